@@ -1,0 +1,56 @@
+/**
+ * The one error hierarchy of edgelat (STYLE §2, after kafkajs's
+ * KafkaJSError / KafkaJSNonRetriableError). Importable from pipelines/ and services/.
+ */
+
+/** Base class: every edgelat error says whether retrying can help. */
+export class PipelineError extends Error {
+  /** True when the same call may succeed later (broker or warehouse outage). */
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** Bad configuration (flag, env var, option object). Never retriable. */
+export class ConfigError extends PipelineError {}
+
+/** A record that cannot be decoded or validated; it goes to the dead-letter topic. */
+export class SchemaDecodeError extends PipelineError {
+  constructor(
+    message: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly path: string,
+    readonly schemaId: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A warehouse (chdb / ClickHouse) call failed; `code` is ClickHouse's numeric error code when known. */
+export class WarehouseError extends PipelineError {
+  constructor(message: string, readonly code: number | null, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/** Another process holds the embedded warehouse's data folder (chdb allows one per folder). */
+export class WarehouseLockedError extends WarehouseError {
+  constructor(readonly dataDir: string, cause?: unknown) {
+    super(`another edgelat process holds the embedded warehouse at ${JSON.stringify(dataDir)}; stop it or set EDGELAT_DATA_DIR to another folder`, 76, { cause });
+  }
+}
+
+/** The event log (in-process or Kafka) is unreachable or refused a call. */
+export class BrokerUnavailableError extends PipelineError {}
+
+/** A retried call kept failing. */
+export class RetriesExhaustedError extends PipelineError {
+  constructor(message: string, readonly retryCount: number, readonly lastDelayMs: number, cause: unknown) {
+    super(message, { cause, retriable: false });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * TypeScript shapes of the edgelat records (DESIGN §2). The `.avsc` files in
+ * this folder are the source of truth; these types mirror them field by field.
+ *
+ * Conventions: every `ts`-like field is epoch milliseconds UTC (a safe integer);
+ * every `_ms` field is a duration in milliseconds (float64, >= 0); every `_util`
+ * field is a fraction 0..1.
+ */
+
+/** Request outcome. */
+export type InferenceStatus = 'ok' | 'error' | 'timeout';
+
+/** Whether an event was served by production or measured on a shadow chip. */
+export type InferenceRole = 'production' | 'shadow';
+
+/** One inference request served by an edge server (`edge.inference.v1`). */
+export interface InferenceEvent {
+  /** Unique id of this event (natural key downstream). */
+  event_id: string;
+  /** Id of the client request; shared by a production event and its shadow. */
+  request_id: string;
+  /** Request arrival, epoch ms UTC. */
+  ts: number;
+  edge_server_id: string;
+  device_id: string;
+  model_id: string;
+  model_version: string;
+  chip: string;
+  runtime: string;
+  batch_size: number;
+  /** Input payload size, bytes. */
+  input_bytes: number;
+  /** Time waiting in the server's queue, ms. */
+  queue_ms: number;
+  /** Time waiting on i/o (input transfer, pre/post-processing), ms. */
+  io_ms: number;
+  /** Time computing on the chip, ms. */
+  compute_ms: number;
+  /** End-to-end latency, ms (queue + io + compute). */
+  total_ms: number;
+  status: InferenceStatus;
+  deployment_id: string | null;
+  role: InferenceRole;
+}
+
+/** One load sample of an edge server (`edge.load.v1`), nominally 1 Hz. */
+export interface LoadSample {
+  edge_server_id: string;
+  /** Sample time, epoch ms UTC. */
+  ts: number;
+  /** CPU utilisation, fraction 0..1. */
+  cpu_util: number;
+  /** Accelerator utilisation, fraction 0..1. */
+  gpu_util: number;
+  /** Memory utilisation, fraction 0..1. */
+  mem_util: number;
+  /** Requests waiting in the queue (count). */
+  queue_depth: number;
+  /** Requests in service (count). */
+  concurrency: number;
+  /** Arrival rate over the last second, requests/s. */
+  requests_per_s: number;
+  temperature_c: number | null;
+  power_w: number | null;
+}
+
+/** Load fields copied from the matched sample; all null when unmatched. */
+export interface LoadFields {
+  cpu_util: number | null;
+  gpu_util: number | null;
+  mem_util: number | null;
+  queue_depth: number | null;
+  concurrency: number | null;
+  requests_per_s: number | null;
+}
+
+/** An inference event joined to the load sample in force at its ts (`analytics.inference-enriched.v1`). */
+export interface EnrichedInference extends InferenceEvent, LoadFields {
+  /** True when a load sample within the join tolerance was found. */
+  matched: boolean;
+  /** ts of the matched sample, epoch ms UTC, or null. */
+  load_ts: number | null;
+  /** ts − load_ts, ms, or null. */
+  load_age_ms: number | null;
+}
+
+/** Names of the load metrics correlated against latency. */
+export type LoadMetric = 'cpu_util' | 'gpu_util' | 'queue_depth' | 'concurrency' | 'requests_per_s';
+/** Names of the latency metrics correlated against load. */
+export type LatencyMetric = 'total_ms' | 'io_ms' | 'compute_ms';
+
+/** Alert state of a correlation key (DESIGN §3). */
+export type AlertState = 'none' | 'rising' | 'firing' | 'resolved';
+
+/** One closed sliding window of a load-versus-latency correlation (`analytics.load-latency-correlation.v1`). */
+export interface CorrelationUpdate {
+  /** 'server' | 'server×model' | 'server×model×chip'. */
+  scope: string;
+  edge_server_id: string;
+  model_id: string | null;
+  chip: string | null;
+  /** Inclusive window start, epoch ms UTC. */
+  window_start: number;
+  /** Exclusive window end, epoch ms UTC. */
+  window_end: number;
+  x_metric: LoadMetric;
+  y_metric: LatencyMetric;
+  /** Rows in the window with both x and y non-null. */
+  n: number;
+  /** Pearson r in [-1, 1], or null when undefined (see null_reason). */
+  pearson_r: number | null;
+  /** 95 % CI of r by Fisher z, or null. */
+  ci_low: number | null;
+  ci_high: number | null;
+  /** OLS slope of y on x (y units per x unit), or null. */
+  slope: number | null;
+  intercept: number | null;
+  /** Two-sided p-value of H0: rho = 0 (t-test with n−2 df), or null. */
+  p_value: number | null;
+  /** Why the statistics are null: 'n_lt_3' | 'x_constant' | 'y_constant', else null. */
+  null_reason: string | null;
+  alert_state: AlertState;
+}
+
+/** A record that could not be decoded or validated (`<topic>.dlq`, table `dead_letters`). */
+export interface DeadLetter {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** The record's key bytes, base64, or null. */
+  key_b64: string | null;
+  /** The record's raw value bytes, base64. */
+  raw_b64: string;
+  /** Lower-case reason naming the field and value. */
+  error: string;
+  /** Field path of the failure ('' when the bytes did not parse at all). */
+  path: string;
+  /** The consumer group that found it. */
+  consumer_group: string;
+  /** Event time of the failure (the log's record timestamp), epoch ms UTC. */
+  ts: number;
+}
+
+/** A record that arrived after every window/join it belongs to had fired (table `late_events`). */
+export interface LateEvent {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Event time of the late record, epoch ms UTC. */
+  ts: number;
+  /** The watermark it missed, epoch ms UTC. */
+  watermark: number;
+  /** Operator that found it late ('join-load-latency' | 'rolling-correlation'). */
+  operator: string;
+  edge_server_id: string;
+  /** The record itself, as JSON. */
+  record_json: string;
+}

@@ -1,0 +1,241 @@
+import { BrokerUnavailableError } from '../../errors.ts';
+import { partitionForKey } from './murmur2.ts';
+import type { CommittedOffset, Consumer, EventLog, LogRecord, PollResult, ProduceRecord, TopicPartition } from './types.ts';
+
+/** Options of the in-process log. */
+export interface MemoryLogOptions {
+  /** Partitions of an auto-created topic. @default 4 (as the Kafka mock cluster) */
+  defaultPartitions?: number;
+  /** Clock for record timestamps, epoch ms. @default Date.now */
+  now?: () => number;
+}
+
+interface Topic {
+  partitions: LogRecord[][];
+  sealed: boolean;
+  nullKeyCursor: number;
+}
+
+interface Group {
+  members: MemoryConsumer[];
+  committed: Map<string, CommittedOffset>;
+}
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+/**
+ * An in-process partitioned log with Kafka's semantics: key partitioning by
+ * murmur2, per-partition offsets, consumer groups with committed offsets and
+ * range assignment (partition i of every subscribed topic goes to the same
+ * member, so co-partitioned topics are joined locally), and `seal()` for
+ * bounded runs. Topics are auto-created on first use. Not persistent: it lives
+ * as long as the process.
+ */
+export class MemoryEventLog implements EventLog {
+  private readonly topics = new Map<string, Topic>();
+  private readonly groups = new Map<string, Group>();
+  private readonly defaultPartitions: number;
+  private readonly now: () => number;
+  private memberSeq = 0;
+
+  constructor(options: MemoryLogOptions = {}) {
+    this.defaultPartitions = options.defaultPartitions ?? 4;
+    this.now = options.now ?? Date.now;
+    if (!Number.isInteger(this.defaultPartitions) || this.defaultPartitions < 1) {
+      throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
+    }
+  }
+
+  async ensureTopic(topic: string, partitions = this.defaultPartitions): Promise<void> {
+    this.topic(topic, partitions);
+  }
+
+  async partitionCount(topic: string): Promise<number | null> {
+    return this.topics.get(topic)?.partitions.length ?? null;
+  }
+
+  async produce(topic: string, records: ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
+    const t = this.topic(topic);
+    if (t.sealed) throw new BrokerUnavailableError(`topic ${JSON.stringify(topic)} is sealed (end of input); nothing more can be produced to it`);
+    const count = t.partitions.length;
+    return records.map((r) => {
+      let partition: number;
+      if (r.partition !== undefined) {
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count) {
+          throw new RangeError(`partition: ${JSON.stringify(r.partition)} is not a partition of ${JSON.stringify(topic)} (0..${count - 1})`);
+        }
+        partition = r.partition;
+      } else if (r.key !== null) {
+        partition = partitionForKey(r.key, count);
+      } else {
+        partition = t.nullKeyCursor++ % count;
+      }
+      const log = t.partitions[partition]!;
+      const offset = log.length;
+      log.push({ topic, partition, offset, key: r.key, value: r.value, headers: r.headers ?? {}, timestampMs: r.timestampMs ?? this.now() });
+      return { partition, offset };
+    });
+  }
+
+  async consumer(groupId: string, topics: string[]): Promise<Consumer> {
+    for (const t of topics) this.topic(t);
+    const group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
+    this.groups.set(groupId, group);
+    const member = new MemoryConsumer(this, groupId, topics, `m${++this.memberSeq}`);
+    group.members.push(member);
+    this.rebalance(group);
+    return member;
+  }
+
+  async seal(topic: string): Promise<void> {
+    this.topic(topic).sealed = true;
+  }
+
+  async endOffset(tp: TopicPartition): Promise<number> {
+    return this.partitionLog(tp).length;
+  }
+
+  async read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]> {
+    return this.partitionLog(tp).slice(Math.max(0, from), Math.max(0, to));
+  }
+
+  async close(): Promise<void> {
+    this.groups.clear();
+  }
+
+  /** @internal used by MemoryConsumer. */
+  partitionLog(tp: TopicPartition): LogRecord[] {
+    const t = this.topics.get(tp.topic);
+    const log = t?.partitions[tp.partition];
+    if (!log) throw new BrokerUnavailableError(`unknown topic partition ${JSON.stringify(tpKey(tp).replace('\u0000', ':'))}`);
+    return log;
+  }
+
+  /** @internal */
+  isSealed(topic: string): boolean {
+    return this.topics.get(topic)?.sealed ?? false;
+  }
+
+  /** @internal */
+  group(groupId: string): Group {
+    const g = this.groups.get(groupId);
+    if (!g) throw new BrokerUnavailableError(`consumer group ${JSON.stringify(groupId)} does not exist`);
+    return g;
+  }
+
+  /** @internal */
+  leave(member: MemoryConsumer): void {
+    const group = this.groups.get(member.groupId);
+    if (!group) return;
+    group.members = group.members.filter((m) => m !== member);
+    this.rebalance(group);
+  }
+
+  private topic(name: string, partitions = this.defaultPartitions): Topic {
+    let t = this.topics.get(name);
+    if (!t) {
+      if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: expected an integer >= 1, got ${JSON.stringify(partitions)}`);
+      t = { partitions: Array.from({ length: partitions }, () => []), sealed: false, nullKeyCursor: 0 };
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+
+  /** Range assignment: per topic, contiguous partition ranges to members in join order. */
+  private rebalance(group: Group): void {
+    const owned = new Map<MemoryConsumer, TopicPartition[]>(group.members.map((m) => [m, []]));
+    const topics = [...new Set(group.members.flatMap((m) => m.topics))];
+    for (const topic of topics) {
+      const members = group.members.filter((m) => m.topics.includes(topic));
+      const count = this.topics.get(topic)!.partitions.length;
+      const per = Math.floor(count / members.length);
+      const extra = count % members.length;
+      let next = 0;
+      members.forEach((m, i) => {
+        const n = per + (i < extra ? 1 : 0);
+        for (let p = next; p < next + n; p++) owned.get(m)!.push({ topic, partition: p });
+        next += n;
+      });
+    }
+    for (const [m, tps] of owned) m.assign(tps, group.committed);
+  }
+}
+
+/** A member of a consumer group of the in-process log. */
+class MemoryConsumer implements Consumer {
+  private owned: TopicPartition[] = [];
+  private readonly positions = new Map<string, number>();
+  private closed = false;
+
+  constructor(private readonly log: MemoryEventLog, readonly groupId: string, readonly topics: string[], readonly memberId: string) {}
+
+  assign(tps: TopicPartition[], committed: Map<string, CommittedOffset>): void {
+    const keep = new Map(this.positions);
+    this.positions.clear();
+    for (const tp of tps) this.positions.set(tpKey(tp), keep.get(tpKey(tp)) ?? committed.get(tpKey(tp))?.offset ?? 0);
+    this.owned = tps;
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.owned];
+  }
+
+  async poll(maxRecords: number): Promise<PollResult> {
+    this.assertOpen();
+    const records: LogRecord[] = [];
+    let budget = Math.max(1, Math.floor(maxRecords));
+    // Round-robin over partitions in slices so one busy partition cannot starve the others.
+    const slice = Math.max(1, Math.ceil(budget / Math.max(1, this.owned.length)));
+    let progressed = true;
+    while (budget > 0 && progressed) {
+      progressed = false;
+      for (const tp of this.owned) {
+        if (budget <= 0) break;
+        const key = tpKey(tp);
+        const pos = this.positions.get(key)!;
+        const log = this.log.partitionLog(tp);
+        const take = Math.min(slice, budget, log.length - pos);
+        if (take <= 0) continue;
+        for (let i = 0; i < take; i++) records.push(log[pos + i]!);
+        this.positions.set(key, pos + take);
+        budget -= take;
+        progressed = true;
+      }
+    }
+    const endOfInput =
+      records.length === 0 &&
+      this.owned.every((tp) => this.log.isSealed(tp.topic) && this.positions.get(tpKey(tp)) === this.log.partitionLog(tp).length);
+    return { records, endOfInput };
+  }
+
+  async commit(offsets: CommittedOffset[]): Promise<void> {
+    this.assertOpen();
+    const group = this.log.group(this.groupId);
+    for (const o of offsets) {
+      if (!this.positions.has(tpKey(o))) {
+        throw new BrokerUnavailableError(`commit refused: ${o.topic}:${o.partition} is not owned by member ${this.memberId} of group ${JSON.stringify(this.groupId)} (rebalanced away)`);
+      }
+      group.committed.set(tpKey(o), { ...o });
+    }
+  }
+
+  async committed(tp: TopicPartition): Promise<CommittedOffset | null> {
+    const c = this.log.group(this.groupId).committed.get(tpKey(tp));
+    return c ? { ...c } : null;
+  }
+
+  seek(tp: TopicPartition, offset: number): void {
+    if (!this.positions.has(tpKey(tp))) throw new RangeError(`seek: ${tp.topic}:${tp.partition} is not assigned to this member`);
+    this.positions.set(tpKey(tp), offset);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.log.leave(this);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BrokerUnavailableError(`consumer ${this.memberId} of group ${JSON.stringify(this.groupId)} is closed`);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The event-log interface shared by the in-process log (memory.ts) and, in a
+ * later issue, Kafka (kafka.ts). Semantics follow Kafka: topics with P
+ * partitions, per-partition offsets starting at 0, consumer groups whose
+ * committed offset is the *next* offset to read.
+ */
+
+/** A record header value (Kafka headers are bytes; we keep strings). */
+export type Headers = Record<string, string>;
+
+/** A record to produce. */
+export interface ProduceRecord {
+  /** Partitioning key (edge_server_id); null spreads records round-robin. */
+  key: string | null;
+  value: Buffer;
+  /** Explicit partition; overrides the key partitioner. */
+  partition?: number;
+  headers?: Headers;
+  /** Record timestamp, epoch ms UTC (the log's time, not event time). */
+  timestampMs?: number;
+}
+
+/** A stored record as a consumer sees it. */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  headers: Headers;
+  timestampMs: number;
+}
+
+/** A topic and partition. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** A committed position: `offset` is the next offset to read; `metadata` is opaque text kept with it. */
+export interface CommittedOffset extends TopicPartition {
+  offset: number;
+  metadata: string;
+}
+
+/** Result of one poll: records in per-partition offset order; `endOfInput` when every assigned partition is sealed and fully read. */
+export interface PollResult {
+  records: LogRecord[];
+  endOfInput: boolean;
+}
+
+/** One member of a consumer group. */
+export interface Consumer {
+  readonly groupId: string;
+  /** Partitions currently owned by this member. */
+  assignment(): TopicPartition[];
+  /** Read up to `maxRecords` records from owned partitions, from each partition's position. */
+  poll(maxRecords: number): Promise<PollResult>;
+  /** Commit positions (offset = next to read) for owned partitions. @throws {BrokerUnavailableError} for a partition not owned. */
+  commit(offsets: CommittedOffset[]): Promise<void>;
+  /** The group's committed position of a partition, or null when none. */
+  committed(tp: TopicPartition): Promise<CommittedOffset | null>;
+  /** Move the read position of an owned partition. */
+  seek(tp: TopicPartition, offset: number): void;
+  /** Leave the group (partitions go to the remaining members). */
+  close(): Promise<void>;
+}
+
+/** An event log: named partitioned topics, producers and consumer groups. */
+export interface EventLog {
+  /** Create a topic if absent (best-effort on Kafka). @throws {RangeError} if partitions < 1. */
+  ensureTopic(topic: string, partitions?: number): Promise<void>;
+  /** Number of partitions of a topic, or null when it does not exist. */
+  partitionCount(topic: string): Promise<number | null>;
+  /** Append records; returns where each landed, in input order. */
+  produce(topic: string, records: ProduceRecord[]): Promise<{ partition: number; offset: number }[]>;
+  /** Join `groupId` as a new member subscribed to `topics`. */
+  consumer(groupId: string, topics: string[]): Promise<Consumer>;
+  /** Mark a topic finished for bounded runs: consumers see endOfInput after its last record. */
+  seal(topic: string): Promise<void>;
+  /** Next offset to be written in a partition (the high watermark). */
+  endOffset(tp: TopicPartition): Promise<number>;
+  /** Read records [from, to) of one partition without a group (admin / tail scans). */
+  read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Session } from 'chdb';
+import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
+import { assertIdentifier, loadMigrations, MIGRATIONS_DIR } from './migrations.ts';
+import { parseJsonEachRow, rowToJson } from './json.ts';
+import type { InsertOptions, QueryParam, Warehouse } from './types.ts';
+
+/** Options of the embedded warehouse. */
+export interface ChdbWarehouseOptions {
+  /** Folder of the chdb data (one engine per folder per process). */
+  dataDir: string;
+  /** Database of the edgelat tables. @default 'edgelat' */
+  database?: string;
+  /** Folder of the migration files. @default the repository's sql/migrations */
+  migrationsDir?: string;
+}
+
+/** One engine per data folder per process (a chdb rule): shared and reference-counted. */
+const sessions = new Map<string, { session: Session; users: number }>();
+
+function openSession(dataDir: string): Session {
+  const path = resolve(dataDir);
+  const open = sessions.get(path);
+  if (open) {
+    open.users++;
+    return open.session;
+  }
+  mkdirSync(path, { recursive: true });
+  try {
+    const session = new Session(path);
+    sessions.set(path, { session, users: 1 });
+    return session;
+  } catch (error) {
+    if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error);
+    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
+  }
+}
+
+function releaseSession(dataDir: string): void {
+  const path = resolve(dataDir);
+  const open = sessions.get(path);
+  if (!open) return;
+  if (--open.users === 0) {
+    open.session.close();
+    sessions.delete(path);
+  }
+}
+
+/** Wrap a chdb failure; ClickHouse's `Code: N.` becomes `code`. Engine errors are not retriable in-process. */
+function wrap(error: unknown, what: string): WarehouseError {
+  const message = String((error as Error)?.message ?? error);
+  const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? NaN);
+  return new WarehouseError(`${what} failed: ${message.split('\n')[0]}`, Number.isFinite(code) ? code : null, { cause: error });
+}
+
+/**
+ * The embedded warehouse: ClickHouse in-process through chdb. Same SQL files
+ * as the ClickHouse server backend; queries use server-side bound parameters.
+ */
+export class ChdbWarehouse implements Warehouse {
+  readonly database: string;
+  private readonly session: Session;
+  private readonly dataDir: string;
+  private readonly migrationsDir: string;
+  private closed = false;
+
+  /** @throws {WarehouseLockedError} when another process holds `dataDir`. */
+  constructor(options: ChdbWarehouseOptions) {
+    this.database = assertIdentifier(options.database ?? 'edgelat');
+    this.dataDir = options.dataDir;
+    this.migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
+    this.session = openSession(options.dataDir);
+  }
+
+  async migrate(): Promise<string[]> {
+    const db = this.database;
+    await this.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await this.exec(
+      `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
+    );
+    const applied = new Map(
+      (await this.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`)).map((r) => [r.version, r]),
+    );
+    const done: string[] = [];
+    for (const m of loadMigrations(db, this.migrationsDir)) {
+      const previous = applied.get(m.version);
+      if (previous) {
+        if (previous.checksum !== m.checksum) {
+          throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
+        }
+        continue;
+      }
+      for (const statement of m.statements) await this.exec(statement);
+      await this.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, checksum: m.checksum }]);
+      done.push(m.name);
+    }
+    return done;
+  }
+
+  async insert(table: string, rows: readonly Record<string, unknown>[], options: InsertOptions = {}): Promise<void> {
+    if (rows.length === 0) return;
+    const body = Buffer.from(rows.map(rowToJson).join('\n'));
+    const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1 };
+    if (options.dedupToken) settings.insert_deduplication_token = options.dedupToken;
+    try {
+      await this.session.insert({ table, values: body, format: 'JSONEachRow', settings });
+    } catch (error) {
+      throw wrap(error, `insert into ${table}`);
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: Record<string, QueryParam> = {}): Promise<T[]> {
+    return parseJsonEachRow<T>(await this.queryText(sql, params, 'JSONEachRow'));
+  }
+
+  async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {
+    this.assertOpen();
+    try {
+      const result = Object.keys(params).length
+        ? await this.session.queryBindAsync(sql, params, { format })
+        : await this.session.queryAsync(sql, { format });
+      return result.text();
+    } catch (error) {
+      throw wrap(error, 'query');
+    }
+  }
+
+  async exec(sql: string, params: Record<string, QueryParam> = {}): Promise<void> {
+    await this.queryText(sql, params, 'TSV');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    releaseSession(this.dataDir);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WarehouseError('the warehouse is closed', null);
+  }
+}

@@ -1,0 +1,35 @@
+import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
+
+/**
+ * Serialise one row for JSONEachRow: bigint is written as exact digits, and a
+ * non-finite number is refused (JSON has no NaN/Infinity, and ClickHouse would
+ * reject the row or store a stand-in 0: case C20). Use null for undefined values.
+ * @throws {RangeError} naming the column when a value is NaN or ±Infinity.
+ */
+export function rowToJson(row: Record<string, unknown>): string {
+  for (const [column, value] of Object.entries(row)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new RangeError(`${column}: ${String(value)} cannot be stored; write null for an undefined value`);
+    }
+  }
+  return stringify(row) ?? '{}';
+}
+
+/** Parse a JSON number token: safe numbers as number, big integers as bigint (exact). */
+function parseNumber(token: string): number | bigint {
+  if (isInteger(token) && !isSafeNumber(token)) return BigInt(token);
+  return Number(token);
+}
+
+/**
+ * Parse JSONEachRow text into rows, keeping integers beyond 2^53 exact as bigint (case C13).
+ * @throws {SyntaxError} if a line is not JSON.
+ */
+export function parseJsonEachRow<T>(text: string): T[] {
+  const rows: T[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    rows.push(parse(line, undefined, parseNumber) as T);
+  }
+  return rows;
+}

@@ -1,0 +1,61 @@
+/**
+ * The warehouse interface shared by chdb (embedded, chdb.ts) and, in a later
+ * issue, ClickHouse server (clickhouse.ts). Same SQL files on both.
+ */
+
+/** A value bound to a `{name:Type}` query parameter. */
+export type QueryParam = string | number | bigint | boolean | null | readonly (string | number | bigint)[];
+
+/** Options of one insert. */
+export interface InsertOptions {
+  /**
+   * ClickHouse `insert_deduplication_token`: a retried or replayed insert
+   * carrying the same token (same table) adds no rows. Build it from input
+   * positions that are the same after a restart (topic/partition/offset range).
+   */
+  dedupToken?: string;
+}
+
+/** A ClickHouse warehouse. Every query takes bound parameters only. */
+export interface Warehouse {
+  /** Database that holds the edgelat tables (default `edgelat`). */
+  readonly database: string;
+  /** Apply `sql/migrations/NNNN_*.sql` not yet applied, in order; returns the names applied now. Idempotent. */
+  migrate(): Promise<string[]>;
+  /**
+   * Insert rows (objects keyed by column name) as one block.
+   * Timestamps must already be ClickHouse text (`msToDateTime64`); bigint is written exactly.
+   * @throws {WarehouseError} on failure; `retriable` tells whether retrying may help.
+   */
+  insert(table: string, rows: readonly Record<string, unknown>[], options?: InsertOptions): Promise<void>;
+  /**
+   * Run a query and parse JSONEachRow rows. Integers beyond 2^53 come back as
+   * bigint, never rounded (case C13).
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, QueryParam>): Promise<T[]>;
+  /** Run a query and return its text in a ClickHouse output `format` (CSVWithNames, PrettyCompact, JSON...). */
+  queryText(sql: string, params?: Record<string, QueryParam>, format?: string): Promise<string>;
+  /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
+  exec(sql: string, params?: Record<string, QueryParam>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Format epoch milliseconds as ClickHouse DateTime64(3) text, UTC
+ * (`'YYYY-MM-DD hh:mm:ss.sss'`).
+ * @throws {RangeError} if `ms` is not a finite number.
+ */
+export function msToDateTime64(ms: number): string {
+  if (!Number.isFinite(ms)) throw new RangeError(`ts: expected epoch milliseconds, got ${JSON.stringify(ms)}`);
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/**
+ * Parse ClickHouse DateTime64(3) text (UTC) back to epoch milliseconds.
+ * @throws {RangeError} if the text is not a timestamp.
+ */
+export function dateTime64ToMs(text: string): number {
+  const ms = Date.parse(`${text.replace(' ', 'T')}Z`);
+  if (!Number.isFinite(ms)) throw new RangeError(`expected a DateTime64 text like '2024-06-01 10:00:00.000', got ${JSON.stringify(text)}`);
+  return ms;
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Test selection by TEST_MODE (STYLE §5): unit | integration | e2e | all (default).
+ * chdb allows one engine per process, so every test file runs in its own fork.
+ */
+const globs: Record<string, string[]> = {
+  unit: ['test/unit/**/*.test.ts'],
+  integration: ['test/integration/**/*.test.ts'],
+  e2e: ['test/e2e/**/*.test.ts'],
+  all: ['test/**/*.test.ts'],
+};
+const mode = process.env.TEST_MODE ?? 'all';
+const include = globs[mode];
+if (!include) throw new Error(`unknown TEST_MODE ${JSON.stringify(mode)}: expected one of ${Object.keys(globs).join(', ')}`);
+
+export default defineConfig({
+  test: {
+    include,
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
