@@ -79,7 +79,7 @@ export class MemoryEventLog implements EventLog {
 
   async consumer(groupId: string, topics: string[]): Promise<Consumer> {
     for (const t of topics) this.topic(t);
-    const group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
+    const group: Group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
     this.groups.set(groupId, group);
     const member = new MemoryConsumer(this, groupId, topics, `m${++this.memberSeq}`);
     group.members.push(member);

@@ -1,0 +1,70 @@
+/**
+ * The contract between a stream processor (a pure step, STYLE §1, after
+ * Arroyo's batch/watermark split) and the runtime adapter (pipelines/runtime/).
+ *
+ * The runtime owns partitions, decoding, watermarks, offsets and delivery; a
+ * processor owns its state and decides what to emit. One state object per
+ * input partition ("task"): every key lives in exactly one partition, so
+ * results never depend on how partitions are spread over instances.
+ */
+
+/** A comparable emission position: arrays compare element by element (numbers, then strings). */
+export type Seq = readonly (number | string)[];
+
+/**
+ * One output record. Within a `lane` the `seq` of successive emissions strictly
+ * increases and is the same on every replay of the same input, so the runtime
+ * can drop re-emissions after a restart (exactly-once effect on topics).
+ */
+export interface Emit<T = unknown> {
+  topic: string;
+  key: string;
+  value: T;
+  lane: string;
+  seq: Seq;
+}
+
+/** A decoded input record with its log position. */
+export interface StepInput<T = unknown> {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Event time of the record, epoch ms UTC. */
+  ts: number;
+  value: T;
+}
+
+/** What a step returns: records to emit, or the verdict that the input is late. */
+export interface StepResult {
+  emit: Emit[];
+  /** When set, the input was late: it entered no state; the value is the watermark it missed (epoch ms). */
+  lateWatermark?: number;
+}
+
+/**
+ * A stream processor over co-partitioned input topics.
+ * `watermarks[topic]` is that input stream's watermark in this partition
+ * (max event time seen − max out-of-orderness, epoch ms; −Infinity before the
+ * first record; +Infinity at end of input).
+ */
+export interface Processor<S> {
+  /** Name, used for the consumer group (`edgelat-<name>`), lanes and logs. */
+  readonly name: string;
+  /** Input topics; they must have equal partition counts (co-partitioned). */
+  readonly inputs: readonly string[];
+  /** Output topics (for start-up scans of what was already emitted). */
+  readonly outputs: readonly string[];
+  /** Max out-of-orderness of event time per input stream, ms. */
+  readonly maxOutOfOrdernessMs: number;
+  /** Fresh state of one partition task. */
+  init(partition: number): S;
+  /** Process one on-input record; must not call the clock, the log or the warehouse. */
+  step(state: S, input: StepInput, watermarks: Readonly<Record<string, number>>): StepResult;
+  /** React to watermark progress (fire windows, release joined rows). Emits in seq order. */
+  onWatermark(state: S, watermarks: Readonly<Record<string, number>>): Emit[];
+  /**
+   * Oldest offset of `topic` (this partition) that open state still needs, or
+   * null when it needs none; the runtime never commits past it.
+   */
+  lowWater(state: S, topic: string): number | null;
+}

@@ -1,0 +1,203 @@
+import type { CorrelationUpdate, EnrichedInference, LatencyMetric, LoadMetric } from '../schemas/types.ts';
+import type { Emit, Processor, StepInput, StepResult } from './processor.ts';
+import { addPoint, correlationResult, emptyMoments, mergeMoments, type Moments } from './stats/moments.ts';
+import { TwoStacks } from './windows/two-stacks.ts';
+import { TOPICS } from './topics.ts';
+
+/** Load metrics correlated by default (x). */
+export const LOAD_METRICS: readonly LoadMetric[] = ['cpu_util', 'gpu_util', 'queue_depth', 'concurrency', 'requests_per_s'];
+/** Latency metrics correlated by default (y). */
+export const LATENCY_METRICS: readonly LatencyMetric[] = ['total_ms', 'io_ms', 'compute_ms'];
+
+/** Options of the rolling correlation. */
+export interface CorrelationOptions {
+  /** Window size, ms of event time; a multiple of slideMs. @default 300000 (5 min) */
+  sizeMs?: number;
+  /** Window slide (= pane width), ms. @default 30000 */
+  slideMs?: number;
+  /** Extra event time a window waits after its end before it fires, ms. @default 0 */
+  allowedLatenessMs?: number;
+  /** Max out-of-orderness of event time, ms. @default 2000 */
+  maxOutOfOrdernessMs?: number;
+  /** Input / output topic names. @default TOPICS */
+  topics?: { enriched: string; correlation: string };
+}
+
+/** Mergeable summary of one pane (or of a window of panes): row count plus moments per metric pair. */
+interface PaneAgg {
+  rows: number;
+  moments: Moments[];
+}
+
+interface OpenPane extends PaneAgg {
+  start: number;
+  minOffset: number;
+}
+
+interface KeyState {
+  server: string;
+  model: string;
+  open: Map<number, OpenPane>;
+  queue: TwoStacks<PaneAgg>;
+  queued: { start: number; minOffset: number }[];
+  nextEnd: number | null;
+}
+
+/** State of one partition task of the rolling correlation. */
+export interface CorrelationState {
+  partition: number;
+  keys: Map<string, KeyState>;
+  /** Highest window end already fired for this partition (the fire limit), ms. */
+  firedLimit: number;
+}
+
+const PAIRS = LOAD_METRICS.flatMap((x) => LATENCY_METRICS.map((y) => [x, y] as const));
+
+function combine(a: PaneAgg, b: PaneAgg): PaneAgg {
+  return { rows: a.rows + b.rows, moments: a.moments.map((m, i) => mergeMoments(m, b.moments[i]!)) };
+}
+const identity = (): PaneAgg => ({ rows: 0, moments: PAIRS.map(() => emptyMoments()) });
+
+/**
+ * Rolling load-versus-latency correlation (DESIGN §3), scope server×model.
+ *
+ * Behaviour: per (edge_server_id, model_id) and metric pair (x in
+ * LOAD_METRICS, y in LATENCY_METRICS), sliding event-time windows
+ * [end − size, end) with ends on multiples of `slideMs`. Each slide-wide pane
+ * holds mergeable moments (n, means, M2, co-moment); a window is the merge of
+ * its panes through a two-stacks queue (O(1) amortised merges per window, no
+ * subtract-on-evict). A window fires when the watermark reaches
+ * end + allowedLateness and is emitted once, if it holds at least one row,
+ * for every pair; statistics are null with a reason when undefined. A record
+ * whose earliest window has already fired is late: it enters no window.
+ * Rows whose x or y is null count in no pair's n. Emissions are ordered by
+ * (window_end, key, pair), the same on every replay.
+ * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide.
+ */
+export function rollingCorrelation(options: CorrelationOptions = {}): Processor<CorrelationState> {
+  const sizeMs = options.sizeMs ?? 300_000;
+  const slideMs = options.slideMs ?? 30_000;
+  const allowedLatenessMs = options.allowedLatenessMs ?? 0;
+  const maxOutOfOrdernessMs = options.maxOutOfOrdernessMs ?? 2000;
+  const topics = options.topics ?? TOPICS;
+  if (!(slideMs > 0) || !Number.isInteger(slideMs)) throw new RangeError(`slideMs: expected a positive integer of ms, got ${JSON.stringify(slideMs)}`);
+  if (!(sizeMs > 0) || sizeMs % slideMs !== 0) throw new RangeError(`sizeMs: expected a positive multiple of slideMs (${slideMs}), got ${JSON.stringify(sizeMs)}`);
+  if (!(allowedLatenessMs >= 0)) throw new RangeError(`allowedLatenessMs: expected >= 0, got ${JSON.stringify(allowedLatenessMs)}`);
+  const name = 'rolling-correlation';
+
+  function window(key: KeyState, end: number, agg: PaneAgg): CorrelationUpdate[] {
+    return PAIRS.map(([x, y], i) => ({
+      scope: 'server×model',
+      edge_server_id: key.server,
+      model_id: key.model,
+      chip: null,
+      window_start: end - sizeMs,
+      window_end: end,
+      x_metric: x,
+      y_metric: y,
+      ...correlationResult(agg.moments[i]!),
+      alert_state: 'none',
+    }));
+  }
+
+  /** Fire this key's windows with end <= limit, in end order. */
+  function fire(state: CorrelationState, keyStr: string, key: KeyState, limit: number, out: Emit[]): void {
+    for (;;) {
+      if (key.nextEnd === null) {
+        if (key.open.size === 0) return;
+        key.nextEnd = Math.min(...key.open.keys()) + slideMs;
+      }
+      const end = key.nextEnd;
+      if (end > limit) return;
+      for (const start of [...key.open.keys()].filter((s) => s < end).sort((a, b) => a - b)) {
+        const pane = key.open.get(start)!;
+        key.open.delete(start);
+        key.queue.push({ rows: pane.rows, moments: pane.moments });
+        key.queued.push({ start, minOffset: pane.minOffset });
+      }
+      while (key.queued.length > 0 && key.queued[0]!.start < end - sizeMs) {
+        key.queue.shift();
+        key.queued.shift();
+      }
+      const agg = key.queue.query();
+      if (agg.rows > 0) {
+        window(key, end, agg).forEach((value, i) =>
+          out.push({ topic: topics.correlation, key: key.server, value, lane: `${name}:windows:${state.partition}`, seq: [end, keyStr, i] }),
+        );
+      }
+      const next = end + slideMs;
+      while (key.queued.length > 0 && key.queued[0]!.start < next - sizeMs) {
+        key.queue.shift();
+        key.queued.shift();
+      }
+      if (key.queued.length > 0) key.nextEnd = next;
+      else key.nextEnd = key.open.size > 0 ? Math.max(next, Math.min(...key.open.keys()) + slideMs) : null;
+    }
+  }
+
+  return {
+    name,
+    inputs: [topics.enriched],
+    outputs: [topics.correlation],
+    maxOutOfOrdernessMs,
+    init: (partition) => ({ partition, keys: new Map(), firedLimit: -Infinity }),
+    step(state, input: StepInput, watermarks): StepResult {
+      const wm = watermarks[input.topic] ?? -Infinity;
+      const start = Math.floor(input.ts / slideMs) * slideMs;
+      // The earliest window holding this record ends at start + slide; it has fired once wm >= end + lateness.
+      if (start + slideMs + allowedLatenessMs <= wm) return { emit: [], lateWatermark: wm };
+      const row = input.value as EnrichedInference;
+      const keyStr = `${row.edge_server_id}\u0001${row.model_id}`;
+      let key = state.keys.get(keyStr);
+      if (!key) {
+        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), queue: new TwoStacks(combine, identity), queued: [], nextEnd: null };
+        state.keys.set(keyStr, key);
+      }
+      let pane = key.open.get(start);
+      if (!pane) {
+        pane = { start, minOffset: input.offset, ...identity() };
+        key.open.set(start, pane);
+        if (key.queued.length === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, start + slideMs);
+      }
+      pane.rows++;
+      pane.minOffset = Math.min(pane.minOffset, input.offset);
+      PAIRS.forEach(([x, y], i) => {
+        const xv = row[x];
+        const yv = row[y];
+        if (xv !== null && xv !== undefined && yv !== null && yv !== undefined) addPoint(pane!.moments[i]!, xv, yv);
+      });
+      return { emit: [] };
+    },
+    onWatermark(state, watermarks) {
+      const wm = watermarks[topics.enriched] ?? -Infinity;
+      const limit = wm === Infinity ? Infinity : Math.floor((wm - allowedLatenessMs) / slideMs) * slideMs;
+      if (limit <= state.firedLimit && limit !== Infinity) return [];
+      state.firedLimit = limit;
+      const out: Emit[] = [];
+      for (const [keyStr, key] of state.keys) {
+        fire(state, keyStr, key, limit, out);
+        if (key.open.size === 0 && key.queued.length === 0) state.keys.delete(keyStr);
+      }
+      return out.sort((a, b) => compareSeq(a.seq, b.seq));
+    },
+    lowWater(state) {
+      let min = Infinity;
+      for (const key of state.keys.values()) {
+        for (const p of key.open.values()) min = Math.min(min, p.minOffset);
+        for (const q of key.queued) min = Math.min(min, q.minOffset);
+      }
+      return Number.isFinite(min) ? min : null;
+    },
+  };
+}
+
+/** Compare two emission positions element by element. */
+export function compareSeq(a: readonly (number | string)[], b: readonly (number | string)[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}

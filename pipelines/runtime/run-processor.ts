@@ -1,0 +1,206 @@
+import type { Logger } from 'pino';
+import { codecFor } from '../../schemas/index.ts';
+import type { LateEvent } from '../../schemas/types.ts';
+import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
+import type { Emit, Processor, Seq } from '../processor.ts';
+import { compareSeq } from '../rolling-correlation.ts';
+import { TOPIC_KINDS, TOPICS } from '../topics.ts';
+import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
+
+/** Per input topic counts. Conservation: consumed = processed + late + dead. */
+export interface TopicCounts {
+  consumed: number;
+  processed: number;
+  late: number;
+  dead: number;
+}
+
+/** Where a run may be made to fail on purpose (tests of recovery). */
+export type FailPoint = 'after-step' | 'after-produce' | 'after-commit';
+
+/** Options of a processor run. */
+export interface ProcessorRunOptions<S> {
+  log: EventLog;
+  processor: Processor<S>;
+  /** Consumer group. @default `edgelat-<processor.name>` */
+  groupId?: string;
+  /** Max records per poll. @default 2000 */
+  maxBatch?: number;
+  logger?: Logger;
+  /** Called after each batch with the running counts. */
+  onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
+  /** Test hook: throw from it to simulate a crash at that point (the run then stops without committing more). */
+  failPoint?: (point: FailPoint, recordsDone: number) => void;
+}
+
+interface Stream {
+  maxTs: number;
+  /** Position to read next (= last processed offset + 1). */
+  next: number;
+  /** For each processed offset not yet committed: the max ts seen before it. */
+  history: { offset: number; maxTsBefore: number }[];
+  committed: number;
+}
+
+interface Task<S> {
+  state: S;
+  streams: Map<string, Stream>;
+  watermarks: Record<string, number>;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+/**
+ * Run a processor on an event log (DESIGN §3 "State and recovery"):
+ * decode → step → watermark hook → produce → commit.
+ *
+ * Rules: the committed offset of a partition never passes the oldest record
+ * the open state still needs (`processor.lowWater`), and carries as metadata
+ * the max event time seen before it, so after a restart the state is rebuilt
+ * by replay with the very watermarks of the first run. Emissions whose lane
+ * position is at or below what the output topics already hold are dropped,
+ * so a replay re-emits nothing visible. Undecodable records are counted as
+ * dead (warehouse-sink, which reads every topic, dead-letters them); late
+ * records go to `analytics.late-events.v1`.
+ */
+export class ProcessorRun<S> {
+  readonly counts: Record<string, TopicCounts> = {};
+  private consumer: Consumer | null = null;
+  private readonly tasks = new Map<number, Task<S>>();
+  private lastSeq = new Map<string, Seq>();
+  private recordsDone = 0;
+  private readonly groupId: string;
+
+  constructor(private readonly options: ProcessorRunOptions<S>) {
+    this.groupId = options.groupId ?? `edgelat-${options.processor.name}`;
+    for (const t of options.processor.inputs) this.counts[t] = { consumed: 0, processed: 0, late: 0, dead: 0 };
+  }
+
+  /** Join the group, restore positions and watermarks from committed offsets, learn what outputs already hold. */
+  async start(): Promise<void> {
+    const { log, processor } = this.options;
+    for (const t of [...processor.inputs, ...processor.outputs, TOPICS.late]) await log.ensureTopic(t);
+    this.consumer = await log.consumer(this.groupId, [...processor.inputs]);
+    this.lastSeq = await lastSeqByLane(log, [...processor.outputs, TOPICS.late], `${processor.name}:`);
+    for (const tp of this.consumer.assignment()) {
+      let task = this.tasks.get(tp.partition);
+      if (!task) {
+        task = { state: processor.init(tp.partition), streams: new Map(), watermarks: {} };
+        this.tasks.set(tp.partition, task);
+      }
+      const c = await this.consumer.committed(tp);
+      const maxTs = c?.metadata ? (JSON.parse(c.metadata) as { maxTs: number | null }).maxTs ?? -Infinity : -Infinity;
+      const offset = c?.offset ?? 0;
+      this.consumer.seek(tp, offset);
+      task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset });
+      task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
+    }
+  }
+
+  /** Process one poll. @returns true at end of input (everything flushed and committed). */
+  async runBatch(): Promise<boolean> {
+    const { processor, log } = this.options;
+    if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
+    const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    const out: Emit[] = [];
+    for (const r of records) {
+      this.stepRecord(r, out);
+      this.recordsDone++;
+      this.options.failPoint?.('after-step', this.recordsDone);
+    }
+    if (endOfInput) {
+      for (const task of this.tasks.values()) {
+        for (const t of processor.inputs) task.watermarks[t] = Infinity;
+        out.push(...processor.onWatermark(task.state, task.watermarks));
+      }
+    }
+    await this.produce(out);
+    this.options.failPoint?.('after-produce', this.recordsDone);
+    await this.commit();
+    this.options.failPoint?.('after-commit', this.recordsDone);
+    this.options.onProgress?.(this.counts);
+    if (endOfInput) this.options.logger?.info({ pipeline: processor.name, counts: this.counts }, 'end of input');
+    void log;
+    return endOfInput;
+  }
+
+  /** Run until end of input, then leave the group. */
+  async runToEnd(): Promise<Record<string, TopicCounts>> {
+    await this.start();
+    while (!(await this.runBatch()));
+    await this.close();
+    return this.counts;
+  }
+
+  /** Leave the group without committing anything more (what a crash looks like to the log). */
+  async close(): Promise<void> {
+    await this.consumer?.close();
+    this.consumer = null;
+  }
+
+  private stepRecord(r: LogRecord, out: Emit[]): void {
+    const { processor } = this.options;
+    const task = this.tasks.get(r.partition)!;
+    const stream = task.streams.get(r.topic)!;
+    const counts = this.counts[r.topic]!;
+    counts.consumed++;
+    stream.history.push({ offset: r.offset, maxTsBefore: stream.maxTs });
+    stream.next = r.offset + 1;
+    const decoded = codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).decode(r.value);
+    if (!decoded.ok) {
+      counts.dead++;
+      return;
+    }
+    const value = decoded.value as { ts: number; edge_server_id: string };
+    const result = processor.step(task.state, { topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, value }, task.watermarks);
+    out.push(...result.emit);
+    if (result.lateWatermark !== undefined) {
+      counts.late++;
+      const late: LateEvent = {
+        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark: result.lateWatermark,
+        operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).encodeJson(value as never).toString('utf8'),
+      };
+      out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });
+      return;
+    }
+    counts.processed++;
+    if (value.ts > stream.maxTs) {
+      stream.maxTs = value.ts;
+      task.watermarks[r.topic] = value.ts - processor.maxOutOfOrdernessMs;
+      out.push(...processor.onWatermark(task.state, task.watermarks));
+    }
+  }
+
+  private async produce(out: Emit[]): Promise<void> {
+    const byTopic = new Map<string, ProduceRecord[]>();
+    for (const e of out) {
+      const prev = this.lastSeq.get(e.lane);
+      if (prev && compareSeq(e.seq, prev) <= 0) continue; // already in the topic: a replay
+      this.lastSeq.set(e.lane, e.seq);
+      const codec = codecFor(TOPIC_KINDS[e.topic as keyof typeof TOPIC_KINDS]);
+      const list = byTopic.get(e.topic) ?? [];
+      list.push({ key: e.key, value: codec.encode(e.value as never), headers: { [LANE_HEADER]: e.lane, [SEQ_HEADER]: JSON.stringify(e.seq) } });
+      byTopic.set(e.topic, list);
+    }
+    for (const [topic, records] of byTopic) await this.options.log.produce(topic, records);
+  }
+
+  private async commit(): Promise<void> {
+    const offsets: CommittedOffset[] = [];
+    for (const [partition, task] of this.tasks) {
+      for (const [topic, stream] of task.streams) {
+        const low = this.options.processor.lowWater(task.state, topic);
+        const offset = low === null ? stream.next : Math.min(low, stream.next);
+        if (offset === stream.committed) continue;
+        const at = stream.history.findIndex((h) => h.offset >= offset);
+        const maxTs = at >= 0 && stream.history[at]!.offset === offset ? stream.history[at]!.maxTsBefore : stream.maxTs;
+        stream.history.splice(0, at >= 0 ? at : stream.history.length);
+        offsets.push({ topic, partition, offset, metadata: JSON.stringify({ maxTs: Number.isFinite(maxTs) ? maxTs : null }) });
+        stream.committed = offset;
+      }
+    }
+    if (offsets.length) await this.consumer!.commit(offsets);
+  }
+}
+
+export { tpKey };

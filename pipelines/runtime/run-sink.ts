@@ -1,0 +1,163 @@
+import type { Logger } from 'pino';
+import { codecFor } from '../../schemas/index.ts';
+import type { DeadLetter } from '../../schemas/types.ts';
+import type { Consumer, EventLog, LogRecord } from '../../services/eventlog/types.ts';
+import type { Warehouse } from '../../services/warehouse/types.ts';
+import { withRetry, type RetryOptions } from '../../services/retry.ts';
+import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
+import { dlqTopic, TOPIC_KINDS } from '../topics.ts';
+import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
+import type { FailPoint, TopicCounts } from './run-processor.ts';
+
+/** Options of a warehouse-sink run. */
+export interface SinkRunOptions {
+  log: EventLog;
+  warehouse: Warehouse;
+  /** Topics to copy; each must have a route in SINK_ROUTES. */
+  topics: readonly string[];
+  /** Consumer group. @default 'edgelat-warehouse-sink' */
+  groupId?: string;
+  /** Offsets per insert block; blocks cover [k·B, (k+1)·B) so a replay forms the same blocks. @default 4096 */
+  batchOffsets?: number;
+  /** Max records per poll. @default 5000 */
+  maxBatch?: number;
+  retry?: RetryOptions;
+  logger?: Logger;
+  onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
+  failPoint?: (point: FailPoint, recordsDone: number) => void;
+}
+
+interface Buffered {
+  start: number;
+  rows: Record<string, unknown>[];
+  dead: DeadLetter[];
+  next: number;
+}
+
+/**
+ * Copy topics into their warehouse tables with an exactly-once effect as seen
+ * by a plain `count()` (DESIGN §3 "Delivery").
+ *
+ * Blocks are aligned on offset ranges [k·B, (k+1)·B) of one partition (a
+ * partial block only at end of input), and each insert carries the
+ * deduplication token `<table>:<topic>:<partition>:<from>-<to>`, so a retried
+ * or replayed block adds no rows. Offsets are committed only after the
+ * warehouse acknowledged every block below them. A record that cannot be
+ * decoded or validated goes to `dead_letters` and `<topic>.dlq` with its raw
+ * bytes, error and position; the run goes on. Warehouse failures are retried
+ * with back-off when retriable; otherwise the run stops without committing.
+ */
+export class SinkRun {
+  readonly counts: Record<string, TopicCounts> = {};
+  private consumer: Consumer | null = null;
+  private readonly buffers = new Map<string, Buffered>();
+  private dlqSeq = new Map<string, readonly (number | string)[]>();
+  private recordsDone = 0;
+  private readonly groupId: string;
+  private readonly batchOffsets: number;
+  private readonly dlqPartitions = new Map<string, number>();
+
+  constructor(private readonly options: SinkRunOptions) {
+    this.groupId = options.groupId ?? 'edgelat-warehouse-sink';
+    this.batchOffsets = options.batchOffsets ?? 4096;
+    if (!Number.isInteger(this.batchOffsets) || this.batchOffsets < 1) throw new RangeError(`batchOffsets: expected an integer >= 1, got ${JSON.stringify(options.batchOffsets)}`);
+    for (const t of options.topics) {
+      if (!SINK_ROUTES[t]) throw new RangeError(`topics: no warehouse table for topic ${JSON.stringify(t)}`);
+      this.counts[t] = { consumed: 0, processed: 0, late: 0, dead: 0 };
+    }
+  }
+
+  async start(): Promise<void> {
+    const { log, topics } = this.options;
+    for (const t of topics) {
+      await log.ensureTopic(t);
+      const partitions = (await log.partitionCount(t)) ?? 1;
+      await log.ensureTopic(dlqTopic(t), partitions);
+      this.dlqPartitions.set(t, (await log.partitionCount(dlqTopic(t))) ?? 1);
+    }
+    this.consumer = await log.consumer(this.groupId, [...topics]);
+    this.dlqSeq = await lastSeqByLane(log, topics.map(dlqTopic), 'warehouse-sink:');
+    for (const tp of this.consumer.assignment()) {
+      const offset = (await this.consumer.committed(tp))?.offset ?? 0;
+      this.consumer.seek(tp, offset);
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset });
+    }
+  }
+
+  /** One poll; flushes every block that is complete. @returns true at end of input. */
+  async runBatch(): Promise<boolean> {
+    if (!this.consumer) throw new Error('SinkRun.start() was not called');
+    const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 5000);
+    for (const r of records) {
+      await this.add(r);
+      this.recordsDone++;
+      this.options.failPoint?.('after-step', this.recordsDone);
+    }
+    if (endOfInput) {
+      for (const [key, buf] of this.buffers) if (buf.next > buf.start) await this.flush(key, buf);
+    }
+    this.options.onProgress?.(this.counts);
+    return endOfInput;
+  }
+
+  async runToEnd(): Promise<Record<string, TopicCounts>> {
+    await this.start();
+    while (!(await this.runBatch()));
+    await this.close();
+    return this.counts;
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.close();
+    this.consumer = null;
+  }
+
+  private async add(r: LogRecord): Promise<void> {
+    const key = `${r.topic}:${r.partition}`;
+    const buf = this.buffers.get(key)!;
+    const counts = this.counts[r.topic]!;
+    counts.consumed++;
+    const decoded = codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).decode(r.value);
+    if (decoded.ok) {
+      buf.rows.push(SINK_ROUTES[r.topic]!.toRow(decoded.value, r.partition, r.offset));
+      counts.processed++;
+    } else {
+      buf.dead.push({
+        topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : Buffer.from(r.key).toString('base64'),
+        raw_b64: r.value.toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId, ts: r.timestampMs,
+      });
+      counts.dead++;
+    }
+    buf.next = r.offset + 1;
+    if (buf.next % this.batchOffsets === 0) await this.flush(key, buf);
+  }
+
+  private async flush(key: string, buf: Buffered): Promise<void> {
+    const { warehouse, log, retry } = this.options;
+    const [topic, partitionText] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
+    const partition = Number(partitionText);
+    const range = `${topic}:${partition}:${buf.start}-${buf.next}`;
+    const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
+    await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), retry);
+    if (buf.dead.length) {
+      const dlTable = `${warehouse.database}.dead_letters`;
+      await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), retry);
+      const lane = `warehouse-sink:dlq:${topic}:${partition}`;
+      const prev = this.dlqSeq.get(lane);
+      const fresh = buf.dead.filter((d) => !prev || d.offset > (prev[0] as number));
+      if (fresh.length) {
+        await log.produce(dlqTopic(topic), fresh.map((d) => ({
+          key: null, partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: codecFor('DeadLetter').encode(d),
+          headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: JSON.stringify([d.offset]) },
+        })));
+        this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
+      }
+    }
+    this.options.failPoint?.('after-produce', this.recordsDone);
+    await this.consumer!.commit([{ topic, partition, offset: buf.next, metadata: '' }]);
+    this.options.failPoint?.('after-commit', this.recordsDone);
+    buf.start = buf.next;
+    buf.rows = [];
+    buf.dead = [];
+  }
+}

@@ -1,0 +1,48 @@
+import { PipelineError, RetriesExhaustedError } from '../errors.ts';
+
+/** Back-off settings (kafkajs defaults, STYLE §2). */
+export interface RetryOptions {
+  /** First delay, ms. @default 300 */
+  initialRetryTimeMs?: number;
+  /** Cap of one delay, ms. @default 30000 */
+  maxRetryTimeMs?: number;
+  /** Retries after the first attempt. @default 5 */
+  retries?: number;
+  /** Jitter fraction 0..1 applied to each delay. @default 0.2 */
+  factor?: number;
+  /** Called before each wait. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+/** Defaults; tests pass faster ones. */
+export const RETRY_DEFAULTS: Required<Omit<RetryOptions, 'onRetry'>> = { initialRetryTimeMs: 300, maxRetryTimeMs: 30_000, retries: 5, factor: 0.2 };
+
+const PROGRAMMER_ERRORS = [TypeError, RangeError, SyntaxError, ReferenceError];
+
+/** True when retrying `error` may help: a PipelineError marked retriable; never a programmer error. */
+export function isRetriable(error: unknown): boolean {
+  if (PROGRAMMER_ERRORS.some((E) => error instanceof E)) return false;
+  return error instanceof PipelineError && error.retriable;
+}
+
+/**
+ * Run `fn`, retrying retriable failures with exponential back-off and jitter.
+ * Delay k (0-based) = min(max, initial · 2^k) · (1 ± factor·u), u uniform 0..1.
+ * @throws the original error when it is not retriable.
+ * @throws {RetriesExhaustedError} after `retries` failed retries.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const o = { ...RETRY_DEFAULTS, ...options };
+  let delay = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      if (attempt >= o.retries) throw new RetriesExhaustedError(`gave up after ${attempt} retries: ${(error as Error).message}`, attempt, delay, error);
+      delay = Math.min(o.maxRetryTimeMs, o.initialRetryTimeMs * 2 ** attempt) * (1 + o.factor * (2 * Math.random() - 1));
+      o.onRetry?.(error, attempt + 1, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
