@@ -1,0 +1,268 @@
+/**
+ * The record codec: single-object Avro and JSON in, validated records out.
+ *
+ * Source: Avro 1.11 specification, "Single object encoding" (`C3 01`, 8-byte
+ * little-endian CRC-64-AVRO fingerprint of the Parsing Canonical Form, body)
+ * and "Schema Fingerprints". Data errors are values (STYLE §2): `decode` never throws.
+ */
+import avro from 'avsc';
+import { PipelineError } from '../errors.ts';
+import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
+import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
+import { longType } from './long.ts';
+import { fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
+
+/** avsc's opaque schema resolver (not exported by name from its typings). */
+type Resolver = ReturnType<avro.Type['createResolver']>;
+
+/** Names of the edgelat record types, one `.avsc` each (DESIGN §2). */
+export type RecordKind = 'InferenceEvent' | 'LoadSample' | 'EnrichedInference' | 'CorrelationUpdate' | 'DeadLetter' | 'LateEvent';
+
+/**
+ * Encoder/decoder for one record kind, compiled once at startup.
+ *
+ * @see codecFor in schemas/index.ts
+ */
+export interface Codec<T> {
+  /** Which record type this codec handles. */
+  readonly kind: RecordKind;
+  /** The compiled avsc type (custom exact long, see schemas/long.ts). */
+  readonly type: avro.types.RecordType;
+  /** The schema's Parsing Canonical Form (Avro spec), the input of the fingerprint. */
+  readonly canonicalForm: string;
+  /** CRC-64-AVRO fingerprint of {@link canonicalForm}, 8 bytes little-endian as on the wire. */
+  readonly fingerprint: Buffer;
+  /**
+   * Encode as single-object Avro: `C3 01` + 8-byte LE fingerprint + Avro body.
+   * @throws {PipelineError} (not retriable) if `value` fails validation; message names the path.
+   */
+  encode(value: T): Buffer;
+  /**
+   * Decode single-object Avro (first bytes `C3 01`) or JSON (first non-space byte `{`),
+   * then validate (Avro type + semantic rules). Never throws.
+   * @returns `{ok: true, value}` or `{ok: false, path, reason}`; `path` is `''` when the bytes did not parse.
+   */
+  decode(bytes: Buffer): DecodeResult<T>;
+  /**
+   * Encode as UTF-8 JSON text, fields in schema order, bigints as bare digits.
+   * @throws {PipelineError} (not retriable) if `value` fails validation.
+   */
+  encodeJson(value: T): Buffer;
+}
+
+/**
+ * Compile a schema with the exact long type of schemas/long.ts for every long.
+ *
+ * Behaviour: `registry: {long: longType}` covers `"long"` references; avsc
+ * builds `{type: 'long', logicalType: ...}` objects without consulting the
+ * registry, so a type hook maps those to the same long type (timestamps stay
+ * epoch-ms numbers; logical types are not instantiated).
+ * @param schema  Avro schema as JSON text or a parsed object.
+ * @returns       The compiled avsc type.
+ * @throws {Error} from avsc if the schema is invalid (a programmer/config error).
+ */
+export function createLongAwareType(schema: string | object): avro.Type {
+  const parsed: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
+  return avro.Type.forSchema(parsed as avro.Schema, {
+    registry: { long: longType },
+    typeHook: (s: unknown) =>
+      s !== null && typeof s === 'object' && !Array.isArray(s) && (s as { type?: unknown }).type === 'long' ? longType : undefined,
+  });
+}
+
+/** Hex of up to `max` bytes, for quoting binary input in a message. */
+function hexHead(bytes: Buffer, max = 16): string {
+  return bytes.subarray(0, max).toString('hex') + (bytes.length > max ? '...' : '');
+}
+
+/**
+ * Decode one raw Avro body with `type`; with `resolver` (from `type.createResolver(writer)`),
+ * the body is read as the writer's data resolved to `type`.
+ *
+ * @returns The plain record (fields in the reader's order), or a failure with
+ *          path `''` for truncated, trailing or corrupt bytes.
+ */
+function decodeBody(type: avro.Type, body: Buffer, resolver?: Resolver): DecodeResult<Record<string, unknown>> {
+  let decoded: { value: unknown; offset: number };
+  try {
+    decoded = type.decode(body, 0, resolver);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return fail('', `invalid avro body: ${message.toLowerCase()}; first bytes ${quoteValue(hexHead(body))}`);
+  }
+  if (decoded.offset < 0) {
+    return fail('', `truncated avro body: ${body.length} bytes end inside the record; last bytes ${quoteValue(body.subarray(-16).toString('hex'))}`);
+  }
+  if (decoded.offset !== body.length) {
+    const rest = body.subarray(decoded.offset);
+    return fail('', `trailing bytes after the avro record: ${rest.length} bytes ${quoteValue(hexHead(rest))}`);
+  }
+  const value = decoded.value as Record<string, unknown>;
+  return { ok: true, value: type.typeName === 'record' ? toPlainRecord(type as avro.types.RecordType, value) : value };
+}
+
+/** Compiled-type cache for {@link readWithWriterSchema}, keyed by schema JSON text. */
+const typeCache = new Map<string, avro.Type>();
+
+function cachedType(schema: string | object): avro.Type {
+  const key = typeof schema === 'string' ? schema : JSON.stringify(schema);
+  let type = typeCache.get(key);
+  if (!type) {
+    type = createLongAwareType(schema);
+    typeCache.set(key, type);
+  }
+  return type;
+}
+
+/** Resolver cache: reader type -> writer type -> resolver. */
+const resolverCache = new WeakMap<avro.Type, WeakMap<avro.Type, Resolver>>();
+
+function cachedResolver(reader: avro.Type, writer: avro.Type): Resolver {
+  let byWriter = resolverCache.get(reader);
+  if (!byWriter) resolverCache.set(reader, (byWriter = new WeakMap()));
+  let resolver = byWriter.get(writer);
+  if (!resolver) byWriter.set(writer, (resolver = reader.createResolver(writer)));
+  return resolver;
+}
+
+/**
+ * Decode a raw Avro body (no single-object or Confluent framing) with a given writer schema.
+ *
+ * Behaviour: longs are exact (`number` when safe, `bigint` otherwise; case C10);
+ * timestamp-millis fields decode as epoch-ms longs. With `readerSchema`, the
+ * writer's data is resolved to the reader's shape per the Avro spec "Schema
+ * Resolution" (case C11: an added field with a default is filled in). Only
+ * Avro type conformance is checked, not the edgelat semantic rules.
+ * @param writerSchemaJson  The schema the bytes were written with, as JSON text or object.
+ * @param body              The Avro binary body.
+ * @param readerSchema      Optional reader schema to resolve to.
+ * @returns                 The plain record, or `{ok: false, path, reason}` for a bad
+ *                          schema, truncated/trailing/corrupt bytes; never throws.
+ * @example see test/unit/schemas/codec.test.ts (C10)
+ */
+export function readWithWriterSchema(
+  writerSchemaJson: string | object,
+  body: Buffer,
+  readerSchema?: string | object,
+): DecodeResult<Record<string, unknown>> {
+  let type: avro.Type;
+  let resolver: Resolver | undefined;
+  try {
+    const writer = cachedType(writerSchemaJson);
+    type = readerSchema === undefined ? writer : cachedType(readerSchema);
+    resolver = readerSchema === undefined ? undefined : cachedResolver(type, writer);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return fail('', `invalid or incompatible schema: ${message.toLowerCase()}`);
+  }
+  return decodeBody(type, body, resolver);
+}
+
+/** Fingerprint hex (wire byte order) -> kind, filled as codecs are created. */
+const kindByFingerprint = new Map<string, RecordKind>();
+
+/** Bytes skipped before looking for `{`: space, tab, LF, CR. */
+function firstNonSpace(bytes: Buffer): number {
+  let i = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return i;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Build the codec of one record kind from its `.avsc` schema.
+ *
+ * @param kind    The record kind; the schema's record name should equal it.
+ * @param schema  The parsed `.avsc` JSON.
+ * @returns       The compiled {@link Codec}; its fingerprint is registered so that
+ *                decoding another kind's bytes names that kind in the error.
+ * @throws {Error} if the schema is invalid or not a record (a programmer error at startup).
+ */
+export function createCodec<T>(kind: RecordKind, schema: object): Codec<T> {
+  const type = createLongAwareType(schema);
+  if (type.typeName !== 'record') throw new Error(`schema for ${kind} is not a record`);
+  const recordType = type as avro.types.RecordType;
+  const canonicalForm = JSON.stringify(recordType.schema());
+  const fingerprint = rabinFingerprint(canonicalForm);
+  const header = singleObjectHeader(fingerprint);
+  const fpHex = fingerprint.toString('hex');
+  kindByFingerprint.set(fpHex, kind);
+
+  const check = (value: T): Record<string, unknown> => {
+    const record = value as unknown as Record<string, unknown>;
+    const failure = validateRecord(recordType, record);
+    if (failure) throw new PipelineError(`cannot encode ${kind}: ${failure.reason}`);
+    return toPlainRecord(recordType, record);
+  };
+
+  const decodeAvro = (bytes: Buffer): DecodeResult<T> => {
+    if (bytes.length < SINGLE_OBJECT_HEADER_BYTES) {
+      return fail('', `truncated single-object header: ${bytes.length} bytes, need ${SINGLE_OBJECT_HEADER_BYTES}; got ${quoteValue(bytes.toString('hex'))}`);
+    }
+    const got = bytes.subarray(2, SINGLE_OBJECT_HEADER_BYTES).toString('hex');
+    if (got !== fpHex) {
+      const other = kindByFingerprint.get(got);
+      const hint = other ? `it is the fingerprint of ${other}` : 'no known schema has it';
+      return fail('', `unknown schema fingerprint ${quoteValue(got)} for ${kind} (expected ${quoteValue(fpHex)}); ${hint}`);
+    }
+    const body = decodeBody(recordType, bytes.subarray(SINGLE_OBJECT_HEADER_BYTES));
+    if (!body.ok) return body;
+    return finish(body.value);
+  };
+
+  const decodeJson = (bytes: Buffer, start: number): DecodeResult<T> => {
+    let text: string;
+    try {
+      text = utf8.decode(bytes.subarray(start));
+    } catch {
+      return fail('', `invalid utf-8 in json text; first bytes ${quoteValue(hexHead(bytes))}`);
+    }
+    const parsed = parseJsonExact(text);
+    if (!parsed.ok) return fail('', parsed.reason);
+    const record = recordFromJson(recordType, parsed.value);
+    if (!record.ok) return record;
+    return finish(record.value);
+  };
+
+  const finish = (record: Record<string, unknown>): DecodeResult<T> => {
+    const failure = validateRecord(recordType, record);
+    return failure ?? { ok: true, value: record as unknown as T };
+  };
+
+  return {
+    kind,
+    type: recordType,
+    canonicalForm,
+    fingerprint,
+    encode(value: T): Buffer {
+      return Buffer.concat([header, recordType.toBuffer(check(value))]);
+    },
+    encodeJson(value: T): Buffer {
+      return Buffer.from(toJsonText(check(value)), 'utf8');
+    },
+    decode(bytes: Buffer): DecodeResult<T> {
+      try {
+        if (bytes.length >= 2 && bytes[0] === 0xc3 && bytes[1] === 0x01) return decodeAvro(bytes);
+        const start = firstNonSpace(bytes);
+        if (start < bytes.length && bytes[start] === 0x7b) return decodeJson(bytes, start);
+        return fail('', unrecognised(bytes, start));
+      } catch (err) {
+        // Defensive: avsc or a rule threw on hostile input; still a value, not a crash.
+        const message = err instanceof Error ? err.message : String(err);
+        return fail('', `cannot decode ${kind}: ${message.toLowerCase()}; first bytes ${quoteValue(hexHead(bytes))}`);
+      }
+    },
+  };
+}
+
+/** The reason for bytes that are neither single-object Avro nor a JSON object. */
+function unrecognised(bytes: Buffer, start: number): string {
+  const expected = 'expected single-object avro (first bytes c3 01) or a json object (first non-space byte "{")';
+  if (bytes.length === 0) return `empty message: ${expected}; got ""`;
+  if (start >= bytes.length) return `blank message: ${expected}; got ${quoteValue(bytes.toString('utf8'))}`;
+  if (bytes[0] === 0x00 && bytes.length >= 5) {
+    return `confluent schema-registry framing (schema id ${bytes.readUInt32BE(1)}) is not handled by this codec; ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
+  }
+  return `unrecognised encoding: ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
+}

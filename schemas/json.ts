@@ -1,0 +1,88 @@
+/**
+ * JSON text that keeps 64-bit integers exact (cases C10 and C13).
+ *
+ * `JSON.parse` rounds integers above 2^53 and `JSON.stringify` throws on
+ * bigint; both go through lossless-json here instead.
+ */
+import { parse, stringify } from 'lossless-json';
+
+const INTEGER = /^-?[0-9]+$/;
+
+/**
+ * Parse one JSON number token exactly.
+ *
+ * @param token  The number's digits as written in the JSON text.
+ * @returns      A safe-integer `number`; a `bigint` for an integer beyond 2^53 − 1;
+ *               otherwise a double (which may be ±Infinity for `1e400`; validation rejects it).
+ */
+export function parseJsonNumber(token: string): number | bigint {
+  if (INTEGER.test(token)) {
+    const n = Number(token);
+    return Number.isSafeInteger(n) ? n : BigInt(token);
+  }
+  return Number(token);
+}
+
+/** Result of {@link parseJsonExact}: data errors are values (STYLE §2). */
+export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/**
+ * Parse JSON text, keeping integers beyond 2^53 exact as `bigint`.
+ *
+ * Behaviour: strict JSON (no NaN, no trailing text, no duplicate keys).
+ * @param text  UTF-8 decoded JSON text.
+ * @returns     `{ok: true, value}` or `{ok: false, reason}` with a lower-case
+ *              reason quoting the text near the error as JSON; never throws.
+ */
+export function parseJsonExact(text: string): JsonParseResult {
+  try {
+    return { ok: true, value: parse(text, null, parseJsonNumber) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = /position (\d+)/.exec(message);
+    const pos = at ? Number(at[1]) : 0;
+    const near = text.slice(Math.max(0, pos - 16), pos + 16);
+    return { ok: false, reason: `invalid json: ${lowerFirst(message)}, near ${JSON.stringify(near)}` };
+  }
+}
+
+/**
+ * Serialise a value as JSON text with every `bigint` written as bare digits (exact).
+ *
+ * Behaviour: otherwise like `JSON.stringify` — NaN/±Infinity become `null`
+ * (JSON has no such numbers, case C20), `undefined` properties are skipped,
+ * `toJSON` methods (Date, Buffer) are honoured. Reuse it wherever records
+ * meet JSON (warehouse rows, `LateEvent.record_json`, dead letters).
+ * @param value  Any JSON-compatible value; may contain bigints at any depth.
+ * @returns      The JSON text, e.g. `toJsonText({a: 9007199254740993n})` is `{"a":9007199254740993}`.
+ * @throws {TypeError} if `value` is `undefined` or a function at top level (no JSON exists for it).
+ */
+export function toJsonText(value: unknown): string {
+  const text = stringify(value);
+  if (text === undefined) throw new TypeError(`value of type ${typeof value} has no json representation`);
+  return text;
+}
+
+/**
+ * Quote a value for an error message: JSON (bigint exact), truncated to 80 characters.
+ *
+ * @param value  Anything, including `undefined`, NaN and bigint.
+ * @returns      For example `"fast"`, `1717243200123456789`, `NaN`, `undefined`.
+ */
+export function quoteValue(value: unknown): string {
+  let text: string;
+  if (value === undefined) text = 'undefined';
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
+  else {
+    try {
+      text = toJsonText(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
+}

@@ -1,0 +1,189 @@
+/**
+ * Validation of decoded records: Avro type conformance with a field path, JSON
+ * object to record conversion, and the semantic rules of DESIGN §2.
+ *
+ * Every check returns a value (STYLE §2): `null` when fine, else a
+ * {@link DecodeFailure} whose lower-case reason starts with the field path and
+ * quotes the offending value as JSON.
+ */
+import type avro from 'avsc';
+import { quoteValue } from './json.ts';
+
+/**
+ * Outcome of decoding or validating one record; data errors are values, never thrown.
+ *
+ * `path` is the dotted field path of the failure (`'total_ms'`), or `''` when
+ * the bytes did not parse at all; `reason` is lower-case and quotes the value.
+ */
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; path: string; reason: string };
+
+/** The failure branch of {@link DecodeResult}. */
+export type DecodeFailure = Extract<DecodeResult<never>, { ok: false }>;
+
+/** Build a {@link DecodeFailure}. */
+export function fail(path: string, reason: string): DecodeFailure {
+  return { ok: false, path, reason };
+}
+
+/** Describe an avsc type for a message: `a double`, `null or a string`. */
+function describeType(type: avro.Type): string {
+  const branches = (type as { types?: avro.Type[] }).types;
+  if (Array.isArray(branches)) return branches.map(describeType).join(' or ');
+  const name = type.typeName === 'abstract:long' ? 'long' : type.typeName;
+  if (name === 'null') return 'null';
+  if (name === 'record') return `a ${type.name ?? 'record'} record`;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+/**
+ * Check that `value` conforms to the avsc `type`, reporting the first failing field.
+ *
+ * @param type   A compiled avsc type (records use the custom long of schemas/long.ts).
+ * @param value  A decoded record or any candidate value.
+ * @returns      `null`, or a failure such as `total_ms: value "fast" is not a double`.
+ */
+export function checkAvroType(type: avro.Type, value: unknown): DecodeFailure | null {
+  let first: { path: string; value: unknown; type: avro.Type } | null = null;
+  const ok = type.isValid(value, {
+    errorHook: (path: string[], val: unknown, t: avro.Type) => {
+      first ??= { path: path.join('.'), value: val, type: t };
+    },
+  });
+  if (ok) return null;
+  const f = first as { path: string; value: unknown; type: avro.Type } | null;
+  if (!f) return fail('', `value ${quoteValue(value)} is not ${describeType(type)}`);
+  return fail(f.path, `${f.path || 'record'}: value ${quoteValue(f.value)} is not ${describeType(f.type)}`);
+}
+
+/** True when `t` (or a branch of the union `t`) is a float or double. */
+function isFloating(t: avro.Type): boolean {
+  const branches = (t as { types?: avro.Type[] }).types;
+  if (Array.isArray(branches)) return branches.some(isFloating);
+  return t.typeName === 'double' || t.typeName === 'float';
+}
+
+/**
+ * Turn a parsed JSON value into a record of `type`, field by field, in schema order.
+ *
+ * Behaviour: a missing field takes its schema default, or fails when it has
+ * none; a `bigint` (an integer beyond 2^53 in the text) in a double field
+ * becomes the nearest double; unknown properties are ignored (forward
+ * compatibility, like Avro schema resolution). Types are checked afterwards
+ * by {@link checkAvroType}.
+ * @param type    A compiled avsc record type.
+ * @param parsed  Output of `parseJsonExact`.
+ * @returns       The plain record, or a failure with the path of the missing field.
+ */
+export function recordFromJson(type: avro.types.RecordType, parsed: unknown): DecodeResult<Record<string, unknown>> {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return fail('', `expected a json object for ${type.name ?? 'record'}, got ${quoteValue(parsed)}`);
+  }
+  const obj = parsed as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const field of type.fields) {
+    let v: unknown;
+    if (Object.prototype.hasOwnProperty.call(obj, field.name)) {
+      v = obj[field.name];
+    } else {
+      v = field.defaultValue();
+      if (v === undefined) return fail(field.name, `${field.name}: required field is missing (no default), got undefined`);
+    }
+    out[field.name] = typeof v === 'bigint' && isFloating(field.type) ? Number(v) : v;
+  }
+  return { ok: true, value: out };
+}
+
+/** Copy an avsc record instance into a plain object in field order. */
+export function toPlainRecord(type: avro.types.RecordType, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of type.fields) out[field.name] = value[field.name];
+  return out;
+}
+
+/** Fields holding an instant, epoch milliseconds UTC. */
+const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark']);
+/** Identifier fields that must not be empty strings. */
+const NON_EMPTY_FIELDS = new Set(['event_id', 'edge_server_id', 'model_id', 'chip']);
+/** Integer fields with their minimum. */
+const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
+  batch_size: 1,
+  input_bytes: 0,
+  queue_depth: 0,
+  concurrency: 0,
+  n: 0,
+  partition: 0,
+  offset: 0,
+};
+/** Finite doubles >= 0 besides the `_ms` fields. */
+const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
+/** String fields restricted to a set of values (strings, not Avro enums, in the .avsc). */
+const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
+  status: ['ok', 'error', 'timeout'],
+  role: ['production', 'shadow'],
+  x_metric: ['cpu_util', 'gpu_util', 'queue_depth', 'concurrency', 'requests_per_s'],
+  y_metric: ['total_ms', 'io_ms', 'compute_ms'],
+  alert_state: ['none', 'rising', 'firing', 'resolved'],
+};
+
+/** Check one non-null field value against the rules its name implies; returns a reason or null. */
+function checkField(name: string, v: unknown): string | null {
+  const q = quoteValue(v);
+  if (TIME_FIELDS.has(name)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${q} is not an epoch-milliseconds safe integer`;
+    if (v <= 0) return `value ${q} is not a positive epoch-milliseconds time`;
+    return null;
+  }
+  if (name in INTEGER_MINIMUM) {
+    const min = INTEGER_MINIMUM[name]!;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) return `value ${q} is not a safe integer >= ${min}`;
+    return null;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return `value ${q} is not a finite number`;
+    if (name.endsWith('_util') && (v < 0 || v > 1)) return `value ${q} is outside [0, 1] (a utilisation fraction)`;
+    if (name.endsWith('_ms') && v < 0) return `value ${q} is not a duration >= 0 ms`;
+    if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
+    return null;
+  }
+  if (typeof v === 'string') {
+    if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${q} is empty; a non-empty string is required`;
+    const allowed = ALLOWED_VALUES[name];
+    if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+  }
+  return null;
+}
+
+/**
+ * Apply the semantic rules of DESIGN §2 to a type-checked record, field by field.
+ *
+ * Rules (null values of nullable fields are skipped): time fields (`ts`,
+ * `load_ts`, `window_start`, `window_end`, `watermark`) are safe integers > 0,
+ * epoch ms; `*_util` finite in [0, 1]; `*_ms` finite >= 0; every other double
+ * finite (NaN from Avro binary is rejected); `requests_per_s` >= 0;
+ * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
+ * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
+ * `y_metric`, `alert_state` within their value sets (schemas/types.ts);
+ * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty.
+ * @param record  A plain record that passed {@link checkAvroType}.
+ * @returns       `null`, or a failure such as
+ *                `ts: value 1717243200123456789 is not an epoch-milliseconds safe integer`.
+ */
+export function checkSemantics(record: Record<string, unknown>): DecodeFailure | null {
+  for (const [name, v] of Object.entries(record)) {
+    if (v === null || v === undefined) continue;
+    const reason = checkField(name, v);
+    if (reason !== null) return fail(name, `${name}: ${reason}`);
+  }
+  return null;
+}
+
+/**
+ * Run {@link checkAvroType} then {@link checkSemantics}.
+ *
+ * @param type    The record's compiled avsc type.
+ * @param record  A plain record.
+ * @returns       `null` when valid, else the first failure in field order.
+ */
+export function validateRecord(type: avro.Type, record: Record<string, unknown>): DecodeFailure | null {
+  return checkAvroType(type, record) ?? checkSemantics(record);
+}

@@ -1,0 +1,392 @@
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import {
+  codecFor,
+  codecs,
+  createLongAwareType,
+  longType,
+  rabinFingerprint,
+  rabinFingerprint64,
+  readWithWriterSchema,
+  toJsonText,
+  type CorrelationUpdate,
+  type DeadLetter,
+  type EnrichedInference,
+  type InferenceEvent,
+  type LateEvent,
+  type LoadSample,
+  type RecordKind,
+} from '../../../schemas/index.ts';
+import { readZigZagVarint, writeZigZagVarint } from '../../../schemas/long.ts';
+
+const T0 = Date.UTC(2024, 5, 1, 12, 0, 0, 123); // 1717243200123
+
+const inference: InferenceEvent = {
+  event_id: 'ev-7f3a-0001',
+  request_id: 'req-19c2',
+  ts: T0,
+  edge_server_id: 'edge-07',
+  device_id: 'cam-0042',
+  model_id: 'yolov8n',
+  model_version: '2024.05.2',
+  chip: 'jetson-orin-nx',
+  runtime: 'tensorrt-8.6',
+  batch_size: 4,
+  input_bytes: 1_228_800,
+  queue_ms: 3.25,
+  io_ms: 1.5,
+  compute_ms: 18.75,
+  total_ms: 23.5,
+  status: 'ok',
+  deployment_id: 'dep-2024-06-01-a',
+  role: 'production',
+};
+const load: LoadSample = {
+  edge_server_id: 'edge-07',
+  ts: T0 - 123,
+  cpu_util: 0.42,
+  gpu_util: 0.87,
+  mem_util: 0.61,
+  queue_depth: 9,
+  concurrency: 4,
+  requests_per_s: 173.5,
+  temperature_c: 71.5,
+  power_w: 14.2,
+};
+const enriched: EnrichedInference = {
+  ...inference,
+  cpu_util: 0.42,
+  gpu_util: 0.87,
+  mem_util: 0.61,
+  queue_depth: 9,
+  concurrency: 4,
+  requests_per_s: 173.5,
+  matched: true,
+  load_ts: T0 - 123,
+  load_age_ms: 123,
+};
+const unmatched: EnrichedInference = {
+  ...inference,
+  deployment_id: null,
+  role: 'shadow',
+  cpu_util: null,
+  gpu_util: null,
+  mem_util: null,
+  queue_depth: null,
+  concurrency: null,
+  requests_per_s: null,
+  matched: false,
+  load_ts: null,
+  load_age_ms: null,
+};
+const correlation: CorrelationUpdate = {
+  scope: 'server×model×chip',
+  edge_server_id: 'edge-07',
+  model_id: 'yolov8n',
+  chip: 'jetson-orin-nx',
+  window_start: T0 - 60_000,
+  window_end: T0,
+  x_metric: 'gpu_util',
+  y_metric: 'total_ms',
+  n: 412,
+  pearson_r: 0.83,
+  ci_low: 0.8,
+  ci_high: 0.857,
+  slope: 41.2,
+  intercept: -6.5,
+  p_value: 1.2e-9,
+  null_reason: null,
+  alert_state: 'firing',
+};
+const undefinedCorrelation: CorrelationUpdate = {
+  ...correlation,
+  scope: 'server',
+  model_id: null,
+  chip: null,
+  n: 2,
+  pearson_r: null,
+  ci_low: null,
+  ci_high: null,
+  slope: null,
+  intercept: null,
+  p_value: null,
+  null_reason: 'n_lt_3',
+  alert_state: 'none',
+};
+const deadLetter: DeadLetter = {
+  topic: 'edge.inference.v1',
+  partition: 3,
+  offset: 104_857,
+  key_b64: Buffer.from('edge-07').toString('base64'),
+  raw_b64: Buffer.from([0xde, 0xad, 0xbe, 0xef]).toString('base64'),
+  error: 'unrecognised encoding: first bytes "deadbeef"',
+  path: '',
+  consumer_group: 'edgelat-join',
+  ts: T0,
+};
+const lateEvent: LateEvent = {
+  topic: 'edge.inference.v1',
+  partition: 0,
+  offset: 11,
+  ts: T0 - 11_000,
+  watermark: T0 - 2_000,
+  operator: 'join-load-latency',
+  edge_server_id: 'edge-05',
+  record_json: '{"event_id":"ev-11","total_ms":80}',
+};
+
+const roundTrips: Array<[string, RecordKind, unknown]> = [
+  ['InferenceEvent, deployment_id set', 'InferenceEvent', inference],
+  ['InferenceEvent, deployment_id null, timeout', 'InferenceEvent', { ...inference, deployment_id: null, status: 'timeout', role: 'shadow' }],
+  ['LoadSample, optional fields set', 'LoadSample', load],
+  ['LoadSample, optional fields null', 'LoadSample', { ...load, temperature_c: null, power_w: null, queue_depth: 0, cpu_util: 0, gpu_util: 1 }],
+  ['EnrichedInference, matched', 'EnrichedInference', enriched],
+  ['EnrichedInference, unmatched (all nulls)', 'EnrichedInference', unmatched],
+  ['CorrelationUpdate, defined', 'CorrelationUpdate', correlation],
+  ['CorrelationUpdate, undefined statistics', 'CorrelationUpdate', undefinedCorrelation],
+  ['DeadLetter, key set', 'DeadLetter', deadLetter],
+  ['DeadLetter, key null', 'DeadLetter', { ...deadLetter, key_b64: null }],
+  ['LateEvent', 'LateEvent', lateEvent],
+];
+
+describe('round trip', () => {
+  it.each(roundTrips)('%s: single-object avro', (_name, kind, value) => {
+    const codec = codecFor(kind) as { encode(v: unknown): Buffer; decode(b: Buffer): unknown; fingerprint: Buffer };
+    const bytes = codec.encode(value);
+    expect([...bytes.subarray(0, 2)]).toEqual([0xc3, 0x01]);
+    expect(bytes.subarray(2, 10)).toEqual(codec.fingerprint);
+    expect(codec.decode(bytes)).toEqual({ ok: true, value });
+  });
+
+  it.each(roundTrips)('%s: json', (_name, kind, value) => {
+    const codec = codecFor(kind) as { encodeJson(v: unknown): Buffer; decode(b: Buffer): unknown };
+    const bytes = codec.encodeJson(value);
+    expect(bytes.toString('utf8').startsWith('{')).toBe(true);
+    expect(codec.decode(bytes)).toEqual({ ok: true, value });
+    expect(codec.decode(Buffer.from(`\n  ${bytes.toString('utf8')}  `))).toEqual({ ok: true, value });
+  });
+
+  it('fills a missing nullable field from its default and ignores unknown properties in json', () => {
+    const { deployment_id: _omitted, ...rest } = inference;
+    const json = Buffer.from(JSON.stringify({ ...rest, extra_field: 1 }));
+    expect(codecs.InferenceEvent.decode(json)).toEqual({ ok: true, value: { ...inference, deployment_id: null } });
+  });
+
+  it('throws a non-retriable error when asked to encode an invalid record', () => {
+    expect(() => codecs.LoadSample.encode({ ...load, gpu_util: 1.7 })).toThrow(/cannot encode LoadSample: gpu_util: value 1.7 is outside \[0, 1\]/);
+  });
+});
+
+describe('C10: avro long beyond 2^53 and safe negatives decode exactly', () => {
+  const c10 = JSON.parse(readFileSync(new URL('../../fixtures/cases/C10.json', import.meta.url), 'utf8')) as {
+    writer_schema: object;
+    messages: Array<{ kafka_offset: number; avro_body_hex: string }>;
+  };
+  const expected = [
+    { request_seq: -4503599627370497, ts: 1717243200123, ts_ns: 1717243200123456789n, latency_ms: 87.25 },
+    { request_seq: 9007199254740993n, ts: 1717243200456, ts_ns: 1717243200456000001n, latency_ms: 91.5 },
+    { request_seq: 42, ts: 1717243201000, ts_ns: 1717243201000000000n, latency_ms: 12 },
+  ];
+
+  it.each(c10.messages.map((m, i) => [m.kafka_offset, m.avro_body_hex, expected[i]!] as const))(
+    'offset %i',
+    (_offset, hex, want) => {
+      const result = readWithWriterSchema(c10.writer_schema, Buffer.from(hex, 'hex'));
+      expect(result).toEqual({ ok: true, value: want });
+      if (!result.ok) return;
+      expect(typeof result.value.request_seq).toBe(typeof want.request_seq);
+      expect(new Date(result.value.ts as number).toISOString().startsWith('2024-06-01T12:00:0')).toBe(true);
+      // Re-encoding gives back the Java producer's bytes exactly.
+      expect(createLongAwareType(c10.writer_schema).toBuffer(result.value).toString('hex')).toBe(hex);
+    },
+  );
+
+  it('documents the bug: the default avsc long decodes offset 0 request_seq as +2^52', () => {
+    const plain = avro.Type.forSchema({ type: 'record', name: 'S', fields: [{ name: 'request_seq', type: 'long' }] });
+    expect(plain.decode(Buffer.from(c10.messages[0]!.avro_body_hex, 'hex'), 0).value.request_seq).toBe(4503599627370496);
+  });
+});
+
+describe('exact long varints', () => {
+  it('avsc registry alone misses {type: long, logicalType}; createLongAwareType covers it', () => {
+    const schema = { type: 'record', name: 'T', fields: [{ name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }] };
+    const body = writeZigZagVarint(1717243200123456789n);
+    expect(() => avro.Type.forSchema(schema as avro.Schema, { registry: { long: longType } }).fromBuffer(body)).toThrow(/precision/);
+    expect(createLongAwareType(schema).fromBuffer(body)).toEqual({ ts: 1717243200123456789n });
+  });
+
+  const cases: Array<number | bigint> = [
+    0, -1, 1, 63, -64, 64, 2 ** 31, -(2 ** 31) - 1, 2 ** 52 - 1, -(2 ** 52), -(2 ** 52) - 1, 2 ** 52 + 1,
+    Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 9007199254740992n, -9007199254740993n,
+    2n ** 63n - 1n, -(2n ** 63n),
+  ];
+  const reference = (v: bigint): string => {
+    let z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+    const out: number[] = [];
+    do {
+      const b = Number(z & 0x7fn);
+      z >>= 7n;
+      out.push(z > 0n ? b | 0x80 : b);
+    } while (z > 0n);
+    return Buffer.from(out).toString('hex');
+  };
+  it.each(cases.map((v) => [String(v), v] as const))('%s encodes like the spec and decodes exactly', (_s, v) => {
+    const bytes = writeZigZagVarint(v);
+    expect(bytes.toString('hex')).toBe(reference(BigInt(v)));
+    const back = readZigZagVarint(bytes);
+    expect(BigInt(back)).toBe(BigInt(v));
+    expect(typeof back).toBe(Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === BigInt(v) ? 'number' : 'bigint');
+  });
+  it('rejects a varint above 64 bits', () => {
+    expect(() => readZigZagVarint(Buffer.from('ffffffffffffffffff7f', 'hex'))).toThrow(RangeError);
+  });
+});
+
+describe('CRC-64-AVRO (Rabin) fingerprints', () => {
+  // Apache Avro share/test/data/schema-tests.txt, as Java signed longs.
+  const vectors: Array<[string, bigint]> = [
+    ['"null"', 7195948357588979594n],
+    ['"boolean"', -6970731678124411036n],
+    ['"int"', 8247732601305521295n],
+    ['"long"', -3434872931120570953n],
+    ['"string"', -8142146995180207161n],
+    ['{"name":"foo","type":"fixed","size":15}', 1756455273707447556n],
+    ['{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"}]}', 7843277075252814651n],
+  ];
+  it.each(vectors)('%s', (canonical, signed) => {
+    const fp = rabinFingerprint(canonical);
+    expect(fp.length).toBe(8);
+    expect(fp.readBigInt64LE()).toBe(signed);
+  });
+
+  const bitByBit = (bytes: Uint8Array): bigint => {
+    const EMPTY = 0xc15d213aa4d7a795n;
+    let fp = EMPTY;
+    for (const b of bytes) {
+      fp ^= BigInt(b);
+      for (let k = 0; k < 8; k++) fp = (fp >> 1n) ^ ((fp & 1n) === 1n ? EMPTY : 0n);
+    }
+    return fp;
+  };
+  it('table-driven matches a bit-by-bit implementation', () => {
+    const inputs = ['', 'a', 'hello world', '"null"', 'é×€😀', ...Object.values(codecs).map((c) => c.canonicalForm)];
+    for (const s of inputs) expect(rabinFingerprint64(Buffer.from(s, 'utf8'))).toBe(bitByBit(Buffer.from(s, 'utf8')));
+  });
+  it('uses the parsing canonical form (full name, no doc/default/logicalType) and is stable', () => {
+    const c = codecs.InferenceEvent;
+    expect(c.canonicalForm.startsWith('{"name":"edgelat.InferenceEvent","type":"record","fields":[{"name":"event_id","type":"string"},')).toBe(true);
+    expect(c.canonicalForm).toContain('{"name":"ts","type":"long"}');
+    expect(c.canonicalForm).toContain('{"name":"deployment_id","type":["null","string"]}');
+    expect(c.canonicalForm).not.toMatch(/doc|default|logicalType|namespace/);
+    expect(c.fingerprint).toEqual(rabinFingerprint(c.canonicalForm));
+    expect(new Set(Object.values(codecs).map((x) => x.fingerprint.toString('hex'))).size).toBe(6);
+  });
+});
+
+const ie = codecs.InferenceEvent;
+const framed = (kind: RecordKind, record: object): Buffer =>
+  Buffer.concat([Buffer.from([0xc3, 0x01]), codecFor(kind).fingerprint, codecFor(kind).type.toBuffer(record)]);
+const json = (o: object): Buffer => Buffer.from(toJsonText(o));
+const withoutServer = (() => {
+  const { edge_server_id: _x, ...rest } = inference;
+  return rest;
+})();
+const good = ie.encode(inference);
+
+const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
+  ['garbage bytes', 'InferenceEvent', Buffer.from([0xde, 0xad, 0xbe, 0xef]), '', ['unrecognised encoding', '"deadbeef"']],
+  ['empty buffer', 'InferenceEvent', Buffer.alloc(0), '', ['empty message', '""']],
+  ['blank text', 'InferenceEvent', Buffer.from('  \n'), '', ['blank message']],
+  ['json array', 'InferenceEvent', Buffer.from('[1,2]'), '', ['unrecognised encoding', '"5b312c325d"']],
+  ['confluent framing', 'InferenceEvent', Buffer.from('000000006502', 'hex'), '', ['confluent', 'schema id 101', '"000000006502"']],
+  ['truncated avro (last 3 bytes cut)', 'InferenceEvent', good.subarray(0, good.length - 3), '', ['truncated avro body']],
+  ['header only', 'InferenceEvent', good.subarray(0, 6), '', ['truncated single-object header', `"${good.subarray(0, 6).toString('hex')}"`]],
+  ['trailing bytes', 'InferenceEvent', Buffer.concat([good, Buffer.from([0x00, 0x01])]), '', ['trailing bytes', '"0001"']],
+  ['unknown fingerprint', 'InferenceEvent', Buffer.concat([Buffer.from('c3010102030405060708', 'hex'), good.subarray(10)]), '', ['unknown schema fingerprint', '"0102030405060708"']],
+  ['another kind\'s fingerprint', 'InferenceEvent', codecs.LoadSample.encode(load), '', ['unknown schema fingerprint', 'fingerprint of LoadSample', `"${codecs.LoadSample.fingerprint.toString('hex')}"`]],
+  ['json wrong type', 'InferenceEvent', json({ ...inference, total_ms: 'fast' }), 'total_ms', ['total_ms: value "fast" is not a double']],
+  ['json missing required field', 'InferenceEvent', json(withoutServer), 'edge_server_id', ['edge_server_id: required field is missing']],
+  ['json empty object', 'InferenceEvent', Buffer.from('{}'), 'event_id', ['event_id: required field is missing']],
+  ['json NaN (not json)', 'InferenceEvent', Buffer.from(toJsonText(inference).replace('"io_ms":1.5', '"io_ms": NaN')), '', ['invalid json', 'NaN']],
+  ['json trailing text', 'InferenceEvent', Buffer.from(`${toJsonText(inference)} x`), '', ['invalid json']],
+  ['json ts beyond 2^53', 'InferenceEvent', Buffer.from(toJsonText({ ...inference, ts: 1717243200123456789n })), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
+  ['json ts zero', 'InferenceEvent', json({ ...inference, ts: 0 }), 'ts', ['ts: value 0 is not a positive epoch-milliseconds time']],
+  ['json ts fractional', 'InferenceEvent', json({ ...inference, ts: 1717243200123.5 }), 'ts', ['ts: value 1717243200123.5 is not a long']],
+  ['json status not allowed', 'InferenceEvent', json({ ...inference, status: 'fine' }), 'status', ['status: value "fine" is not one of "ok", "error", "timeout"']],
+  ['json role not allowed', 'InferenceEvent', json({ ...inference, role: 'canary' }), 'role', ['"canary"']],
+  ['json empty event_id', 'InferenceEvent', json({ ...inference, event_id: '' }), 'event_id', ['event_id: value "" is empty']],
+  ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
+  ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
+  ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],
+  ['json deployment_id wrong type', 'InferenceEvent', json({ ...inference, deployment_id: 7 }), 'deployment_id', ['deployment_id: value 7 is not null or a string']],
+  ['avro negative io_ms', 'InferenceEvent', framed('InferenceEvent', { ...inference, io_ms: -3 }), 'io_ms', ['io_ms: value -3 is not a duration >= 0 ms']],
+  ['avro NaN total_ms', 'InferenceEvent', framed('InferenceEvent', { ...inference, total_ms: NaN }), 'total_ms', ['total_ms: value NaN is not a finite number']],
+  ['avro ts beyond 2^53', 'InferenceEvent', framed('InferenceEvent', { ...inference, ts: 1717243200123456789n }), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
+  ['json util out of range', 'LoadSample', json({ ...load, gpu_util: 1.7 }), 'gpu_util', ['gpu_util: value 1.7 is outside [0, 1]']],
+  ['json negative queue_depth', 'LoadSample', json({ ...load, queue_depth: -2 }), 'queue_depth', ['value -2']],
+  ['json negative requests_per_s', 'LoadSample', json({ ...load, requests_per_s: -0.5 }), 'requests_per_s', ['requests_per_s: value -0.5 is not >= 0']],
+  ['json overflowing double', 'LoadSample', Buffer.from(toJsonText(load).replace('"requests_per_s":173.5', '"requests_per_s":1e400')), 'requests_per_s', ['value Infinity is not a finite number']],
+  ['json temperature wrong type', 'LoadSample', json({ ...load, temperature_c: 'hot' }), 'temperature_c', ['"hot"']],
+  ['json enriched util out of range', 'EnrichedInference', json({ ...enriched, cpu_util: -0.1 }), 'cpu_util', ['value -0.1']],
+  ['json alert_state not allowed', 'CorrelationUpdate', json({ ...correlation, alert_state: 'panic' }), 'alert_state', ['"panic"']],
+  ['json x_metric not allowed', 'CorrelationUpdate', json({ ...correlation, x_metric: 'disk_util' }), 'x_metric', ['"disk_util"']],
+  ['json negative offset', 'DeadLetter', json({ ...deadLetter, offset: -1 }), 'offset', ['offset: value -1']],
+  ['json watermark beyond 2^53', 'LateEvent', Buffer.from(toJsonText({ ...lateEvent, watermark: 9007199254740993n })), 'watermark', ['9007199254740993']],
+  ['invalid utf-8 json', 'InferenceEvent', Buffer.from([0x7b, 0xff, 0x7d]), '', ['invalid utf-8']],
+];
+
+describe('invalid input yields a value, never a throw', () => {
+  it.each(invalid)('%s', (_name, kind, bytes, path, fragments) => {
+    let result: unknown;
+    expect(() => {
+      result = codecFor(kind).decode(bytes);
+    }).not.toThrow();
+    const r = result as { ok: boolean; path: string; reason: string };
+    expect(r.ok).toBe(false);
+    expect(r.path).toBe(path);
+    expect(r.reason).toBe(r.reason.charAt(0).toLowerCase() + r.reason.slice(1));
+    for (const f of fragments) expect(r.reason).toContain(f);
+  });
+});
+
+describe('hostile bytes never throw', () => {
+  it('every truncation of valid avro and json fails as a value', () => {
+    const text = ie.encodeJson(inference);
+    for (const whole of [good, text]) {
+      for (let n = 0; n < whole.length; n++) {
+        const r = ie.decode(whole.subarray(0, n));
+        expect(r.ok, `prefix ${n}`).toBe(false);
+      }
+    }
+  });
+  it('random byte flips in the avro body return a result', () => {
+    let seed = 42;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 2000; k++) {
+      const bytes = Buffer.from(good);
+      for (let j = 0; j < 3; j++) bytes[10 + Math.floor(rand() * (bytes.length - 10))] = Math.floor(rand() * 256);
+      expect(() => ie.decode(bytes)).not.toThrow();
+    }
+  });
+});
+
+describe('schema resolution (C11 style)', () => {
+  it('fills an added nullable field with its default when reading v1 bytes with a v2 reader', () => {
+    const v1 = { type: 'record', name: 'LoadSample', fields: [{ name: 'server_id', type: 'string' }, { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }, { name: 'gpu_util', type: 'double' }] };
+    const v2 = { ...v1, fields: [...v1.fields, { name: 'queue_depth', type: ['null', 'int'], default: null }] };
+    const body = avro.Type.forSchema(v1 as avro.Schema).toBuffer({ server_id: 'edge-a', ts: 1717243200000, gpu_util: 0.5 });
+    expect(readWithWriterSchema(v1, body, v2)).toEqual({ ok: true, value: { server_id: 'edge-a', ts: 1717243200000, gpu_util: 0.5, queue_depth: null } });
+    expect(readWithWriterSchema(v1, body.subarray(0, 4)).ok).toBe(false);
+    expect(readWithWriterSchema('{"type":"nope"}', body)).toMatchObject({ ok: false, path: '' });
+  });
+});
+
+describe('toJsonText', () => {
+  it('writes bigint as bare digits', () => {
+    expect(toJsonText({ a: 9007199254740993n })).toBe('{"a":9007199254740993}');
+  });
+  it('keeps -(2^63) exact and writes NaN as null like JSON.stringify', () => {
+    expect(toJsonText([-(2n ** 63n), NaN, 1.5])).toBe('[-9223372036854775808,null,1.5]');
+  });
+});
