@@ -102,8 +102,12 @@ export class SinkRun {
 
   async runToEnd(): Promise<Record<string, TopicCounts>> {
     await this.start();
-    while (!(await this.runBatch()));
-    await this.close();
+    try {
+      while (!(await this.runBatch()));
+    } finally {
+      // On a failure the member leaves the group uncommitted, as a crashed consumer does after its session times out.
+      await this.close();
+    }
     return this.counts;
   }
 

@@ -7,12 +7,15 @@ import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
  * @throws {RangeError} naming the column when a value is NaN or ±Infinity.
  */
 export function rowToJson(row: Record<string, unknown>): string {
-  for (const [column, value] of Object.entries(row)) {
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new RangeError(`${column}: ${String(value)} cannot be stored; write null for an undefined value`);
-    }
+  let exact = false;
+  for (const column in row) {
+    const value = row[column];
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new RangeError(`${column}: ${String(value)} cannot be stored; write null for an undefined value`);
+    } else if (typeof value === 'bigint') exact = true;
   }
-  return stringify(row) ?? '{}';
+  // JSON.stringify is exact for every finite number; only bigint needs the lossless writer.
+  return exact ? (stringify(row) ?? '{}') : JSON.stringify(row);
 }
 
 /** Parse a JSON number token: safe numbers as number, big integers as bigint (exact). */

@@ -1,0 +1,89 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PipelineError } from '../../errors.ts';
+import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { demoCommand } from './demo.ts';
+
+/** Parse a positive integer flag. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** Open the embedded warehouse of the configured data dir. */
+export function openWarehouse(config: EdgelatConfig): ChdbWarehouse {
+  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+}
+
+const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json: 'JSONEachRow', csv: 'CSV', csvWithNames: 'CSVWithNames', tsv: 'TSV' };
+
+const program = new Command('edgelat')
+  .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `
+Environment:
+  EDGELAT_DATA_DIR      runtime data folder (default ./.edgelat; embedded warehouse in <dir>/chdb)
+  EDGELAT_DATABASE      database of the edgelat tables (default edgelat)
+  EDGELAT_LOG_LEVEL     structured log level on stderr (default warn)
+
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
+
+program
+  .command('demo')
+  .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(positiveInt('--duration')))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(positiveInt('--servers')))
+  .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(positiveInt('--seed')))
+  .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser((v) => (v === '0' ? 0 : positiveInt('--bad-records')(v))))
+  .action(async (opts: { duration: number; servers: number; seed: number; badRecords: number }) => {
+    await demoCommand(loadConfig(), opts);
+  });
+
+program
+  .command('sql')
+  .description('query the embedded warehouse (ClickHouse SQL); bind values with --param name=value and {name:Type} in the query')
+  .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(Object.keys(FORMATS)).default('table'))
+  .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .action(async (query: string, opts: { format: string; param?: string[] }) => {
+    const params: Record<string, string> = {};
+    for (const p of opts.param ?? []) {
+      const eq = p.indexOf('=');
+      if (eq < 1) throw new InvalidArgumentError(`--param must look like name=value, got ${JSON.stringify(p)}`);
+      params[p.slice(0, eq)] = p.slice(eq + 1);
+    }
+    const warehouse = openWarehouse(loadConfig());
+    try {
+      const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
+      process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+program
+  .command('migrate')
+  .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied; idempotent)')
+  .action(async () => {
+    const config = loadConfig();
+    const warehouse = openWarehouse(config);
+    try {
+      const applied = await warehouse.migrate();
+      process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : `database ${config.database} is up to date\n`);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`edgelat: ${message.split('\n')[0]}\n`);
+  if (!(error instanceof PipelineError) && process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
+  process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+}

@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+/**
+ * Runtime configuration from `EDGELAT_*` environment variables (DESIGN §7).
+ * The only module that reads `process.env`, once, at start-up.
+ */
+export interface EdgelatConfig {
+  /** Folder of runtime data (embedded warehouse under `<dataDir>/chdb`). @default './.edgelat' */
+  dataDir: string;
+  /** Database of the edgelat tables. @default 'edgelat' */
+  database: string;
+  /** pino level for the structured log on stderr. @default 'warn' */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Partitions of the in-process topics. @default 4 */
+  partitions: number;
+  /** Max out-of-orderness of event time, ms. @default 2000 */
+  maxOutOfOrdernessMs: number;
+  /** As-of join tolerance, ms. @default 5000 */
+  joinToleranceMs: number;
+  /** Sliding window size, ms. @default 300000 */
+  windowSizeMs: number;
+  /** Sliding window slide, ms. @default 30000 */
+  windowSlideMs: number;
+  /** Allowed lateness of windows, ms. @default 0 */
+  allowedLatenessMs: number;
+}
+
+const intFrom = (min: number) => z.coerce.number().int().min(min);
+
+const schema = z.object({
+  EDGELAT_DATA_DIR: z.string().min(1).default('./.edgelat'),
+  EDGELAT_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('edgelat'),
+  EDGELAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  EDGELAT_PARTITIONS: intFrom(1).default(4),
+  EDGELAT_MAX_OUT_OF_ORDERNESS_MS: intFrom(0).default(2000),
+  EDGELAT_JOIN_TOLERANCE_MS: intFrom(0).default(5000),
+  EDGELAT_WINDOW_SIZE_MS: intFrom(1).default(300_000),
+  EDGELAT_WINDOW_SLIDE_MS: intFrom(1).default(30_000),
+  EDGELAT_ALLOWED_LATENESS_MS: intFrom(0).default(0),
+});
+
+/**
+ * Validate the environment and apply defaults.
+ * @throws {ConfigError} listing every bad variable with its value, in one message.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0) {
+    throw new ConfigError(`bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}`);
+  }
+  return {
+    dataDir: resolve(e.EDGELAT_DATA_DIR),
+    database: e.EDGELAT_DATABASE,
+    logLevel: e.EDGELAT_LOG_LEVEL,
+    partitions: e.EDGELAT_PARTITIONS,
+    maxOutOfOrdernessMs: e.EDGELAT_MAX_OUT_OF_ORDERNESS_MS,
+    joinToleranceMs: e.EDGELAT_JOIN_TOLERANCE_MS,
+    windowSizeMs: e.EDGELAT_WINDOW_SIZE_MS,
+    windowSlideMs: e.EDGELAT_WINDOW_SLIDE_MS,
+    allowedLatenessMs: e.EDGELAT_ALLOWED_LATENESS_MS,
+  };
+}
+
+/** Folder of the embedded warehouse inside the data dir. */
+export const chdbDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => resolve(config.dataDir, 'chdb');

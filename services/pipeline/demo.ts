@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { codecFor } from '../../schemas/index.ts';
+import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import type { EdgelatConfig } from '../config.ts';
+import { MemoryEventLog } from '../eventlog/memory.ts';
+import { normalizeSimConfig, simulateFleet, type SimConfig, type SimResult } from '../simulator/index.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { msToDateTime64 } from '../warehouse/types.ts';
+import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
+
+/** Options of `edgelat demo`. */
+export interface DemoOptions {
+  warehouse: Warehouse;
+  config: EdgelatConfig;
+  sim: Partial<SimConfig>;
+  /** Undecodable records injected into edge.inference.v1 (garbage bytes, a wrong type, a missing field, ...). @default 3 */
+  badRecords?: number;
+  logger?: Logger;
+  onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
+  onProgress?: (stage: Stage, done: number) => void;
+}
+
+/** What a demo run did. */
+export interface DemoResult {
+  sim: SimResult;
+  counts: PipelineCounts;
+  /** Records per topic on the in-process log. */
+  topicRecords: Record<string, number>;
+  badRecords: number;
+  elapsedMs: number;
+}
+
+/** The bad inputs the demo injects (cycled): each must land in dead_letters, never crash the run. */
+function badRecord(i: number, sample: InferenceEvent): Buffer {
+  switch (i % 3) {
+    case 0:
+      return Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]);
+    case 1:
+      return Buffer.from(JSON.stringify({ ...sample, event_id: `bad-type-${i}`, total_ms: 'fast' }));
+    default: {
+      const { edge_server_id: _dropped, ...rest } = sample;
+      return Buffer.from(JSON.stringify({ ...rest, event_id: `bad-missing-${i}` }));
+    }
+  }
+}
+
+/**
+ * Run the whole main job embedded: simulate a fleet → produce to the
+ * in-process log (arrival order, with jitter; a few undecodable records) →
+ * join → rolling correlation → warehouse-sink into chdb; the simulator's
+ * ground truth goes to `sim_ground_truth`. The database is reset first, so
+ * a demo's tables hold exactly one run.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  const { warehouse, config } = options;
+  const db = warehouse.database;
+  await warehouse.exec(`DROP DATABASE IF EXISTS ${db} SYNC`);
+  await warehouse.migrate();
+
+  const simConfig = normalizeSimConfig(options.sim);
+  options.onStage?.('simulate', 0);
+  const sim = simulateFleet(simConfig);
+
+  const log = new MemoryEventLog({ defaultPartitions: config.partitions, now: () => 0 });
+  await log.ensureTopic(TOPICS.inference);
+  await log.ensureTopic(TOPICS.load);
+  options.onStage?.('produce', sim.arrivals.length);
+  const badRecords = options.badRecords ?? 3;
+  const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
+  let injected = 0;
+  const inference = codecFor('InferenceEvent');
+  const load = codecFor('LoadSample');
+  for (let i = 0; i < sim.arrivals.length; i++) {
+    const a = sim.arrivals[i]!;
+    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
+    await log.produce(a.topic, [{ key: a.key, value, timestampMs: a.arrivalMs }]);
+    if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
+      await log.produce(TOPICS.inference, [{ key: a.key, value: badRecord(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
+      injected++;
+    }
+  }
+  await log.seal(TOPICS.inference);
+  await log.seal(TOPICS.load);
+
+  options.onStage?.('ground-truth', sim.groundTruth.length);
+  const runId = `seed-${simConfig.seed}`;
+  const block = 20_000;
+  for (let i = 0; i < sim.groundTruth.length; i += block) {
+    const rows = sim.groundTruth.slice(i, i + block).map((g) => ({ ...g, run_id: runId, ts: msToDateTime64(g.ts) }));
+    await warehouse.insert(`${db}.sim_ground_truth`, rows, { dedupToken: `sim_ground_truth:${runId}:${i}` });
+  }
+
+  let current: Stage | null = null;
+  const counts = await runBoundedPipeline({
+    log, warehouse, config, logger: options.logger,
+    onProgress: (stage, done) => {
+      if (stage !== current) {
+        current = stage;
+        options.onStage?.(stage, 0);
+      }
+      options.onProgress?.(stage, done);
+    },
+  });
+  const topicRecords: Record<string, number> = {};
+  for (const topic of [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPICS.correlation, TOPICS.late, `${TOPICS.inference}.dlq`]) {
+    let n = 0;
+    for (let p = 0; p < ((await log.partitionCount(topic)) ?? 0); p++) n += await log.endOffset({ topic, partition: p });
+    topicRecords[topic] = n;
+  }
+  return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started };
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
+import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
+import { ProcessorRun, type FailPoint, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
+import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import type { EdgelatConfig } from '../config.ts';
+import type { EventLog } from '../eventlog/types.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+
+/** Stages of a bounded pipeline run, in order. */
+export type Stage = 'join' | 'correlation' | 'sink';
+
+/** Counts per stage and input topic. */
+export type PipelineCounts = Record<Stage, Record<string, TopicCounts>>;
+
+/** Options of a bounded pipeline run. */
+export interface PipelineRunOptions {
+  log: EventLog;
+  warehouse: Warehouse;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs'>;
+  logger?: Logger;
+  /** Called after each batch: stage and records consumed so far by it. */
+  onProgress?: (stage: Stage, consumed: number) => void;
+  /** Test hook per stage (see ProcessorRun.failPoint). */
+  failPoint?: (stage: Stage, point: FailPoint, recordsDone: number) => void;
+  /** Sink block size in offsets. @default 4096 */
+  sinkBatchOffsets?: number;
+}
+
+/** Topics the warehouse-sink copies into tables. */
+export const SINK_TOPICS = [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPICS.correlation, TOPICS.late] as const;
+
+const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Object.values(counts).reduce((s, c) => s + c.consumed, 0);
+
+/**
+ * Run the main job on bounded input already on the log (input topics sealed):
+ * join-load-latency → rolling-correlation → warehouse-sink, each as its own
+ * consumer group, each stage to end of input before the next starts; output
+ * topics are sealed as their producers finish. Safe to call again after a
+ * crash: every stage resumes from its committed offsets and adds no rows.
+ * @returns counts per stage and topic (consumed = processed + late + dead).
+ */
+export async function runBoundedPipeline(options: PipelineRunOptions): Promise<PipelineCounts> {
+  const { log, warehouse, config, logger } = options;
+  const fail = (stage: Stage) => (options.failPoint ? (p: FailPoint, n: number) => options.failPoint!(stage, p, n) : undefined);
+  const join = await new ProcessorRun({
+    log, logger, failPoint: fail('join'),
+    processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
+    onProgress: (c) => options.onProgress?.('join', consumed(c)),
+  }).runToEnd();
+  await log.seal(TOPICS.enriched);
+  const correlation = await new ProcessorRun({
+    log, logger, failPoint: fail('correlation'),
+    processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
+    onProgress: (c) => options.onProgress?.('correlation', consumed(c)),
+  }).runToEnd();
+  await log.seal(TOPICS.correlation);
+  await log.seal(TOPICS.late);
+  const sink = await new SinkRun({
+    log, warehouse, logger, topics: SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
+    onProgress: (c) => options.onProgress?.('sink', consumed(c)),
+  }).runToEnd();
+  return { join, correlation, sink };
+}
