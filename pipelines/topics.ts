@@ -21,3 +21,11 @@ export const TOPIC_KINDS = {
 
 /** Dead-letter topic of a topic (DESIGN §2). */
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
+
+/** Record kind carried by a topic, `.dlq` topics included. @throws {RangeError} for a topic edgelat does not know. */
+export function kindOfTopic(topic: string): (typeof TOPIC_KINDS)[keyof typeof TOPIC_KINDS] | 'DeadLetter' {
+  if (topic.endsWith('.dlq')) return 'DeadLetter';
+  const kind = TOPIC_KINDS[topic as keyof typeof TOPIC_KINDS];
+  if (!kind) throw new RangeError(`topic: ${JSON.stringify(topic)} is not an edgelat topic (known: ${Object.keys(TOPIC_KINDS).join(', ')})`);
+  return kind;
+}

@@ -4,7 +4,7 @@ import type { LateEvent } from '../../schemas/types.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
 import type { Emit, Processor, Seq } from '../processor.ts';
 import { compareSeq } from '../rolling-correlation.ts';
-import { TOPIC_KINDS, TOPICS } from '../topics.ts';
+import { kindOfTopic, TOPICS } from '../topics.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
@@ -150,7 +150,7 @@ export class ProcessorRun<S> {
     counts.consumed++;
     stream.history.push({ offset: r.offset, maxTsBefore: stream.maxTs });
     stream.next = r.offset + 1;
-    const decoded = codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).decode(r.value);
+    const decoded = codecFor(kindOfTopic(r.topic)).decode(r.value);
     if (!decoded.ok) {
       counts.dead++;
       return;
@@ -162,7 +162,7 @@ export class ProcessorRun<S> {
       counts.late++;
       const late: LateEvent = {
         topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark: result.lateWatermark,
-        operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).encodeJson(value as never).toString('utf8'),
+        operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });
       return;
@@ -181,7 +181,7 @@ export class ProcessorRun<S> {
       const prev = this.lastSeq.get(e.lane);
       if (prev && compareSeq(e.seq, prev) <= 0) continue; // already in the topic: a replay
       this.lastSeq.set(e.lane, e.seq);
-      const codec = codecFor(TOPIC_KINDS[e.topic as keyof typeof TOPIC_KINDS]);
+      const codec = codecFor(kindOfTopic(e.topic));
       const list = byTopic.get(e.topic) ?? [];
       list.push({ key: e.key, value: codec.encode(e.value as never), headers: { [LANE_HEADER]: e.lane, [SEQ_HEADER]: JSON.stringify(e.seq) } });
       byTopic.set(e.topic, list);

@@ -5,7 +5,7 @@ import type { Consumer, EventLog, LogRecord } from '../../services/eventlog/type
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
-import { dlqTopic, TOPIC_KINDS } from '../topics.ts';
+import { dlqTopic, kindOfTopic } from '../topics.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
@@ -121,7 +121,7 @@ export class SinkRun {
     const buf = this.buffers.get(key)!;
     const counts = this.counts[r.topic]!;
     counts.consumed++;
-    const decoded = codecFor(TOPIC_KINDS[r.topic as keyof typeof TOPIC_KINDS]).decode(r.value);
+    const decoded = codecFor(kindOfTopic(r.topic)).decode(r.value);
     if (decoded.ok) {
       buf.rows.push(SINK_ROUTES[r.topic]!.toRow(decoded.value, r.partition, r.offset));
       counts.processed++;

@@ -3,6 +3,7 @@ import { codecFor } from '../../schemas/index.ts';
 import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
+import type { EventLog } from '../eventlog/types.ts';
 import { MemoryEventLog } from '../eventlog/memory.ts';
 import { normalizeSimConfig, simulateFleet, type SimConfig, type SimResult } from '../simulator/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -46,6 +47,33 @@ function badRecord(i: number, sample: InferenceEvent): Buffer {
 }
 
 /**
+ * Produce a simulation's arrivals to the log in arrival order (record
+ * timestamp = arrival time), inject `badRecords` undecodable records into
+ * edge.inference.v1 at evenly spaced points, and seal both input topics.
+ * @returns the number of bad records injected.
+ */
+export async function produceSimulation(log: EventLog, sim: SimResult, badRecords: number): Promise<number> {
+  await log.ensureTopic(TOPICS.inference);
+  await log.ensureTopic(TOPICS.load);
+  const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
+  let injected = 0;
+  const inference = codecFor('InferenceEvent');
+  const load = codecFor('LoadSample');
+  for (let i = 0; i < sim.arrivals.length; i++) {
+    const a = sim.arrivals[i]!;
+    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
+    await log.produce(a.topic, [{ key: a.key, value, timestampMs: a.arrivalMs }]);
+    if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
+      await log.produce(TOPICS.inference, [{ key: a.key, value: badRecord(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
+      injected++;
+    }
+  }
+  await log.seal(TOPICS.inference);
+  await log.seal(TOPICS.load);
+  return injected;
+}
+
+/**
  * Run the whole main job embedded: simulate a fleet → produce to the
  * in-process log (arrival order, with jitter; a few undecodable records) →
  * join → rolling correlation → warehouse-sink into chdb; the simulator's
@@ -64,25 +92,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const sim = simulateFleet(simConfig);
 
   const log = new MemoryEventLog({ defaultPartitions: config.partitions, now: () => 0 });
-  await log.ensureTopic(TOPICS.inference);
-  await log.ensureTopic(TOPICS.load);
   options.onStage?.('produce', sim.arrivals.length);
-  const badRecords = options.badRecords ?? 3;
-  const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
-  let injected = 0;
-  const inference = codecFor('InferenceEvent');
-  const load = codecFor('LoadSample');
-  for (let i = 0; i < sim.arrivals.length; i++) {
-    const a = sim.arrivals[i]!;
-    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
-    await log.produce(a.topic, [{ key: a.key, value, timestampMs: a.arrivalMs }]);
-    if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
-      await log.produce(TOPICS.inference, [{ key: a.key, value: badRecord(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
-      injected++;
-    }
-  }
-  await log.seal(TOPICS.inference);
-  await log.seal(TOPICS.load);
+  const injected = await produceSimulation(log, sim, options.badRecords ?? 3);
 
   options.onStage?.('ground-truth', sim.groundTruth.length);
   const runId = `seed-${simConfig.seed}`;

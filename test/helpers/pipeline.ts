@@ -1,7 +1,7 @@
 import { codecFor } from '../../schemas/index.ts';
 import type { EnrichedInference, InferenceEvent, LoadSample } from '../../schemas/types.ts';
 import type { EventLog, LogRecord } from '../../services/eventlog/types.ts';
-import { TOPIC_KINDS, TOPICS } from '../../pipelines/topics.ts';
+import { kindOfTopic, TOPICS } from '../../pipelines/topics.ts';
 
 /** One record to put on the log, in arrival order. */
 export type Arrival = { topic: typeof TOPICS.inference; value: InferenceEvent; partition?: number } | { topic: typeof TOPICS.load; value: LoadSample; partition?: number };
@@ -22,7 +22,7 @@ export async function produceArrivals(log: EventLog, arrivals: Arrival[], partit
 export async function readTopic<T>(log: EventLog, topic: string): Promise<{ record: LogRecord; value: T }[]> {
   const out: { record: LogRecord; value: T }[] = [];
   const partitions = (await log.partitionCount(topic)) ?? 0;
-  const codec = codecFor(TOPIC_KINDS[topic as keyof typeof TOPIC_KINDS]);
+  const codec = codecFor(kindOfTopic(topic));
   for (let p = 0; p < partitions; p++) {
     for (const record of await log.read({ topic, partition: p }, 0, await log.endOffset({ topic, partition: p }))) {
       const d = codec.decode(record.value);

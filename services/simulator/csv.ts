@@ -1,0 +1,90 @@
+/**
+ * Minimal RFC 4180 CSV reading and writing for the simulator's data cuts
+ * (`data/azure-llm-trace/`, `data/mlperf-singlestream/`). No dependency: the
+ * files are small (< 1 MiB each) and plain.
+ */
+
+/**
+ * Parse CSV text into rows of string fields.
+ *
+ * Behaviour: fields may be quoted with `"` (a doubled `""` is a literal quote
+ * and commas or line breaks inside quotes are kept); both LF and CRLF line ends
+ * are accepted; a final line break does not make an empty row.
+ * @param text  The whole file, UTF-8 decoded.
+ * @returns     Rows in file order, the header row first.
+ * @example see test/unit/simulator/simulate.test.ts
+ */
+export function parseCsv(text: string): string[][] {
+  if (!text.includes('"')) {
+    const lines = text.split('\n');
+    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l).split(','));
+  }
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else {
+          quoted = false;
+        }
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"') {
+      quoted = true;
+    } else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else if (ch !== '\r') {
+      field += ch;
+    }
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * Parse CSV text into one object per data row, keyed by the header's names.
+ *
+ * @param text  The whole file; its first row is the header.
+ * @returns     One record per data row; a missing trailing field reads as ''.
+ */
+export function parseCsvRecords(text: string): Record<string, string>[] {
+  const rows = parseCsv(text);
+  const header = rows[0] ?? [];
+  const out: Record<string, string>[] = [];
+  for (let r = 1; r < rows.length; r++) {
+    const cells = rows[r];
+    if (cells.length === 1 && cells[0] === '') continue;
+    const rec: Record<string, string> = {};
+    for (let c = 0; c < header.length; c++) rec[header[c]] = cells[c] ?? '';
+    out.push(rec);
+  }
+  return out;
+}
+
+/**
+ * Quote one CSV field when it needs it (comma, quote or line break).
+ *
+ * @param value  The field; numbers are written with `String(value)`.
+ * @returns      The field as it appears in the file.
+ */
+export function csvField(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

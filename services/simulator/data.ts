@@ -1,0 +1,158 @@
+/**
+ * Readers of the simulator's two data cuts, both inside the repository:
+ *
+ * - `data/azure-llm-trace/AzureLLMInferenceTrace_{code,conv}.csv`: request
+ *   arrival times and context-token counts of the Azure LLM inference trace
+ *   2023 (Azure/AzurePublicDataset, CC-BY-4.0; Patel et al., "Splitwise", ISCA 2024).
+ * - `data/mlperf-singlestream/base-latency.csv`: MLPerf Inference SingleStream
+ *   latencies per (model, chip) (MLCommons, Apache-2.0), cut by `cut-mlperf.ts`.
+ *
+ * Parsed files are cached per absolute path for the life of the process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCsvRecords } from './csv.ts';
+
+/** File names of the trace cut, read in this order and merged. */
+export const TRACE_FILES = ['AzureLLMInferenceTrace_code.csv', 'AzureLLMInferenceTrace_conv.csv'] as const;
+
+/** The merged Azure trace, sorted by time (stable: code file first on ties). */
+export interface ArrivalTrace {
+  /** Arrival time of request i, ms since the first request (sub-ms precision kept). */
+  offsetMs: Float64Array;
+  /** ContextTokens (input tokens) of request i. */
+  contextTokens: Int32Array;
+  /** Replay period, ms: last offset + mean inter-arrival gap, so a looped replay keeps the mean rate. */
+  periodMs: number;
+}
+
+/** MLPerf SingleStream latency of one (model, chip), reduced over the systems of the cut. Times in ms. */
+export interface BaseLatency {
+  model: string;
+  chip: string;
+  /** Median over the cut's runs of p50_ms: the unloaded service time used by the simulator. */
+  p50Ms: number;
+  /** Median over the runs of p90_ms. */
+  p90Ms: number;
+  /** Median over the runs of mean_ms. */
+  meanMs: number;
+  /** Number of runs (systems × versions) reduced. */
+  runs: number;
+}
+
+const traceCache = new Map<string, ArrivalTrace>();
+const baseCache = new Map<string, BaseLatency[]>();
+
+/**
+ * Locate the repository's `data/` folder by walking up from this module.
+ *
+ * @returns  Absolute path of the first ancestor's `data/` that holds `mlperf-singlestream/base-latency.csv`.
+ * @throws {RangeError} if none is found within 6 levels.
+ */
+export function defaultDataDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const cand = path.join(dir, 'data');
+    if (fs.existsSync(path.join(cand, 'mlperf-singlestream', 'base-latency.csv'))) return cand;
+    dir = path.dirname(dir);
+  }
+  throw new RangeError('cannot find the repository data/ folder (data/mlperf-singlestream/base-latency.csv); pass dataDir');
+}
+
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/;
+const dayCache = new Map<string, number>();
+
+/** Parse `YYYY-MM-DD HH:MM:SS.fffffff` (no zone; read as UTC) to epoch ms with sub-ms precision. */
+function parseTraceTimestamp(s: string): number {
+  const m = TS_RE.exec(s);
+  if (m === null) throw new RangeError(`bad trace TIMESTAMP ${JSON.stringify(s)}`);
+  const day = s.slice(0, 10);
+  let dayMs = dayCache.get(day);
+  if (dayMs === undefined) {
+    dayMs = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    dayCache.set(day, dayMs);
+  }
+  const frac = m[7] === undefined ? 0 : Number(m[7]) * 1000;
+  return dayMs + ((+m[4] * 60 + +m[5]) * 60 + +m[6]) * 1000 + frac;
+}
+
+/**
+ * Read and merge the two Azure LLM trace files of `<dataDir>/azure-llm-trace/`.
+ *
+ * @param dataDir  The data folder (see {@link defaultDataDir}).
+ * @returns        The merged trace (cached per path).
+ * @throws {RangeError} if a file is missing, empty or has a malformed row.
+ */
+export function loadArrivalTrace(dataDir: string): ArrivalTrace {
+  const dir = path.resolve(dataDir, 'azure-llm-trace');
+  const cached = traceCache.get(dir);
+  if (cached !== undefined) return cached;
+  const rows: { t: number; tokens: number }[] = [];
+  for (const f of TRACE_FILES) {
+    const p = path.join(dir, f);
+    if (!fs.existsSync(p)) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
+    for (const r of parseCsvRecords(fs.readFileSync(p, 'utf8'))) {
+      const tokens = Number(r.ContextTokens);
+      if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`bad ContextTokens ${JSON.stringify(r.ContextTokens)} in ${f}`);
+      rows.push({ t: parseTraceTimestamp(r.TIMESTAMP), tokens });
+    }
+  }
+  if (rows.length < 2) throw new RangeError(`trace in ${JSON.stringify(dir)} has fewer than 2 requests`);
+  rows.sort((a, b) => a.t - b.t);
+  const t0 = rows[0].t;
+  const offsetMs = new Float64Array(rows.length);
+  const contextTokens = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    offsetMs[i] = rows[i].t - t0;
+    contextTokens[i] = rows[i].tokens;
+  }
+  const last = offsetMs[rows.length - 1];
+  const trace: ArrivalTrace = { offsetMs, contextTokens, periodMs: last + last / (rows.length - 1) };
+  traceCache.set(dir, trace);
+  return trace;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Read `<dataDir>/mlperf-singlestream/base-latency.csv` and reduce it per (model, chip).
+ *
+ * Behaviour: each row is one SingleStream run of one system; per (model, chip)
+ * the p50, p90 and mean columns are each reduced by their median over runs.
+ * @param dataDir  The data folder.
+ * @returns       One entry per (model, chip), sorted by chip then model (cached per path).
+ * @throws {RangeError} if the file is missing or a latency is not a positive number.
+ */
+export function loadBaseLatencies(dataDir: string): BaseLatency[] {
+  const file = path.resolve(dataDir, 'mlperf-singlestream', 'base-latency.csv');
+  const cached = baseCache.get(file);
+  if (cached !== undefined) return cached;
+  if (!fs.existsSync(file)) throw new RangeError(`base latency file missing: ${JSON.stringify(file)}`);
+  const groups = new Map<string, { model: string; chip: string; p50: number[]; p90: number[]; mean: number[] }>();
+  for (const r of parseCsvRecords(fs.readFileSync(file, 'utf8'))) {
+    const vals = [Number(r.p50_ms), Number(r.p90_ms), Number(r.mean_ms)];
+    if (!vals.every((v) => Number.isFinite(v) && v > 0)) {
+      throw new RangeError(`bad latency in base-latency.csv row ${JSON.stringify(r)}`);
+    }
+    const k = `${r.model}|${r.chip}`;
+    let g = groups.get(k);
+    if (g === undefined) {
+      g = { model: r.model, chip: r.chip, p50: [], p90: [], mean: [] };
+      groups.set(k, g);
+    }
+    g.p50.push(vals[0]);
+    g.p90.push(vals[1]);
+    g.mean.push(vals[2]);
+  }
+  const out: BaseLatency[] = [...groups.values()].map((g) => ({
+    model: g.model, chip: g.chip, p50Ms: median(g.p50), p90Ms: median(g.p90), meanMs: median(g.mean), runs: g.p50.length,
+  }));
+  out.sort((a, b) => (a.chip === b.chip ? (a.model < b.model ? -1 : 1) : a.chip < b.chip ? -1 : 1));
+  baseCache.set(file, out);
+  return out;
+}

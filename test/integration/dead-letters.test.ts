@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS, dlqTopic } from '../../pipelines/topics.ts';
+import { codecFor } from '../../schemas/index.ts';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { loadConfig } from '../../services/config.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { at, makeInference, makeLoad } from '../helpers/factories.ts';
+import { readTopic } from '../helpers/pipeline.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+/** A5: bad records on edge.inference.v1 land in dead_letters with raw bytes, error and offset; the run goes on. */
+describe('dead letters', () => {
+  let warehouse: ChdbWarehouse;
+  beforeAll(async () => {
+    warehouse = await createTestDatabase('a5');
+  });
+  afterAll(async () => warehouse?.close());
+
+  it('garbage bytes, a wrong type and a missing field each become a dead letter', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    const good = (i: number) => makeInference({ edge_server_id: 'edge-01', ts: t0 + i * 100, event_id: `good-${i}` });
+    const { edge_server_id: _gone, ...missing } = good(99);
+    const bad = [
+      Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+      Buffer.from(JSON.stringify({ ...good(98), total_ms: 'fast' })),
+      Buffer.from(JSON.stringify(missing)),
+    ];
+    const inference = codecFor('InferenceEvent');
+    await log.produce(TOPICS.load, [0, 1, 2].map((i) => ({ key: 'edge-01', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-01', ts: t0 + i * 1000 })) })));
+    await log.produce(TOPICS.inference, [
+      { key: 'edge-01', value: inference.encode(good(0)) },
+      { key: 'edge-01', value: bad[0]! },
+      { key: 'edge-01', value: inference.encode(good(1)) },
+      { key: 'edge-01', value: bad[1]! },
+      { key: null, value: bad[2]! },
+      { key: 'edge-01', value: inference.encode(good(2)) },
+    ]);
+    await log.seal(TOPICS.inference);
+    await log.seal(TOPICS.load);
+    const counts = await runBoundedPipeline({ log, warehouse, config: loadConfig({}) });
+    expect(counts.join[TOPICS.inference]).toEqual({ consumed: 6, processed: 3, late: 0, dead: 3 });
+    expect(counts.sink[TOPICS.inference]).toEqual({ consumed: 6, processed: 3, late: 0, dead: 3 });
+
+    const rows = await warehouse.query<{ offset: number; raw_b64: string; error: string; path: string; topic: string; partition: number }>(
+      `SELECT topic, partition, offset, raw_b64, error, path FROM ${warehouse.database}.dead_letters ORDER BY offset`,
+    );
+    expect(rows.map((r) => [r.topic, r.partition, r.offset])).toEqual([[TOPICS.inference, 0, 1], [TOPICS.inference, 0, 3], [TOPICS.inference, 0, 4]]);
+    rows.forEach((r, i) => expect(Buffer.from(r.raw_b64, 'base64').equals(bad[i]!)).toBe(true));
+    expect(rows[0]!.path).toBe('');
+    expect(rows[1]!.path).toBe('total_ms');
+    expect(rows[1]!.error).toContain('"fast"');
+    expect(rows[2]!.path).toBe('edge_server_id');
+    const dlq = await readTopic<DeadLetter>(log, dlqTopic(TOPICS.inference));
+    expect(dlq.map((d) => d.value.offset)).toEqual([1, 3, 4]);
+    const [n] = await warehouse.query<{ c: number }>(`SELECT count() AS c FROM ${warehouse.database}.inference_enriched`);
+    expect(n!.c).toBe(3);
+  });
+});

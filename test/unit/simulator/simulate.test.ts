@@ -1,0 +1,277 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { InferenceEvent, LoadSample } from '../../../schemas/types.ts';
+import {
+  createRng, defaultDataDir, erlangC, loadBaseLatencies, mmcMeanWaitMs, normalizeSimConfig, simulateFcfsQueue,
+  simulateFleet, summarizeSimResult, type SimConfig, type SimResult,
+} from '../../../services/simulator/index.ts';
+import { parseCsv } from '../../../services/simulator/csv.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const DATA = path.join(REPO, 'data');
+
+const small = (over: Partial<SimConfig> = {}): SimConfig => normalizeSimConfig({ servers: 6, durationMs: 90_000, dataDir: DATA, ...over });
+const events = (r: SimResult): InferenceEvent[] => r.arrivals.filter((a) => a.topic === 'edge.inference.v1').map((a) => a.value as InferenceEvent);
+const loads = (r: SimResult): LoadSample[] => r.arrivals.filter((a) => a.topic === 'edge.load.v1').map((a) => a.value as LoadSample);
+
+/** Erlang C, written out from the textbook formula (Kleinrock, Queueing Systems Vol. 1, 1975, eq. 3.40). */
+function erlangCTextbook(c: number, a: number): number {
+  let fact = 1;
+  let sum = 0;
+  for (let k = 0; k < c; k++) {
+    if (k > 0) fact *= k;
+    sum += a ** k / fact;
+  }
+  const top = (a ** c / (fact * c)) * (c / (c - a));
+  return top / (sum + top);
+}
+
+/** Mean queue wait of M/M/c from `n` seeded customers, and the closed form. */
+function mmcExperiment(seed: number, lambdaPerMs: number, muPerMs: number, c: number, n: number): { sim: number; exact: number } {
+  const rng = createRng(seed, 'mmc-test');
+  const arrivals = new Float64Array(n);
+  const service = new Float64Array(n);
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    t += rng.exponential(lambdaPerMs);
+    arrivals[i] = t;
+    service[i] = rng.exponential(muPerMs);
+  }
+  const q = simulateFcfsQueue(arrivals, service, c);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += q.waitMs[i];
+  const a = lambdaPerMs / muPerMs;
+  return { sim: sum / n, exact: erlangCTextbook(c, a) / (c * muPerMs - lambdaPerMs) };
+}
+
+describe('normalizeSimConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = normalizeSimConfig({});
+    expect(c).toMatchObject({
+      seed: 42, servers: 12, durationMs: 1_200_000, startMs: Date.UTC(2024, 5, 1, 10),
+      maxJitterMs: 1500, loadIntervalMs: 1000, rateScale: 1,
+    });
+    expect(c.dataDir).toBe(DATA);
+    expect(defaultDataDir()).toBe(DATA);
+  });
+
+  it.each([
+    ['seed', 1.5], ['servers', 0], ['servers', 2.5], ['durationMs', -1], ['startMs', Number.NaN],
+    ['maxJitterMs', -5], ['loadIntervalMs', 0], ['rateScale', 0], ['rateScale', Number.POSITIVE_INFINITY],
+    ['dataDir', ''], ['bogus', 1],
+  ])('rejects %s = %s with a RangeError naming the field', (field, value) => {
+    expect(() => normalizeSimConfig({ [field]: value } as Partial<SimConfig>)).toThrow(RangeError);
+    expect(() => normalizeSimConfig({ [field]: value } as Partial<SimConfig>)).toThrow(field);
+  });
+
+  it('rejects a load interval longer than the run', () => {
+    expect(() => normalizeSimConfig({ durationMs: 1000, loadIntervalMs: 2000 })).toThrow(/loadIntervalMs.*2000/);
+  });
+});
+
+describe('queueing: exact FCFS c-server simulation against closed forms', () => {
+  it('Erlang C (recursion) equals the textbook formula', () => {
+    for (const [c, a] of [[1, 0.5], [2, 1], [3, 2.4], [8, 6.5]] as const) {
+      expect(erlangC(c, a)).toBeCloseTo(erlangCTextbook(c, a), 12);
+    }
+    expect(mmcMeanWaitMs(0.5, 1, 1)).toBeCloseTo(1, 12); // ρ/(μ−λ) = 0.5/0.5
+  });
+
+  it('M/M/1 at ρ = 0.5: mean wait within 3 % of ρ/(μ−λ) (200k customers)', () => {
+    const lambda = 0.5;
+    const mu = 1;
+    const { sim, exact } = mmcExperiment(1, lambda, mu, 1, 200_000);
+    expect(exact).toBeCloseTo((lambda / mu) / (mu - lambda), 12);
+    expect(Math.abs(sim / exact - 1)).toBeLessThan(0.03);
+  });
+
+  it('M/M/2 at ρ = 0.5: mean wait within 3 % of Erlang C / (cμ − λ) (200k customers)', () => {
+    const { sim, exact } = mmcExperiment(2, 1, 1, 2, 200_000);
+    expect(exact).toBeCloseTo(1 / 3, 12); // C(2, 1) = 1/3, cμ − λ = 1
+    expect(Math.abs(sim / exact - 1)).toBeLessThan(0.03);
+  });
+
+  it('serves FCFS with c workers and rejects bad input', () => {
+    const q = simulateFcfsQueue([0, 0, 0, 5], [10, 10, 10, 1], 2);
+    expect(Array.from(q.startMs)).toEqual([0, 0, 10, 10]);
+    expect(Array.from(q.waitMs)).toEqual([0, 0, 10, 5]);
+    expect(() => simulateFcfsQueue([1, 0], [1, 1], 1)).toThrow(RangeError);
+    expect(() => simulateFcfsQueue([0], [1], 0)).toThrow(RangeError);
+    expect(() => simulateFcfsQueue([0], [-1], 1)).toThrow(RangeError);
+  });
+});
+
+describe('simulateFleet (small configs)', () => {
+  it('is deterministic per seed and differs across seeds', () => {
+    const a = simulateFleet(small({ seed: 7 }));
+    const b = simulateFleet(small({ seed: 7 }));
+    expect(b).toEqual(a);
+    const c = simulateFleet(small({ seed: 8 }));
+    expect(c.arrivals).not.toEqual(a.arrivals);
+  });
+
+  it('emits servers × duration / interval load samples, one per server per interval', () => {
+    const r = simulateFleet(small({ servers: 5, durationMs: 90_000, loadIntervalMs: 500 }));
+    expect(r.stats.loadSamples).toBe(5 * 180);
+    const ls = loads(r);
+    expect(ls).toHaveLength(900);
+    for (const f of r.fleet) {
+      const ts = ls.filter((l) => l.edge_server_id === f.edge_server_id).map((l) => l.ts).sort((x, y) => x - y);
+      expect(ts).toEqual(Array.from({ length: 180 }, (_, k) => r.config.startMs + k * 500));
+    }
+    expect(r.stats.requests).toBe(events(r).length);
+  });
+
+  it('scales the request rate with rateScale', () => {
+    const base = simulateFleet(small()).stats.requests;
+    const double = simulateFleet(small({ rateScale: 2 })).stats.requests;
+    expect(double / base).toBeGreaterThan(1.85);
+    expect(double / base).toBeLessThan(2.15);
+  });
+});
+
+describe('simulateFleet (default config: 12 servers, 20 min)', () => {
+  let r: SimResult;
+  let runtimeMs = 0;
+  beforeAll(() => {
+    simulateFleet(small()); // warm the data cache and the JIT
+    const t0 = performance.now();
+    r = simulateFleet(normalizeSimConfig({}));
+    runtimeMs = performance.now() - t0;
+  });
+
+  it('runs in well under a few seconds (target < 2 s)', () => {
+    expect(runtimeMs).toBeLessThan(4000);
+  });
+
+  it('has >= 4 chips, >= 4 models, every model on >= 2 chips', () => {
+    const chipsOf = new Map<string, Set<string>>();
+    for (const f of r.fleet) for (const m of f.models) chipsOf.set(m, (chipsOf.get(m) ?? new Set()).add(f.chip));
+    expect(new Set(r.fleet.map((f) => f.chip)).size).toBeGreaterThanOrEqual(4);
+    expect(chipsOf.size).toBeGreaterThanOrEqual(4);
+    for (const [, chips] of chipsOf) expect(chips.size).toBeGreaterThanOrEqual(2);
+    expect(r.fleet).toHaveLength(12);
+  });
+
+  it('gives >= 1000 requests to every (model, chip) pair', () => {
+    const pairs = new Set(r.fleet.flatMap((f) => f.models.map((m) => `${m}|${f.chip}`)));
+    for (const p of pairs) expect(r.stats.perModelChip[p] ?? 0).toBeGreaterThanOrEqual(1000);
+    expect(Object.values(r.stats.perModelChip).reduce((a, b) => a + b, 0)).toBe(r.stats.requests);
+  });
+
+  it('keeps arrival jitter bounded: within a topic, a earlier than b ⇒ a.ts − b.ts <= maxJitterMs', () => {
+    const maxJ = r.config.maxJitterMs;
+    const maxTs = new Map<string, number>();
+    let prevArrival = -Infinity;
+    let worstDisorder = 0;
+    let worstLag = 0;
+    let unsorted = 0;
+    let badKeys = 0;
+    for (const a of r.arrivals) {
+      if (a.arrivalMs < prevArrival) unsorted++;
+      prevArrival = a.arrivalMs;
+      const v = a.value as { ts: number; edge_server_id: string };
+      const lag = a.arrivalMs - v.ts;
+      if (!Number.isInteger(lag) || lag < 0) badKeys++;
+      worstLag = Math.max(worstLag, lag);
+      const m = Math.max(maxTs.get(a.topic) ?? -Infinity, v.ts);
+      worstDisorder = Math.max(worstDisorder, m - v.ts);
+      maxTs.set(a.topic, m);
+      if (a.key !== v.edge_server_id) badKeys++;
+    }
+    expect(unsorted).toBe(0);
+    expect(badKeys).toBe(0);
+    expect(worstLag).toBeLessThanOrEqual(maxJ);
+    expect(worstDisorder).toBeLessThanOrEqual(maxJ);
+    expect(worstDisorder).toBeGreaterThan(maxJ / 2); // the jitter really reorders records
+  });
+
+  it('produces well-formed events: total = queue + io + compute, finite, unique ids, matching ground truth', () => {
+    const ev = events(r);
+    expect(new Set(ev.map((e) => e.event_id)).size).toBe(ev.length);
+    expect(new Set(ev.map((e) => e.request_id)).size).toBe(ev.length);
+    const gt = new Map(r.groundTruth.map((g) => [g.event_id, g]));
+    expect(gt.size).toBe(ev.length);
+    const statuses: Record<string, number> = {};
+    for (const e of ev) {
+      const nums = [e.ts, e.queue_ms, e.io_ms, e.compute_ms, e.total_ms, e.input_bytes];
+      if (!nums.every((x) => Number.isFinite(x) && x >= 0)) expect(nums).toBe('finite and >= 0');
+      if (Math.abs(e.total_ms - (e.queue_ms + e.io_ms + e.compute_ms)) > 1e-9) expect(e.total_ms).toBe(e.queue_ms + e.io_ms + e.compute_ms);
+      const g = gt.get(e.event_id)!;
+      if (g.true_queue_ms !== e.queue_ms || g.true_io_ms !== e.io_ms || g.true_compute_ms !== e.compute_ms || g.ts !== e.ts) {
+        expect(g).toMatchObject({ true_queue_ms: e.queue_ms, true_io_ms: e.io_ms, true_compute_ms: e.compute_ms, ts: e.ts });
+      }
+      if (!(g.server_util >= 0 && g.server_util <= 1)) expect(g.server_util).toBe('in [0, 1]');
+      statuses[e.status] = (statuses[e.status] ?? 0) + 1;
+    }
+    const e0 = ev[0];
+    expect(e0).toMatchObject({ role: 'production', model_version: 'v1', batch_size: 1, device_id: `${e0.edge_server_id}-acc0` });
+    expect(e0.deployment_id).toBe(`dep-${e0.model_id}-${e0.chip}-1`);
+    expect(JSON.parse(gt.get(e0.event_id)!.params_json)).toHaveProperty('kappa');
+    const bad = ((statuses.error ?? 0) + (statuses.timeout ?? 0)) / ev.length;
+    expect(bad).toBeGreaterThan(0);
+    expect(bad).toBeLessThan(0.05);
+  });
+
+  it('produces load samples with utilisations in [0, 1] and plausible sensors', () => {
+    for (const l of loads(r)) {
+      const u = [l.cpu_util, l.gpu_util, l.mem_util];
+      if (!u.every((x) => x >= 0 && x <= 1)) expect(u).toBe('in [0, 1]');
+      const n = [l.queue_depth, l.concurrency, l.requests_per_s];
+      if (!n.every((x) => Number.isFinite(x) && x >= 0)) expect(n).toBe('finite and >= 0');
+      if (!(l.temperature_c! > 20 && l.temperature_c! < 90 && l.power_w! > 0 && l.power_w! < 80)) expect(l).toBe('plausible');
+    }
+  });
+
+  it('loads some servers to 0.7–0.95 at peaks and others lightly', () => {
+    const s = summarizeSimResult(r);
+    expect(s.servers.some((x) => x.peakUtil60s >= 0.7 && x.peakUtil60s <= 0.95)).toBe(true);
+    expect(s.servers.some((x) => x.peakUtil60s < 0.3)).toBe(true);
+    expect(s.minPairCount).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('makes latency grow with load: mean total_ms at server_util > 0.7 exceeds that at < 0.3, per model', () => {
+    const s = summarizeSimResult(r);
+    const hot = [...s.servers].sort((a, b) => b.meanUtil - a.meanUtil)[0];
+    const ev = new Map(events(r).map((e) => [e.event_id, e]));
+    const gts = r.groundTruth.filter((g) => g.edge_server_id === hot.edge_server_id);
+    let compared = 0;
+    for (const m of new Set(gts.map((g) => g.model_id))) {
+      const tot = (hi: boolean): number[] => gts
+        .filter((g) => g.model_id === m && (hi ? g.server_util > 0.7 : g.server_util < 0.3))
+        .map((g) => ev.get(g.event_id)!.total_ms);
+      const hi = tot(true);
+      const lo = tot(false);
+      if (hi.length < 50 || lo.length < 50) continue;
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(hi)).toBeGreaterThan(1.5 * mean(lo));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(0);
+  });
+});
+
+describe('data cuts in the repository', () => {
+  it('base-latency.csv has the documented columns and >= 2 chips per model', () => {
+    const rows = parseCsv(fs.readFileSync(path.join(DATA, 'mlperf-singlestream/base-latency.csv'), 'utf8'));
+    expect(rows[0]).toEqual(['model', 'chip', 'system', 'mlperf_version', 'division', 'submitter', 'system_id', 'p50_ms', 'p90_ms', 'mean_ms', 'source_file']);
+    const bases = loadBaseLatencies(DATA);
+    const chips = new Map<string, number>();
+    for (const b of bases) {
+      chips.set(b.model, (chips.get(b.model) ?? 0) + 1);
+      expect(b.p50Ms).toBeGreaterThan(0);
+      expect(b.p90Ms).toBeGreaterThanOrEqual(b.p50Ms);
+    }
+    expect(new Set(bases.map((b) => b.chip)).size).toBeGreaterThanOrEqual(4);
+    for (const [, n] of chips) expect(n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the Azure trace files are present with their header', () => {
+    for (const f of ['AzureLLMInferenceTrace_code.csv', 'AzureLLMInferenceTrace_conv.csv']) {
+      const head = fs.readFileSync(path.join(DATA, 'azure-llm-trace', f), 'utf8').slice(0, 60);
+      expect(head.startsWith('TIMESTAMP,ContextTokens,GeneratedTokens')).toBe(true);
+    }
+  });
+});
