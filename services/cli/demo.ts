@@ -12,14 +12,14 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; badRecords: number }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }): Promise<void> {
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords,
-      sim: { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000 },
+      sim: { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter },
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     });
@@ -28,7 +28,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const db = warehouse.database;
     const c = result.counts;
     const lines = [
-      `edgelat demo: ${opts.servers} edge servers, ${opts.duration} min of event time, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
+      `edgelat demo: ${opts.servers} edge servers, ${opts.duration} min of event time, arrival jitter up to ${opts.jitter} ms, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
       '',
       'records per topic',
       ...Object.entries(result.topicRecords).map(([t, n]) => `  ${t.padEnd(40)} ${fmt(n).padStart(9)}`),

@@ -38,8 +38,9 @@ program
   .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(positiveInt('--duration')))
   .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(positiveInt('--servers')))
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(positiveInt('--seed')))
+  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the 2 s out-of-orderness bound some records arrive late').default(2200).argParser((v) => (v === '0' ? 0 : positiveInt('--jitter')(v))))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser((v) => (v === '0' ? 0 : positiveInt('--bad-records')(v))))
-  .action(async (opts: { duration: number; servers: number; seed: number; badRecords: number }) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }) => {
     await demoCommand(loadConfig(), opts);
   });
 

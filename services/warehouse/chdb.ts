@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
 import { assertIdentifier, loadMigrations, MIGRATIONS_DIR } from './migrations.ts';
@@ -19,6 +19,33 @@ export interface ChdbWarehouseOptions {
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();
 
+/** True when a process with this pid is alive. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claim `<dir>/edgelat.pid` before the engine opens the folder, so that a
+ * second process gets one clear line instead of the engine's lock error.
+ * A pid file of a dead process is stale and taken over.
+ * @throws {WarehouseLockedError} when a live process holds the folder.
+ */
+function claim(path: string): void {
+  const pidFile = join(path, 'edgelat.pid');
+  try {
+    const holder = Number(readFileSync(pidFile, 'utf8').trim());
+    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path);
+  } catch (error) {
+    if (error instanceof WarehouseLockedError) throw error;
+  }
+  writeFileSync(pidFile, `${process.pid}\n`);
+}
+
 function openSession(dataDir: string): Session {
   const path = resolve(dataDir);
   const open = sessions.get(path);
@@ -27,6 +54,7 @@ function openSession(dataDir: string): Session {
     return open.session;
   }
   mkdirSync(path, { recursive: true });
+  claim(path);
   try {
     const session = new Session(path);
     sessions.set(path, { session, users: 1 });
@@ -44,6 +72,7 @@ function releaseSession(dataDir: string): void {
   if (--open.users === 0) {
     open.session.close();
     sessions.delete(path);
+    rmSync(join(path, 'edgelat.pid'), { force: true });
   }
 }
 

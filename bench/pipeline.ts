@@ -1,0 +1,84 @@
+/**
+ * Benchmark: events/s through decode → join → correlation → sink on the
+ * embedded default (in-process log + chdb), and, in the same run, the time
+ * chdb needs to compute the same window correlations as one SQL query over
+ * the same enriched rows; prints both and their ratio, and writes
+ * bench/results/<date>-<host>.json.
+ *
+ * Usage: npm run bench [-- --minutes 20 --servers 12 --seed 42]
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, platform, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../services/config.ts';
+import { MemoryEventLog } from '../services/eventlog/memory.ts';
+import { runBoundedPipeline } from '../services/pipeline/embedded.ts';
+import { produceSimulation } from '../services/pipeline/demo.ts';
+import { normalizeSimConfig, simulateFleet } from '../services/simulator/index.ts';
+import { ChdbWarehouse } from '../services/warehouse/chdb.ts';
+import { LATENCY_METRICS, LOAD_METRICS } from '../pipelines/rolling-correlation.ts';
+
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, servers: { type: 'string', default: '12' }, seed: { type: 'string', default: '42' } } });
+const config = loadConfig({});
+const sim = simulateFleet(normalizeSimConfig({ seed: Number(values.seed), servers: Number(values.servers), durationMs: Number(values.minutes) * 60_000 }));
+const log = new MemoryEventLog({ defaultPartitions: config.partitions, now: () => 0 });
+await produceSimulation(log, sim, 0);
+const warehouse = new ChdbWarehouse({ dataDir: mkdtempSync(join(tmpdir(), 'edgelat-bench-')), database: 'bench' });
+await warehouse.migrate();
+
+const inputRecords = sim.arrivals.length;
+const t0 = performance.now();
+const counts = await runBoundedPipeline({ log, warehouse, config });
+const pipelineS = (performance.now() - t0) / 1000;
+const windows = Object.values(counts.correlation).length ? (await warehouse.query<{ c: number }>('SELECT count() AS c FROM bench.load_latency_correlations'))[0]!.c : 0;
+
+// The same windows as one SQL query: every row enters size/slide windows, 15 metric pairs each.
+const pairs = LOAD_METRICS.flatMap((x) => LATENCY_METRICS.map((y) => `('${x}', '${y}', toNullable(toFloat64(${x})), toNullable(${y}))`)).join(', ');
+const sql = `SELECT edge_server_id, model_id, end, p.1 AS x, p.2 AS y,
+       countIf(p.3 IS NOT NULL AND p.4 IS NOT NULL) AS n,
+       corrStableIf(assumeNotNull(p.3), assumeNotNull(p.4), p.3 IS NOT NULL AND p.4 IS NOT NULL) AS r
+FROM bench.inference_enriched
+ARRAY JOIN arrayMap(k -> toStartOfInterval(ts, INTERVAL {slide:UInt32} MILLISECOND) + toIntervalMillisecond({slide:UInt32} * (k + 1)), range({panes:UInt32})) AS end
+ARRAY JOIN [${pairs}] AS p
+GROUP BY edge_server_id, model_id, end, x, y
+FORMAT Null`;
+const params = { slide: config.windowSlideMs, panes: config.windowSizeMs / config.windowSlideMs };
+await warehouse.exec(sql.replace('FORMAT Null', 'LIMIT 1 FORMAT Null'), params); // warm-up
+const runs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t = performance.now();
+  await warehouse.exec(sql, params);
+  runs.push((performance.now() - t) / 1000);
+}
+const sqlS = runs.sort((a, b) => a - b)[1]!;
+const enriched = (await warehouse.query<{ c: number }>('SELECT count() AS c FROM bench.inference_enriched'))[0]!.c;
+await warehouse.close();
+
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  os: `${platform()} ${release()}`,
+  scenario: { minutes: Number(values.minutes), servers: Number(values.servers), seed: Number(values.seed), partitions: config.partitions, windowSizeMs: config.windowSizeMs, windowSlideMs: config.windowSlideMs },
+  inputRecords,
+  enrichedRows: enriched,
+  windows,
+  pipelineSeconds: Number(pipelineS.toFixed(3)),
+  eventsPerSecond: Math.round(inputRecords / pipelineS),
+  chdbWindowSqlSeconds: Number(sqlS.toFixed(3)),
+  ratioPipelineToSql: Number((pipelineS / sqlS).toFixed(1)),
+};
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, `${result.date.slice(0, 10)}-${hostname()}.json`), `${JSON.stringify(result, null, 2)}\n`);
+process.stdout.write(
+  [
+    `pipeline (decode → join → correlation → sink, embedded): ${inputRecords.toLocaleString('en-US')} records in ${pipelineS.toFixed(2)} s = ${result.eventsPerSecond.toLocaleString('en-US')} events/s`,
+    `  enriched rows ${enriched.toLocaleString('en-US')}, correlation windows ${windows.toLocaleString('en-US')}`,
+    `chdb, the same window correlations as one SQL query over the same rows: ${sqlS.toFixed(3)} s (median of 3)`,
+    `ratio pipeline / SQL: ${result.ratioPipelineToSql}× (the pipeline also decodes, joins, encodes and writes every row; the query only aggregates)`,
+  ].join('\n') + '\n',
+);
