@@ -127,7 +127,7 @@ const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
 
 /** Check one non-null field value against the rules its name implies; returns a reason or null. */
 function checkField(name: string, v: unknown): string | null {
-  const q = quoteValue(v);
+  const q = { toString: () => quoteValue(v) }; // quoted only when a message is built (hot path)
   if (TIME_FIELDS.has(name)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${q} is not an epoch-milliseconds safe integer`;
     if (v <= 0) return `value ${q} is not a positive epoch-milliseconds time`;

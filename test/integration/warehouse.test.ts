@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WarehouseError } from '../../errors.ts';
+import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { addPoint, correlationResult, emptyMoments } from '../../pipelines/stats/moments.ts';
+import { codecFor } from '../../schemas/index.ts';
+import type { CorrelationUpdate } from '../../schemas/types.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { rowToJson } from '../../services/warehouse/json.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { makeInference } from '../helpers/factories.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/cases/${name}`, import.meta.url), 'utf8');
+
+describe('chdb warehouse', () => {
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('wh');
+  });
+  afterAll(async () => w?.close());
+
+  it('migrate is idempotent and records what it applied', async () => {
+    expect(await w.migrate()).toEqual([]);
+    const applied = await w.query<{ name: string }>(`SELECT name FROM ${w.database}.schema_migrations ORDER BY version`);
+    expect(applied.map((r) => r.name)).toEqual(['0001_database.sql', '0002_raw_topics.sql', '0003_enriched.sql', '0004_correlations.sql', '0005_late_dead_truth.sql', '0006_latency_rollup_1m.sql']);
+  });
+
+  it('case C13: UInt64 values and counts come back exact; values are bound, not spliced', async () => {
+    const rows = fixture('C13.csv').trim().split('\n').slice(1).map((l) => l.split(','));
+    await w.exec(`CREATE TABLE ${w.database}.c13 (ts DateTime, server_id String, trace_id UInt64, latency_ms UInt32, tokens_out UInt32) ENGINE = MergeTree ORDER BY ts`);
+    await w.insert(`${w.database}.c13`, rows.map(([ts, server_id, trace_id, latency_ms, tokens_out]) => ({ ts, server_id, trace_id: BigInt(trace_id!), latency_ms: Number(latency_ms), tokens_out: Number(tokens_out) })));
+    const report = await w.query<{ server_id: string; requests: number; tokens: number; slowest_trace: bigint | number }>(
+      `SELECT server_id, count() AS requests, sum(tokens_out) AS tokens, argMax(trace_id, latency_ms) AS slowest_trace FROM ${w.database}.c13 WHERE server_id IN {servers:Array(String)} GROUP BY server_id ORDER BY server_id`,
+      { servers: ['edge-a', 'edge-b'] },
+    );
+    expect(report).toEqual([
+      { server_id: 'edge-a', requests: 7, tokens: 830, slowest_trace: 12345678901234567890n },
+      { server_id: 'edge-b', requests: 5, tokens: 960, slowest_trace: 9007199254740993n },
+    ]);
+    expect(report.reduce((s, r) => s + r.requests, 0)).toBe(12);
+    expect(report.reduce((s, r) => s + r.tokens, 0)).toBe(1790);
+    const hostile = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.c13 WHERE server_id = {s:String}`, { s: "edge-a' OR 1=1 --" });
+    expect(hostile[0]!.n).toBe(0);
+  });
+
+  it('case C20: undefined correlations are stored as NULL, never NaN or 0; NaN is refused by name', async () => {
+    const c20 = JSON.parse(fixture('C20.json')) as { rows: { window_end: string; pearson_r_js: string }[] };
+    // Recompute the C02 windows with our moments (window of 4), as the pipeline would.
+    const c02 = fixture('C02.csv').trim().split('\n').slice(1).map((l) => l.split(','));
+    const updates: CorrelationUpdate[] = c20.rows.map((row) => {
+      const end = c02.findIndex((r) => r[0] === row.window_end);
+      const m = emptyMoments();
+      for (const r of c02.slice(end - 3, end + 1)) addPoint(m, Number(r[2]), Number(r[3]));
+      const t = Date.parse(row.window_end);
+      return { scope: 'server', edge_server_id: 'edge-03', model_id: null, chip: null, window_start: t - 3000, window_end: t + 1, x_metric: 'gpu_util', y_metric: 'total_ms', ...correlationResult(m), alert_state: 'none' };
+    });
+    // The case's values (JS NaN where undefined) within 1e-12; ours are null there, with a reason.
+    updates.forEach((u, i) => {
+      const want = c20.rows[i]!.pearson_r_js;
+      if (want === 'NaN') expect([u.pearson_r, u.null_reason]).toEqual([null, expect.stringMatching(/_constant$/)]);
+      else expect(Math.abs(u.pearson_r! - Number(want))).toBeLessThan(1e-12);
+    });
+    const codec = codecFor('CorrelationUpdate');
+    const route = SINK_ROUTES[TOPICS.correlation]!;
+    const decoded = updates.map((u) => codec.decode(codec.encode(u)));
+    expect(decoded.every((d) => d.ok)).toBe(true);
+    await w.insert(`${w.database}.load_latency_correlations`, decoded.map((d) => route.toRow((d as { value: CorrelationUpdate }).value, 0, 0)));
+    const [r] = await w.query<{ windows: number; defined: number; undefined: number; zeros: number; r_min: number; r_max: number }>(
+      `SELECT count() AS windows, count(pearson_r) AS defined, countIf(pearson_r IS NULL) AS undefined, countIf(pearson_r = 0) AS zeros, min(pearson_r) AS r_min, max(pearson_r) AS r_max FROM ${w.database}.load_latency_correlations`,
+    );
+    expect({ ...r, r_min: undefined, r_max: undefined }).toEqual({ windows: 8, defined: 5, undefined: 3, zeros: 0, r_min: undefined, r_max: undefined });
+    expect(Math.abs(r!.r_min - -0.9999694770658232)).toBeLessThan(1e-12);
+    expect(Math.abs(r!.r_max - 0.997628923753008)).toBeLessThan(1e-12);
+    expect(() => rowToJson({ pearson_r: NaN })).toThrow(/pearson_r: NaN cannot be stored/);
+    expect(() => codecFor('CorrelationUpdate').encode({ ...updates[0]!, pearson_r: Number.POSITIVE_INFINITY })).toThrow(/pearson_r/);
+  });
+
+  it('case C15: a batch whose insert committed but timed out is retried without adding rows', async () => {
+    const c15 = JSON.parse(fixture('C15.json')) as { batches: { records: { offset: number; value: { event_id: string; server_id: string; ts_ms: number; latency_ms: number } }[] }[] };
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const records = c15.batches.flatMap((b) => b.records);
+    await log.produce(TOPICS.inference, records.map((r) => ({ key: r.value.server_id, value: codecFor('InferenceEvent').encode(makeInference({ event_id: r.value.event_id, edge_server_id: r.value.server_id, ts: r.value.ts_ms, total_ms: r.value.latency_ms })) })));
+    await log.seal(TOPICS.inference);
+    let timedOut = false;
+    const flaky = Object.create(w) as ChdbWarehouse;
+    flaky.insert = async (table, rows, options) => {
+      await w.insert(table, rows, options);
+      if (!timedOut) {
+        timedOut = true; // the first insert reached the server, but the client saw a timeout
+        throw new WarehouseError('insert timed out (client side)', 159, { retriable: true });
+      }
+    };
+    await new SinkRun({ log, warehouse: flaky, topics: [TOPICS.inference], batchOffsets: 4, retry: { initialRetryTimeMs: 1, retries: 3 } }).runToEnd();
+    expect(timedOut).toBe(true);
+    const [r] = await w.query<{ c: number; s: number; offsets: number }>(`SELECT count() AS c, sum(total_ms) AS s, uniqExact(src_offset) AS offsets FROM ${w.database}.inference_events`);
+    expect(r).toEqual({ c: 8, s: 428, offsets: 8 });
+  });
+});
