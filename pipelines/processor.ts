@@ -68,3 +68,14 @@ export interface Processor<S> {
    */
   lowWater(state: S, topic: string): number | null;
 }
+
+/** Compare two emission positions element by element (numbers before strings never mix: a lane uses one shape). @returns <0, 0 or >0. */
+export function compareSeq(a: Seq, b: Seq): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}

@@ -1,5 +1,5 @@
 import type { CorrelationUpdate, EnrichedInference, LatencyMetric, LoadMetric } from '../schemas/types.ts';
-import type { Emit, Processor, StepInput, StepResult } from './processor.ts';
+import { compareSeq, type Emit, type Processor, type StepInput, type StepResult } from './processor.ts';
 import { addPoint, correlationResult, emptyMoments, mergeMoments, type Moments } from './stats/moments.ts';
 import { TwoStacks } from './windows/two-stacks.ts';
 import { TOPICS } from './topics.ts';
@@ -189,15 +189,4 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       return Number.isFinite(min) ? min : null;
     },
   };
-}
-
-/** Compare two emission positions element by element. */
-export function compareSeq(a: readonly (number | string)[], b: readonly (number | string)[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y) continue;
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
 }

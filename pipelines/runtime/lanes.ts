@@ -1,6 +1,5 @@
 import type { EventLog } from '../../services/eventlog/types.ts';
-import type { Seq } from '../processor.ts';
-import { compareSeq } from '../rolling-correlation.ts';
+import { compareSeq, type Seq } from '../processor.ts';
 
 /** Record headers that carry an emission's lane and position. */
 export const LANE_HEADER = 'edgelat-lane';

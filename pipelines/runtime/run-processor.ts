@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
-import type { Emit, Processor, Seq } from '../processor.ts';
-import { compareSeq } from '../rolling-correlation.ts';
+import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
+import { runToEnd } from './run-to-end.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
@@ -47,8 +47,6 @@ interface Task<S> {
   streams: Map<string, Stream>;
   watermarks: Record<string, number>;
 }
-
-const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
 /**
  * Run a processor on an event log (DESIGN §3 "State and recovery"):
@@ -94,12 +92,13 @@ export class ProcessorRun<S> {
       this.consumer.seek(tp, offset);
       task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset });
       task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
+      this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition: tp.partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
     }
   }
 
   /** Process one poll. @returns true at end of input (everything flushed and committed). */
   async runBatch(): Promise<boolean> {
-    const { processor, log } = this.options;
+    const { processor } = this.options;
     if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
     const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
     const out: Emit[] = [];
@@ -120,20 +119,12 @@ export class ProcessorRun<S> {
     this.options.failPoint?.('after-commit', this.recordsDone);
     this.options.onProgress?.(this.counts);
     if (endOfInput) this.options.logger?.info({ pipeline: processor.name, counts: this.counts }, 'end of input');
-    void log;
     return endOfInput;
   }
 
   /** Run until end of input, then leave the group. */
   async runToEnd(): Promise<Record<string, TopicCounts>> {
-    await this.start();
-    try {
-      while (!(await this.runBatch()));
-    } finally {
-      // On a failure the member leaves the group uncommitted, as a crashed consumer does after its session times out.
-      await this.close();
-    }
-    return this.counts;
+    return runToEnd(this);
   }
 
   /** Leave the group without committing anything more (what a crash looks like to the log). */
@@ -203,8 +194,10 @@ export class ProcessorRun<S> {
         stream.committed = offset;
       }
     }
-    if (offsets.length) await this.consumer!.commit(offsets);
+    if (offsets.length) {
+      await this.consumer!.commit(offsets);
+      this.options.logger?.debug({ pipeline: this.options.processor.name, offsets }, 'committed');
+    }
   }
 }
 
-export { tpKey };

@@ -6,6 +6,7 @@ import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
 import { dlqTopic, kindOfTopic } from '../topics.ts';
+import { runToEnd } from './run-to-end.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
@@ -81,6 +82,7 @@ export class SinkRun {
       const offset = (await this.consumer.committed(tp))?.offset ?? 0;
       this.consumer.seek(tp, offset);
       this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset });
+      this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset }, 'partition assigned; resuming from committed offset');
     }
   }
 
@@ -101,14 +103,7 @@ export class SinkRun {
   }
 
   async runToEnd(): Promise<Record<string, TopicCounts>> {
-    await this.start();
-    try {
-      while (!(await this.runBatch()));
-    } finally {
-      // On a failure the member leaves the group uncommitted, as a crashed consumer does after its session times out.
-      await this.close();
-    }
-    return this.counts;
+    return runToEnd(this);
   }
 
   async close(): Promise<void> {
@@ -142,10 +137,13 @@ export class SinkRun {
     const partition = Number(partitionText);
     const range = `${topic}:${partition}:${buf.start}-${buf.next}`;
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
-    await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), retry);
+    const onRetry = (error: unknown, attempt: number, delayMs: number) =>
+      this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');
+    await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), { onRetry, ...retry });
     if (buf.dead.length) {
       const dlTable = `${warehouse.database}.dead_letters`;
-      await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), retry);
+      await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), { onRetry, ...retry });
+      this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, offsets: buf.dead.map((d) => d.offset) }, 'records dead-lettered');
       const lane = `warehouse-sink:dlq:${topic}:${partition}`;
       const prev = this.dlqSeq.get(lane);
       const fresh = buf.dead.filter((d) => !prev || d.offset > (prev[0] as number));

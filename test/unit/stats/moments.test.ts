@@ -10,20 +10,10 @@ import {
 } from '../../../pipelines/stats/moments.ts';
 import { TwoStacks } from '../../../pipelines/windows/two-stacks.ts';
 import { add, div, exactPearson, fromDouble, mul, rat, sqrtDecimal, sub, toNumber } from '../../helpers/rational.ts';
+import { prng } from '../../helpers/factories.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const normal = (rand: () => number): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 
 function readCsv(file: string): Record<string, string>[] {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TwoStacks } from '../../../pipelines/windows/two-stacks.ts';
 import { emptyMoments, mergeMoments, momentsOf, type Moments } from '../../../pipelines/stats/moments.ts';
+import { prng } from '../../helpers/factories.ts';
 
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const concat = (a: string, b: string): string => a + b;
 
