@@ -10,7 +10,7 @@ import { PipelineError } from '../errors.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
 import { longType } from './long.ts';
-import { fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
+import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
 /** avsc's opaque schema resolver (not exported by name from its typings). */
 type Resolver = ReturnType<avro.Type['createResolver']>;
@@ -208,7 +208,8 @@ export function createCodec<T>(kind: RecordKind, schema: object): Codec<T> {
     }
     const body = decodeBody(recordType, bytes.subarray(SINGLE_OBJECT_HEADER_BYTES));
     if (!body.ok) return body;
-    return finish(body.value);
+    // Avro decoding already guarantees the types; only the semantic rules remain (NaN, ranges, value sets).
+    return checkSemantics(body.value) ?? { ok: true, value: body.value as unknown as T };
   };
 
   const decodeJson = (bytes: Buffer, start: number): DecodeResult<T> => {
