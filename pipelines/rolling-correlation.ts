@@ -23,9 +23,14 @@ export interface CorrelationOptions {
   topics?: { enriched: string; correlation: string };
 }
 
-/** Mergeable summary of one pane (or of a window of panes): row count plus moments per metric pair. */
+/**
+ * Mergeable summary of one pane (or of a window of panes): row count, the
+ * chip of its rows (undefined: no rows yet; null: more than one chip), and
+ * moments per metric pair.
+ */
 interface PaneAgg {
   rows: number;
+  chip: string | null | undefined;
   moments: Moments[];
 }
 
@@ -53,13 +58,23 @@ export interface CorrelationState {
 
 const PAIRS = LOAD_METRICS.flatMap((x) => LATENCY_METRICS.map((y) => [x, y] as const));
 
-function combine(a: PaneAgg, b: PaneAgg): PaneAgg {
-  return { rows: a.rows + b.rows, moments: a.moments.map((m, i) => mergeMoments(m, b.moments[i]!)) };
+/** The chip of the union of two row sets. */
+function chipOf(a: string | null | undefined, b: string | null | undefined): string | null | undefined {
+  if (a === undefined) return b;
+  if (b === undefined || a === b) return a;
+  return null;
 }
-const identity = (): PaneAgg => ({ rows: 0, moments: PAIRS.map(() => emptyMoments()) });
+
+function combine(a: PaneAgg, b: PaneAgg): PaneAgg {
+  return { rows: a.rows + b.rows, chip: chipOf(a.chip, b.chip), moments: a.moments.map((m, i) => mergeMoments(m, b.moments[i]!)) };
+}
+const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(() => emptyMoments()) });
 
 /**
  * Rolling load-versus-latency correlation (DESIGN §3), scope server×model.
+ * `chip` is the chip of the window's rows, or null when they ran on more
+ * than one. Every request counts, whatever its status (a timeout's total_ms
+ * is the time until it timed out: latency as the client saw it).
  *
  * Behaviour: per (edge_server_id, model_id) and metric pair (x in
  * LOAD_METRICS, y in LATENCY_METRICS), sliding event-time windows
@@ -90,7 +105,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       scope: 'server×model',
       edge_server_id: key.server,
       model_id: key.model,
-      chip: null,
+      chip: agg.chip ?? null,
       window_start: end - sizeMs,
       window_end: end,
       x_metric: x,
@@ -112,7 +127,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       for (const start of [...key.open.keys()].filter((s) => s < end).sort((a, b) => a - b)) {
         const pane = key.open.get(start)!;
         key.open.delete(start);
-        key.queue.push({ rows: pane.rows, moments: pane.moments });
+        key.queue.push({ rows: pane.rows, chip: pane.chip, moments: pane.moments });
         key.queued.push({ start, minOffset: pane.minOffset });
       }
       while (key.queued.length > 0 && key.queued[0]!.start < end - sizeMs) {
@@ -160,6 +175,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
         if (key.queued.length === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, start + slideMs);
       }
       pane.rows++;
+      pane.chip = chipOf(pane.chip, row.chip);
       pane.minOffset = Math.min(pane.minOffset, input.offset);
       PAIRS.forEach(([x, y], i) => {
         const xv = row[x];

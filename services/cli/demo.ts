@@ -5,6 +5,7 @@ import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
@@ -16,6 +17,12 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
+  const onInterrupt = () => {
+    progress.stop();
+    process.stderr.write(`\nedgelat: interrupted; database ${config.database} holds a partial demo run (run the demo again to replace it)\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords,
@@ -27,32 +34,40 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const s = await readSummary(warehouse);
     const db = warehouse.database;
     const c = result.counts;
+    const joinIn = c.join[TOPICS.inference]!;
+    const joinLoad = c.join[TOPICS.load]!;
+    const corrLate = c.correlation[TOPICS.enriched]?.late ?? 0;
+    const valid = joinIn.consumed - joinIn.dead;
+    const pct = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(2)} %` : '-');
+    const failed = Object.entries(s.statuses).filter(([k]) => k !== 'ok').map(([k, n]) => `${fmt(n)} ${k}`).join(', ') || 'none';
     const lines = [
-      `edgelat demo: ${opts.servers} edge servers, ${opts.duration} min of event time, arrival jitter up to ${opts.jitter} ms, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
+      `edgelat demo: ${opts.servers} edge server${opts.servers === 1 ? '' : 's'}, ${opts.duration} min of event time, arrival jitter up to ${opts.jitter} ms, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
       '',
       'records per topic',
       ...Object.entries(result.topicRecords).map(([t, n]) => `  ${t.padEnd(40)} ${fmt(n).padStart(9)}`),
       '',
+      `inference events      ${fmt(valid)} valid: ${fmt(joinIn.processed)} joined (${pct(joinIn.processed, valid)}), ${fmt(joinIn.late)} late (${pct(joinIn.late, valid)}, behind the watermark)`,
+      `enriched rows         ${fmt(s.tables.inference_enriched)} (${pct(Math.round(s.matchRate * s.tables.inference_enriched), s.tables.inference_enriched)} found a load sample within ${config.joinToleranceMs} ms; failed requests: ${failed})`,
+      `load samples          ${fmt(joinLoad.consumed)} (${fmt(joinLoad.late)} late)`,
+      `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}; table ${db}.late_events)`,
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
-      `late events           ${fmt(s.tables.late_events)} (join ${fmt(Object.values(c.join).reduce((a, t) => a + t.late, 0))}, correlation ${fmt(Object.values(c.correlation).reduce((a, t) => a + t.late, 0))}; table ${db}.late_events)`,
-      `enriched rows         ${fmt(s.tables.inference_enriched)}`,
-      `join match rate       ${(s.matchRate * 100).toFixed(2)} %`,
-      `correlation windows   ${fmt(s.tables.load_latency_correlations)}`,
+      `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
       `ground-truth rows     ${fmt(s.tables.sim_ground_truth)}`,
       '',
-      'strongest load-versus-latency correlations (one window per server, model and pair; 95 % CI by Fisher z)',
+      'strongest load-versus-latency correlations (n >= 30; one window per server, model and pair; 95 % CI by Fisher z; all statuses)',
       s.strongest.trimEnd(),
       '',
-      'latency per chip (status ok; nearest-rank percentiles)',
+      'latency per chip (requests of every status; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
       `data: ${chdbDir(config)} (database ${db})`,
       'try:',
-      `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(gpu_util, total_ms), 3) AS r FROM ${db}.inference_enriched GROUP BY chip, model_id ORDER BY r DESC"`,
-      `  npx edgelat sql "SELECT edge_server_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY window_end LIMIT 10" --param s=edge-01`,
+      `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
+      `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=edge-02`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    process.off('SIGINT', onInterrupt);
     progress.stop();
     await warehouse.close();
   }

@@ -1,15 +1,18 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PipelineError } from '../../errors.ts';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { demoCommand } from './demo.ts';
 
-/** Parse a positive integer flag. */
-export function positiveInt(name: string) {
+/** Parse an integer flag written in plain digits, at least `min`. */
+export function intFlag(name: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${name} must be ${min === 0 ? 'a whole number >= 0' : `an integer >= ${min}`}, got ${JSON.stringify(value)}`);
+    }
     return n;
   };
 }
@@ -21,25 +24,36 @@ export function openWarehouse(config: EdgelatConfig): ChdbWarehouse {
 
 const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json: 'JSONEachRow', csv: 'CSV', csvWithNames: 'CSVWithNames', tsv: 'TSV' };
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('edgelat')
+  .version(version)
+  .exitOverride()
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', `
 Environment:
-  EDGELAT_DATA_DIR      runtime data folder (default ./.edgelat; embedded warehouse in <dir>/chdb)
-  EDGELAT_DATABASE      database of the edgelat tables (default edgelat)
-  EDGELAT_LOG_LEVEL     structured log level on stderr (default warn)
+  EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat; embedded warehouse in <dir>/chdb)
+  EDGELAT_DATABASE                 database of the edgelat tables (default edgelat)
+  EDGELAT_LOG_LEVEL                structured JSON log level on stderr (default warn)
+  EDGELAT_PARTITIONS               partitions of the in-process topics (default 4)
+  EDGELAT_MAX_OUT_OF_ORDERNESS_MS  watermark lag behind the max event time (default 2000)
+  EDGELAT_JOIN_TOLERANCE_MS        max age of the joined load sample (default 5000)
+  EDGELAT_WINDOW_SIZE_MS           sliding window size (default 300000)
+  EDGELAT_WINDOW_SLIDE_MS          sliding window slide (default 30000)
+  EDGELAT_ALLOWED_LATENESS_MS      wait after a window's end before it fires (default 0)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
 
 program
   .command('demo')
   .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
-  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(positiveInt('--duration')))
-  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(positiveInt('--servers')))
-  .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(positiveInt('--seed')))
-  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the 2 s out-of-orderness bound some records arrive late').default(2200).argParser((v) => (v === '0' ? 0 : positiveInt('--jitter')(v))))
-  .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser((v) => (v === '0' ? 0 : positiveInt('--bad-records')(v))))
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1)))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1)))
+  .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
+  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0)))
+  .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0)))
+  .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }) => {
     await demoCommand(loadConfig(), opts);
   });
@@ -48,7 +62,7 @@ program
   .command('sql')
   .description('query the embedded warehouse (ClickHouse SQL); bind values with --param name=value and {name:Type} in the query')
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
-  .addOption(new Option('-f, --format <format>', 'output format').choices(Object.keys(FORMATS)).default('table'))
+  .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .action(async (query: string, opts: { format: string; param?: string[] }) => {
     const params: Record<string, string> = {};
@@ -80,11 +94,22 @@ program
     }
   });
 
+/** A one-line hint for errors users meet first. */
+function hint(message: string): string {
+  if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
+  return '';
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`edgelat: ${message.split('\n')[0]}\n`);
-  if (!(error instanceof PipelineError) && process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
-  process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+  if (error instanceof CommanderError) {
+    // commander has already printed its message (and help for --help/--version, which exit 0).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
+    if (!(error instanceof PipelineError) && process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
+    process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+  }
 }

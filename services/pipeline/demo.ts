@@ -8,6 +8,7 @@ import { MemoryEventLog } from '../eventlog/memory.ts';
 import { normalizeSimConfig, simulateFleet, type SimConfig, type SimResult } from '../simulator/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
+import { managedObjects } from '../warehouse/migrations.ts';
 import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
 
 /** Options of `edgelat demo`. */
@@ -77,14 +78,17 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
  * Run the whole main job embedded: simulate a fleet → produce to the
  * in-process log (arrival order, with jitter; a few undecodable records) →
  * join → rolling correlation → warehouse-sink into chdb; the simulator's
- * ground truth goes to `sim_ground_truth`. The database is reset first, so
- * a demo's tables hold exactly one run.
+ * ground truth goes to `sim_ground_truth`. The tables the migrations create
+ * are dropped and re-created first, so they hold exactly one run; other
+ * tables in the database are left alone.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const { warehouse, config } = options;
   const db = warehouse.database;
-  await warehouse.exec(`DROP DATABASE IF EXISTS ${db} SYNC`);
+  // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
+  for (const name of [...managedObjects(db)].reverse()) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
+  await warehouse.exec(`DROP TABLE IF EXISTS ${db}.schema_migrations SYNC`);
   await warehouse.migrate();
 
   const simConfig = normalizeSimConfig(options.sim);

@@ -19,6 +19,8 @@ export interface Summary {
   /** Text tables (ClickHouse PrettyCompact) for the terminal. */
   strongest: string;
   perChip: string;
+  /** Requests per status in inference_enriched. */
+  statuses: Record<string, number>;
 }
 
 const PRETTY = 'SETTINGS output_format_pretty_color = 0, output_format_pretty_row_numbers = 0';
@@ -46,13 +48,15 @@ export async function readSummary(warehouse: Warehouse): Promise<Summary> {
     'PrettyCompactMonoBlock',
   );
   const perChip = await warehouse.queryText(
-    `SELECT chip, length(s) AS requests,
-            round(s[toUInt64(ceil(0.5 * length(s)))], 2) AS p50_ms,
-            round(s[toUInt64(ceil(0.99 * length(s)))], 2) AS p99_ms
-     FROM (SELECT chip, arraySort(groupArray(total_ms)) AS s FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip)
+    `SELECT chip, requests, failed, round(ok[toUInt64(ceil(0.5 * length(ok)))], 2) AS ok_p50_ms, round(ok[toUInt64(ceil(0.99 * length(ok)))], 2) AS ok_p99_ms
+     FROM (SELECT chip, count() AS requests, countIf(status != 'ok') AS failed, arraySort(groupArrayIf(total_ms, status = 'ok')) AS ok
+           FROM ${db}.inference_enriched GROUP BY chip)
      ORDER BY chip ${PRETTY}`,
     {},
     'PrettyCompactMonoBlock',
   );
-  return { tables: tables as unknown as TableCounts, matchRate: Number(m?.rate ?? 0), strongest, perChip };
+  const statuses = Object.fromEntries(
+    (await warehouse.query<{ status: string; c: number }>(`SELECT status, count() AS c FROM ${db}.inference_enriched GROUP BY status ORDER BY status`)).map((r) => [r.status, Number(r.c)]),
+  );
+  return { tables: tables as unknown as TableCounts, matchRate: Number(m?.rate ?? 0), strongest, perChip, statuses };
 }

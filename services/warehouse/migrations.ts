@@ -65,3 +65,19 @@ export function loadMigrations(database: string, dir = MIGRATIONS_DIR): Migratio
     };
   });
 }
+
+/**
+ * Tables and views the migrations create, in creation order (parsed from
+ * `CREATE TABLE|MATERIALIZED VIEW IF NOT EXISTS <db>.<name>`), for a reset
+ * that leaves a user's own tables in the same database alone.
+ */
+export function managedObjects(database: string, dir = MIGRATIONS_DIR): string[] {
+  const names: string[] = [];
+  for (const m of loadMigrations(database, dir)) {
+    for (const st of m.statements) {
+      const hit = /^CREATE\s+(?:TABLE|MATERIALIZED\s+VIEW|VIEW)\s+IF\s+NOT\s+EXISTS\s+\w+\.(\w+)/i.exec(st);
+      if (hit) names.push(hit[1]!);
+    }
+  }
+  return names;
+}

@@ -1,4 +1,4 @@
--- Per-minute roll-up of latency by server/model/chip: count, t-digest quantile
+-- Per-minute roll-up of latency by server/model/chip/status: count, t-digest quantile
 -- states and average load. Query with countMerge / quantilesTDigestMerge / avgMerge;
 -- quantiles from it are approximate (t-digest), label them so.
 CREATE TABLE IF NOT EXISTS ${database}.latency_1m
@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS ${database}.latency_1m
     edge_server_id  LowCardinality(String),
     model_id        LowCardinality(String),
     chip            LowCardinality(String),
+    status          LowCardinality(String),
     requests        AggregateFunction(count),
     total_ms_q      AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), Float64),
     io_ms_q         AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), Float64),
@@ -16,7 +17,7 @@ CREATE TABLE IF NOT EXISTS ${database}.latency_1m
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
-ORDER BY (edge_server_id, model_id, chip, minute);
+ORDER BY (edge_server_id, model_id, chip, status, minute);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.latency_1m_mv TO ${database}.latency_1m AS
 SELECT
@@ -24,6 +25,7 @@ SELECT
     edge_server_id,
     model_id,
     chip,
+    status,
     countState() AS requests,
     quantilesTDigestState(0.5, 0.9, 0.99)(total_ms) AS total_ms_q,
     quantilesTDigestState(0.5, 0.9, 0.99)(io_ms) AS io_ms_q,
@@ -31,4 +33,4 @@ SELECT
     avgState(gpu_util) AS avg_gpu_util,
     avgState(cpu_util) AS avg_cpu_util
 FROM ${database}.inference_enriched
-GROUP BY minute, edge_server_id, model_id, chip;
+GROUP BY minute, edge_server_id, model_id, chip, status;

@@ -54,9 +54,14 @@ describe('edgelat CLI', () => {
 
   it('rejects bad usage with exit code 2 and a reason, and has help', async () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/--servers must be a positive integer, got "many"/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--servers must be an integer >= 1, got "many"/);
+    expect((await edgelat(['demo', '--bogus'], dataDir)).code).toBe(2);
+    expect((await edgelat(['sql'], dataDir)).code).toBe(2);
+    const version = await edgelat(['--version'], dataDir);
+    expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
     const help = await edgelat(['--help'], dataDir);
+    expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/demo/);
     expect(help.stdout).toMatch(/EDGELAT_DATA_DIR/);
     const badSql = await edgelat(['sql', 'SELEC nonsense'], dataDir);

@@ -27,9 +27,9 @@ describe('rolling correlations equal ClickHouse corrStable over the same rows', 
     const db = warehouse.database;
     const pairs = ['cpu_util', 'gpu_util', 'queue_depth', 'concurrency', 'requests_per_s'].flatMap((x) => ['total_ms', 'io_ms', 'compute_ms'].map((y) => [x, y]));
     const tuples = pairs.map(([x, y]) => `('${x}', '${y}', toNullable(toFloat64(${x})), toNullable(${y}))`).join(', ');
-    const reference = await warehouse.query<{ server: string; model: string; end: string; x: string; y: string; n: number; rows: number; r: number | null; vx: number; vy: number }>(
+    const reference = await warehouse.query<{ server: string; model: string; end: string; x: string; y: string; n: number; rows: number; chip: string | null; r: number | null; vx: number; vy: number }>(
       `SELECT edge_server_id AS server, model_id AS model, toString(end) AS end, p.1 AS x, p.2 AS y,
-              countIf(p.3 IS NOT NULL AND p.4 IS NOT NULL) AS n, count() AS rows,
+              countIf(p.3 IS NOT NULL AND p.4 IS NOT NULL) AS n, count() AS rows, if(uniqExact(chip) = 1, any(chip), NULL) AS chip,
               corrStableIf(assumeNotNull(p.3), assumeNotNull(p.4), p.3 IS NOT NULL AND p.4 IS NOT NULL) AS r,
               varSampStableIf(assumeNotNull(p.3), p.3 IS NOT NULL AND p.4 IS NOT NULL) AS vx,
               varSampStableIf(assumeNotNull(p.4), p.3 IS NOT NULL AND p.4 IS NOT NULL) AS vy
@@ -40,8 +40,8 @@ describe('rolling correlations equal ClickHouse corrStable over the same rows', 
        GROUP BY server, model, end, x, y`,
       { slide, panes: size / slide },
     );
-    const table = await warehouse.query<{ server: string; model: string; end: string; x: string; y: string; n: number; r: number | null; reason: string | null; start: string }>(
-      `SELECT edge_server_id AS server, model_id AS model, toString(window_end) AS end, toString(window_start) AS start, x_metric AS x, y_metric AS y, n, pearson_r AS r, null_reason AS reason
+    const table = await warehouse.query<{ server: string; model: string; chip: string | null; end: string; x: string; y: string; n: number; r: number | null; reason: string | null; start: string }>(
+      `SELECT edge_server_id AS server, model_id AS model, chip, toString(window_end) AS end, toString(window_start) AS start, x_metric AS x, y_metric AS y, n, pearson_r AS r, null_reason AS reason
        FROM ${db}.load_latency_correlations`,
     );
     expect(table.length).toBeGreaterThan(1000);
@@ -52,6 +52,7 @@ describe('rolling correlations equal ClickHouse corrStable over the same rows', 
       const want = ref.get(`${w.server}|${w.model}|${w.end}|${w.x}|${w.y}`);
       expect(want, `window ${w.server} ${w.model} ${w.end} ${w.x}~${w.y}`).toBeDefined();
       expect(w.n).toBe(want!.n);
+      expect(w.chip).toBe(want!.chip);
       if (want!.n >= 3 && want!.vx > 0 && want!.vy > 0) {
         expect(w.r).not.toBeNull();
         expect(Math.abs(w.r! - want!.r!)).toBeLessThanOrEqual(1e-9);
