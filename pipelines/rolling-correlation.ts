@@ -162,7 +162,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       // The earliest window holding this record ends at start + slide; it has fired once wm >= end + lateness.
       if (start + slideMs + allowedLatenessMs <= wm) return { emit: [], lateWatermark: wm };
       const row = input.value as EnrichedInference;
-      const keyStr = `${row.edge_server_id}\u0001${row.model_id}`;
+      const keyStr = JSON.stringify([row.edge_server_id, row.model_id]); // collision-free for any id text
       let key = state.keys.get(keyStr);
       if (!key) {
         key = { server: row.edge_server_id, model: row.model_id, open: new Map(), queue: new TwoStacks(combine, identity), queued: [], nextEnd: null };

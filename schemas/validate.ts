@@ -100,6 +100,10 @@ export function toPlainRecord(type: avro.types.RecordType, value: Record<string,
   return out;
 }
 
+/** Accepted event-time range, epoch ms: [2000-01-01, 2200-01-01), inside ClickHouse DateTime64(3)'s 1900..2299. */
+export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
+export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
+
 /** Fields holding an instant, epoch milliseconds UTC. */
 const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark']);
 /** Identifier fields that must not be empty strings. */
@@ -130,7 +134,7 @@ function checkField(name: string, v: unknown): string | null {
   const q = { toString: () => quoteValue(v) }; // quoted only when a message is built (hot path)
   if (TIME_FIELDS.has(name)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${q} is not an epoch-milliseconds safe integer`;
-    if (v <= 0) return `value ${q} is not a positive epoch-milliseconds time`;
+    if (v < MIN_TIME_MS || v >= MAX_TIME_MS) return `value ${q} is outside the accepted event-time range [2000-01-01, 2200-01-01) (epoch ms; a clock reset or a unit other than ms?)`;
     return null;
   }
   if (name in INTEGER_MINIMUM) {
@@ -147,6 +151,7 @@ function checkField(name: string, v: unknown): string | null {
   }
   if (typeof v === 'string') {
     if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${q} is empty; a non-empty string is required`;
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
   }

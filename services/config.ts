@@ -25,20 +25,29 @@ export interface EdgelatConfig {
   windowSlideMs: number;
   /** Allowed lateness of windows, ms. @default 0 */
   allowedLatenessMs: number;
+  /** Max lead of a record's event time over its log timestamp before it is dead-lettered, ms. @default 3600000 */
+  maxEventTimeAheadMs: number;
 }
 
-const intFrom = (min: number) => z.coerce.number().int().min(min);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const HOUR_MS = 3_600_000;
+const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
 const schema = z.object({
   EDGELAT_DATA_DIR: z.string().min(1).default('./.edgelat'),
-  EDGELAT_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('edgelat'),
+  EDGELAT_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier of at most 63 characters')
+    .refine((v) => !RESERVED_DATABASES.has(v.toLowerCase()), 'is reserved by ClickHouse; choose another name')
+    .default('edgelat'),
   EDGELAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-  EDGELAT_PARTITIONS: intFrom(1).default(4),
-  EDGELAT_MAX_OUT_OF_ORDERNESS_MS: intFrom(0).default(2000),
-  EDGELAT_JOIN_TOLERANCE_MS: intFrom(0).default(5000),
-  EDGELAT_WINDOW_SIZE_MS: intFrom(1).default(300_000),
-  EDGELAT_WINDOW_SLIDE_MS: intFrom(1).default(30_000),
-  EDGELAT_ALLOWED_LATENESS_MS: intFrom(0).default(0),
+  EDGELAT_PARTITIONS: int(1, 1024).default(4),
+  EDGELAT_MAX_OUT_OF_ORDERNESS_MS: int(0, HOUR_MS).default(2000),
+  EDGELAT_JOIN_TOLERANCE_MS: int(0, HOUR_MS).default(5000),
+  EDGELAT_WINDOW_SIZE_MS: int(1000, 24 * HOUR_MS).default(300_000),
+  EDGELAT_WINDOW_SLIDE_MS: int(1000, 24 * HOUR_MS).default(30_000),
+  EDGELAT_ALLOWED_LATENESS_MS: int(0, HOUR_MS).default(0),
+  EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
 });
 
 /**
@@ -52,8 +61,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
-  if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0) {
-    throw new ConfigError(`bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}`);
+  if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0 || e.EDGELAT_WINDOW_SIZE_MS / e.EDGELAT_WINDOW_SLIDE_MS > 1000) {
+    throw new ConfigError(
+      `bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}, at most 1000 slides`,
+    );
   }
   return {
     dataDir: resolve(e.EDGELAT_DATA_DIR),
@@ -65,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     windowSizeMs: e.EDGELAT_WINDOW_SIZE_MS,
     windowSlideMs: e.EDGELAT_WINDOW_SLIDE_MS,
     allowedLatenessMs: e.EDGELAT_ALLOWED_LATENESS_MS,
+    maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
   };
 }
 

@@ -5,6 +5,7 @@ import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } fr
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd } from './run-to-end.ts';
+import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
@@ -29,6 +30,8 @@ export interface ProcessorRunOptions<S> {
   logger?: Logger;
   /** Called after each batch with the running counts. */
   onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
+  /** Checks beyond the schema (key, event time ahead of log time); every consumer of a topic must use the same. */
+  checks?: RecordChecks;
   /** Test hook: throw from it to simulate a crash at that point (the run then stops without committing more). */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
 }
@@ -57,8 +60,9 @@ interface Task<S> {
  * the max event time seen before it, so after a restart the state is rebuilt
  * by replay with the very watermarks of the first run. Emissions whose lane
  * position is at or below what the output topics already hold are dropped,
- * so a replay re-emits nothing visible. Undecodable records are counted as
- * dead (warehouse-sink, which reads every topic, dead-letters them); late
+ * so a replay re-emits nothing visible. Records that fail decoding or the
+ * runtime checks (decode.ts) are counted as dead (warehouse-sink, which
+ * reads every topic with the same checks, dead-letters them); late
  * records go to `analytics.late-events.v1`.
  */
 export class ProcessorRun<S> {
@@ -141,7 +145,7 @@ export class ProcessorRun<S> {
     counts.consumed++;
     stream.history.push({ offset: r.offset, maxTsBefore: stream.maxTs });
     stream.next = r.offset + 1;
-    const decoded = codecFor(kindOfTopic(r.topic)).decode(r.value);
+    const decoded = decodeLogRecord(r, this.options.checks);
     if (!decoded.ok) {
       counts.dead++;
       return;

@@ -5,8 +5,10 @@ import type { Consumer, EventLog, LogRecord } from '../../services/eventlog/type
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
-import { dlqTopic, kindOfTopic } from '../topics.ts';
+import { dlqTopic } from '../topics.ts';
 import { runToEnd } from './run-to-end.ts';
+import { decodeLogRecord, type RecordChecks } from './decode.ts';
+import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
@@ -23,6 +25,8 @@ export interface SinkRunOptions {
   /** Max records per poll. @default 5000 */
   maxBatch?: number;
   retry?: RetryOptions;
+  /** Checks beyond the schema; must equal the processors' (see decode.ts). */
+  checks?: RecordChecks;
   logger?: Logger;
   onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
   failPoint?: (point: FailPoint, recordsDone: number) => void;
@@ -41,7 +45,7 @@ interface Buffered {
  *
  * Blocks are aligned on offset ranges [k·B, (k+1)·B) of one partition (a
  * partial block only at end of input), and each insert carries the
- * deduplication token `<table>:<topic>:<partition>:<from>-<to>`, so a retried
+ * deduplication token `<table>:<log id>:<topic>:<partition>:<from>-<to>`, so a retried
  * or replayed block adds no rows. Offsets are committed only after the
  * warehouse acknowledged every block below them. A record that cannot be
  * decoded or validated goes to `dead_letters` and `<topic>.dlq` with its raw
@@ -116,14 +120,16 @@ export class SinkRun {
     const buf = this.buffers.get(key)!;
     const counts = this.counts[r.topic]!;
     counts.consumed++;
-    const decoded = codecFor(kindOfTopic(r.topic)).decode(r.value);
+    const decoded = decodeLogRecord(r, this.options.checks);
     if (decoded.ok) {
       buf.rows.push(SINK_ROUTES[r.topic]!.toRow(decoded.value, r.partition, r.offset));
       counts.processed++;
     } else {
       buf.dead.push({
         topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : Buffer.from(r.key).toString('base64'),
-        raw_b64: r.value.toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId, ts: r.timestampMs,
+        raw_b64: r.value.toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId,
+        // The log's timestamp when it is a plausible time (Kafka uses -1 for none), else now.
+        ts: Number.isSafeInteger(r.timestampMs) && r.timestampMs >= MIN_TIME_MS && r.timestampMs < MAX_TIME_MS ? r.timestampMs : Date.now(),
       });
       counts.dead++;
     }
@@ -135,7 +141,7 @@ export class SinkRun {
     const { warehouse, log, retry } = this.options;
     const [topic, partitionText] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
     const partition = Number(partitionText);
-    const range = `${topic}:${partition}:${buf.start}-${buf.next}`;
+    const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}`;
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');

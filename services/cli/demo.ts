@@ -1,4 +1,6 @@
+import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
+import { normalizeSimConfig } from '../simulator/index.ts';
 import { chdbDir } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { runDemo } from '../pipeline/demo.ts';
@@ -14,6 +16,16 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
  * (progress and logs on stderr).
  */
 export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }): Promise<void> {
+  const sim = { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter };
+  try {
+    normalizeSimConfig(sim);
+  } catch (error) {
+    // Name the flag the user typed, not the simulator's field.
+    const flags: Record<string, string> = { durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+    let message = (error as Error).message;
+    for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
+    throw new UsageError(message);
+  }
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
@@ -26,7 +38,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords,
-      sim: { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter },
+      sim,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     });

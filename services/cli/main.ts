@@ -5,13 +5,15 @@ import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { demoCommand } from './demo.ts';
+import { UsageError } from './usage-error.ts';
 
-/** Parse an integer flag written in plain digits, at least `min`. */
-export function intFlag(name: string, min: number) {
+/** Parse an integer flag written in plain digits, within [min, max]. */
+export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be ${min === 0 ? 'a whole number >= 0' : `an integer >= ${min}`}, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
     }
     return n;
   };
@@ -42,17 +44,18 @@ Environment:
   EDGELAT_WINDOW_SIZE_MS           sliding window size (default 300000)
   EDGELAT_WINDOW_SLIDE_MS          sliding window slide (default 30000)
   EDGELAT_ALLOWED_LATENESS_MS      wait after a window's end before it fires (default 0)
+  EDGELAT_MAX_EVENT_TIME_AHEAD_MS  max lead of event time over log time before a record is dead-lettered (default 3600000)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
 
 program
   .command('demo')
   .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
-  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1)))
-  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1)))
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1, 10_080)))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1, 1000)))
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
-  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0)))
-  .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0)))
+  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0, 600_000)))
+  .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }) => {
     await demoCommand(loadConfig(), opts);
@@ -65,10 +68,11 @@ program
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .action(async (query: string, opts: { format: string; param?: string[] }) => {
+    if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
       const eq = p.indexOf('=');
-      if (eq < 1) throw new InvalidArgumentError(`--param must look like name=value, got ${JSON.stringify(p)}`);
+      if (eq < 1) throw new UsageError(`--param must look like name=value, got ${JSON.stringify(p)}`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
     const warehouse = openWarehouse(loadConfig());
@@ -110,6 +114,6 @@ try {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
     if (!(error instanceof PipelineError) && process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
-    process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, PollResult, ProduceRecord, TopicPartition } from './types.ts';
@@ -32,6 +33,8 @@ const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`
  * as long as the process.
  */
 export class MemoryEventLog implements EventLog {
+  /** A fresh random id per log: a new log's offsets must not collide with an old one's in deduplication tokens. */
+  readonly id = `memory-${randomUUID()}`;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
   private readonly defaultPartitions: number;

@@ -68,6 +68,12 @@ export interface Consumer {
 
 /** An event log: named partitioned topics, producers and consumer groups. */
 export interface EventLog {
+  /**
+   * Identity of this log's incarnation: offsets are unique only within it
+   * (a new in-process log restarts at offset 0; a Kafka topic deleted and
+   * re-created does too). Part of every warehouse deduplication token.
+   */
+  readonly id: string;
   /** Create a topic if absent (best-effort on Kafka). @throws {RangeError} if partitions < 1. */
   ensureTopic(topic: string, partitions?: number): Promise<void>;
   /** Number of partitions of a topic, or null when it does not exist. */

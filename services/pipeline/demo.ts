@@ -86,12 +86,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const { warehouse, config } = options;
   const db = warehouse.database;
+  const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
   for (const name of [...managedObjects(db)].reverse()) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
   await warehouse.exec(`DROP TABLE IF EXISTS ${db}.schema_migrations SYNC`);
   await warehouse.migrate();
 
-  const simConfig = normalizeSimConfig(options.sim);
   options.onStage?.('simulate', 0);
   const sim = simulateFleet(simConfig);
 

@@ -18,7 +18,7 @@ export type PipelineCounts = Record<Stage, Record<string, TopicCounts>>;
 export interface PipelineRunOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs'>;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'>;
   logger?: Logger;
   /** Called after each batch: stage and records consumed so far by it. */
   onProgress?: (stage: Stage, consumed: number) => void;
@@ -43,22 +43,23 @@ const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Obje
  */
 export async function runBoundedPipeline(options: PipelineRunOptions): Promise<PipelineCounts> {
   const { log, warehouse, config, logger } = options;
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
   const fail = (stage: Stage) => (options.failPoint ? (p: FailPoint, n: number) => options.failPoint!(stage, p, n) : undefined);
   const join = await new ProcessorRun({
-    log, logger, failPoint: fail('join'),
+    log, logger, checks, failPoint: fail('join'),
     processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
     onProgress: (c) => options.onProgress?.('join', consumed(c)),
   }).runToEnd();
   await log.seal(TOPICS.enriched);
   const correlation = await new ProcessorRun({
-    log, logger, failPoint: fail('correlation'),
+    log, logger, checks, failPoint: fail('correlation'),
     processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
     onProgress: (c) => options.onProgress?.('correlation', consumed(c)),
   }).runToEnd();
   await log.seal(TOPICS.correlation);
   await log.seal(TOPICS.late);
   const sink = await new SinkRun({
-    log, warehouse, logger, topics: SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
+    log, warehouse, logger, checks, topics: SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
   return { join, correlation, sink };

@@ -19,13 +19,17 @@ export interface ChdbWarehouseOptions {
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();
 
-/** True when a process with this pid is alive. */
+/** True when a process with this pid is alive and (where /proc tells) is a Node.js process: a reused pid is not a holder. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return /node|edgelat/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true; // no /proc here: trust the signal check
   }
 }
 
@@ -130,7 +134,8 @@ export class ChdbWarehouse implements Warehouse {
   async insert(table: string, rows: readonly Record<string, unknown>[], options: InsertOptions = {}): Promise<void> {
     if (rows.length === 0) return;
     const body = Buffer.from(rows.map(rowToJson).join('\n'));
-    const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1 };
+    // A block may span many monthly partitions (a backfill): no cap on parts per insert.
+    const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1, max_partitions_per_insert_block: 0 };
     if (options.dedupToken) settings.insert_deduplication_token = options.dedupToken;
     try {
       await this.session.insert({ table, values: body, format: 'JSONEachRow', settings });

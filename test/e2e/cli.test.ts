@@ -55,7 +55,7 @@ describe('edgelat CLI', () => {
   it('rejects bad usage with exit code 2 and a reason, and has help', async () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--servers must be an integer >= 1, got "many"/);
+    expect(bad.stderr).toMatch(/--servers must be an integer from 1 to 1000, got "many"/);
     expect((await edgelat(['demo', '--bogus'], dataDir)).code).toBe(2);
     expect((await edgelat(['sql'], dataDir)).code).toBe(2);
     const version = await edgelat(['--version'], dataDir);

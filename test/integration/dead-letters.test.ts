@@ -58,4 +58,33 @@ describe('dead letters', () => {
     const [n] = await warehouse.query<{ c: number }>(`SELECT count() AS c FROM ${warehouse.database}.inference_enriched`);
     expect(n!.c).toBe(3);
   });
+
+  it('records keyed otherwise than edge_server_id, or dated far ahead of their log time, are dead letters; a bad log timestamp still gets a dead letter', async () => {
+    const w2 = await createTestDatabase('a5b');
+    try {
+      const log = new MemoryEventLog({ defaultPartitions: 4 });
+      const now = Date.now();
+      const inference = codecFor('InferenceEvent');
+      const ok = makeInference({ edge_server_id: 'edge-01', ts: now - 1000, event_id: 'ok' });
+      await log.produce(TOPICS.inference, [
+        { key: 'edge-01', value: inference.encode(ok), timestampMs: now },
+        { key: null, value: inference.encode({ ...ok, event_id: 'null-key' }), timestampMs: now },
+        { key: 'device-7', value: inference.encode({ ...ok, event_id: 'wrong-key' }), timestampMs: now },
+        { key: 'edge-01', value: inference.encode({ ...ok, event_id: 'future', ts: now + 10 * 365 * 86_400_000 }), timestampMs: now },
+        { key: 'edge-01', value: Buffer.from('garbage'), timestampMs: -1 },
+      ]);
+      await log.seal(TOPICS.inference);
+      await log.seal(TOPICS.load);
+      const counts = await runBoundedPipeline({ log, warehouse: w2, config: loadConfig({}) });
+      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 5, processed: 1, late: 0, dead: 4 });
+      const rows = await w2.query<{ path: string; error: string; ts: string }>(`SELECT path, error, toString(ts) AS ts FROM ${w2.database}.dead_letters ORDER BY path, error`);
+      expect(rows.map((r) => r.path)).toEqual(['', 'key', 'key', 'ts']);
+      expect(rows[1]!.error).toContain('record key "device-7" does not equal edge_server_id "edge-01"');
+      expect(rows[2]!.error).toContain('record key null');
+      expect(rows[3]!.error).toMatch(/ms ahead of the record's log timestamp/);
+      expect(Date.parse(`${rows[0]!.ts.replace(' ', 'T')}Z`)).toBeGreaterThan(now - 60_000); // log time -1: stamped with the time it was found
+    } finally {
+      await w2.close();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import { codecFor } from '../../schemas/index.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { rowToJson } from '../../services/warehouse/json.ts';
+import { msToDateTime64 } from '../../services/warehouse/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { makeInference } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -97,5 +98,29 @@ describe('chdb warehouse', () => {
     expect(timedOut).toBe(true);
     const [r] = await w.query<{ c: number; s: number; offsets: number }>(`SELECT count() AS c, sum(total_ms) AS s, uniqExact(src_offset) AS offsets FROM ${w.database}.inference_events`);
     expect(r).toEqual({ c: 8, s: 428, offsets: 8 });
+  });
+
+  it('a block spanning more than 100 monthly partitions (a backfill) is accepted', async () => {
+    const rows = Array.from({ length: 120 }, (_, i) => ({ edge_server_id: 'edge-01', ts: msToDateTime64(Date.UTC(2010, i, 15)), cpu_util: 0.1, gpu_util: 0.2, mem_util: 0.3, queue_depth: 1, concurrency: 1, requests_per_s: 2, temperature_c: null, power_w: null, src_partition: 0, src_offset: i }));
+    await w.insert(`${w.database}.load_samples`, rows, { dedupToken: 'backfill' });
+    const [r] = await w.query<{ c: number; months: number }>(`SELECT count() AS c, uniqExact(toYYYYMM(ts)) AS months FROM ${w.database}.load_samples`);
+    expect(r).toEqual({ c: 120, months: 120 });
+  });
+
+  it('two bounded runs from two logs into one database both land (tokens carry the log id)', async () => {
+    const w2 = await createTestDatabase('twice');
+    try {
+      for (const day of [0, 1]) {
+        const log = new MemoryEventLog({ defaultPartitions: 1 });
+        const t0 = Date.UTC(2024, 5, 1 + day, 10);
+        await log.produce(TOPICS.inference, [0, 1, 2].map((i) => ({ key: 'edge-01', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + i })) })));
+        await log.seal(TOPICS.inference);
+        await new SinkRun({ log, warehouse: w2, topics: [TOPICS.inference] }).runToEnd();
+      }
+      const [r] = await w2.query<{ c: number; days: number }>(`SELECT count() AS c, uniqExact(toDate(ts)) AS days FROM ${w2.database}.inference_events`);
+      expect(r).toEqual({ c: 6, days: 2 });
+    } finally {
+      await w2.close();
+    }
   });
 });

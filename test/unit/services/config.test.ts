@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../errors.ts';
+import { loadConfig } from '../../../services/config.ts';
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const c = loadConfig({});
+    expect([c.database, c.partitions, c.maxOutOfOrdernessMs, c.joinToleranceMs, c.windowSizeMs, c.windowSlideMs, c.allowedLatenessMs, c.maxEventTimeAheadMs]).toEqual(['edgelat', 4, 2000, 5000, 300_000, 30_000, 0, 3_600_000]);
+  });
+
+  it.each([
+    [{ EDGELAT_WINDOW_SIZE_MS: 'abc' }, /EDGELAT_WINDOW_SIZE_MS="abc"/],
+    [{ EDGELAT_DATABASE: 'x; DROP' }, /EDGELAT_DATABASE="x; DROP": must be a plain identifier/],
+    [{ EDGELAT_DATABASE: 'system' }, /reserved/],
+    [{ EDGELAT_DATABASE: 'INFORMATION_SCHEMA' }, /reserved/],
+    [{ EDGELAT_DATABASE: 'a'.repeat(64) }, /at most 63/],
+    [{ EDGELAT_PARTITIONS: '0' }, /EDGELAT_PARTITIONS="0"/],
+    [{ EDGELAT_PARTITIONS: '100000000' }, /EDGELAT_PARTITIONS="100000000"/],
+    [{ EDGELAT_WINDOW_SLIDE_MS: '1' }, /EDGELAT_WINDOW_SLIDE_MS="1"/],
+    [{ EDGELAT_WINDOW_SIZE_MS: '300000', EDGELAT_WINDOW_SLIDE_MS: '7000' }, /must be a multiple/],
+    [{ EDGELAT_LOG_LEVEL: 'loud' }, /EDGELAT_LOG_LEVEL="loud"/],
+  ])('rejects %j in one line naming the variable and value', (env, pattern) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(pattern);
+  });
+
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig({ EDGELAT_PARTITIONS: '0', EDGELAT_LOG_LEVEL: 'loud' })).toThrow(/EDGELAT_LOG_LEVEL="loud".*EDGELAT_PARTITIONS="0"/);
+  });
+});
