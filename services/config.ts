@@ -13,6 +13,8 @@ export interface EdgelatConfig {
   database: string;
   /** pino level for the structured log on stderr. @default 'warn' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** True when EDGELAT_LOG_LEVEL was set (commands with their own report may log less by default). */
+  logLevelSet: boolean;
   /** Partitions of the in-process topics. @default 4 */
   partitions: number;
   /** Max out-of-orderness of event time, ms. @default 2000 */
@@ -70,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     dataDir: resolve(e.EDGELAT_DATA_DIR),
     database: e.EDGELAT_DATABASE,
     logLevel: e.EDGELAT_LOG_LEVEL,
+    logLevelSet: env.EDGELAT_LOG_LEVEL !== undefined,
     partitions: e.EDGELAT_PARTITIONS,
     maxOutOfOrdernessMs: e.EDGELAT_MAX_OUT_OF_ORDERNESS_MS,
     joinToleranceMs: e.EDGELAT_JOIN_TOLERANCE_MS,

@@ -26,7 +26,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
     throw new UsageError(message);
   }
-  const logger = createLogger(config.logLevel);
+  // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.
+  const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
   const onInterrupt = () => {
