@@ -29,6 +29,36 @@ export interface EdgelatConfig {
   allowedLatenessMs: number;
   /** Max lead of a record's event time over its log timestamp before it is dead-lettered, ms. @default 3600000 */
   maxEventTimeAheadMs: number;
+  /** Kafka connection; null runs the in-process log. */
+  kafka: KafkaConfig | null;
+  /** ClickHouse server connection; null runs the embedded chdb warehouse. */
+  clickhouse: ClickHouseConfig | null;
+  /** Confluent Schema Registry URL, or null (single-object Avro only). */
+  schemaRegistryUrl: string | null;
+}
+
+/** Kafka client settings (EDGELAT_KAFKA_*). */
+export interface KafkaConfig {
+  /** Bootstrap brokers, host:port. */
+  brokers: string[];
+  /** @default 'edgelat' */
+  clientId: string;
+  /** SASL mechanism, or null for none. */
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** Use TLS. @default false */
+  tls: boolean;
+  /** Producer compression. @default 'none' */
+  compression: 'none' | 'gzip';
+}
+
+/** ClickHouse server settings (EDGELAT_CLICKHOUSE_*). */
+export interface ClickHouseConfig {
+  /** HTTP(S) URL, e.g. http://localhost:8123. */
+  url: string;
+  /** @default 'default' */
+  username: string;
+  /** @default '' */
+  password: string;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -50,7 +80,31 @@ const schema = z.object({
   EDGELAT_WINDOW_SLIDE_MS: int(1000, 24 * HOUR_MS).default(30_000),
   EDGELAT_ALLOWED_LATENESS_MS: int(0, HOUR_MS).default(0),
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
+  EDGELAT_KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
+    .optional(),
+  EDGELAT_KAFKA_CLIENT_ID: z.string().min(1).default('edgelat'),
+  EDGELAT_KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  EDGELAT_KAFKA_SASL_USERNAME: z.string().optional(),
+  EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
+  EDGELAT_KAFKA_TLS: z.enum(['true', 'false']).default('false'),
+  EDGELAT_KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  EDGELAT_CLICKHOUSE_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
+  EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
+  EDGELAT_SCHEMA_REGISTRY_URL: z.string().url().optional(),
 });
+
+/** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+/** A variable's value as an error message may show it: secrets redacted, URL credentials removed. */
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return 'undefined';
+  if (/PASSWORD|SECRET|TOKEN/.test(name)) return '"[redacted]"';
+  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//[redacted]@'));
+}
 
 /**
  * Validate the environment and apply defaults.
@@ -59,10 +113,13 @@ const schema = z.object({
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`);
     throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(`bad configuration: EDGELAT_KAFKA_SASL_MECHANISM=${e.EDGELAT_KAFKA_SASL_MECHANISM} needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD`);
+  }
   if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0 || e.EDGELAT_WINDOW_SIZE_MS / e.EDGELAT_WINDOW_SLIDE_MS > 1000) {
     throw new ConfigError(
       `bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}, at most 1000 slides`,
@@ -80,6 +137,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     windowSlideMs: e.EDGELAT_WINDOW_SLIDE_MS,
     allowedLatenessMs: e.EDGELAT_ALLOWED_LATENESS_MS,
     maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
+    kafka: e.EDGELAT_KAFKA_BROKERS
+      ? {
+          brokers: e.EDGELAT_KAFKA_BROKERS.split(','),
+          clientId: e.EDGELAT_KAFKA_CLIENT_ID,
+          sasl: e.EDGELAT_KAFKA_SASL_MECHANISM
+            ? { mechanism: e.EDGELAT_KAFKA_SASL_MECHANISM, username: e.EDGELAT_KAFKA_SASL_USERNAME ?? '', password: e.EDGELAT_KAFKA_SASL_PASSWORD ?? '' }
+            : null,
+          tls: e.EDGELAT_KAFKA_TLS === 'true',
+          compression: e.EDGELAT_KAFKA_COMPRESSION,
+        }
+      : null,
+    clickhouse: e.EDGELAT_CLICKHOUSE_URL ? { url: e.EDGELAT_CLICKHOUSE_URL, username: e.EDGELAT_CLICKHOUSE_USER, password: e.EDGELAT_CLICKHOUSE_PASSWORD } : null,
+    schemaRegistryUrl: e.EDGELAT_SCHEMA_REGISTRY_URL ?? null,
   };
 }
 

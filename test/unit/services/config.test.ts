@@ -27,4 +27,15 @@ describe('loadConfig', () => {
   it('lists every bad variable at once', () => {
     expect(() => loadConfig({ EDGELAT_PARTITIONS: '0', EDGELAT_LOG_LEVEL: 'loud' })).toThrow(/EDGELAT_LOG_LEVEL="loud".*EDGELAT_PARTITIONS="0"/);
   });
+
+  it('reads Kafka and ClickHouse settings, and never shows a secret in an error', () => {
+    const c = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092,k2:9093', EDGELAT_KAFKA_SASL_MECHANISM: 'scram-sha-512', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'hunter2', EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123' });
+    expect(c.kafka).toEqual({ brokers: ['k1:9092', 'k2:9093'], clientId: 'edgelat', sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'hunter2' }, tls: false, compression: 'none' });
+    expect(c.clickhouse).toEqual({ url: 'http://localhost:8123', username: 'default', password: '' });
+    expect(loadConfig({}).kafka).toBeNull();
+    expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'ftp://admin:s3cret@host' })).toThrow(/\/\/\[redacted\]@host/);
+    expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'ftp://admin:s3cret@host' })).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'nohostport' })).toThrow(/EDGELAT_KAFKA_BROKERS="nohostport": must be host:port/);
+    expect(() => loadConfig({ EDGELAT_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/needs EDGELAT_KAFKA_SASL_USERNAME/);
+  });
 });
