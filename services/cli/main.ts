@@ -5,6 +5,7 @@ import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { demoCommand } from './demo.ts';
+import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Parse an integer flag written in plain digits, within [min, max]. */
@@ -96,6 +97,15 @@ program
     } finally {
       await warehouse.close();
     }
+  });
+
+program
+  .command('serve')
+  .description('serve the embedded warehouse over ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools) until Ctrl-C')
+  .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface').default(8123).argParser(intFlag('--sql-port', 1, 65_535)))
+  .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
+  .action(async (opts: { sqlPort: number; host: string }) => {
+    await serveCommand(loadConfig(), opts);
   });
 
 /** A one-line hint for errors users meet first. */

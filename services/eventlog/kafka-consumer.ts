@@ -1,0 +1,238 @@
+/**
+ * One consumer-group member on kafkajs, adapted from kafkajs's push model
+ * (`eachBatch`) to the pull `poll(maxRecords)` of {@link Consumer}.
+ */
+import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { BrokerUnavailableError } from '../../errors.ts';
+import { guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
+import type { SealWatcher } from './kafka-seals.ts';
+import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
+
+/** Tuning of a Kafka consumer member. */
+export interface KafkaConsumerOptions {
+  /** Longest a `poll` waits for records before returning an empty result, milliseconds. */
+  pollWaitMs: number;
+  /** Longest `consumer()` waits for the first group join, milliseconds. */
+  joinTimeoutMs: number;
+}
+
+/** A batch handed over by `eachBatch`, waiting for `poll` to take its records. */
+interface Pending {
+  tp: TopicPartition;
+  records: LogRecord[];
+  /** kafkajs's resolveOffset of the batch: marks records as taken so the next fetch starts after them. */
+  resolve: (offset: string) => void;
+  dropped: boolean;
+  done: () => void;
+  donePromise: Promise<void>;
+}
+
+/**
+ * A member of a Kafka consumer group.
+ *
+ * Behaviour: `eachBatch` queues each fetched batch and waits (back-pressure,
+ * heartbeating every 500 ms) until `poll` has taken all of it; offsets are
+ * resolved as records are taken, never auto-committed. Assignment comes from
+ * kafkajs's GROUP_JOIN event; buffered records of partitions no longer owned
+ * are dropped, and kept partitions continue at this member's position.
+ */
+export class KafkaConsumer implements Consumer {
+  private owned: TopicPartition[] = [];
+  private readonly positions = new Map<string, number>();
+  private readonly queue: Pending[] = [];
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private joined!: Promise<void>;
+
+  private constructor(
+    private readonly admin: Admin,
+    private readonly seals: SealWatcher,
+    readonly groupId: string,
+    readonly topics: string[],
+    private readonly options: KafkaConsumerOptions,
+    private readonly c: KafkaJsConsumer,
+  ) {}
+
+  /**
+   * Join `groupId` and resolve after the first assignment arrived.
+   * @throws {BrokerUnavailableError} if the join does not complete within `joinTimeoutMs`.
+   */
+  static async join(kafka: Kafka, admin: Admin, seals: SealWatcher, groupId: string, topics: string[], options: KafkaConsumerOptions): Promise<KafkaConsumer> {
+    const c = kafka.consumer({ groupId, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
+    const member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
+    let onJoin!: () => void;
+    member.joined = new Promise<void>((r) => (onJoin = r));
+    c.on(c.events.GROUP_JOIN, (e) => {
+      member.onAssignment(e.payload.memberAssignment);
+      onJoin();
+    });
+    try {
+      await guard(`join group ${JSON.stringify(groupId)}`, async () => {
+        await c.connect();
+        await c.subscribe({ topics, fromBeginning: true });
+        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => member.eachBatch(p) });
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join did not complete within ${options.joinTimeoutMs} ms`, { retriable: true })), options.joinTimeoutMs);
+      });
+      await Promise.race([member.joined, timeout]).finally(() => clearTimeout(timer));
+    } catch (e) {
+      await c.disconnect().catch(() => undefined);
+      throw e;
+    }
+    return member;
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.owned];
+  }
+
+  async poll(maxRecords: number): Promise<PollResult> {
+    this.assertOpen();
+    let budget = Math.max(1, Math.floor(maxRecords));
+    const deadline = Date.now() + this.options.pollWaitMs;
+    while (this.queue.length === 0 && Date.now() < deadline && !this.closed) {
+      await Promise.race([new Promise<void>((r) => (this.wake = r)), sleep(Math.max(1, deadline - Date.now()))]);
+      this.wake = null;
+    }
+    const records: LogRecord[] = [];
+    // Round-robin over queued batches (one per partition at a time) so one partition cannot starve the others.
+    const slice = Math.max(1, Math.ceil(budget / Math.max(1, this.queue.length)));
+    let progressed = true;
+    while (budget > 0 && progressed) {
+      progressed = false;
+      for (const p of [...this.queue]) {
+        if (budget <= 0) break;
+        const take = p.records.splice(0, Math.min(slice, budget));
+        if (take.length === 0) continue;
+        const key = tpKey(p.tp);
+        const last = take[take.length - 1]!.offset;
+        records.push(...take);
+        this.positions.set(key, last + 1);
+        p.resolve(String(last));
+        budget -= take.length;
+        progressed = true;
+        if (p.records.length === 0) this.finish(p);
+      }
+    }
+    const endOfInput = records.length === 0 && this.queue.length === 0 && (await this.allRead());
+    return { records, endOfInput };
+  }
+
+  async commit(offsets: CommittedOffset[]): Promise<void> {
+    this.assertOpen();
+    for (const o of offsets) {
+      if (!this.owns(o)) {
+        throw new BrokerUnavailableError(`commit refused: ${o.topic}:${o.partition} is not owned by this member of group ${JSON.stringify(this.groupId)} (rebalanced away)`);
+      }
+    }
+    await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, () =>
+      this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }))),
+    );
+  }
+
+  async committed(tp: TopicPartition): Promise<CommittedOffset | null> {
+    const res = await guard(`fetch committed offsets of group ${JSON.stringify(this.groupId)}`, () => this.admin.fetchOffsets({ groupId: this.groupId, topics: [tp.topic] }));
+    const p = res.find((t) => t.topic === tp.topic)?.partitions.find((x) => x.partition === tp.partition);
+    if (!p || Number(p.offset) < 0) return null;
+    return { topic: tp.topic, partition: tp.partition, offset: Number(p.offset), metadata: p.metadata ?? '' };
+  }
+
+  seek(tp: TopicPartition, offset: number): void {
+    if (!this.owns(tp)) throw new RangeError(`seek: ${tp.topic}:${tp.partition} is not assigned to this member`);
+    this.dropBuffered((p) => tpKey(p.tp) === tpKey(tp));
+    this.positions.set(tpKey(tp), offset);
+    this.c.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.dropBuffered(() => true);
+    this.wake?.();
+    await guard(`leave group ${JSON.stringify(this.groupId)}`, () => this.c.disconnect());
+  }
+
+  private owns(tp: TopicPartition): boolean {
+    return this.owned.some((o) => o.topic === tp.topic && o.partition === tp.partition);
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const next: TopicPartition[] = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    const nextKeys = new Set(next.map(tpKey));
+    this.dropBuffered((p) => !nextKeys.has(tpKey(p.tp)));
+    for (const key of [...this.positions.keys()]) if (!nextKeys.has(key)) this.positions.delete(key);
+    // kafkajs restarts kept partitions at the committed offset; continue at our position instead (as memory.ts does).
+    for (const tp of next) {
+      const pos = this.positions.get(tpKey(tp));
+      if (pos !== undefined) this.c.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos) });
+    }
+    this.owned = next.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const tp = { topic: batch.topic, partition: batch.partition };
+    const key = tpKey(tp);
+    const pos = this.positions.get(key);
+    const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)).filter((r) => pos === undefined || r.offset >= pos);
+    if (records.length === 0) {
+      if (batch.messages.length > 0 && !isStale()) resolveOffset(batch.lastOffset());
+      return;
+    }
+    if (this.closed || isStale() || !this.owns(tp)) return;
+    let done!: () => void;
+    const pending: Pending = { tp, records, resolve: resolveOffset, dropped: false, done: () => done(), donePromise: new Promise<void>((r) => (done = r)) };
+    this.queue.push(pending);
+    this.wake?.();
+    try {
+      for (;;) {
+        const finished = await Promise.race([pending.donePromise.then(() => true), sleep(500).then(() => false)]);
+        if (finished) return;
+        if (!isRunning() || isStale()) return this.finish(pending, true);
+        await heartbeat();
+      }
+    } catch (e) {
+      // A rebalance (heartbeat error): the records were never delivered; kafkajs re-fetches them after the rejoin.
+      this.finish(pending, true);
+      throw e;
+    }
+  }
+
+  private finish(p: Pending, dropped = false): void {
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    p.dropped ||= dropped;
+    p.done();
+  }
+
+  private dropBuffered(which: (p: Pending) => boolean): void {
+    for (const p of [...this.queue]) if (which(p)) this.finish(p, true);
+  }
+
+  /** True when every owned partition's topic is sealed and this member's position reached its high watermark. */
+  private async allRead(): Promise<boolean> {
+    const owned = this.owned;
+    if (owned.length === 0) return false;
+    const topics = [...new Set(owned.map((tp) => tp.topic))];
+    for (const topic of topics) if (!(await this.seals.isSealed(topic))) return false;
+    for (const topic of topics) {
+      const offsets = await guard(`fetch offsets of ${JSON.stringify(topic)}`, () => this.admin.fetchTopicOffsets(topic));
+      const committed = owned.some((tp) => tp.topic === topic && !this.positions.has(tpKey(tp)))
+        ? await guard('fetch committed offsets', () => this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }))
+        : [];
+      for (const tp of owned.filter((o) => o.topic === topic)) {
+        const o = offsets.find((x) => x.partition === tp.partition);
+        const high = Number(o?.high ?? 0);
+        const c = Number(committed[0]?.partitions.find((x) => x.partition === tp.partition)?.offset ?? -1);
+        const pos = this.positions.get(tpKey(tp)) ?? (c >= 0 ? c : Number(o?.low ?? 0));
+        if (pos < high) return false;
+      }
+    }
+    return true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BrokerUnavailableError(`consumer of group ${JSON.stringify(this.groupId)} is closed`);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Helpers shared by the Kafka event log (kafka.ts) and its consumer
+ * (kafka-consumer.ts): error mapping, the pino log bridge, record conversion.
+ */
+import { KafkaJSError, logLevel, type KafkaMessage, type logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
+import type { Headers, LogRecord, TopicPartition } from './types.ts';
+
+/** Topic holding one marker record per sealed topic (key = the sealed topic's name). */
+export const SEALS_TOPIC = 'edgelat.control.seals';
+
+/** Map key of a topic partition. */
+export const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+/**
+ * Translate a kafkajs failure into edgelat's hierarchy.
+ *
+ * Behaviour: kafkajs errors become {@link BrokerUnavailableError} (retriable when
+ * kafkajs says so); edgelat errors and programmer errors (TypeError, RangeError...) pass unchanged.
+ * @param what  Lower-case description of the failed call, e.g. `produce to "t"`.
+ */
+export function toBrokerError(e: unknown, what: string): Error {
+  if (e instanceof PipelineError) return e;
+  if (e instanceof KafkaJSError) {
+    return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: e.retriable, cause: e });
+  }
+  return e instanceof Error ? e : new BrokerUnavailableError(`kafka: ${what} failed: ${JSON.stringify(String(e))}`, { cause: e });
+}
+
+/** Run `fn`, mapping its kafkajs errors through {@link toBrokerError}. */
+export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toBrokerError(e, what);
+  }
+}
+
+/**
+ * A kafkajs `logCreator` writing to a pino logger (never the console).
+ * @param logger  pino logger; kafkajs's namespace goes into the `kafkajs` field.
+ */
+export function pinoLogCreator(logger: Logger): logCreator {
+  return () => ({ namespace, level, log }) => {
+    const { message, timestamp: _ts, ...extra } = log;
+    const fields = { kafkajs: namespace, ...extra };
+    if (level === logLevel.ERROR) logger.error(fields, message);
+    else if (level === logLevel.WARN) logger.warn(fields, message);
+    else if (level === logLevel.INFO) logger.info(fields, message);
+    else logger.debug(fields, message);
+  };
+}
+
+/** kafkajs log level matching a pino level (kafkajs filters before calling the creator). */
+export function kafkaLogLevel(logger: Logger | undefined): logLevel {
+  if (!logger) return logLevel.NOTHING;
+  switch (logger.level) {
+    case 'silent': return logLevel.NOTHING;
+    case 'fatal': case 'error': return logLevel.ERROR;
+    case 'warn': return logLevel.WARN;
+    case 'info': return logLevel.INFO;
+    default: return logLevel.DEBUG;
+  }
+}
+
+/** Convert a fetched kafkajs message into a {@link LogRecord} (key/header bytes read as UTF-8). */
+export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
+  const headers: Headers = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (v === undefined) continue;
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    if (one !== undefined) headers[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+  }
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
+    value: m.value ?? Buffer.alloc(0),
+    headers,
+    timestampMs: Number(m.timestamp),
+  };
+}
+
+/** Resolve after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,240 @@
+/**
+ * The event log on Apache Kafka (kafkajs 2.x), with the semantics of the
+ * in-process log (memory.ts) where Kafka allows; differences are listed on
+ * {@link KafkaEventLog}.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, type Admin, type Message, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { BrokerUnavailableError } from '../../errors.ts';
+import { KafkaConsumer } from './kafka-consumer.ts';
+import { SealWatcher } from './kafka-seals.ts';
+import { guard, kafkaLogLevel, pinoLogCreator, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
+import { partitionForKey } from './murmur2.ts';
+import type { Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from './types.ts';
+
+/** Options of {@link KafkaEventLog.connect}. */
+export interface KafkaLogOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** kafkajs client id. @default 'edgelat' */
+  clientId?: string;
+  /** pino logger for kafkajs's log lines; none means kafkajs logs nothing. @default undefined */
+  logger?: Logger;
+  /** Partitions of a topic created by `ensureTopic` without a count. @default 4 (as the mock cluster) */
+  defaultPartitions?: number;
+  /** Longest a `poll` waits for records before returning empty, milliseconds. @default 1000 */
+  pollWaitMs?: number;
+  /** Longest `consumer()` waits for the group join, milliseconds. @default 30000 */
+  joinTimeoutMs?: number;
+  /** Longest `read()` and `ensureTopic()` wait, milliseconds. @default 30000 */
+  adminWaitMs?: number;
+  /** kafkajs retries of one request. @default 5 */
+  retries?: number;
+}
+
+/**
+ * An {@link EventLog} on Kafka through kafkajs.
+ *
+ * Behaviour:
+ * - Placement: the partition is computed by our {@link partitionForKey} (Kafka's
+ *   default partitioner) and sent explicitly, so it equals the in-process log's;
+ *   null keys go round-robin per topic from this process.
+ * - Produce uses acks=-1 but is NOT idempotent: the librdkafka mock cluster
+ *   reports controller 0, which kafkajs's InitProducerId lookup cannot find.
+ * - `seal(topic)` produces a marker (key = topic) to `edgelat.control.seals`;
+ *   consumers report end of input once every owned topic is sealed and their
+ *   position reached the high watermark. Produce after a seal is refused only
+ *   in the process that sealed.
+ * - Commit metadata is stored by Kafka itself (OffsetCommit metadata).
+ * - `read()` joins a throwaway group: slow (seconds), for admin and tests only.
+ */
+export class KafkaEventLog implements EventLog {
+  private readonly counts = new Map<string, number>();
+  private readonly cursors = new Map<string, number>();
+  private readonly sealedHere = new Set<string>();
+  private readonly seals: SealWatcher;
+
+  private constructor(
+    readonly id: string,
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly options: Required<Omit<KafkaLogOptions, 'logger'>>,
+  ) {
+    this.seals = new SealWatcher(kafka, admin, options.adminWaitMs);
+  }
+
+  /**
+   * Connect an admin client and a producer and read the cluster id.
+   * @returns  A log whose `id` is `kafka-<clusterId>`.
+   * @throws {BrokerUnavailableError} if the brokers cannot be reached.
+   * @throws {RangeError} if `brokers` is empty or `defaultPartitions` < 1.
+   */
+  static async connect(options: KafkaLogOptions): Promise<KafkaEventLog> {
+    if (options.brokers.length === 0) throw new RangeError('brokers: expected at least one "host:port", got []');
+    const o = {
+      brokers: options.brokers,
+      clientId: options.clientId ?? 'edgelat',
+      defaultPartitions: options.defaultPartitions ?? 4,
+      pollWaitMs: options.pollWaitMs ?? 1000,
+      joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
+      adminWaitMs: options.adminWaitMs ?? 30_000,
+      retries: options.retries ?? 5,
+    };
+    if (!Number.isInteger(o.defaultPartitions) || o.defaultPartitions < 1) throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
+    const kafka = new Kafka({
+      clientId: o.clientId,
+      brokers: o.brokers,
+      logLevel: kafkaLogLevel(options.logger),
+      ...(options.logger ? { logCreator: pinoLogCreator(options.logger) } : {}),
+      retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: o.retries },
+    });
+    const admin = kafka.admin();
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    return guard(`connect to ${JSON.stringify(o.brokers.join(','))}`, async () => {
+      try {
+        await admin.connect();
+        await producer.connect();
+        const { clusterId } = await admin.describeCluster();
+        return new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o);
+      } catch (e) {
+        await producer.disconnect().catch(() => undefined);
+        await admin.disconnect().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  /** Best-effort: createTopics may fail (the mock cluster has no controller); then wait for the topic's metadata (a metadata request auto-creates it where the broker allows). */
+  async ensureTopic(topic: string, partitions = this.options.defaultPartitions): Promise<void> {
+    if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: expected an integer >= 1, got ${JSON.stringify(partitions)}`);
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => false);
+    const deadline = Date.now() + this.options.adminWaitMs;
+    for (;;) {
+      const n = await this.fetchCount(topic).catch(() => null);
+      if (n !== null) return;
+      if (Date.now() > deadline) throw new BrokerUnavailableError(`kafka: topic ${JSON.stringify(topic)} did not appear within ${this.options.adminWaitMs} ms`, { retriable: true });
+      await sleep(200);
+    }
+  }
+
+  /** Partition count, or null when the broker does not list the topic (listTopics never auto-creates). */
+  async partitionCount(topic: string): Promise<number | null> {
+    const cached = this.counts.get(topic);
+    if (cached !== undefined) return cached;
+    const topics = await guard('list topics', () => this.admin.listTopics());
+    if (!topics.includes(topic)) return null;
+    return guard(`fetch metadata of ${JSON.stringify(topic)}`, () => this.fetchCount(topic));
+  }
+
+  async produce(topic: string, records: ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
+    if (this.sealedHere.has(topic)) throw new BrokerUnavailableError(`topic ${JSON.stringify(topic)} is sealed (end of input); nothing more can be produced to it`);
+    if (records.length === 0) return [];
+    const count = this.counts.get(topic) ?? (await guard(`fetch metadata of ${JSON.stringify(topic)}`, () => this.fetchCount(topic)));
+    const placed = records.map((r) => {
+      if (r.partition !== undefined) {
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count) {
+          throw new RangeError(`partition: ${JSON.stringify(r.partition)} is not a partition of ${JSON.stringify(topic)} (0..${count - 1})`);
+        }
+        return r.partition;
+      }
+      if (r.key !== null) return partitionForKey(r.key, count);
+      const c = this.cursors.get(topic) ?? 0;
+      this.cursors.set(topic, c + 1);
+      return c % count;
+    });
+    const indexInPartition = new Map<number, number>();
+    const index = placed.map((p) => {
+      const i = indexInPartition.get(p) ?? 0;
+      indexInPartition.set(p, i + 1);
+      return i;
+    });
+    const messages: Message[] = records.map((r, i) => ({
+      key: r.key,
+      value: r.value,
+      partition: placed[i]!,
+      headers: { ...(r.headers ?? {}) },
+      timestamp: String(r.timestampMs ?? Date.now()),
+    }));
+    const sent = await guard(`produce to ${JSON.stringify(topic)}`, () => this.producer.send({ topic, acks: -1, messages }));
+    const base = new Map<number, number>();
+    for (const m of sent) base.set(m.partition, Number(m.baseOffset ?? m.offset));
+    return placed.map((partition, i) => {
+      const b = base.get(partition);
+      if (b === undefined || Number.isNaN(b)) throw new BrokerUnavailableError(`kafka: produce to ${JSON.stringify(topic)} returned no offset for partition ${partition}`, { retriable: true });
+      return { partition, offset: b + index[i]! };
+    });
+  }
+
+  async consumer(groupId: string, topics: string[]): Promise<Consumer> {
+    for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
+    return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, { pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs });
+  }
+
+  async seal(topic: string): Promise<void> {
+    await guard(`seal ${JSON.stringify(topic)}`, () =>
+      this.producer.send({ topic: SEALS_TOPIC, acks: -1, messages: [{ key: topic, value: Buffer.from(JSON.stringify({ sealed: topic, atMs: Date.now() })) }] }),
+    );
+    this.sealedHere.add(topic);
+    this.seals.markSealed(topic);
+  }
+
+  async endOffset(tp: TopicPartition): Promise<number> {
+    const offsets = await guard(`fetch offsets of ${JSON.stringify(tp.topic)}`, () => this.admin.fetchTopicOffsets(tp.topic));
+    const o = offsets.find((x) => x.partition === tp.partition);
+    if (!o) throw new BrokerUnavailableError(`unknown topic partition ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`);
+    return Number(o.high);
+  }
+
+  /** Read [from, to) of one partition through a throwaway group (random id): seconds per call; admin and tests only. */
+  async read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]> {
+    const start = Math.max(0, from);
+    const end = Math.min(Math.max(0, to), await this.endOffset(tp));
+    if (start >= end) return [];
+    const c = this.kafka.consumer({ groupId: `edgelat-read-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    const out: LogRecord[] = [];
+    try {
+      return await guard(`read ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`, async () => {
+        let done!: () => void;
+        const finished = new Promise<void>((r) => (done = r));
+        await c.connect();
+        await c.subscribe({ topics: [tp.topic], fromBeginning: true });
+        await c.run({
+          eachBatch: async ({ batch }) => {
+            if (batch.partition !== tp.partition) return;
+            for (const m of batch.messages) {
+              const off = Number(m.offset);
+              if (off >= start && off < end && off === (out.at(-1)?.offset ?? start - 1) + 1) out.push(toLogRecord(tp.topic, tp.partition, m));
+            }
+            if ((out.at(-1)?.offset ?? -1) >= end - 1) done();
+          },
+        });
+        c.seek({ topic: tp.topic, partition: tp.partition, offset: String(start) });
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, rej) => {
+          timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: read of ${tp.topic}:${tp.partition} [${start}, ${end}) got ${out.length} records within ${this.options.adminWaitMs} ms`, { retriable: true })), this.options.adminWaitMs);
+        });
+        await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
+        return out;
+      });
+    } finally {
+      await c.disconnect().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.seals.close();
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** Partition count from metadata; the broker may auto-create the topic on this request (the mock cluster does, with 4 partitions). */
+  private async fetchCount(topic: string): Promise<number> {
+    const md = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    const n = md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (n < 1) throw new BrokerUnavailableError(`kafka: topic ${JSON.stringify(topic)} has no partitions in the metadata`, { retriable: true });
+    this.counts.set(topic, n);
+    return n;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The SQL engine behind the HTTP endpoint: one chdb `Session` on one data folder.
+ *
+ * chdb allows one active data folder per process, and `ChdbWarehouse` keeps its
+ * session private. So a process either serves the endpoint (this engine holds
+ * the folder) or uses `ChdbWarehouse` on that folder, never both; tests open the
+ * engine on a folder of its own, in a process of its own.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Session } from 'chdb';
+import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
+
+/** Result of one query: the engine's output bytes in the requested format. */
+export interface EngineQueryResult {
+  /** Output bytes in the format of the query (`FORMAT` clause) or the default. */
+  body: Uint8Array;
+  /** Rows read by the engine. */
+  readRows: number;
+  /** Bytes read by the engine. */
+  readBytes: number;
+}
+
+/** One raw insert: the payload bytes are parsed by the engine, never by JavaScript. */
+export interface EngineInsert {
+  /** Target table, optionally `db.table`. */
+  table: string;
+  /** Payload in `format`. */
+  body: Buffer;
+  /** Input format, e.g. `JSONEachRow`; see {@link INSERT_FORMATS}. */
+  format: string;
+  /** Explicit column list, as in `INSERT INTO t (a, b)`. */
+  columns?: string[];
+  /** ClickHouse settings of this insert (e.g. `insert_deduplication_token`). */
+  settings: Record<string, string>;
+  /** Default database for an unqualified table. @default 'default' */
+  database?: string;
+}
+
+/** Result of one insert. */
+export interface EngineInsertResult {
+  /** Rows written, including rows cascaded into materialized views. */
+  writtenRows: number;
+  /** Bytes written. */
+  writtenBytes: number;
+}
+
+/** What the endpoint needs from an engine. */
+export interface SqlEngine {
+  /**
+   * Run one statement with server-side bound parameters.
+   * @param format  default output format; a `FORMAT` clause in `sql` wins.
+   * @param database default database of the statement (`USE`), `default` when omitted.
+   * @throws {WarehouseError} with the ClickHouse code of the failure.
+   */
+  query(sql: string, params: Record<string, string | null>, format: string, database?: string): Promise<EngineQueryResult>;
+  /**
+   * Insert a raw payload.
+   * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
+   */
+  insert(request: EngineInsert): Promise<EngineInsertResult>;
+  /** Release the data folder. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Input formats chdb's raw insert accepts (a whitelist of the addon). */
+export const INSERT_FORMATS = ['JSONEachRow', 'JSONCompactEachRow', 'CSV', 'CSVWithNames', 'TSV', 'TabSeparated', 'TSVWithNames', 'TabSeparatedWithNames'] as const;
+
+/** Turn a chdb failure into a WarehouseError carrying ClickHouse's `Code: N.`. */
+export function engineError(error: unknown): WarehouseError {
+  if (error instanceof WarehouseError) return error;
+  const message = String((error as Error)?.message ?? error);
+  const own = (error as { clickhouseCode?: unknown })?.clickhouseCode;
+  const code = typeof own === 'number' ? own : Number(/Code: (\d+)/.exec(message)?.[1] ?? NaN);
+  return new WarehouseError(message, Number.isFinite(code) ? code : null, { cause: error });
+}
+
+/**
+ * Claim `<dir>/edgelat.pid` like `ChdbWarehouse` does, so a second process gets one clear line.
+ * @throws {WarehouseLockedError} when a live process holds the folder.
+ */
+function claim(path: string): void {
+  const pidFile = join(path, 'edgelat.pid');
+  let holder = NaN;
+  try {
+    holder = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    // no pid file: free
+  }
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid) {
+    let alive = true;
+    try {
+      process.kill(holder, 0);
+    } catch (error) {
+      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (alive) throw new WarehouseLockedError(path);
+  }
+  writeFileSync(pidFile, `${process.pid}\n`);
+}
+
+/**
+ * A {@link SqlEngine} on a chdb `Session` that this engine opens on `dataDir`.
+ * Calls are serialized (the session's current database is shared state).
+ */
+export class ChdbEngine implements SqlEngine {
+  private readonly session: Session;
+  private readonly path: string;
+  private current = 'default';
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /**
+   * @param dataDir folder of the chdb data; created if missing.
+   * @throws {WarehouseLockedError} when another process holds the folder.
+   * @throws {WarehouseError} when this process already opened another chdb folder.
+   */
+  constructor(dataDir: string) {
+    this.path = resolve(dataDir);
+    mkdirSync(this.path, { recursive: true });
+    claim(this.path);
+    try {
+      this.session = new Session(this.path);
+    } catch (error) {
+      rmSync(join(this.path, 'edgelat.pid'), { force: true });
+      if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(this.path, error);
+      throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(this.path)}: ${(error as Error).message}`, null, { cause: error });
+    }
+  }
+
+  query(sql: string, params: Record<string, string | null>, format: string, database = 'default'): Promise<EngineQueryResult> {
+    return this.serial(async () => {
+      await this.use(database);
+      const result = Object.keys(params).length ? await this.session.queryBindAsync(sql, params, { format }) : await this.session.queryAsync(sql, { format });
+      return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
+    });
+  }
+
+  insert(request: EngineInsert): Promise<EngineInsertResult> {
+    const format = INSERT_FORMATS.find((f) => f.toLowerCase() === request.format.toLowerCase());
+    if (!format) {
+      return Promise.reject(new WarehouseError(`Code: 73. DB::Exception: insert format ${JSON.stringify(request.format)} is not supported by the edgelat endpoint; use one of ${INSERT_FORMATS.join(', ')}. (UNKNOWN_FORMAT)`, 73));
+    }
+    return this.serial(async () => {
+      await this.use(request.database ?? 'default');
+      const summary = await this.session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings });
+      return { writtenRows: summary.rowsWritten, writtenBytes: summary.bytesWritten };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail.catch(() => undefined);
+    this.session.close();
+    rmSync(join(this.path, 'edgelat.pid'), { force: true });
+  }
+
+  /** Switch the session's database when a request names another one. */
+  private async use(database: string): Promise<void> {
+    if (database === this.current) return;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
+      throw new WarehouseError(`Code: 81. DB::Exception: database ${JSON.stringify(database)} is not a plain identifier. (UNKNOWN_DATABASE)`, 81);
+    }
+    await this.session.queryAsync(`USE ${database}`, { format: 'TSV' });
+    this.current = database;
+  }
+
+  /** Run `task` after every earlier call; failures become WarehouseError. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
+    const run = this.tail.then(task, task).catch((error: unknown) => {
+      throw engineError(error);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

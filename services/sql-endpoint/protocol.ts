@@ -1,0 +1,126 @@
+/**
+ * Pure pieces of ClickHouse's HTTP interface: which URL parameters are settings,
+ * how `param_<name>` text is decoded, how an `INSERT ... FORMAT X` request splits
+ * into statement and data, and which status and content type a response gets.
+ */
+
+/** URL parameters of the HTTP interface that are not ClickHouse settings. */
+const NOT_SETTINGS = new Set([
+  'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check',
+  'user', 'password', 'quota_key', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'role',
+]);
+
+/** The parts of a request's URL parameters. */
+export interface RequestParams {
+  /** `param_<name>` values decoded to plain text (null for `\N`), keyed by name. */
+  params: Record<string, string | null>;
+  /** Everything that is a ClickHouse setting (passed to inserts). */
+  settings: Record<string, string>;
+}
+
+/**
+ * Split URL parameters into bound parameters and settings.
+ * @param sql the statement, used to find each parameter's declared type.
+ */
+export function splitParams(url: URLSearchParams, sql: string): RequestParams {
+  const params: Record<string, string | null> = {};
+  const settings: Record<string, string> = {};
+  for (const [key, value] of url) {
+    if (key.startsWith('param_')) {
+      const name = key.slice('param_'.length);
+      params[name] = decodeParam(value, paramType(sql, name));
+    } else if (!NOT_SETTINGS.has(key)) settings[key] = value;
+  }
+  return { params, settings };
+}
+
+/** The type declared for `{name:Type}` in `sql`, or '' when not found. */
+export function paramType(sql: string, name: string): string {
+  const at = sql.search(new RegExp(`\\{\\s*${name.replace(/[^\w]/g, '')}\\s*:`));
+  if (at < 0) return '';
+  return /:\s*([^}]*)\}/.exec(sql.slice(at))?.[1]?.trim() ?? '';
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", t: '\t', n: '\n', r: '\r', '0': '\0', b: '\b', f: '\f', a: '\x07', v: '\v' };
+
+/**
+ * Decode one `param_` value the way ClickHouse reads it (TabSeparated escaping)
+ * for scalar types. Composite types (Array, Tuple, Map) keep their literal text,
+ * which the engine parses itself. `\N` is NULL.
+ */
+export function decodeParam(value: string, type: string): string | null {
+  if (value === '\\N') return null;
+  if (/^(Array|Tuple|Map|Nested)\s*\(/i.test(type)) return value;
+  return value.replace(/\\(.)/gs, (all, c: string) => ESCAPES[c] ?? c);
+}
+
+/** An `INSERT INTO t [(cols)] FORMAT X` statement whose data follows in the request. */
+export interface RawInsert {
+  /** Table as written, backquotes removed (`db.table`). */
+  table: string;
+  /** Column list when given. */
+  columns?: string[];
+  /** Input format name. */
+  format: string;
+  /** Byte offset in the combined request text where the data starts. */
+  dataOffset: number;
+}
+
+const INSERT_RE = /^\s*INSERT\s+INTO\s+(?:TABLE\s+)?((?:`[^`]+`|"[^"]+"|[\w]+)(?:\.(?:`[^`]+`|"[^"]+"|[\w]+))?)\s*(?:\(([^)]*)\))?\s*(?:SETTINGS\s+[^]*?)?FORMAT\s+(\w+)[ \t]*(?:\r?\n)?/i;
+
+/**
+ * Recognise an insert whose data is raw bytes after `FORMAT X`.
+ * @param head the start of the combined request text, decoded as latin1 so that
+ *             character offsets equal byte offsets.
+ * @returns null for any other statement (SELECT, DDL, INSERT ... VALUES / SELECT).
+ */
+export function parseRawInsert(head: string): RawInsert | null {
+  const m = INSERT_RE.exec(head);
+  if (!m) return null;
+  const unquote = (s: string) => s.trim().replace(/^[`"]|[`"]$/g, '');
+  const table = m[1]!.split('.').map(unquote).join('.');
+  const columns = m[2]?.split(',').map(unquote).filter((c) => c !== '');
+  return { table, columns: columns?.length ? columns : undefined, format: m[3]!, dataOffset: m[0].length };
+}
+
+/** The output format named by a trailing `FORMAT X` clause, or null. */
+export function formatClause(sql: string): string | null {
+  return /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1] ?? null;
+}
+
+/** Canonical names of common format aliases (ClickHouse reports the canonical one). */
+const ALIASES: Record<string, string> = { tsv: 'TabSeparated', tsvraw: 'TabSeparatedRaw', tsvwithnames: 'TabSeparatedWithNames', tsvwithnamesandtypes: 'TabSeparatedWithNamesAndTypes' };
+
+/** Canonical name of a format (`TSV` → `TabSeparated`). */
+export function canonicalFormat(format: string): string {
+  return ALIASES[format.toLowerCase()] ?? format;
+}
+
+/** `Content-Type` of a response in `format`. */
+export function contentType(format: string): string {
+  const f = canonicalFormat(format);
+  if (/^TabSeparated/i.test(f)) return 'text/tab-separated-values; charset=UTF-8';
+  if (/^JSON/i.test(f) || /^(NDJSON|JSONL)$/i.test(f)) return 'application/json; charset=UTF-8';
+  if (/^CSV/i.test(f)) return 'text/csv; charset=UTF-8';
+  return 'text/plain; charset=UTF-8';
+}
+
+/** ClickHouse codes answered with 400 (bad request: syntax, names, types, values). */
+const CLIENT_ERRORS = new Set([6, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 117, 130, 386, 456, 457, 472]);
+/** ClickHouse codes answered with 404 (unknown table or database). */
+const NOT_FOUND = new Set([60, 81]);
+
+/** HTTP status ClickHouse gives an exception with `code` (null: unknown failure). */
+export function statusOf(code: number | null): number {
+  if (code === null) return 500;
+  if (NOT_FOUND.has(code)) return 404;
+  if (CLIENT_ERRORS.has(code)) return 400;
+  if (code === 210) return 503;
+  return 500;
+}
+
+/** Error text in ClickHouse's shape (`Code: N. DB::Exception: ... (NAME)`), one trailing newline. */
+export function exceptionText(code: number | null, message: string): string {
+  const text = /^Code: \d+\./.test(message) ? message : `Code: ${code ?? 1001}. DB::Exception: ${message}`;
+  return `${text.trimEnd()} (version edgelat-chdb)\n`;
+}

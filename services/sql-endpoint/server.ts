@@ -1,0 +1,143 @@
+/**
+ * A ClickHouse-compatible HTTP endpoint over the embedded chdb engine, enough
+ * for @clickhouse/client, curl and plain HTTP tools (`GET /ping`, `GET|POST /`).
+ *
+ * Behaviour: the statement is the `query` URL parameter followed by a newline
+ * and the request body (ClickHouse's rule); `param_<name>` values are bound
+ * server-side, never spliced; `database` sets the default database;
+ * `default_format` (default TabSeparated) is the output format unless the
+ * statement ends with `FORMAT X`. `INSERT INTO t [(cols)] FORMAT X` takes its
+ * data from the rest of the request and receives the URL settings
+ * (`insert_deduplication_token`, ...). Settings of other statements are
+ * accepted and ignored. No authentication: bind it to 127.0.0.1.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { WarehouseError } from '../../errors.ts';
+import { engineError, type SqlEngine } from './chdb-engine.ts';
+import { canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
+
+/** Options of {@link createSqlEndpoint}. */
+export interface SqlEndpointOptions {
+  /** Engine that runs the statements (e.g. `ChdbEngine`); closed with the endpoint. */
+  engine: SqlEngine;
+  /** pino logger for request failures; silent when omitted. Credentials are never logged. */
+  logger?: Logger;
+  /** Max request body after decompression, bytes. @default 67108864 (64 MiB) */
+  bodyLimitBytes?: number;
+  /** Start in the unavailable state (every request but /ping answers 503). @default false */
+  unavailable?: boolean;
+}
+
+/** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
+export type SqlEndpoint = FastifyInstance & {
+  /** Make every request except `GET /ping` answer 503 `Code: 210` (true) or serve again (false). */
+  setUnavailable(unavailable: boolean): void;
+};
+
+const UNAVAILABLE = 'Code: 210. DB::Exception: service unavailable (edgelat endpoint set unavailable). (NETWORK_ERROR)';
+
+/** Read a request body, gunzipping/inflating per `Content-Encoding`, up to `limit` bytes. */
+async function readBody(request: FastifyRequest, payload: Readable, limit: number): Promise<Buffer> {
+  const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
+  let source: Readable = payload;
+  if (encoding === 'gzip' || encoding === 'x-gzip') source = payload.pipe(createGunzip());
+  else if (encoding === 'deflate') source = payload.pipe(createInflate());
+  else if (encoding !== '' && encoding !== 'identity') {
+    throw Object.assign(new Error(`Code: 1. DB::Exception: unsupported Content-Encoding ${JSON.stringify(encoding)}; use gzip or deflate. (UNSUPPORTED_METHOD)`), { statusCode: 415 });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      payload.destroy();
+      throw Object.assign(new Error(`Code: 307. DB::Exception: request body is larger than ${limit} bytes. (TOO_MANY_BYTES)`), { statusCode: 413 });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Create (not start) the endpoint; call `listen({ port, host })` on the result.
+ * Closing the fastify instance closes the engine.
+ * @throws {RangeError} if `bodyLimitBytes` is not a positive integer.
+ * @example see test/integration/warehouse-conformance.test.ts
+ */
+export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
+  const limit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`bodyLimitBytes: expected a positive integer, got ${JSON.stringify(limit)}`);
+  const { engine, logger } = options;
+  let unavailable = options.unavailable ?? false;
+  const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
+  app.setUnavailable = (flag: boolean) => {
+    unavailable = flag;
+  };
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
+  app.addHook('onClose', async () => engine.close());
+
+  app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'));
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const url = new URL(request.url, 'http://localhost').searchParams;
+    const queryId = url.get('query_id') || randomUUID();
+    reply.header('X-ClickHouse-Query-Id', queryId).header('X-ClickHouse-Timezone', 'UTC');
+    const fail = (error: unknown) => {
+      const e = engineError(error);
+      const status = (error as { statusCode?: number })?.statusCode ?? statusOf(e.code);
+      const code = e.code ?? Number(/^Code: (\d+)/.exec(e.message)?.[1] ?? 1001);
+      if (status >= 500) logger?.warn({ queryId, code, status }, 'sql endpoint request failed');
+      return reply
+        .status(status)
+        .header('X-ClickHouse-Exception-Code', String(code))
+        .type('text/plain; charset=UTF-8')
+        .send(exceptionText(code, e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `)));
+    };
+    if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const queryParam = url.get('query') ?? '';
+    const whole = queryParam !== '' && body.length > 0 ? Buffer.concat([Buffer.from(`${queryParam}\n`), body]) : queryParam !== '' ? Buffer.from(queryParam) : body;
+    if (whole.length === 0 || whole.toString('latin1', 0, 4096).trim() === '') {
+      return fail(new WarehouseError('Code: 62. DB::Exception: empty query. (SYNTAX_ERROR)', 62));
+    }
+    const database = url.get('database') || 'default';
+    const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
+    try {
+      if (insert) {
+        const statement = whole.toString('utf8', 0, insert.dataOffset);
+        const { settings } = splitParams(url, statement);
+        const result = await engine.insert({ table: insert.table, columns: insert.columns, format: insert.format, body: whole.subarray(insert.dataOffset), settings, database });
+        const summary = { read_rows: '0', read_bytes: '0', written_rows: String(result.writtenRows), written_bytes: String(result.writtenBytes), total_rows_to_read: '0', result_rows: '0', result_bytes: '0' };
+        return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
+      }
+      const sql = whole.toString('utf8');
+      const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? 'TabSeparated');
+      const { params } = splitParams(url, sql);
+      const result = await engine.query(sql, params, format, database);
+      const summary = { read_rows: String(result.readRows), read_bytes: String(result.readBytes), written_rows: '0', written_bytes: '0', total_rows_to_read: String(result.readRows), result_rows: '0', result_bytes: String(result.body.length) };
+      return reply
+        .header('X-ClickHouse-Summary', JSON.stringify(summary))
+        .header('X-ClickHouse-Format', format)
+        .type(contentType(format))
+        .send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength));
+    } catch (error) {
+      return fail(error);
+    }
+  };
+  app.get('/', handle);
+  app.post('/', handle);
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    const code = Number(/^Code: (\d+)/.exec(error.message)?.[1] ?? (status === 413 ? 307 : 1001));
+    reply.status(status).header('X-ClickHouse-Exception-Code', String(code)).type('text/plain; charset=UTF-8').send(exceptionText(code, error.message));
+  });
+  return app;
+}

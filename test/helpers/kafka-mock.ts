@@ -1,0 +1,65 @@
+/**
+ * Start librdkafka's mock Kafka cluster through Debian's `kcat` (STYLE §5):
+ * one broker on a loopback port, topics auto-created with 4 partitions, each
+ * partition keeping only its newest 5 MiB / 100,000 messages. Test-only.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+
+/** A running mock cluster. */
+export interface KafkaMock {
+  /** Bootstrap addresses, e.g. `['127.0.0.1:40123']`. */
+  brokers: string[];
+  /** Kill the kcat process (by its pid) and wait for it to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** True when `kcat` is on the PATH. */
+export function kcatAvailable(): boolean {
+  const r = spawnSync('kcat', ['-V'], { stdio: 'ignore' });
+  return r.error === undefined && r.status === 0;
+}
+
+/**
+ * Spawn `kcat` as a mock-cluster host and parse its bootstrap address from stderr.
+ *
+ * Behaviour: resolves once `bootstrap.servers=127.0.0.1:PORT` appears on stderr;
+ * the process is killed if that does not happen within `timeoutMs`.
+ * @param timeoutMs  Startup timeout, milliseconds. @default 15000
+ * @throws {Error} if kcat cannot be started, exits early, or prints no address in time.
+ */
+export async function startKafkaMock(timeoutMs = 15_000): Promise<KafkaMock> {
+  const child = spawn('kcat', ['-b', 'unused:9092', '-X', 'test.mock.num.brokers=1', '-d', 'mock', '-C', '-t', 'edgelat-mock-warmup', '-o', 'end', '-q'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let exited = false;
+  const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const stop = async (): Promise<void> => {
+    if (exited || child.pid === undefined) return;
+    process.kill(child.pid, 'SIGTERM');
+    const t = setTimeout(() => { if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 3_000);
+    await exitedP;
+    clearTimeout(t);
+  };
+  try {
+    const brokers = await new Promise<string[]>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`kcat mock cluster printed no bootstrap.servers within ${timeoutMs} ms; stderr: ${JSON.stringify(text.slice(-500))}`)), timeoutMs);
+      child.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start kcat: ${e.message}`, { cause: e })); });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kcat exited with code ${JSON.stringify(code)} before the mock cluster was up; stderr: ${JSON.stringify(text.slice(-500))}`)); });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        if (text.length < 64_000) text += chunk;
+        const m = /bootstrap\.servers=([0-9.,:]+)/.exec(text);
+        if (m) { clearTimeout(timer); resolve(m[1]!.split(',').filter(Boolean)); }
+      });
+    });
+    // Keep draining stderr (debug lines) so the pipe never fills and blocks kcat.
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.resume();
+    if (brokers.some((b) => !b.startsWith('127.0.0.1:'))) throw new Error(`kcat mock cluster is not on loopback: ${JSON.stringify(brokers)}`);
+    return { brokers, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

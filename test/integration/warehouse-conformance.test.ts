@@ -1,0 +1,173 @@
+/**
+ * One warehouse suite, two implementations: ChdbWarehouse (embedded, this
+ * process) and ClickHouseWarehouse (@clickhouse/client over real HTTP) talking
+ * to the SQL endpoint, which runs over chdb in a child process (chdb allows one
+ * data folder per process).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WarehouseError } from '../../errors.ts';
+import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
+import type { Warehouse } from '../../services/warehouse/types.ts';
+import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
+
+let endpoint: SqlEndpointProcess | undefined;
+const chdbDir = mkdtempSync(join(tmpdir(), 'edgelat-conf-'));
+const randomDb = (prefix: string) => `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
+
+beforeAll(async () => {
+  endpoint = await startSqlEndpointProcess();
+});
+afterAll(async () => endpoint?.stop());
+
+const implementations: [string, () => Warehouse][] = [
+  ['chdb (embedded)', () => new ChdbWarehouse({ dataDir: chdbDir, database: randomDb('conf_chdb') })],
+  ['clickhouse client over the sql endpoint', () => new ClickHouseWarehouse({ url: endpoint!.url, database: randomDb('conf_http') })],
+];
+
+describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
+  let w: Warehouse;
+  beforeAll(async () => {
+    w = open();
+    await w.migrate();
+  });
+  afterAll(async () => w?.close());
+
+  it('migrate twice is idempotent', async () => {
+    expect(await w.migrate()).toEqual([]);
+    const applied = await w.query<{ name: string }>(`SELECT name FROM ${w.database}.schema_migrations ORDER BY version`);
+    expect(applied.length).toBeGreaterThan(0);
+  });
+
+  it('DateTime64(3) round trips at millisecond precision, also as a bound parameter', async () => {
+    await w.exec(`CREATE TABLE ${w.database}.ts3 (t DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY t`);
+    await w.insert(`${w.database}.ts3`, [{ t: '2024-06-01 10:00:00.123' }]);
+    expect(await w.query(`SELECT t FROM ${w.database}.ts3`)).toEqual([{ t: '2024-06-01 10:00:00.123' }]);
+    const hit = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.ts3 WHERE t = {t:DateTime64(3)}`, { t: '2024-06-01 10:00:00.123' });
+    expect(hit).toEqual([{ n: 1 }]);
+    const miss = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.ts3 WHERE t = {t:DateTime64(3)}`, { t: '2024-06-01 10:00:00.124' });
+    expect(miss).toEqual([{ n: 0 }]);
+  });
+
+  it('UInt64 above 2^53 round trips exactly as bigint', async () => {
+    await w.exec(`CREATE TABLE ${w.database}.u64 (id UInt8, v UInt64) ENGINE = MergeTree ORDER BY id`);
+    await w.insert(`${w.database}.u64`, [{ id: 1, v: 18446744073709551615n }, { id: 2, v: 9007199254740993n }]);
+    expect(await w.query(`SELECT id, v FROM ${w.database}.u64 ORDER BY id`)).toEqual([{ id: 1, v: 18446744073709551615n }, { id: 2, v: 9007199254740993n }]);
+    const bound = await w.query<{ id: number }>(`SELECT id FROM ${w.database}.u64 WHERE v = {v:UInt64}`, { v: 9007199254740993n });
+    expect(bound).toEqual([{ id: 2 }]);
+  });
+
+  it('case C20: undefined statistics are NULL, never 0; NaN is refused naming the column', async () => {
+    const row = (end: string, r: number | null) => ({
+      scope: 'server', edge_server_id: 'edge-03', model_id: null, chip: null, window_start: '2024-06-01 10:00:00.000', window_end: end,
+      x_metric: 'gpu_util', y_metric: 'total_ms', n: 4, pearson_r: r, ci_low: null, ci_high: null, slope: null, intercept: null, p_value: null,
+      null_reason: r === null ? 'constant_x' : null, alert_state: 'none',
+    });
+    const table = `${w.database}.load_latency_correlations`;
+    await w.insert(table, [row('2024-06-01 10:00:03.000', -0.9999694770658232), row('2024-06-01 10:00:04.000', null), row('2024-06-01 10:00:05.000', null), row('2024-06-01 10:00:06.000', 0.997628923753008)]);
+    const [stats] = await w.query<{ n: number; defined: number; zeros: number }>(`SELECT count() AS n, count(pearson_r) AS defined, countIf(pearson_r = 0) AS zeros FROM ${table}`);
+    expect(stats).toEqual({ n: 4, defined: 2, zeros: 0 });
+    await expect(w.insert(table, [row('2024-06-01 10:00:07.000', Number.NaN)])).rejects.toThrow(/pearson_r/);
+    expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${table}`))[0]!.n).toBe(4);
+  });
+
+  it('a bound parameter is a value, not SQL', async () => {
+    await w.exec(`CREATE TABLE ${w.database}.names (s String) ENGINE = MergeTree ORDER BY s`);
+    await w.insert(`${w.database}.names`, [{ s: 'edge-a' }, { s: 'edge-b' }]);
+    const hostile = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.names WHERE s = {s:String}`, { s: "x' OR 1=1 --" });
+    expect(hostile).toEqual([{ n: 0 }]);
+    const exact = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.names WHERE s = {s:String}`, { s: 'edge-a' });
+    expect(exact).toEqual([{ n: 1 }]);
+  });
+
+  it('an insert replayed with the same dedupToken adds its rows once', async () => {
+    const table = `${w.database}.dedup`;
+    await w.exec(`CREATE TABLE ${table} (k UInt32) ENGINE = MergeTree ORDER BY k SETTINGS non_replicated_deduplication_window = 100`);
+    await w.insert(table, [{ k: 1 }, { k: 2 }], { dedupToken: 'topic/0/0-1' });
+    await w.insert(table, [{ k: 1 }, { k: 2 }], { dedupToken: 'topic/0/0-1' });
+    expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${table}`))[0]!.n).toBe(2);
+    await w.insert(table, [{ k: 1 }, { k: 2 }], { dedupToken: 'topic/0/2-3' });
+    expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${table}`))[0]!.n).toBe(4);
+  });
+
+  it('a failing query throws WarehouseError with the ClickHouse code', async () => {
+    const error = await w.query(`SELECT * FROM ${w.database}.no_such_table`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WarehouseError);
+    expect((error as WarehouseError).code).toBe(60);
+    expect((error as WarehouseError).retriable).toBe(false);
+  });
+});
+
+describe('sql endpoint over HTTP', () => {
+  const get = (sql: string, extra = '') => fetch(`${endpoint!.url}/?query=${encodeURIComponent(sql)}${extra}`);
+
+  it('answers /ping', async () => {
+    const res = await fetch(`${endpoint!.url}/ping`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('Ok.\n');
+  });
+
+  it('serves a query in the URL like curl, with ClickHouse headers', async () => {
+    const res = await get('SELECT 1 FORMAT TSV', '&query_id=q-1');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('1\n');
+    expect(res.headers.get('content-type')).toBe('text/tab-separated-values; charset=UTF-8');
+    expect(res.headers.get('x-clickhouse-format')).toBe('TabSeparated');
+    expect(res.headers.get('x-clickhouse-query-id')).toBe('q-1');
+    expect(res.headers.get('x-clickhouse-timezone')).toBe('UTC');
+    expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ read_rows: '1', written_rows: '0' });
+  });
+
+  it('concatenates the URL query and the body, uses default_format, binds param_ values', async () => {
+    const hostile = encodeURIComponent("x\\' OR 1=1 --"); // TabSeparated-escaped, as @clickhouse/client sends it
+    const ok = await fetch(`${endpoint!.url}/?query=${encodeURIComponent('SELECT {s:String} AS s,')}&default_format=JSONEachRow&param_s=${hostile}&param_n=18446744073709551615`, { method: 'POST', body: '{n:UInt64} AS n' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await ok.text()).toBe(`{"s":"x' OR 1=1 --","n":18446744073709551615}\n`);
+  });
+
+  it('answers errors with ClickHouse text, code header and status', async () => {
+    const unknown = await get('SELECT * FROM default.no_such_table');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('x-clickhouse-exception-code')).toBe('60');
+    expect(await unknown.text()).toMatch(/^Code: 60\. DB::Exception: .*\(UNKNOWN_TABLE\)/);
+    const syntax = await get('SELEC 1');
+    expect(syntax.status).toBe(400);
+    expect(syntax.headers.get('x-clickhouse-exception-code')).toBe('62');
+  });
+
+  it('inserts a gzip body with the statement in the URL', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const db = randomDb('raw');
+    expect((await get(`CREATE DATABASE ${db}`)).status).toBe(200);
+    expect((await get(`CREATE TABLE ${db}.t (a UInt32, b String) ENGINE = MergeTree ORDER BY a`)).status).toBe(200);
+    const res = await fetch(`${endpoint!.url}/?query=${encodeURIComponent(`INSERT INTO ${db}.t (a, b) FORMAT TSV`)}`, { method: 'POST', body: gzipSync('1\tx\n2\ty\n'), headers: { 'Content-Encoding': 'gzip' } });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ written_rows: '2' });
+    expect(await (await get(`SELECT count() FROM ${db}.t`)).text()).toBe('2\n');
+  });
+
+  it('setUnavailable makes queries fail retriably with 503, and serving resumes after', async () => {
+    const w = new ClickHouseWarehouse({ url: endpoint!.url, database: 'default' });
+    try {
+      await endpoint!.setUnavailable(true);
+      const raw = await get('SELECT 1');
+      expect(raw.status).toBe(503);
+      expect(raw.headers.get('x-clickhouse-exception-code')).toBe('210');
+      expect(await raw.text()).toMatch(/^Code: 210\. DB::Exception: service unavailable \(edgelat endpoint set unavailable\)/);
+      expect((await fetch(`${endpoint!.url}/ping`)).status).toBe(200);
+      const error = await w.query('SELECT 1 AS x').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WarehouseError);
+      expect((error as WarehouseError).retriable).toBe(true);
+      expect((error as WarehouseError).code).toBe(210);
+      await endpoint!.setUnavailable(false);
+      expect(await w.query('SELECT 1 AS x')).toEqual([{ x: 1 }]);
+    } finally {
+      await endpoint!.setUnavailable(false);
+      await w.close();
+    }
+  });
+});
