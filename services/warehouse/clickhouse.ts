@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { WarehouseError } from '../../errors.ts';
-import { assertIdentifier, loadMigrations, MIGRATIONS_DIR } from './migrations.ts';
+import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowToJson } from './json.ts';
 import type { InsertOptions, QueryParam, Warehouse } from './types.ts';
 
@@ -80,28 +80,7 @@ export class ClickHouseWarehouse implements Warehouse {
   }
 
   async migrate(): Promise<string[]> {
-    const db = this.database;
-    await this.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
-    await this.exec(
-      `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
-    );
-    const applied = new Map(
-      (await this.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`)).map((r) => [r.version, r]),
-    );
-    const done: string[] = [];
-    for (const m of loadMigrations(db, this.migrationsDir)) {
-      const previous = applied.get(m.version);
-      if (previous) {
-        if (previous.checksum !== m.checksum) {
-          throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
-        }
-        continue;
-      }
-      for (const statement of m.statements) await this.exec(statement);
-      await this.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, checksum: m.checksum }]);
-      done.push(m.name);
-    }
-    return done;
+    return applyMigrations(this, this.migrationsDir);
   }
 
   /** @throws {RangeError} naming the column when a value is NaN or ±Infinity (nothing is sent). */

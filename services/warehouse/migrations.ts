@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WarehouseError } from '../../errors.ts';
+import type { Warehouse } from './types.ts';
 
 /** One migration file. */
 export interface Migration {
@@ -80,4 +82,36 @@ export function managedObjects(database: string, dir = MIGRATIONS_DIR): string[]
     }
   }
   return names;
+}
+
+/**
+ * Apply the migrations of `dir` not yet recorded in `<db>.schema_migrations`,
+ * in version order, recording each (version, name, sha256). The same code for
+ * every warehouse implementation, so chdb and ClickHouse server agree.
+ * @returns the names applied now ([] when up to date).
+ * @throws {WarehouseError} if an applied migration's file was edited since (checksum differs).
+ */
+export async function applyMigrations(w: Pick<Warehouse, 'database' | 'exec' | 'query' | 'insert'>, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const db = w.database;
+  await w.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
+  await w.exec(
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
+  );
+  const applied = new Map(
+    (await w.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`)).map((r) => [r.version, r]),
+  );
+  const done: string[] = [];
+  for (const m of loadMigrations(db, dir)) {
+    const previous = applied.get(m.version);
+    if (previous) {
+      if (previous.checksum !== m.checksum) {
+        throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
+      }
+      continue;
+    }
+    for (const statement of m.statements) await w.exec(statement);
+    await w.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, checksum: m.checksum }]);
+    done.push(m.name);
+  }
+  return done;
 }
