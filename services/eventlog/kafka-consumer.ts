@@ -4,6 +4,7 @@
  */
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { BrokerUnavailableError } from '../../errors.ts';
+import { coPartitionedAssigner } from './kafka-assigner.ts';
 import { guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
 import type { SealWatcher } from './kafka-seals.ts';
 import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
@@ -58,7 +59,7 @@ export class KafkaConsumer implements Consumer {
    * @throws {BrokerUnavailableError} if the join does not complete within `joinTimeoutMs`.
    */
   static async join(kafka: Kafka, admin: Admin, seals: SealWatcher, groupId: string, topics: string[], options: KafkaConsumerOptions): Promise<KafkaConsumer> {
-    const c = kafka.consumer({ groupId, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
+    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
     const member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));

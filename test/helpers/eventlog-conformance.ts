@@ -153,26 +153,33 @@ export function eventLogConformance(name: string, makeLog: () => Promise<Conform
       }
     }, timeout);
 
-    it('splits partitions between two members with no overlap, reads every record exactly once, refuses commits of foreign partitions', async () => {
+    it('splits partitions between two members with no overlap, co-partitioned across topics, reads every record exactly once, refuses commits of foreign partitions', async () => {
       const topic = topicName();
       const group = groupName();
+      const other = topicName();
       await log().ensureTopic(topic, PARTS);
+      await log().ensureTopic(other, PARTS);
       const recs = sample(80, 'split');
       await log().produce(topic, recs);
-      const a = await log().consumer(group, [topic]);
-      const b = await log().consumer(group, [topic]);
+      const a = await log().consumer(group, [topic, other]);
+      const b = await log().consumer(group, [topic, other]);
       try {
-        await waitFor(() => a.assignment().length > 0 && b.assignment().length > 0 && a.assignment().length + b.assignment().length === PARTS, drainMs, 'the two members to share the partitions');
-        const owned = [...a.assignment(), ...b.assignment()].map((tp) => tp.partition).sort();
+        await waitFor(() => a.assignment().length > 0 && b.assignment().length > 0 && a.assignment().length + b.assignment().length === 2 * PARTS, drainMs, 'the two members to share the partitions');
+        const owned = [...a.assignment(), ...b.assignment()].filter((tp) => tp.topic === topic).map((tp) => tp.partition).sort();
         expect(owned).toEqual([0, 1, 2, 3]);
+        // Co-partitioning: a member owns partition p of one topic exactly when it owns p of the other (a join needs both sides of a key).
+        for (const m of [a, b]) {
+          const of = (t: string) => m.assignment().filter((tp) => tp.topic === t).map((tp) => tp.partition).sort();
+          expect(of(topic)).toEqual(of(other));
+        }
         const [ra, rb] = await Promise.all([drain(a, 1, drainMs / 3), drain(b, 1, drainMs / 3)]);
         const all = [...ra.records, ...rb.records];
         expect(all).toHaveLength(recs.length);
         expect(new Set(ids(all)).size).toBe(recs.length);
-        const aParts = new Set(a.assignment().map((tp) => tp.partition));
+        const aParts = new Set(a.assignment().filter((tp) => tp.topic === topic).map((tp) => tp.partition));
         expect(ra.records.every((r) => aParts.has(r.partition))).toBe(true);
         expect(rb.records.every((r) => !aParts.has(r.partition))).toBe(true);
-        const foreign = b.assignment()[0]!;
+        const foreign = b.assignment().find((tp) => tp.topic === topic)!;
         await expect(a.commit([{ ...foreign, offset: 1, metadata: '' }])).rejects.toThrow(/not owned/);
       } finally {
         await a.close();
