@@ -74,3 +74,30 @@ export function codecFor<K extends RecordKind>(kind: K): Codec<RecordTypes[K]> {
   if (!codec) throw new RangeError(`unknown record kind ${JSON.stringify(kind)}: expected one of ${Object.keys(codecs).join(', ')}`);
   return codec;
 }
+
+// Schema evolution (case C11): writer versions by fingerprint, and Confluent framing (async, separate from codecFor).
+export {
+  createEvolvingDecoder,
+  decodeEvolved,
+  defaultWriterSchemas,
+  registerWriterSchema,
+  schemaFingerprint,
+  WriterSchemaRegistry,
+  type EvolvingDecoder,
+  type EvolvingDecoderOptions,
+  type WriterSchemaEntry,
+} from './resolve.ts';
+export {
+  CONFLUENT_HEADER_BYTES,
+  CONFLUENT_MAGIC,
+  ConfluentFraming,
+  HttpSchemaRegistryClient,
+  InMemorySchemaRegistry,
+  SCHEMA_REGISTRY_CONTENT_TYPE,
+  SchemaRegistryError,
+  schemaRegistryFromEnv,
+  UnknownSchemaIdError,
+  type ConfluentFramingOptions,
+  type HttpSchemaRegistryOptions,
+  type SchemaRegistryClient,
+} from './registry.ts';

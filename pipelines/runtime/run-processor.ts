@@ -83,17 +83,38 @@ export class ProcessorRun<S> {
     const { log, processor } = this.options;
     for (const t of [...processor.inputs, ...processor.outputs, TOPICS.late]) await log.ensureTopic(t);
     this.consumer = await log.consumer(this.groupId, [...processor.inputs]);
+    await this.syncAssignment();
+  }
+
+  /**
+   * Follow the group's assignment: a partition task whose inputs are no longer
+   * all owned is dropped (its new owner rebuilds it by replay); a newly owned
+   * partition gets a fresh task, positioned at the committed offset with the
+   * watermark stored beside it, after re-reading what the outputs hold.
+   */
+  private async syncAssignment(): Promise<void> {
+    const { log, processor } = this.options;
+    const owned = this.consumer!.assignment();
+    const ownedKeys = new Set(owned.map((tp) => `${tp.topic}:${tp.partition}`));
+    for (const [partition, task] of this.tasks) {
+      if ([...task.streams.keys()].some((topic) => !ownedKeys.has(`${topic}:${partition}`))) {
+        this.tasks.delete(partition);
+        this.options.logger?.info({ pipeline: processor.name, partition }, 'partition revoked; its state is dropped');
+      }
+    }
+    const fresh = owned.filter((tp) => !this.tasks.get(tp.partition)?.streams.has(tp.topic));
+    if (fresh.length === 0) return;
     this.lastSeq = await lastSeqByLane(log, [...processor.outputs, TOPICS.late], `${processor.name}:`);
-    for (const tp of this.consumer.assignment()) {
+    for (const tp of fresh) {
       let task = this.tasks.get(tp.partition);
       if (!task) {
         task = { state: processor.init(tp.partition), streams: new Map(), watermarks: {} };
         this.tasks.set(tp.partition, task);
       }
-      const c = await this.consumer.committed(tp);
+      const c = await this.consumer!.committed(tp);
       const maxTs = c?.metadata ? (JSON.parse(c.metadata) as { maxTs: number | null }).maxTs ?? -Infinity : -Infinity;
       const offset = c?.offset ?? 0;
-      this.consumer.seek(tp, offset);
+      this.consumer!.seek(tp, offset);
       task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset });
       task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
       this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition: tp.partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
@@ -104,9 +125,13 @@ export class ProcessorRun<S> {
   async runBatch(): Promise<boolean> {
     const { processor } = this.options;
     if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
+    await this.syncAssignment();
     const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    await this.syncAssignment();
     const out: Emit[] = [];
     for (const r of records) {
+      const stream = this.tasks.get(r.partition)?.streams.get(r.topic);
+      if (!stream || r.offset < stream.next) continue; // fetched before a rebalance took the partition away, or already processed
       this.stepRecord(r, out);
       this.recordsDone++;
       this.options.failPoint?.('after-step', this.recordsDone);
@@ -199,7 +224,16 @@ export class ProcessorRun<S> {
       }
     }
     if (offsets.length) {
-      await this.consumer!.commit(offsets);
+      try {
+        await this.consumer!.commit(offsets);
+      } catch (error) {
+        // A rebalance took a partition away since the poll (case C09): commit what is still ours; the new owner replays the rest.
+        await this.syncAssignment();
+        const owned = new Set(this.consumer!.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
+        const still = offsets.filter((o) => owned.has(`${o.topic}:${o.partition}`));
+        if (still.length === offsets.length) throw error;
+        if (still.length) await this.consumer!.commit(still);
+      }
       this.options.logger?.debug({ pipeline: this.options.processor.name, offsets }, 'committed');
     }
   }

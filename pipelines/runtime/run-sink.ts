@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
-import type { Consumer, EventLog, LogRecord } from '../../services/eventlog/types.ts';
+import type { CommittedOffset, Consumer, EventLog, LogRecord } from '../../services/eventlog/types.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
@@ -81,10 +81,38 @@ export class SinkRun {
       this.dlqPartitions.set(t, (await log.partitionCount(dlqTopic(t))) ?? 1);
     }
     this.consumer = await log.consumer(this.groupId, [...topics]);
-    this.dlqSeq = await lastSeqByLane(log, topics.map(dlqTopic), 'warehouse-sink:');
-    for (const tp of this.consumer.assignment()) {
-      const offset = (await this.consumer.committed(tp))?.offset ?? 0;
-      this.consumer.seek(tp, offset);
+    await this.syncAssignment();
+  }
+
+  /**
+   * Commit, unless a rebalance took the partition away meanwhile (case C09):
+   * then drop its buffer and report false; the rows written stay (the new
+   * owner's identical block is deduplicated).
+   */
+  private async commitOwned(offsets: CommittedOffset[]): Promise<boolean> {
+    try {
+      await this.consumer!.commit(offsets);
+      return true;
+    } catch (error) {
+      const owned = new Set(this.consumer!.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
+      if (offsets.every((o) => owned.has(`${o.topic}:${o.partition}`))) throw error;
+      for (const o of offsets) this.buffers.delete(`${o.topic}:${o.partition}`);
+      this.options.logger?.info({ pipeline: 'warehouse-sink', offsets }, 'commit refused after a rebalance; the new owner continues');
+      return false;
+    }
+  }
+
+  /** Follow the group's assignment: drop buffers of revoked partitions (their new owner re-forms the same blocks), start new ones at the committed offset. */
+  private async syncAssignment(): Promise<void> {
+    const owned = this.consumer!.assignment();
+    const ownedKeys = new Set(owned.map((tp) => `${tp.topic}:${tp.partition}`));
+    for (const key of [...this.buffers.keys()]) if (!ownedKeys.has(key)) this.buffers.delete(key);
+    const fresh = owned.filter((tp) => !this.buffers.has(`${tp.topic}:${tp.partition}`));
+    if (fresh.length === 0) return;
+    this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:');
+    for (const tp of fresh) {
+      const offset = (await this.consumer!.committed(tp))?.offset ?? 0;
+      this.consumer!.seek(tp, offset);
       this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset }, 'partition assigned; resuming from committed offset');
     }
@@ -93,8 +121,12 @@ export class SinkRun {
   /** One poll; flushes every block that is complete. @returns true at end of input. */
   async runBatch(): Promise<boolean> {
     if (!this.consumer) throw new Error('SinkRun.start() was not called');
+    await this.syncAssignment();
     const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 5000);
+    await this.syncAssignment();
     for (const r of records) {
+      const buf = this.buffers.get(`${r.topic}:${r.partition}`);
+      if (!buf || r.offset < buf.next) continue; // fetched before a rebalance took the partition away, or already buffered
       await this.add(r);
       this.recordsDone++;
       this.options.failPoint?.('after-step', this.recordsDone);
@@ -162,7 +194,7 @@ export class SinkRun {
       }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
-    await this.consumer!.commit([{ topic, partition, offset: buf.next, metadata: '' }]);
+    if (!(await this.commitOwned([{ topic, partition, offset: buf.next, metadata: '' }]))) return; // lost in a rebalance: the new owner re-forms the block
     this.options.failPoint?.('after-commit', this.recordsDone);
     buf.start = buf.next;
     buf.rows = [];

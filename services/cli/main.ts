@@ -5,6 +5,7 @@ import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { demoCommand } from './demo.ts';
+import { simulateCommand } from './simulate.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -106,6 +107,20 @@ program
   .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
   .action(async (opts: { sqlPort: number; host: string }) => {
     await serveCommand(loadConfig(), opts);
+  });
+
+program
+  .command('simulate')
+  .description('write a simulated fleet\'s telemetry (edge.inference.v1, edge.load.v1) to Kafka (needs EDGELAT_KAFKA_BROKERS)')
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1, 10_080)))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1, 1000)))
+  .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
+  .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time').default(1500).argParser(intFlag('--jitter', 0, 600_000)))
+  .addOption(new Option('--rate <records/s>', 'produce rate; default: as fast as the brokers accept').argParser(intFlag('--rate', 1)))
+  .addOption(new Option('--bad-records <n>', 'undecodable records injected into edge.inference.v1').default(0).argParser(intFlag('--bad-records', 0, 1000)))
+  .option('--seal', 'mark both topics finished at the end (bounded pipeline runs then end)', false)
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; seal: boolean }) => {
+    await simulateCommand(loadConfig(), { ...opts, rate: opts.rate ?? null });
   });
 
 /** A one-line hint for errors users meet first. */

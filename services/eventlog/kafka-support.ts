@@ -2,7 +2,10 @@
  * Helpers shared by the Kafka event log (kafka.ts) and its consumer
  * (kafka-consumer.ts): error mapping, the pino log bridge, record conversion.
  */
-import { KafkaJSError, logLevel, type KafkaMessage, type logCreator } from 'kafkajs';
+import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel } from 'kafkajs';
+
+// kafkajs is CommonJS: Node's ESM loader exposes only some names as named exports, so take these from the default export.
+const { KafkaJSError, logLevel } = kafkajs;
 import type { Logger } from 'pino';
 import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
 import type { Headers, LogRecord, TopicPartition } from './types.ts';
@@ -53,7 +56,7 @@ export function pinoLogCreator(logger: Logger): logCreator {
 }
 
 /** kafkajs log level matching a pino level (kafkajs filters before calling the creator). */
-export function kafkaLogLevel(logger: Logger | undefined): logLevel {
+export function kafkaLogLevel(logger: Logger | undefined): LogLevel {
   if (!logger) return logLevel.NOTHING;
   switch (logger.level) {
     case 'silent': return logLevel.NOTHING;

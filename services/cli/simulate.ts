@@ -1,0 +1,273 @@
+/**
+ * `edgelat simulate`: simulate an edge fleet and produce its telemetry to a
+ * real Kafka (EDGELAT_KAFKA_BROKERS), in arrival order, optionally paced to a
+ * record rate. The pure pieces (option checks, encoding, batching, pacing,
+ * progress and summary lines) are exported for tests.
+ */
+import type { EdgelatConfig } from '../config.ts';
+import type { EventLog, ProduceRecord } from '../eventlog/types.ts';
+import { createLogger } from '../log.ts';
+import { normalizeSimConfig, simulateFleet, type SimArrival, type SimConfig } from '../simulator/index.ts';
+import { codecFor } from '../../schemas/index.ts';
+import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { createProgress } from './progress.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Options of `edgelat simulate` (the command-line flags). */
+export interface SimulateOptions {
+  /** Event-time span of the simulation, minutes (> 0). */
+  duration: number;
+  /** Number of edge servers, integer 1..1000. */
+  servers: number;
+  /** Seed of the simulation (same seed → same records). Safe integer. */
+  seed: number;
+  /** Upper bound of the arrival-order jitter, milliseconds (integer >= 0). */
+  jitter: number;
+  /** Target produce rate, records per second (> 0); null produces as fast as the brokers accept. */
+  rate: number | null;
+  /** Seal edge.inference.v1 and edge.load.v1 after the last record (bounded pipeline runs then end). */
+  seal: boolean;
+  /** Undecodable records injected into edge.inference.v1 at evenly spaced points (integer >= 0). */
+  badRecords: number;
+}
+
+/** Where the command writes: stdout for the summary, stderr for progress. @default process.stdout / process.stderr */
+export interface SimulateIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** What a `simulateCommand` run produced. */
+export interface SimulateResult {
+  /** Records produced per topic (bad records included in edge.inference.v1). */
+  topicRecords: Record<string, number>;
+  /** Undecodable records injected. */
+  badRecords: number;
+  /** Whether both input topics were sealed. */
+  sealed: boolean;
+  /** Wall-clock time of simulation plus produce, milliseconds. */
+  elapsedMs: number;
+  /** Records produced per second of `elapsedMs`. */
+  recordsPerSecond: number;
+}
+
+/** One record to produce, with its topic. */
+export interface TopicRecord {
+  topic: string;
+  record: ProduceRecord;
+}
+
+/** Records per produce call when no rate is set. */
+export const DEFAULT_BATCH_RECORDS = 500;
+
+/** The message used when no Kafka is configured. */
+export const NO_KAFKA_MESSAGE = 'edgelat simulate writes to Kafka: set EDGELAT_KAFKA_BROKERS (the embedded demo is `edgelat demo`)';
+
+/**
+ * Check the flags and turn them into a simulator config.
+ * @returns  The complete simulator config (normalised).
+ * @throws {UsageError} naming the flag (`--duration (minutes)`, `--servers`, `--jitter`, `--seed`, `--rate`, `--bad-records`) and its value.
+ */
+export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
+  if (opts.rate !== null && !(typeof opts.rate === 'number' && Number.isFinite(opts.rate) && opts.rate > 0)) {
+    throw new UsageError(`invalid option: --rate must be a number of records per second > 0, got ${JSON.stringify(opts.rate)}`);
+  }
+  if (!Number.isSafeInteger(opts.badRecords) || opts.badRecords < 0) {
+    throw new UsageError(`invalid option: --bad-records must be an integer >= 0, got ${JSON.stringify(opts.badRecords)}`);
+  }
+  const durationMs = opts.duration * 60_000;
+  try {
+    return normalizeSimConfig({ seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter });
+  } catch (error) {
+    const flags: Record<string, string> = { durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+    let message = (error as Error).message;
+    for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
+    throw new UsageError(message);
+  }
+}
+
+/** The bad inputs injected (cycled), as `edgelat demo` does: garbage bytes, a wrong type, a missing field. */
+export function badRecordValue(i: number, sample: InferenceEvent): Buffer {
+  switch (i % 3) {
+    case 0:
+      return Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]);
+    case 1:
+      return Buffer.from(JSON.stringify({ ...sample, event_id: `bad-type-${i}`, total_ms: 'fast' }));
+    default: {
+      const { edge_server_id: _dropped, ...rest } = sample;
+      return Buffer.from(JSON.stringify({ ...rest, event_id: `bad-missing-${i}` }));
+    }
+  }
+}
+
+/**
+ * Encode arrivals (single-object Avro) in arrival order, record timestamp =
+ * arrivalMs, key = edge_server_id, and inject `badRecords` undecodable records
+ * into edge.inference.v1 at evenly spaced points (same placement as the demo's
+ * `produceSimulation`; fewer are injected if there are too few inference events).
+ * @param arrivals    Simulator arrivals, sorted by arrivalMs.
+ * @param badRecords  Undecodable records to inject, integer >= 0.
+ * @returns           Records to produce, in order, and the number injected.
+ */
+export function encodeArrivals(arrivals: readonly SimArrival[], badRecords: number): { records: TopicRecord[]; injected: number } {
+  const inference = codecFor('InferenceEvent');
+  const load = codecFor('LoadSample');
+  const every = Math.max(1, Math.floor(arrivals.length / (badRecords + 1)));
+  const records: TopicRecord[] = [];
+  let injected = 0;
+  for (let i = 0; i < arrivals.length; i++) {
+    const a = arrivals[i]!;
+    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
+    records.push({ topic: a.topic, record: { key: a.key, value, timestampMs: a.arrivalMs } });
+    if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
+      records.push({ topic: TOPICS.inference, record: { key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs } });
+      injected++;
+    }
+  }
+  return { records, injected };
+}
+
+/**
+ * Records per produce call: {@link DEFAULT_BATCH_RECORDS}, or about a tenth of a
+ * second's worth at `rate` (at least 1) so pacing stays smooth.
+ * @param rate  Records per second, or null for unpaced.
+ */
+export function batchSizeFor(rate: number | null): number {
+  if (rate === null) return DEFAULT_BATCH_RECORDS;
+  return Math.max(1, Math.min(DEFAULT_BATCH_RECORDS, Math.round(rate / 10)));
+}
+
+/**
+ * Split records into produce calls: consecutive chunks of `size` records in
+ * order, each chunk grouped by topic (order kept within a topic).
+ * @param size  Records per chunk, integer >= 1.
+ * @returns     Chunks; each a list of (topic, records) in order of first appearance.
+ * @throws {RangeError} if `size` < 1.
+ */
+export function planBatches(records: readonly TopicRecord[], size: number): { topic: string; records: ProduceRecord[] }[][] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`size: expected an integer >= 1, got ${JSON.stringify(size)}`);
+  const chunks: { topic: string; records: ProduceRecord[] }[][] = [];
+  for (let i = 0; i < records.length; i += size) {
+    const byTopic = new Map<string, ProduceRecord[]>();
+    for (const r of records.slice(i, i + size)) {
+      let list = byTopic.get(r.topic);
+      if (!list) byTopic.set(r.topic, (list = []));
+      list.push(r.record);
+    }
+    chunks.push([...byTopic].map(([topic, recs]) => ({ topic, records: recs })));
+  }
+  return chunks;
+}
+
+/**
+ * How long to wait before the next batch so that `sent` records took `sent / rate` seconds.
+ * @param sent       Records produced so far.
+ * @param rate       Target, records per second; null means no wait.
+ * @param elapsedMs  Milliseconds since producing started.
+ * @returns          Delay, milliseconds (>= 0).
+ */
+export function pacingDelayMs(sent: number, rate: number | null, elapsedMs: number): number {
+  if (rate === null) return 0;
+  return Math.max(0, (sent / rate) * 1000 - elapsedMs);
+}
+
+/**
+ * Progress line for non-TTY stderr: one line per 10 % step crossed, else null.
+ * @param done       Records produced so far.
+ * @param total      Records to produce (> 0).
+ * @param lastTenth  The last step reported (0..10).
+ * @returns          The new step and its line, or null when no new step was reached.
+ */
+export function progressStep(done: number, total: number, lastTenth: number): { tenth: number; line: string } | null {
+  const tenth = total > 0 ? Math.min(10, Math.floor((done * 10) / total)) : 10;
+  if (tenth <= lastTenth) return null;
+  return { tenth, line: `edgelat: simulate produced ${fmt(done)}/${fmt(total)} records (${tenth * 10}%)\n` };
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** The one-line summary printed on stdout. */
+export function formatSummary(result: SimulateResult): string {
+  const topics = Object.entries(result.topicRecords).map(([t, n]) => `${t}=${fmt(n)}`).join(' ');
+  const bad = result.badRecords > 0 ? ` (incl. ${result.badRecords} bad)` : '';
+  const sealed = result.sealed ? ', sealed' : '';
+  return `edgelat simulate: produced ${topics}${bad} in ${(result.elapsedMs / 1000).toFixed(1)} s, ${fmt(Math.round(result.recordsPerSecond))} records/s${sealed}\n`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `edgelat simulate`: simulate a fleet and produce its arrivals to Kafka.
+ *
+ * Behaviour: validates the flags, connects to `config.kafka.brokers`, runs the
+ * simulator, produces the records in arrival order (key = edge_server_id,
+ * record timestamp = arrival time, {@link DEFAULT_BATCH_RECORDS} records per
+ * produce call, paced with setTimeout when `rate` is set), shows progress on
+ * stderr (a bar on a TTY, else one line per 10 %), seals both input topics when
+ * `seal`, prints a one-line summary on stdout and closes the connection (also on error).
+ * @param config  Runtime configuration; `kafka` must be set.
+ * @param opts    The flags, see {@link SimulateOptions}.
+ * @param io      Output streams (tests). @default process.stdout / process.stderr
+ * @returns       What was produced.
+ * @throws {UsageError} if `config.kafka` is null, SASL/TLS is configured (not supported by the Kafka event log yet), or a flag is invalid.
+ * @throws {BrokerUnavailableError} if Kafka cannot be reached or refuses a produce.
+ */
+export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptions, io: SimulateIo = {}): Promise<SimulateResult> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  if (!config.kafka) throw new UsageError(NO_KAFKA_MESSAGE);
+  if (config.kafka.sasl || config.kafka.tls) {
+    throw new UsageError('edgelat simulate: EDGELAT_KAFKA_SASL_* and EDGELAT_KAFKA_TLS are not supported by the Kafka event log yet; use a plaintext listener');
+  }
+  const simConfig = simConfigFromOptions(opts);
+  const started = performance.now();
+  const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
+  // Loaded on demand: the kafkajs client stays out of the start-up of every other command.
+  const { KafkaEventLog } = await import('../eventlog/kafka.ts');
+  const log: EventLog = await KafkaEventLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const tty = stderr.isTTY === true;
+  const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
+  try {
+    const sim = simulateFleet(simConfig);
+    const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
+    await log.ensureTopic(TOPICS.inference);
+    await log.ensureTopic(TOPICS.load);
+    const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0 };
+    const total = records.length;
+    bar?.stage('produce', total);
+    if (!tty) stderr.write(`edgelat: simulate producing ${fmt(total)} records to ${config.kafka.brokers.join(',')}...\n`);
+    let sent = 0;
+    let tenth = 0;
+    const produceStarted = performance.now();
+    for (const chunk of planBatches(records, batchSizeFor(opts.rate))) {
+      const wait = pacingDelayMs(sent, opts.rate, performance.now() - produceStarted);
+      if (wait > 0) await sleep(wait);
+      for (const { topic, records: batch } of chunk) {
+        await log.produce(topic, batch);
+        topicRecords[topic] = (topicRecords[topic] ?? 0) + batch.length;
+        sent += batch.length;
+      }
+      if (bar) bar.update(sent);
+      else {
+        const step = progressStep(sent, total, tenth);
+        if (step) {
+          tenth = step.tenth;
+          stderr.write(step.line);
+        }
+      }
+    }
+    if (opts.seal) {
+      await log.seal(TOPICS.inference);
+      await log.seal(TOPICS.load);
+    }
+    bar?.stop();
+    const elapsedMs = performance.now() - started;
+    const result: SimulateResult = { topicRecords, badRecords: injected, sealed: opts.seal, elapsedMs, recordsPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0 };
+    stdout.write(formatSummary(result));
+    return result;
+  } finally {
+    bar?.stop();
+    await log.close();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Every Prometheus metric edgelat exports, declared in this one file (STYLE §4,
+ * as kafkajs's `instrumentationEvents.js`). Metrics live in a dedicated
+ * prom-client `Registry` per {@link createMetrics} call, never in the global
+ * registry, so tests and several pipelines in one process do not collide.
+ * Serve them with `services/ops-server.ts`.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TopicCounts } from '../pipelines/runtime/run-processor.ts';
+
+/** Names of every edgelat metric (the process metrics of prom-client's defaults come on top). */
+export const METRIC_NAMES = {
+  /** Counter {pipeline, topic}: records consumed from an input topic. */
+  recordsIn: 'edgelat_records_in_total',
+  /** Counter {pipeline, topic}: records of an input topic processed (decoded and handed to the operator). */
+  recordsOut: 'edgelat_records_out_total',
+  /** Counter {pipeline, topic}: records of an input topic sent to its dead-letter topic. */
+  deadLetters: 'edgelat_dead_letters_total',
+  /** Counter {pipeline, topic}: records of an input topic that arrived behind the watermark. */
+  lateRecords: 'edgelat_late_records_total',
+  /** Gauge {pipeline, topic, partition}: high watermark minus consumer position, records. */
+  consumerLag: 'edgelat_consumer_lag',
+  /** Gauge {pipeline, topic, partition}: wall clock minus event-time watermark, seconds. */
+  watermarkDelay: 'edgelat_watermark_delay_seconds',
+  /** Histogram {table}: latency of one warehouse insert (a batch), seconds. */
+  batchWrite: 'edgelat_batch_write_seconds',
+} as const;
+
+/** Buckets of {@link METRIC_NAMES.batchWrite}, seconds (5 ms … 30 s). */
+export const BATCH_WRITE_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Label names of the per-topic counters. */
+export type TopicLabel = 'pipeline' | 'topic';
+/** Label names of the per-partition gauges. */
+export type PartitionLabel = 'pipeline' | 'topic' | 'partition';
+
+/** Typed handles on every edgelat metric, all registered in {@link Metrics.registry}. */
+export interface Metrics {
+  /** The dedicated registry holding these metrics and prom-client's default process metrics. */
+  readonly registry: Registry;
+  /** `edgelat_records_in_total{pipeline,topic}`: records consumed. */
+  readonly recordsIn: Counter<TopicLabel>;
+  /** `edgelat_records_out_total{pipeline,topic}`: records processed. */
+  readonly recordsOut: Counter<TopicLabel>;
+  /** `edgelat_dead_letters_total{pipeline,topic}`: records dead-lettered. */
+  readonly deadLetters: Counter<TopicLabel>;
+  /** `edgelat_late_records_total{pipeline,topic}`: records behind the watermark. */
+  readonly lateRecords: Counter<TopicLabel>;
+  /** `edgelat_consumer_lag{pipeline,topic,partition}`: lag in records. */
+  readonly consumerLag: Gauge<PartitionLabel>;
+  /** `edgelat_watermark_delay_seconds{pipeline,topic,partition}`: wall clock − watermark, seconds. */
+  readonly watermarkDelay: Gauge<PartitionLabel>;
+  /** `edgelat_batch_write_seconds{table}`: warehouse insert latency, seconds. */
+  readonly batchWrite: Histogram<'table'>;
+}
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop, GC). @default true */
+  defaultMetrics?: boolean;
+  /** Labels added to every series of the registry, e.g. `{ instance: 'edge-eu-1' }`. @default {} */
+  defaultLabels?: Record<string, string>;
+}
+
+/** Last cumulative counts seen by {@link observeCounts}, per Metrics object and `pipeline\0topic`. */
+const lastSeen = new WeakMap<Metrics, Map<string, TopicCounts>>();
+
+/**
+ * Create a dedicated registry with every edgelat metric registered in it.
+ *
+ * Behaviour: each call makes a new, independent registry (the global prom-client
+ * registry is never touched), so it is safe to call once per test.
+ * @param options  See {@link MetricsOptions}.
+ * @returns        Typed handles; export `registry.metrics()` (e.g. with `startOpsServer`).
+ * @see observeCounts
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const topicLabels: TopicLabel[] = ['pipeline', 'topic'];
+  const partitionLabels: PartitionLabel[] = ['pipeline', 'topic', 'partition'];
+  return {
+    registry,
+    recordsIn: new Counter({ name: METRIC_NAMES.recordsIn, help: 'Records consumed from an input topic.', labelNames: topicLabels, registers }),
+    recordsOut: new Counter({ name: METRIC_NAMES.recordsOut, help: 'Records of an input topic processed by the operator.', labelNames: topicLabels, registers }),
+    deadLetters: new Counter({ name: METRIC_NAMES.deadLetters, help: 'Records of an input topic sent to its dead-letter topic.', labelNames: topicLabels, registers }),
+    lateRecords: new Counter({ name: METRIC_NAMES.lateRecords, help: 'Records of an input topic that arrived behind the event-time watermark.', labelNames: topicLabels, registers }),
+    consumerLag: new Gauge({ name: METRIC_NAMES.consumerLag, help: 'High watermark minus consumer position, records.', labelNames: partitionLabels, registers }),
+    watermarkDelay: new Gauge({ name: METRIC_NAMES.watermarkDelay, help: 'Wall clock minus event-time watermark, seconds.', labelNames: partitionLabels, registers }),
+    batchWrite: new Histogram({
+      name: METRIC_NAMES.batchWrite,
+      help: 'Latency of one warehouse insert (one batch), seconds.',
+      labelNames: ['table'],
+      buckets: [...BATCH_WRITE_BUCKETS_SECONDS],
+      registers,
+    }),
+  };
+}
+
+/**
+ * Turn a processor run's cumulative per-topic counts into counter increments.
+ *
+ * Behaviour: remembers the last counts seen per (metrics, pipeline, topic) and
+ * adds only the difference, so it can be called from every `onProgress`
+ * callback. A count lower than last time means the run restarted from zero
+ * (a new `ProcessorRun`): the new value is added in full. Counters map as
+ * consumed → records_in, processed → records_out, dead → dead_letters,
+ * late → late_records.
+ * @param metrics   Handles from {@link createMetrics}.
+ * @param pipeline  Pipeline (processor) name, the `pipeline` label.
+ * @param counts    Cumulative counts per input topic (`ProcessorRun.counts`); each count a non-negative integer.
+ * @see createMetrics
+ */
+export function observeCounts(metrics: Metrics, pipeline: string, counts: Readonly<Record<string, TopicCounts>>): void {
+  let seen = lastSeen.get(metrics);
+  if (!seen) lastSeen.set(metrics, (seen = new Map()));
+  for (const [topic, now] of Object.entries(counts)) {
+    const key = `${pipeline}\u0000${topic}`;
+    const before = seen.get(key) ?? { consumed: 0, processed: 0, late: 0, dead: 0 };
+    const labels = { pipeline, topic };
+    const add = (counter: Counter<TopicLabel>, current: number, previous: number): void => {
+      const delta = current >= previous ? current - previous : current;
+      if (delta > 0) counter.inc(labels, delta);
+    };
+    add(metrics.recordsIn, now.consumed, before.consumed);
+    add(metrics.recordsOut, now.processed, before.processed);
+    add(metrics.deadLetters, now.dead, before.dead);
+    add(metrics.lateRecords, now.late, before.late);
+    seen.set(key, { consumed: now.consumed, processed: now.processed, late: now.late, dead: now.dead });
+  }
+}
+
+/**
+ * Set the watermark delay of one partition: wall clock minus event-time watermark.
+ * @param metrics      Handles from {@link createMetrics}.
+ * @param pipeline     Pipeline (processor) name.
+ * @param topic        Input topic.
+ * @param partition    Partition number (exported as a string label).
+ * @param watermarkMs  Event-time watermark, epoch ms UTC; a non-finite value (no watermark yet) leaves the gauge unchanged.
+ * @param nowMs        Wall clock, epoch ms UTC. @default Date.now()
+ */
+export function observeWatermark(metrics: Metrics, pipeline: string, topic: string, partition: number, watermarkMs: number, nowMs: number = Date.now()): void {
+  if (!Number.isFinite(watermarkMs)) return;
+  metrics.watermarkDelay.set({ pipeline, topic, partition: String(partition) }, (nowMs - watermarkMs) / 1000);
+}

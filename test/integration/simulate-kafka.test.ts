@@ -1,0 +1,168 @@
+/**
+ * `edgelat simulate` against librdkafka's mock cluster (through Debian's kcat),
+ * or a real Kafka when EDGELAT_TEST_KAFKA_BROKERS is set; plus its pure pieces.
+ */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  batchSizeFor, encodeArrivals, formatSummary, NO_KAFKA_MESSAGE, pacingDelayMs, planBatches, progressStep, simConfigFromOptions, simulateCommand, type SimulateOptions,
+} from '../../services/cli/simulate.ts';
+import { UsageError } from '../../services/cli/usage-error.ts';
+import { loadConfig } from '../../services/config.ts';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { partitionForKey } from '../../services/eventlog/murmur2.ts';
+import type { LogRecord } from '../../services/eventlog/types.ts';
+import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
+import { codecFor } from '../../schemas/index.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { kcatAvailable, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+
+const OPTS: SimulateOptions = { duration: 1, servers: 3, seed: 7, jitter: 1500, rate: null, seal: true, badRecords: 2 };
+
+/** A stream that keeps what is written to it. */
+function sink(): Writable & { text: () => string } {
+  const chunks: string[] = [];
+  const w = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+  return Object.assign(w, { text: () => chunks.join('') });
+}
+
+describe('simulate: pure pieces', () => {
+  it('refuses to run without Kafka, in one line', async () => {
+    const p = simulateCommand(loadConfig({}), OPTS);
+    await expect(p).rejects.toThrow(UsageError);
+    await expect(p).rejects.toThrow(NO_KAFKA_MESSAGE);
+    expect(NO_KAFKA_MESSAGE).not.toContain('\n');
+  });
+
+  it('names the flag of a bad option', () => {
+    expect(() => simConfigFromOptions({ ...OPTS, servers: 0 })).toThrow(/--servers/);
+    expect(() => simConfigFromOptions({ ...OPTS, duration: 0 })).toThrow(/--duration \(minutes\)/);
+    expect(() => simConfigFromOptions({ ...OPTS, rate: 0 })).toThrow(/--rate/);
+    expect(() => simConfigFromOptions({ ...OPTS, badRecords: -1 })).toThrow(/--bad-records/);
+    expect(simConfigFromOptions(OPTS)).toMatchObject({ servers: 3, durationMs: 60_000, seed: 7, maxJitterMs: 1500 });
+  });
+
+  it('batches in order, grouped by topic within a chunk', () => {
+    const rec = (topic: string, key: string) => ({ topic, record: { key, value: Buffer.from(key) } });
+    const chunks = planBatches([rec('a', '1'), rec('b', '2'), rec('a', '3'), rec('b', '4'), rec('a', '5')], 3);
+    expect(chunks.map((c) => c.map((b) => [b.topic, b.records.map((r) => r.key)]))).toEqual([
+      [['a', ['1', '3']], ['b', ['2']]],
+      [['b', ['4']], ['a', ['5']]],
+    ]);
+    expect(() => planBatches([], 0)).toThrow(RangeError);
+    expect(batchSizeFor(null)).toBe(500);
+    expect(batchSizeFor(100)).toBe(10);
+    expect(batchSizeFor(1)).toBe(1);
+    expect(batchSizeFor(1e9)).toBe(500);
+  });
+
+  it('paces to the rate and reports each 10 % once', () => {
+    expect(pacingDelayMs(500, null, 0)).toBe(0);
+    expect(pacingDelayMs(500, 1000, 200)).toBe(300);
+    expect(pacingDelayMs(500, 1000, 900)).toBe(0);
+    expect(progressStep(5, 100, 0)).toBeNull();
+    expect(progressStep(25, 100, 0)).toMatchObject({ tenth: 2 });
+    expect(progressStep(25, 100, 2)).toBeNull();
+    expect(progressStep(100, 100, 9)?.line).toContain('(100%)');
+    expect(formatSummary({ topicRecords: { a: 1200, b: 3 }, badRecords: 2, sealed: true, elapsedMs: 1500, recordsPerSecond: 802 })).toBe(
+      'edgelat simulate: produced a=1,200 b=3 (incl. 2 bad) in 1.5 s, 802 records/s, sealed\n',
+    );
+  });
+
+  it('injects the bad records into edge.inference.v1 only, keyed like their neighbours', () => {
+    const sim = simulateFleet(normalizeSimConfig({ servers: 2, durationMs: 30_000, seed: 1 }));
+    const { records, injected } = encodeArrivals(sim.arrivals, 3);
+    expect(injected).toBe(3);
+    expect(records).toHaveLength(sim.arrivals.length + 3);
+    const bad = records.filter((r) => r.topic === TOPICS.inference && !codecFor('InferenceEvent').decode(r.record.value).ok);
+    expect(bad).toHaveLength(3);
+    expect(records.every((r) => r.record.key !== null && /^edge-\d+$/.test(r.record.key))).toBe(true);
+  });
+});
+
+const external = process.env.EDGELAT_TEST_KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
+const haveKcat = external !== undefined || kcatAvailable();
+const MISSING = "kcat not found on PATH: the simulate-to-Kafka test needs Debian's kcat (apt-get install kcat) or EDGELAT_TEST_KAFKA_BROKERS";
+
+if (!haveKcat && process.env.CI) {
+  describe('simulate: kafka', () => {
+    it('needs kcat', () => {
+      throw new Error(MISSING);
+    });
+  });
+} else if (!haveKcat) {
+  process.stderr.write(`skipping the simulate-to-Kafka test: ${MISSING}\n`);
+  describe.skip(`simulate: kafka (skipped: ${MISSING})`, () => {
+    it('skipped', () => undefined);
+  });
+} else {
+  describe('simulate: kafka', () => {
+    let mock: KafkaMock | null = null;
+    let brokers: string[] = [];
+    beforeAll(async () => {
+      mock = external ? null : await startKafkaMock();
+      brokers = external ?? mock!.brokers;
+    }, 30_000);
+    afterAll(async () => {
+      await mock?.stop();
+    });
+
+    it('produces a tiny fleet keyed by edge_server_id and seals both topics', async () => {
+      const config = loadConfig({ EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_KAFKA_CLIENT_ID: 'edgelat-simulate-test', EDGELAT_LOG_LEVEL: 'silent' });
+      const sim = simulateFleet(simConfigFromOptions(OPTS));
+      const expected = { [TOPICS.inference]: sim.arrivals.filter((a) => a.topic === TOPICS.inference).length + OPTS.badRecords, [TOPICS.load]: sim.arrivals.filter((a) => a.topic === TOPICS.load).length };
+      const stdout = sink();
+      const stderr = sink();
+      const result = await simulateCommand(config, OPTS, { stdout, stderr });
+      expect(result.topicRecords).toEqual(expected);
+      expect(result.badRecords).toBe(OPTS.badRecords);
+      expect(stdout.text()).toMatch(/^edgelat simulate: produced edge\.inference\.v1=\S+ edge\.load\.v1=\S+ \(incl\. 2 bad\) in [\d.]+ s, [\d,]+ records\/s, sealed\n$/);
+      expect(stderr.text()).toContain('(100%)');
+
+      const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-simulate-check', retries: 3, pollWaitMs: 200 });
+      try {
+        for (const topic of [TOPICS.inference, TOPICS.load]) {
+          const partitions = (await log.partitionCount(topic))!;
+          expect(partitions).toBeGreaterThan(0);
+          let n = 0;
+          for (let p = 0; p < partitions; p++) n += await log.endOffset({ topic, partition: p });
+          expect(n, topic).toBe(expected[topic]);
+        }
+        // Both topics are sealed: one group reads everything and then sees end of input.
+        const consumer = await log.consumer('edgelat-simulate-test-check', [TOPICS.inference, TOPICS.load]);
+        const seen: LogRecord[] = [];
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const r = await consumer.poll(1000);
+          seen.push(...r.records);
+          if (r.endOfInput) break;
+          if (Date.now() > deadline) throw new Error(`no end of input within 30 s (read ${seen.length} records)`);
+        }
+        await consumer.close();
+        expect(seen).toHaveLength(expected[TOPICS.inference] + expected[TOPICS.load]);
+        const counts: Record<string, number> = { [TOPICS.inference]: (await log.partitionCount(TOPICS.inference))!, [TOPICS.load]: (await log.partitionCount(TOPICS.load))! };
+        let bad = 0;
+        for (const rec of seen) {
+          expect(rec.key).toMatch(/^edge-\d+$/);
+          expect(rec.partition).toBe(partitionForKey(rec.key!, counts[rec.topic]!));
+          const decoded = rec.topic === TOPICS.inference ? codecFor('InferenceEvent').decode(rec.value) : codecFor('LoadSample').decode(rec.value);
+          if (decoded.ok) expect(decoded.value.edge_server_id).toBe(rec.key);
+          else bad++;
+        }
+        expect(bad).toBe(OPTS.badRecords);
+      } finally {
+        await log.close();
+      }
+    }, 60_000);
+
+    it('paces batches to --rate (after the check above: it appends to the same topics)', async () => {
+      const config = loadConfig({ EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_LOG_LEVEL: 'silent' });
+      const opts: SimulateOptions = { ...OPTS, duration: 0.5, servers: 1, rate: 1000, seal: false, badRecords: 0 };
+      const total = simulateFleet(simConfigFromOptions(opts)).arrivals.length;
+      const result = await simulateCommand(config, opts, { stdout: sink(), stderr: sink() });
+      expect(result.topicRecords[TOPICS.inference]! + result.topicRecords[TOPICS.load]!).toBe(total);
+      // The last batch waits until (total - batch) / rate seconds have passed.
+      expect(result.elapsedMs).toBeGreaterThanOrEqual(((total - batchSizeFor(opts.rate)) / opts.rate!) * 1000 - 50);
+    }, 30_000);
+  });
+}

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, METRIC_NAMES, observeCounts, observeWatermark } from '../../../services/metrics.ts';
+import { startOpsServer, type OpsServer } from '../../../services/ops-server.ts';
+
+const counts = (consumed: number, processed: number, late: number, dead: number) => ({ consumed, processed, late, dead });
+
+async function value(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const m = await metrics.registry.getSingleMetric(name)!.get();
+  return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+}
+
+describe('observeCounts', () => {
+  it('adds only the delta since the previous call, per pipeline and topic', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(10, 8, 1, 1), 'edge.load.v1': counts(5, 5, 0, 0) });
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2), 'edge.load.v1': counts(5, 5, 0, 0) });
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2) });
+    observeCounts(metrics, 'other', { 'edge.inference.v1': counts(4, 4, 0, 0) });
+    const inf = { pipeline: 'join', topic: 'edge.inference.v1' };
+    expect(await value(metrics, METRIC_NAMES.recordsIn, inf)).toBe(25);
+    expect(await value(metrics, METRIC_NAMES.recordsOut, inf)).toBe(20);
+    expect(await value(metrics, METRIC_NAMES.lateRecords, inf)).toBe(3);
+    expect(await value(metrics, METRIC_NAMES.deadLetters, inf)).toBe(2);
+    expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'join', topic: 'edge.load.v1' })).toBe(5);
+    expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'other', topic: 'edge.inference.v1' })).toBe(4);
+  });
+
+  it('treats a count lower than before as a restarted run and adds it in full', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    observeCounts(metrics, 'p', { t: counts(10, 10, 0, 0) });
+    observeCounts(metrics, 'p', { t: counts(3, 3, 0, 0) });
+    expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'p', topic: 't' })).toBe(13);
+  });
+
+  it('keeps separate registries apart', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    observeCounts(a, 'p', { t: counts(1, 1, 0, 0) });
+    expect(await value(b, METRIC_NAMES.recordsIn, { pipeline: 'p', topic: 't' })).toBeUndefined();
+  });
+});
+
+describe('ops server', () => {
+  let server: OpsServer | null = null;
+  afterEach(async () => {
+    await server?.close();
+    server = null;
+  });
+
+  it('serves every metric name with its labels in the Prometheus text format', async () => {
+    const metrics = createMetrics();
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(7, 6, 1, 1) });
+    metrics.consumerLag.set({ pipeline: 'join', topic: 'edge.inference.v1', partition: '2' }, 42);
+    observeWatermark(metrics, 'join', 'edge.inference.v1', 2, 1_000, 3_500);
+    metrics.batchWrite.observe({ table: 'inference_enriched' }, 0.03);
+    server = await startOpsServer({ port: 0, host: '127.0.0.1', metrics, health: () => ({ ok: true }) });
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(metrics.registry.contentType);
+    const text = await res.text();
+    for (const line of [
+      'edgelat_records_in_total{pipeline="join",topic="edge.inference.v1"} 7',
+      'edgelat_records_out_total{pipeline="join",topic="edge.inference.v1"} 6',
+      'edgelat_dead_letters_total{pipeline="join",topic="edge.inference.v1"} 1',
+      'edgelat_late_records_total{pipeline="join",topic="edge.inference.v1"} 1',
+      'edgelat_consumer_lag{pipeline="join",topic="edge.inference.v1",partition="2"} 42',
+      'edgelat_watermark_delay_seconds{pipeline="join",topic="edge.inference.v1",partition="2"} 2.5',
+      'edgelat_batch_write_seconds_bucket{le="0.05",table="inference_enriched"} 1',
+      'edgelat_batch_write_seconds_count{table="inference_enriched"} 1',
+    ]) expect(text).toContain(line);
+    for (const name of Object.values(METRIC_NAMES)) expect(text).toContain(`# TYPE ${name} `);
+    expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers /healthz 200 when healthy and 503 with details when not', async () => {
+    let healthy = true;
+    server = await startOpsServer({ port: 0, metrics: createMetrics({ defaultMetrics: false }), health: () => (healthy ? { ok: true, details: { lag: 0 } } : { ok: false, details: { broker: 'unreachable' } }) });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ok = await fetch(`${server.url}/healthz`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ok', details: { lag: 0 } });
+    healthy = false;
+    const bad = await fetch(`${server.url}/healthz`);
+    expect(bad.status).toBe(503);
+    expect(await bad.json()).toEqual({ status: 'unavailable', details: { broker: 'unreachable' } });
+  });
+
+  it('answers 503 when the health check throws, 404 for other paths, 405 for other methods', async () => {
+    server = await startOpsServer({ port: 0, host: '127.0.0.1', metrics: createMetrics({ defaultMetrics: false }), health: async () => { throw new Error('warehouse down'); } });
+    const res = await fetch(`${server.url}/healthz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: 'unavailable', details: { error: 'warehouse down' } });
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('rejects a bad port', async () => {
+    await expect(startOpsServer({ port: 70_000, metrics: createMetrics({ defaultMetrics: false }), health: () => ({ ok: true }) })).rejects.toThrow(RangeError);
+  });
+});
