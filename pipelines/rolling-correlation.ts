@@ -1,7 +1,7 @@
 import type { CorrelationUpdate, EnrichedInference, LatencyMetric, LoadMetric } from '../schemas/types.ts';
 import { compareSeq, type Emit, type Processor, type StepInput, type StepResult } from './processor.ts';
 import { addPoint, correlationResult, emptyMoments, mergeMoments, type Moments } from './stats/moments.ts';
-import { TwoStacks } from './windows/two-stacks.ts';
+import { AlignedPaneWindows } from './windows/aligned-panes.ts';
 import { TOPICS } from './topics.ts';
 
 /** Load metrics correlated by default (x). */
@@ -42,9 +42,12 @@ interface OpenPane extends PaneAgg {
 interface KeyState {
   server: string;
   model: string;
+  /** Panes still open to records, by pane index (start / slide). */
   open: Map<number, OpenPane>;
-  queue: TwoStacks<PaneAgg>;
-  queued: { start: number; minOffset: number }[];
+  /** Final panes, aggregated into windows in a fixed order. */
+  panes: AlignedPaneWindows<PaneAgg>;
+  /** Smallest source offset of each final pane (what a commit must not pass). */
+  paneOffsets: Map<number, number>;
   nextEnd: number | null;
 }
 
@@ -80,8 +83,9 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * LOAD_METRICS, y in LATENCY_METRICS), sliding event-time windows
  * [end − size, end) with ends on multiples of `slideMs`. Each slide-wide pane
  * holds mergeable moments (n, means, M2, co-moment); a window is the merge of
- * its panes through a two-stacks queue (O(1) amortised merges per window, no
- * subtract-on-evict). A window fires when the watermark reaches
+ * its panes in an order fixed by pane positions (windows/aligned-panes.ts:
+ * O(1) amortised merges per window, no subtract-on-evict, and bit-for-bit the
+ * same result after a restart and replay). A window fires when the watermark reaches
  * end + allowedLateness and is emitted once, if it holds at least one row,
  * for every pair; statistics are null with a reason when undefined. A record
  * whose earliest window has already fired is late: it enters no window.
@@ -99,6 +103,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
   if (!(sizeMs > 0) || sizeMs % slideMs !== 0) throw new RangeError(`sizeMs: expected a positive multiple of slideMs (${slideMs}), got ${JSON.stringify(sizeMs)}`);
   if (!(allowedLatenessMs >= 0)) throw new RangeError(`allowedLatenessMs: expected >= 0, got ${JSON.stringify(allowedLatenessMs)}`);
   const name = 'rolling-correlation';
+  const panesPerWindow = sizeMs / slideMs;
 
   function window(key: KeyState, end: number, agg: PaneAgg): CorrelationUpdate[] {
     return PAIRS.map(([x, y], i) => ({
@@ -120,33 +125,29 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     for (;;) {
       if (key.nextEnd === null) {
         if (key.open.size === 0) return;
-        key.nextEnd = Math.min(...key.open.keys()) + slideMs;
+        key.nextEnd = (Math.min(...key.open.keys()) + 1) * slideMs;
       }
       const end = key.nextEnd;
       if (end > limit) return;
-      for (const start of [...key.open.keys()].filter((s) => s < end).sort((a, b) => a - b)) {
-        const pane = key.open.get(start)!;
-        key.open.delete(start);
-        key.queue.push({ rows: pane.rows, chip: pane.chip, moments: pane.moments });
-        key.queued.push({ start, minOffset: pane.minOffset });
+      const endIdx = end / slideMs;
+      for (const [idx, pane] of key.open) {
+        if (idx >= endIdx) continue;
+        key.open.delete(idx);
+        key.panes.add(idx, { rows: pane.rows, chip: pane.chip, moments: pane.moments });
+        key.paneOffsets.set(idx, pane.minOffset);
       }
-      while (key.queued.length > 0 && key.queued[0]!.start < end - sizeMs) {
-        key.queue.shift();
-        key.queued.shift();
-      }
-      const agg = key.queue.query();
+      const agg = key.panes.window(endIdx);
       if (agg.rows > 0) {
         window(key, end, agg).forEach((value, i) =>
           out.push({ topic: topics.correlation, key: key.server, value, lane: `${name}:windows:${state.partition}`, seq: [end, keyStr, i] }),
         );
       }
-      const next = end + slideMs;
-      while (key.queued.length > 0 && key.queued[0]!.start < next - sizeMs) {
-        key.queue.shift();
-        key.queued.shift();
-      }
-      if (key.queued.length > 0) key.nextEnd = next;
-      else key.nextEnd = key.open.size > 0 ? Math.max(next, Math.min(...key.open.keys()) + slideMs) : null;
+      // The next window starts one pane later: older panes are done.
+      const keepFrom = endIdx + 1 - panesPerWindow;
+      key.panes.evictBefore(keepFrom);
+      for (const idx of key.paneOffsets.keys()) if (idx < keepFrom) key.paneOffsets.delete(idx);
+      if (key.panes.size > 0) key.nextEnd = end + slideMs;
+      else key.nextEnd = key.open.size > 0 ? Math.max(end + slideMs, (Math.min(...key.open.keys()) + 1) * slideMs) : null;
     }
   }
 
@@ -158,21 +159,21 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     init: (partition) => ({ partition, keys: new Map(), firedLimit: -Infinity }),
     step(state, input: StepInput, watermarks): StepResult {
       const wm = watermarks[input.topic] ?? -Infinity;
-      const start = Math.floor(input.ts / slideMs) * slideMs;
-      // The earliest window holding this record ends at start + slide; it has fired once wm >= end + lateness.
-      if (start + slideMs + allowedLatenessMs <= wm) return { emit: [], lateWatermark: wm };
+      const idx = Math.floor(input.ts / slideMs);
+      // The earliest window holding this record ends at its pane's end; it has fired once wm >= end + lateness.
+      if ((idx + 1) * slideMs + allowedLatenessMs <= wm) return { emit: [], lateWatermark: wm };
       const row = input.value as EnrichedInference;
       const keyStr = JSON.stringify([row.edge_server_id, row.model_id]); // collision-free for any id text
       let key = state.keys.get(keyStr);
       if (!key) {
-        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), queue: new TwoStacks(combine, identity), queued: [], nextEnd: null };
+        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), nextEnd: null };
         state.keys.set(keyStr, key);
       }
-      let pane = key.open.get(start);
+      let pane = key.open.get(idx);
       if (!pane) {
-        pane = { start, minOffset: input.offset, ...identity() };
-        key.open.set(start, pane);
-        if (key.queued.length === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, start + slideMs);
+        pane = { start: idx * slideMs, minOffset: input.offset, ...identity() };
+        key.open.set(idx, pane);
+        if (key.panes.size === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, (idx + 1) * slideMs);
       }
       pane.rows++;
       pane.chip = chipOf(pane.chip, row.chip);
@@ -192,7 +193,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       const out: Emit[] = [];
       for (const [keyStr, key] of state.keys) {
         fire(state, keyStr, key, limit, out);
-        if (key.open.size === 0 && key.queued.length === 0) state.keys.delete(keyStr);
+        if (key.open.size === 0 && key.panes.size === 0) state.keys.delete(keyStr);
       }
       return out.sort((a, b) => compareSeq(a.seq, b.seq));
     },
@@ -200,7 +201,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       let min = Infinity;
       for (const key of state.keys.values()) {
         for (const p of key.open.values()) min = Math.min(min, p.minOffset);
-        for (const q of key.queued) min = Math.min(min, q.minOffset);
+        for (const o of key.paneOffsets.values()) min = Math.min(min, o);
       }
       return Number.isFinite(min) ? min : null;
     },

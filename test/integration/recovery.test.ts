@@ -8,19 +8,7 @@ import { normalizeSimConfig, simulateFleet, type SimResult } from '../../service
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { prng } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
-
-const TABLES = ['inference_events', 'load_samples', 'inference_enriched', 'load_latency_correlations', 'late_events', 'dead_letters', 'latency_1m'];
-
-/** count() and an order-free content hash of every table (plain count, no FINAL). */
-async function fingerprint(w: ChdbWarehouse): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const t of TABLES) {
-    const cols = t === 'latency_1m' ? 'minute, edge_server_id, model_id, chip, finalizeAggregation(requests)' : '*';
-    const [row] = await w.query<{ c: number; h: bigint | number }>(`SELECT count() AS c, sum(cityHash64(${cols})) AS h FROM ${w.database}.${t}`);
-    out[t] = `${row!.c}:${row!.h}`;
-  }
-  return out;
-}
+import { fingerprint } from '../helpers/fingerprint.ts';
 
 class Crash extends Error {}
 
