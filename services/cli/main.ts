@@ -6,6 +6,7 @@ import { createLogger } from '../log.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { demoCommand } from './demo.ts';
 import { simulateCommand } from './simulate.ts';
+import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -121,6 +122,19 @@ program
   .option('--seal', 'mark both topics finished at the end (bounded pipeline runs then end)', false)
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; seal: boolean }) => {
     await simulateCommand(loadConfig(), { ...opts, rate: opts.rate ?? null });
+  });
+
+program
+  .command('pipeline')
+  .description('the stream processors on Kafka')
+  .command('run')
+  .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM finishes the batch, commits and exits 0')
+  .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, sink)', 'join,correlation,sink')
+  .option('--until-end', 'stop when the inputs are sealed and drained (one instance only)', false)
+  .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
+  .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
+  .action(async (opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }) => {
+    await pipelineRunCommand(loadConfig(), opts);
   });
 
 /** A one-line hint for errors users meet first. */

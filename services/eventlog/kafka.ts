@@ -4,7 +4,7 @@
  * {@link KafkaEventLog}.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, type Admin, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaConsumer } from './kafka-consumer.ts';
@@ -91,7 +91,7 @@ export class KafkaEventLog implements EventLog {
       retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: o.retries },
     });
     const admin = kafka.admin();
-    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
     return guard(`connect to ${JSON.stringify(o.brokers.join(','))}`, async () => {
       try {
         await admin.connect();

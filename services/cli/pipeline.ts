@@ -1,0 +1,65 @@
+import type { EdgelatConfig } from '../config.ts';
+import { chdbDir } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
+import { startOpsServer } from '../ops-server.ts';
+import type { Stage } from '../pipeline/embedded.ts';
+import { runStreaming } from '../pipeline/streaming.ts';
+import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { UsageError } from './usage-error.ts';
+
+const STAGES: readonly Stage[] = ['join', 'correlation', 'sink'];
+
+/** Parse `--processors join,correlation,sink`. @throws {UsageError} naming an unknown processor. */
+export function parseProcessors(text: string): Stage[] {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!STAGES.includes(n as Stage)) throw new UsageError(`--processors: unknown processor ${JSON.stringify(n)} (known: ${STAGES.join(', ')})`);
+  if (names.length === 0) throw new UsageError('--processors: name at least one of join, correlation, sink');
+  return [...new Set(names)] as Stage[];
+}
+
+/**
+ * `edgelat pipeline run`: the processors on Kafka (EDGELAT_KAFKA_BROKERS),
+ * writing to ClickHouse (EDGELAT_CLICKHOUSE_URL) or to the embedded
+ * warehouse; /healthz and /metrics on `metricsPort`; SIGTERM or SIGINT
+ * finishes the batch, commits and exits 0.
+ */
+export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }): Promise<void> {
+  if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
+  if (config.kafka.sasl || config.kafka.tls) throw new UsageError('EDGELAT_KAFKA_SASL_* and EDGELAT_KAFKA_TLS are not supported by the Kafka event log yet; use a plaintext listener');
+  const processors = parseProcessors(opts.processors);
+  const logger = createLogger(config.logLevel);
+  const { KafkaEventLog } = await import('../eventlog/kafka.ts');
+  const log = await KafkaEventLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const warehouse: Warehouse = config.clickhouse
+    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database })
+    : new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+  const metrics = createMetrics();
+  const stop = new AbortController();
+  let healthy = true;
+  const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
+  const onSignal = (sig: string) => {
+    logger.info({ signal: sig }, 'stopping after the current batch');
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  try {
+    await warehouse.migrate();
+    process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
+    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics });
+    const line = Object.entries(counts)
+      .map(([stage, c]) => `${stage}: ${Object.values(c!).reduce((s, t) => s + t.consumed, 0)} consumed, ${Object.values(c!).reduce((s, t) => s + t.dead, 0)} dead, ${Object.values(c!).reduce((s, t) => s + t.late, 0)} late`)
+      .join('; ');
+    process.stdout.write(`edgelat pipeline stopped: ${line}\n`);
+  } catch (error) {
+    healthy = false;
+    throw error;
+  } finally {
+    await ops.close();
+    await warehouse.close();
+    await log.close();
+  }
+}

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
+import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
+import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
+import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import type { EdgelatConfig } from '../config.ts';
+import type { EventLog } from '../eventlog/types.ts';
+import { observeCounts, type Metrics } from '../metrics.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { SINK_TOPICS, type Stage } from './embedded.ts';
+
+/** Options of a long-running pipeline. */
+export interface StreamingOptions {
+  log: EventLog;
+  warehouse: Warehouse;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'>;
+  /** Processors this instance runs, each as its own consumer group. @default all three */
+  processors?: readonly Stage[];
+  /**
+   * Stop when the input topics are sealed and drained, sealing each output
+   * topic when its producer finishes. Only for a single instance that owns
+   * every partition (with several instances a finished member cannot know
+   * that the others are done). @default false
+   */
+  untilEnd?: boolean;
+  /** Stops the run between batches: every run commits its batch and leaves its group. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/** Counts per processor and input topic when the run stopped. */
+export type StreamingCounts = Partial<Record<Stage, Record<string, TopicCounts>>>;
+
+/**
+ * Run the selected processors concurrently until `signal` aborts (or, with
+ * `untilEnd`, until every input is sealed and drained). Each processor is a
+ * consumer group of its own, so any number of instances share the partitions;
+ * a batch is always finished and committed before the run stops.
+ */
+export async function runStreaming(options: StreamingOptions): Promise<StreamingCounts> {
+  const { log, warehouse, config, logger, metrics, signal } = options;
+  const stages = options.processors ?? (['join', 'correlation', 'sink'] as const);
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
+  const counts: StreamingCounts = {};
+  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], sink: [] };
+
+  const make = (stage: Stage) =>
+    stage === 'join'
+      ? new ProcessorRun({ log, logger, checks, processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }) })
+      : stage === 'correlation'
+        ? new ProcessorRun({
+            log, logger, checks,
+            processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
+          })
+        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS });
+
+  async function loop(stage: Stage): Promise<void> {
+    const run = make(stage);
+    await run.start();
+    logger?.info({ pipeline: stage }, 'started');
+    try {
+      while (!signal?.aborted) {
+        const end = await run.runBatch();
+        if (metrics) observeCounts(metrics, stage, run.counts);
+        if (end && options.untilEnd) {
+          for (const topic of seals[stage]) await log.seal(topic);
+          break;
+        }
+      }
+    } finally {
+      await run.close();
+      counts[stage] = run.counts;
+      logger?.info({ pipeline: stage, counts: run.counts }, 'stopped');
+    }
+  }
+
+  await Promise.all(stages.map(loop));
+  return counts;
+}
