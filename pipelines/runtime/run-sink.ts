@@ -24,6 +24,11 @@ export interface SinkRunOptions {
   batchOffsets?: number;
   /** Max records per poll. @default 5000 */
   maxBatch?: number;
+  /**
+   * Back-off of warehouse writes. A warehouse outage pauses the sink (nothing
+   * is committed past unwritten rows) and it keeps retrying retriable errors.
+   * @default { retries: Infinity, maxRetryTimeMs: 30000 } (the retry defaults otherwise)
+   */
   retry?: RetryOptions;
   /** Checks beyond the schema; must equal the processors' (see decode.ts). */
   checks?: RecordChecks;
@@ -177,10 +182,11 @@ export class SinkRun {
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');
-    await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), { onRetry, ...retry });
+    const backoff = { retries: Number.POSITIVE_INFINITY, onRetry, ...retry };
+    await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), backoff);
     if (buf.dead.length) {
       const dlTable = `${warehouse.database}.dead_letters`;
-      await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), { onRetry, ...retry });
+      await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), backoff);
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, offsets: buf.dead.map((d) => d.offset) }, 'records dead-lettered');
       const lane = `warehouse-sink:dlq:${topic}:${partition}`;
       const prev = this.dlqSeq.get(lane);

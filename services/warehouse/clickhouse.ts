@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowToJson } from './json.ts';
@@ -72,6 +72,8 @@ export class ClickHouseWarehouse implements Warehouse {
       database: 'default',
       request_timeout: options.requestTimeoutMs ?? 30_000,
       keep_alive: { enabled: true, idle_socket_ttl: options.idleSocketTtlMs ?? 2_500 },
+      // Failures reach the caller as WarehouseError (and the sink logs its retries): no second report on the console.
+      log: { level: ClickHouseLogLevel.OFF },
       compression: { request: false, response: false },
       clickhouse_settings: { date_time_output_format: 'simple' },
       // Rows arrive already serialized by rowToJson (exact bigint, NaN refused): pass them through.

@@ -20,8 +20,10 @@ if (!haveKcat && process.env.CI) {
   });
 } else if (!haveKcat) {
   process.stderr.write(`skipping the Kafka EventLog conformance suite: ${MISSING}\n`);
-  describe.skip(`EventLog conformance: kafka (skipped: ${MISSING})`, () => {
-    it('skipped', () => undefined);
+  describe.skipIf(true)(`EventLog conformance: kafka (skipped: ${MISSING})`, () => {
+    it('needs kcat', () => {
+      throw new Error(MISSING);
+    });
   });
 } else {
   eventLogConformance('kafka', async () => {
