@@ -29,6 +29,8 @@ export interface EdgelatConfig {
   allowedLatenessMs: number;
   /** Max lead of a record's event time over its log timestamp before it is dead-lettered, ms. @default 3600000 */
   maxEventTimeAheadMs: number;
+  /** Offsets per warehouse-sink insert block (blocks are aligned on multiples of it). @default 4096 */
+  sinkBatchOffsets: number;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
@@ -80,6 +82,7 @@ const schema = z.object({
   EDGELAT_WINDOW_SLIDE_MS: int(1000, 24 * HOUR_MS).default(30_000),
   EDGELAT_ALLOWED_LATENESS_MS: int(0, HOUR_MS).default(0),
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
+  EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     windowSlideMs: e.EDGELAT_WINDOW_SLIDE_MS,
     allowedLatenessMs: e.EDGELAT_ALLOWED_LATENESS_MS,
     maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
+    sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
     kafka: e.EDGELAT_KAFKA_BROKERS
       ? {
           brokers: e.EDGELAT_KAFKA_BROKERS.split(','),

@@ -1,4 +1,4 @@
-import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import type { Warehouse } from '../../services/warehouse/types.ts';
 
 const TABLES = ['inference_events', 'load_samples', 'inference_enriched', 'load_latency_correlations', 'late_events', 'dead_letters'];
 
@@ -8,7 +8,7 @@ const TABLES = ['inference_events', 'load_samples', 'inference_enriched', 'load_
  * too. The latency_1m roll-up is compared after merging its states (its row
  * count depends on background merges).
  */
-export async function fingerprint(w: ChdbWarehouse): Promise<Record<string, string>> {
+export async function fingerprint(w: Warehouse): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of TABLES) {
     const [row] = await w.query<{ c: number; h: bigint | number }>(`SELECT count() AS c, sum(cityHash64(formatRowNoNewline('TSV', *))) AS h FROM ${w.database}.${t}`);
