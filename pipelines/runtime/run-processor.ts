@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
@@ -72,6 +73,8 @@ export class ProcessorRun<S> {
   private lastSeq = new Map<string, Seq>();
   private recordsDone = 0;
   private readonly groupId: string;
+  /** True while a commit failed during a rebalance and waits for the next batch. */
+  private commitDeferred = false;
 
   constructor(private readonly options: ProcessorRunOptions<S>) {
     this.groupId = options.groupId ?? `edgelat-${options.processor.name}`;
@@ -147,6 +150,7 @@ export class ProcessorRun<S> {
     await this.commit();
     this.options.failPoint?.('after-commit', this.recordsDone);
     this.options.onProgress?.(this.counts);
+    if (endOfInput && this.commitDeferred) return false; // not done until the deferred commit went through
     if (endOfInput) this.options.logger?.info({ pipeline: processor.name, counts: this.counts }, 'end of input');
     return endOfInput;
   }
@@ -223,16 +227,31 @@ export class ProcessorRun<S> {
         stream.committed = offset;
       }
     }
+    this.commitDeferred = false;
     if (offsets.length) {
       try {
         await this.consumer!.commit(offsets);
       } catch (error) {
-        // A rebalance took a partition away since the poll (case C09): commit what is still ours; the new owner replays the rest.
+        // A rebalance took a partition away since the poll (case C09), or is under way: commit what is still ours;
+        // what cannot be committed now is retried with the next batch (the new owner of a lost partition replays it).
         await this.syncAssignment();
         const owned = new Set(this.consumer!.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
         const still = offsets.filter((o) => owned.has(`${o.topic}:${o.partition}`));
-        if (still.length === offsets.length) throw error;
-        if (still.length) await this.consumer!.commit(still);
+        const retriable = error instanceof PipelineError && error.retriable;
+        if (still.length === offsets.length && !retriable) throw error;
+        try {
+          if (still.length && still.length < offsets.length) await this.consumer!.commit(still);
+          else if (retriable) throw error;
+        } catch (again) {
+          if (!(again instanceof PipelineError && again.retriable)) throw again;
+          for (const o of still) {
+            const stream = this.tasks.get(o.partition)?.streams.get(o.topic);
+            if (stream) stream.committed = -1;
+          }
+          this.options.logger?.warn({ pipeline: this.options.processor.name, err: (again as Error).message }, 'commit deferred to the next batch');
+          this.commitDeferred = true;
+          return;
+        }
       }
       this.options.logger?.debug({ pipeline: this.options.processor.name, offsets }, 'committed');
     }

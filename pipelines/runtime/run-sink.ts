@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord } from '../../services/eventlog/types.ts';
@@ -66,6 +67,8 @@ export class SinkRun {
   private readonly groupId: string;
   private readonly batchOffsets: number;
   private readonly dlqPartitions = new Map<string, number>();
+  /** Commits that failed during a rebalance, retried at the next batch. */
+  private readonly deferred = new Map<string, CommittedOffset>();
 
   constructor(private readonly options: SinkRunOptions) {
     this.groupId = options.groupId ?? 'edgelat-warehouse-sink';
@@ -97,10 +100,17 @@ export class SinkRun {
   private async commitOwned(offsets: CommittedOffset[]): Promise<boolean> {
     try {
       await this.consumer!.commit(offsets);
+      for (const o of offsets) this.deferred.delete(`${o.topic}:${o.partition}`);
       return true;
     } catch (error) {
       const owned = new Set(this.consumer!.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
-      if (offsets.every((o) => owned.has(`${o.topic}:${o.partition}`))) throw error;
+      if (offsets.every((o) => owned.has(`${o.topic}:${o.partition}`))) {
+        if (!(error instanceof PipelineError && error.retriable)) throw error;
+        // A rebalance is under way: the rows are written; commit again with the next batch.
+        for (const o of offsets) this.deferred.set(`${o.topic}:${o.partition}`, o);
+        this.options.logger?.warn({ pipeline: 'warehouse-sink', offsets, err: (error as Error).message }, 'commit deferred to the next batch');
+        return true;
+      }
       for (const o of offsets) this.buffers.delete(`${o.topic}:${o.partition}`);
       this.options.logger?.info({ pipeline: 'warehouse-sink', offsets }, 'commit refused after a rebalance; the new owner continues');
       return false;
@@ -127,6 +137,11 @@ export class SinkRun {
   async runBatch(): Promise<boolean> {
     if (!this.consumer) throw new Error('SinkRun.start() was not called');
     await this.syncAssignment();
+    if (this.deferred.size) {
+      const owned = new Set(this.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
+      for (const key of [...this.deferred.keys()]) if (!owned.has(key)) this.deferred.delete(key);
+      if (this.deferred.size) await this.commitOwned([...this.deferred.values()]);
+    }
     const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 5000);
     await this.syncAssignment();
     for (const r of records) {
@@ -138,6 +153,8 @@ export class SinkRun {
     }
     if (endOfInput) {
       for (const [key, buf] of this.buffers) if (buf.next > buf.start) await this.flush(key, buf);
+      // Not done while a commit is still deferred by a rebalance: the caller polls again and it is retried.
+      if (this.deferred.size) return false;
     }
     this.options.onProgress?.(this.counts);
     return endOfInput;

@@ -152,7 +152,7 @@ try {
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
-    if (!(error instanceof PipelineError) && process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
+    if (process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? 2 : 1;
   }
 }

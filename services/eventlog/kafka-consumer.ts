@@ -59,7 +59,8 @@ export class KafkaConsumer implements Consumer {
    * @throws {BrokerUnavailableError} if the join does not complete within `joinTimeoutMs`.
    */
   static async join(kafka: Kafka, admin: Admin, seals: SealWatcher, groupId: string, topics: string[], options: KafkaConsumerOptions): Promise<KafkaConsumer> {
-    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
+    // restartOnFailure: kafkajs rejoins after a crash (seen: SyncGroup answered as malformed by librdkafka's mock during a rebalance).
+    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
     const member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));

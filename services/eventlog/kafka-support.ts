@@ -26,7 +26,11 @@ export const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.part
 export function toBrokerError(e: unknown, what: string): Error {
   if (e instanceof PipelineError) return e;
   if (e instanceof KafkaJSError) {
-    return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: e.retriable, cause: e });
+    // Group-membership errors (a rebalance under way, a stale generation) clear once the member rejoins: retriable.
+    const inner = e as { type?: string; cause?: { type?: string }; originalError?: { type?: string } };
+    const types = [inner.type, inner.cause?.type, inner.originalError?.type];
+    const rejoin = types.some((t) => t !== undefined && ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(t));
+    return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: e.retriable || rejoin, cause: e });
   }
   return e instanceof Error ? e : new BrokerUnavailableError(`kafka: ${what} failed: ${JSON.stringify(String(e))}`, { cause: e });
 }
