@@ -19,7 +19,7 @@ import { TOPICS } from '../pipelines/topics.ts';
 import { SINK_ROUTES } from '../pipelines/warehouse-sink.ts';
 import { enrich } from '../pipelines/join-load-latency.ts';
 import { KafkaEventLog } from '../services/eventlog/kafka.ts';
-import { codecFor } from '../schemas/index.ts';
+import { produceInChunks } from '../services/pipeline/produce.ts';
 import { normalizeSimConfig, simulateFleet } from '../services/simulator/index.ts';
 import type { InferenceEvent } from '../schemas/types.ts';
 import { ChdbWarehouse } from '../services/warehouse/chdb.ts';
@@ -35,17 +35,7 @@ const endpoint = await startSqlEndpointProcess();
 const out: Record<string, number> = {};
 try {
   const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-bench' });
-  // Produce in chunks of 500 records in arrival order (as `edgelat simulate` does), then seal.
-  for (let i = 0; i < sim.arrivals.length; i += 500) {
-    const chunk = sim.arrivals.slice(i, i + 500);
-    for (const topic of [TOPICS.inference, TOPICS.load] as const) {
-      const codec = topic === TOPICS.inference ? codecFor('InferenceEvent') : codecFor('LoadSample');
-      const recs = chunk.filter((a) => a.topic === topic).map((a) => ({ key: a.key, value: codec.encode(a.value as never), timestampMs: a.arrivalMs }));
-      if (recs.length) await log.produce(topic, recs);
-    }
-  }
-  await log.seal(TOPICS.inference);
-  await log.seal(TOPICS.load);
+  await produceInChunks(log, sim.arrivals);
   const records = sim.arrivals.length;
 
   // 1a. Raw kafkajs fetch of both topics, no decoding.

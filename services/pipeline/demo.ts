@@ -7,6 +7,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { MemoryEventLog } from '../eventlog/memory.ts';
 import { normalizeSimConfig, simulateFleet, type SimConfig, type SimResult } from '../simulator/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { badRecordValue } from '../simulator/bad-records.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { managedObjects } from '../warehouse/migrations.ts';
 import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
@@ -33,20 +34,6 @@ export interface DemoResult {
   elapsedMs: number;
 }
 
-/** The bad inputs the demo injects (cycled): each must land in dead_letters, never crash the run. */
-function badRecord(i: number, sample: InferenceEvent): Buffer {
-  switch (i % 3) {
-    case 0:
-      return Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]);
-    case 1:
-      return Buffer.from(JSON.stringify({ ...sample, event_id: `bad-type-${i}`, total_ms: 'fast' }));
-    default: {
-      const { edge_server_id: _dropped, ...rest } = sample;
-      return Buffer.from(JSON.stringify({ ...rest, event_id: `bad-missing-${i}` }));
-    }
-  }
-}
-
 /**
  * Produce a simulation's arrivals to the log in arrival order (record
  * timestamp = arrival time), inject `badRecords` undecodable records into
@@ -65,7 +52,7 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
     const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
     await log.produce(a.topic, [{ key: a.key, value, timestampMs: a.arrivalMs }]);
     if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
-      await log.produce(TOPICS.inference, [{ key: a.key, value: badRecord(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
+      await log.produce(TOPICS.inference, [{ key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
       injected++;
     }
   }

@@ -21,7 +21,7 @@ export const LOAD_TOPIC = 'edge.load.v1' as const;
  * Simulate an edge fleet deterministically.
  *
  * Behaviour: validates `config` with `normalizeSimConfig`; reads the data cuts
- * under `config.dataDir` (never ../shared); lays out the fleet (fleet.ts);
+ * under `config.dataDir` (never a folder outside the repository); lays out the fleet (fleet.ts);
  * replays the Azure trace into requests (arrivals.ts); runs every server's
  * FCFS queue exactly (server-sim.ts); samples load every loadIntervalMs
  * (load.ts). Every record reaches the log at arrivalMs = ts + uniform integer

@@ -12,11 +12,10 @@ import { spawn } from 'node:child_process';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
-import { codecFor } from '../../schemas/index.ts';
 import { loadConfig } from '../../services/config.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
-import type { EventLog } from '../../services/eventlog/types.ts';
+import { produceInChunks } from '../../services/pipeline/produce.ts';
 import { runBoundedPipeline, SINK_TOPICS } from '../../services/pipeline/embedded.ts';
 import { normalizeSimConfig, simulateFleet, type SimArrival } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
@@ -40,20 +39,6 @@ function instance(env: NodeJS.ProcessEnv, processors: string): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipeline run --processors ${processors} exited ${code}: ${stderr.slice(-800)}`))));
   });
-}
-
-/** Produce in arrival order, 500 records a call, then seal the inputs. */
-async function produce(log: EventLog, arrivals: SimArrival[]): Promise<void> {
-  for (let i = 0; i < arrivals.length; i += 500) {
-    const chunk = arrivals.slice(i, i + 500);
-    for (const topic of [TOPICS.inference, TOPICS.load] as const) {
-      const codec = topic === TOPICS.inference ? codecFor('InferenceEvent') : codecFor('LoadSample');
-      const recs = chunk.filter((a) => a.topic === topic).map((a) => ({ key: a.key, value: codec.encode(a.value as never), timestampMs: a.arrivalMs }));
-      if (recs.length) await log.produce(topic, recs);
-    }
-  }
-  await log.seal(TOPICS.inference);
-  await log.seal(TOPICS.load);
 }
 
 // Opt-in until fixed: with two members in the warehouse-sink group (5 topics), librdkafka's mock cluster answers
@@ -84,13 +69,13 @@ describe.skipIf(!haveKafka || !optIn)('pipeline run as two instances per consume
 
     const reference = await createTestDatabase('b1_ref');
     const memory = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
-    await produce(memory, arrivals);
+    await produceInChunks(memory, arrivals);
     await runBoundedPipeline({ log: memory, warehouse: reference, config });
     const expected = await fingerprint(reference);
     await reference.close();
 
     const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-b1' });
-    await produce(log, arrivals);
+    await produceInChunks(log, arrivals);
     await log.close();
     const env = {
       EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_CLICKHOUSE_URL: endpoint.url, EDGELAT_DATABASE: 'b1', EDGELAT_LOG_LEVEL: process.env.EDGELAT_TEST_DEBUG ? 'debug' : 'error',
