@@ -60,7 +60,8 @@ function openSession(dataDir: string): Session {
   mkdirSync(path, { recursive: true });
   claim(path);
   try {
-    const session = new Session(path);
+    // Plain tables for people: no row-number column in Pretty formats (ClickHouse 26 adds one by default).
+    const session = new Session(path, { connectionArgs: ['--output_format_pretty_row_numbers=0'] });
     sessions.set(path, { session, users: 1 });
     return session;
   } catch (error) {
