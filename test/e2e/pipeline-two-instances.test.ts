@@ -8,7 +8,6 @@
  * instances, then both sinks): a bounded run over several instances needs
  * per-partition end of input, which is not there yet.
  */
-import { spawn } from 'node:child_process';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -20,26 +19,12 @@ import { runBoundedPipeline, SINK_TOPICS } from '../../services/pipeline/embedde
 import { normalizeSimConfig, simulateFleet, type SimArrival } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kcatAvailable, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { runPipelineProcess } from '../helpers/cli-process.ts';
 import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
-const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
-const haveKafka = kcatAvailable();
-if (!haveKafka) {
-  if (process.env.CI) throw new Error("kcat not found on PATH: the two-instance test needs Debian's kcat (apt-get install kcat)");
-  process.stderr.write('skipping the two-instance pipeline test: kcat not found on PATH (apt-get install kcat)\n');
-}
-
-function instance(env: NodeJS.ProcessEnv, processors: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node', [BIN, 'pipeline', 'run', '--processors', processors, '--until-end', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipeline run --processors ${processors} exited ${code}: ${stderr.slice(-800)}`))));
-  });
-}
+const haveKafka = kafkaTestsCanRun('the two-instance pipeline test', { mockOnly: true });
 
 // Opt-in until fixed: with two members in the warehouse-sink group (5 topics), librdkafka's mock cluster answers
 // kafkajs's SyncGroup as malformed and the member crashes; the join and correlation stages pass. Run with
@@ -84,9 +69,9 @@ describe.skipIf(!haveKafka || !optIn)('pipeline run as two instances per consume
     // The second instance joins a few seconds later: the mock cluster's SyncGroup fails when two members join at once.
     const later = async (stage: string) => {
       await new Promise((r) => setTimeout(r, 4000));
-      await instance(env, stage);
+      await runPipelineProcess(env, ['--processors', stage]);
     };
-    for (const stage of ['join', 'correlation', 'sink']) await Promise.all([instance(env, stage), later(stage)]);
+    for (const stage of ['join', 'correlation', 'sink']) await Promise.all([runPipelineProcess(env, ['--processors', stage]), later(stage)]);
 
     const warehouse = new ClickHouseWarehouse({ url: endpoint.url, database: 'b1' });
     try {

@@ -63,3 +63,16 @@ export async function startKafkaMock(timeoutMs = 15_000): Promise<KafkaMock> {
     throw e;
   }
 }
+
+/**
+ * Whether a Kafka test can run: EDGELAT_TEST_KAFKA_BROKERS is set (unless the
+ * test needs the mock cluster itself: `mockOnly`) or kcat is on the PATH. Otherwise it throws in CI (where .ci/run installs kcat, so a
+ * missing kcat is a broken set-up) and prints one line saying what is skipped.
+ */
+export function kafkaTestsCanRun(what: string, options: { mockOnly?: boolean } = {}): boolean {
+  if ((!options.mockOnly && process.env.EDGELAT_TEST_KAFKA_BROKERS) || kcatAvailable()) return true;
+  const missing = `kcat not found on PATH: ${what} needs Debian's kcat (apt-get install kcat) or EDGELAT_TEST_KAFKA_BROKERS`;
+  if (process.env.CI) throw new Error(missing);
+  process.stderr.write(`skipping ${what}: ${missing}\n`);
+  return false;
+}
