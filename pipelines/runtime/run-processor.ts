@@ -155,6 +155,12 @@ export class ProcessorRun<S> {
     return endOfInput;
   }
 
+  /** Whether every member of the group is done with the sealed inputs (see Consumer.groupDrained). */
+  async groupDrained(): Promise<boolean> {
+    if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
+    return this.consumer.groupDrained();
+  }
+
   /** Run until end of input, then leave the group. */
   async runToEnd(): Promise<Record<string, TopicCounts>> {
     return runToEnd(this);

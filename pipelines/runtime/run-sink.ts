@@ -160,6 +160,12 @@ export class SinkRun {
     return endOfInput;
   }
 
+  /** Whether every member of the group is done with the sealed inputs (see Consumer.groupDrained). */
+  async groupDrained(): Promise<boolean> {
+    if (!this.consumer) throw new Error('SinkRun.start() was not called');
+    return this.consumer.groupDrained();
+  }
+
   async runToEnd(): Promise<Record<string, TopicCounts>> {
     return runToEnd(this);
   }

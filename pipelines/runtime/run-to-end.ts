@@ -4,6 +4,8 @@ export interface BoundedRun<C> {
   /** @returns true at end of input. */
   runBatch(): Promise<boolean>;
   close(): Promise<void>;
+  /** Whether the whole consumer group is done with the sealed inputs. */
+  groupDrained(): Promise<boolean>;
   readonly counts: C;
 }
 

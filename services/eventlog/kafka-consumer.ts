@@ -2,6 +2,7 @@
  * One consumer-group member on kafkajs, adapted from kafkajs's push model
  * (`eachBatch`) to the pull `poll(maxRecords)` of {@link Consumer}.
  */
+import type { Logger } from 'pino';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { coPartitionedAssigner } from './kafka-assigner.ts';
@@ -15,6 +16,8 @@ export interface KafkaConsumerOptions {
   pollWaitMs: number;
   /** Longest `consumer()` waits for the first group join, milliseconds. */
   joinTimeoutMs: number;
+  /** Where rejoins after a crash are logged. */
+  logger?: Logger;
 }
 
 /** A batch handed over by `eachBatch`, waiting for `poll` to take its records. */
@@ -44,6 +47,8 @@ export class KafkaConsumer implements Consumer {
   private wake: (() => void) | null = null;
   private closed = false;
   private joined!: Promise<void>;
+  /** Set when the member could not rejoin after a crash; raised by the next call. */
+  private failure: Error | null = null;
 
   private constructor(
     private readonly admin: Admin,
@@ -68,12 +73,11 @@ export class KafkaConsumer implements Consumer {
       member.onAssignment(e.payload.memberAssignment);
       onJoin();
     });
+    c.on(c.events.CRASH, (e) => {
+      if (!e.payload.restart) void member.restartAfterCrash(e.payload.error);
+    });
     try {
-      await guard(`join group ${JSON.stringify(groupId)}`, async () => {
-        await c.connect();
-        await c.subscribe({ topics, fromBeginning: true });
-        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => member.eachBatch(p) });
-      });
+      await guard(`join group ${JSON.stringify(groupId)}`, () => member.start());
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, rej) => {
         timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join did not complete within ${options.joinTimeoutMs} ms`, { retriable: true })), options.joinTimeoutMs);
@@ -88,6 +92,40 @@ export class KafkaConsumer implements Consumer {
 
   assignment(): TopicPartition[] {
     return [...this.owned];
+  }
+
+  private async start(): Promise<void> {
+    await this.c.connect();
+    await this.c.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
+  }
+
+  /**
+   * kafkajs stops a consumer for good on a non-retriable error. One is seen
+   * only from librdkafka's mock cluster: a follower's SyncGroup that arrives
+   * after the leader's already completed the sync is answered INVALID_REQUEST
+   * (the mock counts assignments, not syncing members). kafkajs has left the
+   * group by then, so this member owns nothing: its partitions are given up
+   * (the runtime drops their state, their new owner replays from the
+   * committed offsets) and it joins again. After 5 failed restarts in a row
+   * the error is raised by the next poll.
+   */
+  private async restartAfterCrash(error: Error): Promise<void> {
+    if (this.closed) return;
+    this.onAssignment({});
+    for (let attempt = 1; attempt <= 5 && !this.closed; attempt++) {
+      this.options.logger?.warn({ groupId: this.groupId, attempt, err: error.message }, 'kafka consumer crashed; rejoining the group');
+      try {
+        await sleep(500 * attempt);
+        if (this.closed) return;
+        await this.start();
+        return;
+      } catch (e) {
+        error = e as Error;
+      }
+    }
+    this.failure ??= new BrokerUnavailableError(`kafka: consumer of group ${JSON.stringify(this.groupId)} could not rejoin after a crash: ${error.message}`, { cause: error });
+    this.wake?.();
   }
 
   async poll(maxRecords: number): Promise<PollResult> {
@@ -139,6 +177,20 @@ export class KafkaConsumer implements Consumer {
     const p = res.find((t) => t.topic === tp.topic)?.partitions.find((x) => x.partition === tp.partition);
     if (!p || Number(p.offset) < 0) return null;
     return { topic: tp.topic, partition: tp.partition, offset: Number(p.offset), metadata: p.metadata ?? '' };
+  }
+
+  async groupDrained(): Promise<boolean> {
+    for (const topic of this.topics) if (!(await this.seals.isSealed(topic))) return false;
+    const committed = await guard(`fetch committed offsets of group ${JSON.stringify(this.groupId)}`, () => this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics }));
+    for (const topic of this.topics) {
+      const ends = await guard(`fetch offsets of ${JSON.stringify(topic)}`, () => this.admin.fetchTopicOffsets(topic));
+      const mine = committed.find((t) => t.topic === topic)?.partitions ?? [];
+      for (const e of ends) {
+        const c = Number(mine.find((p) => p.partition === e.partition)?.offset ?? -1);
+        if (Math.max(c, 0) !== Number(e.high)) return false;
+      }
+    }
+    return true;
   }
 
   seek(tp: TopicPartition, offset: number): void {
@@ -212,10 +264,9 @@ export class KafkaConsumer implements Consumer {
     for (const p of [...this.queue]) if (which(p)) this.finish(p, true);
   }
 
-  /** True when every owned partition's topic is sealed and this member's position reached its high watermark. */
+  /** True when every owned partition's topic is sealed and this member's position reached its high watermark (also when it owns none). */
   private async allRead(): Promise<boolean> {
     const owned = this.owned;
-    if (owned.length === 0) return false;
     const topics = [...new Set(owned.map((tp) => tp.topic))];
     for (const topic of topics) if (!(await this.seals.isSealed(topic))) return false;
     for (const topic of topics) {
@@ -235,6 +286,7 @@ export class KafkaConsumer implements Consumer {
   }
 
   private assertOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closed) throw new BrokerUnavailableError(`consumer of group ${JSON.stringify(this.groupId)} is closed`);
   }
 }

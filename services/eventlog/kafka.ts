@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaConsumer } from './kafka-consumer.ts';
 import { SealWatcher } from './kafka-seals.ts';
-import { guard, kafkaLogLevel, pinoLogCreator, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
+import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
+import { guard, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from './types.ts';
 
@@ -31,6 +32,12 @@ export interface KafkaLogOptions {
   adminWaitMs?: number;
   /** kafkajs retries of one request. @default 5 */
   retries?: number;
+  /** SASL credentials (plain, scram-sha-256 or scram-sha-512), or null for none; the password is never logged. @default null */
+  sasl?: KafkaSasl | null;
+  /** Connect with TLS, verifying brokers against Node's CA store (a private CA: NODE_EXTRA_CA_CERTS). @default false */
+  tls?: boolean;
+  /** Compression of every produced batch (gzip is built into kafkajs). @default 'none' */
+  compression?: KafkaCompression;
 }
 
 /**
@@ -60,16 +67,21 @@ export class KafkaEventLog implements EventLog {
     private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly options: Required<Omit<KafkaLogOptions, 'logger'>>,
+    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression'>>,
+    private readonly send: KafkaClientSettings['send'],
+    private readonly logger?: Logger,
   ) {
     this.seals = new SealWatcher(kafka, admin, options.adminWaitMs);
   }
 
   /**
    * Connect an admin client and a producer and read the cluster id.
+   *
+   * Behaviour: SASL, TLS and compression as {@link kafkaClientConfig} builds them;
+   * every produce (records and seal markers) uses the configured compression.
    * @returns  A log whose `id` is `kafka-<clusterId>`.
-   * @throws {BrokerUnavailableError} if the brokers cannot be reached.
-   * @throws {RangeError} if `brokers` is empty or `defaultPartitions` < 1.
+   * @throws {BrokerUnavailableError} if the brokers cannot be reached or refuse the SASL/TLS handshake.
+   * @throws {RangeError} if `brokers` is empty, `defaultPartitions` < 1, or `compression`/`sasl.mechanism` is unknown.
    */
   static async connect(options: KafkaLogOptions): Promise<KafkaEventLog> {
     if (options.brokers.length === 0) throw new RangeError('brokers: expected at least one "host:port", got []');
@@ -83,13 +95,8 @@ export class KafkaEventLog implements EventLog {
       retries: options.retries ?? 5,
     };
     if (!Number.isInteger(o.defaultPartitions) || o.defaultPartitions < 1) throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
-    const kafka = new Kafka({
-      clientId: o.clientId,
-      brokers: o.brokers,
-      logLevel: kafkaLogLevel(options.logger),
-      ...(options.logger ? { logCreator: pinoLogCreator(options.logger) } : {}),
-      retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: o.retries },
-    });
+    const settings = kafkaClientConfig({ brokers: o.brokers, clientId: o.clientId, retries: o.retries, logger: options.logger, sasl: options.sasl, tls: options.tls, compression: options.compression });
+    const kafka = new Kafka(settings.client);
     const admin = kafka.admin();
     const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
     return guard(`connect to ${JSON.stringify(o.brokers.join(','))}`, async () => {
@@ -97,7 +104,7 @@ export class KafkaEventLog implements EventLog {
         await admin.connect();
         await producer.connect();
         const { clusterId } = await admin.describeCluster();
-        return new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o);
+        return new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger);
       } catch (e) {
         await producer.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
@@ -157,7 +164,7 @@ export class KafkaEventLog implements EventLog {
       headers: { ...(r.headers ?? {}) },
       timestamp: String(r.timestampMs ?? Date.now()),
     }));
-    const sent = await guard(`produce to ${JSON.stringify(topic)}`, () => this.producer.send({ topic, acks: -1, messages }));
+    const sent = await guard(`produce to ${JSON.stringify(topic)}`, () => this.producer.send({ topic, ...this.send, messages }));
     const base = new Map<number, number>();
     for (const m of sent) base.set(m.partition, Number(m.baseOffset ?? m.offset));
     return placed.map((partition, i) => {
@@ -169,12 +176,12 @@ export class KafkaEventLog implements EventLog {
 
   async consumer(groupId: string, topics: string[]): Promise<Consumer> {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
-    return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, { pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs });
+    return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, { pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs, logger: this.logger });
   }
 
   async seal(topic: string): Promise<void> {
     await guard(`seal ${JSON.stringify(topic)}`, () =>
-      this.producer.send({ topic: SEALS_TOPIC, acks: -1, messages: [{ key: topic, value: Buffer.from(JSON.stringify({ sealed: topic, atMs: Date.now() })) }] }),
+      this.producer.send({ topic: SEALS_TOPIC, ...this.send, messages: [{ key: topic, value: Buffer.from(JSON.stringify({ sealed: topic, atMs: Date.now() })) }] }),
     );
     this.sealedHere.add(topic);
     this.seals.markSealed(topic);

@@ -114,6 +114,11 @@ export class MemoryEventLog implements EventLog {
     return log;
   }
 
+  /** @internal every partition of a topic (none when it does not exist). */
+  partitionLogs(topic: string): LogRecord[][] {
+    return this.topics.get(topic)?.partitions ?? [];
+  }
+
   /** @internal */
   isSealed(topic: string): boolean {
     return this.topics.get(topic)?.sealed ?? false;
@@ -225,6 +230,13 @@ class MemoryConsumer implements Consumer {
   async committed(tp: TopicPartition): Promise<CommittedOffset | null> {
     const c = this.log.group(this.groupId).committed.get(tpKey(tp));
     return c ? { ...c } : null;
+  }
+
+  async groupDrained(): Promise<boolean> {
+    const group = this.log.group(this.groupId);
+    return this.topics.every((topic) =>
+      this.log.isSealed(topic) &&
+      this.log.partitionLogs(topic).every((records, partition) => (group.committed.get(tpKey({ topic, partition }))?.offset ?? 0) === records.length));
   }
 
   seek(tp: TopicPartition, offset: number): void {

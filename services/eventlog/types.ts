@@ -60,6 +60,14 @@ export interface Consumer {
   commit(offsets: CommittedOffset[]): Promise<void>;
   /** The group's committed position of a partition, or null when none. */
   committed(tp: TopicPartition): Promise<CommittedOffset | null>;
+  /**
+   * Whether the whole group is done with bounded input: every subscribed
+   * topic is sealed and the group's committed offset of each of its
+   * partitions equals the partition's end offset. Any member may ask; a
+   * bounded run over several instances ends when this holds (each member
+   * alone only knows its own partitions).
+   */
+  groupDrained(): Promise<boolean>;
   /** Move the read position of an owned partition. */
   seek(tp: TopicPartition, offset: number): void;
   /** Leave the group (partitions go to the remaining members). */

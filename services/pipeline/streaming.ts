@@ -18,10 +18,10 @@ export interface StreamingOptions {
   /** Processors this instance runs, each as its own consumer group. @default all three */
   processors?: readonly Stage[];
   /**
-   * Stop when the input topics are sealed and drained, sealing each output
-   * topic when its producer finishes. Only for a single instance that owns
-   * every partition (with several instances a finished member cannot know
-   * that the others are done). @default false
+   * Stop when the input topics are sealed and the whole consumer group of
+   * each processor has committed their end offsets (any number of instances
+   * may share the partitions); a processor then seals its output topics and
+   * leaves its group. @default false
    */
   untilEnd?: boolean;
   /** Stops the run between batches: every run commits its batch and leaves its group. */
@@ -35,7 +35,7 @@ export type StreamingCounts = Partial<Record<Stage, Record<string, TopicCounts>>
 
 /**
  * Run the selected processors concurrently until `signal` aborts (or, with
- * `untilEnd`, until every input is sealed and drained). Each processor is a
+ * `untilEnd`, until every input is sealed and drained by the group). Each processor is a
  * consumer group of its own, so any number of instances share the partitions;
  * a batch is always finished and committed before the run stops.
  */
@@ -64,7 +64,9 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
       while (!signal?.aborted) {
         const end = await run.runBatch();
         if (metrics) observeCounts(metrics, stage, run.counts);
-        if (end && options.untilEnd) {
+        // This member is done with its own partitions; the run ends once every member of the group is (their
+        // partitions may still come to this member in a rebalance, so it keeps polling until then).
+        if (end && options.untilEnd && (await run.groupDrained())) {
           for (const topic of seals[stage]) await log.seal(topic);
           break;
         }

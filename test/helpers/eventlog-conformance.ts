@@ -205,6 +205,29 @@ export function eventLogConformance(name: string, makeLog: () => Promise<Conform
       }
     }, timeout);
 
+    it('says the group is drained only when every partition is sealed and committed at its end offset', async () => {
+      const topic = topicName();
+      const group = groupName();
+      await log().ensureTopic(topic, PARTS);
+      const placed = await log().produce(topic, sample(12, 'drained'));
+      const ends = new Map<number, number>();
+      for (const p of placed) ends.set(p.partition, Math.max(ends.get(p.partition) ?? 0, p.offset + 1));
+      const c = await log().consumer(group, [topic]);
+      try {
+        await drain(c, 12, drainMs);
+        expect(await c.groupDrained()).toBe(false); // not sealed, nothing committed
+        await log().seal(topic);
+        expect(await c.groupDrained()).toBe(false); // sealed, nothing committed
+        const all = [...ends.entries()].map(([partition, offset]) => ({ topic, partition, offset, metadata: '' }));
+        await c.commit(all.slice(1));
+        expect(await c.groupDrained()).toBe(false); // one partition still uncommitted
+        await c.commit(all.slice(0, 1));
+        expect(await c.groupDrained()).toBe(true);
+      } finally {
+        await c.close();
+      }
+    }, timeout);
+
     it('returns end offsets and reads [from, to) of one partition without a group', async () => {
       const topic = topicName();
       await log().ensureTopic(topic, PARTS);
