@@ -26,6 +26,15 @@ export interface SinkRunOptions {
   /** Max records per poll. @default 5000 */
   maxBatch?: number;
   /**
+   * Longest a record may wait in a partial block before it is written,
+   * milliseconds (wall clock). Such a block [start, end) is first committed
+   * as a plan (offset `start`, metadata `{"block_end": end}`), then written,
+   * then committed at `end`; a member that resumes at a planned offset forms
+   * exactly that block again, so its deduplication token matches. Infinity:
+   * partial blocks only at end of input (bounded runs). @default Infinity
+   */
+  lingerMs?: number;
+  /**
    * Back-off of warehouse writes. A warehouse outage pauses the sink (nothing
    * is committed past unwritten rows) and it keeps retrying retriable errors.
    * @default { retries: Infinity, maxRetryTimeMs: 30000 } (the retry defaults otherwise)
@@ -43,6 +52,25 @@ interface Buffered {
   rows: Record<string, unknown>[];
   dead: DeadLetter[];
   next: number;
+  /** Wall-clock time the block's first record was buffered, ms (null: empty). */
+  firstAtMs: number | null;
+  /** End offset of a planned partial block starting at `start` (committed metadata), or null. */
+  planEnd: number | null;
+}
+
+/** Commit metadata of a planned partial block. */
+interface BlockPlan {
+  block_end: number;
+}
+
+function parsePlan(metadata: string | undefined, start: number): number | null {
+  if (!metadata) return null;
+  try {
+    const plan = JSON.parse(metadata) as Partial<BlockPlan>;
+    return Number.isSafeInteger(plan.block_end) && plan.block_end! > start ? plan.block_end! : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -50,7 +78,8 @@ interface Buffered {
  * by a plain `count()` (DESIGN §3 "Delivery").
  *
  * Blocks are aligned on offset ranges [k·B, (k+1)·B) of one partition (a
- * partial block only at end of input), and each insert carries the
+ * partial block only at end of input, or after `lingerMs` with its end
+ * committed as a plan first), and each insert carries the
  * deduplication token `<table>:<log id>:<topic>:<partition>:<from>-<to>`, so a retried
  * or replayed block adds no rows. Offsets are committed only after the
  * warehouse acknowledged every block below them. A record that cannot be
@@ -126,10 +155,12 @@ export class SinkRun {
     if (fresh.length === 0) return;
     this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:');
     for (const tp of fresh) {
-      const offset = (await this.consumer!.committed(tp))?.offset ?? 0;
+      const committed = await this.consumer!.committed(tp);
+      const offset = committed?.offset ?? 0;
+      const planEnd = parsePlan(committed?.metadata, offset);
       this.consumer!.seek(tp, offset);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset });
-      this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset }, 'partition assigned; resuming from committed offset');
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd });
+      this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
 
@@ -155,6 +186,8 @@ export class SinkRun {
       for (const [key, buf] of this.buffers) if (buf.next > buf.start) await this.flush(key, buf);
       // Not done while a commit is still deferred by a rebalance: the caller polls again and it is retried.
       if (this.deferred.size) return false;
+    } else {
+      await this.flushLingering();
     }
     this.options.onProgress?.(this.counts);
     return endOfInput;
@@ -194,7 +227,39 @@ export class SinkRun {
       counts.dead++;
     }
     buf.next = r.offset + 1;
-    if (buf.next % this.batchOffsets === 0) await this.flush(key, buf);
+    buf.firstAtMs ??= Date.now();
+    // A planned block ends at its plan (never past the aligned boundary: plans are made below it).
+    if (buf.next === buf.planEnd || buf.next % this.batchOffsets === 0) await this.flush(key, buf);
+  }
+
+  /**
+   * Write the partial blocks whose first record waited `lingerMs`: commit
+   * their plans in one commit, then write and commit each. Nothing is
+   * written when the plan commit fails (a rebalance): the plan must be
+   * durable before the rows are, or a replay could form another block.
+   */
+  private async flushLingering(): Promise<void> {
+    const linger = this.options.lingerMs ?? Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(linger)) return;
+    const now = Date.now();
+    const due = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger);
+    if (due.length === 0) return;
+    const plans: CommittedOffset[] = due.map(([key, b]) => {
+      const at = key.lastIndexOf(':');
+      const plan: BlockPlan = { block_end: b.next };
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset: b.start, metadata: JSON.stringify(plan) };
+    });
+    try {
+      await this.consumer!.commit(plans);
+    } catch (error) {
+      if (!(error instanceof PipelineError && error.retriable)) throw error;
+      this.options.logger?.info({ pipeline: 'warehouse-sink', err: (error as Error).message }, 'block plans not committed (rebalance?); partial blocks wait');
+      return;
+    }
+    for (const [key, b] of due) {
+      b.planEnd = b.next;
+      await this.flush(key, b);
+    }
   }
 
   private async flush(key: string, buf: Buffered): Promise<void> {
@@ -228,5 +293,7 @@ export class SinkRun {
     buf.start = buf.next;
     buf.rows = [];
     buf.dead = [];
+    buf.firstAtMs = null;
+    buf.planEnd = null;
   }
 }

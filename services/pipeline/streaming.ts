@@ -14,7 +14,7 @@ import { SINK_TOPICS, type Stage } from './embedded.ts';
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & { sinkBatchOffsets?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & { sinkBatchOffsets?: number; sinkLingerMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default all three */
   processors?: readonly Stage[];
   /**
@@ -54,7 +54,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             log, logger, checks,
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
           })
-        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets });
+        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000 });
 
   async function loop(stage: Stage): Promise<void> {
     const run = make(stage);

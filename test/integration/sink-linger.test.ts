@@ -1,0 +1,88 @@
+/**
+ * Streaming runs write partial warehouse blocks after `lingerMs`, and a crash
+ * between the insert and the commit of such a block still adds no row: the
+ * block's end is committed as a plan before the insert, so the member that
+ * resumes forms the same block (same deduplication token) even though more
+ * records arrived meanwhile. Without the plan it would write [0, 16) and the
+ * 10 rows of [0, 10) would be there twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { codecFor } from '../../schemas/index.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { makeInference } from '../helpers/factories.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+class Crash extends Error {}
+
+const t0 = Date.UTC(2024, 5, 1, 10);
+const records = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => ({
+    key: 'edge-01',
+    value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + (from + i) * 10, event_id: `l-${from + i}` })),
+  }));
+
+describe('warehouse-sink partial blocks after the linger time', () => {
+  let warehouse: ChdbWarehouse;
+  beforeAll(async () => {
+    warehouse = await createTestDatabase('linger');
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+  });
+
+  const count = async () => (await warehouse.query<{ c: number; u: number }>(`SELECT count() AS c, uniqExact(event_id) AS u FROM ${warehouse.database}.inference_events`))[0];
+  const committed = async (log: MemoryEventLog) => {
+    const c = await log.consumer('edgelat-warehouse-sink', [TOPICS.inference]);
+    try {
+      return await c.committed({ topic: TOPICS.inference, partition: 0 });
+    } finally {
+      await c.close();
+    }
+  };
+
+  it('writes a partial block once it lingered, and a crash after its insert adds no row on resume', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    await log.produce(TOPICS.inference, records(0, 10));
+
+    // First member: with lingerMs 0 the 10 buffered records are written at once; it crashes after the insert, before the commit.
+    let crash = true;
+    const first = new SinkRun({
+      log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 0,
+      failPoint: (point) => { if (point === 'after-produce' && crash) throw new Crash('after insert'); },
+    });
+    await first.start();
+    await expect(first.runBatch()).rejects.toThrow(Crash);
+    await first.close();
+    expect(await count()).toEqual({ c: 10, u: 10 });
+    // Only the plan is committed: the block starts at 0 and ends at 10.
+    expect(await committed(log)).toMatchObject({ offset: 0, metadata: JSON.stringify({ block_end: 10 }) });
+
+    // More records arrive; the next member resumes at the plan: it re-forms [0, 10) (deduplicated), then [10, 16).
+    crash = false;
+    await log.produce(TOPICS.inference, records(10, 16));
+    const second = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 0 });
+    await second.start();
+    await second.runBatch();
+    await second.runBatch();
+    expect(await count()).toEqual({ c: 16, u: 16 });
+    await second.close();
+    expect(await committed(log)).toMatchObject({ offset: 16 });
+  });
+
+  it('keeps rows in memory until the linger time has passed, and writes nothing partial without it', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const before = (await count())!.c;
+    await log.produce(TOPICS.inference, records(100, 105));
+    const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 300 });
+    await run.start();
+    await run.runBatch();
+    expect((await count())!.c).toBe(before); // buffered, not yet due
+    await new Promise((r) => setTimeout(r, 350));
+    await run.runBatch();
+    expect((await count())!.c).toBe(before + 5);
+    await run.close();
+  });
+});
