@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 
 /** Paths whose values never reach a log line (DESIGN §7). */
-export const REDACT_PATHS = ['password', '*.password', 'sasl.password', 'config.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'];
+export const REDACT_PATHS = ['password', '*.password', 'sasl.password', '*.sasl.password', 'config.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'];
 
 /**
  * Create the root pino logger: JSON lines on stderr (stdout stays for command

@@ -81,7 +81,7 @@ export class KafkaEventLog implements EventLog {
    * every produce (records and seal markers) uses the configured compression.
    * @returns  A log whose `id` is `kafka-<clusterId>`.
    * @throws {BrokerUnavailableError} if the brokers cannot be reached or refuse the SASL/TLS handshake.
-   * @throws {RangeError} if `brokers` is empty, `defaultPartitions` < 1, or `compression`/`sasl.mechanism` is unknown.
+   * @throws {RangeError} if `brokers` is empty, `defaultPartitions` < 1, `retries` < 0, or `compression`/`sasl.mechanism` is unknown.
    */
   static async connect(options: KafkaLogOptions): Promise<KafkaEventLog> {
     if (options.brokers.length === 0) throw new RangeError('brokers: expected at least one "host:port", got []');
