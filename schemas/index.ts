@@ -91,13 +91,10 @@ export {
   CONFLUENT_HEADER_BYTES,
   CONFLUENT_MAGIC,
   ConfluentFraming,
-  HttpSchemaRegistryClient,
   InMemorySchemaRegistry,
-  SCHEMA_REGISTRY_CONTENT_TYPE,
   SchemaRegistryError,
-  schemaRegistryFromEnv,
   UnknownSchemaIdError,
   type ConfluentFramingOptions,
-  type HttpSchemaRegistryOptions,
   type SchemaRegistryClient,
 } from './registry.ts';
+export { HttpSchemaRegistryClient, SCHEMA_REGISTRY_CONTENT_TYPE, schemaRegistryFromEnv, type HttpSchemaRegistryOptions } from './registry-http.ts';

@@ -7,12 +7,9 @@
  * content type `application/vnd.schemaregistry.v1+json`); Avro 1.11
  * specification, "Schema Resolution" (case C11: ids 101 = v1, 102 = v2, reader v2).
  *
- * The HTTP client uses `fetch` against the two documented endpoints rather than
- * `@kafkajs/confluent-schema-registry`: its current release (4.x) requires
- * Node >= 22 (edgelat runs on Node 20), pulls ajv, protobufjs and mappersmith,
- * and hands back types compiled with its own avsc, which would lose the exact
- * long of schemas/long.ts (case C10). Decoding is async (a registry round trip),
- * so this is a separate API next to the synchronous `codecFor(kind)`.
+ * The HTTP client is in registry-http.ts. Decoding is async (a registry round
+ * trip), so this is a separate API next to the synchronous `codecFor(kind)`; the
+ * running pipeline reads Confluent framing through services/eventlog/confluent-wire.ts.
  */
 import type avro from 'avsc';
 import { PipelineError } from '../errors.ts';
@@ -25,8 +22,6 @@ import { fail, toPlainRecord, validateRecord, type DecodeResult } from './valida
 export const CONFLUENT_MAGIC = 0x00;
 /** Length of the Confluent header: magic byte + 4-byte schema id. */
 export const CONFLUENT_HEADER_BYTES = 5;
-/** Content type of the Schema Registry REST API (v1). */
-export const SCHEMA_REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 /**
  * The registry has no schema with this id (REST error 40403). A data error:
@@ -106,106 +101,6 @@ export class InMemorySchemaRegistry implements SchemaRegistryClient {
     this.subjects.set(subject, ids);
     return id;
   }
-}
-
-/** Options of {@link HttpSchemaRegistryClient}. */
-export interface HttpSchemaRegistryOptions {
-  /** Per-request timeout, milliseconds. @default 10000 */
-  timeoutMs?: number;
-  /** Extra headers (e.g. `authorization`). @default {} */
-  headers?: Record<string, string>;
-  /** The fetch implementation. @default globalThis.fetch */
-  fetch?: typeof fetch;
-}
-
-/**
- * Schema Registry client over its REST API with `fetch`.
- *
- * Behaviour: `getSchema` is `GET {url}/schemas/ids/{id}` (404 / error_code 40403 ->
- * {@link UnknownSchemaIdError}); `register` is `POST {url}/subjects/{subject}/versions`
- * with body `{"schema": "<schema as JSON text>"}`. 5xx, 429 and network errors are
- * retriable {@link SchemaRegistryError}s; other statuses are not. No retry loop here
- * (services/retry.ts is the only one).
- * @example new HttpSchemaRegistryClient(process.env.EDGELAT_SCHEMA_REGISTRY_URL!)
- */
-export class HttpSchemaRegistryClient implements SchemaRegistryClient {
-  readonly #base: string;
-  readonly #timeoutMs: number;
-  readonly #headers: Record<string, string>;
-  readonly #fetch: typeof fetch;
-
-  /**
-   * @param url      Base URL of the registry, e.g. `http://localhost:8081`.
-   * @param options  See {@link HttpSchemaRegistryOptions}.
-   * @throws {TypeError} if `url` is not a valid URL (a config error).
-   */
-  constructor(url: string, options: HttpSchemaRegistryOptions = {}) {
-    this.#base = new URL(url).toString().replace(/\/+$/, '');
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#headers = options.headers ?? {};
-    this.#fetch = options.fetch ?? globalThis.fetch;
-  }
-
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    let res: Response;
-    try {
-      res = await this.#fetch(`${this.#base}${path}`, {
-        method,
-        headers: { accept: SCHEMA_REGISTRY_CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE }), ...this.#headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new SchemaRegistryError(`schema registry ${method} ${path} failed: ${message.toLowerCase()}`, null, { retriable: true, cause: err });
-    }
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(text.slice(0, 200))}`, res.status);
-    }
-    return { status: res.status, json };
-  }
-
-  #error(method: string, path: string, status: number, json: Record<string, unknown>): SchemaRegistryError {
-    const detail = typeof json.message === 'string' ? json.message : JSON.stringify(json);
-    return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(detail)}`, status, { retriable: status >= 500 || status === 429 });
-  }
-
-  /** See {@link SchemaRegistryClient.getSchema}. */
-  async getSchema(id: number): Promise<object> {
-    const path = `/schemas/ids/${id}`;
-    const { status, json } = await this.#call('GET', path);
-    if (status === 404 || json.error_code === 40403) throw new UnknownSchemaIdError(id);
-    if (status < 200 || status >= 300) throw this.#error('GET', path, status, json);
-    if (json.schemaType !== undefined && json.schemaType !== 'AVRO') throw new SchemaRegistryError(`schema id ${id} is ${quoteValue(json.schemaType)}, not avro`, status);
-    if (typeof json.schema !== 'string') throw new SchemaRegistryError(`schema registry GET ${path} returned no "schema" string`, status);
-    return JSON.parse(json.schema) as object;
-  }
-
-  /** See {@link SchemaRegistryClient.register}. */
-  async register(subject: string, schema: object): Promise<number> {
-    const path = `/subjects/${encodeURIComponent(subject)}/versions`;
-    const { status, json } = await this.#call('POST', path, { schema: JSON.stringify(schema) });
-    if (status < 200 || status >= 300) throw this.#error('POST', path, status, json);
-    if (typeof json.id !== 'number') throw new SchemaRegistryError(`schema registry POST ${path} returned no numeric "id"`, status);
-    return json.id;
-  }
-}
-
-/**
- * Pick the registry client from the environment.
- *
- * @param env  Environment variables. @default process.env
- * @returns    An {@link HttpSchemaRegistryClient} when `EDGELAT_SCHEMA_REGISTRY_URL` is set
- *             (non-empty), else `null` (no registry: producers write single-object Avro).
- * @throws {TypeError} if the URL is malformed (a config error).
- */
-export function schemaRegistryFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): HttpSchemaRegistryClient | null {
-  const url = env.EDGELAT_SCHEMA_REGISTRY_URL?.trim();
-  return url ? new HttpSchemaRegistryClient(url) : null;
 }
 
 /** Options of {@link ConfluentFraming}. */

@@ -1,4 +1,4 @@
-import { codecFor, type DecodeResult } from '../../schemas/index.ts';
+import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
 import type { LogRecord } from '../../services/eventlog/types.ts';
 import { kindOfTopic } from '../topics.ts';
 
@@ -21,11 +21,22 @@ const PLAUSIBLE_LOG_TIME_MS = Date.UTC(2000, 0, 1);
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
  * wrong state), and event time may not run far ahead of the log timestamp.
- * @returns the decoded value, or `{ok: false, path, reason}` (a dead letter); never throws.
+ *
+ * Behaviour: single-object Avro written with an older or newer version of the
+ * topic's schema is read through Avro schema resolution when that version is in
+ * the process-wide writer-schema registry (`defaultWriterSchemas()`, case C11;
+ * services/eventlog/confluent-wire.ts registers the versions it fetches from a
+ * Confluent Schema Registry). An unregistered fingerprint is a dead letter whose
+ * reason quotes the fingerprint; the current version and JSON read as before.
+ * @param r       The record as the event log delivered it; `r.topic` picks the record kind.
+ * @param checks  See {@link RecordChecks}.
+ * @returns the decoded value in the current schema's shape, or `{ok: false, path, reason}` (a dead letter).
+ * @throws {RangeError} only if `r.topic` is not an edgelat topic (a programmer error); data errors never throw.
+ * @see decodeEvolved in schemas/resolve.ts
  */
 export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): DecodeResult<Record<string, unknown>> {
   const kind = kindOfTopic(r.topic);
-  const decoded = codecFor(kind).decode(r.value) as DecodeResult<Record<string, unknown>>;
+  const decoded = decodeEvolved(kind, r.value) as DecodeResult<Record<string, unknown>>;
   if (!decoded.ok || kind === 'DeadLetter') return decoded;
   const value = decoded.value;
   const server = value.edge_server_id;

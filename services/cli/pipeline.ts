@@ -21,18 +21,20 @@ export function parseProcessors(text: string): Stage[] {
 }
 
 /**
- * `edgelat pipeline run`: the processors on Kafka (EDGELAT_KAFKA_BROKERS),
- * writing to ClickHouse (EDGELAT_CLICKHOUSE_URL) or to the embedded
- * warehouse; /healthz and /metrics on `metricsPort`; SIGTERM or SIGINT
- * finishes the batch, commits and exits 0.
+ * `edgelat pipeline run`: the processors on Kafka (EDGELAT_KAFKA_BROKERS, with
+ * EDGELAT_KAFKA_SASL_*, EDGELAT_KAFKA_TLS and EDGELAT_KAFKA_COMPRESSION),
+ * writing to ClickHouse (EDGELAT_CLICKHOUSE_URL) or to the embedded warehouse;
+ * /healthz and /metrics on `metricsPort`; SIGTERM or SIGINT finishes the
+ * batch, commits and exits 0.
  */
 export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }): Promise<void> {
   if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
-  if (config.kafka.sasl || config.kafka.tls) throw new UsageError('EDGELAT_KAFKA_SASL_* and EDGELAT_KAFKA_TLS are not supported by the Kafka event log yet; use a plaintext listener');
   const processors = parseProcessors(opts.processors);
   const logger = createLogger(config.logLevel);
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
-  const log = await KafkaEventLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const { brokers, clientId, sasl, tls, compression } = config.kafka;
+  const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
+  const log = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
   const warehouse: Warehouse = config.clickhouse
     ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database })
     : new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });

@@ -190,32 +190,32 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * `edgelat simulate`: simulate a fleet and produce its arrivals to Kafka.
  *
- * Behaviour: validates the flags, connects to `config.kafka.brokers`, runs the
- * simulator, produces the records in arrival order (key = edge_server_id,
- * record timestamp = arrival time, {@link DEFAULT_BATCH_RECORDS} records per
- * produce call, paced with setTimeout when `rate` is set), shows progress on
- * stderr (a bar on a TTY, else one line per 10 %), seals both input topics when
- * `seal`, prints a one-line summary on stdout and closes the connection (also on error).
+ * Behaviour: validates the flags, connects to `config.kafka.brokers` (with
+ * its SASL, TLS and compression settings), runs the simulator, produces the
+ * records in arrival order (key = edge_server_id, record timestamp = arrival
+ * time, {@link DEFAULT_BATCH_RECORDS} records per produce call, paced with
+ * setTimeout when `rate` is set), shows progress on stderr (a bar on a TTY,
+ * else one line per 10 %), seals both input topics when `seal`, prints a
+ * one-line summary on stdout and closes the connection (also on error).
  * @param config  Runtime configuration; `kafka` must be set.
  * @param opts    The flags, see {@link SimulateOptions}.
  * @param io      Output streams (tests). @default process.stdout / process.stderr
  * @returns       What was produced.
- * @throws {UsageError} if `config.kafka` is null, SASL/TLS is configured (not supported by the Kafka event log yet), or a flag is invalid.
+ * @throws {UsageError} if `config.kafka` is null or a flag is invalid.
  * @throws {BrokerUnavailableError} if Kafka cannot be reached or refuses a produce.
  */
 export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptions, io: SimulateIo = {}): Promise<SimulateResult> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   if (!config.kafka) throw new UsageError(NO_KAFKA_MESSAGE);
-  if (config.kafka.sasl || config.kafka.tls) {
-    throw new UsageError('edgelat simulate: EDGELAT_KAFKA_SASL_* and EDGELAT_KAFKA_TLS are not supported by the Kafka event log yet; use a plaintext listener');
-  }
   const simConfig = simConfigFromOptions(opts);
   const started = performance.now();
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   // Loaded on demand: the kafkajs client stays out of the start-up of every other command.
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
-  const log: EventLog = await KafkaEventLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const { brokers, clientId, sasl, tls, compression } = config.kafka;
+  const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
+  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
   try {

@@ -16,6 +16,7 @@ import { normalizeSimConfig, simulateFleet } from '../../services/simulator/inde
 import { codecFor } from '../../schemas/index.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { startSchemaRegistryStub } from '../helpers/schema-registry.ts';
 
 const OPTS: SimulateOptions = { duration: 1, servers: 3, seed: 7, jitter: 1500, rate: null, seal: true, badRecords: 2 };
 
@@ -153,6 +154,39 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
       expect(result.topicRecords[TOPICS.inference]! + result.topicRecords[TOPICS.load]!).toBe(total);
       // The last batch waits until (total - batch) / rate seconds have passed.
       expect(result.elapsedMs).toBeGreaterThanOrEqual(((total - batchSizeFor(opts.rate)) / opts.rate!) * 1000 - 50);
+    }, 30_000);
+
+    it('writes the Confluent framing (00 + schema id) when EDGELAT_SCHEMA_REGISTRY_URL is set', async () => {
+      const registry = await startSchemaRegistryStub({ firstId: 300 });
+      const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-simulate-registry-check', retries: 3, pollWaitMs: 200 });
+      try {
+        const tps = async () => {
+          const out = new Map<string, number>();
+          for (const topic of [TOPICS.inference, TOPICS.load]) for (let p = 0; p < (await log.partitionCount(topic))!; p++) out.set(`${topic}:${p}`, await log.endOffset({ topic, partition: p }));
+          return out;
+        };
+        const before = await tps();
+        const config = loadConfig({ EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_LOG_LEVEL: 'silent', EDGELAT_SCHEMA_REGISTRY_URL: registry.url });
+        const opts: SimulateOptions = { ...OPTS, duration: 0.25, servers: 1, seal: false, badRecords: 0 };
+        const result = await simulateCommand(config, opts, { stdout: sink(), stderr: sink() });
+        const after = await tps();
+        const ids: Record<string, number[] | undefined> = { [TOPICS.inference]: registry.subjects.get(`${TOPICS.inference}-value`), [TOPICS.load]: registry.subjects.get(`${TOPICS.load}-value`) };
+        expect(ids[TOPICS.inference]).toHaveLength(1);
+        expect(ids[TOPICS.load]).toHaveLength(1);
+        let n = 0;
+        for (const [key, end] of after) {
+          const [topic, partition] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+          for (const r of await log.read({ topic, partition }, before.get(key) ?? 0, end)) {
+            n++;
+            expect(r.value[0]).toBe(0x00);
+            expect(r.value.readInt32BE(1)).toBe(ids[topic]![0]);
+          }
+        }
+        expect(n).toBe(result.topicRecords[TOPICS.inference]! + result.topicRecords[TOPICS.load]!);
+      } finally {
+        await log.close();
+        await registry.close();
+      }
     }, 30_000);
   });
 }

@@ -1,0 +1,220 @@
+/**
+ * Header swap between Confluent Schema Registry framing and single-object Avro,
+ * with the registry look-ups it needs, cached (used by confluent-wire.ts).
+ *
+ * Source: Confluent documentation, "Wire format" (`00` + 4-byte big-endian schema
+ * id + Avro body) and "Subject name strategy" (TopicNameStrategy: `<topic>-value`);
+ * Avro 1.11 specification, "Single object encoding" (`C3 01` + 8-byte CRC-64-AVRO
+ * fingerprint of the Parsing Canonical Form + body). The Avro body is the same in
+ * both framings, so converting never decodes a record.
+ */
+import type { Logger } from 'pino';
+import { kindOfTopic as edgelatKindOfTopic } from '../../pipelines/topics.ts';
+import {
+  CONFLUENT_HEADER_BYTES,
+  CONFLUENT_MAGIC,
+  createLongAwareType,
+  defaultWriterSchemas,
+  rabinFingerprint,
+  SchemaRegistryError,
+  singleObjectHeader,
+  UnknownSchemaIdError,
+  type RecordKind,
+  type SchemaRegistryClient,
+  type WriterSchemaRegistry,
+} from '../../schemas/index.ts';
+import { SINGLE_OBJECT_HEADER_BYTES } from '../../schemas/fingerprint.ts';
+import type { LogRecord } from './types.ts';
+
+/** Options of {@link ConfluentWireConverter} (and of `ConfluentWireEventLog`). */
+export interface ConfluentWireOptions {
+  /** The Schema Registry (HTTP, or in-memory in tests). */
+  client: SchemaRegistryClient;
+  /**
+   * Writer schemas by fingerprint: read to find the schema to register on produce, and
+   * extended with every schema fetched by id so `decodeLogRecord` resolves it (case C11).
+   * @default defaultWriterSchemas() (the registry pipelines/runtime/decode.ts reads)
+   */
+  writerSchemas?: WriterSchemaRegistry;
+  /**
+   * Record kind carried by a topic, or null for a topic edgelat does not know.
+   * @default kindOfTopic of pipelines/topics.ts (null when it throws)
+   */
+  kindOfTopic?: (topic: string) => RecordKind | null;
+  /** Logs one line per schema id or fingerprint first seen; nothing per record. */
+  logger?: Logger;
+}
+
+/**
+ * What the registry said about a schema id: its schema, or why it cannot be used;
+ * `transient` answers (an unknown id, which the registry may know later) are not cached.
+ */
+type FetchedSchema = { schema: object } | { unusable: string; transient: boolean };
+
+const defaultKindOfTopic = (topic: string): RecordKind | null => {
+  try {
+    return edgelatKindOfTopic(topic);
+  } catch {
+    return null;
+  }
+};
+
+/** True for `C3 01` + 8 fingerprint bytes (+ body). */
+export const isSingleObject = (v: Buffer): boolean => v.length >= SINGLE_OBJECT_HEADER_BYTES && v[0] === 0xc3 && v[1] === 0x01;
+/** True for `00` + 4 schema-id bytes (+ body). */
+export const isConfluent = (v: Buffer): boolean => v.length >= CONFLUENT_HEADER_BYTES && v[0] === CONFLUENT_MAGIC;
+
+/**
+ * Convert record values between single-object Avro (inside edgelat) and Confluent
+ * framing (on the log), with cached registry look-ups.
+ *
+ * Behaviour: `toWire` registers a value's writer schema (found in `writerSchemas` by
+ * fingerprint) under `<topic>-value` once per (topic, fingerprint) and swaps the header;
+ * `fromWire` fetches each schema id once, registers the schema in `writerSchemas` under the
+ * topic's kind and swaps the header back. Failed calls are not cached. Values that cannot be
+ * converted are returned unchanged, so the runtime dead-letters them with their raw bytes.
+ * @example see test/unit/eventlog/confluent-wire.test.ts
+ */
+export class ConfluentWireConverter {
+  readonly #client: SchemaRegistryClient;
+  readonly #writers: WriterSchemaRegistry;
+  readonly #kindOf: (topic: string) => RecordKind | null;
+  readonly #logger: Logger | undefined;
+  /** `<topic>\0<fingerprint hex>` -> schema id. */
+  readonly #ids = new Map<string, Promise<number>>();
+  /** Schema id -> what the registry said. */
+  readonly #schemas = new Map<number, Promise<FetchedSchema>>();
+  /** `<topic>\0<schema id>` -> single-object header, or null to pass the value through. */
+  readonly #headers = new Map<string, Buffer | null>();
+  readonly #warned = new Set<string>();
+
+  /** @param options  See {@link ConfluentWireOptions}. */
+  constructor(options: ConfluentWireOptions) {
+    this.#client = options.client;
+    this.#writers = options.writerSchemas ?? defaultWriterSchemas();
+    this.#kindOf = options.kindOfTopic ?? defaultKindOfTopic;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Convert the Confluent-framed values of some records to single-object Avro.
+   * @param records  Records as the inner log returned them (not modified).
+   * @returns        Same length and order; converted records are new objects, others the same.
+   * @throws {SchemaRegistryError} for a registry outage (retriable) or refusal (not retriable).
+   */
+  async fromWire(records: LogRecord[]): Promise<LogRecord[]> {
+    const ids = new Set<number>();
+    for (const r of records) if (isConfluent(r.value)) ids.add(r.value.readUInt32BE(1));
+    if (ids.size === 0) return records;
+    const fetched = new Map<number, FetchedSchema>();
+    await Promise.all([...ids].map(async (id) => fetched.set(id, await this.#fetch(id))));
+    return records.map((r) => {
+      if (!isConfluent(r.value)) return r;
+      const id = r.value.readUInt32BE(1);
+      const header = this.#headerFor(r.topic, id, fetched.get(id)!);
+      return header ? { ...r, value: Buffer.concat([header, r.value.subarray(CONFLUENT_HEADER_BYTES)]) } : r;
+    });
+  }
+
+  /**
+   * Convert one single-object value to Confluent framing for `topic`.
+   * @param topic  The topic written to; the schema is registered under subject `<topic>-value`.
+   * @param value  The value to produce.
+   * @returns      `00` + schema id + the same body; `value` itself when it is not single-object Avro,
+   *               its fingerprint is not in `writerSchemas`, or belongs to another kind than the topic's.
+   * @throws {SchemaRegistryError} if registering fails (retriable for an outage).
+   */
+  async toWire(topic: string, value: Buffer): Promise<Buffer> {
+    if (!isSingleObject(value)) return value;
+    const fpHex = value.subarray(2, SINGLE_OBJECT_HEADER_BYTES).toString('hex');
+    const entry = this.#writers.lookup(fpHex);
+    const kind = this.#kindOf(topic);
+    if (!entry || (kind !== null && entry.kind !== kind)) {
+      this.#warnOnce(`produce:${topic}:${fpHex}`, { topic, fingerprint: fpHex, kind: entry?.kind ?? null }, 'single-object value with a fingerprint unknown for this topic is written unchanged');
+      return value;
+    }
+    const key = `${topic}\u0000${fpHex}`;
+    let pending = this.#ids.get(key);
+    if (!pending) {
+      pending = this.#client.register(`${topic}-value`, JSON.parse(entry.schemaJson) as object);
+      this.#ids.set(key, pending);
+      pending.then(
+        (id) => this.#logger?.info({ topic, subject: `${topic}-value`, schemaId: id, fingerprint: fpHex, kind: entry.kind }, 'writer schema registered; values are written with confluent framing'),
+        () => this.#ids.delete(key),
+      );
+    }
+    const id = await pending;
+    const header = Buffer.alloc(CONFLUENT_HEADER_BYTES);
+    header[0] = CONFLUENT_MAGIC;
+    header.writeUInt32BE(id, 1);
+    return Buffer.concat([header, value.subarray(SINGLE_OBJECT_HEADER_BYTES)]);
+  }
+
+  /** Fetch a schema by id; unknown ids and unusable answers are values, outages and refusals throw. */
+  #fetch(id: number): Promise<FetchedSchema> {
+    let pending = this.#schemas.get(id);
+    if (!pending) {
+      pending = this.#client.getSchema(id).then(
+        (schema): FetchedSchema => ({ schema }),
+        (err: unknown): FetchedSchema => {
+          if (err instanceof UnknownSchemaIdError) return { unusable: `the schema registry has no schema id ${id}`, transient: true };
+          // The registry answered (2xx) but the schema is not a usable Avro schema: a data problem of the records using it.
+          if (err instanceof SchemaRegistryError && err.status !== null && err.status >= 200 && err.status < 300) return { unusable: err.message, transient: false };
+          throw err;
+        },
+      );
+      this.#schemas.set(id, pending);
+      // Keep only definite answers: an unknown id may appear later, an outage may end.
+      pending.then((f) => void ('transient' in f && f.transient && this.#schemas.delete(id)), () => this.#schemas.delete(id));
+    }
+    return pending;
+  }
+
+  /** The single-object header for values of `topic` with schema `id`, or null to pass them through. */
+  #headerFor(topic: string, id: number, fetched: FetchedSchema): Buffer | null {
+    const key = `${topic}\u0000${id}`;
+    if (this.#headers.has(key)) return this.#headers.get(key)!;
+    const header = this.#computeHeader(topic, id, fetched);
+    if (!('transient' in fetched && fetched.transient)) this.#headers.set(key, header);
+    return header;
+  }
+
+  #computeHeader(topic: string, id: number, fetched: FetchedSchema): Buffer | null {
+    const kind = this.#kindOf(topic);
+    const context = { topic, schemaId: id, kind };
+    if ('unusable' in fetched) {
+      this.#warnOnce(`id:${topic}:${id}`, { ...context, reason: fetched.unusable }, 'schema id cannot be used; values are passed on unchanged (dead letters)');
+      return null;
+    }
+    let fpHex: string;
+    try {
+      const type = createLongAwareType(fetched.schema);
+      if (type.typeName !== 'record') throw new Error(`schema id ${id} is a ${type.typeName}, not a record`);
+      fpHex = rabinFingerprint(JSON.stringify(type.schema())).toString('hex');
+    } catch (err) {
+      this.#warnOnce(`id:${topic}:${id}`, { ...context, reason: (err as Error).message }, 'schema id is not an avro record schema; values are passed on unchanged (dead letters)');
+      return null;
+    }
+    const existing = this.#writers.lookup(fpHex);
+    if (existing && kind !== null && existing.kind !== kind) {
+      this.#warnOnce(`id:${topic}:${id}`, { ...context, fingerprint: fpHex, schemaKind: existing.kind }, 'schema id belongs to another record kind; values are passed on unchanged (dead letters)');
+      return null;
+    }
+    if (!existing) {
+      if (kind === null) {
+        this.#warnOnce(`id:${topic}:${id}`, { ...context, fingerprint: fpHex }, 'topic carries no known record kind; values are passed on unchanged');
+        return null;
+      }
+      this.#writers.register(kind, fetched.schema);
+    }
+    this.#logger?.info({ ...context, fingerprint: fpHex }, 'schema id read as single-object fingerprint');
+    return singleObjectHeader(Buffer.from(fpHex, 'hex'));
+  }
+
+  #warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#logger?.warn(fields, message);
+  }
+}
+

@@ -1,0 +1,198 @@
+/**
+ * Confluent Schema Registry framing through a real HTTP registry (a fastify
+ * server speaking the REST subset HttpSchemaRegistryClient uses, see
+ * test/helpers/schema-registry.ts): every record kind round-trips, older writer
+ * versions are resolved, unknown ids are dead-lettered with their raw bytes,
+ * outages are retriable; the whole bounded pipeline over the framed log writes
+ * exactly the warehouse rows of the plain run; and, where kcat is available,
+ * the framed bytes cross a Kafka-protocol broker unchanged.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
+import { dlqTopic, TOPICS } from '../../pipelines/topics.ts';
+import { codecFor, HttpSchemaRegistryClient, loadSchema, SCHEMA_REGISTRY_CONTENT_TYPE, SchemaRegistryError, type LoadSample, type RecordKind } from '../../schemas/index.ts';
+import { loadConfig } from '../../services/config.ts';
+import { ConfluentWireEventLog, withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import type { Consumer, LogRecord } from '../../services/eventlog/types.ts';
+import { produceSimulation } from '../../services/pipeline/demo.ts';
+import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
+import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { fingerprint } from '../helpers/fingerprint.ts';
+import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { sampleRecords } from '../helpers/sample-records.ts';
+import { startSchemaRegistryStub, type SchemaRegistryStub } from '../helpers/schema-registry.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const confluent = (id: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([0, (id >>> 24) & 0xff, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]), body]);
+const avscBody = (schema: object, value: object): Buffer => avro.Type.forSchema(schema as avro.Schema).toBuffer(value);
+const v0Schema = JSON.parse(readFileSync(new URL('../fixtures/avro/load-sample.v0.avsc', import.meta.url), 'utf8')) as object;
+const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
+const sample: LoadSample = {
+  edge_server_id: 'edge-07', ts: T0, cpu_util: 0.42, gpu_util: 0.87, mem_util: 0.61, queue_depth: 9, concurrency: 4, requests_per_s: 173.5, temperature_c: 71.5, power_w: 14.2,
+};
+const { temperature_c: _t, power_w: _p, ...v0Value } = sample;
+
+describe('ConfluentWireEventLog through a real HTTP schema registry', () => {
+  let stub: SchemaRegistryStub;
+  const warehouses: ChdbWarehouse[] = [];
+  beforeAll(async () => {
+    stub = await startSchemaRegistryStub({ username: 'edgelat', password: 's3cr:t', firstId: 41 });
+  });
+  afterAll(async () => {
+    for (const w of warehouses) await w.close();
+    await stub.close();
+  });
+
+  it('round-trips every record kind: one POST per subject, one GET per id, basic auth from the URL', async () => {
+    const inner = new MemoryEventLog({ defaultPartitions: 2 });
+    const log = withSchemaRegistry(inner, stub.urlWithCredentials);
+    const before = stub.requests.length;
+    for (const s of sampleRecords()) {
+      const original = codecFor(s.kind).encode(s.value as never);
+      const [placed] = await log.produce(s.topic, [{ key: s.key, value: original }, { key: s.key, value: original }]);
+      const id = stub.subjects.get(`${s.topic}-value`)![0]!;
+      expect(JSON.parse(stub.schemas.get(id)!)).toEqual(loadSchema(s.kind));
+      const [stored] = await inner.read({ topic: s.topic, partition: placed!.partition }, placed!.offset, placed!.offset + 1);
+      expect(stored!.value).toEqual(confluent(id, avscBody(loadSchema(s.kind), s.value)));
+      const { records } = await (await log.consumer(`g-${s.kind}`, [s.topic])).poll(10);
+      expect(records.map((r) => r.value)).toEqual([original, original]);
+      expect(decodeLogRecord(records[0]!)).toEqual({ ok: true, value: s.value });
+    }
+    const made = stub.requests.slice(before);
+    expect(made.filter((r) => r.method === 'POST').map((r) => r.url)).toEqual(sampleRecords().map((s) => `/subjects/${encodeURIComponent(`${s.topic}-value`)}/versions`));
+    expect(made.filter((r) => r.method === 'GET').map((r) => r.url)).toEqual([41, 42, 43, 44, 45, 46].map((id) => `/schemas/ids/${id}`));
+    expect(new Set(made.map((r) => r.authorization))).toEqual(new Set([`Basic ${Buffer.from('edgelat:s3cr:t').toString('base64')}`]));
+    expect(made.filter((r) => r.method === 'POST').every((r) => r.contentType === SCHEMA_REGISTRY_CONTENT_TYPE)).toBe(true);
+  });
+
+  it('reads a record another producer wrote with an older registered version (v0 fixture) as the current LoadSample', async () => {
+    const auth = `Basic ${Buffer.from('edgelat:s3cr:t').toString('base64')}`;
+    const res = await fetch(`${stub.url}/subjects/${TOPICS.load}-value/versions`, {
+      method: 'POST', headers: { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, authorization: auth }, body: JSON.stringify({ schema: JSON.stringify(v0Schema) }),
+    });
+    const { id } = (await res.json()) as { id: number };
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    await inner.produce(TOPICS.load, [{ key: 'edge-07', value: confluent(id, avscBody(v0Schema, v0Value)) }]);
+    const [r] = await withSchemaRegistry(inner, stub.urlWithCredentials).read({ topic: TOPICS.load, partition: 0 }, 0, 1);
+    expect(decodeLogRecord(r!)).toEqual({ ok: true, value: { ...v0Value, temperature_c: null, power_w: null } });
+  });
+
+  it('passes an id the registry does not have (404) through; the runtime dead-letters the raw bytes naming the id', async () => {
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    const raw = confluent(9999, avscBody(loadSchema('LoadSample'), sample));
+    await inner.produce(TOPICS.load, [{ key: 'edge-07', value: raw }]);
+    const { records } = await (await withSchemaRegistry(inner, stub.urlWithCredentials).consumer('g', [TOPICS.load])).poll(10);
+    expect(records[0]!.value).toEqual(raw);
+    const result = decodeLogRecord(records[0]!);
+    expect(result).toMatchObject({ ok: false, path: '' });
+    expect(result.ok ? '' : result.reason).toContain('schema id 9999');
+  });
+
+  it('turns a registry outage (503) into a retriable error and re-delivers the same records afterwards; bad credentials are not retriable', async () => {
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    await withSchemaRegistry(inner, stub.urlWithCredentials).produce(TOPICS.load, [0, 1, 2].map((i) => ({ key: 'edge-07', value: codecFor('LoadSample').encode({ ...sample, ts: T0 + i }) })));
+    const consumer: Consumer = await withSchemaRegistry(inner, stub.urlWithCredentials).consumer('g', [TOPICS.load]);
+    stub.down = true;
+    const err = await consumer.poll(10).catch((e: unknown) => e);
+    stub.down = false;
+    expect(err).toBeInstanceOf(SchemaRegistryError);
+    expect(err).toMatchObject({ retriable: true, status: 503 });
+    const { records } = await consumer.poll(10);
+    expect(records.map((r) => decodeLogRecord(r))).toEqual([0, 1, 2].map((i) => ({ ok: true, value: { ...sample, ts: T0 + i } })));
+
+    const wrong = new ConfluentWireEventLog(new MemoryEventLog(), { client: new HttpSchemaRegistryClient(stub.url.replace('http://', 'http://edgelat:wrong@')) });
+    const refused = await wrong.produce(TOPICS.load, [{ key: 'edge-07', value: codecFor('LoadSample').encode(sample) }]).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ retriable: false, status: 401 });
+    expect((refused as Error).message).not.toContain('wrong');
+  });
+
+  it('runs the whole bounded pipeline over the framed log with exactly the warehouse rows of the plain run', async () => {
+    const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000 };
+    const sim = simulateFleet(normalizeSimConfig({ seed: 21, servers: 3, durationMs: 2 * 60_000, maxJitterMs: 2600 }));
+    const reference = await createTestDatabase('plain');
+    const framed = await createTestDatabase('framed');
+    warehouses.push(reference, framed);
+    const plainLog = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(plainLog, sim, 2);
+    const plainCounts = await runBoundedPipeline({ log: plainLog, warehouse: reference, config });
+
+    const inner = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    const log = withSchemaRegistry(inner, stub.urlWithCredentials);
+    await produceSimulation(log, sim, 2);
+    const framedCounts = await runBoundedPipeline({ log, warehouse: framed, config });
+    expect(framedCounts).toEqual(plainCounts);
+    expect(plainCounts.join[TOPICS.inference]!.dead).toBe(2);
+    const expected = await fingerprint(reference);
+    expect(Number(expected.inference_enriched!.split(':')[0])).toBeGreaterThan(500);
+    expect(await fingerprint(framed)).toEqual(expected);
+
+    // On the log itself every Avro value is Confluent-framed; only the two injected bad records are not.
+    const other: Record<string, number> = {};
+    let framedCount = 0;
+    for (const topic of [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPICS.correlation, TOPICS.late, dlqTopic(TOPICS.inference)]) {
+      for (let partition = 0; partition < ((await inner.partitionCount(topic)) ?? 0); partition++) {
+        for (const r of await inner.read({ topic, partition }, 0, await inner.endOffset({ topic, partition }))) {
+          if (r.value[0] === 0) framedCount++;
+          else other[topic] = (other[topic] ?? 0) + 1;
+        }
+      }
+    }
+    expect(other).toEqual({ [TOPICS.inference]: 2 });
+    expect(framedCount).toBeGreaterThan(1000);
+  }, 120_000);
+});
+
+const external = process.env.EDGELAT_TEST_KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
+const haveKafka = kafkaTestsCanRun('the Confluent framing test on Kafka');
+
+describe.skipIf(!haveKafka)('ConfluentWireEventLog over Kafka', () => {
+  let mock: KafkaMock | null = null;
+  let stub: SchemaRegistryStub;
+  beforeAll(async () => {
+    stub = await startSchemaRegistryStub({ firstId: 7 });
+    if (!external) mock = await startKafkaMock();
+  });
+  afterAll(async () => {
+    await mock?.stop();
+    await stub.close();
+  });
+
+  it('carries 00 + schema id + body through the broker and hands consumers the single-object bytes', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const kinds: Record<string, RecordKind> = { [`cw-load-${suffix}`]: 'LoadSample', [`cw-inference-${suffix}`]: 'InferenceEvent' };
+    const inner = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-confluent-wire-test', retries: 3 });
+    try {
+      const log = new ConfluentWireEventLog(inner, { client: new HttpSchemaRegistryClient(stub.url), kindOfTopic: (t) => kinds[t] ?? null });
+      const samples = sampleRecords();
+      const originals = new Map<string, Buffer>();
+      for (const [topic, kind] of Object.entries(kinds)) {
+        await log.ensureTopic(topic, 2);
+        const s = samples.find((x) => x.kind === kind)!;
+        originals.set(topic, codecFor(kind).encode(s.value as never));
+        await log.produce(topic, [{ key: s.key, value: originals.get(topic)! }]);
+        await log.seal(topic);
+      }
+      const consumer = await log.consumer(`cw-${suffix}`, Object.keys(kinds));
+      const got: LogRecord[] = [];
+      const deadline = Date.now() + 30_000;
+      while (got.length < 2 && Date.now() < deadline) got.push(...(await consumer.poll(10)).records);
+      await consumer.close();
+      got.sort((a, b) => a.topic.localeCompare(b.topic));
+      expect(got.map((r) => [r.topic, r.value])).toEqual([...originals.entries()].sort(([a], [b]) => a.localeCompare(b)));
+      for (const r of got) {
+        const [stored] = await inner.read({ topic: r.topic, partition: r.partition }, r.offset, r.offset + 1);
+        const id = stub.subjects.get(`${r.topic}-value`)![0]!;
+        expect(stored!.value).toEqual(confluent(id, originals.get(r.topic)!.subarray(10)));
+        expect(codecFor(kinds[r.topic]!).decode(r.value).ok).toBe(true);
+      }
+    } finally {
+      await inner.close();
+    }
+  }, 90_000);
+});
