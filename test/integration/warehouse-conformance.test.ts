@@ -83,6 +83,19 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
     expect(exact).toEqual([{ n: 1 }]);
   });
 
+  it('keyword column names work, and a row without a key gets the column default', async () => {
+    const table = `${w.database}.kw`;
+    await w.exec(`CREATE TABLE ${table} (offset UInt64, partition UInt32, d String DEFAULT 'dflt', n Nullable(UInt32)) ENGINE = MergeTree ORDER BY offset`);
+    await w.insert(table, [{ offset: 18446744073709551615n, partition: 1, d: 'x', n: null }, { offset: 1, partition: 2, d: 'y', n: 7 }]);
+    await w.insert(table, [{ offset: 2, partition: 3, d: 'z', n: 8 }, { offset: 3, partition: 4 }]);
+    expect(await w.query(`SELECT offset, partition, d, n FROM ${table} ORDER BY offset`)).toEqual([
+      { offset: 1, partition: 2, d: 'y', n: 7 },
+      { offset: 2, partition: 3, d: 'z', n: 8 },
+      { offset: 3, partition: 4, d: 'dflt', n: null },
+      { offset: 18446744073709551615n, partition: 1, d: 'x', n: null },
+    ]);
+  });
+
   it('an insert replayed with the same dedupToken adds its rows once', async () => {
     const table = `${w.database}.dedup`;
     await w.exec(`CREATE TABLE ${table} (k UInt32) ENGINE = MergeTree ORDER BY k SETTINGS non_replicated_deduplication_window = 100`);
