@@ -31,6 +31,8 @@ export interface EdgelatConfig {
   maxEventTimeAheadMs: number;
   /** Offsets per warehouse-sink insert block (blocks are aligned on multiples of it). @default 4096 */
   sinkBatchOffsets: number;
+  /** Longest a record waits in a partial warehouse-sink block before it is written (streaming runs), ms. @default 1000 */
+  sinkLingerMs: number;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
@@ -83,6 +85,7 @@ const schema = z.object({
   EDGELAT_ALLOWED_LATENESS_MS: int(0, HOUR_MS).default(0),
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
+  EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     allowedLatenessMs: e.EDGELAT_ALLOWED_LATENESS_MS,
     maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
     sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
+    sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
     kafka: e.EDGELAT_KAFKA_BROKERS
       ? {
           brokers: e.EDGELAT_KAFKA_BROKERS.split(','),

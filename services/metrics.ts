@@ -132,16 +132,31 @@ export function observeCounts(metrics: Metrics, pipeline: string, counts: Readon
   }
 }
 
+/** Label keys of the per-partition gauges set last time, per Metrics object and `gauge\0pipeline`. */
+const lastPartitions = new WeakMap<Metrics, Map<string, Set<string>>>();
+
 /**
- * Set the watermark delay of one partition: wall clock minus event-time watermark.
- * @param metrics      Handles from {@link createMetrics}.
- * @param pipeline     Pipeline (processor) name.
- * @param topic        Input topic.
- * @param partition    Partition number (exported as a string label).
- * @param watermarkMs  Event-time watermark, epoch ms UTC; a non-finite value (no watermark yet) leaves the gauge unchanged.
- * @param nowMs        Wall clock, epoch ms UTC. @default Date.now()
+ * Set one pipeline's per-partition gauge values and remove the series of
+ * partitions it no longer owns (after a rebalance another instance reports them).
+ * @param metrics   Handles from {@link createMetrics}.
+ * @param gauge     Which gauge: `consumerLag` (records) or `watermarkDelay` (seconds).
+ * @param pipeline  Pipeline (processor) name, the `pipeline` label.
+ * @param values    One value per owned (topic, partition); non-finite values are skipped.
  */
-export function observeWatermark(metrics: Metrics, pipeline: string, topic: string, partition: number, watermarkMs: number, nowMs: number = Date.now()): void {
-  if (!Number.isFinite(watermarkMs)) return;
-  metrics.watermarkDelay.set({ pipeline, topic, partition: String(partition) }, (nowMs - watermarkMs) / 1000);
+export function observePartitions(metrics: Metrics, gauge: 'consumerLag' | 'watermarkDelay', pipeline: string, values: readonly { topic: string; partition: number; value: number }[]): void {
+  let byGauge = lastPartitions.get(metrics);
+  if (!byGauge) lastPartitions.set(metrics, (byGauge = new Map()));
+  const key = `${gauge}\u0000${pipeline}`;
+  const now = new Set<string>();
+  for (const v of values) {
+    if (!Number.isFinite(v.value)) continue;
+    metrics[gauge].set({ pipeline, topic: v.topic, partition: String(v.partition) }, v.value);
+    now.add(`${v.topic}\u0000${v.partition}`);
+  }
+  for (const old of byGauge.get(key) ?? []) {
+    if (now.has(old)) continue;
+    const [topic, partition] = old.split('\u0000') as [string, string];
+    metrics[gauge].remove({ pipeline, topic, partition });
+  }
+  byGauge.set(key, now);
 }

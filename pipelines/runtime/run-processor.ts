@@ -5,7 +5,7 @@ import type { LateEvent } from '../../schemas/types.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
-import { runToEnd } from './run-to-end.ts';
+import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 
@@ -159,6 +159,20 @@ export class ProcessorRun<S> {
   async groupDrained(): Promise<boolean> {
     if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
     return this.consumer.groupDrained();
+  }
+
+  /** Next offset to process per owned input partition. */
+  positions(): PartitionPosition[] {
+    return [...this.tasks].flatMap(([partition, task]) => [...task.streams].map(([topic, s]) => ({ topic, partition, position: s.next })));
+  }
+
+  /**
+   * Event-time watermark per owned input partition, epoch ms UTC (max event
+   * time seen − the processor's out-of-orderness bound; -Infinity before the
+   * first record, Infinity after end of input).
+   */
+  watermarks(): { topic: string; partition: number; watermarkMs: number }[] {
+    return [...this.tasks].flatMap(([partition, task]) => Object.entries(task.watermarks).map(([topic, watermarkMs]) => ({ topic, partition, watermarkMs })));
   }
 
   /** Run until end of input, then leave the group. */

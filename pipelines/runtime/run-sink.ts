@@ -7,7 +7,7 @@ import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
 import { dlqTopic } from '../topics.ts';
-import { runToEnd } from './run-to-end.ts';
+import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
 import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
@@ -44,6 +44,8 @@ export interface SinkRunOptions {
   checks?: RecordChecks;
   logger?: Logger;
   onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
+  /** Called after each acknowledged warehouse insert: table (`db.table`), rows, and the insert's latency in seconds (retries included). */
+  onWrite?: (table: string, rows: number, seconds: number) => void;
   failPoint?: (point: FailPoint, recordsDone: number) => void;
 }
 
@@ -199,6 +201,11 @@ export class SinkRun {
     return this.consumer.groupDrained();
   }
 
+  /** Next offset to buffer per owned partition. */
+  positions(): PartitionPosition[] {
+    return [...this.buffers].map(([key, b]) => ({ topic: key.slice(0, key.lastIndexOf(':')), partition: Number(key.slice(key.lastIndexOf(':') + 1)), position: b.next }));
+  }
+
   async runToEnd(): Promise<Record<string, TopicCounts>> {
     return runToEnd(this);
   }
@@ -271,7 +278,9 @@ export class SinkRun {
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');
     const backoff = { retries: Number.POSITIVE_INFINITY, onRetry, ...retry };
+    const began = performance.now();
     await withRetry(() => warehouse.insert(table, buf.rows, { dedupToken: `${table}:${range}` }), backoff);
+    this.options.onWrite?.(table, buf.rows.length, (performance.now() - began) / 1000);
     if (buf.dead.length) {
       const dlTable = `${warehouse.database}.dead_letters`;
       await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), backoff);

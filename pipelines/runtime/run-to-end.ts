@@ -1,3 +1,10 @@
+/** Read position of one owned input partition: `position` is the next offset to read. */
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  position: number;
+}
+
 /** What both run kinds (processor, sink) offer for a bounded run. */
 export interface BoundedRun<C> {
   start(): Promise<void>;
@@ -6,6 +13,8 @@ export interface BoundedRun<C> {
   close(): Promise<void>;
   /** Whether the whole consumer group is done with the sealed inputs. */
   groupDrained(): Promise<boolean>;
+  /** Positions of the partitions this member owns (consumer lag = end offset − position). */
+  positions(): PartitionPosition[];
   readonly counts: C;
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
@@ -6,9 +7,14 @@ import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
-import { observeCounts, type Metrics } from '../metrics.ts';
+import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { SINK_TOPICS, type Stage } from './embedded.ts';
+
+/** Pause after a poll that brought no record, milliseconds. */
+const IDLE_WAIT_MS = 50;
+
+const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Object.values(counts).reduce((s, c) => s + c.consumed, 0);
 
 /** Options of a long-running pipeline. */
 export interface StreamingOptions {
@@ -27,7 +33,10 @@ export interface StreamingOptions {
   /** Stops the run between batches: every run commits its batch and leaves its group. */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Where records in/out, dead letters, late records, consumer lag, watermark delay and insert latency are counted. */
   metrics?: Metrics;
+  /** How often consumer lag and watermark delay are refreshed, milliseconds (each refresh reads end offsets). @default 5000 */
+  gaugeEveryMs?: number;
 }
 
 /** Counts per processor and input topic when the run stopped. */
@@ -54,7 +63,22 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             log, logger, checks,
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
           })
-        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000 });
+        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+            onWrite: (table, _rows, seconds) => metrics?.batchWrite.observe({ table }, seconds) });
+
+  /** Consumer lag (end offset − position) and watermark delay of a run's owned partitions, at most every `gaugeEveryMs`. */
+  const lastGauges = new Map<Stage, number>();
+  async function observeGauges(stage: Stage, run: ReturnType<typeof make>): Promise<void> {
+    if (!metrics || Date.now() - (lastGauges.get(stage) ?? 0) < (options.gaugeEveryMs ?? 5000)) return;
+    lastGauges.set(stage, Date.now());
+    const lags = [];
+    for (const p of run.positions()) lags.push({ topic: p.topic, partition: p.partition, value: Math.max(0, (await log.endOffset(p)) - p.position) });
+    observePartitions(metrics, 'consumerLag', stage, lags);
+    if (run instanceof ProcessorRun) {
+      const now = Date.now();
+      observePartitions(metrics, 'watermarkDelay', stage, run.watermarks().map((w) => ({ topic: w.topic, partition: w.partition, value: (now - w.watermarkMs) / 1000 })));
+    }
+  }
 
   async function loop(stage: Stage): Promise<void> {
     const run = make(stage);
@@ -62,8 +86,12 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     logger?.info({ pipeline: stage }, 'started');
     try {
       while (!signal?.aborted) {
+        const before = consumedBy(run.counts);
         const end = await run.runBatch();
+        // Nothing new: wait a little (the in-process log's poll returns at once; without this the loop would never yield).
+        if (!end && consumedBy(run.counts) === before) await sleep(IDLE_WAIT_MS);
         if (metrics) observeCounts(metrics, stage, run.counts);
+        await observeGauges(stage, run);
         // This member is done with its own partitions; the run ends once every member of the group is (their
         // partitions may still come to this member in a rebalance, so it keeps polling until then).
         if (end && options.untilEnd && (await run.groupDrained())) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, METRIC_NAMES, observeCounts, observeWatermark } from '../../../services/metrics.ts';
+import { createMetrics, METRIC_NAMES, observeCounts, observePartitions } from '../../../services/metrics.ts';
 import { startOpsServer, type OpsServer } from '../../../services/ops-server.ts';
 
 const counts = (consumed: number, processed: number, late: number, dead: number) => ({ consumed, processed, late, dead });
@@ -40,6 +40,22 @@ describe('observeCounts', () => {
   });
 });
 
+describe('observePartitions', () => {
+  it('sets one series per owned partition, skips non-finite values and removes partitions no longer owned', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const lag = (partition: number) => ({ pipeline: 'sink', topic: 't', partition: String(partition) });
+    observePartitions(metrics, 'consumerLag', 'sink', [{ topic: 't', partition: 0, value: 5 }, { topic: 't', partition: 1, value: 7 }, { topic: 't', partition: 2, value: Number.POSITIVE_INFINITY }]);
+    expect(await value(metrics, METRIC_NAMES.consumerLag, lag(0))).toBe(5);
+    expect(await value(metrics, METRIC_NAMES.consumerLag, lag(1))).toBe(7);
+    expect(await value(metrics, METRIC_NAMES.consumerLag, lag(2))).toBeUndefined();
+    observePartitions(metrics, 'consumerLag', 'other', [{ topic: 't', partition: 0, value: 1 }]);
+    observePartitions(metrics, 'consumerLag', 'sink', [{ topic: 't', partition: 1, value: 3 }]); // partition 0 rebalanced away
+    expect(await value(metrics, METRIC_NAMES.consumerLag, lag(0))).toBeUndefined();
+    expect(await value(metrics, METRIC_NAMES.consumerLag, lag(1))).toBe(3);
+    expect(await value(metrics, METRIC_NAMES.consumerLag, { pipeline: 'other', topic: 't', partition: '0' })).toBe(1);
+  });
+});
+
 describe('ops server', () => {
   let server: OpsServer | null = null;
   afterEach(async () => {
@@ -50,8 +66,8 @@ describe('ops server', () => {
   it('serves every metric name with its labels in the Prometheus text format', async () => {
     const metrics = createMetrics();
     observeCounts(metrics, 'join', { 'edge.inference.v1': counts(7, 6, 1, 1) });
-    metrics.consumerLag.set({ pipeline: 'join', topic: 'edge.inference.v1', partition: '2' }, 42);
-    observeWatermark(metrics, 'join', 'edge.inference.v1', 2, 1_000, 3_500);
+    observePartitions(metrics, 'consumerLag', 'join', [{ topic: 'edge.inference.v1', partition: 2, value: 42 }]);
+    observePartitions(metrics, 'watermarkDelay', 'join', [{ topic: 'edge.inference.v1', partition: 2, value: (3_500 - 1_000) / 1000 }]);
     metrics.batchWrite.observe({ table: 'inference_enriched' }, 0.03);
     server = await startOpsServer({ port: 0, host: '127.0.0.1', metrics, health: () => ({ ok: true }) });
     const res = await fetch(`${server.url}/metrics`);
