@@ -12,6 +12,9 @@ import { WarehouseError } from '../../errors.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { makeEnriched } from '../helpers/factories.ts';
 import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
 
 let endpoint: SqlEndpointProcess | undefined;
@@ -104,6 +107,14 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
     expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${table}`))[0]!.n).toBe(2);
     await w.insert(table, [{ k: 1 }, { k: 2 }], { dedupToken: 'topic/0/2-3' });
     expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${table}`))[0]!.n).toBe(4);
+  });
+
+  it('a replayed insert into inference_enriched is not counted again by the latency_1m roll-up (materialized view)', async () => {
+    const row = (i: number) => SINK_ROUTES[TOPICS.enriched]!.toRow(makeEnriched({ edge_server_id: 'edge-01', ts: Date.UTC(2024, 5, 1, 10) + i * 1000, event_id: `mv-${i}` }) as never, 0, i);
+    const rows = Array.from({ length: 25 }, (_, i) => row(i));
+    for (let k = 0; k < 3; k++) await w.insert(`${w.database}.inference_enriched`, rows, { dedupToken: 'enriched:mv:0:0-25' });
+    expect((await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.inference_enriched`))[0]!.n).toBe(25);
+    expect((await w.query<{ n: number }>(`SELECT countMerge(requests) AS n FROM ${w.database}.latency_1m`))[0]!.n).toBe(25);
   });
 
   it('a failing query throws WarehouseError with the ClickHouse code', async () => {
