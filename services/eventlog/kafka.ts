@@ -60,6 +60,8 @@ export class KafkaEventLog implements EventLog {
   private readonly counts = new Map<string, number>();
   private readonly cursors = new Map<string, number>();
   private readonly sealedHere = new Set<string>();
+  /** Whether the producer is idempotent (the cluster granted a producer id), so its retries cannot duplicate records. */
+  idempotent = false;
   private readonly seals: SealWatcher;
 
   private constructor(
@@ -98,15 +100,18 @@ export class KafkaEventLog implements EventLog {
     const settings = kafkaClientConfig({ brokers: o.brokers, clientId: o.clientId, retries: o.retries, logger: options.logger, sasl: options.sasl, tls: options.tls, compression: options.compression });
     const kafka = new Kafka(settings.client);
     const admin = kafka.admin();
-    const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    let producer: Producer | null = null;
     return guard(`connect to ${JSON.stringify(o.brokers.join(','))}`, async () => {
       try {
         await admin.connect();
-        await producer.connect();
         const { clusterId } = await admin.describeCluster();
-        return new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger);
+        const connected = await connectProducer(kafka, options.logger);
+        producer = connected.producer;
+        const log = new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger);
+        log.idempotent = connected.idempotent;
+        return log;
       } catch (e) {
-        await producer.disconnect().catch(() => undefined);
+        await producer?.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
         throw e;
       }
@@ -244,4 +249,28 @@ export class KafkaEventLog implements EventLog {
     this.counts.set(topic, n);
     return n;
   }
+}
+
+/**
+ * Connect a producer that is idempotent where the cluster allows it (a
+ * producer id from InitProducerId; retried sends are then not duplicated;
+ * kafkajs needs one request in flight for it), else a plain one, with a
+ * warning. librdkafka's mock cluster is the known case without: kafkajs looks
+ * for the controller it names, which the mock does not list.
+ * @throws what the plain producer's connect throws.
+ */
+async function connectProducer(kafka: Kafka, logger?: Logger): Promise<{ producer: Producer; idempotent: boolean }> {
+  let idempotent: Producer | null = null;
+  try {
+    // kafkajs refuses idempotence (synchronously) when retries are 0.
+    idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await idempotent.connect();
+    return { producer: idempotent, idempotent: true };
+  } catch (e) {
+    await idempotent?.disconnect().catch(() => undefined);
+    logger?.warn({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a retried send may duplicate a record; the warehouse deduplicates blocks by offset, not by record)');
+  }
+  const plain = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await plain.connect();
+  return { producer: plain, idempotent: false };
 }
