@@ -52,8 +52,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await warehouse.migrate();
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
     const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics });
-    const line = Object.entries(counts)
-      .map(([stage, c]) => `${stage}: ${Object.values(c!).reduce((s, t) => s + t.consumed, 0)} consumed, ${Object.values(c!).reduce((s, t) => s + t.dead, 0)} dead, ${Object.values(c!).reduce((s, t) => s + t.late, 0)} late`)
+    const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
+    const line = processors
+      .filter((stage) => counts[stage])
+      .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
       .join('; ');
     process.stdout.write(`edgelat pipeline stopped: ${line}\n`);
   } catch (error) {

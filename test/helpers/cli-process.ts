@@ -4,19 +4,28 @@ const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 
 /**
  * Run `edgelat pipeline run --until-end <args>` as a separate process with
- * `env` added; when `killWhen` resolves, kill it with SIGKILL.
+ * `env` added; when `killWhen` resolves, send it `options.signal` (SIGKILL by
+ * default). `options.untilEnd: false` leaves out `--until-end` (a run that
+ * only stops on a signal).
  * @returns '0' on a clean exit, or the signal that ended it.
- * @throws if it exits with a non-zero code (with the end of its stderr).
+ * @throws if it exits with a non-zero code (with the end of its stderr), or what `killWhen` throws.
  */
-export function runPipelineProcess(env: NodeJS.ProcessEnv, args: string[] = [], killWhen?: () => Promise<void>): Promise<string> {
+export function runPipelineProcess(
+  env: NodeJS.ProcessEnv, args: string[] = [], killWhen?: () => Promise<void>, options: { signal?: NodeJS.Signals; untilEnd?: boolean; stdout?: (text: string) => void } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('node', [BIN, 'pipeline', 'run', '--until-end', '--metrics-port', '0', '--metrics-host', '127.0.0.1', ...args], {
+    const child = spawn('node', [BIN, 'pipeline', 'run', ...(options.untilEnd === false ? [] : ['--until-end']), '--metrics-port', '0', '--metrics-host', '127.0.0.1', ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
-    void killWhen?.().then(() => child.kill('SIGKILL'));
+    child.stdout.on('data', (d) => options.stdout?.(String(d)));
+    // A failing killWhen kills the process and fails the run with its error.
+    void killWhen?.().then(() => child.kill(options.signal ?? 'SIGKILL'), (e: unknown) => {
+      child.kill('SIGKILL');
+      reject(e);
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code !== 0 && signal === null) reject(new Error(`pipeline run ${args.join(' ')} exited ${code}: ${stderr.slice(-800)}`));
