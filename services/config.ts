@@ -33,6 +33,8 @@ export interface EdgelatConfig {
   sinkBatchOffsets: number;
   /** Longest a record waits in a partial warehouse-sink block before it is written (streaming runs), ms. @default 1000 */
   sinkLingerMs: number;
+  /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
+  idleTimeoutMs: number;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
@@ -86,6 +88,7 @@ const schema = z.object({
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
+  EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
     sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
+    idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     kafka: e.EDGELAT_KAFKA_BROKERS
       ? {
           brokers: e.EDGELAT_KAFKA_BROKERS.split(','),

@@ -35,6 +35,21 @@ export interface ProcessorRunOptions<S> {
   checks?: RecordChecks;
   /** Test hook: throw from it to simulate a crash at that point (the run then stops without committing more). */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
+  /**
+   * Processing time after which an input stream of a partition that brought
+   * no record, while another input stream of the partition did, is idle,
+   * milliseconds (all silent: nothing moves): an idle stream's watermark is raised to
+   * the lowest watermark of the partition's active streams, so it stops
+   * holding back a multi-input processor (the join waits for the load
+   * watermark; a server whose load samples stopped would hold its inference
+   * events forever). A record of an idle stream that arrives behind the
+   * raised watermark is late. Decisions depend on processing time, so a
+   * replay after a crash may decide differently (as in Flink's
+   * `withIdleness`). @default Infinity (never idle: bounded runs stay deterministic)
+   */
+  idleTimeoutMs?: number;
+  /** Wall clock for idleness, epoch ms. @default Date.now */
+  now?: () => number;
 }
 
 interface Stream {
@@ -44,6 +59,8 @@ interface Stream {
   /** For each processed offset not yet committed: the max ts seen before it. */
   history: { offset: number; maxTsBefore: number }[];
   committed: number;
+  /** Wall-clock time of the stream's last record (or of its assignment), ms. */
+  lastRecordAtMs: number;
 }
 
 interface Task<S> {
@@ -118,7 +135,7 @@ export class ProcessorRun<S> {
       const maxTs = c?.metadata ? (JSON.parse(c.metadata) as { maxTs: number | null }).maxTs ?? -Infinity : -Infinity;
       const offset = c?.offset ?? 0;
       this.consumer!.seek(tp, offset);
-      task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset });
+      task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now() });
       task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
       this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition: tp.partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
     }
@@ -144,6 +161,8 @@ export class ProcessorRun<S> {
         for (const t of processor.inputs) task.watermarks[t] = Infinity;
         out.push(...processor.onWatermark(task.state, task.watermarks));
       }
+    } else {
+      this.advanceIdleStreams(out);
     }
     await this.produce(out);
     this.options.failPoint?.('after-produce', this.recordsDone);
@@ -186,6 +205,35 @@ export class ProcessorRun<S> {
     this.consumer = null;
   }
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Raise the watermark of each idle input stream of a partition to the lowest watermark of its active streams (see `idleTimeoutMs`). */
+  private advanceIdleStreams(out: Emit[]): void {
+    const idleMs = this.options.idleTimeoutMs ?? Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(idleMs)) return;
+    const now = this.now();
+    for (const [partition, task] of this.tasks) {
+      if (task.streams.size < 2) continue;
+      const streams = [...task.streams];
+      const active = streams.filter(([, s]) => now - s.lastRecordAtMs < idleMs).map(([topic]) => task.watermarks[topic] ?? -Infinity);
+      if (active.length === 0 || active.length === streams.length) continue;
+      const target = Math.min(...active);
+      if (!Number.isFinite(target)) continue;
+      const raised: string[] = [];
+      for (const [topic, s] of streams) {
+        if (now - s.lastRecordAtMs >= idleMs && (task.watermarks[topic] ?? -Infinity) < target) {
+          task.watermarks[topic] = target;
+          raised.push(topic);
+        }
+      }
+      if (raised.length === 0) continue;
+      this.options.logger?.debug({ pipeline: this.options.processor.name, partition, idle: raised, watermark: target }, 'idle input streams no longer hold the watermark back');
+      out.push(...this.options.processor.onWatermark(task.state, task.watermarks));
+    }
+  }
+
   private stepRecord(r: LogRecord, out: Emit[]): void {
     const { processor } = this.options;
     const task = this.tasks.get(r.partition)!;
@@ -194,6 +242,7 @@ export class ProcessorRun<S> {
     counts.consumed++;
     stream.history.push({ offset: r.offset, maxTsBefore: stream.maxTs });
     stream.next = r.offset + 1;
+    stream.lastRecordAtMs = this.now();
     const decoded = decodeLogRecord(r, this.options.checks);
     if (!decoded.ok) {
       counts.dead++;
@@ -214,8 +263,12 @@ export class ProcessorRun<S> {
     counts.processed++;
     if (value.ts > stream.maxTs) {
       stream.maxTs = value.ts;
-      task.watermarks[r.topic] = value.ts - processor.maxOutOfOrdernessMs;
-      out.push(...processor.onWatermark(task.state, task.watermarks));
+      // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).
+      const wm = value.ts - processor.maxOutOfOrdernessMs;
+      if (wm > (task.watermarks[r.topic] ?? -Infinity)) {
+        task.watermarks[r.topic] = wm;
+        out.push(...processor.onWatermark(task.state, task.watermarks));
+      }
     }
   }
 

@@ -20,7 +20,7 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & { sinkBatchOffsets?: number; sinkLingerMs?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default all three */
   processors?: readonly Stage[];
   /**
@@ -57,10 +57,10 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
 
   const make = (stage: Stage) =>
     stage === 'join'
-      ? new ProcessorRun({ log, logger, checks, processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }) })
+      ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }) })
       : stage === 'correlation'
         ? new ProcessorRun({
-            log, logger, checks,
+            log, logger, checks, idleTimeoutMs: config.idleTimeoutMs,
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
           })
         : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
