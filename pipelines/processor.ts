@@ -20,6 +20,7 @@ export interface Emit<T = unknown> {
   topic: string;
   key: string;
   value: T;
+  /** `<processor name>:<kind>:...:<input partition>`: the runtime finds a partition's lanes by this suffix. */
   lane: string;
   seq: Seq;
 }

@@ -5,21 +5,29 @@ import { compareSeq, type Seq } from '../processor.ts';
 export const LANE_HEADER = 'edgelat-lane';
 export const SEQ_HEADER = 'edgelat-seq';
 
+/** Records read per request while scanning lanes (bounds memory on large topics). */
+const SCAN_CHUNK = 5000;
+
+/** One partition range [from, to) of an output topic to scan for lanes. */
+export interface LaneRange {
+  topic: string;
+  partition: number;
+  from: number;
+  to: number;
+}
+
 /**
- * Find, per lane, the last emission position already written to `topics`
- * (all partitions), so a restarted processor can drop what it re-emits while
- * it replays. Only lanes starting with `prefix` are kept.
+ * Raise `last` to the last emission position of each lane found in `ranges`
+ * (only lanes for which `keep(lane)` holds), reading in chunks of 5000 records.
+ * @returns `last`, updated in place.
  */
-export async function lastSeqByLane(log: EventLog, topics: readonly string[], prefix: string): Promise<Map<string, Seq>> {
-  const last = new Map<string, Seq>();
-  for (const topic of topics) {
-    const partitions = (await log.partitionCount(topic)) ?? 0;
-    for (let partition = 0; partition < partitions; partition++) {
-      const end = await log.endOffset({ topic, partition });
-      for (const r of await log.read({ topic, partition }, 0, end)) {
+export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map()): Promise<Map<string, Seq>> {
+  for (const { topic, partition, from, to } of ranges) {
+    for (let at = Math.max(0, from); at < to; at += SCAN_CHUNK) {
+      for (const r of await log.read({ topic, partition }, at, Math.min(to, at + SCAN_CHUNK))) {
         const lane = r.headers[LANE_HEADER];
         const seq = r.headers[SEQ_HEADER];
-        if (!lane || !seq || !lane.startsWith(prefix)) continue;
+        if (!lane || !seq || !keep(lane)) continue;
         const s = JSON.parse(seq) as Seq;
         const prev = last.get(lane);
         if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);
@@ -27,4 +35,20 @@ export async function lastSeqByLane(log: EventLog, topics: readonly string[], pr
     }
   }
   return last;
+}
+
+/**
+ * Find, per lane, the last emission position already written to `topics`
+ * (all partitions, from their beginning), so a restarted run can drop what it
+ * re-emits while it replays. Only lanes starting with `prefix` are kept.
+ * For small topics (dead-letter topics); processors bound the scan with their
+ * checkpoints (run-processor.ts).
+ */
+export async function lastSeqByLane(log: EventLog, topics: readonly string[], prefix: string): Promise<Map<string, Seq>> {
+  const ranges: LaneRange[] = [];
+  for (const topic of topics) {
+    const partitions = (await log.partitionCount(topic)) ?? 0;
+    for (let partition = 0; partition < partitions; partition++) ranges.push({ topic, partition, from: 0, to: await log.endOffset({ topic, partition }) });
+  }
+  return scanLanes(log, ranges, (lane) => lane.startsWith(prefix));
 }

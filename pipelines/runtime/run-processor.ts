@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
-import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord } from '../../services/eventlog/types.ts';
+import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from '../../services/eventlog/types.ts';
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
-import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
+import { LANE_HEADER, SEQ_HEADER, scanLanes } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
 export interface TopicCounts {
@@ -61,13 +61,45 @@ interface Stream {
   committed: number;
   /** Wall-clock time of the stream's last record (or of its assignment), ms. */
   lastRecordAtMs: number;
+  /** `producedTotal()` when this stream's checkpoint was last committed. */
+  checkpointAt: number;
 }
+
+/** Records produced since a stream's last checkpoint after which it is committed again (same offset, fresh checkpoint). */
+const CHECKPOINT_REFRESH_RECORDS = 1000;
 
 interface Task<S> {
   state: S;
   streams: Map<string, Stream>;
   watermarks: Record<string, number>;
+  /** Per output partition (`topic:partition`): no emission made from now on can land below this offset. */
+  floors: Map<string, number>;
 }
+
+/**
+ * What a processor keeps beside each committed input offset (the commit
+ * metadata, JSON), so that a new owner of the partition resumes without
+ * reading whole output topics.
+ */
+interface Checkpoint {
+  /** Max event time seen before the committed offset (restores the watermark). */
+  maxTs: number | null;
+  /** Last emission position of each lane of the partition at commit time. */
+  lanes?: Record<string, Seq>;
+  /** Per output partition (`topic:partition`): an offset at or below which no emission made after the commit lands. */
+  floors?: Record<string, number>;
+}
+
+function parseCheckpoint(metadata: string | undefined): Checkpoint {
+  if (!metadata) return { maxTs: null };
+  try {
+    return JSON.parse(metadata) as Checkpoint;
+  } catch {
+    return { maxTs: null };
+  }
+}
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
 
 /**
  * Run a processor on an event log (DESIGN §3 "State and recovery"):
@@ -87,7 +119,9 @@ export class ProcessorRun<S> {
   readonly counts: Record<string, TopicCounts> = {};
   private consumer: Consumer | null = null;
   private readonly tasks = new Map<number, Task<S>>();
-  private lastSeq = new Map<string, Seq>();
+  private readonly lastSeq = new Map<string, Seq>();
+  /** Per output partition (`topic:partition`): one past the highest offset this run produced there. */
+  private readonly producedEnd = new Map<string, number>();
   private recordsDone = 0;
   private readonly groupId: string;
   /** True while a commit failed during a rebalance and waits for the next batch. */
@@ -110,7 +144,10 @@ export class ProcessorRun<S> {
    * Follow the group's assignment: a partition task whose inputs are no longer
    * all owned is dropped (its new owner rebuilds it by replay); a newly owned
    * partition gets a fresh task, positioned at the committed offset with the
-   * watermark stored beside it, after re-reading what the outputs hold.
+   * watermark stored beside it. What its lanes already hold on the outputs is
+   * the checkpoint's lane positions raised by a scan of the outputs from the
+   * checkpoint's floors to their end (everything emitted since that commit);
+   * without a checkpoint the outputs are scanned from their beginning.
    */
   private async syncAssignment(): Promise<void> {
     const { log, processor } = this.options;
@@ -124,21 +161,77 @@ export class ProcessorRun<S> {
     }
     const fresh = owned.filter((tp) => !this.tasks.get(tp.partition)?.streams.has(tp.topic));
     if (fresh.length === 0) return;
-    this.lastSeq = await lastSeqByLane(log, [...processor.outputs, TOPICS.late], `${processor.name}:`);
-    for (const tp of fresh) {
-      let task = this.tasks.get(tp.partition);
-      if (!task) {
-        task = { state: processor.init(tp.partition), streams: new Map(), watermarks: {} };
-        this.tasks.set(tp.partition, task);
-      }
-      const c = await this.consumer!.committed(tp);
-      const maxTs = c?.metadata ? (JSON.parse(c.metadata) as { maxTs: number | null }).maxTs ?? -Infinity : -Infinity;
-      const offset = c?.offset ?? 0;
-      this.consumer!.seek(tp, offset);
-      task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now() });
-      task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
-      this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition: tp.partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
+    const outParts: TopicPartition[] = [];
+    for (const topic of new Set([...processor.outputs, TOPICS.late])) {
+      for (let partition = 0; partition < ((await log.partitionCount(topic)) ?? 0); partition++) outParts.push({ topic, partition });
     }
+    const ends = new Map<string, number>();
+    for (const tp of outParts) ends.set(tpKey(tp), await log.endOffset(tp));
+    // Per fresh partition: the checkpoint's lane positions, and where to scan from (its floors). One scan serves them all.
+    const scanFrom = new Map<string, number>();
+    const fresher: ((lane: string) => boolean)[] = [];
+    for (const partition of new Set(fresh.map((tp) => tp.partition))) {
+      let task = this.tasks.get(partition);
+      if (!task) {
+        task = { state: processor.init(partition), streams: new Map(), watermarks: {}, floors: new Map() };
+        this.tasks.set(partition, task);
+      }
+      const keep = this.laneFilter(partition);
+      fresher.push(keep);
+      const lanes = new Map<string, Seq>();
+      const floors = new Map<string, number>();
+      let fromStart = false;
+      for (const tp of fresh.filter((f) => f.partition === partition)) {
+        const c = await this.consumer!.committed(tp);
+        const cp = parseCheckpoint(c?.metadata);
+        const maxTs = cp.maxTs ?? -Infinity;
+        for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
+        // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
+        if (!cp.floors && (c !== null || (await log.endOffset(tp)) > 0)) fromStart = true;
+        for (const [k, floor] of Object.entries(cp.floors ?? {})) floors.set(k, Math.min(floors.get(k) ?? Infinity, floor));
+        const offset = c?.offset ?? 0;
+        this.consumer!.seek(tp, offset);
+        task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal() });
+        task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
+        this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
+      }
+      for (const lane of [...this.lastSeq.keys()]) if (keep(lane)) this.lastSeq.delete(lane);
+      for (const [lane, seq] of lanes) this.lastSeq.set(lane, seq);
+      // From the checkpoint's floors; from the start without one; nothing when there is no checkpoint and no input yet.
+      for (const tp of outParts) {
+        const k = tpKey(tp);
+        const from = fromStart ? 0 : floors.size === 0 ? ends.get(k)! : (floors.get(k) ?? 0);
+        scanFrom.set(k, Math.min(scanFrom.get(k) ?? Infinity, from));
+      }
+      task.floors = new Map(ends);
+    }
+    const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
+    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq);
+    this.options.logger?.debug({ pipeline: processor.name, scanned: ranges.reduce((n, r) => n + Math.max(0, r.to - r.from), 0) }, 'lane positions restored');
+  }
+
+  /** Lanes of one input partition: `<processor>:...:<partition>` (see Emit.lane). */
+  private laneFilter(partition: number): (lane: string) => boolean {
+    const prefix = `${this.options.processor.name}:`;
+    const suffix = `:${partition}`;
+    return (lane) => lane.startsWith(prefix) && lane.endsWith(suffix);
+  }
+
+  /** The checkpoint of a partition now: its lanes' last positions and, per output partition, where later emissions will land at or above. */
+  private checkpoint(partition: number, task: Task<S>, maxTs: number): string {
+    const keep = this.laneFilter(partition);
+    const lanes: Record<string, Seq> = {};
+    for (const [lane, seq] of this.lastSeq) if (keep(lane)) lanes[lane] = seq;
+    for (const [k, end] of this.producedEnd) task.floors.set(k, Math.max(task.floors.get(k) ?? 0, end));
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors) };
+    return JSON.stringify(cp);
+  }
+
+  /** Records this run has produced, all output partitions together. */
+  private producedTotal(): number {
+    let n = 0;
+    for (const end of this.producedEnd.values()) n += end;
+    return n;
   }
 
   /** Process one poll. @returns true at end of input (everything flushed and committed). */
@@ -283,7 +376,12 @@ export class ProcessorRun<S> {
       list.push({ key: e.key, value: codec.encode(e.value as never), headers: { [LANE_HEADER]: e.lane, [SEQ_HEADER]: JSON.stringify(e.seq) } });
       byTopic.set(e.topic, list);
     }
-    for (const [topic, records] of byTopic) await this.options.log.produce(topic, records);
+    for (const [topic, records] of byTopic) {
+      for (const at of await this.options.log.produce(topic, records)) {
+        const k = tpKey({ topic, partition: at.partition });
+        this.producedEnd.set(k, Math.max(this.producedEnd.get(k) ?? 0, at.offset + 1));
+      }
+    }
   }
 
   private async commit(): Promise<void> {
@@ -292,12 +390,16 @@ export class ProcessorRun<S> {
       for (const [topic, stream] of task.streams) {
         const low = this.options.processor.lowWater(task.state, topic);
         const offset = low === null ? stream.next : Math.min(low, stream.next);
-        if (offset === stream.committed) continue;
+        // A partition whose offset stands still (quiet, or held by open state) still refreshes its checkpoint now and
+        // then, so that its next owner's output scan stays short.
+        const stale = stream.committed >= 0 && this.producedTotal() - stream.checkpointAt >= CHECKPOINT_REFRESH_RECORDS;
+        if (offset === stream.committed && !stale) continue;
         const at = stream.history.findIndex((h) => h.offset >= offset);
         const maxTs = at >= 0 && stream.history[at]!.offset === offset ? stream.history[at]!.maxTsBefore : stream.maxTs;
         stream.history.splice(0, at >= 0 ? at : stream.history.length);
-        offsets.push({ topic, partition, offset, metadata: JSON.stringify({ maxTs: Number.isFinite(maxTs) ? maxTs : null }) });
+        offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs) });
         stream.committed = offset;
+        stream.checkpointAt = this.producedTotal();
       }
     }
     this.commitDeferred = false;
