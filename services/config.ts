@@ -71,6 +71,15 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const HOUR_MS = 3_600_000;
 const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
+/** An absolute http(s) URL (one message for any other value). */
+const httpUrl = z.string().refine((v) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL');
+
 const schema = z.object({
   EDGELAT_DATA_DIR: z.string().min(1).default('./.edgelat'),
   EDGELAT_DATABASE: z
@@ -99,10 +108,10 @@ const schema = z.object({
   EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
   EDGELAT_KAFKA_TLS: z.enum(['true', 'false']).default('false'),
   EDGELAT_KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
-  EDGELAT_CLICKHOUSE_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  EDGELAT_CLICKHOUSE_URL: httpUrl.optional(),
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
-  EDGELAT_SCHEMA_REGISTRY_URL: z.string().url().optional(),
+  EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.optional(),
 });
 
 /** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
@@ -116,11 +125,13 @@ function shown(name: string, value: string | undefined): string {
 }
 
 /**
- * Validate the environment and apply defaults.
+ * Validate the environment and apply defaults; an empty value counts as unset.
  * @throws {ConfigError} listing every bad variable with its value, in one message.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig {
-  const parsed = schema.safeParse(env);
+  // An empty value (`EDGELAT_JOIN_TOLERANCE_MS=`) means unset, as in most tools: the default applies (it would read as 0).
+  const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => !(k.startsWith('EDGELAT_') && v !== undefined && v.trim() === '')));
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`);
     throw new ConfigError(`bad configuration: ${problems.join('; ')}`);

@@ -14,7 +14,7 @@ export const METRIC_NAMES = {
   recordsIn: 'edgelat_records_in_total',
   /** Counter {pipeline, topic}: records of an input topic processed (decoded and handed to the operator). */
   recordsOut: 'edgelat_records_out_total',
-  /** Counter {pipeline, topic}: records of an input topic sent to its dead-letter topic. */
+  /** Counter {pipeline, topic}: records of an input topic that failed decoding or validation (each processor counts what it skips; the sink writes them to `<topic>.dlq` and `dead_letters`). */
   deadLetters: 'edgelat_dead_letters_total',
   /** Counter {pipeline, topic}: records of an input topic that arrived behind the watermark. */
   lateRecords: 'edgelat_late_records_total',
@@ -85,7 +85,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registry,
     recordsIn: new Counter({ name: METRIC_NAMES.recordsIn, help: 'Records consumed from an input topic.', labelNames: topicLabels, registers }),
     recordsOut: new Counter({ name: METRIC_NAMES.recordsOut, help: 'Records of an input topic processed by the operator.', labelNames: topicLabels, registers }),
-    deadLetters: new Counter({ name: METRIC_NAMES.deadLetters, help: 'Records of an input topic sent to its dead-letter topic.', labelNames: topicLabels, registers }),
+    deadLetters: new Counter({ name: METRIC_NAMES.deadLetters, help: 'Records of an input topic that failed decoding or validation (skipped by the processor; the sink dead-letters them).', labelNames: topicLabels, registers }),
     lateRecords: new Counter({ name: METRIC_NAMES.lateRecords, help: 'Records of an input topic that arrived behind the event-time watermark.', labelNames: topicLabels, registers }),
     consumerLag: new Gauge({ name: METRIC_NAMES.consumerLag, help: 'High watermark minus consumer position, records.', labelNames: partitionLabels, registers }),
     watermarkDelay: new Gauge({ name: METRIC_NAMES.watermarkDelay, help: 'Wall clock minus event-time watermark, seconds.', labelNames: partitionLabels, registers }),

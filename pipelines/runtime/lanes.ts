@@ -5,8 +5,8 @@ import { compareSeq, type Seq } from '../processor.ts';
 export const LANE_HEADER = 'edgelat-lane';
 export const SEQ_HEADER = 'edgelat-seq';
 
-/** Records read per request while scanning lanes (bounds memory on large topics). */
-const SCAN_CHUNK = 5000;
+/** Records read per request while scanning lanes: bounds memory on large topics (a Kafka read costs a group join, so not small). */
+const SCAN_CHUNK = 100_000;
 
 /** One partition range [from, to) of an output topic to scan for lanes. */
 export interface LaneRange {
@@ -18,7 +18,7 @@ export interface LaneRange {
 
 /**
  * Raise `last` to the last emission position of each lane found in `ranges`
- * (only lanes for which `keep(lane)` holds), reading in chunks of 5000 records.
+ * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records (records deleted by retention are skipped).
  * @returns `last`, updated in place.
  */
 export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map()): Promise<Map<string, Seq>> {

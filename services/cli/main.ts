@@ -48,6 +48,16 @@ Environment:
   EDGELAT_WINDOW_SLIDE_MS          sliding window slide (default 30000)
   EDGELAT_ALLOWED_LATENESS_MS      wait after a window's end before it fires (default 0)
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS  max lead of event time over log time before a record is dead-lettered (default 3600000)
+  EDGELAT_SINK_BATCH_OFFSETS       offsets per warehouse insert block (default 4096)
+  EDGELAT_SINK_LINGER_MS           pipeline run: longest a record waits in a partial insert block (default 1000)
+  EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
+  EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run)
+  EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)
+  EDGELAT_KAFKA_SASL_MECHANISM     plain | scram-sha-256 | scram-sha-512, with EDGELAT_KAFKA_SASL_USERNAME / _PASSWORD
+  EDGELAT_KAFKA_TLS                true: TLS to Kafka (private CA: NODE_EXTRA_CA_CERTS) (default false)
+  EDGELAT_KAFKA_COMPRESSION        none | gzip (default none)
+  EDGELAT_SCHEMA_REGISTRY_URL      Confluent Schema Registry; set: records on Kafka use its framing
+  EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
 
@@ -130,7 +140,7 @@ program
   .command('run')
   .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM finishes the batch, commits and exits 0')
   .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, sink)', 'join,correlation,sink')
-  .option('--until-end', 'stop when the inputs are sealed and drained (one instance only)', false)
+  .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
   .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
   .action(async (opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }) => {
@@ -140,6 +150,7 @@ program
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
   if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
+  if (/EADDRINUSE/.test(message)) return ' (another process listens there: pick a port with --metrics-port or --sql-port; 0 = any free port)';
   return '';
 }
 
@@ -154,5 +165,8 @@ try {
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
     if (process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? 2 : 1;
+    // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
+    // reconnecting to a broker that is gone): exit rather than hang after the error is reported.
+    process.exit();
   }
 }

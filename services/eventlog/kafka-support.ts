@@ -44,15 +44,22 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** kafkajs error/warning lines that are part of normal operation (see pinoLogCreator). */
+const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [/group is rebalancing/i, /Limiting retries for the idempotent producer/];
+
 /**
  * A kafkajs `logCreator` writing to a pino logger (never the console).
  * @param logger  pino logger; kafkajs's namespace goes into the `kafkajs` field.
  */
+
 export function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
     const { message, timestamp: _ts, ...extra } = log;
     const fields = { kafkajs: namespace, ...extra };
-    if (level === logLevel.ERROR) logger.error(fields, message);
+    // Lines kafkajs logs as errors or warnings in normal operation (every rebalance; the retry limit edgelat sets on
+    // purpose so a dead broker ends the run) go to info, so the default `warn` level shows only real trouble.
+    if (level <= logLevel.WARN && EXPECTED_KAFKAJS_LINES.some((re) => re.test(`${message} ${String(extra.error ?? '')}`))) logger.info(fields, message);
+    else if (level === logLevel.ERROR) logger.error(fields, message);
     else if (level === logLevel.WARN) logger.warn(fields, message);
     else if (level === logLevel.INFO) logger.info(fields, message);
     else logger.debug(fields, message);

@@ -193,16 +193,27 @@ export class KafkaEventLog implements EventLog {
   }
 
   async endOffset(tp: TopicPartition): Promise<number> {
+    return (await this.offsetRange(tp)).high;
+  }
+
+  /** Oldest offset still stored (retention deletes from the head) and the high watermark of a partition. */
+  private async offsetRange(tp: TopicPartition): Promise<{ low: number; high: number }> {
     const offsets = await guard(`fetch offsets of ${JSON.stringify(tp.topic)}`, () => this.admin.fetchTopicOffsets(tp.topic));
     const o = offsets.find((x) => x.partition === tp.partition);
     if (!o) throw new BrokerUnavailableError(`unknown topic partition ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`);
-    return Number(o.high);
+    return { low: Number(o.low), high: Number(o.high) };
   }
 
-  /** Read [from, to) of one partition through a throwaway group (random id): seconds per call; admin and tests only. */
+  /**
+   * Read [from, to) of one partition through a throwaway group (random id):
+   * seconds per call (a group join), so callers read large ranges at once.
+   * Records retention already deleted are skipped: the range starts at the
+   * oldest stored offset.
+   */
   async read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]> {
-    const start = Math.max(0, from);
-    const end = Math.min(Math.max(0, to), await this.endOffset(tp));
+    const { low, high } = await this.offsetRange(tp);
+    const start = Math.max(0, from, low);
+    const end = Math.min(Math.max(0, to), high);
     if (start >= end) return [];
     const c = this.kafka.consumer({ groupId: `edgelat-read-${randomUUID()}`, maxWaitTimeInMs: 200 });
     const out: LogRecord[] = [];
@@ -268,7 +279,7 @@ async function connectProducer(kafka: Kafka, logger?: Logger): Promise<{ produce
     return { producer: idempotent, idempotent: true };
   } catch (e) {
     await idempotent?.disconnect().catch(() => undefined);
-    logger?.warn({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a retried send may duplicate a record; the warehouse deduplicates blocks by offset, not by record)');
+    logger?.info({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a retried send may duplicate a record; the warehouse deduplicates blocks by offset, not by record)');
   }
   const plain = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   await plain.connect();

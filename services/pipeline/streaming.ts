@@ -53,6 +53,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const stages = options.processors ?? (['join', 'correlation', 'sink'] as const);
   const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
   const counts: StreamingCounts = {};
+  /** Aborted when a stage fails: the other stages stop after their batch. */
+  const failed = new AbortController();
   const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], sink: [] };
 
   const make = (stage: Stage) =>
@@ -85,7 +87,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     await run.start();
     logger?.info({ pipeline: stage }, 'started');
     try {
-      while (!signal?.aborted) {
+      while (!signal?.aborted && !failed.signal.aborted) {
         const before = consumedBy(run.counts);
         const end = await run.runBatch();
         // Nothing new: wait a little (the in-process log's poll returns at once; without this the loop would never yield).
@@ -106,6 +108,15 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     }
   }
 
-  await Promise.all(stages.map(loop));
+  // The first stage that fails stops the others (each finishes its batch, commits and leaves its group); then the
+  // failure is raised. Without this the healthy stages would go on and the process would never end.
+  const guarded = (stage: Stage) =>
+    loop(stage).catch((error: unknown) => {
+      failed.abort();
+      throw error;
+    });
+  const results = await Promise.allSettled(stages.map(guarded));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   return counts;
 }

@@ -1,4 +1,7 @@
 /**
+ * A streaming run stops every processor when one fails, and raises the failure
+ * (the CLI then exits instead of running on without it).
+ *
  * A streaming run (input not sealed) exports consumer lag, watermark delay and
  * insert latency on its metrics: lag 0 once every record is read, the
  * watermark delay of each partition equal to wall clock − (max event time in
@@ -71,4 +74,31 @@ describe('streaming run metrics', () => {
     const [rows] = await warehouse.query<{ c: number }>(`SELECT count() AS c FROM ${warehouse.database}.inference_events`);
     expect(rows!.c).toBe(sim.arrivals.filter((a) => a.topic === TOPICS.inference).length);
   }, 90_000);
+
+  it('stops the other processors when one fails, and raises its error', async () => {
+    const sim = simulateFleet(normalizeSimConfig({ seed: 4, servers: 2, durationMs: 30_000 }));
+    const log = new MemoryEventLog({ defaultPartitions: 4 });
+    for (const topic of [TOPICS.inference, TOPICS.load] as const) {
+      const codec = codecFor(topic === TOPICS.inference ? 'InferenceEvent' : 'LoadSample');
+      await log.produce(topic, sim.arrivals.filter((a) => a.topic === topic).map((a) => ({ key: a.key, value: codec.encode(a.value as never) })));
+    }
+    // A warehouse that refuses every insert with a non-retriable error: the sink fails at its first block.
+    const broken = new Proxy(warehouse, {
+      get(target, prop) {
+        if (prop === 'insert') return async () => { throw new Error('insert refused: disk full'); };
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const started = Date.now();
+    const run = runStreaming({ log, warehouse: broken, config: { ...loadConfig({}), sinkLingerMs: 0 }, processors: ['join', 'correlation', 'sink'] });
+    await expect(run).rejects.toThrow('insert refused: disk full');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // The join and correlation stages left their groups: a new member of each gets every partition.
+    for (const group of ['edgelat-join-load-latency', 'edgelat-rolling-correlation']) {
+      const c = await log.consumer(group, group.includes('join') ? [TOPICS.inference, TOPICS.load] : [TOPICS.enriched]);
+      expect(c.assignment().filter((tp) => tp.topic !== TOPICS.load).map((tp) => tp.partition), group).toEqual([0, 1, 2, 3]);
+      await c.close();
+    }
+  }, 60_000);
 });

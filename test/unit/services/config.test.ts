@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(pattern);
   });
 
+  it('treats an empty value as unset: the default applies, never 0', () => {
+    const c = loadConfig({ EDGELAT_JOIN_TOLERANCE_MS: '', EDGELAT_SINK_LINGER_MS: ' ', EDGELAT_PARTITIONS: '', EDGELAT_KAFKA_BROKERS: '' });
+    expect([c.joinToleranceMs, c.sinkLingerMs, c.partitions, c.kafka]).toEqual([5000, 1000, 4, null]);
+  });
+
   it('lists every bad variable at once', () => {
     expect(() => loadConfig({ EDGELAT_PARTITIONS: '0', EDGELAT_LOG_LEVEL: 'loud' })).toThrow(/EDGELAT_LOG_LEVEL="loud".*EDGELAT_PARTITIONS="0"/);
   });

@@ -1,0 +1,43 @@
+/**
+ * Kafka deletes the oldest records of a partition (retention; librdkafka's
+ * mock cluster keeps the newest 5 MiB). Reading a range that starts below the
+ * oldest stored offset returns what is still stored, at once; it neither
+ * waits for records that no longer exist nor fails. (A restarted processor
+ * scans its output topics this way.)
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+
+describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }))('reading past retention (mock cluster)', () => {
+  let mock: KafkaMock;
+  beforeAll(async () => {
+    mock = await startKafkaMock();
+  });
+  afterAll(async () => {
+    await mock?.stop();
+  });
+
+  it('reads from the oldest stored offset when the head of the partition was deleted', async () => {
+    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-retention-test', adminWaitMs: 10_000 });
+    try {
+      const topic = `edgelat-retention-${randomUUID()}`;
+      await log.ensureTopic(topic, 1);
+      const big = Buffer.alloc(256 * 1024, 7);
+      for (let i = 0; i < 30; i++) await log.produce(topic, [{ key: 'edge-01', value: big, partition: 0, headers: { i: String(i) } }]); // 7.5 MiB in 30 message sets
+      const end = await log.endOffset({ topic, partition: 0 });
+      expect(end).toBe(30);
+      const started = Date.now();
+      const got = await log.read({ topic, partition: 0 }, 0, end);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(got.length).toBeGreaterThan(0);
+      expect(got.length).toBeLessThan(30); // the head is gone
+      const first = got[0]!.offset;
+      expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 30 - first }, (_, i) => first + i));
+      expect(got.map((r) => r.headers.i)).toEqual(got.map((r) => String(r.offset)));
+    } finally {
+      await log.close();
+    }
+  }, 60_000);
+});
