@@ -230,6 +230,11 @@ export class KafkaConsumer implements Consumer {
     const key = tpKey(tp);
     const pos = this.positions.get(key);
     const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)).filter((r) => pos === undefined || r.offset >= pos);
+    if (pos !== undefined && records.length > 0 && records[0]!.offset > pos && !this.closed) {
+      // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
+      this.options.logger?.error({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: records[0]!.offset, lost: records[0]!.offset - pos }, 'records deleted by retention before this group read them: skipped');
+      this.positions.set(key, records[0]!.offset);
+    }
     if (records.length === 0) {
       if (batch.messages.length > 0 && !isStale()) resolveOffset(batch.lastOffset());
       return;
