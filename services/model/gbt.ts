@@ -1,0 +1,292 @@
+/**
+ * Gradient-boosted regression trees with histogram split finding, written
+ * here (no maintained JavaScript library does this; DESIGN §5).
+ *
+ * Algorithm (Friedman 2001, "Greedy function approximation: a gradient
+ * boosting machine", Algorithms 2 and 3 — LS_Boost and quantile TreeBoost;
+ * histogram split finding as in LightGBM, Ke et al. 2017):
+ * - Each feature is cut into at most `maxBins` bins at float32 thresholds
+ *   (midpoints of distinct sorted values, thinned to quantiles); a split sends
+ *   `fround(x) <= threshold` left, exactly as ONNX's BRANCH_LEQ on float32.
+ * - L2 loss: gradients g = F − y, hessians 1; a split maximises
+ *   G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ); a leaf is −G/(H+λ).
+ * - Quantile (pinball) loss at α: splits on the gradients of the pinball loss
+ *   (g = 1−α where y < F, −α otherwise, h = 1); a leaf is then re-fitted as
+ *   the α-quantile (nearest rank, ⌈α·n⌉) of the residuals y − F in it, as
+ *   Friedman's TreeBoost does for absolute and quantile losses.
+ * - Shrinkage `learningRate`; depth and minimum leaf size limits; early
+ *   stopping on a validation split drawn with the seed (the trees up to the
+ *   best validation loss are kept). Deterministic per seed.
+ */
+
+/** Loss of the learner: squared error, or the pinball loss of quantile `alpha` (fraction 0..1, exclusive). */
+export type GbtLoss = { kind: 'l2' } | { kind: 'quantile'; alpha: number };
+
+/** Options of {@link trainGbt}. */
+export interface GbtOptions {
+  loss: GbtLoss;
+  /** Most trees (boosting rounds). @default 200 */
+  nTrees?: number;
+  /** Shrinkage applied to every tree, 0 < η ≤ 1. @default 0.1 */
+  learningRate?: number;
+  /** Most splits from root to leaf. @default 6 */
+  maxDepth?: number;
+  /** Fewest training rows in a leaf. @default 5 */
+  minSamplesLeaf?: number;
+  /** Most histogram bins per feature (2..65535). @default 255 */
+  maxBins?: number;
+  /** L2 regularisation λ of leaf values (L2 loss). @default 1 */
+  lambda?: number;
+  /** Share of rows held out for early stopping, 0 (none) .. 0.5. @default 0 */
+  validationFraction?: number;
+  /** Stop after this many rounds without a better validation loss. @default 20 */
+  earlyStoppingRounds?: number;
+  /** Seed of the validation split. @default 1 */
+  seed?: number;
+}
+
+/** One regression tree in flat arrays; node 0 is the root, a leaf has feature −1. */
+export interface GbtTree {
+  /** Feature index of a split node, −1 for a leaf. */
+  feature: number[];
+  /** float32 threshold of a split node: fround(x) <= threshold goes left. */
+  threshold: number[];
+  left: number[];
+  right: number[];
+  /** Leaf value (already multiplied by the learning rate); 0 on split nodes. */
+  value: number[];
+}
+
+/** A trained ensemble: prediction = base + Σ tree(x). */
+export interface GbtModel {
+  base: number;
+  trees: GbtTree[];
+  featureCount: number;
+  loss: GbtLoss;
+  /** Training loss after each kept round (index 0 = base only). */
+  trainLoss: number[];
+  /** Validation loss after each round (empty without a validation split). */
+  validLoss: number[];
+}
+
+/** Nearest-rank quantile: the value at rank ⌈α·n⌉ of the sorted values (α in (0,1)). @throws {RangeError} on no values. */
+export function nearestRankQuantile(values: readonly number[], alpha: number): number {
+  if (values.length === 0) throw new RangeError('nearestRankQuantile: no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(alpha * sorted.length))) - 1]!;
+}
+
+/** A small deterministic PRNG (mulberry32), uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Mean loss of predictions `f` for targets `y`. */
+export function lossOf(loss: GbtLoss, y: ArrayLike<number>, f: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) {
+    const r = y[i]! - f[i]!;
+    s += loss.kind === 'l2' ? r * r : r >= 0 ? loss.alpha * r : (loss.alpha - 1) * r;
+  }
+  return y.length ? s / y.length : 0;
+}
+
+/** float32 thresholds of one feature: midpoints between distinct float32 values, thinned to at most maxBins − 1. */
+function thresholdsOf(column: Float64Array, maxBins: number): number[] {
+  const distinct = [...new Set(Array.from(column, (v) => Math.fround(v)))].sort((a, b) => a - b);
+  const cuts: number[] = [];
+  for (let i = 1; i < distinct.length; i++) {
+    // A float32 cut t with lo <= t < hi: the midpoint rounded to float32, moved down onto lo if rounding reached hi.
+    let t = Math.fround((distinct[i - 1]! + distinct[i]!) / 2);
+    if (t >= distinct[i]!) t = distinct[i - 1]!;
+    cuts.push(t);
+  }
+  if (cuts.length <= maxBins - 1) return cuts;
+  const out: number[] = [];
+  for (let k = 1; k < maxBins; k++) out.push(cuts[Math.floor((k * cuts.length) / maxBins)]!);
+  return [...new Set(out)];
+}
+
+/** Bin of a value: the number of thresholds strictly below fround(v) — so bin b means t[b-1] < x <= t[b]. */
+function binOf(thresholds: readonly number[], v: number): number {
+  const x = Math.fround(v);
+  let lo = 0;
+  let hi = thresholds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (thresholds[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Predict one row (any numeric array of featureCount values). */
+export function predictGbt(model: GbtModel, x: ArrayLike<number>): number {
+  let f = model.base;
+  for (const t of model.trees) {
+    let n = 0;
+    while (t.feature[n]! >= 0) n = Math.fround(x[t.feature[n]!]!) <= t.threshold[n]! ? t.left[n]! : t.right[n]!;
+    f += t.value[n]!;
+  }
+  return f;
+}
+
+/**
+ * Train an ensemble on rows `X` (each of the same length, finite numbers) and targets `y`.
+ * @throws {RangeError} naming the option or the row when the input is unusable.
+ */
+export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], options: GbtOptions): GbtModel {
+  const o = {
+    nTrees: options.nTrees ?? 200, learningRate: options.learningRate ?? 0.1, maxDepth: options.maxDepth ?? 6, minSamplesLeaf: options.minSamplesLeaf ?? 5,
+    maxBins: options.maxBins ?? 255, lambda: options.lambda ?? 1, validationFraction: options.validationFraction ?? 0, earlyStoppingRounds: options.earlyStoppingRounds ?? 20, seed: options.seed ?? 1,
+  };
+  const loss = options.loss;
+  if (loss.kind === 'quantile' && !(loss.alpha > 0 && loss.alpha < 1)) throw new RangeError(`loss.alpha: expected a fraction in (0, 1), got ${loss.alpha}`);
+  if (!(o.learningRate > 0 && o.learningRate <= 1)) throw new RangeError(`learningRate: expected 0 < η <= 1, got ${o.learningRate}`);
+  if (!Number.isInteger(o.nTrees) || o.nTrees < 0) throw new RangeError(`nTrees: expected an integer >= 0, got ${o.nTrees}`);
+  if (!Number.isInteger(o.maxDepth) || o.maxDepth < 1) throw new RangeError(`maxDepth: expected an integer >= 1, got ${o.maxDepth}`);
+  if (!Number.isInteger(o.minSamplesLeaf) || o.minSamplesLeaf < 1) throw new RangeError(`minSamplesLeaf: expected an integer >= 1, got ${o.minSamplesLeaf}`);
+  if (!Number.isInteger(o.maxBins) || o.maxBins < 2 || o.maxBins > 65_535) throw new RangeError(`maxBins: expected an integer 2..65535, got ${o.maxBins}`);
+  if (!(o.lambda >= 0)) throw new RangeError(`lambda: expected >= 0, got ${o.lambda}`);
+  if (!(o.validationFraction >= 0 && o.validationFraction <= 0.5)) throw new RangeError(`validationFraction: expected 0..0.5, got ${o.validationFraction}`);
+  if (X.length !== y.length || X.length === 0) throw new RangeError(`X and y: expected the same number (> 0) of rows, got ${X.length} and ${y.length}`);
+  const featureCount = X[0]!.length;
+  X.forEach((row, i) => {
+    if (row.length !== featureCount) throw new RangeError(`X[${i}]: expected ${featureCount} features, got ${row.length}`);
+    for (let j = 0; j < featureCount; j++) if (!Number.isFinite(row[j]!)) throw new RangeError(`X[${i}][${j}]: expected a finite number, got ${row[j]}`);
+    if (!Number.isFinite(y[i]!)) throw new RangeError(`y[${i}]: expected a finite number, got ${y[i]}`);
+  });
+
+  // Validation split: each row independently with probability validationFraction (seeded).
+  const rand = mulberry32(o.seed);
+  const isValid = X.map(() => o.validationFraction > 0 && rand() < o.validationFraction);
+  const train = X.map((_, i) => i).filter((i) => !isValid[i]);
+  const valid = X.map((_, i) => i).filter((i) => isValid[i]);
+  if (train.length === 0) throw new RangeError('validationFraction: no training rows left');
+
+  const cols = Array.from({ length: featureCount }, (_, j) => Float64Array.from(train, (i) => X[i]![j]!));
+  const thresholds = cols.map((c) => thresholdsOf(c, o.maxBins));
+  const bins = cols.map((c, j) => Uint16Array.from(c, (v) => binOf(thresholds[j]!, v)));
+  const yt = Float64Array.from(train, (i) => y[i]!);
+  const yv = Float64Array.from(valid, (i) => y[i]!);
+
+  const base = loss.kind === 'l2' ? yt.reduce((s, v) => s + v, 0) / yt.length : nearestRankQuantile(Array.from(yt), loss.alpha);
+  const ft = new Float64Array(yt.length).fill(base);
+  const fv = new Float64Array(yv.length).fill(base);
+  const trees: GbtTree[] = [];
+  const trainLoss = [lossOf(loss, yt, ft)];
+  const validLoss: number[] = valid.length ? [lossOf(loss, yv, fv)] : [];
+  let best = 0;
+
+  for (let round = 0; round < o.nTrees; round++) {
+    const g = new Float64Array(yt.length);
+    for (let i = 0; i < yt.length; i++) g[i] = loss.kind === 'l2' ? ft[i]! - yt[i]! : yt[i]! < ft[i]! ? 1 - loss.alpha : -loss.alpha;
+    const tree = growTree(g, yt, ft, bins, thresholds, loss, o);
+    trees.push(tree);
+    for (let i = 0; i < yt.length; i++) {
+      let n = 0;
+      while (tree.feature[n]! >= 0) n = Math.fround(cols[tree.feature[n]!]![i]!) <= tree.threshold[n]! ? tree.left[n]! : tree.right[n]!;
+      ft[i] = ft[i]! + tree.value[n]!;
+    }
+    for (let k = 0; k < valid.length; k++) fv[k] = fv[k]! + predictGbt({ base: 0, trees: [tree], featureCount, loss, trainLoss: [], validLoss: [] }, X[valid[k]!]!);
+    trainLoss.push(lossOf(loss, yt, ft));
+    if (valid.length) {
+      validLoss.push(lossOf(loss, yv, fv));
+      if (validLoss[validLoss.length - 1]! < validLoss[best]!) best = validLoss.length - 1;
+      else if (validLoss.length - 1 - best >= o.earlyStoppingRounds) break;
+    } else {
+      best = trees.length;
+    }
+  }
+  return { base, trees: trees.slice(0, best), featureCount, loss, trainLoss: trainLoss.slice(0, best + 1), validLoss };
+}
+
+interface Node {
+  rows: Int32Array;
+  depth: number;
+  id: number;
+}
+
+/** Grow one tree on gradients `g` (hessians 1) with histogram split finding; leaves as the loss wants them. */
+function growTree(
+  g: Float64Array, y: Float64Array, f: Float64Array, bins: Uint16Array[], thresholds: number[][], loss: GbtLoss,
+  o: { learningRate: number; maxDepth: number; minSamplesLeaf: number; lambda: number },
+): GbtTree {
+  const tree: GbtTree = { feature: [], threshold: [], left: [], right: [], value: [] };
+  const add = (): number => {
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    return tree.feature.length - 1;
+  };
+  const stack: Node[] = [{ rows: Int32Array.from({ length: g.length }, (_, i) => i), depth: 0, id: add() }];
+  while (stack.length) {
+    const node = stack.pop()!;
+    const split = node.depth < o.maxDepth && node.rows.length >= 2 * o.minSamplesLeaf ? bestSplit(node.rows, g, bins, o) : null;
+    if (!split) {
+      tree.value[node.id] = o.learningRate * leafValue(node.rows, g, y, f, loss, o.lambda);
+      continue;
+    }
+    const left: number[] = [];
+    const right: number[] = [];
+    const b = bins[split.feature]!;
+    for (const i of node.rows) (b[i]! <= split.bin ? left : right).push(i);
+    tree.feature[node.id] = split.feature;
+    tree.threshold[node.id] = thresholds[split.feature]![split.bin]!;
+    const l = add();
+    const r = add();
+    tree.left[node.id] = l;
+    tree.right[node.id] = r;
+    stack.push({ rows: Int32Array.from(right), depth: node.depth + 1, id: r }, { rows: Int32Array.from(left), depth: node.depth + 1, id: l });
+  }
+  return tree;
+}
+
+/** The split of largest gain (> 0) over every feature's histogram, or null. Ties: lower feature, then lower bin. */
+function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
+  let G = 0;
+  for (const i of rows) G += g[i]!;
+  const H = rows.length;
+  const parent = (G * G) / (H + o.lambda);
+  let best: { feature: number; bin: number; gain: number } | null = null;
+  for (let j = 0; j < bins.length; j++) {
+    const b = bins[j]!;
+    let nb = 0;
+    for (const i of rows) nb = Math.max(nb, b[i]!);
+    const sumG = new Float64Array(nb + 1);
+    const cnt = new Int32Array(nb + 1);
+    for (const i of rows) {
+      sumG[b[i]!] += g[i]!;
+      cnt[b[i]!]++;
+    }
+    let GL = 0;
+    let HL = 0;
+    for (let k = 0; k < nb; k++) {
+      GL += sumG[k]!;
+      HL += cnt[k]!;
+      const HR = H - HL;
+      if (HL < o.minSamplesLeaf || HR < o.minSamplesLeaf) continue;
+      const GR = G - GL;
+      const gain = (GL * GL) / (HL + o.lambda) + (GR * GR) / (HR + o.lambda) - parent;
+      if (gain > 1e-12 * Math.max(1, Math.abs(parent)) && (!best || gain > best.gain)) best = { feature: j, bin: k, gain };
+    }
+  }
+  return best ? { feature: best.feature, bin: best.bin } : null;
+}
+
+/** Leaf value before shrinkage: −G/(H+λ) for L2; the α-quantile of the residuals for the quantile loss. */
+function leafValue(rows: Int32Array, g: Float64Array, y: Float64Array, f: Float64Array, loss: GbtLoss, lambda: number): number {
+  if (loss.kind === 'quantile') return nearestRankQuantile(Array.from(rows, (i) => y[i]! - f[i]!), loss.alpha);
+  let G = 0;
+  for (const i of rows) G += g[i]!;
+  return -G / (rows.length + lambda);
+}
