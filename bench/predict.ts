@@ -12,16 +12,11 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { predictGbt, trainGbt } from '../services/model/gbt.ts';
+import { createRng } from '../services/simulator/prng.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../services/model/onnx.ts';
 
-let seed = 7;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const rng = createRng(7, 'bench-predict');
+const rand = (): number => rng.next();
 const row = (): number[] => Array.from({ length: 8 }, () => rand());
 const X = Array.from({ length: 20_000 }, row);
 const y = X.map((x) => Math.log(1 + 50 * x[0]!) + x[1]! * x[2]! + (x[3]! > 0.8 ? 2 : 0) + 0.1 * rand());

@@ -19,6 +19,8 @@
  *   best validation loss are kept). Deterministic per seed.
  */
 
+import { createRng } from '../simulator/prng.ts';
+
 /** Loss of the learner: squared error, or the pinball loss of quantile `alpha` (fraction 0..1, exclusive). */
 export type GbtLoss = { kind: 'l2' } | { kind: 'quantile'; alpha: number };
 
@@ -74,18 +76,6 @@ export function nearestRankQuantile(values: readonly number[], alpha: number): n
   if (values.length === 0) throw new RangeError('nearestRankQuantile: no values');
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(alpha * sorted.length))) - 1]!;
-}
-
-/** A small deterministic PRNG (mulberry32), uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Mean loss of predictions `f` for targets `y`. */
@@ -165,8 +155,8 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   });
 
   // Validation split: each row independently with probability validationFraction (seeded).
-  const rand = mulberry32(o.seed);
-  const isValid = X.map(() => o.validationFraction > 0 && rand() < o.validationFraction);
+  const rng = createRng(o.seed, 'gbt-validation');
+  const isValid = X.map(() => o.validationFraction > 0 && rng.next() < o.validationFraction);
   const train = X.map((_, i) => i).filter((i) => !isValid[i]);
   const valid = X.map((_, i) => i).filter((i) => isValid[i]);
   if (train.length === 0) throw new RangeError('validationFraction: no training rows left');

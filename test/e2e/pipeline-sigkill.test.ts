@@ -4,7 +4,7 @@
  * and restarted: the same rows and correlation windows as an uninterrupted
  * run (state rebuilt by replay, no duplicates by plain count()).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
@@ -13,26 +13,18 @@ import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { usePeers } from '../helpers/peers.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const haveKafka = kafkaTestsCanRun('the pipeline SIGKILL test', { mockOnly: true });
 
 describe.skipIf(!haveKafka)('pipeline run killed with SIGKILL and restarted', () => {
-  let mock: KafkaMock;
-  let endpoint: SqlEndpointProcess;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-    endpoint = await startSqlEndpointProcess();
-  });
-  afterAll(async () => {
-    await endpoint?.stop();
-    await mock?.stop();
-  });
+  const peers = usePeers();
 
   it('gives the rows and windows of an uninterrupted run', async () => {
+    const { mock, endpoint } = peers();
     const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000 };
     const sim = simulateFleet(normalizeSimConfig({ seed: 33, servers: 6, durationMs: 3 * 60_000, maxJitterMs: 2600 }));
     const reference = await createTestDatabase('sigkill_ref');

@@ -9,36 +9,28 @@
  * sealed inputs.
  */
 import kafkajs from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { loadConfig } from '../../services/config.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { produceInChunks } from '../../services/pipeline/produce.ts';
 import { runBoundedPipeline, SINK_TOPICS } from '../../services/pipeline/embedded.ts';
-import { normalizeSimConfig, simulateFleet, type SimArrival } from '../../services/simulator/index.ts';
+import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { usePeers } from '../helpers/peers.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const haveKafka = kafkaTestsCanRun('the two-instance pipeline test', { mockOnly: true });
 
 describe.skipIf(!haveKafka)('pipeline run as two instances per consumer group', () => {
-  let mock: KafkaMock;
-  let endpoint: SqlEndpointProcess;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-    endpoint = await startSqlEndpointProcess();
-  });
-  afterAll(async () => {
-    await endpoint?.stop();
-    await mock?.stop();
-  });
+  const peers = usePeers();
 
   it('30,000 records: exactly once in the warehouse, offsets at the end, windows as embedded', async () => {
+    const { mock, endpoint } = peers();
     const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000 };
     const sim = simulateFleet(normalizeSimConfig({ seed: 7, servers: 12, durationMs: 10 * 60_000 }));
     // The first 30,000 inference events in arrival order, and the load samples that arrived before the last of them.
