@@ -9,6 +9,7 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
+import { importBenchmarkCommand, modelEvaluateCommand } from './benchmark.ts';
 
 /** Parse an integer flag written in plain digits, within [min, max]. */
 export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -145,6 +146,46 @@ program
   .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
   .action(async (opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }) => {
     await pipelineRunCommand(loadConfig(), opts);
+  });
+
+const benchmarkFileOptions = (cmd: Command): Command => cmd
+  .addOption(new Option('--format <format>', 'benchmark table format').choices(['help', 'mlperf']).makeOptionMandatory())
+  .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
+  .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)')
+  .option('--runs <files...>', 'mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)')
+  .option('--systems <files...>', 'mlperf: systems_vX.Y.csv (one row per systems/<id>.json)');
+
+benchmarkFileOptions(program
+  .command('import')
+  .description('load external data into the warehouse')
+  .command('benchmark')
+  .description('load a benchmark table (HELP latency tables or MLPerf Inference results) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
+  .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)')
+  .option('--json', 'print what was imported as JSON', false)
+  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
+    const warehouse = openWarehouse(loadConfig());
+    try {
+      await importBenchmarkCommand(warehouse, opts);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+const model = program.command('model').description('the latency model: evaluate, train, list');
+
+benchmarkFileOptions(model
+  .command('evaluate')
+  .description('score the latency model on a benchmark table: without --shots an 80/20 split of architectures (every device scored); with --shots K each device (or --device D) is held out and only K of its rows are seen'))
+  .option('--device <name>', 'score only this device (a latency column)')
+  .addOption(new Option('--shots <k>', 'few-shot: rows of the held-out device that are seen').argParser(intFlag('--shots', 3)))
+  .addOption(new Option('--seed <n>', 'seed of the split / the shots').default(1).argParser(intFlag('--seed', 0)))
+  .option('--json', 'print {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, median_spearman, ...} (fractions)', false)
+  .addHelpText('after', `
+Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
+  npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \
+    --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20`)
+  .action(async (opts: { format: string; architectures?: string; latency?: string[]; device?: string; shots?: number; seed: number; json: boolean }) => {
+    await modelEvaluateCommand(loadConfig(), opts);
   });
 
 /** A one-line hint for errors users meet first. */

@@ -120,12 +120,15 @@ function binOf(thresholds: readonly number[], v: number): number {
 /** Predict one row (any numeric array of featureCount values). */
 export function predictGbt(model: GbtModel, x: ArrayLike<number>): number {
   let f = model.base;
-  for (const t of model.trees) {
-    let n = 0;
-    while (t.feature[n]! >= 0) n = Math.fround(x[t.feature[n]!]!) <= t.threshold[n]! ? t.left[n]! : t.right[n]!;
-    f += t.value[n]!;
-  }
+  for (const t of model.trees) f += treeValue(t, x);
   return f;
+}
+
+/** Leaf value one tree gives row `x` (fround(x) <= threshold goes left). */
+function treeValue(t: GbtTree, x: ArrayLike<number>): number {
+  let n = 0;
+  while (t.feature[n]! >= 0) n = Math.fround(x[t.feature[n]!]!) <= t.threshold[n]! ? t.left[n]! : t.right[n]!;
+  return t.value[n]!;
 }
 
 /**
@@ -164,6 +167,7 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   const cols = Array.from({ length: featureCount }, (_, j) => Float64Array.from(train, (i) => X[i]![j]!));
   const thresholds = cols.map((c) => thresholdsOf(c, o.maxBins));
   const bins = cols.map((c, j) => Uint16Array.from(c, (v) => binOf(thresholds[j]!, v)));
+  const binCounts = bins.map((b) => b.reduce((m, v) => Math.max(m, v), 0) + 1);
   const yt = Float64Array.from(train, (i) => y[i]!);
   const yv = Float64Array.from(valid, (i) => y[i]!);
 
@@ -178,14 +182,14 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   for (let round = 0; round < o.nTrees; round++) {
     const g = new Float64Array(yt.length);
     for (let i = 0; i < yt.length; i++) g[i] = loss.kind === 'l2' ? ft[i]! - yt[i]! : yt[i]! < ft[i]! ? 1 - loss.alpha : -loss.alpha;
-    const tree = growTree(g, yt, ft, bins, thresholds, loss, o);
+    const tree = growTree(g, yt, ft, bins, binCounts, thresholds, loss, o);
     trees.push(tree);
     for (let i = 0; i < yt.length; i++) {
       let n = 0;
       while (tree.feature[n]! >= 0) n = Math.fround(cols[tree.feature[n]!]![i]!) <= tree.threshold[n]! ? tree.left[n]! : tree.right[n]!;
       ft[i] = ft[i]! + tree.value[n]!;
     }
-    for (let k = 0; k < valid.length; k++) fv[k] = fv[k]! + predictGbt({ base: 0, trees: [tree], featureCount, loss, trainLoss: [], validLoss: [] }, X[valid[k]!]!);
+    for (let k = 0; k < valid.length; k++) fv[k] = fv[k]! + treeValue(tree, X[valid[k]!]!);
     trainLoss.push(lossOf(loss, yt, ft));
     if (valid.length) {
       validLoss.push(lossOf(loss, yv, fv));
@@ -206,7 +210,7 @@ interface Node {
 
 /** Grow one tree on gradients `g` (hessians 1) with histogram split finding; leaves as the loss wants them. */
 function growTree(
-  g: Float64Array, y: Float64Array, f: Float64Array, bins: Uint16Array[], thresholds: number[][], loss: GbtLoss,
+  g: Float64Array, y: Float64Array, f: Float64Array, bins: Uint16Array[], binCounts: number[], thresholds: number[][], loss: GbtLoss,
   o: { learningRate: number; maxDepth: number; minSamplesLeaf: number; lambda: number },
 ): GbtTree {
   const tree: GbtTree = { feature: [], threshold: [], left: [], right: [], value: [] };
@@ -221,7 +225,7 @@ function growTree(
   const stack: Node[] = [{ rows: Int32Array.from({ length: g.length }, (_, i) => i), depth: 0, id: add() }];
   while (stack.length) {
     const node = stack.pop()!;
-    const split = node.depth < o.maxDepth && node.rows.length >= 2 * o.minSamplesLeaf ? bestSplit(node.rows, g, bins, o) : null;
+    const split = node.depth < o.maxDepth && node.rows.length >= 2 * o.minSamplesLeaf ? bestSplit(node.rows, g, bins, binCounts, o) : null;
     if (!split) {
       tree.value[node.id] = o.learningRate * leafValue(node.rows, g, y, f, loss, o.lambda);
       continue;
@@ -242,7 +246,7 @@ function growTree(
 }
 
 /** The split of largest gain (> 0) over every feature's histogram, or null. Ties: lower feature, then lower bin. */
-function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
+function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], binCounts: number[], o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
   let G = 0;
   for (const i of rows) G += g[i]!;
   const H = rows.length;
@@ -250,8 +254,8 @@ function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], o: { 
   let best: { feature: number; bin: number; gain: number } | null = null;
   for (let j = 0; j < bins.length; j++) {
     const b = bins[j]!;
-    let nb = 0;
-    for (const i of rows) nb = Math.max(nb, b[i]!);
+    // Bins past the node's largest are empty: their splits send every row left and are skipped by the leaf-size test.
+    const nb = binCounts[j]! - 1;
     const sumG = new Float64Array(nb + 1);
     const cnt = new Int32Array(nb + 1);
     for (const i of rows) {

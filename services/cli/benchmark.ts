@@ -1,0 +1,170 @@
+/**
+ * `edgelat import benchmark` and `edgelat model evaluate`: benchmark tables
+ * (HELP, MLPerf) into the warehouse, and the latency model's evaluation on
+ * them (issue 4 build items 1 and 8).
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { EdgelatConfig } from '../config.ts';
+import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
+import { parseHelp, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
+import { parseMlperf } from '../model/import-mlperf.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Options shared by the benchmark commands (as commander gives them). */
+export interface BenchmarkFileOptions {
+  format: string;
+  architectures?: string;
+  latency?: string[];
+  runs?: string[];
+  systems?: string[];
+}
+
+/** Read a file as a {@link NamedText}. @throws {UsageError} naming the flag and path when it cannot be read. */
+export function readNamed(flag: string, path: string): NamedText {
+  try {
+    return { file: path, text: readFileSync(path, 'utf8') };
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
+/** Load the HELP files the flags name. @throws {UsageError} on missing flags or unreadable files. */
+export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
+  if (!opts.architectures) throw new UsageError('--format help needs --architectures A.csv');
+  if (!opts.latency?.length) throw new UsageError('--format help needs --latency L1.csv [L2.csv ...]');
+  const d = parseHelp(readNamed('--architectures', opts.architectures), opts.latency.map((p) => readNamed('--latency', p)));
+  return d;
+}
+
+/** Print at most `limit` problems (file:line field value — message) to stderr, and how many more there were. */
+export function reportProblems(problems: readonly ImportProblem[], limit = 20): void {
+  for (const p of problems.slice(0, limit)) {
+    process.stderr.write(`edgelat: ${p.file}:${p.line}: ${p.field} = ${JSON.stringify(p.value)}: ${p.message}\n`);
+  }
+  if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines\n`);
+}
+
+const CHUNK = 50_000;
+
+async function insertChunked(warehouse: Warehouse, table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await warehouse.insert(`${warehouse.database}.${table}`, rows.slice(i, i + CHUNK));
+}
+
+/** What an import wrote. */
+export interface ImportSummary {
+  source: string;
+  benchmarkRows: number;
+  profiles: number;
+  chips: number;
+  problems: ImportProblem[];
+}
+
+/**
+ * Import a benchmark into `benchmark_latency`, `model_profiles` and (MLPerf) `chips`.
+ *
+ * HELP: one row per (architecture, device) with model_id `<source>:<arch_idx>`,
+ * device and chip = the latency column (HELP's `<gpu>_<N>` columns are
+ * separate devices whose N is the batch), scenario `help`, percentile 0.5
+ * (HELP reports one figure per pair); a profile per architecture with its
+ * features. MLPerf: services/model/import-mlperf.ts.
+ *
+ * @param source  Source label; default `help-<folder of the architectures file>` or `mlperf`.
+ * @throws {UsageError} on bad flags or files; warehouse errors as they come.
+ */
+export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string }): Promise<ImportSummary> {
+  await warehouse.migrate();
+  if (opts.format === 'help') {
+    const d = loadHelpFiles(opts);
+    const source = opts.source ?? `help-${basename(dirname(opts.architectures!)).replace(/^help-latency-/, '') || 'dataset'}`;
+    const rows: Record<string, unknown>[] = [];
+    for (const device of d.devices) {
+      const col = d.latency.get(device)!;
+      d.archIds.forEach((id, i) => {
+        if (Number.isFinite(col[i]!)) {
+          rows.push({ source, model_id: `${source}:${id}`, device, chip: device, batch: 1, scenario: 'help', percentile: 0.5, latency_ms: col[i]!, system: device });
+        }
+      });
+    }
+    const profiles = d.archIds.map((id, i) => ({
+      source, model_id: `${source}:${id}`,
+      features_json: JSON.stringify(Object.fromEntries(d.features.map((f, j) => [f.name, d.X[i]![j]!]))),
+    }));
+    await insertChunked(warehouse, 'benchmark_latency', rows);
+    await insertChunked(warehouse, 'model_profiles', profiles);
+    return { source, benchmarkRows: rows.length, profiles: profiles.length, chips: 0, problems: d.problems };
+  }
+  if (opts.format === 'mlperf') {
+    if (!opts.runs?.length) throw new UsageError('--format mlperf needs --runs R.csv [R2.csv ...]');
+    if (!opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
+    const m = parseMlperf(opts.runs.map((p) => readNamed('--runs', p)), opts.systems.map((p) => readNamed('--systems', p)));
+    const source = opts.source ?? 'mlperf';
+    await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
+    await insertChunked(warehouse, 'chips', m.chips.map((c) => ({ ...c })));
+    return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems };
+  }
+  throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);
+}
+
+/** `edgelat import benchmark`: import, report bad lines on stderr, print what was written. */
+export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<void> {
+  const s = await importBenchmark(warehouse, opts);
+  reportProblems(s.problems);
+  const { problems, ...rest } = s;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...rest, problems: problems.length, database: warehouse.database })}\n`);
+  } else {
+    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)\n`);
+  }
+}
+
+/** Options of `edgelat model evaluate`. */
+export interface EvaluateOptions extends BenchmarkFileOptions {
+  device?: string;
+  shots?: number;
+  seed: number;
+  json: boolean;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+/** Render a report as the terminal table. */
+export function formatReport(r: EvaluationReport): string {
+  const head = r.mode === 'split'
+    ? `80/20 split of architectures (seed ${r.seed}); baseline: least squares on one-hot ops in log space`
+    : `few-shot: each device held out, ${r.shots} of its architectures seen (seed ${r.seed}); baseline: line from the best-correlated known device`;
+  const lines = [head, `${'device'.padEnd(16)} ${'n_test'.padStart(7)} ${'acc10'.padStart(7)} ${'MAPE'.padStart(7)} ${'rho'.padStart(6)} | ${'base acc10'.padStart(10)} ${'MAPE'.padStart(7)} ${'rho'.padStart(6)}`];
+  for (const d of r.devices) {
+    lines.push(`${d.device.padEnd(16)} ${String(d.n_test).padStart(7)} ${pct(d.acc10).padStart(7)} ${pct(d.mape).padStart(7)} ${d.spearman.toFixed(3).padStart(6)} | ${pct(d.baseline.acc10).padStart(10)} ${pct(d.baseline.mape).padStart(7)} ${d.baseline.spearman.toFixed(3).padStart(6)}`);
+  }
+  lines.push(`median acc10 ${pct(r.median_acc10)} (baseline ${pct(r.baseline_median_acc10)}), mean acc10 ${pct(r.mean_acc10)} (baseline ${pct(r.baseline_mean_acc10)}), median rho ${r.median_spearman.toFixed(3)}, acc10 gain over the baseline: median ${(100 * r.median_acc10_gain).toFixed(1)} points, worst ${(100 * r.min_acc10_gain).toFixed(1)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `edgelat model evaluate --format help`: the split (no `--shots`) or
+ * few-shot evaluation; progress on stderr, the report on stdout.
+ * @throws {UsageError} on bad flags or files.
+ */
+export async function modelEvaluateCommand(_config: EdgelatConfig, opts: EvaluateOptions): Promise<void> {
+  if (opts.format !== 'help') throw new UsageError(`--format: model evaluate reads help (NAS-Bench-201 / FBNet latency tables), got ${JSON.stringify(opts.format)}`);
+  const d = loadHelpFiles(opts);
+  reportProblems(d.problems);
+  const devices = opts.device ? [opts.device] : undefined;
+  const started = Date.now();
+  const onProgress = (done: number, total: number, device: string): void => {
+    process.stderr.write(`edgelat: ${device} scored (${done}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  };
+  process.stderr.write(`edgelat: ${d.archIds.length.toLocaleString('en-US')} architectures, ${d.features.length} features, ${d.devices.length} devices\n`);
+  let report: EvaluationReport;
+  try {
+    report = opts.shots === undefined
+      ? evaluateSplit(d, { seed: opts.seed, devices, onProgress })
+      : evaluateFewShot(d, { seed: opts.seed, shots: opts.shots, devices, onProgress });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+}

@@ -1,0 +1,220 @@
+/**
+ * Chip-name normalisation: free-text processor and accelerator names, as
+ * submitted to MLPerf Inference (`systems_v*.csv` `compute_device`), onto one
+ * chip id per chip, so that a chip is one categorical key in
+ * `benchmark_latency.chip` and `chips.chip` (sql/migrations/0008_latency_model.sql).
+ *
+ * Rules ({@link CHIP_NAME_RULES}, first match wins) look for vendor, family and
+ * model tokens, so unseen spellings of a known chip map together:
+ * - Marketing noise is ignored: `(R)`, `(TM)`, clocks (`@ 2.30GHz`, `(2.0GHz)`),
+ *   core counts, memory size, form factor (SXM, SXM4, PCIe, NVL, HHHL), power
+ *   caps (`-500W`), vGPU profiles (`-80C`, `-24Q`), `CTS`, `Tesla`, `GeForce`.
+ *   So `NVIDIA A100-SXM4-80GB` and `NVIDIA A100 80GB PCIe` are both
+ *   `nvidia-a100` (one family; SXM and PCIe differ in power limit, not silicon).
+ * - Kept apart: a MIG slice (`nvidia-a100-mig-1g-10gb`, a fraction of the GPU),
+ *   an `S` refresh (`nvidia-l40s`, `nvidia-v100s`), Qualcomm Cloud AI 100 SKUs
+ *   (`dm2e`, `dm2`, `pro`, `standard`, `lite`, `pcie`: different core counts and
+ *   power), Intel model suffixes (`8380` Ice Lake vs `8380h` Cooper Lake).
+ * - Jetson modules are `jetson-<form>-<gen>`; `NVIDIA Orin` and `NVIDIA Jetson
+ *   AGX Orin` are `jetson-agx-orin`. Where a chip is also in the simulator
+ *   fleet (services/simulator/fleet.ts) its id is the fleet's id
+ *   (`jetson-agx-orin`, `jetson-xavier-nx`, `qualcomm-ai100-dm2e`, `rpi4-cortex-a72`).
+ * - Xeons by model number without the tier (`intel-xeon-8380`; submitters
+ *   mistype the tier, e.g. `Gold 8380H`), else by code name
+ *   (`intel-xeon-cascade-lake`), else `intel-xeon`. `+` becomes `plus`.
+ * - Arm CPUs named only by their cores become `arm-cortex-<core>x<count>-…`;
+ *   SoCs become `<vendor>-<soc>` (`rockchip-rk3588`, `amlogic-s922x`).
+ * - A multi-node name (`1 Node: NVIDIA A100-SXM-80GBx8, 2 Nodes: NVIDIA A30x4`)
+ *   is each part normalised and joined with `+` (`nvidia-a100+nvidia-a30`).
+ * - Otherwise a fallback slug (lower case, runs of non-alphanumerics → `-`), so
+ *   nothing is dropped; its kind comes from keywords (GPU, FPGA, NPU, CPU…),
+ *   then the caller's hint, else `asic`; its vendor from known vendor tokens.
+ *
+ * Kinds: `gpu` (NVIDIA, AMD Instinct, Arm Mali, Biren, Apple GPU), `cpu`,
+ * `npu` (AI accelerators sold as chips or cards: Qualcomm Cloud AI 100,
+ * FuriosaAI, Moffett, SAPEON, Rebellions, Untether, SiMa, Centaur, Neuchips,
+ * Hailo, Intel Gaudi), `asic` (cloud-only AI ASICs: Google TPU, AWS
+ * Inferentia/Trainium, Coral Edge TPU), `fpga` (Xilinx, Intel FPGAs).
+ *
+ * Source of the spellings: MLCommons inference_results_v1.1…v4.1 system JSON
+ * files (Apache-2.0), see data/mlperf-inference/README.md.
+ */
+
+/** Chip kind, as in the `chips.kind` column. */
+export type ChipKind = 'cpu' | 'gpu' | 'npu' | 'fpga' | 'asic';
+
+/** A normalised chip: id, kind and vendor. */
+export interface NormalisedChip {
+  /** Normalised chip id: lower case, `[a-z0-9-]` (`+` joins the chips of a multi-node system), e.g. `nvidia-a100`. */
+  chip: string;
+  kind: ChipKind;
+  /** Vendor as usually written, e.g. `NVIDIA`; `unknown` when no token names one. */
+  vendor: string;
+}
+
+/** One normalisation rule: a pattern over the cleaned name and the chip it means. */
+export interface ChipNameRule {
+  /** Tested against the name after {@link cleanChipName}; case-insensitive. */
+  re: RegExp;
+  vendor: string;
+  /** Kind, or a function of the cleaned name (an SoC name may describe its CPU or GPU). */
+  kind: ChipKind | ((name: string) => ChipKind);
+  /** Chip id from the match. */
+  chip: (m: RegExpMatchArray, name: string) => string;
+}
+
+/**
+ * Fallback chip id of a name: lower case; runs of characters other than a-z and 0-9 become one `-`.
+ *
+ * @param s  Any text, e.g. `NPU 3.0`.
+ * @returns  The slug without leading or trailing `-`, e.g. `npu-3-0`; '' for a name without letters or digits.
+ */
+export function slugChip(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * Clean a chip name before the rules see it.
+ *
+ * @param name  Free text as submitted, e.g. `Intel(R) Xeon(R)  Platinum 8380`.
+ * @returns     Without `(R)` / `(TM)`, white space collapsed and trimmed: `Intel Xeon Platinum 8380`.
+ */
+export function cleanChipName(name: string): string {
+  return name.replace(/\((?:R|TM)\)/gi, '').replace(/\s+/g, ' ').trim();
+}
+
+const low = (s: string | undefined): string => (s ?? '').toLowerCase();
+const socKind = (n: string): ChipKind => (/\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu');
+const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
+
+/** Ordered rules; the first whose `re` matches decides. */
+export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
+  // NVIDIA
+  { re: /\b(A100|A30|H100|H200)\b.*\(\s*\d+\s*x\s*(\d+g\.\d+gb)\s*MIG\s*\)/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}-mig-${slugChip(m[2]!)}` },
+  { re: /\bCarmel\b/i, vendor: 'NVIDIA', kind: 'cpu', chip: () => 'nvidia-carmel' },
+  { re: new RegExp(`${NV}\\bOrin\\s+(NX|Nano)\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `jetson-orin-${low(m[1])}` },
+  { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-orin' },
+  { re: new RegExp(`${NV}\\bXavier\\s+NX\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-xavier-nx' },
+  { re: new RegExp(`${NV}\\bXavier\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-xavier' },
+  { re: /\bG([HB]\d{3})\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-g${low(m[1])}` },
+  { re: /\b(?:NVIDIA|GeForce|Quadro)\b.*\bRTX\s*(A?\d{4}(?:\s*Ti)?)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-rtx-${slugChip(m[1]!)}` },
+  { re: /\b(?:NVIDIA|Tesla)\b.*?(?:^|[^A-Za-z0-9])([ABHLTKPVM]\d{1,3})(S?)(?=$|[^A-Za-z0-9]|x\d)/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}${low(m[2])}` },
+  { re: /\bNVIDIA\b\s*(.*)$/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${slugChip(m[1]!) || 'unknown'}` },
+  // AMD
+  { re: /\b(?:AMD|Instinct)\b.*\bMI(\d{2,3}[A-Z]?)\b/i, vendor: 'AMD', kind: 'gpu', chip: (m) => `amd-mi${low(m[1])}` },
+  { re: /\bEPYC\s+(\d{4}[A-Z]?)\b/i, vendor: 'AMD', kind: 'cpu', chip: (m) => `amd-epyc-${low(m[1])}` },
+  { re: /\bRyzen\s+(?:Threadripper\s+)?(?:(\d)\s+)?(?:PRO\s+)?(\d{4}[A-Z]{0,3})\b/i, vendor: 'AMD', kind: 'cpu', chip: (m) => `amd-ryzen-${m[1] ? `${m[1]}-` : ''}${low(m[2])}` },
+  { re: /\bRadeon\b\s*(.*)$/i, vendor: 'AMD', kind: 'gpu', chip: (m) => `amd-radeon-${slugChip(m[1]!) || 'unknown'}` },
+  // Intel
+  { re: /\bCore\b.*?\b(i[3579])-(\d{4,5}[A-Z]{0,2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-${low(m[1])}-${low(m[2])}` },
+  { re: /\bCore\s+Ultra\s+(\d)\s+(\d{3}[A-Z]{0,2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-ultra-${m[1]}-${low(m[2])}` },
+  { re: /\bXeon\b|\bIntel\b.*\b(?:Platinum|Gold|Silver|Bronze|Lake-SP)\b/i, vendor: 'Intel', kind: 'cpu', chip: (_m, n) => `intel-xeon${xeonModel(n)}` },
+  { re: /\bGaudi\s*(\d?)\b/i, vendor: 'Intel', kind: 'npu', chip: (m) => `intel-gaudi${m[1] ?? ''}` },
+  { re: /\b(Stratix|Agilex|Arria)\b\s*(\w*)/i, vendor: 'Intel', kind: 'fpga', chip: (m) => `intel-${slugChip(`${m[1]} ${m[2]}`)}` },
+  // Qualcomm, Google, AWS
+  { re: /\bCloud\s*AI\s*100\b/i, vendor: 'Qualcomm', kind: 'npu', chip: (_m, n) => `qualcomm-ai100${ai100Sku(n)}` },
+  { re: /\bEdge\s*TPU\b|\bCoral\b/i, vendor: 'Google', kind: 'asic', chip: () => 'google-edgetpu' },
+  { re: /\bTPU\b\s*-?\s*(v\d+[a-z]*)?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}` : ''}` },
+  { re: /\b(Inferentia|Trainium)\s*(\d?)/i, vendor: 'AWS', kind: 'asic', chip: (m) => `aws-${low(m[1])}${m[2] ?? ''}` },
+  { re: /\bGraviton\s*(\d?)/i, vendor: 'AWS', kind: 'cpu', chip: (m) => `aws-graviton${m[1] ?? ''}` },
+  // Arm SoCs and cores. Linux reports every Raspberry Pi SoC as BCM2835; the
+  // only Broadcom SoC with Cortex-A72 cores is the Pi 4's BCM2711.
+  { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
+  { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
+  { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
+  { re: /\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m) => `amlogic-${low(m[1])}` },
+  { re: /\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m) => `rockchip-rk${m[1]}` },
+  { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
+  { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
+  { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },
+  { re: /\btensorflow-metal\b/i, vendor: 'Apple', kind: 'gpu', chip: () => 'apple-gpu' },
+  { re: /\bYitian\s*(\d+)/i, vendor: 'Alibaba', kind: 'cpu', chip: (m) => `alibaba-yitian-${m[1]}` },
+  { re: /\bNeoverse[- ]?([NVE]\d)\b/i, vendor: 'Arm', kind: 'cpu', chip: (m) => `arm-neoverse-${low(m[1])}` },
+  { re: /\bCortex-A\d+/i, vendor: 'Arm', kind: 'cpu', chip: (_m, n) => `arm-cortex-${cortexCores(n)}` },
+  // AI accelerators and FPGAs
+  { re: /\bWarboy\b/i, vendor: 'FuriosaAI', kind: 'npu', chip: () => 'furiosa-warboy' },
+  { re: /\bMOFFETT\s+(S\d+)/i, vendor: 'Moffett', kind: 'npu', chip: (m) => `moffett-${low(m[1])}` },
+  { re: /\bSAPEON\s+(X\d+)(?:-([A-Za-z]+))?/i, vendor: 'SAPEON', kind: 'npu', chip: (m) => `sapeon-${low(m[1])}${m[2] ? `-${low(m[2])}` : ''}` },
+  { re: /\bRBLN\s+(\w+)|\bRebellions\s+(\w+)/i, vendor: 'Rebellions', kind: 'npu', chip: (m) => `rebellions-${low(m[1] ?? m[2])}` },
+  { re: /\bspeedAI\s*(\d+)/i, vendor: 'Untether AI', kind: 'npu', chip: (m) => `untether-speedai${m[1]}` },
+  { re: /\bMLSoC\b/i, vendor: 'SiMa.ai', kind: 'npu', chip: () => 'sima-mlsoc' },
+  { re: /\bCentaur\b.*\bAI Coprocessor\b/i, vendor: 'Centaur', kind: 'npu', chip: () => 'centaur-aic' },
+  { re: /\bRecAccel\b(?:[\s-]+(N\d+))?/i, vendor: 'Neuchips', kind: 'npu', chip: (m) => `neuchips-recaccel${m[1] ? `-${low(m[1])}` : ''}` },
+  { re: /\bHailo-?(\d+\w*)/i, vendor: 'Hailo', kind: 'npu', chip: (m) => `hailo-${low(m[1])}` },
+  { re: /\bBR(\d{3})\b/i, vendor: 'Biren', kind: 'gpu', chip: (m) => `biren-br${m[1]}` },
+  { re: /\bAlveo\s*([A-Z]\d+)/i, vendor: 'Xilinx', kind: 'fpga', chip: (m) => `xilinx-alveo-${low(m[1])}` },
+  { re: /\b(Versal|Kintex|Virtex|Zynq)\b\s*(\S*)/i, vendor: 'Xilinx', kind: 'fpga', chip: (m) => `xilinx-${slugChip(`${m[1]} ${m[2]}`)}` },
+];
+
+/** `-<model>` of a Xeon name: model number (tier dropped), else code name, else ''. */
+function xeonModel(n: string): string {
+  const w = /\b(w\d-\d{4}[A-Z]?)\b/i.exec(n);
+  if (w) return `-${low(w[1])}`;
+  const e = /\b(E[357]-\d{4}[A-Z]?)(?:\s*(v\d))?\b/i.exec(n);
+  if (e) return `-${low(e[1])}${low(e[2])}`;
+  const num = /(?:^|[^\d.])(\d{4}[A-Z]{0,2})(\+?)(?![\d.])/i.exec(n);
+  if (num) return `-${low(num[1])}${num[2] ? 'plus' : ''}`;
+  const code = /\b(Sapphire Rapids|Emerald Rapids|Granite Rapids|Sierra Forest|Ice Lake|Cascade Lake|Cooper Lake|Skylake|Broadwell|Haswell)\b/i.exec(n);
+  return code ? `-${slugChip(code[1]!)}` : '';
+}
+
+/** SKU suffix of a Qualcomm Cloud AI 100 name. */
+function ai100Sku(n: string): string {
+  if (/\bDM\.?2e\b/i.test(n)) return '-dm2e';
+  if (/\bDM\.?2\b/i.test(n)) return '-dm2';
+  const tier = /\b(Pro|Standard|Lite|Ultra)\b/i.exec(n);
+  if (tier) return `-${low(tier[1])}`;
+  return /\bPCIe\b/i.test(n) ? '-pcie' : '';
+}
+
+/** `a72x2-a53x4` from "Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)"; `a65x4` from "4-core Cortex-A65". */
+function cortexCores(n: string): string {
+  const cores = [...n.matchAll(/\bCortex-(A\d+(?:AE)?)(?:\s*MP(\d+))?/gi)];
+  const leading = /\b(\d+)-core\b/i.exec(n)?.[1];
+  return cores.map((c) => `${low(c[1])}${c[2] ? `x${c[2]}` : cores.length === 1 && leading ? `x${leading}` : ''}`).join('-');
+}
+
+const VENDOR_TOKENS: readonly [RegExp, string][] = [
+  [/\bNVIDIA\b/i, 'NVIDIA'], [/\bAMD\b/i, 'AMD'], [/\bIntel\b/i, 'Intel'], [/\bQualcomm\b/i, 'Qualcomm'],
+  [/\bApple\b/i, 'Apple'], [/\bGoogle\b/i, 'Google'], [/\b(?:AWS|Amazon)\b/i, 'AWS'], [/\bAlibaba\b/i, 'Alibaba'],
+  [/\bA(?:RM|rm)(?:v\d)?\b/, 'Arm'], [/\bBroadcom\b/i, 'Broadcom'], [/\bRock[Cc]hip\b/, 'Rockchip'],
+  [/\bMediaTek\b/i, 'MediaTek'], [/\bSamsung\b/i, 'Samsung'], [/\bXilinx\b/i, 'Xilinx'],
+];
+
+/** Kind of a name no rule knows: keywords, then the caller's hint, else `asic`. */
+function fallbackKind(n: string, hint: ChipKind | undefined): ChipKind {
+  if (/\b(?:GPU|GeForce|Adreno|PowerVR)\b/i.test(n)) return 'gpu';
+  if (/\bFPGA\b/i.test(n)) return 'fpga';
+  if (/\b(?:NPU|AI|Accelerator|Coprocessor)\b/i.test(n)) return 'npu';
+  if (/\b(?:CPU|Processor|ARMv\d\S*|x86|aarch64)\b/i.test(n)) return 'cpu';
+  return hint ?? 'asic';
+}
+
+/**
+ * Normalise one chip name as submitted (free text) to a chip id, kind and vendor.
+ *
+ * Behaviour: rules of {@link CHIP_NAME_RULES} in order (see the module doc);
+ * a multi-node name (`1 Node: X, 2 Nodes: Y`) is each part normalised and
+ * joined by `+`; a name no rule knows becomes its slug ({@link slugChip});
+ * an empty name is `unknown`. Pure and deterministic; never throws.
+ * @param name  E.g. `NVIDIA A100-SXM4-80GB`, `Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz`.
+ * @param hint  `kind`: kind to use for a name that no rule and no keyword classifies
+ *              (e.g. `cpu` when MLPerf's `compute_kind` is `cpu`). @default undefined (→ `asic`)
+ * @returns     `{ chip, kind, vendor }`, e.g. `{ chip: 'nvidia-a100', kind: 'gpu', vendor: 'NVIDIA' }`.
+ * @example see test/unit/model/import-mlperf.test.ts
+ */
+export function normaliseChip(name: string, hint: { kind?: ChipKind } = {}): NormalisedChip {
+  const n = cleanChipName(name);
+  if (n === '') return { chip: 'unknown', kind: hint.kind ?? 'asic', vendor: 'unknown' };
+  if (/^\d+\s+Nodes?:/i.test(n)) {
+    const parts = n.split(/,\s*(?=\d+\s+Nodes?:)/i).map((p) => normaliseChip(p.replace(/^\d+\s+Nodes?:\s*/i, '').replace(/x\d+$/i, ''), hint));
+    const uniq = (xs: string[]): string => [...new Set(xs)].sort().join('+');
+    return { chip: uniq(parts.map((p) => p.chip)), kind: parts[0]!.kind, vendor: uniq(parts.map((p) => p.vendor)) };
+  }
+  for (const r of CHIP_NAME_RULES) {
+    const m = r.re.exec(n);
+    if (m) return { chip: r.chip(m, n), kind: typeof r.kind === 'function' ? r.kind(n) : r.kind, vendor: r.vendor };
+  }
+  const vendor = VENDOR_TOKENS.find(([re]) => re.test(n))?.[1] ?? 'unknown';
+  return { chip: slugChip(n) || 'unknown', kind: fallbackKind(n, hint.kind), vendor };
+}

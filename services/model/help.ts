@@ -1,0 +1,183 @@
+/**
+ * The HELP latency tables (Lee et al., NeurIPS 2021, "HELP: Hardware-adaptive
+ * efficient latency prediction for NAS via meta-learning"): an architectures
+ * file (`arch_idx` plus one column per cell edge or layer naming its op, and
+ * op counts) and latency files (`arch_idx` plus one column per device, ms).
+ *
+ * Model features (issue 4 build item 2) come from the architectures file:
+ * every column whose values are all numbers is a numeric feature (op counts,
+ * op indices); every other column with at most {@link MAX_CATEGORIES}
+ * distinct values is one-hot encoded, one feature `column=value` per value
+ * (the op on each edge or layer); a column with more distinct values (the
+ * NAS-Bench-201 `arch_str`, unique per row) is an identifier, not a feature.
+ */
+import { parseCsv } from '../simulator/csv.ts';
+
+/** Most distinct values of a categorical column that is one-hot encoded. */
+export const MAX_CATEGORIES = 64;
+
+/** One bad input line: file, 1-based line (header = 1), field, value and why. */
+export interface ImportProblem {
+  file: string;
+  line: number;
+  field: string;
+  value: string;
+  message: string;
+}
+
+/** A CSV file by name and text. */
+export interface NamedText {
+  file: string;
+  text: string;
+}
+
+/** Feature description: its name and whether it is a one-hot indicator of a categorical column. */
+export interface FeatureSpec {
+  name: string;
+  kind: 'onehot' | 'numeric';
+  /** Source column. */
+  column: string;
+}
+
+/** A HELP dataset aligned by architecture. */
+export interface HelpDataset {
+  /** `arch_idx` of each architecture, in architectures-file order. */
+  archIds: number[];
+  /** Feature columns (one-hot indicators first, in column order, then numeric). */
+  features: FeatureSpec[];
+  /** Feature rows aligned with `archIds`. */
+  X: Float64Array[];
+  /** Device names in file and column order (a device is one latency column). */
+  devices: string[];
+  /** Latency (ms) per device aligned with `archIds`; NaN where not measured or bad. */
+  latency: Map<string, Float64Array>;
+  /** Bad lines, never silently dropped. */
+  problems: ImportProblem[];
+}
+
+function rowsOf(f: NamedText): string[][] {
+  const rows = parseCsv(f.text);
+  if (rows.length === 0) throw new Error(`${f.file}: empty file (expected a header with arch_idx)`);
+  if (rows[0]![0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
+    throw new Error(`${f.file}: the first column of the header must be arch_idx, got ${JSON.stringify(rows[0]![0])}`);
+  }
+  return rows;
+}
+
+/**
+ * Parse HELP architectures and latency files.
+ *
+ * @param architectures  `architectures.csv` (arch_idx, then op columns).
+ * @param latencies      One or more `latency_*.csv` (arch_idx, then one column per device).
+ * @returns              The aligned dataset; lines with a wrong column count,
+ *                       a bad arch_idx, an unknown architecture or a latency
+ *                       that is not a positive number are in `problems` (the
+ *                       other cells of such a line are kept where they are valid).
+ * @throws {Error} on a missing or malformed header, a device named twice, or no architectures.
+ */
+export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
+  const problems: ImportProblem[] = [];
+  const arows = rowsOf(architectures);
+  const header = arows[0]!;
+  const archIds: number[] = [];
+  const cells: string[][] = [];
+  const seen = new Set<number>();
+  for (let r = 1; r < arows.length; r++) {
+    const row = arows[r]!;
+    const line = r + 1;
+    if (row.length === 1 && row[0] === '') continue;
+    if (row.length !== header.length) {
+      problems.push({ file: architectures.file, line, field: '(row)', value: row.join(','), message: `expected ${header.length} columns, got ${row.length}` });
+      continue;
+    }
+    const id = Number(row[0]);
+    if (!Number.isInteger(id) || id < 0 || seen.has(id)) {
+      problems.push({ file: architectures.file, line, field: 'arch_idx', value: row[0]!, message: seen.has(id) ? 'duplicate arch_idx' : 'not a non-negative integer' });
+      continue;
+    }
+    seen.add(id);
+    archIds.push(id);
+    cells.push(row);
+  }
+  if (archIds.length === 0) throw new Error(`${architectures.file}: no architectures`);
+
+  const onehot: FeatureSpec[] = [];
+  const numeric: FeatureSpec[] = [];
+  const encoders: ((row: string[], out: Float64Array) => void)[] = [];
+  const columnKinds: { c: number; values?: string[] }[] = [];
+  for (let c = 1; c < header.length; c++) {
+    const column = header[c]!;
+    const isNumeric = cells.every((row) => row[c] !== '' && Number.isFinite(Number(row[c])));
+    if (isNumeric) {
+      columnKinds.push({ c });
+      continue;
+    }
+    const values = [...new Set(cells.map((row) => row[c]!))].sort();
+    if (values.length <= MAX_CATEGORIES) columnKinds.push({ c, values });
+    else void column; // an identifier column (e.g. arch_str): not a feature
+  }
+  for (const k of columnKinds) {
+    if (!k.values) continue;
+    const base = onehot.length;
+    for (const v of k.values) onehot.push({ name: `${header[k.c]}=${v}`, kind: 'onehot', column: header[k.c]! });
+    const index = new Map(k.values.map((v, i) => [v, base + i]));
+    encoders.push((row, out) => { out[index.get(row[k.c]!)!] = 1; });
+  }
+  for (const k of columnKinds) {
+    if (k.values) continue;
+    numeric.push({ name: header[k.c]!, kind: 'numeric', column: header[k.c]! });
+  }
+  const features = [...onehot, ...numeric];
+  const numericCols = columnKinds.filter((k) => !k.values).map((k) => k.c);
+  const X = cells.map((row) => {
+    const out = new Float64Array(features.length);
+    for (const e of encoders) e(row, out);
+    numericCols.forEach((c, j) => { out[onehot.length + j] = Number(row[c]); });
+    return out;
+  });
+
+  const position = new Map(archIds.map((id, i) => [id, i]));
+  const devices: string[] = [];
+  const latency = new Map<string, Float64Array>();
+  for (const f of latencies) {
+    const rows = rowsOf(f);
+    const h = rows[0]!;
+    const cols: Float64Array[] = [];
+    for (let c = 1; c < h.length; c++) {
+      const d = h[c]!;
+      if (latency.has(d)) throw new Error(`${f.file}: device ${JSON.stringify(d)} also appears in an earlier latency file`);
+      const col = new Float64Array(archIds.length).fill(Number.NaN);
+      latency.set(d, col);
+      devices.push(d);
+      cols.push(col);
+    }
+    for (let r = 1; r < rows.length; r++) {
+      const row = rows[r]!;
+      const line = r + 1;
+      if (row.length === 1 && row[0] === '') continue;
+      if (row.length !== h.length) {
+        problems.push({ file: f.file, line, field: '(row)', value: row.join(','), message: `expected ${h.length} columns, got ${row.length}` });
+        continue;
+      }
+      const at = position.get(Number(row[0]));
+      if (at === undefined) {
+        problems.push({ file: f.file, line, field: 'arch_idx', value: row[0]!, message: `not in ${architectures.file}` });
+        continue;
+      }
+      for (let c = 1; c < h.length; c++) {
+        const v = Number(row[c]);
+        if (row[c] === '' || !Number.isFinite(v) || v <= 0) {
+          problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
+          continue;
+        }
+        cols[c - 1]![at] = v;
+      }
+    }
+  }
+  return { archIds, features, X, devices, latency, problems };
+}
+
+/** Indices of the one-hot features (the baseline's feature set: op per edge / layer). */
+export function oneHotColumns(d: HelpDataset): number[] {
+  return d.features.flatMap((f, j) => (f.kind === 'onehot' ? [j] : []));
+}

@@ -1,0 +1,273 @@
+/**
+ * Import MLPerf Inference results (`runs_vX.Y.csv` + `systems_vX.Y.csv`,
+ * data/mlperf-inference/, MLCommons inference_results_v1.1…v4.1, Apache-2.0)
+ * into rows of the `benchmark_latency` and `chips` tables
+ * (sql/migrations/0008_latency_model.sql).
+ *
+ * Rules:
+ * - A system is (`mlperf_version`, `division`, `submitter`, `system_id`); its
+ *   key `${mlperf_version}/${division}/${submitter}/${system_id}` is both the
+ *   `device` and the `system` of a benchmark row. Every run must match exactly
+ *   one system row.
+ * - The chip of a system is {@link normaliseChip} of its `compute_device`
+ *   (else a real `accelerator_model_name`, else `host_processor_model_name`,
+ *   else `system_name`), with MLPerf's `compute_kind` = `cpu` as the kind hint.
+ * - Only SingleStream runs are imported: one query is one sample, so
+ *   `p90_latency_ms` is the per-inference p90 latency (percentile 0.9, batch 1,
+ *   source `mlperf`). Other scenarios are counted in `runsSkipped`.
+ * - `model_id` is the run's `model`, lower-cased, without the accuracy targets
+ *   `-99` / `-99.9` (at the end or before `_`: `bert-99.9` → `bert`,
+ *   `bert-99_obert-large` → `bert_obert-large`).
+ * - Bad lines are returned as {@link ImportProblem}s (data errors are values,
+ *   STYLE §2), never dropped silently; a header without a required column throws.
+ */
+import { parseCsv } from '../simulator/csv.ts';
+import { normaliseChip, type ChipKind } from './chips.ts';
+import type { ImportProblem, NamedText } from './help.ts';
+
+/**
+ * One row of `benchmark_latency`: one measured latency of a model on a device.
+ * (A type alias, not an interface, so rows are assignable to `Record<string, unknown>` for inserts.)
+ */
+export type BenchmarkRow = {
+  /** Always `mlperf`. */
+  source: string;
+  /** Model, lower case, accuracy target removed: `resnet50`, `bert`, `3d-unet`. */
+  model_id: string;
+  /** The system key (a device of the benchmark table is an MLPerf system). */
+  device: string;
+  /** Normalised chip id of the system's compute device ({@link normaliseChip}). */
+  chip: string;
+  /** Samples per query: 1 for SingleStream. */
+  batch: number;
+  /** `SingleStream`. */
+  scenario: string;
+  /** Percentile as a fraction 0..1: 0.9. */
+  percentile: number;
+  /** Latency of one query, milliseconds (> 0). */
+  latency_ms: number;
+  /** `${mlperf_version}/${division}/${submitter}/${system_id}`, e.g. `v3.0/closed/NVIDIA/Orin_TRT`. */
+  system: string;
+};
+
+/** One row of `chips`: a normalised chip and every raw name that maps to it. */
+export type ChipRow = {
+  chip: string;
+  kind: 'cpu' | 'gpu' | 'npu' | 'fpga' | 'asic';
+  vendor: string;
+  /** Raw names as submitted, sorted, unique. */
+  names: string[];
+  /** Peak operations per second; null (MLPerf files do not state it). */
+  peak_ops_per_s: number | null;
+  /** Memory bandwidth, bytes per second; null (not stated). */
+  memory_bw_bytes_s: number | null;
+  /** Power, watts; null (not stated). */
+  power_w: number | null;
+  /** Rental price, currency units per hour; null (not stated). */
+  price_per_hour: number | null;
+};
+
+export type { ImportProblem };
+
+/** Result of {@link parseMlperf}. */
+export interface MlperfImport {
+  /** SingleStream p90 latencies, in file and line order. */
+  benchmark: BenchmarkRow[];
+  /** One row per chip id of the accepted systems, sorted by chip. */
+  chips: ChipRow[];
+  /** Bad lines of both the systems and the runs files. */
+  problems: ImportProblem[];
+  /** Number of distinct systems accepted. */
+  systems: number;
+  /** Data lines read from the runs files (blank lines excluded). */
+  runsRead: number;
+  /** Runs that are well formed but not imported, by reason (`scenario=Offline`), sorted by reason. */
+  runsSkipped: { reason: string; count: number }[];
+}
+
+/** A CSV file by name and text. */
+export type NamedCsv = NamedText;
+
+/** Columns a runs file must have. */
+export const RUN_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id', 'model', 'scenario', 'p90_latency_ms'] as const;
+/** Columns a systems file must have (`accelerator_model_name`, `host_processor_model_name`, `system_name`, `compute_kind` are used when present). */
+export const SYSTEM_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id', 'compute_device'] as const;
+const KEY_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id'] as const;
+
+/**
+ * Model id of an MLPerf model folder name.
+ *
+ * @param model  E.g. `bert-99.9`, `3d-unet-99`, `bert-99_obert-large`, `ResNet50`.
+ * @returns      Lower case, without `-99` / `-99.9` at the end or before `_`: `bert`, `3d-unet`, `bert_obert-large`, `resnet50`.
+ */
+export function mlperfModelId(model: string): string {
+  return model.trim().toLowerCase().replace(/-99(?:\.9)?(?=$|_)/, '');
+}
+
+/**
+ * Key of an MLPerf system.
+ *
+ * @param r  A record with the four key columns.
+ * @returns  `${mlperf_version}/${division}/${submitter}/${system_id}`.
+ */
+export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], string>>): string {
+  return `${r.mlperf_version}/${r.division}/${r.submitter}/${r.system_id}`;
+}
+
+interface CsvRecord {
+  /** 1-based line where the record starts. */
+  line: number;
+  cells: string[];
+}
+
+/** Records with their starting line: physical lines are joined while a quote is open, then parsed by csv.ts. */
+function readRecords(text: string): CsvRecord[] {
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const out: CsvRecord[] = [];
+  let buf: string[] = [];
+  let start = 1;
+  let quotes = 0;
+  const flush = (): void => {
+    const rec = buf.join('\n');
+    if (rec.replace(/\r/g, '').trim() !== '') out.push({ line: start, cells: parseCsv(rec)[0] ?? [''] });
+    buf = [];
+    quotes = 0;
+  };
+  lines.forEach((l, i) => {
+    if (buf.length === 0) start = i + 1;
+    buf.push(l);
+    for (const ch of l) if (ch === '"') quotes++;
+    if (quotes % 2 === 0) flush();
+  });
+  if (buf.length > 0) flush();
+  return out;
+}
+
+type Rec = Record<string, string>;
+
+/** Parse one file: header check, then records of well-formed lines; lines with a wrong column count become problems. */
+function readTable(f: NamedCsv, required: readonly string[], problems: ImportProblem[]): { line: number; rec: Rec }[] {
+  const [head, ...body] = readRecords(f.text);
+  const header = (head?.cells ?? []).map((h) => h.trim());
+  for (const c of required) {
+    if (!header.includes(c)) throw new Error(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
+  }
+  const out: { line: number; rec: Rec }[] = [];
+  for (const { line, cells } of body) {
+    if (cells.length !== header.length) {
+      problems.push({ file: f.file, line, field: 'columns', value: String(cells.length), message: `expected ${header.length} fields, found ${cells.length}` });
+      continue;
+    }
+    const rec: Rec = {};
+    header.forEach((h, i) => { rec[h] = cells[i]!.trim(); });
+    out.push({ line, rec });
+  }
+  return out;
+}
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
+
+/** Put the problems of one file (from index `from` on) in line order; column-count problems are found first. */
+function sortByLine(problems: ImportProblem[], from: number): void {
+  const tail = problems.splice(from).sort((a, b) => a.line - b.line);
+  problems.push(...tail);
+}
+
+interface SystemInfo {
+  line: number;
+  file: string;
+  chip: string;
+}
+
+/**
+ * Parse MLPerf runs and systems files into benchmark and chip rows.
+ *
+ * Behaviour: systems are read first; a systems line with a wrong column count,
+ * an empty key column or a key already seen (the first is kept) is a problem.
+ * Then each runs line: wrong column count → problem (`columns`); no system row
+ * → problem (`system_id`); scenario other than `SingleStream` → counted in
+ * `runsSkipped`; empty `model` → problem; `p90_latency_ms` not a decimal
+ * number > 0 → problem. So `runsRead` = benchmark rows + runs problems +
+ * skipped runs. Chips are those of all accepted systems.
+ * @param runs     `runs_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
+ * @param systems  `systems_vX.Y.csv` files.
+ * @returns        Rows for `benchmark_latency` and `chips`, problems and counts.
+ * @throws {Error} if a file's header lacks a column of {@link RUN_COLUMNS} or
+ *                 {@link SYSTEM_COLUMNS}; the message names the file and column.
+ * @example see test/unit/model/import-mlperf.test.ts
+ */
+export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCsv[]): MlperfImport {
+  const problems: ImportProblem[] = [];
+  const bySystem = new Map<string, SystemInfo>();
+  const chips = new Map<string, { kind: ChipKind; vendor: string; names: Set<string> }>();
+
+  for (const f of systems) {
+    const before = problems.length;
+    for (const { line, rec } of readTable(f, SYSTEM_COLUMNS, problems)) {
+      const empty = KEY_COLUMNS.find((c) => rec[c] === '');
+      if (empty !== undefined) {
+        problems.push({ file: f.file, line, field: empty, value: '', message: 'empty system key column' });
+        continue;
+      }
+      const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
+      const seen = bySystem.get(key);
+      if (seen !== undefined) {
+        problems.push({ file: f.file, line, field: 'system_id', value: rec.system_id!, message: `duplicate system ${JSON.stringify(key)}, first at ${seen.file} line ${seen.line}` });
+        continue;
+      }
+      const acc = rec.accelerator_model_name ?? '';
+      const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
+      const c = normaliseChip(raw, rec.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
+      const entry = chips.get(c.chip) ?? { kind: c.kind, vendor: c.vendor, names: new Set<string>() };
+      entry.names.add(raw);
+      chips.set(c.chip, entry);
+      bySystem.set(key, { line, file: f.file, chip: c.chip });
+    }
+    sortByLine(problems, before);
+  }
+
+  const benchmark: BenchmarkRow[] = [];
+  const skipped = new Map<string, number>();
+  let runsRead = 0;
+  for (const f of runs) {
+    const before = problems.length;
+    const table = readTable(f, RUN_COLUMNS, problems);
+    runsRead += table.length + (problems.length - before);
+    for (const { line, rec } of table) {
+      const bad = (field: string, message: string): void => {
+        problems.push({ file: f.file, line, field, value: rec[field] ?? '', message });
+      };
+      const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
+      const sys = bySystem.get(key);
+      if (sys === undefined) { bad('system_id', `no system row for ${JSON.stringify(key)}`); continue; }
+      const scenario = rec.scenario!;
+      if (scenario === '') { bad('scenario', 'empty scenario'); continue; }
+      if (scenario !== 'SingleStream') {
+        const reason = `scenario=${scenario}`;
+        skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        continue;
+      }
+      const modelId = mlperfModelId(rec.model!);
+      if (modelId === '') { bad('model', 'empty model'); continue; }
+      const p90 = rec.p90_latency_ms!;
+      const ms = DECIMAL.test(p90) ? Number(p90) : NaN;
+      if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${JSON.stringify(p90)}`); continue; }
+      benchmark.push({ source: 'mlperf', model_id: modelId, device: key, chip: sys.chip, batch: 1, scenario, percentile: 0.9, latency_ms: ms, system: key });
+    }
+    sortByLine(problems, before);
+  }
+
+  return {
+    benchmark,
+    chips: [...chips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([chip, e]) => ({
+      chip, kind: e.kind, vendor: e.vendor, names: [...e.names].sort(),
+      peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null,
+    })),
+    problems,
+    systems: bySystem.size,
+    runsRead,
+    runsSkipped: [...skipped].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count })),
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * Latency-model lifecycle (DESIGN §5): retrain on a cron schedule from the
+ * warehouse, score the challenger and the champion on the same time-ordered
+ * holdout, promote only a strictly better challenger, register every model,
+ * and announce each promotion on `models.latency.v1`.
+ *
+ * The learner is a {@link Trainer}: this module only knows rows, event times,
+ * model bytes and losses, so the same lifecycle runs the GBT/ONNX models of
+ * services/model/gbt.ts and onnx.ts and the toy trainer of the tests.
+ */
+import { Cron } from 'croner';
+import type { EventLog } from '../eventlog/types.ts';
+import type { Logger } from '../log.ts';
+import { encodeLatencyModelEvent, latencyModelEvent, type ModelRegistry, type ModelStatus, type RegisteredModel } from './registry.ts';
+
+/** Default topic of promotion records. */
+export const MODEL_LATENCY_TOPIC = 'models.latency.v1';
+
+/**
+ * A learner the lifecycle can drive. `Row` is opaque to the lifecycle.
+ * @example see the toy slope trainer in test/unit/model/lifecycle.test.ts
+ */
+export interface Trainer<Row> {
+  /** What the model predicts, e.g. `total_ms_p50`; letters, digits, `.`, `_`, `-`. One champion per kind. */
+  readonly kind: string;
+  /** Suffix of the model file. @default '.onnx' */
+  readonly fileExtension?: string;
+  /**
+   * Load rows whose event time is in [fromMs, toMs) (epoch ms UTC) from the warehouse.
+   * Rows outside the range are ignored. Errors are thrown (infrastructure) and end the cycle.
+   * @returns The rows and how to read a row's event time (epoch ms UTC).
+   */
+  load(fromMs: number, toMs: number): Promise<{ rows: Row[]; tsOf: (row: Row) => number }>;
+  /**
+   * Train on `rows` (ascending event time) with a seed; deterministic per seed.
+   * A throw rejects this model (registered `retired` with the message), it does not end the schedule.
+   * @returns The model file bytes (ONNX) and training metrics.
+   */
+  train(rows: Row[], seed: number): Promise<{ bytes: Uint8Array; metrics: Record<string, number> }>;
+  /**
+   * Score a model file on holdout rows.
+   * @returns `loss` (lower is better; must be finite to be promoted) and metrics (MAPE, acc10, RMSE of log latency, p99 coverage ...).
+   */
+  score(bytes: Uint8Array, rows: Row[]): Promise<{ loss: number; metrics: Record<string, number> }>;
+}
+
+/** Options of {@link runTrainingCycle}. */
+export interface TrainingCycleOptions<Row> {
+  trainer: Trainer<Row>;
+  registry: ModelRegistry;
+  /** Where promotions are announced; none when absent. */
+  log?: EventLog;
+  /** Topic of promotion records. @default 'models.latency.v1' */
+  topic?: string;
+  /** Time of the cycle, epoch ms UTC: the window ends here (exclusive) and it is the model's trained_at. */
+  nowMs: number;
+  /** Data window width, milliseconds of event time. Must be > 0. */
+  windowMs: number;
+  /** Share of the window, newest first by event time, held out for scoring; 0 < f < 1. */
+  holdoutFraction: number;
+  /** Seed passed to {@link Trainer.train}. */
+  seed: number;
+  logger: Logger;
+}
+
+/** Outcome of one cycle. Losses are holdout losses; NaN when the challenger got no finite score. */
+export interface TrainingCycleResult {
+  version: string;
+  /** Status the new model was registered with (`retired` = rejected). */
+  status: ModelStatus;
+  promoted: boolean;
+  reason: string;
+  challengerLoss: number;
+  /** The champion's loss on the same holdout; null when there was no champion or it could not be scored. */
+  championLoss: number | null;
+  /** The champion at the start of the cycle, or null. */
+  championVersion: string | null;
+}
+
+const KIND_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `20240601T120000Z` for epoch ms. */
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Two losses, each with the fewest significant digits (3..17) that keep them apart. */
+function formatPair(a: number, b: number): [string, string] {
+  for (let digits = 3; digits <= 17; digits++) {
+    const pa = Number(a.toPrecision(digits)), pb = Number(b.toPrecision(digits));
+    if ((pa === pb) === (a === b)) return [String(pa), String(pb)];
+  }
+  return [String(a), String(b)];
+}
+
+/** The first non-finite value among the loss and metrics, as `name=value`, or null. */
+function nonFinite(loss: number, metrics: Record<string, number>): string | null {
+  if (!Number.isFinite(loss)) return `loss=${loss}`;
+  const bad = Object.entries(metrics).find(([, v]) => !Number.isFinite(v));
+  return bad ? `${bad[0]}=${bad[1]}` : null;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Run one training cycle: load, split, train, score, decide, register, announce.
+ *
+ * Behaviour: the window is [nowMs − windowMs, nowMs); the holdout is its newest
+ * `holdoutFraction` by event time, [holdoutStart, nowMs), never shuffled; the
+ * challenger trains on the older part. The champion (if any) and the
+ * challenger are scored on the same holdout rows. The challenger becomes
+ * champion only if its loss and metrics are finite and its loss is strictly
+ * lower than the champion's (or there is no champion, or the champion's file
+ * cannot be read/scored, which the reason says); the old champion is then
+ * retired and one record (key = kind) goes to `topic`. A losing challenger
+ * stays `challenger` with a reason naming both losses. An empty split, a
+ * training or scoring failure, or a non-finite score registers the model as
+ * `retired` with reason `rejected: ...` and returns normally.
+ * @returns The outcome; the version is `<kind>-<yyyymmddThhmmssZ of nowMs>-<4-digit seq>`.
+ * @throws {RangeError} on bad options (a programmer error); errors of `trainer.load`,
+ *         the warehouse, the file system and the event log (infrastructure) propagate.
+ * @see startTrainingSchedule to run it on a cron schedule.
+ */
+export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>): Promise<TrainingCycleResult> {
+  const { trainer, registry, nowMs, windowMs, holdoutFraction, seed } = options;
+  const kind = trainer.kind;
+  if (!KIND_RE.test(kind)) throw new RangeError(`trainer.kind: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(kind)}`);
+  if (!Number.isFinite(nowMs)) throw new RangeError(`nowMs: expected epoch milliseconds, got ${JSON.stringify(nowMs)}`);
+  if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new RangeError(`windowMs: expected > 0, got ${JSON.stringify(windowMs)}`);
+  if (!(holdoutFraction > 0 && holdoutFraction < 1)) throw new RangeError(`holdoutFraction: expected 0 < f < 1, got ${JSON.stringify(holdoutFraction)}`);
+  const logger = options.logger.child({ component: 'model-lifecycle', kind });
+
+  const windowStartMs = nowMs - windowMs;
+  const holdoutStartMs = nowMs - Math.round(windowMs * holdoutFraction);
+  const prefix = `${kind}-${stamp(nowMs)}-`;
+  const seq = (await registry.list(kind)).filter((m) => m.version.startsWith(prefix)).length + 1;
+  const version = `${prefix}${String(seq).padStart(4, '0')}`;
+
+  const { rows, tsOf } = await trainer.load(windowStartMs, nowMs);
+  const timed = rows.map((row) => ({ row, ts: tsOf(row) })).filter((r) => r.ts >= windowStartMs && r.ts < nowMs);
+  timed.sort((a, b) => a.ts - b.ts); // stable: equal times keep load order
+  const trainRows = timed.filter((r) => r.ts < holdoutStartMs).map((r) => r.row);
+  const holdoutRows = timed.filter((r) => r.ts >= holdoutStartMs).map((r) => r.row);
+
+  const champion = await registry.champion(kind);
+  const base: RegisteredModel = {
+    version, kind, trainedAtMs: nowMs, windowStartMs, windowEndMs: nowMs, holdoutStartMs, rowsTrain: trainRows.length,
+    rowsHoldout: holdoutRows.length, metrics: {}, holdoutLoss: NaN, filePath: '', fileSha256: '', status: 'retired', reason: '', updatedAtMs: nowMs,
+  };
+  const result = (status: ModelStatus, reason: string, challengerLoss: number, championLoss: number | null): TrainingCycleResult =>
+    ({ version, status, promoted: status === 'champion', reason, challengerLoss, championLoss, championVersion: champion?.version ?? null });
+  const reject = async (why: string, extra: Partial<RegisteredModel> = {}): Promise<TrainingCycleResult> => {
+    const reason = `rejected: ${why}`;
+    logger.warn({ version, reason }, 'latency model rejected');
+    await registry.register({ ...base, ...extra, status: 'retired', reason });
+    return result('retired', reason, extra.holdoutLoss ?? NaN, null);
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (trainRows.length === 0) return reject(`no training rows in [${iso(windowStartMs)}, ${iso(holdoutStartMs)})`);
+  if (holdoutRows.length === 0) return reject(`no holdout rows in [${iso(holdoutStartMs)}, ${iso(nowMs)})`);
+
+  let trained: { bytes: Uint8Array; metrics: Record<string, number> };
+  try {
+    trained = await trainer.train(trainRows, seed);
+  } catch (err) {
+    return reject(`training failed: ${message(err)}`);
+  }
+  const trainMetrics = Object.fromEntries(Object.entries(trained.metrics).map(([k, v]) => [`train_${k}`, v]));
+  const file = await registry.saveFile(version, trained.bytes, trainer.fileExtension ?? '.onnx');
+  const withFile = { filePath: file.path, fileSha256: file.sha256, metrics: trainMetrics };
+  let scored: { loss: number; metrics: Record<string, number> };
+  try {
+    scored = await trainer.score(trained.bytes, holdoutRows);
+  } catch (err) {
+    return reject(`scoring failed: ${message(err)}`, withFile);
+  }
+  const metrics = { ...scored.metrics, ...trainMetrics };
+  const scoredModel = { ...withFile, metrics, holdoutLoss: scored.loss };
+  const badValue = nonFinite(scored.loss, scored.metrics);
+  if (badValue !== null) return reject(`non-finite holdout score ${badValue}`, scoredModel);
+
+  let championLoss: number | null = null;
+  let championNote = '';
+  if (champion) {
+    try {
+      const s = await trainer.score(await registry.readFile(champion), holdoutRows);
+      if (Number.isFinite(s.loss)) championLoss = s.loss;
+      else championNote = `champion ${champion.version} scored a non-finite loss ${s.loss}`;
+    } catch (err) {
+      championNote = `champion ${champion.version} could not be scored: ${message(err)}`;
+      logger.error({ err, champion: champion.version }, 'champion could not be scored; the challenger may replace it');
+    }
+  }
+
+  let promoted: boolean;
+  let reason: string;
+  if (championLoss === null) {
+    promoted = true;
+    reason = `holdout loss ${formatPair(scored.loss, scored.loss)[0]}; ${champion ? championNote : 'no champion'}`;
+  } else {
+    const [ours, theirs] = formatPair(scored.loss, championLoss);
+    promoted = scored.loss < championLoss;
+    reason = promoted
+      ? `holdout loss ${ours} < champion ${champion!.version} ${theirs}`
+      : `holdout loss ${ours} ≥ champion ${champion!.version} ${theirs}`;
+  }
+  const model: RegisteredModel = { ...base, ...scoredModel, status: promoted ? 'champion' : 'challenger', reason };
+  await registry.register(model);
+  if (!promoted) {
+    logger.info({ version, reason }, 'latency challenger not promoted');
+    return result('challenger', reason, scored.loss, championLoss);
+  }
+  if (champion) await registry.setStatus(kind, champion.version, 'retired', `replaced by ${version}: ${reason}`, nowMs);
+  if (options.log) {
+    const topic = options.topic ?? MODEL_LATENCY_TOPIC;
+    await options.log.ensureTopic(topic);
+    await options.log.produce(topic, [{ key: kind, value: encodeLatencyModelEvent(latencyModelEvent(model, champion?.version ?? null)), timestampMs: nowMs }]);
+  }
+  logger.info({ version, previous: champion?.version ?? null, reason }, 'latency model promoted');
+  return result('champion', reason, scored.loss, championLoss);
+}
+
+/** Time source and timers of a schedule; tests inject a fake one. */
+export interface ScheduleClock {
+  /** Current time, epoch ms UTC. */
+  now(): number;
+  /** Call `fn` after `delayMs` (>= 0); the schedule never lets `fn` reject. */
+  setTimer(fn: () => Promise<void>, delayMs: number): unknown;
+  /** Cancel a timer returned by {@link setTimer}. */
+  clearTimer(handle: unknown): void;
+}
+
+/** The real clock: Date.now and setTimeout (a pending run keeps the process alive until {@link TrainingSchedule.stop}). */
+export const systemClock: ScheduleClock = {
+  now: () => Date.now(),
+  setTimer: (fn, delayMs) => setTimeout(() => void fn(), delayMs),
+  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Longest delay setTimeout honours (2^31 − 1 ms); longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Parse a cron expression with croner (5 fields, or 6 with seconds first, or a nickname like `@daily`).
+ *
+ * @param expression  e.g. `'0 3 * * *'` (03:00 every day).
+ * @param timezone    IANA zone the fields are read in. @default 'UTC'
+ * @returns           A croner job without a callback (used only for `nextRun`).
+ * @throws {RangeError} naming the expression when it is not a valid cron expression.
+ */
+export function parseCron(expression: string, timezone = 'UTC'): Cron {
+  const shaped = typeof expression === 'string' && (/^\s*@[a-z]+\s*$/i.test(expression) || /^\s*\S+(\s+\S+){4,6}\s*$/.test(expression));
+  try {
+    if (!shaped) throw new Error('expected 5 to 7 space-separated fields or a nickname like @daily');
+    return new Cron(expression, { timezone });
+  } catch (cause) {
+    throw new RangeError(`cron: invalid expression ${JSON.stringify(expression)}: ${message(cause)}`, { cause });
+  }
+}
+
+/** Options of {@link startTrainingSchedule}. */
+export interface TrainingScheduleOptions {
+  /** Cron expression of the runs, e.g. `'0 3 * * *'`. */
+  cron: string;
+  /** IANA zone of the cron fields. @default 'UTC' */
+  timezone?: string;
+  /** @default systemClock */
+  clock?: ScheduleClock;
+  /** One cycle; gets the scheduled time (epoch ms UTC), usually passed as `nowMs` to {@link runTrainingCycle}. A rejection is logged. */
+  runCycle: (scheduledMs: number) => Promise<unknown>;
+  logger: Logger;
+}
+
+/** A running schedule. */
+export interface TrainingSchedule {
+  /** Time of the next run, epoch ms UTC, or null when stopped or the expression has no more runs. */
+  nextRunMs(): number | null;
+  /** Cancel future runs; resolves when a run in progress has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Run `runCycle` at the times of a cron expression.
+ *
+ * Behaviour: runs never overlap; the next run is the first cron time after
+ * both the finished run's scheduled time and the clock, so times missed while
+ * a run overran are skipped (logged), not queued. A failed run is logged and
+ * the schedule continues.
+ * @throws {RangeError} naming the expression if `cron` is invalid.
+ * @example see test/unit/model/lifecycle.test.ts (fake clock)
+ */
+export function startTrainingSchedule(options: TrainingScheduleOptions): TrainingSchedule {
+  const cron = parseCron(options.cron, options.timezone);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger.child({ component: 'model-schedule' });
+  let next: number | null = null;
+  let timer: unknown = null;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+
+  const wait = (): void => {
+    if (stopped || next === null) return;
+    timer = clock.setTimer(fire, Math.min(MAX_TIMER_MS, Math.max(0, next - clock.now())));
+  };
+  const arm = (afterMs: number): void => {
+    next = cron.nextRun(new Date(afterMs))?.getTime() ?? null;
+    if (next === null) logger.info({ cron: options.cron }, 'training schedule has no further runs');
+    wait();
+  };
+  const fire = async (): Promise<void> => {
+    timer = null;
+    if (stopped || next === null) return;
+    if (clock.now() < next) return wait(); // woke early (long delay split into timer-sized pieces)
+    const scheduledMs = next;
+    running = (async () => {
+      try {
+        await options.runCycle(scheduledMs);
+      } catch (err) {
+        logger.error({ err, scheduledMs }, 'training cycle failed; the schedule continues');
+      }
+    })();
+    await running;
+    running = null;
+    const after = Math.max(clock.now(), scheduledMs);
+    const missed = cron.nextRun(new Date(scheduledMs))?.getTime();
+    if (missed !== undefined && missed <= after) logger.warn({ scheduledMs, finishedMs: after }, 'training cycle overran; missed runs are skipped');
+    if (!stopped) arm(after);
+  };
+
+  arm(clock.now());
+  return {
+    nextRunMs: () => (stopped ? null : next),
+    async stop() {
+      stopped = true;
+      if (timer !== null) clock.clearTimer(timer);
+      timer = null;
+      await running;
+    },
+  };
+}

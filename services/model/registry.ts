@@ -1,0 +1,294 @@
+/**
+ * The registry of trained latency models (DESIGN §5): model files on disk,
+ * identified by SHA-256, and one row per model in table `latency_models`
+ * (sql/migrations/0008_latency_model.sql), plus the `models.latency.v1`
+ * record announcing a promotion.
+ *
+ * Behaviour: `latency_models` is a ReplacingMergeTree(updated_at); a status
+ * change re-inserts the whole row with a later `updated_at`, and every read
+ * uses FINAL, so a reader sees the newest row of each (kind, version).
+ * Rows are written with bound parameters through INSERT ... SELECT, so a
+ * non-finite holdout loss (a rejected model) is stored as ClickHouse nan/inf
+ * instead of being refused by the JSON row writer.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import avro from 'avsc';
+import { PipelineError } from '../../errors.ts';
+import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from '../../schemas/fingerprint.ts';
+import type { DecodeResult } from '../../schemas/validate.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+
+/** Status of a registered model: the one served (`champion`), a candidate that lost (`challenger`), or out of use (`retired`, also for rejected runs). */
+export type ModelStatus = 'champion' | 'challenger' | 'retired';
+
+const STATUSES: readonly ModelStatus[] = ['champion', 'challenger', 'retired'];
+
+/** One row of `latency_models`. Times are epoch milliseconds UTC; windows are [start, end) in event time. */
+export interface RegisteredModel {
+  /** Unique, sortable version, e.g. `total_ms-20240601T120000Z-0001`; also the file's base name. */
+  version: string;
+  /** What the model predicts, e.g. `total_ms_p50`; one champion per kind. */
+  kind: string;
+  /** Time of the training cycle. */
+  trainedAtMs: number;
+  /** Start of the data window (inclusive). */
+  windowStartMs: number;
+  /** End of the data window (exclusive). */
+  windowEndMs: number;
+  /** Start of the time-ordered holdout [holdoutStartMs, windowEndMs); training used [windowStartMs, holdoutStartMs). */
+  holdoutStartMs: number;
+  /** Rows trained on (integer >= 0). */
+  rowsTrain: number;
+  /** Holdout rows scored (integer >= 0). */
+  rowsHoldout: number;
+  /** Holdout metrics (MAPE, acc10, ...) and training metrics prefixed `train_`; values may be NaN/±Infinity for a rejected model. */
+  metrics: Record<string, number>;
+  /** Holdout loss (lower is better); NaN when the model never got a finite score. */
+  holdoutLoss: number;
+  /** Absolute path of the model file; `''` when training produced none. */
+  filePath: string;
+  /** SHA-256 of the file, 64 lower-case hex digits; `''` when there is no file. */
+  fileSha256: string;
+  status: ModelStatus;
+  /** Why the model has its status, e.g. `holdout loss 0.41 ≥ champion m-1 0.12`. */
+  reason: string;
+  /** Time of this row (ReplacingMergeTree version); a status change writes a later one. */
+  updatedAtMs: number;
+}
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SHA256_RE = /^([0-9a-f]{64})?$/;
+
+/** Float64 as ClickHouse text (`nan`, `inf`, `-inf`, or the shortest round-trip decimal). */
+function floatText(x: number): string {
+  return Number.isNaN(x) ? 'nan' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : String(x);
+}
+
+/** Metrics as JSON text; non-finite values become the strings "NaN", "Infinity", "-Infinity". */
+function metricsToJson(metrics: Record<string, number>): string {
+  return JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+function metricsFromJson(text: string): Record<string, number> {
+  const parsed = JSON.parse(text) as Record<string, number | string>;
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Number(v)]));
+}
+
+interface ModelRow {
+  version: string; kind: string; trained_at_ms: number | string; window_start_ms: number | string; window_end_ms: number | string;
+  holdout_start_ms: number | string; rows_train: number | string; rows_holdout: number | string; metrics_json: string;
+  holdout_loss: number | null; holdout_loss_text: string; file_path: string; file_sha256: string; status: string; reason: string;
+  updated_at_ms: number | string;
+}
+
+function fromRow(r: ModelRow): RegisteredModel {
+  const loss = r.holdout_loss ?? ({ nan: NaN, '-nan': NaN, inf: Infinity, '-inf': -Infinity }[r.holdout_loss_text] ?? NaN);
+  return {
+    version: r.version, kind: r.kind, trainedAtMs: Number(r.trained_at_ms), windowStartMs: Number(r.window_start_ms),
+    windowEndMs: Number(r.window_end_ms), holdoutStartMs: Number(r.holdout_start_ms), rowsTrain: Number(r.rows_train),
+    rowsHoldout: Number(r.rows_holdout), metrics: metricsFromJson(r.metrics_json), holdoutLoss: loss, filePath: r.file_path,
+    fileSha256: r.file_sha256.replace(/\0+$/, ''), status: r.status as ModelStatus, reason: r.reason, updatedAtMs: Number(r.updated_at_ms),
+  };
+}
+
+/**
+ * Model files and their `latency_models` rows.
+ *
+ * @see runTrainingCycle in services/model/lifecycle.ts, the one writer in production.
+ */
+export class ModelRegistry {
+  /** Absolute folder of the model files. */
+  readonly modelDir: string;
+
+  /**
+   * @param warehouse  A migrated warehouse (0008 applied).
+   * @param modelDir   Folder for model files; created on first save.
+   */
+  constructor(private readonly warehouse: Warehouse, modelDir: string) {
+    this.modelDir = resolve(modelDir);
+  }
+
+  /**
+   * Write a model file as `<modelDir>/<version><extension>` (write to a temporary name, then rename).
+   *
+   * @param version    The model version; letters, digits, `.`, `_`, `-`.
+   * @param bytes      The file contents (an ONNX ModelProto in production).
+   * @param extension  File name suffix. @default '.onnx'
+   * @returns          Absolute path and SHA-256 (64 lower-case hex digits) of the bytes.
+   * @throws {RangeError} if `version` could escape the folder; file system errors as thrown by node:fs.
+   */
+  async saveFile(version: string, bytes: Uint8Array, extension = '.onnx'): Promise<{ path: string; sha256: string }> {
+    if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
+    await mkdir(this.modelDir, { recursive: true });
+    const path = join(this.modelDir, `${version}${extension}`);
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  /**
+   * Read a registered model's file and check its SHA-256.
+   *
+   * @returns The file bytes.
+   * @throws {PipelineError} (not retriable) naming the file when it cannot be read or its hash differs from the registry's.
+   */
+  async readFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>): Promise<Uint8Array> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(model.filePath);
+    } catch (cause) {
+      throw new PipelineError(`cannot read model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)}: ${(cause as Error).message}`, { cause });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== model.fileSha256) {
+      throw new PipelineError(
+        `model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)} has sha256 ${JSON.stringify(sha256)}, ` +
+          `the registry expects ${JSON.stringify(model.fileSha256)}; the file changed after registration`,
+      );
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
+   * Insert a row for `model` (a new model, or a new status of a known one when `updatedAtMs` is later).
+   *
+   * @throws {RangeError} on a bad version, status, sha256 or count (a programmer error);
+   *         {WarehouseError} from the warehouse.
+   */
+  async register(model: RegisteredModel): Promise<void> {
+    if (!VERSION_RE.test(model.version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(model.version)}`);
+    if (!STATUSES.includes(model.status)) throw new RangeError(`status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(model.status)}`);
+    if (!SHA256_RE.test(model.fileSha256)) throw new RangeError(`fileSha256: expected 64 lower-case hex digits or '', got ${JSON.stringify(model.fileSha256)}`);
+    for (const key of ['rowsTrain', 'rowsHoldout'] as const) {
+      if (!Number.isSafeInteger(model[key]) || model[key] < 0) throw new RangeError(`${key}: expected an integer >= 0, got ${JSON.stringify(model[key])}`);
+    }
+    const db = this.warehouse.database;
+    const ts = (name: string) => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
+    await this.warehouse.exec(
+      `INSERT INTO ${db}.latency_models (version, kind, trained_at, window_start, window_end, holdout_start, rows_train, rows_holdout,
+         metrics_json, holdout_loss, file_path, file_sha256, status, reason, updated_at)
+       SELECT {version:String}, {kind:String}, ${ts('trained_at')}, ${ts('window_start')}, ${ts('window_end')}, ${ts('holdout_start')},
+         {rows_train:UInt64}, {rows_holdout:UInt64}, {metrics_json:String}, toFloat64({holdout_loss:String}), {file_path:String},
+         {file_sha256:String}, {status:String}, {reason:String}, ${ts('updated_at')}`,
+      {
+        version: model.version, kind: model.kind, trained_at: model.trainedAtMs, window_start: model.windowStartMs, window_end: model.windowEndMs,
+        holdout_start: model.holdoutStartMs, rows_train: model.rowsTrain, rows_holdout: model.rowsHoldout, metrics_json: metricsToJson(model.metrics),
+        holdout_loss: floatText(model.holdoutLoss), file_path: model.filePath, file_sha256: model.fileSha256, status: model.status,
+        reason: model.reason, updated_at: model.updatedAtMs,
+      },
+    );
+  }
+
+  /**
+   * List registered models (newest row of each), ordered by kind then version (oldest first).
+   *
+   * @param kind  Only this kind. @default every kind
+   */
+  async list(kind?: string): Promise<RegisteredModel[]> {
+    const ms = (column: string) => `toUnixTimestamp64Milli(${column}) AS ${column}_ms`;
+    const rows = await this.warehouse.query<ModelRow>(
+      `SELECT version, kind, ${ms('trained_at')}, ${ms('window_start')}, ${ms('window_end')}, ${ms('holdout_start')}, rows_train, rows_holdout,
+         metrics_json, holdout_loss, toString(holdout_loss) AS holdout_loss_text, file_path, file_sha256, status, reason, ${ms('updated_at')}
+       FROM ${this.warehouse.database}.latency_models FINAL
+       ${kind === undefined ? '' : 'WHERE kind = {kind:String}'}
+       ORDER BY kind, version`,
+      kind === undefined ? {} : { kind },
+    );
+    return rows.map(fromRow);
+  }
+
+  /** One model by kind and version, or null. */
+  async get(kind: string, version: string): Promise<RegisteredModel | null> {
+    return (await this.list(kind)).find((m) => m.version === version) ?? null;
+  }
+
+  /**
+   * The current champion of a kind: the newest-version model whose status is `champion`
+   * (after an interrupted promotion two may exist briefly; the newer wins), or null.
+   */
+  async champion(kind: string): Promise<RegisteredModel | null> {
+    return (await this.list(kind)).filter((m) => m.status === 'champion').at(-1) ?? null;
+  }
+
+  /**
+   * Change a model's status by re-inserting its row.
+   *
+   * @param atMs  Time of the change; the row gets max(atMs, previous updatedAtMs + 1) so it always replaces the old one.
+   * @returns     The row as now stored.
+   * @throws {PipelineError} (not retriable) if no such model is registered.
+   */
+  async setStatus(kind: string, version: string, status: ModelStatus, reason: string, atMs: number): Promise<RegisteredModel> {
+    const current = await this.get(kind, version);
+    if (!current) throw new PipelineError(`no latency model ${JSON.stringify(version)} of kind ${JSON.stringify(kind)} is registered`);
+    const next: RegisteredModel = { ...current, status, reason, updatedAtMs: Math.max(atMs, current.updatedAtMs + 1) };
+    await this.register(next);
+    return next;
+  }
+}
+
+/** A `models.latency.v1` record (schemas/model-latency.v1.avsc); times are epoch milliseconds UTC. */
+export interface LatencyModelEvent {
+  version: string;
+  kind: string;
+  trained_at: number;
+  window_start: number;
+  window_end: number;
+  holdout_start: number;
+  rows_train: number;
+  rows_holdout: number;
+  holdout_loss: number;
+  metrics: Record<string, number>;
+  file_path: string;
+  file_sha256: string;
+  previous_version: string | null;
+  reason: string;
+}
+
+const eventSchema: unknown = JSON.parse(readFileSync(new URL('../../schemas/model-latency.v1.avsc', import.meta.url), 'utf8'));
+/** The compiled `LatencyModelEvent` type (plain avsc: longs are JS numbers, safe for epoch ms). */
+export const latencyModelEventType = avro.Type.forSchema(eventSchema as avro.Schema) as avro.types.RecordType;
+/** CRC-64-AVRO fingerprint of the schema's canonical form, 8 bytes little-endian as on the wire. */
+export const LATENCY_MODEL_EVENT_FINGERPRINT: Buffer = rabinFingerprint(JSON.stringify(latencyModelEventType.schema()));
+const eventHeader = singleObjectHeader(LATENCY_MODEL_EVENT_FINGERPRINT);
+
+/** Build the record announcing `model` as champion; `previousVersion` is the champion it replaced, or null. */
+export function latencyModelEvent(model: RegisteredModel, previousVersion: string | null): LatencyModelEvent {
+  return {
+    version: model.version, kind: model.kind, trained_at: model.trainedAtMs, window_start: model.windowStartMs, window_end: model.windowEndMs,
+    holdout_start: model.holdoutStartMs, rows_train: model.rowsTrain, rows_holdout: model.rowsHoldout, holdout_loss: model.holdoutLoss,
+    metrics: { ...model.metrics }, file_path: model.filePath, file_sha256: model.fileSha256, previous_version: previousVersion, reason: model.reason,
+  };
+}
+
+/**
+ * Encode as single-object Avro: `C3 01` + 8-byte fingerprint + body.
+ * @throws {PipelineError} (not retriable) naming the first invalid field.
+ */
+export function encodeLatencyModelEvent(event: LatencyModelEvent): Buffer {
+  const bad: string[] = [];
+  if (!latencyModelEventType.isValid(event, { errorHook: (path) => bad.push(path.join('.')) })) {
+    throw new PipelineError(`cannot encode LatencyModelEvent: invalid field ${JSON.stringify(bad[0] ?? '')}`);
+  }
+  return Buffer.concat([eventHeader, latencyModelEventType.toBuffer(event)]);
+}
+
+/**
+ * Decode a single-object Avro `models.latency.v1` record. Never throws.
+ * @returns `{ok: true, value}` as a plain object, or `{ok: false, path: '', reason}` for a foreign fingerprint or bad bytes.
+ */
+export function decodeLatencyModelEvent(bytes: Buffer): DecodeResult<LatencyModelEvent> {
+  if (bytes.length < SINGLE_OBJECT_HEADER_BYTES || !bytes.subarray(0, SINGLE_OBJECT_HEADER_BYTES).equals(eventHeader)) {
+    return { ok: false, path: '', reason: `not a single-object LatencyModelEvent: header ${JSON.stringify(bytes.subarray(0, SINGLE_OBJECT_HEADER_BYTES).toString('hex'))}, expected ${JSON.stringify(eventHeader.toString('hex'))}` };
+  }
+  try {
+    const { value, offset } = latencyModelEventType.decode(bytes, SINGLE_OBJECT_HEADER_BYTES);
+    if (offset !== bytes.length) return { ok: false, path: '', reason: `truncated or trailing bytes: record ends at ${offset} of ${bytes.length}` };
+    return { ok: true, value: { ...(value as LatencyModelEvent) } };
+  } catch (err) {
+    return { ok: false, path: '', reason: `invalid avro body: ${(err as Error).message.toLowerCase()}` };
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * MLPerf import: hand-written fixtures (test/fixtures/mlperf/) with bad lines
+ * at known line numbers, chip normalisation over spellings found in the real
+ * systems files, and the real copied data (data/mlperf-inference/), counted
+ * independently with a plain split so that no run is lost.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { normaliseChip, slugChip } from '../../../services/model/chips.ts';
+import { mlperfModelId, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
+
+const FIXTURES = new URL('../../fixtures/mlperf/', import.meta.url);
+const DATA = new URL('../../../data/mlperf-inference/', import.meta.url);
+const read = (dir: URL, file: string): NamedCsv => ({ file, text: fs.readFileSync(new URL(file, dir), 'utf8') });
+
+describe('parseMlperf on fixtures', () => {
+  const runs = read(FIXTURES, 'runs_fixture.csv');
+  const systems = read(FIXTURES, 'systems_fixture.csv');
+  const r = parseMlperf([runs], [systems]);
+
+  it('reports every bad line with its file, 1-based line (header = 1) and field', () => {
+    const got = r.problems.map((p) => [p.file, p.line, p.field, p.value]);
+    expect(got).toEqual([
+      // systems: line 4-5 is one record (quoted line break), so later lines keep their physical numbers
+      ['systems_fixture.csv', 7, 'system_id', 'Orin_TRT'], // duplicate of line 2
+      ['systems_fixture.csv', 8, 'columns', '9'],
+      ['systems_fixture.csv', 12, 'division', ''],
+      ['runs_fixture.csv', 10, 'p90_latency_ms', 'abc'],
+      ['runs_fixture.csv', 11, 'p90_latency_ms', '0'],
+      ['runs_fixture.csv', 12, 'p90_latency_ms', '-1.5'],
+      ['runs_fixture.csv', 13, 'p90_latency_ms', ''],
+      ['runs_fixture.csv', 14, 'columns', '8'],
+      ['runs_fixture.csv', 15, 'system_id', 'no-such-system'],
+      ['runs_fixture.csv', 16, 'system_id', 'Broken_TRT'], // its systems line was bad
+      ['runs_fixture.csv', 19, 'scenario', ''],
+      ['runs_fixture.csv', 23, 'p90_latency_ms', '0x10'],
+    ]);
+    expect(r.problems[0]!.message).toContain('first at systems_fixture.csv line 2');
+    expect(r.problems[1]!.message).toBe('expected 10 fields, found 9');
+    expect(r.problems.find((p) => p.line === 14)!.message).toBe('expected 9 fields, found 8');
+    expect(r.problems.find((p) => p.line === 15)!.message).toBe('no system row for "v1.1/closed/Intel/no-such-system"');
+  });
+
+  it('counts other scenarios as skipped, not as problems, and accounts for every line read', () => {
+    expect(r.runsSkipped).toEqual([
+      { reason: 'scenario=MultiStream', count: 1 },
+      { reason: 'scenario=Offline', count: 1 },
+      { reason: 'scenario=Server', count: 1 },
+    ]);
+    const runProblems = r.problems.filter((p) => p.file === 'runs_fixture.csv').length;
+    expect(r.runsRead).toBe(21); // 22 data lines, one blank
+    expect(r.benchmark.length + runProblems + 3).toBe(r.runsRead);
+    expect(r.systems).toBe(7);
+  });
+
+  it('builds rows keyed by system, with accuracy suffixes stripped and names lower-cased', () => {
+    expect(r.benchmark.map((b) => [b.system, b.model_id, b.latency_ms, b.chip])).toEqual([
+      ['v2.0/closed/NVIDIA/Orin_TRT', 'resnet50', 0.72, 'jetson-agx-orin'],
+      ['v2.0/closed/NVIDIA/Orin_TRT', 'bert', 7.79, 'jetson-agx-orin'],
+      ['v3.0/closed/NVIDIA/Orin_TRT', '3d-unet', 4100.5, 'jetson-agx-orin'],
+      ['v3.0/closed/NVIDIA/Orin_TRT', '3d-unet', 4100.5, 'jetson-agx-orin'],
+      ['v2.1/open/Krai/rpi4-tflite-v2.7.1-ruy', 'mobilenet-v2-1.0-224-quantized', 30.87, 'rpi4-cortex-a72'],
+      ['v1.1/closed/Intel/1-node-2S-ICX-OpenVINO-INT8', 'resnet50', 1.5, 'intel-xeon-8380'],
+      ['v3.0/open/cTuning/aws_graviton_m7g', 'bert_obert-large', 120.25, 'aws-graviton'],
+      ['v3.0/closed/NVIDIA/A100_SXM4', 'resnet50', 0.6, 'nvidia-a100'],
+      ['v3.0/closed/Dell/R750xa_A100_PCIe', 'resnet50', 0.62, 'nvidia-a100'],
+    ]);
+    for (const b of r.benchmark) {
+      expect(b).toMatchObject({ source: 'mlperf', device: b.system, batch: 1, scenario: 'SingleStream', percentile: 0.9 });
+    }
+  });
+
+  it('lists one chip per id with every raw name mapping to it, specs unknown', () => {
+    expect(r.chips.map((c) => [c.chip, c.kind, c.vendor, c.names])).toEqual([
+      ['aws-graviton', 'cpu', 'AWS', ['AWS cloud instance m7g.2xlarge (graviton)']], // no device name: system_name used
+      ['intel-xeon-8380', 'cpu', 'Intel', ['Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz']],
+      ['jetson-agx-orin', 'gpu', 'NVIDIA', ['NVIDIA Jetson AGX Orin', 'NVIDIA Orin']],
+      ['nvidia-a100', 'gpu', 'NVIDIA', ['NVIDIA A100 80GB PCIe', 'NVIDIA A100-SXM4-80GB']],
+      ['rpi4-cortex-a72', 'cpu', 'Broadcom', ['BCM2835 Arm Cortex-A72 r0p3']],
+    ]);
+    for (const c of r.chips) expect([c.peak_ops_per_s, c.memory_bw_bytes_s, c.power_w, c.price_per_hour]).toEqual([null, null, null, null]);
+  });
+
+  it('gives the same result for CRLF line ends and a byte-order mark', () => {
+    const crlf = (f: NamedCsv): NamedCsv => ({ file: f.file, text: `\uFEFF${f.text.replace(/\n/g, '\r\n')}` });
+    const again = parseMlperf([crlf(runs)], [crlf(systems)]);
+    expect(again.benchmark).toEqual(r.benchmark);
+    expect(again.problems.map((p) => [p.file, p.line, p.field])).toEqual(r.problems.map((p) => [p.file, p.line, p.field]));
+  });
+
+  it('throws, naming file and column, when a header lacks a required column', () => {
+    expect(() => parseMlperf([read(FIXTURES, 'runs_missing_p90.csv')], [systems]))
+      .toThrow('runs_missing_p90.csv: header lacks required column "p90_latency_ms"');
+    expect(() => parseMlperf([], [{ file: 'systems_x.csv', text: 'mlperf_version,division,submitter,system_id\n' }]))
+      .toThrow('systems_x.csv: header lacks required column "compute_device"');
+  });
+});
+
+describe('mlperfModelId', () => {
+  it.each([
+    ['resnet50', 'resnet50'], ['bert-99', 'bert'], ['bert-99.9', 'bert'], ['3d-unet-99', '3d-unet'],
+    ['3d-unet-99.9', '3d-unet'], ['gptj-99', 'gptj'], ['llama2-70b-99.9', 'llama2-70b'],
+    ['bert-99_obert-large', 'bert_obert-large'], ['ResNet50', 'resnet50'],
+    ['mobilenet-v1-0.25-128-quantized', 'mobilenet-v1-0.25-128-quantized'], ['resnet-990', 'resnet-990'],
+  ])('%s → %s', (model, id) => expect(mlperfModelId(model)).toBe(id));
+});
+
+describe('normaliseChip over spellings in the MLPerf systems files', () => {
+  it.each([
+    // NVIDIA: one family across form factor, memory, power cap, vGPU profile
+    ['NVIDIA A100-SXM4-80GB', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100 80GB PCIe', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100-PCIe-40GB', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100_PCIe_80GB', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100-SXM-80GB-500W', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100-SXM-80C', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100-SXM-80GB (1x1g.10gb MIG)', 'nvidia-a100-mig-1g-10gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA A30 (4x1g.6gb MIG)', 'nvidia-a30-mig-1g-6gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA A10-24Q', 'nvidia-a10', 'gpu', 'NVIDIA'],
+    ['NVIDIA A2', 'nvidia-a2', 'gpu', 'NVIDIA'],
+    ['NVIDIA H100-NVL-94GB', 'nvidia-h100', 'gpu', 'NVIDIA'],
+    ['NVIDIA H200-SXM-141GB-CTS', 'nvidia-h200', 'gpu', 'NVIDIA'],
+    ['NVIDIA GH200 Grace Hopper Superchip 96GB', 'nvidia-gh200', 'gpu', 'NVIDIA'],
+    ['NVIDIA L40', 'nvidia-l40', 'gpu', 'NVIDIA'],
+    ['NVIDIA L40S', 'nvidia-l40s', 'gpu', 'NVIDIA'],
+    ['Tesla T4', 'nvidia-t4', 'gpu', 'NVIDIA'],
+    ['Nvidia Tesla T4', 'nvidia-t4', 'gpu', 'NVIDIA'],
+    ['Nvidia Tesla K80', 'nvidia-k80', 'gpu', 'NVIDIA'],
+    ['NVIDIA GeForce RTX 4090 (Ada Lovelace)', 'nvidia-rtx-4090', 'gpu', 'NVIDIA'],
+    ['NVIDIA RTX A5000 GPU', 'nvidia-rtx-a5000', 'gpu', 'NVIDIA'],
+    // Jetson
+    ['NVIDIA Orin', 'jetson-agx-orin', 'gpu', 'NVIDIA'],
+    ['NVIDIA Jetson AGX Orin', 'jetson-agx-orin', 'gpu', 'NVIDIA'],
+    ['NVIDIA Jetson AGX Orin 64G', 'jetson-agx-orin', 'gpu', 'NVIDIA'],
+    ['NVIDIA Orin NX', 'jetson-orin-nx', 'gpu', 'NVIDIA'],
+    ['NVIDIA Xavier NX', 'jetson-xavier-nx', 'gpu', 'NVIDIA'],
+    ['NVIDIA AGX Xavier', 'jetson-agx-xavier', 'gpu', 'NVIDIA'],
+    ['NVIDIA Xavier', 'jetson-agx-xavier', 'gpu', 'NVIDIA'],
+    ['NVIDIA Carmel (ARMv8.2)', 'nvidia-carmel', 'cpu', 'NVIDIA'],
+    // Qualcomm SKUs stay apart
+    ['QUALCOMM Cloud AI 100 DM.2e', 'qualcomm-ai100-dm2e', 'npu', 'Qualcomm'],
+    ['QUALCOMM Cloud AI 100 DM.2', 'qualcomm-ai100-dm2', 'npu', 'Qualcomm'],
+    ['QUALCOMM Cloud AI 100 PCIe/HHHL Pro', 'qualcomm-ai100-pro', 'npu', 'Qualcomm'],
+    ['QUALCOMM Cloud AI 100 PCIe HHHL', 'qualcomm-ai100-pcie', 'npu', 'Qualcomm'],
+    // other accelerators
+    ['TPU v5e', 'google-tpu-v5e', 'asic', 'Google'],
+    ['Inferentia', 'aws-inferentia', 'asic', 'AWS'],
+    ['AMD Instinct MI300X-NPS1-SPX-192GB-750W', 'amd-mi300x', 'gpu', 'AMD'],
+    ['AMD MI300X-NPS1-SPX-192GB-750W', 'amd-mi300x', 'gpu', 'AMD'],
+    ['DNA-F200 v2 on Alveo U50', 'xilinx-alveo-u50', 'fpga', 'Xilinx'],
+    ['FuriosaAI Warboy', 'furiosa-warboy', 'npu', 'FuriosaAI'],
+    ['UntetherAI speedAI240 Slim', 'untether-speedai240', 'npu', 'Untether AI'],
+    ['BR104-300W PCIe', 'biren-br104', 'gpu', 'Biren'],
+    ['ARM Mali-G610 MP4', 'arm-mali-g610-mp4', 'gpu', 'Arm'],
+    ['Arm Mali-G52 MP6 GPU', 'arm-mali-g52-mp6', 'gpu', 'Arm'],
+    ['tensorflow-metal PluggableDevice', 'apple-gpu', 'gpu', 'Apple'],
+    // CPUs
+    ['Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz', 'intel-xeon-8380', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) Platinum 8380', 'intel-xeon-8380', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) Gold 8380H CPU @ 2.70GHz', 'intel-xeon-8380h', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) Platinum 8380H CPU @ 2.90GHz', 'intel-xeon-8380h', 'cpu', 'Intel'],
+    ['INTEL(R) XEON(R) PLATINUM 8592+', 'intel-xeon-8592plus', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) Platinum 8480+ (Sapphire Rapids) CPU @ 2.00GHz', 'intel-xeon-8480plus', 'cpu', 'Intel'],
+    ['INTEL(R) XEON(R) 6980P', 'intel-xeon-6980p', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) w7-2495X', 'intel-xeon-w7-2495x', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) CPU E5-2686 v4 @ 2.30GHz', 'intel-xeon-e5-2686v4', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) CPU (Intel Cascade Lake CPU platform)', 'intel-xeon-cascade-lake', 'cpu', 'Intel'],
+    ['Intel(R) Xeon(R) CPU @ 2.30GHz', 'intel-xeon', 'cpu', 'Intel'],
+    ['Intel Ice Lake-SP 8368', 'intel-xeon-8368', 'cpu', 'Intel'],
+    ['Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz', 'intel-core-i5-10400', 'cpu', 'Intel'],
+    ['AMD EPYC 9654 96-Core Processor', 'amd-epyc-9654', 'cpu', 'AMD'],
+    ['AMD Ryzen 5 5500U with Radeon Graphics', 'amd-ryzen-5-5500u', 'cpu', 'AMD'],
+    ['Apple M1 Pro', 'apple-m1-pro', 'cpu', 'Apple'],
+    ['MacBook Pro (Model Identifier: MacBookPro18,1)', 'apple-m1-pro', 'cpu', 'Apple'],
+    ['BCM2835 Arm Cortex-A72 r0p3', 'rpi4-cortex-a72', 'cpu', 'Broadcom'],
+    ['BCM2837 Arm Cortex-A53 r0p4', 'rpi3-cortex-a53', 'cpu', 'Broadcom'],
+    ['BCM2835', 'broadcom-bcm2835', 'cpu', 'Broadcom'],
+    ['Amlogic S922X (12nm): Arm Cortex-A73 MP4 (big); Arm Cortex-A53 MP2 (LITTLE)', 'amlogic-s922x', 'cpu', 'Amlogic'],
+    ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    ['Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)', 'arm-cortex-a72x2-a53x4', 'cpu', 'Arm'],
+    ['Arm Cortex-A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
+    ['Cortex-A72', 'arm-cortex-a72', 'cpu', 'Arm'],
+    ['Arm Cortex-A78AE v8.2', 'arm-cortex-a78ae', 'cpu', 'Arm'],
+    ['4-core Cortex-A65 CPU', 'arm-cortex-a65x4', 'cpu', 'Arm'],
+    ['Neoverse-N1 (aarch64)', 'arm-neoverse-n1', 'cpu', 'Arm'],
+    ['Alibaba Yitian 710', 'alibaba-yitian-710', 'cpu', 'Alibaba'],
+    // multi-node, fallback, empty
+    ['1 Node: NVIDIA A100-SXM-80GBx8, 2 Nodes: NVIDIA A30x4', 'nvidia-a100+nvidia-a30', 'gpu', 'NVIDIA'],
+    ['ARMv8 Processor rev 1 (v8l)', 'armv8-processor-rev-1-v8l', 'cpu', 'Arm'],
+    ['NPU 3.0', 'npu-3-0', 'npu', 'unknown'],
+    ['', 'unknown', 'asic', 'unknown'],
+  ] as const)('%j → %s', (name, chip, kind, vendor) => {
+    expect(normaliseChip(name)).toEqual({ chip, kind, vendor });
+  });
+
+  it('falls back to the slug, with the caller kind hint when no keyword classifies the name', () => {
+    expect(normaliseChip('Zorblax 9000')).toEqual({ chip: 'zorblax-9000', kind: 'asic', vendor: 'unknown' });
+    expect(normaliseChip('Zorblax 9000', { kind: 'cpu' })).toEqual({ chip: 'zorblax-9000', kind: 'cpu', vendor: 'unknown' });
+    expect(slugChip('  A/B  c__D ')).toBe('a-b-c-d');
+  });
+});
+
+describe('parseMlperf on the real data (data/mlperf-inference/)', () => {
+  const files = fs.readdirSync(DATA).filter((f) => f.endsWith('.csv')).sort();
+  const runs = files.filter((f) => f.startsWith('runs_v')).map((f) => read(DATA, f));
+  const systems = files.filter((f) => f.startsWith('systems_v')).map((f) => read(DATA, f));
+  const r = parseMlperf(runs, systems);
+
+  // Independent count: runs files hold no quotes, so a plain split is exact.
+  const lines = runs.flatMap((f) => {
+    expect(f.text.includes('"')).toBe(false);
+    const [head, ...body] = f.text.split('\n').filter((l) => l !== '');
+    const cols = head!.split(',');
+    const at = (name: string): number => cols.indexOf(name);
+    return body.map((l) => l.split(',')).map((c) => ({
+      system: [c[at('mlperf_version')], c[at('division')], c[at('submitter')], c[at('system_id')]].join('/'),
+      model: c[at('model')]!,
+      scenario: c[at('scenario')]!,
+    }));
+  });
+  const single = lines.filter((l) => l.scenario === 'SingleStream');
+
+  it('imports every SingleStream run or reports it as a problem, and reads every line', () => {
+    expect(runs.map((f) => f.file)).toEqual(['runs_v1.1.csv', 'runs_v2.0.csv', 'runs_v2.1.csv', 'runs_v3.0.csv', 'runs_v4.1.csv']);
+    const runProblems = r.problems.filter((p) => p.file.startsWith('runs_')).length;
+    expect(single).toHaveLength(4919); // data/mlperf-inference/README.md, Coverage
+    expect(r.benchmark.length + runProblems).toBe(single.length);
+    expect(r.problems).toEqual([]);
+    expect(r.runsRead).toBe(lines.length);
+    expect(r.runsRead).toBe(10369);
+    const skipped = Object.fromEntries(r.runsSkipped.map((s) => [s.reason, s.count]));
+    expect(skipped).toEqual({ 'scenario=Offline': 3220, 'scenario=Server': 1928, 'scenario=MultiStream': 302 });
+    expect(r.systems).toBe(798);
+  });
+
+  it('loses no run: the (system, model) multiset of the imported rows equals that of the SingleStream lines', () => {
+    const count = (keys: string[]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+      return m;
+    };
+    expect(count(r.benchmark.map((b) => `${b.system}|${b.model_id}`)))
+      .toEqual(count(single.map((l) => `${l.system}|${mlperfModelId(l.model)}`)));
+  });
+
+  it('gives every row a chip of the catalogue, and merges the known spellings', () => {
+    const ids = new Set(r.chips.map((c) => c.chip));
+    for (const b of r.benchmark) expect(ids.has(b.chip)).toBe(true);
+    const byId = new Map(r.chips.map((c) => [c.chip, c]));
+    expect(byId.get('jetson-agx-orin')!.names).toEqual(['NVIDIA Jetson AGX Orin', 'NVIDIA Jetson AGX Orin 64G', 'NVIDIA Orin']);
+    expect(byId.get('nvidia-a100')!.names).toContain('NVIDIA A100-SXM4-80GB');
+    expect(byId.get('nvidia-a100')!.names).toContain('NVIDIA A100-PCIe-80GB');
+    expect(r.chips).toHaveLength(95);
+    expect(new Set(r.chips.flatMap((c) => c.names)).size).toBe(r.chips.reduce((s, c) => s + c.names.length, 0));
+  });
+});

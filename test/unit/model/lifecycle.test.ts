@@ -1,0 +1,293 @@
+/**
+ * The latency-model lifecycle (issue acceptance C5) with an injected clock,
+ * the real embedded warehouse and the in-process event log. The learner is a
+ * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
+ * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
+import { MODEL_LATENCY_TOPIC, parseCron, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
+import { decodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
+import { createRng } from '../../../services/simulator/prng.ts';
+import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
+import { msToDateTime64 } from '../../../services/warehouse/types.ts';
+import { createTestDatabase } from '../../helpers/warehouse.ts';
+
+const logger = pino({ level: 'silent' });
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** First cron slot used by the tests: 2024-06-01 00:00 UTC. */
+const T0 = Date.UTC(2024, 5, 1);
+const WINDOW = { windowMs: HOUR, holdoutFraction: 0.25 };
+
+/** A fake clock: timers fire only in {@link advanceTo}, each awaited, in due order. */
+class FakeClock implements ScheduleClock {
+  private timers: { id: number; at: number; fn: () => Promise<void> }[] = [];
+  private seq = 0;
+  constructor(private t: number) {}
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => Promise<void>, delayMs: number): unknown {
+    this.timers.push({ id: ++this.seq, at: this.t + delayMs, fn });
+    return this.seq;
+  }
+  clearTimer(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  async advanceTo(targetMs: number): Promise<void> {
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= targetMs).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.clearTimer(due.id);
+      this.t = Math.max(this.t, due.at);
+      await due.fn();
+    }
+    this.t = targetMs;
+  }
+}
+
+interface Toy { ts: number; x: number; y: number }
+
+let w: ChdbWarehouse;
+let registry: ModelRegistry;
+
+beforeAll(async () => {
+  w = await createTestDatabase('lifecycle');
+  registry = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-')));
+  await w.exec(`CREATE TABLE ${w.database}.toy_rows (series String, ts DateTime64(3, 'UTC'), x Float64, y Float64) ENGINE = MergeTree ORDER BY (series, ts)`);
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+/** Insert one row every 20 s in [fromMs, toMs): x uniform in [1, 10), y = factor(ts)·2x·(1 + 0.05·N(0,1)). */
+async function seedRows(series: string, fromMs: number, toMs: number, factor: (tsMs: number) => number = () => 1): Promise<void> {
+  const rng = createRng(7, series);
+  const rows = [];
+  for (let ts = fromMs; ts < toMs; ts += 20_000) {
+    const x = rng.uniform(1, 10);
+    rows.push({ series, ts: msToDateTime64(ts), x, y: factor(ts) * 2 * x * (1 + 0.05 * rng.normal()) });
+  }
+  await w.insert(`${w.database}.toy_rows`, rows);
+}
+
+/** What the toy trainer saw: event times of each train and score call. */
+interface Calls { train: number[][]; score: number[][] }
+
+/** Least-squares slope through the origin; the rows come back newest first, so the lifecycle must sort them. */
+function slopeTrainer(series: string, kind: string, calls: Calls, failTrain: () => boolean = () => false): Trainer<Toy> {
+  return {
+    kind,
+    fileExtension: '.json',
+    async load(fromMs, toMs) {
+      const rows = await w.query<{ ts_ms: number; x: number; y: number }>(
+        `SELECT toUnixTimestamp64Milli(ts) AS ts_ms, x, y FROM ${w.database}.toy_rows
+         WHERE series = {series:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+         ORDER BY ts DESC`,
+        { series, from: fromMs, to: toMs },
+      );
+      return { rows: rows.map((r) => ({ ts: Number(r.ts_ms), x: r.x, y: r.y })), tsOf: (r: Toy) => r.ts };
+    },
+    async train(rows) {
+      calls.train.push(rows.map((r) => r.ts));
+      if (failTrain()) throw new Error('boom: out of memory');
+      const slope = rows.reduce((s, r) => s + r.x * r.y, 0) / rows.reduce((s, r) => s + r.x * r.x, 0);
+      return { bytes: new TextEncoder().encode(JSON.stringify({ slope })), metrics: { slope, n: rows.length } };
+    },
+    async score(bytes, rows) {
+      calls.score.push(rows.map((r) => r.ts));
+      const { slope } = JSON.parse(new TextDecoder().decode(bytes)) as { slope: number };
+      const errs = rows.map((r) => Math.abs(slope * r.x - r.y) / Math.abs(r.y));
+      const mape = errs.reduce((a, b) => a + b, 0) / errs.length;
+      return { loss: mape, metrics: { mape, acc10: errs.filter((e) => e <= 0.1).length / errs.length } };
+    },
+  };
+}
+
+/** Run the schedule `cycles` times hourly from T0 with a fake clock; returns every cycle's result. */
+async function runScheduled(trainer: Trainer<Toy>, cycles: number, log?: MemoryEventLog): Promise<TrainingCycleResult[]> {
+  const clock = new FakeClock(T0 - 30 * MINUTE);
+  const results: TrainingCycleResult[] = [];
+  const schedule = startTrainingSchedule({
+    cron: '0 * * * *',
+    clock,
+    logger,
+    runCycle: async (nowMs) => results.push(await runTrainingCycle({ trainer, registry, log, nowMs, seed: 1, logger, ...WINDOW })),
+  });
+  expect(schedule.nextRunMs()).toBe(T0);
+  await clock.advanceTo(T0 + (cycles - 1) * HOUR + MINUTE);
+  expect(schedule.nextRunMs()).toBe(T0 + cycles * HOUR);
+  await schedule.stop();
+  expect(schedule.nextRunMs()).toBeNull();
+  return results;
+}
+
+/** Every record of a topic, all partitions. */
+async function topicRecords(log: MemoryEventLog, topic: string) {
+  const out = [];
+  for (let partition = 0; partition < ((await log.partitionCount(topic)) ?? 0); partition++) {
+    out.push(...(await log.read({ topic, partition }, 0, await log.endOffset({ topic, partition }))));
+  }
+  return out;
+}
+
+describe('scheduled training cycles', () => {
+  it('registers a version per cycle; the first becomes champion; holdout is the newest quarter, shared by champion and challenger', async () => {
+    await seedRows('clean', T0 - HOUR, T0 + 2 * HOUR);
+    const calls: Calls = { train: [], score: [] };
+    const results = await runScheduled(slopeTrainer('clean', 'clean', calls), 2);
+
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({ promoted: true, status: 'champion', championVersion: null, championLoss: null });
+    expect(results[0]!.reason).toMatch(/no champion/);
+    expect(results[0]!.version).toBe('clean-20240601T000000Z-0001');
+    expect(results[1]!.version).toBe('clean-20240601T010000Z-0001');
+    expect(results[1]!.championVersion).toBe(results[0]!.version);
+    expect(results[1]!.championLoss).toBeGreaterThan(0);
+
+    const models = await registry.list('clean');
+    expect(models.map((m) => m.version)).toEqual(results.map((r) => r.version));
+    const first = models[0]!;
+    expect(first).toMatchObject({ trainedAtMs: T0, windowStartMs: T0 - HOUR, windowEndMs: T0, holdoutStartMs: T0 - 15 * MINUTE, rowsTrain: 135, rowsHoldout: 45 });
+    expect(first.fileSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.metrics.mape).toBeLessThan(0.06);
+    expect(first.metrics.train_n).toBe(135);
+    // the second cycle either replaced the first (strictly lower loss) or left it champion
+    const champion = await registry.champion('clean');
+    expect(champion!.version).toBe(results[1]!.promoted ? results[1]!.version : results[0]!.version);
+    expect(first.status).toBe(results[1]!.promoted ? 'retired' : 'champion');
+
+    // time order: train rows ascending and all before holdout_start; holdout rows after it
+    for (const [i, nowMs] of [T0, T0 + HOUR].entries()) {
+      const train = calls.train[i]!;
+      expect(train).toEqual([...train].sort((a, b) => a - b));
+      expect(Math.max(...train)).toBeLessThan(nowMs - 15 * MINUTE);
+      expect(Math.min(...train)).toBeGreaterThanOrEqual(nowMs - HOUR);
+    }
+    // cycle 1: one score call (challenger); cycle 2: challenger then champion on the same holdout rows
+    expect(calls.score).toHaveLength(3);
+    expect(calls.score[2]).toEqual(calls.score[1]);
+    expect(Math.min(...calls.score[1]!)).toBeGreaterThanOrEqual(T0 + 45 * MINUTE);
+  });
+});
+
+describe('champion/challenger with a corrupted training window', () => {
+  // cycle T0: training part biased ×1.2 (a mediocre first champion A);
+  // cycle T0+1h: training part ×10 (challenger B must lose); cycle T0+2h: clean (C must beat A).
+  const log = new MemoryEventLog();
+  let results: TrainingCycleResult[];
+  const factor = (ts: number): number => {
+    const inTrain = (nowMs: number) => ts >= nowMs - HOUR && ts < nowMs - 15 * MINUTE;
+    return inTrain(T0) ? 1.2 : inTrain(T0 + HOUR) ? 10 : 1;
+  };
+
+  beforeAll(async () => {
+    await seedRows('mixed', T0 - HOUR, T0 + 3 * HOUR, factor);
+    results = await runScheduled(slopeTrainer('mixed', 'mixed', { train: [], score: [] }), 3, log);
+  });
+
+  it('does not promote the challenger trained on corrupted data; the reason names both losses', async () => {
+    const [a, b] = results;
+    expect(a!.promoted).toBe(true);
+    expect(b).toMatchObject({ promoted: false, status: 'challenger', championVersion: a!.version });
+    expect(b!.challengerLoss).toBeGreaterThan(3); // slope ≈ 20 against y ≈ 2x: MAPE ≈ 9
+    expect(b!.championLoss!).toBeLessThan(0.3);
+    const loss = (x: number) => String(Number(x.toPrecision(3)));
+    expect(b!.reason).toBe(`holdout loss ${loss(b!.challengerLoss)} ≥ champion ${a!.version} ${loss(b!.championLoss!)}`);
+    const row = await registry.get('mixed', b!.version);
+    expect(row).toMatchObject({ status: 'challenger', reason: b!.reason, holdoutLoss: b!.challengerLoss });
+  });
+
+  it('promotes the clean challenger over the biased champion and retires the old one', async () => {
+    const [a, , c] = results;
+    expect(c).toMatchObject({ promoted: true, championVersion: a!.version });
+    expect(c!.challengerLoss).toBeLessThan(c!.championLoss!);
+    expect(c!.reason).toMatch(/^holdout loss [\d.]+ < champion mixed-20240601T000000Z-0001 [\d.]+$/);
+    expect((await registry.champion('mixed'))!.version).toBe(c!.version);
+    const old = await registry.get('mixed', a!.version);
+    expect(old!.status).toBe('retired');
+    expect(old!.reason).toBe(`replaced by ${c!.version}: ${c!.reason}`);
+  });
+
+  it('emits exactly one models.latency.v1 record per promotion, keyed by kind, equal to the registry row', async () => {
+    const records = await topicRecords(log, MODEL_LATENCY_TOPIC);
+    expect(records).toHaveLength(2);
+    const events = records.map((r) => {
+      expect(r.key).toBe('mixed');
+      const decoded = decodeLatencyModelEvent(r.value);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return decoded.value;
+    }).sort((x, y) => x.version.localeCompare(y.version));
+    const [a, , c] = results;
+    const rowA = (await registry.get('mixed', a!.version))!;
+    const rowC = (await registry.get('mixed', c!.version))!;
+    expect(events[1]).toEqual(latencyModelEvent(rowC, a!.version));
+    expect(events[1]).toMatchObject<Partial<LatencyModelEvent>>({ trained_at: T0 + 2 * HOUR, window_start: T0 + HOUR, window_end: T0 + 2 * HOUR, file_sha256: rowC.fileSha256 });
+    // A's row has since been retired (new reason); every other field is as announced
+    expect(events[0]).toEqual({ ...latencyModelEvent(rowA, null), reason: a!.reason });
+    expect(decodeLatencyModelEvent(Buffer.from('{"version":"x"}'))).toMatchObject({ ok: false });
+  });
+});
+
+describe('failures never crash the schedule', () => {
+  it('registers a failed training and a non-finite loss as rejected, then carries on', async () => {
+    // holdout of the first window has y = 0 → MAPE = Infinity
+    await seedRows('failing', T0 - HOUR, T0 + 3 * HOUR, (ts) => (ts >= T0 - 15 * MINUTE && ts < T0 ? 0 : 1));
+    let trainCalls = 0;
+    const trainer = slopeTrainer('failing', 'failing', { train: [], score: [] }, () => ++trainCalls === 2);
+    const results = await runScheduled(trainer, 3);
+    expect(results.map((r) => r.status)).toEqual(['retired', 'retired', 'champion']);
+    expect(results[0]!.reason).toBe('rejected: non-finite holdout score loss=Infinity');
+    expect(results[1]!.reason).toBe('rejected: training failed: boom: out of memory');
+    expect(results[2]!.reason).toMatch(/no champion/);
+    const rows = await registry.list('failing');
+    expect(rows.map((m) => [m.status, m.holdoutLoss])).toEqual([['retired', Infinity], ['retired', NaN], ['champion', results[2]!.challengerLoss]]);
+    expect(rows[1]).toMatchObject({ filePath: '', fileSha256: '' });
+  });
+
+  it('logs a cycle that throws and keeps the schedule', async () => {
+    const clock = new FakeClock(T0);
+    const seen: number[] = [];
+    const schedule = startTrainingSchedule({ cron: '*/15 * * * *', clock, logger, runCycle: async (ms) => { seen.push(ms); throw new Error('warehouse down'); } });
+    await clock.advanceTo(T0 + 31 * MINUTE);
+    expect(seen).toEqual([T0 + 15 * MINUTE, T0 + 30 * MINUTE]);
+    expect(schedule.nextRunMs()).toBe(T0 + 45 * MINUTE);
+    await schedule.stop();
+  });
+});
+
+describe('registry files and cron expressions', () => {
+  it('refuses a model file whose sha256 differs from the registry, naming the file; the challenger then replaces that champion', async () => {
+    await seedRows('tamper', T0 - HOUR, T0 + 2 * HOUR);
+    const trainer = slopeTrainer('tamper', 'tamper', { train: [], score: [] });
+    await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    const champion = (await registry.champion('tamper'))!;
+    const { slope } = JSON.parse(new TextDecoder().decode(await registry.readFile(champion))) as { slope: number };
+    expect(slope).toBeCloseTo(2, 1);
+    writeFileSync(champion.filePath, '{"slope":2}');
+    const err = await registry.readFile(champion).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(JSON.stringify(champion.filePath));
+    expect((err as Error).message).toMatch(/sha256 "[0-9a-f]{64}", the registry expects "[0-9a-f]{64}"/);
+    await expect(registry.readFile({ ...champion, filePath: `${champion.filePath}.missing` })).rejects.toThrow(/cannot read model file/);
+    const next = await runTrainingCycle({ trainer, registry, nowMs: T0 + HOUR, seed: 1, logger, ...WINDOW });
+    expect(next.promoted).toBe(true);
+    expect(next.reason).toMatch(/champion tamper-20240601T000000Z-0001 could not be scored: model file .* has sha256/);
+  });
+
+  it.each(['61 * * * *', 'every hour', '* * *', '', '2024-06-01T00:00:00'])('rejects cron %j with a RangeError naming it', (cron) => {
+    expect(() => startTrainingSchedule({ cron, logger, runCycle: async () => undefined })).toThrow(RangeError);
+    expect(() => parseCron(cron)).toThrow(`cron: invalid expression ${JSON.stringify(cron)}`);
+  });
+
+  it.each([['*/15 * * * *', T0 + 15 * MINUTE], ['@daily', T0 + 24 * HOUR], ['0 3 * * *', T0 + 3 * HOUR]])('computes the next run of %j from the injected clock', async (cron, expected) => {
+    const schedule = startTrainingSchedule({ cron, clock: new FakeClock(T0), logger, runCycle: async () => undefined });
+    expect(schedule.nextRunMs()).toBe(expected);
+    await schedule.stop();
+  });
+});
