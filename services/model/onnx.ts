@@ -24,10 +24,12 @@ export const ONNX_OUTPUT = 'prediction';
 
 /**
  * Serialise a trained ensemble as an ONNX model (opset 17, ai.onnx.ml 3).
+ * @param metadata  Key/value strings stored in the model's `metadata_props`
+ *                  (feature names, encodings the features need); read back by {@link readOnnxMetadata}.
  * @returns the ModelProto bytes.
  * @throws {RangeError} if the model has no features.
  */
-export function exportGbtToOnnx(model: GbtModel, producerVersion = '0'): Uint8Array {
+export function exportGbtToOnnx(model: GbtModel, producerVersion = '0', metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   if (model.featureCount < 1) throw new RangeError(`featureCount: expected >= 1, got ${model.featureCount}`);
   const A = onnx.AttributeProto.AttributeType;
   const n = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as string[], truenodeids: [] as number[], falsenodeids: [] as number[] };
@@ -77,6 +79,7 @@ export function exportGbtToOnnx(model: GbtModel, producerVersion = '0'): Uint8Ar
   });
   const proto = onnx.ModelProto.create({
     irVersion: 8, producerName: 'edgelat', producerVersion,
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     opsetImport: [{ domain: '', version: 17 }, { domain: 'ai.onnx.ml', version: 3 }],
     graph: {
       name: 'edgelat_latency_gbt',
@@ -86,6 +89,15 @@ export function exportGbtToOnnx(model: GbtModel, producerVersion = '0'): Uint8Ar
     },
   });
   return onnx.ModelProto.encode(proto).finish();
+}
+
+/**
+ * The `metadata_props` of an ONNX model as a record.
+ * @throws {Error} if the bytes are not an ONNX ModelProto (protobuf decode error).
+ */
+export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
+  const proto = onnx.ModelProto.decode(bytes);
+  return Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
 
 /** An ONNX latency model loaded in onnxruntime-node (CPU). */

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { predictGbt, trainGbt, type GbtModel, type GbtOptions } from './gbt.ts';
 import { coverage, mape, withinTolerance } from './metrics.ts';
-import { exportGbtToOnnx, OnnxScorer } from './onnx.ts';
+import { exportGbtToOnnx, OnnxScorer, readOnnxMetadata } from './onnx.ts';
 import type { Trainer } from './lifecycle.ts';
 import { parseCsv } from '../simulator/csv.ts';
 import { createRng } from '../simulator/prng.ts';
@@ -25,12 +25,15 @@ import type { Warehouse } from '../warehouse/types.ts';
 
 /** Feature names, in the order of a feature row (ONNX input column order). */
 export const TELEMETRY_FEATURES = [
-  'ln_bench_p50_ms', 'ln_bench_p90_ms', 'ln_input_bytes', 'batch_size',
-  'cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s',
+  'ln_bench_p50_ms', 'ln_bench_p90_ms', 'ln_expected_io_ms', 'ln_expected_compute_ms', 'ln_expected_total_ms',
+  'ln_input_bytes', 'batch_size', 'cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s',
 ] as const;
 
 /** Load feature names a prediction may set (`--load k=v`); unset ones are 0 (idle). */
 export const LOAD_FEATURES = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
+
+/** Load values of a request, aligned with {@link LOAD_FEATURES}. */
+export type LoadVector = readonly number[];
 
 /** One model kind: target column and quantile. */
 export interface TelemetryTarget {
@@ -57,16 +60,39 @@ export const TELEMETRY_GBT: Omit<GbtOptions, 'loss'> = {
 /** Most rows one model trains on (an even thinning in event-time order above it). */
 export const MAX_TRAIN_ROWS = 20_000;
 
-/** One request with its features and latencies (ms). */
+/** One request: what it ran, its benchmark prior, its load and its latencies (ms). */
 export interface TelemetryRow {
   eventId: string;
   tsMs: number;
   modelId: string;
   chip: string;
-  features: Float64Array;
+  prior: BenchmarkPrior;
+  input_bytes: number;
+  batch_size: number;
+  /** Aligned with {@link LOAD_FEATURES}; a missing value is 0. */
+  load: LoadVector;
   total_ms: number;
   io_ms: number;
   compute_ms: number;
+}
+
+/** Fleet statistics of one chip, learned from the training rows. */
+export interface ChipStats {
+  /** Median i/o time per KiB of input, ms. */
+  ioMsPerKib: number;
+  /** Median of compute_ms / benchmark p50: how the fleet's compute compares with the benchmark. */
+  computeRatio: number;
+  rows: number;
+}
+
+/**
+ * The chip encodings a telemetry model's features need (stored in its ONNX
+ * metadata as `edgelat.encoding`): per chip, and over all chips for a chip
+ * the training data does not have (target encoding by medians).
+ */
+export interface TelemetryEncoding {
+  chips: Record<string, ChipStats>;
+  global: ChipStats;
 }
 
 /** Benchmark prior of one (model, chip): medians over systems, ms. */
@@ -112,15 +138,44 @@ export async function loadPriors(warehouse: Warehouse): Promise<Map<string, Benc
   return new Map(rows.map((r) => [`${r.model_id}|${r.chip}`, { p50: Number(r.p50), p90: Number(r.p90) }]));
 }
 
+const medianOf = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1] ?? Number.NaN;
+
+function statsOf(rows: readonly TelemetryRow[]): ChipStats {
+  return {
+    ioMsPerKib: Math.max(medianOf(rows.map((r) => r.io_ms / Math.max(1, r.input_bytes / 1024))), 1e-9),
+    computeRatio: Math.max(medianOf(rows.map((r) => r.compute_ms / r.prior.p50)), 1e-6),
+    rows: rows.length,
+  };
+}
+
 /**
- * Feature row of one request.
- * @param prior  Benchmark prior of its (model, chip).
- * @param req    input_bytes, batch_size and load values (missing load = 0, idle).
+ * Fit the chip encodings on training rows (nearest-rank medians).
+ * @throws {RangeError} on no rows.
  */
-export function featureRow(prior: BenchmarkPrior, req: { input_bytes: number; batch_size: number } & Partial<Record<(typeof LOAD_FEATURES)[number], number | null>>): Float64Array {
+export function fitEncoding(rows: readonly TelemetryRow[]): TelemetryEncoding {
+  if (rows.length === 0) throw new RangeError('telemetry encoding: no training rows');
+  const byChip = new Map<string, TelemetryRow[]>();
+  for (const r of rows) {
+    const list = byChip.get(r.chip) ?? [];
+    list.push(r);
+    byChip.set(r.chip, list);
+  }
+  return { chips: Object.fromEntries([...byChip].sort(([a], [b]) => a.localeCompare(b)).map(([c, list]) => [c, statsOf(list)])), global: statsOf(rows) };
+}
+
+/**
+ * Feature row of one request ({@link TELEMETRY_FEATURES} order).
+ * Expected i/o = the chip's median ms per KiB × input KiB; expected compute =
+ * benchmark p50 × the chip's median compute/benchmark ratio; expected total
+ * = their sum (the unloaded estimate the trees correct for load).
+ */
+export function featureRow(enc: TelemetryEncoding, req: { chip: string; prior: BenchmarkPrior; input_bytes: number; batch_size: number; load: LoadVector }): Float64Array {
+  const c = enc.chips[req.chip] ?? enc.global;
+  const io = c.ioMsPerKib * Math.max(1, req.input_bytes / 1024);
+  const compute = req.prior.p50 * c.computeRatio;
   return Float64Array.from([
-    Math.log(prior.p50), Math.log(prior.p90), Math.log(Math.max(1, req.input_bytes)), req.batch_size,
-    ...LOAD_FEATURES.map((k) => Number(req[k] ?? 0)),
+    Math.log(req.prior.p50), Math.log(req.prior.p90), Math.log(io), Math.log(compute), Math.log(io + compute),
+    Math.log(Math.max(1, req.input_bytes)), req.batch_size, ...req.load,
   ]);
 }
 
@@ -147,8 +202,8 @@ export async function loadTelemetryRows(warehouse: Warehouse, fromMs: number, to
       continue;
     }
     rows.push({
-      eventId: String(r.event_id), tsMs: Number(r.ts_ms), modelId: String(r.model_id), chip: String(r.chip),
-      features: featureRow(prior, { input_bytes: Number(r.input_bytes), batch_size: Number(r.batch_size), ...Object.fromEntries(LOAD_FEATURES.map((k) => [k, r[k] === null ? null : Number(r[k])])) }),
+      eventId: String(r.event_id), tsMs: Number(r.ts_ms), modelId: String(r.model_id), chip: String(r.chip), prior,
+      input_bytes: Number(r.input_bytes), batch_size: Number(r.batch_size), load: LOAD_FEATURES.map((k) => (r[k] === null ? 0 : Number(r[k]))),
       total_ms: Number(r.total_ms), io_ms: Number(r.io_ms), compute_ms: Number(r.compute_ms),
     });
   }
@@ -161,11 +216,63 @@ function thin<T>(rows: readonly T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => rows[Math.floor(i * step)]!);
 }
 
-/** Train one telemetry model (ln ms target, pinball loss at the target's quantile). */
-export function trainTelemetryModel(target: TelemetryTarget, rows: readonly TelemetryRow[], seed: number): GbtModel {
+/**
+ * Feature whose value is the model's offset: the trees learn ln(latency) −
+ * this feature (the load multiplier over the unloaded estimate), which
+ * carries over to (model, chip) pairs the fleet has not run; the prediction
+ * is offset + trees.
+ */
+export const OFFSET_FEATURE: Readonly<Record<TelemetryTarget['column'], number>> = {
+  total_ms: TELEMETRY_FEATURES.indexOf('ln_expected_total_ms'),
+  io_ms: TELEMETRY_FEATURES.indexOf('ln_expected_io_ms'),
+  compute_ms: TELEMETRY_FEATURES.indexOf('ln_expected_compute_ms'),
+};
+
+/** A trained telemetry model: trees over {@link featureRow} and the encoding its features need. */
+export interface TelemetryModel {
+  target: TelemetryTarget;
+  gbt: GbtModel;
+  encoding: TelemetryEncoding;
+}
+
+/**
+ * Train one telemetry model (ln ms target, pinball loss at the target's quantile).
+ * @throws {RangeError} on fewer than 100 rows.
+ */
+export function trainTelemetryModel(target: TelemetryTarget, rows: readonly TelemetryRow[], seed: number): TelemetryModel {
   if (rows.length < 100) throw new RangeError(`${target.kind}: ${rows.length} training rows; need at least 100 successful, load-matched requests with a benchmark prior`);
+  const encoding = fitEncoding(rows);
   const t = thin(rows, MAX_TRAIN_ROWS);
-  return trainGbt(t.map((r) => r.features), t.map((r) => ln(r[target.column])), { ...TELEMETRY_GBT, loss: { kind: 'quantile', alpha: target.alpha }, seed });
+  const X = t.map((r) => featureRow(encoding, r));
+  const off = OFFSET_FEATURE[target.column];
+  const gbt = trainGbt(X, t.map((r, i) => ln(r[target.column]) - X[i]![off]!), { ...TELEMETRY_GBT, loss: { kind: 'quantile', alpha: target.alpha }, seed });
+  return { target, gbt, encoding };
+}
+
+/** Predicted ln ms of one feature row: offset feature + trees. */
+export function predictTelemetryLn(m: TelemetryModel, features: Float64Array): number {
+  return features[OFFSET_FEATURE[m.target.column]]! + predictGbt(m.gbt, features);
+}
+
+/** ONNX bytes of a telemetry model, with its target, features and encoding in the metadata. */
+export function exportTelemetryModel(m: TelemetryModel): Uint8Array {
+  return exportGbtToOnnx(m.gbt, '1', {
+    'edgelat.kind': m.target.kind, 'edgelat.target': JSON.stringify(m.target), 'edgelat.output': `ln ms minus feature ${OFFSET_FEATURE[m.target.column]} (${TELEMETRY_FEATURES[OFFSET_FEATURE[m.target.column]]})`,
+    'edgelat.features': JSON.stringify(TELEMETRY_FEATURES), 'edgelat.encoding': JSON.stringify(m.encoding),
+  });
+}
+
+/**
+ * The encoding stored in a telemetry model file.
+ * @throws {Error} if the file is not a telemetry model of this version (names the missing key).
+ */
+export function telemetryEncodingOf(bytes: Uint8Array): { target: TelemetryTarget; encoding: TelemetryEncoding } {
+  const meta = readOnnxMetadata(bytes);
+  for (const key of ['edgelat.target', 'edgelat.features', 'edgelat.encoding']) {
+    if (!meta[key]) throw new Error(`model file has no ${key} metadata: not an edgelat telemetry model`);
+  }
+  if (meta['edgelat.features'] !== JSON.stringify(TELEMETRY_FEATURES)) throw new Error(`model file's features ${meta['edgelat.features']} differ from this edgelat's ${JSON.stringify(TELEMETRY_FEATURES)}: retrain it`);
+  return { target: JSON.parse(meta['edgelat.target']!) as TelemetryTarget, encoding: JSON.parse(meta['edgelat.encoding']!) as TelemetryEncoding };
 }
 
 /** Pinball loss at α of ln predictions against ln truths (the holdout loss; lower is better). */
@@ -201,18 +308,24 @@ export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget):
     load: async (fromMs, toMs) => ({ rows: (await loadTelemetryRows(warehouse, fromMs, toMs)).rows, tsOf: (r) => r.tsMs }),
     train: async (rows, seed) => {
       const model = trainTelemetryModel(target, rows, seed);
-      return { bytes: exportGbtToOnnx(model), metrics: { trees: model.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS) } };
+      return { bytes: exportTelemetryModel(model), metrics: { trees: model.gbt.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS) } };
     },
     score: async (bytes, rows) => {
+      const { encoding } = telemetryEncodingOf(bytes);
       const scorer = await OnnxScorer.load(bytes);
       try {
-        return telemetryMetrics(target, await scorer.predict(rows.map((r) => r.features)), rows);
+        const X = rows.map((r) => featureRow(encoding, r));
+        const out = await scorer.predict(X);
+        const off = OFFSET_FEATURE[target.column];
+        return telemetryMetrics(target, X.map((x, i) => x[off]! + out[i]!), rows);
       } finally {
         await scorer.close();
       }
     },
   };
 }
+
+const GPU_UTIL = LOAD_FEATURES.indexOf('gpu_util');
 
 /** Result of {@link evaluateTelemetry} (acceptance C4). */
 export interface TelemetryEvaluation {
@@ -232,10 +345,12 @@ export interface TelemetryEvaluation {
  * on does not contain: a seeded quarter of the pairs (at least one) is held
  * out; the models train on the rest; the held-out requests are compared with
  * the simulator's ground truth (`sim_ground_truth`: true queue + i/o + compute
- * per request, and the server's utilisation). The p50 truth of a group of
- * requests (pair × utilisation decile, ≥ 30 requests) is the nearest-rank
- * median of their true totals; the prediction is the median of their p50
- * predictions.
+ * per request). The p50 truth of a group of requests — pair × decile of the
+ * load the model is given (the joined sample's gpu_util, the busy-worker
+ * fraction), ≥ 30 requests — is the nearest-rank median of their true
+ * totals; the prediction is the median of their p50 predictions (a p50 model
+ * estimates the median at an observed load, so groups are formed on what it
+ * observes, not on the simulator's hidden per-second utilisation).
  * @throws {RangeError} when there is no ground truth or too few pairs (< 2).
  */
 export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: number; heldOutShare?: number }): Promise<TelemetryEvaluation> {
@@ -257,11 +372,14 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   const train = rows.filter((r) => !held.has(`${r.modelId}|${r.chip}`));
   const test = rows.filter((r) => held.has(`${r.modelId}|${r.chip}`) && truth.has(r.eventId));
   const models = new Map(TELEMETRY_TARGETS.filter((t) => t.column === 'total_ms').map((t) => [t.alpha, trainTelemetryModel(t, train, options.seed)]));
-  const predict = (alpha: number, r: TelemetryRow): number => Math.exp(predictGbt(models.get(alpha)!, r.features));
+  const predict = (alpha: number, r: TelemetryRow): number => {
+    const m = models.get(alpha)!;
+    return Math.exp(predictTelemetryLn(m, featureRow(m.encoding, r)));
+  };
   const groups = new Map<string, { pred: number[]; truth: number[] }>();
   for (const r of test) {
     const t = truth.get(r.eventId)!;
-    const key = `${r.modelId}|${r.chip}|${Math.min(9, Math.floor(t.util * 10))}`;
+    const key = `${r.modelId}|${r.chip}|${Math.min(9, Math.floor(r.load[GPU_UTIL]! * 10))}`;
     const g = groups.get(key) ?? { pred: [], truth: [] };
     g.pred.push(predict(0.5, r));
     g.truth.push(t.total);
@@ -269,6 +387,7 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   }
   const nearestMedian = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1]!;
   const big = [...groups.values()].filter((g) => g.pred.length >= 30);
+  if (process.env.EDGELAT_DEBUG_GROUPS) for (const [k, g] of groups) if (g.pred.length >= 30) process.stderr.write(`${k} n=${g.pred.length} pred=${nearestMedian(g.pred).toFixed(2)} true=${nearestMedian(g.truth).toFixed(2)}\n`);
   const trueTotals = test.map((r) => truth.get(r.eventId)!.total);
   return {
     heldOutPairs: [...held].sort(),
