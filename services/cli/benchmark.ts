@@ -74,10 +74,10 @@ export interface ImportSummary {
  * @throws {UsageError} on bad flags or files; warehouse errors as they come.
  */
 export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string }): Promise<ImportSummary> {
-  await warehouse.migrate();
   if (opts.format === 'help') {
     const d = loadHelpFiles(opts);
-    const source = opts.source ?? `help-${basename(dirname(opts.architectures!)).replace(/^help-latency-/, '') || 'dataset'}`;
+    await warehouse.migrate();
+    const source = opts.source ?? `help-${basename(dirname(opts.architectures!)).replace(/^help-(latency-)?/, '') || 'dataset'}`;
     const rows: Record<string, unknown>[] = [];
     for (const device of d.devices) {
       const col = d.latency.get(device)!;
@@ -99,6 +99,7 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     if (!opts.runs?.length) throw new UsageError('--format mlperf needs --runs R.csv [R2.csv ...]');
     if (!opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
     const m = parseMlperf(opts.runs.map((p) => readNamed('--runs', p)), opts.systems.map((p) => readNamed('--systems', p)));
+    await warehouse.migrate();
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
     await insertChunked(warehouse, 'chips', m.chips.map((c) => ({ ...c })));

@@ -8,13 +8,21 @@
  * every column whose values are all numbers is a numeric feature (op counts,
  * op indices); every other column with at most {@link MAX_CATEGORIES}
  * distinct values is one-hot encoded, one feature `column=value` per value
- * (the op on each edge or layer); a column with more distinct values (the
- * NAS-Bench-201 `arch_str`, unique per row) is an identifier, not a feature.
+ * (the op on each edge or layer); identifier columns (`arch_str`, and any
+ * categorical column with more distinct values) are not features.
  */
 import { parseCsv } from '../simulator/csv.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
+
+/** Columns that identify an architecture and are never features, however few rows a file has. */
+export const IDENTIFIER_COLUMNS: ReadonlySet<string> = new Set(['arch_str']);
+
+/** A plain non-negative integer (no sign, no exponent, no hex, no spaces). */
+const ARCH_IDX = /^\d+$/;
+/** A plain decimal number (no sign: latencies are positive; no hex, no spaces). */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** One bad input line: file, 1-based line (header = 1), field, value and why. */
 export interface ImportProblem {
@@ -90,8 +98,8 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       problems.push({ file: architectures.file, line, field: '(row)', value: row.join(','), message: `expected ${header.length} columns, got ${row.length}` });
       continue;
     }
-    const id = Number(row[0]);
-    if (!Number.isInteger(id) || id < 0 || seen.has(id)) {
+    const id = ARCH_IDX.test(row[0]!) ? Number(row[0]) : Number.NaN;
+    if (!Number.isSafeInteger(id) || seen.has(id)) {
       problems.push({ file: architectures.file, line, field: 'arch_idx', value: row[0]!, message: seen.has(id) ? 'duplicate arch_idx' : 'not a non-negative integer' });
       continue;
     }
@@ -107,6 +115,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   const columnKinds: { c: number; values?: string[] }[] = [];
   for (let c = 1; c < header.length; c++) {
     const column = header[c]!;
+    if (IDENTIFIER_COLUMNS.has(column)) continue;
     const isNumeric = cells.every((row) => row[c] !== '' && Number.isFinite(Number(row[c])));
     if (isNumeric) {
       columnKinds.push({ c });
@@ -151,6 +160,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       devices.push(d);
       cols.push(col);
     }
+    const firstLine = new Map<number, number>();
     for (let r = 1; r < rows.length; r++) {
       const row = rows[r]!;
       const line = r + 1;
@@ -159,14 +169,20 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         problems.push({ file: f.file, line, field: '(row)', value: row.join(','), message: `expected ${h.length} columns, got ${row.length}` });
         continue;
       }
-      const at = position.get(Number(row[0]));
+      const at = ARCH_IDX.test(row[0]!) ? position.get(Number(row[0])) : undefined;
       if (at === undefined) {
         problems.push({ file: f.file, line, field: 'arch_idx', value: row[0]!, message: `not in ${architectures.file}` });
         continue;
       }
+      const first = firstLine.get(at);
+      if (first !== undefined) {
+        problems.push({ file: f.file, line, field: 'arch_idx', value: row[0]!, message: `duplicate arch_idx, first at line ${first}` });
+        continue;
+      }
+      firstLine.set(at, line);
       for (let c = 1; c < h.length; c++) {
         const v = Number(row[c]);
-        if (row[c] === '' || !Number.isFinite(v) || v <= 0) {
+        if (!DECIMAL.test(row[c]!) || !Number.isFinite(v) || v <= 0) {
           problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
           continue;
         }

@@ -230,6 +230,8 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
 
   const benchmark: BenchmarkRow[] = [];
   const skipped = new Map<string, number>();
+  // (system, model_id) already imported: -99 and -99.9 runs of one network on one system are one row (the first).
+  const imported = new Set<string>();
   let runsRead = 0;
   for (const f of runs) {
     const before = problems.length;
@@ -254,6 +256,13 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const p90 = rec.p90_latency_ms!;
       const ms = DECIMAL.test(p90) ? Number(p90) : NaN;
       if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${JSON.stringify(p90)}`); continue; }
+      const rowKey = `${key}\u0000${modelId}`;
+      if (imported.has(rowKey)) {
+        const reason = 'another accuracy target (-99 / -99.9) of a model already imported for this system';
+        skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        continue;
+      }
+      imported.add(rowKey);
       benchmark.push({ source: 'mlperf', model_id: modelId, device: key, chip: sys.chip, batch: 1, scenario, percentile: 0.9, latency_ms: ms, system: key });
     }
     sortByLine(problems, before);

@@ -25,8 +25,8 @@ import type { Warehouse } from '../warehouse/types.ts';
 
 /** Feature names, in the order of a feature row (ONNX input column order). */
 export const TELEMETRY_FEATURES = [
-  'ln_bench_p50_ms', 'ln_bench_p90_ms', 'ln_expected_io_ms', 'ln_expected_compute_ms', 'ln_expected_total_ms',
-  'ln_input_bytes', 'batch_size', 'cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s',
+  'ln_bench_p50_ms', 'ln_bench_p90_ms', 'ln_bench_p90_over_p50', 'ln_expected_io_ms', 'ln_expected_compute_ms', 'ln_expected_total_ms',
+  'ln_server_service_ms', 'ln_server_service_ratio', 'ln_expected_wait_ms', 'ln_input_bytes', 'batch_size', 'cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s',
 ] as const;
 
 /** Load feature names a prediction may set (`--load k=v`); unset ones are 0 (idle). */
@@ -66,6 +66,8 @@ export interface TelemetryRow {
   tsMs: number;
   modelId: string;
   chip: string;
+  /** edge_server_id: its mean service time is context for queueing (requests wait behind other models). */
+  server: string;
   prior: BenchmarkPrior;
   input_bytes: number;
   batch_size: number;
@@ -78,10 +80,20 @@ export interface TelemetryRow {
 
 /** Fleet statistics of one chip, learned from the training rows. */
 export interface ChipStats {
-  /** Median i/o time per KiB of input, ms. */
+  /** i/o time ≈ ioFixedMs + ioMsPerKib × input KiB (a line through the chip's per-model medians), ms. */
+  ioFixedMs: number;
   ioMsPerKib: number;
   /** Median of compute_ms / benchmark p50: how the fleet's compute compares with the benchmark. */
   computeRatio: number;
+  /** Median over the chip's servers of their mean service time (io + compute), ms. */
+  serviceMs: number;
+  rows: number;
+}
+
+/** Fleet statistics of one server, learned from the training rows. */
+export interface ServerStats {
+  /** Mean service time (io + compute) of its requests, all models, ms. */
+  serviceMs: number;
   rows: number;
 }
 
@@ -92,6 +104,7 @@ export interface ChipStats {
  */
 export interface TelemetryEncoding {
   chips: Record<string, ChipStats>;
+  servers: Record<string, ServerStats>;
   global: ChipStats;
 }
 
@@ -140,10 +153,48 @@ export async function loadPriors(warehouse: Warehouse): Promise<Map<string, Benc
 
 const medianOf = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1] ?? Number.NaN;
 
-function statsOf(rows: readonly TelemetryRow[]): ChipStats {
+function groupBy<K>(rows: readonly TelemetryRow[], key: (r: TelemetryRow) => K): Map<K, TelemetryRow[]> {
+  const out = new Map<K, TelemetryRow[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k) ?? [];
+    list.push(r);
+    out.set(k, list);
+  }
+  return out;
+}
+
+function serverStatsOf(rows: readonly TelemetryRow[]): ServerStats {
+  return { serviceMs: Math.max(rows.reduce((s, r) => s + r.io_ms + r.compute_ms, 0) / rows.length, 1e-6), rows: rows.length };
+}
+
+/**
+ * i/o line of a set of requests: per model, the median input KiB and median
+ * io_ms; least squares through those points (each model counts once), the
+ * slope and intercept clamped at ≥ 0. One model (or one input size): a line
+ * through the origin.
+ */
+function ioLine(rows: readonly TelemetryRow[]): { fixed: number; perKib: number } {
+  const points = [...groupBy(rows, (r) => r.modelId).values()].map((list) => ({
+    kib: medianOf(list.map((r) => Math.max(1, r.input_bytes / 1024))), io: medianOf(list.map((r) => r.io_ms)),
+  }));
+  const mx = points.reduce((s, p) => s + p.kib, 0) / points.length;
+  const my = points.reduce((s, p) => s + p.io, 0) / points.length;
+  const sxx = points.reduce((s, p) => s + (p.kib - mx) ** 2, 0);
+  if (points.length < 2 || sxx === 0) return { fixed: 0, perKib: Math.max(my / mx, 1e-9) };
+  const slope = Math.max(points.reduce((s, p) => s + (p.kib - mx) * (p.io - my), 0) / sxx, 0);
+  const fixed = Math.max(my - slope * mx, 0);
+  return { fixed, perKib: fixed === 0 && slope === 0 ? Math.max(my / mx, 1e-9) : slope };
+}
+
+function statsOf(rows: readonly TelemetryRow[], servers: ReadonlyMap<string, ServerStats>): ChipStats {
+  const serverIds = [...new Set(rows.map((r) => r.server))];
+  const io = ioLine(rows);
   return {
-    ioMsPerKib: Math.max(medianOf(rows.map((r) => r.io_ms / Math.max(1, r.input_bytes / 1024))), 1e-9),
+    ioFixedMs: io.fixed,
+    ioMsPerKib: io.perKib,
     computeRatio: Math.max(medianOf(rows.map((r) => r.compute_ms / r.prior.p50)), 1e-6),
+    serviceMs: medianOf(serverIds.map((id) => servers.get(id)!.serviceMs)),
     rows: rows.length,
   };
 }
@@ -154,27 +205,35 @@ function statsOf(rows: readonly TelemetryRow[]): ChipStats {
  */
 export function fitEncoding(rows: readonly TelemetryRow[]): TelemetryEncoding {
   if (rows.length === 0) throw new RangeError('telemetry encoding: no training rows');
-  const byChip = new Map<string, TelemetryRow[]>();
-  for (const r of rows) {
-    const list = byChip.get(r.chip) ?? [];
-    list.push(r);
-    byChip.set(r.chip, list);
-  }
-  return { chips: Object.fromEntries([...byChip].sort(([a], [b]) => a.localeCompare(b)).map(([c, list]) => [c, statsOf(list)])), global: statsOf(rows) };
+  const sorted = <V>(m: Map<string, V>): [string, V][] => [...m].sort(([a], [b]) => a.localeCompare(b));
+  const servers = new Map(sorted(groupBy(rows, (r) => r.server)).map(([id, list]) => [id, serverStatsOf(list)]));
+  return {
+    chips: Object.fromEntries(sorted(groupBy(rows, (r) => r.chip)).map(([c, list]) => [c, statsOf(list, servers)])),
+    servers: Object.fromEntries(servers),
+    global: statsOf(rows, servers),
+  };
 }
+
+const QUEUE_DEPTH = LOAD_FEATURES.indexOf('queue_depth');
 
 /**
  * Feature row of one request ({@link TELEMETRY_FEATURES} order).
- * Expected i/o = the chip's median ms per KiB × input KiB; expected compute =
+ * Expected i/o = the chip's i/o line at the input size; expected compute =
  * benchmark p50 × the chip's median compute/benchmark ratio; expected total
- * = their sum (the unloaded estimate the trees correct for load).
+ * = their sum (the unloaded estimate the trees correct for load). Queueing
+ * context: the server's mean service time over all its models (a request
+ * waits behind the others; unknown server → the chip's median server), its
+ * ratio to the expected total, and the expected wait = queue depth × that
+ * service time (Little's law view of the queue ahead).
  */
-export function featureRow(enc: TelemetryEncoding, req: { chip: string; prior: BenchmarkPrior; input_bytes: number; batch_size: number; load: LoadVector }): Float64Array {
+export function featureRow(enc: TelemetryEncoding, req: { chip: string; server?: string; prior: BenchmarkPrior; input_bytes: number; batch_size: number; load: LoadVector }): Float64Array {
   const c = enc.chips[req.chip] ?? enc.global;
-  const io = c.ioMsPerKib * Math.max(1, req.input_bytes / 1024);
+  const io = Math.max(c.ioFixedMs + c.ioMsPerKib * Math.max(1, req.input_bytes / 1024), 1e-3);
   const compute = req.prior.p50 * c.computeRatio;
+  const service = (req.server !== undefined ? enc.servers[req.server]?.serviceMs : undefined) ?? c.serviceMs;
   return Float64Array.from([
-    Math.log(req.prior.p50), Math.log(req.prior.p90), Math.log(io), Math.log(compute), Math.log(io + compute),
+    Math.log(req.prior.p50), Math.log(req.prior.p90), Math.log(req.prior.p90 / req.prior.p50), Math.log(io), Math.log(compute), Math.log(io + compute),
+    Math.log(service), Math.log(service / (io + compute)), Math.log1p(req.load[QUEUE_DEPTH]! * service),
     Math.log(Math.max(1, req.input_bytes)), req.batch_size, ...req.load,
   ]);
 }
@@ -186,7 +245,7 @@ export function featureRow(enc: TelemetryEncoding, req: { chip: string; prior: B
 export async function loadTelemetryRows(warehouse: Warehouse, fromMs: number, toMs: number): Promise<{ rows: TelemetryRow[]; noPrior: number }> {
   const priors = await loadPriors(warehouse);
   const raw = await warehouse.query<Record<string, string | number | null>>(
-    `SELECT event_id, toUnixTimestamp64Milli(ts) AS ts_ms, model_id, chip, input_bytes, batch_size, total_ms, io_ms, compute_ms,
+    `SELECT event_id, toUnixTimestamp64Milli(ts) AS ts_ms, model_id, chip, edge_server_id, input_bytes, batch_size, total_ms, io_ms, compute_ms,
             cpu_util, gpu_util, mem_util, queue_depth, concurrency, requests_per_s
      FROM ${warehouse.database}.inference_enriched
      WHERE status = 'ok' AND matched AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
@@ -202,7 +261,7 @@ export async function loadTelemetryRows(warehouse: Warehouse, fromMs: number, to
       continue;
     }
     rows.push({
-      eventId: String(r.event_id), tsMs: Number(r.ts_ms), modelId: String(r.model_id), chip: String(r.chip), prior,
+      eventId: String(r.event_id), tsMs: Number(r.ts_ms), modelId: String(r.model_id), chip: String(r.chip), server: String(r.edge_server_id), prior,
       input_bytes: Number(r.input_bytes), batch_size: Number(r.batch_size), load: LOAD_FEATURES.map((k) => (r[k] === null ? 0 : Number(r[k]))),
       total_ms: Number(r.total_ms), io_ms: Number(r.io_ms), compute_ms: Number(r.compute_ms),
     });
@@ -334,6 +393,8 @@ export interface TelemetryEvaluation {
   testRows: number;
   /** p50 model: MAPE over (pair, utilisation decile) groups of its median prediction against the true median total, fraction. */
   p50_mape: number;
+  /** The same with each group weighted by its requests (MAPE over held-out requests of their group's median), fraction. */
+  p50_mape_requests: number;
   groups: number;
   /** p99 model: share of held-out requests whose true total is at or below the prediction, fraction. */
   p99_coverage: number;
@@ -389,11 +450,18 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   const big = [...groups.values()].filter((g) => g.pred.length >= 30);
   if (process.env.EDGELAT_DEBUG_GROUPS) for (const [k, g] of groups) if (g.pred.length >= 30) process.stderr.write(`${k} n=${g.pred.length} pred=${nearestMedian(g.pred).toFixed(2)} true=${nearestMedian(g.truth).toFixed(2)}\n`);
   const trueTotals = test.map((r) => truth.get(r.eventId)!.total);
+  if (process.env.EDGELAT_DEBUG_GROUPS) {
+    for (const pair of held) {
+      const rs = test.filter((r) => `${r.modelId}|${r.chip}` === pair);
+      process.stderr.write(`${pair} p99cov=${coverage(rs.map((r) => predict(0.99, r)), rs.map((r) => truth.get(r.eventId)!.total)).toFixed(3)} expected=${Math.exp(featureRow(models.get(0.5)!.encoding, rs[0]!)[4]!).toFixed(2)}\n`);
+    }
+  }
   return {
     heldOutPairs: [...held].sort(),
     trainRows: train.length,
     testRows: test.length,
     p50_mape: big.length ? mape(big.map((g) => nearestMedian(g.pred)), big.map((g) => nearestMedian(g.truth))) : Number.NaN,
+    p50_mape_requests: big.length ? mape(big.flatMap((g) => g.pred.map(() => nearestMedian(g.pred))), big.flatMap((g) => g.truth.map(() => nearestMedian(g.truth)))) : Number.NaN,
     groups: big.length,
     p99_coverage: coverage(test.map((r) => predict(0.99, r)), trueTotals),
     p90_coverage: coverage(test.map((r) => predict(0.9, r)), trueTotals),

@@ -1,0 +1,159 @@
+/**
+ * `edgelat import benchmark` and `edgelat model evaluate` run as processes on
+ * an isolated EDGELAT_DATA_DIR: the HELP subset (test/fixtures/help-nb201-subset/)
+ * and the MLPerf fixtures (test/fixtures/mlperf/) land in the warehouse with
+ * the row counts the files imply, bad lines are reported as file:line on
+ * stderr, and bad usage (a missing file, an unknown device) exits 2 with one
+ * line naming what was wrong. `model evaluate --json` prints the report the
+ * library computes.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { evaluateFewShot } from '../../services/model/evaluate.ts';
+import { parseHelp } from '../../services/model/help.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Run the CLI from the repository root (so fixture paths are relative, as a user types them). */
+async function edgelat(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd: ROOT, env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The lines of stderr (without npm's own warnings when run through npx). */
+const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
+
+const SUBSET = 'test/fixtures/help-nb201-subset/';
+const ARCHITECTURES = `${SUBSET}architectures.csv`;
+const LATENCY = ['latency_gpu.csv', 'latency_cpu.csv', 'latency_edge_mobile.csv'].map((f) => SUBSET + f);
+const HELP_FLAGS = ['--format', 'help', '--architectures', ARCHITECTURES, '--latency', ...LATENCY];
+const RUNS = 'test/fixtures/mlperf/runs_fixture.csv';
+const SYSTEMS = 'test/fixtures/mlperf/systems_fixture.csv';
+
+/** Data lines of a file, split on commas (the subset has no quoted fields). */
+const dataRows = (path: string): string[][] => readFileSync(join(ROOT, path), 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '').slice(1).map((l) => l.split(','));
+
+describe('edgelat import benchmark', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-benchmark-'));
+
+  it('--format help: imports one latency per non-empty cell and one profile per architecture', async () => {
+    const imported = await edgelat(['import', 'benchmark', ...HELP_FLAGS, '--json'], dataDir);
+    expect(lines(imported.stderr)).toEqual([]);
+    expect(imported.code).toBe(0);
+    const cells = LATENCY.reduce((s, f) => s + dataRows(f).reduce((t, row) => t + row.slice(1).filter((c) => c !== '').length, 0), 0);
+    const architectures = dataRows(ARCHITECTURES).length;
+    expect([cells, architectures]).toEqual([30_000, 3_000]);
+    const summary = JSON.parse(imported.stdout) as { source: string; benchmarkRows: number; profiles: number; chips: number; problems: number };
+    expect(summary).toMatchObject({ benchmarkRows: cells, profiles: architectures, chips: 0, problems: 0 });
+
+    const counts = await edgelat(['sql', [
+      'SELECT (SELECT count() FROM edgelat.benchmark_latency FINAL WHERE source = {s:String}),',
+      '(SELECT uniqExact(device) FROM edgelat.benchmark_latency WHERE source = {s:String}),',
+      '(SELECT count() FROM edgelat.model_profiles FINAL WHERE source = {s:String})',
+    ].join(' '), '--format', 'csv', '--param', `s=${summary.source}`], dataDir);
+    expect(counts.code).toBe(0);
+    expect(counts.stdout.trim()).toBe(`${cells},10,${architectures}`);
+
+    // One profile: the 35 features of architecture 0, arch_str not among them.
+    const profile = await edgelat(['sql', 'SELECT features_json FROM edgelat.model_profiles WHERE model_id = {m:String}', '--format', 'tsv', '--param', `m=${summary.source}:0`], dataDir);
+    const features = JSON.parse(profile.stdout.trim()) as Record<string, number>;
+    expect(Object.keys(features)).toHaveLength(35);
+    expect(Object.keys(features).some((k) => k.startsWith('arch_str'))).toBe(false);
+    expect(features).toMatchObject({ 'e_1_0=avg_pool_3x3': 1, 'e_1_0=none': 0, n_skip_connect: 3, n_nor_conv_1x1: 2 });
+  });
+
+  it('--format mlperf: reports the bad lines as file:line on stderr, exits 0 and imports the good rows', async () => {
+    const imported = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', RUNS, '--systems', SYSTEMS, '--json'], dataDir);
+    expect(imported.code).toBe(0);
+    const bad = lines(imported.stderr);
+    for (const l of bad) expect(l).toMatch(/^edgelat: test\/fixtures\/mlperf\/\w+\.csv:\d+: \S+ = ".*": .+$/);
+    // The same bad lines as test/unit/model/import-mlperf.test.ts, systems file first.
+    expect(bad.map((l) => /^edgelat: (\S+?:\d+):/.exec(l)![1])).toEqual([
+      ...[7, 8, 12].map((n) => `${SYSTEMS}:${n}`),
+      ...[10, 11, 12, 13, 14, 15, 16, 19, 23].map((n) => `${RUNS}:${n}`),
+    ]);
+    expect(bad).toContain(`edgelat: ${RUNS}:10: p90_latency_ms = "abc": latency must be a number > 0 ms, got "abc"`);
+    expect(JSON.parse(imported.stdout)).toEqual({ source: 'mlperf', benchmarkRows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat' });
+
+    // 3d-unet-99 and 3d-unet-99.9 of one system are one model (`3d-unet`): the import keeps the first
+    // (counted as skipped), so the 8 rows reported are the 8 in the table.
+    const counts = await edgelat(['sql', [
+      "SELECT (SELECT count() FROM edgelat.benchmark_latency FINAL WHERE source = 'mlperf'),",
+      "(SELECT uniqExact(model_id) FROM edgelat.benchmark_latency WHERE source = 'mlperf' AND device = 'v3.0/closed/NVIDIA/Orin_TRT'),",
+      '(SELECT count() FROM edgelat.chips FINAL)',
+    ].join(' '), '--format', 'csv'], dataDir);
+    expect(counts.stdout.trim()).toBe('8,1,5');
+  });
+
+  it('exits 2 with one line naming the flag and the path when a file is missing', async () => {
+    const missing = `${SUBSET}no-such-latency.csv`;
+    const r = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', ARCHITECTURES, '--latency', LATENCY[0]!, missing], dataDir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([`edgelat: --latency ${missing}: no such file`]);
+    const runs = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'no/such/runs.csv', '--systems', SYSTEMS], dataDir);
+    expect(runs.code).toBe(2);
+    expect(lines(runs.stderr)).toEqual(['edgelat: --runs no/such/runs.csv: no such file']);
+  });
+});
+
+describe('edgelat model evaluate', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-evaluate-'));
+
+  it('--shots 20 --device raspi4 --json prints the documented report, equal to the library\'s', async () => {
+    const r = await edgelat(['model', 'evaluate', ...HELP_FLAGS, '--device', 'raspi4', '--shots', '20', '--json'], dataDir);
+    expect(r.code).toBe(0);
+    expect(lines(r.stderr)).toEqual(['edgelat: 3,000 architectures, 35 features, 10 devices', expect.stringMatching(/^edgelat: raspi4 scored \(1\/1, \d+ s\)$/)]);
+    const report = JSON.parse(r.stdout) as {
+      devices: { device: string; n_test: number; acc10: number; mape: number; spearman: number; baseline: { acc10: number; mape: number; spearman: number } }[];
+      median_acc10: number;
+      median_spearman: number;
+    };
+    expect(report.devices).toHaveLength(1);
+    const [d] = report.devices;
+    expect(d).toMatchObject({ device: 'raspi4', n_test: 2980 });
+    for (const s of [d!, d!.baseline]) {
+      expect(s.acc10).toBeGreaterThanOrEqual(0);
+      expect(s.acc10).toBeLessThanOrEqual(1);
+      expect(Math.abs(s.spearman)).toBeLessThanOrEqual(1);
+      // A fraction, but not bounded by 1: raspi4 times disconnected NAS-Bench-201 cells at ~0.01 ms.
+      expect(Number.isFinite(s.mape) && s.mape >= 0).toBe(true);
+    }
+    expect([report.median_acc10, report.median_spearman]).toEqual([d!.acc10, d!.spearman]);
+
+    const text = (path: string): { file: string; text: string } => ({ file: path, text: readFileSync(join(ROOT, path), 'utf8') });
+    const expected = evaluateFewShot(parseHelp(text(ARCHITECTURES), LATENCY.map(text)), { seed: 1, shots: 20, devices: ['raspi4'] });
+    expect(report).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+
+  it('exits 2 naming an unknown --device, and a missing --architectures file', async () => {
+    const r = await edgelat(['model', 'evaluate', ...HELP_FLAGS, '--device', 'pixel9', '--shots', '20'], dataDir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr).at(-1)).toMatch(/^edgelat: --device: unknown device "pixel9"; devices are 1080ti_1, 2080ti_32, .*, fpga$/);
+    const missing = await edgelat(['model', 'evaluate', '--format', 'help', '--architectures', 'no/such/architectures.csv', '--latency', ...LATENCY], dataDir);
+    expect(missing.code).toBe(2);
+    expect(lines(missing.stderr)).toEqual(['edgelat: --architectures no/such/architectures.csv: no such file']);
+  });
+
+  it('--help shows the example, and its files exist', async () => {
+    const r = await edgelat(['model', 'evaluate', '--help'], dataDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Example \(NAS-Bench-201 latency tables shipped in data\/help-nasbench201\):/);
+    expect(r.stdout).toMatch(/npx edgelat model evaluate --format help --architectures data\/help-nasbench201\/architectures\.csv/);
+    expect(r.stdout).toMatch(/--shots 20/);
+    const paths = r.stdout.match(/data\/help-nasbench201\/\S+\.csv/g)!;
+    expect(paths).toHaveLength(4);
+    for (const p of paths) expect(existsSync(join(ROOT, p)), p).toBe(true);
+  });
+});

@@ -1,0 +1,335 @@
+/**
+ * The HELP benchmark on a fixed subset (test/fixtures/help-nb201-subset/:
+ * the first 3,000 NAS-Bench-201 architectures × 10 devices; README there):
+ * parseHelp's features and bad-line reports, the issue's acceptance
+ * properties C1 (80/20 split, seed 1) and C2 (few-shot, k = 20, seed 1)
+ * asserted as written for the whole dataset, determinism, and both
+ * baselines recomputed here another way (C1: least squares by Cholesky on a
+ * treatment-coded design, checked against its normal equations; C2: the
+ * best-correlated device over the shots and its line in closed form).
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluateFewShot, evaluateSplit, type DeviceResult, type EvaluationReport } from '../../../services/model/evaluate.ts';
+import { oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
+import { createRng } from '../../../services/simulator/prng.ts';
+
+const SUBSET = 'test/fixtures/help-nb201-subset/';
+const BAD = `${SUBSET}bad/`;
+const LATENCY_FILES = ['latency_gpu.csv', 'latency_cpu.csv', 'latency_edge_mobile.csv'];
+const DEVICES = ['1080ti_1', '2080ti_32', 'titanx_256', 'gold_6226', 'silver_4114', 'raspi4', 'pixel2', 'samsung_a50', 'eyeriss', 'fpga'];
+const EDGES = ['e_1_0', 'e_2_0', 'e_2_1', 'e_3_0', 'e_3_1', 'e_3_2'];
+const OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'];
+const N_ARCH = 3000;
+
+/** A fixture file named by its path from the repository root (as the CLI names files). */
+const read = (path: string): NamedText => ({ file: path, text: readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8') });
+
+/** A plain split of a fixture file (no quotes in these files): header and rows of cells. */
+function table(path: string): { header: string[]; rows: string[][] } {
+  const lines = read(path).text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
+  return { header: lines[0]!.split(','), rows: lines.slice(1).map((l) => l.split(',')) };
+}
+
+/** Fisher–Yates with createRng(seed, stream), as evaluate.ts draws its split and its shots. */
+function shuffledOrder(n: number, seed: number, stream: string): number[] {
+  const rng = createRng(seed, stream);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx;
+}
+
+/** ±10 % accuracy counted here: |p − t| ≤ 0.1·t (with metrics.ts's 1e-12 relative slack). */
+const acc10 = (pred: number[], truth: number[]): number => pred.filter((p, i) => Math.abs(p - truth[i]!) <= 0.1 * truth[i]! * (1 + 1e-12)).length / pred.length;
+const mean = (v: readonly number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+const medianOf = (v: readonly number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Solve the symmetric positive definite system A x = b by Cholesky (A = L Lᵀ). */
+function cholesky(A: number[][], b: number[]): number[] {
+  const p = b.length;
+  const L = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i]![j]!;
+      for (let k = 0; k < j; k++) s -= L[i]![k]! * L[j]![k]!;
+      L[i]![j] = i === j ? Math.sqrt(s) : s / L[j]![j]!;
+    }
+  }
+  const z = new Array<number>(p).fill(0);
+  for (let i = 0; i < p; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i]![k]! * z[k]!;
+    z[i] = s / L[i]![i]!;
+  }
+  const x = new Array<number>(p).fill(0);
+  for (let i = p - 1; i >= 0; i--) {
+    let s = z[i]!;
+    for (let k = i + 1; k < p; k++) s -= L[k]![i]! * x[k]!;
+    x[i] = s / L[i]![i]!;
+  }
+  return x;
+}
+
+/** Pearson's r in two passes (written here, not metrics.ts's). */
+function pearsonHere(a: readonly number[], b: readonly number[]): number {
+  const ma = mean(a);
+  const mb = mean(b);
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  a.forEach((x, i) => {
+    sab += (x - ma) * (b[i]! - mb);
+    saa += (x - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  });
+  return sab / Math.sqrt(saa * sbb);
+}
+
+const subset: HelpDataset = parseHelp(read(`${SUBSET}architectures.csv`), LATENCY_FILES.map((f) => read(SUBSET + f)));
+let c1: EvaluationReport | undefined;
+/** The C1 report (seed 1, every device), computed once for the file (about 18 s on one core). */
+const c1Report = (): EvaluationReport => (c1 ??= evaluateSplit(subset, { seed: 1 }));
+const byDevice = (r: EvaluationReport): Map<string, DeviceResult> => new Map(r.devices.map((d) => [d.device, d]));
+
+describe('parseHelp on the NAS-Bench-201 subset', () => {
+  const d = subset;
+  const arch = table(`${SUBSET}architectures.csv`);
+
+  it('aligns 3,000 architectures and the 10 devices in file and column order, with no problems', () => {
+    expect(d.problems).toEqual([]);
+    expect(d.archIds).toEqual(Array.from({ length: N_ARCH }, (_, i) => i));
+    expect(d.devices).toEqual(DEVICES);
+    expect(d.X).toHaveLength(N_ARCH);
+  });
+
+  it('has 30 one-hot features (6 edges × 5 ops) first, then the 5 op counts; arch_str is not a feature', () => {
+    const sortedOps = [...OPS].sort();
+    expect(d.features.map((f) => [f.name, f.kind, f.column])).toEqual([
+      ...EDGES.flatMap((e) => sortedOps.map((o) => [`${e}=${o}`, 'onehot', e])),
+      ...OPS.map((o) => [`n_${o}`, 'numeric', `n_${o}`]),
+    ]);
+    expect(d.features.some((f) => f.column === 'arch_str' || f.name.startsWith('arch_str'))).toBe(false);
+    expect(oneHotColumns(d)).toEqual(Array.from({ length: 30 }, (_, j) => j));
+  });
+
+  it('encodes every row from its CSV cells: one op per edge (one-hot sums to 6), counts as numbers', () => {
+    const col = (name: string): number => arch.header.indexOf(name);
+    const expected = arch.rows.map((cells) => d.features.map((f) => {
+      if (f.kind === 'numeric') return Number(cells[col(f.column)]);
+      const [edge, op] = f.name.split('=') as [string, string];
+      return cells[col(edge)] === op ? 1 : 0;
+    }));
+    expect(d.X.map((x) => Array.from(x))).toEqual(expected);
+    const oneHot = oneHotColumns(d);
+    expect(d.X.filter((x) => oneHot.reduce((s, j) => s + x[j]!, 0) !== 6)).toEqual([]);
+    // The count columns agree with the one-hot edges (a consistency check of the data itself).
+    const counts = (x: Float64Array): number[] => OPS.map((op) => EDGES.filter((e) => x[d.features.findIndex((f) => f.name === `${e}=${op}`)] === 1).length);
+    expect(d.X.map(counts)).toEqual(d.X.map((x) => OPS.map((op) => x[d.features.findIndex((f) => f.name === `n_${op}`)]!)));
+  });
+
+  it('reads every latency cell as the number written in its file', () => {
+    for (const f of LATENCY_FILES) {
+      const t = table(SUBSET + f);
+      t.header.slice(1).forEach((device, c) => {
+        expect(Array.from(d.latency.get(device)!)).toEqual(t.rows.map((r) => Number(r[c + 1])));
+      });
+    }
+  });
+});
+
+describe('parseHelp on bad input', () => {
+  const d = parseHelp(read(`${BAD}architectures.csv`), [read(`${BAD}latency_cpu.csv`), read(`${BAD}latency_edge_mobile.csv`)]);
+  const A = `${BAD}architectures.csv`;
+  const C = `${BAD}latency_cpu.csv`;
+  const E = `${BAD}latency_edge_mobile.csv`;
+  const POSITIVE = 'latency must be a positive number of ms';
+
+  it('reports every bad line with its file, 1-based line (header = 1), field, value and reason', () => {
+    expect(d.problems.map((p) => [p.file, p.line, p.field, p.value, p.message])).toEqual([
+      [A, 7, 'arch_idx', 'x5', 'not a non-negative integer'],
+      [A, 8, 'arch_idx', '2', 'duplicate arch_idx'],
+      [A, 9, '(row)', expect.stringMatching(/^6,\|nor_conv_3x3~0\|/), 'expected 13 columns, got 7'],
+      [C, 4, 'silver_4114', 'inf', POSITIVE],
+      [E, 3, 'raspi4', 'abc', POSITIVE],
+      [E, 4, 'raspi4', '0', POSITIVE],
+      [E, 4, 'pixel2', '-1', POSITIVE],
+      [E, 5, 'raspi4', '', POSITIVE],
+      [E, 6, 'arch_idx', '99', `not in ${A}`],
+      [E, 7, '(row)', '4,1.5', 'expected 3 columns, got 2'],
+      [E, 8, 'raspi4', 'NaN', POSITIVE],
+      [E, 9, 'arch_idx', '5', `not in ${A}`], // its architectures line (x5) was rejected
+    ]);
+  });
+
+  it('keeps the good architectures and the valid cells of partly bad lines', () => {
+    expect(d.archIds).toEqual([0, 1, 2, 3, 4]);
+    expect(d.devices).toEqual(['gold_6226', 'silver_4114', 'raspi4', 'pixel2']);
+    expect(Array.from(d.latency.get('gold_6226')!)).toEqual([10.5246, 15.1792, 11.3814, 4.32164, 7.78695]);
+    expect(Array.from(d.latency.get('silver_4114')!)).toEqual([10.2675, 25.7372, NaN, 5.70366, 10.2886]);
+    expect(Array.from(d.latency.get('raspi4')!)).toEqual([10.482, NaN, NaN, NaN, NaN]);
+    expect(Array.from(d.latency.get('pixel2')!)).toEqual([9, 17, NaN, 12, 7]);
+  });
+
+  it.each([
+    ['a latency header without arch_idx', () => parseHelp(read(`${BAD}architectures.csv`), [read(`${BAD}latency_no_arch_idx.csv`)]),
+      `${BAD}latency_no_arch_idx.csv: the first column of the header must be arch_idx, got "idx"`],
+    ['an architectures header without arch_idx', () => parseHelp(read(`${BAD}latency_no_arch_idx.csv`), [read(`${BAD}latency_cpu.csv`)]),
+      `${BAD}latency_no_arch_idx.csv: the first column of the header must be arch_idx, got "idx"`],
+    ['a device in two latency files', () => parseHelp(read(`${BAD}architectures.csv`), [read(`${BAD}latency_edge_mobile.csv`), read(`${BAD}latency_duplicate_device.csv`)]),
+      `${BAD}latency_duplicate_device.csv: device "pixel2" also appears in an earlier latency file`],
+    ['an empty architectures file', () => parseHelp({ file: 'empty.csv', text: '' }, []),
+      'empty.csv: empty file (expected a header with arch_idx)'],
+    ['a header-only architectures file', () => parseHelp({ file: 'header.csv', text: 'arch_idx,e_1_0\r\n' }, []),
+      'header.csv: no architectures'],
+  ])('throws on %s, naming the file', (_what, call, message) => {
+    expect(call).toThrow(message);
+  });
+
+  it('accepts a UTF-8 byte-order mark before the arch_idx header', () => {
+    const bom = parseHelp({ file: 'bom.csv', text: '\uFEFFarch_idx,e_1_0\n0,none\n1,skip_connect\n' }, [{ file: 'l.csv', text: '\uFEFFarch_idx,dev\n1,2.5\n' }]);
+    expect([bom.archIds, Array.from(bom.latency.get('dev')!), bom.problems]).toEqual([[0, 1], [NaN, 2.5], []]);
+  });
+});
+
+describe('C1: 80/20 split of the subset, seed 1', () => {
+  const d = subset;
+  let report: EvaluationReport;
+  beforeAll(() => {
+    report = c1Report();
+  });
+
+  it('scores every device on the same 600 test architectures, fractions in 0..1', () => {
+    expect(report.mode).toBe('split');
+    expect(report.seed).toBe(1);
+    expect(report.devices.map((r) => [r.device, r.n_test])).toEqual(DEVICES.map((dev) => [dev, 600]));
+    for (const r of report.devices) {
+      for (const v of [r.acc10, r.mape, r.baseline.acc10, r.baseline.mape]) expect(v).toBeGreaterThanOrEqual(0);
+      for (const v of [r.acc10, r.baseline.acc10]) expect(v).toBeLessThanOrEqual(1);
+      for (const v of [r.spearman, r.baseline.spearman]) expect(Math.abs(v)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('on every device: acc10 ≥ baseline acc10 − 0.005', () => {
+    for (const r of report.devices) expect(r.acc10, r.device).toBeGreaterThanOrEqual(r.baseline.acc10 - 0.005);
+  });
+
+  it('mean acc10 over devices is above the baseline mean, and median acc10 ≥ 0.95', () => {
+    const acc = report.devices.map((r) => r.acc10);
+    const base = report.devices.map((r) => r.baseline.acc10);
+    expect(mean(acc)).toBeGreaterThan(mean(base));
+    expect(medianOf(acc)).toBeGreaterThanOrEqual(0.95);
+    // The summary fields say the same.
+    expect(report.mean_acc10).toBeCloseTo(mean(acc), 12);
+    expect(report.baseline_mean_acc10).toBeCloseTo(mean(base), 12);
+    expect(report.median_acc10).toBe(medianOf(acc));
+    expect(report.min_acc10_gain).toBeCloseTo(Math.min(...acc.map((a, i) => a - base[i]!)), 12);
+  });
+
+  it('its baseline is the least-squares fit on the one-hot ops in log space (refitted here by Cholesky)', () => {
+    const order = shuffledOrder(N_ARCH, 1, 'help-split');
+    const test = order.slice(0, 600);
+    const train = order.slice(600);
+    const oneHot = oneHotColumns(d);
+    // Treatment coding: intercept + 4 indicators per edge (first op dropped) spans the same space as the 30 one-hot columns.
+    const design = (i: number): number[] => [1, ...EDGES.flatMap((_, e) => [1, 2, 3, 4].map((k) => d.X[i]![5 * e + k]!))];
+    const Z = train.map(design);
+    const p = Z[0]!.length;
+    const ZtZ = Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => Z.reduce((s, z) => s + z[a]! * z[b]!, 0)));
+    const byName = byDevice(report);
+    for (const device of DEVICES) {
+      const y = d.latency.get(device)!;
+      const ylog = train.map((i) => Math.log(y[i]!));
+      const beta = cholesky(ZtZ, Array.from({ length: p }, (_, a) => Z.reduce((s, z, r) => s + z[a]! * ylog[r]!, 0)));
+      const fit = (i: number): number => design(i).reduce((s, z, a) => s + z * beta[a]!, 0);
+      // Normal equations: the training residuals are orthogonal to the intercept and to every one-hot column.
+      const resid = train.map((i, r) => ylog[r]! - fit(i));
+      expect(Math.abs(resid.reduce((s, v) => s + v, 0)), device).toBeLessThan(1e-8);
+      for (const j of oneHot) expect(Math.abs(train.reduce((s, i, r) => s + resid[r]! * d.X[i]![j]!, 0)), `${device} ${d.features[j]!.name}`).toBeLessThan(1e-8);
+      const pred = test.map((i) => Math.exp(fit(i)));
+      const truth = test.map((i) => y[i]!);
+      const got = byName.get(device)!.baseline;
+      expect(got.acc10, device).toBe(acc10(pred, truth));
+      expect(got.mape, device).toBeCloseTo(mean(pred.map((v, k) => Math.abs(v - truth[k]!) / truth[k]!)), 10);
+    }
+  });
+});
+
+describe('C2: few-shot on the subset, k = 20, seed 1 (each device held out in turn)', () => {
+  const d = subset;
+  const report = evaluateFewShot(d, { seed: 1, shots: 20 });
+  const gain = report.devices.map((r) => r.acc10 - r.baseline.acc10);
+
+  it('holds out every device and scores its other 2,980 architectures', () => {
+    expect(report.mode).toBe('few-shot');
+    expect(report.shots).toBe(20);
+    expect(report.devices.map((r) => [r.device, r.n_test])).toEqual(DEVICES.map((dev) => [dev, N_ARCH - 20]));
+  });
+
+  it('median over devices of (acc10 − baseline acc10) ≥ 0', () => {
+    expect(medianOf(gain)).toBeGreaterThanOrEqual(0);
+    expect(report.median_acc10_gain).toBeCloseTo(medianOf(gain), 12);
+  });
+
+  it('median Spearman ≥ 0.95', () => {
+    expect(medianOf(report.devices.map((r) => r.spearman))).toBeGreaterThanOrEqual(0.95);
+    expect(report.median_spearman).toBe(medianOf(report.devices.map((r) => r.spearman)));
+  });
+
+  it('no device is worse than its baseline by more than 0.05 in acc10', () => {
+    report.devices.forEach((r, k) => expect(gain[k], r.device).toBeGreaterThanOrEqual(-0.05));
+  });
+
+  it('its baseline regresses on the known device best correlated over the shots (recomputed here)', () => {
+    for (const r of report.devices) {
+      const target = d.latency.get(r.device)!;
+      const order = shuffledOrder(N_ARCH, 1, `shots:${r.device}`);
+      const shots = order.slice(0, 20);
+      const test = order.slice(20);
+      const yShot = shots.map((i) => Math.log(target[i]!));
+      const others = DEVICES.filter((o) => o !== r.device);
+      const corr = others.map((o) => pearsonHere(shots.map((i) => Math.log(d.latency.get(o)![i]!)), yShot));
+      const best = others[corr.indexOf(Math.max(...corr))]!;
+      expect(r.nearest_device, r.device).toBe(best);
+      // The line in closed form: slope = cov / var over the shots.
+      const x = shots.map((i) => Math.log(d.latency.get(best)![i]!));
+      const mx = mean(x);
+      const my = mean(yShot);
+      const slope = x.reduce((s, v, k) => s + (v - mx) * (yShot[k]! - my), 0) / x.reduce((s, v) => s + (v - mx) ** 2, 0);
+      const pred = test.map((i) => Math.exp(my + slope * (Math.log(d.latency.get(best)![i]!) - mx)));
+      expect(r.baseline.acc10, r.device).toBe(acc10(pred, test.map((i) => target[i]!)));
+    }
+  });
+});
+
+describe('determinism', () => {
+  const d = subset;
+
+  it('split: the same seed gives the identical report, and a device alone gets its result among all devices', () => {
+    // silver_4114: the quickest device to train (early stopping).
+    const a = evaluateSplit(d, { seed: 1, devices: ['silver_4114'] });
+    expect(evaluateSplit(d, { seed: 1, devices: ['silver_4114'] })).toEqual(a);
+    expect(a.devices).toEqual([byDevice(c1Report()).get('silver_4114')]);
+  });
+
+  it('split: another seed draws another split, so the scores differ', () => {
+    expect(shuffledOrder(N_ARCH, 2, 'help-split').slice(0, 600)).not.toEqual(shuffledOrder(N_ARCH, 1, 'help-split').slice(0, 600));
+    const a = byDevice(c1Report()).get('silver_4114')!;
+    const [b] = evaluateSplit(d, { seed: 2, devices: ['silver_4114'] }).devices;
+    expect(b!.n_test).toBe(600);
+    expect([b!.acc10, b!.mape, b!.spearman, b!.baseline.mape]).not.toEqual([a.acc10, a.mape, a.spearman, a.baseline.mape]);
+  });
+
+  it('few-shot: the same seed gives the identical report; another seed draws other shots', () => {
+    const f = evaluateFewShot(d, { seed: 1, shots: 20 });
+    expect(evaluateFewShot(d, { seed: 1, shots: 20 })).toEqual(f);
+    expect(evaluateFewShot(d, { seed: 1, shots: 20, devices: ['raspi4'] }).devices).toEqual([byDevice(f).get('raspi4')]);
+    const g = evaluateFewShot(d, { seed: 2, shots: 20 });
+    expect(g.devices.map((r) => r.mape)).not.toEqual(f.devices.map((r) => r.mape));
+  });
+});
