@@ -26,6 +26,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 /** Feature names, in the order of a feature row (ONNX input column order). */
 export const TELEMETRY_FEATURES = [
   'ln_bench_p50_ms', 'ln_bench_p90_ms', 'ln_bench_p90_over_p50', 'ln_expected_io_ms', 'ln_expected_compute_ms', 'ln_expected_total_ms',
+  'ln_expected_total_p90_ms', 'ln_expected_total_p99_ms',
   'ln_server_service_ms', 'ln_server_service_ratio', 'ln_expected_wait_ms', 'ln_input_bytes', 'batch_size', 'cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s',
 ] as const;
 
@@ -216,6 +217,22 @@ export function fitEncoding(rows: readonly TelemetryRow[]): TelemetryEncoding {
 
 const QUEUE_DEPTH = LOAD_FEATURES.indexOf('queue_depth');
 
+/** Standard normal quantiles z_α used by {@link unloadedQuantileFactor}. */
+const Z: Readonly<Record<string, number>> = { '0.5': 0, '0.9': 1.2815515655446004, '0.99': 2.3263478740408408 };
+
+/**
+ * Unloaded α-quantile of compute over its median implied by the benchmark:
+ * with lognormal service noise (a common model of inference latency), the
+ * log-sd is σ = ln(p90/p50)/z₀.₉ and the α-quantile is p50·exp(z_α·σ).
+ * @throws {RangeError} for an α other than 0.5, 0.9, 0.99.
+ */
+export function unloadedQuantileFactor(prior: BenchmarkPrior, alpha: number): number {
+  const z = Z[String(alpha)];
+  if (z === undefined) throw new RangeError(`quantile ${alpha}: expected 0.5, 0.9 or 0.99`);
+  const sigma = Math.max(0, Math.log(prior.p90 / prior.p50)) / Z['0.9']!;
+  return Math.exp(z * sigma);
+}
+
 /**
  * Feature row of one request ({@link TELEMETRY_FEATURES} order).
  * Expected i/o = the chip's i/o line at the input size; expected compute =
@@ -233,6 +250,7 @@ export function featureRow(enc: TelemetryEncoding, req: { chip: string; server?:
   const service = (req.server !== undefined ? enc.servers[req.server]?.serviceMs : undefined) ?? c.serviceMs;
   return Float64Array.from([
     Math.log(req.prior.p50), Math.log(req.prior.p90), Math.log(req.prior.p90 / req.prior.p50), Math.log(io), Math.log(compute), Math.log(io + compute),
+    Math.log(io + compute * unloadedQuantileFactor(req.prior, 0.9)), Math.log(io + compute * unloadedQuantileFactor(req.prior, 0.99)),
     Math.log(service), Math.log(service / (io + compute)), Math.log1p(req.load[QUEUE_DEPTH]! * service),
     Math.log(Math.max(1, req.input_bytes)), req.batch_size, ...req.load,
   ]);
@@ -279,13 +297,14 @@ function thin<T>(rows: readonly T[], max: number): T[] {
  * Feature whose value is the model's offset: the trees learn ln(latency) −
  * this feature (the load multiplier over the unloaded estimate), which
  * carries over to (model, chip) pairs the fleet has not run; the prediction
- * is offset + trees.
+ * is offset + trees. Quantile models of the total start from the benchmark's
+ * unloaded quantile ({@link unloadedQuantileFactor}).
  */
-export const OFFSET_FEATURE: Readonly<Record<TelemetryTarget['column'], number>> = {
-  total_ms: TELEMETRY_FEATURES.indexOf('ln_expected_total_ms'),
-  io_ms: TELEMETRY_FEATURES.indexOf('ln_expected_io_ms'),
-  compute_ms: TELEMETRY_FEATURES.indexOf('ln_expected_compute_ms'),
-};
+export function offsetFeature(target: TelemetryTarget): number {
+  if (target.column === 'io_ms') return TELEMETRY_FEATURES.indexOf('ln_expected_io_ms');
+  if (target.column === 'compute_ms') return TELEMETRY_FEATURES.indexOf('ln_expected_compute_ms');
+  return TELEMETRY_FEATURES.indexOf(target.alpha >= 0.99 ? 'ln_expected_total_p99_ms' : target.alpha >= 0.9 ? 'ln_expected_total_p90_ms' : 'ln_expected_total_ms');
+}
 
 /** A trained telemetry model: trees over {@link featureRow} and the encoding its features need. */
 export interface TelemetryModel {
@@ -303,20 +322,20 @@ export function trainTelemetryModel(target: TelemetryTarget, rows: readonly Tele
   const encoding = fitEncoding(rows);
   const t = thin(rows, MAX_TRAIN_ROWS);
   const X = t.map((r) => featureRow(encoding, r));
-  const off = OFFSET_FEATURE[target.column];
+  const off = offsetFeature(target);
   const gbt = trainGbt(X, t.map((r, i) => ln(r[target.column]) - X[i]![off]!), { ...TELEMETRY_GBT, loss: { kind: 'quantile', alpha: target.alpha }, seed });
   return { target, gbt, encoding };
 }
 
 /** Predicted ln ms of one feature row: offset feature + trees. */
 export function predictTelemetryLn(m: TelemetryModel, features: Float64Array): number {
-  return features[OFFSET_FEATURE[m.target.column]]! + predictGbt(m.gbt, features);
+  return features[offsetFeature(m.target)]! + predictGbt(m.gbt, features);
 }
 
 /** ONNX bytes of a telemetry model, with its target, features and encoding in the metadata. */
 export function exportTelemetryModel(m: TelemetryModel): Uint8Array {
   return exportGbtToOnnx(m.gbt, '1', {
-    'edgelat.kind': m.target.kind, 'edgelat.target': JSON.stringify(m.target), 'edgelat.output': `ln ms minus feature ${OFFSET_FEATURE[m.target.column]} (${TELEMETRY_FEATURES[OFFSET_FEATURE[m.target.column]]})`,
+    'edgelat.kind': m.target.kind, 'edgelat.target': JSON.stringify(m.target), 'edgelat.output': `ln ms minus feature ${offsetFeature(m.target)} (${TELEMETRY_FEATURES[offsetFeature(m.target)]})`,
     'edgelat.features': JSON.stringify(TELEMETRY_FEATURES), 'edgelat.encoding': JSON.stringify(m.encoding),
   });
 }
@@ -375,7 +394,7 @@ export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget):
       try {
         const X = rows.map((r) => featureRow(encoding, r));
         const out = await scorer.predict(X);
-        const off = OFFSET_FEATURE[target.column];
+        const off = offsetFeature(target);
         return telemetryMetrics(target, X.map((x, i) => x[off]! + out[i]!), rows);
       } finally {
         await scorer.close();
@@ -448,14 +467,7 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   }
   const nearestMedian = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1]!;
   const big = [...groups.values()].filter((g) => g.pred.length >= 30);
-  if (process.env.EDGELAT_DEBUG_GROUPS) for (const [k, g] of groups) if (g.pred.length >= 30) process.stderr.write(`${k} n=${g.pred.length} pred=${nearestMedian(g.pred).toFixed(2)} true=${nearestMedian(g.truth).toFixed(2)}\n`);
   const trueTotals = test.map((r) => truth.get(r.eventId)!.total);
-  if (process.env.EDGELAT_DEBUG_GROUPS) {
-    for (const pair of held) {
-      const rs = test.filter((r) => `${r.modelId}|${r.chip}` === pair);
-      process.stderr.write(`${pair} p99cov=${coverage(rs.map((r) => predict(0.99, r)), rs.map((r) => truth.get(r.eventId)!.total)).toFixed(3)} expected=${Math.exp(featureRow(models.get(0.5)!.encoding, rs[0]!)[4]!).toFixed(2)}\n`);
-    }
-  }
   return {
     heldOutPairs: [...held].sort(),
     trainRows: train.length,
