@@ -8,6 +8,10 @@ import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
+import { MODEL_LATENCY_TOPIC } from '../model/lifecycle.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { importBenchmarkCut } from '../model/telemetry.ts';
+import { modelDir, trainTelemetryModels } from './model.ts';
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
@@ -43,6 +47,14 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     });
+    // The latency model: the simulator's MLPerf cut as the benchmark prior, then one training cycle per kind.
+    progress.stage('latency models', 0);
+    await importBenchmarkCut(warehouse);
+    const registry = new ModelRegistry(warehouse, modelDir(config));
+    const trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger });
+    const champions = await registry.list();
+    const promotions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) === null ? 0
+      : (await Promise.all(Array.from({ length: (await result.log.partitionCount(MODEL_LATENCY_TOPIC))! }, (_, p) => result.log.endOffset({ topic: MODEL_LATENCY_TOPIC, partition: p })))).reduce((a, b) => a + b, 0);
     progress.stop();
     const s = await readSummary(warehouse);
     const db = warehouse.database;
@@ -73,10 +85,18 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       'latency per chip (requests of every status; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
+      `latency models (holdout: the newest 20 % of event time; ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; table ${db}.latency_models, files ${modelDir(config)})`,
+      ...trained.map((t) => {
+        const m = champions.find((c) => c.version === t.version)?.metrics ?? {};
+        const parts = [m.mape !== undefined ? `MAPE ${(100 * m.mape).toFixed(1)} %` : '', m.acc10 !== undefined ? `±10 % ${(100 * m.acc10).toFixed(1)} %` : '', m.coverage !== undefined ? `coverage ${(100 * m.coverage).toFixed(1)} %` : ''].filter(Boolean);
+        return `  ${t.version.padEnd(38)} ${t.status.padEnd(10)} ${parts.join(', ')}`;
+      }),
+      '',
       `data: ${chdbDir(config)} (database ${db})`,
       'try:',
       `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
       `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=edge-02`,
+      '  npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -10,6 +10,9 @@ import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 import { importBenchmarkCommand, modelEvaluateCommand } from './benchmark.ts';
+import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
 
 /** Parse an integer flag written in plain digits, within [min, max]. */
 export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -148,8 +151,8 @@ program
     await pipelineRunCommand(loadConfig(), opts);
   });
 
-const benchmarkFileOptions = (cmd: Command): Command => cmd
-  .addOption(new Option('--format <format>', 'benchmark table format').choices(['help', 'mlperf']).makeOptionMandatory())
+const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => cmd
+  .addOption(new Option('--format <format>', what).choices(formats).makeOptionMandatory())
   .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
   .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)')
   .option('--runs <files...>', 'mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)')
@@ -175,7 +178,7 @@ const model = program.command('model').description('the latency model: evaluate,
 
 benchmarkFileOptions(model
   .command('evaluate')
-  .description('score the latency model on a benchmark table: without --shots an 80/20 split of architectures (every device scored); with --shots K each device (or --device D) is held out and only K of its rows are seen'))
+  .description('score the latency model: --format help on a benchmark table (without --shots an 80/20 split of architectures, every device scored; with --shots K each device, or --device D, is held out and only K of its rows are seen); --format telemetry on the warehouse\'s demo run (a quarter of the (model, chip) pairs held out, scored against the simulator\'s ground truth)'), ['help', 'telemetry'], 'help: HELP latency tables; telemetry: the fleet data in the warehouse')
   .option('--device <name>', 'score only this device (a latency column)')
   .addOption(new Option('--shots <k>', 'few-shot: rows of the held-out device that are seen').argParser(intFlag('--shots', 3)))
   .addOption(new Option('--seed <n>', 'seed of the split / the shots').default(1).argParser(intFlag('--seed', 0)))
@@ -185,7 +188,80 @@ Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
   npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; device?: string; shots?: number; seed: number; json: boolean }) => {
+    if (opts.format === 'telemetry') {
+      const warehouse = openWarehouse(loadConfig());
+      try {
+        await warehouse.migrate();
+        await evaluateTelemetryCommand(warehouse, opts);
+      } finally {
+        await warehouse.close();
+      }
+      return;
+    }
     await modelEvaluateCommand(loadConfig(), opts);
+  });
+
+model
+  .command('train')
+  .description('train the telemetry latency models (p50/p90/p99 of total_ms, median io_ms and compute_ms) on the warehouse\'s enriched events; each challenger replaces its champion only if better on the newest 20 % of the data (time-ordered holdout); registered in latency_models, files under <data dir>/models')
+  .option('--kinds <list>', `model kinds, comma-separated (${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')})`)
+  .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
+  .option('--json', 'print the cycle results as JSON', false)
+  .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
+    const config = loadConfig();
+    const warehouse = openWarehouse(config);
+    try {
+      await warehouse.migrate();
+      const registry = new ModelRegistry(warehouse, modelDir(config));
+      const results = await trainTelemetryModels(warehouse, registry, {
+        kinds: opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean), seed: opts.seed,
+        logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+model
+  .command('list')
+  .description('the registered latency models (latency_models): version, status champion/challenger/retired, holdout metrics')
+  .option('--kind <kind>', 'only this kind')
+  .option('--json', 'print JSON', false)
+  .action(async (opts: { kind?: string; json: boolean }) => {
+    const config = loadConfig();
+    const warehouse = openWarehouse(config);
+    try {
+      await warehouse.migrate();
+      const models = await new ModelRegistry(warehouse, modelDir(config)).list(opts.kind);
+      process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+program
+  .command('predict')
+  .description('predict a model\'s latency on a chip under a load (p50/p90/p99 total, median i/o and compute) with the champion telemetry models')
+  .requiredOption('--model <id>', 'model id, e.g. resnet50')
+  .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610')
+  .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)')
+  .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0, idle)`)
+  .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1)))
+  .option('--json', 'print JSON', false)
+  .addHelpText('after', '\nExample: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4')
+  .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
+    const config = loadConfig();
+    const warehouse = openWarehouse(config);
+    try {
+      await warehouse.migrate();
+      const p = await predictLatency(warehouse, new ModelRegistry(warehouse, modelDir(config)), {
+        model: opts.model, chip: opts.chip, server: opts.server, load: parseLoad(opts.load ?? []), inputBytes: opts.inputBytes,
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));
+    } finally {
+      await warehouse.close();
+    }
   });
 
 /** A one-line hint for errors users meet first. */

@@ -72,9 +72,9 @@ export interface GbtModel {
 }
 
 /** Nearest-rank quantile: the value at rank ⌈α·n⌉ of the sorted values (α in (0,1)). @throws {RangeError} on no values. */
-export function nearestRankQuantile(values: readonly number[], alpha: number): number {
+export function nearestRankQuantile(values: ArrayLike<number>, alpha: number): number {
   if (values.length === 0) throw new RangeError('nearestRankQuantile: no values');
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(alpha * sorted.length))) - 1]!;
 }
 
@@ -202,13 +202,65 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   return { base, trees: trees.slice(0, best), featureCount, loss, trainLoss: trainLoss.slice(0, best + 1), validLoss };
 }
 
+/** Per-feature gradient sums and row counts by bin of one node's rows. */
+interface Histograms {
+  sumG: Float64Array[];
+  cnt: Int32Array[];
+}
+
 interface Node {
   rows: Int32Array;
   depth: number;
   id: number;
+  /** Its histograms when it may split (null for a node that can only be a leaf). */
+  hist: Histograms | null;
 }
 
-/** Grow one tree on gradients `g` (hessians 1) with histogram split finding; leaves as the loss wants them. */
+function histogramsOf(rows: Int32Array, g: Float64Array, bins: Uint16Array[], binCounts: number[]): Histograms {
+  const sumG: Float64Array[] = [];
+  const cnt: Int32Array[] = [];
+  for (let j = 0; j < bins.length; j++) {
+    const b = bins[j]!;
+    const s = new Float64Array(binCounts[j]!);
+    const c = new Int32Array(binCounts[j]!);
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k]!;
+      s[b[i]!] += g[i]!;
+      c[b[i]!]++;
+    }
+    sumG.push(s);
+    cnt.push(c);
+  }
+  return { sumG, cnt };
+}
+
+/** The sibling's histograms: parent − child, bin by bin (LightGBM's histogram subtraction). */
+function subtract(parent: Histograms, child: Histograms): Histograms {
+  const sumG: Float64Array[] = [];
+  const cnt: Int32Array[] = [];
+  for (let j = 0; j < parent.sumG.length; j++) {
+    const ps = parent.sumG[j]!;
+    const pc = parent.cnt[j]!;
+    const cs = child.sumG[j]!;
+    const cc = child.cnt[j]!;
+    const s = new Float64Array(ps.length);
+    const c = new Int32Array(ps.length);
+    for (let k = 0; k < ps.length; k++) {
+      s[k] = ps[k]! - cs[k]!;
+      c[k] = pc[k]! - cc[k]!;
+    }
+    sumG.push(s);
+    cnt.push(c);
+  }
+  return { sumG, cnt };
+}
+
+/**
+ * Grow one tree on gradients `g` (hessians 1) with histogram split finding;
+ * leaves as the loss wants them. A split node computes the histograms of its
+ * smaller child from rows and gets the larger one's by subtraction from its
+ * own (Ke et al. 2017, LightGBM §2), so each level reads about half the rows.
+ */
 function growTree(
   g: Float64Array, y: Float64Array, f: Float64Array, bins: Uint16Array[], binCounts: number[], thresholds: number[][], loss: GbtLoss,
   o: { learningRate: number; maxDepth: number; minSamplesLeaf: number; lambda: number },
@@ -222,46 +274,63 @@ function growTree(
     tree.value.push(0);
     return tree.feature.length - 1;
   };
-  const stack: Node[] = [{ rows: Int32Array.from({ length: g.length }, (_, i) => i), depth: 0, id: add() }];
+  const maySplit = (n: number, depth: number): boolean => depth < o.maxDepth && n >= 2 * o.minSamplesLeaf;
+  const all = Int32Array.from({ length: g.length }, (_, i) => i);
+  const stack: Node[] = [{ rows: all, depth: 0, id: add(), hist: maySplit(all.length, 0) ? histogramsOf(all, g, bins, binCounts) : null }];
   while (stack.length) {
     const node = stack.pop()!;
-    const split = node.depth < o.maxDepth && node.rows.length >= 2 * o.minSamplesLeaf ? bestSplit(node.rows, g, bins, binCounts, o) : null;
+    const split = node.hist ? bestSplit(node.hist, node.rows.length, o) : null;
     if (!split) {
       tree.value[node.id] = o.learningRate * leafValue(node.rows, g, y, f, loss, o.lambda);
       continue;
     }
-    const left: number[] = [];
-    const right: number[] = [];
     const b = bins[split.feature]!;
-    for (const i of node.rows) (b[i]! <= split.bin ? left : right).push(i);
+    let nLeft = 0;
+    for (let k = 0; k < node.rows.length; k++) if (b[node.rows[k]!]! <= split.bin) nLeft++;
+    const leftRows = new Int32Array(nLeft);
+    const rightRows = new Int32Array(node.rows.length - nLeft);
+    let li = 0;
+    let ri = 0;
+    for (let k = 0; k < node.rows.length; k++) {
+      const i = node.rows[k]!;
+      if (b[i]! <= split.bin) leftRows[li++] = i;
+      else rightRows[ri++] = i;
+    }
     tree.feature[node.id] = split.feature;
     tree.threshold[node.id] = thresholds[split.feature]![split.bin]!;
     const l = add();
     const r = add();
     tree.left[node.id] = l;
     tree.right[node.id] = r;
-    stack.push({ rows: Int32Array.from(right), depth: node.depth + 1, id: r }, { rows: Int32Array.from(left), depth: node.depth + 1, id: l });
+    const depth = node.depth + 1;
+    let leftHist: Histograms | null = null;
+    let rightHist: Histograms | null = null;
+    if (maySplit(leftRows.length, depth) || maySplit(rightRows.length, depth)) {
+      const leftSmaller = leftRows.length <= rightRows.length;
+      const small = histogramsOf(leftSmaller ? leftRows : rightRows, g, bins, binCounts);
+      const large = subtract(node.hist!, small);
+      leftHist = leftSmaller ? small : large;
+      rightHist = leftSmaller ? large : small;
+    }
+    stack.push(
+      { rows: rightRows, depth, id: r, hist: maySplit(rightRows.length, depth) ? rightHist : null },
+      { rows: leftRows, depth, id: l, hist: maySplit(leftRows.length, depth) ? leftHist : null },
+    );
   }
   return tree;
 }
 
 /** The split of largest gain (> 0) over every feature's histogram, or null. Ties: lower feature, then lower bin. */
-function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], binCounts: number[], o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
+function bestSplit(hist: Histograms, H: number, o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
   let G = 0;
-  for (const i of rows) G += g[i]!;
-  const H = rows.length;
+  for (const v of hist.sumG[0]!) G += v;
   const parent = (G * G) / (H + o.lambda);
   let best: { feature: number; bin: number; gain: number } | null = null;
-  for (let j = 0; j < bins.length; j++) {
-    const b = bins[j]!;
-    // Bins past the node's largest are empty: their splits send every row left and are skipped by the leaf-size test.
-    const nb = binCounts[j]! - 1;
-    const sumG = new Float64Array(nb + 1);
-    const cnt = new Int32Array(nb + 1);
-    for (const i of rows) {
-      sumG[b[i]!] += g[i]!;
-      cnt[b[i]!]++;
-    }
+  for (let j = 0; j < hist.sumG.length; j++) {
+    const sumG = hist.sumG[j]!;
+    const cnt = hist.cnt[j]!;
+    // The last bin cannot be a split (every row would go left).
+    const nb = sumG.length - 1;
     let GL = 0;
     let HL = 0;
     for (let k = 0; k < nb; k++) {
@@ -279,7 +348,11 @@ function bestSplit(rows: Int32Array, g: Float64Array, bins: Uint16Array[], binCo
 
 /** Leaf value before shrinkage: −G/(H+λ) for L2; the α-quantile of the residuals for the quantile loss. */
 function leafValue(rows: Int32Array, g: Float64Array, y: Float64Array, f: Float64Array, loss: GbtLoss, lambda: number): number {
-  if (loss.kind === 'quantile') return nearestRankQuantile(Array.from(rows, (i) => y[i]! - f[i]!), loss.alpha);
+  if (loss.kind === 'quantile') {
+    const r = new Float64Array(rows.length);
+    for (let k = 0; k < rows.length; k++) r[k] = y[rows[k]!]! - f[rows[k]!]!;
+    return nearestRankQuantile(r, loss.alpha);
+  }
   let G = 0;
   for (const i of rows) G += g[i]!;
   return -G / (rows.length + lambda);

@@ -379,11 +379,28 @@ export function telemetryMetrics(target: TelemetryTarget, predLn: ArrayLike<numb
   return { loss, metrics };
 }
 
+/**
+ * Rows of the last window loaded, shared by the trainers of one cycle (the
+ * five kinds read the same window; the rows are read-only).
+ */
+export class TelemetryRowCache {
+  private last: { fromMs: number; toMs: number; rows: Promise<TelemetryRow[]> } | null = null;
+  constructor(private readonly warehouse: Warehouse) {}
+
+  /** Rows with event time in [fromMs, toMs) (see {@link loadTelemetryRows}). */
+  rows(fromMs: number, toMs: number): Promise<TelemetryRow[]> {
+    if (!this.last || this.last.fromMs !== fromMs || this.last.toMs !== toMs) {
+      this.last = { fromMs, toMs, rows: loadTelemetryRows(this.warehouse, fromMs, toMs).then((r) => r.rows) };
+    }
+    return this.last.rows;
+  }
+}
+
 /** A {@link Trainer} of one telemetry model over the warehouse, for the lifecycle (registry, schedule). */
-export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget): Trainer<TelemetryRow> {
+export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget, cache?: TelemetryRowCache): Trainer<TelemetryRow> {
   return {
     kind: target.kind,
-    load: async (fromMs, toMs) => ({ rows: (await loadTelemetryRows(warehouse, fromMs, toMs)).rows, tsOf: (r) => r.tsMs }),
+    load: async (fromMs, toMs) => ({ rows: await (cache ?? new TelemetryRowCache(warehouse)).rows(fromMs, toMs), tsOf: (r) => r.tsMs }),
     train: async (rows, seed) => {
       const model = trainTelemetryModel(target, rows, seed);
       return { bytes: exportTelemetryModel(model), metrics: { trees: model.gbt.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS) } };

@@ -32,7 +32,12 @@ export interface DemoResult {
   topicRecords: Record<string, number>;
   badRecords: number;
   elapsedMs: number;
+  /** The run's in-process log (still open; later stages may publish to it). */
+  log: EventLog;
 }
+
+/** Tables of imported data (benchmarks, chip catalogue) a demo keeps: they are the user's, not the run's. */
+export const KEPT_BY_DEMO: ReadonlySet<string> = new Set(['benchmark_latency', 'model_profiles', 'chips']);
 
 /**
  * Produce a simulation's arrivals to the log in arrival order (record
@@ -66,8 +71,9 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
  * in-process log (arrival order, with jitter; a few undecodable records) →
  * join → rolling correlation → warehouse-sink into chdb; the simulator's
  * ground truth goes to `sim_ground_truth`. The tables the migrations create
- * are dropped and re-created first, so they hold exactly one run; other
- * tables in the database are left alone.
+ * are dropped and re-created first, so they hold exactly one run, except the
+ * imported data of {@link KEPT_BY_DEMO}; other tables in the database are
+ * left alone.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
@@ -75,7 +81,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
-  for (const name of [...managedObjects(db)].reverse()) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
+  for (const name of [...managedObjects(db)].reverse()) {
+    if (!KEPT_BY_DEMO.has(name)) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
+  }
   await warehouse.exec(`DROP TABLE IF EXISTS ${db}.schema_migrations SYNC`);
   await warehouse.migrate();
 
@@ -111,5 +119,5 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (let p = 0; p < ((await log.partitionCount(topic)) ?? 0); p++) n += await log.endOffset({ topic, partition: p });
     topicRecords[topic] = n;
   }
-  return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started };
+  return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started, log };
 }

@@ -1,0 +1,200 @@
+/**
+ * `edgelat model train | list`, `edgelat predict` and the telemetry
+ * evaluation (issue 4 build items 6–8): the telemetry latency models through
+ * the registry and the champion/challenger cycle.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { EdgelatConfig } from '../config.ts';
+import type { EventLog } from '../eventlog/types.ts';
+import { runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
+import { OnnxScorer } from '../model/onnx.ts';
+import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
+import {
+  evaluateTelemetry, featureRow, TelemetryRowCache, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer,
+  type TelemetryEvaluation,
+} from '../model/telemetry.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Folder of the model files of a data dir. */
+export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');
+
+/** Options of {@link trainTelemetryModels}. */
+export interface TrainOptions {
+  /** Kinds to train (default all five). */
+  kinds?: readonly string[];
+  /** Newest share of the data window held out (by event time) to compare challenger and champion. @default 0.2 */
+  holdoutFraction?: number;
+  /** Data window width, ms; default: all data. */
+  windowMs?: number;
+  seed: number;
+  /** Where promotions are announced (models.latency.v1); none when absent. */
+  log?: EventLog;
+  logger: Logger;
+  /** Clock of the cycle, epoch ms; default: just after the newest event. */
+  nowMs?: number;
+}
+
+/**
+ * One training cycle per telemetry model kind over the warehouse's enriched
+ * events (registry `latency_models`, files under `<dataDir>/models`).
+ * @throws {UsageError} on an unknown kind, no events, or no benchmark prior for any pair.
+ */
+export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
+  const kinds = options.kinds ?? TELEMETRY_TARGETS.map((t) => t.kind);
+  const targets = kinds.map((k) => {
+    const t = TELEMETRY_TARGETS.find((x) => x.kind === k);
+    if (!t) throw new UsageError(`--kinds: unknown model kind ${JSON.stringify(k)}; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
+    return t;
+  });
+  const [span] = await warehouse.query<{ n: number; lo: number; hi: number }>(
+    `SELECT count() AS n, toUnixTimestamp64Milli(min(ts)) AS lo, toUnixTimestamp64Milli(max(ts)) AS hi FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched`,
+  );
+  if (!span || Number(span.n) === 0) throw new UsageError(`no successful, load-matched requests in ${warehouse.database}.inference_enriched: run \`edgelat demo\` or a pipeline first`);
+  if ((await loadPriors(warehouse)).size === 0) {
+    throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut`);
+  }
+  const nowMs = options.nowMs ?? Number(span.hi) + 1;
+  const windowMs = options.windowMs ?? nowMs - Number(span.lo);
+  const results: TrainingCycleResult[] = [];
+  const cache = new TelemetryRowCache(warehouse);
+  for (const target of targets) {
+    results.push(await runTrainingCycle({
+      trainer: telemetryTrainer(warehouse, target, cache), registry, log: options.log, nowMs, windowMs,
+      holdoutFraction: options.holdoutFraction ?? 0.2, seed: options.seed, logger: options.logger,
+    }));
+  }
+  return results;
+}
+
+/** Render cycle results as terminal lines. */
+export function formatTrainResults(results: readonly TrainingCycleResult[]): string {
+  return `${results.map((r) => `${r.version.padEnd(38)} ${r.status.padEnd(10)} ${r.reason}`).join('\n')}\n`;
+}
+
+/** Render registry rows as a terminal table. */
+export function formatModelList(models: readonly RegisteredModel[]): string {
+  if (models.length === 0) return 'no models registered yet: run `edgelat model train` (or `edgelat demo`)\n';
+  const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+  const head = `${'version'.padEnd(36)} ${'status'.padEnd(10)} ${'trained_at'.padEnd(20)} ${'rows'.padStart(7)} ${'holdout'.padStart(7)} ${'loss'.padStart(9)}  metrics`;
+  const lines = models.map((m) => {
+    const metrics = Object.entries(m.metrics).filter(([k]) => ['mape', 'acc10', 'coverage'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+    return `${m.version.padEnd(36)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(20)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}`;
+  });
+  return `${[head, ...lines].join('\n')}\n`;
+}
+
+/** A prediction of one model on one chip at one load. Latencies in ms. */
+export interface LatencyPrediction {
+  model: string;
+  chip: string;
+  server: string | null;
+  input_bytes: number;
+  load: Record<string, number>;
+  total_ms: { p50: number; p90: number; p99: number };
+  io_ms_p50: number;
+  compute_ms_p50: number;
+  benchmark: { p50_ms: number; p90_ms: number };
+  versions: Record<string, string>;
+}
+
+/**
+ * Parse `--load k=v` pairs into load values (unset ones are 0, idle).
+ * @throws {UsageError} naming the pair on an unknown key or a value that is not a number ≥ 0.
+ */
+export function parseLoad(pairs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of pairs) {
+    const m = /^([a-z_]+)=(.+)$/.exec(p);
+    if (!m || !(LOAD_FEATURES as readonly string[]).includes(m[1]!)) {
+      throw new UsageError(`--load ${JSON.stringify(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
+    }
+    const v = Number(m[2]);
+    if (!Number.isFinite(v) || v < 0 || m[2]!.trim() === '') throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
+    if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+/**
+ * Predict a model's latency on a chip under a load with the champion of every telemetry kind.
+ * @throws {UsageError} when a kind has no champion, the (model, chip) pair has no benchmark prior, or no input size is known.
+ */
+export async function predictLatency(
+  warehouse: Warehouse, registry: ModelRegistry,
+  req: { model: string; chip: string; server?: string; load: Record<string, number>; inputBytes?: number },
+): Promise<LatencyPrediction> {
+  const priors = await loadPriors(warehouse);
+  const prior = priors.get(`${req.model}|${req.chip}`);
+  if (!prior) {
+    const chips = [...priors.keys()].filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
+    throw new UsageError(`no benchmark latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length ? `; benchmarked chips of this model: ${chips.join(', ')}` : '; import a benchmark that has it (edgelat import benchmark)'}`);
+  }
+  let inputBytes = req.inputBytes;
+  if (inputBytes === undefined) {
+    const [row] = await warehouse.query<{ b: number | null }>(
+      `SELECT if(count() = 0, NULL, quantileExact(0.5)(input_bytes)) AS b FROM ${warehouse.database}.inference_enriched WHERE model_id = {m:String}`, { m: req.model });
+    if (row?.b === null || row?.b === undefined) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
+    inputBytes = Number(row.b);
+  }
+  const predictions: Record<string, number> = {};
+  const versions: Record<string, string> = {};
+  for (const target of TELEMETRY_TARGETS) {
+    const champion = await registry.champion(target.kind);
+    if (!champion) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat model train\` first`);
+    const bytes = await registry.readFile(champion);
+    const { encoding } = telemetryEncodingOf(bytes);
+    const x = featureRow(encoding, {
+      chip: req.chip, server: req.server, prior, input_bytes: inputBytes, batch_size: 1,
+      load: LOAD_FEATURES.map((k) => req.load[k] ?? 0),
+    });
+    const scorer = await OnnxScorer.load(bytes);
+    try {
+      const [out] = await scorer.predict([x]);
+      predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out!);
+    } finally {
+      await scorer.close();
+    }
+    versions[target.kind] = champion.version;
+  }
+  return {
+    model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
+    load: Object.fromEntries(LOAD_FEATURES.map((k) => [k, req.load[k] ?? 0])),
+    total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
+    io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
+    benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
+  };
+}
+
+/** Render a prediction for the terminal. */
+export function formatPrediction(p: LatencyPrediction): string {
+  const load = Object.entries(p.load).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'idle';
+  const f = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+  return [
+    `${p.model} on ${p.chip}${p.server ? ` (server ${p.server})` : ''}, ${p.input_bytes.toLocaleString('en-US')} input bytes, load: ${load}`,
+    `  total   p50 ${f(p.total_ms.p50)} ms   p90 ${f(p.total_ms.p90)} ms   p99 ${f(p.total_ms.p99)} ms`,
+    `  median  i/o ${f(p.io_ms_p50)} ms   compute ${f(p.compute_ms_p50)} ms`,
+    `  benchmark (MLPerf SingleStream, unloaded): p50 ${f(p.benchmark.p50_ms)} ms, p90 ${f(p.benchmark.p90_ms)} ms`,
+    `  models: ${Object.values(p.versions).join(', ')}`,
+  ].join('\n') + '\n';
+}
+
+/** `edgelat model evaluate --telemetry`: C4 on the warehouse's demo run. */
+export async function evaluateTelemetryCommand(warehouse: Warehouse, opts: { seed: number; json: boolean }): Promise<TelemetryEvaluation> {
+  let r: TelemetryEvaluation;
+  try {
+    r = await evaluateTelemetry(warehouse, { seed: opts.seed });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
+    `held-out (model, chip) pairs (seed ${opts.seed}): ${r.heldOutPairs.join(', ')}`,
+    `trained on ${r.trainRows.toLocaleString('en-US')} requests of the other pairs; scored on ${r.testRows.toLocaleString('en-US')}`,
+    `p50 model: MAPE ${(100 * r.p50_mape).toFixed(1)} % over ${r.groups} (pair × load decile) groups (request-weighted ${(100 * r.p50_mape_requests).toFixed(1)} %)`,
+    `p90 model: coverage ${(100 * r.p90_coverage).toFixed(1)} %   p99 model: coverage ${(100 * r.p99_coverage).toFixed(1)} % (share of held-out requests at or below the prediction)`,
+  ].join('\n') + '\n');
+  return r;
+}
