@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { parseCron } from './model/lifecycle.ts';
 
 /**
  * Runtime configuration from `EDGELAT_*` environment variables (DESIGN §7).
@@ -35,6 +36,10 @@ export interface EdgelatConfig {
   sinkLingerMs: number;
   /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
   idleTimeoutMs: number;
+  /** Cron expression (UTC) of latency-model retraining in `pipeline run`; null: no schedule (the demo replays one every 10 minutes of event time). */
+  retrainCron: string | null;
+  /** Event-time window a scheduled retraining reads, ms. @default 604800000 (7 days) */
+  retrainWindowMs: number;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
@@ -112,6 +117,17 @@ const schema = z.object({
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
   EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  EDGELAT_RETRAIN_CRON: z
+    .string()
+    .refine((v) => {
+      try {
+        return parseCron(v) !== null;
+      } catch {
+        return false;
+      }
+    }, 'must be a cron expression of 5 to 7 fields, e.g. "0 * * * *" (hourly)')
+    .optional(),
+  EDGELAT_RETRAIN_WINDOW_MS: int(60_000, 365 * 24 * HOUR_MS).default(7 * 24 * HOUR_MS),
 });
 
 /** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
@@ -173,6 +189,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
       : null,
     clickhouse: e.EDGELAT_CLICKHOUSE_URL ? { url: e.EDGELAT_CLICKHOUSE_URL, username: e.EDGELAT_CLICKHOUSE_USER, password: e.EDGELAT_CLICKHOUSE_PASSWORD } : null,
     schemaRegistryUrl: e.EDGELAT_SCHEMA_REGISTRY_URL ?? null,
+    retrainCron: e.EDGELAT_RETRAIN_CRON ?? null,
+    retrainWindowMs: e.EDGELAT_RETRAIN_WINDOW_MS,
   };
 }
 

@@ -8,7 +8,10 @@ import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
-import { MODEL_LATENCY_TOPIC } from '../model/lifecycle.ts';
+import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
+
+/** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
+export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 import { ModelRegistry } from '../model/registry.ts';
 import { importBenchmarkCut } from '../model/telemetry.ts';
 import { modelDir, trainTelemetryModels } from './model.ts';
@@ -47,11 +50,19 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     });
-    // The latency model: the simulator's MLPerf cut as the benchmark prior, then one training cycle per kind.
-    progress.stage('latency models', 0);
+    // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
+    // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).
     await importBenchmarkCut(warehouse);
     const registry = new ModelRegistry(warehouse, modelDir(config));
-    const trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger });
+    const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
+    const startMs = normalizeSimConfig(sim).startMs;
+    const runs = scheduledRunTimes(cron, startMs, startMs + opts.duration * 60_000);
+    if (runs.length === 0) runs.push(startMs + opts.duration * 60_000);
+    let trained: Awaited<ReturnType<typeof trainTelemetryModels>> = [];
+    for (const [k, nowMs] of runs.entries()) {
+      progress.stage(`latency models ${k + 1}/${runs.length}`, 0);
+      trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
+    }
     const champions = await registry.list();
     const promotions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) === null ? 0
       : (await Promise.all(Array.from({ length: (await result.log.partitionCount(MODEL_LATENCY_TOPIC))! }, (_, p) => result.log.endOffset({ topic: MODEL_LATENCY_TOPIC, partition: p })))).reduce((a, b) => a + b, 0);
@@ -85,11 +96,11 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       'latency per chip (requests of every status; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
-      `latency models (holdout: the newest 20 % of event time; ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; table ${db}.latency_models, files ${modelDir(config)})`,
+      `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
       ...trained.map((t) => {
         const m = champions.find((c) => c.version === t.version)?.metrics ?? {};
         const parts = [m.mape !== undefined ? `MAPE ${(100 * m.mape).toFixed(1)} %` : '', m.acc10 !== undefined ? `±10 % ${(100 * m.acc10).toFixed(1)} %` : '', m.coverage !== undefined ? `coverage ${(100 * m.coverage).toFixed(1)} %` : ''].filter(Boolean);
-        return `  ${t.version.padEnd(38)} ${t.status.padEnd(10)} ${parts.join(', ')}`;
+        return `  ${t.version.padEnd(38)} ${t.status.padEnd(10)} ${parts.join(', ')}${t.promoted ? '' : ` (${t.reason})`}`;
       }),
       '',
       `data: ${chdbDir(config)} (database ${db})`,

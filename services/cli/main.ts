@@ -62,6 +62,8 @@ Environment:
   EDGELAT_KAFKA_COMPRESSION        none | gzip (default none)
   EDGELAT_SCHEMA_REGISTRY_URL      Confluent Schema Registry; set: records on Kafka use its framing
   EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
+  EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)
+  EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads (default 604800000, 7 days)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
 

@@ -9,6 +9,9 @@ import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
+import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { modelDir, trainTelemetryModels } from './model.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'sink'];
 
@@ -24,8 +27,10 @@ export function parseProcessors(text: string): Stage[] {
  * `edgelat pipeline run`: the processors on Kafka (EDGELAT_KAFKA_BROKERS, with
  * EDGELAT_KAFKA_SASL_*, EDGELAT_KAFKA_TLS and EDGELAT_KAFKA_COMPRESSION),
  * writing to ClickHouse (EDGELAT_CLICKHOUSE_URL) or to the embedded warehouse;
- * /healthz and /metrics on `metricsPort`; SIGTERM or SIGINT finishes the
- * batch, commits and exits 0.
+ * /healthz and /metrics on `metricsPort`; with EDGELAT_RETRAIN_CRON, the
+ * latency models retrain on that schedule (wall clock, UTC) from the
+ * warehouse and promotions go to models.latency.v1; SIGTERM or SIGINT
+ * finishes the batch, commits and exits 0.
  */
 export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }): Promise<void> {
   if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
@@ -48,8 +53,20 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
+  let schedule: TrainingSchedule | null = null;
   try {
     await warehouse.migrate();
+    if (config.retrainCron) {
+      const registry = new ModelRegistry(warehouse, modelDir(config));
+      schedule = startTrainingSchedule({
+        cron: config.retrainCron, logger,
+        runCycle: async (nowMs) => {
+          const results = await trainTelemetryModels(warehouse, registry, { nowMs, windowMs: config.retrainWindowMs, seed: 1, log, logger });
+          for (const r of results) logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained');
+        },
+      });
+      process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
+    }
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
     const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics });
     const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
@@ -62,6 +79,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     healthy = false;
     throw error;
   } finally {
+    await schedule?.stop();
     await ops.close();
     await warehouse.close();
     await log.close();

@@ -258,6 +258,19 @@ export function parseCron(expression: string, timezone = 'UTC'): Cron {
   }
 }
 
+/**
+ * The times of a cron expression in (fromMs, toMs], for replaying a schedule
+ * in event time (the demo retrains as a deployment on that clock would have).
+ * @param limit  Most times returned. @default 1000
+ * @throws {RangeError} naming the expression if it is invalid.
+ */
+export function scheduledRunTimes(expression: string, fromMs: number, toMs: number, limit = 1000): number[] {
+  const cron = parseCron(expression);
+  const out: number[] = [];
+  for (let t = cron.nextRun(new Date(fromMs)); t !== null && t.getTime() <= toMs && out.length < limit; t = cron.nextRun(t)) out.push(t.getTime());
+  return out;
+}
+
 /** Options of {@link startTrainingSchedule}. */
 export interface TrainingScheduleOptions {
   /** Cron expression of the runs, e.g. `'0 3 * * *'`. */
