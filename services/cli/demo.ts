@@ -9,14 +9,14 @@ import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
-
-/** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
-export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 import { ModelRegistry } from '../model/registry.ts';
 import { importBenchmarkCut } from '../model/telemetry.ts';
 import { modelDir, trainTelemetryModels } from './model.ts';
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
+export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 
 /**
  * `edgelat demo`: run the embedded main job and print its summary on stdout
@@ -64,8 +64,9 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
     }
     const champions = await registry.list();
-    const promotions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) === null ? 0
-      : (await Promise.all(Array.from({ length: (await result.log.partitionCount(MODEL_LATENCY_TOPIC))! }, (_, p) => result.log.endOffset({ topic: MODEL_LATENCY_TOPIC, partition: p })))).reduce((a, b) => a + b, 0);
+    const modelPartitions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) ?? 0;
+    let promotions = 0;
+    for (let p = 0; p < modelPartitions; p++) promotions += await result.log.endOffset({ topic: MODEL_LATENCY_TOPIC, partition: p });
     progress.stop();
     const s = await readSummary(warehouse);
     const db = warehouse.database;

@@ -55,7 +55,9 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   if ((await loadPriors(warehouse)).size === 0) {
     throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut`);
   }
-  const nowMs = options.nowMs ?? Number(span.hi) + 1;
+  // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
+  const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));
+  const nowMs = options.nowMs ?? Math.max(Number(span.hi) + 1, newest);
   const windowMs = options.windowMs ?? nowMs - Number(span.lo);
   const results: TrainingCycleResult[] = [];
   const cache = new TelemetryRowCache(warehouse);

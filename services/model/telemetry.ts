@@ -143,10 +143,10 @@ export async function importBenchmarkCut(warehouse: Warehouse, path = BENCHMARK_
   return out.length;
 }
 
-/** Benchmark priors of every (model, chip) with SingleStream p50 and p90 rows, keyed `model|chip`. */
+/** Benchmark priors of every (model, chip) with SingleStream p50 and p90 rows, keyed `model|chip`: nearest-rank (lower) medians over systems. */
 export async function loadPriors(warehouse: Warehouse): Promise<Map<string, BenchmarkPrior>> {
   const rows = await warehouse.query<{ model_id: string; chip: string; p50: number; p90: number }>(
-    `SELECT model_id, chip, quantileExactIf(0.5)(latency_ms, percentile = 0.5) AS p50, quantileExactIf(0.5)(latency_ms, percentile = 0.9) AS p90
+    `SELECT model_id, chip, quantileExactLowIf(0.5)(latency_ms, percentile = 0.5) AS p50, quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90
      FROM ${warehouse.database}.benchmark_latency FINAL WHERE scenario = 'SingleStream' GROUP BY model_id, chip HAVING p50 > 0 AND p90 > 0`,
   );
   return new Map(rows.map((r) => [`${r.model_id}|${r.chip}`, { p50: Number(r.p50), p90: Number(r.p90) }]));

@@ -1,0 +1,271 @@
+/**
+ * The telemetry latency models through the CLI, run as processes on an
+ * isolated EDGELAT_DATA_DIR: a small demo (1 server, 20 min of event time)
+ * imports the MLPerf cut and replays the retraining cron (every 10 minutes →
+ * cycles at 10:10 and 10:20); `model list` shows every version with its file
+ * and SHA-256; the registry keeps one champion per kind and a losing
+ * challenger's reason names both losses (C5, on the real trainer);
+ * `model train` runs one more cycle; `predict` answers with the champions;
+ * bad input exits 2 with one line naming it; `model evaluate --format
+ * telemetry` prints the C4 report.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
+const CUT = new URL('../../data/mlperf-singlestream/base-latency.csv', import.meta.url).pathname;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+async function edgelat(args: string[], dataDir: string): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The lines of stderr (without npm's own warnings). */
+const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
+
+interface Registered {
+  version: string; kind: string; status: 'champion' | 'challenger' | 'retired'; reason: string; trainedAtMs: number; windowStartMs: number;
+  windowEndMs: number; holdoutStartMs: number; rowsTrain: number; rowsHoldout: number; holdoutLoss: number; filePath: string; fileSha256: string;
+  metrics: Record<string, number>;
+}
+
+interface Prediction {
+  model: string; chip: string; server: string | null; input_bytes: number; load: Record<string, number>;
+  total_ms: { p50: number; p90: number; p99: number }; io_ms_p50: number; compute_ms_p50: number;
+  benchmark: { p50_ms: number; p90_ms: number }; versions: Record<string, string>;
+}
+
+const KINDS = ['total_ms_p50', 'total_ms_p90', 'total_ms_p99', 'io_ms_p50', 'compute_ms_p50'];
+const LOAD_KEYS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'];
+/** The simulator starts at 2024-06-01 10:00 UTC; `*\/10 * * * *` in (10:00, 10:20] fires at 10:10 and 10:20. */
+const START = Date.UTC(2024, 5, 1, 10, 0);
+const CYCLES = [Date.UTC(2024, 5, 1, 10, 10), Date.UTC(2024, 5, 1, 10, 20)];
+const MODEL = 'resnet50';
+const CHIP = 'odroid-n2plus-s922x'; // the chip of the demo's only server (edge-01)
+
+/** Benchmark rows of the cut for one model: chip → p50s and p90s (the 4th and 3rd columns from the end; system names may hold quoted commas). */
+function cutOf(model: string): Map<string, { p50: number[]; p90: number[] }> {
+  const out = new Map<string, { p50: number[]; p90: number[] }>();
+  for (const l of readFileSync(CUT, 'utf8').split('\n').slice(1).filter((x) => x.trim() !== '')) {
+    const c = l.split(',');
+    if (c[0] !== model) continue;
+    const e = out.get(c[1]!) ?? { p50: [], p90: [] };
+    e.p50.push(Number(c.at(-4)));
+    e.p90.push(Number(c.at(-3)));
+    out.set(c[1]!, e);
+  }
+  return out;
+}
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('edgelat model train | list | evaluate, predict', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-model-cli-'));
+  let demo: Result;
+  let train: Result;
+  /** `model list --json` after the demo and one more `model train` cycle. */
+  let models: Registered[];
+  /** The versions the demo's two cycles registered. */
+  let demoModels: Registered[];
+
+  // One process at a time holds the embedded warehouse: demo, then one more cycle, then the list.
+  beforeAll(async () => {
+    demo = await edgelat(['demo', '--duration', '20', '--servers', '1', '--seed', '42'], dataDir);
+    train = await edgelat(['model', 'train', '--kinds', 'total_ms_p50', '--seed', '1', '--json'], dataDir);
+    const list = await edgelat(['model', 'list', '--json'], dataDir);
+    expect(list.code).toBe(0);
+    models = JSON.parse(list.stdout) as Registered[];
+    demoModels = models.filter((m) => CYCLES.includes(m.trainedAtMs));
+  });
+
+  it('the demo trains at each 10-minute boundary and prints the latency-models lines', () => {
+    expect(lines(demo.stderr).filter((l) => /error/i.test(l))).toEqual([]);
+    expect(demo.code).toBe(0);
+    const head = /latency models: (\d+) retraining cycles? \(cron "\*\/10 \* \* \* \*"[^)]*\), (\d+) versions in edgelat\.latency_models, (\d+) promotion records? on models\.latency\.v1; the last cycle:\n((?:  .+\n)+)/.exec(demo.stdout);
+    expect(head, demo.stdout).not.toBeNull();
+    const [, cycles, versions, promotions, last] = head!;
+    expect(Number(cycles)).toBe(2);
+    // One line per kind, all of the 10:20 cycle.
+    const lastLines = last!.trimEnd().split('\n').map((l) => l.trim().split(/\s+/));
+    expect(lastLines.map((l) => l[0])).toEqual(KINDS.map((k) => `${k}-20240601T102000Z-0001`));
+    for (const l of lastLines) expect(['champion', 'challenger']).toContain(l[1]);
+
+    expect(demoModels).toHaveLength(Number(versions));
+    expect(models).toHaveLength(Number(versions) + 1);
+    // Each kind: one version per cycle, the window from the start of the data, the newest 20 % held out.
+    for (const kind of KINDS) {
+      const mine = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trainedAtMs - b.trainedAtMs);
+      expect(mine.map((m) => m.version)).toEqual(CYCLES.map((t) => `${kind}-${new Date(t).toISOString().replace(/[-:]/g, '').replace('.000Z', 'Z')}-0001`));
+      expect(mine.map((m) => [m.trainedAtMs, m.windowStartMs, m.windowEndMs, m.holdoutStartMs])).toEqual(
+        CYCLES.map((t) => [t, START, t, t - Math.round(0.2 * (t - START))]),
+      );
+      for (const m of mine) expect(m.rowsTrain).toBeGreaterThan(100);
+    }
+    // One promotion record per model that became champion in the demo: the champions and those a later model replaced
+    // (the extra `model train` cycle writes no record: it has no event log).
+    const promoted = demoModels.filter((m) => m.status === 'champion' || m.reason.startsWith('replaced by '));
+    expect(promoted).toHaveLength(Number(promotions));
+  });
+
+  it('every model file exists with the registered SHA-256; one champion per kind; a challenger names both losses (C5)', () => {
+    expect(demoModels.length).toBeGreaterThanOrEqual(2 * KINDS.length);
+    for (const m of models) {
+      expect(existsSync(m.filePath), m.filePath).toBe(true);
+      expect(m.filePath.startsWith(join(dataDir, 'models'))).toBe(true);
+      expect(sha256(m.filePath), m.version).toBe(m.fileSha256);
+    }
+    for (const kind of KINDS) {
+      expect(models.filter((m) => m.kind === kind && m.status === 'champion'), kind).toHaveLength(1);
+      if (kind === 'total_ms_p50') continue; // a third cycle ran: see the next test
+      const [first, second] = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trainedAtMs - b.trainedAtMs) as [Registered, Registered];
+      // The first cycle had no champion; the second compared with it on the same holdout.
+      expect(first.reason).toMatch(/^holdout loss \S+; no champion$|^replaced by /);
+      if (second.status === 'challenger') {
+        const m = /^holdout loss (\S+) ≥ champion (\S+) (\S+)$/.exec(second.reason);
+        expect(m, second.reason).not.toBeNull();
+        expect(m![2]).toBe(first.version);
+        expect(Number(m![1])).toBeGreaterThanOrEqual(Number(m![3]));
+        expect(Number(m![1])).toBeCloseTo(second.holdoutLoss, 2);
+        expect(first.status).toBe('champion');
+      } else {
+        expect(second.status).toBe('champion');
+        const m = /^holdout loss (\S+) < champion (\S+) (\S+)$/.exec(second.reason);
+        expect(m, second.reason).not.toBeNull();
+        expect(m![2]).toBe(first.version);
+        expect(Number(m![1])).toBeLessThan(Number(m![3]));
+        expect([first.status, first.reason]).toEqual(['retired', `replaced by ${second.version}: ${second.reason}`]);
+      }
+    }
+  });
+
+  it('model train runs one more cycle: promoted iff its holdout loss is lower than the champion\'s on the same rows', () => {
+    expect(lines(train.stderr)).toEqual([]);
+    expect(train.code).toBe(0);
+    const results = JSON.parse(train.stdout) as { version: string; status: string; promoted: boolean; reason: string; challengerLoss: number; championLoss: number | null; championVersion: string | null }[];
+    expect(results).toHaveLength(1);
+    const [x] = results as [(typeof results)[0]];
+    expect(models.filter((m) => m.kind === 'total_ms_p50')).toHaveLength(3);
+    const [first, second] = demoModels.filter((m) => m.kind === 'total_ms_p50').sort((a, b) => a.trainedAtMs - b.trainedAtMs) as [Registered, Registered];
+    const third = models.find((m) => m.version === x.version)!;
+    // Its clock defaults to just after the newest request (10:19:59.x), its window to all the data (from the first request).
+    expect(third.windowStartMs).toBeGreaterThanOrEqual(START);
+    expect(third.windowStartMs).toBeLessThan(START + 60_000);
+    expect(third.trainedAtMs).toBeGreaterThan(CYCLES[0]!);
+    expect(third.trainedAtMs).toBeLessThanOrEqual(START + 20 * 60_000);
+    expect(third.windowEndMs).toBe(third.trainedAtMs);
+    // The champion at the end of the demo: the 10:20 model if it beat the 10:10 one, else the 10:10 one.
+    const demoChampion = /^holdout loss \S+ < champion/.test(second.reason) ? second : first;
+    expect(x.championVersion).toBe(demoChampion.version);
+    expect(x.championLoss).not.toBeNull();
+    expect(x.promoted).toBe(x.challengerLoss < x.championLoss!);
+    expect([x.status, third.status, third.reason]).toEqual([x.promoted ? 'champion' : 'challenger', x.status, x.reason]);
+    const m = /^holdout loss (\S+) (<|≥) champion (\S+) (\S+)$/.exec(x.reason);
+    expect(m, x.reason).not.toBeNull();
+    expect([m![2], m![3]]).toEqual([x.promoted ? '<' : '≥', demoChampion.version]);
+    expect(Number(m![1])).toBeCloseTo(x.challengerLoss, 2);
+    expect(Number(m![4])).toBeCloseTo(x.championLoss!, 2);
+    expect(third.holdoutLoss).toBe(x.challengerLoss);
+    if (x.promoted) expect([demoChampion.status, demoChampion.reason]).toEqual(['retired', `replaced by ${x.version}: ${x.reason}`]);
+    else expect(demoChampion.status).toBe('champion');
+  });
+
+  it('predict --json answers with the champions; p50 ≤ p90 ≤ p99; more GPU load does not lower the p99', async () => {
+    const idle = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], dataDir);
+    expect(lines(idle.stderr)).toEqual([]);
+    expect(idle.code).toBe(0);
+    const busy = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'gpu_util=0.9', '--json'], dataDir);
+    expect(busy.code).toBe(0);
+    const [p, q] = [JSON.parse(idle.stdout), JSON.parse(busy.stdout)] as [Prediction, Prediction];
+
+    const champions = Object.fromEntries(models.filter((m) => m.status === 'champion').map((m) => [m.kind, m.version]));
+    expect(Object.keys(champions).sort()).toEqual([...KINDS].sort());
+
+    // Benchmark prior: the median over the cut's three systems (an odd count, so one middle value).
+    const cut = cutOf(MODEL).get(CHIP)!;
+    const mid = (v: number[]): number => [...v].sort((a, b) => a - b)[(v.length - 1) / 2]!;
+    expect(cut.p50).toHaveLength(3);
+    for (const x of [p, q]) {
+      expect([x.model, x.chip, x.server]).toEqual([MODEL, CHIP, null]);
+      expect(x.versions).toEqual(champions);
+      expect(x.benchmark).toEqual({ p50_ms: mid(cut.p50), p90_ms: mid(cut.p90) });
+      expect(x.total_ms.p50).toBeGreaterThan(0);
+      expect(x.total_ms.p50).toBeLessThanOrEqual(x.total_ms.p90);
+      expect(x.total_ms.p90).toBeLessThanOrEqual(x.total_ms.p99);
+      expect(x.io_ms_p50).toBeGreaterThan(0);
+      expect(x.compute_ms_p50).toBeGreaterThan(0);
+      expect(x.input_bytes).toBeGreaterThan(0);
+    }
+    expect(p.input_bytes).toBe(q.input_bytes);
+    expect(p.load).toEqual(Object.fromEntries(LOAD_KEYS.map((k) => [k, 0])));
+    expect(q.load).toEqual(Object.fromEntries(LOAD_KEYS.map((k) => [k, k === 'gpu_util' ? 0.9 : 0])));
+    expect(q.total_ms.p99).toBeGreaterThanOrEqual(p.total_ms.p99);
+  });
+
+  it('predict and model train refuse bad input with exit 2 and one line naming it', async () => {
+    // The checks that need no data run on fresh data dirs (one each, so they run side by side);
+    // the unknown chip on the demo's, which has the benchmark.
+    const dir = (): string => mkdtempSync(join(tmpdir(), 'edgelat-model-cli-fresh-'));
+    const [noChampion, loadKey, loadRange, kinds, chip] = await Promise.all([
+      edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], dir()),
+      edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'foo=1'], dir()),
+      edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'gpu_util=1.5'], dir()),
+      edgelat(['model', 'train', '--kinds', 'total_ms_p50,nope'], dir()),
+      edgelat(['predict', '--model', MODEL, '--chip', 'tpu-v9', '--json'], dataDir),
+    ]);
+    expect(noChampion.code).toBe(2);
+    expect(noChampion.stdout).toBe('');
+    expect(lines(noChampion.stderr)).toHaveLength(1);
+    expect(lines(noChampion.stderr)[0]).toMatch(/^edgelat: (no benchmark latency for model "resnet50" on chip "odroid-n2plus-s922x"; import a benchmark|no champion model of kind \w+: run `edgelat model train` first)/);
+
+    expect(loadKey.code).toBe(2);
+    expect(lines(loadKey.stderr)).toEqual([`edgelat: --load "foo=1": expected key=value with key one of ${LOAD_KEYS.join(', ')}`]);
+    expect(loadRange.code).toBe(2);
+    expect(lines(loadRange.stderr)).toEqual(['edgelat: --load gpu_util: a utilisation is a fraction 0..1, got 1.5']);
+    expect(kinds.code).toBe(2);
+    expect(lines(kinds.stderr)).toEqual([`edgelat: --kinds: unknown model kind "nope"; kinds are ${KINDS.join(', ')}`]);
+
+    // An unknown chip: named, with the chips the cut benchmarks this model on.
+    expect(chip.code).toBe(2);
+    expect(chip.stdout).toBe('');
+    expect(lines(chip.stderr)).toHaveLength(1);
+    const line = lines(chip.stderr)[0]!;
+    const m = /^edgelat: no benchmark latency for model "resnet50" on chip "tpu-v9"; benchmarked chips of this model: (.+)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    expect(m![1]!.split(', ').sort()).toEqual([...cutOf(MODEL).keys()].sort());
+  });
+
+  it('model evaluate --format telemetry --json prints the C4 report', async () => {
+    const r = await edgelat(['model', 'evaluate', '--format', 'telemetry', '--seed', '1', '--json'], dataDir);
+    expect(lines(r.stderr)).toEqual([]);
+    expect(r.code).toBe(0);
+    const e = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(e).sort()).toEqual(['groups', 'heldOutPairs', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'testRows', 'trainRows']);
+    // The demo's one server runs two models on its chip: a quarter of two pairs rounds to one held out.
+    const pairs = ['mobilenet-v2-int8', 'resnet50'].map((m) => `${m}|${CHIP}`);
+    expect(e.heldOutPairs).toHaveLength(1);
+    expect(pairs).toContain((e.heldOutPairs as string[])[0]);
+    for (const k of ['trainRows', 'testRows', 'groups']) {
+      expect(Number.isInteger(e[k]), k).toBe(true);
+      expect(e[k] as number, k).toBeGreaterThan(0);
+    }
+    // Groups are (pair × load decile) with ≥ 30 requests: at most 10 for one held-out pair.
+    expect(e.groups as number).toBeLessThanOrEqual(10);
+    for (const k of ['p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage']) {
+      expect(e[k] as number, k).toBeGreaterThanOrEqual(0);
+      expect(e[k] as number, k).toBeLessThanOrEqual(1);
+    }
+  });
+});

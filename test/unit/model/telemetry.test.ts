@@ -1,0 +1,403 @@
+/**
+ * The telemetry latency model (services/model/telemetry.ts), its stable
+ * contracts only (the feature list is still being tuned): the feature row's
+ * width, the lognormal quantile factor against the normal distribution, the
+ * chip/server encodings against medians worked by hand, the ONNX metadata
+ * round trip and parity with the TypeScript predictor, the trainer's holdout
+ * metrics against their closed forms, the benchmark priors against medians
+ * over systems; plus `scheduledRunTimes` against hand-listed cron times and
+ * the EDGELAT_RETRAIN_* configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../errors.ts';
+import { loadConfig } from '../../../services/config.ts';
+import { trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
+import { scheduledRunTimes } from '../../../services/model/lifecycle.ts';
+import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
+import {
+  BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, offsetFeature, predictTelemetryLn,
+  TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, unloadedQuantileFactor,
+  type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
+} from '../../../services/model/telemetry.ts';
+import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
+import { prng } from '../../helpers/factories.ts';
+import { createTestDatabase } from '../../helpers/warehouse.ts';
+
+const target = (kind: string): TelemetryTarget => TELEMETRY_TARGETS.find((t) => t.kind === kind)!;
+const IDLE = LOAD_FEATURES.map(() => 0);
+let seq = 0;
+
+/** A request with hand-chosen values; input size given in KiB (1 KiB = 1024 bytes). */
+function row(p: { model: string; chip: string; server: string; kib: number; io: number; compute: number; prior?: BenchmarkPrior; load?: number[]; ts?: number }): TelemetryRow {
+  seq++;
+  return {
+    eventId: `e-${seq}`, tsMs: p.ts ?? seq, modelId: p.model, chip: p.chip, server: p.server, prior: p.prior ?? { p50: 10, p90: 15 },
+    input_bytes: Math.round(p.kib * 1024), batch_size: 1, load: p.load ?? IDLE, total_ms: p.io + p.compute, io_ms: p.io, compute_ms: p.compute,
+  };
+}
+
+/**
+ * Synthetic fleet: two known chips (three servers), two models, random load;
+ * compute = benchmark p50 × chip factor × (1 + 2·gpu²) × lognormal noise, i/o
+ * linear in KiB, queueing ∝ queue depth.
+ */
+function synthRows(n: number, seed: number, chips = ['chip-a', 'chip-b']): TelemetryRow[] {
+  const rand = prng(seed);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const models = [{ id: 'm1', prior: { p50: 10, p90: 13 }, kib: 147 }, { id: 'm2', prior: { p50: 40, p90: 60 }, kib: 49 }];
+  return Array.from({ length: n }, (_, i) => {
+    const chip = chips[i % chips.length]!;
+    const m = models[Math.floor(rand() * models.length)]!;
+    const server = chip === 'chip-a' ? (rand() < 0.5 ? 'a1' : 'a2') : `${chip}-s`;
+    const gpu = rand();
+    const qd = Math.floor(rand() * 6);
+    const load = [rand(), gpu, rand(), qd, 1 + Math.floor(rand() * 4), 20 * rand()];
+    const compute = m.prior.p50 * (chip === 'chip-a' ? 1.5 : 0.8) * (1 + 2 * gpu * gpu) * Math.exp(0.15 * normal());
+    const io = 0.5 + 0.02 * m.kib * (1 + 0.1 * rand());
+    const queue = qd * 5 * rand();
+    return { ...row({ model: m.id, chip, server, kib: m.kib, io, compute, prior: m.prior, load, ts: 1_000 * i }), total_ms: io + compute + queue };
+  });
+}
+
+describe('featureRow', () => {
+  it('has one value per TELEMETRY_FEATURES name, for known and unknown chips and servers', () => {
+    const enc = fitEncoding(synthRows(200, 1));
+    for (const req of [
+      { chip: 'chip-a', server: 'a1' }, { chip: 'chip-a' }, { chip: 'chip-z', server: 'nowhere' },
+    ]) {
+      const x = featureRow(enc, { ...req, prior: { p50: 12, p90: 20 }, input_bytes: 150_528, batch_size: 1, load: [0.2, 0.7, 0.3, 2, 2, 5] });
+      expect(x).toHaveLength(TELEMETRY_FEATURES.length);
+      expect(Array.from(x).every(Number.isFinite)).toBe(true);
+    }
+    expect(LOAD_FEATURES.every((k) => (TELEMETRY_FEATURES as readonly string[]).includes(k))).toBe(true);
+  });
+
+  it('encodes an unknown chip with the global statistics and an unknown server with its chip\'s', () => {
+    const enc = fitEncoding(synthRows(200, 1));
+    const req = { prior: { p50: 12, p90: 20 }, input_bytes: 150_528, batch_size: 1, load: [0.2, 0.7, 0.3, 2, 2, 5] };
+    // A copy whose chip "g" carries the global statistics: an unknown chip must look exactly like it.
+    const withG: TelemetryEncoding = { ...enc, chips: { ...enc.chips, g: enc.global } };
+    expect(featureRow(enc, { ...req, chip: 'chip-z' })).toEqual(featureRow(withG, { ...req, chip: 'g' }));
+    expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'no-such-server' })).toEqual(featureRow(enc, { ...req, chip: 'chip-a' }));
+    expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'a1' })).not.toEqual(featureRow(enc, { ...req, chip: 'chip-a', server: 'a2' }));
+  });
+});
+
+/** Standard normal CDF from the Maclaurin series of erf (|x| < 3: 80 terms are far past double precision). */
+function normalCdf(x: number): number {
+  const u = x / Math.SQRT2;
+  let term = u;
+  let sum = u;
+  for (let n = 1; n < 80; n++) {
+    term *= (-u * u) / n;
+    sum += term / (2 * n + 1);
+  }
+  return 0.5 * (1 + (2 / Math.sqrt(Math.PI)) * sum);
+}
+
+/** z with Φ(z) = p by bisection on [−5, 5]. */
+function normalQuantile(p: number): number {
+  let lo = -5;
+  let hi = 5;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+describe('unloadedQuantileFactor', () => {
+  // Tabulated standard-normal quantiles (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.1): z0.90 = 1.281551566, z0.99 = 2.326347874.
+  const Z90 = 1.2815515655446;
+  const Z99 = 2.3263478740408;
+
+  it('the bisection on the erf series reproduces the tabulated quantiles', () => {
+    expect(normalQuantile(0.9)).toBeCloseTo(Z90, 12);
+    expect(normalQuantile(0.99)).toBeCloseTo(Z99, 12);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 14);
+  });
+
+  it.each([
+    [{ p50: 10, p90: 20 }],
+    [{ p50: 0.64, p90: 0.78 }],
+    [{ p50: 281.314, p90: 286.437 }],
+  ])('is exp(z_α·σ) with σ = ln(p90/p50)/z0.9 for %j', (prior) => {
+    const sigma = Math.log(prior.p90 / prior.p50) / normalQuantile(0.9);
+    expect(unloadedQuantileFactor(prior, 0.5)).toBe(1);
+    // At α = 0.9 the lognormal's quantile is the benchmark's own p90: factor = p90/p50.
+    expect(unloadedQuantileFactor(prior, 0.9)).toBeCloseTo(prior.p90 / prior.p50, 12);
+    expect(unloadedQuantileFactor(prior, 0.99)).toBeCloseTo(Math.exp(normalQuantile(0.99) * sigma), 10);
+    // Same thing as a power: (p90/p50)^(z0.99/z0.9).
+    expect(unloadedQuantileFactor(prior, 0.99)).toBeCloseTo((prior.p90 / prior.p50) ** (Z99 / Z90), 10);
+  });
+
+  it('p90 = p50 (or a p90 below p50) gives no spread: factor 1', () => {
+    expect(unloadedQuantileFactor({ p50: 5, p90: 5 }, 0.99)).toBe(1);
+    expect(unloadedQuantileFactor({ p50: 5, p90: 4 }, 0.99)).toBe(1);
+  });
+
+  it('refuses a quantile it has no z for', () => {
+    expect(() => unloadedQuantileFactor({ p50: 1, p90: 2 }, 0.95)).toThrow(RangeError);
+    expect(() => unloadedQuantileFactor({ p50: 1, p90: 2 }, 0.95)).toThrow(/0\.95/);
+  });
+});
+
+describe('fitEncoding', () => {
+  /*
+   * Chip A (servers a1, a2), three models; chip B (server b1), one model.
+   *   row  model chip server  KiB  io   compute  compute/p50 (p50 = 10, 20, 40 for m1, m2, m3)
+   *   r1   m1    A    a1      1    2    12       1.2
+   *   r2   m1    A    a2      3    9    8        0.8
+   *   r3   m2    A    a1      3    5    30       1.5
+   *   r4   m3    A    a2      5    6    40       1.0
+   *   r5   m3    A    a2      5    6.5  20       0.5
+   *   r6   m1    B    b1      2    4    5        0.5
+   *   r7   m1    B    b1      4    10   7        0.7
+   *   r8   m1    B    b1      6    8    30       3.0
+   * Nearest-rank median = the ⌈n/2⌉-th smallest (the lower middle for even n).
+   * Chip A i/o points (per-model median KiB, median io): m1 (1, 2), m2 (3, 5), m3 (5, 6):
+   *   mean (3, 13/3), Sxx = 8, Sxy = 8 → slope 1, intercept 13/3 − 3 = 4/3.
+   * Chip B: one model, (4, 8) → through the origin: 8/4 = 2 ms per KiB.
+   * All rows: m1 (median of 1,3,2,4,6 = 3; of 2,9,4,10,8 = 8), m2 (3, 5), m3 (5, 6):
+   *   mean (11/3, 19/3), Sxx = 8/3, Sxy = −2/3 → slope −1/4 clamped to 0, intercept = mean io 19/3.
+   * compute ratio: A median of {1.2, 0.8, 1.5, 1.0, 0.5} = 1.0; B of {0.5, 0.7, 3.0} = 0.7;
+   *   all eight: sorted 0.5 0.5 0.7 0.8 1.0 1.2 1.5 3.0 → 4th = 0.8.
+   * Server mean service (io + compute): a1 (14 + 35)/2 = 24.5; a2 (17 + 46 + 26.5)/3 = 89.5/3; b1 (9 + 17 + 38)/3 = 64/3.
+   * Chip service = median over its servers: A {24.5, 29.83} → 24.5; B 64/3; all {21.33, 24.5, 29.83} → 24.5.
+   */
+  const p = { m1: { p50: 10, p90: 12 }, m2: { p50: 20, p90: 30 }, m3: { p50: 40, p90: 50 } };
+  const rows = [
+    row({ model: 'm1', chip: 'A', server: 'a1', kib: 1, io: 2, compute: 12, prior: p.m1 }),
+    row({ model: 'm1', chip: 'A', server: 'a2', kib: 3, io: 9, compute: 8, prior: p.m1 }),
+    row({ model: 'm2', chip: 'A', server: 'a1', kib: 3, io: 5, compute: 30, prior: p.m2 }),
+    row({ model: 'm3', chip: 'A', server: 'a2', kib: 5, io: 6, compute: 40, prior: p.m3 }),
+    row({ model: 'm3', chip: 'A', server: 'a2', kib: 5, io: 6.5, compute: 20, prior: p.m3 }),
+    row({ model: 'm1', chip: 'B', server: 'b1', kib: 2, io: 4, compute: 5, prior: p.m1 }),
+    row({ model: 'm1', chip: 'B', server: 'b1', kib: 4, io: 10, compute: 7, prior: p.m1 }),
+    row({ model: 'm1', chip: 'B', server: 'b1', kib: 6, io: 8, compute: 30, prior: p.m1 }),
+  ];
+
+  it('fits the per-chip medians, i/o lines and server service times worked by hand', () => {
+    const enc = fitEncoding(rows);
+    expect(Object.keys(enc.chips).sort()).toEqual(['A', 'B']);
+    const close = (got: Record<string, number>, want: Record<string, number>): void => {
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const k of Object.keys(want)) expect(got[k], k).toBeCloseTo(want[k]!, 12);
+    };
+    close({ ...enc.chips.A! }, { ioFixedMs: 4 / 3, ioMsPerKib: 1, computeRatio: 1.0, serviceMs: 24.5, rows: 5 });
+    close({ ...enc.chips.B! }, { ioFixedMs: 0, ioMsPerKib: 2, computeRatio: 0.7, serviceMs: 64 / 3, rows: 3 });
+    close({ ...enc.global }, { ioFixedMs: 19 / 3, ioMsPerKib: 0, computeRatio: 0.8, serviceMs: 24.5, rows: 8 });
+    expect(Object.keys(enc.servers).sort()).toEqual(['a1', 'a2', 'b1']);
+    close({ ...enc.servers.a1! }, { serviceMs: 24.5, rows: 2 });
+    close({ ...enc.servers.a2! }, { serviceMs: 89.5 / 3, rows: 3 });
+    close({ ...enc.servers.b1! }, { serviceMs: 64 / 3, rows: 3 });
+  });
+
+  it('does not depend on the order of the rows, and refuses no rows', () => {
+    expect(fitEncoding([...rows].reverse())).toEqual(fitEncoding(rows));
+    expect(() => fitEncoding([])).toThrow(RangeError);
+  });
+});
+
+describe('telemetry model file', () => {
+  let model: ReturnType<typeof trainTelemetryModel>;
+  let bytes: Uint8Array;
+  beforeAll(() => {
+    model = trainTelemetryModel(target('total_ms_p90'), synthRows(600, 11), 1);
+    bytes = exportTelemetryModel(model);
+  });
+
+  it('stores the encoding and target in the ONNX metadata (round trip)', () => {
+    expect(model.gbt.trees.length).toBeGreaterThan(0);
+    const back = telemetryEncodingOf(bytes);
+    expect(back.target).toEqual(target('total_ms_p90'));
+    expect(back.encoding).toEqual(model.encoding);
+    expect(back.encoding).toEqual(fitEncoding(synthRows(600, 11)));
+  });
+
+  it('refuses a foreign ONNX file (no edgelat metadata) and one made for another feature list', () => {
+    const foreign = exportGbtToOnnx(trainGbt([[1], [2], [3]], [4, 5, 6], { loss: { kind: 'l2' }, nTrees: 0 }));
+    expect(() => telemetryEncodingOf(foreign)).toThrow('model file has no edgelat.target metadata: not an edgelat telemetry model');
+    const other = exportGbtToOnnx(model.gbt, '1', {
+      'edgelat.target': JSON.stringify(model.target), 'edgelat.features': JSON.stringify(['a', 'b']), 'edgelat.encoding': JSON.stringify(model.encoding),
+    });
+    expect(() => telemetryEncodingOf(other)).toThrow(/features \["a","b"\] differ .*retrain it/);
+  });
+
+  it('ONNX output + offset feature equals predictTelemetryLn within 1e-4 relative (ms), on known and unknown chips', async () => {
+    const rowsKnown = synthRows(600, 11);
+    const rowsNew = synthRows(400, 12, ['chip-a', 'chip-b', 'chip-z']);
+    const X = [...rowsKnown, ...rowsNew].map((r) => featureRow(model.encoding, r));
+    const scorer = await OnnxScorer.load(bytes);
+    try {
+      const out = await scorer.predict(X);
+      const off = offsetFeature(model.target);
+      let worst = 0;
+      X.forEach((x, i) => {
+        const want = Math.exp(predictTelemetryLn(model, x));
+        const got = Math.exp(x[off]! + out[i]!);
+        worst = Math.max(worst, Math.abs(got - want) / want);
+      });
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await scorer.close();
+    }
+  });
+});
+
+describe('telemetry warehouse contracts', () => {
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('telemetry');
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  /*
+   * A model without trees predicts offset + base exactly (base 0.5 is exact in float32), so the
+   * prediction of each request is known; the truths are that prediction × f. Then r = ln(truth) − pred = ln f,
+   * pinball = mean ρ_α(ln f), coverage = share of f ≤ 1, MAPE = mean |1 − f| / f, acc10 = share |1 − f| / f ≤ 0.1.
+   */
+  it.each([
+    ['io_ms_p50', 'io_ms'], ['total_ms_p99', 'total_ms'], ['compute_ms_p50', 'compute_ms'],
+  ] as const)('score(%s) returns the pinball loss, coverage and (for medians) MAPE of its closed forms', async (kind, column) => {
+    const t = target(kind);
+    const enc = fitEncoding(synthRows(200, 3));
+    const base = 0.5;
+    const gbt: GbtModel = { base, trees: [], featureCount: TELEMETRY_FEATURES.length, loss: { kind: 'quantile', alpha: t.alpha }, trainLoss: [], validLoss: [] };
+    const bytes = exportTelemetryModel({ target: t, gbt, encoding: enc });
+    const f = [0.5, 0.95, 1.05, 1.2, 2, 0.8];
+    const rows = synthRows(f.length, 4).map((r, i) => {
+      const predMs = Math.exp(featureRow(enc, r)[offsetFeature(t)]! + base);
+      return { ...r, [column]: predMs * f[i]! };
+    });
+    const { loss, metrics } = await telemetryTrainer(w, t).score(bytes, rows);
+    const rho = (u: number): number => (u >= 0 ? t.alpha * u : (t.alpha - 1) * u);
+    const pinball = f.reduce((s, v) => s + rho(Math.log(v)), 0) / f.length;
+    expect(loss).toBeCloseTo(pinball, 6);
+    expect(metrics.pinball).toBeCloseTo(pinball, 6);
+    expect(metrics.coverage).toBe(3 / 6); // f ≤ 1: 0.5, 0.95, 0.8
+    expect(metrics.rows).toBe(6);
+    if (t.alpha === 0.5) {
+      expect(metrics.mape).toBeCloseTo(f.reduce((s, v) => s + Math.abs(1 - v) / v, 0) / f.length, 6);
+      expect(metrics.acc10).toBe(2 / 6); // |1 − f|/f: 1, 0.053, 0.048, 0.167, 0.5, 0.25
+    } else {
+      expect(metrics.mape).toBeUndefined();
+    }
+  });
+
+  it('importBenchmarkCut writes p50 and p90 per MLPerf run, and loadPriors is the median over systems of each', async () => {
+    // The cut by hand: model and chip are the first two columns; p50_ms and p90_ms the 4th and 3rd from the end
+    // (the system names in between may hold quoted commas).
+    const lines = readFileSync(BENCHMARK_CUT, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    expect(lines[0]!.split(',').slice(-4)).toEqual(['p50_ms', 'p90_ms', 'mean_ms', 'source_file']);
+    const byPair = new Map<string, { p50: number[]; p90: number[] }>();
+    for (const l of lines.slice(1)) {
+      const c = l.split(',');
+      const key = `${c[0]}|${c[1]}`;
+      const e = byPair.get(key) ?? { p50: [], p90: [] };
+      e.p50.push(Number(c.at(-4)));
+      e.p90.push(Number(c.at(-3)));
+      byPair.set(key, e);
+    }
+    expect(await importBenchmarkCut(w)).toBe(2 * (lines.length - 1));
+    const priors = await loadPriors(w);
+    expect([...priors.keys()].sort()).toEqual([...byPair.keys()].sort());
+    const sorted = (v: number[]): number[] => [...v].sort((a, b) => a - b);
+    let odd = 0;
+    for (const [key, e] of byPair) {
+      const got = priors.get(key)!;
+      for (const [q, values] of [['p50', sorted(e.p50)], ['p90', sorted(e.p90)]] as const) {
+        const n = values.length;
+        if (n % 2 === 1) {
+          expect(got[q], `${key} ${q}`).toBe(values[(n - 1) / 2]);
+        } else {
+          // Even count: a value between the two middle ones (see the report on which one).
+          expect(got[q], `${key} ${q}`).toBeGreaterThanOrEqual(values[n / 2 - 1]!);
+          expect(got[q], `${key} ${q}`).toBeLessThanOrEqual(values[n / 2]!);
+        }
+      }
+      if (e.p50.length % 2 === 1) odd++;
+    }
+    expect(odd).toBeGreaterThanOrEqual(5); // 7 pairs of the cut have an odd number of systems
+    // resnet50 on the Odroid N2+: p50 of three systems 281.314, 278.266, 290.628 → 281.314.
+    expect(priors.get('resnet50|odroid-n2plus-s922x')!.p50).toBe(281.314);
+    // Importing again replaces, it does not add systems (ReplacingMergeTree read with FINAL).
+    await importBenchmarkCut(w);
+    expect(await loadPriors(w)).toEqual(priors);
+  });
+
+  it('loadPriors keeps SingleStream only and needs both percentiles', async () => {
+    const db = await createTestDatabase('priors');
+    try {
+      const r = (model_id: string, chip: string, system: string, percentile: number, latency_ms: number, scenario = 'SingleStream') =>
+        ({ source: 'hand', model_id, device: system, chip, batch: 1, scenario, percentile, latency_ms, system });
+      await db.insert(`${db.database}.benchmark_latency`, [
+        // m1 on c1: three systems (p50 5, 9, 7 → 7; p90 8, 20, 10 → 10) and an Offline run that must not count.
+        r('m1', 'c1', 's1', 0.5, 5), r('m1', 'c1', 's2', 0.5, 9), r('m1', 'c1', 's3', 0.5, 7),
+        r('m1', 'c1', 's1', 0.9, 8), r('m1', 'c1', 's2', 0.9, 20), r('m1', 'c1', 's3', 0.9, 10),
+        r('m1', 'c1', 's4', 0.5, 1000, 'Offline'), r('m1', 'c1', 's4', 0.9, 2000, 'Offline'),
+        // m1 on c2: five other systems (a device has one chip: the table's key has no chip) (p50 → 3, p90 → 4).
+        ...[1, 2, 3, 4, 100].map((v, i) => r('m1', 'c2', `t${i}`, 0.5, v)), ...[2, 3, 4, 5, 200].map((v, i) => r('m1', 'c2', `t${i}`, 0.9, v)),
+        // m2 on c1: no p90, so no prior.
+        r('m2', 'c1', 's1', 0.5, 3),
+      ]);
+      const priors = await loadPriors(db);
+      expect(Object.fromEntries(priors)).toEqual({ 'm1|c1': { p50: 7, p90: 10 }, 'm1|c2': { p50: 3, p90: 4 } });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('scheduledRunTimes', () => {
+  const at = (iso: string): number => Date.parse(iso);
+  it.each([
+    // The demo: 10:00 start, cron every 10 minutes → the boundaries in (start, end].
+    ['*/10 * * * *', '2024-06-01T10:00:00Z', '2024-06-01T10:20:00Z', ['10:10', '10:20']],
+    ['*/10 * * * *', '2024-06-01T10:00:00Z', '2024-06-01T10:12:00Z', ['10:10']],
+    ['*/10 * * * *', '2024-06-01T10:00:00Z', '2024-06-01T10:10:00Z', ['10:10']],
+    ['*/10 * * * *', '2024-06-01T10:00:00Z', '2024-06-01T10:09:59.999Z', []],
+    ['*/10 * * * *', '2024-06-01T10:10:00Z', '2024-06-01T10:35:00Z', ['10:20', '10:30']],
+    ['*/10 * * * *', '2024-06-01T10:09:59.999Z', '2024-06-01T10:10:00Z', ['10:10']],
+  ])('%s in (%s, %s] → %j', (cron, from, to, hhmm) => {
+    expect(scheduledRunTimes(cron, at(from), at(to))).toEqual(hhmm.map((t) => at(`2024-06-01T${t}:00Z`)));
+  });
+
+  it('0 3 * * *: 03:00 UTC each day, across a month end; limit caps the list', () => {
+    const days = ['2024-06-29', '2024-06-30', '2024-07-01', '2024-07-02'];
+    expect(scheduledRunTimes('0 3 * * *', at('2024-06-28T03:00:00Z'), at('2024-07-02T03:00:00Z'))).toEqual(days.map((d) => at(`${d}T03:00:00Z`)));
+    expect(scheduledRunTimes('0 3 * * *', at('2024-06-28T03:00:00Z'), at('2024-07-02T02:59:59Z'))).toEqual(days.slice(0, 3).map((d) => at(`${d}T03:00:00Z`)));
+    expect(scheduledRunTimes('0 3 * * *', at('2024-06-28T00:00:00Z'), at('2024-12-31T00:00:00Z'), 2)).toEqual(['2024-06-28', '2024-06-29'].map((d) => at(`${d}T03:00:00Z`)));
+  });
+
+  it('refuses an invalid expression, naming it', () => {
+    expect(() => scheduledRunTimes('nonsense', 0, 1)).toThrow(RangeError);
+    expect(() => scheduledRunTimes('nonsense', 0, 1)).toThrow(/"nonsense"/);
+  });
+});
+
+describe('EDGELAT_RETRAIN_* configuration', () => {
+  it('defaults: no schedule, a 7-day window', () => {
+    const c = loadConfig({});
+    expect([c.retrainCron, c.retrainWindowMs]).toEqual([null, 7 * 24 * 3_600_000]);
+  });
+
+  it('reads a valid cron and window', () => {
+    const c = loadConfig({ EDGELAT_RETRAIN_CRON: '0 3 * * *', EDGELAT_RETRAIN_WINDOW_MS: '3600000' });
+    expect([c.retrainCron, c.retrainWindowMs]).toEqual(['0 3 * * *', 3_600_000]);
+    expect(loadConfig({ EDGELAT_RETRAIN_CRON: '*/10 * * * *' }).retrainCron).toBe('*/10 * * * *');
+  });
+
+  it.each([
+    [{ EDGELAT_RETRAIN_CRON: 'nonsense' }, /EDGELAT_RETRAIN_CRON="nonsense": must be a cron expression/],
+    [{ EDGELAT_RETRAIN_CRON: '61 * * * *' }, /EDGELAT_RETRAIN_CRON="61 \* \* \* \*"/],
+    [{ EDGELAT_RETRAIN_WINDOW_MS: '1000' }, /EDGELAT_RETRAIN_WINDOW_MS="1000"/],
+  ])('rejects %j with a ConfigError naming the variable', (env, pattern) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(pattern);
+  });
+});
