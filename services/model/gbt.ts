@@ -45,6 +45,12 @@ export interface GbtOptions {
   earlyStoppingRounds?: number;
   /** Seed of the validation split. @default 1 */
   seed?: number;
+  /**
+   * Monotone constraint per feature: +1 the prediction never decreases as the
+   * feature grows, −1 never increases, 0 free (LightGBM's
+   * `monotone_constraints`, basic method). @default all 0
+   */
+  monotone?: readonly number[];
 }
 
 /** One regression tree in flat arrays; node 0 is the root, a leaf has feature −1. */
@@ -139,6 +145,7 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   const o = {
     nTrees: options.nTrees ?? 200, learningRate: options.learningRate ?? 0.1, maxDepth: options.maxDepth ?? 6, minSamplesLeaf: options.minSamplesLeaf ?? 5,
     maxBins: options.maxBins ?? 255, lambda: options.lambda ?? 1, validationFraction: options.validationFraction ?? 0, earlyStoppingRounds: options.earlyStoppingRounds ?? 20, seed: options.seed ?? 1,
+    monotone: options.monotone ?? [],
   };
   const loss = options.loss;
   if (loss.kind === 'quantile' && !(loss.alpha > 0 && loss.alpha < 1)) throw new RangeError(`loss.alpha: expected a fraction in (0, 1), got ${loss.alpha}`);
@@ -150,6 +157,10 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
   if (!(o.lambda >= 0)) throw new RangeError(`lambda: expected >= 0, got ${o.lambda}`);
   if (!(o.validationFraction >= 0 && o.validationFraction <= 0.5)) throw new RangeError(`validationFraction: expected 0..0.5, got ${o.validationFraction}`);
   if (X.length !== y.length || X.length === 0) throw new RangeError(`X and y: expected the same number (> 0) of rows, got ${X.length} and ${y.length}`);
+  o.monotone.forEach((m, j) => {
+    if (m !== -1 && m !== 0 && m !== 1) throw new RangeError(`monotone[${j}]: expected −1, 0 or 1, got ${m}`);
+  });
+  if (o.monotone.length > X[0]!.length) throw new RangeError(`monotone: ${o.monotone.length} constraints for ${X[0]!.length} features`);
   const featureCount = X[0]!.length;
   X.forEach((row, i) => {
     if (row.length !== featureCount) throw new RangeError(`X[${i}]: expected ${featureCount} features, got ${row.length}`);
@@ -214,6 +225,9 @@ interface Node {
   id: number;
   /** Its histograms when it may split (null for a node that can only be a leaf). */
   hist: Histograms | null;
+  /** Bounds of the leaf values (before shrinkage) below this node, from monotone splits above it. */
+  lo: number;
+  hi: number;
 }
 
 function histogramsOf(rows: Int32Array, g: Float64Array, bins: Uint16Array[], binCounts: number[]): Histograms {
@@ -263,7 +277,7 @@ function subtract(parent: Histograms, child: Histograms): Histograms {
  */
 function growTree(
   g: Float64Array, y: Float64Array, f: Float64Array, bins: Uint16Array[], binCounts: number[], thresholds: number[][], loss: GbtLoss,
-  o: { learningRate: number; maxDepth: number; minSamplesLeaf: number; lambda: number },
+  o: { learningRate: number; maxDepth: number; minSamplesLeaf: number; lambda: number; monotone: readonly number[] },
 ): GbtTree {
   const tree: GbtTree = { feature: [], threshold: [], left: [], right: [], value: [] };
   const add = (): number => {
@@ -276,14 +290,18 @@ function growTree(
   };
   const maySplit = (n: number, depth: number): boolean => depth < o.maxDepth && n >= 2 * o.minSamplesLeaf;
   const all = Int32Array.from({ length: g.length }, (_, i) => i);
-  const stack: Node[] = [{ rows: all, depth: 0, id: add(), hist: maySplit(all.length, 0) ? histogramsOf(all, g, bins, binCounts) : null }];
+  const stack: Node[] = [{ rows: all, depth: 0, id: add(), hist: maySplit(all.length, 0) ? histogramsOf(all, g, bins, binCounts) : null, lo: -Infinity, hi: Infinity }];
   while (stack.length) {
     const node = stack.pop()!;
-    const split = node.hist ? bestSplit(node.hist, node.rows.length, o) : null;
+    const split = node.hist ? bestSplit(node.hist, node.rows.length, node, o) : null;
     if (!split) {
-      tree.value[node.id] = o.learningRate * leafValue(node.rows, g, y, f, loss, o.lambda);
+      // Clamped into the bounds of the monotone splits above: every leaf left of such a split ≤ its midpoint ≤ every leaf right of it.
+      tree.value[node.id] = o.learningRate * Math.min(node.hi, Math.max(node.lo, leafValue(node.rows, g, y, f, loss, o.lambda)));
       continue;
     }
+    const direction = o.monotone[split.feature] ?? 0;
+    tree.feature[node.id] = split.feature;
+    tree.threshold[node.id] = thresholds[split.feature]![split.bin]!;
     const b = bins[split.feature]!;
     let nLeft = 0;
     for (let k = 0; k < node.rows.length; k++) if (b[node.rows[k]!]! <= split.bin) nLeft++;
@@ -296,8 +314,21 @@ function growTree(
       if (b[i]! <= split.bin) leftRows[li++] = i;
       else rightRows[ri++] = i;
     }
-    tree.feature[node.id] = split.feature;
-    tree.threshold[node.id] = thresholds[split.feature]![split.bin]!;
+    let left = { lo: node.lo, hi: node.hi };
+    let right = { lo: node.lo, hi: node.hi };
+    if (direction !== 0) {
+      // The midpoint of the children's own leaf values (the loss's leaf rule, clamped), so the bounds are in leaf units for
+      // both losses (the quantile loss re-fits leaves as residual quantiles, not −G/(H+λ)).
+      const clamp = (v: number): number => Math.min(node.hi, Math.max(node.lo, v));
+      const mid = (clamp(leafValue(leftRows, g, y, f, loss, o.lambda)) + clamp(leafValue(rightRows, g, y, f, loss, o.lambda))) / 2;
+      if (direction > 0) {
+        left = { lo: node.lo, hi: Math.min(node.hi, mid) };
+        right = { lo: Math.max(node.lo, mid), hi: node.hi };
+      } else {
+        left = { lo: Math.max(node.lo, mid), hi: node.hi };
+        right = { lo: node.lo, hi: Math.min(node.hi, mid) };
+      }
+    }
     const l = add();
     const r = add();
     tree.left[node.id] = l;
@@ -313,20 +344,27 @@ function growTree(
       rightHist = leftSmaller ? large : small;
     }
     stack.push(
-      { rows: rightRows, depth, id: r, hist: maySplit(rightRows.length, depth) ? rightHist : null },
-      { rows: leftRows, depth, id: l, hist: maySplit(leftRows.length, depth) ? leftHist : null },
+      { rows: rightRows, depth, id: r, hist: maySplit(rightRows.length, depth) ? rightHist : null, ...right },
+      { rows: leftRows, depth, id: l, hist: maySplit(leftRows.length, depth) ? leftHist : null, ...left },
     );
   }
   return tree;
 }
 
-/** The split of largest gain (> 0) over every feature's histogram, or null. Ties: lower feature, then lower bin. */
-function bestSplit(hist: Histograms, H: number, o: { minSamplesLeaf: number; lambda: number }): { feature: number; bin: number } | null {
+/**
+ * The split of largest gain (> 0) over every feature's histogram, or null. Ties: lower feature, then lower bin.
+ * On a monotone feature a split whose (bound-clamped) child values −G/(H+λ) go the wrong way is not allowed.
+ */
+function bestSplit(
+  hist: Histograms, H: number, bounds: { lo: number; hi: number }, o: { minSamplesLeaf: number; lambda: number; monotone: readonly number[] },
+): { feature: number; bin: number; leftValue: number; rightValue: number } | null {
   let G = 0;
   for (const v of hist.sumG[0]!) G += v;
   const parent = (G * G) / (H + o.lambda);
-  let best: { feature: number; bin: number; gain: number } | null = null;
+  let best: { feature: number; bin: number; gain: number; leftValue: number; rightValue: number } | null = null;
+  const clamp = (v: number): number => Math.min(bounds.hi, Math.max(bounds.lo, v));
   for (let j = 0; j < hist.sumG.length; j++) {
+    const direction = o.monotone[j] ?? 0;
     const sumG = hist.sumG[j]!;
     const cnt = hist.cnt[j]!;
     // The last bin cannot be a split (every row would go left).
@@ -340,10 +378,14 @@ function bestSplit(hist: Histograms, H: number, o: { minSamplesLeaf: number; lam
       if (HL < o.minSamplesLeaf || HR < o.minSamplesLeaf) continue;
       const GR = G - GL;
       const gain = (GL * GL) / (HL + o.lambda) + (GR * GR) / (HR + o.lambda) - parent;
-      if (gain > 1e-12 * Math.max(1, Math.abs(parent)) && (!best || gain > best.gain)) best = { feature: j, bin: k, gain };
+      if (!(gain > 1e-12 * Math.max(1, Math.abs(parent)) && (!best || gain > best.gain))) continue;
+      const leftValue = clamp(-GL / (HL + o.lambda));
+      const rightValue = clamp(-GR / (HR + o.lambda));
+      if (direction * (rightValue - leftValue) < 0) continue;
+      best = { feature: j, bin: k, gain, leftValue, rightValue };
     }
   }
-  return best ? { feature: best.feature, bin: best.bin } : null;
+  return best;
 }
 
 /** Leaf value before shrinkage: −G/(H+λ) for L2; the α-quantile of the residuals for the quantile loss. */

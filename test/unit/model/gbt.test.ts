@@ -108,3 +108,43 @@ describe('trainGbt', () => {
     expect(() => trainGbt([[1]], [1], { loss: { kind: 'l2' }, learningRate: 0 })).toThrow(/learningRate/);
   });
 });
+
+describe('monotone constraints', () => {
+  // y rises with x0 overall but dips (sin bump), and depends on x1: a free model follows the dips,
+  // a +1-constrained one must never decrease in x0 at any fixed x1.
+  const rand = prng(11);
+  const X = Array.from({ length: 3000 }, () => [rand() * 4, rand()]);
+  const y = X.map(([a, b]) => a! + 1.5 * Math.sin(3 * a!) + 2 * b! + 0.05 * (rand() - 0.5));
+  const grid = Array.from({ length: 81 }, (_, i) => (i * 4) / 80);
+  /** Largest decrease of the prediction between neighbouring points of a grid in x0, at three values of x1. */
+  const worstDrop = (m: ReturnType<typeof trainGbt>): number => {
+    let worst = 0;
+    for (const b of [0.1, 0.5, 0.9]) {
+      const p = grid.map((a) => predictGbt(m, [a, b]));
+      for (let i = 1; i < p.length; i++) worst = Math.max(worst, p[i - 1]! - p[i]!);
+    }
+    return worst;
+  };
+  for (const loss of [{ kind: 'l2' as const }, { kind: 'quantile' as const, alpha: 0.9 }]) {
+    it(`${loss.kind}: never decreasing in a +1 feature, while the free model follows the dips`, () => {
+      const opts = { loss, nTrees: 60, learningRate: 0.2, maxDepth: 4, minSamplesLeaf: 10 };
+      // Free: at x1 = 0.5 the fit follows the dip from x0 ≈ π/6 (y ≈ 3.0) to x0 ≈ π/2 (y ≈ 1.1).
+      const free = trainGbt(X, y, opts);
+      expect(predictGbt(free, [Math.PI / 6, 0.5]) - predictGbt(free, [Math.PI / 2, 0.5])).toBeGreaterThan(1);
+      expect(worstDrop(trainGbt(X, y, { ...opts, monotone: [1, 0] }))).toBe(0);
+      // −1 on the reversed feature is the same constraint.
+      const Xr = X.map(([a, b]) => [-a!, b!]);
+      const m = trainGbt(Xr, y, { ...opts, monotone: [-1, 0] });
+      let worst = 0;
+      for (const b of [0.1, 0.5, 0.9]) {
+        const p = grid.map((a) => predictGbt(m, [-a, b]));
+        for (let i = 1; i < p.length; i++) worst = Math.max(worst, p[i - 1]! - p[i]!);
+      }
+      expect(worst).toBe(0);
+    });
+  }
+  it('refuses a constraint other than −1, 0, 1 or more constraints than features', () => {
+    expect(() => trainGbt([[1], [2]], [1, 2], { loss: { kind: 'l2' }, monotone: [2] })).toThrow(/monotone\[0\]/);
+    expect(() => trainGbt([[1], [2]], [1, 2], { loss: { kind: 'l2' }, monotone: [1, 1] })).toThrow(/2 constraints for 1 features/);
+  });
+});
