@@ -33,6 +33,14 @@ export const TELEMETRY_FEATURES = [
 /** Load feature names a prediction may set (`--load k=v`); unset ones are 0 (idle). */
 export const LOAD_FEATURES = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
 
+/**
+ * Monotone constraints of the trees, per feature: latency never falls as a
+ * load feature (or the expected wait) rises, with everything else fixed —
+ * what users of a load-versus-latency model expect, and it keeps the trees
+ * from extrapolating dips into load they saw little of.
+ */
+export const MONOTONE: readonly number[] = TELEMETRY_FEATURES.map((f) => ((LOAD_FEATURES as readonly string[]).includes(f) || f === 'ln_expected_wait_ms' ? 1 : 0));
+
 /** Load values of a request, aligned with {@link LOAD_FEATURES}. */
 export type LoadVector = readonly number[];
 
@@ -323,7 +331,7 @@ export function trainTelemetryModel(target: TelemetryTarget, rows: readonly Tele
   const t = thin(rows, MAX_TRAIN_ROWS);
   const X = t.map((r) => featureRow(encoding, r));
   const off = offsetFeature(target);
-  const gbt = trainGbt(X, t.map((r, i) => ln(r[target.column]) - X[i]![off]!), { ...TELEMETRY_GBT, loss: { kind: 'quantile', alpha: target.alpha }, seed });
+  const gbt = trainGbt(X, t.map((r, i) => ln(r[target.column]) - X[i]![off]!), { ...TELEMETRY_GBT, loss: { kind: 'quantile', alpha: target.alpha }, seed, monotone: MONOTONE });
   return { target, gbt, encoding };
 }
 
