@@ -16,6 +16,7 @@ import { trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
 import { scheduledRunTimes } from '../../../services/model/lifecycle.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
 import {
+  TOTAL_MS_TREES,
   BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, offsetFeature, predictTelemetryLn,
   TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, unloadedQuantileFactor,
   type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
@@ -29,11 +30,11 @@ const IDLE = LOAD_FEATURES.map(() => 0);
 let seq = 0;
 
 /** A request with hand-chosen values; input size given in KiB (1 KiB = 1024 bytes). */
-function row(p: { model: string; chip: string; server: string; kib: number; io: number; compute: number; prior?: BenchmarkPrior; load?: number[]; ts?: number }): TelemetryRow {
+function row(p: { model: string; chip: string; server: string; kib: number; io: number; compute: number; queue?: number; prior?: BenchmarkPrior; load?: number[]; ts?: number }): TelemetryRow {
   seq++;
   return {
     eventId: `e-${seq}`, tsMs: p.ts ?? seq, modelId: p.model, chip: p.chip, server: p.server, prior: p.prior ?? { p50: 10, p90: 15 },
-    input_bytes: Math.round(p.kib * 1024), batch_size: 1, load: p.load ?? IDLE, total_ms: p.io + p.compute, io_ms: p.io, compute_ms: p.compute,
+    input_bytes: Math.round(p.kib * 1024), batch_size: 1, load: p.load ?? IDLE, total_ms: (p.queue ?? 0) + p.io + p.compute, queue_ms: p.queue ?? 0, io_ms: p.io, compute_ms: p.compute,
   };
 }
 
@@ -182,9 +183,9 @@ describe('fitEncoding', () => {
   it('fits the per-chip medians, i/o lines and server service times worked by hand', () => {
     const enc = fitEncoding(rows);
     expect(Object.keys(enc.chips).sort()).toEqual(['A', 'B']);
-    const close = (got: Record<string, number>, want: Record<string, number>): void => {
-      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-      for (const k of Object.keys(want)) expect(got[k], k).toBeCloseTo(want[k]!, 12);
+    // The scalar statistics worked above (the per-decile tables are checked through the evaluation).
+    const close = (got: object, want: Record<string, number>): void => {
+      for (const k of Object.keys(want)) expect((got as Record<string, number>)[k], k).toBeCloseTo(want[k]!, 12);
     };
     close({ ...enc.chips.A! }, { ioFixedMs: 4 / 3, ioMsPerKib: 1, computeRatio: 1.0, serviceMs: 24.5, rows: 5 });
     close({ ...enc.chips.B! }, { ioFixedMs: 0, ioMsPerKib: 2, computeRatio: 0.7, serviceMs: 64 / 3, rows: 3 });
@@ -210,7 +211,8 @@ describe('telemetry model file', () => {
   });
 
   it('stores the encoding and target in the ONNX metadata (round trip)', () => {
-    expect(model.gbt.trees.length).toBeGreaterThan(0);
+    // The total models are the queueing prior plus a constant (TOTAL_MS_TREES = 0); the metadata round trip holds either way.
+    expect(model.gbt.trees.length).toBe(TOTAL_MS_TREES);
     const back = telemetryEncodingOf(bytes);
     expect(back.target).toEqual(target('total_ms_p90'));
     expect(back.encoding).toEqual(model.encoding);
