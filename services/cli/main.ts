@@ -153,12 +153,18 @@ program
     await pipelineRunCommand(loadConfig(), opts);
   });
 
-const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => cmd
-  .addOption(new Option('--format <format>', what).choices(formats).makeOptionMandatory())
-  .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
-  .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)')
-  .option('--runs <files...>', 'mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)')
-  .option('--systems <files...>', 'mlperf: systems_vX.Y.csv (one row per systems/<id>.json)');
+const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => {
+  cmd
+    .addOption(new Option('--format <format>', what).choices(formats).makeOptionMandatory())
+    .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
+    .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)');
+  if (formats.includes('mlperf')) {
+    cmd
+      .option('--runs <files...>', 'mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)')
+      .option('--systems <files...>', 'mlperf: systems_vX.Y.csv (one row per systems/<id>.json)');
+  }
+  return cmd;
+};
 
 benchmarkFileOptions(program
   .command('import')
@@ -235,6 +241,9 @@ model
     const warehouse = openWarehouse(config);
     try {
       await warehouse.migrate();
+      if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
+        throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
+      }
       const models = await new ModelRegistry(warehouse, modelDir(config)).list(opts.kind);
       process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
     } finally {

@@ -128,11 +128,17 @@ export async function predictLatency(
   warehouse: Warehouse, registry: ModelRegistry,
   req: { model: string; chip: string; server?: string; load: Record<string, number>; inputBytes?: number },
 ): Promise<LatencyPrediction> {
+  for (const target of TELEMETRY_TARGETS) {
+    if (!(await registry.champion(target.kind))) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+  }
   const priors = await loadPriors(warehouse);
   const prior = priors.get(`${req.model}|${req.chip}`);
   if (!prior) {
     const chips = [...priors.keys()].filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
-    throw new UsageError(`no benchmark latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length ? `; benchmarked chips of this model: ${chips.join(', ')}` : '; import a benchmark that has it (edgelat import benchmark)'}`);
+    const models = [...new Set([...priors.keys()].map((k) => k.split('|')[0]))].sort();
+    throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
+      ? `; benchmarked chips of this model: ${chips.join(', ')}`
+      : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);
   }
   let inputBytes = req.inputBytes;
   if (inputBytes === undefined) {
