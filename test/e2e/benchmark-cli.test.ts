@@ -7,29 +7,18 @@
  * line naming what was wrong. `model evaluate --json` prints the report the
  * library computes.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { edgelat as runEdgelat, type CliResult } from '../helpers/edgelat-cli.ts';
 import { evaluateFewShot } from '../../services/model/evaluate.ts';
 import { parseHelp } from '../../services/model/help.ts';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Run the CLI from the repository root (so fixture paths are relative, as a user types them). */
-async function edgelat(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd: ROOT, env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const edgelat = (args: string[], dataDir: string): Promise<CliResult> => runEdgelat(args, dataDir, ROOT);
 
 /** The lines of stderr (without npm's own warnings when run through npx). */
 const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));

@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { edgelat } from '../helpers/edgelat-cli.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 
-async function edgelat(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** A1 on a small fleet: the demo prints non-zero counts, and `edgelat sql` reads the same number back. */
 describe('edgelat CLI', () => {

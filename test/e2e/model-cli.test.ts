@@ -9,29 +9,17 @@
  * bad input exits 2 with one line naming it; `model evaluate --format
  * telemetry` prints the C4 report.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { edgelat } from '../helpers/edgelat-cli.ts';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 const CUT = new URL('../../data/mlperf-singlestream/base-latency.csv', import.meta.url).pathname;
 
-interface Result { code: number; stdout: string; stderr: string }
+type Result = Awaited<ReturnType<typeof edgelat>>;
 
-async function edgelat(args: string[], dataDir: string): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** The lines of stderr (without npm's own warnings). */
 const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
