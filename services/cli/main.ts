@@ -184,6 +184,18 @@ benchmarkFileOptions(program
 
 const model = program.command('model').description('the latency model: evaluate, train, list');
 
+/** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */
+async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const warehouse = openWarehouse(config);
+  try {
+    await warehouse.migrate();
+    await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
+  } finally {
+    await warehouse.close();
+  }
+}
+
 benchmarkFileOptions(model
   .command('evaluate')
   .description('score the latency model: --format help on a benchmark table (without --shots an 80/20 split of architectures, every device scored; with --shots K each device, or --device D, is held out and only K of its rows are seen); --format telemetry on the warehouse\'s demo run (a quarter of the (model, chip) pairs held out, scored against the simulator\'s ground truth)'), ['help', 'telemetry'], 'help: HELP latency tables; telemetry: the fleet data in the warehouse')
@@ -197,13 +209,7 @@ Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; device?: string; shots?: number; seed: number; json: boolean }) => {
     if (opts.format === 'telemetry') {
-      const warehouse = openWarehouse(loadConfig());
-      try {
-        await warehouse.migrate();
-        await evaluateTelemetryCommand(warehouse, opts);
-      } finally {
-        await warehouse.close();
-      }
+      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); });
       return;
     }
     await modelEvaluateCommand(loadConfig(), opts);
@@ -216,19 +222,13 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const config = loadConfig();
-    const warehouse = openWarehouse(config);
-    try {
-      await warehouse.migrate();
-      const registry = new ModelRegistry(warehouse, modelDir(config));
+    await withModelRegistry(async (warehouse, registry, config) => {
       const results = await trainTelemetryModels(warehouse, registry, {
         kinds: opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean), seed: opts.seed,
         logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
       });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
-    } finally {
-      await warehouse.close();
-    }
+    });
   });
 
 model
@@ -237,18 +237,13 @@ model
   .option('--kind <kind>', 'only this kind')
   .option('--json', 'print JSON', false)
   .action(async (opts: { kind?: string; json: boolean }) => {
-    const config = loadConfig();
-    const warehouse = openWarehouse(config);
-    try {
-      await warehouse.migrate();
-      if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
-        throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
-      }
-      const models = await new ModelRegistry(warehouse, modelDir(config)).list(opts.kind);
-      process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
-    } finally {
-      await warehouse.close();
+    if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
+      throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
     }
+    await withModelRegistry(async (_warehouse, registry) => {
+      const models = await registry.list(opts.kind);
+      process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
+    });
   });
 
 program
@@ -262,17 +257,11 @@ program
   .option('--json', 'print JSON', false)
   .addHelpText('after', '\nExample: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4')
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
-    const config = loadConfig();
-    const warehouse = openWarehouse(config);
-    try {
-      await warehouse.migrate();
-      const p = await predictLatency(warehouse, new ModelRegistry(warehouse, modelDir(config)), {
-        model: opts.model, chip: opts.chip, server: opts.server, load: parseLoad(opts.load ?? []), inputBytes: opts.inputBytes,
-      });
+    const load = parseLoad(opts.load ?? []);
+    await withModelRegistry(async (warehouse, registry) => {
+      const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
       process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));
-    } finally {
-      await warehouse.close();
-    }
+    });
   });
 
 /** A one-line hint for errors users meet first. */

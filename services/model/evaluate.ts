@@ -18,7 +18,7 @@ import { oneHotColumns, type HelpDataset } from './help.ts';
 import { predictLinear, ridge } from './linalg.ts';
 import { mape, median, spearman, withinTolerance } from './metrics.ts';
 import { fitFewShot } from './transfer.ts';
-import { createRng } from '../simulator/prng.ts';
+import { createRng, shuffleInPlace } from '../simulator/prng.ts';
 
 /** Accuracy of one predictor on one device. */
 export interface Scores {
@@ -76,14 +76,9 @@ function scores(predLog: ArrayLike<number>, truth: ArrayLike<number>): Scores {
   return { acc10: withinTolerance(pred, truth), mape: mape(pred, truth), spearman: spearman(pred, truth) };
 }
 
-function shuffled(n: number, seed: number, stream: string): number[] {
-  const rng = createRng(seed, stream);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
+/** 0..n−1 in the order the seed and stream give (the split and the shots are drawn this way). */
+export function shuffled(n: number, seed: number, stream: string): number[] {
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(seed, stream));
 }
 
 function summarise(mode: EvaluationReport['mode'], seed: number, devices: DeviceResult[], shots?: number): EvaluationReport {

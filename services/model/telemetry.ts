@@ -31,7 +31,7 @@ import { coverage, mape, withinTolerance } from './metrics.ts';
 import { exportGbtToOnnx, OnnxScorer, readOnnxMetadata } from './onnx.ts';
 import type { Trainer } from './lifecycle.ts';
 import { parseCsv } from '../simulator/csv.ts';
-import { createRng } from '../simulator/prng.ts';
+import { createRng, shuffleInPlace } from '../simulator/prng.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { sumQuantile } from './wait-prior.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -239,11 +239,7 @@ export const TREE_VALIDATION_PAIR_SHARE = 0.25;
 export function trainPairValidated(X: readonly Float64Array[], y: readonly number[], groups: readonly string[], options: GbtOptions): GbtModel {
   const pairs = [...new Set(groups)].sort();
   if (pairs.length < 4) return trainGbt(X, y, options);
-  const rng = createRng(options.seed ?? 1, 'telemetry-tree-pairs');
-  for (let i = pairs.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [pairs[i], pairs[j]] = [pairs[j]!, pairs[i]!];
-  }
+  shuffleInPlace(pairs, createRng(options.seed ?? 1, 'telemetry-tree-pairs'));
   const val = new Set(pairs.slice(0, Math.max(1, Math.round(TREE_VALIDATION_PAIR_SHARE * pairs.length))));
   const fit = X.flatMap((_, i) => (val.has(groups[i]!) ? [] : [i]));
   const held = X.flatMap((_, i) => (val.has(groups[i]!) ? [i] : []));
@@ -397,12 +393,7 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   const truth = new Map(truthRows.map((r) => [String(r.event_id), { total: Number(r.true_total), util: Number(r.util) }]));
   const pairs = [...new Set(rows.map((r) => `${r.modelId}|${r.chip}`))].sort();
   if (pairs.length < 2) throw new RangeError(`evaluate telemetry: ${pairs.length} (model, chip) pair(s) with a benchmark prior; need at least 2`);
-  const rng = createRng(options.seed, 'telemetry-pairs');
-  const order = [...pairs];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = shuffleInPlace([...pairs], createRng(options.seed, 'telemetry-pairs'));
   const held = new Set(order.slice(0, Math.max(1, Math.round((options.heldOutShare ?? 0.25) * pairs.length))));
   const train = rows.filter((r) => !held.has(`${r.modelId}|${r.chip}`));
   const test = rows.filter((r) => held.has(`${r.modelId}|${r.chip}`) && truth.has(r.eventId));

@@ -8,7 +8,7 @@
  * i/o cost, power and thermal ranges, contention and load factors.
  */
 import type { ArrivalTrace, BaseLatency } from './data.ts';
-import { createRng } from './prng.ts';
+import { createRng, shuffleInPlace } from './prng.ts';
 import type { FleetServer } from './types.ts';
 
 /** Static description of one chip (board + compute device + runtime). */
@@ -168,11 +168,7 @@ export function buildFleet(seed: number, servers: number, bases: readonly BaseLa
   }
   const chips = CHIP_SPECS.filter((c) => bases.some((b) => b.chip === c.chip));
   if (chips.length === 0) throw new RangeError('the MLPerf cut names no known chip');
-  const order = [...chips];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffleInPlace([...chips], rng);
   const scaleMean = meanTokenScale(trace);
   const plans: ServerPlan[] = [];
   for (let s = 0; s < servers; s++) {

@@ -110,3 +110,16 @@ export function createRng(seed: number, stream = ''): Rng {
   };
   return rng;
 }
+
+/**
+ * Shuffle an array in place with Fisher–Yates (Knuth, TAOCP vol. 2, §3.4.2,
+ * Algorithm P), drawing from `rng`: the same generator state gives the same order.
+ * @returns the same array, shuffled.
+ */
+export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

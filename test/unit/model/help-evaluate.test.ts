@@ -10,9 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateFewShot, evaluateSplit, type DeviceResult, type EvaluationReport } from '../../../services/model/evaluate.ts';
+import { evaluateFewShot, evaluateSplit, shuffled, type DeviceResult, type EvaluationReport } from '../../../services/model/evaluate.ts';
 import { oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
-import { createRng } from '../../../services/simulator/prng.ts';
 
 const SUBSET = 'test/fixtures/help-nb201-subset/';
 const BAD = `${SUBSET}bad/`;
@@ -31,16 +30,8 @@ function table(path: string): { header: string[]; rows: string[][] } {
   return { header: lines[0]!.split(','), rows: lines.slice(1).map((l) => l.split(',')) };
 }
 
-/** Fisher–Yates with createRng(seed, stream), as evaluate.ts draws its split and its shots. */
-function shuffledOrder(n: number, seed: number, stream: string): number[] {
-  const rng = createRng(seed, stream);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
-}
+/** The split / shots order evaluate.ts draws (the baselines below are recomputed independently on it). */
+const shuffledOrder = shuffled;
 
 /** ±10 % accuracy counted here: |p − t| ≤ 0.1·t (with metrics.ts's 1e-12 relative slack). */
 const acc10 = (pred: number[], truth: number[]): number => pred.filter((p, i) => Math.abs(p - truth[i]!) <= 0.1 * truth[i]! * (1 + 1e-12)).length / pred.length;
