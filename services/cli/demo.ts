@@ -11,7 +11,15 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { importBenchmarkCut } from '../model/telemetry.ts';
+import { createBackend } from '../predictor/backend.ts';
+import { fleetMedianRate } from '../predictor/evidence.ts';
+import { EDGE_CHIPS_CSV, importChips } from './predictor.ts';
+
 import { modelDir, trainTelemetryModels } from './model.ts';
+
+/** Model and SLO of the demo's chip recommendation line. */
+const DEMO_RECOMMEND_MODEL = 'resnet50';
+const DEMO_SLO_P99_MS = 50;
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
@@ -53,6 +61,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
     // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).
     await importBenchmarkCut(warehouse);
+    await importChips(warehouse, EDGE_CHIPS_CSV);
     const registry = new ModelRegistry(warehouse, modelDir(config));
     const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
     const startMs = normalizeSimConfig(sim).startMs;
@@ -67,6 +76,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const modelPartitions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) ?? 0;
     let promotions = 0;
     for (let p = 0; p < modelPartitions; p++) promotions += await result.log.endOffset({ topic: MODEL_LATENCY_TOPIC, partition: p });
+    const medianRps = (await fleetMedianRate(warehouse)) ?? 1;
+    const rec = await createBackend({ warehouse, registry }).recommend({ model: DEMO_RECOMMEND_MODEL, slo: { percentile: 0.99, ms: DEMO_SLO_P99_MS }, rps: medianRps });
     progress.stop();
     const s = await readSummary(warehouse);
     const db = warehouse.database;
@@ -104,11 +115,15 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
         return `  ${t.version.padEnd(38)} ${t.status.padEnd(10)} ${parts.join(', ')}${t.promoted ? '' : ` (${t.reason})`}`;
       }),
       '',
+      `chip recommendation for ${rec.model} at the fleet's median load (${medianRps} req/s), SLO p99 ≤ ${DEMO_SLO_P99_MS} ms (edgelat recommend):`,
+      ...rec.chips.slice(0, 4).map((r) => `  ${r.rank}. ${r.chip.padEnd(22)} p99 ${r.at_load.p99.toFixed(1).padStart(7)} ms  ${r.evidence.kind.padEnd(9)} ${r.reason}`),
+      '',
       `data: ${chdbDir(config)} (database ${db})`,
       'try:',
       `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
       `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=edge-02`,
       '  npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4',
+      `  npx edgelat recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

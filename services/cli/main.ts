@@ -9,27 +9,14 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
+import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { registerPredictorCommands } from './predictor-commands.ts';
 import { importBenchmarkCommand, modelEvaluateCommand } from './benchmark.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
 
-/** Parse an integer flag written in plain digits, within [min, max]. */
-export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-      throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
-}
 
-/** Open the embedded warehouse of the configured data dir. */
-export function openWarehouse(config: EdgelatConfig): ChdbWarehouse {
-  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
-}
 
 const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json: 'JSONEachRow', csv: 'CSV', csvWithNames: 'CSVWithNames', tsv: 'TSV' };
 
@@ -119,11 +106,13 @@ program
 
 program
   .command('serve')
-  .description('serve the embedded warehouse over ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools) until Ctrl-C')
-  .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface').default(8123).argParser(intFlag('--sql-port', 1, 65_535)))
+  .description('serve the embedded warehouse until Ctrl-C: the predictor HTTP API (predict, recommend, profile, chips, correlations, /healthz, /metrics, /openapi.json) and ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools)')
+  .addOption(new Option('--port <port>', 'TCP port of the predictor API (0 = any free port)').default(8080).argParser(intFlag('--port', 0, 65_535)))
+  .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface (0 = any free port)').default(8123).argParser(intFlag('--sql-port', 0, 65_535)))
   .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
-  .action(async (opts: { sqlPort: number; host: string }) => {
-    await serveCommand(loadConfig(), opts);
+  .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
+  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number }) => {
+    await serveCommand(loadConfig(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });
 
 program
@@ -184,17 +173,6 @@ benchmarkFileOptions(program
 
 const model = program.command('model').description('the latency model: evaluate, train, list');
 
-/** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */
-async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const warehouse = openWarehouse(config);
-  try {
-    await warehouse.migrate();
-    await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
-  } finally {
-    await warehouse.close();
-  }
-}
 
 benchmarkFileOptions(model
   .command('evaluate')
@@ -264,10 +242,12 @@ program
     });
   });
 
+registerPredictorCommands(program);
+
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
   if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
-  if (/EADDRINUSE/.test(message)) return ' (another process listens there: pick a port with --metrics-port or --sql-port; 0 = any free port)';
+  if (/EADDRINUSE/.test(message)) return ' (another process listens there: pick a port with --metrics-port, --port or --sql-port; 0 = any free port)';
   return '';
 }
 

@@ -1,15 +1,17 @@
 /**
- * The SQL engine behind the HTTP endpoint: one chdb `Session` on one data folder.
+ * The SQL engine behind the HTTP endpoint: the process's chdb `Session` on one
+ * data folder.
  *
- * chdb allows one active data folder per process, and `ChdbWarehouse` keeps its
- * session private. So a process either serves the endpoint (this engine holds
- * the folder) or uses `ChdbWarehouse` on that folder, never both; tests open the
- * engine on a folder of its own, in a process of its own.
+ * chdb allows one active data folder per process: the engine shares the
+ * session of `ChdbWarehouse` on the same folder (services/warehouse/chdb.ts
+ * `openSession`), so `edgelat serve` answers SQL and the predictor API from one
+ * engine. The engine switches the session's default database with `USE`; the
+ * warehouse always names its database, so the switch does not affect it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Session } from 'chdb';
-import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
+import { resolve } from 'node:path';
+import type { Session } from 'chdb';
+import { WarehouseError } from '../../errors.ts';
+import { openSession, releaseSession } from '../warehouse/chdb.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
 export interface EngineQueryResult {
@@ -75,29 +77,6 @@ export function engineError(error: unknown): WarehouseError {
   return new WarehouseError(message, Number.isFinite(code) ? code : null, { cause: error });
 }
 
-/**
- * Claim `<dir>/edgelat.pid` like `ChdbWarehouse` does, so a second process gets one clear line.
- * @throws {WarehouseLockedError} when a live process holds the folder.
- */
-function claim(path: string): void {
-  const pidFile = join(path, 'edgelat.pid');
-  let holder = NaN;
-  try {
-    holder = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    // no pid file: free
-  }
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid) {
-    let alive = true;
-    try {
-      process.kill(holder, 0);
-    } catch (error) {
-      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (alive) throw new WarehouseLockedError(path);
-  }
-  writeFileSync(pidFile, `${process.pid}\n`);
-}
 
 /**
  * A {@link SqlEngine} on a chdb `Session` that this engine opens on `dataDir`.
@@ -117,15 +96,7 @@ export class ChdbEngine implements SqlEngine {
    */
   constructor(dataDir: string) {
     this.path = resolve(dataDir);
-    mkdirSync(this.path, { recursive: true });
-    claim(this.path);
-    try {
-      this.session = new Session(this.path);
-    } catch (error) {
-      rmSync(join(this.path, 'edgelat.pid'), { force: true });
-      if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(this.path, error);
-      throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(this.path)}: ${(error as Error).message}`, null, { cause: error });
-    }
+    this.session = openSession(this.path);
   }
 
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default'): Promise<EngineQueryResult> {
@@ -152,8 +123,7 @@ export class ChdbEngine implements SqlEngine {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => undefined);
-    this.session.close();
-    rmSync(join(this.path, 'edgelat.pid'), { force: true });
+    releaseSession(this.path);
   }
 
   /** Switch the session's database when a request names another one. */

@@ -1,32 +1,56 @@
 import { chdbDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
+import { modelDir } from '../cli/model.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { createPredictorApp } from '../predictor/app.ts';
+import { createBackend } from '../predictor/backend.ts';
+import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { ChdbEngine } from './chdb-engine.ts';
 import { createSqlEndpoint } from './server.ts';
 
 /** Options of `edgelat serve`. */
 export interface ServeOptions {
-  /** TCP port of the ClickHouse HTTP interface. @default 8123 */
+  /** TCP port of the predictor API (`/v1/...`, `/healthz`, `/metrics`, `/openapi.json`); 0 = any free port. @default 8080 */
+  port: number;
+  /** TCP port of the ClickHouse HTTP interface; 0 = any free port. @default 8123 */
   sqlPort: number;
-  /** Interface to listen on; the endpoint has no authentication. @default '127.0.0.1' */
+  /** Interface to listen on; neither endpoint has authentication. @default '127.0.0.1' */
   host: string;
+  /** Largest ONNX upload of `POST /v1/profile`, bytes. @default 67108864 (64 MiB) */
+  profileLimitBytes?: number;
 }
 
 /**
- * Serve the embedded warehouse of the configured data dir over ClickHouse's HTTP
- * interface until SIGINT or SIGTERM, then close cleanly. This process holds the
- * data folder meanwhile (other edgelat commands on it fail with a clear line).
+ * Serve the embedded warehouse of the configured data dir until SIGINT or
+ * SIGTERM: the predictor API and ClickHouse's HTTP interface, both over the
+ * process's one chdb session; then close cleanly. This process holds the data
+ * folder meanwhile (other edgelat commands on it fail with a clear line).
  * @throws {WarehouseLockedError} when another process holds the data folder.
  */
 export async function serveCommand(config: EdgelatConfig, options: ServeOptions): Promise<void> {
   const logger = createLogger(config.logLevel);
+  const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config)), logger });
-  try {
-    await endpoint.listen({ port: options.sqlPort, host: options.host });
-  } catch (error) {
+  const api = createPredictorApp({
+    backend: createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) }),
+    logger, profileBodyLimitBytes: options.profileLimitBytes,
+  });
+  const close = async (): Promise<void> => {
+    await api.close();
     await endpoint.close();
+    await warehouse.close();
+  };
+  try {
+    await warehouse.migrate();
+    await endpoint.listen({ port: options.sqlPort, host: options.host });
+    await api.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await close();
     throw error;
   }
-  process.stderr.write(`edgelat: serving ${chdbDir(config)} as ClickHouse HTTP on http://${options.host}:${options.sqlPort} (database ${config.database}); Ctrl-C stops\n`);
+  const port = (s: { server: { address(): unknown } }): number => (s.server.address() as { port: number }).port;
+  process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${options.host}:${port(api)} `
+    + `(/v1/predict, /v1/recommend, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${options.host}:${port(endpoint)}; Ctrl-C stops\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -36,5 +60,5 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await endpoint.close();
+  await close();
 }

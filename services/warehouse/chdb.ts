@@ -50,7 +50,12 @@ function claim(path: string): void {
   writeFileSync(pidFile, `${process.pid}\n`);
 }
 
-function openSession(dataDir: string): Session {
+/**
+ * Open (or share) the process's chdb session on a data folder; pair every call with {@link releaseSession}.
+ * The ClickHouse-HTTP endpoint and the warehouse of `edgelat serve` share one session this way.
+ * @throws {WarehouseLockedError} when another process holds the folder.
+ */
+export function openSession(dataDir: string): Session {
   const path = resolve(dataDir);
   const open = sessions.get(path);
   if (open) {
@@ -70,7 +75,8 @@ function openSession(dataDir: string): Session {
   }
 }
 
-function releaseSession(dataDir: string): void {
+/** Release one use of the folder's session; the last release closes it and removes the pid file. */
+export function releaseSession(dataDir: string): void {
   const path = resolve(dataDir);
   const open = sessions.get(path);
   if (!open) return;

@@ -1,0 +1,49 @@
+/**
+ * Helpers shared by the CLI's command modules: flag parsers and opening the
+ * embedded warehouse with the model registry.
+ */
+import { InvalidArgumentError } from 'commander';
+import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { modelDir } from './model.ts';
+
+/** Parse an integer flag written in plain digits, within [min, max]. */
+export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/** Open the embedded warehouse of the configured data dir. */
+export function openWarehouse(config: EdgelatConfig): ChdbWarehouse {
+  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+}
+
+/** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */
+export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const warehouse = openWarehouse(config);
+  try {
+    await warehouse.migrate();
+    await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/** Parse a decimal flag (plain or scientific notation), > min (or ≥ min when `inclusive`). */
+export function numberFlag(name: string, min: number, inclusive = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (inclusive ? n < min : n <= min)) {
+      throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Registers the chip recommender's commands on the CLI: `recommend`, `chips
+ * import | list` and `profile`.
+ */
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { loadCatalog } from '../predictor/evidence.ts';
+import { numberFlag, intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { chipsImportCommand, formatChips, recommendCommand, type RecommendOptions } from './predictor.ts';
+import { profileCommand } from './profile.ts';
+
+/** Add the commands to `program`. */
+export function registerPredictorCommands(program: Command): void {
+  program
+    .command('profile')
+    .description('profile an ONNX model: parameters, MACs (Conv/ConvTranspose/Gemm/MatMul), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
+    .argument('<model.onnx>', 'ONNX file')
+    .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension').default(1).argParser(intFlag('--batch', 1, 4096)))
+    .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
+    .option('--json', 'print the ModelProfile as JSON (input of `recommend --profile`)', false)
+    .action(async (file: string, opts: { batch: number; modelId?: string; json: boolean }) => {
+      await profileCommand(file, opts);
+    });
+
+  program
+    .command('recommend')
+    .description('rank chips for a model under an SLO and a load: predicted p50/p90/p99 at the load and idle, the highest load that meets the SLO (M/G/c queueing law calibrated to the fleet), cost per million inferences, the evidence and a reason per chip')
+    .option('--model <id>', 'a model the fleet or a benchmark knows, e.g. resnet50')
+    .option('--onnx <file>', 'a new model as an ONNX file (profiled; latency scaled by MACs from reference models measured on each chip)')
+    .option('--profile <file>', 'a new model as the JSON of `edgelat profile --json`')
+    .addOption(new Option('--slo-p99-ms <ms>', 'latency objective: p99 at most this, ms').argParser(numberFlag('--slo-p99-ms', 0)))
+    .addOption(new Option('--slo-p90-ms <ms>', 'latency objective: p90 at most this, ms').argParser(numberFlag('--slo-p90-ms', 0)))
+    .addOption(new Option('--rps <requests/s>', 'expected load of the model, requests/s').default(1).argParser(numberFlag('--rps', 0, true)))
+    .option('--chips <ids>', 'candidate chips, comma-separated (default: every chip in the catalog, the fleet or a benchmark)')
+    .addOption(new Option('--objective <what>', 'order of the chips that meet the SLO').choices(['latency', 'cost']).default('latency'))
+    .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
+    .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx model.onnx --slo-p90-ms 20 --rps 2 --json')
+    .action(async (opts: RecommendOptions) => {
+      await withModelRegistry(async (warehouse, registry) => {
+        await recommendCommand(warehouse, registry, opts);
+      });
+    });
+
+  const chips = program.command('chips').description('the chip catalog (table chips): list, import');
+  chips
+    .command('list')
+    .description('print the chip catalog')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }) => {
+      await withModelRegistry(async (warehouse) => {
+        const rows = await loadCatalog(warehouse);
+        process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : formatChips(rows));
+      });
+    });
+  chips
+    .command('import')
+    .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; bad lines are reported with file and line')
+    .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
+    .option('--json', 'print {written, added, problems} as JSON', false)
+    .action(async (file: string, opts: { json: boolean }) => {
+      const warehouse = openWarehouse(loadConfig());
+      try {
+        await warehouse.migrate();
+        const bad = await chipsImportCommand(warehouse, file, opts);
+        if (bad > 0) process.exitCode = 1;
+      } finally {
+        await warehouse.close();
+      }
+    });
+}

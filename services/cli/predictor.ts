@@ -1,0 +1,149 @@
+/**
+ * CLI commands of the chip recommender and the chip catalog:
+ * `edgelat recommend`, `edgelat chips import`, `edgelat chips list`.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ImportProblem } from '../model/help.ts';
+import type { ModelRegistry } from '../model/registry.ts';
+import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
+import { createBackend } from '../predictor/backend.ts';
+import type { BenchmarkPredictor } from '../predictor/candidates.ts';
+import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
+import { loadCatalog } from '../predictor/evidence.ts';
+import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { UsageError } from './usage-error.ts';
+
+/** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
+export const EDGE_CHIPS_CSV = fileURLToPath(new URL('../../data/chips/edge-chips.csv', import.meta.url));
+
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag} ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
+function reportProblems(problems: readonly ImportProblem[]): void {
+  for (const p of problems.slice(0, 20)) process.stderr.write(`${p.file}:${p.line}: ${p.field}: ${p.message}\n`);
+  if (problems.length > 20) process.stderr.write(`... and ${problems.length - 20} more bad line(s)\n`);
+}
+
+/**
+ * Merge a catalog CSV into table `chips` (see services/predictor/chip-catalog.ts for the format).
+ * @returns chips written, added and bad lines.
+ * @throws {UsageError} on a missing file or a bad header.
+ */
+export async function importChips(warehouse: Warehouse, path: string): Promise<{ written: number; added: number; problems: ImportProblem[] }> {
+  const text = readText(path, 'chips import');
+  const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
+  let merged;
+  try {
+    merged = mergeChipCatalog({ file: path, text }, stored);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, merged.rows.map((r) => ({ ...r })));
+  return { written: merged.rows.length, added: merged.added, problems: merged.problems };
+}
+
+/** `edgelat chips import FILE`: print what was written; bad lines on stderr. */
+export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean }): Promise<number> {
+  const r = await importChips(warehouse, path);
+  reportProblems(r.problems);
+  process.stdout.write(opts.json
+    ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length })}\n`
+    : `wrote ${r.written} chip(s) (${r.added} new) into ${warehouse.database}.chips; ${r.problems.length} bad line(s)\n`);
+  return r.problems.length;
+}
+
+const num = (v: number | null, unit: string): string => (v === null ? '-' : `${v.toPrecision(3)}${unit}`);
+
+/** Render the catalog as a table. */
+export function formatChips(chips: readonly ChipInfo[]): string {
+  const head = `${'chip'.padEnd(34)} ${'kind'.padEnd(5)} ${'vendor'.padEnd(12)} ${'peak ops/s'.padStart(10)} ${'mem B/s'.padStart(9)} ${'power W'.padStart(8)} ${'price/h'.padStart(9)}`;
+  return `${[head, ...chips.map((c) => `${c.chip.padEnd(34)} ${c.kind.padEnd(5)} ${c.vendor.slice(0, 12).padEnd(12)} ${num(c.peak_ops_per_s, '').padStart(10)} ${num(c.memory_bw_bytes_s, '').padStart(9)} ${num(c.power_w, '').padStart(8)} ${num(c.price_per_hour, '').padStart(9)}`)].join('\n')}\n`;
+}
+
+/** Options of `edgelat recommend`. */
+export interface RecommendOptions {
+  model?: string;
+  onnx?: string;
+  profile?: string;
+  sloP99Ms?: number;
+  sloP90Ms?: number;
+  rps: number;
+  chips?: string;
+  objective: 'latency' | 'cost';
+  batch?: number;
+  json: boolean;
+}
+
+/** Read the model of `recommend`: an ONNX file, a profile JSON, or a model id. */
+function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfile } {
+  const given = [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new UsageError('give exactly one of --model ID, --onnx FILE and --profile FILE');
+  if (opts.model !== undefined) return { model: opts.model };
+  if (opts.onnx !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(opts.onnx);
+    } catch (error) {
+      throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+    try {
+      return { profile: profileOnnx(bytes, { batch: opts.batch }) };
+    } catch (error) {
+      if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
+      throw error;
+    }
+  }
+  let profile: ModelProfile;
+  try {
+    profile = JSON.parse(readText(opts.profile!, '--profile')) as ModelProfile;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message})`);
+  }
+  if (typeof profile?.model_id !== 'string' || !(Number(profile.macs) > 0)) throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: expected the JSON of \`edgelat profile --json\` (model_id and macs > 0)`);
+  return { profile };
+}
+
+const f = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+/** Render a recommendation for the terminal. */
+export function formatRecommendation(r: RecommendResponse): string {
+  const name = r.slo.percentile === 0.9 ? 'p90' : 'p99';
+  const lines = [
+    `${r.model}: SLO ${name} ≤ ${r.slo.ms} ms at ${r.rps} req/s`,
+    `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'idle p99'.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
+  ];
+  for (const c of r.chips) {
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle.p99).padStart(8)} ${c.max_rps_within_slo.toFixed(1).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million.toFixed(2)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+  }
+  for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
+  lines.push(`latency in ms at the requested load; law: ${r.queueing_law}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `edgelat recommend`: rank chips for a model.
+ * @throws {UsageError} on bad flags, an unknown model or chip, or a malformed ONNX file.
+ */
+export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
+  if ((opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined)) throw new UsageError('give exactly one of --slo-p99-ms and --slo-p90-ms');
+  const slo = opts.sloP99Ms !== undefined ? { percentile: 0.99 as const, ms: opts.sloP99Ms } : { percentile: 0.9 as const, ms: opts.sloP90Ms! };
+  const backend = createBackend({ warehouse, registry, predictBenchmark });
+  let r: RecommendResponse;
+  try {
+    r = await backend.recommend({ ...modelOf(opts), slo, rps: opts.rps, objective: opts.objective, chips: opts.chips?.split(',').map((c) => c.trim()).filter(Boolean) });
+  } catch (error) {
+    if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
+    throw error;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
+  return r;
+}

@@ -1,0 +1,51 @@
+/**
+ * `edgelat profile <model.onnx>` (issue 5 item 1): params, MACs, FLOPs,
+ * element ops, weight bytes, precision, inputs and operator histogram of an
+ * ONNX model, as a terminal table or one JSON line.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { formatProfile } from '../profiler/format.ts';
+import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
+import type { ModelProfile } from '../profiler/types.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Options of {@link profileCommand} (as commander gives them). */
+export interface ProfileCommandOptions {
+  /** Print the profile as one JSON line instead of the table. */
+  json: boolean;
+  /** Value of the model's symbolic batch dim. @default 1 */
+  batch?: number;
+  /** `model_id` of the profile. @default the graph name, else the file name without `.onnx` */
+  modelId?: string;
+}
+
+/**
+ * Profile an ONNX file and print the result to stdout.
+ * @param file  Path of the `.onnx` model (external weight files are not read: only initializer dims count).
+ * @returns     The profile printed.
+ * @throws {UsageError} (printed in one line, exit code 2) if the file cannot be read, `batch` is not an integer
+ *   >= 1, or the bytes are not a profilable ONNX model (the {@link OnnxProfileError} message, after the path).
+ * @example see test/unit/profiler/profile.test.ts
+ */
+export async function profileCommand(file: string, opts: ProfileCommandOptions): Promise<ModelProfile> {
+  if (opts.batch !== undefined && (!Number.isSafeInteger(opts.batch) || opts.batch < 1)) throw new UsageError(`--batch must be an integer >= 1, got ${JSON.stringify(opts.batch)}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new UsageError(`model file ${JSON.stringify(file)}: ${reason}`, { cause: error });
+  }
+  let profile: ModelProfile;
+  try {
+    profile = profileOnnx(bytes, { batch: opts.batch, modelId: opts.modelId });
+  } catch (error) {
+    if (error instanceof OnnxProfileError) throw new UsageError(`model file ${JSON.stringify(file)}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  if (!profile.model_id) profile.model_id = basename(file).replace(/\.onnx$/i, '');
+  process.stdout.write(opts.json ? `${JSON.stringify(profile)}\n` : formatProfile(profile));
+  return profile;
+}

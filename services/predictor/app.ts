@@ -1,0 +1,267 @@
+/**
+ * The predictor's HTTP layer (issue 5): a fastify app that validates every
+ * request and every backend answer with the zod schemas of `schemas.ts`,
+ * answers errors as RFC 9457 problems (`application/problem+json`), counts
+ * requests for Prometheus and serves its own OpenAPI 3.1 document. The
+ * answers themselves come from a {@link PredictorBackend}.
+ */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import { createLogger } from '../log.ts';
+import { createPredictorMetrics } from './metrics.ts';
+import {
+  API_ROUTES,
+  buildOpenApiDocument,
+  ChipsResponseSchema,
+  CorrelationQuerySchema,
+  CorrelationsResponseSchema,
+  HealthResponseSchema,
+  ModelProfileSchema,
+  PredictRequestSchema,
+  PredictResponseSchema,
+  ProfileQuerySchema,
+  RecommendRequestSchema,
+  RecommendResponseSchema,
+  validate,
+  type FieldError,
+} from './schemas.ts';
+import { BadRequestError, NotFoundError, type PredictorBackend } from './types.ts';
+
+/** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
+export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Default limit of a JSON body, bytes (1 MiB). */
+export const DEFAULT_JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Options of {@link createPredictorApp}. */
+export interface PredictorAppOptions {
+  /** What answers predictions, recommendations, profiles, chips, correlations and health. */
+  backend: PredictorBackend;
+  /** pino logger; requests are logged at debug, unexpected errors at error. @default createLogger('info') (stderr) */
+  logger?: Logger;
+  /** Largest ONNX body `POST /v1/profile` accepts, bytes; larger answers 413. @default 67108864 (64 MiB) */
+  profileBodyLimitBytes?: number;
+  /** Largest JSON body accepted, bytes; larger answers 413. @default 1048576 (1 MiB) */
+  jsonBodyLimitBytes?: number;
+  /** Where the HTTP metrics are registered. @default a new Registry with prom-client's default process metrics */
+  registry?: Registry;
+}
+
+/** The `type` URI of each kind of problem the predictor answers (stable: clients may switch on it). */
+export const PROBLEM_TYPES = {
+  validation: 'urn:edgelat:problem:validation-failed',
+  malformedBody: 'urn:edgelat:problem:malformed-body',
+  badRequest: 'urn:edgelat:problem:bad-request',
+  notFound: 'urn:edgelat:problem:not-found',
+  noRoute: 'urn:edgelat:problem:no-such-route',
+  methodNotAllowed: 'urn:edgelat:problem:method-not-allowed',
+  bodyTooLarge: 'urn:edgelat:problem:body-too-large',
+  unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
+  unavailable: 'urn:edgelat:problem:unavailable',
+  internal: 'urn:edgelat:problem:internal-error',
+} as const;
+
+/** An error answered as a problem with its own status (everything else is a 500). */
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+const PROBLEM_JSON = 'application/problem+json';
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
+  const body = {
+    type: problem.type,
+    title: STATUS_CODES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.message,
+    instance: request.url,
+    request_id: request.id,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...problem.extra,
+  };
+  return reply.code(problem.status).type(PROBLEM_JSON).send(body);
+}
+
+/** Parse a request part or throw a 400 problem listing every failed check. */
+function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = validate(schema, input);
+  if (result.ok) return result.value;
+  const first = result.errors[0]!;
+  const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
+  throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid ${what}: ${first.path} ${first.message}${more}`, result.errors);
+}
+
+/** Check a backend answer; a mismatch is a programmer error (500, logged with the failed checks, never sent). */
+function checkAnswer<S extends z.ZodType>(schema: S, value: unknown, route: string): z.output<S> {
+  const result = validate(schema, value);
+  if (result.ok) return result.value;
+  throw new Error(`backend answer of ${route} does not match its schema: ${JSON.stringify(result.errors.slice(0, 10))}`);
+}
+
+/** Map a thrown error to a problem; null means unexpected (500). */
+function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message);
+  if (error instanceof NotFoundError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
+  const { code, statusCode, message } = error as Partial<FastifyError>;
+  const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpProblem(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${request.routeOptions.bodyLimit ?? jsonLimit} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const sent = request.headers['content-type'];
+      const accepted = JSON.stringify(route?.body?.contentType ?? 'application/json');
+      return new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, sent === undefined ? `missing content type: send ${accepted}` : `content type ${JSON.stringify(sent)} is not accepted: send ${accepted}`);
+    }
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is not valid JSON');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
+  }
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    const detail = message ? message.charAt(0).toLowerCase() + message.slice(1) : 'bad request';
+    return new HttpProblem(statusCode, statusCode === 413 ? PROBLEM_TYPES.bodyTooLarge : PROBLEM_TYPES.malformedBody, detail);
+  }
+  return null;
+}
+
+/**
+ * Create the predictor's fastify app (created, not listening: call `listen`, or `inject` in tests).
+ *
+ * Behaviour: `POST /v1/predict`, `POST /v1/recommend` (JSON), `POST /v1/profile`
+ * (raw ONNX, `application/octet-stream`, `?batch=&model_id=`), `GET /v1/chips`,
+ * `GET /v1/correlations?server=&model=&since=&limit=`, `GET /healthz`,
+ * `GET /metrics`, `GET /openapi.json`. Bodies and query strings are checked
+ * against `schemas.ts` (400 with `errors`), backend answers too (a mismatch is
+ * a logged 500). Every error is a problem: 400, 404 (unknown route or
+ * {@link NotFoundError}), 405, 413, 415, 503 (health), 500 (generic detail,
+ * error logged, no stack sent).
+ * @param options  See {@link PredictorAppOptions}.
+ * @returns        The app; close it with `app.close()`.
+ * @throws {RangeError} if a body limit is not a positive integer.
+ * @example see test/unit/predictor/app.test.ts
+ */
+export function createPredictorApp(options: PredictorAppOptions): FastifyInstance {
+  const { backend } = options;
+  const jsonLimit = options.jsonBodyLimitBytes ?? DEFAULT_JSON_BODY_LIMIT_BYTES;
+  const profileLimit = options.profileBodyLimitBytes ?? DEFAULT_PROFILE_BODY_LIMIT_BYTES;
+  for (const [name, value] of [['jsonBodyLimitBytes', jsonLimit], ['profileBodyLimitBytes', profileLimit]] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  const metrics = createPredictorMetrics(options.registry);
+  const app = Fastify({
+    loggerInstance: (options.logger ?? createLogger('info').child({ service: 'predictor' })) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    bodyLimit: jsonLimit,
+    genReqId: () => randomUUID(),
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'), method: request.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    request.log.debug({ ...labels, ms: reply.elapsedTime }, 'request completed');
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error, request, jsonLimit);
+    if (problem) {
+      request.log[problem.status >= 500 ? 'warn' : 'debug']({ status: problem.status, detail: problem.message }, 'request answered with a problem');
+      return sendProblem(request, reply, problem);
+    }
+    request.log.error({ err: error, method: request.method, url: request.url }, 'request failed with an unexpected error');
+    const detail = `an unexpected error occurred; quote request id ${JSON.stringify(request.id)} when reporting it`;
+    return sendProblem(request, reply, new HttpProblem(500, PROBLEM_TYPES.internal, detail));
+  });
+
+  const allowed = new Map<string, string[]>();
+  for (const route of API_ROUTES) {
+    const method = route.method.toUpperCase();
+    allowed.set(route.path, [...(allowed.get(route.path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    const methods = allowed.get(path);
+    if (methods) {
+      reply.header('allow', methods.join(', '));
+      const detail = `method ${JSON.stringify(request.method)} is not allowed on ${JSON.stringify(path)}: use ${methods.join(' or ')}`;
+      return sendProblem(request, reply, new HttpProblem(405, PROBLEM_TYPES.methodNotAllowed, detail));
+    }
+    return sendProblem(request, reply, new HttpProblem(404, PROBLEM_TYPES.noRoute, `no route ${JSON.stringify(`${request.method} ${path}`)}: see /openapi.json`));
+  });
+
+  // JSON routes: only application/json is parsed (anything else answers 415).
+  app.register(async (scope) => {
+    scope.removeContentTypeParser('text/plain');
+    scope.post('/v1/predict', async (request) => {
+      const body = parseRequest(PredictRequestSchema, request.body, 'request body');
+      return checkAnswer(PredictResponseSchema, await backend.predict(body), 'POST /v1/predict');
+    });
+    scope.post('/v1/recommend', async (request) => {
+      const body = parseRequest(RecommendRequestSchema, request.body, 'request body');
+      return checkAnswer(RecommendResponseSchema, await backend.recommend(body), 'POST /v1/recommend');
+    });
+  });
+
+  // The ONNX route: only application/octet-stream, up to profileLimit bytes.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post('/v1/profile', { bodyLimit: profileLimit }, async (request) => {
+      const query = parseRequest(ProfileQuerySchema, request.query, 'query string');
+      const onnx = request.body;
+      if (!(onnx instanceof Uint8Array) || onnx.length === 0) {
+        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send the ONNX file as application/octet-stream');
+      }
+      const profileOptions: { batch?: number; modelId?: string } = {};
+      if (query.batch !== undefined) profileOptions.batch = query.batch;
+      if (query.model_id !== undefined) profileOptions.modelId = query.model_id;
+      return checkAnswer(ModelProfileSchema, await backend.profile(onnx, profileOptions), 'POST /v1/profile');
+    });
+  });
+
+  app.get('/v1/chips', async () => checkAnswer(ChipsResponseSchema, { chips: await backend.chips() }, 'GET /v1/chips'));
+
+  app.get('/v1/correlations', async (request) => {
+    const query = parseRequest(CorrelationQuerySchema, request.query, 'query string');
+    return checkAnswer(CorrelationsResponseSchema, { windows: await backend.correlations(query) }, 'GET /v1/correlations');
+  });
+
+  app.get('/healthz', async (request) => {
+    let health: { ok: boolean; details?: unknown };
+    try {
+      health = await backend.health();
+    } catch (error) {
+      request.log.error({ err: error }, 'health check threw');
+      health = { ok: false };
+    }
+    const details = health.details === undefined ? {} : { details: health.details };
+    if (!health.ok) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the predictor backend is not ready', undefined, details);
+    return checkAnswer(HealthResponseSchema, { status: 'ok', ...details }, 'GET /healthz');
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  let openApi: Record<string, unknown> | undefined;
+  app.get('/openapi.json', async () => (openApi ??= buildOpenApiDocument()));
+
+  return app;
+}

@@ -1,0 +1,100 @@
+/**
+ * The predictor backend over a warehouse and the model registry: what
+ * `edgelat serve`'s API and the `predict` / `recommend` / `profile` / `chips`
+ * commands answer with. Request errors become {@link BadRequestError} (400)
+ * or {@link NotFoundError} (404); warehouse failures pass through (500).
+ */
+import { UsageError } from '../cli/usage-error.ts';
+import { predictLatency } from '../cli/model.ts';
+import type { ModelRegistry } from '../model/registry.ts';
+import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import { msToDateTime64 } from '../warehouse/types.ts';
+import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
+import { knownModels, loadCatalog } from './evidence.ts';
+import { recommendChips } from './recommend.ts';
+import {
+  BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
+} from './types.ts';
+
+/** Options of {@link createBackend}. */
+export interface BackendOptions {
+  warehouse: Warehouse;
+  registry: ModelRegistry;
+  /** Predicts benchmark latencies of pairs nobody measured (e.g. the MLPerf system-transfer model); none by default. */
+  predictBenchmark?: BenchmarkPredictor;
+}
+
+/** A "no such thing" usage error (unknown model/chip pair, no trained model) is a 404, the rest 400. */
+function requestError(error: unknown): never {
+  if (error instanceof UsageError) {
+    const m = error.message;
+    if (/^no (benchmark|champion)|has no requests/.test(m)) throw new NotFoundError(m);
+    throw new BadRequestError(m);
+  }
+  throw error;
+}
+
+/** Build the backend. */
+export function createBackend(options: BackendOptions): PredictorBackend {
+  const { warehouse: w, registry } = options;
+  return {
+    async predict(req) {
+      try {
+        return await predictLatency(w, registry, { model: req.model, chip: req.chip, server: req.server, load: req.load ?? {}, inputBytes: req.input_bytes });
+      } catch (error) {
+        return requestError(error);
+      }
+    },
+
+    async recommend(req: RecommendRequest): Promise<RecommendResponse> {
+      if ((req.model === undefined) === (req.profile === undefined)) throw new BadRequestError('give exactly one of model and profile');
+      const model = req.model ?? req.profile!.model_id;
+      const known = await knownModels(w);
+      if (req.model !== undefined && !known.includes(req.model)) {
+        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: known models are ${known.join(', ') || 'none (import a benchmark or run the demo)'}; for a new model give its ONNX profile`);
+      }
+      if (req.chips) {
+        const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));
+        const unknown = req.chips.filter((c) => !catalog.has(c));
+        if (unknown.length > 0 && catalog.size > 0) throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
+      }
+      const { candidates, skipped } = await gatherCandidates(w, { model, profile: req.profile, rps: req.rps, chips: req.chips, predictBenchmark: options.predictBenchmark });
+      return recommendChips({ model, slo: req.slo, rps: req.rps, objective: req.objective }, candidates, skipped);
+    },
+
+    async profile(onnx, opts) {
+      try {
+        return profileOnnx(onnx, opts);
+      } catch (error) {
+        if (error instanceof OnnxProfileError) throw new BadRequestError(error.message);
+        throw error;
+      }
+    },
+
+    chips: () => loadCatalog(w),
+
+    async correlations(q: CorrelationQuery): Promise<CorrelationWindow[]> {
+      const rows = await w.query<Record<string, unknown>>(
+        `SELECT scope, edge_server_id, model_id, chip, formatDateTime(window_start, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_start,
+                formatDateTime(window_end, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
+                slope, intercept, p_value, null_reason, alert_state
+         FROM ${w.database}.load_latency_correlations
+         WHERE ({server:String} = '' OR edge_server_id = {server:String}) AND ({model:String} = '' OR model_id = {model:String})
+           AND window_end > {since:DateTime64(3, 'UTC')}
+         ORDER BY window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
+        { server: q.server ?? '', model: q.model ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: q.limit ?? 100 });
+      return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
+    },
+
+    async health() {
+      try {
+        const [row] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.inference_enriched`);
+        const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind);
+        return { ok: true, details: { warehouse: w.database, enriched_requests: Number(row?.n ?? 0), champions } };
+      } catch (error) {
+        return { ok: false, details: { error: (error as Error).message } };
+      }
+    },
+  };
+}

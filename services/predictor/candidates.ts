@@ -1,0 +1,142 @@
+/**
+ * Build the recommender's candidates for one model from the warehouse: per
+ * chip, the service time and its evidence, in this order of preference:
+ * 1. fleet: the pair's own requests (io median, compute p50/p90), calibrated
+ *    to the fleet's measured quantiles per load bucket;
+ * 2. benchmark: the pair's SingleStream rows (no i/o: benchmarks time the
+ *    model alone);
+ * 3. predicted: an injected benchmark predictor (`predictBenchmark`, e.g. the
+ *    MLPerf system-transfer model), else, for a model known only by its
+ *    profile, MACs scaling from the reference models measured on the chip: a
+ *    least-squares line of ln latency on ln MACs through the references (slope
+ *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
+ *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
+ * Chips with none of these are skipped with a reason.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { normaliseChip } from '../model/chips.ts';
+import { parseCsv } from '../simulator/csv.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import {
+  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadWorkers, MIN_MEASURED_REQUESTS,
+  type BenchmarkPair, type FleetPair,
+} from './evidence.ts';
+import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
+import { calibrate, type ChipCandidate } from './recommend.ts';
+import type { ChipInfo, ModelProfile } from './types.ts';
+
+/** Published MACs of the reference models, by model id. */
+export const REFERENCE_MACS: ReadonlyMap<string, number> = (() => {
+  const path = fileURLToPath(new URL('../../data/model-profiles/reference-macs.csv', import.meta.url));
+  const [head, ...rows] = parseCsv(readFileSync(path, 'utf8'));
+  const m = head!.indexOf('model_id');
+  const x = head!.indexOf('macs');
+  return new Map(rows.map((r) => [r[m]!, Number(r[x])]));
+})();
+
+/** A benchmark latency predicted for a pair nobody measured: p90 ms and how many rows supported it. */
+export type BenchmarkPredictor = (model: string, chip: string) => { p90Ms: number; rows: number } | null;
+
+/** What to build candidates for. */
+export interface CandidateRequest {
+  /** Model id (a known one, or the profile's). */
+  model: string;
+  /** The model's profile when it is not a known model (MACs scaling). */
+  profile?: ModelProfile;
+  /** Requested rate, requests/s. */
+  rps: number;
+  /** Candidate chip ids; default the catalog plus every chip the fleet or a benchmark ran the model on. */
+  chips?: string[];
+  predictBenchmark?: BenchmarkPredictor;
+}
+
+const benchService = (b: BenchmarkPair): ServiceTime =>
+  serviceFromPercentiles(b.p50Ms !== null && b.p50Ms <= b.p90Ms ? b.p50Ms : b.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA), b.p90Ms);
+
+const fleetService = (f: FleetPair): ServiceTime =>
+  serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
+
+/** Median compute of a model on a chip from any evidence, ms; null when unmeasured. */
+function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | undefined): number | null {
+  if (fleet) return fleet.computeP50Ms;
+  if (bench) return benchService(bench).computeMedianMs;
+  return null;
+}
+
+/**
+ * Predict a profiled model's median compute on a chip by MACs scaling (module doc).
+ * @param refs  (MACs, median ms) of reference models measured on the chip.
+ * @returns ms, or null without references or MACs.
+ */
+export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: number }[]): number | null {
+  if (!(macs > 0) || refs.length === 0) return null;
+  const xs = refs.map((r) => Math.log(r.macs));
+  const ys = refs.map((r) => Math.log(r.ms));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const slope = sxx > 1e-9 ? Math.min(1.2, Math.max(0.3, xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx)) : 1;
+  return Math.exp(my + slope * (Math.log(macs) - mx));
+}
+
+/**
+ * Gather the candidates and the skipped chips for a model.
+ * @throws {Error} only on warehouse failures (unknown chips are skipped with a reason).
+ */
+export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
+  const [catalog, fleet, bench, workers, curve, atLoad] = await Promise.all([
+    loadCatalog(w), loadFleetPairs(w, req.model), loadBenchmarkPairs(w, req.model), loadWorkers(w), loadMeasuredCurve(w, req.model), loadMeasuredAt(w, req.model, req.rps),
+  ]);
+  const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
+  const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
+  const benchBy = new Map(bench.map((b) => [b.chip, b]));
+  const chipIds = req.chips ?? [...new Set([...byChip.keys(), ...fleetBy.keys(), ...benchBy.keys()])].sort();
+  // References for MACs scaling: known models with published MACs, per chip.
+  const refs = new Map<string, { macs: number; ms: number }[]>();
+  if (req.profile && fleet.length === 0 && bench.length === 0) {
+    for (const [ref, macs] of REFERENCE_MACS) {
+      const [rf, rb] = await Promise.all([loadFleetPairs(w, ref), loadBenchmarkPairs(w, ref)]);
+      const rfBy = new Map(rf.map((f) => [f.chip, f]));
+      const rbBy = new Map(rb.map((b) => [b.chip, b]));
+      for (const chip of chipIds) {
+        const ms = measuredMedian(rfBy.get(chip), rbBy.get(chip));
+        if (ms !== null) refs.set(chip, [...(refs.get(chip) ?? []), { macs, ms }]);
+      }
+    }
+  }
+  const candidates: ChipCandidate[] = [];
+  const skipped: { chip: string; reason: string }[] = [];
+  for (const id of chipIds) {
+    const guess = normaliseChip(id);
+    const chip = byChip.get(id) ?? { chip: id, kind: guess.kind, vendor: guess.vendor, names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null };
+    const f = fleetBy.get(id);
+    const b = benchBy.get(id);
+    const c = workers.get(id) ?? 1;
+    const evidence = { fleet_requests: f?.requests ?? 0, benchmark_rows: b?.rows ?? 0 };
+    const measured = atLoad.find((m) => m.chip === id && m.n >= MIN_MEASURED_REQUESTS) ?? null;
+    if (f) {
+      const service = fleetService(f);
+      candidates.push({ chip, service, workers: c, evidence: { kind: 'fleet', ...evidence }, calibration: calibrate(service, c, curve.filter((p) => p.chip === id)), measured, basis: `the fleet's ${f.requests} requests` });
+      continue;
+    }
+    const one = { p50: 1, p90: 1, p99: 1 };
+    if (b) {
+      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, basis: `benchmarks (${b.rows} systems)` });
+      continue;
+    }
+    const predicted = req.predictBenchmark?.(req.model, id) ?? null;
+    if (predicted) {
+      const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
+      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `the benchmark model (${predicted.rows} rows of similar systems)` });
+      continue;
+    }
+    const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
+    if (scaled !== null) {
+      candidates.push({ chip, service: { ioMs: 0, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip` });
+      continue;
+    }
+    skipped.push({ chip: id, reason: byChip.has(id) || f || b ? `no fleet requests, benchmark rows or prediction for ${JSON.stringify(req.model)}` : `unknown chip ${JSON.stringify(id)}` });
+  }
+  return { candidates, skipped };
+}

@@ -1,0 +1,82 @@
+/**
+ * The editable chip catalog (table `chips`): parse a catalog CSV and merge it
+ * into the stored rows.
+ *
+ * CSV columns (header required, any order): `chip` (required), `kind`
+ * (cpu|gpu|npu|fpga|asic), `vendor`, `names` (`;`-separated raw names),
+ * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (numbers
+ * ≥ 0, scientific notation allowed). A blank cell keeps the stored value; a new
+ * chip needs kind and vendor. Bad lines are returned as problems naming the
+ * file, line, field and value (STYLE §2), the good lines are imported.
+ */
+import { parseCsv } from '../simulator/csv.ts';
+import type { ImportProblem, NamedText } from '../model/help.ts';
+import type { ChipInfo } from './types.ts';
+
+const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
+const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
+const COLUMNS = ['chip', 'kind', 'vendor', 'names', ...NUMERIC] as const;
+
+/** Result of {@link mergeChipCatalog}. */
+export interface CatalogMerge {
+  /** The rows to write (merged with the stored ones), in file order. */
+  rows: ChipInfo[];
+  /** Chips that were not in the catalog before. */
+  added: number;
+  problems: ImportProblem[];
+}
+
+/**
+ * Parse a catalog CSV and merge it onto the stored chips.
+ * @param stored  The catalog as stored, by chip id.
+ * @throws {RangeError} when the header has no `chip` column or names an unknown column.
+ */
+export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, ChipInfo>): CatalogMerge {
+  const [head, ...lines] = parseCsv(file.text);
+  const header = (head ?? []).map((h) => h.trim());
+  if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(header.join(','))}`);
+  const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
+  if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
+  const rows: ChipInfo[] = [];
+  const problems: ImportProblem[] = [];
+  const seen = new Map<string, ChipInfo>();
+  let added = 0;
+  lines.forEach((cells, i) => {
+    const line = i + 2;
+    if (cells.every((c) => c.trim() === '')) return;
+    const cell = (name: string): string => (cells[header.indexOf(name)] ?? '').trim();
+    const bad = (field: string, value: string, message: string): void => {
+      problems.push({ file: file.file, line, field, value, message });
+    };
+    const id = cell('chip');
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return bad('chip', id, `expected a chip id of lower-case letters, digits, '.', '_' and '-', got ${JSON.stringify(id)}`);
+    const base = seen.get(id) ?? stored.get(id);
+    const kind = cell('kind') || base?.kind || '';
+    if (!(KINDS as readonly string[]).includes(kind)) return bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
+    const vendor = cell('vendor') || base?.vendor || '';
+    if (vendor === '') return bad('vendor', '', `a new chip needs a vendor`);
+    const numbers: Partial<Record<(typeof NUMERIC)[number], number | null>> = {};
+    for (const name of NUMERIC) {
+      const text = cell(name);
+      if (text === '') {
+        numbers[name] = base?.[name] ?? null;
+        continue;
+      }
+      const v = Number(text);
+      if (!Number.isFinite(v) || v < 0) return bad(name, text, `expected a number ≥ 0, got ${JSON.stringify(text)}`);
+      numbers[name] = v;
+    }
+    const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();
+    const row: ChipInfo = {
+      chip: id, kind: kind as ChipInfo['kind'], vendor, names,
+      peak_ops_per_s: numbers.peak_ops_per_s ?? null, memory_bw_bytes_s: numbers.memory_bw_bytes_s ?? null,
+      power_w: numbers.power_w ?? null, price_per_hour: numbers.price_per_hour ?? null,
+    };
+    if (!base) added++;
+    seen.set(id, row);
+    const at = rows.findIndex((r) => r.chip === id);
+    if (at >= 0) rows[at] = row;
+    else rows.push(row);
+  });
+  return { rows, added, problems };
+}

@@ -1,0 +1,147 @@
+/**
+ * What the warehouse knows about a model on each chip, for the recommender:
+ * the chip catalog, the fleet's measurements (inference_enriched) and the
+ * benchmarks' (benchmark_latency). Every query has bound parameters.
+ *
+ * Rules (stated, used by services/predictor/recommend.ts):
+ * - Fleet service time of a pair: median io_ms, and compute_ms's p50/p90
+ *   (lognormal σ = ln(p90/p50)/z90), over the pair's successful requests.
+ * - Workers c of a chip: the largest `concurrency` any of its servers reported
+ *   (requests in service at once); 1 when the fleet never ran the chip.
+ * - Load bucket of a rate r: requests whose server's requests_per_s is within
+ *   max(0.5, 0.1·r) of r ({@link loadBucket}).
+ * - Benchmark service time: nearest-rank lower medians over systems of the
+ *   SingleStream p50 and p90; with p90 only (MLPerf imports), p50 =
+ *   p90·e^(−z90·σ) with σ = {@link DEFAULT_SIGMA}.
+ */
+import type { Warehouse } from '../warehouse/types.ts';
+import type { ChipInfo } from './types.ts';
+
+/** Log-sd assumed for a benchmark with a p90 only (MLPerf SingleStream spreads are small: p90/p50 ≈ 1.1). */
+export const DEFAULT_SIGMA = 0.08;
+
+/** Least requests of a pair in a load bucket for its measured quantiles to be used as they are (a p99 from fewer than 100 is the maximum). */
+export const MIN_MEASURED_REQUESTS = 100;
+
+/**
+ * Load bucket around a rate: [r − h, r + h], h = max(0.5, 0.1·r) requests/s.
+ * @param ratePerS  Requests/s ≥ 0.
+ */
+export function loadBucket(ratePerS: number): { lo: number; hi: number } {
+  const h = Math.max(0.5, 0.1 * ratePerS);
+  return { lo: Math.max(0, ratePerS - h), hi: ratePerS + h };
+}
+
+/** Fleet measurements of one (model, chip). Times in ms. */
+export interface FleetPair {
+  chip: string;
+  requests: number;
+  ioMedianMs: number;
+  computeP50Ms: number;
+  computeP90Ms: number;
+}
+
+/**
+ * Latency quantiles of the requests in one load bucket, ms: ClickHouse's
+ * quantileExactHigh, the value at 1-based rank ⌊p·N⌋ + 1 (the nearest rank
+ * ⌈p·N⌉ unless p·N is a whole number, then one rank higher).
+ */
+export interface MeasuredQuantiles {
+  chip: string;
+  /** Centre of the bucket, requests/s. */
+  ratePerS: number;
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** Benchmark evidence of one (model, chip): lower-median p50/p90 over systems, ms. */
+export interface BenchmarkPair {
+  chip: string;
+  rows: number;
+  p50Ms: number | null;
+  p90Ms: number;
+}
+
+const num = (v: unknown): number => Number(v);
+const nullable = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** Read the chip catalog (table `chips`), sorted by id. */
+export async function loadCatalog(w: Warehouse): Promise<ChipInfo[]> {
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, kind, vendor, names, peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour FROM ${w.database}.chips FINAL ORDER BY chip`);
+  return rows.map((r) => ({
+    chip: String(r.chip), kind: String(r.kind) as ChipInfo['kind'], vendor: String(r.vendor), names: (r.names as string[]) ?? [],
+    peak_ops_per_s: nullable(r.peak_ops_per_s), memory_bw_bytes_s: nullable(r.memory_bw_bytes_s),
+    power_w: nullable(r.power_w), price_per_hour: nullable(r.price_per_hour),
+  }));
+}
+
+/** Fleet service-time figures of a model on every chip that served it. */
+export async function loadFleetPairs(w: Warehouse, model: string): Promise<FleetPair[]> {
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90
+     FROM ${w.database}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0 GROUP BY chip ORDER BY chip`, { m: model });
+  return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
+}
+
+/** Workers c per chip: the largest `concurrency` its servers reported. */
+export async function loadWorkers(w: Warehouse): Promise<Map<string, number>> {
+  const rows = await w.query<{ chip: string; c: number }>(
+    `SELECT chip, max(concurrency) AS c FROM ${w.database}.inference_enriched WHERE matched GROUP BY chip`);
+  return new Map(rows.map((r) => [r.chip, Math.max(1, num(r.c))]));
+}
+
+/**
+ * Latency quantiles ({@link MeasuredQuantiles}) of a model per chip, in the load bucket of `ratePerS` ({@link loadBucket}),
+ * over every request (errors and timeouts too: they are what a user sees).
+ */
+export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: number): Promise<MeasuredQuantiles[]> {
+  const { lo, hi } = loadBucket(ratePerS);
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90, quantileExactHigh(0.99)(total_ms) AS p99
+     FROM ${w.database}.inference_enriched
+     WHERE model_id = {m:String} AND matched AND requests_per_s >= {lo:Float64} AND requests_per_s <= {hi:Float64}
+     GROUP BY chip ORDER BY chip`, { m: model, lo, hi });
+  return rows.map((r) => ({ chip: String(r.chip), ratePerS, n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) }));
+}
+
+/**
+ * Measured quantiles of a model per chip at every integer-centred rate bucket of the fleet with at least
+ * {@link MIN_MEASURED_REQUESTS} requests (the points the law is calibrated to).
+ */
+export async function loadMeasuredCurve(w: Warehouse, model: string): Promise<MeasuredQuantiles[]> {
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, round(requests_per_s) AS r, count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90,
+            quantileExactHigh(0.99)(total_ms) AS p99
+     FROM ${w.database}.inference_enriched WHERE model_id = {m:String} AND matched AND requests_per_s IS NOT NULL
+     GROUP BY chip, r HAVING n >= {min:UInt32} ORDER BY chip, r`, { m: model, min: MIN_MEASURED_REQUESTS });
+  return rows.map((r) => ({ chip: String(r.chip), ratePerS: num(r.r), n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) }));
+}
+
+/** Benchmark evidence of a model per chip (SingleStream rows of every source). */
+export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<BenchmarkPair[]> {
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, uniqExact(system) AS n,
+            if(countIf(percentile = 0.5) = 0, NULL, quantileExactLowIf(0.5)(latency_ms, percentile = 0.5)) AS p50,
+            quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90
+     FROM ${w.database}.benchmark_latency FINAL
+     WHERE model_id = {m:String} AND scenario = 'SingleStream' AND batch = 1
+     GROUP BY chip HAVING countIf(percentile = 0.9) > 0 ORDER BY chip`, { m: model });
+  return rows.map((r) => ({ chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90) }));
+}
+
+/** Model ids the warehouse knows (fleet requests or benchmark rows), sorted. */
+export async function knownModels(w: Warehouse): Promise<string[]> {
+  const rows = await w.query<{ m: string }>(
+    `SELECT DISTINCT model_id AS m FROM (SELECT model_id FROM ${w.database}.inference_enriched UNION ALL SELECT model_id FROM ${w.database}.benchmark_latency) ORDER BY m`);
+  return rows.map((r) => r.m);
+}
+
+/** The fleet's median requests_per_s over load-matched requests; null with no data. */
+export async function fleetMedianRate(w: Warehouse): Promise<number | null> {
+  const [row] = await w.query<{ r: number | null }>(
+    `SELECT if(count() = 0, NULL, quantileExactLow(0.5)(requests_per_s)) AS r FROM ${w.database}.inference_enriched WHERE matched AND requests_per_s IS NOT NULL`);
+  return row?.r === null || row?.r === undefined ? null : num(row.r);
+}

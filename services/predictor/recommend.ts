@@ -1,0 +1,104 @@
+/**
+ * Rank chips for a model under an SLO and a load (pure; the warehouse part is
+ * services/predictor/evidence.ts, the law services/predictor/queueing-law.ts).
+ *
+ * Per chip, at the requested rate λ:
+ * - the latency quantiles are the fleet's measured ones when the fleet ran the
+ *   pair in λ's load bucket with ≥ {@link MIN_MEASURED_REQUESTS} requests
+ *   (measured beats predicted); otherwise the queueing law's, times the pair's
+ *   fleet calibration (the geometric mean of measured / law over the fleet's
+ *   load buckets of the pair; 1 when the fleet never ran it);
+ * - idle = the law at λ = 0 (one request alone), times the calibration;
+ * - max_rps_within_slo = the highest λ whose calibrated law quantile meets the SLO;
+ * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
+ *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
+ * Chips that meet the SLO at λ come first; within each group the lower SLO
+ * percentile at λ ranks first (`objective: 'cost'`: the lower cost first among
+ * the chips that meet it).
+ */
+import { MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
+import { latencyQuantile, maxRateWithin, QUEUEING_LAW, type ServiceTime } from './queueing-law.ts';
+import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse } from './types.ts';
+
+/** Percentiles every recommendation reports. */
+const QUANTILES = [['p50', 0.5], ['p90', 0.9], ['p99', 0.99]] as const;
+
+/** Everything known about one candidate chip for the model. */
+export interface ChipCandidate {
+  chip: ChipInfo;
+  /** Service time on the chip (one request alone). */
+  service: ServiceTime;
+  /** Parallel workers c, integer ≥ 1. */
+  workers: number;
+  evidence: Evidence;
+  /** Multiplier of the law per percentile (fleet calibration), each > 0. */
+  calibration: { p50: number; p90: number; p99: number };
+  /** Fleet quantiles in the requested rate's load bucket, if measured there. */
+  measured: MeasuredQuantiles | null;
+  /** What the service time came from, for the reason line, e.g. "MLPerf, 4 systems". */
+  basis: string;
+}
+
+/** A recommendation request after validation. */
+export interface RecommendInput {
+  model: string;
+  slo: { percentile: 0.9 | 0.99; ms: number };
+  rps: number;
+  objective?: 'latency' | 'cost';
+}
+
+const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+/**
+ * Geometric-mean calibration of the law to measured points, per percentile, clamped to [0.25, 4].
+ * @param points  Measured quantiles at rates (requests/s); points where the law saturates are skipped.
+ */
+export function calibrate(service: ServiceTime, workers: number, points: readonly MeasuredQuantiles[]): { p50: number; p90: number; p99: number } {
+  const out = { p50: 1, p90: 1, p99: 1 };
+  for (const [name, alpha] of QUANTILES) {
+    const logs: number[] = [];
+    for (const pt of points) {
+      const law = latencyQuantile(service, pt.ratePerS, workers, alpha);
+      if (Number.isFinite(law) && law > 0 && pt[name] > 0) logs.push(Math.log(pt[name] / law));
+    }
+    if (logs.length > 0) out[name] = Math.min(4, Math.max(0.25, Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length)));
+  }
+  return out;
+}
+
+function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> {
+  const { rps, slo } = input;
+  const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
+  const law = (rate: number) => Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate, c.workers, a) * c.calibration[n]])) as { p50: number; p90: number; p99: number };
+  const useMeasured = c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
+  const atLoad = useMeasured ? { p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 } : law(rps);
+  const idle = law(0);
+  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, c.calibration[sloName]);
+  const meets = atLoad[sloName] <= slo.ms;
+  const costRate = rps > 0 ? rps : maxRps;
+  const cost = c.chip.price_per_hour !== null && costRate > 0 ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
+  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
+  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rps} req/s: ${sloName} ${fmt(atLoad[sloName])} ms, ${how}; `
+    + (maxRps > 0 ? `meets it up to ${maxRps.toFixed(1)} req/s by the law` : `even one request alone exceeds it by the law`);
+  return {
+    chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
+    at_load: atLoad, idle, meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason,
+  };
+}
+
+/**
+ * Rank candidate chips (see the module doc for the rules).
+ * @throws {RangeError} if slo.ms ≤ 0 or rps < 0 (validated before, so a programmer error).
+ */
+export function recommendChips(input: RecommendInput, candidates: readonly ChipCandidate[], skipped: { chip: string; reason: string }[] = []): RecommendResponse {
+  if (!(input.slo.ms > 0)) throw new RangeError(`slo.ms: expected > 0, got ${JSON.stringify(input.slo.ms)}`);
+  if (!(input.rps >= 0)) throw new RangeError(`rps: expected ≥ 0, got ${JSON.stringify(input.rps)}`);
+  const sloName = input.slo.percentile === 0.9 ? 'p90' : 'p99';
+  const rows = candidates.map((c) => rankOne(c, input));
+  const key = (r: Omit<ChipRecommendation, 'rank'>): number => (input.objective === 'cost' && r.meets_slo ? (r.cost_per_million ?? Number.POSITIVE_INFINITY) : r.at_load[sloName]);
+  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || key(a) - key(b) || a.at_load[sloName] - b.at_load[sloName] || a.chip.localeCompare(b.chip));
+  return {
+    model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,
+    chips: rows.map((r, i) => ({ rank: i + 1, ...r })), skipped,
+  };
+}

@@ -1,0 +1,324 @@
+/**
+ * The predictor API's zod schemas, mirroring `types.ts` field for field (a
+ * type-level check below fails to compile when they drift), the one
+ * validation helper that turns zod issues into `{ path, message }` values, and
+ * the route table the OpenAPI 3.1 document is generated from
+ * ({@link buildOpenApiDocument}), so the document and the validation cannot
+ * disagree. Request schemas are strict (an unknown key is an error); response
+ * schemas strip unknown keys, so only documented fields are ever sent.
+ */
+import { STATUS_CODES } from 'node:http';
+import { z } from 'zod';
+import type { ModelProfile } from '../profiler/types.ts';
+import type { ChipInfo, CorrelationQuery, CorrelationWindow, PredictRequest, PredictResponse, RecommendRequest, RecommendResponse } from './types.ts';
+
+const text = z.string().min(1).max(256);
+const fraction = z.number().min(0).max(1);
+const nonNegative = z.number().min(0);
+const count = z.int().min(0);
+const nullableNumber = z.number().nullable();
+const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
+
+/** `LoadVector`: utilisations are fractions 0..1, the other fields are ≥ 0. */
+export const LoadVectorSchema = z.strictObject({
+  cpu_util: fraction.optional(),
+  gpu_util: fraction.optional(),
+  mem_util: fraction.optional(),
+  queue_depth: nonNegative.optional(),
+  concurrency: nonNegative.optional(),
+  requests_per_s: nonNegative.optional(),
+});
+
+/** Body of `POST /v1/predict`. */
+export const PredictRequestSchema = z.strictObject({
+  model: text,
+  chip: text,
+  server: text.optional(),
+  load: LoadVectorSchema.optional(),
+  input_bytes: count.optional(),
+});
+
+/** Answer of `POST /v1/predict`. */
+export const PredictResponseSchema = z.object({
+  model: z.string(),
+  chip: z.string(),
+  server: z.string().nullable(),
+  input_bytes: nonNegative,
+  load: z.record(z.string(), z.number()),
+  total_ms: percentiles,
+  io_ms_p50: z.number(),
+  compute_ms_p50: z.number(),
+  benchmark: z.object({ p50_ms: z.number(), p90_ms: z.number() }),
+  versions: z.record(z.string(), z.string()),
+});
+
+/** `ModelProfile` (services/profiler/types.ts); `strict` rejects unknown keys (requests), otherwise they are stripped (responses). */
+function modelProfileSchema(strict: boolean) {
+  const object = strict ? z.strictObject : z.object;
+  return object({
+    model_id: z.string(),
+    model_version: z.string(),
+    params: count,
+    macs: count,
+    flops: count,
+    element_ops: count,
+    weight_bytes: count,
+    precision: z.string(),
+    op_histogram: z.record(z.string(), count),
+    inputs: z.array(object({ name: z.string(), shape: z.array(count), dtype: z.string(), symbolic: z.array(z.string().nullable()) })),
+    input_bytes: count,
+    batch: z.int().min(1),
+    unknown_shape_nodes: z.array(z.string()),
+  });
+}
+
+/** A `ModelProfile` as sent in a request (unknown keys rejected). */
+export const ModelProfileInputSchema = modelProfileSchema(true);
+/** A `ModelProfile` as answered by `POST /v1/profile`. */
+export const ModelProfileSchema = modelProfileSchema(false);
+
+/** Body of `POST /v1/recommend`: exactly one of `model` and `profile`. */
+export const RecommendRequestSchema = z
+  .strictObject({
+    model: text.optional(),
+    profile: ModelProfileInputSchema.optional(),
+    slo: z.strictObject({ percentile: z.literal([0.9, 0.99]), ms: z.number().positive() }),
+    rps: nonNegative,
+    chips: z.array(text).min(1).max(1024).optional(),
+    objective: z.enum(['latency', 'cost']).optional(),
+  })
+  .refine((r) => (r.model === undefined) !== (r.profile === undefined), { message: 'exactly one of "model" and "profile" is required' })
+  .meta({ oneOf: [{ required: ['model'] }, { required: ['profile'] }] });
+
+const ChipRecommendationSchema = z.object({
+  rank: z.int().min(1),
+  chip: z.string(),
+  kind: z.string(),
+  vendor: z.string(),
+  at_load: percentiles,
+  idle: percentiles,
+  meets_slo: z.boolean(),
+  max_rps_within_slo: nonNegative,
+  cost_per_million: nullableNumber,
+  evidence: z.object({ kind: z.enum(['fleet', 'benchmark', 'predicted']), fleet_requests: count, benchmark_rows: count }),
+  reason: z.string(),
+});
+
+/** Answer of `POST /v1/recommend`. */
+export const RecommendResponseSchema = z.object({
+  model: z.string(),
+  slo: z.object({ percentile: z.number(), ms: z.number() }),
+  rps: nonNegative,
+  queueing_law: z.string(),
+  chips: z.array(ChipRecommendationSchema),
+  skipped: z.array(z.object({ chip: z.string(), reason: z.string() })),
+});
+
+/** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096). */
+export const ProfileQuerySchema = z.strictObject({ batch: z.coerce.number().int().min(1).max(4096).optional(), model_id: text.optional() });
+
+const ChipInfoSchema = z.object({
+  chip: z.string(),
+  kind: z.enum(['cpu', 'gpu', 'npu', 'fpga', 'asic']),
+  vendor: z.string(),
+  names: z.array(z.string()),
+  peak_ops_per_s: nullableNumber,
+  memory_bw_bytes_s: nullableNumber,
+  power_w: nullableNumber,
+  price_per_hour: nullableNumber,
+});
+
+/** Answer of `GET /v1/chips`. */
+export const ChipsResponseSchema = z.object({ chips: z.array(ChipInfoSchema) });
+
+/** ISO-8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, with offset or fraction). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms. */
+const sinceMs = z.string().transform((value, ctx) => {
+  const ms = /^\d{1,15}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
+  ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds', input: value });
+  return z.NEVER;
+});
+
+/** Query of `GET /v1/correlations`, parsed into a `CorrelationQuery`. */
+export const CorrelationQuerySchema = z
+  .strictObject({ server: text.optional(), model: text.optional(), since: sinceMs.optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() })
+  .transform(({ server, model, since, limit }): CorrelationQuery => {
+    const query: CorrelationQuery = {};
+    if (server !== undefined) query.server = server;
+    if (model !== undefined) query.model = model;
+    if (since !== undefined) query.sinceMs = since;
+    if (limit !== undefined) query.limit = limit;
+    return query;
+  });
+
+const CorrelationWindowSchema = z.object({
+  scope: z.string(),
+  edge_server_id: z.string(),
+  model_id: z.string().nullable(),
+  chip: z.string().nullable(),
+  window_start: z.iso.datetime({ offset: true }),
+  window_end: z.iso.datetime({ offset: true }),
+  x_metric: z.string(),
+  y_metric: z.string(),
+  n: count,
+  pearson_r: nullableNumber,
+  ci_low: nullableNumber,
+  ci_high: nullableNumber,
+  slope: nullableNumber,
+  intercept: nullableNumber,
+  p_value: nullableNumber,
+  null_reason: z.string().nullable(),
+  alert_state: z.string(),
+});
+
+/** Answer of `GET /v1/correlations`: closed windows, newest first. */
+export const CorrelationsResponseSchema = z.object({ windows: z.array(CorrelationWindowSchema) });
+
+/** Answer of `GET /healthz` when ready (200). */
+export const HealthResponseSchema = z.object({ status: z.literal('ok'), details: z.unknown().optional() });
+
+/** An RFC 9457 problem (`application/problem+json`); `errors` lists validation failures. */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  instance: z.string(),
+  request_id: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** Mutual assignability of the inferred and the contract types (compile-time only). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+export type SchemaContractChecks = [
+  Assert<Same<z.output<typeof PredictRequestSchema>, PredictRequest>>,
+  Assert<Same<z.output<typeof PredictResponseSchema>, PredictResponse>>,
+  Assert<Same<z.output<typeof RecommendRequestSchema>, RecommendRequest>>,
+  Assert<Same<z.output<typeof RecommendResponseSchema>, RecommendResponse>>,
+  Assert<Same<z.output<typeof ModelProfileSchema>, ModelProfile>>,
+  Assert<Same<z.output<typeof ChipInfoSchema>, ChipInfo>>,
+  Assert<Same<z.output<typeof CorrelationWindowSchema>, CorrelationWindow>>,
+];
+
+/** One failed check: `path` is a JSON Pointer fragment into the validated document (`#/load/cpu_util`, `#` for the root). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** What {@link validate} returns: data errors are values (STYLE §2). */
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const pointer = (path: readonly PropertyKey[]): string => `#${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
+
+function quote(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+/**
+ * Check `input` against `schema`.
+ *
+ * Behaviour: every issue becomes one {@link FieldError} with a lower-case
+ * message quoting the offending value as JSON; an unknown key gets its own
+ * error whose path ends with that key; a missing field says "is required".
+ * @param schema  Any of this module's schemas.
+ * @param input   Parsed JSON body, query object or backend answer.
+ * @returns       `{ ok: true, value }` (the schema's output) or `{ ok: false, errors }` (at least one).
+ * @example see test/unit/predictor/app.test.ts
+ */
+export function validate<S extends z.ZodType>(schema: S, input: unknown): Validated<z.output<S>> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return { ok: true, value: result.data };
+  const errors: FieldError[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) errors.push({ path: pointer([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}` });
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      errors.push({ path: pointer(issue.path), message: `is required (${issue.expected})` });
+    } else {
+      const message = issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+      errors.push({ path: pointer(issue.path), message: 'input' in issue && issue.path.length > 0 ? `${message}, got ${quote(issue.input)}` : message });
+    }
+  }
+  return { ok: false, errors };
+}
+
+/** One route of the API as the OpenAPI document describes it. */
+export interface RouteSpec {
+  method: 'get' | 'post';
+  /** Path as registered in fastify, e.g. `/v1/predict`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Request body: its media type and schema (null: raw bytes). */
+  body?: { contentType: string; schema: z.ZodType | null };
+  /** Query-string schema; each property becomes one `in: query` parameter. */
+  query?: z.ZodType;
+  /** The success answer; a null schema is text. */
+  ok: { status: number; contentType: string; schema: z.ZodType | null; description: string };
+  /** Statuses answered as `application/problem+json` (500 is added to every route). */
+  errors: number[];
+}
+
+const JSON_TYPE = 'application/json';
+const POST_JSON_ERRORS = [400, 404, 413, 415];
+
+/** Every route of the predictor, in document order. `createPredictorApp` registers exactly these. */
+export const API_ROUTES: readonly RouteSpec[] = [
+  { method: 'post', path: '/v1/predict', operationId: 'predict', summary: 'Predict end-to-end latency percentiles of a model on a chip under a load.', body: { contentType: JSON_TYPE, schema: PredictRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: PredictResponseSchema, description: 'The prediction.' }, errors: POST_JSON_ERRORS },
+  { method: 'post', path: '/v1/recommend', operationId: 'recommend', summary: 'Rank chips for a model (known id or profile) against a latency SLO at a load.', body: { contentType: JSON_TYPE, schema: RecommendRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: RecommendResponseSchema, description: 'Chips, best first.' }, errors: POST_JSON_ERRORS },
+  { method: 'post', path: '/v1/profile', operationId: 'profile', summary: 'Profile an ONNX file sent as the raw request body.', body: { contentType: 'application/octet-stream', schema: null }, query: ProfileQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: ModelProfileSchema, description: 'The model profile.' }, errors: [400, 413, 415] },
+  { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [] },
+  { method: 'get', path: '/v1/correlations', operationId: 'correlations', summary: 'List closed load-versus-latency correlation windows, newest first.', query: CorrelationQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: CorrelationsResponseSchema, description: 'Matching windows.' }, errors: [400, 404] },
+  { method: 'get', path: '/healthz', operationId: 'health', summary: 'Readiness of the backend.', ok: { status: 200, contentType: JSON_TYPE, schema: HealthResponseSchema, description: 'Ready.' }, errors: [503] },
+  { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format).', ok: { status: 200, contentType: 'text/plain', schema: null, description: 'Metrics.' }, errors: [] },
+  { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This document.', ok: { status: 200, contentType: JSON_TYPE, schema: null, description: 'OpenAPI 3.1 document.' }, errors: [] },
+];
+
+type JsonObject = Record<string, unknown>;
+
+/** JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) of a schema's input (requests) or output (responses). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as JsonObject;
+  return rest;
+}
+
+/**
+ * Build the OpenAPI 3.1 document of {@link API_ROUTES} from the same zod schemas that validate requests and responses.
+ *
+ * Behaviour: request bodies and query parameters use the schemas' input side,
+ * answers their output side; every error answer refers to `#/components/schemas/Problem`.
+ * @param version  `info.version`, e.g. the package version. @default '0.1.0'
+ * @returns        A JSON-serialisable document (served at `GET /openapi.json`).
+ */
+export function buildOpenApiDocument(version = '0.1.0'): JsonObject {
+  const paths: Record<string, JsonObject> = {};
+  for (const route of API_ROUTES) {
+    const operation: JsonObject = { operationId: route.operationId, summary: route.summary };
+    if (route.query) {
+      const query = jsonSchema(route.query, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
+      operation.parameters = Object.entries(query.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query.required?.includes(name) ?? false, schema }));
+    }
+    if (route.body) {
+      const schema = route.body.schema ? jsonSchema(route.body.schema, 'input') : { type: 'string', contentMediaType: route.body.contentType };
+      operation.requestBody = { required: true, content: { [route.body.contentType]: { schema } } };
+    }
+    const okSchema = route.ok.schema ? jsonSchema(route.ok.schema, 'output') : { type: route.ok.contentType === JSON_TYPE ? 'object' : 'string' };
+    const responses: JsonObject = { [route.ok.status]: { description: route.ok.description, content: { [route.ok.contentType]: { schema: okSchema } } } };
+    for (const status of [...route.errors, 500]) {
+      responses[status] = { description: STATUS_CODES[status] ?? String(status), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    (paths[route.path] ??= {})[route.method] = { ...operation, responses };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'edgelat predictor', version, description: 'Latency predictions and chip recommendations for edge inference. Errors are RFC 9457 problems.' },
+    paths,
+    components: { schemas: { Problem: jsonSchema(ProblemSchema, 'output') } },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The contract between the predictor's HTTP layer (services/predictor/app.ts)
+ * and the code that answers (services/predictor/backend.ts): plain request and
+ * response shapes, and the errors a backend throws to say "the request is
+ * wrong" (400) or "that thing does not exist" (404). Latencies are ms, loads
+ * are the LoadSample fields (utilisations are fractions 0..1), rates are
+ * requests per second.
+ */
+import type { ModelProfile } from '../profiler/types.ts';
+
+export type { ModelProfile };
+
+/** Load values by LoadSample field name; unset fields are 0 (idle). */
+export type LoadVector = Partial<Record<'cpu_util' | 'gpu_util' | 'mem_util' | 'queue_depth' | 'concurrency' | 'requests_per_s', number>>;
+
+/** `POST /v1/predict` body. */
+export interface PredictRequest {
+  /** Known model id, e.g. `resnet50`. */
+  model: string;
+  /** Chip id of the catalog, e.g. `jetson-agx-orin`. */
+  chip: string;
+  /** Edge server whose queueing context to use; default the chip's typical server. */
+  server?: string;
+  load?: LoadVector;
+  /** Request input size, bytes; default the fleet's median for the model. */
+  input_bytes?: number;
+}
+
+/** `POST /v1/predict` answer (same as `edgelat predict --json`). */
+export interface PredictResponse {
+  model: string;
+  chip: string;
+  server: string | null;
+  input_bytes: number;
+  load: Record<string, number>;
+  total_ms: { p50: number; p90: number; p99: number };
+  io_ms_p50: number;
+  compute_ms_p50: number;
+  /** Unloaded benchmark latencies the prediction starts from, ms. */
+  benchmark: { p50_ms: number; p90_ms: number };
+  /** Model version used per kind. */
+  versions: Record<string, string>;
+}
+
+/** `POST /v1/recommend` body: exactly one of `model` and `profile`. */
+export interface RecommendRequest {
+  /** Known model id. */
+  model?: string;
+  /** A profile from `POST /v1/profile` / `edgelat profile --json` (a model nobody has measured). */
+  profile?: ModelProfile;
+  /** Latency objective: percentile (0.9 or 0.99) and its target, ms > 0. */
+  slo: { percentile: 0.9 | 0.99; ms: number };
+  /** Expected load, requests per second ≥ 0. */
+  rps: number;
+  /** Candidate chip ids; default every chip in the catalog. */
+  chips?: string[];
+  /** Order of the chips that meet the SLO: lowest latency at the load first, or cheapest per inference first. @default 'latency' */
+  objective?: 'latency' | 'cost';
+}
+
+/** Where a chip's numbers come from, with counts. */
+export interface Evidence {
+  /** `fleet`: measured in inference_enriched; `benchmark`: public benchmark rows; `predicted`: neither (model only). */
+  kind: 'fleet' | 'benchmark' | 'predicted';
+  /** Requests measured in the fleet for this model on this chip. */
+  fleet_requests: number;
+  /** Benchmark rows (systems) of this model on this chip. */
+  benchmark_rows: number;
+}
+
+/** One chip of a recommendation. */
+export interface ChipRecommendation {
+  /** 1 = best; chips that cannot meet the SLO at the requested load come after every chip that can. */
+  rank: number;
+  chip: string;
+  kind: string;
+  vendor: string;
+  /** At the requested load, ms. */
+  at_load: { p50: number; p90: number; p99: number };
+  /** With no queueing (one request alone), ms. */
+  idle: { p50: number; p90: number; p99: number };
+  meets_slo: boolean;
+  /** Highest load (requests/s) whose SLO percentile is still ≤ the target; 0 if even idle misses. */
+  max_rps_within_slo: number;
+  /** Cost of one million inferences at the requested load; null when the chip has no price. */
+  cost_per_million: number | null;
+  evidence: Evidence;
+  /** One line a human reads, e.g. "meets p99 50 ms up to 41 req/s; fastest measured in the fleet". */
+  reason: string;
+}
+
+/** `POST /v1/recommend` answer. */
+export interface RecommendResponse {
+  model: string;
+  slo: { percentile: number; ms: number };
+  rps: number;
+  /** The stated queueing law behind the latency-versus-load curve. */
+  queueing_law: string;
+  chips: ChipRecommendation[];
+  /** Candidate chips nothing is known about for this model (no fleet, benchmark or prediction), with why. */
+  skipped: { chip: string; reason: string }[];
+}
+
+/** One chip of the catalog (`GET /v1/chips`). */
+export interface ChipInfo {
+  chip: string;
+  kind: 'cpu' | 'gpu' | 'npu' | 'fpga' | 'asic';
+  vendor: string;
+  names: string[];
+  peak_ops_per_s: number | null;
+  memory_bw_bytes_s: number | null;
+  power_w: number | null;
+  price_per_hour: number | null;
+}
+
+/** Query of `GET /v1/correlations`. */
+export interface CorrelationQuery {
+  server?: string;
+  model?: string;
+  /** Epoch ms UTC; windows ending after it. */
+  sinceMs?: number;
+  /** Max rows, newest first. @default 100 */
+  limit?: number;
+}
+
+/** One closed correlation window (table load_latency_correlations). */
+export interface CorrelationWindow {
+  scope: string;
+  edge_server_id: string;
+  model_id: string | null;
+  chip: string | null;
+  /** ISO-8601 UTC. */
+  window_start: string;
+  window_end: string;
+  x_metric: string;
+  y_metric: string;
+  n: number;
+  pearson_r: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  slope: number | null;
+  intercept: number | null;
+  p_value: number | null;
+  null_reason: string | null;
+  alert_state: string;
+}
+
+/** What the HTTP layer calls; every method may throw {@link BadRequestError} or {@link NotFoundError}. */
+export interface PredictorBackend {
+  predict(req: PredictRequest): Promise<PredictResponse>;
+  recommend(req: RecommendRequest): Promise<RecommendResponse>;
+  /** Profile ONNX bytes; `batch` replaces a symbolic batch dimension (default 1). @throws {BadRequestError} on a malformed file. */
+  profile(onnx: Uint8Array, options: { batch?: number; modelId?: string }): Promise<ModelProfile>;
+  chips(): Promise<ChipInfo[]>;
+  correlations(query: CorrelationQuery): Promise<CorrelationWindow[]>;
+  /** Readiness: ok false answers 503. */
+  health(): Promise<{ ok: boolean; details?: unknown }>;
+}
+
+/** The request is understood but wrong (unknown load key, SLO ≤ 0, malformed ONNX): HTTP 400. */
+export class BadRequestError extends Error {
+  override readonly name = 'BadRequestError';
+}
+
+/** A named thing (model, chip, server) does not exist: HTTP 404. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}

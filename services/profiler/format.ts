@@ -1,0 +1,61 @@
+/**
+ * Terminal rendering of a {@link ModelProfile} (`edgelat profile`).
+ */
+import type { ModelProfile, ProfileInput } from './types.ts';
+
+/** Operator types listed by {@link formatProfile} before "+ N more". */
+const TOP_OPERATORS = 8;
+
+/** A count in K / M / G / T (powers of 1000) with two decimals, e.g. `4.09 G`; plain below 1000. */
+export function siCount(n: number): string {
+  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'K']];
+  const unit = units.find(([size]) => Math.abs(n) >= size);
+  return unit ? `${(n / unit[0]).toFixed(2)} ${unit[1]}` : String(n);
+}
+
+/** Bytes in MiB with two decimals (KiB below 1 MiB), e.g. `97.69 MiB`. */
+export function mebibytes(bytes: number): string {
+  return bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
+}
+
+/** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */
+function formatInput(input: ProfileInput): string {
+  const dims = input.shape.map((d, i) => (input.symbolic[i] ? `${input.symbolic[i]}=${d}` : String(d)));
+  return `${input.name} ${input.dtype} [${dims.join(', ')}]`;
+}
+
+/**
+ * Render a profile as a two-column terminal table: model, params, MACs and
+ * FLOPs (K/M/G units with the exact count), element ops, weight bytes (MiB)
+ * and precision, inputs, batch, the most common operators, and the nodes
+ * whose shape is unknown.
+ * @returns Lines ending in a newline.
+ */
+export function formatProfile(p: ModelProfile): string {
+  const exact = (n: number) => `${siCount(n).padEnd(10)} (${n.toLocaleString('en-US')})`;
+  const rows: [string, string][] = [
+    ['model', p.model_version ? `${p.model_id || '(unnamed)'} (version ${p.model_version})` : p.model_id || '(unnamed)'],
+    ['params', exact(p.params)],
+    ['MACs', exact(p.macs)],
+    ['FLOPs', `${siCount(p.flops).padEnd(10)} (2 × MACs)`],
+    ['element ops', exact(p.element_ops)],
+    ['weights', `${mebibytes(p.weight_bytes).padEnd(10)} ${p.precision}`],
+    ...p.inputs.map((input, i): [string, string] => [i === 0 ? 'inputs' : '', formatInput(input)]),
+    ['input bytes', `${mebibytes(p.input_bytes)} per request`],
+    ['batch', String(p.batch)],
+  ];
+  if (p.inputs.length === 0) rows.splice(6, 0, ['inputs', '(none)']);
+  const ops = Object.entries(p.op_histogram).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const width = Math.max(0, ...ops.slice(0, TOP_OPERATORS).map(([op]) => op.length));
+  ops.slice(0, TOP_OPERATORS).forEach(([op, n], i) => rows.push([i === 0 ? 'operators' : '', `${op.padEnd(width)} ${String(n).padStart(5)}`]));
+  if (ops.length > TOP_OPERATORS) {
+    const rest = ops.slice(TOP_OPERATORS);
+    rows.push(['', `+ ${rest.length} more type(s), ${rest.reduce((s, [, n]) => s + n, 0)} node(s)`]);
+  }
+  if (p.unknown_shape_nodes.length > 0) {
+    const shown = p.unknown_shape_nodes.slice(0, 5).join(', ');
+    const more = p.unknown_shape_nodes.length > 5 ? `, ... (+${p.unknown_shape_nodes.length - 5})` : '';
+    rows.push(['unknown shape', `${p.unknown_shape_nodes.length} node(s) not counted: ${shown}${more}`]);
+  }
+  return rows.map(([k, v]) => `${k.padEnd(14)}${v}`.trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,210 @@
+/**
+ * The ONNX model profiler (issue 5 item 1, acceptance D2): decode a
+ * ModelProto, infer every tensor's shape with the profiler's own rules
+ * (shape-inference.ts), and count params, MACs, element operations, weight
+ * bytes and the operator histogram under the convention of types.ts.
+ */
+import onnxProto from 'onnx-proto';
+import {
+  add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim,
+} from './onnx-values.ts';
+import { macCount } from './shape-compute.ts';
+import type { TensorInfo } from './shape-context.ts';
+import { inferShapes, isDefaultDomain } from './shape-inference.ts';
+import { constantTensor } from './shape-layout.ts';
+import type { ModelProfile, ProfileInput } from './types.ts';
+
+export { OnnxProfileError } from './onnx-values.ts';
+
+const { onnx } = onnxProto;
+type IModelProto = onnxProto.onnx.IModelProto;
+type IGraphProto = onnxProto.onnx.IGraphProto;
+type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
+type ITensorProto = onnxProto.onnx.ITensorProto;
+
+/** Whether a dimension is fixed (dim_value set; onnx-proto leaves it null otherwise). */
+const hasDimValue = (d: onnxProto.onnx.TensorShapeProto.IDimension): boolean => d.dimValue !== null && d.dimValue !== undefined;
+
+/** Options of {@link profileOnnx}. */
+export interface ProfileOptions {
+  /** Value of the symbolic batch dim (dim_param, or dim_value 0 / absent, at position 0 of a graph input). @default 1 */
+  batch?: number;
+  /** `model_id` of the profile. @default the graph name, or `''` when it has none */
+  modelId?: string;
+}
+
+/**
+ * Profile an ONNX model: params, MACs, FLOPs, element operations, weight
+ * bytes, precision, operator histogram and inputs (see {@link ModelProfile}).
+ *
+ * Behaviour: shapes are inferred node by node; a node whose shape cannot be
+ * inferred (an unsupported operator, a non-constant target shape...) falls
+ * back to the file's value_info, else is listed in `unknown_shape_nodes` and
+ * not counted. Only the top-level graph is counted (not If/Loop bodies).
+ * @param bytes    The serialized ModelProto (weights may be external: only initializer dims are read).
+ * @param options  Batch and model id.
+ * @returns        The profile; every count is an exact integer below 2^53.
+ * @throws {RangeError} if `options.batch` is not an integer >= 1.
+ * @throws {OnnxProfileError} (one-line message) if the bytes are empty, truncated, not an ONNX ModelProto, the graph
+ *   is broken (no nodes, an input nothing produces, a cycle) or a count reaches 2^53.
+ * @example see test/unit/profiler/profile.test.ts
+ */
+export function profileOnnx(bytes: Uint8Array, options: ProfileOptions = {}): ModelProfile {
+  const batch = options.batch ?? 1;
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch: expected an integer >= 1, got ${JSON.stringify(batch)}`);
+  try {
+    return profileModel(decodeModel(bytes), batch, options.modelId);
+  } catch (error) {
+    if (error instanceof OnnxProfileError) throw error;
+    throw new OnnxProfileError(`cannot profile the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+}
+
+/** Decode the bytes, naming what is wrong when they are not a model. */
+function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
+  if (!(bytes instanceof Uint8Array)) throw new OnnxProfileError(`not an ONNX model: expected bytes, got ${typeof bytes}`);
+  if (bytes.length === 0) throw new OnnxProfileError('empty file (0 bytes): not an ONNX model');
+  // Every ONNX exporter writes ir_version (field 1, varint: tag 0x08) first.
+  const looksOnnx = bytes[0] === 0x08;
+  let proto: IModelProto;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    const range = /index out of range: (\d+) \+ (\d+) > (\d+)/.exec(message);
+    const wire = /invalid wire type (\d+) at offset (\d+)/.exec(message);
+    if (range && looksOnnx) throw new OnnxProfileError(`truncated file: protobuf decode needs ${range[2]} more byte(s) at byte ${range[1]} but the file ends at byte ${range[3]}`);
+    const at = range ? `at byte ${range[1]} (a field needs ${range[2]} byte(s), the file has ${range[3]})` : wire ? `at byte ${wire[2]} (invalid wire type ${wire[1]})` : `(${message})`;
+    throw new OnnxProfileError(`not an ONNX model: protobuf decode failed ${at}`, { cause: error });
+  }
+  const { graph } = proto;
+  if (!graph) throw new OnnxProfileError(`not an ONNX model: no graph in ${bytes.length} bytes${looksOnnx ? ' (truncated file?)' : ''}`);
+  if ((proto.opsetImport ?? []).length === 0 && int64(proto.irVersion) >= 3) throw new OnnxProfileError('truncated file or invalid model: no opset_import after the graph');
+  if ((graph.node ?? []).length === 0) throw new OnnxProfileError('graph has no nodes');
+  return proto as IModelProto & { graph: IGraphProto };
+}
+
+/** Element count and bytes of an initializer. */
+function weightSize(t: ITensorProto, shape: readonly number[], what: string): { count: number; bytes: number } {
+  const count = numel(shape, what);
+  const size = dtypeSize(t.dataType);
+  const bytes = t.dataType === 8 ? (t.stringData ?? []).reduce((s, x) => s + x.length, 0) : Math.ceil(mul(count, size * 2, what) / 2);
+  const raw = t.rawData?.length ?? 0;
+  if (raw > 0 && size >= 1 && raw !== bytes) throw new OnnxProfileError(`${what}: ${raw} bytes of raw data, but dims ${JSON.stringify(shape)} of ${dtypeName(t.dataType)} need ${bytes}`);
+  return { count, bytes };
+}
+
+/** Read the graph inputs (initializers excluded), resolving symbolic dims; fills `symbols` with dim_param → value. */
+function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, symbols: Map<string, number>): ProfileInput[] {
+  const real = (graph.input ?? []).filter((vi) => vi.name && !skip.has(vi.name));
+  const dimsOf = (vi: IValueInfoProto) => vi.type?.tensorType?.shape?.dim ?? [];
+  for (const vi of real) {
+    const d0 = dimsOf(vi)[0];
+    if (d0?.dimParam && !hasDimValue(d0)) symbols.set(d0.dimParam, batch);
+  }
+  return real.map((vi) => {
+    const tt = vi.type?.tensorType;
+    const shape: number[] = [];
+    const symbolic: (string | null)[] = [];
+    dimsOf(vi).forEach((d, i) => {
+      // A negative dim_value (some converters write -1) is as unknown as an absent one.
+      const value = hasDimValue(d) && int64(d.dimValue) > 0 ? toDim(d.dimValue, `input ${JSON.stringify(vi.name)}`) : 0;
+      if (value > 0) {
+        shape.push(value);
+        symbolic.push(null);
+        return;
+      }
+      const name = d.dimParam || '?';
+      if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
+      shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
+      symbolic.push(name);
+    });
+    return { name: vi.name!, shape, dtype: tt ? dtypeName(tt.elemType) : 'unknown', symbolic };
+  });
+}
+
+/** Count everything of a decoded model. */
+function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number, modelId: string | undefined): ModelProfile {
+  const { graph } = proto;
+  const env = new Map<string, TensorInfo>();
+  const bytesByType = new Map<string, number>();
+  let params = 0;
+  let weightBytes = 0;
+  for (const t of graph.initializer ?? []) {
+    const what = `initializer ${JSON.stringify(t.name ?? '')}`;
+    const info = constantTensor(t, what);
+    const { count, bytes } = weightSize(t, info.shape!, what);
+    params = add(params, count, 'params');
+    weightBytes = add(weightBytes, bytes, 'weight bytes');
+    bytesByType.set(dtypeName(t.dataType), (bytesByType.get(dtypeName(t.dataType)) ?? 0) + bytes);
+    if (t.name) env.set(t.name, info);
+  }
+  for (const s of graph.sparseInitializer ?? []) {
+    const what = `sparse initializer ${JSON.stringify(s.values?.name ?? '')}`;
+    const values = s.values ?? {};
+    const { count, bytes } = weightSize(values, (values.dims ?? []).map((d) => toDim(d, what)), what);
+    params = add(params, count, 'params');
+    weightBytes = add(weightBytes, bytes, 'weight bytes');
+    if (values.name) env.set(values.name, { shape: (s.dims ?? []).map((d) => toDim(d, what)) });
+  }
+
+  const symbols = new Map<string, number>();
+  const inputs = readInputs(graph, new Set(env.keys()), batch, symbols);
+  let inputBytes = 0;
+  for (const input of inputs) {
+    const vi = graph.input?.find((x) => x.name === input.name);
+    const ranked = Boolean(vi?.type?.tensorType?.shape);
+    env.set(input.name, { shape: ranked ? input.shape : null });
+    if (ranked) inputBytes = add(inputBytes, Math.ceil(numel(input.shape, `input ${JSON.stringify(input.name)}`) * dtypeSize(vi?.type?.tensorType?.elemType)), 'input bytes');
+  }
+
+  const declared = new Map<string, IValueInfoProto>();
+  for (const vi of [...(graph.valueInfo ?? []), ...(graph.output ?? [])]) if (vi.name) declared.set(vi.name, vi);
+  const fallback = (name: string): number[] | null => {
+    const dims = declared.get(name)?.type?.tensorType?.shape?.dim;
+    if (!dims) return null;
+    const shape = dims.map((d) => (hasDimValue(d) ? int64(d.dimValue) : (symbols.get(d.dimParam ?? '') ?? NaN)));
+    return shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? shape : null;
+  };
+  const opset = int64((proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version) || 1;
+
+  let macs = 0;
+  let elementOps = 0;
+  const histogram: Record<string, number> = {};
+  const unknown: string[] = [];
+  for (const r of inferShapes(graph.node ?? [], env, opset, fallback)) {
+    const op = isDefaultDomain(r.node) ? (r.node.opType ?? '?') : `${r.node.domain}.${r.node.opType ?? '?'}`;
+    histogram[op] = (histogram[op] ?? 0) + 1;
+    if (!r.known) {
+      unknown.push(r.id);
+      continue;
+    }
+    let m: number | null = null;
+    try {
+      m = isDefaultDomain(r.node) ? macCount(r.context, r.outputs[0]!.shape!) : null;
+    } catch (error) {
+      if (error instanceof OnnxProfileError) throw new OnnxProfileError(`${r.label}: ${error.message}`, { cause: error });
+      unknown.push(r.id);
+      continue;
+    }
+    if (m !== null) macs = add(macs, m, 'MACs');
+    else for (const o of r.outputs) if (o?.shape) elementOps = add(elementOps, numel(o.shape, 'element ops'), 'element ops');
+  }
+
+  const precision = [...bytesByType].reduce<[string, number] | null>((best, e) => (!best || e[1] > best[1] ? e : best), null)?.[0] ?? inputs[0]?.dtype ?? 'unknown';
+  return {
+    model_id: modelId ?? graph.name ?? '',
+    model_version: Object.prototype.hasOwnProperty.call(proto, 'modelVersion') ? String(proto.modelVersion) : '',
+    params,
+    macs,
+    flops: mul(macs, 2, 'FLOPs'),
+    element_ops: elementOps,
+    weight_bytes: weightBytes,
+    precision,
+    op_histogram: histogram,
+    inputs,
+    input_bytes: inputBytes,
+    batch,
+    unknown_shape_nodes: unknown,
+  };
+}

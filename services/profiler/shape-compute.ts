@@ -1,0 +1,225 @@
+/**
+ * Shape rules of the computing operators — convolutions, pooling, Gemm /
+ * MatMul, normalisation, reductions, resizing, elementwise — and the MAC
+ * count of the multiply-accumulate ones (issue 5 convention).
+ */
+import { MAX_FOLDED, mul, numel } from './onnx-values.ts';
+import { broadcast, normAxis, RuleContext, ShapeGap, tensor, type ShapeRule } from './shape-context.ts';
+
+/** Operators whose work is counted as MACs: their data and weight input positions. */
+export const MAC_OPS: Readonly<Record<string, { kind: 'conv' | 'convT' | 'gemm' | 'matmul'; a: number; b: number }>> = {
+  Conv: { kind: 'conv', a: 0, b: 1 }, ConvInteger: { kind: 'conv', a: 0, b: 1 }, QLinearConv: { kind: 'conv', a: 0, b: 3 },
+  ConvTranspose: { kind: 'convT', a: 0, b: 1 },
+  Gemm: { kind: 'gemm', a: 0, b: 1 },
+  MatMul: { kind: 'matmul', a: 0, b: 1 }, MatMulInteger: { kind: 'matmul', a: 0, b: 1 }, QLinearMatMul: { kind: 'matmul', a: 0, b: 3 },
+};
+
+/**
+ * Multiply-accumulates of a MAC operator, from its inferred output shape:
+ * Conv: out elements · (Cin/group) · Πkernel (= W[1] · ΠW[2:]); ConvTranspose:
+ * out elements · (Cin/group) · Πkernel (= W[0]/group · ΠW[2:]), the same
+ * convention as Conv; Gemm / MatMul: out elements · K.
+ * @returns null when the node is not a MAC operator.
+ * @throws {ShapeGap} if the weight / operand shape is unknown.
+ * @throws {OnnxProfileError} if the count reaches 2^53.
+ */
+export function macCount(c: RuleContext, out: readonly number[]): number | null {
+  const op = MAC_OPS[c.node.opType ?? ''];
+  if (!op) return null;
+  const elems = numel(out, 'output');
+  const w = c.shape(op.b);
+  const group = c.int('group', 1);
+  if (w.length < (op.kind === 'matmul' ? 1 : 2) || (op.kind === 'convT' && w[0]! % group !== 0)) throw new ShapeGap(`weight shape ${JSON.stringify(w)} does not fit the operator`);
+  let inner: number;
+  if (op.kind === 'conv') inner = numel(w.slice(1), 'weight');
+  else if (op.kind === 'convT') inner = numel([w[0]! / group, ...w.slice(2)], 'weight');
+  else if (op.kind === 'gemm') inner = c.int('transB', 0) ? w[1]! : w[0]!;
+  else inner = w.length === 1 ? w[0]! : w[w.length - 2]!;
+  return mul(elems, inner, 'MACs');
+}
+
+/** Output spatial dims of a convolution or pooling window (auto_pad, pads, strides, dilations, ceil_mode). */
+function windowed(c: RuleContext, inSp: readonly number[], kernel: readonly number[]): number[] {
+  const k = inSp.length;
+  const strides = c.ints('strides') ?? inSp.map(() => 1);
+  const dil = c.ints('dilations') ?? inSp.map(() => 1);
+  const autoPad = c.str('auto_pad', 'NOTSET');
+  const pads = autoPad === 'VALID' ? Array<number>(2 * k).fill(0) : (c.ints('pads') ?? Array<number>(2 * k).fill(0));
+  if (kernel.length !== k || strides.length !== k || dil.length !== k || pads.length !== 2 * k) throw new ShapeGap(`kernel/strides/dilations/pads do not match ${k} spatial dims`);
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new ShapeGap(`auto_pad ${JSON.stringify(autoPad)} is not supported`);
+  const ceil = c.int('ceil_mode', 0) === 1;
+  return inSp.map((x, i) => {
+    const s = strides[i]!;
+    if (s < 1) throw new ShapeGap(`stride ${s}`);
+    if (autoPad.startsWith('SAME')) return Math.ceil(x / s);
+    const span = x + pads[i]! + pads[i + k]! - (dil[i]! * (kernel[i]! - 1) + 1);
+    if (!ceil) return Math.floor(span / s) + 1;
+    const o = Math.ceil(span / s) + 1;
+    return (o - 1) * s >= x + pads[i]! ? o - 1 : o; // the last window must start inside the input or its left padding
+  });
+}
+
+function conv(xi: number, wi: number): ShapeRule {
+  return (c) => {
+    const x = c.shape(xi);
+    const w = c.shape(wi);
+    const group = c.int('group', 1);
+    if (x.length < 3 || w.length !== x.length || x[1] !== w[1]! * group) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)} with group ${group}`);
+    return [tensor([x[0]!, w[0]!, ...windowed(c, x.slice(2), c.ints('kernel_shape') ?? w.slice(2))])];
+  };
+}
+
+const convTranspose: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const w = c.shape(1);
+  const group = c.int('group', 1);
+  if (x.length < 3 || w.length !== x.length || x[1] !== w[0]) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)}`);
+  const k = x.length - 2;
+  const head = [x[0]!, w[1]! * group];
+  const given = c.ints('output_shape');
+  if (given) return [tensor([...head, ...given.slice(-k)])];
+  const kernel = c.ints('kernel_shape') ?? w.slice(2);
+  const strides = c.ints('strides') ?? Array<number>(k).fill(1);
+  const dil = c.ints('dilations') ?? Array<number>(k).fill(1);
+  const outPad = c.ints('output_padding') ?? Array<number>(k).fill(0);
+  const autoPad = c.str('auto_pad', 'NOTSET');
+  const pads = autoPad === 'VALID' ? Array<number>(2 * k).fill(0) : (c.ints('pads') ?? Array<number>(2 * k).fill(0));
+  if (kernel.length !== k || strides.length !== k || dil.length !== k || outPad.length !== k || pads.length !== 2 * k) throw new ShapeGap('attributes do not match the spatial rank');
+  return [tensor([...head, ...x.slice(2).map((d, i) => (autoPad.startsWith('SAME')
+    ? d * strides[i]!
+    : strides[i]! * (d - 1) + outPad[i]! + (kernel[i]! - 1) * dil[i]! + 1 - pads[i]! - pads[i + k]!))])];
+};
+
+const pool: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const kernel = c.ints('kernel_shape');
+  if (!kernel || x.length < 3) throw new ShapeGap('pooling needs kernel_shape and an N×C×spatial input');
+  const out = tensor([x[0]!, x[1]!, ...windowed(c, x.slice(2), kernel)]);
+  return [out, out];
+};
+
+const globalPool: ShapeRule = (c) => {
+  const x = c.shape(0);
+  return [tensor([...x.slice(0, 2), ...x.slice(2).map(() => 1)])];
+};
+
+const gemm: ShapeRule = (c) => {
+  const a = c.shape(0);
+  const b = c.shape(1);
+  if (a.length !== 2 || b.length !== 2) throw new ShapeGap(`Gemm needs 2-D operands, got ${JSON.stringify([a, b])}`);
+  const [m, ka] = c.int('transA', 0) ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
+  const [kb, n] = c.int('transB', 0) ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
+  if (ka !== kb) throw new ShapeGap(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
+  return [tensor([m, n])];
+};
+
+function matmul(ai: number, bi: number): ShapeRule {
+  return (c) => {
+    const a = c.shape(ai);
+    const b = c.shape(bi);
+    if (a.length === 0 || b.length === 0) throw new ShapeGap('MatMul of a scalar');
+    const a2 = a.length === 1 ? [1, a[0]!] : a;
+    const b2 = b.length === 1 ? [b[0]!, 1] : b;
+    if (a2[a2.length - 1] !== b2[b2.length - 2]) throw new ShapeGap(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
+    const out = broadcast([a2.slice(0, -2), b2.slice(0, -2)]);
+    if (a.length > 1) out.push(a2[a2.length - 2]!);
+    if (b.length > 1) out.push(b2[b2.length - 1]!);
+    return [tensor(out)];
+  };
+}
+
+/** Same shape as input 0 for every output (activations, normalisations, casts, Dropout and its mask). */
+const same: ShapeRule = (c) => {
+  const s = c.shape(0);
+  return (c.node.output ?? []).map(() => tensor(s));
+};
+
+/** Same shape and, for a constant, the same values (Identity, Cast). */
+const passValue: ShapeRule = (c) => [{ ...c.inputs[0]!, shape: c.shape(0) }];
+
+const FOLD: Record<string, (a: number, b: number) => number> = { Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b };
+
+/** Numpy-broadcast shape of all inputs; folds Add/Sub/Mul/Div of small 1-D constants (shape arithmetic). */
+const elementwise: ShapeRule = (c) => {
+  const shapes = (c.node.input ?? []).map((_, i) => c.shape(i));
+  const out = broadcast(shapes);
+  const f = FOLD[c.node.opType ?? ''];
+  const vals = c.inputs.map((t) => t?.value);
+  if (!f || out.length > 1 || (out[0] ?? 1) > MAX_FOLDED || vals.length !== 2 || !vals[0] || !vals[1]) return [tensor(out)];
+  const [x, y] = vals as [number[], number[]];
+  const v = Array.from({ length: out.length === 0 ? 1 : out[0]! }, (_, i) => f(x[x.length === 1 ? 0 : i]!, y[y.length === 1 ? 0 : i]!));
+  const allInts = [...x, ...y].every(Number.isInteger);
+  return [tensor(out, allInts && !v.every(Number.isInteger) ? undefined : v)];
+};
+
+const batchNorm: ShapeRule = (c) => [tensor(c.shape(0)), ...(c.node.output ?? []).slice(1).map(() => tensor(c.shape(1)))];
+
+const layerNorm: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const axis = normAxis(c.int('axis', -1), x.length);
+  const stat = tensor(x.map((d, i) => (i < axis ? d : 1)));
+  return [tensor(x), stat, stat];
+};
+
+const reduce: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const keep = c.int('keepdims', 1) === 1;
+  const given = c.axes(1, 'axes');
+  if ((!given || given.length === 0) && c.int('noop_with_empty_axes', 0) === 1) return [tensor(x)];
+  const axes = new Set((given && given.length > 0 ? given : x.map((_, i) => i)).map((a) => normAxis(a, x.length)));
+  return [tensor(x.flatMap((d, i) => (!axes.has(i) ? [d] : keep ? [1] : [])))];
+};
+
+const argReduce: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const axis = normAxis(c.int('axis', 0), x.length);
+  const keep = c.int('keepdims', 1) === 1;
+  return [tensor(x.flatMap((d, i) => (i !== axis ? [d] : keep ? [1] : [])))];
+};
+
+/** Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) and Upsample (scales attribute or input). */
+const resize: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const op = c.node.opType;
+  const axes = (c.ints('axes') ?? x.map((_, i) => i)).map((a) => normAxis(a, x.length));
+  const sizes = op === 'Resize' && c.opset >= 11 ? c.optValue(3) : null;
+  const policy = c.str('keep_aspect_ratio_policy', 'stretch');
+  if (sizes) {
+    if (sizes.length !== axes.length || policy !== 'stretch') throw new ShapeGap(`sizes ${JSON.stringify(sizes)} with policy ${JSON.stringify(policy)} not supported`);
+    const out = [...x];
+    axes.forEach((a, i) => { out[a] = sizes[i]!; });
+    return [tensor(out)];
+  }
+  const scales = op === 'Upsample' && !c.has(1) ? c.floats('scales') : c.optValue(op === 'Resize' && c.opset >= 11 ? 2 : 1);
+  if (!scales || scales.length !== axes.length) throw new ShapeGap('no constant scales or sizes');
+  const out = [...x];
+  axes.forEach((a, i) => { out[a] = Math.floor(x[a]! * scales[i]!); });
+  return [tensor(out)];
+};
+
+const UNARY = [
+  'Relu', 'Sigmoid', 'Tanh', 'Clip', 'LeakyRelu', 'HardSwish', 'HardSigmoid', 'Elu', 'Selu', 'Celu', 'Gelu', 'Mish', 'Softplus', 'Softsign',
+  'ThresholdedRelu', 'Shrink', 'Swish', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Erf', 'Sign', 'Not',
+  'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'IsNaN', 'IsInf', 'BitwiseNot',
+  'Softmax', 'LogSoftmax', 'Hardmax', 'LRN', 'InstanceNormalization', 'GroupNormalization', 'MeanVarianceNormalization',
+  'Dropout', 'QuantizeLinear', 'DequantizeLinear', 'CumSum', 'Trilu', 'ReverseSequence',
+];
+const BROADCAST = [
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'Max', 'Min', 'Mean', 'Sum', 'PRelu', 'Where', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual',
+  'And', 'Or', 'Xor', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor',
+];
+const REDUCE = ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
+
+/** Shape rules of the computing operators, by op type (default ONNX domain). */
+export const COMPUTE_RULES: Readonly<Record<string, ShapeRule>> = {
+  ...Object.fromEntries(UNARY.map((op) => [op, same])),
+  ...Object.fromEntries(BROADCAST.map((op) => [op, elementwise])),
+  ...Object.fromEntries(REDUCE.map((op) => [op, reduce])),
+  Identity: passValue, Cast: passValue, CastLike: passValue,
+  Conv: conv(0, 1), ConvInteger: conv(0, 1), QLinearConv: conv(0, 3), ConvTranspose: convTranspose,
+  MaxPool: pool, AveragePool: pool, LpPool: pool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, GlobalLpPool: globalPool,
+  Gemm: gemm, MatMul: matmul(0, 1), MatMulInteger: matmul(0, 1), QLinearMatMul: matmul(0, 3),
+  BatchNormalization: batchNorm, LayerNormalization: layerNorm, ArgMax: argReduce, ArgMin: argReduce,
+  Resize: resize, Upsample: resize,
+  DynamicQuantizeLinear: (c) => [tensor(c.shape(0)), tensor([]), tensor([])],
+};

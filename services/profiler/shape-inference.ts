@@ -1,0 +1,120 @@
+/**
+ * Shape inference through an ONNX graph, by the profiler's own per-operator
+ * rules (shape-compute.ts, shape-layout.ts): nodes are visited in dependency
+ * order and every output gets a concrete shape, or the node is reported as
+ * unknown. value_info shapes fill in what the rules cannot infer.
+ */
+import onnxProto from 'onnx-proto';
+import { numel, OnnxProfileError } from './onnx-values.ts';
+import { COMPUTE_RULES } from './shape-compute.ts';
+import { RuleContext, type ShapeRule, type TensorInfo } from './shape-context.ts';
+import { LAYOUT_RULES } from './shape-layout.ts';
+
+type INodeProto = onnxProto.onnx.INodeProto;
+
+const RULES: Readonly<Record<string, ShapeRule>> = { ...COMPUTE_RULES, ...LAYOUT_RULES };
+
+/** One node after inference. */
+export interface InferredNode {
+  node: INodeProto;
+  /** `node "name" (Op)`, or `node #index (Op)` when unnamed: for messages. */
+  label: string;
+  /** Name for `unknown_shape_nodes`: the node name, or `#index (Op)`. */
+  id: string;
+  /** The rule context (inputs, attributes) the counts are computed from. */
+  context: RuleContext;
+  /** One entry per named output: its info, or null when unknown. */
+  outputs: (TensorInfo | null)[];
+  /** True when every named output has a shape. */
+  known: boolean;
+}
+
+/** Whether a node is in the default ONNX domain (the rules only know those operators). */
+export const isDefaultDomain = (node: INodeProto): boolean => !node.domain || node.domain === 'ai.onnx';
+
+/** Label a node for messages. */
+export function nodeLabel(node: INodeProto, index: number): string {
+  return node.name ? `node ${JSON.stringify(node.name)} (${node.opType ?? '?'})` : `node #${index} (${node.opType ?? '?'})`;
+}
+
+/**
+ * Order nodes so that every input is produced before it is read.
+ * @param known  Names available before any node runs (graph inputs, initializers).
+ * @throws {OnnxProfileError} on an input nothing produces, an output produced twice, or a cycle.
+ */
+export function sortNodes(nodes: readonly INodeProto[], known: ReadonlySet<string>): number[] {
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const o of n.output ?? []) {
+      if (!o) continue;
+      if (producer.has(o) || known.has(o)) throw new OnnxProfileError(`${nodeLabel(n, i)}: output ${JSON.stringify(o)} is already ${known.has(o) ? 'a graph input or initializer' : 'produced by another node'}`);
+      producer.set(o, i);
+    }
+  });
+  const deps = nodes.map((n, i) => {
+    const from = new Set<number>();
+    for (const name of n.input ?? []) {
+      if (!name || known.has(name)) continue;
+      const p = producer.get(name);
+      if (p === undefined) throw new OnnxProfileError(`${nodeLabel(n, i)}: input ${JSON.stringify(name)} is not a graph input, an initializer or any node's output`);
+      from.add(p);
+    }
+    return from;
+  });
+  if (deps.every((d, i) => [...d].every((p) => p < i))) return nodes.map((_, i) => i);
+  const users: number[][] = nodes.map(() => []);
+  const waiting = deps.map((d, i) => { d.forEach((p) => users[p]!.push(i)); return d.size; });
+  const order = waiting.flatMap((w, i) => (w === 0 ? [i] : []));
+  for (let k = 0; k < order.length; k++) {
+    for (const u of users[order[k]!]!) if (--waiting[u]! === 0) order.push(u);
+  }
+  const stuck = waiting.findIndex((w) => w > 0);
+  if (stuck >= 0) throw new OnnxProfileError(`graph has a cycle through ${nodeLabel(nodes[stuck]!, stuck)}`);
+  return order;
+}
+
+/** A shape is usable when every dim is a non-negative safe integer. */
+const validShape = (s: readonly number[]) => s.every((d) => Number.isSafeInteger(d) && d >= 0);
+
+/**
+ * Infer every node's output shapes, in dependency order.
+ * @param env       Name → info of graph inputs and initializers; node outputs are added to it.
+ * @param opset     Version of the default domain the model imports.
+ * @param fallback  Shape of a value from value_info / graph outputs, used when a rule cannot infer it.
+ * @throws {OnnxProfileError} on a structural error (see {@link sortNodes}) or an output of 2^53 elements or more.
+ */
+export function inferShapes(
+  nodes: readonly INodeProto[], env: Map<string, TensorInfo>, opset: number, fallback: (name: string) => number[] | null,
+): InferredNode[] {
+  const order = sortNodes(nodes, new Set(env.keys()));
+  return order.map((index) => {
+    const node = nodes[index]!;
+    const label = nodeLabel(node, index);
+    const context = new RuleContext(node, (node.input ?? []).map((name) => (name ? (env.get(name) ?? { shape: null }) : null)), opset);
+    let inferred: TensorInfo[] = [];
+    const rule = isDefaultDomain(node) ? RULES[node.opType ?? ''] : undefined;
+    if (rule) {
+      try {
+        inferred = rule(context);
+      } catch (error) {
+        // A ShapeGap, or any other failure of a rule on odd input: the node's shape is unknown, not fatal.
+        if (error instanceof OnnxProfileError) throw new OnnxProfileError(`${label}: ${error.message}`, { cause: error });
+        inferred = [];
+      }
+    }
+    const outputs = (node.output ?? []).map((name, i) => {
+      if (!name) return null;
+      const mine = inferred[i];
+      let info: TensorInfo | null = mine?.shape && validShape(mine.shape) ? mine : null;
+      if (!info) {
+        const s = fallback(name);
+        info = s ? { shape: s } : null;
+      }
+      if (info?.shape) numel(info.shape, `${label}: output ${JSON.stringify(name)}`);
+      env.set(name, info ?? { shape: null });
+      return info;
+    });
+    const known = outputs.every((o, i) => o !== null || !node.output?.[i]);
+    return { node, label, id: node.name || `#${index} (${node.opType ?? '?'})`, context, outputs, known };
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * `ModelProfile` (DESIGN §2): what the ONNX profiler measures of a model's
+ * graph, under this convention (issue 5):
+ * - params = the element count of all initializers;
+ * - MACs = Σ over Conv / ConvTranspose of Cout·Hout·Wout·(Cin/groups)·Kh·Kw
+ *   (every spatial dim multiplied in for 1-D/3-D), and over Gemm / MatMul of
+ *   M·N·K with batch dims multiplied in; FLOPs = 2·MACs;
+ * - every other operator's work is counted separately as element operations
+ *   (the element count of its output(s));
+ * - a symbolic batch dimension counts as 1 unless a batch is given.
+ */
+
+/** One graph input (initializers excluded). */
+export interface ProfileInput {
+  name: string;
+  /** Resolved dims (the symbolic batch replaced); a symbolic dim other than the batch is 1 and named in `symbolic`. */
+  shape: number[];
+  /** ONNX element type name: `float32`, `float16`, `int8`, `int64`, ... */
+  dtype: string;
+  /** Names of the dims that were symbolic, by position (null where fixed). */
+  symbolic: (string | null)[];
+}
+
+/** What `profileOnnx` returns; counts are exact integers (JS numbers, < 2^53). */
+export interface ModelProfile {
+  /** `graph.name` or the file name, unless given. */
+  model_id: string;
+  /** `model_version` of the ModelProto, as a string; `''` when unset. */
+  model_version: string;
+  /** Element count of all initializers. */
+  params: number;
+  /** Multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul. */
+  macs: number;
+  /** 2 · macs. */
+  flops: number;
+  /** Element operations of every other operator (sum of their output element counts). */
+  element_ops: number;
+  /** Bytes of all initializers (element count · element size). */
+  weight_bytes: number;
+  /** Most common initializer element type by bytes: `float32`, `float16`, `int8`, ... */
+  precision: string;
+  /** Operator type → node count, e.g. `{ Conv: 53, Relu: 49 }`. */
+  op_histogram: Record<string, number>;
+  inputs: ProfileInput[];
+  /** Bytes of one request's inputs at the profiled batch (Σ elements · element size). */
+  input_bytes: number;
+  /** The batch the symbolic batch dim was replaced with. */
+  batch: number;
+  /** Nodes whose output shape could not be inferred (their MACs/element ops are not counted). */
+  unknown_shape_nodes: string[];
+}

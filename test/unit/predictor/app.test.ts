@@ -1,0 +1,369 @@
+/**
+ * Contract tests of the predictor's HTTP layer (services/predictor/app.ts)
+ * through fastify `inject`, against a stub backend answering fixed, realistic
+ * values: every route's success body, and every problem (400, 404, 405, 413,
+ * 415, 500, 503) with its status, media type and RFC 9457 fields. The OpenAPI
+ * document is checked to list every route and, through ajv, to accept and
+ * reject the same bodies as the app.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPredictorApp, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
+import { API_ROUTES } from '../../../services/predictor/schemas.ts';
+import { BadRequestError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
+
+const PREDICTION: PredictResponse = {
+  model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
+  load: { cpu_util: 0.62, gpu_util: 0.71, mem_util: 0.4, queue_depth: 3, concurrency: 4, requests_per_s: 38 },
+  total_ms: { p50: 14.2, p90: 21.7, p99: 38.9 }, io_ms_p50: 1.8, compute_ms_p50: 12.4,
+  benchmark: { p50_ms: 9.6, p90_ms: 11.1 }, versions: { total: 'gbt-2026-11-29', io: 'gbt-2026-11-29' },
+};
+const PROFILE: ModelProfile = {
+  model_id: 'tiny-cnn', model_version: '1', params: 4_634, macs: 1_204_224, flops: 2_408_448, element_ops: 65_536, weight_bytes: 18_536,
+  precision: 'float32', op_histogram: { Conv: 2, Relu: 2, Gemm: 1 },
+  inputs: [{ name: 'input', shape: [8, 3, 32, 32], dtype: 'float32', symbolic: ['N', null, null, null] }],
+  input_bytes: 98_304, batch: 8, unknown_shape_nodes: [],
+};
+const RECOMMENDATION: RecommendResponse = {
+  model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 30, queueing_law: 'M/G/1 (Pollaczek-Khinchine)',
+  chips: [{
+    rank: 1, chip: 'jetson-agx-orin', kind: 'gpu', vendor: 'nvidia', at_load: { p50: 14.2, p90: 21.7, p99: 38.9 }, idle: { p50: 9.6, p90: 11.1, p99: 13 },
+    meets_slo: true, max_rps_within_slo: 41, cost_per_million: 1.37, evidence: { kind: 'fleet', fleet_requests: 120_000, benchmark_rows: 3 },
+    reason: 'meets p99 50 ms up to 41 req/s; fastest measured in the fleet',
+  }],
+  skipped: [{ chip: 'hailo-8', reason: 'no fleet, benchmark or prediction for resnet50' }],
+};
+const CHIPS: ChipInfo[] = [{ chip: 'jetson-agx-orin', kind: 'gpu', vendor: 'nvidia', names: ['Jetson AGX Orin 64GB'], peak_ops_per_s: 2.75e14, memory_bw_bytes_s: 2.048e11, power_w: 60, price_per_hour: null }];
+const WINDOWS: CorrelationWindow[] = [{
+  scope: 'server_model', edge_server_id: 'edge-eu-1', model_id: 'resnet50', chip: 'jetson-agx-orin', window_start: '2026-11-30T08:00:00.000Z', window_end: '2026-11-30T08:05:00.000Z',
+  x_metric: 'gpu_util', y_metric: 'latency_ms', n: 412, pearson_r: 0.81, ci_low: 0.77, ci_high: 0.84, slope: 22.5, intercept: 4.1, p_value: 1e-12, null_reason: null, alert_state: 'firing',
+}];
+const PREDICT_BODY = { model: 'resnet50', chip: 'jetson-agx-orin', load: { cpu_util: 0.62, gpu_util: 0.71 } };
+const RECOMMEND_BODY = { model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 30 };
+
+/** A backend answering the fixed values above and recording what it was asked. */
+function stubBackend(overrides: Partial<PredictorBackend> = {}) {
+  const calls: { method: string; args: unknown[] }[] = [];
+  const record = <T>(method: string, value: T) => async (...args: unknown[]): Promise<T> => {
+    calls.push({ method, args });
+    return structuredClone(value);
+  };
+  const backend: PredictorBackend = {
+    predict: record('predict', PREDICTION), recommend: record('recommend', RECOMMENDATION), profile: record('profile', PROFILE),
+    chips: record('chips', CHIPS), correlations: record('correlations', WINDOWS), health: record('health', { ok: true, details: { model: 'loaded' } }),
+    ...overrides,
+  };
+  return { backend, calls };
+}
+
+const apps: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+function setup(overrides: Partial<PredictorBackend> = {}, options: Partial<PredictorAppOptions> = {}) {
+  const { backend, calls } = stubBackend(overrides);
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const app = createPredictorApp({ backend, logger, ...options });
+  apps.push(app);
+  return { app, calls, logs };
+}
+
+type Injected = Awaited<ReturnType<ReturnType<typeof setup>['app']['inject']>>;
+
+/** Assert an RFC 9457 problem and return its body. */
+function expectProblem(res: Injected, status: number, type: string) {
+  expect(res.statusCode).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const problem = res.json();
+  expect(problem).toMatchObject({ type, status, title: expect.any(String), detail: expect.any(String), instance: expect.stringMatching(/^\//) });
+  expect(problem.request_id).toBe(res.headers['x-request-id']);
+  return problem;
+}
+
+const postJson = (url: string, payload: unknown) => ({ method: 'POST' as const, url, payload: payload as object, headers: { 'content-type': 'application/json' } });
+const postOnnx = (url: string, payload: Buffer) => ({ method: 'POST' as const, url, payload, headers: { 'content-type': 'application/octet-stream' } });
+
+describe('POST /v1/predict', () => {
+  it('answers the backend prediction for a valid body', async () => {
+    const { app, calls } = setup();
+    const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual(PREDICTION);
+    expect(calls).toEqual([{ method: 'predict', args: [PREDICT_BODY] }]);
+  });
+
+  it.each([
+    ['unknown top-level key', { ...PREDICT_BODY, batch: 4 }, '#/batch', /unknown key "batch"/],
+    ['unknown load key', { ...PREDICT_BODY, load: { disk_util: 0.2 } }, '#/load/disk_util', /unknown key "disk_util"/],
+    ['utilisation above 1', { ...PREDICT_BODY, load: { gpu_util: 1.5 } }, '#/load/gpu_util', /got 1\.5/],
+    ['negative utilisation', { ...PREDICT_BODY, load: { cpu_util: -0.1 } }, '#/load/cpu_util', /got -0\.1/],
+    ['negative requests_per_s', { ...PREDICT_BODY, load: { requests_per_s: -1 } }, '#/load/requests_per_s', /got -1/],
+    ['fractional input_bytes', { ...PREDICT_BODY, input_bytes: 1.5 }, '#/input_bytes', /got 1\.5/],
+    ['missing model', { chip: 'jetson-agx-orin' }, '#/model', /is required/],
+    ['chip not a string', { model: 'resnet50', chip: 7 }, '#/chip', /expected string.*got 7/],
+    ['not an object', [1, 2], '#', /expected object/],
+  ])('answers 400 for %s', async (_name, body, path, message) => {
+    const { app, calls } = setup();
+    const problem = expectProblem(await app.inject(postJson('/v1/predict', body)), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
+    expect(problem.detail).toContain(path);
+    expect(calls).toEqual([]);
+  });
+
+  it('answers 400 for malformed and empty JSON', async () => {
+    const { app } = setup();
+    const bad = await app.inject({ method: 'POST', url: '/v1/predict', payload: '{"model": ', headers: { 'content-type': 'application/json' } });
+    expect(expectProblem(bad, 400, PROBLEM_TYPES.malformedBody).detail).toBe('request body is not valid JSON');
+    const empty = await app.inject({ method: 'POST', url: '/v1/predict', payload: '', headers: { 'content-type': 'application/json' } });
+    expect(expectProblem(empty, 400, PROBLEM_TYPES.malformedBody).detail).toMatch(/empty/);
+  });
+
+  it('answers 413 above the JSON body limit', async () => {
+    const { app, calls } = setup({}, { jsonBodyLimitBytes: 256 });
+    const res = await app.inject(postJson('/v1/predict', { ...PREDICT_BODY, server: 'x'.repeat(300) }));
+    expect(expectProblem(res, 413, PROBLEM_TYPES.bodyTooLarge).detail).toBe('request body exceeds the limit of 256 bytes');
+    expect(calls).toEqual([]);
+  });
+
+  it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['application/octet-stream']])('answers 415 for %s', async (contentType) => {
+    const { app } = setup();
+    const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: 'model=resnet50', headers: { 'content-type': contentType } });
+    expect(expectProblem(res, 415, PROBLEM_TYPES.unsupportedMediaType).detail).toBe(`content type ${JSON.stringify(contentType)} is not accepted: send "application/json"`);
+  });
+
+  it('maps BadRequestError to 400 and NotFoundError to 404 with their messages', async () => {
+    const bad = setup({ predict: async () => { throw new BadRequestError('unknown load key "disk_util"'); } });
+    expect(expectProblem(await bad.app.inject(postJson('/v1/predict', PREDICT_BODY)), 400, PROBLEM_TYPES.badRequest).detail).toBe('unknown load key "disk_util"');
+    const missing = setup({ predict: async () => { throw new NotFoundError('unknown chip "tpu-v9"'); } });
+    expect(expectProblem(await missing.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown chip "tpu-v9"');
+  });
+
+  it('answers 500 with a generic detail for an unexpected error, and logs it', async () => {
+    const { app, logs } = setup({ predict: async () => { throw new TypeError('cannot read properties of undefined (reading "trees")'); } });
+    const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
+    const problem = expectProblem(res, 500, PROBLEM_TYPES.internal);
+    expect(problem.detail).toContain(problem.request_id);
+    expect(res.body).not.toMatch(/trees|TypeError|at .*\.ts/);
+    const logged = logs.find((l) => l.level === 50);
+    expect(logged).toMatchObject({ request_id: problem.request_id, err: { type: 'TypeError', message: expect.stringContaining('trees') } });
+  });
+
+  it('answers 500, never the body, when the backend answer is malformed', async () => {
+    const { app, logs } = setup({ predict: async () => ({ ...PREDICTION, total_ms: { p50: 'fast' } }) as unknown as PredictResponse });
+    const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
+    expectProblem(res, 500, PROBLEM_TYPES.internal);
+    expect(res.body).not.toContain('fast');
+    expect(JSON.stringify(logs.find((l) => l.level === 50))).toContain('#/total_ms/p50');
+  });
+});
+
+describe('POST /v1/recommend', () => {
+  it('answers the ranked chips for a known model, and for a profile', async () => {
+    const { app, calls } = setup();
+    const res = await app.inject(postJson('/v1/recommend', RECOMMEND_BODY));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(RECOMMENDATION);
+    const byProfile = { profile: PROFILE, slo: { percentile: 0.9, ms: 20 }, rps: 5, chips: ['jetson-agx-orin'], objective: 'cost' };
+    expect((await app.inject(postJson('/v1/recommend', byProfile))).statusCode).toBe(200);
+    expect(calls.map((c) => c.args[0])).toEqual([RECOMMEND_BODY, byProfile]);
+  });
+
+  it.each([
+    ['both model and profile', { ...RECOMMEND_BODY, profile: PROFILE }, '#', /exactly one of "model" and "profile"/],
+    ['neither model nor profile', { slo: RECOMMEND_BODY.slo, rps: 30 }, '#', /exactly one/],
+    ['percentile 0.95', { ...RECOMMEND_BODY, slo: { percentile: 0.95, ms: 50 } }, '#/slo/percentile', /got 0\.95/],
+    ['slo.ms of 0', { ...RECOMMEND_BODY, slo: { percentile: 0.99, ms: 0 } }, '#/slo/ms', /got 0/],
+    ['negative rps', { ...RECOMMEND_BODY, rps: -2 }, '#/rps', /got -2/],
+    ['unknown slo key', { ...RECOMMEND_BODY, slo: { percentile: 0.99, ms: 50, target: 1 } }, '#/slo/target', /unknown key "target"/],
+    ['unknown profile key', { profile: { ...PROFILE, layers: 3 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/layers', /unknown key "layers"/],
+  ])('answers 400 for %s', async (_name, body, path, message) => {
+    const { app } = setup();
+    const problem = expectProblem(await app.inject(postJson('/v1/recommend', body)), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+
+  it('answers 415 for a non-JSON body and 413 above the limit', async () => {
+    const { app } = setup({}, { jsonBodyLimitBytes: 64 });
+    expectProblem(await app.inject({ method: 'POST', url: '/v1/recommend', payload: 'x', headers: { 'content-type': 'text/plain' } }), 415, PROBLEM_TYPES.unsupportedMediaType);
+    expectProblem(await app.inject(postJson('/v1/recommend', { ...RECOMMEND_BODY, chips: Array(20).fill('jetson-agx-orin') })), 413, PROBLEM_TYPES.bodyTooLarge);
+  });
+});
+
+describe('POST /v1/profile', () => {
+  const onnx = Buffer.from([0x08, 0x07, 0x12, 0x04, 0x74, 0x65, 0x73, 0x74]);
+
+  it('hands the raw bytes, batch and model id to the backend', async () => {
+    const { app, calls } = setup();
+    const res = await app.inject(postOnnx('/v1/profile?batch=8&model_id=tiny-cnn', onnx));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(PROFILE);
+    expect(calls).toHaveLength(1);
+    expect(Buffer.from(calls[0]!.args[0] as Uint8Array)).toEqual(onnx);
+    expect(calls[0]!.args[1]).toEqual({ batch: 8, modelId: 'tiny-cnn' });
+  });
+
+  it.each([
+    ['batch=0', '#/batch'], ['batch=4097', '#/batch'], ['batch=1.5', '#/batch'], ['batch=many', '#/batch'], ['model=x', '#/model'],
+  ])('answers 400 for ?%s', async (query, path) => {
+    const { app, calls } = setup();
+    const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+    expect(calls).toEqual([]);
+  });
+
+  it('answers 400 for an empty body and for a malformed file (BadRequestError)', async () => {
+    const { app } = setup({ profile: async () => { throw new BadRequestError('not an ONNX ModelProto: truncated varint at byte 6'); } });
+    expectProblem(await app.inject(postOnnx('/v1/profile', Buffer.alloc(0))), 400, PROBLEM_TYPES.malformedBody);
+    const res = await app.inject(postOnnx('/v1/profile', onnx));
+    expect(expectProblem(res, 400, PROBLEM_TYPES.badRequest).detail).toMatch(/truncated varint/);
+  });
+
+  it('answers 413 above profileBodyLimitBytes, while accepting more than the JSON limit', async () => {
+    const { app } = setup({}, { profileBodyLimitBytes: 4096, jsonBodyLimitBytes: 16 });
+    expect((await app.inject(postOnnx('/v1/profile', Buffer.alloc(4096, 1)))).statusCode).toBe(200);
+    const res = await app.inject(postOnnx('/v1/profile', Buffer.alloc(4097, 1)));
+    expect(expectProblem(res, 413, PROBLEM_TYPES.bodyTooLarge).detail).toBe('request body exceeds the limit of 4096 bytes');
+  });
+
+  it('answers 415 for JSON, multipart or no content type', async () => {
+    const { app } = setup();
+    const json = await app.inject(postJson('/v1/profile', { onnx: 'AAEC' }));
+    expect(expectProblem(json, 415, PROBLEM_TYPES.unsupportedMediaType).detail).toMatch(/send "application\/octet-stream"/);
+    const multipart = await app.inject({ method: 'POST', url: '/v1/profile', payload: 'x', headers: { 'content-type': 'multipart/form-data; boundary=b' } });
+    expectProblem(multipart, 415, PROBLEM_TYPES.unsupportedMediaType);
+    expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/profile', payload: onnx }), 415, PROBLEM_TYPES.unsupportedMediaType).detail).toMatch(/^missing content type/);
+  });
+});
+
+describe('GET routes', () => {
+  it('GET /v1/chips answers the catalog', async () => {
+    const { app } = setup();
+    const res = await app.inject({ method: 'GET', url: '/v1/chips' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ chips: CHIPS });
+  });
+
+  it('GET /v1/correlations parses since (ISO-8601 or epoch ms) and limit', async () => {
+    const { app, calls } = setup();
+    const iso = await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-eu-1&model=resnet50&since=2026-11-30T08:00:00Z&limit=5' });
+    expect(iso.statusCode).toBe(200);
+    expect(iso.json()).toEqual({ windows: WINDOWS });
+    await app.inject({ method: 'GET', url: '/v1/correlations?since=1796025600000' });
+    await app.inject({ method: 'GET', url: '/v1/correlations' });
+    expect(calls.map((c) => c.args[0])).toEqual([{ server: 'edge-eu-1', model: 'resnet50', sinceMs: Date.UTC(2026, 10, 30, 8), limit: 5 }, { sinceMs: 1796025600000 }, {}]);
+  });
+
+  it.each([['since=yesterday', '#/since'], ['limit=0', '#/limit'], ['limit=10001', '#/limit'], ['chip=x', '#/chip'], ['server=a&server=b', '#/server']])(
+    'GET /v1/correlations answers 400 for ?%s',
+    async (query, path) => {
+      const { app } = setup();
+      const problem = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?${query}` }), 400, PROBLEM_TYPES.validation);
+      expect(problem.errors[0].path).toBe(path);
+    },
+  );
+
+  it('GET /v1/correlations answers 404 for an unknown server (NotFoundError)', async () => {
+    const { app } = setup({ correlations: async () => { throw new NotFoundError('unknown edge server "edge-xx"'); } });
+    expect(expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-xx' }), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown edge server "edge-xx"');
+  });
+
+  it('GET /healthz answers 200 when ready, 503 problems when not ready or throwing', async () => {
+    const ok = await setup().app.inject({ method: 'GET', url: '/healthz' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ status: 'ok', details: { model: 'loaded' } });
+    const down = await setup({ health: async () => ({ ok: false, details: { warehouse: 'unreachable' } }) }).app.inject({ method: 'GET', url: '/healthz' });
+    expect(expectProblem(down, 503, PROBLEM_TYPES.unavailable).details).toEqual({ warehouse: 'unreachable' });
+    const thrown = await setup({ health: async () => { throw new Error('chdb gone'); } }).app.inject({ method: 'GET', url: '/healthz' });
+    expect(expectProblem(thrown, 503, PROBLEM_TYPES.unavailable).detail).not.toContain('chdb');
+  });
+
+  it('GET /metrics exports request counts and durations by route, method and status, plus process metrics', async () => {
+    const { app } = setup();
+    await app.inject(postJson('/v1/predict', PREDICT_BODY));
+    await app.inject(postJson('/v1/predict', { model: 1 }));
+    await app.inject({ method: 'GET', url: '/nowhere' });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="POST",status="200"} 1');
+    expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="POST",status="400"} 1');
+    expect(res.body).toContain('edgelat_http_requests_total{route="unmatched",method="GET",status="404"} 1');
+    expect(res.body).toMatch(/edgelat_http_request_duration_seconds_bucket\{le="0\.5",route="\/v1\/predict",method="POST",status="200"\} 1/);
+    expect(res.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers 404 problems for unknown routes and 405 with Allow for a wrong method', async () => {
+    const { app } = setup();
+    const missing = await app.inject({ method: 'POST', url: '/v2/predict', payload: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(expectProblem(missing, 404, PROBLEM_TYPES.noRoute).detail).toBe('no route "POST /v2/predict": see /openapi.json');
+    const wrong = await app.inject({ method: 'GET', url: '/v1/predict?x=1' });
+    expectProblem(wrong, 405, PROBLEM_TYPES.methodNotAllowed);
+    expect(wrong.headers.allow).toBe('POST');
+    expect((await app.inject({ method: 'DELETE', url: '/v1/chips' })).headers.allow).toBe('GET, HEAD');
+  });
+});
+
+describe('GET /openapi.json', () => {
+  const EXPECTED = ['post /v1/predict', 'post /v1/recommend', 'post /v1/profile', 'get /v1/chips', 'get /v1/correlations', 'get /healthz', 'get /metrics', 'get /openapi.json'];
+
+  async function documentOf(app: ReturnType<typeof setup>['app']) {
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    return res.json();
+  }
+
+  it('is OpenAPI 3.1 and lists every route the app serves', async () => {
+    const { app } = setup();
+    const doc = await documentOf(app);
+    expect(doc.openapi).toBe('3.1.0');
+    const listed = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(listed.sort()).toEqual([...EXPECTED].sort());
+    expect(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort()).toEqual([...EXPECTED].sort());
+    for (const entry of EXPECTED) {
+      const [method, url] = entry.split(' ') as [string, string];
+      expect(app.hasRoute({ method: method.toUpperCase() as 'GET', url }), entry).toBe(true);
+    }
+    expect(doc.paths['/v1/predict'].post.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id']);
+  });
+
+  it('has request schemas that accept and reject the same bodies as the app, and response schemas that fit real answers', async () => {
+    const { app } = setup();
+    const doc = await documentOf(app);
+    const ajv = new Ajv2020({ allErrors: true });
+    addFormats.default(ajv);
+    ajv.addSchema(doc.components.schemas.Problem, '#/components/schemas/Problem');
+    const requestSchema = (path: string) => ajv.compile(doc.paths[path].post.requestBody.content['application/json'].schema);
+    const okSchema = (path: string, method: string) => ajv.compile(doc.paths[path][method].responses['200'].content['application/json'].schema);
+    const cases: [string, unknown][] = [
+      ['/v1/predict', PREDICT_BODY],
+      ['/v1/predict', { ...PREDICT_BODY, extra: 1 }],
+      ['/v1/predict', { ...PREDICT_BODY, load: { cpu_util: 1.01 } }],
+      ['/v1/predict', { ...PREDICT_BODY, load: { requests_per_s: -1 } }],
+      ['/v1/predict', { chip: 'x' }],
+      ['/v1/recommend', RECOMMEND_BODY],
+      ['/v1/recommend', { ...RECOMMEND_BODY, profile: PROFILE }],
+      ['/v1/recommend', { slo: RECOMMEND_BODY.slo, rps: 1 }],
+      ['/v1/recommend', { profile: PROFILE, slo: { percentile: 0.9, ms: 5 }, rps: 0 }],
+      ['/v1/recommend', { ...RECOMMEND_BODY, slo: { percentile: 0.5, ms: 5 } }],
+      ['/v1/recommend', { ...RECOMMEND_BODY, slo: { percentile: 0.9, ms: 0 } }],
+      ['/v1/recommend', { ...RECOMMEND_BODY, objective: 'speed' }],
+    ];
+    for (const [path, body] of cases) {
+      const status = (await app.inject(postJson(path, body))).statusCode;
+      expect(requestSchema(path)(body), `${path} ${JSON.stringify(body).slice(0, 80)} → ${status}`).toBe(status === 200);
+    }
+    const answers: [string, string, unknown][] = [
+      ['/v1/predict', 'post', PREDICTION], ['/v1/recommend', 'post', RECOMMENDATION], ['/v1/profile', 'post', PROFILE],
+      ['/v1/chips', 'get', { chips: CHIPS }], ['/v1/correlations', 'get', { windows: WINDOWS }], ['/healthz', 'get', { status: 'ok' }],
+    ];
+    for (const [path, method, answer] of answers) expect(okSchema(path, method)(answer), `${method} ${path}`).toBe(true);
+    const problem = (await app.inject(postJson('/v1/predict', { model: 1 }))).json();
+    expect(ajv.getSchema('#/components/schemas/Problem')!(problem)).toBe(true);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The recommender's rules on hand-built candidates (values worked out here):
+ * measured quantiles win over the law, SLO-meeting chips rank first, the
+ * calibration is the geometric mean of measured / law, cost per million is
+ * price/(3600·λ)·10⁶; and the chip catalog's CSV merge.
+ */
+import { describe, expect, it } from 'vitest';
+import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
+import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
+import { calibrate, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
+import type { ChipInfo } from '../../../services/predictor/types.ts';
+
+const chip = (id: string, price: number | null = null): ChipInfo => ({
+  chip: id, kind: 'gpu', vendor: 'V', names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: price,
+});
+const ONE = { p50: 1, p90: 1, p99: 1 };
+const candidate = (id: string, service: ServiceTime, extra: Partial<ChipCandidate> = {}): ChipCandidate => ({
+  chip: chip(id, 0.36), service, workers: 1, evidence: { kind: 'benchmark', fleet_requests: 0, benchmark_rows: 2 },
+  calibration: ONE, measured: null, basis: 'benchmarks (2 systems)', ...extra,
+});
+
+describe('recommendChips', () => {
+  const fast: ServiceTime = { ioMs: 0, computeMedianMs: 5, sigma: 0.1 };
+  const slow: ServiceTime = { ioMs: 0, computeMedianMs: 40, sigma: 0.1 };
+
+  it('ranks SLO-meeting chips first, by the SLO percentile at the load', () => {
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('slow', slow), candidate('fast', fast)]);
+    expect(r.chips.map((c) => [c.rank, c.chip, c.meets_slo])).toEqual([[1, 'fast', true], [2, 'slow', false]]);
+    const f = r.chips[0]!;
+    expect(f.at_load.p99).toBeCloseTo(latencyQuantile(fast, 10, 1, 0.99), 9);
+    expect(f.idle.p50).toBeCloseTo(5, 6);
+    // price 0.36 per hour at 10 req/s: 0.36 / 36,000 per inference = 10 per million.
+    expect(f.cost_per_million).toBeCloseTo(10, 9);
+    expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99)).toBeLessThanOrEqual(30);
+    expect(f.reason).toMatch(/^meets p99 30\.0 ms at 10 req\/s: p99 [\d.]+ ms, predicted from benchmarks \(2 systems\)/);
+    expect(r.chips[1]!.reason).toMatch(/^misses p99/);
+  });
+
+  it('uses the fleet\'s measured quantiles at the load when there are at least 100 requests', () => {
+    const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60 };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [
+      candidate('fast', fast, { measured, evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0 } }),
+      candidate('slowish', { ioMs: 0, computeMedianMs: 15, sigma: 0.1 }),
+    ]);
+    expect(r.chips[0]!.chip).toBe('slowish');
+    const f = r.chips.find((c) => c.chip === 'fast')!;
+    expect(f.at_load).toEqual({ p50: 6, p90: 9, p99: 60 });
+    expect(f.meets_slo).toBe(false);
+    expect(f.reason).toMatch(/measured in the fleet \(150 requests at this load\)/);
+    const few = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, n: 99 } })]);
+    expect(few.chips[0]!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 10, 1, 0.99), 9);
+  });
+
+  it('orders SLO-meeting chips by cost with objective cost', () => {
+    const cheap = { ...candidate('cheap-slow', { ioMs: 0, computeMedianMs: 10, sigma: 0.1 }), chip: chip('cheap-slow', 0.01) };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.9, ms: 50 }, rps: 2, objective: 'cost' }, [candidate('fast', fast), cheap]);
+    expect(r.chips.map((c) => c.chip)).toEqual(['cheap-slow', 'fast']);
+    expect(recommendChips({ model: 'm', slo: { percentile: 0.9, ms: 50 }, rps: 2 }, [candidate('fast', fast), cheap]).chips[0]!.chip).toBe('fast');
+  });
+
+  it('calibrates by the geometric mean of measured / law, clamped to [0.25, 4]', () => {
+    const lawAt = (rate: number, a: number) => latencyQuantile(fast, rate, 1, a);
+    const points = [
+      { chip: 'x', ratePerS: 10, n: 200, p50: 2 * lawAt(10, 0.5), p90: lawAt(10, 0.9), p99: 100 * lawAt(10, 0.99) },
+      { chip: 'x', ratePerS: 40, n: 200, p50: 8 * lawAt(40, 0.5), p90: lawAt(40, 0.9), p99: 100 * lawAt(40, 0.99) },
+    ];
+    const k = calibrate(fast, 1, points);
+    expect(k.p50).toBeCloseTo(4, 9); // √(2·8)
+    expect(k.p90).toBeCloseTo(1, 9);
+    expect(k.p99).toBe(4); // 100 clamped
+  });
+
+  it('refuses an SLO ≤ 0', () => {
+    expect(() => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 0 }, rps: 1 }, [])).toThrow(/slo\.ms.*0/);
+  });
+});
+
+describe('mergeChipCatalog', () => {
+  const stored = new Map([['orin', { ...chip('orin', 0.08), names: ['Jetson AGX Orin'], power_w: 60 }]]);
+
+  it('keeps stored values for blank cells and adds new chips', () => {
+    const text = 'chip,kind,vendor,power_w,price_per_hour,names\norin,,,,0.1,\nnew-npu,npu,Acme,5,,A;B;A\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems).toEqual([]);
+    expect(m.added).toBe(1);
+    expect(m.rows).toEqual([
+      { chip: 'orin', kind: 'gpu', vendor: 'V', names: ['Jetson AGX Orin'], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: 60, price_per_hour: 0.1 },
+      { chip: 'new-npu', kind: 'npu', vendor: 'Acme', names: ['A', 'B'], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: 5, price_per_hour: null },
+    ]);
+  });
+
+  it('reports bad lines with file, line, field and value, and imports the rest', () => {
+    const text = 'chip,kind,vendor,power_w\nBad Id,gpu,V,1\nx1,tpu,V,1\nx2,gpu,,1\nx3,gpu,V,-2\nx4,gpu,V,1e2\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [3, 'kind', 'tpu'], [4, 'vendor', ''], [5, 'power_w', '-2']]);
+    expect(m.problems[1]!.message).toBe('expected one of cpu, gpu, npu, fpga, asic, got "tpu"');
+    expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
+  });
+
+  it('refuses a header without chip or with an unknown column', () => {
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: 'id,kind\n' }, stored)).toThrow(/c\.csv: the header needs a chip column/);
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,tops\n' }, stored)).toThrow(/unknown column\(s\) "tops"/);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * `edgelat profile` (services/cli/profile.ts), the terminal table
+ * (services/profiler/format.ts) and the tiny-cnn fixture CLI and HTTP tests use.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it, vi } from 'vitest';
+import { profileCommand } from '../../../services/cli/profile.ts';
+import { UsageError } from '../../../services/cli/usage-error.ts';
+import { formatProfile } from '../../../services/profiler/format.ts';
+import { profileOnnx } from '../../../services/profiler/profile.ts';
+import { TINY_CNN, tinyCnn } from '../../fixtures/onnx/make-fixtures.ts';
+
+const fixture = fileURLToPath(new URL('../../fixtures/onnx/tiny-cnn.onnx', import.meta.url));
+
+/** Run `fn` with stdout captured. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ result: T; out: string }> {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    const result = await fn();
+    return { result, out: write.mock.calls.map((c) => String(c[0])).join('') };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+describe('tiny-cnn fixture', () => {
+  it('is what make-fixtures.ts writes, runs in onnxruntime, and profiles to its documented figures', async () => {
+    const bytes = readFileSync(fixture);
+    expect(Buffer.compare(bytes, Buffer.from(tinyCnn()))).toBe(0);
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({ image: new ort.Tensor('float32', new Float32Array(2 * 3 * 32 * 32).fill(0.5), [2, 3, 32, 32]) });
+    await session.release();
+    expect(out.probs!.dims).toEqual([2, 10]);
+    expect(profileOnnx(bytes)).toMatchObject({
+      model_id: 'tiny_cnn', model_version: '1', params: TINY_CNN.params, macs: TINY_CNN.macs, element_ops: TINY_CNN.elementOps,
+      weight_bytes: TINY_CNN.weightBytes, precision: 'float32', unknown_shape_nodes: [],
+    });
+  });
+});
+
+describe('profileCommand', () => {
+  it('prints one JSON line or the table', async () => {
+    const json = await captured(() => profileCommand(fixture, { json: true, batch: 2 }));
+    expect(json.out.endsWith('\n') && !json.out.slice(0, -1).includes('\n')).toBe(true);
+    expect(JSON.parse(json.out)).toEqual(json.result);
+    expect(json.result).toMatchObject({ batch: 2, macs: 2 * TINY_CNN.macs });
+    const table = await captured(() => profileCommand(fixture, { json: false, modelId: 'cnn-a' }));
+    expect(table.out).toMatch(/^model {9}cnn-a \(version 1\)$/m);
+    expect(table.out).toMatch(/^MACs {10}295\.07 K {3}\(295,072\)$/m);
+    expect(table.out).toMatch(/^FLOPs {9}590\.14 K/m);
+    expect(table.out).toMatch(/^weights {7}6\.29 KiB {3}float32$/m);
+    expect(table.out).toMatch(/^inputs {8}image float32 \[N=1, 3, 32, 32\]$/m);
+    expect(table.out).toMatch(/^operators {5}Conv +2$/m);
+  });
+
+  it('names the file when there is no model (missing, unnamed graph, garbage, truncated) in one line', async () => {
+    await expect(profileCommand('/nonexistent/m.onnx', { json: false })).rejects.toThrow(new UsageError('model file "/nonexistent/m.onnx": no such file'));
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-profile-'));
+    const garbage = join(dir, 'garbage.onnx');
+    writeFileSync(garbage, 'definitely not protobuf\n');
+    const truncated = join(dir, 'cut.onnx');
+    writeFileSync(truncated, readFileSync(fixture).subarray(0, 3000));
+    for (const file of [garbage, truncated, dir]) {
+      const error = await profileCommand(file, { json: false }).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toMatch(new RegExp(`^model file ".*${file.split('/').pop()}": [^\\n]+$`));
+    }
+    await expect(profileCommand(fixture, { json: false, batch: 0 })).rejects.toThrow(UsageError);
+  });
+});
+
+describe('formatProfile', () => {
+  it('uses G/M units, MiB, lists the top operators and the nodes it could not count', () => {
+    const text = formatProfile({
+      model_id: 'm', model_version: '', params: 25_610_152, macs: 4_089_184_256, flops: 8_178_368_512, element_ops: 26_446_848,
+      weight_bytes: 102_440_608, precision: 'float16', inputs: [], input_bytes: 0, batch: 1, unknown_shape_nodes: ['a', 'b'],
+      op_histogram: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`Op${i}`, 10 - i])),
+    });
+    expect(text).toContain('params        25.61 M    (25,610,152)');
+    expect(text).toContain('MACs          4.09 G     (4,089,184,256)');
+    expect(text).toContain('weights       97.69 MiB  float16');
+    expect(text).toContain('+ 2 more type(s), 3 node(s)');
+    expect(text).toContain('unknown shape 2 node(s) not counted: a, b');
+  });
+});
