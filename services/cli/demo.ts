@@ -30,7 +30,7 @@ export const DEMO_RETRAIN_CRON = '*/10 * * * *';
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean }): Promise<void> {
   const sim = { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter };
   try {
     normalizeSimConfig(sim);
@@ -65,8 +65,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const registry = new ModelRegistry(warehouse, modelDir(config));
     const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
     const startMs = normalizeSimConfig(sim).startMs;
-    const runs = scheduledRunTimes(cron, startMs, startMs + opts.duration * 60_000);
-    if (runs.length === 0) runs.push(startMs + opts.duration * 60_000);
+    const runs = opts.models === false ? [] : scheduledRunTimes(cron, startMs, startMs + opts.duration * 60_000);
+    if (runs.length === 0 && opts.models !== false) runs.push(startMs + opts.duration * 60_000);
     let trained: Awaited<ReturnType<typeof trainTelemetryModels>> = [];
     for (const [k, nowMs] of runs.entries()) {
       progress.stage(`latency models ${k + 1}/${runs.length}`, 0);
@@ -108,15 +108,15 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       'latency per chip (requests of every status; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
-      `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
-      ...trained.map((t) => {
+      opts.models === false ? 'latency models: skipped (--no-models; `edgelat model train` trains them)' : `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
+      ...(opts.models === false ? [] : trained).map((t) => {
         const m = champions.find((c) => c.version === t.version)?.metrics ?? {};
         const parts = [m.mape !== undefined ? `MAPE ${(100 * m.mape).toFixed(1)} %` : '', m.acc10 !== undefined ? `±10 % ${(100 * m.acc10).toFixed(1)} %` : '', m.coverage !== undefined ? `coverage ${(100 * m.coverage).toFixed(1)} %` : ''].filter(Boolean);
         return `  ${t.version.padEnd(38)} ${t.status.padEnd(10)} ${parts.join(', ')}${t.promoted ? '' : ` (${t.reason})`}`;
       }),
       '',
       `chip recommendation for ${rec.model} at the fleet's median load (${medianRps} req/s), SLO p99 ≤ ${DEMO_SLO_P99_MS} ms (edgelat recommend):`,
-      ...rec.chips.slice(0, 4).map((r) => `  ${r.rank}. ${r.chip.padEnd(22)} p99 ${r.at_load.p99.toFixed(1).padStart(7)} ms  ${r.evidence.kind.padEnd(9)} ${r.reason}`),
+      ...rec.chips.slice(0, 4).map((r) => `  ${r.rank}. ${r.chip.padEnd(22)} p99 ${(r.at_load.p99 === null ? "∞" : r.at_load.p99.toFixed(1)).padStart(7)} ms  ${r.evidence.kind.padEnd(9)} ${r.reason}`),
       '',
       `data: ${chdbDir(config)} (database ${db})`,
       'try:',

@@ -62,8 +62,9 @@ program
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
+  .option('--no-models', 'skip the latency models\' retraining cycles (faster; `edgelat model train` trains them later)')
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number }) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean }) => {
     await demoCommand(loadConfig(), opts);
   });
 

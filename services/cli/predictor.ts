@@ -112,7 +112,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
   return { profile };
 }
 
-const f = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const f = (ms: number | null): string => (ms === null || !Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 /** Render a recommendation for the terminal. */
 export function formatRecommendation(r: RecommendResponse): string {

@@ -17,7 +17,7 @@
  * the chips that meet it).
  */
 import { MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
-import { latencyQuantile, maxRateWithin, QUEUEING_LAW, type ServiceTime } from './queueing-law.ts';
+import { latencyQuantile, maxRateWithin, QUEUEING_LAW, serviceMoments, type ServiceTime } from './queueing-law.ts';
 import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse } from './types.ts';
 
 /** Percentiles every recommendation reports. */
@@ -46,6 +46,10 @@ export interface RecommendInput {
   rps: number;
   objective?: 'latency' | 'cost';
 }
+
+/** JSON has no ∞: an unbounded latency (saturated queue) is null. */
+const fin = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
+const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 
 const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
@@ -78,11 +82,13 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const costRate = rps > 0 ? rps : maxRps;
   const cost = c.chip.price_per_hour !== null && costRate > 0 ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
-  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rps} req/s: ${sloName} ${fmt(atLoad[sloName])} ms, ${how}; `
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${(((c.workers / serviceMoments(c.service).meanMs) * 1000)).toFixed(1)} req/s`;
+  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rps} req/s: ${level}, ${how}; `
     + (maxRps > 0 ? `meets it up to ${maxRps.toFixed(1)} req/s by the law` : `even one request alone exceeds it by the law`);
+  const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
-    at_load: atLoad, idle, meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason,
+    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason,
   };
 }
 
@@ -95,8 +101,9 @@ export function recommendChips(input: RecommendInput, candidates: readonly ChipC
   if (!(input.rps >= 0)) throw new RangeError(`rps: expected ≥ 0, got ${JSON.stringify(input.rps)}`);
   const sloName = input.slo.percentile === 0.9 ? 'p90' : 'p99';
   const rows = candidates.map((c) => rankOne(c, input));
-  const key = (r: Omit<ChipRecommendation, 'rank'>): number => (input.objective === 'cost' && r.meets_slo ? (r.cost_per_million ?? Number.POSITIVE_INFINITY) : r.at_load[sloName]);
-  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || key(a) - key(b) || a.at_load[sloName] - b.at_load[sloName] || a.chip.localeCompare(b.chip));
+  const key = (r: Omit<ChipRecommendation, 'rank'>): number => (input.objective === 'cost' && r.meets_slo ? (r.cost_per_million ?? Number.POSITIVE_INFINITY) : inf(r.at_load[sloName]));
+  const order = (x: number, y: number): number => (x === y ? 0 : x < y ? -1 : 1);
+  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName])) || a.chip.localeCompare(b.chip));
   return {
     model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,
     chips: rows.map((r, i) => ({ rank: i + 1, ...r })), skipped,

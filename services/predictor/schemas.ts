@@ -18,6 +18,8 @@ const nonNegative = z.number().min(0);
 const count = z.int().min(0);
 const nullableNumber = z.number().nullable();
 const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
+/** Latency percentiles of a recommendation; null = unbounded (the load exceeds the chip's capacity). */
+const loadPercentiles = z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber });
 
 /** `LoadVector`: utilisations are fractions 0..1, the other fields are ≥ 0. */
 export const LoadVectorSchema = z.strictObject({
@@ -95,8 +97,8 @@ const ChipRecommendationSchema = z.object({
   chip: z.string(),
   kind: z.string(),
   vendor: z.string(),
-  at_load: percentiles,
-  idle: percentiles,
+  at_load: loadPercentiles,
+  idle: loadPercentiles,
   meets_slo: z.boolean(),
   max_rps_within_slo: nonNegative,
   cost_per_million: nullableNumber,

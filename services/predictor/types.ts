@@ -75,10 +75,10 @@ export interface ChipRecommendation {
   chip: string;
   kind: string;
   vendor: string;
-  /** At the requested load, ms. */
-  at_load: { p50: number; p90: number; p99: number };
+  /** At the requested load, ms; null = unbounded: the load exceeds what the chip serves (the queue grows without end). */
+  at_load: { p50: number | null; p90: number | null; p99: number | null };
   /** With no queueing (one request alone), ms. */
-  idle: { p50: number; p90: number; p99: number };
+  idle: { p50: number | null; p90: number | null; p99: number | null };
   meets_slo: boolean;
   /** Highest load (requests/s) whose SLO percentile is still ≤ the target; 0 if even idle misses. */
   max_rps_within_slo: number;

@@ -70,6 +70,16 @@ describe('recommendChips', () => {
     expect(k.p99).toBe(4); // 100 clamped
   });
 
+  it('reports a load beyond the chip\'s capacity as null (unbounded), ranked last', () => {
+    // E[S] = 40·e^{0.005} ms ≈ 40.2 ms: one worker serves at most ≈ 24.9 req/s.
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 1000 }, rps: 30 }, [candidate('slow', slow), candidate('fast', fast)]);
+    const s = r.chips.find((c) => c.chip === 'slow')!;
+    expect([s.rank, s.meets_slo, s.at_load]).toEqual([2, false, { p50: null, p90: null, p99: null }]);
+    expect(s.idle.p50).toBeCloseTo(40, 6);
+    expect(s.reason).toMatch(/the load exceeds the chip's capacity of 24\.9 req\/s/);
+    expect(JSON.parse(JSON.stringify(r)).chips[1].at_load.p99).toBeNull();
+  });
+
   it('refuses an SLO ≤ 0', () => {
     expect(() => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 0 }, rps: 1 }, [])).toThrow(/slo\.ms.*0/);
   });

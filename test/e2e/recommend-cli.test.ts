@@ -1,0 +1,151 @@
+/**
+ * The chip recommender end to end on a demo run (6 servers, one per chip,
+ * 20 min of event time, latency models skipped: the recommender does not need
+ * them), as processes on an isolated EDGELAT_DATA_DIR:
+ * - D4: for each model served on ≥ 2 chips with ≥ 1,000 requests each, the
+ *   chip `edgelat recommend` ranks first at the fleet's median requests_per_s
+ *   is the one with the lowest measured p99 in that load bucket
+ *   (|requests_per_s − median| ≤ max(0.5, 0.1·median)), for ≥ 80 % of them;
+ *   the measured p99 comes from a direct SQL query (ClickHouse quantileExactHigh);
+ * - a new model from an ONNX file is ranked from MACs scaling (evidence
+ *   `predicted`) and `profile --json` gives the fixture's figures;
+ * - `chips import` reports bad lines with file:line, `chips list` shows the catalog;
+ * - bad input exits 2 with one line (unknown model, truncated ONNX, two SLOs);
+ * - `edgelat serve` answers the API over the same data (a truncated ONNX upload
+ *   is a 400 problem, /healthz, /metrics, /openapi.json), holds the data folder
+ *   (a CLI command meanwhile says so in one line) and stops on SIGTERM.
+ * D4 runs through the server (POST /v1/recommend, the measured p99 through its
+ * ClickHouse HTTP interface) to keep the test short; the CLI prints the same
+ * backend's answer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TINY_CNN } from '../fixtures/onnx/make-fixtures.ts';
+import { edgelat } from '../helpers/edgelat-cli.ts';
+
+const TINY = fileURLToPath(new URL('../fixtures/onnx/tiny-cnn.onnx', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
+const errLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
+
+interface Rec { model: string; chips: { rank: number; chip: string; at_load: { p99: number | null }; evidence: { kind: string }; meets_slo: boolean; reason: string }[]; skipped: unknown[] }
+
+/** Start `edgelat serve` on free ports; resolves with both base URLs. */
+async function startServe(dataDir: string): Promise<{ child: ChildProcess; api: string; sql: string }> {
+  const child = spawn('node', [BIN, 'serve', '--port', '0', '--sql-port', '0'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /predictor API on (http:\/\/[\d.]+:\d+).*ClickHouse HTTP on (http:\/\/[\d.]+:\d+)/.exec(stderr);
+      if (m) resolve({ child, api: m[1]!, sql: m[2]! });
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+}
+
+describe('the chip recommender on a demo run', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-recommend-'));
+  let median = 0;
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  const sql = async (q: string): Promise<Record<string, unknown>[]> => {
+    const res = await fetch(`${serve.sql}/?default_format=JSONEachRow`, { method: 'POST', body: q });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  };
+  const recommend = async (body: object): Promise<Rec> => {
+    const res = await fetch(`${serve.api}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as Rec;
+    expect(res.status, JSON.stringify(json)).toBe(200);
+    return json;
+  };
+
+  beforeAll(async () => {
+    const demo = await edgelat(['demo', '--servers', '6', '--duration', '20', '--seed', '5', '--no-models'], dataDir);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toMatch(/latency models: skipped/);
+    expect(demo.stdout).toMatch(/chip recommendation for resnet50 at the fleet's median load/);
+    serve = await startServe(dataDir);
+    median = Number((await sql('SELECT quantileExactLow(0.5)(requests_per_s) AS r FROM edgelat.inference_enriched WHERE matched'))[0]!.r);
+  }, 120_000);
+
+  it('D4: ranks first the chip with the lowest measured p99 at the median load for ≥ 80 % of the models', async () => {
+    const pairs = (await sql(`SELECT model_id, groupArray(chip) AS chips FROM (SELECT model_id, chip FROM edgelat.inference_enriched GROUP BY model_id, chip HAVING count() >= 1000) GROUP BY model_id HAVING length(chips) >= 2 ORDER BY model_id`)) as { model_id: string; chips: string[] }[];
+    expect(pairs.length).toBeGreaterThanOrEqual(3);
+    const h = Math.max(0.5, 0.1 * median);
+    let agree = 0;
+    for (const { model_id: model, chips } of pairs) {
+      const measured = await sql(`SELECT chip, quantileExactHigh(0.99)(total_ms) AS p99 FROM edgelat.inference_enriched
+        WHERE model_id = '${model}' AND matched AND requests_per_s BETWEEN ${median - h} AND ${median + h} AND chip IN (${chips.map((c) => `'${c}'`).join(',')})
+        GROUP BY chip ORDER BY p99, chip`);
+      const rec = await recommend({ model, slo: { percentile: 0.99, ms: 100 }, rps: median });
+      expect(rec.chips.map((c) => c.rank)).toEqual(rec.chips.map((_, i) => i + 1));
+      if (rec.chips.find((c) => chips.includes(c.chip))!.chip === measured[0]!.chip) agree++;
+    }
+    expect(agree / pairs.length).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('serves profile, chips, health, metrics and the OpenAPI document; holds the data folder; stops on SIGTERM', async () => {
+    const url = serve.api;
+    const bad = await fetch(`${url}/v1/profile`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY).subarray(0, 1000) });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await bad.json()) as { detail: string }).detail).toMatch(/truncated|decode/);
+    const good = await fetch(`${url}/v1/profile?batch=2`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY) });
+    expect(((await good.json()) as { macs: number }).macs).toBe(2 * TINY_CNN.macs);
+    expect(((await (await fetch(`${url}/v1/chips`)).json()) as { chips: unknown[] }).chips.length).toBeGreaterThanOrEqual(6);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/edgelat_http_requests_total\{[^}]*route="\/v1\/recommend"[^}]*\} [1-9]/);
+    expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
+    const cli = await edgelat(['chips', 'list'], dataDir);
+    expect(cli.code).toBe(1);
+    expect(errLines(cli.stderr)[0]).toMatch(/another edgelat process holds the embedded warehouse/);
+    serve.child.kill('SIGTERM');
+    expect(await new Promise<number | null>((resolve) => serve.child.on('exit', resolve))).toBe(0);
+  }, 60_000);
+
+  describe('on the command line (after the server stopped)', () => {
+    it('ranks a new ONNX model by MACs scaling, and profiles it', async () => {
+      const p = await edgelat(['profile', TINY, '--json'], dataDir);
+      expect(p.code, p.stderr).toBe(0);
+      expect(JSON.parse(p.stdout)).toMatchObject({ params: TINY_CNN.params, macs: TINY_CNN.macs, flops: 2 * TINY_CNN.macs });
+      const table = await edgelat(['recommend', '--onnx', TINY, '--slo-p90-ms', '20', '--rps', '2'], dataDir);
+      expect(table.code, table.stderr).toBe(0);
+      const lines = table.stdout.split('\n');
+      expect(lines[0]).toBe('tiny_cnn: SLO p90 ≤ 20 ms at 2 req/s');
+      expect(lines.filter((l) => /^ *\d+ \S+ .* predicted +(meets|misses) p90 .*MACs scaling/.test(l))).toHaveLength(6);
+    });
+
+    it('imports and lists the chip catalog, reporting bad lines', async () => {
+      const csv = join(dataDir, 'chips.csv');
+      writeFileSync(csv, 'chip,kind,vendor,price_per_hour\njetson-agx-orin,,,0.5\nnew chip,gpu,X,1\nhailo-8,npu,Hailo,\n');
+      const r = await edgelat(['chips', 'import', csv, '--json'], dataDir);
+      expect(r.code).toBe(1);
+      expect(errLines(r.stderr)).toEqual([`${csv}:3: chip: expected a chip id of lower-case letters, digits, '.', '_' and '-', got "new chip"`]);
+      expect(JSON.parse(r.stdout)).toEqual({ written: 2, added: 1, problems: 1 });
+      const list = await edgelat(['chips', 'list', '--json'], dataDir);
+      const chips = JSON.parse(list.stdout) as { chip: string; price_per_hour: number | null; power_w: number | null }[];
+      expect(chips.find((c) => c.chip === 'jetson-agx-orin')).toMatchObject({ price_per_hour: 0.5, power_w: 60 });
+      expect(chips.find((c) => c.chip === 'hailo-8')).toMatchObject({ price_per_hour: null });
+    });
+
+    it('refuses bad input with one line and exit 2', async () => {
+      const truncated = join(dataDir, 'truncated.onnx');
+      writeFileSync(truncated, readFileSync(TINY).subarray(0, 1000));
+      for (const [args, message] of [
+        [['recommend', '--model', 'nope', '--slo-p99-ms', '10'], /^edgelat: unknown model "nope": known models are .*resnet50/],
+        [['recommend', '--onnx', truncated, '--slo-p99-ms', '10'], /^edgelat: --onnx ".*truncated\.onnx": /],
+        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
+      ] as const) {
+        const r = await edgelat([...args], dataDir);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(errLines(r.stderr)).toHaveLength(1);
+        expect(errLines(r.stderr)[0]).toMatch(message);
+      }
+    });
+  });
+});
