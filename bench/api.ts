@@ -11,16 +11,20 @@
  * and at the same rate, is `GET /healthz`: the ratio says what prediction,
  * validation and serialisation add on top of fastify and the network stack.
  *
- * Target: `--url` of a running predictor; without it the script forks itself
- * (`--serve-stub`) as a separate process serving `createPredictorApp` over a
- * stub backend that scores three 200-tree GBT quantile models (the size of the
- * latency model) per prediction.
- * Usage: npm run bench:api [-- --rate 200 --duration 10 --warmup 2 --url http://127.0.0.1:8080]
+ * Target: by default `edgelat serve` as a child process on `--data-dir`
+ * (default: .edgelat of the repository when it holds trained models, else a
+ * fresh folder where the bench first runs `edgelat demo --servers 6
+ * --duration 20`); the request bodies rotate over the (model, chip) pairs of
+ * the fleet the server can predict, with seeded load vectors. `--url` drives a
+ * predictor that is already running; `--stub` serves `createPredictorApp` over
+ * a stub backend (three 200-tree GBT quantile models per prediction) instead.
+ * Usage: npm run bench:api [-- --rate 200 --duration 10 --warmup 2 --data-dir DIR | --url http://127.0.0.1:8080 | --stub]
  * (`npx tsx bench/api.ts --serve-stub` alone serves the stub predictor and prints its URL.)
  * Output: stdout and bench/results/api.txt.
  */
-import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { cpus, hostname, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +44,8 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     'serve-stub': { type: 'boolean', default: false },
+    stub: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
   },
 });
 
@@ -71,14 +77,13 @@ function createStubBackend(): PredictorBackend {
   };
 }
 
-/** Seeded request bodies, rotated through so the server cannot answer from one hot path. */
-function predictBodies(n: number): string[] {
+/** Seeded request bodies over (model, chip) pairs, rotated through so the server cannot answer from one hot path. */
+function predictBodies(n: number, pairs: readonly { model: string; chip: string }[]): string[] {
   const rng = createRng(7, 'bench-api-bodies');
   return Array.from({ length: n }, (_, i) =>
     JSON.stringify({
-      model: ['resnet50', 'mobilenet-v3', 'bert-base'][i % 3],
-      chip: ['jetson-agx-orin', 'coral-edgetpu', 'xeon-6338'][i % 3],
-      server: `edge-${i % 12}`,
+      model: pairs[i % pairs.length]!.model,
+      chip: pairs[i % pairs.length]!.chip,
       load: { cpu_util: rng.next(), gpu_util: rng.next(), mem_util: rng.next(), queue_depth: Math.floor(rng.next() * 16), concurrency: 1 + Math.floor(rng.next() * 8), requests_per_s: 100 * rng.next() },
       input_bytes: 150_528 * (1 + (i % 4)),
     }),
@@ -151,6 +156,45 @@ async function drive(url: string, rate: number, seconds: number, body?: () => st
   return phase;
 }
 
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(REPO, 'bin', 'edgelat.js');
+
+/** Start `edgelat serve` on free ports over a data dir with trained models (running the demo first when needed). */
+async function serveDemo(): Promise<{ child: ChildProcess; api: string; sql: string; dataDir: string }> {
+  let dataDir = flags['data-dir'] ?? join(REPO, '.edgelat');
+  if (!existsSync(join(dataDir, 'models'))) {
+    if (flags['data-dir']) throw new Error(`--data-dir ${JSON.stringify(dataDir)} has no trained models: run \`edgelat demo\` with EDGELAT_DATA_DIR there first`);
+    dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bench-api-'));
+    process.stderr.write(`bench: no demo run in .edgelat; running \`edgelat demo --servers 6 --duration 20\` into ${dataDir} (about 80 s)\n`);
+    execFileSync('node', [BIN, 'demo', '--servers', '6', '--duration', '20', '--seed', '5'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const child = spawn('node', [BIN, 'serve', '--port', '0', '--sql-port', '0'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir, EDGELAT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const urls = await new Promise<{ api: string; sql: string }>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /predictor API on (http:\/\/[\d.]+:\d+).*ClickHouse HTTP on (http:\/\/[\d.]+:\d+)/.exec(stderr);
+      if (m) resolve({ api: m[1]!, sql: m[2]! });
+    });
+    child.once('exit', (code) => reject(new Error(`edgelat serve exited with code ${JSON.stringify(code)}: ${stderr.trim()}`)));
+  });
+  return { child, ...urls, dataDir };
+}
+
+/** The fleet's (model, chip) pairs that POST /v1/predict answers with 200. */
+async function predictablePairs(api: string, sql: string): Promise<{ model: string; chip: string }[]> {
+  const res = await fetch(`${sql}/?default_format=JSONEachRow`, { method: 'POST', body: 'SELECT DISTINCT model_id AS model, chip FROM edgelat.inference_enriched ORDER BY model, chip' });
+  const all = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { model: string; chip: string });
+  const ok: { model: string; chip: string }[] = [];
+  for (const p of all) {
+    const r = await fetch(`${api}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...p, load: { gpu_util: 0.5 } }) });
+    await r.arrayBuffer();
+    if (r.status === 200) ok.push(p);
+  }
+  if (ok.length === 0) throw new Error('the server predicts no (model, chip) pair of its fleet: is the data dir a demo run with trained models?');
+  return ok;
+}
+
 const pct = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 
 function summary(phase: Phase) {
@@ -171,22 +215,34 @@ async function runBenchmark(): Promise<void> {
     if (!Number.isFinite(value) || value < 0 || (name !== 'warmup' && value === 0)) throw new RangeError(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
   }
   let base = flags.url?.replace(/\/$/, '');
-  const child = base ? undefined : fork(fileURLToPath(import.meta.url), ['--serve-stub'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  if (child) base = await new Promise<string>((resolve, reject) => child.once('message', (m) => resolve((m as { url: string }).url)).once('exit', (code) => reject(new Error(`stub predictor exited with code ${JSON.stringify(code)}`))));
+  let child: ChildProcess | undefined;
+  let target = base ?? '';
+  let pairs = [{ model: 'resnet50', chip: 'jetson-agx-orin' }, { model: 'ssd-mobilenet', chip: 'qualcomm-ai100-dm2e' }, { model: 'bert-99', chip: 'jetson-xavier-nx' }];
+  if (!base && flags.stub) {
+    child = fork(fileURLToPath(import.meta.url), ['--serve-stub'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    base = await new Promise<string>((resolve, reject) => child!.once('message', (m) => resolve((m as { url: string }).url)).once('exit', (code) => reject(new Error(`stub predictor exited with code ${JSON.stringify(code)}`))));
+    target = `${base} (stub backend: 3 GBT quantile models of 200 trees, depth 6, in a child process)`;
+  } else if (!base) {
+    const served = await serveDemo();
+    child = served.child;
+    base = served.api;
+    pairs = await predictablePairs(served.api, served.sql);
+    target = `${base} (edgelat serve on ${served.dataDir}; ${pairs.length} (model, chip) pairs of the fleet)`;
+  }
   try {
-    const bodies = predictBodies(64);
+    const bodies = predictBodies(64, pairs);
     let next = 0;
     const body = () => bodies[next++ % bodies.length]!;
     if (warmup > 0) await drive(`${base}/v1/predict`, rate, warmup, body);
     const reference = await drive(`${base}/healthz`, rate, seconds);
     const predict = await drive(`${base}/v1/predict`, rate, seconds, body);
-    report(base!, rate, seconds, child !== undefined, predict, reference);
+    report(target || base!, rate, seconds, predict, reference);
   } finally {
     child?.kill('SIGTERM');
   }
 }
 
-function report(base: string, rate: number, seconds: number, stub: boolean, predict: Phase, reference: Phase): void {
+function report(target: string, rate: number, seconds: number, predict: Phase, reference: Phase): void {
   const p = summary(predict);
   const r = summary(reference);
   const ms = (x: number) => `${x.toFixed(2)} ms`.padStart(10);
@@ -195,7 +251,7 @@ function report(base: string, rate: number, seconds: number, stub: boolean, pred
     `\n  ${''.padEnd(18)} from actual send: p50 ${ms(s.sentP50)}  p99 ${ms(s.sentP99)}; send lag behind schedule p50 ${s.lagP50.toFixed(2)} ms, p99 ${s.lagP99.toFixed(2)} ms\n`;
   const text =
     `predictor API at a fixed rate: ${rate} req/s for ${seconds} s each, open loop (loadtest requestsPerSecond), latency from the intended send time\n` +
-    `target: ${base}${stub ? ' (stub backend: 3 GBT quantile models of 200 trees, depth 6, in a child process)' : ''}\n` +
+    `target: ${target}\n` +
     `machine: ${hostname()}, ${cpus()[0]?.model ?? 'unknown cpu'} × ${cpus().length}, ${platform()} ${release()}, node ${process.version}, ${new Date().toISOString()}\n` +
     row('POST /v1/predict', predict, p) +
     row('GET /healthz (ref)', reference, r) +

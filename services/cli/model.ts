@@ -8,14 +8,14 @@ import type { Logger } from 'pino';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
-import { OnnxScorer } from '../model/onnx.ts';
 import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
 import {
-  evaluateTelemetry, featureRow, TelemetryRowCache, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer,
+  evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
   type TelemetryEvaluation,
 } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
+import { LatencyPredictor } from '../predictor/latency-predictor.ts';
 
 /** Folder of the model files of a data dir. */
 export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');
@@ -121,59 +121,20 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
 }
 
 /**
- * Predict a model's latency on a chip under a load with the champion of every telemetry kind.
+ * Predict a model's latency on a chip under a load with the champion of every telemetry kind (one-shot:
+ * the service keeps a {@link LatencyPredictor} instead).
  * @throws {UsageError} when a kind has no champion, the (model, chip) pair has no benchmark prior, or no input size is known.
  */
 export async function predictLatency(
   warehouse: Warehouse, registry: ModelRegistry,
   req: { model: string; chip: string; server?: string; load: Record<string, number>; inputBytes?: number },
 ): Promise<LatencyPrediction> {
-  for (const target of TELEMETRY_TARGETS) {
-    if (!(await registry.champion(target.kind))) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+  const predictor = new LatencyPredictor(warehouse, registry);
+  try {
+    return await predictor.predict(req);
+  } finally {
+    await predictor.close();
   }
-  const priors = await loadPriors(warehouse);
-  const prior = priors.get(`${req.model}|${req.chip}`);
-  if (!prior) {
-    const chips = [...priors.keys()].filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
-    const models = [...new Set([...priors.keys()].map((k) => k.split('|')[0]))].sort();
-    throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
-      ? `; benchmarked chips of this model: ${chips.join(', ')}`
-      : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);
-  }
-  let inputBytes = req.inputBytes;
-  if (inputBytes === undefined) {
-    const [row] = await warehouse.query<{ b: number | null }>(
-      `SELECT if(count() = 0, NULL, quantileExact(0.5)(input_bytes)) AS b FROM ${warehouse.database}.inference_enriched WHERE model_id = {m:String}`, { m: req.model });
-    if (row?.b === null || row?.b === undefined) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
-    inputBytes = Number(row.b);
-  }
-  const predictions: Record<string, number> = {};
-  const versions: Record<string, string> = {};
-  for (const target of TELEMETRY_TARGETS) {
-    const champion = await registry.champion(target.kind);
-    if (!champion) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat model train\` first`);
-    const bytes = await registry.readFile(champion);
-    const { encoding } = telemetryEncodingOf(bytes);
-    const x = featureRow(encoding, {
-      chip: req.chip, server: req.server, prior, input_bytes: inputBytes, batch_size: 1,
-      load: LOAD_FEATURES.map((k) => req.load[k] ?? 0),
-    });
-    const scorer = await OnnxScorer.load(bytes);
-    try {
-      const [out] = await scorer.predict([x]);
-      predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out!);
-    } finally {
-      await scorer.close();
-    }
-    versions[target.kind] = champion.version;
-  }
-  return {
-    model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
-    load: Object.fromEntries(LOAD_FEATURES.map((k) => [k, req.load[k] ?? 0])),
-    total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
-    io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
-    benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-  };
 }
 
 /** Render a prediction for the terminal. */

@@ -5,11 +5,11 @@
  * or {@link NotFoundError} (404); warehouse failures pass through (500).
  */
 import { UsageError } from '../cli/usage-error.ts';
-import { predictLatency } from '../cli/model.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
+import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
 import { recommendChips } from './recommend.ts';
@@ -17,12 +17,17 @@ import {
   BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
 
+/** How long a readiness answer is reused, ms. */
+export const HEALTH_TTL_MS = 1000;
+
 /** Options of {@link createBackend}. */
 export interface BackendOptions {
   warehouse: Warehouse;
   registry: ModelRegistry;
   /** Predicts benchmark latencies of pairs nobody measured (e.g. the MLPerf system-transfer model); none by default. */
   predictBenchmark?: BenchmarkPredictor;
+  /** How long champion models and priors are reused before the registry is read again, ms. @default 10000 */
+  modelTtlMs?: number;
 }
 
 /** A "no such thing" usage error (unknown model/chip pair, no trained model) is a 404, the rest 400. */
@@ -36,12 +41,14 @@ function requestError(error: unknown): never {
 }
 
 /** Build the backend. */
-export function createBackend(options: BackendOptions): PredictorBackend {
+export function createBackend(options: BackendOptions): PredictorBackend & { close(): Promise<void> } {
   const { warehouse: w, registry } = options;
+  const predictor = new LatencyPredictor(w, registry, options.modelTtlMs);
+  let healthCache: { atMs: number; value: { ok: boolean; details?: unknown } } | null = null;
   return {
     async predict(req) {
       try {
-        return await predictLatency(w, registry, { model: req.model, chip: req.chip, server: req.server, load: req.load ?? {}, inputBytes: req.input_bytes });
+        return await predictor.predict({ model: req.model, chip: req.chip, server: req.server, load: req.load ?? {}, inputBytes: req.input_bytes });
       } catch (error) {
         return requestError(error);
       }
@@ -87,14 +94,22 @@ export function createBackend(options: BackendOptions): PredictorBackend {
       return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
     },
 
+    /** Release the cached ONNX sessions. */
+    close: () => predictor.close(),
+
+    /** Readiness, cached for {@link HEALTH_TTL_MS} (a probe should not cost a warehouse query each time). */
     async health() {
+      const now = Date.now();
+      if (healthCache && now - healthCache.atMs < HEALTH_TTL_MS) return healthCache.value;
+      let value: { ok: boolean; details?: unknown };
       try {
-        const [row] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.inference_enriched`);
-        const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind);
-        return { ok: true, details: { warehouse: w.database, enriched_requests: Number(row?.n ?? 0), champions } };
+        const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
+        value = { ok: true, details: { warehouse: w.database, champions } };
       } catch (error) {
-        return { ok: false, details: { error: (error as Error).message } };
+        value = { ok: false, details: { error: (error as Error).message } };
       }
+      healthCache = { atMs: now, value };
+      return value;
     },
   };
 }

@@ -31,12 +31,11 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config)), logger });
-  const api = createPredictorApp({
-    backend: createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) }),
-    logger, profileBodyLimitBytes: options.profileLimitBytes,
-  });
+  const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
+  const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes });
   const close = async (): Promise<void> => {
     await api.close();
+    await backend.close();
     await endpoint.close();
     await warehouse.close();
   };

@@ -1,0 +1,130 @@
+/**
+ * Predictions of the telemetry latency models for a long-running service: the
+ * champions' ONNX sessions, the benchmark priors and the fleet's input sizes
+ * are loaded once and reused; they are re-read when older than `ttlMs`, and a
+ * champion replaced in the registry is picked up then (sessions of versions no
+ * longer champion are released).
+ */
+import { UsageError } from '../cli/usage-error.ts';
+import { OnnxScorer } from '../model/onnx.ts';
+import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
+import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
+import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import type { PredictResponse } from './types.ts';
+
+/** A prediction request: load values by LoadSample field (unset = 0, idle), input size in bytes. */
+export interface LatencyRequest {
+  model: string;
+  chip: string;
+  server?: string;
+  load: Record<string, number>;
+  inputBytes?: number;
+}
+
+interface Champion {
+  model: RegisteredModel;
+  scorer: OnnxScorer;
+  encoding: TelemetryEncoding;
+}
+
+/** The champion models and priors, cached. */
+export class LatencyPredictor {
+  private loadedAtMs = Number.NEGATIVE_INFINITY;
+  private champions = new Map<string, Champion>();
+  private priors = new Map<string, BenchmarkPrior>();
+  private readonly inputBytes = new Map<string, number | null>();
+  private loading: Promise<void> | null = null;
+
+  /**
+   * @param ttlMs  How long loaded champions and priors are reused, ms (0 = re-read on every call). @default 10000
+   * @param now    Clock, epoch ms (tests inject one). @default Date.now
+   */
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly registry: ModelRegistry,
+    private readonly ttlMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async refresh(): Promise<void> {
+    const next = new Map<string, Champion>();
+    for (const target of TELEMETRY_TARGETS) {
+      const model = await this.registry.champion(target.kind);
+      if (!model) continue;
+      const old = this.champions.get(target.kind);
+      if (old && old.model.version === model.version) {
+        next.set(target.kind, old);
+        continue;
+      }
+      const bytes = await this.registry.readFile(model);
+      next.set(target.kind, { model, scorer: await OnnxScorer.load(bytes), encoding: telemetryEncodingOf(bytes).encoding });
+    }
+    for (const [kind, old] of this.champions) if (next.get(kind) !== old) await old.scorer.close();
+    this.champions = next;
+    this.priors = await loadPriors(this.warehouse);
+    this.inputBytes.clear();
+    this.loadedAtMs = this.now();
+  }
+
+  private async ensureLoaded(): Promise<void> {
+    if (this.now() - this.loadedAtMs < this.ttlMs && this.ttlMs > 0) return;
+    this.loading ??= this.refresh().finally(() => {
+      this.loading = null;
+    });
+    await this.loading;
+  }
+
+  private async medianInputBytes(model: string): Promise<number | null> {
+    if (!this.inputBytes.has(model)) {
+      const [row] = await this.warehouse.query<{ b: number | null }>(
+        `SELECT if(count() = 0, NULL, quantileExact(0.5)(input_bytes)) AS b FROM ${this.warehouse.database}.inference_enriched WHERE model_id = {m:String}`, { m: model });
+      this.inputBytes.set(model, row?.b === null || row?.b === undefined ? null : Number(row.b));
+    }
+    return this.inputBytes.get(model)!;
+  }
+
+  /**
+   * Predict p50/p90/p99 of total latency and the median i/o and compute, ms.
+   * @throws {UsageError} when a kind has no champion, the (model, chip) pair has no benchmark prior, or no input size is known.
+   */
+  async predict(req: LatencyRequest): Promise<PredictResponse> {
+    await this.ensureLoaded();
+    for (const target of TELEMETRY_TARGETS) {
+      if (!this.champions.has(target.kind)) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+    }
+    const prior = this.priors.get(`${req.model}|${req.chip}`);
+    if (!prior) {
+      const keys = [...this.priors.keys()];
+      const chips = keys.filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
+      const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
+      throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
+        ? `; benchmarked chips of this model: ${chips.join(', ')}`
+        : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);
+    }
+    const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
+    if (inputBytes === null) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
+    const predictions: Record<string, number> = {};
+    const versions: Record<string, string> = {};
+    for (const target of TELEMETRY_TARGETS) {
+      const c = this.champions.get(target.kind)!;
+      const x = featureRow(c.encoding, { chip: req.chip, server: req.server, prior, input_bytes: inputBytes, batch_size: 1, load: LOAD_FEATURES.map((k) => req.load[k] ?? 0) });
+      const [out] = await c.scorer.predict([x]);
+      predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out!);
+      versions[target.kind] = c.model.version;
+    }
+    return {
+      model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
+      load: Object.fromEntries(LOAD_FEATURES.map((k) => [k, req.load[k] ?? 0])),
+      total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
+      io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
+      benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
+    };
+  }
+
+  /** Release the ONNX sessions. */
+  async close(): Promise<void> {
+    for (const c of this.champions.values()) await c.scorer.close();
+    this.champions.clear();
+  }
+}
