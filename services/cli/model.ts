@@ -16,6 +16,7 @@ import {
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
 import { LatencyPredictor } from '../predictor/latency-predictor.ts';
+import type { PredictResponse } from '../predictor/types.ts';
 
 /** Folder of the model files of a data dir. */
 export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');
@@ -87,19 +88,8 @@ export function formatModelList(models: readonly RegisteredModel[]): string {
   return `${[head, ...lines].join('\n')}\n`;
 }
 
-/** A prediction of one model on one chip at one load. Latencies in ms. */
-export interface LatencyPrediction {
-  model: string;
-  chip: string;
-  server: string | null;
-  input_bytes: number;
-  load: Record<string, number>;
-  total_ms: { p50: number; p90: number; p99: number };
-  io_ms_p50: number;
-  compute_ms_p50: number;
-  benchmark: { p50_ms: number; p90_ms: number };
-  versions: Record<string, string>;
-}
+/** A prediction of one model on one chip at one load (the `POST /v1/predict` answer). Latencies in ms. */
+export type LatencyPrediction = PredictResponse;
 
 /**
  * Parse `--load k=v` pairs into load values (unset ones are 0, idle).

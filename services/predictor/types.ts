@@ -6,6 +6,7 @@
  * are the LoadSample fields (utilisations are fractions 0..1), rates are
  * requests per second.
  */
+import type { ChipRow } from '../model/import-mlperf.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 
 export type { ModelProfile };
@@ -101,17 +102,8 @@ export interface RecommendResponse {
   skipped: { chip: string; reason: string }[];
 }
 
-/** One chip of the catalog (`GET /v1/chips`). */
-export interface ChipInfo {
-  chip: string;
-  kind: 'cpu' | 'gpu' | 'npu' | 'fpga' | 'asic';
-  vendor: string;
-  names: string[];
-  peak_ops_per_s: number | null;
-  memory_bw_bytes_s: number | null;
-  power_w: number | null;
-  price_per_hour: number | null;
-}
+/** One chip of the catalog (`GET /v1/chips`): a row of table `chips`. */
+export type ChipInfo = ChipRow;
 
 /** Query of `GET /v1/correlations`. */
 export interface CorrelationQuery {
