@@ -37,12 +37,13 @@ export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry:
   }
 }
 
-/** Parse a decimal flag (plain or scientific notation), > min (or ≥ min when `inclusive`). */
-export function numberFlag(name: string, min: number, inclusive = false) {
+/** Parse a decimal flag (plain or scientific notation), > min (or ≥ min when `inclusive`) and ≤ max. */
+export function numberFlag(name: string, min: number, inclusive = false, max = Number.MAX_VALUE) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (inclusive ? n < min : n <= min)) {
-      throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}, got ${JSON.stringify(value)}`);
+    if (value.trim() === '' || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
+      const upper = max === Number.MAX_VALUE ? '' : ` and <= ${max}`;
+      throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}${upper}, got ${JSON.stringify(value)}`);
     }
     return n;
   };

@@ -17,6 +17,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
 import { LatencyPredictor } from '../predictor/latency-predictor.ts';
 import type { PredictResponse } from '../predictor/types.ts';
+import { MAX_LOAD } from '../predictor/schemas.ts';
 
 /** Folder of the model files of a data dir. */
 export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');
@@ -105,6 +106,7 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
     const v = Number(m[2]);
     if (!Number.isFinite(v) || v < 0 || m[2]!.trim() === '') throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
+    if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
     out[m[1]!] = v;
   }
   return out;

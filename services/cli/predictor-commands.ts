@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
+import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
 import { numberFlag, intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { chipsImportCommand, formatChips, recommendCommand, type RecommendOptions } from './predictor.ts';
 import { profileCommand } from './profile.ts';
@@ -15,7 +16,7 @@ export function registerPredictorCommands(program: Command): void {
     .command('profile')
     .description('profile an ONNX model: parameters, MACs (Conv/ConvTranspose/Gemm/MatMul), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
     .argument('<model.onnx>', 'ONNX file')
-    .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension').default(1).argParser(intFlag('--batch', 1, 4096)))
+    .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension, 1..4096').default(1).argParser(intFlag('--batch', 1, 4096)))
     .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
     .option('--json', 'print the ModelProfile as JSON (input of `recommend --profile`)', false)
     .action(async (file: string, opts: { batch: number; modelId?: string; json: boolean }) => {
@@ -28,9 +29,9 @@ export function registerPredictorCommands(program: Command): void {
     .option('--model <id>', 'a model the fleet or a benchmark knows, e.g. resnet50')
     .option('--onnx <file>', 'a new model as an ONNX file (profiled; latency scaled by MACs from reference models measured on each chip)')
     .option('--profile <file>', 'a new model as the JSON of `edgelat profile --json`')
-    .addOption(new Option('--slo-p99-ms <ms>', 'latency objective: p99 at most this, ms').argParser(numberFlag('--slo-p99-ms', 0)))
-    .addOption(new Option('--slo-p90-ms <ms>', 'latency objective: p90 at most this, ms').argParser(numberFlag('--slo-p90-ms', 0)))
-    .addOption(new Option('--rps <requests/s>', 'expected load of the model, requests/s').default(1).argParser(numberFlag('--rps', 0, true)))
+    .addOption(new Option('--slo-p99-ms <ms>', 'latency objective: p99 at most this, ms').argParser(numberFlag('--slo-p99-ms', 0, false, MAX_SLO_MS)))
+    .addOption(new Option('--slo-p90-ms <ms>', 'latency objective: p90 at most this, ms').argParser(numberFlag('--slo-p90-ms', 0, false, MAX_SLO_MS)))
+    .addOption(new Option('--rps <requests/s>', 'expected load of the model, requests/s').default(1).argParser(numberFlag('--rps', 0, true, MAX_LOAD)))
     .option('--chips <ids>', 'candidate chips, comma-separated (default: every chip in the catalog, the fleet or a benchmark)')
     .addOption(new Option('--objective <what>', 'order of the chips that meet the SLO').choices(['latency', 'cost']).default('latency'))
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))

@@ -11,6 +11,7 @@ import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
+import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
@@ -18,11 +19,17 @@ import { UsageError } from './usage-error.ts';
 /** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
 export const EDGE_CHIPS_CSV = fileURLToPath(new URL('../../data/chips/edge-chips.csv', import.meta.url));
 
+/** A file's reason for not being read, in words. */
+const unreadable = (error: unknown): string => {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+};
+
 function readText(path: string, flag: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
-    throw new UsageError(`${flag} ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new UsageError(`${flag} ${JSON.stringify(path)}: ${unreadable(error)}`);
   }
 }
 
@@ -86,13 +93,14 @@ export interface RecommendOptions {
 function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfile } {
   const given = [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --model ID, --onnx FILE and --profile FILE');
+  if (opts.batch !== undefined && opts.onnx === undefined) throw new UsageError('--batch applies to --onnx only (a profile carries its batch)');
   if (opts.model !== undefined) return { model: opts.model };
   if (opts.onnx !== undefined) {
     let bytes: Buffer;
     try {
       bytes = readFileSync(opts.onnx);
     } catch (error) {
-      throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+      throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${unreadable(error)}`);
     }
     try {
       return { profile: profileOnnx(bytes, { batch: opts.batch }) };
@@ -108,8 +116,12 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
     if (error instanceof UsageError) throw error;
     throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message})`);
   }
-  if (typeof profile?.model_id !== 'string' || !(Number(profile.macs) > 0)) throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: expected the JSON of \`edgelat profile --json\` (model_id and macs > 0)`);
-  return { profile };
+  const checked = validate(ModelProfileSchema, profile);
+  if (!checked.ok) {
+    const e = checked.errors[0]!;
+    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: expected the JSON of \`edgelat profile --json\`; ${e.path} ${e.message}`);
+  }
+  return { profile: checked.value as ModelProfile };
 }
 
 const f = (ms: number | null): string => (ms === null || !Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
@@ -139,7 +151,9 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
   const backend = createBackend({ warehouse, registry, predictBenchmark });
   let r: RecommendResponse;
   try {
-    r = await backend.recommend({ ...modelOf(opts), slo, rps: opts.rps, objective: opts.objective, chips: opts.chips?.split(',').map((c) => c.trim()).filter(Boolean) });
+    const chips = opts.chips?.split(',').map((c) => c.trim()).filter(Boolean);
+    if (chips !== undefined && chips.length === 0) throw new UsageError(`--chips: expected chip ids separated by commas, got ${JSON.stringify(opts.chips)}`);
+    r = await backend.recommend({ ...modelOf(opts), slo, rps: opts.rps, objective: opts.objective, chips });
   } catch (error) {
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
     throw error;

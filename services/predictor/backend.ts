@@ -34,7 +34,7 @@ export interface BackendOptions {
 function requestError(error: unknown): never {
   if (error instanceof UsageError) {
     const m = error.message;
-    if (/^no (benchmark|champion)|has no requests/.test(m)) throw new NotFoundError(m);
+    if (/^no (benchmark|champion)|^unknown server|has no requests/.test(m)) throw new NotFoundError(m);
     throw new BadRequestError(m);
   }
   throw error;
@@ -83,13 +83,13 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
 
     async correlations(q: CorrelationQuery): Promise<CorrelationWindow[]> {
       const rows = await w.query<Record<string, unknown>>(
-        `SELECT scope, edge_server_id, model_id, chip, formatDateTime(window_start, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_start,
-                formatDateTime(window_end, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
+        `SELECT scope, edge_server_id, model_id, chip, formatDateTime(c.window_start, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_start,
+                formatDateTime(c.window_end, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
                 slope, intercept, p_value, null_reason, alert_state
-         FROM ${w.database}.load_latency_correlations
-         WHERE ({server:String} = '' OR edge_server_id = {server:String}) AND ({model:String} = '' OR model_id = {model:String})
-           AND window_end > {since:DateTime64(3, 'UTC')}
-         ORDER BY window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
+         FROM ${w.database}.load_latency_correlations AS c
+         WHERE ({server:String} = '' OR c.edge_server_id = {server:String}) AND ({model:String} = '' OR c.model_id = {model:String})
+           AND c.window_end > {since:DateTime64(3, 'UTC')}
+         ORDER BY c.window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
         { server: q.server ?? '', model: q.model ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: q.limit ?? 100 });
       return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
     },

@@ -11,6 +11,8 @@
  *    least-squares line of ln latency on ln MACs through the references (slope
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
  *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
+ * A profile always counts as a new model (MACs scaling), even when its id
+ * names a model the warehouse knows: give `model` to use the measurements.
  * Chips with none of these are skipped with a reason.
  */
 import { readFileSync } from 'node:fs';
@@ -25,6 +27,9 @@ import {
 import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
 import { calibrate, type ChipCandidate } from './recommend.ts';
 import type { ChipInfo, ModelProfile } from './types.ts';
+
+/** Longest service time the recommender works with, ms (about 11.6 days: beyond it a prediction is not meaningful). */
+export const MAX_SERVICE_MS = 1e9;
 
 /** Published MACs of the reference models, by model id. */
 export const REFERENCE_MACS: ReadonlyMap<string, number> = (() => {
@@ -70,7 +75,7 @@ function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | und
  * @returns ms, or null without references or MACs.
  */
 export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: number }[]): number | null {
-  if (!(macs > 0) || refs.length === 0) return null;
+  if (!(macs > 0) || !Number.isFinite(macs) || refs.length === 0) return null;
   const xs = refs.map((r) => Math.log(r.macs));
   const ys = refs.map((r) => Math.log(r.ms));
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -85,16 +90,19 @@ export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: num
  * @throws {Error} only on warehouse failures (unknown chips are skipped with a reason).
  */
 export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
+  // A profile is a new model: its numbers come from its own MACs, even when its id names a known model.
+  const known = req.profile === undefined;
   const [catalog, fleet, bench, workers, curve, atLoad] = await Promise.all([
-    loadCatalog(w), loadFleetPairs(w, req.model), loadBenchmarkPairs(w, req.model), loadWorkers(w), loadMeasuredCurve(w, req.model), loadMeasuredAt(w, req.model, req.rps),
+    loadCatalog(w), known ? loadFleetPairs(w, req.model) : [], known ? loadBenchmarkPairs(w, req.model) : [], loadWorkers(w),
+    known ? loadMeasuredCurve(w, req.model) : [], known ? loadMeasuredAt(w, req.model, req.rps) : [],
   ]);
   const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
   const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
   const benchBy = new Map(bench.map((b) => [b.chip, b]));
-  const chipIds = req.chips ?? [...new Set([...byChip.keys(), ...fleetBy.keys(), ...benchBy.keys()])].sort();
+  const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...fleetBy.keys(), ...benchBy.keys()])].sort();
   // References for MACs scaling: known models with published MACs, per chip.
   const refs = new Map<string, { macs: number; ms: number }[]>();
-  if (req.profile && fleet.length === 0 && bench.length === 0) {
+  if (req.profile) {
     for (const [ref, macs] of REFERENCE_MACS) {
       const [rf, rb] = await Promise.all([loadFleetPairs(w, ref), loadBenchmarkPairs(w, ref)]);
       const rfBy = new Map(rf.map((f) => [f.chip, f]));
@@ -132,11 +140,19 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
+    if (scaled !== null && scaled > MAX_SERVICE_MS) {
+      skipped.push({ chip: id, reason: `MACs scaling predicts ${scaled.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms` });
+      continue;
+    }
     if (scaled !== null) {
       candidates.push({ chip, service: { ioMs: 0, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip` });
       continue;
     }
-    skipped.push({ chip: id, reason: byChip.has(id) || f || b ? `no fleet requests, benchmark rows or prediction for ${JSON.stringify(req.model)}` : `unknown chip ${JSON.stringify(id)}` });
+    const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
+      : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
+        : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
+          : `no fleet requests, benchmark rows or prediction for ${JSON.stringify(req.model)}`;
+    skipped.push({ chip: id, reason: why });
   }
   return { candidates, skipped };
 }

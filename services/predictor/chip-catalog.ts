@@ -6,7 +6,8 @@
  * (cpu|gpu|npu|fpga|asic), `vendor`, `names` (`;`-separated raw names),
  * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (numbers
  * ≥ 0, scientific notation allowed). A blank cell keeps the stored value; a new
- * chip needs kind and vendor. Bad lines are returned as problems naming the
+ * chip needs kind and vendor. A line with more cells than the header, or a chip
+ * already on an earlier line, is a problem (the earlier line is kept). Bad lines are returned as problems naming the
  * file, line, field and value (STYLE §2), the good lines are imported.
  */
 import { parseCsv } from '../simulator/csv.ts';
@@ -39,7 +40,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
   const rows: ChipInfo[] = [];
   const problems: ImportProblem[] = [];
-  const seen = new Map<string, ChipInfo>();
+  const seen = new Map<string, ChipInfo>(); // chips of earlier lines of this file
   let added = 0;
   lines.forEach((cells, i) => {
     const line = i + 2;
@@ -48,9 +49,11 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     const bad = (field: string, value: string, message: string): void => {
       problems.push({ file: file.file, line, field, value, message });
     };
+    if (cells.length > header.length) return bad('line', cells.slice(header.length).join(','), `expected ${header.length} cells as in the header, got ${cells.length} (an unquoted comma?)`);
     const id = cell('chip');
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return bad('chip', id, `expected a chip id of lower-case letters, digits, '.', '_' and '-', got ${JSON.stringify(id)}`);
-    const base = seen.get(id) ?? stored.get(id);
+    if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
+    const base = stored.get(id);
     const kind = cell('kind') || base?.kind || '';
     if (!(KINDS as readonly string[]).includes(kind)) return bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
     const vendor = cell('vendor') || base?.vendor || '';
@@ -74,9 +77,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     };
     if (!base) added++;
     seen.set(id, row);
-    const at = rows.findIndex((r) => r.chip === id);
-    if (at >= 0) rows[at] = row;
-    else rows.push(row);
+    rows.push(row);
   });
   return { rows, added, problems };
 }

@@ -34,6 +34,7 @@ export class LatencyPredictor {
   private champions = new Map<string, Champion>();
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
+  private serverChips = new Map<string, string>();
   private loading: Promise<void> | null = null;
 
   /**
@@ -63,6 +64,9 @@ export class LatencyPredictor {
     for (const [kind, old] of this.champions) if (next.get(kind) !== old) await old.scorer.close();
     this.champions = next;
     this.priors = await loadPriors(this.warehouse);
+    const servers = await this.warehouse.query<{ s: string; c: string }>(
+      `SELECT edge_server_id AS s, any(chip) AS c FROM ${this.warehouse.database}.inference_enriched GROUP BY s`);
+    this.serverChips = new Map(servers.map((r) => [r.s, r.c]));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
   }
@@ -92,6 +96,11 @@ export class LatencyPredictor {
     await this.ensureLoaded();
     for (const target of TELEMETRY_TARGETS) {
       if (!this.champions.has(target.kind)) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+    }
+    if (req.server !== undefined) {
+      const chip = this.serverChips.get(req.server);
+      if (chip === undefined) throw new UsageError(`unknown server ${JSON.stringify(req.server)}: the fleet data has ${[...this.serverChips.keys()].sort().join(', ') || 'no servers'}`);
+      if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`);
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
     if (!prior) {

@@ -51,7 +51,10 @@ export interface RecommendInput {
 const fin = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 
-const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+/** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
+const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));
+
+const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 0.01 ? ms.toFixed(2) : ms.toPrecision(2));
 
 /**
  * Geometric-mean calibration of the law to measured points, per percentile, clamped to [0.25, 4].
@@ -70,25 +73,37 @@ export function calibrate(service: ServiceTime, workers: number, points: readonl
   return out;
 }
 
-function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> {
+/** p50 ≤ p90 ≤ p99 (independent calibrations of the percentiles must not cross). */
+const ordered = (q: { p50: number; p90: number; p99: number }) => ({ p50: q.p50, p90: Math.max(q.p50, q.p90), p99: Math.max(q.p50, q.p90, q.p99) });
+
+function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> & { capacity: number } {
   const { rps, slo } = input;
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
-  const law = (rate: number) => Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate, c.workers, a) * c.calibration[n]])) as { p50: number; p90: number; p99: number };
   const useMeasured = c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
-  const atLoad = useMeasured ? { p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 } : law(rps);
+  // Measured at this load: the law is pinned to the measurement here, so max_rps agrees with meets/misses.
+  const calibration = { ...c.calibration };
+  if (useMeasured) {
+    for (const [n, a] of QUANTILES) {
+      const law = latencyQuantile(c.service, rps, c.workers, a);
+      if (Number.isFinite(law) && law > 0) calibration[n] = c.measured![n] / law;
+    }
+  }
+  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
+  const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   const idle = law(0);
-  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, c.calibration[sloName]);
+  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]);
+  const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000;
   const meets = atLoad[sloName] <= slo.ms;
   const costRate = rps > 0 ? rps : maxRps;
-  const cost = c.chip.price_per_hour !== null && costRate > 0 ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
+  const cost = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${(((c.workers / serviceMoments(c.service).meanMs) * 1000)).toFixed(1)} req/s`;
-  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rps} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${maxRps.toFixed(1)} req/s by the law` : `even one request alone exceeds it by the law`);
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${rate(capacity)} req/s`;
+  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
+    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement' : ''}` : `even one request alone exceeds it by the law`);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
-    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason,
+    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason, capacity,
   };
 }
 
@@ -101,11 +116,13 @@ export function recommendChips(input: RecommendInput, candidates: readonly ChipC
   if (!(input.rps >= 0)) throw new RangeError(`rps: expected ≥ 0, got ${JSON.stringify(input.rps)}`);
   const sloName = input.slo.percentile === 0.9 ? 'p90' : 'p99';
   const rows = candidates.map((c) => rankOne(c, input));
+  // Among chips that cannot carry the load (all ∞), the one closest to carrying it first.
   const key = (r: Omit<ChipRecommendation, 'rank'>): number => (input.objective === 'cost' && r.meets_slo ? (r.cost_per_million ?? Number.POSITIVE_INFINITY) : inf(r.at_load[sloName]));
   const order = (x: number, y: number): number => (x === y ? 0 : x < y ? -1 : 1);
-  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName])) || a.chip.localeCompare(b.chip));
+  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName]))
+    || b.max_rps_within_slo - a.max_rps_within_slo || b.capacity - a.capacity || a.chip.localeCompare(b.chip));
   return {
     model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,
-    chips: rows.map((r, i) => ({ rank: i + 1, ...r })), skipped,
+    chips: rows.map(({ capacity: _capacity, ...r }, i) => ({ rank: i + 1, ...r })), skipped,
   };
 }

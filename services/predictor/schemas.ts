@@ -15,20 +15,26 @@ import type { ChipInfo, CorrelationQuery, CorrelationWindow, PredictRequest, Pre
 const text = z.string().min(1).max(256);
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
+/** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
+export const MAX_LOAD = 1e6;
+/** Largest SLO target, ms (about 11.6 days). */
+export const MAX_SLO_MS = 1e9;
+const load = z.number().min(0).max(MAX_LOAD);
 const count = z.int().min(0);
 const nullableNumber = z.number().nullable();
 const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
 /** Latency percentiles of a recommendation; null = unbounded (the load exceeds the chip's capacity). */
-const loadPercentiles = z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber });
+const loadPercentiles = z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber })
+  .meta({ description: 'latency percentiles, ms; null = unbounded: the load exceeds what the chip serves, so the queue grows without end' });
 
 /** `LoadVector`: utilisations are fractions 0..1, the other fields are ≥ 0. */
 export const LoadVectorSchema = z.strictObject({
   cpu_util: fraction.optional(),
   gpu_util: fraction.optional(),
   mem_util: fraction.optional(),
-  queue_depth: nonNegative.optional(),
-  concurrency: nonNegative.optional(),
-  requests_per_s: nonNegative.optional(),
+  queue_depth: load.optional(),
+  concurrency: load.optional(),
+  requests_per_s: load.optional(),
 });
 
 /** Body of `POST /v1/predict`. */
@@ -84,8 +90,8 @@ export const RecommendRequestSchema = z
   .strictObject({
     model: text.optional(),
     profile: ModelProfileInputSchema.optional(),
-    slo: z.strictObject({ percentile: z.literal([0.9, 0.99]), ms: z.number().positive() }),
-    rps: nonNegative,
+    slo: z.strictObject({ percentile: z.literal([0.9, 0.99]), ms: z.number().positive().max(MAX_SLO_MS) }),
+    rps: load,
     chips: z.array(text).min(1).max(1024).optional(),
     objective: z.enum(['latency', 'cost']).optional(),
   })

@@ -99,6 +99,11 @@ describe('the chip recommender on a demo run', () => {
     expect(((await good.json()) as { macs: number }).macs).toBe(2 * TINY_CNN.macs);
     expect(((await (await fetch(`${url}/v1/chips`)).json()) as { chips: unknown[] }).chips.length).toBeGreaterThanOrEqual(6);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const corr = (await (await fetch(`${url}/v1/correlations?server=edge-02&model=resnet50&since=2024-06-01T10:10:00Z&limit=5`)).json()) as { windows: { edge_server_id: string; model_id: string; window_end: string }[] };
+    expect(corr.windows).toHaveLength(5);
+    for (const w of corr.windows) expect([w.edge_server_id, w.model_id, w.window_end > '2024-06-01T10:10:00']).toEqual(['edge-02', 'resnet50', true]);
+    const [newest] = await sql("SELECT max(window_end) AS m FROM edgelat.load_latency_correlations WHERE edge_server_id = 'edge-02' AND model_id = 'resnet50'");
+    expect(corr.windows[0]!.window_end.replace('T', ' ').slice(0, 19)).toBe(String(newest!.m).slice(0, 19));
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/edgelat_http_requests_total\{[^}]*route="\/v1\/recommend"[^}]*\} [1-9]/);
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);

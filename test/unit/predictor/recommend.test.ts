@@ -80,6 +80,25 @@ describe('recommendChips', () => {
     expect(JSON.parse(JSON.stringify(r)).chips[1].at_load.p99).toBeNull();
   });
 
+  it('pins the law to a fleet measurement, so max_rps agrees with meets/misses; keeps p50 ≤ p90 ≤ p99', () => {
+    // The law says p99 ≈ 7 ms at 10 req/s; the fleet measured 60 ms there (a shared, busier server).
+    const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60 };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured })]);
+    const f = r.chips[0]!;
+    expect(f.meets_slo).toBe(false);
+    expect(f.max_rps_within_slo).toBeLessThan(10);
+    expect(f.at_load).toEqual({ p50: 6, p90: 6, p99: 60 });
+    const crossed = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 1 }, [candidate('fast', fast, { calibration: { p50: 3, p90: 1, p99: 1 } })]);
+    const q = crossed.chips[0]!.idle;
+    expect(q.p50! <= q.p90! && q.p90! <= q.p99!).toBe(true);
+  });
+
+  it('ranks chips that cannot carry the load by capacity and gives them no cost', () => {
+    const mid: ServiceTime = { ioMs: 0, computeMedianMs: 20, sigma: 0.1 };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1e4 }, [candidate('a-slow', slow), candidate('b-mid', mid)]);
+    expect(r.chips.map((c) => [c.chip, c.at_load.p99, c.cost_per_million])).toEqual([['b-mid', null, null], ['a-slow', null, null]]);
+  });
+
   it('refuses an SLO ≤ 0', () => {
     expect(() => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 0 }, rps: 1 }, [])).toThrow(/slo\.ms.*0/);
   });
@@ -100,9 +119,9 @@ describe('mergeChipCatalog', () => {
   });
 
   it('reports bad lines with file, line, field and value, and imports the rest', () => {
-    const text = 'chip,kind,vendor,power_w\nBad Id,gpu,V,1\nx1,tpu,V,1\nx2,gpu,,1\nx3,gpu,V,-2\nx4,gpu,V,1e2\n';
+    const text = 'chip,kind,vendor,power_w\nBad Id,gpu,V,1\nx1,tpu,V,1\nx2,gpu,,1\nx3,gpu,V,-2\nx4,gpu,V,1e2\nx5,gpu,V,1,extra\nx4,gpu,V,3\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
-    expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [3, 'kind', 'tpu'], [4, 'vendor', ''], [5, 'power_w', '-2']]);
+    expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [3, 'kind', 'tpu'], [4, 'vendor', ''], [5, 'power_w', '-2'], [7, 'line', 'extra'], [8, 'chip', 'x4']]);
     expect(m.problems[1]!.message).toBe('expected one of cpu, gpu, npu, fpga, asic, got "tpu"');
     expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
   });
