@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
+import { evaluateMlperf, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
 import { parseHelp, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -168,4 +169,59 @@ export async function modelEvaluateCommand(_config: EdgelatConfig, opts: Evaluat
     throw error;
   }
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+}
+
+/** Options of `edgelat model evaluate --format mlperf`. */
+export interface MlperfEvaluateOptions {
+  runs?: string[];
+  systems?: string[];
+  system?: string;
+  shots?: number;
+  seed: number;
+  json: boolean;
+}
+
+/** Render D1's report for the terminal. */
+export function formatMlperfReport(r: MlperfEvaluation, opts: { seed: number; shots: number }): string {
+  const worst = [...r.systems].sort((a, b) => b.mape - a.mape).slice(0, 10);
+  const row = (name: string, m: { mape: number; acc10: number; top1_agreement: number; top1_within10: number; mean_regret: number }): string =>
+    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${pct(m.acc10).padStart(7)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${m.mean_regret.toFixed(3).padStart(7)}`;
+  return [
+    `MLPerf SingleStream p90, leave one system out: ${r.systems.length} systems scored (each with ${opts.shots} of its own results seen, seed ${opts.seed}), ${r.models_ranked} models ranked`,
+    `${''.padEnd(9)} ${'MAPE'.padStart(7)} ${'acc10'.padStart(7)} ${'top1'.padStart(6)} ${'within10'.padStart(9)} ${'regret'.padStart(7)}`,
+    row('edgelat', r),
+    row('baseline', r.baseline),
+    `MAPE ratio ${(r.mape / r.baseline.mape).toFixed(2)} (target ≤ 0.60); baseline: log latency = system effect + model effect (least squares)`,
+    'largest MAPE per system:',
+    ...worst.map((s) => `  ${s.system.padEnd(60)} n_test ${String(s.n_test).padStart(3)}  MAPE ${pct(s.mape).padStart(7)}  acc10 ${pct(s.acc10).padStart(7)}`),
+  ].join('\n') + '\n';
+}
+
+/**
+ * `edgelat model evaluate --format mlperf` (issue 5, D1).
+ * @throws {UsageError} on missing or unreadable files, an unknown --system or one with too few results.
+ */
+export function mlperfEvaluateCommand(opts: MlperfEvaluateOptions): MlperfEvaluation {
+  if (!opts.runs?.length || !opts.systems?.length) throw new UsageError('--format mlperf needs --runs runs_vX.Y.csv ... and --systems systems_vX.Y.csv ...');
+  const runs = opts.runs.map((p) => readNamed('--runs', p));
+  const systems = opts.systems.map((p) => readNamed('--systems', p));
+  const shots = opts.shots ?? 3;
+  const started = Date.now();
+  let last = 0;
+  let r: MlperfEvaluation;
+  try {
+    r = evaluateMlperf(runs, systems, {
+      seed: opts.seed, shots, system: opts.system,
+      onProgress: (done, total) => {
+        if (Date.now() - last < 2000 && done < total) return;
+        last = Date.now();
+        process.stderr.write(`edgelat: ${done}/${total} systems held out (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatMlperfReport(r, { seed: opts.seed, shots }));
+  return r;
 }

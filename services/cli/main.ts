@@ -11,7 +11,7 @@ import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
-import { importBenchmarkCommand, modelEvaluateCommand } from './benchmark.ts';
+import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
@@ -177,16 +177,23 @@ const model = program.command('model').description('the latency model: evaluate,
 
 benchmarkFileOptions(model
   .command('evaluate')
-  .description('score the latency model: --format help on a benchmark table (without --shots an 80/20 split of architectures, every device scored; with --shots K each device, or --device D, is held out and only K of its rows are seen); --format telemetry on the warehouse\'s demo run (a quarter of the (model, chip) pairs held out, scored against the simulator\'s ground truth)'), ['help', 'telemetry'], 'help: HELP latency tables; telemetry: the fleet data in the warehouse')
-  .option('--device <name>', 'score only this device (a latency column)')
+  .description('score the latency model: --format help on a benchmark table (without --shots an 80/20 split of architectures, every device scored; with --shots K each device, or --device D, is held out and only K of its rows are seen); --format telemetry on the warehouse\'s demo run (a quarter of the (model, chip) pairs held out, scored against the simulator\'s ground truth); --format mlperf: MLPerf SingleStream p90, each system with more than K results held out in turn with K (--shots, default 3) of its own results seen, against the additive baseline'), ['help', 'telemetry', 'mlperf'], 'help: HELP latency tables; telemetry: the fleet data in the warehouse; mlperf: MLPerf runs and systems tables')
+  .option('--device <name>', 'help: score only this device (a latency column)')
+  .option('--system <key>', 'mlperf: score only this system, e.g. v3.0/closed/NVIDIA/Orin_TRT')
   .addOption(new Option('--shots <k>', 'few-shot: rows of the held-out device that are seen').argParser(intFlag('--shots', 3)))
   .addOption(new Option('--seed <n>', 'seed of the split / the shots').default(1).argParser(intFlag('--seed', 0)))
-  .option('--json', 'print {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, median_spearman, ...} (fractions)', false)
+  .option('--json', 'print JSON (fractions); help: {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, ...}; mlperf: {systems: [{system, n_test, mape, acc10}], mape, top1_agreement, top1_within10, mean_regret, baseline: {...}}', false)
   .addHelpText('after', `
 Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
   npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \
-    --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20`)
-  .action(async (opts: { format: string; architectures?: string; latency?: string[]; device?: string; shots?: number; seed: number; json: boolean }) => {
+    --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
+MLPerf leave one system out (about 20 s):
+  npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
+  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; seed: number; json: boolean }) => {
+    if (opts.format === 'mlperf') {
+      mlperfEvaluateCommand(opts);
+      return;
+    }
     if (opts.format === 'telemetry') {
       await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); });
       return;

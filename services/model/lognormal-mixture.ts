@@ -154,3 +154,61 @@ export function restrictedLogLikelihood(e: readonly number[], sigma: readonly (r
 export function isotropicRestrictedLogLikelihood(k: number, ss: number, v: number): number {
   return (-(k - 1) / 2) * Math.log(v) - ss / (2 * v);
 }
+
+/**
+ * {@link restrictedLogLikelihood} for Σ = v·I + W·Wᵀ (W is k×q, q small), in
+ * O(k·q² + q³) by the Woodbury identity and the matrix determinant lemma
+ * (Golub & Van Loan §2.1.4): with a flat offset the restricted likelihood is
+ * −½ln|Σ| − ½ln(1ᵀΣ⁻¹1) − ½[eᵀΣ⁻¹e − (1ᵀΣ⁻¹e)²/(1ᵀΣ⁻¹1)] + ½ln k, which equals
+ * the Helmert-contrast density.
+ *
+ * @param e  Residuals (length k ≥ 1), ln ms.
+ * @param v  Diagonal variance, > 0.
+ * @param W  k rows of q loadings (q may be 0).
+ * @returns  The same value as `restrictedLogLikelihood(e, vI + WWᵀ)`; 0 for k = 1.
+ */
+export function lowRankRestrictedLogLikelihood(e: readonly number[], v: number, W: readonly (readonly number[])[]): number {
+  const k = e.length;
+  if (k <= 1) return 0;
+  const q = W[0]?.length ?? 0;
+  // M = v·I_q + WᵀW and its Cholesky factor.
+  const M = Array.from({ length: q }, (_, a) => Array.from({ length: q }, (_, b) => (a === b ? v : 0) + W.reduce((s, w) => s + w[a]! * w[b]!, 0)));
+  const L = M.map(() => new Array<number>(q).fill(0));
+  let logDetM = 0;
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = M[i]![j]!;
+      for (let p = 0; p < j; p++) s -= L[i]![p]! * L[j]![p]!;
+      L[i]![j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / L[j]![j]!;
+    }
+    logDetM += 2 * Math.log(L[i]![i]!);
+  }
+  const solveM = (b: number[]): number[] => {
+    const y = new Array<number>(q).fill(0);
+    for (let i = 0; i < q; i++) {
+      let s = b[i]!;
+      for (let p = 0; p < i; p++) s -= L[i]![p]! * y[p]!;
+      y[i] = s / L[i]![i]!;
+    }
+    for (let i = q - 1; i >= 0; i--) {
+      let s = y[i]!;
+      for (let p = i + 1; p < q; p++) s -= L[p]![i]! * y[p]!;
+      y[i] = s / L[i]![i]!;
+    }
+    return y;
+  };
+  // Σ⁻¹x = (x − W M⁻¹ Wᵀ x) / v.
+  const sigmaInv = (x: readonly number[]): number[] => {
+    const z = solveM(Array.from({ length: q }, (_, a) => W.reduce((s, w, i) => s + w[a]! * x[i]!, 0)));
+    return x.map((xi, i) => (xi - W[i]!.reduce((s, w, a) => s + w * z[a]!, 0)) / v);
+  };
+  const ones = new Array<number>(k).fill(1);
+  const si1 = sigmaInv(ones);
+  const sie = sigmaInv(e);
+  const a = si1.reduce((s, x) => s + x, 0);
+  const b = sie.reduce((s, x) => s + x, 0);
+  const c = sie.reduce((s, x, i) => s + x * e[i]!, 0);
+  // |Σ| = v^(k−q)·|M| (determinant lemma: |vI_k + WWᵀ| = v^k·|I_q + WᵀW/v|).
+  const logDet = (k - q) * Math.log(v) + logDetM;
+  return -logDet / 2 - Math.log(a) / 2 - (c - (b * b) / a) / 2 + Math.log(k) / 2;
+}

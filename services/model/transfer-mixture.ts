@@ -6,10 +6,11 @@
  * - **Twin components**, one per known system s that measured every shot
  *   model and per quantile v of its relationship level's residual spread:
  *   y_target = y_s (moved to the target's round) + c + V·Δu + ε, with the
- *   offset c flat, the factor deviation Δu ~ N(0, τ²_L I) and ε ~ N(0, v).
- *   τ²_L and the v quantiles are the level's empirical factor and residual
- *   spreads over known pairs. Weight: prior mass × restricted likelihood of
- *   the shots; prediction: posterior mean of c and Δu.
+ *   offset c flat, the factor deviation Δu ~ N(0, Σ_L) and ε ~ N(0, v).
+ *   Σ_L (mean outer product of the factor differences) and the v quantiles
+ *   (of the residual-difference spread) are the level's empirical values over
+ *   known pairs. Weight: prior mass × restricted likelihood of the shots;
+ *   prediction: posterior mean of c and Δu, variance v(1 + 1/k) + V·Cov(Δu)·V.
  * - **Generic component**: the low-rank row (effect, U) of the target with a
  *   Gaussian prior — mean from the twins' posterior weights (else the
  *   similarity-weighted peer mean) and covariance from the leave-one-out
@@ -22,7 +23,7 @@
  */
 import { groupEffect } from './low-rank.ts';
 import { solve } from './linalg.ts';
-import { restrictedLogLikelihood, type LogComponent } from './lognormal-mixture.ts';
+import { lowRankRestrictedLogLikelihood, type LogComponent } from './lognormal-mixture.ts';
 import type { SystemFeatures } from './mlperf-systems.ts';
 import { LEVELS, nadarayaWatsonPrior, neighbourLevel, systemSimilarity } from './system-prior.ts';
 import type { SystemTransferModel } from './system-transfer.ts';
@@ -37,6 +38,20 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 };
+
+/** Lower Cholesky factor of a symmetric positive semi-definite matrix (a tiny jitter keeps it defined). */
+function cholesky(S: readonly (readonly number[])[]): number[][] {
+  const n = S.length;
+  const L = S.map(() => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = S[i]![j]! + (i === j ? 1e-9 : 0);
+      for (let p = 0; p < j; p++) s -= L[i]![p]! * L[j]![p]!;
+      L[i]![j] = i === j ? Math.sqrt(Math.max(s, 0)) : L[j]![j]! > 0 ? s / L[j]![j]! : 0;
+    }
+  }
+  return L;
+}
 
 /** Known system s's ln latency of model m moved to round g: Y − d[m, round(s)] + d[m, g]. */
 export function twinValue(tm: SystemTransferModel, s: number, m: number, g: number): number {
@@ -53,19 +68,20 @@ interface Twin {
 }
 
 /** Posterior of (c, Δu) for one twin and one residual variance v, and its restricted log-likelihood. */
-function fitTwin(d: readonly number[], VJ: readonly number[][], v: number, tau2: number): { c: number; du: number[]; duCov: number[][]; logLik: number } {
+function fitTwin(d: readonly number[], VJ: readonly number[][], v: number, factorPrecision: readonly (readonly number[])[], factorRoot: readonly (readonly number[])[]): { c: number; du: number[]; duCov: number[][]; logLik: number } {
   const k = d.length;
   const r = VJ[0]?.length ?? 0;
-  const cov = VJ.map((a, i) => VJ.map((b, j) => (i === j ? v : 0) + tau2 * dot(a, b)));
   const mean = (xs: readonly number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
   // Centring removes the flat offset; then a ridge regression of the centred differences on the centred factors.
-  const cv = VJ.map((row) => row.map((x, q) => x - mean(VJ.map((rr) => rr[q]!))));
+  const colMean = Array.from({ length: r }, (_, q) => mean(VJ.map((row) => row[q]!)));
+  const cv = VJ.map((row) => row.map((x, q) => x - colMean[q]!));
   const dm = mean(d);
-  const A = Array.from({ length: r }, (_, p) => Array.from({ length: r }, (_, q) => cv.reduce((z, row) => z + row[p]! * row[q]!, 0) / v + (p === q ? 1 / tau2 : 0)));
+  const A = Array.from({ length: r }, (_, p) => Array.from({ length: r }, (_, q) => cv.reduce((z, row) => z + row[p]! * row[q]!, 0) / v + factorPrecision[p]![q]!));
   const rhs = Array.from({ length: r }, (_, p) => cv.reduce((z, row, j) => z + row[p]! * (d[j]! - dm), 0) / v);
   const du = r > 0 ? solve(A, rhs) : [];
   const c = mean(d.map((x, j) => x - dot(VJ[j]!, du)));
-  return { c, du, duCov: r > 0 ? inverse(A) : [], logLik: k > 1 ? restrictedLogLikelihood(d, cov) : 0 };
+  const logLik = lowRankRestrictedLogLikelihood(d, v, VJ.map((row) => factorRoot.map((_, q) => row.reduce((z, x, p) => z + x * factorRoot[p]![q]!, 0))));
+  return { c, du, duCov: r > 0 ? inverse(A) : [], logLik: k > 1 ? logLik : 0 };
 }
 
 /** Posterior of the generic component and its restricted log-likelihood of the shots. */
@@ -105,12 +121,10 @@ function fitGeneric(tm: SystemTransferModel, target: SystemFeatures, g: number, 
     }
   });
   const e = X.map((x, j) => t[j]! - dot(x, prior.mean));
-  const cov = X.map((xa, i) => X.map((xb, j) => {
-    let s = i === j ? s2 : 0;
-    for (let p = 1; p < d; p++) for (let q = 1; q < d; q++) s += xa[p]! * prior.cov[p]![q]! * xb[q]!;
-    return s;
-  }));
-  return { post: solve(A, rhs), postCov: inverse(A), logLik: restrictedLogLikelihood(e, cov) };
+  // Shots' covariance s2·I + X_u C_u X_uᵀ = s2·I + W Wᵀ with W = X_u·chol(C_u).
+  const Lc = cholesky(prior.cov.slice(1).map((row) => row.slice(1)));
+  const W = X.map((x) => Lc.map((_, q) => x.slice(1).reduce((z, xp, p) => z + xp * (Lc[p]![q] ?? 0), 0)));
+  return { post: solve(A, rhs), postCov: inverse(A), logLik: lowRankRestrictedLogLikelihood(e, s2, W) };
 }
 
 /**
@@ -136,12 +150,14 @@ export function blockMixture(tm: SystemTransferModel, target: SystemFeatures, g:
   const present = 1 + perLevel.filter((n) => n > 0).length;
   const twins: Twin[] = [];
   const logW: number[] = [];
+  const precision = tm.levelFactorCov.map((C) => (r > 0 ? inverse(C.map((row) => [...row])) : []));
+  const root = tm.levelFactorCov.map((C) => cholesky(C));
   candidates.forEach((s, i) => {
     const L = levelOf[i]!;
     const d = shotM.map((m, j) => shotY[j]! - twinValue(tm, s, m, g));
     const qs = tm.levelResVar[L]!;
     for (const v of qs) {
-      const f = fitTwin(d, VJ, v, tm.levelTau2[L]!);
+      const f = fitTwin(d, VJ, v, precision[L]!, root[L]!);
       twins.push({ s, c: f.c, v: v * (1 + 1 / k), du: f.du, duCov: f.duCov });
       logW.push(Math.log(1 / present / perLevel[L]! / qs.length) + f.logLik);
     }
