@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { edgelat as runEdgelat, type CliResult } from '../helpers/edgelat-cli.ts';
 import { evaluateFewShot } from '../../services/model/evaluate.ts';
+import { evaluateMlperf } from '../../services/model/evaluate-mlperf.ts';
 import { parseHelp } from '../../services/model/help.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -135,6 +136,21 @@ describe('edgelat model evaluate', () => {
     expect(lines(missing.stderr)).toEqual(['edgelat: --architectures no/such/architectures.csv: no such file']);
   });
 
+  it('--format mlperf prints the D1 report (equal to the library\'s) and exits 2 naming an unknown --system', async () => {
+    const loso = ['v2.1', 'v3.0'];
+    const flags = ['--format', 'mlperf', '--runs', ...loso.map((v) => `test/fixtures/mlperf-loso/runs_${v}.csv`), '--systems', ...loso.map((v) => `test/fixtures/mlperf-loso/systems_${v}.csv`)];
+    const r = await edgelat(['model', 'evaluate', ...flags, '--seed', '2', '--json'], dataDir);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { systems: { system: string }[]; mape: number; top1_within10: number; mean_regret: number; baseline: { mape: number } };
+    const text = (path: string): { file: string; text: string } => ({ file: path, text: readFileSync(join(ROOT, path), 'utf8') });
+    const expected = evaluateMlperf(loso.map((v) => text(`test/fixtures/mlperf-loso/runs_${v}.csv`)), loso.map((v) => text(`test/fixtures/mlperf-loso/systems_${v}.csv`)), { seed: 2 });
+    expect(report).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(report.mape).toBeLessThan(report.baseline.mape);
+    const bad = await edgelat(['model', 'evaluate', ...flags, '--system', 'v9/closed/X/none'], dataDir);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr).at(-1)).toMatch(/^edgelat: .*"v9\/closed\/X\/none"/);
+  });
+
   it('--help shows the example, and its files exist', async () => {
     const r = await edgelat(['model', 'evaluate', '--help'], dataDir);
     expect(r.code).toBe(0);
@@ -143,6 +159,7 @@ describe('edgelat model evaluate', () => {
     expect(r.stdout).toMatch(/--shots 20/);
     const paths = r.stdout.match(/data\/help-nasbench201\/\S+\.csv/g)!;
     expect(paths).toHaveLength(4);
+    expect(r.stdout).toMatch(/--format mlperf --runs data\/mlperf-inference\/runs_v\*\.csv --systems data\/mlperf-inference\/systems_v\*\.csv/);
     for (const p of paths) expect(existsSync(join(ROOT, p)), p).toBe(true);
   });
 });
