@@ -9,7 +9,9 @@
  *   fleet calibration (the geometric mean of measured / law over the fleet's
  *   load buckets of the pair; 1 when the fleet never ran it);
  * - idle = the law at λ = 0 (one request alone), times the calibration;
- * - max_rps_within_slo = the highest λ whose calibrated law quantile meets the SLO;
+ * - max_rps_within_slo = the highest λ whose calibrated law quantile meets the SLO; where the fleet
+ *   measured λ's bucket, the law is pinned to that measurement by scaling the arrival rate (the
+ *   fleet's server also queues other models), so max_rps agrees with meets/misses at λ;
  * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
  *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
  * Chips that meet the SLO at λ come first; within each group the lower SLO
@@ -80,18 +82,38 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const { rps, slo } = input;
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
   const useMeasured = c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
-  // Measured at this load: the law is pinned to the measurement here, so max_rps agrees with meets/misses.
-  const calibration = { ...c.calibration };
+  // Measured at this load: the law is pinned to the measurement there, so max_rps agrees with meets/misses.
+  // Pinning scales the arrival rate (the fleet's server also queues other models' requests): the rate m·λ at
+  // which the law's SLO percentile equals the measured one; idle stays the law's. When even the idle law is
+  // above the measurement (service time overestimated), the law's latency is scaled instead.
+  let calibration = { ...c.calibration };
+  let rateScale = 1;
   if (useMeasured) {
-    for (const [n, a] of QUANTILES) {
-      const law = latencyQuantile(c.service, rps, c.workers, a);
-      if (Number.isFinite(law) && law > 0) calibration[n] = c.measured![n] / law;
+    const target = c.measured![sloName];
+    const q = (rate: number): number => latencyQuantile(c.service, rate, c.workers, slo.percentile);
+    const saturation = (c.workers / serviceMoments(c.service).meanMs) * 1000;
+    if (rps > 0 && target > q(0)) {
+      let lo = 0;
+      let hi = saturation * (1 - 1e-9);
+      for (let i = 0; i < 50; i++) {
+        const mid = (lo + hi) / 2;
+        if (q(mid) < target) lo = mid;
+        else hi = mid;
+      }
+      rateScale = Math.max(1e-6, lo / rps);
+      calibration = { p50: 1, p90: 1, p99: 1 };
+      calibration[sloName] = Math.max(1, target / q(lo)); // measured beyond what the law reaches below saturation
+    } else {
+      for (const [n, a] of QUANTILES) {
+        const law = latencyQuantile(c.service, rps, c.workers, a);
+        if (Number.isFinite(law) && law > 0) calibration[n] = c.measured![n] / law;
+      }
     }
   }
-  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
+  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   const idle = law(0);
-  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]);
+  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale;
   const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000;
   const meets = atLoad[sloName] <= slo.ms;
   const costRate = rps > 0 ? rps : maxRps;

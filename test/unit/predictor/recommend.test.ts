@@ -88,6 +88,10 @@ describe('recommendChips', () => {
     expect(f.meets_slo).toBe(false);
     expect(f.max_rps_within_slo).toBeLessThan(10);
     expect(f.at_load).toEqual({ p50: 6, p90: 6, p99: 60 });
+    // Pinned by an effective arrival rate m·λ: idle stays the law's own, and at max_rps·m the law meets the SLO exactly.
+    expect(f.idle.p99).toBeCloseTo(latencyQuantile(fast, 0, 1, 0.99), 9);
+    const m = (() => { let lo = 0; let hi = 1e4; for (let i = 0; i < 60; i++) { const mid = (lo + hi) / 2; if (latencyQuantile(fast, mid, 1, 0.99) < 60) lo = mid; else hi = mid; } return lo / 10; })();
+    expect(latencyQuantile(fast, f.max_rps_within_slo * m, 1, 0.99)).toBeCloseTo(30, 3);
     const crossed = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 1 }, [candidate('fast', fast, { calibration: { p50: 3, p90: 1, p99: 1 } })]);
     const q = crossed.chips[0]!.idle;
     expect(q.p50! <= q.p90! && q.p90! <= q.p99!).toBe(true);
