@@ -121,7 +121,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${rate(capacity)} req/s`;
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement' : ''}` : `even one request alone exceeds it by the law`);
+    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement (its server\'s other traffic included)' : ''}` : `even one request alone exceeds it by the law`);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
