@@ -160,7 +160,7 @@ export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<str
   const pred = predictSystem(fitSystemTransfer(train, features), features.get(system)!, seen, queries);
   const basePred = additiveBaseline(train, system, seen, queries);
   const scored = (p: (i: number) => number): ScoredRow[] => test.map((r, i) => ({ system, model_id: r.model_id, predicted_ms: p(i), measured_ms: r.latency_ms }));
-  return { shots: seen, edgelat: scored((i) => pred[i]!.latency_ms), point_ms: pred.map((p) => p.mape_point_ms), baseline: scored((i) => basePred[i]!) };
+  return { shots: seen, edgelat: scored((i) => pred[i]!.rank_ms), point_ms: pred.map((p) => p.mape_point_ms), baseline: scored((i) => basePred[i]!) };
 }
 
 /**

@@ -78,6 +78,14 @@ export interface SystemTransferModel {
   noiseVariance: number;
   /** Mean within-system variance of ln latency, (ln ms)². */
   unknownModelVariance: number;
+  /** Precision class of each model ({@link precisionClassOf}). */
+  precisionClass: Int8Array;
+  /**
+   * Variance of a system's per-precision offset against another known system, (ln ms)²: over pairs of
+   * known systems with ≥ 2 common models in each of two precision classes, the median of half the squared
+   * difference of their mean ln-latency differences in the two classes.
+   */
+  precisionVariance: number;
 }
 
 /** One prediction of {@link predictSystem}. */
@@ -91,6 +99,12 @@ export interface LatencyPrediction {
   expected_ms: number;
   /** Standard deviation of ln latency of the predictive mixture. */
   log_sd: number;
+  /**
+   * Ranking score, ms: `latency_ms`, times exp(½·√(2·precisionVariance)) when no shot has the query's
+   * precision class (the prediction then extrapolates a precision speed-up from the twins); a chooser
+   * of the fastest system compares this.
+   */
+  rank_ms: number;
   /** Rows of this model on known systems. */
   model_rows: number;
   /** Shots in this model's block. */
@@ -167,6 +181,22 @@ export function fitSystemTransfer(rows: readonly LatencyObservation[], features:
       tauN[level]++;
     }
   }
+  const precisionClass = Int8Array.from(models, (m) => precisionClassOf(m));
+  const halfSq: number[] = [];
+  for (let s = 0; s < S; s++) {
+    for (let t = s + 1; t < S; t++) {
+      const sum = [0, 0, 0, 0];
+      const cnt = [0, 0, 0, 0];
+      for (const m of measured[s]!) {
+        const yt = Y[t * M + m]!;
+        if (Number.isNaN(yt)) continue;
+        sum[precisionClass[m]!] += Y[s * M + m]! - yt;
+        cnt[precisionClass[m]!]++;
+      }
+      for (let a = 1; a < 4; a++) for (let b = a + 1; b < 4; b++) if (cnt[a]! >= 2 && cnt[b]! >= 2) halfSq.push((sum[a]! / cnt[a]! - sum[b]! / cnt[b]!) ** 2 / 2);
+    }
+  }
+  halfSq.sort((a, b) => a - b);
   const n = obs.y.length;
   const params = (r + 1) * (S + M);
   return {
@@ -177,6 +207,8 @@ export function fitSystemTransfer(rows: readonly LatencyObservation[], features:
     // The in-sample mean square times n / (n − parameters) (times 2 when parameters exceed n/2).
     noiseVariance: Math.max(fit.residualVariance * (n > 2 * params ? n / (n - params) : 2), 1e-4),
     unknownModelVariance: withinN > 0 ? within / withinN : 1,
+    precisionClass,
+    precisionVariance: halfSq.length > 0 ? halfSq[Math.floor(halfSq.length / 2)]! : 0,
   };
 }
 
@@ -206,6 +238,8 @@ export function predictSystem(tm: SystemTransferModel, target: SystemFeatures, s
     byBlock.set(tm.modelBlock[m]!, b);
   }
   const mixtures = new Map<number, (m: number) => LogComponent[]>();
+  const shotClasses = new Set(shots.map((s) => precisionClassOf(s.model_id)));
+  const extrapolationSd = Math.sqrt(2 * tm.precisionVariance);
   return queries.map((q) => {
     const m = index.get(q);
     const block = m === undefined ? -1 : tm.modelBlock[m]!;
@@ -222,9 +256,11 @@ export function predictSystem(tm: SystemTransferModel, target: SystemFeatures, s
     const mean = mixtureLogMean(parts);
     const W = parts.reduce((a, c) => a + c.w, 0);
     const variance = parts.reduce((a, c) => a + c.w * (c.v + (c.mu - mean) ** 2), 0) / W;
+    const pc = precisionClassOf(q);
     return {
       model_id: q,
       latency_ms: Math.exp(mean),
+      rank_ms: Math.exp(mean + (pc !== 0 && !shotClasses.has(pc) ? RANK_RISK_Z * extrapolationSd : 0)),
       mape_point_ms: Math.exp(mixtureLogMapePoint(parts)),
       expected_ms: Math.exp(mixtureLogExpectation(parts)),
       log_sd: Math.sqrt(variance),
@@ -275,7 +311,7 @@ export function predictUnmeasured(
   const modelRows = others.filter((r) => r.model_id === modelId).length;
   if (measuredHere || others.length === 0) {
     const ms = measuredHere?.latency_ms ?? Math.exp(shots.reduce((a, s) => a + Math.log(s.latency_ms), 0) / shots.length);
-    return { model_id: modelId, latency_ms: ms, mape_point_ms: ms, expected_ms: ms, log_sd: 0, model_rows: modelRows, shots: shots.length, target_rows: own.length, measured: measuredHere !== undefined };
+    return { model_id: modelId, latency_ms: ms, rank_ms: ms, mape_point_ms: ms, expected_ms: ms, log_sd: 0, model_rows: modelRows, shots: shots.length, target_rows: own.length, measured: measuredHere !== undefined };
   }
   const main = [...bySystem].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
   const f = features.get(main);
@@ -283,4 +319,19 @@ export function predictUnmeasured(
   const tm = fitSystemTransfer(others, features, options);
   const [p] = predictSystem(tm, f, shots, [modelId]);
   return { ...p!, target_rows: own.length, measured: false };
+}
+
+/** z of the risk adjustment of {@link LatencyPrediction.rank_ms}. */
+export const RANK_RISK_Z = 0.5;
+
+/**
+ * Numeric precision named in a model id (MLPerf open-division model-zoo variants).
+ * @returns 1 uint8 (asymmetric, per-tensor), 2 float (`float`, `fp32`, `fp16`, `non-quantized`),
+ *          3 int8 or `quantized`; 0 when the id names none (closed-division benchmarks).
+ */
+export function precisionClassOf(model: string): number {
+  if (/non-quantized|float|fp32|fp16/.test(model)) return 2;
+  if (/uint8/.test(model)) return 1;
+  if (/int8|quantized/.test(model)) return 3;
+  return 0;
 }

@@ -16,7 +16,7 @@ import {
   isotropicRestrictedLogLikelihood, lowRankRestrictedLogLikelihood, mixtureLogExpectation, mixtureLogMapePoint, restrictedLogLikelihood,
 } from '../../../services/model/lognormal-mixture.ts';
 import { frameworkFamily, isaOf, parseMlperfSystems } from '../../../services/model/mlperf-systems.ts';
-import { fitSystemTransfer, predictSystem, predictUnmeasured } from '../../../services/model/system-transfer.ts';
+import { fitSystemTransfer, precisionClassOf, predictSystem, predictUnmeasured } from '../../../services/model/system-transfer.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 
 const FIXTURE = new URL('../../fixtures/mlperf-loso/', import.meta.url);
@@ -198,5 +198,12 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     const [p] = predictSystem(tm, features.get(target)!, [{ model_id: 'unknown-model', latency_ms: 4 }], ['resnet50']);
     expect(p!.latency_ms).toBeCloseTo(4, 9);
     expect(p!.shots).toBe(0);
+  });
+});
+
+describe('precisionClassOf', () => {
+  it('reads the precision a model-zoo id names (0 when none)', () => {
+    expect(['mobilenet_v2_1.0_224_uint8', 'efficientnet-lite0-non-quantized', 'mobilenet-edge_fp32', 'mobilenet_v3_int8', 'mobilenet-quantized', 'resnet50', 'bert'].map(precisionClassOf))
+      .toEqual([1, 2, 2, 3, 3, 0, 0]);
   });
 });
