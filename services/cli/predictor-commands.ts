@@ -3,10 +3,9 @@
  * import | list` and `profile`.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
 import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
-import { numberFlag, intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { numberFlag, intFlag, withModelRegistry } from './common.ts';
 import { chipsImportCommand, formatChips, recommendCommand, type RecommendOptions } from './predictor.ts';
 import { profileCommand } from './profile.ts';
 
@@ -60,13 +59,8 @@ export function registerPredictorCommands(program: Command): void {
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
     .option('--json', 'print {written, added, problems} as JSON', false)
     .action(async (file: string, opts: { json: boolean }) => {
-      const warehouse = openWarehouse(loadConfig());
-      try {
-        await warehouse.migrate();
-        const bad = await chipsImportCommand(warehouse, file, opts);
-        if (bad > 0) process.exitCode = 1;
-      } finally {
-        await warehouse.close();
-      }
+      await withModelRegistry(async (warehouse) => {
+        if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
+      });
     });
 }

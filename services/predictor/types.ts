@@ -6,6 +6,7 @@
  * are the LoadSample fields (utilisations are fractions 0..1), rates are
  * requests per second.
  */
+import type { CorrelationUpdate } from '../../schemas/types.ts';
 import type { ChipRow } from '../model/import-mlperf.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 
@@ -115,27 +116,14 @@ export interface CorrelationQuery {
   limit?: number;
 }
 
-/** One closed correlation window (table load_latency_correlations). */
-export interface CorrelationWindow {
-  scope: string;
-  edge_server_id: string;
-  model_id: string | null;
-  chip: string | null;
-  /** ISO-8601 UTC. */
-  window_start: string;
-  window_end: string;
-  x_metric: string;
-  y_metric: string;
-  n: number;
-  pearson_r: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-  slope: number | null;
-  intercept: number | null;
-  p_value: number | null;
-  null_reason: string | null;
-  alert_state: string;
-}
+/**
+ * One closed correlation window (table load_latency_correlations) as the API answers it: the
+ * `CorrelationUpdate` record with its window bounds as ISO-8601 UTC text instead of epoch ms, and the
+ * metric and alert names as plain strings.
+ */
+export type CorrelationWindow = {
+  [K in keyof CorrelationUpdate]: K extends 'window_start' | 'window_end' | 'x_metric' | 'y_metric' | 'alert_state' ? string : CorrelationUpdate[K];
+};
 
 /** What the HTTP layer calls; every method may throw {@link BadRequestError} or {@link NotFoundError}. */
 export interface PredictorBackend {
