@@ -3,6 +3,7 @@ import { compareSeq, type Emit, type Processor, type StepInput, type StepResult 
 import { addPoint, correlationResult, emptyMoments, mergeMoments, type Moments } from './stats/moments.ts';
 import { AlignedPaneWindows } from './windows/aligned-panes.ts';
 import { TOPICS } from './topics.ts';
+import { alertPolicy, alertStateAt, classifyWindow, historyLength, type AlertPolicy, type WindowClass } from './alerts/alert-state.ts';
 
 /** Load metrics correlated by default (x). */
 export const LOAD_METRICS: readonly LoadMetric[] = ['cpu_util', 'gpu_util', 'queue_depth', 'concurrency', 'requests_per_s'];
@@ -21,6 +22,8 @@ export interface CorrelationOptions {
   maxOutOfOrdernessMs?: number;
   /** Input / output topic names. @default TOPICS */
   topics?: { enriched: string; correlation: string };
+  /** Alert policy (pipelines/alerts/alert-state.ts). @default DEFAULT_ALERT_POLICY */
+  alerts?: Partial<AlertPolicy>;
 }
 
 /**
@@ -46,8 +49,14 @@ interface KeyState {
   open: Map<number, OpenPane>;
   /** Final panes, aggregated into windows in a fixed order. */
   panes: AlignedPaneWindows<PaneAgg>;
-  /** Smallest source offset of each final pane (what a commit must not pass). */
+  /**
+   * Smallest source offset of each final pane that a window of the alert
+   * history still covers (what a commit must not pass: a replay rebuilds
+   * those windows exactly, and with them the alert states).
+   */
   paneOffsets: Map<number, number>;
+  /** Alert classes of this key's fired windows, per pair, by window end index (end / slide). */
+  history: Map<number, WindowClass[]>;
   nextEnd: number | null;
 }
 
@@ -91,7 +100,16 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * whose earliest window has already fired is late: it enters no window.
  * Rows whose x or y is null count in no pair's n. Emissions are ordered by
  * (window_end, key, pair), the same on every replay.
- * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide.
+ *
+ * Alerts: each emitted window carries the alert state of its key and pair
+ * (pipelines/alerts/alert-state.ts), computed from the classes of the key's
+ * last historyLength + 1 windows (a window that did not fire, having no
+ * rows, is neutral). The commit never passes the panes of those windows,
+ * so a replay after a restart rebuilds the same states. A key with no rows
+ * for a whole window size is forgotten, and its alert history with it: its
+ * next window starts from `none`.
+ * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide; on a bad
+ *         alert policy (alert-state.ts `alertPolicy`).
  */
 export function rollingCorrelation(options: CorrelationOptions = {}): Processor<CorrelationState> {
   const sizeMs = options.sizeMs ?? 300_000;
@@ -102,22 +120,33 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
   if (!(slideMs > 0) || !Number.isInteger(slideMs)) throw new RangeError(`slideMs: expected a positive integer of ms, got ${JSON.stringify(slideMs)}`);
   if (!(sizeMs > 0) || sizeMs % slideMs !== 0) throw new RangeError(`sizeMs: expected a positive multiple of slideMs (${slideMs}), got ${JSON.stringify(sizeMs)}`);
   if (!(allowedLatenessMs >= 0)) throw new RangeError(`allowedLatenessMs: expected >= 0, got ${JSON.stringify(allowedLatenessMs)}`);
+  const policy = alertPolicy(options.alerts);
   const name = 'rolling-correlation';
   const panesPerWindow = sizeMs / slideMs;
+  /** Windows before the current one whose classes the alert state reads. */
+  const alertWindows = historyLength(policy);
 
   function window(key: KeyState, end: number, agg: PaneAgg): CorrelationUpdate[] {
-    return PAIRS.map(([x, y], i) => ({
-      scope: 'server×model',
-      edge_server_id: key.server,
-      model_id: key.model,
-      chip: agg.chip ?? null,
-      window_start: end - sizeMs,
-      window_end: end,
-      x_metric: x,
-      y_metric: y,
-      ...correlationResult(agg.moments[i]!),
-      alert_state: 'none',
-    }));
+    const endIdx = end / slideMs;
+    const results = agg.moments.map((m) => correlationResult(m));
+    key.history.set(endIdx, results.map((r) => classifyWindow(r, policy)));
+    for (const idx of key.history.keys()) if (idx < endIdx - alertWindows) key.history.delete(idx);
+    return PAIRS.map(([x, y], i) => {
+      const classes: WindowClass[] = [];
+      for (let w = endIdx - alertWindows; w <= endIdx; w++) classes.push(key.history.get(w)?.[i] ?? 'neutral');
+      return {
+        scope: 'server×model',
+        edge_server_id: key.server,
+        model_id: key.model,
+        chip: agg.chip ?? null,
+        window_start: end - sizeMs,
+        window_end: end,
+        x_metric: x,
+        y_metric: y,
+        ...results[i]!,
+        alert_state: alertStateAt(classes, policy),
+      };
+    });
   }
 
   /** Fire this key's windows with end <= limit, in end order. */
@@ -142,10 +171,12 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
           out.push({ topic: topics.correlation, key: key.server, value, lane: `${name}:windows:${state.partition}`, seq: [end, keyStr, i] }),
         );
       }
-      // The next window starts one pane later: older panes are done.
+      // The next window starts one pane later: older panes are done. Their
+      // offsets stay while a window of the next window's alert history covers them.
       const keepFrom = endIdx + 1 - panesPerWindow;
       key.panes.evictBefore(keepFrom);
-      for (const idx of key.paneOffsets.keys()) if (idx < keepFrom) key.paneOffsets.delete(idx);
+      const offsetsFrom = keepFrom - alertWindows;
+      for (const idx of key.paneOffsets.keys()) if (idx < offsetsFrom) key.paneOffsets.delete(idx);
       if (key.panes.size > 0) key.nextEnd = end + slideMs;
       else key.nextEnd = key.open.size > 0 ? Math.max(end + slideMs, (Math.min(...key.open.keys()) + 1) * slideMs) : null;
     }
@@ -166,7 +197,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       const keyStr = JSON.stringify([row.edge_server_id, row.model_id]); // collision-free for any id text
       let key = state.keys.get(keyStr);
       if (!key) {
-        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), nextEnd: null };
+        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null };
         state.keys.set(keyStr, key);
       }
       let pane = key.open.get(idx);

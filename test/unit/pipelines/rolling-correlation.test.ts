@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { alertPolicy, alertStates, classifyWindow, type WindowClass } from '../../../pipelines/alerts/alert-state.ts';
 import { rollingCorrelation } from '../../../pipelines/rolling-correlation.ts';
 import { ProcessorRun } from '../../../pipelines/runtime/run-processor.ts';
 import { TOPICS } from '../../../pipelines/topics.ts';
@@ -93,5 +94,76 @@ describe('rolling-correlation', () => {
       ['a\u0001b', 'c', 40, 1],
       ['a', 'b\u0001c', 40, -1],
     ]);
+  });
+});
+
+describe('rolling-correlation alerts', () => {
+  // minN 35 of ~40 rows per window: a window rebuilt from part of its panes would not count, so a replay that started too late would show.
+  const policy = { minN: 35, fireAfter: 2, clearAfter: 2, lookback: 6 };
+  const opts = { sizeMs: 20_000, slideMs: 5000, alerts: policy };
+  /** One server and model, a row every 500 ms; latency follows gpu load only in [60 s, 150 s) (and again in [200 s, 230 s) on a gap-free run). */
+  function rows(): EnrichedInference[] {
+    const rnd = prng(11);
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    const out: EnrichedInference[] = [];
+    for (let k = 0; k < 520; k++) {
+      const ts = t0 + k * 500 + Math.floor(rnd() * 400); // some disorder within 2 s
+      const gpu = Math.round(rnd() * 100) / 100;
+      const s = (ts - t0) / 1000;
+      const coupled = (s >= 60 && s < 150) || (s >= 200 && s < 230);
+      out.push(makeEnriched({ edge_server_id: 'edge-07', model_id: 'm1', ts, total_ms: coupled ? 10 + 30 * gpu + rnd() : 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-07', ts, gpu_util: gpu })));
+    }
+    return out;
+  }
+  const gpuTotal = (ws: CorrelationUpdate[]) => ws.filter((w) => w.x_metric === 'gpu_util' && w.y_metric === 'total_ms');
+
+  it('each window carries the state of alert-state.ts over the classes of its key\'s windows', async () => {
+    const { log } = await runCorrelation(rows(), opts);
+    const ws = gpuTotal((await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value));
+    const p = alertPolicy(policy);
+    // Reference: consecutive window ends, a missing window neutral.
+    const byEnd = new Map(ws.map((w) => [w.window_end, w]));
+    const ends = ws.map((w) => w.window_end);
+    const seq: WindowClass[] = [];
+    const expected = new Map<number, string>();
+    for (let e = Math.min(...ends); e <= Math.max(...ends); e += 5000) {
+      const w = byEnd.get(e);
+      seq.push(w ? classifyWindow(w, p) : 'neutral');
+      if (w) expected.set(e, alertStates(seq, p).at(-1)!);
+    }
+    expect(ws.map((w) => w.alert_state)).toEqual(ws.map((w) => expected.get(w.window_end)));
+    const states = ws.map((w) => w.alert_state);
+    // Two coupled episodes: each fires once and resolves.
+    expect(states.filter((s, i) => s === 'firing' && states[i - 1] !== 'firing')).toHaveLength(2);
+    expect(states.filter((s) => s === 'resolved')).toHaveLength(2);
+    expect(states[0]).toBe('none');
+    // Other pairs with no relationship stay quiet.
+    const ioCpu = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value).filter((w) => w.x_metric === 'cpu_util');
+    expect(ioCpu.every((w) => w.alert_state === 'none')).toBe(true);
+  });
+
+  it('after a crash at any point, the resumed run emits the same windows and alert states', async () => {
+    const input = rows();
+    const reference = (await readTopic<CorrelationUpdate>((await runCorrelation(input, opts)).log, TOPICS.correlation)).map((w) => w.value);
+    for (const crashAt of [37, 140, 233, 301, 388, 455]) {
+      const log = new MemoryEventLog({ defaultPartitions: 1 });
+      await log.ensureTopic(TOPICS.enriched, 1);
+      await log.produce(TOPICS.enriched, input.map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
+      await log.seal(TOPICS.enriched);
+      const first = new ProcessorRun({
+        log, processor: rollingCorrelation(opts), maxBatch: 7,
+        failPoint: (point, done) => { if (point === 'after-commit' && done >= crashAt) throw new Error('crash'); },
+      });
+      await first.start();
+      await expect((async () => { while (!(await first.runBatch())); })()).rejects.toThrow('crash');
+      await first.close();
+      const second = new ProcessorRun({ log, processor: rollingCorrelation(opts), maxBatch: 7 });
+      await second.start();
+      while (!(await second.runBatch()));
+      await second.close();
+      const got = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value);
+      expect(got).toEqual(reference);
+    }
+    expect(reference.some((w) => w.alert_state === 'firing')).toBe(true);
   });
 });
