@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
-import { evaluateMlperf, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
+import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
 import { parseHelp, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -177,6 +177,7 @@ export interface MlperfEvaluateOptions {
   systems?: string[];
   system?: string;
   shots?: number;
+  draws?: number;
   seed: number;
   json: boolean;
 }
@@ -194,7 +195,22 @@ export function formatMlperfReport(r: MlperfEvaluation, opts: { seed: number; sh
     `MAPE ratio ${(r.mape / r.baseline.mape).toFixed(2)} (target ≤ 0.60); baseline: log latency = system effect + model effect (least squares)`,
     'largest MAPE per system:',
     ...worst.map((s) => `  ${s.system.padEnd(60)} n_test ${String(s.n_test).padStart(3)}  MAPE ${pct(s.mape).padStart(7)}  acc10 ${pct(s.acc10).padStart(7)}`),
+    ...(r.draws && r.over_draws ? formatDraws(r.draws, r.over_draws) : []),
   ].join('\n') + '\n';
+}
+
+/** The per-draw lines of a `--draws` report. */
+function formatDraws(draws: readonly DrawSummary[], over: NonNullable<MlperfEvaluation['over_draws']>): string[] {
+  const line = (name: string, m: DrawMetrics): string =>
+    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${m.mape_ratio.toFixed(2).padStart(6)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${m.mean_regret.toFixed(3).padStart(7)}`;
+  return [
+    `${draws.length} draws of the shots (seeds ${draws[0]!.seed}..${draws.at(-1)!.seed}):`,
+    `${'seed'.padEnd(9)} ${'MAPE'.padStart(7)} ${'ratio'.padStart(6)} ${'top1'.padStart(6)} ${'within10'.padStart(9)} ${'regret'.padStart(7)}`,
+    ...draws.map((d) => line(String(d.seed), d)),
+    line('mean', over.mean),
+    line('min', over.min),
+    line('max', over.max),
+  ];
 }
 
 /**
@@ -211,7 +227,7 @@ export function mlperfEvaluateCommand(opts: MlperfEvaluateOptions): MlperfEvalua
   let r: MlperfEvaluation;
   try {
     r = evaluateMlperf(runs, systems, {
-      seed: opts.seed, shots, system: opts.system,
+      seed: opts.seed, shots, draws: opts.draws, system: opts.system,
       onProgress: (done, total) => {
         if (Date.now() - last < 2000 && done < total) return;
         last = Date.now();

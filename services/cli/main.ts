@@ -12,6 +12,7 @@ import { UsageError } from './usage-error.ts';
 import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
+import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
@@ -182,14 +183,15 @@ benchmarkFileOptions(model
   .option('--system <key>', 'mlperf: score only this system, e.g. v3.0/closed/NVIDIA/Orin_TRT')
   .addOption(new Option('--shots <k>', 'few-shot: rows of the held-out device that are seen').argParser(intFlag('--shots', 3)))
   .addOption(new Option('--seed <n>', 'seed of the split / the shots').default(1).argParser(intFlag('--seed', 0)))
-  .option('--json', 'print JSON (fractions); help: {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, ...}; mlperf: {systems: [{system, n_test, mape, acc10}], mape, top1_agreement, top1_within10, mean_regret, baseline: {...}}', false)
+  .addOption(new Option('--draws <n>', 'mlperf: repeat with seeds seed..seed+n-1 (the shots are a random draw) and report each draw and their mean, min and max').argParser(intFlag('--draws', 1, MAX_DRAWS)))
+  .option('--json', 'print JSON (fractions); help: {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, ...}; mlperf: {systems: [{system, n_test, mape, acc10}], mape, top1_agreement, top1_within10, mean_regret, baseline: {...}, with --draws also draws: [{seed, mape, mape_ratio, top1_within10, ...}], over_draws: {mean, min, max}}', false)
   .addHelpText('after', `
 Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
   npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
 MLPerf leave one system out (about 20 s):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
-  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; seed: number; json: boolean }) => {
+  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }) => {
     if (opts.format === 'mlperf') {
       mlperfEvaluateCommand(opts);
       return;

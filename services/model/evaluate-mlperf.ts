@@ -26,13 +26,19 @@
  *   of those models where the pick is the measured fastest; `top1_within10`
  *   = share where its measured latency ≤ 1.10 × the fastest; `mean_regret`
  *   = mean of its measured latency / the fastest.
+ * - Draws: the k shots are a random draw, and with ~5 comparisons of similar
+ *   CPU systems deciding ~100 model-zoo variants one draw can move
+ *   `top1_within10` by ±0.08. `draws` > 1 repeats the whole evaluation with
+ *   seeds seed, seed+1, …, reusing each held-out system's fit (the fit never
+ *   sees the held-out system, so it does not depend on the draw), and reports
+ *   every draw and their mean, min and max.
  */
 import { fitAdditive } from './additive-fit.ts';
 import type { NamedText } from './help.ts';
 import { parseMlperf, type BenchmarkRow } from './import-mlperf.ts';
 import { mape, withinTolerance } from './metrics.ts';
 import { parseMlperfSystems, type SystemFeatures } from './mlperf-systems.ts';
-import { fitSystemTransfer, predictSystem } from './system-transfer.ts';
+import { fitSystemTransfer, predictSystem, type SystemTransferModel } from './system-transfer.ts';
 import { createRng, shuffleInPlace } from '../simulator/prng.ts';
 
 /** Ranking metrics (fractions; `mean_regret` is a ratio ≥ 1; NaN when no model is ranked). */
@@ -53,6 +59,28 @@ export interface MlperfEvaluation {
   mean_regret: number;
   models_ranked: number;
   baseline: { mape: number; acc10: number; top1_agreement: number; top1_within10: number; mean_regret: number };
+  /** With `draws` > 1: one summary per draw of the shots (the first is the report above). */
+  draws?: DrawSummary[];
+  /** With `draws` > 1: mean, min and max over `draws` of every {@link DrawSummary} metric. */
+  over_draws?: { mean: DrawMetrics; min: DrawMetrics; max: DrawMetrics };
+}
+
+/** The headline metrics of one draw of the shots (fractions; regret a ratio ≥ 1; `mape_ratio` = edgelat MAPE / baseline MAPE). */
+export interface DrawMetrics {
+  mape: number;
+  acc10: number;
+  top1_agreement: number;
+  top1_within10: number;
+  mean_regret: number;
+  baseline_mape: number;
+  baseline_top1_within10: number;
+  baseline_mean_regret: number;
+  mape_ratio: number;
+}
+
+/** {@link DrawMetrics} of the draw with this seed. */
+export interface DrawSummary extends DrawMetrics {
+  seed: number;
 }
 
 /** One scored test row: predicted and measured latency (ms) of a model on a system. */
@@ -145,11 +173,13 @@ export interface HeldOut {
  * @param system    The held-out system key (must have rows).
  * @param seed      Seed of the shot draw.
  * @param shots     Rows seen, k ≥ 1 (the system needs more than k rows).
+ * @param fitted    The transfer model fitted on every other system's rows, to reuse across
+ *                  draws (@default fitted here).
  * @returns         Shots, and test rows with both predictions. Only the shots of the held-out
  *                  system are read: its test rows' latencies never reach a fit.
  * @throws {RangeError} if the system has no more than `shots` rows.
  */
-export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<string, SystemFeatures>, system: string, seed: number, shots: number): HeldOut {
+export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<string, SystemFeatures>, system: string, seed: number, shots: number, fitted?: SystemTransferModel): HeldOut {
   const own = rows.filter((r) => r.system === system).sort((a, b) => (a.model_id < b.model_id ? -1 : a.model_id > b.model_id ? 1 : 0));
   if (own.length <= shots) throw new RangeError(`holdOut: system ${JSON.stringify(system)} has ${own.length} row(s), needs more than ${shots}`);
   const order = shuffleInPlace(own.map((_, i) => i), createRng(seed, `mlperf-shots:${system}`));
@@ -157,11 +187,62 @@ export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<str
   const test = order.slice(shots).map((i) => own[i]!);
   const queries = test.map((r) => r.model_id);
   const train = rows.filter((r) => r.system !== system);
-  const pred = predictSystem(fitSystemTransfer(train, features), features.get(system)!, seen, queries);
+  const pred = predictSystem(fitted ?? fitSystemTransfer(train, features), features.get(system)!, seen, queries);
   const basePred = additiveBaseline(train, system, seen, queries);
   const scored = (p: (i: number) => number): ScoredRow[] => test.map((r, i) => ({ system, model_id: r.model_id, predicted_ms: p(i), measured_ms: r.latency_ms }));
   return { shots: seen, edgelat: scored((i) => pred[i]!.rank_ms), point_ms: pred.map((p) => p.mape_point_ms), baseline: scored((i) => basePred[i]!) };
 }
+
+/** Scored rows of one draw, accumulated over the held-out systems. */
+interface DrawRows {
+  ours: ScoredRow[];
+  point: number[];
+  base: ScoredRow[];
+  perSystem: MlperfEvaluation['systems'];
+}
+
+/** The report of one draw (no `draws` fields). */
+function drawReport(d: DrawRows): MlperfEvaluation {
+  const truth = d.ours.map((r) => r.measured_ms);
+  const baseRank = rankingMetrics(d.base);
+  return {
+    systems: d.perSystem,
+    mape: mape(d.point, truth),
+    acc10: withinTolerance(d.point, truth),
+    ...rankingMetrics(d.ours),
+    baseline: {
+      mape: mape(d.base.map((r) => r.predicted_ms), truth),
+      acc10: withinTolerance(d.base.map((r) => r.predicted_ms), truth),
+      top1_agreement: baseRank.top1_agreement,
+      top1_within10: baseRank.top1_within10,
+      mean_regret: baseRank.mean_regret,
+    },
+  };
+}
+
+/** The headline metrics of a one-draw report. */
+function drawMetrics(r: MlperfEvaluation): DrawMetrics {
+  return {
+    mape: r.mape, acc10: r.acc10, top1_agreement: r.top1_agreement, top1_within10: r.top1_within10, mean_regret: r.mean_regret,
+    baseline_mape: r.baseline.mape, baseline_top1_within10: r.baseline.top1_within10, baseline_mean_regret: r.baseline.mean_regret,
+    mape_ratio: r.mape / r.baseline.mape,
+  };
+}
+
+/** Mean, min and max of each metric over the draws (non-empty). */
+function summarise(draws: readonly DrawMetrics[]): { mean: DrawMetrics; min: DrawMetrics; max: DrawMetrics } {
+  const keys = Object.keys(draws[0]!) as (keyof DrawMetrics)[];
+  const fold = (f: (xs: number[]) => number): DrawMetrics =>
+    Object.fromEntries(keys.map((k) => [k, f(draws.map((d) => d[k]))])) as unknown as DrawMetrics;
+  return {
+    mean: fold((xs) => xs.reduce((a, b) => a + b, 0) / xs.length),
+    min: fold((xs) => Math.min(...xs)),
+    max: fold((xs) => Math.max(...xs)),
+  };
+}
+
+/** Largest `draws` accepted (each draw re-predicts every held-out system). */
+export const MAX_DRAWS = 100;
 
 /**
  * Run the leave-one-system-out evaluation.
@@ -169,20 +250,26 @@ export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<str
  * @param runs     `runs_vX.Y.csv` files.
  * @param systems  `systems_vX.Y.csv` files.
  * @param options  `seed` of the shot draw (any safe integer); `shots` seen per held-out
- *                 system (integer ≥ 1, @default 3); `system` to hold out only that one
- *                 (ranking needs ≥ 3 scored systems, so its ranking fields are then NaN
- *                 and `models_ranked` 0); `onProgress(done, total)` after each held-out system.
- * @returns        Per-system and pooled accuracy, ranking metrics, and the baseline's.
- * @throws {RangeError} on bad `shots`; an unknown `system` (the message names it); a
- *                 `system` with ≤ `shots` results (not scored); no scored system.
+ *                 system (integer ≥ 1, @default 3); `draws` of the shots (integer 1..
+ *                 {@link MAX_DRAWS}, @default 1; draw i uses seed + i); `system` to hold out
+ *                 only that one (ranking needs ≥ 3 scored systems, so its ranking fields are
+ *                 then NaN and `models_ranked` 0); `onProgress(done, total)` after each
+ *                 held-out system.
+ * @returns        Per-system and pooled accuracy, ranking metrics and the baseline's for the
+ *                 draw with `seed`; with `draws` > 1 also every draw and their mean/min/max.
+ * @throws {RangeError} on bad `shots` or `draws`; an unknown `system` (the message names it);
+ *                 a `system` with ≤ `shots` results (not scored); no scored system.
  * @example see scratch/mlperf/run.ts and test/unit/model/evaluate-mlperf.test.ts
  */
 export function evaluateMlperf(
   runs: NamedText[], systems: NamedText[],
-  options: { seed: number; shots?: number; system?: string; onProgress?: (done: number, total: number) => void },
+  options: { seed: number; shots?: number; draws?: number; system?: string; onProgress?: (done: number, total: number) => void },
 ): MlperfEvaluation {
   const k = options.shots ?? 3;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`--shots: expected an integer ≥ 1, got ${JSON.stringify(options.shots)}`);
+  const nDraws = options.draws ?? 1;
+  if (!Number.isInteger(nDraws) || nDraws < 1 || nDraws > MAX_DRAWS) throw new RangeError(`--draws: expected an integer 1..${MAX_DRAWS}, got ${JSON.stringify(options.draws)}`);
+  if (!Number.isSafeInteger(options.seed + nDraws)) throw new RangeError(`--seed: expected a safe integer, got ${JSON.stringify(options.seed)}`);
   const rows = parseMlperf(runs, systems).benchmark;
   const features = parseMlperfSystems(systems);
   const count = new Map<string, number>();
@@ -196,32 +283,22 @@ export function evaluateMlperf(
     targets = [options.system];
   }
   if (targets.length === 0) throw new RangeError(`evaluate: no system has more than ${k} results to score`);
-  const ours: ScoredRow[] = [];
-  const ourPoint: number[] = [];
-  const base: ScoredRow[] = [];
-  const perSystem: MlperfEvaluation['systems'] = [];
+  const draws: DrawRows[] = Array.from({ length: nDraws }, () => ({ ours: [], point: [], base: [], perSystem: [] }));
   targets.forEach((system, done) => {
-    const h = holdOut(rows, features, system, options.seed, k);
-    ours.push(...h.edgelat);
-    ourPoint.push(...h.point_ms);
-    base.push(...h.baseline);
-    const truth = h.edgelat.map((r) => r.measured_ms);
-    perSystem.push({ system, n_test: truth.length, mape: mape(h.point_ms, truth), acc10: withinTolerance(h.point_ms, truth) });
+    const fitted = fitSystemTransfer(rows.filter((r) => r.system !== system), features);
+    draws.forEach((d, i) => {
+      const h = holdOut(rows, features, system, options.seed + i, k, fitted);
+      d.ours.push(...h.edgelat);
+      d.point.push(...h.point_ms);
+      d.base.push(...h.baseline);
+      const truth = h.edgelat.map((r) => r.measured_ms);
+      d.perSystem.push({ system, n_test: truth.length, mape: mape(h.point_ms, truth), acc10: withinTolerance(h.point_ms, truth) });
+    });
     options.onProgress?.(done + 1, targets.length);
   });
-  const truth = ours.map((r) => r.measured_ms);
-  const baseRank = rankingMetrics(base);
-  return {
-    systems: perSystem,
-    mape: mape(ourPoint, truth),
-    acc10: withinTolerance(ourPoint, truth),
-    ...rankingMetrics(ours),
-    baseline: {
-      mape: mape(base.map((r) => r.predicted_ms), truth),
-      acc10: withinTolerance(base.map((r) => r.predicted_ms), truth),
-      top1_agreement: baseRank.top1_agreement,
-      top1_within10: baseRank.top1_within10,
-      mean_regret: baseRank.mean_regret,
-    },
-  };
+  const reports = draws.map(drawReport);
+  const first = reports[0]!;
+  if (nDraws === 1) return first;
+  const metrics = reports.map(drawMetrics);
+  return { ...first, draws: metrics.map((m, i) => ({ seed: options.seed + i, ...m })), over_draws: summarise(metrics) };
 }

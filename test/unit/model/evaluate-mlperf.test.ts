@@ -171,6 +171,24 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     expect(holdOut(rows, features, target, 2, 3).shots).not.toEqual(a.shots);
   });
 
+  it('--draws repeats the evaluation with seeds seed..seed+n-1 and summarises them', () => {
+    const two = evaluateMlperf(runs, systems, { seed: 1, draws: 2 });
+    const second = evaluateMlperf(runs, systems, { seed: 2 });
+    expect(two.draws?.map((d) => d.seed)).toEqual([1, 2]);
+    const [d1, d2] = two.draws!;
+    // The first draw is the report itself; the second equals a separate run with seed 2.
+    expect([d1!.mape, d1!.top1_within10, d1!.mean_regret, d1!.baseline_mape]).toEqual([two.mape, two.top1_within10, two.mean_regret, two.baseline.mape]);
+    expect([d2!.mape, d2!.acc10, d2!.top1_agreement, d2!.top1_within10, d2!.mean_regret]).toEqual([second.mape, second.acc10, second.top1_agreement, second.top1_within10, second.mean_regret]);
+    expect(d2!.mape_ratio).toBeCloseTo(second.mape / second.baseline.mape, 12);
+    expect(second.mape).not.toBe(two.mape);
+    expect(two.over_draws!.mean.mape).toBeCloseTo((two.mape + second.mape) / 2, 12);
+    expect(two.over_draws!.min.mean_regret).toBe(Math.min(two.mean_regret, second.mean_regret));
+    expect(two.over_draws!.max.top1_within10).toBe(Math.max(two.top1_within10, second.top1_within10));
+    expect(evaluateMlperf(runs, systems, { seed: 1, system: target }).draws).toBeUndefined();
+    expect(() => evaluateMlperf(runs, systems, { seed: 1, draws: 0 })).toThrow(/--draws: expected an integer 1\.\.100, got 0/);
+    expect(() => evaluateMlperf(runs, systems, { seed: 1, draws: 1.5 })).toThrow(/--draws/);
+  }, 40_000);
+
   it('rejects an unknown or unscored --system', () => {
     expect(() => evaluateMlperf(runs, systems, { seed: 1, system: 'v9.9/open/Nobody/none' })).toThrow(/unknown system "v9\.9\/open\/Nobody\/none"/);
     const few = [...new Set(rows.map((x) => x.system))].find((s) => rows.filter((x) => x.system === s).length <= 3);
