@@ -6,6 +6,8 @@ import { InvalidArgumentError } from 'commander';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
+import type { Warehouse } from '../warehouse/types.ts';
 import { modelDir } from './model.ts';
 
 /** Parse an integer flag written in plain digits, within [min, max]. */
@@ -18,6 +20,13 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
     }
     return n;
   };
+}
+
+/** The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir. */
+export function configuredWarehouse(config: EdgelatConfig): Warehouse {
+  return config.clickhouse
+    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database })
+    : openWarehouse(config);
 }
 
 /** Open the embedded warehouse of the configured data dir. */

@@ -11,6 +11,7 @@ import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
 import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
+import { registerReportCommands } from './report.ts';
 import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
@@ -253,6 +254,7 @@ program
   });
 
 registerPredictorCommands(program);
+registerReportCommands(program);
 
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {

@@ -1,13 +1,10 @@
-import type { EdgelatConfig } from '../config.ts';
-import { chdbDir } from '../config.ts';
+import { chdbDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
 import { runStreaming } from '../pipeline/streaming.ts';
-import { ChdbWarehouse } from '../warehouse/chdb.ts';
-import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
-import type { Warehouse } from '../warehouse/types.ts';
+import { configuredWarehouse } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -40,9 +37,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   const log = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
-  const warehouse: Warehouse = config.clickhouse
-    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database })
-    : new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+  const warehouse = configuredWarehouse(config);
   const metrics = createMetrics();
   const stop = new AbortController();
   let healthy = true;

@@ -1,0 +1,84 @@
+/**
+ * `edgelat report load-latency`: the analysts' load-versus-latency report
+ * (services/reports/) on the configured warehouse.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { writeLoadLatencyReport } from '../reports/load-latency.ts';
+import { LOAD_METRICS, type ReportMetric } from '../reports/report-queries.ts';
+import { configuredWarehouse, numberFlag } from './common.ts';
+import { UsageError } from './usage-error.ts';
+
+/**
+ * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms.
+ * @throws {InvalidArgumentError} naming the flag and value.
+ */
+export function timeFlag(name: string) {
+  return (value: string): number => {
+    const v = value.trim();
+    const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+    if (!Number.isFinite(ms) || !/^\d/.test(v)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
+    return ms;
+  };
+}
+
+/** Options of `report load-latency`. */
+interface LoadLatencyFlags {
+  since?: number;
+  until?: number;
+  server?: string;
+  model?: string;
+  chip?: string;
+  metric: ReportMetric;
+  bucketWidth?: number;
+  sloP99Ms?: number;
+  out: string;
+  quiet: boolean;
+}
+
+/** Add `report load-latency` to `program`. */
+export function registerReportCommands(program: Command): void {
+  const report = program.command('report').description('reports for analysts: load-latency');
+  report
+    .command('load-latency')
+    .description('load versus latency: p50/p90/p99 by load bucket per chip and model, the SLO knee, rolling r with its CI, i/o versus compute share, the most load-sensitive servers; writes DIR/report.html (self-contained, SVG charts), DIR/report.csv (every number) and DIR/summary.md, and prints the summary')
+    .requiredOption('--out <dir>', 'folder for report.html, report.csv and summary.md (created)')
+    .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data)').argParser(timeFlag('--since')))
+    .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data)').argParser(timeFlag('--until')))
+    .option('--server <id>', 'only this edge server')
+    .option('--model <id>', 'only this model')
+    .option('--chip <id>', 'only this chip')
+    .addOption(new Option('--metric <column>', 'load metric to bucket by').choices([...LOAD_METRICS]).default('cpu_util'))
+    .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
+    .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective: adds the SLO knee (lowest load bucket whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0)))
+    .option('--quiet', 'do not print the summary', false)
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-orin\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
+    .action(async (opts: LoadLatencyFlags) => {
+      await reportLoadLatencyCommand(opts);
+    });
+}
+
+/**
+ * Run the report and write its files; progress on stderr, the summary on stdout.
+ * @throws {UsageError} on a bad filter or when no request matches it.
+ */
+async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
+  const config = loadConfig();
+  const warehouse = configuredWarehouse(config);
+  const started = Date.now();
+  try {
+    await warehouse.migrate();
+    const { report, summary, files } = await writeLoadLatencyReport(warehouse, {
+      sinceMs: opts.since, untilMs: opts.until, server: opts.server, model: opts.model, chip: opts.chip,
+      metric: opts.metric, bucketWidth: opts.bucketWidth, sloP99Ms: opts.sloP99Ms,
+    }, opts.out, (step) => process.stderr.write(`edgelat: ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)).catch((error: unknown) => {
+      if (error instanceof RangeError) throw new UsageError(error.message);
+      throw error;
+    });
+    if (report.requests === 0) process.stderr.write(`edgelat: warning: no request with a load sample matches the filter in ${warehouse.database}.inference_enriched (run \`npm start\` first?); the files hold empty tables\n`);
+    if (!opts.quiet) process.stdout.write(summary);
+    process.stderr.write(`edgelat: wrote ${files.join(', ')}\n`);
+  } finally {
+    await warehouse.close();
+  }
+}

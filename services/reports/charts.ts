@@ -1,0 +1,111 @@
+/**
+ * The report's charts: Vega-Lite specs rendered to SVG in Node (vega's
+ * headless View, no browser, no network). Each function returns a spec; one
+ * {@link renderSvg} turns any spec into a self-contained `<svg>` element.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { CorrelationPoint, IoShareRow, LatencyBucketRow, LineRow, ScatterPoint } from './report-queries.ts';
+
+/** A Vega-Lite spec with the report's defaults. */
+export type ChartSpec = TopLevelSpec;
+
+const BASE = { background: 'white', config: { font: 'sans-serif', view: { stroke: '#ddd' } } } as const;
+
+/**
+ * Render a Vega-Lite spec to SVG text.
+ * @throws {Error} from vega-lite / vega on an invalid spec (a bug here, not bad data).
+ */
+export async function renderSvg(spec: ChartSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Fleet p50 / p90 / p99 (ms, log scale) against the upper load of each bucket, with the SLO as a rule. */
+export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number): ChartSpec {
+  const values = fleet.flatMap((r) => (['p50_ms', 'p90_ms', 'p99_ms'] as const).map((p) => ({ load: r.load_high, ms: r[p], percentile: p.replace('_ms', '') })));
+  const layers: object[] = [{
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'load', type: 'quantitative', title: `${metric} (upper edge of the bucket)` },
+      y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms (nearest rank)' },
+      color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p99'] },
+    },
+  }];
+  if (sloP99Ms !== undefined) layers.push({ mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { y: { datum: sloP99Ms } } });
+  return { ...BASE, title: 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
+}
+
+/** One small chart per chip: p99 (ms, log scale) of each model against load, with the SLO as a rule. */
+export function p99PerChip(rows: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number): ChartSpec {
+  const values = rows.filter((r) => r.chip !== '*').map((r) => ({ chip: r.chip, model: r.model_id, load: r.load_high, p99: r.p99_ms, slo: sloP99Ms ?? null }));
+  const layers: object[] = [{
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'load', type: 'quantitative', title: metric },
+      y: { field: 'p99', type: 'quantitative', scale: { type: 'log' }, title: 'p99, ms' },
+      color: { field: 'model', type: 'nominal' },
+    },
+  }];
+  if (sloP99Ms !== undefined) layers.push({ mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { y: { field: 'slo', type: 'quantitative', aggregate: 'max' } } });
+  return {
+    ...BASE, title: 'p99 against load, one chart per chip', data: { values },
+    facet: { field: 'chip', type: 'nominal', title: null }, columns: 3,
+    spec: { width: 200, height: 130, layer: layers },
+    resolve: { scale: { y: 'independent' } },
+  } as ChartSpec;
+}
+
+/**
+ * Sampled (load, latency) points per chip on a log latency axis, with each chip's
+ * least-squares line fitted on all rows (drawn through 24 points of its load range, so it
+ * shows as the curve a straight line is on a log axis; the part at or below 0 ms is left out).
+ */
+export function scatterWithLines(points: readonly ScatterPoint[], lines: readonly LineRow[], metric: string): ChartSpec {
+  const segs = lines.flatMap((l) => Array.from({ length: 24 }, (_, i) => l.load_min + ((l.load_max - l.load_min) * i) / 23)
+    .map((x) => ({ chip: l.chip, x, y: l.intercept_ms + l.slope_ms_per_unit * x }))
+    .filter((p) => p.y > 0));
+  return {
+    ...BASE, title: `Latency against ${metric}: a sample of requests, least-squares line per chip`, width: 520, height: 300,
+    layer: [
+      { data: { values: points.filter((p) => p.total_ms > 0).map((p) => ({ chip: p.chip, x: p.x, y: p.total_ms })) }, mark: { type: 'point', opacity: 0.35, size: 12, filled: true },
+        encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' } } },
+      { data: { values: segs }, mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal' } } },
+    ],
+  } as ChartSpec;
+}
+
+/** Rolling Pearson r over time with its 95 % CI band, one colour per (server, model) key. */
+export function rollingR(points: readonly CorrelationPoint[], metric: string): ChartSpec {
+  const values = points.filter((p) => p.pearson_r !== null).map((p) => ({
+    key: `${p.edge_server_id} / ${p.model_id ?? ''}`, t: Date.parse(`${p.window_end.replace(' ', 'T')}Z`), r: p.pearson_r, lo: p.ci_low, hi: p.ci_high,
+  }));
+  const x = { field: 't', type: 'temporal', scale: { type: 'utc' }, title: 'window end (UTC)' };
+  return {
+    ...BASE, title: `Rolling r of ${metric} and total latency, with the 95 % CI`, width: 520, height: 260, data: { values },
+    layer: [
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'Pearson r' }, y2: { field: 'hi' }, color: { field: 'key', type: 'nominal', title: 'server / model' } } },
+      { mark: { type: 'line' }, encoding: { x, y: { field: 'r', type: 'quantitative' }, color: { field: 'key', type: 'nominal' } } },
+    ],
+  } as ChartSpec;
+}
+
+/** Share of i/o wait in latency (fraction 0..1) against load, one line per chip and the fleet. */
+export function ioShare(rows: readonly IoShareRow[], metric: string): ChartSpec {
+  const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? 'fleet' : r.chip, load: r.load_high, share: r.io_share }));
+  return {
+    ...BASE, title: 'i/o wait as a share of latency (the rest is compute), by load', width: 520, height: 240, data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'load', type: 'quantitative', title: metric },
+      y: { field: 'share', type: 'quantitative', axis: { format: '%' }, scale: { domain: [0, 1] }, title: 'i/o share' },
+      color: { field: 'chip', type: 'nominal' },
+      strokeDash: { condition: { test: "datum.chip === 'fleet'", value: [5, 3] }, value: [1, 0] },
+    },
+  } as ChartSpec;
+}

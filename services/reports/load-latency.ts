@@ -1,0 +1,151 @@
+/**
+ * The load-versus-latency report (`edgelat report load-latency`): runs the
+ * report queries, finds the SLO knee of each (chip, model), and writes
+ * report.html (self-contained, SVG charts), report.csv (every number, long
+ * format) and summary.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Warehouse } from '../warehouse/types.ts';
+import { ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
+import { reportHtml, reportSummary } from './report-render.ts';
+
+/** Options of the report: the filter, plus an SLO and how many keys the rolling-r chart shows. */
+export interface LoadLatencyOptions extends ReportFilter {
+  /** p99 objective, ms; enables the SLO knee table. */
+  sloP99Ms?: number;
+  /** (server, model) keys in the rolling-r chart: the most load-sensitive ones. @default 4 */
+  correlationKeys?: number;
+  /** Rows of the most-load-sensitive table. @default 10 */
+  sensitiveLimit?: number;
+}
+
+/**
+ * The SLO knee of a (chip, model): the lowest load bucket whose p99 exceeds the
+ * SLO; `bucket` null when no observed bucket does (then the load fields are null).
+ */
+export interface KneeRow {
+  chip: string;
+  model_id: string;
+  slo_p99_ms: number;
+  bucket: number | null;
+  load_low: number | null;
+  load_high: number | null;
+  p99_ms: number | null;
+  n: number | null;
+}
+
+/** Everything the report shows. */
+export interface LoadLatencyReport {
+  options: LoadLatencyOptions;
+  /** Decile edges of the metric (empty with fixed bins). */
+  edges: number[];
+  latency: LatencyBucketRow[];
+  io: IoShareRow[];
+  sensitive: SensitivityRow[];
+  lines: LineRow[];
+  correlation: CorrelationPoint[];
+  knees: KneeRow[];
+  scatter: ScatterPoint[];
+  /** Requests with a load sample in the report (the fleet rows' n). */
+  requests: number;
+}
+
+/**
+ * SLO knees from latency-by-load rows (per chip and model; fleet rows are skipped).
+ * @param rows  latency_by_load rows.
+ * @param slo   p99 objective, ms.
+ * @returns     One row per (chip, model), in the rows' order.
+ */
+export function sloKnees(rows: readonly LatencyBucketRow[], slo: number): KneeRow[] {
+  const groups = new Map<string, LatencyBucketRow[]>();
+  for (const r of rows) {
+    if (r.chip === '*') continue;
+    const k = JSON.stringify([r.chip, r.model_id]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const knee = [...g].sort((a, b) => a.bucket - b.bucket).find((r) => r.p99_ms > slo);
+    return {
+      chip: g[0]!.chip, model_id: g[0]!.model_id, slo_p99_ms: slo, bucket: knee?.bucket ?? null,
+      load_low: knee?.load_low ?? null, load_high: knee?.load_high ?? null, p99_ms: knee?.p99_ms ?? null, n: knee?.n ?? null,
+    };
+  });
+}
+
+/**
+ * Run every query of the report.
+ * @throws {RangeError} on a bad filter (see ReportQueries); WarehouseError from the warehouse.
+ */
+export async function buildLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, onStep?: (what: string) => void): Promise<LoadLatencyReport> {
+  const q = new ReportQueries(warehouse, options);
+  onStep?.('load buckets');
+  const edges = await q.bucketEdges();
+  onStep?.('latency by load bucket');
+  const latency = await q.latencyByLoad();
+  const requests = latency.filter((r) => r.chip === '*').reduce((s, r) => s + r.n, 0);
+  onStep?.('i/o and compute share');
+  const io = await q.ioComputeShare();
+  onStep?.('load-sensitive servers');
+  const sensitive = await q.loadSensitiveServers(options.sensitiveLimit ?? 10);
+  const lines = await q.leastSquares();
+  onStep?.('correlation over time');
+  const keys = sensitive.slice(0, options.correlationKeys ?? 4);
+  const correlation = keys.length > 0 ? await q.correlationOverTime(keys) : [];
+  onStep?.('scatter sample');
+  const scatter = await q.scatterSample(requests);
+  const knees = options.sloP99Ms === undefined ? [] : sloKnees(latency, options.sloP99Ms);
+  return { options, edges, latency, io, sensitive, lines, correlation, knees, scatter, requests };
+}
+
+/** CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. */
+function field(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** Header of report.csv. */
+export const CSV_COLUMNS = ['table', 'chip', 'model_id', 'edge_server_id', 'bucket', 'window_end', 'metric', 'value'] as const;
+
+/**
+ * report.csv: every number of the report, one per line (long format):
+ * `table, chip, model_id, edge_server_id, bucket, window_end, metric, value`
+ * (blank where a column does not apply; a null value is blank).
+ */
+export function reportCsv(r: LoadLatencyReport): string {
+  const out: string[] = [CSV_COLUMNS.join(',')];
+  const put = (table: string, keys: { chip?: string | null; model_id?: string | null; edge_server_id?: string; bucket?: number | null; window_end?: string }, metrics: Record<string, number | null>) => {
+    for (const [metric, value] of Object.entries(metrics)) {
+      out.push([table, keys.chip, keys.model_id, keys.edge_server_id, keys.bucket, keys.window_end, metric, value].map(field).join(','));
+    }
+  };
+  r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
+  for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: x.mean_ms });
+  for (const k of r.knees) put('slo_knee', k, { slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
+  for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: x.io_ms_sum, compute_ms_sum: x.compute_ms_sum, io_share: x.io_share, compute_share: x.compute_share });
+  for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: x.pearson_r, slope_ms_per_unit: x.slope_ms_per_unit, relative_slope: x.relative_slope, mean_ms: x.mean_ms });
+  for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: x.slope_ms_per_unit, intercept_ms: x.intercept_ms, pearson_r: x.pearson_r, load_min: x.load_min, load_max: x.load_max });
+  for (const x of r.correlation) put('correlation_over_time', x, { n: x.n, pearson_r: x.pearson_r, ci_low: x.ci_low, ci_high: x.ci_high });
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
+ * @returns The report and the summary text.
+ * @throws {RangeError} on a bad filter; WarehouseError; a file system error on an unwritable folder.
+ */
+export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; files: string[] }> {
+  const report = await buildLoadLatencyReport(warehouse, options, onStep);
+  const summary = reportSummary(report);
+  onStep?.('charts');
+  const html = await reportHtml(report, summary);
+  mkdirSync(outDir, { recursive: true });
+  const files = [join(outDir, 'report.html'), join(outDir, 'report.csv'), join(outDir, 'summary.md')];
+  writeFileSync(files[0]!, html);
+  writeFileSync(files[1]!, reportCsv(report));
+  writeFileSync(files[2]!, summary);
+  return { report, summary, files };
+}

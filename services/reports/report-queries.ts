@@ -1,0 +1,190 @@
+/**
+ * The load-versus-latency report's queries (`sql/reports/*.sql`), run with
+ * bound parameters on any warehouse (embedded chdb or a ClickHouse server).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { msToDateTime64, type QueryParam, type Warehouse } from '../warehouse/types.ts';
+
+/** Folder of the report SQL files. */
+export const REPORTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../sql/reports');
+
+/** Load columns of `inference_enriched` a report can bucket by (units: utilisation fractions 0..1, counts, requests/s). */
+export const LOAD_METRICS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
+/** One of {@link LOAD_METRICS}. */
+export type ReportMetric = (typeof LOAD_METRICS)[number];
+
+/** What a report covers. Absent bounds and ids mean "all". */
+export interface ReportFilter {
+  /** Event time from (inclusive), epoch ms. */
+  sinceMs?: number;
+  /** Event time until (exclusive), epoch ms. */
+  untilMs?: number;
+  server?: string;
+  model?: string;
+  chip?: string;
+  /** Load metric to bucket by and correlate with total latency. */
+  metric: ReportMetric;
+  /** Fixed bins of this width (in the metric's unit) instead of deciles; > 0. */
+  bucketWidth?: number;
+}
+
+/** Latency by load bucket for one (chip, model), or the fleet (`chip` = `model_id` = `'*'`); ms, nearest-rank. */
+export interface LatencyBucketRow {
+  chip: string;
+  model_id: string;
+  bucket: number;
+  load_low: number;
+  load_high: number;
+  n: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+}
+
+/** i/o and compute share of latency by load bucket, per chip or the fleet (`'*'`); shares are fractions 0..1 (null when no time). */
+export interface IoShareRow {
+  chip: string;
+  bucket: number;
+  load_low: number;
+  load_high: number;
+  n: number;
+  io_ms_sum: number;
+  compute_ms_sum: number;
+  io_share: number | null;
+  compute_share: number | null;
+}
+
+/** A (server, model) pair's sensitivity to load over the report's rows. */
+export interface SensitivityRow {
+  edge_server_id: string;
+  model_id: string;
+  chip: string;
+  n: number;
+  pearson_r: number;
+  /** ms of total latency per unit of the load metric (least squares). */
+  slope_ms_per_unit: number;
+  /** slope / mean latency: fraction of the mean per unit of load. */
+  relative_slope: number;
+  mean_ms: number;
+}
+
+/** Least-squares line of total latency (ms) on load, per chip. */
+export interface LineRow {
+  chip: string;
+  n: number;
+  slope_ms_per_unit: number;
+  intercept_ms: number;
+  pearson_r: number;
+  load_min: number;
+  load_max: number;
+}
+
+/** One closed correlation window of a (server, model) key. `window_end` is ClickHouse text (UTC). */
+export interface CorrelationPoint {
+  edge_server_id: string;
+  model_id: string | null;
+  chip: string | null;
+  window_end: string;
+  n: number;
+  pearson_r: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  alert_state: string;
+}
+
+/** A sampled (load, latency) point. */
+export interface ScatterPoint {
+  chip: string;
+  x: number;
+  total_ms: number;
+}
+
+const ALL_FROM = '1900-01-01 00:00:00.000';
+const ALL_UNTIL = '2299-12-31 23:59:59.999';
+
+/**
+ * Runs the report SQL files on a warehouse.
+ * @throws {RangeError} from the constructor on a metric outside {@link LOAD_METRICS}, a
+ *         non-positive bucket width, or since ≥ until (messages name the flag and value).
+ */
+export class ReportQueries {
+  private readonly base: Record<string, QueryParam>;
+  private edges: number[] | null = null;
+
+  constructor(private readonly warehouse: Warehouse, readonly filter: ReportFilter) {
+    if (!(LOAD_METRICS as readonly string[]).includes(filter.metric)) {
+      throw new RangeError(`--metric: expected one of ${LOAD_METRICS.join(', ')}, got ${JSON.stringify(filter.metric)}`);
+    }
+    if (filter.bucketWidth !== undefined && !(filter.bucketWidth > 0 && Number.isFinite(filter.bucketWidth))) {
+      throw new RangeError(`--bucket-width: expected a number > 0, got ${JSON.stringify(filter.bucketWidth)}`);
+    }
+    if (filter.sinceMs !== undefined && filter.untilMs !== undefined && !(filter.sinceMs < filter.untilMs)) {
+      throw new RangeError(`--since must be before --until, got ${new Date(filter.sinceMs).toISOString()} and ${new Date(filter.untilMs).toISOString()}`);
+    }
+    this.base = {
+      since: filter.sinceMs === undefined ? ALL_FROM : msToDateTime64(filter.sinceMs),
+      until: filter.untilMs === undefined ? ALL_UNTIL : msToDateTime64(filter.untilMs),
+      server: filter.server ?? '',
+      model: filter.model ?? '',
+      chip: filter.chip ?? '',
+      metric: filter.metric,
+    };
+  }
+
+  /** Run `sql/reports/<name>.sql` with `${rows}` replaced by the subquery of `_rows.sql`. */
+  private async run<T>(name: string, extra: Record<string, QueryParam> = {}): Promise<T[]> {
+    const read = (file: string): string => readFileSync(join(REPORTS_DIR, file), 'utf8').replace(/^(--.*\n)+/, '');
+    const sql = read(`${name}.sql`).replaceAll('${rows}', read('_rows.sql')).replaceAll('${database}', this.warehouse.database);
+    const buckets = name === 'load_bucket_edges' || name === 'correlation_over_time' ? { edges: [], width: 0 } : await this.buckets();
+    return this.warehouse.query<T>(sql, { ...this.base, ...buckets, ...extra });
+  }
+
+  /** Bucket parameters: decile edges (computed once) or the fixed width. */
+  private async buckets(): Promise<{ edges: number[]; width: number }> {
+    if (this.filter.bucketWidth !== undefined) return { edges: [], width: this.filter.bucketWidth };
+    if (!this.edges) {
+      const [row] = await this.run<{ edges: number[] }>('load_bucket_edges');
+      this.edges = row?.edges ?? [];
+    }
+    return { edges: this.edges, width: 0 };
+  }
+
+  /** Decile edges of the metric (nearest rank, repeats removed); empty with fixed bins. */
+  async bucketEdges(): Promise<number[]> {
+    return (await this.buckets()).edges;
+  }
+
+  /** sql/reports/latency_by_load.sql. */
+  async latencyByLoad(): Promise<LatencyBucketRow[]> {
+    return this.run('latency_by_load');
+  }
+
+  /** sql/reports/io_compute_share.sql. */
+  async ioComputeShare(): Promise<IoShareRow[]> {
+    return this.run('io_compute_share');
+  }
+
+  /** sql/reports/load_sensitive_servers.sql: the `limit` strongest (server, model) pairs. */
+  async loadSensitiveServers(limit = 10): Promise<SensitivityRow[]> {
+    return this.run('load_sensitive_servers', { limit });
+  }
+
+  /** sql/reports/least_squares.sql. */
+  async leastSquares(): Promise<LineRow[]> {
+    return this.run('least_squares');
+  }
+
+  /** sql/reports/correlation_over_time.sql for the given (server, model) keys (all when empty). */
+  async correlationOverTime(keys: readonly { edge_server_id: string; model_id: string }[] = []): Promise<CorrelationPoint[]> {
+    return this.run('correlation_over_time', { metric_name: this.filter.metric, keys: keys.map((k) => `${k.edge_server_id}\t${k.model_id}`) });
+  }
+
+  /** sql/reports/scatter_sample.sql: about `target` points (a hash sample of the rows). */
+  async scatterSample(totalRows: number, target = 1500): Promise<ScatterPoint[]> {
+    const perMille = Math.min(1000, Math.max(1, Math.ceil((1000 * target) / Math.max(totalRows, 1))));
+    return this.run('scatter_sample', { per_mille: perMille, limit: target });
+  }
+}

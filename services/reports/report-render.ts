@@ -1,0 +1,125 @@
+/**
+ * Rendering of the load-versus-latency report: summary.md (also printed in
+ * the terminal) and report.html (one self-contained file: inline SVG charts,
+ * inline CSS, no script, no network).
+ */
+import { ioShare, p99PerChip, percentileCurves, renderSvg, rollingR, scatterWithLines } from './charts.ts';
+import type { LoadLatencyReport } from './load-latency.ts';
+
+const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const load = (x: number): string => (Math.abs(x) >= 10 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
+const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
+
+/** The filter in words. */
+function scope(r: LoadLatencyReport): string {
+  const o = r.options;
+  const parts = [
+    o.sinceMs === undefined && o.untilMs === undefined ? 'all data' : `event time ${o.sinceMs === undefined ? '…' : new Date(o.sinceMs).toISOString()} to ${o.untilMs === undefined ? '…' : new Date(o.untilMs).toISOString()}`,
+    ...(['server', 'model', 'chip'] as const).filter((k) => o[k]).map((k) => `${k} ${o[k]}`),
+  ];
+  return parts.join(', ');
+}
+
+/** Markdown tables: a header row and rows of cells. */
+function mdTable(head: string[], rows: string[][]): string[] {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)];
+}
+
+/** The sections of the report as (title, header, rows) tables, shared by markdown and HTML. */
+function sections(r: LoadLatencyReport): { title: string; note?: string; head: string[]; rows: string[][] }[] {
+  const m = r.options.metric;
+  const fleet = r.latency.filter((x) => x.chip === '*');
+  const out: { title: string; note?: string; head: string[]; rows: string[][] }[] = [{
+    title: 'Fleet latency by load',
+    note: 'Percentiles from the rows of each bucket, never averaged across servers or chips.',
+    head: ['bucket', `${m} range`, 'requests', 'p50 ms', 'p90 ms', 'p99 ms'],
+    rows: fleet.map((x) => [String(x.bucket), `${load(x.load_low)} – ${load(x.load_high)}`, x.n.toLocaleString('en-US'), num(x.p50_ms), num(x.p90_ms), num(x.p99_ms)]),
+  }];
+  if (r.options.sloP99Ms !== undefined) {
+    out.push({
+      title: `SLO knee (p99 ≤ ${r.options.sloP99Ms} ms)`,
+      note: 'The lowest load bucket whose p99 exceeds the SLO, per chip and model.',
+      head: ['chip', 'model', `knee: ${m} range`, 'p99 there, ms', 'requests'],
+      rows: r.knees.map((k) => [k.chip, k.model_id, k.bucket === null ? 'meets the SLO at every observed load' : `${load(k.load_low!)} – ${load(k.load_high!)}`, num(k.p99_ms), k.n === null ? '–' : k.n.toLocaleString('en-US')]),
+    });
+  }
+  const chips = [...new Set(r.io.map((x) => x.chip))];
+  out.push({
+    title: 'i/o wait versus compute',
+    note: 'Share of i/o wait in the summed latency of the lowest and the highest load bucket (the rest is compute).',
+    head: ['chip', 'lowest load', 'highest load'],
+    rows: chips.map((c) => {
+      const rows = r.io.filter((x) => x.chip === c).sort((a, b) => a.bucket - b.bucket);
+      return [c === '*' ? 'fleet' : c, pct(rows[0]?.io_share ?? null), pct(rows.at(-1)?.io_share ?? null)];
+    }),
+  });
+  out.push({
+    title: 'Most load-sensitive servers',
+    note: `Pearson r of ${m} and total latency over the rows of each (server, model); slope by least squares.`,
+    head: ['server', 'model', 'chip', 'r', `ms per unit of ${m}`, 'requests'],
+    rows: r.sensitive.map((s) => [s.edge_server_id, s.model_id, s.chip, s.pearson_r.toFixed(3), num(s.slope_ms_per_unit), s.n.toLocaleString('en-US')]),
+  });
+  return out;
+}
+
+/** The header lines of the summary. */
+function header(r: LoadLatencyReport): string[] {
+  const m = r.options.metric;
+  return [
+    `Data: ${r.requests.toLocaleString('en-US')} requests with a load sample (${scope(r)}).`,
+    r.options.bucketWidth !== undefined
+      ? `Load buckets: fixed bins of ${m} of width ${r.options.bucketWidth}.`
+      : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(load).join(', ')}).`,
+    'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
+  ];
+}
+
+/**
+ * summary.md: the report's tables in Markdown (also what the terminal shows).
+ * @param r  A built report.
+ */
+export function reportSummary(r: LoadLatencyReport): string {
+  const lines = [`# Load versus latency: ${r.options.metric}`, '', ...header(r).map((h) => `- ${h}`)];
+  for (const s of sections(r)) lines.push('', `## ${s.title}`, '', ...(s.note ? [s.note, ''] : []), ...mdTable(s.head, s.rows));
+  return `${lines.join('\n')}\n`;
+}
+
+const esc = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+/**
+ * report.html: the summary's tables and five charts, in one file with no external reference.
+ * @param r        A built report.
+ * @param _summary The summary text (kept for symmetry with the files written).
+ */
+export async function reportHtml(r: LoadLatencyReport, _summary?: string): Promise<string> {
+  const m = r.options.metric;
+  const fleet = r.latency.filter((x) => x.chip === '*');
+  const charts = [
+    await renderSvg(percentileCurves(fleet, m, r.options.sloP99Ms)),
+    await renderSvg(p99PerChip(r.latency, m, r.options.sloP99Ms)),
+    await renderSvg(scatterWithLines(r.scatter, r.lines, m)),
+    ...(r.correlation.length > 0 ? [await renderSvg(rollingR(r.correlation, m))] : []),
+    await renderSvg(ioShare(r.io, m)),
+  ];
+  const tables = sections(r).map((s) => [
+    `<h2>${esc(s.title)}</h2>`, s.note ? `<p class="note">${esc(s.note)}</p>` : '',
+    `<table><thead><tr>${s.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
+    ...s.rows.map((row) => `<tr>${row.map((c) => `<td${/^[-–\d.,\s%]+$/.test(c) ? '' : ' class="text"'}>${esc(c)}</td>`).join('')}</tr>`),
+    '</tbody></table>',
+  ].join('\n'));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>edgelat: load versus latency (${esc(m)})</title>
+<style>
+body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f4f4f4}td.text,th:first-child{text-align:left}
+.note{color:#555;font-size:.9em}.chart{margin:1em 0}
+</style></head><body>
+<h1>Load versus latency: ${esc(m)}</h1>
+<ul>${header(r).map((h) => `<li>${esc(h)}</li>`).join('')}</ul>
+${charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n')}
+${tables.join('\n')}
+</body></html>
+`;
+}

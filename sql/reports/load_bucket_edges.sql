@@ -1,0 +1,5 @@
+-- Decile edges of the chosen load metric over the report's rows (nearest rank:
+-- the value at rank ceil(k/10 * N) of the ascending list, k = 1..9), without
+-- repeats (see _rows.sql for how they make buckets).
+SELECT arrayDistinct(arrayMap(k -> s[intDiv(k * length(s) + 9, 10)], range(1, 10))) AS edges, length(s) AS n
+FROM (SELECT arraySort(groupArray(x)) AS s FROM (${rows}))

@@ -1,0 +1,20 @@
+-- The most load-sensitive (server, model) pairs: Pearson r of load and total
+-- latency over the report's rows (corrStable), the least-squares slope
+-- (covarSampStable / varSampStable, ms per unit of load) and the slope
+-- relative to the mean latency. Pairs with fewer than 30 rows or a constant
+-- load or latency are left out (r undefined). Ordered by r, strongest first.
+-- Parameters: those of _rows.sql, and limit UInt32.
+SELECT
+    edge_server_id,
+    model_id,
+    any(chip) AS chip,
+    count() AS n,
+    corrStable(x, total_ms) AS pearson_r,
+    covarSampStable(x, total_ms) / varSampStable(x) AS slope_ms_per_unit,
+    slope_ms_per_unit / avg(total_ms) AS relative_slope,
+    avg(total_ms) AS mean_ms
+FROM (${rows})
+GROUP BY edge_server_id, model_id
+HAVING n >= 30 AND varSampStable(x) > 0 AND varSampStable(total_ms) > 0
+ORDER BY pearson_r DESC, edge_server_id, model_id
+LIMIT {limit:UInt32}

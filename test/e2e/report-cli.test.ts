@@ -1,0 +1,198 @@
+/**
+ * Issue 6, E1 and E2: `edgelat report load-latency` after a demo run.
+ * E1: the three files are written; report.html opened in headless Chromium
+ * (Debian's chromium through playwright-core) logs no error, makes no network
+ * request and draws at least 4 charts with marks; a screenshot is saved in
+ * test-artifacts/. E2: every number of report.csv equals the same quantity
+ * computed here from the rows that a direct SQL query returns (nearest-rank
+ * percentiles, two-pass Pearson r and least squares), or read directly from
+ * the correlations table.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { edgelat } from '../helpers/edgelat-cli.ts';
+
+const CHROMIUM = [process.env.EDGELAT_TEST_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
+
+/** Parse report.csv (RFC 4180 quoting) into records keyed by the header. */
+function parseCsv(text: string): Record<string, string>[] {
+  const lines = text.trim().split('\n');
+  const split = (line: string): string[] => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].slice(0, -1).map((m) => (m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replaceAll('""', '"') : m[1]!));
+  const head = split(lines[0]!);
+  return lines.slice(1).map((l) => Object.fromEntries(split(l).map((v, i) => [head[i]!, v])));
+}
+
+interface Row { chip: string; model_id: string; edge_server_id: string; x: number; total_ms: number; io_ms: number; compute_ms: number }
+
+/** Nearest rank: the value at rank ⌈p/100 · N⌉ of the ascending list. */
+const nearestRank = (sorted: number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Two-pass sample statistics: Pearson r and the least-squares slope of y on x. */
+function fit(xs: number[], ys: number[]): { r: number; slope: number; intercept: number } {
+  const mx = mean(xs);
+  const my = mean(ys);
+  let sxx = 0, syy = 0, sxy = 0;
+  xs.forEach((x, i) => { sxx += (x - mx) ** 2; syy += (ys[i]! - my) ** 2; sxy += (x - mx) * (ys[i]! - my); });
+  const slope = sxy / sxx;
+  return { r: sxy / Math.sqrt(sxx * syy), slope, intercept: my - slope * mx };
+}
+const close = (got: string, want: number | null, what: string): void => {
+  if (want === null) return void expect(got, what).toBe('');
+  const g = Number(got);
+  expect(Math.abs(g - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+};
+
+describe('edgelat report load-latency after a demo run', () => {
+  let dataDir: string;
+  let out: string;
+  let csv: Record<string, string>[];
+  let rows: Row[];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'edgelat-report-'));
+    out = join(dataDir, 'report');
+    const demo = await edgelat(['demo', '--servers', '5', '--duration', '12', '--seed', '9', '--no-models'], dataDir);
+    expect(demo.code, demo.stderr).toBe(0);
+    const rep = await edgelat(['report', 'load-latency', '--out', out], dataDir);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.stdout).toMatch(/^# Load versus latency: cpu_util/);
+    expect(rep.stdout).toMatch(/## SLO knee \(p99 ≤ 50 ms\)/);
+    csv = parseCsv(readFileSync(join(out, 'report.csv'), 'utf8'));
+    const w = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
+    try {
+      rows = await w.query<Row>(`SELECT chip, model_id, edge_server_id, toFloat64(cpu_util) AS x, total_ms, io_ms, compute_ms
+        FROM edgelat.inference_enriched WHERE matched AND cpu_util IS NOT NULL`);
+      const corr = await w.query<Record<string, unknown>>(`SELECT edge_server_id, model_id, toString(window_end) AS window_end, n, pearson_r, ci_low, ci_high
+        FROM edgelat.load_latency_correlations WHERE x_metric = 'cpu_util' AND y_metric = 'total_ms'`);
+      corrByKey = new Map(corr.map((c) => [`${c.edge_server_id}|${c.model_id}|${c.window_end}`, c]));
+    } finally {
+      await w.close();
+    }
+    expect(rows.length).toBeGreaterThan(3000);
+  }, 240_000);
+  let corrByKey: Map<string, Record<string, unknown>>;
+  afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('E2: bucket edges, percentiles, counts and means by load bucket equal the rows\' nearest-rank values', () => {
+    const xs = rows.map((r) => r.x).sort((a, b) => a - b);
+    const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => nearestRank(xs, 10 * k)))];
+    const csvEdges = csv.filter((c) => c.table === 'bucket_edges');
+    expect(csvEdges.map((c) => Number(c.value))).toEqual(edges);
+    const bucket = (x: number): number => edges.filter((e) => e < x).length;
+    const groups = new Map<string, Row[]>();
+    for (const r of rows) {
+      for (const k of [`*|*|${bucket(r.x)}`, `${r.chip}|${r.model_id}|${bucket(r.x)}`]) {
+        const g = groups.get(k) ?? [];
+        g.push(r);
+        groups.set(k, g);
+      }
+    }
+    const lat = csv.filter((c) => c.table === 'latency_by_load');
+    expect(new Set(lat.map((c) => `${c.chip}|${c.model_id}|${c.bucket}`)).size).toBe(groups.size);
+    for (const c of lat) {
+      const g = groups.get(`${c.chip}|${c.model_id}|${c.bucket}`)!;
+      const ms = g.map((r) => r.total_ms).sort((a, b) => a - b);
+      const want: Record<string, number> = {
+        n: g.length, load_low: Math.min(...g.map((r) => r.x)), load_high: Math.max(...g.map((r) => r.x)),
+        p50_ms: nearestRank(ms, 50), p90_ms: nearestRank(ms, 90), p99_ms: nearestRank(ms, 99), mean_ms: mean(ms),
+      };
+      if (c.metric === 'mean_ms') close(c.value!, want.mean_ms!, `${c.chip} ${c.model_id} ${c.bucket} mean`);
+      else expect(Number(c.value), `${c.chip} ${c.model_id} ${c.bucket} ${c.metric}`).toBe(want[c.metric!]);
+    }
+    // The knee: the lowest bucket of each (chip, model) whose p99 exceeds 50 ms.
+    const knees = csv.filter((x) => x.table === 'slo_knee' && x.metric === 'p99_ms');
+    expect(knees.filter((k) => k.bucket !== '').length).toBeGreaterThan(0);
+    for (const c of knees) {
+      const buckets = [...groups.keys()].filter((k) => k.startsWith(`${c.chip}|${c.model_id}|`)).map((k) => Number(k.split('|')[2])).sort((a, b) => a - b);
+      const knee = buckets.find((b) => nearestRank(groups.get(`${c.chip}|${c.model_id}|${b}`)!.map((r) => r.total_ms).sort((a, b2) => a - b2), 99) > 50);
+      expect(c.bucket === '' ? undefined : Number(c.bucket), `${c.chip} ${c.model_id}`).toBe(knee);
+    }
+  });
+
+  it('E2: i/o shares, the most load-sensitive servers, least-squares lines and rolling r equal direct computations', () => {
+    const xs = rows.map((r) => r.x).sort((a, b) => a - b);
+    const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => nearestRank(xs, 10 * k)))];
+    const bucket = (x: number): number => edges.filter((e) => e < x).length;
+    for (const c of csv.filter((x) => x.table === 'io_compute_share')) {
+      const g = rows.filter((r) => (c.chip === '*' || r.chip === c.chip) && bucket(r.x) === Number(c.bucket));
+      const io = g.reduce((s, r) => s + r.io_ms, 0);
+      const cp = g.reduce((s, r) => s + r.compute_ms, 0);
+      const want: Record<string, number> = { n: g.length, load_low: Math.min(...g.map((r) => r.x)), load_high: Math.max(...g.map((r) => r.x)), io_ms_sum: io, compute_ms_sum: cp, io_share: io / (io + cp), compute_share: cp / (io + cp) };
+      close(c.value!, want[c.metric!]!, `io ${c.chip} ${c.bucket} ${c.metric}`);
+    }
+    // Sensitivity: every (server, model) with ≥ 30 rows, ranked by r; the CSV holds the top 10 in order.
+    const keys = new Map<string, Row[]>();
+    for (const r of rows) keys.set(`${r.edge_server_id}|${r.model_id}`, [...(keys.get(`${r.edge_server_id}|${r.model_id}`) ?? []), r]);
+    const ranked = [...keys].filter(([, g]) => g.length >= 30).map(([k, g]) => ({ k, g, ...fit(g.map((r) => r.x), g.map((r) => r.total_ms)) })).sort((a, b) => b.r - a.r);
+    const sens = csv.filter((c) => c.table === 'load_sensitive_servers');
+    expect(sens.length).toBe(5 * 10);
+    const order = [...new Set(sens.map((c) => `${c.edge_server_id}|${c.model_id}`))];
+    expect(order).toEqual(ranked.slice(0, 10).map((s) => s.k));
+    for (const c of sens) {
+      const s = ranked.find((x) => x.k === `${c.edge_server_id}|${c.model_id}`)!;
+      const m = mean(s.g.map((r) => r.total_ms));
+      const want: Record<string, number> = { n: s.g.length, pearson_r: s.r, slope_ms_per_unit: s.slope, relative_slope: s.slope / m, mean_ms: m };
+      close(c.value!, want[c.metric!]!, `sensitivity ${s.k} ${c.metric}`);
+    }
+    for (const c of csv.filter((x) => x.table === 'least_squares')) {
+      const g = rows.filter((r) => r.chip === c.chip);
+      const f = fit(g.map((r) => r.x), g.map((r) => r.total_ms));
+      const want: Record<string, number> = { n: g.length, slope_ms_per_unit: f.slope, intercept_ms: f.intercept, pearson_r: f.r, load_min: Math.min(...g.map((r) => r.x)), load_max: Math.max(...g.map((r) => r.x)) };
+      close(c.value!, want[c.metric!]!, `line ${c.chip} ${c.metric}`);
+    }
+    const corr = csv.filter((c) => c.table === 'correlation_over_time');
+    expect(corr.length).toBeGreaterThan(40);
+    for (const c of corr) {
+      const row = corrByKey.get(`${c.edge_server_id}|${c.model_id}|${c.window_end}`)!;
+      expect(row, `${c.edge_server_id} ${c.window_end}`).toBeDefined();
+      const v = row[c.metric!] as number | null;
+      expect(c.value === '' ? null : Number(c.value), `${c.edge_server_id} ${c.window_end} ${c.metric}`).toBe(v);
+    }
+  });
+
+  const e1 = 'E1: report.html in headless Chromium: no console error, no network request, ≥ 4 charts with marks, a screenshot';
+  it.skipIf(!CHROMIUM)(CHROMIUM ? e1 : `${e1} — SKIPPED: no Chromium here (apt-get install chromium, or set EDGELAT_TEST_CHROMIUM to its path)`, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text()); });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('request', (r) => requests.push(r.url()));
+      const file = `file://${join(out, 'report.html')}`;
+      await page.goto(file, { waitUntil: 'load' });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([file]); // the document itself, nothing else
+      const charts = await page.locator('div.chart > svg').evaluateAll((svgs) => svgs.map((svg) => ({
+        // Data marks only (lines, points, areas, rules of the data; not axes or legends).
+        marks: svg.querySelectorAll('g.role-mark path, g.role-mark line').length,
+        // The chart's own title is the last title (a faceted chart titles each facet first).
+        title: [...svg.querySelectorAll('g.role-title text')].at(-1)?.textContent ?? '',
+      })));
+      expect(charts.length).toBeGreaterThanOrEqual(4);
+      for (const c of charts) expect(c.marks, c.title).toBeGreaterThan(5);
+      expect(charts.map((c) => c.title)).toEqual(expect.arrayContaining([expect.stringMatching(/percentiles against load/), expect.stringMatching(/one chart per chip/), expect.stringMatching(/Rolling r/), expect.stringMatching(/i\/o wait/)]));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, 'report-load-latency.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('writes the three files, and summary.md is what the terminal printed', () => {
+    for (const f of ['report.html', 'report.csv', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).not.toMatch(/<script|<link|src=|@import|url\(/i);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/Percentiles are exact, nearest rank/);
+  });
+});

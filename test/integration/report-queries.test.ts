@@ -1,0 +1,85 @@
+/**
+ * The report queries (sql/reports/) on the embedded warehouse: case C18
+ * (fleet percentiles come from the rows, never from averaging per-server
+ * percentiles), fixed bins, filters, and bad filters.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { ReportQueries } from '../../services/reports/report-queries.ts';
+import { sloKnees } from '../../services/reports/load-latency.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const t0 = at('2024-06-01T10:00:00.000Z');
+
+describe('report queries, case C18', () => {
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('c18');
+    // C18.csv: server_id, latency_ms, request_count. Each request gets its own ts (1 s apart per server)
+    // and a cpu load: edge-a's slow requests run at high load (0.9), everything else at 0.2.
+    const lines = readFileSync(new URL('../fixtures/cases/C18.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
+    const rows: Record<string, unknown>[] = [];
+    const next = new Map<string, number>();
+    for (const line of lines) {
+      const [server, latency, count] = line.split(',');
+      for (let i = 0; i < Number(count); i++) {
+        const k = next.get(server!) ?? 0;
+        next.set(server!, k + 1);
+        const ts = t0 + k * 1000;
+        const cpu = Number(latency) === 950 ? 0.9 : 0.2;
+        const e = makeEnriched({ edge_server_id: server!, model_id: 'resnet50', chip: server === 'edge-a' ? 'chip-a' : 'chip-b', ts, total_ms: Number(latency), io_ms: Number(latency) / 4, compute_ms: (3 * Number(latency)) / 4, event_id: `${server}-${k}` },
+          makeLoad({ edge_server_id: server!, ts, cpu_util: cpu }));
+        rows.push(SINK_ROUTES[TOPICS.enriched]!.toRow(e, 0, 0));
+      }
+    }
+    await w.insert(`${w.database}.inference_enriched`, rows);
+  });
+  afterAll(async () => w?.close());
+
+  it('fleet p99 = 950 ms and p50 = 15 ms from the rows (not the mean of per-server p99s, 482.5); per-server p99 950 and 15', async () => {
+    // One bucket holding everything: fixed bins wider than the load range.
+    const fleet = (await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10 }).latencyByLoad()).filter((r) => r.chip === '*');
+    expect(fleet).toHaveLength(1);
+    expect(fleet[0]).toMatchObject({ n: 400, p50_ms: 15, p99_ms: 950, load_low: 0.2, load_high: 0.9 });
+    expect(fleet[0]!.p90_ms).toBe(15); // rank 360 of 400: 90 × 12 + 300 × 15 cover ranks 1..390
+    expect(fleet[0]!.mean_ms).toBeCloseTo(37.7, 9); // (90·12 + 10·950 + 300·15) / 400
+    expect(fleet[0]!.p99_ms).not.toBe(482.5);
+    const a = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10, server: 'edge-a' }).latencyByLoad();
+    const b = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10, server: 'edge-b' }).latencyByLoad();
+    expect(a.find((r) => r.chip === '*')!.p99_ms).toBe(950);
+    expect(b.find((r) => r.chip === '*')!.p99_ms).toBe(15);
+    // Per (chip, model) rows come from their own rows too.
+    expect(fleet.length + 2).toBe((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10 }).latencyByLoad()).length);
+  });
+
+  it('buckets by fixed bins and by deciles; the knee is the first bucket over the SLO', async () => {
+    const bins = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.1 }).latencyByLoad();
+    const chipA = bins.filter((r) => r.chip === 'chip-a');
+    // 0.2 → bin 2 (90 requests at 12 ms), 0.9 → bin 9 (10 at 950 ms). floor(0.2 / 0.1) = 2, floor(0.9 / 0.1) = 9 in float64.
+    expect(chipA.map((r) => [r.bucket, r.n, r.p99_ms])).toEqual([[2, 90, 12], [9, 10, 950]]);
+    expect(sloKnees(bins, 50)).toEqual([
+      { chip: 'chip-a', model_id: 'resnet50', slo_p99_ms: 50, bucket: 9, load_low: 0.9, load_high: 0.9, p99_ms: 950, n: 10 },
+      { chip: 'chip-b', model_id: 'resnet50', slo_p99_ms: 50, bucket: null, load_low: null, load_high: null, p99_ms: null, n: null },
+    ]);
+    // Deciles of 390 loads of 0.2 and 10 of 0.9: every edge is 0.2 (rank ⌈0.9·400⌉ = 360 ≤ 390), one distinct edge.
+    const q = new ReportQueries(w, { metric: 'cpu_util' });
+    expect(await q.bucketEdges()).toEqual([0.2]);
+    const dec = (await q.latencyByLoad()).filter((r) => r.chip === '*');
+    expect(dec.map((r) => [r.bucket, r.n, r.p99_ms])).toEqual([[0, 390, 15], [1, 10, 950]]);
+    const io = (await q.ioComputeShare()).filter((r) => r.chip === '*');
+    expect(io.map((r) => r.io_share)).toEqual([0.25, 0.25]);
+  });
+
+  it('filters by time, chip and model; bad filters name the flag and value', async () => {
+    const late = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10, sinceMs: t0 + 100_000 }).latencyByLoad();
+    expect(late.find((r) => r.chip === '*')!.n).toBe(200); // edge-b's requests 100..299
+    expect(await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10, model: 'nope' }).latencyByLoad()).toEqual([]);
+    expect(() => new ReportQueries(w, { metric: 'disk_util' as never })).toThrow(/--metric: expected one of cpu_util, .* got "disk_util"/);
+    expect(() => new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0 })).toThrow(/--bucket-width: expected a number > 0, got 0/);
+    expect(() => new ReportQueries(w, { metric: 'cpu_util', sinceMs: t0, untilMs: t0 })).toThrow(/--since must be before --until/);
+  });
+});
