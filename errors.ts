@@ -54,3 +54,10 @@ export class RetriesExhaustedError extends PipelineError {
     super(message, { cause, retriable: false });
   }
 }
+
+/** An alert webhook answered with an error or could not be reached; `status` is the HTTP status (null: no answer). */
+export class WebhookError extends PipelineError {
+  constructor(message: string, readonly status: number | null, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options);
+  }
+}

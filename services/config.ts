@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseCron } from './model/lifecycle.ts';
+import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 
 /**
  * Runtime configuration from `EDGELAT_*` environment variables (DESIGN §7).
@@ -40,6 +41,8 @@ export interface EdgelatConfig {
   retrainCron: string | null;
   /** Event-time window a scheduled retraining reads, ms. @default 604800000 (7 days) */
   retrainWindowMs: number;
+  /** Alert policy of the correlation processor (EDGELAT_ALERT_*; pipelines/alerts/alert-state.ts). */
+  alerts: AlertPolicy;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
@@ -103,6 +106,12 @@ const schema = z.object({
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
+  EDGELAT_ALERT_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
+  EDGELAT_ALERT_HYSTERESIS: z.coerce.number().min(0).lt(1).default(0.1),
+  EDGELAT_ALERT_MIN_N: int(3, 1_000_000_000).default(30),
+  EDGELAT_ALERT_FIRE_AFTER: int(1, 1000).default(3),
+  EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
+  EDGELAT_ALERT_LOOKBACK: int(1, 1000).default(20),
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
@@ -161,6 +170,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
       `bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}, at most 1000 slides`,
     );
   }
+  let alerts: AlertPolicy;
+  try {
+    alerts = alertPolicy({
+      threshold: e.EDGELAT_ALERT_THRESHOLD, hysteresis: e.EDGELAT_ALERT_HYSTERESIS, minN: e.EDGELAT_ALERT_MIN_N,
+      fireAfter: e.EDGELAT_ALERT_FIRE_AFTER, clearAfter: e.EDGELAT_ALERT_CLEAR_AFTER, lookback: e.EDGELAT_ALERT_LOOKBACK,
+    });
+  } catch (error) {
+    throw new ConfigError(`bad configuration: EDGELAT_ALERT_*: ${(error as Error).message}`);
+  }
   return {
     dataDir: resolve(e.EDGELAT_DATA_DIR),
     database: e.EDGELAT_DATABASE,
@@ -176,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
+    alerts,
     kafka: e.EDGELAT_KAFKA_BROKERS
       ? {
           brokers: e.EDGELAT_KAFKA_BROKERS.split(','),

@@ -3,6 +3,7 @@
  * embedded warehouse with the model registry.
  */
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from './usage-error.ts';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
@@ -20,6 +21,18 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
     }
     return n;
   };
+}
+
+/** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL. */
+export function checkWebhookUrl(url: string): string {
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  return url;
 }
 
 /** The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir. */

@@ -7,6 +7,7 @@ import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
+import { checkWebhookUrl } from './common.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -30,7 +31,8 @@ export const DEMO_RETRAIN_CRON = '*/10 * * * *';
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string }): Promise<void> {
+  if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   const sim = { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter };
   try {
     normalizeSimConfig(sim);
@@ -53,7 +55,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   process.once('SIGINT', onInterrupt);
   try {
     const result = await runDemo({
-      warehouse, config, logger, badRecords: opts.badRecords,
+      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook,
       sim,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),

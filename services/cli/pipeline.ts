@@ -4,19 +4,28 @@ import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
 import { runStreaming } from '../pipeline/streaming.ts';
-import { configuredWarehouse } from './common.ts';
+import { checkWebhookUrl, configuredWarehouse } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { modelDir, trainTelemetryModels } from './model.ts';
 
-const STAGES: readonly Stage[] = ['join', 'correlation', 'sink'];
+const STAGES: readonly Stage[] = ['join', 'correlation', 'sink', 'alerts'];
 
-/** Parse `--processors join,correlation,sink`. @throws {UsageError} naming an unknown processor. */
-export function parseProcessors(text: string): Stage[] {
+/**
+ * Parse `--processors join,correlation,sink[,alerts]`; `--alerts-webhook` adds `alerts`.
+ * @throws {UsageError} naming an unknown processor, `alerts` without a webhook, or a webhook that is not an http(s) URL.
+ */
+export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
   const names = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!STAGES.includes(n as Stage)) throw new UsageError(`--processors: unknown processor ${JSON.stringify(n)} (known: ${STAGES.join(', ')})`);
-  if (names.length === 0) throw new UsageError('--processors: name at least one of join, correlation, sink');
+  if (names.length === 0) throw new UsageError('--processors: name at least one of join, correlation, sink, alerts');
+  if (alertsWebhook !== undefined) {
+    checkWebhookUrl(alertsWebhook);
+    names.push('alerts');
+  } else if (names.includes('alerts')) {
+    throw new UsageError('--processors alerts posts alert state changes: give --alerts-webhook URL');
+  }
   return [...new Set(names)] as Stage[];
 }
 
@@ -29,9 +38,9 @@ export function parseProcessors(text: string): Stage[] {
  * warehouse and promotions go to models.latency.v1; SIGTERM or SIGINT
  * finishes the batch, commits and exits 0.
  */
-export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string }): Promise<void> {
+export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }): Promise<void> {
   if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
-  const processors = parseProcessors(opts.processors);
+  const processors = parseProcessors(opts.processors, opts.alertsWebhook);
   const logger = createLogger(config.logLevel);
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
@@ -63,7 +72,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
     }
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
-    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics });
+    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook });
     const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
     const line = processors
       .filter((stage) => counts[stage])

@@ -20,6 +20,8 @@ export interface DemoOptions {
   /** Undecodable records injected into edge.inference.v1 (garbage bytes, a wrong type, a missing field, ...). @default 3 */
   badRecords?: number;
   logger?: Logger;
+  /** Post every alert state change to this URL (the pipeline's 'alerts' stage). */
+  alertsWebhook?: string;
   onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
   onProgress?: (stage: Stage, done: number) => void;
 }
@@ -104,7 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   let current: Stage | null = null;
   const counts = await runBoundedPipeline({
-    log, warehouse, config, logger: options.logger,
+    log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook,
     onProgress: (stage, done) => {
       if (stage !== current) {
         current = stage;

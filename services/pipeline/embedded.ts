@@ -7,18 +7,21 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
 
-/** Stages of a bounded pipeline run, in order. */
-export type Stage = 'join' | 'correlation' | 'sink';
+/** Stages of a bounded pipeline run, in order ('alerts' only with a webhook). */
+export type Stage = 'join' | 'correlation' | 'sink' | 'alerts';
 
 /** Counts per stage and input topic. */
-export type PipelineCounts = Record<Stage, Record<string, TopicCounts>>;
+export type PipelineCounts = Record<Exclude<Stage, 'alerts'>, Record<string, TopicCounts>> & { alerts?: Record<string, TopicCounts> };
 
 /** Options of a bounded pipeline run. */
 export interface PipelineRunOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'>;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts'>>;
+  /** Post every alert state change to this URL (services/alerts/delivery-run.ts), after the correlation stage. */
+  alertsWebhook?: string;
   logger?: Logger;
   /** Called after each batch: stage and records consumed so far by it. */
   onProgress?: (stage: Stage, consumed: number) => void;
@@ -53,7 +56,7 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
   await log.seal(TOPICS.enriched);
   const correlation = await new ProcessorRun({
     log, logger, checks, failPoint: fail('correlation'),
-    processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
+    processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
     onProgress: (c) => options.onProgress?.('correlation', consumed(c)),
   }).runToEnd();
   await log.seal(TOPICS.correlation);
@@ -62,5 +65,8 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     log, warehouse, logger, checks, topics: SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
-  return { join, correlation, sink };
+  const alerts = options.alertsWebhook
+    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, failPoint: fail('alerts') }).runToEnd()
+    : undefined;
+  return { join, correlation, sink, ...(alerts ? { alerts } : {}) };
 }

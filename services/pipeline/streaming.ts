@@ -10,6 +10,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { SINK_TOPICS, type Stage } from './embedded.ts';
+import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
 
 /** Pause after a poll that brought no record, milliseconds. */
 const IDLE_WAIT_MS = 50;
@@ -20,9 +21,11 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
-  /** Processors this instance runs, each as its own consumer group. @default all three */
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
+  /** Processors this instance runs, each as its own consumer group. @default join, correlation, sink (and alerts with a webhook) */
   processors?: readonly Stage[];
+  /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
+  alertsWebhook?: string;
   /**
    * Stop when the input topics are sealed and the whole consumer group of
    * each processor has committed their end offsets (any number of instances
@@ -50,12 +53,13 @@ export type StreamingCounts = Partial<Record<Stage, Record<string, TopicCounts>>
  */
 export async function runStreaming(options: StreamingOptions): Promise<StreamingCounts> {
   const { log, warehouse, config, logger, metrics, signal } = options;
-  const stages = options.processors ?? (['join', 'correlation', 'sink'] as const);
+  const stages = options.processors ?? (options.alertsWebhook ? (['join', 'correlation', 'sink', 'alerts'] as const) : (['join', 'correlation', 'sink'] as const));
+  if (stages.includes('alerts') && !options.alertsWebhook) throw new RangeError('the alerts processor needs --alerts-webhook URL');
   const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
   const counts: StreamingCounts = {};
   /** Aborted when a stage fails: the other stages stop after their batch. */
   const failed = new AbortController();
-  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], sink: [] };
+  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], sink: [], alerts: [] };
 
   const make = (stage: Stage) =>
     stage === 'join'
@@ -63,9 +67,11 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
       : stage === 'correlation'
         ? new ProcessorRun({
             log, logger, checks, idleTimeoutMs: config.idleTimeoutMs,
-            processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
+            processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
           })
-        : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+        : stage === 'alerts'
+          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook! })
+          : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
             onWrite: (table, _rows, seconds) => metrics?.batchWrite.observe({ table }, seconds) });
 
   /** Consumer lag (end offset − position) and watermark delay of a run's owned partitions, at most every `gaugeEveryMs`. */

@@ -1,0 +1,213 @@
+/**
+ * Alert delivery: follows the correlation topic as consumer group
+ * `edgelat-alert-delivery` and posts every alert state change to a webhook
+ * (DESIGN §3 "Alerts"; issue 6).
+ *
+ * Per change, in each partition's offset order: POST (retried with back-off
+ * until the receiver answers 2xx; a 4xx other than 408/425/429 is a refusal,
+ * recorded and not retried), then a row in `alert_deliveries` (the delivery
+ * position), then, after the batch, the offset commit. After a restart, even
+ * after SIGKILL, a partition resumes at its committed offset: changes whose
+ * key is already in `alert_deliveries` are not sent again, and each pair's
+ * state before that offset is read back from the table, so only a change
+ * posted but not yet recorded (the one in flight) can be sent twice — with
+ * the same idempotency key.
+ */
+import type { Logger } from 'pino';
+import { PipelineError, WebhookError } from '../../errors.ts';
+import type { CorrelationUpdate } from '../../schemas/types.ts';
+import { decodeLogRecord, type RecordChecks } from '../../pipelines/runtime/decode.ts';
+import type { FailPoint, TopicCounts } from '../../pipelines/runtime/run-processor.ts';
+import { runToEnd, type PartitionPosition } from '../../pipelines/runtime/run-to-end.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import type { Consumer, EventLog, TopicPartition } from '../eventlog/types.ts';
+import { withRetry, type RetryOptions } from '../retry.ts';
+import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
+import { alertChange, pairKey, type AlertChange } from './alert-change.ts';
+import { postAlert, type WebhookOptions } from './webhook.ts';
+
+/** Options of an alert delivery run. */
+export interface AlertDeliveryOptions {
+  log: EventLog;
+  warehouse: Warehouse;
+  /** http(s) URL that receives each change as a JSON POST. */
+  webhookUrl: string;
+  /** Consumer group. @default 'edgelat-alert-delivery' */
+  groupId?: string;
+  /** Correlation topic. @default TOPICS.correlation */
+  topic?: string;
+  /** Max records per poll. @default 2000 */
+  maxBatch?: number;
+  /** Back-off of the POST and of the warehouse write. @default retries forever, 300 ms doubling to 30 s, jitter 0.2 */
+  retry?: RetryOptions;
+  webhook?: WebhookOptions;
+  checks?: RecordChecks;
+  logger?: Logger;
+  /** Called after each change is recorded. */
+  onDelivered?: (change: AlertChange, status: 'delivered' | 'rejected') => void;
+  /** Test hook: 'after-produce' right after a POST was acknowledged, before it is recorded. */
+  failPoint?: (point: FailPoint, recordsDone: number) => void;
+}
+
+interface PartitionState {
+  next: number;
+  committed: number;
+  /** State of each pair after the last record read. */
+  prev: Map<string, string>;
+  /** Keys recorded in alert_deliveries at or after the committed offset. */
+  recorded: Set<string>;
+}
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
+
+/** The run; same shape as the processor and sink runs (start, runBatch, close, groupDrained, positions). */
+export class AlertDeliveryRun {
+  readonly counts: Record<string, TopicCounts> = {};
+  /** Changes delivered (2xx) and refused (4xx) by this run. */
+  readonly deliveries = { delivered: 0, rejected: 0 };
+  private consumer: Consumer | null = null;
+  private readonly parts = new Map<string, PartitionState>();
+  private readonly topic: string;
+  private recordsDone = 0;
+
+  constructor(private readonly options: AlertDeliveryOptions) {
+    this.topic = options.topic ?? TOPICS.correlation;
+    this.counts[this.topic] = { consumed: 0, processed: 0, late: 0, dead: 0 };
+    let url: URL | null = null;
+    try {
+      url = new URL(options.webhookUrl);
+    } catch {
+      url = null;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol)) throw new RangeError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(options.webhookUrl)}`);
+  }
+
+  async start(): Promise<void> {
+    await this.options.log.ensureTopic(this.topic);
+    this.consumer = await this.options.log.consumer(this.options.groupId ?? 'edgelat-alert-delivery', [this.topic]);
+    await this.syncAssignment();
+  }
+
+  /** New partitions: resume at the committed offset with the pairs' states and the recorded keys from alert_deliveries. */
+  private async syncAssignment(): Promise<void> {
+    const owned = this.consumer!.assignment();
+    const keys = new Set(owned.map(tpKey));
+    for (const k of [...this.parts.keys()]) if (!keys.has(k)) this.parts.delete(k);
+    const { warehouse, log } = this.options;
+    for (const tp of owned.filter((t) => !this.parts.has(tpKey(t)))) {
+      const committed = (await this.consumer!.committed(tp))?.offset ?? 0;
+      const where = `log_id = {l:String} AND topic = {t:String} AND partition = {p:UInt32}`;
+      const params = { l: log.id, t: tp.topic, p: tp.partition, c: committed };
+      const before = await warehouse.query<{ edge_server_id: string; model_id: string; x_metric: string; y_metric: string; state: string }>(
+        `SELECT edge_server_id, model_id, x_metric, y_metric, argMax(state, offset) AS state FROM ${warehouse.database}.alert_deliveries
+         WHERE ${where} AND offset < {c:UInt64} GROUP BY edge_server_id, model_id, x_metric, y_metric`, params);
+      const after = await warehouse.query<{ idempotency_key: string }>(
+        `SELECT idempotency_key FROM ${warehouse.database}.alert_deliveries WHERE ${where} AND offset >= {c:UInt64}`, params);
+      this.consumer!.seek(tp, committed);
+      this.parts.set(tpKey(tp), {
+        next: committed, committed,
+        prev: new Map(before.map((r) => [pairKey(r), r.state])),
+        recorded: new Set(after.map((r) => r.idempotency_key)),
+      });
+      this.options.logger?.info({ pipeline: 'alert-delivery', partition: tp.partition, offset: committed, pairs: before.length, recorded: after.length }, 'partition assigned; resuming from committed offset');
+    }
+  }
+
+  /** One poll: deliver its changes in order, then commit. @returns true at end of input. */
+  async runBatch(): Promise<boolean> {
+    if (!this.consumer) throw new Error('AlertDeliveryRun.start() was not called');
+    await this.syncAssignment();
+    const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    await this.syncAssignment();
+    const counts = this.counts[this.topic]!;
+    for (const r of records) {
+      const part = this.parts.get(tpKey(r));
+      if (!part || r.offset < part.next) continue;
+      counts.consumed++;
+      const decoded = decodeLogRecord(r, this.options.checks);
+      if (decoded.ok) {
+        await this.consider(part, r.partition, r.offset, decoded.value as unknown as CorrelationUpdate);
+        counts.processed++;
+      } else {
+        counts.dead++; // the warehouse-sink dead-letters it
+      }
+      part.next = r.offset + 1;
+      this.recordsDone++;
+    }
+    await this.commit();
+    return endOfInput;
+  }
+
+  private async consider(part: PartitionState, partition: number, offset: number, u: CorrelationUpdate): Promise<void> {
+    const k = pairKey(u);
+    const change = alertChange(part.prev.get(k) ?? 'none', u);
+    part.prev.set(k, u.alert_state);
+    if (!change || part.recorded.has(change.idempotency_key)) return;
+    const { warehouse, webhookUrl, logger } = this.options;
+    const retry = {
+      retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000, ...this.options.retry,
+      onRetry: (error: unknown, attempt: number, delayMs: number) =>
+        logger?.warn({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; retrying'),
+    };
+    let attempts = 0;
+    let status: 'delivered' | 'rejected' = 'delivered';
+    let httpStatus = 0;
+    try {
+      httpStatus = await withRetry(() => {
+        attempts++;
+        return postAlert(webhookUrl, change, this.options.webhook);
+      }, retry);
+    } catch (error) {
+      if (!(error instanceof WebhookError) || error.retriable) throw error;
+      status = 'rejected';
+      httpStatus = error.status ?? 0;
+      logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus }, 'alert webhook refused a change; recorded as rejected');
+    }
+    this.options.failPoint?.('after-produce', this.recordsDone);
+    const row = {
+      idempotency_key: change.idempotency_key, log_id: this.options.log.id, topic: this.topic, partition, offset,
+      edge_server_id: u.edge_server_id, model_id: u.model_id ?? '', x_metric: u.x_metric, y_metric: u.y_metric,
+      window_end: msToDateTime64(u.window_end), previous_state: change.previous_state, state: change.state,
+      status, http_status: httpStatus, attempts, delivered_at: msToDateTime64(Date.now()), payload: JSON.stringify(change),
+    };
+    const table = `${warehouse.database}.alert_deliveries`;
+    await withRetry(() => warehouse.insert(table, [row], { dedupToken: `${table}:${change.idempotency_key}` }), { ...retry, onRetry: undefined });
+    part.recorded.add(change.idempotency_key);
+    this.deliveries[status]++;
+    this.options.onDelivered?.(change, status);
+  }
+
+  /** Commit each partition's next offset (a rebalance's refusal is logged; the next owner resumes from alert_deliveries). */
+  private async commit(): Promise<void> {
+    const offsets = [...this.parts].filter(([, p]) => p.next > p.committed).map(([k, p]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset: p.next, metadata: '' }));
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer!.commit(offsets);
+      for (const o of offsets) this.parts.get(tpKey(o))!.committed = o.offset;
+      this.options.failPoint?.('after-commit', this.recordsDone);
+    } catch (error) {
+      if (!(error instanceof PipelineError && error.retriable)) throw error;
+      this.options.logger?.warn({ pipeline: 'alert-delivery', err: (error as Error).message }, 'commit refused (rebalance?); retried with the next batch');
+    }
+  }
+
+  /** Whether every member of the group is done with the sealed correlation topic. */
+  async groupDrained(): Promise<boolean> {
+    if (!this.consumer) throw new Error('AlertDeliveryRun.start() was not called');
+    return this.consumer.groupDrained();
+  }
+
+  positions(): PartitionPosition[] {
+    return [...this.parts].map(([k, p]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), position: p.next }));
+  }
+
+  async runToEnd(): Promise<Record<string, TopicCounts>> {
+    return runToEnd(this);
+  }
+
+  /** Leave the group (without committing more). */
+  async close(): Promise<void> {
+    await this.consumer?.close();
+    this.consumer = null;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `edgelat alerts tail`: the alert state changes, from the correlation topic
+ * on Kafka (followed until Ctrl-C) or from the correlation table of the
+ * embedded warehouse (printed, then the command ends).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Option, type Command } from 'commander';
+import type { CorrelationUpdate } from '../../schemas/types.ts';
+import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { alertChange, changeKey, pairKey, type AlertChange } from '../alerts/alert-change.ts';
+import { loadConfig, type EdgelatConfig } from '../config.ts';
+import { REPORTS_DIR } from '../reports/report-queries.ts';
+import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
+import { configuredWarehouse, intFlag } from './common.ts';
+import { timeFlag } from './report.ts';
+
+/** Options of `alerts tail`. */
+interface TailFlags {
+  firingOnly: boolean;
+  json: boolean;
+  since?: number;
+  limit: number;
+  pollMs: number;
+}
+
+/** One line of the terminal view. */
+export function formatChange(c: AlertChange): string {
+  const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${c.ci_low === null ? '' : ` [${c.ci_low.toFixed(2)}, ${c.ci_high!.toFixed(2)}]`}`;
+  return `${c.window_end}  ${c.state.toUpperCase().padEnd(8)} ${c.edge_server_id} ${c.model_id ?? '-'} ${c.x_metric}→${c.y_metric}  ${r} n=${c.n}  (was ${c.previous_state})`;
+}
+
+/** Add `alerts tail` to `program`. */
+export function registerAlertCommands(program: Command): void {
+  const alerts = program.command('alerts').description('alert state changes of the load-versus-latency correlations');
+  alerts
+    .command('tail')
+    .description('print alert state changes (none → rising → firing → resolved per server, model and metric pair): on Kafka (EDGELAT_KAFKA_BROKERS) follow the correlation topic until Ctrl-C; otherwise read the correlation table of the warehouse and exit')
+    .option('--firing-only', 'only changes into firing', false)
+    .option('--json', 'one JSON object per line (the webhook body: idempotency_key, states, window, r and its CI)', false)
+    .addOption(new Option('--since <time>', 'only windows ending at or after this time (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
+    .addOption(new Option('--limit <n>', 'warehouse: at most this many changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
+    .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
+    .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json')
+    .action(async (opts: TailFlags) => {
+      const config = loadConfig();
+      const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c) : formatChange(c)}\n`);
+      if (config.kafka) await tailKafka(config, opts, print);
+      else await tailWarehouse(config, opts, print);
+    });
+}
+
+/** Changes from the warehouse's correlation table (sql/reports/alert_changes.sql). */
+async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
+  const warehouse: Warehouse = configuredWarehouse(config);
+  try {
+    await warehouse.migrate();
+    const sql = readFileSync(join(REPORTS_DIR, 'alert_changes.sql'), 'utf8').replaceAll('${database}', warehouse.database);
+    const rows = await warehouse.query<Omit<AlertChange, 'idempotency_key' | 'kind'> & { window_start: string; window_end: string }>(sql, {
+      since: msToDateTime64(opts.since ?? 0), firing_only: opts.firingOnly ? 1 : 0, limit: opts.limit,
+    });
+    const iso = (t: string): string => new Date(`${t.replace(' ', 'T')}Z`).toISOString();
+    for (const r of rows) {
+      const windowEnd = Date.parse(`${r.window_end.replace(' ', 'T')}Z`);
+      print({
+        ...r, idempotency_key: changeKey({ ...r, window_end: windowEnd }, r.previous_state, r.state), kind: 'edgelat.alert-state-change.v1',
+        window_start: iso(r.window_start), window_end: iso(r.window_end),
+      });
+    }
+    if (rows.length === 0) process.stderr.write(`edgelat: no alert state change in ${warehouse.database}.load_latency_correlations${opts.since === undefined ? '' : ' since then'}${opts.firingOnly ? ' into firing' : ''}\n`);
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
+async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
+  const { KafkaEventLog } = await import('../eventlog/kafka.ts');
+  const log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  const state = new Map<string, string>();
+  try {
+    const partitions = (await log.partitionCount(TOPICS.correlation)) ?? 0;
+    if (partitions === 0) process.stderr.write(`edgelat: topic ${TOPICS.correlation} does not exist yet; waiting for it\n`);
+    const next = new Map<number, number>();
+    while (!stop.signal.aborted) {
+      const count = (await log.partitionCount(TOPICS.correlation)) ?? 0;
+      let read = 0;
+      for (let p = 0; p < count; p++) {
+        const end = await log.endOffset({ topic: TOPICS.correlation, partition: p });
+        const from = next.get(p) ?? 0;
+        if (end <= from) continue;
+        for (const r of await log.read({ topic: TOPICS.correlation, partition: p }, from, end)) {
+          next.set(p, r.offset + 1);
+          read++;
+          const decoded = decodeLogRecord(r);
+          if (!decoded.ok) continue; // the warehouse-sink dead-letters it
+          const u = decoded.value as unknown as CorrelationUpdate;
+          const k = pairKey(u);
+          const c = alertChange(state.get(k) ?? 'none', u);
+          state.set(k, u.alert_state);
+          if (c && (!opts.firingOnly || c.state === 'firing') && (opts.since === undefined || u.window_end >= opts.since)) print(c);
+        }
+        if (!next.has(p)) next.set(p, end);
+      }
+      if (read === 0) await sleep(opts.pollMs, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    await log.close();
+  }
+}

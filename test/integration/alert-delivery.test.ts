@@ -1,0 +1,159 @@
+/**
+ * Alert delivery (issue 6, E4 on the in-process log; the Kafka + SIGKILL
+ * version is test/e2e/alerts-sigkill.test.ts): a local HTTP receiver that
+ * deduplicates by idempotency key sees every state change exactly once across
+ * crashes at every point, a 500 is retried with growing back-off, and a 4xx
+ * is recorded as a refusal.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { codecFor } from '../../schemas/index.ts';
+import type { CorrelationUpdate } from '../../schemas/types.ts';
+import { alertChanges, changeKey } from '../../services/alerts/alert-change.ts';
+import { AlertDeliveryRun } from '../../services/alerts/delivery-run.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const T0 = Date.UTC(2024, 5, 1, 10, 0, 0);
+const STATES = ['none', 'rising', 'rising', 'firing', 'firing', 'firing', 'resolved', 'none', 'rising', 'none', 'rising', 'firing', 'resolved', 'none'];
+
+/** Windows of 6 servers × 2 pairs, each pair walking through STATES (shifted per pair), in window order. */
+function windows(): CorrelationUpdate[] {
+  const out: CorrelationUpdate[] = [];
+  for (let w = 0; w < STATES.length; w++) {
+    for (let s = 0; s < 6; s++) {
+      for (const x of ['cpu_util', 'gpu_util'] as const) {
+        out.push({
+          scope: 'server×model', edge_server_id: `edge-${s}`, model_id: 'resnet50', chip: 'chip-a', window_start: T0 + w * 30_000 - 300_000, window_end: T0 + w * 30_000,
+          x_metric: x, y_metric: 'total_ms', n: 100, pearson_r: 0.6, ci_low: 0.45, ci_high: 0.72, slope: 10, intercept: 1, p_value: 1e-6, null_reason: null,
+          alert_state: STATES[(w + s + (x === 'gpu_util' ? 3 : 0)) % STATES.length]! as CorrelationUpdate['alert_state'],
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A receiver that records every POST and answers from `answer` (default 200). */
+function receiver() {
+  const posts: { key: string; at: number; status: number; body: Record<string, unknown> }[] = [];
+  let answer: (n: number, key: string) => number = () => 200;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += String(d)));
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      const status = answer(posts.length, key);
+      posts.push({ key, at: performance.now(), status, body: JSON.parse(body) as Record<string, unknown> });
+      res.statusCode = status;
+      res.end();
+    });
+  });
+  return {
+    posts, server,
+    setAnswer: (f: typeof answer) => (answer = f),
+    /** Keys acknowledged with 2xx, deduplicated, and how many were acknowledged more than once. */
+    acked: () => {
+      const ok = posts.filter((p) => p.status < 300).map((p) => p.key);
+      return { keys: new Set(ok), repeats: ok.length - new Set(ok).size };
+    },
+    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+  };
+}
+
+describe('alert delivery to a webhook', () => {
+  const rx = receiver();
+  let w: ChdbWarehouse;
+  const input = windows();
+  const expected = alertChanges(input);
+  beforeAll(async () => {
+    await new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r));
+  });
+  afterEach(async () => {
+    rx.posts.length = 0;
+    rx.setAnswer(() => 200);
+    await w?.close();
+  });
+  afterAll(() => new Promise<void>((r) => rx.server.close(() => r())));
+
+  async function logWithWindows(): Promise<MemoryEventLog> {
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await log.ensureTopic(TOPICS.correlation, 4);
+    await log.produce(TOPICS.correlation, input.map((u) => ({ key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u) })));
+    await log.seal(TOPICS.correlation);
+    return log;
+  }
+  const fast = { initialRetryTimeMs: 20, maxRetryTimeMs: 200, factor: 0 };
+
+  it('posts every change once, with the stable key, the JSON body and an Idempotency-Key header', async () => {
+    expect(expected.length).toBeGreaterThan(80);
+    w = await createTestDatabase('alerts');
+    const log = await logWithWindows();
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast });
+    await run.runToEnd();
+    expect(rx.posts.map((p) => p.key).sort()).toEqual(expected.map((c) => c.idempotency_key).sort());
+    const first = rx.posts.find((p) => p.key === expected[0]!.idempotency_key)!;
+    expect(first.body).toEqual(expected[0]);
+    expect(first.body).toMatchObject({ kind: 'edgelat.alert-state-change.v1', previous_state: 'none', x_metric: expect.any(String) });
+    const c0 = expected[0]!;
+    const w0 = input.find((u) => u.edge_server_id === c0.edge_server_id && u.x_metric === c0.x_metric && new Date(u.window_end).toISOString() === c0.window_end)!;
+    expect(c0.idempotency_key).toMatch(/^[0-9a-f]{32}$/);
+    expect(changeKey(w0, c0.previous_state, c0.state)).toBe(c0.idempotency_key);
+    expect(changeKey(w0, 'firing', c0.state)).not.toBe(c0.idempotency_key);
+    const [row] = await w.query<{ n: number; u: number }>(`SELECT count() AS n, uniqExact(idempotency_key) AS u FROM ${w.database}.alert_deliveries WHERE status = 'delivered'`);
+    expect([Number(row!.n), Number(row!.u)]).toEqual([expected.length, expected.length]);
+    expect(run.deliveries).toEqual({ delivered: expected.length, rejected: 0 });
+  });
+
+  it('crashes after a POST, before or after the commit: each change is acknowledged, only the one in flight twice, with the same key', async () => {
+    w = await createTestDatabase('alerts_crash');
+    const log = await logWithWindows();
+    // Crash when the receiver has seen `at` POSTs: after a POST (before it is recorded), after a commit, and
+    // twice in a row after a POST (the restarted run re-sends the change in flight and crashes again).
+    for (const [point, at] of [['after-produce', 10], ['after-commit', 30], ['after-produce', 50], ['after-produce', 51]] as const) {
+      const run = new AlertDeliveryRun({
+        log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13,
+        failPoint: (p) => { if (p === point && rx.posts.length >= at) throw new Error(`crash ${point} ${at}`); },
+      });
+      await expect(run.runToEnd()).rejects.toThrow(/crash/);
+    }
+    await new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13 }).runToEnd();
+    const { keys, repeats } = rx.acked();
+    expect([...keys].sort()).toEqual(expected.map((c) => c.idempotency_key).sort());
+    expect(repeats).toBe(3); // post 10's change once more, post 50's change twice more (the second crash hit its re-send)
+    const counts = new Map<string, number>();
+    for (const p of rx.posts) counts.set(p.key, (counts.get(p.key) ?? 0) + 1);
+    expect([...counts.values()].sort((a, b) => b - a).slice(0, 3)).toEqual([3, 2, 1]);
+    expect(counts.get(rx.posts[9]!.key)).toBe(2);
+    expect(counts.get(rx.posts[49]!.key)).toBe(3);
+    const [row] = await w.query<{ n: number; u: number }>(`SELECT count() AS n, uniqExact(idempotency_key) AS u FROM ${w.database}.alert_deliveries`);
+    expect([Number(row!.n), Number(row!.u)]).toEqual([expected.length, expected.length]);
+  });
+
+  it('retries a receiver answering 500 with growing back-off, and records a 4xx refusal without retrying it', async () => {
+    w = await createTestDatabase('alerts_retry');
+    const log = await logWithWindows();
+    const refused = expected[5]!.idempotency_key;
+    rx.setAnswer((n, key) => (n < 4 ? 500 : key === refused ? 422 : 200));
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 40, maxRetryTimeMs: 1000, factor: 0 } });
+    await run.runToEnd();
+    const firstKey = rx.posts[0]!.key;
+    const tries = rx.posts.filter((p) => p.key === firstKey);
+    expect(tries.map((p) => p.status)).toEqual([500, 500, 500, 500, 200]);
+    const gaps = tries.slice(1).map((p, i) => p.at - tries[i]!.at);
+    // Back-off 40, 80, 160, 320 ms (factor 0: no jitter), each at least its delay.
+    gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(40 * 2 ** i - 5));
+    expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 4);
+    expect(rx.posts.filter((p) => p.key === refused).map((p) => p.status)).toEqual([422]);
+    expect(run.deliveries).toEqual({ delivered: expected.length - 1, rejected: 1 });
+    const rows = await w.query<{ status: string; http_status: number; attempts: number }>(`SELECT status, http_status, attempts FROM ${w.database}.alert_deliveries WHERE idempotency_key = {k:String}`, { k: refused });
+    expect(rows).toEqual([{ status: 'rejected', http_status: 422, attempts: 1 }]);
+  });
+
+  it('rejects a webhook that is not an http(s) URL', () => {
+    expect(() => new AlertDeliveryRun({ log: new MemoryEventLog(), warehouse: w, webhookUrl: 'ftp://x' })).toThrow(/--alerts-webhook: expected an http\(s\) URL, got "ftp:\/\/x"/);
+  });
+});
