@@ -70,6 +70,7 @@ export class AlertDeliveryRun {
   private readonly topic: string;
   private recordsDone = 0;
 
+  /** @throws {RangeError} when `webhookUrl` is not an http(s) URL. */
   constructor(private readonly options: AlertDeliveryOptions) {
     this.topic = options.topic ?? TOPICS.correlation;
     this.counts[this.topic] = { consumed: 0, processed: 0, late: 0, dead: 0 };
@@ -82,6 +83,7 @@ export class AlertDeliveryRun {
     if (!url || !['http:', 'https:'].includes(url.protocol)) throw new RangeError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(options.webhookUrl)}`);
   }
 
+  /** Join the consumer group and resume each owned partition (see {@link syncAssignment}). */
   async start(): Promise<void> {
     await this.options.log.ensureTopic(this.topic);
     this.consumer = await this.options.log.consumer(this.options.groupId ?? 'edgelat-alert-delivery', [this.topic]);
@@ -146,8 +148,9 @@ export class AlertDeliveryRun {
     const { warehouse, webhookUrl, logger } = this.options;
     const retry = {
       retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000, ...this.options.retry,
+      // From the 3rd failure on at error level: delivery is paused until the webhook answers (a typo in the URL shows).
       onRetry: (error: unknown, attempt: number, delayMs: number) =>
-        logger?.warn({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; retrying'),
+        logger?.[attempt >= 3 ? 'error' : 'warn']({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; delivery paused, retrying'),
     };
     let attempts = 0;
     let status: 'delivered' | 'rejected' = 'delivered';
@@ -197,10 +200,12 @@ export class AlertDeliveryRun {
     return this.consumer.groupDrained();
   }
 
+  /** Next offset to read per owned partition (consumer lag = end offset − position). */
   positions(): PartitionPosition[] {
     return [...this.parts].map(([k, p]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), position: p.next }));
   }
 
+  /** Start, deliver until end of input (a sealed topic), leave the group. @returns the counts. */
   async runToEnd(): Promise<Record<string, TopicCounts>> {
     return runToEnd(this);
   }

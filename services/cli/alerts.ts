@@ -3,17 +3,15 @@
  * on Kafka (followed until Ctrl-C) or from the correlation table of the
  * embedded warehouse (printed, then the command ends).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
-import { alertChange, changeKey, pairKey, type AlertChange } from '../alerts/alert-change.ts';
+import { alertChange, pairKey, type AlertChange } from '../alerts/alert-change.ts';
+import { readAlertChanges } from '../alerts/alert-log.ts';
 import { loadConfig, type EdgelatConfig } from '../config.ts';
-import { REPORTS_DIR } from '../reports/report-queries.ts';
-import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
+import type { Warehouse } from '../warehouse/types.ts';
 import { configuredWarehouse, intFlag } from './common.ts';
 import { timeFlag } from './report.ts';
 
@@ -57,19 +55,9 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
   const warehouse: Warehouse = configuredWarehouse(config);
   try {
     await warehouse.migrate();
-    const sql = readFileSync(join(REPORTS_DIR, 'alert_changes.sql'), 'utf8').replaceAll('${database}', warehouse.database);
-    const rows = await warehouse.query<Omit<AlertChange, 'idempotency_key' | 'kind'> & { window_start: string; window_end: string }>(sql, {
-      since: msToDateTime64(opts.since ?? 0), firing_only: opts.firingOnly ? 1 : 0, limit: opts.limit,
-    });
-    const iso = (t: string): string => new Date(`${t.replace(' ', 'T')}Z`).toISOString();
-    for (const r of rows) {
-      const windowEnd = Date.parse(`${r.window_end.replace(' ', 'T')}Z`);
-      print({
-        ...r, idempotency_key: changeKey({ ...r, window_end: windowEnd }, r.previous_state, r.state), kind: 'edgelat.alert-state-change.v1',
-        window_start: iso(r.window_start), window_end: iso(r.window_end),
-      });
-    }
-    if (rows.length === 0) process.stderr.write(`edgelat: no alert state change in ${warehouse.database}.load_latency_correlations${opts.since === undefined ? '' : ' since then'}${opts.firingOnly ? ' into firing' : ''}\n`);
+    const changes = await readAlertChanges(warehouse, { sinceMs: opts.since, firingOnly: opts.firingOnly, limit: opts.limit });
+    for (const c of changes) print(c);
+    if (changes.length === 0) process.stderr.write(`edgelat: no alert state change in ${warehouse.database}.load_latency_correlations${opts.since === undefined ? '' : ' since then'}${opts.firingOnly ? ' into firing' : ''}\n`);
   } finally {
     await warehouse.close();
   }

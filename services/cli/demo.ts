@@ -8,6 +8,7 @@ import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
 import { checkWebhookUrl } from './common.ts';
+import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -82,6 +83,10 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const rec = await createBackend({ warehouse, registry }).recommend({ model: DEMO_RECOMMEND_MODEL, slo: { percentile: 0.99, ms: DEMO_SLO_P99_MS }, rps: medianRps });
     progress.stop();
     const s = await readSummary(warehouse);
+    const alerts = await readAlertChanges(warehouse);
+    const delivered = opts.alertsWebhook
+      ? (await warehouse.query<{ delivered: number; rejected: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected FROM ${warehouse.database}.alert_deliveries`))[0]
+      : undefined;
     const db = warehouse.database;
     const c = result.counts;
     const joinIn = c.join[TOPICS.inference]!;
@@ -102,6 +107,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}; table ${db}.late_events)`,
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
       `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
+      `alert state changes   ${fmt(alerts.length)} (${fmt(alerts.filter((a) => a.state === 'firing').length)} into firing; \`edgelat alerts tail\`)${delivered ? `; webhook: ${fmt(delivered.delivered)} delivered, ${fmt(delivered.rejected)} refused (table ${db}.alert_deliveries)` : ''}`,
       `ground-truth rows     ${fmt(s.tables.sim_ground_truth)}`,
       '',
       'strongest load-versus-latency correlations (n >= 30; one window per server, model and pair; 95 % CI by Fisher z; all statuses)',
