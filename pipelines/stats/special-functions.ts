@@ -79,3 +79,55 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
   if (!(a > 0 && b > 0)) throw new RangeError(`regularizedIncompleteBeta: a and b must be > 0, got a=${String(a)} b=${String(b)}`);
   return incompleteBetaWithComplement(a, b, x, 1 - x);
 }
+
+/**
+ * Regularized upper incomplete gamma Q(a, x) = Γ(a, x) / Γ(a) for a > 0, x ≥ 0
+ * (Numerical Recipes 3rd ed. §6.2: the series for P when x < a + 1, else the
+ * continued fraction for Q by the modified Lentz method).
+ * @throws {RangeError} if a ≤ 0 or x < 0.
+ */
+export function regularizedGammaQ(a: number, x: number): number {
+  if (!(a > 0)) throw new RangeError(`regularizedGammaQ: a must be > 0, got ${String(a)}`);
+  if (!(x >= 0)) throw new RangeError(`regularizedGammaQ: x must be >= 0, got ${String(x)}`);
+  if (x === 0) return 1;
+  const lead = -x + a * Math.log(x) - logGamma(a);
+  if (x < a + 1) {
+    let ap = a;
+    let sum = 1 / a;
+    let del = sum;
+    for (let n = 0; n < 100000; n++) {
+      del *= x / ++ap;
+      sum += del;
+      if (Math.abs(del) < Math.abs(sum) * EPS) break;
+    }
+    return 1 - sum * Math.exp(lead);
+  }
+  let b = x + 1 - a;
+  let c = 1 / FPMIN;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 100000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < FPMIN) d = FPMIN;
+    c = b + an / c;
+    if (Math.abs(c) < FPMIN) c = FPMIN;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) <= EPS) break;
+  }
+  return Math.exp(lead) * h;
+}
+
+/**
+ * Upper tail of the standard normal distribution, 1 − Φ(z) = erfc(z / √2) / 2,
+ * with erfc(x) = Q(1/2, x²) for x ≥ 0 (Abramowitz & Stegun 7.1.2, 6.5.17);
+ * accurate far into the tail (no 1 − Φ cancellation).
+ */
+export function normalUpperTail(z: number): number {
+  if (Number.isNaN(z)) return Number.NaN;
+  const half = 0.5 * regularizedGammaQ(0.5, (z * z) / 2);
+  return z >= 0 ? half : 1 - half;
+}

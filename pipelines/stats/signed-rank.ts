@@ -1,0 +1,232 @@
+/**
+ * Paired comparison statistics for shadow deployments: the Wilcoxon
+ * signed-rank test and the Hodges–Lehmann estimate of the shift with its
+ * confidence interval.
+ *
+ * Sources: F. Wilcoxon (1945), "Individual comparisons by ranking methods";
+ * J. L. Hodges & E. L. Lehmann (1963), "Estimates of location based on rank
+ * tests"; M. Hollander, D. A. Wolfe & E. Chicken, Nonparametric Statistical
+ * Methods, 3rd ed. (2014), §3.1–3.3 (zeros dropped, midranks for ties, the
+ * tie-corrected normal approximation, the CI from ordered Walsh averages).
+ */
+import { normalUpperTail } from './special-functions.ts';
+
+/** Largest n (non-zero differences) whose p-value uses the exact distribution. */
+export const EXACT_MAX_N = 50;
+
+/** Result of {@link wilcoxonSignedRank}. */
+export interface SignedRankResult {
+  /** Non-zero differences ranked. */
+  n: number;
+  /** Zero differences, dropped before ranking (Wilcoxon's method). */
+  zeros: number;
+  /** Sum of the (mid)ranks of |d| over positive differences. */
+  wPlus: number;
+  /** Sum over negative differences; wPlus + wMinus = n(n+1)/2. */
+  wMinus: number;
+  /** Two-sided p-value: 2·min(P(W+ ≤ w), P(W+ ≥ w)), capped at 1; 1 when n = 0. */
+  pValue: number;
+  /** True when the p-value comes from the exact permutation distribution of the observed (mid)ranks. */
+  exact: boolean;
+}
+
+/** Midranks (1-based) of values, ties sharing the mean of their ranks. */
+export function midranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const ranks = new Array<number>(values.length);
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]![1]] = (i + j + 2) / 2;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/**
+ * Wilcoxon signed-rank test of "the differences are symmetric about 0".
+ *
+ * Zeros are dropped; |d| are ranked with midranks. For n ≤ {@link EXACT_MAX_N}
+ * the p-value is exact: the distribution of W+ over all 2^n sign patterns of
+ * the observed ranks (ties included), by dynamic programming over doubled
+ * ranks. Above, the normal approximation with the tie correction of the
+ * variance, n(n+1)(2n+1)/24 − Σ(t³ − t)/48, and a continuity correction of ½.
+ *
+ * @param d  Paired differences (e.g. ln shadow − ln production).
+ * @throws {RangeError} on a non-finite difference (names its index).
+ */
+export function wilcoxonSignedRank(d: readonly number[]): SignedRankResult {
+  d.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new RangeError(`wilcoxonSignedRank: difference ${i} is ${String(v)}, expected a finite number`);
+  });
+  const nz = d.filter((v) => v !== 0);
+  const n = nz.length;
+  const zeros = d.length - n;
+  if (n === 0) return { n, zeros, wPlus: 0, wMinus: 0, pValue: 1, exact: true };
+  const ranks = midranks(nz.map(Math.abs));
+  let wPlus = 0;
+  nz.forEach((v, i) => {
+    if (v > 0) wPlus += ranks[i]!;
+  });
+  const total = (n * (n + 1)) / 2;
+  const wMinus = total - wPlus;
+  if (n <= EXACT_MAX_N) {
+    // Doubled ranks are integers; P(T = t) over independent fair signs, t = 2·W+.
+    const r2 = ranks.map((r) => Math.round(2 * r));
+    const max = r2.reduce((a, b) => a + b, 0);
+    let dist = new Float64Array(max + 1);
+    dist[0] = 1;
+    let reach = 0;
+    for (const r of r2) {
+      const next = new Float64Array(max + 1);
+      for (let t = 0; t <= reach; t++) {
+        const p = dist[t]! / 2;
+        if (p === 0) continue;
+        next[t] += p;
+        next[t + r] += p;
+      }
+      reach += r;
+      dist = next;
+    }
+    const t = Math.round(2 * wPlus);
+    let lower = 0;
+    let upper = 0;
+    for (let k = 0; k <= max; k++) {
+      if (k <= t) lower += dist[k]!;
+      if (k >= t) upper += dist[k]!;
+    }
+    return { n, zeros, wPlus, wMinus, pValue: Math.min(1, 2 * Math.min(lower, upper)), exact: true };
+  }
+  const ties = new Map<number, number>();
+  for (const r of ranks) ties.set(r, (ties.get(r) ?? 0) + 1);
+  let tieSum = 0;
+  for (const t of ties.values()) tieSum += t ** 3 - t;
+  const variance = (n * (n + 1) * (2 * n + 1)) / 24 - tieSum / 48;
+  const z = variance > 0 ? Math.max(0, Math.abs(wPlus - total / 2) - 0.5) / Math.sqrt(variance) : 0;
+  return { n, zeros, wPlus, wMinus, pValue: Math.min(1, 2 * normalUpperTail(z)), exact: false };
+}
+
+/**
+ * The k-th smallest Walsh average (d_i + d_j)/2, i ≤ j, of sorted values, 1 ≤ k ≤ n(n+1)/2,
+ * in O(n log(range)) time and O(1) extra space: bisection on the value with a two-pointer count,
+ * then the smallest Walsh average above the last value with fewer than k below it.
+ */
+export function kthWalshAverage(sorted: readonly number[], k: number): number {
+  const n = sorted.length;
+  const m = (n * (n + 1)) / 2;
+  if (!(Number.isInteger(k) && k >= 1 && k <= m)) throw new RangeError(`kthWalshAverage: k must be an integer in 1..${m}, got ${String(k)}`);
+  /** Number of Walsh averages ≤ v. */
+  const countAtMost = (v: number): number => {
+    let count = 0;
+    let j = n - 1;
+    for (let i = 0; i < n; i++) {
+      // For this i, j runs down: the largest j ≥ i with (s_i + s_j)/2 ≤ v.
+      while (j >= i && (sorted[i]! + sorted[j]!) / 2 > v) j--;
+      if (j < i) break;
+      count += j - i + 1;
+    }
+    return count;
+  };
+  let lo = sorted[0]!; // countAtMost(lo) may already be ≥ k
+  if (countAtMost(lo) >= k) return lo;
+  let hi = sorted[n - 1]!;
+  for (let it = 0; it < 2000; it++) {
+    const mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) break;
+    if (countAtMost(mid) >= k) hi = mid;
+    else lo = mid;
+  }
+  // countAtMost(lo) < k ≤ countAtMost(hi), and no double lies strictly between lo and hi:
+  // the answer is the smallest Walsh average > lo.
+  let best = Number.POSITIVE_INFINITY;
+  let j = n - 1;
+  for (let i = 0; i < n; i++) {
+    while (j > i && (sorted[i]! + sorted[j - 1]!) / 2 > lo) j--;
+    if (j < i) j = i;
+    const w = (sorted[i]! + sorted[j]!) / 2;
+    if (w > lo && w < best) best = w;
+  }
+  return best;
+}
+
+/** Hodges–Lehmann estimate with its confidence interval. */
+export interface HodgesLehmann {
+  /** Median of the Walsh averages. */
+  estimate: number;
+  /** CI bounds: the k-th smallest and k-th largest Walsh averages (k from the signed-rank distribution); null when n is too small for the confidence. */
+  low: number | null;
+  high: number | null;
+  /** Confidence actually reached (≥ the requested one when exact), fraction 0..1. */
+  confidence: number | null;
+}
+
+/** Exact null distribution of W+ without ties: counts over 2^n sign patterns, as probabilities. */
+function signedRankCdf(n: number): Float64Array {
+  const max = (n * (n + 1)) / 2;
+  let dist = new Float64Array(max + 1);
+  dist[0] = 1;
+  for (let r = 1; r <= n; r++) {
+    const next = new Float64Array(max + 1);
+    for (let t = 0; t <= (r * (r - 1)) / 2; t++) {
+      const p = dist[t]! / 2;
+      next[t] += p;
+      next[t + r] += p;
+    }
+    dist = next;
+  }
+  for (let t = 1; t <= max; t++) dist[t] += dist[t - 1]!;
+  return dist;
+}
+
+/**
+ * Hodges–Lehmann estimate of the centre of paired differences (zeros kept: every
+ * difference is a sample) and its two-sided confidence interval: [W_(k), W_(M+1−k)]
+ * of the M = n(n+1)/2 ordered Walsh averages, with k − 1 the largest value whose
+ * lower-tail probability under the no-ties signed-rank distribution is ≤ (1 − confidence)/2
+ * (exact for n ≤ {@link EXACT_MAX_N}, normal approximation above).
+ *
+ * @param d           Paired differences (finite).
+ * @param confidence  Two-sided confidence, in (0, 1). @default 0.95
+ * @throws {RangeError} on no differences, a non-finite difference or a confidence outside (0, 1).
+ */
+export function hodgesLehmann(d: readonly number[], confidence = 0.95): HodgesLehmann {
+  if (d.length === 0) throw new RangeError('hodgesLehmann: no differences');
+  d.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new RangeError(`hodgesLehmann: difference ${i} is ${String(v)}, expected a finite number`);
+  });
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`hodgesLehmann: confidence must be in (0, 1), got ${String(confidence)}`);
+  const s = [...d].sort((a, b) => a - b);
+  const n = s.length;
+  const m = (n * (n + 1)) / 2;
+  const estimate = m % 2 === 1 ? kthWalshAverage(s, (m + 1) / 2) : (kthWalshAverage(s, m / 2) + kthWalshAverage(s, m / 2 + 1)) / 2;
+  const alpha = (1 - confidence) / 2;
+  let k: number; // CI is [W_(k), W_(m+1-k)]
+  let reached: number;
+  if (n <= EXACT_MAX_N) {
+    const cdf = signedRankCdf(n);
+    // Largest c with P(W+ ≤ c) ≤ alpha; then k = c + 1.
+    let c = -1;
+    while (c + 1 <= m && cdf[c + 1]! <= alpha) c++;
+    if (c < 0) return { estimate, low: null, high: null, confidence: null };
+    k = c + 1;
+    reached = 1 - 2 * cdf[c]!;
+  } else {
+    const z = -normalQuantileUpper(alpha);
+    k = Math.max(1, Math.floor(m / 2 + z * Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24) + 0.5));
+    reached = confidence;
+  }
+  return { estimate, low: kthWalshAverage(s, k), high: kthWalshAverage(s, m + 1 - k), confidence: reached };
+}
+
+/** z with P(Z > z) = p for 0 < p < 1 (bisection on {@link normalUpperTail}; ~1e-12). */
+export function normalQuantileUpper(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantileUpper: p must be in (0, 1), got ${String(p)}`);
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 200 && hi - lo > 1e-13; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalUpperTail(mid) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
