@@ -8,6 +8,8 @@ export const TOPICS = {
   enriched: 'analytics.inference-enriched.v1',
   correlation: 'analytics.load-latency-correlation.v1',
   late: 'analytics.late-events.v1',
+  shadow: 'edge.shadow.v1',
+  shadowVerdicts: 'analytics.shadow-verdicts.v1',
 } as const;
 
 /** Record kind of each topic (see schemas/). */
@@ -17,6 +19,8 @@ export const TOPIC_KINDS = {
   [TOPICS.enriched]: 'EnrichedInference',
   [TOPICS.correlation]: 'CorrelationUpdate',
   [TOPICS.late]: 'LateEvent',
+  [TOPICS.shadow]: 'ShadowResult',
+  [TOPICS.shadowVerdicts]: 'ShadowVerdict',
 } as const;
 
 /** Dead-letter topic of a topic (DESIGN §2). */

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createCodec, type Codec, type RecordKind } from './codec.ts';
-import type { CorrelationUpdate, DeadLetter, EnrichedInference, InferenceEvent, LateEvent, LoadSample } from './types.ts';
+import type { CorrelationUpdate, DeadLetter, EnrichedInference, InferenceEvent, LateEvent, LoadSample, ShadowResult, ShadowVerdict } from './types.ts';
 
 export type * from './types.ts';
 export { createCodec, createLongAwareType, readWithWriterSchema, type Codec, type RecordKind } from './codec.ts';
@@ -24,6 +24,8 @@ export interface RecordTypes {
   CorrelationUpdate: CorrelationUpdate;
   DeadLetter: DeadLetter;
   LateEvent: LateEvent;
+  ShadowResult: ShadowResult;
+  ShadowVerdict: ShadowVerdict;
 }
 
 /** Schema file (in this folder) of each record kind. */
@@ -34,6 +36,8 @@ export const SCHEMA_FILES: Readonly<Record<RecordKind, string>> = {
   CorrelationUpdate: 'correlation-update.v1.avsc',
   DeadLetter: 'dead-letter.v1.avsc',
   LateEvent: 'late-event.v1.avsc',
+  ShadowResult: 'shadow-result.v1.avsc',
+  ShadowVerdict: 'shadow-verdict.v1.avsc',
 };
 
 /**
@@ -59,6 +63,8 @@ export const codecs: { readonly [K in RecordKind]: Codec<RecordTypes[K]> } = Obj
   CorrelationUpdate: build('CorrelationUpdate'),
   DeadLetter: build('DeadLetter'),
   LateEvent: build('LateEvent'),
+  ShadowResult: build('ShadowResult'),
+  ShadowVerdict: build('ShadowVerdict'),
 });
 
 /**

@@ -156,3 +156,64 @@ export interface LateEvent {
   /** The record itself, as JSON. */
   record_json: string;
 }
+
+/** One request measured on a shadow deployment (edge.shadow.v1; schemas/shadow-result.v1.avsc). */
+export interface ShadowResult {
+  event_id: string;
+  /** Shared with the production event it shadows. */
+  request_id: string;
+  /** When the shadow received the request (its own clock), epoch ms UTC. */
+  ts: number;
+  /** When the production server received the request, epoch ms UTC. */
+  request_ts: number;
+  /** Production server the shadow sits beside. */
+  edge_server_id: string;
+  device_id: string;
+  model_id: string;
+  /** Version the shadow ran (the candidate). */
+  model_version: string;
+  /** Shadow chip. */
+  chip: string;
+  runtime: string;
+  queue_ms: number;
+  io_ms: number;
+  compute_ms: number;
+  /** From the shadow's receipt to its answer, ms. */
+  total_ms: number;
+  status: InferenceStatus;
+  deployment_id: string | null;
+}
+
+/** Verdict of a paired shadow comparison. */
+export type ShadowVerdictName = 'BETTER' | 'WORSE' | 'EQUIVALENT' | 'INCONCLUSIVE';
+
+/** One window of a shadow comparison (analytics.shadow-verdicts.v1; schemas/shadow-verdict.v1.avsc). Latencies in ms, ratios shadow / production. */
+export interface ShadowVerdict {
+  edge_server_id: string;
+  model_id: string;
+  production_chip: string;
+  production_version: string;
+  shadow_chip: string;
+  shadow_version: string;
+  window_start: number;
+  window_end: number;
+  pairs: number;
+  unpaired_production: number;
+  unpaired_shadow: number;
+  production_p50_ms: number | null;
+  production_p90_ms: number | null;
+  production_p99_ms: number | null;
+  shadow_p50_ms: number | null;
+  shadow_p90_ms: number | null;
+  shadow_p99_ms: number | null;
+  ratio: number | null;
+  ratio_ci_low: number | null;
+  ratio_ci_high: number | null;
+  confidence: number;
+  wilcoxon_w_plus: number | null;
+  wilcoxon_p: number | null;
+  tolerance: number;
+  verdict: ShadowVerdictName;
+  slo_p99_ms: number | null;
+  shadow_meets_slo: boolean | null;
+}

@@ -105,9 +105,9 @@ export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
 
 /** Fields holding an instant, epoch milliseconds UTC. */
-const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark']);
+const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark', 'request_ts']);
 /** Identifier fields that must not be empty strings. */
-const NON_EMPTY_FIELDS = new Set(['event_id', 'edge_server_id', 'model_id', 'chip']);
+const NON_EMPTY_FIELDS = new Set(['event_id', 'edge_server_id', 'model_id', 'chip', 'production_chip', 'shadow_chip']);
 /** Integer fields with their minimum. */
 const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   batch_size: 1,
@@ -117,6 +117,9 @@ const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   n: 0,
   partition: 0,
   offset: 0,
+  pairs: 0,
+  unpaired_production: 0,
+  unpaired_shadow: 0,
 };
 /** Finite doubles >= 0 besides the `_ms` fields. */
 const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
@@ -127,6 +130,7 @@ const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
   x_metric: ['cpu_util', 'gpu_util', 'queue_depth', 'concurrency', 'requests_per_s'],
   y_metric: ['total_ms', 'io_ms', 'compute_ms'],
   alert_state: ['none', 'rising', 'firing', 'resolved'],
+  verdict: ['BETTER', 'WORSE', 'EQUIVALENT', 'INCONCLUSIVE'],
 };
 
 /** Check one non-null field value against the rules its name implies; returns a reason or null. */

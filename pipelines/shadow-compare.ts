@@ -1,0 +1,289 @@
+import type { InferenceEvent, ShadowResult, ShadowVerdict, ShadowVerdictName } from '../schemas/types.ts';
+import { compareSeq, type Emit, type Processor, type StepInput, type StepResult } from './processor.ts';
+import { hodgesLehmann, wilcoxonSignedRank } from './stats/signed-rank.ts';
+import { TOPICS } from './topics.ts';
+
+/** Options of the shadow comparison. */
+export interface ShadowCompareOptions {
+  /** Tumbling event-time windows of the production request time, ms. @default 300000 (5 min) */
+  windowMs?: number;
+  /** Longest a shadow result may trail its production event (hand-over lag + shadow latency), ms. @default 30000 */
+  lagToleranceMs?: number;
+  /** Relative tolerance t of the verdict: ratios in [1/(1+t), 1+t] are equivalent. @default 0.1 */
+  tolerance?: number;
+  /** Two-sided confidence of the ratio's interval, (0, 1). @default 0.95 */
+  confidence?: number;
+  /** Fewest pairs for a verdict other than INCONCLUSIVE (and for statistics). @default 20 */
+  minPairs?: number;
+  /** p99 objective of the shadow, ms; null: `shadow_meets_slo` is null. @default null */
+  sloP99Ms?: number | null;
+  /** Max out-of-orderness of event time of both input streams, ms. @default 2000 */
+  maxOutOfOrdernessMs?: number;
+  /** Topic names. @default TOPICS */
+  topics?: { inference: string; shadow: string; verdicts: string };
+}
+
+interface ProdEntry {
+  ts: number;
+  server: string;
+  model: string;
+  chip: string;
+  version: string;
+  totalMs: number;
+  paired: boolean;
+}
+
+/** What identifies a shadow deployment's comparison. */
+type DeploymentKey = Pick<ShadowVerdict, 'edge_server_id' | 'model_id' | 'production_chip' | 'production_version' | 'shadow_chip' | 'shadow_version'>;
+
+interface WindowAgg {
+  verdictKey: DeploymentKey;
+  start: number;
+  production: number[];
+  shadow: number[];
+}
+
+/** State of one partition task. */
+export interface ShadowCompareState {
+  partition: number;
+  /** Production events by request id, until the lag tolerance has passed. */
+  prod: Map<string, ProdEntry>;
+  /** Shadow results whose production event has not come yet, by request id. */
+  waiting: Map<string, (ShadowResult & { offset: number })[]>;
+  /** Open windows by verdict key. */
+  windows: Map<string, WindowAgg>;
+  /** Unpaired production requests per `[server, model, window start]`. */
+  unpairedProd: Map<string, number>;
+  /** Unpaired shadow results per `[window start, server, model, shadow chip, shadow version]`. */
+  unpairedShadow: Map<string, number>;
+  /** Smallest offset per input topic and window start of the records an unfired window still needs. */
+  minOffset: Record<'prod' | 'shadow', Map<number, number>>;
+  /** Window ends up to this have fired, ms. */
+  firedLimit: number;
+}
+
+/** The statistics of a window's pairs (null below minPairs). */
+export interface PairStats {
+  production_p50_ms: number | null;
+  production_p90_ms: number | null;
+  production_p99_ms: number | null;
+  shadow_p50_ms: number | null;
+  shadow_p90_ms: number | null;
+  shadow_p99_ms: number | null;
+  ratio: number | null;
+  ratio_ci_low: number | null;
+  ratio_ci_high: number | null;
+  wilcoxon_w_plus: number | null;
+  wilcoxon_p: number | null;
+}
+
+/** Latencies at or below this are taken as this, ms, so a ratio stays finite. */
+const FLOOR_MS = 1e-3;
+
+const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
+
+/**
+ * Statistics and verdict of one window's pairs (production_ms[i], shadow_ms[i] of the same request).
+ *
+ * Percentiles: nearest rank of each side. Ratio: exp of the Hodges–Lehmann estimate of
+ * d = ln(shadow / production) and of its CI at `confidence` (stats/signed-rank.ts); Wilcoxon
+ * signed-rank test of d. Verdict with m = ln(1 + tolerance): INCONCLUSIVE below `minPairs` or
+ * without an interval; BETTER when the interval is below 0 and the estimate below −m; WORSE when
+ * it is above 0 and the estimate above m; EQUIVALENT when the interval lies within [−m, m];
+ * otherwise INCONCLUSIVE.
+ * @throws {RangeError} when the two arrays differ in length.
+ */
+export function comparePairs(production: readonly number[], shadow: readonly number[], o: { tolerance: number; confidence: number; minPairs: number }): PairStats & { verdict: ShadowVerdictName } {
+  if (production.length !== shadow.length) throw new RangeError(`comparePairs: ${production.length} production and ${shadow.length} shadow latencies`);
+  const n = production.length;
+  if (n === 0 || n < o.minPairs) {
+    return {
+      production_p50_ms: null, production_p90_ms: null, production_p99_ms: null, shadow_p50_ms: null, shadow_p90_ms: null, shadow_p99_ms: null,
+      ratio: null, ratio_ci_low: null, ratio_ci_high: null, wilcoxon_w_plus: null, wilcoxon_p: null, verdict: 'INCONCLUSIVE',
+    };
+  }
+  const p = [...production].sort((a, b) => a - b);
+  const s = [...shadow].sort((a, b) => a - b);
+  const d = production.map((x, i) => Math.log(Math.max(shadow[i]!, FLOOR_MS) / Math.max(x, FLOOR_MS)));
+  const hl = hodgesLehmann(d, o.confidence);
+  const w = wilcoxonSignedRank(d);
+  const m = Math.log(1 + o.tolerance);
+  let verdict: ShadowVerdictName = 'INCONCLUSIVE';
+  if (hl.low !== null && hl.high !== null) {
+    if (hl.high < 0 && hl.estimate < -m) verdict = 'BETTER';
+    else if (hl.low > 0 && hl.estimate > m) verdict = 'WORSE';
+    else if (hl.low >= -m && hl.high <= m) verdict = 'EQUIVALENT';
+  }
+  return {
+    production_p50_ms: nearestRank(p, 50), production_p90_ms: nearestRank(p, 90), production_p99_ms: nearestRank(p, 99),
+    shadow_p50_ms: nearestRank(s, 50), shadow_p90_ms: nearestRank(s, 90), shadow_p99_ms: nearestRank(s, 99),
+    ratio: Math.exp(hl.estimate), ratio_ci_low: hl.low === null ? null : Math.exp(hl.low), ratio_ci_high: hl.high === null ? null : Math.exp(hl.high),
+    wilcoxon_w_plus: w.wPlus, wilcoxon_p: w.pValue, verdict,
+  };
+}
+
+/**
+ * shadow-compare (issue 7): pair each shadow result with its production event
+ * by `request_id` and compare them per (server, model, production chip and
+ * version, shadow chip and version) and tumbling window of the production
+ * request time.
+ *
+ * Behaviour: inputs edge.inference.v1 and edge.shadow.v1, co-partitioned by
+ * server. A production event waits for shadows until the shadow watermark
+ * passes its ts + lagTolerance; a shadow result waits for its production event
+ * until the production watermark passes its request_ts (one production event
+ * may pair with the shadows of several chips). Each side's latency is its own
+ * `total_ms`, so the hand-over lag and the arrival order change nothing. A
+ * window [s, e) fires once the production watermark reaches e and the shadow
+ * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
+ * deployment seen in it, with the pairs, the production requests of that
+ * server and model no shadow matched, and the shadow results whose production
+ * event never came (counted, never dropped). A record whose window has fired
+ * is late. Emissions are ordered by (window end, key), the same on every replay.
+ * @throws {RangeError} on non-positive window, negative lag tolerance, tolerance ≤ 0, confidence outside (0, 1), minPairs < 1.
+ */
+export function shadowCompare(options: ShadowCompareOptions = {}): Processor<ShadowCompareState> {
+  const W = options.windowMs ?? 300_000;
+  const lagTol = options.lagToleranceMs ?? 30_000;
+  const tolerance = options.tolerance ?? 0.1;
+  const confidence = options.confidence ?? 0.95;
+  const minPairs = options.minPairs ?? 20;
+  const slo = options.sloP99Ms ?? null;
+  const topics = options.topics ?? { inference: TOPICS.inference, shadow: TOPICS.shadow, verdicts: TOPICS.shadowVerdicts };
+  if (!(Number.isInteger(W) && W > 0)) throw new RangeError(`windowMs: expected a positive integer of ms, got ${JSON.stringify(W)}`);
+  if (!(lagTol >= 0)) throw new RangeError(`lagToleranceMs: expected >= 0, got ${JSON.stringify(lagTol)}`);
+  if (!(tolerance > 0)) throw new RangeError(`tolerance: expected > 0, got ${JSON.stringify(tolerance)}`);
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence: expected in (0, 1), got ${JSON.stringify(confidence)}`);
+  if (!(Number.isInteger(minPairs) && minPairs >= 1)) throw new RangeError(`minPairs: expected an integer >= 1, got ${JSON.stringify(minPairs)}`);
+  const name = 'shadow-compare';
+  const startOf = (ts: number): number => Math.floor(ts / W) * W;
+
+  const noteOffset = (state: ShadowCompareState, side: 'prod' | 'shadow', ts: number, offset: number): void => {
+    const m = state.minOffset[side];
+    const s = startOf(ts);
+    m.set(s, Math.min(m.get(s) ?? Infinity, offset));
+  };
+
+  function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
+    const verdictKey = {
+      edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
+    };
+    const start = startOf(p.ts);
+    const k = JSON.stringify([start, ...Object.values(verdictKey)]);
+    let agg = state.windows.get(k);
+    if (!agg) {
+      agg = { verdictKey, start, production: [], shadow: [] };
+      state.windows.set(k, agg);
+    }
+    agg.production.push(p.totalMs);
+    agg.shadow.push(sh.total_ms);
+    p.paired = true;
+  }
+
+  function unpairedShadow(state: ShadowCompareState, sh: ShadowResult): void {
+    const k = JSON.stringify([startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version]);
+    state.unpairedShadow.set(k, (state.unpairedShadow.get(k) ?? 0) + 1);
+  }
+
+  /**
+   * Emit every window with end <= limit. Unpaired shadow results join the verdict of their
+   * deployment in that window (the first by key when several production chips match), or a
+   * verdict of their own with production chip and version `unknown`: decided here, at fire
+   * time, so the result never depends on arrival order.
+   */
+  function fire(state: ShadowCompareState, limit: number, out: Emit[]): void {
+    const due = [...state.windows].filter(([, a]) => a.start + W <= limit).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const shadowsLeft = new Map([...state.unpairedShadow].filter(([k]) => (JSON.parse(k) as [number])[0] + W <= limit));
+    const rows: { k: string; a: WindowAgg; unpairedShadow: number }[] = [];
+    for (const [k, a] of due) {
+      state.windows.delete(k);
+      const sk = JSON.stringify([a.start, a.verdictKey.edge_server_id, a.verdictKey.model_id, a.verdictKey.shadow_chip, a.verdictKey.shadow_version]);
+      const unpaired = shadowsLeft.get(sk) ?? 0;
+      shadowsLeft.delete(sk);
+      rows.push({ k, a, unpairedShadow: unpaired });
+    }
+    for (const [sk, count] of shadowsLeft) {
+      const [start, server, model, chip, version] = JSON.parse(sk) as [number, string, string, string, string];
+      const verdictKey = { edge_server_id: server, model_id: model, production_chip: 'unknown', production_version: 'unknown', shadow_chip: chip, shadow_version: version };
+      rows.push({ k: JSON.stringify([start, ...Object.values(verdictKey)]), a: { verdictKey, start, production: [], shadow: [] }, unpairedShadow: count });
+    }
+    for (const { k, a, unpairedShadow } of rows) {
+      const stats = comparePairs(a.production, a.shadow, { tolerance, confidence, minPairs });
+      const known = a.verdictKey.production_chip !== 'unknown' || a.production.length > 0;
+      const value: ShadowVerdict = {
+        ...a.verdictKey, window_start: a.start, window_end: a.start + W,
+        pairs: a.production.length,
+        unpaired_production: known ? (state.unpairedProd.get(JSON.stringify([a.verdictKey.edge_server_id, a.verdictKey.model_id, a.start])) ?? 0) : 0,
+        unpaired_shadow: unpairedShadow,
+        ...stats, confidence, tolerance, slo_p99_ms: slo,
+        shadow_meets_slo: slo === null || stats.shadow_p99_ms === null ? null : stats.shadow_p99_ms <= slo,
+      };
+      out.push({ topic: topics.verdicts, key: a.verdictKey.edge_server_id, value, lane: `${name}:verdicts:${state.partition}`, seq: [a.start + W, k] });
+    }
+    const done = (k: string, at: number): boolean => (JSON.parse(k) as number[])[at]! + W <= limit;
+    for (const k of [...state.unpairedProd.keys()]) if (done(k, 2)) state.unpairedProd.delete(k);
+    for (const k of [...state.unpairedShadow.keys()]) if (done(k, 0)) state.unpairedShadow.delete(k);
+    for (const side of ['prod', 'shadow'] as const) for (const st of [...state.minOffset[side].keys()]) if (st + W <= limit) state.minOffset[side].delete(st);
+  }
+
+  return {
+    name,
+    inputs: [topics.inference, topics.shadow],
+    outputs: [topics.verdicts],
+    maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
+    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity }),
+    step(state, input: StepInput, watermarks): StepResult {
+      if (input.topic === topics.inference) {
+        const e = input.value as InferenceEvent;
+        if (e.role !== 'production') return { emit: [] };
+        if (startOf(e.ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.inference] ?? -Infinity };
+        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, paired: false };
+        state.prod.set(e.request_id, p);
+        noteOffset(state, 'prod', e.ts, input.offset);
+        for (const sh of state.waiting.get(e.request_id) ?? []) addPair(state, p, sh);
+        state.waiting.delete(e.request_id);
+        return { emit: [] };
+      }
+      const sh = input.value as ShadowResult;
+      if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity };
+      noteOffset(state, 'shadow', sh.request_ts, input.offset);
+      const p = state.prod.get(sh.request_id);
+      if (p) addPair(state, p, sh);
+      else state.waiting.set(sh.request_id, [...(state.waiting.get(sh.request_id) ?? []), { ...sh, offset: input.offset }]);
+      return { emit: [] };
+    },
+    onWatermark(state, watermarks) {
+      const pwm = watermarks[topics.inference] ?? -Infinity;
+      const swm = watermarks[topics.shadow] ?? -Infinity;
+      // Production events past the lag tolerance: no shadow can still come.
+      for (const [req, p] of state.prod) {
+        if (p.ts + lagTol >= swm) continue;
+        state.prod.delete(req);
+        if (!p.paired) {
+          const k = JSON.stringify([p.server, p.model, startOf(p.ts)]);
+          state.unpairedProd.set(k, (state.unpairedProd.get(k) ?? 0) + 1);
+        }
+      }
+      // Shadow results whose production event can no longer come on time.
+      for (const [req, list] of state.waiting) {
+        if (list[0]!.request_ts >= pwm) continue;
+        state.waiting.delete(req);
+        for (const sh of list) unpairedShadow(state, sh);
+      }
+      const byProd = pwm === Infinity ? Infinity : startOf(pwm);
+      const byShadow = swm === Infinity ? Infinity : startOf(swm - lagTol);
+      const limit = Math.min(byProd, byShadow);
+      if (limit <= state.firedLimit) return [];
+      state.firedLimit = limit;
+      const out: Emit[] = [];
+      fire(state, limit, out);
+      return out.sort((a, b) => compareSeq(a.seq, b.seq));
+    },
+    lowWater(state, topic) {
+      let min = Infinity;
+      if (topic === topics.inference) for (const o of state.minOffset.prod.values()) min = Math.min(min, o);
+      else for (const o of state.minOffset.shadow.values()) min = Math.min(min, o);
+      return Number.isFinite(min) ? min : null;
+    },
+  };
+}

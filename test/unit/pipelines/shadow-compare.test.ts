@@ -1,0 +1,136 @@
+/**
+ * shadow-compare (issue 7): pairing by request id, per-window verdicts, and
+ * F1 at the processor: with hand-over lags up to 5 s and 10 % of the shadow
+ * results reordered, verdicts and ratios equal those of the same requests
+ * with no lag; unpaired requests are counted.
+ */
+import { describe, expect, it } from 'vitest';
+import { comparePairs, shadowCompare, type ShadowCompareOptions } from '../../../pipelines/shadow-compare.ts';
+import { ProcessorRun } from '../../../pipelines/runtime/run-processor.ts';
+import { TOPICS } from '../../../pipelines/topics.ts';
+import { codecFor } from '../../../schemas/index.ts';
+import type { InferenceEvent, ShadowResult, ShadowVerdict } from '../../../schemas/types.ts';
+import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
+import { createRng } from '../../../services/simulator/prng.ts';
+import { at, makeInference } from '../../helpers/factories.ts';
+import { readTopic } from '../../helpers/pipeline.ts';
+
+const T0 = at('2024-06-01T10:00:00.000Z');
+/** Shadow latency factor per server (edge-1 faster, edge-2 the same, edge-3 slower); edge-4 has no shadow. */
+const FACTOR: Record<string, number> = { 'edge-1': 0.7, 'edge-2': 1.0, 'edge-3': 1.5 };
+
+interface Fixture {
+  production: InferenceEvent[];
+  shadows: ShadowResult[];
+  /** Request ids whose production event is withheld (their shadows stay unpaired). */
+  withheld: Set<string>;
+  /** Requests of shadowed servers that were not mirrored. */
+  notMirrored: number;
+}
+
+/** 4 servers, one request every ~400 ms each for 10 minutes; shadows mirror 80 % of edge-1..3's requests. */
+function fixture(): Fixture {
+  const rng = createRng(17, 'shadow-fixture');
+  const production: InferenceEvent[] = [];
+  const shadows: ShadowResult[] = [];
+  const withheld = new Set<string>();
+  let notMirrored = 0;
+  for (let k = 0; k < 1500; k++) {
+    for (const server of ['edge-1', 'edge-2', 'edge-3', 'edge-4']) {
+      const ts = T0 + k * 400 + rng.int(300);
+      const total = 10 * rng.lognormal(0, 0.3);
+      const ev = makeInference({ edge_server_id: server, ts, total_ms: total, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${server}-${k}` });
+      production.push(ev);
+      if (!(server in FACTOR)) continue;
+      if (rng.next() < 0.2) {
+        notMirrored++;
+        continue;
+      }
+      const shadowTotal = total * FACTOR[server]! * rng.lognormal(0, 0.05);
+      shadows.push({
+        event_id: `sh-${server}-${k}`, request_id: ev.request_id, ts, request_ts: ts, edge_server_id: server, device_id: `${server}-shadow0`,
+        model_id: 'resnet50', model_version: 'v2', chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: shadowTotal - 1, total_ms: shadowTotal,
+        status: 'ok', deployment_id: 'shadow-1',
+      });
+      if (k % 500 === 7 && server === 'edge-2') withheld.add(ev.request_id);
+    }
+  }
+  return { production: production.filter((p) => !withheld.has(p.request_id)), shadows, withheld, notMirrored };
+}
+
+async function run(production: InferenceEvent[], shadows: ShadowResult[], options: ShadowCompareOptions): Promise<ShadowVerdict[]> {
+  const log = new MemoryEventLog({ defaultPartitions: 2 });
+  await log.ensureTopic(TOPICS.inference, 2);
+  await log.ensureTopic(TOPICS.shadow, 2);
+  await log.produce(TOPICS.inference, production.map((e) => ({ key: e.edge_server_id, value: codecFor('InferenceEvent').encode(e) })));
+  await log.produce(TOPICS.shadow, shadows.map((s) => ({ key: s.edge_server_id, value: codecFor('ShadowResult').encode(s) })));
+  await log.seal(TOPICS.inference);
+  await log.seal(TOPICS.shadow);
+  const r = new ProcessorRun({ log, processor: shadowCompare(options), maxBatch: 97 });
+  const counts = await r.runToEnd();
+  expect(counts[TOPICS.shadow]!.late).toBe(0);
+  return (await readTopic<ShadowVerdict>(log, TOPICS.shadowVerdicts)).map((x) => x.value)
+    .sort((a, b) => a.window_end - b.window_end || a.edge_server_id.localeCompare(b.edge_server_id) || a.production_chip.localeCompare(b.production_chip));
+}
+
+describe('shadow-compare', () => {
+  const opts: ShadowCompareOptions = { windowMs: 120_000, lagToleranceMs: 10_000, tolerance: 0.1, minPairs: 20 };
+
+  it('F1: lags up to 5 s and 10 % reordering give the verdicts and ratios of the same requests with no lag; unpaired requests are counted', async () => {
+    const f = fixture();
+    const noLag = await run(f.production, f.shadows, opts);
+    // Lag: each shadow result is received 0..5 s after its request (its latency by its own clock is unchanged)
+    // and reported in receipt order, except 10 % that are moved up to 1.5 s later (within the 2 s out-of-orderness).
+    const rng = createRng(3, 'lag');
+    const lagged = f.shadows.map((s) => {
+      const lag = rng.int(5001);
+      return { s: { ...s, ts: s.request_ts + lag }, order: s.request_ts + lag + (rng.next() < 0.1 ? rng.int(1500) : 0) };
+    }).sort((a, b) => a.order - b.order).map((x) => x.s);
+    const moved = lagged.filter((s, i) => i > 0 && s.ts < lagged[i - 1]!.ts).length;
+    expect(moved).toBeGreaterThan(0.03 * lagged.length);
+    const withLag = await run(f.production, lagged, opts);
+    expect(withLag).toEqual(noLag);
+
+    // What the verdicts say: 5 windows × 3 shadowed servers.
+    const by = (server: string) => noLag.filter((v) => v.edge_server_id === server && v.production_chip === 'jetson-orin');
+    expect(by('edge-1').length).toBe(5);
+    expect(by('edge-1').every((v) => v.verdict === 'BETTER' && Math.abs(v.ratio! - 0.7) < 0.02)).toBe(true);
+    expect(by('edge-2').every((v) => v.verdict === 'EQUIVALENT' && v.ratio_ci_low! > 1 / 1.1 && v.ratio_ci_high! < 1.1)).toBe(true);
+    expect(by('edge-3').every((v) => v.verdict === 'WORSE' && v.wilcoxon_p! < 1e-6)).toBe(true);
+    expect(noLag.some((v) => v.edge_server_id === 'edge-4')).toBe(false);
+    // Counted, never dropped: every mirrored request is a pair or an unpaired shadow; every request of a
+    // shadowed server is a pair or an unpaired production request.
+    const shadowed = noLag.filter((v) => v.edge_server_id !== 'edge-4');
+    const pairs = shadowed.reduce((s, v) => s + v.pairs, 0);
+    expect(pairs + shadowed.reduce((s, v) => s + v.unpaired_shadow, 0)).toBe(f.shadows.length);
+    expect(shadowed.reduce((s, v) => s + v.unpaired_shadow, 0)).toBe(f.withheld.size);
+    expect(shadowed.reduce((s, v) => s + v.unpaired_production, 0)).toBe(f.notMirrored);
+    expect(pairs + f.notMirrored).toBe(f.production.filter((p) => p.edge_server_id !== 'edge-4').length);
+  });
+
+  it('a shadow that arrives after the lag tolerance is late, and its production request counts as unpaired', async () => {
+    const f = fixture();
+    const late = f.shadows.map((s, i) => (i === 100 ? { ...s, ts: s.request_ts + 60_000 } : s));
+    const moved = [...late.slice(0, 100), ...late.slice(101), late[100]!]; // reported last, a minute late
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    await log.produce(TOPICS.inference, f.production.map((e) => ({ key: e.edge_server_id, value: codecFor('InferenceEvent').encode(e) })));
+    await log.produce(TOPICS.shadow, moved.map((s) => ({ key: s.edge_server_id, value: codecFor('ShadowResult').encode(s) })));
+    await log.seal(TOPICS.inference);
+    await log.seal(TOPICS.shadow);
+    const counts = await new ProcessorRun({ log, processor: shadowCompare(opts), maxBatch: 97 }).runToEnd();
+    expect(counts[TOPICS.shadow]!.late).toBe(1);
+    const verdicts = (await readTopic<ShadowVerdict>(log, TOPICS.shadowVerdicts)).map((x) => x.value);
+    expect(verdicts.reduce((s, v) => s + v.unpaired_production, 0)).toBe(f.notMirrored + 1);
+  });
+
+  it('comparePairs: nearest-rank percentiles, ratio = exp(HL of ln ratio), verdict by the tolerance; too few pairs is INCONCLUSIVE', () => {
+    const prod = Array.from({ length: 30 }, (_, i) => 10 + i);
+    const r = comparePairs(prod, prod.map((x) => x * 2), { tolerance: 0.1, confidence: 0.95, minPairs: 20 });
+    expect(r).toMatchObject({ production_p50_ms: 24, production_p90_ms: 36, production_p99_ms: 39, shadow_p99_ms: 78, verdict: 'WORSE', wilcoxon_w_plus: 465 });
+    expect(r.ratio).toBeCloseTo(2, 12);
+    expect(r.wilcoxon_p).toBeCloseTo(2 / 2 ** 30, 20); // all 30 differences positive: one pattern of 2^30 each side
+    expect(comparePairs(prod, prod.map((x) => x * 1.02), { tolerance: 0.1, confidence: 0.95, minPairs: 20 }).verdict).toBe('EQUIVALENT');
+    expect(comparePairs(prod.slice(0, 5), prod.slice(0, 5), { tolerance: 0.1, confidence: 0.95, minPairs: 20 })).toMatchObject({ verdict: 'INCONCLUSIVE', ratio: null });
+    expect(() => comparePairs([1], [], { tolerance: 0.1, confidence: 0.95, minPairs: 1 })).toThrow(/1 production and 0 shadow/);
+  });
+});
