@@ -1,4 +1,4 @@
-import type { CorrelationUpdate, DeadLetter, EnrichedInference, InferenceEvent, LateEvent, LoadSample } from '../schemas/types.ts';
+import type { CorrelationUpdate, DeadLetter, EnrichedInference, InferenceEvent, LateEvent, LoadSample, ShadowResult, ShadowVerdict } from '../schemas/types.ts';
 import { TOPICS } from './topics.ts';
 
 /** Format epoch ms as ClickHouse DateTime64(3) text, UTC. */
@@ -38,6 +38,20 @@ export const SINK_ROUTES: Readonly<Record<string, SinkRoute>> = {
     toRow: (v) => {
       const c = v as CorrelationUpdate;
       return { ...c, window_start: dt(c.window_start), window_end: dt(c.window_end) };
+    },
+  },
+  [TOPICS.shadow]: {
+    table: 'shadow_results',
+    toRow: (v, partition, offset) => {
+      const r = v as ShadowResult;
+      return { ...r, ts: dt(r.ts), request_ts: dt(r.request_ts), src_partition: partition, src_offset: offset };
+    },
+  },
+  [TOPICS.shadowVerdicts]: {
+    table: 'shadow_verdicts',
+    toRow: (v) => {
+      const r = v as ShadowVerdict;
+      return { ...r, window_start: dt(r.window_start), window_end: dt(r.window_end) };
     },
   },
   [TOPICS.late]: {

@@ -43,12 +43,28 @@ export interface EdgelatConfig {
   retrainWindowMs: number;
   /** Alert policy of the correlation processor (EDGELAT_ALERT_*; pipelines/alerts/alert-state.ts). */
   alerts: AlertPolicy;
+  /** Shadow comparison (EDGELAT_SHADOW*; pipelines/shadow-compare.ts). */
+  shadows: ShadowConfig;
   /** Kafka connection; null runs the in-process log. */
   kafka: KafkaConfig | null;
   /** ClickHouse server connection; null runs the embedded chdb warehouse. */
   clickhouse: ClickHouseConfig | null;
   /** Confluent Schema Registry URL, or null (single-object Avro only). */
   schemaRegistryUrl: string | null;
+}
+
+/** Shadow comparison settings (EDGELAT_SHADOW*). */
+export interface ShadowConfig {
+  /** Run shadow-compare (and copy edge.shadow.v1 and the verdicts to the warehouse) in `pipeline run`; the demo always does. @default false */
+  enabled: boolean;
+  /** Tumbling window of production request times, ms. @default 300000 */
+  windowMs: number;
+  /** Longest a shadow result may trail its production event, ms. @default 30000 */
+  lagToleranceMs: number;
+  /** Relative tolerance of the verdict. @default 0.1 */
+  tolerance: number;
+  /** p99 objective of the shadow, ms, or null. @default null */
+  sloP99Ms: number | null;
 }
 
 /** Kafka client settings (EDGELAT_KAFKA_*). */
@@ -112,6 +128,11 @@ const schema = z.object({
   EDGELAT_ALERT_FIRE_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_LOOKBACK: int(1, 1000).default(20),
+  EDGELAT_SHADOWS: z.enum(['true', 'false']).default('false'),
+  EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
+  EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
+  EDGELAT_SHADOW_TOLERANCE: z.coerce.number().gt(0).max(10).default(0.1),
+  EDGELAT_SHADOW_SLO_P99_MS: z.coerce.number().gt(0).max(1e9).optional(),
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
@@ -195,6 +216,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     alerts,
+    shadows: {
+      enabled: e.EDGELAT_SHADOWS === 'true', windowMs: e.EDGELAT_SHADOW_WINDOW_MS, lagToleranceMs: e.EDGELAT_SHADOW_LAG_TOLERANCE_MS,
+      tolerance: e.EDGELAT_SHADOW_TOLERANCE, sloP99Ms: e.EDGELAT_SHADOW_SLO_P99_MS ?? null,
+    },
     kafka: e.EDGELAT_KAFKA_BROKERS
       ? {
           brokers: e.EDGELAT_KAFKA_BROKERS.split(','),

@@ -28,18 +28,37 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 /** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
 export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 
+/** Production servers of the demo with a shadow deployment beside them. */
+export const DEMO_SHADOW_SERVERS = 3;
+
+/** One line per shadow deployment: verdict counts over its windows and the median ratio. */
+async function shadowSummary(warehouse: ChdbWarehouse): Promise<string[]> {
+  const rows = await warehouse.query<{ s: string; m: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; ratio: number | null }>(
+    `SELECT edge_server_id AS s, model_id AS m, production_chip AS pc, shadow_chip AS sc, count() AS windows, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
+            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio
+     FROM ${warehouse.database}.shadow_verdicts WHERE production_chip != 'unknown' GROUP BY s, m, pc, sc ORDER BY s, m`);
+  if (rows.length === 0) return [];
+  return [
+    `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows of paired requests (shadow / production latency, same request; table ${warehouse.database}.shadow_verdicts)`,
+    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs; BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
+  ];
+}
+
 /**
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; shadows?: number }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
-  const sim = { seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter };
+  const sim = {
+    seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
+    shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) },
+  };
   try {
     normalizeSimConfig(sim);
   } catch (error) {
     // Name the flag the user typed, not the simulator's field.
-    const flags: Record<string, string> = { durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+    const flags: Record<string, string> = { 'shadows.servers': '--shadows', durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
     let message = (error as Error).message;
     for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
     throw new UsageError(message);
@@ -84,6 +103,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     progress.stop();
     const s = await readSummary(warehouse);
     const alerts = await readAlertChanges(warehouse);
+    const shadowLines = await shadowSummary(warehouse);
     const delivered = opts.alertsWebhook
       ? (await warehouse.query<{ delivered: number; rejected: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected FROM ${warehouse.database}.alert_deliveries`))[0]
       : undefined;
@@ -107,6 +127,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}; table ${db}.late_events)`,
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
       `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
+      ...shadowLines,
       `alert state changes   ${fmt(alerts.length)} (${fmt(alerts.filter((a) => a.state === 'firing').length)} into firing; \`edgelat alerts tail\`)${delivered ? `; webhook: ${fmt(delivered.delivered)} delivered, ${fmt(delivered.rejected)} refused (table ${db}.alert_deliveries)` : ''}`,
       `ground-truth rows     ${fmt(s.tables.sim_ground_truth)}`,
       '',

@@ -13,6 +13,7 @@ import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
+import { registerWhatIfCommand } from './whatif.ts';
 import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
@@ -67,8 +68,9 @@ program
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
   .option('--no-models', 'skip the latency models\' retraining cycles (faster; `edgelat model train` trains them later)')
   .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
+  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string }) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; shadows: number }) => {
     await demoCommand(loadConfig(), opts);
   });
 
@@ -139,12 +141,12 @@ program
   .description('the stream processors on Kafka')
   .command('run')
   .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM finishes the batch, commits and exits 0')
-  .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, sink, alerts)', 'join,correlation,sink')
+  .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, shadow, sink, alerts; default join,correlation,sink, with shadow when EDGELAT_SHADOWS=true, with alerts when --alerts-webhook is given)')
   .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
   .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
   .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')
-  .action(async (opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }) => {
+  .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }) => {
     await pipelineRunCommand(loadConfig(), opts);
   });
 
@@ -259,6 +261,7 @@ program
 registerPredictorCommands(program);
 registerReportCommands(program);
 registerAlertCommands(program);
+registerWhatIfCommand(program);
 
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {

@@ -10,7 +10,7 @@ import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle
 import { ModelRegistry } from '../model/registry.ts';
 import { modelDir, trainTelemetryModels } from './model.ts';
 
-const STAGES: readonly Stage[] = ['join', 'correlation', 'sink', 'alerts'];
+const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
 /**
  * Parse `--processors join,correlation,sink[,alerts]`; `--alerts-webhook` adds `alerts`.
@@ -19,7 +19,7 @@ const STAGES: readonly Stage[] = ['join', 'correlation', 'sink', 'alerts'];
 export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
   const names = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!STAGES.includes(n as Stage)) throw new UsageError(`--processors: unknown processor ${JSON.stringify(n)} (known: ${STAGES.join(', ')})`);
-  if (names.length === 0) throw new UsageError('--processors: name at least one of join, correlation, sink, alerts');
+  if (names.length === 0) throw new UsageError('--processors: name at least one of join, correlation, shadow, sink, alerts');
   if (alertsWebhook !== undefined) {
     checkWebhookUrl(alertsWebhook);
     names.push('alerts');
@@ -38,9 +38,10 @@ export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
  * warehouse and promotions go to models.latency.v1; SIGTERM or SIGINT
  * finishes the batch, commits and exits 0.
  */
-export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }): Promise<void> {
+export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }): Promise<void> {
   if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
-  const processors = parseProcessors(opts.processors, opts.alertsWebhook);
+  const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
+  if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');
   const logger = createLogger(config.logLevel);
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;

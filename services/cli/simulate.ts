@@ -8,8 +8,7 @@ import type { EdgelatConfig } from '../config.ts';
 import type { EventLog, ProduceRecord } from '../eventlog/types.ts';
 import { createLogger } from '../log.ts';
 import { normalizeSimConfig, simulateFleet, type SimArrival, type SimConfig } from '../simulator/index.ts';
-import { codecFor } from '../../schemas/index.ts';
-import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
+import type { InferenceEvent } from '../../schemas/types.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
@@ -88,6 +87,7 @@ export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
 }
 
 import { badRecordValue } from '../simulator/bad-records.ts';
+import { encodeArrival, SIM_TOPICS } from '../pipeline/produce.ts';
 
 export { badRecordValue };
 
@@ -101,15 +101,12 @@ export { badRecordValue };
  * @returns           Records to produce, in order, and the number injected.
  */
 export function encodeArrivals(arrivals: readonly SimArrival[], badRecords: number): { records: TopicRecord[]; injected: number } {
-  const inference = codecFor('InferenceEvent');
-  const load = codecFor('LoadSample');
   const every = Math.max(1, Math.floor(arrivals.length / (badRecords + 1)));
   const records: TopicRecord[] = [];
   let injected = 0;
   for (let i = 0; i < arrivals.length; i++) {
     const a = arrivals[i]!;
-    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
-    records.push({ topic: a.topic, record: { key: a.key, value, timestampMs: a.arrivalMs } });
+    records.push({ topic: a.topic, record: { key: a.key, value: encodeArrival(a), timestampMs: a.arrivalMs } });
     if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
       records.push({ topic: TOPICS.inference, record: { key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs } });
       injected++;
@@ -221,8 +218,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   try {
     const sim = simulateFleet(simConfig);
     const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
-    await log.ensureTopic(TOPICS.inference);
-    await log.ensureTopic(TOPICS.load);
+    for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
     const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0 };
     const total = records.length;
     bar?.stage('produce', total);
@@ -247,10 +243,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
         }
       }
     }
-    if (opts.seal) {
-      await log.seal(TOPICS.inference);
-      await log.seal(TOPICS.load);
-    }
+    if (opts.seal) for (const topic of SIM_TOPICS) await log.seal(topic);
     bar?.stop();
     const elapsedMs = performance.now() - started;
     const result: SimulateResult = { topicRecords, badRecords: injected, sealed: opts.seal, elapsedMs, recordsPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0 };

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { codecFor } from '../../schemas/index.ts';
-import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
+import type { InferenceEvent } from '../../schemas/types.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
@@ -11,6 +10,7 @@ import { badRecordValue } from '../simulator/bad-records.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { managedObjects } from '../warehouse/migrations.ts';
 import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
+import { encodeArrival, SIM_TOPICS } from './produce.ts';
 
 /** Options of `edgelat demo`. */
 export interface DemoOptions {
@@ -48,23 +48,18 @@ export const KEPT_BY_DEMO: ReadonlySet<string> = new Set(['benchmark_latency', '
  * @returns the number of bad records injected.
  */
 export async function produceSimulation(log: EventLog, sim: SimResult, badRecords: number): Promise<number> {
-  await log.ensureTopic(TOPICS.inference);
-  await log.ensureTopic(TOPICS.load);
+  for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
   const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
   let injected = 0;
-  const inference = codecFor('InferenceEvent');
-  const load = codecFor('LoadSample');
   for (let i = 0; i < sim.arrivals.length; i++) {
     const a = sim.arrivals[i]!;
-    const value = a.topic === TOPICS.inference ? inference.encode(a.value as InferenceEvent) : load.encode(a.value as LoadSample);
-    await log.produce(a.topic, [{ key: a.key, value, timestampMs: a.arrivalMs }]);
+    await log.produce(a.topic, [{ key: a.key, value: encodeArrival(a), timestampMs: a.arrivalMs }]);
     if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
       await log.produce(TOPICS.inference, [{ key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
       injected++;
     }
   }
-  await log.seal(TOPICS.inference);
-  await log.seal(TOPICS.load);
+  for (const topic of SIM_TOPICS) await log.seal(topic);
   return injected;
 }
 
@@ -106,7 +101,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   let current: Stage | null = null;
   const counts = await runBoundedPipeline({
-    log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook,
+    log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook, shadows: true,
     onProgress: (stage, done) => {
       if (stage !== current) {
         current = stage;
@@ -116,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     },
   });
   const topicRecords: Record<string, number> = {};
-  for (const topic of [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPICS.correlation, TOPICS.late, `${TOPICS.inference}.dlq`]) {
+  for (const topic of [TOPICS.inference, TOPICS.load, TOPICS.shadow, TOPICS.enriched, TOPICS.correlation, TOPICS.late, TOPICS.shadowVerdicts, `${TOPICS.inference}.dlq`]) {
     let n = 0;
     for (let p = 0; p < ((await log.partitionCount(topic)) ?? 0); p++) n += await log.endOffset({ topic, partition: p });
     topicRecords[topic] = n;

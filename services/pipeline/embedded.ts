@@ -8,18 +8,21 @@ import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
+import { shadowCompare } from '../../pipelines/shadow-compare.ts';
 
 /** Stages of a bounded pipeline run, in order ('alerts' only with a webhook). */
-export type Stage = 'join' | 'correlation' | 'sink' | 'alerts';
+export type Stage = 'join' | 'correlation' | 'shadow' | 'sink' | 'alerts';
 
 /** Counts per stage and input topic. */
-export type PipelineCounts = Record<Exclude<Stage, 'alerts'>, Record<string, TopicCounts>> & { alerts?: Record<string, TopicCounts> };
+export type PipelineCounts = Record<'join' | 'correlation' | 'sink', Record<string, TopicCounts>> & { shadow?: Record<string, TopicCounts>; alerts?: Record<string, TopicCounts> };
 
 /** Options of a bounded pipeline run. */
 export interface PipelineRunOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts'>>;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows'>>;
+  /** Run shadow-compare after the correlation and copy edge.shadow.v1 and the verdicts (the shadow topic must be sealed too). @default config.shadows.enabled */
+  shadows?: boolean;
   /** Post every alert state change to this URL (services/alerts/delivery-run.ts), after the correlation stage. */
   alertsWebhook?: string;
   logger?: Logger;
@@ -33,6 +36,14 @@ export interface PipelineRunOptions {
 
 /** Topics the warehouse-sink copies into tables. */
 export const SINK_TOPICS = [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPICS.correlation, TOPICS.late] as const;
+/** And with shadows on. */
+export const SHADOW_SINK_TOPICS = [TOPICS.shadow, TOPICS.shadowVerdicts] as const;
+
+/** shadow-compare with the configured settings (defaults when absent). */
+export function shadowProcessor(config: Partial<Pick<EdgelatConfig, 'shadows' | 'maxOutOfOrdernessMs'>>) {
+  const s = config.shadows;
+  return shadowCompare({ windowMs: s?.windowMs, lagToleranceMs: s?.lagToleranceMs, tolerance: s?.tolerance, sloP99Ms: s?.sloP99Ms, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs });
+}
 
 const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Object.values(counts).reduce((s, c) => s + c.consumed, 0);
 
@@ -61,12 +72,21 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
   }).runToEnd();
   await log.seal(TOPICS.correlation);
   await log.seal(TOPICS.late);
+  const withShadows = options.shadows ?? config.shadows?.enabled ?? false;
+  let shadow: Record<string, TopicCounts> | undefined;
+  if (withShadows) {
+    shadow = await new ProcessorRun({
+      log, logger, checks, failPoint: fail('shadow'), processor: shadowProcessor(config),
+      onProgress: (c) => options.onProgress?.('shadow', consumed(c)),
+    }).runToEnd();
+    await log.seal(TOPICS.shadowVerdicts);
+  }
   const sink = await new SinkRun({
-    log, warehouse, logger, checks, topics: SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
+    log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
   const alerts = options.alertsWebhook
     ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, failPoint: fail('alerts') }).runToEnd()
     : undefined;
-  return { join, correlation, sink, ...(alerts ? { alerts } : {}) };
+  return { join, correlation, sink, ...(shadow ? { shadow } : {}), ...(alerts ? { alerts } : {}) };
 }

@@ -9,7 +9,7 @@ import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { SINK_TOPICS, type Stage } from './embedded.ts';
+import { SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
 import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
 
 /** Pause after a poll that brought no record, milliseconds. */
@@ -21,7 +21,7 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default join, correlation, sink (and alerts with a webhook) */
   processors?: readonly Stage[];
   /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
@@ -53,13 +53,14 @@ export type StreamingCounts = Partial<Record<Stage, Record<string, TopicCounts>>
  */
 export async function runStreaming(options: StreamingOptions): Promise<StreamingCounts> {
   const { log, warehouse, config, logger, metrics, signal } = options;
-  const stages = options.processors ?? (options.alertsWebhook ? (['join', 'correlation', 'sink', 'alerts'] as const) : (['join', 'correlation', 'sink'] as const));
+  const withShadows = config.shadows?.enabled ?? false;
+  const stages: readonly Stage[] = options.processors ?? ['join', 'correlation', ...(withShadows ? (['shadow'] as const) : []), 'sink', ...(options.alertsWebhook ? (['alerts'] as const) : [])];
   if (stages.includes('alerts') && !options.alertsWebhook) throw new RangeError('the alerts processor needs --alerts-webhook URL');
   const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
   const counts: StreamingCounts = {};
   /** Aborted when a stage fails: the other stages stop after their batch. */
   const failed = new AbortController();
-  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], sink: [], alerts: [] };
+  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts], sink: [], alerts: [] };
 
   const make = (stage: Stage) =>
     stage === 'join'
@@ -71,7 +72,9 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
           })
         : stage === 'alerts'
           ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook! })
-          : new SinkRun({ log, warehouse, logger, checks, topics: SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+          : stage === 'shadow'
+            ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: shadowProcessor(config) })
+            : new SinkRun({ log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
             onWrite: (table, _rows, seconds) => metrics?.batchWrite.observe({ table }, seconds) });
 
   /** Consumer lag (end offset − position) and watermark delay of a run's owned partitions, at most every `gaugeEveryMs`. */

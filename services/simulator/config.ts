@@ -2,10 +2,10 @@
  * Defaults and validation of {@link SimConfig} (STYLE §4: one normalize*Config).
  */
 import { defaultDataDir } from './data.ts';
-import type { SimConfig } from './types.ts';
+import type { ShadowSimConfig, SimConfig } from './types.ts';
 
 /** Default values of every {@link SimConfig} field except `dataDir`. */
-export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir'>>> = Object.freeze({
+export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir' | 'shadows'>>> = Object.freeze({
   seed: 42,
   servers: 12,
   durationMs: 20 * 60_000,
@@ -15,7 +15,15 @@ export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir'>>> = Obje
   rateScale: 1,
 });
 
-const KNOWN = new Set(['seed', 'servers', 'durationMs', 'startMs', 'maxJitterMs', 'loadIntervalMs', 'rateScale', 'dataDir']);
+const KNOWN = new Set(['seed', 'servers', 'durationMs', 'startMs', 'maxJitterMs', 'loadIntervalMs', 'rateScale', 'dataDir', 'shadows']);
+
+/** Defaults of a shadow config's optional fields. */
+export const SHADOW_DEFAULTS: Readonly<Required<Omit<ShadowSimConfig, 'servers'>>> = Object.freeze({ sampleShare: 1, maxLagMs: 3000, reorderShare: 0.1, reorderMs: 1500 });
+
+function fraction(field: string, value: unknown, openLow: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value > 1 || (openLow ? value <= 0 : value < 0)) throw bad(field, value, `a number in ${openLow ? '(0' : '[0'}, 1]`);
+  return value;
+}
 
 function show(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
@@ -43,7 +51,9 @@ function int(field: string, value: unknown, min: number, max: number): number {
  * @throws {RangeError} naming the first bad field and its value: unknown field,
  *   seed not a safe integer, servers outside 1..1000, durationMs outside
  *   1..7 days, startMs outside 0..8.64e15, maxJitterMs outside 0..1 h,
- *   loadIntervalMs outside 1..durationMs, rateScale not in (0, 50], dataDir not a non-empty string.
+ *   loadIntervalMs outside 1..durationMs, rateScale not in (0, 50], dataDir not a non-empty string;
+ *   shadows.servers outside 0..servers, sampleShare not in (0, 1], maxLagMs / reorderMs outside 0..60000,
+ *   reorderShare not in [0, 1].
  * @example normalizeSimConfig({ servers: 4, durationMs: 60_000 })
  */
 export function normalizeSimConfig(partial: Partial<SimConfig>): SimConfig {
@@ -65,5 +75,18 @@ export function normalizeSimConfig(partial: Partial<SimConfig>): SimConfig {
   }
   const dataDir = pick('dataDir') ?? defaultDataDir();
   if (typeof dataDir !== 'string' || dataDir.length === 0) throw bad('dataDir', dataDir, 'a non-empty string');
-  return { seed: seedRaw, servers, durationMs, startMs, maxJitterMs, loadIntervalMs, rateScale, dataDir };
+  const sh = pick('shadows');
+  let shadows: Required<ShadowSimConfig> | undefined;
+  if (sh !== undefined) {
+    if (sh === null || typeof sh !== 'object') throw bad('shadows', sh, 'an object');
+    for (const k of Object.keys(sh)) if (!['servers', 'sampleShare', 'maxLagMs', 'reorderShare', 'reorderMs'].includes(k)) throw new RangeError(`invalid sim config: unknown field ${JSON.stringify(`shadows.${k}`)}`);
+    shadows = {
+      servers: int('shadows.servers', sh.servers, 0, servers),
+      sampleShare: fraction('shadows.sampleShare', sh.sampleShare ?? SHADOW_DEFAULTS.sampleShare, true),
+      maxLagMs: int('shadows.maxLagMs', sh.maxLagMs ?? SHADOW_DEFAULTS.maxLagMs, 0, 60_000),
+      reorderShare: fraction('shadows.reorderShare', sh.reorderShare ?? SHADOW_DEFAULTS.reorderShare, false),
+      reorderMs: int('shadows.reorderMs', sh.reorderMs ?? SHADOW_DEFAULTS.reorderMs, 0, 60_000),
+    };
+  }
+  return { seed: seedRaw, servers, durationMs, startMs, maxJitterMs, loadIntervalMs, rateScale, dataDir, ...(shadows ? { shadows } : {}) };
 }

@@ -202,6 +202,23 @@ export function buildFleet(seed: number, servers: number, bases: readonly BaseLa
   return plans;
 }
 
+/**
+ * The shadow of a production server: the same models and request mix on another chip of the
+ * cut that has a base latency for every one of them (seeded choice; null when no chip has).
+ * Its id is `<server>-shadow` (its random streams differ from the server's).
+ */
+export function shadowPlan(seed: number, server: ServerPlan, bases: readonly BaseLatency[]): ServerPlan | null {
+  const rng = createRng(seed, `shadow-chip:${server.edge_server_id}`);
+  const candidates = CHIP_SPECS.filter((c) => c.chip !== server.chip && server.models.every((m) => bases.some((b) => b.chip === c.chip && b.model === m)));
+  if (candidates.length === 0) return null;
+  const spec = candidates[rng.int(candidates.length)]!;
+  const pairs = server.models.map((m) => {
+    const p = pairPlan(bases.find((b) => b.chip === spec.chip && b.model === m)!, spec);
+    return { ...p, deploymentId: `shadow-${m}-${spec.chip}-1` };
+  });
+  return { ...server, edge_server_id: `${server.edge_server_id}-shadow`, chip: spec.chip, workers: spec.workers, spec, pairs };
+}
+
 function pairPlan(b: BaseLatency, spec: ChipSpec): PairPlan {
   const sigma = Math.max(LAW_PARAMS.sigmaFloor, Math.log(b.p90Ms / b.p50Ms) / LAW_PARAMS.z90);
   const nominalInputBytes = MODEL_INPUT_BYTES[b.model];

@@ -7,7 +7,7 @@
  */
 export type { FleetServer, SimArrival, SimConfig, SimGroundTruth, SimResult } from './types.ts';
 export { normalizeSimConfig, SIM_DEFAULTS } from './config.ts';
-export { simulateFleet, INFERENCE_TOPIC, LOAD_TOPIC } from './simulate.ts';
+export { simulateFleet, simulateServerCapacity, INFERENCE_TOPIC, LOAD_TOPIC, SHADOW_TOPIC } from './simulate.ts';
 export { simulateFcfsQueue, erlangC, mmcMeanWaitMs, type FcfsQueueResult, type ServiceTimeFn } from './queueing.ts';
 export { createRng, type Rng } from './prng.ts';
 export { CHIP_SPECS, LAW_PARAMS, LATENCY_LAW, MODEL_INPUT_BYTES, type ChipSpec } from './fleet.ts';

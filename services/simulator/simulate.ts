@@ -2,20 +2,22 @@
  * `simulateFleet`: the whole run — fleet layout, trace-driven arrivals, exact
  * per-server queues, load samples, arrival jitter, ground truth.
  */
-import type { InferenceEvent } from '../../schemas/types.ts';
+import type { InferenceEvent, ShadowResult } from '../../schemas/types.ts';
 import { generateRequests } from './arrivals.ts';
 import { normalizeSimConfig } from './config.ts';
 import { loadArrivalTrace, loadBaseLatencies } from './data.ts';
-import { buildFleet, LATENCY_LAW } from './fleet.ts';
+import { buildFleet, LATENCY_LAW, shadowPlan } from './fleet.ts';
 import { buildLoadSamples } from './load.ts';
-import { createRng } from './prng.ts';
+import { createRng, shuffleInPlace } from './prng.ts';
 import { simulateServer, type ServerRun } from './server-sim.ts';
-import type { SimArrival, SimConfig, SimGroundTruth, SimResult } from './types.ts';
+import type { ShadowSimConfig, SimArrival, SimConfig, SimGroundTruth, SimResult } from './types.ts';
 
 /** Topic of inference events. */
 export const INFERENCE_TOPIC = 'edge.inference.v1' as const;
 /** Topic of load samples. */
 export const LOAD_TOPIC = 'edge.load.v1' as const;
+/** Topic of shadow results. */
+export const SHADOW_TOPIC = 'edge.shadow.v1' as const;
 
 /**
  * Simulate an edge fleet deterministically.
@@ -104,6 +106,40 @@ export function simulateFleet(config: SimConfig): SimResult {
       loadSamples++;
     }
   });
+  const shadowDeployments: SimResult['shadowDeployments'] = [];
+  let shadowResults = 0;
+  if (cfg.shadows && cfg.shadows.servers > 0) {
+    const sh = cfg.shadows as Required<ShadowSimConfig>;
+    const chosen = shuffleInPlace(plans.map((_, s) => s), createRng(cfg.seed, 'shadow-servers')).slice(0, sh.servers).sort((a, b) => a - b);
+    for (const s of chosen) {
+      const plan = shadowPlan(cfg.seed, plans[s], bases);
+      if (!plan) continue;
+      const server = plans[s].edge_server_id;
+      shadowDeployments.push({ edge_server_id: server, production_chip: plans[s].chip, shadow_chip: plan.chip });
+      // The shadow serves the mirrored share of the server's requests. Its queue runs on the request
+      // times (a constant offset changes nothing): the hand-over lag only moves its clock readings and
+      // its reports, never its latencies.
+      const sample = createRng(cfg.seed, `shadow-sample:${server}`);
+      const mirrored = perServer[s].filter(() => sample.next() < sh.sampleShare);
+      const run = simulateServer(cfg.seed, plan, req, Int32Array.from(mirrored), cfg.startMs, cfg.loadIntervalMs);
+      const lag = createRng(cfg.seed, `shadow-lag:${server}`);
+      for (let j = 0; j < mirrored.length; j++) {
+        const i = mirrored[j];
+        const pair = plan.pairs[req.model[i]];
+        const received = req.ts[i] + lag.int(sh.maxLagMs + 1);
+        const total = run.queueMs[j] + run.ioMs[j] + run.computeMs[j];
+        const value: ShadowResult = {
+          event_id: `sh-${cfg.seed}-${i}`, request_id: `req-${cfg.seed}-${i}`, ts: received, request_ts: req.ts[i],
+          edge_server_id: server, device_id: `${server}-shadow0`, model_id: pair.model, model_version: 'v1', chip: plan.chip, runtime: plan.spec.runtime,
+          queue_ms: run.queueMs[j], io_ms: run.ioMs[j], compute_ms: run.computeMs[j], total_ms: total, status: run.status[j], deployment_id: pair.deploymentId,
+        };
+        // Reported when it finishes; a share is held back (out of order).
+        const hold = lag.next() < sh.reorderShare ? lag.int(sh.reorderMs + 1) : 0;
+        records.push({ topic: SHADOW_TOPIC, key: server, value, arrivalMs: received + Math.ceil(total) + hold });
+        shadowResults++;
+      }
+    }
+  }
   const arrivals = sortByArrival(records, cfg.startMs);
 
   return {
@@ -111,7 +147,8 @@ export function simulateFleet(config: SimConfig): SimResult {
     fleet: plans.map((p) => ({ edge_server_id: p.edge_server_id, chip: p.chip, workers: p.workers, models: [...p.models] })),
     arrivals,
     groundTruth,
-    stats: { requests: req.n, loadSamples, perModelChip },
+    stats: { requests: req.n, loadSamples, shadowResults, perModelChip },
+    shadowDeployments,
   };
 }
 
@@ -136,4 +173,34 @@ function sortByArrival(records: SimArrival[], originMs: number): SimArrival[] {
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => records[a].arrivalMs - records[b].arrivalMs || a - b);
   return order.map((i) => records[i]);
+}
+
+/**
+ * The what-if truth (issue 7, F4): one server of a run simulated again on the
+ * same arrivals with `workers` parallel workers (its chip's workers per
+ * replica × replicas). Same seed, same requests, same noise streams; only the
+ * capacity differs.
+ * @param config   The run's config (normalised here).
+ * @param serverId The server, e.g. `edge-03`.
+ * @param workers  Workers of the server, integer ≥ 1.
+ * @returns        The server's requests in ts order: total latency and status.
+ * @throws {RangeError} on an unknown server or bad workers.
+ */
+export function simulateServerCapacity(config: SimConfig, serverId: string, workers: number): { ts: number[]; totalMs: number[]; model: string[] } {
+  const cfg = normalizeSimConfig(config);
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers: expected an integer ≥ 1, got ${JSON.stringify(workers)}`);
+  const trace = loadArrivalTrace(cfg.dataDir as string);
+  const bases = loadBaseLatencies(cfg.dataDir as string);
+  const plans = buildFleet(cfg.seed, cfg.servers, bases, trace);
+  const s = plans.findIndex((p) => p.edge_server_id === serverId);
+  if (s < 0) throw new RangeError(`server: ${JSON.stringify(serverId)} is not in the simulated fleet (${plans.map((p) => p.edge_server_id).join(', ')})`);
+  const req = generateRequests(cfg.seed, cfg.startMs, cfg.durationMs, cfg.rateScale ?? 1, plans, trace);
+  const idx: number[] = [];
+  for (let i = 0; i < req.n; i++) if (req.server[i] === s) idx.push(i);
+  const run = simulateServer(cfg.seed, { ...plans[s], workers }, req, Int32Array.from(idx), cfg.startMs, cfg.loadIntervalMs);
+  return {
+    ts: idx.map((i) => req.ts[i]),
+    totalMs: idx.map((_, j) => run.queueMs[j] + run.ioMs[j] + run.computeMs[j]),
+    model: idx.map((i) => plans[s].pairs[req.model[i]].model),
+  };
 }

@@ -3,7 +3,7 @@
  * Times are epoch milliseconds UTC; durations are milliseconds; utilisations
  * are fractions 0..1.
  */
-import type { InferenceEvent, LoadSample } from '../../schemas/types.ts';
+import type { InferenceEvent, LoadSample, ShadowResult } from '../../schemas/types.ts';
 
 /** Options of one simulation run. Apply defaults and validate with `normalizeSimConfig`. */
 export interface SimConfig {
@@ -26,16 +26,36 @@ export interface SimConfig {
   rateScale?: number;
   /** Folder holding `azure-llm-trace/` and `mlperf-singlestream/`. @default the repository's `data/` */
   dataDir?: string;
+  /** Shadow deployments beside some production servers. @default none */
+  shadows?: ShadowSimConfig;
+}
+
+/**
+ * Shadow deployments (issue 7): a redundant chip colocated with a production
+ * server receives each request (or a sampled share) after a hand-over lag and
+ * runs the same model on another chip; it measures by its own clock.
+ */
+export interface ShadowSimConfig {
+  /** Production servers with a shadow: the first `servers` of a seeded order, integer 0..servers. */
+  servers: number;
+  /** Share of the server's requests mirrored, (0, 1]. @default 1 */
+  sampleShare?: number;
+  /** Hand-over lag: uniform integer in [0, maxLagMs], ms (0..60000). @default 3000 */
+  maxLagMs?: number;
+  /** Share of shadow results reported out of order (held back by up to reorderMs), [0, 1]. @default 0.1 */
+  reorderShare?: number;
+  /** Longest hold-back of a reordered result, ms (0..60000). @default 1500 */
+  reorderMs?: number;
 }
 
 /** One record as it reaches the event log. */
 export interface SimArrival {
   /** Topic the record is produced to. */
-  topic: 'edge.inference.v1' | 'edge.load.v1';
+  topic: 'edge.inference.v1' | 'edge.load.v1' | 'edge.shadow.v1';
   /** Record key: the edge_server_id (DESIGN §1: every telemetry topic is keyed by server). */
   key: string;
   /** The record. */
-  value: InferenceEvent | LoadSample;
+  value: InferenceEvent | LoadSample | ShadowResult;
   /**
    * When the record reaches the log, epoch ms UTC (integer): its `ts` plus a
    * uniform integer jitter in [0, maxJitterMs] — the edge agent reports an
@@ -94,6 +114,8 @@ export interface SimResult {
   arrivals: SimArrival[];
   /** One entry per inference event, in generation (ts) order. */
   groundTruth: SimGroundTruth[];
-  /** Counts: inference events, load samples, inference events per `${model_id}|${chip}`. */
-  stats: { requests: number; loadSamples: number; perModelChip: Record<string, number> };
+  /** Counts: inference events, load samples, shadow results, inference events per `${model_id}|${chip}`. */
+  stats: { requests: number; loadSamples: number; shadowResults: number; perModelChip: Record<string, number> };
+  /** The shadow deployments: production server, its chip and the shadow chip. */
+  shadowDeployments: { edge_server_id: string; production_chip: string; shadow_chip: string }[];
 }

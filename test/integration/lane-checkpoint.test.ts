@@ -35,7 +35,7 @@ describe('lane checkpoints in the commit metadata', () => {
   it('bound the output scan of a restarted processor to what was written since its commit', async () => {
     const sim = simulateFleet(normalizeSimConfig({ seed: 9, servers: 4, durationMs: 6 * 60_000 }));
     const log = new MemoryEventLog({ defaultPartitions: 4 });
-    const codecs = { [TOPICS.inference]: codecFor('InferenceEvent'), [TOPICS.load]: codecFor('LoadSample') } as const;
+    const codecs = { [TOPICS.inference]: codecFor('InferenceEvent'), [TOPICS.load]: codecFor('LoadSample'), [TOPICS.shadow]: codecFor('ShadowResult') } as const;
     const half = Math.floor(sim.arrivals.length / 2);
     const put = async (from: number, to: number) => {
       for (const a of sim.arrivals.slice(from, to)) await log.produce(a.topic, [{ key: a.key, value: codecs[a.topic].encode(a.value as never) }]);

@@ -1,0 +1,134 @@
+/**
+ * Capacity what-if (issue 7; `edgelat whatif`): a server's p50/p99 under its
+ * own observed load with more replicas of its chip.
+ *
+ * Method (a trace-driven replay, as capacity planners replay a recorded
+ * workload against a new configuration):
+ * - Demand: every request the server measured, at its own arrival time, in
+ *   order (`inference_enriched`: ts, io_ms, compute_ms, and gpu_util = the
+ *   busy-worker fraction u of the interval before the request).
+ * - Service: the load sensitivity of each part is fitted from the same rows —
+ *   least squares of part / (its model's median part) on u, part ∝ (1 + k·u) —
+ *   and each measured service time (io + compute) is moved to the utilisation
+ *   it would have with c' workers, u' = u·c/c' (the same work on more workers).
+ * - The requests are replayed through an exact FCFS queue with c' parallel
+ *   workers (simulator/queueing.ts `simulateFcfsQueue`); latency = wait +
+ *   service; p50 and p99 are nearest-rank over all replayed requests. The
+ *   replay at the current capacity is reported next to the measured
+ *   percentiles, as a check of the method on the server's own data.
+ * - Workers per replica: the largest concurrency the server reported.
+ * Assumptions: replicas share one queue (a load balancer that sends each
+ * request to the first free worker); demand does not change with latency.
+ */
+import { simulateFcfsQueue } from '../simulator/queueing.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+
+/** What the what-if needs to know about a server (times in ms). */
+export interface ServerObservations {
+  server: string;
+  chip: string;
+  /** Parallel workers of one replica. */
+  workersPerReplica: number;
+  /** Arrival time of each measured request, epoch ms, non-decreasing. */
+  ts: number[];
+  /** Measured service parts and the utilisation at each request (aligned with ts). */
+  io: number[];
+  compute: number[];
+  util: number[];
+  model: string[];
+  /** Measured latency quantiles (nearest rank) over all its requests. */
+  measured: { p50: number; p99: number; n: number };
+}
+
+/** Fitted load sensitivity: part ≈ median · (1 + k·u). */
+function sensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
+  const med = new Map<string, number>();
+  for (const m of new Set(model)) {
+    const v = part.filter((_, i) => model[i] === m).sort((a, b) => a - b);
+    med.set(m, v[Math.floor((v.length - 1) / 2)]!);
+  }
+  const y = part.map((p, i) => p / Math.max(med.get(model[i]!)!, 1e-9));
+  const n = y.length;
+  const mu = util.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (util[i]! - mu) * (y[i]! - my);
+    sxx += (util[i]! - mu) ** 2;
+  }
+  if (!(sxx > 0)) return 0;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mu;
+  return intercept > 0 ? Math.max(0, slope / intercept) : 0;
+}
+
+/** Result of {@link whatIfReplicas}: latency quantiles in ms (Infinity when saturated). */
+export interface WhatIfResult {
+  server: string;
+  chip: string;
+  replicas: number;
+  workers: number;
+  p50_ms: number;
+  p99_ms: number;
+  /** The same method at the current capacity, next to what was measured (a check of the method). */
+  current: { workers: number; p50_ms: number; p99_ms: number; measured_p50_ms: number; measured_p99_ms: number; requests: number };
+  /** Fitted load sensitivity of compute and i/o (part ∝ 1 + k·u). */
+  sensitivity: { compute: number; io: number };
+  method: string;
+}
+
+const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
+
+/**
+ * p50 and p99 of a server with `replicas` replicas of its chip (1 = as now) under its observed load.
+ * @throws {RangeError} on replicas < 1 or a server with fewer than 50 measured requests.
+ */
+export function whatIfReplicas(o: ServerObservations, replicas: number): WhatIfResult {
+  if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
+  if (o.io.length < 50) throw new RangeError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
+  const kc = sensitivity(o.compute, o.util, o.model);
+  const kio = sensitivity(o.io, o.util, o.model);
+  const c0 = o.workersPerReplica;
+  const at = (workers: number): number[] => {
+    const service = o.io.map((io, i) => {
+      const u = o.util[i]!;
+      const u2 = (u * c0) / workers;
+      return (io * (1 + kio * u2)) / (1 + kio * u) + (o.compute[i]! * (1 + kc * u2)) / (1 + kc * u);
+    });
+    const q = simulateFcfsQueue(Float64Array.from(o.ts), Float64Array.from(service), workers);
+    const latency = service.map((sv, i) => q.waitMs[i]! + sv).sort((a, b) => a - b);
+    return [nearestRank(latency, 50), nearestRank(latency, 99)];
+  };
+  const [p50, p99] = at(c0 * replicas);
+  const [cur50, cur99] = at(c0);
+  return {
+    server: o.server, chip: o.chip, replicas, workers: c0 * replicas, p50_ms: p50!, p99_ms: p99!,
+    current: { workers: c0, p50_ms: cur50!, p99_ms: cur99!, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
+    sensitivity: { compute: kc, io: kio },
+    method: "replay of the server's measured requests (arrival times and io + compute, moved to the utilisation of c' workers by the fitted part ∝ 1 + k·u) through an FCFS queue with c' workers",
+  };
+}
+
+/**
+ * Read a server's observations from the warehouse (every request of it in `inference_enriched`;
+ * one without a load sample takes the server's mean utilisation).
+ * @throws {RangeError} naming the server when it has no request in `inference_enriched`.
+ */
+export async function loadServerObservations(w: Warehouse, server: string): Promise<ServerObservations> {
+  const db = w.database;
+  const rows = await w.query<{ t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; chip: string }>(
+    `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, chip
+     FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} ORDER BY ts, event_id`, { s: server });
+  if (rows.length === 0) throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched`);
+  const known = rows.filter((r) => r.u !== null);
+  const meanU = known.length ? known.reduce((a, r) => a + Number(r.u), 0) / known.length : 0;
+  const totals = rows.map((r) => r.total_ms).sort((a, b) => a - b);
+  return {
+    server, chip: rows[0]!.chip,
+    workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
+    ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms),
+    util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id),
+    measured: { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Issue 7, F4: for simulated servers, the p99 the what-if predicts after adding
+ * a replica (from the warehouse's measurements of the run only) is within 15 %
+ * of the p99 the simulator measures with that capacity (same seed, same arrivals).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/config.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
+import { produceSimulation } from '../../services/pipeline/demo.ts';
+import { loadServerObservations, whatIfReplicas } from '../../services/predictor/whatif.ts';
+import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
+
+describe('capacity what-if against the simulator (F4)', () => {
+  const cfg = normalizeSimConfig({ seed: 8, servers: 6, durationMs: 15 * 60_000 });
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('whatif');
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(log, simulateFleet(cfg), 0);
+    await runBoundedPipeline({ log, warehouse: w, config: loadConfig({}) });
+  }, 120_000);
+  afterAll(async () => w?.close());
+
+  it('every server: p99 with one more replica within 15 % of the simulator; the replay at today\'s capacity matches the measured p99', async () => {
+    const errors: string[] = [];
+    for (const server of ['edge-01', 'edge-02', 'edge-03', 'edge-04', 'edge-05', 'edge-06']) {
+      const o = await loadServerObservations(w, server);
+      const r = whatIfReplicas(o, 2);
+      const truth = simulateServerCapacity(cfg, server, 2 * o.workersPerReplica);
+      const p99 = nearestRank(truth.totalMs, 99);
+      expect(Math.abs(r.p99_ms / p99 - 1), `${server} (${o.chip}): predicted ${r.p99_ms} ms, simulated ${p99} ms`).toBeLessThanOrEqual(0.15);
+      expect(Math.abs(r.p50_ms / nearestRank(truth.totalMs, 50) - 1), `${server} p50`).toBeLessThanOrEqual(0.15);
+      expect(Math.abs(r.current.p99_ms / r.current.measured_p99_ms - 1), `${server} current`).toBeLessThanOrEqual(0.1);
+      expect(r.p99_ms).toBeLessThanOrEqual(r.current.p99_ms * 1.0001); // more capacity never hurts
+      errors.push(`${server} ${(100 * (r.p99_ms / p99 - 1)).toFixed(1)} %`);
+    }
+    expect(errors).toHaveLength(6);
+  }, 120_000);
+
+  it('refuses a server with no data and bad replica counts', async () => {
+    await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/no request of "edge-99"/);
+    const o = await loadServerObservations(w, 'edge-01');
+    expect(() => whatIfReplicas(o, 0)).toThrow(/replicas: expected an integer ≥ 1, got 0/);
+  });
+});
