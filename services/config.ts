@@ -43,6 +43,8 @@ export interface EdgelatConfig {
   retrainWindowMs: number;
   /** Alert policy of the correlation processor (EDGELAT_ALERT_*; pipelines/alerts/alert-state.ts). */
   alerts: AlertPolicy;
+  /** Longest wait for the alert webhook's answer, ms (EDGELAT_ALERTS_TIMEOUT_MS). @default 10000 */
+  alertsTimeoutMs: number;
   /** Shadow comparison (EDGELAT_SHADOW*; pipelines/shadow-compare.ts). */
   shadows: ShadowConfig;
   /** Kafka connection; null runs the in-process log. */
@@ -128,6 +130,7 @@ const schema = z.object({
   EDGELAT_ALERT_FIRE_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_LOOKBACK: int(1, 1000).default(20),
+  EDGELAT_ALERTS_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
   EDGELAT_SHADOWS: z.enum(['true', 'false']).default('false'),
   EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
   EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     alerts,
+    alertsTimeoutMs: e.EDGELAT_ALERTS_TIMEOUT_MS,
     shadows: {
       enabled: e.EDGELAT_SHADOWS === 'true', windowMs: e.EDGELAT_SHADOW_WINDOW_MS, lagToleranceMs: e.EDGELAT_SHADOW_LAG_TOLERANCE_MS,
       tolerance: e.EDGELAT_SHADOW_TOLERANCE, sloP99Ms: e.EDGELAT_SHADOW_SLO_P99_MS ?? null,

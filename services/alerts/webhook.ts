@@ -33,7 +33,9 @@ export async function postAlert(url: string, change: AlertChange, options: Webho
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
   } catch (error) {
-    throw new WebhookError(`alert webhook ${url}: no answer (${(error as Error).message})`, null, { retriable: true, cause: error });
+    const e = error as Error & { cause?: { code?: string; message?: string } };
+    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : `no answer: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+    throw new WebhookError(`alert webhook ${url}: ${why}`, null, { retriable: true, cause: error });
   }
   await res.arrayBuffer().catch(() => undefined); // drain, so the connection is reused
   if (res.status >= 200 && res.status < 300) return res.status;

@@ -39,7 +39,7 @@ export function registerAlertCommands(program: Command): void {
     .option('--firing-only', 'only changes into firing', false)
     .option('--json', 'one JSON object per line (the webhook body: idempotency_key, states, window, r and its CI)', false)
     .addOption(new Option('--since <time>', 'only windows ending at or after this time (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
-    .addOption(new Option('--limit <n>', 'warehouse: at most this many changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
+    .addOption(new Option('--limit <n>', 'warehouse: only the newest N changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
     .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
     .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json')
     .action(async (opts: TailFlags) => {

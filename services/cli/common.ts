@@ -63,7 +63,8 @@ export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry:
 export function numberFlag(name: string, min: number, inclusive = false, max = Number.MAX_VALUE) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
+    // Decimal notation only (Number() would also take 0x10, 0b1, 1_000 forms a user does not mean).
+    if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value) || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
       const upper = max === Number.MAX_VALUE ? '' : ` and <= ${max}`;
       throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}${upper}, got ${JSON.stringify(value)}`);
     }

@@ -5,7 +5,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { writeLoadLatencyReport } from '../reports/load-latency.ts';
-import { LOAD_METRICS, type ReportMetric } from '../reports/report-queries.ts';
+import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { configuredWarehouse, numberFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -17,7 +17,8 @@ export function timeFlag(name: string) {
   return (value: string): number => {
     const v = value.trim();
     const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-    if (!Number.isFinite(ms) || !/^\d/.test(v)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
+    // Within the range a Date (and ClickHouse DateTime64) can hold.
+    if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
     return ms;
   };
 }
@@ -52,7 +53,7 @@ export function registerReportCommands(program: Command): void {
     .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective: adds the SLO knee (lowest load bucket whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0)))
     .option('--quiet', 'do not print the summary', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-orin\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-nx\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
     .action(async (opts: LoadLatencyFlags) => {
       await reportLoadLatencyCommand(opts);
     });
@@ -75,7 +76,13 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       if (error instanceof RangeError) throw new UsageError(error.message);
       throw error;
     });
-    if (report.requests === 0) process.stderr.write(`edgelat: warning: no request with a load sample matches the filter in ${warehouse.database}.inference_enriched (run \`npm start\` first?); the files hold empty tables\n`);
+    if (report.requests === 0) {
+      const all = await new ReportQueries(warehouse, { metric: opts.metric }).allRequests();
+      const filters = [opts.server && `server ${opts.server}`, opts.model && `model ${opts.model}`, opts.chip && `chip ${opts.chip}`, opts.since !== undefined && `since ${new Date(opts.since).toISOString()}`, opts.until !== undefined && `until ${new Date(opts.until).toISOString()}`].filter(Boolean).join(', ');
+      process.stderr.write(all === 0
+        ? `edgelat: warning: ${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables\n`
+        : `edgelat: warning: none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is\n`);
+    }
     if (!opts.quiet) process.stdout.write(summary);
     process.stderr.write(`edgelat: wrote ${files.join(', ')}\n`);
   } finally {

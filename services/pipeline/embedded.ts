@@ -20,7 +20,7 @@ export type PipelineCounts = Record<'join' | 'correlation' | 'sink', Record<stri
 export interface PipelineRunOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows'>>;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs'>>;
   /** Run shadow-compare after the correlation and copy edge.shadow.v1 and the verdicts (the shadow topic must be sealed too). @default config.shadows.enabled */
   shadows?: boolean;
   /** Post every alert state change to this URL (services/alerts/delivery-run.ts), after the correlation stage. */
@@ -86,7 +86,7 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
   const alerts = options.alertsWebhook
-    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, failPoint: fail('alerts') }).runToEnd()
+    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, failPoint: fail('alerts'), webhook: { timeoutMs: config.alertsTimeoutMs } }).runToEnd()
     : undefined;
   return { join, correlation, sink, ...(shadow ? { shadow } : {}), ...(alerts ? { alerts } : {}) };
 }

@@ -21,7 +21,7 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default join, correlation, sink (and alerts with a webhook) */
   processors?: readonly Stage[];
   /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
@@ -71,7 +71,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
           })
         : stage === 'alerts'
-          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook! })
+          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, webhook: { timeoutMs: config.alertsTimeoutMs } })
           : stage === 'shadow'
             ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: shadowProcessor(config) })
             : new SinkRun({ log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,

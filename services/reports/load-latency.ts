@@ -4,8 +4,8 @@
  * report.html (self-contained, SVG charts), report.csv (every number, long
  * format) and summary.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
 import { ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
 import { reportHtml, reportSummary } from './report-render.ts';
@@ -20,13 +20,20 @@ export interface LoadLatencyOptions extends ReportFilter {
   sensitiveLimit?: number;
 }
 
+/** Fewest requests a bucket needs to count for the SLO knee (a p99 of fewer is little more than the maximum). */
+export const KNEE_MIN_REQUESTS = 100;
+
 /**
- * The SLO knee of a (chip, model): the lowest load bucket whose p99 exceeds the
- * SLO; `bucket` null when no observed bucket does (then the load fields are null).
+ * The SLO knee of a (chip, model): the lowest load bucket with at least
+ * {@link KNEE_MIN_REQUESTS} requests whose p99 exceeds the SLO; `bucket` null when
+ * no such bucket does (then the load fields are null). `status`: `knee`;
+ * `misses_from_lowest` when that bucket is the lowest counted one; `meets` when
+ * every counted bucket meets the SLO; `too_few_requests` when no bucket has enough.
  */
 export interface KneeRow {
   chip: string;
   model_id: string;
+  status: 'knee' | 'misses_from_lowest' | 'meets' | 'too_few_requests';
   slo_p99_ms: number;
   bucket: number | null;
   load_low: number | null;
@@ -52,7 +59,7 @@ export interface LoadLatencyReport {
 }
 
 /**
- * SLO knees from latency-by-load rows (per chip and model; fleet rows are skipped).
+ * SLO knees from latency-by-load rows (per chip and model; fleet rows are skipped; see {@link KneeRow}).
  * @param rows  latency_by_load rows.
  * @param slo   p99 objective, ms.
  * @returns     One row per (chip, model), in the rows' order.
@@ -67,9 +74,11 @@ export function sloKnees(rows: readonly LatencyBucketRow[], slo: number): KneeRo
     else groups.set(k, [r]);
   }
   return [...groups.values()].map((g) => {
-    const knee = [...g].sort((a, b) => a.bucket - b.bucket).find((r) => r.p99_ms > slo);
+    const counted = [...g].sort((a, b) => a.bucket - b.bucket).filter((r) => r.n >= KNEE_MIN_REQUESTS);
+    const knee = counted.find((r) => r.p99_ms > slo);
+    const status = counted.length === 0 ? 'too_few_requests' : !knee ? 'meets' : knee === counted[0] ? 'misses_from_lowest' : 'knee';
     return {
-      chip: g[0]!.chip, model_id: g[0]!.model_id, slo_p99_ms: slo, bucket: knee?.bucket ?? null,
+      chip: g[0]!.chip, model_id: g[0]!.model_id, status, slo_p99_ms: slo, bucket: knee?.bucket ?? null,
       load_low: knee?.load_low ?? null, load_high: knee?.load_high ?? null, p99_ms: knee?.p99_ms ?? null, n: knee?.n ?? null,
     };
   });
@@ -133,16 +142,51 @@ export function reportCsv(r: LoadLatencyReport): string {
 }
 
 /**
+ * Make sure the report can be written before any query runs: the folder exists (its missing
+ * levels are created one by one, never with a recursive mkdir, which does not return under
+ * /proc on Node 20) and a file can be written in it.
+ * @returns The absolute folder.
+ * @throws {RangeError} naming the path and why: empty, a file, not creatable, not writable.
+ */
+export function prepareOutDir(outDir: string): string {
+  if (outDir.trim() === '') throw new RangeError('--out: expected a folder, got ""');
+  const dir = resolve(outDir);
+  const missing: string[] = [];
+  for (let p = dir; !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  const first = missing.length ? dirname(missing[0]!) : dir;
+  if (!statSync(first).isDirectory()) throw new RangeError(`--out: ${JSON.stringify(first)} is a file, not a folder`);
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (error) {
+      throw new RangeError(`--out: cannot create the folder ${JSON.stringify(p)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  const probe = join(dir, `.edgelat-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (error) {
+    throw new RangeError(`--out: cannot write in ${JSON.stringify(dir)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return dir;
+}
+
+/**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
  * @returns The report and the summary text.
- * @throws {RangeError} on a bad filter; WarehouseError; a file system error on an unwritable folder.
+ * @throws {RangeError} on a bad filter or an unusable `outDir` (checked before any query); WarehouseError.
  */
 export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; files: string[] }> {
+  const dir = prepareOutDir(outDir);
   const report = await buildLoadLatencyReport(warehouse, options, onStep);
   const summary = reportSummary(report);
   onStep?.('charts');
   const html = await reportHtml(report, summary);
-  mkdirSync(outDir, { recursive: true });
+  outDir = dir;
   const files = [join(outDir, 'report.html'), join(outDir, 'report.csv'), join(outDir, 'summary.md')];
   writeFileSync(files[0]!, html);
   writeFileSync(files[1]!, reportCsv(report));

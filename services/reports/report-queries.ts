@@ -10,6 +10,9 @@ import { msToDateTime64, type QueryParam, type Warehouse } from '../warehouse/ty
 /** Folder of the report SQL files. */
 export const REPORTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../sql/reports');
 
+/** Most buckets a fixed --bucket-width may make over the data's load range. */
+export const MAX_BUCKETS = 1000;
+
 /** Load columns of `inference_enriched` a report can bucket by (units: utilisation fractions 0..1, counts, requests/s). */
 export const LOAD_METRICS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
 /** One of {@link LOAD_METRICS}. */
@@ -142,19 +145,41 @@ export class ReportQueries {
     return this.warehouse.query<T>(sql, { ...this.base, ...buckets, ...extra });
   }
 
-  /** Bucket parameters: decile edges (computed once) or the fixed width. */
+  /**
+   * Bucket parameters: decile edges (computed once) or the fixed width, which must give at most
+   * {@link MAX_BUCKETS} buckets over the rows' load range.
+   * @throws {RangeError} naming --bucket-width, the bucket count and the smallest width allowed.
+   */
   private async buckets(): Promise<{ edges: number[]; width: number }> {
-    if (this.filter.bucketWidth !== undefined) return { edges: [], width: this.filter.bucketWidth };
     if (!this.edges) {
-      const [row] = await this.run<{ edges: number[] }>('load_bucket_edges');
+      const [row] = await this.run<{ edges: number[]; n: number; lo: number | null; hi: number | null }>('load_bucket_edges');
       this.edges = row?.edges ?? [];
+      this.range = row && row.lo !== null && row.hi !== null ? { lo: row.lo, hi: row.hi } : null;
     }
-    return { edges: this.edges, width: 0 };
+    const w = this.filter.bucketWidth;
+    if (w === undefined) return { edges: this.edges, width: 0 };
+    if (this.range) {
+      const count = Math.floor(this.range.hi / w) - Math.floor(this.range.lo / w) + 1;
+      if (!(count <= MAX_BUCKETS)) {
+        const least = (this.range.hi - this.range.lo) / (MAX_BUCKETS - 1);
+        throw new RangeError(`--bucket-width: ${w} gives ${Number.isFinite(count) ? count.toLocaleString('en-US') : 'too many'} buckets over ${this.filter.metric} ${this.range.lo}..${this.range.hi}; at most ${MAX_BUCKETS} (a width of at least ${Number(least.toPrecision(2))})`);
+      }
+    }
+    return { edges: [], width: w };
   }
 
-  /** Decile edges of the metric (nearest rank, repeats removed); empty with fixed bins. */
+  /** The rows' load range ({@link buckets} reads it), or null without rows. */
+  private range: { lo: number; hi: number } | null = null;
+
+  /** Decile edges of the metric (nearest rank, repeats removed); empty with fixed bins or no rows. */
   async bucketEdges(): Promise<number[]> {
     return (await this.buckets()).edges;
+  }
+
+  /** Requests with a load sample in the whole warehouse, whatever the filter (for a "nothing matched" message). */
+  async allRequests(): Promise<number> {
+    const [row] = await this.warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${this.warehouse.database}.inference_enriched WHERE matched`);
+    return Number(row?.n ?? 0);
   }
 
   /** sql/reports/latency_by_load.sql. */

@@ -4,7 +4,7 @@
  * inline CSS, no script, no network).
  */
 import { ioShare, p99PerChip, percentileCurves, renderSvg, rollingR, scatterWithLines } from './charts.ts';
-import type { LoadLatencyReport } from './load-latency.ts';
+import { KNEE_MIN_REQUESTS, type LoadLatencyReport } from './load-latency.ts';
 
 const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const load = (x: number): string => (Math.abs(x) >= 10 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
@@ -38,9 +38,15 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
   if (r.options.sloP99Ms !== undefined) {
     out.push({
       title: `SLO knee (p99 ≤ ${r.options.sloP99Ms} ms)`,
-      note: 'The lowest load bucket whose p99 exceeds the SLO, per chip and model.',
+      note: `The lowest load bucket whose p99 exceeds the SLO, per chip and model (buckets of at least ${KNEE_MIN_REQUESTS} requests count).`,
       head: ['chip', 'model', `knee: ${m} range`, 'p99 there, ms', 'requests'],
-      rows: r.knees.map((k) => [k.chip, k.model_id, k.bucket === null ? 'meets the SLO at every observed load' : `${load(k.load_low!)} – ${load(k.load_high!)}`, num(k.p99_ms), k.n === null ? '–' : k.n.toLocaleString('en-US')]),
+      rows: r.knees.map((k) => [
+        k.chip, k.model_id,
+        k.status === 'meets' ? 'meets the SLO at every observed load'
+          : k.status === 'too_few_requests' ? `no bucket with ${KNEE_MIN_REQUESTS} requests`
+            : `${load(k.load_low!)} – ${load(k.load_high!)}${k.status === 'misses_from_lowest' ? ' (misses from the lowest load)' : ''}`,
+        num(k.p99_ms), k.n === null ? '–' : k.n.toLocaleString('en-US'),
+      ]),
     });
   }
   const chips = [...new Set(r.io.map((x) => x.chip))];
@@ -71,6 +77,7 @@ function header(r: LoadLatencyReport): string[] {
       ? `Load buckets: fixed bins of ${m} of width ${r.options.bucketWidth}.`
       : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(load).join(', ')}).`,
     'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
+    ...(r.requests > 0 && r.correlation.length === 0 ? [`No rolling correlation of ${m} for these servers: the correlation processor correlates cpu_util, gpu_util, queue_depth, concurrency and requests_per_s.`] : []),
   ];
 }
 

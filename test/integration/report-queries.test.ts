@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { ReportQueries } from '../../services/reports/report-queries.ts';
-import { sloKnees } from '../../services/reports/load-latency.ts';
+import { prepareOutDir, sloKnees } from '../../services/reports/load-latency.ts';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -61,10 +64,15 @@ describe('report queries, case C18', () => {
     const chipA = bins.filter((r) => r.chip === 'chip-a');
     // 0.2 → bin 2 (90 requests at 12 ms), 0.9 → bin 9 (10 at 950 ms). floor(0.2 / 0.1) = 2, floor(0.9 / 0.1) = 9 in float64.
     expect(chipA.map((r) => [r.bucket, r.n, r.p99_ms])).toEqual([[2, 90, 12], [9, 10, 950]]);
+    // Buckets of fewer than 100 requests do not count for the knee: chip-a has 90 and 10, chip-b 300.
     expect(sloKnees(bins, 50)).toEqual([
-      { chip: 'chip-a', model_id: 'resnet50', slo_p99_ms: 50, bucket: 9, load_low: 0.9, load_high: 0.9, p99_ms: 950, n: 10 },
-      { chip: 'chip-b', model_id: 'resnet50', slo_p99_ms: 50, bucket: null, load_low: null, load_high: null, p99_ms: null, n: null },
+      { chip: 'chip-a', model_id: 'resnet50', status: 'too_few_requests', slo_p99_ms: 50, bucket: null, load_low: null, load_high: null, p99_ms: null, n: null },
+      { chip: 'chip-b', model_id: 'resnet50', status: 'meets', slo_p99_ms: 50, bucket: null, load_low: null, load_high: null, p99_ms: null, n: null },
     ]);
+    expect(sloKnees(bins, 10).find((k) => k.chip === 'chip-b')).toMatchObject({ status: 'misses_from_lowest', bucket: 2, p99_ms: 15, n: 300 });
+    const wide = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 10 }).latencyByLoad();
+    expect(sloKnees([...wide, { ...wide.find((r) => r.chip === 'chip-b')!, bucket: 5, p99_ms: 70, n: 120 }], 50).find((k) => k.chip === 'chip-b'))
+      .toMatchObject({ status: 'knee', bucket: 5, p99_ms: 70 });
     // Deciles of 390 loads of 0.2 and 10 of 0.9: every edge is 0.2 (rank ⌈0.9·400⌉ = 360 ≤ 390), one distinct edge.
     const q = new ReportQueries(w, { metric: 'cpu_util' });
     expect(await q.bucketEdges()).toEqual([0.2]);
@@ -81,5 +89,22 @@ describe('report queries, case C18', () => {
     expect(() => new ReportQueries(w, { metric: 'disk_util' as never })).toThrow(/--metric: expected one of cpu_util, .* got "disk_util"/);
     expect(() => new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0 })).toThrow(/--bucket-width: expected a number > 0, got 0/);
     expect(() => new ReportQueries(w, { metric: 'cpu_util', sinceMs: t0, untilMs: t0 })).toThrow(/--since must be before --until/);
+    // A width that would make more than 1,000 buckets over the loads (0.2..0.9) is refused before any bucket query.
+    await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-9 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-9 gives 700,000,001 buckets over cpu_util 0.2..0.9; at most 1000 \(a width of at least 0.0007\)/);
+    expect((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.001 }).latencyByLoad()).length).toBeGreaterThan(0);
+    // No row: no made-up decile edge.
+    expect(await new ReportQueries(w, { metric: 'cpu_util', model: 'nope' }).bucketEdges()).toEqual([]);
+  });
+
+  it('checks --out before any query: a file, an unwritable place, an empty path', () => {
+    const base = mkdtempSync(join(tmpdir(), 'edgelat-out-'));
+    const file = join(base, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => prepareOutDir(file)).toThrow(/--out: ".*a-file" is a file, not a folder/);
+    expect(() => prepareOutDir(join(file, 'sub'))).toThrow(/is a file, not a folder/);
+    expect(() => prepareOutDir('')).toThrow(/--out: expected a folder/);
+    expect(() => prepareOutDir('/proc/edgelat-report')).toThrow(/--out: cannot create the folder "\/proc\/edgelat-report"/);
+    expect(prepareOutDir(join(base, 'x', 'y'))).toBe(join(base, 'x', 'y'));
+    expect(statSync(join(base, 'x', 'y')).isDirectory()).toBe(true);
   });
 });
