@@ -3,7 +3,7 @@
  * replicas of its chip (services/predictor/whatif.ts).
  */
 import { Option, type Command } from 'commander';
-import { loadServerObservations, whatIfReplicas } from '../predictor/whatif.ts';
+import { loadChipSwap, loadServerObservations, whatIfReplicas } from '../predictor/whatif.ts';
 import { configuredWarehouse, intFlag } from './common.ts';
 import { loadConfig } from '../config.ts';
 import { UsageError } from './usage-error.ts';
@@ -12,27 +12,32 @@ import { UsageError } from './usage-error.ts';
 export function registerWhatIfCommand(program: Command): void {
   program
     .command('whatif')
-    .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip (its measured requests replayed through an FCFS queue with the added workers; service times moved to the lower utilisation by the load sensitivity fitted on its data)")
+    .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip by the ratio of unloaded medians of each model in the fleet, or of benchmarks, and to the new utilisation by the load sensitivity fitted on its data)")
     .requiredOption('--server <id>', 'edge server, e.g. edge-02')
-    .addOption(new Option('--add-replicas <k>', 'replicas of the server\'s chip to add').default(1).argParser(intFlag('--add-replicas', 0, 64)))
+    .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
+    .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin)')
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nExample (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1')
-    .action(async (opts: { server: string; addReplicas: number; json: boolean }) => {
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin')
+    .action(async (opts: { server: string; addReplicas?: number; chip?: string; json: boolean }) => {
+      const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
       const warehouse = configuredWarehouse(loadConfig());
       try {
         await warehouse.migrate();
         let r;
+        let current = '';
         try {
-          r = whatIfReplicas(await loadServerObservations(warehouse, opts.server), 1 + opts.addReplicas);
+          const o = await loadServerObservations(warehouse, opts.server);
+          current = o.chip;
+          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined);
         } catch (error) {
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;
         }
         const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'saturated');
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
-          `${r.server} (${r.chip}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
+          `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
           `  now        ${r.current.workers} worker(s): p50 ${ms(r.current.p50_ms)}, p99 ${ms(r.current.p99_ms)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)})`,
-          `  +${opts.addReplicas} replica(s) ${r.workers} worker(s): p50 ${ms(r.p50_ms)}, p99 ${ms(r.p99_ms)}`,
+          `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s): p50 ${ms(r.p50_ms)}, p99 ${ms(r.p99_ms)}`,
           `  load sensitivity fitted: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u, i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (u = busy-worker fraction)`,
           `  method: ${r.method}`,
         ].join('\n') + '\n');

@@ -81,32 +81,54 @@ export interface WhatIfResult {
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
 /**
- * p50 and p99 of a server with `replicas` replicas of its chip (1 = as now) under its observed load.
+ * Another chip for a server: per model, how its service parts scale from the server's chip to
+ * `chip` (ratios of unloaded medians), and that chip's workers per replica.
+ */
+export interface ChipSwap {
+  chip: string;
+  workersPerReplica: number;
+  /** Per model: io and compute ratio (new chip / current chip). */
+  ratio: Map<string, { io: number; compute: number }>;
+  /** Where each model's ratio came from. */
+  evidence: Map<string, 'fleet' | 'benchmark'>;
+}
+
+/**
+ * p50 and p99 of a server with `replicas` replicas of its chip (1 = as now), or of `swap.chip`,
+ * under its observed load.
  * @throws {RangeError} on replicas < 1 or a server with fewer than 50 measured requests.
  */
-export function whatIfReplicas(o: ServerObservations, replicas: number): WhatIfResult {
+export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
   if (o.io.length < 50) throw new RangeError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
   const kc = sensitivity(o.compute, o.util, o.model);
   const kio = sensitivity(o.io, o.util, o.model);
   const c0 = o.workersPerReplica;
-  const at = (workers: number): number[] => {
-    const service = o.io.map((io, i) => {
-      const u = o.util[i]!;
-      const u2 = (u * c0) / workers;
-      return (io * (1 + kio * u2)) / (1 + kio * u) + (o.compute[i]! * (1 + kc * u2)) / (1 + kc * u);
+  const at = (workers: number, to?: ChipSwap): number[] => {
+    const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1 };
+    // Unloaded parts on the target chip, then the utilisation the same work gives there.
+    const baseIo = o.io.map((io, i) => (io / (1 + kio * o.util[i]!)) * r(i).io);
+    const baseC = o.compute.map((c, i) => (c / (1 + kc * o.util[i]!)) * r(i).compute);
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const workScale = to ? (mean(baseIo) + mean(baseC)) / (mean(o.io.map((io, i) => io / (1 + kio * o.util[i]!))) + mean(o.compute.map((c, i) => c / (1 + kc * o.util[i]!)))) : 1;
+    const service = o.io.map((_, i) => {
+      const u2 = Math.min(1, (o.util[i]! * c0 * workScale) / workers);
+      return baseIo[i]! * (1 + kio * u2) + baseC[i]! * (1 + kc * u2);
     });
     const q = simulateFcfsQueue(Float64Array.from(o.ts), Float64Array.from(service), workers);
     const latency = service.map((sv, i) => q.waitMs[i]! + sv).sort((a, b) => a - b);
     return [nearestRank(latency, 50), nearestRank(latency, 99)];
   };
-  const [p50, p99] = at(c0 * replicas);
+  const workers = (swap ? swap.workersPerReplica : c0) * replicas;
+  const [p50, p99] = at(workers, swap);
   const [cur50, cur99] = at(c0);
   return {
-    server: o.server, chip: o.chip, replicas, workers: c0 * replicas, p50_ms: p50!, p99_ms: p99!,
+    server: o.server, chip: swap ? swap.chip : o.chip, replicas, workers, p50_ms: p50!, p99_ms: p99!,
     current: { workers: c0, p50_ms: cur50!, p99_ms: cur99!, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
     sensitivity: { compute: kc, io: kio },
-    method: "replay of the server's measured requests (arrival times and io + compute, moved to the utilisation of c' workers by the fitted part ∝ 1 + k·u) through an FCFS queue with c' workers",
+    method: swap
+      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by the fitted 1 + k·u, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again at the new utilisation`
+      : "replay of the server's measured requests (arrival times and io + compute, moved to the utilisation of c' workers by the fitted part ∝ 1 + k·u) through an FCFS queue with c' workers",
   };
 }
 
@@ -131,4 +153,44 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
     util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id),
     measured: { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length },
   };
+}
+
+/** Requests below this busy-worker fraction count as unloaded for the chip ratios. */
+const UNLOADED_UTIL = 0.15;
+
+/**
+ * The ratios for moving a server's models to another chip: unloaded medians (gpu_util < 0.15,
+ * status ok) of each model on both chips in the fleet; where the fleet never ran the model on the
+ * new chip, the ratio of benchmark p50s (`benchmark_latency`, SingleStream) for compute and 1 for i/o.
+ * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
+ * @throws {RangeError} naming a model with neither fleet nor benchmark evidence on one of the chips.
+ */
+export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: string): Promise<ChipSwap> {
+  const db = w.database;
+  const models = [...new Set(o.model)];
+  const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number }>(
+    `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c
+     FROM ${db}.inference_enriched WHERE chip IN ({a:String}, {b:String}) AND has({m:Array(String)}, model_id) AND status = 'ok' AND gpu_util < {u:Float64}
+     GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models, u: UNLOADED_UTIL });
+  const bench = await w.query<{ chip: string; model_id: string; p50: number }>(
+    `SELECT chip, model_id, quantileExactLow(0.5)(latency_ms) AS p50 FROM ${db}.benchmark_latency
+     WHERE chip IN ({a:String}, {b:String}) AND has({m:Array(String)}, model_id) AND percentile = 0.5 GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models });
+  const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {b:String}`, { b: chip });
+  const ratio = new Map<string, { io: number; compute: number }>();
+  const evidence = new Map<string, 'fleet' | 'benchmark'>();
+  for (const m of models) {
+    const fa = med.find((r) => r.chip === o.chip && r.model_id === m && Number(r.n) >= 20);
+    const fb = med.find((r) => r.chip === chip && r.model_id === m && Number(r.n) >= 20);
+    if (fa && fb && fa.c > 0 && fa.io > 0) {
+      ratio.set(m, { io: fb.io / fa.io, compute: fb.c / fa.c });
+      evidence.set(m, 'fleet');
+      continue;
+    }
+    const ba = bench.find((r) => r.chip === o.chip && r.model_id === m);
+    const bb = bench.find((r) => r.chip === chip && r.model_id === m);
+    if (!ba || !bb || !(ba.p50 > 0)) throw new RangeError(`--chip: no fleet measurement or benchmark of model ${JSON.stringify(m)} on both ${JSON.stringify(o.chip)} and ${JSON.stringify(chip)}`);
+    ratio.set(m, { io: 1, compute: bb.p50 / ba.p50 });
+    evidence.set(m, 'benchmark');
+  }
+  return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence };
 }

@@ -8,7 +8,7 @@ import { loadConfig } from '../../services/config.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
-import { loadServerObservations, whatIfReplicas } from '../../services/predictor/whatif.ts';
+import { loadChipSwap, loadServerObservations, whatIfReplicas } from '../../services/predictor/whatif.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -16,13 +16,13 @@ import { createTestDatabase } from '../helpers/warehouse.ts';
 const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
 
 describe('capacity what-if against the simulator (F4)', () => {
-  const cfg = normalizeSimConfig({ seed: 8, servers: 6, durationMs: 15 * 60_000 });
+  const cfg = normalizeSimConfig({ seed: 8, servers: 6, durationMs: 15 * 60_000, shadows: { servers: 2 } });
   let w: ChdbWarehouse;
   beforeAll(async () => {
     w = await createTestDatabase('whatif');
     const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
     await produceSimulation(log, simulateFleet(cfg), 0);
-    await runBoundedPipeline({ log, warehouse: w, config: loadConfig({}) });
+    await runBoundedPipeline({ log, warehouse: w, config: loadConfig({}), shadows: true });
   }, 120_000);
   afterAll(async () => w?.close());
 
@@ -41,6 +41,24 @@ describe('capacity what-if against the simulator (F4)', () => {
     }
     expect(errors).toHaveLength(6);
   }, 120_000);
+
+  it('--chip: the predicted p99 on the shadow\'s chip is within 15 % of what the shadow measured on the same requests', async () => {
+    const deployments = await w.query<{ s: string; c: string; n: number; p50: number; p99: number }>(
+      `SELECT edge_server_id AS s, any(chip) AS c, count() AS n,
+              arraySort(groupArray(total_ms))[toUInt64(intDiv(50 * count() + 99, 100))] AS p50,
+              arraySort(groupArray(total_ms))[toUInt64(intDiv(99 * count() + 99, 100))] AS p99
+       FROM ${w.database}.shadow_results GROUP BY s ORDER BY s`);
+    expect(deployments).toHaveLength(2);
+    for (const d of deployments) {
+      const o = await loadServerObservations(w, d.s);
+      const r = whatIfReplicas(o, 1, await loadChipSwap(w, o, d.c));
+      expect(r.chip).toBe(d.c);
+      expect(Math.abs(r.p99_ms / d.p99 - 1), `${d.s} ${o.chip} → ${d.c}: predicted ${r.p99_ms}, shadow ${d.p99}`).toBeLessThanOrEqual(0.15);
+      expect(Math.abs(r.p50_ms / d.p50 - 1), `${d.s} p50`).toBeLessThanOrEqual(0.15);
+    }
+    const o = await loadServerObservations(w, 'edge-01');
+    await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: no fleet measurement or benchmark of model ".*" on both ".*" and "no-such-chip"/);
+  });
 
   it('refuses a server with no data and bad replica counts', async () => {
     await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/no request of "edge-99"/);
