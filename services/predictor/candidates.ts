@@ -21,12 +21,12 @@ import { normaliseChip } from '../model/chips.ts';
 import { parseCsv } from '../simulator/csv.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
-  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadWorkers, MIN_MEASURED_REQUESTS,
+  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
 } from './evidence.ts';
 import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
 import { calibrate, type ChipCandidate } from './recommend.ts';
-import type { ChipInfo, ModelProfile } from './types.ts';
+import type { ChipInfo, ModelProfile, ShadowEvidence } from './types.ts';
 
 /** Longest service time the recommender works with, ms (about 11.6 days: beyond it a prediction is not meaningful). */
 export const MAX_SERVICE_MS = 1e9;
@@ -92,9 +92,10 @@ export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: num
 export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
   // A profile is a new model: its numbers come from its own MACs, even when its id names a known model.
   const known = req.profile === undefined;
-  const [catalog, fleet, bench, workers, curve, atLoad] = await Promise.all([
+  const [catalog, fleet, bench, workers, curve, atLoad, shadows] = await Promise.all([
     loadCatalog(w), known ? loadFleetPairs(w, req.model) : [], known ? loadBenchmarkPairs(w, req.model) : [], loadWorkers(w),
     known ? loadMeasuredCurve(w, req.model) : [], known ? loadMeasuredAt(w, req.model, req.rps) : [],
+    known ? loadShadowEvidence(w, req.model) : new Map<string, ShadowEvidence>(),
   ]);
   const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
   const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
@@ -121,7 +122,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const f = fleetBy.get(id);
     const b = benchBy.get(id);
     const c = workers.get(id) ?? 1;
-    const evidence = { fleet_requests: f?.requests ?? 0, benchmark_rows: b?.rows ?? 0 };
+    const evidence = { fleet_requests: f?.requests ?? 0, benchmark_rows: b?.rows ?? 0, shadow: shadows.get(id) ?? null };
     const measured = atLoad.find((m) => m.chip === id && m.n >= MIN_MEASURED_REQUESTS) ?? null;
     if (f) {
       const service = fleetService(f);

@@ -15,7 +15,7 @@
  *   p90·e^(−z90·σ) with σ = {@link DEFAULT_SIGMA}.
  */
 import type { Warehouse } from '../warehouse/types.ts';
-import type { ChipInfo } from './types.ts';
+import type { ChipInfo, ShadowEvidence } from './types.ts';
 
 /** Log-sd assumed for a benchmark with a p90 only (MLPerf SingleStream spreads are small: p90/p50 ≈ 1.1). */
 export const DEFAULT_SIGMA = 0.08;
@@ -76,6 +76,23 @@ export async function loadCatalog(w: Warehouse): Promise<ChipInfo[]> {
     peak_ops_per_s: nullable(r.peak_ops_per_s), memory_bw_bytes_s: nullable(r.memory_bw_bytes_s),
     power_w: nullable(r.power_w), price_per_hour: nullable(r.price_per_hour),
   }));
+}
+
+/**
+ * Shadow evidence of a model per shadow chip (table shadow_verdicts; windows whose production
+ * chip is unknown are left out).
+ * @returns Map from chip to its {@link ShadowEvidence}.
+ */
+export async function loadShadowEvidence(w: Warehouse, model: string): Promise<Map<string, ShadowEvidence>> {
+  const rows = await w.query<{ chip: string; windows: number; pairs: number; better: number; worse: number; equivalent: number; inconclusive: number; ratio: number | null; against: string[] }>(
+    `SELECT shadow_chip AS chip, count() AS windows, sum(pairs) AS pairs, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
+            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive,
+            if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio, arraySort(groupUniqArray(production_chip)) AS against
+     FROM ${w.database}.shadow_verdicts WHERE model_id = {m:String} AND production_chip != 'unknown' GROUP BY shadow_chip`, { m: model });
+  return new Map(rows.map((r) => [r.chip, {
+    windows: Number(r.windows), pairs: Number(r.pairs), better: Number(r.better), worse: Number(r.worse), equivalent: Number(r.equivalent),
+    inconclusive: Number(r.inconclusive), median_ratio: r.ratio === null ? null : Number(r.ratio), against: r.against,
+  }]));
 }
 
 /** Fleet service-time figures of a model on every chip that served it. */

@@ -53,6 +53,13 @@ export interface RecommendInput {
 const fin = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 
+/** The reason line's clause on shadow deployments ('' without any). */
+function shadowNote(sh: Evidence['shadow']): string {
+  if (!sh) return '';
+  const counts = ([['BETTER', sh.better], ['WORSE', sh.worse], ['EQUIVALENT', sh.equivalent], ['INCONCLUSIVE', sh.inconclusive]] as const).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ');
+  return `; shadow deployments against ${sh.against.join(', ')}: ${counts} of ${sh.windows} window(s)${sh.median_ratio === null ? '' : `, median latency ratio ${sh.median_ratio.toFixed(2)}`} (${sh.pairs} paired requests)`;
+}
+
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
 const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));
 
@@ -121,7 +128,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${rate(capacity)} req/s`;
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement (its server\'s other traffic included)' : ''}` : `even one request alone exceeds it by the law`);
+    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement (its server\'s other traffic included)' : ''}` : `even one request alone exceeds it by the law`)
+    + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,

@@ -108,7 +108,12 @@ const ChipRecommendationSchema = z.object({
   meets_slo: z.boolean(),
   max_rps_within_slo: nonNegative,
   cost_per_million: nullableNumber,
-  evidence: z.object({ kind: z.enum(['fleet', 'benchmark', 'predicted']), fleet_requests: count, benchmark_rows: count }),
+  evidence: z.object({
+    kind: z.enum(['fleet', 'benchmark', 'predicted']), fleet_requests: count, benchmark_rows: count,
+    shadow: z.object({
+      windows: count, pairs: count, better: count, worse: count, equivalent: count, inconclusive: count, median_ratio: nullableNumber, against: z.array(z.string()),
+    }).nullable(),
+  }),
   reason: z.string(),
 });
 

@@ -68,6 +68,23 @@ export interface Evidence {
   fleet_requests: number;
   /** Benchmark rows (systems) of this model on this chip. */
   benchmark_rows: number;
+  /** Shadow deployments that ran this model on this chip beside production (table shadow_verdicts), or null. */
+  shadow: ShadowEvidence | null;
+}
+
+/** What shadow deployments measured for a model on a chip: paired with production requests of other chips. */
+export interface ShadowEvidence {
+  /** Verdict windows, and their paired requests. */
+  windows: number;
+  pairs: number;
+  better: number;
+  worse: number;
+  equivalent: number;
+  inconclusive: number;
+  /** Median over windows of the shadow / production latency ratio (Hodges–Lehmann per window); null without one. */
+  median_ratio: number | null;
+  /** Production chips it was compared with. */
+  against: string[];
 }
 
 /** One chip of a recommendation. */

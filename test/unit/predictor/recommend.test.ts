@@ -15,7 +15,7 @@ const chip = (id: string, price: number | null = null): ChipInfo => ({
 });
 const ONE = { p50: 1, p90: 1, p99: 1 };
 const candidate = (id: string, service: ServiceTime, extra: Partial<ChipCandidate> = {}): ChipCandidate => ({
-  chip: chip(id, 0.36), service, workers: 1, evidence: { kind: 'benchmark', fleet_requests: 0, benchmark_rows: 2 },
+  chip: chip(id, 0.36), service, workers: 1, evidence: { kind: 'benchmark', fleet_requests: 0, benchmark_rows: 2, shadow: null },
   calibration: ONE, measured: null, basis: 'benchmarks (2 systems)', ...extra,
 });
 
@@ -39,7 +39,7 @@ describe('recommendChips', () => {
   it('uses the fleet\'s measured quantiles at the load when there are at least 100 requests', () => {
     const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60 };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [
-      candidate('fast', fast, { measured, evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0 } }),
+      candidate('fast', fast, { measured, evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: null } }),
       candidate('slowish', { ioMs: 0, computeMedianMs: 15, sigma: 0.1 }),
     ]);
     expect(r.chips[0]!.chip).toBe('slowish');
@@ -49,6 +49,13 @@ describe('recommendChips', () => {
     expect(f.reason).toMatch(/measured in the fleet \(150 requests at this load\)/);
     const few = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, n: 99 } })]);
     expect(few.chips[0]!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 10, 1, 0.99), 9);
+  });
+
+  it('names shadow deployments in the evidence and the reason', () => {
+    const shadow = { windows: 4, pairs: 2515, better: 3, worse: 0, equivalent: 1, inconclusive: 0, median_ratio: 0.374, against: ['jetson-xavier-nx'] };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow } })]);
+    expect(r.chips[0]!.evidence.shadow).toEqual(shadow);
+    expect(r.chips[0]!.reason).toMatch(/; shadow deployments against jetson-xavier-nx: BETTER 3, EQUIVALENT 1 of 4 window\(s\), median latency ratio 0\.37 \(2515 paired requests\)$/);
   });
 
   it('orders SLO-meeting chips by cost with objective cost', () => {
