@@ -18,7 +18,10 @@
  *   strong and come after the last run of `clearAfter` consecutive clear
  *   windows ("k of n" with a reset; a run of clear windows resolves at once);
  * - resolved(w): not firing(w) but firing(w − 1) (shown for one window);
- * - rising(w): neither, and window w is strong;
+ * - rising(w): neither, and at least one window in (w − lookback, w] is strong
+ *   after the last clear run: evidence is building (so a state never jumps
+ *   from none to firing: the window before a firing one already counted
+ *   fireAfter − 1 strong windows);
  * - none otherwise.
  * Hysteresis: two thresholds, k of n to fire and a run of clear windows to
  * resolve. A series that flaps around the threshold (strong and band windows,
@@ -101,8 +104,8 @@ export function classifyWindow(w: WindowEvidence, p: AlertPolicy): WindowClass {
   return 'neutral';
 }
 
-/** Whether the alert fires at the last window of `classes` (oldest first). */
-function firingAtEnd(classes: readonly WindowClass[], p: AlertPolicy): boolean {
+/** Strong windows in the lookback of the last window of `classes` (oldest first) after the last clear run. */
+function strongCount(classes: readonly WindowClass[], p: AlertPolicy): number {
   const w = classes.length - 1;
   let clearRun = 0;
   let strong = 0;
@@ -111,7 +114,7 @@ function firingAtEnd(classes: readonly WindowClass[], p: AlertPolicy): boolean {
     if (clearRun >= p.clearAfter) strong = 0; // a clear run resets the count
     else if (classes[i] === 'strong' && i > w - p.lookback) strong++;
   }
-  return strong >= p.fireAfter;
+  return strong;
 }
 
 /**
@@ -124,9 +127,10 @@ function firingAtEnd(classes: readonly WindowClass[], p: AlertPolicy): boolean {
  */
 export function alertStateAt(classes: readonly WindowClass[], p: AlertPolicy): AlertStateName {
   if (classes.length === 0) throw new RangeError('alertStateAt: no window');
-  if (firingAtEnd(classes, p)) return 'firing';
-  if (classes.length > 1 && firingAtEnd(classes.slice(0, -1), p)) return 'resolved';
-  return classes.at(-1) === 'strong' ? 'rising' : 'none';
+  const now = strongCount(classes, p);
+  if (now >= p.fireAfter) return 'firing';
+  if (classes.length > 1 && strongCount(classes.slice(0, -1), p) >= p.fireAfter) return 'resolved';
+  return now > 0 ? 'rising' : 'none';
 }
 
 /**

@@ -30,15 +30,15 @@ function reference(c: readonly WindowClass[], p: AlertPolicy): AlertStateName[] 
     for (let k = i - p.clearAfter + 1; k <= i; k++) if (c[k] !== 'clear') return false;
     return true;
   };
-  const firing = (w: number): boolean => {
-    if (w < 0) return false;
+  const strong = (w: number): number => {
+    if (w < 0) return 0;
     let lastClear = -1;
     for (let i = 0; i <= w; i++) if (clearRunEndsAt(i)) lastClear = i;
-    let strong = 0;
-    for (let i = Math.max(0, w - p.lookback + 1, lastClear + 1); i <= w; i++) if (c[i] === 'strong') strong++;
-    return strong >= p.fireAfter;
+    let n = 0;
+    for (let i = Math.max(0, w - p.lookback + 1, lastClear + 1); i <= w; i++) if (c[i] === 'strong') n++;
+    return n;
   };
-  return c.map((k, w) => (firing(w) ? 'firing' : firing(w - 1) ? 'resolved' : k === 'strong' ? 'rising' : 'none'));
+  return c.map((_, w) => (strong(w) >= p.fireAfter ? 'firing' : strong(w - 1) >= p.fireAfter ? 'resolved' : strong(w) > 0 ? 'rising' : 'none'));
 }
 
 describe('alert classification', () => {
@@ -78,12 +78,12 @@ describe('alert state machine over window sequences', () => {
     {
       name: 'flapping across the threshold (strong, clear, strong, …): fires once, on the third strong window',
       rs: [0.6, 0.3, 0.6, 0.3, 0.6, 0.3, 0.6, 0.3, 0.6, 0.3, 0.6, 0.3],
-      want: 'rising none rising none firing firing firing firing firing firing firing firing', pages: 1,
+      want: 'rising rising rising rising firing firing firing firing firing firing firing firing', pages: 1,
     },
     {
-      name: 'rare strong windows (fewer than fireAfter per lookback) never fire',
+      name: 'rare strong windows (fewer than fireAfter per lookback) never fire; the evidence shows as rising',
       rs: [0.6, 0.1, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.6, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.6],
-      want: ['rising', ...Array(19).fill('none'), 'rising', ...Array(19).fill('none'), 'rising'].join(' '), pages: 0,
+      want: Array(41).fill('rising').join(' '), pages: 0,
     },
     {
       name: 'flapping inside the hysteresis band after firing: stays firing (one page)',
@@ -107,11 +107,11 @@ describe('alert state machine over window sequences', () => {
     {
       name: 'confirmation lapses: firing with only band windows for `lookback` windows resolves',
       rs: [0.7, 0.7, 0.7, ...Array(22).fill(0.45)],
-      want: ['rising', 'rising', ...Array(18).fill('firing'), 'resolved', ...Array(4).fill('none')].join(' '), pages: 1,
+      want: ['rising', 'rising', ...Array(18).fill('firing'), 'resolved', 'rising', ...Array(3).fill('none')].join(' '), pages: 1,
     },
     {
       name: 'undefined r (zero load variance) is no evidence',
-      rs: [0.7, null, 0.7, 0.7, 0.7], want: 'rising none rising firing firing', pages: 1,
+      rs: [0.7, null, 0.7, 0.7, 0.7], want: 'rising rising rising firing firing', pages: 1,
     },
     {
       name: 'a second episode after resolution pages again',
@@ -127,6 +127,21 @@ describe('alert state machine over window sequences', () => {
       expect(s).toEqual(reference(cls(c.rs, c.n), P));
     });
   }
+
+  it('never jumps from none to firing (fireAfter ≥ 2)', () => {
+    const rng = createRng(11, 'alert-jump');
+    const kinds: WindowClass[] = ['strong', 'clear', 'neutral'];
+    let checked = 0;
+    for (let t = 0; t < 300; t++) {
+      const c = Array.from({ length: 50 }, () => kinds[rng.int(3)]!);
+      const st = alertStates(c, P);
+      checked += st.filter((x, i) => x === 'firing' && i > 0 && st[i - 1] !== 'firing').length;
+      st.forEach((x, i) => {
+        if (x === 'firing' && i > 0) expect(st[i - 1]).not.toBe('none');
+      });
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
 
   it('a CI that includes 0 blocks firing even at |r| ≥ threshold', () => {
     const wide = { n: 40, pearson_r: 0.6, ci_low: -0.05, ci_high: 0.85 };
