@@ -62,20 +62,10 @@ export interface ShadowCompareState {
   firedLimit: number;
 }
 
-/** The statistics of a window's pairs (null below minPairs). */
-export interface PairStats {
-  production_p50_ms: number | null;
-  production_p90_ms: number | null;
-  production_p99_ms: number | null;
-  shadow_p50_ms: number | null;
-  shadow_p90_ms: number | null;
-  shadow_p99_ms: number | null;
-  ratio: number | null;
-  ratio_ci_low: number | null;
-  ratio_ci_high: number | null;
-  wilcoxon_w_plus: number | null;
-  wilcoxon_p: number | null;
-}
+/** The statistics of a window's pairs, as in the verdict (null below minPairs). */
+export type PairStats = Pick<ShadowVerdict,
+  'production_p50_ms' | 'production_p90_ms' | 'production_p99_ms' | 'shadow_p50_ms' | 'shadow_p90_ms' | 'shadow_p99_ms'
+  | 'ratio' | 'ratio_ci_low' | 'ratio_ci_high' | 'wilcoxon_w_plus' | 'wilcoxon_p'>;
 
 /** Latencies at or below this are taken as this, ms, so a ratio stays finite. */
 const FLOOR_MS = 1e-3;

@@ -157,32 +157,14 @@ export interface LateEvent {
   record_json: string;
 }
 
-/** One request measured on a shadow deployment (edge.shadow.v1; schemas/shadow-result.v1.avsc). */
-export interface ShadowResult {
-  event_id: string;
-  /** Shared with the production event it shadows. */
-  request_id: string;
-  /** When the shadow received the request (its own clock), epoch ms UTC. */
-  ts: number;
-  /** When the production server received the request, epoch ms UTC. */
-  request_ts: number;
-  /** Production server the shadow sits beside. */
-  edge_server_id: string;
-  device_id: string;
-  model_id: string;
-  /** Version the shadow ran (the candidate). */
-  model_version: string;
-  /** Shadow chip. */
-  chip: string;
-  runtime: string;
-  queue_ms: number;
-  io_ms: number;
-  compute_ms: number;
-  /** From the shadow's receipt to its answer, ms. */
-  total_ms: number;
-  status: InferenceStatus;
-  deployment_id: string | null;
-}
+/**
+ * One request measured on a shadow deployment (edge.shadow.v1; schemas/shadow-result.v1.avsc):
+ * the InferenceEvent fields of the shadow's own measurement (`ts` = when the shadow received the
+ * request, by its clock; `edge_server_id` = the production server it sits beside; `chip` = the
+ * shadow chip; `model_version` = the candidate; `total_ms` from its receipt to its answer) and
+ * `request_ts`, when the production server received the request, epoch ms UTC.
+ */
+export type ShadowResult = Omit<InferenceEvent, 'batch_size' | 'input_bytes' | 'role'> & { request_ts: number };
 
 /** Verdict of a paired shadow comparison. */
 export type ShadowVerdictName = 'BETTER' | 'WORSE' | 'EQUIVALENT' | 'INCONCLUSIVE';
