@@ -43,11 +43,19 @@ export interface AlertDeliveryOptions {
   webhook?: WebhookOptions;
   checks?: RecordChecks;
   logger?: Logger;
+  /**
+   * New states worth a POST (e.g. firing and resolved); changes into other states are recorded
+   * as `filtered` without a POST, so a restart still knows every pair's state. @default every state
+   */
+  states?: ReadonlySet<string>;
   /** Called after each change is recorded. */
-  onDelivered?: (change: AlertChange, status: 'delivered' | 'rejected') => void;
+  onDelivered?: (change: AlertChange, status: DeliveryStatus) => void;
   /** Test hook: 'after-produce' right after a POST was acknowledged, before it is recorded. */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
 }
+
+/** How a change was recorded: acknowledged (2xx), refused for good (4xx), or not sent (its state is filtered out). */
+export type DeliveryStatus = 'delivered' | 'rejected' | 'filtered';
 
 interface PartitionState {
   next: number;
@@ -64,7 +72,7 @@ const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
 export class AlertDeliveryRun {
   readonly counts: Record<string, TopicCounts> = {};
   /** Changes delivered (2xx) and refused (4xx) by this run. */
-  readonly deliveries = { delivered: 0, rejected: 0 };
+  readonly deliveries: Record<DeliveryStatus, number> = { delivered: 0, rejected: 0, filtered: 0 };
   private consumer: Consumer | null = null;
   private readonly parts = new Map<string, PartitionState>();
   private readonly topic: string;
@@ -153,18 +161,22 @@ export class AlertDeliveryRun {
         logger?.[attempt >= 3 ? 'error' : 'warn']({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; delivery paused, retrying'),
     };
     let attempts = 0;
-    let status: 'delivered' | 'rejected' = 'delivered';
+    let status: DeliveryStatus = 'delivered';
     let httpStatus = 0;
-    try {
-      httpStatus = await withRetry(() => {
-        attempts++;
-        return postAlert(webhookUrl, change, this.options.webhook);
-      }, retry);
-    } catch (error) {
-      if (!(error instanceof WebhookError) || error.retriable) throw error;
-      status = 'rejected';
-      httpStatus = error.status ?? 0;
-      logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus }, 'alert webhook refused a change; recorded as rejected');
+    if (this.options.states && !this.options.states.has(change.state)) {
+      status = 'filtered';
+    } else {
+      try {
+        httpStatus = await withRetry(() => {
+          attempts++;
+          return postAlert(webhookUrl, change, this.options.webhook);
+        }, retry);
+      } catch (error) {
+        if (!(error instanceof WebhookError) || error.retriable) throw error;
+        status = 'rejected';
+        httpStatus = error.status ?? 0;
+        logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus }, 'alert webhook refused a change; recorded as rejected');
+      }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
     const row = {

@@ -35,6 +35,18 @@ export function checkWebhookUrl(url: string): string {
   return url;
 }
 
+/**
+ * Parse `--alerts-states firing,resolved`.
+ * @throws {InvalidArgumentError} naming an unknown state.
+ */
+export function alertStatesFlag(value: string): Set<string> {
+  const names = value.split(',').map((x) => x.trim()).filter(Boolean);
+  const known = ['none', 'rising', 'firing', 'resolved'];
+  for (const n of names) if (!known.includes(n)) throw new InvalidArgumentError(`--alerts-states: unknown state ${JSON.stringify(n)} (known: ${known.join(', ')})`);
+  if (names.length === 0) throw new InvalidArgumentError('--alerts-states: name at least one of none, rising, firing, resolved');
+  return new Set(names);
+}
+
 /** The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir. */
 export function configuredWarehouse(config: EdgelatConfig): Warehouse {
   return config.clickhouse

@@ -48,7 +48,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<string[]> {
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; shadows?: number }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
@@ -75,7 +75,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   process.once('SIGINT', onInterrupt);
   try {
     const result = await runDemo({
-      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook,
+      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
       sim,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
@@ -105,7 +105,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const alerts = await readAlertChanges(warehouse);
     const shadowLines = await shadowSummary(warehouse);
     const delivered = opts.alertsWebhook
-      ? (await warehouse.query<{ delivered: number; rejected: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected FROM ${warehouse.database}.alert_deliveries`))[0]
+      ? (await warehouse.query<{ delivered: number; rejected: number; filtered: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected, countIf(status = 'filtered') AS filtered FROM ${warehouse.database}.alert_deliveries`))[0]
       : undefined;
     const db = warehouse.database;
     const c = result.counts;
@@ -128,7 +128,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
       `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
       ...shadowLines,
-      `alert state changes   ${fmt(alerts.length)} (${fmt(alerts.filter((a) => a.state === 'firing').length)} into firing; \`edgelat alerts tail\`)${delivered ? `; webhook: ${fmt(delivered.delivered)} delivered, ${fmt(delivered.rejected)} refused (table ${db}.alert_deliveries)` : ''}`,
+      `alert state changes   ${fmt(alerts.length)} (${fmt(alerts.filter((a) => a.state === 'firing').length)} into firing; \`edgelat alerts tail\`)${delivered ? `; webhook: ${fmt(delivered.delivered)} delivered, ${fmt(delivered.rejected)} refused, ${fmt(delivered.filtered)} not sent (--alerts-states) (table ${db}.alert_deliveries)` : ''}`,
       `ground-truth rows     ${fmt(s.tables.sim_ground_truth)}`,
       '',
       'strongest load-versus-latency correlations (n >= 30; one window per server, model and pair; 95 % CI by Fisher z; all statuses)',

@@ -9,7 +9,7 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
-import { intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { alertStatesFlag, intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -68,9 +68,10 @@ program
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
   .option('--no-models', 'skip the latency models\' retraining cycles (faster; `edgelat model train` trains them later)')
   .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
+  .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; shadows: number }) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number }) => {
     await demoCommand(loadConfig(), opts);
   });
 
@@ -146,7 +147,8 @@ program
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
   .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
   .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')
-  .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }) => {
+  .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
+  .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
     await pipelineRunCommand(loadConfig(), opts);
   });
 

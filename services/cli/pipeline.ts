@@ -38,7 +38,7 @@ export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
  * warehouse and promotions go to models.latency.v1; SIGTERM or SIGINT
  * finishes the batch, commits and exits 0.
  */
-export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string }): Promise<void> {
+export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }): Promise<void> {
   if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
   const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
   if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');
@@ -73,7 +73,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
     }
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
-    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook });
+    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates });
     const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
     const line = processors
       .filter((stage) => counts[stage])

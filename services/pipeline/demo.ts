@@ -22,6 +22,8 @@ export interface DemoOptions {
   logger?: Logger;
   /** Post every alert state change to this URL (the pipeline's 'alerts' stage). */
   alertsWebhook?: string;
+  /** Only changes into these states are posted. @default all */
+  alertsStates?: ReadonlySet<string>;
   onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
   onProgress?: (stage: Stage, done: number) => void;
 }
@@ -101,7 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   let current: Stage | null = null;
   const counts = await runBoundedPipeline({
-    log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook, shadows: true,
+    log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook, alertsStates: options.alertsStates, shadows: true,
     onProgress: (stage, done) => {
       if (stage !== current) {
         current = stage;

@@ -25,6 +25,8 @@ export interface PipelineRunOptions {
   shadows?: boolean;
   /** Post every alert state change to this URL (services/alerts/delivery-run.ts), after the correlation stage. */
   alertsWebhook?: string;
+  /** Only changes into these states are posted (the others are recorded as filtered). @default all */
+  alertsStates?: ReadonlySet<string>;
   logger?: Logger;
   /** Called after each batch: stage and records consumed so far by it. */
   onProgress?: (stage: Stage, consumed: number) => void;
@@ -86,7 +88,7 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
   const alerts = options.alertsWebhook
-    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, failPoint: fail('alerts'), webhook: { timeoutMs: config.alertsTimeoutMs } }).runToEnd()
+    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, states: options.alertsStates, failPoint: fail('alerts'), webhook: { timeoutMs: config.alertsTimeoutMs } }).runToEnd()
     : undefined;
   return { join, correlation, sink, ...(shadow ? { shadow } : {}), ...(alerts ? { alerts } : {}) };
 }

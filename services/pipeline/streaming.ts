@@ -26,6 +26,8 @@ export interface StreamingOptions {
   processors?: readonly Stage[];
   /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
   alertsWebhook?: string;
+  /** Only changes into these states are posted. @default all */
+  alertsStates?: ReadonlySet<string>;
   /**
    * Stop when the input topics are sealed and the whole consumer group of
    * each processor has committed their end offsets (any number of instances
@@ -71,7 +73,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
           })
         : stage === 'alerts'
-          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, webhook: { timeoutMs: config.alertsTimeoutMs } })
+          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs } })
           : stage === 'shadow'
             ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: shadowProcessor(config) })
             : new SinkRun({ log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,

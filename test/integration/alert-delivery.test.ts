@@ -105,7 +105,7 @@ describe('alert delivery to a webhook', () => {
     expect(changeKey(w0, 'firing', c0.state)).not.toBe(c0.idempotency_key);
     const [row] = await w.query<{ n: number; u: number }>(`SELECT count() AS n, uniqExact(idempotency_key) AS u FROM ${w.database}.alert_deliveries WHERE status = 'delivered'`);
     expect([Number(row!.n), Number(row!.u)]).toEqual([expected.length, expected.length]);
-    expect(run.deliveries).toEqual({ delivered: expected.length, rejected: 0 });
+    expect(run.deliveries).toEqual({ delivered: expected.length, rejected: 0, filtered: 0 });
   });
 
   it('crashes after a POST, before or after the commit: each change is acknowledged, only the one in flight twice, with the same key', async () => {
@@ -148,9 +148,29 @@ describe('alert delivery to a webhook', () => {
     gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(40 * 2 ** i - 5));
     expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 4);
     expect(rx.posts.filter((p) => p.key === refused).map((p) => p.status)).toEqual([422]);
-    expect(run.deliveries).toEqual({ delivered: expected.length - 1, rejected: 1 });
+    expect(run.deliveries).toEqual({ delivered: expected.length - 1, rejected: 1, filtered: 0 });
     const rows = await w.query<{ status: string; http_status: number; attempts: number }>(`SELECT status, http_status, attempts FROM ${w.database}.alert_deliveries WHERE idempotency_key = {k:String}`, { k: refused });
     expect(rows).toEqual([{ status: 'rejected', http_status: 422, attempts: 1 }]);
+  });
+
+  it('--alerts-states firing,resolved: only those changes are posted; the others are recorded as filtered, and a crash keeps it exact', async () => {
+    w = await createTestDatabase('alerts_states');
+    const log = await logWithWindows();
+    const states = new Set(['firing', 'resolved']);
+    const wanted = expected.filter((c) => states.has(c.state));
+    expect(wanted.length).toBeGreaterThan(10);
+    expect(wanted.length).toBeLessThan(expected.length);
+    const crash = new AlertDeliveryRun({
+      log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13, states,
+      failPoint: (p) => { if (p === 'after-produce' && rx.posts.length >= 9) throw new Error('crash'); },
+    });
+    await expect(crash.runToEnd()).rejects.toThrow(/crash/);
+    await new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13, states }).runToEnd();
+    const { keys, repeats } = rx.acked();
+    expect([...keys].sort()).toEqual(wanted.map((c) => c.idempotency_key).sort());
+    expect(repeats).toBeLessThanOrEqual(1);
+    const rows = await w.query<{ status: string; n: number }>(`SELECT status, count() AS n FROM ${w.database}.alert_deliveries GROUP BY status ORDER BY status`);
+    expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['delivered', wanted.length], ['filtered', expected.length - wanted.length]]);
   });
 
   it('rejects a webhook that is not an http(s) URL', () => {
