@@ -13,6 +13,15 @@ export interface WebhookOptions {
   fetch?: typeof fetch;
 }
 
+/** Whether a text is an absolute http(s) URL (the only webhooks accepted). */
+export function isHttpUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** HTTP statuses worth retrying besides 5xx: request timeout, too early, too many requests. */
 const RETRY_4XX = new Set([408, 425, 429]);
 

@@ -12,8 +12,7 @@ import { alertChange, pairKey, type AlertChange } from '../alerts/alert-change.t
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { loadConfig, type EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { configuredWarehouse, intFlag } from './common.ts';
-import { timeFlag } from './report.ts';
+import { configuredWarehouse, intFlag, timeFlag } from './common.ts';
 
 /** Options of `alerts tail`. */
 interface TailFlags {

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './usage-error.ts';
+import { isHttpUrl } from '../alerts/webhook.ts';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
@@ -25,13 +26,7 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
 
 /** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL. */
 export function checkWebhookUrl(url: string): string {
-  let ok = false;
-  try {
-    ok = ['http:', 'https:'].includes(new URL(url).protocol);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  if (!isHttpUrl(url)) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
   return url;
 }
 
@@ -81,5 +76,19 @@ export function numberFlag(name: string, min: number, inclusive = false, max = N
       throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}${upper}, got ${JSON.stringify(value)}`);
     }
     return n;
+  };
+}
+
+/**
+ * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms.
+ * @throws {InvalidArgumentError} naming the flag and value.
+ */
+export function timeFlag(name: string) {
+  return (value: string): number => {
+    const v = value.trim();
+    const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+    // Within the range a Date (and ClickHouse DateTime64) can hold.
+    if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
+    return ms;
   };
 }

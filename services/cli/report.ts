@@ -2,26 +2,12 @@
  * `edgelat report load-latency`: the analysts' load-versus-latency report
  * (services/reports/) on the configured warehouse.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { writeLoadLatencyReport } from '../reports/load-latency.ts';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { configuredWarehouse, numberFlag } from './common.ts';
+import { configuredWarehouse, numberFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
-
-/**
- * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms.
- * @throws {InvalidArgumentError} naming the flag and value.
- */
-export function timeFlag(name: string) {
-  return (value: string): number => {
-    const v = value.trim();
-    const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-    // Within the range a Date (and ClickHouse DateTime64) can hold.
-    if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
-    return ms;
-  };
-}
 
 /** Options of `report load-latency`. */
 interface LoadLatencyFlags {

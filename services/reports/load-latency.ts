@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
-import { ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
+import { KNEE_MIN_REQUESTS, ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
 import { reportHtml, reportSummary } from './report-render.ts';
 
 /** Options of the report: the filter, plus an SLO and how many keys the rolling-r chart shows. */
@@ -19,9 +19,6 @@ export interface LoadLatencyOptions extends ReportFilter {
   /** Rows of the most-load-sensitive table. @default 10 */
   sensitiveLimit?: number;
 }
-
-/** Fewest requests a bucket needs to count for the SLO knee (a p99 of fewer is little more than the maximum). */
-export const KNEE_MIN_REQUESTS = 100;
 
 /**
  * The SLO knee of a (chip, model): the lowest load bucket with at least
@@ -186,8 +183,7 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
   const summary = reportSummary(report);
   onStep?.('charts');
   const html = await reportHtml(report, summary);
-  outDir = dir;
-  const files = [join(outDir, 'report.html'), join(outDir, 'report.csv'), join(outDir, 'summary.md')];
+  const files = [join(dir, 'report.html'), join(dir, 'report.csv'), join(dir, 'summary.md')];
   writeFileSync(files[0]!, html);
   writeFileSync(files[1]!, reportCsv(report));
   writeFileSync(files[2]!, summary);

@@ -10,6 +10,9 @@ import { msToDateTime64, type QueryParam, type Warehouse } from '../warehouse/ty
 /** Folder of the report SQL files. */
 export const REPORTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../sql/reports');
 
+/** Fewest requests a bucket needs to count for the SLO knee (a p99 of fewer is little more than the maximum). */
+export const KNEE_MIN_REQUESTS = 100;
+
 /** Most buckets a fixed --bucket-width may make over the data's load range. */
 export const MAX_BUCKETS = 1000;
 

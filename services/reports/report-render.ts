@@ -4,7 +4,8 @@
  * inline CSS, no script, no network).
  */
 import { ioShare, p99PerChip, percentileCurves, renderSvg, rollingR, scatterWithLines } from './charts.ts';
-import { KNEE_MIN_REQUESTS, type LoadLatencyReport } from './load-latency.ts';
+import type { LoadLatencyReport } from './load-latency.ts';
+import { KNEE_MIN_REQUESTS } from './report-queries.ts';
 
 const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const load = (x: number): string => (Math.abs(x) >= 10 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
