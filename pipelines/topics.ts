@@ -10,6 +10,7 @@ export const TOPICS = {
   late: 'analytics.late-events.v1',
   shadow: 'edge.shadow.v1',
   shadowVerdicts: 'analytics.shadow-verdicts.v1',
+  deployments: 'deploy.events.v1',
 } as const;
 
 /** Record kind of each topic (see schemas/). */
@@ -21,6 +22,7 @@ export const TOPIC_KINDS = {
   [TOPICS.late]: 'LateEvent',
   [TOPICS.shadow]: 'ShadowResult',
   [TOPICS.shadowVerdicts]: 'ShadowVerdict',
+  [TOPICS.deployments]: 'DeploymentEvent',
 } as const;
 
 /** Dead-letter topic of a topic (DESIGN §2). */

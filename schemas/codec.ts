@@ -16,7 +16,7 @@ import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, ty
 type Resolver = ReturnType<avro.Type['createResolver']>;
 
 /** Names of the edgelat record types, one `.avsc` each (DESIGN §2). */
-export type RecordKind = 'InferenceEvent' | 'LoadSample' | 'EnrichedInference' | 'CorrelationUpdate' | 'DeadLetter' | 'LateEvent' | 'ShadowResult' | 'ShadowVerdict';
+export type RecordKind = 'InferenceEvent' | 'LoadSample' | 'EnrichedInference' | 'CorrelationUpdate' | 'DeadLetter' | 'LateEvent' | 'ShadowResult' | 'ShadowVerdict' | 'DeploymentEvent';
 
 /**
  * Encoder/decoder for one record kind, compiled once at startup.

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createCodec, type Codec, type RecordKind } from './codec.ts';
-import type { CorrelationUpdate, DeadLetter, EnrichedInference, InferenceEvent, LateEvent, LoadSample, ShadowResult, ShadowVerdict } from './types.ts';
+import type { CorrelationUpdate, DeadLetter, DeploymentEvent, EnrichedInference, InferenceEvent, LateEvent, LoadSample, ShadowResult, ShadowVerdict } from './types.ts';
 
 export type * from './types.ts';
 export { createCodec, createLongAwareType, readWithWriterSchema, type Codec, type RecordKind } from './codec.ts';
@@ -26,6 +26,7 @@ export interface RecordTypes {
   LateEvent: LateEvent;
   ShadowResult: ShadowResult;
   ShadowVerdict: ShadowVerdict;
+  DeploymentEvent: DeploymentEvent;
 }
 
 /** Schema file (in this folder) of each record kind. */
@@ -38,6 +39,7 @@ export const SCHEMA_FILES: Readonly<Record<RecordKind, string>> = {
   LateEvent: 'late-event.v1.avsc',
   ShadowResult: 'shadow-result.v1.avsc',
   ShadowVerdict: 'shadow-verdict.v1.avsc',
+  DeploymentEvent: 'deployment-event.v1.avsc',
 };
 
 /**
@@ -65,6 +67,7 @@ export const codecs: { readonly [K in RecordKind]: Codec<RecordTypes[K]> } = Obj
   LateEvent: build('LateEvent'),
   ShadowResult: build('ShadowResult'),
   ShadowVerdict: build('ShadowVerdict'),
+  DeploymentEvent: build('DeploymentEvent'),
 });
 
 /**

@@ -122,6 +122,30 @@ export interface CorrelationUpdate {
   alert_state: AlertState;
 }
 
+/** Kind of a {@link DeploymentEvent}. */
+export type DeploymentKind = 'rollout' | 'rollback' | 'shadow_start' | 'shadow_stop';
+
+/** A change of what an edge server runs (`deploy.events.v1`, schemas/deployment-event.v1.avsc). */
+export interface DeploymentEvent {
+  deployment_id: string;
+  /** When the change took effect, epoch ms UTC. */
+  ts: number;
+  edge_server_id: string;
+  model_id: string;
+  /** Version running after the event. */
+  model_version: string;
+  /** Chip running the model after the event. */
+  chip: string;
+  runtime: string;
+  kind: DeploymentKind;
+  /** Why (a rollback names the p99 at peak and the SLO it breached), or null. */
+  reason: string | null;
+  /** p99 latency objective at peak load, ms, or null. */
+  slo_p99_ms: number | null;
+  /** Multiply-accumulates per inference of the version, or null when unknown. */
+  macs: number | null;
+}
+
 /** A record that could not be decoded or validated (`<topic>.dlq`, table `dead_letters`). */
 export interface DeadLetter {
   topic: string;

@@ -120,6 +120,7 @@ const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   pairs: 0,
   unpaired_production: 0,
   unpaired_shadow: 0,
+  macs: 0,
 };
 /** Finite doubles >= 0 besides the `_ms` fields. */
 const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
@@ -131,6 +132,7 @@ const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
   y_metric: ['total_ms', 'io_ms', 'compute_ms'],
   alert_state: ['none', 'rising', 'firing', 'resolved'],
   verdict: ['BETTER', 'WORSE', 'EQUIVALENT', 'INCONCLUSIVE'],
+  kind: ['rollout', 'rollback', 'shadow_start', 'shadow_stop'],
 };
 
 /** Check one non-null field value against the rules its name implies; returns a reason or null. */

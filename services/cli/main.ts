@@ -14,6 +14,7 @@ import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerWhatIfCommand } from './whatif.ts';
+import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
 import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
@@ -28,6 +29,8 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 const program = new Command('edgelat')
   .version(version)
+  // Program options only before a subcommand: `gate --version v2` names a model version, not edgelat's.
+  .enablePositionalOptions()
   .exitOverride()
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
@@ -264,6 +267,7 @@ registerPredictorCommands(program);
 registerReportCommands(program);
 registerAlertCommands(program);
 registerWhatIfCommand(program);
+registerGateCommand(program);
 
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
@@ -272,17 +276,19 @@ function hint(message: string): string {
   return '';
 }
 
+// `gate` answers with exit codes 0 / 1 / 2; its own failures must not look like an answer.
+const gating = process.argv[2] === 'gate';
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander has already printed its message (and help for --help/--version, which exit 0).
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    process.exitCode = error.exitCode === 0 ? 0 : gating ? GATE_USAGE_EXIT : 2;
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
     if (process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported.
     process.exit();

@@ -15,10 +15,8 @@
  * names a model the warehouse knows: give `model` to use the measurements.
  * Chips with none of these are skipped with a reason.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { normaliseChip } from '../model/chips.ts';
-import { parseCsv } from '../simulator/csv.ts';
+import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
   DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, loadWorkers, MIN_MEASURED_REQUESTS,
@@ -32,13 +30,7 @@ import type { ChipInfo, ModelProfile, ShadowEvidence } from './types.ts';
 export const MAX_SERVICE_MS = 1e9;
 
 /** Published MACs of the reference models, by model id. */
-export const REFERENCE_MACS: ReadonlyMap<string, number> = (() => {
-  const path = fileURLToPath(new URL('../../data/model-profiles/reference-macs.csv', import.meta.url));
-  const [head, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  const m = head!.indexOf('model_id');
-  const x = head!.indexOf('macs');
-  return new Map(rows.map((r) => [r[m]!, Number(r[x])]));
-})();
+export const REFERENCE_MACS: ReadonlyMap<string, number> = readReferenceMacs();
 
 /** A benchmark latency predicted for a pair nobody measured: p90 ms and how many rows supported it. */
 export type BenchmarkPredictor = (model: string, chip: string) => { p90Ms: number; rows: number } | null;

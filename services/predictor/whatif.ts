@@ -21,6 +21,7 @@
  * request to the first free worker); demand does not change with latency.
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
+import { loadSensitivity } from './gate-replay.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
 /** What the what-if needs to know about a server (times in ms). */
@@ -36,31 +37,10 @@ export interface ServerObservations {
   compute: number[];
   util: number[];
   model: string[];
+  /** Measured latency of each request, ms (aligned with ts), when known. */
+  total?: number[];
   /** Measured latency quantiles (nearest rank) over all its requests. */
   measured: { p50: number; p99: number; n: number };
-}
-
-/** Fitted load sensitivity: part ≈ median · (1 + k·u). */
-function sensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
-  const med = new Map<string, number>();
-  for (const m of new Set(model)) {
-    const v = part.filter((_, i) => model[i] === m).sort((a, b) => a - b);
-    med.set(m, v[Math.floor((v.length - 1) / 2)]!);
-  }
-  const y = part.map((p, i) => p / Math.max(med.get(model[i]!)!, 1e-9));
-  const n = y.length;
-  const mu = util.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (util[i]! - mu) * (y[i]! - my);
-    sxx += (util[i]! - mu) ** 2;
-  }
-  if (!(sxx > 0)) return 0;
-  const slope = sxy / sxx;
-  const intercept = my - slope * mu;
-  return intercept > 0 ? Math.max(0, slope / intercept) : 0;
 }
 
 /** Result of {@link whatIfReplicas}: latency quantiles in ms (Infinity when saturated). */
@@ -101,8 +81,8 @@ export interface ChipSwap {
 export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
   if (o.io.length < 50) throw new RangeError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
-  const kc = sensitivity(o.compute, o.util, o.model);
-  const kio = sensitivity(o.io, o.util, o.model);
+  const kc = loadSensitivity(o.compute, o.util, o.model);
+  const kio = loadSensitivity(o.io, o.util, o.model);
   const c0 = o.workersPerReplica;
   const at = (workers: number, to?: ChipSwap): number[] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1 };
@@ -150,7 +130,7 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
     server, chip: rows[0]!.chip,
     workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
     ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms),
-    util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id),
+    util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id), total: rows.map((r) => r.total_ms),
     measured: { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length },
   };
 }

@@ -219,7 +219,12 @@ export function shadowPlan(seed: number, server: ServerPlan, bases: readonly Bas
   return { ...server, edge_server_id: `${server.edge_server_id}-shadow`, chip: spec.chip, workers: spec.workers, spec, pairs };
 }
 
-function pairPlan(b: BaseLatency, spec: ChipSpec): PairPlan {
+/**
+ * Latency parameters of a model on a chip from its MLPerf base latency (σ from p90/p50, timeout, params JSON).
+ * @param b     The reduced MLPerf latency of (model, chip).
+ * @param spec  The chip.
+ */
+export function pairPlan(b: BaseLatency, spec: ChipSpec): PairPlan {
   const sigma = Math.max(LAW_PARAMS.sigmaFloor, Math.log(b.p90Ms / b.p50Ms) / LAW_PARAMS.z90);
   const nominalInputBytes = MODEL_INPUT_BYTES[b.model];
   const timeoutMs = Math.max(LAW_PARAMS.timeoutFactor * b.p50Ms, LAW_PARAMS.timeoutFloorMs);

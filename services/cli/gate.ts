@@ -1,0 +1,123 @@
+/**
+ * `edgelat gate`: should a model version on a chip roll out? ALLOW / BLOCK /
+ * NEED_SHADOW with exit codes 0 / 1 / 2 for CI/CD pipelines (errors exit 64
+ * for bad usage, 70 otherwise, never 0–2). `--backtest` simulates a
+ * deployment history and scores the gate on every rollout of it.
+ */
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { backtestGate, type BacktestResult } from '../predictor/gate-backtest.ts';
+import { gateFromWarehouse, type GateReport } from '../predictor/gate-evidence.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate.ts';
+import { NotFoundError } from '../predictor/types.ts';
+import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
+import { loadConfig } from '../config.ts';
+import { configuredWarehouse, intFlag, numberFlag } from './common.ts';
+import { createProgress } from './progress.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Exit code of a gate command that could not answer: bad usage. */
+export const GATE_USAGE_EXIT = 64;
+/** Exit code of a gate command that could not answer: anything else. */
+export const GATE_ERROR_EXIT = 70;
+
+interface GateFlags {
+  model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string;
+  lookbackHours: number; json: boolean; backtest: boolean; seed: number; z: number; details: boolean;
+}
+
+/** Add `gate` to `program`. */
+export function registerGateCommand(program: Command): void {
+  program
+    .command('gate')
+    .description('deployment gate: the p99 each target server would have at its observed peak load with the candidate (its own requests replayed through its queue with the candidate\'s service time, from shadow verdicts, fleet measurements, profiles or benchmarks), with an uncertainty band, against the SLO: ALLOW (exit 0), BLOCK (exit 1) or NEED_SHADOW (exit 2: run it as a shadow first); exit 64 on bad usage, 70 on any other error. --backtest simulates a deployment history and replays every rollout through the gate with only the data from before it')
+    .option('--model <id>', 'model to roll out, e.g. resnet50')
+    .option('--version <v>', 'version to roll out (the running one to change only the chip)')
+    .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
+    .option('--servers <ids>', 'comma-separated target servers (default: every server running the model)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
+    .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile)').argParser(numberFlag('--macs', 0, false, 1e18)))
+    .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
+    .addOption(new Option('--macs-now <n>', 'MACs of the running version (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 0, false, 1e18)))
+    .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
+    .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
+    .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
+    .addOption(new Option('--z <z>', 'normal quantile of each side of the uncertainty band').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
+    .option('--details', 'with --backtest --json: every rollout with the gate\'s answer and what happened', false)
+    .option('--json', 'print the answer as JSON', false)
+    .addHelpText('after', `
+Examples (after \`npm start\`):
+  npx edgelat gate --model bert-99 --version v1 --chip jetson-agx-orin --servers edge-04 --slo-p99-ms 50
+  npx edgelat gate --model resnet50 --version v2 --macs 8.2e9 --chip jetson-xavier-nx --slo-p99-ms 40 --json
+  npx edgelat gate --backtest --seed 7 --json
+
+Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
+    .action(async (opts: GateFlags) => {
+      const gate = { ...GATE_DEFAULTS, z: opts.z };
+      if (opts.backtest) {
+        const progress = createProgress();
+        progress.stage('backtest: simulating the history and gating each rollout', 0);
+        const r = backtestGate({ seed: opts.seed }, gate, (done, total) => { if (done === 1) progress.stage('gating rollouts', total); progress.update(done); });
+        progress.stop();
+        process.stdout.write(opts.json ? `${JSON.stringify(backtestJson(r, opts.details))}\n` : formatBacktest(r));
+        return;
+      }
+      for (const [flag, value] of [['--model', opts.model], ['--version', opts.version], ['--chip', opts.chip], ['--slo-p99-ms', opts.sloP99Ms]] as const) {
+        if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
+      }
+      if (opts.onnx && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
+      let macs = opts.macs;
+      if (opts.onnx) {
+        try {
+          macs = profileOnnx(readFileSync(opts.onnx)).macs;
+        } catch (error) {
+          if (error instanceof OnnxProfileError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${(error as Error).message}`);
+          throw error;
+        }
+      }
+      const warehouse = configuredWarehouse(loadConfig());
+      try {
+        await warehouse.migrate();
+        let report: GateReport;
+        try {
+          report = await gateFromWarehouse(warehouse, {
+            model: opts.model!, version: opts.version!, chip: opts.chip!, slo_p99_ms: opts.sloP99Ms!, lookback_hours: opts.lookbackHours,
+            ...(opts.servers ? { servers: opts.servers } : {}), ...(macs !== undefined ? { macs } : {}), ...(opts.macsNow !== undefined ? { macs_now: opts.macsNow } : {}),
+          }, gate);
+        } catch (error) {
+          if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(error.message);
+          throw error;
+        }
+        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+        process.exitCode = GATE_EXIT_CODES[report.answer];
+      } finally {
+        await warehouse.close();
+      }
+    });
+}
+
+function backtestJson(r: BacktestResult, details: boolean): object {
+  const { details: rows, ...score } = r;
+  return details ? { ...score, details: rows } : score;
+}
+
+const ms = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'saturated');
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
+
+function formatReport(r: GateReport): string {
+  const lines = [`${r.answer}: ${r.model} ${r.version} on ${r.chip}, p99 SLO ${ms(r.slo_p99_ms)} at peak load (exit ${r.exit_code})`];
+  for (const s of r.servers) {
+    lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
+    if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${ms(s.p99_high_ms)}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
+    if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}): ${s.factor.sources.join('; ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatBacktest(r: BacktestResult): string {
+  return [
+    `gate backtest, seed ${r.seed}: ${r.rollouts} rollouts, ${r.rolled_back} rolled back`,
+    `  blocked ${r.blocked} (NEED_SHADOW ${r.need_shadow}, counted as a block)`,
+    `  recall ${pct(r.recall)} (rolled back and blocked), specificity ${pct(r.specificity)} (kept and allowed)`,
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,198 @@
+/**
+ * Backtest of the deployment gate (issue 7, F3; `edgelat gate --backtest`):
+ * simulate a deployment history (simulator/deployments.ts), then put every
+ * rollout through the gate with only what was known before it — the
+ * telemetry of the 3 days before (the target device's peaks, the fleet's
+ * unloaded medians), the deployment events up to the rollout (SLOs, the versions'
+ * MACs) and the MLPerf benchmarks — and score its answers against what
+ * happened. NEED_SHADOW counts as a block.
+ *
+ * recall = blocked rollouts that were rolled back / rolled back;
+ * specificity = allowed rollouts that were kept / kept.
+ */
+import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
+import { dayToDaySd, GATE_DEFAULTS, gateServer, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { peakWindow } from './gate-replay.ts';
+import type { ServerObservations } from './whatif.ts';
+
+/** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
+const LOOKBACK_DAYS = 3;
+/** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */
+const FLEET_SD_DAYS = 7;
+/** Requests below this busy-worker fraction count as unloaded (as in the what-if's chip ratios). */
+const UNLOADED_UTIL = 0.15;
+
+/** One rollout as the gate saw it. */
+export interface BacktestRollout {
+  day: number;
+  server: string;
+  model: string;
+  change: string;
+  answer: GateAnswer;
+  rolled_back: boolean;
+  slo_p99_ms: number;
+  predicted_p99_ms: number | null;
+  band_ms: [number, number] | null;
+  actual_p99_ms: number;
+  reason: string;
+}
+
+/** The backtest's score (the F3 figures) and its rollouts. */
+export interface BacktestResult {
+  seed: number;
+  rollouts: number;
+  rolled_back: number;
+  need_shadow: number;
+  blocked: number;
+  /** Blocked (BLOCK or NEED_SHADOW) among the rolled back, fraction 0..1 (null without any). */
+  recall: number | null;
+  /** Allowed among the kept, fraction 0..1 (null without any). */
+  specificity: number | null;
+  details: BacktestRollout[];
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+
+/** A device day as the what-if's observations. */
+export function deviceObservations(d: DeviceDay): ServerObservations {
+  const totals = [...d.total].sort((a, b) => a - b);
+  const q = (p: number) => totals[Math.max(0, Math.ceil((p * totals.length) / 100) - 1)] ?? NaN;
+  return {
+    server: d.server, chip: d.chip, workersPerReplica: d.workers, ts: d.ts, io: d.io, compute: d.compute, util: d.util, model: d.model, total: d.total,
+    measured: { p50: q(50), p99: q(99), n: d.ts.length },
+  };
+}
+
+/** Unloaded medians per (version, chip) of one model over some device days. */
+export function fleetMedians(devices: readonly DeviceDay[], model: string): FleetMedian[] {
+  const groups = new Map<string, { version: string; chip: string; io: number[]; compute: number[] }>();
+  for (const d of devices) {
+    for (let i = 0; i < d.ts.length; i++) {
+      if (d.model[i] !== model || !(d.util[i]! < UNLOADED_UTIL)) continue;
+      const key = `${d.version[i]}|${d.chip}`;
+      if (!groups.has(key)) groups.set(key, { version: d.version[i]!, chip: d.chip, io: [], compute: [] });
+      groups.get(key)!.io.push(d.io[i]!);
+      groups.get(key)!.compute.push(d.compute[i]!);
+    }
+  }
+  return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), n: g.io.length }));
+}
+
+/** Peak-utilisation classes within which day-to-day variation is pooled (busy-worker fraction). */
+export const UTIL_CLASSES = [0.1, 0.25] as const;
+
+/** Index of the utilisation class of a mean busy-worker fraction (0, 1 or 2). */
+export function utilClass(util: number): number {
+  return UTIL_CLASSES.filter((edge) => util >= edge).length;
+}
+
+/**
+ * Peak p99 of every model on every device, per day, grouped into series of days on which the
+ * device ran the same (model, version) set, with the device's mean utilisation at the peak:
+ * the input of `dayToDaySd`.
+ * @param days  Device days, grouped by day.
+ */
+export function peakSeries(days: readonly (readonly DeviceDay[])[], peakWindowMs: number): { util: number; p99: number[] }[] {
+  const series = new Map<string, { util: number[]; p99: number[] }>();
+  for (const devices of days) {
+    for (const server of new Set(devices.map((d) => d.server))) {
+      const mine = devices.filter((d) => d.server === server);
+      const peak = peakWindow(mine.flatMap((d) => d.ts).sort((a, b) => a - b), peakWindowMs);
+      for (const d of mine) {
+        const setup = [...new Set(d.model.map((m, i) => `${m}:${d.version[i]}`))].sort().join();
+        const inPeak = (i: number) => d.ts[i]! >= peak.startMs && d.ts[i]! < peak.endMs;
+        const u = d.util.filter((_, i) => inPeak(i));
+        const util = u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
+        for (const m of new Set(d.model)) {
+          const v = d.total.filter((_, i) => d.model[i] === m && inPeak(i)).sort((a, b) => a - b);
+          if (v.length === 0) continue;
+          const key = `${server}|${d.chip}|${m}|${setup}`;
+          if (!series.has(key)) series.set(key, { util: [], p99: [] });
+          series.get(key)!.util.push(util);
+          series.get(key)!.p99.push(v[Math.ceil(0.99 * v.length) - 1]!);
+        }
+      }
+    }
+  }
+  return [...series.values()].map((x) => ({ util: x.util.reduce((a, b) => a + b, 0) / x.util.length, p99: x.p99 }));
+}
+
+/** Mean busy-worker fraction at the peak over some device days. */
+function peakUtil(days: readonly DeviceDay[], peakWindowMs: number): number {
+  const u = days.flatMap((d) => {
+    const p = peakWindow(d.ts, peakWindowMs);
+    return d.util.filter((_, i) => d.ts[i]! >= p.startMs && d.ts[i]! < p.endMs);
+  });
+  return u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
+}
+
+/**
+ * Put one rollout of a history through the gate with what was known before it.
+ * @throws {RangeError} when the history has no device day before the rollout for its server.
+ */
+export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOptions = GATE_DEFAULTS): ServerGate {
+  const fleetDays = h.days.slice(Math.max(0, r.day - LOOKBACK_DAYS), r.day).flat();
+  // What the server runs now (the deployment events before the rollout); only days of the device
+  // that ran exactly that represent its load (another model moved away or rolled back changes it).
+  const running = new Map<string, { version: string; chip: string }>();
+  for (const e of h.events) if (e.edge_server_id === r.server && e.ts < r.ts) running.set(e.model_id, { version: e.model_version, chip: e.chip });
+  const onDevice = [...running].filter(([, v]) => v.chip === r.fromChip).map(([m]) => m).sort();
+  const same = (d: DeviceDay): boolean => d.model.every((m, i) => running.get(m)?.version === d.version[i] && running.get(m)?.chip === d.chip)
+    && [...new Set(d.model)].sort().join() === onDevice.join();
+  const own = fleetDays.filter((d) => d.server === r.server && d.chip === r.fromChip && same(d));
+  if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
+  const macs = new Map<string, number>();
+  for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
+  const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
+  return gateServer({
+    days: own.map((d) => {
+      const target = r.toChip === r.fromChip ? undefined : h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip);
+      const serverTs = h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q);
+      return { device: deviceObservations(d), target: target ? deviceObservations(target) : null, serverTs };
+    }),
+    evidence: {
+      model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
+      fleet: fleetMedians(fleetDays, r.model),
+      benchmarkP50: new Map(h.benchmarks.filter((b) => b.model === r.model).map((b) => [b.chip, b.p50Ms])),
+      macs,
+    },
+    targetWorkers: workers,
+    sloP99Ms: r.sloP99Ms,
+    fleetDaySd: dayToDaySd(peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs)
+      .filter((x) => utilClass(x.util) === utilClass(peakUtil(own, opt.peakWindowMs))).map((x) => x.p99), opt.daySdPrior),
+  }, opt);
+}
+
+/**
+ * Simulate a history and score the gate on every rollout of it.
+ * @param config    History options (seed, days, …).
+ * @param opt       Gate options.
+ * @param progress  Called after each rollout (done, total).
+ */
+export function backtestGate(config: HistoryConfig, opt: GateOptions = GATE_DEFAULTS, progress?: (done: number, total: number) => void): BacktestResult {
+  const h = simulateDeploymentHistory(config);
+  const details: BacktestRollout[] = h.rollouts.map((r, k) => {
+    const g = gateRollout(h, r, opt);
+    progress?.(k + 1, h.rollouts.length);
+    return {
+      day: r.day, server: r.server, model: r.model,
+      change: `${r.fromVersion}→${r.toVersion} on ${r.fromChip}${r.toChip !== r.fromChip ? `→${r.toChip}` : ''}`,
+      answer: g.answer, rolled_back: r.rolledBack, slo_p99_ms: r.sloP99Ms, predicted_p99_ms: g.predicted_p99_ms,
+      band_ms: g.p99_low_ms !== null && g.p99_high_ms !== null ? [g.p99_low_ms, g.p99_high_ms] : null,
+      actual_p99_ms: r.peakP99Ms, reason: g.reason,
+    };
+  });
+  const bad = details.filter((d) => d.rolled_back);
+  const good = details.filter((d) => !d.rolled_back);
+  const blocked = (d: BacktestRollout) => d.answer !== 'ALLOW';
+  return {
+    seed: h.config.seed, rollouts: details.length, rolled_back: bad.length,
+    need_shadow: details.filter((d) => d.answer === 'NEED_SHADOW').length, blocked: details.filter(blocked).length,
+    recall: bad.length ? bad.filter(blocked).length / bad.length : null,
+    specificity: good.length ? good.filter((d) => !blocked(d)).length / good.length : null,
+    details,
+  };
+}

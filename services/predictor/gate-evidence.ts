@@ -1,0 +1,158 @@
+/**
+ * The deployment gate on a warehouse (`edgelat gate`, `POST /v1/gate`): read
+ * what the gate needs from `inference_enriched`, `benchmark_latency` and
+ * `shadow_verdicts`, and gate each target server (gate.ts).
+ *
+ * - Target servers: those given, else every server whose newest request of
+ *   the model is in the lookback.
+ * - Per server: the model's running version and chip are those of its newest
+ *   request; its device is the server's rows of that chip, the candidate
+ *   chip's device (if the server has one) its rows of that chip, both over
+ *   the lookback (default the 24 h before the server's newest request), one
+ *   entry per UTC day.
+ * - Fleet: unloaded medians of the model per (version, chip) over the same
+ *   lookback (gpu_util < 0.15, status ok); MLPerf p50 per chip.
+ * - Profiles: the candidate's MACs (request `macs`, or `--onnx` through the
+ *   profiler) against the running version's (`macs_now`, else the model's
+ *   published MACs in data/model-profiles, taken as the running version's).
+ * - Shadows: every shadow verdict window of this version on this chip beside
+ *   the server, pooled (pair-weighted geometric mean of the ratios; the
+ *   intervals combined by inverse variance).
+ * - Day-to-day variation: the device's own days, and `daySdPrior` for the fleet.
+ */
+import type { Warehouse } from '../warehouse/types.ts';
+import { REFERENCE_MACS } from './candidates.ts';
+import { combineAnswers, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { NotFoundError } from './types.ts';
+import type { ServerObservations } from './whatif.ts';
+
+/** What to gate (the body of `POST /v1/gate`). Times in ms. */
+export interface GateRequest {
+  model: string;
+  version: string;
+  chip: string;
+  /** Target servers; default every server running the model. */
+  servers?: string[];
+  /** p99 objective at peak load, ms. */
+  slo_p99_ms: number;
+  /** MACs of the candidate version (its profile). */
+  macs?: number;
+  /** MACs of the running version; default the model's published MACs. */
+  macs_now?: number;
+  /** Hours of telemetry before each server's newest request to use. @default 24 */
+  lookback_hours?: number;
+}
+
+/** The gate's answer over the target servers. */
+export interface GateReport {
+  model: string;
+  version: string;
+  chip: string;
+  answer: GateAnswer;
+  /** 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW. */
+  exit_code: number;
+  slo_p99_ms: number;
+  servers: ServerGate[];
+}
+
+const UNLOADED_UTIL = 0.15;
+const DAY_MS = 86_400_000;
+
+type Row = { t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; model_version: string; chip: string };
+
+function observations(server: string, chip: string, rows: readonly Row[]): ServerObservations {
+  const known = rows.filter((r) => r.u !== null);
+  const meanU = known.length ? known.reduce((a, r) => a + Number(r.u), 0) / known.length : 0;
+  return {
+    server, chip, workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
+    ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms), total: rows.map((r) => r.total_ms),
+    util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id),
+    measured: { p50: NaN, p99: NaN, n: rows.length },
+  };
+}
+
+/**
+ * Gate a candidate on the servers of a warehouse.
+ * @throws {NotFoundError} naming the model or a server with no request of the model.
+ */
+export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
+  const db = w.database;
+  const lookbackMs = (req.lookback_hours ?? 24) * 3_600_000;
+  const newest = await w.query<{ s: string; t: number }>(
+    `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
+  if (newest.length === 0) throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched`);
+  const servers = req.servers ?? newest.map((r) => r.s);
+  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
+  const end = Math.max(...newest.map((r) => Number(r.t)));
+  const fleet = await w.query<FleetMedian>(
+    `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute
+     FROM ${db}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
+     GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
+  const bench = await w.query<{ chip: string; p50: number }>(
+    `SELECT chip, quantileExactLow(0.5)(latency_ms) AS p50 FROM ${db}.benchmark_latency WHERE model_id = {m:String} AND percentile = 0.5 GROUP BY chip`, { m: req.model });
+  const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {c:String}`, { c: req.chip });
+  const results: ServerGate[] = [];
+  for (const server of servers) {
+    const t = Number(newest.find((r) => r.s === server)!.t);
+    const rows = await w.query<Row>(
+      `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, model_version, chip
+       FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY ts, event_id`,
+      { s: server, from: t - lookbackMs });
+    const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
+    const byDay = new Map<number, Row[]>();
+    for (const r of rows) {
+      const d = Math.floor(Number(r.t) / DAY_MS);
+      if (!byDay.has(d)) byDay.set(d, []);
+      byDay.get(d)!.push(r);
+    }
+    const days = [...byDay.values()].map((dayRows) => {
+      const target = dayRows.filter((r) => r.chip === req.chip);
+      return {
+        device: observations(server, latest.chip, dayRows.filter((r) => r.chip === latest.chip && (r.model_id !== req.model || r.model_version === latest.model_version))),
+        target: req.chip !== latest.chip && target.length > 0 ? observations(server, req.chip, target) : null,
+        serverTs: dayRows.map((r) => Number(r.t)),
+      };
+    });
+    const macs = new Map<string, number>();
+    const now = req.macs_now ?? REFERENCE_MACS.get(req.model);
+    if (now) macs.set(latest.model_version, now);
+    if (req.macs) macs.set(req.version, req.macs);
+    results.push(gateServer({
+      days,
+      evidence: {
+        model: req.model, versionNow: latest.model_version, chipNow: latest.chip, version: req.version, chip: req.chip,
+        fleet: fleet.map((f) => ({ ...f, n: Number(f.n) })), benchmarkP50: new Map(bench.map((b) => [b.chip, b.p50])), macs,
+        shadow: await pooledShadow(w, server, req, latest.chip),
+      },
+      targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
+      sloP99Ms: req.slo_p99_ms,
+      fleetDaySd: opt.daySdPrior,
+    }, opt));
+  }
+  const answer = combineAnswers(results);
+  return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };
+}
+
+/** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio). */
+async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string): Promise<{ ratio: number; low: number; high: number; windows: number; pairs: number } | null> {
+  const rows = await w.query<{ ratio: number; lo: number; hi: number; pairs: number }>(
+    `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs FROM ${w.database}.shadow_verdicts
+     WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = {v:String}
+       AND ratio IS NOT NULL AND ratio_ci_low > 0 AND ratio_ci_high > 0`,
+    { s: server, m: req.model, p: chipNow, c: req.chip, v: req.version });
+  if (rows.length === 0) return null;
+  let wsum = 0;
+  let mean = 0;
+  let precision = 0;
+  let pairs = 0;
+  for (const r of rows) {
+    const se = Math.max(Math.log(r.hi / r.lo) / (2 * 1.96), 1e-6);
+    wsum += Number(r.pairs);
+    mean += Number(r.pairs) * Math.log(r.ratio);
+    precision += 1 / se ** 2;
+    pairs += Number(r.pairs);
+  }
+  const center = mean / wsum;
+  const se = 1 / Math.sqrt(precision);
+  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs };
+}

@@ -1,0 +1,196 @@
+/**
+ * The deployment gate's latency estimate (issue 7, F3): the p99 one model
+ * would have at a server's observed peak load after a change of its service
+ * time or of its chip, by a trace-driven replay of the server's own requests.
+ *
+ * Method:
+ * - Demand: the device's measured requests (arrival times, i/o and compute
+ *   parts, the busy-worker fraction u in force at each), in order.
+ * - Unloaded parts: part / (1 + k·u), with the load sensitivity k fitted on
+ *   the same rows (`loadSensitivity`, least squares of part / model median on u).
+ * - Change: the changed model's unloaded parts are multiplied by the
+ *   candidate's factors (compute and i/o, new / now).
+ * - Replay: an exact FCFS queue with the target's workers
+ *   (simulator/queueing.ts); each service is loaded again by 1 + k·ρ with ρ
+ *   the busy-worker fraction of the replay itself in the previous second, so
+ *   a heavier model raises everyone's contention as it does on the server.
+ * - A load `scale` > 1 compresses the arrival times (the same requests, closer
+ *   together): the margin for a peak higher than the one observed.
+ * - Peak: the window of `peakWindowMs` (starts on a whole minute) holding the
+ *   most requests of the server; p99 is nearest-rank over the changed
+ *   model's requests in it, with a distribution-free confidence interval from
+ *   order statistics (ranks n·p ± z·√(n·p·(1−p)); Conover, Practical
+ *   Nonparametric Statistics, 3rd ed. 1999, §3.2).
+ */
+import { simulateFcfsQueue } from '../simulator/queueing.ts';
+import type { ServerObservations } from './whatif.ts';
+
+/** Width of the bucket the replay reads its utilisation ρ from, ms. */
+const RHO_BUCKET_MS = 1000;
+
+/**
+ * Fit part ≈ median_model · (1 + k·u): least squares of part / (its model's median) on u.
+ * @param part   One service part per request, ms.
+ * @param util   Busy-worker fraction 0..1 at each request.
+ * @param model  Model id of each request.
+ * @returns      k ≥ 0 (0 when the rows carry no load signal).
+ */
+export function loadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
+  const med = new Map<string, number>();
+  for (const m of new Set(model)) {
+    const v = part.filter((_, i) => model[i] === m).sort((a, b) => a - b);
+    med.set(m, v[Math.floor((v.length - 1) / 2)]!);
+  }
+  const y = part.map((p, i) => p / Math.max(med.get(model[i]!)!, 1e-9));
+  const n = y.length;
+  const mu = util.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (util[i]! - mu) * (y[i]! - my);
+    sxx += (util[i]! - mu) ** 2;
+  }
+  if (!(sxx > 0)) return 0;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mu;
+  return intercept > 0 ? Math.max(0, slope / intercept) : 0;
+}
+
+/** The busiest window of a request stream. Times epoch ms. */
+export interface PeakWindow {
+  startMs: number;
+  endMs: number;
+  /** Requests of the server in the window. */
+  requests: number;
+}
+
+/**
+ * The window of `widthMs` starting on a whole minute (of epoch time) with the most arrivals;
+ * the earliest on ties. A stream shorter than the width gives its whole span.
+ * @param ts       Arrival times, epoch ms, non-decreasing.
+ * @param widthMs  Window width, ms (> 0).
+ * @throws {RangeError} on an empty stream or a width ≤ 0.
+ */
+export function peakWindow(ts: ArrayLike<number>, widthMs: number): PeakWindow {
+  if (ts.length === 0) throw new RangeError('peakWindow: no requests');
+  if (!(widthMs > 0)) throw new RangeError(`peakWindowMs: expected > 0, got ${JSON.stringify(widthMs)}`);
+  const first = ts[0]!;
+  const last = ts[ts.length - 1]!;
+  if (last - first < widthMs) return { startMs: first, endMs: last + 1, requests: ts.length };
+  let best: PeakWindow = { startMs: first, endMs: first + widthMs, requests: -1 };
+  let lo = 0;
+  let hi = 0;
+  for (let start = Math.ceil(first / 60_000) * 60_000; start + widthMs <= last + 1; start += 60_000) {
+    while (lo < ts.length && ts[lo]! < start) lo++;
+    while (hi < ts.length && ts[hi]! < start + widthMs) hi++;
+    if (hi - lo > best.requests) best = { startMs: start, endMs: start + widthMs, requests: hi - lo };
+  }
+  return best.requests < 0 ? { startMs: first, endMs: last + 1, requests: ts.length } : best;
+}
+
+/** Nearest-rank p99 of a sample with its distribution-free confidence interval. Times in ms. */
+export interface QuantileBand {
+  p99: number;
+  low: number;
+  high: number;
+  n: number;
+}
+
+/**
+ * Nearest-rank p99 (rank ⌈0.99·n⌉) and the order statistics bounding it at normal quantile z.
+ * @param values  Latencies, ms (any order; not modified).
+ * @param z       Normal quantile of the interval (1.645 for a one-sided 95 % bound on each side).
+ * @throws {RangeError} on an empty sample.
+ */
+export function p99Band(values: ArrayLike<number>, z: number): QuantileBand {
+  const n = values.length;
+  if (n === 0) throw new RangeError('p99Band: empty sample');
+  const s = Float64Array.from(values).sort();
+  const half = z * Math.sqrt(n * 0.99 * 0.01);
+  const at = (rank: number): number => s[Math.min(n, Math.max(1, rank)) - 1]!;
+  return { p99: at(Math.ceil(0.99 * n)), low: at(Math.floor(0.99 * n - half)), high: at(Math.ceil(0.99 * n + half) + 1), n };
+}
+
+/** How the replay changes the device. */
+export interface ReplayChange {
+  /** The model whose service changes. */
+  model: string;
+  /** Multipliers of its unloaded compute and i/o time (new / now). */
+  compute: number;
+  io: number;
+  /** Parallel workers of the target device. */
+  workers: number;
+  /** Arrival-rate multiplier (> 0): times are compressed by it. @default 1 */
+  loadScale?: number;
+}
+
+/**
+ * Replay a device's requests with one model changed and return that model's latencies at the
+ * peak window of the observations (see the module doc).
+ * @param o       The device's requests before the change (≥ 1 of `change.model`).
+ * @param change  The change.
+ * @param peak    The window to read, on the observations' clock (before any load scaling).
+ * @returns       Latencies (wait + service), ms, of the model's requests that arrived in the window.
+ * @throws {RangeError} when the observations hold no request of the model.
+ */
+export function replayPeakLatencies(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < o.ts.length; i++) idx.push(i);
+  if (!idx.some((i) => o.model[i] === change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
+  const kc = loadSensitivity(o.compute, o.util, o.model);
+  const kio = loadSensitivity(o.io, o.util, o.model);
+  const scale = change.loadScale ?? 1;
+  const t0 = o.ts[idx[0]!]!;
+  const arrivals = Float64Array.from(idx, (i) => t0 + (o.ts[i]! - t0) / scale);
+  const baseIo = idx.map((i) => (o.io[i]! / (1 + kio * o.util[i]!)) * (o.model[i] === change.model ? change.io : 1));
+  const baseC = idx.map((i) => (o.compute[i]! / (1 + kc * o.util[i]!)) * (o.model[i] === change.model ? change.compute : 1));
+  const busy: number[] = [];
+  const q = simulateFcfsQueue(arrivals, (j, start) => {
+    const b = Math.floor((start - t0) / RHO_BUCKET_MS);
+    const rho = b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (change.workers * RHO_BUCKET_MS)) : 0;
+    const s = baseIo[j]! * (1 + kio * rho) + baseC[j]! * (1 + kc * rho);
+    addBusy(busy, start - t0, start - t0 + s);
+    return s;
+  }, change.workers);
+  const out: number[] = [];
+  idx.forEach((i, j) => {
+    if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) out.push(q.endMs[j]! - arrivals[j]!);
+  });
+  return out;
+}
+
+/**
+ * The device a model would run on after moving to another chip: the model's requests from the
+ * device it runs on now, merged by arrival time with the requests of the server's device of the
+ * new chip when it has one (`target`), on that chip's workers.
+ * @param from     The device running the model now.
+ * @param model    The model that moves.
+ * @param target   The server's device of the new chip (same period), or null for a new device.
+ * @param chip     The new chip.
+ * @param workers  Workers of a device of the new chip (used when `target` is null).
+ */
+export function movedDevice(from: ServerObservations, model: string, target: ServerObservations | null, chip: string, workers: number): ServerObservations {
+  const rows: { ts: number; io: number; compute: number; util: number; model: string; total: number }[] = [];
+  const take = (o: ServerObservations, keep: (i: number) => boolean) => {
+    for (let i = 0; i < o.ts.length; i++) if (keep(i)) rows.push({ ts: o.ts[i]!, io: o.io[i]!, compute: o.compute[i]!, util: o.util[i]!, model: o.model[i]!, total: o.total?.[i] ?? NaN });
+  };
+  take(from, (i) => from.model[i] === model);
+  if (target) take(target, () => true);
+  rows.sort((a, b) => a.ts - b.ts);
+  return {
+    server: from.server, chip, workersPerReplica: target ? target.workersPerReplica : workers,
+    ts: rows.map((r) => r.ts), io: rows.map((r) => r.io), compute: rows.map((r) => r.compute), util: rows.map((r) => r.util), model: rows.map((r) => r.model),
+    total: rows.map((r) => r.total), measured: { p50: NaN, p99: NaN, n: rows.length },
+  };
+}
+
+function addBusy(buckets: number[], fromMs: number, toMs: number): void {
+  const last = Math.floor(toMs / RHO_BUCKET_MS);
+  while (buckets.length <= last) buckets.push(0);
+  for (let b = Math.floor(fromMs / RHO_BUCKET_MS); b <= last; b++) {
+    const lo = Math.max(fromMs, b * RHO_BUCKET_MS);
+    const hi = Math.min(toMs, (b + 1) * RHO_BUCKET_MS);
+    if (hi > lo) buckets[b]! += hi - lo;
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The deployment gate (issue 7, F3): should a model version on a chip roll
+ * out to these servers? For each target server, the p99 the model would have
+ * at the server's observed peak load (gate-replay.ts) with an uncertainty
+ * band, against the deployment's p99 SLO:
+ *
+ *   ALLOW        the band's top is within the SLO;
+ *   BLOCK        the band's bottom is above it;
+ *   NEED_SHADOW  the SLO is inside the band (or nothing tells the candidate's
+ *                cost): run it as a shadow on that server first.
+ *
+ * The candidate's service time relative to now (`FactorEstimate`) comes from
+ * the best evidence there is, in this order: shadow verdicts of that version
+ * on that chip beside the server (the same requests measured on both); the
+ * fleet (unloaded medians of both versions, or of the model on both chips);
+ * the versions' profiles (MACs ratio) and MLPerf benchmarks (p50 ratio of the
+ * two chips). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
+ * documented there). The band: the factor e^{±z·sd}, the load ×(1 ± margin)
+ * (a peak higher or lower than the one observed), and the order-statistics
+ * interval of the replayed p99.
+ * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
+ */
+import { movedDevice, p99Band, peakWindow, replayPeakLatencies } from './gate-replay.ts';
+import type { ServerObservations } from './whatif.ts';
+
+/** The gate's answer; CLI exit codes 0 / 1 / 2. */
+export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
+
+/** Exit code of each answer (for CI/CD pipelines). */
+export const GATE_EXIT_CODES: Readonly<Record<GateAnswer, number>> = { ALLOW: 0, BLOCK: 1, NEED_SHADOW: 2 };
+
+/** Tunables of the gate, with their defaults. */
+export interface GateOptions {
+  /** Normal quantile of each side of the band. @default 1.282 (one-sided 90 %, the confidence the gate is held to) */
+  z: number;
+  /** Relative margin on the observed peak load, fraction. @default 0.1 */
+  loadMargin: number;
+  /** Peak window, ms. @default 300000 */
+  peakWindowMs: number;
+  /** Log-sd of a factor measured in the fleet (unloaded medians of ≥ 20 requests each). @default 0.05 */
+  fleetSd: number;
+  /** Log-sd of compute scaled by a MACs ratio within one model (kernel efficiency varies). @default 0.12 */
+  profileSd: number;
+  /** Log-sd of compute between two versions with the same MACs (a retrain of one architecture: same kernels). @default 0.03 */
+  retrainSd: number;
+  /** Log-sd of a chip ratio taken from MLPerf benchmarks (other systems, other software). @default 0.15 */
+  benchmarkSd: number;
+  /** Weight, in degrees of freedom, of the fleet's day-to-day sd against the device's own days. @default 4 */
+  daySdDof: number;
+  /** Day-to-day log-sd of peak p99 assumed when the fleet has fewer than 2 comparable days. @default 0.2 */
+  daySdPrior: number;
+}
+
+/** Defaults of {@link GateOptions}. */
+export const GATE_DEFAULTS: Readonly<GateOptions> = Object.freeze({ z: 1.282, loadMargin: 0.1, peakWindowMs: 300_000, fleetSd: 0.05, profileSd: 0.12, retrainSd: 0.03, benchmarkSd: 0.15, daySdDof: 4, daySdPrior: 0.2 });
+
+/** The candidate's unloaded service time over the running one: compute and i/o multipliers and their log-sd. */
+export interface FactorEstimate {
+  compute: number;
+  io: number;
+  logSd: number;
+  /** Where each part came from, in words. */
+  sources: string[];
+}
+
+/** Unloaded medians of one (version, chip) of the model in the fleet, ms. */
+export interface FleetMedian { version: string; chip: string; io: number; compute: number; n: number }
+
+/** What is known about the candidate before it ships. */
+export interface CandidateEvidence {
+  model: string;
+  versionNow: string;
+  chipNow: string;
+  version: string;
+  chip: string;
+  /** Unloaded medians (≥ 20 requests) of the model per (version, chip) in the fleet. */
+  fleet: readonly FleetMedian[];
+  /** MLPerf p50 of the model per chip, ms. */
+  benchmarkP50: ReadonlyMap<string, number>;
+  /** MACs of versions of the model (profiles). */
+  macs: ReadonlyMap<string, number>;
+  /** Shadow verdicts of this version on this chip beside the server, pooled: ratio shadow/production and its CI. */
+  shadow?: { ratio: number; low: number; high: number; windows: number; pairs: number } | null;
+}
+
+/**
+ * The candidate's factor, or why none can be given.
+ * @returns `{ factor }` or `{ missing }` (a reason naming what to provide).
+ */
+export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
+  if (e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0) {
+    const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
+    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
+  }
+  const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= 20 && f.compute > 0 && f.io > 0);
+  let compute = 1;
+  let io = 1;
+  let variance = 0;
+  const sources: string[] = [];
+  if (e.version !== e.versionNow) {
+    const chip = [e.chipNow, ...new Set(e.fleet.map((f) => f.chip))].find((c) => med(e.version, c) && med(e.versionNow, c));
+    const a = e.macs.get(e.versionNow);
+    const b = e.macs.get(e.version);
+    if (chip) {
+      compute *= med(e.version, chip)!.compute / med(e.versionNow, chip)!.compute;
+      variance += opt.fleetSd ** 2;
+      sources.push(`version: fleet medians of ${e.version} and ${e.versionNow} on ${chip}`);
+    } else if (a && b) {
+      compute *= b / a;
+      variance += (a === b ? opt.retrainSd : opt.profileSd) ** 2;
+      sources.push(`version: MACs ${b.toExponential(3)} / ${a.toExponential(3)} (profiles${a === b ? ': the same architecture' : ''})`);
+    } else {
+      return { missing: `no measurement of ${e.model} ${e.version} in the fleet and no profile (MACs) of ${e.version} and ${e.versionNow}: pass --macs (or --onnx) or run it as a shadow` };
+    }
+  }
+  if (e.chip !== e.chipNow) {
+    const v = [e.versionNow, e.version, ...new Set(e.fleet.map((f) => f.version))].find((x) => med(x, e.chip) && med(x, e.chipNow));
+    const a = e.benchmarkP50.get(e.chipNow);
+    const b = e.benchmarkP50.get(e.chip);
+    // I/O does not depend on the version: the model's i/o medians on both chips, any version.
+    const ioOn = (c: string): number | null => {
+      const rows = e.fleet.filter((f) => f.chip === c && f.n >= 20 && f.io > 0);
+      const n = rows.reduce((t, f) => t + f.n, 0);
+      return n > 0 ? rows.reduce((t, f) => t + f.io * f.n, 0) / n : null;
+    };
+    const ioA = ioOn(e.chipNow);
+    const ioB = ioOn(e.chip);
+    if (v) {
+      compute *= med(v, e.chip)!.compute / med(v, e.chipNow)!.compute;
+      io *= med(v, e.chip)!.io / med(v, e.chipNow)!.io;
+      variance += opt.fleetSd ** 2;
+      sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}`);
+    } else if (a && b) {
+      compute *= b / a;
+      if (ioA && ioB) io *= ioB / ioA;
+      variance += opt.benchmarkSd ** 2;
+      sources.push(`chip: MLPerf p50 ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioA && ioB ? `from fleet medians (${(ioB / ioA).toFixed(3)})` : 'unchanged (never measured on both)'}`);
+    } else {
+      return { missing: `no fleet measurement or benchmark of ${e.model} on both ${e.chipNow} and ${e.chip}: run it as a shadow` };
+    }
+  }
+  if (sources.length === 0) sources.push('unchanged (the running version and chip)');
+  return { factor: { compute, io, logSd: Math.sqrt(variance), sources } };
+}
+
+/** The gate's view of one target server. */
+export interface ServerGate {
+  server: string;
+  version_now: string;
+  chip_now: string;
+  answer: GateAnswer;
+  reason: string;
+  slo_p99_ms: number;
+  /** The model's p99 at the peak: replayed as it runs now, with the candidate, and the band (ms). */
+  now_p99_ms: number | null;
+  predicted_p99_ms: number | null;
+  p99_low_ms: number | null;
+  p99_high_ms: number | null;
+  peak: { start_ms: number; end_ms: number; requests: number; model_requests: number } | null;
+  factor: FactorEstimate | null;
+}
+
+/** One target server's inputs. */
+export interface ServerGateInput {
+  /**
+   * One entry per past day (or one for the whole lookback): the requests of the device now running
+   * the model (all models on it, the model at its running version and chip), and of the server's
+   * device of the candidate chip when the chip changes and the server has one; `serverTs`: the
+   * arrival times (sorted) of all the server's requests, which define its peak (else the devices').
+   */
+  days: readonly { device: ServerObservations; target?: ServerObservations | null; serverTs?: readonly number[] }[];
+  evidence: CandidateEvidence;
+  /** Workers of one device of the candidate chip. */
+  targetWorkers: number;
+  sloP99Ms: number;
+  /** Day-to-day log-sd of peak p99 with nothing changed, measured across the fleet (see `dayToDaySd`). */
+  fleetDaySd: number;
+}
+
+/**
+ * Gate one server.
+ *
+ * Behaviour: each day is replayed (its own peak window) as it runs now, with the candidate, and
+ * with each source of doubt pushed by z: the factor ×e^{±z·sd} and the load ×(1 ± margin); the
+ * model's latencies in the peak windows are pooled over the days. The band is the candidate's
+ * p99 times e^{±√(Σ δ²)}, the δ being the log-changes of p99 under each source and the
+ * order-statistics half-width of one day's sample (first-order propagation of independent
+ * uncertainties, JCGM 100:2008 "GUM" §5.1.2).
+ * @throws {RangeError} when no day holds a request of the model.
+ */
+export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAULTS): ServerGate {
+  const { evidence: e, sloP99Ms: slo } = input;
+  const first = input.days[0]?.device;
+  if (!first) throw new RangeError('gateServer: no observations');
+  const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo };
+  const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null };
+  const est = estimateFactor(e, opt);
+  if ('missing' in est) return { ...head, ...none, answer: 'NEED_SHADOW', reason: est.missing, factor: null };
+  const f = est.factor;
+  const moves = e.chip !== e.chipNow;
+  const days = input.days.filter((x) => x.device.model.includes(e.model));
+  const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
+  const peaks = days.map((x) => peakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts), opt.peakWindowMs));
+  const pooled = (k: number, loadScale: number, now = false): number[] => days.flatMap((x, d) => replayPeakLatencies(now ? x.device : after[d]!, {
+    model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: (now ? x.device : after[d]!).workersPerReplica, loadScale,
+  }, peaks[d]!));
+  const mid = pooled(1, 1);
+  if (mid.length === 0) return { ...head, ...none, answer: 'NEED_SHADOW', reason: `no request of ${e.model} in the peak window`, factor: f };
+  const spread = Math.exp(opt.z * f.logSd);
+  const p99 = (v: number[]) => p99Band(v, opt.z).p99;
+  const mid99 = p99(mid);
+  const now99 = p99(pooled(1, 1, true));
+  const lg = (x: number) => Math.log(Math.max(x, 1e-9) / Math.max(mid99, 1e-9));
+  // Day-to-day variation of the model's measured peak p99 on this device, shrunk toward the fleet's.
+  // (After a move to a device the server already has, that device's days tell how its peak varies.)
+  // Every model of the device (after a move to a device the server already has: of that one) shares
+  // its day-to-day variation: pool the sample variance of ln p99 over its models.
+  let ss = 0;
+  let dof = 0;
+  let m = 0;
+  const models = new Set(days.flatMap((x) => (moves && x.target ? x.target : x.device).model));
+  for (const model of models) {
+    const logs = days.map((x, d) => {
+      const o = moves && x.target ? x.target : x.device;
+      return o.total?.filter((_, i) => o.model[i] === model && o.ts[i]! >= peaks[d]!.startMs && o.ts[i]! < peaks[d]!.endMs) ?? [];
+    }).filter((v) => v.length > 0).map((v) => Math.log(Math.max(p99(v), 1e-9)));
+    const mean = logs.reduce((a, b) => a + b, 0) / Math.max(logs.length, 1);
+    ss += logs.reduce((a, b) => a + (b - mean) ** 2, 0);
+    dof += Math.max(0, logs.length - 1);
+    if (model === e.model || moves) m = Math.max(m, logs.length);
+  }
+  const daySd = Math.sqrt((ss + opt.daySdDof * input.fleetDaySd ** 2) / (dof + opt.daySdDof));
+  // A candidate more sensitive to load than the running deployment varies more from day to day.
+  const extra = Math.max(0, lg(p99(pooled(1, 1 + opt.loadMargin))) - Math.log(Math.max(p99(pooled(1, 1 + opt.loadMargin, true)), 1e-9) / Math.max(now99, 1e-9)));
+  const dayPart = opt.z * daySd * Math.sqrt(1 + 1 / Math.max(m, 1));
+  const up = Math.hypot(lg(p99(pooled(spread, 1))), dayPart, extra);
+  const down = Math.hypot(lg(p99(pooled(1 / spread, 1))), dayPart);
+  const high = mid99 * Math.exp(up);
+  const low = mid99 * Math.exp(-down);
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
+  const reason = answer === 'ALLOW'
+    ? `p99 at peak ${ms(mid99)} (at most ${ms(high)}) is within the SLO ${ms(slo)}`
+    : answer === 'BLOCK'
+      ? `p99 at peak ${ms(mid99)} (at least ${ms(low)}) breaches the SLO ${ms(slo)}`
+      : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]: measure it as a shadow first`;
+  const last = peaks[peaks.length - 1]!;
+  return {
+    ...head, answer, reason, now_p99_ms: now99, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: high,
+    peak: { start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: mid.length }, factor: f,
+  };
+}
+
+/**
+ * Day-to-day log-sd of peak p99 with nothing changed: the pooled sample sd of ln p99 within each
+ * series (one series = consecutive days of one model on one unchanged device).
+ * @param series  Peak p99s, ms, per series (series with fewer than 2 days are skipped).
+ * @param prior   Returned when no series has 2 days.
+ */
+export function dayToDaySd(series: readonly (readonly number[])[], prior: number): number {
+  let ss = 0;
+  let dof = 0;
+  for (const v of series) {
+    const logs = v.filter((x) => x > 0).map(Math.log);
+    if (logs.length < 2) continue;
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    ss += logs.reduce((a, b) => a + (b - mean) ** 2, 0);
+    dof += logs.length - 1;
+  }
+  return dof > 0 ? Math.sqrt(ss / dof) : prior;
+}
+
+/** Combine the servers' answers: BLOCK if any blocks, else NEED_SHADOW if any needs one, else ALLOW. */
+export function combineAnswers(servers: readonly ServerGate[]): GateAnswer {
+  if (servers.some((s) => s.answer === 'BLOCK')) return 'BLOCK';
+  if (servers.some((s) => s.answer === 'NEED_SHADOW')) return 'NEED_SHADOW';
+  return 'ALLOW';
+}
