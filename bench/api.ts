@@ -71,6 +71,7 @@ function createStubBackend(): PredictorBackend {
     },
     recommend: () => Promise.reject(new Error('not part of the benchmark')),
     profile: () => Promise.reject(new Error('not part of the benchmark')),
+    gate: () => Promise.reject(new Error('not part of the benchmark')),
     chips: fixed([]),
     correlations: fixed([]),
     health: fixed({ ok: true }),

@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { createLogger } from '../log.ts';
 import { createPredictorMetrics } from './metrics.ts';
+import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import {
   API_ROUTES,
   buildOpenApiDocument,
@@ -215,6 +216,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     scope.post('/v1/recommend', async (request) => {
       const body = parseRequest(RecommendRequestSchema, request.body, 'request body');
       return checkAnswer(RecommendResponseSchema, await backend.recommend(body), 'POST /v1/recommend');
+    });
+    scope.post('/v1/gate', async (request) => {
+      const body = parseRequest(GateRequestSchema, request.body, 'request body');
+      return checkAnswer(GateReportSchema, await backend.gate(body), 'POST /v1/gate');
     });
   });
 

@@ -13,6 +13,7 @@ import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
 import { recommendChips } from './recommend.ts';
+import { gateFromWarehouse } from './gate-evidence.ts';
 import {
   BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
@@ -68,6 +69,15 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       }
       const { candidates, skipped } = await gatherCandidates(w, { model, profile: req.profile, rps: req.rps, chips: req.chips, predictBenchmark: options.predictBenchmark });
       return recommendChips({ model, slo: req.slo, rps: req.rps, objective: req.objective }, candidates, skipped);
+    },
+
+    async gate(req) {
+      try {
+        return await gateFromWarehouse(w, req);
+      } catch (error) {
+        if (error instanceof RangeError) throw new BadRequestError(error.message);
+        return requestError(error);
+      }
     },
 
     async profile(onnx, opts) {

@@ -10,6 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import type { ModelProfile } from '../profiler/types.ts';
+import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import type { ChipInfo, CorrelationQuery, CorrelationWindow, PredictRequest, PredictResponse, RecommendRequest, RecommendResponse } from './types.ts';
 
 const text = z.string().min(1).max(256);
@@ -285,6 +286,7 @@ const POST_JSON_ERRORS = [400, 404, 413, 415];
 export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'post', path: '/v1/predict', operationId: 'predict', summary: 'Predict end-to-end latency percentiles of a model on a chip under a load.', body: { contentType: JSON_TYPE, schema: PredictRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: PredictResponseSchema, description: 'The prediction.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/recommend', operationId: 'recommend', summary: 'Rank chips for a model (known id or profile) against a latency SLO at a load.', body: { contentType: JSON_TYPE, schema: RecommendRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: RecommendResponseSchema, description: 'Chips, best first.' }, errors: POST_JSON_ERRORS },
+  { method: 'post', path: '/v1/gate', operationId: 'gate', summary: 'Deployment gate: ALLOW, BLOCK or NEED_SHADOW for a model version on a chip at the target servers\' observed peak load against a p99 SLO.', body: { contentType: JSON_TYPE, schema: GateRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: GateReportSchema, description: 'The answer, per server and over all.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/profile', operationId: 'profile', summary: 'Profile an ONNX file sent as the raw request body.', body: { contentType: 'application/octet-stream', schema: null }, query: ProfileQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: ModelProfileSchema, description: 'The model profile.' }, errors: [400, 413, 415] },
   { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [] },
   { method: 'get', path: '/v1/correlations', operationId: 'correlations', summary: 'List closed load-versus-latency correlation windows, newest first.', query: CorrelationQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: CorrelationsResponseSchema, description: 'Matching windows.' }, errors: [400, 404] },

@@ -9,6 +9,7 @@
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import type { ChipRow } from '../model/import-mlperf.ts';
 import type { ModelProfile } from '../profiler/types.ts';
+import type { GateReport, GateRequest } from './gate-evidence.ts';
 
 export type { ModelProfile };
 
@@ -150,9 +151,12 @@ export interface PredictorBackend {
   profile(onnx: Uint8Array, options: { batch?: number; modelId?: string }): Promise<ModelProfile>;
   chips(): Promise<ChipInfo[]>;
   correlations(query: CorrelationQuery): Promise<CorrelationWindow[]>;
+  /** The deployment gate (gate-evidence.ts). @throws {NotFoundError} for a model or server with no telemetry. */
+  gate(req: GateRequest): Promise<GateReport>;
   /** Readiness: ok false answers 503. */
   health(): Promise<{ ok: boolean; details?: unknown }>;
 }
+
 
 /** The request is understood but wrong (unknown load key, SLO ≤ 0, malformed ONNX): HTTP 400. */
 export class BadRequestError extends Error {

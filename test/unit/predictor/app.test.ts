@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPredictorApp, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
+import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
@@ -40,6 +41,15 @@ const WINDOWS: CorrelationWindow[] = [{
   scope: 'server_model', edge_server_id: 'edge-eu-1', model_id: 'resnet50', chip: 'jetson-agx-orin', window_start: '2026-11-30T08:00:00.000Z', window_end: '2026-11-30T08:05:00.000Z',
   x_metric: 'gpu_util', y_metric: 'latency_ms', n: 412, pearson_r: 0.81, ci_low: 0.77, ci_high: 0.84, slope: 22.5, intercept: 4.1, p_value: 1e-12, null_reason: null, alert_state: 'firing',
 }];
+const GATE: GateReport = {
+  model: 'resnet50', version: 'v2', chip: 'jetson-xavier-nx', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 40,
+  servers: [{
+    server: 'edge-04', version_now: 'v1', chip_now: 'jetson-xavier-nx', answer: 'BLOCK', reason: 'p99 at peak 70.4 ms (at least 48.9 ms) breaches the SLO 40.0 ms', slo_p99_ms: 40,
+    now_p99_ms: 67.2, predicted_p99_ms: 70.4, p99_low_ms: 48.9, p99_high_ms: 101.3, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 1500, model_requests: 817 },
+    factor: { compute: 2.051, io: 1, logSd: 0.12, sources: ['version: MACs 8.000e+9 / 3.900e+9 (profiles)'] },
+  }],
+};
+const GATE_BODY = { model: 'resnet50', version: 'v2', chip: 'jetson-xavier-nx', slo_p99_ms: 40, macs: 8e9 };
 const PREDICT_BODY = { model: 'resnet50', chip: 'jetson-agx-orin', load: { cpu_util: 0.62, gpu_util: 0.71 } };
 const RECOMMEND_BODY = { model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 30 };
 
@@ -52,7 +62,7 @@ function stubBackend(overrides: Partial<PredictorBackend> = {}) {
   };
   const backend: PredictorBackend = {
     predict: record('predict', PREDICTION), recommend: record('recommend', RECOMMENDATION), profile: record('profile', PROFILE),
-    chips: record('chips', CHIPS), correlations: record('correlations', WINDOWS), health: record('health', { ok: true, details: { model: 'loaded' } }),
+    chips: record('chips', CHIPS), correlations: record('correlations', WINDOWS), gate: record('gate', GATE), health: record('health', { ok: true, details: { model: 'loaded' } }),
     ...overrides,
   };
   return { backend, calls };
@@ -159,6 +169,34 @@ describe('POST /v1/predict', () => {
     expectProblem(res, 500, PROBLEM_TYPES.internal);
     expect(res.body).not.toContain('fast');
     expect(JSON.stringify(logs.find((l) => l.level === 50))).toContain('#/total_ms/p50');
+  });
+});
+
+describe('POST /v1/gate', () => {
+  it('answers the gate\'s report (200 whatever the answer) and passes the body on', async () => {
+    const { app, calls } = setup();
+    const res = await app.inject(postJson('/v1/gate', GATE_BODY));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(GATE);
+    expect(calls).toEqual([{ method: 'gate', args: [GATE_BODY] }]);
+  });
+
+  it.each([
+    ['a missing version', { model: 'resnet50', chip: 'x', slo_p99_ms: 40 }, '#/version', /is required/],
+    ['an SLO of 0', { ...GATE_BODY, slo_p99_ms: 0 }, '#/slo_p99_ms', /got 0/],
+    ['negative MACs', { ...GATE_BODY, macs: -1 }, '#/macs', /got -1/],
+    ['an empty server list', { ...GATE_BODY, servers: [] }, '#/servers', /got \[\]/],
+    ['an unknown key', { ...GATE_BODY, canary: true }, '#/canary', /unknown key "canary"/],
+  ])('answers 400 for %s', async (_name, body, path, message) => {
+    const { app } = setup();
+    const problem = expectProblem(await app.inject(postJson('/v1/gate', body)), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+
+  it('answers 404 when the backend knows no such model', async () => {
+    const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched'); } });
+    const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
+    expect(problem.detail).toMatch(/no request of "nope"/);
   });
 });
 
@@ -309,7 +347,7 @@ describe('GET routes', () => {
 });
 
 describe('GET /openapi.json', () => {
-  const EXPECTED = ['post /v1/predict', 'post /v1/recommend', 'post /v1/profile', 'get /v1/chips', 'get /v1/correlations', 'get /healthz', 'get /metrics', 'get /openapi.json'];
+  const EXPECTED = ['post /v1/predict', 'post /v1/recommend', 'post /v1/gate', 'post /v1/profile', 'get /v1/chips', 'get /v1/correlations', 'get /healthz', 'get /metrics', 'get /openapi.json'];
 
   async function documentOf(app: ReturnType<typeof setup>['app']) {
     const res = await app.inject({ method: 'GET', url: '/openapi.json' });
@@ -353,13 +391,19 @@ describe('GET /openapi.json', () => {
       ['/v1/recommend', { ...RECOMMEND_BODY, slo: { percentile: 0.5, ms: 5 } }],
       ['/v1/recommend', { ...RECOMMEND_BODY, slo: { percentile: 0.9, ms: 0 } }],
       ['/v1/recommend', { ...RECOMMEND_BODY, objective: 'speed' }],
+      ['/v1/gate', GATE_BODY],
+      ['/v1/gate', { ...GATE_BODY, servers: ['edge-04'], lookback_hours: 6 }],
+      ['/v1/gate', { ...GATE_BODY, slo_p99_ms: 0 }],
+      ['/v1/gate', { ...GATE_BODY, version: '' }],
+      ['/v1/gate', { ...GATE_BODY, servers: [] }],
+      ['/v1/gate', { model: 'resnet50', chip: 'x', slo_p99_ms: 1 }],
     ];
     for (const [path, body] of cases) {
       const status = (await app.inject(postJson(path, body))).statusCode;
       expect(requestSchema(path)(body), `${path} ${JSON.stringify(body).slice(0, 80)} → ${status}`).toBe(status === 200);
     }
     const answers: [string, string, unknown][] = [
-      ['/v1/predict', 'post', PREDICTION], ['/v1/recommend', 'post', RECOMMENDATION], ['/v1/profile', 'post', PROFILE],
+      ['/v1/predict', 'post', PREDICTION], ['/v1/recommend', 'post', RECOMMENDATION], ['/v1/gate', 'post', GATE], ['/v1/profile', 'post', PROFILE],
       ['/v1/chips', 'get', { chips: CHIPS }], ['/v1/correlations', 'get', { windows: WINDOWS }], ['/healthz', 'get', { status: 'ok' }],
     ];
     for (const [path, method, answer] of answers) expect(okSchema(path, method)(answer), `${method} ${path}`).toBe(true);
