@@ -190,6 +190,25 @@ describe('edgelat report load-latency after a demo run', () => {
     }
   }, 60_000);
 
+  it('edgelat gate answers with exit codes 0 / 1 / 2, and 64 on bad usage', async () => {
+    const args = ['gate', '--model', 'resnet50', '--version', 'v2', '--macs', '8e9', '--chip'];
+    const [chip] = [...new Set(rows.filter((r) => r.model_id === 'resnet50').map((r) => r.chip))].sort();
+    const allow = await edgelat([...args, chip!, '--slo-p99-ms', '1e8', '--json'], dataDir);
+    expect(allow.code, allow.stderr).toBe(0);
+    const report = JSON.parse(allow.stdout) as { answer: string; servers: { predicted_p99_ms: number; p99_low_ms: number }[] };
+    expect(report.answer).toBe('ALLOW');
+    const lowest = Math.min(...report.servers.map((s) => s.p99_low_ms));
+    const block = await edgelat([...args, chip!, '--slo-p99-ms', String(lowest / 2)], dataDir);
+    expect(block.code, block.stderr).toBe(1);
+    expect(block.stdout).toMatch(/^BLOCK: resnet50 v2 on /);
+    const shadow = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!, '--slo-p99-ms', '50'], dataDir);
+    expect(shadow.code, shadow.stderr).toBe(2);
+    expect(shadow.stdout).toMatch(/NEED_SHADOW.*\n.*pass --macs \(or --onnx\) or run it as a shadow/);
+    const bad = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!], dataDir);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--slo-p99-ms is required/);
+  }, 120_000);
+
   it('writes the three files, and summary.md is what the terminal printed', () => {
     for (const f of ['report.html', 'report.csv', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true);
     const html = readFileSync(join(out, 'report.html'), 'utf8');

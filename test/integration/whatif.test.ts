@@ -9,6 +9,8 @@ import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { loadChipSwap, loadServerObservations, whatIfReplicas } from '../../services/predictor/whatif.ts';
+import { gateFromWarehouse } from '../../services/predictor/gate-evidence.ts';
+import { NotFoundError } from '../../services/predictor/types.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -65,4 +67,31 @@ describe('capacity what-if against the simulator (F4)', () => {
     const o = await loadServerObservations(w, 'edge-01');
     expect(() => whatIfReplicas(o, 0)).toThrow(/replicas: expected an integer ≥ 1, got 0/);
   });
+
+  it('gate: a shadow-measured chip is gated on the shadow\'s ratio; the answer follows the SLO; missing evidence asks for a shadow', async () => {
+    const [d] = await w.query<{ s: string; prod: string; c: string; m: string }>(
+      `SELECT edge_server_id AS s, production_chip AS prod, shadow_chip AS c, model_id AS m FROM ${w.database}.shadow_verdicts WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);
+    const req = { model: d!.m, version: 'v1', chip: d!.c, servers: [d!.s] };
+    const loose = await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 });
+    const s = loose.servers[0]!;
+    expect(s.chip_now).toBe(d!.prod);
+    expect(s.factor!.sources[0]).toMatch(/^shadow: \d+ verdict window/);
+    // The shadow measured the same requests on that chip: its p99 lies in the gate's band.
+    const [shadow] = await w.query<{ p99: number }>(
+      `SELECT arraySort(groupArray(total_ms))[toUInt64(intDiv(99 * count() + 99, 100))] AS p99 FROM ${w.database}.shadow_results WHERE edge_server_id = {s:String} AND model_id = {m:String}`, { s: d!.s, m: d!.m });
+    expect(shadow!.p99).toBeGreaterThan(s.p99_low_ms! * 0.8);
+    expect(shadow!.p99).toBeLessThan(s.p99_high_ms! * 1.25);
+    expect(loose).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_low_ms! / 2 })).toMatchObject({ answer: 'BLOCK', exit_code: 1 });
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.predicted_p99_ms! })).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
+    const unknown = await gateFromWarehouse(w, { ...req, version: 'v9', slo_p99_ms: 1e6 });
+    expect(unknown.answer).toBe('NEED_SHADOW');
+    expect(unknown.servers[0]!.reason).toMatch(/no measurement of .* v9 in the fleet and no profile/);
+    // Every server running the model by default.
+    const all = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6 });
+    const [running] = await w.query<{ n: number }>(`SELECT uniqExact(edge_server_id) AS n FROM ${w.database}.inference_enriched WHERE model_id = {m:String}`, { m: d!.m });
+    expect(all.servers).toHaveLength(Number(running!.n));
+    await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
+    await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
+  }, 60_000);
 });

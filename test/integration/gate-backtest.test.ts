@@ -1,0 +1,46 @@
+/**
+ * F3 (issue 7): the deployment gate's backtest. For seeds 1, 2 and 3 the
+ * simulated history holds ≥ 50 rollouts with ≥ 10 rolled back, and the gate
+ * blocks ≥ 90 % of the rolled-back rollouts (NEED_SHADOW counts as a block)
+ * and allows ≥ 90 % of the others. The history itself is checked: every
+ * rollback is a rollout whose p99 at peak breached its SLO, the events are
+ * valid DeploymentEvent records, and the gate sees nothing from after a
+ * rollout (the same answer on the history cut at the rollout).
+ */
+import { describe, expect, it } from 'vitest';
+import { codecFor } from '../../schemas/index.ts';
+import { backtestGate, gateRollout } from '../../services/predictor/gate-backtest.ts';
+import { simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';
+
+describe('gate --backtest (F3)', () => {
+  it.each([1, 2, 3])('seed %i: ≥ 50 rollouts, ≥ 10 rolled back, recall and specificity ≥ 0.9', (seed) => {
+    const r = backtestGate({ seed });
+    expect(r.rollouts).toBeGreaterThanOrEqual(50);
+    expect(r.rolled_back).toBeGreaterThanOrEqual(10);
+    expect(r.recall).toBeGreaterThanOrEqual(0.9);
+    expect(r.specificity).toBeGreaterThanOrEqual(0.9);
+    // The figures are counts of the details.
+    const bad = r.details.filter((d) => d.rolled_back);
+    expect(r.recall).toBe(bad.filter((d) => d.answer !== 'ALLOW').length / bad.length);
+    expect(r.need_shadow).toBe(r.details.filter((d) => d.answer === 'NEED_SHADOW').length);
+  }, 120_000);
+
+  it('records a history whose rollbacks are exactly the breaches, as valid DeploymentEvents, and gates without looking ahead', () => {
+    const h = simulateDeploymentHistory({ seed: 4, days: 6, minRollouts: 0, minRolledBack: 0 });
+    expect(h.days).toHaveLength(6);
+    expect(h.rollouts).toHaveLength(5 * 6);
+    const codec = codecFor('DeploymentEvent');
+    for (const e of h.events) expect(codec.decode(codec.encode(e))).toEqual({ ok: true, value: e });
+    const rollbacks = h.events.filter((e) => e.kind === 'rollback');
+    expect(rollbacks).toHaveLength(h.rollouts.filter((r) => r.rolledBack).length);
+    for (const r of h.rollouts) {
+      expect(r.rolledBack).toBe(r.peakP99Ms > r.sloP99Ms);
+      expect(h.events.some((e) => e.kind === 'rollout' && e.ts === r.ts && e.edge_server_id === r.server && e.model_id === r.model && e.model_version === r.toVersion && e.chip === r.toChip)).toBe(true);
+    }
+    // Cut the history at each rollout: what the gate answers must not change.
+    for (const r of h.rollouts.filter((_, i) => i % 3 === 0)) {
+      const cut: DeploymentHistory = { ...h, days: h.days.slice(0, r.day), events: h.events.filter((e) => e.ts <= r.ts), rollouts: h.rollouts.filter((x) => x.ts <= r.ts) };
+      expect(gateRollout(cut, r)).toEqual(gateRollout(h, r));
+    }
+  }, 120_000);
+});

@@ -1,0 +1,159 @@
+/**
+ * The deployment gate's parts (issue 7, F3): the peak window, the p99 band
+ * (order statistics), the replay against the M/M/1 closed form and against
+ * exact arithmetic, the factor evidence, the day-to-day sd against a direct
+ * pooled variance, and the decision.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../../services/simulator/prng.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
+import { movedDevice, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import type { ServerObservations } from '../../../services/predictor/whatif.ts';
+
+function obs(ts: number[], compute: number[], model: string[] = ts.map(() => 'm'), workers = 1): ServerObservations {
+  return {
+    server: 's1', chip: 'c1', workersPerReplica: workers, ts, io: ts.map(() => 0), compute, util: ts.map(() => 0), model,
+    total: compute.slice(), measured: { p50: NaN, p99: NaN, n: ts.length },
+  };
+}
+
+describe('peakWindow', () => {
+  it('finds the minute-aligned window with the most arrivals, the earliest on ties', () => {
+    // 10 arrivals in minute 2, 30 in minutes 5–6, 5 in minute 9.
+    const ts = [...Array.from({ length: 10 }, (_, i) => 120_000 + i * 1000), ...Array.from({ length: 30 }, (_, i) => 300_000 + i * 4000), ...Array.from({ length: 5 }, (_, i) => 540_000 + i)];
+    expect(peakWindow(ts, 120_000)).toEqual({ startMs: 300_000, endMs: 420_000, requests: 30 });
+    expect(peakWindow([0, 60_000, 120_000, 180_000], 60_000)).toEqual({ startMs: 0, endMs: 60_000, requests: 1 });
+  });
+
+  it('gives the whole span of a stream shorter than the window, and refuses an empty one', () => {
+    expect(peakWindow([5, 7, 9], 60_000)).toEqual({ startMs: 5, endMs: 10, requests: 3 });
+    expect(() => peakWindow([], 60_000)).toThrow(/no requests/);
+    expect(() => peakWindow([1], 0)).toThrow(/peakWindowMs/);
+  });
+});
+
+describe('p99Band', () => {
+  it('is the nearest-rank p99 with the order statistics n·p ∓ z·√(n·p·(1−p)) around it', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1..1000 reversed
+    // n = 1000, p = 0.99: rank 990; half-width 1.645·√9.9 = 5.176 → ranks ⌊984.8⌋ = 984 and ⌈995.2⌉ + 1 = 997.
+    expect(p99Band(values, 1.645)).toEqual({ p99: 990, low: 984, high: 997, n: 1000 });
+    expect(p99Band([3, 1, 2], 1.645)).toEqual({ p99: 3, low: 2, high: 3, n: 3 });
+    expect(() => p99Band([], 1)).toThrow(/empty/);
+  });
+});
+
+describe('replayPeakLatencies', () => {
+  it('scales each service exactly when requests never queue', () => {
+    const ts = Array.from({ length: 100 }, (_, i) => i * 1000);
+    const compute = ts.map((_, i) => 10 + (i % 7));
+    const peak = { startMs: 0, endMs: 100_000, requests: 100 };
+    const lat = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 2.5, io: 1, workers: 1 }, peak);
+    expect(lat).toEqual(compute.map((c) => c * 2.5));
+  });
+
+  it('reproduces the M/M/1 mean sojourn time 1/(μ − λ) on Poisson arrivals with exponential services', () => {
+    const rng = createRng(7, 'gate-mm1');
+    const n = 200_000;
+    const ts: number[] = [];
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      t += -Math.log(1 - rng.next()) * 10; // λ = 0.1 /ms
+      ts.push(t);
+    }
+    const compute = ts.map(() => -Math.log(1 - rng.next()) * 4); // 1/μ = 4 ms before the change
+    const peak = { startMs: 0, endMs: t + 1, requests: n };
+    // ×1.5: 1/μ = 6 ms, ρ = 0.6, mean sojourn 1/(μ − λ) = 1/(1/6 − 1/10) = 15 ms.
+    const lat = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 1.5, io: 1, workers: 1 }, peak);
+    expect(lat.reduce((a, b) => a + b, 0) / n).toBeCloseTo(15, 0);
+    // Twice the load (arrival times compressed): ρ = 0.8 at 4 ms, mean sojourn 1/(1/4 − 1/5) = 20 ms.
+    const busier = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 1, io: 1, workers: 1, loadScale: 2 }, peak);
+    expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeGreaterThan(0.95);
+    expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeLessThan(1.05);
+  });
+
+  it('moves a model to the server\'s device of another chip, merged by arrival time', () => {
+    const from = obs([0, 10, 20, 30], [1, 2, 3, 4], ['a', 'b', 'a', 'b']);
+    const target = { ...obs([5, 25], [7, 8], ['c', 'c'], 2), chip: 'c2' };
+    const moved = movedDevice(from, 'a', target, 'c2', 9);
+    expect(moved.ts).toEqual([0, 5, 20, 25]);
+    expect(moved.model).toEqual(['a', 'c', 'a', 'c']);
+    expect(moved.compute).toEqual([1, 7, 3, 8]);
+    expect(moved.workersPerReplica).toBe(2);
+    expect(movedDevice(from, 'a', null, 'c3', 9).workersPerReplica).toBe(9);
+  });
+});
+
+const EVIDENCE: CandidateEvidence = {
+  model: 'resnet50', versionNow: 'v1', chipNow: 'orin', version: 'v1', chip: 'orin',
+  fleet: [
+    { version: 'v1', chip: 'orin', io: 1, compute: 5, n: 100 },
+    { version: 'v1', chip: 'xavier', io: 2, compute: 10, n: 100 },
+    { version: 'v3', chip: 'xavier', io: 2, compute: 30, n: 100 },
+  ],
+  benchmarkP50: new Map([['orin', 4], ['rpi4', 400]]),
+  macs: new Map([['v1', 4e9], ['v2', 8e9], ['v9', 4e9]]),
+};
+
+describe('estimateFactor', () => {
+  it('takes each kind of evidence with its log-sd', () => {
+    const f = (e: Partial<CandidateEvidence>) => estimateFactor({ ...EVIDENCE, ...e }, GATE_DEFAULTS);
+    expect(f({})).toEqual({ factor: { compute: 1, io: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
+    expect(f({ version: 'v3' })).toMatchObject({ factor: { compute: 3, io: 1, logSd: GATE_DEFAULTS.fleetSd } });
+    expect(f({ version: 'v2' })).toMatchObject({ factor: { compute: 2, io: 1, logSd: GATE_DEFAULTS.profileSd } });
+    expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd } });
+    expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd } });
+    expect(f({ chip: 'rpi4' })).toMatchObject({ factor: { compute: 100, io: 1, logSd: GATE_DEFAULTS.benchmarkSd } });
+    const both = f({ version: 'v2', chip: 'rpi4' });
+    expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
+    expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
+    expect(f({ version: 'v5' })).toEqual({ missing: expect.stringMatching(/no profile \(MACs\) of v5/) });
+    expect(f({ chip: 'hailo' })).toEqual({ missing: expect.stringMatching(/run it as a shadow/) });
+    // A shadow verdict wins: its ratio, and the log-sd of its 95 % interval.
+    const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
+    expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5 } });
+    expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+  });
+});
+
+describe('dayToDaySd', () => {
+  it('is the pooled sample sd of ln p99 within the series', () => {
+    const series = [[10, 12, 11], [100, 80], [5]];
+    const logs = series.filter((s) => s.length > 1).map((s) => s.map(Math.log));
+    let ss = 0;
+    let dof = 0;
+    for (const l of logs) {
+      const m = l.reduce((a, b) => a + b, 0) / l.length;
+      ss += l.reduce((a, b) => a + (b - m) ** 2, 0);
+      dof += l.length - 1;
+    }
+    expect(dayToDaySd(series, 0.2)).toBeCloseTo(Math.sqrt(ss / dof), 12);
+    expect(dayToDaySd([[5], []], 0.2)).toBe(0.2);
+  });
+});
+
+describe('gateServer and combineAnswers', () => {
+  // One worker, requests 1 s apart (no queueing), compute 10..19 ms: p99 = the service tail.
+  const ts = Array.from({ length: 600 }, (_, i) => 1_717_200_000_000 + i * 1000);
+  const day = obs(ts, ts.map((_, i) => 10 + (i % 10)));
+  const gate = (slo: number, version = 'v2') => gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version, macs: new Map([['v1', 1e9], ['v2', 2e9]]) }, targetWorkers: 1, sloP99Ms: slo, fleetDaySd: 0.05 });
+
+  it('allows below the band, blocks above it and asks for a shadow inside it', () => {
+    const mid = gate(1000);
+    expect(mid.predicted_p99_ms).toBe(38); // 2 × 19 ms, no queueing
+    expect(mid.now_p99_ms).toBe(19);
+    expect(mid.p99_low_ms!).toBeLessThan(38);
+    expect(mid.p99_high_ms!).toBeGreaterThan(38);
+    expect(mid.answer).toBe('ALLOW');
+    expect(gate(mid.p99_high_ms! + 0.01).answer).toBe('ALLOW');
+    expect(gate(38).answer).toBe('NEED_SHADOW');
+    expect(gate(mid.p99_low_ms! - 0.01).answer).toBe('BLOCK');
+    expect(gate(38, 'v7')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null, reason: expect.stringMatching(/--macs/) });
+  });
+
+  it('blocks if any server blocks, else needs a shadow if any does', () => {
+    const s = (answer: ServerGate['answer']) => ({ answer }) as ServerGate;
+    expect(combineAnswers([s('ALLOW'), s('NEED_SHADOW'), s('BLOCK')])).toBe('BLOCK');
+    expect(combineAnswers([s('ALLOW'), s('NEED_SHADOW')])).toBe('NEED_SHADOW');
+    expect(combineAnswers([s('ALLOW'), s('ALLOW')])).toBe('ALLOW');
+  });
+});
