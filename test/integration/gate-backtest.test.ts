@@ -9,21 +9,31 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codecFor } from '../../schemas/index.ts';
-import { backtestGate, gateRollout } from '../../services/predictor/gate-backtest.ts';
+import { tmpdir } from 'node:os';
+import { gateRollout, type BacktestResult } from '../../services/predictor/gate-backtest.ts';
+import { edgelat } from '../helpers/edgelat-cli.ts';
 import { simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';
 
 describe('gate --backtest (F3)', () => {
-  it.each([1, 2, 3])('seed %i: ≥ 50 rollouts, ≥ 10 rolled back, recall and specificity ≥ 0.9', (seed) => {
-    const r = backtestGate({ seed });
+  // Through the CLI (a child process: the test's event loop stays free), as a user runs it.
+  it.each([1, 2, 3])('seed %i: `edgelat gate --backtest --json` — ≥ 50 rollouts, ≥ 10 rolled back, recall and specificity ≥ 0.9', async (seed) => {
+    const res = await edgelat(['gate', '--backtest', '--seed', String(seed), '--json', '--details'], tmpdir());
+    expect(res.code, res.stderr).toBe(0);
+    const r = JSON.parse(res.stdout) as BacktestResult;
+    expect(Object.keys(r)).toEqual(['seed', 'rollouts', 'rolled_back', 'need_shadow', 'blocked', 'recall', 'specificity', 'details']);
     expect(r.rollouts).toBeGreaterThanOrEqual(50);
     expect(r.rolled_back).toBeGreaterThanOrEqual(10);
     expect(r.recall).toBeGreaterThanOrEqual(0.9);
     expect(r.specificity).toBeGreaterThanOrEqual(0.9);
     // The figures are counts of the details.
     const bad = r.details.filter((d) => d.rolled_back);
+    const good = r.details.filter((d) => !d.rolled_back);
+    expect(r.details).toHaveLength(r.rollouts);
+    expect(bad).toHaveLength(r.rolled_back);
     expect(r.recall).toBe(bad.filter((d) => d.answer !== 'ALLOW').length / bad.length);
+    expect(r.specificity).toBe(good.filter((d) => d.answer === 'ALLOW').length / good.length);
     expect(r.need_shadow).toBe(r.details.filter((d) => d.answer === 'NEED_SHADOW').length);
-  }, 120_000);
+  }, 180_000);
 
   it('records a history whose rollbacks are exactly the breaches, as valid DeploymentEvents, and gates without looking ahead', () => {
     const h = simulateDeploymentHistory({ seed: 4, days: 6, minRollouts: 0, minRolledBack: 0 });
