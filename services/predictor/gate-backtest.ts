@@ -98,26 +98,38 @@ export function utilClass(util: number): number {
 export function peakSeries(days: readonly (readonly DeviceDay[])[], peakWindowMs: number): { util: number; p99: number[] }[] {
   const series = new Map<string, { util: number[]; p99: number[] }>();
   for (const devices of days) {
-    for (const server of new Set(devices.map((d) => d.server))) {
-      const mine = devices.filter((d) => d.server === server);
-      const peak = peakWindow(mine.flatMap((d) => d.ts).sort((a, b) => a - b), peakWindowMs);
-      for (const d of mine) {
-        const setup = [...new Set(d.model.map((m, i) => `${m}:${d.version[i]}`))].sort().join();
-        const inPeak = (i: number) => d.ts[i]! >= peak.startMs && d.ts[i]! < peak.endMs;
-        const u = d.util.filter((_, i) => inPeak(i));
-        const util = u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
-        for (const m of new Set(d.model)) {
-          const v = d.total.filter((_, i) => d.model[i] === m && inPeak(i)).sort((a, b) => a - b);
-          if (v.length === 0) continue;
-          const key = `${server}|${d.chip}|${m}|${setup}`;
-          if (!series.has(key)) series.set(key, { util: [], p99: [] });
-          series.get(key)!.util.push(util);
-          series.get(key)!.p99.push(v[Math.ceil(0.99 * v.length) - 1]!);
-        }
-      }
+    for (const e of dayPeaks(devices, peakWindowMs)) {
+      if (!series.has(e.key)) series.set(e.key, { util: [], p99: [] });
+      series.get(e.key)!.util.push(e.util);
+      series.get(e.key)!.p99.push(e.p99);
     }
   }
   return [...series.values()].map((x) => ({ util: x.util.reduce((a, b) => a + b, 0) / x.util.length, p99: x.p99 }));
+}
+
+const dayPeakCache = new WeakMap<readonly DeviceDay[], { peakWindowMs: number; entries: { key: string; util: number; p99: number }[] }>();
+
+/** One day's peak p99 per (server, chip, model, setup), with the device's mean utilisation at the peak (cached per day). */
+function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): { key: string; util: number; p99: number }[] {
+  const cached = dayPeakCache.get(devices);
+  if (cached && cached.peakWindowMs === peakWindowMs) return cached.entries;
+  const entries: { key: string; util: number; p99: number }[] = [];
+  for (const server of new Set(devices.map((d) => d.server))) {
+    const mine = devices.filter((d) => d.server === server);
+    const peak = peakWindow(mine.flatMap((d) => d.ts).sort((a, b) => a - b), peakWindowMs);
+    for (const d of mine) {
+      const setup = [...new Set(d.model.map((m, i) => `${m}:${d.version[i]}`))].sort().join();
+      const inPeak = (i: number) => d.ts[i]! >= peak.startMs && d.ts[i]! < peak.endMs;
+      const u = d.util.filter((_, i) => inPeak(i));
+      const util = u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
+      for (const m of new Set(d.model)) {
+        const v = d.total.filter((_, i) => d.model[i] === m && inPeak(i)).sort((a, b) => a - b);
+        if (v.length > 0) entries.push({ key: `${server}|${d.chip}|${m}|${setup}`, util, p99: v[Math.ceil(0.99 * v.length) - 1]! });
+      }
+    }
+  }
+  dayPeakCache.set(devices, { peakWindowMs, entries });
+  return entries;
 }
 
 /** Mean busy-worker fraction at the peak over some device days. */
@@ -146,6 +158,7 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
   const macs = new Map<string, number>();
   for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
+  const ownClass = utilClass(peakUtil(own, opt.peakWindowMs));
   const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
   return gateServer({
     days: own.map((d) => {
@@ -162,7 +175,7 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
     targetWorkers: workers,
     sloP99Ms: r.sloP99Ms,
     fleetDaySd: dayToDaySd(peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs)
-      .filter((x) => utilClass(x.util) === utilClass(peakUtil(own, opt.peakWindowMs))).map((x) => x.p99), opt.daySdPrior),
+      .filter((x) => utilClass(x.util) === ownClass).map((x) => x.p99), opt.daySdPrior),
   }, opt);
 }
 

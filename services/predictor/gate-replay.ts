@@ -25,6 +25,9 @@
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import type { ServerObservations } from './whatif.ts';
 
+/** Fitted load sensitivities per observations object (replays of one device reuse them). */
+const sensitivityCache = new WeakMap<ServerObservations, { compute: number; io: number }>();
+
 /** Width of the bucket the replay reads its utilisation ρ from, ms. */
 const RHO_BUCKET_MS = 1000;
 
@@ -138,8 +141,10 @@ export function replayPeakLatencies(o: ServerObservations, change: ReplayChange,
   const idx: number[] = [];
   for (let i = 0; i < o.ts.length; i++) idx.push(i);
   if (!idx.some((i) => o.model[i] === change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
-  const kc = loadSensitivity(o.compute, o.util, o.model);
-  const kio = loadSensitivity(o.io, o.util, o.model);
+  let k = sensitivityCache.get(o);
+  if (!k) sensitivityCache.set(o, (k = { compute: loadSensitivity(o.compute, o.util, o.model), io: loadSensitivity(o.io, o.util, o.model) }));
+  const kc = k.compute;
+  const kio = k.io;
   const scale = change.loadScale ?? 1;
   const t0 = o.ts[idx[0]!]!;
   const arrivals = Float64Array.from(idx, (i) => t0 + (o.ts[i]! - t0) / scale);
