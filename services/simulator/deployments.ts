@@ -48,9 +48,9 @@ export interface HistoryConfig {
   servers?: number;
   /** Days at least, the first without rollouts (integer 2..60). @default 12 */
   days?: number;
-  /** More days are simulated (up to 60) until the history holds this many rollouts… @default 50 */
+  /** More days are simulated (up to 60) until the history holds this many rollouts… @default 100 */
   minRollouts?: number;
-  /** …and this many rollbacks. @default 10 */
+  /** …and this many rollbacks (a larger history scores the gate with less chance). @default 20 */
   minRolledBack?: number;
   /** Event time of one day, ms. @default 1_440_000 (24 min) */
   dayMs?: number;
@@ -138,7 +138,7 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
   const cfg: Required<HistoryConfig> = {
     seed: config.seed, servers: config.servers ?? 12, days: config.days ?? 12, dayMs: config.dayMs ?? 1_440_000,
     rolloutsPerDay: config.rolloutsPerDay ?? 6, rateScale: config.rateScale ?? 0.5, peakWindowMs: config.peakWindowMs ?? 300_000,
-    minRollouts: config.minRollouts ?? 50, minRolledBack: config.minRolledBack ?? 10,
+    minRollouts: config.minRollouts ?? 100, minRolledBack: config.minRolledBack ?? 20,
     startMs: config.startMs ?? Date.UTC(2024, 5, 1), dataDir: config.dataDir ?? defaultDataDir(),
   };
   if (!Number.isSafeInteger(cfg.seed)) throw new RangeError(`seed: expected a safe integer, got ${JSON.stringify(cfg.seed)}`);
