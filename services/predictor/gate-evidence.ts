@@ -24,7 +24,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { combineAnswers, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NotFoundError } from './types.ts';
-import type { ServerObservations } from './whatif.ts';
+import { observationsFromRows, type ObservedRow } from './whatif.ts';
 
 /** What to gate (the body of `POST /v1/gate`). Times in ms. */
 export interface GateRequest {
@@ -58,18 +58,7 @@ export interface GateReport {
 const UNLOADED_UTIL = 0.15;
 const DAY_MS = 86_400_000;
 
-type Row = { t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; model_version: string; chip: string };
-
-function observations(server: string, chip: string, rows: readonly Row[]): ServerObservations {
-  const known = rows.filter((r) => r.u !== null);
-  const meanU = known.length ? known.reduce((a, r) => a + Number(r.u), 0) / known.length : 0;
-  return {
-    server, chip, workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
-    ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms), total: rows.map((r) => r.total_ms),
-    util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id),
-    measured: { p50: NaN, p99: NaN, n: rows.length },
-  };
-}
+type Row = ObservedRow & { model_version: string; chip: string };
 
 /**
  * Gate a candidate on the servers of a warehouse.
@@ -108,8 +97,8 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     const days = [...byDay.values()].map((dayRows) => {
       const target = dayRows.filter((r) => r.chip === req.chip);
       return {
-        device: observations(server, latest.chip, dayRows.filter((r) => r.chip === latest.chip && (r.model_id !== req.model || r.model_version === latest.model_version))),
-        target: req.chip !== latest.chip && target.length > 0 ? observations(server, req.chip, target) : null,
+        device: observationsFromRows(server, latest.chip, dayRows.filter((r) => r.chip === latest.chip && (r.model_id !== req.model || r.model_version === latest.model_version))),
+        target: req.chip !== latest.chip && target.length > 0 ? observationsFromRows(server, req.chip, target) : null,
         serverTs: dayRows.map((r) => Number(r.t)),
       };
     });

@@ -123,15 +123,26 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
     `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, chip
      FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} ORDER BY ts, event_id`, { s: server });
   if (rows.length === 0) throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched`);
+  return observationsFromRows(server, rows[0]!.chip, rows);
+}
+
+/** One measured request as `inference_enriched` holds it (times ms, epoch ms; u = gpu_util, c = concurrency). */
+export interface ObservedRow { t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string }
+
+/**
+ * Observations of a device from its rows in ts order (a row without a load sample takes the mean
+ * utilisation; workers per replica = the largest concurrency reported).
+ */
+export function observationsFromRows(server: string, chip: string, rows: readonly ObservedRow[]): ServerObservations {
   const known = rows.filter((r) => r.u !== null);
   const meanU = known.length ? known.reduce((a, r) => a + Number(r.u), 0) / known.length : 0;
   const totals = rows.map((r) => r.total_ms).sort((a, b) => a - b);
   return {
-    server, chip: rows[0]!.chip,
+    server, chip,
     workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
     ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms),
     util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id), total: rows.map((r) => r.total_ms),
-    measured: { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length },
+    measured: totals.length ? { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length } : { p50: NaN, p99: NaN, n: 0 },
   };
 }
 
