@@ -57,7 +57,8 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
       if (opts.backtest) {
         const progress = createProgress();
         progress.stage('backtest: simulating the history and gating each rollout', 0);
-        const r = backtestGate({ seed: opts.seed }, gate, (done, total) => { if (done === 1) progress.stage('gating rollouts', total); progress.update(done); });
+        // One line per stage (the progress bar counts records; a backtest's unit is rollouts).
+        const r = backtestGate({ seed: opts.seed }, gate, (done, total) => { if (done === 1) progress.stage(`gating ${total} rollouts with what was known before each`, 0); });
         progress.stop();
         process.stdout.write(opts.json ? `${JSON.stringify(backtestJson(r, opts.details))}\n` : formatBacktest(r));
         return;
