@@ -222,3 +222,41 @@ export function differenceVariance(X: Float64Array, M: number, s: number, ms: re
   }
   return n < 3 ? undefined : Math.max(0, sq - (sum * sum) / n) / (n - 1);
 }
+
+/** Software of a system for {@link analogyTriples}: submitter, stack and round (one submitter's stack in one round is one software version). */
+export function softwareKey(f: SystemFeatures): string {
+  return `${f.submitter}|${f.stack}|${f.round}`;
+}
+
+/**
+ * Analogy triples of a system T: (A, B′, B) with A on T's chip under other
+ * software, B′ T's software ({@link softwareKey}) on another chip, and B on
+ * B′'s chip under A's software. Then ln T ≈ ln A + (ln B′ − ln B) + c: the
+ * software change measured on another chip is carried to T's chip (a
+ * difference in differences). Rounds cancel: A and B share one, T and B′ another.
+ *
+ * @param target  T's features.
+ * @param feats   Features of the known systems (indices are returned).
+ * @param skip    Index of `feats` never used (T itself when it is known), or −1.
+ * @returns       Index triples [A, B′, B], in index order.
+ */
+export function analogyTriples(target: SystemFeatures, feats: readonly SystemFeatures[], skip = -1): [number, number, number][] {
+  const sw = softwareKey(target);
+  const byChipSw = new Map<string, number[]>();
+  feats.forEach((f, i) => {
+    if (i === skip) return;
+    const key = `${f.chip}#${softwareKey(f)}`;
+    const list = byChipSw.get(key);
+    if (list) list.push(i);
+    else byChipSw.set(key, [i]);
+  });
+  const out: [number, number, number][] = [];
+  feats.forEach((a, i) => {
+    if (i === skip || a.chip !== target.chip || softwareKey(a) === sw) return;
+    feats.forEach((b2, j) => {
+      if (j === skip || b2.chip === target.chip || softwareKey(b2) !== sw) return;
+      for (const k of byChipSw.get(`${b2.chip}#${softwareKey(a)}`) ?? []) out.push([i, j, k]);
+    });
+  });
+  return out;
+}

@@ -12,8 +12,10 @@
  * of that kind strays).
  *
  * Predict ({@link predictSystem}): a Bayesian model average of a generic
- * low-rank component and "twin" components (the new system = a known system
- * + offset + small low-rank deviation), weighted by prior mass × likelihood of
+ * low-rank component, "twin" components (the new system = a known system
+ * + offset + small low-rank deviation) and "analogy" components (a known
+ * system on the same chip + the software difference measured on another
+ * chip, a difference in differences), weighted by prior mass × likelihood of
  * the shots (services/model/transfer-mixture.ts). For each queried model the
  * mixture gives three numbers: the median exp(E[ln latency]) — the central
  * prediction, which a chooser of the fastest system compares; the point that
@@ -29,7 +31,7 @@ import { connectedColumnBlocks } from './additive-fit.ts';
 import { fitLowRank, lowRankValue, type LowRankFit } from './low-rank.ts';
 import { mixtureLogExpectation, mixtureLogMapePoint, mixtureLogMean, type LogComponent } from './lognormal-mixture.ts';
 import type { SystemFeatures } from './mlperf-systems.ts';
-import { differenceVariance, LEVELS, levelVariances, neighbourLevel, similarityMatrix } from './system-prior.ts';
+import { analogyTriples, differenceVariance, LEVELS, levelVariances, neighbourLevel, similarityMatrix, SPREAD_QUANTILES } from './system-prior.ts';
 import { blockMixture } from './transfer-mixture.ts';
 
 /** One measured latency: the fields of a BenchmarkRow the predictor reads. */
@@ -86,6 +88,12 @@ export interface SystemTransferModel {
    * difference of their mean ln-latency differences in the two classes.
    */
   precisionVariance: number;
+  /**
+   * {@link SPREAD_QUANTILES} of the spread of analogy predictions ({@link analogyTriples}) of known
+   * systems: over every known T and triple (A, B′, B) with ≥ 3 models common to all four, the variance
+   * of ln T − ln A − ln B′ + ln B about its mean, (ln ms)²; empty when no such quadruple exists.
+   */
+  analogyResVar: number[];
 }
 
 /** One prediction of {@link predictSystem}. */
@@ -197,6 +205,14 @@ export function fitSystemTransfer(rows: readonly LatencyObservation[], features:
     }
   }
   halfSq.sort((a, b) => a - b);
+  const analogySpread: number[] = [];
+  for (let t = 0; t < S; t++) {
+    for (const [a, b2, b] of analogyTriples(feats[t]!, feats, t)) {
+      const v = analogyVariance(Y, M, t, measured[t]!, a, b2, b);
+      if (v !== undefined) analogySpread.push(v);
+    }
+  }
+  analogySpread.sort((a, b) => a - b);
   const n = obs.y.length;
   const params = (r + 1) * (S + M);
   return {
@@ -209,7 +225,26 @@ export function fitSystemTransfer(rows: readonly LatencyObservation[], features:
     unknownModelVariance: withinN > 0 ? within / withinN : 1,
     precisionClass,
     precisionVariance: halfSq.length > 0 ? halfSq[Math.floor(halfSq.length / 2)]! : 0,
+    analogyResVar: analogySpread.length === 0 ? [] : SPREAD_QUANTILES.map((q) => Math.max(1e-4, analogySpread[Math.min(analogySpread.length - 1, Math.floor(q * analogySpread.length))]!)),
   };
+}
+
+/**
+ * Spread of an analogy over the models all four systems measured.
+ * @returns Sample variance of Y[t] − Y[a] − Y[b2] + Y[b] about its mean, (ln ms)²; undefined with fewer than 3 common models.
+ */
+function analogyVariance(Y: Float64Array, M: number, t: number, ms: readonly number[], a: number, b2: number, b: number): number | undefined {
+  let n = 0;
+  let sum = 0;
+  let sq = 0;
+  for (const m of ms) {
+    const d = Y[t * M + m]! - Y[a * M + m]! - Y[b2 * M + m]! + Y[b * M + m]!;
+    if (Number.isNaN(d)) continue;
+    n++;
+    sum += d;
+    sq += d * d;
+  }
+  return n < 3 ? undefined : Math.max(0, sq - (sum * sum) / n) / (n - 1);
 }
 
 /**

@@ -11,21 +11,29 @@
  *   (of the residual-difference spread) are the level's empirical values over
  *   known pairs. Weight: prior mass × restricted likelihood of the shots;
  *   prediction: posterior mean of c and Δu, variance v(1 + 1/k) + V·Cov(Δu)·V.
+ * - **Analogy components**, one per triple (A, B′, B) of
+ *   services/model/system-prior.ts `analogyTriples` (A on the target's chip
+ *   with other software, B′ the target's software on another chip, B that
+ *   chip with A's software) that measured every shot model, and per quantile
+ *   v of the known quadruples' spread: y_target = y_A + y_B′ − y_B + c + ε,
+ *   c flat, ε ~ N(0, v). A software change (a framework, or a framework
+ *   version, whose speed-up differs by model and precision) seen on other
+ *   chips is carried to the target even when no shot shows it.
  * - **Generic component**: the low-rank row (effect, U) of the target with a
  *   Gaussian prior — mean from the twins' posterior weights (else the
  *   similarity-weighted peer mean) and covariance from the leave-one-out
  *   spread of the peers (services/model/system-prior.ts) — updated by the
  *   shots; noise is the table's degrees-of-freedom-corrected residual variance.
  *
- * Prior mass: 1/(1 + levels present) for the generic component and for each
- * level that has candidates, shared equally by a level's candidates and
- * quantiles.
+ * Prior mass: 1/(1 + groups present) for the generic component and for each
+ * group that has candidates (a twin level, or the analogies), shared equally
+ * by a group's candidates and quantiles.
  */
 import { groupEffect } from './low-rank.ts';
 import { solve } from './linalg.ts';
 import { lowRankRestrictedLogLikelihood, type LogComponent } from './lognormal-mixture.ts';
 import type { SystemFeatures } from './mlperf-systems.ts';
-import { LEVELS, nadarayaWatsonPrior, neighbourLevel, systemSimilarity } from './system-prior.ts';
+import { analogyTriples, LEVELS, nadarayaWatsonPrior, neighbourLevel, systemSimilarity } from './system-prior.ts';
 import type { SystemTransferModel } from './system-transfer.ts';
 
 /** Prior variance of a new system's effect, (ln ms)²: effectively flat (its shots decide it). */
@@ -147,7 +155,9 @@ export function blockMixture(tm: SystemTransferModel, target: SystemFeatures, g:
   const perLevel = new Array<number>(LEVELS).fill(0);
   const levelOf = candidates.map((s) => neighbourLevel(target, tm.features[s]!));
   for (const L of levelOf) perLevel[L]++;
-  const present = 1 + perLevel.filter((n) => n > 0).length;
+  const analogies = tm.analogyResVar.length === 0 ? [] : analogyTriples(target, tm.features)
+    .filter((tri) => tri.every((s) => shotM.every((m) => !Number.isNaN(tm.Y[s * M + m]!))));
+  const present = 1 + perLevel.filter((n) => n > 0).length + (analogies.length > 0 ? 1 : 0);
   const twins: Twin[] = [];
   const logW: number[] = [];
   const precision = tm.levelFactorCov.map((C) => (r > 0 ? inverse(C.map((row) => [...row])) : []));
@@ -166,7 +176,18 @@ export function blockMixture(tm: SystemTransferModel, target: SystemFeatures, g:
   const topT = Math.max(...logW);
   twins.forEach((t, j) => twinWeight.set(t.s, (twinWeight.get(t.s) ?? 0) + Math.exp(logW[j]! - topT)));
   const gen = fitGeneric(tm, target, g, shotM, shotY, twinWeight);
-  const allW = [Math.log(1 / present) + gen.logLik, ...logW];
+  const analogyValue = ([a, b2, b]: readonly number[], m: number): number => tm.Y[a! * M + m]! + tm.Y[b2! * M + m]! - tm.Y[b! * M + m]!;
+  const analogs: { tri: [number, number, number]; c: number; v: number }[] = [];
+  const analogLogW: number[] = [];
+  for (const tri of analogies) {
+    const d = shotM.map((m, j) => shotY[j]! - analogyValue(tri, m));
+    const c = d.reduce((x, y) => x + y, 0) / k;
+    for (const v of tm.analogyResVar) {
+      analogs.push({ tri, c, v: v * (1 + 1 / k) });
+      analogLogW.push(Math.log(1 / present / analogies.length / tm.analogyResVar.length) + lowRankRestrictedLogLikelihood(d.map((x) => x - c), v, d.map(() => [])));
+    }
+  }
+  const allW = [Math.log(1 / present) + gen.logLik, ...logW, ...analogLogW];
   const top = Math.max(...allW);
   const w = allW.map((l) => Math.exp(l - top));
   return (m) => {
@@ -182,6 +203,12 @@ export function blockMixture(tm: SystemTransferModel, target: SystemFeatures, g:
       v = t.v;
       for (let p = 0; p < r; p++) for (let q = 0; q < r; q++) v += x[p]! * t.duCov[p]![q]! * x[q]!;
       parts.push({ w: w[j + 1]!, mu, v });
+    });
+    analogs.forEach((an, j) => {
+      const wj = w[1 + twins.length + j]!;
+      const value = analogyValue(an.tri, m);
+      if (!(wj > 0) || Number.isNaN(value)) return;
+      parts.push({ w: wj, mu: value + an.c, v: an.v });
     });
     return parts;
   };

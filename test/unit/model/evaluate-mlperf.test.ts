@@ -15,7 +15,8 @@ import { parseMlperf } from '../../../services/model/import-mlperf.ts';
 import {
   isotropicRestrictedLogLikelihood, lowRankRestrictedLogLikelihood, mixtureLogExpectation, mixtureLogMapePoint, restrictedLogLikelihood,
 } from '../../../services/model/lognormal-mixture.ts';
-import { frameworkFamily, isaOf, parseMlperfSystems } from '../../../services/model/mlperf-systems.ts';
+import { frameworkFamily, isaOf, parseMlperfSystems, type SystemFeatures } from '../../../services/model/mlperf-systems.ts';
+import { analogyTriples } from '../../../services/model/system-prior.ts';
 import { fitSystemTransfer, precisionClassOf, predictSystem, predictUnmeasured } from '../../../services/model/system-transfer.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 
@@ -223,5 +224,64 @@ describe('precisionClassOf', () => {
   it('reads the precision a model-zoo id names (0 when none)', () => {
     expect(['mobilenet_v2_1.0_224_uint8', 'efficientnet-lite0-non-quantized', 'mobilenet-edge_fp32', 'mobilenet_v3_int8', 'mobilenet-quantized', 'resnet50', 'bert'].map(precisionClassOf))
       .toEqual([1, 2, 2, 3, 3, 0, 0]);
+  });
+});
+
+describe('analogy twins (difference in differences)', () => {
+  const feat = (chip: string, stack: string, round = 'v3.0'): SystemFeatures => ({
+    system: `${round}/open/Lab/${chip}-${stack}`, round, division: 'open', submitter: 'Lab', chip, chipKind: 'cpu', vendor: 'v', hostChip: chip,
+    isa: 'arm', computeKind: 'cpu', accelerators: 0, framework: stack.split(':')[0]!, stack, systemType: 'edge',
+  });
+
+  it('analogyTriples finds (A on the chip, B′ with the software elsewhere, B on B′’s chip with A’s software) and nothing else', () => {
+    const fs = [
+      feat('x', 'armnn:neon'), // 0: A
+      feat('y', 'tflite:ruy'), // 1: B′
+      feat('y', 'armnn:neon'), // 2: B
+      feat('z', 'tflite:ruy'), // 3: the software on chip z, but chip z has no armnn system
+      feat('y', 'armnn:neon', 'v2.1'), // 4: another round is other software
+      feat('x', 'tflite:ruy'), // 5: the target itself
+    ];
+    expect(analogyTriples(fs[5]!, fs, 5)).toEqual([[0, 1, 2]]);
+    // Round 2.1's armnn on x would pair with round 2.1's armnn on y.
+    expect(analogyTriples(fs[5]!, [...fs, feat('x', 'armnn:neon', 'v2.1')], 5)).toEqual([[0, 1, 2], [6, 1, 4]]);
+  });
+
+  it('carries a software change measured on other chips to the target: exact on a table without a three-way interaction', () => {
+    // ln ms = chip + model + chip×model + software×model: T − A − B′ + B is constant, so the analogy is exact.
+    const random = createRng(7, 'analogy');
+    const rng = (): number => random.next();
+    const chips = ['w', 'x', 'y', 'z'];
+    const stacks = ['tflite:ruy', 'armnn:neon'];
+    const models = Array.from({ length: 14 }, (_, m) => `m${m}`);
+    const chipEffect = chips.map(() => 2 * rng());
+    const modelEffect = models.map(() => 3 * rng());
+    const chipModel = chips.map(() => models.map(() => 0.6 * (rng() - 0.5)));
+    const softwareModel = stacks.map((_, s) => models.map((_, m) => (s === 1 ? (m % 2 === 0 ? -0.7 : 0.4) + 0.3 * rng() : 0)));
+    const features = new Map<string, SystemFeatures>();
+    const rows: BenchmarkRow[] = [];
+    chips.forEach((c, ci) => stacks.forEach((st, si) => {
+      const f = feat(c, st);
+      features.set(f.system, f);
+      models.forEach((m, mi) => rows.push(row(f.system, m, Math.exp(chipEffect[ci]! + modelEffect[mi]! + chipModel[ci]![mi]! + softwareModel[si]![mi]!))));
+    }));
+    const target = feat('x', 'armnn:neon').system;
+    const truth = new Map(rows.filter((r) => r.system === target).map((r) => [r.model_id, r.latency_ms]));
+    const shots = ['m1', 'm3', 'm5'].map((m) => ({ model_id: m, latency_ms: truth.get(m)! }));
+    const queries = models.filter((m) => !shots.some((s) => s.model_id === m));
+    const maxError = (train: BenchmarkRow[]): number => {
+      const tm = fitSystemTransfer(train, features);
+      return Math.max(...predictSystem(tm, features.get(target)!, shots, queries).map((p) => Math.abs(p.latency_ms / truth.get(p.model_id)! - 1)));
+    };
+    const train = rows.filter((r) => r.system !== target);
+    const tm = fitSystemTransfer(train, features);
+    // Every known quadruple is exact too, so its spread is the floor.
+    expect(tm.analogyResVar).toEqual([1e-4, 1e-4, 1e-4, 1e-4, 1e-4]);
+    // The shots are all odd models (where armnn is slower); the even ones (faster) come from the other chips' change.
+    expect(maxError(train)).toBeLessThan(0.03);
+    // Without armnn anywhere else there is no analogy, and the even models are far off.
+    const noAnalogy = train.filter((r) => !r.system.endsWith('armnn:neon'));
+    expect(fitSystemTransfer(noAnalogy, features).analogyResVar).toEqual([]);
+    expect(maxError(noAnalogy)).toBeGreaterThan(0.3);
   });
 });
