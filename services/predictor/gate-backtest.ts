@@ -11,14 +11,12 @@
  * specificity = allowed rollouts that were kept / kept.
  */
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
-import { dayToDaySd, GATE_DEFAULTS, gateServer, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
 const LOOKBACK_DAYS = 3;
-/** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */
-const FLEET_SD_DAYS = 7;
 /** Requests below this busy-worker fraction count as unloaded (as in the what-if's chip ratios). */
 const UNLOADED_UTIL = 0.15;
 
@@ -79,14 +77,6 @@ export function fleetMedians(devices: readonly DeviceDay[], model: string): Flee
     }
   }
   return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), n: g.io.length }));
-}
-
-/** Peak-utilisation classes within which day-to-day variation is pooled (busy-worker fraction). */
-export const UTIL_CLASSES = [0.1, 0.25] as const;
-
-/** Index of the utilisation class of a mean busy-worker fraction (0, 1 or 2). */
-export function utilClass(util: number): number {
-  return UTIL_CLASSES.filter((edge) => util >= edge).length;
 }
 
 /**

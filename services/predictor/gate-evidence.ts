@@ -18,11 +18,16 @@
  * - Shadows: every shadow verdict window of this version on this chip beside
  *   the server, pooled (pair-weighted geometric mean of the ratios; the
  *   intervals combined by inverse variance).
- * - Day-to-day variation: the device's own days, and `daySdPrior` for the fleet.
+ * - Day-to-day variation: the device's own days, shrunk toward the fleet's
+ *   (`fleetDaySeries`: the 7 UTC days before the newest request, series of
+ *   one model on one device with an unchanged setup, in the device's
+ *   peak-utilisation class), as the backtest measures it; `daySdPrior` when
+ *   no series has 2 days.
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
-import { combineAnswers, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { combineAnswers, dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { peakWindow } from './gate-replay.ts';
 import { NotFoundError } from './types.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 
@@ -79,6 +84,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
      GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
   const bench = await w.query<{ chip: string; p50: number }>(
     `SELECT chip, quantileExactLow(0.5)(latency_ms) AS p50 FROM ${db}.benchmark_latency WHERE model_id = {m:String} AND percentile = 0.5 GROUP BY chip`, { m: req.model });
+  const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {c:String}`, { c: req.chip });
   const results: ServerGate[] = [];
   for (const server of servers) {
@@ -115,11 +121,80 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       },
       targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
       sloP99Ms: req.slo_p99_ms,
-      fleetDaySd: opt.daySdPrior,
+      fleetDaySd: dayToDaySd(series.filter((x) => utilClass(x.util) === utilClass(peakUtil(days.map((d) => d.device), opt.peakWindowMs))).map((x) => x.p99), opt.daySdPrior),
     }, opt));
   }
   const answer = combineAnswers(results);
   return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };
+}
+
+/** Mean busy-worker fraction of a device's requests in each day's busiest window (the window of its own arrivals). */
+function peakUtil(days: readonly { ts: readonly number[]; util: readonly number[] }[], windowMs: number): number {
+  let sum = 0;
+  let n = 0;
+  for (const d of days) {
+    if (d.ts.length === 0) continue;
+    const p = peakWindow(d.ts, windowMs);
+    d.ts.forEach((t, i) => {
+      if (t >= p.startMs && t < p.endMs) {
+        sum += d.util[i]!;
+        n++;
+      }
+    });
+  }
+  return n > 0 ? sum / n : 0;
+}
+
+/**
+ * Peak p99s of every model on every device per UTC day since `fromMs`, grouped into series of days
+ * on which the device ran the same (model, version) set, with the device's mean utilisation at the
+ * peak (the input of `dayToDaySd`, as the backtest's `peakSeries` over simulated days). The peak of
+ * a (server, day) is its busiest `windowMs` starting on a whole minute; p99 is the nearest rank
+ * (the ⌈0.99·n⌉-th smallest).
+ */
+export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: number): Promise<{ util: number; p99: number[] }[]> {
+  const db = w.database;
+  const rows = await w.query<{ s: string; chip: string; model: string; setup: string; d: string; p99: number; usum: number; n: number }>(
+    `WITH
+       minutes AS (
+         SELECT edge_server_id AS s, toDate(ts) AS d, toStartOfMinute(ts) AS m0, count() AS n
+         FROM ${db}.inference_enriched WHERE ts >= fromUnixTimestamp64Milli({from:Int64}) GROUP BY s, d, m0),
+       windows AS (
+         SELECT s, d, m0, sum(n) OVER (PARTITION BY s, d ORDER BY toUInt32(m0) RANGE BETWEEN CURRENT ROW AND {span:UInt32} FOLLOWING) AS nw
+         FROM minutes),
+       peaks AS (SELECT s, d, argMax(m0, (nw, -toUInt32(m0))) AS start FROM windows GROUP BY s, d),
+       setups AS (
+         SELECT edge_server_id AS s, chip, toDate(ts) AS d, arrayStringConcat(arraySort(groupUniqArray(concat(model_id, ':', model_version))), ',') AS setup
+         FROM ${db}.inference_enriched WHERE ts >= fromUnixTimestamp64Milli({from:Int64}) GROUP BY s, chip, d)
+     SELECT e.edge_server_id AS s, e.chip AS chip, e.model_id AS model, any(st.setup) AS setup, toString(toDate(e.ts)) AS d,
+            arrayElement(arraySort(groupArray(e.total_ms)), toUInt64(ceil(0.99 * count()))) AS p99, sum(e.gpu_util) AS usum, count() AS n
+     FROM ${db}.inference_enriched AS e
+     INNER JOIN peaks AS p ON p.s = e.edge_server_id AND p.d = toDate(e.ts)
+     INNER JOIN setups AS st ON st.s = e.edge_server_id AND st.chip = e.chip AND st.d = toDate(e.ts)
+     WHERE e.ts >= fromUnixTimestamp64Milli({from:Int64}) AND toUnixTimestamp64Milli(e.ts) >= toUnixTimestamp(p.start) * 1000
+       AND toUnixTimestamp64Milli(e.ts) < toUnixTimestamp(p.start) * 1000 + {width:Int64}
+     GROUP BY s, chip, model, d, st.setup
+     ORDER BY s, chip, model, d`,
+    { from: fromMs, span: Math.max(0, Math.round(windowMs / 1000) - 60), width: windowMs });
+  // The device's utilisation on a day: over all its models' requests in the peak window.
+  const device = new Map<string, { usum: number; n: number }>();
+  for (const r of rows) {
+    const k = `${r.s}|${r.chip}|${r.d}`;
+    const u = device.get(k) ?? { usum: 0, n: 0 };
+    u.usum += Number(r.usum);
+    u.n += Number(r.n);
+    device.set(k, u);
+  }
+  const series = new Map<string, { util: number[]; p99: number[] }>();
+  for (const r of rows) {
+    const k = `${r.s}|${r.chip}|${r.model}|${r.setup}`;
+    const x = series.get(k) ?? { util: [], p99: [] };
+    const u = device.get(`${r.s}|${r.chip}|${r.d}`)!;
+    x.util.push(u.usum / u.n);
+    x.p99.push(Number(r.p99));
+    series.set(k, x);
+  }
+  return [...series.values()].map((x) => ({ util: x.util.reduce((a, b) => a + b, 0) / x.util.length, p99: x.p99 }));
 }
 
 /** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio). */

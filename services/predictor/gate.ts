@@ -274,6 +274,17 @@ export function dayToDaySd(series: readonly (readonly number[])[], prior: number
   return dof > 0 ? Math.sqrt(ss / dof) : prior;
 }
 
+/** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */
+export const FLEET_SD_DAYS = 7;
+
+/** Peak-utilisation classes within which day-to-day variation is pooled (busy-worker fraction). */
+export const UTIL_CLASSES = [0.1, 0.25] as const;
+
+/** Index of the utilisation class of a mean busy-worker fraction (0, 1 or 2). */
+export function utilClass(util: number): number {
+  return UTIL_CLASSES.filter((edge) => util >= edge).length;
+}
+
 /** Combine the servers' answers: BLOCK if any blocks, else NEED_SHADOW if any needs one, else ALLOW. */
 export function combineAnswers(servers: readonly ServerGate[]): GateAnswer {
   if (servers.some((s) => s.answer === 'BLOCK')) return 'BLOCK';
