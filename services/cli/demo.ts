@@ -31,17 +31,19 @@ export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 /** Production servers of the demo with a shadow deployment beside them. */
 export const DEMO_SHADOW_SERVERS = 3;
 
-/** One line per shadow deployment: verdict counts over its windows and the median ratio. */
-async function shadowSummary(warehouse: ChdbWarehouse): Promise<string[]> {
-  const rows = await warehouse.query<{ s: string; m: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; ratio: number | null }>(
-    `SELECT edge_server_id AS s, model_id AS m, production_chip AS pc, shadow_chip AS sc, count() AS windows, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
+/** One line per shadow deployment (verdict counts over its windows and the median ratio), and a gate command for the first. */
+async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[]; gate: string | null }> {
+  const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; ratio: number | null }>(
+    `SELECT edge_server_id AS s, model_id AS m, any(shadow_version) AS v, production_chip AS pc, shadow_chip AS sc, count() AS windows, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
             countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio
      FROM ${warehouse.database}.shadow_verdicts WHERE production_chip != 'unknown' GROUP BY s, m, pc, sc ORDER BY s, m`);
-  if (rows.length === 0) return [];
-  return [
+  if (rows.length === 0) return { lines: [], gate: null };
+  const first = rows[0]!;
+  const lines = [
     `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows of paired requests (shadow / production latency, same request; table ${warehouse.database}.shadow_verdicts)`,
     ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs; BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
   ];
+  return { lines, gate: `  npx edgelat gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
 }
 
 /**
@@ -103,7 +105,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     progress.stop();
     const s = await readSummary(warehouse);
     const alerts = await readAlertChanges(warehouse);
-    const shadowLines = await shadowSummary(warehouse);
+    const shadows = await shadowSummary(warehouse);
     const delivered = opts.alertsWebhook
       ? (await warehouse.query<{ delivered: number; rejected: number; filtered: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected, countIf(status = 'filtered') AS filtered FROM ${warehouse.database}.alert_deliveries`))[0]
       : undefined;
@@ -127,7 +129,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}; table ${db}.late_events)`,
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
       `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
-      ...shadowLines,
+      ...shadows.lines,
       `alert state changes   ${fmt(alerts.length)} (${fmt(alerts.filter((a) => a.state === 'firing').length)} into firing; \`edgelat alerts tail\`)${delivered ? `; webhook: ${fmt(delivered.delivered)} delivered, ${fmt(delivered.rejected)} refused, ${fmt(delivered.filtered)} not sent (--alerts-states) (table ${db}.alert_deliveries)` : ''}`,
       `ground-truth rows     ${fmt(s.tables.sim_ground_truth)}`,
       '',
@@ -153,6 +155,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=edge-02`,
       '  npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4',
       `  npx edgelat recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
+      ...(shadows.gate ? [shadows.gate] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -64,6 +64,12 @@ export interface HistoryConfig {
   startMs?: number;
   /** Folder of the data cuts. @default the repository's data/ */
   dataDir?: string;
+  /**
+   * Re-simulations of each rollout's day with other arrivals and service-time draws (same change,
+   * same demand), recorded in {@link RolloutTruth.replicateP99Ms}: how much of a rollback was luck
+   * (bench/gate-oracle.ts). Each costs one more simulated server day per rollout. @default 0
+   */
+  replicates?: number;
 }
 
 /** One device's measured requests over one day, as telemetry would show them (ms, epoch ms, fraction 0..1). */
@@ -102,6 +108,8 @@ export interface RolloutTruth {
   /** The model's p99 at the day's peak with the change, ms. */
   peakP99Ms: number;
   rolledBack: boolean;
+  /** The same p99 on each of `replicates` re-simulations of the day (other arrivals, same change and demand), ms. */
+  replicateP99Ms: number[];
 }
 
 /** Everything a history produced. */
@@ -139,12 +147,13 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
     seed: config.seed, servers: config.servers ?? 12, days: config.days ?? 12, dayMs: config.dayMs ?? 1_440_000,
     rolloutsPerDay: config.rolloutsPerDay ?? 6, rateScale: config.rateScale ?? 0.5, peakWindowMs: config.peakWindowMs ?? 300_000,
     minRollouts: config.minRollouts ?? 100, minRolledBack: config.minRolledBack ?? 20,
-    startMs: config.startMs ?? Date.UTC(2024, 5, 1), dataDir: config.dataDir ?? defaultDataDir(),
+    startMs: config.startMs ?? Date.UTC(2024, 5, 1), dataDir: config.dataDir ?? defaultDataDir(), replicates: config.replicates ?? 0,
   };
   if (!Number.isSafeInteger(cfg.seed)) throw new RangeError(`seed: expected a safe integer, got ${JSON.stringify(cfg.seed)}`);
   if (!Number.isInteger(cfg.servers) || cfg.servers < 2 || cfg.servers > 200) throw new RangeError(`servers: expected an integer in [2, 200], got ${JSON.stringify(cfg.servers)}`);
   if (!Number.isInteger(cfg.days) || cfg.days < 2 || cfg.days > 60) throw new RangeError(`days: expected an integer in [2, 60], got ${JSON.stringify(cfg.days)}`);
   if (!Number.isInteger(cfg.rolloutsPerDay) || cfg.rolloutsPerDay < 1 || cfg.rolloutsPerDay > cfg.servers / 2) throw new RangeError(`rolloutsPerDay: expected an integer in [1, servers / 2], got ${JSON.stringify(cfg.rolloutsPerDay)}`);
+  if (!Number.isInteger(cfg.replicates) || cfg.replicates < 0 || cfg.replicates > 100) throw new RangeError(`replicates: expected an integer in [0, 100], got ${JSON.stringify(cfg.replicates)}`);
   if (!(cfg.dayMs >= 4 * cfg.peakWindowMs)) throw new RangeError(`dayMs: expected at least 4 peak windows (${4 * cfg.peakWindowMs} ms), got ${JSON.stringify(cfg.dayMs)}`);
   const trace = loadArrivalTrace(cfg.dataDir);
   const bases = loadBaseLatencies(cfg.dataDir);
@@ -188,7 +197,7 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
           id: rollouts.length, day: d, ts: dayStart, server: plans[s]!.edge_server_id, model,
           fromVersion: before.version, toVersion: after.version, fromChip: before.chip, toChip: after.chip,
           fromMacs: before.macs, toMacs: after.macs, trueComputeFactor: after.factor / before.factor,
-          sloP99Ms: before.slo, peakP99Ms: NaN, rolledBack: false,
+          sloP99Ms: before.slo, peakP99Ms: NaN, rolledBack: false, replicateP99Ms: [],
         };
         rollouts.push(truth);
         today.push({ s, model, before, truth });
@@ -199,14 +208,18 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
     const req = generateRequests(daySeed(cfg.seed, d), dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace);
     const devices = plans.flatMap((p, s) => simulateServerDay(cfg, d, dayStart, p, state[s]!, bases, req, s));
     days.push(devices);
+    for (let k = 1; k <= cfg.replicates; k++) {
+      const salt = createRng(cfg.seed, `replicate:${d}:${k}`).int(2 ** 31 - 1);
+      const again = generateRequests(salt, dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace);
+      for (const t of today) {
+        const devs = simulateServerDay(cfg, d, dayStart, plans[t.s]!, state[t.s]!, bases, again, t.s, salt);
+        t.truth.replicateP99Ms.push(peakP99(devs, plans[t.s]!.edge_server_id, state[t.s]!.get(t.model)!.chip, t.model, cfg.peakWindowMs));
+      }
+    }
     for (const [s, p] of plans.entries()) {
-      const serverTs = devices.filter((v) => v.server === p.edge_server_id).flatMap((v) => v.ts).sort((a, b) => a - b);
-      const peak = peakWindow(serverTs, cfg.peakWindowMs);
       for (const m of p.models) {
         const st = state[s]!.get(m)!;
-        const lat = devices.filter((v) => v.server === p.edge_server_id && v.chip === st.chip)
-          .flatMap((v) => v.total.filter((_, i) => v.model[i] === m && v.ts[i]! >= peak.startMs && v.ts[i]! < peak.endMs)).sort((a, b) => a - b);
-        const p99 = lat.length ? lat[Math.ceil(0.99 * lat.length) - 1]! : NaN;
+        const p99 = peakP99(devices, p.edge_server_id, st.chip, m, cfg.peakWindowMs);
         if (d === 0) {
           st.slo = Math.round((Number.isFinite(p99) ? p99 : 1000) * rng.uniform(SLO_HEADROOM[0], SLO_HEADROOM[1]) * 10) / 10;
           events.push(deploymentEvent(p.edge_server_id, m, st, dayStart, 'rollout', 'initial deployment'));
@@ -227,6 +240,15 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
   return { config: cfg, days, events, rollouts, benchmarks: bases };
 }
 
+/** A model's nearest-rank p99 on a server's device of a chip, in the busiest window of the server's arrivals (NaN without requests there), ms. */
+function peakP99(devices: readonly DeviceDay[], server: string, chip: string, model: string, peakWindowMs: number): number {
+  const mine = devices.filter((v) => v.server === server);
+  const peak = peakWindow(mine.flatMap((v) => v.ts).sort((a, b) => a - b), peakWindowMs);
+  const lat = mine.filter((v) => v.chip === chip)
+    .flatMap((v) => v.total.filter((_, i) => v.model[i] === model && v.ts[i]! >= peak.startMs && v.ts[i]! < peak.endMs)).sort((a, b) => a - b);
+  return lat.length ? lat[Math.ceil(0.99 * lat.length) - 1]! : NaN;
+}
+
 function daySeed(seed: number, day: number): number {
   return createRng(seed, `day:${day}`).int(2 ** 31 - 1);
 }
@@ -242,7 +264,7 @@ function deploymentEvent(server: string, model: string, st: ModelState, ts: numb
 /** One server's day: its main device and a device per model moved to another chip. */
 function simulateServerDay(
   cfg: Required<HistoryConfig>, day: number, dayStart: number, plan: ServerPlan, state: Map<string, ModelState>,
-  bases: readonly BaseLatency[], req: ReturnType<typeof generateRequests>, s: number,
+  bases: readonly BaseLatency[], req: ReturnType<typeof generateRequests>, s: number, seed = daySeed(cfg.seed, day),
 ): DeviceDay[] {
   const groups = new Map<string, number[]>();
   for (let i = 0; i < req.n; i++) {
@@ -261,7 +283,7 @@ function simulateServerDay(
       return { ...base, baseMs: base.baseMs * st.factor, timeoutMs: Math.max(base.timeoutMs * st.factor, base.timeoutMs) };
     });
     const device: ServerPlan = { ...plan, edge_server_id: chip === plan.chip ? plan.edge_server_id : `${plan.edge_server_id}/${chip}`, chip, workers: spec.workers, spec, pairs };
-    const run = simulateServer(daySeed(cfg.seed, day), device, req, Int32Array.from(idx), dayStart, 1000);
+    const run = simulateServer(seed, device, req, Int32Array.from(idx), dayStart, 1000);
     const util = (j: number): number => {
       const k = Math.floor((req.ts[idx[j]!]! - dayStart) / 1000);
       return k >= 1 ? Math.round(Math.min(1, (run.busyPerInterval[k - 1] ?? 0) / (spec.workers * 1000)) * 1e4) / 1e4 : 0;

@@ -53,4 +53,23 @@ describe('gate --backtest (F3)', () => {
       expect(gateRollout(cut, r)).toEqual(gateRollout(h, r));
     }
   }, 120_000);
+
+  it('replicates re-simulate each rollout\'s day with other arrivals without changing the history (bench/gate-oracle.ts)', () => {
+    const config = { seed: 5, days: 3, minRollouts: 0, minRolledBack: 0 };
+    const plain = simulateDeploymentHistory(config);
+    const again = simulateDeploymentHistory({ ...config, replicates: 2 });
+    expect(again.events).toEqual(plain.events);
+    expect(again.days).toEqual(plain.days);
+    expect(again.rollouts.map((r) => ({ ...r, replicateP99Ms: [] }))).toEqual(plain.rollouts);
+    expect(plain.rollouts.every((r) => r.replicateP99Ms.length === 0)).toBe(true);
+    for (const r of again.rollouts) {
+      expect(r.replicateP99Ms).toHaveLength(2);
+      for (const p of r.replicateP99Ms) expect(p).toBeGreaterThan(0);
+    }
+    // Other draws: not copies of what happened, nor of each other.
+    expect(again.rollouts.filter((r) => r.replicateP99Ms.includes(r.peakP99Ms)).length).toBeLessThan(again.rollouts.length / 2);
+    expect(again.rollouts.filter((r) => r.replicateP99Ms[0] === r.replicateP99Ms[1]).length).toBeLessThan(again.rollouts.length / 2);
+    expect(simulateDeploymentHistory({ ...config, replicates: 2 }).rollouts).toEqual(again.rollouts);
+    expect(() => simulateDeploymentHistory({ ...config, replicates: -1 })).toThrow(/replicates: expected an integer in \[0, 100\], got -1/);
+  }, 120_000);
 });
