@@ -228,6 +228,10 @@ export function mlperfEvaluateCommand(opts: MlperfEvaluateOptions): MlperfEvalua
   try {
     r = evaluateMlperf(runs, systems, {
       seed: opts.seed, shots, draws: opts.draws, system: opts.system,
+      onProblems: (problems) => {
+        process.stderr.write(`edgelat: ${problems.length} input line(s) skipped:\n`);
+        reportProblems(problems);
+      },
       onProgress: (done, total) => {
         if (Date.now() - last < 2000 && done < total) return;
         last = Date.now();

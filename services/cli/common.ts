@@ -92,3 +92,9 @@ export function timeFlag(name: string) {
     return ms;
   };
 }
+
+/** Why a file could not be read, in words ('no such file', 'is a directory', 'permission denied', or the error's message). */
+export function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+}

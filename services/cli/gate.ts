@@ -12,7 +12,7 @@ import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import { loadConfig } from '../config.ts';
-import { configuredWarehouse, intFlag, numberFlag } from './common.ts';
+import { configuredWarehouse, intFlag, numberFlag, unreadable } from './common.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -34,7 +34,7 @@ export function registerGateCommand(program: Command): void {
     .option('--model <id>', 'model to roll out, e.g. resnet50')
     .option('--version <v>', 'version to roll out (the running one to change only the chip)')
     .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
-    .option('--servers <ids>', 'comma-separated target servers (default: every server running the model)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--servers <ids>', 'comma-separated target servers, repeatable (default: every server running the model)', (v: string, previous?: string[]) => [...new Set([...(previous ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)])])
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile)').argParser(numberFlag('--macs', 0, false, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
@@ -52,9 +52,13 @@ Examples (after \`npm start\`):
   npx edgelat gate --backtest --seed 7 --json
 
 Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
-    .action(async (opts: GateFlags) => {
+    .action(async (opts: GateFlags, cmd: Command) => {
       const gate = { ...GATE_DEFAULTS, z: opts.z };
+      const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       if (opts.backtest) {
+        const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'macsNow', 'lookbackHours'].filter(given);
+        if (unused.length > 0) throw new UsageError(`--backtest simulates its own history and takes only --seed, --z, --json and --details; not ${unused.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+        if (opts.details && !opts.json) throw new UsageError('--details needs --json (it lists every rollout in the JSON)');
         const progress = createProgress();
         progress.stage('backtest: simulating the history and gating each rollout', 0);
         // One line per stage (the progress bar counts records; a backtest's unit is rollouts).
@@ -63,17 +67,20 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         process.stdout.write(opts.json ? `${JSON.stringify(backtestJson(r, opts.details))}\n` : formatBacktest(r));
         return;
       }
+      for (const flag of ['seed', 'details'].filter(given)) throw new UsageError(`--${flag} is used only with --backtest`);
       for (const [flag, value] of [['--model', opts.model], ['--version', opts.version], ['--chip', opts.chip], ['--slo-p99-ms', opts.sloP99Ms]] as const) {
         if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
+        if (value === '') throw new UsageError(`${flag}: expected a non-empty id, got ""`);
       }
+      if (opts.servers && opts.servers.length === 0) throw new UsageError('--servers: expected comma-separated server ids, got an empty list (leave it out to gate every server running the model)');
       if (opts.onnx && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
       let macs = opts.macs;
       if (opts.onnx) {
         try {
           macs = profileOnnx(readFileSync(opts.onnx)).macs;
         } catch (error) {
-          if (error instanceof OnnxProfileError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${(error as Error).message}`);
-          throw error;
+          if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
+          throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${unreadable(error)}`);
         }
       }
       const warehouse = configuredWarehouse(loadConfig());

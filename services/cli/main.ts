@@ -117,7 +117,7 @@ program
 
 program
   .command('serve')
-  .description('serve the embedded warehouse until Ctrl-C: the predictor HTTP API (predict, recommend, profile, chips, correlations, /healthz, /metrics, /openapi.json) and ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools)')
+  .description('serve the embedded warehouse until Ctrl-C: the predictor HTTP API (predict, recommend, gate, profile, chips, correlations, /healthz, /metrics, /openapi.json) and ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools)')
   .addOption(new Option('--port <port>', 'TCP port of the predictor API (0 = any free port)').default(8080).argParser(intFlag('--port', 0, 65_535)))
   .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface (0 = any free port)').default(8123).argParser(intFlag('--sql-port', 0, 65_535)))
   .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')

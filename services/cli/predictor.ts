@@ -14,16 +14,12 @@ import { loadCatalog } from '../predictor/evidence.ts';
 import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
 export const EDGE_CHIPS_CSV = fileURLToPath(new URL('../../data/chips/edge-chips.csv', import.meta.url));
 
-/** A file's reason for not being read, in words. */
-const unreadable = (error: unknown): string => {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-};
 
 function readText(path: string, flag: string): string {
   try {

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { formatProfile } from '../profiler/format.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import type { ModelProfile } from '../profiler/types.ts';
+import { unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options of {@link profileCommand} (as commander gives them). */
@@ -34,9 +35,7 @@ export async function profileCommand(file: string, opts: ProfileCommandOptions):
   try {
     bytes = await readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new UsageError(`model file ${JSON.stringify(file)}: ${reason}`, { cause: error });
+    throw new UsageError(`model file ${JSON.stringify(file)}: ${unreadable(error)}`, { cause: error });
   }
   let profile: ModelProfile;
   try {

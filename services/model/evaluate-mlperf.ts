@@ -36,6 +36,7 @@
 import { fitAdditive } from './additive-fit.ts';
 import type { NamedText } from './help.ts';
 import { parseMlperf, type BenchmarkRow } from './import-mlperf.ts';
+import type { ImportProblem } from './help.ts';
 import { mape, withinTolerance } from './metrics.ts';
 import { parseMlperfSystems, type SystemFeatures } from './mlperf-systems.ts';
 import { fitSystemTransfer, predictSystem, type SystemTransferModel } from './system-transfer.ts';
@@ -254,7 +255,7 @@ export const MAX_DRAWS = 100;
  *                 {@link MAX_DRAWS}, @default 1; draw i uses seed + i); `system` to hold out
  *                 only that one (ranking needs ≥ 3 scored systems, so its ranking fields are
  *                 then NaN and `models_ranked` 0); `onProgress(done, total)` after each
- *                 held-out system.
+ *                 held-out system; `onProblems(problems)` with the input lines skipped (file:line, field).
  * @returns        Per-system and pooled accuracy, ranking metrics and the baseline's for the
  *                 draw with `seed`; with `draws` > 1 also every draw and their mean/min/max.
  * @throws {RangeError} on bad `shots` or `draws`; an unknown `system` (the message names it);
@@ -263,14 +264,16 @@ export const MAX_DRAWS = 100;
  */
 export function evaluateMlperf(
   runs: NamedText[], systems: NamedText[],
-  options: { seed: number; shots?: number; draws?: number; system?: string; onProgress?: (done: number, total: number) => void },
+  options: { seed: number; shots?: number; draws?: number; system?: string; onProgress?: (done: number, total: number) => void; onProblems?: (problems: readonly ImportProblem[]) => void },
 ): MlperfEvaluation {
   const k = options.shots ?? 3;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`--shots: expected an integer ≥ 1, got ${JSON.stringify(options.shots)}`);
   const nDraws = options.draws ?? 1;
   if (!Number.isInteger(nDraws) || nDraws < 1 || nDraws > MAX_DRAWS) throw new RangeError(`--draws: expected an integer 1..${MAX_DRAWS}, got ${JSON.stringify(options.draws)}`);
   if (!Number.isSafeInteger(options.seed + nDraws)) throw new RangeError(`--seed: expected a safe integer, got ${JSON.stringify(options.seed)}`);
-  const rows = parseMlperf(runs, systems).benchmark;
+  const parsed = parseMlperf(runs, systems);
+  if (parsed.problems.length > 0) options.onProblems?.(parsed.problems);
+  const rows = parsed.benchmark;
   const features = parseMlperfSystems(systems);
   const count = new Map<string, number>();
   for (const r of rows) count.set(r.system, (count.get(r.system) ?? 0) + 1);

@@ -71,12 +71,17 @@ type Row = ObservedRow & { model_version: string; chip: string };
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
-  const lookbackMs = (req.lookback_hours ?? 24) * 3_600_000;
+  const lookbackMs = Math.round((req.lookback_hours ?? 24) * 3_600_000);
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
   if (newest.length === 0) throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched`);
-  const servers = req.servers ?? newest.map((r) => r.s);
+  const servers = [...new Set(req.servers ?? newest.map((r) => r.s))];
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
+  const chips = await w.query<{ chip: string }>(
+    `SELECT DISTINCT chip FROM (SELECT chip FROM ${db}.inference_enriched UNION ALL SELECT chip FROM ${db}.benchmark_latency UNION ALL SELECT chip FROM ${db}.chips) ORDER BY chip`);
+  if (!chips.some((c) => c.chip === req.chip)) {
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.map((c) => c.chip).join(', ')})`);
+  }
   const end = Math.max(...newest.map((r) => Number(r.t)));
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute

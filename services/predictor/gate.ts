@@ -209,7 +209,10 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: (now ? x.device : after[d]!).workersPerReplica, loadScale,
   }, peaks[d]!));
   const mid = pooled(1, 1);
-  if (mid.length === 0) return { ...head, ...none, answer: 'NEED_SHADOW', reason: `no request of ${e.model} in the peak window`, factor: f };
+  if (mid.length < MIN_PEAK_REQUESTS) {
+    return { ...head, ...none, answer: 'NEED_SHADOW', factor: f,
+      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or run it as a shadow` };
+  }
   const spread = Math.exp(opt.z * f.logSd);
   const p99 = (v: number[]) => p99Band(v, opt.z).p99;
   const mid99 = p99(mid);
@@ -273,6 +276,9 @@ export function dayToDaySd(series: readonly (readonly number[])[], prior: number
   }
   return dof > 0 ? Math.sqrt(ss / dof) : prior;
 }
+
+/** Fewest requests of the model in the peak windows for an answer: below 100 the nearest-rank p99 is the maximum. */
+export const MIN_PEAK_REQUESTS = 100;
 
 /** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */
 export const FLEET_SD_DAYS = 7;

@@ -49,7 +49,7 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   }
   const port = (s: { server: { address(): unknown } }): number => (s.server.address() as { port: number }).port;
   process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${options.host}:${port(api)} `
-    + `(/v1/predict, /v1/recommend, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${options.host}:${port(endpoint)}; Ctrl-C stops\n`);
+    + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${options.host}:${port(endpoint)}; Ctrl-C stops\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

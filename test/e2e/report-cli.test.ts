@@ -207,6 +207,17 @@ describe('edgelat report load-latency after a demo run', () => {
     const bad = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!], dataDir);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/--slo-p99-ms is required/);
+    // Bad usage never answers 0–2: an empty server list, an unknown chip, an unreadable --onnx, flags --backtest does not take.
+    for (const [extra, message] of [
+      [['--chip', chip!, '--servers', ','], /--servers: expected comma-separated server ids, got an empty list/],
+      [['--chip', 'nochip'], /chip: unknown chip "nochip"/],
+      [['--chip', chip!, '--onnx', dataDir], /--onnx ".*": is a directory/],
+    ] as const) {
+      const r = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--slo-p99-ms', '50', ...extra], dataDir);
+      expect([r.code, r.stderr.trim()]).toEqual([64, expect.stringMatching(message)]);
+    }
+    const backtest = await edgelat(['gate', '--backtest', '--model', 'resnet50', '--slo-p99-ms', '5'], dataDir);
+    expect([backtest.code, backtest.stderr.trim()]).toEqual([64, expect.stringMatching(/takes only --seed, --z, --json and --details; not --model, --slo-p99-ms/)]);
   }, 120_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {

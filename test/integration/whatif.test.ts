@@ -93,5 +93,14 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(all.servers).toHaveLength(Number(running!.n));
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
+    // A chip nothing knows is an error naming it, not a request for a shadow.
+    await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*known: .*jetson-agx-orin/);
+    // A server named twice is gated once; a lookback of any length in hours works.
+    expect((await gateFromWarehouse(w, { ...req, servers: [d!.s, d!.s], slo_p99_ms: 1e6 })).servers).toHaveLength(1);
+    expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 1.0000001 })).answer).toBe('ALLOW');
+    // Too few requests at the peak to tell a p99: a shadow, not a confident answer.
+    const tiny = await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 1e-4 });
+    expect(tiny.answer).toBe('NEED_SHADOW');
+    expect(tiny.servers[0]!.reason).toMatch(/^\d+ request\(s\) of .* fewer than 100 cannot tell a p99/);
   }, 60_000);
 });

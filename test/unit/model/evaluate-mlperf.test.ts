@@ -199,6 +199,14 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     expect(one.models_ranked).toBe(0);
   });
 
+  it('names the input lines it skips (a runs file cut mid-row)', () => {
+    const lines = runs[0]!.text.split('\n');
+    const cut = { file: 'cut.csv', text: `${lines.slice(0, 40).join('\n')}\n${lines[40]!.slice(0, 30)}` };
+    const seen: { file: string; line: number; message: string }[] = [];
+    evaluateMlperf([cut, runs[1]!], systems, { seed: 1, system: target, onProblems: (p) => seen.push(...p) });
+    expect(seen).toEqual([expect.objectContaining({ file: 'cut.csv', line: 41, message: expect.stringMatching(/expected \d+ fields, found \d+/) })]);
+  });
+
   it('predicts a model where it was not measured, with its support', () => {
     const rest = rows.filter((x) => !(x.system === target && x.model_id === 'resnet50'));
     const p = predictUnmeasured(rest, features, { system: target }, 'mobilenet-v1-1.0-224-quantized');
