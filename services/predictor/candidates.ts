@@ -11,6 +11,8 @@
  *    least-squares line of ln latency on ln MACs through the references (slope
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
  *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
+ *    Its i/o is the median of the references' fleet i/o medians on the chip
+ *    (0 when no reference ran there in the fleet).
  * A profile always counts as a new model (MACs scaling), even when its id
  * names a model the warehouse knows: give `model` to use the measurements.
  * Chips with none of these are skipped with a reason.
@@ -95,6 +97,8 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...fleetBy.keys(), ...benchBy.keys()])].sort();
   // References for MACs scaling: known models with published MACs, per chip.
   const refs = new Map<string, { macs: number; ms: number }[]>();
+  // The i/o of a new model on a chip: the median of the reference models' i/o medians there (fleet only).
+  const refIo = new Map<string, number[]>();
   if (req.profile) {
     for (const [ref, macs] of REFERENCE_MACS) {
       const [rf, rb] = await Promise.all([loadFleetPairs(w, ref), loadBenchmarkPairs(w, ref)]);
@@ -103,6 +107,8 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       for (const chip of chipIds) {
         const ms = measuredMedian(rfBy.get(chip), rbBy.get(chip));
         if (ms !== null) refs.set(chip, [...(refs.get(chip) ?? []), { macs, ms }]);
+        const io = rfBy.get(chip)?.ioMedianMs;
+        if (io !== undefined && io > 0) refIo.set(chip, [...(refIo.get(chip) ?? []), io]);
       }
     }
   }
@@ -138,7 +144,10 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (scaled !== null) {
-      candidates.push({ chip, service: { ioMs: 0, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip` });
+      const ios = [...(refIo.get(id) ?? [])].sort((x, y) => x - y);
+      const ioMs = ios.length ? ios[Math.floor((ios.length - 1) / 2)]! : 0;
+      const ioBasis = ios.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of ${ios.length} reference model(s) in the fleet` : '; i/o unknown (no reference model in the fleet on the chip), taken as 0';
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${ioBasis}` });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

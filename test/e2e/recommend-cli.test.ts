@@ -123,6 +123,16 @@ describe('the chip recommender on a demo run', () => {
       const lines = table.stdout.split('\n');
       expect(lines[0]).toBe('tiny_cnn: SLO p90 ≤ 20 ms at 2 req/s');
       expect(lines.filter((l) => /^ *\d+ \S+ .* predicted +(meets|misses) p90 .*MACs scaling/.test(l))).toHaveLength(6);
+      // A new model still moves its input: the references' i/o on the chip is a floor under its latency.
+      const json = await edgelat(['recommend', '--onnx', TINY, '--slo-p90-ms', '20', '--rps', '2', '--json'], dataDir);
+      const chips = (JSON.parse(json.stdout) as { chips: { chip: string; reason: string; at_load: { p50: number } }[] }).chips;
+      expect(chips).toHaveLength(6);
+      for (const c of chips) {
+        const io = /i\/o ([\d.]+) ms, the median of \d reference model\(s\) in the fleet/.exec(c.reason);
+        expect(io, c.reason).not.toBeNull();
+        expect(Number(io![1])).toBeGreaterThan(0.5);
+        expect(c.at_load.p50).toBeGreaterThanOrEqual(Number(io![1]) * 0.99);
+      }
     });
 
     it('imports and lists the chip catalog, reporting bad lines', async () => {
