@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/sequencer.ts';
 
 /**
  * Test selection by TEST_MODE (STYLE §5): unit | integration | e2e | all (default).
@@ -22,6 +23,8 @@ export default defineConfig({
     // is mostly waiting on child processes and brokers; two forks took it from about 500 s to about 300 s here.
     maxWorkers: 2,
     minWorkers: 1,
+    // Longest files first (test/sequencer.ts): both forks end together.
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -54,8 +54,18 @@ const median = (v: number[]): number => {
   return s[Math.floor((s.length - 1) / 2)]!;
 };
 
-/** A device day as the what-if's observations. */
+const observationsCache = new WeakMap<DeviceDay, ServerObservations>();
+
+/** A device day as the what-if's observations (cached per device day, which is never mutated). */
 export function deviceObservations(d: DeviceDay): ServerObservations {
+  const hit = observationsCache.get(d);
+  if (hit) return hit;
+  const o = toObservations(d);
+  observationsCache.set(d, o);
+  return o;
+}
+
+function toObservations(d: DeviceDay): ServerObservations {
   const totals = [...d.total].sort((a, b) => a - b);
   const q = (p: number) => totals[Math.max(0, Math.ceil((p * totals.length) / 100) - 1)] ?? NaN;
   return {
@@ -131,12 +141,29 @@ function peakUtil(days: readonly DeviceDay[], peakWindowMs: number): number {
   return u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
 }
 
+const historyCaches = new WeakMap<DeploymentHistory, Map<string, unknown>>();
+
+/** A memo of values derived from a history's days (never mutated), shared by the gating of its rollouts. */
+function historyMemo(h: DeploymentHistory): <T>(key: string, make: () => T) => T {
+  let cache = historyCaches.get(h);
+  if (!cache) {
+    cache = new Map();
+    historyCaches.set(h, cache);
+  }
+  const c = cache;
+  return <T>(key: string, make: () => T): T => {
+    if (!c.has(key)) c.set(key, make());
+    return c.get(key) as T;
+  };
+}
+
 /**
  * Put one rollout of a history through the gate with what was known before it.
  * @throws {RangeError} when the history has no device day before the rollout for its server.
  */
 export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOptions = GATE_DEFAULTS): ServerGate {
   const fleetDays = h.days.slice(Math.max(0, r.day - LOOKBACK_DAYS), r.day).flat();
+  const memo = historyMemo(h);
   // What the server runs now (the deployment events before the rollout); only days of the device
   // that ran exactly that represent its load (another model moved away or rolled back changes it).
   const running = new Map<string, { version: string; chip: string }>();
@@ -153,18 +180,18 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
   return gateServer({
     days: own.map((d) => {
       const target = r.toChip === r.fromChip ? undefined : h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip);
-      const serverTs = h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q);
+      const serverTs = memo(`ts|${d.day}|${r.server}`, () => h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
       return { device: deviceObservations(d), target: target ? deviceObservations(target) : null, serverTs };
     }),
     evidence: {
       model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
-      fleet: fleetMedians(fleetDays, r.model),
+      fleet: memo(`fleet|${r.day}|${r.model}`, () => fleetMedians(fleetDays, r.model)),
       benchmarkP50: new Map(h.benchmarks.filter((b) => b.model === r.model).map((b) => [b.chip, b.p50Ms])),
       macs,
     },
     targetWorkers: workers,
     sloP99Ms: r.sloP99Ms,
-    fleetDaySd: dayToDaySd(peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs)
+    fleetDaySd: dayToDaySd(memo(`series|${r.day}|${opt.peakWindowMs}`, () => peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs))
       .filter((x) => utilClass(x.util) === ownClass).map((x) => x.p99), opt.daySdPrior),
   }, opt);
 }

@@ -67,7 +67,8 @@ type Row = ObservedRow & { model_version: string; chip: string };
 
 /**
  * Gate a candidate on the servers of a warehouse.
- * @throws {NotFoundError} naming the model or a server with no request of the model.
+ * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
+ * @throws {RangeError} on an empty `servers` list.
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
@@ -75,6 +76,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
   if (newest.length === 0) throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched`);
+  if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const servers = [...new Set(req.servers ?? newest.map((r) => r.s))];
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
   const chips = await w.query<{ chip: string }>(
