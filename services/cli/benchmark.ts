@@ -129,7 +129,10 @@ export interface EvaluateOptions extends BenchmarkFileOptions {
   json: boolean;
 }
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+/** A fraction as a percentage, '-' when undefined (NaN: e.g. no model ranked). */
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '-');
+/** A ratio with `digits` decimals, '-' when undefined. */
+const fixed = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
 /** Render a report as the terminal table. */
 export function formatReport(r: EvaluationReport): string {
@@ -186,7 +189,7 @@ export interface MlperfEvaluateOptions {
 export function formatMlperfReport(r: MlperfEvaluation, opts: { seed: number; shots: number }): string {
   const worst = [...r.systems].sort((a, b) => b.mape - a.mape).slice(0, 10);
   const row = (name: string, m: { mape: number; acc10: number; top1_agreement: number; top1_within10: number; mean_regret: number }): string =>
-    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${pct(m.acc10).padStart(7)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${m.mean_regret.toFixed(3).padStart(7)}`;
+    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${pct(m.acc10).padStart(7)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${fixed(m.mean_regret, 3).padStart(7)}`;
   return [
     `MLPerf SingleStream p90, leave one system out: ${r.systems.length} systems scored (each with ${opts.shots} of its own results seen, seed ${opts.seed}), ${r.models_ranked} models ranked`,
     `${''.padEnd(9)} ${'MAPE'.padStart(7)} ${'acc10'.padStart(7)} ${'top1'.padStart(6)} ${'within10'.padStart(9)} ${'regret'.padStart(7)}`,
@@ -202,7 +205,7 @@ export function formatMlperfReport(r: MlperfEvaluation, opts: { seed: number; sh
 /** The per-draw lines of a `--draws` report. */
 function formatDraws(draws: readonly DrawSummary[], over: NonNullable<MlperfEvaluation['over_draws']>): string[] {
   const line = (name: string, m: DrawMetrics): string =>
-    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${m.mape_ratio.toFixed(2).padStart(6)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${m.mean_regret.toFixed(3).padStart(7)}`;
+    `${name.padEnd(9)} ${pct(m.mape).padStart(7)} ${fixed(m.mape_ratio, 2).padStart(6)} ${pct(m.top1_agreement).padStart(6)} ${pct(m.top1_within10).padStart(9)} ${fixed(m.mean_regret, 3).padStart(7)}`;
   return [
     `${draws.length} draws of the shots (seeds ${draws[0]!.seed}..${draws.at(-1)!.seed}):`,
     `${'seed'.padEnd(9)} ${'MAPE'.padStart(7)} ${'ratio'.padStart(6)} ${'top1'.padStart(6)} ${'within10'.padStart(9)} ${'regret'.padStart(7)}`,

@@ -19,6 +19,7 @@ import { frameworkFamily, isaOf, parseMlperfSystems, type SystemFeatures } from 
 import { analogyTriples } from '../../../services/model/system-prior.ts';
 import { fitSystemTransfer, precisionClassOf, predictSystem, predictUnmeasured } from '../../../services/model/system-transfer.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
+import { formatMlperfReport } from '../../../services/cli/benchmark.ts';
 
 const FIXTURE = new URL('../../fixtures/mlperf-loso/', import.meta.url);
 const read = (file: string) => ({ file, text: fs.readFileSync(new URL(file, FIXTURE), 'utf8') });
@@ -197,6 +198,12 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     const one = evaluateMlperf(runs, systems, { seed: 1, system: target });
     expect(one.systems).toHaveLength(1);
     expect(one.models_ranked).toBe(0);
+  });
+
+  it('prints "-" for ranking figures that one held-out system cannot have (not "NaN %")', () => {
+    const text = formatMlperfReport(evaluateMlperf(runs, systems, { seed: 1, system: target }), { seed: 1, shots: 3 });
+    expect(text).not.toMatch(/NaN/);
+    expect(text).toMatch(/edgelat +\d+\.\d % +\d+\.\d % +- +- +-/);
   });
 
   it('names the input lines it skips (a runs file cut mid-row)', () => {
