@@ -72,7 +72,6 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
         if (value === '') throw new UsageError(`${flag}: expected a non-empty id, got ""`);
       }
-      if (opts.servers && opts.servers.length === 0) throw new UsageError('--servers: expected comma-separated server ids, got an empty list (leave it out to gate every server running the model)');
       if (opts.onnx && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
       let macs = opts.macs;
       if (opts.onnx) {

@@ -250,13 +250,12 @@ export function analogyTriples(target: SystemFeatures, feats: readonly SystemFea
     if (list) list.push(i);
     else byChipSw.set(key, [i]);
   });
+  // B′: the target's software on other chips (found once, not once per A).
+  const others = feats.map((f, j) => j).filter((j) => j !== skip && feats[j]!.chip !== target.chip && softwareKey(feats[j]!) === sw);
   const out: [number, number, number][] = [];
   feats.forEach((a, i) => {
     if (i === skip || a.chip !== target.chip || softwareKey(a) === sw) return;
-    feats.forEach((b2, j) => {
-      if (j === skip || b2.chip === target.chip || softwareKey(b2) !== sw) return;
-      for (const k of byChipSw.get(`${b2.chip}#${softwareKey(a)}`) ?? []) out.push([i, j, k]);
-    });
+    for (const j of others) for (const k of byChipSw.get(`${feats[j]!.chip}#${softwareKey(a)}`) ?? []) out.push([i, j, k]);
   });
   return out;
 }

@@ -12,7 +12,7 @@
  */
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
 import { dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { peakWindow } from './gate-replay.ts';
+import { peakUtilisation, peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
@@ -132,15 +132,6 @@ function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): { key: s
   return entries;
 }
 
-/** Mean busy-worker fraction at the peak over some device days. */
-function peakUtil(days: readonly DeviceDay[], peakWindowMs: number): number {
-  const u = days.flatMap((d) => {
-    const p = peakWindow(d.ts, peakWindowMs);
-    return d.util.filter((_, i) => d.ts[i]! >= p.startMs && d.ts[i]! < p.endMs);
-  });
-  return u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
-}
-
 const historyCaches = new WeakMap<DeploymentHistory, Map<string, unknown>>();
 
 /** A memo of values derived from a history's days (never mutated), shared by the gating of its rollouts. */
@@ -175,7 +166,7 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
   const macs = new Map<string, number>();
   for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
-  const ownClass = utilClass(peakUtil(own, opt.peakWindowMs));
+  const ownClass = utilClass(peakUtilisation(own, opt.peakWindowMs));
   const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
   return gateServer({
     days: own.map((d) => {

@@ -27,7 +27,7 @@
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { combineAnswers, dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { peakWindow } from './gate-replay.ts';
+import { peakUtilisation } from './gate-replay.ts';
 import { NotFoundError } from './types.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 
@@ -115,6 +115,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
         serverTs: dayRows.map((r) => Number(r.t)),
       };
     });
+    const deviceClass = utilClass(peakUtilisation(days.map((d) => d.device), opt.peakWindowMs));
     const macs = new Map<string, number>();
     const now = req.macs_now ?? REFERENCE_MACS.get(req.model);
     if (now) macs.set(latest.model_version, now);
@@ -128,28 +129,11 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       },
       targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
       sloP99Ms: req.slo_p99_ms,
-      fleetDaySd: dayToDaySd(series.filter((x) => utilClass(x.util) === utilClass(peakUtil(days.map((d) => d.device), opt.peakWindowMs))).map((x) => x.p99), opt.daySdPrior),
+      fleetDaySd: dayToDaySd(series.filter((x) => utilClass(x.util) === deviceClass).map((x) => x.p99), opt.daySdPrior),
     }, opt));
   }
   const answer = combineAnswers(results);
   return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };
-}
-
-/** Mean busy-worker fraction of a device's requests in each day's busiest window (the window of its own arrivals). */
-function peakUtil(days: readonly { ts: readonly number[]; util: readonly number[] }[], windowMs: number): number {
-  let sum = 0;
-  let n = 0;
-  for (const d of days) {
-    if (d.ts.length === 0) continue;
-    const p = peakWindow(d.ts, windowMs);
-    d.ts.forEach((t, i) => {
-      if (t >= p.startMs && t < p.endMs) {
-        sum += d.util[i]!;
-        n++;
-      }
-    });
-  }
-  return n > 0 ? sum / n : 0;
 }
 
 /**

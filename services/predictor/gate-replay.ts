@@ -92,6 +92,27 @@ export function peakWindow(ts: ArrayLike<number>, widthMs: number): PeakWindow {
   return best.requests < 0 ? { startMs: first, endMs: last + 1, requests: ts.length } : best;
 }
 
+/**
+ * Mean busy-worker fraction (0..1) of a device's requests in each day's busiest window (of its own arrivals),
+ * pooled over the days; 0 without requests.
+ * @param days  Per day the device's arrival times (sorted, epoch ms) and busy-worker fractions.
+ */
+export function peakUtilisation(days: readonly { ts: readonly number[]; util: readonly number[] }[], windowMs: number): number {
+  let sum = 0;
+  let n = 0;
+  for (const d of days) {
+    if (d.ts.length === 0) continue;
+    const p = peakWindow(d.ts, windowMs);
+    d.ts.forEach((t, i) => {
+      if (t >= p.startMs && t < p.endMs) {
+        sum += d.util[i]!;
+        n++;
+      }
+    });
+  }
+  return n > 0 ? sum / n : 0;
+}
+
 /** Nearest-rank p99 of a sample with its distribution-free confidence interval. Times in ms. */
 export interface QuantileBand {
   p99: number;
