@@ -138,8 +138,8 @@ export function formatRecommendation(r: RecommendResponse): string {
 }
 
 /**
- * `edgelat recommend`: rank chips for a model.
- * @throws {UsageError} on bad flags, an unknown model or chip, or a malformed ONNX file.
+ * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
+ * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file, or when every chip was skipped.
  */
 export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
   if ((opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined)) throw new UsageError('give exactly one of --slo-p99-ms and --slo-p90-ms');
@@ -155,5 +155,6 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
     throw error;
   }
   process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
+  if (r.chips.length === 0) throw new UsageError(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
   return r;
 }

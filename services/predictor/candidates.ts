@@ -124,18 +124,19 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const measured = atLoad.find((m) => m.chip === id && m.n >= MIN_MEASURED_REQUESTS) ?? null;
     if (f) {
       const service = fleetService(f);
-      candidates.push({ chip, service, workers: c, evidence: { kind: 'fleet', ...evidence }, calibration: calibrate(service, c, curve.filter((p) => p.chip === id)), measured, basis: `the fleet's ${f.requests} requests` });
+      const mine = curve.filter((p) => p.chip === id);
+      candidates.push({ chip, service, workers: c, evidence: { kind: 'fleet', ...evidence }, calibration: calibrate(service, c, mine), measured, curve: mine, basis: `the fleet's ${f.requests} requests` });
       continue;
     }
     const one = { p50: 1, p90: 1, p99: 1 };
     if (b) {
-      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, basis: `benchmarks (${b.rows} systems)` });
+      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} systems)` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
     if (predicted) {
       const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
-      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `the benchmark model (${predicted.rows} rows of similar systems)` });
+      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the benchmark model (${predicted.rows} rows of similar systems)` });
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
@@ -147,7 +148,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       const ios = [...(refIo.get(id) ?? [])].sort((x, y) => x - y);
       const ioMs = ios.length ? ios[Math.floor((ios.length - 1) / 2)]! : 0;
       const ioBasis = ios.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of ${ios.length} reference model(s) in the fleet` : '; i/o unknown (no reference model in the fleet on the chip), taken as 0';
-      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${ioBasis}` });
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${ioBasis}` });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

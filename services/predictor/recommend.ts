@@ -9,9 +9,13 @@
  *   fleet calibration (the geometric mean of measured / law over the fleet's
  *   load buckets of the pair; 1 when the fleet never ran it);
  * - idle = the law at λ = 0 (one request alone), times the calibration;
- * - max_rps_within_slo = the highest λ whose calibrated law quantile meets the SLO; where the fleet
- *   measured λ's bucket, the law is pinned to that measurement by scaling the arrival rate (the
- *   fleet's server also queues other models), so max_rps agrees with meets/misses at λ;
+ * - one latency-versus-load curve per chip, whatever λ is asked about ({@link fitCurve}): where the
+ *   fleet measured the pair at some loads, the law is pinned to those measurements by scaling the
+ *   arrival rate (the fleet's server also queues other models), bounded so that the curve meets the
+ *   SLO at every measured load that met it and misses it at every one that missed (when the
+ *   measurements are monotone in load); idle and max_rps_within_slo come from that curve, so they
+ *   do not move with the requested λ;
+ * - max_rps_within_slo = the highest λ at which the curve meets the SLO;
  * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
  *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
  * Chips that meet the SLO at λ come first; within each group the lower SLO
@@ -37,6 +41,8 @@ export interface ChipCandidate {
   calibration: { p50: number; p90: number; p99: number };
   /** Fleet quantiles in the requested rate's load bucket, if measured there. */
   measured: MeasuredQuantiles | null;
+  /** Fleet quantiles of the pair at every measured load (integer-centred buckets); [] when the fleet never ran it. */
+  curve: readonly MeasuredQuantiles[];
   /** What the service time came from, for the reason line, e.g. "MLPerf, 4 systems". */
   basis: string;
 }
@@ -85,38 +91,63 @@ export function calibrate(service: ServiceTime, workers: number, points: readonl
 /** p50 ≤ p90 ≤ p99 (independent calibrations of the percentiles must not cross). */
 const ordered = (q: { p50: number; p90: number; p99: number }) => ({ p50: q.p50, p90: Math.max(q.p50, q.p90), p99: Math.max(q.p50, q.p90, q.p99) });
 
+/** The law's curve for one chip: latency(λ) = law(λ · rateScale) · calibration (per percentile). */
+export interface FittedCurve {
+  /** Multiplier of the arrival rate (> 0): the fleet's server queues the model behind other traffic. */
+  rateScale: number;
+  /** Multiplier of the law's latency per percentile (> 0). */
+  calibration: { p50: number; p90: number; p99: number };
+  /** Measured loads the curve was pinned to (0: the law as calibrated by the candidate). */
+  points: number;
+}
+
+/**
+ * Pin the queueing law to the fleet's measured loads of a (model, chip), independent of the rate asked about.
+ * - Each measured load r (≥ {@link MIN_MEASURED_REQUESTS} requests) whose SLO percentile y lies above the idle law
+ *   gives a pin m_r: the effective rate at which the law's percentile equals y (bisection below saturation), / r.
+ *   A load measured at or below the idle law pins m_r = 0.
+ * - When at least half the loads lie above the idle law, rateScale = the lower median of the pins, clamped so that
+ *   law(r · rateScale) meets the SLO at every measured load that met it and misses at every one that missed
+ *   (possible when the measured outcomes are monotone in load; otherwise the median stands); calibration 1.
+ * - Otherwise (the law overestimates the service time) rateScale 1 and the candidate's calibration.
+ * @returns The curve; `points` = 0 when nothing was measured.
+ */
+export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCurve {
+  const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
+  const pts = c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p.ratePerS > 0 && p[sloName] > 0);
+  const scaled: FittedCurve = { rateScale: 1, calibration: { ...c.calibration }, points: pts.length };
+  if (pts.length === 0) return scaled;
+  const q = (rate: number): number => latencyQuantile(c.service, rate, c.workers, slo.percentile);
+  const idle = q(0);
+  const saturation = (c.workers / serviceMoments(c.service).meanMs) * 1000;
+  const rateFor = (target: number): number => {
+    let lo = 0;
+    let hi = saturation * (1 - 1e-9);
+    for (let i = 0; i < 50; i++) {
+      const mid = (lo + hi) / 2;
+      if (q(mid) < target) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const pins = pts.map((p) => (p[sloName] > idle ? rateFor(p[sloName]) / p.ratePerS : 0)).sort((a, b) => a - b);
+  if (2 * pins.filter((m) => m > 0).length < pins.length) return scaled;
+  let m = pins[Math.floor((pins.length - 1) / 2)]!;
+  const lawMax = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms);
+  if (lawMax > 0) {
+    // The curve meets the SLO up to lawMax / m: it must be ≥ r for a load that met it and < r for one that missed.
+    const hi = Math.min(...pts.filter((p) => p[sloName] <= slo.ms).map((p) => lawMax / p.ratePerS));
+    const lo = Math.max(...pts.filter((p) => p[sloName] > slo.ms).map((p) => lawMax / p.ratePerS));
+    if (lo < hi) m = Math.min(hi, Math.max(m, lo * (1 + 1e-6)));
+  }
+  return { rateScale: Math.max(1e-6, m), calibration: { p50: 1, p90: 1, p99: 1 }, points: pts.length };
+}
+
 function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> & { capacity: number } {
   const { rps, slo } = input;
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
   const useMeasured = c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
-  // Measured at this load: the law is pinned to the measurement there, so max_rps agrees with meets/misses.
-  // Pinning scales the arrival rate (the fleet's server also queues other models' requests): the rate m·λ at
-  // which the law's SLO percentile equals the measured one; idle stays the law's. When even the idle law is
-  // above the measurement (service time overestimated), the law's latency is scaled instead.
-  let calibration = { ...c.calibration };
-  let rateScale = 1;
-  if (useMeasured) {
-    const target = c.measured![sloName];
-    const q = (rate: number): number => latencyQuantile(c.service, rate, c.workers, slo.percentile);
-    const saturation = (c.workers / serviceMoments(c.service).meanMs) * 1000;
-    if (rps > 0 && target > q(0)) {
-      let lo = 0;
-      let hi = saturation * (1 - 1e-9);
-      for (let i = 0; i < 50; i++) {
-        const mid = (lo + hi) / 2;
-        if (q(mid) < target) lo = mid;
-        else hi = mid;
-      }
-      rateScale = Math.max(1e-6, lo / rps);
-      calibration = { p50: 1, p90: 1, p99: 1 };
-      calibration[sloName] = Math.max(1, target / q(lo)); // measured beyond what the law reaches below saturation
-    } else {
-      for (const [n, a] of QUANTILES) {
-        const law = latencyQuantile(c.service, rps, c.workers, a);
-        if (Number.isFinite(law) && law > 0) calibration[n] = c.measured![n] / law;
-      }
-    }
-  }
+  const { rateScale, calibration, points } = fitCurve(c, slo);
   const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   const idle = law(0);
@@ -128,7 +159,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${rate(capacity)} req/s`;
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${useMeasured ? ' pinned to that measurement (its server\'s other traffic included)' : ''}` : `even one request alone exceeds it by the law`)
+    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
+    + (useMeasured && meets !== (rps <= maxRps) ? `; the measurement at this load ${meets ? 'meets' : 'misses'} the SLO although the curve through all measured loads ${meets ? 'does not' : 'does'}` : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {

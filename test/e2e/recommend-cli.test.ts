@@ -161,6 +161,16 @@ describe('the chip recommender on a demo run', () => {
         expect(errLines(r.stderr)).toHaveLength(1);
         expect(errLines(r.stderr)[0]).toMatch(message);
       }
+      // A profile with no countable MACs scales to no chip: the skipped chips are printed with their reasons, and the exit is 2.
+      const profile = join(dataDir, 'no-macs.json');
+      writeFileSync(profile, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), macs: 0, flops: 0 }));
+      const none = await edgelat(['recommend', '--profile', profile, '--slo-p99-ms', '10', '--json'], dataDir);
+      expect(none.code, none.stderr).toBe(2);
+      const answer = JSON.parse(none.stdout) as { chips: unknown[]; skipped: { chip: string; reason: string }[] };
+      expect(answer.chips).toEqual([]);
+      expect(answer.skipped.length).toBeGreaterThanOrEqual(6);
+      for (const s of answer.skipped) expect(s.reason).toMatch(/no countable MACs|unknown chip/);
+      expect(errLines(none.stderr)).toEqual([`edgelat: no chip could be ranked for "tiny_cnn": all ${answer.skipped.length} candidate chip(s) were skipped (reasons above)`]);
     });
   });
 });

@@ -16,7 +16,7 @@ const chip = (id: string, price: number | null = null): ChipInfo => ({
 const ONE = { p50: 1, p90: 1, p99: 1 };
 const candidate = (id: string, service: ServiceTime, extra: Partial<ChipCandidate> = {}): ChipCandidate => ({
   chip: chip(id, 0.36), service, workers: 1, evidence: { kind: 'benchmark', fleet_requests: 0, benchmark_rows: 2, shadow: null },
-  calibration: ONE, measured: null, basis: 'benchmarks (2 systems)', ...extra,
+  calibration: ONE, measured: null, curve: [], basis: 'benchmarks (2 systems)', ...extra,
 });
 
 describe('recommendChips', () => {
@@ -90,7 +90,7 @@ describe('recommendChips', () => {
   it('pins the law to a fleet measurement, so max_rps agrees with meets/misses; keeps p50 ≤ p90 ≤ p99', () => {
     // The law says p99 ≈ 7 ms at 10 req/s; the fleet measured 60 ms there (a shared, busier server).
     const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60 };
-    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured })]);
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured, curve: [measured] })]);
     const f = r.chips[0]!;
     expect(f.meets_slo).toBe(false);
     expect(f.max_rps_within_slo).toBeLessThan(10);
@@ -102,6 +102,40 @@ describe('recommendChips', () => {
     const crossed = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 1 }, [candidate('fast', fast, { calibration: { p50: 3, p90: 1, p99: 1 } })]);
     const q = crossed.chips[0]!.idle;
     expect(q.p50! <= q.p90! && q.p90! <= q.p99!).toBe(true);
+  });
+
+  it('draws one curve per chip through every measured load, so idle and max_rps do not move with the rate asked', () => {
+    // The fleet's server queues the model behind other traffic: measured p99s follow the law at 3× the rate, ×1.3/×0.8/×1.
+    const law99 = (rate: number) => latencyQuantile(fast, rate, 1, 0.99);
+    const curve = [[2, 1.3], [6, 0.8], [10, 1]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: law99(3 * r!) * k! }));
+    const answers = [1, 2, 6, 10, 20, 40].map((rps) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 12 }, rps },
+      [candidate('fast', fast, { curve, measured: curve.find((p) => p.ratePerS === rps) ?? null })]).chips[0]!);
+    const maxRps = answers[0]!.max_rps_within_slo;
+    // The pin is the lower median of the three: the point at 10 req/s (factor 1), so the curve is the law at 3λ.
+    const lawMax = (() => { let lo = 0; let hi = 190; for (let i = 0; i < 60; i++) { const mid = (lo + hi) / 2; if (law99(mid) <= 12) lo = mid; else hi = mid; } return lo; })();
+    expect(maxRps).toBeCloseTo(lawMax / 3, 2);
+    for (const a of answers) {
+      expect(a.max_rps_within_slo).toBe(maxRps);
+      expect(a.idle).toEqual(answers[0]!.idle);
+    }
+    expect(answers[0]!.idle.p99).toBeCloseTo(law99(0), 9);
+    expect(answers.map((a) => a.meets_slo)).toEqual([1, 2, 6, 10, 20, 40].map((rps) => rps <= maxRps));
+  });
+
+  it('keeps the curve on the right side of every measured load when the outcomes are monotone in load', () => {
+    // All three loads met the SLO just (p99 29.9 ms of 30): the lower median of the pins would cross the SLO at ≈ 4 req/s,
+    // below the measured 8 req/s that met it; the bound moves the curve so that it meets the SLO up to 8 req/s.
+    const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9 }));
+    const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve })]).chips[0]!;
+    expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(8 * (1 - 1e-6));
+    expect(f.max_rps_within_slo).toBeLessThan(8.01);
+    expect(f.meets_slo).toBe(true);
+    expect(f.reason).toMatch(/fitted to the fleet's 3 measured load\(s\)/);
+    // A load measured above it that missed bounds it from above.
+    const missed = [...curve, { chip: 'fast', ratePerS: 9, n: 400, p50: 5, p90: 6, p99: 30.5 }];
+    const g = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve: missed })]).chips[0]!;
+    expect(g.max_rps_within_slo).toBeGreaterThanOrEqual(8 * (1 - 1e-6));
+    expect(g.max_rps_within_slo).toBeLessThan(9);
   });
 
   it('ranks chips that cannot carry the load by capacity and gives them no cost', () => {
