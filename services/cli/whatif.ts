@@ -19,6 +19,9 @@ export function registerWhatIfCommand(program: Command): void {
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin')
     .action(async (opts: { server: string; addReplicas?: number; chip?: string; json: boolean }) => {
+      for (const [flag, value] of [['--server', opts.server], ['--chip', opts.chip]] as const) {
+        if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);
+      }
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
       const warehouse = configuredWarehouse(loadConfig());
       try {

@@ -127,7 +127,8 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
       return new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, sent === undefined ? `missing content type: send ${accepted}` : `content type ${JSON.stringify(sent)} is not accepted: send ${accepted}`);
     }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is not valid JSON');
+      // Fastify's parser refuses "__proto__" and "constructor" keys (prototype poisoning) with the same error code.
+      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is not valid JSON, or has a "__proto__" or "constructor" key (refused)');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
   }

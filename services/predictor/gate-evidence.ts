@@ -68,7 +68,7 @@ type Row = ObservedRow & { model_version: string; chip: string };
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
- * @throws {RangeError} on an empty `servers` list.
+ * @throws {RangeError} on an empty `servers` list, or `macs` given for the version a server runs now.
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
@@ -101,6 +101,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
        FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY ts, event_id`,
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
+    if (req.macs !== undefined && req.version === latest.model_version) {
+      throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); macs ${req.macs} describes a new version: give that version's own id`);
+    }
     const byDay = new Map<number, Row[]>();
     for (const r of rows) {
       const d = Math.floor(Number(r.t) / DAY_MS);

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { edgelat as runEdgelat, type CliResult } from '../helpers/edgelat-cli.ts';
+import { edgelat as runEdgelat, errLines as lines, type CliResult } from '../helpers/edgelat-cli.ts';
 import { evaluateFewShot } from '../../services/model/evaluate.ts';
 import { evaluateMlperf } from '../../services/model/evaluate-mlperf.ts';
 import { parseHelp } from '../../services/model/help.ts';
@@ -22,7 +22,6 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const edgelat = (args: string[], dataDir: string): Promise<CliResult> => runEdgelat(args, dataDir, ROOT);
 
 /** The lines of stderr (without npm's own warnings when run through npx). */
-const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
 
 const SUBSET = 'test/fixtures/help-nb201-subset/';
 const ARCHITECTURES = `${SUBSET}architectures.csv`;

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { edgelat } from '../helpers/edgelat-cli.ts';
+import { edgelat, errLines as lines } from '../helpers/edgelat-cli.ts';
 
 const CUT = new URL('../../data/mlperf-singlestream/base-latency.csv', import.meta.url).pathname;
 
@@ -22,7 +22,6 @@ type Result = Awaited<ReturnType<typeof edgelat>>;
 
 
 /** The lines of stderr (without npm's own warnings). */
-const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
 
 interface Registered {
   version: string; kind: string; status: 'champion' | 'challenger' | 'retired'; reason: string; trainedAtMs: number; windowStartMs: number;

@@ -25,11 +25,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CNN } from '../fixtures/onnx/make-fixtures.ts';
-import { edgelat } from '../helpers/edgelat-cli.ts';
+import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/onnx/tiny-cnn.onnx', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
-const errLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
 
 interface Rec { model: string; chips: { rank: number; chip: string; at_load: { p99: number | null }; evidence: { kind: string }; meets_slo: boolean; reason: string }[]; skipped: unknown[] }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
-import { edgelat } from '../helpers/edgelat-cli.ts';
+import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
 
 const CHROMIUM = [process.env.EDGELAT_TEST_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -213,6 +213,16 @@ describe('edgelat report load-latency after a demo run', () => {
     const backtest = await edgelat(['gate', '--backtest', '--model', 'resnet50', '--slo-p99-ms', '5'], dataDir);
     expect([backtest.code, backtest.stderr.trim()]).toEqual([64, expect.stringMatching(/takes only --seed, --z, --json and --details; not --model, --slo-p99-ms/)]);
   }, 120_000);
+
+  it('whatif: replays a server with one more replica; an empty id is bad usage', async () => {
+    const r = await edgelat(['whatif', '--server', 'edge-01', '--json'], dataDir);
+    expect(r.code, r.stderr).toBe(0);
+    const w = JSON.parse(r.stdout) as { server: string; replicas: number; workers: number; p99_ms: number; current: { workers: number; p99_ms: number } };
+    expect([w.server, w.replicas, w.workers]).toEqual(['edge-01', 2, 2 * w.current.workers]);
+    expect(w.p99_ms).toBeLessThanOrEqual(w.current.p99_ms);
+    const empty = await edgelat(['whatif', '--server', 'edge-01', '--chip', ''], dataDir);
+    expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: --chip: expected a non-empty id, got ""']]);
+  }, 60_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {
     for (const f of ['report.html', 'report.csv', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true);

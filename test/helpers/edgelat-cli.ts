@@ -25,3 +25,6 @@ export async function edgelat(args: string[], dataDir: string, cwd?: string): Pr
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** The lines of a CLI's stderr, without blank lines and npm's own warnings. */
+export const errLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));

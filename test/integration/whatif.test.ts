@@ -96,6 +96,8 @@ describe('capacity what-if against the simulator (F4)', () => {
     // A chip nothing knows is an error naming it, not a request for a shadow.
     await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*known: .*jetson-agx-orin/);
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
+    // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
+    await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*macs 8000000000 describes a new version/);
     // A server named twice is gated once; a lookback of any length in hours works.
     expect((await gateFromWarehouse(w, { ...req, servers: [d!.s, d!.s], slo_p99_ms: 1e6 })).servers).toHaveLength(1);
     expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 1.0000001 })).answer).toBe('ALLOW');

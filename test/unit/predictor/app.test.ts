@@ -128,7 +128,10 @@ describe('POST /v1/predict', () => {
   it('answers 400 for malformed and empty JSON', async () => {
     const { app } = setup();
     const bad = await app.inject({ method: 'POST', url: '/v1/predict', payload: '{"model": ', headers: { 'content-type': 'application/json' } });
-    expect(expectProblem(bad, 400, PROBLEM_TYPES.malformedBody).detail).toBe('request body is not valid JSON');
+    const detail = 'request body is not valid JSON, or has a "__proto__" or "constructor" key (refused)';
+    expect(expectProblem(bad, 400, PROBLEM_TYPES.malformedBody).detail).toBe(detail);
+    const poisoned = await app.inject({ method: 'POST', url: '/v1/predict', payload: '{"__proto__": {"model": "x"}}', headers: { 'content-type': 'application/json' } });
+    expect(expectProblem(poisoned, 400, PROBLEM_TYPES.malformedBody).detail).toBe(detail);
     const empty = await app.inject({ method: 'POST', url: '/v1/predict', payload: '', headers: { 'content-type': 'application/json' } });
     expect(expectProblem(empty, 400, PROBLEM_TYPES.malformedBody).detail).toMatch(/empty/);
   });
