@@ -132,6 +132,29 @@ export function parseMlperfSystems(systems: readonly NamedText[]): Map<string, S
   return out;
 }
 
+/**
+ * Features of a system known only by its key and chip (a benchmark row in the warehouse, whose systems file
+ * was not imported): round, division and submitter from the key; framework and backend from the system id
+ * (as {@link frameworkFamily} does without a framework text); host chip, compute kind, accelerator count and
+ * system type unknown ('unknown', '', 0, '').
+ *
+ * @param key   `${round}/${division}/${submitter}/${system_id}`; the system id may contain '/'.
+ * @param chip  The rows' normalised chip with its kind and vendor (the chip catalog's).
+ * @throws {RangeError} if the key has fewer than four '/'-separated parts.
+ */
+export function featuresFromKey(key: string, chip: { chip: string; kind: string; vendor: string }): SystemFeatures {
+  const [round, division, submitter, ...rest] = key.split('/');
+  const systemId = rest.join('/');
+  if (!round || !division || !submitter || !systemId) throw new RangeError(`system: expected "round/division/submitter/system_id", got ${JSON.stringify(key)}`);
+  const framework = frameworkFamily('', systemId);
+  const backend = BACKEND_PATTERN.exec(systemId.replace(/[_-]/g, ' '))?.[1]?.toLowerCase();
+  return {
+    system: key, round, division, submitter, chip: chip.chip, chipKind: chip.kind, vendor: chip.vendor, hostChip: 'unknown',
+    isa: isaOf(chip.kind === 'cpu' ? chip.chip : 'unknown'), computeKind: '', accelerators: 0, framework,
+    stack: backend ? `${framework}:${backend}` : framework, systemType: '',
+  };
+}
+
 const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
 
 function featuresOf(key: string, r: Record<string, string>): SystemFeatures {

@@ -332,7 +332,12 @@ export function predictUnmeasured(
   target: { system: string } | { chip: string }, modelId: string, options: SystemTransferOptions = {},
 ): UnmeasuredPrediction {
   const mine = (r: (typeof rows)[number]): boolean => ('system' in target ? r.system === target.system : r.chip === target.chip);
-  const own = rows.filter(mine);
+  const others = rows.filter((r) => !mine(r));
+  return predictFromShots(targetShots(rows.filter(mine), features, target), others, modelId, () => fitSystemTransfer(others, features, options));
+}
+
+/** A target's rows as shots: one geometric mean per model, and the features of its system with the most rows (ties: first key). */
+function targetShots(own: readonly LatencyObservation[], features: ReadonlyMap<string, SystemFeatures>, target: object): { shots: { model_id: string; latency_ms: number }[]; rows: number; features: SystemFeatures } {
   if (own.length === 0) throw new RangeError(`predictUnmeasured: no rows for ${JSON.stringify(target)}`);
   const byModel = new Map<string, number[]>();
   const bySystem = new Map<string, number>();
@@ -340,20 +345,45 @@ export function predictUnmeasured(
     byModel.set(r.model_id, [...(byModel.get(r.model_id) ?? []), Math.log(r.latency_ms)]);
     bySystem.set(r.system, (bySystem.get(r.system) ?? 0) + 1);
   }
-  const shots = [...byModel].map(([model_id, ys]) => ({ model_id, latency_ms: Math.exp(ys.reduce((a, b) => a + b, 0) / ys.length) }));
-  const measuredHere = shots.find((s) => s.model_id === modelId);
-  const others = rows.filter((r) => !mine(r));
-  const modelRows = others.filter((r) => r.model_id === modelId).length;
-  if (measuredHere || others.length === 0) {
-    const ms = measuredHere?.latency_ms ?? Math.exp(shots.reduce((a, s) => a + Math.log(s.latency_ms), 0) / shots.length);
-    return { model_id: modelId, latency_ms: ms, rank_ms: ms, mape_point_ms: ms, expected_ms: ms, log_sd: 0, model_rows: modelRows, shots: shots.length, target_rows: own.length, measured: measuredHere !== undefined };
-  }
   const main = [...bySystem].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
   const f = features.get(main);
   if (!f) throw new RangeError(`predictUnmeasured: no features for system ${JSON.stringify(main)}`);
-  const tm = fitSystemTransfer(others, features, options);
-  const [p] = predictSystem(tm, f, shots, [modelId]);
-  return { ...p!, target_rows: own.length, measured: false };
+  return { shots: [...byModel].map(([model_id, ys]) => ({ model_id, latency_ms: Math.exp(ys.reduce((a, b) => a + b, 0) / ys.length) })), rows: own.length, features: f };
+}
+
+/** The measurement when the target has the model; else the fitted predictor's answer from the target's shots. */
+function predictFromShots(target: ReturnType<typeof targetShots>, others: readonly LatencyObservation[], modelId: string, fit: () => SystemTransferModel): UnmeasuredPrediction {
+  const { shots } = target;
+  const measuredHere = shots.find((s) => s.model_id === modelId);
+  const modelRows = others.filter((r) => r.model_id === modelId).length;
+  if (measuredHere || others.length === 0) {
+    const ms = measuredHere?.latency_ms ?? Math.exp(shots.reduce((a, s) => a + Math.log(s.latency_ms), 0) / shots.length);
+    return { model_id: modelId, latency_ms: ms, rank_ms: ms, mape_point_ms: ms, expected_ms: ms, log_sd: 0, model_rows: modelRows, shots: shots.length, target_rows: target.rows, measured: measuredHere !== undefined };
+  }
+  const [p] = predictSystem(fit(), target.features, shots, [modelId]);
+  return { ...p!, target_rows: target.rows, measured: false };
+}
+
+/**
+ * Predictions for many (chip, model) pairs from one fit (the chip recommender asks for every chip
+ * nobody measured a model on): the predictor is fitted once on all rows, lazily at the first
+ * question, and a chip's rows are its shots as in {@link predictUnmeasured}. A chip's own rows are
+ * in that fit, unlike predictUnmeasured's; the model queried has none there, so nothing of the answer
+ * is seen twice.
+ * @returns `(chip, modelId)` → the prediction, or null when the chip has no rows or no other chip has a
+ *          row of the model (then there is nothing to transfer).
+ */
+export function chipPredictor(
+  rows: readonly (LatencyObservation & { chip: string })[], features: ReadonlyMap<string, SystemFeatures>, options: SystemTransferOptions = {},
+): (chip: string, modelId: string) => UnmeasuredPrediction | null {
+  let tm: SystemTransferModel | undefined;
+  const fit = (): SystemTransferModel => (tm ??= fitSystemTransfer(rows, features, options));
+  return (chip, modelId) => {
+    const own = rows.filter((r) => r.chip === chip);
+    const others = rows.filter((r) => r.chip !== chip);
+    if (own.length === 0 || !others.some((r) => r.model_id === modelId)) return null;
+    return predictFromShots(targetShots(own, features, { chip }), others, modelId, fit);
+  };
 }
 
 /** z of the risk adjustment of {@link LatencyPrediction.rank_ms}: one standard deviation of the extrapolated precision factor (its 84th percentile). z = 0.5 gave the same within10 over 20 draws of the shots but a worst-draw regret of 2.49 (1.28 with z = 1). */

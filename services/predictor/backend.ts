@@ -13,6 +13,7 @@ import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
 import { recommendChips } from './recommend.ts';
+import { loadBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse } from './gate-evidence.ts';
 import {
   BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
@@ -25,7 +26,7 @@ export const HEALTH_TTL_MS = 1000;
 export interface BackendOptions {
   warehouse: Warehouse;
   registry: ModelRegistry;
-  /** Predicts benchmark latencies of pairs nobody measured (e.g. the MLPerf system-transfer model); none by default. */
+  /** Predicts benchmark latencies of pairs nobody measured. @default the MLPerf system predictor over the warehouse's benchmarks, fitted per recommendation (benchmark-predictor.ts) */
   predictBenchmark?: BenchmarkPredictor;
   /** How long champion models and priors are reused before the registry is read again, ms. @default 10000 */
   modelTtlMs?: number;
@@ -67,7 +68,9 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         const unknown = req.chips.filter((c) => !catalog.has(c));
         if (unknown.length > 0 && catalog.size > 0) throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
       }
-      const { candidates, skipped } = await gatherCandidates(w, { model, profile: req.profile, rps: req.rps, chips: req.chips, predictBenchmark: options.predictBenchmark });
+      // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.
+      const predictBenchmark = options.predictBenchmark ?? (req.model !== undefined ? await loadBenchmarkPredictor(w) : undefined);
+      const { candidates, skipped } = await gatherCandidates(w, { model, profile: req.profile, rps: req.rps, chips: req.chips, predictBenchmark });
       return recommendChips({ model, slo: req.slo, rps: req.rps, objective: req.objective }, candidates, skipped);
     },
 

@@ -5,8 +5,9 @@
  *    to the fleet's measured quantiles per load bucket;
  * 2. benchmark: the pair's SingleStream rows (no i/o: benchmarks time the
  *    model alone);
- * 3. predicted: an injected benchmark predictor (`predictBenchmark`, e.g. the
- *    MLPerf system-transfer model), else, for a model known only by its
+ * 3. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
+ *    the MLPerf system predictor over the warehouse's benchmarks,
+ *    benchmark-predictor.ts), else, for a model known only by its
  *    profile, MACs scaling from the reference models measured on the chip: a
  *    least-squares line of ln latency on ln MACs through the references (slope
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
@@ -136,7 +137,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
     if (predicted) {
       const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
-      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the benchmark model (${predicted.rows} rows of similar systems)` });
+      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots)` });
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;

@@ -134,6 +134,21 @@ describe('the chip recommender on a demo run', () => {
       }
     });
 
+    it('predicts a known model on the chips nobody measured it on (the MLPerf system predictor)', async () => {
+      const r = await edgelat(['recommend', '--model', 'bert-99', '--slo-p99-ms', '100000', '--rps', '0', '--json'], dataDir);
+      expect(r.code, r.stderr).toBe(0);
+      const answer = JSON.parse(r.stdout) as { chips: { chip: string; evidence: { kind: string }; idle: { p90: number }; reason: string }[]; skipped: unknown[] };
+      const predicted = answer.chips.filter((c) => c.evidence.kind === 'predicted');
+      // The demo's benchmark cut has no bert-99 row on the three CPU boards, and the fleet does not run it there.
+      expect(predicted.map((c) => c.chip).sort()).toEqual(['odroid-n2plus-s922x', 'rk3588-mali-g610', 'rpi4-cortex-a72']);
+      expect(answer.skipped).toEqual([]);
+      for (const c of predicted) {
+        expect(c.reason).toMatch(/predicted from the MLPerf system predictor \(\d+ benchmark rows of the model on other chips/);
+        // BERT-Large on a CPU board: slower than on every accelerator the fleet measured it on.
+        expect(c.idle.p90).toBeGreaterThan(Math.max(...answer.chips.filter((x) => x.evidence.kind !== 'predicted').map((x) => x.idle.p90)));
+      }
+    });
+
     it('imports and lists the chip catalog, reporting bad lines', async () => {
       const csv = join(dataDir, 'chips.csv');
       writeFileSync(csv, 'chip,kind,vendor,price_per_hour\njetson-agx-orin,,,0.5\nnew chip,gpu,X,1\nhailo-8,npu,Hailo,\n');

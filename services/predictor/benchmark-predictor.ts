@@ -1,0 +1,63 @@
+/**
+ * The chip recommender's prediction for a known model on a chip nobody
+ * benchmarked it on: the few-shot MLPerf system predictor
+ * (services/model/system-transfer.ts, issue 5's D1 model) fitted on the
+ * warehouse's SingleStream p90 rows, with the chip's rows of other models as
+ * its shots. System features come from the row's system key and the chip
+ * catalog (`featuresFromKey`: the systems files are not stored).
+ */
+import { featuresFromKey, type SystemFeatures } from '../model/mlperf-systems.ts';
+import { normaliseChip } from '../model/chips.ts';
+import { chipPredictor } from '../model/system-transfer.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import type { BenchmarkPredictor } from './candidates.ts';
+import { loadCatalog } from './evidence.ts';
+
+/** One SingleStream p90 row (ms) of a system on a chip. */
+export interface BenchmarkP90Row {
+  system: string;
+  chip: string;
+  model_id: string;
+  latency_ms: number;
+}
+
+/**
+ * A {@link BenchmarkPredictor} over benchmark rows (pure; fitted once, at its first question).
+ * @param rows   SingleStream p90 rows, ms > 0; rows with a malformed system key are left out.
+ * @param chips  Kind and vendor per chip id (the catalog); others are guessed from the id.
+ * @returns      `(model, chip)` → `{ p90Ms, rows }` (rows: the model's rows on other chips), or null when the chip
+ *               has no rows, no other chip has the model, or the chip measured it (that is benchmark evidence).
+ */
+export function benchmarkPredictor(rows: readonly BenchmarkP90Row[], chips: ReadonlyMap<string, { kind: string; vendor: string }>): BenchmarkPredictor {
+  const features = new Map<string, SystemFeatures>();
+  const usable: BenchmarkP90Row[] = [];
+  for (const r of rows) {
+    if (!(r.latency_ms > 0)) continue;
+    if (!features.has(r.system)) {
+      const known = chips.get(r.chip);
+      const guess = known ?? normaliseChip(r.chip);
+      try {
+        features.set(r.system, featuresFromKey(r.system, { chip: r.chip, kind: guess.kind, vendor: guess.vendor }));
+      } catch {
+        continue; // not an MLPerf-style key: nothing to learn the system's relatives from
+      }
+    }
+    usable.push(r);
+  }
+  const predict = chipPredictor(usable, features);
+  return (model, chip) => {
+    const p = predict(chip, model);
+    return p === null || p.measured ? null : { p90Ms: p.latency_ms, rows: p.model_rows };
+  };
+}
+
+/** {@link benchmarkPredictor} over the warehouse's SingleStream batch-1 p90 rows and its chip catalog. */
+export async function loadBenchmarkPredictor(w: Warehouse): Promise<BenchmarkPredictor> {
+  const [rows, catalog] = await Promise.all([
+    w.query<{ system: string; chip: string; model_id: string; latency_ms: number }>(
+      `SELECT system, chip, model_id, latency_ms FROM ${w.database}.benchmark_latency FINAL
+       WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 ORDER BY system, chip, model_id`),
+    loadCatalog(w),
+  ]);
+  return benchmarkPredictor(rows.map((r) => ({ ...r, latency_ms: Number(r.latency_ms) })), new Map(catalog.map((c) => [c.chip, c])));
+}
