@@ -13,6 +13,13 @@ import type { Warehouse } from '../warehouse/types.ts';
 import type { BenchmarkPredictor } from './candidates.ts';
 import { loadCatalog } from './evidence.ts';
 
+/**
+ * Widest predictive log-sd the recommender uses, ln ms: e¹ ≈ ×2.7 at one sd. Wider answers come from
+ * no link between the model's systems and the chip's (on the MLPerf import: resnet50 on a CPU that only
+ * ran a model zoo, log-sd 2.0) and are left out, so the chip is skipped with a reason.
+ */
+export const MAX_PREDICTION_LOG_SD = 1;
+
 /** One SingleStream p90 row (ms) of a system on a chip. */
 export interface BenchmarkP90Row {
   system: string;
@@ -25,8 +32,9 @@ export interface BenchmarkP90Row {
  * A {@link BenchmarkPredictor} over benchmark rows (pure; fitted once, at its first question).
  * @param rows   SingleStream p90 rows, ms > 0; rows with a malformed system key are left out.
  * @param chips  Kind and vendor per chip id (the catalog); others are guessed from the id.
- * @returns      `(model, chip)` → `{ p90Ms, rows }` (rows: the model's rows on other chips), or null when the chip
- *               has no rows, no other chip has the model, or the chip measured it (that is benchmark evidence).
+ * @returns      `(model, chip)` → `{ p90Ms, rows, logSd }` (rows: the model's rows on other chips; logSd: the predictive
+ *               log-sd), or null when the chip has no rows, no other chip has the model, the chip measured it (that
+ *               is benchmark evidence), no shot is linked to the model, or logSd > {@link MAX_PREDICTION_LOG_SD}.
  */
 export function benchmarkPredictor(rows: readonly BenchmarkP90Row[], chips: ReadonlyMap<string, { kind: string; vendor: string }>): BenchmarkPredictor {
   const features = new Map<string, SystemFeatures>();
@@ -47,7 +55,9 @@ export function benchmarkPredictor(rows: readonly BenchmarkP90Row[], chips: Read
   const predict = chipPredictor(usable, features);
   return (model, chip) => {
     const p = predict(chip, model);
-    return p === null || p.measured ? null : { p90Ms: p.latency_ms, rows: p.model_rows };
+    // No shot linked to the model (its rows and the chip's never meet on a common system): the answer is a prior, not a prediction.
+    if (p === null || p.measured || p.shots === 0 || !(p.log_sd <= MAX_PREDICTION_LOG_SD)) return null;
+    return { p90Ms: p.latency_ms, rows: p.model_rows, logSd: p.log_sd };
   };
 }
 

@@ -36,7 +36,7 @@ export const MAX_SERVICE_MS = 1e9;
 export const REFERENCE_MACS: ReadonlyMap<string, number> = readReferenceMacs();
 
 /** A benchmark latency predicted for a pair nobody measured: p90 ms and how many rows supported it. */
-export type BenchmarkPredictor = (model: string, chip: string) => { p90Ms: number; rows: number } | null;
+export type BenchmarkPredictor = (model: string, chip: string) => { p90Ms: number; rows: number; logSd?: number } | null;
 
 /** What to build candidates for. */
 export interface CandidateRequest {
@@ -137,7 +137,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
     if (predicted) {
       const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
-      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots)` });
+      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`})` });
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
@@ -155,7 +155,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
       : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
         : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
-          : `no fleet requests, benchmark rows or prediction for ${JSON.stringify(req.model)}`;
+          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? ', and the MLPerf system predictor cannot link it to the chip\'s benchmarked models (no common system, or a one-sd factor above ×2.7)' : ''}`;
     skipped.push({ chip: id, reason: why });
   }
   return { candidates, skipped };

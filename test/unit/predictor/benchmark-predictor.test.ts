@@ -57,3 +57,24 @@ describe('benchmarkPredictor', () => {
     expect(junk('model-1', 'chip-0')).toBeNull();
   });
 });
+
+describe('benchmarkPredictor without a link', () => {
+  it('answers null when the chip\'s benchmarked models never meet the model on a common system', () => {
+    // Two blocks: models a-* on chips 0–2, models z-* on chips 3–4; nothing links z-0 to chip-0.
+    const rows: BenchmarkP90Row[] = [];
+    for (let c = 0; c < 5; c++) {
+      for (let m = 0; m < 4; m++) {
+        const model = c < 3 ? `a-${m}` : `z-${m}`;
+        rows.push({ system: `v3.0/open/S/board${c}-tflite`, chip: `chip-${c}`, model_id: model, latency_ms: Math.exp(c * 0.5 + m) });
+      }
+    }
+    const predict = benchmarkPredictor(rows, new Map());
+    expect(predict('z-0', 'chip-0')).toBeNull();
+    // Inside a block the prediction stands, with its log-sd.
+    const rowsLinked = rows.filter((r) => !(r.chip === 'chip-2' && r.model_id === 'a-3'));
+    const inside = benchmarkPredictor(rowsLinked, new Map())('a-3', 'chip-2');
+    expect(inside).not.toBeNull();
+    expect(Math.abs(inside!.p90Ms / Math.exp(1 + 3) - 1)).toBeLessThan(0.05);
+    expect(inside!.logSd).toBeLessThanOrEqual(1);
+  });
+});
