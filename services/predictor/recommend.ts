@@ -106,7 +106,7 @@ export interface FittedCurve {
  * - Each measured load r (≥ {@link MIN_MEASURED_REQUESTS} requests) whose SLO percentile y lies above the idle law
  *   gives a pin m_r: the effective rate at which the law's percentile equals y (bisection below saturation), / r.
  *   A load measured at or below the idle law pins m_r = 0.
- * - When at least half the loads lie above the idle law, rateScale = the lower median of the pins, clamped so that
+ * - When more than half the loads lie above the idle law, rateScale = the lower median of the pins, clamped so that
  *   law(r · rateScale) meets the SLO at every measured load that met it and misses at every one that missed
  *   (possible when the measured outcomes are monotone in load; otherwise the median stands); calibration 1.
  * - Otherwise (the law overestimates the service time) rateScale 1 and the candidate's calibration.
@@ -131,7 +131,7 @@ export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCu
     return lo;
   };
   const pins = pts.map((p) => (p[sloName] > idle ? rateFor(p[sloName]) / p.ratePerS : 0)).sort((a, b) => a - b);
-  if (2 * pins.filter((m) => m > 0).length < pins.length) return scaled;
+  if (2 * pins.filter((m) => m > 0).length <= pins.length) return scaled; // then the lower median would be 0: no queueing to pin
   let m = pins[Math.floor((pins.length - 1) / 2)]!;
   const lawMax = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms);
   if (lawMax > 0) {

@@ -138,6 +138,18 @@ describe('recommendChips', () => {
     expect(g.max_rps_within_slo).toBeLessThan(9);
   });
 
+  it('scales the law\'s latency instead when half the measured loads lie at or below the idle law', () => {
+    // Two loads measured below what the law gives one request alone, two above: the pins' lower median would be 0
+    // (an unbounded max rps); the candidate's calibration (geometric mean of measured / law) is used instead.
+    const idle99 = latencyQuantile(fast, 0, 1, 0.99);
+    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: idle99 * k! }));
+    const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve, calibration: { p50: 1, p90: 1, p99: 1.2 } })]).chips[0]!;
+    const capacity = 1000 / (5 * Math.exp(0.005));
+    expect(f.max_rps_within_slo).toBeLessThan(capacity);
+    expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99) * 1.2).toBeCloseTo(30, 3);
+    expect(f.idle.p99).toBeCloseTo(idle99 * 1.2, 9);
+  });
+
   it('ranks chips that cannot carry the load by capacity and gives them no cost', () => {
     const mid: ServiceTime = { ioMs: 0, computeMedianMs: 20, sigma: 0.1 };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1e4 }, [candidate('a-slow', slow), candidate('b-mid', mid)]);
