@@ -10,6 +10,7 @@ import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
+import { floorSignificant } from '../predictor/recommend.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
 import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
@@ -127,10 +128,10 @@ export function formatRecommendation(r: RecommendResponse): string {
   const name = r.slo.percentile === 0.9 ? 'p90' : 'p99';
   const lines = [
     `${r.model}: SLO ${name} ≤ ${r.slo.ms} ms at ${r.rps} req/s`,
-    `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'idle p99'.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
+    `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${`idle ${name}`.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
   ];
   for (const c of r.chips) {
-    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle.p99).padStart(8)} ${c.max_rps_within_slo.toFixed(1).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million.toFixed(2)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, 4)).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million.toFixed(2)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
   lines.push(`latency in ms at the requested load; law: ${r.queueing_law}`);
@@ -155,6 +156,7 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
     throw error;
   }
   process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
+  if (r.chips.length === 0 && r.skipped.length === 0) throw new UsageError('no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo');
   if (r.chips.length === 0) throw new UsageError(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
   return r;
 }

@@ -149,6 +149,14 @@ export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<B
   return rows.map((r) => ({ chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90) }));
 }
 
+/** Chip ids the warehouse knows (the fleet's requests, benchmark rows or the chip catalog), sorted. */
+export async function knownChips(w: Warehouse): Promise<string[]> {
+  const rows = await w.query<{ chip: string }>(
+    `SELECT DISTINCT chip FROM (SELECT chip FROM ${w.database}.inference_enriched UNION ALL SELECT chip FROM ${w.database}.benchmark_latency
+     UNION ALL SELECT chip FROM ${w.database}.chips) ORDER BY chip`);
+  return rows.map((r) => String(r.chip));
+}
+
 /** Model ids the warehouse knows (fleet requests or benchmark rows), sorted. */
 export async function knownModels(w: Warehouse): Promise<string[]> {
   const rows = await w.query<{ m: string }>(

@@ -26,6 +26,7 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
+import { knownChips } from './evidence.ts';
 import { combineAnswers, dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { peakUtilisation } from './gate-replay.ts';
 import { NotFoundError } from './types.ts';
@@ -79,10 +80,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const servers = [...new Set(req.servers ?? newest.map((r) => r.s))];
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
-  const chips = await w.query<{ chip: string }>(
-    `SELECT DISTINCT chip FROM (SELECT chip FROM ${db}.inference_enriched UNION ALL SELECT chip FROM ${db}.benchmark_latency UNION ALL SELECT chip FROM ${db}.chips) ORDER BY chip`);
-  if (!chips.some((c) => c.chip === req.chip)) {
-    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.map((c) => c.chip).join(', ')})`);
+  const chips = await knownChips(w);
+  if (!chips.includes(req.chip)) {
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
   }
   const end = Math.max(...newest.map((r) => Number(r.t)));
   const fleet = await w.query<FleetMedian>(

@@ -107,6 +107,9 @@ export class LatencyPredictor {
       const keys = [...this.priors.keys()];
       const chips = keys.filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
       const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
+      const allChips = [...new Set(keys.map((k) => k.split('|')[1]))].sort();
+      if (!models.includes(req.model)) throw new UsageError(`unknown model ${JSON.stringify(req.model)}: models with benchmark p50 and p90 latencies are ${models.join(', ') || 'none (import a benchmark or run the demo)'}`);
+      if (!allChips.includes(req.chip)) throw new UsageError(`unknown chip ${JSON.stringify(req.chip)}: no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
       throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
         : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);

@@ -69,6 +69,17 @@ function shadowNote(sh: Evidence['shadow']): string {
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
 const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));
 
+/**
+ * A rate rounded down to `digits` significant digits (a highest load within the SLO must not read as a load that
+ * misses it: 3.999996 is 3.99, not 4.0). 0 and non-finite rates are returned as they are.
+ */
+export function floorSignificant(r: number, digits: number): number {
+  if (!(r > 0) || !Number.isFinite(r)) return r;
+  const unit = 10 ** (Math.floor(Math.log10(r)) - digits + 1);
+  const down = Math.floor(r / unit + 1e-9) * unit;
+  return Number(down.toPrecision(digits));
+}
+
 const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 0.01 ? ms.toFixed(2) : ms.toPrecision(2));
 
 /**
@@ -106,9 +117,10 @@ export interface FittedCurve {
  * - Each measured load r (≥ {@link MIN_MEASURED_REQUESTS} requests) whose SLO percentile y lies above the idle law
  *   gives a pin m_r: the effective rate at which the law's percentile equals y (bisection below saturation), / r.
  *   A load measured at or below the idle law pins m_r = 0.
- * - When more than half the loads lie above the idle law, rateScale = the lower median of the pins, clamped so that
- *   law(r · rateScale) meets the SLO at every measured load that met it and misses at every one that missed
- *   (possible when the measured outcomes are monotone in load; otherwise the median stands); calibration 1.
+ * - When more than half the loads lie above the idle law, rateScale = the lower median of the pins, then moved so
+ *   that the load up to which the curve meets the SLO contradicts the fewest measured loads (one that met the SLO
+ *   above it, or one that missed at or below it; none when the outcomes are monotone in load), the nearest to the
+ *   median's on ties; calibration 1.
  * - Otherwise (the law overestimates the service time) rateScale 1 and the candidate's calibration.
  * @returns The curve; `points` = 0 when nothing was measured.
  */
@@ -135,10 +147,19 @@ export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCu
   let m = pins[Math.floor((pins.length - 1) / 2)]!;
   const lawMax = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms);
   if (lawMax > 0) {
-    // The curve meets the SLO up to lawMax / m: it must be ≥ r for a load that met it and < r for one that missed.
-    const hi = Math.min(...pts.filter((p) => p[sloName] <= slo.ms).map((p) => lawMax / p.ratePerS));
-    const lo = Math.max(...pts.filter((p) => p[sloName] > slo.ms).map((p) => lawMax / p.ratePerS));
-    if (lo < hi) m = Math.min(hi, Math.max(m, lo * (1 + 1e-6)));
+    // The curve meets the SLO up to t = lawMax / m. Move t to the value that contradicts the fewest measured loads
+    // (a load that met it lies above t, or one that missed lies at or below it), the nearest to the median's t on ties:
+    // none when the outcomes are monotone in load.
+    const met = pts.filter((p) => p[sloName] <= slo.ms).map((p) => p.ratePerS);
+    const missed = pts.filter((p) => p[sloName] > slo.ms).map((p) => p.ratePerS);
+    const contradictions = (t: number): number => met.filter((r) => r > t).length + missed.filter((r) => r <= t).length;
+    const t0 = lawMax / m;
+    let best = t0;
+    for (const t of [...met, ...missed.map((r) => r * (1 - 1e-6))]) {
+      const d = contradictions(t) - contradictions(best);
+      if (d < 0 || (d === 0 && Math.abs(Math.log(t / t0)) < Math.abs(Math.log(best / t0)))) best = t;
+    }
+    m = lawMax / best;
   }
   return { rateScale: Math.max(1e-6, m), calibration: { p50: 1, p90: 1, p99: 1 }, points: pts.length };
 }
@@ -151,15 +172,17 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   const idle = law(0);
-  const maxRps = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale;
-  const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000;
+  // Six significant digits, rounded down: the bisection's and the pin's float noise (3.9999960000040007) are not figures.
+  const maxRps = floorSignificant(maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale, 6);
+  // The load at which the curve saturates (a dedicated chip's c/E[S], divided by the rate scale of the fleet's traffic).
+  const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000 / rateScale;
   const meets = atLoad[sloName] <= slo.ms;
   const costRate = rps > 0 ? rps : maxRps;
   const cost = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : `the load exceeds the chip's capacity of ${rate(capacity)} req/s`;
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${rate(maxRps)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
+    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, 3)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
     + (useMeasured && meets !== (rps <= maxRps) ? `; the measurement at this load ${meets ? 'meets' : 'misses'} the SLO although the curve through all measured loads ${meets ? 'does not' : 'does'}` : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });

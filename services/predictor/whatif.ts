@@ -22,6 +22,7 @@
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import { loadSensitivity } from './gate-replay.ts';
+import { knownChips } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
 /** What the what-if needs to know about a server (times in ms). */
@@ -154,10 +155,12 @@ const UNLOADED_UTIL = 0.15;
  * status ok) of each model on both chips in the fleet; where the fleet never ran the model on the
  * new chip, the ratio of benchmark p50s (`benchmark_latency`, SingleStream) for compute and 1 for i/o.
  * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
- * @throws {RangeError} naming a model with neither fleet nor benchmark evidence on one of the chips.
+ * @throws {RangeError} on a chip the warehouse does not know, or naming a model with neither fleet nor benchmark evidence on one of the chips.
  */
 export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: string): Promise<ChipSwap> {
   const db = w.database;
+  const chips = await knownChips(w);
+  if (!chips.includes(chip)) throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
   const models = [...new Set(o.model)];
   const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number }>(
     `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c

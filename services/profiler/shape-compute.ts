@@ -3,7 +3,7 @@
  * MatMul, normalisation, reductions, resizing, elementwise — and the MAC
  * count of the multiply-accumulate ones (issue 5 convention).
  */
-import { MAX_FOLDED, mul, numel } from './onnx-values.ts';
+import { MAX_FOLDED, mul, numel, OnnxProfileError } from './onnx-values.ts';
 import { broadcast, normAxis, RuleContext, ShapeGap, tensor, type ShapeRule } from './shape-context.ts';
 
 /** Operators whose work is counted as MACs: their data and weight input positions. */
@@ -38,6 +38,23 @@ export function macCount(c: RuleContext, out: readonly number[]): number | null 
   return mul(elems, inner, 'MACs');
 }
 
+/**
+ * An attribute that must hold integers ≥ 1 (group, strides, dilations, kernel_shape): onnxruntime refuses a model
+ * otherwise, so the profile does too.
+ * @throws {OnnxProfileError} naming the attribute and its value.
+ */
+function requirePositive(name: string, values: readonly number[]): void {
+  if (values.some((v) => !(v >= 1))) throw new OnnxProfileError(`attribute ${name} ${JSON.stringify(values)}: expected integers ≥ 1`);
+}
+
+/**
+ * Output spatial dims must be ≥ 1.
+ * @throws {OnnxProfileError} when the (dilated) kernel does not fit the padded input.
+ */
+function requireOutput(out: readonly number[], input: readonly number[], kernel: readonly number[]): void {
+  if (out.some((d) => d < 1)) throw new OnnxProfileError(`output spatial dims ${JSON.stringify(out)}: the kernel ${JSON.stringify(kernel)} does not fit the (padded) input ${JSON.stringify(input)}`);
+}
+
 /** Output spatial dims of a convolution or pooling window (auto_pad, pads, strides, dilations, ceil_mode). */
 function windowed(c: RuleContext, inSp: readonly number[], kernel: readonly number[]): number[] {
   const k = inSp.length;
@@ -47,16 +64,20 @@ function windowed(c: RuleContext, inSp: readonly number[], kernel: readonly numb
   const pads = autoPad === 'VALID' ? Array<number>(2 * k).fill(0) : (c.ints('pads') ?? Array<number>(2 * k).fill(0));
   if (kernel.length !== k || strides.length !== k || dil.length !== k || pads.length !== 2 * k) throw new ShapeGap(`kernel/strides/dilations/pads do not match ${k} spatial dims`);
   if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new ShapeGap(`auto_pad ${JSON.stringify(autoPad)} is not supported`);
+  requirePositive('strides', strides);
+  requirePositive('dilations', dil);
+  requirePositive('kernel_shape', kernel);
   const ceil = c.int('ceil_mode', 0) === 1;
-  return inSp.map((x, i) => {
+  const out = inSp.map((x, i) => {
     const s = strides[i]!;
-    if (s < 1) throw new ShapeGap(`stride ${s}`);
     if (autoPad.startsWith('SAME')) return Math.ceil(x / s);
     const span = x + pads[i]! + pads[i + k]! - (dil[i]! * (kernel[i]! - 1) + 1);
     if (!ceil) return Math.floor(span / s) + 1;
     const o = Math.ceil(span / s) + 1;
     return (o - 1) * s >= x + pads[i]! ? o - 1 : o; // the last window must start inside the input or its left padding
   });
+  requireOutput(out, inSp, kernel);
+  return out;
 }
 
 function conv(xi: number, wi: number): ShapeRule {
@@ -64,6 +85,7 @@ function conv(xi: number, wi: number): ShapeRule {
     const x = c.shape(xi);
     const w = c.shape(wi);
     const group = c.int('group', 1);
+    requirePositive('group', [group]);
     if (x.length < 3 || w.length !== x.length || x[1] !== w[1]! * group) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)} with group ${group}`);
     return [tensor([x[0]!, w[0]!, ...windowed(c, x.slice(2), c.ints('kernel_shape') ?? w.slice(2))])];
   };
@@ -73,6 +95,7 @@ const convTranspose: ShapeRule = (c) => {
   const x = c.shape(0);
   const w = c.shape(1);
   const group = c.int('group', 1);
+  requirePositive('group', [group]);
   if (x.length < 3 || w.length !== x.length || x[1] !== w[0]) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)}`);
   const k = x.length - 2;
   const head = [x[0]!, w[1]! * group];
@@ -85,9 +108,14 @@ const convTranspose: ShapeRule = (c) => {
   const autoPad = c.str('auto_pad', 'NOTSET');
   const pads = autoPad === 'VALID' ? Array<number>(2 * k).fill(0) : (c.ints('pads') ?? Array<number>(2 * k).fill(0));
   if (kernel.length !== k || strides.length !== k || dil.length !== k || outPad.length !== k || pads.length !== 2 * k) throw new ShapeGap('attributes do not match the spatial rank');
-  return [tensor([...head, ...x.slice(2).map((d, i) => (autoPad.startsWith('SAME')
+  requirePositive('strides', strides);
+  requirePositive('dilations', dil);
+  requirePositive('kernel_shape', kernel);
+  const out = x.slice(2).map((d, i) => (autoPad.startsWith('SAME')
     ? d * strides[i]!
-    : strides[i]! * (d - 1) + outPad[i]! + (kernel[i]! - 1) * dil[i]! + 1 - pads[i]! - pads[i + k]!))])];
+    : strides[i]! * (d - 1) + outPad[i]! + (kernel[i]! - 1) * dil[i]! + 1 - pads[i]! - pads[i + k]!));
+  requireOutput(out, x.slice(2), kernel);
+  return [tensor([...head, ...out])];
 };
 
 const pool: ShapeRule = (c) => {

@@ -230,9 +230,12 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(chip.stdout).toBe('');
     expect(lines(chip.stderr)).toHaveLength(1);
     const line = lines(chip.stderr)[0]!;
-    const m = /^edgelat: no benchmark p50 and p90 latency for model "resnet50" on chip "tpu-v9"; benchmarked chips of this model: (.+)$/.exec(line);
+    const m = /^edgelat: unknown chip "tpu-v9": no model has benchmark p50 and p90 latencies on it; benchmarked chips of "resnet50": (.+)$/.exec(line);
     expect(m, line).not.toBeNull();
     expect(m![1]!.split(', ').sort()).toEqual([...cutOf(MODEL).keys()].sort());
+    // An unknown model is named as one (not as a missing benchmark of a pair).
+    const model = await edgelat(['predict', '--model', 'nosuch', '--chip', CHIP], dataDir);
+    expect([model.code, lines(model.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: unknown model "nosuch": models with benchmark p50 and p90 latencies are .*resnet50/)]]);
   });
 
   it('model evaluate --format telemetry --json prints the C4 report', async () => {

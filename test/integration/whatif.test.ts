@@ -59,7 +59,10 @@ describe('capacity what-if against the simulator (F4)', () => {
       expect(Math.abs(r.p50_ms / d.p50 - 1), `${d.s} p50`).toBeLessThanOrEqual(0.15);
     }
     const o = await loadServerObservations(w, 'edge-01');
-    await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: no fleet measurement or benchmark of model ".*" on both ".*" and "no-such-chip"/);
+    await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: unknown chip "no-such-chip": neither the fleet, the benchmarks nor the chip catalog know it \(known: .*\)/);
+    // A chip only the catalog knows: named, with the model that has no evidence on it.
+    await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor) VALUES ('lonely-npu', 'npu', 'X')`);
+    await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(/--chip: no fleet measurement or benchmark of model ".*" on both ".*" and "lonely-npu"/);
   });
 
   it('refuses a server with no data and bad replica counts', async () => {

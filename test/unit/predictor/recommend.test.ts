@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
-import { calibrate, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
+import { calibrate, floorSignificant, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
 import type { ChipInfo } from '../../../services/predictor/types.ts';
 
 const chip = (id: string, price: number | null = null): ChipInfo => ({
@@ -148,6 +148,27 @@ describe('recommendChips', () => {
     expect(f.max_rps_within_slo).toBeLessThan(capacity);
     expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99) * 1.2).toBeCloseTo(30, 3);
     expect(f.idle.p99).toBeCloseTo(idle99 * 1.2, 9);
+  });
+
+  it('on non-monotone measurements, meets the SLO up to the load that contradicts the fewest of them', () => {
+    // Missed at 1–5 req/s (a busy shared server), met once at 6: below 1 req/s contradicts one load, up to 6 contradicts five.
+    const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80 }));
+    const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 3 }, [candidate('fast', fast, { curve, measured: curve[2]! })]).chips[0]!;
+    expect(f.max_rps_within_slo).toBeLessThan(1);
+    expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(0.999);
+    expect(f.meets_slo).toBe(false);
+    // Rounded down where it is printed: a load just below 1 req/s does not read as 1.
+    expect(f.reason).toMatch(/meets it up to 0\.999 req\/s by the law fitted to the fleet's 6 measured load\(s\)/);
+    // The capacity a load is compared with is the curve's (the fleet's traffic included), not a dedicated chip's.
+    const over = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 50 }, [candidate('fast', fast, { curve })]).chips[0]!;
+    const carried = Number(/the load exceeds the ([\d.]+) req\/s the chip carries under the fleet's traffic/.exec(over.reason)![1]);
+    expect(carried).toBeGreaterThan(f.max_rps_within_slo);
+    expect(carried).toBeLessThan(50);
+  });
+
+  it('floorSignificant rounds rates down', () => {
+    expect([floorSignificant(3.9999960000040007, 3), floorSignificant(15.000000000000002, 6), floorSignificant(9148.7, 4), floorSignificant(0.0012345, 2), floorSignificant(0, 3)])
+      .toEqual([3.99, 15, 9148, 0.0012, 0]);
   });
 
   it('ranks chips that cannot carry the load by capacity and gives them no cost', () => {

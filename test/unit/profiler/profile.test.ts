@@ -282,6 +282,25 @@ describe('profileOnnx: malformed models', () => {
     for (const n of [1, 10, 100, 1000, Math.floor(big.length / 2), big.length - 1]) failure(big.subarray(0, n));
   });
 
+  it('refuses attributes onnxruntime refuses: group, strides or dilations below 1, a kernel larger than the padded input', async () => {
+    const conv = (attrs: Record<string, unknown>, spatial = 8, kernel = 3, opType = 'Conv') => {
+      const g = new OnnxGraphBuilder('bad');
+      const x = g.input('x', [1, 4, spatial, spatial]);
+      g.output(opType === 'Conv' ? g.node('Conv', [x, g.weight('w', [4, 4, kernel, kernel])], attrs, { name: 'c1' }) : g.node(opType, [x], attrs, { name: 'c1' }));
+      return g.build();
+    };
+    expect(failure(conv({ group: 0 })).message).toBe('node "c1" (Conv): attribute group [0]: expected integers ≥ 1');
+    expect(failure(conv({ strides: [0, 0] })).message).toBe('node "c1" (Conv): attribute strides [0,0]: expected integers ≥ 1');
+    expect(failure(conv({ dilations: [1, -2] })).message).toBe('node "c1" (Conv): attribute dilations [1,-2]: expected integers ≥ 1');
+    expect(failure(conv({}, 2, 9)).message).toBe('node "c1" (Conv): output spatial dims [-6,-6]: the kernel [9,9] does not fit the (padded) input [2,2]');
+    expect(failure(conv({ kernel_shape: [5, 5] }, 3, 3, 'MaxPool')).message).toBe('node "c1" (MaxPool): output spatial dims [-1,-1]: the kernel [5,5] does not fit the (padded) input [3,3]');
+    // onnxruntime refuses the same models.
+    await expect(ort.InferenceSession.create(conv({ strides: [0, 0] }), { logSeverityLevel: 3 }).then((s) => s.run({ x: new ort.Tensor('float32', new Float32Array(256), [1, 4, 8, 8]) }))).rejects.toThrow();
+    await expect(ort.InferenceSession.create(conv({}, 2, 9), { logSeverityLevel: 3 }).then((s) => s.run({ x: new ort.Tensor('float32', new Float32Array(16), [1, 4, 2, 2]) }))).rejects.toThrow();
+    // A kernel that just fits is fine: 3×3 on 3×3 gives 1×1.
+    expect(profileOnnx(conv({}, 3, 3))).toMatchObject({ macs: convMacs(4, 1, 1, 4, 3, 3), unknown_shape_nodes: [] });
+  });
+
   it('refuses broken graphs: no nodes, a missing input, a cycle, a repeated output', () => {
     expect(failure(new OnnxGraphBuilder('empty').build()).message).toBe('graph has no nodes');
     const missing = small();
