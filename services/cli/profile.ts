@@ -26,11 +26,12 @@ export interface ProfileCommandOptions {
  * @param file  Path of the `.onnx` model (external weight files are not read: only initializer dims count).
  * @returns     The profile printed.
  * @throws {UsageError} (printed in one line, exit code 2) if the file cannot be read, `batch` is not an integer
- *   >= 1, or the bytes are not a profilable ONNX model (the {@link OnnxProfileError} message, after the path).
+ *   >= 1, `modelId` is empty, or the bytes are not a profilable ONNX model (the {@link OnnxProfileError} message, after the path).
  * @example see test/unit/profiler/profile.test.ts
  */
 export async function profileCommand(file: string, opts: ProfileCommandOptions): Promise<ModelProfile> {
   if (opts.batch !== undefined && (!Number.isSafeInteger(opts.batch) || opts.batch < 1)) throw new UsageError(`--batch must be an integer >= 1, got ${JSON.stringify(opts.batch)}`);
+  if (opts.modelId !== undefined && opts.modelId.trim() === '') throw new UsageError(`--model-id: expected a non-empty id, got ${JSON.stringify(opts.modelId)} (leave it out to use the graph or file name)`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);

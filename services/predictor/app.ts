@@ -229,6 +229,12 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post('/v1/profile', { bodyLimit: profileLimit }, async (request) => {
+      // The schema coerces `batch`; a value that is not a number is refused here first, so the answer quotes it as sent.
+      const rawBatch = (request.query as Record<string, unknown> | undefined)?.batch;
+      if (rawBatch !== undefined && !(typeof rawBatch === 'string' && /^[0-9]+$/.test(rawBatch))) {
+        const detail = `expected a whole number 1..4096, got ${JSON.stringify(rawBatch)}`;
+        throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid query string: #/batch ${detail}`, [{ path: '#/batch', message: detail }]);
+      }
       const query = parseRequest(ProfileQuerySchema, request.query, 'query string');
       const onnx = request.body;
       if (!(onnx instanceof Uint8Array) || onnx.length === 0) {

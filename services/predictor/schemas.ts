@@ -44,7 +44,8 @@ export const PredictRequestSchema = z.strictObject({
   chip: text,
   server: text.optional(),
   load: LoadVectorSchema.optional(),
-  input_bytes: count.optional(),
+  /** Bytes of one request's input, ≥ 1 (as `predict --input-bytes`). */
+  input_bytes: z.int().min(1).optional(),
 });
 
 /** Answer of `POST /v1/predict`. */

@@ -257,6 +257,14 @@ describe('POST /v1/profile', () => {
     expect(calls).toEqual([]);
   });
 
+  it('quotes a batch that is not a number as sent', async () => {
+    const { app } = setup();
+    for (const [query, got] of [['batch=abc', '"abc"'], ['batch=2&batch=3', '["2","3"]'], ['batch=', '""']]) {
+      const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
+      expect(problem.detail).toBe(`invalid query string: #/batch expected a whole number 1..4096, got ${got}`);
+    }
+  });
+
   it('answers 400 for an empty body and for a malformed file (BadRequestError)', async () => {
     const { app } = setup({ profile: async () => { throw new BadRequestError('not an ONNX ModelProto: truncated varint at byte 6'); } });
     expectProblem(await app.inject(postOnnx('/v1/profile', Buffer.alloc(0))), 400, PROBLEM_TYPES.malformedBody);

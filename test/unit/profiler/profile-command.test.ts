@@ -70,6 +70,7 @@ describe('profileCommand', () => {
       expect((error as Error).message).toMatch(new RegExp(`^model file ".*${file.split('/').pop()}": [^\\n]+$`));
     }
     await expect(profileCommand(fixture, { json: false, batch: 0 })).rejects.toThrow(UsageError);
+    await expect(profileCommand(fixture, { json: false, modelId: ' ' })).rejects.toThrow(new UsageError('--model-id: expected a non-empty id, got " " (leave it out to use the graph or file name)'));
   });
 });
 

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { OnnxProfileError, profileOnnx } from '../../../services/profiler/profile.ts';
-import { OnnxGraphBuilder } from '../../helpers/onnx-graph.ts';
+import { OnnxGraphBuilder, type AttrValue } from '../../helpers/onnx-graph.ts';
 
 /** Conv MACs: Cout·Hout·Wout·(Cin/groups)·Kh·Kw (the issue-5 convention, also used for ConvTranspose). */
 const convMacs = (cout: number, hout: number, wout: number, cinPerGroup: number, kh: number, kw: number) => cout * hout * wout * cinPerGroup * kh * kw;
@@ -283,7 +283,7 @@ describe('profileOnnx: malformed models', () => {
   });
 
   it('refuses attributes onnxruntime refuses: group, strides or dilations below 1, a kernel larger than the padded input', async () => {
-    const conv = (attrs: Record<string, unknown>, spatial = 8, kernel = 3, opType = 'Conv') => {
+    const conv = (attrs: Record<string, AttrValue>, spatial = 8, kernel = 3, opType = 'Conv') => {
       const g = new OnnxGraphBuilder('bad');
       const x = g.input('x', [1, 4, spatial, spatial]);
       g.output(opType === 'Conv' ? g.node('Conv', [x, g.weight('w', [4, 4, kernel, kernel])], attrs, { name: 'c1' }) : g.node(opType, [x], attrs, { name: 'c1' }));
