@@ -11,10 +11,10 @@
  * - idle = the law at λ = 0 (one request alone), times the calibration;
  * - one latency-versus-load curve per chip, whatever λ is asked about ({@link fitCurve}): where the
  *   fleet measured the pair at some loads, the law is pinned to those measurements by scaling the
- *   arrival rate (the fleet's server also queues other models), bounded so that the curve meets the
- *   SLO at every measured load that met it and misses it at every one that missed (when the
- *   measurements are monotone in load); idle and max_rps_within_slo come from that curve, so they
- *   do not move with the requested λ;
+ *   arrival rate (the fleet's server also queues other models), moved so that the highest load
+ *   within the SLO contradicts the fewest measured loads (none when the measured outcomes are
+ *   monotone in load); idle and max_rps_within_slo come from that curve, so they do not move with
+ *   the requested λ;
  * - max_rps_within_slo = the highest λ at which the curve meets the SLO;
  * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
  *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
