@@ -174,7 +174,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    const labels = { route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'), method: request.method, status: String(reply.statusCode) };
+    // A wrong method on a known path (405) is labelled with that path; other unmatched URLs share one label (bounded cardinality).
+    const path = request.url.split('?', 1)[0]!;
+    const route = request.is404 ? (reply.statusCode === 405 && allowed.has(path) ? path : 'unmatched') : (request.routeOptions.url ?? 'unmatched');
+    const labels = { route, method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     request.log.debug({ ...labels, ms: reply.elapsedTime }, 'request completed');

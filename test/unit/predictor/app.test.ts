@@ -336,12 +336,14 @@ describe('GET routes', () => {
     await app.inject(postJson('/v1/predict', PREDICT_BODY));
     await app.inject(postJson('/v1/predict', { model: 1 }));
     await app.inject({ method: 'GET', url: '/nowhere' });
+    await app.inject({ method: 'GET', url: '/v1/predict?x=1' });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="POST",status="200"} 1');
     expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="POST",status="400"} 1');
     expect(res.body).toContain('edgelat_http_requests_total{route="unmatched",method="GET",status="404"} 1');
+    expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="GET",status="405"} 1');
     expect(res.body).toMatch(/edgelat_http_request_duration_seconds_bucket\{le="0\.5",route="\/v1\/predict",method="POST",status="200"\} 1/);
     expect(res.body).toContain('process_cpu_user_seconds_total');
   });
