@@ -13,7 +13,7 @@ import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
 import { recommendChips } from './recommend.ts';
-import { loadBenchmarkPredictor } from './benchmark-predictor.ts';
+import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse } from './gate-evidence.ts';
 import {
   BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
@@ -26,7 +26,7 @@ export const HEALTH_TTL_MS = 1000;
 export interface BackendOptions {
   warehouse: Warehouse;
   registry: ModelRegistry;
-  /** Predicts benchmark latencies of pairs nobody measured. @default the MLPerf system predictor over the warehouse's benchmarks, fitted per recommendation (benchmark-predictor.ts) */
+  /** Predicts benchmark latencies of pairs nobody measured. @default the MLPerf system predictor over the warehouse's benchmarks, fitted again when they change (benchmark-predictor.ts) */
   predictBenchmark?: BenchmarkPredictor;
   /** How long champion models and priors are reused before the registry is read again, ms. @default 10000 */
   modelTtlMs?: number;
@@ -46,6 +46,7 @@ function requestError(error: unknown): never {
 export function createBackend(options: BackendOptions): PredictorBackend & { close(): Promise<void> } {
   const { warehouse: w, registry } = options;
   const predictor = new LatencyPredictor(w, registry, options.modelTtlMs);
+  const benchmarkPredictor = cachedBenchmarkPredictor();
   let healthCache: { atMs: number; value: { ok: boolean; details?: unknown } } | null = null;
   return {
     async predict(req) {
@@ -69,7 +70,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         if (unknown.length > 0 && catalog.size > 0) throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.
-      const predictBenchmark = options.predictBenchmark ?? (req.model !== undefined ? await loadBenchmarkPredictor(w) : undefined);
+      const predictBenchmark = options.predictBenchmark ?? (req.model !== undefined ? await benchmarkPredictor(w) : undefined);
       const { candidates, skipped } = await gatherCandidates(w, { model, profile: req.profile, rps: req.rps, chips: req.chips, predictBenchmark });
       return recommendChips({ model, slo: req.slo, rps: req.rps, objective: req.objective }, candidates, skipped);
     },

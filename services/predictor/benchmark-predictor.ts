@@ -61,6 +61,27 @@ export function benchmarkPredictor(rows: readonly BenchmarkP90Row[], chips: Read
   };
 }
 
+/**
+ * A {@link loadBenchmarkPredictor} reused while the benchmark rows and the chip catalog are unchanged (their row
+ * counts and newest import times), so a service fits the system predictor once, not per request.
+ * @returns `get(w)`: the current predictor.
+ */
+export function cachedBenchmarkPredictor(): (w: Warehouse) => Promise<BenchmarkPredictor> {
+  let cached: { key: string; predictor: Promise<BenchmarkPredictor> } | null = null;
+  return async (w) => {
+    const [state] = await w.query<{ key: string }>(
+      `SELECT concat(toString((SELECT count() FROM ${w.database}.benchmark_latency)), '|', toString((SELECT max(imported_at) FROM ${w.database}.benchmark_latency)),
+                     '|', toString((SELECT count() FROM ${w.database}.chips)), '|', toString((SELECT max(updated_at) FROM ${w.database}.chips))) AS key`);
+    const key = String(state?.key ?? '');
+    if (cached?.key !== key) {
+      const predictor = loadBenchmarkPredictor(w);
+      predictor.catch(() => { if (cached?.predictor === predictor) cached = null; }); // a failed load is not kept
+      cached = { key, predictor };
+    }
+    return cached.predictor;
+  };
+}
+
 /** {@link benchmarkPredictor} over the warehouse's SingleStream batch-1 p90 rows and its chip catalog. */
 export async function loadBenchmarkPredictor(w: Warehouse): Promise<BenchmarkPredictor> {
   const [rows, catalog] = await Promise.all([
