@@ -34,9 +34,8 @@
  *   every draw and their mean, min and max.
  */
 import { fitAdditive } from './additive-fit.ts';
-import type { NamedText } from './help.ts';
+import type { ImportProblem, NamedText } from './help.ts';
 import { parseMlperf, type BenchmarkRow } from './import-mlperf.ts';
-import type { ImportProblem } from './help.ts';
 import { mape, withinTolerance } from './metrics.ts';
 import { parseMlperfSystems, type SystemFeatures } from './mlperf-systems.ts';
 import { fitSystemTransfer, predictSystem, type SystemTransferModel } from './system-transfer.ts';

@@ -146,13 +146,21 @@ export function featuresFromKey(key: string, chip: { chip: string; kind: string;
   const [round, division, submitter, ...rest] = key.split('/');
   const systemId = rest.join('/');
   if (!round || !division || !submitter || !systemId) throw new RangeError(`system: expected "round/division/submitter/system_id", got ${JSON.stringify(key)}`);
-  const framework = frameworkFamily('', systemId);
-  const backend = BACKEND_PATTERN.exec(systemId.replace(/[_-]/g, ' '))?.[1]?.toLowerCase();
   return {
     system: key, round, division, submitter, chip: chip.chip, chipKind: chip.kind, vendor: chip.vendor, hostChip: 'unknown',
-    isa: isaOf(chip.kind === 'cpu' ? chip.chip : 'unknown'), computeKind: '', accelerators: 0, framework,
-    stack: backend ? `${framework}:${backend}` : framework, systemType: '',
+    isa: isaOf(chip.kind === 'cpu' ? chip.chip : 'unknown'), computeKind: '', accelerators: 0, ...softwareStack('', systemId), systemType: '',
   };
+}
+
+/**
+ * Framework family and stack (family plus its backend) of a system from its framework text and system id.
+ * @returns `{ framework, stack }`: {@link frameworkFamily}; `stack` is `family:backend` when {@link BACKEND_PATTERN}
+ *          finds a backend in the text or the id, else the family.
+ */
+function softwareStack(frameworkText: string, systemId: string): { framework: string; stack: string } {
+  const framework = frameworkFamily(frameworkText, systemId);
+  const backend = BACKEND_PATTERN.exec(`${frameworkText} ${systemId.replace(/[_-]/g, ' ')}`)?.[1]?.toLowerCase();
+  return { framework, stack: backend ? `${framework}:${backend}` : framework };
 }
 
 const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
@@ -165,8 +173,6 @@ function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
   const host = r.host_processor_model_name ? normaliseChip(r.host_processor_model_name, { kind: 'cpu' }).chip : 'unknown';
   const perNode = Number(r.accelerators_per_node);
   const nodes = Number(r.number_of_nodes);
-  const framework = frameworkFamily(r.framework ?? '', r.system_id);
-  const backend = BACKEND_PATTERN.exec(`${r.framework ?? ''} ${r.system_id!.replace(/[_-]/g, ' ')}`)?.[1]?.toLowerCase();
   return {
     system: key,
     round: r.mlperf_version!,
@@ -179,8 +185,7 @@ function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
     isa: isaOf(chip.kind === 'cpu' ? chip.chip : host),
     computeKind: r.compute_kind ?? '',
     accelerators: Number.isFinite(perNode) && perNode > 0 ? perNode * (Number.isFinite(nodes) && nodes > 0 ? nodes : 1) : 0,
-    framework,
-    stack: backend ? `${framework}:${backend}` : framework,
+    ...softwareStack(r.framework ?? '', r.system_id!),
     systemType: r.system_type ?? '',
   };
 }

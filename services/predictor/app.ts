@@ -175,8 +175,8 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
   });
   app.addHook('onResponse', async (request, reply) => {
     // A wrong method on a known path (405) is labelled with that path; other unmatched URLs share one label (bounded cardinality).
-    const path = request.url.split('?', 1)[0]!;
-    const route = request.is404 ? (reply.statusCode === 405 && allowed.has(path) ? path : 'unmatched') : (request.routeOptions.url ?? 'unmatched');
+    const route = !request.is404 ? (request.routeOptions.url ?? 'unmatched')
+      : reply.statusCode === 405 ? request.url.split('?', 1)[0]! : 'unmatched'; // 405 is answered only on a known path
     const labels = { route, method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);

@@ -19,6 +19,7 @@
  * Chips with none of these are skipped with a reason.
  */
 import { normaliseChip } from '../model/chips.ts';
+import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
@@ -155,7 +156,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
       : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
         : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
-          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? ', and the MLPerf system predictor cannot link it to the chip\'s benchmarked models (no common system, or a one-sd factor above ×2.7)' : ''}`;
+          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`;
     skipped.push({ chip: id, reason: why });
   }
   return { candidates, skipped };

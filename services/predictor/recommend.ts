@@ -115,7 +115,7 @@ export interface FittedCurve {
 /**
  * Pin the queueing law to the fleet's measured loads of a (model, chip), independent of the rate asked about.
  * - Each measured load r (≥ {@link MIN_MEASURED_REQUESTS} requests) whose SLO percentile y lies above the idle law
- *   gives a pin m_r: the effective rate at which the law's percentile equals y (bisection below saturation), / r.
+ *   gives a pin m_r: the effective rate at which the law's percentile equals y (`maxRateWithin`), / r.
  *   A load measured at or below the idle law pins m_r = 0.
  * - When more than half the loads lie above the idle law, rateScale = the lower median of the pins, then moved so
  *   that the load up to which the curve meets the SLO contradicts the fewest measured loads (one that met the SLO
@@ -129,20 +129,9 @@ export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCu
   const pts = c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p.ratePerS > 0 && p[sloName] > 0);
   const scaled: FittedCurve = { rateScale: 1, calibration: { ...c.calibration }, points: pts.length };
   if (pts.length === 0) return scaled;
-  const q = (rate: number): number => latencyQuantile(c.service, rate, c.workers, slo.percentile);
-  const idle = q(0);
-  const saturation = (c.workers / serviceMoments(c.service).meanMs) * 1000;
-  const rateFor = (target: number): number => {
-    let lo = 0;
-    let hi = saturation * (1 - 1e-9);
-    for (let i = 0; i < 50; i++) {
-      const mid = (lo + hi) / 2;
-      if (q(mid) < target) lo = mid;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const pins = pts.map((p) => (p[sloName] > idle ? rateFor(p[sloName]) / p.ratePerS : 0)).sort((a, b) => a - b);
+  const idle = latencyQuantile(c.service, 0, c.workers, slo.percentile);
+  // The pin of a load: the highest rate at which the law's percentile is within the measured one (the law's own bisection).
+  const pins = pts.map((p) => (p[sloName] > idle ? maxRateWithin(c.service, c.workers, slo.percentile, p[sloName]) / p.ratePerS : 0)).sort((a, b) => a - b);
   if (2 * pins.filter((m) => m > 0).length <= pins.length) return scaled; // then the lower median would be 0: no queueing to pin
   let m = pins[Math.floor((pins.length - 1) / 2)]!;
   const lawMax = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms);
