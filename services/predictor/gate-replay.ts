@@ -159,18 +159,7 @@ export interface ReplayChange {
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function replayPeakLatencies(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < o.ts.length; i++) idx.push(i);
-  if (!idx.some((i) => o.model[i] === change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
-  let k = sensitivityCache.get(o);
-  if (!k) sensitivityCache.set(o, (k = { compute: loadSensitivity(o.compute, o.util, o.model), io: loadSensitivity(o.io, o.util, o.model) }));
-  const kc = k.compute;
-  const kio = k.io;
-  const scale = change.loadScale ?? 1;
-  const t0 = o.ts[idx[0]!]!;
-  const arrivals = Float64Array.from(idx, (i) => t0 + (o.ts[i]! - t0) / scale);
-  const baseIo = idx.map((i) => (o.io[i]! / (1 + kio * o.util[i]!)) * (o.model[i] === change.model ? change.io : 1));
-  const baseC = idx.map((i) => (o.compute[i]! / (1 + kc * o.util[i]!)) * (o.model[i] === change.model ? change.compute : 1));
+  const { arrivals, baseIo, baseC, kio, kc, t0 } = unloaded(o, change);
   const busy: number[] = [];
   const q = simulateFcfsQueue(arrivals, (j, start) => {
     const b = Math.floor((start - t0) / RHO_BUCKET_MS);
@@ -180,10 +169,45 @@ export function replayPeakLatencies(o: ServerObservations, change: ReplayChange,
     return s;
   }, change.workers);
   const out: number[] = [];
-  idx.forEach((i, j) => {
-    if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) out.push(q.endMs[j]! - arrivals[j]!);
-  });
+  for (let i = 0; i < o.ts.length; i++) {
+    if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) out.push(q.endMs[i]! - arrivals[i]!);
+  }
   return out;
+}
+
+/** A device's requests with one model changed: arrival times (load-scaled) and unloaded service parts, ms. */
+function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Float64Array; baseIo: number[]; baseC: number[]; kio: number; kc: number; t0: number } {
+  if (!o.model.includes(change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
+  let k = sensitivityCache.get(o);
+  if (!k) sensitivityCache.set(o, (k = { compute: loadSensitivity(o.compute, o.util, o.model), io: loadSensitivity(o.io, o.util, o.model) }));
+  const scale = change.loadScale ?? 1;
+  const t0 = o.ts[0]!;
+  return {
+    arrivals: Float64Array.from(o.ts, (t) => t0 + (t - t0) / scale),
+    baseIo: o.io.map((x, i) => (x / (1 + k.io * o.util[i]!)) * (o.model[i] === change.model ? change.io : 1)),
+    baseC: o.compute.map((x, i) => (x / (1 + k.compute * o.util[i]!)) * (o.model[i] === change.model ? change.compute : 1)),
+    kio: k.io,
+    kc: k.compute,
+    t0,
+  };
+}
+
+/**
+ * Offered load of a replay: the requests' unloaded service time after the change over the workers'
+ * time in the replayed span (first to last arrival, compressed by the load scale). At ≥ 1 the
+ * queue cannot drain within the span and the waits grow with its length (utilisation law,
+ * ρ = λ·E[S]/c; Harchol-Balter, Performance Modeling and Design of Computer Systems, 2013, §6.2),
+ * so a replay says nothing about a p99 the queue does not have.
+ * @returns ρ ≥ 0 (fraction of the workers' time; 0 for a span of one instant).
+ * @throws {RangeError} when the observations hold no request of the model.
+ */
+export function offeredUtilisation(o: ServerObservations, change: ReplayChange): number {
+  const { arrivals, baseIo, baseC } = unloaded(o, change);
+  const span = arrivals[arrivals.length - 1]! - arrivals[0]!;
+  if (!(span > 0)) return 0;
+  let work = 0;
+  for (let i = 0; i < baseIo.length; i++) work += baseIo[i]! + baseC[i]!;
+  return work / (change.workers * span);
 }
 
 /**

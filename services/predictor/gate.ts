@@ -20,7 +20,7 @@
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { movedDevice, p99Band, peakWindow, replayPeakLatencies } from './gate-replay.ts';
+import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -205,16 +205,29 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const days = input.days.filter((x) => x.device.model.includes(e.model));
   const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
   const peaks = days.map((x) => peakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts), opt.peakWindowMs));
-  const pooled = (k: number, loadScale: number, now = false): number[] => days.flatMap((x, d) => replayPeakLatencies(now ? x.device : after[d]!, {
-    model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: (now ? x.device : after[d]!).workersPerReplica, loadScale,
-  }, peaks[d]!));
+  // null when a day's queue cannot drain (offered load ≥ 1): no replay, its p99 is unbounded.
+  const pooled = (k: number, loadScale: number, now = false): number[] | null => {
+    const out: number[] = [];
+    for (const [d, x] of days.entries()) {
+      const o = now ? x.device : after[d]!;
+      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: o.workersPerReplica, loadScale };
+      if (offeredUtilisation(o, change) >= 1) return null;
+      out.push(...replayPeakLatencies(o, change, peaks[d]!));
+    }
+    return out;
+  };
   const mid = pooled(1, 1);
+  if (mid === null) {
+    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, workers: after[d]!.workersPerReplica })));
+    return { ...head, ...none, answer: 'BLOCK', factor: f,
+      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${slo.toFixed(1)} ms` };
+  }
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, ...none, answer: 'NEED_SHADOW', factor: f,
       reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or run it as a shadow` };
   }
   const spread = Math.exp(opt.z * f.logSd);
-  const p99 = (v: number[]) => p99Band(v, opt.z).p99;
+  const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
   const mid99 = p99(mid);
   const now99 = p99(pooled(1, 1, true));
   const lg = (x: number) => Math.log(Math.max(x, 1e-9) / Math.max(mid99, 1e-9));
@@ -238,13 +251,13 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   }
   const daySd = Math.sqrt((ss + opt.daySdDof * input.fleetDaySd ** 2) / (dof + opt.daySdDof));
   // A candidate more sensitive to load than the running deployment varies more from day to day.
-  const extra = Math.max(0, lg(p99(pooled(1, 1 + opt.loadMargin))) - Math.log(Math.max(p99(pooled(1, 1 + opt.loadMargin, true)), 1e-9) / Math.max(now99, 1e-9)));
+  const extra = Math.max(0, lg(p99(pooled(1, 1 + opt.loadMargin))) - Math.log(Math.max(p99(pooled(1, 1 + opt.loadMargin, true)), 1e-9) / Math.max(now99, 1e-9))) || 0;
   const dayPart = opt.z * daySd * Math.sqrt(1 + 1 / Math.max(m, 1));
   const up = Math.hypot(lg(p99(pooled(spread, 1))), dayPart, extra);
   const down = Math.hypot(lg(p99(pooled(1 / spread, 1))), dayPart);
   const high = mid99 * Math.exp(up);
   const low = mid99 * Math.exp(-down);
-  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'unbounded (the queue cannot drain)');
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW'
     ? `p99 at peak ${ms(mid99)} (at most ${ms(high)}) is within the SLO ${ms(slo)}`
@@ -253,7 +266,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
       : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]: measure it as a shadow first`;
   const last = peaks[peaks.length - 1]!;
   return {
-    ...head, answer, reason, now_p99_ms: now99, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: high,
+    ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: { start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: mid.length }, factor: f,
   };
 }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
 import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
-import { movedDevice, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 
 function obs(ts: number[], compute: number[], model: string[] = ts.map(() => 'm'), workers = 1): ServerObservations {
@@ -69,6 +69,18 @@ describe('replayPeakLatencies', () => {
     const busier = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 1, io: 1, workers: 1, loadScale: 2 }, peak);
     expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeGreaterThan(0.95);
     expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeLessThan(1.05);
+  });
+
+  it('offered load is the unloaded work over the workers\' time in the span, ρ = λ·E[S]/c', () => {
+    // 10 requests 1 s apart (span 9 s), 900 ms of compute each, one model changed ×2.
+    const ts = Array.from({ length: 10 }, (_, i) => i * 1000);
+    const o = obs(ts, ts.map(() => 900), ts.map((_, i) => (i % 2 === 0 ? 'a' : 'b')), 2);
+    expect(offeredUtilisation(o, { model: 'a', compute: 1, io: 1, workers: 2 })).toBeCloseTo(9000 / (2 * 9000), 12);
+    expect(offeredUtilisation(o, { model: 'a', compute: 2, io: 1, workers: 2 })).toBeCloseTo((5 * 1800 + 5 * 900) / (2 * 9000), 12);
+    // Twice the load: the same work in half the span.
+    expect(offeredUtilisation(o, { model: 'a', compute: 1, io: 1, workers: 2, loadScale: 2 })).toBeCloseTo(9000 / (2 * 4500), 12);
+    expect(offeredUtilisation(obs([5], [900]), { model: 'm', compute: 1, io: 1, workers: 1 })).toBe(0);
+    expect(() => offeredUtilisation(o, { model: 'zz', compute: 1, io: 1, workers: 1 })).toThrow(/model "zz": no request of it on "s1"/);
   });
 
   it('moves a model to the server\'s device of another chip, merged by arrival time', () => {
@@ -148,6 +160,21 @@ describe('gateServer and combineAnswers', () => {
     expect(gate(38).answer).toBe('NEED_SHADOW');
     expect(gate(mid.p99_low_ms! - 0.01).answer).toBe('BLOCK');
     expect(gate(38, 'v7')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null, reason: expect.stringMatching(/--macs/) });
+  });
+
+  it('blocks a candidate whose queue cannot drain without replaying it, and leaves an unbounded band end null', () => {
+    // 600 requests 1 s apart at 10..19 ms: MACs ×1e6 makes each 10–19 s on one worker (ρ ≈ 14500).
+    const huge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1], ['v2', 1e6]]) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
+    expect(huge).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null, p99_high_ms: null, peak: null });
+    expect(huge.reason).toMatch(/offers 1\.45e\+4× the device's capacity .*cannot drain/);
+    // ×66 (ρ = 66 · 14.5 ms / 1 s = 0.957 at the candidate, ≥ 1 at the band's pushed factor): a finite p99
+    // above the longest service (66 · 19 ms: requests wait behind the 1.1–1.25 s ones), an unbounded upper end.
+    const edge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1], ['v2', 66]]) }, targetWorkers: 1, sloP99Ms: 1e9, fleetDaySd: 0.05 });
+    expect(edge.predicted_p99_ms).toBeGreaterThan(66 * 19);
+    expect(Number.isFinite(edge.predicted_p99_ms)).toBe(true);
+    expect(edge.p99_high_ms).toBeNull();
+    expect(edge.answer).toBe('NEED_SHADOW');
+    expect(edge.reason).toMatch(/unbounded \(the queue cannot drain\)/);
   });
 
   it('blocks if any server blocks, else needs a shadow if any does', () => {
