@@ -4,8 +4,8 @@
  *
  * CSV columns (header required, any order): `chip` (required), `kind`
  * (cpu|gpu|npu|fpga|asic), `vendor`, `names` (`;`-separated raw names),
- * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (numbers
- * ≥ 0, scientific notation allowed). A blank cell keeps the stored value; a new
+ * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (decimal
+ * numbers ≥ 0 up to {@link LIMITS}, scientific notation allowed). A blank cell keeps the stored value; a new
  * chip needs kind and vendor. A line with more cells than the header, or a chip
  * already on an earlier line, is a problem (the earlier line is kept). Bad lines are returned as problems naming the
  * file, line, field and value (STYLE §2), the good lines are imported.
@@ -17,6 +17,16 @@ import type { ChipInfo } from './types.ts';
 const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
 const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
 const COLUMNS = ['chip', 'kind', 'vendor', 'names', ...NUMERIC] as const;
+/** A plain decimal (scientific notation allowed): not hex, binary, octal or Infinity, which Number() also takes. */
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Units of the numeric columns, for messages. */
+const UNITS: Record<(typeof NUMERIC)[number], string> = { peak_ops_per_s: 'ops/s', memory_bw_bytes_s: 'bytes/s', power_w: 'W', price_per_hour: 'per hour' };
+/**
+ * Largest accepted value of each numeric column: about 1,000× the largest of its kind sold today
+ * (a 1e18 ops/s accelerator, 1e13 bytes/s of HBM, a 1e4 W rack, 1e3 per hour), so a typo in the
+ * exponent is refused instead of turning every cost into Infinity.
+ */
+const LIMITS: Record<(typeof NUMERIC)[number], number> = { peak_ops_per_s: 1e21, memory_bw_bytes_s: 1e16, power_w: 1e7, price_per_hour: 1e6 };
 
 /** Result of {@link mergeChipCatalog}. */
 export interface CatalogMerge {
@@ -65,8 +75,8 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
         numbers[name] = base?.[name] ?? null;
         continue;
       }
-      const v = Number(text);
-      if (!Number.isFinite(v) || v < 0) return bad(name, text, `expected a number ≥ 0, got ${JSON.stringify(text)}`);
+      const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
+      if (!(v >= 0 && v <= LIMITS[name])) return bad(name, text, `expected a decimal number in [0, ${LIMITS[name]}] ${UNITS[name]}, got ${JSON.stringify(text)}`);
       numbers[name] = v;
     }
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();

@@ -167,7 +167,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000 / rateScale;
   const meets = atLoad[sloName] <= slo.ms;
   const costRate = rps > 0 ? rps : maxRps;
-  const cost = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
+  const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
+  const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `

@@ -31,6 +31,9 @@ describe('recommendChips', () => {
     expect(f.idle.p50).toBeCloseTo(5, 6);
     // price 0.36 per hour at 10 req/s: 0.36 / 36,000 per inference = 10 per million.
     expect(f.cost_per_million).toBeCloseTo(10, 9);
+    // A stored price whose cost overflows is no cost (null), not Infinity (the API's schema refuses it).
+    const dear = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { chip: chip('fast', 1e308) })]);
+    expect(dear.chips[0]!.cost_per_million).toBeNull();
     expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99)).toBeLessThanOrEqual(30);
     expect(f.reason).toMatch(/^meets p99 30\.0 ms at 10 req\/s: p99 [\d.]+ ms, predicted from benchmarks \(2 systems\)/);
     expect(r.chips[1]!.reason).toMatch(/^misses p99/);
@@ -202,6 +205,14 @@ describe('mergeChipCatalog', () => {
     expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [3, 'kind', 'tpu'], [4, 'vendor', ''], [5, 'power_w', '-2'], [7, 'line', 'extra'], [8, 'chip', 'x4']]);
     expect(m.problems[1]!.message).toBe('expected one of cpu, gpu, npu, fpga, asic, got "tpu"');
     expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
+  });
+
+  it('takes plain decimals up to a sane limit: not hex, binary, Infinity or a price of 1e308', () => {
+    const text = 'chip,kind,vendor,price_per_hour\na1,gpu,V,0x10\na2,gpu,V,0b11\na3,gpu,V,Infinity\na4,gpu,V,1e308\na5,gpu,V,1e6\na6,gpu,V,+2.5e-1\na7,gpu,V,.5\na8,gpu,V,7.\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'price_per_hour', '0x10'], [3, 'price_per_hour', '0b11'], [4, 'price_per_hour', 'Infinity'], [5, 'price_per_hour', '1e308']]);
+    expect(m.problems[3]!.message).toBe('expected a decimal number in [0, 1000000] per hour, got "1e308"');
+    expect(m.rows.map((r) => [r.chip, r.price_per_hour])).toEqual([['a5', 1e6], ['a6', 0.25], ['a7', 0.5], ['a8', 7]]);
   });
 
   it('refuses a header without chip or with an unknown column', () => {
