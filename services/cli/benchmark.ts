@@ -60,6 +60,8 @@ export interface ImportSummary {
   profiles: number;
   chips: number;
   problems: ImportProblem[];
+  /** Lines read but not imported, by reason (not errors: other scenarios, repeats); MLPerf only. */
+  skipped: { reason: string; count: number }[];
 }
 
 /**
@@ -94,31 +96,45 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     }));
     await insertChunked(warehouse, 'benchmark_latency', rows);
     await insertChunked(warehouse, 'model_profiles', profiles);
-    return { source, benchmarkRows: rows.length, profiles: profiles.length, chips: 0, problems: d.problems };
+    return { source, benchmarkRows: rows.length, profiles: profiles.length, chips: 0, problems: d.problems, skipped: [] };
   }
   if (opts.format === 'mlperf') {
     if (!opts.runs?.length) throw new UsageError('--format mlperf needs --runs R.csv [R2.csv ...]');
     if (!opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
-    const m = parseMlperf(opts.runs.map((p) => readNamed('--runs', p)), opts.systems.map((p) => readNamed('--systems', p)));
+    const runs = opts.runs.map((p) => readNamed('--runs', p));
+    const systems = opts.systems.map((p) => readNamed('--systems', p));
+    let m: ReturnType<typeof parseMlperf>;
+    try {
+      m = parseMlperf(runs, systems);
+    } catch (error) {
+      if (error instanceof RangeError) throw new UsageError(error.message);
+      throw error;
+    }
     await warehouse.migrate();
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
     await insertChunked(warehouse, 'chips', m.chips.map((c) => ({ ...c })));
-    return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems };
+    return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
   throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);
 }
 
-/** `edgelat import benchmark`: import, report bad lines on stderr, print what was written. */
-export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<void> {
+/**
+ * `edgelat import benchmark`: import, report bad lines on stderr, print what was written and what was skipped.
+ * @returns The exit code: 1 when a line was bad or no latency was imported (as `chips import`), else 0.
+ */
+export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<number> {
   const s = await importBenchmark(warehouse, opts);
   reportProblems(s.problems);
   const { problems, ...rest } = s;
+  if (s.benchmarkRows === 0) process.stderr.write(`edgelat: no latency was imported${problems.length > 0 ? ' (every line was bad or skipped)' : ' (the files hold no usable run)'}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ ...rest, problems: problems.length, database: warehouse.database })}\n`);
   } else {
-    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)\n`);
+    const skipped = s.skipped.map((k) => `${k.count.toLocaleString('en-US')} ${k.reason}`).join('; ');
+    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)${skipped ? `; skipped: ${skipped}` : ''}\n`);
   }
+  return problems.length > 0 || s.benchmarkRows === 0 ? 1 : 0;
 }
 
 /** Options of `edgelat model evaluate`. */

@@ -178,7 +178,7 @@ benchmarkFileOptions(program
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
     const warehouse = openWarehouse(loadConfig());
     try {
-      await importBenchmarkCommand(warehouse, opts);
+      process.exitCode = await importBenchmarkCommand(warehouse, opts);
     } finally {
       await warehouse.close();
     }

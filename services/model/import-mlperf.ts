@@ -117,30 +117,48 @@ export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], strin
 interface CsvRecord {
   /** 1-based line where the record starts. */
   line: number;
+  /** 1-based line where it ends (> line when a quoted field holds line breaks). */
+  end: number;
   cells: string[];
+  /** A quoted field is still open at the end of the file. */
+  unclosed: boolean;
 }
 
-/** Records with their starting line: physical lines are joined while a quote is open, then parsed by csv.ts. */
+/**
+ * Records with their first and last line: physical lines are joined while a quoted field is open
+ * (a quote opens one only at the start of a field, as in csv.ts), then parsed by csv.ts.
+ */
 function readRecords(text: string): CsvRecord[] {
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const out: CsvRecord[] = [];
   let buf: string[] = [];
   let start = 1;
-  let quotes = 0;
-  const flush = (): void => {
+  let quoted = false;
+  const flush = (end: number): void => {
     const rec = buf.join('\n');
-    if (rec.replace(/\r/g, '').trim() !== '') out.push({ line: start, cells: parseCsv(rec)[0] ?? [''] });
+    if (rec.replace(/\r/g, '').trim() !== '') out.push({ line: start, end, cells: parseCsv(rec)[0] ?? [''], unclosed: quoted });
     buf = [];
-    quotes = 0;
+    quoted = false;
   };
   lines.forEach((l, i) => {
     if (buf.length === 0) start = i + 1;
     buf.push(l);
-    for (const ch of l) if (ch === '"') quotes++;
-    if (quotes % 2 === 0) flush();
+    let atStart = buf.length === 1;
+    for (let j = 0; j < l.length; j++) {
+      const ch = l[j];
+      if (quoted) {
+        if (ch === '"' && l[j + 1] === '"') j++;
+        else if (ch === '"') quoted = false;
+      } else if (ch === '"' && atStart) {
+        quoted = true;
+      } else {
+        atStart = ch === ',';
+      }
+    }
+    if (!quoted) flush(i + 1);
   });
-  if (buf.length > 0) flush();
+  if (buf.length > 0) flush(lines.length);
   return out;
 }
 
@@ -151,12 +169,17 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
   const [head, ...body] = readRecords(f.text);
   const header = (head?.cells ?? []).map((h) => h.trim());
   for (const c of required) {
-    if (!header.includes(c)) throw new Error(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
+    if (!header.includes(c)) throw new RangeError(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
   }
   const out: { line: number; rec: Rec }[] = [];
-  for (const { line, cells } of body) {
+  for (const { line, end, cells, unclosed } of body) {
+    if (unclosed) {
+      problems.push({ file: f.file, line, field: 'quote', value: cells.join(',').slice(0, 60), message: `a quoted field opened on line ${line} is never closed: lines ${line}–${end} (the rest of the file) are not read` });
+      continue;
+    }
     if (cells.length !== header.length) {
-      problems.push({ file: f.file, line, field: 'columns', value: String(cells.length), message: `expected ${header.length} fields, found ${cells.length}` });
+      const span = end > line ? ` (lines ${line}–${end} read as one record: a quoted field opened on line ${line} closes on line ${end})` : '';
+      problems.push({ file: f.file, line, field: 'columns', value: String(cells.length), message: `expected ${header.length} fields, found ${cells.length}${span}` });
       continue;
     }
     const rec: Rec = {};
@@ -194,7 +217,7 @@ interface SystemInfo {
  * @param runs     `runs_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
  * @param systems  `systems_vX.Y.csv` files.
  * @returns        Rows for `benchmark_latency` and `chips`, problems and counts.
- * @throws {Error} if a file's header lacks a column of {@link RUN_COLUMNS} or
+ * @throws {RangeError} if a file's header lacks a column of {@link RUN_COLUMNS} or
  *                 {@link SYSTEM_COLUMNS}; the message names the file and column.
  * @example see test/unit/model/import-mlperf.test.ts
  */
@@ -231,7 +254,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
   const benchmark: BenchmarkRow[] = [];
   const skipped = new Map<string, number>();
   // (system, model_id) already imported: -99 and -99.9 runs of one network on one system are one row (the first).
-  const imported = new Set<string>();
+  const imported = new Map<string, { model: string }>(); // (system, model id) → the first line's model name
   let runsRead = 0;
   for (const f of runs) {
     const before = problems.length;
@@ -257,12 +280,15 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const ms = DECIMAL.test(p90) ? Number(p90) : NaN;
       if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${JSON.stringify(p90)}`); continue; }
       const rowKey = `${key}\u0000${modelId}`;
-      if (imported.has(rowKey)) {
-        const reason = 'another accuracy target (-99 / -99.9) of a model already imported for this system';
+      const first = imported.get(rowKey);
+      if (first !== undefined) {
+        const reason = first.model === rec.model!.trim()
+          ? 'a repeat of a run already imported for this system (same model name)'
+          : 'another accuracy target (-99 / -99.9) of a model already imported for this system';
         skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
         continue;
       }
-      imported.add(rowKey);
+      imported.set(rowKey, { model: rec.model!.trim() });
       benchmark.push({ source: 'mlperf', model_id: modelId, device: key, chip: sys.chip, batch: 1, scenario, percentile: 0.9, latency_ms: ms, system: key });
     }
     sortByLine(problems, before);

@@ -108,7 +108,7 @@ export function frameworkFamily(framework: string, systemId = ''): string {
  * column count or an empty key column are skipped.
  * @param systems  `systems_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
  * @returns        Features by system key.
- * @throws {Error} if a file's header lacks one of the key columns or `compute_device`.
+ * @throws {RangeError} if a file's header lacks one of the key columns or `compute_device`.
  * @example see test/unit/model/evaluate-mlperf.test.ts
  */
 export function parseMlperfSystems(systems: readonly NamedText[]): Map<string, SystemFeatures> {
@@ -117,7 +117,7 @@ export function parseMlperfSystems(systems: readonly NamedText[]): Map<string, S
     const rows = parseCsv(f.text.replace(/^\uFEFF/, ''));
     const header = (rows[0] ?? []).map((h) => h.trim());
     for (const c of ['mlperf_version', 'division', 'submitter', 'system_id', 'compute_device']) {
-      if (!header.includes(c)) throw new Error(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
+      if (!header.includes(c)) throw new RangeError(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
     }
     for (const cells of rows.slice(1)) {
       if (cells.length !== header.length) continue;

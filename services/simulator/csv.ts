@@ -8,7 +8,9 @@
  * Parse CSV text into rows of string fields.
  *
  * Behaviour: fields may be quoted with `"` (a doubled `""` is a literal quote
- * and commas or line breaks inside quotes are kept); both LF and CRLF line ends
+ * and commas or line breaks inside quotes are kept); a quote opens a quoted
+ * field only at the start of a field, elsewhere it is a literal character
+ * (`12" rack`), as Python's csv module reads it; both LF and CRLF line ends
  * are accepted; a final line break does not make an empty row.
  * @param text  The whole file, UTF-8 decoded.
  * @returns     Rows in file order, the header row first.
@@ -24,6 +26,7 @@ export function parseCsv(text: string): string[][] {
   let row: string[] = [];
   let field = '';
   let quoted = false;
+  let atStart = true;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
@@ -37,18 +40,22 @@ export function parseCsv(text: string): string[][] {
       } else {
         field += ch;
       }
-    } else if (ch === '"') {
+    } else if (ch === '"' && atStart) {
       quoted = true;
+      atStart = false;
     } else if (ch === ',') {
       row.push(field);
       field = '';
+      atStart = true;
     } else if (ch === '\n') {
       row.push(field);
       rows.push(row);
       row = [];
       field = '';
+      atStart = true;
     } else if (ch !== '\r') {
       field += ch;
+      atStart = false;
     }
   }
   if (field !== '' || row.length > 0) {

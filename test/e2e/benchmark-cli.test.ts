@@ -62,9 +62,9 @@ describe('edgelat import benchmark', () => {
     expect(features).toMatchObject({ 'e_1_0=avg_pool_3x3': 1, 'e_1_0=none': 0, n_skip_connect: 3, n_nor_conv_1x1: 2 });
   });
 
-  it('--format mlperf: reports the bad lines as file:line on stderr, exits 0 and imports the good rows', async () => {
+  it('--format mlperf: reports the bad lines as file:line on stderr, imports the good rows and exits 1 (as chips import)', async () => {
     const imported = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', RUNS, '--systems', SYSTEMS, '--json'], dataDir);
-    expect(imported.code).toBe(0);
+    expect(imported.code).toBe(1);
     const bad = lines(imported.stderr);
     for (const l of bad) expect(l).toMatch(/^edgelat: test\/fixtures\/mlperf\/\w+\.csv:\d+: \S+ = ".*": .+$/);
     // The same bad lines as test/unit/model/import-mlperf.test.ts, systems file first.
@@ -73,7 +73,15 @@ describe('edgelat import benchmark', () => {
       ...[10, 11, 12, 13, 14, 15, 16, 19, 23].map((n) => `${RUNS}:${n}`),
     ]);
     expect(bad).toContain(`edgelat: ${RUNS}:10: p90_latency_ms = "abc": latency must be a number > 0 ms, got "abc"`);
-    expect(JSON.parse(imported.stdout)).toEqual({ source: 'mlperf', benchmarkRows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat' });
+    expect(JSON.parse(imported.stdout)).toEqual({
+      source: 'mlperf', benchmarkRows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat',
+      skipped: [
+        { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
+        { reason: 'scenario=MultiStream', count: 1 },
+        { reason: 'scenario=Offline', count: 1 },
+        { reason: 'scenario=Server', count: 1 },
+      ],
+    });
 
     // 3d-unet-99 and 3d-unet-99.9 of one system are one model (`3d-unet`): the import keeps the first
     // (counted as skipped), so the 8 rows reported are the 8 in the table.
@@ -93,6 +101,10 @@ describe('edgelat import benchmark', () => {
     const runs = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'no/such/runs.csv', '--systems', SYSTEMS], dataDir);
     expect(runs.code).toBe(2);
     expect(lines(runs.stderr)).toEqual(['edgelat: --runs no/such/runs.csv: no such file']);
+    // A header without a required column is bad usage too (exit 2), named in one line.
+    const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
+    expect(noP90.code).toBe(2);
+    expect(lines(noP90.stderr)).toEqual(['edgelat: test/fixtures/mlperf/runs_missing_p90.csv: header lacks required column "p90_latency_ms"']);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../../services/simulator/csv.ts';
 import { normaliseChip, slugChip } from '../../../services/model/chips.ts';
 import { mlperfModelId, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
 
@@ -93,6 +94,47 @@ describe('parseMlperf on fixtures', () => {
       .toThrow('runs_missing_p90.csv: header lacks required column "p90_latency_ms"');
     expect(() => parseMlperf([], [{ file: 'systems_x.csv', text: 'mlperf_version,division,submitter,system_id\n' }]))
       .toThrow('systems_x.csv: header lacks required column "compute_device"');
+  });
+});
+
+describe('parseMlperf: quotes and repeats', () => {
+  const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+  const RUNS_HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid';
+  const sys = (id: string, name: string) => `v3.0,closed,V,${id},${name},-,Some CPU,TF,cpu,Some CPU`;
+  const run = (id: string, model: string, p90: string) => `v3.0,closed,V,${id},${model},SingleStream,1,${p90},VALID`;
+
+  it('reads a quote inside an unquoted field as a character (12" rack), as Python\'s csv does', () => {
+    const systems = [SYS, sys('a', 'Box 12" rack'), sys('b', 'Box B'), sys('c', 'Box 19" rack, 2U'.replace(',', ';'))].join('\n');
+    const runs = [RUNS_HEAD, run('a', 'resnet50', '2'), run('b', 'resnet50', '3'), run('c', 'resnet50', '4')].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.problems).toEqual([]);
+    expect(r.benchmark.map((b) => [b.system, b.latency_ms])).toEqual([['v3.0/closed/V/a', 2], ['v3.0/closed/V/b', 3], ['v3.0/closed/V/c', 4]]);
+    expect(parseCsv('a,12" rack,"x, ""y""",b"c\n')).toEqual([['a', '12" rack', 'x, "y"', 'b"c']]);
+  });
+
+  it('names a quoted field that spans lines or never closes, instead of swallowing the file silently', () => {
+    const systems = [SYS, sys('a', 'Box A'), sys('b', '"Box B'), sys('c', 'Box C'), sys('d', 'Box D')].join('\n');
+    const runs = [RUNS_HEAD, run('a', 'resnet50', '2')].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.problems.map((p) => [p.line, p.field])).toEqual([[3, 'quote']]);
+    expect(r.problems[0]!.message).toBe('a quoted field opened on line 3 is never closed: lines 3–5 (the rest of the file) are not read');
+    expect(r.benchmark).toHaveLength(1);
+    // Closed three lines later: one record of the wrong width, with the lines it took.
+    const spans = [SYS, sys('a', '"Box A'), 'v3.0,closed,V,b,Box B,-,Some CPU,TF",cpu,Some CPU', sys('c', 'Box C')].join('\n');
+    const again = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: spans }]);
+    expect(again.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'columns', '7'], [2, 'system_id', 'a']]);
+    expect(again.problems[0]!.message).toBe('expected 10 fields, found 7 (lines 2–3 read as one record: a quoted field opened on line 2 closes on line 3)');
+  });
+
+  it('counts a repeated run line as a repeat, and -99 / -99.9 of one model as another accuracy target', () => {
+    const systems = [SYS, sys('a', 'Box A')].join('\n');
+    const runs = [RUNS_HEAD, run('a', 'bert-99', '2'), run('a', 'bert-99', '2'), run('a', 'bert-99.9', '3'), run('a', 'bert-99', '2')].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['bert', 2]]);
+    expect(r.runsSkipped).toEqual([
+      { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
+      { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
+    ]);
   });
 });
 
