@@ -10,7 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createLogger } from '../log.ts';
 import { createPredictorMetrics } from './metrics.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
@@ -99,6 +99,12 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Http
 function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = validate(schema, input);
   if (result.ok) return result.value;
+  // A query value coerced to a number that is not one: quote it as sent, not as the NaN it became.
+  const sent = (path: string): unknown => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[path.replace(/^#\//, '')] : undefined);
+  for (const e of result.errors) {
+    const raw = sent(e.path);
+    if (typeof raw === 'string' && /received NaN/.test(e.message)) e.message = `expected a number, got ${JSON.stringify(raw)}`;
+  }
   const first = result.errors[0]!;
   const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
   throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid ${what}: ${first.path} ${first.message}${more}`, result.errors);
@@ -170,8 +176,21 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     genReqId: () => randomUUID(),
   });
 
+  const allowed = new Map<string, string[]>();
+  for (const route of API_ROUTES) {
+    const method = route.method.toUpperCase();
+    allowed.set(route.path, [...(allowed.get(route.path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
+  }
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A wrong method on a known path is a 405 before any body is read (an empty or malformed body would answer 400 first).
+    const methods = request.is404 ? allowed.get(request.url.split('?', 1)[0]!) : undefined;
+    if (methods) {
+      reply.header('allow', methods.join(', '));
+      const detail = `method ${JSON.stringify(request.method)} is not allowed on ${JSON.stringify(request.url.split('?', 1)[0]!)}: use ${methods.join(' or ')}`;
+      await sendProblem(request, reply, new HttpProblem(405, PROBLEM_TYPES.methodNotAllowed, detail));
+      return reply;
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     // A wrong method on a known path (405) is labelled with that path; other unmatched URLs share one label (bounded cardinality).
@@ -194,19 +213,8 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     return sendProblem(request, reply, new HttpProblem(500, PROBLEM_TYPES.internal, detail));
   });
 
-  const allowed = new Map<string, string[]>();
-  for (const route of API_ROUTES) {
-    const method = route.method.toUpperCase();
-    allowed.set(route.path, [...(allowed.get(route.path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
-  }
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0]!;
-    const methods = allowed.get(path);
-    if (methods) {
-      reply.header('allow', methods.join(', '));
-      const detail = `method ${JSON.stringify(request.method)} is not allowed on ${JSON.stringify(path)}: use ${methods.join(' or ')}`;
-      return sendProblem(request, reply, new HttpProblem(405, PROBLEM_TYPES.methodNotAllowed, detail));
-    }
     return sendProblem(request, reply, new HttpProblem(404, PROBLEM_TYPES.noRoute, `no route ${JSON.stringify(`${request.method} ${path}`)}: see /openapi.json`));
   });
 
@@ -250,7 +258,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     });
   });
 
-  app.get('/v1/chips', async () => checkAnswer(ChipsResponseSchema, { chips: await backend.chips() }, 'GET /v1/chips'));
+  app.get('/v1/chips', async (request) => {
+    parseRequest(z.strictObject({}), request.query, 'query string'); // takes no parameters: an unknown one is a typo
+    return checkAnswer(ChipsResponseSchema, { chips: await backend.chips() }, 'GET /v1/chips');
+  });
 
   app.get('/v1/correlations', async (request) => {
     const query = parseRequest(CorrelationQuerySchema, request.query, 'query string');

@@ -149,6 +149,44 @@ export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<B
   return rows.map((r) => ({ chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90) }));
 }
 
+/** A model's benchmark latency on one chip at one percentile (lower median over systems), ms. */
+export interface BenchmarkPoint { chip: string; percentile: number; ms: number }
+
+/**
+ * The benchmark latencies of a model on two chips at one percentile both have, for a chip ratio:
+ * the SingleStream p50 when both chips have it, else the p90 (MLPerf imports carry p90 only), else
+ * the first other percentile both have.
+ * @param points  The model's benchmark points (any chips, percentiles 0..1).
+ * @returns `{ percentile, a, b }` (ms > 0 on chip `a` and `b`), or null when no percentile is on both.
+ */
+export function commonBenchmark(points: readonly BenchmarkPoint[], a: string, b: string): { percentile: number; a: number; b: number } | null {
+  const at = (chip: string, p: number) => points.find((x) => x.chip === chip && x.percentile === p && x.ms > 0)?.ms;
+  const shared = [...new Set(points.map((x) => x.percentile))].sort((x, y) => Math.abs(x - 0.5) - Math.abs(y - 0.5) || x - y);
+  for (const p of shared) {
+    const [pa, pb] = [at(a, p), at(b, p)];
+    if (pa !== undefined && pb !== undefined) return { percentile: p, a: pa, b: pb };
+  }
+  return null;
+}
+
+/**
+ * SQL of models' benchmark points per chip and percentile (lower median over systems), ms; parameter `m` (model ids).
+ * Rows: {@link BenchmarkPoint} with `model_id`.
+ */
+export function benchmarkPointsSql(db: string): string {
+  return `SELECT chip, model_id, percentile, quantileExactLow(0.5)(latency_ms) AS ms FROM ${db}.benchmark_latency
+     WHERE has({m:Array(String)}, model_id) GROUP BY chip, model_id, percentile`;
+}
+
+/** What each of two chips has of a model, for a message: fleet requests and benchmark percentiles. */
+export function evidenceOnChips(model: string, a: string, b: string, fleetN: (chip: string) => number, points: readonly BenchmarkPoint[]): string {
+  const one = (chip: string): string => {
+    const ps = [...new Set(points.filter((x) => x.chip === chip).map((x) => `p${Math.round(x.percentile * 100)}`))].sort();
+    return `${JSON.stringify(chip)} has ${fleetN(chip)} unloaded fleet request(s) and ${ps.length ? `benchmark ${ps.join('/')}` : 'no benchmark'}`;
+  };
+  return `model ${JSON.stringify(model)}: ${one(a)}; ${one(b)} — a ratio needs ≥ 20 fleet requests on both or a benchmark percentile on both`;
+}
+
 /** Chip ids the warehouse knows (the fleet's requests, benchmark rows or the chip catalog), sorted. */
 export async function knownChips(w: Warehouse): Promise<string[]> {
   const rows = await w.query<{ chip: string }>(

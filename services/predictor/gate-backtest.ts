@@ -177,7 +177,7 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
     evidence: {
       model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
       fleet: memo(`fleet|${r.day}|${r.model}`, () => fleetMedians(fleetDays, r.model)),
-      benchmarkP50: new Map(h.benchmarks.filter((b) => b.model === r.model).map((b) => [b.chip, b.p50Ms])),
+      benchmark: new Map(h.benchmarks.filter((b) => b.model === r.model).map((b) => [b.chip, b.p50Ms])),
       macs,
     },
     targetWorkers: workers,

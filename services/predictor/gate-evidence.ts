@@ -11,7 +11,8 @@
  *   the lookback (default the 24 h before the server's newest request), one
  *   entry per UTC day.
  * - Fleet: unloaded medians of the model per (version, chip) over the same
- *   lookback (gpu_util < 0.15, status ok); MLPerf p50 per chip.
+ *   lookback (gpu_util < 0.15, status ok); benchmark latencies of the running and
+ *   the candidate chip at a percentile both have (p50, else p90: commonBenchmark).
  * - Profiles: the candidate's MACs (request `macs`, or `--onnx` through the
  *   profiler) against the running version's (`macs_now`, else the model's
  *   published MACs in data/model-profiles, taken as the running version's).
@@ -26,7 +27,7 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
-import { knownChips } from './evidence.ts';
+import { benchmarkPointsSql, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
 import { combineAnswers, dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { peakUtilisation } from './gate-replay.ts';
 import { NotFoundError } from './types.ts';
@@ -66,6 +67,11 @@ const DAY_MS = 86_400_000;
 
 type Row = ObservedRow & { model_version: string; chip: string };
 
+/** The gate's benchmark evidence of a chip pair from {@link commonBenchmark}: both latencies at the percentile, or none. */
+function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: string): { benchmark: Map<string, number>; benchmarkPercentile: number } {
+  return cb ? { benchmark: new Map([[now, cb.a], [chip, cb.b]]), benchmarkPercentile: cb.percentile } : { benchmark: new Map(), benchmarkPercentile: 0.5 };
+}
+
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
@@ -89,8 +95,8 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute
      FROM ${db}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
      GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
-  const bench = await w.query<{ chip: string; p50: number }>(
-    `SELECT chip, quantileExactLow(0.5)(latency_ms) AS p50 FROM ${db}.benchmark_latency WHERE model_id = {m:String} AND percentile = 0.5 GROUP BY chip`, { m: req.model });
+  const bench = (await w.query<BenchmarkPoint>(benchmarkPointsSql(db), { m: [req.model] }))
+    .map((r) => ({ chip: r.chip, percentile: Number(r.percentile), ms: Number(r.ms) }));
   const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {c:String}`, { c: req.chip });
   const results: ServerGate[] = [];
@@ -127,7 +133,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       days,
       evidence: {
         model: req.model, versionNow: latest.model_version, chipNow: latest.chip, version: req.version, chip: req.chip,
-        fleet: fleet.map((f) => ({ ...f, n: Number(f.n) })), benchmarkP50: new Map(bench.map((b) => [b.chip, b.p50])), macs,
+        fleet: fleet.map((f) => ({ ...f, n: Number(f.n) })), ...benchmarkOf(commonBenchmark(bench, latest.chip, req.chip), latest.chip, req.chip), macs,
         shadow: await pooledShadow(w, server, req, latest.chip),
       },
       targetWorkers: Math.max(1, Number(cw?.c ?? 1)),

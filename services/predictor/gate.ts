@@ -79,8 +79,10 @@ export interface CandidateEvidence {
   chip: string;
   /** Unloaded medians (≥ 20 requests) of the model per (version, chip) in the fleet. */
   fleet: readonly FleetMedian[];
-  /** MLPerf p50 of the model per chip, ms. */
-  benchmarkP50: ReadonlyMap<string, number>;
+  /** Benchmark latency of the model per chip at `benchmarkPercentile`, ms (SingleStream; lower median over systems). */
+  benchmark: ReadonlyMap<string, number>;
+  /** Percentile of `benchmark`, 0..1. @default 0.5 */
+  benchmarkPercentile?: number;
   /** MACs of versions of the model (profiles). */
   macs: ReadonlyMap<string, number>;
   /** Shadow verdicts of this version on this chip beside the server, pooled: ratio shadow/production and its CI. */
@@ -119,8 +121,8 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
   }
   if (e.chip !== e.chipNow) {
     const v = [e.versionNow, e.version, ...new Set(e.fleet.map((f) => f.version))].find((x) => med(x, e.chip) && med(x, e.chipNow));
-    const a = e.benchmarkP50.get(e.chipNow);
-    const b = e.benchmarkP50.get(e.chip);
+    const a = e.benchmark.get(e.chipNow);
+    const b = e.benchmark.get(e.chip);
     // I/O does not depend on the version: the model's i/o medians on both chips, any version.
     const ioOn = (c: string): number | null => {
       const rows = e.fleet.filter((f) => f.chip === c && f.n >= 20 && f.io > 0);
@@ -138,9 +140,10 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       compute *= b / a;
       if (ioA && ioB) io *= ioB / ioA;
       variance += opt.benchmarkSd ** 2;
-      sources.push(`chip: MLPerf p50 ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioA && ioB ? `from fleet medians (${(ioB / ioA).toFixed(3)})` : 'unchanged (never measured on both)'}`);
+      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioA && ioB ? `from fleet medians (${(ioB / ioA).toFixed(3)})` : 'unchanged (never measured on both)'}`);
     } else {
-      return { missing: `no fleet measurement or benchmark of ${e.model} on both ${e.chipNow} and ${e.chip}: run it as a shadow` };
+      const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');

@@ -22,7 +22,7 @@
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import { loadSensitivity } from './gate-replay.ts';
-import { knownChips } from './evidence.ts';
+import { benchmarkPointsSql, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
 /** What the what-if needs to know about a server (times in ms). */
@@ -153,7 +153,8 @@ const UNLOADED_UTIL = 0.15;
 /**
  * The ratios for moving a server's models to another chip: unloaded medians (gpu_util < 0.15,
  * status ok) of each model on both chips in the fleet; where the fleet never ran the model on the
- * new chip, the ratio of benchmark p50s (`benchmark_latency`, SingleStream) for compute and 1 for i/o.
+ * new chip, the ratio of benchmark latencies (`benchmark_latency`, SingleStream, at a percentile both chips
+ * have: {@link commonBenchmark}) for compute and 1 for i/o.
  * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
  * @throws {RangeError} on a chip the warehouse does not know, or naming a model with neither fleet nor benchmark evidence on one of the chips.
  */
@@ -166,9 +167,7 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c
      FROM ${db}.inference_enriched WHERE chip IN ({a:String}, {b:String}) AND has({m:Array(String)}, model_id) AND status = 'ok' AND gpu_util < {u:Float64}
      GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models, u: UNLOADED_UTIL });
-  const bench = await w.query<{ chip: string; model_id: string; p50: number }>(
-    `SELECT chip, model_id, quantileExactLow(0.5)(latency_ms) AS p50 FROM ${db}.benchmark_latency
-     WHERE chip IN ({a:String}, {b:String}) AND has({m:Array(String)}, model_id) AND percentile = 0.5 GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models });
+  const bench = await w.query<BenchmarkPoint & { model_id: string }>(benchmarkPointsSql(db), { m: models });
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {b:String}`, { b: chip });
   const ratio = new Map<string, { io: number; compute: number }>();
   const evidence = new Map<string, 'fleet' | 'benchmark'>();
@@ -180,10 +179,13 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
       evidence.set(m, 'fleet');
       continue;
     }
-    const ba = bench.find((r) => r.chip === o.chip && r.model_id === m);
-    const bb = bench.find((r) => r.chip === chip && r.model_id === m);
-    if (!ba || !bb || !(ba.p50 > 0)) throw new RangeError(`--chip: no fleet measurement or benchmark of model ${JSON.stringify(m)} on both ${JSON.stringify(o.chip)} and ${JSON.stringify(chip)}`);
-    ratio.set(m, { io: 1, compute: bb.p50 / ba.p50 });
+    const points = bench.filter((r) => r.model_id === m).map((r) => ({ chip: r.chip, percentile: Number(r.percentile), ms: Number(r.ms) }));
+    const cb = commonBenchmark(points, o.chip, chip);
+    if (!cb) {
+      const n = (c: string) => Number(med.find((r) => r.chip === c && r.model_id === m)?.n ?? 0);
+      throw new RangeError(`--chip: no fleet measurement or benchmark to compare on both chips: ${evidenceOnChips(m, o.chip, chip, n, points)}`);
+    }
+    ratio.set(m, { io: 1, compute: cb.b / cb.a });
     evidence.set(m, 'benchmark');
   }
   return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence };

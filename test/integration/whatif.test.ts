@@ -62,7 +62,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: unknown chip "no-such-chip": neither the fleet, the benchmarks nor the chip catalog know it \(known: .*\)/);
     // A chip only the catalog knows: named, with the model that has no evidence on it.
     await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor) VALUES ('lonely-npu', 'npu', 'X')`);
-    await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(/--chip: no fleet measurement or benchmark of model ".*" on both ".*" and "lonely-npu"/);
+    await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(/--chip: no fleet measurement or benchmark to compare on both chips: model ".*": ".*" has \d+ unloaded fleet request\(s\) and (no benchmark|benchmark p\d+(\/p\d+)*); "lonely-npu" has 0 unloaded fleet request\(s\) and no benchmark — a ratio needs/);
   });
 
   it('refuses a server with no data and bad replica counts', async () => {

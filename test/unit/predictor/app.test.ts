@@ -356,6 +356,18 @@ describe('GET routes', () => {
     expectProblem(wrong, 405, PROBLEM_TYPES.methodNotAllowed);
     expect(wrong.headers.allow).toBe('POST');
     expect((await app.inject({ method: 'DELETE', url: '/v1/chips' })).headers.allow).toBe('GET, HEAD');
+    // Before the body is read: an empty or malformed JSON body on a wrong method is still a 405.
+    const empty = await app.inject({ method: 'PUT', url: '/v1/chips', headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(expectProblem(empty, 405, PROBLEM_TYPES.methodNotAllowed).detail).toBe('method "PUT" is not allowed on "/v1/chips": use GET or HEAD');
+    expectProblem(await app.inject({ method: 'PATCH', url: '/v1/gate', headers: { 'content-type': 'application/json' }, payload: '{"a":' }), 405, PROBLEM_TYPES.methodNotAllowed);
+  });
+
+  it('quotes a query value that is not a number as sent, and refuses query parameters /v1/chips does not take', async () => {
+    const { app } = setup();
+    const abc = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=abc' }), 400, PROBLEM_TYPES.validation);
+    expect(abc.errors[0]).toEqual({ path: '#/limit', message: 'expected a number, got "abc"' });
+    const chips = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips?x=1' }), 400, PROBLEM_TYPES.validation);
+    expect(chips.detail).toMatch(/^invalid query string: .*"x"/);
   });
 });
 

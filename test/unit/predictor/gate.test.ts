@@ -9,6 +9,7 @@ import { createRng } from '../../../services/simulator/prng.ts';
 import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
 import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
+import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 
 function obs(ts: number[], compute: number[], model: string[] = ts.map(() => 'm'), workers = 1): ServerObservations {
   return {
@@ -102,7 +103,7 @@ const EVIDENCE: CandidateEvidence = {
     { version: 'v1', chip: 'xavier', io: 2, compute: 10, n: 100 },
     { version: 'v3', chip: 'xavier', io: 2, compute: 30, n: 100 },
   ],
-  benchmarkP50: new Map([['orin', 4], ['rpi4', 400]]),
+  benchmark: new Map([['orin', 4], ['rpi4', 400]]),
   macs: new Map([['v1', 4e9], ['v2', 8e9], ['v9', 4e9]]),
 };
 
@@ -115,6 +116,8 @@ describe('estimateFactor', () => {
     expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd } });
     expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ chip: 'rpi4' })).toMatchObject({ factor: { compute: 100, io: 1, logSd: GATE_DEFAULTS.benchmarkSd } });
+    expect(f({ chip: 'rpi4', benchmarkPercentile: 0.9 })).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p90 400 ms on rpi4 \/ 4 ms on orin/)] } });
+    expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow' });
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
@@ -124,6 +127,21 @@ describe('estimateFactor', () => {
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
     expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5 } });
     expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+  });
+});
+
+describe('commonBenchmark', () => {
+  const pts = [
+    { chip: 'a', percentile: 0.5, ms: 2 }, { chip: 'a', percentile: 0.9, ms: 3 },
+    { chip: 'b', percentile: 0.9, ms: 30 }, { chip: 'c', percentile: 0.5, ms: 20 }, { chip: 'c', percentile: 0.9, ms: 33 },
+    { chip: 'd', percentile: 0.99, ms: 9 }, { chip: 'e', percentile: 0.5, ms: 0 },
+  ];
+  it('takes p50 when both chips have it, else p90 (an MLPerf import), else none', () => {
+    expect(commonBenchmark(pts, 'a', 'c')).toEqual({ percentile: 0.5, a: 2, b: 20 });
+    expect(commonBenchmark(pts, 'a', 'b')).toEqual({ percentile: 0.9, a: 3, b: 30 });
+    expect(commonBenchmark(pts, 'b', 'a')).toEqual({ percentile: 0.9, a: 30, b: 3 });
+    expect(commonBenchmark(pts, 'a', 'd')).toBeNull();
+    expect(commonBenchmark(pts, 'a', 'e')).toBeNull(); // a latency of 0 ms is no benchmark
   });
 });
 
