@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { backtestGate, type BacktestResult } from '../predictor/gate-backtest.ts';
 import { gateFromWarehouse, type GateReport } from '../predictor/gate-evidence.ts';
-import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES, msText } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import { loadConfig } from '../config.ts';
@@ -108,7 +108,7 @@ function backtestJson(r: BacktestResult, details: boolean): object {
   return details ? { ...score, details: rows } : score;
 }
 
-const ms = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'saturated');
+const ms = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${msText(x)} ms` : 'saturated');
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
 
 function formatReport(r: GateReport): string {

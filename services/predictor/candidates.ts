@@ -132,7 +132,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     }
     const one = { p50: 1, p90: 1, p99: 1 };
     if (b) {
-      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} systems)` });
+      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'})` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;

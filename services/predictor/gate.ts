@@ -223,7 +223,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   if (mid === null) {
     const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, workers: after[d]!.workersPerReplica })));
     return { ...head, ...none, answer: 'BLOCK', factor: f,
-      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${slo.toFixed(1)} ms` };
+      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, ...none, answer: 'NEED_SHADOW', factor: f,
@@ -260,7 +260,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const down = Math.hypot(lg(p99(pooled(1 / spread, 1))), dayPart);
   const high = mid99 * Math.exp(up);
   const low = mid99 * Math.exp(-down);
-  const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'unbounded (the queue cannot drain)');
+  const ms = (x: number) => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW'
     ? `p99 at peak ${ms(mid99)} (at most ${ms(high)}) is within the SLO ${ms(slo)}`
@@ -291,6 +291,11 @@ export function dayToDaySd(series: readonly (readonly number[])[], prior: number
     dof += logs.length - 1;
   }
   return dof > 0 ? Math.sqrt(ss / dof) : prior;
+}
+
+/** A latency for a message, ms: one decimal from 10 ms up, else 3 significant digits (an SLO of 0.004 ms is not "0.0"). */
+export function msText(x: number): string {
+  return Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(3);
 }
 
 /** Fewest requests of the model in the peak windows for an answer: below 100 the nearest-rank p99 is the maximum. */

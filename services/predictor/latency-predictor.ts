@@ -35,6 +35,7 @@ export class LatencyPredictor {
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
   private serverChips = new Map<string, string>();
+  private catalog = new Set<string>();
   private loading: Promise<void> | null = null;
 
   /**
@@ -67,6 +68,7 @@ export class LatencyPredictor {
     const servers = await this.warehouse.query<{ s: string; c: string }>(
       `SELECT edge_server_id AS s, any(chip) AS c FROM ${this.warehouse.database}.inference_enriched GROUP BY s`);
     this.serverChips = new Map(servers.map((r) => [r.s, r.c]));
+    this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
   }
@@ -109,7 +111,10 @@ export class LatencyPredictor {
       const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
       const allChips = [...new Set(keys.map((k) => k.split('|')[1]))].sort();
       if (!models.includes(req.model)) throw new UsageError(`unknown model ${JSON.stringify(req.model)}: models with benchmark p50 and p90 latencies are ${models.join(', ') || 'none (import a benchmark or run the demo)'}`);
-      if (!allChips.includes(req.chip)) throw new UsageError(`unknown chip ${JSON.stringify(req.chip)}: no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
+      if (!allChips.includes(req.chip)) {
+        const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
+        throw new UsageError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
+      }
       throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
         : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);

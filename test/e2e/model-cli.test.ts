@@ -10,7 +10,7 @@
  * telemetry` prints the C4 report.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +236,12 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // An unknown model is named as one (not as a missing benchmark of a pair).
     const model = await edgelat(['predict', '--model', 'nosuch', '--chip', CHIP], dataDir);
     expect([model.code, lines(model.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: unknown model "nosuch": models with benchmark p50 and p90 latencies are .*resnet50/)]]);
+    // A chip of the catalog without benchmarks is not "unknown": it is named as catalogued.
+    const csv = join(dataDir, 'catalog-npu.csv');
+    writeFileSync(csv, 'chip,kind,vendor\ncatalog-npu,npu,Acme\n');
+    expect((await edgelat(['chips', 'import', csv], dataDir)).code).toBe(0);
+    const listed = await edgelat(['predict', '--model', MODEL, '--chip', 'catalog-npu'], dataDir);
+    expect([listed.code, lines(listed.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; benchmarked chips of "resnet50": /)]]);
   });
 
   it('model evaluate --format telemetry --json prints the C4 report', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, msText, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
 import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -127,6 +127,12 @@ describe('estimateFactor', () => {
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
     expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5 } });
     expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+  });
+});
+
+describe('msText', () => {
+  it('keeps one decimal from 10 ms up and 3 significant digits below (an SLO of 1e-9 ms is not "0.0")', () => {
+    expect([msText(40), msText(1234.56), msText(9.876), msText(0.0451), msText(1e-9)]).toEqual(['40.0', '1234.6', '9.88', '0.0451', '1.00e-9']);
   });
 });
 
