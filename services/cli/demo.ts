@@ -52,6 +52,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  */
 export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
+  if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
     shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) },

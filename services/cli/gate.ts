@@ -36,9 +36,9 @@ export function registerGateCommand(program: Command): void {
     .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
     .option('--servers <ids>', 'comma-separated target servers, repeatable (default: every server running the model)', (v: string, previous?: string[]) => [...new Set([...(previous ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)])])
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
-    .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile)').argParser(numberFlag('--macs', 0, false, 1e18)))
+    .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
-    .addOption(new Option('--macs-now <n>', 'MACs of the running version (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 0, false, 1e18)))
+    .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
@@ -81,6 +81,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
           if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
           throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${unreadable(error)}`);
         }
+        if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm or MatMul), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }
       const warehouse = configuredWarehouse(loadConfig());
       try {

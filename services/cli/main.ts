@@ -9,7 +9,7 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { alertStatesFlag, intFlag, openWarehouse, statementKind, WRITE_STATEMENTS, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -26,6 +26,12 @@ import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
 const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json: 'JSONEachRow', csv: 'CSV', csvWithNames: 'CSVWithNames', tsv: 'TSV' };
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// A reader that stops early (`edgelat sql … | head`) closes the pipe: end quietly, as Unix tools do, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  throw error;
+});
 
 const program = new Command('edgelat')
   .version(version)
@@ -59,7 +65,8 @@ Environment:
   EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)
   EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads (default 604800000, 7 days)
 
-Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`);
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage;
+gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
 program
   .command('demo')
@@ -84,12 +91,18 @@ program
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .action(async (query: string, opts: { format: string; param?: string[] }) => {
+  .option('--write', `also run statements that change data, tables or settings (${WRITE_STATEMENTS.join(', ')}); without it they are refused`, false)
+  .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
+    const kind = statementKind(query);
+    if (!opts.write && WRITE_STATEMENTS.includes(kind)) {
+      throw new UsageError(`${kind} changes the warehouse: add --write to run it (\`edgelat migrate\` does not re-create a dropped table)`);
+    }
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
       const eq = p.indexOf('=');
       if (eq < 1) throw new UsageError(`--param must look like name=value, got ${JSON.stringify(p)}`);
+      if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
     const warehouse = openWarehouse(loadConfig());
@@ -123,6 +136,7 @@ program
   .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number }) => {
+    if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await serveCommand(loadConfig(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });
 
@@ -272,7 +286,7 @@ registerGateCommand(program);
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
   if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
-  if (/EADDRINUSE/.test(message)) return ' (another process listens there: pick a port with --metrics-port, --port or --sql-port; 0 = any free port)';
+  if (/EADDRINUSE/.test(message)) return ` (another process listens there: pick another port with ${process.argv[2] === 'serve' ? '--port or --sql-port' : '--metrics-port'}; 0 = any free port)`;
   return '';
 }
 

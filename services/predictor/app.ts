@@ -103,7 +103,9 @@ function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: stri
   const sent = (path: string): unknown => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[path.replace(/^#\//, '')] : undefined);
   for (const e of result.errors) {
     const raw = sent(e.path);
-    if (typeof raw === 'string' && /received NaN/.test(e.message)) e.message = `expected a number, got ${JSON.stringify(raw)}`;
+    if (!/received NaN/.test(e.message)) continue;
+    if (typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
+    else if (Array.isArray(raw)) e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
   }
   const first = result.errors[0]!;
   const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';

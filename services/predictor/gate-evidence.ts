@@ -107,6 +107,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
        FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY ts, event_id`,
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
+    for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
+      if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
+    }
     if (req.macs !== undefined && req.version === latest.model_version) {
       throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); macs ${req.macs} describes a new version: give that version's own id`);
     }

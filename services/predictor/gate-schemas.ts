@@ -15,8 +15,8 @@ export const GateRequestSchema = z.strictObject({
   chip: text,
   servers: z.array(text).min(1).max(1024).optional(),
   slo_p99_ms: z.number().positive().max(1e9),
-  macs: z.number().positive().max(1e18).optional(),
-  macs_now: z.number().positive().max(1e18).optional(),
+  macs: z.number().min(1).max(1e18).optional(),
+  macs_now: z.number().min(1).max(1e18).optional(),
   lookback_hours: z.number().positive().max(24 * 365).optional(),
 });
 

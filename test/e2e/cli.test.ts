@@ -2,7 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { edgelat } from '../helpers/edgelat-cli.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 
 
@@ -25,6 +29,24 @@ describe('edgelat CLI', () => {
     expect(sql.stdout.trim()).toBe(String(enriched));
     const bound = await edgelat(['sql', 'SELECT count() FROM edgelat.inference_enriched WHERE edge_server_id = {s:String}', '-f', 'json', '--param', 's=edge-01'], dataDir);
     expect(Number(JSON.parse(bound.stdout.trim())['count()'])).toBeGreaterThan(0);
+    // Statements that change the warehouse need --write; the table is still there afterwards.
+    const drop = await edgelat(['sql', '/* tidy */ drop table edgelat.inference_enriched'], dataDir);
+    expect([drop.code, errLines(drop.stderr)]).toEqual([2, ['edgelat: DROP changes the warehouse: add --write to run it (`edgelat migrate` does not re-create a dropped table)']]);
+    const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
+    expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
+    const written = await edgelat(['sql', 'CREATE TABLE edgelat.scratch (x UInt8) ENGINE = Memory', '--write'], dataDir);
+    expect(written.code, written.stderr).toBe(0);
+    expect((await edgelat(['sql', 'SELECT count() FROM edgelat.inference_enriched', '--format', 'csv'], dataDir)).stdout.trim()).toBe(String(enriched));
+  });
+
+  it('ends quietly when the reader closes the pipe early (`edgelat sql … | head -1`)', async () => {
+    const child = spawn('node', [BIN, 'sql', 'SELECT number FROM numbers(300000)', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(errLines(stderr)).toEqual([]);
+    expect(code).toBe(0);
   });
 
   it('says in one line when another process holds the embedded warehouse', async () => {
@@ -46,6 +68,10 @@ describe('edgelat CLI', () => {
     expect(bad.stderr).toMatch(/--servers must be an integer from 1 to 1000, got "many"/);
     expect((await edgelat(['demo', '--bogus'], dataDir)).code).toBe(2);
     expect((await edgelat(['sql'], dataDir)).code).toBe(2);
+    const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);
+    expect([states.code, errLines(states.stderr)]).toEqual([2, ['edgelat: --alerts-states filters what --alerts-webhook posts: give --alerts-webhook too']]);
+    const ports = await edgelat(['serve', '--port', '18123', '--sql-port', '18123'], dataDir);
+    expect([ports.code, errLines(ports.stderr)]).toEqual([2, ['edgelat: --port and --sql-port are both 18123: the API and the ClickHouse interface need a port each (0 = any free port)']]);
     const version = await edgelat(['--version'], dataDir);
     expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
     const help = await edgelat(['--help'], dataDir);

@@ -210,6 +210,9 @@ describe('edgelat report load-latency after a demo run', () => {
     // Bad usage never answers 0–2 (an empty server list and an unknown chip are also checked in-process, test/integration/whatif.test.ts).
     const unknownChip = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--slo-p99-ms', '50', '--chip', 'nochip'], dataDir);
     expect([unknownChip.code, unknownChip.stderr.trim()]).toEqual([64, expect.stringMatching(/chip: unknown chip "nochip"/)]);
+    // MACs below 1 (a ratio of 4e9 / 1e-300 is Infinity; 1e-300 / 4e9 would ALLOW anything) are bad usage.
+    const tiny = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--slo-p99-ms', '50', '--chip', chip!, '--macs', '4e9', '--macs-now', '1e-300'], dataDir);
+    expect([tiny.code, errLines(tiny.stderr)]).toEqual([64, [expect.stringMatching(/--macs-now must be a number >= 1 and <= 1e\+18, got "1e-300"/)]]);
     const backtest = await edgelat(['gate', '--backtest', '--model', 'resnet50', '--slo-p99-ms', '5'], dataDir);
     expect([backtest.code, backtest.stderr.trim()]).toEqual([64, expect.stringMatching(/takes only --seed, --z, --json and --details; not --model, --slo-p99-ms/)]);
   }, 120_000);

@@ -188,6 +188,7 @@ describe('POST /v1/gate', () => {
     ['a missing version', { model: 'resnet50', chip: 'x', slo_p99_ms: 40 }, '#/version', /is required/],
     ['an SLO of 0', { ...GATE_BODY, slo_p99_ms: 0 }, '#/slo_p99_ms', /got 0/],
     ['negative MACs', { ...GATE_BODY, macs: -1 }, '#/macs', /got -1/],
+    ['MACs below 1 (an infinite ratio)', { ...GATE_BODY, macs_now: 1e-300 }, '#/macs_now', /got 1e-300/],
     ['an empty server list', { ...GATE_BODY, servers: [] }, '#/servers', /got \[\]/],
     ['an unknown key', { ...GATE_BODY, canary: true }, '#/canary', /unknown key "canary"/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
@@ -366,6 +367,8 @@ describe('GET routes', () => {
     const { app } = setup();
     const abc = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=abc' }), 400, PROBLEM_TYPES.validation);
     expect(abc.errors[0]).toEqual({ path: '#/limit', message: 'expected a number, got "abc"' });
+    const twice = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=1&limit=2' }), 400, PROBLEM_TYPES.validation);
+    expect(twice.errors[0]).toEqual({ path: '#/limit', message: 'expected one value, got 2 (["1","2"]): give the parameter once' });
     const chips = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips?x=1' }), 400, PROBLEM_TYPES.validation);
     expect(chips.detail).toMatch(/^invalid query string: .*"x"/);
   });
