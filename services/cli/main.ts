@@ -212,9 +212,9 @@ benchmarkFileOptions(model
   .option('--json', 'print JSON (fractions); help: {devices: [{device, n_test, acc10, mape, spearman, baseline}], median_acc10, ...}; mlperf: {systems: [{system, n_test, mape, acc10}], mape, top1_agreement, top1_within10, mean_regret, baseline: {...}, with --draws also draws: [{seed, mape, mape_ratio, top1_within10, ...}], over_draws: {mean, min, max}}', false)
   .addHelpText('after', `
 Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
-  npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \
+  npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \\
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
-MLPerf leave one system out (about 20 s):
+MLPerf leave one system out (about 40 s on 2 cores):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }) => {
     if (opts.format === 'mlperf') {
