@@ -46,8 +46,9 @@ export function registerReportCommands(program: Command): void {
 }
 
 /**
- * Run the report and write its files; progress on stderr, the summary on stdout.
- * @throws {UsageError} on a bad filter or when no request matches it.
+ * Run the report and write its files; progress on stderr, the summary on stdout. When no request
+ * matches the filter the files are written with empty tables, the reason goes to stderr and the exit code is 1.
+ * @throws {UsageError} on a bad filter.
  */
 async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
   const config = loadConfig();
@@ -66,11 +67,13 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       const all = await new ReportQueries(warehouse, { metric: opts.metric }).allRequests();
       const filters = [opts.server && `server ${opts.server}`, opts.model && `model ${opts.model}`, opts.chip && `chip ${opts.chip}`, opts.since !== undefined && `since ${new Date(opts.since).toISOString()}`, opts.until !== undefined && `until ${new Date(opts.until).toISOString()}`].filter(Boolean).join(', ');
       process.stderr.write(all === 0
-        ? `edgelat: warning: ${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables\n`
-        : `edgelat: warning: none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is\n`);
+        ? `edgelat: ${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables\n`
+        : `edgelat: none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is\n`);
     }
     if (!opts.quiet) process.stdout.write(summary);
     process.stderr.write(`edgelat: wrote ${files.join(', ')}\n`);
+    // An empty report is written (a script may expect the files) but is not a success.
+    if (report.requests === 0) process.exitCode = 1;
   } finally {
     await warehouse.close();
   }
