@@ -97,7 +97,12 @@ export class KafkaEventLog implements EventLog {
       retries: options.retries ?? 5,
     };
     if (!Number.isInteger(o.defaultPartitions) || o.defaultPartitions < 1) throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
-    const settings = kafkaClientConfig({ brokers: o.brokers, clientId: o.clientId, retries: o.retries, logger: options.logger, sasl: options.sasl, tls: options.tls, compression: options.compression });
+    // kafkajs logs each failed attempt of the first connection as an error with its stack; the caller reports the
+    // final failure in one line, so those lines are held back (shown at debug level) until the log is connected.
+    const kafkajsLogger = options.logger?.child({});
+    const settings = kafkaClientConfig({ brokers: o.brokers, clientId: o.clientId, retries: o.retries, logger: kafkajsLogger, sasl: options.sasl, tls: options.tls, compression: options.compression });
+    const connectedLevel = kafkajsLogger?.level;
+    if (kafkajsLogger && !['debug', 'trace'].includes(kafkajsLogger.level)) kafkajsLogger.level = 'silent';
     const kafka = new Kafka(settings.client);
     const admin = kafka.admin();
     let producer: Producer | null = null;
@@ -107,6 +112,7 @@ export class KafkaEventLog implements EventLog {
         const { clusterId } = await admin.describeCluster();
         const connected = await connectProducer(kafka, options.logger);
         producer = connected.producer;
+        if (kafkajsLogger && connectedLevel) kafkajsLogger.level = connectedLevel;
         const log = new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger);
         log.idempotent = connected.idempotent;
         return log;

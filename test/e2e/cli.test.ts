@@ -39,6 +39,15 @@ describe('edgelat CLI', () => {
     expect((await edgelat(['sql', 'SELECT count() FROM edgelat.inference_enriched', '--format', 'csv'], dataDir)).stdout.trim()).toBe(String(enriched));
   });
 
+  it('says in one line that a broker cannot be reached (kafkajs\'s retries are not printed)', async () => {
+    const child = spawn('node', [BIN, 'simulate', '--duration', '1'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir, EDGELAT_KAFKA_BROKERS: '127.0.0.1:1', EDGELAT_LOG_LEVEL: 'info' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(1);
+    expect(errLines(stderr)).toEqual([expect.stringMatching(/^edgelat: kafka: connect to "127\.0\.0\.1:1" failed: .*ECONNREFUSED/)]);
+  }, 60_000);
+
   it('ends quietly when the reader closes the pipe early (`edgelat sql … | head -1`)', async () => {
     const child = spawn('node', [BIN, 'sql', 'SELECT number FROM numbers(300000)', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
     let stderr = '';
