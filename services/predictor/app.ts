@@ -60,6 +60,8 @@ export const PROBLEM_TYPES = {
   noRoute: 'urn:edgelat:problem:no-such-route',
   methodNotAllowed: 'urn:edgelat:problem:method-not-allowed',
   bodyTooLarge: 'urn:edgelat:problem:body-too-large',
+  headersTooLarge: 'urn:edgelat:problem:headers-too-large',
+  malformedRequest: 'urn:edgelat:problem:malformed-request',
   unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
   unavailable: 'urn:edgelat:problem:unavailable',
   internal: 'urn:edgelat:problem:internal-error',
@@ -176,6 +178,18 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: jsonLimit,
     genReqId: () => randomUUID(),
+    // Requests Node's HTTP parser refuses before any route sees them (a URL or headers over its 16 KiB limit,
+    // malformed HTTP) are answered as problems too, then the connection is closed.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({
+        type: status === 431 ? PROBLEM_TYPES.headersTooLarge : PROBLEM_TYPES.malformedRequest, title: STATUS_CODES[status], status,
+        detail: status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers' : `malformed HTTP request (${code ?? error.message})`,
+      });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   });
 
   const allowed = new Map<string, string[]>();

@@ -8,6 +8,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPredictorApp, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
@@ -347,6 +348,27 @@ describe('GET routes', () => {
     expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="GET",status="405"} 1');
     expect(res.body).toMatch(/edgelat_http_request_duration_seconds_bucket\{le="0\.5",route="\/v1\/predict",method="POST",status="200"\} 1/);
     expect(res.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers a URL over the HTTP parser\'s limit with a 431 problem, over a real socket', async () => {
+    const { app } = setup();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write(`GET /v1/chips?x=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+        socket.on('data', (d) => { text += d.toString(); });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large/);
+      expect(head).toMatch(/Content-Type: application\/problem\+json/);
+      expect(JSON.parse(body!)).toMatchObject({ type: PROBLEM_TYPES.headersTooLarge, status: 431, title: 'Request Header Fields Too Large' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers 404 problems for unknown routes and 405 with Allow for a wrong method', async () => {
