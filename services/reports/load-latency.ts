@@ -169,8 +169,15 @@ export function prepareOutDir(outDir: string): string {
   } catch (error) {
     throw new RangeError(`--out: cannot write in ${JSON.stringify(dir)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  for (const name of REPORT_FILES) {
+    const target = join(dir, name);
+    if (existsSync(target) && !statSync(target).isFile()) throw new RangeError(`--out: ${JSON.stringify(target)} exists and is not a file: move it or pick another --out`);
+  }
   return dir;
 }
+
+/** The files a report writes into its folder. */
+const REPORT_FILES = ['report.html', 'report.csv', 'summary.md'] as const;
 
 /**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
@@ -183,7 +190,7 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
   const summary = reportSummary(report);
   onStep?.('charts');
   const html = await reportHtml(report, summary);
-  const files = [join(dir, 'report.html'), join(dir, 'report.csv'), join(dir, 'summary.md')];
+  const files = REPORT_FILES.map((name) => join(dir, name));
   writeFileSync(files[0]!, html);
   writeFileSync(files[1]!, reportCsv(report));
   writeFileSync(files[2]!, summary);

@@ -9,7 +9,7 @@ import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { ReportQueries } from '../../services/reports/report-queries.ts';
 import { prepareOutDir, sloKnees } from '../../services/reports/load-latency.ts';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -106,5 +106,8 @@ describe('report queries, case C18', () => {
     expect(() => prepareOutDir('/proc/edgelat-report')).toThrow(/--out: cannot create the folder "\/proc\/edgelat-report"/);
     expect(prepareOutDir(join(base, 'x', 'y'))).toBe(join(base, 'x', 'y'));
     expect(statSync(join(base, 'x', 'y')).isDirectory()).toBe(true);
+    // A folder where a report file goes is refused before anything is written.
+    mkdirSync(join(base, 'x', 'y', 'report.csv'));
+    expect(() => prepareOutDir(join(base, 'x', 'y'))).toThrow(/--out: ".*report\.csv" exists and is not a file: move it or pick another --out/);
   });
 });
