@@ -96,7 +96,7 @@ program
     if (query.trim() === '') throw new UsageError('the query is empty');
     const kind = statementKind(query);
     if (!opts.write && WRITE_STATEMENTS.includes(kind)) {
-      throw new UsageError(`${kind} changes the warehouse: add --write to run it (\`edgelat migrate\` does not re-create a dropped table)`);
+      throw new UsageError(`${kind} changes the warehouse: add --write to run it`);
     }
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {

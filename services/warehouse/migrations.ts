@@ -74,21 +74,23 @@ export function loadMigrations(database: string, dir = MIGRATIONS_DIR): Migratio
  * that leaves a user's own tables in the same database alone.
  */
 export function managedObjects(database: string, dir = MIGRATIONS_DIR): string[] {
-  const names: string[] = [];
-  for (const m of loadMigrations(database, dir)) {
-    for (const st of m.statements) {
-      const hit = /^CREATE\s+(?:TABLE|MATERIALIZED\s+VIEW|VIEW)\s+IF\s+NOT\s+EXISTS\s+\w+\.(\w+)/i.exec(st);
-      if (hit) names.push(hit[1]!);
-    }
-  }
-  return names;
+  return loadMigrations(database, dir).flatMap(createdObjects);
+}
+
+/** Tables and views one migration creates (`CREATE TABLE|MATERIALIZED VIEW|VIEW IF NOT EXISTS <db>.<name>`). */
+function createdObjects(m: Migration): string[] {
+  return m.statements.flatMap((st) => {
+    const hit = /^CREATE\s+(?:TABLE|MATERIALIZED\s+VIEW|VIEW)\s+IF\s+NOT\s+EXISTS\s+\w+\.(\w+)/i.exec(st);
+    return hit ? [hit[1]!] : [];
+  });
 }
 
 /**
  * Apply the migrations of `dir` not yet recorded in `<db>.schema_migrations`,
  * in version order, recording each (version, name, sha256). The same code for
  * every warehouse implementation, so chdb and ClickHouse server agree.
- * @returns the names applied now ([] when up to date).
+ * An applied migration whose tables or views are missing is applied again, with every applied one after it.
+ * @returns the names applied now ([] when up to date); a re-applied one reads `<name> (again: <missing> missing)`.
  * @throws {WarehouseError} if an applied migration's file was edited since (checksum differs).
  */
 export async function applyMigrations(w: Pick<Warehouse, 'database' | 'exec' | 'query' | 'insert'>, dir = MIGRATIONS_DIR): Promise<string[]> {
@@ -100,12 +102,22 @@ export async function applyMigrations(w: Pick<Warehouse, 'database' | 'exec' | '
   const applied = new Map(
     (await w.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`)).map((r) => [r.version, r]),
   );
+  const existing = new Set((await w.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((r) => r.name));
   const done: string[] = [];
+  // Migrations are idempotent (CREATE … IF NOT EXISTS, ALTER … MODIFY SETTING): once an applied one is missing a
+  // table or view it creates (dropped by hand), it and every applied one after it run again.
+  let repairing = false;
   for (const m of loadMigrations(db, dir)) {
     const previous = applied.get(m.version);
     if (previous) {
       if (previous.checksum !== m.checksum) {
         throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
+      }
+      const missing = createdObjects(m).filter((name) => !existing.has(name));
+      repairing ||= missing.length > 0;
+      if (repairing) {
+        for (const statement of m.statements) await w.exec(statement);
+        done.push(`${m.name} (again${missing.length > 0 ? `: ${missing.join(', ')} missing` : ''})`);
       }
       continue;
     }

@@ -31,7 +31,7 @@ describe('edgelat CLI', () => {
     expect(Number(JSON.parse(bound.stdout.trim())['count()'])).toBeGreaterThan(0);
     // Statements that change the warehouse need --write; the table is still there afterwards.
     const drop = await edgelat(['sql', '/* tidy */ drop table edgelat.inference_enriched'], dataDir);
-    expect([drop.code, errLines(drop.stderr)]).toEqual([2, ['edgelat: DROP changes the warehouse: add --write to run it (`edgelat migrate` does not re-create a dropped table)']]);
+    expect([drop.code, errLines(drop.stderr)]).toEqual([2, ['edgelat: DROP changes the warehouse: add --write to run it']]);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
     expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
     const written = await edgelat(['sql', 'CREATE TABLE edgelat.scratch (x UInt8) ENGINE = Memory', '--write'], dataDir);

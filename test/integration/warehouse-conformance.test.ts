@@ -45,6 +45,14 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
     expect(applied.length).toBeGreaterThan(0);
   });
 
+  it('migrate re-creates a table dropped by hand, re-applying its migration and the ones after it', async () => {
+    await w.exec(`DROP TABLE ${w.database}.chips`);
+    const again = await w.migrate();
+    expect(again).toEqual(['0008_latency_model.sql (again: chips missing)', '0009_alert_deliveries.sql (again)', '0010_shadows.sql (again)']);
+    expect(await w.query(`SELECT name FROM system.tables WHERE database = {db:String} AND name = 'chips'`, { db: w.database })).toEqual([{ name: 'chips' }]);
+    expect(await w.migrate()).toEqual([]);
+  });
+
   it('DateTime64(3) round trips at millisecond precision, also as a bound parameter', async () => {
     await w.exec(`CREATE TABLE ${w.database}.ts3 (t DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY t`);
     await w.insert(`${w.database}.ts3`, [{ t: '2024-06-01 10:00:00.123' }]);
