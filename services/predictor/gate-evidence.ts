@@ -80,6 +80,9 @@ function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: 
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
   const lookbackMs = Math.round((req.lookback_hours ?? 24) * 3_600_000);
+  for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
+    if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
+  }
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
   if (newest.length === 0) throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched`);
@@ -107,9 +110,6 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
        FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY ts, event_id`,
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
-    for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
-      if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
-    }
     if (req.macs !== undefined && req.version === latest.model_version) {
       throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); macs ${req.macs} describes a new version: give that version's own id`);
     }
