@@ -3,7 +3,7 @@
  * (vitest's default on a fresh clone, with no results cache, runs larger
  * files first, and a long file started last held the suite ~50 s past the
  * rest). Durations are seconds of one fresh-clone CI run on the 2-core
- * machine (2026-11-30); files not listed (under 3 s) follow, larger first.
+ * machine (2026-11-30, session 9); files not listed (under 3 s) follow, larger first.
  * Refresh the table when a file's duration changes much.
  */
 import { relative } from 'node:path';
@@ -11,29 +11,29 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per test file, from a fresh-clone run. */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/e2e/alerts-sigkill.test.ts': 113,
-  'test/e2e/recommend-cli.test.ts': 88,
-  'test/e2e/report-cli.test.ts': 73,
-  'test/integration/gate-backtest.test.ts': 67,
-  'test/e2e/benchmark-cli.test.ts': 67,
-  'test/e2e/pipeline-sigkill.test.ts': 66,
-  'test/e2e/pipeline-two-instances.test.ts': 61,
-  'test/e2e/model-cli.test.ts': 54,
-  'test/e2e/cli.test.ts': 52,
-  'test/integration/eventlog-conformance.kafka.test.ts': 44,
-  'test/integration/pipeline-kafka.test.ts': 35,
-  'test/integration/whatif.test.ts': 25,
+  'test/e2e/alerts-sigkill.test.ts': 109,
+  'test/e2e/recommend-cli.test.ts': 98,
+  'test/e2e/report-cli.test.ts': 84,
+  'test/e2e/pipeline-two-instances.test.ts': 81,
+  'test/e2e/model-cli.test.ts': 71,
+  'test/e2e/benchmark-cli.test.ts': 69,
+  'test/e2e/pipeline-sigkill.test.ts': 62,
+  'test/integration/gate-backtest.test.ts': 59,
+  'test/integration/eventlog-conformance.kafka.test.ts': 49,
+  'test/e2e/cli.test.ts': 48,
+  'test/integration/pipeline-kafka.test.ts': 37,
+  'test/integration/whatif.test.ts': 22,
   'test/integration/kafka-security-compression.test.ts': 20,
-  'test/e2e/pipeline-sigterm.test.ts': 18,
-  'test/integration/recovery.test.ts': 17,
-  'test/integration/confluent-wire.test.ts': 15,
-  'test/integration/simulate-kafka.test.ts': 15,
+  'test/e2e/pipeline-sigterm.test.ts': 16,
   'test/unit/model/help-evaluate.test.ts': 15,
+  'test/integration/recovery.test.ts': 14,
+  'test/integration/confluent-wire.test.ts': 14,
+  'test/integration/simulate-kafka.test.ts': 14,
   'test/integration/warehouse-outage.test.ts': 14,
   'test/integration/rebalance.test.ts': 13,
   'test/integration/alert-delivery.test.ts': 13,
+  'test/unit/model/evaluate-mlperf.test.ts': 13,
   'test/integration/shadow-lag.test.ts': 12,
-  'test/unit/model/evaluate-mlperf.test.ts': 12,
   'test/integration/correlation-vs-clickhouse.test.ts': 6,
   'test/unit/pipelines/shadow-compare.test.ts': 4,
   'test/integration/warehouse-conformance.test.ts': 4,

@@ -16,7 +16,7 @@ describe('edgelat CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-cli-'));
 
   it('demo prints the summary and sql reads the same enriched count back', async () => {
-    const demo = await edgelat(['demo', '--duration', '4', '--servers', '6', '--seed', '3'], dataDir);
+    const demo = await edgelat(['demo', '--duration', '4', '--servers', '6', '--seed', '3', '--no-models'], dataDir);
     expect(demo.stderr).not.toMatch(/error/i);
     expect(demo.code).toBe(0);
     const enriched = Number(/enriched rows\s+([\d,]+)/.exec(demo.stdout)![1]!.replaceAll(',', ''));
