@@ -21,7 +21,7 @@
  * - Bad lines are returned as {@link ImportProblem}s (data errors are values,
  *   STYLE §2), never dropped silently; a header without a required column throws.
  */
-import { parseCsv } from '../simulator/csv.ts';
+import { parseCsvLines, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
 import type { ImportProblem, NamedText } from './help.ts';
 
@@ -114,52 +114,9 @@ export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], strin
   return `${r.mlperf_version}/${r.division}/${r.submitter}/${r.system_id}`;
 }
 
-interface CsvRecord {
-  /** 1-based line where the record starts. */
-  line: number;
-  /** 1-based line where it ends (> line when a quoted field holds line breaks). */
-  end: number;
-  cells: string[];
-  /** A quoted field is still open at the end of the file. */
-  unclosed: boolean;
-}
-
-/**
- * Records with their first and last line: physical lines are joined while a quoted field is open
- * (a quote opens one only at the start of a field, as in csv.ts), then parsed by csv.ts.
- */
+/** Records with their first and last line (csv.ts), without blank lines. */
 function readRecords(text: string): CsvRecord[] {
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const out: CsvRecord[] = [];
-  let buf: string[] = [];
-  let start = 1;
-  let quoted = false;
-  const flush = (end: number): void => {
-    const rec = buf.join('\n');
-    if (rec.replace(/\r/g, '').trim() !== '') out.push({ line: start, end, cells: parseCsv(rec)[0] ?? [''], unclosed: quoted });
-    buf = [];
-    quoted = false;
-  };
-  lines.forEach((l, i) => {
-    if (buf.length === 0) start = i + 1;
-    buf.push(l);
-    let atStart = buf.length === 1;
-    for (let j = 0; j < l.length; j++) {
-      const ch = l[j];
-      if (quoted) {
-        if (ch === '"' && l[j + 1] === '"') j++;
-        else if (ch === '"') quoted = false;
-      } else if (ch === '"' && atStart) {
-        quoted = true;
-      } else {
-        atStart = ch === ',';
-      }
-    }
-    if (!quoted) flush(i + 1);
-  });
-  if (buf.length > 0) flush(lines.length);
-  return out;
+  return parseCsvLines(text.replace(/^\uFEFF/, '')).filter((r) => !(r.cells.length === 1 && r.cells[0]!.trim() === ''));
 }
 
 type Rec = Record<string, string>;

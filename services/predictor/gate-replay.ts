@@ -159,7 +159,21 @@ export interface ReplayChange {
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function replayPeakLatencies(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] {
-  const { arrivals, baseIo, baseC, kio, kc, t0 } = unloaded(o, change);
+  return replayParts(o, change, peak, unloaded(o, change));
+}
+
+/**
+ * {@link replayPeakLatencies}, unless the queue cannot drain ({@link offeredUtilisation} ≥ 1): then null, and
+ * nothing is replayed (the replay's state would grow with the backlog). The unloaded parts are computed once.
+ * @throws {RangeError} when the observations hold no request of the model.
+ */
+export function replayUnlessSaturated(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] | null {
+  const parts = unloaded(o, change);
+  return offeredOf(parts, change.workers) >= 1 ? null : replayParts(o, change, peak, parts);
+}
+
+function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): number[] {
+  const { arrivals, baseIo, baseC, kio, kc, t0 } = parts;
   const busy: number[] = [];
   const q = simulateFcfsQueue(arrivals, (j, start) => {
     const b = Math.floor((start - t0) / RHO_BUCKET_MS);
@@ -202,12 +216,15 @@ function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Floa
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function offeredUtilisation(o: ServerObservations, change: ReplayChange): number {
-  const { arrivals, baseIo, baseC } = unloaded(o, change);
+  return offeredOf(unloaded(o, change), change.workers);
+}
+
+function offeredOf({ arrivals, baseIo, baseC }: ReturnType<typeof unloaded>, workers: number): number {
   const span = arrivals[arrivals.length - 1]! - arrivals[0]!;
   if (!(span > 0)) return 0;
   let work = 0;
   for (let i = 0; i < baseIo.length; i++) work += baseIo[i]! + baseC[i]!;
-  return work / (change.workers * span);
+  return work / (workers * span);
 }
 
 /**

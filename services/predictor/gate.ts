@@ -20,7 +20,7 @@
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from './gate-replay.ts';
+import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -214,8 +214,9 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
       const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: o.workersPerReplica, loadScale };
-      if (offeredUtilisation(o, change) >= 1) return null;
-      out.push(...replayPeakLatencies(o, change, peaks[d]!));
+      const latencies = replayUnlessSaturated(o, change, peaks[d]!);
+      if (latencies === null) return null;
+      out.push(...latencies);
     }
     return out;
   };

@@ -22,11 +22,33 @@ export function parseCsv(text: string): string[][] {
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l).split(','));
   }
-  const rows: string[][] = [];
+  return parseCsvLines(text).map((r) => r.cells);
+}
+
+/** One CSV record with the physical lines it spans. */
+export interface CsvRecord {
+  /** 1-based line where the record starts. */
+  line: number;
+  /** 1-based line where it ends (> line when a quoted field holds line breaks). */
+  end: number;
+  cells: string[];
+  /** A quoted field is still open at the end of the text. */
+  unclosed: boolean;
+}
+
+/**
+ * Parse CSV text as {@link parseCsv} does, keeping each record's first and last line and whether a
+ * quoted field was left open at the end (importers name those lines in their problems).
+ * @param text  The whole file, UTF-8 decoded.
+ */
+export function parseCsvLines(text: string): CsvRecord[] {
+  const out: CsvRecord[] = [];
   let row: string[] = [];
   let field = '';
   let quoted = false;
   let atStart = true;
+  let line = 1;
+  let start = 1;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
@@ -38,6 +60,7 @@ export function parseCsv(text: string): string[][] {
           quoted = false;
         }
       } else {
+        if (ch === '\n') line++;
         field += ch;
       }
     } else if (ch === '"' && atStart) {
@@ -49,20 +72,21 @@ export function parseCsv(text: string): string[][] {
       atStart = true;
     } else if (ch === '\n') {
       row.push(field);
-      rows.push(row);
+      out.push({ line: start, end: line, cells: row, unclosed: false });
       row = [];
       field = '';
       atStart = true;
+      start = ++line;
     } else if (ch !== '\r') {
       field += ch;
       atStart = false;
     }
   }
-  if (field !== '' || row.length > 0) {
+  if (field !== '' || row.length > 0 || quoted) {
     row.push(field);
-    rows.push(row);
+    out.push({ line: start, end: quoted && text.endsWith('\n') ? line - 1 : line, cells: row, unclosed: quoted });
   }
-  return rows;
+  return out;
 }
 
 /**
