@@ -12,10 +12,16 @@
  *   for its peak).
  * - Days are added (up to 60) until the history holds `minRollouts` rollouts
  *   and `minRolledBack` rollbacks.
- * - Day 0 runs the fleet as laid out (fleet.ts, version `v1` everywhere); the
- *   SLO of each (server, model) is its p99 at day 0's peak times a headroom
- *   drawn from U(1.5, 3) (teams set SLOs with headroom).
- * - From day 1, `rolloutsPerDay` servers (never one with a rollout the day
+ * - The first `baselineDays` days run the fleet as laid out (fleet.ts,
+ *   version `v1` everywhere) without rollouts; the SLO of each (server, model)
+ *   is the highest of its p99s at those days' peaks times a headroom drawn
+ *   from U(1.5, 3). Teams set an SLO that the running deployment meets on its
+ *   ordinary days, with headroom: the p99 at the peak of a server with a few
+ *   hundred requests there swings up to 3× from day to day (a burst of the
+ *   trace queues behind a slow model), so an SLO set from one day's p99 was
+ *   breached by unchanged deployments, and their rollouts were rolled back
+ *   for the day's luck, not for the change.
+ * - From day `baselineDays`, `rolloutsPerDay` servers (never one with a rollout the day
  *   before) each roll out one change of one model: with probability 0.3 a
  *   chip (the model moves alone to a colocated device of another chip of the
  *   cut that has its MLPerf latency), else a new version. A version is a
@@ -46,8 +52,10 @@ export interface HistoryConfig {
   seed: number;
   /** Edge servers. @default 12 */
   servers?: number;
-  /** Days at least, the first without rollouts (integer 2..60). @default 12 */
+  /** Days at least, the baseline's without rollouts (integer baselineDays + 1..60). @default 12 */
   days?: number;
+  /** Days without rollouts at the start, whose peaks set the SLOs (integer 1..10). @default 4 */
+  baselineDays?: number;
   /** More days are simulated (up to 60) until the history holds this many rollouts… @default 100 */
   minRollouts?: number;
   /** …and this many rollbacks (a larger history scores the gate with less chance). @default 20 */
@@ -125,7 +133,7 @@ export interface DeploymentHistory {
 
 interface ModelState { version: string; chip: string; factor: number; macs: number; slo: number }
 
-/** SLO of a (server, model): its p99 at day 0's peak times a headroom drawn from this range. */
+/** SLO of a (server, model): its highest p99 at the baseline days' peaks times a headroom drawn from this range. */
 const SLO_HEADROOM = [1.5, 3] as const;
 /** Longest history, days. */
 const MAX_DAYS = 60;
@@ -144,14 +152,15 @@ const UNPUBLISHED_MACS = 1e10;
  */
 export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHistory {
   const cfg: Required<HistoryConfig> = {
-    seed: config.seed, servers: config.servers ?? 12, days: config.days ?? 12, dayMs: config.dayMs ?? 1_440_000,
+    seed: config.seed, servers: config.servers ?? 12, days: config.days ?? 12, baselineDays: config.baselineDays ?? 4, dayMs: config.dayMs ?? 1_440_000,
     rolloutsPerDay: config.rolloutsPerDay ?? 6, rateScale: config.rateScale ?? 0.5, peakWindowMs: config.peakWindowMs ?? 300_000,
     minRollouts: config.minRollouts ?? 100, minRolledBack: config.minRolledBack ?? 20,
     startMs: config.startMs ?? Date.UTC(2024, 5, 1), dataDir: config.dataDir ?? defaultDataDir(), replicates: config.replicates ?? 0,
   };
   if (!Number.isSafeInteger(cfg.seed)) throw new RangeError(`seed: expected a safe integer, got ${JSON.stringify(cfg.seed)}`);
   if (!Number.isInteger(cfg.servers) || cfg.servers < 2 || cfg.servers > 200) throw new RangeError(`servers: expected an integer in [2, 200], got ${JSON.stringify(cfg.servers)}`);
-  if (!Number.isInteger(cfg.days) || cfg.days < 2 || cfg.days > 60) throw new RangeError(`days: expected an integer in [2, 60], got ${JSON.stringify(cfg.days)}`);
+  if (!Number.isInteger(cfg.baselineDays) || cfg.baselineDays < 1 || cfg.baselineDays > 10) throw new RangeError(`baselineDays: expected an integer in [1, 10], got ${JSON.stringify(cfg.baselineDays)}`);
+  if (!Number.isInteger(cfg.days) || cfg.days <= cfg.baselineDays || cfg.days > 60) throw new RangeError(`days: expected an integer in [baselineDays + 1 = ${cfg.baselineDays + 1}, 60], got ${JSON.stringify(cfg.days)}`);
   if (!Number.isInteger(cfg.rolloutsPerDay) || cfg.rolloutsPerDay < 1 || cfg.rolloutsPerDay > cfg.servers / 2) throw new RangeError(`rolloutsPerDay: expected an integer in [1, servers / 2], got ${JSON.stringify(cfg.rolloutsPerDay)}`);
   if (!Number.isInteger(cfg.replicates) || cfg.replicates < 0 || cfg.replicates > 100) throw new RangeError(`replicates: expected an integer in [0, 100], got ${JSON.stringify(cfg.replicates)}`);
   if (!(cfg.dayMs >= 4 * cfg.peakWindowMs)) throw new RangeError(`dayMs: expected at least 4 peak windows (${4 * cfg.peakWindowMs} ms), got ${JSON.stringify(cfg.dayMs)}`);
@@ -166,11 +175,13 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
   const events: DeploymentEvent[] = [];
   const rollouts: RolloutTruth[] = [];
   let rolledYesterday = new Set<number>();
+  /** Highest p99 at the peak of each `server|model` over the baseline days so far, ms. */
+  const baselineP99 = new Map<string, number>();
   const enough = () => rollouts.length >= cfg.minRollouts && rollouts.filter((r) => r.rolledBack).length >= cfg.minRolledBack;
   for (let d = 0; d < MAX_DAYS && (d < cfg.days || !enough()); d++) {
     const dayStart = cfg.startMs + d * cfg.dayMs;
     const today: { s: number; model: string; before: ModelState; truth: RolloutTruth }[] = [];
-    if (d > 0) {
+    if (d >= cfg.baselineDays) {
       const eligible = plans.map((_, s) => s).filter((s) => !rolledYesterday.has(s));
       for (let k = eligible.length - 1; k > 0; k--) {
         const j = rng.int(k + 1);
@@ -220,9 +231,14 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
       for (const m of p.models) {
         const st = state[s]!.get(m)!;
         const p99 = peakP99(devices, p.edge_server_id, st.chip, m, cfg.peakWindowMs);
-        if (d === 0) {
-          st.slo = Math.round((Number.isFinite(p99) ? p99 : 1000) * rng.uniform(SLO_HEADROOM[0], SLO_HEADROOM[1]) * 10) / 10;
-          events.push(deploymentEvent(p.edge_server_id, m, st, dayStart, 'rollout', 'initial deployment'));
+        if (d < cfg.baselineDays) {
+          const key = `${p.edge_server_id}|${m}`;
+          const highest = Math.max(baselineP99.get(key) ?? Number.NEGATIVE_INFINITY, Number.isFinite(p99) ? p99 : Number.NEGATIVE_INFINITY);
+          baselineP99.set(key, highest);
+          if (d === cfg.baselineDays - 1) {
+            st.slo = Math.round((Number.isFinite(highest) ? highest : 1000) * rng.uniform(SLO_HEADROOM[0], SLO_HEADROOM[1]) * 10) / 10;
+            events.push(deploymentEvent(p.edge_server_id, m, st, cfg.startMs, 'rollout', 'initial deployment'));
+          }
         }
         const r = today.find((t) => t.s === s && t.model === m);
         if (!r) continue;
@@ -240,8 +256,12 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
   return { config: cfg, days, events, rollouts, benchmarks: bases };
 }
 
-/** A model's nearest-rank p99 on a server's device of a chip, in the busiest window of the server's arrivals (NaN without requests there), ms. */
-function peakP99(devices: readonly DeviceDay[], server: string, chip: string, model: string, peakWindowMs: number): number {
+/**
+ * A model's nearest-rank p99 on a server's device of a chip, in the busiest window of the server's arrivals, ms.
+ * @param devices  One day's device days.
+ * @returns NaN when the model has no request on that device in the window.
+ */
+export function peakP99(devices: readonly DeviceDay[], server: string, chip: string, model: string, peakWindowMs: number): number {
   const mine = devices.filter((v) => v.server === server);
   const peak = peakWindow(mine.flatMap((v) => v.ts).sort((a, b) => a - b), peakWindowMs);
   const lat = mine.filter((v) => v.chip === chip)

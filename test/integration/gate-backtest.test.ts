@@ -12,7 +12,7 @@ import { codecFor } from '../../schemas/index.ts';
 import { tmpdir } from 'node:os';
 import { gateRollout, type BacktestResult } from '../../services/predictor/gate-backtest.ts';
 import { edgelat } from '../helpers/edgelat-cli.ts';
-import { simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';
+import { peakP99, simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';
 
 describe('gate --backtest (F3)', () => {
   // Through the CLI (a child process: the test's event loop stays free), as a user runs it.
@@ -36,9 +36,24 @@ describe('gate --backtest (F3)', () => {
   }, 180_000);
 
   it('records a history whose rollbacks are exactly the breaches, as valid DeploymentEvents, and gates without looking ahead', () => {
-    const h = simulateDeploymentHistory({ seed: 4, days: 6, minRollouts: 0, minRolledBack: 0 });
-    expect(h.days).toHaveLength(6);
-    expect(h.rollouts).toHaveLength(5 * 6);
+    const h = simulateDeploymentHistory({ seed: 4, days: 7, minRollouts: 0, minRolledBack: 0 });
+    expect(h.days).toHaveLength(7);
+    // 4 baseline days without rollouts, then 6 rollouts a day.
+    expect(h.config.baselineDays).toBe(4);
+    expect(h.rollouts.map((r) => r.day)).toEqual([4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6]);
+    // A rollout's SLO is the highest p99 at the baseline days' peaks of that (server, model) times 1.5–3.
+    for (const r of h.rollouts.filter((x) => x.fromVersion === 'v1' && x.fromChip === h.days[0]!.find((d) => d.server === x.server)!.chip)) {
+      const highest = Math.max(...h.days.slice(0, 4).map((day) => peakP99(day, r.server, r.fromChip, r.model, h.config.peakWindowMs)));
+      expect(r.sloP99Ms / highest).toBeGreaterThanOrEqual(1.5 - 0.05 / highest);
+      expect(r.sloP99Ms / highest).toBeLessThanOrEqual(3 + 0.05 / highest);
+    }
+    // The initial deployments carry the SLOs, at the start of day 0.
+    const initial = h.events.filter((e) => e.reason === 'initial deployment');
+    expect(initial.length).toBe(h.days[0]!.reduce((t, d) => t + new Set(d.model).size, 0));
+    expect(new Set(initial.map((e) => e.ts))).toEqual(new Set([h.config.startMs]));
+    for (const r of h.rollouts.filter((x) => x.fromVersion === 'v1')) {
+      expect(initial.find((e) => e.edge_server_id === r.server && e.model_id === r.model)?.slo_p99_ms).toBe(r.sloP99Ms);
+    }
     const codec = codecFor('DeploymentEvent');
     for (const e of h.events) expect(codec.decode(codec.encode(e))).toEqual({ ok: true, value: e });
     const rollbacks = h.events.filter((e) => e.kind === 'rollback');
@@ -55,7 +70,7 @@ describe('gate --backtest (F3)', () => {
   }, 120_000);
 
   it('replicates re-simulate each rollout\'s day with other arrivals without changing the history (bench/gate-oracle.ts)', () => {
-    const config = { seed: 5, days: 3, minRollouts: 0, minRolledBack: 0 };
+    const config = { seed: 5, days: 3, baselineDays: 1, minRollouts: 0, minRolledBack: 0 };
     const plain = simulateDeploymentHistory(config);
     const again = simulateDeploymentHistory({ ...config, replicates: 2 });
     expect(again.events).toEqual(plain.events);
@@ -71,5 +86,7 @@ describe('gate --backtest (F3)', () => {
     expect(again.rollouts.filter((r) => r.replicateP99Ms[0] === r.replicateP99Ms[1]).length).toBeLessThan(again.rollouts.length / 2);
     expect(simulateDeploymentHistory({ ...config, replicates: 2 }).rollouts).toEqual(again.rollouts);
     expect(() => simulateDeploymentHistory({ ...config, replicates: -1 })).toThrow(/replicates: expected an integer in \[0, 100\], got -1/);
+    expect(() => simulateDeploymentHistory({ ...config, baselineDays: 0 })).toThrow(/baselineDays: expected an integer in \[1, 10\], got 0/);
+    expect(() => simulateDeploymentHistory({ ...config, baselineDays: 3 })).toThrow(/days: expected an integer in \[baselineDays \+ 1 = 4, 60\], got 3/);
   }, 120_000);
 });
