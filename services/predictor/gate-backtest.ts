@@ -3,7 +3,7 @@
  * simulate a deployment history (simulator/deployments.ts), then put every
  * rollout through the gate with only what was known before it — the
  * telemetry of the 3 days before (the target device's peaks, the fleet's
- * unloaded medians), the deployment events up to the rollout (SLOs, the versions'
+ * unloaded medians, its i/o medians of every model per chip), the deployment events up to the rollout (SLOs, the versions'
  * MACs) and the MLPerf benchmarks — and score its answers against what
  * happened. NEED_SHADOW counts as a block.
  *
@@ -11,8 +11,8 @@
  * specificity = allowed rollouts that were kept / kept.
  */
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
-import { dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { peakUtilisation, peakWindow } from './gate-replay.ts';
+import { FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
@@ -49,10 +49,12 @@ export interface BacktestResult {
   details: BacktestRollout[];
 }
 
-const median = (v: number[]): number => {
+/** Lower quantile: the ⌊q·(n − 1)⌋-th smallest (0-based) of a non-empty sample. */
+const quantileLow = (v: number[], q: number): number => {
   const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
+  return s[Math.floor((s.length - 1) * q)]!;
 };
+const median = (v: number[]): number => quantileLow(v, 0.5);
 
 const observationsCache = new WeakMap<DeviceDay, ServerObservations>();
 
@@ -74,7 +76,7 @@ function toObservations(d: DeviceDay): ServerObservations {
   };
 }
 
-/** Unloaded medians per (version, chip) of one model over some device days. */
+/** Unloaded medians (and compute p90) per (version, chip) of one model over some device days. */
 export function fleetMedians(devices: readonly DeviceDay[], model: string): FleetMedian[] {
   const groups = new Map<string, { version: string; chip: string; io: number[]; compute: number[] }>();
   for (const d of devices) {
@@ -86,45 +88,63 @@ export function fleetMedians(devices: readonly DeviceDay[], model: string): Flee
       groups.get(key)!.compute.push(d.compute[i]!);
     }
   }
-  return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), n: g.io.length }));
+  return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), computeP90: quantileLow(g.compute, 0.9), n: g.io.length }));
+}
+
+/** Unloaded i/o medians per (model, chip) over some device days (≥ 1 request each; the gate wants ≥ 20). */
+export function fleetIoMedians(devices: readonly DeviceDay[]): FleetIo[] {
+  const groups = new Map<string, { model: string; chip: string; io: number[] }>();
+  for (const d of devices) {
+    for (let i = 0; i < d.ts.length; i++) {
+      if (!(d.util[i]! < UNLOADED_UTIL)) continue;
+      const key = `${d.model[i]}|${d.chip}`;
+      if (!groups.has(key)) groups.set(key, { model: d.model[i]!, chip: d.chip, io: [] });
+      groups.get(key)!.io.push(d.io[i]!);
+    }
+  }
+  return [...groups.values()].map((g) => ({ model: g.model, chip: g.chip, io: median(g.io), n: g.io.length }));
 }
 
 /**
  * Peak p99 of every model on every device, per day, grouped into series of days on which the
- * device ran the same (model, version) set, with the device's mean utilisation at the peak:
- * the input of `dayToDaySd`.
+ * device ran the same (model, version) set, with the queue's mean share of those p99s: the fleet's
+ * input of `gateServer` (`DaySeries`).
  * @param days  Device days, grouped by day.
  */
-export function peakSeries(days: readonly (readonly DeviceDay[])[], peakWindowMs: number): { util: number; p99: number[] }[] {
-  const series = new Map<string, { util: number[]; p99: number[] }>();
+export function peakSeries(days: readonly (readonly DeviceDay[])[], peakWindowMs: number): DaySeries[] {
+  const series = new Map<string, { share: number[]; p99: number[] }>();
   for (const devices of days) {
     for (const e of dayPeaks(devices, peakWindowMs)) {
-      if (!series.has(e.key)) series.set(e.key, { util: [], p99: [] });
-      series.get(e.key)!.util.push(e.util);
+      if (!series.has(e.key)) series.set(e.key, { share: [], p99: [] });
+      series.get(e.key)!.share.push(e.queueShare);
       series.get(e.key)!.p99.push(e.p99);
     }
   }
-  return [...series.values()].map((x) => ({ util: x.util.reduce((a, b) => a + b, 0) / x.util.length, p99: x.p99 }));
+  return [...series.values()].map((x) => ({ queueShare: x.share.reduce((a, b) => a + b, 0) / x.share.length, p99: x.p99 }));
 }
 
-const dayPeakCache = new WeakMap<readonly DeviceDay[], { peakWindowMs: number; entries: { key: string; util: number; p99: number }[] }>();
+interface DayPeak { key: string; p99: number; queueShare: number }
 
-/** One day's peak p99 per (server, chip, model, setup), with the device's mean utilisation at the peak (cached per day). */
-function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): { key: string; util: number; p99: number }[] {
+const dayPeakCache = new WeakMap<readonly DeviceDay[], { peakWindowMs: number; entries: DayPeak[] }>();
+
+/** Nearest-rank p99 (the ⌈0.99·n⌉-th smallest) of a non-empty sample. */
+const p99Of = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.99 * v.length) - 1]!;
+
+/** One day's peak p99 per (server, chip, model, setup), with the queue's share of it, 1 − p99(io + compute) / p99 (cached per day). */
+function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): DayPeak[] {
   const cached = dayPeakCache.get(devices);
   if (cached && cached.peakWindowMs === peakWindowMs) return cached.entries;
-  const entries: { key: string; util: number; p99: number }[] = [];
+  const entries: DayPeak[] = [];
   for (const server of new Set(devices.map((d) => d.server))) {
     const mine = devices.filter((d) => d.server === server);
     const peak = peakWindow(mine.flatMap((d) => d.ts).sort((a, b) => a - b), peakWindowMs);
     for (const d of mine) {
       const setup = [...new Set(d.model.map((m, i) => `${m}:${d.version[i]}`))].sort().join();
-      const inPeak = (i: number) => d.ts[i]! >= peak.startMs && d.ts[i]! < peak.endMs;
-      const u = d.util.filter((_, i) => inPeak(i));
-      const util = u.reduce((a, b) => a + b, 0) / Math.max(u.length, 1);
       for (const m of new Set(d.model)) {
-        const v = d.total.filter((_, i) => d.model[i] === m && inPeak(i)).sort((a, b) => a - b);
-        if (v.length > 0) entries.push({ key: `${server}|${d.chip}|${m}|${setup}`, util, p99: v[Math.ceil(0.99 * v.length) - 1]! });
+        const idx = d.ts.flatMap((t, i) => (d.model[i] === m && t >= peak.startMs && t < peak.endMs ? [i] : []));
+        if (idx.length === 0) continue;
+        const p99 = p99Of(idx.map((i) => d.total[i]!));
+        entries.push({ key: `${server}|${d.chip}|${m}|${setup}`, p99, queueShare: p99 > 0 ? 1 - p99Of(idx.map((i) => d.io[i]! + d.compute[i]!)) / p99 : 0 });
       }
     }
   }
@@ -166,7 +186,6 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
   const macs = new Map<string, number>();
   for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
-  const ownClass = utilClass(peakUtilisation(own, opt.peakWindowMs));
   const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
   return gateServer({
     days: own.map((d) => {
@@ -177,13 +196,14 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
     evidence: {
       model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
       fleet: memo(`fleet|${r.day}|${r.model}`, () => fleetMedians(fleetDays, r.model)),
+      fleetIo: memo(`fleet-io|${r.day}`, () => fleetIoMedians(fleetDays)),
       benchmark: new Map(h.benchmarks.filter((b) => b.model === r.model).map((b) => [b.chip, b.p50Ms])),
+      benchmarkSpread: new Map(h.benchmarks.filter((b) => b.model === r.model && b.p90Ms > b.p50Ms && b.p50Ms > 0).map((b) => [b.chip, Math.log(b.p90Ms / b.p50Ms)])),
       macs,
     },
     targetWorkers: workers,
     sloP99Ms: r.sloP99Ms,
-    fleetDaySd: dayToDaySd(memo(`series|${r.day}|${opt.peakWindowMs}`, () => peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs))
-      .filter((x) => utilClass(x.util) === ownClass).map((x) => x.p99), opt.daySdPrior),
+    fleetDaySd: memo(`series|${r.day}|${opt.peakWindowMs}`, () => peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs)),
   }, opt);
 }
 

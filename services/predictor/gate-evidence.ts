@@ -10,9 +10,12 @@
  *   chip's device (if the server has one) its rows of that chip, both over
  *   the lookback (default the 24 h before the server's newest request), one
  *   entry per UTC day.
- * - Fleet: unloaded medians of the model per (version, chip) over the same
+ * - Fleet: unloaded medians (and compute p90) of the model per (version, chip) over the same
  *   lookback (gpu_util < 0.15, status ok); benchmark latencies of the running and
- *   the candidate chip at a percentile both have (p50, else p90: commonBenchmark).
+ *   the candidate chip at a percentile both have (p50, else p90: commonBenchmark),
+ *   and each chip's p90 / p50 (the spread of the kernel time);
+ *   unloaded i/o medians of every model per chip (the i/o on a chip the model
+ *   never ran on, from the models that ran on both: `ioOnOtherChip`).
  * - Profiles: the candidate's MACs (request `macs`, or `--onnx` through the
  *   profiler) against the running version's (`macs_now`, else the model's
  *   published MACs in data/model-profiles, taken as the running version's).
@@ -21,15 +24,14 @@
  *   intervals combined by inverse variance).
  * - Day-to-day variation: the device's own days, shrunk toward the fleet's
  *   (`fleetDaySeries`: the 7 UTC days before the newest request, series of
- *   one model on one device with an unchanged setup, in the device's
- *   peak-utilisation class), as the backtest measures it; `daySdPrior` when
- *   no series has 2 days.
+ *   one model on one device with an unchanged setup, in the candidate's
+ *   queue-share class), as the backtest measures it; `daySdPrior` when no
+ *   series has 2 days.
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, dayToDaySd, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, utilClass, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { peakUtilisation } from './gate-replay.ts';
+import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NotFoundError } from './types.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 
@@ -72,6 +74,16 @@ function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: 
   return cb ? { benchmark: new Map([[now, cb.a], [chip, cb.b]]), benchmarkPercentile: cb.percentile } : { benchmark: new Map(), benchmarkPercentile: 0.5 };
 }
 
+/** ln(p90 / p50) of the benchmark latency per chip that has both percentiles (the spread of the model's kernel time there). */
+function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p50 of points.filter((p) => p.percentile === 0.5 && p.ms > 0)) {
+    const p90 = points.find((p) => p.chip === p50.chip && p.percentile === 0.9);
+    if (p90 && p90.ms > p50.ms) out.set(p50.chip, Math.log(p90.ms / p50.ms));
+  }
+  return out;
+}
+
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
@@ -95,9 +107,14 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   }
   const end = Math.max(...newest.map((r) => Number(r.t)));
   const fleet = await w.query<FleetMedian>(
-    `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute
+    `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,
+            quantileExactLow(0.9)(compute_ms) AS computeP90
      FROM ${db}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
      GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
+  const fleetIo = (await w.query<FleetIo>(
+    `SELECT model_id AS model, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io
+     FROM ${db}.inference_enriched WHERE status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
+     GROUP BY model, chip`, { u: UNLOADED_UTIL, from: end - lookbackMs })).map((f) => ({ ...f, n: Number(f.n), io: Number(f.io) }));
   const bench = (await w.query<BenchmarkPoint>(benchmarkPointsSql(db), { m: [req.model] }))
     .map((r) => ({ chip: r.chip, percentile: Number(r.percentile), ms: Number(r.ms) }));
   const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);
@@ -127,7 +144,6 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
         serverTs: dayRows.map((r) => Number(r.t)),
       };
     });
-    const deviceClass = utilClass(peakUtilisation(days.map((d) => d.device), opt.peakWindowMs));
     const macs = new Map<string, number>();
     const now = req.macs_now ?? REFERENCE_MACS.get(req.model);
     if (now) macs.set(latest.model_version, now);
@@ -136,12 +152,13 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       days,
       evidence: {
         model: req.model, versionNow: latest.model_version, chipNow: latest.chip, version: req.version, chip: req.chip,
-        fleet: fleet.map((f) => ({ ...f, n: Number(f.n) })), ...benchmarkOf(commonBenchmark(bench, latest.chip, req.chip), latest.chip, req.chip), macs,
+        fleet: fleet.map((f) => ({ ...f, n: Number(f.n), computeP90: Number(f.computeP90) })), fleetIo,
+        ...benchmarkOf(commonBenchmark(bench, latest.chip, req.chip), latest.chip, req.chip), benchmarkSpread: benchmarkSpread(bench), macs,
         shadow: await pooledShadow(w, server, req, latest.chip),
       },
       targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
       sloP99Ms: req.slo_p99_ms,
-      fleetDaySd: dayToDaySd(series.filter((x) => utilClass(x.util) === deviceClass).map((x) => x.p99), opt.daySdPrior),
+      fleetDaySd: series,
     }, opt));
   }
   const answer = combineAnswers(results);
@@ -150,14 +167,14 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
 
 /**
  * Peak p99s of every model on every device per UTC day since `fromMs`, grouped into series of days
- * on which the device ran the same (model, version) set, with the device's mean utilisation at the
- * peak (the input of `dayToDaySd`, as the backtest's `peakSeries` over simulated days). The peak of
- * a (server, day) is its busiest `windowMs` starting on a whole minute; p99 is the nearest rank
- * (the ⌈0.99·n⌉-th smallest).
+ * on which the device ran the same (model, version) set, with the queue's mean share of those p99s,
+ * 1 − p99(io + compute) / p99 (the fleet's input of `gateServer`, as the backtest's `peakSeries` over
+ * simulated days). The peak of a (server, day) is its busiest `windowMs` starting on a whole minute;
+ * p99 is the nearest rank (the ⌈0.99·n⌉-th smallest).
  */
-export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: number): Promise<{ util: number; p99: number[] }[]> {
+export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: number): Promise<DaySeries[]> {
   const db = w.database;
-  const rows = await w.query<{ s: string; chip: string; model: string; setup: string; d: string; p99: number; usum: number; n: number }>(
+  const rows = await w.query<{ s: string; chip: string; model: string; setup: string; d: string; p99: number; p99s: number }>(
     `WITH
        minutes AS (
          SELECT edge_server_id AS s, toDate(ts) AS d, toStartOfMinute(ts) AS m0, count() AS n
@@ -170,7 +187,8 @@ export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: num
          SELECT edge_server_id AS s, chip, toDate(ts) AS d, arrayStringConcat(arraySort(groupUniqArray(concat(model_id, ':', model_version))), ',') AS setup
          FROM ${db}.inference_enriched WHERE ts >= fromUnixTimestamp64Milli({from:Int64}) GROUP BY s, chip, d)
      SELECT e.edge_server_id AS s, e.chip AS chip, e.model_id AS model, any(st.setup) AS setup, toString(toDate(e.ts)) AS d,
-            arrayElement(arraySort(groupArray(e.total_ms)), toUInt64(ceil(0.99 * count()))) AS p99, sum(e.gpu_util) AS usum, count() AS n
+            arrayElement(arraySort(groupArray(e.total_ms)), toUInt64(ceil(0.99 * count()))) AS p99,
+            arrayElement(arraySort(groupArray(e.io_ms + e.compute_ms)), toUInt64(ceil(0.99 * count()))) AS p99s
      FROM ${db}.inference_enriched AS e
      INNER JOIN peaks AS p ON p.s = e.edge_server_id AND p.d = toDate(e.ts)
      INNER JOIN setups AS st ON st.s = e.edge_server_id AND st.chip = e.chip AND st.d = toDate(e.ts)
@@ -179,25 +197,16 @@ export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: num
      GROUP BY s, chip, model, d, st.setup
      ORDER BY s, chip, model, d`,
     { from: fromMs, span: Math.max(0, Math.round(windowMs / 1000) - 60), width: windowMs });
-  // The device's utilisation on a day: over all its models' requests in the peak window.
-  const device = new Map<string, { usum: number; n: number }>();
-  for (const r of rows) {
-    const k = `${r.s}|${r.chip}|${r.d}`;
-    const u = device.get(k) ?? { usum: 0, n: 0 };
-    u.usum += Number(r.usum);
-    u.n += Number(r.n);
-    device.set(k, u);
-  }
-  const series = new Map<string, { util: number[]; p99: number[] }>();
+  const series = new Map<string, { share: number[]; p99: number[] }>();
   for (const r of rows) {
     const k = `${r.s}|${r.chip}|${r.model}|${r.setup}`;
-    const x = series.get(k) ?? { util: [], p99: [] };
-    const u = device.get(`${r.s}|${r.chip}|${r.d}`)!;
-    x.util.push(u.usum / u.n);
-    x.p99.push(Number(r.p99));
+    const x = series.get(k) ?? { share: [], p99: [] };
+    const p99 = Number(r.p99);
+    x.share.push(p99 > 0 ? 1 - Number(r.p99s) / p99 : 0);
+    x.p99.push(p99);
     series.set(k, x);
   }
-  return [...series.values()].map((x) => ({ util: x.util.reduce((a, b) => a + b, 0) / x.util.length, p99: x.p99 }));
+  return [...series.values()].map((x) => ({ queueShare: x.share.reduce((a, b) => a + b, 0) / x.share.length, p99: x.p99 }));
 }
 
 /** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio). */

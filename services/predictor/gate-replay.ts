@@ -92,27 +92,6 @@ export function peakWindow(ts: ArrayLike<number>, widthMs: number): PeakWindow {
   return best.requests < 0 ? { startMs: first, endMs: last + 1, requests: ts.length } : best;
 }
 
-/**
- * Mean busy-worker fraction (0..1) of a device's requests in each day's busiest window (of its own arrivals),
- * pooled over the days; 0 without requests.
- * @param days  Per day the device's arrival times (sorted, epoch ms) and busy-worker fractions.
- */
-export function peakUtilisation(days: readonly { ts: readonly number[]; util: readonly number[] }[], windowMs: number): number {
-  let sum = 0;
-  let n = 0;
-  for (const d of days) {
-    if (d.ts.length === 0) continue;
-    const p = peakWindow(d.ts, windowMs);
-    d.ts.forEach((t, i) => {
-      if (t >= p.startMs && t < p.endMs) {
-        sum += d.util[i]!;
-        n++;
-      }
-    });
-  }
-  return n > 0 ? sum / n : 0;
-}
-
 /** Nearest-rank p99 of a sample with its distribution-free confidence interval. Times in ms. */
 export interface QuantileBand {
   p99: number;
@@ -143,6 +122,13 @@ export interface ReplayChange {
   /** Multipliers of its unloaded compute and i/o time (new / now). */
   compute: number;
   io: number;
+  /**
+   * Log-spread multiplier of the model's unloaded compute (new / now, > 0): each request's unloaded
+   * compute c becomes m·(c/m)^spread before the multiplier, m the median over the model's requests (a
+   * lognormal's σ scaled, its median kept: a chip with a steadier or a more variable kernel time).
+   * @default 1
+   */
+  spread?: number;
   /** Parallel workers of the target device. */
   workers: number;
   /** Arrival-rate multiplier (> 0): times are compressed by it. @default 1 */
@@ -159,32 +145,40 @@ export interface ReplayChange {
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function replayPeakLatencies(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] {
-  return replayParts(o, change, peak, unloaded(o, change));
+  return replayParts(o, change, peak, unloaded(o, change)).total;
 }
 
+/** The changed model's requests in the peak window after a replay: latency (wait + service) and service alone, ms, in arrival order. */
+export interface PeakReplay { total: number[]; service: number[] }
+
 /**
- * {@link replayPeakLatencies}, unless the queue cannot drain ({@link offeredUtilisation} ≥ 1): then null, and
+ * {@link replayPeakLatencies} with the service parts, unless the queue cannot drain ({@link offeredUtilisation} ≥ 1): then null, and
  * nothing is replayed (the replay's state would grow with the backlog). The unloaded parts are computed once.
  * @throws {RangeError} when the observations hold no request of the model.
  */
-export function replayUnlessSaturated(o: ServerObservations, change: ReplayChange, peak: PeakWindow): number[] | null {
+export function replayUnlessSaturated(o: ServerObservations, change: ReplayChange, peak: PeakWindow): PeakReplay | null {
   const parts = unloaded(o, change);
   return offeredOf(parts, change.workers) >= 1 ? null : replayParts(o, change, peak, parts);
 }
 
-function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): number[] {
+function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): PeakReplay {
   const { arrivals, baseIo, baseC, kio, kc, t0 } = parts;
   const busy: number[] = [];
+  const service = new Float64Array(arrivals.length);
   const q = simulateFcfsQueue(arrivals, (j, start) => {
     const b = Math.floor((start - t0) / RHO_BUCKET_MS);
     const rho = b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (change.workers * RHO_BUCKET_MS)) : 0;
     const s = baseIo[j]! * (1 + kio * rho) + baseC[j]! * (1 + kc * rho);
     addBusy(busy, start - t0, start - t0 + s);
+    service[j] = s;
     return s;
   }, change.workers);
-  const out: number[] = [];
+  const out: PeakReplay = { total: [], service: [] };
   for (let i = 0; i < o.ts.length; i++) {
-    if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) out.push(q.endMs[i]! - arrivals[i]!);
+    if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) {
+      out.total.push(q.endMs[i]! - arrivals[i]!);
+      out.service.push(service[i]!);
+    }
   }
   return out;
 }
@@ -199,11 +193,19 @@ function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Floa
   return {
     arrivals: Float64Array.from(o.ts, (t) => t0 + (t - t0) / scale),
     baseIo: o.io.map((x, i) => (x / (1 + k.io * o.util[i]!)) * (o.model[i] === change.model ? change.io : 1)),
-    baseC: o.compute.map((x, i) => (x / (1 + k.compute * o.util[i]!)) * (o.model[i] === change.model ? change.compute : 1)),
+    baseC: spreadCompute(o.compute.map((x, i) => x / (1 + k.compute * o.util[i]!)), o.model, change),
     kio: k.io,
     kc: k.compute,
     t0,
   };
+}
+
+/** Unloaded compute with the change: the model's requests spread about their median by `change.spread`, then scaled by `change.compute`. */
+function spreadCompute(base: number[], models: readonly string[], change: ReplayChange): number[] {
+  const spread = change.spread ?? 1;
+  const mine = base.filter((_, i) => models[i] === change.model).sort((a, b) => a - b);
+  const m = mine[Math.floor((mine.length - 1) / 2)]!;
+  return base.map((x, i) => (models[i] !== change.model ? x : change.compute * (spread === 1 || !(m > 0) || !(x > 0) ? x : m * (x / m) ** spread)));
 }
 
 /**

@@ -14,13 +14,14 @@
  * on that chip beside the server (the same requests measured on both); the
  * fleet (unloaded medians of both versions, or of the model on both chips);
  * the versions' profiles (MACs ratio) and MLPerf benchmarks (p50 ratio of the
- * two chips). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
+ * two chips; the i/o on the new chip from the fleet's other models measured on
+ * both, `ioOnOtherChip`). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
  * documented there). The band: the factor e^{±z·sd}, the load ×(1 ± margin)
  * (a peak higher or lower than the one observed), and the order-statistics
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated } from './gate-replay.ts';
+import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -62,13 +63,50 @@ export const GATE_DEFAULTS: Readonly<GateOptions> = Object.freeze({ z: 0.842, lo
 export interface FactorEstimate {
   compute: number;
   io: number;
+  /**
+   * Log-spread of the unloaded compute, new over now (> 0; 1 when unchanged or unknown): the ratio of
+   * ln(p90 / p50) of the model's compute on the new chip and on the running one (ReplayChange.spread).
+   */
+  spread: number;
   logSd: number;
   /** Where each part came from, in words. */
   sources: string[];
 }
 
-/** Unloaded medians of one (version, chip) of the model in the fleet, ms. */
-export interface FleetMedian { version: string; chip: string; io: number; compute: number; n: number }
+/** Unloaded medians of one (version, chip) of the model in the fleet, and its compute's p90 when known, ms. */
+export interface FleetMedian { version: string; chip: string; io: number; compute: number; computeP90?: number; n: number }
+
+/** Unloaded i/o median of one model on one chip in the fleet (any version: i/o does not depend on it), ms. */
+export interface FleetIo { model: string; chip: string; io: number; n: number }
+
+/**
+ * A model's i/o time on chip `to` from its i/o on chip `from`, through the other models measured on
+ * both: i/o is a fixed cost plus bytes over bandwidth, t = t₀ + n/r (Hockney, "The communication
+ * challenge for MPP", Parallel Computing 20, 1994), so across models t_to = α + β·t_from. The line is
+ * the least-squares fit through the models' (t_from, t_to) medians when ≥ 2 distinct t_from are
+ * known and it predicts a positive time; else the median ratio t_to / t_from of the models (one model,
+ * or a line through ≤ 0).
+ * @param ioFrom  The model's i/o median on `from`, ms (> 0).
+ * @param others  Other models' i/o medians per chip (entries with n < 20 or io ≤ 0 are ignored).
+ * @returns The predicted i/o on `to`, ms, and the number of models it rests on; null without one measured on both.
+ */
+export function ioOnOtherChip(ioFrom: number, from: string, to: string, others: readonly FleetIo[]): { io: number; models: number } | null {
+  const on = (c: string) => new Map(others.filter((f) => f.chip === c && f.n >= 20 && f.io > 0).map((f) => [f.model, f.io]));
+  const a = on(from);
+  const b = on(to);
+  const pts = [...a].filter(([m]) => b.has(m)).map(([m, x]) => ({ x, y: b.get(m)! }));
+  if (pts.length === 0) return null;
+  const mx = pts.reduce((t, p) => t + p.x, 0) / pts.length;
+  const my = pts.reduce((t, p) => t + p.y, 0) / pts.length;
+  const sxx = pts.reduce((t, p) => t + (p.x - mx) ** 2, 0);
+  if (pts.length >= 2 && sxx > 0) {
+    const beta = pts.reduce((t, p) => t + (p.x - mx) * (p.y - my), 0) / sxx;
+    const io = my + beta * (ioFrom - mx);
+    if (io > 0) return { io, models: pts.length };
+  }
+  const ratios = pts.map((p) => p.y / p.x).sort((p, q) => p - q);
+  return { io: ioFrom * ratios[Math.floor((ratios.length - 1) / 2)]!, models: pts.length };
+}
 
 /** What is known about the candidate before it ships. */
 export interface CandidateEvidence {
@@ -83,8 +121,16 @@ export interface CandidateEvidence {
   benchmark: ReadonlyMap<string, number>;
   /** Percentile of `benchmark`, 0..1. @default 0.5 */
   benchmarkPercentile?: number;
+  /** ln(p90 / p50) of the model's benchmark latency per chip, where both are known (the spread of its kernel time). */
+  benchmarkSpread?: ReadonlyMap<string, number>;
   /** MACs of versions of the model (profiles). */
   macs: ReadonlyMap<string, number>;
+  /**
+   * Unloaded i/o medians (≥ 20 requests) of every model of the fleet per chip, ms: when the model's
+   * own i/o was never measured on the candidate chip, the other models measured on both chips tell it
+   * ({@link ioOnOtherChip}).
+   */
+  fleetIo?: readonly FleetIo[];
   /** Shadow verdicts of this version on this chip beside the server, pooled: ratio shadow/production and its CI. */
   shadow?: { ratio: number; low: number; high: number; windows: number; pairs: number } | null;
 }
@@ -96,11 +142,12 @@ export interface CandidateEvidence {
 export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
   if (e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
-    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
+    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, spread: 1, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
   }
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= 20 && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
+  let spread = 1;
   let variance = 0;
   const sources: string[] = [];
   if (e.version !== e.versionNow) {
@@ -135,19 +182,39 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       compute *= med(v, e.chip)!.compute / med(v, e.chipNow)!.compute;
       io *= med(v, e.chip)!.io / med(v, e.chipNow)!.io;
       variance += opt.fleetSd ** 2;
-      sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}`);
+      const fleetSpread = (c: string) => { const f = med(v, c)!; return f.computeP90 !== undefined && f.computeP90 > f.compute ? Math.log(f.computeP90 / f.compute) : null; };
+      spread = spreadRatio(fleetSpread(e.chip), fleetSpread(e.chipNow));
+      sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (their p90 / p50)` : ''}`);
     } else if (a && b) {
       compute *= b / a;
-      if (ioA && ioB) io *= ioB / ioA;
+      const across = ioA && !ioB ? ioOnOtherChip(ioA, e.chipNow, e.chip, (e.fleetIo ?? []).filter((f) => f.model !== e.model)) : null;
+      let ioText = 'unchanged (never measured on both, nor another model)';
+      if (ioA && ioB) {
+        io *= ioB / ioA;
+        ioText = `from fleet medians (${(ioB / ioA).toFixed(3)})`;
+      } else if (across) {
+        io *= across.io / ioA!;
+        ioText = `${(across.io / ioA!).toFixed(3)}, from ${across.models} other model(s) measured on both (fixed cost + bytes / bandwidth)`;
+      }
       variance += opt.benchmarkSd ** 2;
-      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioA && ioB ? `from fleet medians (${(ioB / ioA).toFixed(3)})` : 'unchanged (never measured on both)'}`);
+      spread = spreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null);
+      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioText}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (benchmark p90 / p50)` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
       return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
-  return { factor: { compute, io, logSd: Math.sqrt(variance), sources } };
+  return { factor: { compute, io, spread, logSd: Math.sqrt(variance), sources } };
+}
+
+/** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
+const SPREAD_BOUNDS = [0.25, 4] as const;
+
+/** ln(p90/p50) on the new chip over the running one, clamped to SPREAD_BOUNDS; 1 when either is unknown or ≤ 0. */
+function spreadRatio(next: number | null, now: number | null): number {
+  if (next === null || now === null || !(next > 0) || !(now > 0)) return 1;
+  return Math.min(SPREAD_BOUNDS[1], Math.max(SPREAD_BOUNDS[0], next / now));
 }
 
 /** The gate's view of one target server. */
@@ -180,8 +247,20 @@ export interface ServerGateInput {
   /** Workers of one device of the candidate chip. */
   targetWorkers: number;
   sloP99Ms: number;
-  /** Day-to-day log-sd of peak p99 with nothing changed, measured across the fleet (see `dayToDaySd`). */
-  fleetDaySd: number;
+  /**
+   * Day-to-day log-sd of peak p99 with nothing changed across the fleet: the figure, or the fleet's
+   * series of peak p99s with their queue shares, of which those in the candidate's queue-share class
+   * are pooled (`dayToDaySd`, `queueShareClass`).
+   */
+  fleetDaySd: number | readonly DaySeries[];
+}
+
+/** One model's peak p99s on one device over consecutive days with an unchanged setup, and its mean queue share there. */
+export interface DaySeries {
+  /** Peak p99 per day, ms. */
+  p99: number[];
+  /** Mean over the days of the queue's share of the peak p99, 1 − p99(service) / p99(latency), fraction (≤ 1). */
+  queueShare: number;
 }
 
 /**
@@ -209,20 +288,23 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
   const peaks = days.map((x) => peakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts), opt.peakWindowMs));
   // null when a day's queue cannot drain (offered load ≥ 1): no replay, its p99 is unbounded.
-  const pooled = (k: number, loadScale: number, now = false): number[] | null => {
-    const out: number[] = [];
+  const replayed = (k: number, loadScale: number, now = false): PeakReplay | null => {
+    const out: PeakReplay = { total: [], service: [] };
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
-      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, workers: o.workersPerReplica, loadScale };
-      const latencies = replayUnlessSaturated(o, change, peaks[d]!);
-      if (latencies === null) return null;
-      out.push(...latencies);
+      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
+      const r = replayUnlessSaturated(o, change, peaks[d]!);
+      if (r === null) return null;
+      out.total.push(...r.total);
+      out.service.push(...r.service);
     }
     return out;
   };
-  const mid = pooled(1, 1);
+  const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now)?.total ?? null;
+  const midReplay = replayed(1, 1);
+  const mid = midReplay?.total ?? null;
   if (mid === null) {
-    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, workers: after[d]!.workersPerReplica })));
+    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, spread: f.spread, workers: after[d]!.workersPerReplica })));
     return { ...head, ...none, answer: 'BLOCK', factor: f,
       reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }
@@ -253,7 +335,12 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     dof += Math.max(0, logs.length - 1);
     if (model === e.model || moves) m = Math.max(m, logs.length);
   }
-  const daySd = Math.sqrt((ss + opt.daySdDof * input.fleetDaySd ** 2) / (dof + opt.daySdDof));
+  // The fleet's variation where the queue takes the candidate's share of its p99 (a p99 made by bursts
+  // queueing varies from day to day far more than one made by the service time's tail).
+  const queueShare = 1 - p99(midReplay!.service) / mid99;
+  const fleetSd = typeof input.fleetDaySd === 'number' ? input.fleetDaySd
+    : dayToDaySd(input.fleetDaySd.filter((x) => queueShareClass(x.queueShare) === queueShareClass(queueShare)).map((x) => x.p99), opt.daySdPrior);
+  const daySd = Math.sqrt((ss + opt.daySdDof * fleetSd ** 2) / (dof + opt.daySdDof));
   // A candidate more sensitive to load than the running deployment varies more from day to day.
   const extra = Math.max(0, lg(p99(pooled(1, 1 + opt.loadMargin))) - Math.log(Math.max(p99(pooled(1, 1 + opt.loadMargin, true)), 1e-9) / Math.max(now99, 1e-9))) || 0;
   const dayPart = opt.z * daySd * Math.sqrt(1 + 1 / Math.max(m, 1));
@@ -305,12 +392,17 @@ export const MIN_PEAK_REQUESTS = 100;
 /** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */
 export const FLEET_SD_DAYS = 7;
 
-/** Peak-utilisation classes within which day-to-day variation is pooled (busy-worker fraction). */
-export const UTIL_CLASSES = [0.1, 0.25] as const;
+/**
+ * Queue-share classes within which the fleet's day-to-day variation is pooled (fraction of the peak
+ * p99 that is waiting). Over simulated histories (seeds 10 and 16, every series of ≥ 2 days) the
+ * pooled sd of ln p99 was 0.03 below a share of 0.05, 0.08–0.23 between 0.05 and 0.3, and 0.24–0.31
+ * above; utilisation classes mixed them (0.04 / 0.16–0.19 / 0.25–0.31).
+ */
+export const QUEUE_SHARE_CLASSES = [0.05, 0.25] as const;
 
-/** Index of the utilisation class of a mean busy-worker fraction (0, 1 or 2). */
-export function utilClass(util: number): number {
-  return UTIL_CLASSES.filter((edge) => util >= edge).length;
+/** Index of the queue-share class of a fraction (0, 1 or 2). */
+export function queueShareClass(share: number): number {
+  return QUEUE_SHARE_CLASSES.filter((edge) => share >= edge).length;
 }
 
 /** Combine the servers' answers: BLOCK if any blocks, else NEED_SHADOW if any needs one, else ALLOW. */

@@ -9,7 +9,13 @@
  * total (sum of the planned server rates × rateScale), so each trace request
  * stands for k = Λ·P·s / N requests: floor(k) plus one more with probability
  * frac(k), placed uniformly between it and the next trace request. Each
- * request then goes to a server with probability rate_s / Λ (unequal shares)
+ * request then goes to a server — by `routing`: `'random'`, an independent
+ * draw with probability rate_s / Λ (unequal shares; a burst of the trace lands
+ * unevenly), or `'smooth'`, smooth weighted round-robin (nginx's upstream
+ * algorithm: each server's credit grows by its rate, the request goes to the
+ * highest credit, which then pays Λ; after any number of requests every
+ * server has served its share rate_s / Λ of them within about one request,
+ * as behind a load balancer) —
  * and to one of that server's models by the server's model weights. Its input
  * size comes from the ContextTokens of its trace row (copies beyond the first
  * borrow the tokens of a random trace row).
@@ -32,6 +38,9 @@ export interface RequestStream {
   tokens: Int32Array;
 }
 
+/** How a request picks its server: an independent weighted draw, or smooth weighted round-robin (a load balancer). */
+export type Routing = 'random' | 'smooth';
+
 /**
  * Generate the requests of a run.
  *
@@ -41,11 +50,12 @@ export interface RequestStream {
  * @param rateScale    Multiplier of every server rate.
  * @param plans        The fleet.
  * @param trace        The merged trace.
+ * @param routing      Server choice (see the module comment). @default 'random'
  * @returns            Requests sorted by ts (ties in generation order).
  */
 export function generateRequests(
   seed: number, startMs: number, durationMs: number, rateScale: number,
-  plans: readonly ServerPlan[], trace: ArrivalTrace,
+  plans: readonly ServerPlan[], trace: ArrivalTrace, routing: Routing = 'random',
 ): RequestStream {
   const rng = createRng(seed, 'arrivals');
   const n = trace.offsetMs.length;
@@ -57,6 +67,7 @@ export function generateRequests(
   const frac = k - whole;
   const cumServer = cumulative(plans.map((p) => p.ratePerS));
   const cumModel = plans.map((p) => cumulative(p.modelWeights));
+  const nextServer = routing === 'smooth' ? smoothRoundRobin(plans.map((p) => p.ratePerS)) : () => pick(cumServer, rng.next());
   const cap = Math.ceil(totalPerS * durationMs / 1000 * 1.2) + 1024;
   let ts = new Float64Array(cap);
   let server = new Int32Array(cap);
@@ -85,7 +96,7 @@ export function generateRequests(
           model = grow(model);
           tokens = grow(tokens);
         }
-        const sv = pick(cumServer, rng.next());
+        const sv = nextServer();
         ts[count] = startMs + Math.floor(t);
         server[count] = sv;
         model[count] = pick(cumModel[sv], rng.next());
@@ -95,6 +106,27 @@ export function generateRequests(
     }
   }
   return { n: count, ts: ts.slice(0, count), server: server.slice(0, count), model: model.slice(0, count), tokens: tokens.slice(0, count) };
+}
+
+/**
+ * Smooth weighted round-robin (nginx, ngx_http_upstream_get_peer): per call every
+ * credit grows by its weight, the highest credit (lowest index on ties) is
+ * chosen and pays the weights' total.
+ * @param weights  Non-negative weights, at least one positive.
+ * @returns        A picker of the next index.
+ */
+function smoothRoundRobin(weights: readonly number[]): () => number {
+  const credit = new Float64Array(weights.length);
+  const total = weights.reduce((a, b) => a + b, 0);
+  return () => {
+    let best = 0;
+    for (let i = 0; i < weights.length; i++) {
+      credit[i] += weights[i]!;
+      if (credit[i]! > credit[best]!) best = i;
+    }
+    credit[best] -= total;
+    return best;
+  };
 }
 
 function cumulative(weights: readonly number[]): Float64Array {

