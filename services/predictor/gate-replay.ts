@@ -7,7 +7,8 @@
  * - Demand: the device's measured requests (arrival times, i/o and compute
  *   parts, the busy-worker fraction u in force at each), in order.
  * - Unloaded parts: part / (1 + k·u), with the load sensitivity k fitted on
- *   the same rows (`loadSensitivity`, least squares of part / model median on u).
+ *   the same rows (`loadSensitivity`, a line through the medians of part /
+ *   model median in 10 bins of u).
  * - Change: the changed model's unloaded parts are multiplied by the
  *   candidate's factors (compute and i/o, new / now).
  * - Replay: an exact FCFS queue with the target's workers
@@ -31,33 +32,52 @@ const sensitivityCache = new WeakMap<ServerObservations, { compute: number; io: 
 /** Width of the bucket the replay reads its utilisation ρ from, ms. */
 const RHO_BUCKET_MS = 1000;
 
+/** Bins of equal count (by u) whose medians the load sensitivity is fitted through. */
+const SENSITIVITY_BINS = 10;
+/** Least spread of u between the lowest and highest bin's median for a load signal. */
+const MIN_UTIL_SPREAD = 0.1;
+
 /**
- * Fit part ≈ median_model · (1 + k·u): least squares of part / (its model's median) on u.
+ * Fit part ≈ median_model · (1 + k·u): the rows sorted by u into 10 bins of equal count; in each,
+ * the median u and the median of part / (its model's median); k = slope / intercept of the least
+ * squares line through the bins' medians. Medians, because a part's heavy tail (a large input, i/o
+ * of tens of ms) clusters in the seconds it makes busy: least squares on the rows took that
+ * clustering for load (k ≈ 15–20 on a device at u ≤ 0.05 whose true k is below 0.5).
  * @param part   One service part per request, ms.
  * @param util   Busy-worker fraction 0..1 at each request.
  * @param model  Model id of each request.
- * @returns      k ≥ 0 (0 when the rows carry no load signal).
+ * @returns      k ≥ 0; 0 when the rows carry no load signal: fewer than 10 per bin, or the bins'
+ *               median u spread less than 0.1 (a slope over a narrower range is noise).
  */
 export function loadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
+  const n = part.length;
+  if (n < SENSITIVITY_BINS * 10) return 0;
   const med = new Map<string, number>();
-  for (const m of new Set(model)) {
-    const v = part.filter((_, i) => model[i] === m).sort((a, b) => a - b);
-    med.set(m, v[Math.floor((v.length - 1) / 2)]!);
+  for (const m of new Set(model)) med.set(m, medianOf(part.filter((_, i) => model[i] === m)));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => util[a]! - util[b]!);
+  const pts: { u: number; y: number }[] = [];
+  for (let b = 0; b < SENSITIVITY_BINS; b++) {
+    const bin = order.slice(Math.floor((b * n) / SENSITIVITY_BINS), Math.floor(((b + 1) * n) / SENSITIVITY_BINS));
+    pts.push({ u: medianOf(bin.map((i) => util[i]!)), y: medianOf(bin.map((i) => part[i]! / Math.max(med.get(model[i]!)!, 1e-9))) });
   }
-  const y = part.map((p, i) => p / Math.max(med.get(model[i]!)!, 1e-9));
-  const n = y.length;
-  const mu = util.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
+  if (!(pts[pts.length - 1]!.u - pts[0]!.u >= MIN_UTIL_SPREAD)) return 0;
+  const mu = pts.reduce((a, p) => a + p.u, 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
   let sxy = 0;
   let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (util[i]! - mu) * (y[i]! - my);
-    sxx += (util[i]! - mu) ** 2;
+  for (const p of pts) {
+    sxy += (p.u - mu) * (p.y - my);
+    sxx += (p.u - mu) ** 2;
   }
-  if (!(sxx > 0)) return 0;
   const slope = sxy / sxx;
   const intercept = my - slope * mu;
   return intercept > 0 ? Math.max(0, slope / intercept) : 0;
+}
+
+/** Lower median of a non-empty sample. */
+function medianOf(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
 }
 
 /** The busiest window of a request stream. Times epoch ms. */

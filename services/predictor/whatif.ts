@@ -8,7 +8,8 @@
  *   order (`inference_enriched`: ts, io_ms, compute_ms, and gpu_util = the
  *   busy-worker fraction u of the interval before the request).
  * - Service: the load sensitivity of each part is fitted from the same rows —
- *   least squares of part / (its model's median part) on u, part ∝ (1 + k·u) —
+ *   part ∝ (1 + k·u), a line through the medians of part / (its model's median
+ *   part) in 10 bins of u (gate-replay.ts `loadSensitivity`) —
  *   and each measured service time (io + compute) is moved to the utilisation
  *   it would have with c' workers, u' = u·c/c' (the same work on more workers).
  * - The requests are replayed through an exact FCFS queue with c' parallel
