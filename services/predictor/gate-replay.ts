@@ -142,6 +142,8 @@ export interface ReplayChange {
   /** Multipliers of its unloaded compute and i/o time (new / now). */
   compute: number;
   io: number;
+  /** Added to each of its unloaded i/o times after the multiplier, ms (the result is kept ≥ 0). @default 0 */
+  ioOffset?: number;
   /**
    * Log-spread multiplier of the model's unloaded compute (new / now, > 0): each request's unloaded
    * compute c becomes m·(c/m)^spread before the multiplier, m the median over the model's requests (a
@@ -212,7 +214,10 @@ function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Floa
   const t0 = o.ts[0]!;
   return {
     arrivals: Float64Array.from(o.ts, (t) => t0 + (t - t0) / scale),
-    baseIo: o.io.map((x, i) => (x / (1 + k.io * o.util[i]!)) * (o.model[i] === change.model ? change.io : 1)),
+    baseIo: o.io.map((x, i) => {
+      const base = x / (1 + k.io * o.util[i]!);
+      return o.model[i] === change.model ? Math.max(0, base * change.io + (change.ioOffset ?? 0)) : base;
+    }),
     baseC: spreadCompute(o.compute.map((x, i) => x / (1 + k.compute * o.util[i]!)), o.model, change),
     kio: k.io,
     kc: k.compute,

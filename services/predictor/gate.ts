@@ -15,7 +15,7 @@
  * fleet (unloaded medians of both versions, or of the model on both chips);
  * the versions' profiles (MACs ratio) and MLPerf benchmarks (p50 ratio of the
  * two chips; the i/o on the new chip from the fleet's other models measured on
- * both, `ioOnOtherChip`). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
+ * both, `ioMapAcrossChips`). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
  * documented there). The band: the factor e^{±z·sd}, the load ×(1 ± margin)
  * (a peak higher or lower than the one observed), and the order-statistics
  * interval of the replayed p99.
@@ -62,7 +62,9 @@ export const GATE_DEFAULTS: Readonly<GateOptions> = Object.freeze({ z: 0.842, lo
 /** The candidate's unloaded service time over the running one: compute and i/o multipliers and their log-sd. */
 export interface FactorEstimate {
   compute: number;
+  /** I/O: each request's unloaded i/o t becomes io·t + ioOffsetMs (ms; 0 but after a chip change, `ioMapAcrossChips`). */
   io: number;
+  ioOffsetMs: number;
   /**
    * Log-spread of the unloaded compute, new over now (> 0; 1 when unchanged or unknown): the ratio of
    * ln(p90 / p50) of the model's compute on the new chip and on the running one (ReplayChange.spread).
@@ -79,33 +81,42 @@ export interface FleetMedian { version: string; chip: string; io: number; comput
 /** Unloaded i/o median of one model on one chip in the fleet (any version: i/o does not depend on it), ms. */
 export interface FleetIo { model: string; chip: string; io: number; n: number }
 
+/** A per-request map of i/o time between two chips, ms: t_to = offset + slope·t_from. */
+export interface IoMap { slope: number; offset: number; models: number }
+
 /**
- * A model's i/o time on chip `to` from its i/o on chip `from`, through the other models measured on
- * both: i/o is a fixed cost plus bytes over bandwidth, t = t₀ + n/r (Hockney, "The communication
- * challenge for MPP", Parallel Computing 20, 1994), so across models t_to = α + β·t_from. The line is
- * the least-squares fit through the models' (t_from, t_to) medians when ≥ 2 distinct t_from are
- * known and it predicts a positive time; else the median ratio t_to / t_from of the models (one model,
- * or a line through ≤ 0).
+ * How a model's i/o times on chip `from` map to chip `to`, request by request. I/O is a fixed cost
+ * plus bytes over bandwidth, t = t₀ + n/r (Hockney, "The communication challenge for MPP", Parallel
+ * Computing 20, 1994), so the same request on two chips lies on a line t_to = α + β·t_from, the same
+ * for every model: a large input is scaled by β, not by the ratio of the medians.
+ * - The model measured on both (`ioTo`): the least-squares slope through its medians and the other
+ *   models' on both chips (≥ 2 distinct t_from), the line anchored at its own medians; else their ratio.
+ * - Not measured on `to`: the least-squares line through the other models' medians (≥ 2 distinct
+ *   t_from); else (one model) their median ratio.
+ * A line is used only with β > 0 that keeps half the model's median i/o positive; else the ratio.
  * @param ioFrom  The model's i/o median on `from`, ms (> 0).
- * @param others  Other models' i/o medians per chip (entries with n < 20 or io ≤ 0 are ignored).
- * @returns The predicted i/o on `to`, ms, and the number of models it rests on; null without one measured on both.
+ * @param ioTo    Its i/o median on `to`, ms, or null when never measured there.
+ * @param fleetIo The fleet's i/o medians per model and chip (entries with n < 20 or io ≤ 0 are ignored).
+ * @returns The map and the number of other models it rests on; null when `ioTo` is null and no other model ran on both.
  */
-export function ioOnOtherChip(ioFrom: number, from: string, to: string, others: readonly FleetIo[]): { io: number; models: number } | null {
-  const on = (c: string) => new Map(others.filter((f) => f.chip === c && f.n >= 20 && f.io > 0).map((f) => [f.model, f.io]));
+export function ioMapAcrossChips(model: string, ioFrom: number, ioTo: number | null, from: string, to: string, fleetIo: readonly FleetIo[]): IoMap | null {
+  const on = (c: string) => new Map(fleetIo.filter((f) => f.chip === c && f.model !== model && f.n >= 20 && f.io > 0).map((f) => [f.model, f.io]));
   const a = on(from);
   const b = on(to);
-  const pts = [...a].filter(([m]) => b.has(m)).map(([m, x]) => ({ x, y: b.get(m)! }));
+  const others = [...a].filter(([m]) => b.has(m)).map(([m, x]) => ({ x, y: b.get(m)! }));
+  const pts = ioTo === null ? others : [...others, { x: ioFrom, y: ioTo }];
   if (pts.length === 0) return null;
   const mx = pts.reduce((t, p) => t + p.x, 0) / pts.length;
   const my = pts.reduce((t, p) => t + p.y, 0) / pts.length;
   const sxx = pts.reduce((t, p) => t + (p.x - mx) ** 2, 0);
   if (pts.length >= 2 && sxx > 0) {
-    const beta = pts.reduce((t, p) => t + (p.x - mx) * (p.y - my), 0) / sxx;
-    const io = my + beta * (ioFrom - mx);
-    if (io > 0) return { io, models: pts.length };
+    const slope = pts.reduce((t, p) => t + (p.x - mx) * (p.y - my), 0) / sxx;
+    const offset = ioTo === null ? my - slope * mx : ioTo - slope * ioFrom;
+    if (slope > 0 && offset + (slope * ioFrom) / 2 > 0) return { slope, offset, models: others.length };
   }
-  const ratios = pts.map((p) => p.y / p.x).sort((p, q) => p - q);
-  return { io: ioFrom * ratios[Math.floor((ratios.length - 1) / 2)]!, models: pts.length };
+  if (ioTo !== null) return { slope: ioTo / ioFrom, offset: 0, models: 0 };
+  const ratios = others.map((p) => p.y / p.x).sort((p, q) => p - q);
+  return { slope: ratios[Math.floor((ratios.length - 1) / 2)]!, offset: 0, models: others.length };
 }
 
 /** What is known about the candidate before it ships. */
@@ -128,7 +139,7 @@ export interface CandidateEvidence {
   /**
    * Unloaded i/o medians (≥ 20 requests) of every model of the fleet per chip, ms: when the model's
    * own i/o was never measured on the candidate chip, the other models measured on both chips tell it
-   * ({@link ioOnOtherChip}).
+   * ({@link ioMapAcrossChips}).
    */
   fleetIo?: readonly FleetIo[];
   /** Shadow verdicts of this version on this chip beside the server, pooled: ratio shadow/production and its CI. */
@@ -142,11 +153,12 @@ export interface CandidateEvidence {
 export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
   if (e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
-    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, spread: 1, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
+    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
   }
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= 20 && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
+  let ioOffsetMs = 0;
   let spread = 1;
   let variance = 0;
   const sources: string[] = [];
@@ -178,34 +190,33 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     };
     const ioA = ioOn(e.chipNow);
     const ioB = ioOn(e.chip);
+    const mapText = (m: IoMap) => `i/o ${m.offset !== 0 ? `${m.offset >= 0 ? '' : '−'}${msText(Math.abs(m.offset))} ms + ` : ''}${m.slope.toFixed(3)}× per request${m.models ? ` (through ${m.models} other model(s) on both: fixed cost + bytes / bandwidth)` : ''}`;
     if (v) {
       compute *= med(v, e.chip)!.compute / med(v, e.chipNow)!.compute;
-      io *= med(v, e.chip)!.io / med(v, e.chipNow)!.io;
+      const map = ioMapAcrossChips(e.model, med(v, e.chipNow)!.io, med(v, e.chip)!.io, e.chipNow, e.chip, e.fleetIo ?? [])!;
+      io = map.slope;
+      ioOffsetMs = map.offset;
       variance += opt.fleetSd ** 2;
       const fleetSpread = (c: string) => { const f = med(v, c)!; return f.computeP90 !== undefined && f.computeP90 > f.compute ? Math.log(f.computeP90 / f.compute) : null; };
       spread = spreadRatio(fleetSpread(e.chip), fleetSpread(e.chipNow));
-      sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (their p90 / p50)` : ''}`);
+      sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}; ${mapText(map)}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (their p90 / p50)` : ''}`);
     } else if (a && b) {
       compute *= b / a;
-      const across = ioA && !ioB ? ioOnOtherChip(ioA, e.chipNow, e.chip, (e.fleetIo ?? []).filter((f) => f.model !== e.model)) : null;
-      let ioText = 'unchanged (never measured on both, nor another model)';
-      if (ioA && ioB) {
-        io *= ioB / ioA;
-        ioText = `from fleet medians (${(ioB / ioA).toFixed(3)})`;
-      } else if (across) {
-        io *= across.io / ioA!;
-        ioText = `${(across.io / ioA!).toFixed(3)}, from ${across.models} other model(s) measured on both (fixed cost + bytes / bandwidth)`;
+      const map = ioA ? ioMapAcrossChips(e.model, ioA, ioB, e.chipNow, e.chip, e.fleetIo ?? []) : null;
+      if (map) {
+        io = map.slope;
+        ioOffsetMs = map.offset;
       }
       variance += opt.benchmarkSd ** 2;
       spread = spreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null);
-      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; i/o ${ioText}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (benchmark p90 / p50)` : ''}`);
+      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : 'i/o unchanged (never measured on both, nor another model)'}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (benchmark p90 / p50)` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
       return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
-  return { factor: { compute, io, spread, logSd: Math.sqrt(variance), sources } };
+  return { factor: { compute, io, ioOffsetMs, spread, logSd: Math.sqrt(variance), sources } };
 }
 
 /** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
@@ -292,7 +303,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     const out: PeakReplay = { total: [], service: [] };
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
-      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
+      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, ioOffset: now ? 0 : f.ioOffsetMs * k, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
       const r = replayUnlessSaturated(o, change, peaks[d]!);
       if (r === null) return null;
       out.total.push(...r.total);
@@ -304,7 +315,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const midReplay = replayed(1, 1);
   const mid = midReplay?.total ?? null;
   if (mid === null) {
-    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, spread: f.spread, workers: after[d]!.workersPerReplica })));
+    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica })));
     return { ...head, ...none, answer: 'BLOCK', factor: f,
       reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }
@@ -318,16 +329,19 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const now99 = p99(pooled(1, 1, true));
   const lg = (x: number) => Math.log(Math.max(x, 1e-9) / Math.max(mid99, 1e-9));
   // Day-to-day variation of the model's measured peak p99 on this device, shrunk toward the fleet's.
-  // (After a move to a device the server already has, that device's days tell how its peak varies.)
   // Every model of the device (after a move to a device the server already has: of that one) shares
-  // its day-to-day variation: pool the sample variance of ln p99 over its models.
+  // its day-to-day variation: pool the sample variance of ln p99 over its models. After a move to a
+  // new device (the server has none of that chip) the running device's days tell nothing of how the
+  // new one varies: the fleet's variation alone, over the days replayed.
   let ss = 0;
   let dof = 0;
   let m = 0;
-  const models = new Set(days.flatMap((x) => (moves && x.target ? x.target : x.device).model));
+  const sameDevice = days.map((x) => (moves ? x.target ?? null : x.device));
+  const models = new Set(sameDevice.flatMap((o) => o?.model ?? []));
   for (const model of models) {
-    const logs = days.map((x, d) => {
-      const o = moves && x.target ? x.target : x.device;
+    const logs = days.map((_, d) => {
+      const o = sameDevice[d]!;
+      if (!o) return [];
       return o.total?.filter((_, i) => o.model[i] === model && o.ts[i]! >= peaks[d]!.startMs && o.ts[i]! < peaks[d]!.endMs) ?? [];
     }).filter((v) => v.length > 0).map((v) => Math.log(Math.max(p99(v), 1e-9)));
     const mean = logs.reduce((a, b) => a + b, 0) / Math.max(logs.length, 1);
@@ -335,6 +349,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     dof += Math.max(0, logs.length - 1);
     if (model === e.model || moves) m = Math.max(m, logs.length);
   }
+  if (models.size === 0) m = days.length;
   // The fleet's variation where the queue takes the candidate's share of its p99 (a p99 made by bursts
   // queueing varies from day to day far more than one made by the service time's tail).
   const queueShare = 1 - p99(midReplay!.service) / mid99;

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioOnOtherChip, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { loadSensitivity, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -121,7 +121,7 @@ const EVIDENCE: CandidateEvidence = {
 describe('estimateFactor', () => {
   it('takes each kind of evidence with its log-sd', () => {
     const f = (e: Partial<CandidateEvidence>) => estimateFactor({ ...EVIDENCE, ...e }, GATE_DEFAULTS);
-    expect(f({})).toEqual({ factor: { compute: 1, io: 1, spread: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
+    expect(f({})).toEqual({ factor: { compute: 1, io: 1, ioOffsetMs: 0, spread: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
     expect(f({ version: 'v3' })).toMatchObject({ factor: { compute: 3, io: 1, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ version: 'v2' })).toMatchObject({ factor: { compute: 2, io: 1, logSd: GATE_DEFAULTS.profileSd } });
     expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd } });
@@ -130,7 +130,7 @@ describe('estimateFactor', () => {
     expect(f({ chip: 'rpi4', benchmarkPercentile: 0.9 })).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p90 400 ms on rpi4 \/ 4 ms on orin/)] } });
     // The i/o on a chip the model never ran on, from another model on both (ratio 3 / 1.5).
     const io = f({ chip: 'rpi4', fleetIo: [{ model: 'ssd', chip: 'orin', io: 1.5, n: 30 }, { model: 'ssd', chip: 'rpi4', io: 3, n: 30 }, { model: 'resnet50', chip: 'rpi4', io: 99, n: 30 }] });
-    expect(io).toMatchObject({ factor: { compute: 100, io: 2, sources: [expect.stringMatching(/i\/o 2\.000, from 1 other model\(s\) measured on both/)] } });
+    expect(io).toMatchObject({ factor: { compute: 100, io: 2, ioOffsetMs: 0, sources: [expect.stringMatching(/i\/o 2\.000× per request \(through 1 other model\(s\) on both/)] } });
     // The compute's spread: the fleet's p90 / p50 on both chips (log-ratio 2), else the benchmarks' (clamped to 4).
     const p90 = [{ ...EVIDENCE.fleet[0]!, computeP90: 5 * Math.exp(0.1) }, { ...EVIDENCE.fleet[1]!, computeP90: 10 * Math.exp(0.2) }, EVIDENCE.fleet[2]!];
     expect(f({ chip: 'xavier', fleet: p90 })).toMatchObject({ factor: { compute: 2, io: 2, spread: expect.closeTo(2, 12) } });
@@ -177,28 +177,43 @@ describe('loadSensitivity', () => {
   });
 });
 
-describe('ioOnOtherChip', () => {
-  // i/o = fixed + bytes / bandwidth: chip A 0.3 ms + b/250 kB/ms, chip B 0.4 ms + b/120 kB/ms.
+describe('ioMapAcrossChips', () => {
+  // i/o = fixed + bytes / bandwidth: chip A 0.3 ms + b/250 kB/ms, chip B 0.4 ms + b/120 kB/ms, so t_B = 0.4 − 0.3·250/120 + (250/120)·t_A.
   const a = (kb: number) => 0.3 + kb / 250;
   const b = (kb: number) => 0.4 + kb / 120;
-  const others: FleetIo[] = [
+  const fleet: FleetIo[] = [
     { model: 'x', chip: 'A', io: a(100), n: 50 }, { model: 'x', chip: 'B', io: b(100), n: 50 },
     { model: 'y', chip: 'A', io: a(600), n: 50 }, { model: 'y', chip: 'B', io: b(600), n: 50 },
     { model: 'z', chip: 'A', io: a(2000), n: 50 }, { model: 'z', chip: 'B', io: b(2000), n: 10 }, // too few on B
+    { model: 'm', chip: 'A', io: 99, n: 50 }, // the model itself is never one of the others
   ];
-  it('is exact on the line through the models measured on both chips (fixed cost + bytes / bandwidth)', () => {
-    const got = ioOnOtherChip(a(300), 'A', 'B', others);
-    expect(got?.models).toBe(2);
-    expect(got?.io).toBeCloseTo(b(300), 12); // 2.9 ms
-    expect(b(300)).toBeCloseTo(2.9, 12);
+  it('is the line through the other models (fixed cost + bytes / bandwidth): exact on exact i/o', () => {
+    const map = ioMapAcrossChips('m', a(300), null, 'A', 'B', fleet)!;
+    expect(map.models).toBe(2);
+    expect(map.slope).toBeCloseTo(250 / 120, 12);
+    expect(map.offset).toBeCloseTo(0.4 - 0.3 * 250 / 120, 12);
+    // Any request of the model, a large input too: 5000 kB → 42.07 ms on B.
+    expect(map.offset + map.slope * a(5000)).toBeCloseTo(b(5000), 12);
+    expect(b(5000)).toBeCloseTo(42.0667, 4);
   });
-  it('takes the ratio of one model, or the median ratio when the line predicts no time; null without any', () => {
-    expect(ioOnOtherChip(2, 'A', 'B', others.slice(0, 2))).toEqual({ io: 2 * (b(100) / a(100)), models: 1 });
-    // B faster than A for big inputs and slower for small: the line goes below 0 at a tiny input.
+  it('anchors the line at the model\'s own medians when it ran on both chips', () => {
+    // Measured 10 % above the line on B: its median maps exactly, the slope comes from all three models.
+    const map = ioMapAcrossChips('m', a(300), b(300) * 1.1, 'A', 'B', fleet)!;
+    expect(map.offset + map.slope * a(300)).toBeCloseTo(b(300) * 1.1, 12);
+    const pts = [[a(100), b(100)], [a(600), b(600)], [a(300), b(300) * 1.1]];
+    const mx = pts.reduce((t, p) => t + p[0]!, 0) / 3;
+    const my = pts.reduce((t, p) => t + p[1]!, 0) / 3;
+    const slope = pts.reduce((t, p) => t + (p[0]! - mx) * (p[1]! - my), 0) / pts.reduce((t, p) => t + (p[0]! - mx) ** 2, 0);
+    expect(map.slope).toBeCloseTo(slope, 12);
+    // Alone on both chips: the ratio of its medians.
+    expect(ioMapAcrossChips('m', 2, 3, 'A', 'C', fleet)).toEqual({ slope: 1.5, offset: 0, models: 0 });
+  });
+  it('takes the ratio of one other model, or the median ratio when the line would make a short i/o negative; null without any', () => {
+    expect(ioMapAcrossChips('m', 2, null, 'A', 'B', fleet.slice(0, 2))).toEqual({ slope: b(100) / a(100), offset: 0, models: 1 });
+    // B faster than A for big inputs and slower for small: the line y = 0.5 + 1.75·(x − 1) is −0.375 at x = 0.5.
     const crossing: FleetIo[] = [{ model: 'x', chip: 'A', io: 1, n: 20 }, { model: 'x', chip: 'B', io: 0.5, n: 20 }, { model: 'y', chip: 'A', io: 3, n: 20 }, { model: 'y', chip: 'B', io: 4, n: 20 }];
-    // line: y = 0.5 + 1.75·(x − 1) → at x = 0.5: −0.375; median (lower) of the ratios 0.5 and 4/3 is 0.5.
-    expect(ioOnOtherChip(0.5, 'A', 'B', crossing)).toEqual({ io: 0.25, models: 2 });
-    expect(ioOnOtherChip(1, 'A', 'C', others)).toBeNull();
+    expect(ioMapAcrossChips('m', 1, null, 'A', 'B', crossing)).toEqual({ slope: 0.5, offset: 0, models: 2 }); // lower median of 0.5 and 4/3
+    expect(ioMapAcrossChips('m', 1, null, 'A', 'C', fleet)).toBeNull();
   });
 });
 
