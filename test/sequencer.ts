@@ -3,7 +3,7 @@
  * (vitest's default on a fresh clone, with no results cache, runs larger
  * files first, and a long file started last held the suite ~50 s past the
  * rest). Durations are seconds of one fresh-clone CI run on the 2-core
- * machine (2026-11-30, session 9); files not listed (under 3 s) follow, larger first.
+ * machine (2026-12-01, session 11); files not listed (under 3 s) follow, larger first.
  * Refresh the table when a file's duration changes much.
  */
 import { relative } from 'node:path';
@@ -11,35 +11,33 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per test file, from a fresh-clone run. */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/e2e/alerts-sigkill.test.ts': 109,
-  'test/e2e/recommend-cli.test.ts': 98,
-  'test/e2e/report-cli.test.ts': 84,
-  'test/e2e/pipeline-two-instances.test.ts': 81,
-  'test/e2e/model-cli.test.ts': 71,
-  'test/e2e/benchmark-cli.test.ts': 69,
-  'test/e2e/pipeline-sigkill.test.ts': 62,
-  'test/integration/gate-backtest.test.ts': 59,
-  'test/integration/eventlog-conformance.kafka.test.ts': 49,
-  'test/e2e/cli.test.ts': 48,
+  'test/e2e/alerts-sigkill.test.ts': 104,
+  'test/e2e/recommend-cli.test.ts': 96,
+  'test/integration/gate-backtest.test.ts': 88,
+  'test/e2e/report-cli.test.ts': 79,
+  'test/integration/eventlog-conformance.kafka.test.ts': 73,
+  'test/e2e/model-cli.test.ts': 68,
+  'test/e2e/pipeline-two-instances.test.ts': 67,
+  'test/e2e/benchmark-cli.test.ts': 67,
+  'test/e2e/pipeline-sigkill.test.ts': 61,
+  'test/e2e/cli.test.ts': 60,
   'test/integration/pipeline-kafka.test.ts': 37,
   'test/integration/whatif.test.ts': 22,
   'test/integration/kafka-security-compression.test.ts': 20,
   'test/e2e/pipeline-sigterm.test.ts': 16,
-  'test/unit/model/help-evaluate.test.ts': 15,
+  'test/integration/simulate-kafka.test.ts': 14,
+  'test/integration/shadow-lag.test.ts': 14,
   'test/integration/recovery.test.ts': 14,
   'test/integration/confluent-wire.test.ts': 14,
-  'test/integration/simulate-kafka.test.ts': 14,
-  'test/integration/warehouse-outage.test.ts': 14,
-  'test/integration/rebalance.test.ts': 13,
-  'test/integration/alert-delivery.test.ts': 13,
-  'test/unit/model/evaluate-mlperf.test.ts': 13,
-  'test/integration/shadow-lag.test.ts': 12,
+  'test/unit/model/help-evaluate.test.ts': 13,
+  'test/integration/warehouse-outage.test.ts': 13,
+  'test/integration/rebalance.test.ts': 12,
+  'test/integration/alert-delivery.test.ts': 12,
+  'test/unit/model/evaluate-mlperf.test.ts': 10,
   'test/integration/correlation-vs-clickhouse.test.ts': 6,
-  'test/unit/pipelines/shadow-compare.test.ts': 4,
+  'test/integration/lane-checkpoint.test.ts': 5,
   'test/integration/warehouse-conformance.test.ts': 4,
   'test/integration/kafka-retention.test.ts': 4,
-  'test/integration/lane-checkpoint.test.ts': 3,
-  'test/integration/streaming-metrics.test.ts': 3,
 };
 
 /** Runs the files of {@link FILE_SECONDS} longest first, then the rest in vitest's order. */
