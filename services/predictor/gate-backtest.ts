@@ -12,7 +12,8 @@
  */
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
 import { FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { peakWindow } from './gate-replay.ts';
+import { nearestRankQuantile } from '../model/gbt.ts';
+import { lowerQuantile, peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
@@ -49,12 +50,7 @@ export interface BacktestResult {
   details: BacktestRollout[];
 }
 
-/** Lower quantile: the ⌊q·(n − 1)⌋-th smallest (0-based) of a non-empty sample. */
-const quantileLow = (v: number[], q: number): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) * q)]!;
-};
-const median = (v: number[]): number => quantileLow(v, 0.5);
+const median = (v: number[]): number => lowerQuantile(v, 0.5);
 
 const observationsCache = new WeakMap<DeviceDay, ServerObservations>();
 
@@ -88,7 +84,7 @@ export function fleetMedians(devices: readonly DeviceDay[], model: string): Flee
       groups.get(key)!.compute.push(d.compute[i]!);
     }
   }
-  return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), computeP90: quantileLow(g.compute, 0.9), n: g.io.length }));
+  return [...groups.values()].map((g) => ({ version: g.version, chip: g.chip, io: median(g.io), compute: median(g.compute), computeP90: lowerQuantile(g.compute, 0.9), n: g.io.length }));
 }
 
 /** Unloaded i/o medians per (model, chip) over some device days (≥ 1 request each; the gate wants ≥ 20). */
@@ -127,9 +123,6 @@ interface DayPeak { key: string; p99: number; queueShare: number }
 
 const dayPeakCache = new WeakMap<readonly DeviceDay[], { peakWindowMs: number; entries: DayPeak[] }>();
 
-/** Nearest-rank p99 (the ⌈0.99·n⌉-th smallest) of a non-empty sample. */
-const p99Of = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.99 * v.length) - 1]!;
-
 /** One day's peak p99 per (server, chip, model, setup), with the queue's share of it, 1 − p99(io + compute) / p99 (cached per day). */
 function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): DayPeak[] {
   const cached = dayPeakCache.get(devices);
@@ -143,8 +136,8 @@ function dayPeaks(devices: readonly DeviceDay[], peakWindowMs: number): DayPeak[
       for (const m of new Set(d.model)) {
         const idx = d.ts.flatMap((t, i) => (d.model[i] === m && t >= peak.startMs && t < peak.endMs ? [i] : []));
         if (idx.length === 0) continue;
-        const p99 = p99Of(idx.map((i) => d.total[i]!));
-        entries.push({ key: `${server}|${d.chip}|${m}|${setup}`, p99, queueShare: p99 > 0 ? 1 - p99Of(idx.map((i) => d.io[i]! + d.compute[i]!)) / p99 : 0 });
+        const p99 = nearestRankQuantile(idx.map((i) => d.total[i]!), 0.99);
+        entries.push({ key: `${server}|${d.chip}|${m}|${setup}`, p99, queueShare: p99 > 0 ? 1 - nearestRankQuantile(idx.map((i) => d.io[i]! + d.compute[i]!), 0.99) / p99 : 0 });
       }
     }
   }

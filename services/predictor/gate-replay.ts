@@ -53,12 +53,12 @@ export function loadSensitivity(part: readonly number[], util: readonly number[]
   const n = part.length;
   if (n < SENSITIVITY_BINS * 10) return 0;
   const med = new Map<string, number>();
-  for (const m of new Set(model)) med.set(m, medianOf(part.filter((_, i) => model[i] === m)));
+  for (const m of new Set(model)) med.set(m, lowerQuantile(part.filter((_, i) => model[i] === m), 0.5));
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => util[a]! - util[b]!);
   const pts: { u: number; y: number }[] = [];
   for (let b = 0; b < SENSITIVITY_BINS; b++) {
     const bin = order.slice(Math.floor((b * n) / SENSITIVITY_BINS), Math.floor(((b + 1) * n) / SENSITIVITY_BINS));
-    pts.push({ u: medianOf(bin.map((i) => util[i]!)), y: medianOf(bin.map((i) => part[i]! / Math.max(med.get(model[i]!)!, 1e-9))) });
+    pts.push({ u: lowerQuantile(bin.map((i) => util[i]!), 0.5), y: lowerQuantile(bin.map((i) => part[i]! / Math.max(med.get(model[i]!)!, 1e-9)), 0.5) });
   }
   if (!(pts[pts.length - 1]!.u - pts[0]!.u >= MIN_UTIL_SPREAD)) return 0;
   const mu = pts.reduce((a, p) => a + p.u, 0) / pts.length;
@@ -74,10 +74,13 @@ export function loadSensitivity(part: readonly number[], util: readonly number[]
   return intercept > 0 ? Math.max(0, slope / intercept) : 0;
 }
 
-/** Lower median of a non-empty sample. */
-function medianOf(v: readonly number[]): number {
+/**
+ * Lower quantile of a non-empty sample: the ⌊q·(n − 1)⌋-th smallest (0-based; q = 0.5 is the lower
+ * median, as ClickHouse's quantileExactLow). The sample is not modified.
+ */
+export function lowerQuantile(v: readonly number[], q: number): number {
   const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
+  return s[Math.floor((s.length - 1) * q)]!;
 }
 
 /** The busiest window of a request stream. Times epoch ms. */
@@ -228,8 +231,7 @@ function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Floa
 /** Unloaded compute with the change: the model's requests spread about their median by `change.spread`, then scaled by `change.compute`. */
 function spreadCompute(base: number[], models: readonly string[], change: ReplayChange): number[] {
   const spread = change.spread ?? 1;
-  const mine = base.filter((_, i) => models[i] === change.model).sort((a, b) => a - b);
-  const m = mine[Math.floor((mine.length - 1) / 2)]!;
+  const m = lowerQuantile(base.filter((_, i) => models[i] === change.model), 0.5);
   return base.map((x, i) => (models[i] !== change.model ? x : change.compute * (spread === 1 || !(m > 0) || !(x > 0) ? x : m * (x / m) ** spread)));
 }
 

@@ -21,7 +21,7 @@
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated, type PeakReplay } from './gate-replay.ts';
+import { lowerQuantile, movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -116,8 +116,7 @@ export function ioMapAcrossChips(model: string, ioFrom: number, ioTo: number | n
     if (slope > 0 && offset + (slope * ioFrom) / 2 > 0) return { slope, offset, models: others.length };
   }
   if (ioTo !== null) return { slope: ioTo / ioFrom, offset: 0, models: 0 };
-  const ratios = others.map((p) => p.y / p.x).sort((p, q) => p - q);
-  return { slope: ratios[Math.floor((ratios.length - 1) / 2)]!, offset: 0, models: others.length };
+  return { slope: lowerQuantile(others.map((p) => p.y / p.x), 0.5), offset: 0, models: others.length };
 }
 
 /** What is known about the candidate before it ships. */
@@ -300,7 +299,8 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
   const peaks = days.map((x) => peakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts), opt.peakWindowMs));
   // null when a day's queue cannot drain (offered load ≥ 1): no replay, its p99 is unbounded.
-  const replayed = (k: number, loadScale: number, now = false): PeakReplay | null => {
+  // Service times are kept only where asked (the candidate's own replay: its queue share).
+  const replayed = (k: number, loadScale: number, now = false, withService = false): PeakReplay | null => {
     const out: PeakReplay = { total: [], service: [] };
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
@@ -308,12 +308,12 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
       const r = replayUnlessSaturated(o, change, peaks[d]!);
       if (r === null) return null;
       out.total.push(...r.total);
-      out.service.push(...r.service);
+      if (withService) out.service.push(...r.service);
     }
     return out;
   };
   const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now)?.total ?? null;
-  const midReplay = replayed(1, 1);
+  const midReplay = replayed(1, 1, false, true);
   const mid = midReplay?.total ?? null;
   if (mid === null) {
     const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica })));
