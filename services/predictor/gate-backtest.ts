@@ -186,6 +186,13 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
       const serverTs = memo(`ts|${d.day}|${r.server}`, () => h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
       return { device: deviceObservations(d), target: target ? deviceObservations(target) : null, serverTs };
     }),
+    // An earlier rollout of the same candidate on this server (rolled back, or replaced since).
+    measured: fleetDays.filter((d) => d.server === r.server && d.chip === r.toChip).flatMap((d) => {
+      const idx = d.model.flatMap((m, i) => (m === r.model && d.version[i] === r.toVersion ? [i] : []));
+      if (idx.length === 0) return [];
+      const serverTs = memo(`ts|${d.day}|${r.server}`, () => h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
+      return [{ ts: idx.map((i) => d.ts[i]!), totalMs: idx.map((i) => d.total[i]!), serverTs }];
+    }),
     evidence: {
       model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
       fleet: memo(`fleet|${r.day}|${r.model}`, () => fleetMedians(fleetDays, r.model)),

@@ -144,12 +144,19 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
         serverTs: dayRows.map((r) => Number(r.t)),
       };
     });
+    // The candidate's own requests here, from an earlier rollout of it (not when it is what runs now).
+    const candidate = req.version === latest.model_version && req.chip === latest.chip ? []
+      : [...byDay.values()].flatMap((dayRows) => {
+        const own = dayRows.filter((r) => r.model_id === req.model && r.model_version === req.version && r.chip === req.chip);
+        return own.length === 0 ? [] : [{ ts: own.map((r) => Number(r.t)), totalMs: own.map((r) => Number(r.total_ms)), serverTs: dayRows.map((r) => Number(r.t)) }];
+      });
     const macs = new Map<string, number>();
     const now = req.macs_now ?? REFERENCE_MACS.get(req.model);
     if (now) macs.set(latest.model_version, now);
     if (req.macs) macs.set(req.version, req.macs);
     results.push(gateServer({
       days,
+      measured: candidate,
       evidence: {
         model: req.model, versionNow: latest.model_version, chipNow: latest.chip, version: req.version, chip: req.chip,
         fleet: fleet.map((f) => ({ ...f, n: Number(f.n), computeP90: Number(f.computeP90) })), fleetIo,

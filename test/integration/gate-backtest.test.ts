@@ -5,7 +5,8 @@
  * and allows ≥ 90 % of the others. The history itself is checked: every
  * rollback is a rollout whose p99 at peak breached its SLO, the events are
  * valid DeploymentEvent records, and the gate sees nothing from after a
- * rollout (the same answer on the history cut at the rollout).
+ * rollout (the same answer on the history cut at the rollout). A retry of a
+ * rolled-back candidate is gated on what the earlier rollout measured.
  */
 import { describe, expect, it } from 'vitest';
 import { codecFor } from '../../schemas/index.ts';
@@ -88,5 +89,23 @@ describe('gate --backtest (F3)', () => {
     expect(() => simulateDeploymentHistory({ ...config, replicates: -1 })).toThrow(/replicates: expected an integer in \[0, 100\], got -1/);
     expect(() => simulateDeploymentHistory({ ...config, baselineDays: 0 })).toThrow(/baselineDays: expected an integer in \[1, 10\], got 0/);
     expect(() => simulateDeploymentHistory({ ...config, baselineDays: 3 })).toThrow(/days: expected an integer in \[baselineDays \+ 1 = 4, 60\], got 3/);
+  }, 120_000);
+
+  it('a retried candidate is gated on its own measurement: the earlier rollout\'s p99 at peak, as the simulator measured it', () => {
+    const h = simulateDeploymentHistory({ seed: 1 });
+    let retries = 0;
+    for (const r of h.rollouts) {
+      const earlier = h.rollouts.filter((p) => p.day < r.day && p.day >= r.day - 3 && p.server === r.server && p.model === r.model && p.toVersion === r.toVersion && p.toChip === r.toChip);
+      if (earlier.length === 0) {
+        if (r.day % 5 === 0) expect(gateRollout(h, r).measured).toBeNull();
+        continue;
+      }
+      const g = gateRollout(h, r);
+      retries++;
+      // The simulator's truth (deployments.ts peakP99: the day's peak window of the server) is what the gate read.
+      expect(g.measured?.p99_ms).toBe(Math.max(...earlier.map((p) => p.peakP99Ms)));
+      if (earlier.some((p) => p.rolledBack)) expect(g.answer).toBe('BLOCK');
+    }
+    expect(retries).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });

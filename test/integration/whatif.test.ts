@@ -109,4 +109,38 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(tiny.answer).toBe('NEED_SHADOW');
     expect(tiny.servers[0]!.reason).toMatch(/^\d+ request\(s\) of .* fewer than 100 cannot tell a p99/);
   }, 60_000);
+
+  it('gate: a candidate that already ran on the server (an earlier rollout) is blocked when its measured p99 at peak breached the SLO', async () => {
+    // An earlier rollout of "v2-tried" on the same chip, an hour before the run: the model's rows copied, 3× slower end to end.
+    const [d] = await w.query<{ s: string; m: string; chip: string }>(
+      `SELECT edge_server_id AS s, model_id AS m, any(chip) AS chip FROM ${w.database}.inference_enriched GROUP BY s, m ORDER BY count() DESC LIMIT 1`);
+    // (Columns listed: chdb 26 inserts nothing from `INSERT … SELECT * REPLACE (…)`, without an error.)
+    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: w.database })).map((c) => c.name);
+    const changed: Record<string, string> = { ts: 'ts - INTERVAL 1 HOUR', model_version: `'v2-tried'`, total_ms: 'total_ms * 3' };
+    await w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')}
+      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = 'v1'`, { s: d!.s, m: d!.m });
+    // Equal MACs: the replay predicts the running version's p99 for it.
+    const req = { model: d!.m, version: 'v2-tried', chip: d!.chip, servers: [d!.s], macs: 1e9, macs_now: 1e9 };
+    const loose = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 })).servers[0]!;
+    expect(loose, loose.reason).toMatchObject({ answer: 'ALLOW' });
+    const m = loose.measured!;
+    // The measured p99 is the nearest rank over the candidate's requests in the reported window (ClickHouse's own count and sort).
+    const [ref] = await w.query<{ n: number; p99: number; first: number }>(
+      `SELECT countIf(t >= {a:Int64} AND t < {b:Int64}) AS n, arraySort(groupArrayIf(total_ms, t >= {a:Int64} AND t < {b:Int64}))[toUInt64(ceil(0.99 * n))] AS p99, min(t) AS first
+       FROM (SELECT toUnixTimestamp64Milli(ts) AS t, total_ms FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = 'v2-tried')`,
+      { a: m.start_ms, b: m.end_ms, s: d!.s, m: d!.m });
+    expect(m.model_requests).toBe(Number(ref!.n));
+    expect(m.model_requests).toBeGreaterThanOrEqual(100);
+    expect(m.p99_ms).toBe(Number(ref!.p99));
+    expect(m.start_ms).toBeGreaterThanOrEqual(Number(ref!.first) - 60_000);
+    expect(m.end_ms - m.start_ms).toBeLessThanOrEqual(300_000);
+    // An SLO between the replay's band and the measurement: the measurement decides.
+    const slo = m.p99_ms / 1.01;
+    const strict = (await gateFromWarehouse(w, { ...req, slo_p99_ms: slo })).servers[0]!;
+    expect(strict.p99_high_ms!).toBeLessThan(slo);
+    expect(strict.answer).toBe('BLOCK');
+    expect(strict.reason).toMatch(new RegExp(`^${d!.m} v2-tried on ${d!.chip} already ran on this server: its p99 at peak was`));
+    // Gating what runs now reads no earlier rollout.
+    expect((await gateFromWarehouse(w, { ...req, version: 'v1', macs: undefined, slo_p99_ms: 1e6 })).servers[0]!.measured).toBeNull();
+  }, 60_000);
 });

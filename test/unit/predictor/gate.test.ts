@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { loadSensitivity, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -304,6 +304,39 @@ describe('gateServer and combineAnswers', () => {
     expect(queueShareClass(0.049)).toBe(0);
     expect(queueShareClass(0.05)).toBe(1);
     expect(queueShareClass(0.25)).toBe(2);
+  });
+
+  it('blocks a candidate that already breached the SLO on this server, whatever the replay says', () => {
+    // The candidate ran here before: 300 requests 1 s apart (a span under the 5-min window: the whole
+    // span is its peak), latencies 1..300 ms: nearest-rank p99 = the 297th = 297 ms.
+    const ranBefore = { ts: ts.slice(100, 400), totalMs: ts.slice(100, 400).map((_, i) => i + 1), serverTs: ts };
+    const input = { days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', 2e9]]) }, targetWorkers: 1, fleetDaySd: 0.05 };
+    const within = gateServer({ ...input, sloP99Ms: 1000, measured: [ranBefore] });
+    expect(within).toMatchObject({ answer: 'ALLOW', predicted_p99_ms: 38, measured: { p99_ms: 297, model_requests: 300, start_ms: ts[100], end_ms: ts[399]! + 1 } });
+    const replayOnly = gateServer({ ...input, sloP99Ms: 250 });
+    expect(replayOnly).toMatchObject({ answer: 'ALLOW', predicted_p99_ms: 38, measured: null });
+    const breached = gateServer({ ...input, sloP99Ms: 250, measured: [ranBefore] });
+    expect(breached).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: 38, p99_high_ms: replayOnly.p99_high_ms, measured: { p99_ms: 297 } });
+    expect(breached.reason).toMatch(/^m v2 on orin already ran on this server: its p99 at peak was 297\.0 ms \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; .* replay's 38\.0 ms$/);
+    // Fewer than 100 of its requests in a peak cannot tell a p99: no measurement.
+    expect(gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, ts: ranBefore.ts.slice(0, 99), totalMs: ranBefore.totalMs.slice(0, 99) }] })).toMatchObject({ answer: 'ALLOW', measured: null });
+  });
+
+  it('reads a measured day at the server\'s peak while the candidate ran, the highest day of several', () => {
+    // 20 min of the candidate, one request per 2 s (5 ms), and another device's burst of 600 requests in
+    // minutes 10–15: the server's peak window is [10 min, 15 min), holding 150 of the candidate's
+    // requests at 1..150 ms: p99 = the 149th = 149 ms.
+    const t0 = 1_717_200_000_000; // a whole minute
+    const cts = Array.from({ length: 600 }, (_, i) => t0 + 2000 * i);
+    const inBurst = (t: number) => t >= t0 + 600_000 && t < t0 + 900_000;
+    let k = 0;
+    const totals = cts.map((t) => (inBurst(t) ? ++k : 5));
+    const burst = Array.from({ length: 600 }, (_, i) => t0 + 600_000 + 500 * i);
+    const busy = { ts: cts, totalMs: totals, serverTs: [...cts, ...burst].sort((a, b) => a - b) };
+    expect(measuredPeakP99([busy], 300_000)).toEqual({ p99_ms: 149, start_ms: t0 + 600_000, end_ms: t0 + 900_000, model_requests: 150 });
+    const quiet = { ts: cts, totalMs: cts.map(() => 5), serverTs: cts };
+    expect(measuredPeakP99([quiet, busy, quiet], 300_000)!.p99_ms).toBe(149);
+    expect(measuredPeakP99([], 300_000)).toBeNull();
   });
 
   it('blocks if any server blocks, else needs a shadow if any does', () => {
