@@ -94,10 +94,12 @@ describe('gate --backtest (F3)', () => {
   it('a retried candidate is gated on its own measurement: the earlier rollout\'s p99 at peak, as the simulator measured it', () => {
     const h = simulateDeploymentHistory({ seed: 1 });
     let retries = 0;
+    let others = 0;
     for (const r of h.rollouts) {
       const earlier = h.rollouts.filter((p) => p.day < r.day && p.day >= r.day - 3 && p.server === r.server && p.model === r.model && p.toVersion === r.toVersion && p.toChip === r.toChip);
       if (earlier.length === 0) {
-        if (r.day % 5 === 0) expect(gateRollout(h, r).measured).toBeNull();
+        // A candidate new to the server has no measurement (a few suffice: each gating takes a while).
+        if (others++ % 10 === 0) expect(gateRollout(h, r).measured).toBeNull();
         continue;
       }
       const g = gateRollout(h, r);
