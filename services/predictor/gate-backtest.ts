@@ -179,19 +179,20 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
   const macs = new Map<string, number>();
   for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
+  // Arrival times of all the server's requests on a day (its peak), sorted.
+  const serverTsOf = (day: number): number[] => memo(`ts|${day}|${r.server}`, () => h.days[day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
   const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
   return gateServer({
     days: own.map((d) => {
       const target = r.toChip === r.fromChip ? undefined : h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip);
-      const serverTs = memo(`ts|${d.day}|${r.server}`, () => h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
+      const serverTs = serverTsOf(d.day);
       return { device: deviceObservations(d), target: target ? deviceObservations(target) : null, serverTs };
     }),
     // An earlier rollout of the same candidate on this server (rolled back, or replaced since).
     measured: fleetDays.filter((d) => d.server === r.server && d.chip === r.toChip).flatMap((d) => {
       const idx = d.model.flatMap((m, i) => (m === r.model && d.version[i] === r.toVersion ? [i] : []));
       if (idx.length === 0) return [];
-      const serverTs = memo(`ts|${d.day}|${r.server}`, () => h.days[d.day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
-      return [{ ts: idx.map((i) => d.ts[i]!), totalMs: idx.map((i) => d.total[i]!), serverTs }];
+      return [{ ts: idx.map((i) => d.ts[i]!), totalMs: idx.map((i) => d.total[i]!), serverTs: serverTsOf(d.day) }];
     }),
     evidence: {
       model: r.model, versionNow: r.fromVersion, chipNow: r.fromChip, version: r.toVersion, chip: r.toChip,
