@@ -118,7 +118,7 @@ function formatReport(r: GateReport): string {
     lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${ms(s.p99_high_ms)}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
     if (s.measured) lines.push(`    measured here by an earlier rollout of the candidate: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
-    if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}): ${s.factor.sources.join('; ')}`);
+    if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

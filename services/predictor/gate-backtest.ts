@@ -162,12 +162,18 @@ function historyMemo(h: DeploymentHistory): <T>(key: string, make: () => T) => T
 }
 
 /**
- * Put one rollout of a history through the gate with what was known before it.
- * @throws {RangeError} when the history has no device day before the rollout for its server.
+ * The days of a rollout's server that the gate replays, from the `LOOKBACK_DAYS` before it: the
+ * device now running the model (`fromChip`) on the days it ran exactly what runs now (the deployment
+ * events before the rollout: the same models at the same versions; a day with a change since rolled
+ * back or replaced does not represent its load), and after a chip change the server's device of the
+ * new chip as it runs now (its other models at their running versions), on the days it ran exactly
+ * that. When no day has the device of the new chip as it is now, its days as they were (better than none).
+ * @returns Per day: the running device and the new chip's device (null when the chip does not change
+ *          or the server has no device of it now), in day order.
+ * @throws {RangeError} when the history has no such day of the running device.
  */
-export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOptions = GATE_DEFAULTS): ServerGate {
+export function rolloutDays(h: Pick<DeploymentHistory, 'days' | 'events'>, r: RolloutTruth): { device: DeviceDay; target: DeviceDay | null }[] {
   const fleetDays = h.days.slice(Math.max(0, r.day - LOOKBACK_DAYS), r.day).flat();
-  const memo = historyMemo(h);
   // What the server runs now (the deployment events before the rollout); only days of the device
   // that ran exactly that represent its load (another model moved away or rolled back changes it).
   const running = new Map<string, { version: string; chip: string }>();
@@ -177,17 +183,31 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
     && [...new Set(d.model)].sort().join() === onDevice.join();
   const own = fleetDays.filter((d) => d.server === r.server && d.chip === r.fromChip && same(d));
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
+  const onTarget = [...running].filter(([m, v]) => v.chip === r.toChip && m !== r.model).map(([m]) => m).sort();
+  const targetOf = (day: number): DeviceDay | null | undefined => {
+    if (r.toChip === r.fromChip || onTarget.length === 0) return null;
+    const t = h.days[day]!.find((x) => x.server === r.server && x.chip === r.toChip);
+    return t && t.model.every((m, i) => m !== r.model && running.get(m)?.version === t.version[i]) && [...new Set(t.model)].sort().join() === onTarget.join() ? t : undefined;
+  };
+  const usable = own.filter((d) => targetOf(d.day) !== undefined);
+  if (usable.length > 0) return usable.map((d) => ({ device: d, target: targetOf(d.day)! }));
+  return own.map((d) => ({ device: d, target: h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip) ?? null }));
+}
+
+/**
+ * Put one rollout of a history through the gate with what was known before it.
+ * @throws {RangeError} when the history has no device day before the rollout for its server.
+ */
+export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOptions = GATE_DEFAULTS): ServerGate {
+  const fleetDays = h.days.slice(Math.max(0, r.day - LOOKBACK_DAYS), r.day).flat();
+  const memo = historyMemo(h);
   const macs = new Map<string, number>();
   for (const e of h.events) if (e.model_id === r.model && e.ts <= r.ts && e.macs !== null) macs.set(e.model_version, e.macs);
   // Arrival times of all the server's requests on a day (its peak), sorted.
   const serverTsOf = (day: number): number[] => memo(`ts|${day}|${r.server}`, () => h.days[day]!.filter((x) => x.server === r.server).flatMap((x) => x.ts).sort((p, q) => p - q));
   const workers = Math.max(1, ...fleetDays.filter((d) => d.chip === r.toChip).map((d) => d.workers));
   return gateServer({
-    days: own.map((d) => {
-      const target = r.toChip === r.fromChip ? undefined : h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip);
-      const serverTs = serverTsOf(d.day);
-      return { device: deviceObservations(d), target: target ? deviceObservations(target) : null, serverTs };
-    }),
+    days: rolloutDays(h, r).map(({ device, target }) => ({ device: deviceObservations(device), target: target ? deviceObservations(target) : null, serverTs: serverTsOf(device.day) })),
     // An earlier rollout of the same candidate on this server (rolled back, or replaced since).
     measured: fleetDays.filter((d) => d.server === r.server && d.chip === r.toChip).flatMap((d) => {
       const idx = d.model.flatMap((m, i) => (m === r.model && d.version[i] === r.toVersion ? [i] : []));

@@ -7,9 +7,10 @@
  *   the model is in the lookback.
  * - Per server: the model's running version and chip are those of its newest
  *   request; its device is the server's rows of that chip, the candidate
- *   chip's device (if the server has one) its rows of that chip, both over
+ *   chip's device (if the server has one now) its rows of that chip, both over
  *   the lookback (default the 24 h before the server's newest request), one
- *   entry per UTC day.
+ *   entry per UTC day; after a chip change, only the days on which that
+ *   device ran what it runs now (unless no day did).
  * - Fleet: unloaded medians (and compute p90) of the model per (version, chip) over the same
  *   lookback (gpu_util < 0.15, status ok); benchmark latencies of the running and
  *   the candidate chip at a percentile both have (p50, else p90: commonBenchmark),
@@ -136,14 +137,23 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       if (!byDay.has(d)) byDay.set(d, []);
       byDay.get(d)!.push(r);
     }
-    const days = [...byDay.values()].map((dayRows) => {
-      const target = dayRows.filter((r) => r.chip === req.chip);
+    // After a chip change, the server's device of that chip as it runs now: the other models whose
+    // newest request ran there, at that version. A day on which it ran anything else (a version since
+    // rolled back or replaced) does not represent its load and is left out, unless no day is left.
+    const runningNow = new Map<string, string>(rows.map((r) => [r.model_id, `${r.model_version}|${r.chip}`]));
+    const setupOf = (rs: readonly Row[]) => [...new Set(rs.map((r) => `${r.model_id}:${r.model_version}|${r.chip}`))].sort().join();
+    const onTarget = [...runningNow].filter(([m, vc]) => m !== req.model && vc.endsWith(`|${req.chip}`)).map(([m, vc]) => `${m}:${vc}`).sort().join();
+    const dayInputs = [...byDay.values()].map((dayRows) => {
+      const target = dayRows.filter((r) => r.chip === req.chip && r.model_id !== req.model);
       return {
         device: observationsFromRows(server, latest.chip, dayRows.filter((r) => r.chip === latest.chip && (r.model_id !== req.model || r.model_version === latest.model_version))),
         target: req.chip !== latest.chip && target.length > 0 ? observationsFromRows(server, req.chip, target) : null,
         serverTs: dayRows.map((r) => Number(r.t)),
+        asNow: req.chip === latest.chip || onTarget === '' || setupOf(target) === onTarget,
       };
     });
+    const days = (dayInputs.some((d) => d.asNow) ? dayInputs.filter((d) => d.asNow) : dayInputs)
+      .map(({ device, target, serverTs }) => ({ device, target: onTarget === '' ? null : target, serverTs }));
     // The candidate's own requests here, from an earlier rollout of it (not when it is what runs now).
     const candidate = req.version === latest.model_version && req.chip === latest.chip ? []
       : [...byDay.values()].flatMap((dayRows) => {

@@ -16,7 +16,8 @@
  * the versions' profiles (MACs ratio) and MLPerf benchmarks (p50 ratio of the
  * two chips; the i/o on the new chip from the fleet's other models measured on
  * both, `ioMapAcrossChips`). Each kind carries a log-sd (GATE_DEFAULTS, assumptions
- * documented there). The band: the factor e^{±z·sd}, the load ×(1 ± margin)
+ * documented there). The band: the factor e^{±z·sd} (on the compute; on the
+ * i/o too only where it was estimated, after a chip change or from a shadow), the load ×(1 ± margin)
  * (a peak higher or lower than the one observed), and the order-statistics
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
@@ -71,7 +72,14 @@ export interface FactorEstimate {
    * ln(p90 / p50) of the model's compute on the new chip and on the running one (ReplayChange.spread).
    */
   spread: number;
+  /** Log-sd of the compute multiplier (the band pushes it by e^{±z·logSd}). */
   logSd: number;
+  /**
+   * Whether the i/o multiplier carries `logSd` too: true after a chip change or from a shadow ratio
+   * (the i/o was estimated); false after a version change alone (i/o does not depend on the
+   * version: the running one's measured i/o stays, and the band does not push it).
+   */
+  ioUncertain: boolean;
   /** Where each part came from, in words. */
   sources: string[];
 }
@@ -153,7 +161,7 @@ export interface CandidateEvidence {
 export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
   if (e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
-    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
+    return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, ioUncertain: true, sources: [`shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`] } };
   }
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= 20 && f.compute > 0 && f.io > 0);
   let compute = 1;
@@ -216,7 +224,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
-  return { factor: { compute, io, ioOffsetMs, spread, logSd: Math.sqrt(variance), sources } };
+  return { factor: { compute, io, ioOffsetMs, spread, logSd: Math.sqrt(variance), ioUncertain: e.chip !== e.chipNow, sources } };
 }
 
 /** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
@@ -326,7 +334,7 @@ export interface DaySeries {
  * Gate one server.
  *
  * Behaviour: each day is replayed (its own peak window) as it runs now, with the candidate, and
- * with each source of doubt pushed by z: the factor ×e^{±z·sd} and the load ×(1 ± margin); the
+ * with each source of doubt pushed by z: the factor ×e^{±z·sd} (`FactorEstimate.ioUncertain`) and the load ×(1 ± margin); the
  * model's latencies in the peak windows are pooled over the days. The band is the candidate's
  * p99 times e^{±√(Σ δ²)}, the δ being the log-changes of p99 under each source and the
  * order-statistics half-width of one day's sample (first-order propagation of independent
@@ -373,7 +381,8 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     const out: PeakReplay = { total: [], service: [] };
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
-      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * k, ioOffset: now ? 0 : f.ioOffsetMs * k, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
+      const ioK = f.ioUncertain ? k : 1;
+      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * ioK, ioOffset: now ? 0 : f.ioOffsetMs * ioK, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
       const r = replayUnlessSaturated(o, change, peaks[d]!);
       if (r === null) return null;
       out.total.push(...r.total);

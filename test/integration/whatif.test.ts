@@ -143,4 +143,29 @@ describe('capacity what-if against the simulator (F4)', () => {
     // Gating what runs now reads no earlier rollout.
     expect((await gateFromWarehouse(w, { ...req, version: 'v1', macs: undefined, slo_p99_ms: 1e6 })).servers[0]!.measured).toBeNull();
   }, 60_000);
+
+  // Last: it adds a day and a model to the warehouse.
+  it('gate: after a chip change, a day on which the new chip\'s device ran another version (since replaced) is not replayed', async () => {
+    const [d] = await w.query<{ s: string; prod: string; c: string; m: string }>(
+      `SELECT edge_server_id AS s, production_chip AS prod, shadow_chip AS c, model_id AS m FROM ${w.database}.shadow_verdicts WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);
+    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: w.database })).map((c) => c.name);
+    // Copies of the model's requests on the server today, with some columns changed.
+    const copy = (changed: Record<string, string>) => w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')}
+      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String}`, { s: d!.s, m: d!.m, p: d!.prod });
+    // The server's device of the candidate chip runs "other" v1 today; yesterday it ran v0, 10× the compute.
+    const other = { model_id: `'other'`, chip: `'${d!.c}'` };
+    await copy({ ...other, event_id: `concat(event_id, '-other')` });
+    await copy({ ...other, ts: 'ts - INTERVAL 1 DAY', model_version: `'v0'`, compute_ms: 'compute_ms * 10', total_ms: 'total_ms + compute_ms * 9', event_id: `concat(event_id, '-other-v0')` });
+    // The model ran as it runs now on both days.
+    await copy({ ts: 'ts - INTERVAL 1 DAY', event_id: `concat(event_id, '-yesterday')` });
+    const gate = async (hours: number) => (await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.c, servers: [d!.s], slo_p99_ms: 1e6, lookback_hours: hours })).servers[0]!;
+    const today = await gate(1);
+    expect(today.predicted_p99_ms).toBeGreaterThan(0);
+    // Two days of lookback: yesterday's device of the candidate chip ran v0, which no longer runs: left out.
+    expect(await gate(48)).toEqual(today);
+    // Had it run v1 yesterday too, that day (10× the compute) would be replayed.
+    await w.exec(`ALTER TABLE ${w.database}.inference_enriched UPDATE model_version = 'v1' WHERE model_id = 'other' AND model_version = 'v0' SETTINGS mutations_sync = 1`);
+    const both = await gate(48);
+    expect(both.predicted_p99_ms!).toBeGreaterThan(today.predicted_p99_ms!);
+  }, 60_000);
 });

@@ -121,11 +121,12 @@ const EVIDENCE: CandidateEvidence = {
 describe('estimateFactor', () => {
   it('takes each kind of evidence with its log-sd', () => {
     const f = (e: Partial<CandidateEvidence>) => estimateFactor({ ...EVIDENCE, ...e }, GATE_DEFAULTS);
-    expect(f({})).toEqual({ factor: { compute: 1, io: 1, ioOffsetMs: 0, spread: 1, logSd: 0, sources: ['unchanged (the running version and chip)'] } });
+    expect(f({})).toEqual({ factor: { compute: 1, io: 1, ioOffsetMs: 0, spread: 1, logSd: 0, ioUncertain: false, sources: ['unchanged (the running version and chip)'] } });
     expect(f({ version: 'v3' })).toMatchObject({ factor: { compute: 3, io: 1, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ version: 'v2' })).toMatchObject({ factor: { compute: 2, io: 1, logSd: GATE_DEFAULTS.profileSd } });
-    expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd } });
-    expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd } });
+    expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd, ioUncertain: false } });
+    // A version change leaves the i/o as measured; a chip change estimates it.
+    expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd, ioUncertain: true } });
     expect(f({ chip: 'rpi4' })).toMatchObject({ factor: { compute: 100, io: 1, logSd: GATE_DEFAULTS.benchmarkSd } });
     expect(f({ chip: 'rpi4', benchmarkPercentile: 0.9 })).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p90 400 ms on rpi4 \/ 4 ms on orin/)] } });
     // The i/o on a chip the model never ran on, from another model on both (ratio 3 / 1.5).
@@ -146,7 +147,7 @@ describe('estimateFactor', () => {
     expect(f({ chip: 'hailo' })).toEqual({ missing: expect.stringMatching(/run it as a shadow/) });
     // A shadow verdict wins: its ratio, and the log-sd of its 95 % interval.
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
-    expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5 } });
+    expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5, ioUncertain: true } });
     expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
   });
 });
@@ -271,6 +272,17 @@ describe('gateServer and combineAnswers', () => {
     expect(gate(38).answer).toBe('NEED_SHADOW');
     expect(gate(mid.p99_low_ms! - 0.01).answer).toBe('BLOCK');
     expect(gate(38, 'v7')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null, reason: expect.stringMatching(/--macs/) });
+  });
+
+  it('pushes only the compute after a version change: the i/o stays as measured (closed form without queueing)', () => {
+    // I/O 100 ms on every request, compute 10..19 ms, 1 s apart: p99 = 100 + 19·k at compute ×k.
+    const ioBound = { ...day, io: ts.map(() => 100), total: day.compute.map((c) => 100 + c) };
+    const g = gateServer({ days: [{ device: ioBound }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', 2e9]]) }, targetWorkers: 1, sloP99Ms: 1000, fleetDaySd: 0 });
+    const push = Math.exp(GATE_DEFAULTS.z * GATE_DEFAULTS.profileSd);
+    expect(g.predicted_p99_ms).toBe(138);
+    // The replay keeps latencies in float32 (7 significant digits).
+    expect(g.p99_high_ms).toBeCloseTo(100 + 38 * push, 3);
+    expect(g.p99_low_ms).toBeCloseTo(100 + 38 / push, 3);
   });
 
   it('blocks a candidate whose queue cannot drain without replaying it, and leaves an unbounded band end null', () => {
