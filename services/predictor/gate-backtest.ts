@@ -13,7 +13,7 @@
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
 import { FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { nearestRankQuantile } from '../model/gbt.ts';
-import { lowerQuantile, peakWindow } from './gate-replay.ts';
+import { fleetLoadSensitivity, lowerQuantile, peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */
@@ -225,6 +225,7 @@ export function gateRollout(h: DeploymentHistory, r: RolloutTruth, opt: GateOpti
     targetWorkers: workers,
     sloP99Ms: r.sloP99Ms,
     fleetDaySd: memo(`series|${r.day}|${opt.peakWindowMs}`, () => peakSeries(h.days.slice(Math.max(0, r.day - FLEET_SD_DAYS), r.day), opt.peakWindowMs)),
+    fleetLoadSensitivity: memo(`load-sensitivity|${r.day}`, () => fleetLoadSensitivity(fleetDays.map(deviceObservations))),
   }, opt);
 }
 

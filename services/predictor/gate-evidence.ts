@@ -23,6 +23,9 @@
  * - Shadows: every shadow verdict window of this version on this chip beside
  *   the server, pooled (pair-weighted geometric mean of the ratios; the
  *   intervals combined by inverse variance).
+ * - Load sensitivity (how service slows under load) of a device that never
+ *   ran loaded: the fleet's, the median over its devices that did
+ *   (`fleetLoadSensitivity`, their newest 20,000 requests in the lookback).
  * - Day-to-day variation: the device's own days, shrunk toward the fleet's
  *   (`fleetDaySeries`: the 7 UTC days before the newest request, series of
  *   one model on one device with an unchanged setup, in the candidate's
@@ -34,6 +37,7 @@ import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
 import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NotFoundError } from './types.ts';
+import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 
 /** What to gate (the body of `POST /v1/gate`). Times in ms. */
@@ -119,6 +123,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const bench = (await w.query<BenchmarkPoint>(benchmarkPointsSql(db), { m: [req.model] }))
     .map((r) => ({ chip: r.chip, percentile: Number(r.percentile), ms: Number(r.ms) }));
   const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);
+  const sensitivity = await fleetSensitivity(w, end - lookbackMs);
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {c:String}`, { c: req.chip });
   const results: ServerGate[] = [];
   for (const server of servers) {
@@ -176,6 +181,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
       sloP99Ms: req.slo_p99_ms,
       fleetDaySd: series,
+      fleetLoadSensitivity: sensitivity,
     }, opt));
   }
   const answer = combineAnswers(results);
@@ -224,6 +230,27 @@ export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: num
     series.set(k, x);
   }
   return [...series.values()].map((x) => ({ queueShare: x.share.reduce((a, b) => a + b, 0) / x.share.length, p99: x.p99 }));
+}
+
+/** Rows per device read for the fleet's load sensitivity (its newest ones). */
+const SENSITIVITY_ROWS = 20_000;
+
+/**
+ * The fleet's load sensitivity of compute and i/o since `fromMs` (`fleetLoadSensitivity` over every
+ * device: one per server and chip, its newest `SENSITIVITY_ROWS` requests with status ok).
+ */
+async function fleetSensitivity(w: Warehouse, fromMs: number): Promise<LoadSensitivity> {
+  const rows = await w.query<ObservedRow & { s: string; chip: string }>(
+    `SELECT edge_server_id AS s, chip, toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id
+     FROM ${w.database}.inference_enriched WHERE status = 'ok' AND ts >= fromUnixTimestamp64Milli({from:Int64})
+     ORDER BY s, chip, ts DESC LIMIT {n:UInt32} BY s, chip`, { from: fromMs, n: SENSITIVITY_ROWS });
+  const devices = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const k = `${r.s}|${r.chip}`;
+    if (!devices.has(k)) devices.set(k, []);
+    devices.get(k)!.push(r);
+  }
+  return fleetLoadSensitivity([...devices.values()].map((d) => observationsFromRows(d[0]!.s, d[0]!.chip, d.reverse())));
 }
 
 /** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio). */

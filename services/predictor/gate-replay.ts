@@ -8,7 +8,8 @@
  *   parts, the busy-worker fraction u in force at each), in order.
  * - Unloaded parts: part / (1 + k·u), with the load sensitivity k fitted on
  *   the same rows (`loadSensitivity`, a line through the medians of part /
- *   model median in 10 bins of u).
+ *   model median in 10 bins of u); when they carry no load signal (the device
+ *   never ran loaded), the fleet's (`fleetLoadSensitivity`).
  * - Change: the changed model's unloaded parts are multiplied by the
  *   candidate's factors (compute and i/o, new / now).
  * - Replay: an exact FCFS queue with the target's workers
@@ -26,8 +27,37 @@
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import type { ServerObservations } from './whatif.ts';
 
-/** Fitted load sensitivities per observations object (replays of one device reuse them). */
-const sensitivityCache = new WeakMap<ServerObservations, { compute: number; io: number }>();
+/** Load sensitivities of compute and i/o: a part p becomes p·(1 + k·u) at busy-worker fraction u. */
+export interface LoadSensitivity { compute: number; io: number }
+
+/** Fitted load sensitivities per observations object, null where its rows carry no load signal (replays of one device reuse them). */
+const sensitivityCache = new WeakMap<ServerObservations, { compute: number | null; io: number | null }>();
+
+/**
+ * A device's load sensitivities as the replay uses them: fitted on its own rows
+ * ({@link fitLoadSensitivity}), else (no load signal: it never ran loaded enough to tell) the prior.
+ * @param prior  The fleet's (`fleetLoadSensitivity`); 0 when absent.
+ */
+export function deviceLoadSensitivity(o: ServerObservations, prior?: LoadSensitivity | null): LoadSensitivity {
+  let k = sensitivityCache.get(o);
+  if (!k) sensitivityCache.set(o, (k = { compute: fitLoadSensitivity(o.compute, o.util, o.model), io: fitLoadSensitivity(o.io, o.util, o.model) }));
+  return { compute: k.compute ?? prior?.compute ?? 0, io: k.io ?? prior?.io ?? 0 };
+}
+
+/**
+ * The fleet's load sensitivity: the median, per part, over the devices whose own rows carry a load
+ * signal (others are skipped); 0 for a part no device tells.
+ * @param devices  The fleet's devices (one entry per device and period).
+ */
+export function fleetLoadSensitivity(devices: readonly ServerObservations[]): LoadSensitivity {
+  const fits = devices.map((o) => deviceLoadSensitivity(o, null));
+  const told = devices.map((o) => sensitivityCache.get(o)!);
+  const med = (part: 'compute' | 'io') => {
+    const v = fits.filter((_, i) => told[i]![part] !== null).map((f) => f[part]);
+    return v.length > 0 ? lowerQuantile(v, 0.5) : 0;
+  };
+  return { compute: med('compute'), io: med('io') };
+}
 
 /** Width of the bucket the replay reads its utilisation ρ from, ms. */
 const RHO_BUCKET_MS = 1000;
@@ -50,8 +80,13 @@ const MIN_UTIL_SPREAD = 0.1;
  *               median u spread less than 0.1 (a slope over a narrower range is noise).
  */
 export function loadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
+  return fitLoadSensitivity(part, util, model) ?? 0;
+}
+
+/** {@link loadSensitivity}, but null when the rows carry no load signal (fewer than 10 per bin, or a spread of u below 0.1). */
+export function fitLoadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number | null {
   const n = part.length;
-  if (n < SENSITIVITY_BINS * 10) return 0;
+  if (n < SENSITIVITY_BINS * 10) return null;
   const med = new Map<string, number>();
   for (const m of new Set(model)) med.set(m, lowerQuantile(part.filter((_, i) => model[i] === m), 0.5));
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => util[a]! - util[b]!);
@@ -60,7 +95,7 @@ export function loadSensitivity(part: readonly number[], util: readonly number[]
     const bin = order.slice(Math.floor((b * n) / SENSITIVITY_BINS), Math.floor(((b + 1) * n) / SENSITIVITY_BINS));
     pts.push({ u: lowerQuantile(bin.map((i) => util[i]!), 0.5), y: lowerQuantile(bin.map((i) => part[i]! / Math.max(med.get(model[i]!)!, 1e-9)), 0.5) });
   }
-  if (!(pts[pts.length - 1]!.u - pts[0]!.u >= MIN_UTIL_SPREAD)) return 0;
+  if (!(pts[pts.length - 1]!.u - pts[0]!.u >= MIN_UTIL_SPREAD)) return null;
   const mu = pts.reduce((a, p) => a + p.u, 0) / pts.length;
   const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
   let sxy = 0;
@@ -158,6 +193,12 @@ export interface ReplayChange {
   workers: number;
   /** Arrival-rate multiplier (> 0): times are compressed by it. @default 1 */
   loadScale?: number;
+  /**
+   * Load sensitivities for a part whose rows carry no load signal (a device that never ran loaded
+   * cannot tell how its service slows under load; the fleet's devices that did tell it:
+   * {@link fleetLoadSensitivity}). @default none (0)
+   */
+  sensitivityPrior?: LoadSensitivity | null;
 }
 
 /**
@@ -211,8 +252,7 @@ function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWind
 /** A device's requests with one model changed: arrival times (load-scaled) and unloaded service parts, ms. */
 function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Float64Array; baseIo: number[]; baseC: number[]; kio: number; kc: number; t0: number } {
   if (!o.model.includes(change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
-  let k = sensitivityCache.get(o);
-  if (!k) sensitivityCache.set(o, (k = { compute: loadSensitivity(o.compute, o.util, o.model), io: loadSensitivity(o.io, o.util, o.model) }));
+  const k = deviceLoadSensitivity(o, change.sensitivityPrior);
   const scale = change.loadScale ?? 1;
   const t0 = o.ts[0]!;
   return {

@@ -22,7 +22,7 @@
  * interval of the replayed p99.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { lowerQuantile, movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated, type PeakReplay } from './gate-replay.ts';
+import { lowerQuantile, movedDevice, offeredUtilisation, p99Band, peakWindow, replayUnlessSaturated, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -286,6 +286,12 @@ export interface ServerGateInput {
    * are pooled (`dayToDaySd`, `queueShareClass`).
    */
   fleetDaySd: number | readonly DaySeries[];
+  /**
+   * How service slows under load where the device's own rows cannot tell (it never ran loaded: a
+   * candidate that loads it more would otherwise be replayed without contention): the fleet's
+   * (`fleetLoadSensitivity`). @default none (0)
+   */
+  fleetLoadSensitivity?: LoadSensitivity | null;
 }
 
 /** One day of the candidate serving a server (see `ServerGateInput.measured`). */
@@ -382,7 +388,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     for (const [d, x] of days.entries()) {
       const o = now ? x.device : after[d]!;
       const ioK = f.ioUncertain ? k : 1;
-      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * ioK, ioOffset: now ? 0 : f.ioOffsetMs * ioK, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale };
+      const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * ioK, ioOffset: now ? 0 : f.ioOffsetMs * ioK, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale, sensitivityPrior: input.fleetLoadSensitivity };
       const r = replayUnlessSaturated(o, change, peaks[d]!);
       if (r === null) return null;
       out.total.push(...r.total);
@@ -394,7 +400,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const midReplay = replayed(1, 1, false, true);
   const mid = midReplay?.total ?? null;
   if (mid === null) {
-    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica })));
+    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
     return { ...head, ...none, answer: 'BLOCK', factor: f,
       reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }

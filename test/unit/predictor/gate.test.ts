@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
 import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
-import { loadSensitivity, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, loadSensitivity, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 
@@ -81,6 +81,20 @@ describe('replayPeakLatencies', () => {
     const busier = replayPeakLatencies(obs(ts, compute), { model: 'm', compute: 1, io: 1, workers: 1, loadScale: 2 }, peak);
     expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeGreaterThan(0.95);
     expect(busier.reduce((a, b) => a + b, 0) / n / 20).toBeLessThan(1.05);
+  });
+
+  it('slows each service by the prior load sensitivity where the rows tell none: the fixed point s = b·(1 + k·s/1 s)', () => {
+    // One worker, 500 ms of compute every second at u = 0 (no load signal). With k = 0.3, each service
+    // is slowed by the busy fraction of the second before, which its predecessor set:
+    // s → 500·(1 + 0.3·s/1000), the fixed point 500 / (1 − 0.15) = 588.235 ms.
+    const ts = Array.from({ length: 200 }, (_, i) => i * 1000);
+    const o = obs(ts, ts.map(() => 500));
+    const peak = { startMs: 0, endMs: 200_000, requests: 200 };
+    expect(replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1 }, peak).at(-1)).toBe(500);
+    const slowed = replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, sensitivityPrior: { compute: 0.3, io: 0 } }, peak);
+    expect(slowed[0]).toBe(500);
+    expect(slowed[1]).toBeCloseTo(575, 9);
+    expect(slowed.at(-1)).toBeCloseTo(500 / 0.85, 6);
   });
 
   it('offered load is the unloaded work over the workers\' time in the span, ρ = λ·E[S]/c', () => {
@@ -175,6 +189,19 @@ describe('loadSensitivity', () => {
     const low = u.map((x) => x * 0.05);
     expect(loadSensitivity(low.map((x) => 10 * (1 + 5 * x)), low, models)).toBe(0);
     expect(loadSensitivity([1, 2, 3], [0, 0.5, 1], ['a', 'a', 'a'])).toBe(0);
+  });
+  it('a device without a load signal takes the fleet\'s: the median over the devices that have one', () => {
+    const low = u.map((x) => x * 0.05);
+    const dev = (util: number[], k: number, n = util.length) => ({ ...obs(util.slice(0, n).map((_, i) => i * 1000), util.slice(0, n).map((x) => 10 * (1 + k * x))), util: util.slice(0, n), io: util.slice(0, n).map((x) => 2 * (1 + 2 * k * x)) });
+    const quiet = dev(low, 5);
+    expect(fitLoadSensitivity(quiet.compute, quiet.util, quiet.model)).toBeNull();
+    const fleet = fleetLoadSensitivity([dev(u, 0.2), dev(u, 0.3), dev(u, 0.5), quiet, dev(u, 9, 50)]);
+    expect(fleet.compute).toBeCloseTo(0.3, 9);
+    expect(fleet.io).toBeCloseTo(0.6, 9);
+    expect(deviceLoadSensitivity(quiet, fleet)).toEqual(fleet);
+    // A device with a signal keeps its own.
+    expect(deviceLoadSensitivity(dev(u, 0.2), fleet).compute).toBeCloseTo(0.2, 9);
+    expect(fleetLoadSensitivity([quiet])).toEqual({ compute: 0, io: 0 });
   });
 });
 
