@@ -112,11 +112,14 @@ function backtestJson(r: BacktestResult, details: boolean): object {
 const ms = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${msText(x)} ms` : 'saturated');
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
 
-function formatReport(r: GateReport): string {
+/** The gate's report as text, one block per server (answer, reason, band, measurement, factor); ms values as `msText`. */
+export function formatReport(r: GateReport): string {
   const lines = [`${r.answer}: ${r.model} ${r.version} on ${r.chip}, p99 SLO ${ms(r.slo_p99_ms)} at peak load (exit ${r.exit_code})`];
   for (const s of r.servers) {
     lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
-    if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${ms(s.p99_high_ms)}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
+    // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
+    const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
+    if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
     if (s.measured) lines.push(`    measured here by an earlier rollout of the candidate: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
     if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }

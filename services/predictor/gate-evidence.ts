@@ -4,7 +4,8 @@
  * `shadow_verdicts`, and gate each target server (gate.ts).
  *
  * - Target servers: those given, else every server whose newest request of
- *   the model is in the lookback.
+ *   the model is in the lookback before the fleet's newest request of it (a
+ *   server that stopped running it long ago is not gated).
  * - Per server: the model's running version and chip are those of its newest
  *   request; its device is the server's rows of that chip, the candidate
  *   chip's device (if the server has one now) its rows of that chip, both over
@@ -45,7 +46,7 @@ export interface GateRequest {
   model: string;
   version: string;
   chip: string;
-  /** Target servers; default every server running the model. */
+  /** Target servers; default every server running the model (its newest request of it within the lookback before the fleet's newest). */
   servers?: string[];
   /** p99 objective at peak load, ms. */
   slo_p99_ms: number;
@@ -102,15 +103,19 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   }
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
-  if (newest.length === 0) throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched`);
+  if (newest.length === 0) {
+    const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
+    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ') || 'none'})`);
+  }
   if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
-  const servers = [...new Set(req.servers ?? newest.map((r) => r.s))];
+  const end = Math.max(...newest.map((r) => Number(r.t)));
+  // By default the servers running the model: their newest request of it within the lookback before the fleet's newest.
+  const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
     throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
   }
-  const end = Math.max(...newest.map((r) => Number(r.t)));
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,
             quantileExactLow(0.9)(compute_ms) AS computeP90

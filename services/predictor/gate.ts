@@ -187,7 +187,11 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       variance += (a === b ? opt.retrainSd : opt.profileSd) ** 2;
       sources.push(`version: MACs ${b.toExponential(3)} / ${a.toExponential(3)} (profiles${a === b ? ': the same architecture' : ''})`);
     } else {
-      return { missing: `no measurement of ${e.model} ${e.version} in the fleet and no profile (MACs) of ${e.version} and ${e.versionNow}: pass --macs (or --onnx) or run it as a shadow` };
+      const lacking = [
+        ...(b ? [] : [`${e.version} (pass --macs or --onnx; macs over HTTP)`]),
+        ...(a ? [] : [`the running ${e.versionNow} (pass --macs-now; macs_now over HTTP: ${e.model} has no published MACs)`]),
+      ];
+      return { missing: `no measurement of ${e.model} ${e.version} in the fleet and no profile (MACs) of ${lacking.join(' nor of ')}; or run it as a shadow` };
     }
   }
   if (e.chip !== e.chipNow) {

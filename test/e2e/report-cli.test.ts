@@ -203,7 +203,7 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(block.stdout).toMatch(/^BLOCK: resnet50 v2 on /);
     const shadow = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!, '--slo-p99-ms', '50'], dataDir);
     expect(shadow.code, shadow.stderr).toBe(2);
-    expect(shadow.stdout).toMatch(/NEED_SHADOW.*\n.*pass --macs \(or --onnx\) or run it as a shadow/);
+    expect(shadow.stdout).toMatch(/NEED_SHADOW.*\n.*no profile \(MACs\) of v2 \(pass --macs or --onnx; macs over HTTP\); or run it as a shadow/);
     const bad = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!], dataDir);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/--slo-p99-ms is required/);

@@ -95,6 +95,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     const [running] = await w.query<{ n: number }>(`SELECT uniqExact(edge_server_id) AS n FROM ${w.database}.inference_enriched WHERE model_id = {m:String}`, { m: d!.m });
     expect(all.servers).toHaveLength(Number(running!.n));
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
+    await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
     // A chip nothing knows is an error naming it, not a request for a shadow.
     await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*known: .*jetson-agx-orin/);
@@ -167,5 +168,12 @@ describe('capacity what-if against the simulator (F4)', () => {
     await w.exec(`ALTER TABLE ${w.database}.inference_enriched UPDATE model_version = 'v1' WHERE model_id = 'other' AND model_version = 'v0' SETTINGS mutations_sync = 1`);
     const both = await gate(48);
     expect(both.predicted_p99_ms!).toBeGreaterThan(today.predicted_p99_ms!);
+    // A server that ran the model a month ago only is not gated by default (it no longer runs it); named, it is.
+    await w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => ({ ts: 'ts - INTERVAL 30 DAY', edge_server_id: `'edge-stale'`, event_id: `concat(event_id, '-stale')` } as Record<string, string>)[c] ?? c).join(', ')}
+      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} LIMIT 1`, { s: d!.s, m: d!.m, p: d!.prod });
+    const all = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6 });
+    expect(all.servers.length).toBeGreaterThan(0);
+    expect(all.servers.map((s) => s.server)).not.toContain('edge-stale');
+    expect((await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, servers: ['edge-stale'], slo_p99_ms: 1e6 })).servers.map((s) => s.server)).toEqual(['edge-stale']);
   }, 60_000);
 });

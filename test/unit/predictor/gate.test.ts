@@ -157,7 +157,10 @@ describe('estimateFactor', () => {
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
-    expect(f({ version: 'v5' })).toEqual({ missing: expect.stringMatching(/no profile \(MACs\) of v5/) });
+    expect(f({ version: 'v5' })).toEqual({ missing: 'no measurement of resnet50 v5 in the fleet and no profile (MACs) of v5 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
+    // The one that is missing is named: the running version's (a model without published MACs), or both.
+    expect(f({ version: 'v2', macs: new Map([['v2', 8e9]]) })).toEqual({ missing: 'no measurement of resnet50 v2 in the fleet and no profile (MACs) of the running v1 (pass --macs-now; macs_now over HTTP: resnet50 has no published MACs); or run it as a shadow' });
+    expect(f({ version: 'v5', macs: new Map() })).toEqual({ missing: expect.stringMatching(/no profile \(MACs\) of v5 \(pass --macs .*\) nor of the running v1 \(pass --macs-now/) });
     expect(f({ chip: 'hailo' })).toEqual({ missing: expect.stringMatching(/run it as a shadow/) });
     // A shadow verdict wins: its ratio, and the log-sd of its 95 % interval.
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });

@@ -1,0 +1,23 @@
+/**
+ * The gate's text report (`edgelat gate` without --json): a band whose top no replay bounds
+ * (the queue cannot drain at the pushed factor; null in JSON) reads "unbounded", not "-".
+ */
+import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../../services/cli/gate.ts';
+import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
+
+const SERVER: GateReport['servers'][number] = {
+  server: 'edge-05', version_now: 'v1', chip_now: 'jetson-agx-orin', answer: 'BLOCK', reason: 'p99 at peak 297145.9 ms (at least 217394.3 ms) breaches the SLO 100.0 ms', slo_p99_ms: 100,
+  now_p99_ms: 7.2, predicted_p99_ms: 297145.9, p99_low_ms: 217394.3, p99_high_ms: null, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 900, model_requests: 500 },
+  factor: { compute: 400, io: 3, ioOffsetMs: 0, spread: 1, logSd: 0.15, ioUncertain: true, sources: ['chip: benchmark'] }, measured: null,
+};
+
+describe('gate text report', () => {
+  it('prints an unbounded band top as "unbounded", a bounded one in ms, and the i/o note of a version change', () => {
+    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
+    expect(formatReport(report)).toContain('with the candidate 297145.9 ms [217394.3 ms, unbounded];');
+    const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, ioUncertain: false } }] });
+    expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
+    expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
+  });
+});
