@@ -231,7 +231,8 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
 const pointer = (path: readonly PropertyKey[]): string => `#${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
 
 function quote(value: unknown): string {
-  const json = JSON.stringify(value) ?? String(value);
+  // JSON has no Infinity or NaN (a body's 1e999 parses to Infinity): say what it is, not "null".
+  const json = typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value) ?? String(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 

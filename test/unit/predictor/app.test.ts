@@ -198,6 +198,13 @@ describe('POST /v1/gate', () => {
     expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
   });
 
+  it('names a number JSON cannot hold (1e999 parses to Infinity) as Infinity, not null', async () => {
+    const { app } = setup();
+    const payload = '{"model":"resnet50","version":"v2","chip":"jetson-xavier-nx","slo_p99_ms":1e999}';
+    const problem = expectProblem(await app.inject({ method: 'POST', url: '/v1/gate', headers: { 'content-type': 'application/json' }, payload }), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toContainEqual({ path: '#/slo_p99_ms', message: expect.stringMatching(/, got Infinity$/) });
+  });
+
   it('answers 404 when the backend knows no such model', async () => {
     const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched'); } });
     const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
