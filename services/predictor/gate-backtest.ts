@@ -184,14 +184,15 @@ export function rolloutDays(h: Pick<DeploymentHistory, 'days' | 'events'>, r: Ro
   const own = fleetDays.filter((d) => d.server === r.server && d.chip === r.fromChip && same(d));
   if (own.length === 0) throw new RangeError(`rollout ${r.id}: no telemetry of ${r.model} ${r.fromVersion} on ${r.server} (${r.fromChip}) in the days before`);
   const onTarget = [...running].filter(([m, v]) => v.chip === r.toChip && m !== r.model).map(([m]) => m).sort();
+  const deviceOf = (day: number): DeviceDay | undefined => h.days[day]!.find((x) => x.server === r.server && x.chip === r.toChip);
   const targetOf = (day: number): DeviceDay | null | undefined => {
     if (r.toChip === r.fromChip || onTarget.length === 0) return null;
-    const t = h.days[day]!.find((x) => x.server === r.server && x.chip === r.toChip);
+    const t = deviceOf(day);
     return t && t.model.every((m, i) => m !== r.model && running.get(m)?.version === t.version[i]) && [...new Set(t.model)].sort().join() === onTarget.join() ? t : undefined;
   };
   const usable = own.filter((d) => targetOf(d.day) !== undefined);
   if (usable.length > 0) return usable.map((d) => ({ device: d, target: targetOf(d.day)! }));
-  return own.map((d) => ({ device: d, target: h.days[d.day]!.find((x) => x.server === r.server && x.chip === r.toChip) ?? null }));
+  return own.map((d) => ({ device: d, target: deviceOf(d.day) ?? null }));
 }
 
 /**

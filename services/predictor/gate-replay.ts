@@ -39,9 +39,15 @@ const sensitivityCache = new WeakMap<ServerObservations, { compute: number | nul
  * @param prior  The fleet's (`fleetLoadSensitivity`); 0 when absent.
  */
 export function deviceLoadSensitivity(o: ServerObservations, prior?: LoadSensitivity | null): LoadSensitivity {
+  const k = ownSensitivity(o);
+  return { compute: k.compute ?? prior?.compute ?? 0, io: k.io ?? prior?.io ?? 0 };
+}
+
+/** The device's own fitted sensitivities, null for a part its rows carry no load signal of (cached). */
+function ownSensitivity(o: ServerObservations): { compute: number | null; io: number | null } {
   let k = sensitivityCache.get(o);
   if (!k) sensitivityCache.set(o, (k = { compute: fitLoadSensitivity(o.compute, o.util, o.model), io: fitLoadSensitivity(o.io, o.util, o.model) }));
-  return { compute: k.compute ?? prior?.compute ?? 0, io: k.io ?? prior?.io ?? 0 };
+  return k;
 }
 
 /**
@@ -50,10 +56,9 @@ export function deviceLoadSensitivity(o: ServerObservations, prior?: LoadSensiti
  * @param devices  The fleet's devices (one entry per device and period).
  */
 export function fleetLoadSensitivity(devices: readonly ServerObservations[]): LoadSensitivity {
-  const fits = devices.map((o) => deviceLoadSensitivity(o, null));
-  const told = devices.map((o) => sensitivityCache.get(o)!);
+  const fits = devices.map(ownSensitivity);
   const med = (part: 'compute' | 'io') => {
-    const v = fits.filter((_, i) => told[i]![part] !== null).map((f) => f[part]);
+    const v = fits.flatMap((f) => (f[part] === null ? [] : [f[part]]));
     return v.length > 0 ? lowerQuantile(v, 0.5) : 0;
   };
   return { compute: med('compute'), io: med('io') };
