@@ -13,10 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import avro from 'avsc';
 import { PipelineError } from '../../errors.ts';
+import { makeDirs } from '../make-dirs.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from '../../schemas/fingerprint.ts';
 import type { DecodeResult } from '../../schemas/validate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -122,7 +123,7 @@ export class ModelRegistry {
    */
   async saveFile(version: string, bytes: Uint8Array, extension = '.onnx'): Promise<{ path: string; sha256: string }> {
     if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
-    await mkdir(this.modelDir, { recursive: true });
+    makeDirs(this.modelDir);
     const path = join(this.modelDir, `${version}${extension}`);
     const tmp = `${path}.tmp-${process.pid}`;
     await writeFile(tmp, bytes);

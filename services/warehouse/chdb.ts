@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
+import { makeDirs } from '../make-dirs.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowToJson } from './json.ts';
 import type { InsertOptions, QueryParam, Warehouse } from './types.ts';
@@ -54,6 +55,7 @@ function claim(path: string): void {
  * Open (or share) the process's chdb session on a data folder; pair every call with {@link releaseSession}.
  * The ClickHouse-HTTP endpoint and the warehouse of `edgelat serve` share one session this way.
  * @throws {WarehouseLockedError} when another process holds the folder.
+ * @throws {WarehouseError} when the folder cannot be created (naming it and the system's code) or the engine fails to open it.
  */
 export function openSession(dataDir: string): Session {
   const path = resolve(dataDir);
@@ -62,7 +64,11 @@ export function openSession(dataDir: string): Session {
     open.users++;
     return open.session;
   }
-  mkdirSync(path, { recursive: true });
+  try {
+    makeDirs(path);
+  } catch (error) {
+    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
+  }
   claim(path);
   try {
     // Plain tables for people: no row-number column in Pretty formats (ClickHouse 26 adds one by default).

@@ -1,0 +1,28 @@
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeDirs } from '../../../services/make-dirs.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelat-make-dirs-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('makeDirs', () => {
+  it('creates every missing level and returns the absolute path; an existing folder is kept', () => {
+    const path = join(root, 'a', 'b', 'c');
+    expect(makeDirs(path)).toBe(path);
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(makeDirs(path)).toBe(path);
+  });
+
+  it('names the level that cannot be created when a parent is a file (ENOTDIR)', () => {
+    writeFileSync(join(root, 'file'), 'x');
+    expect(() => makeDirs(join(root, 'file', 'sub', 'deeper'))).toThrow(`cannot create the folder ${JSON.stringify(join(root, 'file', 'sub'))}`);
+    expect(() => makeDirs(join(root, 'file', 'sub'))).toThrow(/ENOTDIR/);
+  });
+
+  // Node's mkdirSync(..., { recursive: true }) loops without end here (ENOENT from a folder that exists).
+  it.skipIf(!existsSync('/proc/self'))('fails at once under /proc, where a recursive mkdirSync never returns', () => {
+    expect(() => makeDirs('/proc/edgelat-none/chdb')).toThrow('cannot create the folder "/proc/edgelat-none" (for "/proc/edgelat-none/chdb"): ENOENT');
+  });
+});
