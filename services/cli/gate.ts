@@ -48,7 +48,7 @@ export function registerGateCommand(program: Command): void {
     .addHelpText('after', `
 Examples (after \`npm start\`):
   npx edgelat gate --model bert-99 --version v1 --chip jetson-agx-orin --servers edge-04 --slo-p99-ms 50
-  npx edgelat gate --model resnet50 --version v2 --macs 8.2e9 --chip jetson-xavier-nx --slo-p99-ms 40 --json
+  npx edgelat gate --model resnet50 --version v2 --macs 8e9 --chip jetson-xavier-nx --slo-p99-ms 40 --json
   npx edgelat gate --backtest --seed 7 --json
 
 Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
@@ -93,7 +93,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
             ...(opts.servers ? { servers: opts.servers } : {}), ...(macs !== undefined ? { macs } : {}), ...(opts.macsNow !== undefined ? { macs_now: opts.macsNow } : {}),
           }, gate);
         } catch (error) {
-          if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(error.message);
+          if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(inFlagTerms(error.message));
           throw error;
         }
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -102,6 +102,23 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         await warehouse.close();
       }
     });
+}
+
+/** Flag of each field of a gate request (gate-evidence.ts `GateRequest`, the HTTP body's names). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  model: '--model', version: '--version', chip: '--chip', servers: '--servers', slo_p99_ms: '--slo-p99-ms',
+  macs: '--macs', macs_now: '--macs-now', lookback_hours: '--lookback-hours',
+};
+
+/**
+ * A gate request's error in the CLI's words: the field it starts with (`macs_now: …`) and the MACs
+ * fields it names (`(macs_now)`, `macs 5000000000`) become the flags that set them (`--macs-now`).
+ */
+export function inFlagTerms(message: string): string {
+  return message
+    .replace(/^([a-z_0-9]+):/, (whole, field: string) => (FLAG_OF_FIELD[field] ? `${FLAG_OF_FIELD[field]}:` : whole))
+    .replace(/\bmacs_now\b/g, '--macs-now')
+    .replace(/(^|[\s(])macs(?=[\s)]\d|\))/g, '$1--macs');
 }
 
 function backtestJson(r: BacktestResult, details: boolean): object {

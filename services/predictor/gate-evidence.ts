@@ -93,7 +93,8 @@ function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, number>
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
- * @throws {RangeError} on an empty `servers` list, or `macs` given for the version a server runs now.
+ * @throws {RangeError} on an empty `servers` list, `macs` given for the version a server runs now, or
+ *   `macs_now` given when every server runs the requested version already (nothing would use it).
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
@@ -188,6 +189,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       fleetDaySd: series,
       fleetLoadSensitivity: sensitivity,
     }, opt));
+  }
+  if (req.macs_now !== undefined && results.every((r) => r.version_now === req.version)) {
+    throw new RangeError(`macs_now: every server gated runs ${req.model} ${req.version} already, so no version changes and the running version's MACs (macs_now ${req.macs_now}) are not used: leave it out, or gate a new version`);
   }
   const answer = combineAnswers(results);
   return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };

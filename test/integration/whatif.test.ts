@@ -102,6 +102,8 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*macs 8000000000 describes a new version/);
+    // The running version's MACs with no version change: nothing would use them, so they are refused too.
+    await expect(gateFromWarehouse(w, { ...req, macs_now: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/^macs_now: every server gated runs .* v1 already, .*\(macs_now 8000000000\) are not used/);
     // A server named twice is gated once; a lookback of any length in hours works.
     expect((await gateFromWarehouse(w, { ...req, servers: [d!.s, d!.s], slo_p99_ms: 1e6 })).servers).toHaveLength(1);
     expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 1.0000001 })).answer).toBe('ALLOW');
@@ -142,7 +144,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(strict.answer).toBe('BLOCK');
     expect(strict.reason).toMatch(new RegExp(`^${d!.m} v2-tried on ${d!.chip} already ran on this server: its p99 at peak was`));
     // Gating what runs now reads no earlier rollout.
-    expect((await gateFromWarehouse(w, { ...req, version: 'v1', macs: undefined, slo_p99_ms: 1e6 })).servers[0]!.measured).toBeNull();
+    expect((await gateFromWarehouse(w, { ...req, version: 'v1', macs: undefined, macs_now: undefined, slo_p99_ms: 1e6 })).servers[0]!.measured).toBeNull();
   }, 60_000);
 
   // Last: it adds a day and a model to the warehouse.

@@ -3,7 +3,7 @@
  * (the queue cannot drain at the pushed factor; null in JSON) reads "unbounded", not "-".
  */
 import { describe, expect, it } from 'vitest';
-import { formatReport } from '../../../services/cli/gate.ts';
+import { formatReport, inFlagTerms } from '../../../services/cli/gate.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 
 const SERVER: GateReport['servers'][number] = {
@@ -19,5 +19,18 @@ describe('gate text report', () => {
     const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, ioUncertain: false } }] });
     expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
     expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
+  });
+});
+
+describe('gate errors in the CLI\'s words', () => {
+  it('names the flags that set the request\'s fields, not the HTTP body\'s names', () => {
+    expect(inFlagTerms('macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now); macs 5000000000 describes a new version: give that version\'s own id'))
+      .toBe('--macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (--macs-now); --macs 5000000000 describes a new version: give that version\'s own id');
+    expect(inFlagTerms('chip: unknown chip "x" (known: a, b)')).toBe('--chip: unknown chip "x" (known: a, b)');
+    expect(inFlagTerms('servers: "edge-99" has no request of "m"')).toBe('--servers: "edge-99" has no request of "m"');
+    expect(inFlagTerms('macs_now: every server gated runs m v1 already (macs_now 8000000000)')).toBe('--macs-now: every server gated runs m v1 already (--macs-now 8000000000)');
+    // A model id or message word that merely looks like a field stays as it is.
+    expect(inFlagTerms('model: no request of "macs" in edgelat.inference_enriched (models: none)')).toBe('--model: no request of "macs" in edgelat.inference_enriched (models: none)');
+    expect(inFlagTerms('warehouse: down')).toBe('warehouse: down');
   });
 });
