@@ -3,16 +3,21 @@
  * replicas of its chip (services/predictor/whatif.ts).
  */
 import { Option, type Command } from 'commander';
-import { loadChipSwap, loadServerObservations, whatIfReplicas } from '../predictor/whatif.ts';
+import { fleetSensitivity } from '../predictor/gate-evidence.ts';
+import { loadChipSwap, loadServerObservations, whatIfReplicas, type SensitivitySource } from '../predictor/whatif.ts';
 import { configuredWarehouse, intFlag } from './common.ts';
 import { loadConfig } from '../config.ts';
 import { UsageError } from './usage-error.ts';
+
+const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
+  server: 'fitted on this server', fleet: "the fleet's median: this server never ran loaded enough to tell", none: 'no load signal anywhere: not load-sensitive',
+};
 
 /** Add `whatif` to `program`. */
 export function registerWhatIfCommand(program: Command): void {
   program
     .command('whatif')
-    .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip by the ratio of unloaded medians of each model in the fleet, or of benchmarks, and to the new utilisation by the load sensitivity fitted on its data)")
+    .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip by the ratio of unloaded medians of each model in the fleet, or of benchmarks, and to the new utilisation by the load sensitivity fitted on its data, or the fleet's where it never ran loaded)")
     .requiredOption('--server <id>', 'edge server, e.g. edge-02')
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin)')
@@ -31,7 +36,7 @@ export function registerWhatIfCommand(program: Command): void {
         try {
           const o = await loadServerObservations(warehouse, opts.server);
           current = o.chip;
-          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined);
+          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined, await fleetSensitivity(warehouse, 0));
         } catch (error) {
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;
@@ -41,7 +46,7 @@ export function registerWhatIfCommand(program: Command): void {
           `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
           `  now        ${r.current.workers} worker(s): p50 ${ms(r.current.p50_ms)}, p99 ${ms(r.current.p99_ms)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)})`,
           `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s): p50 ${ms(r.p50_ms)}, p99 ${ms(r.p99_ms)}`,
-          `  load sensitivity fitted: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u, i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (u = busy-worker fraction)`,
+          `  load sensitivity: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.compute]}), i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.io]}); u = busy-worker fraction`,
           `  method: ${r.method}`,
         ].join('\n') + '\n');
       } finally {

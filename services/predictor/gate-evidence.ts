@@ -245,10 +245,10 @@ export async function fleetDaySeries(w: Warehouse, fromMs: number, windowMs: num
 const SENSITIVITY_ROWS = 20_000;
 
 /**
- * The fleet's load sensitivity of compute and i/o since `fromMs` (`fleetLoadSensitivity` over every
- * device: one per server and chip, its newest `SENSITIVITY_ROWS` requests with status ok).
+ * The fleet's load sensitivity of compute and i/o since `fromMs`, epoch ms (`fleetLoadSensitivity`
+ * over every device: one per server and chip, its newest `SENSITIVITY_ROWS` requests with status ok).
  */
-async function fleetSensitivity(w: Warehouse, fromMs: number): Promise<LoadSensitivity> {
+export async function fleetSensitivity(w: Warehouse, fromMs: number): Promise<LoadSensitivity> {
   const rows = await w.query<ObservedRow & { s: string; chip: string }>(
     `SELECT edge_server_id AS s, chip, toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id
      FROM ${w.database}.inference_enriched WHERE status = 'ok' AND ts >= fromUnixTimestamp64Milli({from:Int64})

@@ -9,7 +9,9 @@
  *   busy-worker fraction u of the interval before the request).
  * - Service: the load sensitivity of each part is fitted from the same rows —
  *   part ∝ (1 + k·u), a line through the medians of part / (its model's median
- *   part) in 10 bins of u (gate-replay.ts `loadSensitivity`) —
+ *   part) in 10 bins of u (gate-replay.ts `fitLoadSensitivity`); where the
+ *   server's rows carry no load signal (it never ran loaded enough to tell),
+ *   the fleet's median sensitivity, as the gate's replay takes it —
  *   and each measured service time (io + compute) is moved to the utilisation
  *   it would have with c' workers, u' = u·c/c' (the same work on more workers).
  * - The requests are replayed through an exact FCFS queue with c' parallel
@@ -22,7 +24,7 @@
  * request to the first free worker); demand does not change with latency.
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
-import { loadSensitivity } from './gate-replay.ts';
+import { fitLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
@@ -55,10 +57,15 @@ export interface WhatIfResult {
   p99_ms: number;
   /** The same method at the current capacity, next to what was measured (a check of the method). */
   current: { workers: number; p50_ms: number; p99_ms: number; measured_p50_ms: number; measured_p99_ms: number; requests: number };
-  /** Fitted load sensitivity of compute and i/o (part ∝ 1 + k·u). */
+  /** Load sensitivity of compute and i/o (part ∝ 1 + k·u, k dimensionless per unit of u). */
   sensitivity: { compute: number; io: number };
+  /** Where each k came from: the server's own rows, the fleet's median (no load signal here), or neither (0). */
+  sensitivity_source: { compute: SensitivitySource; io: SensitivitySource };
   method: string;
 }
+
+/** Where a load sensitivity came from: fitted on the server's rows, the fleet's median, or 0 for want of either. */
+export type SensitivitySource = 'server' | 'fleet' | 'none';
 
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
@@ -78,13 +85,17 @@ export interface ChipSwap {
 /**
  * p50 and p99 of a server with `replicas` replicas of its chip (1 = as now), or of `swap.chip`,
  * under its observed load.
+ * @param fleet  The fleet's load sensitivity (gate-replay.ts `fleetLoadSensitivity`), taken for a part
+ *   the server's own rows carry no load signal of; without it such a part is not load-sensitive (k = 0).
  * @throws {RangeError} on replicas < 1 or a server with fewer than 50 measured requests.
  */
-export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap): WhatIfResult {
+export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap, fleet?: LoadSensitivity | null): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
   if (o.io.length < 50) throw new RangeError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
-  const kc = loadSensitivity(o.compute, o.util, o.model);
-  const kio = loadSensitivity(o.io, o.util, o.model);
+  const pick = (own: number | null, prior: number | undefined): [number, SensitivitySource] =>
+    (own !== null ? [own, 'server'] : prior !== undefined ? [prior, 'fleet'] : [0, 'none']);
+  const [kc, fromC] = pick(fitLoadSensitivity(o.compute, o.util, o.model), fleet?.compute);
+  const [kio, fromIo] = pick(fitLoadSensitivity(o.io, o.util, o.model), fleet?.io);
   const c0 = o.workersPerReplica;
   const at = (workers: number, to?: ChipSwap): number[] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1 };
@@ -108,6 +119,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     server: o.server, chip: swap ? swap.chip : o.chip, replicas, workers, p50_ms: p50!, p99_ms: p99!,
     current: { workers: c0, p50_ms: cur50!, p99_ms: cur99!, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
     sensitivity: { compute: kc, io: kio },
+    sensitivity_source: { compute: fromC, io: fromIo },
     method: swap
       ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by the fitted 1 + k·u, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again at the new utilisation`
       : "replay of the server's measured requests (arrival times and io + compute, moved to the utilisation of c' workers by the fitted part ∝ 1 + k·u) through an FCFS queue with c' workers",
