@@ -2,6 +2,7 @@
  * Helpers shared by the CLI's command modules: flag parsers and opening the
  * embedded warehouse with the model registry.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
@@ -91,6 +92,31 @@ export function timeFlag(name: string) {
     if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
     return ms;
   };
+}
+
+/** Largest ONNX file the CLI reads, bytes (the same cap as `edgelat serve`'s uploads). */
+export const ONNX_FILE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Read an ONNX file a flag names: a regular file of at most `limitBytes`.
+ * @param flag        The flag, for messages (`--onnx`).
+ * @param path        The path given.
+ * @param limitBytes  Largest size read, bytes. @default ONNX_FILE_LIMIT_BYTES
+ * @throws {UsageError} naming the flag and path: an empty path, no such file, not a regular file
+ *   (a FIFO or device such as /dev/zero would block or never end), too large, or unreadable.
+ */
+export function readOnnxFile(flag: string, path: string, limitBytes = ONNX_FILE_LIMIT_BYTES): Buffer {
+  if (path.trim() === '') throw new UsageError(`${flag}: expected the path of an ONNX file, got ${JSON.stringify(path)}`);
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new UsageError(`${flag} ${JSON.stringify(path)}: is a directory`);
+    if (!st.isFile()) throw new UsageError(`${flag} ${JSON.stringify(path)}: not a regular file (a pipe or device is not read)`);
+    if (st.size > limitBytes) throw new UsageError(`${flag} ${JSON.stringify(path)}: ${st.size} bytes, more than the limit of ${limitBytes} bytes`);
+    return readFileSync(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${flag} ${JSON.stringify(path)}: ${unreadable(error)}`);
+  }
 }
 
 /** Why a file could not be read, in words ('no such file', 'is a directory', 'permission denied', or the error's message). */

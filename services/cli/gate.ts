@@ -4,7 +4,6 @@
  * for bad usage, 70 otherwise, never 0–2). `--backtest` simulates a
  * deployment history and scores the gate on every rollout of it.
  */
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { backtestGate, type BacktestResult } from '../predictor/gate-backtest.ts';
 import { gateFromWarehouse, type GateReport } from '../predictor/gate-evidence.ts';
@@ -12,7 +11,7 @@ import { GATE_DEFAULTS, GATE_EXIT_CODES, msText } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import { loadConfig } from '../config.ts';
-import { configuredWarehouse, intFlag, numberFlag, unreadable } from './common.ts';
+import { configuredWarehouse, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -72,14 +71,15 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
         if (value === '') throw new UsageError(`${flag}: expected a non-empty id, got ""`);
       }
-      if (opts.onnx && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
+      if (opts.onnx !== undefined && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
       let macs = opts.macs;
-      if (opts.onnx) {
+      if (opts.onnx !== undefined) {
+        const bytes = readOnnxFile('--onnx', opts.onnx);
         try {
-          macs = profileOnnx(readFileSync(opts.onnx)).macs;
+          macs = profileOnnx(bytes).macs;
         } catch (error) {
           if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
-          throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${unreadable(error)}`);
+          throw error;
         }
         if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm or MatMul), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }
@@ -93,7 +93,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
             ...(opts.servers ? { servers: opts.servers } : {}), ...(macs !== undefined ? { macs } : {}), ...(opts.macsNow !== undefined ? { macs_now: opts.macsNow } : {}),
           }, gate);
         } catch (error) {
-          if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(inFlagTerms(error.message));
+          if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(inFlagTerms(error.message, opts.onnx !== undefined ? { macs: `--onnx ${JSON.stringify(opts.onnx)}` } : {}));
           throw error;
         }
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -111,14 +111,15 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
 };
 
 /**
- * A gate request's error in the CLI's words: the field it starts with (`macs_now: …`) and the MACs
- * fields it names (`(macs_now)`, `macs 5000000000`) become the flags that set them (`--macs-now`).
+ * A gate request's error in the CLI's words: the field it starts with (`macs_now: …`) and the
+ * fields it names in parentheses (`(macs_now)`, `(macs 5e9)`) become the flags that set them.
+ * @param flags  Flags that set a field here instead of the usual one (`{ macs: '--onnx "v2.onnx"' }`).
  */
-export function inFlagTerms(message: string): string {
+export function inFlagTerms(message: string, flags: Readonly<Record<string, string>> = {}): string {
+  const flag = (field: string): string | undefined => flags[field] ?? FLAG_OF_FIELD[field];
   return message
-    .replace(/^([a-z_0-9]+):/, (whole, field: string) => (FLAG_OF_FIELD[field] ? `${FLAG_OF_FIELD[field]}:` : whole))
-    .replace(/\bmacs_now\b/g, '--macs-now')
-    .replace(/(^|[\s(])macs(?=[\s)]\d|\))/g, '$1--macs');
+    .replace(/^([a-z_0-9]+):/, (whole, field: string) => (flag(field) ? `${flag(field)}:` : whole))
+    .replace(/\((macs_now|macs)\b/g, (_, field: string) => `(${flag(field)}`);
 }
 
 function backtestJson(r: BacktestResult, details: boolean): object {

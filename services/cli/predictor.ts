@@ -15,7 +15,7 @@ import { loadCatalog } from '../predictor/evidence.ts';
 import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { unreadable } from './common.ts';
+import { readOnnxFile, unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
@@ -93,12 +93,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
   if (opts.batch !== undefined && opts.onnx === undefined) throw new UsageError('--batch applies to --onnx only (a profile carries its batch)');
   if (opts.model !== undefined) return { model: opts.model };
   if (opts.onnx !== undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(opts.onnx);
-    } catch (error) {
-      throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${unreadable(error)}`);
-    }
+    const bytes = readOnnxFile('--onnx', opts.onnx);
     try {
       return { profile: profileOnnx(bytes, { batch: opts.batch }) };
     } catch (error) {

@@ -94,7 +94,7 @@ function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, number>
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
  * @throws {RangeError} on an empty `servers` list, `macs` given for the version a server runs now, or
- *   `macs_now` given when every server runs the requested version already (nothing would use it).
+ *   `macs_now` given without `macs` (nothing would use it).
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
@@ -102,11 +102,14 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
     if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
   }
+  if (req.macs_now !== undefined && req.macs === undefined) {
+    throw new RangeError(`macs_now: the running version's MACs (macs_now ${req.macs_now}) are only the other side of a MACs ratio: give the new version's (macs) too, or leave it out`);
+  }
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
   if (newest.length === 0) {
     const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
-    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ') || 'none'})`);
+    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (${models.length > 0 ? `models: ${models.join(', ')}` : `it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first`})`);
   }
   if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const end = Math.max(...newest.map((r) => Number(r.t)));
@@ -140,7 +143,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
     if (req.macs !== undefined && req.version === latest.model_version) {
-      throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); macs ${req.macs} describes a new version: give that version's own id`);
+      throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); the MACs given (${req.macs}) describe a new version: give that version's own id`);
     }
     const byDay = new Map<number, Row[]>();
     for (const r of rows) {
@@ -189,9 +192,6 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       fleetDaySd: series,
       fleetLoadSensitivity: sensitivity,
     }, opt));
-  }
-  if (req.macs_now !== undefined && results.every((r) => r.version_now === req.version)) {
-    throw new RangeError(`macs_now: every server gated runs ${req.model} ${req.version} already, so no version changes and the running version's MACs (macs_now ${req.macs_now}) are not used: leave it out, or gate a new version`);
   }
   const answer = combineAnswers(results);
   return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };

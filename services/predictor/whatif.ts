@@ -28,6 +28,11 @@ import { fitLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
+/** The request is valid but the warehouse holds too little to answer it (the CLI exits 1, not 2: not bad usage). */
+export class NoEvidenceError extends Error {
+  override readonly name = 'NoEvidenceError';
+}
+
 /** What the what-if needs to know about a server (times in ms). */
 export interface ServerObservations {
   server: string;
@@ -87,11 +92,12 @@ export interface ChipSwap {
  * under its observed load.
  * @param fleet  The fleet's load sensitivity (gate-replay.ts `fleetLoadSensitivity`), taken for a part
  *   the server's own rows carry no load signal of; without it such a part is not load-sensitive (k = 0).
- * @throws {RangeError} on replicas < 1 or a server with fewer than 50 measured requests.
+ * @throws {RangeError} on replicas < 1.
+ * @throws {NoEvidenceError} on a server with fewer than 50 measured requests.
  */
 export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap, fleet?: LoadSensitivity | null): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
-  if (o.io.length < 50) throw new RangeError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
+  if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
   const pick = (own: number | null, prior: number | undefined): [number, SensitivitySource] =>
     (own !== null ? [own, 'server'] : prior !== undefined ? [prior, 'fleet'] : [0, 'none']);
   const [kc, fromC] = pick(fitLoadSensitivity(o.compute, o.util, o.model), fleet?.compute);
@@ -129,14 +135,19 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
 /**
  * Read a server's observations from the warehouse (every request of it in `inference_enriched`;
  * one without a load sample takes the server's mean utilisation).
- * @throws {RangeError} naming the server when it has no request in `inference_enriched`.
+ * @throws {RangeError} naming the server when it has no request in `inference_enriched` (and the servers that have).
+ * @throws {NoEvidenceError} when `inference_enriched` holds no request at all.
  */
 export async function loadServerObservations(w: Warehouse, server: string): Promise<ServerObservations> {
   const db = w.database;
   const rows = await w.query<{ t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; chip: string }>(
     `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, chip
      FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} ORDER BY ts, event_id`, { s: server });
-  if (rows.length === 0) throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched`);
+  if (rows.length === 0) {
+    const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_enriched ORDER BY s`)).map((r) => r.s);
+    if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
+    throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched (servers: ${servers.join(', ')})`);
+  }
   return observationsFromRows(server, rows[0]!.chip, rows);
 }
 
@@ -169,7 +180,8 @@ const UNLOADED_UTIL = 0.15;
  * new chip, the ratio of benchmark latencies (`benchmark_latency`, SingleStream, at a percentile both chips
  * have: {@link commonBenchmark}) for compute and 1 for i/o.
  * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
- * @throws {RangeError} on a chip the warehouse does not know, or naming a model with neither fleet nor benchmark evidence on one of the chips.
+ * @throws {RangeError} on a chip the warehouse does not know.
+ * @throws {NoEvidenceError} naming a model with neither fleet nor benchmark evidence on one of the chips.
  */
 export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: string): Promise<ChipSwap> {
   const db = w.database;
@@ -196,7 +208,7 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     const cb = commonBenchmark(points, o.chip, chip);
     if (!cb) {
       const n = (c: string) => Number(med.find((r) => r.chip === c && r.model_id === m)?.n ?? 0);
-      throw new RangeError(`--chip: no fleet measurement or benchmark to compare on both chips: ${evidenceOnChips(m, o.chip, chip, n, points)}`);
+      throw new NoEvidenceError(`--chip: no fleet measurement or benchmark to compare on both chips: ${evidenceOnChips(m, o.chip, chip, n, points)}`);
     }
     ratio.set(m, { io: 1, compute: cb.b / cb.a });
     evidence.set(m, 'benchmark');

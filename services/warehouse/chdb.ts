@@ -69,7 +69,13 @@ export function openSession(dataDir: string): Session {
   } catch (error) {
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }
-  claim(path);
+  try {
+    claim(path);
+  } catch (error) {
+    if (error instanceof WarehouseLockedError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: cannot write its lock file edgelat.pid (${code}); the folder must be writable (EDGELAT_DATA_DIR)`, null, { cause: error });
+  }
   try {
     // Plain tables for people: no row-number column in Pretty formats (ClickHouse 26 adds one by default).
     const session = new Session(path, { connectionArgs: ['--output_format_pretty_row_numbers=0'] });

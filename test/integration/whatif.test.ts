@@ -8,7 +8,7 @@ import { loadConfig } from '../../services/config.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
-import { loadChipSwap, loadServerObservations, whatIfReplicas } from '../../services/predictor/whatif.ts';
+import { loadChipSwap, loadServerObservations, NoEvidenceError, whatIfReplicas } from '../../services/predictor/whatif.ts';
 import { gateFromWarehouse } from '../../services/predictor/gate-evidence.ts';
 import { NotFoundError } from '../../services/predictor/types.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
@@ -62,13 +62,23 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: unknown chip "no-such-chip": neither the fleet, the benchmarks nor the chip catalog know it \(known: .*\)/);
     // A chip only the catalog knows: named, with the model that has no evidence on it.
     await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor) VALUES ('lonely-npu', 'npu', 'X')`);
+    await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(NoEvidenceError);
     await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(/--chip: no fleet measurement or benchmark to compare on both chips: model ".*": ".*" has \d+ unloaded fleet request\(s\) and (no benchmark|benchmark p\d+(\/p\d+)*); "lonely-npu" has 0 unloaded fleet request\(s\) and no benchmark — a ratio needs/);
   });
 
   it('refuses a server with no data and bad replica counts', async () => {
-    await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/no request of "edge-99"/);
+    await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/^--server: no request of "edge-99" in .*\(servers: edge-01, edge-02, edge-03, edge-04, edge-05, edge-06\)$/);
     const o = await loadServerObservations(w, 'edge-01');
     expect(() => whatIfReplicas(o, 0)).toThrow(/replicas: expected an integer ≥ 1, got 0/);
+    // A warehouse with no telemetry at all says so, and how to fill it.
+    const empty = await createTestDatabase('whatif_empty');
+    try {
+      await expect(loadServerObservations(empty, 'edge-01')).rejects.toThrow(NoEvidenceError);
+      await expect(loadServerObservations(empty, 'edge-01')).rejects.toThrow(/\(it holds no telemetry yet: run `edgelat demo` \(npm start\) or the pipeline first\)$/);
+      await expect(gateFromWarehouse(empty, { model: 'resnet50', version: 'v2', chip: 'rpi4-cortex-a72', slo_p99_ms: 1 })).rejects.toThrow(/^model: no request of "resnet50" .*\(it holds no telemetry yet/);
+    } finally {
+      await empty.close();
+    }
   });
 
   it('gate: a shadow-measured chip is gated on the shadow\'s ratio; the answer follows the SLO; missing evidence asks for a shadow', async () => {
@@ -101,9 +111,10 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*known: .*jetson-agx-orin/);
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
-    await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*macs 8000000000 describes a new version/);
-    // The running version's MACs with no version change: nothing would use them, so they are refused too.
-    await expect(gateFromWarehouse(w, { ...req, macs_now: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/^macs_now: every server gated runs .* v1 already, .*\(macs_now 8000000000\) are not used/);
+    await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);
+    // The running version's MACs without the new one's: nothing would use them, so they are refused too.
+    await expect(gateFromWarehouse(w, { ...req, macs_now: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/^macs_now: the running version's MACs \(macs_now 8000000000\) are only the other side of a MACs ratio/);
+    await expect(gateFromWarehouse(w, { ...req, version: 'v2', macs_now: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/^macs_now: .*give the new version's \(macs\) too/);
     // A server named twice is gated once; a lookback of any length in hours works.
     expect((await gateFromWarehouse(w, { ...req, servers: [d!.s, d!.s], slo_p99_ms: 1e6 })).servers).toHaveLength(1);
     expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 1.0000001 })).answer).toBe('ALLOW');

@@ -24,11 +24,14 @@ describe('gate text report', () => {
 
 describe('gate errors in the CLI\'s words', () => {
   it('names the flags that set the request\'s fields, not the HTTP body\'s names', () => {
-    expect(inFlagTerms('macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now); macs 5000000000 describes a new version: give that version\'s own id'))
-      .toBe('--macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (--macs-now); --macs 5000000000 describes a new version: give that version\'s own id');
+    const macs = 'macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now); the MACs given (5000000000) describe a new version: give that version\'s own id';
+    expect(inFlagTerms(macs)).toBe('--macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (--macs-now); the MACs given (5000000000) describe a new version: give that version\'s own id');
+    // MACs profiled from --onnx: the message names the file the user gave.
+    expect(inFlagTerms(macs, { macs: '--onnx "v2.onnx"' })).toMatch(/^--onnx "v2.onnx": "edge-04" runs bert-99 v1 now, .*\(--macs-now\)/);
     expect(inFlagTerms('chip: unknown chip "x" (known: a, b)')).toBe('--chip: unknown chip "x" (known: a, b)');
     expect(inFlagTerms('servers: "edge-99" has no request of "m"')).toBe('--servers: "edge-99" has no request of "m"');
-    expect(inFlagTerms('macs_now: every server gated runs m v1 already (macs_now 8000000000)')).toBe('--macs-now: every server gated runs m v1 already (--macs-now 8000000000)');
+    expect(inFlagTerms('macs_now: the running version\'s MACs (macs_now 8000000000) are only the other side of a MACs ratio: give the new version\'s (macs) too'))
+      .toBe('--macs-now: the running version\'s MACs (--macs-now 8000000000) are only the other side of a MACs ratio: give the new version\'s (--macs) too');
     // A model id or message word that merely looks like a field stays as it is.
     expect(inFlagTerms('model: no request of "macs" in edgelat.inference_enriched (models: none)')).toBe('--model: no request of "macs" in edgelat.inference_enriched (models: none)');
     expect(inFlagTerms('warehouse: down')).toBe('warehouse: down');

@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDirs } from '../../../services/make-dirs.ts';
+import { openSession } from '../../../services/warehouse/chdb.ts';
+import { WarehouseError } from '../../../errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelat-make-dirs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -24,5 +26,20 @@ describe('makeDirs', () => {
   // Node's mkdirSync(..., { recursive: true }) loops without end here (ENOENT from a folder that exists).
   it.skipIf(!existsSync('/proc/self'))('fails at once under /proc, where a recursive mkdirSync never returns', () => {
     expect(() => makeDirs('/proc/edgelat-none/chdb')).toThrow('cannot create the folder "/proc/edgelat-none" (for "/proc/edgelat-none/chdb"): ENOENT');
+  });
+});
+
+describe('the embedded warehouse\'s folder', () => {
+  // Both fail before the engine opens anything (this process opens no chdb session here).
+  it('that cannot be created is named with the system\'s reason', () => {
+    writeFileSync(join(root, 'plain'), 'x');
+    expect(() => openSession(join(root, 'plain', 'chdb'))).toThrow(WarehouseError);
+    expect(() => openSession(join(root, 'plain', 'chdb'))).toThrow(`cannot open the embedded warehouse at ${JSON.stringify(join(root, 'plain', 'chdb'))}: cannot create the folder`);
+  });
+
+  it('whose lock file cannot be written says so, not a bare EISDIR/EACCES', () => {
+    const dir = join(root, 'locked');
+    mkdirSync(join(dir, 'edgelat.pid'), { recursive: true });
+    expect(() => openSession(dir)).toThrow(/cannot write its lock file edgelat\.pid \(EISDIR\); the folder must be writable/);
   });
 });

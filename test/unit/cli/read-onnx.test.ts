@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ONNX_FILE_LIMIT_BYTES, readOnnxFile } from '../../../services/cli/common.ts';
+import { UsageError } from '../../../services/cli/usage-error.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelat-onnx-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('readOnnxFile (--onnx)', () => {
+  it('reads a regular file within the limit', () => {
+    writeFileSync(join(root, 'm.onnx'), Buffer.from([1, 2, 3]));
+    expect([...readOnnxFile('--onnx', join(root, 'm.onnx'))]).toEqual([1, 2, 3]);
+    expect(ONNX_FILE_LIMIT_BYTES).toBe(64 * 1024 * 1024);
+  });
+
+  it('refuses, naming the flag and path: an empty path, a missing file, a folder, a file over the limit', () => {
+    expect(() => readOnnxFile('--onnx', '')).toThrow(new UsageError('--onnx: expected the path of an ONNX file, got ""'));
+    expect(() => readOnnxFile('--onnx', join(root, 'none.onnx'))).toThrow(`--onnx ${JSON.stringify(join(root, 'none.onnx'))}: no such file`);
+    expect(() => readOnnxFile('--onnx', root)).toThrow(`--onnx ${JSON.stringify(root)}: is a directory`);
+    expect(() => readOnnxFile('--onnx', join(root, 'm.onnx'), 2)).toThrow(`--onnx ${JSON.stringify(join(root, 'm.onnx'))}: 3 bytes, more than the limit of 2 bytes`);
+  });
+
+  // A pipe would block the read until a writer comes; /dev/zero never ends (it filled memory).
+  it.skipIf(!existsSync('/dev/zero'))('refuses a pipe and a device without reading them', () => {
+    const fifo = join(root, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => readOnnxFile('--onnx', fifo)).toThrow(`--onnx ${JSON.stringify(fifo)}: not a regular file (a pipe or device is not read)`);
+    expect(() => readOnnxFile('--onnx', '/dev/zero')).toThrow('--onnx "/dev/zero": not a regular file');
+  });
+});
