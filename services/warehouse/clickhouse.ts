@@ -57,7 +57,13 @@ export function toWarehouseError(error: unknown, what: string): WarehouseError {
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);
   const network = code === null && (NETWORK.test(message) || (typeof e?.code === 'string' && NETWORK.test(e.code)));
   const retriable = network || (code !== null && RETRIABLE_CODES.has(code));
-  return new WarehouseError(`${what} failed: ${message.split('\n')[0]}`, code, { retriable, cause: error });
+  const first = message.split('\n')[0]!.trim();
+  // No ClickHouse code and no network error: an empty or HTML answer is some other HTTP server's.
+  const foreign = code === null && !network && (first === '' || first.startsWith('<'));
+  const text = foreign
+    ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?`
+    : first;
+  return new WarehouseError(`${what} failed: ${text}`, code, { retriable, cause: error });
 }
 
 /**
