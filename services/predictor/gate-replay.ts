@@ -19,8 +19,9 @@
  * - A load `scale` > 1 compresses the arrival times (the same requests, closer
  *   together): the margin for a peak higher than the one observed.
  * - Peak: the window of `peakWindowMs` (starts on a whole minute) holding the
- *   most requests of the server; p99 is nearest-rank over the changed
- *   model's requests in it, with a distribution-free confidence interval from
+ *   most requests of the server, widened by whole minutes until it holds
+ *   `MIN_PEAK_REQUESTS` of the changed model's (`modelPeakWindow`); p99 is
+ *   nearest-rank over the model's requests in it, with a distribution-free confidence interval from
  *   order statistics (ranks n·p ± z·√(n·p·(1−p)); Conover, Practical
  *   Nonparametric Statistics, 3rd ed. 1999, §3.2).
  */
@@ -153,6 +154,58 @@ export function peakWindow(ts: ArrayLike<number>, widthMs: number): PeakWindow {
     if (hi - lo > best.requests) best = { startMs: start, endMs: start + widthMs, requests: hi - lo };
   }
   return best.requests < 0 ? { startMs: first, endMs: last + 1, requests: ts.length } : best;
+}
+
+/**
+ * Fewest requests a p99 at peak is read over: below 100 the nearest rank ⌈0.99·n⌉ is n, so the
+ * "p99" is the slowest request, one request's luck rather than a tail.
+ */
+export const MIN_PEAK_REQUESTS = 100;
+
+/**
+ * The peak window of one model's p99 at peak: the server's busiest window (`peakWindow` over
+ * `serverTs`) grown by a whole minute on each side, while the model has requests beyond it,
+ * until it holds at least `minRequests` of the model's requests. The rollback rule of the
+ * simulated deployments and the gate read a p99 at peak over the same window.
+ * @param serverTs     All of the server's arrivals that day, epoch ms, non-decreasing (not empty).
+ * @param modelTs      The model's arrivals (on the device judged), epoch ms, non-decreasing.
+ * @param widthMs      Width of the busiest window, ms (> 0).
+ * @param minRequests  Requests of the model to reach. @default MIN_PEAK_REQUESTS
+ * @returns            The window; `requests` counts the server's arrivals in it. It holds fewer than
+ *                     `minRequests` of the model's only when the model has fewer that day.
+ * @throws {RangeError} as `peakWindow`.
+ */
+export function modelPeakWindow(serverTs: ArrayLike<number>, modelTs: ArrayLike<number>, widthMs: number, minRequests = MIN_PEAK_REQUESTS): PeakWindow {
+  const peak = peakWindow(serverTs, widthMs);
+  if (modelTs.length === 0) return peak;
+  let { startMs, endMs } = peak;
+  const first = modelTs[0]!;
+  const last = modelTs[modelTs.length - 1]!;
+  while (countIn(modelTs, startMs, endMs) < minRequests) {
+    const earlier = startMs > first;
+    const later = endMs <= last;
+    if (!earlier && !later) break;
+    if (earlier) startMs -= 60_000;
+    if (later) endMs += 60_000;
+  }
+  return startMs === peak.startMs && endMs === peak.endMs ? peak : { startMs, endMs, requests: countIn(serverTs, startMs, endMs) };
+}
+
+/** Elements of a non-decreasing array in [from, to). */
+function countIn(ts: ArrayLike<number>, from: number, to: number): number {
+  return lowerBound(ts, to) - lowerBound(ts, from);
+}
+
+/** Index of the first element ≥ x in a non-decreasing array (its length if none). */
+function lowerBound(ts: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Nearest-rank p99 of a sample with its distribution-free confidence interval. Times in ms. */

@@ -37,12 +37,14 @@
  *   as a profile would.
  * - Truth: the day is simulated exactly with the change (server-sim.ts; the
  *   changed model alone on its device after a chip change); the model's p99 at
- *   the peak (gate-replay.ts `peakWindow` over the server's arrivals, 5 min)
- *   above its SLO rolls it back at the end of the day.
+ *   the peak (gate-replay.ts `modelPeakWindow`: the busiest 5 min of the
+ *   server's arrivals, widened by whole minutes until the model has 100
+ *   requests in it, as the gate reads it; over fewer, a nearest-rank p99 is
+ *   the slowest request) above its SLO rolls it back at the end of the day.
  * Everything is seeded: same config → deep-equal history.
  */
 import type { DeploymentEvent } from '../../schemas/types.ts';
-import { peakWindow } from '../predictor/gate-replay.ts';
+import { modelPeakWindow } from '../predictor/gate-replay.ts';
 import { generateRequests, type Routing } from './arrivals.ts';
 import { loadArrivalTrace, loadBaseLatencies, type BaseLatency } from './data.ts';
 import { buildFleet, CHIP_SPECS, pairPlan, type ServerPlan } from './fleet.ts';
@@ -271,15 +273,19 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
 }
 
 /**
- * A model's nearest-rank p99 on a server's device of a chip, in the busiest window of the server's arrivals, ms.
+ * A model's nearest-rank p99 at peak on a server's device of a chip, ms: over its requests in the
+ * busiest window of the server's arrivals, widened by whole minutes until it holds
+ * `MIN_PEAK_REQUESTS` of them (gate-replay.ts `modelPeakWindow`; fewer, and the p99 would be the
+ * slowest request).
  * @param devices  One day's device days.
  * @returns NaN when the model has no request on that device in the window.
  */
 export function peakP99(devices: readonly DeviceDay[], server: string, chip: string, model: string, peakWindowMs: number): number {
   const mine = devices.filter((v) => v.server === server);
-  const peak = peakWindow(mine.flatMap((v) => v.ts).sort((a, b) => a - b), peakWindowMs);
-  const lat = mine.filter((v) => v.chip === chip)
-    .flatMap((v) => v.total.filter((_, i) => v.model[i] === model && v.ts[i]! >= peak.startMs && v.ts[i]! < peak.endMs)).sort((a, b) => a - b);
+  const on = mine.filter((v) => v.chip === chip);
+  const modelTs = on.flatMap((v) => v.ts.filter((_, i) => v.model[i] === model)).sort((a, b) => a - b);
+  const peak = modelPeakWindow(mine.flatMap((v) => v.ts).sort((a, b) => a - b), modelTs, peakWindowMs);
+  const lat = on.flatMap((v) => v.total.filter((_, i) => v.model[i] === model && v.ts[i]! >= peak.startMs && v.ts[i]! < peak.endMs)).sort((a, b) => a - b);
   return lat.length ? lat[Math.ceil(0.99 * lat.length) - 1]! : NaN;
 }
 

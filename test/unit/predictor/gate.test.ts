@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
 import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
-import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, loadSensitivity, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, loadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 
@@ -30,6 +30,35 @@ describe('peakWindow', () => {
     expect(peakWindow([5, 7, 9], 60_000)).toEqual({ startMs: 5, endMs: 10, requests: 3 });
     expect(() => peakWindow([], 60_000)).toThrow(/no requests/);
     expect(() => peakWindow([1], 0)).toThrow(/peakWindowMs/);
+  });
+});
+
+describe('modelPeakWindow', () => {
+  // The model: one request every 10 s over the hour (6 a minute). The server: those, plus 300 others in minutes 10–14.
+  const modelTs = Array.from({ length: 360 }, (_, i) => i * 10_000);
+  const serverTs = [...modelTs, ...Array.from({ length: 300 }, (_, i) => 600_000 + i * 1000)].sort((a, b) => a - b);
+
+  it('widens the server\'s busiest 5 min by a minute a side until the model has 100 requests in it', () => {
+    expect(peakWindow(serverTs, 300_000)).toEqual({ startMs: 600_000, endMs: 900_000, requests: 330 });
+    // 30 of the model's in the peak; each minute a side adds 12: 30 + 6·12 = 102 ≥ 100 after 6 minutes, 90 after 5.
+    const w = modelPeakWindow(serverTs, modelTs, 300_000);
+    expect(w).toEqual({ startMs: 240_000, endMs: 1_260_000, requests: 102 + 300 });
+    expect(modelTs.filter((t) => t >= w.startMs && t < w.endMs)).toHaveLength(102);
+    expect(MIN_PEAK_REQUESTS).toBe(100);
+  });
+
+  it('keeps the busiest window when it holds enough of the model, and widens only where the model has requests left', () => {
+    expect(modelPeakWindow(serverTs, modelTs, 300_000, 30)).toEqual(peakWindow(serverTs, 300_000));
+    // A model with 80 requests in all, the last at 790 s: every one of them ends up in the window, which stops growing.
+    const few = modelTs.slice(0, 80);
+    const w = modelPeakWindow(serverTs, few, 300_000);
+    expect(w.startMs).toBeLessThanOrEqual(few[0]!);
+    expect(w.endMs).toBeGreaterThan(few[79]!);
+    expect(w.startMs).toBe(0);
+    expect(w.endMs).toBe(900_000);
+    expect(few.filter((t) => t >= w.startMs && t < w.endMs)).toHaveLength(80);
+    // No request of the model: the busiest window as it is.
+    expect(modelPeakWindow(serverTs, [], 300_000)).toEqual(peakWindow(serverTs, 300_000));
   });
 });
 
