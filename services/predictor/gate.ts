@@ -186,6 +186,9 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       variance += opt.fleetSd ** 2;
       sources.push(`version: fleet medians of ${e.version} and ${e.versionNow} on ${chip}`);
     } else if (a && b) {
+      if (!(b / a <= MAX_MACS_RATIO && a / b <= MAX_MACS_RATIO)) {
+        return { missing: `the MACs of ${e.version} (${b.toExponential(3)}) are ${(b / a).toPrecision(3)}× those of the running ${e.versionNow} (${a.toExponential(3)}): beyond ×1/${MAX_MACS_RATIO}..×${MAX_MACS_RATIO}, a profile scales no replay that far (is it this model's? check --macs or --onnx); or run it as a shadow` };
+      }
       compute *= b / a;
       variance += (a === b ? opt.retrainSd : opt.profileSd) ** 2;
       sources.push(`version: MACs ${b.toExponential(3)} / ${a.toExponential(3)} (profiles${a === b ? ': the same architecture' : ''})`);
@@ -237,6 +240,14 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
   return { factor: { compute, io, ioOffsetMs, spread, logSd: Math.sqrt(variance), ioUncertain: e.chip !== e.chipNow, sources } };
 }
+
+/**
+ * Largest MACs ratio, either way, between a new version and the running one that the gate scales the
+ * compute by. Within one model family a new version's MACs move by a few × (the simulated architecture
+ * changes: ×0.6–4); 20× apart, the profile is more likely another model's (a wrong --onnx file) than a
+ * version whose kernels scale like the running one's.
+ */
+export const MAX_MACS_RATIO = 20;
 
 /** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
 const SPREAD_BOUNDS = [0.25, 4] as const;

@@ -168,6 +168,11 @@ describe('estimateFactor', () => {
     expect(f({ version: 'v3' })).toMatchObject({ factor: { compute: 3, io: 1, logSd: GATE_DEFAULTS.fleetSd } });
     expect(f({ version: 'v2' })).toMatchObject({ factor: { compute: 2, io: 1, logSd: GATE_DEFAULTS.profileSd } });
     expect(f({ version: 'v9' })).toMatchObject({ factor: { compute: 1, io: 1, logSd: GATE_DEFAULTS.retrainSd, ioUncertain: false } });
+    // MACs 20× apart scale; further apart (a wrong ONNX file, another model's) they are not believed: a shadow is asked for.
+    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 8e10]]) })).toMatchObject({ factor: { compute: 20 } });
+    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 2e8]]) })).toMatchObject({ factor: { compute: 0.05 } });
+    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 295072]]) })).toEqual({ missing: 'the MACs of v2 (2.951e+5) are 0.0000738× those of the running v1 (4.000e+9): beyond ×1/20..×20, a profile scales no replay that far (is it this model\'s? check --macs or --onnx); or run it as a shadow' });
+    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 8.1e10]]) })).toHaveProperty('missing');
     // A version change leaves the i/o as measured; a chip change estimates it.
     expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd, ioUncertain: true } });
     expect(f({ chip: 'rpi4' })).toMatchObject({ factor: { compute: 100, io: 1, logSd: GATE_DEFAULTS.benchmarkSd } });
@@ -345,13 +350,14 @@ describe('gateServer and combineAnswers', () => {
   });
 
   it('blocks a candidate whose queue cannot drain without replaying it, and leaves an unbounded band end null', () => {
-    // 600 requests 1 s apart at 10..19 ms: MACs ×1e6 makes each 10–19 s on one worker (ρ ≈ 14500).
-    const huge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1], ['v2', 1e6]]) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
+    // 600 requests 1 s apart at 10..19 ms: compute ×1e6 (fleet medians of both versions) makes each 10–19 s on one worker (ρ ≈ 14500).
+    const measuredAt = (x: number) => [{ version: 'v1', chip: 'orin', io: 1, compute: 1, n: 100 }, { version: 'v2', chip: 'orin', io: 1, compute: x, n: 100 }];
+    const huge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(1e6) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
     expect(huge).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null, p99_high_ms: null, peak: null });
     expect(huge.reason).toMatch(/offers 1\.45e\+4× the device's capacity .*cannot drain/);
-    // ×66 (ρ = 66 · 14.5 ms / 1 s = 0.957 at the candidate, ≥ 1 at the band's pushed factor): a finite p99
-    // above the longest service (66 · 19 ms: requests wait behind the 1.1–1.25 s ones), an unbounded upper end.
-    const edge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1], ['v2', 66]]) }, targetWorkers: 1, sloP99Ms: 1e9, fleetDaySd: 0.05 });
+    // ×66 (ρ = 66 · 14.5 ms / 1 s = 0.957 at the candidate, 1.004 at the band's factor pushed by e^{0.95·0.05}):
+    // a finite p99 above the longest service (66 · 19 ms: requests wait behind the 1.1–1.25 s ones), an unbounded upper end.
+    const edge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(66) }, targetWorkers: 1, sloP99Ms: 1e9, fleetDaySd: 0.05 });
     expect(edge.predicted_p99_ms).toBeGreaterThan(66 * 19);
     expect(Number.isFinite(edge.predicted_p99_ms)).toBe(true);
     expect(edge.p99_high_ms).toBeNull();
