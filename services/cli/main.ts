@@ -40,6 +40,8 @@ const program = new Command('edgelat')
   .exitOverride()
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
+  // One prefix for every error line, commander's usage errors and the commands' own alike.
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'edgelat: ')) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat; embedded warehouse in <dir>/chdb)

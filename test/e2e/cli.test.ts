@@ -75,7 +75,10 @@ describe('edgelat CLI', () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--servers must be an integer from 1 to 1000, got "many"/);
-    expect((await edgelat(['demo', '--bogus'], dataDir)).code).toBe(2);
+    const bogus = await edgelat(['demo', '--bogus'], dataDir);
+    expect(bogus.code).toBe(2);
+    // commander's usage errors carry the same prefix as the commands' own.
+    expect(bogus.stderr).toMatch(/^edgelat: unknown option '--bogus'$/m);
     expect((await edgelat(['sql'], dataDir)).code).toBe(2);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);
     expect([states.code, errLines(states.stderr)]).toEqual([2, ['edgelat: --alerts-states filters what --alerts-webhook posts: give --alerts-webhook too']]);
