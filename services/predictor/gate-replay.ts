@@ -285,18 +285,59 @@ export function replayUnlessSaturated(o: ServerObservations, change: ReplayChang
   return offeredOf(parts, change.workers) >= 1 ? null : replayParts(o, change, peak, parts);
 }
 
-function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): PeakReplay {
-  const { arrivals, baseIo, baseC, kio, kc, t0 } = parts;
+/**
+ * Replay requests through an FCFS queue of `workers` with contention: each service time is set when
+ * it starts, from its unloaded parts loaded by the busy-worker fraction ρ of the replay's own
+ * previous 1-s bucket, io·(1 + k_io·ρ) + compute·(1 + k_c·ρ) (the law the load sensitivity is fitted
+ * to, with ρ what this capacity gives, not what was measured at another one).
+ * @param arrivals  Arrival times, ms, non-decreasing (the first one is the buckets' origin).
+ * @param baseIo    Unloaded i/o per request, ms.
+ * @param baseC     Unloaded compute per request, ms.
+ * @param k         Load sensitivities (per unit of ρ).
+ * @param workers   Parallel workers (integer ≥ 1).
+ * @returns         Completion time and service time per request, ms.
+ * @throws {RangeError} as `simulateFcfsQueue` (workers < 1, decreasing arrivals, negative service).
+ */
+export function replayWithContention(arrivals: Float64Array, baseIo: readonly number[], baseC: readonly number[], k: LoadSensitivity, workers: number): { endMs: Float64Array; serviceMs: Float64Array } {
+  const t0 = arrivals[0] ?? 0;
   const busy: number[] = [];
-  const service = new Float64Array(arrivals.length);
+  const serviceMs = new Float64Array(arrivals.length);
   const q = simulateFcfsQueue(arrivals, (j, start) => {
     const b = Math.floor((start - t0) / RHO_BUCKET_MS);
-    const rho = b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (change.workers * RHO_BUCKET_MS)) : 0;
-    const s = baseIo[j]! * (1 + kio * rho) + baseC[j]! * (1 + kc * rho);
+    const rho = b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (workers * RHO_BUCKET_MS)) : 0;
+    const s = baseIo[j]! * (1 + k.io * rho) + baseC[j]! * (1 + k.compute * rho);
     addBusy(busy, start - t0, start - t0 + s);
-    service[j] = s;
+    serviceMs[j] = s;
     return s;
-  }, change.workers);
+  }, workers);
+  return { endMs: q.endMs, serviceMs };
+}
+
+/**
+ * The busy-worker fraction each measured request started under, as `replayWithContention` reads it:
+ * the server's busy time in the 1-s bucket before the request's start over workers × 1 s, with each
+ * request busy from its start (arrival + total − io − compute) to its end (arrival + total). Unloading
+ * by the same ρ the replay loads by makes a replay at today's capacity give back today's service times;
+ * the load samples' utilisation (a longer interval's mean) lags a burst and is low inside one.
+ * @param o  Observations with measured latencies (`total`).
+ * @returns  ρ per request (0..1), or null without `total`.
+ */
+export function measuredContention(o: ServerObservations): number[] | null {
+  if (!o.total || o.total.length !== o.ts.length || o.ts.length === 0) return null;
+  const t0 = o.ts[0]!;
+  const start = o.ts.map((t, i) => t + Math.max(0, o.total![i]! - o.io[i]! - o.compute[i]!));
+  const busy: number[] = [];
+  for (let i = 0; i < o.ts.length; i++) addBusy(busy, Math.max(0, start[i]! - t0), Math.max(0, o.ts[i]! + o.total[i]! - t0));
+  return start.map((s) => {
+    const b = Math.floor((s - t0) / RHO_BUCKET_MS);
+    return b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (o.workersPerReplica * RHO_BUCKET_MS)) : 0;
+  });
+}
+
+function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): PeakReplay {
+  const { arrivals, baseIo, baseC, kio, kc } = parts;
+  const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, change.workers);
+  const service = q.serviceMs;
   const out: PeakReplay = { total: [], service: [] };
   for (let i = 0; i < o.ts.length; i++) {
     if (o.model[i] === change.model && o.ts[i]! >= peak.startMs && o.ts[i]! < peak.endMs) {
