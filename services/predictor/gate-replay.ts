@@ -6,7 +6,11 @@
  * Method:
  * - Demand: the device's measured requests (arrival times, i/o and compute
  *   parts, the busy-worker fraction u in force at each), in order.
- * - Unloaded parts: part / (1 + k·u), with the load sensitivity k fitted on
+ * - Unloaded parts: part / (1 + k·ρ₀), with ρ₀ the busy-worker fraction
+ *   each request started under by the measured schedule, read as the replay
+ *   reads it (`measuredContention`; the load samples' u where latencies are
+ *   unknown, as after a move to another device), so that a replay of what
+ *   runs now gives back what was measured; the load sensitivity k fitted on
  *   the same rows (`loadSensitivity`, a line through the medians of part /
  *   model median in 10 bins of u); when they carry no load signal (the device
  *   never ran loaded), the fleet's (`fleetLoadSensitivity`).
@@ -348,19 +352,30 @@ function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWind
   return out;
 }
 
+/** Utilisation each request started under, per observations object (replays of one device reuse it). */
+const startedUnderCache = new WeakMap<ServerObservations, readonly number[]>();
+
+/** {@link measuredContention} where the latencies are known, else the load samples' utilisation (cached). */
+function startedUnder(o: ServerObservations): readonly number[] {
+  let rho = startedUnderCache.get(o);
+  if (!rho) startedUnderCache.set(o, (rho = measuredContention(o) ?? o.util));
+  return rho;
+}
+
 /** A device's requests with one model changed: arrival times (load-scaled) and unloaded service parts, ms. */
 function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Float64Array; baseIo: number[]; baseC: number[]; kio: number; kc: number; t0: number } {
   if (!o.model.includes(change.model)) throw new RangeError(`model ${JSON.stringify(change.model)}: no request of it on ${JSON.stringify(o.server)}`);
   const k = deviceLoadSensitivity(o, change.sensitivityPrior);
   const scale = change.loadScale ?? 1;
   const t0 = o.ts[0]!;
+  const rho = startedUnder(o);
   return {
     arrivals: Float64Array.from(o.ts, (t) => t0 + (t - t0) / scale),
     baseIo: o.io.map((x, i) => {
-      const base = x / (1 + k.io * o.util[i]!);
+      const base = x / (1 + k.io * rho[i]!);
       return o.model[i] === change.model ? Math.max(0, base * change.io + (change.ioOffset ?? 0)) : base;
     }),
-    baseC: spreadCompute(o.compute.map((x, i) => x / (1 + k.compute * o.util[i]!)), o.model, change),
+    baseC: spreadCompute(o.compute.map((x, i) => x / (1 + k.compute * rho[i]!)), o.model, change),
     kio: k.io,
     kc: k.compute,
     t0,
@@ -406,9 +421,9 @@ function offeredOf({ arrivals, baseIo, baseC }: ReturnType<typeof unloaded>, wor
  * @param workers  Workers of a device of the new chip (used when `target` is null).
  */
 export function movedDevice(from: ServerObservations, model: string, target: ServerObservations | null, chip: string, workers: number): ServerObservations {
-  const rows: { ts: number; io: number; compute: number; util: number; model: string; total: number }[] = [];
+  const rows: { ts: number; io: number; compute: number; util: number; model: string }[] = [];
   const take = (o: ServerObservations, keep: (i: number) => boolean) => {
-    for (let i = 0; i < o.ts.length; i++) if (keep(i)) rows.push({ ts: o.ts[i]!, io: o.io[i]!, compute: o.compute[i]!, util: o.util[i]!, model: o.model[i]!, total: o.total?.[i] ?? NaN });
+    for (let i = 0; i < o.ts.length; i++) if (keep(i)) rows.push({ ts: o.ts[i]!, io: o.io[i]!, compute: o.compute[i]!, util: o.util[i]!, model: o.model[i]! });
   };
   take(from, (i) => from.model[i] === model);
   if (target) take(target, () => true);
@@ -416,7 +431,8 @@ export function movedDevice(from: ServerObservations, model: string, target: Ser
   return {
     server: from.server, chip, workersPerReplica: target ? target.workersPerReplica : workers,
     ts: rows.map((r) => r.ts), io: rows.map((r) => r.io), compute: rows.map((r) => r.compute), util: rows.map((r) => r.util), model: rows.map((r) => r.model),
-    total: rows.map((r) => r.total), measured: { p50: NaN, p99: NaN, n: rows.length },
+    // No measured schedule: the moved model's latencies were measured on another device.
+    measured: { p50: NaN, p99: NaN, n: rows.length },
   };
 }
 

@@ -73,6 +73,20 @@ describe('p99Band', () => {
 });
 
 describe('replayPeakLatencies', () => {
+  it('gives back the measured latencies unchanged, whatever the load samples said: each service is unloaded at the utilisation it started under', () => {
+    // One request a second, 800 ms each on one worker: each after the first started under ρ = 0.8. The load
+    // samples said u = 0.3 (a longer interval's mean): unloaded by it with k = 0.5 and loaded again at the
+    // replay's 0.8, 800 ms came back as 800 / 1.15 · 1.4 = 974 ms.
+    const ts = Array.from({ length: 100 }, (_, i) => i * 1000);
+    const o = { ...obs(ts, ts.map(() => 800)), util: ts.map(() => 0.3) };
+    const peak = { startMs: 0, endMs: 100_000, requests: 100 };
+    const lat = replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, sensitivityPrior: { compute: 0.5, io: 0 } }, peak);
+    for (const x of lat) expect(x).toBeCloseTo(800, 9);
+    // 1.25× the compute on two workers: ρ = s / 2000, so s = b·(1 + 0.5·s/2000) with b = 1.25·4000/7 ms, s = b / (1 − 0.5·b/2000).
+    expect(replayPeakLatencies(o, { model: 'm', compute: 1.25, io: 1, workers: 2, sensitivityPrior: { compute: 0.5, io: 0 } }, peak)[50])
+      .toBeCloseTo((4000 / 7) * 1.25 / (1 - 0.5 * (4000 / 7) * 1.25 / 2000), 6);
+  });
+
   it('scales each service exactly when requests never queue', () => {
     const ts = Array.from({ length: 100 }, (_, i) => i * 1000);
     const compute = ts.map((_, i) => 10 + (i % 7));
@@ -113,17 +127,20 @@ describe('replayPeakLatencies', () => {
   });
 
   it('slows each service by the prior load sensitivity where the rows tell none: the fixed point s = b·(1 + k·s/1 s)', () => {
-    // One worker, 500 ms of compute every second at u = 0 (no load signal). With k = 0.3, each service
-    // is slowed by the busy fraction of the second before, which its predecessor set:
+    // One worker, 500 ms of compute every 4 s (each started under ρ = 0: its second before was idle), no
+    // load signal in the rows. Replayed 4× busier (a request a second) with k = 0.3, each service is slowed
+    // by the busy fraction of the second before, which its predecessor set:
     // s → 500·(1 + 0.3·s/1000), the fixed point 500 / (1 − 0.15) = 588.235 ms.
-    const ts = Array.from({ length: 200 }, (_, i) => i * 1000);
+    const ts = Array.from({ length: 200 }, (_, i) => i * 4000);
     const o = obs(ts, ts.map(() => 500));
-    const peak = { startMs: 0, endMs: 200_000, requests: 200 };
-    expect(replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1 }, peak).at(-1)).toBe(500);
-    const slowed = replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, sensitivityPrior: { compute: 0.3, io: 0 } }, peak);
+    const peak = { startMs: 0, endMs: 800_000, requests: 200 };
+    expect(replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, loadScale: 4 }, peak).at(-1)).toBe(500);
+    const slowed = replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, loadScale: 4, sensitivityPrior: { compute: 0.3, io: 0 } }, peak);
     expect(slowed[0]).toBe(500);
     expect(slowed[1]).toBeCloseTo(575, 9);
     expect(slowed.at(-1)).toBeCloseTo(500 / 0.85, 6);
+    // As measured (a request every 4 s), the prior changes nothing: every request started idle.
+    expect(replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, sensitivityPrior: { compute: 0.3, io: 0 } }, peak).every((x) => x === 500)).toBe(true);
   });
 
   it('offered load is the unloaded work over the workers\' time in the span, ρ = λ·E[S]/c', () => {
