@@ -307,8 +307,7 @@ export function replayWithContention(arrivals: Float64Array, baseIo: readonly nu
   const busy: number[] = [];
   const serviceMs = new Float64Array(arrivals.length);
   const q = simulateFcfsQueue(arrivals, (j, start) => {
-    const b = Math.floor((start - t0) / RHO_BUCKET_MS);
-    const rho = b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (workers * RHO_BUCKET_MS)) : 0;
+    const rho = busyBefore(busy, start - t0, workers);
     const s = baseIo[j]! * (1 + k.io * rho) + baseC[j]! * (1 + k.compute * rho);
     addBusy(busy, start - t0, start - t0 + s);
     serviceMs[j] = s;
@@ -332,10 +331,13 @@ export function measuredContention(o: ServerObservations): number[] | null {
   const start = o.ts.map((t, i) => t + Math.max(0, o.total![i]! - o.io[i]! - o.compute[i]!));
   const busy: number[] = [];
   for (let i = 0; i < o.ts.length; i++) addBusy(busy, Math.max(0, start[i]! - t0), Math.max(0, o.ts[i]! + o.total[i]! - t0));
-  return start.map((s) => {
-    const b = Math.floor((s - t0) / RHO_BUCKET_MS);
-    return b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (o.workersPerReplica * RHO_BUCKET_MS)) : 0;
-  });
+  return start.map((s) => busyBefore(busy, s - t0, o.workersPerReplica));
+}
+
+/** Busy-worker fraction (0..1) of the bucket before the one holding `atMs` (ms from the buckets' origin); 0 in the first. */
+function busyBefore(busy: readonly number[], atMs: number, workers: number): number {
+  const b = Math.floor(atMs / RHO_BUCKET_MS);
+  return b >= 1 && b - 1 < busy.length ? Math.min(1, busy[b - 1]! / (workers * RHO_BUCKET_MS)) : 0;
 }
 
 function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWindow, parts: ReturnType<typeof unloaded>): PeakReplay {
