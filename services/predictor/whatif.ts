@@ -126,8 +126,8 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: fromC, io: fromIo },
     method: swap
-      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by the fitted 1 + k·u, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again at the new utilisation`
-      : "replay of the server's measured requests (arrival times and io + compute, moved to the utilisation of c' workers by the fitted part ∝ 1 + k·u) through an FCFS queue with c' workers",
+      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
+      : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
   };
 }
 
