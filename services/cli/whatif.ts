@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { fleetSensitivity } from '../predictor/gate-evidence.ts';
+import { ownLoadSensitivity } from '../predictor/gate-replay.ts';
 import { loadChipSwap, loadServerObservations, whatIfReplicas, type SensitivitySource } from '../predictor/whatif.ts';
 import { configuredWarehouse, intFlag } from './common.ts';
 import { loadConfig } from '../config.ts';
@@ -36,7 +37,10 @@ export function registerWhatIfCommand(program: Command): void {
         try {
           const o = await loadServerObservations(warehouse, opts.server);
           current = o.chip;
-          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined, await fleetSensitivity(warehouse, 0));
+          // The fleet's sensitivity (a read of every device's newest rows) only for a part this server cannot tell.
+          const own = ownLoadSensitivity(o);
+          const fleet = own.compute === null || own.io === null ? await fleetSensitivity(warehouse, 0) : null;
+          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined, fleet);
         } catch (error) {
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;

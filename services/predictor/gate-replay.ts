@@ -44,12 +44,12 @@ const sensitivityCache = new WeakMap<ServerObservations, { compute: number | nul
  * @param prior  The fleet's (`fleetLoadSensitivity`); 0 when absent.
  */
 export function deviceLoadSensitivity(o: ServerObservations, prior?: LoadSensitivity | null): LoadSensitivity {
-  const k = ownSensitivity(o);
+  const k = ownLoadSensitivity(o);
   return { compute: k.compute ?? prior?.compute ?? 0, io: k.io ?? prior?.io ?? 0 };
 }
 
-/** The device's own fitted sensitivities, null for a part its rows carry no load signal of (cached). */
-function ownSensitivity(o: ServerObservations): { compute: number | null; io: number | null } {
+/** The device's own fitted sensitivities ({@link fitLoadSensitivity}), null for a part its rows carry no load signal of (cached per observations object). */
+export function ownLoadSensitivity(o: ServerObservations): { compute: number | null; io: number | null } {
   let k = sensitivityCache.get(o);
   if (!k) sensitivityCache.set(o, (k = { compute: fitLoadSensitivity(o.compute, o.util, o.model), io: fitLoadSensitivity(o.io, o.util, o.model) }));
   return k;
@@ -61,7 +61,7 @@ function ownSensitivity(o: ServerObservations): { compute: number | null; io: nu
  * @param devices  The fleet's devices (one entry per device and period).
  */
 export function fleetLoadSensitivity(devices: readonly ServerObservations[]): LoadSensitivity {
-  const fits = devices.map(ownSensitivity);
+  const fits = devices.map(ownLoadSensitivity);
   const med = (part: 'compute' | 'io') => {
     const v = fits.flatMap((f) => (f[part] === null ? [] : [f[part]]));
     return v.length > 0 ? lowerQuantile(v, 0.5) : 0;
@@ -357,8 +357,11 @@ function replayParts(o: ServerObservations, change: ReplayChange, peak: PeakWind
 /** Utilisation each request started under, per observations object (replays of one device reuse it). */
 const startedUnderCache = new WeakMap<ServerObservations, readonly number[]>();
 
-/** {@link measuredContention} where the latencies are known, else the load samples' utilisation (cached). */
-function startedUnder(o: ServerObservations): readonly number[] {
+/**
+ * The busy-worker fraction (0..1) each request started under: {@link measuredContention} where the
+ * latencies are known, else the load samples' utilisation (cached per observations object).
+ */
+export function startedUnder(o: ServerObservations): readonly number[] {
   let rho = startedUnderCache.get(o);
   if (!rho) startedUnderCache.set(o, (rho = measuredContention(o) ?? o.util));
   return rho;

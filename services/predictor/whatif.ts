@@ -26,7 +26,7 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { fitLoadSensitivity, measuredContention, replayWithContention, type LoadSensitivity } from './gate-replay.ts';
+import { deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
@@ -100,13 +100,11 @@ export interface ChipSwap {
 export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap, fleet?: LoadSensitivity | null): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
   if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
-  const pick = (own: number | null, prior: number | undefined): [number, SensitivitySource] =>
-    (own !== null ? [own, 'server'] : prior !== undefined ? [prior, 'fleet'] : [0, 'none']);
-  const [kc, fromC] = pick(fitLoadSensitivity(o.compute, o.util, o.model), fleet?.compute);
-  const [kio, fromIo] = pick(fitLoadSensitivity(o.io, o.util, o.model), fleet?.io);
+  const own = ownLoadSensitivity(o);
+  const { compute: kc, io: kio } = deviceLoadSensitivity(o, fleet);
+  const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet ? 'fleet' : 'none');
   const c0 = o.workersPerReplica;
-  // The utilisation each request met, as the replay will read it (the load samples' where latencies are unknown).
-  const rhoNow = measuredContention(o) ?? o.util;
+  const rhoNow = startedUnder(o);
   const at = (workers: number, to?: ChipSwap): number[] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
@@ -124,7 +122,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     server: o.server, chip: swap ? swap.chip : o.chip, replicas, workers, p50_ms: p50!, p99_ms: p99!,
     current: { workers: c0, p50_ms: cur50!, p99_ms: cur99!, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
     sensitivity: { compute: kc, io: kio },
-    sensitivity_source: { compute: fromC, io: fromIo },
+    sensitivity_source: { compute: source('compute'), io: source('io') },
     method: swap
       ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
       : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
