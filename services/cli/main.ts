@@ -9,7 +9,7 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, intFlag, openWarehouse, statementKind, WRITE_STATEMENTS, withModelRegistry } from './common.ts';
+import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, statementKind, WRITE_STATEMENTS, withModelRegistry } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -89,7 +89,7 @@ program
 
 program
   .command('sql')
-  .description('query the embedded warehouse (ClickHouse SQL); bind values with --param name=value and {name:Type} in the query')
+  .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -107,7 +107,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const warehouse = openWarehouse(loadConfig());
+    const warehouse = configuredWarehouse(loadConfig());
     try {
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
@@ -118,10 +118,10 @@ program
 
 program
   .command('migrate')
-  .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied; idempotent)')
+  .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied; idempotent) in the embedded warehouse, or on the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set')
   .action(async () => {
     const config = loadConfig();
-    const warehouse = openWarehouse(config);
+    const warehouse = configuredWarehouse(config);
     try {
       const applied = await warehouse.migrate();
       process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : `database ${config.database} is up to date\n`);

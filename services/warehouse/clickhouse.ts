@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient, ClickHouseLogLevel } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
 import { WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowsToJsonCompact, rowToJson } from './json.ts';
@@ -158,10 +158,13 @@ export class ClickHouseWarehouse implements Warehouse {
     this.assertOpen();
     try {
       // exec() rather than query(): the format is any ClickHouse format name, and 64-bit integers stay unquoted for exact parsing.
+      // The format is the server's default_format, not an appended FORMAT clause: a statement without
+      // output (INSERT … VALUES, CREATE) stays valid, and a FORMAT clause of the query's own wins (as in chdb).
       const result = await this.client.exec({
-        query: `${sql.trim().replace(/;$/, '')}\nFORMAT ${format}`,
+        query: sql.trim().replace(/;$/, ''),
         query_params: params as Record<string, unknown>,
-        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        // The client types default_format as the formats it parses; the server takes any format name (PrettyCompact…).
+        clickhouse_settings: { default_format: format as DataFormat, output_format_json_quote_64bit_integers: 0 },
       });
       const chunks: Buffer[] = [];
       for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Buffer));

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
+import { startSqlEndpointProcess } from '../helpers/sql-endpoint.ts';
 
 
 
@@ -70,6 +72,31 @@ describe('edgelat CLI', () => {
       await holder.close();
     }
   });
+
+  it('sql and migrate go to the ClickHouse server at EDGELAT_CLICKHOUSE_URL, not to the embedded warehouse', async () => {
+    const endpoint = await startSqlEndpointProcess();
+    // A data dir of its own, never demoed: were the embedded warehouse used, it would hold no database srv.
+    const own = mkdtempSync(join(tmpdir(), 'edgelat-cli-server-'));
+    const env = { EDGELAT_CLICKHOUSE_URL: endpoint.url, EDGELAT_DATABASE: 'srv' };
+    const server = new ClickHouseWarehouse({ url: endpoint.url, database: 'srv' });
+    try {
+      const migrate = await edgelat(['migrate'], own, undefined, env);
+      expect(migrate.code, migrate.stderr).toBe(0);
+      const [tables] = await server.query<{ n: number }>("SELECT count() AS n FROM system.tables WHERE database = 'srv'");
+      expect(tables!.n).toBeGreaterThanOrEqual(10);
+      expect(migrate.stdout.trim()).toMatch(/^applied \d+ migration\(s\): 0001_/);
+      await server.exec('CREATE TABLE srv.probe (o UInt64) ENGINE = MergeTree ORDER BY o');
+      const written = await edgelat(['sql', 'INSERT INTO srv.probe VALUES (7), (9)', '--write'], own, undefined, env);
+      expect(written.code, written.stderr).toBe(0);
+      expect(await server.query('SELECT o FROM srv.probe ORDER BY o')).toEqual([{ o: 7 }, { o: 9 }]);
+      const read = await edgelat(['sql', 'SELECT count() FROM srv.probe WHERE o = {o:UInt64}', '--format', 'csv', '--param', 'o=7'], own, undefined, env);
+      expect([read.code, read.stdout]).toEqual([0, '1\n']);
+      expect(existsSync(join(own, 'chdb'))).toBe(false);
+    } finally {
+      await server.close();
+      await endpoint.stop();
+    }
+  }, 60_000);
 
   it('rejects bad usage with exit code 2 and a reason, and has help', async () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);

@@ -15,10 +15,11 @@ export interface CliResult {
  * Run `edgelat <args>` as a separate Node process with its own EDGELAT_DATA_DIR
  * and wait for it; a non-zero exit is returned, not thrown.
  * @param cwd  Working directory (relative file arguments resolve against it). @default the test runner's
+ * @param env  Variables set on top of the runner's environment (e.g. EDGELAT_CLICKHOUSE_URL).
  */
-export async function edgelat(args: string[], dataDir: string, cwd?: string): Promise<CliResult> {
+export async function edgelat(args: string[], dataDir: string, cwd?: string, env: Record<string, string> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd, env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd, env: { ...process.env, ...env, EDGELAT_DATA_DIR: dataDir }, maxBuffer: 16 << 20 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
