@@ -11,7 +11,7 @@
  *   reads it (`measuredContention`; the load samples' u where latencies are
  *   unknown, as after a move to another device), so that a replay of what
  *   runs now gives back what was measured; the load sensitivity k fitted on
- *   the same rows (`loadSensitivity`, a line through the medians of part /
+ *   the same rows (`fitLoadSensitivity`, a line through the medians of part /
  *   model median in 10 bins of u); when they carry no load signal (the device
  *   never ran loaded), the fleet's (`fleetLoadSensitivity`).
  * - Change: the changed model's unloaded parts are multiplied by the
@@ -86,14 +86,9 @@ const MIN_UTIL_SPREAD = 0.1;
  * @param part   One service part per request, ms.
  * @param util   Busy-worker fraction 0..1 at each request.
  * @param model  Model id of each request.
- * @returns      k ≥ 0; 0 when the rows carry no load signal: fewer than 10 per bin, or the bins'
+ * @returns      k ≥ 0; null when the rows carry no load signal: fewer than 10 per bin, or the bins'
  *               median u spread less than 0.1 (a slope over a narrower range is noise).
  */
-export function loadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number {
-  return fitLoadSensitivity(part, util, model) ?? 0;
-}
-
-/** {@link loadSensitivity}, but null when the rows carry no load signal (fewer than 10 per bin, or a spread of u below 0.1). */
 export function fitLoadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number | null {
   const n = part.length;
   if (n < SENSITIVITY_BINS * 10) return null;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
 import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
-import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, loadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 
@@ -220,18 +220,18 @@ describe('estimateFactor', () => {
   });
 });
 
-describe('loadSensitivity', () => {
+describe('fitLoadSensitivity', () => {
   const u = Array.from({ length: 1000 }, (_, i) => i / 999);
   const models = u.map((_, i) => (i % 2 ? 'a' : 'b'));
   it('recovers k of part = m·(1 + k·u) exactly', () => {
-    expect(loadSensitivity(u.map((x) => 10 * (1 + 0.4 * x)), u, u.map(() => 'a'))).toBeCloseTo(0.4, 12);
+    expect(fitLoadSensitivity(u.map((x) => 10 * (1 + 0.4 * x)), u, u.map(() => 'a'))).toBeCloseTo(0.4, 12);
     // Two models, each normalised by its own median (taken at slightly different u): k within 1e-3.
-    expect(loadSensitivity(u.map((x, i) => (i % 2 ? 10 : 3) * (1 + 0.4 * x)), u, models)).toBeCloseTo(0.4, 3);
+    expect(fitLoadSensitivity(u.map((x, i) => (i % 2 ? 10 : 3) * (1 + 0.4 * x)), u, models)).toBeCloseTo(0.4, 3);
   });
   it('is not moved by a heavy tail clustered in the busiest seconds, which least squares takes for load', () => {
     // Every 10th request of the busiest tenth is a large input, 10× the part.
     const part = u.map((x, i) => 10 * (1 + 0.4 * x) * (x > 0.9 && i % 10 === 0 ? 10 : 1));
-    expect(loadSensitivity(part, u, u.map(() => 'a'))).toBeCloseTo(0.4, 2);
+    expect(fitLoadSensitivity(part, u, u.map(() => 'a'))).toBeCloseTo(0.4, 2);
     // Least squares of part / median on u (the former fit), for contrast: k = 1.34.
     const y = part.map((p) => p / [...part].sort((a, b) => a - b)[499]!);
     const mu = u.reduce((a, b) => a + b, 0) / u.length;
@@ -239,10 +239,10 @@ describe('loadSensitivity', () => {
     const slope = u.reduce((a, x, i) => a + (x - mu) * (y[i]! - my), 0) / u.reduce((a, x) => a + (x - mu) ** 2, 0);
     expect(slope / (my - slope * mu)).toBeCloseTo(1.341, 3);
   });
-  it('is 0 without a load signal: utilisation spread below 0.1, or under 100 rows', () => {
+  it('is null without a load signal: utilisation spread below 0.1, or under 100 rows', () => {
     const low = u.map((x) => x * 0.05);
-    expect(loadSensitivity(low.map((x) => 10 * (1 + 5 * x)), low, models)).toBe(0);
-    expect(loadSensitivity([1, 2, 3], [0, 0.5, 1], ['a', 'a', 'a'])).toBe(0);
+    expect(fitLoadSensitivity(low.map((x) => 10 * (1 + 5 * x)), low, models)).toBeNull();
+    expect(fitLoadSensitivity([1, 2, 3], [0, 0.5, 1], ['a', 'a', 'a'])).toBeNull();
   });
   it('a device without a load signal takes the fleet\'s: the median over the devices that have one', () => {
     const low = u.map((x) => x * 0.05);
