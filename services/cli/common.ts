@@ -125,18 +125,3 @@ export function unreadable(error: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
 }
 
-/** Statements `edgelat sql` runs only with `--write`: they change data, tables, users or settings (ClickHouse SQL reference, "Statements"). */
-export const WRITE_STATEMENTS: readonly string[] = [
-  'INSERT', 'ALTER', 'DROP', 'CREATE', 'RENAME', 'TRUNCATE', 'DELETE', 'UPDATE', 'OPTIMIZE', 'ATTACH', 'DETACH',
-  'EXCHANGE', 'REPLACE', 'UNDROP', 'MOVE', 'GRANT', 'REVOKE', 'KILL', 'SYSTEM', 'SET', 'USE', 'BACKUP', 'RESTORE',
-];
-
-/**
- * The first keyword of a SQL statement, upper-cased, after leading comments (`-- …`, `/* … *\/`),
- * white space and opening parentheses: `SELECT` for `(SELECT 1)`, `DROP` for `/* x *\/ drop table t`.
- * @returns The keyword, or '' when the text starts with no word.
- */
-export function statementKind(sql: string): string {
-  const rest = sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
-  return /^[A-Za-z]+/.exec(rest)?.[0]?.toUpperCase() ?? '';
-}

@@ -9,7 +9,8 @@ import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, statementKind, WRITE_STATEMENTS, withModelRegistry } from './common.ts';
+import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
+import { isReadStatement, READ_STATEMENTS, splitStatements, statementKind, WRITE_STATEMENTS } from '../warehouse/statements.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -93,12 +94,16 @@ program
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .option('--write', `also run statements that change data, tables or settings (${WRITE_STATEMENTS.join(', ')}); without it they are refused`, false)
+  .option('--write', `also run statements that change data, tables or settings (${WRITE_STATEMENTS.join(', ')}); without it only reads run (${READ_STATEMENTS.join(', ')})`, false)
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }) => {
-    if (query.trim() === '') throw new UsageError('the query is empty');
-    const kind = statementKind(query);
-    if (!opts.write && WRITE_STATEMENTS.includes(kind)) {
-      throw new UsageError(`${kind} changes the warehouse: add --write to run it`);
+    const statements = splitStatements(query);
+    if (statements.length === 0) throw new UsageError('the query is empty');
+    if (statements.length > 1) throw new UsageError(`the query holds ${statements.length} statements (split at ';'): edgelat sql runs one at a time`);
+    const kind = statementKind(statements[0]!);
+    if (!opts.write && !isReadStatement(kind)) {
+      throw new UsageError(WRITE_STATEMENTS.includes(kind)
+        ? `${kind} changes the warehouse: add --write to run it`
+        : `${kind === '' ? 'a statement without a keyword' : kind} is not a read (${READ_STATEMENTS.join(', ')}): add --write to run it`);
     }
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {

@@ -34,6 +34,13 @@ describe('edgelat CLI', () => {
     // Statements that change the warehouse need --write; the table is still there afterwards.
     const drop = await edgelat(['sql', '/* tidy */ drop table edgelat.inference_enriched'], dataDir);
     expect([drop.code, errLines(drop.stderr)]).toEqual([2, ['edgelat: DROP changes the warehouse: add --write to run it']]);
+    // A write after a read is one text of two statements: refused whole, with or without --write.
+    for (const args of [['select 1; drop table edgelat.inference_enriched'], ['select 1; drop table edgelat.inference_enriched', '--write']]) {
+      const two = await edgelat(['sql', ...args], dataDir);
+      expect([two.code, errLines(two.stderr)]).toEqual([2, ["edgelat: the query holds 2 statements (split at ';'): edgelat sql runs one at a time"]]);
+    }
+    const check = await edgelat(['sql', 'CHECK TABLE edgelat.inference_enriched'], dataDir);
+    expect([check.code, errLines(check.stderr)]).toEqual([2, ['edgelat: CHECK is not a read (SELECT, WITH, SHOW, DESCRIBE, DESC, EXISTS, EXPLAIN): add --write to run it']]);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
     expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
     const written = await edgelat(['sql', 'CREATE TABLE edgelat.scratch (x UInt8) ENGINE = Memory', '--write'], dataDir);
