@@ -9,7 +9,11 @@
  * statement ends with `FORMAT X`. `INSERT INTO t [(cols)] FORMAT X` takes its
  * data from the rest of the request and receives the URL settings
  * (`insert_deduplication_token`, ...). Settings of other statements are
- * accepted and ignored. No authentication: bind it to 127.0.0.1.
+ * accepted and ignored. One statement a request (ClickHouse's "Multi-statements
+ * are not allowed", code 62). Over GET only reads run (`READ_STATEMENTS`; else
+ * code 164 READONLY, HTTP 403), as in ClickHouse, where GET implies readonly:
+ * a web page can make a browser send a GET to localhost. No authentication:
+ * bind it to 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -20,6 +24,10 @@ import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
+import { isReadStatement, splitStatements, statementKind } from '../warehouse/statements.ts';
+
+/** ClickHouse's answer to a change over GET. */
+const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
 
 /** Options of {@link createSqlEndpoint}. */
 export interface SqlEndpointOptions {
@@ -110,6 +118,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     const database = url.get('database') || 'default';
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
     try {
+      if (insert && request.method === 'GET') return fail(new WarehouseError(READONLY, 164));
       if (insert) {
         const statement = whole.toString('utf8', 0, insert.dataOffset);
         const { settings } = splitParams(url, statement);
@@ -118,6 +127,14 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
       }
       const sql = whole.toString('utf8');
+      const statements = splitStatements(sql);
+      if (statements.length === 0) return fail(new WarehouseError('Code: 62. DB::Exception: empty query: it holds only comments. (SYNTAX_ERROR)', 62));
+      if (statements.length > 1) return fail(new WarehouseError(`Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds ${statements.length} statements. (SYNTAX_ERROR)`, 62));
+      if (request.method === 'GET' && !isReadStatement(statementKind(statements[0]!))) {
+        // A text ClickHouse cannot parse gets its syntax error (400), as ClickHouse parses before it checks readonly.
+        await engine.query('SELECT formatQuery({q:String})', { q: statements[0]! }, 'TSV', database);
+        return fail(new WarehouseError(READONLY, 164));
+      }
       const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? 'TabSeparated');
       const { params } = splitParams(url, sql);
       const result = await engine.query(sql, params, format, database);

@@ -135,6 +135,7 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
 
 describe('sql endpoint over HTTP', () => {
   const get = (sql: string, extra = '') => fetch(`${endpoint!.url}/?query=${encodeURIComponent(sql)}${extra}`);
+  const post = (sql: string) => fetch(`${endpoint!.url}/`, { method: 'POST', body: sql });
 
   it('answers /ping', async () => {
     const res = await fetch(`${endpoint!.url}/ping`);
@@ -171,11 +172,28 @@ describe('sql endpoint over HTTP', () => {
     expect(syntax.headers.get('x-clickhouse-exception-code')).toBe('62');
   });
 
+  it('runs only reads over GET (403 READONLY, as ClickHouse), and one statement a request', async () => {
+    const db = randomDb('ro');
+    for (const sql of [`CREATE DATABASE ${db}`, `/* note */ (SELECT 1); CREATE DATABASE ${db}`, `INSERT INTO ${db}.t FORMAT TSV`, `SYSTEM DROP DNS CACHE`]) {
+      const res = await get(sql);
+      expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, sql.includes(';') ? 400 : 403, sql.includes(';') ? '62' : '164']);
+    }
+    expect(await (await get(`CREATE DATABASE ${db}`)).text()).toMatch(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode\. For queries over HTTP, method GET implies readonly\. .*\(READONLY\)/);
+    expect(await (await get(`EXISTS DATABASE ${db}`)).text()).toBe('0\n');
+    // POST runs a change; two statements are refused whole (the second one never runs).
+    const two = await post(`CREATE DATABASE ${db}; DROP DATABASE ${db}`);
+    expect([two.status, await two.text()]).toEqual([400, expect.stringMatching(/^Code: 62\. DB::Exception: Syntax error \(Multi-statements are not allowed\): the query holds 2 statements/)]);
+    expect(await (await get(`EXISTS DATABASE ${db}`)).text()).toBe('0\n');
+    expect((await post(`CREATE DATABASE ${db}`)).status).toBe(200);
+    expect(await (await get(`EXISTS DATABASE ${db}`)).text()).toBe('1\n');
+    for (const read of ['SELECT 1;', 'WITH 2 AS x SELECT x', 'SHOW DATABASES', 'DESCRIBE TABLE system.one', 'EXPLAIN SELECT 1']) expect([read, (await get(read)).status]).toEqual([read, 200]);
+  });
+
   it('inserts a gzip body with the statement in the URL', async () => {
     const { gzipSync } = await import('node:zlib');
     const db = randomDb('raw');
-    expect((await get(`CREATE DATABASE ${db}`)).status).toBe(200);
-    expect((await get(`CREATE TABLE ${db}.t (a UInt32, b String) ENGINE = MergeTree ORDER BY a`)).status).toBe(200);
+    expect((await post(`CREATE DATABASE ${db}`)).status).toBe(200);
+    expect((await post(`CREATE TABLE ${db}.t (a UInt32, b String) ENGINE = MergeTree ORDER BY a`)).status).toBe(200);
     const res = await fetch(`${endpoint!.url}/?query=${encodeURIComponent(`INSERT INTO ${db}.t (a, b) FORMAT TSV`)}`, { method: 'POST', body: gzipSync('1\tx\n2\ty\n'), headers: { 'Content-Encoding': 'gzip' } });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ written_rows: '2' });
