@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
-import { parseHelp, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
+import { parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
@@ -39,10 +39,15 @@ export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
   return d;
 }
 
-/** Print at most `limit` problems (file:line field value — message) to stderr, and how many more there were. */
+/**
+ * Print at most `limit` problems (`file:line: field = "value": message`) to stderr, and how many more there were.
+ * Values (and a field named by a long header cell) are cut to their first {@link QUOTED_VALUE_MAX_CHARS}
+ * characters plus their length ({@link quoteValue}): a 2 MB cell makes a line of about 100 characters.
+ */
 export function reportProblems(problems: readonly ImportProblem[], limit = 20): void {
   for (const p of problems.slice(0, limit)) {
-    process.stderr.write(`edgelat: ${p.file}:${p.line}: ${p.field} = ${JSON.stringify(p.value)}: ${p.message}\n`);
+    const field = p.field.length > QUOTED_VALUE_MAX_CHARS ? quoteValue(p.field) : p.field;
+    process.stderr.write(`edgelat: ${p.file}:${p.line}: ${field} = ${quoteValue(p.value)}: ${p.message}\n`);
   }
   if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines\n`);
 }

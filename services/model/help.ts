@@ -33,6 +33,27 @@ export interface ImportProblem {
   message: string;
 }
 
+/** Characters of an input value that a message quotes whole; a longer value is cut ({@link quoteValue}). */
+export const QUOTED_VALUE_MAX_CHARS = 40;
+
+/**
+ * Quote a value read from an input file for a message, as JSON, cut when it is long.
+ *
+ * Behaviour: a value of at most `maxChars` characters (UTF-16 code units) is
+ * quoted whole (`"abc"`); a longer one as its first `maxChars` characters, an
+ * ellipsis and its length (`"99999…" (2,000,000 characters)`), so that one bad
+ * cell cannot turn an error line into megabytes. A surrogate pair is never cut in two.
+ * @param value     The cell, header or row as read.
+ * @param maxChars  Characters kept, > 0. @default QUOTED_VALUE_MAX_CHARS
+ * @returns         The JSON-quoted value, cut when longer than `maxChars`.
+ * @example see test/unit/model/import-mlperf.test.ts
+ */
+export function quoteValue(value: string, maxChars = QUOTED_VALUE_MAX_CHARS): string {
+  if (value.length <= maxChars) return JSON.stringify(value);
+  const head = value.slice(0, /[\uD800-\uDBFF]/.test(value.charAt(maxChars - 1)) ? maxChars - 1 : maxChars);
+  return `${JSON.stringify(`${head}…`)} (${value.length.toLocaleString('en-US')} characters)`;
+}
+
 /** A CSV file by name and text. */
 export interface NamedText {
   file: string;
@@ -67,7 +88,7 @@ function rowsOf(f: NamedText): string[][] {
   const rows = parseCsv(f.text);
   if (rows.length === 0) throw new Error(`${f.file}: empty file (expected a header with arch_idx)`);
   if (rows[0]![0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
-    throw new Error(`${f.file}: the first column of the header must be arch_idx, got ${JSON.stringify(rows[0]![0])}`);
+    throw new Error(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(rows[0]![0] ?? '')}`);
   }
   return rows;
 }
@@ -154,7 +175,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
-      if (latency.has(d)) throw new Error(`${f.file}: device ${JSON.stringify(d)} also appears in an earlier latency file`);
+      if (latency.has(d)) throw new Error(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
       const col = new Float64Array(archIds.length).fill(Number.NaN);
       latency.set(d, col);
       devices.push(d);

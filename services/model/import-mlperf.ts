@@ -23,7 +23,7 @@
  */
 import { parseCsvLines, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
-import type { ImportProblem, NamedText } from './help.ts';
+import { quoteValue, type ImportProblem, type NamedText } from './help.ts';
 
 /**
  * One row of `benchmark_latency`: one measured latency of a model on a device.
@@ -93,6 +93,8 @@ export const RUN_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_i
 /** Columns a systems file must have (`accelerator_model_name`, `host_processor_model_name`, `system_name`, `compute_kind` are used when present). */
 export const SYSTEM_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id', 'compute_device'] as const;
 const KEY_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id'] as const;
+/** Characters of a system key a message quotes whole (the longest in data/mlperf-inference/ has 103). */
+const KEY_MAX_CHARS = 120;
 
 /**
  * Model id of an MLPerf model folder name.
@@ -131,7 +133,7 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
   const out: { line: number; rec: Rec }[] = [];
   for (const { line, end, cells, unclosed } of body) {
     if (unclosed) {
-      problems.push({ file: f.file, line, field: 'quote', value: cells.join(',').slice(0, 60), message: `a quoted field opened on line ${line} is never closed: lines ${line}–${end} (the rest of the file) are not read` });
+      problems.push({ file: f.file, line, field: 'quote', value: cells.join(','), message: `a quoted field opened on line ${line} is never closed: lines ${line}–${end} (the rest of the file) are not read` });
       continue;
     }
     if (cells.length !== header.length) {
@@ -194,7 +196,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
       const seen = bySystem.get(key);
       if (seen !== undefined) {
-        problems.push({ file: f.file, line, field: 'system_id', value: rec.system_id!, message: `duplicate system ${JSON.stringify(key)}, first at ${seen.file} line ${seen.line}` });
+        problems.push({ file: f.file, line, field: 'system_id', value: rec.system_id!, message: `duplicate system ${quoteValue(key, KEY_MAX_CHARS)}, first at ${seen.file} line ${seen.line}` });
         continue;
       }
       const acc = rec.accelerator_model_name ?? '';
@@ -223,7 +225,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       };
       const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
       const sys = bySystem.get(key);
-      if (sys === undefined) { bad('system_id', `no system row for ${JSON.stringify(key)}`); continue; }
+      if (sys === undefined) { bad('system_id', `no system row for ${quoteValue(key, KEY_MAX_CHARS)}`); continue; }
       const scenario = rec.scenario!;
       if (scenario === '') { bad('scenario', 'empty scenario'); continue; }
       if (scenario !== 'SingleStream') {
@@ -235,7 +237,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       if (modelId === '') { bad('model', 'empty model'); continue; }
       const p90 = rec.p90_latency_ms!;
       const ms = DECIMAL.test(p90) ? Number(p90) : NaN;
-      if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${JSON.stringify(p90)}`); continue; }
+      if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);
       if (first !== undefined) {

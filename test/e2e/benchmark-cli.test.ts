@@ -7,7 +7,7 @@
  * line naming what was wrong. `model evaluate --json` prints the report the
  * library computes.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +105,30 @@ describe('edgelat import benchmark', () => {
     const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
     expect(noP90.code).toBe(2);
     expect(lines(noP90.stderr)).toEqual(['edgelat: test/fixtures/mlperf/runs_missing_p90.csv: header lacks required column "p90_latency_ms"']);
+  });
+
+  it('cuts a long bad value to its first 40 characters and its length, in both formats', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-long-cell-'));
+    const nines = '9'.repeat(2_000_000); // a decimal number that is Infinity
+    const shown = `"${'9'.repeat(40)}…" (2,000,000 characters)`;
+    const write = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const architectures = write('architectures.csv', 'arch_idx,e_1_0\n0,none\n1,skip_connect\n');
+    const latency = write('latency.csv', `arch_idx,raspi4\n0,${nines}\n1,5.5\n`);
+    const help = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', architectures, '--latency', latency, '--source', 'long-cell'], dataDir);
+    expect(help.code).toBe(1);
+    expect(lines(help.stderr)).toEqual([`edgelat: ${latency}:2: raspi4 = ${shown}: latency must be a positive number of ms`]);
+    expect(help.stdout).toMatch(/^imported 1 latencies, 2 model profiles, 0 chips \(source long-cell\)/);
+
+    const runs = write('runs.csv', `mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid\nv3.0,closed,NVIDIA,A100_SXM4,resnet50,SingleStream,0.5,${nines},VALID\n`);
+    const mlperf = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', runs, '--systems', SYSTEMS, '--source', 'long-cell'], dataDir);
+    expect(mlperf.code).toBe(1);
+    expect(lines(mlperf.stderr).filter((l) => l.startsWith(`edgelat: ${runs}:`))).toEqual([
+      `edgelat: ${runs}:2: p90_latency_ms = ${shown}: latency must be a number > 0 ms, got ${shown}`,
+    ]);
+    for (const l of [...lines(help.stderr), ...lines(mlperf.stderr)]) expect(l.length).toBeLessThan(300);
   });
 });
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../../services/simulator/csv.ts';
 import { normaliseChip, slugChip } from '../../../services/model/chips.ts';
+import { quoteValue } from '../../../services/model/help.ts';
 import { mlperfModelId, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
 
 const FIXTURES = new URL('../../fixtures/mlperf/', import.meta.url);
@@ -134,6 +135,35 @@ describe('parseMlperf: quotes and repeats', () => {
     expect(r.runsSkipped).toEqual([
       { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
       { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
+    ]);
+  });
+});
+
+describe('quoteValue: a bad value in a message is cut to 40 characters and its length', () => {
+  it.each([
+    ['abc', '"abc"'],
+    ['x'.repeat(40), `"${'x'.repeat(40)}"`],
+    ['x'.repeat(41), `"${'x'.repeat(40)}…" (41 characters)`],
+    ['9'.repeat(2_000_000), `"${'9'.repeat(40)}…" (2,000,000 characters)`],
+    // 39 characters, then an emoji (a surrogate pair) across the cut: it is left out whole.
+    [`${'a'.repeat(39)}😀${'b'.repeat(10)}`, `"${'a'.repeat(39)}…" (51 characters)`],
+    ['tab\there"', '"tab\\there\\""'],
+  ])('%j', (value, quoted) => expect(quoteValue(value)).toBe(quoted));
+
+  it('keeps the whole of a system key up to 120 characters, and cuts a 2 MB latency cell in the value and the message', () => {
+    const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+    const nines = '9'.repeat(2_000_000);
+    const runs = [
+      'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid',
+      `v3.0,closed,V,a,resnet50,SingleStream,1,${nines},VALID`,
+      `v3.0,closed,V,${'b'.repeat(100)},resnet50,SingleStream,1,2,VALID`,
+      `v3.0,closed,V,${nines},resnet50,SingleStream,1,2,VALID`,
+    ].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: `${SYS}\nv3.0,closed,V,a,Box A,-,Some CPU,TF,cpu,Some CPU\n` }]);
+    expect(r.problems.map((p) => [p.line, p.field, p.value.length, p.message])).toEqual([
+      [2, 'p90_latency_ms', 2_000_000, `latency must be a number > 0 ms, got "${'9'.repeat(40)}…" (2,000,000 characters)`],
+      [3, 'system_id', 100, `no system row for "v3.0/closed/V/${'b'.repeat(100)}"`],
+      [4, 'system_id', 2_000_000, `no system row for "v3.0/closed/V/${'9'.repeat(106)}…" (2,000,014 characters)`],
     ]);
   });
 });
