@@ -65,7 +65,7 @@ export interface ImportSummary {
   profiles: number;
   chips: number;
   problems: ImportProblem[];
-  /** Lines read but not imported, by reason (not errors: other scenarios, repeats); MLPerf only. */
+  /** Lines read but not imported, by reason (not errors: other scenarios, runs MLPerf marked INVALID, repeats); MLPerf only. */
   skipped: { reason: string; count: number }[];
 }
 

@@ -15,6 +15,11 @@
  * - Only SingleStream runs are imported: one query is one sample, so
  *   `p90_latency_ms` is the per-inference p90 latency (percentile 0.9, batch 1,
  *   source `mlperf`). Other scenarios are counted in `runsSkipped`.
+ * - A run MLPerf marked `result_valid` = `INVALID` is counted in `runsSkipped`
+ *   (`result_valid=INVALID`); any value but `VALID` or `INVALID` is a bad line.
+ *   `p50_latency_ms`, when the file has that column, must be a decimal number
+ *   > 0 like `p90_latency_ms`. These checks come before the repeat check, so a
+ *   bad or invalid line is never counted as a repeat of an imported run.
  * - `model_id` is the run's `model`, lower-cased, without the accuracy targets
  *   `-99` / `-99.9` (at the end or before `_`: `bert-99.9` → `bert`,
  *   `bert-99_obert-large` → `bert_obert-large`).
@@ -81,7 +86,7 @@ export interface MlperfImport {
   systems: number;
   /** Data lines read from the runs files (blank lines excluded). */
   runsRead: number;
-  /** Runs that are well formed but not imported, by reason (`scenario=Offline`), sorted by reason. */
+  /** Runs that are well formed but not imported, by reason (`scenario=Offline`, `result_valid=INVALID`, repeats), sorted by reason. */
   runsSkipped: { reason: string; count: number }[];
 }
 
@@ -151,6 +156,9 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
 
+/** Whether a latency cell is a decimal number (no hex, no words), finite and > 0. */
+const positiveMs = (cell: string): boolean => DECIMAL.test(cell) && Number.isFinite(Number(cell)) && Number(cell) > 0;
+
 /** Put the problems of one file (from index `from` on) in line order; column-count problems are found first. */
 function sortByLine(problems: ImportProblem[], from: number): void {
   const tail = problems.splice(from).sort((a, b) => a.line - b.line);
@@ -170,8 +178,11 @@ interface SystemInfo {
  * an empty key column or a key already seen (the first is kept) is a problem.
  * Then each runs line: wrong column count → problem (`columns`); no system row
  * → problem (`system_id`); scenario other than `SingleStream` → counted in
- * `runsSkipped`; empty `model` → problem; `p90_latency_ms` not a decimal
- * number > 0 → problem. So `runsRead` = benchmark rows + runs problems +
+ * `runsSkipped`; `result_valid` (when the column exists) `INVALID` → counted
+ * in `runsSkipped`, other than `VALID` → problem; empty `model` → problem;
+ * `p50_latency_ms` (when the column exists) or `p90_latency_ms` not a decimal
+ * number > 0 → problem; a second line of the same (system, model id) →
+ * counted in `runsSkipped`. So `runsRead` = benchmark rows + runs problems +
  * skipped runs. Chips are those of all accepted systems.
  * @param runs     `runs_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
  * @param systems  `systems_vX.Y.csv` files.
@@ -233,11 +244,19 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
         skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
         continue;
       }
+      const valid = rec.result_valid;
+      if (valid === 'INVALID') {
+        skipped.set('result_valid=INVALID', (skipped.get('result_valid=INVALID') ?? 0) + 1);
+        continue;
+      }
+      if (valid !== undefined && valid !== 'VALID') { bad('result_valid', `expected VALID or INVALID, got ${quoteValue(valid)}`); continue; }
       const modelId = mlperfModelId(rec.model!);
       if (modelId === '') { bad('model', 'empty model'); continue; }
+      const p50 = rec.p50_latency_ms;
+      if (p50 !== undefined && !positiveMs(p50)) { bad('p50_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p50)}`); continue; }
       const p90 = rec.p90_latency_ms!;
-      const ms = DECIMAL.test(p90) ? Number(p90) : NaN;
-      if (!(Number.isFinite(ms) && ms > 0)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
+      if (!positiveMs(p90)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
+      const ms = Number(p90);
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);
       if (first !== undefined) {

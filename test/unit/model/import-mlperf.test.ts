@@ -139,6 +139,56 @@ describe('parseMlperf: quotes and repeats', () => {
   });
 });
 
+describe('parseMlperf: p50 and result_valid are checked before the repeat check', () => {
+  const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+  const HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid';
+  const systems = [{ file: 's.csv', text: `${SYS}\nv3.0,closed,V,a,Box A,-,Some CPU,TF,cpu,Some CPU\n` }];
+  const run = (p50: string, valid: string, model = 'resnet50', scenario = 'SingleStream') => `v3.0,closed,V,a,${model},${scenario},${p50},2,${valid}`;
+
+  it('reports a p50 that is not a number > 0 as a bad line, and skips an INVALID run for that reason, not as a repeat', () => {
+    const runs = [
+      HEAD,
+      run('1', 'VALID'), // line 2: imported
+      run('abc', 'VALID'), // 3
+      run('-1', 'VALID'), // 4
+      run('0', 'VALID'), // 5
+      run('', 'VALID'), // 6
+      run('0x10', 'VALID'), // 7
+      run('1e999', 'VALID'), // 8: Infinity
+      run('1', 'INVALID'), // 9
+      run('1', 'INVALID', 'bert-99'), // 10: INVALID, even as the first of its model
+      run('1', 'valid'), // 11
+      run('1', ''), // 12
+      run('abc', 'INVALID', 'resnet50', 'Offline'), // 13: another scenario, skipped as such
+      run('1', 'VALID'), // 14: a true repeat
+    ].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
+    expect(r.problems.map((p) => [p.file, p.line, p.field, p.value, p.message])).toEqual([
+      ['r.csv', 3, 'p50_latency_ms', 'abc', 'latency must be a number > 0 ms, got "abc"'],
+      ['r.csv', 4, 'p50_latency_ms', '-1', 'latency must be a number > 0 ms, got "-1"'],
+      ['r.csv', 5, 'p50_latency_ms', '0', 'latency must be a number > 0 ms, got "0"'],
+      ['r.csv', 6, 'p50_latency_ms', '', 'latency must be a number > 0 ms, got ""'],
+      ['r.csv', 7, 'p50_latency_ms', '0x10', 'latency must be a number > 0 ms, got "0x10"'],
+      ['r.csv', 8, 'p50_latency_ms', '1e999', 'latency must be a number > 0 ms, got "1e999"'],
+      ['r.csv', 11, 'result_valid', 'valid', 'expected VALID or INVALID, got "valid"'],
+      ['r.csv', 12, 'result_valid', '', 'expected VALID or INVALID, got ""'],
+    ]);
+    expect(r.runsSkipped).toEqual([
+      { reason: 'a repeat of a run already imported for this system (same model name)', count: 1 },
+      { reason: 'result_valid=INVALID', count: 2 },
+      { reason: 'scenario=Offline', count: 1 },
+    ]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 2]]);
+    expect(r.benchmark.length + r.problems.length + 4).toBe(r.runsRead);
+  });
+
+  it('imports files without the p50 and result_valid columns as before', () => {
+    const runs = 'mlperf_version,division,submitter,system_id,model,scenario,p90_latency_ms\nv3.0,closed,V,a,resnet50,SingleStream,2\n';
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
+    expect([r.problems, r.runsSkipped, r.benchmark.map((b) => b.latency_ms)]).toEqual([[], [], [2]]);
+  });
+});
+
 describe('quoteValue: a bad value in a message is cut to 40 characters and its length', () => {
   it.each([
     ['abc', '"abc"'],
