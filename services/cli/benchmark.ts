@@ -11,6 +11,7 @@ import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluati
 import { parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options shared by the benchmark commands (as commander gives them). */
@@ -22,12 +23,16 @@ export interface BenchmarkFileOptions {
   systems?: string[];
 }
 
-/** Read a file as a {@link NamedText}. @throws {UsageError} naming the flag and path when it cannot be read. */
+/**
+ * Read a file as a {@link NamedText}.
+ * @throws {UsageError} naming the flag and path when it cannot be read, in the words of the other commands
+ *   ({@link unreadable}: `--latency x.csv: no such file`, `--latency data/: is a directory`, `permission denied`).
+ */
 export function readNamed(flag: string, path: string): NamedText {
   try {
     return { file: path, text: readFileSync(path, 'utf8') };
   } catch (error) {
-    throw new UsageError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new UsageError(`${flag} ${path}: ${unreadable(error)}`);
   }
 }
 

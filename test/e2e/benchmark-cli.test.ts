@@ -105,6 +105,11 @@ describe('edgelat import benchmark', () => {
     const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
     expect(noP90.code).toBe(2);
     expect(lines(noP90.stderr)).toEqual(['edgelat: test/fixtures/mlperf/runs_missing_p90.csv: header lacks required column "p90_latency_ms"']);
+    // A directory is named as one, as the other commands do (not EISDIR: illegal operation on a directory, read).
+    const dir = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', ARCHITECTURES, '--latency', SUBSET], dataDir);
+    expect([dir.code, lines(dir.stderr)]).toEqual([2, [`edgelat: --latency ${SUBSET}: is a directory`]]);
+    const runsDir = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf', '--systems', SYSTEMS], dataDir);
+    expect([runsDir.code, lines(runsDir.stderr)]).toEqual([2, ['edgelat: --runs test/fixtures/mlperf: is a directory']]);
   });
 
   it('cuts a long bad value to its first 40 characters and its length, in both formats', async () => {
