@@ -24,7 +24,7 @@ export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join
 
 /** Options of {@link trainTelemetryModels}. */
 export interface TrainOptions {
-  /** Kinds to train (default all five). */
+  /** Kinds to train (default all five); an empty list is refused (`--kinds ","` names none). */
   kinds?: readonly string[];
   /** Newest share of the data window held out (by event time) to compare challenger and champion. @default 0.2 */
   holdoutFraction?: number;
@@ -41,10 +41,12 @@ export interface TrainOptions {
 /**
  * One training cycle per telemetry model kind over the warehouse's enriched
  * events (registry `latency_models`, files under `<dataDir>/models`).
- * @throws {UsageError} on an unknown kind, no events, or no benchmark prior for any pair.
+ * @throws {UsageError} on an empty or unknown kind, no events, or no benchmark prior for any pair.
  */
 export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
   const kinds = options.kinds ?? TELEMETRY_TARGETS.map((t) => t.kind);
+  // `--kinds ","`, `""` or `" "` reach here as []: training nothing and exiting 0 would look like success.
+  if (kinds.length === 0) throw new UsageError(`--kinds: expected at least one model kind, comma-separated; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
   const targets = kinds.map((k) => {
     const t = TELEMETRY_TARGETS.find((x) => x.kind === k);
     if (!t) throw new UsageError(`--kinds: unknown model kind ${JSON.stringify(k)}; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);

@@ -266,3 +266,11 @@ describe('edgelat model train | list | evaluate, predict', () => {
     }
   });
 });
+
+describe('edgelat model train --kinds that names no kind', () => {
+  it.each([',', '', ' '])('--kinds %j exits 2 naming --kinds and the kinds, and trains nothing', async (value) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-model-kinds-'));
+    const r = await edgelat(['model', 'train', '--kinds', value, '--json'], dataDir);
+    expect([r.code, r.stdout, lines(r.stderr)]).toEqual([2, '', [`edgelat: --kinds: expected at least one model kind, comma-separated; kinds are ${KINDS.join(', ')}`]]);
+  });
+});
