@@ -9,6 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { calendarDateProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import type { ChipInfo, CorrelationQuery, CorrelationWindow, PredictRequest, PredictResponse, RecommendRequest, RecommendResponse } from './types.ts';
@@ -149,8 +150,16 @@ export const ChipsResponseSchema = z.object({ chips: z.array(ChipInfoSchema) });
 /** ISO-8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, with offset or fraction). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms. */
+/**
+ * `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms. A day or time that does not
+ * exist (`2024-02-30`, `T25:00`) is refused, not rolled over into the next month as `Date.parse` would.
+ */
 const sinceMs = z.string().transform((value, ctx) => {
+  const impossible = ISO_8601.test(value) ? calendarDateProblem(value) : null;
+  if (impossible !== null) {
+    ctx.addIssue({ code: 'custom', message: `must be a date and time that exist: ${impossible}`, input: value });
+    return z.NEVER;
+  }
   const ms = /^\d{1,15}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isFinite(ms)) return ms;
   ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds', input: value });

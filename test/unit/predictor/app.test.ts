@@ -325,6 +325,26 @@ describe('GET routes', () => {
     },
   );
 
+  it.each([
+    ['2024-02-30T00:00:00Z', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
+    ['2023-02-29', 'day 29 of 2023-02 does not exist (the month has 28 days)'],
+    ['2024-04-31T10:00:00+02:00', 'day 31 of 2024-04 does not exist (the month has 30 days)'],
+    ['2024-06-01T24:30:00Z', '24:30:00 does not exist (hour 24 is only 24:00:00, the end of a day)'],
+  ])('GET /v1/correlations answers 400 naming since and the value for a day or time that does not exist (?since=%s)', async (since, why) => {
+    const { app, calls } = setup();
+    const problem = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?since=${encodeURIComponent(since)}` }), 400, PROBLEM_TYPES.validation);
+    const message = `must be a date and time that exist: ${why}, got ${JSON.stringify(since)}`;
+    expect(problem.errors).toEqual([{ path: '#/since', message }]);
+    expect(problem.detail).toBe(`invalid query string: #/since ${message}`);
+    expect(calls).toEqual([]);
+  });
+
+  it('GET /v1/correlations takes 29 February of a leap year and 24:00:00 (the next midnight)', async () => {
+    const { app, calls } = setup();
+    for (const since of ['2024-02-29T00:00:00Z', '2024-02-28T24:00:00Z']) expect((await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` })).statusCode).toBe(200);
+    expect(calls.map((c) => c.args[0])).toEqual([{ sinceMs: Date.UTC(2024, 1, 29) }, { sinceMs: Date.UTC(2024, 1, 29) }]);
+  });
+
   it('GET /v1/correlations answers 404 for an unknown server (NotFoundError)', async () => {
     const { app } = setup({ correlations: async () => { throw new NotFoundError('unknown edge server "edge-xx"'); } });
     expect(expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-xx' }), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown edge server "edge-xx"');

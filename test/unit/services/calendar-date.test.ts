@@ -1,0 +1,33 @@
+/**
+ * calendarDateProblem: days and times that do not exist are named (where
+ * `Date.parse` rolls them over into the next month or day), real ones pass,
+ * and text that is not an ISO 8601 date is left to the caller's format check.
+ */
+import { describe, expect, it } from 'vitest';
+import { calendarDateProblem } from '../../../services/calendar-date.ts';
+
+describe('calendarDateProblem', () => {
+  it.each([
+    ['2024-02-30T00:00:00Z', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
+    ['2024-02-30', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
+    ['2023-02-29', 'day 29 of 2023-02 does not exist (the month has 28 days)'],
+    ['1900-02-29T10:00Z', 'day 29 of 1900-02 does not exist (the month has 28 days)'],
+    ['2024-04-31 08:00:00', 'day 31 of 2024-04 does not exist (the month has 30 days)'],
+    ['2024-06-00', 'day 00 of 2024-06 does not exist (the month has 30 days)'],
+    ['2024-13-01', 'month 13 does not exist'],
+    ['2024-00-01', 'month 00 does not exist'],
+    ['2024-06-01T25:00:00Z', 'hour 25 does not exist'],
+    ['2024-06-01T24:30Z', '24:30 does not exist (hour 24 is only 24:00:00, the end of a day)'],
+    ['2024-06-01T24:00:00.5Z', '24:00:00 does not exist (hour 24 is only 24:00:00, the end of a day)'],
+    ['2024-06-01T10:60:00Z', 'minute 60 does not exist'],
+    ['2024-06-01T10:00:60Z', 'second 60 does not exist'],
+  ])('%s: %s', (text, problem) => {
+    expect(calendarDateProblem(text)).toBe(problem);
+    // Date.parse reads most of these as another day (the flaw this check is for), or refuses them.
+    if (text.startsWith('2024-02-30')) expect(new Date(Date.parse(text)).toISOString()).toBe('2024-03-01T00:00:00.000Z');
+  });
+
+  it.each(['2024-02-29T00:00:00Z', '2000-02-29', '2024-12-31T23:59:59.999+02:00', '2024-06-01 10:00', '2024-06-01T24:00:00Z', '2024-06-01T24:00', 'yesterday', '1717236000000', ''])(
+    '%j: null', (text) => expect(calendarDateProblem(text)).toBeNull(),
+  );
+});
