@@ -43,7 +43,9 @@ export const LoadVectorSchema = z.strictObject({
 export const PredictRequestSchema = z.strictObject({
   model: text,
   chip: text,
-  server: text.optional(),
+  /** Edge server whose queueing context to use; null (as the answer's `server` says it) or absent: none, the chip's typical server. */
+  server: text.nullable().transform((s) => s ?? undefined).optional()
+    .meta({ description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)' }),
   load: LoadVectorSchema.optional(),
   /** Bytes of one request's input, ≥ 1 (as `predict --input-bytes`). */
   input_bytes: z.int().min(1).optional(),

@@ -108,6 +108,21 @@ describe('POST /v1/predict', () => {
     expect(calls).toEqual([{ method: 'predict', args: [PREDICT_BODY] }]);
   });
 
+  it('takes "server": null as no server, as its own answers say it (the body of an answer with server null is a valid request)', async () => {
+    const { app, calls } = setup({ predict: async (...args: unknown[]) => { calls.push({ method: 'predict', args }); return { ...PREDICTION, server: null }; } });
+    const res = await app.inject(postJson('/v1/predict', { ...PREDICT_BODY, server: null }));
+    expect(res.statusCode).toBe(200);
+    const answer = res.json() as PredictResponse;
+    expect(answer.server).toBeNull();
+    const again = await app.inject(postJson('/v1/predict', { model: answer.model, chip: answer.chip, server: answer.server, load: answer.load }));
+    expect(again.statusCode).toBe(200);
+    // The backend is asked without a server (undefined), exactly as when the key is left out.
+    expect(calls.map((c) => (c.args[0] as { server?: string }).server)).toEqual([undefined, undefined]);
+    expect(calls[0]!.args[0]).toEqual(PREDICT_BODY);
+    const named = await app.inject(postJson('/v1/predict', { ...PREDICT_BODY, server: 'edge-eu-1' }));
+    expect([named.statusCode, (calls[2]!.args[0] as { server?: string }).server]).toEqual([200, 'edge-eu-1']);
+  });
+
   it.each([
     ['unknown top-level key', { ...PREDICT_BODY, batch: 4 }, '#/batch', /unknown key "batch"/],
     ['unknown load key', { ...PREDICT_BODY, load: { disk_util: 0.2 } }, '#/load/disk_util', /unknown key "disk_util"/],
@@ -117,6 +132,8 @@ describe('POST /v1/predict', () => {
     ['fractional input_bytes', { ...PREDICT_BODY, input_bytes: 1.5 }, '#/input_bytes', /got 1\.5/],
     ['missing model', { chip: 'jetson-agx-orin' }, '#/model', /is required/],
     ['chip not a string', { model: 'resnet50', chip: 7 }, '#/chip', /expected string.*got 7/],
+    ['empty server', { ...PREDICT_BODY, server: '' }, '#/server', /got ""/],
+    ['server not a string or null', { ...PREDICT_BODY, server: 3 }, '#/server', /got 3/],
     ['not an object', [1, 2], '#', /expected object/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app, calls } = setup();
@@ -445,6 +462,12 @@ describe('GET /openapi.json', () => {
     }
     expect(doc.paths['/v1/predict'].post.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id']);
+    // "server": null is described as a request may send it (no server), as the answer sends it.
+    expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
+      description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)',
+      anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }],
+    });
+    expect(doc.paths['/v1/predict'].post.responses['200'].content['application/json'].schema.properties.server).toEqual({ type: ['string', 'null'] });
   });
 
   it('has request schemas that accept and reject the same bodies as the app, and response schemas that fit real answers', async () => {
@@ -461,6 +484,9 @@ describe('GET /openapi.json', () => {
       ['/v1/predict', { ...PREDICT_BODY, load: { cpu_util: 1.01 } }],
       ['/v1/predict', { ...PREDICT_BODY, load: { requests_per_s: -1 } }],
       ['/v1/predict', { chip: 'x' }],
+      ['/v1/predict', { ...PREDICT_BODY, server: null }],
+      ['/v1/predict', { ...PREDICT_BODY, server: 'edge-eu-1' }],
+      ['/v1/predict', { ...PREDICT_BODY, server: '' }],
       ['/v1/recommend', RECOMMEND_BODY],
       ['/v1/recommend', { ...RECOMMEND_BODY, profile: PROFILE }],
       ['/v1/recommend', { slo: RECOMMEND_BODY.slo, rps: 1 }],
