@@ -10,7 +10,7 @@ import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
-import { floorSignificant } from '../predictor/recommend.ts';
+import { floorSignificant, MAX_RPS_DIGITS } from '../predictor/recommend.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
 import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
@@ -126,7 +126,7 @@ export function formatRecommendation(r: RecommendResponse): string {
     `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${`idle ${name}`.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
   ];
   for (const c of r.chips) {
-    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, 4)).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million < 1e5 ? c.cost_per_million.toFixed(2) : c.cost_per_million.toExponential(1)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million < 1e5 ? c.cost_per_million.toFixed(2) : c.cost_per_million.toExponential(1)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
   lines.push(`latency in ms at the requested load; law: ${r.queueing_law}`);

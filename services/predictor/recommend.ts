@@ -80,6 +80,12 @@ export function floorSignificant(r: number, digits: number): number {
   return Number(down.toPrecision(digits));
 }
 
+/**
+ * Significant digits of the highest load within the SLO wherever it is printed: the reason's "meets it up to …
+ * req/s" and the `max rps` column of `edgelat recommend` (both rounded down by {@link floorSignificant}).
+ */
+export const MAX_RPS_DIGITS = 4;
+
 const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 0.01 ? ms.toFixed(2) : ms.toPrecision(2));
 
 /**
@@ -172,7 +178,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, 3)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
+    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
     + (useMeasured && meets !== (rps <= maxRps) ? `; the measurement at this load ${meets ? 'meets' : 'misses'} the SLO although the curve through all measured loads ${meets ? 'does not' : 'does'}` : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });

@@ -9,6 +9,7 @@ import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, floorSignificant, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
 import type { ChipInfo } from '../../../services/predictor/types.ts';
+import { formatRecommendation } from '../../../services/cli/predictor.ts';
 
 const chip = (id: string, price: number | null = null): ChipInfo => ({
   chip: id, kind: 'gpu', vendor: 'V', names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: price,
@@ -161,12 +162,22 @@ describe('recommendChips', () => {
     expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(0.999);
     expect(f.meets_slo).toBe(false);
     // Rounded down where it is printed: a load just below 1 req/s does not read as 1.
-    expect(f.reason).toMatch(/meets it up to 0\.999 req\/s by the law fitted to the fleet's 6 measured load\(s\)/);
+    expect(f.reason).toMatch(/meets it up to 0\.9999 req\/s by the law fitted to the fleet's 6 measured load\(s\)/);
     // The capacity a load is compared with is the curve's (the fleet's traffic included), not a dedicated chip's.
     const over = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 50 }, [candidate('fast', fast, { curve })]).chips[0]!;
     const carried = Number(/the load exceeds the ([\d.]+) req\/s the chip carries under the fleet's traffic/.exec(over.reason)![1]);
     expect(carried).toBeGreaterThan(f.max_rps_within_slo);
     expect(carried).toBeLessThan(50);
+  });
+
+  it('the reason says the highest load within the SLO with the digits of the table\'s max rps column', () => {
+    const services: [string, ServiceTime][] = [['a', { ioMs: 0, computeMedianMs: 0.4, sigma: 0.1 }], ['b', fast], ['c', { ioMs: 1, computeMedianMs: 250, sigma: 0.3 }]];
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 1000 }, rps: 1 }, services.map(([id, s]) => candidate(id, s)));
+    const table = formatRecommendation(r).split('\n').slice(2, 2 + r.chips.length);
+    const figures = r.chips.map((c, i) => [c.chip, table[i]!.trim().split(/\s+/)[6], /meets it up to ([\d.]+) req\/s/.exec(c.reason)![1]]);
+    expect(figures).toEqual(r.chips.map((c) => [c.chip, String(floorSignificant(c.max_rps_within_slo, 4)), String(floorSignificant(c.max_rps_within_slo, 4))]));
+    // Four significant digits, rounded down, in both (the reason said 2480, 196 and 1.19 against the table's 2485, 196.7 and 1.196).
+    expect(figures.map(([, inTable]) => inTable)).toEqual(['2485', '196.7', '1.196']);
   });
 
   it('floorSignificant rounds rates down', () => {
