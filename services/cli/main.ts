@@ -8,6 +8,7 @@ import { demoCommand } from './demo.ts';
 import { simulateCommand } from './simulate.ts';
 import { pipelineRunCommand } from './pipeline.ts';
 import { serveCommand } from '../sql-endpoint/serve-command.ts';
+import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/chdb-engine.ts';
 import { UsageError } from './usage-error.ts';
 import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
 import { isReadStatement, READ_STATEMENTS, splitStatements, statementKind, WRITE_STATEMENTS } from '../warehouse/statements.ts';
@@ -142,7 +143,8 @@ program
   .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface (0 = any free port)').default(8123).argParser(intFlag('--sql-port', 0, 65_535)))
   .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
-  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number }) => {
+  .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
+  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await serveCommand(loadConfig(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });

@@ -1,17 +1,22 @@
 /**
- * The SQL engine behind the HTTP endpoint: the process's chdb `Session` on one
- * data folder.
+ * The SQL engine behind the HTTP endpoint: a chdb connection of its own on
+ * one data folder.
  *
- * chdb allows one active data folder per process: the engine shares the
- * session of `ChdbWarehouse` on the same folder (services/warehouse/chdb.ts
- * `openSession`), so `edgelat serve` answers SQL and the predictor API from one
- * engine. The engine switches the session's default database with `USE`; the
- * warehouse always names its database, so the switch does not affect it.
+ * chdb allows one active data folder per process. The engine takes a use of
+ * the process's session on the folder (services/warehouse/chdb.ts
+ * `openSession`: the folder's lock and pid file) and opens a second `Session`
+ * on it for its own queries: queries on one chdb connection run one at a time,
+ * so on the shared one a long analyst query held up `edgelat serve`'s
+ * predictor API (`/healthz` waited 4 s behind a 5-s query). Both connections
+ * see the same tables. The engine's connection has ClickHouse's
+ * `max_execution_time` (a query running longer fails with code 159,
+ * TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client went
+ * away), and switches its default database with `USE`.
  */
 import { resolve } from 'node:path';
-import type { Session } from 'chdb';
+import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
-import { openSession, releaseSession } from '../warehouse/chdb.ts';
+import { CHDB_CONNECTION_ARGS, openSession, releaseSession } from '../warehouse/chdb.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
 export interface EngineQueryResult {
@@ -78,9 +83,18 @@ export function engineError(error: unknown): WarehouseError {
 }
 
 
+/** Options of {@link ChdbEngine}. */
+export interface ChdbEngineOptions {
+  /** Longest a query may run, s (ClickHouse's max_execution_time); 0 = no limit. @default 300 */
+  maxExecutionS?: number;
+}
+
+/** Default of {@link ChdbEngineOptions.maxExecutionS}, s. */
+export const DEFAULT_MAX_EXECUTION_S = 300;
+
 /**
- * A {@link SqlEngine} on a chdb `Session` that this engine opens on `dataDir`.
- * Calls are serialized (the session's current database is shared state).
+ * A {@link SqlEngine} on a chdb connection that this engine opens on `dataDir`.
+ * Calls are serialized (the connection's current database is state).
  */
 export class ChdbEngine implements SqlEngine {
   private readonly session: Session;
@@ -94,9 +108,17 @@ export class ChdbEngine implements SqlEngine {
    * @throws {WarehouseLockedError} when another process holds the folder.
    * @throws {WarehouseError} when this process already opened another chdb folder.
    */
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: ChdbEngineOptions = {}) {
+    const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
+    if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
     this.path = resolve(dataDir);
-    this.session = openSession(this.path);
+    openSession(this.path);
+    try {
+      this.session = new Session(this.path, { connectionArgs: [...CHDB_CONNECTION_ARGS, `--max_execution_time=${limit}`] });
+    } catch (error) {
+      releaseSession(this.path);
+      throw new WarehouseError(`cannot open a second connection to the embedded warehouse at ${JSON.stringify(this.path)}: ${(error as Error).message}`, null, { cause: error });
+    }
   }
 
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default'): Promise<EngineQueryResult> {
@@ -123,6 +145,7 @@ export class ChdbEngine implements SqlEngine {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => undefined);
+    this.session.close();
     releaseSession(this.path);
   }
 

@@ -18,19 +18,22 @@ export interface ServeOptions {
   host: string;
   /** Largest ONNX upload of `POST /v1/profile`, bytes. @default 67108864 (64 MiB) */
   profileLimitBytes?: number;
+  /** Longest a query on the ClickHouse HTTP interface runs, s; 0 = no limit. @default 300 (`DEFAULT_MAX_EXECUTION_S`) */
+  sqlTimeout?: number;
 }
 
 /**
  * Serve the embedded warehouse of the configured data dir until SIGINT or
- * SIGTERM: the predictor API and ClickHouse's HTTP interface, both over the
- * process's one chdb session; then close cleanly. This process holds the data
+ * SIGTERM: the predictor API and ClickHouse's HTTP interface, over two
+ * connections of the process's chdb engine (a long SQL query does not hold up
+ * the API); then close cleanly. This process holds the data
  * folder meanwhile (other edgelat commands on it fail with a clear line).
  * @throws {WarehouseLockedError} when another process holds the data folder.
  */
 export async function serveCommand(config: EdgelatConfig, options: ServeOptions): Promise<void> {
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
-  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config)), logger });
+  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes });
   const close = async (): Promise<void> => {

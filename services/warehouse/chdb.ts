@@ -17,6 +17,9 @@ export interface ChdbWarehouseOptions {
   migrationsDir?: string;
 }
 
+/** Settings of every chdb connection: plain tables for people, no row-number column in Pretty formats (ClickHouse 26 adds one by default). */
+export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_row_numbers=0'];
+
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();
 
@@ -77,8 +80,7 @@ export function openSession(dataDir: string): Session {
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: cannot write its lock file edgelat.pid (${code}); the folder must be writable (EDGELAT_DATA_DIR)`, null, { cause: error });
   }
   try {
-    // Plain tables for people: no row-number column in Pretty formats (ClickHouse 26 adds one by default).
-    const session = new Session(path, { connectionArgs: ['--output_format_pretty_row_numbers=0'] });
+    const session = new Session(path, { connectionArgs: [...CHDB_CONNECTION_ARGS] });
     sessions.set(path, { session, users: 1 });
     return session;
   } catch (error) {

@@ -124,7 +124,10 @@ describe('edgelat CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/demo/);
     expect(help.stdout).toMatch(/EDGELAT_DATA_DIR/);
-    const badSql = await edgelat(['sql', 'SELEC nonsense'], dataDir);
+    // A typo of a read is not a read: refused before it runs, naming the reads.
+    const typo = await edgelat(['sql', 'SELEC nonsense'], dataDir);
+    expect([typo.code, errLines(typo.stderr)]).toEqual([2, ['edgelat: SELEC is not a read (SELECT, WITH, SHOW, DESCRIBE, DESC, EXISTS, EXPLAIN): add --write to run it']]);
+    const badSql = await edgelat(['sql', 'SELECT nonsense FROM'], dataDir);
     expect(badSql.code).toBe(1);
     expect(badSql.stderr).toMatch(/^edgelat: query failed: Code: \d+\. DB::Exception: /m);
   });
