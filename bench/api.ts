@@ -66,7 +66,7 @@ function createStubBackend(): PredictorBackend {
       return {
         model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: req.input_bytes ?? 602_112, load,
         total_ms: { p50, p90: Math.max(p50, p90), p99: Math.max(p50, p90, p99) }, io_ms_p50: 0.12 * p50, compute_ms_p50: 0.88 * p50,
-        benchmark: { p50_ms: 9.6, p90_ms: 11.1 }, versions: { total: 'bench-stub' },
+        benchmark: { p50_ms: 9.6, p90_ms: 11.1 }, versions: { total: 'bench-stub' }, notes: [],
       };
     },
     recommend: () => Promise.reject(new Error('not part of the benchmark')),

@@ -277,7 +277,13 @@ program
   .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0, idle)`)
   .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1)))
   .option('--json', 'print JSON', false)
-  .addHelpText('after', '\nExample: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4')
+  .addHelpText('after', `
+Load: the models read a server's queueing through gpu_util, and with requests_per_s as well through
+the mean service time the two imply (utilisation law U = X·S/c): at the same gpu_util, fewer requests
+per second mean longer requests, so longer waits. A load value above the most the fleet data shows
+on the chip gets a note: the trees hold their answer at the edge of what they saw (a lower bound).
+
+Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
     const load = parseLoad(opts.load ?? []);
     await withModelRegistry(async (warehouse, registry) => {

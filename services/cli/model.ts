@@ -141,6 +141,7 @@ export function formatPrediction(p: LatencyPrediction): string {
     `  median  i/o ${f(p.io_ms_p50)} ms   compute ${f(p.compute_ms_p50)} ms`,
     `  benchmark (MLPerf SingleStream, unloaded): p50 ${f(p.benchmark.p50_ms)} ms, p90 ${f(p.benchmark.p90_ms)} ms`,
     `  models: ${Object.values(p.versions).join(', ')}`,
+    ...p.notes.map((n) => `  note: ${n}`),
   ].join('\n') + '\n';
 }
 

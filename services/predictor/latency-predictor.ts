@@ -35,6 +35,8 @@ export class LatencyPredictor {
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
   private serverChips = new Map<string, string>();
+  /** Largest value of each load feature the fleet data shows per chip (`LOAD_FEATURES` order; null: never measured). */
+  private loadMax = new Map<string, (number | null)[]>();
   private catalog = new Set<string>();
   private loading: Promise<void> | null = null;
 
@@ -68,6 +70,9 @@ export class LatencyPredictor {
     const servers = await this.warehouse.query<{ s: string; c: string }>(
       `SELECT edge_server_id AS s, any(chip) AS c FROM ${this.warehouse.database}.inference_enriched GROUP BY s`);
     this.serverChips = new Map(servers.map((r) => [r.s, r.c]));
+    const maxima = await this.warehouse.query<Record<string, number | string | null>>(
+      `SELECT chip, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')} FROM ${this.warehouse.database}.inference_enriched GROUP BY chip`);
+    this.loadMax = new Map(maxima.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
     this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
@@ -136,6 +141,7 @@ export class LatencyPredictor {
       total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
       io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
+      notes: loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)),
     };
   }
 
@@ -144,4 +150,25 @@ export class LatencyPredictor {
     for (const c of this.champions.values()) await c.scorer.close();
     this.champions.clear();
   }
+}
+
+/**
+ * Notes on a prediction's load: each load value above the most the fleet data shows on the chip.
+ * Trees hold their answer at the edge of what they were trained on (they do not extrapolate), so
+ * the predicted latency at such a load is what the busiest measured load gave: a lower bound, not
+ * an estimate.
+ * @param load     The request's load values by `LOAD_FEATURES` name (unset: 0).
+ * @param maxima   The fleet's largest value per load feature on the chip, in `LOAD_FEATURES` order (null: never measured).
+ * @returns One sentence per load value beyond the measured range; [] when all are within it.
+ */
+export function loadNotes(chip: string, load: Readonly<Record<string, number>>, maxima: readonly (number | null)[]): string[] {
+  const notes: string[] = [];
+  for (const [i, k] of LOAD_FEATURES.entries()) {
+    const v = load[k] ?? 0;
+    const max = maxima[i] ?? null;
+    if (v <= 0 || (max !== null && v <= max * (1 + 1e-9))) continue;
+    notes.push(`${k}=${v} is above the most the fleet data shows on ${chip} (${max === null ? 'never measured' : Number(max.toPrecision(4))}): `
+      + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound');
+  }
+  return notes;
 }

@@ -63,6 +63,7 @@ export const PredictResponseSchema = z.object({
   compute_ms_p50: z.number(),
   benchmark: z.object({ p50_ms: z.number(), p90_ms: z.number() }),
   versions: z.record(z.string(), z.string()),
+  notes: z.array(z.string()).meta({ description: 'caveats of the answer, one sentence each (a load beyond what the fleet data shows on the chip: the latency there is a lower bound)' }),
 });
 
 /** `ModelProfile` (services/profiler/types.ts); `strict` rejects unknown keys (requests), otherwise they are stripped (responses). */

@@ -43,6 +43,8 @@ export interface PredictResponse {
   benchmark: { p50_ms: number; p90_ms: number };
   /** Model version used per kind. */
   versions: Record<string, string>;
+  /** Caveats of the answer, one sentence each (a load beyond what the fleet data shows on the chip); [] when none. */
+  notes: string[];
 }
 
 /** `POST /v1/recommend` body: exactly one of `model` and `profile`. */

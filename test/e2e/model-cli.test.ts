@@ -32,7 +32,7 @@ interface Registered {
 interface Prediction {
   model: string; chip: string; server: string | null; input_bytes: number; load: Record<string, number>;
   total_ms: { p50: number; p90: number; p99: number }; io_ms_p50: number; compute_ms_p50: number;
-  benchmark: { p50_ms: number; p90_ms: number }; versions: Record<string, string>;
+  benchmark: { p50_ms: number; p90_ms: number }; versions: Record<string, string>; notes: string[];
 }
 
 const KINDS = ['total_ms_p50', 'total_ms_p90', 'total_ms_p99', 'io_ms_p50', 'compute_ms_p50'];
@@ -200,6 +200,17 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(p.load).toEqual(Object.fromEntries(LOAD_KEYS.map((k) => [k, 0])));
     expect(q.load).toEqual(Object.fromEntries(LOAD_KEYS.map((k) => [k, k === 'gpu_util' ? 0.9 : 0])));
     expect(q.total_ms.p99).toBeGreaterThanOrEqual(p.total_ms.p99);
+
+    // A load above the most the fleet data shows on the chip gets a note naming that maximum.
+    const maxOf = async (k: string): Promise<number> => Number((await edgelat(['sql', `SELECT max(${k}) FROM edgelat.inference_enriched WHERE chip = {c:String}`, '--format', 'csv', '--param', `c=${CHIP}`], dataDir)).stdout.trim());
+    const note = (k: string, v: number, max: number) => `${k}=${v} is above the most the fleet data shows on ${CHIP} (${max}): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`;
+    const [gpuMax, depthMax] = [await maxOf('gpu_util'), await maxOf('queue_depth')];
+    expect(depthMax).toBeGreaterThan(0);
+    expect(p.notes).toEqual([]);
+    expect(q.notes).toEqual(0.9 > gpuMax ? [note('gpu_util', 0.9, Number(gpuMax.toPrecision(4)))] : []);
+    const deep = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', `queue_depth=${10 * depthMax}`], dataDir);
+    expect(deep.code).toBe(0);
+    expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([`  note: ${note('queue_depth', 10 * depthMax, depthMax)}`]);
   });
 
   it('predict and model train refuse bad input with exit 2 and one line naming it', async () => {

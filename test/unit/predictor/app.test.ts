@@ -20,7 +20,7 @@ const PREDICTION: PredictResponse = {
   model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
   load: { cpu_util: 0.62, gpu_util: 0.71, mem_util: 0.4, queue_depth: 3, concurrency: 4, requests_per_s: 38 },
   total_ms: { p50: 14.2, p90: 21.7, p99: 38.9 }, io_ms_p50: 1.8, compute_ms_p50: 12.4,
-  benchmark: { p50_ms: 9.6, p90_ms: 11.1 }, versions: { total: 'gbt-2026-11-29', io: 'gbt-2026-11-29' },
+  benchmark: { p50_ms: 9.6, p90_ms: 11.1 }, versions: { total: 'gbt-2026-11-29', io: 'gbt-2026-11-29' }, notes: [],
 };
 const PROFILE: ModelProfile = {
   model_id: 'tiny-cnn', model_version: '1', params: 4_634, macs: 1_204_224, flops: 2_408_448, element_ops: 65_536, weight_bytes: 18_536,
