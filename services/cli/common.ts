@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
+import { calendarDateProblem } from '../calendar-date.ts';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
@@ -90,6 +91,9 @@ export function timeFlag(name: string) {
     const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
     // Within the range a Date (and ClickHouse DateTime64) can hold.
     if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
+    // Date.parse rolls a day that does not exist (2024-02-30) over into the next month.
+    const problem = calendarDateProblem(v);
+    if (problem !== null) throw new InvalidArgumentError(`${name} must be a date and time that exist: ${problem}, got ${JSON.stringify(value)}`);
     return ms;
   };
 }

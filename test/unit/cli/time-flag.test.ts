@@ -1,0 +1,33 @@
+/**
+ * `timeFlag`: the CLI's --since/--until parser. A time is ISO 8601 (no zone: UTC) or epoch ms; a day or
+ * time of day that does not exist is refused, not rolled over into the next month as Date.parse does.
+ */
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { timeFlag } from '../../../services/cli/common.ts';
+
+const since = timeFlag('--since');
+
+describe('timeFlag', () => {
+  it.each([
+    ['2024-06-01T10:00:00Z', Date.UTC(2024, 5, 1, 10)],
+    ['2024-06-01 10:00', Date.UTC(2024, 5, 1, 10)],
+    ['2024-02-29T23:59:59.5', Date.UTC(2024, 1, 29, 23, 59, 59, 500)],
+    ['2024-06-01T10:00:00+02:00', Date.UTC(2024, 5, 1, 8)],
+    ['1717236000000', 1_717_236_000_000],
+  ])('%j is %d ms', (text, ms) => {
+    expect(since(text)).toBe(ms);
+  });
+
+  it.each([
+    ['2024-02-30T00:00:00Z', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
+    ['2023-02-29 10:00', 'day 29 of 2023-02 does not exist (the month has 28 days)'],
+    ['2024-04-31T10:00:00+02:00', 'day 31 of 2024-04 does not exist (the month has 30 days)'],
+  ])('refuses %j: %s', (text, why) => {
+    expect(() => since(text)).toThrow(new InvalidArgumentError(`--since must be a date and time that exist: ${why}, got ${JSON.stringify(text)}`));
+  });
+
+  it('refuses a text that is no time, naming the flag', () => {
+    expect(() => since('yesterday')).toThrow('--since must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got "yesterday"');
+  });
+});
