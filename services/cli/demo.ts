@@ -47,29 +47,18 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
 }
 
 /**
- * Whether a long option was typed on the command line (`--flag value` or `--flag=value`, before a `--`).
- * commander hands a command its options with their defaults filled in, so the values alone cannot tell.
- * @param flag  The option, e.g. `--shadows`.
- * @param argv  The arguments after `node edgelat.js`. @default process.argv.slice(2)
- */
-export function flagGiven(flag: string, argv: readonly string[] = process.argv.slice(2)): boolean {
-  const end = argv.indexOf('--');
-  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === flag || a.startsWith(`${flag}=`));
-}
-
-/**
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  * @param opts.shadows       Production servers with a shadow deployment; more than `servers` is refused when typed,
  *                           the default ({@link DEMO_SHADOW_SERVERS}) is capped at `servers`. @default DEMO_SHADOW_SERVERS
- * @param opts.shadowsGiven  Whether `--shadows` was typed (the CLI fills in its default). @default flagGiven('--shadows')
+ * @param opts.shadowsGiven  Whether `shadows` was asked for (false: the CLI's default, capped at `servers`). @default true
  * @throws {UsageError} on a bad webhook URL, `--alerts-states` without `--alerts-webhook`, a typed `--shadows`
  *   above `--servers`, or a setting the simulator refuses (named by its flag).
  */
 export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
-  if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? flagGiven('--shadows'))) {
+  if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
     throw new UsageError(`--shadows ${opts.shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
   }
   const sim = {

@@ -85,8 +85,8 @@ program
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number }) => {
-    await demoCommand(loadConfig(), opts);
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number }, command: Command) => {
+    await demoCommand(loadConfig(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
 program
