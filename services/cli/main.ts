@@ -68,6 +68,12 @@ Environment:
   EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
   EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)
   EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads (default 604800000, 7 days)
+  EDGELAT_ALERT_THRESHOLD          alert policy: |r| that counts as strong (default 0.5), with EDGELAT_ALERT_HYSTERESIS (0.1),
+                                   EDGELAT_ALERT_MIN_N (30), EDGELAT_ALERT_FIRE_AFTER (3), EDGELAT_ALERT_CLEAR_AFTER (3), EDGELAT_ALERT_LOOKBACK (20)
+  EDGELAT_ALERTS_TIMEOUT_MS        longest wait for the alert webhook's answer (default 10000)
+  EDGELAT_SHADOWS                  true: pipeline run also runs shadow-compare (default false; the demo always does)
+  EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
+                                   EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage;
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
