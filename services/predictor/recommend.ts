@@ -162,7 +162,9 @@ export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCu
 function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> & { capacity: number } {
   const { rps, slo } = input;
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
-  const useMeasured = c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
+  // At 0 req/s the answer is the idle one: the fleet's requests in the lowest load bucket ran beside
+  // their servers' other traffic (a server at 0.3 req/s of this model may be busy with another).
+  const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
   const { rateScale, calibration, points } = fitCurve(c, slo);
   const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
@@ -175,7 +177,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const costRate = rps > 0 ? rps : maxRps;
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
-  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `predicted from ${c.basis}`;
+  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
   const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
     + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)

@@ -55,6 +55,14 @@ describe('recommendChips', () => {
     expect(few.chips[0]!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 10, 1, 0.99), 9);
   });
 
+  it('answers 0 req/s with the idle latency, not the fleet\'s lowest load bucket (its servers\' other traffic)', () => {
+    const measured = { chip: 'fast', ratePerS: 0, n: 350, p50: 300, p90: 900, p99: 1175 };
+    const [f] = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 0 }, [candidate('fast', fast, { measured })]).chips;
+    expect(f!.at_load).toEqual(f!.idle);
+    expect(f!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 0, 1, 0.99), 9);
+    expect(f!.reason).toMatch(/: p99 [\d.]+ ms, idle, predicted from benchmarks \(2 systems\); /);
+  });
+
   it('names shadow deployments in the evidence and the reason', () => {
     const shadow = { windows: 4, pairs: 2515, better: 3, worse: 0, equivalent: 1, inconclusive: 0, median_ratio: 0.374, against: ['jetson-xavier-nx'] };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow } })]);
