@@ -121,6 +121,35 @@ function checkAnswer<S extends z.ZodType>(schema: S, value: unknown, route: stri
   throw new Error(`backend answer of ${route} does not match its schema: ${JSON.stringify(result.errors.slice(0, 10))}`);
 }
 
+/**
+ * Parse a JSON request body, refusing what Fastify's default parser refuses (secure-json-parse's
+ * prototype poisoning: a `__proto__` key, or a `constructor` key holding a `prototype`).
+ * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), or the poisoning key's JSON pointer.
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^Unexpected token '(.)', ".*" is not valid JSON$/s, "unexpected token '$1'");
+    throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body is not valid JSON: ${reason}`);
+  }
+  const stack: [unknown, string][] = [[value, '#']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, child] of Object.entries(node)) {
+      const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
+        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${JSON.stringify(key)} key at ${at}: refused (prototype poisoning)`);
+      }
+      stack.push([child, at]);
+    }
+  }
+  return value;
+}
+
 /** Map a thrown error to a problem; null means unexpected (500). */
 function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
@@ -190,6 +219,16 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       });
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
+  });
+
+  // JSON bodies: the parser's own reason (with its position) in the 400, and a prototype-poisoning key named.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 
   const allowed = new Map<string, string[]>();

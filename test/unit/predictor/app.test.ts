@@ -145,11 +145,17 @@ describe('POST /v1/predict', () => {
 
   it('answers 400 for malformed and empty JSON', async () => {
     const { app } = setup();
-    const bad = await app.inject({ method: 'POST', url: '/v1/predict', payload: '{"model": ', headers: { 'content-type': 'application/json' } });
-    const detail = 'request body is not valid JSON, or has a "__proto__" or "constructor" key (refused)';
-    expect(expectProblem(bad, 400, PROBLEM_TYPES.malformedBody).detail).toBe(detail);
-    const poisoned = await app.inject({ method: 'POST', url: '/v1/predict', payload: '{"__proto__": {"model": "x"}}', headers: { 'content-type': 'application/json' } });
-    expect(expectProblem(poisoned, 400, PROBLEM_TYPES.malformedBody).detail).toBe(detail);
+    const post = (payload: string) => app.inject({ method: 'POST', url: '/v1/predict', payload, headers: { 'content-type': 'application/json' } });
+    // The JSON parser's own reason, with its position where it has one.
+    expect(expectProblem(await post('{"model": '), 400, PROBLEM_TYPES.malformedBody).detail).toBe('request body is not valid JSON: Unexpected end of JSON input');
+    expect(expectProblem(await post('{"model": "a",}'), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toBe('request body is not valid JSON: Expected double-quoted property name in JSON at position 14');
+    expect(expectProblem(await post('{"model": tru}'), 400, PROBLEM_TYPES.malformedBody).detail).toBe("request body is not valid JSON: unexpected token '}'");
+    // Prototype poisoning (what Fastify's parser refuses), named by its JSON pointer.
+    expect(expectProblem(await post('{"__proto__": {"model": "x"}}'), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toBe('request body has a "__proto__" key at #/__proto__: refused (prototype poisoning)');
+    expect(expectProblem(await post('{"model": "m", "load": {"constructor": {"prototype": {"x": 1}}}}'), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toBe('request body has a "constructor" key at #/load/constructor: refused (prototype poisoning)');
     const empty = await app.inject({ method: 'POST', url: '/v1/predict', payload: '', headers: { 'content-type': 'application/json' } });
     expect(expectProblem(empty, 400, PROBLEM_TYPES.malformedBody).detail).toMatch(/empty/);
   });
