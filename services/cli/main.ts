@@ -11,7 +11,7 @@ import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/chdb-engine.ts';
 import { UsageError } from './usage-error.ts';
 import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
-import { isReadStatement, READ_STATEMENTS, splitStatements, statementKind, WRITE_STATEMENTS } from '../warehouse/statements.ts';
+import { isReadStatement, outsideReach, READ_STATEMENTS, splitStatements, statementKind, WRITE_STATEMENTS } from '../warehouse/statements.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -107,6 +107,7 @@ program
     if (statements.length === 0) throw new UsageError('the query is empty');
     if (statements.length > 1) throw new UsageError(`the query holds ${statements.length} statements (split at ';'): edgelat sql runs one at a time`);
     const kind = statementKind(statements[0]!);
+    if (!opts.write && outsideReach(statements[0]!) === 'INTO OUTFILE') throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
     if (!opts.write && !isReadStatement(kind)) {
       throw new UsageError(WRITE_STATEMENTS.includes(kind)
         ? `${kind} changes the warehouse: add --write to run it`

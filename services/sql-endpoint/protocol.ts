@@ -109,8 +109,8 @@ export function contentType(format: string): string {
 const CLIENT_ERRORS = new Set([6, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 117, 130, 386, 456, 457, 472]);
 /** ClickHouse codes answered with 404 (unknown table or database). */
 const NOT_FOUND = new Set([60, 81]);
-/** ClickHouse codes answered with 403 (READONLY: a change over GET). */
-const FORBIDDEN = new Set([164]);
+/** ClickHouse codes answered with 403 (READONLY: a change over GET; ACCESS_DENIED). */
+const FORBIDDEN = new Set([164, 497]);
 
 /** HTTP status ClickHouse gives an exception with `code` (null: unknown failure). */
 export function statusOf(code: number | null): number {

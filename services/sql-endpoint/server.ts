@@ -12,8 +12,12 @@
  * accepted and ignored. One statement a request (ClickHouse's "Multi-statements
  * are not allowed", code 62). Over GET only reads run (`READ_STATEMENTS`; else
  * code 164 READONLY, HTTP 403), as in ClickHouse, where GET implies readonly:
- * a web page can make a browser send a GET to localhost. No authentication:
- * bind it to 127.0.0.1.
+ * a web page can make a browser send a GET to localhost. A request a browser
+ * sent for a web page (an `Origin` of another site, or `Sec-Fetch-Site` other
+ * than same-origin/none) and a statement that reaches outside the warehouse
+ * (`INTO OUTFILE`, `file()`, `url()`, …: chdb has no file-system jail) are
+ * refused (code 497, ACCESS_DENIED, HTTP 403). No authentication: bind it to
+ * 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -24,7 +28,7 @@ import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { isReadStatement, splitStatements, statementKind } from '../warehouse/statements.ts';
+import { isReadStatement, outsideReach, splitStatements, statementKind } from '../warehouse/statements.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
@@ -108,6 +112,14 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .type('text/plain; charset=UTF-8')
         .send(exceptionText(code, e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `)));
     };
+    // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): with
+    // no authentication, answer only clients outside a browser (curl, @clickhouse/client, BI servers),
+    // which send neither Origin nor Sec-Fetch-Site.
+    const site = request.headers['sec-fetch-site'];
+    const origin = request.headers.origin;
+    if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`)) {
+      return fail(new WarehouseError(`Code: 497. DB::Exception: a request sent by a web page (${origin === undefined ? `Sec-Fetch-Site: ${String(site)}` : `Origin: ${origin}`}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`, 497));
+    }
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const queryParam = url.get('query') ?? '';
@@ -130,6 +142,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const statements = splitStatements(sql);
       if (statements.length === 0) return fail(new WarehouseError('Code: 62. DB::Exception: empty query: it holds only comments. (SYNTAX_ERROR)', 62));
       if (statements.length > 1) return fail(new WarehouseError(`Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds ${statements.length} statements. (SYNTAX_ERROR)`, 62));
+      const reach = outsideReach(statements[0]!);
+      if (reach !== null) return fail(new WarehouseError(`Code: 497. DB::Exception: ${reach} reaches outside the warehouse (files, URLs, other systems): the edgelat endpoint runs chdb with no file-system jail, so it does not. (ACCESS_DENIED)`, 497));
       if (request.method === 'GET' && !isReadStatement(statementKind(statements[0]!))) {
         // A text ClickHouse cannot parse gets its syntax error (400), as ClickHouse parses before it checks readonly.
         await engine.query('SELECT formatQuery({q:String})', { q: statements[0]! }, 'TSV', database);

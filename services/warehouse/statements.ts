@@ -101,6 +101,62 @@ export function splitStatements(sql: string): string[] {
   return out;
 }
 
+/**
+ * A statement's code: string literals, quoted identifiers, heredocs and comments blanked out
+ * (each character of them a space, so positions stay), for looking for keywords.
+ * @param statement  One statement (see {@link splitStatements}).
+ */
+export function codeOf(statement: string): string {
+  let out = '';
+  let i = 0;
+  while (i < statement.length) {
+    const c = statement[i]!;
+    let end = i;
+    if ((c === '-' && statement[i + 1] === '-') || c === '#') {
+      const nl = statement.indexOf('\n', i);
+      end = nl < 0 ? statement.length : nl;
+    } else if (c === '/' && statement[i + 1] === '*') {
+      const close = statement.indexOf('*/', i + 2);
+      end = close < 0 ? statement.length : close + 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      end = quotedEnd(statement, i);
+    } else if (c === '$' && HEREDOC.test(statement.slice(i, i + 64))) {
+      const tag = HEREDOC.exec(statement.slice(i, i + 64))![0];
+      const close = statement.indexOf(tag, i + tag.length);
+      end = close < 0 ? statement.length : close + tag.length;
+    }
+    if (end > i) {
+      out += ' '.repeat(end - i);
+      i = end;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a statement reaches outside the warehouse: writes a file (`INTO OUTFILE`) or reads or
+ * writes files, URLs or other systems through a table function (`file(…)`, `url(…)`, `s3(…)`, …).
+ * chdb is ClickHouse's local mode: it reads and writes any path the process may, with no
+ * `user_files_path` jail, so the SQL endpoint refuses these (ClickHouse's HTTP interface writes no
+ * file either). Table functions: ClickHouse SQL reference, "Table Functions".
+ * @returns What it reaches for, e.g. `INTO OUTFILE` or `file()`; null when nothing.
+ */
+export function outsideReach(statement: string): string | null {
+  const code = codeOf(statement);
+  if (/\bINTO\s+OUTFILE\b/i.test(code)) return 'INTO OUTFILE';
+  const fn = new RegExp(`\\b(${OUTSIDE_TABLE_FUNCTIONS.join('|')})\\s*\\(`, 'i').exec(code);
+  return fn ? `${fn[1]!.toLowerCase()}()` : null;
+}
+
+/** Table functions that read or write outside the warehouse (files, URLs, other databases, programs). */
+export const OUTSIDE_TABLE_FUNCTIONS: readonly string[] = [
+  'file', 'fileCluster', 'url', 'urlCluster', 's3', 's3Cluster', 'gcs', 'azureBlobStorage', 'azureBlobStorageCluster', 'hdfs', 'hdfsCluster',
+  'mysql', 'postgresql', 'sqlite', 'mongodb', 'redis', 'odbc', 'jdbc', 'remote', 'remoteSecure', 'executable', 'deltaLake', 'hudi', 'iceberg',
+];
+
 /** A heredoc's opening tag: `$$` or `$name$`. */
 const HEREDOC = /^\$\w*\$/;
 

@@ -39,6 +39,8 @@ describe('edgelat CLI', () => {
       const two = await edgelat(['sql', ...args], dataDir);
       expect([two.code, errLines(two.stderr)]).toEqual([2, ["edgelat: the query holds 2 statements (split at ';'): edgelat sql runs one at a time"]]);
     }
+    const outfile = await edgelat(['sql', `SELECT 1 INTO OUTFILE '${join(dataDir, 'out.tsv')}'`], dataDir);
+    expect([outfile.code, errLines(outfile.stderr), existsSync(join(dataDir, 'out.tsv'))]).toEqual([2, ['edgelat: INTO OUTFILE writes a file: add --write to run it'], false]);
     const check = await edgelat(['sql', 'CHECK TABLE edgelat.inference_enriched'], dataDir);
     expect([check.code, errLines(check.stderr)]).toEqual([2, ['edgelat: CHECK is not a read (SELECT, WITH, SHOW, DESCRIBE, DESC, EXISTS, EXPLAIN): add --write to run it']]);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);

@@ -189,6 +189,37 @@ describe('sql endpoint over HTTP', () => {
     for (const read of ['SELECT 1;', 'WITH 2 AS x SELECT x', 'SHOW DATABASES', 'DESCRIBE TABLE system.one', 'EXPLAIN SELECT 1']) expect([read, (await get(read)).status]).toEqual([read, 200]);
   });
 
+  it('refuses a statement that reaches outside the warehouse (INTO OUTFILE, file(), url()), over GET and POST alike', async () => {
+    const { existsSync } = await import('node:fs');
+    const target = join(tmpdir(), `edgelat-outfile-${process.pid}.txt`);
+    for (const [sql, what] of [
+      [`SELECT 'x' INTO OUTFILE '${target}'`, 'INTO OUTFILE'],
+      [`INSERT INTO FUNCTION file('${target}', 'TSV', 'x String') VALUES ('a')`, 'file()'],
+      ["SELECT * FROM file('/etc/hostname', 'LineAsString')", 'file()'],
+      ["SELECT * FROM URL ('http://127.0.0.1:9/x', 'TSV', 'x String')", 'url()'],
+    ] as const) {
+      for (const res of [await get(sql), await post(sql)]) {
+        expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, 403, '497']);
+        expect(await res.text()).toMatch(new RegExp(`^Code: 497\\. DB::Exception: ${what.replace(/[()]/g, '\\$&')} reaches outside the warehouse`));
+      }
+    }
+    expect(existsSync(target)).toBe(false);
+    // Words in strings and comments are not calls.
+    expect(await (await get("SELECT 'file(x) INTO OUTFILE' /* url( */ AS t")).text()).toBe('file(x) INTO OUTFILE\n');
+  });
+
+  it('refuses a request a browser sent for a web page (Origin of another site, Sec-Fetch-Site cross-site)', async () => {
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+      const res = await fetch(`${endpoint!.url}/?query=${encodeURIComponent('SELECT 1')}`, { headers });
+      expect([JSON.stringify(headers), res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([JSON.stringify(headers), 403, '497']);
+      expect(await res.text()).toMatch(/^Code: 497\. DB::Exception: a request sent by a web page \((Origin: https:\/\/evil\.example|Sec-Fetch-Site: same-site|Sec-Fetch-Site: cross-site)\)/);
+    }
+    // The endpoint's own origin, and a request typed in the address bar (Sec-Fetch-Site: none), are answered.
+    for (const headers of [{ origin: endpoint!.url }, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
+      expect(await (await fetch(`${endpoint!.url}/?query=${encodeURIComponent('SELECT 1')}`, { headers })).text()).toBe('1\n');
+    }
+  });
+
   it('inserts a gzip body with the statement in the URL', async () => {
     const { gzipSync } = await import('node:zlib');
     const db = randomDb('raw');

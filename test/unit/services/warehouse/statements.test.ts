@@ -5,7 +5,7 @@
  * are not allowed" and formats a single one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isReadStatement, splitStatements, statementKind, WRITE_STATEMENTS } from '../../../../services/warehouse/statements.ts';
+import { codeOf, isReadStatement, outsideReach, splitStatements, statementKind, WRITE_STATEMENTS } from '../../../../services/warehouse/statements.ts';
 import type { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../../../helpers/warehouse.ts';
 
@@ -86,5 +86,27 @@ describe('splitStatements', () => {
   it('reads a long text in linear time (a 4 MB VALUES list)', () => {
     const sql = `INSERT INTO t VALUES ${Array.from({ length: 200_000 }, (_, i) => `(${i}, 'v;${i}')`).join(', ')}`;
     expect(splitStatements(sql)).toEqual([sql]);
+  });
+});
+
+describe('codeOf and outsideReach', () => {
+  it('blanks strings, quoted names, heredocs and comments, keeping positions', () => {
+    const sql = "SELECT 'a;b', `c`, $$d$$ -- e\n/* f */ FROM t";
+    expect(codeOf(sql)).toBe(`SELECT ${' '.repeat(5)}, ${' '.repeat(3)}, ${' '.repeat(5)} ${' '.repeat(4)}\n${' '.repeat(7)} FROM t`);
+    expect(codeOf(sql)).toHaveLength(sql.length);
+  });
+
+  it.each([
+    ["SELECT 1 INTO OUTFILE 'x.tsv'", 'INTO OUTFILE'],
+    ["select 1 into\n outfile 'x'", 'INTO OUTFILE'],
+    ["INSERT INTO FUNCTION file('x', 'TSV', 'a String') VALUES ('a')", 'file()'],
+    ["SELECT * FROM s3 ('https://b/x.csv')", 's3()'],
+    ["SELECT * FROM URL('http://x')", 'url()'],
+    ["SELECT * FROM remoteSecure('h', db.t)", 'remotesecure()'],
+    ["SELECT 'INTO OUTFILE', \"file\"(1) -- url(", null],
+    ['SELECT filesize, url_path FROM t', null],
+    ['SELECT profile(1)', null],
+  ])('%j → %j', (sql, reach) => {
+    expect(outsideReach(sql)).toBe(reach);
   });
 });
