@@ -17,8 +17,9 @@
  *   source `mlperf`). Other scenarios are counted in `runsSkipped`.
  * - A run MLPerf marked `result_valid` = `INVALID` is counted in `runsSkipped`
  *   (`result_valid=INVALID`); any value but `VALID` or `INVALID` is a bad line.
- *   `p50_latency_ms`, when the file has that column, must be a decimal number
- *   > 0 like `p90_latency_ms`. These checks come before the repeat check, so a
+ *   `p50_latency_ms`, when the file has that column and the cell is not
+ *   empty, must be a decimal number > 0 like `p90_latency_ms` (it is not
+ *   imported: a bad one marks a damaged line; an empty one loses nothing). These checks come before the repeat check, so a
  *   bad or invalid line is never counted as a repeat of an imported run.
  * - `model_id` is the run's `model`, lower-cased, without the accuracy targets
  *   `-99` / `-99.9` (at the end or before `_`: `bert-99.9` → `bert`,
@@ -180,7 +181,7 @@ interface SystemInfo {
  * → problem (`system_id`); scenario other than `SingleStream` → counted in
  * `runsSkipped`; `result_valid` (when the column exists) `INVALID` → counted
  * in `runsSkipped`, other than `VALID` → problem; empty `model` → problem;
- * `p50_latency_ms` (when the column exists) or `p90_latency_ms` not a decimal
+ * `p50_latency_ms` (when the column exists and the cell is not empty) or `p90_latency_ms` not a decimal
  * number > 0 → problem; a second line of the same (system, model id) →
  * counted in `runsSkipped`. So `runsRead` = benchmark rows + runs problems +
  * skipped runs. Chips are those of all accepted systems.
@@ -253,7 +254,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const modelId = mlperfModelId(rec.model!);
       if (modelId === '') { bad('model', 'empty model'); continue; }
       const p50 = rec.p50_latency_ms;
-      if (p50 !== undefined && !positiveMs(p50)) { bad('p50_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p50)}`); continue; }
+      if (p50 !== undefined && p50.trim() !== '' && !positiveMs(p50)) { bad('p50_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p50)}`); continue; }
       const p90 = rec.p90_latency_ms!;
       if (!positiveMs(p90)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
       const ms = Number(p90);

@@ -152,7 +152,7 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       run('abc', 'VALID'), // 3
       run('-1', 'VALID'), // 4
       run('0', 'VALID'), // 5
-      run('', 'VALID'), // 6
+      run('', 'VALID'), // 6: an empty p50 is no damage (p50 is not imported): a repeat of line 2
       run('0x10', 'VALID'), // 7
       run('1e999', 'VALID'), // 8: Infinity
       run('1', 'INVALID'), // 9
@@ -167,19 +167,18 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       ['r.csv', 3, 'p50_latency_ms', 'abc', 'latency must be a number > 0 ms, got "abc"'],
       ['r.csv', 4, 'p50_latency_ms', '-1', 'latency must be a number > 0 ms, got "-1"'],
       ['r.csv', 5, 'p50_latency_ms', '0', 'latency must be a number > 0 ms, got "0"'],
-      ['r.csv', 6, 'p50_latency_ms', '', 'latency must be a number > 0 ms, got ""'],
       ['r.csv', 7, 'p50_latency_ms', '0x10', 'latency must be a number > 0 ms, got "0x10"'],
       ['r.csv', 8, 'p50_latency_ms', '1e999', 'latency must be a number > 0 ms, got "1e999"'],
       ['r.csv', 11, 'result_valid', 'valid', 'expected VALID or INVALID, got "valid"'],
       ['r.csv', 12, 'result_valid', '', 'expected VALID or INVALID, got ""'],
     ]);
     expect(r.runsSkipped).toEqual([
-      { reason: 'a repeat of a run already imported for this system (same model name)', count: 1 },
+      { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
       { reason: 'result_valid=INVALID', count: 2 },
       { reason: 'scenario=Offline', count: 1 },
     ]);
     expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 2]]);
-    expect(r.benchmark.length + r.problems.length + 4).toBe(r.runsRead);
+    expect(r.benchmark.length + r.problems.length + 5).toBe(r.runsRead);
   });
 
   it('imports files without the p50 and result_valid columns as before', () => {
