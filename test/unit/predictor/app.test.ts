@@ -352,7 +352,7 @@ describe('GET routes', () => {
     ['2024-02-30T00:00:00Z', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
     ['2023-02-29', 'day 29 of 2023-02 does not exist (the month has 28 days)'],
     ['2024-04-31T10:00:00+02:00', 'day 31 of 2024-04 does not exist (the month has 30 days)'],
-    ['2024-06-01T24:30:00Z', '24:30:00 does not exist (hour 24 is only 24:00:00, the end of a day)'],
+    ['2024-06-01T24:30:00Z', 'hour 24 does not exist (write 00:00 of the next day)'],
   ])('GET /v1/correlations answers 400 naming since and the value for a day or time that does not exist (?since=%s)', async (since, why) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?since=${encodeURIComponent(since)}` }), 400, PROBLEM_TYPES.validation);
@@ -362,9 +362,9 @@ describe('GET routes', () => {
     expect(calls).toEqual([]);
   });
 
-  it('GET /v1/correlations takes 29 February of a leap year and 24:00:00 (the next midnight)', async () => {
+  it('GET /v1/correlations takes 29 February of a leap year and the last millisecond of a day', async () => {
     const { app, calls } = setup();
-    for (const since of ['2024-02-29T00:00:00Z', '2024-02-28T24:00:00Z']) expect((await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` })).statusCode).toBe(200);
+    for (const since of ['2024-02-29T00:00:00Z', '2024-02-28T23:59:59.999Z']) expect((await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` })).statusCode).toBe(200);
     expect(calls.map((c) => c.args[0])).toEqual([{ sinceMs: Date.UTC(2024, 1, 29) }, { sinceMs: Date.UTC(2024, 1, 29) }]);
   });
 
