@@ -36,8 +36,26 @@ export function readNamed(flag: string, path: string): NamedText {
   }
 }
 
-/** Load the HELP files the flags name. @throws {UsageError} on missing flags or unreadable files. */
+/** The file flags of each benchmark format. */
+const FORMAT_FLAGS: Readonly<Record<string, readonly (keyof BenchmarkFileOptions)[]>> = { help: ['architectures', 'latency'], mlperf: ['runs', 'systems'] };
+
+/**
+ * Refuse file flags of the other format (they would be ignored without a word).
+ * @throws {UsageError} naming the flags, the format given and the flags it reads.
+ */
+export function refuseOtherFormatFlags(opts: BenchmarkFileOptions): void {
+  const own = FORMAT_FLAGS[opts.format];
+  if (!own) return;
+  const flag = (k: string) => `--${k}`;
+  const foreign = Object.values(FORMAT_FLAGS).flat().filter((k) => !own.includes(k) && opts[k] !== undefined && (!Array.isArray(opts[k]) || opts[k].length > 0));
+  if (foreign.length > 0) {
+    throw new UsageError(`${foreign.map(flag).join(' and ')} ${foreign.length === 1 ? 'belongs' : 'belong'} to another --format; --format ${opts.format} reads ${own.map(flag).join(' and ')}`);
+  }
+}
+
+/** Load the HELP files the flags name. @throws {UsageError} on missing flags, flags of the MLPerf format, or unreadable files. */
 export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
+  refuseOtherFormatFlags(opts);
   if (!opts.architectures) throw new UsageError('--format help needs --architectures A.csv');
   if (!opts.latency?.length) throw new UsageError('--format help needs --latency L1.csv [L2.csv ...]');
   const d = parseHelp(readNamed('--architectures', opts.architectures), opts.latency.map((p) => readNamed('--latency', p)));
@@ -109,6 +127,7 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     return { source, benchmarkRows: rows.length, profiles: profiles.length, chips: 0, problems: d.problems, skipped: [] };
   }
   if (opts.format === 'mlperf') {
+    refuseOtherFormatFlags(opts);
     if (!opts.runs?.length) throw new UsageError('--format mlperf needs --runs R.csv [R2.csv ...]');
     if (!opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
     const runs = opts.runs.map((p) => readNamed('--runs', p));
@@ -246,7 +265,8 @@ function formatDraws(draws: readonly DrawSummary[], over: NonNullable<MlperfEval
  * `edgelat model evaluate --format mlperf` (issue 5, D1).
  * @throws {UsageError} on missing or unreadable files, an unknown --system or one with too few results.
  */
-export function mlperfEvaluateCommand(opts: MlperfEvaluateOptions): MlperfEvaluation {
+export function mlperfEvaluateCommand(opts: MlperfEvaluateOptions & { architectures?: string; latency?: string[] }): MlperfEvaluation {
+  refuseOtherFormatFlags({ ...opts, format: 'mlperf' });
   if (!opts.runs?.length || !opts.systems?.length) throw new UsageError('--format mlperf needs --runs runs_vX.Y.csv ... and --systems systems_vX.Y.csv ...');
   const runs = opts.runs.map((p) => readNamed('--runs', p));
   const systems = opts.systems.map((p) => readNamed('--systems', p));

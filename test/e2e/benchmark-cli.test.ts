@@ -101,6 +101,11 @@ describe('edgelat import benchmark', () => {
     const runs = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'no/such/runs.csv', '--systems', SYSTEMS], dataDir);
     expect(runs.code).toBe(2);
     expect(lines(runs.stderr)).toEqual(['edgelat: --runs no/such/runs.csv: no such file']);
+    // File flags of the other format are refused, not ignored: by import and by model evaluate.
+    const mixed = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', ARCHITECTURES, '--latency', LATENCY[0]!, '--runs', 'x.csv', '--systems', SYSTEMS], dataDir);
+    expect([mixed.code, lines(mixed.stderr)]).toEqual([2, ['edgelat: --runs and --systems belong to another --format; --format help reads --architectures and --latency']]);
+    const mixedEval = await edgelat(['model', 'evaluate', '--format', 'mlperf', '--runs', 'x.csv', '--systems', SYSTEMS, '--latency', LATENCY[0]!], dataDir);
+    expect([mixedEval.code, lines(mixedEval.stderr)]).toEqual([2, ['edgelat: --latency belongs to another --format; --format mlperf reads --runs and --systems']]);
     // A header without a required column is bad usage too (exit 2), named in one line.
     const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
     expect(noP90.code).toBe(2);
