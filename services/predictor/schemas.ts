@@ -154,7 +154,7 @@ export const ChipsResponseSchema = z.object({ chips: z.array(ChipInfoSchema) });
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
- * `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms. A day or time that does not
+ * `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms; without a zone, UTC. A day or time that does not
  * exist (`2024-02-30`, `T25:00`) is refused, not rolled over into the next month as `Date.parse` would.
  */
 const sinceMs = z.string().transform((value, ctx) => {
@@ -163,7 +163,9 @@ const sinceMs = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must be a date and time that exist: ${impossible}`, input: value });
     return z.NEVER;
   }
-  const ms = /^\d{1,15}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
+  // A date-time without a zone is UTC (as the CLI's --since reads it), not the server's local time.
+  const utc = (v: string) => v.replace(' ', 'T').replace(/T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/, '$&Z');
+  const ms = /^\d{1,15}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(utc(value)) : Number.NaN;
   if (Number.isFinite(ms)) return ms;
   ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds', input: value });
   return z.NEVER;

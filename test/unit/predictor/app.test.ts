@@ -368,6 +368,21 @@ describe('GET routes', () => {
     expect(calls.map((c) => c.args[0])).toEqual([{ sinceMs: Date.UTC(2024, 1, 29) }, { sinceMs: Date.UTC(2024, 1, 29) - 1 }]);
   });
 
+  it('GET /v1/correlations reads a since without a zone as UTC, whatever the server\'s time zone', async () => {
+    const { app, calls } = setup();
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      for (const since of ['2024-06-01T10:00', '2024-06-01%2010:00:30', '2024-06-01T10:00:00.250', '2024-06-01']) expect((await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` })).statusCode).toBe(200);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    expect(calls.map((c) => c.args[0])).toEqual([
+      { sinceMs: Date.UTC(2024, 5, 1, 10) }, { sinceMs: Date.UTC(2024, 5, 1, 10, 0, 30) }, { sinceMs: Date.UTC(2024, 5, 1, 10, 0, 0, 250) }, { sinceMs: Date.UTC(2024, 5, 1) },
+    ]);
+  });
+
   it('GET /v1/correlations answers 404 for an unknown server (NotFoundError)', async () => {
     const { app } = setup({ correlations: async () => { throw new NotFoundError('unknown edge server "edge-xx"'); } });
     expect(expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-xx' }), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown edge server "edge-xx"');
