@@ -44,7 +44,8 @@ export interface TrainOptions {
  * @throws {UsageError} on an empty or unknown kind, no events, or no benchmark prior for any pair.
  */
 export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
-  const kinds = options.kinds ?? TELEMETRY_TARGETS.map((t) => t.kind);
+  // A kind named twice (`--kinds a,a`) trains once.
+  const kinds = [...new Set(options.kinds ?? TELEMETRY_TARGETS.map((t) => t.kind))];
   // `--kinds ","`, `""` or `" "` reach here as []: training nothing and exiting 0 would look like success.
   if (kinds.length === 0) throw new UsageError(`--kinds: expected at least one model kind, comma-separated; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
   const targets = kinds.map((k) => {

@@ -71,7 +71,8 @@ describe('edgelat model train | list | evaluate, predict', () => {
   // One process at a time holds the embedded warehouse: demo, then one more cycle, then the list.
   beforeAll(async () => {
     demo = await edgelat(['demo', '--duration', '20', '--servers', '1', '--seed', '42'], dataDir);
-    train = await edgelat(['model', 'train', '--kinds', 'total_ms_p50', '--seed', '1', '--json'], dataDir);
+    // A kind named twice trains once.
+    train = await edgelat(['model', 'train', '--kinds', 'total_ms_p50,total_ms_p50', '--seed', '1', '--json'], dataDir);
     const list = await edgelat(['model', 'list', '--json'], dataDir);
     expect(list.code).toBe(0);
     models = JSON.parse(list.stdout) as Registered[];
