@@ -119,6 +119,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       ? (await warehouse.query<{ delivered: number; rejected: number; filtered: number }>(`SELECT countIf(status = 'delivered') AS delivered, countIf(status = 'rejected') AS rejected, countIf(status = 'filtered') AS filtered FROM ${warehouse.database}.alert_deliveries`))[0]
       : undefined;
     const db = warehouse.database;
+    // The suggested per-server query names a server this demo has windows of (edge-02 is not in a 1-server fleet).
+    const [busiest] = await warehouse.query<{ s: string }>(`SELECT edge_server_id AS s FROM ${db}.load_latency_correlations GROUP BY s ORDER BY count() DESC, s LIMIT 1`);
     const c = result.counts;
     const joinIn = c.join[TOPICS.inference]!;
     const joinLoad = c.join[TOPICS.load]!;
@@ -161,7 +163,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `data: ${chdbDir(config)} (database ${db})`,
       'try:',
       `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
-      `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=edge-02`,
+      `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
       // predict answers with the champion latency models: none after --no-models (recommend and gate need none).
       ...(opts.models === false ? [] : ['  npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4']),
       `  npx edgelat recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
