@@ -9,7 +9,7 @@ import { isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
 import { ModelRegistry } from '../model/registry.ts';
-import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { ChdbWarehouse, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
 import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { modelDir } from './model.ts';
@@ -44,16 +44,19 @@ export function alertStatesFlag(value: string): Set<string> {
   return new Set(names);
 }
 
-/** The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir. */
-export function configuredWarehouse(config: EdgelatConfig): Warehouse {
+/**
+ * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
+ * @param options.readonly  ClickHouse's `readonly` for every query (1 or 2: writes fail with code 164 READONLY). @default none
+ */
+export function configuredWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2 } = {}): Warehouse {
   return config.clickhouse
-    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database })
-    : openWarehouse(config);
+    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly })
+    : openWarehouse(config, options);
 }
 
-/** Open the embedded warehouse of the configured data dir. */
-export function openWarehouse(config: EdgelatConfig): ChdbWarehouse {
-  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+/** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */
+export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2 } = {}): ChdbWarehouse {
+  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database, readonly: options.readonly });
 }
 
 /** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */

@@ -11,7 +11,7 @@ import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/chdb-engine.ts';
 import { UsageError } from './usage-error.ts';
 import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
-import { isReadStatement, outsideReach, READ_STATEMENTS, splitStatements, statementKind, WRITE_STATEMENTS } from '../warehouse/statements.ts';
+import { canonicalStatement, isReadonlyRefusal, MultiStatementError, writesFile } from '../warehouse/statements.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -101,18 +101,9 @@ program
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .option('--write', `also run statements that change data, tables or settings (${WRITE_STATEMENTS.join(', ')}); without it only reads run (${READ_STATEMENTS.join(', ')})`, false)
+  .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; table functions and SETTINGS clauses too)', false)
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }) => {
-    const statements = splitStatements(query);
-    if (statements.length === 0) throw new UsageError('the query is empty');
-    if (statements.length > 1) throw new UsageError(`the query holds ${statements.length} statements (split at ';'): edgelat sql runs one at a time`);
-    const kind = statementKind(statements[0]!);
-    if (!opts.write && outsideReach(statements[0]!) === 'INTO OUTFILE') throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
-    if (!opts.write && !isReadStatement(kind)) {
-      throw new UsageError(WRITE_STATEMENTS.includes(kind)
-        ? `${kind} changes the warehouse: add --write to run it`
-        : `${kind === '' ? 'a statement without a keyword' : kind} is not a read (${READ_STATEMENTS.join(', ')}): add --write to run it`);
-    }
+    if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
       const eq = p.indexOf('=');
@@ -120,10 +111,17 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const warehouse = configuredWarehouse(loadConfig());
+    const warehouse = configuredWarehouse(loadConfig(), opts.write ? {} : { readonly: 1 });
     try {
+      const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
+      // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
+      if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    } catch (error) {
+      if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
+      if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or reads a file (ClickHouse refused it read-only: READONLY): add --write to run it');
+      throw error;
     } finally {
       await warehouse.close();
     }

@@ -1,22 +1,26 @@
 /**
- * The SQL engine behind the HTTP endpoint: a chdb connection of its own on
- * one data folder.
+ * The SQL engine behind the HTTP endpoint: two chdb connections of its own on
+ * one data folder, a reader and a writer.
  *
- * chdb allows one active data folder per process. The engine takes a use of
- * the process's session on the folder (services/warehouse/chdb.ts
- * `openSession`: the folder's lock and pid file) and opens a second `Session`
- * on it for its own queries: queries on one chdb connection run one at a time,
- * so on the shared one a long analyst query held up `edgelat serve`'s
- * predictor API (`/healthz` waited 4 s behind a 5-s query). Both connections
- * see the same tables. The engine's connection has ClickHouse's
- * `max_execution_time` (a query running longer fails with code 159,
- * TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client went
- * away), and switches its default database with `USE`.
+ * chdb allows one active data folder per process. The engine's connections
+ * take a use of the process's session on the folder (services/warehouse/chdb.ts
+ * `openConnection`: the folder's lock and pid file). Queries on one chdb
+ * connection run one at a time, so on the warehouse's connection a long
+ * analyst query held up `edgelat serve`'s predictor API (`/healthz` waited 4 s
+ * behind a 5-s query). All connections see the same tables.
+ * - The reader has ClickHouse's `readonly` = 1: ClickHouse itself refuses a
+ *   write, DDL, a table function (`file()`, `url()`, …) or a setting change
+ *   (code 164 READONLY), however the statement is spelled. The endpoint runs
+ *   GET and HEAD requests there, as ClickHouse makes GET read-only.
+ * - Both have `max_execution_time` (a query running longer fails with code
+ *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
+ *   went away); on the reader a query cannot lift it.
+ * Each switches its default database with `USE`.
  */
 import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
-import { CHDB_CONNECTION_ARGS, openSession, releaseSession } from '../warehouse/chdb.ts';
+import { openConnection } from '../warehouse/chdb.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
 export interface EngineQueryResult {
@@ -58,9 +62,10 @@ export interface SqlEngine {
    * Run one statement with server-side bound parameters.
    * @param format  default output format; a `FORMAT` clause in `sql` wins.
    * @param database default database of the statement (`USE`), `default` when omitted.
+   * @param readonly run it where ClickHouse refuses writes, DDL, table functions and setting changes (code 164). @default false
    * @throws {WarehouseError} with the ClickHouse code of the failure.
    */
-  query(sql: string, params: Record<string, string | null>, format: string, database?: string): Promise<EngineQueryResult>;
+  query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean): Promise<EngineQueryResult>;
   /**
    * Insert a raw payload.
    * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
@@ -92,39 +97,77 @@ export interface ChdbEngineOptions {
 /** Default of {@link ChdbEngineOptions.maxExecutionS}, s. */
 export const DEFAULT_MAX_EXECUTION_S = 300;
 
-/**
- * A {@link SqlEngine} on a chdb connection that this engine opens on `dataDir`.
- * Calls are serialized (the connection's current database is state).
- */
-export class ChdbEngine implements SqlEngine {
-  private readonly session: Session;
-  private readonly path: string;
+/** One chdb connection of the engine: its session, its current database and its queue of calls. */
+class Connection {
   private current = 'default';
   private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly session: Session, readonly release: () => void) {}
+
+  /** Run `task` after every earlier call on this connection, in `database`; failures become WarehouseError. */
+  run<T>(database: string, task: (session: Session) => Promise<T>): Promise<T> {
+    const step = async () => {
+      await this.use(database);
+      return task(this.session);
+    };
+    const result = this.tail.then(step, step).catch((error: unknown) => {
+      throw engineError(error);
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Wait for the calls in flight, then close. */
+  async close(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    this.release();
+  }
+
+  /** Switch the connection's database when a request names another one. */
+  private async use(database: string): Promise<void> {
+    if (database === this.current) return;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
+      throw new WarehouseError(`Code: 81. DB::Exception: database ${JSON.stringify(database)} is not a plain identifier. (UNKNOWN_DATABASE)`, 81);
+    }
+    await this.session.queryAsync(`USE ${database}`, { format: 'TSV' });
+    this.current = database;
+  }
+}
+
+/**
+ * A {@link SqlEngine} on two chdb connections that this engine opens on `dataDir`: a reader
+ * (`readonly` = 1) and a writer. Calls on one connection are serialized (its current database is state).
+ */
+export class ChdbEngine implements SqlEngine {
+  private readonly reader: Connection;
+  private readonly writer: Connection;
   private closed = false;
 
   /**
    * @param dataDir folder of the chdb data; created if missing.
+   * @throws {RangeError} when `maxExecutionS` is not a number of seconds ≥ 0.
    * @throws {WarehouseLockedError} when another process holds the folder.
-   * @throws {WarehouseError} when this process already opened another chdb folder.
+   * @throws {WarehouseError} when this process already opened another chdb folder, or a connection fails to open.
    */
   constructor(dataDir: string, options: ChdbEngineOptions = {}) {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
-    this.path = resolve(dataDir);
-    openSession(this.path);
+    const path = resolve(dataDir);
+    const w = openConnection(path, { max_execution_time: limit });
     try {
-      this.session = new Session(this.path, { connectionArgs: [...CHDB_CONNECTION_ARGS, `--max_execution_time=${limit}`] });
+      const r = openConnection(path, { max_execution_time: limit, readonly: 1 });
+      this.reader = new Connection(r.session, r.release);
     } catch (error) {
-      releaseSession(this.path);
-      throw new WarehouseError(`cannot open a second connection to the embedded warehouse at ${JSON.stringify(this.path)}: ${(error as Error).message}`, null, { cause: error });
+      w.release();
+      throw error;
     }
+    this.writer = new Connection(w.session, w.release);
   }
 
-  query(sql: string, params: Record<string, string | null>, format: string, database = 'default'): Promise<EngineQueryResult> {
-    return this.serial(async () => {
-      await this.use(database);
-      const result = Object.keys(params).length ? await this.session.queryBindAsync(sql, params, { format }) : await this.session.queryAsync(sql, { format });
+  query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false): Promise<EngineQueryResult> {
+    if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
+    return (readonly ? this.reader : this.writer).run(database, async (session) => {
+      const result = Object.keys(params).length ? await session.queryBindAsync(sql, params, { format }) : await session.queryAsync(sql, { format });
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
     });
   }
@@ -134,9 +177,9 @@ export class ChdbEngine implements SqlEngine {
     if (!format) {
       return Promise.reject(new WarehouseError(`Code: 73. DB::Exception: insert format ${JSON.stringify(request.format)} is not supported by the edgelat endpoint; use one of ${INSERT_FORMATS.join(', ')}. (UNKNOWN_FORMAT)`, 73));
     }
-    return this.serial(async () => {
-      await this.use(request.database ?? 'default');
-      const summary = await this.session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings });
+    if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
+    return this.writer.run(request.database ?? 'default', async (session) => {
+      const summary = await session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings });
       return { writtenRows: summary.rowsWritten, writtenBytes: summary.bytesWritten };
     });
   }
@@ -144,28 +187,7 @@ export class ChdbEngine implements SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tail.catch(() => undefined);
-    this.session.close();
-    releaseSession(this.path);
-  }
-
-  /** Switch the session's database when a request names another one. */
-  private async use(database: string): Promise<void> {
-    if (database === this.current) return;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
-      throw new WarehouseError(`Code: 81. DB::Exception: database ${JSON.stringify(database)} is not a plain identifier. (UNKNOWN_DATABASE)`, 81);
-    }
-    await this.session.queryAsync(`USE ${database}`, { format: 'TSV' });
-    this.current = database;
-  }
-
-  /** Run `task` after every earlier call; failures become WarehouseError. */
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    const run = this.tail.then(task, task).catch((error: unknown) => {
-      throw engineError(error);
-    });
-    this.tail = run.catch(() => undefined);
-    return run;
+    await this.reader.close();
+    await this.writer.close();
   }
 }

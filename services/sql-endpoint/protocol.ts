@@ -127,3 +127,50 @@ export function exceptionText(code: number | null, message: string): string {
   const text = /^Code: \d+\./.test(message) ? message : `Code: ${code ?? 1001}. DB::Exception: ${message}`;
   return `${text.trimEnd()} (version edgelat-chdb)\n`;
 }
+
+/** Whether a host name is this machine's loopback (`localhost`, 127.0.0.0/8, ::1). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Why a request may have been sent by a browser for a web page (and is refused), or null.
+ *
+ * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only
+ * (curl, @clickhouse/client, BI servers: they send no `Origin` and no `Sec-Fetch-Site`).
+ * - `Host` must name a loopback host (or one of `allowedHosts`): a web page whose name was made to
+ *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there.
+ * - `Origin`, when sent, must be the endpoint's own (same port, a loopback name or the Host).
+ * - `Sec-Fetch-Site`, when sent, must be `same-origin` or `none` (typed in the address bar).
+ * @param headers       The request's headers (Node lower-cases the names).
+ * @param allowedHosts  Host names accepted besides loopback ones; `'any'` accepts every Host.
+ */
+export function browserRefusal(headers: Readonly<Record<string, string | string[] | undefined>>, allowedHosts: readonly string[] | 'any' = []): string | null {
+  const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(',') : v);
+  const host = one(headers.host) ?? '';
+  let hostUrl: URL | null = null;
+  try {
+    hostUrl = new URL(`http://${host}`);
+  } catch {
+    hostUrl = null;
+  }
+  if (allowedHosts !== 'any' && (hostUrl === null || !(isLoopbackHost(hostUrl.hostname) || allowedHosts.includes(hostUrl.hostname.replace(/^\[(.*)\]$/, '$1'))))) {
+    return `Host: ${host} is not this machine's loopback name`;
+  }
+  const origin = one(headers.origin);
+  if (origin !== undefined) {
+    let o: URL | null = null;
+    try {
+      o = new URL(origin);
+    } catch {
+      o = null;
+    }
+    const same = o !== null && hostUrl !== null && o.protocol === 'http:' && o.port === hostUrl.port
+      && (o.hostname === hostUrl.hostname || (isLoopbackHost(o.hostname) && isLoopbackHost(hostUrl.hostname)));
+    if (!same) return `Origin: ${origin}`;
+  }
+  const site = one(headers['sec-fetch-site'])?.trim().toLowerCase();
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  return null;
+}

@@ -7,6 +7,7 @@ import { createBackend } from '../predictor/backend.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { ChdbEngine } from './chdb-engine.ts';
 import { createSqlEndpoint } from './server.ts';
+import { isLoopbackHost } from './protocol.ts';
 
 /** Options of `edgelat serve`. */
 export interface ServeOptions {
@@ -33,7 +34,12 @@ export interface ServeOptions {
 export async function serveCommand(config: EdgelatConfig, options: ServeOptions): Promise<void> {
   const logger = createLogger(config.logLevel);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
-  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger });
+  if (!isLoopbackHost(options.host)) {
+    process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can\n`);
+  }
+  // A request's Host must name where it listens: loopback names, the --host given, or any on every interface.
+  const allowedHosts = ['0.0.0.0', '::'].includes(options.host) ? 'any' as const : [options.host];
+  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes });
   const close = async (): Promise<void> => {

@@ -9,14 +9,16 @@
  * statement ends with `FORMAT X`. `INSERT INTO t [(cols)] FORMAT X` takes its
  * data from the rest of the request and receives the URL settings
  * (`insert_deduplication_token`, ...). Settings of other statements are
- * accepted and ignored. One statement a request (ClickHouse's "Multi-statements
- * are not allowed", code 62). Over GET only reads run (`READ_STATEMENTS`; else
- * code 164 READONLY, HTTP 403), as in ClickHouse, where GET implies readonly:
- * a web page can make a browser send a GET to localhost. A request a browser
- * sent for a web page (an `Origin` of another site, or `Sec-Fetch-Site` other
- * than same-origin/none) and a statement that reaches outside the warehouse
- * (`INTO OUTFILE`, `file()`, `url()`, …: chdb has no file-system jail) are
- * refused (code 497, ACCESS_DENIED, HTTP 403). No authentication: bind it to
+ * accepted and ignored. One statement a request, as ClickHouse's parser reads
+ * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
+ * GET and HEAD run on the engine's read-only connection, as ClickHouse makes
+ * GET read-only: ClickHouse refuses a write, DDL, table function or setting
+ * change there (code 164 READONLY, HTTP 403). No request writes a file
+ * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
+ * (`browserRefusal`: a Host that is not loopback, an Origin of another site,
+ * Sec-Fetch-Site cross-site) is refused (code 497, ACCESS_DENIED, HTTP 403).
+ * No authentication: whoever reaches the port may do over POST what the
+ * process may (chdb is ClickHouse's local mode: files, programs); bind it to
  * 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,8 +29,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
-import { canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { isReadStatement, outsideReach, splitStatements, statementKind } from '../warehouse/statements.ts';
+import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
+import { canonicalStatement, isReadonlyRefusal, MultiStatementError, writesFile } from '../warehouse/statements.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
@@ -43,6 +45,11 @@ export interface SqlEndpointOptions {
   bodyLimitBytes?: number;
   /** Start in the unavailable state (every request but /ping answers 503). @default false */
   unavailable?: boolean;
+  /**
+   * Host names a request's `Host` may name besides loopback ones (the address `serve --host` listens on);
+   * `'any'` when it listens on every interface (0.0.0.0, ::). @default [] (loopback only)
+   */
+  allowedHosts?: readonly string[] | 'any';
 }
 
 /** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
@@ -85,6 +92,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   const limit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`bodyLimitBytes: expected a positive integer, got ${JSON.stringify(limit)}`);
   const { engine, logger } = options;
+  const allowedHosts = options.allowedHosts ?? [];
   let unavailable = options.unavailable ?? false;
   const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
@@ -112,13 +120,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .type('text/plain; charset=UTF-8')
         .send(exceptionText(code, e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `)));
     };
-    // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): with
-    // no authentication, answer only clients outside a browser (curl, @clickhouse/client, BI servers),
-    // which send neither Origin nor Sec-Fetch-Site.
-    const site = request.headers['sec-fetch-site'];
-    const origin = request.headers.origin;
-    if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`)) {
-      return fail(new WarehouseError(`Code: 497. DB::Exception: a request sent by a web page (${origin === undefined ? `Sec-Fetch-Site: ${String(site)}` : `Origin: ${origin}`}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`, 497));
+    // A web page may make the browser send a request here (a GET by an <img>, a POST by a form).
+    const browser = browserRefusal(request.headers, allowedHosts);
+    if (browser !== null) {
+      return fail(new WarehouseError(`Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`, 497));
     }
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -128,9 +133,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       return fail(new WarehouseError('Code: 62. DB::Exception: empty query. (SYNTAX_ERROR)', 62));
     }
     const database = url.get('database') || 'default';
+    // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse.
+    const readonly = request.method !== 'POST';
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
     try {
-      if (insert && request.method === 'GET') return fail(new WarehouseError(READONLY, 164));
+      if (insert && readonly) return fail(new WarehouseError(READONLY, 164));
       if (insert) {
         const statement = whole.toString('utf8', 0, insert.dataOffset);
         const { settings } = splitParams(url, statement);
@@ -139,19 +146,20 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
       }
       const sql = whole.toString('utf8');
-      const statements = splitStatements(sql);
-      if (statements.length === 0) return fail(new WarehouseError('Code: 62. DB::Exception: empty query: it holds only comments. (SYNTAX_ERROR)', 62));
-      if (statements.length > 1) return fail(new WarehouseError(`Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds ${statements.length} statements. (SYNTAX_ERROR)`, 62));
-      const reach = outsideReach(statements[0]!);
-      if (reach !== null) return fail(new WarehouseError(`Code: 497. DB::Exception: ${reach} reaches outside the warehouse (files, URLs, other systems): the edgelat endpoint runs chdb with no file-system jail, so it does not. (ACCESS_DENIED)`, 497));
-      if (request.method === 'GET' && !isReadStatement(statementKind(statements[0]!))) {
-        // A text ClickHouse cannot parse gets its syntax error (400), as ClickHouse parses before it checks readonly.
-        await engine.query('SELECT formatQuery({q:String})', { q: statements[0]! }, 'TSV', database);
-        return fail(new WarehouseError(READONLY, 164));
+      // ClickHouse's parser on the reader: one statement (two: its "Multi-statements are not allowed"), no INTO OUTFILE.
+      const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, true)).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
+        .catch((error: unknown) => {
+          if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
+          throw error;
+        });
+      if (canonical !== null && writesFile(canonical)) {
+        return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }
       const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? 'TabSeparated');
       const { params } = splitParams(url, sql);
-      const result = await engine.query(sql, params, format, database);
+      const result = await engine.query(sql, params, format, database, readonly).catch((error: unknown) => {
+        throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;
+      });
       const summary = { read_rows: String(result.readRows), read_bytes: String(result.readBytes), written_rows: '0', written_bytes: '0', total_rows_to_read: String(result.readRows), result_rows: '0', result_bytes: String(result.body.length) };
       return reply
         .header('X-ClickHouse-Summary', JSON.stringify(summary))

@@ -15,6 +15,12 @@ export interface ChdbWarehouseOptions {
   database?: string;
   /** Folder of the migration files. @default the repository's sql/migrations */
   migrationsDir?: string;
+  /**
+   * ClickHouse's `readonly` for every query, on a connection of its own: 1 reads only (no setting
+   * changed either), 2 reads and changes settings; writes, DDL and table functions fail with code
+   * 164 READONLY. @default 0 (the process's shared session, no restriction)
+   */
+  readonly?: 0 | 1 | 2;
 }
 
 /** Settings of every chdb connection: plain tables for people, no row-number column in Pretty formats (ClickHouse 26 adds one by default). */
@@ -89,6 +95,34 @@ export function openSession(dataDir: string): Session {
   }
 }
 
+/**
+ * Open a chdb connection of its own on a data folder, with ClickHouse settings of its own (e.g.
+ * `readonly`, `max_execution_time`): queries on one connection run one at a time, and a setting
+ * given here holds for every query of the connection (with `readonly` = 1, a query cannot change it).
+ * Takes a use of the folder's shared session (its lock and pid file) for as long as it is open.
+ * @param settings  ClickHouse settings by name, as `--name=value` connection arguments.
+ * @returns The connection and its release (close the connection, then release the folder).
+ * @throws {WarehouseLockedError} when another process holds the folder.
+ * @throws {WarehouseError} when the folder or the connection cannot be opened.
+ */
+export function openConnection(dataDir: string, settings: Readonly<Record<string, string | number>>): { session: Session; release(): void } {
+  const path = resolve(dataDir);
+  openSession(path);
+  try {
+    const session = new Session(path, { connectionArgs: [...CHDB_CONNECTION_ARGS, ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`)] });
+    return {
+      session,
+      release: () => {
+        session.close();
+        releaseSession(path);
+      },
+    };
+  } catch (error) {
+    releaseSession(path);
+    throw new WarehouseError(`cannot open a connection to the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
+  }
+}
+
 /** Release one use of the folder's session; the last release closes it and removes the pid file. */
 export function releaseSession(dataDir: string): void {
   const path = resolve(dataDir);
@@ -117,6 +151,7 @@ export class ChdbWarehouse implements Warehouse {
   private readonly session: Session;
   private readonly dataDir: string;
   private readonly migrationsDir: string;
+  private readonly release: () => void;
   private closed = false;
 
   /** @throws {WarehouseLockedError} when another process holds `dataDir`. */
@@ -124,7 +159,14 @@ export class ChdbWarehouse implements Warehouse {
     this.database = assertIdentifier(options.database ?? 'edgelat');
     this.dataDir = options.dataDir;
     this.migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
-    this.session = openSession(options.dataDir);
+    if (options.readonly) {
+      const connection = openConnection(options.dataDir, { readonly: options.readonly });
+      this.session = connection.session;
+      this.release = connection.release;
+    } else {
+      this.session = openSession(options.dataDir);
+      this.release = () => releaseSession(this.dataDir);
+    }
   }
 
   async migrate(): Promise<string[]> {
@@ -167,7 +209,7 @@ export class ChdbWarehouse implements Warehouse {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    releaseSession(this.dataDir);
+    this.release();
   }
 
   private assertOpen(): void {

@@ -28,6 +28,8 @@ export interface ClickHouseWarehouseOptions {
    * @default 'JSONCompactEachRow'
    */
   insertFormat?: InsertFormat;
+  /** ClickHouse's `readonly` for every request (1: reads only; 2: reads and settings); writes fail with code 164 READONLY. @default none (the user's own) */
+  readonly?: 1 | 2;
 }
 
 /** Input formats `ClickHouseWarehouse.insert` can send; both keep bigint exact and DateTime64(3) text unchanged. */
@@ -97,7 +99,7 @@ export class ClickHouseWarehouse implements Warehouse {
       // Failures reach the caller as WarehouseError (and the sink logs its retries): no second report on the console.
       log: { level: ClickHouseLogLevel.OFF },
       compression: { request: false, response: false },
-      clickhouse_settings: { date_time_output_format: 'simple' },
+      clickhouse_settings: { date_time_output_format: 'simple', ...(options.readonly ? { readonly: String(options.readonly) as '1' | '2' } : {}) },
       // Rows arrive already serialized by rowsToJsonCompact / rowToJson (exact bigint, NaN refused): pass them through.
       json: { parse: JSON.parse, stringify: (input: unknown) => (typeof input === 'string' ? input : rowToJson(input as Record<string, unknown>)) },
     });

@@ -1,104 +1,58 @@
 /**
- * What a SQL text asks of the warehouse, read before it is run: the
- * statements it holds (split at `;` outside strings, quoted names and
- * comments) and the kind of each (its first keyword). `edgelat sql` runs one
- * statement, and one that changes the warehouse only with `--write`; the SQL
- * endpoint of `edgelat serve` runs one statement a request, and over GET only
- * reads, as ClickHouse's HTTP interface does.
+ * What a SQL text is, as ClickHouse's own parser reads it. `edgelat sql` and
+ * the SQL endpoint of `edgelat serve` run one statement a call (ClickHouse's
+ * HTTP interface refuses more; chdb would run them all), and the endpoint
+ * writes no file (`INTO OUTFILE` is a client's clause). What may change the
+ * warehouse is not decided here but by ClickHouse: the read-only paths run on a
+ * connection with its `readonly` setting (code 164 READONLY).
  *
- * Lexical rules: ClickHouse SQL reference, "Syntax" (string literals in single
- * quotes with `\` escapes and doubled quotes; identifiers in double quotes or
- * backquotes; heredocs `$tag$ … $tag$`; comments `-- …`, `# …` to the end of
- * the line and `/* … *\/`).
+ * The parser is ClickHouse's `formatQuery` function (one statement in, its
+ * canonical text out: no comments, strings in single quotes, names
+ * backquoted where needed; "Multi-statements are not allowed" for two). A
+ * lexer of our own was fooled where ClickHouse reads differently (`x$$` is one
+ * name to ClickHouse, a heredoc to a lexer; comments nest in ClickHouse).
  */
 
-/** Statements `edgelat sql` runs only with `--write`: they change data, tables, users or settings (ClickHouse SQL reference, "Statements"). */
-export const WRITE_STATEMENTS: readonly string[] = [
-  'INSERT', 'ALTER', 'DROP', 'CREATE', 'RENAME', 'TRUNCATE', 'DELETE', 'UPDATE', 'OPTIMIZE', 'ATTACH', 'DETACH',
-  'EXCHANGE', 'REPLACE', 'UNDROP', 'MOVE', 'GRANT', 'REVOKE', 'KILL', 'SYSTEM', 'SET', 'USE', 'BACKUP', 'RESTORE',
-];
-
-/**
- * Statements that only read (ClickHouse SQL reference, "Statements"): every other kind counts as a
- * change (`edgelat sql` wants `--write`, the endpoint wants POST). `(SELECT …)` is a SELECT.
- */
-export const READ_STATEMENTS: readonly string[] = ['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXISTS', 'EXPLAIN'];
-
-/**
- * The first keyword of a SQL statement, upper-cased, after leading comments (`-- …`, `# …`, `/* … *\/`),
- * white space and opening parentheses: `SELECT` for `(SELECT 1)`, `DROP` for `/* x *\/ drop table t`.
- * @returns The keyword, or '' when the text starts with no word.
- */
-export function statementKind(sql: string): string {
-  const rest = sql.replace(/^(?:\s+|(?:--|#)[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
-  return /^[A-Za-z]+/.exec(rest)?.[0]?.toUpperCase() ?? '';
-}
-
-/** Whether a statement kind only reads ({@link READ_STATEMENTS}). */
-export function isReadStatement(kind: string): boolean {
-  return READ_STATEMENTS.includes(kind);
-}
-
-/**
- * Split a SQL text into its statements at each `;` outside string literals, quoted identifiers,
- * heredocs and comments. A statement of only white space and comments is dropped (so `SELECT 1;`
- * is one statement). After `INSERT … FORMAT <name>` the rest of the text is that statement's data,
- * never split.
- * @returns The statements, trimmed, in order (each without its `;`); [] for a text of only comments.
- */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let code = false; // the current statement has something other than white space and comments
-  let words: string[] = []; // the statement's words outside parentheses, upper-cased, up to the last two that matter
-  let depth = 0;
-  const push = (end: number) => {
-    if (code) out.push(sql.slice(start, end).trim());
-    start = end + 1;
-    code = false;
-    words = [];
-    depth = 0;
-  };
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === ';') {
-      push(i);
-      i++;
-    } else if ((c === '-' && sql[i + 1] === '-') || c === '#') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? sql.length : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? sql.length : close + 2;
-    } else if (c === "'" || c === '"' || c === '`') {
-      code = true;
-      i = quotedEnd(sql, i);
-    } else if (c === '$' && HEREDOC.test(sql.slice(i, i + 64))) {
-      code = true;
-      const tag = HEREDOC.exec(sql.slice(i, i + 64))![0];
-      const close = sql.indexOf(tag, i + tag.length);
-      i = close < 0 ? sql.length : close + tag.length;
-    } else if (/[A-Za-z_]/.test(c)) {
-      code = true;
-      const word = /^\w+/.exec(sql.slice(i, i + 256))![0];
-      i += word.length;
-      if (depth > 0) continue;
-      words.push(word.toUpperCase());
-      // INSERT … FORMAT <name>: what follows the format's name is the statement's data.
-      if (words[0] === 'INSERT' && words.length >= 3 && words[words.length - 2] === 'FORMAT') {
-        out.push(sql.slice(start).trim());
-        return out;
-      }
-    } else {
-      if (c === '(') depth++;
-      else if (c === ')') depth = Math.max(0, depth - 1);
-      if (!/\s/.test(c)) code = true;
-      i++;
-    }
+/** A text of more than one statement. */
+export class MultiStatementError extends Error {
+  constructor() {
+    super('the query holds more than one statement (ClickHouse: Multi-statements are not allowed)');
+    this.name = 'MultiStatementError';
   }
-  push(sql.length);
-  return out;
+}
+
+/** Runs a read with bound parameters and returns its rows (a warehouse's `query`, or the endpoint engine's). */
+export type ReadQuery = (sql: string, params: Record<string, string>) => Promise<{ f: string }[]>;
+
+/**
+ * Parse a SQL text with ClickHouse's parser: one statement, in its canonical text.
+ * @param read  Where `SELECT formatQuery(…)` runs (any connection: it reads nothing).
+ * @returns The canonical text; null when the server has no `formatQuery` (ClickHouse before 23.10: its
+ *          HTTP interface refuses a second statement itself).
+ * @throws {MultiStatementError} when the text holds more than one statement.
+ * @throws the parser's own error (a syntax error, code 62) as `read` throws it.
+ */
+export async function canonicalStatement(read: ReadQuery, sql: string): Promise<string | null> {
+  try {
+    const [row] = await read('SELECT formatQuery({q:String}) AS f', { q: sql });
+    return row?.f ?? null;
+  } catch (error) {
+    const message = String((error as Error)?.message ?? error);
+    if (/Multi-statements are not allowed/.test(message)) throw new MultiStatementError();
+    if (/Unknown function formatQuery|UNKNOWN_FUNCTION.*formatQuery|formatQuery.*UNKNOWN_FUNCTION/s.test(message)) return null;
+    throw error;
+  }
+}
+
+/** Whether a canonical statement ({@link canonicalStatement}) writes a file with `INTO OUTFILE`. */
+export function writesFile(canonical: string): boolean {
+  return /\bINTO\s+OUTFILE\b/i.test(codeOf(canonical));
+}
+
+/** Whether an error is ClickHouse's refusal of a change on a read-only connection (code 164, READONLY). */
+export function isReadonlyRefusal(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === 164 || /\bCode: 164\b|\(READONLY\)/.test(String(e?.message ?? ''));
 }
 
 /**
@@ -135,27 +89,6 @@ export function codeOf(statement: string): string {
   }
   return out;
 }
-
-/**
- * Whether a statement reaches outside the warehouse: writes a file (`INTO OUTFILE`) or reads or
- * writes files, URLs or other systems through a table function (`file(…)`, `url(…)`, `s3(…)`, …).
- * chdb is ClickHouse's local mode: it reads and writes any path the process may, with no
- * `user_files_path` jail, so the SQL endpoint refuses these (ClickHouse's HTTP interface writes no
- * file either). Table functions: ClickHouse SQL reference, "Table Functions".
- * @returns What it reaches for, e.g. `INTO OUTFILE` or `file()`; null when nothing.
- */
-export function outsideReach(statement: string): string | null {
-  const code = codeOf(statement);
-  if (/\bINTO\s+OUTFILE\b/i.test(code)) return 'INTO OUTFILE';
-  const fn = new RegExp(`\\b(${OUTSIDE_TABLE_FUNCTIONS.join('|')})\\s*\\(`, 'i').exec(code);
-  return fn ? `${fn[1]!.toLowerCase()}()` : null;
-}
-
-/** Table functions that read or write outside the warehouse (files, URLs, other databases, programs). */
-export const OUTSIDE_TABLE_FUNCTIONS: readonly string[] = [
-  'file', 'fileCluster', 'url', 'urlCluster', 's3', 's3Cluster', 'gcs', 'azureBlobStorage', 'azureBlobStorageCluster', 'hdfs', 'hdfsCluster',
-  'mysql', 'postgresql', 'sqlite', 'mongodb', 'redis', 'odbc', 'jdbc', 'remote', 'remoteSecure', 'executable', 'deltaLake', 'hudi', 'iceberg',
-];
 
 /** A heredoc's opening tag: `$$` or `$name$`. */
 const HEREDOC = /^\$\w*\$/;

@@ -13,3 +13,6 @@ export async function createTestDatabase(prefix = 't'): Promise<ChdbWarehouse> {
   await warehouse.migrate();
   return warehouse;
 }
+
+/** The test process's chdb data folder (for a second connection on it, e.g. a read-only one). */
+export const testDataDir = (): string => dataDir;

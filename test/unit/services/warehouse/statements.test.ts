@@ -1,112 +1,80 @@
 /**
- * What a SQL text asks of the warehouse: the statements it holds and the kind
- * of each. The split is checked against ClickHouse's own parser (chdb's
- * `formatQuery`, which refuses a text of two statements with "Multi-statements
- * are not allowed" and formats a single one).
+ * What a SQL text is, as ClickHouse's parser reads it (chdb's `formatQuery`),
+ * and what a read-only connection lets through: ClickHouse, not a lexer of
+ * ours, refuses the changes. The texts include the spellings that fooled the
+ * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, isReadStatement, outsideReach, splitStatements, statementKind, WRITE_STATEMENTS } from '../../../../services/warehouse/statements.ts';
-import type { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
-import { createTestDatabase } from '../../../helpers/warehouse.ts';
+import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, writesFile } from '../../../../services/warehouse/statements.ts';
+import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
+import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
-describe('statementKind', () => {
-  it.each([
-    ['SELECT 1', 'SELECT'],
-    ['  (select 1) UNION ALL (SELECT 2)', 'SELECT'],
-    ['-- a note\n/* block\n comment */ drop table t', 'DROP'],
-    ['# a note\ntruncate t', 'TRUNCATE'],
-    ['/**/insert into t values (1)', 'INSERT'],
-    ['WITH x AS (SELECT 1) SELECT * FROM x', 'WITH'],
-    ['  \n\t', ''],
-    ['42', ''],
-  ])('%j → %j', (sql, kind) => {
-    expect(statementKind(sql)).toBe(kind);
-  });
-
-  it('reads are SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS; every other kind needs --write', () => {
-    for (const k of ['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS']) expect([k, isReadStatement(k)]).toEqual([k, true]);
-    for (const k of [...WRITE_STATEMENTS, 'CHECK', 'UNKNOWNWORD', '']) expect([k, isReadStatement(k)]).toEqual([k, false]);
-  });
-});
-
-/** Texts and the statements they hold (each without its `;`). */
-const CASES: [string, string[]][] = [
-  ['SELECT 1', ['SELECT 1']],
-  ['SELECT 1;', ['SELECT 1']],
-  ['select 1; drop table edgelat.schema_migrations', ['select 1', 'drop table edgelat.schema_migrations']],
-  ['select 1 format TSV; insert into t (c) values (\'x\')', ['select 1 format TSV', 'insert into t (c) values (\'x\')']],
-  ['SELECT 1;\n-- trailing note; still a note\n', ['SELECT 1']],
-  ["SELECT 'a;b', \"c;d\", `e;f`", ["SELECT 'a;b', \"c;d\", `e;f`"]],
-  ["SELECT 'it''s; fine', 'b\\';'; SELECT 2", ["SELECT 'it''s; fine', 'b\\';'", 'SELECT 2']],
-  ['SELECT $$x;y$$, $t$a;b$t$;SELECT 3', ['SELECT $$x;y$$, $t$a;b$t$', 'SELECT 3']],
-  ['SELECT 1 /* ; */ + 1 # ;\n; SELECT 4 -- ;', ['SELECT 1 /* ; */ + 1 # ;', 'SELECT 4 -- ;']],
-  ['-- only\n/* comments */;;', []],
-];
-
-describe('splitStatements', () => {
+describe('canonicalStatement, writesFile and a read-only connection', () => {
   let w: ChdbWarehouse;
+  let ro: ChdbWarehouse;
   beforeAll(async () => {
     w = await createTestDatabase('stmts');
+    await w.exec(`CREATE TABLE ${w.database}.c (x Int32) ENGINE = MergeTree ORDER BY x`);
+    ro = new ChdbWarehouse({ dataDir: testDataDir(), database: w.database, readonly: 1 });
   });
   afterAll(async () => {
+    await ro.close();
     await w.close();
   });
-  const formatQuery = async (q: string): Promise<string> => {
-    try {
-      const [r] = await w.query<{ f: string }>('SELECT formatQuery({q:String}) AS f', { q });
-      return r!.f;
-    } catch (error) {
-      return /Multi-statements are not allowed/.test((error as Error).message) ? 'MULTI' : `ERROR ${(error as Error).message}`;
+  const canonical = (sql: string) => canonicalStatement((q, p) => w.query(q, p), sql);
+
+  it.each([
+    ['select 1; drop table t'],
+    ['SELECT 1 AS x$$; DROP TABLE t'],
+    ["SELECT 'a;b'; SELECT 2"],
+  ])('refuses %j as more than one statement', async (sql) => {
+    await expect(canonical(sql)).rejects.toBeInstanceOf(MultiStatementError);
+  });
+
+  it.each([
+    ['SELECT 1;', 'SELECT 1'],
+    ["/* /* */ SELECT */ SELECT 'a;b' -- c", "SELECT 'a;b'"],
+    ['SELECT 1 AS x$$', 'SELECT 1 AS `x$$`'],
+    ['SELECT $$x;y$$', "SELECT 'x;y'"],
+  ])('reads %j as one statement: %j', async (sql, text) => {
+    expect(await canonical(sql)).toBe(text);
+  });
+
+  it.each([
+    ["SELECT 1 INTO OUTFILE 'x.tsv'", true],
+    ["SELECT 13 INTO /* /* */ x */ OUTFILE '/tmp/o5.txt' TRUNCATE", true],
+    ["SELECT 42 AS y$$ INTO OUTFILE '/tmp/out1.txt'", true],
+    ["SELECT 'INTO OUTFILE' AS `into outfile`", false],
+  ])('%j writes a file: %s', async (sql, writes) => {
+    expect(writesFile((await canonical(sql))!)).toBe(writes);
+  });
+
+  it.each([
+    ['INSERT INTO {db}.c VALUES (1)'],
+    ['WITH 777 AS a INSERT INTO {db}.c SELECT a'],
+    ['/* /* */ SELECT */ TRUNCATE TABLE {db}.c'],
+    ["WITH 'x' AS a INSERT INTO FUNCTION file('/tmp/edgelat-ro-probe.csv', 'CSV', 'a String') SELECT a"],
+    ["CREATE DICTIONARY {db}.pwn (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE_POOL(COMMAND 'true' FORMAT TabSeparated SIZE 1)) LAYOUT(COMPLEX_KEY_DIRECT())"],
+    ['DROP TABLE {db}.c'],
+  ])('a read-only connection refuses %j (ClickHouse: READONLY), and the table is unchanged', async (sql) => {
+    const error = await ro.exec(sql.replaceAll('{db}', w.database)).then(() => null, (e: unknown) => e);
+    expect(isReadonlyRefusal(error)).toBe(true);
+    expect(await w.query(`SELECT count() AS n FROM ${w.database}.c`)).toEqual([{ n: 0 }]);
+  });
+
+  it('a read-only connection reads (FROM-first too), and refuses a setting change (readonly = 1) and reading a file', async () => {
+    expect(await ro.query(`FROM ${w.database}.c SELECT count() AS n`)).toEqual([{ n: 0 }]);
+    for (const sql of [`SELECT count() FROM ${w.database}.c SETTINGS max_block_size = 7`, "SELECT * FROM file('/etc/hostname', 'LineAsString')"]) {
+      expect([sql, isReadonlyRefusal(await ro.query(sql).then(() => null, (e: unknown) => e))]).toEqual([sql, true]);
     }
-  };
-
-  it.each(CASES)('%j', async (sql, statements) => {
-    expect(splitStatements(sql)).toEqual(statements);
-    // ClickHouse's parser agrees: one statement parses, two are refused as a multi-statement text.
-    for (const s of statements) expect(await formatQuery(s)).not.toMatch(/^(MULTI|ERROR)/);
-    if (statements.length > 1) expect(await formatQuery(sql)).toBe('MULTI');
-    if (statements.length === 1) expect(await formatQuery(sql)).toBe(await formatQuery(statements[0]!));
-  });
-
-  it('splits after an INSERT … VALUES list, which ClickHouse\'s parser reads as data but chdb runs as a second statement', async () => {
-    const sql = `INSERT INTO ${w.database}.t (format, x) VALUES (1, 2); DROP TABLE ${w.database}.y`;
-    expect(splitStatements(sql)).toEqual([`INSERT INTO ${w.database}.t (format, x) VALUES (1, 2)`, `DROP TABLE ${w.database}.y`]);
-    expect(await formatQuery(sql)).toMatch(/^INSERT INTO \S+ \(format, x\) FORMAT Values$/);
-    await w.exec(`CREATE TABLE ${w.database}.t (format UInt8, x UInt8) ENGINE = Memory`);
-    await w.exec(`CREATE TABLE ${w.database}.y (a UInt8) ENGINE = Memory`);
-    await w.exec(sql);
-    expect(await w.query(`SELECT name FROM system.tables WHERE database = {d:String} AND name IN ('t', 'y') ORDER BY name`, { d: w.database })).toEqual([{ name: 't' }]);
-  });
-
-  it('keeps the data after INSERT … FORMAT <name> in that statement, whatever it holds', () => {
-    const sql = 'INSERT INTO t FORMAT CSV\n1;2\n"a;b";3\n';
-    expect(splitStatements(sql)).toEqual([sql.trim()]);
-  });
-
-  it('reads a long text in linear time (a 4 MB VALUES list)', () => {
-    const sql = `INSERT INTO t VALUES ${Array.from({ length: 200_000 }, (_, i) => `(${i}, 'v;${i}')`).join(', ')}`;
-    expect(splitStatements(sql)).toEqual([sql]);
+    expect(isReadonlyRefusal(new Error('Code: 60. DB::Exception: Unknown table'))).toBe(false);
   });
 });
 
-describe('codeOf and outsideReach', () => {
+describe('codeOf', () => {
   it('blanks strings, quoted names, heredocs and comments, keeping positions', () => {
     const sql = "SELECT 'a;b', `c`, $$d$$ -- e\n/* f */ FROM t";
     expect(codeOf(sql)).toBe(`SELECT ${' '.repeat(5)}, ${' '.repeat(3)}, ${' '.repeat(5)} ${' '.repeat(4)}\n${' '.repeat(7)} FROM t`);
     expect(codeOf(sql)).toHaveLength(sql.length);
-  });
-
-  it.each([
-    ["SELECT 1 INTO OUTFILE 'x.tsv'", 'INTO OUTFILE'],
-    ["select 1 into\n outfile 'x'", 'INTO OUTFILE'],
-    ["INSERT INTO FUNCTION file('x', 'TSV', 'a String') VALUES ('a')", 'file()'],
-    ["SELECT * FROM s3 ('https://b/x.csv')", 's3()'],
-    ["SELECT * FROM URL('http://x')", 'url()'],
-    ["SELECT * FROM remoteSecure('h', db.t)", 'remotesecure()'],
-    ["SELECT 'INTO OUTFILE', \"file\"(1) -- url(", null],
-    ['SELECT filesize, url_path FROM t', null],
-    ['SELECT profile(1)', null],
-  ])('%j → %j', (sql, reach) => {
-    expect(outsideReach(sql)).toBe(reach);
   });
 });
