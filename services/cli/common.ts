@@ -46,12 +46,14 @@ export function alertStatesFlag(value: string): Set<string> {
 
 /**
  * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
- * @param options.readonly  ClickHouse's `readonly` for every query (1 or 2: writes fail with code 164 READONLY). @default none
+ * @param options.readonly  Reads only: ClickHouse refuses a change (code 164 READONLY). Embedded: `readonly` = 1 on a
+ *   connection of its own (table functions and setting changes refused too). Server: `readonly` = 2 on every request
+ *   (@clickhouse/client sends settings of its own with each one, which 1 would refuse). @default false
  */
-export function configuredWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2 } = {}): Warehouse {
+export function configuredWarehouse(config: EdgelatConfig, options: { readonly?: boolean } = {}): Warehouse {
   return config.clickhouse
-    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly })
-    : openWarehouse(config, options);
+    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined })
+    : openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
 }
 
 /** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */

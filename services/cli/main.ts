@@ -111,7 +111,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const warehouse = configuredWarehouse(loadConfig(), opts.write ? {} : { readonly: 1 });
+    const warehouse = configuredWarehouse(loadConfig(), { readonly: !opts.write });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.

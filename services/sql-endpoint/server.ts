@@ -11,7 +11,8 @@
  * (`insert_deduplication_token`, ...). Settings of other statements are
  * accepted and ignored. One statement a request, as ClickHouse's parser reads
  * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
- * GET and HEAD run on the engine's read-only connection, as ClickHouse makes
+ * GET and HEAD (and a request with the setting `readonly` = 1 or 2) run on the
+ * engine's read-only connection, as ClickHouse makes
  * GET read-only: ClickHouse refuses a write, DDL, table function or setting
  * change there (code 164 READONLY, HTTP 403). No request writes a file
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
@@ -133,8 +134,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       return fail(new WarehouseError('Code: 62. DB::Exception: empty query. (SYNTAX_ERROR)', 62));
     }
     const database = url.get('database') || 'default';
-    // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse.
-    const readonly = request.method !== 'POST';
+    // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse; so is a request asking readonly=1|2.
+    const readonly = request.method !== 'POST' || /^[12]$/.test(url.get('readonly') ?? '');
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
     try {
       if (insert && readonly) return fail(new WarehouseError(READONLY, 164));

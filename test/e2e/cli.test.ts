@@ -105,6 +105,10 @@ describe('edgelat CLI', () => {
       const written = await edgelat(['sql', 'INSERT INTO srv.probe VALUES (7), (9)', '--write'], own, undefined, env);
       expect(written.code, written.stderr).toBe(0);
       expect(await server.query('SELECT o FROM srv.probe ORDER BY o')).toEqual([{ o: 7 }, { o: 9 }]);
+      // Without --write the server runs it read-only (readonly = 2 on the request): refused, the table unchanged.
+      const unwritten = await edgelat(['sql', 'INSERT INTO srv.probe VALUES (8)'], own, undefined, env);
+      expect([unwritten.code, errLines(unwritten.stderr)]).toEqual([2, ['edgelat: the statement changes the warehouse, a setting or a file, or reads a file (ClickHouse refused it read-only: READONLY): add --write to run it']]);
+      expect(await server.query('SELECT count() AS n FROM srv.probe')).toEqual([{ n: 2 }]);
       const read = await edgelat(['sql', 'SELECT count() FROM srv.probe WHERE o = {o:UInt64}', '--format', 'csv', '--param', 'o=7'], own, undefined, env);
       expect([read.code, read.stdout]).toEqual([0, '1\n']);
       expect(existsSync(join(own, 'chdb'))).toBe(false);
