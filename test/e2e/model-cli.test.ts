@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { edgelat, errLines as lines } from '../helpers/edgelat-cli.ts';
+import { edgelat, errLines as lines, runSuggestions, suggestions } from '../helpers/edgelat-cli.ts';
 
 const CUT = new URL('../../data/mlperf-singlestream/base-latency.csv', import.meta.url).pathname;
 
@@ -77,6 +77,12 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(list.code).toBe(0);
     models = JSON.parse(list.stdout) as Registered[];
     demoModels = models.filter((m) => CYCLES.includes(m.trainedAtMs));
+  });
+
+  it('every command the demo suggests runs on the data it leaves, predict included', async () => {
+    const list = suggestions(demo.stdout);
+    expect(list.map((a) => a[0])).toEqual(['sql', 'sql', 'predict', 'recommend', 'gate']);
+    await runSuggestions(list, dataDir);
   });
 
   it('the demo trains at each 10-minute boundary and prints the latency-models lines', () => {

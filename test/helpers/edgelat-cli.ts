@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
@@ -29,3 +30,21 @@ export async function edgelat(args: string[], dataDir: string, cwd?: string, env
 
 /** The lines of a CLI's stderr, without blank lines and npm's own warnings. */
 export const errLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'));
+
+/** The commands of a demo summary's "try:" list, as argument arrays (`npx edgelat` dropped, double quotes removed). */
+export function suggestions(stdout: string): string[][] {
+  const list = stdout.slice(stdout.indexOf('\ntry:\n') + 6).split('\n').filter((l) => l.startsWith('  npx edgelat '));
+  return list.map((l) => [...l.slice('  npx edgelat '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!));
+}
+
+/**
+ * Run every suggested command on a demo's data dir, one after another: each exits 0 (gate: 0 ALLOW,
+ * 1 BLOCK or 2 NEED_SHADOW), and a suggested query shows rows, not an empty answer.
+ */
+export async function runSuggestions(list: readonly string[][], dataDir: string): Promise<void> {
+  for (const args of list) {
+    const r = await edgelat([...args], dataDir);
+    expect(args[0] === 'gate' ? [0, 1, 2] : [0], `${args.join(' ')}: ${r.stderr}`).toContain(r.code);
+    if (args[0] === 'sql') expect(r.stdout.trim(), args.join(' ')).not.toBe('');
+  }
+}
