@@ -11,7 +11,7 @@ import { serveCommand } from '../sql-endpoint/serve-command.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/chdb-engine.ts';
 import { UsageError } from './usage-error.ts';
 import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
-import { canonicalStatement, isReadonlyRefusal, MultiStatementError, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -116,11 +116,13 @@ program
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
       if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
+      if (!opts.write && canonical !== null && readonlyGap(canonical) !== null) throw new UsageError(`${readonlyGap(canonical)}: add --write to run it`);
+      if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
     } catch (error) {
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
-      if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or reads a file (ClickHouse refused it read-only: READONLY): add --write to run it');
+      if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
       throw error;
     } finally {
       await warehouse.close();

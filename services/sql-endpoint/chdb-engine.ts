@@ -97,9 +97,8 @@ export interface ChdbEngineOptions {
 /** Default of {@link ChdbEngineOptions.maxExecutionS}, s. */
 export const DEFAULT_MAX_EXECUTION_S = 300;
 
-/** One chdb connection of the engine: its session, its current database and its queue of calls. */
+/** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {
-  private current = 'default';
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly session: Session, readonly release: () => void) {}
@@ -123,14 +122,12 @@ class Connection {
     this.release();
   }
 
-  /** Switch the connection's database when a request names another one. */
+  /** Switch the connection to the request's database, every time: a request's own `USE` must not carry over to the next. */
   private async use(database: string): Promise<void> {
-    if (database === this.current) return;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
       throw new WarehouseError(`Code: 81. DB::Exception: database ${JSON.stringify(database)} is not a plain identifier. (UNKNOWN_DATABASE)`, 81);
     }
     await this.session.queryAsync(`USE ${database}`, { format: 'TSV' });
-    this.current = database;
   }
 }
 
@@ -155,7 +152,9 @@ export class ChdbEngine implements SqlEngine {
     const path = resolve(dataDir);
     const w = openConnection(path, { max_execution_time: limit });
     try {
-      const r = openConnection(path, { max_execution_time: limit, readonly: 1 });
+      // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
+      const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
+      const r = openConnection(path, { max_execution_time: limit, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
       this.reader = new Connection(r.session, r.release);
     } catch (error) {
       w.release();

@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, isReadonlyRefusal, MultiStatementError, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
@@ -153,6 +153,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
           throw error;
         });
+      if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(READONLY, 164));
+      if (canonical !== null && runsProgram(canonical)) {
+        return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));
+      }
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }

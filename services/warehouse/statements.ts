@@ -49,6 +49,23 @@ export function writesFile(canonical: string): boolean {
   return /\bINTO\s+OUTFILE\b/i.test(codeOf(canonical));
 }
 
+/**
+ * Why a canonical statement is refused on a read-only path although ClickHouse's `readonly` lets it
+ * through, or null: `KILL` (it cancels another client's query) and `SYSTEM` (it acts on the server).
+ */
+export function readonlyGap(canonical: string): string | null {
+  const kind = /^\s*([A-Za-z]+)/.exec(canonical)?.[1]?.toUpperCase();
+  return kind === 'KILL' || kind === 'SYSTEM' ? `${kind} acts on the server, not on data` : null;
+}
+
+/**
+ * Whether a canonical statement creates a dictionary whose source runs a program (`SOURCE(EXECUTABLE …)`,
+ * `EXECUTABLE_POOL`): every later read of it, read-only or not, would run that program.
+ */
+export function runsProgram(canonical: string): boolean {
+  return /\bSOURCE\s*\(\s*EXECUTABLE(?:_POOL)?\b/i.test(codeOf(canonical));
+}
+
 /** Whether an error is ClickHouse's refusal of a change on a read-only connection (code 164, READONLY). */
 export function isReadonlyRefusal(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };

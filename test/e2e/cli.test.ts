@@ -33,7 +33,7 @@ describe('edgelat CLI', () => {
     expect(Number(JSON.parse(bound.stdout.trim())['count()'])).toBeGreaterThan(0);
     // Without --write the query runs read-only (ClickHouse's readonly = 1): a change, however spelled, is
     // refused by ClickHouse, and the table is still there afterwards.
-    const refused = ['edgelat: the statement changes the warehouse, a setting or a file, or reads a file (ClickHouse refused it read-only: READONLY): add --write to run it'];
+    const refused = ['edgelat: the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it'];
     for (const sql of ['/* /* */ SELECT */ TRUNCATE TABLE edgelat.inference_enriched', 'WITH 1 AS a INSERT INTO edgelat.dead_letters (raw_b64) SELECT toString(a)']) {
       const r = await edgelat(['sql', sql], dataDir);
       expect([sql, r.code, errLines(r.stderr)]).toEqual([sql, 2, refused]);
@@ -107,7 +107,7 @@ describe('edgelat CLI', () => {
       expect(await server.query('SELECT o FROM srv.probe ORDER BY o')).toEqual([{ o: 7 }, { o: 9 }]);
       // Without --write the server runs it read-only (readonly = 2 on the request): refused, the table unchanged.
       const unwritten = await edgelat(['sql', 'INSERT INTO srv.probe VALUES (8)'], own, undefined, env);
-      expect([unwritten.code, errLines(unwritten.stderr)]).toEqual([2, ['edgelat: the statement changes the warehouse, a setting or a file, or reads a file (ClickHouse refused it read-only: READONLY): add --write to run it']]);
+      expect([unwritten.code, errLines(unwritten.stderr)]).toEqual([2, ['edgelat: the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it']]);
       expect(await server.query('SELECT count() AS n FROM srv.probe')).toEqual([{ n: 2 }]);
       const read = await edgelat(['sql', 'SELECT count() FROM srv.probe WHERE o = {o:UInt64}', '--format', 'csv', '--param', 'o=7'], own, undefined, env);
       expect([read.code, read.stdout]).toEqual([0, '1\n']);

@@ -190,7 +190,8 @@ describe('sql endpoint over HTTP', () => {
       `INSERT INTO ${db}.c FORMAT TSV`,
     ]) {
       for (const res of [await get(sql), await fetch(`${endpoint!.url}/?query=${encodeURIComponent(sql)}`, { method: 'HEAD' })]) {
-        expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, 403, '164']);
+        // 497: a dictionary that runs a program is refused before ClickHouse's readonly is asked.
+        expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, 403, sql.includes('EXECUTABLE') ? '497' : '164']);
       }
     }
     expect(await (await get(`INSERT INTO ${db}.c VALUES (1)`)).text()).toMatch(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode\. For queries over HTTP, method GET implies readonly\. .*\(READONLY\)/);
@@ -212,6 +213,21 @@ describe('sql endpoint over HTTP', () => {
       expect([sql, res.status, await res.text()]).toEqual([sql, 400, expect.stringMatching(/^Code: 62\. DB::Exception: Syntax error \(Multi-statements are not allowed\)/)]);
     }
     expect(await (await get(`SELECT count() FROM system.tables WHERE database = '${db}'`)).text()).toBe('0\n');
+  });
+
+  it('refuses over GET what readonly lets through (KILL, SYSTEM), never creates a dictionary that runs a program, and keeps no USE across requests', async () => {
+    for (const sql of ["KILL QUERY WHERE query LIKE 'INSERT%' SYNC", 'SYSTEM DROP DNS CACHE']) {
+      const res = await get(sql);
+      expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, 403, '164']);
+    }
+    const db = randomDb('dict');
+    expect((await post(`CREATE DATABASE ${db}`)).status).toBe(200);
+    const probe = join(tmpdir(), `edgelat-dict-${process.pid}`);
+    const dict = await post(`CREATE DICTIONARY ${db}.d (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE(COMMAND 'touch ${probe}' FORMAT TabSeparated)) LAYOUT(DIRECT())`);
+    expect([dict.status, dict.headers.get('x-clickhouse-exception-code'), existsSync(probe)]).toEqual([403, '497', false]);
+    expect(await (await get(`EXISTS DICTIONARY ${db}.d`)).text()).toBe('0\n');
+    expect((await get('USE system')).status).toBe(200);
+    expect(await (await get('SELECT currentDatabase()')).text()).toBe('default\n');
   });
 
   it('writes no file: INTO OUTFILE is refused over GET and POST (497), however spelled', async () => {
