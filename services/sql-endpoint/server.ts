@@ -147,8 +147,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
       }
       const sql = whole.toString('utf8');
-      // ClickHouse's parser on the reader: one statement (two: its "Multi-statements are not allowed"), no INTO OUTFILE.
-      const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, true)).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
+      // ClickHouse's parser, on the connection the request will use (a long GET does not hold up a POST's parse): one
+      // statement (two: its "Multi-statements are not allowed"), no INTO OUTFILE.
+      const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, readonly)).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
         .catch((error: unknown) => {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
           throw error;
