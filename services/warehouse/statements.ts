@@ -73,30 +73,18 @@ export function isReadonlyRefusal(error: unknown): boolean {
 }
 
 /**
- * A statement's code: string literals, quoted identifiers, heredocs and comments blanked out
- * (each character of them a space, so positions stay), for looking for keywords.
- * @param statement  One statement (see {@link splitStatements}).
+ * A canonical statement's code ({@link canonicalStatement}: no comments, no heredocs): its string
+ * literals and quoted names blanked out (each character a space, so positions stay), for looking
+ * for keywords.
+ * @param canonical  ClickHouse's canonical text of one statement.
  */
-export function codeOf(statement: string): string {
+export function codeOf(canonical: string): string {
   let out = '';
   let i = 0;
-  while (i < statement.length) {
-    const c = statement[i]!;
-    let end = i;
-    if ((c === '-' && statement[i + 1] === '-') || c === '#') {
-      const nl = statement.indexOf('\n', i);
-      end = nl < 0 ? statement.length : nl;
-    } else if (c === '/' && statement[i + 1] === '*') {
-      const close = statement.indexOf('*/', i + 2);
-      end = close < 0 ? statement.length : close + 2;
-    } else if (c === "'" || c === '"' || c === '`') {
-      end = quotedEnd(statement, i);
-    } else if (c === '$' && HEREDOC.test(statement.slice(i, i + 64))) {
-      const tag = HEREDOC.exec(statement.slice(i, i + 64))![0];
-      const close = statement.indexOf(tag, i + tag.length);
-      end = close < 0 ? statement.length : close + tag.length;
-    }
-    if (end > i) {
+  while (i < canonical.length) {
+    const c = canonical[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      const end = quotedEnd(canonical, i);
       out += ' '.repeat(end - i);
       i = end;
     } else {
@@ -106,9 +94,6 @@ export function codeOf(statement: string): string {
   }
   return out;
 }
-
-/** A heredoc's opening tag: `$$` or `$name$`. */
-const HEREDOC = /^\$\w*\$/;
 
 /** Index just past the closing quote of the quoted run opening at `open` (`\` escapes and a doubled quote stay inside). */
 function quotedEnd(sql: string, open: number): number {

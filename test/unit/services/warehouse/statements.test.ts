@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, writesFile } from '../../../../services/warehouse/statements.ts';
+import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -41,6 +41,17 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
   });
 
   it.each([
+    ['KILL QUERY WHERE 1', 'KILL acts on the server, not on data', false],
+    ['/* x */ system drop dns cache', 'SYSTEM acts on the server, not on data', false],
+    ["CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(EXECUTABLE_POOL(COMMAND 'true' FORMAT TSV SIZE 1)) LAYOUT(DIRECT())", null, true],
+    ["CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(Executable(COMMAND 'true' FORMAT TSV)) LAYOUT(DIRECT())", null, true],
+    ["SELECT 'SOURCE(EXECUTABLE' AS `KILL`", null, false],
+  ])('%j: readonlyGap %j, runsProgram %s', async (sql, gap, program) => {
+    const text = (await canonical(sql))!;
+    expect([readonlyGap(text), runsProgram(text)]).toEqual([gap, program]);
+  });
+
+  it.each([
     ["SELECT 1 INTO OUTFILE 'x.tsv'", true],
     ["SELECT 13 INTO /* /* */ x */ OUTFILE '/tmp/o5.txt' TRUNCATE", true],
     ["SELECT 42 AS y$$ INTO OUTFILE '/tmp/out1.txt'", true],
@@ -72,9 +83,9 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
 });
 
 describe('codeOf', () => {
-  it('blanks strings, quoted names, heredocs and comments, keeping positions', () => {
-    const sql = "SELECT 'a;b', `c`, $$d$$ -- e\n/* f */ FROM t";
-    expect(codeOf(sql)).toBe(`SELECT ${' '.repeat(5)}, ${' '.repeat(3)}, ${' '.repeat(5)} ${' '.repeat(4)}\n${' '.repeat(7)} FROM t`);
+  it('blanks the string literals and quoted names of a canonical statement, keeping positions', () => {
+    const sql = "SELECT 'a;b\\'c', `x y`, \"z\" FROM t";
+    expect(codeOf(sql)).toBe(`SELECT ${' '.repeat(8)}, ${' '.repeat(5)}, ${' '.repeat(3)} FROM t`);
     expect(codeOf(sql)).toHaveLength(sql.length);
   });
 });
