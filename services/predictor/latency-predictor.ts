@@ -67,12 +67,12 @@ export class LatencyPredictor {
     for (const [kind, old] of this.champions) if (next.get(kind) !== old) await old.scorer.close();
     this.champions = next;
     this.priors = await loadPriors(this.warehouse);
-    const servers = await this.warehouse.query<{ s: string; c: string }>(
-      `SELECT edge_server_id AS s, any(chip) AS c FROM ${this.warehouse.database}.inference_enriched GROUP BY s`);
-    this.serverChips = new Map(servers.map((r) => [r.s, r.c]));
-    const maxima = await this.warehouse.query<Record<string, number | string | null>>(
-      `SELECT chip, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')} FROM ${this.warehouse.database}.inference_enriched GROUP BY chip`);
-    this.loadMax = new Map(maxima.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
+    // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
+    const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
+      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')} FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+    this.serverChips = new Map();
+    for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
+    this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
     this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
