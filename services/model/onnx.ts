@@ -119,16 +119,27 @@ export class OnnxScorer {
   /**
    * Predict rows of `featureCount` finite numbers each (converted to float32).
    * @returns one prediction per row (float32 values).
-   * @throws {RangeError} naming the row and column of a wrong-width row or a non-finite value (case C17: a wrong
-   *   dtype or shape is refused with a clear error, not passed to the runtime).
+   * @param rows  N rows (arrays or typed arrays, Float64Array included) of `featureCount` numbers each; they are
+   *              copied into one float32 [N, F] tensor.
+   * @throws {RangeError} naming the row and column of a wrong-width row, a row that is not an array (a single
+   *   event passed as a flat row of numbers: use {@link predictOne}), or a non-finite value (case C17: a wrong
+   *   dtype or rank is refused with a clear error, never passed to the runtime or skipped).
    */
   async predict(rows: readonly ArrayLike<number>[]): Promise<Float32Array> {
     const F = this.featureCount;
+    if (!Array.isArray(rows)) throw new RangeError(`${ONNX_INPUT}: expected an array of rows (float32 [N, ${F}]), got ${describe(rows)}`);
     const data = new Float32Array(rows.length * F);
-    rows.forEach((row, i) => {
-      if (row.length !== F) throw new RangeError(`${ONNX_INPUT}[${i}]: expected ${F} features (float32 [N, ${F}]), got ${row.length}`);
+    rows.forEach((row: unknown, i) => {
+      if (typeof row === 'number') {
+        throw new RangeError(`${ONNX_INPUT}[${i}]: expected a row of ${F} features (float32 [N, ${F}]), got the number ${row}; score one event as [row] or with predictOne(row)`);
+      }
+      if (row === null || typeof row !== 'object' || typeof (row as { length?: unknown }).length !== 'number') {
+        throw new RangeError(`${ONNX_INPUT}[${i}]: expected a row of ${F} features (float32 [N, ${F}]), got ${describe(row)}`);
+      }
+      const r = row as ArrayLike<unknown>;
+      if (r.length !== F) throw new RangeError(`${ONNX_INPUT}[${i}]: expected ${F} features (float32 [N, ${F}]), got ${r.length}`);
       for (let j = 0; j < F; j++) {
-        const v = row[j];
+        const v = r[j];
         if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${ONNX_INPUT}[${i}][${j}]: expected a finite number, got ${String(v)}`);
         data[i * F + j] = v;
       }
@@ -138,8 +149,25 @@ export class OnnxScorer {
     return out[ONNX_OUTPUT]!.data as Float32Array;
   }
 
+  /**
+   * Predict one event: its `featureCount` features scored as a float32 [1, F] tensor (case C17: a single
+   * event is a batch of one row, never a rank-1 tensor).
+   * @returns the prediction (a float32 value).
+   * @throws {RangeError} as {@link predict}, naming row 0.
+   */
+  async predictOne(row: ArrayLike<number>): Promise<number> {
+    return (await this.predict([row]))[0]!;
+  }
+
   /** Release the onnxruntime session. */
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length} values (one event's row? use predictOne)`;
+  return typeof v === 'object' ? `an object (${v.constructor?.name ?? 'no prototype'}) without a length` : `${typeof v} ${String(v)}`;
 }

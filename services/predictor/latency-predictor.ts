@@ -131,8 +131,8 @@ export class LatencyPredictor {
     for (const target of TELEMETRY_TARGETS) {
       const c = this.champions.get(target.kind)!;
       const x = featureRow(c.encoding, { chip: req.chip, server: req.server, prior, input_bytes: inputBytes, batch_size: 1, load: LOAD_FEATURES.map((k) => req.load[k] ?? 0) });
-      const [out] = await c.scorer.predict([x]);
-      predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out!);
+      const out = await c.scorer.predictOne(x);
+      predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out);
       versions[target.kind] = c.model.version;
     }
     return {
