@@ -170,6 +170,21 @@ export function commonBenchmark(points: readonly BenchmarkPoint[], a: string, b:
 }
 
 /**
+ * ln(p90 / p50) of a model's benchmark latency per chip that has both percentiles: the spread of its
+ * kernel time there (for a lognormal, σ = ln(p90 / p50) / 1.2816).
+ * @param points  The model's benchmark points (any chips, percentiles 0..1).
+ * @returns chip → ln(p90 / p50) (> 0); chips without both percentiles, or with p90 ≤ p50, are left out.
+ */
+export function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p50 of points.filter((p) => p.percentile === 0.5 && p.ms > 0)) {
+    const p90 = points.find((p) => p.chip === p50.chip && p.percentile === 0.9);
+    if (p90 && p90.ms > p50.ms) out.set(p50.chip, Math.log(p90.ms / p50.ms));
+  }
+  return out;
+}
+
+/**
  * SQL of models' benchmark points per chip and percentile (lower median over systems), ms; parameter `m` (model ids).
  * Rows: {@link BenchmarkPoint} with `model_id`.
  */

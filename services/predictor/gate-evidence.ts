@@ -35,7 +35,7 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
-import { benchmarkPointsSql, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
+import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
 import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
@@ -78,16 +78,6 @@ type Row = ObservedRow & { model_version: string; chip: string };
 /** The gate's benchmark evidence of a chip pair from {@link commonBenchmark}: both latencies at the percentile, or none. */
 function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: string): { benchmark: Map<string, number>; benchmarkPercentile: number } {
   return cb ? { benchmark: new Map([[now, cb.a], [chip, cb.b]]), benchmarkPercentile: cb.percentile } : { benchmark: new Map(), benchmarkPercentile: 0.5 };
-}
-
-/** ln(p90 / p50) of the benchmark latency per chip that has both percentiles (the spread of the model's kernel time there). */
-function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const p50 of points.filter((p) => p.percentile === 0.5 && p.ms > 0)) {
-    const p90 = points.find((p) => p.chip === p50.chip && p.percentile === 0.9);
-    if (p90 && p90.ms > p50.ms) out.set(p50.chip, Math.log(p90.ms / p50.ms));
-  }
-  return out;
 }
 
 /**

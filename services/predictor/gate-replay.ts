@@ -384,9 +384,45 @@ function unloaded(o: ServerObservations, change: ReplayChange): { arrivals: Floa
 
 /** Unloaded compute with the change: the model's requests spread about their median by `change.spread`, then scaled by `change.compute`. */
 function spreadCompute(base: number[], models: readonly string[], change: ReplayChange): number[] {
-  const spread = change.spread ?? 1;
-  const m = lowerQuantile(base.filter((_, i) => models[i] === change.model), 0.5);
-  return base.map((x, i) => (models[i] !== change.model ? x : change.compute * (spread === 1 || !(m > 0) || !(x > 0) ? x : m * (x / m) ** spread)));
+  const spread = spreadAboutMedian(base, models, (m) => (m === change.model ? change.spread ?? 1 : 1));
+  return spread.map((x, i) => (models[i] !== change.model ? x : change.compute * x));
+}
+
+/**
+ * Service times moved to a chip with a steadier or a more variable kernel time, per model: each of
+ * a model's values x becomes m·(x/m)^s, m the lower median of that model's values and s its spread
+ * ratio (`spreadRatio`). For a lognormal time this is quantile mapping (Panofsky & Brier, Some
+ * Applications of Statistics to Meteorology, 1968: the value at the same quantile of the
+ * other distribution): ln x = ln m + σ·z becomes ln m + s·σ·z, the median kept and σ scaled by s.
+ * @param values  Times, ms (≥ 0), one per request.
+ * @param models  Each request's model (aligned with `values`).
+ * @param spread  A model's spread ratio (> 0; 1 leaves its values as they are).
+ * @returns       The mapped times, ms; a value ≤ 0, or a model whose median is 0, is left as it is.
+ */
+export function spreadAboutMedian(values: readonly number[], models: readonly string[], spread: (model: string) => number): number[] {
+  const medians = new Map<string, number>();
+  for (const m of new Set(models)) {
+    if (spread(m) !== 1) medians.set(m, lowerQuantile(values.filter((_, i) => models[i] === m), 0.5));
+  }
+  return values.map((x, i) => {
+    const m = medians.get(models[i]!);
+    return m === undefined || !(m > 0) || !(x > 0) ? x : m * (x / m) ** spread(models[i]!);
+  });
+}
+
+/** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
+const SPREAD_BOUNDS = [0.25, 4] as const;
+
+/**
+ * The spread ratio of a model's compute on a new chip over the running one: ln(p90/p50) there over
+ * ln(p90/p50) here, clamped to [0.25, 4].
+ * @param next  ln(p90/p50) on the new chip (null when unknown).
+ * @param now   ln(p90/p50) on the running chip (null when unknown).
+ * @returns     The ratio; 1 when either is unknown or ≤ 0.
+ */
+export function spreadRatio(next: number | null, now: number | null): number {
+  if (next === null || now === null || !(next > 0) || !(now > 0)) return 1;
+  return Math.min(SPREAD_BOUNDS[1], Math.max(SPREAD_BOUNDS[0], next / now));
 }
 
 /**

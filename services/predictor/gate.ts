@@ -23,7 +23,7 @@
  * ×(1 + margin) higher than the one observed.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, replayUnlessSaturated, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
+import { lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, replayUnlessSaturated, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -251,14 +251,6 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
  */
 export const MAX_MACS_RATIO = 20;
 
-/** Bounds of a compute-spread ratio (two p90 / p50 ratios of noisy samples: a wilder ratio is not believed). */
-const SPREAD_BOUNDS = [0.25, 4] as const;
-
-/** ln(p90/p50) on the new chip over the running one, clamped to SPREAD_BOUNDS; 1 when either is unknown or ≤ 0. */
-function spreadRatio(next: number | null, now: number | null): number {
-  if (next === null || now === null || !(next > 0) || !(now > 0)) return 1;
-  return Math.min(SPREAD_BOUNDS[1], Math.max(SPREAD_BOUNDS[0], next / now));
-}
 
 /** The gate's view of one target server. */
 export interface ServerGate {

@@ -26,8 +26,8 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, startedUnder, type LoadSensitivity } from './gate-replay.ts';
-import { benchmarkPointsSql, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
+import { deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
 /** The request is valid but the warehouse holds too little to answer it (the CLI exits 1, not 2: not bad usage). */
@@ -83,8 +83,12 @@ const nearestRank = (sorted: readonly number[], pct: number): number => sorted[M
 export interface ChipSwap {
   chip: string;
   workersPerReplica: number;
-  /** Per model: io and compute ratio (new chip / current chip). */
-  ratio: Map<string, { io: number; compute: number }>;
+  /**
+   * Per model: io and compute ratio of medians (new chip / current chip), and the compute's spread
+   * ratio (ln(p90/p50) there over here: `spreadRatio`; 1 when unknown): each request's unloaded compute
+   * is mapped to the same quantile on the new chip (`spreadAboutMedian`) before the ratio.
+   */
+  ratio: Map<string, { io: number; compute: number; spread: number }>;
   /** Where each model's ratio came from. */
   evidence: Map<string, 'fleet' | 'benchmark'>;
 }
@@ -106,10 +110,11 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
   const c0 = o.workersPerReplica;
   const rhoNow = startedUnder(o);
   const at = (workers: number, to?: ChipSwap): number[] => {
-    const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1 };
+    const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
     const baseIo = o.io.map((io, i) => (io / (1 + kio * rhoNow[i]!)) * r(i).io);
-    const baseC = o.compute.map((c, i) => (c / (1 + kc * rhoNow[i]!)) * r(i).compute);
+    const unloadedC = o.compute.map((c, i) => c / (1 + kc * rhoNow[i]!));
+    const baseC = spreadAboutMedian(unloadedC, o.model, (m) => to?.ratio.get(m)?.spread ?? 1).map((c, i) => c * r(i).compute);
     const arrivals = Float64Array.from(o.ts);
     const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, workers);
     const latency = Array.from(q.endMs, (end, i) => end - arrivals[i]!).sort((a, b) => a - b);
@@ -124,7 +129,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: source('compute'), io: source('io') },
     method: swap
-      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, scaled by the ratio of unloaded medians of its model on the two chips (${[...swap.evidence].map(([m, e]) => `${m}: ${e}`).join(', ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
+      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? ` (spread ×${swap.ratio.get(m)!.spread.toFixed(2)})` : ''}`).join(', ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
       : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
   };
 }
@@ -175,7 +180,9 @@ const UNLOADED_UTIL = 0.15;
  * The ratios for moving a server's models to another chip: unloaded medians (gpu_util < 0.15,
  * status ok) of each model on both chips in the fleet; where the fleet never ran the model on the
  * new chip, the ratio of benchmark latencies (`benchmark_latency`, SingleStream, at a percentile both chips
- * have: {@link commonBenchmark}) for compute and 1 for i/o.
+ * have: {@link commonBenchmark}) for compute and 1 for i/o. The compute's spread ratio: ln(p90/p50)
+ * of the unloaded compute on both chips in the fleet, else of the benchmark latencies (where both
+ * chips have p50 and p90), else 1.
  * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
  * @throws {RangeError} on a chip the warehouse does not know.
  * @throws {NoEvidenceError} naming a model with neither fleet nor benchmark evidence on one of the chips.
@@ -185,19 +192,21 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
   const chips = await knownChips(w);
   if (!chips.includes(chip)) throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
   const models = [...new Set(o.model)];
-  const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number }>(
-    `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c
+  const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number; c90: number }>(
+    `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c,
+            quantileExactLow(0.9)(compute_ms) AS c90
      FROM ${db}.inference_enriched WHERE chip IN ({a:String}, {b:String}) AND has({m:Array(String)}, model_id) AND status = 'ok' AND gpu_util < {u:Float64}
      GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models, u: UNLOADED_UTIL });
   const bench = await w.query<BenchmarkPoint & { model_id: string }>(benchmarkPointsSql(db), { m: models });
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {b:String}`, { b: chip });
-  const ratio = new Map<string, { io: number; compute: number }>();
+  const ratio = new Map<string, { io: number; compute: number; spread: number }>();
+  const fleetSpread = (r: { c: number; c90: number }): number | null => (Number(r.c90) > Number(r.c) && Number(r.c) > 0 ? Math.log(Number(r.c90) / Number(r.c)) : null);
   const evidence = new Map<string, 'fleet' | 'benchmark'>();
   for (const m of models) {
     const fa = med.find((r) => r.chip === o.chip && r.model_id === m && Number(r.n) >= 20);
     const fb = med.find((r) => r.chip === chip && r.model_id === m && Number(r.n) >= 20);
     if (fa && fb && fa.c > 0 && fa.io > 0) {
-      ratio.set(m, { io: fb.io / fa.io, compute: fb.c / fa.c });
+      ratio.set(m, { io: fb.io / fa.io, compute: fb.c / fa.c, spread: spreadRatio(fleetSpread(fb), fleetSpread(fa)) });
       evidence.set(m, 'fleet');
       continue;
     }
@@ -207,7 +216,8 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
       const n = (c: string) => Number(med.find((r) => r.chip === c && r.model_id === m)?.n ?? 0);
       throw new NoEvidenceError(`--chip: no fleet measurement or benchmark to compare on both chips: ${evidenceOnChips(m, o.chip, chip, n, points)}`);
     }
-    ratio.set(m, { io: 1, compute: cb.b / cb.a });
+    const spreads = benchmarkSpread(points);
+    ratio.set(m, { io: 1, compute: cb.b / cb.a, spread: spreadRatio(spreads.get(chip) ?? null, spreads.get(o.chip) ?? null) });
     evidence.set(m, 'benchmark');
   }
   return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence };

@@ -18,7 +18,7 @@ import { createTestDatabase } from '../helpers/warehouse.ts';
 const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
 
 describe('capacity what-if against the simulator (F4)', () => {
-  const cfg = normalizeSimConfig({ seed: 8, servers: 6, durationMs: 15 * 60_000, shadows: { servers: 2 } });
+  const cfg = normalizeSimConfig({ seed: 5, servers: 6, durationMs: 15 * 60_000, shadows: { servers: 2 } });
   let w: ChdbWarehouse;
   beforeAll(async () => {
     w = await createTestDatabase('whatif');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measuredContention } from '../../../services/predictor/gate-replay.ts';
+import { measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
 import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
@@ -57,5 +57,47 @@ describe('measuredContention', () => {
     // Starts at 100, 600, 1100, ...: the second bucket sees [100, 400) and [600, 900) of the first second = 600 ms of 2000.
     expect(measuredContention(o)).toEqual([0, 0, 0.3, 0.3, 0.3, 0.3]);
     expect(measuredContention({ ...o, total: undefined })).toBeNull();
+  });
+});
+
+describe('another chip: each request\'s compute at the same quantile there (spreadAboutMedian)', () => {
+  it('maps a lognormal time m·e^{σz} to m·e^{s·σz}, the median kept; other models, zeros and s = 1 are left as they are', () => {
+    const z = [-2, -1, 0, 1, 2];
+    const values = [...z.map((k) => 10 * Math.exp(0.4 * k)), 3, 0, 7, 5];
+    const models = [...z.map(() => 'a'), 'b', 'a', 'b', 'b'];
+    // Model a: six values (0 among them), lower median = the 3rd smallest of {0, 10e^-0.8, 10e^-0.4, 10, …} = 10e^-0.4.
+    const m = 10 * Math.exp(-0.4);
+    const got = spreadAboutMedian(values, models, (model) => (model === 'a' ? 0.5 : 1));
+    z.forEach((k, i) => expect(got[i]).toBeCloseTo(m * ((10 * Math.exp(0.4 * k)) / m) ** 0.5, 12));
+    expect(got.slice(5)).toEqual([3, 0, 7, 5]);
+    expect(spreadAboutMedian(values, models, () => 1)).toEqual(values);
+  });
+
+  it('spreadRatio: ln(p90/p50) there over here, clamped to [0.25, 4]; 1 when either is unknown', () => {
+    expect(spreadRatio(0.2, 0.4)).toBe(0.5);
+    expect(spreadRatio(2, 0.1)).toBe(4);
+    expect(spreadRatio(0.01, 1)).toBe(0.25);
+    expect(spreadRatio(null, 0.4)).toBe(1);
+    expect(spreadRatio(0.3, 0)).toBe(1);
+  });
+
+  // 101 requests a second apart (no queue, idle: no load signal), compute 100·2^{(i−50)/25} ms. On a chip
+  // with half the median and half the log-spread: p50 = 0.5·100 = 50 ms, and the nearest-rank p99 (the
+  // 100th, i = 99) = 0.5·100·(2^{49/25})^{0.5} = 50·2^{0.98} ms (scaling by the medians alone: 50·2^{1.96}).
+  it('what-if on a chip with a steadier kernel: p99 = 50·2^0.98 ms in closed form', () => {
+    const n = 101;
+    const compute = Array.from({ length: n }, (_, i) => 100 * 2 ** ((i - 50) / 25));
+    const o: ServerObservations = {
+      server: 'edge-x', chip: 'chip-a', workersPerReplica: 1, ts: Array.from({ length: n }, (_, i) => i * 1000),
+      io: new Array<number>(n).fill(0), compute, util: new Array<number>(n).fill(0), model: new Array<string>(n).fill('m'), total: compute,
+      measured: { p50: 100, p99: compute[99]!, n },
+    };
+    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 0.5 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const r = whatIfReplicas(o, 1, swap);
+    expect(r.p50_ms).toBeCloseTo(50, 9);
+    expect(r.p99_ms).toBeCloseTo(50 * 2 ** 0.98, 9);
+    expect(r.method).toContain('m: fleet (spread ×0.50)');
+    const plain = whatIfReplicas(o, 1, { ...swap, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 1 }]]) });
+    expect(plain.p99_ms).toBeCloseTo(50 * 2 ** 1.96, 9);
   });
 });
