@@ -17,6 +17,20 @@ export interface RecordChecks {
 const PLAUSIBLE_LOG_TIME_MS = Date.UTC(2000, 0, 1);
 
 /**
+ * The time a record moves its partition's watermark by, epoch ms: its event time, but never past its
+ * log timestamp. An event is logged after it happened, so event time ahead of the log time is a device
+ * clock running fast; taken as is, one such record (up to `maxEventTimeAheadMs` ahead) would raise the
+ * watermark of its whole partition and make the other servers' records there late. The record itself
+ * keeps its event time for windows and joins. A log timestamp before 2000 (none set, as in an
+ * in-memory log) leaves the event time as is.
+ * @param ts              The record's event time, epoch ms.
+ * @param logTimestampMs  The record's log timestamp, epoch ms.
+ */
+export function watermarkTime(ts: number, logTimestampMs: number): number {
+  return logTimestampMs >= PLAUSIBLE_LOG_TIME_MS ? Math.min(ts, logTimestampMs) : ts;
+}
+
+/**
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the

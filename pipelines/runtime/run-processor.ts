@@ -6,7 +6,7 @@ import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord, Top
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
-import { decodeLogRecord, type RecordChecks } from './decode.ts';
+import { decodeLogRecord, watermarkTime, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, SEQ_HEADER, scanLanes } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
@@ -53,6 +53,7 @@ export interface ProcessorRunOptions<S> {
 }
 
 interface Stream {
+  /** Max event time seen, each record's bounded by its log timestamp (`watermarkTime`), ms. */
   maxTs: number;
   /** Position to read next (= last processed offset + 1). */
   next: number;
@@ -82,7 +83,7 @@ interface Task<S> {
  * reading whole output topics.
  */
 interface Checkpoint {
-  /** Max event time seen before the committed offset (restores the watermark). */
+  /** Max event time seen before the committed offset, bounded by log time as `watermarkTime` (restores the watermark). */
   maxTs: number | null;
   /** Last emission position of each lane of the partition at commit time. */
   lanes?: Record<string, Seq>;
@@ -280,8 +281,9 @@ export class ProcessorRun<S> {
 
   /**
    * Event-time watermark per owned input partition, epoch ms UTC (max event
-   * time seen − the processor's out-of-orderness bound; -Infinity before the
-   * first record, Infinity after end of input).
+   * time seen, each record's no later than its log timestamp (`watermarkTime`),
+   * − the processor's out-of-orderness bound; -Infinity before the first
+   * record, Infinity after end of input).
    */
   watermarks(): { topic: string; partition: number; watermarkMs: number }[] {
     return [...this.tasks].flatMap(([partition, task]) => Object.entries(task.watermarks).map(([topic, watermarkMs]) => ({ topic, partition, watermarkMs })));
@@ -354,10 +356,11 @@ export class ProcessorRun<S> {
       return;
     }
     counts.processed++;
-    if (value.ts > stream.maxTs) {
-      stream.maxTs = value.ts;
+    const at = watermarkTime(value.ts, r.timestampMs);
+    if (at > stream.maxTs) {
+      stream.maxTs = at;
       // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).
-      const wm = value.ts - processor.maxOutOfOrdernessMs;
+      const wm = at - processor.maxOutOfOrdernessMs;
       if (wm > (task.watermarks[r.topic] ?? -Infinity)) {
         task.watermarks[r.topic] = wm;
         out.push(...processor.onWatermark(task.state, task.watermarks));

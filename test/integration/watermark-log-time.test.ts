@@ -1,0 +1,59 @@
+/**
+ * A device clock running fast must not make the other servers of its partition late. Servers edge-01
+ * and edge-03 share one partition; each sends a load sample every second and an inference event every
+ * second, logged 100 ms after it happened. edge-01 also sends one inference event stamped 30 minutes
+ * ahead of its log time (within EDGELAT_MAX_EVENT_TIME_AHEAD_MS, 1 h, so it is not dead-lettered).
+ * Its event time would raise the partition's watermark by 30 min and make every later record of
+ * edge-03 late (a breaker trial lost 40 % of a run's joins that way); bounded by its log timestamp
+ * (`watermarkTime`), it moves the watermark no further than the record's own log time.
+ */
+import { describe, expect, it } from 'vitest';
+import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
+import { ProcessorRun } from '../../pipelines/runtime/run-processor.ts';
+import { watermarkTime } from '../../pipelines/runtime/decode.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { codecFor } from '../../schemas/index.ts';
+import type { EnrichedInference } from '../../schemas/types.ts';
+import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { makeInference, makeLoad } from '../helpers/factories.ts';
+import { readTopic } from '../helpers/pipeline.ts';
+
+const t0 = Date.UTC(2024, 5, 1, 10);
+const LAG_MS = 100;
+const AHEAD_MS = 30 * 60_000;
+
+describe('watermark and a device clock ahead of the log time', () => {
+  it('watermarkTime: event time, bounded by a plausible log timestamp', () => {
+    expect(watermarkTime(t0 + 5000, t0 + 5100)).toBe(t0 + 5000);
+    expect(watermarkTime(t0 + AHEAD_MS, t0 + 1100)).toBe(t0 + 1100);
+    // No log time set (an in-memory log at epoch 0): the event time as is.
+    expect(watermarkTime(t0 + AHEAD_MS, 0)).toBe(t0 + AHEAD_MS);
+  });
+
+  it('one edge-01 event 30 min ahead leaves edge-03 on time: every event joined, none late, none dead', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const seconds = Array.from({ length: 20 }, (_, i) => i);
+    for (const s of seconds) {
+      for (const server of ['edge-01', 'edge-03']) {
+        const ts = t0 + s * 1000;
+        await log.produce(TOPICS.load, [{ key: server, value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: server, ts })), timestampMs: ts + LAG_MS }]);
+        await log.produce(TOPICS.inference, [{ key: server, value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: server, ts: ts + 500, event_id: `${server}-${s}` })), timestampMs: ts + 500 + LAG_MS }]);
+      }
+      if (s === 1) {
+        await log.produce(TOPICS.inference, [{ key: 'edge-01', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + AHEAD_MS, event_id: 'fast-clock' })), timestampMs: t0 + 1000 + 500 + LAG_MS }]);
+      }
+    }
+    await log.seal(TOPICS.load);
+    await log.seal(TOPICS.inference);
+    const run = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000, maxOutOfOrdernessMs: 2000 }) });
+    const counts = await run.runToEnd();
+    expect(counts[TOPICS.inference]).toEqual({ consumed: 41, processed: 41, late: 0, dead: 0 });
+    expect(counts[TOPICS.load]).toEqual({ consumed: 40, processed: 40, late: 0, dead: 0 });
+    expect(await readTopic(log, TOPICS.late)).toHaveLength(0);
+    const enriched = await readTopic<EnrichedInference>(log, TOPICS.enriched);
+    expect(enriched).toHaveLength(41);
+    // Every on-time event matched the sample of its own second (0.5 s before it); the fast one keeps its event time.
+    for (const r of enriched.filter((e) => e.value.event_id !== 'fast-clock')) expect(r.value.load_ts, r.value.event_id).toBe(r.value.ts - 500);
+    expect(enriched.find((e) => e.value.event_id === 'fast-clock')!.value.ts).toBe(t0 + AHEAD_MS);
+  });
+});
