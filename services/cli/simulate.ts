@@ -12,6 +12,7 @@ import type { InferenceEvent } from '../../schemas/types.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
+import { RETRY_DEFAULTS } from '../retry.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
 export interface SimulateOptions {
@@ -212,7 +213,8 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
-  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
+  // A one-shot producer gives a registry outage its default back-off (5 retries, about 10 s), then names it; `pipeline run` waits.
+  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
   try {

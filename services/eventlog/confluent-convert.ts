@@ -24,6 +24,8 @@ import {
   type WriterSchemaRegistry,
 } from '../../schemas/index.ts';
 import { SINGLE_OBJECT_HEADER_BYTES } from '../../schemas/fingerprint.ts';
+import { RetriesExhaustedError } from '../../errors.ts';
+import { withRetry, type RetryOptions } from '../retry.ts';
 import type { LogRecord } from './types.ts';
 
 /** Options of {@link ConfluentWireConverter} (and of `ConfluentWireEventLog`). */
@@ -43,6 +45,14 @@ export interface ConfluentWireOptions {
   kindOfTopic?: (topic: string) => RecordKind | null;
   /** Logs one line per schema id or fingerprint first seen; nothing per record. */
   logger?: Logger;
+  /**
+   * Back-off of a registry call that failed retriably (no answer, 5xx, 429): the call is made again
+   * until it answers, so a registry blip pauses consumption and production instead of failing them
+   * (as a warehouse outage pauses the sink). Each retry logs one warning. A refusal (401, 403, 409,
+   * 422) or an unknown id is never retried.
+   * @default { retries: 0 } (throw the retriable error at once; `withSchemaRegistry` retries for ever, 30 s at most between calls)
+   */
+  retry?: RetryOptions;
 }
 
 /**
@@ -80,6 +90,7 @@ export class ConfluentWireConverter {
   readonly #writers: WriterSchemaRegistry;
   readonly #kindOf: (topic: string) => RecordKind | null;
   readonly #logger: Logger | undefined;
+  readonly #retry: <T>(what: string, call: () => Promise<T>) => Promise<T>;
   /** `<topic>\0<fingerprint hex>` -> schema id. */
   readonly #ids = new Map<string, Promise<number>>();
   /** Schema id -> what the registry said. */
@@ -94,6 +105,17 @@ export class ConfluentWireConverter {
     this.#writers = options.writerSchemas ?? defaultWriterSchemas();
     this.#kindOf = options.kindOfTopic ?? defaultKindOfTopic;
     this.#logger = options.logger;
+    const retry = { retries: 0, ...options.retry };
+    // Retries spent, the registry's own (retriable) error is thrown, as without retries.
+    this.#retry = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetry(call, {
+      ...retry,
+      onRetry: (err, attempt, delayMs) => {
+        this.#logger?.warn({ call: what, attempt, delayMs: Math.round(delayMs), err: (err as Error).message }, 'schema registry unavailable; retrying');
+        retry.onRetry?.(err, attempt, delayMs);
+      },
+    }).catch((err: unknown) => {
+      throw err instanceof RetriesExhaustedError ? err.cause : err;
+    });
   }
 
   /**
@@ -136,7 +158,7 @@ export class ConfluentWireConverter {
     const key = `${topic}\u0000${fpHex}`;
     let pending = this.#ids.get(key);
     if (!pending) {
-      pending = this.#client.register(`${topic}-value`, JSON.parse(entry.schemaJson) as object);
+      pending = this.#retry(`register ${topic}-value`, () => this.#client.register(`${topic}-value`, JSON.parse(entry.schemaJson) as object));
       this.#ids.set(key, pending);
       pending.then(
         (id) => this.#logger?.info({ topic, subject: `${topic}-value`, schemaId: id, fingerprint: fpHex, kind: entry.kind }, 'writer schema registered; values are written with confluent framing'),
@@ -154,7 +176,7 @@ export class ConfluentWireConverter {
   #fetch(id: number): Promise<FetchedSchema> {
     let pending = this.#schemas.get(id);
     if (!pending) {
-      pending = this.#client.getSchema(id).then(
+      pending = this.#retry(`get schema id ${id}`, () => this.#client.getSchema(id)).then(
         (schema): FetchedSchema => ({ schema }),
         (err: unknown): FetchedSchema => {
           if (err instanceof UnknownSchemaIdError) return { unusable: `the schema registry has no schema id ${id}`, transient: true };

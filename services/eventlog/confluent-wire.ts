@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { HttpSchemaRegistryClient } from '../../schemas/index.ts';
 import { ConfluentWireConverter, type ConfluentWireOptions } from './confluent-convert.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, PollResult, ProduceRecord, TopicPartition } from './types.ts';
+import type { RetryOptions } from '../retry.ts';
 
 export type { ConfluentWireOptions } from './confluent-convert.ts';
 
@@ -27,8 +28,8 @@ export type { ConfluentWireOptions } from './confluent-convert.ts';
  *   registered in `writerSchemas` under the topic's kind. Values that are not Confluent-framed,
  *   whose id the registry does not know, or whose schema is not an Avro record, are returned
  *   unchanged: the runtime dead-letters them with their raw bytes, naming the schema id.
- * - Registry outages (no answer, 5xx, 429) throw the retriable {@link SchemaRegistryError};
- *   `poll` first seeks the inner consumer back to the batch's first offsets, so the next poll
+ * - Registry outages (no answer, 5xx, 429) are retried with `options.retry` (none by default);
+ *   then they throw the retriable {@link SchemaRegistryError}: `poll` first seeks the inner consumer back to the batch's first offsets, so the next poll
  *   returns the same records (nothing is skipped). Other registry refusals (401, 403, 409, 422)
  *   are thrown as non-retriable {@link SchemaRegistryError}s (a configuration problem).
  * - Offsets, keys, headers, partitions and `id` are the inner log's.
@@ -167,16 +168,20 @@ class ConfluentWireConsumer implements Consumer {
  * @param url     `EdgelatConfig.schemaRegistryUrl` (from EDGELAT_SCHEMA_REGISTRY_URL), e.g.
  *                `http://localhost:8081`; may carry `user:password@` (sent as basic auth); null,
  *                undefined or blank for none.
- * @param logger  Optional pino logger (one line at start, one per schema id; nothing per record).
+ * @param logger  Optional pino logger (one line at start, one per schema id, one per retry; nothing per record).
+ * @param retry   Back-off of registry calls that failed retriably (`ConfluentWireOptions.retry`). @default REGISTRY_RETRY
  * @returns       `log` itself when `url` is empty, else a {@link ConfluentWireEventLog} over an
  *                {@link HttpSchemaRegistryClient}, writing to `defaultWriterSchemas()`.
  * @throws {TypeError} if `url` is not a valid http(s) URL (a config error; services/config.ts validates it first).
  * @example const log = withSchemaRegistry(await KafkaEventLog.connect({...}), config.schemaRegistryUrl, logger)
  */
-export function withSchemaRegistry(log: EventLog, url: string | null | undefined, logger?: Logger): EventLog {
+export function withSchemaRegistry(log: EventLog, url: string | null | undefined, logger?: Logger, retry: RetryOptions = REGISTRY_RETRY): EventLog {
   const trimmed = url?.trim();
   if (!trimmed) return log;
   const client = new HttpSchemaRegistryClient(trimmed);
   logger?.info({ schemaRegistry: client.url }, 'confluent schema registry framing on: values are written and read as 00 + schema id + avro body');
-  return new ConfluentWireEventLog(log, { client, logger });
+  return new ConfluentWireEventLog(log, { client, logger, retry });
 }
+
+/** Back-off of the pipeline's registry calls: again until the registry answers, at most 30 s apart. */
+export const REGISTRY_RETRY: Readonly<RetryOptions> = Object.freeze({ retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000 });

@@ -9,13 +9,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import avro from 'avsc';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
 import { dlqTopic, TOPICS } from '../../pipelines/topics.ts';
 import { codecFor, HttpSchemaRegistryClient, loadSchema, SCHEMA_REGISTRY_CONTENT_TYPE, SchemaRegistryError, type LoadSample, type RecordKind } from '../../schemas/index.ts';
 import { loadConfig } from '../../services/config.ts';
-import { ConfluentWireEventLog, withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
+import { ConfluentWireEventLog, REGISTRY_RETRY, withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import type { Consumer, LogRecord } from '../../services/eventlog/types.ts';
@@ -94,19 +96,35 @@ describe('ConfluentWireEventLog through a real HTTP schema registry', () => {
     expect(result.ok ? '' : result.reason).toContain('schema id 9999');
   });
 
-  it('turns a registry outage (503) into a retriable error and re-delivers the same records afterwards; bad credentials are not retriable', async () => {
+  it('waits out a registry outage (503): the pipeline\'s back-off polls again until it answers, one warning a retry; without retries the error is retriable and the same records come again; bad credentials are not retriable', async () => {
     const inner = new MemoryEventLog({ defaultPartitions: 1 });
     await withSchemaRegistry(inner, stub.urlWithCredentials).produce(TOPICS.load, [0, 1, 2].map((i) => ({ key: 'edge-07', value: codecFor('LoadSample').encode({ ...sample, ts: T0 + i }) })));
-    const consumer: Consumer = await withSchemaRegistry(inner, stub.urlWithCredentials).consumer('g', [TOPICS.load]);
+    const want = [0, 1, 2].map((i) => ({ ok: true, value: { ...sample, ts: T0 + i } }));
+
+    const once: Consumer = await withSchemaRegistry(inner, stub.urlWithCredentials, undefined, { retries: 0 }).consumer('g0', [TOPICS.load]);
     stub.down = true;
-    const err = await consumer.poll(10).catch((e: unknown) => e);
-    stub.down = false;
+    const err = await once.poll(10).catch((e: unknown) => e);
+    if (!(err instanceof SchemaRegistryError)) stub.down = false; // the next tests need the registry
     expect(err).toBeInstanceOf(SchemaRegistryError);
     expect(err).toMatchObject({ retriable: true, status: 503 });
-    const { records } = await consumer.poll(10);
-    expect(records.map((r) => decodeLogRecord(r))).toEqual([0, 1, 2].map((i) => ({ ok: true, value: { ...sample, ts: T0 + i } })));
 
-    const wrong = new ConfluentWireEventLog(new MemoryEventLog(), { client: new HttpSchemaRegistryClient(stub.url.replace('http://', 'http://edgelat:wrong@')) });
+    // The pipeline's log (REGISTRY_RETRY's behaviour, with short delays): the poll waits for the registry.
+    const warnings: { msg: string; attempt: number; err: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const patient: Consumer = await withSchemaRegistry(inner, stub.urlWithCredentials, logger, { ...REGISTRY_RETRY, initialRetryTimeMs: 20, maxRetryTimeMs: 40 }).consumer('g1', [TOPICS.load]);
+    const polled = patient.poll(10);
+    try {
+      await sleep(300);
+      expect(warnings.length).toBeGreaterThanOrEqual(3);
+      expect(warnings[0]).toMatchObject({ msg: 'schema registry unavailable; retrying', attempt: 1 });
+      expect(warnings[0]!.err).toMatch(/returned http 503/);
+    } finally {
+      stub.down = false;
+    }
+    expect((await polled).records.map((r) => decodeLogRecord(r))).toEqual(want);
+    expect((await once.poll(10)).records.map((r) => decodeLogRecord(r))).toEqual(want);
+
+    const wrong = new ConfluentWireEventLog(new MemoryEventLog(), { client: new HttpSchemaRegistryClient(stub.url.replace('http://', 'http://edgelat:wrong@')), retry: REGISTRY_RETRY });
     const refused = await wrong.produce(TOPICS.load, [{ key: 'edge-07', value: codecFor('LoadSample').encode(sample) }]).catch((e: unknown) => e);
     expect(refused).toMatchObject({ retriable: false, status: 401 });
     expect((refused as Error).message).not.toContain('wrong');
