@@ -1,5 +1,6 @@
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
 import type { LogRecord } from '../../services/eventlog/types.ts';
+import { WIRE_ERROR_HEADER } from '../../services/eventlog/confluent-convert.ts';
 import { kindOfTopic } from '../topics.ts';
 
 /** Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead. */
@@ -51,6 +52,11 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
 export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): DecodeResult<Record<string, unknown>> {
   const kind = kindOfTopic(r.topic);
   const decoded = decodeEvolved(kind, r.value) as DecodeResult<Record<string, unknown>>;
+  const wire = r.headers?.[WIRE_ERROR_HEADER];
+  if (!decoded.ok && wire !== undefined) {
+    // The schema registry's side of it (services/eventlog/confluent-convert.ts): the codec alone would only say the framing is not its own.
+    return { ok: false, path: '', reason: `confluent schema-registry framing: ${wire}; the value is kept as it came` };
+  }
   if (!decoded.ok || kind === 'DeadLetter') return decoded;
   const value = decoded.value;
   const server = value.edge_server_id;

@@ -28,6 +28,13 @@ import { RetriesExhaustedError } from '../../errors.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import type { LogRecord } from './types.ts';
 
+/**
+ * Header set on a Confluent-framed record that could not be converted (an id the registry does not have,
+ * a schema of another record kind, not an Avro record): why, for the dead letter the runtime writes
+ * (pipelines/runtime/decode.ts). The value is passed on unchanged.
+ */
+export const WIRE_ERROR_HEADER = 'edgelat-wire-error';
+
 /** Options of {@link ConfluentWireConverter} (and of `ConfluentWireEventLog`). */
 export interface ConfluentWireOptions {
   /** The Schema Registry (HTTP, or in-memory in tests). */
@@ -96,7 +103,7 @@ export class ConfluentWireConverter {
   /** Schema id -> what the registry said. */
   readonly #schemas = new Map<number, Promise<FetchedSchema>>();
   /** `<topic>\0<schema id>` -> single-object header, or null to pass the value through. */
-  readonly #headers = new Map<string, Buffer | null>();
+  readonly #headers = new Map<string, Buffer | string>();
   readonly #warned = new Set<string>();
 
   /** @param options  See {@link ConfluentWireOptions}. */
@@ -134,7 +141,10 @@ export class ConfluentWireConverter {
       if (!isConfluent(r.value)) return r;
       const id = r.value.readUInt32BE(1);
       const header = this.#headerFor(r.topic, id, fetched.get(id)!);
-      return header ? { ...r, value: Buffer.concat([header, r.value.subarray(CONFLUENT_HEADER_BYTES)]) } : r;
+      // Not convertible: passed on as it is, with the reason for its dead letter.
+      return typeof header === 'string'
+        ? { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: header } }
+        : { ...r, value: Buffer.concat([header, r.value.subarray(CONFLUENT_HEADER_BYTES)]) };
     });
   }
 
@@ -192,8 +202,8 @@ export class ConfluentWireConverter {
     return pending;
   }
 
-  /** The single-object header for values of `topic` with schema `id`, or null to pass them through. */
-  #headerFor(topic: string, id: number, fetched: FetchedSchema): Buffer | null {
+  /** The single-object header for values of `topic` with schema `id`, or why they are passed through unchanged. */
+  #headerFor(topic: string, id: number, fetched: FetchedSchema): Buffer | string {
     const key = `${topic}\u0000${id}`;
     if (this.#headers.has(key)) return this.#headers.get(key)!;
     const header = this.#computeHeader(topic, id, fetched);
@@ -201,12 +211,12 @@ export class ConfluentWireConverter {
     return header;
   }
 
-  #computeHeader(topic: string, id: number, fetched: FetchedSchema): Buffer | null {
+  #computeHeader(topic: string, id: number, fetched: FetchedSchema): Buffer | string {
     const kind = this.#kindOf(topic);
     const context = { topic, schemaId: id, kind };
     if ('unusable' in fetched) {
       this.#warnOnce(`id:${topic}:${id}`, { ...context, reason: fetched.unusable }, 'schema id cannot be used; values are passed on unchanged (dead letters)');
-      return null;
+      return fetched.unusable;
     }
     let fpHex: string;
     try {
@@ -215,17 +225,17 @@ export class ConfluentWireConverter {
       fpHex = rabinFingerprint(JSON.stringify(type.schema())).toString('hex');
     } catch (err) {
       this.#warnOnce(`id:${topic}:${id}`, { ...context, reason: (err as Error).message }, 'schema id is not an avro record schema; values are passed on unchanged (dead letters)');
-      return null;
+      return `schema id ${id} is not an avro record schema: ${(err as Error).message}`;
     }
     const existing = this.#writers.lookup(fpHex);
     if (existing && kind !== null && existing.kind !== kind) {
       this.#warnOnce(`id:${topic}:${id}`, { ...context, fingerprint: fpHex, schemaKind: existing.kind }, 'schema id belongs to another record kind; values are passed on unchanged (dead letters)');
-      return null;
+      return `schema id ${id} is a ${existing.kind} schema, but ${topic} carries ${kind}`;
     }
     if (!existing) {
       if (kind === null) {
         this.#warnOnce(`id:${topic}:${id}`, { ...context, fingerprint: fpHex }, 'topic carries no known record kind; values are passed on unchanged');
-        return null;
+        return `topic ${topic} carries no known record kind`;
       }
       this.#writers.register(kind, fetched.schema);
     }
