@@ -93,7 +93,8 @@ export interface ClickHouseConfig {
   password: string;
 }
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A whole number written in decimal digits (`1e3`, `0x10` or `10.0` would be read as another number than the one meant). */
+const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number in decimal digits').pipe(z.coerce.number<string>().int().min(min).max(max));
 const HOUR_MS = 3_600_000;
 const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
@@ -139,6 +140,10 @@ const schema = z.object({
   EDGELAT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
+    .refine((v) => v.split(',').every((b) => {
+      const port = Number(b.slice(b.lastIndexOf(':') + 1));
+      return port >= 1 && port <= 65_535;
+    }), 'a port must be 1..65535')
     .optional(),
   EDGELAT_KAFKA_CLIENT_ID: z.string().min(1).default('edgelat'),
   EDGELAT_KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),

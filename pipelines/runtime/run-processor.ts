@@ -426,7 +426,7 @@ export class ProcessorRun<S> {
             const stream = this.tasks.get(o.partition)?.streams.get(o.topic);
             if (stream) stream.committed = -1;
           }
-          this.options.logger?.warn({ pipeline: this.options.processor.name, err: (again as Error).message }, 'commit deferred to the next batch');
+          this.options.logger?.info({ pipeline: this.options.processor.name, err: (again as Error).message }, 'commit deferred to the next batch');
           this.commitDeferred = true;
           return;
         }

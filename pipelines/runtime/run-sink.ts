@@ -139,7 +139,7 @@ export class SinkRun {
         if (!(error instanceof PipelineError && error.retriable)) throw error;
         // A rebalance is under way: the rows are written; commit again with the next batch.
         for (const o of offsets) this.deferred.set(`${o.topic}:${o.partition}`, o);
-        this.options.logger?.warn({ pipeline: 'warehouse-sink', offsets, err: (error as Error).message }, 'commit deferred to the next batch');
+        this.options.logger?.info({ pipeline: 'warehouse-sink', offsets, err: (error as Error).message }, 'commit deferred to the next batch');
         return true;
       }
       for (const o of offsets) this.buffers.delete(`${o.topic}:${o.partition}`);

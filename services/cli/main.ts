@@ -158,15 +158,16 @@ program
 
 program
   .command('simulate')
-  .description('write a simulated fleet\'s telemetry (edge.inference.v1, edge.load.v1) to Kafka (needs EDGELAT_KAFKA_BROKERS)')
+  .description('write a simulated fleet\'s telemetry (edge.inference.v1, edge.load.v1; edge.shadow.v1 with --shadows) to Kafka (needs EDGELAT_KAFKA_BROKERS)')
   .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1, 10_080)))
   .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1, 1000)))
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time').default(1500).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--rate <records/s>', 'produce rate; default: as fast as the brokers accept').argParser(intFlag('--rate', 1)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected into edge.inference.v1').default(0).argParser(intFlag('--bad-records', 0, 1000)))
-  .option('--seal', 'mark both topics finished at the end (bounded pipeline runs then end)', false)
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; seal: boolean }) => {
+  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)))
+  .option('--seal', 'mark the topics finished at the end (bounded pipeline runs then end)', false)
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean }) => {
     await simulateCommand(loadConfig(), { ...opts, rate: opts.rate ?? null });
   });
 

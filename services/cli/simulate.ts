@@ -30,6 +30,11 @@ export interface SimulateOptions {
   seal: boolean;
   /** Undecodable records injected into edge.inference.v1 at evenly spaced points (integer >= 0). */
   badRecords: number;
+  /**
+   * Production servers with a shadow deployment beside them (integer 0..servers): their requests go to
+   * edge.shadow.v1 as the shadow chip measured them, for `pipeline run` with EDGELAT_SHADOWS=true. @default 0
+   */
+  shadows?: number;
 }
 
 /** Where the command writes: stdout for the summary, stderr for progress. @default process.stdout / process.stderr */
@@ -67,7 +72,7 @@ export const NO_KAFKA_MESSAGE = 'edgelat simulate writes to Kafka: set EDGELAT_K
 /**
  * Check the flags and turn them into a simulator config.
  * @returns  The complete simulator config (normalised).
- * @throws {UsageError} naming the flag (`--duration (minutes)`, `--servers`, `--jitter`, `--seed`, `--rate`, `--bad-records`) and its value.
+ * @throws {UsageError} naming the flag (`--duration (minutes)`, `--servers`, `--jitter`, `--seed`, `--rate`, `--bad-records`, `--shadows`) and its value.
  */
 export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
   if (opts.rate !== null && !(typeof opts.rate === 'number' && Number.isFinite(opts.rate) && opts.rate > 0)) {
@@ -76,11 +81,19 @@ export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
   if (!Number.isSafeInteger(opts.badRecords) || opts.badRecords < 0) {
     throw new UsageError(`invalid option: --bad-records must be an integer >= 0, got ${JSON.stringify(opts.badRecords)}`);
   }
+  const shadows = opts.shadows ?? 0;
+  if (!Number.isSafeInteger(shadows) || shadows < 0) throw new UsageError(`invalid option: --shadows must be an integer >= 0, got ${JSON.stringify(opts.shadows)}`);
+  if (shadows > opts.servers) {
+    throw new UsageError(`--shadows ${shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
+  }
   const durationMs = opts.duration * 60_000;
   try {
-    return normalizeSimConfig({ seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter });
+    return normalizeSimConfig({
+      seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter,
+      ...(shadows > 0 ? { shadows: { servers: shadows } } : {}),
+    });
   } catch (error) {
-    const flags: Record<string, string> = { durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+    const flags: Record<string, string> = { 'shadows.servers': '--shadows', durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
     let message = (error as Error).message;
     for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
     throw new UsageError(message);
@@ -221,7 +234,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     const sim = simulateFleet(simConfig);
     const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
     for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
-    const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0 };
+    const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0, ...(simConfig.shadows ? { [TOPICS.shadow]: 0 } : {}) };
     const total = records.length;
     bar?.stage('produce', total);
     if (!tty) stderr.write(`edgelat: simulate producing ${fmt(total)} records to ${config.kafka.brokers.join(',')}...\n`);

@@ -41,6 +41,10 @@ describe('simulate: pure pieces', () => {
     expect(() => simConfigFromOptions({ ...OPTS, rate: 0 })).toThrow(/--rate/);
     expect(() => simConfigFromOptions({ ...OPTS, badRecords: -1 })).toThrow(/--bad-records/);
     expect(simConfigFromOptions(OPTS)).toMatchObject({ servers: 3, durationMs: 60_000, seed: 7, maxJitterMs: 1500 });
+    expect(simConfigFromOptions(OPTS).shadows).toBeUndefined();
+    expect(simConfigFromOptions({ ...OPTS, shadows: 2 }).shadows).toMatchObject({ servers: 2 });
+    expect(() => simConfigFromOptions({ ...OPTS, shadows: 4 })).toThrow('--shadows 4 is more than --servers 3: each shadow deployment runs beside one production server; give --shadows 3 or less, or more --servers');
+    expect(() => simConfigFromOptions({ ...OPTS, shadows: -1 })).toThrow('invalid option: --shadows must be an integer >= 0, got -1');
   });
 
   it('batches in order, grouped by topic within a chunk', () => {
@@ -141,6 +145,23 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
           else bad++;
         }
         expect(bad).toBe(OPTS.badRecords);
+      } finally {
+        await log.close();
+      }
+    }, 60_000);
+
+    it('--shadows: the shadow chips\' results go to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)', async () => {
+      const config = loadConfig({ EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_LOG_LEVEL: 'silent' });
+      const opts = { ...OPTS, shadows: 1, seal: false, badRecords: 0 };
+      const want = simulateFleet(simConfigFromOptions(opts)).arrivals.filter((a) => a.topic === TOPICS.shadow).length;
+      expect(want).toBeGreaterThan(100);
+      const result = await simulateCommand(config, opts, { stdout: sink(), stderr: sink() });
+      expect(result.topicRecords[TOPICS.shadow]).toBe(want);
+      const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-simulate-check', retries: 3, pollWaitMs: 200 });
+      try {
+        let n = 0;
+        for (let p = 0; p < (await log.partitionCount(TOPICS.shadow))!; p++) n += await log.endOffset({ topic: TOPICS.shadow, partition: p });
+        expect(n).toBe(want);
       } finally {
         await log.close();
       }

@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     [{ EDGELAT_WINDOW_SLIDE_MS: '1' }, /EDGELAT_WINDOW_SLIDE_MS="1"/],
     [{ EDGELAT_WINDOW_SIZE_MS: '300000', EDGELAT_WINDOW_SLIDE_MS: '7000' }, /must be a multiple/],
     [{ EDGELAT_LOG_LEVEL: 'loud' }, /EDGELAT_LOG_LEVEL="loud"/],
+    // Whole numbers in decimal digits only: JavaScript's Number() would read these as 1000, 16 and 10.
+    [{ EDGELAT_IDLE_TIMEOUT_MS: '1e3' }, /EDGELAT_IDLE_TIMEOUT_MS="1e3": must be a whole number in decimal digits/],
+    [{ EDGELAT_MAX_EVENT_TIME_AHEAD_MS: '0x10' }, /EDGELAT_MAX_EVENT_TIME_AHEAD_MS="0x10": must be a whole number in decimal digits/],
+    [{ EDGELAT_PARTITIONS: '10.0' }, /EDGELAT_PARTITIONS="10.0": must be a whole number in decimal digits/],
+    [{ EDGELAT_KAFKA_BROKERS: '127.0.0.1:99999' }, /EDGELAT_KAFKA_BROKERS="127.0.0.1:99999": a port must be 1..65535/],
+    [{ EDGELAT_KAFKA_BROKERS: 'a:9092,b:0' }, /EDGELAT_KAFKA_BROKERS="a:9092,b:0": a port must be 1..65535/],
   ])('rejects %j in one line naming the variable and value', (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(pattern);
