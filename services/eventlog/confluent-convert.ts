@@ -102,7 +102,7 @@ export class ConfluentWireConverter {
   readonly #ids = new Map<string, Promise<number>>();
   /** Schema id -> what the registry said. */
   readonly #schemas = new Map<number, Promise<FetchedSchema>>();
-  /** `<topic>\0<schema id>` -> single-object header, or null to pass the value through. */
+  /** `<topic>\0<schema id>` -> single-object header, or why the value is passed through unchanged. */
   readonly #headers = new Map<string, Buffer | string>();
   readonly #warned = new Set<string>();
 
