@@ -1,5 +1,5 @@
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
-import type { LogRecord } from '../../services/eventlog/types.ts';
+import { NULL_VALUE_HEADER, type LogRecord } from '../../services/eventlog/types.ts';
 import { WIRE_ERROR_HEADER } from '../../services/eventlog/confluent-convert.ts';
 import { kindOfTopic } from '../topics.ts';
 
@@ -52,6 +52,9 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
 export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): DecodeResult<Record<string, unknown>> {
   const kind = kindOfTopic(r.topic);
   const decoded = decodeEvolved(kind, r.value) as DecodeResult<Record<string, unknown>>;
+  if (!decoded.ok && r.value.length === 0 && r.headers?.[NULL_VALUE_HEADER] !== undefined) {
+    return { ok: false, path: '', reason: 'null value (a tombstone): telemetry topics carry records, not deletions; nothing to decode' };
+  }
   const wire = r.headers?.[WIRE_ERROR_HEADER];
   if (!decoded.ok && wire !== undefined) {
     // The schema registry's side of it (services/eventlog/confluent-convert.ts): the codec alone would only say the framing is not its own.

@@ -8,7 +8,7 @@ import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel 
 const { KafkaJSError, logLevel } = kafkajs;
 import type { Logger } from 'pino';
 import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
-import type { Headers, LogRecord, TopicPartition } from './types.ts';
+import { NULL_VALUE_HEADER, type Headers, type LogRecord, type TopicPartition } from './types.ts';
 
 /** Topic holding one marker record per sealed topic (key = the sealed topic's name). */
 export const SEALS_TOPIC = 'edgelat.control.seals';
@@ -92,7 +92,7 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
     offset: Number(m.offset),
     key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
     value: m.value ?? Buffer.alloc(0),
-    headers,
+    headers: m.value === null ? { ...headers, [NULL_VALUE_HEADER]: 'tombstone' } : headers,
     timestampMs: Number(m.timestamp),
   };
 }

@@ -20,6 +20,12 @@ export interface ProduceRecord {
   timestampMs?: number;
 }
 
+/**
+ * Header a log sets on a record whose value was null (a Kafka tombstone) rather than empty: both reach
+ * consumers as 0 bytes, and the dead letter says which it was (pipelines/runtime/decode.ts).
+ */
+export const NULL_VALUE_HEADER = 'edgelat-null-value';
+
 /** A stored record as a consumer sees it. */
 export interface LogRecord {
   topic: string;
