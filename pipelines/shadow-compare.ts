@@ -46,7 +46,7 @@ interface WindowAgg {
 /** State of one partition task. */
 export interface ShadowCompareState {
   partition: number;
-  /** Production events by request id, until the lag tolerance has passed. */
+  /** Production events by request id, until the window of their ts fires. */
   prod: Map<string, ProdEntry>;
   /** Shadow results whose production event has not come yet, by request id. */
   waiting: Map<string, (ShadowResult & { offset: number })[]>;
@@ -119,10 +119,11 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * request time.
  *
  * Behaviour: inputs edge.inference.v1 and edge.shadow.v1, co-partitioned by
- * server. A production event waits for shadows until the shadow watermark
- * passes its ts + lagTolerance; a shadow result waits for its production event
- * until the production watermark passes its request_ts (one production event
- * may pair with the shadows of several chips). Each side's latency is its own
+ * server. A production event waits for its shadows, and a shadow result for
+ * its production event, until the window of the request time fires (one
+ * production event may pair with the shadows of several chips): a side that
+ * came behind its stream's watermark but before its window fired still pairs,
+ * whichever side came first. Each side's latency is its own
  * `total_ms`, so the hand-over lag and the arrival order change nothing. A
  * window [s, e) fires once the production watermark reaches e and the shadow
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
@@ -245,26 +246,27 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     onWatermark(state, watermarks) {
       const pwm = watermarks[topics.inference] ?? -Infinity;
       const swm = watermarks[topics.shadow] ?? -Infinity;
-      // Production events past the lag tolerance: no shadow can still come.
+      const byProd = pwm === Infinity ? Infinity : startOf(pwm);
+      const byShadow = swm === Infinity ? Infinity : startOf(swm - lagTol);
+      const limit = Math.min(byProd, byShadow);
+      if (limit <= state.firedLimit) return [];
+      state.firedLimit = limit;
+      // Either side of a request is taken until its window fires (step refuses records of fired windows
+      // only), so a side still alone is unpaired only now: giving up on it when the other stream's
+      // watermark passed it would lose the pair whose other side then came behind that watermark.
       for (const [req, p] of state.prod) {
-        if (p.ts + lagTol >= swm) continue;
+        if (startOf(p.ts) + W > limit) continue;
         state.prod.delete(req);
         if (!p.paired) {
           const k = JSON.stringify([p.server, p.model, startOf(p.ts)]);
           state.unpairedProd.set(k, (state.unpairedProd.get(k) ?? 0) + 1);
         }
       }
-      // Shadow results whose production event can no longer come on time.
       for (const [req, list] of state.waiting) {
-        if (list[0]!.request_ts >= pwm) continue;
+        if (startOf(list[0]!.request_ts) + W > limit) continue;
         state.waiting.delete(req);
         for (const sh of list) unpairedShadow(state, sh);
       }
-      const byProd = pwm === Infinity ? Infinity : startOf(pwm);
-      const byShadow = swm === Infinity ? Infinity : startOf(swm - lagTol);
-      const limit = Math.min(byProd, byShadow);
-      if (limit <= state.firedLimit) return [];
-      state.firedLimit = limit;
       const out: Emit[] = [];
       fire(state, limit, out);
       return out.sort((a, b) => compareSeq(a.seq, b.seq));

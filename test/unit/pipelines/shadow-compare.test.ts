@@ -123,6 +123,32 @@ describe('shadow-compare', () => {
     expect(verdicts.reduce((s, v) => s + v.unpaired_production, 0)).toBe(f.notMirrored + 1);
   });
 
+  it('pairs both sides of a request whichever comes first, as long as its window has not fired (one came behind its stream\'s watermark)', () => {
+    // A breaker trial: a shadow that came first was given up once the production watermark passed its request
+    // time, and its production event, behind that watermark but in an open window, was then counted unpaired too.
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const run = (order: 'shadow-first' | 'production-first') => {
+      const state = p.init(0);
+      const ev = makeInference({ edge_server_id: 'edge-1', ts: T0 + 10_000, total_ms: 20, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: 'rq-x' });
+      const sh = {
+        event_id: 'sh-x', request_id: 'rq-x', ts: T0 + 10_050, request_ts: T0 + 10_000, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0', model_id: 'resnet50', model_version: 'v2',
+        chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: 9, total_ms: 10, status: 'ok', deployment_id: 'shadow-1',
+      } satisfies ShadowResult;
+      // Both streams' watermarks are 20 s past the request before its late side comes; its window (2 min) ends at T0 + 120 s.
+      const wm = { [TOPICS.inference]: T0 + 30_000, [TOPICS.shadow]: T0 + 30_000 };
+      const steps = order === 'shadow-first'
+        ? [{ topic: TOPICS.shadow, value: sh, ts: sh.ts }, { topic: TOPICS.inference, value: ev, ts: ev.ts }]
+        : [{ topic: TOPICS.inference, value: ev, ts: ev.ts }, { topic: TOPICS.shadow, value: sh, ts: sh.ts }];
+      expect(p.step(state, { ...steps[0]!, partition: 0, offset: 0 }, wm).lateWatermark).toBeUndefined();
+      expect(p.onWatermark(state, wm)).toEqual([]);
+      expect(p.step(state, { ...steps[1]!, partition: 0, offset: 1 }, wm).lateWatermark).toBeUndefined();
+      const out = p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity });
+      return out.map((e) => e.value as ShadowVerdict).map((v) => [v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio]);
+    };
+    expect(run('shadow-first')).toEqual([[1, 0, 0, 0.5]]);
+    expect(run('production-first')).toEqual([[1, 0, 0, 0.5]]);
+  });
+
   it('comparePairs: nearest-rank percentiles, ratio = exp(HL of ln ratio), verdict by the tolerance; too few pairs is INCONCLUSIVE', () => {
     const prod = Array.from({ length: 30 }, (_, i) => 10 + i);
     const r = comparePairs(prod, prod.map((x) => x * 2), { tolerance: 0.1, confidence: 0.95, minPairs: 20 });
