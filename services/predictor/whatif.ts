@@ -54,7 +54,12 @@ export interface ServerObservations {
   measured: { p50: number; p99: number; n: number };
 }
 
-/** Result of {@link whatIfReplicas}: latency quantiles in ms (Infinity when saturated). */
+/**
+ * Result of {@link whatIfReplicas}: latency quantiles in ms, Infinity (null in JSON) when saturated: the
+ * replayed requests' service time, slowed by the load it makes, is at least the workers' time over the
+ * span they arrived in (`loadedUtilisation` ≥ 1), so the queue grows for as long as the load lasts and a
+ * replay's p50/p99 would only tell how long the trace was.
+ */
 export interface WhatIfResult {
   server: string;
   chip: string;
@@ -62,13 +67,43 @@ export interface WhatIfResult {
   workers: number;
   p50_ms: number;
   p99_ms: number;
+  /** Busy fraction the requests need with this capacity, their services slowed by it (`loadedUtilisation`), fraction (≥ 1: saturated). */
+  offered_utilisation: number;
   /** The same method at the current capacity, next to what was measured (a check of the method). */
-  current: { workers: number; p50_ms: number; p99_ms: number; measured_p50_ms: number; measured_p99_ms: number; requests: number };
+  current: { workers: number; p50_ms: number; p99_ms: number; offered_utilisation: number; measured_p50_ms: number; measured_p99_ms: number; requests: number };
   /** Load sensitivity of compute and i/o (part ∝ 1 + k·u, k dimensionless per unit of u). */
   sensitivity: { compute: number; io: number };
   /** Where each k came from: the server's own rows, the fleet's median (no load signal here), or neither (0). */
   sensitivity_source: { compute: SensitivitySource; io: SensitivitySource };
   method: string;
+}
+
+/**
+ * Busy fraction of `workers` that requests need over `span` ms when each service slows with it: the
+ * utilisation law (ρ = λ·E[S]/c; Harchol-Balter, Performance Modeling and Design of Computer Systems,
+ * 2013, §6.2) with services io·(1 + k_io·ρ) + compute·(1 + k_c·ρ), i.e. the fixed point
+ * ρ = (ρ_io + ρ_c) / (1 − k_io·ρ_io − k_c·ρ_c), ρ_part = Σ unloaded part / (workers·span).
+ * A fixed point below 1 exists iff the work at ρ = 1, ρ_io·(1 + k_io) + ρ_c·(1 + k_c), is below 1;
+ * otherwise that value (≥ 1: saturated) is returned.
+ * @param baseIo   Unloaded i/o per request, ms.
+ * @param baseC    Unloaded compute per request, ms.
+ * @param k        Load sensitivities (per unit of ρ, ≥ 0).
+ * @param workers  Parallel workers (≥ 1).
+ * @param span     First to last arrival, ms (0: one instant, ρ = 0).
+ * @returns ρ, fraction (≥ 1 when the queue cannot drain).
+ */
+export function loadedUtilisation(baseIo: readonly number[], baseC: readonly number[], k: LoadSensitivity, workers: number, span: number): number {
+  if (!(span > 0)) return 0;
+  let io = 0;
+  let c = 0;
+  for (let i = 0; i < baseIo.length; i++) {
+    io += baseIo[i]!;
+    c += baseC[i]!;
+  }
+  const rhoIo = io / (workers * span);
+  const rhoC = c / (workers * span);
+  const atFull = rhoIo * (1 + k.io) + rhoC * (1 + k.compute);
+  return atFull >= 1 ? atFull : (rhoIo + rhoC) / (1 - k.io * rhoIo - k.compute * rhoC);
 }
 
 /** Where a load sensitivity came from: fitted on the server's rows, the fleet's median, or 0 for want of either. */
@@ -109,23 +144,26 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
   const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet ? 'fleet' : 'none');
   const c0 = o.workersPerReplica;
   const rhoNow = startedUnder(o);
-  const at = (workers: number, to?: ChipSwap): number[] => {
+  const span = o.ts[o.ts.length - 1]! - o.ts[0]!;
+  const at = (workers: number, to?: ChipSwap): [number, number, number] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
     const baseIo = o.io.map((io, i) => (io / (1 + kio * rhoNow[i]!)) * r(i).io);
     const unloadedC = o.compute.map((c, i) => c / (1 + kc * rhoNow[i]!));
     const baseC = spreadAboutMedian(unloadedC, o.model, (m) => to?.ratio.get(m)?.spread ?? 1).map((c, i) => c * r(i).compute);
+    const rho = loadedUtilisation(baseIo, baseC, { compute: kc, io: kio }, workers, span);
+    if (rho >= 1) return [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, rho];
     const arrivals = Float64Array.from(o.ts);
     const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, workers);
     const latency = Array.from(q.endMs, (end, i) => end - arrivals[i]!).sort((a, b) => a - b);
-    return [nearestRank(latency, 50), nearestRank(latency, 99)];
+    return [nearestRank(latency, 50), nearestRank(latency, 99), rho];
   };
   const workers = (swap ? swap.workersPerReplica : c0) * replicas;
-  const [p50, p99] = at(workers, swap);
-  const [cur50, cur99] = at(c0);
+  const [p50, p99, rho] = at(workers, swap);
+  const [cur50, cur99, curRho] = at(c0);
   return {
-    server: o.server, chip: swap ? swap.chip : o.chip, replicas, workers, p50_ms: p50!, p99_ms: p99!,
-    current: { workers: c0, p50_ms: cur50!, p99_ms: cur99!, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
+    server: o.server, chip: swap ? swap.chip : o.chip, replicas, workers, p50_ms: p50, p99_ms: p99, offered_utilisation: rho,
+    current: { workers: c0, p50_ms: cur50, p99_ms: cur99, offered_utilisation: curRho, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: source('compute'), io: source('io') },
     method: swap

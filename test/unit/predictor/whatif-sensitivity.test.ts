@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
-import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
+import { loadedUtilisation, whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
  * A server that always ran at busy fraction u by its load samples (no spread of u: no load signal of
@@ -99,5 +99,44 @@ describe('another chip: each request\'s compute at the same quantile there (spre
     expect(r.method).toContain('m: fleet (spread ×0.50)');
     const plain = whatIfReplicas(o, 1, { ...swap, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 1 }]]) });
     expect(plain.p99_ms).toBeCloseTo(50 * 2 ** 1.96, 9);
+  });
+});
+
+describe('what-if on a chip the load saturates', () => {
+  // 200 requests a second apart, 800 ms of compute each (no load signal, no fleet: k = 0). On a chip 1.5×
+  // slower they need 200·1200 ms of a worker's time over a span of 199 s: ρ = 240/199 > 1, so the queue
+  // grows for as long as the load lasts; now ρ = 160/199.
+  it('reports Infinity (saturated) with the offered utilisation instead of a p50 of however long the trace was', () => {
+    const o = steadyServer(0.8, 800);
+    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const r = whatIfReplicas(o, 1, swap);
+    expect(r.p50_ms).toBe(Number.POSITIVE_INFINITY);
+    expect(r.p99_ms).toBe(Number.POSITIVE_INFINITY);
+    expect(r.offered_utilisation).toBeCloseTo(240 / 199, 12);
+    expect(r.current.offered_utilisation).toBeCloseTo(160 / 199, 12);
+    expect(r.current.p50_ms).toBeCloseTo(800, 6);
+    expect(JSON.parse(JSON.stringify(r))).toMatchObject({ p50_ms: null, p99_ms: null });
+    // Two replicas of it: ρ = 120/199, a finite answer again.
+    const two = whatIfReplicas(o, 2, swap);
+    expect(two.offered_utilisation).toBeCloseTo(120 / 199, 12);
+    expect(two.p50_ms).toBeCloseTo(1200, 6);
+  });
+
+  // With the fleet's k_c = 0.5 the unloaded compute is 800/1.4 ms (started under ρ = 0.8; the first request, with
+  // no second before it, 800 ms); ×1.5 on chip b that is ρ_c = 1.5·(199·800/1.4 + 800)/199000 ≈ 0.86 unloaded,
+  // 1.5·ρ_c ≈ 1.29 at full load: saturated, though ρ_c < 1. On two
+  // replicas ρ_c halves and the fixed point ρ = ρ_c / (1 − 0.5·ρ_c) < 1 (utilisation law with slowed services).
+  it('counts the slow-down the load makes: saturated when the work at full load exceeds the workers\' time', () => {
+    const o = steadyServer(0.8, 800);
+    const fleet = { compute: 0.5, io: 0.2 };
+    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const rhoC = (1.5 * (199 * (800 / 1.4) + 800)) / 199_000;
+    const one = whatIfReplicas(o, 1, swap, fleet);
+    expect(one.p99_ms).toBe(Number.POSITIVE_INFINITY);
+    expect(one.offered_utilisation).toBeCloseTo(1.5 * rhoC, 12);
+    const two = whatIfReplicas(o, 2, swap, fleet);
+    expect(two.offered_utilisation).toBeCloseTo(rhoC / 2 / (1 - 0.5 * (rhoC / 2)), 12);
+    expect(Number.isFinite(two.p99_ms)).toBe(true);
+    expect(loadedUtilisation([0], [500], { compute: 1, io: 0 }, 1, 1000)).toBe(1); // 0.5 unloaded, 1.0 at full load: the boundary saturates
   });
 });
