@@ -94,7 +94,9 @@ export interface ClickHouseConfig {
 }
 
 /** A whole number written in decimal digits (`1e3`, `0x10` or `10.0` would be read as another number than the one meant). */
-const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number in decimal digits').pipe(z.coerce.number<string>().int().min(min).max(max));
+const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number in decimal digits').pipe(z.coerce.number<string>().min(min).max(max));
+/** A decimal number (`0.25`, `1e-3`); hexadecimal, binary and octal spellings are refused. */
+const decimal = () => z.string().trim().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a decimal number').pipe(z.coerce.number<string>());
 const HOUR_MS = 3_600_000;
 const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
@@ -125,8 +127,8 @@ const schema = z.object({
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
-  EDGELAT_ALERT_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
-  EDGELAT_ALERT_HYSTERESIS: z.coerce.number().min(0).lt(1).default(0.1),
+  EDGELAT_ALERT_THRESHOLD: decimal().pipe(z.number().gt(0).max(1)).default(0.5),
+  EDGELAT_ALERT_HYSTERESIS: decimal().pipe(z.number().min(0).lt(1)).default(0.1),
   EDGELAT_ALERT_MIN_N: int(3, 1_000_000_000).default(30),
   EDGELAT_ALERT_FIRE_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
@@ -135,12 +137,13 @@ const schema = z.object({
   EDGELAT_SHADOWS: z.enum(['true', 'false']).default('false'),
   EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
   EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
-  EDGELAT_SHADOW_TOLERANCE: z.coerce.number().gt(0).max(10).default(0.1),
-  EDGELAT_SHADOW_SLO_P99_MS: z.coerce.number().gt(0).max(1e9).optional(),
+  EDGELAT_SHADOW_TOLERANCE: decimal().pipe(z.number().gt(0).max(10)).default(0.1),
+  EDGELAT_SHADOW_SLO_P99_MS: decimal().pipe(z.number().gt(0).max(1e9)).optional(),
   EDGELAT_KAFKA_BROKERS: z
     .string()
-    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
-    .refine((v) => v.split(',').every((b) => {
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...] (no spaces; IPv6 addresses are not supported)')
+    // Only where the shape is right, so that a malformed list gets one reason.
+    .refine((v) => !/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(v) || v.split(',').every((b) => {
       const port = Number(b.slice(b.lastIndexOf(':') + 1));
       return port >= 1 && port <= 65_535;
     }), 'a port must be 1..65535')

@@ -190,10 +190,11 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /** The one-line summary printed on stdout. */
 export function formatSummary(result: SimulateResult): string {
-  const topics = Object.entries(result.topicRecords).map(([t, n]) => `${t}=${fmt(n)}`).join(' ');
-  const bad = result.badRecords > 0 ? ` (incl. ${result.badRecords} bad)` : '';
+  // The bad records are all in edge.inference.v1: the note follows that topic's count.
+  const topics = Object.entries(result.topicRecords)
+    .map(([t, n]) => `${t}=${fmt(n)}${t === TOPICS.inference && result.badRecords > 0 ? ` (incl. ${result.badRecords} bad)` : ''}`).join(' ');
   const sealed = result.sealed ? ', sealed' : '';
-  return `edgelat simulate: produced ${topics}${bad} in ${(result.elapsedMs / 1000).toFixed(1)} s, ${fmt(Math.round(result.recordsPerSecond))} records/s${sealed}\n`;
+  return `edgelat simulate: produced ${topics} in ${(result.elapsedMs / 1000).toFixed(1)} s, ${fmt(Math.round(result.recordsPerSecond))} records/s${sealed}\n`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

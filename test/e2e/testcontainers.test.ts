@@ -130,7 +130,7 @@ describe.skipIf(!haveDocker)('simulator → pipeline → queries on KRaft Kafka 
     ];
     const summary = await runCli(simulate, env);
     const n = (x: number) => x.toLocaleString('en-US');
-    expect(summary).toContain(`produced ${TOPICS.inference}=${n(inferenceEvents + SIM.badRecords)} ${TOPICS.load}=${n(loadSamples)} (incl. ${SIM.badRecords} bad)`);
+    expect(summary).toContain(`produced ${TOPICS.inference}=${n(inferenceEvents + SIM.badRecords)} (incl. ${SIM.badRecords} bad) ${TOPICS.load}=${n(loadSamples)}`);
     expect(summary.trimEnd()).toMatch(/, sealed$/);
 
     expect(await runPipelineProcess(env)).toBe('0');

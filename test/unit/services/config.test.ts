@@ -25,9 +25,22 @@ describe('loadConfig', () => {
     [{ EDGELAT_PARTITIONS: '10.0' }, /EDGELAT_PARTITIONS="10.0": must be a whole number in decimal digits/],
     [{ EDGELAT_KAFKA_BROKERS: '127.0.0.1:99999' }, /EDGELAT_KAFKA_BROKERS="127.0.0.1:99999": a port must be 1..65535/],
     [{ EDGELAT_KAFKA_BROKERS: 'a:9092,b:0' }, /EDGELAT_KAFKA_BROKERS="a:9092,b:0": a port must be 1..65535/],
+    // One reason each: a malformed list is not also told about its ports, a huge number not about JavaScript's safe integers.
+    [{ EDGELAT_KAFKA_BROKERS: 'h:9092,' }, /EDGELAT_KAFKA_BROKERS="h:9092,": must be host:port\[,host:port...\] \(no spaces; IPv6 addresses are not supported\)$/],
+    [{ EDGELAT_PARTITIONS: '99999999999999999999' }, /EDGELAT_PARTITIONS="99999999999999999999": Too big: expected number to be <=1024$/],
+    // Decimal settings: hexadecimal and binary spellings are refused.
+    [{ EDGELAT_SHADOW_TOLERANCE: '0x5' }, /EDGELAT_SHADOW_TOLERANCE="0x5": must be a decimal number/],
+    [{ EDGELAT_ALERT_HYSTERESIS: '0b0' }, /EDGELAT_ALERT_HYSTERESIS="0b0": must be a decimal number/],
   ])('rejects %j in one line naming the variable and value', (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(pattern);
+  });
+
+  it('reads decimal settings in decimal notation, exponents included, and keeps their defaults', () => {
+    const c = loadConfig({ EDGELAT_SHADOW_TOLERANCE: ' 0.25 ', EDGELAT_ALERT_THRESHOLD: '5e-1', EDGELAT_SHADOW_SLO_P99_MS: '.5' });
+    expect([c.shadows.tolerance, c.alerts.threshold, c.shadows.sloP99Ms]).toEqual([0.25, 0.5, 0.5]);
+    const d = loadConfig({});
+    expect([d.shadows.tolerance, d.alerts.threshold, d.alerts.hysteresis, d.shadows.sloP99Ms]).toEqual([0.1, 0.5, 0.1, null]);
   });
 
   it('treats an empty value as unset: the default applies, never 0', () => {
