@@ -98,6 +98,8 @@ const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, 
 /** A decimal number (`0.25`, `1e-3`); hexadecimal, binary and octal spellings are refused. */
 const decimal = () => z.string().trim().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a decimal number').pipe(z.coerce.number<string>());
 const HOUR_MS = 3_600_000;
+/** host:port[,host:port...] */
+const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
 /** An absolute http(s) URL (one message for any other value). */
@@ -141,9 +143,9 @@ const schema = z.object({
   EDGELAT_SHADOW_SLO_P99_MS: decimal().pipe(z.number().gt(0).max(1e9)).optional(),
   EDGELAT_KAFKA_BROKERS: z
     .string()
-    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...] (no spaces; IPv6 addresses are not supported)')
+    .regex(BROKER_LIST, 'must be host:port[,host:port...] (no spaces; IPv6 addresses are not supported)')
     // Only where the shape is right, so that a malformed list gets one reason.
-    .refine((v) => !/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(v) || v.split(',').every((b) => {
+    .refine((v) => !BROKER_LIST.test(v) || v.split(',').every((b) => {
       const port = Number(b.slice(b.lastIndexOf(':') + 1));
       return port >= 1 && port <= 65_535;
     }), 'a port must be 1..65535')

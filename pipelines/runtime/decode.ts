@@ -1,6 +1,5 @@
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
-import { NULL_VALUE_HEADER, type LogRecord } from '../../services/eventlog/types.ts';
-import { WIRE_ERROR_HEADER } from '../../services/eventlog/confluent-convert.ts';
+import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type LogRecord } from '../../services/eventlog/types.ts';
 import { kindOfTopic } from '../topics.ts';
 
 /** Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead. */

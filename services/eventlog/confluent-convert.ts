@@ -26,14 +26,7 @@ import {
 import { SINGLE_OBJECT_HEADER_BYTES } from '../../schemas/fingerprint.ts';
 import { RetriesExhaustedError } from '../../errors.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
-import type { LogRecord } from './types.ts';
-
-/**
- * Header set on a Confluent-framed record that could not be converted (an id the registry does not have,
- * a schema of another record kind, not an Avro record): why, for the dead letter the runtime writes
- * (pipelines/runtime/decode.ts). The value is passed on unchanged.
- */
-export const WIRE_ERROR_HEADER = 'edgelat-wire-error';
+import { WIRE_ERROR_HEADER, type LogRecord } from './types.ts';
 
 /** Options of {@link ConfluentWireConverter} (and of `ConfluentWireEventLog`). */
 export interface ConfluentWireOptions {

@@ -26,6 +26,13 @@ export interface ProduceRecord {
  */
 export const NULL_VALUE_HEADER = 'edgelat-null-value';
 
+/**
+ * Header set on a Confluent-framed record that could not be converted (an id the registry does not have,
+ * a schema of another record kind, not an Avro record): why, for the dead letter the runtime writes
+ * (pipelines/runtime/decode.ts). The value is passed on unchanged (services/eventlog/confluent-convert.ts).
+ */
+export const WIRE_ERROR_HEADER = 'edgelat-wire-error';
+
 /** A stored record as a consumer sees it. */
 export interface LogRecord {
   topic: string;
