@@ -116,7 +116,8 @@ program
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
       if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
-      if (!opts.write && canonical !== null && readonlyGap(canonical) !== null) throw new UsageError(`${readonlyGap(canonical)}: add --write to run it`);
+      const gap = !opts.write && canonical !== null ? readonlyGap(canonical) : null;
+      if (gap !== null) throw new UsageError(`${gap}: add --write to run it`);
       if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);

@@ -26,7 +26,7 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
@@ -76,34 +76,6 @@ export interface WhatIfResult {
   /** Where each k came from: the server's own rows, the fleet's median (no load signal here), or neither (0). */
   sensitivity_source: { compute: SensitivitySource; io: SensitivitySource };
   method: string;
-}
-
-/**
- * Busy fraction of `workers` that requests need over `span` ms when each service slows with it: the
- * utilisation law (ρ = λ·E[S]/c; Harchol-Balter, Performance Modeling and Design of Computer Systems,
- * 2013, §6.2) with services io·(1 + k_io·ρ) + compute·(1 + k_c·ρ), i.e. the fixed point
- * ρ = (ρ_io + ρ_c) / (1 − k_io·ρ_io − k_c·ρ_c), ρ_part = Σ unloaded part / (workers·span).
- * A fixed point below 1 exists iff the work at ρ = 1, ρ_io·(1 + k_io) + ρ_c·(1 + k_c), is below 1;
- * otherwise that value (≥ 1: saturated) is returned.
- * @param baseIo   Unloaded i/o per request, ms.
- * @param baseC    Unloaded compute per request, ms.
- * @param k        Load sensitivities (per unit of ρ, ≥ 0).
- * @param workers  Parallel workers (≥ 1).
- * @param span     First to last arrival, ms (0: one instant, ρ = 0).
- * @returns ρ, fraction (≥ 1 when the queue cannot drain).
- */
-export function loadedUtilisation(baseIo: readonly number[], baseC: readonly number[], k: LoadSensitivity, workers: number, span: number): number {
-  if (!(span > 0)) return 0;
-  let io = 0;
-  let c = 0;
-  for (let i = 0; i < baseIo.length; i++) {
-    io += baseIo[i]!;
-    c += baseC[i]!;
-  }
-  const rhoIo = io / (workers * span);
-  const rhoC = c / (workers * span);
-  const atFull = rhoIo * (1 + k.io) + rhoC * (1 + k.compute);
-  return atFull >= 1 ? atFull : (rhoIo + rhoC) / (1 - k.io * rhoIo - k.compute * rhoC);
 }
 
 /** Where a load sensitivity came from: fitted on the server's rows, the fleet's median, or 0 for want of either. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
-import { loadedUtilisation, whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
+import { loadedUtilisation, measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
  * A server that always ran at busy fraction u by its load samples (no spread of u: no load signal of
