@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseCron } from './model/lifecycle.ts';
@@ -254,3 +254,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
 
 /** Folder of the embedded warehouse inside the data dir. */
 export const chdbDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => resolve(config.dataDir, 'chdb');
+
+/** Folder of the model files of a data dir. */
+export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');

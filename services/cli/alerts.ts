@@ -6,13 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
-import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
-import { TOPICS } from '../../pipelines/topics.ts';
-import { alertChange, pairKey, type AlertChange } from '../alerts/alert-change.ts';
-import { readAlertChanges } from '../alerts/alert-log.ts';
-import { loadConfig, type EdgelatConfig } from '../config.ts';
+import type { AlertChange } from '../alerts/alert-change.ts';
+import type { EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { configuredWarehouse, intFlag, timeFlag } from './common.ts';
+import { intFlag, timeFlag } from './common.ts';
 
 /** Options of `alerts tail`. */
 interface TailFlags {
@@ -42,6 +39,7 @@ export function registerAlertCommands(program: Command): void {
     .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
     .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json')
     .action(async (opts: TailFlags) => {
+      const { loadConfig } = await import('../config.ts');
       const config = loadConfig();
       const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c) : formatChange(c)}\n`);
       if (config.kafka) await tailKafka(config, opts, print);
@@ -51,7 +49,8 @@ export function registerAlertCommands(program: Command): void {
 
 /** Changes from the warehouse's correlation table (sql/reports/alert_changes.sql). */
 async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const warehouse: Warehouse = configuredWarehouse(config);
+  const [{ configuredWarehouse }, { readAlertChanges }] = await Promise.all([import('./open-warehouse.ts'), import('../alerts/alert-log.ts')]);
+  const warehouse: Warehouse = await configuredWarehouse(config);
   try {
     await warehouse.migrate();
     const changes = await readAlertChanges(warehouse, { sinceMs: opts.since, firingOnly: opts.firingOnly, limit: opts.limit });
@@ -64,7 +63,9 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
 
 /** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
 async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const { KafkaEventLog } = await import('../eventlog/kafka.ts');
+  const [{ KafkaEventLog }, { decodeLogRecord }, { TOPICS }, { alertChange, pairKey }] = await Promise.all([
+    import('../eventlog/kafka.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
+  ]);
   const log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());

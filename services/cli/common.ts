@@ -1,18 +1,13 @@
 /**
- * Helpers shared by the CLI's command modules: flag parsers and opening the
- * embedded warehouse with the model registry.
+ * Helpers shared by the CLI's command modules: flag parsers and file readers.
+ * Light on purpose: every command's registration loads this module, so what
+ * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
-import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
-import { ModelRegistry } from '../model/registry.ts';
-import { ChdbWarehouse, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
-import { ClickHouseWarehouse } from '../warehouse/clickhouse.ts';
-import type { Warehouse } from '../warehouse/types.ts';
-import { modelDir } from './model.ts';
 
 /** Parse an integer flag written in plain digits, within [min, max]. */
 export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -42,35 +37,6 @@ export function alertStatesFlag(value: string): Set<string> {
   for (const n of names) if (!known.includes(n)) throw new InvalidArgumentError(`--alerts-states: unknown state ${JSON.stringify(n)} (known: ${known.join(', ')})`);
   if (names.length === 0) throw new InvalidArgumentError('--alerts-states: name at least one of none, rising, firing, resolved');
   return new Set(names);
-}
-
-/**
- * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
- * @param options.readonly  Reads only: ClickHouse refuses a change (code 164 READONLY). Embedded: `readonly` = 1 on a
- *   connection of its own (table functions and setting changes refused too). Server: `readonly` = 2 on every request
- *   (@clickhouse/client sends settings of its own with each one, which 1 would refuse). @default false
- */
-export function configuredWarehouse(config: EdgelatConfig, options: { readonly?: boolean } = {}): Warehouse {
-  return config.clickhouse
-    ? new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined })
-    : openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
-}
-
-/** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */
-export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2 } = {}): ChdbWarehouse {
-  return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database, readonly: options.readonly });
-}
-
-/** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */
-export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const warehouse = openWarehouse(config);
-  try {
-    await warehouse.migrate();
-    await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
-  } finally {
-    await warehouse.close();
-  }
 }
 
 /** Parse a decimal flag (plain or scientific notation), > min (or ≥ min when `inclusive`) and ≤ max. */

@@ -1,7 +1,7 @@
 import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { normalizeSimConfig } from '../simulator/index.ts';
-import { chdbDir } from '../config.ts';
+import { chdbDir, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
@@ -17,7 +17,7 @@ import { createBackend } from '../predictor/backend.ts';
 import { fleetMedianRate } from '../predictor/evidence.ts';
 import { EDGE_CHIPS_CSV, importChips } from './predictor.ts';
 
-import { modelDir, trainTelemetryModels } from './model.ts';
+import { trainTelemetryModels } from './model.ts';
 
 /** Model and SLO of the demo's chip recommendation line. */
 const DEMO_RECOMMEND_MODEL = 'resnet50';

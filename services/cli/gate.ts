@@ -5,14 +5,11 @@
  * deployment history and scores the gate on every rollout of it.
  */
 import { Option, type Command } from 'commander';
-import { backtestGate, type BacktestResult } from '../predictor/gate-backtest.ts';
-import { gateFromWarehouse, type GateReport } from '../predictor/gate-evidence.ts';
+import type { BacktestResult } from '../predictor/gate-backtest.ts';
+import type { GateReport } from '../predictor/gate-evidence.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, msText } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
-import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
-import { loadConfig } from '../config.ts';
-import { configuredWarehouse, intFlag, numberFlag, readOnnxFile } from './common.ts';
-import { createProgress } from './progress.ts';
+import { intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Exit code of a gate command that could not answer: bad usage. */
@@ -58,6 +55,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'macsNow', 'lookbackHours'].filter(given);
         if (unused.length > 0) throw new UsageError(`--backtest simulates its own history and takes only --seed, --z, --json and --details; not ${unused.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
         if (opts.details && !opts.json) throw new UsageError('--details needs --json (it lists every rollout in the JSON)');
+        const [{ createProgress }, { backtestGate }] = await Promise.all([import('./progress.ts'), import('../predictor/gate-backtest.ts')]);
         const progress = createProgress();
         progress.stage('backtest: simulating the history and gating each rollout', 0);
         // One line per stage (the progress bar counts records; a backtest's unit is rollouts).
@@ -75,6 +73,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
       let macs = opts.macs;
       if (opts.onnx !== undefined) {
         const bytes = readOnnxFile('--onnx', opts.onnx);
+        const { OnnxProfileError, profileOnnx } = await import('../profiler/profile.ts');
         try {
           macs = profileOnnx(bytes).macs;
         } catch (error) {
@@ -83,7 +82,9 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
         }
         if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm or MatMul), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }
-      const warehouse = configuredWarehouse(loadConfig());
+      // Loaded when a gate runs, not at the CLI's start-up.
+      const [{ loadConfig }, { configuredWarehouse }, { gateFromWarehouse }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts')]);
+      const warehouse = await configuredWarehouse(loadConfig());
       try {
         await warehouse.migrate();
         let report: GateReport;

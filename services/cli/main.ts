@@ -1,27 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { PipelineError } from '../../errors.ts';
-import { chdbDir, loadConfig, type EdgelatConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
-import { ChdbWarehouse } from '../warehouse/chdb.ts';
-import { demoCommand } from './demo.ts';
-import { simulateCommand } from './simulate.ts';
-import { pipelineRunCommand } from './pipeline.ts';
-import { serveCommand } from '../sql-endpoint/serve-command.ts';
-import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/chdb-engine.ts';
+import type { EdgelatConfig } from '../config.ts';
+import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, configuredWarehouse, intFlag, openWarehouse, withModelRegistry } from './common.ts';
-import { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { alertStatesFlag, intFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerWhatIfCommand } from './whatif.ts';
 import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
-import { importBenchmarkCommand, mlperfEvaluateCommand, modelEvaluateCommand } from './benchmark.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
-import { evaluateTelemetryCommand, formatModelList, formatPrediction, formatTrainResults, modelDir, parseLoad, predictLatency, trainTelemetryModels } from './model.ts';
-import { ModelRegistry } from '../model/registry.ts';
-import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/telemetry.ts';
+import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
+
+// Start-up loads the commands' flags and help only: each action loads what it runs (chdb, Kafka, ONNX
+// Runtime, the HTTP servers) when it runs, so `--help`, a usage error or a quick query do not pay for the rest.
+const config = async (): Promise<EdgelatConfig> => (await import('../config.ts')).loadConfig();
+const warehouses = () => import('./open-warehouse.ts');
 
 
 
@@ -92,7 +86,7 @@ program
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number }, command: Command) => {
-    await demoCommand(loadConfig(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
+    await (await import('./demo.ts')).demoCommand(await config(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
 program
@@ -111,7 +105,8 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const warehouse = configuredWarehouse(loadConfig(), { readonly: !opts.write });
+    const [{ configuredWarehouse }, { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
@@ -134,11 +129,11 @@ program
   .command('migrate')
   .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied; idempotent) in the embedded warehouse, or on the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set')
   .action(async () => {
-    const config = loadConfig();
-    const warehouse = configuredWarehouse(config);
+    const { configuredWarehouse } = await warehouses();
+    const warehouse = await configuredWarehouse(await config());
     try {
       const applied = await warehouse.migrate();
-      process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : `database ${config.database} is up to date\n`);
+      process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : `database ${warehouse.database} is up to date\n`);
     } finally {
       await warehouse.close();
     }
@@ -154,7 +149,7 @@ program
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
   .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
-    await serveCommand(loadConfig(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
+    await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });
 
 program
@@ -169,7 +164,7 @@ program
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)))
   .option('--seal', 'mark the topics finished at the end (bounded pipeline runs then end)', false)
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean }) => {
-    await simulateCommand(loadConfig(), { ...opts, rate: opts.rate ?? null });
+    await (await import('./simulate.ts')).simulateCommand(await config(), { ...opts, rate: opts.rate ?? null });
   });
 
 program
@@ -184,7 +179,7 @@ program
   .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
-    await pipelineRunCommand(loadConfig(), opts);
+    await (await import('./pipeline.ts')).pipelineRunCommand(await config(), opts);
   });
 
 const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => {
@@ -208,7 +203,8 @@ benchmarkFileOptions(program
   .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)')
   .option('--json', 'print what was imported as JSON', false)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
-    const warehouse = openWarehouse(loadConfig());
+    const [{ openWarehouse }, { importBenchmarkCommand }] = await Promise.all([warehouses(), import('./benchmark.ts')]);
+    const warehouse = openWarehouse(await config());
     try {
       process.exitCode = await importBenchmarkCommand(warehouse, opts);
     } finally {
@@ -236,14 +232,15 @@ MLPerf leave one system out (about 40 s on 2 cores):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }) => {
     if (opts.format === 'mlperf') {
-      mlperfEvaluateCommand(opts);
+      (await import('./benchmark.ts')).mlperfEvaluateCommand(opts);
       return;
     }
     if (opts.format === 'telemetry') {
+      const [{ withModelRegistry }, { evaluateTelemetryCommand }] = await Promise.all([warehouses(), import('./model.ts')]);
       await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); });
       return;
     }
-    await modelEvaluateCommand(loadConfig(), opts);
+    await (await import('./benchmark.ts')).modelEvaluateCommand(await config(), opts);
   });
 
 model
@@ -253,6 +250,7 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
+    const [{ withModelRegistry }, { formatTrainResults, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
     await withModelRegistry(async (warehouse, registry, config) => {
       const results = await trainTelemetryModels(warehouse, registry, {
         kinds: opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean), seed: opts.seed,
@@ -271,6 +269,7 @@ model
     if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
       throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
     }
+    const [{ withModelRegistry }, { formatModelList }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
       process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
@@ -294,6 +293,7 @@ on the chip gets a note: the trees hold their answer at the edge of what they sa
 
 Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
+    const [{ withModelRegistry }, { formatPrediction, parseLoad, predictLatency }] = await Promise.all([warehouses(), import('./model.ts')]);
     const load = parseLoad(opts.load ?? []);
     await withModelRegistry(async (warehouse, registry) => {
       const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
@@ -325,7 +325,7 @@ try {
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
-    if (process.env.EDGELAT_LOG_LEVEL === 'debug') createLogger('debug').error({ err: error }, 'command failed');
+    if (process.env.EDGELAT_LOG_LEVEL === 'debug') (await import('../log.ts')).createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported.

@@ -3,9 +3,7 @@
  * evaluation (issue 4 build items 6–8): the telemetry latency models through
  * the registry and the champion/challenger cycle.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
 import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
@@ -19,8 +17,6 @@ import { LatencyPredictor } from '../predictor/latency-predictor.ts';
 import type { PredictResponse } from '../predictor/types.ts';
 import { MAX_LOAD } from '../predictor/schemas.ts';
 
-/** Folder of the model files of a data dir. */
-export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');
 
 /** Options of {@link trainTelemetryModels}. */
 export interface TrainOptions {

@@ -1,14 +1,15 @@
-import { chdbDir, type EdgelatConfig } from '../config.ts';
+import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
 import { runStreaming } from '../pipeline/streaming.ts';
-import { checkWebhookUrl, configuredWarehouse } from './common.ts';
+import { checkWebhookUrl } from './common.ts';
+import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
 import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
 import { ModelRegistry } from '../model/registry.ts';
-import { modelDir, trainTelemetryModels } from './model.ts';
+import { trainTelemetryModels } from './model.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
@@ -48,7 +49,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   const log = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
-  const warehouse = configuredWarehouse(config);
+  const warehouse = await configuredWarehouse(config);
   const metrics = createMetrics();
   const stop = new AbortController();
   let healthy = true;

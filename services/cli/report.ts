@@ -3,10 +3,8 @@
  * (services/reports/) on the configured warehouse.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.ts';
-import { writeLoadLatencyReport } from '../reports/load-latency.ts';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { configuredWarehouse, numberFlag, timeFlag } from './common.ts';
+import { numberFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options of `report load-latency`. */
@@ -51,8 +49,10 @@ export function registerReportCommands(program: Command): void {
  * @throws {UsageError} on a bad filter.
  */
 async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
+  // Loaded here, not at start-up: the warehouse and the report's charts are the heavy part of the CLI.
+  const [{ loadConfig }, { configuredWarehouse }, { writeLoadLatencyReport }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../reports/load-latency.ts')]);
   const config = loadConfig();
-  const warehouse = configuredWarehouse(config);
+  const warehouse = await configuredWarehouse(config);
   const started = Date.now();
   try {
     await warehouse.migrate();

@@ -3,11 +3,8 @@
  * replicas of its chip (services/predictor/whatif.ts).
  */
 import { Option, type Command } from 'commander';
-import { fleetSensitivity } from '../predictor/gate-evidence.ts';
-import { ownLoadSensitivity } from '../predictor/gate-replay.ts';
-import { loadChipSwap, loadServerObservations, whatIfReplicas, type SensitivitySource } from '../predictor/whatif.ts';
-import { configuredWarehouse, intFlag } from './common.ts';
-import { loadConfig } from '../config.ts';
+import type { SensitivitySource } from '../predictor/whatif.ts';
+import { intFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
@@ -29,7 +26,11 @@ export function registerWhatIfCommand(program: Command): void {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);
       }
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
-      const warehouse = configuredWarehouse(loadConfig());
+      // Loaded when the command runs (the warehouse and the replay), not at the CLI's start-up.
+      const [{ loadConfig }, { configuredWarehouse }, { fleetSensitivity }, { ownLoadSensitivity }, { loadChipSwap, loadServerObservations, whatIfReplicas }] = await Promise.all([
+        import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts'), import('../predictor/gate-replay.ts'), import('../predictor/whatif.ts'),
+      ]);
+      const warehouse = await configuredWarehouse(loadConfig());
       try {
         await warehouse.migrate();
         let r;

@@ -318,3 +318,19 @@ export function featureRow(enc: TelemetryEncoding, req: { chip: string; server?:
   ]);
 }
 
+/** One model kind: target column and quantile. */
+export interface TelemetryTarget {
+  kind: string;
+  column: 'total_ms' | 'io_ms' | 'compute_ms';
+  /** Quantile fraction 0..1 (0.5 = median). */
+  alpha: number;
+}
+
+/** The five telemetry models. */
+export const TELEMETRY_TARGETS: readonly TelemetryTarget[] = [
+  { kind: 'total_ms_p50', column: 'total_ms', alpha: 0.5 },
+  { kind: 'total_ms_p90', column: 'total_ms', alpha: 0.9 },
+  { kind: 'total_ms_p99', column: 'total_ms', alpha: 0.99 },
+  { kind: 'io_ms_p50', column: 'io_ms', alpha: 0.5 },
+  { kind: 'compute_ms_p50', column: 'compute_ms', alpha: 0.5 },
+];

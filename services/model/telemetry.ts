@@ -36,31 +36,14 @@ import { msToDateTime64 } from '../warehouse/types.ts';
 import { sumQuantile } from './wait-prior.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
-  TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
+  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, type TelemetryTarget, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
 
 /** The feature code moved to features.ts; its names stay importable from here. */
 export {
-  TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow,
-  type LoadVector, type TelemetryRow, type ChipStats, type ServerStats, type TelemetryEncoding, type BenchmarkPrior,
+  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow,
+  type TelemetryTarget, type LoadVector, type TelemetryRow, type ChipStats, type ServerStats, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
-
-/** One model kind: target column and quantile. */
-export interface TelemetryTarget {
-  kind: string;
-  column: 'total_ms' | 'io_ms' | 'compute_ms';
-  /** Quantile fraction 0..1 (0.5 = median). */
-  alpha: number;
-}
-
-/** The five telemetry models. */
-export const TELEMETRY_TARGETS: readonly TelemetryTarget[] = [
-  { kind: 'total_ms_p50', column: 'total_ms', alpha: 0.5 },
-  { kind: 'total_ms_p90', column: 'total_ms', alpha: 0.9 },
-  { kind: 'total_ms_p99', column: 'total_ms', alpha: 0.99 },
-  { kind: 'io_ms_p50', column: 'io_ms', alpha: 0.5 },
-  { kind: 'compute_ms_p50', column: 'compute_ms', alpha: 0.5 },
-];
 
 /** Learner settings of the telemetry models. */
 export const TELEMETRY_GBT: Omit<GbtOptions, 'loss'> = {

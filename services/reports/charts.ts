@@ -3,8 +3,7 @@
  * headless View, no browser, no network). Each function returns a spec; one
  * {@link renderSvg} turns any spec into a self-contained `<svg>` element.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { CorrelationPoint, IoShareRow, LatencyBucketRow, LineRow, ScatterPoint } from './report-queries.ts';
 
 /** A Vega-Lite spec with the report's defaults. */
@@ -17,6 +16,8 @@ const BASE = { background: 'white', config: { font: 'sans-serif', view: { stroke
  * @throws {Error} from vega-lite / vega on an invalid spec (a bug here, not bad data).
  */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
+  // Loaded on first use: vega is about 300 modules, and every edgelat command would otherwise load it at start-up.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

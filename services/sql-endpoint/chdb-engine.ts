@@ -21,6 +21,7 @@ import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
 import { openConnection } from '../warehouse/chdb.ts';
+import { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
 export interface EngineQueryResult {
@@ -94,8 +95,8 @@ export interface ChdbEngineOptions {
   maxExecutionS?: number;
 }
 
-/** Default of {@link ChdbEngineOptions.maxExecutionS}, s. */
-export const DEFAULT_MAX_EXECUTION_S = 300;
+/** Default of {@link ChdbEngineOptions.maxExecutionS}, s (defined in protocol.ts, which the CLI's help loads without chdb). */
+export { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
 
 /** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {

@@ -4,6 +4,9 @@
  * into statement and data, and which status and content type a response gets.
  */
 
+/** Longest a query on the ClickHouse HTTP interface runs by default, s (ClickHouse's max_execution_time). */
+export const DEFAULT_MAX_EXECUTION_S = 300;
+
 /** URL parameters of the HTTP interface that are not ClickHouse settings. */
 const NOT_SETTINGS = new Set([
   'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check',

@@ -1,6 +1,5 @@
-import { chdbDir, type EdgelatConfig } from '../config.ts';
+import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { modelDir } from '../cli/model.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { createPredictorApp } from '../predictor/app.ts';
 import { createBackend } from '../predictor/backend.ts';

@@ -1,0 +1,57 @@
+/**
+ * The CLI's start-up loads the commands' flags and help, not what they run:
+ * `--help`, a usage error or `sql` must not load Kafka, ONNX Runtime, the
+ * HTTP servers or the chart renderer (each command's action imports them).
+ * A structural check of the modules loaded, not a timing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const PROBE = new URL('../../helpers/cli-startup-imports.mjs', import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-startup-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Packages loaded by `edgelat <args>`, and its exit code. */
+async function loaded(args: string[]): Promise<{ code: number; packages: string[] }> {
+  const env = { ...process.env, EDGELAT_DATA_DIR: dataDir };
+  const r = await run('node', [PROBE, ...args], { env }).then((x) => ({ code: 0, ...x }), (e: { code: number; stdout: string; stderr: string }) => e);
+  const last = r.stderr.trim().split('\n').at(-1)!;
+  return { code: r.code, packages: (JSON.parse(last) as { packages: string[] }).packages };
+}
+
+const HEAVY = ['kafkajs', 'onnxruntime-node', 'fastify', 'vega', 'vega-lite', 'prom-client', '@clickhouse/client'];
+
+describe('CLI start-up', () => {
+  it('--help loads commander, not the warehouse, Kafka, ONNX Runtime, servers or charts', async () => {
+    const r = await loaded(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.packages).toContain('commander');
+    for (const p of [...HEAVY, 'chdb']) expect(r.packages, p).not.toContain(p);
+  });
+
+  it('a usage error of gate exits 64 without loading the gate\'s evidence (chdb) or the profiler', async () => {
+    const r = await loaded(['gate', '--model', 'resnet50']);
+    expect(r.code).toBe(64);
+    for (const p of [...HEAVY, 'chdb', 'onnx-proto']) expect(r.packages, p).not.toContain(p);
+  });
+
+  it('sql loads chdb, and none of the rest', async () => {
+    const r = await loaded(['sql', 'SELECT 1', '--format', 'csv']);
+    expect(r.code).toBe(0);
+    expect(r.packages).toContain('chdb');
+    for (const p of HEAVY) expect(r.packages, p).not.toContain(p);
+  });
+
+  it('report loads the chart renderer when it runs', async () => {
+    // No data: the report exits 1 (no request matches), after rendering its empty charts.
+    const out = join(dataDir, 'report');
+    const r = await loaded(['report', 'load-latency', '--out', out, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.packages).toEqual(expect.arrayContaining(['chdb', 'vega', 'vega-lite']));
+  });
+});
