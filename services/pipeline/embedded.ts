@@ -73,7 +73,6 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     onProgress: (c) => options.onProgress?.('correlation', consumed(c)),
   }).runToEnd();
   await log.seal(TOPICS.correlation);
-  await log.seal(TOPICS.late);
   const withShadows = options.shadows ?? config.shadows?.enabled ?? false;
   let shadow: Record<string, TopicCounts> | undefined;
   if (withShadows) {
@@ -83,6 +82,8 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     }).runToEnd();
     await log.seal(TOPICS.shadowVerdicts);
   }
+  // After the last of its producers: shadow-compare sends records behind its watermark there too.
+  await log.seal(TOPICS.late);
   const sink = await new SinkRun({
     log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, failPoint: fail('sink'), batchOffsets: options.sinkBatchOffsets,
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),

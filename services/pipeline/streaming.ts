@@ -62,7 +62,13 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const counts: StreamingCounts = {};
   /** Aborted when a stage fails: the other stages stop after their batch. */
   const failed = new AbortController();
-  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts], sink: [], alerts: [] };
+  // Output topics a stage seals once its group has drained its input. The late-events topic has three producers
+  // (join, correlation, shadow): the last of them this process runs seals it, since a topic sealed here refuses
+  // any later record from here. (Another instance's records after the seal are read: every producer of late
+  // events also seals an output of its own after them, which the sink reads to its end too.)
+  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched, TOPICS.late], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts, TOPICS.late], sink: [], alerts: [] };
+  const producers = new Map<string, number>();
+  for (const stage of stages) for (const topic of seals[stage]) producers.set(topic, (producers.get(topic) ?? 0) + 1);
 
   const make = (stage: Stage) =>
     stage === 'join'
@@ -108,7 +114,10 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
         // This member is done with its own partitions; the run ends once every member of the group is (their
         // partitions may still come to this member in a rebalance, so it keeps polling until then).
         if (end && options.untilEnd && (await run.groupDrained())) {
-          for (const topic of seals[stage]) await log.seal(topic);
+          for (const topic of seals[stage]) {
+            producers.set(topic, producers.get(topic)! - 1);
+            if (producers.get(topic) === 0) await log.seal(topic);
+          }
           break;
         }
       }

@@ -5,8 +5,9 @@
  * Method (a trace-driven replay, as capacity planners replay a recorded
  * workload against a new configuration):
  * - Demand: every request the server measured, at its own arrival time, in
- *   order (`inference_enriched`: ts, io_ms, compute_ms, and gpu_util = the
- *   busy-worker fraction u of the interval before the request).
+ *   order (`inference_events`, late ones included: ts, io_ms, compute_ms; and
+ *   from the join, `inference_enriched`, gpu_util = the busy-worker fraction u
+ *   of the interval before the request).
  * - Service: the load sensitivity of each part is fitted from the same rows —
  *   part ∝ (1 + k·u), a line through the medians of part / (its model's median
  *   part) in 10 bins of u (gate-replay.ts `fitLoadSensitivity`); where the
@@ -145,25 +146,30 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
 }
 
 /**
- * Read a server's observations from the warehouse (every request of it in `inference_enriched`;
- * one without a load sample takes the server's mean utilisation).
- * @throws {RangeError} naming the server when it has no request in `inference_enriched` (and the servers that have).
- * @throws {NoEvidenceError} when `inference_enriched` holds no request at all.
+ * Read a server's observations from the warehouse: every request of it in `inference_events`, late
+ * ones included, with the load sample the join gave it in `inference_enriched` (a request without
+ * one, late or unmatched, takes the server's mean utilisation).
+ * @throws {RangeError} naming the server when it has no request in `inference_events` (and the servers that have).
+ * @throws {NoEvidenceError} when `inference_events` holds no request at all.
  */
 export async function loadServerObservations(w: Warehouse, server: string): Promise<ServerObservations> {
   const db = w.database;
+  // Every request is demand, late ones too (inference_events); the load sample of each comes from the join
+  // (inference_enriched), which a request behind the watermark never reached (its u is then the mean).
   const rows = await w.query<{ t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; chip: string }>(
-    `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, chip
-     FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} ORDER BY ts, event_id`, { s: server });
+    `SELECT toUnixTimestamp64Milli(r.ts) AS t, r.io_ms AS io_ms, r.compute_ms AS compute_ms, r.total_ms AS total_ms, e.u AS u, e.c AS c, r.model_id AS model_id, r.chip AS chip
+     FROM ${db}.inference_events AS r
+     LEFT JOIN (SELECT event_id, gpu_util AS u, concurrency AS c FROM ${db}.inference_enriched WHERE edge_server_id = {s:String}) AS e ON e.event_id = r.event_id
+     WHERE r.edge_server_id = {s:String} ORDER BY r.ts, r.event_id`, { s: server });
   if (rows.length === 0) {
-    const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_enriched ORDER BY s`)).map((r) => r.s);
-    if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
-    throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_enriched (servers: ${servers.join(', ')})`);
+    const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_events ORDER BY s`)).map((r) => r.s);
+    if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
+    throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (servers: ${servers.join(', ')})`);
   }
   return observationsFromRows(server, rows[0]!.chip, rows);
 }
 
-/** One measured request as `inference_enriched` holds it (times ms, epoch ms; u = gpu_util, c = concurrency). */
+/** One measured request (times ms, epoch ms; u = gpu_util, c = concurrency of its load sample, null without one). */
 export interface ObservedRow { t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string }
 
 /**
