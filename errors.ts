@@ -55,6 +55,13 @@ export class RetriesExhaustedError extends PipelineError {
   }
 }
 
+/** A retried call was given up because the run is stopping (SIGTERM, or another stage failed); `cause` is the last failure. */
+export class RetryStoppedError extends PipelineError {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retriable: false });
+  }
+}
+
 /** An alert webhook answered with an error or could not be reached; `status` is the HTTP status (null: no answer). */
 export class WebhookError extends PipelineError {
   constructor(message: string, readonly status: number | null, options: { retriable?: boolean; cause?: unknown } = {}) {

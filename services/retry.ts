@@ -1,4 +1,5 @@
-import { PipelineError, RetriesExhaustedError } from '../errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PipelineError, RetriesExhaustedError, RetryStoppedError } from '../errors.ts';
 
 /** Back-off settings (kafkajs defaults, STYLE §2). */
 export interface RetryOptions {
@@ -12,10 +13,12 @@ export interface RetryOptions {
   factor?: number;
   /** Called before each wait. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Stops the retries: once aborted, no further attempt is made and a wait ends at once. */
+  signal?: AbortSignal;
 }
 
 /** Defaults; tests pass faster ones. */
-export const RETRY_DEFAULTS: Required<Omit<RetryOptions, 'onRetry'>> = { initialRetryTimeMs: 300, maxRetryTimeMs: 30_000, retries: 5, factor: 0.2 };
+export const RETRY_DEFAULTS: Required<Omit<RetryOptions, 'onRetry' | 'signal'>> = { initialRetryTimeMs: 300, maxRetryTimeMs: 30_000, retries: 5, factor: 0.2 };
 
 const PROGRAMMER_ERRORS = [TypeError, RangeError, SyntaxError, ReferenceError];
 
@@ -30,6 +33,7 @@ export function isRetriable(error: unknown): boolean {
  * Delay k (0-based) = min(max, initial · 2^k) · (1 ± factor·u), u uniform 0..1.
  * @throws the original error when it is not retriable.
  * @throws {RetriesExhaustedError} after `retries` failed retries.
+ * @throws {RetryStoppedError} when `signal` is aborted after a retriable failure (its cause: that failure).
  */
 export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const o = { ...RETRY_DEFAULTS, ...options };
@@ -41,8 +45,11 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
       if (!isRetriable(error)) throw error;
       if (attempt >= o.retries) throw new RetriesExhaustedError(`gave up after ${attempt} retries: ${(error as Error).message}`, attempt, delay, error);
       delay = Math.min(o.maxRetryTimeMs, o.initialRetryTimeMs * 2 ** attempt) * (1 + o.factor * (2 * Math.random() - 1));
+      const stopped = () => new RetryStoppedError(`stopped retrying after ${attempt + 1} attempt(s): ${(error as Error).message}`, error);
+      if (o.signal?.aborted) throw stopped();
       o.onRetry?.(error, attempt + 1, delay);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay, undefined, { signal: o.signal }).catch(() => undefined);
+      if (o.signal?.aborted) throw stopped();
     }
   }
 }

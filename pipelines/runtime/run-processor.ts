@@ -348,8 +348,12 @@ export class ProcessorRun<S> {
     out.push(...result.emit);
     if (result.lateWatermark !== undefined) {
       counts.late++;
+      // After end of input the watermark is +∞ (every window has fired), and a record that still comes (the end was
+      // reported before everything was read, across a rebalance) is late: its late event carries its stream's last
+      // finite watermark (a late event's watermark is a timestamp: Avro long, DateTime64).
+      const finite = Number.isFinite(result.lateWatermark) ? result.lateWatermark : stream.maxTs - processor.maxOutOfOrdernessMs;
       const late: LateEvent = {
-        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark: result.lateWatermark,
+        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark: Number.isFinite(finite) ? finite : value.ts,
         operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });

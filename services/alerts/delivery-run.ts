@@ -14,7 +14,7 @@
  * the same idempotency key.
  */
 import type { Logger } from 'pino';
-import { PipelineError, WebhookError } from '../../errors.ts';
+import { PipelineError, RetryStoppedError, WebhookError } from '../../errors.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { decodeLogRecord, type RecordChecks } from '../../pipelines/runtime/decode.ts';
 import type { FailPoint, TopicCounts } from '../../pipelines/runtime/run-processor.ts';
@@ -52,6 +52,11 @@ export interface AlertDeliveryOptions {
   onDelivered?: (change: AlertChange, status: DeliveryStatus) => void;
   /** Test hook: 'after-produce' right after a POST was acknowledged, before it is recorded. */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
+  /**
+   * Stops a delivery that is being retried (SIGTERM while the webhook is down): the batch ends before that change,
+   * commits what was recorded and returns; the next run resumes at the change. @default never
+   */
+  signal?: AbortSignal;
 }
 
 /** How a change was recorded: acknowledged (2xx), refused for good (4xx), or not sent (its state is filtered out). */
@@ -127,12 +132,21 @@ export class AlertDeliveryRun {
     for (const r of records) {
       const part = this.parts.get(tpKey(r));
       if (!part || r.offset < part.next) continue;
-      counts.consumed++;
       const decoded = decodeLogRecord(r, this.options.checks);
       if (decoded.ok) {
-        await this.consider(part, r.partition, r.offset, decoded.value as unknown as CorrelationUpdate);
+        try {
+          await this.consider(part, r.partition, r.offset, decoded.value as unknown as CorrelationUpdate);
+        } catch (error) {
+          // Stopping while a delivery was retried: this change stays unread (the next run starts at it).
+          if (!(error instanceof RetryStoppedError)) throw error;
+          this.options.logger?.warn({ pipeline: 'alert-delivery', partition: r.partition, offset: r.offset, err: error.message }, 'stopping: the change being delivered is left for the next run');
+          await this.commit();
+          return false;
+        }
+        counts.consumed++;
         counts.processed++;
       } else {
+        counts.consumed++;
         counts.dead++; // the warehouse-sink dead-letters it
       }
       part.next = r.offset + 1;
@@ -149,7 +163,7 @@ export class AlertDeliveryRun {
     if (!change || part.recorded.has(change.idempotency_key)) return;
     const { warehouse, webhookUrl, logger } = this.options;
     const retry = {
-      retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000, ...this.options.retry,
+      retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000, signal: this.options.signal, ...this.options.retry,
       // From the 3rd failure on at error level: delivery is paused until the webhook answers (a typo in the URL shows).
       onRetry: (error: unknown, attempt: number, delayMs: number) =>
         logger?.[attempt >= 3 ? 'error' : 'warn']({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; delivery paused, retrying'),

@@ -235,6 +235,11 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     const sim = simulateFleet(simConfig);
     const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
     for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
+    const sealed: string[] = [];
+    for (const topic of SIM_TOPICS) if (await log.isSealed(topic)) sealed.push(topic);
+    if (sealed.length > 0) {
+      stderr.write(`edgelat: warning: ${sealed.join(', ')} ${sealed.length === 1 ? 'was' : 'were'} sealed by an earlier \`simulate --seal\` (seals are permanent): the records now written come after that end, so a pipeline run that has read to it takes them as late, and \`pipeline run --until-end\` may stop before them. A new bounded job needs new topics (another cluster, or delete these topics and edgelat.control.seals)\n`);
+    }
     const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0, ...(simConfig.shadows ? { [TOPICS.shadow]: 0 } : {}) };
     const total = records.length;
     bar?.stage('produce', total);

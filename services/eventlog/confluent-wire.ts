@@ -87,6 +87,11 @@ export class ConfluentWireEventLog implements EventLog {
     return this.#inner.seal(topic);
   }
 
+  /** See {@link EventLog.isSealed}; delegated. */
+  isSealed(topic: string): boolean | Promise<boolean> {
+    return this.#inner.isSealed(topic);
+  }
+
   /** See {@link EventLog.endOffset}; delegated. */
   endOffset(tp: TopicPartition): Promise<number> {
     return this.#inner.endOffset(tp);

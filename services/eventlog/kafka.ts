@@ -198,6 +198,11 @@ export class KafkaEventLog implements EventLog {
     this.seals.markSealed(topic);
   }
 
+  /** See {@link EventLog.isSealed}: read from the control topic (here: a seal this process made, at once). */
+  isSealed(topic: string): Promise<boolean> {
+    return this.seals.isSealed(topic);
+  }
+
   async endOffset(tp: TopicPartition): Promise<number> {
     return (await this.offsetRange(tp)).high;
   }

@@ -119,7 +119,7 @@ export class MemoryEventLog implements EventLog {
     return this.topics.get(topic)?.partitions ?? [];
   }
 
-  /** @internal */
+  /** See {@link EventLog.isSealed}. */
   isSealed(topic: string): boolean {
     return this.topics.get(topic)?.sealed ?? false;
   }

@@ -105,6 +105,8 @@ export interface EventLog {
   consumer(groupId: string, topics: string[]): Promise<Consumer>;
   /** Mark a topic finished for bounded runs: consumers see endOfInput after its last record. */
   seal(topic: string): Promise<void>;
+  /** Whether anyone has sealed the topic (seals are permanent). @throws {BrokerUnavailableError} when the log cannot tell. */
+  isSealed(topic: string): boolean | Promise<boolean>;
   /** Next offset to be written in a partition (the high watermark). */
   endOffset(tp: TopicPartition): Promise<number>;
   /** Read records [from, to) of one partition without a group (admin / tail scans). */

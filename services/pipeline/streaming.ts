@@ -79,7 +79,11 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
           })
         : stage === 'alerts'
-          ? new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs } })
+          ? new AlertDeliveryRun({
+              log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs },
+              // A delivery retried while the webhook is down stops with the run (SIGTERM), not only when the webhook answers.
+              signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal,
+            })
           : stage === 'shadow'
             ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: shadowProcessor(config) })
             : new SinkRun({ log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,

@@ -13,7 +13,9 @@ import { codecFor } from '../../schemas/index.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { alertChanges, changeKey } from '../../services/alerts/alert-change.ts';
 import { AlertDeliveryRun } from '../../services/alerts/delivery-run.ts';
+import { loadConfig } from '../../services/config.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { runStreaming } from '../../services/pipeline/streaming.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
@@ -171,6 +173,52 @@ describe('alert delivery to a webhook', () => {
     expect(repeats).toBeLessThanOrEqual(1);
     const rows = await w.query<{ status: string; n: number }>(`SELECT status, count() AS n FROM ${w.database}.alert_deliveries GROUP BY status ORDER BY status`);
     expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['delivered', wanted.length], ['filtered', expected.length - wanted.length]]);
+  });
+
+  it('a stop (SIGTERM) while a delivery is retried ends the batch at that change; the next run delivers from it', async () => {
+    w = await createTestDatabase('alerts_stop');
+    const log = await logWithWindows();
+    rx.setAnswer(() => 503); // the webhook is down
+    const stop = new AbortController();
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 50, maxRetryTimeMs: 60_000, factor: 0 }, signal: stop.signal });
+    await run.start();
+    const batch = run.runBatch();
+    while (rx.posts.length < 4) await new Promise((r) => setTimeout(r, 10));
+    // The 4th retry waits 800 ms, the 10th would wait 25 s: the stop ends the wait at once.
+    const stoppedAt = performance.now();
+    stop.abort();
+    expect(await batch).toBe(false);
+    expect(performance.now() - stoppedAt).toBeLessThan(300);
+    await run.close();
+    const posted = new Set(rx.posts.map((p) => p.key));
+    expect([...posted]).toEqual([rx.posts[0]!.key]); // one change, retried
+    const [{ n }] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.alert_deliveries`);
+    expect(Number(n)).toBe(0);
+    // The webhook is back: a new run delivers every change, the stopped one included, each acknowledged once.
+    rx.setAnswer(() => 200);
+    await new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast }).runToEnd();
+    const { keys, repeats } = rx.acked();
+    expect([...keys].sort()).toEqual(expected.map((c) => c.idempotency_key).sort());
+    expect(repeats).toBe(0);
+  });
+
+  it('pipeline run: SIGTERM while the webhook is down stops the alerts processor at once (it retried forever)', async () => {
+    w = await createTestDatabase('alerts_sigterm');
+    const log = await logWithWindows();
+    rx.setAnswer(() => 503);
+    const stop = new AbortController();
+    const run = runStreaming({ log, warehouse: w, config: { ...loadConfig({}), sinkLingerMs: 50 }, processors: ['alerts'], alertsWebhook: rx.url(), signal: stop.signal });
+    // The default back-off: 300 ms doubling to 30 s; wait for the 3rd attempt, then stop.
+    while (rx.posts.length < 3) await new Promise((r) => setTimeout(r, 20));
+    const stoppedAt = performance.now();
+    stop.abort();
+    const counts = await run;
+    expect(performance.now() - stoppedAt).toBeLessThan(2000);
+    // Stopped at the first change (the records before it carried none): nothing recorded, the rest unread.
+    expect(new Set(rx.posts.map((p) => p.key)).size).toBe(1);
+    expect(counts.alerts![TOPICS.correlation]!.processed).toBeLessThan(input.length);
+    const [{ n }] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.alert_deliveries`);
+    expect(Number(n)).toBe(0);
   });
 
   it('rejects a webhook that is not an http(s) URL', () => {

@@ -114,6 +114,7 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
       expect(result.badRecords).toBe(OPTS.badRecords);
       expect(stdout.text()).toMatch(/^edgelat simulate: produced edge\.inference\.v1=\S+ \(incl\. 2 bad\) edge\.load\.v1=\S+ in [\d.]+ s, [\d,]+ records\/s, sealed\n$/);
       expect(stderr.text()).toContain('(100%)');
+      expect(stderr.text()).not.toContain('warning'); // fresh topics
 
       const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-simulate-check', retries: 3, pollWaitMs: 200 });
       try {
@@ -172,8 +173,11 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
       const config = loadConfig({ EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_LOG_LEVEL: 'silent' });
       const opts: SimulateOptions = { ...OPTS, duration: 0.5, servers: 1, rate: 1000, seal: false, badRecords: 0 };
       const total = simulateFleet(simConfigFromOptions(opts)).arrivals.length;
-      const result = await simulateCommand(config, opts, { stdout: sink(), stderr: sink() });
+      const stderr = sink();
+      const result = await simulateCommand(config, opts, { stdout: sink(), stderr });
       expect(result.topicRecords[TOPICS.inference]! + result.topicRecords[TOPICS.load]!).toBe(total);
+      // The first check sealed the topics: what comes after that end is said to be late for a run that read to it.
+      expect(stderr.text()).toContain(`edgelat: warning: ${TOPICS.inference}, ${TOPICS.load}, ${TOPICS.shadow} were sealed by an earlier \`simulate --seal\` (seals are permanent)`);
       // The last batch waits until (total - batch) / rate seconds have passed.
       expect(result.elapsedMs).toBeGreaterThanOrEqual(((total - batchSizeFor(opts.rate)) / opts.rate!) * 1000 - 50);
     }, 30_000);
