@@ -72,6 +72,12 @@ Environment:
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage;
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
+// Every command checks the environment first (README: a bad value stops the command with one line naming every
+// bad variable), also those that read none of it (profile, gate --backtest, model evaluate --format mlperf).
+program.hook('preAction', async () => {
+  await config();
+});
+
 program
   .command('demo')
   .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
@@ -212,6 +218,13 @@ benchmarkFileOptions(program
     }
   });
 
+/** The flags `model evaluate` reads with each --format. */
+const EVALUATE_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  help: ['--format', '--architectures', '--latency', '--device', '--shots', '--seed', '--json'],
+  telemetry: ['--format', '--seed', '--json'],
+  mlperf: ['--format', '--runs', '--systems', '--system', '--shots', '--seed', '--draws', '--json'],
+};
+
 const model = program.command('model').description('the latency model: evaluate, train, list');
 
 
@@ -230,7 +243,11 @@ Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
 MLPerf leave one system out (about 40 s on 2 cores):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
-  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }) => {
+  .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }, command: Command) => {
+    // A flag the format does not read would be ignored without a word (--shots with telemetry ran 40 s as if not given).
+    const reads = EVALUATE_FLAGS[opts.format] ?? [];
+    const foreign = command.options.filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && !reads.includes(o.long!));
+    if (foreign.length > 0) throw new UsageError(`${foreign.map((o) => o.long).join(', ')}: not read by --format ${opts.format}, which takes ${reads.join(', ')}`);
     if (opts.format === 'mlperf') {
       (await import('./benchmark.ts')).mlperfEvaluateCommand(opts);
       return;

@@ -106,7 +106,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
     profile = JSON.parse(readText(opts.profile!, '--profile')) as ModelProfile;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message})`);
+    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message.replace(/\s*\n\s*/g, ' ')})`);
   }
   const checked = validate(ModelProfileSchema, profile);
   if (!checked.ok) {

@@ -40,6 +40,7 @@ import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServ
 import { NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
+import { nearestNames } from '../names.ts';
 
 /** What to gate (the body of `POST /v1/gate`). Times in ms. */
 export interface GateRequest {
@@ -108,7 +109,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
-    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`);
   }
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,

@@ -30,6 +30,7 @@
 import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { nearestNames } from '../names.ts';
 
 /** The request is valid but the warehouse holds too little to answer it (the CLI exits 1, not 2: not bad usage). */
 export class NoEvidenceError extends Error {
@@ -206,7 +207,7 @@ const UNLOADED_UTIL = 0.15;
 export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: string): Promise<ChipSwap> {
   const db = w.database;
   const chips = await knownChips(w);
-  if (!chips.includes(chip)) throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (known: ${chips.join(', ')})`);
+  if (!chips.includes(chip)) throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(chip, chips)}; all: \`edgelat chips list\`)`);
   const models = [...new Set(o.model)];
   const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number; c90: number }>(
     `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c,

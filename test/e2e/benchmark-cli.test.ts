@@ -105,7 +105,10 @@ describe('edgelat import benchmark', () => {
     const mixed = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', ARCHITECTURES, '--latency', LATENCY[0]!, '--runs', 'x.csv', '--systems', SYSTEMS], dataDir);
     expect([mixed.code, lines(mixed.stderr)]).toEqual([2, ['edgelat: --runs and --systems belong to another --format; --format help reads --architectures and --latency']]);
     const mixedEval = await edgelat(['model', 'evaluate', '--format', 'mlperf', '--runs', 'x.csv', '--systems', SYSTEMS, '--latency', LATENCY[0]!], dataDir);
-    expect([mixedEval.code, lines(mixedEval.stderr)]).toEqual([2, ['edgelat: --latency belongs to another --format; --format mlperf reads --runs and --systems']]);
+    expect([mixedEval.code, lines(mixedEval.stderr)]).toEqual([2, ['edgelat: --latency: not read by --format mlperf, which takes --format, --runs, --systems, --system, --shots, --seed, --draws, --json']]);
+    // So are the other flags a format does not read (--shots with telemetry ran 40 s as if not given).
+    const shots = await edgelat(['model', 'evaluate', '--format', 'telemetry', '--shots', '5'], dataDir);
+    expect([shots.code, lines(shots.stderr)]).toEqual([2, ['edgelat: --shots: not read by --format telemetry, which takes --format, --seed, --json']]);
     // A header without a required column is bad usage too (exit 2), named in one line.
     const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
     expect(noP90.code).toBe(2);

@@ -169,6 +169,8 @@ describe('the chip recommender on a demo run', () => {
         [['recommend', '--model', 'nope', '--slo-p99-ms', '10'], /^edgelat: unknown model "nope": known models are .*resnet50/],
         [['recommend', '--onnx', truncated, '--slo-p99-ms', '10'], /^edgelat: --onnx ".*truncated\.onnx": /],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
+        // A text file: the parser's excerpt of it (with its line breaks) stays on the one line, its quote closed.
+        [['recommend', '--profile', 'README.md', '--slo-p99-ms', '10'], /^edgelat: --profile "README.md": not JSON \(Unexpected token '#', "# edgelat[^"]*"(\.\.\.)? is not valid JSON\)$/],
       ] as const) {
         const r = await edgelat([...args], dataDir);
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);

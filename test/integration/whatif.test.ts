@@ -59,7 +59,7 @@ describe('capacity what-if against the simulator (F4)', () => {
       expect(Math.abs(r.p50_ms / d.p50 - 1), `${d.s} p50`).toBeLessThanOrEqual(0.15);
     }
     const o = await loadServerObservations(w, 'edge-01');
-    await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: unknown chip "no-such-chip": neither the fleet, the benchmarks nor the chip catalog know it \(known: .*\)/);
+    await expect(loadChipSwap(w, o, 'no-such-chip')).rejects.toThrow(/--chip: unknown chip "no-such-chip": neither the fleet, the benchmarks nor the chip catalog know it \(nearest known: [^;]+; all: `edgelat chips list`\)/);
     // A chip only the catalog knows: named, with the model that has no evidence on it.
     await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor) VALUES ('lonely-npu', 'npu', 'X')`);
     await expect(loadChipSwap(w, o, 'lonely-npu')).rejects.toThrow(NoEvidenceError);
@@ -108,7 +108,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
     // A chip nothing knows is an error naming it, not a request for a shadow.
-    await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*known: .*jetson-agx-orin/);
+    await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*nearest known: jetson-agx-orin, /);
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);

@@ -1,0 +1,36 @@
+/**
+ * A bad EDGELAT_* value stops every command with one line naming it (README,
+ * Configuration), also the commands that read none of the environment:
+ * `profile`, `gate --backtest` and `model evaluate --format mlperf` ran on
+ * and exited 0 with EDGELAT_PARTITIONS=abc (a breaker trial).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { edgelat, errLines } from '../../helpers/edgelat-cli.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bad-config-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const root = new URL('../../..', import.meta.url).pathname;
+const LINE = 'edgelat: bad configuration: EDGELAT_PARTITIONS="abc": must be a whole number in decimal digits';
+
+describe('a bad environment variable', () => {
+  it.each([
+    [['profile', 'test/fixtures/onnx/tiny-cnn.onnx'], 1],
+    [['gate', '--backtest', '--seed', '1', '--json'], 70],
+    [['model', 'evaluate', '--format', 'mlperf', '--runs', 'none.csv', '--systems', 'none.csv'], 1],
+    [['sql', 'SELECT 1'], 1],
+  ] as const)('stops `%j` with exit %i and one line naming it', async (args, code) => {
+    const r = await edgelat([...args], dataDir, root, { EDGELAT_PARTITIONS: 'abc' });
+    expect(errLines(r.stderr)).toEqual([LINE]);
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+  });
+
+  it('does not stop --help (nothing runs)', async () => {
+    const r = await edgelat(['gate', '--help'], dataDir, undefined, { EDGELAT_PARTITIONS: 'abc' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: edgelat gate');
+  });
+});
