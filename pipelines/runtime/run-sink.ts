@@ -30,7 +30,8 @@ export interface SinkRunOptions {
    * milliseconds (wall clock). Such a block [start, end) is first committed
    * as a plan (offset `start`, metadata `{"block_end": end}`), then written,
    * then committed at `end`; a member that resumes at a planned offset forms
-   * exactly that block again, so its deduplication token matches. Infinity:
+   * exactly that block again, so its deduplication token matches. Only a
+   * block that has read to the partition's current end is cut this way. Infinity:
    * partial blocks only at end of input (bounded runs). @default Infinity
    */
   lingerMs?: number;
@@ -249,7 +250,15 @@ export class SinkRun {
     const linger = this.options.lingerMs ?? Number.POSITIVE_INFINITY;
     if (!Number.isFinite(linger)) return;
     const now = Date.now();
-    const due = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger);
+    const lingering = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger);
+    // Only a block that has read to the partition's end is cut short: linger is for a quiet stream, not a backlog.
+    // A member that resumes where the last owner's commit was lost (a rebalance) reads back through a full block
+    // that owner wrote; cut on the way by a slow poll, its rows would go in again under other tokens.
+    const due: typeof lingering = [];
+    for (const [key, b] of lingering) {
+      const at = key.lastIndexOf(':');
+      if ((await this.options.log.endOffset({ topic: key.slice(0, at), partition: Number(key.slice(at + 1)) })) <= b.next) due.push([key, b]);
+    }
     if (due.length === 0) return;
     const plans: CommittedOffset[] = due.map(([key, b]) => {
       const at = key.lastIndexOf(':');

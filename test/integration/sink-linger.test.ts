@@ -72,6 +72,30 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     expect(await committed(log)).toMatchObject({ offset: 16 });
   });
 
+  it('a member resuming behind a full block whose commit was lost forms that block again, however small its polls', async () => {
+    // The two-instance pipeline test once found 4,096 correlation rows twice: the first owner wrote the aligned block
+    // [0, 4096) and lost its commit in a rebalance; the next owner, reading that backlog in slow polls, cut it by
+    // the linger time into blocks of other tokens. Here: blocks of 10, polls of 4 records, lingerMs 0.
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const before = (await count())!;
+    await log.produce(TOPICS.inference, records(200, 225));
+    const first = new SinkRun({
+      log, warehouse, topics: [TOPICS.inference], batchOffsets: 10, lingerMs: 0,
+      failPoint: (point) => { if (point === 'after-produce') throw new Crash('commit lost'); },
+    });
+    await first.start();
+    await expect(first.runBatch()).rejects.toThrow(Crash);
+    await first.close();
+    expect((await count())!.c - before.c).toBe(10); // [0, 10) written, nothing committed
+    const second = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 10, lingerMs: 0, maxBatch: 4 });
+    await second.start();
+    for (let i = 0; i < 10; i++) await second.runBatch();
+    await second.close();
+    const after = (await count())!;
+    expect([after.c - before.c, after.u - before.u]).toEqual([25, 25]);
+    expect(await committed(log)).toMatchObject({ offset: 25 });
+  });
+
   it('keeps rows in memory until the linger time has passed, and writes nothing partial without it', async () => {
     const log = new MemoryEventLog({ defaultPartitions: 1 });
     const before = (await count())!.c;
