@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
-import type { CommittedOffset, Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from '../../services/eventlog/types.ts';
+import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
@@ -100,7 +100,6 @@ function parseCheckpoint(metadata: string | undefined): Checkpoint {
   }
 }
 
-const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
 
 /**
  * Run a processor on an event log (DESIGN §3 "State and recovery"):
@@ -351,9 +350,9 @@ export class ProcessorRun<S> {
       // After end of input the watermark is +∞ (every window has fired), and a record that still comes (the end was
       // reported before everything was read, across a rebalance) is late: its late event carries its stream's last
       // finite watermark (a late event's watermark is a timestamp: Avro long, DateTime64).
-      const finite = Number.isFinite(result.lateWatermark) ? result.lateWatermark : stream.maxTs - processor.maxOutOfOrdernessMs;
+      const watermark = [result.lateWatermark, stream.maxTs - processor.maxOutOfOrdernessMs, value.ts].find(Number.isFinite)!;
       const late: LateEvent = {
-        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark: Number.isFinite(finite) ? finite : value.ts,
+        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark,
         operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
-import type { CommittedOffset, Consumer, EventLog, LogRecord } from '../../services/eventlog/types.ts';
+import { keyPartition, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
@@ -204,7 +204,7 @@ export class SinkRun {
 
   /** Next offset to buffer per owned partition. */
   positions(): PartitionPosition[] {
-    return [...this.buffers].map(([key, b]) => ({ topic: key.slice(0, key.lastIndexOf(':')), partition: Number(key.slice(key.lastIndexOf(':') + 1)), position: b.next }));
+    return [...this.buffers].map(([key, b]) => ({ ...keyPartition(key), position: b.next }));
   }
 
   async runToEnd(): Promise<Record<string, TopicCounts>> {
@@ -255,15 +255,11 @@ export class SinkRun {
     // A member that resumes where the last owner's commit was lost (a rebalance) reads back through a full block
     // that owner wrote; cut on the way by a slow poll, its rows would go in again under other tokens.
     const due: typeof lingering = [];
-    for (const [key, b] of lingering) {
-      const at = key.lastIndexOf(':');
-      if ((await this.options.log.endOffset({ topic: key.slice(0, at), partition: Number(key.slice(at + 1)) })) <= b.next) due.push([key, b]);
-    }
+    for (const [key, b] of lingering) if ((await this.options.log.endOffset(keyPartition(key))) <= b.next) due.push([key, b]);
     if (due.length === 0) return;
     const plans: CommittedOffset[] = due.map(([key, b]) => {
-      const at = key.lastIndexOf(':');
       const plan: BlockPlan = { block_end: b.next };
-      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset: b.start, metadata: JSON.stringify(plan) };
+      return { ...keyPartition(key), offset: b.start, metadata: JSON.stringify(plan) };
     });
     try {
       await this.consumer!.commit(plans);
@@ -280,8 +276,7 @@ export class SinkRun {
 
   private async flush(key: string, buf: Buffered): Promise<void> {
     const { warehouse, log, retry } = this.options;
-    const [topic, partitionText] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
-    const partition = Number(partitionText);
+    const { topic, partition } = keyPartition(key);
     const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}`;
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>

@@ -20,7 +20,7 @@ import { decodeLogRecord, type RecordChecks } from '../../pipelines/runtime/deco
 import type { FailPoint, TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { runToEnd, type PartitionPosition } from '../../pipelines/runtime/run-to-end.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
-import type { Consumer, EventLog, TopicPartition } from '../eventlog/types.ts';
+import { keyPartition, partitionKey as tpKey, type Consumer, type EventLog } from '../eventlog/types.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import { alertChange, pairKey, type AlertChange } from './alert-change.ts';
@@ -71,7 +71,6 @@ interface PartitionState {
   recorded: Set<string>;
 }
 
-const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
 
 /** The run; same shape as the processor and sink runs (start, runBatch, close, groupDrained, positions). */
 export class AlertDeliveryRun {
@@ -202,7 +201,7 @@ export class AlertDeliveryRun {
 
   /** Commit each partition's next offset (a rebalance's refusal is logged; the next owner resumes from alert_deliveries). */
   private async commit(): Promise<void> {
-    const offsets = [...this.parts].filter(([, p]) => p.next > p.committed).map(([k, p]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset: p.next, metadata: '' }));
+    const offsets = [...this.parts].filter(([, p]) => p.next > p.committed).map(([k, p]) => ({ ...keyPartition(k), offset: p.next, metadata: '' }));
     if (offsets.length === 0) return;
     try {
       await this.consumer!.commit(offsets);
@@ -222,7 +221,7 @@ export class AlertDeliveryRun {
 
   /** Next offset to read per owned partition (consumer lag = end offset − position). */
   positions(): PartitionPosition[] {
-    return [...this.parts].map(([k, p]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), position: p.next }));
+    return [...this.parts].map(([k, p]) => ({ ...keyPartition(k), position: p.next }));
   }
 
   /** Start, deliver until end of input (a sealed topic), leave the group. @returns the counts. */

@@ -14,7 +14,9 @@ import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
 
 // Start-up loads the commands' flags and help only: each action loads what it runs (chdb, Kafka, ONNX
 // Runtime, the HTTP servers) when it runs, so `--help`, a usage error or a quick query do not pay for the rest.
-const config = async (): Promise<EdgelatConfig> => (await import('../config.ts')).loadConfig();
+let loaded: EdgelatConfig | null = null;
+/** The configuration, read once (the preAction hook below reads it before every action). */
+const config = async (): Promise<EdgelatConfig> => (loaded ??= (await import('../config.ts')).loadConfig());
 const warehouses = () => import('./open-warehouse.ts');
 
 

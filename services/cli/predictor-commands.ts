@@ -8,7 +8,7 @@ import { numberFlag, intFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
-const openWarehouse = () => import('./open-warehouse.ts');
+const warehouses = () => import('./open-warehouse.ts');
 const predictor = () => import('./predictor.ts');
 
 /** Add the commands to `program`. */
@@ -39,7 +39,7 @@ export function registerPredictorCommands(program: Command): void {
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx model.onnx --slo-p90-ms 20 --rps 2 --json')
     .action(async (opts: RecommendOptions) => {
-      const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([openWarehouse(), predictor()]);
+      const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {
         await recommendCommand(warehouse, registry, opts);
       });
@@ -51,7 +51,7 @@ export function registerPredictorCommands(program: Command): void {
     .description('print the chip catalog')
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
-      const [{ withModelRegistry }, { formatChips }, { loadCatalog }] = await Promise.all([openWarehouse(), predictor(), import('../predictor/evidence.ts')]);
+      const [{ withModelRegistry }, { formatChips }, { loadCatalog }] = await Promise.all([warehouses(), predictor(), import('../predictor/evidence.ts')]);
       await withModelRegistry(async (warehouse) => {
         const rows = await loadCatalog(warehouse);
         process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : formatChips(rows));
@@ -63,7 +63,7 @@ export function registerPredictorCommands(program: Command): void {
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
     .option('--json', 'print {written, added, problems} as JSON', false)
     .action(async (file: string, opts: { json: boolean }) => {
-      const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([openWarehouse(), predictor()]);
+      const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse) => {
         if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
       });

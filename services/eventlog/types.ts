@@ -50,6 +50,15 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** A partition as a map key, `topic:partition` (see {@link keyPartition}). */
+export const partitionKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
+
+/** The partition a {@link partitionKey} names (the partition number follows the last ':'). */
+export function keyPartition(key: string): TopicPartition {
+  const at = key.lastIndexOf(':');
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+}
+
 /** A committed position: `offset` is the next offset to read; `metadata` is opaque text kept with it. */
 export interface CommittedOffset extends TopicPartition {
   offset: number;

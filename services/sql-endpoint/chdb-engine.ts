@@ -95,9 +95,6 @@ export interface ChdbEngineOptions {
   maxExecutionS?: number;
 }
 
-/** Default of {@link ChdbEngineOptions.maxExecutionS}, s (defined in protocol.ts, which the CLI's help loads without chdb). */
-export { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
-
 /** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {
   private tail: Promise<unknown> = Promise.resolve();
