@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { EventLog } from '../../services/eventlog/types.ts';
 import { compareSeq, type Seq } from '../processor.ts';
 
@@ -7,6 +8,13 @@ export const SEQ_HEADER = 'edgelat-seq';
 
 /** Records read per request while scanning lanes: bounds memory on large topics (a Kafka read costs a group join, so not small). */
 const SCAN_CHUNK = 100_000;
+/**
+ * Partition ranges read at once while scanning lanes. A Kafka read joins a throwaway group, and a new
+ * group waits out the broker's initial rebalance delay (group.initial.rebalance.delay.ms, 3 s by default;
+ * librdkafka's mock cluster too): one range after another, a restart waited that long per output partition.
+ * At most this many chunks (SCAN_CHUNK records each) are held at once.
+ */
+const SCAN_PARALLEL = 4;
 
 /** One partition range [from, to) of an output topic to scan for lanes. */
 export interface LaneRange {
@@ -18,11 +26,14 @@ export interface LaneRange {
 
 /**
  * Raise `last` to the last emission position of each lane found in `ranges`
- * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records (records deleted by retention are skipped).
+ * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records, up to 4 ranges at
+ * once (records deleted by retention are skipped). The result does not depend on the order reads end in.
  * @returns `last`, updated in place.
+ * @throws what `log.read` throws (the first failure; the other reads are waited for).
  */
 export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map()): Promise<Map<string, Seq>> {
-  for (const { topic, partition, from, to } of ranges) {
+  const limit = pLimit(SCAN_PARALLEL);
+  const scans = ranges.map(({ topic, partition, from, to }) => limit(async () => {
     for (let at = Math.max(0, from); at < to; at += SCAN_CHUNK) {
       for (const r of await log.read({ topic, partition }, at, Math.min(to, at + SCAN_CHUNK))) {
         const lane = r.headers[LANE_HEADER];
@@ -33,7 +44,10 @@ export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], kee
         if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);
       }
     }
-  }
+  }));
+  const settled = await Promise.allSettled(scans);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return last;
 }
 

@@ -59,6 +59,8 @@ interface Buffered {
   firstAtMs: number | null;
   /** End offset of a planned partial block starting at `start` (committed metadata), or null. */
   planEnd: number | null;
+  /** Wall-clock time the partition's end offset was last asked for by the linger check, ms (null: not yet). */
+  endCheckedAtMs: number | null;
 }
 
 /** Commit metadata of a planned partial block. */
@@ -162,7 +164,7 @@ export class SinkRun {
       const offset = committed?.offset ?? 0;
       const planEnd = parsePlan(committed?.metadata, offset);
       this.consumer!.seek(tp, offset);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd });
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
@@ -250,12 +252,18 @@ export class SinkRun {
     const linger = this.options.lingerMs ?? Number.POSITIVE_INFINITY;
     if (!Number.isFinite(linger)) return;
     const now = Date.now();
-    const lingering = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger);
+    // The end offset is asked for at most once per linger time per partition: a backlog read in small polls
+    // (one record set per fetch) would otherwise ask the broker at every poll.
+    const lingering = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger
+      && (b.endCheckedAtMs === null || now - b.endCheckedAtMs >= linger));
     // Only a block that has read to the partition's end is cut short: linger is for a quiet stream, not a backlog.
     // A member that resumes where the last owner's commit was lost (a rebalance) reads back through a full block
     // that owner wrote; cut on the way by a slow poll, its rows would go in again under other tokens.
     const due: typeof lingering = [];
-    for (const [key, b] of lingering) if ((await this.options.log.endOffset(keyPartition(key))) <= b.next) due.push([key, b]);
+    for (const [key, b] of lingering) {
+      b.endCheckedAtMs = now;
+      if ((await this.options.log.endOffset(keyPartition(key))) <= b.next) due.push([key, b]);
+    }
     if (due.length === 0) return;
     const plans: CommittedOffset[] = due.map(([key, b]) => {
       const plan: BlockPlan = { block_end: b.next };

@@ -119,7 +119,8 @@ export function fitLoadSensitivity(part: readonly number[], util: readonly numbe
  * median, as ClickHouse's quantileExactLow). The sample is not modified.
  */
 export function lowerQuantile(v: readonly number[], q: number): number {
-  const s = [...v].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per comparison (the backtest's hot spot).
+  const s = Float64Array.from(v).sort();
   return s[Math.floor((s.length - 1) * q)]!;
 }
 

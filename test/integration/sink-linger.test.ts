@@ -96,6 +96,37 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     expect(await committed(log)).toMatchObject({ offset: 25 });
   });
 
+  it('asks for a lingering partition\'s end offset at most once per linger time while it reads a backlog', async () => {
+    // A backlog read one record set per fetch (librdkafka's mock cluster serves one per partition per fetch) is many
+    // small polls: asking the broker for the end offset at each of them slowed a restarted sink to 4.5 ms per poll.
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    let endOffsetCalls = 0;
+    const log = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'endOffset') return (...args: Parameters<MemoryEventLog['endOffset']>) => (endOffsetCalls++, target.endOffset(...args));
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const before = (await count())!.c;
+    await inner.produce(TOPICS.inference, records(300, 340));
+    const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 1 });
+    await run.start();
+    endOffsetCalls = 0; // start() asks for the dead-letter topic's end
+    await run.runBatch();
+    await new Promise((r) => setTimeout(r, 60));
+    // 30 polls within the linger time after the first check: one check, not a backlog's end, nothing written.
+    for (let i = 0; i < 30; i++) await run.runBatch();
+    expect(endOffsetCalls).toBe(1);
+    expect((await count())!.c).toBe(before);
+    for (let i = 0; i < 9; i++) await run.runBatch();
+    await new Promise((r) => setTimeout(r, 60));
+    await run.runBatch(); // at the partition's end and lingered: written
+    expect(endOffsetCalls).toBe(2);
+    expect((await count())!.c).toBe(before + 40);
+    await run.close();
+  });
+
   it('keeps rows in memory until the linger time has passed, and writes nothing partial without it', async () => {
     const log = new MemoryEventLog({ defaultPartitions: 1 });
     const before = (await count())!.c;
