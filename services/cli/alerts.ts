@@ -78,11 +78,13 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
     while (!stop.signal.aborted) {
       const count = (await log.partitionCount(TOPICS.correlation)) ?? 0;
       let read = 0;
-      for (let p = 0; p < count; p++) {
-        const end = await log.endOffset({ topic: TOPICS.correlation, partition: p });
-        const from = next.get(p) ?? 0;
-        if (end <= from) continue;
-        for (const r of await log.read({ topic: TOPICS.correlation, partition: p }, from, end)) {
+      // The partitions' new records are read at once (each Kafka read waits out a new group's rebalance delay,
+      // about 3 s), then handled in partition order: a pair's updates are all in one partition.
+      const due = (await Promise.all(Array.from({ length: count }, async (_, p) => ({ p, from: next.get(p) ?? 0, end: await log.endOffset({ topic: TOPICS.correlation, partition: p }) }))))
+        .filter(({ from, end }) => end > from);
+      const batches = await Promise.all(due.map(({ p, from, end }) => log.read({ topic: TOPICS.correlation, partition: p }, from, end)));
+      for (const [i, { p, end }] of due.entries()) {
+        for (const r of batches[i]!) {
           next.set(p, r.offset + 1);
           read++;
           const decoded = decodeLogRecord(r);

@@ -10,34 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
-import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { alertChanges, changeKey } from '../../services/alerts/alert-change.ts';
 import { AlertDeliveryRun } from '../../services/alerts/delivery-run.ts';
 import { loadConfig } from '../../services/config.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runStreaming } from '../../services/pipeline/streaming.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { alertWindows as windows } from '../helpers/alert-windows.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
-
-const T0 = Date.UTC(2024, 5, 1, 10, 0, 0);
-const STATES = ['none', 'rising', 'rising', 'firing', 'firing', 'firing', 'resolved', 'none', 'rising', 'none', 'rising', 'firing', 'resolved', 'none'];
-
-/** Windows of 6 servers × 2 pairs, each pair walking through STATES (shifted per pair), in window order. */
-function windows(): CorrelationUpdate[] {
-  const out: CorrelationUpdate[] = [];
-  for (let w = 0; w < STATES.length; w++) {
-    for (let s = 0; s < 6; s++) {
-      for (const x of ['cpu_util', 'gpu_util'] as const) {
-        out.push({
-          scope: 'server×model', edge_server_id: `edge-${s}`, model_id: 'resnet50', chip: 'chip-a', window_start: T0 + w * 30_000 - 300_000, window_end: T0 + w * 30_000,
-          x_metric: x, y_metric: 'total_ms', n: 100, pearson_r: 0.6, ci_low: 0.45, ci_high: 0.72, slope: 10, intercept: 1, p_value: 1e-6, null_reason: null,
-          alert_state: STATES[(w + s + (x === 'gpu_util' ? 3 : 0)) % STATES.length]! as CorrelationUpdate['alert_state'],
-        });
-      }
-    }
-  }
-  return out;
-}
 
 /** A receiver that records every POST and answers from `answer` (default 200). */
 function receiver() {

@@ -1,0 +1,76 @@
+/**
+ * `edgelat alerts tail --json` on Kafka (librdkafka's mock cluster): it
+ * follows the correlation topic across all its partitions and prints each
+ * alert state change once, in each pair's window order, including changes
+ * produced after it started; SIGTERM ends it with exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { codecFor } from '../../schemas/index.ts';
+import { alertChanges, pairKey, type AlertChange } from '../../services/alerts/alert-change.ts';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { alertWindows } from '../helpers/alert-windows.ts';
+import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+
+const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
+const haveKafka = kafkaTestsCanRun('the alerts tail test on Kafka', { mockOnly: true });
+
+/** The changes of each pair in order, keyed by pair. */
+function byPair(changes: readonly AlertChange[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of changes) {
+    const k = pairKey(c);
+    out.set(k, [...(out.get(k) ?? []), `${c.window_end} ${c.previous_state}→${c.state} ${c.idempotency_key}`]);
+  }
+  return out;
+}
+
+describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
+  let mock: KafkaMock;
+  beforeAll(async () => {
+    mock = await startKafkaMock();
+  });
+  afterAll(async () => {
+    await mock?.stop();
+  });
+
+  it('prints every change of every partition once, each pair in window order, also those produced after it started', async () => {
+    const updates = alertWindows();
+    const half = updates.length / 2;
+    const expected = alertChanges(updates);
+    const expectedFirst = alertChanges(updates.slice(0, half)).length;
+    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-alerts-tail-test' });
+    const produce = (us: typeof updates) => log.produce(TOPICS.correlation, us.map((u) => ({ key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u) })));
+    try {
+      const landed = await produce(updates.slice(0, half));
+      expect(new Set(landed.map((l) => l.partition)).size).toBeGreaterThan(1); // the pairs span partitions
+
+      const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], {
+        env: { ...process.env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += String(d)));
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const printed = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertChange);
+      const waitFor = async (n: number) => {
+        const deadline = Date.now() + 60_000;
+        while (printed().length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      };
+      await waitFor(expectedFirst);
+      expect(printed().length, stderr).toBe(expectedFirst);
+      await produce(updates.slice(half));
+      await waitFor(expected.length);
+      await new Promise((r) => setTimeout(r, 300)); // nothing more comes
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(printed()).toHaveLength(expected.length);
+      expect(byPair(printed())).toEqual(byPair(expected));
+    } finally {
+      await log.close();
+    }
+  }, 120_000);
+});
