@@ -11,36 +11,30 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { produceInChunks } from '../../services/pipeline/produce.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
 
 const haveKafka = kafkaTestsCanRun('the pipeline SIGTERM test', { mockOnly: true });
 
 describe.skipIf(!haveKafka)('pipeline run stopped with SIGTERM', () => {
-  let mock: KafkaMock;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-  });
-  afterAll(async () => {
-    await mock?.stop();
-  });
+  const kafkaMock = useKafkaMock();
 
   it('finishes the batch, commits every offset and exits 0', async () => {
     const sim = simulateFleet(normalizeSimConfig({ seed: 21, servers: 4, durationMs: 2 * 60_000, maxJitterMs: 1500 }));
     const inference = sim.arrivals.filter((a) => a.topic === TOPICS.inference).length;
-    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-sigterm-test' });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-sigterm-test' });
     await produceInChunks(log, sim.arrivals);
     await log.close();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-sigterm-'));
-    const env = { EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'sigterm', EDGELAT_LOG_LEVEL: 'error', EDGELAT_SINK_LINGER_MS: '200' };
-    const admin = new kafkajs.Kafka({ brokers: mock.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    const env = { EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'sigterm', EDGELAT_LOG_LEVEL: 'error', EDGELAT_SINK_LINGER_MS: '200' };
+    const admin = new kafkajs.Kafka({ brokers: kafkaMock().brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
     await admin.connect();
     const groups: [string, readonly string[]][] = [
       ['edgelat-join-load-latency', [TOPICS.inference, TOPICS.load]],

@@ -5,13 +5,13 @@
  * produced after it started; SIGTERM ends it with exit 0.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { alertChanges, pairKey, type AlertChange } from '../../services/alerts/alert-change.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
 
 const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 const haveKafka = kafkaTestsCanRun('the alerts tail test on Kafka', { mockOnly: true });
@@ -27,27 +27,21 @@ function byPair(changes: readonly AlertChange[]): Map<string, string[]> {
 }
 
 describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
-  let mock: KafkaMock;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-  });
-  afterAll(async () => {
-    await mock?.stop();
-  });
+  const kafkaMock = useKafkaMock();
 
   it('prints every change of every partition once, each pair in window order, also those produced after it started', async () => {
     const updates = alertWindows();
     const half = updates.length / 2;
     const expected = alertChanges(updates);
     const expectedFirst = alertChanges(updates.slice(0, half)).length;
-    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-alerts-tail-test' });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-alerts-tail-test' });
     const produce = (us: typeof updates) => log.produce(TOPICS.correlation, us.map((u) => ({ key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u) })));
     try {
       const landed = await produce(updates.slice(0, half));
       expect(new Set(landed.map((l) => l.partition)).size).toBeGreaterThan(1); // the pairs span partitions
 
       const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], {
-        env: { ...process.env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_LOG_LEVEL: 'error' },
+        env: { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_LOG_LEVEL: 'error' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -6,21 +6,15 @@
  * scans its output topics this way.)
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }))('reading past retention (mock cluster)', () => {
-  let mock: KafkaMock;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-  });
-  afterAll(async () => {
-    await mock?.stop();
-  });
+  const kafkaMock = useKafkaMock();
 
   it('reads from the oldest stored offset when the head of the partition was deleted', async () => {
-    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-retention-test', adminWaitMs: 10_000 });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-retention-test', adminWaitMs: 10_000 });
     try {
       const topic = `edgelat-retention-${randomUUID()}`;
       await log.ensureTopic(topic, 1);
