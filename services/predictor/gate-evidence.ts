@@ -1,13 +1,15 @@
 /**
  * The deployment gate on a warehouse (`edgelat gate`, `POST /v1/gate`): read
- * what the gate needs from `inference_enriched`, `benchmark_latency` and
+ * what the gate needs from `inference_events`, `inference_enriched`, `benchmark_latency` and
  * `shadow_verdicts`, and gate each target server (gate.ts).
  *
  * - Target servers: those given, else every server whose newest request of
  *   the model is in the lookback before the fleet's newest request of it (a
  *   server that stopped running it long ago is not gated).
  * - Per server: the model's running version and chip are those of its newest
- *   request; its device is the server's rows of that chip, the candidate
+ *   request; its requests are every one in `inference_events` (late ones too:
+ *   they are demand), each with its load sample from the join where it has one
+ *   (`inference_enriched`); its device is the server's rows of that chip, the candidate
  *   chip's device (if the server has one now) its rows of that chip, both over
  *   the lookback (default the 24 h before the server's newest request), one
  *   entry per UTC day; after a chip change, only the days on which that
@@ -128,9 +130,15 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const results: ServerGate[] = [];
   for (const server of servers) {
     const t = Number(newest.find((r) => r.s === server)!.t);
+    // Every request is demand, late ones too (inference_events, as the what-if); the load sample of each comes
+    // from the join (inference_enriched), which a request behind the watermark never reached (u is then the mean).
     const rows = await w.query<Row>(
-      `SELECT toUnixTimestamp64Milli(ts) AS t, io_ms, compute_ms, total_ms, gpu_util AS u, concurrency AS c, model_id, model_version, chip
-       FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY ts, event_id`,
+      `SELECT toUnixTimestamp64Milli(r.ts) AS t, r.io_ms AS io_ms, r.compute_ms AS compute_ms, r.total_ms AS total_ms, e.u AS u, e.c AS c,
+              r.model_id AS model_id, r.model_version AS model_version, r.chip AS chip
+       FROM ${db}.inference_events AS r
+       LEFT JOIN (SELECT event_id, gpu_util AS u, concurrency AS c FROM ${db}.inference_enriched
+                  WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64})) AS e ON e.event_id = r.event_id
+       WHERE r.edge_server_id = {s:String} AND r.ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY r.ts, r.event_id`,
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
     if (req.macs !== undefined && req.version === latest.model_version) {

@@ -6,8 +6,9 @@
  * the last of its producers ends (it was sealed with the correlation's
  * output, and shadow-compare's next late record failed the run: "topic
  * analytics.late-events.v1 is sealed"), embedded and streaming alike.
- * The what-if then replays every request of a server as demand, the late
- * ones included (it read only the join's on-time rows: 85 % of them here).
+ * The what-if and the gate then replay every request of a server as demand,
+ * the late ones included (they read only the join's on-time rows: 85 % of
+ * them here).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -16,6 +17,7 @@ import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { runStreaming } from '../../services/pipeline/streaming.ts';
+import { gateFromWarehouse } from '../../services/predictor/gate-evidence.ts';
 import { loadServerObservations } from '../../services/predictor/whatif.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { InferenceEvent } from '../../schemas/types.ts';
@@ -80,5 +82,24 @@ describe('late events from shadow-compare (jitter 3 s)', () => {
       expect(o.ts).toEqual(own.map((e) => e.ts).sort((a, b) => a - b));
       expect(o.measured.p99, server).toBe(nearestRank(own.map((e) => e.total_ms), 99));
     }
+  }, 60_000);
+
+  it('gate: the peak it replays holds every request of the server in that window, late ones included', async () => {
+    const events = sim.arrivals.filter((a) => a.topic === TOPICS.inference).map((a) => a.value as InferenceEvent);
+    let fewerEnriched = 0;
+    for (const server of [...new Set(events.map((e) => e.edge_server_id))].sort()) {
+      const own = events.filter((e) => e.edge_server_id === server);
+      const model = own.at(-1)!.model_id;
+      const running = own.filter((e) => e.model_id === model).sort((a, b) => a.ts - b.ts).at(-1)!;
+      const report = await gateFromWarehouse(bounded, { model, version: running.model_version, chip: running.chip, servers: [server], slo_p99_ms: 1e6 });
+      const peak = report.servers[0]!.peak!;
+      const inWindow = own.filter((e) => e.ts >= peak.start_ms && e.ts < peak.end_ms);
+      expect([peak.requests, peak.model_requests], server).toEqual([inWindow.length, inWindow.filter((e) => e.model_id === model).length]);
+      const [{ n }] = await bounded.query<{ n: number }>(
+        `SELECT count() AS n FROM ${bounded.database}.inference_enriched WHERE edge_server_id = {s:String} AND toUnixTimestamp64Milli(ts) >= {a:Int64} AND toUnixTimestamp64Milli(ts) < {b:Int64}`,
+        { s: server, a: peak.start_ms, b: peak.end_ms });
+      if (Number(n) < inWindow.length) fewerEnriched++;
+    }
+    expect(fewerEnriched).toBeGreaterThan(0); // the join's rows alone would have missed some
   }, 60_000);
 });

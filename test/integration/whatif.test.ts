@@ -13,9 +13,23 @@ import { gateFromWarehouse } from '../../services/predictor/gate-evidence.ts';
 import { NotFoundError } from '../../services/predictor/types.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import type { QueryParam } from '../../services/warehouse/types.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
+
+/**
+ * Copy the requests matching `where` into both `inference_events` and `inference_enriched` (as the
+ * pipeline writes them: every request in the first, the joined ones in the second), with the columns
+ * of `changed` set to the given SQL expressions (give event_id a new value: the gate joins on it).
+ * Columns are listed: chdb 26 inserts nothing from `INSERT … SELECT * REPLACE (…)`, without an error.
+ */
+async function copyRequests(w: ChdbWarehouse, changed: Record<string, string>, where: string, params: Record<string, QueryParam>): Promise<void> {
+  for (const table of ['inference_events', 'inference_enriched']) {
+    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position`, { d: w.database, t: table })).map((c) => c.name);
+    await w.exec(`INSERT INTO ${w.database}.${table} (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')} FROM ${w.database}.${table} WHERE ${where}`, params);
+  }
+}
 
 describe('capacity what-if against the simulator (F4)', () => {
   const cfg = normalizeSimConfig({ seed: 5, servers: 6, durationMs: 15 * 60_000, shadows: { servers: 2 } });
@@ -128,11 +142,8 @@ describe('capacity what-if against the simulator (F4)', () => {
     // An earlier rollout of "v2-tried" on the same chip, an hour before the run: the model's rows copied, 3× slower end to end.
     const [d] = await w.query<{ s: string; m: string; chip: string }>(
       `SELECT edge_server_id AS s, model_id AS m, any(chip) AS chip FROM ${w.database}.inference_enriched GROUP BY s, m ORDER BY count() DESC LIMIT 1`);
-    // (Columns listed: chdb 26 inserts nothing from `INSERT … SELECT * REPLACE (…)`, without an error.)
-    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: w.database })).map((c) => c.name);
-    const changed: Record<string, string> = { ts: 'ts - INTERVAL 1 HOUR', model_version: `'v2-tried'`, total_ms: 'total_ms * 3' };
-    await w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')}
-      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = 'v1'`, { s: d!.s, m: d!.m });
+    await copyRequests(w, { ts: 'ts - INTERVAL 1 HOUR', model_version: `'v2-tried'`, total_ms: 'total_ms * 3', event_id: `concat(event_id, '-tried')` },
+      `edge_server_id = {s:String} AND model_id = {m:String} AND model_version = 'v1'`, { s: d!.s, m: d!.m });
     // Equal MACs: the replay predicts the running version's p99 for it.
     const req = { model: d!.m, version: 'v2-tried', chip: d!.chip, servers: [d!.s], macs: 1e9, macs_now: 1e9 };
     const loose = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 })).servers[0]!;
@@ -162,10 +173,8 @@ describe('capacity what-if against the simulator (F4)', () => {
   it('gate: after a chip change, a day on which the new chip\'s device ran another version (since replaced) is not replayed', async () => {
     const [d] = await w.query<{ s: string; prod: string; c: string; m: string }>(
       `SELECT edge_server_id AS s, production_chip AS prod, shadow_chip AS c, model_id AS m FROM ${w.database}.shadow_verdicts WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);
-    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: w.database })).map((c) => c.name);
     // Copies of the model's requests on the server today, with some columns changed.
-    const copy = (changed: Record<string, string>) => w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')}
-      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String}`, { s: d!.s, m: d!.m, p: d!.prod });
+    const copy = (changed: Record<string, string>) => copyRequests(w, changed, `edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String}`, { s: d!.s, m: d!.m, p: d!.prod });
     // The server's device of the candidate chip runs "other" v1 today; yesterday it ran v0, 10× the compute.
     const other = { model_id: `'other'`, chip: `'${d!.c}'` };
     await copy({ ...other, event_id: `concat(event_id, '-other')` });
@@ -178,12 +187,15 @@ describe('capacity what-if against the simulator (F4)', () => {
     // Two days of lookback: yesterday's device of the candidate chip ran v0, which no longer runs: left out.
     expect(await gate(48)).toEqual(today);
     // Had it run v1 yesterday too, that day (10× the compute) would be replayed.
-    await w.exec(`ALTER TABLE ${w.database}.inference_enriched UPDATE model_version = 'v1' WHERE model_id = 'other' AND model_version = 'v0' SETTINGS mutations_sync = 1`);
+    for (const table of ['inference_events', 'inference_enriched']) {
+      await w.exec(`ALTER TABLE ${w.database}.${table} UPDATE model_version = 'v1' WHERE model_id = 'other' AND model_version = 'v0' SETTINGS mutations_sync = 1`);
+    }
     const both = await gate(48);
     expect(both.predicted_p99_ms!).toBeGreaterThan(today.predicted_p99_ms!);
     // A server that ran the model a month ago only is not gated by default (it no longer runs it); named, it is.
-    await w.exec(`INSERT INTO ${w.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.map((c) => ({ ts: 'ts - INTERVAL 30 DAY', edge_server_id: `'edge-stale'`, event_id: `concat(event_id, '-stale')` } as Record<string, string>)[c] ?? c).join(', ')}
-      FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} LIMIT 1`, { s: d!.s, m: d!.m, p: d!.prod });
+    await copyRequests(w, { ts: 'ts - INTERVAL 30 DAY', edge_server_id: `'edge-stale'`, event_id: `concat(event_id, '-stale')` },
+      `edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} AND event_id IN (SELECT event_id FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} ORDER BY event_id LIMIT 1)`,
+      { s: d!.s, m: d!.m, p: d!.prod });
     const all = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6 });
     expect(all.servers.length).toBeGreaterThan(0);
     expect(all.servers.map((s) => s.server)).not.toContain('edge-stale');
