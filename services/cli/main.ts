@@ -181,7 +181,7 @@ program
   .command('run')
   .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM finishes the batch, commits and exits 0')
   .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, shadow, sink, alerts; default join,correlation,sink, with shadow when EDGELAT_SHADOWS=true, with alerts when --alerts-webhook is given)')
-  .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances', false)
+  .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances; exits 3 when Kafka\'s retention deleted input records before they were read', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
   .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
   .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')

@@ -48,7 +48,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
-  const log = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger);
+  const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger });
+  const log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
   const warehouse = await configuredWarehouse(config);
   const metrics = createMetrics();
   const stop = new AbortController();
@@ -82,6 +83,14 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
       .join('; ');
     process.stdout.write(`edgelat pipeline stopped: ${line}\n`);
+    const lost = lostRanges(kafkaLog.retentionGaps());
+    if (lost.length > 0) {
+      // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
+      const n = lost.reduce((k, g) => k + g.to - g.from, 0);
+      const where = lost.slice(0, 5).map((g) => `${g.topic}:${g.partition} [${g.from}, ${g.to})`).join(', ');
+      process.stderr.write(`edgelat: ${n} input records were deleted by retention before this run read them: ${where}${lost.length > 5 ? ` and ${lost.length - 5} more ranges` : ''}; the warehouse misses them (raise the topics' retention, or run the pipeline closer behind the producers)\n`);
+      if (opts.untilEnd) process.exitCode = 3;
+    }
   } catch (error) {
     healthy = false;
     throw error;
@@ -91,4 +100,19 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await warehouse.close();
     await log.close();
   }
+}
+
+/**
+ * The union of retention gaps per partition (several consumer groups read the same topic and may each
+ * meet the same deleted records): sorted, overlapping or touching ranges merged, offsets [from, to).
+ */
+export function lostRanges(gaps: readonly { topic: string; partition: number; from: number; to: number }[]): { topic: string; partition: number; from: number; to: number }[] {
+  const sorted = [...gaps].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.from - b.from);
+  const out: { topic: string; partition: number; from: number; to: number }[] = [];
+  for (const g of sorted) {
+    const last = out.at(-1);
+    if (last && last.topic === g.topic && last.partition === g.partition && g.from <= last.to) last.to = Math.max(last.to, g.to);
+    else out.push({ topic: g.topic, partition: g.partition, from: g.from, to: g.to });
+  }
+  return out;
 }

@@ -18,6 +18,17 @@ export interface KafkaConsumerOptions {
   joinTimeoutMs: number;
   /** Where rejoins after a crash are logged. */
   logger?: Logger;
+  /** Called for each range of records retention deleted before this member read them (they are skipped). */
+  onRetentionGap?: (gap: RetentionGap) => void;
+}
+
+/** Records of one partition that retention deleted before a consumer group read them: offsets [from, to). */
+export interface RetentionGap {
+  groupId: string;
+  topic: string;
+  partition: number;
+  from: number;
+  to: number;
 }
 
 /** A batch handed over by `eachBatch`, waiting for `poll` to take its records. */
@@ -233,6 +244,7 @@ export class KafkaConsumer implements Consumer {
     if (pos !== undefined && records.length > 0 && records[0]!.offset > pos && !this.closed) {
       // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
       this.options.logger?.error({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: records[0]!.offset, lost: records[0]!.offset - pos }, 'records deleted by retention before this group read them: skipped');
+      this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: records[0]!.offset });
       this.positions.set(key, records[0]!.offset);
     }
     if (records.length === 0) {

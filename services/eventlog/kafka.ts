@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BrokerUnavailableError } from '../../errors.ts';
-import { KafkaConsumer } from './kafka-consumer.ts';
+import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
 import { guard, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
@@ -60,6 +60,7 @@ export class KafkaEventLog implements EventLog {
   private readonly counts = new Map<string, number>();
   private readonly cursors = new Map<string, number>();
   private readonly sealedHere = new Set<string>();
+  private readonly gaps: RetentionGap[] = [];
   /** Whether the producer is idempotent (the cluster granted a producer id), so its retries cannot duplicate records. */
   idempotent = false;
   private readonly seals: SealWatcher;
@@ -187,7 +188,18 @@ export class KafkaEventLog implements EventLog {
 
   async consumer(groupId: string, topics: string[]): Promise<Consumer> {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
-    return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, { pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs, logger: this.logger });
+    return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
+      pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
+    });
+  }
+
+  /**
+   * The input records this log's consumers skipped because retention had deleted them before their
+   * group read them (each also logged at error level when it happened), in the order they were met.
+   * Ranges read by `read()` (a restart's scan of its own output) are not counted: nothing is lost there.
+   */
+  retentionGaps(): readonly RetentionGap[] {
+    return [...this.gaps];
   }
 
   async seal(topic: string): Promise<void> {

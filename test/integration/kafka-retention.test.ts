@@ -3,7 +3,8 @@
  * mock cluster keeps the newest 5 MiB). Reading a range that starts below the
  * oldest stored offset returns what is still stored, at once; it neither
  * waits for records that no longer exist nor fails. (A restarted processor
- * scans its output topics this way.)
+ * scans its output topics this way.) A consumer group that resumes below it
+ * skips to it, and the log counts the records lost as a retention gap.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +31,22 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
       const first = got[0]!.offset;
       expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 30 - first }, (_, i) => first + i));
       expect(got.map((r) => r.headers.i)).toEqual(got.map((r) => String(r.offset)));
+      // A read's skipped head is no loss of input (a restart scans its own output this way).
+      expect(log.retentionGaps()).toEqual([]);
+
+      // A consumer group that resumes at offset 0 (as a run without a commit does) skips the deleted head:
+      // the log counts the gap, which `pipeline run` reports when it stops (exit 3 with --until-end).
+      const c = await log.consumer('edgelat-retention-group', [topic]);
+      try {
+        c.seek({ topic, partition: 0 }, 0);
+        const polled: number[] = [];
+        const deadline = Date.now() + 20_000;
+        while (polled.length < 30 - first && Date.now() < deadline) polled.push(...(await c.poll(100)).records.map((r) => r.offset));
+        expect(polled).toEqual(Array.from({ length: 30 - first }, (_, i) => first + i));
+        expect(log.retentionGaps()).toEqual([{ groupId: 'edgelat-retention-group', topic, partition: 0, from: 0, to: first }]);
+      } finally {
+        await c.close();
+      }
     } finally {
       await log.close();
     }
