@@ -113,7 +113,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
@@ -126,6 +126,8 @@ program
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
     } catch (error) {
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
+      const syntax = syntaxErrorSummary(String((error as Error)?.message ?? error), query);
+      if (syntax !== null) throw new UsageError(syntax);
       if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
       throw error;
     } finally {

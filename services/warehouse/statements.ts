@@ -108,3 +108,36 @@ function quotedEnd(sql: string, open: number): number {
   }
   return sql.length;
 }
+
+/** Items of an "Expected one of" list that a syntax error summary names. */
+const EXPECTED_SHOWN = 8;
+
+/**
+ * A one-line summary of ClickHouse's syntax error (code 62) for a statement `sql`, or null when
+ * `message` is not one: where it failed (1-based position in `sql` and the text there), and why
+ * (ClickHouse's reason, or the first 8 items of its "Expected one of" list and how many more). The
+ * parser's long message also names the `formatQuery` call the check wraps the statement in, which
+ * the user never wrote.
+ * Example: `syntax error at position 7 ("1"): expected one of token sequence, Dot, … (and 46 more)`.
+ */
+export function syntaxErrorSummary(message: string, sql: string): string | null {
+  if (!/\bCode: 62\b/.test(message) || !/Syntax error|is not closed/i.test(message)) return null;
+  const body = message.replace(/:? In scope SELECT formatQuery\(.*$/s, '').replace(/\s*\(SYNTAX_ERROR\)\s*$/, '');
+  const pos = Number(/failed at position (\d+)/.exec(body)?.[1] ?? NaN);
+  const rest = Number.isInteger(pos) && pos >= 1 ? sql.slice(pos - 1) : '';
+  const where = !Number.isInteger(pos) ? '' : ` at position ${pos} (${rest.trim() === '' ? 'end of query' : JSON.stringify(rest.length > 24 ? `${rest.slice(0, 24)}…` : rest)})`;
+  const list = /Expected one of: (.*)$/s.exec(body)?.[1];
+  const single = /Expected (?!one of)(.*)$/s.exec(body)?.[1];
+  let why: string;
+  if (list !== undefined) {
+    const items = list.split(', ').map((x) => x.trim()).filter(Boolean);
+    why = `expected one of ${items.slice(0, EXPECTED_SHOWN).join(', ')}${items.length > EXPECTED_SHOWN ? ` (and ${items.length - EXPECTED_SHOWN} more)` : ''}`;
+  } else if (single !== undefined) {
+    why = `expected ${single.trim()}`;
+  } else {
+    // e.g. "Single quoted string is not closed: Syntax error: …", "…: (1. Unmatched parentheses: ("
+    const reason = /(Unmatched parentheses|[^:.]*is not closed)/.exec(body)?.[1]?.trim();
+    why = reason ? reason.charAt(0).toLowerCase() + reason.slice(1) : body.replace(/^.*?DB::Exception:\s*/s, '').trim();
+  }
+  return `syntax error${where}: ${why}`;
+}

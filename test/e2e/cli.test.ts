@@ -137,8 +137,12 @@ describe('edgelat CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/demo/);
     expect(help.stdout).toMatch(/EDGELAT_DATA_DIR/);
+    // Bad SQL is bad usage, said in one line: where the parser stopped and what it expected (8 of ClickHouse's
+    // list of 11 here), not its whole message; a query that parses but fails is ClickHouse's error, exit 1.
     const badSql = await edgelat(['sql', 'SELECT nonsense FROM'], dataDir);
-    expect(badSql.code).toBe(1);
-    expect(badSql.stderr).toMatch(/^edgelat: query failed: Code: \d+\. DB::Exception: /m);
+    expect([badSql.code, badSql.stderr]).toEqual([2, 'edgelat: syntax error at position 21 (end of query): expected one of table, table function, subquery or list of joined tables, table or subquery or table function, element of expression with optional alias, SELECT or EXPLAIN subquery, function, function name (and 3 more)\n']);
+    const unknown = await edgelat(['sql', 'SELECT nonsense FROM system.one'], dataDir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^edgelat: query failed: Code: 47\. DB::Exception: Unknown expression identifier `nonsense`/m);
   });
 });

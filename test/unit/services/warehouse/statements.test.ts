@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../../../../services/warehouse/statements.ts';
+import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -29,6 +29,28 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ["SELECT 'a;b'; SELECT 2"],
   ])('refuses %j as more than one statement', async (sql) => {
     await expect(canonical(sql)).rejects.toBeInstanceOf(MultiStatementError);
+  });
+
+  it.each([
+    // ClickHouse's parser answers each with code 62 and a long message that names the formatQuery call around it.
+    ['SELEC 1', 'syntax error at position 7 ("1"): expected one of token sequence, Dot, token, OR, AND, IS NOT DISTINCT FROM, IS DISTINCT FROM, IS NOT UNKNOWN (and N more)'],
+    ['SELECT 1 FROM', 'syntax error at position 14 (end of query): expected one of table, table function, subquery or list of joined tables, table or subquery or table function, element of expression with optional alias, SELECT or EXPLAIN subquery, function, function name (and N more)'],
+    ['SELECT (1', 'syntax error at position 8 ("(1"): unmatched parentheses'],
+    ["SELECT 'abc", 'syntax error at position 8 ("\'abc"): single quoted string is not closed'],
+    ['SELECT 1 /* x', 'syntax error at position 10 ("/* x"): multiline comment is not closed'],
+  ])('summarises the syntax error of %j in one line: %j', async (sql, summary) => {
+    const error = await canonical(sql).then(() => null, (e: unknown) => e as Error);
+    expect(error?.message).toMatch(/Code: 62\. DB::Exception: .*In scope SELECT formatQuery\(/s);
+    const line = syntaxErrorSummary(error!.message, sql)!;
+    expect(line).not.toMatch(/formatQuery|\n/);
+    // The list is cut to 8 items; "N more" is the rest of ClickHouse's own list.
+    const listed = /Expected one of: (.*?): In scope/s.exec(error!.message)?.[1]?.split(', ').length ?? 0;
+    expect(listed === 0 || listed > 8).toBe(true);
+    expect(line).toBe(summary.replace('N more', `${listed - 8} more`));
+  });
+
+  it('is no syntax error summary for other errors', () => {
+    expect(syntaxErrorSummary('Code: 47. DB::Exception: Unknown expression identifier `foo` in scope SELECT foo. (UNKNOWN_IDENTIFIER)', 'SELECT foo')).toBeNull();
   });
 
   it.each([
