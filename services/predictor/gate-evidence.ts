@@ -131,13 +131,14 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   for (const server of servers) {
     const t = Number(newest.find((r) => r.s === server)!.t);
     // Every request is demand, late ones too (inference_events, as the what-if); the load sample of each comes
-    // from the join (inference_enriched), which a request behind the watermark never reached (u is then the mean).
+    // from the join (inference_enriched), which a request behind the watermark never reached (u is then the mean);
+    // one per event_id, so that a request the join wrote twice is not joined twice.
     const rows = await w.query<Row>(
       `SELECT toUnixTimestamp64Milli(r.ts) AS t, r.io_ms AS io_ms, r.compute_ms AS compute_ms, r.total_ms AS total_ms, e.u AS u, e.c AS c,
               r.model_id AS model_id, r.model_version AS model_version, r.chip AS chip
        FROM ${db}.inference_events AS r
-       LEFT JOIN (SELECT event_id, gpu_util AS u, concurrency AS c FROM ${db}.inference_enriched
-                  WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64})) AS e ON e.event_id = r.event_id
+       LEFT JOIN (SELECT event_id, any(gpu_util) AS u, any(concurrency) AS c FROM ${db}.inference_enriched
+                  WHERE edge_server_id = {s:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) GROUP BY event_id) AS e ON e.event_id = r.event_id
        WHERE r.edge_server_id = {s:String} AND r.ts >= fromUnixTimestamp64Milli({from:Int64}) ORDER BY r.ts, r.event_id`,
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;

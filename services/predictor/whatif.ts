@@ -160,7 +160,7 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
   const rows = await w.query<{ t: number; io_ms: number; compute_ms: number; total_ms: number; u: number | null; c: number | null; model_id: string; chip: string }>(
     `SELECT toUnixTimestamp64Milli(r.ts) AS t, r.io_ms AS io_ms, r.compute_ms AS compute_ms, r.total_ms AS total_ms, e.u AS u, e.c AS c, r.model_id AS model_id, r.chip AS chip
      FROM ${db}.inference_events AS r
-     LEFT JOIN (SELECT event_id, gpu_util AS u, concurrency AS c FROM ${db}.inference_enriched WHERE edge_server_id = {s:String}) AS e ON e.event_id = r.event_id
+     LEFT JOIN (SELECT event_id, any(gpu_util) AS u, any(concurrency) AS c FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} GROUP BY event_id) AS e ON e.event_id = r.event_id
      WHERE r.edge_server_id = {s:String} ORDER BY r.ts, r.event_id`, { s: server });
   if (rows.length === 0) {
     const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_events ORDER BY s`)).map((r) => r.s);

@@ -114,7 +114,7 @@ const EXPECTED_SHOWN = 8;
 
 /**
  * A one-line summary of ClickHouse's syntax error (code 62) for a statement `sql`, or null when
- * `message` is not one: where it failed (1-based position in `sql` and the text there), and why
+ * `message` is not one: where it failed (1-based byte position in the UTF-8 `sql` and the text there), and why
  * (ClickHouse's reason, or the first 8 items of its "Expected one of" list and how many more). The
  * parser's long message also names the `formatQuery` call the check wraps the statement in, which
  * the user never wrote.
@@ -124,7 +124,8 @@ export function syntaxErrorSummary(message: string, sql: string): string | null 
   if (!/\bCode: 62\b/.test(message) || !/Syntax error|is not closed/i.test(message)) return null;
   const body = message.replace(/:? In scope SELECT formatQuery\(.*$/s, '').replace(/\s*\(SYNTAX_ERROR\)\s*$/, '');
   const pos = Number(/failed at position (\d+)/.exec(body)?.[1] ?? NaN);
-  const rest = Number.isInteger(pos) && pos >= 1 ? sql.slice(pos - 1) : '';
+  // ClickHouse counts bytes of the UTF-8 text.
+  const rest = Number.isInteger(pos) && pos >= 1 ? Buffer.from(sql, 'utf8').subarray(pos - 1).toString('utf8') : '';
   const where = !Number.isInteger(pos) ? '' : ` at position ${pos} (${rest.trim() === '' ? 'end of query' : JSON.stringify(rest.length > 24 ? `${rest.slice(0, 24)}…` : rest)})`;
   const list = /Expected one of: (.*)$/s.exec(body)?.[1];
   const single = /Expected (?!one of)(.*)$/s.exec(body)?.[1];

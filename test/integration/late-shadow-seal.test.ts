@@ -101,5 +101,14 @@ describe('late events from shadow-compare (jitter 3 s)', () => {
       if (Number(n) < inWindow.length) fewerEnriched++;
     }
     expect(fewerEnriched).toBeGreaterThan(0); // the join's rows alone would have missed some
+
+    // A request the join wrote twice (a row of inference_enriched again, same event_id) is still one request.
+    const server = events[0]!.edge_server_id;
+    const before = await loadServerObservations(bounded, server);
+    const cols = (await bounded.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: bounded.database })).map((c) => c.name);
+    await bounded.exec(`INSERT INTO ${bounded.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${bounded.database}.inference_enriched WHERE edge_server_id = {s:String}`, { s: server });
+    const after = await loadServerObservations(bounded, server);
+    expect(after.ts).toEqual(before.ts);
+    expect(after.util).toEqual(before.util);
   }, 60_000);
 });
