@@ -3,7 +3,8 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
-import { runStreaming } from '../pipeline/streaming.ts';
+import { runStreamingWithRestarts } from '../pipeline/streaming.ts';
+import type { EventLog } from '../eventlog/types.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
@@ -48,8 +49,23 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
-  const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger });
-  const log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
+  // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
+  // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger })];
+  let first: EventLog | null = withSchemaRegistry(kafkaLogs[0]!, config.schemaRegistryUrl, logger);
+  /** The log of the run under way (the scheduled retraining reads through it). */
+  let log: EventLog = first;
+  const connect = async (): Promise<EventLog> => {
+    if (first) {
+      first = null;
+      return log;
+    }
+    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger });
+    kafkaLogs.push(kafkaLog);
+    healthy = true;
+    log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
+    return log;
+  };
   const warehouse = await configuredWarehouse(config);
   const metrics = createMetrics();
   const stop = new AbortController();
@@ -76,14 +92,21 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
     }
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
-    const counts = await runStreaming({ log, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates });
+    const { counts, restarts } = await runStreamingWithRestarts({
+      connect, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
+      onRestart: (error, n, delayMs) => {
+        healthy = false;
+        logger.info({ err: error.message, restart: n, delayMs: Math.round(delayMs) }, 'lost the broker: restarting the processors from their committed offsets');
+        process.stderr.write(`edgelat: ${error.message.split('\n')[0]}; restarting the processors from their committed offsets in ${(delayMs / 1000).toFixed(1)} s (restart ${n}; Ctrl-C stops)\n`);
+      },
+    });
     const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
     const line = processors
       .filter((stage) => counts[stage])
       .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
       .join('; ');
-    process.stdout.write(`edgelat pipeline stopped: ${line}\n`);
-    const lost = lostRanges(kafkaLog.retentionGaps());
+    process.stdout.write(`edgelat pipeline stopped: ${line}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after losing the broker)` : ''}\n`);
+    const lost = lostRanges(kafkaLogs.flatMap((l) => l.retentionGaps()));
     if (lost.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
       const n = lost.reduce((k, g) => k + g.to - g.from, 0);
@@ -98,7 +121,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await schedule?.stop();
     await ops.close();
     await warehouse.close();
-    await log.close();
+    await first?.close();
   }
 }
 

@@ -75,12 +75,17 @@ export class KafkaConsumer implements Consumer {
    * @throws {BrokerUnavailableError} if the join does not complete within `joinTimeoutMs`.
    */
   static async join(kafka: Kafka, admin: Admin, seals: SealWatcher, groupId: string, topics: string[], options: KafkaConsumerOptions): Promise<KafkaConsumer> {
-    // restartOnFailure: kafkajs rejoins after a crash (seen: SyncGroup answered as malformed by librdkafka's mock during a rebalance).
-    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
-    const member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
+    // restartOnFailure: kafkajs rejoins after a crash (seen: SyncGroup answered as malformed by librdkafka's mock during a
+    // rebalance; the broker gone for a while), but not once the member is closed: a consumer restarted after its run
+    // ended (the broker lost, the processors restarted on a new connection) would rejoin the group and hold partitions
+    // that nothing polls. kafkajs cannot cancel a restart it already scheduled: a member that joins after close leaves.
+    let member: KafkaConsumer | undefined;
+    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => member?.closed !== true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
+    member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));
     c.on(c.events.GROUP_JOIN, (e) => {
+      if (member.closed) return void c.disconnect().catch(() => undefined);
       member.onAssignment(e.payload.memberAssignment);
       onJoin();
     });

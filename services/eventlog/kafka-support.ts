@@ -44,8 +44,15 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** kafkajs error/warning lines that are part of normal operation (see pinoLogCreator). */
-const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [/group is rebalancing/i, /Limiting retries for the idempotent producer/];
+/**
+ * kafkajs error/warning lines that are part of normal operation (see pinoLogCreator): every rebalance; the retry
+ * limit edgelat sets on purpose; and the connection failures of a broker that went away, a dozen lines a second
+ * with their stacks, which `pipeline run` reports itself in one line per restart (runStreamingWithRestarts).
+ */
+const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [
+  /group is rebalancing/i, /Limiting retries for the idempotent producer/,
+  /Connection error|Failed to connect to (seed )?broker|Restarting the consumer|Crash: KafkaJSNumberOfRetriesExceeded|Crash: KafkaJSConnectionError/,
+];
 
 /**
  * A kafkajs `logCreator` writing to a pino logger (never the console).
@@ -56,8 +63,8 @@ export function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
     const { message, timestamp: _ts, ...extra } = log;
     const fields = { kafkajs: namespace, ...extra };
-    // Lines kafkajs logs as errors or warnings in normal operation (every rebalance; the retry limit edgelat sets on
-    // purpose so a dead broker ends the run) go to info, so the default `warn` level shows only real trouble.
+    // Lines kafkajs logs as errors or warnings in normal operation (EXPECTED_KAFKAJS_LINES) go to info, so the default
+    // `warn` level shows only real trouble.
     if (level <= logLevel.WARN && EXPECTED_KAFKAJS_LINES.some((re) => re.test(`${message} ${String(extra.error ?? '')}`))) logger.info(fields, message);
     else if (level === logLevel.ERROR) logger.error(fields, message);
     else if (level === logLevel.WARN) logger.warn(fields, message);

@@ -6,7 +6,9 @@ import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-proc
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
+import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
+import { RETRY_DEFAULTS, type RetryOptions } from '../retry.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
@@ -143,4 +145,55 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
   return counts;
+}
+
+/** Options of {@link runStreamingWithRestarts}: those of {@link runStreaming}, with a way to open the log. */
+export interface RestartingOptions extends Omit<StreamingOptions, 'log'> {
+  /** Opens the event log of one run: a new connection for each (re)start. */
+  connect: () => Promise<EventLog>;
+  /** Closes a run's log when it ended, failed or not. @default log.close() */
+  close?: (log: EventLog) => Promise<void>;
+  /** Back-off between restarts: delay k = min(max, initial · 2^k) · (1 ± factor·u). @default 1 s doubling to 30 s, ±20 % */
+  restart?: Pick<RetryOptions, 'initialRetryTimeMs' | 'maxRetryTimeMs' | 'factor'>;
+  /** Called before each wait: the failure, the restart's number (1, 2, …) and the delay, ms. */
+  onRestart?: (error: BrokerUnavailableError, restart: number, delayMs: number) => void;
+}
+
+/** A run that lasted this long before it failed starts the back-off over, milliseconds. */
+const HEALTHY_RUN_MS = 60_000;
+
+/**
+ * {@link runStreaming} that survives losing the broker: when a run fails with a
+ * BrokerUnavailableError (kafkajs gave up on a request: the broker went away,
+ * restarted, or a connection was reset) and the run was not stopped, its
+ * stages have finished their batches and left their groups; the log is closed
+ * and, after a back-off, a new connection runs every stage again from the
+ * committed offsets, as a restarted process would (state rebuilt by replay, no
+ * duplicates: DESIGN §3). Any other failure, or one after `signal` aborted,
+ * is raised. A connection that cannot be opened counts as such a failure.
+ * @returns the counts of the last run, and how many restarts it took.
+ * @throws the first failure that is not a BrokerUnavailableError, or the last one when `signal` aborts during a back-off.
+ */
+export async function runStreamingWithRestarts(options: RestartingOptions): Promise<{ counts: StreamingCounts; restarts: number }> {
+  const { connect, close, restart, onRestart, ...streaming } = options;
+  const o = { initialRetryTimeMs: 1000, maxRetryTimeMs: RETRY_DEFAULTS.maxRetryTimeMs, factor: RETRY_DEFAULTS.factor, ...restart };
+  let restarts = 0;
+  let step = 0;
+  for (;;) {
+    const began = Date.now();
+    let log: EventLog | null = null;
+    try {
+      log = await connect();
+      return { counts: await runStreaming({ ...streaming, log }), restarts };
+    } catch (error) {
+      if (!(error instanceof BrokerUnavailableError) || streaming.signal?.aborted) throw error;
+      if (Date.now() - began >= HEALTHY_RUN_MS) step = 0;
+      const delay = Math.min(o.maxRetryTimeMs, o.initialRetryTimeMs * 2 ** step++) * (1 + o.factor * (2 * Math.random() - 1));
+      onRestart?.(error, ++restarts, delay);
+      await sleep(delay, undefined, { signal: streaming.signal }).catch(() => undefined);
+      if (streaming.signal?.aborted) throw error;
+    } finally {
+      if (log) await (close ? close(log) : log.close()).catch(() => undefined);
+    }
+  }
 }
