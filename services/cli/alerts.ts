@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
+import { BrokerUnavailableError } from '../../errors.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import type { AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
@@ -66,40 +67,65 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
   const [{ KafkaEventLog }, { decodeLogRecord }, { TOPICS }, { alertChange, pairKey }] = await Promise.all([
     import('../eventlog/kafka.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
   ]);
-  const log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
+  // A broker that cannot be reached at the start ends the command; one lost later is waited for (below).
+  let log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   const state = new Map<string, string>();
+  let open = true;
   try {
     const partitions = (await log.partitionCount(TOPICS.correlation)) ?? 0;
     if (partitions === 0) process.stderr.write(`edgelat: topic ${TOPICS.correlation} does not exist yet; waiting for it\n`);
     const next = new Map<number, number>();
     while (!stop.signal.aborted) {
-      const count = (await log.partitionCount(TOPICS.correlation)) ?? 0;
       let read = 0;
-      // The partitions' new records are read at once (each Kafka read waits out a new group's rebalance delay,
-      // about 3 s), then handled in partition order: a pair's updates are all in one partition.
-      const due = (await Promise.all(Array.from({ length: count }, async (_, p) => ({ p, from: next.get(p) ?? 0, end: await log.endOffset({ topic: TOPICS.correlation, partition: p }) }))))
-        .filter(({ from, end }) => end > from);
-      const batches = await Promise.all(due.map(({ p, from, end }) => log.read({ topic: TOPICS.correlation, partition: p }, from, end)));
-      for (const [i, { p, end }] of due.entries()) {
-        for (const r of batches[i]!) {
-          next.set(p, r.offset + 1);
-          read++;
-          const decoded = decodeLogRecord(r);
-          if (!decoded.ok) continue; // the warehouse-sink dead-letters it
-          const u = decoded.value as unknown as CorrelationUpdate;
-          const k = pairKey(u);
-          const c = alertChange(state.get(k) ?? 'none', u);
-          state.set(k, u.alert_state);
-          if (c && (!opts.firingOnly || c.state === 'firing') && (opts.since === undefined || u.window_end >= opts.since)) print(c);
+      try {
+        const count = (await log.partitionCount(TOPICS.correlation)) ?? 0;
+        // The partitions' new records are read at once (each Kafka read waits out a new group's rebalance delay,
+        // about 3 s), then handled in partition order: a pair's updates are all in one partition.
+        const due = (await Promise.all(Array.from({ length: count }, async (_, p) => ({ p, from: next.get(p) ?? 0, end: await log.endOffset({ topic: TOPICS.correlation, partition: p }) }))))
+          .filter(({ from, end }) => end > from);
+        const batches = await Promise.all(due.map(({ p, from, end }) => log.read({ topic: TOPICS.correlation, partition: p }, from, end)));
+        for (const [i, { p, end }] of due.entries()) {
+          for (const r of batches[i]!) {
+            next.set(p, r.offset + 1);
+            read++;
+            const decoded = decodeLogRecord(r);
+            if (!decoded.ok) continue; // the warehouse-sink dead-letters it
+            const u = decoded.value as unknown as CorrelationUpdate;
+            const k = pairKey(u);
+            const c = alertChange(state.get(k) ?? 'none', u);
+            state.set(k, u.alert_state);
+            if (c && (!opts.firingOnly || c.state === 'firing') && (opts.since === undefined || u.window_end >= opts.since)) print(c);
+          }
+          if (!next.has(p)) next.set(p, end);
         }
-        if (!next.has(p)) next.set(p, end);
+      } catch (error) {
+        if (!(error instanceof BrokerUnavailableError)) throw error;
+        // The broker went away: wait (1 s doubling to 30 s), connect again and go on from the offsets already read.
+        open = false;
+        await log.close().catch(() => undefined);
+        let reason: Error = error;
+        for (let attempt = 0; !open && !stop.signal.aborted; attempt++) {
+          const delayMs = Math.min(30_000, 1000 * 2 ** attempt);
+          process.stderr.write(`edgelat: ${reason.message.split('\n')[0]}; connecting again in ${delayMs / 1000} s (Ctrl-C stops)\n`);
+          await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => undefined);
+          if (stop.signal.aborted) break;
+          try {
+            log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
+            open = true;
+            process.stderr.write('edgelat: connected again; following the topic from where it stopped\n');
+          } catch (e) {
+            if (!(e instanceof BrokerUnavailableError)) throw e;
+            reason = e;
+          }
+        }
+        continue;
       }
       if (read === 0) await sleep(opts.pollMs, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
-    await log.close();
+    if (open) await log.close();
   }
 }
