@@ -81,6 +81,11 @@ export interface KafkaConfig {
   tls: boolean;
   /** Producer compression. @default 'none' */
   compression: 'none' | 'gzip';
+  /**
+   * Prefix of the processors' consumer groups, `<prefix>-<processor>` (e.g. edgelat-join-load-latency):
+   * another job over the same topics (a second bounded run into another database) needs its own. @default 'edgelat'
+   */
+  groupPrefix: string;
 }
 
 /** ClickHouse server settings (EDGELAT_CLICKHOUSE_*). */
@@ -151,6 +156,7 @@ const schema = z.object({
     }), 'a port must be 1..65535')
     .optional(),
   EDGELAT_KAFKA_CLIENT_ID: z.string().min(1).default('edgelat'),
+  EDGELAT_KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected 1 to 200 letters, digits, ".", "_" or "-"').default('edgelat'),
   EDGELAT_KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   EDGELAT_KAFKA_SASL_USERNAME: z.string().optional(),
   EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
@@ -243,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
             : null,
           tls: e.EDGELAT_KAFKA_TLS === 'true',
           compression: e.EDGELAT_KAFKA_COMPRESSION,
+          groupPrefix: e.EDGELAT_KAFKA_GROUP_PREFIX,
         }
       : null,
     clickhouse: e.EDGELAT_CLICKHOUSE_URL ? { url: e.EDGELAT_CLICKHOUSE_URL, username: e.EDGELAT_CLICKHOUSE_USER, password: e.EDGELAT_CLICKHOUSE_PASSWORD } : null,

@@ -94,6 +94,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
     const { counts, restarts } = await runStreamingWithRestarts({
       connect, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
+      groupPrefix: config.kafka.groupPrefix,
       onRestart: (error, n, delayMs) => {
         healthy = false;
         logger.info({ err: error.message, restart: n, delayMs: Math.round(delayMs) }, 'lost the broker: restarting the processors from their committed offsets');

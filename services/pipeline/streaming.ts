@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
+import type { Processor } from '../../pipelines/processor.ts';
 import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -37,6 +38,8 @@ export interface StreamingOptions {
    * leaves its group. @default false
    */
   untilEnd?: boolean;
+  /** Consumer groups are `<groupPrefix>-<processor>` (join-load-latency, rolling-correlation, shadow-compare, warehouse-sink, alert-delivery). @default 'edgelat' */
+  groupPrefix?: string;
   /** Stops the run between batches: every run commits its batch and leaves its group. */
   signal?: AbortSignal;
   logger?: Logger;
@@ -72,23 +75,22 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const producers = new Map<string, number>();
   for (const stage of stages) for (const topic of seals[stage]) producers.set(topic, (producers.get(topic) ?? 0) + 1);
 
+  const prefix = options.groupPrefix ?? 'edgelat';
+  const processorRun = <S>(processor: Processor<S>) => new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}` });
   const make = (stage: Stage) =>
     stage === 'join'
-      ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }) })
+      ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }))
       : stage === 'correlation'
-        ? new ProcessorRun({
-            log, logger, checks, idleTimeoutMs: config.idleTimeoutMs,
-            processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
-          })
+        ? processorRun(rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }))
         : stage === 'alerts'
           ? new AlertDeliveryRun({
-              log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs },
+              log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs }, groupId: `${prefix}-alert-delivery`,
               // A delivery retried while the webhook is down stops with the run (SIGTERM), not only when the webhook answers.
               signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal,
             })
           : stage === 'shadow'
-            ? new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor: shadowProcessor(config) })
-            : new SinkRun({ log, warehouse, logger, checks, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+            ? processorRun(shadowProcessor(config))
+            : new SinkRun({ log, warehouse, logger, checks, groupId: `${prefix}-warehouse-sink`, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
             onWrite: (table, _rows, seconds) => metrics?.batchWrite.observe({ table }, seconds) });
 
   /** Consumer lag (end offset − position) and watermark delay of a run's owned partitions, at most every `gaugeEveryMs`. */

@@ -13,7 +13,7 @@ import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import type { Consumer, EventLog } from '../../services/eventlog/types.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
-import { runStreamingWithRestarts } from '../../services/pipeline/streaming.ts';
+import { runStreaming, runStreamingWithRestarts } from '../../services/pipeline/streaming.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
@@ -109,5 +109,23 @@ describe('runStreamingWithRestarts', () => {
     });
     await expect(stopped).rejects.toThrow('kafka: broker gone');
     expect(connects).toBe(2);
+  }, 60_000);
+
+  it('names its consumer groups <groupPrefix>-<processor>: a second job with its own prefix reads the topics again', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(log, sim, 0);
+    const inputs = sim.arrivals.length;
+    const first = await runStreaming({ log, warehouse: restarted, config, untilEnd: true, processors: ['join'] });
+    const consumed = (c: typeof first) => Object.values(c.join!).reduce((n, t) => n + t.consumed, 0);
+    expect(consumed(first)).toBe(inputs);
+    // The default groups (edgelat-join-load-latency) have committed the end: the same job again reads nothing.
+    expect(consumed(await runStreaming({ log, warehouse: restarted, config, untilEnd: true, processors: ['join'] }))).toBe(0);
+    expect(consumed(await runStreaming({ log, warehouse: restarted, config, untilEnd: true, processors: ['join'], groupPrefix: 'job2' }))).toBe(inputs);
+    const c = await log.consumer('job2-join-load-latency', ['edge.inference.v1']);
+    try {
+      expect((await c.committed({ topic: 'edge.inference.v1', partition: 0 }))?.offset).toBe(await log.endOffset({ topic: 'edge.inference.v1', partition: 0 }));
+    } finally {
+      await c.close();
+    }
   }, 60_000);
 });
