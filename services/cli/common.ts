@@ -14,7 +14,9 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+      // Past JavaScript's safe integers the bound is what was broken: say so.
+      const tooBig = /^\d+$/.test(value.trim()) && !Number.isSafeInteger(n);
+      const range = max === Number.MAX_SAFE_INTEGER ? (tooBig ? `an integer from ${min} to ${max} (2^53 − 1)` : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
       throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
     }
     return n;
