@@ -11,6 +11,7 @@ import type { AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { intFlag, timeFlag } from './common.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Options of `alerts tail`. */
 interface TailFlags {
@@ -43,6 +44,7 @@ export function registerAlertCommands(program: Command): void {
       const { loadConfig } = await import('../config.ts');
       const config = loadConfig();
       const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c) : formatChange(c)}\n`);
+      if (config.kafka && opts.limit !== 0) throw new UsageError(`--limit ${opts.limit}: the newest N changes are the warehouse's; on Kafka (EDGELAT_KAFKA_BROKERS) the tail follows the topic: leave --limit out, or use --since`);
       if (config.kafka) await tailKafka(config, opts, print);
       else await tailWarehouse(config, opts, print);
     });

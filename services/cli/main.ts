@@ -55,7 +55,7 @@ Environment:
   EDGELAT_SINK_BATCH_OFFSETS       offsets per warehouse insert block (default 4096)
   EDGELAT_SINK_LINGER_MS           pipeline run: longest a record waits in a partial insert block (default 1000)
   EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
-  EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run)
+  EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run, alerts tail)
   EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)
   EDGELAT_KAFKA_SASL_MECHANISM     plain | scram-sha-256 | scram-sha-512, with EDGELAT_KAFKA_SASL_USERNAME / _PASSWORD
   EDGELAT_KAFKA_TLS                true: TLS to Kafka (private CA: NODE_EXTRA_CA_CERTS) (default false)

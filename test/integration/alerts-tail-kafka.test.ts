@@ -5,12 +5,14 @@
  * produced after it started; SIGTERM ends it with exit 0.
  */
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { alertChanges, pairKey, type AlertChange } from '../../services/alerts/alert-change.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
+import { edgelat } from '../helpers/edgelat-cli.ts';
 import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
 
 const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
@@ -67,4 +69,9 @@ describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
       await log.close();
     }
   }, 120_000);
+
+  it('refuses --limit on Kafka (it is the warehouse\'s newest N), naming the flag', async () => {
+    const r = await edgelat(['alerts', 'tail', '--limit', '5'], tmpdir(), undefined, { EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(',') });
+    expect([r.code, r.stderr]).toEqual([2, 'edgelat: --limit 5: the newest N changes are the warehouse\'s; on Kafka (EDGELAT_KAFKA_BROKERS) the tail follows the topic: leave --limit out, or use --since\n']);
+  });
 });
