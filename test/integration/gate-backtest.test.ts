@@ -39,9 +39,8 @@ function windowsOfTruth(h: DeploymentHistory): number {
 }
 
 describe('gate --backtest (F3)', () => {
-  // Through the CLI (a child process: the test's event loop stays free), as a user runs it; the three seeds at
-  // once (each is one CPU-bound process: they use a core the suite's other fork leaves idle while it waits on a broker).
-  it.concurrent.for([1, 2, 3])('seed %i: `edgelat gate --backtest --json` — ≥ 50 rollouts, ≥ 10 rolled back, recall and specificity ≥ 0.9', { timeout: 180_000 }, async (seed, { expect }) => {
+  // Through the CLI (a child process: the test's event loop stays free), as a user runs it.
+  it.each([1, 2, 3])('seed %i: `edgelat gate --backtest --json` — ≥ 50 rollouts, ≥ 10 rolled back, recall and specificity ≥ 0.9', async (seed) => {
     const res = await edgelat(['gate', '--backtest', '--seed', String(seed), '--json', '--details'], tmpdir());
     expect(res.code, res.stderr).toBe(0);
     const r = JSON.parse(res.stdout) as BacktestResult;
@@ -58,7 +57,7 @@ describe('gate --backtest (F3)', () => {
     expect(r.recall).toBe(bad.filter((d) => d.answer !== 'ALLOW').length / bad.length);
     expect(r.specificity).toBe(good.filter((d) => d.answer === 'ALLOW').length / good.length);
     expect(r.need_shadow).toBe(r.details.filter((d) => d.answer === 'NEED_SHADOW').length);
-  });
+  }, 180_000);
 
   it('records a history whose rollbacks are exactly the breaches, as valid DeploymentEvents, and gates without looking ahead', () => {
     const h = simulateDeploymentHistory({ seed: 4, days: 7, minRollouts: 0, minRolledBack: 0 });

@@ -6,7 +6,7 @@
  * records arrived meanwhile. Without the plan it would write [0, 16) and the
  * 10 rows of [0, 10) would be there twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
@@ -110,21 +110,27 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     });
     const before = (await count())!.c;
     await inner.produce(TOPICS.inference, records(300, 340));
-    const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 1 });
-    await run.start();
-    endOffsetCalls = 0; // start() asks for the dead-letter topic's end
-    await run.runBatch();
-    await new Promise((r) => setTimeout(r, 60));
-    // 30 polls within the linger time after the first check: one check, not a backlog's end, nothing written.
-    for (let i = 0; i < 30; i++) await run.runBatch();
-    expect(endOffsetCalls).toBe(1);
-    expect((await count())!.c).toBe(before);
-    for (let i = 0; i < 9; i++) await run.runBatch();
-    await new Promise((r) => setTimeout(r, 60));
-    await run.runBatch(); // at the partition's end and lingered: written
-    expect(endOffsetCalls).toBe(2);
-    expect((await count())!.c).toBe(before + 40);
-    await run.close();
+    // The wall clock the linger is measured on is set by hand (only Date is faked: the warehouse's I/O runs as usual).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 1 });
+      await run.start();
+      endOffsetCalls = 0; // start() asks for the dead-letter topic's end
+      await run.runBatch();
+      vi.setSystemTime(Date.now() + 60);
+      // 30 polls within the linger time after the first check: one check, not a backlog's end, nothing written.
+      for (let i = 0; i < 30; i++) await run.runBatch();
+      expect(endOffsetCalls).toBe(1);
+      expect((await count())!.c).toBe(before);
+      for (let i = 0; i < 9; i++) await run.runBatch();
+      vi.setSystemTime(Date.now() + 60);
+      await run.runBatch(); // at the partition's end and lingered: written
+      expect(endOffsetCalls).toBe(2);
+      expect((await count())!.c).toBe(before + 40);
+      await run.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps rows in memory until the linger time has passed, and writes nothing partial without it', async () => {
