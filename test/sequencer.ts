@@ -12,7 +12,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per test file, from one run of the whole suite. */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/e2e/alerts-sigkill.test.ts': 72,
+  'test/e2e/alerts-sigkill.test.ts': 60,
   'test/e2e/model-cli.test.ts': 69,
   'test/e2e/cli.test.ts': 64,
   'test/integration/eventlog-conformance.kafka.test.ts': 56,

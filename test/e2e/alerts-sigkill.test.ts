@@ -37,7 +37,7 @@ describe.skipIf(!haveKafka)('alert delivery across a SIGKILL of pipeline run', (
       EDGELAT_WINDOW_SIZE_MS: '60000', EDGELAT_WINDOW_SLIDE_MS: '15000', EDGELAT_ALERT_MIN_N: '20', EDGELAT_ALERT_LOOKBACK: '8',
     };
     const config = loadConfig(env);
-    const sim = simulateFleet(normalizeSimConfig({ seed: 21, servers: 6, durationMs: 6 * 60_000, maxJitterMs: 1500 }));
+    const sim = simulateFleet(normalizeSimConfig({ seed: 21, servers: 4, durationMs: 5 * 60_000, maxJitterMs: 1500 }));
 
     // The changes of an uninterrupted in-process run.
     const reference = await createTestDatabase('alerts_ref');
