@@ -248,9 +248,20 @@ export class KafkaConsumer implements Consumer {
     const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)).filter((r) => pos === undefined || r.offset >= pos);
     if (pos !== undefined && records.length > 0 && records[0]!.offset > pos && !this.closed) {
       // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
-      this.options.logger?.error({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: records[0]!.offset, lost: records[0]!.offset - pos }, 'records deleted by retention before this group read them: skipped');
-      this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: records[0]!.offset });
-      this.positions.set(key, records[0]!.offset);
+      const first = records[0]!.offset;
+      this.positions.set(key, first);
+      // Counted as lost input only when the partition's oldest stored offset confirms it: across a rebalance a batch
+      // can start past this member's position without any record deleted (a two-instance run reported such a gap).
+      const low = await this.admin.fetchTopicOffsets(batch.topic).then((o) => Number(o.find((x) => x.partition === batch.partition)?.low ?? NaN), () => NaN);
+      const where = { groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: first, lost: first - pos };
+      if (low > pos) {
+        this.options.logger?.error(where, 'records deleted by retention before this group read them: skipped');
+        this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: Math.min(low, first) });
+      } else {
+        this.options.logger?.error({ ...where, low }, 'a fetched batch starts past this member\'s position, the records between still stored: skipped to it');
+      }
+      // A seek while the broker was asked moved this partition elsewhere: kafkajs fetches from there, not this batch.
+      if (this.positions.get(key) !== first) return;
     }
     if (records.length === 0) {
       if (batch.messages.length > 0 && !isStale()) resolveOffset(batch.lastOffset());
