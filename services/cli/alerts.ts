@@ -53,7 +53,7 @@ export function registerAlertCommands(program: Command): void {
 /** Changes from the warehouse's correlation table (sql/reports/alert_changes.sql). */
 async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
   const [{ configuredWarehouse }, { readAlertChanges }] = await Promise.all([import('./open-warehouse.ts'), import('../alerts/alert-log.ts')]);
-  const warehouse: Warehouse = await configuredWarehouse(config);
+  const warehouse: Warehouse = await configuredWarehouse(config, { existing: true });
   try {
     await warehouse.migrate();
     const changes = await readAlertChanges(warehouse, { sinceMs: opts.since, firingOnly: opts.firingOnly, limit: opts.limit });

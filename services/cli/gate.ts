@@ -84,7 +84,7 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
       }
       // Loaded when a gate runs, not at the CLI's start-up.
       const [{ loadConfig }, { configuredWarehouse }, { gateFromWarehouse }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts')]);
-      const warehouse = await configuredWarehouse(loadConfig());
+      const warehouse = await configuredWarehouse(loadConfig(), { existing: true });
       try {
         await warehouse.migrate();
         let report: GateReport;

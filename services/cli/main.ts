@@ -42,7 +42,8 @@ const program = new Command('edgelat')
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'edgelat: ')) })
   .addHelpText('after', `
 Environment:
-  EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat; embedded warehouse in <dir>/chdb)
+  EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in
+                                   <dir>/chdb; commands that only read refuse a folder without one)
   EDGELAT_DATABASE                 database of the edgelat tables (default edgelat)
   EDGELAT_LOG_LEVEL                structured JSON log level on stderr (default warn)
   EDGELAT_PARTITIONS               partitions of the in-process topics (default 4)
@@ -115,7 +116,7 @@ program
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
     const [{ configuredWarehouse }, { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
-    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write });
+    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: !opts.write });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
@@ -259,7 +260,7 @@ MLPerf leave one system out (about 40 s on 2 cores):
     }
     if (opts.format === 'telemetry') {
       const [{ withModelRegistry }, { evaluateTelemetryCommand }] = await Promise.all([warehouses(), import('./model.ts')]);
-      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); });
+      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); }, { existing: true });
       return;
     }
     await (await import('./benchmark.ts')).modelEvaluateCommand(await config(), opts);
@@ -295,7 +296,7 @@ model
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
       process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
-    });
+    }, { existing: true });
   });
 
 program
@@ -320,7 +321,7 @@ Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu
     await withModelRegistry(async (warehouse, registry) => {
       const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
       process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));
-    });
+    }, { existing: true });
   });
 
 registerPredictorCommands(program);

@@ -3,19 +3,43 @@
  * embedded one, and the model registry beside it. Loaded by the commands'
  * actions (it loads chdb and the ClickHouse client), not at start-up.
  */
+import { existsSync } from 'node:fs';
+import { ConfigError } from '../../errors.ts';
 import { chdbDir, loadConfig, modelDir, type EdgelatConfig } from '../config.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
+/** Options of {@link configuredWarehouse} and {@link withModelRegistry}. */
+export interface OpenOptions {
+  /** Reads only: see {@link configuredWarehouse}. @default false */
+  readonly?: boolean;
+  /** The command only reads what earlier commands wrote: an embedded warehouse must already exist ({@link assertWarehouseWritten}). @default false */
+  existing?: boolean;
+}
+
+/**
+ * For a command that only reads what others wrote: the embedded warehouse of the data dir must exist, so that a
+ * mistyped EDGELAT_DATA_DIR, or a command run from another folder than the demo's (the default ./.edgelat is
+ * relative), is named as such instead of leaving an empty warehouse behind and answering "no data yet".
+ * A ClickHouse server (EDGELAT_CLICKHOUSE_URL) is not checked here.
+ * @throws {ConfigError} naming EDGELAT_DATA_DIR and its folder when `<data dir>/chdb` does not exist; nothing is created.
+ */
+export function assertWarehouseWritten(config: Pick<EdgelatConfig, 'dataDir' | 'clickhouse'>): void {
+  if (config.clickhouse || existsSync(chdbDir(config))) return;
+  throw new ConfigError(`EDGELAT_DATA_DIR: no embedded warehouse in ${JSON.stringify(config.dataDir)} (nothing has been written there): run \`edgelat demo\` (npm start) or \`edgelat pipeline run\` first, or set EDGELAT_DATA_DIR to the folder they wrote (default ./.edgelat, relative to the current folder)`);
+}
+
 /**
  * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
+ * @param options.existing  See {@link OpenOptions.existing}. @throws {ConfigError} from {@link assertWarehouseWritten}.
  * @param options.readonly  Reads only: ClickHouse refuses a change (code 164 READONLY). Embedded: `readonly` = 1 on a
  *   connection of its own (table functions and setting changes refused too). Server: `readonly` = 2 on every request
  *   (@clickhouse/client sends settings of its own with each one, which 1 would refuse). @default false
  * The ClickHouse client is loaded only when a server is configured.
  */
-export async function configuredWarehouse(config: EdgelatConfig, options: { readonly?: boolean } = {}): Promise<Warehouse> {
+export async function configuredWarehouse(config: EdgelatConfig, options: OpenOptions = {}): Promise<Warehouse> {
+  if (options.existing) assertWarehouseWritten(config);
   if (!config.clickhouse) return openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
   const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
   return new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
@@ -26,9 +50,13 @@ export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2
   return new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database, readonly: options.readonly });
 }
 
-/** Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after. */
-export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>): Promise<void> {
+/**
+ * Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after.
+ * @param options.existing  See {@link OpenOptions.existing}. @throws {ConfigError} from {@link assertWarehouseWritten}.
+ */
+export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: Pick<OpenOptions, 'existing'> = {}): Promise<void> {
   const config = loadConfig();
+  if (options.existing) assertWarehouseWritten({ dataDir: config.dataDir, clickhouse: null });
   const { ModelRegistry } = await import('../model/registry.ts');
   const warehouse = openWarehouse(config);
   try {

@@ -52,7 +52,7 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
   // Loaded here, not at start-up: the warehouse and the report's charts are the heavy part of the CLI.
   const [{ loadConfig }, { configuredWarehouse }, { writeLoadLatencyReport }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../reports/load-latency.ts')]);
   const config = loadConfig();
-  const warehouse = await configuredWarehouse(config);
+  const warehouse = await configuredWarehouse(config, { existing: true });
   const started = Date.now();
   try {
     await warehouse.migrate();

@@ -30,7 +30,7 @@ export function registerWhatIfCommand(program: Command): void {
       const [{ loadConfig }, { configuredWarehouse }, { fleetSensitivity }, { ownLoadSensitivity }, { loadChipSwap, loadServerObservations, whatIfReplicas }] = await Promise.all([
         import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts'), import('../predictor/gate-replay.ts'), import('../predictor/whatif.ts'),
       ]);
-      const warehouse = await configuredWarehouse(loadConfig());
+      const warehouse = await configuredWarehouse(loadConfig(), { existing: true });
       try {
         await warehouse.migrate();
         let r;

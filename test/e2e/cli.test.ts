@@ -89,6 +89,18 @@ describe('edgelat CLI', () => {
     }
   });
 
+  it('a command that only reads names a data dir with no warehouse in it, and creates nothing there', async () => {
+    // A mistyped EDGELAT_DATA_DIR, or a command run from another folder than the demo's (./.edgelat is relative).
+    const missing = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-missing-')), 'typo');
+    const said = [`edgelat: EDGELAT_DATA_DIR: no embedded warehouse in ${JSON.stringify(missing)} (nothing has been written there): run \`edgelat demo\` (npm start) or \`edgelat pipeline run\` first, or set EDGELAT_DATA_DIR to the folder they wrote (default ./.edgelat, relative to the current folder)`];
+    const runs = await Promise.all([['sql', 'SELECT 1'], ['whatif', '--server', 'edge-01'], ['model', 'list'], ['alerts', 'tail']].map((args) => edgelat(args, missing)));
+    expect(runs.map((r) => [r.code, errLines(r.stderr), r.stdout])).toEqual(runs.map(() => [1, said, '']));
+    expect(existsSync(missing)).toBe(false);
+    // Writing creates it: `sql --write` is how a user sets up tables of their own.
+    const written = await edgelat(['sql', 'SELECT 1', '--write', '--format', 'csv'], missing);
+    expect([written.code, written.stdout, existsSync(join(missing, 'chdb'))]).toEqual([0, '1\n', true]);
+  });
+
   it('sql and migrate go to the ClickHouse server at EDGELAT_CLICKHOUSE_URL, not to the embedded warehouse', async () => {
     const endpoint = await startSqlEndpointProcess();
     // A data dir of its own, never demoed: were the embedded warehouse used, it would hold no database srv.

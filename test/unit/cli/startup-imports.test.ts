@@ -5,7 +5,7 @@
  * A structural check of the modules loaded, not a timing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const PROBE = new URL('../../helpers/cli-startup-imports.mjs', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-startup-'));
+// An empty warehouse folder: sql and report refuse a data dir without one (cli.test.ts).
+mkdirSync(join(dataDir, 'chdb'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Packages loaded by `edgelat <args>`, and its exit code. */
