@@ -29,8 +29,21 @@ export function isRetriable(error: unknown): boolean {
 }
 
 /**
+ * Delay before retry `step` (0-based) of an exponential back-off with jitter:
+ * min(max, initial · 2^step) · (1 + factor · (2u − 1)), u uniform 0..1 (kafkajs's retry formula).
+ * @param step     Retries already waited for, integer ≥ 0.
+ * @param options  initialRetryTimeMs, maxRetryTimeMs (ms) and the jitter factor 0..1; `random` draws u. @default RETRY_DEFAULTS, Math.random
+ * @returns        Milliseconds, within min(max, initial · 2^step) · [1 − factor, 1 + factor].
+ */
+export function backoffDelay(step: number, options: Pick<RetryOptions, 'initialRetryTimeMs' | 'maxRetryTimeMs' | 'factor'> & { random?: () => number } = {}): number {
+  const { initialRetryTimeMs, maxRetryTimeMs, factor } = { ...RETRY_DEFAULTS, ...options };
+  const u = (options.random ?? Math.random)();
+  return Math.min(maxRetryTimeMs, initialRetryTimeMs * 2 ** step) * (1 + factor * (2 * u - 1));
+}
+
+/**
  * Run `fn`, retrying retriable failures with exponential back-off and jitter.
- * Delay k (0-based) = min(max, initial · 2^k) · (1 ± factor·u), u uniform 0..1.
+ * Delay k (0-based): {@link backoffDelay}.
  * @throws the original error when it is not retriable.
  * @throws {RetriesExhaustedError} after `retries` failed retries.
  * @throws {RetryStoppedError} when `signal` is aborted after a retriable failure (its cause: that failure).
@@ -44,7 +57,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
     } catch (error) {
       if (!isRetriable(error)) throw error;
       if (attempt >= o.retries) throw new RetriesExhaustedError(`gave up after ${attempt} retries: ${(error as Error).message}`, attempt, delay, error);
-      delay = Math.min(o.maxRetryTimeMs, o.initialRetryTimeMs * 2 ** attempt) * (1 + o.factor * (2 * Math.random() - 1));
+      delay = backoffDelay(attempt, o);
       const stopped = () => new RetryStoppedError(`stopped retrying after ${attempt + 1} attempt(s): ${(error as Error).message}`, error);
       if (o.signal?.aborted) throw stopped();
       o.onRetry?.(error, attempt + 1, delay);

@@ -10,6 +10,7 @@ import type { CorrelationUpdate } from '../../schemas/types.ts';
 import type { AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { backoffDelay } from '../retry.ts';
 import { intFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -110,7 +111,7 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
         await log.close().catch(() => undefined);
         let reason: Error = error;
         for (let attempt = 0; !open && !stop.signal.aborted; attempt++) {
-          const delayMs = Math.min(30_000, 1000 * 2 ** attempt);
+          const delayMs = backoffDelay(attempt, { initialRetryTimeMs: 1000, factor: 0 });
           process.stderr.write(`edgelat: ${reason.message.split('\n')[0]}; connecting again in ${delayMs / 1000} s (Ctrl-C stops)\n`);
           await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => undefined);
           if (stop.signal.aborted) break;

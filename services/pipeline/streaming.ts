@@ -9,7 +9,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
-import { RETRY_DEFAULTS, type RetryOptions } from '../retry.ts';
+import { backoffDelay, type RetryOptions } from '../retry.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
@@ -155,7 +155,7 @@ export interface RestartingOptions extends Omit<StreamingOptions, 'log'> {
   connect: () => Promise<EventLog>;
   /** Closes a run's log when it ended, failed or not. @default log.close() */
   close?: (log: EventLog) => Promise<void>;
-  /** Back-off between restarts: delay k = min(max, initial · 2^k) · (1 ± factor·u). @default 1 s doubling to 30 s, ±20 % */
+  /** Back-off between restarts ({@link backoffDelay}). @default 1 s doubling to 30 s, ±20 % */
   restart?: Pick<RetryOptions, 'initialRetryTimeMs' | 'maxRetryTimeMs' | 'factor'>;
   /** Called before each wait: the failure, the restart's number (1, 2, …) and the delay, ms. */
   onRestart?: (error: BrokerUnavailableError, restart: number, delayMs: number) => void;
@@ -178,7 +178,7 @@ const HEALTHY_RUN_MS = 60_000;
  */
 export async function runStreamingWithRestarts(options: RestartingOptions): Promise<{ counts: StreamingCounts; restarts: number }> {
   const { connect, close, restart, onRestart, ...streaming } = options;
-  const o = { initialRetryTimeMs: 1000, maxRetryTimeMs: RETRY_DEFAULTS.maxRetryTimeMs, factor: RETRY_DEFAULTS.factor, ...restart };
+  const o = { initialRetryTimeMs: 1000, ...restart };
   let restarts = 0;
   let step = 0;
   for (;;) {
@@ -190,7 +190,7 @@ export async function runStreamingWithRestarts(options: RestartingOptions): Prom
     } catch (error) {
       if (!(error instanceof BrokerUnavailableError) || streaming.signal?.aborted) throw error;
       if (Date.now() - began >= HEALTHY_RUN_MS) step = 0;
-      const delay = Math.min(o.maxRetryTimeMs, o.initialRetryTimeMs * 2 ** step++) * (1 + o.factor * (2 * Math.random() - 1));
+      const delay = backoffDelay(step++, o);
       onRestart?.(error, ++restarts, delay);
       await sleep(delay, undefined, { signal: streaming.signal }).catch(() => undefined);
       if (streaming.signal?.aborted) throw error;
