@@ -22,7 +22,7 @@ import { loadServerObservations } from '../../services/predictor/whatif.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { InferenceEvent } from '../../schemas/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
-import { createTestDatabase } from '../helpers/warehouse.ts';
+import { copyRows, createTestDatabase } from '../helpers/warehouse.ts';
 
 const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
 
@@ -105,8 +105,7 @@ describe('late events from shadow-compare (jitter 3 s)', () => {
     // A request the join wrote twice (a row of inference_enriched again, same event_id) is still one request.
     const server = events[0]!.edge_server_id;
     const before = await loadServerObservations(bounded, server);
-    const cols = (await bounded.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = 'inference_enriched' ORDER BY position`, { d: bounded.database })).map((c) => c.name);
-    await bounded.exec(`INSERT INTO ${bounded.database}.inference_enriched (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${bounded.database}.inference_enriched WHERE edge_server_id = {s:String}`, { s: server });
+    await copyRows(bounded, ['inference_enriched'], 'edge_server_id = {s:String}', { s: server });
     const after = await loadServerObservations(bounded, server);
     expect(after.ts).toEqual(before.ts);
     expect(after.util).toEqual(before.util);

@@ -14,22 +14,17 @@ import { NotFoundError } from '../../services/predictor/types.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import type { QueryParam } from '../../services/warehouse/types.ts';
-import { createTestDatabase } from '../helpers/warehouse.ts';
+import { copyRows, createTestDatabase } from '../helpers/warehouse.ts';
 
 const nearestRank = (v: number[], pct: number): number => [...v].sort((a, b) => a - b)[Math.ceil((pct * v.length) / 100) - 1]!;
 
 /**
- * Copy the requests matching `where` into both `inference_events` and `inference_enriched` (as the
- * pipeline writes them: every request in the first, the joined ones in the second), with the columns
- * of `changed` set to the given SQL expressions (give event_id a new value: the gate joins on it).
- * Columns are listed: chdb 26 inserts nothing from `INSERT … SELECT * REPLACE (…)`, without an error.
+ * Copy the requests matching `where` into both tables, as the pipeline writes them (every request in
+ * `inference_events`, the joined ones in `inference_enriched`), with the columns of `changed` set to the
+ * given SQL expressions (give event_id a new value: the gate joins on it).
  */
-async function copyRequests(w: ChdbWarehouse, changed: Record<string, string>, where: string, params: Record<string, QueryParam>): Promise<void> {
-  for (const table of ['inference_events', 'inference_enriched']) {
-    const cols = (await w.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position`, { d: w.database, t: table })).map((c) => c.name);
-    await w.exec(`INSERT INTO ${w.database}.${table} (${cols.join(', ')}) SELECT ${cols.map((c) => changed[c] ?? c).join(', ')} FROM ${w.database}.${table} WHERE ${where}`, params);
-  }
-}
+const copyRequests = (w: ChdbWarehouse, changed: Record<string, string>, where: string, params: Record<string, QueryParam>): Promise<void> =>
+  copyRows(w, ['inference_events', 'inference_enriched'], where, params, changed);
 
 describe('capacity what-if against the simulator (F4)', () => {
   const cfg = normalizeSimConfig({ seed: 5, servers: 6, durationMs: 15 * 60_000, shadows: { servers: 2 } });
