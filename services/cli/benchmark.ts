@@ -11,7 +11,7 @@ import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluati
 import { parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { unreadable } from './common.ts';
+import { assertReadableFile, unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options shared by the benchmark commands (as commander gives them). */
@@ -50,6 +50,16 @@ export function refuseOtherFormatFlags(opts: BenchmarkFileOptions): void {
   const foreign = Object.values(FORMAT_FLAGS).flat().filter((k) => !own.includes(k) && opts[k] !== undefined && (!Array.isArray(opts[k]) || opts[k].length > 0));
   if (foreign.length > 0) {
     throw new UsageError(`${foreign.map(flag).join(' and ')} ${foreign.length === 1 ? 'belongs' : 'belong'} to another --format; --format ${opts.format} reads ${own.map(flag).join(' and ')}`);
+  }
+}
+
+/**
+ * Check the files the format's flags name can be read, before `import benchmark` opens the warehouse.
+ * @throws {UsageError} `--runs r.csv: no such file` (and the other reasons of {@link assertReadableFile}).
+ */
+export function checkBenchmarkFiles(opts: BenchmarkFileOptions): void {
+  for (const key of FORMAT_FLAGS[opts.format] ?? []) {
+    for (const path of [opts[key] ?? []].flat()) assertReadableFile(path, `--${key} ${path}`);
   }
 }
 

@@ -3,7 +3,7 @@
  * Light on purpose: every command's registration loads this module, so what
  * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
@@ -93,6 +93,22 @@ export function readOnnxFile(flag: string, path: string, limitBytes = ONNX_FILE_
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`${flag} ${JSON.stringify(path)}: ${unreadable(error)}`);
+  }
+}
+
+/**
+ * Check that a file can be opened for reading, before a command opens the warehouse: a mistyped path must not
+ * leave an empty warehouse behind.
+ * @param path   The path given.
+ * @param label  How messages name it, e.g. `--runs runs.csv`.
+ * @throws {UsageError} `<label>: no such file | is a directory | permission denied`, as the readers say it.
+ */
+export function assertReadableFile(path: string, label: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`${label}: ${unreadable(error)}`);
   }
 }
 

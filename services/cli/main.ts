@@ -215,7 +215,8 @@ benchmarkFileOptions(program
   .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)')
   .option('--json', 'print what was imported as JSON', false)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
-    const [{ openWarehouse }, { importBenchmarkCommand }] = await Promise.all([warehouses(), import('./benchmark.ts')]);
+    const [{ openWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }] = await Promise.all([warehouses(), import('./benchmark.ts')]);
+    checkBenchmarkFiles(opts);
     const warehouse = openWarehouse(await config());
     try {
       process.exitCode = await importBenchmarkCommand(warehouse, opts);
@@ -260,7 +261,7 @@ MLPerf leave one system out (about 40 s on 2 cores):
     }
     if (opts.format === 'telemetry') {
       const [{ withModelRegistry }, { evaluateTelemetryCommand }] = await Promise.all([warehouses(), import('./model.ts')]);
-      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); }, { existing: true });
+      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); }, { existing: true, migrate: false });
       return;
     }
     await (await import('./benchmark.ts')).modelEvaluateCommand(await config(), opts);
@@ -273,14 +274,14 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
+    const [{ withModelRegistry }, { formatTrainResults, trainingTargets, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
+    const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
+    trainingTargets(kinds); // --kinds is checked before the warehouse is opened
+    // It trains on what the pipeline wrote: a data dir without a warehouse is refused, not created.
     await withModelRegistry(async (warehouse, registry, config) => {
-      const results = await trainTelemetryModels(warehouse, registry, {
-        kinds: opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean), seed: opts.seed,
-        logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
-      });
+      const results = await trainTelemetryModels(warehouse, registry, { kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error') });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
-    });
+    }, { existing: true });
   });
 
 model
@@ -296,7 +297,7 @@ model
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
       process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
-    }, { existing: true });
+    }, { existing: true, migrate: false });
   });
 
 program
@@ -321,7 +322,7 @@ Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu
     await withModelRegistry(async (warehouse, registry) => {
       const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
       process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));
-    }, { existing: true });
+    }, { existing: true, migrate: false });
   });
 
 registerPredictorCommands(program);

@@ -35,20 +35,27 @@ export interface TrainOptions {
 }
 
 /**
+ * The telemetry targets `--kinds` names (default all five); a kind named twice (`--kinds a,a`) trains once.
+ * @throws {UsageError} naming --kinds on an empty list (`--kinds ","`, `""` or `" "`: training nothing and exiting 0
+ *   would look like success) or an unknown kind, listing the kinds.
+ */
+export function trainingTargets(kinds: readonly string[] = TELEMETRY_TARGETS.map((t) => t.kind)): typeof TELEMETRY_TARGETS {
+  const unique = [...new Set(kinds)];
+  if (unique.length === 0) throw new UsageError(`--kinds: expected at least one model kind, comma-separated; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
+  return unique.map((k) => {
+    const t = TELEMETRY_TARGETS.find((x) => x.kind === k);
+    if (!t) throw new UsageError(`--kinds: unknown model kind ${JSON.stringify(k)}; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
+    return t;
+  });
+}
+
+/**
  * One training cycle per telemetry model kind over the warehouse's enriched
  * events (registry `latency_models`, files under `<dataDir>/models`).
  * @throws {UsageError} on an empty or unknown kind, no events, or no benchmark prior for any pair.
  */
 export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
-  // A kind named twice (`--kinds a,a`) trains once.
-  const kinds = [...new Set(options.kinds ?? TELEMETRY_TARGETS.map((t) => t.kind))];
-  // `--kinds ","`, `""` or `" "` reach here as []: training nothing and exiting 0 would look like success.
-  if (kinds.length === 0) throw new UsageError(`--kinds: expected at least one model kind, comma-separated; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
-  const targets = kinds.map((k) => {
-    const t = TELEMETRY_TARGETS.find((x) => x.kind === k);
-    if (!t) throw new UsageError(`--kinds: unknown model kind ${JSON.stringify(k)}; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
-    return t;
-  });
+  const targets = trainingTargets(options.kinds);
   const [span] = await warehouse.query<{ n: number; lo: number; hi: number }>(
     `SELECT count() AS n, toUnixTimestamp64Milli(min(ts)) AS lo, toUnixTimestamp64Milli(max(ts)) AS hi FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched`,
   );

@@ -8,6 +8,7 @@ import { ConfigError } from '../../errors.ts';
 import { chdbDir, loadConfig, modelDir, type EdgelatConfig } from '../config.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
+import { pendingMigrations } from '../warehouse/migrations.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
 /** Options of {@link configuredWarehouse} and {@link withModelRegistry}. */
@@ -28,6 +29,24 @@ export interface OpenOptions {
 export function assertWarehouseWritten(config: Pick<EdgelatConfig, 'dataDir' | 'clickhouse'>): void {
   if (config.clickhouse || existsSync(chdbDir(config))) return;
   throw new ConfigError(`EDGELAT_DATA_DIR: no embedded warehouse in ${JSON.stringify(config.dataDir)} (nothing has been written there): run \`edgelat demo\` (npm start) or \`edgelat pipeline run\` first, or set EDGELAT_DATA_DIR to the folder they wrote (default ./.edgelat, relative to the current folder)`);
+}
+
+/**
+ * For a command that only reads: the edgelat tables must be there and up to date, checked without writing
+ * (in place of `migrate()`, which would create a database a mistyped EDGELAT_DATABASE names, or a table
+ * dropped by hand).
+ * @throws {ConfigError} naming EDGELAT_DATABASE when the database does not exist, or naming `edgelat migrate`
+ *   and the migrations when some are not applied.
+ */
+export async function assertMigrated(warehouse: Pick<Warehouse, 'database' | 'query'>): Promise<void> {
+  const pending = await pendingMigrations(warehouse);
+  if (pending === null) {
+    throw new ConfigError(`EDGELAT_DATABASE: no database ${JSON.stringify(warehouse.database)} in the warehouse: run \`edgelat demo\` (npm start), \`edgelat pipeline run\` or \`edgelat migrate\` first, or set EDGELAT_DATABASE to the database they wrote (default edgelat)`);
+  }
+  if (pending.length > 0) {
+    const shown = pending.slice(0, 3).join(', ') + (pending.length > 3 ? ` and ${pending.length - 3} more` : '');
+    throw new ConfigError(`database ${JSON.stringify(warehouse.database)} lacks ${pending.length} migration(s) of this edgelat (${shown}): run \`edgelat migrate\` first`);
+  }
 }
 
 /**
@@ -52,15 +71,19 @@ export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2
 
 /**
  * Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after.
- * @param options.existing  See {@link OpenOptions.existing}. @throws {ConfigError} from {@link assertWarehouseWritten}.
+ * @param options.existing  See {@link OpenOptions.existing}.
+ * @param options.migrate   Apply pending migrations first; false for a command that only reads: the tables are then
+ *   checked ({@link assertMigrated}). @default true
+ * @throws {ConfigError} from {@link assertWarehouseWritten} and {@link assertMigrated}.
  */
-export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: Pick<OpenOptions, 'existing'> = {}): Promise<void> {
+export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: Pick<OpenOptions, 'existing'> & { migrate?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   if (options.existing) assertWarehouseWritten({ dataDir: config.dataDir, clickhouse: null });
   const { ModelRegistry } = await import('../model/registry.ts');
   const warehouse = openWarehouse(config);
   try {
-    await warehouse.migrate();
+    if (options.migrate === false) await assertMigrated(warehouse);
+    else await warehouse.migrate();
     await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
   } finally {
     await warehouse.close();

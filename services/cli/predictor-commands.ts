@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
-import { numberFlag, intFlag } from './common.ts';
+import { assertReadableFile, intFlag, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
@@ -42,7 +42,7 @@ export function registerPredictorCommands(program: Command): void {
       const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {
         await recommendCommand(warehouse, registry, opts);
-      });
+      }, { existing: true, migrate: false });
     });
 
   const chips = program.command('chips').description('the chip catalog (table chips): list, import');
@@ -55,7 +55,7 @@ export function registerPredictorCommands(program: Command): void {
       await withModelRegistry(async (warehouse) => {
         const rows = await loadCatalog(warehouse);
         process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : formatChips(rows));
-      });
+      }, { existing: true, migrate: false });
     });
   chips
     .command('import')
@@ -64,6 +64,7 @@ export function registerPredictorCommands(program: Command): void {
     .option('--json', 'print {written, added, problems} as JSON', false)
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
+      assertReadableFile(file, `chips import ${JSON.stringify(file)}`);
       await withModelRegistry(async (warehouse) => {
         if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
       });

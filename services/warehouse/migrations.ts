@@ -85,6 +85,47 @@ function createdObjects(m: Migration): string[] {
   });
 }
 
+/** What a migration run does with one migration: apply it for the first time, or again (its tables or views are missing). */
+interface PlannedMigration {
+  migration: Migration;
+  /** Tables and views of an applied migration that are missing ([] for a new one). */
+  missing: string[];
+  again: boolean;
+}
+
+/**
+ * The migrations a run applies, from what the database records and holds (read only).
+ * Migrations are idempotent (CREATE … IF NOT EXISTS, ALTER … MODIFY SETTING): once an applied one is missing a
+ * table or view it creates (dropped by hand), it and every applied one after it run again.
+ * @throws {WarehouseError} if an applied migration's file was edited since (checksum differs).
+ */
+async function planMigrations(w: Pick<Warehouse, 'database' | 'query'>, dir: string, recorded: boolean): Promise<PlannedMigration[]> {
+  const db = w.database;
+  const applied = new Map(
+    (recorded ? await w.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`) : []).map((r) => [r.version, r]),
+  );
+  const existing = new Set((await w.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((r) => r.name));
+  const plan: PlannedMigration[] = [];
+  let repairing = false;
+  for (const m of loadMigrations(db, dir)) {
+    const previous = applied.get(m.version);
+    if (!previous) {
+      plan.push({ migration: m, missing: [], again: false });
+      continue;
+    }
+    if (previous.checksum !== m.checksum) {
+      throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
+    }
+    const missing = createdObjects(m).filter((name) => !existing.has(name));
+    repairing ||= missing.length > 0;
+    if (repairing) plan.push({ migration: m, missing, again: true });
+  }
+  return plan;
+}
+
+/** How a planned migration is reported: its name, or `<name> (again: <missing> missing)`. */
+const describePlanned = (p: PlannedMigration): string => (p.again ? `${p.migration.name} (again${p.missing.length > 0 ? `: ${p.missing.join(', ')} missing` : ''})` : p.migration.name);
+
 /**
  * Apply the migrations of `dir` not yet recorded in `<db>.schema_migrations`,
  * in version order, recording each (version, name, sha256). The same code for
@@ -99,31 +140,25 @@ export async function applyMigrations(w: Pick<Warehouse, 'database' | 'exec' | '
   await w.exec(
     `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
   );
-  const applied = new Map(
-    (await w.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${db}.schema_migrations`)).map((r) => [r.version, r]),
-  );
-  const existing = new Set((await w.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((r) => r.name));
   const done: string[] = [];
-  // Migrations are idempotent (CREATE … IF NOT EXISTS, ALTER … MODIFY SETTING): once an applied one is missing a
-  // table or view it creates (dropped by hand), it and every applied one after it run again.
-  let repairing = false;
-  for (const m of loadMigrations(db, dir)) {
-    const previous = applied.get(m.version);
-    if (previous) {
-      if (previous.checksum !== m.checksum) {
-        throw new WarehouseError(`migration ${m.name} was edited after it was applied (checksum differs); add a new migration instead`, null);
-      }
-      const missing = createdObjects(m).filter((name) => !existing.has(name));
-      repairing ||= missing.length > 0;
-      if (repairing) {
-        for (const statement of m.statements) await w.exec(statement);
-        done.push(`${m.name} (again${missing.length > 0 ? `: ${missing.join(', ')} missing` : ''})`);
-      }
-      continue;
-    }
-    for (const statement of m.statements) await w.exec(statement);
-    await w.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, checksum: m.checksum }]);
-    done.push(m.name);
+  for (const p of await planMigrations(w, dir, true)) {
+    for (const statement of p.migration.statements) await w.exec(statement);
+    if (!p.again) await w.insert(`${db}.schema_migrations`, [{ version: p.migration.version, name: p.migration.name, checksum: p.migration.checksum }]);
+    done.push(describePlanned(p));
   }
   return done;
+}
+
+/**
+ * What {@link applyMigrations} would apply, without changing anything (for commands that only read).
+ * @returns null when the database does not exist; else the names it would apply, as applyMigrations reports
+ *   them ([] when up to date).
+ * @throws {WarehouseError} as applyMigrations, for an edited applied migration.
+ */
+export async function pendingMigrations(w: Pick<Warehouse, 'database' | 'query'>, dir = MIGRATIONS_DIR): Promise<string[] | null> {
+  const db = w.database;
+  const [found] = await w.query<{ databases: number; recorded: number }>(
+    'SELECT (SELECT count() FROM system.databases WHERE name = {db:String}) AS databases, (SELECT count() FROM system.tables WHERE database = {db:String} AND name = \'schema_migrations\') AS recorded', { db });
+  if (Number(found?.databases ?? 0) === 0) return null;
+  return (await planMigrations(w, dir, Number(found?.recorded ?? 0) > 0)).map(describePlanned);
 }

@@ -10,7 +10,7 @@
  * telemetry` prints the C4 report.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -224,10 +224,11 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // The checks that need no data run on fresh data dirs (one each, so they run side by side);
     // the unknown chip on the demo's, which has the benchmark.
     const dir = (): string => mkdtempSync(join(tmpdir(), 'edgelat-model-cli-fresh-'));
-    // A warehouse folder with nothing in it yet (predict refuses a data dir without one: cli.test.ts).
-    const withWarehouse = (d: string): string => (mkdirSync(join(d, 'chdb')), d);
+    // Tables and nothing in them (predict refuses a data dir without a warehouse, or without the tables: cli.test.ts).
+    const migrated = dir();
+    expect((await edgelat(['migrate'], migrated)).code).toBe(0);
     const [noChampion, loadKey, loadRange, kinds, chip] = await Promise.all([
-      edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], withWarehouse(dir())),
+      edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], migrated),
       edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'foo=1'], dir()),
       edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'gpu_util=1.5'], dir()),
       edgelat(['model', 'train', '--kinds', 'total_ms_p50,nope'], dir()),

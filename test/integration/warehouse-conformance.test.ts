@@ -4,13 +4,14 @@
  * to the SQL endpoint, which runs over chdb in a child process (chdb allows one
  * data folder per process).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarehouseError } from '../../errors.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
+import { pendingMigrations } from '../../services/warehouse/migrations.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -45,12 +46,30 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
     expect(applied.length).toBeGreaterThan(0);
   });
 
-  it('migrate re-creates a table dropped by hand, re-applying its migration and the ones after it', async () => {
+  it('migrate re-creates a table dropped by hand, re-applying its migration and the ones after it; pendingMigrations says so first without writing', async () => {
+    expect(await pendingMigrations(w)).toEqual([]);
     await w.exec(`DROP TABLE ${w.database}.chips`);
+    const planned = ['0008_latency_model.sql (again: chips missing)', '0009_alert_deliveries.sql (again)', '0010_shadows.sql (again)'];
+    expect(await pendingMigrations(w)).toEqual(planned);
+    expect(await pendingMigrations(w)).toEqual(planned);
     const again = await w.migrate();
-    expect(again).toEqual(['0008_latency_model.sql (again: chips missing)', '0009_alert_deliveries.sql (again)', '0010_shadows.sql (again)']);
+    expect(again).toEqual(planned);
     expect(await w.query(`SELECT name FROM system.tables WHERE database = {db:String} AND name = 'chips'`, { db: w.database })).toEqual([{ name: 'chips' }]);
     expect(await w.migrate()).toEqual([]);
+  });
+
+  it('pendingMigrations: null for a database that does not exist, every file for one without schema_migrations; nothing created', async () => {
+    const files = readdirSync(new URL('../../sql/migrations/', import.meta.url)).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort();
+    const missing = randomDb('conf_missing');
+    const view = { database: missing, query: w.query.bind(w) };
+    expect(await pendingMigrations(view)).toBeNull();
+    expect(await w.query('SELECT count() AS n FROM system.databases WHERE name = {db:String}', { db: missing })).toEqual([{ n: 0 }]);
+    await w.exec(`CREATE DATABASE ${missing}`);
+    try {
+      expect(await pendingMigrations(view)).toEqual(files);
+    } finally {
+      await w.exec(`DROP DATABASE ${missing}`);
+    }
   });
 
   it('DateTime64(3) round trips at millisecond precision, also as a bound parameter', async () => {

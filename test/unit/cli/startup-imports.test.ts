@@ -52,6 +52,7 @@ describe('CLI start-up', () => {
   it('report loads the chart renderer when it runs', async () => {
     // No data: the report exits 1 (no request matches), after rendering its empty charts.
     const out = join(dataDir, 'report');
+    expect((await loaded(['migrate'])).code).toBe(0); // the report reads the tables, and does not create them
     const r = await loaded(['report', 'load-latency', '--out', out, '--quiet']);
     expect(r.code).toBe(1);
     expect(r.packages).toEqual(expect.arrayContaining(['chdb', 'vega', 'vega-lite']));
