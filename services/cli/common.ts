@@ -23,6 +23,18 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
   };
 }
 
+/**
+ * Parse an interface flag (`--host`, `--metrics-host`): an address or host name, surrounding blanks dropped.
+ * An empty value is refused: Node would listen on every interface (an unset `$HOST` in a script).
+ */
+export function hostFlag(name: string) {
+  return (value: string): string => {
+    const host = value.trim();
+    if (host === '' || /\s/.test(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(value)}`);
+    return host;
+  };
+}
+
 /** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL. */
 export function checkWebhookUrl(url: string): string {
   if (!isHttpUrl(url)) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);

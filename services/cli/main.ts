@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, intFlag } from './common.ts';
+import { alertStatesFlag, hostFlag, intFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -156,7 +156,7 @@ program
   .description('serve the embedded warehouse until Ctrl-C: the predictor HTTP API (predict, recommend, gate, profile, chips, correlations, /healthz, /metrics, /openapi.json) and ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools)')
   .addOption(new Option('--port <port>', 'TCP port of the predictor API (0 = any free port)').default(8080).argParser(intFlag('--port', 0, 65_535)))
   .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface (0 = any free port)').default(8123).argParser(intFlag('--sql-port', 0, 65_535)))
-  .option('--host <host>', 'interface to listen on (no authentication: keep it local)', '127.0.0.1')
+  .addOption(new Option('--host <host>', 'interface to listen on (no authentication: keep it local)').default('127.0.0.1').argParser(hostFlag('--host')))
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
   .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number }) => {
@@ -187,7 +187,7 @@ program
   .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, shadow, sink, alerts; default join,correlation,sink, with shadow when EDGELAT_SHADOWS=true, with alerts when --alerts-webhook is given)')
   .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances; exits 3 when Kafka\'s retention deleted input records before they were read', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
-  .option('--metrics-host <host>', 'interface of /healthz and /metrics', '0.0.0.0')
+  .addOption(new Option('--metrics-host <host>', 'interface of /healthz and /metrics').default('0.0.0.0').argParser(hostFlag('--metrics-host')))
   .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
@@ -334,6 +334,7 @@ registerGateCommand(program);
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
   if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
+  if (/^getaddrinfo ENOTFOUND|^listen EADDRNOTAVAIL/.test(message)) return ` (not an address of this machine: check ${process.argv[2] === 'serve' ? '--host' : '--metrics-host'})`;
   if (/EADDRINUSE/.test(message)) return ` (another process listens there: pick another port with ${process.argv[2] === 'serve' ? '--port or --sql-port' : '--metrics-port'}; 0 = any free port)`;
   return '';
 }

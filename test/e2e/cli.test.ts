@@ -151,6 +151,9 @@ describe('edgelat CLI', () => {
     expect([states.code, errLines(states.stderr)]).toEqual([2, ['edgelat: --alerts-states filters what --alerts-webhook posts: give --alerts-webhook too']]);
     const ports = await edgelat(['serve', '--port', '18123', '--sql-port', '18123'], dataDir);
     expect([ports.code, errLines(ports.stderr)]).toEqual([2, ['edgelat: --port and --sql-port are both 18123: the API and the ClickHouse interface need a port each (0 = any free port)']]);
+    // An empty interface (an unset $HOST in a script) would listen on every interface: refused.
+    const host = await edgelat(['serve', '--host', ' '], dataDir);
+    expect([host.code, errLines(host.stderr)[0]]).toEqual([2, 'edgelat: option \'--host <host>\' argument \' \' is invalid. --host must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got " "']);
     const version = await edgelat(['--version'], dataDir);
     expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
     const help = await edgelat(['--help'], dataDir);
