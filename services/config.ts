@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseCron } from './model/lifecycle.ts';
@@ -210,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
       `bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}, at most 1000 slides`,
     );
   }
+  const dataDirProblem = dataDirIssue(resolve(e.EDGELAT_DATA_DIR));
+  if (dataDirProblem) throw new ConfigError(`bad configuration: EDGELAT_DATA_DIR=${JSON.stringify(e.EDGELAT_DATA_DIR)}: ${dataDirProblem}`);
   let alerts: AlertPolicy;
   try {
     alerts = alertPolicy({
@@ -257,6 +260,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     retrainCron: e.EDGELAT_RETRAIN_CRON ?? null,
     retrainWindowMs: e.EDGELAT_RETRAIN_WINDOW_MS,
   };
+}
+
+/**
+ * What is wrong with a data dir that exists: a file, or an embedded warehouse folder itself (`…/.edgelat/chdb`
+ * given for `…/.edgelat`: ClickHouse keeps its `metadata` and `store` folders there). null when it is fine or not there yet.
+ */
+function dataDirIssue(dir: string): string | null {
+  if (!existsSync(dir)) return null;
+  if (!statSync(dir).isDirectory()) return 'is a file, not a folder';
+  if (existsSync(join(dir, 'metadata')) && existsSync(join(dir, 'store'))) return `is an embedded warehouse itself: set it to the folder that holds it, ${JSON.stringify(dirname(dir))}`;
+  return null;
 }
 
 /** Folder of the embedded warehouse inside the data dir. */

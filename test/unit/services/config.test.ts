@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../errors.ts';
 import { loadConfig } from '../../../services/config.ts';
@@ -41,6 +44,17 @@ describe('loadConfig', () => {
     expect([c.shadows.tolerance, c.alerts.threshold, c.shadows.sloP99Ms]).toEqual([0.25, 0.5, 0.5]);
     const d = loadConfig({});
     expect([d.shadows.tolerance, d.alerts.threshold, d.alerts.hysteresis, d.shadows.sloP99Ms]).toEqual([0.1, 0.5, 0.1, null]);
+  });
+
+  it('refuses a data dir that is a file, or an embedded warehouse folder itself (…/.edgelat/chdb for …/.edgelat)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'edgelat-config-'));
+    writeFileSync(join(root, 'afile'), '');
+    expect(() => loadConfig({ EDGELAT_DATA_DIR: join(root, 'afile') })).toThrow(`bad configuration: EDGELAT_DATA_DIR=${JSON.stringify(join(root, 'afile'))}: is a file, not a folder`);
+    for (const d of ['metadata', 'store']) mkdirSync(join(root, 'data', 'chdb', d), { recursive: true });
+    expect(() => loadConfig({ EDGELAT_DATA_DIR: join(root, 'data', 'chdb') }))
+      .toThrow(`bad configuration: EDGELAT_DATA_DIR=${JSON.stringify(join(root, 'data', 'chdb'))}: is an embedded warehouse itself: set it to the folder that holds it, ${JSON.stringify(join(root, 'data'))}`);
+    // The folder that holds it, and one not there yet, are fine.
+    expect([loadConfig({ EDGELAT_DATA_DIR: join(root, 'data') }).dataDir, loadConfig({ EDGELAT_DATA_DIR: join(root, 'new') }).dataDir]).toEqual([join(root, 'data'), join(root, 'new')]);
   });
 
   it('treats an empty value as unset: the default applies, never 0', () => {

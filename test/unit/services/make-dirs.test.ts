@@ -20,7 +20,9 @@ describe('makeDirs', () => {
   it('names the level that cannot be created when a parent is a file (ENOTDIR)', () => {
     writeFileSync(join(root, 'file'), 'x');
     expect(() => makeDirs(join(root, 'file', 'sub', 'deeper'))).toThrow(`cannot create the folder ${JSON.stringify(join(root, 'file', 'sub'))}`);
-    expect(() => makeDirs(join(root, 'file', 'sub'))).toThrow(/ENOTDIR/);
+    expect(() => makeDirs(join(root, 'file', 'sub'))).toThrow(`cannot create the folder ${JSON.stringify(join(root, 'file', 'sub'))}: ${JSON.stringify(join(root, 'file'))} is a file, not a folder`);
+    const error = (() => { try { makeDirs(join(root, 'file', 'sub')); } catch (e) { return e as Error; } })();
+    expect((error?.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
   });
 
   // Node's mkdirSync(..., { recursive: true }) loops without end here (ENOENT from a folder that exists).
