@@ -38,7 +38,7 @@ export function registerGateCommand(program: Command): void {
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
-    .addOption(new Option('--z <z>', 'normal quantile of each side of the uncertainty band').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
+    .addOption(new Option('--z <z>', 'half-width of the uncertainty band in standard deviations (a z-score: 0.95 leaves about 17 % above the band\'s top one-sided, not 5 %)').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
     .option('--details', 'with --backtest --json: every rollout with the gate\'s answer and what happened', false)
     .option('--json', 'print the answer as JSON', false)
     .addHelpText('after', `

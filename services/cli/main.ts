@@ -102,9 +102,9 @@ program
 program
   .command('sql')
   .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
-  .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched"')
+  .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)")')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
-  .option('-p, --param <name=value...>', 'bound query parameter (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('-p, --param <name=value...>', 'bound query parameter (repeatable); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => [...prev, v])
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; table functions and SETTINGS clauses too)', false)
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }) => {
     if (query.trim() === '') throw new UsageError('the query is empty');

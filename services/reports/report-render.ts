@@ -76,7 +76,9 @@ function header(r: LoadLatencyReport): string[] {
     `Data: ${r.requests.toLocaleString('en-US')} requests with a load sample (${scope(r)}).`,
     r.options.bucketWidth !== undefined
       ? `Load buckets: fixed bins of ${m} of width ${r.options.bucketWidth}.`
-      : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(load).join(', ')}).`,
+      : r.edges.length === 0
+        ? `Load buckets: deciles of ${m} (none: no request to cut).`
+        : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(load).join(', ')}).`,
     'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
     ...(r.requests > 0 && r.correlation.length === 0 ? [`No rolling correlation of ${m} for these servers: the correlation processor correlates cpu_util, gpu_util, queue_depth, concurrency and requests_per_s.`] : []),
   ];

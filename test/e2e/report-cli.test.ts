@@ -233,6 +233,7 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(r.code).toBe(1);
     expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches chip no-such-chip with a value of cpu_util; the files hold empty tables/));
     expect(existsSync(join(empty, 'report.html'))).toBe(true);
+    expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
   }, 60_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {
