@@ -30,7 +30,7 @@ import {
   validate,
   type FieldError,
 } from './schemas.ts';
-import { BadRequestError, NotFoundError, type PredictorBackend } from './types.ts';
+import { BadRequestError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -154,7 +154,7 @@ export function parseJsonBody(text: string): unknown {
 function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message);
-  if (error instanceof NotFoundError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
+  if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const { code, statusCode, message } = error as Partial<FastifyError>;
   const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());
   switch (code) {

@@ -39,7 +39,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
 import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
-import { NotFoundError } from './types.ts';
+import { NoEvidenceError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 import { nearestNames } from '../names.ts';
@@ -102,7 +102,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
   if (newest.length === 0) {
     const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
-    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (${models.length > 0 ? `models: ${models.join(', ')}` : `it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first`})`);
+    // An unknown model of a fleet is a mistyped --model; in a warehouse with no telemetry at all, there is nothing to gate on.
+    if (models.length === 0) throw new NoEvidenceError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
+    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ')})`);
   }
   if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const end = Math.max(...newest.map((r) => Number(r.t)));

@@ -169,3 +169,11 @@ export class BadRequestError extends Error {
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
+
+/**
+ * The request is valid but the warehouse holds too little to answer it (no telemetry yet, too few requests):
+ * the CLI exits 1 (gate: 70), not as for bad usage; the API answers 404.
+ */
+export class NoEvidenceError extends Error {
+  override readonly name = 'NoEvidenceError';
+}

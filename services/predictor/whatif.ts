@@ -30,12 +30,10 @@
 import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { NoEvidenceError } from './types.ts';
 import { nearestNames } from '../names.ts';
 
-/** The request is valid but the warehouse holds too little to answer it (the CLI exits 1, not 2: not bad usage). */
-export class NoEvidenceError extends Error {
-  override readonly name = 'NoEvidenceError';
-}
+export { NoEvidenceError };
 
 /** What the what-if needs to know about a server (times in ms). */
 export interface ServerObservations {

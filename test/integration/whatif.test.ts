@@ -85,6 +85,8 @@ describe('capacity what-if against the simulator (F4)', () => {
       await expect(loadServerObservations(empty, 'edge-01')).rejects.toThrow(NoEvidenceError);
       await expect(loadServerObservations(empty, 'edge-01')).rejects.toThrow(/\(it holds no telemetry yet: run `edgelat demo` \(npm start\) or the pipeline first\)$/);
       await expect(gateFromWarehouse(empty, { model: 'resnet50', version: 'v2', chip: 'rpi4-cortex-a72', slo_p99_ms: 1 })).rejects.toThrow(/^model: no request of "resnet50" .*\(it holds no telemetry yet/);
+      // Nothing to gate on is not a mistyped --model (NotFoundError: the CLI's bad usage, 64): the gate's error, 70.
+      await expect(gateFromWarehouse(empty, { model: 'resnet50', version: 'v2', chip: 'rpi4-cortex-a72', slo_p99_ms: 1 })).rejects.toBeInstanceOf(NoEvidenceError);
     } finally {
       await empty.close();
     }
