@@ -4,7 +4,7 @@
  * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
@@ -130,3 +130,20 @@ export function unreadable(error: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
 }
 
+
+/**
+ * Options of `command` that take one value and appear more than once in `args` (`--model a --model b`: commander
+ * keeps the last without a word). Options that collect values (variadic: `--param`, `--load`) and flags without a
+ * value are not counted; nothing after a `--` is read.
+ * @param command  The command whose action runs.
+ * @param args     The command line after the program name (process.argv.slice(2)).
+ * @returns        The long names given twice or more, in the command's option order.
+ */
+export function repeatedOptions(command: Pick<Command, 'options'>, args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  const tokens = end < 0 ? args : args.slice(0, end);
+  return command.options
+    .filter((o) => (o.required || o.optional) && !o.variadic && o.long)
+    .filter((o) => tokens.filter((t) => t === o.long || t.startsWith(`${o.long}=`) || (o.short !== undefined && t === o.short)).length > 1)
+    .map((o) => o.long!);
+}

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, hostFlag, intFlag } from './common.ts';
+import { alertStatesFlag, hostFlag, intFlag, repeatedOptions } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -78,7 +78,9 @@ gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat g
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
 // bad variable), also those that read none of it (profile, gate --backtest, model evaluate --format mlperf).
-program.hook('preAction', async () => {
+program.hook('preAction', async (_program, action) => {
+  const twice = repeatedOptions(action, process.argv.slice(2));
+  if (twice.length > 0) throw new UsageError(`${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} given more than once: give ${twice.length === 1 ? 'it' : 'each'} once`);
   await config();
 });
 

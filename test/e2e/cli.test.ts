@@ -154,6 +154,9 @@ describe('edgelat CLI', () => {
     // An empty interface (an unset $HOST in a script) would listen on every interface: refused.
     const host = await edgelat(['serve', '--host', ' '], dataDir);
     expect([host.code, errLines(host.stderr)[0]]).toEqual([2, 'edgelat: option \'--host <host>\' argument \' \' is invalid. --host must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got " "']);
+    // A one-value flag given twice is refused (commander kept the last without a word).
+    const twice = await edgelat(['demo', '--servers', '2', '--servers=3'], dataDir);
+    expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --servers is given more than once: give it once']]);
     const version = await edgelat(['--version'], dataDir);
     expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
     const help = await edgelat(['--help'], dataDir);

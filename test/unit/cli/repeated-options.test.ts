@@ -1,0 +1,37 @@
+/**
+ * repeatedOptions: a one-value option given twice (`--model a --model b`) is named, since commander keeps
+ * the last without a word; variadic options, flags without a value and anything after `--` are not counted.
+ */
+import { Command, Option } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { hostFlag, repeatedOptions } from '../../../services/cli/common.ts';
+
+const command = new Command('gate')
+  .option('--model <id>', 'model')
+  .option('-s, --server <id>', 'server')
+  .option('-p, --param <name=value...>', 'repeatable')
+  .option('--json', 'flag')
+  .addOption(new Option('--z <z>', 'optional value').preset('1'));
+
+describe('repeatedOptions', () => {
+  it('names a one-value option given twice, in the long, --long=value and short spellings', () => {
+    expect(repeatedOptions(command, ['gate', '--model', 'a', '--model', 'b'])).toEqual(['--model']);
+    expect(repeatedOptions(command, ['gate', '--model=a', '--model', 'b', '-s', 'x', '--server=y'])).toEqual(['--model', '--server']);
+    expect(repeatedOptions(command, ['gate', '--z', '1', '--z=2'])).toEqual(['--z']);
+  });
+
+  it('does not count variadic options, flags, a single use, or what follows --', () => {
+    expect(repeatedOptions(command, ['gate', '-p', 'a=1', '-p', 'b=2', '--param', 'c=3'])).toEqual([]);
+    expect(repeatedOptions(command, ['gate', '--json', '--json', '--model', 'a'])).toEqual([]);
+    expect(repeatedOptions(command, ['gate', '--model', 'a', '--', '--model', 'b'])).toEqual([]);
+    // A value that only starts like the option (--modelx) is another word.
+    expect(repeatedOptions(command, ['gate', '--model', 'a', '--modelx', 'b'])).toEqual([]);
+  });
+});
+
+describe('hostFlag', () => {
+  it('keeps an address or name without surrounding blanks, and refuses an empty one (every interface)', () => {
+    expect([hostFlag('--host')(' 127.0.0.1 '), hostFlag('--host')('localhost')]).toEqual(['127.0.0.1', 'localhost']);
+    for (const bad of ['', '  ', 'a b']) expect(() => hostFlag('--host')(bad)).toThrow(`--host must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(bad)}`);
+  });
+});
