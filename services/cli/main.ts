@@ -108,7 +108,7 @@ program
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value...>', 'bound query parameter (repeatable); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => [...prev, v])
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; table functions and SETTINGS clauses too)', false)
-  .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }) => {
+  .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
@@ -117,7 +117,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: !opts.write });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
@@ -125,6 +125,9 @@ program
       if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
       const gap = !opts.write && canonical !== null ? readonlyGap(canonical) : null;
       if (gap !== null) throw new UsageError(`${gap}: add --write to run it`);
+      // ClickHouse prints the query's own FORMAT, whatever --format says: both given is a conflict, not a choice.
+      const own = canonical !== null ? formatClause(canonical) : null;
+      if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query ends with FORMAT ${own} and --format ${opts.format} is given: keep one`);
       if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);

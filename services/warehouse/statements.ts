@@ -44,6 +44,15 @@ export async function canonicalStatement(read: ReadQuery, sql: string): Promise<
   }
 }
 
+/**
+ * The output format a canonical statement ({@link canonicalStatement}) names in its own FORMAT clause, or null.
+ * ClickHouse's canonical text puts the clause on a line of its own (`FORMAT Vertical`); a string or quoted
+ * name that reads FORMAT is not one ({@link codeOf}).
+ */
+export function formatClause(canonical: string): string | null {
+  return /^FORMAT (\w+)$/m.exec(codeOf(canonical))?.[1] ?? null;
+}
+
 /** Whether a canonical statement ({@link canonicalStatement}) writes a file with `INTO OUTFILE`. */
 export function writesFile(canonical: string): boolean {
   return /\bINTO\s+OUTFILE\b/i.test(codeOf(canonical));

@@ -165,6 +165,8 @@ describe('edgelat CLI', () => {
     // list of 11 here), not its whole message; a query that parses but fails is ClickHouse's error, exit 1.
     const badSql = await edgelat(['sql', 'SELECT nonsense FROM'], dataDir);
     expect([badSql.code, badSql.stderr]).toEqual([2, 'edgelat: syntax error at position 21 (end of query): expected one of table, table function, subquery or list of joined tables, table or subquery or table function, element of expression with optional alias, SELECT or EXPLAIN subquery, function, function name (and 3 more)\n']);
+    const formats = await edgelat(['sql', 'SELECT 1 FORMAT Vertical', '--format', 'csv'], dataDir);
+    expect([formats.code, errLines(formats.stderr), formats.stdout]).toEqual([2, ['edgelat: the query ends with FORMAT Vertical and --format csv is given: keep one'], '']);
     const unknown = await edgelat(['sql', 'SELECT nonsense FROM system.one'], dataDir);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^edgelat: query failed: Code: 47\. DB::Exception: Unknown expression identifier `nonsense`/m);

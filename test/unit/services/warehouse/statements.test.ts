@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
+import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -22,6 +22,14 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     await w.close();
   });
   const canonical = (sql: string) => canonicalStatement((q, p) => w.query(q, p), sql);
+
+  it('finds the FORMAT clause in ClickHouse\'s canonical text, and not a string, alias or column that reads format', async () => {
+    const found = async (sql: string) => formatClause((await canonical(sql))!);
+    expect(await found('select 1 as x format Vertical settings max_threads = 1')).toBe('Vertical');
+    expect(await found('SELECT 1 FORMAT CSVWithNames')).toBe('CSVWithNames');
+    expect(await found("SELECT 'FORMAT CSV' AS format")).toBeNull();
+    expect(await found(`SELECT x AS FORMAT, 'a\nFORMAT TSV' FROM ${w.database}.c`)).toBeNull();
+  });
 
   it.each([
     ['select 1; drop table t'],
