@@ -133,8 +133,9 @@ export function unreadable(error: unknown): string {
 
 /**
  * Options of `command` that take one value and appear more than once in `args` (`--model a --model b`: commander
- * keeps the last without a word). Options that collect values (variadic: `--param`, `--load`) and flags without a
- * value are not counted; nothing after a `--` is read.
+ * keeps the last without a word). Options that collect values are not counted: variadic ones (`--param`, `--load`)
+ * and those whose parser adds each value to the previous ones (`gate --servers a --servers b`: fed two values, it
+ * returns both in an array). Flags without a value are not counted either; nothing after a `--` is read.
  * @param command  The command whose action runs.
  * @param args     The command line after the program name (process.argv.slice(2)).
  * @returns        The long names given twice or more, in the command's option order.
@@ -143,7 +144,19 @@ export function repeatedOptions(command: Pick<Command, 'options'>, args: readonl
   const end = args.indexOf('--');
   const tokens = end < 0 ? args : args.slice(0, end);
   return command.options
-    .filter((o) => (o.required || o.optional) && !o.variadic && o.long)
+    .filter((o) => (o.required || o.optional) && !o.variadic && !collects(o) && o.long)
     .filter((o) => tokens.filter((t) => t === o.long || t.startsWith(`${o.long}=`) || (o.short !== undefined && t === o.short)).length > 1)
     .map((o) => o.long!);
+}
+
+/** Whether an option's parser collects its values: fed `a` then `b` (with the first result as the previous value), it returns both. */
+function collects(option: Command['options'][number]): boolean {
+  const parse = option.parseArg as ((value: string, previous: unknown) => unknown) | undefined;
+  if (!parse) return false;
+  try {
+    const both = parse('b', parse('a', undefined));
+    return Array.isArray(both) && both.length === 2;
+  } catch {
+    return false; // a validating parser (an integer, a host) refuses the probe: one value
+  }
 }

@@ -4,24 +4,28 @@
  */
 import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { hostFlag, repeatedOptions } from '../../../services/cli/common.ts';
+import { hostFlag, intFlag, repeatedOptions } from '../../../services/cli/common.ts';
 
 const command = new Command('gate')
   .option('--model <id>', 'model')
   .option('-s, --server <id>', 'server')
   .option('-p, --param <name=value...>', 'repeatable')
   .option('--json', 'flag')
-  .addOption(new Option('--z <z>', 'optional value').preset('1'));
+  .addOption(new Option('--z <z>', 'optional value').preset('1'))
+  .option('--servers <ids>', 'collects, like gate\'s', (v: string, previous?: string[]) => [...(previous ?? []), ...v.split(',')])
+  .addOption(new Option('--port <n>', 'validated').argParser(intFlag('--port', 0, 65_535)));
 
 describe('repeatedOptions', () => {
   it('names a one-value option given twice, in the long, --long=value and short spellings', () => {
     expect(repeatedOptions(command, ['gate', '--model', 'a', '--model', 'b'])).toEqual(['--model']);
     expect(repeatedOptions(command, ['gate', '--model=a', '--model', 'b', '-s', 'x', '--server=y'])).toEqual(['--model', '--server']);
     expect(repeatedOptions(command, ['gate', '--z', '1', '--z=2'])).toEqual(['--z']);
+    expect(repeatedOptions(command, ['gate', '--port', '1', '--port', '2'])).toEqual(['--port']);
   });
 
   it('does not count variadic options, flags, a single use, or what follows --', () => {
     expect(repeatedOptions(command, ['gate', '-p', 'a=1', '-p', 'b=2', '--param', 'c=3'])).toEqual([]);
+    expect(repeatedOptions(command, ['gate', '--servers', 'a', '--servers', 'b,c'])).toEqual([]);
     expect(repeatedOptions(command, ['gate', '--json', '--json', '--model', 'a'])).toEqual([]);
     expect(repeatedOptions(command, ['gate', '--model', 'a', '--', '--model', 'b'])).toEqual([]);
     // A value that only starts like the option (--modelx) is another word.
