@@ -135,7 +135,8 @@ export function unreadable(error: unknown): string {
  * Options of `command` that take one value and appear more than once in `args` (`--model a --model b`: commander
  * keeps the last without a word). Options that collect values are not counted: variadic ones (`--param`, `--load`)
  * and those whose parser adds each value to the previous ones (`gate --servers a --servers b`: fed two values, it
- * returns both in an array). Flags without a value are not counted either; nothing after a `--` is read.
+ * returns both in an array). Flags without a value are not counted either; nothing after a `--` is read. A short
+ * option counts with its value attached too (`-fcsv`).
  * @param command  The command whose action runs.
  * @param args     The command line after the program name (process.argv.slice(2)).
  * @returns        The long names given twice or more, in the command's option order.
@@ -145,7 +146,7 @@ export function repeatedOptions(command: Pick<Command, 'options'>, args: readonl
   const tokens = end < 0 ? args : args.slice(0, end);
   return command.options
     .filter((o) => (o.required || o.optional) && !o.variadic && !collects(o) && o.long)
-    .filter((o) => tokens.filter((t) => t === o.long || t.startsWith(`${o.long}=`) || (o.short !== undefined && t === o.short)).length > 1)
+    .filter((o) => tokens.filter((t) => t === o.long || t.startsWith(`${o.long}=`) || (o.short !== undefined && t.startsWith(o.short) && !t.startsWith('--'))).length > 1)
     .map((o) => o.long!);
 }
 

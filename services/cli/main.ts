@@ -127,7 +127,7 @@ program
       if (gap !== null) throw new UsageError(`${gap}: add --write to run it`);
       // ClickHouse prints the query's own FORMAT, whatever --format says: both given is a conflict, not a choice.
       const own = canonical !== null ? formatClause(canonical) : null;
-      if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query ends with FORMAT ${own} and --format ${opts.format} is given: keep one`);
+      if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query has FORMAT ${own} and --format ${opts.format} is given: keep one`);
       if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
       const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
       process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
@@ -282,11 +282,12 @@ model
     const [{ withModelRegistry }, { formatTrainResults, trainingTargets, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     trainingTargets(kinds); // --kinds is checked before the warehouse is opened
-    // It trains on what the pipeline wrote: a data dir without a warehouse is refused, not created.
+    // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
+    // missing table is refused (a migration here would create an empty one and answer "no requests").
     await withModelRegistry(async (warehouse, registry, config) => {
       const results = await trainTelemetryModels(warehouse, registry, { kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error') });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
-    }, { existing: true });
+    }, { existing: true, migrate: false });
   });
 
 model

@@ -56,8 +56,10 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     throw error;
   }
   const port = (s: { server: { address(): unknown } }): number => (s.server.address() as { port: number }).port;
-  process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${options.host}:${port(api)} `
-    + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${options.host}:${port(endpoint)}; Ctrl-C stops\n`);
+  // An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2): http://[::1]:8080.
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
+    + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -101,8 +101,10 @@ describe('edgelat CLI', () => {
     expect([chips.code, errLines(chips.stderr)]).toEqual([2, [`edgelat: chips import ${JSON.stringify(join(missing, 'chips.csv'))}: no such file`]]);
     expect(existsSync(missing)).toBe(false);
     // A mistyped EDGELAT_DATABASE on a warehouse that exists: refused without creating the database (no migration runs).
-    const noDb = await edgelat(['whatif', '--server', 'edge-01'], dataDir, undefined, { EDGELAT_DATABASE: 'edgelat_typo' });
-    expect([noDb.code, errLines(noDb.stderr)]).toEqual([1, ['edgelat: EDGELAT_DATABASE: no database "edgelat_typo" in the warehouse: run `edgelat demo` (npm start), `edgelat pipeline run` or `edgelat migrate` first, or set EDGELAT_DATABASE to the database they wrote (default edgelat)']]);
+    // One after the other: chdb lets one process at a time open a data dir.
+    const noDb = [];
+    for (const args of [['whatif', '--server', 'edge-01'], ['model', 'train']]) noDb.push(await edgelat(args, dataDir, undefined, { EDGELAT_DATABASE: 'edgelat_typo' }));
+    expect(noDb.map((r) => [r.code, errLines(r.stderr)])).toEqual(noDb.map(() => [1, ['edgelat: EDGELAT_DATABASE: no database "edgelat_typo" in the warehouse: run `edgelat demo` (npm start), `edgelat pipeline run` or `edgelat migrate` first, or set EDGELAT_DATABASE to the database they wrote (default edgelat)']]));
     // ClickHouse keeps a database's definition in metadata/<name>.sql.
     expect(['edgelat', 'edgelat_typo'].map((db) => existsSync(join(dataDir, 'chdb', 'metadata', `${db}.sql`)))).toEqual([true, false]);
   });
@@ -166,7 +168,7 @@ describe('edgelat CLI', () => {
     const badSql = await edgelat(['sql', 'SELECT nonsense FROM'], dataDir);
     expect([badSql.code, badSql.stderr]).toEqual([2, 'edgelat: syntax error at position 21 (end of query): expected one of table, table function, subquery or list of joined tables, table or subquery or table function, element of expression with optional alias, SELECT or EXPLAIN subquery, function, function name (and 3 more)\n']);
     const formats = await edgelat(['sql', 'SELECT 1 FORMAT Vertical', '--format', 'csv'], dataDir);
-    expect([formats.code, errLines(formats.stderr), formats.stdout]).toEqual([2, ['edgelat: the query ends with FORMAT Vertical and --format csv is given: keep one'], '']);
+    expect([formats.code, errLines(formats.stderr), formats.stdout]).toEqual([2, ['edgelat: the query has FORMAT Vertical and --format csv is given: keep one'], '']);
     const unknown = await edgelat(['sql', 'SELECT nonsense FROM system.one'], dataDir);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^edgelat: query failed: Code: 47\. DB::Exception: Unknown expression identifier `nonsense`/m);

@@ -21,6 +21,7 @@ describe('repeatedOptions', () => {
     expect(repeatedOptions(command, ['gate', '--model=a', '--model', 'b', '-s', 'x', '--server=y'])).toEqual(['--model', '--server']);
     expect(repeatedOptions(command, ['gate', '--z', '1', '--z=2'])).toEqual(['--z']);
     expect(repeatedOptions(command, ['gate', '--port', '1', '--port', '2'])).toEqual(['--port']);
+    expect(repeatedOptions(command, ['gate', '-sx', '-s', 'y'])).toEqual(['--server']);
   });
 
   it('does not count variadic options, flags, a single use, or what follows --', () => {

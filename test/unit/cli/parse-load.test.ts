@@ -1,0 +1,19 @@
+/** parseLoad (`predict --load key=value`): each key once, within its range; a key given twice is refused, not overwritten. */
+import { describe, expect, it } from 'vitest';
+import { parseLoad } from '../../../services/cli/model.ts';
+
+describe('parseLoad', () => {
+  it('reads key=value pairs of the load features', () => {
+    expect(parseLoad(['gpu_util=0.5', 'requests_per_s=4'])).toEqual({ gpu_util: 0.5, requests_per_s: 4 });
+    expect(parseLoad([])).toEqual({});
+  });
+
+  it('refuses a key given twice, naming both values (the last one won without a word)', () => {
+    expect(() => parseLoad(['gpu_util=0.5', 'gpu_util=0.9'])).toThrow('--load gpu_util is given twice (0.5 and 0.9): give it once');
+  });
+
+  it('refuses an unknown key and a utilisation above 1', () => {
+    expect(() => parseLoad(['foo=1'])).toThrow(/^--load "foo=1": expected key=value with key one of /);
+    expect(() => parseLoad(['gpu_util=1.5'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 1.5');
+  });
+});
