@@ -122,7 +122,8 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
 /**
  * Predict a model's latency on a chip under a load with the champion of every telemetry kind (one-shot:
  * the service keeps a {@link LatencyPredictor} instead).
- * @throws {UsageError} when a kind has no champion, the (model, chip) pair has no benchmark prior, or no input size is known.
+ * @throws {NoEvidenceError} when a kind has no champion.
+ * @throws {UsageError} when the (model, chip) pair has no benchmark prior, or no input size is known.
  */
 export async function predictLatency(
   warehouse: Warehouse, registry: ModelRegistry,

@@ -36,7 +36,7 @@ export interface BackendOptions {
 function requestError(error: unknown): never {
   if (error instanceof UsageError) {
     const m = error.message;
-    if (/^no (benchmark|champion)|^unknown (server|model|chip)|has no requests|^chip "[^"]*" is in the chip catalog, but/.test(m)) throw new NotFoundError(m);
+    if (/^no benchmark|^unknown (server|model|chip)|has no requests|^chip "[^"]*" is in the chip catalog, but/.test(m)) throw new NotFoundError(m);
     throw new BadRequestError(m);
   }
   throw error;

@@ -11,7 +11,7 @@ import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
 import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import type { PredictResponse } from './types.ts';
+import { NoEvidenceError, type PredictResponse } from './types.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0, idle), input size in bytes. */
 export interface LatencyRequest {
@@ -97,12 +97,14 @@ export class LatencyPredictor {
 
   /**
    * Predict p50/p90/p99 of total latency and the median i/o and compute, ms.
-   * @throws {UsageError} when a kind has no champion, the (model, chip) pair has no benchmark prior, or no input size is known.
+   * @throws {NoEvidenceError} when a kind has no champion.
+   * @throws {UsageError} when the (model, chip) pair has no benchmark prior, or no input size is known.
    */
   async predict(req: LatencyRequest): Promise<PredictResponse> {
     await this.ensureLoaded();
     for (const target of TELEMETRY_TARGETS) {
-      if (!this.champions.has(target.kind)) throw new UsageError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+      // Nothing trained yet is not bad usage: the request is fine, the warehouse cannot answer it (CLI exit 1, API 404).
+      if (!this.champions.has(target.kind)) throw new NoEvidenceError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);

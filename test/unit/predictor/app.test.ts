@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPredictorApp, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
-import { BadRequestError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
+import { BadRequestError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
   model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
@@ -178,6 +178,9 @@ describe('POST /v1/predict', () => {
     expect(expectProblem(await bad.app.inject(postJson('/v1/predict', PREDICT_BODY)), 400, PROBLEM_TYPES.badRequest).detail).toBe('unknown load key "disk_util"');
     const missing = setup({ predict: async () => { throw new NotFoundError('unknown chip "tpu-v9"'); } });
     expect(expectProblem(await missing.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown chip "tpu-v9"');
+    // Nothing to answer from yet (no champion model, no telemetry): 404 as well, not a 500.
+    const empty = setup({ predict: async () => { throw new NoEvidenceError('no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first'); } });
+    expect(expectProblem(await empty.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toMatch(/^no champion model of kind total_ms_p50/);
   });
 
   it('answers 500 with a generic detail for an unexpected error, and logs it', async () => {
