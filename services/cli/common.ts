@@ -130,7 +130,6 @@ export function unreadable(error: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
 }
 
-
 /**
  * Options of `command` that take one value and appear more than once in `args` (`--model a --model b`: commander
  * keeps the last without a word). Options that collect values are not counted: variadic ones (`--param`, `--load`)
