@@ -53,10 +53,9 @@ export function registerAlertCommands(program: Command): void {
 
 /** Changes from the warehouse's correlation table (sql/reports/alert_changes.sql). */
 async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const [{ assertMigrated, configuredWarehouse }, { readAlertChanges }] = await Promise.all([import('./open-warehouse.ts'), import('../alerts/alert-log.ts')]);
-  const warehouse: Warehouse = await configuredWarehouse(config, { existing: true });
+  const [{ configuredWarehouse }, { readAlertChanges }] = await Promise.all([import('./open-warehouse.ts'), import('../alerts/alert-log.ts')]);
+  const warehouse: Warehouse = await configuredWarehouse(config, { existing: 'tables' });
   try {
-    await assertMigrated(warehouse);
     const changes = await readAlertChanges(warehouse, { sinceMs: opts.since, firingOnly: opts.firingOnly, limit: opts.limit });
     for (const c of changes) print(c);
     if (changes.length === 0) process.stderr.write(`edgelat: no alert state change in ${warehouse.database}.load_latency_correlations${opts.since === undefined ? '' : ' since then'}${opts.firingOnly ? ' into firing' : ''}\n`);

@@ -118,7 +118,7 @@ program
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
     const [{ configuredWarehouse }, { canonicalStatement, formatClause, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
-    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: !opts.write });
+    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
@@ -266,7 +266,7 @@ MLPerf leave one system out (about 40 s on 2 cores):
     }
     if (opts.format === 'telemetry') {
       const [{ withModelRegistry }, { evaluateTelemetryCommand }] = await Promise.all([warehouses(), import('./model.ts')]);
-      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); }, { existing: true, migrate: false });
+      await withModelRegistry(async (warehouse) => { await evaluateTelemetryCommand(warehouse, opts); }, { existing: 'tables' });
       return;
     }
     await (await import('./benchmark.ts')).modelEvaluateCommand(await config(), opts);
@@ -287,7 +287,7 @@ model
     await withModelRegistry(async (warehouse, registry, config) => {
       const results = await trainTelemetryModels(warehouse, registry, { kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error') });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
-    }, { existing: true, migrate: false });
+    }, { existing: 'tables' });
   });
 
 model
@@ -303,7 +303,7 @@ model
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
       process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
-    }, { existing: true, migrate: false });
+    }, { existing: 'tables' });
   });
 
 program
@@ -328,7 +328,7 @@ Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu
     await withModelRegistry(async (warehouse, registry) => {
       const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
       process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));
-    }, { existing: true, migrate: false });
+    }, { existing: 'tables' });
   });
 
 registerPredictorCommands(program);

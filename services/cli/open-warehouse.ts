@@ -15,8 +15,13 @@ import type { Warehouse } from '../warehouse/types.ts';
 export interface OpenOptions {
   /** Reads only: see {@link configuredWarehouse}. @default false */
   readonly?: boolean;
-  /** The command only reads what earlier commands wrote: an embedded warehouse must already exist ({@link assertWarehouseWritten}). @default false */
-  existing?: boolean;
+  /**
+   * What the command needs to exist already, checked without creating anything: `'folder'`, the embedded
+   * warehouse of the data dir ({@link assertWarehouseWritten}; `sql`, which reads any database); `'tables'`, that
+   * and the edgelat tables up to date ({@link assertMigrated}; the commands that read what the pipeline wrote).
+   * Unset: nothing is checked. @default undefined
+   */
+  existing?: 'folder' | 'tables';
 }
 
 /**
@@ -51,7 +56,8 @@ export async function assertMigrated(warehouse: Pick<Warehouse, 'database' | 'qu
 
 /**
  * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
- * @param options.existing  See {@link OpenOptions.existing}. @throws {ConfigError} from {@link assertWarehouseWritten}.
+ * @param options.existing  See {@link OpenOptions.existing}.
+ * @throws {ConfigError} from {@link assertWarehouseWritten} and {@link assertMigrated} (the warehouse closed again).
  * @param options.readonly  Reads only: ClickHouse refuses a change (code 164 READONLY). Embedded: `readonly` = 1 on a
  *   connection of its own (table functions and setting changes refused too). Server: `readonly` = 2 on every request
  *   (@clickhouse/client sends settings of its own with each one, which 1 would refuse). @default false
@@ -59,9 +65,14 @@ export async function assertMigrated(warehouse: Pick<Warehouse, 'database' | 'qu
  */
 export async function configuredWarehouse(config: EdgelatConfig, options: OpenOptions = {}): Promise<Warehouse> {
   if (options.existing) assertWarehouseWritten(config);
-  if (!config.clickhouse) return openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
-  const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
-  return new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
+  let warehouse: Warehouse;
+  if (!config.clickhouse) warehouse = openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
+  else {
+    const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
+    warehouse = new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
+  }
+  if (options.existing === 'tables') await assertMigrated(warehouse).catch(async (error: unknown) => { await warehouse.close(); throw error; });
+  return warehouse;
 }
 
 /** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */
@@ -70,19 +81,18 @@ export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2
 }
 
 /**
- * Run `fn` on the migrated embedded warehouse and the model registry of the configured data dir; close the warehouse after.
- * @param options.existing  See {@link OpenOptions.existing}.
- * @param options.migrate   Apply pending migrations first; false for a command that only reads: the tables are then
- *   checked ({@link assertMigrated}). @default true
+ * Run `fn` on the embedded warehouse and the model registry of the configured data dir; close the warehouse after.
+ * @param options.existing  `'tables'`: the warehouse and its tables must be there ({@link OpenOptions.existing}),
+ *   checked, not created. Unset: pending migrations are applied first (a command that writes: chips import).
  * @throws {ConfigError} from {@link assertWarehouseWritten} and {@link assertMigrated}.
  */
-export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: Pick<OpenOptions, 'existing'> & { migrate?: boolean } = {}): Promise<void> {
+export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: { existing?: 'tables' } = {}): Promise<void> {
   const config = loadConfig();
   if (options.existing) assertWarehouseWritten({ dataDir: config.dataDir, clickhouse: null });
   const { ModelRegistry } = await import('../model/registry.ts');
   const warehouse = openWarehouse(config);
   try {
-    if (options.migrate === false) await assertMigrated(warehouse);
+    if (options.existing) await assertMigrated(warehouse);
     else await warehouse.migrate();
     await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
   } finally {

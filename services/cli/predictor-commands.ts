@@ -42,7 +42,7 @@ export function registerPredictorCommands(program: Command): void {
       const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {
         await recommendCommand(warehouse, registry, opts);
-      }, { existing: true, migrate: false });
+      }, { existing: 'tables' });
     });
 
   const chips = program.command('chips').description('the chip catalog (table chips): list, import');
@@ -55,7 +55,7 @@ export function registerPredictorCommands(program: Command): void {
       await withModelRegistry(async (warehouse) => {
         const rows = await loadCatalog(warehouse);
         process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : formatChips(rows));
-      }, { existing: true, migrate: false });
+      }, { existing: 'tables' });
     });
   chips
     .command('import')
