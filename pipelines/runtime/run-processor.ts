@@ -38,7 +38,11 @@ export interface ProcessorRunOptions<S> {
   /**
    * Processing time after which an input stream of a partition that brought
    * no record, while another input stream of the partition did, is idle,
-   * milliseconds (all silent: nothing moves): an idle stream's watermark is raised to
+   * milliseconds (all silent: nothing moves). The time counts from the
+   * partition's first record, and again from its first record after all its
+   * streams were silent for the timeout: a pipeline started before its
+   * producers, or a fleet back from an outage, has no stream idle at once
+   * because another came back a moment earlier. An idle stream's watermark is raised to
    * the lowest watermark of the partition's active streams, so it stops
    * holding back a multi-input processor (the join waits for the load
    * watermark; a server whose load samples stopped would hold its inference
@@ -75,6 +79,11 @@ interface Task<S> {
   watermarks: Record<string, number>;
   /** Per output partition (`topic:partition`): no emission made from now on can land below this offset. */
   floors: Map<string, number>;
+  /**
+   * Wall-clock time of the partition's first record after its assignment or after a silence of all
+   * its streams for the idle timeout, ms (null before any record): idle time counts from here.
+   */
+  activeSinceMs: number | null;
 }
 
 /**
@@ -173,7 +182,7 @@ export class ProcessorRun<S> {
     for (const partition of new Set(fresh.map((tp) => tp.partition))) {
       let task = this.tasks.get(partition);
       if (!task) {
-        task = { state: processor.init(partition), streams: new Map(), watermarks: {}, floors: new Map() };
+        task = { state: processor.init(partition), streams: new Map(), watermarks: {}, floors: new Map(), activeSinceMs: null };
         this.tasks.set(partition, task);
       }
       const keep = this.laneFilter(partition);
@@ -311,13 +320,15 @@ export class ProcessorRun<S> {
     for (const [partition, task] of this.tasks) {
       if (task.streams.size < 2) continue;
       const streams = [...task.streams];
+      if (task.activeSinceMs === null) continue;
+      const since = task.activeSinceMs;
       const active = streams.filter(([, s]) => now - s.lastRecordAtMs < idleMs).map(([topic]) => task.watermarks[topic] ?? -Infinity);
       if (active.length === 0 || active.length === streams.length) continue;
       const target = Math.min(...active);
       if (!Number.isFinite(target)) continue;
       const raised: string[] = [];
       for (const [topic, s] of streams) {
-        if (now - s.lastRecordAtMs >= idleMs && (task.watermarks[topic] ?? -Infinity) < target) {
+        if (now - Math.max(s.lastRecordAtMs, since) >= idleMs && (task.watermarks[topic] ?? -Infinity) < target) {
           task.watermarks[topic] = target;
           raised.push(topic);
         }
@@ -336,7 +347,11 @@ export class ProcessorRun<S> {
     counts.consumed++;
     stream.history.push({ offset: r.offset, maxTsBefore: stream.maxTs });
     stream.next = r.offset + 1;
-    stream.lastRecordAtMs = this.now();
+    const now = this.now();
+    let lastInPartition = -Infinity;
+    for (const s of task.streams.values()) lastInPartition = Math.max(lastInPartition, s.lastRecordAtMs);
+    if (task.activeSinceMs === null || now - lastInPartition >= (this.options.idleTimeoutMs ?? Infinity)) task.activeSinceMs = now;
+    stream.lastRecordAtMs = now;
     const decoded = decodeLogRecord(r, this.options.checks);
     if (!decoded.ok) {
       counts.dead++;

@@ -7,7 +7,10 @@
  * stream brought nothing for that long (processing time, a fake clock here),
  * the held events are released with the as-of rule (matched within 5 s, else
  * unmatched, checked against a brute-force join), and a load sample that
- * then arrives behind the raised watermark is late, not lost.
+ * then arrives behind the raised watermark is late, not lost. The idle time
+ * counts only while the other stream brings records: a pipeline started before
+ * its producers, or a partition silent as a whole, makes no stream idle when
+ * the first records come back.
  */
 import { describe, expect, it } from 'vitest';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
@@ -72,6 +75,47 @@ describe('idle input streams', () => {
     expect(run.counts[TOPICS.load]).toEqual({ consumed: 12, processed: 11, late: 1, dead: 0 });
     const late = await readTopic<{ ts: number; watermark: number; topic: string }>(log, TOPICS.late);
     expect(late.map((r) => [r.value.topic, r.value.ts - t0, r.value.watermark - t0])).toEqual([[TOPICS.load, 20_000, 57_500]]);
+    await run.close();
+  });
+
+  it('count idle time from the partition\'s first record: not before any record came, nor across a silence of the whole partition', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    let clock = 0;
+    const run = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000, maxOutOfOrdernessMs: 2000 }), idleTimeoutMs: 1000, now: () => clock });
+    await run.start();
+    await run.runBatch(); // started before the producers: nothing to read
+    const loads = async (from: number, to: number): Promise<void> => {
+      await log.produce(TOPICS.load, LOAD_TS.slice(from, to).map((ts) => ({ key: 'edge-01', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-01', ts })) })));
+    };
+    // 5 s later the inference events come first, the load samples 0.9 s after them: the load stream had
+    // brought nothing for 5.9 s, but for only 0.9 s of it while the inference stream did.
+    clock = 5000;
+    await produceEvents(log, 0, 5); // 0.5 … 4.5 s
+    await run.runBatch();
+    clock = 5900;
+    await run.runBatch();
+    expect(await readTopic(log, TOPICS.enriched)).toEqual([]);
+    await loads(0, 6); // 0 … 5 s
+    await run.runBatch();
+    // The whole partition silent for 10 s; then the inference stream comes back 0.9 s before the load stream.
+    clock = 16_000;
+    await produceEvents(log, 5, 10); // 5.5 … 9.5 s
+    await run.runBatch();
+    clock = 16_900;
+    await loads(6, 11); // 6 … 10 s
+    await run.runBatch();
+    // (Before: the load stream idle at once both times, its samples up to 2.5 s and 7.5 s late.)
+    expect(run.counts[TOPICS.load]).toEqual({ consumed: 11, processed: 11, late: 0, dead: 0 });
+    const enriched = await readTopic<EnrichedInference>(log, TOPICS.enriched);
+    expect(enriched.map((r) => [r.value.ts, r.value.load_ts])).toEqual(EVENT_TS.filter((t) => t < t0 + 7500).map((t) => [t, expectedMatch(t)]));
+    // Now the load stream stays silent while the inference stream goes on: idle after 1 s of that.
+    await produceEvents(log, 10, 20);
+    clock = 17_899;
+    await run.runBatch();
+    expect((await readTopic<EnrichedInference>(log, TOPICS.enriched)).map((r) => r.value.ts)).toEqual(EVENT_TS.filter((t) => t < t0 + 8000)); // the load watermark, 8 s
+    clock = 17_900;
+    await run.runBatch();
+    expect((await readTopic<EnrichedInference>(log, TOPICS.enriched)).map((r) => r.value.ts)).toEqual(EVENT_TS.filter((t) => t < t0 + 17_500));
     await run.close();
   });
 
