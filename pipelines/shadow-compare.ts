@@ -46,9 +46,9 @@ interface WindowAgg {
 /** State of one partition task. */
 export interface ShadowCompareState {
   partition: number;
-  /** Production events by request id, until the window of their ts fires. */
+  /** Production events by `requestKey` (server and request id), until the window of their ts fires. */
   prod: Map<string, ProdEntry>;
-  /** Shadow results whose production event has not come yet, by request id. */
+  /** Shadow results whose production event has not come yet, by `requestKey`. */
   waiting: Map<string, (ShadowResult & { offset: number })[]>;
   /** Open windows by verdict key. */
   windows: Map<string, WindowAgg>;
@@ -69,6 +69,9 @@ export type PairStats = Pick<ShadowVerdict,
 
 /** Latencies at or below this are taken as this, ms, so a ratio stays finite. */
 const FLOOR_MS = 1e-3;
+
+/** What pairs a shadow result with its production event: the server and the request id (ids are unique per server only). */
+const requestKey = (server: string, requestId: string): string => JSON.stringify([server, requestId]);
 
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
@@ -114,7 +117,7 @@ export function comparePairs(production: readonly number[], shadow: readonly num
 
 /**
  * shadow-compare (issue 7): pair each shadow result with its production event
- * by `request_id` and compare them per (server, model, production chip and
+ * by server and `request_id` and compare them per (server, model, production chip and
  * version, shadow chip and version) and tumbling window of the production
  * request time.
  *
@@ -128,8 +131,9 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * window [s, e) fires once the production watermark reaches e and the shadow
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
  * deployment seen in it, with the pairs, the production requests of that
- * server and model no shadow matched, and the shadow results whose production
- * event never came (counted, never dropped). A record whose window has fired
+ * server and model no shadow matched (a request id repeated on a server pairs
+ * once, the first in the log; the repeats are unpaired), and the shadow results
+ * whose production event never came (counted, never dropped). A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
  * @throws {RangeError} on non-positive window, negative lag tolerance, tolerance ≤ 0, confidence outside (0, 1), minPairs < 1.
  */
@@ -169,6 +173,11 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     agg.production.push(p.totalMs);
     agg.shadow.push(sh.total_ms);
     p.paired = true;
+  }
+
+  function countUnpairedProd(state: ShadowCompareState, server: string, model: string, ts: number): void {
+    const k = JSON.stringify([server, model, startOf(ts)]);
+    state.unpairedProd.set(k, (state.unpairedProd.get(k) ?? 0) + 1);
   }
 
   function unpairedShadow(state: ShadowCompareState, sh: ShadowResult): void {
@@ -228,19 +237,27 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         const e = input.value as InferenceEvent;
         if (e.role !== 'production') return { emit: [] };
         if (startOf(e.ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.inference] ?? -Infinity };
-        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, paired: false };
-        state.prod.set(e.request_id, p);
         noteOffset(state, 'prod', e.ts, input.offset);
-        for (const sh of state.waiting.get(e.request_id) ?? []) addPair(state, p, sh);
-        state.waiting.delete(e.request_id);
+        const rk = requestKey(e.edge_server_id, e.request_id);
+        if (state.prod.has(rk)) {
+          // The request id again on this server (a retry, a duplicate): its shadows cannot tell which one
+          // they mirrored, so the first in the log pairs and this one is counted unpaired.
+          countUnpairedProd(state, e.edge_server_id, e.model_id, e.ts);
+          return { emit: [] };
+        }
+        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, paired: false };
+        state.prod.set(rk, p);
+        for (const sh of state.waiting.get(rk) ?? []) addPair(state, p, sh);
+        state.waiting.delete(rk);
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
       if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
-      const p = state.prod.get(sh.request_id);
+      const rk = requestKey(sh.edge_server_id, sh.request_id);
+      const p = state.prod.get(rk);
       if (p) addPair(state, p, sh);
-      else state.waiting.set(sh.request_id, [...(state.waiting.get(sh.request_id) ?? []), { ...sh, offset: input.offset }]);
+      else state.waiting.set(rk, [...(state.waiting.get(rk) ?? []), { ...sh, offset: input.offset }]);
       return { emit: [] };
     },
     onWatermark(state, watermarks) {
@@ -257,10 +274,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       for (const [req, p] of state.prod) {
         if (startOf(p.ts) + W > limit) continue;
         state.prod.delete(req);
-        if (!p.paired) {
-          const k = JSON.stringify([p.server, p.model, startOf(p.ts)]);
-          state.unpairedProd.set(k, (state.unpairedProd.get(k) ?? 0) + 1);
-        }
+        if (!p.paired) countUnpairedProd(state, p.server, p.model, p.ts);
       }
       for (const [req, list] of state.waiting) {
         if (startOf(list[0]!.request_ts) + W > limit) continue;

@@ -1,5 +1,5 @@
 /**
- * shadow-compare (issue 7): pairing by request id, per-window verdicts, and
+ * shadow-compare (issue 7): pairing by server and request id, per-window verdicts, and
  * F1 at the processor: with hand-over lags up to 5 s and 10 % of the shadow
  * results reordered, verdicts and ratios equal those of the same requests
  * with no lag; unpaired requests are counted.
@@ -147,6 +147,31 @@ describe('shadow-compare', () => {
     };
     expect(run('shadow-first')).toEqual([[1, 0, 0, 0.5]]);
     expect(run('production-first')).toEqual([[1, 0, 0, 0.5]]);
+  });
+
+  it('pairs by server and request id: another server\'s request with the same id is not the shadow\'s; a repeated id on a server is counted unpaired', () => {
+    // A breaker trial: production events were held by request id alone, so edge-2's later request with the
+    // same id replaced edge-1's, and edge-1's shadows were compared with edge-2 (ratio 0.2, BETTER).
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const state = p.init(0);
+    const prod = (server: string, i: number, total: number) => makeInference({
+      edge_server_id: server, ts: T0 + 1000 * i, total_ms: total, model_id: 'resnet50', chip: `chip-${server}`, model_version: 'v1', request_id: `rq-${i}`,
+    });
+    const events = [
+      ...Array.from({ length: 30 }, (_, i) => prod('edge-1', i, 10 + i)),
+      ...Array.from({ length: 30 }, (_, i) => prod('edge-2', i, 100 + 10 * i)), // 10× slower, the same ids
+      prod('edge-1', 3, 99), // edge-1's rq-3 again (a retry)
+    ];
+    const shadows = Array.from({ length: 30 }, (_, i) => ({
+      event_id: `sh-${i}`, request_id: `rq-${i}`, ts: T0 + 1000 * i + 50, request_ts: T0 + 1000 * i, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0',
+      model_id: 'resnet50', model_version: 'v2', chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: 2 * (10 + i) - 1, total_ms: 2 * (10 + i), status: 'ok', deployment_id: 'shadow-1',
+    } satisfies ShadowResult));
+    const wm = { [TOPICS.inference]: T0, [TOPICS.shadow]: T0 };
+    [...events.map((value) => ({ topic: TOPICS.inference, value })), ...shadows.map((value) => ({ topic: TOPICS.shadow, value }))]
+      .forEach((x, offset) => expect(p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm).lateWatermark).toBeUndefined());
+    const verdicts = p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity }).map((e) => e.value as ShadowVerdict);
+    expect(verdicts.map((v) => [v.edge_server_id, v.production_chip, v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.verdict]))
+      .toEqual([['edge-1', 'chip-edge-1', 'hailo-8', 30, 1, 0, 2, 'WORSE']]);
   });
 
   it('comparePairs: nearest-rank percentiles, ratio = exp(HL of ln ratio), verdict by the tolerance; too few pairs is INCONCLUSIVE', () => {
