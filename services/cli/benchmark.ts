@@ -152,7 +152,10 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await warehouse.migrate();
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
-    await insertChunked(warehouse, 'chips', m.chips.map((c) => ({ ...c })));
+    // Its chips carry no specs or price: merged, so the catalog's stay (a re-import changes nothing).
+    const [{ loadCatalog }, { mergeFoundChips }] = await Promise.all([import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
+    const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
+    await insertChunked(warehouse, 'chips', mergeFoundChips(m.chips, stored).map((c) => ({ ...c })));
     return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
   throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);

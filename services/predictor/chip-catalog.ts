@@ -91,3 +91,23 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   });
   return { rows, added, problems };
 }
+
+/**
+ * Chips a benchmark import found (kind, vendor and raw names; no specs or price), merged onto the
+ * stored catalog: a stored chip keeps its kind, vendor, specs and price (what `chips import` or an
+ * earlier import wrote) and gains the raw names it did not list; a new chip is written as found.
+ * @param found   Rows of the import, e.g. services/model/import-mlperf.ts `chips`.
+ * @param stored  The catalog as stored, by chip id.
+ * @returns The rows to write, in the order of `found`.
+ */
+export function mergeFoundChips(found: readonly ChipInfo[], stored: ReadonlyMap<string, ChipInfo>): ChipInfo[] {
+  return found.map((f) => {
+    const base = stored.get(f.chip);
+    if (!base) return { ...f, names: [...f.names] };
+    const pick = (name: (typeof NUMERIC)[number]): number | null => base[name] ?? f[name];
+    return {
+      chip: f.chip, kind: base.kind, vendor: base.vendor, names: [...new Set([...base.names, ...f.names])].sort(),
+      peak_ops_per_s: pick('peak_ops_per_s'), memory_bw_bytes_s: pick('memory_bw_bytes_s'), power_w: pick('power_w'), price_per_hour: pick('price_per_hour'),
+    };
+  });
+}
