@@ -102,7 +102,8 @@ function rowsOf(f: NamedText): string[][] {
  *                       a bad arch_idx, an unknown architecture or a latency
  *                       that is not a positive number are in `problems` (the
  *                       other cells of such a line are kept where they are valid).
- * @throws {Error} on a missing or malformed header, a device named twice, or no architectures.
+ * @throws {Error} on a missing or malformed header, a device named twice, no architectures, or a
+ *   latency column of text with no latency at all (not a latency file, e.g. the two files swapped).
  */
 export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
   const problems: ImportProblem[] = [];
@@ -182,6 +183,8 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       cols.push(col);
     }
     const firstLine = new Map<number, number>();
+    const goodCells = new Array<number>(h.length).fill(0);
+    const firstText = new Map<number, { line: number; value: string }>(); // per column: its first cell that is not a number
     for (let r = 1; r < rows.length; r++) {
       const row = rows[r]!;
       const line = r + 1;
@@ -205,9 +208,19 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         const v = Number(row[c]);
         if (!DECIMAL.test(row[c]!) || !Number.isFinite(v) || v <= 0) {
           problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
+          if (row[c]!.trim() !== '' && !Number.isFinite(Number(row[c])) && !firstText.has(c)) firstText.set(c, { line, value: row[c]! });
           continue;
         }
+        goodCells[c]++;
         cols[c - 1]![at] = v;
+      }
+    }
+    // A column of text with no latency at all is not a device's: the file is another kind (the architectures
+    // file given as --latency), and importing its numeric columns as milliseconds would write nonsense.
+    for (const [c, text] of firstText) {
+      if (goodCells[c] === 0) {
+        throw new Error(`${f.file}: column ${quoteValue(h[c]!)} holds no latency, only text such as ${quoteValue(text.value)} (line ${text.line}): `
+          + 'a latency file has arch_idx and one column of ms per device (HELP\'s latency_*.csv); the architectures file goes to --architectures');
       }
     }
   }
