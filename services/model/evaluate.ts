@@ -19,6 +19,7 @@ import { predictLinear, ridge } from './linalg.ts';
 import { mape, median, spearman, withinTolerance } from './metrics.ts';
 import { fitFewShot } from './transfer.ts';
 import { createRng, shuffleInPlace } from '../simulator/prng.ts';
+import { nearestNames } from '../names.ts';
 
 /** Accuracy of one predictor on one device. */
 export interface Scores {
@@ -101,7 +102,7 @@ function summarise(mode: EvaluationReport['mode'], seed: number, devices: Device
 function pickDevices(d: HelpDataset, only?: readonly string[]): string[] {
   if (!only || only.length === 0) return d.devices;
   for (const name of only) {
-    if (!d.latency.has(name)) throw new RangeError(`--device: unknown device ${JSON.stringify(name)}; devices are ${d.devices.join(', ')}`);
+    if (!d.latency.has(name)) throw new RangeError(`--device: unknown device ${JSON.stringify(name)}; nearest devices: ${nearestNames(name, d.devices)}`);
   }
   return [...only];
 }

@@ -12,6 +12,7 @@ import { msToDateTime64 } from '../warehouse/types.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
+import { nearestNames } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse } from './gate-evidence.ts';
@@ -62,7 +63,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       const model = req.model ?? req.profile!.model_id;
       const known = await knownModels(w);
       if (req.model !== undefined && !known.includes(req.model)) {
-        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: known models are ${known.join(', ') || 'none (import a benchmark or run the demo)'}; for a new model give its ONNX profile`);
+        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: ${known.length ? `nearest known: ${nearestNames(req.model, known)}` : 'no model is known (import a benchmark or run the demo)'}; for a new model give its ONNX profile`);
       }
       if (req.chips) {
         const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));

@@ -110,7 +110,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const end = Math.max(...newest.map((r) => Number(r.t)));
   // By default the servers running the model: their newest request of it within the lookback before the fleet's newest.
   const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
-  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${newest.map((r) => r.s).join(', ')})`);
+  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(s, newest.map((r) => r.s))})`);
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
     throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`);

@@ -12,6 +12,7 @@ import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError, type PredictResponse } from './types.ts';
+import { nearestNames } from '../names.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0, idle), input size in bytes. */
 export interface LatencyRequest {
@@ -108,7 +109,7 @@ export class LatencyPredictor {
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
-      if (chip === undefined) throw new UsageError(`unknown server ${JSON.stringify(req.server)}: the fleet data has ${[...this.serverChips.keys()].sort().join(', ') || 'no servers'}`);
+      if (chip === undefined) throw new UsageError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`);
       if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`);
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
@@ -117,7 +118,7 @@ export class LatencyPredictor {
       const chips = keys.filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
       const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
       const allChips = [...new Set(keys.map((k) => k.split('|')[1]))].sort();
-      if (!models.includes(req.model)) throw new UsageError(`unknown model ${JSON.stringify(req.model)}: models with benchmark p50 and p90 latencies are ${models.join(', ') || 'none (import a benchmark or run the demo)'}`);
+      if (!models.includes(req.model)) throw new UsageError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`);
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         throw new UsageError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);

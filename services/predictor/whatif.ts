@@ -163,7 +163,7 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
   if (rows.length === 0) {
     const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_events ORDER BY s`)).map((r) => r.s);
     if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
-    throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (servers: ${servers.join(', ')})`);
+    throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (nearest servers: ${nearestNames(server, servers)})`);
   }
   return observationsFromRows(server, rows[0]!.chip, rows);
 }

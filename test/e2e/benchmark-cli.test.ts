@@ -178,7 +178,7 @@ describe('edgelat model evaluate', () => {
     const r = await edgelat(['model', 'evaluate', ...HELP_FLAGS, '--device', 'pixel9', '--shots', '20'], dataDir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(lines(r.stderr).at(-1)).toMatch(/^edgelat: --device: unknown device "pixel9"; devices are 1080ti_1, 2080ti_32, .*, fpga$/);
+    expect(lines(r.stderr).at(-1)).toMatch(/^edgelat: --device: unknown device "pixel9"; nearest devices: pixel2, .*, … 2 more$/);
     const missing = await edgelat(['model', 'evaluate', '--format', 'help', '--architectures', 'no/such/architectures.csv', '--latency', ...LATENCY], dataDir);
     expect(missing.code).toBe(2);
     expect(lines(missing.stderr)).toEqual(['edgelat: --architectures no/such/architectures.csv: no such file']);

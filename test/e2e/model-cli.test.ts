@@ -257,13 +257,13 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // An unknown server is named, with the servers of the fleet data (the one-server demo: edge-01), and a
     // server is known with the chip it runs.
     const server = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--server', 'edge-99'], dataDir);
-    expect([server.code, lines(server.stderr)]).toEqual([2, ['edgelat: unknown server "edge-99": the fleet data has edge-01']]);
+    expect([server.code, lines(server.stderr)]).toEqual([2, ['edgelat: unknown server "edge-99": nearest in the fleet data: edge-01']]);
     const chipOf = (await edgelat(['sql', "SELECT any(chip) FROM edgelat.inference_enriched WHERE edge_server_id = 'edge-01'", '--format', 'tsv'], dataDir)).stdout.trim();
     const own = await edgelat(['predict', '--model', MODEL, '--chip', chipOf === CHIP ? 'nvidia-t4' : CHIP, '--server', 'edge-01'], dataDir);
     expect([own.code, lines(own.stderr)]).toEqual([2, [`edgelat: server "edge-01" runs chip "${chipOf}", not "${chipOf === CHIP ? 'nvidia-t4' : CHIP}": its queueing context belongs to its own chip`]]);
     // An unknown model is named as one (not as a missing benchmark of a pair).
     const model = await edgelat(['predict', '--model', 'nosuch', '--chip', CHIP], dataDir);
-    expect([model.code, lines(model.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: unknown model "nosuch": models with benchmark p50 and p90 latencies are .*resnet50/)]]);
+    expect([model.code, lines(model.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: unknown model "nosuch": nearest models with benchmark p50 and p90 latencies: [^;]+$/)]]);
     // A chip of the catalog without benchmarks is not "unknown": it is named as catalogued.
     const csv = join(dataDir, 'catalog-npu.csv');
     writeFileSync(csv, 'chip,kind,vendor\ncatalog-npu,npu,Acme\n');

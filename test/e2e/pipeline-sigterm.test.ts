@@ -18,7 +18,8 @@ import { produceInChunks } from '../../services/pipeline/produce.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 const haveKafka = kafkaTestsCanRun('the pipeline SIGTERM test', { mockOnly: true });
 

@@ -1,10 +1,10 @@
 /**
  * Start librdkafka's mock Kafka cluster through Debian's `kcat` (STYLE §5):
  * one broker on a loopback port, topics auto-created with 4 partitions, each
- * partition keeping only its newest 5 MiB / 100,000 messages. Test-only.
+ * partition keeping only its newest 5 MiB / 100,000 messages. For tests and
+ * benchmarks (bench/kafka.ts): no vitest here (a suite's hooks: kafka-mock-suite.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll } from 'vitest';
 
 /** A running mock cluster. */
 export interface KafkaMock {
@@ -76,19 +76,4 @@ export function kafkaTestsCanRun(what: string, options: { mockOnly?: boolean } =
   if (process.env.CI) throw new Error(missing);
   process.stderr.write(`skipping ${what}: ${missing}\n`);
   return false;
-}
-
-/**
- * Start a mock cluster before the enclosing suite and stop it after (call inside `describe`).
- * @returns a getter for the running cluster (valid inside tests).
- */
-export function useKafkaMock(): () => KafkaMock {
-  let mock: KafkaMock | undefined;
-  beforeAll(async () => {
-    mock = await startKafkaMock();
-  });
-  afterAll(async () => {
-    await mock?.stop();
-  });
-  return () => mock!;
 }

@@ -13,7 +13,8 @@ import { alertChanges, pairKey, type AlertChange } from '../../services/alerts/a
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
 import { edgelat } from '../helpers/edgelat-cli.ts';
-import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 const haveKafka = kafkaTestsCanRun('the alerts tail test on Kafka', { mockOnly: true });

@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { kafkaTestsCanRun, useKafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }))('reading past retention (mock cluster)', () => {
   const kafkaMock = useKafkaMock();

@@ -76,7 +76,7 @@ describe('capacity what-if against the simulator (F4)', () => {
   });
 
   it('refuses a server with no data and bad replica counts', async () => {
-    await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/^--server: no request of "edge-99" in .*\(servers: edge-01, edge-02, edge-03, edge-04, edge-05, edge-06\)$/);
+    await expect(loadServerObservations(w, 'edge-99')).rejects.toThrow(/^--server: no request of "edge-99" in .*\(nearest servers: edge-01, edge-02, edge-03, edge-04, edge-05, edge-06\)$/);
     const o = await loadServerObservations(w, 'edge-01');
     expect(() => whatIfReplicas(o, 0)).toThrow(/replicas: expected an integer ≥ 1, got 0/);
     // A warehouse with no telemetry at all says so, and how to fill it.
