@@ -124,6 +124,13 @@ const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
 };
 /** Finite doubles >= 0 besides the `_ms` fields. */
 const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
+/**
+ * Largest accepted duration (`*_ms`), ms: one day. No inference request takes longer, and a value
+ * far beyond (1e308, a unit slip) would overflow the windows' sums of squares and blank their statistics.
+ */
+export const MAX_DURATION_MS = 86_400_000;
+/** Largest accepted `requests_per_s`: 1e9, far above any server's, for the same reason. */
+export const MAX_REQUESTS_PER_S = 1e9;
 /** String fields restricted to a set of values (strings, not Avro enums, in the .avsc). */
 const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
   status: ['ok', 'error', 'timeout'],
@@ -152,7 +159,9 @@ function checkField(name: string, v: unknown): string | null {
     if (!Number.isFinite(v)) return `value ${q} is not a finite number`;
     if (name.endsWith('_util') && (v < 0 || v > 1)) return `value ${q} is outside [0, 1] (a utilisation fraction)`;
     if (name.endsWith('_ms') && v < 0) return `value ${q} is not a duration >= 0 ms`;
+    if (name.endsWith('_ms') && v > MAX_DURATION_MS) return `value ${q} is above one day (${MAX_DURATION_MS} ms): not a request's duration (a unit other than ms?)`;
     if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
+    if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${q} is above ${MAX_REQUESTS_PER_S} requests per second`;
     return null;
   }
   if (typeof v === 'string') {
@@ -169,8 +178,8 @@ function checkField(name: string, v: unknown): string | null {
  *
  * Rules (null values of nullable fields are skipped): time fields (`ts`,
  * `load_ts`, `window_start`, `window_end`, `watermark`) are safe integers > 0,
- * epoch ms; `*_util` finite in [0, 1]; `*_ms` finite >= 0; every other double
- * finite (NaN from Avro binary is rejected); `requests_per_s` >= 0;
+ * epoch ms; `*_util` finite in [0, 1]; `*_ms` in [0, {@link MAX_DURATION_MS}]; every other double
+ * finite (NaN from Avro binary is rejected); `requests_per_s` in [0, {@link MAX_REQUESTS_PER_S}];
  * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
  * `y_metric`, `alert_state` within their value sets (schemas/types.ts);

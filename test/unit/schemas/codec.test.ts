@@ -343,6 +343,10 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json deployment_id wrong type', 'InferenceEvent', json({ ...inference, deployment_id: 7 }), 'deployment_id', ['deployment_id: value 7 is not null or a string']],
   ['avro negative io_ms', 'InferenceEvent', framed('InferenceEvent', { ...inference, io_ms: -3 }), 'io_ms', ['io_ms: value -3 is not a duration >= 0 ms']],
   ['avro NaN total_ms', 'InferenceEvent', framed('InferenceEvent', { ...inference, total_ms: NaN }), 'total_ms', ['total_ms: value NaN is not a finite number']],
+  // A breaker trial: 1e308 passed and overflowed the windows' sums, blanking 5 minutes of correlations.
+  ['json total_ms of 1e308', 'InferenceEvent', json({ ...inference, total_ms: 1e308 }), 'total_ms', ['total_ms: value 1e+308 is above one day (86400000 ms): not a request\'s duration (a unit other than ms?)']],
+  ['avro compute_ms just above a day', 'InferenceEvent', framed('InferenceEvent', { ...inference, compute_ms: 86_400_000.5 }), 'compute_ms', ['compute_ms: value 86400000.5 is above one day']],
+  ['json requests_per_s of 1e300', 'LoadSample', json({ ...load, requests_per_s: 1e300 }), 'requests_per_s', ['requests_per_s: value 1e+300 is above 1000000000 requests per second']],
   ['avro ts beyond 2^53', 'InferenceEvent', framed('InferenceEvent', { ...inference, ts: 1717243200123456789n }), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
   ['json util out of range', 'LoadSample', json({ ...load, gpu_util: 1.7 }), 'gpu_util', ['gpu_util: value 1.7 is outside [0, 1]']],
   ['json negative queue_depth', 'LoadSample', json({ ...load, queue_depth: -2 }), 'queue_depth', ['value -2']],
