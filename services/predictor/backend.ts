@@ -106,6 +106,15 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
            AND c.window_end > {since:DateTime64(3, 'UTC')}
          ORDER BY c.window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
         { server: q.server ?? '', model: q.model ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: q.limit ?? 100 });
+      if (rows.length === 0 && (q.server || q.model)) {
+        // No window: a filter that names nothing the table has is a mistyped id (404), not an empty answer.
+        const [known] = await w.query<{ servers: string[]; models: string[] }>(
+          `SELECT groupUniqArray(edge_server_id) AS servers, arrayFilter(m -> m != '', groupUniqArray(ifNull(model_id, ''))) AS models FROM ${w.database}.load_latency_correlations`);
+        const servers = [...(known?.servers ?? [])].sort();
+        const models = [...(known?.models ?? [])].sort();
+        if (q.server && servers.length > 0 && !servers.includes(q.server)) throw new NotFoundError(`server: no correlation window of server ${JSON.stringify(q.server)} (nearest known: ${nearestNames(q.server, servers)})`);
+        if (q.model && models.length > 0 && !models.includes(q.model)) throw new NotFoundError(`model: no correlation window of model ${JSON.stringify(q.model)} (nearest known: ${nearestNames(q.model, models)})`);
+      }
       return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
     },
 

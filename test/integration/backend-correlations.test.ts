@@ -1,0 +1,41 @@
+/**
+ * `GET /v1/correlations` through the backend on chdb: the filters answer the windows they match,
+ * and a server or model that no window has is a 404 naming the nearest known ids (a trial found
+ * `?server=edge-5` answered 200 with no windows, like a server with none yet).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { ModelRegistry } from '../../services/model/registry.ts';
+import { createBackend } from '../../services/predictor/backend.ts';
+import { NotFoundError } from '../../services/predictor/types.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { alertWindows } from '../helpers/alert-windows.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+describe('backend correlations', () => {
+  let w: ChdbWarehouse;
+  let backend: ReturnType<typeof createBackend>;
+  beforeAll(async () => {
+    w = await createTestDatabase('corr');
+    backend = createBackend({ warehouse: w, registry: new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
+  });
+  afterAll(async () => {
+    await backend.close();
+    await w.close();
+  });
+
+  it('answers [] before any window, then the filtered windows; an id no window has is a 404 with the nearest ids', async () => {
+    expect(await backend.correlations({ server: 'edge-5' })).toEqual([]); // nothing yet: not a typo
+    const route = SINK_ROUTES[TOPICS.correlation]!;
+    await w.insert(`${w.database}.load_latency_correlations`, alertWindows().map((u) => route.toRow(u, 0, 0)));
+    const edge5 = await backend.correlations({ server: 'edge-5', model: 'resnet50', limit: 1000 });
+    expect([edge5.length, new Set(edge5.map((c) => c.edge_server_id))]).toEqual([28, new Set(['edge-5'])]);
+    expect(await backend.correlations({ server: 'edge-5', sinceMs: Date.UTC(2030, 0, 1) })).toEqual([]); // known, no window since
+    await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)'));
+    await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)'));
+  });
+});
