@@ -133,7 +133,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     if (whole.length === 0 || whole.toString('latin1', 0, 4096).trim() === '') {
       return fail(new WarehouseError('Code: 62. DB::Exception: empty query. (SYNTAX_ERROR)', 62));
     }
-    const database = url.get('database') || 'default';
+    // ClickHouse takes the database and the default format from the URL or from these headers (the URL first).
+    const header = (name: string): string | undefined => {
+      const v = request.headers[name];
+      return (Array.isArray(v) ? v[0] : v) || undefined;
+    };
+    const database = url.get('database') || header('x-clickhouse-database') || 'default';
     // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse; so is a request asking readonly=1|2.
     const readonly = request.method !== 'POST' || /^[12]$/.test(url.get('readonly') ?? '');
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
@@ -161,7 +166,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }
-      const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? 'TabSeparated');
+      const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
       const { params } = splitParams(url, sql);
       const result = await engine.query(sql, params, format, database, readonly).catch((error: unknown) => {
         throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;

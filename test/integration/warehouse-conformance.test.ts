@@ -181,6 +181,15 @@ describe('sql endpoint over HTTP', () => {
     expect(await ok.text()).toBe(`{"s":"x' OR 1=1 --","n":18446744073709551615}\n`);
   });
 
+  it('takes the database and the default format from X-ClickHouse-Database and X-ClickHouse-Format, the URL\'s parameters first', async () => {
+    const headers = { 'X-ClickHouse-Database': 'system', 'X-ClickHouse-Format': 'JSONEachRow' };
+    const q = encodeURIComponent('SELECT currentDatabase() AS d');
+    const byHeaders = await fetch(`${endpoint!.url}/?query=${q}`, { headers });
+    expect([byHeaders.status, await byHeaders.text()]).toEqual([200, '{"d":"system"}\n']);
+    const byUrl = await fetch(`${endpoint!.url}/?query=${q}&database=default&default_format=CSV`, { headers });
+    expect([byUrl.status, await byUrl.text()]).toEqual([200, '"default"\n']);
+  });
+
   it('answers errors with ClickHouse text, code header and status', async () => {
     const unknown = await get('SELECT * FROM default.no_such_table');
     expect(unknown.status).toBe(404);
