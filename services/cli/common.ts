@@ -9,13 +9,20 @@ import { UsageError } from './usage-error.ts';
 import { isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 
-/** Parse an integer flag written in plain digits, within [min, max]. */
+/** An integer as a user writes it: decimal digits, or decimal scientific notation (`1e6`, `2.5e3`). */
+const INTEGER_TEXT = /^\+?\d+(\.\d*)?([eE]\+?\d+)?$/;
+
+/**
+ * Parse an integer flag within [min, max]: decimal digits, or scientific notation whose value is an
+ * integer (`--input-bytes 1e6`). @throws {InvalidArgumentError} naming the flag, the bound and the value.
+ */
 export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const text = INTEGER_TEXT.test(value.trim());
+    if (!text || !Number.isSafeInteger(n) || n < min || n > max) {
       // Past JavaScript's safe integers the bound is what was broken: say so.
-      const tooBig = /^\d+$/.test(value.trim()) && !Number.isSafeInteger(n);
+      const tooBig = text && Number.isInteger(n) || n === Infinity;
       const range = max === Number.MAX_SAFE_INTEGER ? (tooBig ? `an integer from ${min} to ${max} (2^53 − 1)` : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
       throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
     }

@@ -1,5 +1,5 @@
 /**
- * intFlag: integer CLI flags in decimal digits within bounds; the message says
+ * intFlag: integer CLI flags in decimal digits (or scientific notation of an integer) within bounds; the message says
  * the bound that was broken, JavaScript's largest safe integer included.
  */
 import { InvalidArgumentError } from 'commander';
@@ -11,11 +11,17 @@ describe('intFlag', () => {
     expect(intFlag('--seed', 0)('42')).toBe(42);
     expect(intFlag('--seed', 0)('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
     expect(intFlag('--k', 1, 64)('64')).toBe(64);
+    // Scientific notation whose value is an integer (a trial: `--input-bytes 1e6` was "not an integer").
+    expect([intFlag('--input-bytes', 1)('1e6'), intFlag('--input-bytes', 1)('2.5E3'), intFlag('--seed', 0)('1e3')]).toEqual([1_000_000, 2500, 1000]);
   });
 
   it.each([
     ['--seed', 0, undefined, '-1', '--seed must be an integer >= 0, got "-1"'],
-    ['--seed', 0, undefined, '1e3', '--seed must be an integer >= 0, got "1e3"'],
+    ['--seed', 0, undefined, '1.5', '--seed must be an integer >= 0, got "1.5"'],
+    ['--seed', 0, undefined, '1e-3', '--seed must be an integer >= 0, got "1e-3"'],
+    ['--seed', 0, undefined, '0x10', '--seed must be an integer >= 0, got "0x10"'],
+    ['--seed', 0, undefined, '1e400', '--seed must be an integer from 0 to 9007199254740991 (2^53 − 1), got "1e400"'],
+    ['--seed', 0, undefined, '1e16', '--seed must be an integer from 0 to 9007199254740991 (2^53 − 1), got "1e16"'],
     ['--seed', 0, undefined, '9007199254740993', '--seed must be an integer from 0 to 9007199254740991 (2^53 − 1), got "9007199254740993"'],
     ['--k', 1, 64, '65', '--k must be an integer from 1 to 64, got "65"'],
   ])('%s %s..%s refuses %j: %s', (name, min, max, value, message) => {
