@@ -38,6 +38,8 @@ export class LatencyPredictor {
   private serverChips = new Map<string, string>();
   /** Largest value of each load feature the fleet data shows per chip (`LOAD_FEATURES` order; null: never measured). */
   private loadMax = new Map<string, (number | null)[]>();
+  /** Largest input_bytes of a request per chip in the fleet data. */
+  private inputBytesMax = new Map<string, number>();
   private catalog = new Set<string>();
   private loading: Promise<void> | null = null;
 
@@ -70,10 +72,11 @@ export class LatencyPredictor {
     this.priors = await loadPriors(this.warehouse);
     // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
     const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
-      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')} FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
     this.serverChips = new Map();
     for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
     this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
+    this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
     this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
@@ -125,7 +128,7 @@ export class LatencyPredictor {
       }
       throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
-        : `; models with both: ${models.join(', ')} (MLPerf imports carry p90 only so far)`}`);
+        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}`);
     }
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
     if (inputBytes === null) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
@@ -144,7 +147,7 @@ export class LatencyPredictor {
       total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
       io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-      notes: loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)),
+      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...inputBytesNotes(req.chip, inputBytes, this.inputBytesMax.get(req.chip) ?? null)],
     };
   }
 
@@ -174,4 +177,16 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
       + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound');
   }
   return notes;
+}
+
+/**
+ * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the
+ * trees hold their answer at that edge (as for a load, {@link loadNotes}), so the latency is a lower bound.
+ * @param inputBytes  The request's input size, bytes. @param max  The fleet's largest on the chip, bytes (null: none).
+ * @returns One sentence, or [] within the measured range.
+ */
+export function inputBytesNotes(chip: string, inputBytes: number, max: number | null): string[] {
+  if (max === null || !(max > 0) || inputBytes <= max) return [];
+  return [`input_bytes=${inputBytes} is above the largest request the fleet data shows on ${chip} (${max} bytes): `
+    + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound'];
 }

@@ -211,13 +211,17 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // A load above the most the fleet data shows on the chip gets a note naming that maximum.
     const maxOf = async (k: string): Promise<number> => Number((await edgelat(['sql', `SELECT max(${k}) FROM edgelat.inference_enriched WHERE chip = {c:String}`, '--format', 'csv', '--param', `c=${CHIP}`], dataDir)).stdout.trim());
     const note = (k: string, v: number, max: number) => `${k}=${v} is above the most the fleet data shows on ${CHIP} (${max}): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`;
-    const [gpuMax, depthMax] = [await maxOf('gpu_util'), await maxOf('queue_depth')];
+    const [gpuMax, depthMax, bytesMax] = [await maxOf('gpu_util'), await maxOf('queue_depth'), await maxOf('input_bytes')];
     expect(depthMax).toBeGreaterThan(0);
     expect(p.notes).toEqual([]);
     expect(q.notes).toEqual(0.9 > gpuMax ? [note('gpu_util', 0.9, Number(gpuMax.toPrecision(4)))] : []);
-    const deep = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', `queue_depth=${10 * depthMax}`], dataDir);
+    // So does an input larger than any request there (a trial: 1e9 bytes gave the default's totals without a word).
+    const deep = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', `queue_depth=${10 * depthMax}`, '--input-bytes', '1e9'], dataDir);
     expect(deep.code).toBe(0);
-    expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([`  note: ${note('queue_depth', 10 * depthMax, depthMax)}`]);
+    expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([
+      `  note: ${note('queue_depth', 10 * depthMax, depthMax)}`,
+      `  note: input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`,
+    ]);
   });
 
   it('predict and model train refuse bad input with exit 2 and one line naming it (no champion yet: exit 1)', async () => {
