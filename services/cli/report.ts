@@ -46,7 +46,7 @@ export function registerReportCommands(program: Command): void {
 /**
  * Run the report and write its files; progress on stderr, the summary on stdout. When no request
  * matches the filter the files are written with empty tables, the reason goes to stderr and the exit code is 1.
- * @throws {UsageError} on a bad filter.
+ * @throws {UsageError} on a bad filter, or a --server, --model or --chip that no request has (nothing written).
  */
 async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
   // Loaded here, not at start-up: the warehouse and the report's charts are the heavy part of the CLI.
@@ -55,6 +55,15 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
   const warehouse = await configuredWarehouse(config, { existing: 'tables' });
   const started = Date.now();
   try {
+    // A filter naming an id no request has is a typo: said before any file is written (one matching nothing in the range is not).
+    if (opts.server !== undefined || opts.model !== undefined || opts.chip !== undefined) {
+      const known = await new ReportQueries(warehouse, { metric: opts.metric }).knownIds();
+      for (const [flag, value, ids] of [['--server', opts.server, known.servers], ['--model', opts.model, known.models], ['--chip', opts.chip, known.chips]] as const) {
+        if (value === undefined || ids.length === 0 || ids.includes(value)) continue;
+        const { nearestNames } = await import('../names.ts');
+        throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${JSON.stringify(value)} (nearest: ${nearestNames(value, ids)})`);
+      }
+    }
     const { report, summary, files } = await writeLoadLatencyReport(warehouse, {
       sinceMs: opts.since, untilMs: opts.until, server: opts.server, model: opts.model, chip: opts.chip,
       metric: opts.metric, bucketWidth: opts.bucketWidth, sloP99Ms: opts.sloP99Ms,

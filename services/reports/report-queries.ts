@@ -185,6 +185,17 @@ export class ReportQueries {
     return Number(row?.n ?? 0);
   }
 
+  /**
+   * The servers, models and chips of the requests with a load sample in the whole warehouse, each sorted
+   * (to tell a mistyped filter from one that matches nothing in the time range).
+   */
+  async knownIds(): Promise<{ servers: string[]; models: string[]; chips: string[] }> {
+    const [row] = await this.warehouse.query<{ servers: string[]; models: string[]; chips: string[] }>(
+      `SELECT arraySort(groupUniqArray(edge_server_id)) AS servers, arraySort(groupUniqArray(model_id)) AS models, arraySort(groupUniqArray(chip)) AS chips
+       FROM ${this.warehouse.database}.inference_enriched WHERE matched`);
+    return { servers: row?.servers ?? [], models: row?.models ?? [], chips: row?.chips ?? [] };
+  }
+
   /** sql/reports/latency_by_load.sql. */
   async latencyByLoad(): Promise<LatencyBucketRow[]> {
     return this.run('latency_by_load');

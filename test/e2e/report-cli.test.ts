@@ -227,13 +227,18 @@ describe('edgelat report load-latency after a demo run', () => {
     expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: --chip: expected a non-empty id, got ""']]);
   }, 60_000);
 
-  it('writes an empty report for a filter nothing matches, says why, and exits 1', async () => {
+  it('writes an empty report for a filter nothing matches, says why, and exits 1; an id no request has is a usage error, nothing written', async () => {
     const empty = join(mkdtempSync(join(tmpdir(), 'edgelat-report-empty-')), 'r');
-    const r = await edgelat(['report', 'load-latency', '--out', empty, '--chip', 'no-such-chip', '--quiet'], dataDir);
+    const r = await edgelat(['report', 'load-latency', '--out', empty, '--server', 'edge-01', '--since', '2099-01-01T00:00:00Z', '--quiet'], dataDir);
     expect(r.code).toBe(1);
-    expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches chip no-such-chip with a value of cpu_util; the files hold empty tables/));
+    expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables/));
     expect(existsSync(join(empty, 'report.html'))).toBe(true);
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
+    // A trial: a mistyped --chip got the empty report and exit 1, as if the chip had no request in the range.
+    const typo = join(mkdtempSync(join(tmpdir(), 'edgelat-report-typo-')), 'r');
+    const t = await edgelat(['report', 'load-latency', '--out', typo, '--chip', 'jetson-xavier-nz', '--quiet'], dataDir);
+    expect([t.code, errLines(t.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: --chip: no request with a load sample in edgelat\.inference_enriched has chip "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\)$/)]]);
+    expect(existsSync(typo)).toBe(false);
   }, 60_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {
