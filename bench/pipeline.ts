@@ -1,5 +1,5 @@
 /**
- * Benchmark: events/s through decode → join → correlation → sink on the
+ * Benchmark: input records/s through decode → join → correlation → sink on the
  * embedded default (in-process log + chdb), and, in the same run, the time
  * chdb needs to compute the same window correlations as one SQL query over
  * the same enriched rows; prints both and their ratio, and writes
@@ -67,7 +67,7 @@ const result = {
   enrichedRows: enriched,
   windows,
   pipelineSeconds: Number(pipelineS.toFixed(3)),
-  eventsPerSecond: Math.round(inputRecords / pipelineS),
+  recordsPerSecond: Math.round(inputRecords / pipelineS),
   chdbWindowSqlSeconds: Number(sqlS.toFixed(3)),
   ratioPipelineToSql: Number((pipelineS / sqlS).toFixed(1)),
 };
@@ -76,7 +76,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `${result.date.slice(0, 10)}-${hostname()}.json`), `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(
   [
-    `pipeline (decode → join → correlation → sink, embedded): ${inputRecords.toLocaleString('en-US')} records in ${pipelineS.toFixed(2)} s = ${result.eventsPerSecond.toLocaleString('en-US')} events/s`,
+    `pipeline (decode → join → correlation → sink, embedded): ${inputRecords.toLocaleString('en-US')} records in ${pipelineS.toFixed(2)} s = ${result.recordsPerSecond.toLocaleString('en-US')} records/s (load samples and inference events)`,
     `  enriched rows ${enriched.toLocaleString('en-US')}, correlation windows ${windows.toLocaleString('en-US')}`,
     `chdb, the same window correlations as one SQL query over the same rows: ${sqlS.toFixed(3)} s (median of 3)`,
     `ratio pipeline / SQL: ${result.ratioPipelineToSql}× (the pipeline also decodes, joins, encodes and writes every row; the query only aggregates)`,

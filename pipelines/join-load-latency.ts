@@ -134,6 +134,7 @@ export function joinLoadLatency(options: JoinOptions = {}): Processor<JoinState>
     inputs: [topics.inference, topics.load],
     outputs: [topics.enriched],
     maxOutOfOrdernessMs,
+    settings: JSON.stringify({ toleranceMs, maxOutOfOrdernessMs }),
     init: (partition) => ({ partition, samples: new Map(), pending: [], frontier: -Infinity }),
     step(state, input: StepInput, watermarks): StepResult {
       const wm = watermarks[input.topic] ?? -Infinity;

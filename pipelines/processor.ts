@@ -57,6 +57,12 @@ export interface Processor<S> {
   readonly outputs: readonly string[];
   /** Max out-of-orderness of event time per input stream, ms. */
   readonly maxOutOfOrdernessMs: number;
+  /**
+   * What shapes the output besides the input (window size, tolerances, alert policy…), as text
+   * (e.g. `{"toleranceMs":5000,"maxOutOfOrdernessMs":2000}`): each emission carries its fingerprint, and
+   * a run that takes over output topics written with other settings refuses to start (run-processor.ts).
+   */
+  readonly settings?: string;
   /** Fresh state of one partition task. */
   init(partition: number): S;
   /** Process one on-input record; must not call the clock, the log or the warehouse. */

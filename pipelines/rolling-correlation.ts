@@ -187,6 +187,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     inputs: [topics.enriched],
     outputs: [topics.correlation],
     maxOutOfOrdernessMs,
+    settings: JSON.stringify({ sizeMs, slideMs, allowedLatenessMs, maxOutOfOrdernessMs, alerts: policy }),
     init: (partition) => ({ partition, keys: new Map(), firedLimit: -Infinity }),
     step(state, input: StepInput, watermarks): StepResult {
       const wm = watermarks[input.topic] ?? -Infinity;

@@ -231,6 +231,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     inputs: [topics.inference, topics.shadow],
     outputs: [topics.verdicts],
     maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
+    settings: JSON.stringify({ windowMs: W, lagToleranceMs: lagTol, tolerance, confidence, minPairs, sloP99Ms: slo, maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000 }),
     init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity }),
     step(state, input: StepInput, watermarks): StepResult {
       if (input.topic === topics.inference) {

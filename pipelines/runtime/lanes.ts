@@ -5,6 +5,8 @@ import { compareSeq, type Seq } from '../processor.ts';
 /** Record headers that carry an emission's lane and position. */
 export const LANE_HEADER = 'edgelat-lane';
 export const SEQ_HEADER = 'edgelat-seq';
+/** Record header with the settings of the processor that emitted the record (Processor.settings). */
+export const SETTINGS_HEADER = 'edgelat-settings';
 
 /** Records read per request while scanning lanes: bounds memory on large topics (a Kafka read costs a group join, so not small). */
 const SCAN_CHUNK = 100_000;
@@ -28,10 +30,14 @@ export interface LaneRange {
  * Raise `last` to the last emission position of each lane found in `ranges`
  * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records, up to 4 ranges at
  * once (records deleted by retention are skipped). The result does not depend on the order reads end in.
+ * @param check  Called with each kept record's lane, headers and topic; what it throws ends the scan.
  * @returns `last`, updated in place.
  * @throws what `log.read` throws (the first failure; the other reads are waited for).
  */
-export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map()): Promise<Map<string, Seq>> {
+export async function scanLanes(
+  log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map(),
+  check?: (lane: string, headers: Readonly<Record<string, string>>, topic: string) => void,
+): Promise<Map<string, Seq>> {
   const limit = pLimit(SCAN_PARALLEL);
   const scans = ranges.map(({ topic, partition, from, to }) => limit(async () => {
     for (let at = Math.max(0, from); at < to; at += SCAN_CHUNK) {
@@ -39,6 +45,7 @@ export async function scanLanes(log: EventLog, ranges: readonly LaneRange[], kee
         const lane = r.headers[LANE_HEADER];
         const seq = r.headers[SEQ_HEADER];
         if (!lane || !seq || !keep(lane)) continue;
+        check?.(lane, r.headers, topic);
         const s = JSON.parse(seq) as Seq;
         const prev = last.get(lane);
         if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PipelineError } from '../../errors.ts';
+import { ConfigError, PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
 import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
@@ -7,7 +8,7 @@ import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, watermarkTime, type RecordChecks } from './decode.ts';
-import { LANE_HEADER, SEQ_HEADER, scanLanes } from './lanes.ts';
+import { LANE_HEADER, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
 export interface TopicCounts {
@@ -135,6 +136,8 @@ export class ProcessorRun<S> {
   private readonly groupId: string;
   /** True while a commit failed during a rebalance and waits for the next batch. */
   private commitDeferred = false;
+  /** Cache of {@link settingsFingerprint}. */
+  private fingerprint: string | undefined;
 
   constructor(private readonly options: ProcessorRunOptions<S>) {
     this.groupId = options.groupId ?? `edgelat-${options.processor.name}`;
@@ -179,6 +182,7 @@ export class ProcessorRun<S> {
     // Per fresh partition: the checkpoint's lane positions, and where to scan from (its floors). One scan serves them all.
     const scanFrom = new Map<string, number>();
     const fresher: ((lane: string) => boolean)[] = [];
+    const takenOver: ((lane: string) => boolean)[] = []; // partitions with no checkpoint of this group: their lanes are read from the start
     for (const partition of new Set(fresh.map((tp) => tp.partition))) {
       let task = this.tasks.get(partition);
       if (!task) {
@@ -213,10 +217,37 @@ export class ProcessorRun<S> {
         scanFrom.set(k, Math.min(scanFrom.get(k) ?? Infinity, from));
       }
       task.floors = new Map(ends);
+      if (fromStart) takenOver.push(keep);
     }
     const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
-    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq);
+    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver));
     this.options.logger?.debug({ pipeline: processor.name, scanned: ranges.reduce((n, r) => n + Math.max(0, r.to - r.from), 0) }, 'lane positions restored');
+  }
+
+  /**
+   * A lane scan's check that output this run takes over (a group with no checkpoint reads the lanes from
+   * the start) was made with this processor's settings. Another job over the same topics — a second
+   * consumer group prefix — takes the emissions there as its own and drops its own as repeats, so with
+   * other settings (a 60 s window where the topic holds 5-minute ones) its results would silently be the
+   * first job's. @throws {ConfigError} naming the topic and both settings.
+   */
+  private settingsCheck(takenOver: readonly ((lane: string) => boolean)[]): ((lane: string, headers: Readonly<Record<string, string>>, topic: string) => void) | undefined {
+    const { processor } = this.options;
+    const ours = this.settingsFingerprint;
+    if (ours === undefined || takenOver.length === 0) return undefined;
+    return (lane, headers, topic) => {
+      const theirs = headers[SETTINGS_HEADER];
+      if (theirs === undefined || theirs === ours || !takenOver.some((keep) => keep(lane))) return;
+      throw new ConfigError(`${topic} already holds ${processor.name} output made with other settings than this run's ${processor.settings} `
+        + `(fingerprint ${theirs} there, ${ours} here): a job over the same topics (one with its own EDGELAT_KAFKA_GROUP_PREFIX too) takes that output as its own, `
+        + 'so it must run with the same settings; a job with other settings needs a Kafka cluster of its own');
+    };
+  }
+
+  /** First 16 hex digits of the SHA-256 of the processor's settings, as each emission's header carries it (undefined: none). */
+  private get settingsFingerprint(): string | undefined {
+    const { settings } = this.options.processor;
+    return settings === undefined ? undefined : (this.fingerprint ??= createHash('sha256').update(settings).digest('hex').slice(0, 16));
   }
 
   /** Lanes of one input partition: `<processor>:...:<partition>` (see Emit.lane). */
@@ -388,13 +419,14 @@ export class ProcessorRun<S> {
 
   private async produce(out: Emit[]): Promise<void> {
     const byTopic = new Map<string, ProduceRecord[]>();
+    const settings = this.settingsFingerprint;
     for (const e of out) {
       const prev = this.lastSeq.get(e.lane);
       if (prev && compareSeq(e.seq, prev) <= 0) continue; // already in the topic: a replay
       this.lastSeq.set(e.lane, e.seq);
       const codec = codecFor(kindOfTopic(e.topic));
       const list = byTopic.get(e.topic) ?? [];
-      list.push({ key: e.key, value: codec.encode(e.value as never), headers: { [LANE_HEADER]: e.lane, [SEQ_HEADER]: JSON.stringify(e.seq) } });
+      list.push({ key: e.key, value: codec.encode(e.value as never), headers: { [LANE_HEADER]: e.lane, [SEQ_HEADER]: JSON.stringify(e.seq), ...(settings !== undefined ? { [SETTINGS_HEADER]: settings } : {}) } });
       byTopic.set(e.topic, list);
     }
     for (const [topic, records] of byTopic) {

@@ -83,16 +83,19 @@ export function formatTrainResults(results: readonly TrainingCycleResult[]): str
   return `${results.map((r) => `${r.version.padEnd(38)} ${r.status.padEnd(10)} ${r.reason}`).join('\n')}\n`;
 }
 
-/** Render registry rows as a terminal table. */
+/** Render registry rows as a terminal table, with each non-champion's reason (its comparison on one holdout) and a note on the loss column. */
 export function formatModelList(models: readonly RegisteredModel[]): string {
   if (models.length === 0) return 'no models registered yet: run `edgelat model train` (or `edgelat demo`)\n';
   const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
   const head = `${'version'.padEnd(36)} ${'status'.padEnd(10)} ${'trained_at'.padEnd(20)} ${'rows'.padStart(7)} ${'holdout'.padStart(7)} ${'loss'.padStart(9)}  metrics`;
   const lines = models.map((m) => {
     const metrics = Object.entries(m.metrics).filter(([k]) => ['mape', 'acc10', 'coverage'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
-    return `${m.version.padEnd(36)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(20)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}`;
+    // A challenger's loss is on its own holdout; the comparison that kept it out is on one holdout, in its reason.
+    const why = m.status !== 'champion' && m.reason ? `  (${m.reason})` : '';
+    return `${m.version.padEnd(36)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(20)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}${why}`;
   });
-  return `${[head, ...lines].join('\n')}\n`;
+  const note = 'loss: on the model\'s own holdout (the newest rows when it was trained), so losses of models trained at different times are not comparable; a challenger\'s comparison with the champion on the same rows is in parentheses';
+  return `${[head, ...lines, note].join('\n')}\n`;
 }
 
 /** A prediction of one model on one chip at one load (the `POST /v1/predict` answer). Latencies in ms. */
