@@ -13,7 +13,8 @@
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
  *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
  *    Its i/o is the median of the references' fleet i/o medians on the chip
- *    (0 when no reference ran there in the fleet).
+ *    (where no reference ran there in the fleet: the median over every fleet chip; 0 with no fleet data).
+ *    Below the smallest reference's MACs the line is held there (fixed costs dominate).
  * A profile always counts as a new model (MACs scaling), even when its id
  * names a model the warehouse knows: give `model` to use the measurements.
  * Chips with none of these are skipped with a reason.
@@ -58,6 +59,9 @@ const benchService = (b: BenchmarkPair): ServiceTime =>
 const fleetService = (f: FleetPair): ServiceTime =>
   serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
 
+/** The lower median of ascending values (the middle one, or the lower of the two middle ones). */
+const lowerMedian = (sorted: readonly number[]): number => sorted[Math.floor((sorted.length - 1) / 2)]!;
+
 /** Median compute of a model on a chip from any evidence, ms; null when unmeasured. */
 function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | undefined): number | null {
   if (fleet) return fleet.computeP50Ms;
@@ -66,12 +70,15 @@ function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | und
 }
 
 /**
- * Predict a profiled model's median compute on a chip by MACs scaling (module doc).
+ * Predict a profiled model's median compute on a chip by MACs scaling (module doc). Below the smallest
+ * reference's MACs the line is held at that reference's MACs: a model that small is dominated by fixed
+ * costs (kernel launches, copies) the line does not see, and extrapolating it down gave microseconds.
  * @param refs  (MACs, median ms) of reference models measured on the chip.
  * @returns ms, or null without references or MACs.
  */
 export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: number }[]): number | null {
   if (!(macs > 0) || !Number.isFinite(macs) || refs.length === 0) return null;
+  macs = Math.max(macs, Math.min(...refs.map((r) => r.macs)));
   const xs = refs.map((r) => Math.log(r.macs));
   const ys = refs.map((r) => Math.log(r.ms));
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -114,6 +121,9 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       }
     }
   }
+  // Every chip's reference i/o medians together: the estimate for a chip where no reference ran in the fleet.
+  const fleetIo = [...refIo.values()].flat().sort((x, y) => x - y);
+  const fleetIoChips = refIo.size;
   const candidates: ChipCandidate[] = [];
   const skipped: { chip: string; reason: string }[] = [];
   for (const id of chipIds) {
@@ -148,9 +158,14 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     }
     if (scaled !== null) {
       const ios = [...(refIo.get(id) ?? [])].sort((x, y) => x - y);
-      const ioMs = ios.length ? ios[Math.floor((ios.length - 1) / 2)]! : 0;
-      const ioBasis = ios.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of ${ios.length} reference model(s) in the fleet` : '; i/o unknown (no reference model in the fleet on the chip), taken as 0';
-      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${ioBasis}` });
+      // Unknown on the chip: the fleet's i/o of the references on the other chips, so a chip is not ranked first for lacking a measurement.
+      const ioMs = ios.length ? lowerMedian(ios) : fleetIo.length ? lowerMedian(fleetIo) : 0;
+      const ioBasis = ios.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of ${ios.length} reference model(s) in the fleet`
+        : fleetIo.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of the reference models' i/o on the ${fleetIoChips} fleet chip(s) (none ran on this chip)`
+          : '; i/o unknown (no reference model ran in the fleet), taken as 0';
+      const smallest = Math.min(...refs.get(id)!.map((r) => r.macs));
+      const held = req.profile!.macs < smallest ? `; its ${req.profile!.macs.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${held}${ioBasis}` });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

@@ -5,6 +5,7 @@
  * price/(3600·λ)·10⁶; and the chip catalog's CSV merge.
  */
 import { describe, expect, it } from 'vitest';
+import { scaleByMacs } from '../../../services/predictor/candidates.ts';
 import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, floorSignificant, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
@@ -237,5 +238,22 @@ describe('mergeChipCatalog', () => {
   it('refuses a header without chip or with an unknown column', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'id,kind\n' }, stored)).toThrow(/c\.csv: the header needs a chip column/);
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,tops\n' }, stored)).toThrow(/unknown column\(s\) "tops"/);
+  });
+});
+
+describe('scaleByMacs', () => {
+  it('follows the line of ln ms on ln MACs through the references (closed forms), slope clamped to [0.3, 1.2], held below the smallest reference', () => {
+    const one = [{ macs: 1e9, ms: 10 }];
+    expect(scaleByMacs(2e9, one)).toBeCloseTo(20, 12); // one reference: proportional
+    // Two references: the line through both, slope ln 2 / ln 4 = 0.5.
+    const two = [{ macs: 1e9, ms: 10 }, { macs: 4e9, ms: 20 }];
+    expect(scaleByMacs(16e9, two)).toBeCloseTo(40, 10);
+    // A trial: 295,000 MACs came out at microseconds on big accelerators; below the smallest reference the line is held there.
+    expect(scaleByMacs(295_000, one)).toBeCloseTo(10, 12);
+    expect(scaleByMacs(1e8, two)).toBeCloseTo(10, 12);
+    // Slope ln 10 / ln 2 = 3.3 is clamped to 1.2, through the means of ln MACs and ln ms.
+    const steep = [{ macs: 1e9, ms: 10 }, { macs: 2e9, ms: 100 }];
+    expect(scaleByMacs(4e9, steep)).toBeCloseTo(Math.sqrt(1000) * (4e9 / Math.sqrt(2e18)) ** 1.2, 9);
+    expect([scaleByMacs(0, one), scaleByMacs(1e9, [])]).toEqual([null, null]);
   });
 });
