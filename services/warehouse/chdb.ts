@@ -5,7 +5,7 @@ import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowToJson } from './json.ts';
-import type { InsertOptions, QueryParam, Warehouse } from './types.ts';
+import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
 
 /** Options of the embedded warehouse. */
 export interface ChdbWarehouseOptions {
@@ -139,7 +139,7 @@ export function releaseSession(dataDir: string): void {
 function wrap(error: unknown, what: string): WarehouseError {
   const message = String((error as Error)?.message ?? error);
   const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? NaN);
-  return new WarehouseError(`${what} failed: ${message.split('\n')[0]}`, Number.isFinite(code) ? code : null, { cause: error });
+  return new WarehouseError(`${what} failed: ${exceptionFirstLine(message)}`, Number.isFinite(code) ? code : null, { cause: error });
 }
 
 /**

@@ -2,7 +2,7 @@ import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataForma
 import { WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseJsonEachRow, rowsToJsonCompact, rowToJson } from './json.ts';
-import type { InsertOptions, QueryParam, Warehouse } from './types.ts';
+import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
 
 /** Options of the ClickHouse server warehouse (HTTP interface through @clickhouse/client). */
 export interface ClickHouseWarehouseOptions {
@@ -59,7 +59,7 @@ export function toWarehouseError(error: unknown, what: string): WarehouseError {
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);
   const network = code === null && (NETWORK.test(message) || (typeof e?.code === 'string' && NETWORK.test(e.code)));
   const retriable = network || (code !== null && RETRIABLE_CODES.has(code));
-  const first = message.split('\n')[0]!.trim();
+  const first = exceptionFirstLine(message).trim();
   // No ClickHouse code and no network error: an empty or HTML answer is some other HTTP server's.
   const foreign = code === null && !network && (first === '' || first.startsWith('<'));
   const text = foreign

@@ -59,3 +59,17 @@ export function dateTime64ToMs(text: string): number {
   if (!Number.isFinite(ms)) throw new RangeError(`expected a DateTime64 text like '2024-06-01 10:00:00.000', got ${JSON.stringify(text)}`);
   return ms;
 }
+
+/**
+ * The first line of a ClickHouse exception, with the nesting chdb adds undone: an exception rethrown
+ * through its layers reads `Code: 73. DB::Exception: Code: 73. DB::Exception: Unknown format X. (UNKNOWN_FORMAT)
+ * (version 26.7.2.1). (UNKNOWN_FORMAT)`; this gives `Code: 73. DB::Exception: Unknown format X. (UNKNOWN_FORMAT)`.
+ * Other text is returned as its first line.
+ */
+export function exceptionFirstLine(message: string): string {
+  const first = message.split('\n')[0]!;
+  const head = /^(Code: (\d+)\. DB::Exception: )(?:Code: \2\. DB::Exception: )+/.exec(first);
+  if (!head) return first;
+  const body = first.slice(head[0].length).replace(/ \(version [\d.]+\)/g, '');
+  return `${head[1]}${body.replace(/(\. \(([A-Z_]+)\))(?:\. \(\2\))+$/, '$1')}`;
+}
