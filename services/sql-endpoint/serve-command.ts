@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { createPredictorApp } from '../predictor/app.ts';
 import { createBackend } from '../predictor/backend.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { pendingMigrations } from '../warehouse/migrations.ts';
 import { ChdbEngine } from './chdb-engine.ts';
 import { createSqlEndpoint } from './server.ts';
 import { isLoopbackHost } from './protocol.ts';
@@ -32,6 +34,8 @@ export interface ServeOptions {
  */
 export async function serveCommand(config: EdgelatConfig, options: ServeOptions): Promise<void> {
   const logger = createLogger(config.logLevel);
+  // A server may start empty, but a mistyped EDGELAT_DATA_DIR or EDGELAT_DATABASE would look the same: say which it is.
+  const newFolder = !existsSync(chdbDir(config));
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   if (!isLoopbackHost(options.host)) {
     process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can\n`);
@@ -47,7 +51,9 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     await endpoint.close();
     await warehouse.close();
   };
+  let newDatabase = false;
   try {
+    newDatabase = !newFolder && (await pendingMigrations(warehouse)) === null;
     await warehouse.migrate();
     await endpoint.listen({ port: options.sqlPort, host: options.host });
     await api.listen({ port: options.port, host: options.host });
@@ -60,6 +66,10 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
     + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
+  if (newFolder || newDatabase) {
+    process.stderr.write(`edgelat: note: ${newFolder ? `there was no warehouse in ${JSON.stringify(config.dataDir)} (EDGELAT_DATA_DIR)` : `database ${config.database} (EDGELAT_DATABASE) did not exist`}: `
+      + 'serving a new, empty one (the data `npm start` wrote is in ./.edgelat of the folder it ran in, database edgelat)\n');
+  }
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

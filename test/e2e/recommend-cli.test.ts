@@ -46,6 +46,25 @@ async function startServe(dataDir: string): Promise<{ child: ChildProcess; api: 
   });
 }
 
+describe('serve on a folder with no warehouse', () => {
+  it('serves a new, empty one and says so (a mistyped EDGELAT_DATA_DIR looked like a server with no data yet)', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'edgelat-serve-empty-')), 'typo');
+    const child = spawn('node', [BIN, 'serve', '--port', '0', '--sql-port', '0'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+    let stderr = '';
+    const note = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /^edgelat: note: .*$/m.exec(stderr);
+        if (m) resolve(m[0]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(note).toBe(`edgelat: note: there was no warehouse in ${JSON.stringify(dataDir)} (EDGELAT_DATA_DIR): serving a new, empty one (the data \`npm start\` wrote is in ./.edgelat of the folder it ran in, database edgelat)`);
+  }, 30_000);
+});
+
 describe('the chip recommender on a demo run', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-recommend-'));
   let median = 0;
