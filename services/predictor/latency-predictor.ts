@@ -101,8 +101,8 @@ export class LatencyPredictor {
 
   /**
    * Predict p50/p90/p99 of total latency and the median i/o and compute, ms.
-   * @throws {NoEvidenceError} when a kind has no champion.
-   * @throws {UsageError} when the (model, chip) pair has no benchmark prior, or no input size is known.
+   * @throws {NoEvidenceError} when a kind has no champion, or the known model has no benchmark prior on the known chip.
+   * @throws {UsageError} on an unknown model, chip or server, or when no input size is known.
    */
   async predict(req: LatencyRequest): Promise<PredictResponse> {
     await this.ensureLoaded();
@@ -126,9 +126,10 @@ export class LatencyPredictor {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         throw new UsageError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
       }
-      throw new UsageError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
+      // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
+      throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
-        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}`);
+        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
     }
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
     if (inputBytes === null) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
