@@ -102,8 +102,9 @@ function rowsOf(f: NamedText): string[][] {
  *                       a bad arch_idx, an unknown architecture or a latency
  *                       that is not a positive number are in `problems` (the
  *                       other cells of such a line are kept where they are valid).
- * @throws {Error} on a missing or malformed header, a device named twice, no architectures, or a
- *   latency column of text with no latency at all (not a latency file, e.g. the two files swapped).
+ * @throws {Error} on a missing or malformed header, a device named twice, no architectures, an
+ *   architectures file of numbers only with fractions among them (a latency file), or a latency column
+ *   of text with no latency at all (the architectures file): the two files swapped, or a latency file for both.
  */
 export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
   const problems: ImportProblem[] = [];
@@ -146,6 +147,16 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const values = [...new Set(cells.map((row) => row[c]!))].sort();
     if (values.length <= MAX_CATEGORIES) columnKinds.push({ c, values });
     else void column; // an identifier column (e.g. arch_str): not a feature
+  }
+  // Op columns name ops (text) or count and index them (integers); a file whose every column is a number
+  // and one of them has fractions is a latency file (ms per device) given as --architectures.
+  if (columnKinds.length > 0 && columnKinds.every((k) => !k.values)) {
+    const fractional = columnKinds.find((k) => cells.some((row) => !Number.isInteger(Number(row[k.c]))));
+    if (fractional) {
+      const row = cells.find((r) => !Number.isInteger(Number(r[fractional.c])))!;
+      throw new Error(`${architectures.file}: no op column: every column is a number and ${quoteValue(header[fractional.c]!)} has fractions (${quoteValue(row[fractional.c]!)} for arch_idx ${row[0]}), `
+        + 'as in a latency file; the architectures file names or counts the ops of each architecture (HELP\'s architectures.csv), latency files go to --latency');
+    }
   }
   for (const k of columnKinds) {
     if (!k.values) continue;

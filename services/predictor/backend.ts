@@ -68,7 +68,9 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       if (req.chips) {
         const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));
         const unknown = req.chips.filter((c) => !catalog.has(c));
-        if (unknown.length > 0 && catalog.size > 0) throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
+        if (unknown.length > 0 && catalog.size > 0) {
+          throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, [...catalog].sort(), 4)})`).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
+        }
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.
       const predictBenchmark = options.predictBenchmark ?? (req.model !== undefined ? await benchmarkPredictor(w) : undefined);

@@ -187,6 +187,7 @@ describe('the chip recommender on a demo run', () => {
       for (const [args, message] of [
         [['recommend', '--model', 'nope', '--slo-p99-ms', '10'], /^edgelat: unknown model "nope": nearest known: [^;]+; for a new model give its ONNX profile$/],
         [['recommend', '--onnx', truncated, '--slo-p99-ms', '10'], /^edgelat: --onnx ".*truncated\.onnx": /],
+        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-xavier-nz'], /^edgelat: unknown chip\(s\) "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\): see GET \/v1\/chips or `edgelat chips list`$/],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
         // A text file: the parser's excerpt of it (with its line breaks) stays on the one line, its quote closed.
         [['recommend', '--profile', 'README.md', '--slo-p99-ms', '10'], /^edgelat: --profile "README.md": not JSON \(Unexpected token '#', "# edgelat[^"]*"(\.\.\.)? is not valid JSON\)$/],

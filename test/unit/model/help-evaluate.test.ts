@@ -178,8 +178,12 @@ describe('parseHelp on bad input', () => {
       'empty.csv: empty file (expected a header with arch_idx)'],
     ['a header-only architectures file', () => parseHelp({ file: 'header.csv', text: 'arch_idx,e_1_0\r\n' }, []),
       'header.csv: no architectures'],
+    ['the two files swapped', () => parseHelp(read(`${SUBSET}latency_gpu.csv`), [read(`${SUBSET}architectures.csv`)]),
+      /^test\/fixtures\/help-nb201-subset\/latency_gpu\.csv: no op column: /],
+    ['a latency file given as the architectures file', () => parseHelp(read(`${SUBSET}latency_cpu.csv`), [read(`${SUBSET}latency_gpu.csv`)]),
+      /^test\/fixtures\/help-nb201-subset\/latency_cpu\.csv: no op column: every column is a number and "\w+" has fractions \("[\d.]+" for arch_idx \d+\), as in a latency file; /],
     // A breaker trial: the two files swapped wrote the op counts (n_*) as milliseconds.
-    ['the architectures file given as a latency file', () => parseHelp(read(`${SUBSET}latency_gpu.csv`), [read(`${SUBSET}architectures.csv`)]),
+    ['the architectures file given as a latency file', () => parseHelp(read(`${SUBSET}architectures.csv`), [read(`${SUBSET}architectures.csv`)]),
       `${SUBSET}architectures.csv: column "arch_str" holds no latency, only text such as "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_co…" (95 characters) (line 2): a latency file has arch_idx and one column of ms per device (HELP's latency_*.csv); the architectures file goes to --architectures`],
   ])('throws on %s, naming the file', (_what, call, message) => {
     expect(call).toThrow(message);
