@@ -11,6 +11,7 @@ import { registerWhatIfCommand } from './whatif.ts';
 import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
+import { MAX_INPUT_BYTES } from '../predictor/types.ts';
 
 // Start-up loads the commands' flags and help only: each action loads what it runs (chdb, Kafka, ONNX
 // Runtime, the HTTP servers) when it runs, so `--help`, a usage error or a quick query do not pay for the rest.
@@ -313,7 +314,7 @@ program
   .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610')
   .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)')
   .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0, idle)`)
-  .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1)))
+  .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1, MAX_INPUT_BYTES)))
   .option('--json', 'print JSON', false)
   .addHelpText('after', `
 Load: the models read a server's queueing through gpu_util, and with requests_per_s as well through

@@ -165,7 +165,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
           : '; i/o unknown (no reference model ran in the fleet), taken as 0';
       const smallest = Math.min(...refs.get(id)!.map((r) => r.macs));
       const held = req.profile!.macs < smallest ? `; its ${req.profile!.macs.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
-      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${held}${ioBasis}` });
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${held}${ioBasis}`, upperBound: held !== '' });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

@@ -181,13 +181,14 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
 }
 
 /**
- * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the
- * trees hold their answer at that edge (as for a load, {@link loadNotes}), so the latency is a lower bound.
+ * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the i/o
+ * is the chip's fitted line of i/o against input size (services/model/features.ts `ioOfLine`) carried
+ * beyond the data: an extrapolation.
  * @param inputBytes  The request's input size, bytes. @param max  The fleet's largest on the chip, bytes (null: none).
  * @returns One sentence, or [] within the measured range.
  */
 export function inputBytesNotes(chip: string, inputBytes: number, max: number | null): string[] {
   if (max === null || !(max > 0) || inputBytes <= max) return [];
   return [`input_bytes=${inputBytes} is above the largest request the fleet data shows on ${chip} (${max} bytes): `
-    + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound'];
+    + 'the i/o follows the chip\'s line of i/o against input size (fitted on the fleet\'s requests) beyond the data, an extrapolation'];
 }

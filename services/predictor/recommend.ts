@@ -45,6 +45,8 @@ export interface ChipCandidate {
   curve: readonly MeasuredQuantiles[];
   /** What the service time came from, for the reason line, e.g. "MLPerf, 4 systems". */
   basis: string;
+  /** The service time is an upper bound (a model below its references' MACs, held there): a miss is "may miss". */
+  upperBound?: boolean;
 }
 
 /** A recommendation request after validation. */
@@ -179,8 +181,10 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
-  const reason = `${meets ? 'meets' : 'misses'} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law`)
+  // From an upper bound a miss is not shown, only possible.
+  const verdict = meets ? 'meets' : c.upperBound ? 'may miss' : 'misses';
+  const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
+    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
     + (useMeasured && meets !== (rps <= maxRps) ? `; the measurement at this load ${meets ? 'meets' : 'misses'} the SLO although the curve through all measured loads ${meets ? 'does not' : 'does'}` : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { calendarDateProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
-import type { ChipInfo, CorrelationQuery, CorrelationWindow, PredictRequest, PredictResponse, RecommendRequest, RecommendResponse } from './types.ts';
+import { MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 const text = z.string().min(1).max(256);
 const fraction = z.number().min(0).max(1);
@@ -48,7 +48,7 @@ export const PredictRequestSchema = z.strictObject({
     .meta({ description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)' }),
   load: LoadVectorSchema.optional(),
   /** Bytes of one request's input, ≥ 1 (as `predict --input-bytes`). */
-  input_bytes: z.int().min(1).optional(),
+  input_bytes: z.int().min(1).max(MAX_INPUT_BYTES).optional(),
 });
 
 /** Answer of `POST /v1/predict`. */

@@ -25,9 +25,12 @@ export interface PredictRequest {
   /** Edge server whose queueing context to use; default the chip's typical server. */
   server?: string;
   load?: LoadVector;
-  /** Request input size, bytes; default the fleet's median for the model. */
+  /** Request input size, bytes, 1..{@link MAX_INPUT_BYTES}; default the fleet's median for the model. */
   input_bytes?: number;
 }
+
+/** Largest input size a prediction takes, bytes: 1 TiB, far beyond any inference request (9e15 gave a 1.5-year i/o). */
+export const MAX_INPUT_BYTES = 2 ** 40;
 
 /** `POST /v1/predict` answer (same as `edgelat predict --json`). */
 export interface PredictResponse {
@@ -101,6 +104,7 @@ export interface ChipRecommendation {
   at_load: { p50: number | null; p90: number | null; p99: number | null };
   /** With no queueing (one request alone), ms. */
   idle: { p50: number | null; p90: number | null; p99: number | null };
+  /** The SLO percentile at the load is within the target. False from an upper bound (a new model smaller than its references) says only that it may miss: the reason says "may miss". */
   meets_slo: boolean;
   /** Highest load (requests/s) whose SLO percentile is still ≤ the target; 0 if even idle misses. */
   max_rps_within_slo: number;

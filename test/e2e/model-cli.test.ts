@@ -220,7 +220,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(deep.code).toBe(0);
     expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([
       `  note: ${note('queue_depth', 10 * depthMax, depthMax)}`,
-      `  note: input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`,
+      `  note: input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the i/o follows the chip's line of i/o against input size (fitted on the fleet's requests) beyond the data, an extrapolation`,
     ]);
   });
 

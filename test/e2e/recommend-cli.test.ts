@@ -140,7 +140,7 @@ describe('the chip recommender on a demo run', () => {
       expect(table.code, table.stderr).toBe(0);
       const lines = table.stdout.split('\n');
       expect(lines[0]).toBe('tiny_cnn: SLO p90 ≤ 20 ms at 2 req/s');
-      expect(lines.filter((l) => /^ *\d+ \S+ .* predicted +(meets|misses) p90 .*MACs scaling/.test(l))).toHaveLength(6);
+      expect(lines.filter((l) => /^ *\d+ \S+ .* predicted +(meets|misses|may miss) p90 .*MACs scaling/.test(l))).toHaveLength(6);
       // A new model still moves its input: the references' i/o on the chip is a floor under its latency.
       const json = await edgelat(['recommend', '--onnx', TINY, '--slo-p90-ms', '20', '--rps', '2', '--json'], dataDir);
       const chips = (JSON.parse(json.stdout) as { chips: { chip: string; reason: string; at_load: { p50: number } }[] }).chips;

@@ -130,6 +130,7 @@ describe('POST /v1/predict', () => {
     ['negative utilisation', { ...PREDICT_BODY, load: { cpu_util: -0.1 } }, '#/load/cpu_util', /got -0\.1/],
     ['negative requests_per_s', { ...PREDICT_BODY, load: { requests_per_s: -1 } }, '#/load/requests_per_s', /got -1/],
     ['fractional input_bytes', { ...PREDICT_BODY, input_bytes: 1.5 }, '#/input_bytes', /got 1\.5/],
+    ['input_bytes above 1 TiB', { ...PREDICT_BODY, input_bytes: 9e15 }, '#/input_bytes', /got 9000000000000000/],
     ['missing model', { chip: 'jetson-agx-orin' }, '#/model', /is required/],
     ['chip not a string', { model: 'resnet50', chip: 7 }, '#/chip', /expected string.*got 7/],
     ['empty server', { ...PREDICT_BODY, server: '' }, '#/server', /got ""/],

@@ -25,6 +25,12 @@ describe('recommendChips', () => {
   const fast: ServiceTime = { ioMs: 0, computeMedianMs: 5, sigma: 0.1 };
   const slow: ServiceTime = { ioMs: 0, computeMedianMs: 40, sigma: 0.1 };
 
+  it('says "may miss", not "misses", when the service time is an upper bound (a new model below its references\' MACs)', () => {
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('held', slow, { upperBound: true }), candidate('slow', slow)]);
+    expect(r.chips.map((c) => [c.chip, c.meets_slo, /^(may miss|misses) /.exec(c.reason)?.[1]])).toEqual([['held', false, 'may miss'], ['slow', false, 'misses']]);
+    expect(r.chips[0]!.reason).toMatch(/even one request alone exceeds it by the law at this upper bound$/);
+  });
+
   it('ranks SLO-meeting chips first, by the SLO percentile at the load', () => {
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('slow', slow), candidate('fast', fast)]);
     expect(r.chips.map((c) => [c.rank, c.chip, c.meets_slo])).toEqual([[1, 'fast', true], [2, 'slow', false]]);
