@@ -109,9 +109,21 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
 
   async function loop(stage: Stage): Promise<void> {
     const run = make(stage);
-    await run.start();
-    logger?.info({ pipeline: stage }, 'started');
     try {
+      await run.start();
+    } catch (error) {
+      failed.abort(); // before the count: the stages waiting below must see it
+      await run.close().catch(() => undefined);
+      throw error;
+    } finally {
+      started.count();
+    }
+    try {
+      // No stage reads a batch before every stage of this instance has started: a processor that takes over
+      // output made with other settings refuses at its start (run-processor.ts), and the sink must not have
+      // written that output into this job's warehouse meanwhile.
+      await started.all;
+      logger?.info({ pipeline: stage }, 'started');
       while (!signal?.aborted && !failed.signal.aborted) {
         const before = consumedBy(run.counts);
         const end = await run.runBatch();
@@ -136,6 +148,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     }
   }
 
+  const started = countdown(stages.length);
   // The first stage that fails stops the others (each finishes its batch, commits and leaves its group); then the
   // failure is raised. Without this the healthy stages would go on and the process would never end.
   const guarded = (stage: Stage) =>
@@ -198,4 +211,13 @@ export async function runStreamingWithRestarts(options: RestartingOptions): Prom
       if (log) await (close ? close(log) : log.close()).catch(() => undefined);
     }
   }
+}
+
+/** A promise that resolves once `count()` has been called `n` times (a stage started, or failed to). */
+function countdown(n: number): { count(): void; all: Promise<void> } {
+  let left = n;
+  let resolve!: () => void;
+  const all = new Promise<void>((r) => { resolve = r; });
+  if (left <= 0) resolve();
+  return { count: () => { if (--left === 0) resolve(); }, all };
 }

@@ -5,15 +5,23 @@
  * windows without a word. Emissions now carry their processor's settings fingerprint, and a run that
  * takes over output made with other settings refuses to start; with the same settings it runs and adds nothing.
  */
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.ts';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { ProcessorRun } from '../../pipelines/runtime/run-processor.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { loadConfig } from '../../services/config.ts';
+import { produceSimulation } from '../../services/pipeline/demo.ts';
+import { runStreaming } from '../../services/pipeline/streaming.ts';
+import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeInference, makeLoad } from '../helpers/factories.ts';
+import { fingerprint } from '../helpers/fingerprint.ts';
 import { readTopic } from '../helpers/pipeline.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const T0 = at('2024-06-01T10:00:00.000Z');
 
@@ -43,5 +51,46 @@ describe('a second job over the same topics', () => {
 
     await new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000 }), groupId: 'third-join' }).runToEnd();
     expect(await readTopic(log, TOPICS.enriched)).toHaveLength(enriched);
+  });
+});
+
+describe('pipeline run: a second job with other settings', () => {
+  const sim = simulateFleet(normalizeSimConfig({ seed: 43, servers: 4, durationMs: 3 * 60_000, maxJitterMs: 1500 }));
+  const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000, sinkLingerMs: 50 };
+  const warehouses: ChdbWarehouse[] = [];
+  beforeAll(async () => {
+    for (const name of ['job_a', 'job_b', 'job_c']) warehouses.push(await createTestDatabase(name));
+  });
+  afterAll(async () => {
+    for (const w of warehouses) await w.close();
+  });
+
+  it('refuses before any stage reads a batch, so its warehouse stays empty; one with the same settings gets the first one\'s tables', async () => {
+    const [a, b, c] = warehouses as [ChdbWarehouse, ChdbWarehouse, ChdbWarehouse];
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(log, sim, 2);
+    await runStreaming({ log, warehouse: a, config, untilEnd: true, groupPrefix: 'job-a' });
+    // A trial: the join and the sink of such a job ran (their settings are the same) and wrote its warehouse
+    // full of the first job's 5-minute windows before its correlation processor refused.
+    // On Kafka a group join takes seconds: here the correlation processor's join is made to take 500 ms.
+    const slowJoin = new Proxy(log, {
+      get(target, prop, receiver) {
+        if (prop !== 'consumer') return Reflect.get(target, prop, receiver) as unknown;
+        return async (groupId: string, topics: string[]) => {
+          if (groupId.endsWith('rolling-correlation')) await sleep(500);
+          return target.consumer(groupId, topics);
+        };
+      },
+    });
+    const refused = await runStreaming({ log: slowJoin, warehouse: b, config: { ...config, windowSizeMs: 120_000 }, untilEnd: true, groupPrefix: 'job-b' }).then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^analytics\.load-latency-correlation\.v1 already holds rolling-correlation output made with other settings than this run's \{"sizeMs":120000,/);
+    const [rows] = await b.query<{ events: number; enriched: number; windows: number }>(
+      `SELECT (SELECT count() FROM ${b.database}.inference_events) AS events, (SELECT count() FROM ${b.database}.inference_enriched) AS enriched, (SELECT count() FROM ${b.database}.load_latency_correlations) AS windows`);
+    expect(rows).toEqual({ events: 0, enriched: 0, windows: 0 });
+    await runStreaming({ log, warehouse: c, config, untilEnd: true, groupPrefix: 'job-c' });
+    // Dead letters name the consumer group that met them (job-a-…, job-c-…): their count is compared, not their hash.
+    const [fa, fc] = [await fingerprint(a), await fingerprint(c)];
+    expect({ ...fc, dead_letters: fc.dead_letters!.split(':')[0] }).toEqual({ ...fa, dead_letters: fa.dead_letters!.split(':')[0] });
   });
 });
