@@ -99,6 +99,8 @@ interface Checkpoint {
   lanes?: Record<string, Seq>;
   /** Per output partition (`topic:partition`): an offset at or below which no emission made after the commit lands. */
   floors?: Record<string, number>;
+  /** Fingerprint of the processor's settings that made the committed output (see `settingsFingerprint`). */
+  settings?: string;
 }
 
 function parseCheckpoint(metadata: string | undefined): Checkpoint {
@@ -197,6 +199,7 @@ export class ProcessorRun<S> {
       for (const tp of fresh.filter((f) => f.partition === partition)) {
         const c = await this.consumer!.committed(tp);
         const cp = parseCheckpoint(c?.metadata);
+        this.assertSameSettings(cp, tp.topic);
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
         // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
@@ -244,6 +247,21 @@ export class ProcessorRun<S> {
     };
   }
 
+  /**
+   * A restart of this group with other settings (a new window size) would continue the output topics
+   * and tables with windows of another shape after the old ones, and take its replay's windows for
+   * repeats: refused, naming the way to start over.
+   * @throws {ConfigError} when the checkpoint was committed with other settings.
+   */
+  private assertSameSettings(cp: Checkpoint, topic: string): void {
+    const ours = this.settingsFingerprint;
+    if (cp.settings === undefined || ours === undefined || cp.settings === ours) return;
+    const { processor } = this.options;
+    throw new ConfigError(`consumer group ${this.groupId} committed ${topic} with other ${processor.name} settings than this run's ${processor.settings} `
+      + `(fingerprint ${cp.settings} there, ${ours} here): its output topics and tables hold output of the other settings, and this run would go on after it with another shape. `
+      + 'Run with the settings it had; to change them, start over: delete the output topics and the warehouse tables (or use a Kafka cluster of its own)');
+  }
+
   /** First 16 hex digits of the SHA-256 of the processor's settings, as each emission's header carries it (undefined: none). */
   private get settingsFingerprint(): string | undefined {
     const { settings } = this.options.processor;
@@ -263,7 +281,8 @@ export class ProcessorRun<S> {
     const lanes: Record<string, Seq> = {};
     for (const [lane, seq] of this.lastSeq) if (keep(lane)) lanes[lane] = seq;
     for (const [k, end] of this.producedEnd) task.floors.set(k, Math.max(task.floors.get(k) ?? 0, end));
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors) };
+    const settings = this.settingsFingerprint;
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), ...(settings !== undefined ? { settings } : {}) };
     return JSON.stringify(cp);
   }
 

@@ -54,6 +54,20 @@ describe('a second job over the same topics', () => {
   });
 });
 
+describe('a restart of the same job with other settings', () => {
+  it('is refused at its start, naming the group and the way to start over; with its own settings it goes on', async () => {
+    const log = await sealedLog();
+    await new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000 }), groupId: 'job-join' }).runToEnd();
+    const changed = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 1000 }), groupId: 'job-join' });
+    const refused = await changed.start().then(() => null, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^consumer group job-join committed edge\.\w+\.v1 with other join-load-latency settings than this run's \{"toleranceMs":1000,"maxOutOfOrdernessMs":2000\} \(fingerprint [0-9a-f]{16} there, [0-9a-f]{16} here\): .* delete the output topics and the warehouse tables/);
+    await changed.close();
+    const same = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000 }), groupId: 'job-join' });
+    await same.runToEnd();
+  });
+});
+
 describe('pipeline run: a second job with other settings', () => {
   const sim = simulateFleet(normalizeSimConfig({ seed: 43, servers: 4, durationMs: 3 * 60_000, maxJitterMs: 1500 }));
   const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000, sinkLingerMs: 50 };
