@@ -6,7 +6,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
-import { isHttpUrl } from '../alerts/webhook.ts';
+import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 
 /** An integer as a user writes it: decimal digits, or decimal scientific notation (`1e6`, `2.5e3`). */
@@ -42,9 +42,12 @@ export function hostFlag(name: string) {
   };
 }
 
-/** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL. */
+/** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL, or names a port fetch never connects to. */
 export function checkWebhookUrl(url: string): string {
   if (!isHttpUrl(url)) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  const port = Number(new URL(url).port);
+  // Every delivery would fail with "bad port" and be retried for ever.
+  if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
   return url;
 }
 

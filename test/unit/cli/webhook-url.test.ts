@@ -1,0 +1,23 @@
+/**
+ * checkWebhookUrl: a webhook on a port fetch never connects to (the Fetch standard's "bad ports") is
+ * refused at start. A trial: `--alerts-webhook http://127.0.0.1:6000/hook` was accepted, and every
+ * delivery failed with "bad port" and was retried for ever, so the demo never ended.
+ */
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { FETCH_BAD_PORTS } from '../../../services/alerts/webhook.ts';
+import { checkWebhookUrl } from '../../../services/cli/common.ts';
+
+describe('checkWebhookUrl', () => {
+  it('refuses the ports fetch blocks, naming the port, and takes the others', () => {
+    expect(() => checkWebhookUrl('http://127.0.0.1:6000/hook')).toThrow('--alerts-webhook: port 6000 of "http://127.0.0.1:6000/hook" is one fetch refuses to connect to');
+    expect(() => checkWebhookUrl('https://alerts.example:10080/')).toThrow(/port 10080/);
+    expect([checkWebhookUrl('http://127.0.0.1:6001/hook'), checkWebhookUrl('https://alerts.example/hook')]).toEqual(['http://127.0.0.1:6001/hook', 'https://alerts.example/hook']);
+    expect(() => checkWebhookUrl('ftp://x')).toThrow('--alerts-webhook: expected an http(s) URL, got "ftp://x"');
+  });
+
+  it('blocks the same ports as undici, the fetch Node runs', () => {
+    const { badPorts } = createRequire(import.meta.url)('undici/lib/web/fetch/constants.js') as { badPorts: readonly string[] };
+    expect([...FETCH_BAD_PORTS].sort((a, b) => a - b)).toEqual(badPorts.map(Number).sort((a, b) => a - b));
+  });
+});
