@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { nearestNames } from './names.ts';
 import { parseCron } from './model/lifecycle.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 
@@ -197,6 +198,12 @@ function shown(name: string, value: string | undefined): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig {
   // An empty value (`EDGELAT_JOIN_TOLERANCE_MS=`) means unset, as in most tools: the default applies (it would read as 0).
   const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => !(k.startsWith('EDGELAT_') && v !== undefined && v.trim() === '')));
+  // A mistyped name (EDGELAT_WINDOW_SIZE) would leave the default in force without a word. EDGELAT_TEST_* belong to the tests.
+  const known = Object.keys(schema.shape);
+  const unknown = Object.keys(env).filter((k) => k.startsWith('EDGELAT_') && !k.startsWith('EDGELAT_TEST_') && !known.includes(k)).sort();
+  if (unknown.length > 0) {
+    throw new ConfigError(`bad configuration: ${unknown.map((k) => `${k} is not an edgelat variable (nearest: ${nearestNames(k, known, 3)})`).join('; ')}; the README's Configuration table lists them`);
+  }
   const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`);

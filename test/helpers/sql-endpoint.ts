@@ -27,7 +27,7 @@ export async function startSqlEndpointProcess(): Promise<SqlEndpointProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-endpoint-'));
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, EDGELAT_SQL_ENDPOINT_CHILD: dataDir },
+    env: { ...process.env, EDGELAT_TEST_SQL_ENDPOINT_CHILD: dataDir },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () =>
@@ -77,8 +77,8 @@ async function runChild(dataDir: string): Promise<void> {
   process.send!({ type: 'listening', port: typeof address === 'object' && address ? address.port : 0 });
 }
 
-if (process.env.EDGELAT_SQL_ENDPOINT_CHILD && process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
-  runChild(process.env.EDGELAT_SQL_ENDPOINT_CHILD).catch((error: unknown) => {
+if (process.env.EDGELAT_TEST_SQL_ENDPOINT_CHILD && process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
+  runChild(process.env.EDGELAT_TEST_SQL_ENDPOINT_CHILD).catch((error: unknown) => {
     process.send!({ type: 'error', message: String((error as Error)?.message ?? error) });
     process.exit(1);
   });

@@ -78,4 +78,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'nohostport' })).toThrow(/EDGELAT_KAFKA_BROKERS="nohostport": must be host:port/);
     expect(() => loadConfig({ EDGELAT_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/needs EDGELAT_KAFKA_SASL_USERNAME/);
   });
+
+  it('refuses an EDGELAT_ variable it does not know, naming the nearest (a typo left the default in force without a word); EDGELAT_TEST_* are the tests\'', () => {
+    // Every unknown one at once, sorted.
+    expect(() => loadConfig({ EDGELAT_WINDOW_SIZE: '60000', EDGELAT_DATADIR: '/tmp/x' })).toThrow(/^bad configuration: EDGELAT_DATADIR is not an edgelat variable \(nearest: EDGELAT_DATA_DIR, [^)]+\); EDGELAT_WINDOW_SIZE is not/);
+    expect(() => loadConfig({ EDGELAT_WINDOW_SIZE: '60000' })).toThrow(/^bad configuration: EDGELAT_WINDOW_SIZE is not an edgelat variable \(nearest: EDGELAT_WINDOW_SIZE_MS, [^)]+\); the README's Configuration table lists them$/);
+    expect(loadConfig({ EDGELAT_TEST_KAFKA_BROKERS: 'x:1' }).windowSizeMs).toBe(300_000);
+  });
 });
