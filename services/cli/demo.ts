@@ -137,7 +137,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `inference events      ${fmt(valid)} valid: ${fmt(joinIn.processed)} joined (${pct(joinIn.processed, valid)}), ${fmt(joinIn.late)} late (${pct(joinIn.late, valid)}, behind the watermark)`,
       `enriched rows         ${fmt(s.tables.inference_enriched)} (${pct(Math.round(s.matchRate * s.tables.inference_enriched), s.tables.inference_enriched)} found a load sample within ${config.joinToleranceMs} ms; failed requests: ${failed})`,
       `load samples          ${fmt(joinLoad.consumed)} (${fmt(joinLoad.late)} late)`,
-      `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}; table ${db}.late_events)`,
+      `late events           ${fmt(s.tables.late_events)} (join: ${fmt(joinIn.late)} inference + ${fmt(joinLoad.late)} load; correlation: ${fmt(corrLate)}${c.shadow
+        ? `; shadow-compare: ${fmt(c.shadow[TOPICS.inference]?.late ?? 0)} inference + ${fmt(c.shadow[TOPICS.shadow]?.late ?? 0)} shadow results` : ''}; table ${db}.late_events)`,
       `dead letters          ${fmt(s.tables.dead_letters)} (bad records injected: ${result.badRecords}; table ${db}.dead_letters)`,
       `correlation windows   ${fmt(s.tables.load_latency_correlations)} (${config.windowSizeMs / 60_000} min windows every ${config.windowSlideMs / 1000} s × 15 metric pairs; edge windows cover part of the data)`,
       ...shadows.lines,
