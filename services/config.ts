@@ -118,6 +118,11 @@ const httpUrl = z.string().refine((v) => {
   }
 }, 'must be an http(s) URL');
 
+/** ClickHouse's HTTP interface: the database and the login have variables of their own (the client refuses URL parameters). */
+const clickhouseUrl = httpUrl
+  .refine((v) => !URL.canParse(v) || new URL(v).search === '', 'must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken')
+  .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must have no user or password in it: give them as EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD');
+
 const schema = z.object({
   EDGELAT_DATA_DIR: z.string().min(1).default('./.edgelat'),
   EDGELAT_DATABASE: z
@@ -164,7 +169,7 @@ const schema = z.object({
   EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
   EDGELAT_KAFKA_TLS: z.enum(['true', 'false']).default('false'),
   EDGELAT_KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
-  EDGELAT_CLICKHOUSE_URL: httpUrl.optional(),
+  EDGELAT_CLICKHOUSE_URL: clickhouseUrl.optional(),
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
   EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.optional(),

@@ -77,6 +77,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'ftp://admin:s3cret@host' })).not.toThrow(/s3cret/);
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'nohostport' })).toThrow(/EDGELAT_KAFKA_BROKERS="nohostport": must be host:port/);
     expect(() => loadConfig({ EDGELAT_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/needs EDGELAT_KAFKA_SASL_USERNAME/);
+    // The client refused URL parameters with "Unknown URL parameters: database", naming no variable; a login in the URL is refused too, and not shown.
+    expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:8123/?database=foo' })).toThrow('bad configuration: EDGELAT_CLICKHOUSE_URL="http://127.0.0.1:8123/?database=foo": must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken');
+    expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://u:s3cret@127.0.0.1:8123' })).toThrow(/^bad configuration: EDGELAT_CLICKHOUSE_URL="[^"]*": must have no user or password in it: give them as EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD$/);
+    expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://u:s3cret@127.0.0.1:8123' })).not.toThrow(/s3cret/);
+    expect(loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:8123/proxy' }).clickhouse?.url).toBe('http://127.0.0.1:8123/proxy');
   });
 
   it('refuses an EDGELAT_ variable it does not know, naming the nearest (a typo left the default in force without a word); EDGELAT_TEST_* are the tests\'', () => {
