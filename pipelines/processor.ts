@@ -65,6 +65,12 @@ export interface Processor<S> {
   readonly settings?: string;
   /** Fresh state of one partition task. */
   init(partition: number): S;
+  /**
+   * Told, before a rebuilt task replays from its committed offsets, the watermarks the partition had
+   * when that commit was made (input topic → ms; topics without a finite one left out): what had
+   * fired by then (its output is in the topics; replayed records of it are not to make more).
+   */
+  restore?(state: S, committedWatermarks: Readonly<Record<string, number>>): void;
   /** Process one on-input record; must not call the clock, the log or the warehouse. */
   step(state: S, input: StepInput, watermarks: Readonly<Record<string, number>>): StepResult;
   /** React to watermark progress (fire windows, release joined rows). Emits in seq order. */

@@ -60,6 +60,11 @@ export interface ShadowCompareState {
   minOffset: Record<'prod' | 'shadow', Map<number, number>>;
   /** Window ends up to this have fired, ms. */
   firedLimit: number;
+  /**
+   * Window ends up to this had fired before this task was rebuilt (the fire limit of the watermarks of the
+   * commit it replays from, `restore`; -Infinity on a fresh start), ms.
+   */
+  restoredLimit: number;
 }
 
 /** The statistics of a window's pairs, as in the verdict (null below minPairs). */
@@ -135,6 +140,11 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * once, the first in the log; the repeats are unpaired), and the shadow results
  * whose production event never came (counted, never dropped). A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
+ * After a restart (or a rebalance) a record whose window had fired before the
+ * commit the task replays from is passed over: its verdict is in the topic, and
+ * its other side may lie before the other input's committed offset (not
+ * replayed), so it would come out unpaired (a record first read after the
+ * restart that an uninterrupted run would have called late is passed over too).
  * @throws {RangeError} on non-positive window, negative lag tolerance, tolerance ≤ 0, confidence outside (0, 1), minPairs < 1.
  */
 export function shadowCompare(options: ShadowCompareOptions = {}): Processor<ShadowCompareState> {
@@ -158,6 +168,15 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     const s = startOf(ts);
     m.set(s, Math.min(m.get(s) ?? Infinity, offset));
   };
+
+  /** Windows ending at or before this fire: the production watermark's window start, and the shadow watermark's less the lag tolerance. */
+  function fireLimit(watermarks: Readonly<Record<string, number>>): number {
+    const pwm = watermarks[topics.inference] ?? -Infinity;
+    const swm = watermarks[topics.shadow] ?? -Infinity;
+    const byProd = pwm === Infinity ? Infinity : startOf(pwm);
+    const byShadow = swm === Infinity ? Infinity : startOf(swm - lagTol);
+    return Math.min(byProd, byShadow);
+  }
 
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
     const verdictKey = {
@@ -232,8 +251,15 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     outputs: [topics.verdicts],
     maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
     settings: JSON.stringify({ windowMs: W, lagToleranceMs: lagTol, tolerance, confidence, minPairs, sloP99Ms: slo, maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000 }),
-    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity }),
+    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity }),
+    restore(state, committedWatermarks) {
+      state.restoredLimit = fireLimit(committedWatermarks);
+    },
     step(state, input: StepInput, watermarks): StepResult {
+      // A record replayed after a restart whose window had fired before it: its verdict is in the topic, and its other
+      // side may lie before the other input's committed offset (not replayed), so it would come out unpaired.
+      const requestTs = input.topic === topics.inference ? (input.value as InferenceEvent).ts : (input.value as ShadowResult).request_ts;
+      if (startOf(requestTs) + W <= state.restoredLimit) return { emit: [] };
       if (input.topic === topics.inference) {
         const e = input.value as InferenceEvent;
         if (e.role !== 'production') return { emit: [] };
@@ -262,11 +288,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       return { emit: [] };
     },
     onWatermark(state, watermarks) {
-      const pwm = watermarks[topics.inference] ?? -Infinity;
-      const swm = watermarks[topics.shadow] ?? -Infinity;
-      const byProd = pwm === Infinity ? Infinity : startOf(pwm);
-      const byShadow = swm === Infinity ? Infinity : startOf(swm - lagTol);
-      const limit = Math.min(byProd, byShadow);
+      const limit = fireLimit(watermarks);
       if (limit <= state.firedLimit) return [];
       state.firedLimit = limit;
       // Either side of a request is taken until its window fires (step refuses records of fired windows

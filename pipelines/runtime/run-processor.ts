@@ -101,6 +101,8 @@ interface Checkpoint {
   floors?: Record<string, number>;
   /** Fingerprint of the processor's settings that made the committed output (see `settingsFingerprint`). */
   settings?: string;
+  /** The partition's watermark per input topic when the commit was made (finite ones), ms: for `Processor.restore`. */
+  watermarks?: Record<string, number>;
 }
 
 function parseCheckpoint(metadata: string | undefined): Checkpoint {
@@ -195,11 +197,13 @@ export class ProcessorRun<S> {
       fresher.push(keep);
       const lanes = new Map<string, Seq>();
       const floors = new Map<string, number>();
+      const committedWatermarks: Record<string, number> = {};
       let fromStart = false;
       for (const tp of fresh.filter((f) => f.partition === partition)) {
         const c = await this.consumer!.committed(tp);
         const cp = parseCheckpoint(c?.metadata);
         this.assertSameSettings(cp, tp.topic);
+        for (const [t, w] of Object.entries(cp.watermarks ?? {})) committedWatermarks[t] = Math.max(committedWatermarks[t] ?? -Infinity, w);
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
         // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
@@ -221,6 +225,7 @@ export class ProcessorRun<S> {
       }
       task.floors = new Map(ends);
       if (fromStart) takenOver.push(keep);
+      if (Object.keys(committedWatermarks).length > 0) processor.restore?.(task.state, committedWatermarks);
     }
     const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
     await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver));
@@ -282,7 +287,8 @@ export class ProcessorRun<S> {
     for (const [lane, seq] of this.lastSeq) if (keep(lane)) lanes[lane] = seq;
     for (const [k, end] of this.producedEnd) task.floors.set(k, Math.max(task.floors.get(k) ?? 0, end));
     const settings = this.settingsFingerprint;
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), ...(settings !== undefined ? { settings } : {}) };
+    const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, ...(settings !== undefined ? { settings } : {}) };
     return JSON.stringify(cp);
   }
 
