@@ -232,7 +232,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
       fireAfter: e.EDGELAT_ALERT_FIRE_AFTER, clearAfter: e.EDGELAT_ALERT_CLEAR_AFTER, lookback: e.EDGELAT_ALERT_LOOKBACK,
     });
   } catch (error) {
-    throw new ConfigError(`bad configuration: EDGELAT_ALERT_*: ${(error as Error).message}`);
+    // alertPolicy names its fields (`alert fireAfter: expected ≤ lookback (20), got 42`): here they are the variables.
+    const VARIABLE: Readonly<Record<string, string>> = {
+      threshold: 'EDGELAT_ALERT_THRESHOLD', hysteresis: 'EDGELAT_ALERT_HYSTERESIS', minN: 'EDGELAT_ALERT_MIN_N',
+      fireAfter: 'EDGELAT_ALERT_FIRE_AFTER', clearAfter: 'EDGELAT_ALERT_CLEAR_AFTER', lookback: 'EDGELAT_ALERT_LOOKBACK',
+    };
+    const message = (error as Error).message.replace(/^alert (\w+): /, (_m, f: string) => `${VARIABLE[f] ?? f}: `)
+      .replace(/\b(threshold|lookback) \(/, (_m, f: string) => `${VARIABLE[f]} (`);
+    throw new ConfigError(`bad configuration: ${message}`);
   }
   return {
     dataDir: resolve(e.EDGELAT_DATA_DIR),

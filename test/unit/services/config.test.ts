@@ -90,4 +90,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EDGELAT_WINDOW_SIZE: '60000' })).toThrow(/^bad configuration: EDGELAT_WINDOW_SIZE is not an edgelat variable \(nearest: EDGELAT_WINDOW_SIZE_MS, [^)]+\); the README's Configuration table lists them$/);
     expect(loadConfig({ EDGELAT_TEST_KAFKA_BROKERS: 'x:1' }).windowSizeMs).toBe(300_000);
   });
+
+  it('names the variables of an alert policy that does not hold together (it said "EDGELAT_ALERT_*: alert fireAfter")', () => {
+    expect(() => loadConfig({ EDGELAT_ALERT_FIRE_AFTER: '42' })).toThrow('bad configuration: EDGELAT_ALERT_FIRE_AFTER: expected ≤ EDGELAT_ALERT_LOOKBACK (20), got 42');
+    expect(() => loadConfig({ EDGELAT_ALERT_HYSTERESIS: '0.95' })).toThrow('bad configuration: EDGELAT_ALERT_HYSTERESIS: expected 0 ≤ hysteresis < EDGELAT_ALERT_THRESHOLD (0.5), got 0.95');
+  });
 });
