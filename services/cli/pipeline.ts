@@ -46,12 +46,20 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
   if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');
   const logger = createLogger(config.logLevel);
+  // The metrics server first: a port in use or a bad --metrics-host ends the command before anything is opened or created.
+  const metrics = createMetrics();
+  const stop = new AbortController();
+  let healthy = true;
+  const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
-  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger })];
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }).catch(async (error: unknown) => {
+    await ops.close();
+    throw error;
+  })];
   let first: EventLog | null = withSchemaRegistry(kafkaLogs[0]!, config.schemaRegistryUrl, logger);
   /** The log of the run under way (the scheduled retraining reads through it). */
   let log: EventLog = first;
@@ -66,11 +74,11 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
     return log;
   };
-  const warehouse = await configuredWarehouse(config);
-  const metrics = createMetrics();
-  const stop = new AbortController();
-  let healthy = true;
-  const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
+  const warehouse = await configuredWarehouse(config).catch(async (error: unknown) => {
+    await ops.close();
+    await first?.close();
+    throw error;
+  });
   const onSignal = (sig: string) => {
     logger.info({ signal: sig }, 'stopping after the current batch');
     stop.abort();

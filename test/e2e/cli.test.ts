@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
 
@@ -64,6 +65,18 @@ describe('edgelat CLI', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(1);
     expect(errLines(stderr)).toEqual([expect.stringMatching(/^edgelat: kafka: connect to "127\.0\.0\.1:1" failed: .*ECONNREFUSED/)]);
+  }, 60_000);
+
+  it('pipeline run whose metrics port is taken ends before it opens Kafka or the warehouse, and creates nothing', async () => {
+    // A trial: the warehouse was opened first, and a bad --metrics-host or a busy port left a chdb folder and its pid file behind.
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const fresh = join(mkdtempSync(join(tmpdir(), 'edgelat-metrics-')), 'data');
+    const r = await edgelat(['pipeline', 'run', '--metrics-port', String(port), '--metrics-host', '127.0.0.1'], fresh, undefined, { EDGELAT_KAFKA_BROKERS: '127.0.0.1:1' });
+    busy.close();
+    expect([r.code, errLines(r.stderr)]).toEqual([1, [`edgelat: listen EADDRINUSE: address already in use 127.0.0.1:${port} (another process listens there: pick another port with --metrics-port; 0 = any free port)`]]);
+    expect(existsSync(fresh)).toBe(false);
   }, 60_000);
 
   it('ends quietly when the reader closes the pipe early (`edgelat sql … | head -1`)', async () => {
