@@ -4,7 +4,7 @@
  * commands answer with. Request errors become {@link BadRequestError} (400)
  * or {@link NotFoundError} (404); warehouse failures pass through (500).
  */
-import { UsageError } from '../cli/usage-error.ts';
+import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -33,13 +33,15 @@ export interface BackendOptions {
   modelTtlMs?: number;
 }
 
-/** A "no such thing" usage error (unknown model/chip pair, no trained model) is a 404, the rest 400. */
-function requestError(error: unknown): never {
-  if (error instanceof UsageError) {
-    const m = error.message;
-    if (/^no benchmark|^unknown (server|model|chip)|has no requests|^chip "[^"]*" is in the chip catalog, but/.test(m)) throw new NotFoundError(m);
-    throw new BadRequestError(m);
-  }
+/**
+ * Rethrow a predictor error as the API's: a usage error that names a thing the data does not have
+ * ({@link UnknownNameError}) as {@link NotFoundError} (404), any other {@link UsageError} as
+ * {@link BadRequestError} (400), anything else unchanged (a warehouse failure: 500).
+ * @throws always.
+ */
+export function requestError(error: unknown): never {
+  if (error instanceof UnknownNameError) throw new NotFoundError(error.message);
+  if (error instanceof UsageError) throw new BadRequestError(error.message);
   throw error;
 }
 

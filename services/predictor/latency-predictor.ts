@@ -5,7 +5,7 @@
  * champion replaced in the registry is picked up then (sessions of versions no
  * longer champion are released).
  */
-import { UsageError } from '../cli/usage-error.ts';
+import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import { OnnxScorer } from '../model/onnx.ts';
 import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
 import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
@@ -102,7 +102,8 @@ export class LatencyPredictor {
   /**
    * Predict p50/p90/p99 of total latency and the median i/o and compute, ms.
    * @throws {NoEvidenceError} when a kind has no champion, or the known model has no benchmark prior on the known chip.
-   * @throws {UsageError} on an unknown model, chip or server, or when no input size is known.
+   * @throws {UnknownNameError} on an unknown model, chip or server, or a model with no requests to take the input size from.
+   * @throws {UsageError} when the server runs another chip than the one asked for.
    */
   async predict(req: LatencyRequest): Promise<PredictResponse> {
     await this.ensureLoaded();
@@ -112,7 +113,7 @@ export class LatencyPredictor {
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
-      if (chip === undefined) throw new UsageError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`);
+      if (chip === undefined) throw new UnknownNameError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`);
       if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`);
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
@@ -121,10 +122,10 @@ export class LatencyPredictor {
       const chips = keys.filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
       const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
       const allChips = [...new Set(keys.map((k) => k.split('|')[1]))].sort();
-      if (!models.includes(req.model)) throw new UsageError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`);
+      if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`);
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
-        throw new UsageError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
+        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
       }
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
@@ -132,7 +133,7 @@ export class LatencyPredictor {
         : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
     }
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
-    if (inputBytes === null) throw new UsageError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
+    if (inputBytes === null) throw new UnknownNameError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
     const predictions: Record<string, number> = {};
     const versions: Record<string, string> = {};
     for (const target of TELEMETRY_TARGETS) {
