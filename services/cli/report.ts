@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { numberFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
+import { nearestNames } from '../names.ts';
 
 /** Options of `report load-latency`. */
 interface LoadLatencyFlags {
@@ -60,7 +61,6 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       const known = await new ReportQueries(warehouse, { metric: opts.metric }).knownIds();
       for (const [flag, value, ids] of [['--server', opts.server, known.servers], ['--model', opts.model, known.models], ['--chip', opts.chip, known.chips]] as const) {
         if (value === undefined || ids.length === 0 || ids.includes(value)) continue;
-        const { nearestNames } = await import('../names.ts');
         throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${JSON.stringify(value)} (nearest: ${nearestNames(value, ids)})`);
       }
     }

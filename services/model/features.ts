@@ -7,6 +7,7 @@
  * (HELP: one-hot op per edge/layer, op counts). The model that uses these
  * rows is telemetry.ts.
  */
+import { nearestRankQuantile } from './gbt.ts';
 import { quantileGrid, sumQuantile, utilBucket, UTIL_BUCKETS, WAIT_GRID } from './wait-prior.ts';
 
 /**
@@ -111,7 +112,8 @@ export const FLOOR_MS = 1e-3;
 /** ln of a latency in ms, floored at {@link FLOOR_MS}. */
 export const ln = (ms: number): number => Math.log(Math.max(ms, FLOOR_MS));
 
-const medianOf = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1] ?? Number.NaN;
+/** The lower median (nearest rank 0.5); NaN for no values. */
+const medianOf = (v: number[]): number => (v.length ? nearestRankQuantile(v, 0.5) : Number.NaN);
 
 function groupBy<K>(rows: readonly TelemetryRow[], key: (r: TelemetryRow) => K): Map<K, TelemetryRow[]> {
   const out = new Map<K, TelemetryRow[]>();

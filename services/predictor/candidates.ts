@@ -20,6 +20,7 @@
  * Chips with none of these are skipped with a reason.
  */
 import { normaliseChip } from '../model/chips.ts';
+import { nearestRankQuantile } from '../model/gbt.ts';
 import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -59,8 +60,6 @@ const benchService = (b: BenchmarkPair): ServiceTime =>
 const fleetService = (f: FleetPair): ServiceTime =>
   serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
 
-/** The lower median of ascending values (the middle one, or the lower of the two middle ones). */
-const lowerMedian = (sorted: readonly number[]): number => sorted[Math.floor((sorted.length - 1) / 2)]!;
 
 /** Median compute of a model on a chip from any evidence, ms; null when unmeasured. */
 function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | undefined): number | null {
@@ -122,7 +121,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     }
   }
   // Every chip's reference i/o medians together: the estimate for a chip where no reference ran in the fleet.
-  const fleetIo = [...refIo.values()].flat().sort((x, y) => x - y);
+  const fleetIo = [...refIo.values()].flat();
   const fleetIoChips = refIo.size;
   const candidates: ChipCandidate[] = [];
   const skipped: { chip: string; reason: string }[] = [];
@@ -157,9 +156,10 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (scaled !== null) {
-      const ios = [...(refIo.get(id) ?? [])].sort((x, y) => x - y);
+      const ios = refIo.get(id) ?? [];
       // Unknown on the chip: the fleet's i/o of the references on the other chips, so a chip is not ranked first for lacking a measurement.
-      const ioMs = ios.length ? lowerMedian(ios) : fleetIo.length ? lowerMedian(fleetIo) : 0;
+      // The lower median (nearest rank 0.5): the middle value, or the lower of the two middle ones.
+      const ioMs = ios.length ? nearestRankQuantile(ios, 0.5) : fleetIo.length ? nearestRankQuantile(fleetIo, 0.5) : 0;
       const ioBasis = ios.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of ${ios.length} reference model(s) in the fleet`
         : fleetIo.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of the reference models' i/o on the ${fleetIoChips} fleet chip(s) (none ran on this chip)`
           : '; i/o unknown (no reference model ran in the fleet), taken as 0';
