@@ -9,7 +9,7 @@ import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
-import { longType } from './long.ts';
+import { doubleType, floatType, longType } from './long.ts';
 import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
 /** avsc's opaque schema resolver (not exported by name from its typings). */
@@ -51,11 +51,12 @@ export interface Codec<T> {
 }
 
 /**
- * Compile a schema with the exact long type of schemas/long.ts for every long.
+ * Compile a schema with the exact long type of schemas/long.ts for every long,
+ * and its double and float types, whose promotion from a writer's long is exact.
  *
- * Behaviour: `registry: {long: longType}` covers `"long"` references; avsc
- * builds `{type: 'long', logicalType: ...}` objects without consulting the
- * registry, so a type hook maps those to the same long type (timestamps stay
+ * Behaviour: the registry covers `"long"`, `"double"` and `"float"` references;
+ * avsc builds `{type: 'long', logicalType: ...}` objects without consulting the
+ * registry, so a type hook maps those to the same types (timestamps stay
  * epoch-ms numbers; logical types are not instantiated).
  * @param schema  Avro schema as JSON text or a parsed object.
  * @returns       The compiled avsc type.
@@ -63,10 +64,13 @@ export interface Codec<T> {
  */
 export function createLongAwareType(schema: string | object): avro.Type {
   const parsed: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
+  const primitives: Record<string, avro.Type> = { long: longType, double: doubleType, float: floatType };
   return avro.Type.forSchema(parsed as avro.Schema, {
-    registry: { long: longType },
-    typeHook: (s: unknown) =>
-      s !== null && typeof s === 'object' && !Array.isArray(s) && (s as { type?: unknown }).type === 'long' ? longType : undefined,
+    registry: { ...primitives },
+    typeHook: (s: unknown) => {
+      const name = s !== null && typeof s === 'object' && !Array.isArray(s) ? (s as { type?: unknown }).type : undefined;
+      return typeof name === 'string' && Object.hasOwn(primitives, name) ? primitives[name] : undefined;
+    },
   });
 }
 

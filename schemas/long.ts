@@ -142,3 +142,41 @@ export const longType: avro.types.LongType = avro.types.LongType.__with(
   },
   true,
 );
+
+/** What avsc's resolver reads a writer's value with (its tap is internal). */
+interface ResolverLike { _read: (tap: unknown) => unknown }
+/** The part of an avsc type that {@link promotedFrom} uses (internal in avsc's typings). */
+interface UpdatableType { typeName: string; _read(tap: unknown): unknown; _update(resolver: ResolverLike, writer: UpdatableType): void }
+
+/**
+ * An avsc `double` or `float` type whose promotion from a writer's `long` is exact.
+ *
+ * avsc reads a promoted long with its default long reader, which has the
+ * fault of case C10: −(2^52+1) written as a long and read as a double came
+ * back as +2^52, with no error. Here the writer's long is read exactly by
+ * {@link longType} and then rounded once to the nearest double (or float32,
+ * `Math.fround`), as the specification's promotion asks. Promotions from
+ * `int` (and `float` to `double`) are avsc's own.
+ *
+ * Source: Avro 1.11 specification, "Schema Resolution" (long is promotable
+ * to float or double).
+ * @param primitive  `'double'` or `'float'`.
+ * @returns          A type to use for every `double` / `float` of a schema (schemas/codec.ts `createLongAwareType`).
+ */
+function promotedFrom(primitive: 'double' | 'float'): avro.Type {
+  // avsc freezes its primitive types, so the promotion is a subclass's method, not a patched property.
+  const Base = (primitive === 'float' ? avro.types.FloatType : avro.types.DoubleType) as unknown as new () => UpdatableType;
+  const round = primitive === 'float' ? Math.fround : (x: number) => x;
+  class ExactPromotion extends Base {
+    override _update(resolver: ResolverLike, writer: UpdatableType): void {
+      if (writer.typeName !== 'long' && writer.typeName !== 'abstract:long') return super._update(resolver, writer);
+      resolver._read = (tap) => round(Number(writer._read(tap) as AvroLong));
+    }
+  }
+  return new ExactPromotion() as unknown as avro.Type;
+}
+
+/** The `double` of every edgelat schema: as avsc's, with an exact promotion from `long` ({@link promotedFrom}). */
+export const doubleType = promotedFrom('double');
+/** The `float` of every edgelat schema: as avsc's, with an exact promotion from `long` ({@link promotedFrom}). */
+export const floatType = promotedFrom('float');

@@ -407,6 +407,32 @@ describe('schema resolution (C11 style)', () => {
   });
 });
 
+describe('long promoted to double or float (C10 kind through schema resolution)', () => {
+  // avsc read a promoted long with its inexact default reader: −(2^52+1) came back as +2^52 with no error.
+  const writer = { type: 'record', name: 'S', fields: [{ name: 'x', type: 'long' }, { name: 'y', type: ['null', 'long'], default: null }] };
+  const reader = (t: string) => ({ type: 'record', name: 'S', fields: [{ name: 'x', type: t }, { name: 'y', type: ['null', t], default: null }] });
+  /** x then the union's branch 1 (long) with the same value. */
+  const body = (v: bigint) => Buffer.concat([writeZigZagVarint(v), Buffer.from([2]), writeZigZagVarint(v)]);
+  const values = [-(2n ** 52n) - 1n, -(2n ** 53n), -(2n ** 53n) - 1n, 2n ** 53n - 1n, 2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n, -1717243200123456789n, -3n, 0n];
+
+  it('rounds the exact long once to the nearest double (Number(bigint), ECMAScript ToNumber)', () => {
+    for (const v of values) {
+      expect(readWithWriterSchema(writer, body(v), reader('double'))).toEqual({ ok: true, value: { x: Number(v), y: Number(v) } });
+    }
+    expect(Number(-(2n ** 52n) - 1n)).toBe(-4503599627370497); // exactly representable: the sign and every digit kept
+  });
+
+  it('rounds to float32 for a float reader, and leaves int and float promotions as they were', () => {
+    for (const v of values) {
+      expect(readWithWriterSchema(writer, body(v), reader('float'))).toEqual({ ok: true, value: { x: Math.fround(Number(v)), y: Math.fround(Number(v)) } });
+    }
+    const ints = { type: 'record', name: 'S', fields: [{ name: 'x', type: 'int' }, { name: 'f', type: 'float' }] };
+    const intBody = avro.Type.forSchema(ints as avro.Schema).toBuffer({ x: -2147483648, f: 0.1 });
+    const wide = { type: 'record', name: 'S', fields: [{ name: 'x', type: 'double' }, { name: 'f', type: 'double' }] };
+    expect(readWithWriterSchema(ints, intBody, wide)).toEqual({ ok: true, value: { x: -2147483648, f: Math.fround(0.1) } });
+  });
+});
+
 describe('toJsonText', () => {
   it('writes bigint as bare digits', () => {
     expect(toJsonText({ a: 9007199254740993n })).toBe('{"a":9007199254740993}');
