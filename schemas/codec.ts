@@ -121,11 +121,20 @@ function cachedType(schema: string | object): avro.Type {
 /** Resolver cache: reader type -> writer type -> resolver. */
 const resolverCache = new WeakMap<avro.Type, WeakMap<avro.Type, Resolver>>();
 
+/**
+ * The resolver of `writer`'s data to `reader`, cached.
+ *
+ * Named types (records, enums, fixed) match by their unqualified name or an alias, as the Avro
+ * 1.11 specification's "Schema Resolution" says ("both schemas are records with the same
+ * (unqualified) name") and Java's `SchemaCompatibility` does: avsc compares full names unless
+ * told `ignoreNamespaces`, and refused a writer that is the same record in another namespace.
+ * @throws {Error} from avsc when the schemas cannot be resolved (names, types, a reader field with no default).
+ */
 function cachedResolver(reader: avro.Type, writer: avro.Type): Resolver {
   let byWriter = resolverCache.get(reader);
   if (!byWriter) resolverCache.set(reader, (byWriter = new WeakMap()));
   let resolver = byWriter.get(writer);
-  if (!resolver) byWriter.set(writer, (resolver = reader.createResolver(writer)));
+  if (!resolver) byWriter.set(writer, (resolver = reader.createResolver(writer, { ignoreNamespaces: true })));
   return resolver;
 }
 

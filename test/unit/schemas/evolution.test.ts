@@ -133,6 +133,24 @@ describe('evolving decoder (single-object avro, writer found by fingerprint)', (
   });
 });
 
+describe('named types match by unqualified name (Avro 1.11 "Schema Resolution")', () => {
+  it('reads a writer that is the same record in another namespace, and refuses one with another name', () => {
+    const registry = new WriterSchemaRegistry();
+    const current = loadSchema('LoadSample') as { name: string; namespace?: string; fields: object[] };
+    const elsewhere = { ...current, namespace: 'com.example.telemetry', fields: [...current.fields, { name: 'fan_rpm', type: 'int', default: 0 }] };
+    const renamed = { ...elsewhere, name: 'ServerLoad' };
+    registry.register('LoadSample', elsewhere);
+    registry.register('LoadSample', renamed);
+    const decoder = createEvolvingDecoder('LoadSample', { registry });
+    expect(current.namespace).not.toBe('com.example.telemetry');
+    // avsc compared full names, so this went to the dead-letter queue: "no alias found for com.example.telemetry.loadsample".
+    expect(decoder.decode(singleObject(elsewhere, { ...sample, fan_rpm: 3200 }))).toEqual({ ok: true, value: sample });
+    const other = decoder.decode(singleObject(renamed, { ...sample, fan_rpm: 3200 }));
+    expect(other).toMatchObject({ ok: false, path: '' });
+    expect(other.ok ? '' : other.reason).toContain('serverload');
+  });
+});
+
 describe('ConfluentFraming with the in-memory registry', () => {
   it('round-trips encode -> decode with the current LoadSample under subject <topic>-value', async () => {
     const registry = new InMemorySchemaRegistry();
