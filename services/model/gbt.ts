@@ -57,7 +57,7 @@ export interface GbtOptions {
 export interface GbtTree {
   /** Feature index of a split node, −1 for a leaf. */
   feature: number[];
-  /** float32 threshold of a split node: fround(x) <= threshold goes left. */
+  /** Threshold of a split node: fround(x) <= fround(threshold) goes left (learned thresholds are float32 already). */
   threshold: number[];
   left: number[];
   right: number[];
@@ -130,10 +130,15 @@ export function predictGbt(model: GbtModel, x: ArrayLike<number>): number {
   return f;
 }
 
-/** Leaf value one tree gives row `x` (fround(x) <= threshold goes left). */
+/**
+ * Leaf value one tree gives row `x`: fround(x) <= fround(threshold) goes left, as ONNX's BRANCH_LEQ
+ * on float32 features and float32 thresholds (the exporter writes the nearest float32). Learned
+ * thresholds are float32 already; a hand-built one that is not (0.3) would otherwise send x = 0.3
+ * right here (fround(0.3) > 0.3) and left in ONNX.
+ */
 function treeValue(t: GbtTree, x: ArrayLike<number>): number {
   let n = 0;
-  while (t.feature[n]! >= 0) n = Math.fround(x[t.feature[n]!]!) <= t.threshold[n]! ? t.left[n]! : t.right[n]!;
+  while (t.feature[n]! >= 0) n = Math.fround(x[t.feature[n]!]!) <= Math.fround(t.threshold[n]!) ? t.left[n]! : t.right[n]!;
   return t.value[n]!;
 }
 

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { GbtModel, GbtTree } from '../../../services/model/gbt.ts';
+import { predictGbt, type GbtModel, type GbtTree } from '../../../services/model/gbt.ts';
 import { exportGbtToOnnx, ONNX_INPUT, ONNX_OUTPUT, OnnxScorer } from '../../../services/model/onnx.ts';
 
 interface CaseStump { feature: string; threshold: number; rule: string; left_leaf: number; right_leaf: number }
@@ -56,6 +56,24 @@ describe('case C17: ONNX input rank and dtype', () => {
     expect(Array.from(await scorer.predict([rows[1]!]))).toEqual([85]);
     expect(Array.from(await scorer.predict(rows.map((r) => Float64Array.from(r))))).toEqual([30, 85, 45]);
     await scorer.close();
+  });
+
+  it('the TypeScript predictor and ONNX agree at a threshold that is no float32 value (x <= 0.3 goes left)', async () => {
+    // A hand-built stump at 0.3: ONNX compares float32 x with the float32 threshold; the TypeScript predictor
+    // compared fround(x) with the float64 0.3 and sent x = 0.3 right (42.5), where ONNX and the rule say left (27.5).
+    const stump: GbtModel = { ...caseModel(), trees: [{ feature: [1, -1, -1], threshold: [0.3, 0, 0], left: [1, 0, 0], right: [2, 0, 0], value: [0, 27.5, 42.5] }] };
+    const xs = [0.3, Math.fround(0.3), 0.29999999, 0.3000000001, 0.30000003, 0.2999999, 0.31];
+    const rows = xs.map((x) => [1, x, 4]);
+    const scorer = await OnnxScorer.load(exportGbtToOnnx(stump));
+    const onnx = Array.from(await scorer.predict(rows));
+    await scorer.close();
+    const ts = rows.map((r) => predictGbt(stump, r));
+    // x <= 0.3 is left by the rule; x within float32 rounding of 0.3 lands with it (fround(x) == fround(0.3)).
+    const expected = xs.map((x) => stump.base + (Math.fround(x) <= Math.fround(0.3) ? 27.5 : 42.5));
+    expect(expected.slice(0, 3)).toEqual([stump.base + 27.5, stump.base + 27.5, stump.base + 27.5]);
+    expect(expected[4]).toBe(stump.base + 42.5);
+    expect(ts).toEqual(expected);
+    expect(onnx).toEqual(expected.map((v) => Math.fround(v)));
   });
 
   it('refuses a single event passed as a flat row, naming the input and the fix', async () => {
