@@ -131,6 +131,13 @@ const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
 export const MAX_DURATION_MS = 86_400_000;
 /** Largest accepted `requests_per_s`: 1e9, far above any server's, for the same reason. */
 export const MAX_REQUESTS_PER_S = 1e9;
+/**
+ * Smallest non-zero magnitude accepted in a `*_ms`, `*_util` or `requests_per_s` field: 1e-100.
+ * No reading is that small (1e-100 ms is no duration), and below about 1e-154 a value's square
+ * underflows float64, so a window's sums of squares could not tell a varying series from a
+ * constant one (its correlation came out null, "x_constant").
+ */
+export const MIN_MAGNITUDE = 1e-100;
 /** String fields restricted to a set of values (strings, not Avro enums, in the .avsc). */
 const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
   status: ['ok', 'error', 'timeout'],
@@ -162,6 +169,9 @@ function checkField(name: string, v: unknown): string | null {
     if (name.endsWith('_ms') && v > MAX_DURATION_MS) return `value ${q} is above one day (${MAX_DURATION_MS} ms): not a request's duration (a unit other than ms?)`;
     if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
     if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${q} is above ${MAX_REQUESTS_PER_S} requests per second`;
+    if (v !== 0 && Math.abs(v) < MIN_MAGNITUDE && (name.endsWith('_ms') || name.endsWith('_util') || name === 'requests_per_s')) {
+      return `value ${q} is not 0 and below ${MIN_MAGNITUDE} in magnitude: not a reading (a unit slip?), and too small for the window statistics`;
+    }
     return null;
   }
   if (typeof v === 'string') {
@@ -180,6 +190,7 @@ function checkField(name: string, v: unknown): string | null {
  * `load_ts`, `window_start`, `window_end`, `watermark`) are safe integers > 0,
  * epoch ms; `*_util` finite in [0, 1]; `*_ms` in [0, {@link MAX_DURATION_MS}]; every other double
  * finite (NaN from Avro binary is rejected); `requests_per_s` in [0, {@link MAX_REQUESTS_PER_S}];
+ * `*_util`, `*_ms` and `requests_per_s` 0 or at least {@link MIN_MAGNITUDE};
  * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
  * `y_metric`, `alert_state` within their value sets (schemas/types.ts);

@@ -347,6 +347,10 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json total_ms of 1e308', 'InferenceEvent', json({ ...inference, total_ms: 1e308 }), 'total_ms', ['total_ms: value 1e+308 is above one day (86400000 ms): not a request\'s duration (a unit other than ms?)']],
   ['avro compute_ms just above a day', 'InferenceEvent', framed('InferenceEvent', { ...inference, compute_ms: 86_400_000.5 }), 'compute_ms', ['compute_ms: value 86400000.5 is above one day']],
   ['json requests_per_s of 1e300', 'LoadSample', json({ ...load, requests_per_s: 1e300 }), 'requests_per_s', ['requests_per_s: value 1e+300 is above 1000000000 requests per second']],
+  // A trial: 1e-170 passed, and its square underflowed, so the windows called a varying series constant (r null).
+  ['json requests_per_s of 1e-170', 'LoadSample', json({ ...load, requests_per_s: 1e-170 }), 'requests_per_s', ['requests_per_s: value 1e-170 is not 0 and below 1e-100 in magnitude']],
+  ['avro gpu_util of 5e-324', 'LoadSample', framed('LoadSample', { ...load, gpu_util: 5e-324 }), 'gpu_util', ['gpu_util: value 5e-324 is not 0 and below 1e-100']],
+  ['json io_ms of 1e-101', 'InferenceEvent', json({ ...inference, io_ms: 1e-101 }), 'io_ms', ['io_ms: value 1e-101 is not 0']],
   ['avro ts beyond 2^53', 'InferenceEvent', framed('InferenceEvent', { ...inference, ts: 1717243200123456789n }), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
   ['json util out of range', 'LoadSample', json({ ...load, gpu_util: 1.7 }), 'gpu_util', ['gpu_util: value 1.7 is outside [0, 1]']],
   ['json negative queue_depth', 'LoadSample', json({ ...load, queue_depth: -2 }), 'queue_depth', ['value -2']],
