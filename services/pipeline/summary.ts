@@ -47,8 +47,9 @@ export async function readSummary(warehouse: Warehouse): Promise<Summary> {
     { min_n: 30 },
     'PrettyCompactMonoBlock',
   );
+  // No ok request: NULL, not ok[0] (ClickHouse's default for an index out of range is 0).
   const perChip = await warehouse.queryText(
-    `SELECT chip, requests, failed, round(ok[toUInt64(ceil(0.5 * length(ok)))], 2) AS ok_p50_ms, round(ok[toUInt64(ceil(0.99 * length(ok)))], 2) AS ok_p99_ms
+    `SELECT chip, requests, failed, if(empty(ok), NULL, round(ok[toUInt64(ceil(0.5 * length(ok)))], 2)) AS ok_p50_ms, if(empty(ok), NULL, round(ok[toUInt64(ceil(0.99 * length(ok)))], 2)) AS ok_p99_ms
      FROM (SELECT chip, count() AS requests, countIf(status != 'ok') AS failed, arraySort(groupArrayIf(total_ms, status = 'ok')) AS ok
            FROM ${db}.inference_enriched GROUP BY chip)
      ORDER BY chip ${PRETTY}`,
