@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
-import { parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
+import { helpBatchOf, parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, unreadable } from './common.ts';
@@ -107,7 +107,7 @@ export interface ImportSummary {
  *
  * HELP: one row per (architecture, device) with model_id `<source>:<arch_idx>`,
  * device and chip = the latency column (HELP's `<gpu>_<N>` columns are
- * separate devices whose N is the batch), scenario `help`, percentile 0.5
+ * separate devices whose N is the batch: `batch` N, see `helpBatchOf`), scenario `help`, percentile 0.5
  * (HELP reports one figure per pair); a profile per architecture with its
  * features. MLPerf: services/model/import-mlperf.ts.
  *
@@ -122,9 +122,10 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     const rows: Record<string, unknown>[] = [];
     for (const device of d.devices) {
       const col = d.latency.get(device)!;
+      const batch = helpBatchOf(device, d.devices);
       d.archIds.forEach((id, i) => {
         if (Number.isFinite(col[i]!)) {
-          rows.push({ source, model_id: `${source}:${id}`, device, chip: device, batch: 1, scenario: 'help', percentile: 0.5, latency_ms: col[i]!, system: device });
+          rows.push({ source, model_id: `${source}:${id}`, device, chip: device, batch, scenario: 'help', percentile: 0.5, latency_ms: col[i]!, system: device });
         }
       });
     }

@@ -93,6 +93,9 @@ function rowsOf(f: NamedText): string[][] {
   return rows;
 }
 
+/** Share of the architectures that must have a latency in some file (a HELP benchmark's files cover all of them). */
+export const MIN_COVERED_SHARE = 0.5;
+
 /**
  * Parse HELP architectures and latency files.
  *
@@ -104,7 +107,8 @@ function rowsOf(f: NamedText): string[][] {
  *                       other cells of such a line are kept where they are valid).
  * @throws {Error} on a missing or malformed header, a device named twice, no architectures, an
  *   architectures file of numbers only with fractions among them (a latency file), or a latency column
- *   of text with no latency at all (the architectures file): the two files swapped, or a latency file for both.
+ *   of text with no latency at all (the architectures file): the two files swapped, or a latency file for both;
+ *   or latencies for fewer than {@link MIN_COVERED_SHARE} of the architectures (files of two benchmarks).
  */
 export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
   const problems: ImportProblem[] = [];
@@ -235,7 +239,30 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       }
     }
   }
+  // Most architectures without a latency: the latency files measured other networks (FBNet's 5,000 given with
+  // NAS-Bench-201's 15,625 architectures matched arch_idx 0–4999 to the wrong networks without a word).
+  const covered = archIds.filter((_, i) => devices.some((d) => Number.isFinite(latency.get(d)![i]!))).length;
+  if (latencies.length > 0 && covered < MIN_COVERED_SHARE * archIds.length) {
+    throw new Error(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
+      + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures');
+  }
   return { archIds, features, X, devices, latency, problems };
+}
+
+/**
+ * Batch size of a HELP device column.
+ *
+ * HELP names a GPU measured at several batch sizes `<gpu>_<N>` (`1080ti_1`, `1080ti_32`, `1080ti_256`),
+ * N the batch and the value the latency of one batch (HELP's README). A column is read that way
+ * only when the same prefix is also measured at batch 1 (`<gpu>_1`), so a CPU model number
+ * (`gold_6226`, `silver_4114`) stays a device of batch 1.
+ * @param device   The column name.
+ * @param devices  Every device column of the import.
+ * @returns        N for `<prefix>_N` when `<prefix>_1` is among `devices`, else 1.
+ */
+export function helpBatchOf(device: string, devices: readonly string[]): number {
+  const m = /^(.+)_([1-9][0-9]{0,5})$/.exec(device);
+  return m && devices.includes(`${m[1]}_1`) ? Number(m[2]) : 1;
 }
 
 /** Indices of the one-hot features (the baseline's feature set: op per edge / layer). */

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateFewShot, evaluateSplit, shuffled, type DeviceResult, type EvaluationReport } from '../../../services/model/evaluate.ts';
-import { oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
+import { helpBatchOf, oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
 
 const SUBSET = 'test/fixtures/help-nb201-subset/';
 const BAD = `${SUBSET}bad/`;
@@ -185,6 +185,11 @@ describe('parseHelp on bad input', () => {
     // A breaker trial: the two files swapped wrote the op counts (n_*) as milliseconds.
     ['the architectures file given as a latency file', () => parseHelp(read(`${SUBSET}architectures.csv`), [read(`${SUBSET}architectures.csv`)]),
       `${SUBSET}architectures.csv: column "arch_str" holds no latency, only text such as "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_co…" (95 characters) (line 2): a latency file has arch_idx and one column of ms per device (HELP's latency_*.csv); the architectures file goes to --architectures`],
+    // A trial: NAS-Bench-201's architectures with FBNet's latencies (arch_idx 0–4999 of 15,625) evaluated to garbage, silently.
+    ['latencies for a third of the architectures (files of two benchmarks)', () => {
+      const gpu = read(`${SUBSET}latency_gpu.csv`);
+      return parseHelp(read(`${SUBSET}architectures.csv`), [{ file: 'other.csv', text: gpu.text.split('\n').slice(0, 1001).join('\n') }]);
+    }, `other.csv: latencies for only 1,000 of the 3,000 architectures in ${SUBSET}architectures.csv; are the files from two benchmarks`],
   ])('throws on %s, naming the file', (_what, call, message) => {
     expect(call).toThrow(message);
   });
@@ -192,6 +197,17 @@ describe('parseHelp on bad input', () => {
   it('accepts a UTF-8 byte-order mark before the arch_idx header', () => {
     const bom = parseHelp({ file: 'bom.csv', text: '\uFEFFarch_idx,e_1_0\n0,none\n1,skip_connect\n' }, [{ file: 'l.csv', text: '\uFEFFarch_idx,dev\n1,2.5\n' }]);
     expect([bom.archIds, Array.from(bom.latency.get('dev')!), bom.problems]).toEqual([[0, 1], [NaN, 2.5], []]);
+  });
+});
+
+describe('helpBatchOf', () => {
+  // HELP's README: for <gpu>_<N>, N is the batch size; the shipped NB201 GPU and CPU headers.
+  const gpu = ['1080ti_1', '1080ti_32', '1080ti_256', '2080ti_1', '2080ti_32', '2080ti_256', 'titanx_1', 'titanx_32', 'titanx_256'];
+  const cpu = ['gold_6226', 'gold_6240', 'silver_4114', 'silver_4210r'];
+  it('reads N of <gpu>_<N> when <gpu>_1 is measured too, and keeps CPU model numbers at batch 1', () => {
+    const all = [...gpu, ...cpu, 'raspi4', 'pixel3'];
+    expect(all.map((d) => helpBatchOf(d, all))).toEqual([1, 32, 256, 1, 32, 256, 1, 32, 256, 1, 1, 1, 1, 1, 1]);
+    expect(helpBatchOf('1080ti_64', ['1080ti_64'])).toBe(1); // no batch-1 sibling: a name, not a batch
   });
 });
 
