@@ -168,6 +168,7 @@ export async function evaluateTelemetryCommand(warehouse: Warehouse, opts: { see
     `trained on ${r.trainRows.toLocaleString('en-US')} requests of the other pairs; scored on ${r.testRows.toLocaleString('en-US')}`,
     `p50 model: MAPE ${(100 * r.p50_mape).toFixed(1)} % over ${r.groups} (pair × load decile) groups (request-weighted ${(100 * r.p50_mape_requests).toFixed(1)} %)`,
     `p90 model: coverage ${(100 * r.p90_coverage).toFixed(1)} %   p99 model: coverage ${(100 * r.p99_coverage).toFixed(1)} % (share of held-out requests at or below the prediction)`,
+    `on a server it never saw (predict without --server): p50 MAPE ${(100 * r.new_server.p50_mape).toFixed(1)} %, p99 coverage ${(100 * r.new_server.p99_coverage).toFixed(1)} %`,
   ].join('\n') + '\n');
   return r;
 }

@@ -351,6 +351,11 @@ export interface TelemetryEvaluation {
   p90_coverage: number;
   /** Per (pair, decile) group of held-out requests: median prediction and truth (ms), p99 coverage (diagnostics). */
   groupDetails: { key: string; n: number; pred: number; truth: number; cov99: number }[];
+  /**
+   * The same scores with every held-out request's server treated as one the model never saw (`predict` without
+   * `--server`): its chip's typical server stands in for it. `p50_mape` over the same groups, fractions.
+   */
+  new_server: { p50_mape: number; p99_coverage: number };
 }
 
 /**
@@ -383,25 +388,28 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   const enc = fitEncoding(train);
   const models = new Map(TELEMETRY_TARGETS.filter((t) => t.column === 'total_ms').map((t) => [t.alpha, trainTelemetryModel(t, train, options.seed, enc)]));
   const features = new Map(test.map((r) => [r.eventId, featureRow(enc, r)]));
-  const predict = (alpha: number, r: TelemetryRow): number => Math.exp(predictTelemetryLn(models.get(alpha)!, features.get(r.eventId)!));
-  const groups = new Map<string, { key: string; pred: number[]; truth: number[]; p99: number[] }>();
+  const newServer = new Map(test.map((r) => [r.eventId, featureRow(enc, { ...r, server: undefined })]));
+  const predict = (alpha: number, r: TelemetryRow, rows = features): number => Math.exp(predictTelemetryLn(models.get(alpha)!, rows.get(r.eventId)!));
+  const groups = new Map<string, { key: string; pred: number[]; truth: number[]; p99: number[]; predNew: number[] }>();
   for (const r of test) {
     const t = truth.get(r.eventId)!;
     const key = `${r.modelId}|${r.chip}|${Math.min(9, Math.floor(r.load[GPU_UTIL]! * 10))}`;
-    const g = groups.get(key) ?? { key, pred: [], truth: [], p99: [] };
+    const g = groups.get(key) ?? { key, pred: [], truth: [], p99: [], predNew: [] };
     g.pred.push(predict(0.5, r));
     g.truth.push(t.total);
     g.p99.push(predict(0.99, r));
+    g.predNew.push(predict(0.5, r, newServer));
     groups.set(key, g);
   }
   const nearestMedian = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1]!;
   const big = [...groups.values()].filter((g) => g.pred.length >= 30);
   const trueTotals = test.map((r) => truth.get(r.eventId)!.total);
+  const groupMape = (pred: (g: (typeof big)[number]) => number[]): number => (big.length ? mape(big.map((g) => nearestMedian(pred(g))), big.map((g) => nearestMedian(g.truth))) : Number.NaN);
   return {
     heldOutPairs: [...held].sort(),
     trainRows: train.length,
     testRows: test.length,
-    p50_mape: big.length ? mape(big.map((g) => nearestMedian(g.pred)), big.map((g) => nearestMedian(g.truth))) : Number.NaN,
+    p50_mape: groupMape((g) => g.pred),
     p50_mape_requests: big.length ? mape(big.flatMap((g) => g.pred.map(() => nearestMedian(g.pred))), big.flatMap((g) => g.truth.map(() => nearestMedian(g.truth)))) : Number.NaN,
     groups: big.length,
     p99_coverage: coverage(test.map((r) => predict(0.99, r)), trueTotals),
@@ -409,5 +417,6 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
     groupDetails: [...groups.values()].sort((a, b) => a.key.localeCompare(b.key)).map((g) => ({
       key: g.key, n: g.pred.length, pred: nearestMedian(g.pred), truth: nearestMedian(g.truth), cov99: coverage(g.p99, g.truth),
     })),
+    new_server: { p50_mape: groupMape((g) => g.predNew), p99_coverage: coverage(test.map((r) => predict(0.99, r, newServer)), trueTotals) },
   };
 }

@@ -284,7 +284,8 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(lines(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const e = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(e).sort()).toEqual(['groupDetails', 'groups', 'heldOutPairs', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'testRows', 'trainRows']);
+    expect(Object.keys(e).sort()).toEqual(['groupDetails', 'groups', 'heldOutPairs', 'new_server', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'testRows', 'trainRows']);
+    expect(Object.keys(e.new_server as object).sort()).toEqual(['p50_mape', 'p99_coverage']);
     // The demo's one server runs two models on its chip: a quarter of two pairs rounds to one held out.
     const pairs = ['mobilenet-v2-int8', 'resnet50'].map((m) => `${m}|${CHIP}`);
     expect(e.heldOutPairs).toHaveLength(1);
@@ -299,6 +300,11 @@ describe('edgelat model train | list | evaluate, predict', () => {
       expect(e[k] as number, k).toBeGreaterThanOrEqual(0);
       expect(e[k] as number, k).toBeLessThanOrEqual(1);
     }
+    // The demo's one server, treated as unseen: its chip's typical server is itself, so the same waits
+    // (per unit of its service, times its service: equal to rounding).
+    const fresh = e.new_server as { p50_mape: number; p99_coverage: number };
+    expect(fresh.p50_mape).toBeCloseTo(e.p50_mape as number, 3);
+    expect(fresh.p99_coverage).toBeCloseTo(e.p99_coverage as number, 3);
   });
 });
 

@@ -15,6 +15,7 @@ import { loadConfig } from '../../../services/config.ts';
 import { trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
 import { scheduledRunTimes } from '../../../services/model/lifecycle.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
+import { isotonicRising } from '../../../services/model/features.ts';
 import {
   TOTAL_MS_TREES,
   BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, offsetFeature, predictTelemetryLn,
@@ -77,11 +78,43 @@ describe('featureRow', () => {
   it('encodes an unknown chip with the global statistics and an unknown server with its chip\'s', () => {
     const enc = fitEncoding(synthRows(200, 1));
     const req = { prior: { p50: 12, p90: 20 }, input_bytes: 150_528, batch_size: 1, load: [0.2, 0.7, 0.3, 2, 2, 5] };
-    // A copy whose chip "g" carries the global statistics: an unknown chip must look exactly like it.
-    const withG: TelemetryEncoding = { ...enc, chips: { ...enc.chips, g: enc.global } };
-    expect(featureRow(enc, { ...req, chip: 'chip-z' })).toEqual(featureRow(withG, { ...req, chip: 'g' }));
-    expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'no-such-server' })).toEqual(featureRow(enc, { ...req, chip: 'chip-a' }));
+    const SERVICE = TELEMETRY_FEATURES.indexOf('ln_server_service_ms');
+    // An unknown chip looks exactly like a chip "g" that carries the global statistics, with the service its
+    // load implies (no fleet server of the chip to take it from).
+    const unknownChip = featureRow(enc, { ...req, chip: 'chip-z' });
+    const withG: TelemetryEncoding = { ...enc, chips: { ...enc.chips, g: { ...enc.global, serviceMs: Math.exp(unknownChip[SERVICE]!) } } };
+    const g = featureRow(withG, { ...req, chip: 'g' });
+    expect(Array.from(unknownChip, (v, i) => Math.abs(v - g[i]!) < 1e-9)).toEqual(Array.from(g, () => true)); // exp(ln s) is s to a few ulp
+    expect(Math.exp(unknownChip[SERVICE]!)).not.toBeCloseTo(enc.global.serviceMs, 6);
+    // An unknown server of a fleet chip takes the chip's typical server: the median of its servers' mean service,
+    // whatever the load sample's requests_per_s (the service one sample implied swung too much).
+    const unknownServer = featureRow(enc, { ...req, chip: 'chip-a', server: 'no-such-server' });
+    expect(unknownServer).toEqual(featureRow(enc, { ...req, chip: 'chip-a' }));
+    expect(Math.exp(unknownServer[SERVICE]!)).toBeCloseTo(enc.chips['chip-a']!.serviceMs, 9);
+    const queueing = (x: Float64Array) => Array.from(x.subarray(SERVICE, TELEMETRY_FEATURES.indexOf('ln_queued_total_p99_ms') + 1));
+    expect(queueing(featureRow(enc, { ...req, chip: 'chip-a', load: [0.2, 0.7, 0.3, 2, 2, 50] }))).toEqual(queueing(unknownServer));
     expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'a1' })).not.toEqual(featureRow(enc, { ...req, chip: 'chip-a', server: 'a2' }));
+  });
+});
+
+describe('isotonicRising (pool-adjacent-violators)', () => {
+  it('pools each violating run into its weighted mean, worked by hand', () => {
+    expect(isotonicRising([1, 3, 2, 4], [1, 1, 1, 1])).toEqual([1, 2.5, 2.5, 4]);
+    expect(isotonicRising([5, 1], [1, 3])).toEqual([2, 2]); // (5·1 + 1·3) / 4
+    expect(isotonicRising([4, 3, 2, 1], [1, 1, 1, 1])).toEqual([2.5, 2.5, 2.5, 2.5]);
+    // 3 then 1 pool to 2; that block (weight 2) then pools with 0 (weight 2) into 1, which is ≥ the 1 before them.
+    expect(isotonicRising([1, 3, 1, 0, 5], [1, 1, 1, 2, 1])).toEqual([1, 1, 1, 1, 5]);
+    expect(isotonicRising([1, 2, 2, 7], [3, 1, 1, 9])).toEqual([1, 2, 2, 7]); // already rising: unchanged
+  });
+
+  it('makes every per-decile table of the encoding non-decreasing in gpu_util', () => {
+    const enc = fitEncoding(synthRows(400, 3));
+    const rises = (v: readonly number[]) => v.every((x, b) => b === 0 || x >= v[b - 1]!);
+    for (const c of [...Object.values(enc.chips), enc.global]) {
+      expect([rises(c.computeRatioByUtil), rises(c.ioRatioByUtil)]).toEqual([true, true]);
+      for (let i = 0; i < c.waitNorm[0]!.length; i++) expect(rises(c.waitNorm.map((g) => g[i]!))).toBe(true);
+    }
+    for (const s of Object.values(enc.servers)) for (let i = 0; i < s.wait[0]!.length; i++) expect(rises(s.wait.map((g) => g[i]!))).toBe(true);
   });
 });
 
