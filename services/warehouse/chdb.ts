@@ -23,8 +23,8 @@ export interface ChdbWarehouseOptions {
   readonly?: 0 | 1 | 2;
 }
 
-/** Settings of every chdb connection: plain tables for people, no row-number column in Pretty formats (ClickHouse 26 adds one by default). */
-export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_row_numbers=0'];
+/** Settings of every chdb connection: plain tables for people, no row-number column in Pretty formats (ClickHouse 26 adds one by default), and UTC for times without a zone whatever the process's TZ (the SQL port says X-ClickHouse-Timezone: UTC). */
+export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_row_numbers=0', '--session_timezone=UTC'];
 
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();

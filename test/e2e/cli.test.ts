@@ -32,6 +32,9 @@ describe('edgelat CLI', () => {
     expect(sql.stdout.trim()).toBe(String(enriched));
     const bound = await edgelat(['sql', 'SELECT count() FROM edgelat.inference_enriched WHERE edge_server_id = {s:String}', '-f', 'json', '--param', 's=edge-01'], dataDir);
     expect(Number(JSON.parse(bound.stdout.trim())['count()'])).toBeGreaterThan(0);
+    // A time without a zone is UTC whatever the process's TZ (a trial read 10:00 as New York time: 14:00 UTC).
+    const zoned = await edgelat(['sql', "SELECT timezone(), toUnixTimestamp(toDateTime('2024-06-01 10:00:00'))", '--format', 'csv'], dataDir, undefined, { TZ: 'America/New_York' });
+    expect(zoned.stdout.trim()).toBe(`"UTC",${Date.UTC(2024, 5, 1, 10) / 1000}`);
     // Without --write the query runs read-only (ClickHouse's readonly = 1): a change, however spelled, is
     // refused by ClickHouse, and the table is still there afterwards.
     const refused = ['edgelat: the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it'];
