@@ -107,7 +107,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
                 slope, intercept, p_value, null_reason, alert_state
          FROM ${w.database}.load_latency_correlations AS c
          WHERE ({server:String} = '' OR c.edge_server_id = {server:String}) AND ({model:String} = '' OR c.model_id = {model:String})
-           AND c.window_end > {since:DateTime64(3, 'UTC')}
+           AND c.window_end >= {since:DateTime64(3, 'UTC')}
          ORDER BY c.window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
         { server: q.server ?? '', model: q.model ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: q.limit ?? 100 });
       if (rows.length === 0 && (q.server || q.model)) {

@@ -35,6 +35,11 @@ describe('backend correlations', () => {
     const edge5 = await backend.correlations({ server: 'edge-5', model: 'resnet50', limit: 1000 });
     expect([edge5.length, new Set(edge5.map((c) => c.edge_server_id))]).toEqual([28, new Set(['edge-5'])]);
     expect(await backend.correlations({ server: 'edge-5', sinceMs: Date.UTC(2030, 0, 1) })).toEqual([]); // known, no window since
+    // since is inclusive (window_end ≥ since), as alerts tail --since: the newest windows end exactly there.
+    const newest = Date.parse(edge5[0]!.window_end);
+    const atNewest = await backend.correlations({ server: 'edge-5', model: 'resnet50', sinceMs: newest, limit: 1000 });
+    expect([atNewest.length > 0, atNewest.every((c) => c.window_end === edge5[0]!.window_end)]).toEqual([true, true]);
+    expect(atNewest).toEqual(edge5.filter((c) => c.window_end === edge5[0]!.window_end));
     await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)'));
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)'));
   });

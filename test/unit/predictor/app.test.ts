@@ -352,6 +352,13 @@ describe('GET routes', () => {
     },
   );
 
+  it.each(['999999999999999', '2300-01-01', '9999-12-31T00:00:00Z'])('GET /v1/correlations answers 400 for ?since=%s, 2300 or later (it answered 500)', async (since) => {
+    const { app, calls } = setup();
+    const problem = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` }), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toEqual([{ path: '#/since', message: `must be before 2300-01-01 (epoch ms < ${Date.UTC(2300, 0, 1)}), got ${JSON.stringify(since)}` }]);
+    expect(calls).toEqual([]);
+  });
+
   it.each([
     ['2024-02-30T00:00:00Z', 'day 30 of 2024-02 does not exist (the month has 29 days)'],
     ['2023-02-29', 'day 29 of 2023-02 does not exist (the month has 28 days)'],
