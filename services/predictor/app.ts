@@ -246,6 +246,13 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       await sendProblem(request, reply, new HttpProblem(405, PROBLEM_TYPES.methodNotAllowed, detail));
       return reply;
     }
+    // A compressed body is not decoded here: said as such (415), not as JSON that does not parse (a gzip body read as text).
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
+      const detail = `content encoding ${JSON.stringify(encoding)} is not accepted: send the body uncompressed (Content-Encoding: identity or none)`;
+      await sendProblem(request, reply, new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, detail));
+      return reply;
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     // A wrong method on a known path (405) is labelled with that path; other unmatched URLs share one label (bounded cardinality).

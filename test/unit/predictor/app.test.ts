@@ -6,6 +6,7 @@
  * document is checked to list every route and, through ajv, to accept and
  * reject the same bodies as the app.
  */
+import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { connect, type AddressInfo } from 'node:net';
@@ -172,6 +173,17 @@ describe('POST /v1/predict', () => {
     const { app } = setup();
     const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: 'model=resnet50', headers: { 'content-type': contentType } });
     expect(expectProblem(res, 415, PROBLEM_TYPES.unsupportedMediaType).detail).toBe(`content type ${JSON.stringify(contentType)} is not accepted: send "application/json"`);
+  });
+
+  it('answers 415 for a gzip body (it was read as JSON that does not parse), and takes identity', async () => {
+    const { app, calls } = setup();
+    const gzipped = gzipSync(JSON.stringify(PREDICT_BODY));
+    const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: gzipped, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    expect(expectProblem(res, 415, PROBLEM_TYPES.unsupportedMediaType).detail)
+      .toBe('content encoding "gzip" is not accepted: send the body uncompressed (Content-Encoding: identity or none)');
+    expect(calls).toEqual([]);
+    const plain = await app.inject({ ...postJson('/v1/predict', PREDICT_BODY), headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+    expect(plain.statusCode).toBe(200);
   });
 
   it('maps BadRequestError to 400 and NotFoundError to 404 with their messages', async () => {
