@@ -105,9 +105,9 @@ function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: stri
   const sent = (path: string): unknown => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[path.replace(/^#\//, '')] : undefined);
   for (const e of result.errors) {
     const raw = sent(e.path);
-    if (!/received NaN/.test(e.message)) continue;
-    if (typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
-    else if (Array.isArray(raw)) e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
+    // A query parameter given twice arrives as an array of strings.
+    if (Array.isArray(raw) && raw.length > 1 && raw.every((v) => typeof v === 'string') && what === 'query string') e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
+    else if (/received NaN/.test(e.message) && typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
   }
   const first = result.errors[0]!;
   const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
@@ -248,7 +248,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     }
     // A compressed body is not decoded here: said as such (415), not as JSON that does not parse (a gzip body read as text).
     const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
+    if (request.method === 'POST' && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
       const detail = `content encoding ${JSON.stringify(encoding)} is not accepted: send the body uncompressed (Content-Encoding: identity or none)`;
       await sendProblem(request, reply, new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, detail));
       return reply;

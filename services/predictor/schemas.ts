@@ -179,9 +179,12 @@ const sinceMs = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** A count in a query string: decimal digits only (`0x10`, `1e3` and an empty value are refused, not read as 16, 1000 or 0). */
+const countParam = (min: number, max: number) => z.string().regex(/^[0-9]{1,9}$/, { message: 'must be a whole number in decimal digits' }).transform(Number).pipe(z.number().int().min(min).max(max));
+
 /** Query of `GET /v1/correlations`, parsed into a `CorrelationQuery`. */
 export const CorrelationQuerySchema = z
-  .strictObject({ server: text.optional(), model: text.optional(), since: sinceMs.optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() })
+  .strictObject({ server: text.optional(), model: text.optional(), since: sinceMs.optional(), limit: countParam(1, 10_000).optional() })
   .transform(({ server, model, since, limit }): CorrelationQuery => {
     const query: CorrelationQuery = {};
     if (server !== undefined) query.server = server;
@@ -312,7 +315,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'post', path: '/v1/recommend', operationId: 'recommend', summary: 'Rank chips for a model (known id or profile) against a latency SLO at a load.', body: { contentType: JSON_TYPE, schema: RecommendRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: RecommendResponseSchema, description: 'Chips, best first.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/gate', operationId: 'gate', summary: 'Deployment gate: ALLOW, BLOCK or NEED_SHADOW for a model version on a chip at the target servers\' observed peak load against a p99 SLO.', body: { contentType: JSON_TYPE, schema: GateRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: GateReportSchema, description: 'The answer, per server and over all.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/profile', operationId: 'profile', summary: 'Profile an ONNX file sent as the raw request body.', body: { contentType: 'application/octet-stream', schema: null }, query: ProfileQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: ModelProfileSchema, description: 'The model profile.' }, errors: [400, 413, 415] },
-  { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [] },
+  { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', query: z.strictObject({}), ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [400] },
   { method: 'get', path: '/v1/correlations', operationId: 'correlations', summary: 'List closed load-versus-latency correlation windows, newest first.', query: CorrelationQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: CorrelationsResponseSchema, description: 'Matching windows.' }, errors: [400, 404] },
   { method: 'get', path: '/healthz', operationId: 'health', summary: 'Readiness of the backend.', ok: { status: 200, contentType: JSON_TYPE, schema: HealthResponseSchema, description: 'Ready.' }, errors: [503] },
   { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format).', ok: { status: 200, contentType: 'text/plain', schema: null, description: 'Metrics.' }, errors: [] },

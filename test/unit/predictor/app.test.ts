@@ -476,7 +476,12 @@ describe('GET routes', () => {
   it('quotes a query value that is not a number as sent, and refuses query parameters /v1/chips does not take', async () => {
     const { app } = setup();
     const abc = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=abc' }), 400, PROBLEM_TYPES.validation);
-    expect(abc.errors[0]).toEqual({ path: '#/limit', message: 'expected a number, got "abc"' });
+    expect(abc.errors[0]).toEqual({ path: '#/limit', message: 'must be a whole number in decimal digits, got "abc"' });
+    // An empty value said "got 0", and 0x10 was read as 16 (the CLI refuses hexadecimal too).
+    for (const sent of ['', '0x10', '1e3']) {
+      const p = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?limit=${sent}` }), 400, PROBLEM_TYPES.validation);
+      expect(p.errors[0]).toEqual({ path: '#/limit', message: `must be a whole number in decimal digits, got ${JSON.stringify(sent)}` });
+    }
     const twice = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=1&limit=2' }), 400, PROBLEM_TYPES.validation);
     expect(twice.errors[0]).toEqual({ path: '#/limit', message: 'expected one value, got 2 (["1","2"]): give the parameter once' });
     const chips = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips?x=1' }), 400, PROBLEM_TYPES.validation);
