@@ -32,6 +32,7 @@ import { WarehouseError } from '../../errors.ts';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
@@ -119,7 +120,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .status(status)
         .header('X-ClickHouse-Exception-Code', String(code))
         .type('text/plain; charset=UTF-8')
-        .send(exceptionText(code, e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `)));
+        .send(exceptionText(code, undoNested(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `))));
     };
     // A web page may make the browser send a request here (a GET by an <img>, a POST by a form).
     const browser = browserRefusal(request.headers, allowedHosts);
@@ -183,6 +184,23 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   };
   app.get('/', handle);
   app.post('/', handle);
+  // Other methods and paths: plain text, as ClickHouse answers them, not a JSON body a ClickHouse client cannot read.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (path === '/' || path === '/ping') {
+      const allow = path === '/' ? 'GET, POST' : 'GET';
+      return reply.status(405).header('Allow', allow).type('text/plain; charset=UTF-8')
+        .send(`method ${request.method} is not allowed on ${path}: use ${allow.replace(', ', ' or ')}\n`);
+    }
+    return reply.status(404).type('text/plain; charset=UTF-8')
+      .send(`There is no handle ${path}: send queries to / (GET /?query=... or POST), health checks to /ping\n`);
+  });
+
+  /** chdb's nested text ("Code: 73. DB::Exception: Code: 73. DB::Exception: …") once, as ClickHouse prints it. */
+  function undoNested(message: string): string {
+    const [first, ...rest] = message.split('\n');
+    return [exceptionFirstLine(first!), ...rest].join('\n');
+  }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error.statusCode ?? 500;

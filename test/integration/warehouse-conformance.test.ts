@@ -198,6 +198,19 @@ describe('sql endpoint over HTTP', () => {
     const syntax = await get('SELEC 1');
     expect(syntax.status).toBe(400);
     expect(syntax.headers.get('x-clickhouse-exception-code')).toBe('62');
+    // chdb nests its text ("Code: 73. DB::Exception: Code: 73. DB::Exception: …"): said once, as ClickHouse does.
+    const format = await get('SELECT 1 FORMAT NoSuchFormat');
+    const text = await format.text();
+    expect([format.headers.get('x-clickhouse-exception-code'), text.match(/Code: 73\./g)?.length]).toEqual(['73', 1]);
+  });
+
+  it('answers other methods and paths in plain text, 405 with Allow on / and 404 elsewhere', async () => {
+    const put = await fetch(`${endpoint!.url}/?query=SELECT%201`, { method: 'PUT' });
+    expect([put.status, put.headers.get('allow'), put.headers.get('content-type'), await put.text()])
+      .toEqual([405, 'GET, POST', 'text/plain; charset=UTF-8', 'method PUT is not allowed on /: use GET or POST\n']);
+    const nope = await fetch(`${endpoint!.url}/nope`);
+    expect([nope.status, nope.headers.get('content-type'), await nope.text()])
+      .toEqual([404, 'text/plain; charset=UTF-8', 'There is no handle /nope: send queries to / (GET /?query=... or POST), health checks to /ping\n']);
   });
 
   it('runs GET and HEAD read-only (ClickHouse refuses the change: 403 READONLY), however the statement is spelled', async () => {
