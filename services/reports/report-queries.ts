@@ -165,7 +165,7 @@ export class ReportQueries {
       const count = Math.floor(this.range.hi / w) - Math.floor(this.range.lo / w) + 1;
       if (!(count <= MAX_BUCKETS)) {
         const least = (this.range.hi - this.range.lo) / (MAX_BUCKETS - 1);
-        throw new RangeError(`--bucket-width: ${w} gives ${Number.isFinite(count) ? count.toLocaleString('en-US') : 'too many'} buckets over ${this.filter.metric} ${this.range.lo}..${this.range.hi}; at most ${MAX_BUCKETS} (a width of at least ${Number(least.toPrecision(2))})`);
+        throw new RangeError(`--bucket-width: ${w} gives ${count < 1e15 ? count.toLocaleString('en-US') : Number.isFinite(count) ? `about ${count.toPrecision(2)}` : 'too many'} buckets over ${this.filter.metric} ${this.range.lo}..${this.range.hi}; at most ${MAX_BUCKETS} (a width of at least ${Number(least.toPrecision(2))})`);
       }
     }
     return { edges: [], width: w };

@@ -91,6 +91,8 @@ describe('report queries, case C18', () => {
     expect(() => new ReportQueries(w, { metric: 'cpu_util', sinceMs: t0, untilMs: t0 })).toThrow(/--since must be before --until/);
     // A width that would make more than 1,000 buckets over the loads (0.2..0.9) is refused before any bucket query.
     await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-9 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-9 gives 700,000,001 buckets over cpu_util 0.2..0.9; at most 1000 \(a width of at least 0.0007\)/);
+    // A trial's 1e-300 printed a count of some 300 digits.
+    await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-300 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-300 gives about 7\.0e\+299 buckets over cpu_util 0.2..0.9; at most 1000/);
     expect((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.001 }).latencyByLoad()).length).toBeGreaterThan(0);
     // No row: no made-up decile edge.
     expect(await new ReportQueries(w, { metric: 'cpu_util', model: 'nope' }).bucketEdges()).toEqual([]);
