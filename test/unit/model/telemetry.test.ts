@@ -18,7 +18,7 @@ import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
 import { isotonicRising } from '../../../services/model/features.ts';
 import {
   TOTAL_MS_TREES,
-  BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, offsetFeature, predictTelemetryLn,
+  BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
   TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, unloadedQuantileFactor,
   type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
 } from '../../../services/model/telemetry.ts';
@@ -94,6 +94,29 @@ describe('featureRow', () => {
     const queueing = (x: Float64Array) => Array.from(x.subarray(SERVICE, TELEMETRY_FEATURES.indexOf('ln_queued_total_p99_ms') + 1));
     expect(queueing(featureRow(enc, { ...req, chip: 'chip-a', load: [0.2, 0.7, 0.3, 2, 2, 50] }))).toEqual(queueing(unknownServer));
     expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'a1' })).not.toEqual(featureRow(enc, { ...req, chip: 'chip-a', server: 'a2' }));
+  });
+});
+
+describe('monotone in the load', () => {
+  it('every model\'s prediction is non-decreasing as gpu_util rises, for a known and an unseen server', () => {
+    const rows = synthRows(600, 5);
+    const enc = fitEncoding(rows);
+    // A trial found i/o dropping 5 % at gpu_util 0.5: its trees split on the decile's expected compute, unconstrained then.
+    expect(MONOTONE[TELEMETRY_FEATURES.indexOf('ln_expected_compute_ms')]).toBe(1);
+    expect(MONOTONE[TELEMETRY_FEATURES.indexOf('ln_server_service_ratio')]).toBe(-1);
+    const models = TELEMETRY_TARGETS.map((t) => trainTelemetryModel(t, rows, 1, enc));
+    const GPU = LOAD_FEATURES.indexOf('gpu_util');
+    for (const server of ['a1', undefined]) {
+      let prev = models.map(() => 0);
+      for (let u = 0; u <= 1.0001; u += 0.02) {
+        const load = [0.3, u, 0.4, 2, 2, 8];
+        load[GPU] = u;
+        const x = featureRow(enc, { chip: 'chip-a', server, prior: { p50: 10, p90: 13 }, input_bytes: 150_528, batch_size: 1, load });
+        const now = models.map((m) => predictTelemetryLn(m, x));
+        expect(now.map((v, k) => v >= prev[k]! - 1e-12), `gpu_util ${u.toFixed(2)}, server ${server}`).toEqual(now.map(() => true));
+        prev = now;
+      }
+    }
   });
 });
 
