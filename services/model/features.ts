@@ -190,11 +190,7 @@ export function isotonicRising(values: readonly number[], weights: readonly numb
  * own requests; quantile grids point by point, which keeps each grid sorted), so no prediction falls as
  * gpu_util rises: a decile's own rows dipped below the one under it by chance (40 dips in the demo's 17 pairs).
  */
-function rising(values: number[], rows: readonly TelemetryRow[]): number[] {
-  return isotonicRising(values, bucketWeights(rows));
-}
-function risingGrids(grids: number[][], rows: readonly TelemetryRow[]): number[][] {
-  const w = bucketWeights(rows);
+function risingGrids(grids: number[][], w: readonly number[]): number[][] {
   const columns = grids[0]!.map((_, i) => isotonicRising(grids.map((g) => g[i]!), w));
   return grids.map((_, b) => columns.map((col) => col[b]!));
 }
@@ -208,7 +204,7 @@ function bucketWeights(rows: readonly TelemetryRow[]): number[] {
 function serverStatsOf(rows: readonly TelemetryRow[]): ServerStats {
   return {
     serviceMs: Math.max(rows.reduce((s, r) => s + r.io_ms + r.compute_ms, 0) / rows.length, 1e-6), rows: rows.length,
-    wait: risingGrids(perBucket(rows, (list) => quantileGrid(list.map((r) => r.queue_ms))), rows),
+    wait: risingGrids(perBucket(rows, (list) => quantileGrid(list.map((r) => r.queue_ms))), bucketWeights(rows)),
   };
 }
 
@@ -237,13 +233,14 @@ function statsOf(rows: readonly TelemetryRow[], servers: ReadonlyMap<string, Ser
   const serverIds = [...new Set(rows.map((r) => r.server))];
   const io = ioLine(rows);
   const line = { ioFixedMs: io.fixed, ioMsPerKib: io.perKib };
+  const w = bucketWeights(rows);
   return {
     ioFixedMs: io.fixed,
     ioMsPerKib: io.perKib,
     computeRatio: Math.max(medianOf(rows.map((r) => r.compute_ms / r.prior.p50)), 1e-6),
-    computeRatioByUtil: rising(perBucket(rows, (list) => Math.max(medianOf(list.map((r) => r.compute_ms / r.prior.p50)), 1e-6)), rows),
-    ioRatioByUtil: rising(perBucket(rows, (list) => Math.max(medianOf(list.map((r) => r.io_ms / ioOfLine(line, r.input_bytes))), 1e-3)), rows),
-    waitNorm: risingGrids(perBucket(rows, (list) => quantileGrid(list.map((r) => r.queue_ms / servers.get(r.server)!.serviceMs))), rows),
+    computeRatioByUtil: isotonicRising(perBucket(rows, (list) => Math.max(medianOf(list.map((r) => r.compute_ms / r.prior.p50)), 1e-6)), w),
+    ioRatioByUtil: isotonicRising(perBucket(rows, (list) => Math.max(medianOf(list.map((r) => r.io_ms / ioOfLine(line, r.input_bytes))), 1e-3)), w),
+    waitNorm: risingGrids(perBucket(rows, (list) => quantileGrid(list.map((r) => r.queue_ms / servers.get(r.server)!.serviceMs))), w),
     serviceMs: medianOf(serverIds.map((id) => servers.get(id)!.serviceMs)),
     workers: rows.reduce((m, r) => Math.max(m, r.load[CONCURRENCY]!), 1),
     rows: rows.length,
