@@ -3,21 +3,20 @@ import { LongestFirstSequencer } from './test/sequencer.ts';
 
 /**
  * Test selection by TEST_MODE (STYLE §5): unit | integration | e2e | all (default).
- * chdb allows one engine per process, so every test file runs in its own fork.
+ * chdb allows one engine per process: the integration and end-to-end files run each in a fork of its own;
+ * the unit files share one fork (see the project below).
  */
 const globs: Record<string, string[]> = {
   unit: ['test/unit/**/*.test.ts'],
   integration: ['test/integration/**/*.test.ts'],
   e2e: ['test/e2e/**/*.test.ts'],
-  all: ['test/**/*.test.ts'],
 };
 const mode = process.env.TEST_MODE ?? 'all';
-const include = globs[mode];
-if (!include) throw new Error(`unknown TEST_MODE ${JSON.stringify(mode)}: expected one of ${Object.keys(globs).join(', ')}`);
+if (mode !== 'all' && !(mode in globs)) throw new Error(`unknown TEST_MODE ${JSON.stringify(mode)}: expected one of ${[...Object.keys(globs), 'all'].join(', ')}`);
+const wanted = (kind: string): boolean => mode === 'all' || mode === kind;
 
 export default defineConfig({
   test: {
-    include,
     pool: 'forks',
     // Two test files at a time (vitest 3 defaults to CPUs − 1 forks: one on a 2-core CI machine). The suite
     // is mostly waiting on child processes and brokers; two forks took it from about 500 s to about 300 s here.
@@ -27,5 +26,13 @@ export default defineConfig({
     sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      // The unit files start no brokers and restore what they change (process.env.TZ, spies, registries they
+      // fill with versions of their own): one fork runs them all, after the others, without a module reload per
+      // file (whole suite here: 496 s → 454 s; the 63 files take 36 s in it, against a fork start and a module
+      // load each before). Their chdb databases share that fork's one data folder (test/helpers/warehouse.ts).
+      ...(wanted('unit') ? [{ extends: true, test: { name: 'unit', include: globs.unit, poolOptions: { forks: { isolate: false, singleFork: true } } } }] : []),
+      ...['integration', 'e2e'].filter(wanted).map((name) => ({ extends: true, test: { name, include: globs[name] } })),
+    ],
   },
 });

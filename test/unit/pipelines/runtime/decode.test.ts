@@ -6,7 +6,12 @@ import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor, registerWriterSchema, schemaFingerprint, type LoadSample } from '../../../../schemas/index.ts';
 import type { LogRecord } from '../../../../services/eventlog/types.ts';
 
-const v0Schema = JSON.parse(readFileSync(new URL('../../../fixtures/avro/load-sample.v0.avsc', import.meta.url), 'utf8')) as object;
+const v0 = JSON.parse(readFileSync(new URL('../../../fixtures/avro/load-sample.v0.avsc', import.meta.url), 'utf8')) as { fields: object[] };
+/**
+ * An older writer version: v0 with a field of this file's own (its default written), so that no other unit
+ * file run in the same fork (they share the process's writer registry) has registered it before this one.
+ */
+const v0Schema = { ...v0, fields: [...v0.fields, { name: 'decode_test_note', type: ['null', 'string'], default: null }] } as object;
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
 const sample: LoadSample = {
   edge_server_id: 'edge-07', ts: T0, cpu_util: 0.42, gpu_util: 0.87, mem_util: 0.61, queue_depth: 9, concurrency: 4, requests_per_s: 173.5, temperature_c: 71.5, power_w: 14.2,
