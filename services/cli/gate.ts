@@ -4,7 +4,7 @@
  * for bad usage, 70 otherwise, never 0–2). `--backtest` simulates a
  * deployment history and scores the gate on every rollout of it.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, msText } from '../predictor/gate.ts';
@@ -30,7 +30,7 @@ export function registerGateCommand(program: Command): void {
     .option('--model <id>', 'model to roll out, e.g. resnet50')
     .option('--version <v>', 'version to roll out (the running one to change only the chip)')
     .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
-    .option('--servers <ids>', 'comma-separated target servers, repeatable (default: every server running the model)', (v: string, previous?: string[]) => [...new Set([...(previous ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)])])
+    .addOption(new Option('--servers <ids>', 'comma-separated target servers (blanks around a comma are ignored), repeatable (default: every server running the model)').argParser(serverList))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
@@ -150,4 +150,16 @@ function formatBacktest(r: BacktestResult): string {
     `  blocked ${r.blocked} (NEED_SHADOW ${r.need_shadow}, counted as a block)`,
     `  recall ${pct(r.recall)} (rolled back and blocked), specificity ${pct(r.specificity)} (kept and allowed)`,
   ].join('\n') + '\n';
+}
+
+/**
+ * `--servers` value(s): comma-separated ids, blanks around each comma ignored, merged with the flag's earlier
+ * values (repeats once). A blank value is the empty list (refused by the gate, naming it); an empty entry
+ * in a list (`edge-04,,edge-09`, a trailing comma) is refused, not skipped.
+ * @throws {InvalidArgumentError} on an empty entry in a non-blank value.
+ */
+export function serverList(value: string, previous?: string[]): string[] {
+  const ids = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
+  if (ids.includes('')) throw new InvalidArgumentError(`--servers has an empty server id in ${JSON.stringify(value)}`);
+  return [...new Set([...(previous ?? []), ...ids])];
 }

@@ -86,12 +86,18 @@ function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: 
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
- * @throws {RangeError} on an empty `servers` list, `macs` given for the version a server runs now, or
+ * @throws {RangeError} on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, or
  *   `macs_now` given without `macs` (nothing would use it).
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
   const lookbackMs = Math.round((req.lookback_hours ?? 24) * 3_600_000);
+  // One rule for every id, on the command line and over HTTP: as written, no surrounding blanks (a trial: version
+  // "v1 " was a new version with no measurement, NEED_SHADOW, where "v1" was ALLOW).
+  const ids: [string, string][] = [['model', req.model], ['version', req.version], ['chip', req.chip], ...(req.servers ?? []).map((s, i): [string, string] => [`servers[${i}]`, s])];
+  for (const [field, v] of ids) {
+    if (v.trim() === '' || v.trim() !== v) throw new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(v)}`);
+  }
   for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
     if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
   }

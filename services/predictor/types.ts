@@ -104,7 +104,12 @@ export interface ChipRecommendation {
   at_load: { p50: number | null; p90: number | null; p99: number | null };
   /** With no queueing (one request alone), ms. */
   idle: { p50: number | null; p90: number | null; p99: number | null };
-  /** The SLO percentile at the load is within the target. False from an upper bound (a new model smaller than its references) says only that it may miss: the reason says "may miss". */
+  /**
+   * The SLO percentile at the load is within the target and, when that percentile is the fleet's measurement, the
+   * load is within `max_rps_within_slo` too (a measurement above the curve's limit is outvoted by the fleet's other
+   * loads). False from an upper bound (a new model smaller than its references) or from an outvoted measurement says
+   * only that it may miss: the reason says "may miss".
+   */
   meets_slo: boolean;
   /** Highest load (requests/s) whose SLO percentile is still ≤ the target; 0 if even idle misses. */
   max_rps_within_slo: number;

@@ -121,6 +121,12 @@ describe('capacity what-if against the simulator (F4)', () => {
     // A chip nothing knows is an error naming it, not a request for a shadow.
     await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*nearest known: jetson-agx-orin, /);
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
+    // Ids as written, on the command line and over HTTP alike: a blank one, or one with blanks around it, is refused
+    // (a trial: version "v1 " was a new version with no measurement, NEED_SHADOW, where "v1" was ALLOW).
+    for (const [field, bad] of [['version', { version: 'v1 ' }], ['version', { version: ' ' }], ['model', { model: ` ${d!.m}` }], ['chip', { chip: `${d!.prod}\t` }], ['servers[1]', { servers: [d!.s, ' '] }]] as const) {
+      const value = Object.values(bad)[0]!;
+      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 }), field).rejects.toThrow(new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(Array.isArray(value) ? value[1] : value)}`));
+    }
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);
     // The running version's MACs without the new one's: nothing would use them, so they are refused too.

@@ -3,7 +3,7 @@
  * (the queue cannot drain at the pushed factor; null in JSON) reads "unbounded", not "-".
  */
 import { describe, expect, it } from 'vitest';
-import { formatReport, inFlagTerms } from '../../../services/cli/gate.ts';
+import { formatReport, inFlagTerms, serverList } from '../../../services/cli/gate.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 
 const SERVER: GateReport['servers'][number] = {
@@ -35,5 +35,16 @@ describe('gate errors in the CLI\'s words', () => {
     // A model id or message word that merely looks like a field stays as it is.
     expect(inFlagTerms('model: no request of "macs" in edgelat.inference_enriched (models: none)')).toBe('--model: no request of "macs" in edgelat.inference_enriched (models: none)');
     expect(inFlagTerms('warehouse: down')).toBe('warehouse: down');
+  });
+});
+
+describe('--servers', () => {
+  it('splits at commas, ignores blanks around them, merges repeats, and refuses an empty entry (a trial: "edge-04,,edge-09" was edge-04 and edge-09)', () => {
+    expect(serverList(' edge-04 , edge-09', ['edge-01', 'edge-04'])).toEqual(['edge-01', 'edge-04', 'edge-09']);
+    // A blank value is the empty list: the gate refuses it naming --servers (whatif.test.ts), as over HTTP.
+    expect(serverList(' ')).toEqual([]);
+    for (const v of ['edge-04,,edge-09', 'edge-04,', ',edge-04', 'edge-04, ,edge-09']) {
+      expect(() => serverList(v), v).toThrow(`--servers has an empty server id in ${JSON.stringify(v)}`);
+    }
   });
 });

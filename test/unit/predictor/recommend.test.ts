@@ -183,6 +183,18 @@ describe('recommendChips', () => {
     const carried = Number(/the load exceeds the ([\d.]+) req\/s the chip carries under the fleet's traffic/.exec(over.reason)![1]);
     expect(carried).toBeGreaterThan(f.max_rps_within_slo);
     expect(carried).toBeLessThan(50);
+    // Asked at 6 req/s, whose own bucket met the SLO (p99 20 ms): the five other loads outvote it, so meets_slo
+    // agrees with max_rps_within_slo (a trial: meets_slo true at 15 req/s on a chip said to meet it up to 4).
+    const at6 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 6 }, [candidate('fast', fast, { curve, measured: curve[5]! })]).chips[0]!;
+    expect([at6.at_load.p99, at6.meets_slo, at6.max_rps_within_slo]).toEqual([20, false, f.max_rps_within_slo]);
+    expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load\); .*; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss$/);
+    // A measured miss within the curve's limit stays a miss (measured beats predicted), said as such.
+    const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20 }));
+    const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45 };
+    const m = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve: monotone, measured: missed })]).chips[0]!;
+    expect(m.max_rps_within_slo).toBeGreaterThanOrEqual(3);
+    expect([m.meets_slo, /^misses /.test(m.reason)]).toEqual([false, true]);
+    expect(m.reason).toMatch(/; the measurement at this load misses the SLO although the curve through all measured loads meets it$/);
   });
 
   it('the reason says the highest load within the SLO with the digits of the table\'s max rps column', () => {
