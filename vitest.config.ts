@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
 /**
@@ -14,6 +14,7 @@ const globs: Record<string, string[]> = {
 const mode = process.env.TEST_MODE ?? 'all';
 if (mode !== 'all' && !(mode in globs)) throw new Error(`unknown TEST_MODE ${JSON.stringify(mode)}: expected one of ${[...Object.keys(globs), 'all'].join(', ')}`);
 const wanted = (kind: string): boolean => mode === 'all' || mode === kind;
+const project = (name: string, extra: TestProjectInlineConfiguration['test'] = {}): TestProjectInlineConfiguration => ({ extends: true, test: { name, include: globs[name], ...extra } });
 
 export default defineConfig({
   test: {
@@ -31,8 +32,8 @@ export default defineConfig({
       // fill with versions of their own): one fork runs them all, after the others, without a module reload per
       // file (whole suite here: 496 s → 454 s; the 63 files take 36 s in it, against a fork start and a module
       // load each before). Their chdb databases share that fork's one data folder (test/helpers/warehouse.ts).
-      ...(wanted('unit') ? [{ extends: true, test: { name: 'unit', include: globs.unit, poolOptions: { forks: { isolate: false, singleFork: true } } } }] : []),
-      ...['integration', 'e2e'].filter(wanted).map((name) => ({ extends: true, test: { name, include: globs[name] } })),
+      ...(wanted('unit') ? [project('unit', { poolOptions: { forks: { isolate: false, singleFork: true } } })] : []),
+      ...['integration', 'e2e'].filter(wanted).map((name) => project(name)),
     ],
   },
 });

@@ -123,9 +123,12 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);
     // Ids as written, on the command line and over HTTP alike: a blank one, or one with blanks around it, is refused
     // (a trial: version "v1 " was a new version with no measurement, NEED_SHADOW, where "v1" was ALLOW).
-    for (const [field, bad] of [['version', { version: 'v1 ' }], ['version', { version: ' ' }], ['model', { model: ` ${d!.m}` }], ['chip', { chip: `${d!.prod}\t` }], ['servers[1]', { servers: [d!.s, ' '] }]] as const) {
-      const value = Object.values(bad)[0]!;
-      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 }), field).rejects.toThrow(new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(Array.isArray(value) ? value[1] : value)}`));
+    const padded: [string, string, Partial<typeof req>][] = [
+      ['version', 'v1 ', { version: 'v1 ' }], ['version', ' ', { version: ' ' }], ['model', ` ${d!.m}`, { model: ` ${d!.m}` }],
+      ['chip', `${d!.prod}\t`, { chip: `${d!.prod}\t` }], ['servers[1]', ' ', { servers: [d!.s, ' '] }],
+    ];
+    for (const [field, value, bad] of padded) {
+      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 }), field).rejects.toThrow(new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`));
     }
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);
