@@ -46,11 +46,16 @@ export const RETRIABLE_CODES: ReadonlySet<number> = new Set([159, 202, 203, 209,
 
 const NETWORK = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|timeout/i;
 
+/** A failure to connect at all (no server there, no route, a host name that does not resolve), not one mid-request. */
+const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+
 /**
  * Wrap a client failure as WarehouseError: `code` is the server's ClickHouse code
  * when known; `retriable` for network errors, timeouts and {@link RETRIABLE_CODES}.
+ * @param server  The server's URL (EDGELAT_CLICKHOUSE_URL): a failure to connect names it and the
+ *                setting, not the statement (a trial read "statement failed: connect ECONNREFUSED" as a bad query).
  */
-export function toWarehouseError(error: unknown, what: string): WarehouseError {
+export function toWarehouseError(error: unknown, what: string, server?: string): WarehouseError {
   if (error instanceof WarehouseError) return error;
   const e = error as { message?: unknown; code?: unknown };
   const message = String(e?.message ?? error);
@@ -65,6 +70,9 @@ export function toWarehouseError(error: unknown, what: string): WarehouseError {
   const text = foreign
     ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?`
     : first;
+  if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {
+    return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause: error });
+  }
   return new WarehouseError(`${what} failed: ${text}`, code, { retriable, cause: error });
 }
 
@@ -79,6 +87,8 @@ export class ClickHouseWarehouse implements Warehouse {
   private readonly client: ClickHouseClient;
   private readonly migrationsDir: string;
   private readonly insertFormat: InsertFormat;
+  /** The server's URL, for the message of a failure to connect. */
+  private readonly url: string;
   private closed = false;
 
   /** @throws {RangeError} if `database` is not a plain identifier or `insertFormat` is not an {@link InsertFormat}. */
@@ -86,6 +96,7 @@ export class ClickHouseWarehouse implements Warehouse {
     this.database = assertIdentifier(options.database ?? 'edgelat');
     this.migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
     this.insertFormat = options.insertFormat ?? 'JSONCompactEachRow';
+    this.url = String(options.url);
     if (this.insertFormat !== 'JSONCompactEachRow' && this.insertFormat !== 'JSONEachRow') {
       throw new RangeError(`insertFormat: expected 'JSONCompactEachRow' or 'JSONEachRow', got ${JSON.stringify(this.insertFormat)}`);
     }
@@ -148,7 +159,7 @@ export class ClickHouseWarehouse implements Warehouse {
         await this.client.insert({ table, values: objects!, format: 'JSONEachRow', clickhouse_settings: settings });
       }
     } catch (error) {
-      throw toWarehouseError(error, `insert into ${table}`);
+      throw toWarehouseError(error, `insert into ${table}`, this.url);
     }
   }
 
@@ -172,7 +183,7 @@ export class ClickHouseWarehouse implements Warehouse {
       for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Buffer));
       return Buffer.concat(chunks).toString('utf8');
     } catch (error) {
-      throw toWarehouseError(error, 'query');
+      throw toWarehouseError(error, 'query', this.url);
     }
   }
 
@@ -181,7 +192,7 @@ export class ClickHouseWarehouse implements Warehouse {
     try {
       await this.client.command({ query: sql, query_params: params as Record<string, unknown> });
     } catch (error) {
-      throw toWarehouseError(error, 'statement');
+      throw toWarehouseError(error, 'statement', this.url);
     }
   }
 

@@ -12,6 +12,23 @@ describe('toWarehouseError', () => {
     expect(toWarehouseError(new Error('connect ECONNREFUSED 127.0.0.1:8123'), 'ping').retriable).toBe(true);
   });
 
+  it('names EDGELAT_CLICKHOUSE_URL and its value when nothing answers there (a trial read "statement failed: connect ECONNREFUSED" as a bad query)', async () => {
+    const refused = toWarehouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'statement', 'http://127.0.0.1:1');
+    expect([refused.message, refused.code, refused.retriable]).toEqual(['EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://127.0.0.1:1" (connect ECONNREFUSED 127.0.0.1:1)', null, true]);
+    expect(toWarehouseError(new Error('getaddrinfo ENOTFOUND clickhose'), 'query', 'http://clickhose:8123').message)
+      .toBe('EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://clickhose:8123" (getaddrinfo ENOTFOUND clickhose)');
+    // A failure mid-request (the server was there) still names what failed.
+    expect(toWarehouseError(new Error('socket hang up'), 'insert into t', 'http://127.0.0.1:8123').message).toBe('insert into t failed: socket hang up');
+    // And the client's own error through a real warehouse object: a port nothing listens on.
+    const { ClickHouseWarehouse } = await import('../../../../services/warehouse/clickhouse.ts');
+    const w = new ClickHouseWarehouse({ url: 'http://127.0.0.1:1' });
+    try {
+      await expect(w.exec('SELECT 1')).rejects.toThrow(/^EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http:\/\/127\.0\.0\.1:1" \(.*ECONNREFUSED/);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('says when the answer is not ClickHouse\'s: an empty body or an HTML page from another HTTP server', () => {
     const empty = toWarehouseError(new Error(''), 'statement');
     expect(empty.message).toBe('statement failed: the server\'s answer is not ClickHouse\'s (empty): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?');
