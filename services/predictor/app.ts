@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parse as parseLossless } from 'lossless-json';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -123,8 +124,11 @@ function checkAnswer<S extends z.ZodType>(schema: S, value: unknown, route: stri
 
 /**
  * Parse a JSON request body, refusing what Fastify's default parser refuses (secure-json-parse's
- * prototype poisoning: a `__proto__` key, or a `constructor` key holding a `prototype`).
- * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), or the poisoning key's JSON pointer.
+ * prototype poisoning: a `__proto__` key, or a `constructor` key holding a `prototype`), and a key
+ * given twice in one object with two values (JSON.parse keeps the last; RFC 8259 §4: names SHOULD be
+ * unique; a trial sent slo_p99_ms 5 then 50 and was gated at 50, where the CLI refuses a flag given twice).
+ * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), a repeated
+ *   key (lossless-json finds it, with its position), or the poisoning key's JSON pointer.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
@@ -134,6 +138,14 @@ export function parseJsonBody(text: string): unknown {
   } catch (error) {
     const reason = (error as Error).message.replace(/^Unexpected token '(.)', ".*" is not valid JSON$/s, "unexpected token '$1'");
     throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body is not valid JSON: ${reason}`);
+  }
+  try {
+    // Numbers stay text (nothing here reads them): this pass only looks for repeated keys.
+    parseLossless(text, null, (digits) => digits);
+  } catch (error) {
+    const repeated = /^Duplicate key '(.*)' encountered at position (\d+)$/s.exec((error as Error).message);
+    if (!repeated) throw error;
+    throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has the key ${JSON.stringify(repeated[1])} twice in one object, with two values (at character ${repeated[2]}): give each key once`);
   }
   const stack: [unknown, string][] = [[value, '#']];
   while (stack.length > 0) {

@@ -244,6 +244,20 @@ describe('POST /v1/gate', () => {
     expect(problem.errors).toContainEqual({ path: '#/slo_p99_ms', message: expect.stringMatching(/, got Infinity$/) });
   });
 
+  it('refuses a key given twice with two values (a trial: slo_p99_ms 5 then 50 was gated at 50), nested ones too', async () => {
+    const { app } = setup();
+    const post = (payload: string) => app.inject({ method: 'POST', url: '/v1/gate', headers: { 'content-type': 'application/json' }, payload });
+    const twice = '{"model":"bert-99","version":"v1","chip":"jetson-agx-orin","slo_p99_ms":5,"slo_p99_ms":50,"servers":["edge-04"]}';
+    expect(expectProblem(await post(twice), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toBe(`request body has the key "slo_p99_ms" twice in one object, with two values (at character ${twice.indexOf('"slo_p99_ms":50') + 1}): give each key once`);
+    const nested = '{"model":"resnet50","load":{"gpu_util":0.1,"gpu_util":0.9}}';
+    expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload: nested }), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toMatch(/^request body has the key "gpu_util" twice in one object/);
+    // The same value twice says nothing else: the body is read as sent.
+    const res = await post('{"model":"resnet50","version":"v2","version":"v2","chip":"jetson-xavier-nx","slo_p99_ms":40}');
+    expect(res.statusCode).toBe(200);
+  });
+
   it('answers 404 when the backend knows no such model', async () => {
     const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched'); } });
     const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
