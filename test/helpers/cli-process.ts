@@ -19,7 +19,7 @@ export function runPipelineProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += String(d); if (process.env.DUMPLOG) process.stderr.write(String(d)); });
+    child.stderr.on('data', (d) => (stderr += String(d)));
     child.stdout.on('data', (d) => options.stdout?.(String(d)));
     // A failing killWhen kills the process and fails the run with its error.
     void killWhen?.().then(() => child.kill(options.signal ?? 'SIGKILL'), (e: unknown) => {
