@@ -7,7 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
-import { GATE_DEFAULTS, GATE_EXIT_CODES, msText } from '../predictor/gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
@@ -67,7 +67,9 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
       for (const flag of ['seed', 'details'].filter(given)) throw new UsageError(`--${flag} is used only with --backtest`);
       for (const [flag, value] of [['--model', opts.model], ['--version', opts.version], ['--chip', opts.chip], ['--slo-p99-ms', opts.sloP99Ms]] as const) {
         if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
-        if (value === '') throw new UsageError(`${flag}: expected a non-empty id, got ""`);
+        // The request's id rule (predictor/gate.ts), checked before the warehouse opens.
+        const problem = typeof value === 'string' ? idProblem(flag, value) : null;
+        if (problem !== null) throw new UsageError(problem);
       }
       if (opts.onnx !== undefined && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
       let macs = opts.macs;

@@ -38,7 +38,7 @@
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, FLEET_SD_DAYS, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
@@ -92,11 +92,10 @@ function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: 
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
   const db = w.database;
   const lookbackMs = Math.round((req.lookback_hours ?? 24) * 3_600_000);
-  // One rule for every id, on the command line and over HTTP: as written, no surrounding blanks (a trial: version
-  // "v1 " was a new version with no measurement, NEED_SHADOW, where "v1" was ALLOW).
   const ids: [string, string][] = [['model', req.model], ['version', req.version], ['chip', req.chip], ...(req.servers ?? []).map((s, i): [string, string] => [`servers[${i}]`, s])];
   for (const [field, v] of ids) {
-    if (v.trim() === '' || v.trim() !== v) throw new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(v)}`);
+    const problem = idProblem(field, v);
+    if (problem !== null) throw new RangeError(problem);
   }
   for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
     if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);

@@ -252,6 +252,17 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
 export const MAX_MACS_RATIO = 20;
 
 
+/**
+ * The one rule for a gate request's ids (gate-evidence.ts `GateRequest`) (model, version, chip, servers), on the command line and over
+ * HTTP: as written, not empty and no surrounding blanks (a trial: version "v1 " was a new version with
+ * no measurement, NEED_SHADOW, where "v1" was ALLOW).
+ * @returns The message naming `field` and the value, or null for a good id.
+ */
+export function idProblem(field: string, value: string): string | null {
+  if (value === '') return `${field}: expected a non-empty id, got ""`;
+  return value.trim() !== value ? `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}` : null;
+}
+
 /** The gate's view of one target server. */
 export interface ServerGate {
   server: string;

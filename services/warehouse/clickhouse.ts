@@ -96,7 +96,7 @@ export class ClickHouseWarehouse implements Warehouse {
     this.database = assertIdentifier(options.database ?? 'edgelat');
     this.migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
     this.insertFormat = options.insertFormat ?? 'JSONCompactEachRow';
-    this.url = String(options.url);
+    this.url = options.url;
     if (this.insertFormat !== 'JSONCompactEachRow' && this.insertFormat !== 'JSONEachRow') {
       throw new RangeError(`insertFormat: expected 'JSONCompactEachRow' or 'JSONEachRow', got ${JSON.stringify(this.insertFormat)}`);
     }

@@ -253,6 +253,11 @@ describe('POST /v1/gate', () => {
     const nested = '{"model":"resnet50","load":{"gpu_util":0.1,"gpu_util":0.9}}';
     expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload: nested }), 400, PROBLEM_TYPES.malformedBody).detail)
       .toMatch(/^request body has the key "gpu_util" twice in one object/);
+    // One key however it is escaped ("\u0061" is "a"); the same key in two objects is two keys.
+    expect(expectProblem(await post('{"model":"bert-99","version":"v1","chip":"x","slo_p99_ms":5,"slo_p99_m\\u0073":50}'), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toMatch(/^request body has the key "slo_p99_ms" twice in one object/);
+    expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload: '{"model":"m","load":{"gpu_util":0.1},"x":{"gpu_util":0.9}}' }), 400, PROBLEM_TYPES.validation).detail)
+      .not.toMatch(/twice/);
     // The same value twice says nothing else: the body is read as sent.
     const res = await post('{"model":"resnet50","version":"v2","version":"v2","chip":"jetson-xavier-nx","slo_p99_ms":40}');
     expect(res.statusCode).toBe(200);
