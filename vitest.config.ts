@@ -25,6 +25,8 @@ export default defineConfig({
     minWorkers: 1,
     // Longest files first (test/sequencer.ts): both forks end together.
     sequence: { sequencer: LongestFirstSequencer },
+    // One temporary folder for the whole run (TMPDIR), removed at its end.
+    globalSetup: ['./test/global-tmp.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [

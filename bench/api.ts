@@ -23,7 +23,7 @@
  * Output: stdout and bench/results/api.txt.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { cpus, hostname, platform, release } from 'node:os';
@@ -161,11 +161,13 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'edgelat.js');
 
 /** Start `edgelat serve` on free ports over a data dir with trained models (running the demo first when needed). */
-async function serveDemo(): Promise<{ child: ChildProcess; api: string; sql: string; dataDir: string }> {
+async function serveDemo(): Promise<{ child: ChildProcess; api: string; sql: string; dataDir: string; temporary: boolean }> {
   let dataDir = flags['data-dir'] ?? join(REPO, '.edgelat');
+  let temporary = false;
   if (!existsSync(join(dataDir, 'models'))) {
     if (flags['data-dir']) throw new Error(`--data-dir ${JSON.stringify(dataDir)} has no trained models: run \`edgelat demo\` with EDGELAT_DATA_DIR there first`);
     dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bench-api-'));
+    temporary = true;
     process.stderr.write(`bench: no demo run in .edgelat; running \`edgelat demo --servers 6 --duration 20\` into ${dataDir} (about 80 s)\n`);
     execFileSync('node', [BIN, 'demo', '--servers', '6', '--duration', '20', '--seed', '5'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'inherit'] });
   }
@@ -179,7 +181,7 @@ async function serveDemo(): Promise<{ child: ChildProcess; api: string; sql: str
     });
     child.once('exit', (code) => reject(new Error(`edgelat serve exited with code ${JSON.stringify(code)}: ${stderr.trim()}`)));
   });
-  return { child, ...urls, dataDir };
+  return { child, ...urls, dataDir, temporary };
 }
 
 /** The fleet's (model, chip) pairs that POST /v1/predict answers with 200. */
@@ -217,20 +219,22 @@ async function runBenchmark(): Promise<void> {
   }
   let base = flags.url?.replace(/\/$/, '');
   let child: ChildProcess | undefined;
+  let temporaryDir: string | undefined;
   let target = base ?? '';
   let pairs = [{ model: 'resnet50', chip: 'jetson-agx-orin' }, { model: 'ssd-mobilenet', chip: 'qualcomm-ai100-dm2e' }, { model: 'bert-99', chip: 'jetson-xavier-nx' }];
-  if (!base && flags.stub) {
-    child = fork(fileURLToPath(import.meta.url), ['--serve-stub'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    base = await new Promise<string>((resolve, reject) => child!.once('message', (m) => resolve((m as { url: string }).url)).once('exit', (code) => reject(new Error(`stub predictor exited with code ${JSON.stringify(code)}`))));
-    target = `${base} (stub backend: 3 GBT quantile models of 200 trees, depth 6, in a child process)`;
-  } else if (!base) {
-    const served = await serveDemo();
-    child = served.child;
-    base = served.api;
-    pairs = await predictablePairs(served.api, served.sql);
-    target = `${base} (edgelat serve on ${served.dataDir}; ${pairs.length} (model, chip) pairs of the fleet)`;
-  }
   try {
+    if (!base && flags.stub) {
+      child = fork(fileURLToPath(import.meta.url), ['--serve-stub'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      base = await new Promise<string>((resolve, reject) => child!.once('message', (m) => resolve((m as { url: string }).url)).once('exit', (code) => reject(new Error(`stub predictor exited with code ${JSON.stringify(code)}`))));
+      target = `${base} (stub backend: 3 GBT quantile models of 200 trees, depth 6, in a child process)`;
+    } else if (!base) {
+      const served = await serveDemo();
+      child = served.child;
+      if (served.temporary) temporaryDir = served.dataDir;
+      base = served.api;
+      pairs = await predictablePairs(served.api, served.sql);
+      target = `${base} (edgelat serve on ${served.dataDir}; ${pairs.length} (model, chip) pairs of the fleet)`;
+    }
     const bodies = predictBodies(64, pairs);
     let next = 0;
     const body = () => bodies[next++ % bodies.length]!;
@@ -239,7 +243,12 @@ async function runBenchmark(): Promise<void> {
     const predict = await drive(`${base}/v1/predict`, rate, seconds, body);
     report(target || base!, rate, seconds, predict, reference);
   } finally {
-    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (temporaryDir) rmSync(temporaryDir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,7 @@
  *     `edgelat serve` endpoint on chdb) next to chdb directly.
  * Needs Debian's kcat. Usage: npm run bench:kafka [-- --minutes 10]
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,9 +80,11 @@ try {
   const http = new ClickHouseWarehouse({ url: endpoint.url, database: 'bench_http' });
   out.clickhouseClientRowsPerSecond = await insertRate(http);
   await http.close();
-  const direct = new ChdbWarehouse({ dataDir: mkdtempSync(join(tmpdir(), 'edgelat-bench-chdb-')), database: 'bench_direct' });
+  const directDir = mkdtempSync(join(tmpdir(), 'edgelat-bench-chdb-'));
+  const direct = new ChdbWarehouse({ dataDir: directDir, database: 'bench_direct' });
   out.chdbDirectRowsPerSecond = await insertRate(direct);
   await direct.close();
+  rmSync(directDir, { recursive: true, force: true });
   out.records = records;
   out.rows = rows.length;
 } finally {

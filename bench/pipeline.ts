@@ -7,7 +7,7 @@
  *
  * Usage: npm run bench [-- --minutes 20 --servers 12 --seed 42]
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,8 @@ const config = loadConfig({});
 const sim = simulateFleet(normalizeSimConfig({ seed: Number(values.seed), servers: Number(values.servers), durationMs: Number(values.minutes) * 60_000 }));
 const log = new MemoryEventLog({ defaultPartitions: config.partitions, now: () => 0 });
 await produceSimulation(log, sim, 0);
-const warehouse = new ChdbWarehouse({ dataDir: mkdtempSync(join(tmpdir(), 'edgelat-bench-')), database: 'bench' });
+const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bench-'));
+const warehouse = new ChdbWarehouse({ dataDir, database: 'bench' });
 await warehouse.migrate();
 
 const inputRecords = sim.arrivals.length;
@@ -55,6 +56,7 @@ for (let i = 0; i < 3; i++) {
 const sqlS = runs.sort((a, b) => a - b)[1]!;
 const enriched = (await warehouse.query<{ c: number }>('SELECT count() AS c FROM bench.inference_enriched'))[0]!.c;
 await warehouse.close();
+rmSync(dataDir, { recursive: true, force: true });
 
 const result = {
   date: new Date().toISOString(),
