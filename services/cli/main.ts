@@ -34,8 +34,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const program = new Command('edgelat')
   .version(version)
-  // Program options only before a subcommand: `gate --version v2` names a model version, not edgelat's.
+  // Program options only before a subcommand: `gate --version v2` names a model version, not edgelat's;
+  // and after an unknown command name neither (`gatee … --version v2` printed edgelat's version, exit 0).
   .enablePositionalOptions()
+  .passThroughOptions()
   .exitOverride()
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
@@ -74,7 +76,7 @@ Environment:
   EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
                                    EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
 
-Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage;
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 64 unknown command;
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
@@ -352,8 +354,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    // commander has already printed its message (and help for --help/--version, which exit 0).
-    process.exitCode = error.exitCode === 0 ? 0 : gating ? GATE_USAGE_EXIT : 2;
+    // commander has already printed its message (and help for --help/--version, which exit 0). An unknown
+    // command runs nothing and no command's codes apply: 64, so that a mistyped `gate` in a deploy
+    // pipeline (`edgelat gatee …`) does not read as its NEED_SHADOW (2).
+    process.exitCode = error.exitCode === 0 ? 0 : gating || error.code === 'commander.unknownCommand' ? GATE_USAGE_EXIT : 2;
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);

@@ -34,3 +34,16 @@ describe('a bad environment variable', () => {
     expect(r.stdout).toContain('Usage: edgelat gate');
   });
 });
+
+describe('an unknown command', () => {
+  // Other commands' bad usage exits 2, which `gate` answers for NEED_SHADOW: a deploy pipeline calling a
+  // mistyped `gate` must not read as one. Before, its `--version v2` was taken for edgelat's own option
+  // after the unknown name: it printed 0.1.0 and exited 0, an ALLOW.
+  it('exits 64 with the nearest command named, and runs nothing (also with gate\'s --version after it)', async () => {
+    const r = await edgelat(['gatee', '--model', 'resnet50', '--version', 'v2', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50'], dataDir);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("edgelat: unknown command 'gatee'");
+    expect(r.stderr).toContain('(Did you mean gate?)');
+    expect(r.stdout).toBe('');
+  });
+});
