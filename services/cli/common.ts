@@ -9,6 +9,9 @@ import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 
+/** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
+export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 /** An integer as a user writes it: decimal digits, or decimal scientific notation (`1e6`, `2.5e3`). */
 const INTEGER_TEXT = /^\+?\d+(\.\d*)?([eE]\+?\d+)?$/;
 
@@ -67,8 +70,7 @@ export function alertStatesFlag(value: string): Set<string> {
 export function numberFlag(name: string, min: number, inclusive = false, max = Number.MAX_VALUE) {
   return (value: string): number => {
     const n = Number(value);
-    // Decimal notation only (Number() would also take 0x10, 0b1, 1_000 forms a user does not mean).
-    if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value) || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
+    if (!DECIMAL_TEXT.test(value) || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
       const upper = max === Number.MAX_VALUE ? '' : ` and <= ${max}`;
       throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}${upper}, got ${JSON.stringify(value)}`);
     }

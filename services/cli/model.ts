@@ -13,6 +13,7 @@ import {
 } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { UsageError } from './usage-error.ts';
+import { DECIMAL_TEXT } from './common.ts';
 import { LatencyPredictor } from '../predictor/latency-predictor.ts';
 import type { PredictResponse } from '../predictor/types.ts';
 import { MAX_LOAD } from '../predictor/schemas.ts';
@@ -103,7 +104,7 @@ export type LatencyPrediction = PredictResponse;
 
 /**
  * Parse `--load k=v` pairs into load values (unset ones are 0, idle).
- * @throws {UsageError} naming the pair on an unknown key or a value that is not a number ≥ 0.
+ * @throws {UsageError} naming the pair on an unknown key or a value that is not a decimal number ≥ 0 (`0x1` is refused).
  */
 export function parseLoad(pairs: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -113,7 +114,7 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
       throw new UsageError(`--load ${JSON.stringify(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
     }
     const v = Number(m[2]);
-    if (!Number.isFinite(v) || v < 0 || m[2]!.trim() === '') throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
+    if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
     if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
     if (m[1]! in out) throw new UsageError(`--load ${m[1]} is given twice (${out[m[1]!]} and ${m[2]}): give it once`);

@@ -16,4 +16,11 @@ describe('parseLoad', () => {
     expect(() => parseLoad(['foo=1'])).toThrow(/^--load "foo=1": expected key=value with key one of /);
     expect(() => parseLoad(['gpu_util=1.5'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 1.5');
   });
+
+  it('takes decimal notation only: 0x1, 0b1, Infinity and blanks are refused, naming the value', () => {
+    for (const bad of ['0x1', '0b1', '0o1', 'Infinity', ' ', '1_000', '-1']) {
+      expect(() => parseLoad([`requests_per_s=${bad}`])).toThrow(`--load requests_per_s: expected a number ≥ 0, got ${JSON.stringify(bad)}`);
+    }
+    expect(parseLoad(['requests_per_s=1e2', 'gpu_util=.5', 'cpu_util=+0.25'])).toEqual({ requests_per_s: 100, gpu_util: 0.5, cpu_util: 0.25 });
+  });
 });
