@@ -7,7 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
-import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText } from '../predictor/gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
@@ -132,6 +132,9 @@ function backtestJson(r: BacktestResult, details: boolean): object {
 const ms = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${msText(x)} ms` : 'saturated');
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
 
+/** What measured the candidate, in the text report. */
+const MEASURED_BY: Readonly<Record<MeasuredSource, string>> = { rollout: 'by an earlier rollout of the candidate', running: 'running now', shadow: 'by a shadow beside the server (the same requests)' };
+
 /** The gate's report as text, one block per server (answer, reason, band, measurement, factor); ms values as `msText`. */
 export function formatReport(r: GateReport): string {
   const lines = [`${r.answer}: ${r.model} ${r.version} on ${r.chip}, p99 SLO ${ms(r.slo_p99_ms)} at peak load (exit ${r.exit_code})`];
@@ -140,7 +143,7 @@ export function formatReport(r: GateReport): string {
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
-    if (s.measured) lines.push(`    measured here by an earlier rollout of the candidate: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
+    if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
     if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;

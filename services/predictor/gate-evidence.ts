@@ -25,7 +25,11 @@
  *   published MACs in data/model-profiles, taken as the running version's).
  * - Shadows: every shadow verdict window of this version on this chip beside
  *   the server, pooled (pair-weighted geometric mean of the ratios; the
- *   intervals combined by inverse variance).
+ *   intervals combined by inverse variance), with each part's own ratio
+ *   (`shadowParts`); and the shadow's latencies of the production requests, by
+ *   their arrival times, as a measurement of the candidate (`measured`).
+ * - Measurements of the candidate: its requests on the server (an earlier
+ *   rollout, or what runs now when that is the candidate) and its shadow's.
  * - Load sensitivity (how service slows under load) of a device that never
  *   ran loaded: the fleet's, the median over its devices that did
  *   (`fleetLoadSensitivity`, their newest 20,000 requests in the lookback).
@@ -38,9 +42,9 @@
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type FleetIo, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
-import { fleetLoadSensitivity, type LoadSensitivity } from './gate-replay.ts';
+import { fleetLoadSensitivity, spreadRatio, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
 import { nearestNames } from '../names.ts';
 
@@ -152,12 +156,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     if (req.macs !== undefined && req.version === latest.model_version) {
       throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); the MACs given (${req.macs}) describe a new version: give that version's own id`);
     }
-    const byDay = new Map<number, Row[]>();
-    for (const r of rows) {
-      const d = Math.floor(Number(r.t) / DAY_MS);
-      if (!byDay.has(d)) byDay.set(d, []);
-      byDay.get(d)!.push(r);
-    }
+    const byDay = byUtcDay(rows);
     // After a chip change, the server's device of that chip as it runs now: the other models whose
     // newest request ran there, at that version. A day on which it ran anything else (a version since
     // rolled back or replaced) does not represent its load and is left out, unless no day is left.
@@ -175,19 +174,25 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     });
     const days = (dayInputs.some((d) => d.asNow) ? dayInputs.filter((d) => d.asNow) : dayInputs)
       .map(({ device, target, serverTs }) => ({ device, target: onTarget === '' ? null : target, serverTs }));
-    // The candidate's own requests here, from an earlier rollout of it (not when it is what runs now).
-    const candidate = req.version === latest.model_version && req.chip === latest.chip ? []
-      : [...byDay.values()].flatMap((dayRows) => {
-        const own = dayRows.filter((r) => r.model_id === req.model && r.model_version === req.version && r.chip === req.chip);
-        return own.length === 0 ? [] : [{ ts: own.map((r) => Number(r.t)), totalMs: own.map((r) => Number(r.total_ms)), serverTs: dayRows.map((r) => Number(r.t)) }];
-      });
+    // The candidate's own requests here: from an earlier rollout of it, or what runs now when that is the
+    // candidate; and a shadow of it beside the server, on the production requests' arrival times.
+    const source = req.version === latest.model_version && req.chip === latest.chip ? 'running' : 'rollout';
+    const candidate: CandidateDay[] = [...byDay.values()].flatMap((dayRows) => {
+      const own = dayRows.filter((r) => r.model_id === req.model && r.model_version === req.version && r.chip === req.chip);
+      return own.length === 0 ? [] : [{ ts: own.map((r) => Number(r.t)), totalMs: own.map((r) => Number(r.total_ms)), serverTs: dayRows.map((r) => Number(r.t)), source }];
+    });
+    const shadowDays: CandidateDay[] = [];
+    for (const [day, shadowRows] of byUtcDay(await shadowRequests(w, server, req, t - lookbackMs))) {
+      const dayRows = byDay.get(day);
+      if (dayRows) shadowDays.push({ ts: shadowRows.map((r) => Number(r.t)), totalMs: shadowRows.map((r) => Number(r.total_ms)), serverTs: dayRows.map((r) => Number(r.t)), source: 'shadow' });
+    }
     const macs = new Map<string, number>();
     const now = req.macs_now ?? REFERENCE_MACS.get(req.model);
     if (now) macs.set(latest.model_version, now);
     if (req.macs) macs.set(req.version, req.macs);
     results.push(gateServer({
       days,
-      measured: candidate,
+      measured: [...candidate, ...shadowDays],
       evidence: {
         model: req.model, versionNow: latest.model_version, chipNow: latest.chip, version: req.version, chip: req.chip,
         fleet: fleet.map((f) => ({ ...f, n: Number(f.n), computeP90: Number(f.computeP90) })), fleetIo,
@@ -269,8 +274,59 @@ export async function fleetSensitivity(w: Warehouse, fromMs: number): Promise<Lo
   return fleetLoadSensitivity([...devices.values()].map((d) => observationsFromRows(d[0]!.s, d[0]!.chip, d.reverse())));
 }
 
-/** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio). */
-async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string): Promise<{ ratio: number; low: number; high: number; windows: number; pairs: number } | null> {
+/**
+ * A shadow's requests of a version on a chip beside one server since `fromMs` (epoch ms): the
+ * production request's arrival time (`request_ts`: the same request, so the server's peak is its
+ * peak) and the shadow's own latency by its own clock, ms; in arrival order.
+ */
+async function shadowRequests(w: Warehouse, server: string, req: GateRequest, fromMs: number): Promise<{ t: number; total_ms: number }[]> {
+  return w.query<{ t: number; total_ms: number }>(
+    `SELECT toUnixTimestamp64Milli(request_ts) AS t, total_ms FROM ${w.database}.shadow_results
+     WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = {v:String} AND chip = {c:String}
+       AND request_ts >= fromUnixTimestamp64Milli({from:Int64})
+     ORDER BY request_ts, event_id LIMIT 1 BY event_id`,
+    { s: server, m: req.model, v: req.version, c: req.chip, from: fromMs });
+}
+
+/** Rows grouped by UTC day (epoch ms / DAY_MS, floored), in order. */
+function byUtcDay<T extends { t: number }>(rows: readonly T[]): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const r of rows) {
+    const d = Math.floor(Number(r.t) / DAY_MS);
+    if (!out.has(d)) out.set(d, []);
+    out.get(d)!.push(r);
+  }
+  return out;
+}
+
+/** Fewest paired requests with both parts for the shadow's per-part ratios (as the fleet's unloaded medians). */
+const MIN_SHADOW_PART_PAIRS = 20;
+
+/**
+ * The shadow's per-part ratios beside one server: medians of i/o and compute over the requests it shares
+ * with production (by request_id, status ok on both), shadow over production, and the compute's spread
+ * ratio (`spreadRatio` of ln(p90/p50)); null under `MIN_SHADOW_PART_PAIRS` pairs or a median ≤ 0.
+ */
+async function shadowParts(w: Warehouse, server: string, req: GateRequest, chipNow: string): Promise<ShadowEvidence['parts']> {
+  const db = w.database;
+  const [r] = await w.query<{ n: number; sio: number; sc: number; sc90: number; pio: number; pc: number; pc90: number }>(
+    `SELECT count() AS n, quantileExactLow(0.5)(s.io) AS sio, quantileExactLow(0.5)(s.c) AS sc, quantileExactLow(0.9)(s.c) AS sc90,
+            quantileExactLow(0.5)(p.io) AS pio, quantileExactLow(0.5)(p.c) AS pc, quantileExactLow(0.9)(p.c) AS pc90
+     FROM (SELECT request_id, any(io_ms) AS io, any(compute_ms) AS c FROM ${db}.shadow_results
+           WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = {v:String} AND chip = {c:String} AND status = 'ok' GROUP BY request_id) AS s
+     INNER JOIN (SELECT request_id, any(io_ms) AS io, any(compute_ms) AS c FROM ${db}.inference_events
+           WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} AND status = 'ok' GROUP BY request_id) AS p
+     ON p.request_id = s.request_id`,
+    { s: server, m: req.model, v: req.version, c: req.chip, p: chipNow });
+  const n = Number(r?.n ?? 0);
+  const [sio, sc, sc90, pio, pc, pc90] = [r?.sio, r?.sc, r?.sc90, r?.pio, r?.pc, r?.pc90].map(Number);
+  if (n < MIN_SHADOW_PART_PAIRS || !(sio! > 0 && sc! > 0 && pio! > 0 && pc! > 0)) return null;
+  const spread = spreadRatio(sc90! > sc! ? Math.log(sc90! / sc!) : null, pc90! > pc! ? Math.log(pc90! / pc!) : null);
+  return { compute: sc! / pc!, io: sio! / pio!, spread, pairs: n };
+}
+
+/** Pool the shadow verdict windows of a version on a chip beside one server (null without any with a ratio), with the shadow's per-part ratios. */
+async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string): Promise<ShadowEvidence | null> {
   const rows = await w.query<{ ratio: number; lo: number; hi: number; pairs: number }>(
     `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs FROM ${w.database}.shadow_verdicts
      WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = {v:String}
@@ -290,5 +346,5 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
   }
   const center = mean / wsum;
   const se = 1 / Math.sqrt(precision);
-  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs };
+  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs, parts: await shadowParts(w, server, req, chipNow) };
 }

@@ -35,7 +35,7 @@ const ServerGateSchema = z.object({
   p99_high_ms: ms,
   peak: z.object({ start_ms: z.number(), end_ms: z.number(), requests: z.int(), model_requests: z.int() }).nullable(),
   factor: FactorSchema.nullable(),
-  measured: z.object({ p99_ms: z.number(), start_ms: z.number(), end_ms: z.number(), model_requests: z.int() }).nullable(),
+  measured: z.object({ p99_ms: z.number(), start_ms: z.number(), end_ms: z.number(), model_requests: z.int(), source: z.enum(['rollout', 'running', 'shadow']) }).nullable(),
 });
 
 /** Answer of `POST /v1/gate` (200 whatever the answer; `exit_code` is the CLI's). */

@@ -107,7 +107,20 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(shadow!.p99).toBeLessThan(s.p99_high_ms! * 1.25);
     expect(loose).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_low_ms! / 2 })).toMatchObject({ answer: 'BLOCK', exit_code: 1 });
-    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.predicted_p99_ms! })).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
+    // The shadow's own p99 at the server's peak is a measurement of the candidate, and lies in the band: each
+    // part takes the shadow's own ratio (one total ratio put the band's top below it: [3.15, 5.39] against 5.41 ms).
+    const m = s.measured!;
+    expect(m).toMatchObject({ source: 'shadow' });
+    expect(s.factor!.sources[0]).toMatch(/; compute ×[\d.]+, i\/o ×[\d.]+.* \(medians of \d+ paired requests' parts\)$/);
+    expect(m.p99_ms).toBeGreaterThan(s.p99_low_ms!);
+    expect(m.p99_ms).toBeLessThan(s.p99_high_ms!);
+    // An SLO in the band above what the shadow measured: NEED_SHADOW, naming the shadow instead of asking for one.
+    const inBand = await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(s.predicted_p99_ms!, m.p99_ms * 1.001) });
+    expect(inBand).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
+    expect(inBand.servers[0]!.reason).toMatch(/^the SLO .* is inside the p99 band .*; a shadow of .* beside this server measured p99 .* within it: keep the shadow running over more peaks$/);
+    // Below what it measured: BLOCK, whatever the replay says; above it and the band: ALLOW.
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: m.p99_ms / 1.001 })).toMatchObject({ answer: 'BLOCK', exit_code: 1 });
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(m.p99_ms, s.p99_high_ms!) * 1.001 })).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
     const unknown = await gateFromWarehouse(w, { ...req, version: 'v9', slo_p99_ms: 1e6 });
     expect(unknown.answer).toBe('NEED_SHADOW');
     expect(unknown.servers[0]!.reason).toMatch(/no measurement of .* v9 in the fleet and no profile/);
@@ -171,8 +184,41 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(strict.p99_high_ms!).toBeLessThan(slo);
     expect(strict.answer).toBe('BLOCK');
     expect(strict.reason).toMatch(new RegExp(`^${d!.m} v2-tried on ${d!.chip} already ran on this server: its p99 at peak was`));
-    // Gating what runs now reads no earlier rollout.
-    expect((await gateFromWarehouse(w, { ...req, version: 'v1', macs: undefined, macs_now: undefined, slo_p99_ms: 1e6 })).servers[0]!.measured).toBeNull();
+    // Gating what runs now reads no earlier rollout: what runs now is the measurement (a trial: gated at an SLO
+    // below its own measured p99 at peak, the running deployment was NEED_SHADOW).
+    const runningReq = { ...req, version: 'v1', macs: undefined, macs_now: undefined };
+    const running = (await gateFromWarehouse(w, { ...runningReq, slo_p99_ms: 1e6 })).servers[0]!;
+    expect(running.measured).toMatchObject({ source: 'running' });
+    const [own] = await w.query<{ p99: number }>(
+      `SELECT arraySort(groupArray(total_ms))[toUInt64(ceil(0.99 * count()))] AS p99 FROM ${w.database}.inference_events
+       WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = 'v1' AND toUnixTimestamp64Milli(ts) >= {a:Int64} AND toUnixTimestamp64Milli(ts) < {b:Int64}`,
+      { s: d!.s, m: d!.m, a: running.measured!.start_ms, b: running.measured!.end_ms });
+    expect(running.measured!.p99_ms).toBe(Number(own!.p99));
+    const below = (await gateFromWarehouse(w, { ...runningReq, slo_p99_ms: running.measured!.p99_ms / 1.01 })).servers[0]!;
+    expect([below.answer, below.reason]).toEqual(['BLOCK', expect.stringMatching(new RegExp(`^${d!.m} v1 on ${d!.chip} runs on this server now: its p99 at peak was`))]);
+  }, 60_000);
+
+  it('gate: a shadow of the candidate beside the server that measured its p99 at the peak above the SLO blocks it, whatever the ratio\'s replay says', async () => {
+    const [v] = await w.query<{ s: string; m: string; c: string; v: string }>(
+      `SELECT edge_server_id AS s, model_id AS m, shadow_chip AS c, shadow_version AS v FROM ${w.database}.shadow_verdicts
+       WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);
+    const req = { model: v!.m, version: v!.v, chip: v!.c, servers: [v!.s] };
+    const loose = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 })).servers[0]!;
+    expect(loose.factor!.sources[0]).toMatch(/^shadow: /);
+    const m = loose.measured!;
+    expect(m.source).toBe('shadow');
+    expect(m.model_requests).toBeGreaterThanOrEqual(100);
+    // The shadow's own latencies of the production requests that arrived in the server's peak window (ClickHouse's sort).
+    const [ref] = await w.query<{ n: number; p99: number }>(
+      `SELECT count() AS n, arraySort(groupArray(total_ms))[toUInt64(ceil(0.99 * n))] AS p99 FROM ${w.database}.shadow_results
+       WHERE edge_server_id = {s:String} AND model_id = {m:String} AND model_version = {v:String} AND chip = {c:String}
+         AND toUnixTimestamp64Milli(request_ts) >= {a:Int64} AND toUnixTimestamp64Milli(request_ts) < {b:Int64}`,
+      { s: v!.s, m: v!.m, v: v!.v, c: v!.c, a: m.start_ms, b: m.end_ms });
+    expect([m.model_requests, m.p99_ms]).toEqual([Number(ref!.n), Number(ref!.p99)]);
+    // An SLO just below what the shadow measured: BLOCK, naming the shadow, unless the replay already blocks.
+    const strict = (await gateFromWarehouse(w, { ...req, slo_p99_ms: m.p99_ms / 1.01 })).servers[0]!;
+    expect(strict.answer).toBe('BLOCK');
+    if (strict.p99_low_ms! <= m.p99_ms / 1.01) expect(strict.reason).toMatch(new RegExp(`^a shadow of ${v!.m} ${v!.v} on ${v!.c} beside this server measured p99 .* above the SLO`));
   }, 60_000);
 
   // Last: it adds a day and a model to the warehouse.

@@ -20,6 +20,16 @@ describe('gate text report', () => {
     expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
     expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
   });
+
+  it('says what measured the candidate: an earlier rollout, it running now, or a shadow', () => {
+    const measured = { p99_ms: 6.47, start_ms: 1717236420000, end_ms: 1717236720000, model_requests: 825 };
+    const line = (source: 'rollout' | 'running' | 'shadow') =>
+      formatReport({ model: 'resnet50', version: 'v1', chip: 'jetson-agx-orin', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 6, servers: [{ ...SERVER, measured: { ...measured, source } }] })
+        .split('\n').find((l) => l.includes('measured here'));
+    expect(line('shadow')).toBe('    measured here by a shadow beside the server (the same requests): p99 at peak 6.47 ms (2024-06-01T10:07:00.000Z, 825 requests of the model)');
+    expect(line('running')).toBe('    measured here running now: p99 at peak 6.47 ms (2024-06-01T10:07:00.000Z, 825 requests of the model)');
+    expect(line('rollout')).toBe('    measured here by an earlier rollout of the candidate: p99 at peak 6.47 ms (2024-06-01T10:07:00.000Z, 825 requests of the model)');
+  });
 });
 
 describe('gate errors in the CLI\'s words', () => {

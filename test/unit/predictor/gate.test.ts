@@ -217,6 +217,10 @@ describe('estimateFactor', () => {
     const shadow = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900 } });
     expect(shadow).toMatchObject({ factor: { compute: 0.5, io: 0.5, ioUncertain: true } });
     expect('factor' in shadow && shadow.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+    // With the paired requests' parts, each part takes its own ratio and the compute its spread; the log-sd stays the verdicts'.
+    const parts = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900, parts: { compute: 0.26, io: 0.61, spread: 0.8, pairs: 850 } } });
+    expect(parts).toMatchObject({ factor: { compute: 0.26, io: 0.61, ioOffsetMs: 0, spread: 0.8, ioUncertain: true, sources: ['shadow: 3 verdict window(s), 900 paired requests, ratio 0.500 [0.450, 0.550]; compute ×0.260, i/o ×0.610, compute spread ×0.80 (medians of 850 paired requests\' parts)'] } });
+    expect('factor' in parts && parts.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
   });
 });
 
@@ -414,6 +418,24 @@ describe('gateServer and combineAnswers', () => {
     expect(breached.reason).toMatch(/^m v2 on orin already ran on this server: its p99 at peak was 297\.0 ms \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; .* replay's 38\.0 ms$/);
     // Fewer than 100 of its requests in a peak cannot tell a p99: no measurement.
     expect(gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, ts: ranBefore.ts.slice(0, 99), totalMs: ranBefore.totalMs.slice(0, 99) }] })).toMatchObject({ answer: 'ALLOW', measured: null });
+    // A shadow of it beside the server (the same requests) and the candidate running now are measurements of it too.
+    const shadow = gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, source: 'shadow' }] });
+    expect(shadow).toMatchObject({ answer: 'BLOCK', measured: { p99_ms: 297, source: 'shadow' } });
+    expect(shadow.reason).toMatch(/^a shadow of m v2 on orin beside this server measured p99 297\.0 ms at the server's peak \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; .* replay's 38\.0 ms$/);
+    const running = gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, source: 'running' }] });
+    expect(running.reason).toMatch(/^m v2 on orin runs on this server now: its p99 at peak was 297\.0 ms \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; /);
+    // An SLO inside the replay's band: NEED_SHADOW. A shadow that measured the candidate within it leaves the
+    // answer (one peak does not bound the next) but is named instead of asking for a shadow.
+    const slo = (replayOnly.p99_low_ms! + replayOnly.p99_high_ms!) / 2;
+    const unsure = gateServer({ ...input, sloP99Ms: slo });
+    expect(unsure.answer).toBe('NEED_SHADOW');
+    expect(unsure.reason).toMatch(/: measure it as a shadow first$/);
+    const fast = { ...ranBefore, totalMs: ranBefore.totalMs.map((x) => x / 100), source: 'shadow' as const };
+    const shadowed = gateServer({ ...input, sloP99Ms: slo, measured: [fast] });
+    expect(shadowed).toMatchObject({ answer: 'NEED_SHADOW', measured: { p99_ms: 2.97, source: 'shadow' } });
+    expect(shadowed.reason).toBe(`${unsure.reason.replace(/: measure it as a shadow first$/, '')}; a shadow of m v2 on orin beside this server measured p99 2.97 ms at the server's peak (2024-06-01T00:01:40.000Z, 300 requests), within it: keep the shadow running over more peaks`);
+    // An earlier rollout within the SLO changes neither the answer nor the advice.
+    expect(gateServer({ ...input, sloP99Ms: slo, measured: [{ ...fast, source: 'rollout' }] }).reason).toBe(unsure.reason);
   });
 
   it('reads a measured day at the server\'s peak while the candidate ran, the highest day of several', () => {
@@ -427,9 +449,11 @@ describe('gateServer and combineAnswers', () => {
     const totals = cts.map((t) => (inBurst(t) ? ++k : 5));
     const burst = Array.from({ length: 600 }, (_, i) => t0 + 600_000 + 500 * i);
     const busy = { ts: cts, totalMs: totals, serverTs: [...cts, ...burst].sort((a, b) => a - b) };
-    expect(measuredPeakP99([busy], 300_000)).toEqual({ p99_ms: 149, start_ms: t0 + 600_000, end_ms: t0 + 900_000, model_requests: 150 });
+    expect(measuredPeakP99([busy], 300_000)).toEqual({ p99_ms: 149, start_ms: t0 + 600_000, end_ms: t0 + 900_000, model_requests: 150, source: 'rollout' });
     const quiet = { ts: cts, totalMs: cts.map(() => 5), serverTs: cts };
     expect(measuredPeakP99([quiet, busy, quiet], 300_000)!.p99_ms).toBe(149);
+    // The highest day says what measured it.
+    expect(measuredPeakP99([quiet, { ...busy, source: 'shadow' }, { ...quiet, source: 'running' }], 300_000)).toMatchObject({ p99_ms: 149, source: 'shadow' });
     expect(measuredPeakP99([], 300_000)).toBeNull();
   });
 
