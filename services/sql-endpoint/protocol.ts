@@ -46,15 +46,45 @@ export function paramType(sql: string, name: string): string {
 
 const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", t: '\t', n: '\n', r: '\r', '0': '\0', b: '\b', f: '\f', a: '\x07', v: '\v' };
 
+/** The character an escape `\c` stands for (ClickHouse's escaping rules; `\xHH` is a byte). */
+const unescape = (c: string, hex: string): string => (c === 'x' && /^[0-9a-f]{2}$/i.test(hex) ? String.fromCharCode(parseInt(hex, 16)) : ESCAPES[c] ?? c);
+
 /**
- * Decode one `param_` value the way ClickHouse reads it (TabSeparated escaping)
- * for scalar types. Composite types (Array, Tuple, Map) keep their literal text,
- * which the engine parses itself. `\N` is NULL.
+ * Decode one `param_` value (as ClickHouse's HTTP interface takes it: the type's text in escaped form)
+ * into the text the engine's binder is given. The engine (chdb `queryBind`) escapes what it is given
+ * for TabSeparated itself (backslash, NUL, \b \f \n \r \t; not the quote) and the server parses that:
+ * - scalar types: the unescaped value (`a\tb` → a, tab, b);
+ * - composite types (Array, Tuple, Map, Nested): the same text with each escape replaced by the
+ *   character it stands for, and an escaped quote inside a quoted string by a doubled one (`''`,
+ *   which ClickHouse's quoted-string reader takes too). Passed as written, an escape came back
+ *   doubled: `['a\tb']` bound a 4-character string (a trial: the report's tab-joined keys over the
+ *   endpoint matched nothing).
+ * `\N` alone is NULL.
  */
 export function decodeParam(value: string, type: string): string | null {
   if (value === '\\N') return null;
-  if (/^(Array|Tuple|Map|Nested)\s*\(/i.test(type)) return value;
-  return value.replace(/\\(.)/gs, (all, c: string) => ESCAPES[c] ?? c);
+  if (!/^(Array|Tuple|Map|Nested)\s*\(/i.test(type)) return value.replace(/\\(?:x([0-9a-fA-F]{2})|(.))/gs, (_, hex: string | undefined, c: string | undefined) => (hex !== undefined ? unescape('x', hex) : unescape(c!, '')));
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\\' && i + 1 < value.length) {
+      const next = value[i + 1]!;
+      const hex = value.slice(i + 2, i + 4);
+      const ch = unescape(next, hex);
+      i += next === 'x' && /^[0-9a-f]{2}$/i.test(hex) ? 3 : 1;
+      out += quoted && ch === "'" ? "''" : ch;
+    } else if (c === "'") {
+      if (quoted && value[i + 1] === "'") {
+        out += "''";
+        i++;
+      } else {
+        quoted = !quoted;
+        out += c;
+      }
+    } else out += c;
+  }
+  return out;
 }
 
 /** An `INSERT INTO t [(cols)] FORMAT X` statement whose data follows in the request. */

@@ -181,6 +181,22 @@ describe('sql endpoint over HTTP', () => {
     expect(await ok.text()).toBe(`{"s":"x' OR 1=1 --","n":18446744073709551615}\n`);
   });
 
+  it('binds composite param_ values (Array, Tuple, Map) with their escapes read once, as ClickHouse does', async () => {
+    // @clickhouse/client sends a tab in an Array(String) as \t, a quote as \'; ClickHouse reads each once.
+    const bind = async (type: string, value: string) => {
+      const res = await get(`SELECT toJSONString({k:${type}}) AS j FORMAT TSV`, `&param_k=${encodeURIComponent(value)}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return JSON.parse((await res.text()).trim().replace(/\\(.)/g, '$1')) as unknown;
+    };
+    expect(await bind('Array(String)', "['a\\tb','c']")).toEqual(['a\tb', 'c']);
+    expect(await bind('Array(String)', "['it\\'s','x''y','back\\\\slash','\\x41']")).toEqual(["it's", "x'y", 'back\\slash', 'A']);
+    expect(await bind('Array(String)', "['line\\nbreak']")).toEqual(['line\nbreak']);
+    expect(await bind('Tuple(Int32, String)', "(1,'a\\tb')")).toEqual([1, 'a\tb']);
+    expect(await bind('Map(String, String)', "{'k\\'':'v\\tw'}")).toEqual({ "k'": 'v\tw' });
+    // Scalars as before: one level of escapes.
+    expect(await bind('String', 'a\\tb\\x41')).toBe('a\tbA');
+  });
+
   it('takes the database and the default format from X-ClickHouse-Database and X-ClickHouse-Format, the URL\'s parameters first', async () => {
     const headers = { 'X-ClickHouse-Database': 'system', 'X-ClickHouse-Format': 'JSONEachRow' };
     const q = encodeURIComponent('SELECT currentDatabase() AS d');
