@@ -40,7 +40,7 @@ export interface CatalogMerge {
 /**
  * Parse a catalog CSV and merge it onto the stored chips.
  * @param stored  The catalog as stored, by chip id.
- * @throws {RangeError} when the header has no `chip` column or names an unknown column.
+ * @throws {RangeError} when the header has no `chip` column, names an unknown column or one twice.
  */
 export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, ChipInfo>): CatalogMerge {
   const [head, ...lines] = parseCsv(file.text);
@@ -48,6 +48,8 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(header.join(','))}`);
   const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
   if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
+  const twice = [...new Set(header.filter((h, i) => header.indexOf(h) !== i))];
+  if (twice.length > 0) throw new RangeError(`${file.file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
   const rows: ChipInfo[] = [];
   const problems: ImportProblem[] = [];
   const seen = new Map<string, ChipInfo>(); // chips of earlier lines of this file
@@ -60,6 +62,8 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       problems.push({ file: file.file, line, field, value, message });
     };
     if (cells.length > header.length) return bad('line', cells.slice(header.length).join(','), `expected ${header.length} cells as in the header, got ${cells.length} (an unquoted comma?)`);
+    // A short line is a truncated one, not blank cells (which keep the stored values: write them as empty cells, a,,).
+    if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)`);
     const id = cell('chip');
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return bad('chip', id, `expected a chip id of lower-case letters, digits, '.', '_' and '-', got ${JSON.stringify(id)}`);
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);

@@ -256,6 +256,14 @@ describe('mergeChipCatalog', () => {
   it('refuses a header without chip or with an unknown column', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'id,kind\n' }, stored)).toThrow(/c\.csv: the header needs a chip column/);
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,tops\n' }, stored)).toThrow(/unknown column\(s\) "tops"/);
+    // A trial: chip,kind,kind was reported as a missing vendor on every line.
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,kind,vendor\nx,gpu,gpu,V\n' }, stored)).toThrow('c.csv: the header names "kind" twice; give each column once');
+  });
+
+  it('refuses a line with fewer cells than the header (a truncated line stored its chip with every spec blank)', () => {
+    const m = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,power_w,price_per_hour\nshort,gpu,Acme\nfull,gpu,Acme,,\n' }, stored);
+    expect(m.problems).toEqual([{ file: 'c.csv', line: 2, field: 'line', value: 'short,gpu,Acme', message: 'expected 5 cells as in the header, got 3 (a truncated line? a blank cell keeps the stored value: write it as an empty cell)' }]);
+    expect(m.rows.map((r) => r.chip)).toEqual(['full']);
   });
 });
 
