@@ -319,10 +319,12 @@ program
   .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1, MAX_INPUT_BYTES)))
   .option('--json', 'print JSON', false)
   .addHelpText('after', `
-Load: the models read a server's queueing through gpu_util, and with requests_per_s as well through
-the mean service time the two imply (utilisation law U = X·S/c): at the same gpu_util, fewer requests
-per second mean longer requests, so longer waits. A load value above the most the fleet data shows
-on the chip gets a note: the trees hold their answer at the edge of what they saw (a lower bound).
+Load: the total's p50/p90/p99 follow the server's queue at the load's gpu_util (its decile): with
+--server the waits that server's requests saw, without it the chip's typical server's. requests_per_s,
+queue_depth and the other load fields reach the i/o and compute predictions only (and, on a chip
+without fleet data, the wait through the service time they imply with gpu_util: U = X·S/c). A load
+value above the most the fleet data shows on the chip gets a note: the trees hold their answer at the
+edge of what they saw (a lower bound).
 
 Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
