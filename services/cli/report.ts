@@ -28,7 +28,7 @@ export function registerReportCommands(program: Command): void {
   report
     .command('load-latency')
     .description('load versus latency: p50/p90/p99 by load bucket per chip and model, the SLO knee, rolling r with its CI, i/o versus compute share, the most load-sensitive servers; writes DIR/report.html (self-contained, SVG charts), DIR/report.csv (every number) and DIR/summary.md, and prints the summary')
-    .requiredOption('--out <dir>', 'folder for report.html, report.csv and summary.md (created)')
+    .requiredOption('--out <dir>', 'folder for report.html, report.csv and summary.md (created; required)')
     .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data)').argParser(timeFlag('--since')))
     .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data)').argParser(timeFlag('--until')))
     .option('--server <id>', 'only this edge server')

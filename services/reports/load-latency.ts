@@ -182,9 +182,11 @@ const REPORT_FILES = ['report.html', 'report.csv', 'summary.md'] as const;
 /**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
  * @returns The report and the summary text.
- * @throws {RangeError} on a bad filter or an unusable `outDir` (checked before any query); WarehouseError.
+ * @throws {RangeError} on a bad filter (before the folder is created) or an unusable `outDir` (checked before any query); WarehouseError.
  */
 export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; files: string[] }> {
+  // The filter first (no query runs): a bad one creates no folder.
+  new ReportQueries(warehouse, options);
   const dir = prepareOutDir(outDir);
   const report = await buildLoadLatencyReport(warehouse, options, onStep);
   const summary = reportSummary(report);

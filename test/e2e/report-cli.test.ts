@@ -239,6 +239,11 @@ describe('edgelat report load-latency after a demo run', () => {
     const t = await edgelat(['report', 'load-latency', '--out', typo, '--chip', 'jetson-xavier-nz', '--quiet'], dataDir);
     expect([t.code, errLines(t.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: --chip: no request with a load sample in edgelat\.inference_enriched has chip "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\)$/)]]);
     expect(existsSync(typo)).toBe(false);
+    // A trial: --since after --until was refused (exit 2) but left an empty folder behind.
+    const backwards = join(mkdtempSync(join(tmpdir(), 'edgelat-report-range-')), 'r');
+    const b = await edgelat(['report', 'load-latency', '--out', backwards, '--since', '2024-06-01T10:10:00Z', '--until', '2024-06-01T10:05:00Z', '--quiet'], dataDir);
+    expect([b.code, errLines(b.stderr)]).toEqual([2, ['edgelat: --since must be before --until, got 2024-06-01T10:10:00.000Z and 2024-06-01T10:05:00.000Z']]);
+    expect(existsSync(backwards)).toBe(false);
   }, 60_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {
