@@ -158,6 +158,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, readonly)).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
         .catch((error: unknown) => {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
+          // The parser's message names the formatQuery call the check wraps the statement in, which the client never sent.
+          const text = String((error as Error)?.message ?? error);
+          const own = text.replace(/: In scope SELECT formatQuery\(.*\) AS f\.(?= \(SYNTAX_ERROR\)\s*$)/s, '.');
+          if (own !== text) throw new WarehouseError(own, 62);
           throw error;
         });
       if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(READONLY, 164));

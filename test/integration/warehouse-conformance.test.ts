@@ -214,6 +214,10 @@ describe('sql endpoint over HTTP', () => {
     const syntax = await get('SELEC 1');
     expect(syntax.status).toBe(400);
     expect(syntax.headers.get('x-clickhouse-exception-code')).toBe('62');
+    // A trial: the message named the formatQuery call the endpoint's check wraps the statement in.
+    const said = await syntax.text();
+    expect(said).toMatch(/^Code: 62\. DB::Exception: Syntax error: failed at position \d+ .*end of query\. \(SYNTAX_ERROR\) \(version edgelat-chdb\)\n?$/s);
+    expect(said).not.toMatch(/formatQuery|In scope/);
     // chdb nests its text ("Code: 73. DB::Exception: Code: 73. DB::Exception: …"): said once, as ClickHouse does.
     const format = await get('SELECT 1 FORMAT NoSuchFormat');
     const text = await format.text();
