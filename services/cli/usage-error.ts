@@ -8,4 +8,9 @@ export class UsageError extends Error {}
  * (services/predictor/backend.ts), where the request is well formed and the
  * thing it names is not found.
  */
-export class UnknownNameError extends UsageError {}
+export class UnknownNameError extends UsageError {
+  /** @param field  The request field that names it (`model`, `chip`, `server`): the API's `errors[].path`. */
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}

@@ -187,6 +187,9 @@ function keyTextRepeats(text: string): boolean {
 function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message);
+  if (error instanceof NotFoundError && error.field) {
+    return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, [{ path: `#/${error.field}`, message: error.message.replace(new RegExp(`^${error.field}: `), '') }]);
+  }
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const { code, statusCode, message } = error as Partial<FastifyError>;
   const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());

@@ -40,7 +40,7 @@ export interface BackendOptions {
  * @throws always.
  */
 export function requestError(error: unknown): never {
-  if (error instanceof UnknownNameError) throw new NotFoundError(error.message);
+  if (error instanceof UnknownNameError) throw new NotFoundError(error.message, error.field);
   if (error instanceof UsageError) throw new BadRequestError(error.message);
   throw error;
 }
@@ -65,13 +65,13 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       const model = req.model ?? req.profile!.model_id;
       const known = await knownModels(w);
       if (req.model !== undefined && !known.includes(req.model)) {
-        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: ${known.length ? `nearest known: ${nearestNames(req.model, known)}` : 'no model is known (import a benchmark or run the demo)'}; for a new model give its ONNX profile`);
+        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: ${known.length ? `nearest known: ${nearestNames(req.model, known)}` : 'no model is known (import a benchmark or run the demo)'}; for a new model give its ONNX profile`, 'model');
       }
       if (req.chips) {
         const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));
         const unknown = req.chips.filter((c) => !catalog.has(c));
         if (unknown.length > 0 && catalog.size > 0) {
-          throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, [...catalog].sort(), 4)})`).join(', ')}: see GET /v1/chips or \`edgelat chips list\``);
+          throw new NotFoundError(`unknown chip(s) ${unknown.map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, [...catalog].sort(), 4)})`).join(', ')}: see GET /v1/chips or \`edgelat chips list\``, 'chips');
         }
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.
@@ -116,8 +116,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
           `SELECT groupUniqArray(edge_server_id) AS servers, arrayFilter(m -> m != '', groupUniqArray(ifNull(model_id, ''))) AS models FROM ${w.database}.load_latency_correlations`);
         const servers = [...(known?.servers ?? [])].sort();
         const models = [...(known?.models ?? [])].sort();
-        if (q.server && servers.length > 0 && !servers.includes(q.server)) throw new NotFoundError(`server: no correlation window of server ${JSON.stringify(q.server)} (nearest known: ${nearestNames(q.server, servers)})`);
-        if (q.model && models.length > 0 && !models.includes(q.model)) throw new NotFoundError(`model: no correlation window of model ${JSON.stringify(q.model)} (nearest known: ${nearestNames(q.model, models)})`);
+        if (q.server && servers.length > 0 && !servers.includes(q.server)) throw new NotFoundError(`server: no correlation window of server ${JSON.stringify(q.server)} (nearest known: ${nearestNames(q.server, servers)})`, 'server');
+        if (q.model && models.length > 0 && !models.includes(q.model)) throw new NotFoundError(`model: no correlation window of model ${JSON.stringify(q.model)} (nearest known: ${nearestNames(q.model, models)})`, 'model');
       }
       return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
     },

@@ -113,16 +113,16 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
     // An unknown model of a fleet is a mistyped --model; in a warehouse with no telemetry at all, there is nothing to gate on.
     if (models.length === 0) throw new NoEvidenceError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
-    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ')})`);
+    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ')})`, 'model');
   }
   if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const end = Math.max(...newest.map((r) => Number(r.t)));
   // By default the servers running the model: their newest request of it within the lookback before the fleet's newest.
   const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
-  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(s, newest.map((r) => r.s))})`);
+  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(s, newest.map((r) => r.s))})`, 'servers');
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
-    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`);
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');
   }
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,

@@ -113,7 +113,7 @@ export class LatencyPredictor {
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
-      if (chip === undefined) throw new UnknownNameError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`);
+      if (chip === undefined) throw new UnknownNameError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`, 'server');
       if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`);
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
@@ -122,10 +122,10 @@ export class LatencyPredictor {
       const chips = keys.filter((k) => k.startsWith(`${req.model}|`)).map((k) => k.split('|')[1]);
       const models = [...new Set(keys.map((k) => k.split('|')[0]))].sort();
       const allChips = [...new Set(keys.map((k) => k.split('|')[1]))].sort();
-      if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`);
+      if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
-        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`);
+        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`, 'chip');
       }
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length

@@ -131,6 +131,10 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
+    // Each names its request field (the API's errors[].path).
+    for (const [bad, field] of [[{ model: 'nope' }, 'model'], [{ servers: ['edge-99'] }, 'servers'], [{ chip: 'nochip' }, 'chip']] as const) {
+      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 })).rejects.toMatchObject({ name: 'NotFoundError', field });
+    }
     // A chip nothing knows is an error naming it, not a request for a shadow.
     await expect(gateFromWarehouse(w, { ...req, chip: 'Jetson-AGX-Orin', slo_p99_ms: 1 })).rejects.toThrow(/chip: unknown chip "Jetson-AGX-Orin".*nearest known: jetson-agx-orin, /);
     await expect(gateFromWarehouse(w, { ...req, servers: [], slo_p99_ms: 1 })).rejects.toThrow(/servers: expected at least one server id, got an empty list/);

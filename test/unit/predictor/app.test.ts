@@ -263,10 +263,14 @@ describe('POST /v1/gate', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  it('answers 404 when the backend knows no such model', async () => {
-    const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched'); } });
+  it('answers 404 when the backend knows no such model, with the field in errors[] as a 400 has it', async () => {
+    const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched', 'model'); } });
     const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
-    expect(problem.detail).toMatch(/no request of "nope"/);
+    expect(problem.detail).toBe('model: no request of "nope" in edgelat.inference_enriched');
+    expect(problem.errors).toEqual([{ path: '#/model', message: 'no request of "nope" in edgelat.inference_enriched' }]);
+    // Without a field (a message naming no request field): the detail alone.
+    const { app: bare } = setup({ gate: async () => { throw new NotFoundError('no such thing'); } });
+    expect(expectProblem(await bare.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toBeUndefined();
   });
 });
 
