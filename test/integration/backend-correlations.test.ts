@@ -40,7 +40,7 @@ describe('backend correlations', () => {
     const atNewest = await backend.correlations({ server: 'edge-5', model: 'resnet50', sinceMs: newest, limit: 1000 });
     expect([atNewest.length > 0, atNewest.every((c) => c.window_end === edge5[0]!.window_end)]).toEqual([true, true]);
     expect(atNewest).toEqual(edge5.filter((c) => c.window_end === edge5[0]!.window_end));
-    await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)'));
-    await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)'));
+    await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)', 'server'));
+    await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
   });
 });
