@@ -188,7 +188,8 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
   if (error instanceof HttpProblem) return error;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message);
   if (error instanceof NotFoundError && error.field) {
-    return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, [{ path: `#/${error.field}`, message: error.message.replace(new RegExp(`^${error.field}: `), '') }]);
+    // The message names the field as the CLI does (`servers: …`); the path points at the entry (`#/servers/1`).
+    return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, [{ path: `#/${error.field}`, message: error.message.replace(new RegExp(`^${error.field.split('/')[0]}: `), '') }]);
   }
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const { code, statusCode, message } = error as Partial<FastifyError>;

@@ -177,7 +177,7 @@ export class BadRequestError extends Error {
 /** A named thing (model, chip, server) does not exist: HTTP 404. */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
-  /** @param field  The request field that names it (`model`, `chip`, `servers`, …): the problem's `errors[].path` is `#/<field>`. */
+  /** @param field  The request field that names it (`model`, `chip`, `servers/1`, …): the problem's `errors[].path` is `#/<field>`. */
   constructor(message: string, readonly field?: string) {
     super(message);
   }

@@ -107,20 +107,13 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(shadow!.p99).toBeLessThan(s.p99_high_ms! * 1.25);
     expect(loose).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_low_ms! / 2 })).toMatchObject({ answer: 'BLOCK', exit_code: 1 });
-    // The shadow's own p99 at the server's peak is a measurement of the candidate, and lies in the band: each
-    // part takes the shadow's own ratio (one total ratio put the band's top below it: [3.15, 5.39] against 5.41 ms).
-    const m = s.measured!;
-    expect(m).toMatchObject({ source: 'shadow' });
+    // Each part takes the shadow's own ratio (one total ratio put the band's top below the shadow's p99 at the peak:
+    // [3.15, 5.39] against 5.41 ms). The simulated shadow device serves every model's shadow of the server, so its
+    // latencies queue behind the others' and are no measurement of the candidate after rollout: measured stays null.
     expect(s.factor!.sources[0]).toMatch(/; compute ×[\d.]+, i\/o ×[\d.]+.* \(medians of \d+ paired requests' parts\)$/);
-    expect(m.p99_ms).toBeGreaterThan(s.p99_low_ms!);
-    expect(m.p99_ms).toBeLessThan(s.p99_high_ms!);
-    // An SLO in the band above what the shadow measured: NEED_SHADOW, naming the shadow instead of asking for one.
-    const inBand = await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(s.predicted_p99_ms!, m.p99_ms * 1.001) });
-    expect(inBand).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
-    expect(inBand.servers[0]!.reason).toMatch(/^the SLO .* is inside the p99 band .*; a shadow of .* beside this server measured p99 .* within it: keep the shadow running over more peaks$/);
-    // Below what it measured: BLOCK, whatever the replay says; above it and the band: ALLOW.
-    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: m.p99_ms / 1.001 })).toMatchObject({ answer: 'BLOCK', exit_code: 1 });
-    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(m.p99_ms, s.p99_high_ms!) * 1.001 })).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
+    expect(s.measured).toBeNull();
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.predicted_p99_ms! })).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
+    expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_high_ms! * 1.001 })).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
     const unknown = await gateFromWarehouse(w, { ...req, version: 'v9', slo_p99_ms: 1e6 });
     expect(unknown.answer).toBe('NEED_SHADOW');
     expect(unknown.servers[0]!.reason).toMatch(/no measurement of .* v9 in the fleet and no profile/);
@@ -132,7 +125,8 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
     // Each names its request field (the API's errors[].path).
-    for (const [bad, field] of [[{ model: 'nope' }, 'model'], [{ servers: ['edge-99'] }, 'servers'], [{ chip: 'nochip' }, 'chip']] as const) {
+    const named: [Partial<typeof req>, string][] = [[{ model: 'nope' }, 'model'], [{ servers: [d!.s, 'edge-99'] }, 'servers/1'], [{ chip: 'nochip' }, 'chip']];
+    for (const [bad, field] of named) {
       await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 })).rejects.toMatchObject({ name: 'NotFoundError', field });
     }
     // A chip nothing knows is an error naming it, not a request for a shadow.
@@ -202,13 +196,16 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect([below.answer, below.reason]).toEqual(['BLOCK', expect.stringMatching(new RegExp(`^${d!.m} v1 on ${d!.chip} runs on this server now: its p99 at peak was`))]);
   }, 60_000);
 
-  it('gate: a shadow of the candidate beside the server that measured its p99 at the peak above the SLO blocks it, whatever the ratio\'s replay says', async () => {
+  it('gate: a shadow device that served the candidate alone measured it: its p99 at the server\'s peak above the SLO blocks it, within it a NEED_SHADOW names it', async () => {
     const [v] = await w.query<{ s: string; m: string; c: string; v: string }>(
       `SELECT edge_server_id AS s, model_id AS m, shadow_chip AS c, shadow_version AS v FROM ${w.database}.shadow_verdicts
        WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);
     const req = { model: v!.m, version: v!.v, chip: v!.c, servers: [v!.s] };
+    const shared = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 })).servers[0]!;
+    expect(shared.measured).toBeNull();
+    // One shadow device per model on this server: each served its candidate alone.
+    await w.exec(`ALTER TABLE ${w.database}.shadow_results UPDATE device_id = concat(device_id, '-', model_id) WHERE edge_server_id = {s:String} SETTINGS mutations_sync = 1`, { s: v!.s });
     const loose = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6 })).servers[0]!;
-    expect(loose.factor!.sources[0]).toMatch(/^shadow: /);
     const m = loose.measured!;
     expect(m.source).toBe('shadow');
     expect(m.model_requests).toBeGreaterThanOrEqual(100);
@@ -219,10 +216,17 @@ describe('capacity what-if against the simulator (F4)', () => {
          AND toUnixTimestamp64Milli(request_ts) >= {a:Int64} AND toUnixTimestamp64Milli(request_ts) < {b:Int64}`,
       { s: v!.s, m: v!.m, v: v!.v, c: v!.c, a: m.start_ms, b: m.end_ms });
     expect([m.model_requests, m.p99_ms]).toEqual([Number(ref!.n), Number(ref!.p99)]);
-    // An SLO just below what the shadow measured: BLOCK, naming the shadow, unless the replay already blocks.
-    const strict = (await gateFromWarehouse(w, { ...req, slo_p99_ms: m.p99_ms / 1.01 })).servers[0]!;
-    expect(strict.answer).toBe('BLOCK');
-    if (strict.p99_low_ms! <= m.p99_ms / 1.01) expect(strict.reason).toMatch(new RegExp(`^a shadow of ${v!.m} ${v!.v} on ${v!.c} beside this server measured p99 .* above the SLO`));
+    // It lies in the replay's band (each part at the shadow's own ratio).
+    expect(m.p99_ms).toBeGreaterThan(loose.p99_low_ms!);
+    expect(m.p99_ms).toBeLessThan(loose.p99_high_ms!);
+    // Just below what it measured: BLOCK, naming the shadow (the replay alone would not block there).
+    const strict = (await gateFromWarehouse(w, { ...req, slo_p99_ms: m.p99_ms / 1.001 })).servers[0]!;
+    expect(strict.p99_low_ms!).toBeLessThan(m.p99_ms / 1.001);
+    expect([strict.answer, strict.reason]).toEqual(['BLOCK', expect.stringMatching(new RegExp(`^a shadow of ${v!.m} ${v!.v} on ${v!.c} beside this server measured p99 .* at the server's peak \\(.*, ${m.model_requests} requests\\), above the SLO`))]);
+    // In the band above it: NEED_SHADOW, naming the shadow instead of asking for one; above the band: ALLOW.
+    const inBand = (await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(loose.predicted_p99_ms!, m.p99_ms * 1.001) })).servers[0]!;
+    expect([inBand.answer, inBand.reason]).toEqual(['NEED_SHADOW', expect.stringMatching(/^the SLO .* is inside the p99 band .*; a shadow of .* beside this server measured p99 .* within it: keep the shadow running over more peaks$/)]);
+    expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: loose.p99_high_ms! * 1.001 })).answer).toBe('ALLOW');
   }, 60_000);
 
   // Last: it adds a day and a model to the warehouse.

@@ -268,6 +268,9 @@ describe('POST /v1/gate', () => {
     const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
     expect(problem.detail).toBe('model: no request of "nope" in edgelat.inference_enriched');
     expect(problem.errors).toEqual([{ path: '#/model', message: 'no request of "nope" in edgelat.inference_enriched' }]);
+    // An entry of a list: the path points at it.
+    const { app: list } = setup({ gate: async () => { throw new NotFoundError('servers: "edge-99" has no request of "m"', 'servers/1'); } });
+    expect(expectProblem(await list.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toEqual([{ path: '#/servers/1', message: '"edge-99" has no request of "m"' }]);
     // Without a field (a message naming no request field): the detail alone.
     const { app: bare } = setup({ gate: async () => { throw new NotFoundError('no such thing'); } });
     expect(expectProblem(await bare.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toBeUndefined();
