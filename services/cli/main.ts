@@ -76,7 +76,8 @@ Environment:
   EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
                                    EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
 
-Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 64 unknown command;
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command, 64 before one
+(an unknown command or option, no command);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
@@ -350,16 +351,20 @@ function hint(message: string): string {
   return '';
 }
 
-// `gate` answers with exit codes 0 / 1 / 2; its own failures must not look like an answer.
-const gating = process.argv[2] === 'gate';
+// `gate` answers with exit codes 0 / 1 / 2; its own failures must not look like an answer. Nor may a usage error
+// before any command runs (an unknown option or command name, `help` of an unknown command, no command): 64 too,
+// so that `edgelat --json gate …` or a mistyped `gatee` in a deploy pipeline does not read as NEED_SHADOW (2).
+const first = process.argv[2];
+const gating = first === 'gate';
+const commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+const topLevel = first === undefined || first === 'help' || !commandNames.has(first);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander has already printed its message (and help for --help/--version, which exit 0). An unknown
-    // command runs nothing and no command's codes apply: 64, so that a mistyped `gate` in a deploy
-    // pipeline (`edgelat gatee …`) does not read as its NEED_SHADOW (2).
-    process.exitCode = error.exitCode === 0 ? 0 : gating || error.code === 'commander.unknownCommand' ? GATE_USAGE_EXIT : 2;
+    // command (also a group's: `model evalute`) runs nothing and no command's codes apply: 64.
+    process.exitCode = error.exitCode === 0 ? 0 : gating || topLevel || error.code === 'commander.unknownCommand' ? GATE_USAGE_EXIT : 2;
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);

@@ -46,4 +46,15 @@ describe('an unknown command', () => {
     expect(r.stderr).toContain('(Did you mean gate?)');
     expect(r.stdout).toBe('');
   });
+
+  it('exits 64 for every usage error before a command runs (an option before it, help of an unknown command, no command); a command\'s own stays 2', async () => {
+    const code = async (args: string[]) => (await edgelat(args, dataDir)).code;
+    // A trial: `edgelat --json gate …` exited 2, which a deploy pipeline reads as NEED_SHADOW.
+    expect(await code(['--json', 'gate', '--model', 'resnet50'])).toBe(64);
+    expect(await code(['help', 'gatee'])).toBe(64);
+    expect(await code([])).toBe(64);
+    expect(await code(['model', 'evalute'])).toBe(64);
+    expect(await code(['sql', '--nope'])).toBe(2);
+    expect(await code(['help', 'gate'])).toBe(0);
+  });
 });
