@@ -423,13 +423,14 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   if (measured === null || g.answer === 'BLOCK') return { ...g, measured };
   const e = input.evidence;
   const when = `(${new Date(measured.start_ms).toISOString()}, ${measured.model_requests} requests)`;
+  const [p99Text, sloText] = distinctMs(measured.p99_ms, input.sloP99Ms);
   const what = measured.source === 'shadow'
-    ? `a shadow of ${e.model} ${e.version} on ${e.chip} beside this server measured p99 ${msText(measured.p99_ms)} ms at the server's peak ${when}`
-    : `${e.model} ${e.version} on ${e.chip} ${measured.source === 'running' ? 'runs on this server now' : 'already ran on this server'}: its p99 at peak was ${msText(measured.p99_ms)} ms ${when}`;
+    ? `a shadow of ${e.model} ${e.version} on ${e.chip} beside this server measured p99 ${p99Text} ms at the server's peak ${when}`
+    : `${e.model} ${e.version} on ${e.chip} ${measured.source === 'running' ? 'runs on this server now' : 'already ran on this server'}: its p99 at peak was ${p99Text} ms ${when}`;
   if (measured.p99_ms > input.sloP99Ms) {
     return {
       ...g, measured, answer: 'BLOCK',
-      reason: `${what}, above the SLO ${msText(input.sloP99Ms)} ms; `
+      reason: `${what}, above the SLO ${sloText} ms; `
         + `a measurement of the candidate on this server outweighs the replay's ${g.predicted_p99_ms === null ? 'answer' : `${msText(g.predicted_p99_ms)} ms`}`,
     };
   }
@@ -528,11 +529,12 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const high = mid99 * Math.exp(up);
   const low = mid99 * Math.exp(-down);
   const ms = (x: number) => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
+  const pair = (x: number, y: number): [string, string] => (Number.isFinite(x) ? distinctMs(x, y).map((t) => `${t} ms`) as [string, string] : [ms(x), ms(y)]);
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW'
-    ? `p99 at peak ${ms(mid99)} (at most ${ms(high)}) is within the SLO ${ms(slo)}`
+    ? `p99 at peak ${ms(mid99)} (at most ${pair(high, slo)[0]}) is within the SLO ${pair(high, slo)[1]}`
     : answer === 'BLOCK'
-      ? `p99 at peak ${ms(mid99)} (at least ${ms(low)}) breaches the SLO ${ms(slo)}`
+      ? `p99 at peak ${ms(mid99)} (at least ${pair(low, slo)[0]}) breaches the SLO ${pair(low, slo)[1]}`
       : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]${SHADOW_ADVICE}`;
   const last = peaks[peaks.length - 1]!;
   return {
@@ -558,6 +560,21 @@ export function dayToDaySd(series: readonly (readonly number[])[], prior: number
     dof += logs.length - 1;
   }
   return dof > 0 ? Math.sqrt(ss / dof) : prior;
+}
+
+/**
+ * Two latencies compared in a message, ms, as `msText` unless that prints them alike although they
+ * differ (a trial: "measured p99 10.1 ms …, above the SLO 10.1 ms"): then with more significant
+ * digits, up to 9, until they read apart.
+ */
+export function distinctMs(a: number, b: number): [string, string] {
+  if (a === b || msText(a) !== msText(b)) return [msText(a), msText(b)];
+  for (let digits = 4; digits <= 9; digits++) {
+    const x = a.toPrecision(digits);
+    const y = b.toPrecision(digits);
+    if (x !== y) return [x, y];
+  }
+  return [a.toPrecision(9), b.toPrecision(9)];
 }
 
 /** A latency for a message, ms: one decimal from 10 ms up, else 3 significant digits (an SLO of 0.004 ms is not "0.0"). */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -307,6 +307,13 @@ describe('msText', () => {
   it('keeps one decimal from 10 ms up and 3 significant digits below (an SLO of 1e-9 ms is not "0.0")', () => {
     expect([msText(40), msText(1234.56), msText(9.876), msText(0.0451), msText(1e-9)]).toEqual(['40.0', '1234.6', '9.88', '0.0451', '1.00e-9']);
   });
+
+  it('distinctMs: two values that differ never read alike (a trial: "measured p99 10.1 ms, above the SLO 10.1 ms")', () => {
+    expect(distinctMs(10.123, 10.119)).toEqual(['10.123', '10.119']);
+    expect(distinctMs(10.12, 10.1199)).toEqual(['10.1200', '10.1199']);
+    expect(distinctMs(40, 35)).toEqual(['40.0', '35.0']);
+    expect(distinctMs(12.5, 12.5)).toEqual(['12.5', '12.5']);
+  });
 });
 
 describe('commonBenchmark', () => {
@@ -422,6 +429,8 @@ describe('gateServer and combineAnswers', () => {
     const shadow = gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, source: 'shadow' }] });
     expect(shadow).toMatchObject({ answer: 'BLOCK', measured: { p99_ms: 297, source: 'shadow' } });
     expect(shadow.reason).toMatch(/^a shadow of m v2 on orin beside this server measured p99 297\.0 ms at the server's peak \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; .* replay's 38\.0 ms$/);
+    // An SLO that prints like the measurement: both with the digits that tell them apart.
+    expect(gateServer({ ...input, sloP99Ms: 296.99, measured: [ranBefore] }).reason).toMatch(/its p99 at peak was 297\.00 ms .*, above the SLO 296\.99 ms; /);
     const running = gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, source: 'running' }] });
     expect(running.reason).toMatch(/^m v2 on orin runs on this server now: its p99 at peak was 297\.0 ms \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; /);
     // An SLO inside the replay's band: NEED_SHADOW. A shadow that measured the candidate within it leaves the
