@@ -486,7 +486,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, ...none, answer: 'NEED_SHADOW', factor: f,
-      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or run it as a shadow` };
+      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}` };
   }
   const spread = Math.exp(opt.z * f.logSd);
   const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);

@@ -411,6 +411,15 @@ describe('gateServer and combineAnswers', () => {
     expect(queueShareClass(0.25)).toBe(2);
   });
 
+  it('with too few requests at the peak asks for a longer lookback or a shadow, or to keep the one it has running', () => {
+    const few = obs(ts.slice(0, 50), ts.slice(0, 50).map(() => 10));
+    const input = { days: [{ device: few }], targetWorkers: 1, sloP99Ms: 100, fleetDaySd: 0.05 };
+    const none = gateServer({ ...input, evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', 2e9]]) } });
+    expect([none.answer, none.reason]).toEqual(['NEED_SHADOW', '50 request(s) of m in the peak window: fewer than 100 cannot tell a p99 (it would be the slowest one); use a longer lookback or run it as a shadow']);
+    const shadowed = gateServer({ ...input, evidence: { ...EVIDENCE, model: 'm', version: 'v2', shadow: { ratio: 2, low: 1.9, high: 2.1, windows: 1, pairs: 50 } } });
+    expect(shadowed.reason).toMatch(/; use a longer lookback or keep the shadow of it running$/);
+  });
+
   it('blocks a candidate that already breached the SLO on this server, whatever the replay says', () => {
     // The candidate ran here before: 300 requests 1 s apart (a span under the 5-min window: the whole
     // span is its peak), latencies 1..300 ms: nearest-rank p99 = the 297th = 297 ms.
