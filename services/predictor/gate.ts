@@ -529,12 +529,14 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const high = mid99 * Math.exp(up);
   const low = mid99 * Math.exp(-down);
   const ms = (x: number) => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
-  const pair = (x: number, y: number): [string, string] => (Number.isFinite(x) ? distinctMs(x, y).map((t) => `${t} ms`) as [string, string] : [ms(x), ms(y)]);
+  // The band's edge against the SLO, each with the digits that tell them apart (both are finite here).
+  const against = (edge: string, x: number, verb: string): string => {
+    const [a, b] = distinctMs(x, slo);
+    return `p99 at peak ${ms(mid99)} (${edge} ${a} ms) ${verb} the SLO ${b} ms`;
+  };
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
-  const reason = answer === 'ALLOW'
-    ? `p99 at peak ${ms(mid99)} (at most ${pair(high, slo)[0]}) is within the SLO ${pair(high, slo)[1]}`
-    : answer === 'BLOCK'
-      ? `p99 at peak ${ms(mid99)} (at least ${pair(low, slo)[0]}) breaches the SLO ${pair(low, slo)[1]}`
+  const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
+    : answer === 'BLOCK' ? against('at least', low, 'breaches')
       : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]${SHADOW_ADVICE}`;
   const last = peaks[peaks.length - 1]!;
   return {
