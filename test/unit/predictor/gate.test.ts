@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { benchmarkSpreadRatio, combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -204,6 +204,11 @@ describe('estimateFactor', () => {
     expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['orin', 0.05], ['rpi4', 0.5]]) })).toMatchObject({ factor: { compute: 100, spread: 4, sources: [expect.stringMatching(/compute spread ×4\.00 \(benchmark p90 \/ p50\)$/)] } });
     expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['orin', 0.2], ['rpi4', 0.1]]) })).toMatchObject({ factor: { spread: 0.5 } });
     expect(f({ chip: 'rpi4', benchmarkSpread: new Map([['rpi4', 0.1]]) })).toMatchObject({ factor: { spread: 1 } });
+    // With the running deployment's spread measured in service (0.05 on orin), the host's part (0.04) adds to the new chip's benchmark.
+    const measured = [{ ...EVIDENCE.fleet[0]!, computeP90: 5 * Math.exp(0.05) }, ...EVIDENCE.fleet.slice(1)];
+    expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.03]]) })).toMatchObject({ factor: { compute: 100, spread: expect.closeTo(1, 12) } });
+    expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.09]]) })).toMatchObject({
+      factor: { spread: expect.closeTo(Math.hypot(0.09, 0.04) / 0.05, 12), sources: [expect.stringMatching(/compute spread ×1\.97 \(benchmark p90 \/ p50 with the spread measured in service\)$/)] } });
     expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow' });
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
@@ -221,6 +226,36 @@ describe('estimateFactor', () => {
     const parts = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900, parts: { compute: 0.26, io: 0.61, spread: 0.8, pairs: 850 } } });
     expect(parts).toMatchObject({ factor: { compute: 0.26, io: 0.61, ioOffsetMs: 0, spread: 0.8, ioUncertain: true, sources: ['shadow: 3 verdict window(s), 900 paired requests, ratio 0.500 [0.450, 0.550]; compute ×0.260, i/o ×0.610, compute spread ×0.80 (medians of 850 paired requests\' parts)'] } });
     expect('factor' in parts && parts.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+  });
+});
+
+describe('benchmarkSpreadRatio', () => {
+  it('adds the host\'s log-variance, measured on the running chip, to the new chip\'s benchmark (closed forms)', () => {
+    // 3-4-5: measured 0.05 over a benchmark of 0.03 leaves the host 0.04.
+    expect(benchmarkSpreadRatio(0.03, 0.03, 0.05).ratio).toBeCloseTo(1, 12);
+    expect(benchmarkSpreadRatio(0, 0.03, 0.05).ratio).toBeCloseTo(0.8, 12);
+    expect(benchmarkSpreadRatio(0.03, 0.04, 0.05).ratio).toBeCloseTo(Math.hypot(0.03, 0.03) / 0.05, 12);
+    // A measurement below the benchmark leaves no host part: the new benchmark over the measured spread.
+    expect(benchmarkSpreadRatio(0.06, 0.08, 0.05).ratio).toBeCloseTo(1.2, 12);
+    // Without a measurement, the benchmarks' ratio; without a benchmark, 1; always within [0.25, 4].
+    expect(benchmarkSpreadRatio(0.1, 0.05, null)).toEqual({ ratio: 2, how: 'benchmark p90 / p50' });
+    expect(benchmarkSpreadRatio(null, 0.05, 0.1).ratio).toBe(1);
+    expect(benchmarkSpreadRatio(2, 0.01, 0.02).ratio).toBe(4);
+  });
+
+  it('matches the p90 / p50 of sampled products of independent lognormal kernel and host times', () => {
+    const rng = createRng(7, 'spread');
+    const logSpread = (kernel: number, host: number): number => {
+      const v = Array.from({ length: 200_000 }, () => Math.exp(kernel * rng.normal() + host * rng.normal())).sort((a, b) => a - b);
+      return Math.log(v[Math.floor(0.9 * v.length)]! / v[Math.floor(0.5 * v.length)]!);
+    };
+    const z90 = 1.2815515655446004;
+    // Benchmarks spread by the kernel alone; in service a host factor of σ 0.07 multiplies in.
+    const [kernelNow, kernelNext, host] = [0.014, 0.04, 0.07];
+    const sampled = logSpread(kernelNext, host) / logSpread(kernelNow, host);
+    expect(benchmarkSpreadRatio(z90 * kernelNext, z90 * kernelNow, logSpread(kernelNow, host)).ratio).toBeCloseTo(sampled, 1);
+    // The benchmarks' ratio alone (×2.86 here) is far from it.
+    expect(Math.abs(kernelNext / kernelNow - sampled)).toBeGreaterThan(1.5);
   });
 });
 
