@@ -27,7 +27,7 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError } from './types.ts';
@@ -197,7 +197,8 @@ const UNLOADED_UTIL = 0.15;
  * new chip, the ratio of benchmark latencies (`benchmark_latency`, SingleStream, at a percentile both chips
  * have: {@link commonBenchmark}) for compute and 1 for i/o. The compute's spread ratio: ln(p90/p50)
  * of the unloaded compute on both chips in the fleet, else of the benchmark latencies (where both
- * chips have p50 and p90), else 1.
+ * chips have p50 and p90) with the spread the fleet measured on the current chip
+ * (`benchmarkSpreadRatio`: the host's part adds to the new chip's benchmark), else 1.
  * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
  * @throws {RangeError} on a chip the warehouse does not know.
  * @throws {NoEvidenceError} naming a model with neither fleet nor benchmark evidence on one of the chips.
@@ -232,7 +233,8 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
       throw new NoEvidenceError(`--chip: no fleet measurement or benchmark to compare on both chips: ${evidenceOnChips(m, o.chip, chip, n, points)}`);
     }
     const spreads = benchmarkSpread(points);
-    ratio.set(m, { io: 1, compute: cb.b / cb.a, spread: spreadRatio(spreads.get(chip) ?? null, spreads.get(o.chip) ?? null) });
+    const spread = benchmarkSpreadRatio(spreads.get(chip) ?? null, spreads.get(o.chip) ?? null, fa ? fleetSpread(fa) : null).ratio;
+    ratio.set(m, { io: 1, compute: cb.b / cb.a, spread });
     evidence.set(m, 'benchmark');
   }
   return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence };

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { benchmarkSpreadRatio, combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
-import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { benchmarkSpreadRatio, dayP99Band, deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 
@@ -71,6 +71,38 @@ describe('p99Band', () => {
     expect(() => p99Band([], 1)).toThrow(/empty/);
   });
 });
+
+describe('dayP99Band', () => {
+  it('reads the pooled sample at 0.99 ± z·√(0.99·0.01·(1/n_day + 1/N)) by nearest rank', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1..1000 reversed
+    // √(0.0099·(1/250 + 1/1000)) = 0.0070356: levels 0.98296 and 0.99704 → ranks ⌈982.96⌉ = 983 and ⌈997.04⌉ = 998.
+    expect(dayP99Band(values, 250, 1)).toEqual({ low: 983, high: 998 });
+    // A day as large as the pool: √(0.0099·2/1000) = 0.0044497 → ranks 986 and 995.
+    expect(dayP99Band(values, 1000, 1)).toEqual({ low: 986, high: 995 });
+    expect(() => dayP99Band([], 10, 1)).toThrow(/empty/);
+    expect(() => dayP99Band([1], 0, 1)).toThrow(/perDay must be > 0, got 0/);
+  });
+
+  it('spans a jump in the tail that a day of n requests lands on either side of (binomial count of slow requests)', () => {
+    // 1.5 % of the requests waited behind a slow model (10 ms), the rest did not (1 ms).
+    const values = [...Array.from({ length: 985 }, () => 1), ...Array.from({ length: 15 }, () => 10)];
+    const n = 250;
+    const k = Math.ceil(0.99 * n); // 248: the day's p99 is 10 ms when at least n − k + 1 = 3 of its requests are slow
+    const pmf = (j: number) => Math.exp(lgamma(n + 1) - lgamma(j + 1) - lgamma(n - j + 1) + j * Math.log(0.015) + (n - j) * Math.log(0.985));
+    const pFast = [0, 1, 2].reduce((t, j) => t + pmf(j), 0); // at most n − k = 2 slow
+    expect(pFast).toBeGreaterThan(0.2); // both outcomes are common: P(p99 = 1 ms) = 0.27
+    expect(pFast).toBeLessThan(0.8);
+    expect(p99Band(values, GATE_DEFAULTS.z).p99).toBe(10);
+    expect(dayP99Band(values, n, GATE_DEFAULTS.z)).toEqual({ low: 1, high: 10 });
+  });
+});
+
+/** ln Γ(x) for integer x ≥ 1, as a sum of logs (exact up to rounding). */
+function lgamma(x: number): number {
+  let s = 0;
+  for (let i = 2; i < x; i++) s += Math.log(i);
+  return s;
+}
 
 describe('replayPeakLatencies', () => {
   it('gives back the measured latencies unchanged, whatever the load samples said: each service is unloaded at the utilisation it started under', () => {
