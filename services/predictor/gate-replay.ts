@@ -458,8 +458,9 @@ export function spreadRatio(next: number | null, now: number | null): number {
  * time's spread on a quiet lab system; in service, other independent sources (the runtime, the input,
  * the host) multiply into it, and for independent log-normal factors the variances of the logs add:
  * (ln p90/p50)² = z₉₀²·(σ_kernel² + σ_host²) (the reproductive property of the lognormal: Aitchison
- * & Brown, The Lognormal Distribution, 1957). So the host's part is read from the running chip, s_host² = s_measured² − s_bench,now², and
- * the new chip's spread is √(s_bench,new² + s_host²). A trial: resnet50's benchmarks spread 0.051 on
+ * & Brown, The Lognormal Distribution, 1957). So the host's part is read from the running chip,
+ * s_host² = max(0, s_measured² − s_bench,now²), and the new chip's spread is √(s_bench,new² + s_host²)
+ * (ln p90/p50 each). A trial: resnet50's benchmarks spread 0.051 on
  * rpi4 and 0.018 on odroid (×2.83), while the fleet measured 0.10 on odroid; the ratio of the benchmarks
  * alone widened the moved model's compute tail ×2.83 and the gate's p99 came out 862 ms against 593
  * measured after the move (the model alone on the new device, as before).
