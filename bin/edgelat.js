@@ -1,6 +1,28 @@
 #!/usr/bin/env node
-// Entry point of the `edgelat` command: loads the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point of the `edgelat` command: runs the compiled dist/ (scripts/build.mjs) while it is newer than
+// every source file, else the TypeScript sources through tsx (always with EDGELAT_FROM_SOURCE=1).
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../services/cli/main.ts');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Newest modification time (ms) of the .ts files under `dir`, or of `dir` itself when it is a file. */
+function newestSource(path) {
+  const s = statSync(path, { throwIfNoEntry: false });
+  if (!s) return 0;
+  if (!s.isDirectory()) return path.endsWith('.ts') ? s.mtimeMs : 0;
+  let newest = 0;
+  for (const e of readdirSync(path)) newest = Math.max(newest, newestSource(join(path, e)));
+  return newest;
+}
+
+const built = statSync(join(root, 'dist', '.built'), { throwIfNoEntry: false });
+const fresh = process.env.EDGELAT_FROM_SOURCE !== '1' && built !== undefined && ['schemas', 'pipelines', 'services', 'errors.ts'].every((p) => newestSource(join(root, p)) <= built.mtimeMs);
+if (fresh) {
+  await import('../dist/services/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../services/cli/main.ts');
+}

@@ -131,6 +131,8 @@ const schema = z.object({
     .refine((v) => !RESERVED_DATABASES.has(v.toLowerCase()), 'is reserved by ClickHouse; choose another name')
     .default('edgelat'),
   EDGELAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /** Read by bin/edgelat.js before anything else: '1' runs the TypeScript sources through tsx instead of the compiled dist/. */
+  EDGELAT_FROM_SOURCE: z.enum(['0', '1']).default('0'),
   EDGELAT_PARTITIONS: int(1, 1024).default(4),
   EDGELAT_MAX_OUT_OF_ORDERNESS_MS: int(0, HOUR_MS).default(2000),
   EDGELAT_JOIN_TOLERANCE_MS: int(0, HOUR_MS).default(5000),

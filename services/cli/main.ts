@@ -49,6 +49,8 @@ Environment:
                                    <dir>/chdb; commands that only read refuse a folder without one)
   EDGELAT_DATABASE                 database of the edgelat tables (default edgelat)
   EDGELAT_LOG_LEVEL                structured JSON log level on stderr (default warn)
+  EDGELAT_FROM_SOURCE              1: run the TypeScript sources through tsx, not the build in dist/ (default 0; a source
+                                   newer than the build runs them anyway)
   EDGELAT_PARTITIONS               partitions of the in-process topics (default 4)
   EDGELAT_MAX_OUT_OF_ORDERNESS_MS  watermark lag behind the max event time (default 2000)
   EDGELAT_JOIN_TOLERANCE_MS        max age of the joined load sample (default 5000)
