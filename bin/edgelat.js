@@ -7,12 +7,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Newest modification time (ms) of the .ts files under `dir`, or of `dir` itself when it is a file. */
+/**
+ * Newest modification time (ms) under `path`: of its .ts files, and of its folders (a file added, renamed or
+ * deleted changes its folder's); 0 when it does not exist.
+ */
 function newestSource(path) {
   const s = statSync(path, { throwIfNoEntry: false });
   if (!s) return 0;
   if (!s.isDirectory()) return path.endsWith('.ts') ? s.mtimeMs : 0;
-  let newest = 0;
+  let newest = s.mtimeMs;
   for (const e of readdirSync(path)) newest = Math.max(newest, newestSource(join(path, e)));
   return newest;
 }
