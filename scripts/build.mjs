@@ -7,17 +7,19 @@
  *
  * dist/ mirrors the tree (dist/services/cli/main.js), and links the files the code reads beside
  * itself (`new URL('../../data/…', import.meta.url)`): data/, sql/, package.json and the Avro
- * schemas. dist/.built is written last; bin/edgelat.js runs dist/ only while no source file is newer
- * than it, and the sources through tsx otherwise.
+ * schemas. dist/.built is written last, with the build's start as its time; bin/edgelat.js runs dist/
+ * only while no source file or folder is newer than it, and the sources through tsx otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+// The build's start time: a source saved while tsc runs is newer than the build, whether tsc read it or not.
+const started = new Date();
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
@@ -31,4 +33,5 @@ const link = (path) => {
 };
 for (const path of ['data', 'sql', 'package.json']) link(path);
 for (const f of readdirSync(join(root, 'schemas'))) if (f.endsWith('.avsc')) link(join('schemas', f));
-writeFileSync(join(dist, '.built'), `${new Date().toISOString()}\n`);
+writeFileSync(join(dist, '.built'), `${started.toISOString()}\n`);
+utimesSync(join(dist, '.built'), started, started);

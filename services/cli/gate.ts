@@ -144,7 +144,7 @@ export function formatReport(r: GateReport): string {
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
     if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
-    if (s.factor) lines.push(`    service time ×${s.factor.compute.toFixed(3)} compute, ×${s.factor.io.toFixed(3)} i/o (log-sd ${s.factor.logSd.toFixed(3)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
+    if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.logSd)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -167,4 +167,9 @@ export function serverList(value: string, previous?: string[]): string[] {
   const ids = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
   if (ids.includes('')) throw new InvalidArgumentError(`--servers has an empty server id in ${JSON.stringify(value)}`);
   return [...new Set([...(previous ?? []), ...ids])];
+}
+
+/** A multiplier or a log-sd for the text report: 3 decimals, or 3 significant digits below 0.1 (×0.00246, not ×0.002). */
+function factorText(x: number): string {
+  return Math.abs(x) >= 0.1 || x === 0 ? x.toFixed(3) : x.toPrecision(3);
 }

@@ -19,6 +19,9 @@ describe('gate text report', () => {
     const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, ioUncertain: false } }] });
     expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
     expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
+    // A factor below 0.1 keeps 3 significant digits (a trial: resnet50 odroid → orin printed "×0.002 compute").
+    const small = formatReport({ ...report, servers: [{ ...SERVER, factor: { ...SERVER.factor!, compute: 0.0024579, io: 0.297, logSd: 0.00234 } }] });
+    expect(small).toContain('service time ×0.00246 compute, ×0.297 i/o (log-sd 0.00234): chip: benchmark');
   });
 
   it('says what measured the candidate: an earlier rollout, it running now, or a shadow', () => {
