@@ -243,8 +243,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       io = map.slope;
       ioOffsetMs = map.offset;
       variance += opt.fleetSd ** 2;
-      const fleetSpread = (c: string) => { const f = med(v, c)!; return f.computeP90 !== undefined && f.computeP90 > f.compute ? Math.log(f.computeP90 / f.compute) : null; };
-      spread = spreadRatio(fleetSpread(e.chip), fleetSpread(e.chipNow));
+      spread = spreadRatio(computeLogSpread(med(v, e.chip)), computeLogSpread(med(v, e.chipNow)));
       sources.push(`chip: fleet medians of ${e.model} ${v} on ${e.chip} and ${e.chipNow}; ${mapText(map)}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (their p90 / p50)` : ''}`);
     } else if (a && b) {
       compute *= b / a;
@@ -254,9 +253,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
         ioOffsetMs = map.offset;
       }
       variance += opt.benchmarkSd ** 2;
-      const running = med(e.versionNow, e.chipNow);
-      const spreadNow = running?.computeP90 !== undefined && running.computeP90 > running.compute ? Math.log(running.computeP90 / running.compute) : null;
-      const s = benchmarkSpreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null, spreadNow);
+      const s = benchmarkSpreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null, computeLogSpread(med(e.versionNow, e.chipNow)));
       spread = s.ratio;
       sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : 'i/o unchanged (never measured on both, nor another model)'}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
@@ -266,6 +263,11 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
   return { factor: { compute, io, ioOffsetMs, spread, logSd: Math.sqrt(variance), ioUncertain: e.chip !== e.chipNow, sources } };
+}
+
+/** ln(p90 / p50) of a fleet median's unloaded compute; null without a p90 above the median (or without the median). */
+function computeLogSpread(f: FleetMedian | undefined): number | null {
+  return f?.computeP90 !== undefined && f.computeP90 > f.compute ? Math.log(f.computeP90 / f.compute) : null;
 }
 
 /**
