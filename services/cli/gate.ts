@@ -144,7 +144,7 @@ export function formatReport(r: GateReport): string {
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
     if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
-    if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.logSd)}${s.factor.ioUncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
+    if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.log_sd)}${s.factor.io_uncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

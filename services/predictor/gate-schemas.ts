@@ -20,7 +20,7 @@ export const GateRequestSchema = z.strictObject({
   lookback_hours: z.number().positive().max(24 * 365).optional(),
 });
 
-const FactorSchema = z.object({ compute: z.number(), io: z.number(), ioOffsetMs: z.number(), spread: z.number(), logSd: z.number(), ioUncertain: z.boolean(), sources: z.array(z.string()) });
+const FactorSchema = z.object({ compute: z.number(), io: z.number(), io_offset_ms: z.number(), spread: z.number(), log_sd: z.number(), io_uncertain: z.boolean(), sources: z.array(z.string()) });
 
 const ServerGateSchema = z.object({
   server: z.string(),

@@ -93,6 +93,26 @@ export interface FactorEstimate {
   sources: string[];
 }
 
+/**
+ * A {@link FactorEstimate} as the gate reports it (CLI `--json`, `POST /v1/gate`), in the report's
+ * snake_case: compute and i/o multipliers (dimensionless), `io_offset_ms` (ms), `spread` (ratio of
+ * ln(p90/p50)), `log_sd` (log-sd of the compute multiplier), `io_uncertain`, `sources` (words).
+ */
+export interface GateFactor {
+  compute: number;
+  io: number;
+  io_offset_ms: number;
+  spread: number;
+  log_sd: number;
+  io_uncertain: boolean;
+  sources: string[];
+}
+
+/** A factor estimate in the report's keys ({@link GateFactor}). */
+export function gateFactor(f: FactorEstimate): GateFactor {
+  return { compute: f.compute, io: f.io, io_offset_ms: f.ioOffsetMs, spread: f.spread, log_sd: f.logSd, io_uncertain: f.ioUncertain, sources: [...f.sources] };
+}
+
 /** Unloaded medians of one (version, chip) of the model in the fleet, and its compute's p90 when known, ms. */
 export interface FleetMedian { version: string; chip: string; io: number; compute: number; computeP90?: number; n: number }
 
@@ -304,7 +324,8 @@ export interface ServerGate {
   p99_low_ms: number | null;
   p99_high_ms: number | null;
   peak: { start_ms: number; end_ms: number; requests: number; model_requests: number } | null;
-  factor: FactorEstimate | null;
+  /** The candidate's service time over the running one's, with its uncertainty (null when no evidence gave one). */
+  factor: GateFactor | null;
   /**
    * The candidate itself measured on this server in the lookback: the highest of its days' p99 at
    * peak, ms, the window (epoch ms), the requests of the model in it, and what measured it
@@ -491,11 +512,11 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const mid = midReplay?.total ?? null;
   if (mid === null) {
     const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
-    return { ...head, ...none, answer: 'BLOCK', factor: f,
+    return { ...head, ...none, answer: 'BLOCK', factor: gateFactor(f),
       reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
-    return { ...head, ...none, answer: 'NEED_SHADOW', factor: f,
+    return { ...head, ...none, answer: 'NEED_SHADOW', factor: gateFactor(f),
       reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}` };
   }
   const spread = Math.exp(opt.z * f.logSd);
@@ -555,7 +576,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const last = peaks[peaks.length - 1]!;
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
-    peak: { start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: mid.length }, factor: f, measured: null,
+    peak: { start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: mid.length }, factor: gateFactor(f), measured: null,
   };
 }
 

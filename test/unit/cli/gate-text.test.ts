@@ -9,18 +9,18 @@ import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 const SERVER: GateReport['servers'][number] = {
   server: 'edge-05', version_now: 'v1', chip_now: 'jetson-agx-orin', answer: 'BLOCK', reason: 'p99 at peak 297145.9 ms (at least 217394.3 ms) breaches the SLO 100.0 ms', slo_p99_ms: 100,
   now_p99_ms: 7.2, predicted_p99_ms: 297145.9, p99_low_ms: 217394.3, p99_high_ms: null, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 900, model_requests: 500 },
-  factor: { compute: 400, io: 3, ioOffsetMs: 0, spread: 1, logSd: 0.15, ioUncertain: true, sources: ['chip: benchmark'] }, measured: null,
+  factor: { compute: 400, io: 3, io_offset_ms: 0, spread: 1, log_sd: 0.15, io_uncertain: true, sources: ['chip: benchmark'] }, measured: null,
 };
 
 describe('gate text report', () => {
   it('prints an unbounded band top as "unbounded", a bounded one in ms, and the i/o note of a version change', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
     expect(formatReport(report)).toContain('with the candidate 297145.9 ms [217394.3 ms, unbounded];');
-    const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, ioUncertain: false } }] });
+    const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, io_uncertain: false } }] });
     expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
     expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
     // A factor below 0.1 keeps 3 significant digits (a trial: resnet50 odroid → orin printed "×0.002 compute").
-    const small = formatReport({ ...report, servers: [{ ...SERVER, factor: { ...SERVER.factor!, compute: 0.0024579, io: 0.297, logSd: 0.00234 } }] });
+    const small = formatReport({ ...report, servers: [{ ...SERVER, factor: { ...SERVER.factor!, compute: 0.0024579, io: 0.297, log_sd: 0.00234 } }] });
     expect(small).toContain('service time ×0.00246 compute, ×0.297 i/o (log-sd 0.00234): chip: benchmark');
   });
 
