@@ -478,20 +478,23 @@ export function benchmarkSpreadRatio(next: number | null, now: number | null, me
 }
 
 /**
- * Offered load of a replay: the requests' unloaded service time after the change over the workers'
- * time in the replayed span (first to last arrival, compressed by the load scale). At ≥ 1 the
- * queue cannot drain within the span and the waits grow with its length (utilisation law,
- * ρ = λ·E[S]/c; Harchol-Balter, Performance Modeling and Design of Computer Systems, 2013, §6.2),
- * so a replay says nothing about a p99 the queue does not have.
- * @returns ρ ≥ 0 (fraction of the workers' time; 0 for a span of one instant).
+ * Offered load of a replay: the busy fraction of the workers that the requests after the change need
+ * over the replayed span (first to last arrival, compressed by the load scale), each service slowed
+ * by the contention the replay applies ({@link loadedUtilisation} with the device's load
+ * sensitivity: the what-if's criterion too). At ≥ 1 the queue cannot drain within the span and the
+ * waits grow with its length (utilisation law, ρ = λ·E[S]/c; Harchol-Balter, Performance Modeling
+ * and Design of Computer Systems, 2013, §6.2), so a replay's "p99" would be the backlog's age at the
+ * peak, not a p99 the queue has. (A trial: a gate replay printed p99 302,626 ms, about the peak
+ * window's length, where the what-if said saturated.)
+ * @returns ρ ≥ 0 (fraction of the workers' time; 0 for a span of one instant; ≥ 1: saturated).
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function offeredUtilisation(o: ServerObservations, change: ReplayChange): number {
   return offeredOf(unloaded(o, change), change.workers);
 }
 
-function offeredOf({ arrivals, baseIo, baseC }: ReturnType<typeof unloaded>, workers: number): number {
-  return loadedUtilisation(baseIo, baseC, { compute: 0, io: 0 }, workers, arrivals[arrivals.length - 1]! - arrivals[0]!);
+function offeredOf({ arrivals, baseIo, baseC, kio, kc }: ReturnType<typeof unloaded>, workers: number): number {
+  return loadedUtilisation(baseIo, baseC, { compute: kc, io: kio }, workers, arrivals[arrivals.length - 1]! - arrivals[0]!);
 }
 
 /**

@@ -513,7 +513,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   if (mid === null) {
     const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
     return { ...head, ...none, answer: 'BLOCK', factor: gateFactor(f),
-      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) offers ${rho.toPrecision(3)}× the device's capacity over the observed requests: its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
+      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) needs ${rho.toPrecision(3)}× the device's capacity over the observed requests (services slowed by the contention as measured): its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, ...none, answer: 'NEED_SHADOW', factor: gateFactor(f),

@@ -175,7 +175,7 @@ describe('replayPeakLatencies', () => {
     expect(replayPeakLatencies(o, { model: 'm', compute: 1, io: 1, workers: 1, sensitivityPrior: { compute: 0.3, io: 0 } }, peak).every((x) => x === 500)).toBe(true);
   });
 
-  it('offered load is the unloaded work over the workers\' time in the span, ρ = λ·E[S]/c', () => {
+  it('offered load is the work over the workers\' time in the span, ρ = λ·E[S]/c, with the replay\'s contention', () => {
     // 10 requests 1 s apart (span 9 s), 900 ms of compute each, one model changed ×2.
     const ts = Array.from({ length: 10 }, (_, i) => i * 1000);
     const o = obs(ts, ts.map(() => 900), ts.map((_, i) => (i % 2 === 0 ? 'a' : 'b')), 2);
@@ -184,6 +184,16 @@ describe('replayPeakLatencies', () => {
     // Twice the load: the same work in half the span.
     expect(offeredUtilisation(o, { model: 'a', compute: 1, io: 1, workers: 2, loadScale: 2 })).toBeCloseTo(9000 / (2 * 4500), 12);
     expect(offeredUtilisation(obs([5], [900]), { model: 'm', compute: 1, io: 1, workers: 1 })).toBe(0);
+    // With the contention the replay applies (rows telling none: the prior k_c = 0.5; requests 2 s apart start
+    // idle, so the measured compute is the unloaded one), the fixed point ρ = ρ_c / (1 − k_c·ρ_c): ρ_c = 9000 /
+    // 18000 gives 0.5 / 0.75. At compute ×1.5 the work at ρ = 1, ρ_c·(1 + k_c) = 0.75 · 1.5, reaches 1: the
+    // queue cannot drain though its unloaded work (0.75) fits, and that work is returned.
+    const k = { compute: 0.5, io: 0 };
+    const apart = Array.from({ length: 10 }, (_, i) => i * 2000);
+    const idle = obs(apart, apart.map(() => 900), apart.map(() => 'a'));
+    expect(offeredUtilisation(idle, { model: 'a', compute: 1, io: 1, workers: 1, sensitivityPrior: k })).toBeCloseTo(0.5 / 0.75, 12);
+    expect(offeredUtilisation(idle, { model: 'a', compute: 1.5, io: 1, workers: 1 })).toBeCloseTo(0.75, 12);
+    expect(offeredUtilisation(idle, { model: 'a', compute: 1.5, io: 1, workers: 1, sensitivityPrior: k })).toBeCloseTo(0.75 * 1.5, 12);
     expect(() => offeredUtilisation(o, { model: 'zz', compute: 1, io: 1, workers: 1 })).toThrow(/model "zz": no request of it on "s1"/);
   });
 
@@ -449,7 +459,7 @@ describe('gateServer and combineAnswers', () => {
     const measuredAt = (x: number) => [{ version: 'v1', chip: 'orin', io: 1, compute: 1, n: 100 }, { version: 'v2', chip: 'orin', io: 1, compute: x, n: 100 }];
     const huge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(1e6) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
     expect(huge).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null, p99_high_ms: null, peak: null });
-    expect(huge.reason).toMatch(/offers 1\.45e\+4× the device's capacity .*cannot drain/);
+    expect(huge.reason).toMatch(/needs 1\.45e\+4× the device's capacity .*cannot drain/);
     // ×66 (ρ = 66 · 14.5 ms / 1 s = 0.957 at the candidate, 1.004 at the band's factor pushed by e^{0.95·0.05}):
     // a finite p99 above the longest service (66 · 19 ms: requests wait behind the 1.1–1.25 s ones), an unbounded upper end.
     const edge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(66) }, targetWorkers: 1, sloP99Ms: 1e9, fleetDaySd: 0.05 });
