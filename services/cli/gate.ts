@@ -31,11 +31,11 @@ export function registerGateCommand(program: Command): void {
     .option('--version <v>', 'version to roll out (the running one to change only the chip)')
     .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
     .addOption(new Option('--servers <ids>', 'comma-separated target servers (blanks around a comma are ignored), repeatable (default: every server running the model)').argParser(serverList))
-    .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
+    .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms (> 0, at most 1e9)').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
     .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
-    .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
+    .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
     .addOption(new Option('--z <z>', 'half-width of the uncertainty band in standard deviations (a z-score: 0.95 leaves about 17 % above the band\'s top one-sided, not 5 %)').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
@@ -142,7 +142,12 @@ export function formatReport(r: GateReport): string {
     lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
-    if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`);
+    const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`;
+    const busy = s.offered_utilisation === null ? '' : `; the workers ${pct(s.offered_utilisation)} busy with the candidate`;
+    if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
+    else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {
+      lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate saturated (its requests need ${s.offered_utilisation.toPrecision(3)}× the workers' time); ${peak}`);
+    }
     if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
     if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.log_sd)}${s.factor.io_uncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }

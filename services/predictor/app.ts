@@ -186,11 +186,11 @@ function keyTextRepeats(text: string): boolean {
 /** Map a thrown error to a problem; null means unexpected (500). */
 function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
-  if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message);
-  if (error instanceof NotFoundError && error.field) {
-    // The message names the field as the CLI does (`servers: …`); the path points at the entry (`#/servers/1`).
-    return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, [{ path: `#/${error.field}`, message: error.message.replace(new RegExp(`^${error.field.split('/')[0]}: `), '') }]);
-  }
+  // The message names the field as the CLI does (`servers: …`); the path points at the entry (`#/servers/1`).
+  const fieldErrors = (e: { message: string; field?: string }): FieldError[] | undefined =>
+    e.field ? [{ path: `#/${e.field}`, message: e.message.replace(new RegExp(`^${e.field.split('/')[0]}(\\[\\d+\\])?: `), '') }] : undefined;
+  if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
+  if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const { code, statusCode, message } = error as Partial<FastifyError>;
   const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());

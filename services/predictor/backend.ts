@@ -15,7 +15,7 @@ import { knownModels, loadCatalog } from './evidence.ts';
 import { nearestNames } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
-import { gateFromWarehouse } from './gate-evidence.ts';
+import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
 import {
   BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
@@ -84,7 +84,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       try {
         return await gateFromWarehouse(w, req);
       } catch (error) {
-        if (error instanceof RangeError) throw new BadRequestError(error.message);
+        if (error instanceof RangeError) throw new BadRequestError(error.message, error instanceof GateRequestError ? error.field : undefined);
         return requestError(error);
       }
     },

@@ -62,7 +62,7 @@ export interface GateRequest {
   macs?: number;
   /** MACs of the running version; default the model's published MACs. */
   macs_now?: number;
-  /** Hours of telemetry before each server's newest request to use. @default 24 */
+  /** Hours of telemetry before each server's newest request of the model to use. @default 24 */
   lookback_hours?: number;
 }
 
@@ -89,6 +89,19 @@ function benchmarkOf(cb: ReturnType<typeof commonBenchmark>, now: string, chip: 
 }
 
 /**
+ * A gate request that is well-formed but wrong (an id with blanks, MACs out of range or given for the
+ * running version, an empty server list): the message starts with the field's name as the CLI's
+ * errors do; `field` is its JSON pointer path below the body (`macs`, `servers/1`), for the API's
+ * `errors[]`. A RangeError, as the gate's other refusals.
+ */
+export class GateRequestError extends RangeError {
+  override readonly name = 'GateRequestError';
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
  * @throws {RangeError} on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, or
@@ -100,13 +113,13 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const ids: [string, string][] = [['model', req.model], ['version', req.version], ['chip', req.chip], ...(req.servers ?? []).map((s, i): [string, string] => [`servers[${i}]`, s])];
   for (const [field, v] of ids) {
     const problem = idProblem(field, v);
-    if (problem !== null) throw new RangeError(problem);
+    if (problem !== null) throw new GateRequestError(field.replace(/\[(\d+)\]$/, '/$1'), problem);
   }
   for (const [field, v] of [['macs', req.macs], ['macs_now', req.macs_now]] as const) {
-    if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new RangeError(`${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
+    if (v !== undefined && !(v >= 1 && v <= 1e18)) throw new GateRequestError(field, `${field}: expected a number of multiply-accumulates in [1, 1e18], got ${JSON.stringify(v)}`);
   }
   if (req.macs_now !== undefined && req.macs === undefined) {
-    throw new RangeError(`macs_now: the running version's MACs (macs_now ${req.macs_now}) are only the other side of a MACs ratio: give the new version's (macs) too, or leave it out`);
+    throw new GateRequestError('macs_now', `macs_now: the running version's MACs (macs_now ${req.macs_now}) are only the other side of a MACs ratio: give the new version's (macs) too, or leave it out`);
   }
   const newest = await w.query<{ s: string; t: number }>(
     `SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${db}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: req.model });
@@ -116,7 +129,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     if (models.length === 0) throw new NoEvidenceError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
     throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ')})`, 'model');
   }
-  if (req.servers !== undefined && req.servers.length === 0) throw new RangeError('servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
+  if (req.servers !== undefined && req.servers.length === 0) throw new GateRequestError('servers', 'servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const end = Math.max(...newest.map((r) => Number(r.t)));
   // By default the servers running the model: their newest request of it within the lookback before the fleet's newest.
   const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
@@ -155,7 +168,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
       { s: server, from: t - lookbackMs });
     const latest = rows.filter((r) => r.model_id === req.model).at(-1)!;
     if (req.macs !== undefined && req.version === latest.model_version) {
-      throw new RangeError(`macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); the MACs given (${req.macs}) describe a new version: give that version's own id`);
+      throw new GateRequestError('macs', `macs: ${JSON.stringify(server)} runs ${req.model} ${req.version} now, so its MACs are the running version's (macs_now); the MACs given (${req.macs}) describe a new version: give that version's own id`);
     }
     const byDay = byUtcDay(rows);
     // After a chip change, the server's device of that chip as it runs now: the other models whose

@@ -320,10 +320,22 @@ export interface ServerGate {
   slo_p99_ms: number;
   /** The model's p99 at the peak: replayed as it runs now, with the candidate, and the band (ms). */
   now_p99_ms: number | null;
+  /**
+   * The candidate's p99 at peak and its band, ms. `predicted_p99_ms` and both ends are null when no replay
+   * answers (no evidence of the candidate's cost, too few requests at the peak, or saturated:
+   * `offered_utilisation` ≥ 1); `p99_high_ms` alone is null when the queue cannot drain at the band's top
+   * (the factor pushed up): unbounded.
+   */
   predicted_p99_ms: number | null;
   p99_low_ms: number | null;
   p99_high_ms: number | null;
   peak: { start_ms: number; end_ms: number; requests: number; model_requests: number } | null;
+  /**
+   * The busy fraction of the device's workers the requests need with the candidate (each service slowed by
+   * the load they make), the highest over the days replayed, fraction: ≥ 1 saturated (its queue cannot
+   * drain; BLOCK). Null when nothing tells the candidate's cost.
+   */
+  offered_utilisation: number | null;
   /** The candidate's service time over the running one's, with its uncertainty (null when no evidence gave one). */
   factor: GateFactor | null;
   /**
@@ -483,9 +495,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const first = input.days[0]?.device;
   if (!first) throw new RangeError('gateServer: no observations');
   const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo };
-  const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, measured: null };
+  const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, offered_utilisation: null };
   const est = estimateFactor(e, opt);
-  if ('missing' in est) return { ...head, ...none, answer: 'NEED_SHADOW', reason: est.missing, factor: null };
+  if ('missing' in est) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
   const f = est.factor;
   const moves = e.chip !== e.chipNow;
   const days = input.days.filter((x) => x.device.model.includes(e.model));
@@ -508,19 +520,27 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     return out;
   };
   const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now)?.total ?? null;
+  // The busy fraction the candidate's requests need, with contention (≥ 1 on a day: that day's replay is null).
+  const offered = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
   const midReplay = replayed(1, 1, false, true);
   const mid = midReplay?.total ?? null;
+  const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
+  const last = peaks[peaks.length - 1]!;
+  const peakOf = (modelRequests: number) => ({ start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: modelRequests });
   if (mid === null) {
-    const rho = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
-    return { ...head, ...none, answer: 'BLOCK', factor: gateFactor(f),
-      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) needs ${rho.toPrecision(3)}× the device's capacity over the observed requests (services slowed by the contention as measured): its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms` };
+    // What runs now still has a p99 at the peak: the report keeps it next to the saturated candidate.
+    const now = pooled(1, 1, true);
+    const now99 = p99(now);
+    return { ...head, answer: 'BLOCK',
+      reason: `the candidate (compute ×${f.compute.toPrecision(3)}) needs ${offered.toPrecision(3)}× the device's capacity over the observed requests (services slowed by the contention as measured): its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms`,
+      ...none, now_p99_ms: Number.isFinite(now99) ? now99 : null, peak: now ? peakOf(now.length) : null, offered_utilisation: offered, factor: gateFactor(f), measured: null };
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
-    return { ...head, ...none, answer: 'NEED_SHADOW', factor: gateFactor(f),
-      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}` };
+    return { ...head, answer: 'NEED_SHADOW',
+      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}`,
+      ...none, offered_utilisation: offered, factor: gateFactor(f), measured: null };
   }
   const spread = Math.exp(opt.z * f.logSd);
-  const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
   const mid99 = p99(mid);
   const now99 = p99(pooled(1, 1, true));
   const lg = (x: number) => Math.log(Math.max(x, 1e-9) / Math.max(mid99, 1e-9));
@@ -573,10 +593,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
     : answer === 'BLOCK' ? against('at least', low, 'breaches')
       : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]${SHADOW_ADVICE}`;
-  const last = peaks[peaks.length - 1]!;
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
-    peak: { start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: mid.length }, factor: gateFactor(f), measured: null,
+    peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,
   };
 }
 

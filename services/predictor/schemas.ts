@@ -266,7 +266,8 @@ function quote(value: unknown): string {
  *
  * Behaviour: every issue becomes one {@link FieldError} with a lower-case
  * message quoting the offending value as JSON; an unknown key gets its own
- * error whose path ends with that key; a missing field says "is required".
+ * error whose path ends with that key; a missing field says "is required";
+ * a value of the wrong type gets that error alone.
  * @param schema  Any of this module's schemas.
  * @param input   Parsed JSON body, query object or backend answer.
  * @returns       `{ ok: true, value }` (the schema's output) or `{ ok: false, errors }` (at least one).
@@ -276,7 +277,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): Valida
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
   const errors: FieldError[] = [];
+  // A value of the wrong type fails that check alone: zod 4 goes on to the field's other checks, and a
+  // string's min length measured on an array sent in its place added "expected array to have >=1 items".
+  const wrongType = new Set(result.error.issues.filter((i) => i.code === 'invalid_type').map((i) => pointer(i.path)));
   for (const issue of result.error.issues) {
+    if (issue.code !== 'invalid_type' && issue.code !== 'unrecognized_keys' && wrongType.has(pointer(issue.path))) continue;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) errors.push({ path: pointer([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}` });
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {

@@ -172,6 +172,10 @@ export interface PredictorBackend {
 /** The request is understood but wrong (unknown load key, SLO ≤ 0, malformed ONNX): HTTP 400. */
 export class BadRequestError extends Error {
   override readonly name = 'BadRequestError';
+  /** @param field  The request field at fault (`macs`, `servers`, …): the problem's `errors[].path` is `#/<field>`. */
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
 }
 
 /** A named thing (model, chip, server) does not exist: HTTP 404. */

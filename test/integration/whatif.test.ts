@@ -9,7 +9,7 @@ import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { loadChipSwap, loadServerObservations, NoEvidenceError, whatIfReplicas } from '../../services/predictor/whatif.ts';
-import { gateFromWarehouse } from '../../services/predictor/gate-evidence.ts';
+import { gateFromWarehouse, GateRequestError } from '../../services/predictor/gate-evidence.ts';
 import { NotFoundError } from '../../services/predictor/types.ts';
 import { normalizeSimConfig, simulateFleet, simulateServerCapacity } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -139,8 +139,11 @@ describe('capacity what-if against the simulator (F4)', () => {
       ['chip', `${d!.prod}\t`, { chip: `${d!.prod}\t` }], ['servers[1]', ' ', { servers: [d!.s, ' '] }],
     ];
     for (const [field, value, bad] of padded) {
-      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 }), field).rejects.toThrow(new RangeError(`${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`));
+      await expect(gateFromWarehouse(w, { ...req, ...bad, slo_p99_ms: 1 }), field).rejects.toThrow(
+        // A RangeError naming the field, which also travels with it as a JSON pointer path (the API's errors[]: servers/1).
+        new GateRequestError(field.replace(/\[(\d+)\]$/, '/$1'), `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`));
     }
+    await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'macs' });
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);
     // The running version's MACs without the new one's: nothing would use them, so they are refused too.

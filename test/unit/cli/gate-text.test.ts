@@ -8,7 +8,7 @@ import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 
 const SERVER: GateReport['servers'][number] = {
   server: 'edge-05', version_now: 'v1', chip_now: 'jetson-agx-orin', answer: 'BLOCK', reason: 'p99 at peak 297145.9 ms (at least 217394.3 ms) breaches the SLO 100.0 ms', slo_p99_ms: 100,
-  now_p99_ms: 7.2, predicted_p99_ms: 297145.9, p99_low_ms: 217394.3, p99_high_ms: null, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 900, model_requests: 500 },
+  now_p99_ms: 7.2, predicted_p99_ms: 297145.9, p99_low_ms: 217394.3, p99_high_ms: null, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 900, model_requests: 500 }, offered_utilisation: 0.97,
   factor: { compute: 400, io: 3, io_offset_ms: 0, spread: 1, log_sd: 0.15, io_uncertain: true, sources: ['chip: benchmark'] }, measured: null,
 };
 
@@ -22,6 +22,14 @@ describe('gate text report', () => {
     // A factor below 0.1 keeps 3 significant digits (a trial: resnet50 odroid → orin printed "×0.002 compute").
     const small = formatReport({ ...report, servers: [{ ...SERVER, factor: { ...SERVER.factor!, compute: 0.0024579, io: 0.297, log_sd: 0.00234 } }] });
     expect(small).toContain('service time ×0.00246 compute, ×0.297 i/o (log-sd 0.00234): chip: benchmark');
+  });
+
+  it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
+    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
+    expect(formatReport(report)).toContain('(500 requests of the model); the workers 97.0 % busy with the candidate\n');
+    const saturated = { ...SERVER, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, offered_utilisation: 1.9876 };
+    expect(formatReport({ ...report, servers: [saturated] }).split('\n')[2])
+      .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z (500 requests of the model)');
   });
 
   it('says what measured the candidate: an earlier rollout, it running now, or a shadow', () => {

@@ -47,7 +47,7 @@ const GATE: GateReport = {
   model: 'resnet50', version: 'v2', chip: 'jetson-xavier-nx', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 40,
   servers: [{
     server: 'edge-04', version_now: 'v1', chip_now: 'jetson-xavier-nx', answer: 'BLOCK', reason: 'p99 at peak 70.4 ms (at least 48.9 ms) breaches the SLO 40.0 ms', slo_p99_ms: 40,
-    now_p99_ms: 67.2, predicted_p99_ms: 70.4, p99_low_ms: 48.9, p99_high_ms: 101.3, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 1500, model_requests: 817 },
+    now_p99_ms: 67.2, predicted_p99_ms: 70.4, p99_low_ms: 48.9, p99_high_ms: 101.3, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 1500, model_requests: 817 }, offered_utilisation: 0.62,
     factor: { compute: 2.051, io: 1, io_offset_ms: 0, spread: 1, log_sd: 0.12, io_uncertain: false, sources: ['version: MACs 8.000e+9 / 3.900e+9 (profiles)'] }, measured: null,
   }],
 };
@@ -235,6 +235,24 @@ describe('POST /v1/gate', () => {
     const { app } = setup();
     const problem = expectProblem(await app.inject(postJson('/v1/gate', body)), 400, PROBLEM_TYPES.validation);
     expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+
+  it('gives a value of the wrong type one error (zod 4 also measured an array sent for a string by the string\'s min length)', async () => {
+    const { app } = setup();
+    const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, chip: [] })), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toEqual([{ path: '#/chip', message: 'invalid input: expected string, received array, got []' }]);
+  });
+
+  it('answers 400 bad-request with the field in errors[] when the backend refuses a field (as a 404 and a 400 validation have it)', async () => {
+    const refuse = (field: string, message: string) => setup({ gate: async () => { throw new BadRequestError(message, field); } }).app;
+    const macs = 'macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now)';
+    const problem = expectProblem(await refuse('macs', macs).inject(postJson('/v1/gate', GATE_BODY)), 400, PROBLEM_TYPES.badRequest);
+    expect(problem.detail).toBe(macs);
+    expect(problem.errors).toEqual([{ path: '#/macs', message: '"edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now)' }]);
+    // An entry of a list, named as the CLI names it (servers[1]): the path points at it.
+    const blank = 'servers[1]: expected an id without leading or trailing blanks, got " edge-04"';
+    expect(expectProblem(await refuse('servers/1', blank).inject(postJson('/v1/gate', GATE_BODY)), 400, PROBLEM_TYPES.badRequest).errors)
+      .toEqual([{ path: '#/servers/1', message: 'expected an id without leading or trailing blanks, got " edge-04"' }]);
   });
 
   it('names a number JSON cannot hold (1e999 parses to Infinity) as Infinity, not null', async () => {

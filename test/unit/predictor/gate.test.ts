@@ -458,7 +458,13 @@ describe('gateServer and combineAnswers', () => {
     // 600 requests 1 s apart at 10..19 ms: compute ×1e6 (fleet medians of both versions) makes each 10–19 s on one worker (ρ ≈ 14500).
     const measuredAt = (x: number) => [{ version: 'v1', chip: 'orin', io: 1, compute: 1, n: 100 }, { version: 'v2', chip: 'orin', io: 1, compute: x, n: 100 }];
     const huge = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(1e6) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
-    expect(huge).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null, p99_high_ms: null, peak: null });
+    // What runs now keeps its p99 at the peak (as replayed: the measured one, no request waits here), next to
+    // the candidate's busy fraction (1e6 × ~14.5 ms a second).
+    const now = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', fleet: measuredAt(1) }, targetWorkers: 1, sloP99Ms: 1e12, fleetDaySd: 0.05 });
+    expect(huge).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, now_p99_ms: now.now_p99_ms, peak: now.peak });
+    expect(now.now_p99_ms).toBeGreaterThan(0);
+    expect(huge.offered_utilisation! / now.offered_utilisation!).toBeCloseTo(1e6, 0);
+    expect(huge.offered_utilisation).toBeGreaterThan(1);
     expect(huge.reason).toMatch(/needs 1\.45e\+4× the device's capacity .*cannot drain/);
     // ×66 (ρ = 66 · 14.5 ms / 1 s = 0.957 at the candidate, 1.004 at the band's factor pushed by e^{0.95·0.05}):
     // a finite p99 above the longest service (66 · 19 ms: requests wait behind the 1.1–1.25 s ones), an unbounded upper end.
