@@ -47,7 +47,10 @@ Examples (after \`npm start\`):
   npx edgelat gate --model resnet50 --version v2 --macs 8e9 --chip jetson-xavier-nx --slo-p99-ms 40 --json
   npx edgelat gate --backtest --seed 7 --json
 
-Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.`)
+Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.
+--backtest --json prints {seed, rollouts, rolled_back, need_shadow, blocked, recall, specificity}:
+blocked counts BLOCK and NEED_SHADOW; recall = blocked among the rolled back, specificity = allowed
+among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
     .action(async (opts: GateFlags, cmd: Command) => {
       const gate = { ...GATE_DEFAULTS, z: opts.z };
       const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
