@@ -104,7 +104,7 @@ export class GateRequestError extends RangeError {
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
- * @throws {RangeError} on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, or
+ * @throws {GateRequestError} (a RangeError, with the field) on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, or
  *   `macs_now` given without `macs` (nothing would use it).
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {

@@ -318,7 +318,7 @@ export interface ServerGate {
   answer: GateAnswer;
   reason: string;
   slo_p99_ms: number;
-  /** The model's p99 at the peak: replayed as it runs now, with the candidate, and the band (ms). */
+  /** The model's p99 at the peak as it runs now, replayed, ms (null when no replay ran). */
   now_p99_ms: number | null;
   /**
    * The candidate's p99 at peak and its band, ms. `predicted_p99_ms` and both ends are null when no replay
