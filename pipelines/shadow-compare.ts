@@ -7,7 +7,11 @@ import { TOPICS } from './topics.ts';
 export interface ShadowCompareOptions {
   /** Tumbling event-time windows of the production request time, ms. @default 300000 (5 min) */
   windowMs?: number;
-  /** Longest a shadow result may trail its production event (hand-over lag + shadow latency), ms. @default 30000 */
+  /**
+   * How long after a window's end, by the shadow stream's watermark, the window waits for shadow results, ms:
+   * a result trailing its production event by up to this (hand-over lag + shadow latency) is always paired;
+   * by more, only if it comes before its window closes. @default 30000
+   */
   lagToleranceMs?: number;
   /** Relative tolerance t of the verdict: ratios in [1/(1+t), 1+t] are equivalent. @default 0.1 */
   tolerance?: number;

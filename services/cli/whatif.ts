@@ -20,7 +20,7 @@ export function registerWhatIfCommand(program: Command): void {
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)')
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n\nExit codes: 0 answered (saturated too), 1 failure (no such server, no evidence for the chip; one line on stderr), 2 bad usage.')
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips; one line on stderr), 2 bad usage (an unknown server or chip too).')
     .action(async (opts: { server: string; addReplicas?: number; chip?: string; json: boolean }) => {
       for (const [flag, value] of [['--server', opts.server], ['--chip', opts.chip]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);

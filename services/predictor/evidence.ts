@@ -79,20 +79,32 @@ export async function loadCatalog(w: Warehouse): Promise<ChipInfo[]> {
 }
 
 /**
- * Shadow evidence of a model per shadow chip (table shadow_verdicts; windows whose production
- * chip is unknown are left out).
- * @returns Map from chip to its {@link ShadowEvidence}.
+ * Shadow verdicts of a model per shadow chip, each against the production chips it was paired with (one
+ * ratio per baseline: a ratio against a Xavier and one against an AI100 are not one figure), counting only
+ * windows where the shadow ran the production's version.
+ * @returns shadow chip → evidence (chips without such windows are absent).
  */
 export async function loadShadowEvidence(w: Warehouse, model: string): Promise<Map<string, ShadowEvidence>> {
-  const rows = await w.query<{ chip: string; windows: number; pairs: number; better: number; worse: number; equivalent: number; inconclusive: number; ratio: number | null; against: string[] }>(
-    `SELECT shadow_chip AS chip, count() AS windows, sum(pairs) AS pairs, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
-            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive,
-            if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio, arraySort(groupUniqArray(production_chip)) AS against
-     FROM ${w.database}.shadow_verdicts WHERE model_id = {m:String} AND production_chip != 'unknown' GROUP BY shadow_chip`, { m: model });
-  return new Map(rows.map((r) => [r.chip, {
-    windows: Number(r.windows), pairs: Number(r.pairs), better: Number(r.better), worse: Number(r.worse), equivalent: Number(r.equivalent),
-    inconclusive: Number(r.inconclusive), median_ratio: r.ratio === null ? null : Number(r.ratio), against: r.against,
-  }]));
+  const rows = await w.query<{ chip: string; against: string; windows: number; pairs: number; better: number; worse: number; equivalent: number; inconclusive: number; ratio: number | null }>(
+    `SELECT shadow_chip AS chip, production_chip AS against, count() AS windows, sum(pairs) AS pairs, countIf(verdict = 'BETTER') AS better,
+            countIf(verdict = 'WORSE') AS worse, countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive,
+            if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio
+     FROM ${w.database}.shadow_verdicts
+     WHERE model_id = {m:String} AND production_chip != 'unknown' AND shadow_version = production_version
+     GROUP BY shadow_chip, production_chip ORDER BY shadow_chip, production_chip`, { m: model });
+  const out = new Map<string, ShadowEvidence>();
+  for (const r of rows) {
+    const e = out.get(r.chip) ?? { windows: 0, pairs: 0, better: 0, worse: 0, equivalent: 0, inconclusive: 0, against: [] };
+    e.windows += Number(r.windows);
+    e.pairs += Number(r.pairs);
+    e.better += Number(r.better);
+    e.worse += Number(r.worse);
+    e.equivalent += Number(r.equivalent);
+    e.inconclusive += Number(r.inconclusive);
+    e.against.push({ chip: r.against, windows: Number(r.windows), pairs: Number(r.pairs), median_ratio: r.ratio === null ? null : Number(r.ratio) });
+    out.set(r.chip, e);
+  }
+  return out;
 }
 
 /** Fleet service-time figures of a model on every chip that served it. */

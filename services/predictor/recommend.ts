@@ -68,7 +68,8 @@ const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 function shadowNote(sh: Evidence['shadow']): string {
   if (!sh) return '';
   const counts = ([['BETTER', sh.better], ['WORSE', sh.worse], ['EQUIVALENT', sh.equivalent], ['INCONCLUSIVE', sh.inconclusive]] as const).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ');
-  return `; shadow deployments against ${sh.against.join(', ')}: ${counts} of ${sh.windows} window(s)${sh.median_ratio === null ? '' : `, median latency ratio ${sh.median_ratio.toFixed(2)}`} (${sh.pairs} paired requests)`;
+  const ratios = sh.against.map((b) => `${b.median_ratio === null ? 'no ratio' : b.median_ratio.toFixed(2)} against ${b.chip} (${b.windows})`);
+  return `; shadow deployments: ${counts} of ${sh.windows} window(s) (${sh.pairs} paired requests), median latency ratio ${ratios.join(', ')}`;
 }
 
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */

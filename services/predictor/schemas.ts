@@ -117,7 +117,9 @@ const ChipRecommendationSchema = z.object({
   evidence: z.object({
     kind: z.enum(['fleet', 'benchmark', 'predicted']), fleet_requests: count, benchmark_rows: count,
     shadow: z.object({
-      windows: count, pairs: count, better: count, worse: count, equivalent: count, inconclusive: count, median_ratio: nullableNumber, against: z.array(z.string()),
+      windows: count, pairs: count, better: count, worse: count, equivalent: count, inconclusive: count,
+      against: z.array(z.object({ chip: z.string(), windows: count, pairs: count, median_ratio: nullableNumber }))
+        .meta({ description: 'per production chip compared with: its windows, paired requests and the median over them of the shadow / production latency ratio' }),
     }).nullable(),
   }),
   reason: z.string(),

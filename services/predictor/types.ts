@@ -78,19 +78,30 @@ export interface Evidence {
   shadow: ShadowEvidence | null;
 }
 
-/** What shadow deployments measured for a model on a chip: paired with production requests of other chips. */
+/**
+ * What shadow deployments measured for a model on a chip: paired with production requests of other chips,
+ * the same version on both sides (a shadow of another version measures another model's cost).
+ */
 export interface ShadowEvidence {
-  /** Verdict windows, and their paired requests. */
+  /** Verdict windows, and their paired requests, over every production chip. */
   windows: number;
   pairs: number;
   better: number;
   worse: number;
   equivalent: number;
   inconclusive: number;
-  /** Median over windows of the shadow / production latency ratio (Hodges–Lehmann per window); null without one. */
+  /** Per production chip compared with (by chip id): a ratio holds only against its own baseline. */
+  against: ShadowBaseline[];
+}
+
+/** Shadow windows of a chip against one production chip. */
+export interface ShadowBaseline {
+  /** The production chip. */
+  chip: string;
+  windows: number;
+  pairs: number;
+  /** Median over its windows of the shadow / production latency ratio (Hodges–Lehmann per window), dimensionless; null without one. */
   median_ratio: number | null;
-  /** Production chips it was compared with. */
-  against: string[];
 }
 
 /** One chip of a recommendation. */

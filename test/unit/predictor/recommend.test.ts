@@ -70,11 +70,15 @@ describe('recommendChips', () => {
     expect(f!.reason).toMatch(/: p99 [\d.]+ ms, idle, predicted from benchmarks \(2 systems\); /);
   });
 
-  it('names shadow deployments in the evidence and the reason', () => {
-    const shadow = { windows: 4, pairs: 2515, better: 3, worse: 0, equivalent: 1, inconclusive: 0, median_ratio: 0.374, against: ['jetson-xavier-nx'] };
+  it('names shadow deployments in the evidence and the reason, with a ratio per production chip they ran against', () => {
+    // A trial pooled the windows against a Xavier (~0.16) and an AI100 (~0.50) into one "median latency ratio 0.16".
+    const shadow = {
+      windows: 8, pairs: 5030, better: 7, worse: 0, equivalent: 1, inconclusive: 0,
+      against: [{ chip: 'jetson-xavier-nx', windows: 4, pairs: 2515, median_ratio: 0.156 }, { chip: 'qualcomm-ai100-dm2e', windows: 4, pairs: 2515, median_ratio: 0.5 }],
+    };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow } })]);
     expect(r.chips[0]!.evidence.shadow).toEqual(shadow);
-    expect(r.chips[0]!.reason).toMatch(/; shadow deployments against jetson-xavier-nx: BETTER 3, EQUIVALENT 1 of 4 window\(s\), median latency ratio 0\.37 \(2515 paired requests\)$/);
+    expect(r.chips[0]!.reason).toMatch(/; shadow deployments: BETTER 7, EQUIVALENT 1 of 8 window\(s\) \(5030 paired requests\), median latency ratio 0\.16 against jetson-xavier-nx \(4\), 0\.50 against qualcomm-ai100-dm2e \(4\)$/);
   });
 
   it('orders SLO-meeting chips by cost with objective cost', () => {
