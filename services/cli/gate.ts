@@ -146,7 +146,7 @@ export function formatReport(r: GateReport): string {
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`;
-    const busy = s.offered_utilisation === null ? '' : `; the workers ${pct(s.offered_utilisation)} busy with the candidate`;
+    const busy = s.offered_utilisation === null ? '' : `; with it the workers are ${pct(s.offered_utilisation)} busy (the busiest day's mean)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {
       lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate saturated (its requests need ${s.offered_utilisation.toPrecision(3)}× the workers' time); ${peak}`);
