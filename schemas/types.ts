@@ -203,9 +203,12 @@ export interface ShadowVerdict {
   shadow_version: string;
   window_start: number;
   window_end: number;
+  /** Requests measured on both sides and ok on both: the pairs of the statistics. */
   pairs: number;
   unpaired_production: number;
   unpaired_shadow: number;
+  /** Requests measured on both sides but not ok on one or both (error, timeout): counted, out of the latency statistics. */
+  failed_pairs: number;
   production_p50_ms: number | null;
   production_p90_ms: number | null;
   production_p99_ms: number | null;

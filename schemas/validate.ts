@@ -120,6 +120,7 @@ const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   pairs: 0,
   unpaired_production: 0,
   unpaired_shadow: 0,
+  failed_pairs: 0,
   macs: 0,
 };
 /** Finite doubles >= 0 besides the `_ms` fields. */

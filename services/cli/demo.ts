@@ -33,15 +33,15 @@ export const DEMO_SHADOW_SERVERS = 3;
 
 /** One line per shadow deployment (verdict counts over its windows and the median ratio), and a gate command for the first. */
 async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[]; gate: string | null }> {
-  const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; ratio: number | null }>(
+  const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; failed: number; ratio: number | null }>(
     `SELECT edge_server_id AS s, model_id AS m, any(shadow_version) AS v, production_chip AS pc, shadow_chip AS sc, count() AS windows, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
-            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio
+            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, sum(failed_pairs) AS failed, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio
      FROM ${warehouse.database}.shadow_verdicts WHERE production_chip != 'unknown' GROUP BY s, m, pc, sc ORDER BY s, m`);
   if (rows.length === 0) return { lines: [], gate: null };
   const first = rows[0]!;
   const lines = [
     `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows of paired requests (shadow / production latency, same request; table ${warehouse.database}.shadow_verdicts)`,
-    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs; BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
+    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
   ];
   return { lines, gate: `  npx edgelat gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
 }

@@ -43,9 +43,13 @@ describe('shadow verdicts do not depend on the hand-over lag (F1)', () => {
     expect(lagged.verdicts).toEqual(plain.verdicts);
     expect(plain.verdicts.length).toBeGreaterThan(10);
     expect(new Set(plain.verdicts.map((v) => v.verdict)).size).toBeGreaterThan(0);
-    // Counted: every shadow result is in a pair or unpaired; 20 % of mirrored servers' requests were not mirrored.
-    const pairs = plain.verdicts.reduce((s, v) => s + v.pairs, 0);
+    // Counted: every shadow result is in a pair (ok on both sides, or failed on one) or unpaired; 20 % of
+    // mirrored servers' requests were not mirrored. A failed pair is one whose shadow or production side is not ok.
+    const pairs = plain.verdicts.reduce((s, v) => s + v.pairs + v.failed_pairs, 0);
     expect(pairs + plain.verdicts.reduce((s, v) => s + v.unpaired_shadow, 0)).toBe(plain.shadows.length);
+    const byId = new Map(plain.shadows.map((s) => [`${s.edge_server_id}|${s.request_id}`, s.status]));
+    const failedShadows = [...byId.values()].filter((st) => st !== 'ok').length;
+    expect(plain.verdicts.reduce((s, v) => s + v.failed_pairs, 0)).toBeGreaterThanOrEqual(Math.min(failedShadows, 1));
     const unpairedProd = plain.verdicts.reduce((s, v) => s + v.unpaired_production, 0);
     expect(unpairedProd / (pairs + unpairedProd)).toBeGreaterThan(0.15);
     expect(unpairedProd / (pairs + unpairedProd)).toBeLessThan(0.25);

@@ -174,6 +174,31 @@ describe('shadow-compare', () => {
       .toEqual([['edge-1', 'chip-edge-1', 'hailo-8', 30, 1, 0, 2, 'WORSE']]);
   });
 
+  it('counts a pair failed on either side apart and leaves it out of the statistics: a shadow that times out fast is not BETTER', () => {
+    // A trial found 17 time-outs paired at a median ratio of 0.02 in one demo. Here the shadow runs each request in
+    // exactly 2× its production time, but 40 of 70 time out at once (1 ms) and 5 production requests failed.
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const state = p.init(0);
+    const events = Array.from({ length: 70 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 1000 * i, total_ms: 10 + i, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${i}`,
+      status: i >= 65 ? 'error' : 'ok',
+    }));
+    const shadows = events.map((e, i) => ({
+      event_id: `sh-${i}`, request_id: e.request_id, ts: e.ts + 50, request_ts: e.ts, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0',
+      model_id: 'resnet50', model_version: 'v1', chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 0,
+      compute_ms: i % 7 < 4 ? 1 : 2 * e.total_ms, total_ms: i % 7 < 4 ? 1 : 2 * e.total_ms, status: i % 7 < 4 ? 'timeout' : 'ok', deployment_id: 'shadow-1',
+    } satisfies ShadowResult));
+    const wm = { [TOPICS.inference]: T0, [TOPICS.shadow]: T0 };
+    [...events.map((value) => ({ topic: TOPICS.inference, value })), ...shadows.map((value) => ({ topic: TOPICS.shadow, value }))]
+      .forEach((x, offset) => p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm));
+    const verdicts = p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity }).map((e) => e.value as ShadowVerdict);
+    // ok on both: i % 7 ≥ 4 and i < 65 → 3 of every 7 in 0..62 (27) plus 63, 64 (i % 7 = 0, 1: time-outs): 27.
+    const okBoth = Array.from({ length: 70 }, (_, i) => i).filter((i) => i % 7 >= 4 && i < 65).length;
+    expect(okBoth).toBe(27);
+    expect(verdicts.map((v) => [v.pairs, v.failed_pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.verdict]))
+      .toEqual([[okBoth, 70 - okBoth, 0, 0, 2, 'WORSE']]);
+  });
+
   it('a restart after any batch gives the verdicts of an uninterrupted run (replayed shadows of windows fired before it make no "unknown" verdict)', async () => {
     // A trial: after a SIGTERM, the shadow commit was held behind shadow results of a window that had fired; their production
     // events lay before the inference commit, so on replay they came out unpaired, as an extra verdict with production chip

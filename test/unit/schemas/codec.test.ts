@@ -145,7 +145,7 @@ const shadowVerdict = {
   window_start: 1717236000000, window_end: 1717236300000, pairs: 812, unpaired_production: 203, unpaired_shadow: 1,
   production_p50_ms: 9.5, production_p90_ms: 14.25, production_p99_ms: 30.5, shadow_p50_ms: 7.75, shadow_p90_ms: 11.5, shadow_p99_ms: 22.25,
   ratio: 0.8125, ratio_ci_low: 0.79, ratio_ci_high: 0.835, confidence: 0.95, wilcoxon_w_plus: 10234.5, wilcoxon_p: 1.5e-40, tolerance: 0.1,
-  verdict: 'BETTER', slo_p99_ms: 50, shadow_meets_slo: true,
+  verdict: 'BETTER', slo_p99_ms: 50, shadow_meets_slo: true, failed_pairs: 4,
 };
 
 const roundTrips: Array<[string, RecordKind, unknown]> = [
