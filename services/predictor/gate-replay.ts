@@ -301,14 +301,28 @@ export function replayPeakLatencies(o: ServerObservations, change: ReplayChange,
 /** The changed model's requests in the peak window after a replay: latency (wait + service) and service alone, ms, in arrival order. */
 export interface PeakReplay { total: number[]; service: number[] }
 
+/** A device's requests with one model changed, ready to replay: their unloaded parts, and the busy fraction they need. */
+export interface PreparedReplay {
+  /** {@link offeredUtilisation} of these requests: ≥ 1, the queue cannot drain (do not replay it). */
+  readonly offered: number;
+  readonly parts: ReturnType<typeof unloaded>;
+}
+
 /**
- * {@link replayPeakLatencies} with the service parts, unless the queue cannot drain ({@link offeredUtilisation} ≥ 1): then null, and
- * nothing is replayed (the replay's state would grow with the backlog). The unloaded parts are computed once.
+ * Unload a device's requests with the change once, for both the saturation check and the replay.
  * @throws {RangeError} when the observations hold no request of the model.
  */
-export function replayUnlessSaturated(o: ServerObservations, change: ReplayChange, peak: PeakWindow): PeakReplay | null {
+export function prepareReplay(o: ServerObservations, change: ReplayChange): PreparedReplay {
   const parts = unloaded(o, change);
-  return offeredOf(parts, change.workers) >= 1 ? null : replayParts(o, change, peak, parts);
+  return { offered: offeredOf(parts, change.workers), parts };
+}
+
+/**
+ * {@link replayPeakLatencies} with the service parts, from prepared requests. The caller checks
+ * `prepared.offered` < 1 first: a queue that cannot drain is not replayed (its state would grow with the backlog).
+ */
+export function replayPrepared(o: ServerObservations, change: ReplayChange, peak: PeakWindow, prepared: PreparedReplay): PeakReplay {
+  return replayParts(o, change, peak, prepared.parts);
 }
 
 /**
@@ -490,7 +504,7 @@ export function benchmarkSpreadRatio(next: number | null, now: number | null, me
  * @throws {RangeError} when the observations hold no request of the model.
  */
 export function offeredUtilisation(o: ServerObservations, change: ReplayChange): number {
-  return offeredOf(unloaded(o, change), change.workers);
+  return prepareReplay(o, change).offered;
 }
 
 function offeredOf({ arrivals, baseIo, baseC, kio, kc }: ReturnType<typeof unloaded>, workers: number): number {

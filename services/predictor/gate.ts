@@ -23,7 +23,7 @@
  * ×(1 + margin) higher than the one observed.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, replayUnlessSaturated, benchmarkSpreadRatio, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
+import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, p99Band, prepareReplay, replayPrepared, benchmarkSpreadRatio, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
@@ -504,25 +504,28 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
   const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
     x.device.ts.filter((_, i) => x.device.model[i] === e.model), opt.peakWindowMs));
-  // null when a day's queue cannot drain (offered load ≥ 1): no replay, its p99 is unbounded.
-  // Service times are kept only where asked (the candidate's own replay: its queue share).
-  const replayed = (k: number, loadScale: number, now = false, withService = false): PeakReplay | null => {
-    const out: PeakReplay = { total: [], service: [] };
-    for (const [d, x] of days.entries()) {
+  // Every day's requests unloaded once, for the saturation check and the replay. The replay is null when a
+  // day's queue cannot drain (`offered`, the highest busy fraction the days need, ≥ 1): nothing is replayed,
+  // its p99 is unbounded. Service times are kept only where asked (the candidate's own replay: its queue share).
+  const replayed = (k: number, loadScale: number, now = false, withService = false): { replay: PeakReplay | null; offered: number } => {
+    const runs = days.map((x, d) => {
       const o = now ? x.device : after[d]!;
       const ioK = f.ioUncertain ? k : 1;
       const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * ioK, ioOffset: now ? 0 : f.ioOffsetMs * ioK, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale, sensitivityPrior: input.fleetLoadSensitivity };
-      const r = replayUnlessSaturated(o, change, peaks[d]!);
-      if (r === null) return null;
-      out.total.push(...r.total);
-      if (withService) out.service.push(...r.service);
+      return { o, change, prepared: prepareReplay(o, change) };
+    });
+    const offered = Math.max(...runs.map((r) => r.prepared.offered));
+    if (offered >= 1) return { replay: null, offered };
+    const out: PeakReplay = { total: [], service: [] };
+    for (const [d, r] of runs.entries()) {
+      const rep = replayPrepared(r.o, r.change, peaks[d]!, r.prepared);
+      out.total.push(...rep.total);
+      if (withService) out.service.push(...rep.service);
     }
-    return out;
+    return { replay: out, offered };
   };
-  const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now)?.total ?? null;
-  // The busy fraction the candidate's requests need, with contention (≥ 1 on a day: that day's replay is null).
-  const offered = Math.max(...days.map((_, d) => offeredUtilisation(after[d]!, { model: e.model, compute: f.compute, io: f.io, ioOffset: f.ioOffsetMs, spread: f.spread, workers: after[d]!.workersPerReplica, sensitivityPrior: input.fleetLoadSensitivity })));
-  const midReplay = replayed(1, 1, false, true);
+  const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now).replay?.total ?? null;
+  const { replay: midReplay, offered } = replayed(1, 1, false, true);
   const mid = midReplay?.total ?? null;
   const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
   const last = peaks[peaks.length - 1]!;
