@@ -16,6 +16,7 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import type { ChipInfo, ShadowEvidence } from './types.ts';
+import type { FleetIo } from './gate.ts';
 
 /** Log-sd assumed for a benchmark with a p90 only (MLPerf SingleStream spreads are small: p90/p50 ≈ 1.1). */
 export const DEFAULT_SIGMA = 0.08;
@@ -203,6 +204,39 @@ export function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, 
 export function benchmarkPointsSql(db: string): string {
   return `SELECT chip, model_id, percentile, quantileExactLow(0.5)(latency_ms) AS ms FROM ${db}.benchmark_latency
      WHERE has({m:Array(String)}, model_id) GROUP BY chip, model_id, percentile`;
+}
+
+/** Fewest requests an i/o median of a (model, chip) rests on (as the fleet's unloaded medians). */
+const MIN_IO_REQUESTS = 20;
+
+/**
+ * Unloaded i/o medians per (model, chip), ms, any version (i/o does not depend on it): the fleet's
+ * successful requests under a busy-worker fraction of `unloadedUtil` (`inference_enriched`); for a
+ * (model, chip) the fleet has fewer than 20 such requests of, its shadows' (`shadow_results`, status
+ * ok, requests that found a free worker: queue_ms = 0, the nearest a shadow comes to unloaded; its
+ * i/o still carries the contention of the others in service, so it errs high). A shadow of a model
+ * on a chip no production server runs is then evidence of that chip's i/o (bytes over its bandwidth).
+ * @param fromMs        Only requests from this epoch ms on (null: all).
+ * @param unloadedUtil  Busy-worker fraction below which a fleet request counts as unloaded, 0..1.
+ * @returns Entries with n ≥ 20, `source` 'fleet' or 'shadow'.
+ */
+export async function loadIoMedians(w: Warehouse, fromMs: number | null, unloadedUtil: number): Promise<FleetIo[]> {
+  const db = w.database;
+  const since = fromMs === null ? '' : 'AND ts >= fromUnixTimestamp64Milli({from:Int64})';
+  const rows = await w.query<{ model: string; chip: string; n: number; io: number; shadow: number }>(
+    `SELECT model_id AS model, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, 0 AS shadow
+     FROM ${db}.inference_enriched WHERE status = 'ok' AND gpu_util < {u:Float64} ${since} GROUP BY model, chip
+     UNION ALL
+     SELECT model_id AS model, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, 1 AS shadow
+     FROM ${db}.shadow_results WHERE status = 'ok' AND queue_ms = 0 ${since} GROUP BY model, chip`,
+    { u: unloadedUtil, ...(fromMs === null ? {} : { from: fromMs }) });
+  const out = new Map<string, FleetIo>();
+  for (const r of [...rows].sort((a, b) => Number(a.shadow) - Number(b.shadow))) {
+    const key = `${r.model}\u0000${r.chip}`;
+    if (Number(r.n) < MIN_IO_REQUESTS || out.has(key)) continue;
+    out.set(key, { model: r.model, chip: r.chip, io: Number(r.io), n: Number(r.n), source: Number(r.shadow) ? 'shadow' : 'fleet' });
+  }
+  return [...out.values()];
 }
 
 /** What each of two chips has of a model, for a message: fleet requests and benchmark percentiles. */

@@ -42,8 +42,8 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
-import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type FleetIo, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
+import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, spreadRatio, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
@@ -143,10 +143,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
             quantileExactLow(0.9)(compute_ms) AS computeP90
      FROM ${db}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
      GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
-  const fleetIo = (await w.query<FleetIo>(
-    `SELECT model_id AS model, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io
-     FROM ${db}.inference_enriched WHERE status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
-     GROUP BY model, chip`, { u: UNLOADED_UTIL, from: end - lookbackMs })).map((f) => ({ ...f, n: Number(f.n), io: Number(f.io) }));
+  const fleetIo = await loadIoMedians(w, end - lookbackMs, UNLOADED_UTIL);
   const bench = (await w.query<BenchmarkPoint>(benchmarkPointsSql(db), { m: [req.model] }))
     .map((r) => ({ chip: r.chip, percentile: Number(r.percentile), ms: Number(r.ms) }));
   const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);

@@ -116,8 +116,12 @@ export function gateFactor(f: FactorEstimate): GateFactor {
 /** Unloaded medians of one (version, chip) of the model in the fleet, and its compute's p90 when known, ms. */
 export interface FleetMedian { version: string; chip: string; io: number; compute: number; computeP90?: number; n: number }
 
-/** Unloaded i/o median of one model on one chip in the fleet (any version: i/o does not depend on it), ms. */
-export interface FleetIo { model: string; chip: string; io: number; n: number }
+/**
+ * Unloaded i/o median of one model on one chip (any version: i/o does not depend on it), ms, over n
+ * requests: of the fleet's production servers, or (`source: 'shadow'`) of shadows where the fleet has
+ * too few (`loadIoMedians`).
+ */
+export interface FleetIo { model: string; chip: string; io: number; n: number; source?: 'fleet' | 'shadow' }
 
 /** A per-request map of i/o time between two chips, ms: t_to = offset + slope·t_from. */
 export interface IoMap { slope: number; offset: number; models: number }
@@ -154,6 +158,16 @@ export function ioMapAcrossChips(model: string, ioFrom: number, ioTo: number | n
   }
   if (ioTo !== null) return { slope: ioTo / ioFrom, offset: 0, models: 0 };
   return { slope: lowerQuantile(others.map((p) => p.y / p.x), 0.5), offset: 0, models: others.length };
+}
+
+/**
+ * An i/o map for a message: "i/o 0.2 ms + 0.298× per request (through 2 other model(s) on both: …)",
+ * naming the chips whose i/o of the model was measured by shadows (`shadowChips`).
+ */
+export function ioMapText(m: IoMap, shadowChips: readonly string[] = []): string {
+  return `i/o ${m.offset !== 0 ? `${m.offset >= 0 ? '' : '−'}${msText(Math.abs(m.offset))} ms + ` : ''}${m.slope.toFixed(3)}× per request`
+    + `${m.models ? ` (through ${m.models} other model(s) on both: fixed cost + bytes / bandwidth)` : ''}`
+    + `${shadowChips.length ? ` (its i/o on ${shadowChips.join(' and ')} measured by shadows)` : ''}`;
 }
 
 /** What is known about the candidate before it ships. */
@@ -248,15 +262,18 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     const v = [e.versionNow, e.version, ...new Set(e.fleet.map((f) => f.version))].find((x) => med(x, e.chip) && med(x, e.chipNow));
     const a = e.benchmark.get(e.chipNow);
     const b = e.benchmark.get(e.chip);
-    // I/O does not depend on the version: the model's i/o medians on both chips, any version.
+    // I/O does not depend on the version: the model's i/o medians on both chips, any version; where the
+    // fleet never ran it on a chip, its shadows' there (`fleetIo`, source 'shadow').
+    const shadowIo = (c: string) => (e.fleetIo ?? []).find((f) => f.model === e.model && f.chip === c && f.source === 'shadow' && f.n >= 20 && f.io > 0);
     const ioOn = (c: string): number | null => {
       const rows = e.fleet.filter((f) => f.chip === c && f.n >= 20 && f.io > 0);
       const n = rows.reduce((t, f) => t + f.n, 0);
-      return n > 0 ? rows.reduce((t, f) => t + f.io * f.n, 0) / n : null;
+      return n > 0 ? rows.reduce((t, f) => t + f.io * f.n, 0) / n : shadowIo(c)?.io ?? null;
     };
     const ioA = ioOn(e.chipNow);
     const ioB = ioOn(e.chip);
-    const mapText = (m: IoMap) => `i/o ${m.offset !== 0 ? `${m.offset >= 0 ? '' : '−'}${msText(Math.abs(m.offset))} ms + ` : ''}${m.slope.toFixed(3)}× per request${m.models ? ` (through ${m.models} other model(s) on both: fixed cost + bytes / bandwidth)` : ''}`;
+    const fromShadows = [e.chipNow, e.chip].filter((c) => !e.fleet.some((f) => f.chip === c && f.n >= 20 && f.io > 0) && shadowIo(c));
+    const mapText = (m: IoMap) => ioMapText(m, fromShadows);
     if (v) {
       compute *= med(v, e.chip)!.compute / med(v, e.chipNow)!.compute;
       const map = ioMapAcrossChips(e.model, med(v, e.chipNow)!.io, med(v, e.chip)!.io, e.chipNow, e.chip, e.fleetIo ?? [])!;

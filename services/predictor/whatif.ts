@@ -28,7 +28,8 @@
  * request to the first free worker); demand does not change with latency.
  */
 import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
-import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, type BenchmarkPoint } from './evidence.ts';
+import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
+import { ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError } from './types.ts';
 import { nearestNames } from '../names.ts';
@@ -95,9 +96,14 @@ export interface ChipSwap {
    * ratio (ln(p90/p50) there over here: `spreadRatio`; 1 when unknown): each request's unloaded compute
    * is mapped to the same quantile on the new chip (`spreadAboutMedian`) before the ratio.
    */
-  ratio: Map<string, { io: number; compute: number; spread: number }>;
+  ratio: Map<string, { io: number; compute: number; spread: number; ioOffset?: number }>;
   /** Where each model's ratio came from. */
   evidence: Map<string, 'fleet' | 'benchmark'>;
+  /**
+   * How each model's i/o moved where the fleet never ran it on both chips, for the method text (e.g.
+   * "i/o 0.298× (through 2 other models on both)"); absent where the fleet's medians gave it.
+   */
+  io?: Map<string, string>;
 }
 
 /**
@@ -118,9 +124,9 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
   const rhoNow = startedUnder(o);
   const span = o.ts[o.ts.length - 1]! - o.ts[0]!;
   const at = (workers: number, to?: ChipSwap): [number, number, number] => {
-    const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1 };
+    const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1, ioOffset: 0 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
-    const baseIo = o.io.map((io, i) => (io / (1 + kio * rhoNow[i]!)) * r(i).io);
+    const baseIo = o.io.map((io, i) => Math.max(0, (io / (1 + kio * rhoNow[i]!)) * r(i).io + (r(i).ioOffset ?? 0)));
     const unloadedC = o.compute.map((c, i) => c / (1 + kc * rhoNow[i]!));
     const baseC = spreadAboutMedian(unloadedC, o.model, (m) => to?.ratio.get(m)?.spread ?? 1).map((c, i) => c * r(i).compute);
     const rho = loadedUtilisation(baseIo, baseC, { compute: kc, io: kio }, workers, span);
@@ -139,7 +145,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: source('compute'), io: source('io') },
     method: swap
-      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? ` (spread ×${swap.ratio.get(m)!.spread.toFixed(2)})` : ''}`).join(', ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
+      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? `, spread ×${swap.ratio.get(m)!.spread.toFixed(2)}` : ''}${swap.io?.has(m) ? `, ${swap.io.get(m)!}` : ''}`).join('; ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
       : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
   };
 }
@@ -195,7 +201,9 @@ const UNLOADED_UTIL = 0.15;
  * The ratios for moving a server's models to another chip: unloaded medians (gpu_util < 0.15,
  * status ok) of each model on both chips in the fleet; where the fleet never ran the model on the
  * new chip, the ratio of benchmark latencies (`benchmark_latency`, SingleStream, at a percentile both chips
- * have: {@link commonBenchmark}) for compute and 1 for i/o. The compute's spread ratio: ln(p90/p50)
+ * have: {@link commonBenchmark}) for compute, and for i/o the map `ioMapAcrossChips` gives from the
+ * model's own i/o medians on both chips or the other models' measured on both (`loadIoMedians`: the
+ * fleet's, or where it never ran a model on a chip, its shadows'), else 1. The compute's spread ratio: ln(p90/p50)
  * of the unloaded compute on both chips in the fleet, else of the benchmark latencies (where both
  * chips have p50 and p90) with the spread the fleet measured on the current chip
  * (`benchmarkSpreadRatio`: the host's part adds to the new chip's benchmark), else 1.
@@ -215,7 +223,9 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
      GROUP BY chip, model_id`, { a: o.chip, b: chip, m: models, u: UNLOADED_UTIL });
   const bench = await w.query<BenchmarkPoint & { model_id: string }>(benchmarkPointsSql(db), { m: models });
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {b:String}`, { b: chip });
-  const ratio = new Map<string, { io: number; compute: number; spread: number }>();
+  const ratio = new Map<string, { io: number; compute: number; spread: number; ioOffset?: number }>();
+  const ioText = new Map<string, string>();
+  let fleetIo: FleetIo[] | null = null;
   const fleetSpread = (r: { c: number; c90: number }): number | null => (Number(r.c90) > Number(r.c) && Number(r.c) > 0 ? Math.log(Number(r.c90) / Number(r.c)) : null);
   const evidence = new Map<string, 'fleet' | 'benchmark'>();
   for (const m of models) {
@@ -234,8 +244,14 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     }
     const spreads = benchmarkSpread(points);
     const spread = benchmarkSpreadRatio(spreads.get(chip) ?? null, spreads.get(o.chip) ?? null, fa ? fleetSpread(fa) : null).ratio;
-    ratio.set(m, { io: 1, compute: cb.b / cb.a, spread });
+    // I/O: the model's own medians (the fleet's, or its shadows'), else the other models measured on both chips.
+    fleetIo ??= await loadIoMedians(w, null, UNLOADED_UTIL);
+    const ioOf = (c: string) => fleetIo!.find((f) => f.model === m && f.chip === c && f.io > 0);
+    const ioFrom = fa && fa.io > 0 ? Number(fa.io) : ioOf(o.chip)?.io ?? null;
+    const map = ioFrom === null ? null : ioMapAcrossChips(m, ioFrom, ioOf(chip)?.io ?? null, o.chip, chip, fleetIo);
+    ratio.set(m, { io: map?.slope ?? 1, ioOffset: map?.offset ?? 0, compute: cb.b / cb.a, spread });
+    ioText.set(m, map ? ioMapText(map, ioOf(chip)?.source === 'shadow' ? [chip] : []) : 'i/o unchanged: never measured on both chips, nor another model');
     evidence.set(m, 'benchmark');
   }
-  return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence };
+  return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence, io: ioText };
 }

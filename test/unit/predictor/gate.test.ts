@@ -239,6 +239,15 @@ describe('estimateFactor', () => {
     // The i/o on a chip the model never ran on, from another model on both (ratio 3 / 1.5).
     const io = f({ chip: 'rpi4', fleetIo: [{ model: 'ssd', chip: 'orin', io: 1.5, n: 30 }, { model: 'ssd', chip: 'rpi4', io: 3, n: 30 }, { model: 'resnet50', chip: 'rpi4', io: 99, n: 30 }] });
     expect(io).toMatchObject({ factor: { compute: 100, io: 2, ioOffsetMs: 0, sources: [expect.stringMatching(/i\/o 2\.000× per request \(through 1 other model\(s\) on both/)] } });
+    // Its own i/o on a chip no production server ran it on, measured by its shadows there: 2.5 ms against 1 ms on orin.
+    const shadowIo = { model: 'resnet50', chip: 'rpi4', io: 2.5, n: 40, source: 'shadow' } as const;
+    expect(f({ chip: 'rpi4', fleetIo: [shadowIo] })).toMatchObject({ factor: { io: 2.5, ioOffsetMs: 0, sources: [expect.stringMatching(/; i\/o 2\.500× per request \(its i\/o on rpi4 measured by shadows\)/)] } });
+    // With another model on both, the line through both points: slope (3 − 2.5) / (1.5 − 1) = 1, anchored at its own (1, 2.5).
+    expect(f({ chip: 'rpi4', fleetIo: [shadowIo, { model: 'ssd', chip: 'orin', io: 1.5, n: 30 }, { model: 'ssd', chip: 'rpi4', io: 3, n: 30 }] })).toMatchObject({
+      factor: { io: expect.closeTo(1, 12), ioOffsetMs: expect.closeTo(1.5, 12), sources: [expect.stringMatching(/; i\/o 1\.50 ms \+ 1\.000× per request \(through 1 other model\(s\) on both: fixed cost \+ bytes \/ bandwidth\) \(its i\/o on rpi4 measured by shadows\)/)] } });
+    // Fewer than 20 shadow requests tell nothing; a production median of the model on the chip would come first.
+    expect(f({ chip: 'rpi4', fleetIo: [{ ...shadowIo, n: 19 }] })).toMatchObject({ factor: { io: 1, sources: [expect.stringMatching(/i\/o unchanged/)] } });
+    expect(f({ chip: 'xavier', fleetIo: [{ ...shadowIo, chip: 'xavier' }] })).toMatchObject({ factor: { io: 2 } });
     // The compute's spread: the fleet's p90 / p50 on both chips (log-ratio 2), else the benchmarks' (clamped to 4).
     const p90 = [{ ...EVIDENCE.fleet[0]!, computeP90: 5 * Math.exp(0.1) }, { ...EVIDENCE.fleet[1]!, computeP90: 10 * Math.exp(0.2) }, EVIDENCE.fleet[2]!];
     expect(f({ chip: 'xavier', fleet: p90 })).toMatchObject({ factor: { compute: 2, io: 2, spread: expect.closeTo(2, 12) } });

@@ -96,9 +96,28 @@ describe('another chip: each request\'s compute at the same quantile there (spre
     const r = whatIfReplicas(o, 1, swap);
     expect(r.p50_ms).toBeCloseTo(50, 9);
     expect(r.p99_ms).toBeCloseTo(50 * 2 ** 0.98, 9);
-    expect(r.method).toContain('m: fleet (spread ×0.50)');
+    expect(r.method).toContain('m: fleet, spread ×0.50');
     const plain = whatIfReplicas(o, 1, { ...swap, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 1 }]]) });
     expect(plain.p99_ms).toBeCloseTo(50 * 2 ** 1.96, 9);
+  });
+
+  // I/O moved by a line t' = 3 + 0.5·t (fixed cost + bytes / bandwidth): 4 ms of i/o becomes 5 ms, on top of the compute.
+  it('moves each request\'s i/o by the map\'s slope and offset: p50 = 50 + 5 ms', () => {
+    const n = 101;
+    const compute = new Array<number>(n).fill(100);
+    const o: ServerObservations = {
+      server: 'edge-x', chip: 'chip-a', workersPerReplica: 1, ts: Array.from({ length: n }, (_, i) => i * 1000),
+      io: new Array<number>(n).fill(4), compute, util: new Array<number>(n).fill(0), model: new Array<string>(n).fill('m'), total: compute.map((c) => c + 4),
+      measured: { p50: 104, p99: 104, n },
+    };
+    const swap = {
+      chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 0.5, ioOffset: 3, compute: 0.5, spread: 1 }]]), evidence: new Map([['m', 'benchmark' as const]]),
+      io: new Map([['m', 'i/o 3.00 ms + 0.500× per request']]),
+    };
+    const r = whatIfReplicas(o, 1, swap);
+    expect(r.p50_ms).toBeCloseTo(55, 9);
+    expect(r.p99_ms).toBeCloseTo(55, 9);
+    expect(r.method).toContain('m: benchmark, i/o 3.00 ms + 0.500× per request');
   });
 });
 
