@@ -496,15 +496,21 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   }
   // Within the SLO at its highest measured peak: that does not bound the next, busier peak (the band stays), but
   // "measure it as a shadow first" is no advice when it was measured, or runs here.
-  if (g.answer === 'NEED_SHADOW' && measured.source !== 'rollout' && g.reason.endsWith(SHADOW_ADVICE)) {
+  // A NEED_SHADOW with a band (p99_low_ms is set exactly then) asked for a shadow: say what was measured instead.
+  if (g.answer === 'NEED_SHADOW' && measured.source !== 'rollout' && g.p99_low_ms !== null) {
     const next = measured.source === 'shadow' ? 'keep the shadow running over more peaks' : 'a busier peak than those measured may breach it';
-    return { ...g, measured, reason: `${g.reason.slice(0, -SHADOW_ADVICE.length)}; ${what}, within it: ${next}` };
+    return { ...g, measured, reason: `${sloInBand(input.sloP99Ms, g.p99_low_ms, g.p99_high_ms ?? Number.POSITIVE_INFINITY)}; ${what}, within it: ${next}` };
   }
   return { ...g, measured };
 }
 
-/** The advice that ends the reason of a NEED_SHADOW whose band holds the SLO. */
-const SHADOW_ADVICE = ': measure it as a shadow first';
+/** A latency in a reason, ms; an infinite one is a queue that cannot drain. */
+const bandMs = (x: number): string => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
+
+/** The reason of a NEED_SHADOW whose band holds the SLO, without its advice (ms). */
+function sloInBand(slo: number, low: number, high: number): string {
+  return `the SLO ${bandMs(slo)} is inside the p99 band [${bandMs(low)}, ${bandMs(high)}]`;
+}
 
 /** {@link gateServer} without the candidate's own earlier measurements (`measured: null`). */
 function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
@@ -603,16 +609,15 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const sampled = dayP99Band(mid, mid.length / days.length, opt.z);
   const high = Math.max(mid99 * Math.exp(up), sampled.high);
   const low = Math.min(mid99 * Math.exp(-down), sampled.low);
-  const ms = (x: number) => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
   // The band's edge against the SLO, each with the digits that tell them apart (both are finite here).
   const against = (edge: string, x: number, verb: string): string => {
     const [a, b] = distinctMs(x, slo);
-    return `p99 at peak ${ms(mid99)} (${edge} ${a} ms) ${verb} the SLO ${b} ms`;
+    return `p99 at peak ${bandMs(mid99)} (${edge} ${a} ms) ${verb} the SLO ${b} ms`;
   };
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
     : answer === 'BLOCK' ? against('at least', low, 'breaches')
-      : `the SLO ${ms(slo)} is inside the p99 band [${ms(low)}, ${ms(high)}]${SHADOW_ADVICE}`;
+      : `${sloInBand(slo, low, high)}: measure it as a shadow first`;
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,
