@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createLogger } from '../log.ts';
+import { browserRefusal } from '../sql-endpoint/protocol.ts';
 import { createPredictorMetrics } from './metrics.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import {
@@ -50,6 +51,13 @@ export interface PredictorAppOptions {
   jsonBodyLimitBytes?: number;
   /** Where the HTTP metrics are registered. @default a new Registry with prom-client's default process metrics */
   registry?: Registry;
+  /**
+   * Host names a request's `Host` may name besides loopback ones (`'any'`: every one, for an app listening on
+   * all interfaces or behind a proxy). Requests a browser may have sent for a web page are refused (403) either
+   * way (`browserRefusal`: a DNS-rebinding page's own Host, another site's Origin, `Sec-Fetch-Site: cross-site`):
+   * the API has no authentication. @default [] (loopback names only)
+   */
+  allowedHosts?: readonly string[] | 'any';
 }
 
 /** The `type` URI of each kind of problem the predictor answers (stable: clients may switch on it). */
@@ -65,6 +73,7 @@ export const PROBLEM_TYPES = {
   malformedRequest: 'urn:edgelat:problem:malformed-request',
   unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
   unavailable: 'urn:edgelat:problem:unavailable',
+  forbidden: 'urn:edgelat:problem:browser-request-refused',
   internal: 'urn:edgelat:problem:internal-error',
 } as const;
 
@@ -273,8 +282,16 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     const method = route.method.toUpperCase();
     allowed.set(route.path, [...(allowed.get(route.path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
   }
+  const allowedHosts = options.allowedHosts ?? [];
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // No authentication: what a web page may have sent (a DNS-rebinding name, another site) is refused before anything runs.
+    const browser = browserRefusal(request.headers, allowedHosts);
+    if (browser !== null) {
+      const detail = `a request a browser may have sent for a web page (${browser}): the edgelat API has no authentication, so it answers clients outside a browser only`;
+      await sendProblem(request, reply, new HttpProblem(403, PROBLEM_TYPES.forbidden, detail));
+      return reply;
+    }
     // A wrong method on a known path is a 405 before any body is read (an empty or malformed body would answer 400 first).
     const methods = request.is404 ? allowed.get(request.url.split('?', 1)[0]!) : undefined;
     if (methods) {

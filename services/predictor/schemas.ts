@@ -309,7 +309,7 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** The success answer; a null schema is text. */
   ok: { status: number; contentType: string; schema: z.ZodType | null; description: string };
-  /** Statuses answered as `application/problem+json` (500 is added to every route). */
+  /** Statuses answered as `application/problem+json` (403 and 500 are added to every route). */
   errors: number[];
 }
 
@@ -359,7 +359,8 @@ export function buildOpenApiDocument(version = '0.1.0'): JsonObject {
     }
     const okSchema = route.ok.schema ? jsonSchema(route.ok.schema, 'output') : { type: route.ok.contentType === JSON_TYPE ? 'object' : 'string' };
     const responses: JsonObject = { [route.ok.status]: { description: route.ok.description, content: { [route.ok.contentType]: { schema: okSchema } } } };
-    for (const status of [...route.errors, 500]) {
+    // 403 on every route: a request a browser may have sent for a web page (app.ts, `browserRefusal`).
+    for (const status of [...route.errors, 403, 500].sort((x, y) => x - y)) {
       responses[status] = { description: STATUS_CODES[status] ?? String(status), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
     (paths[route.path] ??= {})[route.method] = { ...operation, responses };

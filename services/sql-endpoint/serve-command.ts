@@ -40,11 +40,11 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   if (!isLoopbackHost(options.host)) {
     process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can\n`);
   }
-  // A request's Host must name where it listens: loopback names, the --host given, or any on every interface.
+  // A request's Host must name where it listens (on both ports): loopback names, the --host given, or any on every interface.
   const allowedHosts = ['0.0.0.0', '::'].includes(options.host) ? 'any' as const : [options.host];
   const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
-  const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes });
+  const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts });
   const close = async (): Promise<void> => {
     await api.close();
     await backend.close();

@@ -533,6 +533,37 @@ describe('GET routes', () => {
   });
 });
 
+describe('requests a browser may have sent for a web page', () => {
+  // The API has no authentication: a DNS-rebinding page sends its own Host, another site its Origin (a trial
+  // found the SQL port refusing these while the API answered them, a POST /v1/gate included).
+  it.each([
+    ['Host of another name', { host: 'evil.example.com' }],
+    ['Origin of another site', { origin: 'http://evil.example.com' }],
+    ['Origin on another port', { origin: 'http://localhost:3000' }],
+    ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }],
+  ])('refuses a %s with 403 before the backend runs', async (_what, headers) => {
+    const { app, calls } = setup();
+    const res = await app.inject({ ...postJson('/v1/gate', GATE_BODY), headers: { 'content-type': 'application/json', ...headers } });
+    const problem = expectProblem(res, 403, PROBLEM_TYPES.forbidden);
+    expect(problem.detail).toMatch(/^a request a browser may have sent for a web page \((Host|Origin|Sec-Fetch-Site): .+\): the edgelat API has no authentication/);
+    expect(calls).toEqual([]);
+    const get = await app.inject({ method: 'GET', url: '/healthz', headers });
+    expect(get.statusCode).toBe(403);
+  });
+
+  it('answers clients outside a browser, the API\'s own page, and any Host where told to', async () => {
+    const { app } = setup();
+    expect((await app.inject({ method: 'GET', url: '/v1/chips', headers: { host: '127.0.0.1:8080' } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/chips', headers: { host: 'localhost:8080', origin: 'http://127.0.0.1:8080', 'sec-fetch-site': 'same-origin' } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/chips', headers: { host: 'edge-gw.internal:8080' } })).statusCode).toBe(403);
+    const named = setup({}, { allowedHosts: ['edge-gw.internal'] }).app;
+    expect((await named.inject({ method: 'GET', url: '/v1/chips', headers: { host: 'edge-gw.internal:8080' } })).statusCode).toBe(200);
+    const any = setup({}, { allowedHosts: 'any' }).app;
+    expect((await any.inject({ method: 'GET', url: '/v1/chips', headers: { host: 'edge-gw.internal:8080' } })).statusCode).toBe(200);
+    expect((await any.inject({ method: 'GET', url: '/v1/chips', headers: { host: 'edge-gw.internal:8080', origin: 'http://evil.example.com' } })).statusCode).toBe(403);
+  });
+});
+
 describe('GET /openapi.json', () => {
   const EXPECTED = ['post /v1/predict', 'post /v1/recommend', 'post /v1/gate', 'post /v1/profile', 'get /v1/chips', 'get /v1/correlations', 'get /healthz', 'get /metrics', 'get /openapi.json'];
 
@@ -554,6 +585,10 @@ describe('GET /openapi.json', () => {
       expect(app.hasRoute({ method: method.toUpperCase() as 'GET', url }), entry).toBe(true);
     }
     expect(doc.paths['/v1/predict'].post.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    for (const entry of EXPECTED) {
+      const [method, url] = entry.split(' ') as [string, string];
+      expect(Object.keys(doc.paths[url][method].responses), entry).toContain('403');
+    }
     expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id']);
     // "server": null is described as a request may send it (no server), as the answer sends it.
     expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
