@@ -101,8 +101,40 @@ interface Checkpoint {
   floors?: Record<string, number>;
   /** Fingerprint of the processor's settings that made the committed output (see `settingsFingerprint`). */
   settings?: string;
+  /**
+   * Those settings themselves (the processor's `settings` JSON), where the checkpoint stays within
+   * {@link MAX_CHECKPOINT_CHARS} with them: a refusal then names the settings that differ.
+   */
+  settingsJson?: string;
   /** The partition's watermark per input topic when the commit was made (finite ones), ms: for `Processor.restore`. */
   watermarks?: Record<string, number>;
+}
+
+/**
+ * Largest checkpoint, characters, that also carries the settings' JSON: Kafka refuses commit metadata over
+ * `offset.metadata.max.bytes` (4096 by default), and the lanes and floors come first.
+ */
+const MAX_CHECKPOINT_CHARS = 3072;
+
+/**
+ * The settings that differ between two processors' settings JSON, for a message: `sizeMs 300000 there,
+ * 60000 here; …` (keys in either; values as JSON). Null when either is not a JSON object.
+ */
+export function settingsDiff(there: string, here: string): string | null {
+  const object = (text: string): Record<string, unknown> | null => {
+    try {
+      const v: unknown = JSON.parse(text);
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  };
+  const a = object(there);
+  const b = object(here);
+  if (a === null || b === null) return null;
+  const text = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => text(a[k]) !== text(b[k]));
+  return keys.map((k) => `${k} ${text(a[k])} there, ${text(b[k])} here`).join('; ');
 }
 
 function parseCheckpoint(metadata: string | undefined): Checkpoint {
@@ -262,8 +294,9 @@ export class ProcessorRun<S> {
     const ours = this.settingsFingerprint;
     if (cp.settings === undefined || ours === undefined || cp.settings === ours) return;
     const { processor } = this.options;
+    const diff = cp.settingsJson !== undefined && processor.settings !== undefined ? settingsDiff(cp.settingsJson, processor.settings) : null;
     throw new ConfigError(`consumer group ${this.groupId} committed ${topic} with other ${processor.name} settings than this run's ${processor.settings} `
-      + `(fingerprint ${cp.settings} there, ${ours} here): its output topics and tables hold output of the other settings, and this run would go on after it with another shape. `
+      + `(${diff ? `${diff}; ` : ''}fingerprint ${cp.settings} there, ${ours} here): its output topics and tables hold output of the other settings, and this run would go on after it with another shape. `
       + 'Run with the settings it had; to change them, start over: delete the output topics and the warehouse tables (or use a Kafka cluster of its own)');
   }
 
@@ -289,7 +322,11 @@ export class ProcessorRun<S> {
     const settings = this.settingsFingerprint;
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
     const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, ...(settings !== undefined ? { settings } : {}) };
-    return JSON.stringify(cp);
+    const text = JSON.stringify(cp);
+    const json = this.options.processor.settings;
+    if (settings === undefined || json === undefined) return text;
+    const withJson = JSON.stringify({ ...cp, settingsJson: json });
+    return withJson.length <= MAX_CHECKPOINT_CHARS ? withJson : text;
   }
 
   /** Records this run has produced, all output partitions together. */

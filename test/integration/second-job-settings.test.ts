@@ -61,7 +61,7 @@ describe('a restart of the same job with other settings', () => {
     const changed = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 1000 }), groupId: 'job-join' });
     const refused = await changed.start().then(() => null, (error: unknown) => error);
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as Error).message).toMatch(/^consumer group job-join committed edge\.\w+\.v1 with other join-load-latency settings than this run's \{"toleranceMs":1000,"maxOutOfOrdernessMs":2000\} \(fingerprint [0-9a-f]{16} there, [0-9a-f]{16} here\): .* delete the output topics and the warehouse tables/);
+    expect((refused as Error).message).toMatch(/^consumer group job-join committed edge\.\w+\.v1 with other join-load-latency settings than this run's \{"toleranceMs":1000,"maxOutOfOrdernessMs":2000\} \(toleranceMs 5000 there, 1000 here; fingerprint [0-9a-f]{16} there, [0-9a-f]{16} here\): .* delete the output topics and the warehouse tables/);
     await changed.close();
     const same = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000 }), groupId: 'job-join' });
     await same.runToEnd();
@@ -73,7 +73,7 @@ describe('pipeline run: a second job with other settings', () => {
   const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000, sinkLingerMs: 50 };
   const warehouses: ChdbWarehouse[] = [];
   beforeAll(async () => {
-    for (const name of ['job_a', 'job_b', 'job_c']) warehouses.push(await createTestDatabase(name));
+    for (const name of ['job_a', 'job_b', 'job_c', 'job_d']) warehouses.push(await createTestDatabase(name));
   });
   afterAll(async () => {
     for (const w of warehouses) await w.close();
@@ -106,5 +106,15 @@ describe('pipeline run: a second job with other settings', () => {
     // Dead letters name the consumer group that met them (job-a-…, job-c-…): their count is compared, not their hash.
     const [fa, fc] = [await fingerprint(a), await fingerprint(c)];
     expect({ ...fc, dead_letters: fc.dead_letters!.split(':')[0] }).toEqual({ ...fa, dead_letters: fa.dead_letters!.split(':')[0] });
+  });
+
+  it('a restart of the job with another window size is refused, naming the setting that changed (a trial was shown two fingerprints)', async () => {
+    const d = warehouses[3]!;
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(log, sim, 2);
+    await runStreaming({ log, warehouse: d, config, untilEnd: true, groupPrefix: 'job-d' });
+    const refused = await runStreaming({ log, warehouse: d, config: { ...config, windowSizeMs: 120_000 }, untilEnd: true, groupPrefix: 'job-d' }).then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^consumer group job-d-rolling-correlation committed [\w.-]+ with other rolling-correlation settings than this run's \{"sizeMs":120000,.*\} \(sizeMs 60000 there, 120000 here; fingerprint [0-9a-f]{16} there/);
   });
 });
