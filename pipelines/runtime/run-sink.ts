@@ -302,7 +302,8 @@ export class SinkRun {
       const fresh = buf.dead.filter((d) => !prev || d.offset > (prev[0] as number));
       if (fresh.length) {
         await log.produce(dlqTopic(topic), fresh.map((d) => ({
-          key: null, partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: codecFor('DeadLetter').encode(d),
+          // The source record's key (its server id) where it is text, so that a DLQ consumer can route by it; its bytes stay in key_b64.
+          key: sourceKeyText(d.key_b64), partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: codecFor('DeadLetter').encode(d),
           headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: JSON.stringify([d.offset]) },
         })));
         this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
@@ -316,5 +317,15 @@ export class SinkRun {
     buf.dead = [];
     buf.firstAtMs = null;
     buf.planEnd = null;
+  }
+}
+
+/** A dead letter's source key (base64) as text, or null when it had none or its bytes are not UTF-8. */
+export function sourceKeyText(keyB64: string | null): string | null {
+  if (keyB64 === null) return null;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(keyB64, 'base64'));
+  } catch {
+    return null;
   }
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS, dlqTopic } from '../../pipelines/topics.ts';
+import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -55,6 +56,9 @@ describe('dead letters', () => {
     expect(rows[2]!.path).toBe('edge_server_id');
     const dlq = await readTopic<DeadLetter>(log, dlqTopic(TOPICS.inference));
     expect(dlq.map((d) => d.value.offset)).toEqual([1, 3, 4]);
+    // Each keeps its source record's key (a trial found every DLQ record unkeyed: a DLQ consumer could not route by server).
+    expect(dlq.map((d) => (d.record.key === null ? null : String(d.record.key)))).toEqual(['edge-01', 'edge-01', null]);
+    expect([sourceKeyText(Buffer.from('edge-01').toString('base64')), sourceKeyText(Buffer.from([0xff, 0xfe]).toString('base64')), sourceKeyText(null)]).toEqual(['edge-01', null, null]);
     const [n] = await warehouse.query<{ c: number }>(`SELECT count() AS c FROM ${warehouse.database}.inference_enriched`);
     expect(n!.c).toBe(3);
   });
