@@ -80,7 +80,7 @@ Environment:
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (a model, chip or
 server the data does not know too), 64 before one
-(an unknown command or option, no command);
+(an unknown command or option, no command, a command group without its subcommand: \`edgelat alerts\`);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
@@ -124,7 +124,9 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const misfit = paramProblem(query, params);
+    if (misfit !== null) throw new UsageError(misfit);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
@@ -195,7 +197,8 @@ program
   .command('pipeline')
   .description('the stream processors on Kafka')
   .command('run')
-  .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM finishes the batch, commits and exits 0')
+  .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM or Ctrl-C finishes the batch, commits and exits 0 (1 when it stopped while the broker was gone, naming its error)')
+  .addHelpText('after', '\nExit codes: 0 stopped cleanly (SIGTERM, Ctrl-C, or --until-end drained), 1 failure (a broker gone or unreachable, a warehouse error, settings that differ from the committed ones), 2 bad usage, 3 --until-end drained but Kafka\'s retention had deleted input records before they were read.')
   .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, shadow, sink, alerts; default join,correlation,sink, with shadow when EDGELAT_SHADOWS=true, with alerts when --alerts-webhook is given)')
   .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances; exits 3 when Kafka\'s retention deleted input records before they were read', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
@@ -366,8 +369,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander has already printed its message (and help for --help/--version, which exit 0). An unknown
-    // command (also a group's: `model evalute`) runs nothing and no command's codes apply: 64.
-    process.exitCode = error.exitCode === 0 ? 0 : gating || topLevel || error.code === 'commander.unknownCommand' ? GATE_USAGE_EXIT : 2;
+    // command (also a group's: `model evalute`) or a group without one (`alerts`: its help, exit code 1 from
+    // commander) runs nothing and no command's codes apply: 64.
+    const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help';
+    process.exitCode = error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);

@@ -151,3 +151,33 @@ export function syntaxErrorSummary(message: string, sql: string): string | null 
   }
   return `syntax error${where}: ${why}`;
 }
+
+/** Ranges of ClickHouse's fixed-size integer types (ClickHouse wraps a bound value outside them: UInt8 300 → 44). */
+const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = Object.fromEntries(
+  [8, 16, 32, 64, 128, 256].flatMap((bits) => [
+    [`UInt${bits}`, [0n, (1n << BigInt(bits)) - 1n]] as const,
+    [`Int${bits}`, [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n]] as const,
+  ]),
+);
+
+/**
+ * Why bound parameters do not fit a query, for a usage error, or null: a placeholder `{name:Type}` with
+ * no value given, or an integer value outside its (possibly Nullable/LowCardinality-wrapped) integer type,
+ * which ClickHouse would wrap silently (`{x:UInt8}` with 300 gives 44). Other values are left to ClickHouse.
+ * Placeholders are found by pattern, so one written inside a string literal counts too.
+ * @param sql     The statement.
+ * @param params  Values by name, as written.
+ */
+export function paramProblem(sql: string, params: Readonly<Record<string, string>>): string | null {
+  for (const m of sql.matchAll(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g)) {
+    const [, name, type] = m as unknown as [string, string, string];
+    const value = params[name];
+    if (value === undefined) return `the query uses {${name}:${type}} and no --param ${name}=… is given`;
+    const base = /^(?:(?:Nullable|LowCardinality)\(\s*)*([A-Za-z0-9]+)/.exec(type)?.[1] ?? '';
+    const range = INTEGER_RANGES[base];
+    if (range === undefined || !/^[+-]?\d+$/.test(value.trim())) continue;
+    const v = BigInt(value.trim());
+    if (v < range[0] || v > range[1]) return `--param ${name}=${value} is outside ${base} (${range[0]} to ${range[1]}); ClickHouse would wrap it`;
+  }
+  return null;
+}

@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
+import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -117,5 +117,31 @@ describe('codeOf', () => {
     const sql = "SELECT 'a;b\\'c', `x y`, \"z\" FROM t";
     expect(codeOf(sql)).toBe(`SELECT ${' '.repeat(8)}, ${' '.repeat(5)}, ${' '.repeat(3)} FROM t`);
     expect(codeOf(sql)).toHaveLength(sql.length);
+  });
+});
+
+describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a missing --param exited 1 as a query failure)', () => {
+  it('names a placeholder with no value', () => {
+    expect(paramProblem('SELECT {x:UInt8}, {y: String}', { x: '1' })).toBe('the query uses {y:String} and no --param y=… is given');
+    expect(paramProblem('SELECT {x:UInt8}', {})).toBe('the query uses {x:UInt8} and no --param x=… is given');
+  });
+
+  it('refuses an integer outside its type, at each bound (2^n − 1, −2^(n−1)), through Nullable and LowCardinality', () => {
+    expect(paramProblem('SELECT {x:UInt8}', { x: '255' })).toBeNull();
+    expect(paramProblem('SELECT {x:UInt8}', { x: '256' })).toBe('--param x=256 is outside UInt8 (0 to 255); ClickHouse would wrap it');
+    expect(paramProblem('SELECT {x:UInt8}', { x: '-1' })).toMatch(/outside UInt8/);
+    expect(paramProblem('SELECT {x:Int8}', { x: '-128' })).toBeNull();
+    expect(paramProblem('SELECT {x:Int8}', { x: '-129' })).toBe('--param x=-129 is outside Int8 (-128 to 127); ClickHouse would wrap it');
+    expect(paramProblem('SELECT {x:UInt64}', { x: String(2n ** 64n - 1n) })).toBeNull();
+    expect(paramProblem('SELECT {x:UInt64}', { x: String(2n ** 64n) })).toMatch(/outside UInt64 \(0 to 18446744073709551615\)/);
+    expect(paramProblem('SELECT {x:Int64}', { x: String(-(2n ** 63n) - 1n) })).toMatch(/outside Int64/);
+    expect(paramProblem('SELECT {x:Nullable(UInt16)}', { x: '65536' })).toMatch(/outside UInt16/);
+    expect(paramProblem('SELECT {x:LowCardinality(Nullable(UInt8))}', { x: '300' })).toMatch(/outside UInt8/);
+  });
+
+  it('leaves other values and types to ClickHouse', () => {
+    expect(paramProblem('SELECT {x:UInt8}', { x: 'abc' })).toBeNull();
+    expect(paramProblem('SELECT {x:Float32}, {s:String}, {a:Array(UInt8)}', { x: '1e400', s: '300', a: '[300]' })).toBeNull();
+    expect(paramProblem('SELECT 1', { unused: '1' })).toBeNull();
   });
 });
