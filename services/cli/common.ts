@@ -25,7 +25,7 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
     const text = INTEGER_TEXT.test(value.trim());
     if (!text || !Number.isSafeInteger(n) || n < min || n > max) {
       // Past JavaScript's safe integers the bound is what was broken: say so.
-      const tooBig = text && Number.isInteger(n) || n === Infinity;
+      const tooBig = (text && Number.isInteger(n) && n > max) || n === Infinity;
       const range = max === Number.MAX_SAFE_INTEGER ? (tooBig ? `an integer from ${min} to ${max} (2^53 − 1)` : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
       throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
     }
@@ -71,7 +71,8 @@ export function numberFlag(name: string, min: number, inclusive = false, max = N
   return (value: string): number => {
     const n = Number(value);
     if (!DECIMAL_TEXT.test(value) || !Number.isFinite(n) || (inclusive ? n < min : n <= min) || n > max) {
-      const upper = max === Number.MAX_VALUE ? '' : ` and <= ${max}`;
+      // A value past the largest double (1e400) reads as Infinity: say that, not only the bound it meets.
+      const upper = max === Number.MAX_VALUE ? (DECIMAL_TEXT.test(value) && n === Infinity ? ' and finite (at most about 1.8e308)' : '') : ` and <= ${max}`;
       throw new InvalidArgumentError(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}${upper}, got ${JSON.stringify(value)}`);
     }
     return n;

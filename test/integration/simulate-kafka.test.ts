@@ -69,6 +69,7 @@ describe('simulate: pure pieces', () => {
     expect(progressStep(25, 100, 0)).toMatchObject({ tenth: 2 });
     expect(progressStep(25, 100, 2)).toBeNull();
     expect(progressStep(100, 100, 9)?.line).toContain('(100%)');
+    expect(progressStep(500, 2582, 0)?.line).toBe('edgelat: simulate produced 500/2,582 records (19%)\n');
     // The note of bad records follows edge.inference.v1, where they are, whatever comes after it.
     expect(formatSummary({ topicRecords: { [TOPICS.inference]: 1200, [TOPICS.load]: 3, [TOPICS.shadow]: 7 }, badRecords: 2, sealed: true, elapsedMs: 1500, recordsPerSecond: 802 })).toBe(
       `edgelat simulate: produced ${TOPICS.inference}=1,200 (incl. 2 bad) ${TOPICS.load}=3 ${TOPICS.shadow}=7 in 1.5 s, 802 records/s, sealed\n`,

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { intFlag } from '../../../services/cli/common.ts';
+import { intFlag, numberFlag } from '../../../services/cli/common.ts';
 
 describe('intFlag', () => {
   it('reads decimal digits within the bounds', () => {
@@ -24,9 +24,21 @@ describe('intFlag', () => {
     ['--seed', 0, undefined, '1e16', '--seed must be an integer from 0 to 9007199254740991 (2^53 − 1), got "1e16"'],
     ['--seed', 0, undefined, '9007199254740993', '--seed must be an integer from 0 to 9007199254740991 (2^53 − 1), got "9007199254740993"'],
     ['--k', 1, 64, '65', '--k must be an integer from 1 to 64, got "65"'],
+    // Below the bound the message is the same as for any other low value (a trial: 0 got the 2^53 range, −5 ">= 1").
+    ['--rate', 1, undefined, '0', '--rate must be an integer >= 1, got "0"'],
+    ['--rate', 1, undefined, '-5', '--rate must be an integer >= 1, got "-5"'],
   ])('%s %s..%s refuses %j: %s', (name, min, max, value, message) => {
     const parse = intFlag(name as string, min as number, max as number | undefined);
     expect(() => parse(value as string)).toThrow(InvalidArgumentError);
     expect(() => parse(value as string)).toThrow(message as string);
+  });
+});
+
+describe('numberFlag', () => {
+  it('says a value past the largest double is not finite (a trial: 1e400 was told "must be a number > 0")', () => {
+    expect(() => numberFlag('--slo-p99-ms', 0)('1e400')).toThrow('--slo-p99-ms must be a number > 0 and finite (at most about 1.8e308), got "1e400"');
+    expect(() => numberFlag('--slo-p99-ms', 0)('0')).toThrow('--slo-p99-ms must be a number > 0, got "0"');
+    expect(() => numberFlag('--lateness', 0, true, 10)('1e400')).toThrow('--lateness must be a number >= 0 and <= 10, got "1e400"');
+    expect(numberFlag('--slo-p99-ms', 0)('1.5e2')).toBe(150);
   });
 });
