@@ -15,6 +15,11 @@
  *    Its i/o is the median of the references' fleet i/o medians on the chip
  *    (where no reference ran there in the fleet: the median over every fleet chip; 0 with no fleet data).
  *    Below the smallest reference's MACs the line is held there (fixed costs dominate).
+ * 4. catalog: nothing measured on the chip, but its catalog peak ops/s (`chips import`): the model's
+ *    median compute on the chips it was measured (or scaled) on and that have a peak, moved by the
+ *    peaks ({@link scaleByPeakOps}); no i/o (as benchmarks). A rough estimate (left out in turn, each of
+ *    the 17 MLPerf medians on the six catalog chips came out within ×2.1 in the median, ×4.8 at worst:
+ *    README), so it is ranked after the chips with evidence that meet the SLO alike.
  * A profile always counts as a new model (MACs scaling), even when its id
  * names a model the warehouse knows: give `model` to use the measurements.
  * Chips with none of these are skipped with a reason.
@@ -88,6 +93,35 @@ export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: num
 }
 
 /**
+ * Least log-sd given for a peak-ops transfer (also with fewer than 3 chips): the leave-one-out rms of
+ * ln(predicted / measured) over the 17 (model, chip) MLPerf SingleStream medians of the six catalog
+ * chips, 0.84 (median error ×2.1, worst ×4.8: README).
+ */
+export const PEAK_OPS_LOG_SD = 0.84;
+
+/**
+ * A model's median compute on a chip from its catalog peak ops/s: t = exp(median ln(tᵢ·Pᵢ)) / P over the
+ * chips i it was measured on (a roofline's compute bound t = work / (efficiency · P), with the work over
+ * efficiency taken from the other chips; Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009).
+ * Every such chip counts: preferring chips of the target's kind gave the same leave-one-out error on the
+ * MLPerf medians (median ×2.1 either way). Its log-sd: the sample sd of ln(tᵢ·Pᵢ) over those chips, at
+ * least {@link PEAK_OPS_LOG_SD} (also with fewer than 3 chips).
+ * @param peakOps  The chip's peak ops/s (> 0).
+ * @param others   (peak ops/s, median compute ms) of the chips the model was measured on.
+ * @returns ms with the chips used and the log-sd; null without a peak or any chip to move from.
+ */
+export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: string; peakOps: number; ms: number }[]): { ms: number; chips: string[]; logSd: number } | null {
+  if (peakOps === null || !(peakOps > 0) || !Number.isFinite(peakOps)) return null;
+  const from = others.filter((o) => o.peakOps > 0 && Number.isFinite(o.peakOps) && o.ms > 0 && Number.isFinite(o.ms));
+  if (from.length === 0) return null;
+  const work = from.map((o) => Math.log(o.ms * o.peakOps)).sort((a, b) => a - b);
+  const mid = work.length % 2 ? work[(work.length - 1) / 2]! : (work[work.length / 2 - 1]! + work[work.length / 2]!) / 2;
+  const mean = work.reduce((a, b) => a + b, 0) / work.length;
+  const sd = work.length >= 3 ? Math.sqrt(work.reduce((a, b) => a + (b - mean) ** 2, 0) / (work.length - 1)) : 0;
+  return { ms: Math.exp(mid) / peakOps, chips: from.map((o) => o.chip).sort(), logSd: Math.max(PEAK_OPS_LOG_SD, sd) };
+}
+
+/**
  * Gather the candidates and the skipped chips for a model.
  * @throws {Error} only on warehouse failures (unknown chips are skipped with a reason).
  */
@@ -112,11 +146,12 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       const [rf, rb] = await Promise.all([loadFleetPairs(w, ref), loadBenchmarkPairs(w, ref)]);
       const rfBy = new Map(rf.map((f) => [f.chip, f]));
       const rbBy = new Map(rb.map((b) => [b.chip, b]));
-      for (const chip of chipIds) {
+      // Every catalog chip too: a chip with nothing measured is moved from the others by its peak ops/s.
+      for (const chip of new Set([...chipIds, ...byChip.keys()])) {
         const ms = measuredMedian(rfBy.get(chip), rbBy.get(chip));
         if (ms !== null) refs.set(chip, [...(refs.get(chip) ?? []), { macs, ms }]);
         const io = rfBy.get(chip)?.ioMedianMs;
-        if (io !== undefined && io > 0) refIo.set(chip, [...(refIo.get(chip) ?? []), io]);
+        if (io !== undefined && io > 0 && chipIds.includes(chip)) refIo.set(chip, [...(refIo.get(chip) ?? []), io]);
       }
     }
   }
@@ -166,6 +201,23 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       const smallest = Math.min(...refs.get(id)!.map((r) => r.macs));
       const held = req.profile!.macs < smallest ? `; its ${req.profile!.macs.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
       candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${held}${ioBasis}`, upperBound: held !== '' });
+      continue;
+    }
+    // Nothing measured on the chip: its catalog peak against the chips the model was measured (or scaled) on.
+    const onOthers = chipIds.concat([...byChip.keys()]).filter((o, i, all) => o !== id && all.indexOf(o) === i).flatMap((o) => {
+      const info = byChip.get(o);
+      const ms = req.profile ? scaleByMacs(req.profile.macs, refs.get(o) ?? []) : measuredMedian(fleetBy.get(o), benchBy.get(o));
+      return info?.peak_ops_per_s && ms !== null ? [{ chip: o, peakOps: info.peak_ops_per_s, ms }] : [];
+    });
+    const byPeak = scaleByPeakOps(chip.peak_ops_per_s, onOthers);
+    if (byPeak !== null && byPeak.ms <= MAX_SERVICE_MS) {
+      // A profile below a chip's smallest reference was held there (an upper bound): so is what moves from it.
+      const held = req.profile !== undefined && byPeak.chips.some((o) => req.profile!.macs < Math.min(...(refs.get(o) ?? []).map((r) => r.macs)));
+      candidates.push({
+        chip, service: { ioMs: 0, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence }, calibration: one, measured: null, curve: [],
+        basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd, no i/o${held ? `; its MACs are below the smallest reference's there, so the compute moved is held at that reference's (an upper bound)` : ''}`,
+        upperBound: held,
+      });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

@@ -21,7 +21,8 @@
  * - meets_slo: the SLO percentile at λ is within the target and, when it is a measurement, λ is within
  *   max_rps_within_slo too (a measured bucket that meets the SLO above the curve's limit is outvoted by the
  *   fleet's other loads: "may miss"); a measured miss is a miss wherever the curve puts the limit.
- * Chips that meet the SLO at λ come first; within each group the lower SLO
+ * Chips that meet the SLO at λ come first; within each group the chips with evidence come before
+ * catalog estimates (`evidence.kind` 'catalog': nothing measured on the chip), then the lower SLO
  * percentile at λ ranks first (`objective: 'cost'`: the lower cost first among
  * the chips that meet it).
  */
@@ -215,7 +216,9 @@ export function recommendChips(input: RecommendInput, candidates: readonly ChipC
   // Among chips that cannot carry the load (all ∞), the one closest to carrying it first.
   const key = (r: Omit<ChipRecommendation, 'rank'>): number => (input.objective === 'cost' && r.meets_slo ? (r.cost_per_million ?? Number.POSITIVE_INFINITY) : inf(r.at_load[sloName]));
   const order = (x: number, y: number): number => (x === y ? 0 : x < y ? -1 : 1);
-  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName]))
+  // A catalog estimate (nothing measured on the chip) ranks after the chips with evidence that meet the SLO alike.
+  const rough = (r: Omit<ChipRecommendation, 'rank'>): number => Number(r.evidence.kind === 'catalog');
+  rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || rough(a) - rough(b) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName]))
     || b.max_rps_within_slo - a.max_rps_within_slo || b.capacity - a.capacity || a.chip.localeCompare(b.chip));
   return {
     model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,

@@ -68,8 +68,13 @@ export interface RecommendRequest {
 
 /** Where a chip's numbers come from, with counts. */
 export interface Evidence {
-  /** `fleet`: measured in inference_enriched; `benchmark`: public benchmark rows; `predicted`: neither (model only). */
-  kind: 'fleet' | 'benchmark' | 'predicted';
+  /**
+   * `fleet`: measured in inference_enriched; `benchmark`: public benchmark rows; `predicted`: neither (a
+   * model: the MLPerf system predictor or MACs scaling from models measured on the chip); `catalog`: nothing
+   * measured on the chip, its catalog peak ops/s against chips the model was measured on (a rough estimate,
+   * ranked after the others that meet the SLO alike).
+   */
+  kind: 'fleet' | 'benchmark' | 'predicted' | 'catalog';
   /** Requests measured in the fleet for this model on this chip. */
   fleet_requests: number;
   /** Benchmark rows (systems) of this model on this chip. */

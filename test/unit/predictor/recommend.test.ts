@@ -5,7 +5,7 @@
  * price/(3600·λ)·10⁶; and the chip catalog's CSV merge.
  */
 import { describe, expect, it } from 'vitest';
-import { scaleByMacs } from '../../../services/predictor/candidates.ts';
+import { PEAK_OPS_LOG_SD, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
 import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, floorSignificant, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
@@ -29,6 +29,12 @@ describe('recommendChips', () => {
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('held', slow, { upperBound: true }), candidate('slow', slow)]);
     expect(r.chips.map((c) => [c.chip, c.meets_slo, /^(may miss|misses) /.exec(c.reason)?.[1]])).toEqual([['held', false, 'may miss'], ['slow', false, 'misses']]);
     expect(r.chips[0]!.reason).toMatch(/even one request alone exceeds it by the law at this upper bound$/);
+  });
+
+  it('ranks a catalog estimate (nothing measured on the chip) after the chips with evidence that meet the SLO alike', () => {
+    const catalog = { evidence: { kind: 'catalog' as const, fleet_requests: 0, benchmark_rows: 0, shadow: null }, basis: 'the chip catalog\'s peak ops/s' };
+    const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1 }, [candidate('guess', fast, catalog), candidate('slow', slow), candidate('guess-slow', { ...slow, computeMedianMs: 80 }, catalog)]);
+    expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['slow', true, 'benchmark'], ['guess', true, 'catalog'], ['guess-slow', false, 'catalog']]);
   });
 
   it('ranks SLO-meeting chips first, by the SLO percentile at the load', () => {
@@ -285,5 +291,25 @@ describe('scaleByMacs', () => {
     const steep = [{ macs: 1e9, ms: 10 }, { macs: 2e9, ms: 100 }];
     expect(scaleByMacs(4e9, steep)).toBeCloseTo(Math.sqrt(1000) * (4e9 / Math.sqrt(2e18)) ** 1.2, 9);
     expect([scaleByMacs(0, one), scaleByMacs(1e9, [])]).toEqual([null, null]);
+  });
+});
+
+describe('scaleByPeakOps', () => {
+  const on = (chip: string, peakOps: number, ms: number) => ({ chip, peakOps, ms });
+  it('moves the median of ln(latency × peak ops/s) over the chips measured to the chip\'s peak (closed forms)', () => {
+    // One chip: 10 ms at 1e12 ops/s → 1 ms at 1e13. Log-sd: the floor with fewer than 3 chips.
+    expect(scaleByPeakOps(1e13, [on('a', 1e12, 10)])).toEqual({ ms: expect.closeTo(1, 12), chips: ['a'], logSd: PEAK_OPS_LOG_SD });
+    // Two: the median of ln 1e13 and ln 4e13 (ms · ops/s) is ln 2e13, so 2e13 / 4e12 = 5 ms.
+    expect(scaleByPeakOps(4e12, [on('a', 1e12, 10), on('b', 2e12, 20)])!.ms).toBeCloseTo(5, 12);
+    // Three, spread e^{-2}, 1, e^{2}: median 1 (×1e12), sample sd 2 above the floor.
+    const three = scaleByPeakOps(1e12, [on('a', 1e12, Math.exp(-2)), on('c', 1e12, Math.exp(2)), on('b', 1e12, 1)])!;
+    expect(three).toEqual({ ms: expect.closeTo(1, 12), chips: ['a', 'b', 'c'], logSd: expect.closeTo(2, 12) });
+  });
+
+  it('answers null without a usable peak or any chip to move from', () => {
+    expect(scaleByPeakOps(null, [on('a', 1e12, 10)])).toBeNull();
+    expect(scaleByPeakOps(0, [on('a', 1e12, 10)])).toBeNull();
+    expect(scaleByPeakOps(1e12, [])).toBeNull();
+    expect(scaleByPeakOps(1e12, [on('a', 0, 10), on('b', 1e12, Number.NaN)])).toBeNull();
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * A chip known only from the catalog (`chips import` of its peak ops/s): a trial imported one and found
+ * every command skip it. The recommender now moves the model's latency from the chips it was measured on
+ * by their peaks (`scaleByPeakOps`) and says it is a rough estimate. Expected values are worked out by
+ * hand from the rows (closed forms).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatherCandidates, PEAK_OPS_LOG_SD } from '../../services/predictor/candidates.ts';
+import { recommendChips } from '../../services/predictor/recommend.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const chipRow = (chip: string, kind: string, peak: number | null) => ({ chip, kind, vendor: 'V', names: [], peak_ops_per_s: peak, memory_bw_bytes_s: null, power_w: null, price_per_hour: null });
+const bench = (chip: string, percentile: number, ms: number) => ({ source: 'test', model_id: 'resnet50', device: chip, chip, batch: 1, scenario: 'SingleStream', percentile, latency_ms: ms, system: `${chip}-sys` });
+
+describe('a chip known only from the catalog', () => {
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('catalogchip');
+    await w.insert(`${w.database}.chips`, [chipRow('gpu-a', 'gpu', 1e12), chipRow('gpu-b', 'gpu', 4e12), chipRow('npu-c', 'npu', 1e13), chipRow('new-gpu', 'gpu', 2e13), chipRow('bare', 'npu', null)]);
+    // resnet50: p50 10 ms on gpu-a (1e12), 5 ms on gpu-b (4e12), 1 ms on npu-c (1e13): latency × peak 1e13, 2e13, 1e13 (ms · ops/s).
+    await w.insert(`${w.database}.benchmark_latency`, [bench('gpu-a', 0.5, 10), bench('gpu-a', 0.9, 11), bench('gpu-b', 0.5, 5), bench('gpu-b', 0.9, 5.5), bench('npu-c', 0.5, 1), bench('npu-c', 0.9, 1.1)]);
+  }, 60_000);
+  afterAll(async () => w?.close());
+
+  it('moves the model from the chips it was measured on by their peaks, ranks it after measured chips that meet the SLO, and still skips a chip without a peak', async () => {
+    const { candidates, skipped } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['new-gpu', 'gpu-b', 'bare'] });
+    const guess = candidates.find((c) => c.chip.chip === 'new-gpu')!;
+    expect(guess.evidence.kind).toBe('catalog');
+    // All three chips: the median of ln 1e13, ln 2e13 and ln 1e13 is ln 1e13, over 2e13 ops/s: 0.5 ms.
+    expect(guess.service.computeMedianMs).toBeCloseTo(1e13 / 2e13, 12);
+    expect(guess.service.ioMs).toBe(0);
+    expect(guess.basis).toBe(`the chip catalog's peak ops/s (2.00e+13) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, ×${Math.exp(PEAK_OPS_LOG_SD).toFixed(1)} at one sd, no i/o`);
+    expect(skipped).toEqual([{ chip: 'bare', reason: expect.stringMatching(/^no fleet requests or benchmark rows of "resnet50" on this chip/) }]);
+    const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
+    expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['gpu-b', true, 'benchmark'], ['new-gpu', true, 'catalog']]);
+    expect(r.chips[1]!.reason).toMatch(/^meets p99 50\.0 ms at 1 req\/s: p99 [\d.]+ ms, predicted from the chip catalog's peak ops\/s/);
+  });
+});
