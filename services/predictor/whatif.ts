@@ -94,7 +94,8 @@ export interface ChipSwap {
   /**
    * Per model: io and compute ratio of medians (new chip / current chip), and the compute's spread
    * ratio (ln(p90/p50) there over here: `spreadRatio`; 1 when unknown): each request's unloaded compute
-   * is mapped to the same quantile on the new chip (`spreadAboutMedian`) before the ratio.
+   * is mapped to the same quantile on the new chip (`spreadAboutMedian`) before the ratio. Each
+   * request's unloaded i/o t becomes io·t + ioOffset (ms; absent = 0: a line across chips, `ioMapAcrossChips`).
    */
   ratio: Map<string, { io: number; compute: number; spread: number; ioOffset?: number }>;
   /** Where each model's ratio came from. */
