@@ -144,6 +144,8 @@ program
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
       const syntax = syntaxErrorSummary(String((error as Error)?.message ?? error), query);
       if (syntax !== null) throw new UsageError(syntax);
+      // A --param value its type cannot parse (Code: 457 BAD_QUERY_PARAMETER) is bad usage, as a missing one is.
+      if (/\bCode: 457\b/.test(String((error as Error)?.message ?? error))) throw new UsageError(String((error as Error).message).split('\n')[0]!.replace(/^.*?DB::Exception: /, '--param: ').replace(/:?\s*(only \d+ of \d+ bytes was parsed: .*)?\. \(BAD_QUERY_PARAMETER\)$/, ''));
       if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
       throw error;
     } finally {

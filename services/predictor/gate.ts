@@ -617,7 +617,8 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
     : answer === 'BLOCK' ? against('at least', low, 'breaches')
-      : `${sloInBand(slo, low, high)}: measure it as a shadow first`;
+      // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
+      : `${sloInBand(slo, low, high)}: ${e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0 ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : 'measure it as a shadow first'}`;
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,

@@ -105,7 +105,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
   app.addHook('onClose', async () => engine.close());
 
-  app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'));
+  // /ping too refuses what a web page may have sent: its answer would tell the page that edgelat runs here.
+  app.get('/ping', async (request, reply) => {
+    const browser = browserRefusal(request.headers, allowedHosts);
+    if (browser !== null) return reply.status(403).header('X-ClickHouse-Exception-Code', '497').type('text/plain; charset=UTF-8').send(`Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}). (ACCESS_DENIED)\n`);
+    return reply.type('text/plain; charset=UTF-8').send('Ok.\n');
+  });
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(request.url, 'http://localhost').searchParams;

@@ -161,9 +161,21 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = Obje
 );
 
 /**
+ * ClickHouse's name of an integer type written with a SQL alias (`TINYINT` Int8, `SMALLINT` Int16, `INT`/`INTEGER`
+ * Int32, `BIGINT` Int64, `… UNSIGNED` the UInt of that size; case-insensitive), or the name as given.
+ */
+function sqlIntegerAlias(name: string): string {
+  const m = /^(TINYINT|SMALLINT|MEDIUMINT|INT|INTEGER|BIGINT)(?:\s+(SIGNED|UNSIGNED))?$/i.exec(name.trim());
+  if (!m) return name.trim();
+  const bits = { TINYINT: 8, SMALLINT: 16, MEDIUMINT: 32, INT: 32, INTEGER: 32, BIGINT: 64 }[m[1]!.toUpperCase() as 'INT'];
+  return `${m[2]?.toUpperCase() === 'UNSIGNED' ? 'U' : ''}Int${bits}`;
+}
+
+/**
  * Why bound parameters do not fit a query, for a usage error, or null: a placeholder `{name:Type}` with
- * no value given, or an integer value outside its (possibly Nullable/LowCardinality-wrapped) integer type,
- * which ClickHouse would wrap silently (`{x:UInt8}` with 300 gives 44). Other values are left to ClickHouse.
+ * no value given, or an integer value outside its (possibly Nullable/LowCardinality-wrapped) integer type
+ * (SQL aliases too: `INT UNSIGNED`), which ClickHouse would wrap silently (`{x:UInt8}` with 300 gives 44).
+ * Other values are left to ClickHouse, integers inside arrays, tuples and maps included (they wrap there).
  * Placeholders are found by pattern, so one written inside a string literal counts too.
  * @param sql     The statement.
  * @param params  Values by name, as written.
@@ -173,7 +185,7 @@ export function paramProblem(sql: string, params: Readonly<Record<string, string
     const [, name, type] = m as unknown as [string, string, string];
     const value = params[name];
     if (value === undefined) return `the query uses {${name}:${type}} and no --param ${name}=… is given`;
-    const base = /^(?:(?:Nullable|LowCardinality)\(\s*)*([A-Za-z0-9]+)/.exec(type)?.[1] ?? '';
+    const base = sqlIntegerAlias(/^(?:(?:Nullable|LowCardinality)\(\s*)*([A-Za-z0-9]+(?:\s+(?:SIGNED|UNSIGNED))?)/i.exec(type)?.[1] ?? '');
     const range = INTEGER_RANGES[base];
     if (range === undefined || !/^[+-]?\d+$/.test(value.trim())) continue;
     const v = BigInt(value.trim());

@@ -306,8 +306,8 @@ describe('sql endpoint over HTTP', () => {
   it('refuses a request a browser may have sent for a web page (Origin of another site, Sec-Fetch-Site, a Host that is not loopback)', async () => {
     const { request } = await import('node:http');
     // fetch does not let a caller set Host; node:http does (a page whose name resolves to 127.0.0.1: DNS rebinding).
-    const raw = (headers: Record<string, string>, method = 'GET') => new Promise<{ status: number; code: string | undefined; body: string }>((resolve, reject) => {
-      const u = new URL(`${endpoint!.url}/?query=${encodeURIComponent('SELECT 1')}`);
+    const raw = (headers: Record<string, string>, method = 'GET', path = `/?query=${encodeURIComponent('SELECT 1')}`) => new Promise<{ status: number; code: string | undefined; body: string }>((resolve, reject) => {
+      const u = new URL(`${endpoint!.url}${path}`);
       const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => { body += d.toString(); });
@@ -330,6 +330,9 @@ describe('sql endpoint over HTTP', () => {
     for (const headers of [{ origin: endpoint!.url }, { origin: `http://localhost:${port}` }, { host: `localhost:${port}` }, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
       expect([JSON.stringify(headers), (await raw(headers)).body]).toEqual([JSON.stringify(headers), '1\n']);
     }
+    // /ping too (a trial: its "Ok." told a page on another name that edgelat runs here).
+    expect(await raw({ host: `evil.example:${port}` }, 'GET', '/ping')).toEqual({ status: 403, code: '497', body: `Code: 497. DB::Exception: a request a browser may have sent for a web page (Host: evil.example:${port} is not this machine's loopback name). (ACCESS_DENIED)\n` });
+    expect(await raw({}, 'GET', '/ping')).toEqual({ status: 200, code: undefined, body: 'Ok.\n' });
   });
 
   it('inserts a gzip body with the statement in the URL', async () => {

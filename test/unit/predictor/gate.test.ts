@@ -546,6 +546,12 @@ describe('gateServer and combineAnswers', () => {
     expect(shadowed.reason).toBe(`${unsure.reason.replace(/: measure it as a shadow first$/, '')}; a shadow of m v2 on orin beside this server measured p99 2.97 ms at the server's peak (2024-06-01T00:01:40.000Z, 300 requests), within it: keep the shadow running over more peaks`);
     // An earlier rollout within the SLO changes neither the answer nor the advice.
     expect(gateServer({ ...input, sloP99Ms: slo, measured: [{ ...fast, source: 'rollout' }] }).reason).toBe(unsure.reason);
+    // A shadow's verdicts that gave the factor: the advice is to keep it running (a trial was told to start one it had).
+    const verdicts = { ...input.evidence, shadow: { ratio: 2, low: 1.9, high: 2.1, windows: 2, pairs: 604 } };
+    const byShadow = gateServer({ ...input, evidence: verdicts, sloP99Ms: slo });
+    const bandSlo = (byShadow.p99_low_ms! + byShadow.p99_high_ms!) / 2;
+    const inBand = gateServer({ ...input, evidence: verdicts, sloP99Ms: bandSlo });
+    expect([inBand.answer, inBand.reason]).toEqual(['NEED_SHADOW', expect.stringMatching(/ is inside the p99 band \[.*\]: keep the shadow of it beside this server running over more peaks \(its verdicts gave the factor\)$/)]);
   });
 
   it('reads a measured day at the server\'s peak while the candidate ran, the highest day of several', () => {

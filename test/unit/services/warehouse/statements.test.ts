@@ -137,6 +137,11 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
     expect(paramProblem('SELECT {x:Int64}', { x: String(-(2n ** 63n) - 1n) })).toMatch(/outside Int64/);
     expect(paramProblem('SELECT {x:Nullable(UInt16)}', { x: '65536' })).toMatch(/outside UInt16/);
     expect(paramProblem('SELECT {x:LowCardinality(Nullable(UInt8))}', { x: '300' })).toMatch(/outside UInt8/);
+    // SQL aliases (a trial: {x:TINYINT} 300 gave 44, {x:INT UNSIGNED} 5e9 wrapped, {x:BIGINT} 2^63 gave −2^63).
+    expect(paramProblem('SELECT {x:TINYINT}', { x: '300' })).toMatch(/outside Int8 \(-128 to 127\)/);
+    expect(paramProblem('SELECT {x:int unsigned}', { x: '5000000000' })).toMatch(/outside UInt32 \(0 to 4294967295\)/);
+    expect(paramProblem('SELECT {x:BIGINT}', { x: String(2n ** 63n) })).toMatch(/outside Int64/);
+    expect(paramProblem('SELECT {x:Nullable(SMALLINT UNSIGNED)}', { x: '65535' })).toBeNull();
   });
 
   it('leaves other values and types to ClickHouse', () => {
