@@ -3,9 +3,12 @@
  * chip, the service time and its evidence, in this order of preference:
  * 1. fleet: the pair's own requests (io median, compute p50/p90), calibrated
  *    to the fleet's measured quantiles per load bucket;
- * 2. benchmark: the pair's SingleStream rows (no i/o: benchmarks time the
+ * 2. shadow: where no production server runs it on the chip, its shadow deployments' requests there
+ *    (shadow_results: the production's requests served again on that chip; same figures as the fleet's,
+ *    no load curve of its own);
+ * 3. benchmark: the pair's SingleStream rows (no i/o: benchmarks time the
  *    model alone);
- * 3. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
+ * 4. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
  *    the MLPerf system predictor over the warehouse's benchmarks,
  *    benchmark-predictor.ts), else, for a model known only by its
  *    profile, MACs scaling from the reference models measured on the chip: a
@@ -15,7 +18,7 @@
  *    Its i/o is the median of the references' fleet i/o medians on the chip
  *    (where no reference ran there in the fleet: the median over every fleet chip; 0 with no fleet data).
  *    Below the smallest reference's MACs the line is held there (fixed costs dominate).
- * 4. catalog: nothing measured on the chip, but its catalog peak ops/s (`chips import`): the model's
+ * 5. catalog: nothing measured on the chip, but its catalog peak ops/s (`chips import`): the model's
  *    median compute on the chips it was measured (or scaled) on and that have a peak, moved by the
  *    peaks ({@link scaleByPeakOps}); no i/o (as benchmarks). A rough estimate (left out in turn, each of
  *    the 17 MLPerf medians on the six catalog chips came out within ×2.1 in the median, ×4.8 at worst:
@@ -30,7 +33,7 @@ import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
-  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, loadWorkers, MIN_MEASURED_REQUESTS,
+  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
 } from './evidence.ts';
 import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
@@ -128,15 +131,16 @@ export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: 
 export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
   // A profile is a new model: its numbers come from its own MACs, even when its id names a known model.
   const known = req.profile === undefined;
-  const [catalog, fleet, bench, workers, curve, atLoad, shadows] = await Promise.all([
+  const [catalog, fleet, bench, workers, curve, atLoad, shadows, shadowPairs] = await Promise.all([
     loadCatalog(w), known ? loadFleetPairs(w, req.model) : [], known ? loadBenchmarkPairs(w, req.model) : [], loadWorkers(w),
     known ? loadMeasuredCurve(w, req.model) : [], known ? loadMeasuredAt(w, req.model, req.rps) : [],
-    known ? loadShadowEvidence(w, req.model) : new Map<string, ShadowEvidence>(),
+    known ? loadShadowEvidence(w, req.model) : new Map<string, ShadowEvidence>(), known ? loadShadowPairs(w, req.model) : [],
   ]);
   const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
   const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
   const benchBy = new Map(bench.map((b) => [b.chip, b]));
-  const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...fleetBy.keys(), ...benchBy.keys()])].sort();
+  const shadowBy = new Map(shadowPairs.map((s) => [s.chip, s]));
+  const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...fleetBy.keys(), ...shadowBy.keys(), ...benchBy.keys()])].sort();
   // References for MACs scaling: known models with published MACs, per chip.
   const refs = new Map<string, { macs: number; ms: number }[]>();
   // The i/o of a new model on a chip: the median of the reference models' i/o medians there (fleet only).
@@ -175,6 +179,13 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     const one = { p50: 1, p90: 1, p99: 1 };
+    // Measured by its shadows on the chip (a trial: a shadow-only Orin ranked first on its benchmark's 0.78 ms
+    // p99, without i/o, where its shadows had measured 6.5 ms).
+    const s = shadowBy.get(id);
+    if (s) {
+      candidates.push({ chip, service: fleetService(s), workers: c, evidence: { kind: 'shadow', ...evidence }, calibration: one, measured: null, curve: [], basis: `its shadow deployments' ${s.requests} requests on the chip (no production server runs it there)` });
+      continue;
+    }
     if (b) {
       candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'})` });
       continue;
@@ -206,7 +217,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     // Nothing measured on the chip: its catalog peak against the chips the model was measured (or scaled) on.
     const onOthers = chipIds.concat([...byChip.keys()]).filter((o, i, all) => o !== id && all.indexOf(o) === i).flatMap((o) => {
       const info = byChip.get(o);
-      const ms = req.profile ? scaleByMacs(req.profile.macs, refs.get(o) ?? []) : measuredMedian(fleetBy.get(o), benchBy.get(o));
+      const ms = req.profile ? scaleByMacs(req.profile.macs, refs.get(o) ?? []) : measuredMedian(fleetBy.get(o) ?? shadowBy.get(o), benchBy.get(o));
       return info?.peak_ops_per_s && ms !== null ? [{ chip: o, peakOps: info.peak_ops_per_s, ms }] : [];
     });
     const byPeak = scaleByPeakOps(chip.peak_ops_per_s, onOthers);

@@ -116,6 +116,23 @@ export async function loadFleetPairs(w: Warehouse, model: string): Promise<Fleet
   return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
 }
 
+/** Fewest successful shadow requests of a (model, chip) that give it a service time. */
+export const MIN_SHADOW_REQUESTS = 20;
+
+/**
+ * Service-time figures of a model from its shadow deployments (`shadow_results`, status ok), per shadow
+ * chip with at least {@link MIN_SHADOW_REQUESTS} requests: the same figures as {@link loadFleetPairs}.
+ * A shadow serves the production's requests again on its own chip, so where no production server runs
+ * the model on that chip these are its measured service times there.
+ */
+export async function loadShadowPairs(w: Warehouse, model: string): Promise<FleetPair[]> {
+  const rows = await w.query<Record<string, unknown>>(
+    `SELECT chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90
+     FROM ${w.database}.shadow_results WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0 GROUP BY chip HAVING n >= {min:UInt32} ORDER BY chip`,
+    { m: model, min: MIN_SHADOW_REQUESTS });
+  return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
+}
+
 /** Workers c per chip: the largest `concurrency` its servers reported. */
 export async function loadWorkers(w: Warehouse): Promise<Map<string, number>> {
   const rows = await w.query<{ chip: string; c: number }>(

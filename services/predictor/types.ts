@@ -69,12 +69,13 @@ export interface RecommendRequest {
 /** Where a chip's numbers come from, with counts. */
 export interface Evidence {
   /**
-   * `fleet`: measured in inference_enriched; `benchmark`: public benchmark rows; `predicted`: neither (a
+   * `fleet`: measured in inference_enriched; `shadow`: measured only by shadow deployments on the chip
+   * (shadow_results); `benchmark`: public benchmark rows; `predicted`: none of these (a
    * model: the MLPerf system predictor or MACs scaling from models measured on the chip); `catalog`: nothing
    * measured on the chip, its catalog peak ops/s against chips the model was measured on (a rough estimate,
    * ranked after the others that meet the SLO alike).
    */
-  kind: 'fleet' | 'benchmark' | 'predicted' | 'catalog';
+  kind: 'fleet' | 'shadow' | 'benchmark' | 'predicted' | 'catalog';
   /** Requests measured in the fleet for this model on this chip. */
   fleet_requests: number;
   /** Benchmark rows (systems) of this model on this chip. */

@@ -1,8 +1,10 @@
 /**
- * A chip known only from the catalog (`chips import` of its peak ops/s): a trial imported one and found
- * every command skip it. The recommender now moves the model's latency from the chips it was measured on
- * by their peaks (`scaleByPeakOps`) and says it is a rough estimate. Expected values are worked out by
- * hand from the rows (closed forms).
+ * Chips no production server runs the model on. Known only from the catalog (`chips import` of its peak
+ * ops/s): a trial imported one and found every command skip it; the recommender now moves the model's
+ * latency from the chips it was measured on by their peaks (`scaleByPeakOps`) and says it is a rough
+ * estimate. Measured by shadows only: a trial found such a chip ranked first on its benchmark (no i/o)
+ * where its shadows had measured it; its shadows' requests now give its service time. Expected values are
+ * worked out by hand from the rows (closed forms).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatherCandidates, PEAK_OPS_LOG_SD } from '../../services/predictor/candidates.ts';
@@ -35,5 +37,33 @@ describe('a chip known only from the catalog', () => {
     const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
     expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['gpu-b', true, 'benchmark'], ['new-gpu', true, 'catalog']]);
     expect(r.chips[1]!.reason).toMatch(/^meets p99 50\.0 ms at 1 req\/s: p99 [\d.]+ ms, predicted from the chip catalog's peak ops\/s/);
+  });
+});
+
+describe('a chip the model ran on only as a shadow', () => {
+  let w: ChdbWarehouse;
+  // 25 shadow results of resnet50 on the Orin: i/o 1.00..1.24 ms, compute 2.00..4.40 ms (step 0.1); 5 failed ones.
+  const shadow = (i: number, status = 'ok') => ({
+    event_id: `sh-${status}-${i}`, request_id: `rq-${i}`, ts: `2024-06-01 10:00:${String(i).padStart(2, '0')}.000`, request_ts: `2024-06-01 10:00:${String(i).padStart(2, '0')}.000`,
+    edge_server_id: 'edge-a', device_id: 'edge-a-shadow0', model_id: 'resnet50', model_version: 'v1', chip: 'orin', runtime: 'tensorrt',
+    queue_ms: 0, io_ms: 1 + 0.01 * i, compute_ms: status === 'ok' ? 2 + 0.1 * i : 0.01, total_ms: 3, status, deployment_id: null, src_partition: 0, src_offset: i,
+  });
+  beforeAll(async () => {
+    w = await createTestDatabase('shadowchip');
+    await w.insert(`${w.database}.chips`, [chipRow('orin', 'gpu', 2.75e14), chipRow('xavier', 'gpu', 2.1e13)]);
+    await w.insert(`${w.database}.benchmark_latency`, [bench('orin', 0.5, 0.69), bench('orin', 0.9, 0.75), bench('xavier', 0.5, 2.5), bench('xavier', 0.9, 2.8)]);
+    await w.insert(`${w.database}.shadow_results`, [...Array.from({ length: 25 }, (_, i) => shadow(i)), ...Array.from({ length: 5 }, (_, i) => shadow(i, 'timeout'))]);
+  }, 60_000);
+  afterAll(async () => w?.close());
+
+  it('takes the shadows\' service time (i/o and compute medians, compute p90) before the chip\'s benchmark', async () => {
+    const { candidates } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['orin', 'xavier'] });
+    const orin = candidates.find((c) => c.chip.chip === 'orin')!;
+    expect(orin.evidence.kind).toBe('shadow');
+    expect(orin.basis).toBe('its shadow deployments\' 25 requests on the chip (no production server runs it there)');
+    // ClickHouse's quantileExact(0.5) of 25 values is the 13th (index 12): i/o 1.12, compute 3.2 ms.
+    expect(orin.service.ioMs).toBeCloseTo(1.12, 12);
+    expect(orin.service.ioMs + orin.service.computeMedianMs).toBeCloseTo(1.12 + 3.2, 9);
+    expect(candidates.find((c) => c.chip.chip === 'xavier')!.evidence.kind).toBe('benchmark');
   });
 });
