@@ -224,17 +224,27 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     if (byPeak !== null && byPeak.ms <= MAX_SERVICE_MS) {
       // A profile below a chip's smallest reference was held there (an upper bound): so is what moves from it.
       const held = req.profile !== undefined && byPeak.chips.some((o) => req.profile!.macs < Math.min(...(refs.get(o) ?? []).map((r) => r.macs)));
+      // I/O is not compute: the median of the model's i/o on the chips that measured it (the references' for a profile).
+      const ios = req.profile ? fleetIo : [...fleet, ...shadowPairs].map((p) => p.ioMedianMs).filter((x) => x > 0);
+      const ioMs = ios.length ? nearestRankQuantile(ios, 0.5) : 0;
       candidates.push({
-        chip, service: { ioMs: 0, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence }, calibration: one, measured: null, curve: [],
-        basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd, no i/o${held ? `; its MACs are below the smallest reference's there, so the compute moved is held at that reference's (an upper bound)` : ''}`,
-        upperBound: held,
+        chip, service: { ioMs, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence, estimate_log_sd: byPeak.logSd }, calibration: one, measured: null, curve: [],
+        basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd`
+          + `; ${ios.length ? `i/o ${ioMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0'}`
+          + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`,
+        upperBound: held, estimateLogSd: byPeak.logSd,
       });
+      continue;
+    }
+    if (byPeak !== null) {
+      skipped.push({ chip: id, reason: `nothing was measured on this chip, and its catalog peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) gives ${byPeak.ms.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms (check the catalog's peak_ops_per_s)` });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
       : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
         : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
-          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`;
+          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`
+            + (byChip.has(id) && !(chip.peak_ops_per_s && chip.peak_ops_per_s > 0) ? '; nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' : '');
     skipped.push({ chip: id, reason: why });
   }
   return { candidates, skipped };

@@ -80,7 +80,9 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
         continue;
       }
       const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
-      if (!(v >= 0 && v <= LIMITS[name])) return bad(name, text, `expected a decimal number in [0, ${LIMITS[name]}] ${UNITS[name]}, got ${JSON.stringify(text)}`);
+      // A price or power of 0 means something (free, passive); a chip with 0 ops/s or 0 bytes/s does not (leave it blank).
+      const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
+      if (!((positive ? v > 0 : v >= 0) && v <= LIMITS[name])) return bad(name, text, `expected a decimal number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
       numbers[name] = v;
     }
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();

@@ -121,6 +121,8 @@ const ChipRecommendationSchema = z.object({
       against: z.array(z.object({ chip: z.string(), windows: count, pairs: count, median_ratio: nullableNumber }))
         .meta({ description: 'per production chip compared with: its windows, paired requests and the median over them of the shadow / production latency ratio' }),
     }).nullable(),
+    estimate_log_sd: z.number().nonnegative().optional()
+      .meta({ description: 'catalog estimates only: log-sd of the compute estimate; meets_slo is true only if the SLO is also met with the compute e^sd slower' }),
   }),
   reason: z.string(),
 });

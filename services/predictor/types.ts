@@ -82,6 +82,8 @@ export interface Evidence {
   benchmark_rows: number;
   /** Shadow deployments that ran this model on this chip beside production (table shadow_verdicts), or null. */
   shadow: ShadowEvidence | null;
+  /** Log-sd of the compute estimate (`catalog` only): the SLO counts as met only if it is met e^{sd} slower too. */
+  estimate_log_sd?: number;
 }
 
 /**

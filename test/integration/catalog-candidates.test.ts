@@ -32,8 +32,9 @@ describe('a chip known only from the catalog', () => {
     // All three chips: the median of ln 1e13, ln 2e13 and ln 1e13 is ln 1e13, over 2e13 ops/s: 0.5 ms.
     expect(guess.service.computeMedianMs).toBeCloseTo(1e13 / 2e13, 12);
     expect(guess.service.ioMs).toBe(0);
-    expect(guess.basis).toBe(`the chip catalog's peak ops/s (2.00e+13) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, ×${Math.exp(PEAK_OPS_LOG_SD).toFixed(1)} at one sd, no i/o`);
-    expect(skipped).toEqual([{ chip: 'bare', reason: expect.stringMatching(/^no fleet requests or benchmark rows of "resnet50" on this chip/) }]);
+    expect(guess.basis).toBe(`the chip catalog's peak ops/s (2.00e+13) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×${Math.exp(PEAK_OPS_LOG_SD).toFixed(1)} at one sd; no i/o measured anywhere, taken as 0`);
+    expect(guess.evidence.estimate_log_sd).toBe(PEAK_OPS_LOG_SD);
+    expect(skipped).toEqual([{ chip: 'bare', reason: expect.stringMatching(/^no fleet requests or benchmark rows of "resnet50" on this chip.*; nor a peak_ops_per_s in the chip catalog to estimate it from/) }]);
     const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
     expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['gpu-b', true, 'benchmark'], ['new-gpu', true, 'catalog']]);
     expect(r.chips[1]!.reason).toMatch(/^meets p99 50\.0 ms at 1 req\/s: p99 [\d.]+ ms, predicted from the chip catalog's peak ops\/s/);

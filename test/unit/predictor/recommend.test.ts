@@ -37,6 +37,17 @@ describe('recommendChips', () => {
     expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['slow', true, 'benchmark'], ['guess', true, 'catalog'], ['guess-slow', false, 'catalog']]);
   });
 
+  it('counts a rough estimate as meeting the SLO only if it also does one sd slower ("may miss" otherwise)', () => {
+    // 5 ms compute (σ 0.1) alone: p99 = 5·e^{2.326·0.1} ≈ 6.3 ms; one sd slower (×e^{0.84} ≈ 2.32): ≈ 14.6 ms.
+    const rough = { evidence: { kind: 'catalog' as const, fleet_requests: 0, benchmark_rows: 0, shadow: null, estimate_log_sd: 0.84 }, estimateLogSd: 0.84 };
+    const slowerP99 = latencyQuantile({ ...fast, computeMedianMs: 5 * Math.exp(0.84) }, 0, 1, 0.99);
+    const tight = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 10 }, rps: 0 }, [candidate('guess', fast, rough)]).chips[0]!;
+    expect([tight.meets_slo, tight.at_load.p99 <= 10]).toEqual([false, true]);
+    expect(tight.reason).toMatch(new RegExp(`^may miss p99 10\\.0 ms .*; the estimate meets the SLO, but one sd slower \\(compute ×2\\.3\\) its p99 is ${slowerP99.toFixed(1).replace('.', '\\.')} ms: counted as a miss`));
+    const loose = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('guess', fast, rough)]).chips[0]!;
+    expect([loose.meets_slo, loose.reason.startsWith('meets ')]).toEqual([true, true]);
+  });
+
   it('ranks SLO-meeting chips first, by the SLO percentile at the load', () => {
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('slow', slow), candidate('fast', fast)]);
     expect(r.chips.map((c) => [c.rank, c.chip, c.meets_slo])).toEqual([[1, 'fast', true], [2, 'slow', false]]);
@@ -261,6 +272,16 @@ describe('mergeChipCatalog', () => {
     expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'price_per_hour', '0x10'], [3, 'price_per_hour', '0b11'], [4, 'price_per_hour', 'Infinity'], [5, 'price_per_hour', '1e308']]);
     expect(m.problems[3]!.message).toBe('expected a decimal number in [0, 1000000] per hour, got "1e308"');
     expect(m.rows.map((r) => [r.chip, r.price_per_hour])).toEqual([['a5', 1e6], ['a6', 0.25], ['a7', 0.5], ['a8', 7]]);
+  });
+
+  it('takes a price or power of 0, not a peak of 0 ops/s or 0 bytes/s (a trial: a zero peak was skipped for the wrong reason)', () => {
+    const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s,power_w,price_per_hour\nz1,npu,V,0,,,\nz2,npu,V,,0,,\nz3,npu,V,1e12,1e9,0,0\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'peak_ops_per_s', 'expected a decimal number in (0, 1e+21] ops/s (leave the cell blank when unknown), got "0"'],
+      [3, 'memory_bw_bytes_s', 'expected a decimal number in (0, 10000000000000000] bytes/s (leave the cell blank when unknown), got "0"'],
+    ]);
+    expect(m.rows.map((r) => [r.chip, r.power_w, r.price_per_hour])).toEqual([['z3', 0, 0]]);
   });
 
   it('refuses a header without chip or with an unknown column', () => {
