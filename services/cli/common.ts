@@ -55,6 +55,18 @@ export function checkWebhookUrl(url: string): string {
 }
 
 /**
+ * Parse `--allowed-hosts a.example,10.0.0.5` (names or addresses, brackets of IPv6 dropped, lower-cased), or `any`.
+ * @throws {InvalidArgumentError} on an empty list or a name with blanks, a port or a path.
+ */
+export function allowedHostsFlag(value: string): string[] | 'any' {
+  if (value.trim().toLowerCase() === 'any') return 'any';
+  const names = value.split(',').map((x) => x.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('--allowed-hosts: name at least one host (or "any")');
+  for (const n of names) if (/[\s/]/.test(n) || /^[^:]+:\d+$/.test(n)) throw new InvalidArgumentError(`--allowed-hosts: expected host names or addresses without port or path, got ${JSON.stringify(n)}`);
+  return names;
+}
+
+/**
  * Parse `--alerts-states firing,resolved`.
  * @throws {InvalidArgumentError} naming an unknown state.
  */

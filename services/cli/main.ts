@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, hostFlag, intFlag, repeatedOptions } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, intFlag, repeatedOptions } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -175,7 +175,8 @@ program
   .addOption(new Option('--host <host>', 'interface to listen on (no authentication: keep it local)').default('127.0.0.1').argParser(hostFlag('--host')))
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
-  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number }) => {
+  .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name or a proxy; "any" accepts every Host (both ports refuse other Host headers: a web page on another name that resolves here, DNS rebinding)').argParser(allowedHostsFlag))
+  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number; allowedHosts?: string[] | 'any' }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -22,6 +23,23 @@ export interface ServeOptions {
   profileLimitBytes?: number;
   /** Longest a query on the ClickHouse HTTP interface runs, s; 0 = no limit. @default 300 (`DEFAULT_MAX_EXECUTION_S`) */
   sqlTimeout?: number;
+  /** Host names a request's Host may name besides {@link allowedHostsFor}'s ('any': every one). @default [] */
+  allowedHosts?: readonly string[] | 'any';
+}
+
+/**
+ * The Host names both endpoints answer besides loopback ones: the --host given; on every interface
+ * (0.0.0.0, ::) this machine's host name and the addresses of its interfaces, not any name (a page on
+ * another name that resolves here, DNS rebinding, would otherwise reach both ports). `extra` adds names
+ * (a DNS name or proxy the machine is reached by); 'any' accepts every Host.
+ * @param host        The interface listened on.
+ * @param extra       Names given with --allowed-hosts.
+ * @param interfaces  Addresses of the machine's interfaces (os.networkInterfaces) and its host name.
+ */
+export function allowedHostsFor(host: string, extra: readonly string[] | 'any', interfaces: { hostname: string; addresses: readonly string[] }): readonly string[] | 'any' {
+  if (extra === 'any') return 'any';
+  const own = ['0.0.0.0', '::'].includes(host) ? [interfaces.hostname, ...interfaces.addresses] : [host];
+  return [...new Set([...own, ...extra].map((h) => h.toLowerCase()))];
 }
 
 /**
@@ -37,11 +55,15 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   // A server may start empty, but a mistyped EDGELAT_DATA_DIR or EDGELAT_DATABASE would look the same: say which it is.
   const newFolder = !existsSync(chdbDir(config));
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+  // A request's Host must name where it listens (on both ports): loopback names, the --host given (on every interface:
+  // this machine's name and addresses), and the --allowed-hosts.
+  const allowedHosts = allowedHostsFor(options.host, options.allowedHosts ?? [], {
+    hostname: hostname(), addresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)),
+  });
   if (!isLoopbackHost(options.host)) {
-    process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can\n`);
+    process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can; `
+      + `requests are answered when their Host names ${allowedHosts === 'any' ? 'anything (--allowed-hosts any)' : `a loopback name or one of ${allowedHosts.join(', ')} (--allowed-hosts adds names)`}\n`);
   }
-  // A request's Host must name where it listens (on both ports): loopback names, the --host given, or any on every interface.
-  const allowedHosts = ['0.0.0.0', '::'].includes(options.host) ? 'any' as const : [options.host];
   const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts });

@@ -1,0 +1,39 @@
+/**
+ * Which Host names `serve` answers (both ports): a trial found `--host 0.0.0.0` answering any Host, so a web
+ * page on another name that resolves to this machine (DNS rebinding) could POST SQL to it.
+ */
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { allowedHostsFlag } from '../../../services/cli/common.ts';
+import { allowedHostsFor } from '../../../services/sql-endpoint/serve-command.ts';
+import { browserRefusal } from '../../../services/sql-endpoint/protocol.ts';
+
+const machine = { hostname: 'Edge-Gw', addresses: ['127.0.0.1', '10.0.0.5', 'fe80::1'] };
+
+describe('allowedHostsFor', () => {
+  it('on every interface: this machine\'s name and addresses, not any name', () => {
+    const allowed = allowedHostsFor('0.0.0.0', [], machine);
+    expect(allowed).toEqual(['edge-gw', '127.0.0.1', '10.0.0.5', 'fe80::1']);
+    expect(browserRefusal({ host: '10.0.0.5:8123' }, allowed)).toBeNull();
+    expect(browserRefusal({ host: 'edge-gw:8123' }, allowed)).toBeNull();
+    expect(browserRefusal({ host: '[fe80::1]:8123' }, allowed)).toBeNull();
+    expect(browserRefusal({ host: 'attacker.example:8123', origin: 'http://attacker.example:8123', 'sec-fetch-site': 'same-origin' }, allowed)).toBe("Host: attacker.example:8123 is not this machine's loopback name");
+  });
+
+  it('on one address: that one; --allowed-hosts adds names, or any', () => {
+    expect(allowedHostsFor('10.0.0.5', [], machine)).toEqual(['10.0.0.5']);
+    expect(allowedHostsFor('::', ['edgelat.internal'], machine)).toEqual(['edge-gw', '127.0.0.1', '10.0.0.5', 'fe80::1', 'edgelat.internal']);
+    expect(allowedHostsFor('0.0.0.0', 'any', machine)).toBe('any');
+  });
+});
+
+describe('--allowed-hosts', () => {
+  it('takes names and addresses, lower-cased, IPv6 brackets dropped, or "any"', () => {
+    expect(allowedHostsFlag('Edgelat.Internal, [::1],10.0.0.5')).toEqual(['edgelat.internal', '::1', '10.0.0.5']);
+    expect(allowedHostsFlag(' ANY ')).toBe('any');
+  });
+
+  it.each([[' , '], ['host:8080'], ['a b'], ['http://x/']])('refuses %j', (value) => {
+    expect(() => allowedHostsFlag(value)).toThrow(InvalidArgumentError);
+  });
+});
