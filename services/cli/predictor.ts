@@ -59,7 +59,7 @@ export async function chipsImportCommand(warehouse: Warehouse, path: string, opt
   const r = await importChips(warehouse, path);
   reportProblems(r.problems);
   process.stdout.write(opts.json
-    ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length })}\n`
+    ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length, bad_lines: r.problems })}\n`
     : `wrote ${r.written} chip(s) (${r.added} new) into ${warehouse.database}.chips; ${r.problems.length} bad line(s)\n`);
   return r.problems.length;
 }

@@ -174,7 +174,10 @@ describe('the chip recommender on a demo run', () => {
       const r = await edgelat(['chips', 'import', csv, '--json'], dataDir);
       expect(r.code).toBe(1);
       expect(errLines(r.stderr)).toEqual([`${csv}:3: chip: expected a chip id of lower-case letters, digits, '.', '_' and '-', got "new chip"`]);
-      expect(JSON.parse(r.stdout)).toEqual({ written: 2, added: 1, problems: 1 });
+      expect(JSON.parse(r.stdout)).toEqual({
+        written: 2, added: 1, problems: 1,
+        bad_lines: [{ file: csv, line: 3, field: 'chip', value: 'new chip', message: 'expected a chip id of lower-case letters, digits, \'.\', \'_\' and \'-\', got "new chip"' }],
+      });
       const list = await edgelat(['chips', 'list', '--json'], dataDir);
       const chips = JSON.parse(list.stdout) as { chip: string; price_per_hour: number | null; power_w: number | null }[];
       expect(chips.find((c) => c.chip === 'jetson-agx-orin')).toMatchObject({ price_per_hour: 0.5, power_w: 60 });
