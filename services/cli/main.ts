@@ -367,6 +367,12 @@ const first = process.argv[2];
 const gating = first === 'gate';
 const commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
 const topLevel = first === undefined || first === 'help' || !commandNames.has(first);
+// `help bogus`: commander prints the whole help and nothing of the name; say it, as for `edgelat bogus`.
+const helpOf = first === 'help' ? process.argv[3] : undefined;
+if (helpOf !== undefined && !commandNames.has(helpOf)) {
+  const { nearestNames } = await import('../names.ts');
+  process.stderr.write(`edgelat: help: unknown command '${helpOf}' (nearest: ${nearestNames(helpOf, [...commandNames])})\n`);
+}
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -50,7 +50,9 @@ describe('an unknown command', () => {
   it('exits 64 for every usage error before a command runs (an option before it, help of an unknown command, no command, a group without its subcommand); a command\'s own stays 2', async () => {
     // A trial: `edgelat --json gate …` exited 2, which a deploy pipeline reads as NEED_SHADOW. (Run side by side.)
     const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0]];
-    const codes = await Promise.all(runs.map(async ([args]) => (await edgelat(args, dataDir)).code));
-    expect(codes).toEqual(runs.map(([, code]) => code));
+    const results = await Promise.all(runs.map(async ([args]) => edgelat(args, dataDir)));
+    expect(results.map((r) => r.code)).toEqual(runs.map(([, code]) => code));
+    // `help gatee` names what it did not find before the help (it printed the whole help and nothing else).
+    expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (nearest: gate, migrate, serve, model, whatif, demo, sql, chips, … 8 more)");
   });
 });
