@@ -115,7 +115,9 @@ const ChipRecommendationSchema = z.object({
   max_rps_within_slo: nonNegative,
   cost_per_million: nullableNumber,
   evidence: z.object({
-    kind: z.enum(['fleet', 'shadow', 'benchmark', 'predicted', 'catalog']), fleet_requests: count, benchmark_rows: count,
+    kind: z.enum(['fleet', 'shadow', 'benchmark', 'predicted', 'catalog']).meta({
+      description: 'where the service time comes from: fleet (production requests), shadow (only shadow deployments ran it on the chip), benchmark (public rows), predicted (the MLPerf system predictor or MACs scaling), catalog (nothing measured on the chip: its catalog peak ops/s, a rough estimate; see estimate_log_sd)',
+    }), fleet_requests: count, benchmark_rows: count,
     shadow: z.object({
       windows: count, pairs: count, better: count, worse: count, equivalent: count, inconclusive: count,
       against: z.array(z.object({ chip: z.string(), windows: count, pairs: count, median_ratio: nullableNumber }))
