@@ -8,7 +8,7 @@
  * data/chips/edge-chips.csv. Usage: npm run bench:catalog
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { cpus, hostname, release, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PEAK_OPS_LOG_SD, scaleByPeakOps } from '../services/predictor/candidates.ts';
@@ -33,7 +33,7 @@ for (const r of rows) {
   errors.median.push(Math.abs(Math.log(lowerMedian(others.map((o) => o.ms)) / r.ms)));
 }
 const summary = (e: number[]) => ({ n: e.length, median_factor: Math.exp(lowerMedian(e)), worst_factor: Math.exp(Math.max(...e)), rms_log: Math.sqrt(e.reduce((a, x) => a + x * x, 0) / e.length) });
-const result = { date: new Date().toISOString(), node: process.version, peak_ops: summary(errors.peak), reference_median_chip: summary(errors.median), PEAK_OPS_LOG_SD };
+const result = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, os: `${osType()} ${release()}`, peak_ops: summary(errors.peak), reference_median_chip: summary(errors.median), PEAK_OPS_LOG_SD };
 const f = (s: ReturnType<typeof summary>) => `median ×${s.median_factor.toFixed(2)}, worst ×${s.worst_factor.toFixed(2)}, rms of ln ${s.rms_log.toFixed(3)} over ${s.n}`;
 process.stdout.write(`leave-one-out over the MLPerf medians of the catalog chips\n  by peak ops/s:            ${f(result.peak_ops)}\n  reference (median chip):  ${f(result.reference_median_chip)}\n  ratio of rms (peak / reference): ${(result.peak_ops.rms_log / result.reference_median_chip.rms_log).toFixed(3)}; PEAK_OPS_LOG_SD = ${PEAK_OPS_LOG_SD}\n`);
 const dir = join(root, 'bench/results');

@@ -103,7 +103,7 @@ interface Checkpoint {
   settings?: string;
   /**
    * Those settings themselves (the processor's `settings` JSON), where the checkpoint stays within
-   * {@link MAX_CHECKPOINT_CHARS} with them: a refusal then names the settings that differ.
+   * {@link MAX_CHECKPOINT_BYTES} with them: a refusal then names the settings that differ.
    */
   settingsJson?: string;
   /** The partition's watermark per input topic when the commit was made (finite ones), ms: for `Processor.restore`. */
@@ -111,14 +111,14 @@ interface Checkpoint {
 }
 
 /**
- * Largest checkpoint, characters, that also carries the settings' JSON: Kafka refuses commit metadata over
+ * Largest checkpoint, UTF-8 bytes, that also carries the settings' JSON: Kafka refuses commit metadata over
  * `offset.metadata.max.bytes` (4096 by default), and the lanes and floors come first.
  */
-const MAX_CHECKPOINT_CHARS = 3072;
+const MAX_CHECKPOINT_BYTES = 3072;
 
 /**
  * The settings that differ between two processors' settings JSON, for a message: `sizeMs 300000 there,
- * 60000 here; …` (keys in either; values as JSON). Null when either is not a JSON object.
+ * 60000 here; …` (keys in either; values as JSON); '' when none differs. Null when either is not a JSON object.
  */
 export function settingsDiff(there: string, here: string): string | null {
   const object = (text: string): Record<string, unknown> | null => {
@@ -135,6 +135,19 @@ export function settingsDiff(there: string, here: string): string | null {
   const text = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => text(a[k]) !== text(b[k]));
   return keys.map((k) => `${k} ${text(a[k])} there, ${text(b[k])} here`).join('; ');
+}
+
+/**
+ * A checkpoint as commit metadata (JSON): with the settings' JSON (`settingsJson`) while that stays within
+ * {@link MAX_CHECKPOINT_BYTES} UTF-8 bytes, else without it (a refusal then shows fingerprints only).
+ * @param cp            The checkpoint (any JSON object).
+ * @param settingsJson  The processor's settings JSON; undefined: none.
+ */
+export function checkpointMetadata(cp: object, settingsJson: string | undefined): string {
+  const text = JSON.stringify(cp);
+  if (settingsJson === undefined) return text;
+  const withJson = JSON.stringify({ ...cp, settingsJson });
+  return Buffer.byteLength(withJson, 'utf8') <= MAX_CHECKPOINT_BYTES ? withJson : text;
 }
 
 function parseCheckpoint(metadata: string | undefined): Checkpoint {
@@ -322,11 +335,7 @@ export class ProcessorRun<S> {
     const settings = this.settingsFingerprint;
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
     const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, ...(settings !== undefined ? { settings } : {}) };
-    const text = JSON.stringify(cp);
-    const json = this.options.processor.settings;
-    if (settings === undefined || json === undefined) return text;
-    const withJson = JSON.stringify({ ...cp, settingsJson: json });
-    return withJson.length <= MAX_CHECKPOINT_CHARS ? withJson : text;
+    return checkpointMetadata(cp, settings === undefined ? undefined : this.options.processor.settings);
   }
 
   /** Records this run has produced, all output partitions together. */

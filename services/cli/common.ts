@@ -55,15 +55,28 @@ export function checkWebhookUrl(url: string): string {
 }
 
 /**
- * Parse `--allowed-hosts a.example,10.0.0.5` (names or addresses, brackets of IPv6 dropped, lower-cased), or `any`.
- * @throws {InvalidArgumentError} on an empty list or a name with blanks, a port or a path.
+ * Parse `--allowed-hosts a.example,10.0.0.5,::1` (names or addresses; an IPv6 one bare or in brackets), or `any`.
+ * Each is normalised as a request's Host is before it is compared (URL rules: lower case, IPv6 compressed,
+ * brackets dropped), so that every name given can match.
+ * @throws {InvalidArgumentError} on an empty list, or an entry with blanks, a port, a path or no host.
  */
 export function allowedHostsFlag(value: string): string[] | 'any' {
   if (value.trim().toLowerCase() === 'any') return 'any';
-  const names = value.split(',').map((x) => x.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase()).filter(Boolean);
-  if (names.length === 0) throw new InvalidArgumentError('--allowed-hosts: name at least one host (or "any")');
-  for (const n of names) if (/[\s/]/.test(n) || /^[^:]+:\d+$/.test(n)) throw new InvalidArgumentError(`--allowed-hosts: expected host names or addresses without port or path, got ${JSON.stringify(n)}`);
-  return names;
+  const entries = value.split(',').map((x) => x.trim()).filter(Boolean);
+  if (entries.length === 0) throw new InvalidArgumentError('--allowed-hosts: name at least one host (or "any")');
+  return entries.map((entry) => {
+    const bad = () => new InvalidArgumentError(`--allowed-hosts: expected a host name or address without port or path, got ${JSON.stringify(entry)}`);
+    // A bare IPv6 address has colons; anything else with one is a host with a port.
+    const ipv6 = !entry.startsWith('[') && entry.includes(':') ? `[${entry}]` : entry;
+    let url: URL;
+    try {
+      url = new URL(`http://${ipv6}`);
+    } catch {
+      throw bad();
+    }
+    if (/[\s/?#@]/.test(entry) || url.port !== '' || url.hostname === '' || /:$/.test(entry)) throw bad();
+    return url.hostname.replace(/^\[(.*)\]$/, '$1');
+  });
 }
 
 /**

@@ -124,7 +124,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isBadQueryParameter, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
     const misfit = paramProblem(query, params);
     if (misfit !== null) throw new UsageError(misfit);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
@@ -145,7 +145,7 @@ program
       const syntax = syntaxErrorSummary(String((error as Error)?.message ?? error), query);
       if (syntax !== null) throw new UsageError(syntax);
       // A --param value its type cannot parse (Code: 457 BAD_QUERY_PARAMETER) is bad usage, as a missing one is.
-      if (/\bCode: 457\b/.test(String((error as Error)?.message ?? error))) throw new UsageError(String((error as Error).message).split('\n')[0]!.replace(/^.*?DB::Exception: /, '--param: ').replace(/:?\s*(only \d+ of \d+ bytes was parsed: .*)?\. \(BAD_QUERY_PARAMETER\)$/, ''));
+      if (isBadQueryParameter(error)) throw new UsageError(`--param: ${String((error as Error).message).split('\n')[0]!.replace(/^.*?DB::Exception: /, '').replace(/:?\s*(only \d+ of \d+ bytes was parsed: .*)?\.?\s*\(BAD_QUERY_PARAMETER\)$/, '')}`);
       if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
       throw error;
     } finally {
@@ -175,7 +175,7 @@ program
   .addOption(new Option('--host <host>', 'interface to listen on (no authentication: keep it local)').default('127.0.0.1').argParser(hostFlag('--host')))
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
-  .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name or a proxy; "any" accepts every Host (both ports refuse other Host headers: a web page on another name that resolves here, DNS rebinding)').argParser(allowedHostsFlag))
+  .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name; "any" accepts every Host, which turns off the check against DNS rebinding (a web page on another name that resolves here): list the names instead where you can').argParser(allowedHostsFlag))
   .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number; allowedHosts?: string[] | 'any' }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });

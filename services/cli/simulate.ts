@@ -184,7 +184,7 @@ export function progressStep(done: number, total: number, lastTenth: number): { 
   const tenth = total > 0 ? Math.min(10, Math.floor((done * 10) / total)) : 10;
   if (tenth <= lastTenth) return null;
   // The share produced, not the step crossed (a trial: "500/2,582 records (10%)" at 19 %).
-  return { tenth, line: `edgelat: simulate produced ${fmt(done)}/${fmt(total)} records (${Math.floor((done * 100) / total)}%)\n` };
+  return { tenth, line: `edgelat: simulate produced ${fmt(done)}/${fmt(total)} records (${total > 0 ? Math.floor((done * 100) / total) : 100}%)\n` };
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');

@@ -52,10 +52,11 @@ export interface PredictorAppOptions {
   /** Where the HTTP metrics are registered. @default a new Registry with prom-client's default process metrics */
   registry?: Registry;
   /**
-   * Host names a request's `Host` may name besides loopback ones (`'any'`: every one, for an app listening on
-   * all interfaces or behind a proxy). Requests a browser may have sent for a web page are refused (403) either
-   * way (`browserRefusal`: a DNS-rebinding page's own Host, another site's Origin, `Sec-Fetch-Site: cross-site`):
-   * the API has no authentication. @default [] (loopback names only)
+   * Host names a request's `Host` may name besides loopback ones. Requests a browser may have sent for a web
+   * page are refused (403; `browserRefusal`: a DNS-rebinding page's own Host, another site's Origin,
+   * `Sec-Fetch-Site: cross-site`): the API has no authentication. `'any'` accepts every Host (behind a proxy
+   * that rewrites it): that turns the DNS-rebinding check off, since such a page's Origin and Sec-Fetch-Site
+   * then look same-origin. @default [] (loopback names only)
    */
   allowedHosts?: readonly string[] | 'any';
 }

@@ -155,7 +155,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
         const ms = measuredMedian(rfBy.get(chip), rbBy.get(chip));
         if (ms !== null) refs.set(chip, [...(refs.get(chip) ?? []), { macs, ms }]);
         const io = rfBy.get(chip)?.ioMedianMs;
-        if (io !== undefined && io > 0 && chipIds.includes(chip)) refIo.set(chip, [...(refIo.get(chip) ?? []), io]);
+        if (io !== undefined && io > 0) refIo.set(chip, [...(refIo.get(chip) ?? []), io]);
       }
     }
   }

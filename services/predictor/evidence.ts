@@ -123,12 +123,16 @@ export const MIN_SHADOW_REQUESTS = 20;
  * Service-time figures of a model from its shadow deployments (`shadow_results`, status ok), per shadow
  * chip with at least {@link MIN_SHADOW_REQUESTS} requests: the same figures as {@link loadFleetPairs}.
  * A shadow serves the production's requests again on its own chip, so where no production server runs
- * the model on that chip these are its measured service times there.
+ * the model on that chip these are its measured service times there. Only versions production runs
+ * count (a shadow often runs a candidate version: another cost), unless production runs none.
  */
 export async function loadShadowPairs(w: Warehouse, model: string): Promise<FleetPair[]> {
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90
-     FROM ${w.database}.shadow_results WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0 GROUP BY chip HAVING n >= {min:UInt32} ORDER BY chip`,
+     FROM ${w.database}.shadow_results WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0
+       AND (model_version IN (SELECT DISTINCT model_version FROM ${w.database}.inference_enriched WHERE model_id = {m:String})
+            OR (SELECT count() FROM ${w.database}.inference_enriched WHERE model_id = {m:String}) = 0)
+     GROUP BY chip HAVING n >= {min:UInt32} ORDER BY chip`,
     { m: model, min: MIN_SHADOW_REQUESTS });
   return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
 }

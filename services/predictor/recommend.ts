@@ -53,7 +53,8 @@ export interface ChipCandidate {
   upperBound?: boolean;
   /**
    * Log-sd of the service-time estimate itself (a catalog estimate: nothing measured on the chip). The SLO
-   * counts as met only when it is met with the compute e^{sd} slower too (one sd): else "may miss".
+   * counts as met only when it is met with the compute e^{sd} slower too (one sd): else "may miss"; the
+   * highest load within the SLO is that slower service's too.
    */
   estimateLogSd?: number;
 }
@@ -182,7 +183,9 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   const idle = law(0);
   // Six significant digits, rounded down: the bisection's and the pin's float noise (3.9999960000040007) are not figures.
-  const maxRps = floorSignificant(maxRateWithin(c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale, 6);
+  // A rough estimate's highest load within the SLO is the one it keeps one sd slower, as its meets_slo (below).
+  const slowed = c.estimateLogSd === undefined ? null : { ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(c.estimateLogSd) };
+  const maxRps = floorSignificant(maxRateWithin(slowed ?? c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale, 6);
   // The load at which the curve saturates (a dedicated chip's c/E[S], divided by the rate scale of the fleet's traffic).
   const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000 / rateScale;
   // A measurement at this load that meets the SLO above the load the curve through all the fleet's loads allows is
@@ -190,8 +193,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // a deployment decision takes the miss. A measured miss below that load stays a miss (measured beats predicted).
   const outvoted = useMeasured && atLoad[sloName] <= slo.ms && rps > maxRps;
   // A rough estimate meets the SLO only if it also does one sd slower (a trial: a catalog chip "met" p99 1.2 ms at 1.07).
-  const slower = c.estimateLogSd === undefined ? null
-    : latencyQuantile({ ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(c.estimateLogSd) }, rps * rateScale, c.workers, slo.percentile) * calibration[sloName];
+  const slower = slowed === null ? null : latencyQuantile(slowed, rps * rateScale, c.workers, slo.percentile) * calibration[sloName];
   const unsure = atLoad[sloName] <= slo.ms && !outvoted && slower !== null && !(slower <= slo.ms);
   const meets = atLoad[sloName] <= slo.ms && !outvoted && !unsure;
   const costRate = rps > 0 ? rps : maxRps;

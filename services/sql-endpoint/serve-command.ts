@@ -62,7 +62,9 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   });
   if (!isLoopbackHost(options.host)) {
     process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can; `
-      + `requests are answered when their Host names ${allowedHosts === 'any' ? 'anything (--allowed-hosts any)' : `a loopback name or one of ${allowedHosts.join(', ')} (--allowed-hosts adds names)`}\n`);
+      + (allowedHosts === 'any'
+        ? 'and --allowed-hosts any answers every Host: a web page on another name that resolves to this machine (DNS rebinding) can query both ports; list the names instead\n'
+        : `requests are answered when their Host names a loopback name or one of ${allowedHosts.join(', ')} (--allowed-hosts adds names)\n`));
   }
   const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });

@@ -105,12 +105,16 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
   app.addHook('onClose', async () => engine.close());
 
-  // /ping too refuses what a web page may have sent: its answer would tell the page that edgelat runs here.
-  app.get('/ping', async (request, reply) => {
+  // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): refused on every
+  // path and method before its body is read, so that no answer (/ping's "Ok.", a 404's text) tells the page edgelat runs here.
+  app.addHook('onRequest', async (request, reply) => {
     const browser = browserRefusal(request.headers, allowedHosts);
-    if (browser !== null) return reply.status(403).header('X-ClickHouse-Exception-Code', '497').type('text/plain; charset=UTF-8').send(`Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}). (ACCESS_DENIED)\n`);
-    return reply.type('text/plain; charset=UTF-8').send('Ok.\n');
+    if (browser === null) return;
+    const message = `Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`;
+    return reply.status(403).header('X-ClickHouse-Exception-Code', '497').type('text/plain; charset=UTF-8').send(exceptionText(497, message));
   });
+
+  app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'));
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(request.url, 'http://localhost').searchParams;
@@ -127,11 +131,6 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .type('text/plain; charset=UTF-8')
         .send(exceptionText(code, undoNested(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `))));
     };
-    // A web page may make the browser send a request here (a GET by an <img>, a POST by a form).
-    const browser = browserRefusal(request.headers, allowedHosts);
-    if (browser !== null) {
-      return fail(new WarehouseError(`Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`, 497));
-    }
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const queryParam = url.get('query') ?? '';

@@ -82,6 +82,15 @@ export function isReadonlyRefusal(error: unknown): boolean {
 }
 
 /**
+ * Whether an error is ClickHouse's refusal of a bound parameter's value (code 457, BAD_QUERY_PARAMETER: a
+ * value its type cannot parse), from chdb (the code in the message) or a server (`WarehouseError.code`).
+ */
+export function isBadQueryParameter(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === 457 || /\bCode: 457\b|\(BAD_QUERY_PARAMETER\)/.test(String(e?.message ?? ''));
+}
+
+/**
  * A canonical statement's code ({@link canonicalStatement}: no comments, no heredocs): its string
  * literals and quoted names blanked out (each character a space, so positions stay), for looking
  * for keywords.
@@ -165,16 +174,21 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = Obje
  * Int32, `BIGINT` Int64, `… UNSIGNED` the UInt of that size; case-insensitive), or the name as given.
  */
 function sqlIntegerAlias(name: string): string {
-  const m = /^(TINYINT|SMALLINT|MEDIUMINT|INT|INTEGER|BIGINT)(?:\s+(SIGNED|UNSIGNED))?$/i.exec(name.trim());
+  const word = name.trim().toUpperCase();
+  // Single-word aliases of ClickHouse 26 (system.data_type_families): INT1 and BYTE are Int8, SIGNED Int64; UNSIGNED, BIT and SET UInt64.
+  const single: Record<string, string> = { INT1: 'Int8', BYTE: 'Int8', SIGNED: 'Int64', UNSIGNED: 'UInt64', BIT: 'UInt64', SET: 'UInt64' };
+  if (single[word]) return single[word]!;
+  const m = /^(TINYINT|SMALLINT|MEDIUMINT|INT|INTEGER|BIGINT|INT1)(?:\s+(SIGNED|UNSIGNED))?$/.exec(word);
   if (!m) return name.trim();
-  const bits = { TINYINT: 8, SMALLINT: 16, MEDIUMINT: 32, INT: 32, INTEGER: 32, BIGINT: 64 }[m[1]!.toUpperCase() as 'INT'];
-  return `${m[2]?.toUpperCase() === 'UNSIGNED' ? 'U' : ''}Int${bits}`;
+  const bits = { TINYINT: 8, INT1: 8, SMALLINT: 16, MEDIUMINT: 32, INT: 32, INTEGER: 32, BIGINT: 64 }[m[1]! as 'INT'];
+  return `${m[2] === 'UNSIGNED' ? 'U' : ''}Int${bits}`;
 }
 
 /**
  * Why bound parameters do not fit a query, for a usage error, or null: a placeholder `{name:Type}` with
  * no value given, or an integer value outside its (possibly Nullable/LowCardinality-wrapped) integer type
- * (SQL aliases too: `INT UNSIGNED`), which ClickHouse would wrap silently (`{x:UInt8}` with 300 gives 44).
+ * (SQL aliases too: `INT UNSIGNED`), which ClickHouse would wrap silently (`{x:UInt8}` with 300 gives 44) or
+ * refuse (a negative one for a UInt).
  * Other values are left to ClickHouse, integers inside arrays, tuples and maps included (they wrap there).
  * Placeholders are found by pattern, so one written inside a string literal counts too.
  * @param sql     The statement.
@@ -189,7 +203,7 @@ export function paramProblem(sql: string, params: Readonly<Record<string, string
     const range = INTEGER_RANGES[base];
     if (range === undefined || !/^[+-]?\d+$/.test(value.trim())) continue;
     const v = BigInt(value.trim());
-    if (v < range[0] || v > range[1]) return `--param ${name}=${value} is outside ${base} (${range[0]} to ${range[1]}); ClickHouse would wrap it`;
+    if (v < range[0] || v > range[1]) return `--param ${name}=${value} is outside ${base} (${range[0]} to ${range[1]})`;
   }
   return null;
 }

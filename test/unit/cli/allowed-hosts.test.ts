@@ -24,16 +24,20 @@ describe('allowedHostsFor', () => {
     expect(allowedHostsFor('10.0.0.5', [], machine)).toEqual(['10.0.0.5']);
     expect(allowedHostsFor('::', ['edgelat.internal'], machine)).toEqual(['edge-gw', '127.0.0.1', '10.0.0.5', 'fe80::1', 'edgelat.internal']);
     expect(allowedHostsFor('0.0.0.0', 'any', machine)).toBe('any');
+    // 'any' turns the DNS-rebinding check off: such a page's Host, Origin and Sec-Fetch-Site look same-origin (the help says so).
+    expect(browserRefusal({ host: 'rebind.evil.example:8123', origin: 'http://rebind.evil.example:8123', 'sec-fetch-site': 'same-origin' }, 'any')).toBeNull();
   });
 });
 
 describe('--allowed-hosts', () => {
-  it('takes names and addresses, lower-cased, IPv6 brackets dropped, or "any"', () => {
-    expect(allowedHostsFlag('Edgelat.Internal, [::1],10.0.0.5')).toEqual(['edgelat.internal', '::1', '10.0.0.5']);
+  it('takes names and addresses normalised as a Host is (lower case, IPv6 compressed, brackets dropped), or "any"', () => {
+    expect(allowedHostsFlag('Edgelat.Internal, [::1],10.0.0.5,2001:DB8::0001')).toEqual(['edgelat.internal', '::1', '10.0.0.5', '2001:db8::1']);
     expect(allowedHostsFlag(' ANY ')).toBe('any');
+    // Each can match (a trial: 2001:DB8::0001 was kept as written and could never match a Host).
+    expect(browserRefusal({ host: '[2001:db8::1]:8123' }, allowedHostsFlag('2001:DB8::0001') as string[])).toBeNull();
   });
 
-  it.each([[' , '], ['host:8080'], ['a b'], ['http://x/']])('refuses %j', (value) => {
+  it.each([[' , '], ['host:8080'], ['[::1]:8080'], ['host:'], ['a b'], ['http://x/'], ['user@host']])('refuses %j', (value) => {
     expect(() => allowedHostsFlag(value)).toThrow(InvalidArgumentError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsDiff } from '../../../../pipelines/runtime/run-processor.ts';
+import { checkpointMetadata, settingsDiff } from '../../../../pipelines/runtime/run-processor.ts';
 
 describe('settingsDiff (a refusal names the settings a restart changed)', () => {
   it('lists each key whose value differs, in either object, with both values as JSON', () => {
@@ -12,5 +12,18 @@ describe('settingsDiff (a refusal names the settings a restart changed)', () => 
     expect(settingsDiff('{"a":1}', '{"a":1}')).toBe('');
     expect(settingsDiff('not json', '{"a":1}')).toBeNull();
     expect(settingsDiff('[1]', '{"a":1}')).toBeNull();
+  });
+});
+
+describe('checkpointMetadata (Kafka refuses commit metadata over 4096 bytes by default)', () => {
+  it('carries the settings\' JSON while the whole stays within 3072 UTF-8 bytes, else leaves it out', () => {
+    const settings = '{"sizeMs":300000}';
+    expect(JSON.parse(checkpointMetadata({ maxTs: 1 }, settings))).toEqual({ maxTs: 1, settingsJson: settings });
+    expect(checkpointMetadata({ maxTs: 1 }, undefined)).toBe('{"maxTs":1}');
+    // Lanes of 2 bytes per character: 1,520 "é" take 3,040 bytes (1,520 characters): with the settings over the limit in bytes, not in characters.
+    const big = { maxTs: 1, lanes: { a: 'é'.repeat(1520) } };
+    expect(Buffer.byteLength(JSON.stringify({ ...big, settingsJson: settings }), 'utf8')).toBeGreaterThan(3072);
+    expect(JSON.stringify({ ...big, settingsJson: settings }).length).toBeLessThan(3072);
+    expect(JSON.parse(checkpointMetadata(big, settings))).toEqual(big);
   });
 });

@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
+import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -128,10 +128,10 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
 
   it('refuses an integer outside its type, at each bound (2^n − 1, −2^(n−1)), through Nullable and LowCardinality', () => {
     expect(paramProblem('SELECT {x:UInt8}', { x: '255' })).toBeNull();
-    expect(paramProblem('SELECT {x:UInt8}', { x: '256' })).toBe('--param x=256 is outside UInt8 (0 to 255); ClickHouse would wrap it');
+    expect(paramProblem('SELECT {x:UInt8}', { x: '256' })).toBe('--param x=256 is outside UInt8 (0 to 255)');
     expect(paramProblem('SELECT {x:UInt8}', { x: '-1' })).toMatch(/outside UInt8/);
     expect(paramProblem('SELECT {x:Int8}', { x: '-128' })).toBeNull();
-    expect(paramProblem('SELECT {x:Int8}', { x: '-129' })).toBe('--param x=-129 is outside Int8 (-128 to 127); ClickHouse would wrap it');
+    expect(paramProblem('SELECT {x:Int8}', { x: '-129' })).toBe('--param x=-129 is outside Int8 (-128 to 127)');
     expect(paramProblem('SELECT {x:UInt64}', { x: String(2n ** 64n - 1n) })).toBeNull();
     expect(paramProblem('SELECT {x:UInt64}', { x: String(2n ** 64n) })).toMatch(/outside UInt64 \(0 to 18446744073709551615\)/);
     expect(paramProblem('SELECT {x:Int64}', { x: String(-(2n ** 63n) - 1n) })).toMatch(/outside Int64/);
@@ -142,6 +142,17 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
     expect(paramProblem('SELECT {x:int unsigned}', { x: '5000000000' })).toMatch(/outside UInt32 \(0 to 4294967295\)/);
     expect(paramProblem('SELECT {x:BIGINT}', { x: String(2n ** 63n) })).toMatch(/outside Int64/);
     expect(paramProblem('SELECT {x:Nullable(SMALLINT UNSIGNED)}', { x: '65535' })).toBeNull();
+    // Single-word aliases (ClickHouse's system.data_type_families): INT1/BYTE Int8, SIGNED Int64, UNSIGNED/BIT/SET UInt64.
+    expect(['INT1', 'byte', 'SIGNED', 'UNSIGNED', 'BIT', 'SET'].map((t) => paramProblem(`SELECT {x:${t}}`, { x: String(2n ** 64n) })?.replace(/ \(.*$/, ''))).toEqual([
+      '--param x=18446744073709551616 is outside Int8', '--param x=18446744073709551616 is outside Int8', '--param x=18446744073709551616 is outside Int64',
+      '--param x=18446744073709551616 is outside UInt64', '--param x=18446744073709551616 is outside UInt64', '--param x=18446744073709551616 is outside UInt64',
+    ]);
+  });
+
+  it('recognises ClickHouse\'s refusal of a value (Code 457) from chdb\'s message or a server\'s error code', () => {
+    expect(isBadQueryParameter(new Error("Code: 457. DB::Exception: Value abc cannot be parsed as UInt8 for query parameter 'x'. (BAD_QUERY_PARAMETER)"))).toBe(true);
+    expect(isBadQueryParameter(Object.assign(new Error("Value abc cannot be parsed as UInt8 for query parameter 'x'"), { code: 457 }))).toBe(true);
+    expect(isBadQueryParameter(Object.assign(new Error('Code: 164. readonly'), { code: 164 }))).toBe(false);
   });
 
   it('leaves other values and types to ClickHouse', () => {
