@@ -170,6 +170,9 @@ export function ioMapText(m: IoMap, shadowChips: readonly string[] = []): string
     + `${shadowChips.length ? ` (its i/o on ${shadowChips.join(' and ')} measured by shadows)` : ''}`;
 }
 
+/** The i/o text when nothing tells how it moves to the new chip (gate and what-if). */
+export const IO_UNCHANGED = 'i/o unchanged (never measured on both chips, nor another model)';
+
 /** What is known about the candidate before it ships. */
 export interface CandidateEvidence {
   model: string;
@@ -292,7 +295,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       variance += opt.benchmarkSd ** 2;
       const s = benchmarkSpreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null, computeLogSpread(med(e.versionNow, e.chipNow)));
       spread = s.ratio;
-      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : 'i/o unchanged (never measured on both, nor another model)'}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
+      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
       return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip}\` gives a rough estimate from its catalog peak ops/s)` };

@@ -29,7 +29,7 @@
  */
 import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
-import { ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
+import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError } from './types.ts';
 import { nearestNames } from '../names.ts';
@@ -251,7 +251,9 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     const ioFrom = fa && fa.io > 0 ? Number(fa.io) : ioOf(o.chip)?.io ?? null;
     const map = ioFrom === null ? null : ioMapAcrossChips(m, ioFrom, ioOf(chip)?.io ?? null, o.chip, chip, fleetIo);
     ratio.set(m, { io: map?.slope ?? 1, ioOffset: map?.offset ?? 0, compute: cb.b / cb.a, spread });
-    ioText.set(m, map ? ioMapText(map, ioOf(chip)?.source === 'shadow' ? [chip] : []) : 'i/o unchanged: never measured on both chips, nor another model');
+    // Name every chip whose i/o of the model only shadows measured (the running one too), as the gate does.
+    const byShadows = [...(fa && fa.io > 0 ? [] : [o.chip]), chip].filter((c) => ioOf(c)?.source === 'shadow');
+    ioText.set(m, map ? ioMapText(map, byShadows) : IO_UNCHANGED);
     evidence.set(m, 'benchmark');
   }
   return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence, io: ioText };
