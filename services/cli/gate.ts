@@ -145,7 +145,8 @@ export function formatReport(r: GateReport): string {
     lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
-    const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model)`;
+    // Every request counts, failed ones too (a time-out at its latency): the SLO is what callers waited; `recommend` reads ok ones.
+    const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model, failed ones included)`;
     const busy = s.offered_utilisation === null ? '' : `; with it the workers are ${pct(s.offered_utilisation)} busy (the busiest day's mean)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {

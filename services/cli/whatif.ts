@@ -51,7 +51,7 @@ export function registerWhatIfCommand(program: Command): void {
           : `p50 ${ms(p50)}, p99 ${ms(p99)}`);
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
           `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
-          `  now        ${r.current.workers} worker(s): ${quantiles(r.current.p50_ms, r.current.p99_ms, r.current.offered_utilisation)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)})`,
+          `  now        ${r.current.workers} worker(s): ${quantiles(r.current.p50_ms, r.current.p99_ms, r.current.offered_utilisation)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)}, failed requests included)`,
           `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s): ${quantiles(r.p50_ms, r.p99_ms, r.offered_utilisation)}`,
           `  load sensitivity: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.compute]}), i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.io]}); u = busy-worker fraction`,
           `  method: ${r.method}`,

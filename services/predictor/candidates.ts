@@ -111,9 +111,12 @@ export const PEAK_OPS_LOG_SD = 0.84;
  * least {@link PEAK_OPS_LOG_SD} (also with fewer than 3 chips).
  * @param peakOps  The chip's peak ops/s (> 0).
  * @param others   (peak ops/s, median compute ms) of the chips the model was measured on.
- * @returns ms with the chips used and the log-sd; null without a peak or any chip to move from.
+ * Above the fastest of those chips' peaks it is a lower bound (`beyond`: how many times that peak): a
+ * request's fixed costs (launches, copies, a small model that cannot fill the chip) do not shrink with
+ * peak ops/s (a trial: mobilenet moved from CPU boards to an Orin came out at 0.005 ms of compute).
+ * @returns ms with the chips used, the log-sd and `beyond` (> 1: a lower bound); null without a peak or any chip to move from.
  */
-export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: string; peakOps: number; ms: number }[]): { ms: number; chips: string[]; logSd: number } | null {
+export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: string; peakOps: number; ms: number }[]): { ms: number; chips: string[]; logSd: number; beyond: number } | null {
   if (peakOps === null || !(peakOps > 0) || !Number.isFinite(peakOps)) return null;
   const from = others.filter((o) => o.peakOps > 0 && Number.isFinite(o.peakOps) && o.ms > 0 && Number.isFinite(o.ms));
   if (from.length === 0) return null;
@@ -121,7 +124,7 @@ export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: 
   const mid = work.length % 2 ? work[(work.length - 1) / 2]! : (work[work.length / 2 - 1]! + work[work.length / 2]!) / 2;
   const mean = work.reduce((a, b) => a + b, 0) / work.length;
   const sd = work.length >= 3 ? Math.sqrt(work.reduce((a, b) => a + (b - mean) ** 2, 0) / (work.length - 1)) : 0;
-  return { ms: Math.exp(mid) / peakOps, chips: from.map((o) => o.chip).sort(), logSd: Math.max(PEAK_OPS_LOG_SD, sd) };
+  return { ms: Math.exp(mid) / peakOps, chips: from.map((o) => o.chip).sort(), logSd: Math.max(PEAK_OPS_LOG_SD, sd), beyond: peakOps / Math.max(...from.map((o) => o.peakOps)) };
 }
 
 /**
@@ -231,8 +234,9 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
         chip, service: { ioMs, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence, estimate_log_sd: byPeak.logSd }, calibration: one, measured: null, curve: [],
         basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd`
           + `; ${ios.length ? `i/o ${ioMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0'}`
-          + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`,
-        upperBound: held, estimateLogSd: byPeak.logSd,
+          + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`
+          + `${byPeak.beyond > 1 ? `; its peak is ${byPeak.beyond.toPrecision(3)}× the fastest of those chips', and fixed costs do not shrink with peak ops/s: a lower bound` : ''}`,
+        upperBound: held, estimateLogSd: byPeak.logSd, lowerBound: byPeak.beyond > 1 && !held,
       });
       continue;
     }

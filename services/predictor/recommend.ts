@@ -57,6 +57,8 @@ export interface ChipCandidate {
    * highest load within the SLO is that slower service's too.
    */
   estimateLogSd?: number;
+  /** The service time is a lower bound (a catalog chip faster than every chip it was moved from): a meet is "may miss". */
+  lowerBound?: boolean;
 }
 
 /** A recommendation request after validation. */
@@ -194,7 +196,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const outvoted = useMeasured && atLoad[sloName] <= slo.ms && rps > maxRps;
   // A rough estimate meets the SLO only if it also does one sd slower (a trial: a catalog chip "met" p99 1.2 ms at 1.07).
   const slower = slowed === null ? null : latencyQuantile(slowed, rps * rateScale, c.workers, slo.percentile) * calibration[sloName];
-  const unsure = atLoad[sloName] <= slo.ms && !outvoted && slower !== null && !(slower <= slo.ms);
+  const unsure = atLoad[sloName] <= slo.ms && !outvoted && ((slower !== null && !(slower <= slo.ms)) || c.lowerBound === true);
   const meets = atLoad[sloName] <= slo.ms && !outvoted && !unsure;
   const costRate = rps > 0 ? rps : maxRps;
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
@@ -206,7 +208,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
     + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
     + (outvoted ? `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss` : '')
-    + (unsure ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(c.estimateLogSd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
+    + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
+    + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(c.estimateLogSd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
     + (useMeasured && !meets && !outvoted && rps <= maxRps ? '; the measurement at this load misses the SLO although the curve through all measured loads meets it' : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });

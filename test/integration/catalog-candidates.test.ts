@@ -22,24 +22,29 @@ describe('a chip known only from the catalog', () => {
   let w: ChdbWarehouse;
   beforeAll(async () => {
     w = await createTestDatabase('catalogchip');
-    await w.insert(`${w.database}.chips`, [chipRow('gpu-a', 'gpu', 1e12), chipRow('gpu-b', 'gpu', 4e12), chipRow('npu-c', 'npu', 1e13), chipRow('new-gpu', 'gpu', 2e13), chipRow('bare', 'npu', null)]);
+    await w.insert(`${w.database}.chips`, [chipRow('gpu-a', 'gpu', 1e12), chipRow('gpu-b', 'gpu', 4e12), chipRow('npu-c', 'npu', 1e13), chipRow('new-gpu', 'gpu', 5e12), chipRow('fast-gpu', 'gpu', 2e13), chipRow('bare', 'npu', null)]);
     // resnet50: p50 10 ms on gpu-a (1e12), 5 ms on gpu-b (4e12), 1 ms on npu-c (1e13): latency × peak 1e13, 2e13, 1e13 (ms · ops/s).
     await w.insert(`${w.database}.benchmark_latency`, [bench('gpu-a', 0.5, 10), bench('gpu-a', 0.9, 11), bench('gpu-b', 0.5, 5), bench('gpu-b', 0.9, 5.5), bench('npu-c', 0.5, 1), bench('npu-c', 0.9, 1.1)]);
   }, 60_000);
   afterAll(async () => w?.close());
 
   it('moves the model from the chips it was measured on by their peaks, ranks it after measured chips that meet the SLO, and still skips a chip without a peak', async () => {
-    const { candidates, skipped } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['new-gpu', 'gpu-b', 'bare'] });
+    const { candidates, skipped } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['new-gpu', 'gpu-b', 'fast-gpu', 'bare'] });
     const guess = candidates.find((c) => c.chip.chip === 'new-gpu')!;
     expect(guess.evidence.kind).toBe('catalog');
-    // All three chips: the median of ln 1e13, ln 2e13 and ln 1e13 is ln 1e13, over 2e13 ops/s: 0.5 ms.
-    expect(guess.service.computeMedianMs).toBeCloseTo(1e13 / 2e13, 12);
+    // All three chips: the median of ln 1e13, ln 2e13 and ln 1e13 is ln 1e13, over 5e12 ops/s: 2 ms.
+    expect(guess.service.computeMedianMs).toBeCloseTo(1e13 / 5e12, 12);
     expect(guess.service.ioMs).toBe(0);
-    expect(guess.basis).toBe(`the chip catalog's peak ops/s (2.00e+13) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×2.3 at one sd; no i/o measured anywhere, taken as 0`);
+    expect(guess.basis).toBe(`the chip catalog's peak ops/s (5.00e+12) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×2.3 at one sd; no i/o measured anywhere, taken as 0`);
     expect(guess.evidence.estimate_log_sd).toBe(0.84);
     expect(skipped).toEqual([{ chip: 'bare', reason: expect.stringMatching(/^no fleet requests or benchmark rows of "resnet50" on this chip.*; nor a peak_ops_per_s in the chip catalog to estimate it from/) }]);
     const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
-    expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['gpu-b', true, 'benchmark'], ['new-gpu', true, 'catalog']]);
+    // Twice the fastest chip's peak (npu-c's 1e13): 0.5 ms, a lower bound that "may miss" even an easy SLO.
+    const fast = candidates.find((c) => c.chip.chip === 'fast-gpu')!;
+    expect(fast.service.computeMedianMs).toBeCloseTo(0.5, 12);
+    expect(fast.basis).toMatch(/; its peak is 2\.00× the fastest of those chips', and fixed costs do not shrink with peak ops\/s: a lower bound$/);
+    expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['gpu-b', true, 'benchmark'], ['new-gpu', true, 'catalog'], ['fast-gpu', false, 'catalog']]);
+    expect(r.chips[2]!.reason).toMatch(/^may miss p99 50\.0 ms .*; the estimate meets the SLO, but it is a lower bound: counted as a miss$/);
     expect(r.chips[1]!.reason).toMatch(/^meets p99 50\.0 ms at 1 req\/s: p99 [\d.]+ ms, predicted from the chip catalog's peak ops\/s/);
   });
 });

@@ -46,6 +46,9 @@ describe('recommendChips', () => {
     expect(tight.reason).toMatch(/^may miss p99 10\.0 ms .*even one request alone exceeds it by the law; the estimate meets the SLO, but one sd slower \(compute ×2\.3\) its p99 is 14\.6 ms: counted as a miss/);
     const loose = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('guess', fast, rough)]).chips[0]!;
     expect([loose.meets_slo, loose.reason.startsWith('meets ')]).toEqual([true, true]);
+    // A lower bound (faster than every chip it was moved from) that meets the SLO only may.
+    const bound = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('guess', fast, { ...rough, lowerBound: true })]).chips[0]!;
+    expect([bound.meets_slo, bound.reason]).toEqual([false, expect.stringMatching(/^may miss .*; the estimate meets the SLO, but it is a lower bound: counted as a miss/)]);
     expect(loose.max_rps_within_slo).toBeLessThan(recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('same', fast)]).chips[0]!.max_rps_within_slo);
   });
 
@@ -320,12 +323,14 @@ describe('scaleByPeakOps', () => {
   const on = (chip: string, peakOps: number, ms: number) => ({ chip, peakOps, ms });
   it('moves the median of ln(latency × peak ops/s) over the chips measured to the chip\'s peak (closed forms)', () => {
     // One chip: 10 ms at 1e12 ops/s → 1 ms at 1e13. Log-sd: the floor with fewer than 3 chips.
-    expect(scaleByPeakOps(1e13, [on('a', 1e12, 10)])).toEqual({ ms: expect.closeTo(1, 12), chips: ['a'], logSd: PEAK_OPS_LOG_SD });
+    // 10× the fastest chip's peak: a lower bound (beyond 10).
+    expect(scaleByPeakOps(1e13, [on('a', 1e12, 10)])).toEqual({ ms: expect.closeTo(1, 12), chips: ['a'], logSd: PEAK_OPS_LOG_SD, beyond: 10 });
     // Two: the median of ln 1e13 and ln 4e13 (ms · ops/s) is ln 2e13, so 2e13 / 4e12 = 5 ms.
-    expect(scaleByPeakOps(4e12, [on('a', 1e12, 10), on('b', 2e12, 20)])!.ms).toBeCloseTo(5, 12);
+    expect(scaleByPeakOps(4e12, [on('a', 1e12, 10), on('b', 2e12, 20)])).toMatchObject({ ms: expect.closeTo(5, 12), beyond: 2 });
+    expect(scaleByPeakOps(1e12, [on('a', 1e12, 10), on('b', 2e12, 20)])).toMatchObject({ ms: expect.closeTo(20, 12), beyond: 0.5 });
     // Three, spread e^{-2}, 1, e^{2}: median 1 (×1e12), sample sd 2 above the floor.
     const three = scaleByPeakOps(1e12, [on('a', 1e12, Math.exp(-2)), on('c', 1e12, Math.exp(2)), on('b', 1e12, 1)])!;
-    expect(three).toEqual({ ms: expect.closeTo(1, 12), chips: ['a', 'b', 'c'], logSd: expect.closeTo(2, 12) });
+    expect(three).toEqual({ ms: expect.closeTo(1, 12), chips: ['a', 'b', 'c'], logSd: expect.closeTo(2, 12), beyond: 1 });
   });
 
   it('answers null without a usable peak or any chip to move from', () => {
