@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PEAK_OPS_LOG_SD, scaleByPeakOps } from '../services/predictor/candidates.ts';
 import { parseCsvRecords } from '../services/simulator/csv.ts';
+import { nearestRankQuantile } from '../services/model/gbt.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const peaks = new Map(parseCsvRecords(readFileSync(join(root, 'data/chips/edge-chips.csv'), 'utf8')).map((r) => [r.chip!, Number(r.peak_ops_per_s)]));
@@ -22,7 +23,7 @@ for (const r of parseCsvRecords(readFileSync(join(root, 'data/mlperf-singlestrea
   const key = `${r.model}|${r.chip}`;
   bySystem.set(key, [...(bySystem.get(key) ?? []), Number(r.p50_ms)]);
 }
-const lowerMedian = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.ceil(v.length / 2) - 1]!;
+const lowerMedian = (v: number[]): number => nearestRankQuantile(v, 0.5);
 const rows = [...bySystem].map(([key, v]) => ({ model: key.split('|')[0]!, chip: key.split('|')[1]!, ms: lowerMedian(v) }));
 const errors = { peak: [] as number[], median: [] as number[] };
 for (const r of rows) {

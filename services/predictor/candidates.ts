@@ -236,7 +236,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
           + `; ${ios.length ? `i/o ${ioMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0'}`
           + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`
           + `${byPeak.beyond > 1 ? `; its peak is ${byPeak.beyond.toPrecision(3)}× the fastest of those chips', and fixed costs do not shrink with peak ops/s: a lower bound` : ''}`,
-        upperBound: held, estimateLogSd: byPeak.logSd, lowerBound: byPeak.beyond > 1 && !held,
+        upperBound: held, lowerBound: byPeak.beyond > 1 && !held,
       });
       continue;
     }

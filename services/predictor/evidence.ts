@@ -108,33 +108,38 @@ export async function loadShadowEvidence(w: Warehouse, model: string): Promise<M
   return out;
 }
 
+/** Columns of a {@link FleetPair} per chip, over a table of requests (`inference_enriched` or `shadow_results`). */
+const PAIR_FIGURES = 'chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90';
+const toPair = (r: Record<string, unknown>): FleetPair => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) });
+
 /** Fleet service-time figures of a model on every chip that served it. */
 export async function loadFleetPairs(w: Warehouse, model: string): Promise<FleetPair[]> {
   const rows = await w.query<Record<string, unknown>>(
-    `SELECT chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90
-     FROM ${w.database}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0 GROUP BY chip ORDER BY chip`, { m: model });
-  return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
+    `SELECT ${PAIR_FIGURES} FROM ${w.database}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0 GROUP BY chip ORDER BY chip`, { m: model });
+  return rows.map(toPair);
 }
 
-/** Fewest successful shadow requests of a (model, chip) that give it a service time. */
-export const MIN_SHADOW_REQUESTS = 20;
+/**
+ * Fewest requests a median of a (model, chip) rests on where it comes from shadows or from the fleet's
+ * unloaded requests (shadow service times, i/o medians).
+ */
+export const MIN_MEDIAN_REQUESTS = 20;
 
 /**
  * Service-time figures of a model from its shadow deployments (`shadow_results`, status ok), per shadow
- * chip with at least {@link MIN_SHADOW_REQUESTS} requests: the same figures as {@link loadFleetPairs}.
+ * chip with at least {@link MIN_MEDIAN_REQUESTS} requests: the same figures as {@link loadFleetPairs}.
  * A shadow serves the production's requests again on its own chip, so where no production server runs
  * the model on that chip these are its measured service times there. Only versions production runs
  * count (a shadow often runs a candidate version: another cost), unless production runs none.
  */
 export async function loadShadowPairs(w: Warehouse, model: string): Promise<FleetPair[]> {
   const rows = await w.query<Record<string, unknown>>(
-    `SELECT chip, count() AS n, quantileExact(0.5)(io_ms) AS io, quantileExact(0.5)(compute_ms) AS c50, quantileExact(0.9)(compute_ms) AS c90
-     FROM ${w.database}.shadow_results WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0
+    `SELECT ${PAIR_FIGURES} FROM ${w.database}.shadow_results WHERE model_id = {m:String} AND status = 'ok' AND compute_ms > 0
        AND (model_version IN (SELECT DISTINCT model_version FROM ${w.database}.inference_enriched WHERE model_id = {m:String})
             OR (SELECT count() FROM ${w.database}.inference_enriched WHERE model_id = {m:String}) = 0)
      GROUP BY chip HAVING n >= {min:UInt32} ORDER BY chip`,
-    { m: model, min: MIN_SHADOW_REQUESTS });
-  return rows.map((r) => ({ chip: String(r.chip), requests: num(r.n), ioMedianMs: num(r.io), computeP50Ms: num(r.c50), computeP90Ms: num(r.c90) }));
+    { m: model, min: MIN_MEDIAN_REQUESTS });
+  return rows.map(toPair);
 }
 
 /** Workers c per chip: the largest `concurrency` its servers reported. */
@@ -227,9 +232,6 @@ export function benchmarkPointsSql(db: string): string {
      WHERE has({m:Array(String)}, model_id) GROUP BY chip, model_id, percentile`;
 }
 
-/** Fewest requests an i/o median of a (model, chip) rests on (as the fleet's unloaded medians). */
-const MIN_IO_REQUESTS = 20;
-
 /**
  * Unloaded i/o medians per (model, chip), ms, any version (i/o does not depend on it): the fleet's
  * successful requests under a busy-worker fraction of `unloadedUtil` (`inference_enriched`); for a
@@ -254,7 +256,7 @@ export async function loadIoMedians(w: Warehouse, fromMs: number | null, unloade
   const out = new Map<string, FleetIo>();
   for (const r of [...rows].sort((a, b) => Number(a.shadow) - Number(b.shadow))) {
     const key = `${r.model}\u0000${r.chip}`;
-    if (Number(r.n) < MIN_IO_REQUESTS || out.has(key)) continue;
+    if (Number(r.n) < MIN_MEDIAN_REQUESTS || out.has(key)) continue;
     out.set(key, { model: r.model, chip: r.chip, io: Number(r.io), n: Number(r.n), source: Number(r.shadow) ? 'shadow' : 'fleet' });
   }
   return [...out.values()];

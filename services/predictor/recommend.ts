@@ -51,12 +51,6 @@ export interface ChipCandidate {
   basis: string;
   /** The service time is an upper bound (a model below its references' MACs, held there): a miss is "may miss". */
   upperBound?: boolean;
-  /**
-   * Log-sd of the service-time estimate itself (a catalog estimate: nothing measured on the chip). The SLO
-   * counts as met only when it is met with the compute e^{sd} slower too (one sd): else "may miss"; the
-   * highest load within the SLO is that slower service's too.
-   */
-  estimateLogSd?: number;
   /** The service time is a lower bound (a catalog chip faster than every chip it was moved from): a meet is "may miss". */
   lowerBound?: boolean;
 }
@@ -186,7 +180,9 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const idle = law(0);
   // Six significant digits, rounded down: the bisection's and the pin's float noise (3.9999960000040007) are not figures.
   // A rough estimate's highest load within the SLO is the one it keeps one sd slower, as its meets_slo (below).
-  const slowed = c.estimateLogSd === undefined ? null : { ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(c.estimateLogSd) };
+  // `evidence.estimate_log_sd` (a catalog estimate): the SLO counts as met only when it is also met with the compute e^{sd} slower.
+  const sd = c.evidence.estimate_log_sd;
+  const slowed = sd === undefined ? null : { ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(sd) };
   const maxRps = floorSignificant(maxRateWithin(slowed ?? c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale, 6);
   // The load at which the curve saturates (a dedicated chip's c/E[S], divided by the rate scale of the fleet's traffic).
   const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000 / rateScale;
@@ -209,7 +205,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
     + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
     + (outvoted ? `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss` : '')
     + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
-    + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(c.estimateLogSd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
+    + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(sd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
     + (useMeasured && !meets && !outvoted && rps <= maxRps ? '; the measurement at this load misses the SLO although the curve through all measured loads meets it' : '')
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });

@@ -39,7 +39,7 @@ describe('recommendChips', () => {
 
   it('counts a rough estimate as meeting the SLO only if it also does one sd slower ("may miss" otherwise)', () => {
     // 5 ms compute (σ 0.1) alone: p99 = 5·e^{2.326·0.1} ≈ 6.3 ms; one sd slower (×e^{0.84} ≈ 2.32): ≈ 14.6 ms.
-    const rough = { evidence: { kind: 'catalog' as const, fleet_requests: 0, benchmark_rows: 0, shadow: null, estimate_log_sd: 0.84 }, estimateLogSd: 0.84 };
+    const rough = { evidence: { kind: 'catalog' as const, fleet_requests: 0, benchmark_rows: 0, shadow: null, estimate_log_sd: 0.84 } };
     const tight = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 10 }, rps: 0 }, [candidate('guess', fast, rough)]).chips[0]!;
     expect([tight.meets_slo, tight.at_load.p99! <= 10, tight.max_rps_within_slo]).toEqual([false, true, 0]);
     // Idle, one sd slower: 5·e^{0.84}·e^{2.326·0.1} = 14.62 ms; the highest load within the SLO is that service's (none).
