@@ -9,7 +9,9 @@
  * - Workers c of a chip: the largest `concurrency` any of its servers reported
  *   (requests in service at once); 1 when the fleet never ran the chip.
  * - Load bucket of a rate r: requests whose server's requests_per_s is within
- *   max(0.5, 0.1·r) of r ({@link loadBucket}).
+ *   max(0.5, 0.1·r) of r ({@link loadBucket}); the requests of server-minutes in
+ *   which the server served the model alone when there are enough of them
+ *   (then the rate is the model's own), else every server's.
  * - Benchmark service time: nearest-rank lower medians over systems of the
  *   SingleStream p50 and p90; with p90 only (MLPerf imports), p50 =
  *   p90·e^(−z90·σ) with σ = {@link DEFAULT_SIGMA}.
@@ -55,6 +57,38 @@ export interface MeasuredQuantiles {
   p50: number;
   p90: number;
   p99: number;
+  /**
+   * true: only requests from server-minutes in which the server served this model alone ({@link DEDICATED_MINUTES}),
+   * so the bucket's rate is the model's own, as on the dedicated chip the recommender prices; false: every
+   * server's requests, other models' traffic included (no such minutes had enough requests).
+   */
+  dedicated: boolean;
+}
+
+/**
+ * A ClickHouse boolean expression over inference_enriched's row: the request's server served no other model in
+ * the request's minute (toStartOfMinute(ts)), among the servers that ran model `{m:String}`. The load samples'
+ * requests_per_s is the server's, so only there is a load bucket the model's own rate, and its queue the model's
+ * own: a server shared with a heavier model queued a light one behind it (a demo: mobilenet-v2 on rk3588 at
+ * 6 req/s, p99 42 ms on the server running it alone, 332 ms on the one shared with resnet50).
+ */
+function dedicatedMinutes(database: string): string {
+  return `(edge_server_id, toStartOfMinute(ts)) NOT IN (
+       SELECT edge_server_id, toStartOfMinute(ts) FROM ${database}.inference_enriched
+       WHERE edge_server_id IN (SELECT DISTINCT edge_server_id FROM ${database}.inference_enriched WHERE model_id = {m:String})
+       GROUP BY edge_server_id, toStartOfMinute(ts) HAVING uniqExact(model_id) > 1)`;
+}
+
+/** The quantile columns of a bucket, over every request (n, p50, …) and over dedicated minutes only (n_own, p50_own, …). */
+const BUCKET_FIGURES = `count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90,
+       quantileExactHigh(0.99)(total_ms) AS p99, countIf(own) AS n_own, quantileExactHighIf(0.5)(total_ms, own) AS p50_own,
+       quantileExactHighIf(0.9)(total_ms, own) AS p90_own, quantileExactHighIf(0.99)(total_ms, own) AS p99_own`;
+
+/** A bucket's dedicated quantiles when they rest on ≥ {@link MIN_MEASURED_REQUESTS} requests, else its pooled ones. */
+function bucketOf(r: Record<string, unknown>, ratePerS: number, preferOwn: boolean): MeasuredQuantiles {
+  return preferOwn && num(r.n_own) >= MIN_MEASURED_REQUESTS
+    ? { chip: String(r.chip), ratePerS, n: num(r.n_own), p50: num(r.p50_own), p90: num(r.p90_own), p99: num(r.p99_own), dedicated: true }
+    : { chip: String(r.chip), ratePerS, n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99), dedicated: false };
 }
 
 /** Benchmark evidence of one (model, chip): lower-median p50/p90 over systems, ms. */
@@ -151,29 +185,34 @@ export async function loadWorkers(w: Warehouse): Promise<Map<string, number>> {
 
 /**
  * Latency quantiles ({@link MeasuredQuantiles}) of a model per chip, in the load bucket of `ratePerS` ({@link loadBucket}),
- * over every request (errors and timeouts too: they are what a user sees).
+ * over every request (errors and timeouts too: they are what a user sees): the requests of dedicated server-minutes
+ * when they are ≥ {@link MIN_MEASURED_REQUESTS}, else every server's.
  */
 export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: number): Promise<MeasuredQuantiles[]> {
   const { lo, hi } = loadBucket(ratePerS);
   const rows = await w.query<Record<string, unknown>>(
-    `SELECT chip, count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90, quantileExactHigh(0.99)(total_ms) AS p99
-     FROM ${w.database}.inference_enriched
-     WHERE model_id = {m:String} AND matched AND requests_per_s >= {lo:Float64} AND requests_per_s <= {hi:Float64}
+    `SELECT chip, ${BUCKET_FIGURES}
+     FROM (SELECT chip, total_ms, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
+           WHERE model_id = {m:String} AND matched AND requests_per_s >= {lo:Float64} AND requests_per_s <= {hi:Float64})
      GROUP BY chip ORDER BY chip`, { m: model, lo, hi });
-  return rows.map((r) => ({ chip: String(r.chip), ratePerS, n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) }));
+  return rows.map((r) => bucketOf(r, ratePerS, true));
 }
 
 /**
  * Measured quantiles of a model per chip at every integer-centred rate bucket of the fleet with at least
- * {@link MIN_MEASURED_REQUESTS} requests (the points the law is calibrated to).
+ * {@link MIN_MEASURED_REQUESTS} requests (the points the law is calibrated to). A chip with such buckets of
+ * dedicated server-minutes gets those only (`dedicated` true); otherwise every server's (false).
  */
 export async function loadMeasuredCurve(w: Warehouse, model: string): Promise<MeasuredQuantiles[]> {
   const rows = await w.query<Record<string, unknown>>(
-    `SELECT chip, round(requests_per_s) AS r, count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90,
-            quantileExactHigh(0.99)(total_ms) AS p99
-     FROM ${w.database}.inference_enriched WHERE model_id = {m:String} AND matched AND requests_per_s IS NOT NULL
+    `SELECT chip, r, ${BUCKET_FIGURES}
+     FROM (SELECT chip, round(requests_per_s) AS r, total_ms, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
+           WHERE model_id = {m:String} AND matched AND requests_per_s IS NOT NULL)
      GROUP BY chip, r HAVING n >= {min:UInt32} ORDER BY chip, r`, { m: model, min: MIN_MEASURED_REQUESTS });
-  return rows.map((r) => ({ chip: String(r.chip), ratePerS: num(r.r), n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) }));
+  const ownChips = new Set(rows.filter((r) => num(r.n_own) >= MIN_MEASURED_REQUESTS).map((r) => String(r.chip)));
+  return rows
+    .filter((r) => !ownChips.has(String(r.chip)) || num(r.n_own) >= MIN_MEASURED_REQUESTS)
+    .map((r) => bucketOf(r, num(r.r), ownChips.has(String(r.chip))));
 }
 
 /** Benchmark evidence of a model per chip (SingleStream rows of every source). */

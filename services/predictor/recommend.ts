@@ -197,12 +197,13 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const costRate = rps > 0 ? rps : maxRps;
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
-  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load)` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
+  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
+  const curveTraffic = c.curve.some((p) => p.dedicated) ? 'on servers running only this model' : "its server's other traffic included";
   const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries under the fleet's traffic`);
   // From an upper bound a miss is not shown, only possible.
   const verdict = meets ? 'meets' : c.upperBound || outvoted || unsure ? 'may miss' : 'misses';
   const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
-    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (its server's other traffic included)` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
+    + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (${curveTraffic})` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
     + (outvoted ? `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss` : '')
     + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
     + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(sd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')

@@ -69,7 +69,7 @@ describe('recommendChips', () => {
   });
 
   it('uses the fleet\'s measured quantiles at the load when there are at least 100 requests', () => {
-    const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60 };
+    const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60, dedicated: false };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [
       candidate('fast', fast, { measured, evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: null } }),
       candidate('slowish', { ioMs: 0, computeMedianMs: 15, sigma: 0.1 }),
@@ -78,13 +78,15 @@ describe('recommendChips', () => {
     const f = r.chips.find((c) => c.chip === 'fast')!;
     expect(f.at_load).toEqual({ p50: 6, p90: 9, p99: 60 });
     expect(f.meets_slo).toBe(false);
-    expect(f.reason).toMatch(/measured in the fleet \(150 requests at this load\)/);
+    expect(f.reason).toMatch(/measured in the fleet \(150 requests at this load, other models' traffic included\)/);
+    const alone = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, dedicated: true }, curve: [{ ...measured, dedicated: true }] })]).chips[0]!;
+    expect(alone.reason).toMatch(/measured in the fleet \(150 requests at this load on servers running only this model\); .* fitted to the fleet's 1 measured load\(s\) \(on servers running only this model\)/);
     const few = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, n: 99 } })]);
     expect(few.chips[0]!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 10, 1, 0.99), 9);
   });
 
   it('answers 0 req/s with the idle latency, not the fleet\'s lowest load bucket (its servers\' other traffic)', () => {
-    const measured = { chip: 'fast', ratePerS: 0, n: 350, p50: 300, p90: 900, p99: 1175 };
+    const measured = { chip: 'fast', ratePerS: 0, n: 350, p50: 300, p90: 900, p99: 1175, dedicated: false };
     const [f] = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 0 }, [candidate('fast', fast, { measured })]).chips;
     expect(f!.at_load).toEqual(f!.idle);
     expect(f!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 0, 1, 0.99), 9);
@@ -112,8 +114,8 @@ describe('recommendChips', () => {
   it('calibrates by the geometric mean of measured / law, clamped to [0.25, 4]', () => {
     const lawAt = (rate: number, a: number) => latencyQuantile(fast, rate, 1, a);
     const points = [
-      { chip: 'x', ratePerS: 10, n: 200, p50: 2 * lawAt(10, 0.5), p90: lawAt(10, 0.9), p99: 100 * lawAt(10, 0.99) },
-      { chip: 'x', ratePerS: 40, n: 200, p50: 8 * lawAt(40, 0.5), p90: lawAt(40, 0.9), p99: 100 * lawAt(40, 0.99) },
+      { chip: 'x', ratePerS: 10, n: 200, p50: 2 * lawAt(10, 0.5), p90: lawAt(10, 0.9), p99: 100 * lawAt(10, 0.99), dedicated: false },
+      { chip: 'x', ratePerS: 40, n: 200, p50: 8 * lawAt(40, 0.5), p90: lawAt(40, 0.9), p99: 100 * lawAt(40, 0.99), dedicated: false },
     ];
     const k = calibrate(fast, 1, points);
     expect(k.p50).toBeCloseTo(4, 9); // √(2·8)
@@ -133,7 +135,7 @@ describe('recommendChips', () => {
 
   it('pins the law to a fleet measurement, so max_rps agrees with meets/misses; keeps p50 ≤ p90 ≤ p99', () => {
     // The law says p99 ≈ 7 ms at 10 req/s; the fleet measured 60 ms there (a shared, busier server).
-    const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60 };
+    const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60, dedicated: false };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured, curve: [measured] })]);
     const f = r.chips[0]!;
     expect(f.meets_slo).toBe(false);
@@ -151,7 +153,7 @@ describe('recommendChips', () => {
   it('draws one curve per chip through every measured load, so idle and max_rps do not move with the rate asked', () => {
     // The fleet's server queues the model behind other traffic: measured p99s follow the law at 3× the rate, ×1.3/×0.8/×1.
     const law99 = (rate: number) => latencyQuantile(fast, rate, 1, 0.99);
-    const curve = [[2, 1.3], [6, 0.8], [10, 1]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: law99(3 * r!) * k! }));
+    const curve = [[2, 1.3], [6, 0.8], [10, 1]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: law99(3 * r!) * k!, dedicated: false }));
     const answers = [1, 2, 6, 10, 20, 40].map((rps) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 12 }, rps },
       [candidate('fast', fast, { curve, measured: curve.find((p) => p.ratePerS === rps) ?? null })]).chips[0]!);
     const maxRps = answers[0]!.max_rps_within_slo;
@@ -169,14 +171,14 @@ describe('recommendChips', () => {
   it('keeps the curve on the right side of every measured load when the outcomes are monotone in load', () => {
     // All three loads met the SLO just (p99 29.9 ms of 30): the lower median of the pins would cross the SLO at ≈ 4 req/s,
     // below the measured 8 req/s that met it; the bound moves the curve so that it meets the SLO up to 8 req/s.
-    const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9 }));
+    const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve })]).chips[0]!;
     expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(8 * (1 - 1e-6));
     expect(f.max_rps_within_slo).toBeLessThan(8.01);
     expect(f.meets_slo).toBe(true);
     expect(f.reason).toMatch(/fitted to the fleet's 3 measured load\(s\)/);
     // A load measured above it that missed bounds it from above.
-    const missed = [...curve, { chip: 'fast', ratePerS: 9, n: 400, p50: 5, p90: 6, p99: 30.5 }];
+    const missed = [...curve, { chip: 'fast', ratePerS: 9, n: 400, p50: 5, p90: 6, p99: 30.5, dedicated: false }];
     const g = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve: missed })]).chips[0]!;
     expect(g.max_rps_within_slo).toBeGreaterThanOrEqual(8 * (1 - 1e-6));
     expect(g.max_rps_within_slo).toBeLessThan(9);
@@ -186,7 +188,7 @@ describe('recommendChips', () => {
     // Two loads measured below what the law gives one request alone, two above: the pins' lower median would be 0
     // (an unbounded max rps); the candidate's calibration (geometric mean of measured / law) is used instead.
     const idle99 = latencyQuantile(fast, 0, 1, 0.99);
-    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: idle99 * k! }));
+    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: idle99 * k!, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve, calibration: { p50: 1, p90: 1, p99: 1.2 } })]).chips[0]!;
     const capacity = 1000 / (5 * Math.exp(0.005));
     expect(f.max_rps_within_slo).toBeLessThan(capacity);
@@ -196,7 +198,7 @@ describe('recommendChips', () => {
 
   it('on non-monotone measurements, meets the SLO up to the load that contradicts the fewest of them', () => {
     // Missed at 1–5 req/s (a busy shared server), met once at 6: below 1 req/s contradicts one load, up to 6 contradicts five.
-    const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80 }));
+    const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 3 }, [candidate('fast', fast, { curve, measured: curve[2]! })]).chips[0]!;
     expect(f.max_rps_within_slo).toBeLessThan(1);
     expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(0.999);
@@ -212,10 +214,10 @@ describe('recommendChips', () => {
     // agrees with max_rps_within_slo (a trial: meets_slo true at 15 req/s on a chip said to meet it up to 4).
     const at6 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 6 }, [candidate('fast', fast, { curve, measured: curve[5]! })]).chips[0]!;
     expect([at6.at_load.p99, at6.meets_slo, at6.max_rps_within_slo]).toEqual([20, false, f.max_rps_within_slo]);
-    expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load\); .*; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss$/);
+    expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load, other models' traffic included\); .*\(its server's other traffic included\); the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss$/);
     // A measured miss within the curve's limit stays a miss (measured beats predicted), said as such.
-    const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20 }));
-    const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45 };
+    const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20, dedicated: false }));
+    const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45, dedicated: false };
     const m = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve: monotone, measured: missed })]).chips[0]!;
     expect(m.max_rps_within_slo).toBeGreaterThanOrEqual(3);
     expect([m.meets_slo, /^misses /.test(m.reason)]).toEqual([false, true]);

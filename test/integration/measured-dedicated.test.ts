@@ -1,0 +1,77 @@
+/**
+ * The recommender's measured quantiles at a load come from servers running the model alone where the fleet has
+ * enough such requests: the load samples' requests_per_s is the server's, so on a server shared with another model a
+ * bucket's rate is not the model's own, and its queue holds the other model's requests too. A demo recommended
+ * against rk3588 for mobilenet-v2 at 6 req/s (p99 212 ms, pooled) where the server running it alone measured 42 ms
+ * and the one shared with resnet50 332 ms.
+ *
+ * Expected figures are ClickHouse's quantileExactHigh worked out here on the rows: the value at 1-based rank
+ * ⌊p·N⌋ + 1 of the sorted latencies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { loadMeasuredAt, loadMeasuredCurve } from '../../services/predictor/evidence.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+
+const T0 = at('2024-06-01T10:00:00.000Z');
+const MINUTE = 60_000;
+const high = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.floor(p * v.length)]!;
+const range = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
+
+/** Enriched rows of one model on a server, one every `stepMs` from `t0`, at the server's `rps`. */
+function requests(server: string, chip: string, model: string, totals: number[], rps: number, t0: number, stepMs: number): Record<string, unknown>[] {
+  return totals.map((total, i) => {
+    const ts = t0 + i * stepMs;
+    const e = makeEnriched({ edge_server_id: server, chip, model_id: model, ts, io_ms: 1, compute_ms: total - 1, total_ms: total }, makeLoad({ edge_server_id: server, ts, requests_per_s: rps }));
+    return SINK_ROUTES[TOPICS.enriched]!.toRow(e, 0, 0) as Record<string, unknown>;
+  });
+}
+
+describe('measured quantiles at a load: servers running the model alone first', () => {
+  let w: ChdbWarehouse;
+  // rk: one server runs mob alone (120 requests at 6 req/s over 2 minutes), one runs it beside res (150 at 6 req/s,
+  // 150 at 3 req/s). rpi: 50 dedicated requests only (too few), and 150 shared.
+  const own = range(120, (i) => 10 + ((i * 37) % 120) / 4);
+  const shared6 = range(150, (i) => 300 + i);
+  const shared3 = range(150, (i) => 200 + i);
+  const rpiOwn = range(50, (i) => 40 + i);
+  const rpiShared = range(150, (i) => 90 + i);
+  beforeAll(async () => {
+    w = await createTestDatabase('measured_own');
+    await w.insert(`${w.database}.inference_enriched`, [
+      ...requests('edge-own', 'rk', 'mob', own, 6, T0, 1000),
+      ...requests('edge-shared', 'rk', 'mob', shared6, 6, T0, 400),
+      ...requests('edge-shared', 'rk', 'mob', shared3, 3, T0 + 2 * MINUTE, 400),
+      // res's requests fall in each of edge-shared's minutes (one every 10 s over 5 minutes)
+      ...requests('edge-shared', 'rk', 'res', range(30, () => 50), 6, T0 + 5000, 10_000),
+      ...requests('edge-rpi-own', 'rpi', 'mob', rpiOwn, 6, T0, 1000),
+      ...requests('edge-rpi-shared', 'rpi', 'mob', rpiShared, 6, T0, 400),
+      ...requests('edge-rpi-shared', 'rpi', 'res', range(10, () => 50), 6, T0 + 1000, 6000),
+    ]);
+  }, 60_000);
+  afterAll(async () => w?.close());
+
+  it('takes the dedicated requests of a bucket when there are ≥ 100 of them, else every server\'s', async () => {
+    const got = await loadMeasuredAt(w, 'mob', 6);
+    const pooledRpi = [...rpiOwn, ...rpiShared];
+    expect(got).toEqual([
+      { chip: 'rk', ratePerS: 6, n: 120, p50: high(own, 0.5), p90: high(own, 0.9), p99: high(own, 0.99), dedicated: true },
+      { chip: 'rpi', ratePerS: 6, n: 200, p50: high(pooledRpi, 0.5), p90: high(pooledRpi, 0.9), p99: high(pooledRpi, 0.99), dedicated: false },
+    ]);
+    // By hand: own is 10 + k/4 for k = 0 … 119 in some order, so its p99 (rank 119 of 120) is 10 + 118/4.
+    expect(got[0]!.p99).toBe(39.5);
+    // Pooled, rk's p99 would have been the shared server's: 300 + 147 (rank 268 of 270).
+    expect(high([...own, ...shared6], 0.99)).toBe(447);
+  });
+
+  it('gives a chip with dedicated buckets only those on its curve, and another chip every server\'s', async () => {
+    const curve = await loadMeasuredCurve(w, 'mob');
+    expect(curve.map((p) => [p.chip, p.ratePerS, p.n, p.p99, p.dedicated])).toEqual([
+      ['rk', 6, 120, 39.5, true], // the shared server's 3 req/s bucket (150 requests) is left out
+      ['rpi', 6, 200, high([...rpiOwn, ...rpiShared], 0.99), false],
+    ]);
+  });
+});
