@@ -40,8 +40,12 @@ export class WarehouseError extends PipelineError {
 
 /** Another process holds the embedded warehouse's data folder (chdb allows one per folder). */
 export class WarehouseLockedError extends WarehouseError {
-  constructor(readonly dataDir: string, cause?: unknown) {
-    super(`another edgelat process holds the embedded warehouse at ${JSON.stringify(dataDir)}; stop it or set EDGELAT_DATA_DIR to another folder`, 76, { cause });
+  /**
+   * @param dataDir  The folder.
+   * @param pid      The holder's process id, when its pid file named one.
+   */
+  constructor(readonly dataDir: string, cause?: unknown, readonly pid: number | null = null) {
+    super(`another edgelat process${pid === null ? '' : ` (pid ${pid})`} holds the embedded warehouse at ${JSON.stringify(dataDir)}; stop it or set EDGELAT_DATA_DIR to another folder`, 76, { cause });
   }
 }
 

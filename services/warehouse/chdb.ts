@@ -43,6 +43,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The process id a pid file names, or null when it is missing, unreadable or not a positive integer. */
+function pidIn(pidFile: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Claim `<dir>/edgelat.pid` before the engine opens the folder, so that a
  * second process gets one clear line instead of the engine's lock error.
@@ -51,12 +61,8 @@ function alive(pid: number): boolean {
  */
 function claim(path: string): void {
   const pidFile = join(path, 'edgelat.pid');
-  try {
-    const holder = Number(readFileSync(pidFile, 'utf8').trim());
-    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path);
-  } catch (error) {
-    if (error instanceof WarehouseLockedError) throw error;
-  }
+  const holder = pidIn(pidFile);
+  if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder);
   writeFileSync(pidFile, `${process.pid}\n`);
 }
 
@@ -90,7 +96,7 @@ export function openSession(dataDir: string): Session {
     sessions.set(path, { session, users: 1 });
     return session;
   } catch (error) {
-    if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error);
+    if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error, pidIn(join(path, 'edgelat.pid')));
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }
 }

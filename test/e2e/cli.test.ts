@@ -103,7 +103,7 @@ describe('edgelat CLI', () => {
       const sql = await edgelat(['sql', 'SELECT 1'], dataDir);
       expect(sql.code).toBe(1);
       expect(sql.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([
-        `edgelat: another edgelat process holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`,
+        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`,
       ]);
     } finally {
       await holder.close();

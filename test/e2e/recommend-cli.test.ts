@@ -126,7 +126,7 @@ describe('the chip recommender on a demo run', () => {
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);
     expect(cli.code).toBe(1);
-    expect(errLines(cli.stderr)[0]).toMatch(/another edgelat process holds the embedded warehouse/);
+    expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`);
     serve.child.kill('SIGTERM');
     expect(await new Promise<number | null>((resolve) => serve.child.on('exit', resolve))).toBe(0);
   }, 60_000);
