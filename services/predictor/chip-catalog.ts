@@ -8,7 +8,8 @@
  * numbers ≥ 0 up to {@link LIMITS}, scientific notation allowed). A blank cell keeps the stored value; a new
  * chip needs kind and vendor. A line with more cells than the header, or a chip
  * already on an earlier line, is a problem (the earlier line is kept). Bad lines are returned as problems naming the
- * file, line, field and value (STYLE §2), the good lines are imported.
+ * file, line, field and value (STYLE §2), one per bad field of the line (a bad chip id or cell count stops
+ * at that); the good lines are imported.
  */
 import { parseCsv } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
@@ -67,11 +68,13 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     const id = cell('chip');
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return bad('chip', id, `expected a chip id of lower-case letters, digits, '.', '_' and '-', got ${JSON.stringify(id)}`);
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
+    // Every bad field of the line is reported, not the first only: one pass fixes the file.
+    const before = problems.length;
     const base = stored.get(id);
     const kind = cell('kind') || base?.kind || '';
-    if (!(KINDS as readonly string[]).includes(kind)) return bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
+    if (!(KINDS as readonly string[]).includes(kind)) bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
     const vendor = cell('vendor') || base?.vendor || '';
-    if (vendor === '') return bad('vendor', '', `a new chip needs a vendor`);
+    if (vendor === '') bad('vendor', '', `a new chip needs a vendor`);
     const numbers: Partial<Record<(typeof NUMERIC)[number], number | null>> = {};
     for (const name of NUMERIC) {
       const text = cell(name);
@@ -82,9 +85,10 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
       // A price or power of 0 means something (free, passive); a chip with 0 ops/s or 0 bytes/s does not (leave it blank).
       const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
-      if (!((positive ? v > 0 : v >= 0) && v <= LIMITS[name])) return bad(name, text, `expected a decimal number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
+      if (!((positive ? v > 0 : v >= 0) && v <= LIMITS[name])) bad(name, text, `expected a decimal number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
       numbers[name] = v;
     }
+    if (problems.length > before) return;
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();
     const row: ChipInfo = {
       chip: id, kind: kind as ChipInfo['kind'], vendor, names,

@@ -272,6 +272,13 @@ describe('mergeChipCatalog', () => {
     expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
   });
 
+  it('reports every bad field of a line, not the first only (one pass fixes the file)', () => {
+    const text = 'chip,kind,vendor,peak_ops_per_s,power_w,price_per_hour\nn1,tpu,,0,-1,abc\nn2,gpu,V,1e12,2,0.5\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'kind', 'tpu'], [2, 'vendor', ''], [2, 'peak_ops_per_s', '0'], [2, 'power_w', '-1'], [2, 'price_per_hour', 'abc']]);
+    expect(m.rows.map((r) => r.chip)).toEqual(['n2']);
+  });
+
   it('takes plain decimals up to a sane limit: not hex, binary, Infinity or a price of 1e308', () => {
     const text = 'chip,kind,vendor,price_per_hour\na1,gpu,V,0x10\na2,gpu,V,0b11\na3,gpu,V,Infinity\na4,gpu,V,1e308\na5,gpu,V,1e6\na6,gpu,V,+2.5e-1\na7,gpu,V,.5\na8,gpu,V,7.\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
