@@ -61,7 +61,7 @@ export function registerPredictorCommands(program: Command): void {
     .command('import')
     .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; bad lines are reported with file and line')
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
-    .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}]} as JSON', false)
+    .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}]} as JSON (one entry per bad field)', false)
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
       assertReadableFile(file, `chips import ${JSON.stringify(file)}`);

@@ -54,13 +54,13 @@ export async function importChips(warehouse: Warehouse, path: string): Promise<{
   return { written: merged.rows.length, added: merged.added, problems: merged.problems };
 }
 
-/** `edgelat chips import FILE`: print what was written; bad lines on stderr. */
+/** `edgelat chips import FILE`: print what was written; bad lines on stderr (a line per bad field). @returns the number of problems (bad fields). */
 export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean }): Promise<number> {
   const r = await importChips(warehouse, path);
   reportProblems(r.problems);
   process.stdout.write(opts.json
     ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length, bad_lines: r.problems })}\n`
-    : `wrote ${r.written} chip(s) (${r.added} new) into ${warehouse.database}.chips; ${r.problems.length} bad line(s)\n`);
+    : `wrote ${r.written} chip(s) (${r.added} new) into ${warehouse.database}.chips; ${new Set(r.problems.map((p) => p.line)).size} bad line(s)\n`);
   return r.problems.length;
 }
 
