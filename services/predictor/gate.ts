@@ -25,6 +25,7 @@
  */
 import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, p99Band, prepareReplay, replayPrepared, benchmarkSpreadRatio, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
+import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
 export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
@@ -142,7 +143,7 @@ export interface IoMap { slope: number; offset: number; models: number }
  * @returns The map and the number of other models it rests on; null when `ioTo` is null and no other model ran on both.
  */
 export function ioMapAcrossChips(model: string, ioFrom: number, ioTo: number | null, from: string, to: string, fleetIo: readonly FleetIo[]): IoMap | null {
-  const on = (c: string) => new Map(fleetIo.filter((f) => f.chip === c && f.model !== model && f.n >= 20 && f.io > 0).map((f) => [f.model, f.io]));
+  const on = (c: string) => new Map(fleetIo.filter((f) => f.chip === c && f.model !== model && f.n >= MIN_MEDIAN_REQUESTS && f.io > 0).map((f) => [f.model, f.io]));
   const a = on(from);
   const b = on(to);
   const others = [...a].filter(([m]) => b.has(m)).map(([m, x]) => ({ x, y: b.get(m)! }));
@@ -231,7 +232,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     }
     return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, ioUncertain: true, sources: [head] } };
   }
-  const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= 20 && f.compute > 0 && f.io > 0);
+  const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
   let ioOffsetMs = 0;
@@ -267,15 +268,15 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     const b = e.benchmark.get(e.chip);
     // I/O does not depend on the version: the model's i/o medians on both chips, any version; where the
     // fleet never ran it on a chip, its shadows' there (`fleetIo`, source 'shadow').
-    const shadowIo = (c: string) => (e.fleetIo ?? []).find((f) => f.model === e.model && f.chip === c && f.source === 'shadow' && f.n >= 20 && f.io > 0);
+    const shadowIo = (c: string) => (e.fleetIo ?? []).find((f) => f.model === e.model && f.chip === c && f.source === 'shadow' && f.n >= MIN_MEDIAN_REQUESTS && f.io > 0);
     const ioOn = (c: string): number | null => {
-      const rows = e.fleet.filter((f) => f.chip === c && f.n >= 20 && f.io > 0);
+      const rows = e.fleet.filter((f) => f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.io > 0);
       const n = rows.reduce((t, f) => t + f.n, 0);
       return n > 0 ? rows.reduce((t, f) => t + f.io * f.n, 0) / n : shadowIo(c)?.io ?? null;
     };
     const ioA = ioOn(e.chipNow);
     const ioB = ioOn(e.chip);
-    const fromShadows = [e.chipNow, e.chip].filter((c) => !e.fleet.some((f) => f.chip === c && f.n >= 20 && f.io > 0) && shadowIo(c));
+    const fromShadows = [e.chipNow, e.chip].filter((c) => !e.fleet.some((f) => f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.io > 0) && shadowIo(c));
     const mapText = (m: IoMap) => ioMapText(m, fromShadows);
     if (v) {
       compute *= med(v, e.chip)!.compute / med(v, e.chipNow)!.compute;
@@ -298,7 +299,7 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
       sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
-      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip}\` gives a rough estimate from its catalog peak ops/s)` };
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip}\` gives a rough estimate from its catalog peak ops/s)` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');

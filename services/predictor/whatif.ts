@@ -28,7 +28,7 @@
  * request to the first free worker); demand does not change with latency.
  */
 import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
-import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
+import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError } from './types.ts';
@@ -230,8 +230,8 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
   const fleetSpread = (r: { c: number; c90: number }): number | null => (Number(r.c90) > Number(r.c) && Number(r.c) > 0 ? Math.log(Number(r.c90) / Number(r.c)) : null);
   const evidence = new Map<string, 'fleet' | 'benchmark'>();
   for (const m of models) {
-    const fa = med.find((r) => r.chip === o.chip && r.model_id === m && Number(r.n) >= 20);
-    const fb = med.find((r) => r.chip === chip && r.model_id === m && Number(r.n) >= 20);
+    const fa = med.find((r) => r.chip === o.chip && r.model_id === m && Number(r.n) >= MIN_MEDIAN_REQUESTS);
+    const fb = med.find((r) => r.chip === chip && r.model_id === m && Number(r.n) >= MIN_MEDIAN_REQUESTS);
     if (fa && fb && fa.c > 0 && fa.io > 0) {
       ratio.set(m, { io: fb.io / fa.io, compute: fb.c / fa.c, spread: spreadRatio(fleetSpread(fb), fleetSpread(fa)) });
       evidence.set(m, 'fleet');
