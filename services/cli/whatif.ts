@@ -19,12 +19,14 @@ export function registerWhatIfCommand(program: Command): void {
     .requiredOption('--server <id>', 'edge server, e.g. edge-02')
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)')
+    .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once); default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips; one line on stderr), 2 bad usage (an unknown server or chip too).')
-    .action(async (opts: { server: string; addReplicas?: number; chip?: string; json: boolean }) => {
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips; one line on stderr), 2 bad usage (an unknown server or chip too).')
+    .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; json: boolean }) => {
       for (const [flag, value] of [['--server', opts.server], ['--chip', opts.chip]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);
       }
+      if (opts.workers !== undefined && opts.chip === undefined) throw new UsageError(`--workers: only with --chip (the server's own chip has the workers it reports), got --workers ${opts.workers} alone`);
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
       // Loaded when the command runs (the warehouse and the replay), not at the CLI's start-up.
       const [{ loadConfig }, { configuredWarehouse }, { fleetSensitivity }, { ownLoadSensitivity }, { loadChipSwap, loadServerObservations, whatIfReplicas }] = await Promise.all([
@@ -40,7 +42,9 @@ export function registerWhatIfCommand(program: Command): void {
           // The fleet's sensitivity (a read of every device's newest rows) only for a part this server cannot tell.
           const own = ownLoadSensitivity(o);
           const fleet = own.compute === null || own.io === null ? await fleetSensitivity(warehouse, 0) : null;
-          r = whatIfReplicas(o, 1 + add, opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined, fleet);
+          const swap = opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined;
+          if (swap && opts.workers !== undefined) Object.assign(swap, { workersPerReplica: opts.workers, workersSource: 'given' });
+          r = whatIfReplicas(o, 1 + add, swap, fleet);
         } catch (error) {
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;
@@ -52,7 +56,7 @@ export function registerWhatIfCommand(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
           `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
           `  now        ${r.current.workers} worker(s): ${quantiles(r.current.p50_ms, r.current.p99_ms, r.current.offered_utilisation)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)}, failed requests included)`,
-          `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s): ${quantiles(r.p50_ms, r.p99_ms, r.offered_utilisation)}`,
+          `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s)${r.workers_source === 'assumed' ? ' (1 per replica assumed: no server of it reports its concurrency; --workers sets it)' : ''}: ${quantiles(r.p50_ms, r.p99_ms, r.offered_utilisation)}`,
           `  load sensitivity: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.compute]}), i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.io]}); u = busy-worker fraction`,
           `  method: ${r.method}`,
         ].join('\n') + '\n');

@@ -76,6 +76,8 @@ export interface WhatIfResult {
   sensitivity: { compute: number; io: number };
   /** Where each k came from: the server's own rows, the fleet's median (no load signal here), or neither (0). */
   sensitivity_source: { compute: SensitivitySource; io: SensitivitySource };
+  /** With a chip change: where its workers per replica came from ({@link ChipSwap.workersSource}). */
+  workers_source?: ChipSwap['workersSource'];
   method: string;
 }
 
@@ -91,6 +93,12 @@ const nearestRank = (sorted: readonly number[], pct: number): number => sorted[M
 export interface ChipSwap {
   chip: string;
   workersPerReplica: number;
+  /**
+   * Where workersPerReplica came from: 'fleet', the largest concurrency the chip's servers reported;
+   * 'assumed', 1 because none reported it (a chip seen only as a shadow: shadow results carry no
+   * concurrency; a trial read 17–24 % high against shadows with 2 workers); 'given', the caller's (`--workers`).
+   */
+  workersSource: 'fleet' | 'assumed' | 'given';
   /**
    * Per model: io and compute ratio of medians (new chip / current chip), and the compute's spread
    * ratio (ln(p90/p50) there over here: `spreadRatio`; 1 when unknown): each request's unloaded compute
@@ -145,8 +153,9 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     current: { workers: c0, p50_ms: cur50, p99_ms: cur99, offered_utilisation: curRho, measured_p50_ms: o.measured.p50, measured_p99_ms: o.measured.p99, requests: o.measured.n },
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: source('compute'), io: source('io') },
+    ...(swap ? { workers_source: swap.workersSource } : {}),
     method: swap
-      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? `, spread ×${swap.ratio.get(m)!.spread.toFixed(2)}` : ''}${swap.io?.has(m) ? `, ${swap.io.get(m)!}` : ''}`).join('; ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
+      ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}${swap.workersSource === 'assumed' ? ` (1 per replica assumed: no server of ${swap.chip} reports its concurrency; --workers sets it)` : ''}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? `, spread ×${swap.ratio.get(m)!.spread.toFixed(2)}` : ''}${swap.io?.has(m) ? `, ${swap.io.get(m)!}` : ''}`).join('; ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
       : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
   };
 }
@@ -208,7 +217,8 @@ const UNLOADED_UTIL = 0.15;
  * of the unloaded compute on both chips in the fleet, else of the benchmark latencies (where both
  * chips have p50 and p90) with the spread the fleet measured on the current chip
  * (`benchmarkSpreadRatio`: the host's part adds to the new chip's benchmark), else 1.
- * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none).
+ * Workers per replica of the new chip: the largest concurrency any server of it reported (1 if none:
+ * `workersSource` 'assumed').
  * @throws {RangeError} on a chip the warehouse does not know.
  * @throws {NoEvidenceError} naming a model with neither fleet nor benchmark evidence on one of the chips.
  */
@@ -256,5 +266,6 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     ioText.set(m, map ? ioMapText(map, byShadows) : IO_UNCHANGED);
     evidence.set(m, 'benchmark');
   }
-  return { chip, workersPerReplica: Math.max(1, Number(cw?.c ?? 1)), ratio, evidence, io: ioText };
+  const reported = cw?.c === null || cw?.c === undefined ? null : Number(cw.c);
+  return { chip, workersPerReplica: Math.max(1, reported ?? 1), workersSource: reported === null ? 'assumed' : 'fleet', ratio, evidence, io: ioText };
 }

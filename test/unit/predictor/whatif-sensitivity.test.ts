@@ -92,13 +92,19 @@ describe('another chip: each request\'s compute at the same quantile there (spre
       io: new Array<number>(n).fill(0), compute, util: new Array<number>(n).fill(0), model: new Array<string>(n).fill('m'), total: compute,
       measured: { p50: 100, p99: compute[99]!, n },
     };
-    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 0.5 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const swap = { chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 0.5 }]]), evidence: new Map([['m', 'fleet' as const]]) };
     const r = whatIfReplicas(o, 1, swap);
     expect(r.p50_ms).toBeCloseTo(50, 9);
     expect(r.p99_ms).toBeCloseTo(50 * 2 ** 0.98, 9);
     expect(r.method).toContain('m: fleet, spread ×0.50');
     const plain = whatIfReplicas(o, 1, { ...swap, ratio: new Map([['m', { io: 1, compute: 0.5, spread: 1 }]]) });
     expect(plain.p99_ms).toBeCloseTo(50 * 2 ** 1.96, 9);
+    // Workers no server reported are said to be assumed, in the method and the JSON.
+    expect([r.workers_source, r.method]).toEqual(['fleet', expect.not.stringContaining('assumed') as unknown]);
+    const assumed = whatIfReplicas(o, 1, { ...swap, workersSource: 'assumed' });
+    expect(assumed.workers_source).toBe('assumed');
+    expect(assumed.method).toContain('FCFS queue with 1 worker(s) of chip-b (1 per replica assumed: no server of chip-b reports its concurrency; --workers sets it): ');
+    expect(whatIfReplicas(o, 2).workers_source).toBeUndefined();
   });
 
   // I/O moved by a line t' = 3 + 0.5·t (fixed cost + bytes / bandwidth): 4 ms of i/o becomes 5 ms, on top of the compute.
@@ -111,7 +117,7 @@ describe('another chip: each request\'s compute at the same quantile there (spre
       measured: { p50: 104, p99: 104, n },
     };
     const swap = {
-      chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 0.5, ioOffset: 3, compute: 0.5, spread: 1 }]]), evidence: new Map([['m', 'benchmark' as const]]),
+      chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 0.5, ioOffset: 3, compute: 0.5, spread: 1 }]]), evidence: new Map([['m', 'benchmark' as const]]),
       io: new Map([['m', 'i/o 3.00 ms + 0.500× per request']]),
     };
     const r = whatIfReplicas(o, 1, swap);
@@ -127,7 +133,7 @@ describe('what-if on a chip the load saturates', () => {
   // grows for as long as the load lasts; now ρ = 160/199.
   it('reports Infinity (saturated) with the offered utilisation instead of a p50 of however long the trace was', () => {
     const o = steadyServer(0.8, 800);
-    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const swap = { chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
     const r = whatIfReplicas(o, 1, swap);
     expect(r.p50_ms).toBe(Number.POSITIVE_INFINITY);
     expect(r.p99_ms).toBe(Number.POSITIVE_INFINITY);
@@ -148,7 +154,7 @@ describe('what-if on a chip the load saturates', () => {
   it('counts the slow-down the load makes: saturated when the work at full load exceeds the workers\' time', () => {
     const o = steadyServer(0.8, 800);
     const fleet = { compute: 0.5, io: 0.2 };
-    const swap = { chip: 'chip-b', workersPerReplica: 1, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const swap = { chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
     const rhoC = (1.5 * (199 * (800 / 1.4) + 800)) / 199_000;
     const one = whatIfReplicas(o, 1, swap, fleet);
     expect(one.p99_ms).toBe(Number.POSITIVE_INFINITY);
