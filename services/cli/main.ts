@@ -113,7 +113,7 @@ program
   .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)")')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
-  .option('-p, --param <name=value...>', 'bound query parameter (repeatable); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => [...prev, v])
+  .option('-p, --param <name=value>', 'bound query parameter, one per --param (repeatable; before or after the query); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => [...prev, v])
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; table functions and SETTINGS clauses too)', false)
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
@@ -124,7 +124,7 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { canonicalStatement, formatClause, isBadQueryParameter, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { badParameterText, canonicalStatement, formatClause, isBadQueryParameter, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
     const misfit = paramProblem(query, params);
     if (misfit !== null) throw new UsageError(misfit);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
@@ -144,8 +144,8 @@ program
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
       const syntax = syntaxErrorSummary(String((error as Error)?.message ?? error), query);
       if (syntax !== null) throw new UsageError(syntax);
-      // A --param value its type cannot parse (Code: 457 BAD_QUERY_PARAMETER) is bad usage, as a missing one is.
-      if (isBadQueryParameter(error)) throw new UsageError(`--param: ${String((error as Error).message).split('\n')[0]!.replace(/^.*?DB::Exception: /, '').replace(/:?\s*(only \d+ of \d+ bytes was parsed: .*)?\.?\s*\(BAD_QUERY_PARAMETER\)$/, '')}`);
+      // A --param value its type cannot parse (457 BAD_QUERY_PARAMETER, CANNOT_PARSE_*, …) is bad usage, as a missing one is.
+      if (isBadQueryParameter(error)) throw new UsageError(badParameterText(error, params));
       if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
       throw error;
     } finally {

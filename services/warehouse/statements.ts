@@ -81,13 +81,38 @@ export function isReadonlyRefusal(error: unknown): boolean {
   return e?.code === 164 || /\bCode: 164\b|\(READONLY\)/.test(String(e?.message ?? ''));
 }
 
+/** ClickHouse's words for a bound value its type refused, whatever the code: "value abc cannot be parsed as Float64 for query parameter 'x'". */
+const PARAMETER_REFUSED = /cannot be parsed as (.+?) for query parameter '([^']+)'/;
+
 /**
- * Whether an error is ClickHouse's refusal of a bound parameter's value (code 457, BAD_QUERY_PARAMETER: a
- * value its type cannot parse), from chdb (the code in the message) or a server (`WarehouseError.code`).
+ * Whether an error is ClickHouse's refusal of a bound parameter's value, from chdb (the code in the message)
+ * or a server (`WarehouseError.code`): code 457 BAD_QUERY_PARAMETER, or any code whose message says the
+ * value "cannot be parsed as T for query parameter" (a trial: 72 CANNOT_PARSE_NUMBER for Float64, 38 for a
+ * Date, 376 for a UUID, 467 for a Bool, 69 ARGUMENT_OUT_OF_BOUND for a Decimal, 691 for an Enum, 675 for an IPv4).
  */
 export function isBadQueryParameter(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
-  return e?.code === 457 || /\bCode: 457\b|\(BAD_QUERY_PARAMETER\)/.test(String(e?.message ?? ''));
+  const text = String(e?.message ?? '');
+  return e?.code === 457 || /\bCode: 457\b|\(BAD_QUERY_PARAMETER\)/.test(text) || PARAMETER_REFUSED.test(text);
+}
+
+/**
+ * The one line a usage error says for a refused parameter ({@link isBadQueryParameter}), e.g.
+ * `--param x=abc: cannot be read as Float64 (Cannot read floating point value here: abc)`; ClickHouse's first line
+ * without its code and name when it does not name a given parameter.
+ * @param params  The values given, by name (the message's "value …" is cut where the value itself holds ": ").
+ */
+export function badParameterText(error: unknown, params: Readonly<Record<string, string>>): string {
+  const line = String((error as { message?: unknown })?.message ?? error).split('\n')[0]!
+    .replace(/^.*?DB::Exception: /, '').replace(/\s*\(version [^)]*\)\s*$/, '').replace(/\.?\s*\([A-Z_0-9]+\)\s*$/, '');
+  const m = PARAMETER_REFUSED.exec(line);
+  const value = m ? params[m[2]!] : undefined;
+  if (!m || value === undefined) return `--param: ${line}`;
+  // What ClickHouse said before "value V cannot be parsed as T" (or "Value V …"), if anything.
+  const said = line.slice(0, m.index).replace(new RegExp(`[Vv]alue ${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`), '').replace(/[:\s]+$/, '');
+  const after = line.slice(m.index + m[0].length).replace(/^\s*because\s*/, '').replace(/:\s*only \d+ of \d+ bytes was parsed:.*$/, '').trim();
+  const detail = [said, after].filter(Boolean).join('; ');
+  return `--param ${m[2]}=${value}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}`;
 }
 
 /**

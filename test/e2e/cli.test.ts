@@ -54,11 +54,19 @@ describe('edgelat CLI', () => {
       const r = await edgelat(['sql', sql, '--format', 'csv'], dataDir);
       expect([sql, r.code, r.stdout.trim()]).toEqual([sql, 0, String(enriched)]);
     }
+    // One value per --param: given before the query, it no longer swallows it (a trial: "missing required argument 'query'").
+    const first = await edgelat(['sql', '--param', 's=edge-02', 'SELECT {s:String} AS s', '--format', 'csv'], dataDir);
+    expect([first.code, first.stdout]).toEqual([0, '"edge-02"\n']);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
     expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
     // A value its type cannot parse is bad usage too (ClickHouse's Code 457), as are a missing one and one that would wrap.
     const unparsed = await edgelat(['sql', 'SELECT {x:UInt8}', '--param', 'x=abc'], dataDir);
-    expect([unparsed.code, errLines(unparsed.stderr)]).toEqual([2, ["edgelat: --param: Value abc cannot be parsed as UInt8 for query parameter 'x' because it isn't parsed completely"]]);
+    expect([unparsed.code, errLines(unparsed.stderr)]).toEqual([2, ["edgelat: --param x=abc: cannot be read as UInt8 (it isn't parsed completely)"]]);
+    // Other codes refuse a value too (a trial: 72 CANNOT_PARSE_NUMBER exited 1, as a failure).
+    const float = await edgelat(['sql', 'SELECT {x:Float64}', '--param', 'x=abc'], dataDir);
+    expect([float.code, errLines(float.stderr)]).toEqual([2, ['edgelat: --param x=abc: cannot be read as Float64 (Cannot read floating point value here: abc)']]);
+    const uuid = await edgelat(['sql', 'SELECT {id:UUID} AS u', '-p', 'id=zzz'], dataDir);
+    expect([uuid.code, errLines(uuid.stderr)]).toEqual([2, ['edgelat: --param id=zzz: cannot be read as UUID (Cannot parse uuid zzz)']]);
     const wraps = await edgelat(['sql', 'SELECT {x:INT UNSIGNED}', '--param', 'x=5000000000'], dataDir);
     expect([wraps.code, errLines(wraps.stderr)]).toEqual([2, ['edgelat: --param x=5000000000 is outside UInt32 (0 to 4294967295)']]);
     const written = await edgelat(['sql', 'CREATE TABLE edgelat.scratch (x UInt8) ENGINE = Memory', '--write'], dataDir);

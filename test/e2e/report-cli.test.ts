@@ -225,6 +225,8 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(w.p99_ms).toBeLessThanOrEqual(w.current.p99_ms);
     const empty = await edgelat(['whatif', '--server', 'edge-01', '--chip', ''], dataDir);
     expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: --chip: expected a non-empty id, got ""']]);
+    const alone = await edgelat(['whatif', '--server', 'edge-01', '--workers', '2'], dataDir);
+    expect([alone.code, errLines(alone.stderr)]).toEqual([2, ['edgelat: --workers: only with --chip (the server\'s own chip has the workers it reports), got --workers 2 alone']]);
   }, 60_000);
 
   it('writes an empty report for a filter nothing matches, says why, and exits 1; an id no request has is a usage error, nothing written', async () => {

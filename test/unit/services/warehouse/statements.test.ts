@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
+import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -153,6 +153,16 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
     expect(isBadQueryParameter(new Error("Code: 457. DB::Exception: Value abc cannot be parsed as UInt8 for query parameter 'x'. (BAD_QUERY_PARAMETER)"))).toBe(true);
     expect(isBadQueryParameter(Object.assign(new Error("Value abc cannot be parsed as UInt8 for query parameter 'x'"), { code: 457 }))).toBe(true);
     expect(isBadQueryParameter(Object.assign(new Error('Code: 164. readonly'), { code: 164 }))).toBe(false);
+    // Other codes with ClickHouse's words for a refused value (chdb's messages, copied from a trial).
+    const enumMiss = new Error("Code: 691. DB::Exception: Unknown element 'b' for enum, maybe you meant: ['a']: value b cannot be parsed as Enum8('a'=1) for query parameter 'x'. (UNKNOWN_ELEMENT_OF_ENUM)");
+    const date = new Error("Code: 38. DB::Exception: Cannot parse date: value is too short: value notadate cannot be parsed as Date for query parameter 'd'. (CANNOT_PARSE_DATE) (version 26.1.2.1)");
+    expect([isBadQueryParameter(enumMiss), isBadQueryParameter(date), isBadQueryParameter(new Error("Code: 72. DB::Exception: Cannot parse number in toFloat64('abc'). (CANNOT_PARSE_NUMBER)"))]).toEqual([true, true, false]);
+    expect(badParameterText(enumMiss, { x: 'b' })).toBe("--param x=b: cannot be read as Enum8('a'=1) (Unknown element 'b' for enum, maybe you meant: ['a'])");
+    expect(badParameterText(date, { d: 'notadate' })).toBe('--param d=notadate: cannot be read as Date (Cannot parse date: value is too short)');
+    // A value holding ": value " itself, and a message naming no given parameter.
+    const odd = new Error("Code: 72. DB::Exception: Cannot read floating point value here: a: value b: value a: value b cannot be parsed as Float64 for query parameter 'f'. (CANNOT_PARSE_NUMBER)");
+    expect(badParameterText(odd, { f: 'a: value b' })).toBe('--param f=a: value b: cannot be read as Float64 (Cannot read floating point value here: a: value b)');
+    expect(badParameterText(new Error('Code: 457. DB::Exception: Substitution `y` is not set. (UNKNOWN_QUERY_PARAMETER)'), { x: '1' })).toBe('--param: Substitution `y` is not set');
   });
 
   it('leaves other values and types to ClickHouse', () => {
