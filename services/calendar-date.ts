@@ -38,3 +38,22 @@ export function calendarDateProblem(text: string): string | null {
   if (Number(minute) > 59) return `minute ${minute} does not exist`;
   return `second ${second} does not exist`;
 }
+
+/** Epoch-ms values from here up to {@link SECONDS_LIKE_BELOW_MS} read as epoch seconds of 2001–5138 (ms: 12 days to 3 years after 1970). */
+const SECONDS_LIKE_FROM_MS = 1e9;
+/** Epoch ms from here on are 1973-03-03 and later: taken as milliseconds. */
+const SECONDS_LIKE_BELOW_MS = 1e11;
+
+/**
+ * Say why a time given as digits looks like epoch seconds where epoch milliseconds are asked for, if it does:
+ * 10 or 11 digits from 1e9 (1717236300 is 2024-06-01T10:05:00Z in seconds, but 1970-01-20 in ms, which a
+ * filter then lets everything through). Other texts, and digits outside [1e9, 1e11), give null.
+ * @param text  The value as given (trimmed).
+ * @returns e.g. `1717236300 looks like epoch seconds (2024-06-01T10:05:00.000Z): epoch ms is 1717236300000`.
+ */
+export function epochSecondsProblem(text: string): string | null {
+  if (!/^\d+$/.test(text)) return null;
+  const n = Number(text);
+  if (!(n >= SECONDS_LIKE_FROM_MS && n < SECONDS_LIKE_BELOW_MS)) return null;
+  return `${text} looks like epoch seconds (${new Date(n * 1000).toISOString()}): epoch ms is ${text}000`;
+}

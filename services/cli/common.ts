@@ -7,7 +7,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
-import { calendarDateProblem } from '../calendar-date.ts';
+import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
 export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
@@ -105,12 +105,15 @@ export function numberFlag(name: string, min: number, inclusive = false, max = N
 }
 
 /**
- * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms.
+ * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms (≥ 10 digits;
+ * 10 or 11 digits below 1e11 are refused as epoch seconds: `epochSecondsProblem`).
  * @throws {InvalidArgumentError} naming the flag and value.
  */
 export function timeFlag(name: string) {
   return (value: string): number => {
     const v = value.trim();
+    const seconds = epochSecondsProblem(v);
+    if (seconds !== null) throw new InvalidArgumentError(`${name} takes epoch ms or an ISO 8601 time: ${seconds}, got ${JSON.stringify(value)}`);
     const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
     // Within the range a Date (and ClickHouse DateTime64) can hold.
     if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);

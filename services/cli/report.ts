@@ -29,8 +29,8 @@ export function registerReportCommands(program: Command): void {
     .command('load-latency')
     .description('load versus latency: p50/p90/p99 by load bucket per chip and model, the SLO knee, rolling r with its CI, i/o versus compute share, the most load-sensitive servers; writes DIR/report.html (self-contained, SVG charts), DIR/report.csv (every number) and DIR/summary.md, and prints the summary')
     .requiredOption('--out <dir>', 'folder for report.html, report.csv and summary.md (created; required)')
-    .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data)').argParser(timeFlag('--since')))
-    .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data)').argParser(timeFlag('--until')))
+    .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data); the rolling r takes the correlation windows whose end is after it').argParser(timeFlag('--since')))
+    .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data); the rolling r takes the windows whose end is at or before it (a window\'s events are before its end)').argParser(timeFlag('--until')))
     .option('--server <id>', 'only this edge server')
     .option('--model <id>', 'only this model')
     .option('--chip <id>', 'only this chip')
@@ -38,7 +38,7 @@ export function registerReportCommands(program: Command): void {
     .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective: adds the SLO knee (lowest load bucket whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0)))
     .option('--quiet', 'do not print the summary', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-nx\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-nx\n\nThe three files in --out are replaced on every run. When the filters match no request, they are still written (empty tables, the summary says why) and the exit code is 1; an id no request has is bad usage (2) and writes nothing.\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
     .action(async (opts: LoadLatencyFlags) => {
       await reportLoadLatencyCommand(opts);
     });

@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { calendarDateProblem } from '../calendar-date.ts';
+import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
@@ -163,10 +163,16 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
 const SINCE_LIMIT_MS = Date.UTC(2300, 0, 1);
 
 /**
- * `since`: epoch milliseconds (digits) or an ISO-8601 date(-time), as epoch ms; without a zone, UTC; before 2300. A day or time that does not
+ * `since`: epoch milliseconds (digits; 10–11 digits below 1e11 are refused as epoch seconds, `epochSecondsProblem`) or an
+ * ISO-8601 date(-time), as epoch ms; without a zone, UTC; before 2300. A day or time that does not
  * exist (`2024-02-30`, `T25:00`) is refused, not rolled over into the next month as `Date.parse` would.
  */
 const sinceMs = z.string().transform((value, ctx) => {
+  const seconds = epochSecondsProblem(value);
+  if (seconds !== null) {
+    ctx.addIssue({ code: 'custom', message: `takes epoch milliseconds or an ISO-8601 date-time: ${seconds}`, input: value });
+    return z.NEVER;
+  }
   const impossible = ISO_8601.test(value) ? calendarDateProblem(value) : null;
   if (impossible !== null) {
     ctx.addIssue({ code: 'custom', message: `must be a date and time that exist: ${impossible}`, input: value });
