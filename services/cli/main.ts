@@ -191,7 +191,7 @@ program
   .addOption(new Option('--rate <records/s>', 'produce rate; default: as fast as the brokers accept').argParser(intFlag('--rate', 1)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected into edge.inference.v1').default(0).argParser(intFlag('--bad-records', 0, 1000)))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)))
-  .option('--seal', 'mark the topics finished at the end (bounded pipeline runs then end)', false)
+  .option('--seal', 'mark the three input topics (edge.inference.v1, edge.load.v1, edge.shadow.v1) finished at the end, for good (bounded pipeline runs then end; a later simulate into them is late)', false)
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean }) => {
     await (await import('./simulate.ts')).simulateCommand(await config(), { ...opts, rate: opts.rate ?? null });
   });

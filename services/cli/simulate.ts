@@ -49,7 +49,7 @@ export interface SimulateResult {
   topicRecords: Record<string, number>;
   /** Undecodable records injected. */
   badRecords: number;
-  /** Whether both input topics were sealed. */
+  /** Whether the input topics (inference, load, shadow) were sealed. */
   sealed: boolean;
   /** Wall-clock time of simulation plus produce, milliseconds. */
   elapsedMs: number;
@@ -208,7 +208,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * records in arrival order (key = edge_server_id, record timestamp = arrival
  * time, {@link DEFAULT_BATCH_RECORDS} records per produce call, paced with
  * setTimeout when `rate` is set), shows progress on stderr (a bar on a TTY,
- * else one line per 10 %), seals both input topics when `seal`, prints a
+ * else one line per 10 %), seals the three input topics when `seal`, prints a
  * one-line summary on stdout and closes the connection (also on error).
  * @param config  Runtime configuration; `kafka` must be set.
  * @param opts    The flags, see {@link SimulateOptions}.
