@@ -55,5 +55,5 @@ export function epochSecondsProblem(text: string): string | null {
   if (!/^\d+$/.test(text)) return null;
   const n = Number(text);
   if (!(n >= SECONDS_LIKE_FROM_MS && n < SECONDS_LIKE_BELOW_MS)) return null;
-  return `${text} looks like epoch seconds (${new Date(n * 1000).toISOString()}): epoch ms is ${text}000`;
+  return `${text} looks like epoch seconds (${new Date(n * 1000).toISOString()}): epoch ms is ${n}000`;
 }

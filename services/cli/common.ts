@@ -105,8 +105,9 @@ export function numberFlag(name: string, min: number, inclusive = false, max = N
 }
 
 /**
- * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms (≥ 10 digits;
- * 10 or 11 digits below 1e11 are refused as epoch seconds: `epochSecondsProblem`).
+ * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms from 1e11
+ * (1973-03-03; 12 digits or more): 10–11 digits from 1e9 are refused as epoch seconds (`epochSecondsProblem`),
+ * fewer digits as no time.
  * @throws {InvalidArgumentError} naming the flag and value.
  */
 export function timeFlag(name: string) {
@@ -173,8 +174,8 @@ export function unreadable(error: unknown): string {
 
 /**
  * Options of `command` that take one value and appear more than once in `args` (`--model a --model b`: commander
- * keeps the last without a word). Options that collect values are not counted: variadic ones (`--param`, `--load`)
- * and those whose parser adds each value to the previous ones (`gate --servers a --servers b`: fed two values, it
+ * keeps the last without a word). Options that collect values are not counted: variadic ones (`--load`)
+ * and those whose parser adds each value to the previous ones (`sql --param`, `gate --servers a --servers b`: fed two values, it
  * returns both in an array). Flags without a value are not counted either; nothing after a `--` is read. A short
  * option counts with its value attached too (`-fcsv`).
  * @param command  The command whose action runs.

@@ -42,6 +42,7 @@ export function registerWhatIfCommand(program: Command): void {
           // The fleet's sensitivity (a read of every device's newest rows) only for a part this server cannot tell.
           const own = ownLoadSensitivity(o);
           const fleet = own.compute === null || own.io === null ? await fleetSensitivity(warehouse, 0) : null;
+          if (opts.workers !== undefined && opts.chip === o.chip) throw new UsageError(`--workers: --chip ${opts.chip} is the chip ${opts.server} runs, with the workers it reports (${o.workersPerReplica}); --workers is for another chip`);
           const swap = opts.chip && opts.chip !== o.chip ? await loadChipSwap(warehouse, o, opts.chip) : undefined;
           if (swap && opts.workers !== undefined) Object.assign(swap, { workersPerReplica: opts.workers, workersSource: 'given' });
           r = whatIfReplicas(o, 1 + add, swap, fleet);

@@ -33,7 +33,7 @@ import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
-  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
+  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, measuredByTraffic, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
 } from './evidence.ts';
 import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
@@ -134,11 +134,13 @@ export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: 
 export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
   // A profile is a new model: its numbers come from its own MACs, even when its id names a known model.
   const known = req.profile === undefined;
-  const [catalog, fleet, bench, workers, curve, atLoad, shadows, shadowPairs] = await Promise.all([
+  const [catalog, fleet, bench, workers, curveBuckets, loadBuckets, shadows, shadowPairs] = await Promise.all([
     loadCatalog(w), known ? loadFleetPairs(w, req.model) : [], known ? loadBenchmarkPairs(w, req.model) : [], loadWorkers(w),
     known ? loadMeasuredCurve(w, req.model) : [], known ? loadMeasuredAt(w, req.model, req.rps) : [],
     known ? loadShadowEvidence(w, req.model) : new Map<string, ShadowEvidence>(), known ? loadShadowPairs(w, req.model) : [],
   ]);
+  // Dedicated or pooled, one choice per chip for the figure at the load and the curve alike.
+  const { atLoad, curve } = measuredByTraffic(loadBuckets, curveBuckets);
   const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
   const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
   const benchBy = new Map(bench.map((b) => [b.chip, b]));

@@ -58,9 +58,10 @@ export interface MeasuredQuantiles {
   p90: number;
   p99: number;
   /**
-   * true: only requests from server-minutes in which the server served this model alone ({@link DEDICATED_MINUTES}),
+   * true: only requests from server-minutes in which the server served this model alone ({@link dedicatedMinutes}),
    * so the bucket's rate is the model's own, as on the dedicated chip the recommender prices; false: every
-   * server's requests, other models' traffic included (no such minutes had enough requests).
+   * server's requests, other models' traffic included (no bucket of the chip had enough dedicated requests:
+   * {@link measuredByTraffic}).
    */
   dedicated: boolean;
 }
@@ -84,12 +85,22 @@ const BUCKET_FIGURES = `count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, q
        quantileExactHigh(0.99)(total_ms) AS p99, countIf(own) AS n_own, quantileExactHighIf(0.5)(total_ms, own) AS p50_own,
        quantileExactHighIf(0.9)(total_ms, own) AS p90_own, quantileExactHighIf(0.99)(total_ms, own) AS p99_own`;
 
-/** A bucket's dedicated quantiles when they rest on ≥ {@link MIN_MEASURED_REQUESTS} requests, else its pooled ones. */
-function bucketOf(r: Record<string, unknown>, ratePerS: number, preferOwn: boolean): MeasuredQuantiles {
-  return preferOwn && num(r.n_own) >= MIN_MEASURED_REQUESTS
-    ? { chip: String(r.chip), ratePerS, n: num(r.n_own), p50: num(r.p50_own), p90: num(r.p90_own), p99: num(r.p99_own), dedicated: true }
-    : { chip: String(r.chip), ratePerS, n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99), dedicated: false };
+/** One load bucket of a (model, chip), measured two ways: every server's requests, and those of dedicated server-minutes only. */
+export interface BucketFigures {
+  chip: string;
+  /** Centre of the bucket, requests/s. */
+  ratePerS: number;
+  /** Every server's requests (other models' traffic on shared servers included), ms. */
+  pooled: { n: number; p50: number; p90: number; p99: number };
+  /** Only the requests of minutes in which their server ran this model alone ({@link dedicatedMinutes}), ms; n may be 0. */
+  dedicated: { n: number; p50: number; p90: number; p99: number };
 }
+
+const bucketFigures = (r: Record<string, unknown>, ratePerS: number): BucketFigures => ({
+  chip: String(r.chip), ratePerS,
+  pooled: { n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) },
+  dedicated: { n: num(r.n_own), p50: num(r.p50_own), p90: num(r.p90_own), p99: num(r.p99_own) },
+});
 
 /** Benchmark evidence of one (model, chip): lower-median p50/p90 over systems, ms. */
 export interface BenchmarkPair {
@@ -184,35 +195,52 @@ export async function loadWorkers(w: Warehouse): Promise<Map<string, number>> {
 }
 
 /**
- * Latency quantiles ({@link MeasuredQuantiles}) of a model per chip, in the load bucket of `ratePerS` ({@link loadBucket}),
- * over every request (errors and timeouts too: they are what a user sees): the requests of dedicated server-minutes
- * when they are ≥ {@link MIN_MEASURED_REQUESTS}, else every server's.
+ * Latency quantiles of a model per chip in the load bucket of `ratePerS` ({@link loadBucket}), over every request
+ * (errors and timeouts too: they are what a user sees), pooled and dedicated ({@link BucketFigures});
+ * {@link measuredByTraffic} picks one per chip.
  */
-export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: number): Promise<MeasuredQuantiles[]> {
+export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: number): Promise<BucketFigures[]> {
   const { lo, hi } = loadBucket(ratePerS);
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, ${BUCKET_FIGURES}
      FROM (SELECT chip, total_ms, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
            WHERE model_id = {m:String} AND matched AND requests_per_s >= {lo:Float64} AND requests_per_s <= {hi:Float64})
      GROUP BY chip ORDER BY chip`, { m: model, lo, hi });
-  return rows.map((r) => bucketOf(r, ratePerS, true));
+  return rows.map((r) => bucketFigures(r, ratePerS));
 }
 
 /**
  * Measured quantiles of a model per chip at every integer-centred rate bucket of the fleet with at least
- * {@link MIN_MEASURED_REQUESTS} requests (the points the law is calibrated to). A chip with such buckets of
- * dedicated server-minutes gets those only (`dedicated` true); otherwise every server's (false).
+ * {@link MIN_MEASURED_REQUESTS} requests in all (the points the law is calibrated to), pooled and dedicated
+ * ({@link BucketFigures}); {@link measuredByTraffic} picks one per chip.
  */
-export async function loadMeasuredCurve(w: Warehouse, model: string): Promise<MeasuredQuantiles[]> {
+export async function loadMeasuredCurve(w: Warehouse, model: string): Promise<BucketFigures[]> {
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, r, ${BUCKET_FIGURES}
      FROM (SELECT chip, round(requests_per_s) AS r, total_ms, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
            WHERE model_id = {m:String} AND matched AND requests_per_s IS NOT NULL)
      GROUP BY chip, r HAVING n >= {min:UInt32} ORDER BY chip, r`, { m: model, min: MIN_MEASURED_REQUESTS });
-  const ownChips = new Set(rows.filter((r) => num(r.n_own) >= MIN_MEASURED_REQUESTS).map((r) => String(r.chip)));
-  return rows
-    .filter((r) => !ownChips.has(String(r.chip)) || num(r.n_own) >= MIN_MEASURED_REQUESTS)
-    .map((r) => bucketOf(r, num(r.r), ownChips.has(String(r.chip))));
+  return rows.map((r) => bucketFigures(r, num(r.r)));
+}
+
+/**
+ * One kind of traffic per chip for both the figure at the requested load and the load curve, so that they never
+ * disagree (a review: a dedicated curve met the SLO up to 12.7 req/s while the pooled figure at 3 req/s, from a
+ * shared server, missed it). A chip is measured dedicated when any of its buckets, at the load or on the curve, has
+ * ≥ {@link MIN_MEASURED_REQUESTS} dedicated requests; then only its dedicated buckets with that many count (the figure
+ * at the load may then be missing: the law pinned to the dedicated curve answers); otherwise every server's buckets
+ * with that many requests.
+ * @returns The figures at the load (a chip without one is absent) and the curves' points, `dedicated` set per chip.
+ */
+export function measuredByTraffic(atLoad: readonly BucketFigures[], curve: readonly BucketFigures[]): { atLoad: MeasuredQuantiles[]; curve: MeasuredQuantiles[] } {
+  const enough = (q: BucketFigures['pooled']): boolean => q.n >= MIN_MEASURED_REQUESTS;
+  const dedicatedChips = new Set([...atLoad, ...curve].filter((b) => enough(b.dedicated)).map((b) => b.chip));
+  const pick = (b: BucketFigures): MeasuredQuantiles[] => {
+    const own = dedicatedChips.has(b.chip);
+    const q = own ? b.dedicated : b.pooled;
+    return enough(q) ? [{ chip: b.chip, ratePerS: b.ratePerS, n: q.n, p50: q.p50, p90: q.p90, p99: q.p99, dedicated: own }] : [];
+  };
+  return { atLoad: atLoad.flatMap(pick), curve: curve.flatMap(pick) };
 }
 
 /** Benchmark evidence of a model per chip (SingleStream rows of every source). */
@@ -274,13 +302,13 @@ export function benchmarkPointsSql(db: string): string {
 /**
  * Unloaded i/o medians per (model, chip), ms, any version (i/o does not depend on it): the fleet's
  * successful requests under a busy-worker fraction of `unloadedUtil` (`inference_enriched`); for a
- * (model, chip) the fleet has fewer than 20 such requests of, its shadows' (`shadow_results`, status
+ * (model, chip) the fleet has fewer than {@link MIN_MEDIAN_REQUESTS} such requests of, its shadows' (`shadow_results`, status
  * ok, requests that found a free worker: queue_ms = 0, the nearest a shadow comes to unloaded; its
  * i/o still carries the contention of the others in service, so it errs high). A shadow of a model
  * on a chip no production server runs is then evidence of that chip's i/o (bytes over its bandwidth).
  * @param fromMs        Only requests from this epoch ms on (null: all).
  * @param unloadedUtil  Busy-worker fraction below which a fleet request counts as unloaded, 0..1.
- * @returns Entries with n ≥ 20, `source` 'fleet' or 'shadow'.
+ * @returns Entries with n ≥ {@link MIN_MEDIAN_REQUESTS}, `source` 'fleet' or 'shadow'.
  */
 export async function loadIoMedians(w: Warehouse, fromMs: number | null, unloadedUtil: number): Promise<FleetIo[]> {
   const db = w.database;
@@ -307,7 +335,7 @@ export function evidenceOnChips(model: string, a: string, b: string, fleetN: (ch
     const ps = [...new Set(points.filter((x) => x.chip === chip).map((x) => `p${Math.round(x.percentile * 100)}`))].sort();
     return `${JSON.stringify(chip)} has ${fleetN(chip)} unloaded fleet request(s) and ${ps.length ? `benchmark ${ps.join('/')}` : 'no benchmark'}`;
   };
-  return `model ${JSON.stringify(model)}: ${one(a)}; ${one(b)} — a ratio needs ≥ 20 fleet requests on both or a benchmark percentile on both`;
+  return `model ${JSON.stringify(model)}: ${one(a)}; ${one(b)} — a ratio needs ≥ ${MIN_MEDIAN_REQUESTS} fleet requests on both or a benchmark percentile on both`;
 }
 
 /** Chip ids the warehouse knows (the fleet's requests, benchmark rows or the chip catalog), sorted. */

@@ -96,7 +96,7 @@ export function openSession(dataDir: string): Session {
     sessions.set(path, { session, users: 1 });
     return session;
   } catch (error) {
-    if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error, pidIn(join(path, 'edgelat.pid')));
+    if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error); // its holder is no edgelat process with a pid file (claim wrote ours there)
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }
 }

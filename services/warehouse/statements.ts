@@ -108,11 +108,20 @@ export function badParameterText(error: unknown, params: Readonly<Record<string,
   const m = PARAMETER_REFUSED.exec(line);
   const value = m ? params[m[2]!] : undefined;
   if (!m || value === undefined) return `--param: ${line}`;
-  // What ClickHouse said before "value V cannot be parsed as T" (or "Value V …"), if anything.
-  const said = line.slice(0, m.index).replace(new RegExp(`[Vv]alue ${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`), '').replace(/[:\s]+$/, '');
+  // What ClickHouse said before "value V cannot be parsed as T" (or "Value V …"), if anything; it writes V escaped.
+  const literal = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const said = line.slice(0, m.index).replace(new RegExp(`[Vv]alue (?:${literal(value)}|${literal(clickhouseEscaped(value))})\\s*$`), '').replace(/[:\s]+$/, '');
   const after = line.slice(m.index + m[0].length).replace(/^\s*because\s*/, '').replace(/:\s*only \d+ of \d+ bytes was parsed:.*$/, '').trim();
   const detail = [said, after].filter(Boolean).join('; ');
-  return `--param ${m[2]}=${value}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}`;
+  // A value with a backslash or a control character is shown quoted, on one line.
+  const shown = /[\\\u0000-\u001f\u007f]/.test(value) ? JSON.stringify(value) : value;
+  return `--param ${m[2]}=${shown}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}`;
+}
+
+/** A value as ClickHouse's messages write it (its escaped-string form): backslash, \b, \f, \n, \r, \t and NUL escaped. */
+function clickhouseEscaped(v: string): string {
+  const codes: Record<string, string> = { '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0' };
+  return v.replace(/[\\\b\f\n\r\t\0]/g, (c) => codes[c]!);
 }
 
 /**

@@ -225,6 +225,14 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(w.p99_ms).toBeLessThanOrEqual(w.current.p99_ms);
     const empty = await edgelat(['whatif', '--server', 'edge-01', '--chip', ''], dataDir);
     expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: --chip: expected a non-empty id, got ""']]);
+    // --workers sets the new chip's workers per replica (edge-01 runs an Orin with 2; the AI 100 runs on edge-03).
+    const given = await edgelat(['whatif', '--server', 'edge-01', '--chip', 'qualcomm-ai100-dm2e', '--workers', '3', '--json'], dataDir);
+    expect(given.code, given.stderr).toBe(0);
+    const g = JSON.parse(given.stdout) as { chip: string; workers: number; workers_source: string; current: { workers: number }; method: string };
+    expect([g.chip, g.workers, g.workers_source, g.current.workers]).toEqual(['qualcomm-ai100-dm2e', 3, 'given', w.current.workers]);
+    expect(g.method).toContain('FCFS queue with 3 worker(s) of qualcomm-ai100-dm2e: ');
+    const own = await edgelat(['whatif', '--server', 'edge-01', '--chip', 'jetson-agx-orin', '--workers', '3'], dataDir);
+    expect([own.code, errLines(own.stderr)]).toEqual([2, [`edgelat: --workers: --chip jetson-agx-orin is the chip edge-01 runs, with the workers it reports (${w.current.workers}); --workers is for another chip`]]);
     const alone = await edgelat(['whatif', '--server', 'edge-01', '--workers', '2'], dataDir);
     expect([alone.code, errLines(alone.stderr)]).toEqual([2, ['edgelat: --workers: only with --chip (the server\'s own chip has the workers it reports), got --workers 2 alone']]);
   }, 60_000);

@@ -93,5 +93,11 @@ describe('i/o medians from the fleet and, where it never ran a model on a chip, 
     expect(swap.ratio.get('ssd-mobilenet')!.ioOffset).toBeCloseTo(1.5 - slope * lowerMedian(ssdIo), 12);
     expect(swap.evidence.get('resnet50')).toBe('benchmark');
     expect(swap.io?.get('resnet50')).toBe('i/o −0.0200 ms + 0.679× per request (through 1 other model(s) on both: fixed cost + bytes / bandwidth) (its i/o on orin measured by shadows)');
+    // No production server reports the Orin's concurrency (shadow results carry none): 1 worker, said to be assumed.
+    expect([swap.workersPerReplica, swap.workersSource]).toEqual([1, 'assumed']);
+    // The rpi4 ran resnet50 in May: its servers' largest concurrency (1 in every load sample here) is the fleet's.
+    const onlyResnet = observationsFromRows('edge-a', 'xavier', resnet.map((r) => r.row));
+    const rpi = await loadChipSwap(w, onlyResnet, 'rpi4');
+    expect([rpi.workersPerReplica, rpi.workersSource, rpi.evidence.get('resnet50')]).toEqual([1, 'fleet', 'fleet']);
   });
 });

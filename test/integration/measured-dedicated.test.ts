@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
-import { loadMeasuredAt, loadMeasuredCurve } from '../../services/predictor/evidence.ts';
+import { loadMeasuredAt, loadMeasuredCurve, measuredByTraffic } from '../../services/predictor/evidence.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -54,24 +54,45 @@ describe('measured quantiles at a load: servers running the model alone first', 
   }, 60_000);
   afterAll(async () => w?.close());
 
-  it('takes the dedicated requests of a bucket when there are ≥ 100 of them, else every server\'s', async () => {
+  it('measures a bucket both ways: every server\'s requests, and those of minutes a server ran the model alone', async () => {
     const got = await loadMeasuredAt(w, 'mob', 6);
-    const pooledRpi = [...rpiOwn, ...rpiShared];
+    const q = (v: number[]) => ({ n: v.length, p50: high(v, 0.5), p90: high(v, 0.9), p99: high(v, 0.99) });
     expect(got).toEqual([
-      { chip: 'rk', ratePerS: 6, n: 120, p50: high(own, 0.5), p90: high(own, 0.9), p99: high(own, 0.99), dedicated: true },
-      { chip: 'rpi', ratePerS: 6, n: 200, p50: high(pooledRpi, 0.5), p90: high(pooledRpi, 0.9), p99: high(pooledRpi, 0.99), dedicated: false },
+      { chip: 'rk', ratePerS: 6, pooled: q([...own, ...shared6]), dedicated: q(own) },
+      { chip: 'rpi', ratePerS: 6, pooled: q([...rpiOwn, ...rpiShared]), dedicated: q(rpiOwn) },
     ]);
-    // By hand: own is 10 + k/4 for k = 0 … 119 in some order, so its p99 (rank 119 of 120) is 10 + 118/4.
-    expect(got[0]!.p99).toBe(39.5);
-    // Pooled, rk's p99 would have been the shared server's: 300 + 147 (rank 268 of 270).
-    expect(high([...own, ...shared6], 0.99)).toBe(447);
+    // By hand: own is 10 + k/4 for k = 0 … 119 in some order, so its p99 (rank 119 of 120) is 10 + 118/4;
+    // pooled, rk's p99 is the shared server's 300 + 147 (rank 268 of 270).
+    expect([got[0]!.dedicated.p99, got[0]!.pooled.p99]).toEqual([39.5, 447]);
   });
 
-  it('gives a chip with dedicated buckets only those on its curve, and another chip every server\'s', async () => {
-    const curve = await loadMeasuredCurve(w, 'mob');
-    expect(curve.map((p) => [p.chip, p.ratePerS, p.n, p.p99, p.dedicated])).toEqual([
-      ['rk', 6, 120, 39.5, true], // the shared server's 3 req/s bucket (150 requests) is left out
-      ['rpi', 6, 200, high([...rpiOwn, ...rpiShared], 0.99), false],
-    ]);
+  it('picks one kind of traffic per chip for the figure at the load and the curve: dedicated where ≥ 100 requests are', async () => {
+    const at6 = measuredByTraffic(await loadMeasuredAt(w, 'mob', 6), await loadMeasuredCurve(w, 'mob'));
+    expect(at6.atLoad.map((p) => [p.chip, p.n, p.p99, p.dedicated])).toEqual([['rk', 120, 39.5, true], ['rpi', 200, high([...rpiOwn, ...rpiShared], 0.99), false]]);
+    // rk's shared 3 req/s bucket (150 requests) is left off its curve.
+    expect(at6.curve.map((p) => [p.chip, p.ratePerS, p.n, p.p99, p.dedicated])).toEqual([['rk', 6, 120, 39.5, true], ['rpi', 6, 200, high([...rpiOwn, ...rpiShared], 0.99), false]]);
+    // At 3 req/s only the shared server measured rk: no figure at the load (the law pinned to the dedicated curve answers),
+    // not the shared server's p99 of 200 + 148.
+    const at3 = measuredByTraffic(await loadMeasuredAt(w, 'mob', 3), await loadMeasuredCurve(w, 'mob'));
+    expect(at3.atLoad).toEqual([]);
+  });
+});
+
+describe('measuredByTraffic', () => {
+  const fig = (chip: string, ratePerS: number, pooled: number, dedicated: number) => ({
+    chip, ratePerS, pooled: { n: pooled, p50: 1, p90: 2, p99: 300 }, dedicated: { n: dedicated, p50: 1, p90: 2, p99: dedicated > 0 ? 30 : 0 },
+  });
+
+  it('makes a chip dedicated when its figure at the load alone has enough dedicated requests: the pooled curve is dropped', () => {
+    // A review: dedicated requests at 19 and 21 req/s (60 each) make 120 in the ±10 % bucket at 20 req/s, but neither
+    // integer bucket of the curve has 100: the pooled curve had outvoted the dedicated figure.
+    const r = measuredByTraffic([fig('q', 20, 400, 120)], [fig('q', 19, 200, 60), fig('q', 21, 200, 60)]);
+    expect(r).toEqual({ atLoad: [{ chip: 'q', ratePerS: 20, n: 120, p50: 1, p90: 2, p99: 30, dedicated: true }], curve: [] });
+  });
+
+  it('keeps every server\'s figures for a chip with no bucket of 100 dedicated requests, and drops buckets of fewer than 100 in all', () => {
+    const r = measuredByTraffic([fig('x', 5, 150, 99)], [fig('x', 5, 150, 99), fig('x', 9, 99, 0)]);
+    expect(r.atLoad).toEqual([{ chip: 'x', ratePerS: 5, n: 150, p50: 1, p90: 2, p99: 300, dedicated: false }]);
+    expect(r.curve.map((p) => [p.ratePerS, p.n, p.dedicated])).toEqual([[5, 150, false]]);
   });
 });
