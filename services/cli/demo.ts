@@ -78,12 +78,14 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
-  const onInterrupt = () => {
+  // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
+  const onInterrupt = (signal: NodeJS.Signals) => {
     progress.stop();
-    process.stderr.write(`\nedgelat: interrupted; database ${config.database} holds a partial demo run (run the demo again to replace it)\n`);
-    process.exit(130);
+    process.stderr.write(`\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)\n`);
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
   };
   process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
@@ -173,6 +175,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     progress.stop();
     await warehouse.close();
   }
