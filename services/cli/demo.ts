@@ -28,6 +28,18 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 /** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
 export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 
+/**
+ * How the demo's "try:" commands start: `npx edgelat`, after the data folder and database of this run when the
+ * environment set them (a trial: pasted as shown, the commands read ./.edgelat instead of the demo's folder).
+ * Values are single-quoted for the shell unless they are plain (letters, digits, `_ . / : @ % + , -`).
+ * @param env  The environment the demo ran with.
+ */
+export function suggestionPrefix(env: Readonly<Record<string, string | undefined>>): string {
+  const quote = (v: string): string => (/^[\w./:@%+,-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  const set = (['EDGELAT_DATA_DIR', 'EDGELAT_DATABASE'] as const).filter((k) => (env[k] ?? '') !== '').map((k) => `${k}=${quote(env[k]!)} `);
+  return `${set.join('')}npx edgelat`;
+}
+
 /** Production servers of the demo with a shadow deployment beside them. */
 export const DEMO_SHADOW_SERVERS = 3;
 
@@ -43,7 +55,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
     `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows of paired requests (shadow / production latency, same request; table ${warehouse.database}.shadow_verdicts)`,
     ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
   ];
-  return { lines, gate: `  npx edgelat gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
+  return { lines, gate: `gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
 }
 
 /**
@@ -130,6 +142,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const valid = joinIn.consumed - joinIn.dead;
     const pct = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(2)} %` : '-');
     const failed = Object.entries(s.statuses).filter(([k]) => k !== 'ok').map(([k, n]) => `${fmt(n)} ${k}`).join(', ') || 'none';
+    const run = suggestionPrefix(process.env);
     const lines = [
       `edgelat demo: ${opts.servers} edge server${opts.servers === 1 ? '' : 's'}, ${opts.duration} min of event time, arrival jitter up to ${opts.jitter} ms, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
       '',
@@ -164,13 +177,13 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       ...rec.chips.slice(0, 4).map((r) => `  ${r.rank}. ${r.chip.padEnd(22)} p99 ${(r.at_load.p99 === null ? "∞" : r.at_load.p99.toFixed(1)).padStart(7)} ms  ${r.evidence.kind.padEnd(9)} ${r.reason}`),
       '',
       `data: ${chdbDir(config)} (database ${db})`,
-      'try:',
-      `  npx edgelat sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
-      `  npx edgelat sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
+      `try:${run === 'npx edgelat' ? '' : ' (with the settings of this run)'}`,
+      `  ${run} sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
+      `  ${run} sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
       // predict answers with the champion latency models: none after --no-models (recommend and gate need none).
-      ...(opts.models === false ? [] : ['  npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4']),
-      `  npx edgelat recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
-      ...(shadows.gate ? [shadows.gate] : []),
+      ...(opts.models === false ? [] : [`  ${run} predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`]),
+      `  ${run} recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
+      ...(shadows.gate ? [`  ${run} ${shadows.gate}`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

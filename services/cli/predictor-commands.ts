@@ -59,9 +59,10 @@ export function registerPredictorCommands(program: Command): void {
     });
   chips
     .command('import')
-    .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; bad lines are reported with file and line')
+    .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; the good lines are written and every bad field is reported with file and line')
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
     .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}]} as JSON (one entry per bad field)', false)
+    .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written); 2 bad usage: a missing file or a bad header (nothing written).')
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
       assertReadableFile(file, `chips import ${JSON.stringify(file)}`);

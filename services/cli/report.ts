@@ -2,6 +2,8 @@
  * `edgelat report load-latency`: the analysts' load-versus-latency report
  * (services/reports/) on the configured warehouse.
  */
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { numberFlag, timeFlag } from './common.ts';
@@ -71,14 +73,20 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       if (error instanceof RangeError) throw new UsageError(error.message);
       throw error;
     });
+    let printed = summary;
     if (report.requests === 0) {
       const all = await new ReportQueries(warehouse, { metric: opts.metric }).allRequests();
       const filters = [opts.server && `server ${opts.server}`, opts.model && `model ${opts.model}`, opts.chip && `chip ${opts.chip}`, opts.since !== undefined && `since ${new Date(opts.since).toISOString()}`, opts.until !== undefined && `until ${new Date(opts.until).toISOString()}`].filter(Boolean).join(', ');
-      process.stderr.write(all === 0
-        ? `edgelat: ${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables\n`
-        : `edgelat: none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is\n`);
+      const why = all === 0
+        ? `${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables`
+        : `none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is`;
+      process.stderr.write(`edgelat: ${why}\n`);
+      // The files say it too: a reader of summary.md alone learns why it is empty (a trial found only "0 requests").
+      const note = `\n**Empty:** ${why}.\n`;
+      appendFileSync(files.find((f) => f.endsWith('summary.md')) ?? join(resolve(opts.out), 'summary.md'), note);
+      printed += note;
     }
-    if (!opts.quiet) process.stdout.write(summary);
+    if (!opts.quiet) process.stdout.write(printed);
     process.stderr.write(`edgelat: wrote ${files.join(', ')}\n`);
     // An empty report is written (a script may expect the files) but is not a success.
     if (report.requests === 0) process.exitCode = 1;

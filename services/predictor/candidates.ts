@@ -180,7 +180,8 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     if (f) {
       const service = fleetService(f);
       const mine = curve.filter((p) => p.chip === id);
-      candidates.push({ chip, service, workers: c, evidence: { kind: 'fleet', ...evidence }, calibration: calibrate(service, c, mine), measured, curve: mine, basis: `the fleet's ${f.requests} requests` });
+      const traffic = [...(measured ? [measured] : []), ...mine].map((p): 'dedicated' | 'pooled' => (p.dedicated ? 'dedicated' : 'pooled'))[0];
+      candidates.push({ chip, service, workers: c, evidence: { kind: 'fleet', ...evidence, ...(traffic ? { measured_traffic: traffic } : {}) }, calibration: calibrate(service, c, mine), measured, curve: mine, basis: `the fleet's ${f.requests} requests` });
       continue;
     }
     const one = { p50: 1, p90: 1, p99: 1 };

@@ -125,6 +125,8 @@ const ChipRecommendationSchema = z.object({
     }).nullable(),
     estimate_log_sd: z.number().nonnegative().optional()
       .meta({ description: 'catalog estimates only: log-sd of the compute estimate; meets_slo is true only if the SLO is also met with the compute e^sd slower' }),
+    measured_traffic: z.enum(['dedicated', 'pooled']).optional()
+      .meta({ description: 'fleet evidence with measured loads only: dedicated (requests of minutes in which their server ran only this model: the rate is the model\'s own) or pooled (every server\'s requests, other models\' traffic included)' }),
   }),
   reason: z.string(),
 });

@@ -84,6 +84,11 @@ export interface Evidence {
   shadow: ShadowEvidence | null;
   /** Log-sd of the compute estimate (`catalog` only): the SLO counts as met only if it is met e^{sd} slower too. */
   estimate_log_sd?: number;
+  /**
+   * `fleet` with measured loads only: whose requests the measured figures are (evidence.ts `measuredByTraffic`):
+   * `dedicated`, servers running only this model in those minutes; `pooled`, every server's, other models' traffic included.
+   */
+  measured_traffic?: 'dedicated' | 'pooled';
 }
 
 /**

@@ -35,6 +35,11 @@ describe('edgelat demo: the "try:" list', () => {
     expect(demo.stdout).toMatch(/^latency models: skipped \(--no-models; `edgelat model train` trains them\)$/m);
     const list = suggestions(demo.stdout);
     expect(list.map((a) => a[0])).toEqual(['sql', 'sql', 'recommend', 'gate']);
+    // Pasted as shown, each reads this run's folder (the helper sets EDGELAT_DATA_DIR; a trial's paste read ./.edgelat).
+    const tried = demo.stdout.slice(demo.stdout.indexOf('\ntry:')).split('\n').slice(1).filter((l) => l.startsWith('  '));
+    expect(tried.length).toBe(4);
+    for (const l of tried) expect(l.startsWith(`  EDGELAT_DATA_DIR=${dataDir} npx edgelat `), l).toBe(true);
+    expect(demo.stdout).toContain('\ntry: (with the settings of this run)\n');
     await runSuggestions(list, dataDir);
     // What the suggestion would have met.
     const predict = await edgelat(['predict', '--model', 'resnet50', '--chip', 'rk3588-mali-g610'], dataDir);

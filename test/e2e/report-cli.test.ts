@@ -244,6 +244,8 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables/));
     expect(existsSync(join(empty, 'report.html'))).toBe(true);
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
+    // The summary file says why too, not only stderr (a trial found "0 requests" and nothing else in it).
+    expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/\n\*\*Empty:\*\* none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. .* lists what there is\.\n$/);
     // A trial: a mistyped --chip got the empty report and exit 1, as if the chip had no request in the range.
     const typo = join(mkdtempSync(join(tmpdir(), 'edgelat-report-typo-')), 'r');
     const t = await edgelat(['report', 'load-latency', '--out', typo, '--chip', 'jetson-xavier-nz', '--quiet'], dataDir);

@@ -33,8 +33,12 @@ export const errLines = (stderr: string): string[] => stderr.split('\n').filter(
 
 /** The commands of a demo summary's "try:" list, as argument arrays (`npx edgelat` dropped, double quotes removed). */
 export function suggestions(stdout: string): string[][] {
-  const list = stdout.slice(stdout.indexOf('\ntry:\n') + 6).split('\n').filter((l) => l.startsWith('  npx edgelat '));
-  return list.map((l) => [...l.slice('  npx edgelat '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!));
+  const head = /\ntry:[^\n]*\n/.exec(stdout);
+  if (!head) return [];
+  // Each line may start with the run's settings (EDGELAT_DATA_DIR=… EDGELAT_DATABASE=…), which the caller passes itself.
+  const command = /^ {2}(?:EDGELAT_\w+=(?:'[^']*'|\S+) )*npx edgelat /;
+  const list = stdout.slice(head.index + head[0].length).split('\n').filter((l) => command.test(l));
+  return list.map((l) => [...l.replace(command, '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!));
 }
 
 /**

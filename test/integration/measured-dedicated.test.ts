@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
+import { gatherCandidates } from '../../services/predictor/candidates.ts';
 import { loadMeasuredAt, loadMeasuredCurve, measuredByTraffic } from '../../services/predictor/evidence.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
@@ -75,6 +76,11 @@ describe('measured quantiles at a load: servers running the model alone first', 
     // not the shared server's p99 of 200 + 148.
     const at3 = measuredByTraffic(await loadMeasuredAt(w, 'mob', 3), await loadMeasuredCurve(w, 'mob'));
     expect(at3.atLoad).toEqual([]);
+  });
+
+  it('says in each fleet chip\'s evidence whose requests its measured figures are', async () => {
+    const { candidates } = await gatherCandidates(w, { model: 'mob', rps: 6, chips: ['rk', 'rpi'] });
+    expect(candidates.map((c) => [c.chip.chip, c.evidence.kind, c.evidence.measured_traffic, c.measured?.n])).toEqual([['rk', 'fleet', 'dedicated', 120], ['rpi', 'fleet', 'pooled', 200]]);
   });
 });
 

@@ -210,6 +210,10 @@ describe('recommendChips', () => {
     const carried = Number(/the load exceeds the ([\d.]+) req\/s the chip carries under the fleet's traffic/.exec(over.reason)![1]);
     expect(carried).toBeGreaterThan(f.max_rps_within_slo);
     expect(carried).toBeLessThan(50);
+    // The same curve measured on servers running only this model is no "fleet's traffic" (a trial read both wordings in one reason).
+    const alone = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 50 }, [candidate('fast', fast, { curve: curve.map((p) => ({ ...p, dedicated: true })) })]).chips[0]!;
+    expect(alone.reason).toContain(`the load exceeds the ${carried} req/s the chip carries by the curve through the fleet's measured loads`);
+    expect(alone.reason).not.toContain("fleet's traffic");
     // Asked at 6 req/s, whose own bucket met the SLO (p99 20 ms): the five other loads outvote it, so meets_slo
     // agrees with max_rps_within_slo (a trial: meets_slo true at 15 req/s on a chip said to meet it up to 4).
     const at6 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 6 }, [candidate('fast', fast, { curve, measured: curve[5]! })]).chips[0]!;

@@ -1,0 +1,23 @@
+/**
+ * The demo's "try:" commands carry the run's data folder and database when the environment set them, quoted for a
+ * POSIX shell where needed (a trial: pasted as shown, they read ./.edgelat, not the demo's folder).
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { suggestionPrefix } from '../../../services/cli/demo.ts';
+
+describe('suggestionPrefix', () => {
+  it('is plain npx edgelat without settings, and names the set ones before it', () => {
+    expect(suggestionPrefix({})).toBe('npx edgelat');
+    expect(suggestionPrefix({ EDGELAT_DATA_DIR: '', EDGELAT_DATABASE: '' })).toBe('npx edgelat');
+    expect(suggestionPrefix({ EDGELAT_DATA_DIR: '/tmp/d6', EDGELAT_DATABASE: 'lab' })).toBe('EDGELAT_DATA_DIR=/tmp/d6 EDGELAT_DATABASE=lab npx edgelat');
+  });
+
+  it('quotes a value a shell would split or expand, and the shell reads it back unchanged', () => {
+    const dir = "/tmp/my data/it's $HOME";
+    const prefix = suggestionPrefix({ EDGELAT_DATA_DIR: dir });
+    expect(prefix).toBe(`EDGELAT_DATA_DIR='/tmp/my data/it'\\''s $HOME' npx edgelat`);
+    // sh -c runs the prefix with printenv in place of npx edgelat: the variable is the folder as given.
+    expect(execFileSync('sh', ['-c', prefix.replace(/npx edgelat$/, 'printenv EDGELAT_DATA_DIR')], { encoding: 'utf8' })).toBe(`${dir}\n`);
+  });
+});
