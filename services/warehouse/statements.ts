@@ -218,6 +218,19 @@ function sqlIntegerAlias(name: string): string {
   return `${m[2] === 'UNSIGNED' ? 'U' : ''}Int${bits}`;
 }
 
+/** A `{name:Type}` placeholder: name, then type. */
+const PLACEHOLDER = /\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g;
+
+/**
+ * Names of bound parameters a query has no `{name:Type}` placeholder for (found by the same pattern as
+ * {@link paramProblem}): ClickHouse ignores them, so a misspelt name would pass unnoticed.
+ * @returns The unused names, in the order given.
+ */
+export function unusedParams(sql: string, params: Readonly<Record<string, string>>): string[] {
+  const used = new Set([...sql.matchAll(PLACEHOLDER)].map((m) => m[1]!));
+  return Object.keys(params).filter((name) => !used.has(name));
+}
+
 /**
  * Why bound parameters do not fit a query, for a usage error, or null: a placeholder `{name:Type}` with
  * no value given, or an integer value outside its (possibly Nullable/LowCardinality-wrapped) integer type
@@ -229,7 +242,7 @@ function sqlIntegerAlias(name: string): string {
  * @param params  Values by name, as written.
  */
 export function paramProblem(sql: string, params: Readonly<Record<string, string>>): string | null {
-  for (const m of sql.matchAll(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g)) {
+  for (const m of sql.matchAll(PLACEHOLDER)) {
     const [, name, type] = m as unknown as [string, string, string];
     const value = params[name];
     if (value === undefined) return `the query uses {${name}:${type}} and no --param ${name}=… is given`;

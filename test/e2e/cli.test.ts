@@ -57,6 +57,9 @@ describe('edgelat CLI', () => {
     // One value per --param: given before the query, it no longer swallows it (a trial: "missing required argument 'query'").
     const first = await edgelat(['sql', '--param', 's=edge-02', 'SELECT {s:String} AS s', '--format', 'csv'], dataDir);
     expect([first.code, first.stdout]).toEqual([0, '"edge-02"\n']);
+    // A value no placeholder takes is said to be unused (ClickHouse ignores it), and the query runs.
+    const unused = await edgelat(['sql', 'SELECT {s:String} AS s', '--param', 's=a', '--param', 'srv=edge-02', '--format', 'csv'], dataDir);
+    expect([unused.code, unused.stdout, errLines(unused.stderr)]).toEqual([0, '"a"\n', ['edgelat: warning: --param srv is not used: the query has no {srv:Type}']]);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
     expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
     // A value its type cannot parse is bad usage too (ClickHouse's Code 457), as are a missing one and one that would wrap.

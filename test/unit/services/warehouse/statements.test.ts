@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, writesFile } from '../../../../services/warehouse/statements.ts';
+import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -147,6 +147,13 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
       '--param x=18446744073709551616 is outside Int8', '--param x=18446744073709551616 is outside Int8', '--param x=18446744073709551616 is outside Int64',
       '--param x=18446744073709551616 is outside UInt64', '--param x=18446744073709551616 is outside UInt64', '--param x=18446744073709551616 is outside UInt64',
     ]);
+  });
+
+  it('names the bound parameters no placeholder takes (ClickHouse ignores them: a misspelt name passes unnoticed)', () => {
+    expect(unusedParams('SELECT {s:String}, { n : UInt8 }', { s: 'a', n: '1', srv: 'b', x: '' })).toEqual(['srv', 'x']);
+    expect(unusedParams('SELECT 1', {})).toEqual([]);
+    // A placeholder is found by pattern, inside a string literal too (as paramProblem finds it).
+    expect(unusedParams("SELECT '{s:String}'", { s: 'a' })).toEqual([]);
   });
 
   it('recognises ClickHouse\'s refusal of a value (Code 457) from chdb\'s message or a server\'s error code', () => {
