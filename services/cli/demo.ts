@@ -91,10 +91,15 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
+  // Say so, then end by the signal itself (the shell's 130 / 143): process.exit waited at times on the embedded
+  // engine's teardown while a query ran (a probe: 1 of 6 SIGTERMs still alive 30 s later).
   const onInterrupt = (signal: NodeJS.Signals) => {
     progress.stop();
-    process.stderr.write(`\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)\n`);
-    process.exit(signal === 'SIGTERM' ? 143 : 130);
+    process.stderr.write(`\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)\n`, () => {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+      process.kill(process.pid, signal);
+    });
   };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);

@@ -86,7 +86,7 @@ describe('edgelat CLI', () => {
     expect(errLines(stderr)).toEqual([expect.stringMatching(/^edgelat: kafka: connect to "127\.0\.0\.1:1" failed: .*ECONNREFUSED/)]);
   }, 60_000);
 
-  it('a demo ended by SIGTERM (waiting for a webhook that is down) says so in one line and exits 143', async () => {
+  it('a demo ended by SIGTERM (waiting for a webhook that is down) says so in one line and ends by the signal (exit status 143)', async () => {
     // A trial: it died with 143 and no word. The webhook port is closed: the demo waits, retrying, once its alerts start.
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -99,8 +99,9 @@ describe('edgelat CLI', () => {
       stderr += d.toString();
       if (!child.killed && /edgelat: join/.test(stderr)) child.kill('SIGTERM'); // once: a second SIGTERM is the default one
     });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect([code, errLines(stderr).at(-1)]).toEqual([143, 'edgelat: interrupted (SIGTERM); database edgelat holds a partial demo run (run the demo again to replace it)']);
+    // It ends by the signal itself (a shell reports 143), not by process.exit, which at times waited on the engine's teardown.
+    const ended = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    expect([ended, errLines(stderr).at(-1)]).toEqual([[null, 'SIGTERM'], 'edgelat: interrupted (SIGTERM); database edgelat holds a partial demo run (run the demo again to replace it)']);
   }, 120_000);
 
   it('pipeline run whose metrics port is taken ends before it opens Kafka or the warehouse, and creates nothing', async () => {
