@@ -3,7 +3,6 @@
  * (services/reports/) on the configured warehouse.
  */
 import { appendFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { numberFlag, timeFlag } from './common.ts';
@@ -83,7 +82,7 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       process.stderr.write(`edgelat: ${why}\n`);
       // The files say it too: a reader of summary.md alone learns why it is empty (a trial found only "0 requests").
       const note = `\n**Empty:** ${why}.\n`;
-      appendFileSync(files.find((f) => f.endsWith('summary.md')) ?? join(resolve(opts.out), 'summary.md'), note);
+      appendFileSync(files.find((f) => f.endsWith('summary.md'))!, note);
       printed += note;
     }
     if (!opts.quiet) process.stdout.write(printed);

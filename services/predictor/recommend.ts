@@ -198,8 +198,10 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
-  const curveTraffic = c.curve.some((p) => p.dedicated) ? 'on servers running only this model' : "its server's other traffic included";
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries ${c.curve.some((p) => p.dedicated) ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
+  // The curve's points are all of one kind of traffic (evidence.ts `measuredByTraffic`).
+  const dedicatedCurve = c.curve.some((p) => p.dedicated);
+  const curveTraffic = dedicatedCurve ? 'on servers running only this model' : "its server's other traffic included";
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
   // From an upper bound a miss is not shown, only possible.
   const verdict = meets ? 'meets' : c.upperBound || outvoted || unsure ? 'may miss' : 'misses';
   const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
