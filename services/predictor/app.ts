@@ -6,7 +6,7 @@
  * answers themselves come from a {@link PredictorBackend}.
  */
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseLossless } from 'lossless-json';
 import type { Logger } from 'pino';
@@ -36,6 +36,8 @@ import { BadRequestError, NoEvidenceError, NotFoundError, type PredictorBackend 
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Default of {@link PredictorAppOptions.requestTimeoutMs}, ms. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** Default limit of a JSON body, bytes (1 MiB). */
 export const DEFAULT_JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -59,6 +61,13 @@ export interface PredictorAppOptions {
    * then look same-origin. @default [] (loopback names only)
    */
   allowedHosts?: readonly string[] | 'any';
+  /**
+   * Time a client has to send a whole request (headers and body), ms; past it the server answers 408 and closes
+   * the connection (Node's `server.requestTimeout`; Fastify turns it off by default, so a client that declared a
+   * body and stalled held its connection open indefinitely: a trial's stayed open over 5 minutes).
+   * @default 60000 (a 64 MiB ONNX body at ~10 Mbit/s)
+   */
+  requestTimeoutMs?: number;
 }
 
 /** The `type` URI of each kind of problem the predictor answers (stable: clients may switch on it). */
@@ -71,6 +80,7 @@ export const PROBLEM_TYPES = {
   methodNotAllowed: 'urn:edgelat:problem:method-not-allowed',
   bodyTooLarge: 'urn:edgelat:problem:body-too-large',
   headersTooLarge: 'urn:edgelat:problem:headers-too-large',
+  requestTimeout: 'urn:edgelat:problem:request-timeout',
   malformedRequest: 'urn:edgelat:problem:malformed-request',
   unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
   unavailable: 'urn:edgelat:problem:unavailable',
@@ -133,12 +143,18 @@ function checkAnswer<S extends z.ZodType>(schema: S, value: unknown, route: stri
 }
 
 /**
+ * Deepest nesting of objects and arrays a request body may have. The API's bodies nest 5 levels at most
+ * (`{profile: {inputs: [{shape: []}]}}`); a trial's 50,000-deep body overflowed the stack of the duplicate-key parser (HTTP 500).
+ */
+export const MAX_BODY_DEPTH = 32;
+
+/**
  * Parse a JSON request body, refusing what Fastify's default parser refuses (secure-json-parse's
  * prototype poisoning: a `__proto__` key, or a `constructor` key holding a `prototype`), and a key
  * given twice in one object with two values (JSON.parse keeps the last; RFC 8259 §4: names SHOULD be
  * unique; a trial sent slo_p99_ms 5 then 50 and was gated at 50, where the CLI refuses a flag given twice).
- * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), a repeated
- *   key (lossless-json finds it, with its position), or the poisoning key's JSON pointer.
+ * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), nesting deeper than
+ *   {@link MAX_BODY_DEPTH}, a repeated key (lossless-json finds it, with its position), or the poisoning key's JSON pointer.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
@@ -149,6 +165,23 @@ export function parseJsonBody(text: string): unknown {
     const reason = (error as Error).message.replace(/^Unexpected token '(.)', ".*" is not valid JSON$/s, "unexpected token '$1'");
     throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body is not valid JSON: ${reason}`);
   }
+  // Iteratively (no recursion on a client's nesting): prototype poisoning, and a depth no request has.
+  const stack: [unknown, string, number][] = [[value, '#', 0]];
+  while (stack.length > 0) {
+    const [node, path, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH) {
+      const at = path.length > 80 ? `${path.slice(0, 80)}…` : path;
+      throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep (at ${at}): no request of this API nests more than 5`);
+    }
+    for (const [key, child] of Object.entries(node)) {
+      const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
+        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${JSON.stringify(key)} key at ${at}: refused (prototype poisoning)`);
+      }
+      stack.push([child, at, depth + 1]);
+    }
+  }
   try {
     // lossless-json reads a 1 MiB body in ~150 ms (JSON.parse: ~4 ms), so it runs only when some key text
     // occurs twice anywhere (a native regex pass; a string that looks like a key costs a needless pass, never
@@ -158,18 +191,6 @@ export function parseJsonBody(text: string): unknown {
     const repeated = /^Duplicate key '(.*)' encountered at position (\d+)$/s.exec((error as Error).message);
     if (!repeated) throw error;
     throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has the key ${JSON.stringify(repeated[1])} twice in one object, with two values (at character ${repeated[2]}): give each key once`);
-  }
-  const stack: [unknown, string][] = [[value, '#']];
-  while (stack.length > 0) {
-    const [node, path] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    for (const [key, child] of Object.entries(node)) {
-      const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${JSON.stringify(key)} key at ${at}: refused (prototype poisoning)`);
-      }
-      stack.push([child, at]);
-    }
   }
   return value;
 }
@@ -238,14 +259,15 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
  * error logged, no stack sent).
  * @param options  See {@link PredictorAppOptions}.
  * @returns        The app; close it with `app.close()`.
- * @throws {RangeError} if a body limit is not a positive integer.
+ * @throws {RangeError} if a body limit or the request timeout is not a positive integer.
  * @example see test/unit/predictor/app.test.ts
  */
 export function createPredictorApp(options: PredictorAppOptions): FastifyInstance {
   const { backend } = options;
   const jsonLimit = options.jsonBodyLimitBytes ?? DEFAULT_JSON_BODY_LIMIT_BYTES;
   const profileLimit = options.profileBodyLimitBytes ?? DEFAULT_PROFILE_BODY_LIMIT_BYTES;
-  for (const [name, value] of [['jsonBodyLimitBytes', jsonLimit], ['profileBodyLimitBytes', profileLimit]] as const) {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  for (const [name, value] of [['jsonBodyLimitBytes', jsonLimit], ['profileBodyLimitBytes', profileLimit], ['requestTimeoutMs', requestTimeout]] as const) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
   }
   const metrics = createPredictorMetrics(options.registry);
@@ -253,16 +275,21 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     loggerInstance: (options.logger ?? createLogger('info').child({ service: 'predictor' })) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: jsonLimit,
+    // Node's own server with the request timeout, checked this often (its default, 30 s, would let a short one run
+    // long); Fastify's `requestTimeout` and `http` options did not reach a plain HTTP server's checks in a probe.
+    serverFactory: (handler) => createServer({ requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))) }, handler),
     genReqId: () => randomUUID(),
     // Requests Node's HTTP parser refuses before any route sees them (a URL or headers over its 16 KiB limit,
     // malformed HTTP) are answered as problems too, then the connection is closed.
     clientErrorHandler: (error, socket) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const body = JSON.stringify({
-        type: status === 431 ? PROBLEM_TYPES.headersTooLarge : PROBLEM_TYPES.malformedRequest, title: STATUS_CODES[status], status,
-        detail: status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers' : `malformed HTTP request (${code ?? error.message})`,
+        type: status === 431 ? PROBLEM_TYPES.headersTooLarge : status === 408 ? PROBLEM_TYPES.requestTimeout : PROBLEM_TYPES.malformedRequest, title: STATUS_CODES[status], status,
+        detail: status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
+          : status === 408 ? `the request was not received whole within ${requestTimeout} ms (a body shorter than its Content-Length?)`
+            : `malformed HTTP request (${code ?? error.message})`,
       });
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },

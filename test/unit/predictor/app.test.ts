@@ -12,7 +12,7 @@ import addFormats from 'ajv-formats';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPredictorApp, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
+import { createPredictorApp, MAX_BODY_DEPTH, parseJsonBody, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { BadRequestError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
@@ -281,6 +281,20 @@ describe('POST /v1/gate', () => {
     expect(res.statusCode).toBe(200);
   });
 
+  it('refuses a body nested deeper than any request (a trial: 50,000 levels overflowed the duplicate-key parser, HTTP 500)', async () => {
+    const { app } = setup();
+    const post = (payload: string) => app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload });
+    const deep = `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`;
+    const problem = expectProblem(await post(deep), 400, PROBLEM_TYPES.malformedBody);
+    expect(problem.detail).toBe(`request body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep (at #${'/a'.repeat(MAX_BODY_DEPTH)}): no request of this API nests more than 5`);
+    // Arrays count as objects do; the limit is exactly MAX_BODY_DEPTH containers.
+    const nest = (levels: number) => `{"model":"m","load":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    expect(expectProblem(await post(nest(MAX_BODY_DEPTH + 1)), 400, PROBLEM_TYPES.malformedBody).detail).toMatch(/^request body nests objects or arrays more than 32 levels deep \(at #\/load(\/0)+\)/);
+    expect(expectProblem(await post(nest(MAX_BODY_DEPTH)), 400, PROBLEM_TYPES.validation).detail).not.toMatch(/levels deep/);
+    // The deepest body the API takes (a profile's input shape) passes the check.
+    expect(() => parseJsonBody('{"profile":{"inputs":[{"shape":[1,3]}]}}')).not.toThrow();
+  });
+
   it('answers 404 when the backend knows no such model, with the field in errors[] as a 400 has it', async () => {
     const { app } = setup({ gate: async () => { throw new NotFoundError('model: no request of "nope" in edgelat.inference_enriched', 'model'); } });
     const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, model: 'nope' })), 404, PROBLEM_TYPES.notFound);
@@ -508,6 +522,30 @@ describe('GET routes', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('answers 408 to a client that declared a body and stalled (a trial held a connection open over 5 minutes), over a real socket', async () => {
+    const { app } = setup({}, { requestTimeoutMs: 400 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const started = Date.now();
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /v1/gate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'));
+        socket.on('data', (d) => { text += d.toString(); });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+      expect(JSON.parse(body!)).toEqual({ type: PROBLEM_TYPES.requestTimeout, title: 'Request Timeout', status: 408,
+        detail: 'the request was not received whole within 400 ms (a body shorter than its Content-Length?)' });
+    } finally {
+      await app.close();
+    }
+    expect(() => setup({}, { requestTimeoutMs: 0 })).toThrow('requestTimeoutMs must be a positive integer, got 0');
   });
 
   it('answers 404 problems for unknown routes and 405 with Allow for a wrong method', async () => {
