@@ -4,9 +4,9 @@
  * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
@@ -278,6 +278,26 @@ describe('registry files and cron expressions', () => {
     const next = await runTrainingCycle({ trainer, registry, nowMs: T0 + HOUR, seed: 1, logger, ...WINDOW });
     expect(next.promoted).toBe(true);
     expect(next.reason).toMatch(/champion tamper-20240601T000000Z-0001 could not be scored: model file .* has sha256/);
+  });
+
+  it('stores a model file relative to its folder, so a moved data folder still reads its champion (a trial: the copy read the original\'s files)', async () => {
+    await seedRows('moved', T0 - HOUR, T0 + 2 * HOUR);
+    await runTrainingCycle({ trainer: slopeTrainer('moved', 'moved', { train: [], score: [] }), registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    const champion = (await registry.champion('moved'))!;
+    expect(champion.filePath).toBe(join(registry.modelDir, `${champion.version}.json`));
+    const [stored] = await w.query<{ file_path: string }>(`SELECT file_path FROM ${w.database}.latency_models FINAL WHERE version = {v:String}`, { v: champion.version });
+    expect(stored!.file_path).toBe(`${champion.version}.json`);
+    // The folder moves: a registry on the new folder finds the file there, and its hash checks.
+    const movedDir = mkdtempSync(join(tmpdir(), 'edgelat-models-moved-'));
+    renameSync(champion.filePath, join(movedDir, basename(champion.filePath)));
+    const moved = new ModelRegistry(w, movedDir);
+    const there = (await moved.champion('moved'))!;
+    expect(there.filePath).toBe(join(movedDir, `${champion.version}.json`));
+    expect(JSON.parse(new TextDecoder().decode(await moved.readFile(there)))).toHaveProperty('slope');
+    // A row written with an absolute path (before paths were stored relative): the folder's own file of that name wins.
+    await w.exec(`ALTER TABLE ${w.database}.latency_models UPDATE file_path = {p:String} WHERE version = {v:String} SETTINGS mutations_sync = 1`, { p: champion.filePath, v: champion.version });
+    expect((await moved.champion('moved'))!.filePath).toBe(join(movedDir, `${champion.version}.json`));
+    expect((await registry.champion('moved'))!.filePath).toBe(champion.filePath);
   });
 
   it.each(['61 * * * *', 'every hour', '* * *', '', '2024-06-01T00:00:00'])('rejects cron %j with a RangeError naming it', (cron) => {
