@@ -176,7 +176,7 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     const op = isDefaultDomain(r.node) ? (r.node.opType ?? '?') : `${r.node.domain}.${r.node.opType ?? '?'}`;
     histogram[op] = (histogram[op] ?? 0) + 1;
     if (!r.known) {
-      unknown.push(r.id);
+      unknown.push(r.conflict === null ? r.id : `${r.id}: ${r.conflict}`);
       continue;
     }
     let m: number | null = null;

@@ -4,7 +4,7 @@
  * count of the multiply-accumulate ones (issue 5 convention).
  */
 import { MAX_FOLDED, mul, numel, OnnxProfileError } from './onnx-values.ts';
-import { broadcast, normAxis, RuleContext, ShapeGap, tensor, type ShapeRule } from './shape-context.ts';
+import { broadcast, normAxis, RuleContext, ShapeConflict, ShapeGap, tensor, type ShapeRule } from './shape-context.ts';
 
 /** Operators whose work is counted as MACs: their data and weight input positions. */
 export const MAC_OPS: Readonly<Record<string, { kind: 'conv' | 'convT' | 'gemm' | 'matmul'; a: number; b: number }>> = {
@@ -86,7 +86,7 @@ function conv(xi: number, wi: number): ShapeRule {
     const w = c.shape(wi);
     const group = c.int('group', 1);
     requirePositive('group', [group]);
-    if (x.length < 3 || w.length !== x.length || x[1] !== w[1]! * group) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)} with group ${group}`);
+    if (x.length < 3 || w.length !== x.length || x[1] !== w[1]! * group) throw new ShapeConflict(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)} with group ${group}`);
     return [tensor([x[0]!, w[0]!, ...windowed(c, x.slice(2), c.ints('kernel_shape') ?? w.slice(2))])];
   };
 }
@@ -96,7 +96,7 @@ const convTranspose: ShapeRule = (c) => {
   const w = c.shape(1);
   const group = c.int('group', 1);
   requirePositive('group', [group]);
-  if (x.length < 3 || w.length !== x.length || x[1] !== w[0]) throw new ShapeGap(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)}`);
+  if (x.length < 3 || w.length !== x.length || x[1] !== w[0]) throw new ShapeConflict(`input ${JSON.stringify(x)} does not fit weight ${JSON.stringify(w)}`);
   const k = x.length - 2;
   const head = [x[0]!, w[1]! * group];
   const given = c.ints('output_shape');
@@ -137,7 +137,7 @@ const gemm: ShapeRule = (c) => {
   if (a.length !== 2 || b.length !== 2) throw new ShapeGap(`Gemm needs 2-D operands, got ${JSON.stringify([a, b])}`);
   const [m, ka] = c.int('transA', 0) ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
   const [kb, n] = c.int('transB', 0) ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
-  if (ka !== kb) throw new ShapeGap(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
+  if (ka !== kb) throw new ShapeConflict(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
   return [tensor([m, n])];
 };
 
@@ -148,7 +148,7 @@ function matmul(ai: number, bi: number): ShapeRule {
     if (a.length === 0 || b.length === 0) throw new ShapeGap('MatMul of a scalar');
     const a2 = a.length === 1 ? [1, a[0]!] : a;
     const b2 = b.length === 1 ? [b[0]!, 1] : b;
-    if (a2[a2.length - 1] !== b2[b2.length - 2]) throw new ShapeGap(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
+    if (a2[a2.length - 1] !== b2[b2.length - 2]) throw new ShapeConflict(`inner dims differ: ${JSON.stringify(a)} × ${JSON.stringify(b)}`);
     const out = broadcast([a2.slice(0, -2), b2.slice(0, -2)]);
     if (a.length > 1) out.push(a2[a2.length - 2]!);
     if (b.length > 1) out.push(b2[b2.length - 1]!);

@@ -19,6 +19,15 @@ export interface TensorInfo {
 /** A rule cannot infer a node's output (missing shape, unsupported attribute, inconsistent dims): the node is listed, not fatal. */
 export class ShapeGap extends Error {}
 
+/**
+ * Input shapes a rule knows that contradict each other (MatMul / Gemm inner dims, a Conv's channels against its
+ * weight, shapes that do not broadcast): onnxruntime refuses such a model. The node is reported unknown even when
+ * value_info declares its output, and nothing of it is counted (a trial's MatMul of [1,100] by [256,512] with a
+ * declared output had been counted as 131,072 MACs from the weight alone). Not fatal: a symbolic dim the profile
+ * set to 1 or to the batch can meet a real dim here.
+ */
+export class ShapeConflict extends ShapeGap {}
+
 /** A shape rule: one {@link TensorInfo} per node output (missing entries are unknown). */
 export type ShapeRule = (c: RuleContext) => TensorInfo[];
 
@@ -103,7 +112,7 @@ export function broadcast(shapes: readonly (readonly number[])[]): number[] {
     for (const s of shapes) {
       const x = s[s.length - rank + k] ?? 1;
       if (x === 1) continue;
-      if (d !== 1 && d !== x) throw new ShapeGap(`shapes ${JSON.stringify(shapes)} do not broadcast`);
+      if (d !== 1 && d !== x) throw new ShapeConflict(`shapes ${JSON.stringify(shapes)} do not broadcast`);
       d = x;
     }
     out.push(d);

@@ -7,7 +7,7 @@
 import onnxProto from 'onnx-proto';
 import { numel, OnnxProfileError } from './onnx-values.ts';
 import { COMPUTE_RULES } from './shape-compute.ts';
-import { RuleContext, type ShapeRule, type TensorInfo } from './shape-context.ts';
+import { RuleContext, ShapeConflict, type ShapeRule, type TensorInfo } from './shape-context.ts';
 import { LAYOUT_RULES } from './shape-layout.ts';
 
 type INodeProto = onnxProto.onnx.INodeProto;
@@ -25,8 +25,10 @@ export interface InferredNode {
   context: RuleContext;
   /** One entry per named output: its info, or null when unknown. */
   outputs: (TensorInfo | null)[];
-  /** True when every named output has a shape. */
+  /** True when every named output has a shape and the rule found no {@link ShapeConflict} among its inputs. */
   known: boolean;
+  /** The contradiction the node's rule found among its input shapes (`ShapeConflict`), or null. */
+  conflict: string | null;
 }
 
 /** Whether a node is in the default ONNX domain (the rules only know those operators). */
@@ -92,6 +94,7 @@ export function inferShapes(
     const label = nodeLabel(node, index);
     const context = new RuleContext(node, (node.input ?? []).map((name) => (name ? (env.get(name) ?? { shape: null }) : null)), opset);
     let inferred: TensorInfo[] = [];
+    let conflict: string | null = null;
     const rule = isDefaultDomain(node) ? RULES[node.opType ?? ''] : undefined;
     if (rule) {
       try {
@@ -99,6 +102,7 @@ export function inferShapes(
       } catch (error) {
         // A ShapeGap, or any other failure of a rule on odd input: the node's shape is unknown, not fatal.
         if (error instanceof OnnxProfileError) throw new OnnxProfileError(`${label}: ${error.message}`, { cause: error });
+        if (error instanceof ShapeConflict) conflict = error.message;
         inferred = [];
       }
     }
@@ -114,7 +118,7 @@ export function inferShapes(
       env.set(name, info ?? { shape: null });
       return info;
     });
-    const known = outputs.every((o, i) => o !== null || !node.output?.[i]);
-    return { node, label, id: node.name || `#${index} (${node.opType ?? '?'})`, context, outputs, known };
+    const known = conflict === null && outputs.every((o, i) => o !== null || !node.output?.[i]);
+    return { node, label, id: node.name || `#${index} (${node.opType ?? '?'})`, context, outputs, known, conflict };
   });
 }

@@ -46,6 +46,9 @@ export interface ModelProfile {
   input_bytes: number;
   /** The batch the symbolic batch dim was replaced with. */
   batch: number;
-  /** Nodes whose output shape could not be inferred (their MACs/element ops are not counted). */
+  /**
+   * Nodes whose output shape could not be inferred (their MACs/element ops are not counted): the node name, or
+   * `#index (Op)`; followed by `: why` when its input shapes contradict each other (`inner dims differ: [1,100] × [256,512]`).
+   */
   unknown_shape_nodes: string[];
 }

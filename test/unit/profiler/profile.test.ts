@@ -232,6 +232,26 @@ describe('profileOnnx: layout, normalisation and constant folding', () => {
     expect(profileOnnx(u.build({ opset: 9 })).element_ops).toBe(2 * 6 * 9);
   });
 
+  it('lists a node whose input shapes contradict each other, with why, even when value_info declares its output (a trial: 131,072 MACs from the weight alone)', () => {
+    // MatMul [1,100] × [256,512], output declared [1,512]; the Relu after it still reads the declared shape.
+    const m = new OnnxGraphBuilder('mismatch');
+    m.output(m.node('Relu', [m.node('MatMul', [m.input('x', [1, 100]), m.weight('w', [256, 512])], {}, { name: 'mm' })], {}, { name: 'act' }));
+    m.declare('mm_out', [1, 512]);
+    const mm = profileOnnx(m.build());
+    expect(mm).toMatchObject({ macs: 0, element_ops: 512, unknown_shape_nodes: ['mm: inner dims differ: [1,100] × [256,512]'] });
+    // A Conv whose input has 3 channels against a weight for 16; an Add of [1,10] and [7] (no broadcast).
+    const c = new OnnxGraphBuilder('conv-mismatch');
+    c.output(c.node('Conv', [c.input('x', [1, 3, 8, 8]), c.weight('w', [4, 16, 3, 3])], {}, { name: 'conv' }), [1, 4, 6, 6]);
+    expect(profileOnnx(c.build())).toMatchObject({ macs: 0, unknown_shape_nodes: ['conv: input [1,3,8,8] does not fit weight [4,16,3,3] with group 1'] });
+    const a = new OnnxGraphBuilder('add-mismatch');
+    a.output(a.node('Add', [a.input('x', [1, 10]), a.weight('b', [7])], {}, { name: 'add' }), [1, 10]);
+    expect(profileOnnx(a.build())).toMatchObject({ element_ops: 0, unknown_shape_nodes: ['add: shapes [[1,10],[7]] do not broadcast'] });
+    // The same graphs with shapes that fit are counted (the check is the conflict, not the declaration).
+    const ok = new OnnxGraphBuilder('fits');
+    ok.output(ok.node('MatMul', [ok.input('x', [1, 256]), ok.weight('w', [256, 512])], {}, { name: 'mm' }), [1, 512]);
+    expect(profileOnnx(ok.build())).toMatchObject({ macs: 256 * 512, unknown_shape_nodes: [] });
+  });
+
   it('lists nodes it cannot infer (and what depends on them) unless value_info declares their shape', () => {
     const build = (declare: boolean) => {
       const g = new OnnxGraphBuilder('custom');
