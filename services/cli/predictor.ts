@@ -12,7 +12,7 @@ import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
 import { floorSignificant, MAX_RPS_DIGITS } from '../predictor/recommend.ts';
 import { loadCatalog } from '../predictor/evidence.ts';
-import { ModelProfileSchema, validate } from '../predictor/schemas.ts';
+import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { readOnnxFile, unreadable } from './common.ts';
@@ -108,7 +108,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
     if (error instanceof UsageError) throw error;
     throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message.replace(/\s*\n\s*/g, ' ')})`);
   }
-  const checked = validate(ModelProfileSchema, profile);
+  const checked = validate(ModelProfileInputSchema, profile);
   if (!checked.ok) {
     const e = checked.errors[0]!;
     throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: expected the JSON of \`edgelat profile --json\`; ${e.path} ${e.message}`);

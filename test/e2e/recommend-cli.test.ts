@@ -203,6 +203,12 @@ describe('the chip recommender on a demo run', () => {
       // A profile with no countable MACs scales to no chip: the skipped chips are printed with their reasons, and the exit is 2.
       const profile = join(dataDir, 'no-macs.json');
       writeFileSync(profile, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), macs: 0, flops: 0 }));
+      // A key the profile does not have is refused, as POST /v1/recommend refuses it (a trial: the CLI had dropped it).
+      const extra = join(dataDir, 'extra-key.json');
+      writeFileSync(extra, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), bogus: 1 }));
+      const refused = await edgelat(['recommend', '--profile', extra, '--slo-p99-ms', '10'], dataDir);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(errLines(refused.stderr)).toEqual([expect.stringMatching(/^edgelat: --profile ".*extra-key\.json": expected the JSON of `edgelat profile --json`; #\/bogus unknown key/)]);
       const none = await edgelat(['recommend', '--profile', profile, '--slo-p99-ms', '10', '--json'], dataDir);
       expect(none.code, none.stderr).toBe(2);
       const answer = JSON.parse(none.stdout) as { chips: unknown[]; skipped: { chip: string; reason: string }[] };
