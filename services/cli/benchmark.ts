@@ -63,13 +63,19 @@ export function checkBenchmarkFiles(opts: BenchmarkFileOptions): void {
   }
 }
 
-/** Load the HELP files the flags name. @throws {UsageError} on missing flags, flags of the MLPerf format, or unreadable files. */
+/** Load the HELP files the flags name. @throws {UsageError} on missing flags, flags of the MLPerf format, unreadable files, or files that are not HELP's (`parseHelp`'s RangeError). */
 export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
   refuseOtherFormatFlags(opts);
   if (!opts.architectures) throw new UsageError('--format help needs --architectures A.csv');
   if (!opts.latency?.length) throw new UsageError('--format help needs --latency L1.csv [L2.csv ...]');
-  const d = parseHelp(readNamed('--architectures', opts.architectures), opts.latency.map((p) => readNamed('--latency', p)));
-  return d;
+  const [architectures, latencies] = [readNamed('--architectures', opts.architectures), opts.latency.map((p) => readNamed('--latency', p))];
+  try {
+    return parseHelp(architectures, latencies);
+  } catch (error) {
+    // A file that is not what the flag names (no arch_idx header, an architectures file as --latency…): bad usage, as for --format mlperf.
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**

@@ -86,9 +86,9 @@ export interface HelpDataset {
 
 function rowsOf(f: NamedText): string[][] {
   const rows = parseCsv(f.text);
-  if (rows.length === 0) throw new Error(`${f.file}: empty file (expected a header with arch_idx)`);
+  if (rows.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
   if (rows[0]![0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
-    throw new Error(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(rows[0]![0] ?? '')}`);
+    throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(rows[0]![0] ?? '')}`);
   }
   return rows;
 }
@@ -105,7 +105,7 @@ export const MIN_COVERED_SHARE = 0.5;
  *                       a bad arch_idx, an unknown architecture or a latency
  *                       that is not a positive number are in `problems` (the
  *                       other cells of such a line are kept where they are valid).
- * @throws {Error} on a missing or malformed header, a device named twice, no architectures, an
+ * @throws {RangeError} on a missing or malformed header, a device named twice, no architectures, an
  *   architectures file of numbers only with fractions among them (a latency file), or a latency column
  *   of text with no latency at all (the architectures file): the two files swapped, or a latency file for both;
  *   or latencies for fewer than {@link MIN_COVERED_SHARE} of the architectures (files of two benchmarks).
@@ -134,7 +134,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     archIds.push(id);
     cells.push(row);
   }
-  if (archIds.length === 0) throw new Error(`${architectures.file}: no architectures`);
+  if (archIds.length === 0) throw new RangeError(`${architectures.file}: no architectures`);
 
   const onehot: FeatureSpec[] = [];
   const numeric: FeatureSpec[] = [];
@@ -158,7 +158,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const fractional = columnKinds.find((k) => cells.some((row) => !Number.isInteger(Number(row[k.c]))));
     if (fractional) {
       const row = cells.find((r) => !Number.isInteger(Number(r[fractional.c])))!;
-      throw new Error(`${architectures.file}: no op column: every column is a number and ${quoteValue(header[fractional.c]!)} has fractions (${quoteValue(row[fractional.c]!)} for arch_idx ${row[0]}), `
+      throw new RangeError(`${architectures.file}: no op column: every column is a number and ${quoteValue(header[fractional.c]!)} has fractions (${quoteValue(row[fractional.c]!)} for arch_idx ${row[0]}), `
         + 'as in a latency file; the architectures file names or counts the ops of each architecture (HELP\'s architectures.csv), latency files go to --latency');
     }
   }
@@ -191,7 +191,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
-      if (latency.has(d)) throw new Error(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
+      if (latency.has(d)) throw new RangeError(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
       const col = new Float64Array(archIds.length).fill(Number.NaN);
       latency.set(d, col);
       devices.push(d);
@@ -234,7 +234,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     // file given as --latency), and importing its numeric columns as milliseconds would write nonsense.
     for (const [c, text] of firstText) {
       if (goodCells[c] === 0) {
-        throw new Error(`${f.file}: column ${quoteValue(h[c]!)} holds no latency, only text such as ${quoteValue(text.value)} (line ${text.line}): `
+        throw new RangeError(`${f.file}: column ${quoteValue(h[c]!)} holds no latency, only text such as ${quoteValue(text.value)} (line ${text.line}): `
           + 'a latency file has arch_idx and one column of ms per device (HELP\'s latency_*.csv); the architectures file goes to --architectures');
       }
     }
@@ -243,7 +243,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   // NAS-Bench-201's 15,625 architectures matched arch_idx 0–4999 to the wrong networks without a word).
   const covered = archIds.filter((_, i) => devices.some((d) => Number.isFinite(latency.get(d)![i]!))).length;
   if (latencies.length > 0 && covered < MIN_COVERED_SHARE * archIds.length) {
-    throw new Error(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
+    throw new RangeError(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
       + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures');
   }
   return { archIds, features, X, devices, latency, problems };

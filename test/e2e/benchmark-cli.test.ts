@@ -113,6 +113,11 @@ describe('edgelat import benchmark', () => {
     const noP90 = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', 'test/fixtures/mlperf/runs_missing_p90.csv', '--systems', SYSTEMS], dataDir);
     expect(noP90.code).toBe(2);
     expect(lines(noP90.stderr)).toEqual(['edgelat: test/fixtures/mlperf/runs_missing_p90.csv: header lacks required column "p90_latency_ms"']);
+    // And in HELP's format, by import and by model evaluate (a trial: exit 1 there, 2 for MLPerf's).
+    for (const command of [['import', 'benchmark'], ['model', 'evaluate']]) {
+      const swapped = await edgelat([...command, '--format', 'help', '--architectures', LATENCY[0]!, '--latency', LATENCY[0]!], dataDir);
+      expect([swapped.code, lines(swapped.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: .*latency_\w+\.csv: /)]]);
+    }
     // A directory is named as one, as the other commands do (not EISDIR: illegal operation on a directory, read).
     const dir = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', ARCHITECTURES, '--latency', SUBSET], dataDir);
     expect([dir.code, lines(dir.stderr)]).toEqual([2, [`edgelat: --latency ${SUBSET}: is a directory`]]);
