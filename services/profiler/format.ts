@@ -18,6 +18,15 @@ export function mebibytes(bytes: number): string {
   return bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
 }
 
+/**
+ * Text from a model file made safe for a terminal: control characters (C0, DEL, C1) and the bidirectional
+ * overrides and isolates (U+202A–U+202E, U+2066–U+2069) as `\u` escapes. A trial's graph name held U+202E,
+ * a newline and NUL, printed raw (the first reverses the rest of the line on screen).
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */
 function formatInput(input: ProfileInput): string {
   const dims = input.shape.map((d, i) => (input.symbolic[i] ? `${input.symbolic[i]}=${d}` : String(d)));
@@ -28,7 +37,7 @@ function formatInput(input: ProfileInput): string {
  * Render a profile as a two-column terminal table: model, params, MACs and
  * FLOPs (K/M/G units with the exact count), element ops, weight bytes (MiB)
  * and precision, inputs, batch, the most common operators, and the nodes
- * whose shape is unknown.
+ * whose shape is unknown. Names from the file are shown {@link printable}.
  * @returns Lines ending in a newline.
  */
 export function formatProfile(p: ModelProfile): string {
@@ -57,5 +66,5 @@ export function formatProfile(p: ModelProfile): string {
     const more = p.unknown_shape_nodes.length > 5 ? `, ... (+${p.unknown_shape_nodes.length - 5})` : '';
     rows.push(['unknown shape', `${p.unknown_shape_nodes.length} node(s) not counted: ${shown}${more}`]);
   }
-  return rows.map(([k, v]) => `${k.padEnd(14)}${v}`.trimEnd()).join('\n') + '\n';
+  return rows.map(([k, v]) => `${k.padEnd(14)}${printable(v)}`.trimEnd()).join('\n') + '\n';
 }

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it, vi } from 'vitest';
 import { profileCommand } from '../../../services/cli/profile.ts';
 import { UsageError } from '../../../services/cli/usage-error.ts';
-import { formatProfile } from '../../../services/profiler/format.ts';
+import { formatProfile, printable } from '../../../services/profiler/format.ts';
 import { profileOnnx } from '../../../services/profiler/profile.ts';
 import { TINY_CNN, tinyCnn } from '../../fixtures/onnx/make-fixtures.ts';
 
@@ -86,5 +86,16 @@ describe('formatProfile', () => {
     expect(text).toContain('weights       97.69 MiB  float16');
     expect(text).toContain('+ 2 more type(s), 3 node(s)');
     expect(text).toContain('unknown shape 2 node(s) not counted: a, b');
+  });
+
+  it('shows names from the file with control and bidi characters escaped (a trial printed U+202E, a newline and NUL raw)', () => {
+    const text = formatProfile({
+      model_id: 'evil\u202Egpj.exe\nfake row\u0000', model_version: '', params: 1, macs: 0, flops: 0, element_ops: 0, weight_bytes: 4, precision: 'float32',
+      inputs: [{ name: 'x\u001b[31m', shape: [1], dtype: 'float32', symbolic: [null] }], input_bytes: 4, batch: 1, unknown_shape_nodes: [], op_histogram: { Relu: 1 },
+    });
+    expect(text.split('\n')[0]).toBe('model         evil\\u202egpj.exe\\u000afake row\\u0000');
+    expect(text).toContain('inputs        x\\u001b[31m float32 [1]');
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
+    expect(printable('résumé 模型 — ok')).toBe('résumé 模型 — ok');
   });
 });
