@@ -155,7 +155,8 @@ export function evaluateSplit(
  * of its architectures (drawn with the seed and the device name) are seen,
  * the rest are scored. Architectures missing on any other device are left out.
  *
- * @throws {RangeError} on shots < 3, an unknown device, fewer than 2 other devices, or no scorable device.
+ * @throws {RangeError} on shots < 3, an unknown device, fewer than 2 other devices, shots + 2 above every device's
+ *   rows, or no scorable device.
  */
 export function evaluateFewShot(
   d: HelpDataset,
@@ -164,10 +165,12 @@ export function evaluateFewShot(
   if (!Number.isInteger(options.shots) || options.shots < 3) throw new RangeError(`--shots: expected an integer ≥ 3, got ${options.shots}`);
   const devices = pickDevices(d, options.devices);
   const results: DeviceResult[] = [];
+  let mostRows = 0;
   devices.forEach((device, k) => {
     const others = d.devices.filter((o) => o !== device);
     const target = d.latency.get(device)!;
     const rows = d.archIds.map((_, i) => i).filter((i) => Number.isFinite(target[i]!) && others.every((o) => Number.isFinite(d.latency.get(o)![i]!)));
+    mostRows = Math.max(mostRows, rows.length);
     if (rows.length < options.shots + 2) return;
     // Known columns restricted to complete rows; row r of the transfer = rows[r].
     const known = { names: others, columns: others.map((o) => Float64Array.from(rows, (i) => Math.log(d.latency.get(o)![i]!))) };
@@ -184,5 +187,8 @@ export function evaluateFewShot(
     });
     options.onProgress?.(k + 1, devices.length, device);
   });
+  if (results.length === 0 && mostRows > 0) {
+    throw new RangeError(`--shots ${options.shots}: no device has that many measured architectures and 2 more to score (at most ${mostRows} on a device, measured on every other device too): use --shots ${Math.max(3, mostRows - 2)} or fewer`);
+  }
   return summarise('few-shot', options.seed, results, options.shots);
 }

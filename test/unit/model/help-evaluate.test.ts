@@ -285,6 +285,12 @@ describe('C2: few-shot on the subset, k = 20, seed 1 (each device held out in tu
     expect(report.devices.map((r) => [r.device, r.n_test])).toEqual(DEVICES.map((dev) => [dev, N_ARCH - 20]));
   });
 
+  it('names --shots when it leaves no device 2 rows to score (a trial read "no device had enough measured rows")', () => {
+    expect(() => evaluateFewShot(d, { seed: 1, shots: 999_999 }))
+      .toThrow(new RangeError(`--shots 999999: no device has that many measured architectures and 2 more to score (at most ${N_ARCH} on a device, measured on every other device too): use --shots ${N_ARCH - 2} or fewer`));
+    expect(evaluateFewShot(d, { seed: 1, shots: N_ARCH - 2, devices: [DEVICES[0]!] }).devices.map((r) => r.n_test)).toEqual([2]);
+  });
+
   it('median over devices of (acc10 − baseline acc10) ≥ 0', () => {
     expect(medianOf(gain)).toBeGreaterThanOrEqual(0);
     expect(report.median_acc10_gain).toBeCloseTo(medianOf(gain), 12);
