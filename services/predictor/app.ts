@@ -277,7 +277,24 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     bodyLimit: jsonLimit,
     // Node's own server with the request timeout, checked this often (its default, 30 s, would let a short one run
     // long); Fastify's `requestTimeout` and `http` options did not reach a plain HTTP server's checks in a probe.
-    serverFactory: (handler) => createServer({ requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))) }, handler),
+    serverFactory: (handler) => {
+      const server = createServer({ requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))) }, handler);
+      // `Expect: 100-continue` (curl sends it above 1 MiB): refuse a declared body over the route's limit before it
+      // is sent. Node otherwise answers 100 Continue at once, and a trial's client then saw "100" and no body.
+      server.on('checkContinue', (req, res) => {
+        const declared = Number(req.headers['content-length']);
+        const limit = new URL(req.url ?? '/', 'http://x').pathname === '/v1/profile' ? profileLimit : jsonLimit;
+        if (!(declared > limit)) {
+          res.writeContinue();
+          handler(req, res);
+          return;
+        }
+        const body = JSON.stringify({ type: PROBLEM_TYPES.bodyTooLarge, title: STATUS_CODES[413], status: 413,
+          detail: `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, instance: req.url });
+        res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+      });
+      return server;
+    },
     genReqId: () => randomUUID(),
     // Requests Node's HTTP parser refuses before any route sees them (a URL or headers over its 16 KiB limit,
     // malformed HTTP) are answered as problems too, then the connection is closed.

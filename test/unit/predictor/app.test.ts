@@ -548,6 +548,39 @@ describe('GET routes', () => {
     expect(() => setup({}, { requestTimeoutMs: 0 })).toThrow('requestTimeoutMs must be a positive integer, got 0');
   });
 
+  it('answers 413 to `Expect: 100-continue` with a declared body over the route\'s limit, before it is sent; 100 Continue under it', async () => {
+    const { app } = setup({}, { profileBodyLimitBytes: 1024 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const firstAnswer = (head: string, body?: string) => new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write(head));
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (text.startsWith('HTTP/1.1 100') && body !== undefined) {
+            socket.write(body);
+            body = undefined;
+            text = '';
+          }
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const raw = await firstAnswer('POST /v1/profile HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n');
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      expect(JSON.parse(body!)).toMatchObject({ type: PROBLEM_TYPES.bodyTooLarge, status: 413, detail: 'request body exceeds the limit of 1024 bytes (Content-Length 3000000)' });
+      // Under the limit: 100 Continue, then the route reads the body sent after it (a 400 naming what it lacks).
+      const payload = '{"model":"m"}';
+      const after = await firstAnswer(`POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, payload);
+      expect(after).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(after).toContain('invalid request body: #/chip is required (string)');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('answers 404 problems for unknown routes and 405 with Allow for a wrong method', async () => {
     const { app } = setup();
     const missing = await app.inject({ method: 'POST', url: '/v2/predict', payload: 'x', headers: { 'content-type': 'text/plain' } });
