@@ -86,8 +86,9 @@ function modelProfileSchema(strict: boolean) {
   });
 }
 
-/** A `ModelProfile` as sent in a request (unknown keys rejected). */
-export const ModelProfileInputSchema = modelProfileSchema(true);
+/** A `ModelProfile` as sent in a request (unknown keys rejected; FLOPs must be 2 × MACs, as `profile` writes them). */
+export const ModelProfileInputSchema = modelProfileSchema(true)
+  .refine((p) => p.flops === 2 * p.macs, { path: ['flops'], message: 'expected 2 × macs (FLOPs count a multiply-accumulate as 2)' });
 /** A `ModelProfile` as answered by `POST /v1/profile`. */
 export const ModelProfileSchema = modelProfileSchema(false);
 

@@ -328,6 +328,7 @@ describe('POST /v1/recommend', () => {
     ['negative rps', { ...RECOMMEND_BODY, rps: -2 }, '#/rps', /got -2/],
     ['unknown slo key', { ...RECOMMEND_BODY, slo: { percentile: 0.99, ms: 50, target: 1 } }, '#/slo/target', /unknown key "target"/],
     ['unknown profile key', { profile: { ...PROFILE, layers: 3 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/layers', /unknown key "layers"/],
+    ['profile FLOPs not 2 × MACs', { profile: { ...PROFILE, flops: 1 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/flops', /expected 2 × macs/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app } = setup();
     const problem = expectProblem(await app.inject(postJson('/v1/recommend', body)), 400, PROBLEM_TYPES.validation);
