@@ -1,5 +1,6 @@
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
-import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type LogRecord } from '../../services/eventlog/types.ts';
+import { partitionForKey } from '../../services/eventlog/murmur2.ts';
+import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import { kindOfTopic } from '../topics.ts';
 
 /** Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead. */
@@ -12,6 +13,29 @@ export interface RecordChecks {
    * @default 3600000 (1 h)
    */
   maxEventTimeAheadMs?: number;
+  /**
+   * Partitions of each topic (topic → count; {@link partitionCounts}). A record keyed by `edge_server_id` must be on
+   * the partition Kafka's default partitioner gives its key (murmur2, as the Java client, kafkajs and edgelat's own
+   * producers pick it): the join and the windows read each partition alone, so one server's inference events and
+   * load samples meet only when both topics put its key on the same partition. A trial produced inference events
+   * with kcat (librdkafka's default partitioner, CRC32) beside the simulator's load samples: edge-01's events came to
+   * partition 2, its load to partition 1, and the events were enriched with no load, silently. A topic not in the
+   * map is not checked.
+   */
+  partitions?: ReadonlyMap<string, number>;
+}
+
+/**
+ * The partition counts of `topics` for {@link RecordChecks.partitions}: a topic the log does not have yet is left out.
+ * @throws whatever the log's `partitionCount` throws (the broker is unreachable).
+ */
+export async function partitionCounts(log: Pick<EventLog, 'partitionCount'>, topics: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const topic of new Set(topics)) {
+    const n = await log.partitionCount(topic);
+    if (n !== null && n > 0) counts.set(topic, n);
+  }
+  return counts;
 }
 
 const PLAUSIBLE_LOG_TIME_MS = Date.UTC(2000, 0, 1);
@@ -34,7 +58,8 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
- * wrong state), and event time may not run far ahead of the log timestamp.
+ * wrong state) and sit on the partition murmur2 gives that key
+ * ({@link RecordChecks.partitions}), and event time may not run far ahead of the log timestamp.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -64,6 +89,14 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
   const server = value.edge_server_id;
   if (typeof server === 'string' && r.key !== server) {
     return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(r.key)} does not equal edge_server_id ${JSON.stringify(server)}; telemetry topics must be keyed by edge_server_id` };
+  }
+  const partitions = checks.partitions?.get(r.topic);
+  if (typeof server === 'string' && partitions !== undefined && partitions > 1) {
+    const expected = partitionForKey(server, partitions);
+    if (r.partition !== expected) {
+      return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(server)} is on partition ${r.partition} of ${r.topic}, where Kafka's default partitioner (murmur2) puts it on ${expected} of ${partitions}; `
+        + 'the join and the windows read each partition alone, so it would miss its server\'s other records: produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random)' };
+    }
   }
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
   if (typeof value.ts === 'number' && r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && value.ts - r.timestampMs > ahead) {

@@ -3,7 +3,8 @@ import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import { ProcessorRun, type FailPoint, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
-import { TOPICS } from '../../pipelines/topics.ts';
+import { PARTITIONED_INPUTS, TOPICS } from '../../pipelines/topics.ts';
+import { partitionCounts } from '../../pipelines/runtime/decode.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -59,7 +60,7 @@ const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Obje
  */
 export async function runBoundedPipeline(options: PipelineRunOptions): Promise<PipelineCounts> {
   const { log, warehouse, config, logger } = options;
-  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs, partitions: await partitionCounts(log, PARTITIONED_INPUTS) };
   const fail = (stage: Stage) => (options.failPoint ? (p: FailPoint, n: number) => options.failPoint!(stage, p, n) : undefined);
   const join = await new ProcessorRun({
     log, logger, checks, failPoint: fail('join'),

@@ -5,7 +5,8 @@ import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import type { Processor } from '../../pipelines/processor.ts';
 import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
-import { TOPICS } from '../../pipelines/topics.ts';
+import { PARTITIONED_INPUTS, TOPICS } from '../../pipelines/topics.ts';
+import { partitionCounts } from '../../pipelines/runtime/decode.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
@@ -63,7 +64,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const withShadows = config.shadows?.enabled ?? false;
   const stages: readonly Stage[] = options.processors ?? ['join', 'correlation', ...(withShadows ? (['shadow'] as const) : []), 'sink', ...(options.alertsWebhook ? (['alerts'] as const) : [])];
   if (stages.includes('alerts') && !options.alertsWebhook) throw new RangeError('the alerts processor needs --alerts-webhook URL');
-  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs, partitions: await partitionCounts(log, PARTITIONED_INPUTS) };
   const counts: StreamingCounts = {};
   /** Aborted when a stage fails: the other stages stop after their batch. */
   const failed = new AbortController();

@@ -5,6 +5,7 @@ import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
 import { loadConfig } from '../../services/config.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
+import { partitionForKey } from '../../services/eventlog/murmur2.ts';
 import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeInference, makeLoad } from '../helpers/factories.ts';
@@ -63,7 +64,7 @@ describe('dead letters', () => {
     expect(n!.c).toBe(3);
   });
 
-  it('records keyed otherwise than edge_server_id, or dated far ahead of their log time, are dead letters; a bad log timestamp still gets a dead letter', async () => {
+  it('records keyed otherwise than edge_server_id, on another partition than their key\'s, or dated far ahead of their log time, are dead letters; a bad log timestamp still gets a dead letter', async () => {
     const w2 = await createTestDatabase('a5b');
     try {
       const log = new MemoryEventLog({ defaultPartitions: 4 });
@@ -76,16 +77,19 @@ describe('dead letters', () => {
         { key: 'device-7', value: inference.encode({ ...ok, event_id: 'wrong-key' }), timestampMs: now },
         { key: 'edge-01', value: inference.encode({ ...ok, event_id: 'future', ts: now + 10 * 365 * 86_400_000 }), timestampMs: now },
         { key: 'edge-01', value: Buffer.from('garbage'), timestampMs: -1 },
+        // Keyed right, but on another partition than murmur2 gives edge-01 of 4 (a CRC32 producer).
+        { key: 'edge-01', value: inference.encode({ ...ok, event_id: 'elsewhere' }), timestampMs: now, partition: (partitionForKey('edge-01', 4) + 1) % 4 },
       ]);
       await log.seal(TOPICS.inference);
       await log.seal(TOPICS.load);
       const counts = await runBoundedPipeline({ log, warehouse: w2, config: loadConfig({}) });
-      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 5, processed: 1, late: 0, dead: 4 });
+      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 6, processed: 1, late: 0, dead: 5 });
       const rows = await w2.query<{ path: string; error: string; ts: string }>(`SELECT path, error, toString(ts) AS ts FROM ${w2.database}.dead_letters ORDER BY path, error`);
-      expect(rows.map((r) => r.path)).toEqual(['', 'key', 'key', 'ts']);
+      expect(rows.map((r) => r.path)).toEqual(['', 'key', 'key', 'key', 'ts']);
       expect(rows[1]!.error).toContain('record key "device-7" does not equal edge_server_id "edge-01"');
-      expect(rows[2]!.error).toContain('record key null');
-      expect(rows[3]!.error).toMatch(/ms ahead of the record's log timestamp/);
+      expect(rows[2]!.error).toContain(`record key "edge-01" is on partition ${(partitionForKey('edge-01', 4) + 1) % 4} of ${TOPICS.inference}, where Kafka's default partitioner (murmur2) puts it on ${partitionForKey('edge-01', 4)} of 4`);
+      expect(rows[3]!.error).toContain('record key null');
+      expect(rows[4]!.error).toMatch(/ms ahead of the record's log timestamp/);
       expect(Date.parse(`${rows[0]!.ts.replace(' ', 'T')}Z`)).toBeGreaterThan(now - 60_000); // log time -1: stamped with the time it was found
     } finally {
       await w2.close();

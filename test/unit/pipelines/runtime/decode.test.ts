@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { decodeLogRecord } from '../../../../pipelines/runtime/decode.ts';
+import { decodeLogRecord, partitionCounts } from '../../../../pipelines/runtime/decode.ts';
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor, registerWriterSchema, schemaFingerprint, type LoadSample } from '../../../../schemas/index.ts';
 import type { LogRecord } from '../../../../services/eventlog/types.ts';
@@ -42,3 +42,57 @@ describe('decodeLogRecord: writer schema versions (case C11)', () => {
     expect(decodeLogRecord(record(codec.encodeJson(sample)))).toEqual({ ok: true, value: sample });
   });
 });
+
+describe('decodeLogRecord: the partition murmur2 gives the key (co-partitioning of the join inputs)', () => {
+  const codec = codecFor('LoadSample');
+  const on = (partition: number, key = 'edge-07'): LogRecord => ({ ...record(codec.encode({ ...sample, edge_server_id: key }), key), partition });
+  const partitions = new Map([[TOPICS.load, 4]]);
+
+  it('dead-letters a record on another partition than murmur2 gives its key, naming both (a trial: kcat\'s CRC32 partitioner)', () => {
+    // murmur2 of "edge-07" (Kafka's Java DefaultPartitioner: toPositive(murmur2(key)) % 4), worked out independently.
+    const expected = (murmur2Reference(Buffer.from('edge-07')) & 0x7fffffff) % 4;
+    expect(decodeLogRecord(on(expected), { partitions })).toEqual({ ok: true, value: sample });
+    const wrong = (expected + 1) % 4;
+    expect(decodeLogRecord(on(wrong), { partitions })).toEqual({
+      ok: false, path: 'key',
+      reason: `key: record key "edge-07" is on partition ${wrong} of ${TOPICS.load}, where Kafka's default partitioner (murmur2) puts it on ${expected} of 4; `
+        + 'the join and the windows read each partition alone, so it would miss its server\'s other records: produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random)',
+    });
+    // Without the topic's count (not known, or another topic), or with one partition, nothing to check.
+    expect(decodeLogRecord(on(wrong))).toMatchObject({ ok: true });
+    expect(decodeLogRecord(on(wrong), { partitions: new Map([[TOPICS.inference, 4]]) })).toMatchObject({ ok: true });
+    expect(decodeLogRecord(on(0), { partitions: new Map([[TOPICS.load, 1]]) })).toMatchObject({ ok: true });
+  });
+
+  it('partitionCounts reads each topic once and leaves out the ones the log does not have', async () => {
+    const asked: string[] = [];
+    const log = { partitionCount: async (t: string) => { asked.push(t); return t === TOPICS.load ? 4 : null; } };
+    expect([...(await partitionCounts(log, [TOPICS.load, TOPICS.inference, TOPICS.load]))]).toEqual([[TOPICS.load, 4]]);
+    expect(asked).toEqual([TOPICS.load, TOPICS.inference]);
+  });
+});
+
+/** MurmurHash2 as Kafka's Java client computes it (seed 0x9747b28c, m 0x5bd1e995, r 24), written from its source. */
+function murmur2Reference(data: Buffer): number {
+  const m = 0x5bd1e995;
+  let h = (0x9747b28c ^ data.length) | 0;
+  const whole = data.length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data.readInt32LE(i);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const rest = data.length & 3;
+  if (rest === 3) h ^= data[whole + 2]! << 16;
+  if (rest >= 2) h ^= data[whole + 1]! << 8;
+  if (rest >= 1) {
+    h ^= data[whole]!;
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h;
+}
