@@ -42,7 +42,7 @@ export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
  */
 export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }): Promise<void> {
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
-  if (!config.kafka) throw new UsageError('edgelat pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
+  if (!config.kafka) throw new UsageError('pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
   const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
   if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');
   const logger = createLogger(config.logLevel);

@@ -67,7 +67,7 @@ export interface TopicRecord {
 export const DEFAULT_BATCH_RECORDS = 500;
 
 /** The message used when no Kafka is configured. */
-export const NO_KAFKA_MESSAGE = 'edgelat simulate writes to Kafka: set EDGELAT_KAFKA_BROKERS (the embedded demo is `edgelat demo`)';
+export const NO_KAFKA_MESSAGE = 'simulate writes to Kafka: set EDGELAT_KAFKA_BROKERS (the embedded demo is `edgelat demo`)';
 
 /**
  * Check the flags and turn them into a simulator config.

@@ -33,6 +33,7 @@ describe('simulate: pure pieces', () => {
     await expect(p).rejects.toThrow(UsageError);
     await expect(p).rejects.toThrow(NO_KAFKA_MESSAGE);
     expect(NO_KAFKA_MESSAGE).not.toContain('\n');
+    expect(NO_KAFKA_MESSAGE).toMatch(/^simulate writes to Kafka/); // printed after "edgelat: " (a trial read "edgelat: edgelat simulate")
   });
 
   it('names the flag of a bad option', () => {
