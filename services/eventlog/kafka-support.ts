@@ -52,6 +52,8 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
 const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [
   /group is rebalancing/i, /Limiting retries for the idempotent producer/,
   /Connection error|Failed to connect to (seed )?broker|Restarting the consumer|Crash: KafkaJSNumberOfRetriesExceeded|Crash: KafkaJSConnectionError/,
+  // The broker closed the connection (it went away; a trial killed it): kafkajs logs the error with its stack.
+  /Closed connection|KafkaJSConnectionClosedError/,
 ];
 
 /**
