@@ -48,6 +48,8 @@ export interface StreamingOptions {
   metrics?: Metrics;
   /** How often consumer lag and watermark delay are refreshed, milliseconds (each refresh reads end offsets). @default 5000 */
   gaugeEveryMs?: number;
+  /** Called after each batch of a stage with its counts so far in this run (per input topic). */
+  onProgress?: (stage: Stage, counts: Readonly<Record<string, TopicCounts>>) => void;
 }
 
 /** Counts per processor and input topic when the run stopped. */
@@ -131,6 +133,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
         // Nothing new: wait a little (the in-process log's poll returns at once; without this the loop would never yield).
         if (!end && consumedBy(run.counts) === before) await sleep(IDLE_WAIT_MS);
         if (metrics) observeCounts(metrics, stage, run.counts);
+        options.onProgress?.(stage, run.counts);
         await observeGauges(stage, run);
         // This member is done with its own partitions; the run ends once every member of the group is (their
         // partitions may still come to this member in a rebalance, so it keeps polling until then).

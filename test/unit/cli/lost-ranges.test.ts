@@ -4,7 +4,7 @@
  * same topic: the records lost are the union per partition, not the sum.
  */
 import { describe, expect, it } from 'vitest';
-import { lostRanges } from '../../../services/cli/pipeline.ts';
+import { lostRanges, progressLine, PROGRESS_EVERY_MS } from '../../../services/cli/pipeline.ts';
 
 describe('lostRanges', () => {
   it('merges the same, overlapping and touching ranges of a partition, and keeps partitions and topics apart', () => {
@@ -24,5 +24,13 @@ describe('lostRanges', () => {
       { topic: 'edge.load.v1', partition: 0, from: 0, to: 3 },
     ]);
     expect(lostRanges([])).toEqual([]);
+  });
+});
+
+describe('progressLine (pipeline run --until-end, every PROGRESS_EVERY_MS)', () => {
+  it('lists the records each processor has read, in the processors\' order, those that read a batch only', () => {
+    const soFar = new Map([['sink', 30_111], ['join', 12_345]] as const);
+    expect(progressLine(['join', 'correlation', 'sink'], soFar)).toBe('edgelat: join 12,345, sink 30,111 records read so far\n');
+    expect(PROGRESS_EVERY_MS).toBe(5_000);
   });
 });
