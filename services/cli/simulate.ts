@@ -232,6 +232,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
+  let onInterrupt: ((signal: NodeJS.Signals) => void) | null = null;
   try {
     const sim = simulateFleet(simConfig);
     const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
@@ -247,6 +248,18 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     if (!tty) stderr.write(`edgelat: simulate producing ${fmt(total)} records to ${config.kafka.brokers.join(',')}...\n`);
     let sent = 0;
     let tenth = 0;
+    // Ctrl-C or SIGTERM: say how far it got (acknowledged records, per topic), then end by the signal itself (130 / 143).
+    onInterrupt = (signal: NodeJS.Signals) => {
+      bar?.stop();
+      const perTopic = Object.entries(topicRecords).map(([t, n]) => `${t}=${fmt(n)}`).join(' ');
+      stderr.write(`\nedgelat: simulate interrupted (${signal}) after ${fmt(sent)} of ${fmt(total)} records acknowledged by Kafka (${perTopic})${opts.seal ? '; the topics were not sealed' : ''}\n`, () => {
+        process.off('SIGINT', onInterrupt!);
+        process.off('SIGTERM', onInterrupt!);
+        process.kill(process.pid, signal);
+      });
+    };
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
     const produceStarted = performance.now();
     for (const chunk of planBatches(records, batchSizeFor(opts.rate))) {
       const wait = pacingDelayMs(sent, opts.rate, performance.now() - produceStarted);
@@ -272,6 +285,10 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     stdout.write(formatSummary(result));
     return result;
   } finally {
+    if (onInterrupt) {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+    }
     bar?.stop();
     await log.close();
   }

@@ -3,6 +3,7 @@
  * or a real Kafka when EDGELAT_TEST_KAFKA_BROKERS is set; plus its pure pieces.
  */
 import { Writable } from 'node:stream';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   batchSizeFor, encodeArrivals, formatSummary, NO_KAFKA_MESSAGE, pacingDelayMs, planBatches, progressStep, simConfigFromOptions, simulateCommand, type SimulateOptions,
@@ -183,6 +184,28 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
       // The last batch waits until (total - batch) / rate seconds have passed.
       expect(result.elapsedMs).toBeGreaterThanOrEqual(((total - batchSizeFor(opts.rate)) / opts.rate!) * 1000 - 50);
     }, 30_000);
+
+    it('says how far it got when interrupted, then ends by the signal (a trial\'s Ctrl-C exited 130 saying nothing)', async () => {
+      const child = spawn('node', [new URL('../../bin/edgelat.js', import.meta.url).pathname, 'simulate', '--duration', '10', '--servers', '2', '--rate', '300'], {
+        env: { ...process.env, EDGELAT_KAFKA_BROKERS: brokers.join(','), EDGELAT_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+      await new Promise<void>((resolve) => child.stderr.on('data', (d) => {
+        stderr += String(d);
+        if (/producing [\d,]+ records/.test(stderr)) resolve();
+      }));
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGTERM');
+      expect(await exited).toEqual([null, 'SIGTERM']);
+      const line = stderr.split('\n').find((l) => l.includes('interrupted'));
+      const m = /^edgelat: simulate interrupted \(SIGTERM\) after ([\d,]+) of ([\d,]+) records acknowledged by Kafka \(edge\.inference\.v1=([\d,]+) edge\.load\.v1=([\d,]+)\)$/.exec(line ?? '');
+      expect(m, stderr).not.toBeNull();
+      const n = (i: number) => Number(m![i]!.replaceAll(',', ''));
+      expect(n(1)).toBeGreaterThan(0);
+      expect(n(1)).toBeLessThan(n(2));
+      expect(n(3) + n(4)).toBe(n(1));
+    }, 60_000);
 
     it('writes the Confluent framing (00 + schema id) when EDGELAT_SCHEMA_REGISTRY_URL is set', async () => {
       const registry = await startSchemaRegistryStub({ firstId: 300 });
