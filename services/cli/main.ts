@@ -78,9 +78,9 @@ Environment:
   EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
                                    EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
 
-Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (a model, chip or
-server the data does not know too), 64 before one
-(an unknown command or option, no command, a command group without its subcommand: \`edgelat alerts\`);
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (an unknown option of
+it, or a model, chip or server the data does not know), 64 when no command runs (an unknown command, an
+option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
