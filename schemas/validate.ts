@@ -197,16 +197,19 @@ function checkField(name: string, v: unknown): string | null {
  * `y_metric`, `alert_state` within their value sets (schemas/types.ts);
  * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty.
  * @param record  A plain record that passed {@link checkAvroType}.
- * @returns       `null`, or a failure such as
- *                `ts: value 1717243200123456789 is not an epoch-milliseconds safe integer`.
+ * @returns       `null`, or a failure naming every bad field in field order, `;`-separated, its path the first
+ *                such field: `ts: value 1717243200123456789 is not an epoch-milliseconds safe integer`.
  */
 export function checkSemantics(record: Record<string, unknown>): DecodeFailure | null {
+  // Every bad field, in field order (a trial's load sample with a bad cpu_util and a bad queue_depth named only the
+  // first); `path` is the first of them.
+  const bad: [string, string][] = [];
   for (const [name, v] of Object.entries(record)) {
     if (v === null || v === undefined) continue;
     const reason = checkField(name, v);
-    if (reason !== null) return fail(name, `${name}: ${reason}`);
+    if (reason !== null) bad.push([name, `${name}: ${reason}`]);
   }
-  return null;
+  return bad.length === 0 ? null : fail(bad[0]![0], bad.map(([, r]) => r).join('; '));
 }
 
 /**
@@ -214,7 +217,7 @@ export function checkSemantics(record: Record<string, unknown>): DecodeFailure |
  *
  * @param type    The record's compiled avsc type.
  * @param record  A plain record.
- * @returns       `null` when valid, else the first failure in field order.
+ * @returns       `null` when valid, else the first type failure, or every semantic one (see {@link checkSemantics}).
  */
 export function validateRecord(type: avro.Type, record: Record<string, unknown>): DecodeFailure | null {
   return checkAvroType(type, record) ?? checkSemantics(record);

@@ -354,6 +354,8 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['avro ts beyond 2^53', 'InferenceEvent', framed('InferenceEvent', { ...inference, ts: 1717243200123456789n }), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
   ['json util out of range', 'LoadSample', json({ ...load, gpu_util: 1.7 }), 'gpu_util', ['gpu_util: value 1.7 is outside [0, 1]']],
   ['json negative queue_depth', 'LoadSample', json({ ...load, queue_depth: -2 }), 'queue_depth', ['value -2']],
+  // Every bad field named, not the first only (a trial: cpu_util 1.5 and queue_depth -1, only cpu_util named); path the first.
+  ['json two bad fields', 'LoadSample', json({ ...load, cpu_util: 1.5, queue_depth: -1 }), 'cpu_util', ['cpu_util: value 1.5 is outside [0, 1] (a utilisation fraction); queue_depth: value -1 is not a safe integer >= 0']],
   ['json negative requests_per_s', 'LoadSample', json({ ...load, requests_per_s: -0.5 }), 'requests_per_s', ['requests_per_s: value -0.5 is not >= 0']],
   ['json overflowing double', 'LoadSample', Buffer.from(toJsonText(load).replace('"requests_per_s":173.5', '"requests_per_s":1e400')), 'requests_per_s', ['value Infinity is not a finite number']],
   ['json temperature wrong type', 'LoadSample', json({ ...load, temperature_c: 'hot' }), 'temperature_c', ['"hot"']],
