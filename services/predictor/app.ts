@@ -104,6 +104,17 @@ class HttpProblem extends Error {
 
 const PROBLEM_JSON = 'application/problem+json';
 
+/** An RFC 9457 problem body for an answer made outside Fastify's routes (no request id yet): type, title, status, detail. */
+function problemText(status: number, type: string, detail: string): string {
+  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail });
+}
+
+/** The JSON POST routes (their body limit is the JSON one; `/v1/profile` has its own). */
+const JSON_POST_ROUTES: ReadonlySet<string> = new Set(['/v1/predict', '/v1/recommend', '/v1/gate']);
+
+/** The keep-alive timeout Fastify gives a server it creates, ms (its `keepAliveTimeout` default). */
+const FASTIFY_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
   const body = {
     type: problem.type,
@@ -277,20 +288,24 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     bodyLimit: jsonLimit,
     // Node's own server with the request timeout, checked this often (its default, 30 s, would let a short one run
     // long); Fastify's `requestTimeout` and `http` options did not reach a plain HTTP server's checks in a probe.
+    // Node's own server, for two settings Fastify does not pass to a plain HTTP server's creation: how often timed-out
+    // requests are checked (Node's default, 30 s, would let a short timeout run long), and `checkContinue`.
     serverFactory: (handler) => {
       const server = createServer({ requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))) }, handler);
-      // `Expect: 100-continue` (curl sends it above 1 MiB): refuse a declared body over the route's limit before it
-      // is sent. Node otherwise answers 100 Continue at once, and a trial's client then saw "100" and no body.
+      server.keepAliveTimeout = FASTIFY_KEEP_ALIVE_TIMEOUT_MS; // what Fastify sets on a server it creates (Node's is 5 s)
+      // `Expect: 100-continue` (curl sends it above 1 MiB) on a POST route: refuse a declared body over the route's limit
+      // before it is sent. Node otherwise answers 100 Continue at once, and a trial's client then saw "100" and no
+      // body. Anything else (another route or method: its 404 / 405) goes to Fastify as usual.
       server.on('checkContinue', (req, res) => {
+        const path = (req.url ?? '/').split('?')[0]!;
+        const limit = req.method === 'POST' ? (path === '/v1/profile' ? profileLimit : JSON_POST_ROUTES.has(path) ? jsonLimit : null) : null;
         const declared = Number(req.headers['content-length']);
-        const limit = new URL(req.url ?? '/', 'http://x').pathname === '/v1/profile' ? profileLimit : jsonLimit;
-        if (!(declared > limit)) {
+        if (limit === null || !(declared > limit)) {
           res.writeContinue();
           handler(req, res);
           return;
         }
-        const body = JSON.stringify({ type: PROBLEM_TYPES.bodyTooLarge, title: STATUS_CODES[413], status: 413,
-          detail: `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, instance: req.url });
+        const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`);
         res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
       });
       return server;
@@ -302,12 +317,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
       const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body = JSON.stringify({
-        type: status === 431 ? PROBLEM_TYPES.headersTooLarge : status === 408 ? PROBLEM_TYPES.requestTimeout : PROBLEM_TYPES.malformedRequest, title: STATUS_CODES[status], status,
-        detail: status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
+      const body = problemText(status, status === 431 ? PROBLEM_TYPES.headersTooLarge : status === 408 ? PROBLEM_TYPES.requestTimeout : PROBLEM_TYPES.malformedRequest,
+        status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
           : status === 408 ? `the request was not received whole within ${requestTimeout} ms (a body shorter than its Content-Length?)`
-            : `malformed HTTP request (${code ?? error.message})`,
-      });
+            : `malformed HTTP request (${code ?? error.message})`);
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
   });

@@ -9,6 +9,7 @@
 import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { STATUS_CODES } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -559,10 +560,11 @@ describe('GET routes', () => {
         const socket = connect(port, '127.0.0.1', () => socket.write(head));
         socket.on('data', (d) => {
           text += d.toString();
-          if (text.startsWith('HTTP/1.1 100') && body !== undefined) {
+          // The interim 100 Continue (possibly in one chunk with the answer): send the body, keep what follows.
+          if (text.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && body !== undefined) {
             socket.write(body);
             body = undefined;
-            text = '';
+            text = text.slice('HTTP/1.1 100 Continue\r\n\r\n'.length);
           }
         });
         socket.on('end', () => resolve(text));
@@ -577,6 +579,13 @@ describe('GET routes', () => {
       const after = await firstAnswer(`POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, payload);
       expect(after).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(after).toContain('invalid request body: #/chip is required (string)');
+      // Not a POST route: Fastify answers as usual (404 / 405), and a path no URL parser takes ("//") does not crash the
+      // server (a review: new URL('//', base) threw in the listener, outside any catch).
+      for (const [line, status] of [['POST // HTTP/1.1', 404], ['POST /v2/nope HTTP/1.1', 404], ['PUT /v1/profile HTTP/1.1', 405]] as const) {
+        const answer = await firstAnswer(`${line}\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, '{}');
+        expect(answer.split('\r\n')[0], line).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+      }
+      expect(app.server.keepAliveTimeout).toBe(72_000); // Fastify's own, kept with the server factory
     } finally {
       await app.close();
     }
