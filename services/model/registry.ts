@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import avro from 'avsc';
 import { PipelineError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
@@ -50,8 +50,8 @@ export interface RegisteredModel {
   /** Holdout loss (lower is better); NaN when the model never got a finite score. */
   holdoutLoss: number;
   /**
-   * Absolute path of the model file; `''` when training produced none. Stored in `latency_models.file_path`
-   * relative to the registry's folder (a data folder copied or moved keeps its models: `ModelRegistry.list`).
+   * Absolute path of the model file; `''` when training produced none. Stored as written; read from the registry's
+   * own folder when it holds a file of that name (a copied or moved data folder keeps its models: `ModelRegistry.list`).
    */
   filePath: string;
   /** SHA-256 of the file, 64 lower-case hex digits; `''` when there is no file. */
@@ -181,7 +181,7 @@ export class ModelRegistry {
       {
         version: model.version, kind: model.kind, trained_at: model.trainedAtMs, window_start: model.windowStartMs, window_end: model.windowEndMs,
         holdout_start: model.holdoutStartMs, rows_train: model.rowsTrain, rows_holdout: model.rowsHoldout, metrics_json: metricsToJson(model.metrics),
-        holdout_loss: floatText(model.holdoutLoss), file_path: this.storedPath(model.filePath), file_sha256: model.fileSha256, status: model.status,
+        holdout_loss: floatText(model.holdoutLoss), file_path: model.filePath === '' ? '' : resolve(model.filePath), file_sha256: model.fileSha256, status: model.status,
         reason: model.reason, updated_at: model.updatedAtMs,
       },
     );
@@ -206,23 +206,16 @@ export class ModelRegistry {
   }
 
   /**
-   * A stored `file_path` as an absolute path: a relative one (every row written since paths were stored relative)
-   * under {@link modelDir}; an absolute one (rows written before) as stored, unless this folder has a file of that
-   * name (the data folder was copied or moved: a trial's copy read the original's files, and once the original
-   * moved, could not read its champion). `readFile` checks the SHA-256 either way.
+   * A stored `file_path` as the file to read: this folder's file of that name when it has one (the data folder was
+   * copied or moved: a trial's copy read the original's files, and once the original moved, could not read its
+   * champion), else the path as stored (another data folder sharing one ClickHouse warehouse, on this host); a
+   * relative path under {@link modelDir}. `readFile` checks the SHA-256 either way.
    */
   private absolutePath(stored: string): string {
     if (stored === '') return '';
     if (!isAbsolute(stored)) return join(this.modelDir, stored);
     const here = join(this.modelDir, basename(stored));
     return existsSync(here) ? here : stored;
-  }
-
-  /** A file path as stored: relative to {@link modelDir} when the file is inside it, else absolute; `''` stays `''`. */
-  private storedPath(path: string): string {
-    if (path === '') return '';
-    const inside = relative(this.modelDir, resolve(path));
-    return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside) ? inside : resolve(path);
   }
 
   /** One model by kind and version, or null. */

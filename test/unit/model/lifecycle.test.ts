@@ -4,7 +4,7 @@
  * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -280,24 +280,26 @@ describe('registry files and cron expressions', () => {
     expect(next.reason).toMatch(/champion tamper-20240601T000000Z-0001 could not be scored: model file .* has sha256/);
   });
 
-  it('stores a model file relative to its folder, so a moved data folder still reads its champion (a trial: the copy read the original\'s files)', async () => {
+  it('reads a model file from its own folder when the data folder was copied or moved, else where it was written (a trial: the copy read the original\'s files)', async () => {
     await seedRows('moved', T0 - HOUR, T0 + 2 * HOUR);
     await runTrainingCycle({ trainer: slopeTrainer('moved', 'moved', { train: [], score: [] }), registry, nowMs: T0, seed: 1, logger, ...WINDOW });
     const champion = (await registry.champion('moved'))!;
-    expect(champion.filePath).toBe(join(registry.modelDir, `${champion.version}.json`));
-    const [stored] = await w.query<{ file_path: string }>(`SELECT file_path FROM ${w.database}.latency_models FINAL WHERE version = {v:String}`, { v: champion.version });
-    expect(stored!.file_path).toBe(`${champion.version}.json`);
-    // The folder moves: a registry on the new folder finds the file there, and its hash checks.
-    const movedDir = mkdtempSync(join(tmpdir(), 'edgelat-models-moved-'));
-    renameSync(champion.filePath, join(movedDir, basename(champion.filePath)));
-    const moved = new ModelRegistry(w, movedDir);
-    const there = (await moved.champion('moved'))!;
-    expect(there.filePath).toBe(join(movedDir, `${champion.version}.json`));
-    expect(JSON.parse(new TextDecoder().decode(await moved.readFile(there)))).toHaveProperty('slope');
-    // A row written with an absolute path (before paths were stored relative): the folder's own file of that name wins.
-    await w.exec(`ALTER TABLE ${w.database}.latency_models UPDATE file_path = {p:String} WHERE version = {v:String} SETTINGS mutations_sync = 1`, { p: champion.filePath, v: champion.version });
-    expect((await moved.champion('moved'))!.filePath).toBe(join(movedDir, `${champion.version}.json`));
-    expect((await registry.champion('moved'))!.filePath).toBe(champion.filePath);
+    const written = join(registry.modelDir, `${champion.version}.json`);
+    expect(champion.filePath).toBe(written);
+    // A copy of the folder: each registry reads its own file (the same bytes: the hash checks on both).
+    const copyDir = mkdtempSync(join(tmpdir(), 'edgelat-models-copy-'));
+    copyFileSync(written, join(copyDir, basename(written)));
+    const copy = new ModelRegistry(w, copyDir);
+    expect((await copy.champion('moved'))!.filePath).toBe(join(copyDir, basename(written)));
+    expect((await registry.champion('moved'))!.filePath).toBe(written);
+    // A folder without the file (another data folder sharing this warehouse, on this host): the path as written.
+    const elsewhere = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-other-')));
+    expect((await elsewhere.champion('moved'))!.filePath).toBe(written);
+    // The original moves away: the copy still reads its champion, and its hash checks.
+    renameSync(written, `${written}.gone`);
+    expect(JSON.parse(new TextDecoder().decode(await copy.readFile((await copy.champion('moved'))!)))).toHaveProperty('slope');
+    await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/cannot read model file/);
+    renameSync(`${written}.gone`, written);
   });
 
   it.each(['61 * * * *', 'every hour', '* * *', '', '2024-06-01T00:00:00'])('rejects cron %j with a RangeError naming it', (cron) => {
