@@ -13,12 +13,6 @@ export const TOPICS = {
   deployments: 'deploy.events.v1',
 } as const;
 
-/**
- * The topics producers outside edgelat write whose records a processor joins or windows per partition (the join,
- * shadow-compare's pairing): their records must sit on the partition murmur2 gives their key (decode.ts).
- */
-export const PARTITIONED_INPUTS = [TOPICS.inference, TOPICS.load, TOPICS.shadow] as const;
-
 /** Record kind of each topic (see schemas/). */
 export const TOPIC_KINDS = {
   [TOPICS.inference]: 'InferenceEvent',

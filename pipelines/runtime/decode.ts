@@ -13,20 +13,10 @@ export interface RecordChecks {
    * @default 3600000 (1 h)
    */
   maxEventTimeAheadMs?: number;
-  /**
-   * Partitions of each topic (topic → count; {@link partitionCounts}). A record keyed by `edge_server_id` must be on
-   * the partition Kafka's default partitioner gives its key (murmur2, as the Java client, kafkajs and edgelat's own
-   * producers pick it): the join and the windows read each partition alone, so one server's inference events and
-   * load samples meet only when both topics put its key on the same partition. A trial produced inference events
-   * with kcat (librdkafka's default partitioner, CRC32) beside the simulator's load samples: edge-01's events came to
-   * partition 2, its load to partition 1, and the events were enriched with no load, silently. A topic not in the
-   * map is not checked.
-   */
-  partitions?: ReadonlyMap<string, number>;
 }
 
 /**
- * The partition counts of `topics` for {@link RecordChecks.partitions}: a topic the log does not have yet is left out.
+ * The partition counts of `topics`: a topic the log does not have is left out.
  * @throws whatever the log's `partitionCount` throws (the broker is unreachable).
  */
 export async function partitionCounts(log: Pick<EventLog, 'partitionCount'>, topics: readonly string[]): Promise<Map<string, number>> {
@@ -36,6 +26,28 @@ export async function partitionCounts(log: Pick<EventLog, 'partitionCount'>, top
     if (n !== null && n > 0) counts.set(topic, n);
   }
   return counts;
+}
+
+/**
+ * Whether a record keyed by a server sits where Kafka's default partitioner puts its key (murmur2, as the Java
+ * client, kafkajs's default and edgelat's own producers pick it). The join and shadow-compare read each partition
+ * alone, so one server's inference events and load samples meet only when both topics put its key on the same
+ * partition. A trial produced inference events with kcat (librdkafka's default partitioner, CRC32) beside the
+ * simulator's load samples: edge-01's events came to partition 2, its load to partition 1, and the events were
+ * enriched with no load, silently. Not a dead letter: the record is valid, and a producer with another partitioner
+ * that is consistent across the topics (librdkafka's CRC32 on both), or a topic whose partitions were added after it
+ * was written, still joins right.
+ * @param partitions  Partition count per topic ({@link partitionCounts}); a topic not in it, or of one partition, is not checked.
+ * @returns null when the record is where murmur2 puts its key (or the key is null), else a warning naming both partitions.
+ */
+export function misplacedKey(r: Pick<LogRecord, 'topic' | 'partition' | 'key'>, partitions: ReadonlyMap<string, number>): string | null {
+  const n = partitions.get(r.topic);
+  if (r.key === null || n === undefined || n < 2) return null;
+  const expected = partitionForKey(r.key, n);
+  if (r.partition === expected) return null;
+  return `record key ${JSON.stringify(r.key)} is on partition ${r.partition} of ${r.topic}, where Kafka's default partitioner (murmur2) puts it on ${expected} of ${n}: `
+    + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike; '
+    + 'produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random; kafkajs: its default, not the LegacyPartitioner)';
 }
 
 const PLAUSIBLE_LOG_TIME_MS = Date.UTC(2000, 0, 1);
@@ -58,8 +70,7 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
- * wrong state) and sit on the partition murmur2 gives that key
- * ({@link RecordChecks.partitions}), and event time may not run far ahead of the log timestamp.
+ * wrong state), and event time may not run far ahead of the log timestamp.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -89,14 +100,6 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
   const server = value.edge_server_id;
   if (typeof server === 'string' && r.key !== server) {
     return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(r.key)} does not equal edge_server_id ${JSON.stringify(server)}; telemetry topics must be keyed by edge_server_id` };
-  }
-  const partitions = checks.partitions?.get(r.topic);
-  if (typeof server === 'string' && partitions !== undefined && partitions > 1) {
-    const expected = partitionForKey(server, partitions);
-    if (r.partition !== expected) {
-      return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(server)} is on partition ${r.partition} of ${r.topic}, where Kafka's default partitioner (murmur2) puts it on ${expected} of ${partitions}; `
-        + 'the join and the windows read each partition alone, so it would miss its server\'s other records: produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random)' };
-    }
   }
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
   if (typeof value.ts === 'number' && r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && value.ts - r.timestampMs > ahead) {

@@ -7,7 +7,7 @@ import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventL
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
-import { decodeLogRecord, watermarkTime, type RecordChecks } from './decode.ts';
+import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
@@ -34,6 +34,11 @@ export interface ProcessorRunOptions<S> {
   onProgress?: (counts: Readonly<Record<string, TopicCounts>>) => void;
   /** Checks beyond the schema (key, event time ahead of log time); every consumer of a topic must use the same. */
   checks?: RecordChecks;
+  /**
+   * Partition count of each input topic whose records must be co-partitioned by key (`inputPartitions`): a record
+   * elsewhere than murmur2 puts its key is warned about, once per topic, partition and key (`misplacedKey`).
+   */
+  partitions?: ReadonlyMap<string, number>;
   /** Test hook: throw from it to simulate a crash at that point (the run then stops without committing more). */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
   /**
@@ -441,6 +446,20 @@ export class ProcessorRun<S> {
     }
   }
 
+  /** Keys already warned about by {@link warnIfMisplaced}, as `topic:partition:key`. */
+  private readonly misplacedWarned = new Set<string>();
+
+  /** Warn, once per topic, partition and key, of a record that is not where murmur2 puts its key (`misplacedKey`). */
+  private warnIfMisplaced(r: LogRecord): void {
+    if (!this.options.partitions) return;
+    const id = `${r.topic}:${r.partition}:${r.key}`;
+    if (this.misplacedWarned.has(id)) return;
+    const text = misplacedKey(r, this.options.partitions);
+    if (text === null) return;
+    this.misplacedWarned.add(id);
+    this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, key: r.key, offset: r.offset }, text);
+  }
+
   private stepRecord(r: LogRecord, out: Emit[]): void {
     const { processor } = this.options;
     const task = this.tasks.get(r.partition)!;
@@ -460,6 +479,7 @@ export class ProcessorRun<S> {
       return;
     }
     const value = decoded.value as { ts: number; edge_server_id: string };
+    this.warnIfMisplaced(r);
     const result = processor.step(task.state, { topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, value }, task.watermarks);
     out.push(...result.emit);
     if (result.lateWatermark !== undefined) {

@@ -3,7 +3,7 @@ import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import { ProcessorRun, type FailPoint, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
-import { PARTITIONED_INPUTS, TOPICS } from '../../pipelines/topics.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
 import { partitionCounts } from '../../pipelines/runtime/decode.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog } from '../eventlog/types.ts';
@@ -51,6 +51,23 @@ export function shadowProcessor(config: Partial<Pick<EdgelatConfig, 'shadows' | 
 const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Object.values(counts).reduce((s, c) => s + c.consumed, 0);
 
 /**
+ * The partition counts of the topics a processor joins per partition (the join's inference events and load samples,
+ * with shadows shadow-compare's shadow results), created first when missing (as the processors would at their start),
+ * for `ProcessorRunOptions.partitions`. Topics whose counts differ are warned about: a key then hashes to different
+ * partitions in each, and the join reads each partition alone.
+ * @throws whatever the log throws (the broker is unreachable).
+ */
+export async function inputPartitions(log: EventLog, withShadows: boolean, logger?: Logger): Promise<Map<string, number>> {
+  const topics = [TOPICS.inference, TOPICS.load, ...(withShadows ? [TOPICS.shadow] : [])];
+  for (const topic of topics) await log.ensureTopic(topic);
+  const counts = await partitionCounts(log, topics);
+  if (new Set(counts.values()).size > 1) {
+    logger?.warn({ partitions: Object.fromEntries(counts) }, `the join's input topics have different partition counts (${[...counts].map(([t, n]) => `${t} ${n}`).join(', ')}): one server's records land on different partitions of each, and its inference events will not meet its load samples; give them the same count`);
+  }
+  return counts;
+}
+
+/**
  * Run the main job on bounded input already on the log (input topics sealed):
  * join-load-latency → rolling-correlation → warehouse-sink, each as its own
  * consumer group, each stage to end of input before the next starts; output
@@ -60,10 +77,11 @@ const consumed = (counts: Readonly<Record<string, TopicCounts>>): number => Obje
  */
 export async function runBoundedPipeline(options: PipelineRunOptions): Promise<PipelineCounts> {
   const { log, warehouse, config, logger } = options;
-  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs, partitions: await partitionCounts(log, PARTITIONED_INPUTS) };
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
+  const partitions = await inputPartitions(log, options.shadows ?? config.shadows?.enabled ?? false, logger);
   const fail = (stage: Stage) => (options.failPoint ? (p: FailPoint, n: number) => options.failPoint!(stage, p, n) : undefined);
   const join = await new ProcessorRun({
-    log, logger, checks, failPoint: fail('join'),
+    log, logger, checks, partitions, failPoint: fail('join'),
     processor: joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }),
     onProgress: (c) => options.onProgress?.('join', consumed(c)),
   }).runToEnd();
@@ -78,7 +96,7 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
   let shadow: Record<string, TopicCounts> | undefined;
   if (withShadows) {
     shadow = await new ProcessorRun({
-      log, logger, checks, failPoint: fail('shadow'), processor: shadowProcessor(config),
+      log, logger, checks, partitions, failPoint: fail('shadow'), processor: shadowProcessor(config),
       onProgress: (c) => options.onProgress?.('shadow', consumed(c)),
     }).runToEnd();
     await log.seal(TOPICS.shadowVerdicts);

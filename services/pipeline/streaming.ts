@@ -5,15 +5,14 @@ import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import type { Processor } from '../../pipelines/processor.ts';
 import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
-import { PARTITIONED_INPUTS, TOPICS } from '../../pipelines/topics.ts';
-import { partitionCounts } from '../../pipelines/runtime/decode.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { backoffDelay, type RetryOptions } from '../retry.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
+import { inputPartitions, SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
 import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
 
 /** Pause after a poll that brought no record, milliseconds. */
@@ -66,7 +65,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const withShadows = config.shadows?.enabled ?? false;
   const stages: readonly Stage[] = options.processors ?? ['join', 'correlation', ...(withShadows ? (['shadow'] as const) : []), 'sink', ...(options.alertsWebhook ? (['alerts'] as const) : [])];
   if (stages.includes('alerts') && !options.alertsWebhook) throw new RangeError('the alerts processor needs --alerts-webhook URL');
-  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs, partitions: await partitionCounts(log, PARTITIONED_INPUTS) };
+  const checks = { maxEventTimeAheadMs: config.maxEventTimeAheadMs };
+  const partitions = stages.includes('join') || stages.includes('shadow') ? await inputPartitions(log, withShadows, logger) : undefined;
   const counts: StreamingCounts = {};
   /** Aborted when a stage fails: the other stages stop after their batch. */
   const failed = new AbortController();
@@ -79,7 +79,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   for (const stage of stages) for (const topic of seals[stage]) producers.set(topic, (producers.get(topic) ?? 0) + 1);
 
   const prefix = options.groupPrefix ?? 'edgelat';
-  const processorRun = <S>(processor: Processor<S>) => new ProcessorRun({ log, logger, checks, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}` });
+  const processorRun = <S>(processor: Processor<S>) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}` });
   const make = (stage: Stage) =>
     stage === 'join'
       ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }))

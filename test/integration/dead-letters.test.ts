@@ -4,9 +4,10 @@ import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
 import { loadConfig } from '../../services/config.ts';
+import pino from 'pino';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { partitionForKey } from '../../services/eventlog/murmur2.ts';
-import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
+import { inputPartitions, runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeInference, makeLoad } from '../helpers/factories.ts';
 import { readTopic } from '../helpers/pipeline.ts';
@@ -64,7 +65,7 @@ describe('dead letters', () => {
     expect(n!.c).toBe(3);
   });
 
-  it('records keyed otherwise than edge_server_id, on another partition than their key\'s, or dated far ahead of their log time, are dead letters; a bad log timestamp still gets a dead letter', async () => {
+  it('records keyed otherwise than edge_server_id, or dated far ahead of their log time, are dead letters; a bad log timestamp still gets a dead letter', async () => {
     const w2 = await createTestDatabase('a5b');
     try {
       const log = new MemoryEventLog({ defaultPartitions: 4 });
@@ -77,22 +78,61 @@ describe('dead letters', () => {
         { key: 'device-7', value: inference.encode({ ...ok, event_id: 'wrong-key' }), timestampMs: now },
         { key: 'edge-01', value: inference.encode({ ...ok, event_id: 'future', ts: now + 10 * 365 * 86_400_000 }), timestampMs: now },
         { key: 'edge-01', value: Buffer.from('garbage'), timestampMs: -1 },
-        // Keyed right, but on another partition than murmur2 gives edge-01 of 4 (a CRC32 producer).
-        { key: 'edge-01', value: inference.encode({ ...ok, event_id: 'elsewhere' }), timestampMs: now, partition: (partitionForKey('edge-01', 4) + 1) % 4 },
       ]);
       await log.seal(TOPICS.inference);
       await log.seal(TOPICS.load);
       const counts = await runBoundedPipeline({ log, warehouse: w2, config: loadConfig({}) });
-      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 6, processed: 1, late: 0, dead: 5 });
+      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 5, processed: 1, late: 0, dead: 4 });
       const rows = await w2.query<{ path: string; error: string; ts: string }>(`SELECT path, error, toString(ts) AS ts FROM ${w2.database}.dead_letters ORDER BY path, error`);
-      expect(rows.map((r) => r.path)).toEqual(['', 'key', 'key', 'key', 'ts']);
+      expect(rows.map((r) => r.path)).toEqual(['', 'key', 'key', 'ts']);
       expect(rows[1]!.error).toContain('record key "device-7" does not equal edge_server_id "edge-01"');
-      expect(rows[2]!.error).toContain(`record key "edge-01" is on partition ${(partitionForKey('edge-01', 4) + 1) % 4} of ${TOPICS.inference}, where Kafka's default partitioner (murmur2) puts it on ${partitionForKey('edge-01', 4)} of 4`);
-      expect(rows[3]!.error).toContain('record key null');
-      expect(rows[4]!.error).toMatch(/ms ahead of the record's log timestamp/);
+      expect(rows[2]!.error).toContain('record key null');
+      expect(rows[3]!.error).toMatch(/ms ahead of the record's log timestamp/);
       expect(Date.parse(`${rows[0]!.ts.replace(' ', 'T')}Z`)).toBeGreaterThan(now - 60_000); // log time -1: stamped with the time it was found
     } finally {
       await w2.close();
     }
+  });
+
+  it('a record on another partition than murmur2 gives its key is processed, and warned about once per key (a trial\'s kcat events met no load)', async () => {
+    const w3 = await createTestDatabase('a5c');
+    try {
+      const log = new MemoryEventLog({ defaultPartitions: 4 });
+      const t0 = at('2024-06-01T10:00:00.000Z');
+      const home = partitionForKey('edge-01', 4);
+      const elsewhere = (home + 1) % 4;
+      await log.produce(TOPICS.load, [0, 1].map((i) => ({ key: 'edge-01', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-01', ts: t0 + i * 1000 })) })));
+      // Two events where a CRC32 producer put them, one where murmur2 does.
+      await log.produce(TOPICS.inference, [0, 1, 2].map((i) => ({
+        key: 'edge-01', partition: i < 2 ? elsewhere : home, value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + 500 + i * 100, event_id: `e-${i}` })),
+      })));
+      await log.seal(TOPICS.inference);
+      await log.seal(TOPICS.load);
+      const warnings: { msg: string; topic: string; partition: number }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+      const counts = await runBoundedPipeline({ log, warehouse: w3, config: loadConfig({}), logger });
+      expect(counts.join[TOPICS.inference]).toEqual({ consumed: 3, processed: 3, late: 0, dead: 0 });
+      expect(warnings.map((w) => [w.topic, w.partition, w.msg.slice(0, 110)])).toEqual([
+        [TOPICS.inference, elsewhere, `record key "edge-01" is on partition ${elsewhere} of ${TOPICS.inference}, where Kafka's default partitioner (murmur2) puts it on ${home} of 4`.slice(0, 110)],
+      ]);
+      // Only the event on the load's partition met its load sample.
+      const matched = await w3.query<{ event_id: string; matched: number }>(`SELECT event_id, matched FROM ${w3.database}.inference_enriched ORDER BY event_id`);
+      expect(matched.map((r) => [r.event_id, Number(r.matched)])).toEqual([['e-0', 0], ['e-1', 0], ['e-2', 1]]);
+    } finally {
+      await w3.close();
+    }
+  });
+
+  it('inputPartitions creates the join\'s inputs if missing and warns when their partition counts differ', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 4 });
+    await log.ensureTopic(TOPICS.load, 2);
+    const warnings: { msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    expect([...(await inputPartitions(log, true, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 2], [TOPICS.shadow, 4]]);
+    expect(warnings.map((w) => w.msg)).toEqual([`the join's input topics have different partition counts (${TOPICS.inference} 4, ${TOPICS.load} 2, ${TOPICS.shadow} 4): one server's records land on different partitions of each, and its inference events will not meet its load samples; give them the same count`]);
+    const same = new MemoryEventLog({ defaultPartitions: 4 });
+    warnings.length = 0;
+    expect([...(await inputPartitions(same, false, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 4]]);
+    expect(warnings).toEqual([]);
   });
 });

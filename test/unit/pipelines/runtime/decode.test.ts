@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { decodeLogRecord, partitionCounts } from '../../../../pipelines/runtime/decode.ts';
+import { decodeLogRecord, misplacedKey, partitionCounts } from '../../../../pipelines/runtime/decode.ts';
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor, registerWriterSchema, schemaFingerprint, type LoadSample } from '../../../../schemas/index.ts';
 import type { LogRecord } from '../../../../services/eventlog/types.ts';
@@ -43,25 +43,23 @@ describe('decodeLogRecord: writer schema versions (case C11)', () => {
   });
 });
 
-describe('decodeLogRecord: the partition murmur2 gives the key (co-partitioning of the join inputs)', () => {
-  const codec = codecFor('LoadSample');
-  const on = (partition: number, key = 'edge-07'): LogRecord => ({ ...record(codec.encode({ ...sample, edge_server_id: key }), key), partition });
+describe('misplacedKey: the partition murmur2 gives the key (co-partitioning of the join inputs)', () => {
   const partitions = new Map([[TOPICS.load, 4]]);
+  const on = (partition: number, key: string | null = 'edge-07') => ({ topic: TOPICS.load, partition, key });
 
-  it('dead-letters a record on another partition than murmur2 gives its key, naming both (a trial: kcat\'s CRC32 partitioner)', () => {
+  it('names a record on another partition than murmur2 gives its key, and both partitions (a trial: kcat\'s CRC32 partitioner)', () => {
     // murmur2 of "edge-07" (Kafka's Java DefaultPartitioner: toPositive(murmur2(key)) % 4), worked out independently.
     const expected = (murmur2Reference(Buffer.from('edge-07')) & 0x7fffffff) % 4;
-    expect(decodeLogRecord(on(expected), { partitions })).toEqual({ ok: true, value: sample });
+    expect(misplacedKey(on(expected), partitions)).toBeNull();
     const wrong = (expected + 1) % 4;
-    expect(decodeLogRecord(on(wrong), { partitions })).toEqual({
-      ok: false, path: 'key',
-      reason: `key: record key "edge-07" is on partition ${wrong} of ${TOPICS.load}, where Kafka's default partitioner (murmur2) puts it on ${expected} of 4; `
-        + 'the join and the windows read each partition alone, so it would miss its server\'s other records: produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random)',
-    });
-    // Without the topic's count (not known, or another topic), or with one partition, nothing to check.
-    expect(decodeLogRecord(on(wrong))).toMatchObject({ ok: true });
-    expect(decodeLogRecord(on(wrong), { partitions: new Map([[TOPICS.inference, 4]]) })).toMatchObject({ ok: true });
-    expect(decodeLogRecord(on(0), { partitions: new Map([[TOPICS.load, 1]]) })).toMatchObject({ ok: true });
+    expect(misplacedKey(on(wrong), partitions)).toBe(
+      `record key "edge-07" is on partition ${wrong} of ${TOPICS.load}, where Kafka's default partitioner (murmur2) puts it on ${expected} of 4: `
+      + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike; '
+      + 'produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random; kafkajs: its default, not the LegacyPartitioner)');
+    // Another topic, one partition, or no key: nothing to check.
+    expect(misplacedKey({ ...on(wrong), topic: TOPICS.inference }, partitions)).toBeNull();
+    expect(misplacedKey(on(0), new Map([[TOPICS.load, 1]]))).toBeNull();
+    expect(misplacedKey(on(wrong, null), partitions)).toBeNull();
   });
 
   it('partitionCounts reads each topic once and leaves out the ones the log does not have', async () => {
