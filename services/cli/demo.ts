@@ -7,7 +7,7 @@ import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
-import { checkWebhookUrl } from './common.ts';
+import { checkWebhookUrl, endBySignalAfter } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
@@ -91,18 +91,10 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
-  // Say so, then end by the signal itself (the shell's 130 / 143): process.exit waited at times on the embedded
-  // engine's teardown while a query ran (a probe: 1 of 6 SIGTERMs still alive 30 s later).
-  const onInterrupt = (signal: NodeJS.Signals) => {
+  const stopListening = endBySignalAfter((signal) => {
     progress.stop();
-    process.stderr.write(`\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)\n`, () => {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onInterrupt);
-      process.kill(process.pid, signal);
-    });
-  };
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+    return `\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)`;
+  });
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
@@ -192,8 +184,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    stopListening();
     progress.stop();
     await warehouse.close();
   }

@@ -13,6 +13,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { RETRY_DEFAULTS } from '../retry.ts';
+import { endBySignalAfter } from './common.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
 export interface SimulateOptions {
@@ -232,7 +233,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
-  let onInterrupt: ((signal: NodeJS.Signals) => void) | null = null;
+  let stopListening: (() => void) | null = null;
   try {
     const sim = simulateFleet(simConfig);
     const { records, injected } = encodeArrivals(sim.arrivals, opts.badRecords);
@@ -249,17 +250,11 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     let sent = 0;
     let tenth = 0;
     // Ctrl-C or SIGTERM: say how far it got (acknowledged records, per topic), then end by the signal itself (130 / 143).
-    onInterrupt = (signal: NodeJS.Signals) => {
+    stopListening = endBySignalAfter((signal) => {
       bar?.stop();
       const perTopic = Object.entries(topicRecords).map(([t, n]) => `${t}=${fmt(n)}`).join(' ');
-      stderr.write(`\nedgelat: simulate interrupted (${signal}) after ${fmt(sent)} of ${fmt(total)} records acknowledged by Kafka (${perTopic})${opts.seal ? '; the topics were not sealed' : ''}\n`, () => {
-        process.off('SIGINT', onInterrupt!);
-        process.off('SIGTERM', onInterrupt!);
-        process.kill(process.pid, signal);
-      });
-    };
-    process.once('SIGINT', onInterrupt);
-    process.once('SIGTERM', onInterrupt);
+      return `\nedgelat: simulate interrupted (${signal}) after ${fmt(sent)} of ${fmt(total)} records acknowledged by Kafka (${perTopic})${opts.seal ? '; the topics were not sealed' : ''}`;
+    });
     const produceStarted = performance.now();
     for (const chunk of planBatches(records, batchSizeFor(opts.rate))) {
       const wait = pacingDelayMs(sent, opts.rate, performance.now() - produceStarted);
@@ -285,10 +280,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     stdout.write(formatSummary(result));
     return result;
   } finally {
-    if (onInterrupt) {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onInterrupt);
-    }
+    stopListening?.();
     bar?.stop();
     await log.close();
   }
