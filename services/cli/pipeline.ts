@@ -35,8 +35,8 @@ export function parseProcessors(text: string, alertsWebhook?: string): Stage[] {
 export const PROGRESS_EVERY_MS = 5_000;
 
 /**
- * The progress line of a bounded run: records each processor has read so far, in the processors' order (those that
- * have read a batch), e.g. `edgelat: join 12,345, sink 30,111 records read so far`.
+ * The progress line of a bounded run: records each processor has read so far in this run, in the processors' order
+ * (those that have polled), e.g. `edgelat: join 12,345, sink 30,111 records read so far`.
  */
 export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<Stage, number>): string {
   return `edgelat: ${processors.filter((p) => soFar.has(p)).map((p) => `${p} ${soFar.get(p)!.toLocaleString('en-US')}`).join(', ')} records read so far\n`;
@@ -112,10 +112,15 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     }
     process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
     // A bounded run says how far each processor got, every PROGRESS_EVERY_MS (a trial sat 12 s in silence over 40k records).
+    // Only when a count moved (a run waiting on unsealed topics prints nothing); counts are the current run's (they
+    // start over after a restart, which pipeline run says in its own line).
     const soFar = new Map<Stage, number>();
+    let lastLine = '';
     const progress = opts.untilEnd ? setInterval(() => {
-      if (soFar.size === 0) return;
-      process.stderr.write(progressLine(processors, soFar));
+      const line = progressLine(processors, soFar);
+      if (line === lastLine || ![...soFar.values()].some((n) => n > 0)) return;
+      lastLine = line;
+      process.stderr.write(line);
     }, PROGRESS_EVERY_MS) : null;
     progress?.unref();
     const { counts, restarts } = await runStreamingWithRestarts({

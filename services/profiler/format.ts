@@ -19,12 +19,13 @@ export function mebibytes(bytes: number): string {
 }
 
 /**
- * Text from a model file made safe for a terminal: control characters (C0, DEL, C1) and the bidirectional
- * overrides and isolates (U+202A–U+202E, U+2066–U+2069) as `\u` escapes. A trial's graph name held U+202E,
+ * Text from a model file made safe for a terminal: control characters (C0, DEL, C1), the line and paragraph
+ * separators (U+2028, U+2029) and the bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069) as `\u` escapes. A trial's graph name held U+202E,
  * a newline and NUL, printed raw (the first reverses the rest of the line on screen).
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */
@@ -62,8 +63,8 @@ export function formatProfile(p: ModelProfile): string {
     rows.push(['', `+ ${rest.length} more type(s), ${rest.reduce((s, [, n]) => s + n, 0)} node(s)`]);
   }
   if (p.unknown_shape_nodes.length > 0) {
-    const shown = p.unknown_shape_nodes.slice(0, 5).join(', ');
-    const more = p.unknown_shape_nodes.length > 5 ? `, ... (+${p.unknown_shape_nodes.length - 5})` : '';
+    const shown = p.unknown_shape_nodes.slice(0, 5).join('; '); // an entry may carry a reason with commas: [1,100] × [256,512]
+    const more = p.unknown_shape_nodes.length > 5 ? `; ... (+${p.unknown_shape_nodes.length - 5})` : '';
     rows.push(['unknown shape', `${p.unknown_shape_nodes.length} node(s) not counted: ${shown}${more}`]);
   }
   return rows.map(([k, v]) => `${k.padEnd(14)}${printable(v)}`.trimEnd()).join('\n') + '\n';

@@ -16,7 +16,7 @@ export interface TensorInfo {
   value?: number[];
 }
 
-/** A rule cannot infer a node's output (missing shape, unsupported attribute, inconsistent dims): the node is listed, not fatal. */
+/** A rule cannot infer a node's output (missing shape, unsupported attribute; dims that contradict each other: {@link ShapeConflict}): the node is listed, not fatal. */
 export class ShapeGap extends Error {}
 
 /**

@@ -85,7 +85,7 @@ describe('formatProfile', () => {
     expect(text).toContain('MACs          4.09 G     (4,089,184,256)');
     expect(text).toContain('weights       97.69 MiB  float16');
     expect(text).toContain('+ 2 more type(s), 3 node(s)');
-    expect(text).toContain('unknown shape 2 node(s) not counted: a, b');
+    expect(text).toContain('unknown shape 2 node(s) not counted: a; b');
   });
 
   it('shows names from the file with control and bidi characters escaped (a trial printed U+202E, a newline and NUL raw)', () => {
@@ -97,5 +97,6 @@ describe('formatProfile', () => {
     expect(text).toContain('inputs        x\\u001b[31m float32 [1]');
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
     expect(printable('résumé 模型 — ok')).toBe('résumé 模型 — ok');
+    expect(printable('a\u200fb\u2028c')).toBe('a\\u200fb\\u2028c');
   });
 });
