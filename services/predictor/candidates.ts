@@ -6,11 +6,11 @@
  * 2. shadow: where no production server runs it on the chip, its shadow deployments' requests there
  *    (shadow_results: the production's requests served again on that chip; same figures as the fleet's,
  *    no load curve of its own);
- * 3. benchmark: the pair's SingleStream rows (no i/o: benchmarks time the
- *    model alone);
+ * 3. benchmark: the pair's SingleStream rows, which time the model alone, plus the model's median i/o on
+ *    the chips that measured it (0 where none did);
  * 4. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
  *    the MLPerf system predictor over the warehouse's benchmarks,
- *    benchmark-predictor.ts), else, for a model known only by its
+ *    benchmark-predictor.ts; the model's i/o added as for a benchmark), else, for a model known only by its
  *    profile, MACs scaling from the reference models measured on the chip: a
  *    least-squares line of ln latency on ln MACs through the references (slope
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
@@ -20,7 +20,7 @@
  *    Below the smallest reference's MACs the line is held there (fixed costs dominate).
  * 5. catalog: nothing measured on the chip, but its catalog peak ops/s (`chips import`): the model's
  *    median compute on the chips it was measured (or scaled) on and that have a peak, moved by the
- *    peaks ({@link scaleByPeakOps}); no i/o (as benchmarks). A rough estimate (left out in turn, each of
+ *    peaks ({@link scaleByPeakOps}); the model's i/o added as for a benchmark. A rough estimate (left out in turn, each of
  *    the 17 MLPerf medians on the six catalog chips came out within ×2.1 in the median, ×4.8 at worst:
  *    README), so it is ranked after the chips with evidence that meet the SLO alike.
  * A profile always counts as a new model (MACs scaling), even when its id
@@ -167,6 +167,14 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   // Every chip's reference i/o medians together: the estimate for a chip where no reference ran in the fleet.
   const fleetIo = [...refIo.values()].flat();
   const fleetIoChips = refIo.size;
+  // The model's i/o where nothing measured it on the chip (benchmarks and the estimates from them time the model
+  // alone): the median of its i/o on the chips that measured it (the references' for a profile). A trial: after the
+  // README's MLPerf import, datacenter chips ranked on kernel time alone (0.13 ms) above the fleet's chips (~1 ms i/o).
+  const modelIos = req.profile ? fleetIo : [...fleet, ...shadowPairs].map((p) => p.ioMedianMs).filter((x) => x > 0);
+  const modelIoMs = modelIos.length ? nearestRankQuantile(modelIos, 0.5) : 0;
+  const modelIoText = modelIos.length ? `i/o ${modelIoMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0';
+  /** A service time from compute p50 / p90 with the model's i/o added. */
+  const withModelIo = (p50: number, p90: number): ServiceTime => serviceFromPercentiles(p50 + modelIoMs, p90 + modelIoMs, modelIoMs);
   const candidates: ChipCandidate[] = [];
   const skipped: { chip: string; reason: string }[] = [];
   for (const id of chipIds) {
@@ -193,13 +201,15 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (b) {
-      candidates.push({ chip, service: benchService(b), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'})` });
+      const k = benchService(b);
+      const p90 = k.computeMedianMs * Math.exp(Z90 * k.sigma);
+      candidates.push({ chip, service: withModelIo(k.computeMedianMs, p90), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone); ${modelIoText}` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
     if (predicted) {
       const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
-      candidates.push({ chip, service: serviceFromPercentiles(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`})` });
+      candidates.push({ chip, service: withModelIo(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`}); ${modelIoText}` });
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
@@ -230,13 +240,11 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     if (byPeak !== null && byPeak.ms <= MAX_SERVICE_MS) {
       // A profile below a chip's smallest reference was held there (an upper bound): so is what moves from it.
       const held = req.profile !== undefined && byPeak.chips.some((o) => req.profile!.macs < Math.min(...(refs.get(o) ?? []).map((r) => r.macs)));
-      // I/O is not compute: the median of the model's i/o on the chips that measured it (the references' for a profile).
-      const ios = req.profile ? fleetIo : [...fleet, ...shadowPairs].map((p) => p.ioMedianMs).filter((x) => x > 0);
-      const ioMs = ios.length ? nearestRankQuantile(ios, 0.5) : 0;
+      // I/O is not compute: the model's i/o on the chips that measured it.
       candidates.push({
-        chip, service: { ioMs, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence, estimate_log_sd: byPeak.logSd }, calibration: one, measured: null, curve: [],
+        chip, service: { ioMs: modelIoMs, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence, estimate_log_sd: byPeak.logSd }, calibration: one, measured: null, curve: [],
         basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd`
-          + `; ${ios.length ? `i/o ${ioMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0'}`
+          + `; ${modelIoText}`
           + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`
           + `${byPeak.beyond > 1 ? `; its peak is ${byPeak.beyond.toPrecision(3)}× the fastest of those chips', and fixed costs do not shrink with peak ops/s: a lower bound` : ''}`,
         upperBound: held, lowerBound: byPeak.beyond > 1 && !held,
