@@ -109,9 +109,6 @@ function problemText(status: number, type: string, detail: string): string {
   return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail });
 }
 
-/** The JSON POST routes (their body limit is the JSON one; `/v1/profile` has its own). */
-const JSON_POST_ROUTES: ReadonlySet<string> = new Set(['/v1/predict', '/v1/recommend', '/v1/gate']);
-
 /** The keep-alive timeout Fastify gives a server it creates, ms (its `keepAliveTimeout` default). */
 const FASTIFY_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
@@ -281,13 +278,13 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
   for (const [name, value] of [['jsonBodyLimitBytes', jsonLimit], ['profileBodyLimitBytes', profileLimit], ['requestTimeoutMs', requestTimeout]] as const) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
   }
+  // The body limit of each POST route (`API_ROUTES`): the ONNX upload's own, the JSON one for the others.
+  const postLimits = new Map(API_ROUTES.filter((r) => r.method === 'post').map((r) => [r.path, r.path === '/v1/profile' ? profileLimit : jsonLimit]));
   const metrics = createPredictorMetrics(options.registry);
   const app = Fastify({
     loggerInstance: (options.logger ?? createLogger('info').child({ service: 'predictor' })) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: jsonLimit,
-    // Node's own server with the request timeout, checked this often (its default, 30 s, would let a short one run
-    // long); Fastify's `requestTimeout` and `http` options did not reach a plain HTTP server's checks in a probe.
     // Node's own server, for two settings Fastify does not pass to a plain HTTP server's creation: how often timed-out
     // requests are checked (Node's default, 30 s, would let a short timeout run long), and `checkContinue`.
     serverFactory: (handler) => {
@@ -298,7 +295,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       // body. Anything else (another route or method: its 404 / 405) goes to Fastify as usual.
       server.on('checkContinue', (req, res) => {
         const path = (req.url ?? '/').split('?')[0]!;
-        const limit = req.method === 'POST' ? (path === '/v1/profile' ? profileLimit : JSON_POST_ROUTES.has(path) ? jsonLimit : null) : null;
+        const limit = postLimits.get(req.method === 'POST' ? path : '') ?? null;
         const declared = Number(req.headers['content-length']);
         if (limit === null || !(declared > limit)) {
           res.writeContinue();
