@@ -62,8 +62,10 @@ export interface CandidateRequest {
   predictBenchmark?: BenchmarkPredictor;
 }
 
-const benchService = (b: BenchmarkPair): ServiceTime =>
-  serviceFromPercentiles(b.p50Ms !== null && b.p50Ms <= b.p90Ms ? b.p50Ms : b.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA), b.p90Ms);
+/** A benchmark's p50, ms: its own, else from its p90 with the default spread. */
+const benchP50 = (b: BenchmarkPair): number => (b.p50Ms !== null && b.p50Ms <= b.p90Ms ? b.p50Ms : b.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA));
+
+const benchService = (b: BenchmarkPair): ServiceTime => serviceFromPercentiles(benchP50(b), b.p90Ms);
 
 const fleetService = (f: FleetPair): ServiceTime =>
   serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
@@ -201,9 +203,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (b) {
-      const k = benchService(b);
-      const p90 = k.computeMedianMs * Math.exp(Z90 * k.sigma);
-      candidates.push({ chip, service: withModelIo(k.computeMedianMs, p90), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone); ${modelIoText}` });
+      candidates.push({ chip, service: withModelIo(benchP50(b), b.p90Ms), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone); ${modelIoText}` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
