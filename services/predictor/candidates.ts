@@ -6,8 +6,9 @@
  * 2. shadow: where no production server runs it on the chip, its shadow deployments' requests there
  *    (shadow_results: the production's requests served again on that chip; same figures as the fleet's,
  *    no load curve of its own);
- * 3. benchmark: the pair's SingleStream rows, which time the model alone, plus the model's median i/o on
- *    the chips that measured it (0 where none did);
+ * 3. benchmark: the pair's SingleStream rows, which time the model alone, moved into service by
+ *    {@link inServiceCorrection} (where some chip has both), plus the model's median i/o on the chips that
+ *    measured it (0 where none did);
  * 4. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
  *    the MLPerf system predictor over the warehouse's benchmarks,
  *    benchmark-predictor.ts; the model's i/o added as for a benchmark), else, for a model known only by its
@@ -70,6 +71,38 @@ const benchService = (b: BenchmarkPair): ServiceTime => serviceFromPercentiles(b
 const fleetService = (f: FleetPair): ServiceTime =>
   serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
 
+
+/**
+ * How a lab benchmark of the model moves into service, from the chips where both its in-service compute
+ * (fleet or shadow requests) and a benchmark with a p50 are known. A benchmark times the kernel alone on
+ * a quiet system; in service the runtime, the input and the host's other work multiply into it. For
+ * independent log-normal factors the log-medians and the log-variances add (the reproductive property of
+ * the lognormal: Aitchison & Brown, The Lognormal Distribution, 1957), so per chip i
+ * - the in-service factor is ln fᵢ = ln(compute p50 in service / benchmark p50),
+ * - the host's log-variance is vᵢ = max(0, σ²_service − σ²_bench), with σ = ln(p90 / p50) / z₀.₉₀,
+ * and the model's correction is their medians over those chips (the gate's chip change adds the host's
+ * part the same way: gate-replay.ts `benchmarkSpreadRatio`). A trial: after an MLPerf import, chips known
+ * only from benchmarks ranked above measured chips of their class on kernel time with a lab spread
+ * (σ ≈ 0.02 against ≈ 0.1 in the fleet).
+ * @param inService  Per chip, the model's in-service compute p50 / p90, ms (> 0).
+ * @param bench      Per chip, the model's benchmark pair (a p90-only pair does not count).
+ * @returns `factor` (× the benchmark's compute, > 0), `hostVariance` (added to σ², ≥ 0) and the chips
+ *          used; null when no chip has both.
+ */
+export function inServiceCorrection(inService: ReadonlyMap<string, { computeP50Ms: number; computeP90Ms: number }>, bench: ReadonlyMap<string, BenchmarkPair>): { factor: number; hostVariance: number; chips: string[] } | null {
+  const rows = [...inService].flatMap(([chip, s]) => {
+    const b = bench.get(chip);
+    if (!b || b.p50Ms === null || !(b.p50Ms > 0) || !(b.p90Ms >= b.p50Ms) || !(s.computeP50Ms > 0) || !(s.computeP90Ms >= s.computeP50Ms)) return [];
+    const sigma = (p50: number, p90: number) => Math.log(p90 / p50) / Z90;
+    return [{ chip, lnF: Math.log(s.computeP50Ms / b.p50Ms), v: Math.max(0, sigma(s.computeP50Ms, s.computeP90Ms) ** 2 - sigma(b.p50Ms, b.p90Ms) ** 2) }];
+  });
+  if (rows.length === 0) return null;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  return { factor: Math.exp(median(rows.map((r) => r.lnF))), hostVariance: median(rows.map((r) => r.v)), chips: rows.map((r) => r.chip).sort() };
+}
 
 /** Median compute of a model on a chip from any evidence, ms; null when unmeasured. */
 function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | undefined): number | null {
@@ -175,8 +208,17 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   const modelIos = req.profile ? fleetIo : [...fleet, ...shadowPairs].map((p) => p.ioMedianMs).filter((x) => x > 0);
   const modelIoMs = modelIos.length ? nearestRankQuantile(modelIos, 0.5) : 0;
   const modelIoText = modelIos.length ? `i/o ${modelIoMs.toPrecision(3)} ms, the median of ${req.profile ? 'the reference models\'' : 'its'} i/o on the fleet's chips` : 'no i/o measured anywhere, taken as 0';
-  /** A service time from compute p50 / p90 with the model's i/o added. */
-  const withModelIo = (p50: number, p90: number): ServiceTime => serviceFromPercentiles(p50 + modelIoMs, p90 + modelIoMs, modelIoMs);
+  // A benchmark's kernel time moved into service: the fleet's (and shadows') compute against the benchmarks.
+  const inService = known ? inServiceCorrection(new Map([...shadowPairs, ...fleet].map((p) => [p.chip, p])), benchBy) : null;
+  const inServiceText = inService
+    ? `; ×${inService.factor.toFixed(2)} and a host spread of σ ${Math.sqrt(inService.hostVariance).toFixed(3)} in service (its compute measured against its benchmarks on ${inService.chips.length} chip(s))`
+    : '';
+  /** A service time from a benchmark's compute p50 / p90, moved into service, with the model's i/o added. */
+  const withModelIo = (p50: number, p90: number): ServiceTime => {
+    const f = inService?.factor ?? 1;
+    const s = serviceFromPercentiles(f * p50 + modelIoMs, f * p90 + modelIoMs, modelIoMs);
+    return inService ? { ...s, sigma: Math.sqrt(s.sigma ** 2 + inService.hostVariance) } : s;
+  };
   const candidates: ChipCandidate[] = [];
   const skipped: { chip: string; reason: string }[] = [];
   for (const id of chipIds) {
@@ -203,13 +245,13 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (b) {
-      candidates.push({ chip, service: withModelIo(benchP50(b), b.p90Ms), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone); ${modelIoText}` });
+      candidates.push({ chip, service: withModelIo(benchP50(b), b.p90Ms), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone)${inServiceText}; ${modelIoText}` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;
     if (predicted) {
       const p50 = predicted.p90Ms * Math.exp(-Z90 * DEFAULT_SIGMA);
-      candidates.push({ chip, service: withModelIo(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`}); ${modelIoText}` });
+      candidates.push({ chip, service: withModelIo(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`})${inServiceText}; ${modelIoText}` });
       continue;
     }
     const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
@@ -233,8 +275,11 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     // Nothing measured on the chip: its catalog peak against the chips the model was measured (or scaled) on.
     const onOthers = chipIds.concat([...byChip.keys()]).filter((o, i, all) => o !== id && all.indexOf(o) === i).flatMap((o) => {
       const info = byChip.get(o);
-      const ms = req.profile ? scaleByMacs(req.profile.macs, refs.get(o) ?? []) : measuredMedian(fleetBy.get(o) ?? shadowBy.get(o), benchBy.get(o));
-      return info?.peak_ops_per_s && ms !== null ? [{ chip: o, peakOps: info.peak_ops_per_s, ms }] : [];
+      const inServiceAt = fleetBy.get(o) ?? shadowBy.get(o);
+      const ms = req.profile ? scaleByMacs(req.profile.macs, refs.get(o) ?? []) : measuredMedian(inServiceAt, benchBy.get(o));
+      // A benchmark's median moved into service as the chip's own candidate is.
+      const scaled = ms !== null && !req.profile && !inServiceAt ? ms * (inService?.factor ?? 1) : ms;
+      return info?.peak_ops_per_s && scaled !== null ? [{ chip: o, peakOps: info.peak_ops_per_s, ms: scaled }] : [];
     });
     const byPeak = scaleByPeakOps(chip.peak_ops_per_s, onOthers);
     if (byPeak !== null && byPeak.ms <= MAX_SERVICE_MS) {

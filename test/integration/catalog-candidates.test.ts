@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatherCandidates } from '../../services/predictor/candidates.ts';
 import { recommendChips } from '../../services/predictor/recommend.ts';
+import { Z90 } from '../../services/predictor/queueing-law.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 import { at, makeEnriched } from '../helpers/factories.ts';
@@ -84,7 +85,13 @@ describe('a chip the model ran on only as a shadow', () => {
     // A benchmark times the model alone: the model's i/o measured elsewhere is added (a trial: after an MLPerf
     // import, datacenter chips ranked on 0.13 ms of kernel time above the fleet's chips, whose i/o is ~1 ms).
     expect(xavier.service.ioMs).toBe(IO_MEDIAN);
-    expect(xavier.service.ioMs + xavier.service.computeMedianMs).toBeCloseTo(IO_MEDIAN + 2.5, 9);
-    expect(xavier.basis).toBe(`benchmarks (1 system: the model alone); i/o ${IO_MEDIAN.toPrecision(3)} ms, the median of its i/o on the fleet's chips`);
+    // And its kernel time is moved into service as the Orin's was: the Orin's shadows measured compute p50 3.2 ms
+    // (p90: rank ⌊0.9·25⌋ + 1 = 23rd, 4.2 ms) against its benchmark's 0.69 ms (p90 0.75 ms), so ×3.2/0.69, and the
+    // log-variances add: σ² = σ²_bench,xavier + (σ²_shadow,orin − σ²_bench,orin), σ = ln(p90/p50)/z₀.₉.
+    const factor = 3.2 / 0.69;
+    const sigma2 = (p50: number, p90: number) => (Math.log(p90 / p50) / Z90) ** 2;
+    expect(xavier.service.computeMedianMs).toBeCloseTo(2.5 * factor, 9);
+    expect(xavier.service.sigma).toBeCloseTo(Math.sqrt(sigma2(2.5, 2.8) + sigma2(3.2, 4.2) - sigma2(0.69, 0.75)), 9);
+    expect(xavier.basis).toBe(`benchmarks (1 system: the model alone); ×${factor.toFixed(2)} and a host spread of σ ${Math.sqrt(sigma2(3.2, 4.2) - sigma2(0.69, 0.75)).toFixed(3)} in service (its compute measured against its benchmarks on 1 chip(s)); i/o ${IO_MEDIAN.toPrecision(3)} ms, the median of its i/o on the fleet's chips`);
   });
 });

@@ -5,9 +5,9 @@
  * price/(3600·λ)·10⁶; and the chip catalog's CSV merge.
  */
 import { describe, expect, it } from 'vitest';
-import { PEAK_OPS_LOG_SD, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
+import { inServiceCorrection, PEAK_OPS_LOG_SD, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
 import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
-import { latencyQuantile, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
+import { latencyQuantile, Z90, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, floorSignificant, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
 import type { ChipInfo } from '../../../services/predictor/types.ts';
 import { formatRecommendation } from '../../../services/cli/predictor.ts';
@@ -351,5 +351,30 @@ describe('scaleByPeakOps', () => {
     expect(scaleByPeakOps(0, [on('a', 1e12, 10)])).toBeNull();
     expect(scaleByPeakOps(1e12, [])).toBeNull();
     expect(scaleByPeakOps(1e12, [on('a', 0, 10), on('b', 1e12, Number.NaN)])).toBeNull();
+  });
+});
+
+describe('inServiceCorrection', () => {
+  const svc = (p50: number, p90: number) => ({ computeP50Ms: p50, computeP90Ms: p90 });
+  const bench = (chip: string, p50: number | null, p90: number) => [chip, { chip, rows: 1, p50Ms: p50, p90Ms: p90 }] as const;
+  // σ = ln(p90/p50)/z₀.₉ (lognormal), so a p90/p50 of e^{z₀.₉·σ} has log-sd σ: closed forms below.
+  const p90For = (p50: number, sigma: number) => p50 * Math.exp(Z90 * sigma);
+
+  it('takes the medians over the chips of ln(service / benchmark) and of the added log-variance', () => {
+    const inService = new Map([['a', svc(11, p90For(11, 0.1))], ['b', svc(24, p90For(24, 0.13))], ['c', svc(5, p90For(5, 0.05))], ['only-service', svc(1, 2)], ['p90-only', svc(4, 5)]]);
+    const benches = new Map([bench('a', 10, p90For(10, 0.02)), bench('b', 20, p90For(20, 0.05)), bench('c', 5, p90For(5, 0.08)), bench('p90-only', null, 4.4), bench('bench-only', 3, 3.3)]);
+    const r = inServiceCorrection(inService, benches)!;
+    // Factors 1.1, 1.2, 1.0: median 1.1. Added variances 0.01 − 0.0004, 0.0169 − 0.0025, max(0, 0.0025 − 0.0064): median 0.0096.
+    expect(r.chips).toEqual(['a', 'b', 'c']);
+    expect(r.factor).toBeCloseTo(1.1, 12);
+    expect(r.hostVariance).toBeCloseTo(0.0096, 12);
+  });
+
+  it('averages the two middle chips of an even count, and is null with no chip measured both ways', () => {
+    const r = inServiceCorrection(new Map([['a', svc(12, 12)], ['b', svc(30, 30)]]), new Map([bench('a', 10, 10), bench('b', 20, 20)]))!;
+    expect(r.factor).toBeCloseTo(Math.sqrt(1.2 * 1.5), 12); // geometric: the mean of the two logs
+    expect(r.hostVariance).toBe(0);
+    expect(inServiceCorrection(new Map([['a', svc(12, 13)]]), new Map([bench('b', 10, 11)]))).toBeNull();
+    expect(inServiceCorrection(new Map([['a', svc(12, 13)]]), new Map([bench('a', null, 11)]))).toBeNull();
   });
 });
