@@ -176,7 +176,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `data: ${chdbDir(config)} (database ${db})`,
       `try:${run === 'npx edgelat' ? '' : ' (with the settings of this run)'}`,
       `  ${run} sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
-      `  ${run} sql "SELECT model_id, window_end, pearson_r, ci_low, ci_high, n FROM ${db}.load_latency_correlations WHERE x_metric = 'queue_depth' AND y_metric = 'total_ms' AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
+      `  ${run} sql "SELECT model_id, window_end, round(pearson_r, 3) AS r, round(ci_low, 3) AS r_low, round(ci_high, 3) AS r_high, n, null_reason FROM ${db}.load_latency_correlations WHERE x_metric = 'requests_per_s' AND y_metric = 'total_ms' AND model_id IS NOT NULL AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
       // predict answers with the champion latency models: none after --no-models (recommend and gate need none).
       ...(opts.models === false ? [] : [`  ${run} predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`]),
       `  ${run} recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
