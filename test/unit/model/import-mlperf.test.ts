@@ -56,14 +56,14 @@ describe('parseMlperf on fixtures', () => {
     expect(r.systems).toBe(7);
   });
 
-  it('builds rows keyed by system, with accuracy suffixes stripped and names lower-cased', () => {
+  it('builds rows keyed by system, with the accuracy target -99.9 read as -99 and names lower-cased', () => {
     expect(r.benchmark.map((b) => [b.system, b.model_id, b.latency_ms, b.chip])).toEqual([
       ['v2.0/closed/NVIDIA/Orin_TRT', 'resnet50', 0.72, 'jetson-agx-orin'],
-      ['v2.0/closed/NVIDIA/Orin_TRT', 'bert', 7.79, 'jetson-agx-orin'],
-      ['v3.0/closed/NVIDIA/Orin_TRT', '3d-unet', 4100.5, 'jetson-agx-orin'],
+      ['v2.0/closed/NVIDIA/Orin_TRT', 'bert-99', 7.79, 'jetson-agx-orin'],
+      ['v3.0/closed/NVIDIA/Orin_TRT', '3d-unet-99', 4100.5, 'jetson-agx-orin'],
       ['v2.1/open/Krai/rpi4-tflite-v2.7.1-ruy', 'mobilenet-v2-1.0-224-quantized', 30.87, 'rpi4-cortex-a72'],
       ['v1.1/closed/Intel/1-node-2S-ICX-OpenVINO-INT8', 'resnet50', 1.5, 'intel-xeon-8380'],
-      ['v3.0/open/cTuning/aws_graviton_m7g', 'bert_obert-large', 120.25, 'aws-graviton'],
+      ['v3.0/open/cTuning/aws_graviton_m7g', 'bert-99_obert-large', 120.25, 'aws-graviton'],
       ['v3.0/closed/NVIDIA/A100_SXM4', 'resnet50', 0.6, 'nvidia-a100'],
       ['v3.0/closed/Dell/R750xa_A100_PCIe', 'resnet50', 0.62, 'nvidia-a100'],
     ]);
@@ -131,7 +131,7 @@ describe('parseMlperf: quotes and repeats', () => {
     const systems = [SYS, sys('a', 'Box A')].join('\n');
     const runs = [RUNS_HEAD, run('a', 'bert-99', '2'), run('a', 'bert-99', '2'), run('a', 'bert-99.9', '3'), run('a', 'bert-99', '2')].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
-    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['bert', 2]]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['bert-99', 2]]);
     expect(r.runsSkipped).toEqual([
       { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
       { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
@@ -219,9 +219,10 @@ describe('quoteValue: a bad value in a message is cut to 40 characters and its l
 
 describe('mlperfModelId', () => {
   it.each([
-    ['resnet50', 'resnet50'], ['bert-99', 'bert'], ['bert-99.9', 'bert'], ['3d-unet-99', '3d-unet'],
-    ['3d-unet-99.9', '3d-unet'], ['gptj-99', 'gptj'], ['llama2-70b-99.9', 'llama2-70b'],
-    ['bert-99_obert-large', 'bert_obert-large'], ['ResNet50', 'resnet50'],
+    ['resnet50', 'resnet50'], ['bert-99', 'bert-99'], ['bert-99.9', 'bert-99'], ['3d-unet-99', '3d-unet-99'],
+    ['3d-unet-99.9', '3d-unet-99'], ['gptj-99', 'gptj-99'], ['llama2-70b-99.9', 'llama2-70b-99'],
+    ['bert-99_obert-large', 'bert-99_obert-large'], ['bert-99.9_obert-large', 'bert-99_obert-large'], ['ResNet50', 'resnet50'],
+    ['bert-99.90', 'bert-99.90'], ['bert-999', 'bert-999'],
     ['mobilenet-v1-0.25-128-quantized', 'mobilenet-v1-0.25-128-quantized'], ['resnet-990', 'resnet-990'],
   ])('%s → %s', (model, id) => expect(mlperfModelId(model)).toBe(id));
 });
