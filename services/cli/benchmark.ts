@@ -157,11 +157,15 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
       throw error;
     }
     await warehouse.migrate();
+    // Parsed again where the catalog lists raw names: they place a system on the chip the catalog calls it
+    // (parseMlperf's `known`). The first parse checked the files before anything was created.
+    const [{ loadCatalog }, { mergeFoundChips }] = await Promise.all([import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
+    const catalog = await loadCatalog(warehouse);
+    if (catalog.some((c) => c.names.length > 0)) m = parseMlperf(runs, systems, catalog);
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
     // Its chips carry no specs or price: merged, so the catalog's stay (a re-import changes nothing).
-    const [{ loadCatalog }, { mergeFoundChips }] = await Promise.all([import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
-    const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
+    const stored = new Map(catalog.map((c) => [c.chip, c]));
     await insertChunked(warehouse, 'chips', mergeFoundChips(m.chips, stored).map((c) => ({ ...c })));
     return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems, skipped: m.runsSkipped };
   }

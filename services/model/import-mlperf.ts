@@ -105,6 +105,14 @@ const KEY_COLUMNS = ['mlperf_version', 'division', 'submitter', 'system_id'] as 
 /** Characters of a system key a message quotes whole (the longest in data/mlperf-inference/ has 103). */
 const KEY_MAX_CHARS = 120;
 
+/** A chip a catalog lists, with the raw names it is known by (`chips` table). */
+export interface KnownChip {
+  chip: string;
+  kind: ChipKind;
+  vendor: string;
+  names: readonly string[];
+}
+
 /**
  * Model id of an MLPerf model folder name.
  *
@@ -191,12 +199,19 @@ interface SystemInfo {
  * skipped runs. Chips are those of all accepted systems.
  * @param runs     `runs_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
  * @param systems  `systems_vX.Y.csv` files.
+ * @param known    The chips a catalog already lists, with their raw names (`chips.names`): a system whose device
+ *                 name is one of them (whole, ignoring case and surrounding blanks), or whose {@link normaliseChip}
+ *                 id is (`arm-mali-g610-mp4`), takes that chip. A catalog names the chips of its own fleet: a
+ *                 trial's MLPerf import added the demo's Mali-G610 as `arm-mali-g610-mp4` beside the catalog's
+ *                 `rk3588-mali-g610`, one board ranked twice with two answers. @default none
  * @returns        Rows for `benchmark_latency` and `chips`, problems and counts.
  * @throws {RangeError} if a file's header lacks a column of {@link RUN_COLUMNS} or
  *                 {@link SYSTEM_COLUMNS}; the message names the file and column.
  * @example see test/unit/model/import-mlperf.test.ts
  */
-export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCsv[]): MlperfImport {
+export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCsv[], known: readonly KnownChip[] = []): MlperfImport {
+  const byName = new Map<string, KnownChip>();
+  for (const k of known) for (const n of k.names) byName.set(n.trim().toLowerCase(), k);
   const problems: ImportProblem[] = [];
   const bySystem = new Map<string, SystemInfo>();
   const chips = new Map<string, { kind: ChipKind; vendor: string; names: Set<string> }>();
@@ -217,7 +232,8 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       }
       const acc = rec.accelerator_model_name ?? '';
       const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
-      const c = normaliseChip(raw, rec.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
+      const normal = normaliseChip(raw, rec.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
+      const c = byName.get(raw.trim().toLowerCase()) ?? byName.get(normal.chip) ?? normal;
       const entry = chips.get(c.chip) ?? { kind: c.kind, vendor: c.vendor, names: new Set<string>() };
       entry.names.add(raw);
       chips.set(c.chip, entry);

@@ -139,6 +139,31 @@ describe('parseMlperf: quotes and repeats', () => {
   });
 });
 
+describe('parseMlperf: chips a catalog already lists', () => {
+  const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+  const RUNS_HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid';
+  const sys = (id: string, device: string, kind = 'gpu') => `v3.0,closed,V,${id},Board ${id},-,-,TF,${kind},${device}`;
+  const run = (id: string) => `v3.0,closed,V,${id},resnet50,SingleStream,1,2,VALID`;
+  const systems = [SYS, sys('a', 'ARM Mali-G610 MP4'), sys('b', '  my npu X1 '), sys('c', 'ARM Mali-G52 MP2'), sys('d', 'BCM2835', 'cpu')].join('\n');
+  const runs = [RUNS_HEAD, run('a'), run('b'), run('c'), run('d')].join('\n');
+  const known = [
+    { chip: 'rk3588-mali-g610', kind: 'gpu' as const, vendor: 'Rockchip', names: ['RK3588S Mali-G610 MP4', 'arm-mali-g610-mp4'] },
+    { chip: 'acme-x1', kind: 'npu' as const, vendor: 'Acme', names: ['My NPU x1'] },
+  ];
+
+  it('puts a system on the catalog chip that lists its device name (any case, blanks around) or its normalised id', () => {
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], known);
+    expect(r.benchmark.map((b) => [b.system, b.chip])).toEqual([
+      ['v3.0/closed/V/a', 'rk3588-mali-g610'], ['v3.0/closed/V/b', 'acme-x1'], ['v3.0/closed/V/c', 'arm-mali-g52-mp2'], ['v3.0/closed/V/d', 'broadcom-bcm2835'],
+    ]);
+    expect(r.chips.map((c) => [c.chip, c.kind, c.vendor, c.names])).toEqual([
+      ['acme-x1', 'npu', 'Acme', ['my npu X1']], ['arm-mali-g52-mp2', 'gpu', 'Arm', ['ARM Mali-G52 MP2']], ['broadcom-bcm2835', 'cpu', 'Broadcom', ['BCM2835']], ['rk3588-mali-g610', 'gpu', 'Rockchip', ['ARM Mali-G610 MP4']],
+    ]);
+    // Without a catalog: the normaliser's ids.
+    expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]).benchmark.map((b) => b.chip)).toEqual(['arm-mali-g610-mp4', 'my-npu-x1', 'arm-mali-g52-mp2', 'broadcom-bcm2835']);
+  });
+});
+
 describe('parseMlperf: p50 and result_valid are checked before the repeat check', () => {
   const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
   const HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid';
