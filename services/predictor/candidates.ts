@@ -12,7 +12,8 @@
  * 4. predicted: a benchmark predictor (`predictBenchmark`; the backend passes
  *    the MLPerf system predictor over the warehouse's benchmarks,
  *    benchmark-predictor.ts; the model's i/o added as for a benchmark), else, for a model known only by its
- *    profile, MACs scaling from the reference models measured on the chip: a
+ *    profile, or a known model with published MACs (a reference model itself), MACs scaling from the (other)
+ *    reference models measured on the chip: a
  *    least-squares line of ln latency on ln MACs through the references (slope
  *    clamped to [0.3, 1.2]; with one reference, proportional to MACs). The
  *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
@@ -185,8 +186,13 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   const refs = new Map<string, { macs: number; ms: number }[]>();
   // The i/o of a new model on a chip: the median of the reference models' i/o medians there (fleet only).
   const refIo = new Map<string, number[]>();
-  if (req.profile) {
+  // The model's MACs: its profile's, or for a known model its published figure (data/model-profiles/reference-macs.csv),
+  // which scales it from the other references on a chip nothing else of it reached (a trial: mobilenet-v2-int8 on the
+  // fleet's Orin, where resnet50, ssd-mobilenet and bert-99 ran, was a catalog estimate "nothing was measured on this chip").
+  const ownMacs = req.profile?.macs ?? REFERENCE_MACS.get(req.model);
+  if (ownMacs !== undefined) {
     for (const [ref, macs] of REFERENCE_MACS) {
+      if (known && ref === req.model) continue; // its own measurements are evidence of their own
       const [rf, rb] = await Promise.all([loadFleetPairs(w, ref), loadBenchmarkPairs(w, ref)]);
       const rfBy = new Map(rf.map((f) => [f.chip, f]));
       const rbBy = new Map(rb.map((b) => [b.chip, b]));
@@ -254,7 +260,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       candidates.push({ chip, service: withModelIo(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`})${inServiceText}; ${modelIoText}` });
       continue;
     }
-    const scaled = req.profile ? scaleByMacs(req.profile.macs, refs.get(id) ?? []) : null;
+    const scaled = ownMacs !== undefined ? scaleByMacs(ownMacs, refs.get(id) ?? []) : null;
     if (scaled !== null && scaled > MAX_SERVICE_MS) {
       skipped.push({ chip: id, reason: `MACs scaling predicts ${scaled.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms` });
       continue;
@@ -268,8 +274,8 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
         : fleetIo.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of the reference models' i/o on the ${fleetIoChips} fleet chip(s) (none ran on this chip)`
           : '; i/o unknown (no reference model ran in the fleet), taken as 0';
       const smallest = Math.min(...refs.get(id)!.map((r) => r.macs));
-      const held = req.profile!.macs < smallest ? `; its ${req.profile!.macs.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
-      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling from ${refs.get(id)!.length} reference model(s) measured on the chip${held}${ioBasis}`, upperBound: held !== '' });
+      const held = ownMacs! < smallest ? `; its ${ownMacs!.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling${known ? ` (its published ${ownMacs!.toPrecision(3)} MACs)` : ''} from ${refs.get(id)!.length} ${known ? 'other ' : ''}reference model(s) measured on the chip${held}${ioBasis}`, upperBound: held !== '' });
       continue;
     }
     // Nothing measured on the chip: its catalog peak against the chips the model was measured (or scaled) on.
@@ -288,7 +294,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       // I/O is not compute: the model's i/o on the chips that measured it.
       candidates.push({
         chip, service: { ioMs: modelIoMs, computeMedianMs: byPeak.ms, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'catalog', ...evidence, estimate_log_sd: byPeak.logSd }, calibration: one, measured: null, curve: [],
-        basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd`
+        basis: `the chip catalog's peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) against the ${byPeak.chips.length} chip(s) ${req.profile ? 'the model was scaled to' : 'it was measured on'} (${byPeak.chips.join(', ')}: median of latency × peak ops/s); ${req.profile ? 'no reference model was' : 'the model was not'} measured on this chip: a rough estimate, compute ×${Math.exp(byPeak.logSd).toFixed(1)} at one sd`
           + `; ${modelIoText}`
           + `${held ? '; its MACs are below the smallest reference\'s there, so the compute moved is held at that reference\'s (an upper bound)' : ''}`
           + `${byPeak.beyond > 1 ? `; its peak is ${byPeak.beyond.toPrecision(3)}× the fastest of those chips', and fixed costs do not shrink with peak ops/s: a lower bound` : ''}`,
@@ -297,7 +303,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (byPeak !== null) {
-      skipped.push({ chip: id, reason: `nothing was measured on this chip, and its catalog peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) gives ${byPeak.ms.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms (check the catalog's peak_ops_per_s)` });
+      skipped.push({ chip: id, reason: `${req.profile ? 'no reference model was' : 'the model was not'} measured on this chip, and its catalog peak ops/s (${chip.peak_ops_per_s!.toPrecision(3)}) gives ${byPeak.ms.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms (check the catalog's peak_ops_per_s)` });
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`

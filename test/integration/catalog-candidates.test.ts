@@ -36,7 +36,7 @@ describe('a chip known only from the catalog', () => {
     // All three chips: the median of ln 1e13, ln 2e13 and ln 1e13 is ln 1e13, over 5e12 ops/s: 2 ms.
     expect(guess.service.computeMedianMs).toBeCloseTo(1e13 / 5e12, 12);
     expect(guess.service.ioMs).toBe(0);
-    expect(guess.basis).toBe(`the chip catalog's peak ops/s (5.00e+12) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); nothing was measured on this chip: a rough estimate, compute ×2.3 at one sd; no i/o measured anywhere, taken as 0`);
+    expect(guess.basis).toBe(`the chip catalog's peak ops/s (5.00e+12) against the 3 chip(s) it was measured on (gpu-a, gpu-b, npu-c: median of latency × peak ops/s); the model was not measured on this chip: a rough estimate, compute ×2.3 at one sd; no i/o measured anywhere, taken as 0`);
     expect(guess.evidence.estimate_log_sd).toBe(0.84);
     expect(skipped).toEqual([{ chip: 'bare', reason: expect.stringMatching(/^no fleet requests or benchmark rows of "resnet50" on this chip.*; nor a peak_ops_per_s in the chip catalog to estimate it from/) }]);
     const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
@@ -93,5 +93,28 @@ describe('a chip the model ran on only as a shadow', () => {
     expect(xavier.service.computeMedianMs).toBeCloseTo(2.5 * factor, 9);
     expect(xavier.service.sigma).toBeCloseTo(Math.sqrt(sigma2(2.5, 2.8) + sigma2(3.2, 4.2) - sigma2(0.69, 0.75)), 9);
     expect(xavier.basis).toBe(`benchmarks (1 system: the model alone); ×${factor.toFixed(2)} and a host spread of σ ${Math.sqrt(sigma2(3.2, 4.2) - sigma2(0.69, 0.75)).toFixed(3)} in service (its compute measured against its benchmarks on 1 chip(s)); i/o ${IO_MEDIAN.toPrecision(3)} ms, the median of its i/o on the fleet's chips`);
+  });
+});
+
+describe('a known model on a chip where only other reference models were measured', () => {
+  let w: ChdbWarehouse;
+  const row = (model: string, chip: string, percentile: number, ms: number) => ({ source: 'test', model_id: model, device: chip, chip, batch: 1, scenario: 'SingleStream', percentile, latency_ms: ms, system: `${chip}-sys` });
+  beforeAll(async () => {
+    w = await createTestDatabase('knownmacs');
+    await w.insert(`${w.database}.chips`, [chipRow('npu-z', 'npu', 1e13), chipRow('gpu-y', 'gpu', 1e12)]);
+    // resnet50 measured on gpu-y only; on npu-z, mobilenet-v2-int8 (3.00e8 MACs) 2 ms and ssd-mobilenet (1.235e9 MACs) 5 ms.
+    await w.insert(`${w.database}.benchmark_latency`, [row('resnet50', 'gpu-y', 0.5, 40), row('resnet50', 'gpu-y', 0.9, 44),
+      row('mobilenet-v2-int8', 'npu-z', 0.5, 2), row('mobilenet-v2-int8', 'npu-z', 0.9, 2.2), row('ssd-mobilenet', 'npu-z', 0.5, 5), row('ssd-mobilenet', 'npu-z', 0.9, 5.5)]);
+  }, 60_000);
+  afterAll(async () => w?.close());
+
+  it('scales it by its published MACs from the references on the chip, before the catalog peak (a trial: mobilenet on the fleet\'s Orin was a catalog guess)', async () => {
+    const { candidates } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['npu-z'] });
+    const z = candidates.find((c) => c.chip.chip === 'npu-z')!;
+    expect(z.evidence.kind).toBe('predicted');
+    // The log-log line through (3e8, 2) and (1.235e9, 5) (slope ln 2.5 / ln(1.235e9/3e8) = 0.648, inside [0.3, 1.2]), at 3.9e9.
+    const slope = Math.log(5 / 2) / Math.log(1.235e9 / 3e8);
+    expect(z.service.computeMedianMs).toBeCloseTo(5 * (3.9e9 / 1.235e9) ** slope, 9);
+    expect(z.basis).toBe('MACs scaling (its published 3.90e+9 MACs) from 2 other reference model(s) measured on the chip; i/o unknown (no reference model ran in the fleet), taken as 0');
   });
 });
