@@ -327,7 +327,7 @@ program
   .requiredOption('--model <id>', 'model id, e.g. resnet50')
   .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610')
   .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)')
-  .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0, idle)`)
+  .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0: the lowest load, whose total still carries the waits the server's requests saw in its lowest gpu_util decile)`)
   .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1, MAX_INPUT_BYTES)))
   .option('--json', 'print JSON', false)
   .addHelpText('after', `

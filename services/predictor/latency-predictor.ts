@@ -14,7 +14,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError, type PredictResponse } from './types.ts';
 import { nearestNames } from '../names.ts';
 
-/** A prediction request: load values by LoadSample field (unset = 0, idle), input size in bytes. */
+/** A prediction request: load values by LoadSample field (unset = 0: the lowest load; the total still carries the waits of the lowest gpu_util decile), input size in bytes. */
 export interface LatencyRequest {
   model: string;
   chip: string;
@@ -125,7 +125,9 @@ export class LatencyPredictor {
       if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
-        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; benchmarked chips of ${JSON.stringify(req.model)}: ${chips.join(', ')}`, 'chip');
+        // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
+        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
+        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both: ${chips.join(', ')}${hint}`, 'chip');
       }
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
