@@ -105,7 +105,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
     // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).
     await importBenchmarkCut(warehouse);
-    await importChips(warehouse, EDGE_CHIPS_CSV);
+    // The shipped catalog adds chips and unknown figures; what a user set with `chips import` stays.
+    await importChips(warehouse, EDGE_CHIPS_CSV, { keepStored: true });
     const registry = new ModelRegistry(warehouse, modelDir(config));
     const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
     const startMs = normalizeSimConfig(sim).startMs;

@@ -40,7 +40,7 @@ function reportProblems(problems: readonly ImportProblem[]): void {
  * @returns chips written, added and bad lines.
  * @throws {UsageError} on a missing file or a bad header.
  */
-export async function importChips(warehouse: Warehouse, path: string): Promise<{ written: number; added: number; problems: ImportProblem[] }> {
+export async function importChips(warehouse: Warehouse, path: string, opts: { keepStored?: boolean } = {}): Promise<{ written: number; added: number; problems: ImportProblem[] }> {
   const text = readText(path, 'chips import');
   const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
   let merged;
@@ -50,8 +50,23 @@ export async function importChips(warehouse: Warehouse, path: string): Promise<{
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
+  if (opts.keepStored) merged = { ...merged, rows: merged.rows.map((r) => keepStoredFields(r, stored.get(r.chip))) };
   if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, merged.rows.map((r) => ({ ...r })));
   return { written: merged.rows.length, added: merged.added, problems: merged.problems };
+}
+
+/**
+ * A catalog row with every field the stored row already has put back (names: both): what the demo's shipped catalog
+ * writes, so that it adds chips and fills unknown figures but never undoes a user's `chips import` (a trial: a price
+ * set for the Pi 4 went back to the shipped one at the next demo).
+ */
+function keepStoredFields(row: ChipInfo, stored: ChipInfo | undefined): ChipInfo {
+  if (!stored) return row;
+  const pick = <K extends 'peak_ops_per_s' | 'memory_bw_bytes_s' | 'power_w' | 'price_per_hour'>(k: K): ChipInfo[K] => stored[k] ?? row[k];
+  return {
+    ...row, kind: stored.kind, vendor: stored.vendor, names: [...new Set([...stored.names, ...row.names])].sort(),
+    peak_ops_per_s: pick('peak_ops_per_s'), memory_bw_bytes_s: pick('memory_bw_bytes_s'), power_w: pick('power_w'), price_per_hour: pick('price_per_hour'),
+  };
 }
 
 /** `edgelat chips import FILE`: print what was written; bad lines on stderr (a line per bad field). @returns the number of problems (bad fields). */
