@@ -191,16 +191,21 @@ export function repeatedOptions(command: Pick<Command, 'options'>, args: readonl
     .map((o) => o.long!);
 }
 
-/** Whether an option's parser collects its values: fed `a` then `b` (with the first result as the previous value), it returns both. */
+/**
+ * Whether an option's parser collects its values: fed `a` then `b` (with the first result as the previous value), or
+ * `a=1` then `b=2` (a parser of name=value pairs, `sql --param`), it returns both.
+ */
 function collects(option: Command['options'][number]): boolean {
   const parse = option.parseArg as ((value: string, previous: unknown) => unknown) | undefined;
   if (!parse) return false;
-  try {
-    const both = parse('b', parse('a', undefined));
-    return Array.isArray(both) && both.length === 2;
-  } catch {
-    return false; // a validating parser (an integer, a host) refuses the probe: one value
-  }
+  return [['a', 'b'], ['a=1', 'b=2']].some(([first, second]) => {
+    try {
+      const both = parse(second!, parse(first!, undefined));
+      return Array.isArray(both) && both.length === 2;
+    } catch {
+      return false; // a validating parser (an integer, a host) refuses the probe: one value
+    }
+  });
 }
 
 /**

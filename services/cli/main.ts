@@ -113,14 +113,17 @@ program
   .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)")')
   .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
-  .option('-p, --param <name=value>', 'bound query parameter, one per --param (repeatable; before or after the query); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => [...prev, v])
+  .option('-p, --param <name=value>', 'bound query parameter, one per --param (repeatable; before or after the query); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => {
+    // Checked as it is read: `--param s edge-01` would otherwise end as "too many arguments" for the query.
+    if (v.indexOf('=') < 1) throw new InvalidArgumentError(`--param must look like name=value, got ${JSON.stringify(v)}${/^[A-Za-z_]\w*$/.test(v) ? ` (give --param ${v}=VALUE as one argument)` : ''}`);
+    return [...prev, v];
+  })
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; table functions and SETTINGS clauses too)', false)
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
       const eq = p.indexOf('=');
-      if (eq < 1) throw new UsageError(`--param must look like name=value, got ${JSON.stringify(p)}`);
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }

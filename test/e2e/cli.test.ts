@@ -60,6 +60,9 @@ describe('edgelat CLI', () => {
     // A value no placeholder takes is said to be unused (ClickHouse ignores it), and the query runs.
     const unused = await edgelat(['sql', 'SELECT {s:String} AS s', '--param', 's=a', '--param', 'srv=edge-02', '--format', 'csv'], dataDir);
     expect([unused.code, unused.stdout, errLines(unused.stderr)]).toEqual([0, '"a"\n', ['edgelat: warning: --param srv is not used: the query has no {srv:Type}']]);
+    // `--param s edge-02` (a space for the =): named as the --param, not as "too many arguments" for the query.
+    const spaced = await edgelat(['sql', 'SELECT {s:String}', '--param', 's', 'edge-02'], dataDir);
+    expect([spaced.code, errLines(spaced.stderr)[0]]).toEqual([2, 'edgelat: option \'-p, --param <name=value>\' argument \'s\' is invalid. --param must look like name=value, got "s" (give --param s=VALUE as one argument)']);
     const twice = await edgelat(['sql', 'SELECT {s:String}', '--param', 's=a', '--param', 's=b'], dataDir);
     expect([twice.code, errLines(twice.stderr)]).toEqual([2, ['edgelat: --param s is given twice']]);
     // A value its type cannot parse is bad usage too (ClickHouse's Code 457), as are a missing one and one that would wrap.
