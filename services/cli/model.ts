@@ -146,7 +146,7 @@ export function formatPrediction(p: LatencyPrediction): string {
   const load = Object.entries(p.load).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'idle';
   const f = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
   return [
-    `${p.model} on ${p.chip}${p.server ? ` (server ${p.server})` : ''}, ${p.input_bytes.toLocaleString('en-US')} input bytes, load: ${load}`,
+    `${p.model} on ${p.chip}${p.server ? ` (server ${p.server})` : " (the chip's typical server's queue: --server for another)"}, ${p.input_bytes.toLocaleString('en-US')} input bytes, load: ${load}`,
     `  total   p50 ${f(p.total_ms.p50)} ms   p90 ${f(p.total_ms.p90)} ms   p99 ${f(p.total_ms.p99)} ms`,
     `  median  i/o ${f(p.io_ms_p50)} ms   compute ${f(p.compute_ms_p50)} ms`,
     `  benchmark (MLPerf SingleStream, unloaded): p50 ${f(p.benchmark.p50_ms)} ms, p90 ${f(p.benchmark.p90_ms)} ms`,

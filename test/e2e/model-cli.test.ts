@@ -218,6 +218,8 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // So does an input larger than any request there (a trial: 1e9 bytes gave the default's totals without a word).
     const deep = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', `queue_depth=${10 * depthMax}`, '--input-bytes', '1e9'], dataDir);
     expect(deep.code).toBe(0);
+    // Without --server, the header names whose queue the totals follow.
+    expect(deep.stdout.split('\n')[0]).toBe(`${MODEL} on ${CHIP} (the chip's typical server's queue: --server for another), 1,000,000,000 input bytes, load: queue_depth=${10 * depthMax}`);
     expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([
       `  note: ${note('queue_depth', 10 * depthMax, depthMax)}`,
       `  note: input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the i/o follows the chip's line of i/o against input size (fitted on the fleet's requests) beyond the data, an extrapolation`,
