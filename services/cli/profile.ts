@@ -3,12 +3,11 @@
  * element ops, weight bytes, precision, inputs and operator histogram of an
  * ONNX model, as a terminal table or one JSON line.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { formatProfile } from '../profiler/format.ts';
 import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import type { ModelProfile } from '../profiler/types.ts';
-import { unreadable } from './common.ts';
+import { readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options of {@link profileCommand} (as commander gives them). */
@@ -25,19 +24,16 @@ export interface ProfileCommandOptions {
  * Profile an ONNX file and print the result to stdout.
  * @param file  Path of the `.onnx` model (external weight files are not read: only initializer dims count).
  * @returns     The profile printed.
- * @throws {UsageError} (printed in one line, exit code 2) if the file cannot be read, `batch` is not an integer
+ * @throws {UsageError} (printed in one line, exit code 2) if the file cannot be read, is not a regular file of at most
+ *   ONNX_FILE_LIMIT_BYTES (64 MiB, as `serve` takes), `batch` is not an integer
  *   >= 1, `modelId` is empty, or the bytes are not a profilable ONNX model (the {@link OnnxProfileError} message, after the path).
  * @example see test/unit/profiler/profile.test.ts
  */
 export async function profileCommand(file: string, opts: ProfileCommandOptions): Promise<ModelProfile> {
   if (opts.batch !== undefined && (!Number.isSafeInteger(opts.batch) || opts.batch < 1)) throw new UsageError(`--batch must be an integer >= 1, got ${JSON.stringify(opts.batch)}`);
   if (opts.modelId !== undefined && opts.modelId.trim() === '') throw new UsageError(`--model-id: expected a non-empty id, got ${JSON.stringify(opts.modelId)} (leave it out to use the graph or file name)`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new UsageError(`model file ${JSON.stringify(file)}: ${unreadable(error)}`, { cause: error });
-  }
+  // A regular file up to the upload limit: a trial's `profile /dev/urandom` read for ever.
+  const bytes = readOnnxFile('model file', file);
   let profile: ModelProfile;
   try {
     profile = profileOnnx(bytes, { batch: opts.batch, modelId: opts.modelId });

@@ -59,6 +59,8 @@ describe('profileCommand', () => {
 
   it('names the file when there is no model (missing, unnamed graph, garbage, truncated) in one line', async () => {
     await expect(profileCommand('/nonexistent/m.onnx', { json: false })).rejects.toThrow(new UsageError('model file "/nonexistent/m.onnx": no such file'));
+    // A device never ends (a trial: `profile /dev/urandom` read for ever): refused before reading.
+    await expect(profileCommand('/dev/urandom', { json: false })).rejects.toThrow(new UsageError('model file "/dev/urandom": not a regular file (a pipe or device is not read)'));
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-profile-'));
     const garbage = join(dir, 'garbage.onnx');
     writeFileSync(garbage, 'definitely not protobuf\n');
