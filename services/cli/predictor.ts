@@ -37,6 +37,8 @@ function reportProblems(problems: readonly ImportProblem[]): void {
 
 /**
  * Merge a catalog CSV into table `chips` (see services/predictor/chip-catalog.ts for the format).
+ * @param opts  `keepStored`: a figure, kind or vendor the table already has for a chip wins over the file's, and
+ *              the names of both are kept (the demo's shipped catalog); default false (the file's non-blank cells win).
  * @returns chips written, added and bad lines.
  * @throws {UsageError} on a missing file or a bad header.
  */
