@@ -33,6 +33,21 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
   };
 }
 
+/** Longest id a flag takes, characters: the HTTP API's limit (services/predictor/schemas.ts). */
+export const MAX_ID_CHARS = 256;
+
+/**
+ * Parse an id flag (`predict --model`, `--chip`, `--server`): at most {@link MAX_ID_CHARS} characters, as the API
+ * takes. A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).
+ * @throws {InvalidArgumentError} naming the flag, the limit and the length given.
+ */
+export function idFlag(name: string) {
+  return (value: string): string => {
+    if (value.length > MAX_ID_CHARS) throw new InvalidArgumentError(`${name} must be at most ${MAX_ID_CHARS} characters, got ${value.length}`);
+    return value;
+  };
+}
+
 /**
  * Parse an interface flag (`--host`, `--metrics-host`): an address or host name, surrounding blanks dropped.
  * An empty value is refused: Node would listen on every interface (an unset `$HOST` in a script).

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, intFlag, repeatedOptions } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, repeatedOptions } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -327,9 +327,9 @@ model
 program
   .command('predict')
   .description('predict a model\'s latency on a chip under a load (p50/p90/p99 total, median i/o and compute) with the champion telemetry models')
-  .requiredOption('--model <id>', 'model id, e.g. resnet50')
-  .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610')
-  .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)')
+  .requiredOption('--model <id>', 'model id, e.g. resnet50', idFlag('--model'))
+  .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610', idFlag('--chip'))
+  .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)', idFlag('--server'))
   .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0: the lowest load, whose total still carries the waits the server's requests saw in its lowest gpu_util decile)`)
   .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1, MAX_INPUT_BYTES)))
   .option('--json', 'print JSON', false)

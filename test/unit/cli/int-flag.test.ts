@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { intFlag, numberFlag } from '../../../services/cli/common.ts';
+import { idFlag, intFlag, numberFlag } from '../../../services/cli/common.ts';
 
 describe('intFlag', () => {
   it('reads decimal digits within the bounds', () => {
@@ -40,5 +40,14 @@ describe('numberFlag', () => {
     expect(() => numberFlag('--slo-p99-ms', 0)('0')).toThrow('--slo-p99-ms must be a number > 0, got "0"');
     expect(() => numberFlag('--lateness', 0, true, 10)('1e400')).toThrow('--lateness must be a number >= 0 and <= 10, got "1e400"');
     expect(numberFlag('--slo-p99-ms', 0)('1.5e2')).toBe(150);
+  });
+});
+
+describe('idFlag', () => {
+  it('takes an id of up to 256 characters (the API\'s limit) and names the flag and the length beyond it (a trial: a 40,000-character --chip crashed onnxruntime)', () => {
+    const chip = idFlag('--chip');
+    expect(chip('a'.repeat(256))).toBe('a'.repeat(256));
+    expect(chip('rk3588-mali-g610')).toBe('rk3588-mali-g610');
+    expect(() => chip('a'.repeat(257))).toThrow(new InvalidArgumentError('--chip must be at most 256 characters, got 257'));
   });
 });
