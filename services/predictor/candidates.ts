@@ -31,6 +31,7 @@
  */
 import { normaliseChip } from '../model/chips.ts';
 import { nearestRankQuantile } from '../model/gbt.ts';
+import { median } from '../model/metrics.ts';
 import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -98,10 +99,6 @@ export function inServiceCorrection(inService: ReadonlyMap<string, { computeP50M
     return [{ chip, lnF: Math.log(s.computeP50Ms / b.p50Ms), v: Math.max(0, sigma(s.computeP50Ms, s.computeP90Ms) ** 2 - sigma(b.p50Ms, b.p90Ms) ** 2) }];
   });
   if (rows.length === 0) return null;
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
   return { factor: Math.exp(median(rows.map((r) => r.lnF))), hostVariance: median(rows.map((r) => r.v)), chips: rows.map((r) => r.chip).sort() };
 }
 
