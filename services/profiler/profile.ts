@@ -5,13 +5,9 @@
  * bytes and the operator histogram under the convention of types.ts.
  */
 import onnxProto from 'onnx-proto';
-import {
-  add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim,
-} from './onnx-values.ts';
-import { macCount } from './shape-compute.ts';
+import { addInitializers, countGraph, hasDimValue, type WeightTally } from './graph-counts.ts';
+import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim } from './onnx-values.ts';
 import type { TensorInfo } from './shape-context.ts';
-import { inferShapes, isDefaultDomain } from './shape-inference.ts';
-import { constantTensor } from './shape-layout.ts';
 import type { ModelProfile, ProfileInput } from './types.ts';
 
 export { OnnxProfileError } from './onnx-values.ts';
@@ -20,10 +16,6 @@ const { onnx } = onnxProto;
 type IModelProto = onnxProto.onnx.IModelProto;
 type IGraphProto = onnxProto.onnx.IGraphProto;
 type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
-type ITensorProto = onnxProto.onnx.ITensorProto;
-
-/** Whether a dimension is fixed (dim_value set; onnx-proto leaves it null otherwise). */
-const hasDimValue = (d: onnxProto.onnx.TensorShapeProto.IDimension): boolean => d.dimValue !== null && d.dimValue !== undefined;
 
 /** Options of {@link profileOnnx}. */
 export interface ProfileOptions {
@@ -40,7 +32,8 @@ export interface ProfileOptions {
  * Behaviour: shapes are inferred node by node; a node whose shape cannot be
  * inferred (an unsupported operator, a non-constant target shape...) falls
  * back to the file's value_info, else is listed in `unknown_shape_nodes` and
- * not counted. Only the top-level graph is counted (not If/Loop bodies).
+ * not counted. Loop and Scan bodies count once per trip (when the trip count is known, else once and listed), If
+ * counts its costlier branch (graph-counts.ts).
  * @param bytes    The serialized ModelProto (weights may be external: only initializer dims are read).
  * @param options  Batch and model id.
  * @returns        The profile; every count is an exact integer below 2^53.
@@ -84,16 +77,6 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
   return proto as IModelProto & { graph: IGraphProto };
 }
 
-/** Element count and bytes of an initializer. */
-function weightSize(t: ITensorProto, shape: readonly number[], what: string): { count: number; bytes: number } {
-  const count = numel(shape, what);
-  const size = dtypeSize(t.dataType);
-  const bytes = t.dataType === 8 ? (t.stringData ?? []).reduce((s, x) => s + x.length, 0) : Math.ceil(mul(count, size * 2, what) / 2);
-  const raw = t.rawData?.length ?? 0;
-  if (raw > 0 && size >= 1 && raw !== bytes) throw new OnnxProfileError(`${what}: ${raw} bytes of raw data, but dims ${JSON.stringify(shape)} of ${dtypeName(t.dataType)} need ${bytes}`);
-  return { count, bytes };
-}
-
 /** Read the graph inputs (initializers excluded), resolving symbolic dims; fills `symbols` with dim_param → value. */
 function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, symbols: Map<string, number>): ProfileInput[] {
   const real = (graph.input ?? []).filter((vi) => vi.name && !skip.has(vi.name));
@@ -127,26 +110,8 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
 function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number, modelId: string | undefined): ModelProfile {
   const { graph } = proto;
   const env = new Map<string, TensorInfo>();
-  const bytesByType = new Map<string, number>();
-  let params = 0;
-  let weightBytes = 0;
-  for (const t of graph.initializer ?? []) {
-    const what = `initializer ${JSON.stringify(t.name ?? '')}`;
-    const info = constantTensor(t, what);
-    const { count, bytes } = weightSize(t, info.shape!, what);
-    params = add(params, count, 'params');
-    weightBytes = add(weightBytes, bytes, 'weight bytes');
-    bytesByType.set(dtypeName(t.dataType), (bytesByType.get(dtypeName(t.dataType)) ?? 0) + bytes);
-    if (t.name) env.set(t.name, info);
-  }
-  for (const s of graph.sparseInitializer ?? []) {
-    const what = `sparse initializer ${JSON.stringify(s.values?.name ?? '')}`;
-    const values = s.values ?? {};
-    const { count, bytes } = weightSize(values, (values.dims ?? []).map((d) => toDim(d, what)), what);
-    params = add(params, count, 'params');
-    weightBytes = add(weightBytes, bytes, 'weight bytes');
-    if (values.name) env.set(values.name, { shape: (s.dims ?? []).map((d) => toDim(d, what)) });
-  }
+  const weights: WeightTally = { params: 0, bytes: 0, byType: new Map() };
+  addInitializers(graph, env, weights);
 
   const symbols = new Map<string, number>();
   const inputs = readInputs(graph, new Set(env.keys()), batch, symbols);
@@ -158,38 +123,10 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     if (ranked) inputBytes = add(inputBytes, Math.ceil(numel(input.shape, `input ${JSON.stringify(input.name)}`) * dtypeSize(vi?.type?.tensorType?.elemType)), 'input bytes');
   }
 
-  const declared = new Map<string, IValueInfoProto>();
-  for (const vi of [...(graph.valueInfo ?? []), ...(graph.output ?? [])]) if (vi.name) declared.set(vi.name, vi);
-  const fallback = (name: string): number[] | null => {
-    const dims = declared.get(name)?.type?.tensorType?.shape?.dim;
-    if (!dims) return null;
-    const shape = dims.map((d) => (hasDimValue(d) ? int64(d.dimValue) : (symbols.get(d.dimParam ?? '') ?? NaN)));
-    return shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? shape : null;
-  };
   const opset = int64((proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version) || 1;
-
-  let macs = 0;
-  let elementOps = 0;
   const histogram: Record<string, number> = {};
-  const unknown: string[] = [];
-  for (const r of inferShapes(graph.node ?? [], env, opset, fallback)) {
-    const op = isDefaultDomain(r.node) ? (r.node.opType ?? '?') : `${r.node.domain}.${r.node.opType ?? '?'}`;
-    histogram[op] = (histogram[op] ?? 0) + 1;
-    if (!r.known) {
-      unknown.push(r.conflict === null ? r.id : `${r.id}: ${r.conflict}`);
-      continue;
-    }
-    let m: number | null = null;
-    try {
-      m = isDefaultDomain(r.node) ? macCount(r.context, r.outputs[0]!.shape!) : null;
-    } catch (error) {
-      if (error instanceof OnnxProfileError) throw new OnnxProfileError(`${r.label}: ${error.message}`, { cause: error });
-      unknown.push(r.id);
-      continue;
-    }
-    if (m !== null) macs = add(macs, m, 'MACs');
-    else for (const o of r.outputs) if (o?.shape) elementOps = add(elementOps, numel(o.shape, 'element ops'), 'element ops');
-  }
+  const { macs, elementOps, unknown } = countGraph(graph, env, { opset, symbols, histogram, weights });
+  const { params, bytes: weightBytes, byType: bytesByType } = weights;
 
   const precision = [...bytesByType].reduce<[string, number] | null>((best, e) => (!best || e[1] > best[1] ? e : best), null)?.[0] ?? inputs[0]?.dtype ?? 'unknown';
   return {

@@ -3,7 +3,7 @@
  * MatMul, normalisation, reductions, resizing, elementwise — and the MAC
  * count of the multiply-accumulate ones (issue 5 convention).
  */
-import { MAX_FOLDED, mul, numel, OnnxProfileError } from './onnx-values.ts';
+import { add, MAX_FOLDED, mul, numel, OnnxProfileError } from './onnx-values.ts';
 import { broadcast, normAxis, RuleContext, ShapeConflict, ShapeGap, tensor, type ShapeRule } from './shape-context.ts';
 
 /** Operators whose work is counted as MACs: their data and weight input positions. */
@@ -14,17 +14,146 @@ export const MAC_OPS: Readonly<Record<string, { kind: 'conv' | 'convT' | 'gemm' 
   MatMul: { kind: 'matmul', a: 0, b: 1 }, MatMulInteger: { kind: 'matmul', a: 0, b: 1 }, QLinearMatMul: { kind: 'matmul', a: 0, b: 3 },
 };
 
+/** Gate count of the recurrent operators: the rows of W and R are gates · hidden_size (ONNX operator specs). */
+const RECURRENT_GATES: Readonly<Record<string, number>> = { RNN: 1, GRU: 3, LSTM: 4 };
+
+/** Dims of an RNN / GRU / LSTM node: X [seq, batch, input] (layout 0) or [batch, seq, input] (layout 1), W [dirs, gates·hidden, input]. */
+interface RecurrentDims { seq: number; batch: number; input: number; dirs: number; gates: number; hidden: number; layout: number }
+
+/**
+ * Read and check the dims of a recurrent node (ONNX RNN, GRU, LSTM specs).
+ * @throws {ShapeGap} if X or W is unknown or not 3-D, or the layout/direction is not one the spec defines.
+ * @throws {ShapeConflict} if W does not fit X, the direction or hidden_size.
+ */
+function recurrentDims(c: RuleContext): RecurrentDims {
+  const x = c.shape(0);
+  const w = c.shape(1);
+  if (x.length !== 3 || w.length !== 3) throw new ShapeGap(`X ${JSON.stringify(x)} and W ${JSON.stringify(w)} must be 3-D`);
+  const layout = c.int('layout', 0);
+  const direction = c.str('direction', 'forward');
+  if (layout !== 0 && layout !== 1) throw new ShapeGap(`layout ${layout} is not 0 or 1`);
+  if (!['forward', 'reverse', 'bidirectional'].includes(direction)) throw new ShapeGap(`direction ${JSON.stringify(direction)} is not forward, reverse or bidirectional`);
+  const dirs = direction === 'bidirectional' ? 2 : 1;
+  const gates = RECURRENT_GATES[c.node.opType ?? '']!;
+  const hidden = c.int('hidden_size', w[1]! / gates);
+  const [seq, batch] = layout === 0 ? [x[0]!, x[1]!] : [x[1]!, x[0]!];
+  if (w[0] !== dirs || w[1] !== gates * hidden || w[2] !== x[2]) {
+    throw new ShapeConflict(`W ${JSON.stringify(w)} does not fit X ${JSON.stringify(x)} with ${dirs} direction(s), ${gates} gate(s) and hidden_size ${hidden}`);
+  }
+  return { seq, batch, input: x[2]!, dirs, gates, hidden, layout };
+}
+
+/**
+ * RNN / GRU / LSTM outputs: Y [seq, dirs, batch, hidden] and Y_h (and LSTM's Y_c) [dirs, batch, hidden]; with
+ * layout 1, Y [batch, seq, dirs, hidden] and Y_h [batch, dirs, hidden] (ONNX operator specs).
+ */
+const recurrent: ShapeRule = (c) => {
+  const d = recurrentDims(c);
+  const last = d.layout === 0 ? [d.dirs, d.batch, d.hidden] : [d.batch, d.dirs, d.hidden];
+  return [tensor(d.layout === 0 ? [d.seq, d.dirs, d.batch, d.hidden] : [d.batch, d.seq, d.dirs, d.hidden]), tensor(last), tensor(last)];
+};
+
+/**
+ * MACs of RNN / GRU / LSTM: each time step of each direction multiplies X_t [batch, input] by Wᵀ and H_{t-1}
+ * [batch, hidden] by Rᵀ, both of gates · hidden columns: seq · dirs · batch · gates · hidden · (input + hidden).
+ * The gates' activations and peepholes are element work and not counted.
+ */
+function recurrentMacs(c: RuleContext): number {
+  const d = recurrentDims(c);
+  return [d.seq, d.dirs, d.batch, d.gates, d.hidden, d.input + d.hidden].reduce((a, b) => mul(a, b, 'MACs'), 1);
+}
+
+/** An Einsum equation resolved against its operands: each operand's index labels, the output's, and every label's size. */
+interface EinsumPlan { terms: string[][]; output: string[]; sizes: Map<string, number> }
+
+/**
+ * Resolve an Einsum equation (numpy semantics, ONNX Einsum spec): explicit (`ij,jk->ik`) or implicit output
+ * (labels seen once, in alphabetical order, after the broadcast `...` dims); `...` dims are right-aligned and
+ * broadcast, a repeated letter must have one size.
+ * @throws {ShapeGap} if the equation is missing or malformed or an operand's shape is unknown.
+ * @throws {ShapeConflict} if a term's rank does not match its operand or one label has two sizes.
+ */
+function einsumPlan(c: RuleContext): EinsumPlan {
+  const equation = c.str('equation', '').replace(/\s+/g, '');
+  const sides = equation.split('->');
+  const term = /^[A-Za-z]*(\.\.\.)?[A-Za-z]*$/;
+  const lhs = sides[0]!.split(',');
+  if (equation === '' || sides.length > 2 || ![...lhs, sides[1] ?? ''].every((t) => term.test(t))) throw new ShapeGap(`equation ${JSON.stringify(equation)} is not an Einsum equation`);
+  if (lhs.length !== (c.node.input ?? []).length) throw new ShapeConflict(`equation ${JSON.stringify(equation)} has ${lhs.length} operand(s), the node ${(c.node.input ?? []).length}`);
+  const shapes = lhs.map((_, i) => c.shape(i));
+  const letters = (t: string) => [...t.replace('...', '')];
+  const ellipsisRank = Math.max(0, ...lhs.map((t, i) => (t.includes('...') ? shapes[i]!.length - letters(t).length : 0)));
+  const sizes = new Map<string, number>();
+  const terms = lhs.map((t, i) => {
+    const shape = shapes[i]!;
+    const [before, after] = t.includes('...') ? t.split('...') as [string, string] : [t, null];
+    const broadcast = after === null ? 0 : shape.length - letters(t).length;
+    if (broadcast < 0 || (after === null && letters(t).length !== shape.length)) throw new ShapeConflict(`term ${JSON.stringify(t)} does not fit operand ${i}'s shape ${JSON.stringify(shape)}`);
+    const labels = [...before, ...Array.from({ length: broadcast }, (_, k) => `.${ellipsisRank - broadcast + k}`), ...(after ?? '')];
+    labels.forEach((label, k) => {
+      const size = shape[k]!;
+      const seen = sizes.get(label);
+      if (seen === undefined || (label.startsWith('.') && seen === 1)) sizes.set(label, size);
+      else if (seen !== size && !(label.startsWith('.') && size === 1)) throw new ShapeConflict(`index ${JSON.stringify(label.startsWith('.') ? '...' : label)} is ${seen} in one operand and ${size} in operand ${i}`);
+    });
+    return labels;
+  });
+  const dots = Array.from({ length: ellipsisRank }, (_, k) => `.${k}`);
+  let output: string[];
+  if (sides.length === 2) {
+    const [before, after] = sides[1]!.includes('...') ? sides[1]!.split('...') as [string, string] : [sides[1]!, null];
+    output = [...before, ...(after === null ? [] : dots), ...(after ?? '')];
+    const unknown = output.find((l) => !sizes.has(l) && !l.startsWith('.'));
+    if (unknown !== undefined) throw new ShapeConflict(`output index ${JSON.stringify(unknown)} is in no operand`);
+  } else {
+    const count = new Map<string, number>();
+    for (const l of terms.flat()) if (!l.startsWith('.')) count.set(l, (count.get(l) ?? 0) + 1);
+    output = [...dots, ...[...count].filter(([, n]) => n === 1).map(([l]) => l).sort()];
+  }
+  for (const d of dots) if (!sizes.has(d)) sizes.set(d, 1);
+  return { terms, output, sizes };
+}
+
+/** Einsum's output shape: the sizes of the output labels. */
+const einsum: ShapeRule = (c) => {
+  const plan = einsumPlan(c);
+  return [tensor(plan.output.map((l) => plan.sizes.get(l)!))];
+};
+
+/**
+ * MACs of an Einsum of two or more operands, contracted pairwise left to right as onnxruntime evaluates it: each
+ * step multiplies the running result by the next operand over the union U of their labels (Π_U size MACs) and keeps
+ * the labels the output or a later operand needs. One operand (a transpose, trace or sum) is element work: null.
+ */
+function einsumMacs(c: RuleContext): number | null {
+  const { terms, output, sizes } = einsumPlan(c);
+  if (terms.length < 2) return null;
+  let running = new Set(terms[0]);
+  let macs = 0;
+  for (let k = 1; k < terms.length; k++) {
+    const union = new Set([...running, ...terms[k]!]);
+    macs = add(macs, [...union].reduce((m, l) => mul(m, sizes.get(l)!, 'MACs'), 1), 'MACs');
+    const needed = new Set([...output, ...terms.slice(k + 1).flat()]);
+    running = new Set([...union].filter((l) => needed.has(l)));
+  }
+  return macs;
+}
+
 /**
  * Multiply-accumulates of a MAC operator, from its inferred output shape:
  * Conv: out elements · (Cin/group) · Πkernel (= W[1] · ΠW[2:]); ConvTranspose:
  * out elements · (Cin/group) · Πkernel (= W[0]/group · ΠW[2:]), the same
- * convention as Conv; Gemm / MatMul: out elements · K.
- * @returns null when the node is not a MAC operator.
+ * convention as Conv; Gemm / MatMul: out elements · K; RNN / GRU / LSTM and Einsum: see recurrentMacs and
+ * einsumMacs.
+ * @returns null when the node is not a MAC operator (or is a one-operand Einsum).
  * @throws {ShapeGap} if the weight / operand shape is unknown.
  * @throws {OnnxProfileError} if the count reaches 2^53.
  */
 export function macCount(c: RuleContext, out: readonly number[]): number | null {
-  const op = MAC_OPS[c.node.opType ?? ''];
+  const type = c.node.opType ?? '';
+  if (type in RECURRENT_GATES) return recurrentMacs(c);
+  if (type === 'Einsum') return einsumMacs(c);
+  const op = MAC_OPS[type];
   if (!op) return null;
   const elems = numel(out, 'output');
   const w = c.shape(op.b);
@@ -249,5 +378,6 @@ export const COMPUTE_RULES: Readonly<Record<string, ShapeRule>> = {
   Gemm: gemm, MatMul: matmul(0, 1), MatMulInteger: matmul(0, 1), QLinearMatMul: matmul(0, 3),
   BatchNormalization: batchNorm, LayerNormalization: layerNorm, ArgMax: argReduce, ArgMin: argReduce,
   Resize: resize, Upsample: resize,
+  RNN: recurrent, GRU: recurrent, LSTM: recurrent, Einsum: einsum,
   DynamicQuantizeLinear: (c) => [tensor(c.shape(0)), tensor([]), tensor([])],
 };

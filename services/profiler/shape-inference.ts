@@ -11,6 +11,7 @@ import { RuleContext, ShapeConflict, type ShapeRule, type TensorInfo } from './s
 import { LAYOUT_RULES } from './shape-layout.ts';
 
 type INodeProto = onnxProto.onnx.INodeProto;
+type IGraphProto = onnxProto.onnx.IGraphProto;
 
 const RULES: Readonly<Record<string, ShapeRule>> = { ...COMPUTE_RULES, ...LAYOUT_RULES };
 
@@ -39,8 +40,34 @@ export function nodeLabel(node: INodeProto, index: number): string {
   return node.name ? `node ${JSON.stringify(node.name)} (${node.opType ?? '?'})` : `node #${index} (${node.opType ?? '?'})`;
 }
 
+/** The subgraphs of a node's GRAPH / GRAPHS attributes (Loop and Scan `body`, If `then_branch` / `else_branch`). */
+export function subgraphs(node: INodeProto): IGraphProto[] {
+  return (node.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]);
+}
+
 /**
- * Order nodes so that every input is produced before it is read.
+ * Names a node's subgraphs read from the enclosing scopes (ONNX IR: a subgraph may use any value visible where its
+ * node is): every node input in them, at any depth, that none of them defines as an input, initializer or output.
+ */
+export function outerReferences(node: INodeProto): string[] {
+  const graphs = subgraphs(node);
+  if (graphs.length === 0) return [];
+  const defined = new Set<string>();
+  const read = new Set<string>();
+  const visit = (g: IGraphProto): void => {
+    for (const v of [...(g.input ?? []).map((i) => i.name), ...(g.initializer ?? []).map((t) => t.name)]) if (v) defined.add(v);
+    for (const n of g.node ?? []) {
+      for (const o of n.output ?? []) if (o) defined.add(o);
+      for (const i of n.input ?? []) if (i) read.add(i);
+      subgraphs(n).forEach(visit);
+    }
+  };
+  graphs.forEach(visit);
+  return [...read].filter((name) => !defined.has(name));
+}
+
+/**
+ * Order nodes so that every input (and every outer value a subgraph reads) is produced before it is read.
  * @param known  Names available before any node runs (graph inputs, initializers).
  * @throws {OnnxProfileError} on an input nothing produces, an output produced twice, or a cycle.
  */
@@ -55,7 +82,7 @@ export function sortNodes(nodes: readonly INodeProto[], known: ReadonlySet<strin
   });
   const deps = nodes.map((n, i) => {
     const from = new Set<number>();
-    for (const name of n.input ?? []) {
+    for (const name of [...(n.input ?? []), ...outerReferences(n)]) {
       if (!name || known.has(name)) continue;
       const p = producer.get(name);
       if (p === undefined) throw new OnnxProfileError(`${nodeLabel(n, i)}: input ${JSON.stringify(name)} is not a graph input, an initializer or any node's output`);
@@ -79,14 +106,22 @@ export function sortNodes(nodes: readonly INodeProto[], known: ReadonlySet<strin
 const validShape = (s: readonly number[]) => s.every((d) => Number.isSafeInteger(d) && d >= 0);
 
 /**
+ * The shape rule of a node with subgraphs (Loop, Scan, If): it sees the node and, through the environment it was
+ * given, the enclosing scope's values. `id` is the node's {@link InferredNode.id}.
+ */
+export type NestedRule = (c: RuleContext, id: string) => TensorInfo[];
+
+/**
  * Infer every node's output shapes, in dependency order.
  * @param env       Name → info of graph inputs and initializers; node outputs are added to it.
  * @param opset     Version of the default domain the model imports.
  * @param fallback  Shape of a value from value_info / graph outputs, used when a rule cannot infer it.
+ * @param nested    Rule for nodes that have subgraphs (in any domain), replacing the per-operator rules for them.
  * @throws {OnnxProfileError} on a structural error (see {@link sortNodes}) or an output of 2^53 elements or more.
  */
 export function inferShapes(
   nodes: readonly INodeProto[], env: Map<string, TensorInfo>, opset: number, fallback: (name: string) => number[] | null,
+  nested?: NestedRule,
 ): InferredNode[] {
   const order = sortNodes(nodes, new Set(env.keys()));
   return order.map((index) => {
@@ -95,7 +130,8 @@ export function inferShapes(
     const context = new RuleContext(node, (node.input ?? []).map((name) => (name ? (env.get(name) ?? { shape: null }) : null)), opset);
     let inferred: TensorInfo[] = [];
     let conflict: string | null = null;
-    const rule = isDefaultDomain(node) ? RULES[node.opType ?? ''] : undefined;
+    const id = node.name || `#${index} (${node.opType ?? '?'})`;
+    const rule = nested && subgraphs(node).length > 0 ? (c: RuleContext) => nested(c, id) : isDefaultDomain(node) ? RULES[node.opType ?? ''] : undefined;
     if (rule) {
       try {
         inferred = rule(context);
@@ -119,6 +155,6 @@ export function inferShapes(
       return info;
     });
     const known = conflict === null && outputs.every((o, i) => o !== null || !node.output?.[i]);
-    return { node, label, id: node.name || `#${index} (${node.opType ?? '?'})`, context, outputs, known, conflict };
+    return { node, label, id, context, outputs, known, conflict };
   });
 }

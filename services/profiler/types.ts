@@ -4,7 +4,11 @@
  * - params = the element count of all initializers;
  * - MACs = Σ over Conv / ConvTranspose of Cout·Hout·Wout·(Cin/groups)·Kh·Kw
  *   (every spatial dim multiplied in for 1-D/3-D), and over Gemm / MatMul of
- *   M·N·K with batch dims multiplied in; FLOPs = 2·MACs;
+ *   M·N·K with batch dims multiplied in; over RNN / GRU / LSTM of
+ *   seq·dirs·batch·gates·hidden·(input + hidden); over Einsum of Π of the
+ *   labels of each pairwise contraction, left to right; FLOPs = 2·MACs;
+ * - a Loop or Scan body counts once per trip (a Loop's constant trip count, a
+ *   Scan's length), an If its costlier branch (graph-counts.ts);
  * - every other operator's work is counted separately as element operations
  *   (the element count of its output(s));
  * - a symbolic batch dimension counts as 1 unless a batch is given.
@@ -29,7 +33,7 @@ export interface ModelProfile {
   model_version: string;
   /** Element count of all initializers. */
   params: number;
-  /** Multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul. */
+  /** Multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul, RNN / GRU / LSTM and Einsum, subgraphs included. */
   macs: number;
   /** 2 · macs. */
   flops: number;
@@ -49,6 +53,9 @@ export interface ModelProfile {
   /**
    * Nodes whose output shape could not be inferred (their MACs/element ops are not counted): the node name, or
    * `#index (Op)`; followed by `: why` when its input shapes contradict each other (`inner dims differ: [1,100] × [256,512]`).
+   * A node inside a subgraph is `parent/node` (`parent.then/node` in an If branch). A Loop whose trip count is not a
+   * constant is listed as `loop: trip count unknown, body counted once (a lower bound)`, and a node whose subgraph
+   * is not counted (opset-8 Scan, a custom domain) as `node: subgraph of Op not counted`.
    */
   unknown_shape_nodes: string[];
 }

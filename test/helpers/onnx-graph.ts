@@ -10,12 +10,12 @@ const { onnx } = onnxProto;
 const A = onnx.AttributeProto.AttributeType;
 
 /** Element types the builder writes. */
-export type DType = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64';
-const CODES: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, float16: 10, float64: 11 };
-const SIZES: Record<DType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, float16: 2, float64: 8 };
+export type DType = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
+const CODES: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+const SIZES: Record<DType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8 };
 
 /** An attribute value: integers → INT(S), other numbers → FLOAT(S), strings → STRING; wrap to force a type. */
-export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto } | { graph: onnxProto.onnx.IGraphProto };
 
 /** Options of {@link OnnxGraphBuilder}. */
 export interface BuilderOptions {
@@ -33,7 +33,7 @@ function rawBytes(dtype: DType, count: number, values?: readonly number[]): Uint
     else if (dtype === 'int64') v.setBigInt64(i * 8, BigInt(x), true);
     else if (dtype === 'int32') v.setInt32(i * 4, x, true);
     else if (dtype === 'int8') v.setInt8(i, x);
-    else if (dtype === 'uint8') v.setUint8(i, x);
+    else if (dtype === 'uint8' || dtype === 'bool') v.setUint8(i, x);
   });
   return new Uint8Array(buf);
 }
@@ -50,6 +50,7 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   if (Array.isArray(v)) return v.every(Number.isInteger) ? { name, type: A.INTS, ints: v } : { name, type: A.FLOATS, floats: v };
   if ('float' in v) return { name, type: A.FLOAT, f: v.float };
   if ('floats' in v) return { name, type: A.FLOATS, floats: v.floats };
+  if ('graph' in v) return { name, type: A.GRAPH, g: v.graph };
   return { name, type: A.TENSOR, t: v.tensor };
 }
 
@@ -122,12 +123,17 @@ export class OnnxGraphBuilder {
     return this.nodeOutputs(opType, inputs, attrs, opts)[0]!;
   }
 
+  /** The GraphProto (also a Loop / Scan body or an If branch: pass it as `{ graph }`). */
+  graph(): onnxProto.onnx.IGraphProto {
+    return { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers, valueInfo: this.valueInfo };
+  }
+
   /** The ModelProto. */
   model(opts: { opset?: number; irVersion?: number; modelVersion?: number } = {}): onnxProto.onnx.ModelProto {
     return onnx.ModelProto.create({
       irVersion: opts.irVersion ?? 8, producerName: 'edgelat-test', modelVersion: opts.modelVersion,
       opsetImport: [{ domain: '', version: opts.opset ?? 17 }],
-      graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers, valueInfo: this.valueInfo },
+      graph: this.graph(),
     });
   }
 

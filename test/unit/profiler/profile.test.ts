@@ -8,21 +8,13 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { OnnxProfileError, profileOnnx } from '../../../services/profiler/profile.ts';
+import { ortShapes } from '../../helpers/ort-shapes.ts';
 import { OnnxGraphBuilder, type AttrValue } from '../../helpers/onnx-graph.ts';
 
 /** Conv MACs: Cout·Hout·Wout·(Cin/groups)·Kh·Kw (the issue-5 convention, also used for ConvTranspose). */
 const convMacs = (cout: number, hout: number, wout: number, cinPerGroup: number, kh: number, kw: number) => cout * hout * wout * cinPerGroup * kh * kw;
 /** Output size of a convolution / pooling window: floor((in + pads − d·(k−1) − 1) / s) + 1. */
 const outSize = (i: number, k: number, s: number, pads: number, d = 1) => Math.floor((i + pads - d * (k - 1) - 1) / s) + 1;
-
-/** Output dims of each graph output in onnxruntime (zeros in, weights inline). */
-async function ortShapes(bytes: Uint8Array, inputs: Record<string, number[]>): Promise<Record<string, readonly number[]>> {
-  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  const feeds = Object.fromEntries(Object.entries(inputs).map(([k, dims]) => [k, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)]));
-  const out = await session.run(feeds);
-  await session.release();
-  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.dims]));
-}
 
 describe('profileOnnx: convolution stacks', () => {
   it('counts strided, depthwise, grouped, dilated, 1×1, VALID/SAME and transposed convolutions, and pooling with ceil_mode', async () => {
