@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
+import { MAX_ID_CHARS } from '../predictor/types.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
 export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
@@ -32,9 +33,6 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
     return n;
   };
 }
-
-/** Longest id a flag takes, characters: the HTTP API's limit (services/predictor/schemas.ts). */
-export const MAX_ID_CHARS = 256;
 
 /**
  * Parse an id flag (`predict --model`, `--chip`, `--server`): at most {@link MAX_ID_CHARS} characters, as the API

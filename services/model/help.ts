@@ -11,7 +11,7 @@
  * (the op on each edge or layer); identifier columns (`arch_str`, and any
  * categorical column with more distinct values) are not features.
  */
-import { parseCsv } from '../simulator/csv.ts';
+import { parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -84,13 +84,21 @@ export interface HelpDataset {
   problems: ImportProblem[];
 }
 
-function rowsOf(f: NamedText): string[][] {
-  const rows = parseCsv(f.text);
-  if (rows.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
-  if (rows[0]![0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
-    throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(rows[0]![0] ?? '')}`);
+/**
+ * The records of a HELP file, the header first, checked to start with arch_idx. A quote never closed takes in the
+ * rest of the file: that last record is returned as a problem, for the caller to add after the file's other ones.
+ * @throws {RangeError} if the file is empty, its first column is not arch_idx or its header's quote is never closed.
+ */
+function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProblem[] } {
+  const records = parseCsvLines(f.text);
+  if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
+  if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
+    throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(records[0]!.cells[0] ?? '')}`);
   }
-  return rows;
+  const last = records[records.length - 1]!;
+  if (!last.unclosed) return { records, unclosed: [] };
+  if (records.length === 1) throw new RangeError(`${f.file}: ${unclosedQuoteMessage(last)}: the header is among them`);
+  return { records: records.slice(0, -1), unclosed: [{ file: f.file, line: last.line, field: '(row)', value: last.cells.join(',').slice(0, 200), message: unclosedQuoteMessage(last) }] };
 }
 
 /** Share of the architectures that must have a latency in some file (a HELP benchmark's files cover all of them). */
@@ -112,14 +120,13 @@ export const MIN_COVERED_SHARE = 0.5;
  */
 export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
   const problems: ImportProblem[] = [];
-  const arows = rowsOf(architectures);
-  const header = arows[0]!;
+  const { records: arows, unclosed } = recordsOf(architectures);
+  const header = arows[0]!.cells;
   const archIds: number[] = [];
   const cells: string[][] = [];
   const seen = new Set<number>();
   for (let r = 1; r < arows.length; r++) {
-    const row = arows[r]!;
-    const line = r + 1;
+    const { cells: row, line } = arows[r]!;
     if (row.length === 1 && row[0] === '') continue;
     if (row.length !== header.length) {
       problems.push({ file: architectures.file, line, field: '(row)', value: row.join(','), message: `expected ${header.length} columns, got ${row.length}` });
@@ -134,6 +141,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     archIds.push(id);
     cells.push(row);
   }
+  problems.push(...unclosed);
   if (archIds.length === 0) throw new RangeError(`${architectures.file}: no architectures`);
 
   const onehot: FeatureSpec[] = [];
@@ -186,8 +194,8 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   const devices: string[] = [];
   const latency = new Map<string, Float64Array>();
   for (const f of latencies) {
-    const rows = rowsOf(f);
-    const h = rows[0]!;
+    const { records: rows, unclosed: tail } = recordsOf(f);
+    const h = rows[0]!.cells;
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
@@ -201,8 +209,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const goodCells = new Array<number>(h.length).fill(0);
     const firstText = new Map<number, { line: number; value: string }>(); // per column: its first cell that is not a number
     for (let r = 1; r < rows.length; r++) {
-      const row = rows[r]!;
-      const line = r + 1;
+      const { cells: row, line } = rows[r]!;
       if (row.length === 1 && row[0] === '') continue;
       if (row.length !== h.length) {
         problems.push({ file: f.file, line, field: '(row)', value: row.join(','), message: `expected ${h.length} columns, got ${row.length}` });
@@ -230,6 +237,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         cols[c - 1]![at] = v;
       }
     }
+    problems.push(...tail);
     // A column of text with no latency at all is not a device's: the file is another kind (the architectures
     // file given as --latency), and importing its numeric columns as milliseconds would write nonsense.
     for (const [c, text] of firstText) {

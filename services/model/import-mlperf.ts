@@ -30,7 +30,7 @@
  * - Bad lines are returned as {@link ImportProblem}s (data errors are values,
  *   STYLE §2), never dropped silently; a header without a required column throws.
  */
-import { parseCsvLines, type CsvRecord } from '../simulator/csv.ts';
+import { parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
 import { quoteValue, type ImportProblem, type NamedText } from './help.ts';
 
@@ -151,7 +151,7 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
   const out: { line: number; rec: Rec }[] = [];
   for (const { line, end, cells, unclosed } of body) {
     if (unclosed) {
-      problems.push({ file: f.file, line, field: 'quote', value: cells.join(','), message: `a quoted field opened on line ${line} is never closed: lines ${line}–${end} (the rest of the file) are not read` });
+      problems.push({ file: f.file, line, field: 'quote', value: cells.join(','), message: unclosedQuoteMessage({ line, end, cells, unclosed }) });
       continue;
     }
     if (cells.length !== header.length) {

@@ -9,11 +9,12 @@
  * chip needs kind and vendor. A line with more cells than the header, or a chip
  * already on an earlier line, is a problem (the earlier line is kept). Bad lines are returned as problems naming the
  * file, line, field and value (STYLE §2), one per bad field of the line (a bad chip id or cell count stops
- * at that); the good lines are imported.
+ * at that); the good lines are imported. A quote left open takes in the rest of the file: that is one problem
+ * naming the lines; a cell that is not valid UTF-8 (U+FFFD after decoding) is one too.
  */
-import { parseCsv } from '../simulator/csv.ts';
+import { parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
-import type { ChipInfo } from './types.ts';
+import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
 
 const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
 const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
@@ -44,8 +45,8 @@ export interface CatalogMerge {
  * @throws {RangeError} when the header has no `chip` column, names an unknown column or one twice.
  */
 export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, ChipInfo>): CatalogMerge {
-  const [head, ...lines] = parseCsv(file.text);
-  const header = (head ?? []).map((h) => h.trim());
+  const [head, ...records] = parseCsvLines(file.text.replace(/^\uFEFF/, ''));
+  const header = (head?.cells ?? []).map((h) => h.trim());
   if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(header.join(','))}`);
   const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
   if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
@@ -55,18 +56,24 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   const problems: ImportProblem[] = [];
   const seen = new Map<string, ChipInfo>(); // chips of earlier lines of this file
   let added = 0;
-  lines.forEach((cells, i) => {
-    const line = i + 2;
-    if (cells.every((c) => c.trim() === '')) return;
+  records.forEach((record) => {
+    const { line, cells } = record;
+    if (cells.every((c) => c.trim() === '') && !record.unclosed) return;
     const cell = (name: string): string => (cells[header.indexOf(name)] ?? '').trim();
     const bad = (field: string, value: string, message: string): void => {
       problems.push({ file: file.file, line, field, value, message });
     };
-    if (cells.length > header.length) return bad('line', cells.slice(header.length).join(','), `expected ${header.length} cells as in the header, got ${cells.length} (an unquoted comma?)`);
+    if (record.unclosed) return bad('quote', cells.join(',').slice(0, 200), unclosedQuoteMessage(record));
+    const spans = record.end > line ? ` (lines ${line}–${record.end} are one record: a quoted cell holds a line break)` : '';
+    const broken = cells.findIndex((c) => c.includes('\uFFFD'));
+    if (broken >= 0) return bad(header[broken] ?? 'line', cells[broken]!, `the cell is not valid UTF-8 (save the file as UTF-8)${spans}`);
+    if (cells.length > header.length) return bad('line', cells.slice(header.length).join(','), `expected ${header.length} cells as in the header, got ${cells.length} (an unquoted comma?)${spans}`);
     // A short line is a truncated one, not blank cells (which keep the stored values: write them as empty cells, a,,).
-    if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)`);
+    if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)${spans}`);
     const id = cell('chip');
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return bad('chip', id, `expected a chip id of lower-case letters, digits, '.', '_' and '-', got ${JSON.stringify(id)}`);
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(id) || id.length > MAX_ID_CHARS) {
+      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : JSON.stringify(id)}`);
+    }
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
     // Every bad field of the line is reported, not the first only: one pass fixes the file.
     const before = problems.length;

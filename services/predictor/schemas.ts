@@ -12,9 +12,9 @@ import { z } from 'zod';
 import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
-import { MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
-const text = z.string().min(1).max(256);
+const text = z.string().min(1).max(MAX_ID_CHARS);
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
 /** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */

@@ -90,6 +90,15 @@ export function parseCsvLines(text: string): CsvRecord[] {
 }
 
 /**
+ * What an importer says of a record whose quoted field is never closed (a stray `"` at the start of a cell): it
+ * took in every later line of the file.
+ * @returns e.g. `a quoted field opened on line 7 is never closed: lines 7–58 (the rest of the file) are not read`.
+ */
+export function unclosedQuoteMessage(r: CsvRecord): string {
+  return `a quoted field opened on line ${r.line} is never closed: lines ${r.line}–${r.end} (the rest of the file) are not read`;
+}
+
+/**
  * Parse CSV text into one object per data row, keyed by the header's names.
  *
  * @param text  The whole file; its first row is the header.

@@ -194,6 +194,19 @@ describe('parseHelp on bad input', () => {
     expect(call).toThrow(message);
   });
 
+  it('names a quote left open in either file, with the real line numbers after a multi-line cell (a trial: the rest of the file vanished)', () => {
+    const archs = { file: 'a.csv', text: 'arch_idx,e_1_0,note\n0,none,"two\nlines"\n1,skip,ok\nx,conv,bad\n2,"conv,open\n3,none,lost\n' };
+    const lat = { file: 'l.csv', text: 'arch_idx,dev\n0,1.5\n1,"2.5\n' };
+    const h = parseHelp(archs, [lat]);
+    expect(h.archIds).toEqual([0, 1]);
+    expect(h.problems.map((p) => [p.file, p.line, p.field, p.message])).toEqual([
+      ['a.csv', 5, 'arch_idx', 'not a non-negative integer'],
+      ['a.csv', 6, '(row)', 'a quoted field opened on line 6 is never closed: lines 6–7 (the rest of the file) are not read'],
+      ['l.csv', 3, '(row)', 'a quoted field opened on line 3 is never closed: lines 3–3 (the rest of the file) are not read'],
+    ]);
+    expect(() => parseHelp({ file: 'h.csv', text: 'arch_idx,"e_1_0\n0,none\n' }, [])).toThrow('h.csv: a quoted field opened on line 1 is never closed: lines 1–2 (the rest of the file) are not read: the header is among them');
+  });
+
   it('accepts a UTF-8 byte-order mark before the arch_idx header', () => {
     const bom = parseHelp({ file: 'bom.csv', text: '\uFEFFarch_idx,e_1_0\n0,none\n1,skip_connect\n' }, [{ file: 'l.csv', text: '\uFEFFarch_idx,dev\n1,2.5\n' }]);
     expect([bom.archIds, Array.from(bom.latency.get('dev')!), bom.problems]).toEqual([[0, 1], [NaN, 2.5], []]);

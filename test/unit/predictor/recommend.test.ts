@@ -276,6 +276,26 @@ describe('mergeChipCatalog', () => {
     expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
   });
 
+  it('names a quote left open (a trial: 50 good chips after it were lost as "a truncated line"), and the real line after a multi-line cell', () => {
+    const good = Array.from({ length: 50 }, (_, i) => `g${i},gpu,V,${i}`).join('\n');
+    const open = mergeChipCatalog({ file: 'c.csv', text: `chip,kind,vendor,power_w\nok,gpu,V,1\nq1,gpu,"Acme,1\n${good}\n` }, stored);
+    expect(open.problems).toEqual([{ file: 'c.csv', line: 3, field: 'quote', value: expect.stringMatching(/^q1,gpu,Acme,1\ng0,gpu,V,0/), message: 'a quoted field opened on line 3 is never closed: lines 3–53 (the rest of the file) are not read' }]);
+    expect(open.rows.map((r) => r.chip)).toEqual(['ok']);
+    const multi = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,power_w\nm1,gpu,"Acme\nLabs",1\nm2,tpu,V,1\nm3,gpu,V,1,x\n' }, stored);
+    expect(multi.problems.map((p) => [p.line, p.field, p.value])).toEqual([[4, 'kind', 'tpu'], [5, 'line', 'x']]);
+    expect(multi.rows.map((r) => [r.chip, r.vendor])).toEqual([['m1', 'Acme\nLabs']]);
+  });
+
+  it('refuses a chip id over 256 characters and a cell that is not valid UTF-8', () => {
+    const bytes = Buffer.concat([Buffer.from('chip,kind,vendor\nu1,gpu,Ac'), Buffer.from([0xff, 0xfe]), Buffer.from('me\nu2,gpu,V\n')]);
+    const m = mergeChipCatalog({ file: 'c.csv', text: `${bytes.toString('utf8')}${'a'.repeat(257)},gpu,V\n${'b'.repeat(256)},gpu,V\n` }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'vendor', 'the cell is not valid UTF-8 (save the file as UTF-8)'],
+      [4, 'chip', "expected a chip id of at most 256 lower-case letters, digits, '.', '_' and '-', got 257 characters"],
+    ]);
+    expect(m.rows.map((r) => r.chip)).toEqual(['u2', 'b'.repeat(256)]);
+  });
+
   it('reports every bad field of a line, not the first only (one pass fixes the file)', () => {
     const text = 'chip,kind,vendor,peak_ops_per_s,power_w,price_per_hour\nn1,tpu,,0,-1,abc\nn2,gpu,V,1e12,2,0.5\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
