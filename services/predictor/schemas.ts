@@ -156,8 +156,37 @@ const ChipInfoSchema = z.object({
   price_per_hour: nullableNumber,
 });
 
-/** Answer of `GET /v1/chips`. */
-export const ChipsResponseSchema = z.object({ chips: z.array(ChipInfoSchema) });
+/**
+ * Answer of `GET /v1/chips`: the valid rows, and the rows left out (a `kind` or figure that `chips import` would
+ * refuse, written into the table some other way: `sql --write`, the ClickHouse port).
+ */
+export const ChipsResponseSchema = z.object({
+  chips: z.array(ChipInfoSchema),
+  invalid: z.array(z.object({ chip: z.string(), problem: z.string() })).optional(),
+});
+
+/**
+ * Split catalog rows into those the API can answer ({@link ChipInfoSchema}) and those it cannot, each with what is
+ * wrong (field and value, e.g. `kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"`).
+ */
+export function validChips(rows: readonly ChipInfo[]): { chips: ChipInfo[]; invalid: { chip: string; problem: string }[] } {
+  const chips: ChipInfo[] = [];
+  const invalid: { chip: string; problem: string }[] = [];
+  for (const row of rows) {
+    const parsed = ChipInfoSchema.safeParse(row);
+    if (parsed.success) {
+      chips.push(row);
+      continue;
+    }
+    const problem = parsed.error.issues.map((i) => {
+      const field = i.path.join('.');
+      const value = i.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], row);
+      return `${field}: ${i.message}, got ${JSON.stringify(value)}`;
+    }).join('; ');
+    invalid.push({ chip: String(row.chip), problem });
+  }
+  return { chips, invalid };
+}
 
 /** ISO-8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, with offset or fraction). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;

@@ -405,6 +405,18 @@ describe('GET routes', () => {
     expect(res.json()).toEqual({ chips: CHIPS });
   });
 
+  it('GET /v1/chips names a catalog row it cannot answer instead of failing the whole catalog (a trial: one bad kind, a 500)', async () => {
+    const bad = { ...CHIPS[0]!, chip: 'odd-npu', kind: 'tpu' } as unknown as (typeof CHIPS)[number];
+    const { app, logs } = setup({ chips: async () => [...structuredClone(CHIPS), bad] });
+    const res = await app.inject({ method: 'GET', url: '/v1/chips' });
+    expect(logs.filter((l) => l.msg === 'chip catalog row left out of GET /v1/chips').map((l) => l.chip)).toEqual(['odd-npu']);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      chips: CHIPS,
+      invalid: [{ chip: 'odd-npu', problem: 'kind: Invalid option: expected one of "cpu"|"gpu"|"npu"|"fpga"|"asic", got "tpu"' }],
+    });
+  });
+
   it('GET /v1/correlations parses since (ISO-8601 or epoch ms) and limit', async () => {
     const { app, calls } = setup();
     const iso = await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-eu-1&model=resnet50&since=2026-11-30T08:00:00Z&limit=5' });
