@@ -351,7 +351,7 @@ function queuedQuantiles(enc: TelemetryEncoding, key: string, wait: readonly num
 export function featureRow(enc: TelemetryEncoding, req: { chip: string; server?: string; prior: BenchmarkPrior; input_bytes: number; batch_size: number; load: LoadVector }): Float64Array {
   const c = enc.chips[req.chip] ?? enc.global;
   const b = bucketOfRow(req);
-  const io = ioOfLine(c, req.input_bytes) * c.ioRatioByUtil[b]!;
+  const io = expectedIoMs(enc, req);
   const compute = req.prior.p50 * c.computeRatioByUtil[b]!;
   const srv = req.server !== undefined ? enc.servers[req.server] : undefined;
   const sigma = Math.hypot(benchSigma(req.prior), enc.sigmaExtra);
@@ -373,6 +373,18 @@ export function featureRow(enc: TelemetryEncoding, req: { chip: string; server?:
     Math.log(q50!), Math.log(q90!), Math.log(q99!),
     Math.log(Math.max(1, req.input_bytes)), req.batch_size, ...req.load,
   ]);
+}
+
+/**
+ * The expected median i/o of a request, ms, as {@link featureRow} computes it: the chip's i/o line at the input
+ * size (intercept + slope · KiB, fitted on per-model medians: ioLine) × the chip's i/o ratio at the request's
+ * gpu_util decile. A chip without fleet data uses the fleet's line.
+ * @param enc  Encoding fitted on the training rows. @param req  Chip, input bytes and load ({@link LOAD_FEATURES} order).
+ * @returns ms, > 0.
+ */
+export function expectedIoMs(enc: TelemetryEncoding, req: { chip: string; input_bytes: number; load: LoadVector }): number {
+  const c = enc.chips[req.chip] ?? enc.global;
+  return ioOfLine(c, req.input_bytes) * c.ioRatioByUtil[bucketOfRow(req)]!;
 }
 
 /** One model kind: target column and quantile. */

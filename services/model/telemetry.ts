@@ -41,7 +41,7 @@ import {
 
 /** The feature code moved to features.ts; its names stay importable from here. */
 export {
-  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow,
+  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow, expectedIoMs,
   type TelemetryTarget, type LoadVector, type TelemetryRow, type ChipStats, type ServerStats, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
 

@@ -8,7 +8,7 @@
 import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import { OnnxScorer } from '../model/onnx.ts';
 import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
-import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
+import { expectedIoMs, featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError, type PredictResponse } from './types.ts';
@@ -136,22 +136,31 @@ export class LatencyPredictor {
     }
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
     if (inputBytes === null) throw new UnknownNameError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
+    // Beyond the chip's largest request the trees have seen nothing: they are evaluated at that size, and the
+    // chip's i/o line carries the extra bytes (a trial: 1e9 bytes moved the totals on some chips and not others,
+    // and p99 fell below p90).
+    const bytesMax = this.inputBytesMax.get(req.chip) ?? null;
+    const seenBytes = bytesMax !== null && bytesMax > 0 && inputBytes > bytesMax ? bytesMax : inputBytes;
+    const load = LOAD_FEATURES.map((k) => req.load[k] ?? 0);
     const predictions: Record<string, number> = {};
     const versions: Record<string, string> = {};
     for (const target of TELEMETRY_TARGETS) {
       const c = this.champions.get(target.kind)!;
-      const x = featureRow(c.encoding, { chip: req.chip, server: req.server, prior, input_bytes: inputBytes, batch_size: 1, load: LOAD_FEATURES.map((k) => req.load[k] ?? 0) });
+      const x = featureRow(c.encoding, { chip: req.chip, server: req.server, prior, input_bytes: seenBytes, batch_size: 1, load });
       const out = await c.scorer.predictOne(x);
       predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out);
       versions[target.kind] = c.model.version;
     }
+    const ioEncoding = this.champions.get('io_ms_p50')!.encoding;
+    const extraIo = seenBytes === inputBytes ? 0 : expectedIoMs(ioEncoding, { chip: req.chip, input_bytes: inputBytes, load }) - expectedIoMs(ioEncoding, { chip: req.chip, input_bytes: seenBytes, load });
+    const [p50, p90, p99] = monotoneQuantiles([predictions.total_ms_p50!, predictions.total_ms_p90!, predictions.total_ms_p99!]).map((q) => q + extraIo) as [number, number, number];
     return {
       model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
       load: Object.fromEntries(LOAD_FEATURES.map((k) => [k, req.load[k] ?? 0])),
-      total_ms: { p50: predictions.total_ms_p50!, p90: predictions.total_ms_p90!, p99: predictions.total_ms_p99! },
-      io_ms_p50: predictions.io_ms_p50!, compute_ms_p50: predictions.compute_ms_p50!,
+      total_ms: { p50, p90, p99 },
+      io_ms_p50: predictions.io_ms_p50! + extraIo, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...inputBytesNotes(req.chip, inputBytes, this.inputBytesMax.get(req.chip) ?? null)],
+      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...inputBytesNotes(req.chip, inputBytes, bytesMax, extraIo)],
     };
   }
 
@@ -184,14 +193,28 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
 }
 
 /**
- * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the i/o
- * is the chip's fitted line of i/o against input size (services/model/features.ts `ioOfLine`) carried
- * beyond the data: an extrapolation.
+ * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the models are
+ * evaluated at that largest size and the extra i/o of the chip's fitted line of i/o against input size
+ * (services/model/features.ts `expectedIoMs`) is added to the i/o and to every total quantile: an extrapolation. A
+ * flat line (under 0.001 ms added) says so: the prediction is then a lower bound.
  * @param inputBytes  The request's input size, bytes. @param max  The fleet's largest on the chip, bytes (null: none).
+ * @param extraIoMs   The i/o added for the bytes beyond `max`, ms.
  * @returns One sentence, or [] within the measured range.
  */
-export function inputBytesNotes(chip: string, inputBytes: number, max: number | null): string[] {
+export function inputBytesNotes(chip: string, inputBytes: number, max: number | null, extraIoMs: number): string[] {
   if (max === null || !(max > 0) || inputBytes <= max) return [];
-  return [`input_bytes=${inputBytes} is above the largest request the fleet data shows on ${chip} (${max} bytes): `
-    + 'the i/o follows the chip\'s line of i/o against input size (fitted on the fleet\'s requests) beyond the data, an extrapolation'];
+  const head = `input_bytes=${inputBytes} is above the largest request the fleet data shows on ${chip} (${max} bytes): the prediction is the one at ${max} bytes`;
+  // A flat line (slope clamped at 0: the chip's i/o did not grow with input size in its data) adds nothing.
+  if (!(extraIoMs >= 0.001)) return [`${head}; the chip's line of i/o against input size is flat in the fleet data, so nothing is added for the extra bytes: a lower bound`];
+  return [`${head} plus ${Number(extraIoMs.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (fitted on the fleet's requests), an extrapolation`];
+}
+
+/**
+ * Quantile predictions made non-decreasing by rearrangement (sorting them), the fix for quantile crossing of
+ * separately fitted quantile models (Chernozhukov, Fernández-Val & Galichon 2010, "Quantile and probability
+ * curves without crossing", Econometrica 78(3)).
+ * @param q  Predictions for increasing quantile levels, ms. @returns The same values in increasing order.
+ */
+export function monotoneQuantiles(q: readonly number[]): number[] {
+  return [...q].sort((a, b) => a - b);
 }

@@ -16,9 +16,10 @@ import { trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
 import { scheduledRunTimes } from '../../../services/model/lifecycle.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
 import { isotonicRising } from '../../../services/model/features.ts';
+import { monotoneQuantiles } from '../../../services/predictor/latency-predictor.ts';
 import {
   TOTAL_MS_TREES,
-  BENCHMARK_CUT, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
+  BENCHMARK_CUT, expectedIoMs, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
   TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, unloadedQuantileFactor,
   type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
 } from '../../../services/model/telemetry.ts';
@@ -94,6 +95,31 @@ describe('featureRow', () => {
     const queueing = (x: Float64Array) => Array.from(x.subarray(SERVICE, TELEMETRY_FEATURES.indexOf('ln_queued_total_p99_ms') + 1));
     expect(queueing(featureRow(enc, { ...req, chip: 'chip-a', load: [0.2, 0.7, 0.3, 2, 2, 50] }))).toEqual(queueing(unknownServer));
     expect(featureRow(enc, { ...req, chip: 'chip-a', server: 'a1' })).not.toEqual(featureRow(enc, { ...req, chip: 'chip-a', server: 'a2' }));
+  });
+});
+
+describe('expectedIoMs', () => {
+  it('grows along the chip\'s i/o line through the per-model medians, times the decile ratio (the predictor\'s extrapolation beyond the largest request)', () => {
+    const rows = synthRows(400, 3).filter((r) => r.chip === 'chip-a');
+    const enc = fitEncoding(rows);
+    // The nearest-rank median, the encoding's convention: the ⌈n/2⌉-th smallest.
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.ceil(xs.length / 2) - 1]!;
+    const point = (m: string) => { const list = rows.filter((r) => r.modelId === m); return { kib: median(list.map((r) => r.input_bytes / 1024)), io: median(list.map((r) => r.io_ms)) }; };
+    const [a, b] = [point('m1'), point('m2')];
+    const slope = (a.io - b.io) / (a.kib - b.kib); // least squares through two points is the line through them
+    expect(slope).toBeGreaterThan(0.02);
+    const load = [0.2, 0.35, 0.3, 2, 2, 5];
+    const ratio = enc.chips['chip-a']!.ioRatioByUtil[3]!; // gpu_util 0.35 is decile 3
+    const io = (kib: number) => expectedIoMs(enc, { chip: 'chip-a', input_bytes: kib * 1024, load });
+    expect(io(10 * 1024) - io(1024)).toBeCloseTo(slope * 9 * 1024 * ratio, 6);
+    expect(io(a.kib)).toBeCloseTo(a.io * ratio, 6);
+  });
+});
+
+describe('monotoneQuantiles', () => {
+  it('sorts crossed quantile predictions (rearrangement) and leaves ordered ones alone', () => {
+    expect(monotoneQuantiles([5121.7, 5210.6, 5192.4])).toEqual([5121.7, 5192.4, 5210.6]);
+    expect(monotoneQuantiles([1, 2, 3])).toEqual([1, 2, 3]);
   });
 });
 
