@@ -18,7 +18,7 @@
  * - A run MLPerf marked `result_valid` = `INVALID` is counted in `runsSkipped`
  *   (`result_valid=INVALID`); any value but `VALID` or `INVALID` is a bad line.
  *   `p50_latency_ms`, when the file has that column and the cell is not
- *   empty, must be a decimal number > 0 like `p90_latency_ms` (it is not
+ *   empty, must be a decimal number > 0 like `p90_latency_ms`, and not above it (it is not
  *   imported: a bad one marks a damaged line; an empty one loses nothing). These checks come before the repeat check, so a
  *   bad or invalid line is never counted as a repeat of an imported run.
  * - `model_id` is the run's `model`, lower-cased, with the accuracy target
@@ -278,6 +278,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const p90 = rec.p90_latency_ms!;
       if (!positiveMs(p90)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
       const ms = Number(p90);
+      if (p50 !== undefined && p50.trim() !== '' && Number(p50) > ms) { bad('p50_latency_ms', `p50 ${p50.trim()} ms is above p90 ${p90.trim()} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);
       if (first !== undefined) {

@@ -186,6 +186,7 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       run('1', ''), // 12
       run('abc', 'INVALID', 'resnet50', 'Offline'), // 13: another scenario, skipped as such
       run('1', 'VALID'), // 14: a true repeat
+      run('2.5', 'VALID', 'bert-99'), // 15: p50 above p90 (2): columns swapped
     ].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
     expect(r.problems.map((p) => [p.file, p.line, p.field, p.value, p.message])).toEqual([
@@ -196,6 +197,7 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       ['r.csv', 8, 'p50_latency_ms', '1e999', 'latency must be a number > 0 ms, got "1e999"'],
       ['r.csv', 11, 'result_valid', 'valid', 'expected VALID or INVALID, got "valid"'],
       ['r.csv', 12, 'result_valid', '', 'expected VALID or INVALID, got ""'],
+      ['r.csv', 15, 'p50_latency_ms', '2.5', 'p50 2.5 ms is above p90 2 ms: a median cannot exceed the 90th percentile (columns swapped?)'],
     ]);
     expect(r.runsSkipped).toEqual([
       { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
