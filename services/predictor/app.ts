@@ -390,18 +390,24 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     return sendProblem(request, reply, new HttpProblem(404, PROBLEM_TYPES.noRoute, `no route ${JSON.stringify(`${request.method} ${path}`)}: see /openapi.json`));
   });
 
+  /** The query string of a route that takes no parameters: any key is refused (400), naming it. */
+  const NO_QUERY = z.strictObject({});
+
   // JSON routes: only application/json is parsed (anything else answers 415).
   app.register(async (scope) => {
     scope.removeContentTypeParser('text/plain');
     scope.post('/v1/predict', async (request) => {
+      parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(PredictRequestSchema, request.body, 'request body');
       return checkAnswer(PredictResponseSchema, await backend.predict(body), 'POST /v1/predict');
     });
     scope.post('/v1/recommend', async (request) => {
+      parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(RecommendRequestSchema, request.body, 'request body');
       return checkAnswer(RecommendResponseSchema, await backend.recommend(body), 'POST /v1/recommend');
     });
     scope.post('/v1/gate', async (request) => {
+      parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(GateRequestSchema, request.body, 'request body');
       return checkAnswer(GateReportSchema, await backend.gate(body), 'POST /v1/gate');
     });
@@ -431,7 +437,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
   });
 
   app.get('/v1/chips', async (request) => {
-    parseRequest(z.strictObject({}), request.query, 'query string'); // takes no parameters: an unknown one is a typo
+    parseRequest(NO_QUERY, request.query, 'query string'); // takes no parameters: an unknown one is a typo
     // A row written past `chips import` (sql --write, the ClickHouse port) is named, not a 500 for the whole catalog.
     const { chips, invalid } = validChips(await backend.chips());
     for (const bad of invalid) request.log.warn({ chip: bad.chip, problem: bad.problem }, 'chip catalog row left out of GET /v1/chips');

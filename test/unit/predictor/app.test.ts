@@ -630,6 +630,12 @@ describe('GET routes', () => {
     expect(twice.errors[0]).toEqual({ path: '#/limit', message: 'expected one value, got 2 (["1","2"]): give the parameter once' });
     const chips = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips?x=1' }), 400, PROBLEM_TYPES.validation);
     expect(chips.detail).toMatch(/^invalid query string: .*"x"/);
+    // The POST routes read their body; a query parameter is a mistake the caller should hear of (a trial: ignored).
+    for (const [url, body] of [['/v1/predict', PREDICT_BODY], ['/v1/recommend', RECOMMEND_BODY], ['/v1/gate', GATE_BODY]] as const) {
+      const p = expectProblem(await app.inject(postJson(`${url}?chip=jetson-agx-orin`, body)), 400, PROBLEM_TYPES.validation);
+      expect(p.detail).toMatch(/^invalid query string: .*"chip"/);
+    }
+    expect((await app.inject(postJson('/v1/predict', PREDICT_BODY))).statusCode).toBe(200);
   });
 });
 
