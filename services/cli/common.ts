@@ -35,13 +35,15 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
 }
 
 /**
- * Parse an id flag (`predict --model`, `--chip`, `--server`): at most {@link MAX_ID_CHARS} characters, as the API
- * takes. A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).
+ * Parse an id flag (`predict --model`, `--chip`, `--server`, `import benchmark --source`): at most
+ * {@link MAX_ID_CHARS} characters, as the API takes, not blank, no control characters. A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).
  * @throws {InvalidArgumentError} naming the flag, the limit and the length given.
  */
 export function idFlag(name: string) {
   return (value: string): string => {
     if (value.length > MAX_ID_CHARS) throw new InvalidArgumentError(`${name} must be at most ${MAX_ID_CHARS} characters, got ${value.length}`);
+    if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty, got ${JSON.stringify(value)}`);
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError(`${name} must not hold control characters (a line break, a tab), got ${JSON.stringify(value)}`);
     return value;
   };
 }

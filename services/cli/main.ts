@@ -235,7 +235,7 @@ benchmarkFileOptions(program
   .description('load external data into the warehouse')
   .command('benchmark')
   .description('load a benchmark table (HELP latency tables or MLPerf Inference results) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
-  .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)')
+  .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)', idFlag('--source'))
   .option('--json', 'print what was imported as JSON', false)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
     const [{ openWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }] = await Promise.all([warehouses(), import('./benchmark.ts')]);

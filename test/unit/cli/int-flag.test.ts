@@ -49,5 +49,7 @@ describe('idFlag', () => {
     expect(chip('a'.repeat(256))).toBe('a'.repeat(256));
     expect(chip('rk3588-mali-g610')).toBe('rk3588-mali-g610');
     expect(() => chip('a'.repeat(257))).toThrow(new InvalidArgumentError('--chip must be at most 256 characters, got 257'));
+    expect(() => chip(' ')).toThrow(new InvalidArgumentError('--chip must not be empty, got " "'));
+    expect(() => chip('a\nb')).toThrow(new InvalidArgumentError('--chip must not hold control characters (a line break, a tab), got "a\\nb"'));
   });
 });
