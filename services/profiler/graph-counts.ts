@@ -11,6 +11,7 @@ import { normAxis, tensor, type RuleContext, type TensorInfo } from './shape-con
 import { inferShapes, isDefaultDomain, subgraphs } from './shape-inference.ts';
 import { constantTensor } from './shape-layout.ts';
 
+const { onnx } = onnxProto;
 type IGraphProto = onnxProto.onnx.IGraphProto;
 type INodeProto = onnxProto.onnx.INodeProto;
 type ITensorProto = onnxProto.onnx.ITensorProto;
@@ -50,10 +51,17 @@ export const hasDimValue = (d: onnxProto.onnx.TensorShapeProto.IDimension): bool
 
 /**
  * Element count and bytes of an initializer.
- * @throws {OnnxProfileError} if raw data does not match the dims, or the count reaches 2^53.
+ * @throws {OnnxProfileError} if its data type is UNDEFINED (0), it has elements but neither data nor an external-data
+ *   reference, raw data does not match the dims, or the count reaches 2^53.
  */
 function weightSize(t: ITensorProto, shape: readonly number[], what: string): { count: number; bytes: number } {
   const count = numel(shape, what);
+  // onnxruntime refuses both at session creation; the profile would count weights that are not there.
+  if (!t.dataType) throw new OnnxProfileError(`${what}: data type 0 (UNDEFINED): not a tensor onnxruntime can load`);
+  const held = [t.rawData, t.floatData, t.int32Data, t.stringData, t.int64Data, t.doubleData, t.uint64Data].some((d) => (d?.length ?? 0) > 0);
+  if (count > 0 && !held && t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) {
+    throw new OnnxProfileError(`${what}: dims ${JSON.stringify(shape)} but no data and no external-data reference`);
+  }
   const size = dtypeSize(t.dataType);
   const bytes = t.dataType === 8 ? (t.stringData ?? []).reduce((s, x) => s + x.length, 0) : Math.ceil(mul(count, size * 2, what) / 2);
   const raw = t.rawData?.length ?? 0;

@@ -5,6 +5,7 @@
  * independently of the profiler; the conv and MatMul graphs' shapes are also
  * confirmed by running them in onnxruntime-node.
  */
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { OnnxProfileError, profileOnnx } from '../../../services/profiler/profile.ts';
@@ -327,6 +328,22 @@ describe('profileOnnx: malformed models', () => {
     twice.nodeOutputs('Relu', [twice.input('x', [1])], {}, { outputs: ['y'] });
     twice.nodeOutputs('Relu', ['x'], {}, { outputs: ['y'], name: 'r2' });
     expect(failure(twice.build()).message).toMatch(/^node "r2" \(Relu\): output "y" is already produced by another node$/);
+  });
+
+  it('refuses initializers onnxruntime cannot load: data type 0, dims without data (a trial: both were counted as weights)', async () => {
+    const withWeight = (w: Record<string, unknown>) => {
+      const g = small();
+      const model = g.model();
+      model.graph!.initializer!.push({ name: 'extra', ...w });
+      model.graph!.node!.push({ opType: 'Relu', input: ['extra'], output: ['extra_out'], name: 'uses_extra' });
+      return onnxProto.onnx.ModelProto.encode(model).finish();
+    };
+    const noData = withWeight({ dims: [64, 64], dataType: 1 });
+    expect(failure(noData).message).toBe('initializer "extra": dims [64,64] but no data and no external-data reference');
+    await expect(ort.InferenceSession.create(noData)).rejects.toThrow();
+    expect(failure(withWeight({ dims: [2], dataType: 0, rawData: new Uint8Array(8) })).message).toBe('initializer "extra": data type 0 (UNDEFINED): not a tensor onnxruntime can load');
+    // An empty tensor needs no data.
+    expect(profileOnnx(withWeight({ dims: [0, 4], dataType: 1 })).params).toBe(4 * 3 * 3 * 3);
   });
 
   it('refuses counts of 2^53 or more', () => {
