@@ -43,6 +43,13 @@ export function suggestionPrefix(env: Readonly<Record<string, string | undefined
 /** Production servers of the demo with a shadow deployment beside them. */
 export const DEMO_SHADOW_SERVERS = 3;
 
+/**
+ * Most server-minutes (`--servers` × `--duration`) the embedded demo runs: it holds every record in memory (the
+ * in-process log and chdb). Measured: 120 servers × 20 min (0.85 M records) ran in 9 min at 3.8 GB resident under
+ * a 2 GiB JS heap limit; 1,000 servers × 20 min ran out of heap after about 2 min (a trial). 10× the default fleet.
+ */
+export const DEMO_MAX_SERVER_MINUTES = 2_400;
+
 /** One line per shadow deployment (verdict counts over its windows and the median ratio), and a gate command for the first. */
 async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[]; gate: string | null }> {
   const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; failed: number; ratio: number | null }>(
@@ -65,13 +72,20 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  *                           the default ({@link DEMO_SHADOW_SERVERS}) is capped at `servers`. @default DEMO_SHADOW_SERVERS
  * @param opts.shadowsGiven  Whether `shadows` was asked for (false: the CLI's default, capped at `servers`). @default true
  * @throws {UsageError} on a bad webhook URL, `--alerts-states` without `--alerts-webhook`, a typed `--shadows`
- *   above `--servers`, or a setting the simulator refuses (named by its flag).
+ *   above `--servers`, more than {@link DEMO_MAX_SERVER_MINUTES} server-minutes, or a setting the simulator refuses
+ *   (named by its flag).
  */
 export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
     throw new UsageError(`--shadows ${opts.shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
+  }
+  const serverMinutes = opts.servers * opts.duration;
+  if (serverMinutes > DEMO_MAX_SERVER_MINUTES) {
+    const [durationFit, serversFit] = [Math.floor(DEMO_MAX_SERVER_MINUTES / opts.servers), Math.floor(DEMO_MAX_SERVER_MINUTES / opts.duration)];
+    throw new UsageError(`--servers ${opts.servers} × --duration ${opts.duration} is ${serverMinutes.toLocaleString('en-US')} server-minutes, more than the embedded demo holds in memory `
+      + `(${DEMO_MAX_SERVER_MINUTES.toLocaleString('en-US')}): give --duration ${durationFit} or less${serversFit >= 1 ? `, or --servers ${serversFit} or less` : ''}`);
   }
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,

@@ -94,8 +94,8 @@ program.hook('preAction', async (_program, action) => {
 program
   .command('demo')
   .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
-  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1, 10_080)))
-  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1, 1000)))
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes (servers × minutes at most 2,400: the demo holds every record in memory)').default(20).argParser(intFlag('--duration', 1, 10_080)))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet (servers × minutes at most 2,400)').default(12).argParser(intFlag('--servers', 1, 1000)))
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))

@@ -1,7 +1,8 @@
 /**
  * `edgelat demo` flags and its "try:" list, run as processes on isolated
  * EDGELAT_DATA_DIRs: a typed --shadows above --servers is bad usage (the
- * default 3 is capped at a smaller fleet), and every command the summary
+ * default 3 is capped at a smaller fleet), so is a fleet beyond what the
+ * demo holds in memory, and every command the summary
  * suggests runs on the data it leaves: with --no-models (no champion model to
  * predict with) predict is left out (the list with models is run by
  * model-cli.test.ts, on the demo it trains).
@@ -20,6 +21,17 @@ describe('edgelat demo --shadows', () => {
     [['--servers', '2', '--shadows=5'], 'edgelat: --shadows 5 is more than --servers 2: each shadow deployment runs beside one production server; give --shadows 2 or less, or more --servers'],
     [['--servers', '1', '--shadows', '3'], 'edgelat: --shadows 3 is more than --servers 1: each shadow deployment runs beside one production server; give --shadows 1 or less, or more --servers'],
   ])('demo %j exits 2 naming both flags', async (args, line) => {
+    const r = await edgelat(['demo', ...args], fresh());
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([2, '', [line]]);
+  });
+});
+
+describe('edgelat demo: servers × minutes', () => {
+  // A trial: --servers 1000 (the flag's maximum) or --duration 10080 ran out of JS heap after minutes, then hung.
+  it.each([
+    [['--servers', '1000'], 'edgelat: --servers 1000 × --duration 20 is 20,000 server-minutes, more than the embedded demo holds in memory (2,400): give --duration 2 or less, or --servers 120 or less'],
+    [['--duration', '10080'], 'edgelat: --servers 12 × --duration 10080 is 120,960 server-minutes, more than the embedded demo holds in memory (2,400): give --duration 200 or less'],
+  ])('demo %j exits 2 at once, with the sizes that fit', async (args, line) => {
     const r = await edgelat(['demo', ...args], fresh());
     expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([2, '', [line]]);
   });
