@@ -50,17 +50,40 @@ export interface CountScope {
 export const hasDimValue = (d: onnxProto.onnx.TensorShapeProto.IDimension): boolean => d.dimValue !== null && d.dimValue !== undefined;
 
 /**
+ * The typed data fields of a TensorProto (onnx.proto3) and the element types each may hold: float16, bfloat16, the
+ * 8- and 16-bit types and bool travel in int32_data, complex types as pairs.
+ */
+const TYPED_FIELDS: Readonly<Record<string, { name: string; types: readonly number[] }>> = {
+  floatData: { name: 'float_data', types: [1, 14] },
+  int32Data: { name: 'int32_data', types: [2, 3, 4, 5, 6, 9, 10, 16, 17, 18, 19, 20, 21, 22, 23] },
+  stringData: { name: 'string_data', types: [8] },
+  int64Data: { name: 'int64_data', types: [7] },
+  doubleData: { name: 'double_data', types: [11, 15] },
+  uint64Data: { name: 'uint64_data', types: [12, 13] },
+};
+
+/**
  * Element count and bytes of an initializer.
- * @throws {OnnxProfileError} if its data type is UNDEFINED (0), it has elements but neither data nor an external-data
- *   reference, raw data does not match the dims, or the count reaches 2^53.
+ * @throws {OnnxProfileError} if its data type is UNDEFINED (0) or not an ONNX type, it has elements but neither data
+ *   nor an external-data reference, external data has no location, typed data sits in the wrong field or does not
+ *   match the dims, raw data does not match the dims, or the count reaches 2^53.
  */
 function weightSize(t: ITensorProto, shape: readonly number[], what: string): { count: number; bytes: number } {
   const count = numel(shape, what);
-  // onnxruntime refuses both at session creation; the profile would count weights that are not there.
+  // onnxruntime refuses each of these at session creation; the profile would count weights that are not there.
   if (!t.dataType) throw new OnnxProfileError(`${what}: data type 0 (UNDEFINED): not a tensor onnxruntime can load`);
-  const held = [t.rawData, t.floatData, t.int32Data, t.stringData, t.int64Data, t.doubleData, t.uint64Data].some((d) => (d?.length ?? 0) > 0);
-  if (count > 0 && !held && t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) {
+  if (dtypeName(t.dataType).startsWith('dtype')) throw new OnnxProfileError(`${what}: data type ${t.dataType} is not an ONNX element type`);
+  const external = t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
+  if (external && !(t.externalData ?? []).some((e) => e.key === 'location' && e.value)) throw new OnnxProfileError(`${what}: external data without a location`);
+  const typed = Object.entries(TYPED_FIELDS).filter(([field]) => ((t as Record<string, ArrayLike<unknown> | null | undefined>)[field]?.length ?? 0) > 0);
+  if (count > 0 && typed.length === 0 && !(t.rawData?.length) && !external) {
     throw new OnnxProfileError(`${what}: dims ${JSON.stringify(shape)} but no data and no external-data reference`);
+  }
+  for (const [field, spec] of typed) {
+    const length = (t as Record<string, ArrayLike<unknown>>)[field]!.length;
+    if (!spec.types.includes(t.dataType)) throw new OnnxProfileError(`${what}: ${spec.name} holds the data of a ${dtypeName(t.dataType)} tensor (ONNX keeps it in another field)`);
+    const want = count * (t.dataType === 14 || t.dataType === 15 ? 2 : 1);
+    if (dtypeSize(t.dataType) >= 1 && length !== want) throw new OnnxProfileError(`${what}: ${spec.name} holds ${length} value(s), dims ${JSON.stringify(shape)} need ${want}`);
   }
   const size = dtypeSize(t.dataType);
   const bytes = t.dataType === 8 ? (t.stringData ?? []).reduce((s, x) => s + x.length, 0) : Math.ceil(mul(count, size * 2, what) / 2);
@@ -148,6 +171,26 @@ export function countGraph(graph: IGraphProto, env: Map<string, TensorInfo>, sco
   return total;
 }
 
+/** Deepest nesting of subgraphs the profiler follows (Loop in If in Loop ... ): deeper ones are refused, not cut off. */
+export const MAX_NESTING = 64;
+
+/**
+ * How deep a graph's subgraphs nest (0: none), walked without recursion so a hostile file cannot overflow the stack.
+ * @throws {OnnxProfileError} past {@link MAX_NESTING} levels (a trial: 2000 nested Ifs overflowed the stack at ~450,
+ *   and the profile came out at 0 MACs with one unexplained unknown node).
+ */
+export function checkNesting(graph: IGraphProto): number {
+  let deepest = 0;
+  const stack: [IGraphProto, number][] = [[graph, 0]];
+  while (stack.length > 0) {
+    const [g, depth] = stack.pop()!;
+    deepest = Math.max(deepest, depth);
+    if (depth > MAX_NESTING) throw new OnnxProfileError(`subgraphs (Loop, Scan, If bodies) nest more than ${MAX_NESTING} levels deep: not profiled`);
+    for (const n of g.node ?? []) for (const sub of subgraphs(n)) stack.push([sub, depth + 1]);
+  }
+  return deepest;
+}
+
 /** A subgraph's counts and the shapes of its outputs. */
 interface SubgraphRun { counts: GraphCounts; outputs: (number[] | null)[] }
 
@@ -158,8 +201,10 @@ interface SubgraphRun { counts: GraphCounts; outputs: (number[] | null)[] }
 function runSubgraph(graph: IGraphProto, inputs: readonly (number[] | null)[], env: ReadonlyMap<string, TensorInfo>, scope: CountScope, path: string): SubgraphRun {
   const local = new Map(env);
   addInitializers(graph, local, scope.weights);
+  // A body input named like an outer value hides it (onnxruntime binds the input: a trial's body input X took the
+  // outer X's shape).
   (graph.input ?? []).forEach((vi, i) => {
-    if (vi.name && !local.has(vi.name)) local.set(vi.name, { shape: inputs[i] ?? declaredShape(vi, scope.symbols) });
+    if (vi.name && !(graph.initializer ?? []).some((t) => t.name === vi.name)) local.set(vi.name, { shape: inputs[i] ?? declaredShape(vi, scope.symbols) });
   });
   const counts = countGraph(graph, local, scope, `${path}/`);
   return { counts, outputs: (graph.output ?? []).map((vi) => (vi.name ? (local.get(vi.name)?.shape ?? null) : null)) };
@@ -168,14 +213,58 @@ function runSubgraph(graph: IGraphProto, inputs: readonly (number[] | null)[], e
 /** Counts × n (a loop's trips). @throws {OnnxProfileError} if a count reaches 2^53. */
 const times = (c: GraphCounts, n: number): GraphCounts => ({ macs: mul(c.macs, n, 'MACs'), elementOps: mul(c.elementOps, n, 'element ops'), unknown: c.unknown });
 
-/** Largest trip count taken as a count (INT64_MAX-like bounds mean "until cond is false"). */
-const MAX_TRIPS = 2 ** 31;
+/** Most trips counted one by one when a loop's carried shapes change from trip to trip; the rest are listed as uncounted. */
+export const MAX_STEPPED_TRIPS = 256;
+
+const sameShape = (x: number[] | null, y: number[] | null): boolean =>
+  x === null ? y === null : y !== null && x.length === y.length && x.every((d, i) => d === y[i]);
+
+/** How a Loop or Scan body is wired: its inputs from the carried shapes, and its carried and scan outputs. */
+interface BodyWiring {
+  inputs: (carried: readonly (number[] | null)[]) => (number[] | null)[];
+  carriedOut: (outputs: readonly (number[] | null)[]) => (number[] | null)[];
+  scansOut: (outputs: readonly (number[] | null)[]) => (number[] | null)[];
+}
+
+/**
+ * Count `trips` runs of a loop body, each run's carried inputs being the previous run's carried outputs. A run that
+ * hands back the shapes it was given makes every later run the same: its counts × the trips left. Otherwise runs are
+ * counted one by one (a trial: a body that doubled its carried value had its first trip counted 3 times), up to
+ * {@link MAX_STEPPED_TRIPS}; beyond that the loop is listed as a lower bound. Operators and weights are tallied once.
+ * @returns The counts, the final carried shapes, and each scan output's per-trip shape (null when it changes).
+ */
+function iterate(body: IGraphProto, wiring: BodyWiring, carried: readonly (number[] | null)[], trips: number, env: ReadonlyMap<string, TensorInfo>, scope: CountScope, path: string):
+{ counts: GraphCounts; carried: (number[] | null)[]; scans: (number[] | null)[] } {
+  const quiet: CountScope = { ...scope, histogram: {}, weights: { params: 0, bytes: 0, byType: new Map() } };
+  let state = [...carried];
+  let total: GraphCounts = { macs: 0, elementOps: 0, unknown: [] };
+  let scans: (number[] | null)[] = [];
+  for (let t = 0; t < Math.max(trips, 1); t++) {
+    const run = runSubgraph(body, wiring.inputs(state), env, t === 0 ? scope : quiet, path);
+    const next = wiring.carriedOut(run.outputs);
+    const perTrip = wiring.scansOut(run.outputs);
+    scans = t === 0 ? perTrip : scans.map((s, j) => (sameShape(s, perTrip[j] ?? null) ? s : null));
+    if (t === 0) total.unknown = run.counts.unknown;
+    if (trips === 0) return { counts: times(run.counts, 0), carried: state, scans };
+    const stable = next.every((shape, k) => sameShape(shape, state[k] ?? null));
+    const repeat = stable ? trips - t : 1;
+    total = { macs: add(total.macs, mul(run.counts.macs, repeat, 'MACs'), 'MACs'), elementOps: add(total.elementOps, mul(run.counts.elementOps, repeat, 'element ops'), 'element ops'), unknown: total.unknown };
+    state = next;
+    if (stable) break;
+    if (t + 1 === MAX_STEPPED_TRIPS && trips > MAX_STEPPED_TRIPS) {
+      total.unknown = [...total.unknown, `${path}: carried shapes change every trip; ${MAX_STEPPED_TRIPS} of ${trips} trips counted (a lower bound)`];
+      return { counts: total, carried: next.map(() => null), scans: scans.map(() => null) };
+    }
+  }
+  return { counts: total, carried: state, scans };
+}
 
 /**
  * Shapes and counts of a node with subgraphs.
- * - Loop (M, cond, carried...): the body once per trip when M is a known constant (an upper bound if cond can end
- *   it earlier), else once and listed (`trip count unknown`); outputs: the carried values' final shapes, and each
- *   scan output [M, ...].
+ * - Loop (M, cond, carried...): the body once per trip when M is a known constant (M < 0: no trip; an upper bound
+ *   if cond can end it earlier), else once and listed (`trip count unknown`, M of 2^53 or more: unbounded); carried
+ *   shapes that change from trip to trip are followed ({@link iterate}); outputs: the carried values' final shapes,
+ *   and each scan output [M, ...].
  * - Scan (opset ≥ 9): the body once per slice along `scan_input_axes` of the first scan input; outputs: the state,
  *   and each scan output with the length inserted at `scan_output_axes`.
  * - If: the branch with more MACs (then element ops); outputs when both branches agree on them.
@@ -190,14 +279,17 @@ function controlFlow(c: RuleContext, env: ReadonlyMap<string, TensorInfo>, scope
 
   if (op === 'Loop' && graphAttr('body')) {
     const body = graphAttr('body')!;
-    const carried = (node.input ?? []).slice(2).map((_, k) => shapeOf(k + 2));
-    const run = runSubgraph(body, [[], [], ...carried], env, scope, path);
+    const n = (node.input ?? []).length - 2;
+    const wiring: BodyWiring = { inputs: (v) => [[], [], ...v], carriedOut: (o) => o.slice(1, 1 + n), scansOut: (o) => o.slice(1 + n) };
+    const carried = Array.from({ length: Math.max(n, 0) }, (_, k) => shapeOf(k + 2));
     const m = c.inputs[0]?.value;
-    const trips = m?.length === 1 && Number.isSafeInteger(m[0]) && m[0]! >= 0 && m[0]! <= MAX_TRIPS ? m[0]! : null;
-    const finals = run.outputs.slice(1, 1 + carried.length);
-    const scans = run.outputs.slice(1 + carried.length).map((s) => (s && trips !== null ? [trips, ...s] : null));
-    if (trips !== null) return { outputs: wrap([...finals, ...scans]), counts: times(run.counts, trips) };
-    return { outputs: wrap([...finals, ...scans]), counts: { ...run.counts, unknown: [...run.counts.unknown, `${path}: trip count unknown, body counted once (a lower bound)`] } };
+    // M < 0 runs no trip (as onnxruntime); M of 2^53 or more is exporters' "unbounded" (INT64_MAX): cond ends the loop.
+    const trips = m?.length === 1 && Number.isSafeInteger(m[0]) ? Math.max(m[0]!, 0) : null;
+    const run = iterate(body, wiring, carried, trips ?? 1, env, scope, path);
+    const scans = run.scans.map((s) => (s && trips !== null ? [trips, ...s] : null));
+    if (trips !== null) return { outputs: wrap([...run.carried, ...scans]), counts: run.counts };
+    const why = m?.length === 1 ? `trip count ${m[0]! >= 2 ** 53 ? '2^53 or more (unbounded: the condition ends the loop)' : 'is not an integer'}` : 'trip count unknown';
+    return { outputs: wrap([...run.carried, ...scans]), counts: { ...run.counts, unknown: [...run.counts.unknown, `${path}: ${why}, body counted once (a lower bound)`] } };
   }
 
   if (op === 'Scan' && c.opset >= 9 && graphAttr('body')) {
@@ -211,16 +303,17 @@ function controlFlow(c: RuleContext, env: ReadonlyMap<string, TensorInfo>, scope
       const axis = normAxis(inAxes[j] ?? 0, s.length);
       return { s: s.filter((_, k) => k !== axis), len: s[axis]! };
     });
-    const run = runSubgraph(body, [...(node.input ?? []).slice(0, nState).map((_, k) => shapeOf(k)), ...sliced.map((x) => x.s)], env, scope, path);
+    const wiring: BodyWiring = { inputs: (v) => [...v, ...sliced.map((x) => x.s)], carriedOut: (o) => o.slice(0, nState), scansOut: (o) => o.slice(nState) };
     const length = sliced[0]?.len ?? null;
+    const run = iterate(body, wiring, Array.from({ length: Math.max(nState, 0) }, (_, k) => shapeOf(k)), length ?? 1, env, scope, path);
     const outAxes = c.ints('scan_output_axes') ?? [];
-    const scans = run.outputs.slice(nState).map((s, j) => {
+    const scans = run.scans.map((s, j) => {
       if (!s || length === null) return null;
       const axis = normAxis(outAxes[j] ?? 0, s.length + 1);
       return [...s.slice(0, axis), length, ...s.slice(axis)];
     });
-    const outputs = wrap([...run.outputs.slice(0, nState), ...scans]);
-    if (length !== null) return { outputs, counts: times(run.counts, length) };
+    const outputs = wrap([...run.carried, ...scans]);
+    if (length !== null) return { outputs, counts: run.counts };
     return { outputs, counts: { ...run.counts, unknown: [...run.counts.unknown, `${path}: scan length unknown, body counted once (a lower bound)`] } };
   }
 

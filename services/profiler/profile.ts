@@ -5,7 +5,7 @@
  * bytes and the operator histogram under the convention of types.ts.
  */
 import onnxProto from 'onnx-proto';
-import { addInitializers, countGraph, hasDimValue, type WeightTally } from './graph-counts.ts';
+import { addInitializers, checkNesting, countGraph, hasDimValue, type WeightTally } from './graph-counts.ts';
 import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim } from './onnx-values.ts';
 import type { TensorInfo } from './shape-context.ts';
 import type { ModelProfile, ProfileInput } from './types.ts';
@@ -39,7 +39,7 @@ export interface ProfileOptions {
  * @returns        The profile; every count is an exact integer below 2^53.
  * @throws {RangeError} if `options.batch` is not an integer >= 1.
  * @throws {OnnxProfileError} (one-line message) if the bytes are empty, truncated, not an ONNX ModelProto, the graph
- *   is broken (no nodes, an input nothing produces, a cycle) or a count reaches 2^53.
+ *   is broken (no nodes, an input nothing produces, a cycle), subgraphs nest more than 64 levels or a count reaches 2^53.
  * @example see test/unit/profiler/profile.test.ts
  */
 export function profileOnnx(bytes: Uint8Array, options: ProfileOptions = {}): ModelProfile {
@@ -109,6 +109,7 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
 /** Count everything of a decoded model. */
 function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number, modelId: string | undefined): ModelProfile {
   const { graph } = proto;
+  checkNesting(graph);
   const env = new Map<string, TensorInfo>();
   const weights: WeightTally = { params: 0, bytes: 0, byType: new Map() };
   addInitializers(graph, env, weights);

@@ -22,8 +22,9 @@ interface RecurrentDims { seq: number; batch: number; input: number; dirs: numbe
 
 /**
  * Read and check the dims of a recurrent node (ONNX RNN, GRU, LSTM specs).
- * @throws {ShapeGap} if X or W is unknown or not 3-D, or the layout/direction is not one the spec defines.
- * @throws {ShapeConflict} if W does not fit X, the direction or hidden_size.
+ * @throws {ShapeGap} if X, W or R is unknown, X or W is not 3-D, hidden_size is missing (onnxruntime requires it),
+ *   or the layout/direction is not one the spec defines.
+ * @throws {ShapeConflict} if W does not fit X, the direction or hidden_size, or R is not [dirs, gates·hidden, hidden].
  */
 function recurrentDims(c: RuleContext): RecurrentDims {
   const x = c.shape(0);
@@ -35,7 +36,12 @@ function recurrentDims(c: RuleContext): RecurrentDims {
   if (!['forward', 'reverse', 'bidirectional'].includes(direction)) throw new ShapeGap(`direction ${JSON.stringify(direction)} is not forward, reverse or bidirectional`);
   const dirs = direction === 'bidirectional' ? 2 : 1;
   const gates = RECURRENT_GATES[c.node.opType ?? '']!;
-  const hidden = c.int('hidden_size', w[1]! / gates);
+  if (!c.hasAttr('hidden_size')) throw new ShapeGap('no hidden_size attribute (onnxruntime requires it)');
+  const hidden = c.int('hidden_size', 0);
+  const r = c.shape(2);
+  if (r.length !== 3 || r[0] !== dirs || r[1] !== gates * hidden || r[2] !== hidden) {
+    throw new ShapeConflict(`R ${JSON.stringify(r)} is not [${dirs}, ${gates * hidden}, ${hidden}] (directions, ${gates} gate(s) × hidden_size, hidden_size)`);
+  }
   const [seq, batch] = layout === 0 ? [x[0]!, x[1]!] : [x[1]!, x[0]!];
   if (w[0] !== dirs || w[1] !== gates * hidden || w[2] !== x[2]) {
     throw new ShapeConflict(`W ${JSON.stringify(w)} does not fit X ${JSON.stringify(x)} with ${dirs} direction(s), ${gates} gate(s) and hidden_size ${hidden}`);
@@ -82,7 +88,10 @@ function einsumPlan(c: RuleContext): EinsumPlan {
   if (lhs.length !== (c.node.input ?? []).length) throw new ShapeConflict(`equation ${JSON.stringify(equation)} has ${lhs.length} operand(s), the node ${(c.node.input ?? []).length}`);
   const shapes = lhs.map((_, i) => c.shape(i));
   const letters = (t: string) => [...t.replace('...', '')];
-  const ellipsisRank = Math.max(0, ...lhs.map((t, i) => (t.includes('...') ? shapes[i]!.length - letters(t).length : 0)));
+  const ellipsisRanks = lhs.flatMap((t, i) => (t.includes('...') ? [shapes[i]!.length - letters(t).length] : []));
+  const ellipsisRank = Math.max(0, ...ellipsisRanks);
+  // onnxruntime takes "..." for the same number of dims in every operand that has it.
+  if (new Set(ellipsisRanks.filter((r) => r >= 0)).size > 1) throw new ShapeConflict(`"..." stands for ${[...new Set(ellipsisRanks)].join(' and ')} dims in different operands`);
   const sizes = new Map<string, number>();
   const terms = lhs.map((t, i) => {
     const shape = shapes[i]!;
@@ -105,6 +114,9 @@ function einsumPlan(c: RuleContext): EinsumPlan {
     output = [...before, ...(after === null ? [] : dots), ...(after ?? '')];
     const unknown = output.find((l) => !sizes.has(l) && !l.startsWith('.'));
     if (unknown !== undefined) throw new ShapeConflict(`output index ${JSON.stringify(unknown)} is in no operand`);
+    const twice = output.find((l, i) => output.indexOf(l) !== i);
+    if (twice !== undefined) throw new ShapeConflict(`output index ${JSON.stringify(twice)} is repeated`);
+    if (after === null && lhs.some((t) => t.includes('...'))) throw new ShapeConflict('the operands have "..." and the output does not (onnxruntime refuses it)');
   } else {
     const count = new Map<string, number>();
     for (const l of terms.flat()) if (!l.startsWith('.')) count.set(l, (count.get(l) ?? 0) + 1);
@@ -121,20 +133,24 @@ const einsum: ShapeRule = (c) => {
 };
 
 /**
- * MACs of an Einsum of two or more operands, contracted pairwise left to right as onnxruntime evaluates it: each
- * step multiplies the running result by the next operand over the union U of their labels (Π_U size MACs) and keeps
+ * MACs of an Einsum of two or more operands, contracted pairwise left to right as onnxruntime evaluates it: an
+ * operand's labels that neither the output nor another operand has are summed out first (element work); each step
+ * multiplies the running result by the next operand over the union U of their labels (Π_U size MACs) and keeps
  * the labels the output or a later operand needs. One operand (a transpose, trace or sum) is element work: null.
  */
 function einsumMacs(c: RuleContext): number | null {
   const { terms, output, sizes } = einsumPlan(c);
   if (terms.length < 2) return null;
-  let running = new Set(terms[0]);
+  // Labels needed after step k: the output's and those of operands k+1.. (the others are summed out first).
+  const neededAfter = (k: number) => new Set([...output, ...terms.slice(k + 1).flat()]);
+  let running = new Set(terms[0]!.filter((l) => neededAfter(0).has(l)));
   let macs = 0;
   for (let k = 1; k < terms.length; k++) {
-    const union = new Set([...running, ...terms[k]!]);
+    const keep = neededAfter(k);
+    const operand = terms[k]!.filter((l) => keep.has(l) || running.has(l));
+    const union = new Set([...running, ...operand]);
     macs = add(macs, [...union].reduce((m, l) => mul(m, sizes.get(l)!, 'MACs'), 1), 'MACs');
-    const needed = new Set([...output, ...terms.slice(k + 1).flat()]);
-    running = new Set([...union].filter((l) => needed.has(l)));
+    running = new Set([...union].filter((l) => keep.has(l)));
   }
   return macs;
 }

@@ -47,6 +47,71 @@ describe('profileOnnx: Loop, Scan and If', () => {
     expect(p.unknown_shape_nodes).toEqual(['decode: trip count unknown, body counted once (a lower bound)']);
   });
 
+  /** A Loop over X [2, 8] whose body is `x ← Concat(x, x) · W` ([8, 8]; the carried value doubles each trip), then a MatMul by W. */
+  function growingLoop(m: number): Uint8Array {
+    const body = new OnnxGraphBuilder('grow_body');
+    body.input('i', [], 'int64');
+    const cond = body.input('cond_in', [], 'bool');
+    body.output(body.node('Identity', [cond]), [], 'bool');
+    body.output(body.node('MatMul', [body.node('Concat', [body.input('x_in', [null, 8]), 'x_in'], { axis: 0 }), 'W']), [null, 8]);
+    const g = new OnnxGraphBuilder('grow', { inlineLimit: Infinity });
+    g.weight('W', [8, 8]);
+    const [y] = g.nodeOutputs('Loop', [g.weight('M', [], 'int64', [m]), '', g.input('x', [2, 8])], { body: { graph: body.graph() } }, { outputs: 1 });
+    g.output(g.node('MatMul', [y!, 'W']));
+    return g.build();
+  }
+
+  it('follows carried shapes that change from trip to trip (a trial: the first trip was counted 3 times)', async () => {
+    const bytes = growingLoop(3);
+    expect(Object.values(await ortShapes(bytes, { x: [2, 8] }))).toEqual([[16, 8]]);
+    // Trips on [4,8], [8,8], [16,8] after the Concat, then [16,8] × [8,8].
+    expect(profileOnnx(bytes)).toMatchObject({ macs: (4 + 8 + 16) * 8 * 8 + 16 * 8 * 8, unknown_shape_nodes: [] });
+    expect(profileOnnx(bytes).op_histogram).toEqual({ Loop: 1, Identity: 1, Concat: 1, MatMul: 2 });
+    // M < 0 runs no trip, as onnxruntime does: only the MatMul after the Loop, on the unchanged [2, 8].
+    const none = growingLoop(-1);
+    expect(Object.values(await ortShapes(none, { x: [2, 8] }))).toEqual([[2, 8]]);
+    expect(profileOnnx(none)).toMatchObject({ macs: 2 * 8 * 8, unknown_shape_nodes: [] });
+  });
+
+  it('binds a body input named like an outer value to the Loop\'s input, as onnxruntime does (a trial: 32× too few MACs)', async () => {
+    const body = new OnnxGraphBuilder('shadow_body');
+    body.input('i', [], 'int64');
+    body.input('cond_in', [], 'bool');
+    body.output('cond_in', [], 'bool').output(body.node('MatMul', [body.input('X', [null, 8]), 'W']), [null, 8]);
+    const g = new OnnxGraphBuilder('shadow', { inlineLimit: Infinity });
+    g.weight('W', [8, 8]);
+    g.output(g.node('Relu', [g.input('X', [2, 8])]));
+    g.output(g.nodeOutputs('Loop', [g.weight('M', [], 'int64', [3]), '', g.input('Z', [64, 8])], { body: { graph: body.graph() } }, { outputs: 1 })[0]!);
+    const bytes = g.build();
+    expect(Object.values(await ortShapes(bytes, { X: [2, 8], Z: [64, 8] }))).toEqual([[2, 8], [64, 8]]);
+    expect(profileOnnx(bytes).macs).toBe(3 * 64 * 8 * 8);
+  });
+
+  it('names an unbounded trip count, and refuses subgraphs nested more than 64 deep (a trial: 2000 nested Ifs came out at 0 MACs)', () => {
+    const g = new OnnxGraphBuilder('unbounded');
+    g.output(g.nodeOutputs('Loop', [g.weight('M', [], 'int64', [2 ** 60]), g.weight('c', [], 'bool', [1]), g.input('x', [1, 16])], { body: { graph: loopBody(16, g.weight('W', [16, 16])) } }, { outputs: 2, name: 'while' })[0]!);
+    expect(profileOnnx(g.build())).toMatchObject({ macs: 16 * 16, unknown_shape_nodes: ['while: trip count 2^53 or more (unbounded: the condition ends the loop), body counted once (a lower bound)'] });
+    // Each level's then-branch holds the next If; its else-branch passes x through.
+    const pass = () => { const b = new OnnxGraphBuilder('pass'); b.output(b.node('Identity', ['x']), [1, 4]); return b.graph(); };
+    const nested = (depth: number): Uint8Array => {
+      let inner = new OnnxGraphBuilder('leaf');
+      inner.output(inner.node('MatMul', ['x', 'W']), [1, 4]);
+      for (let d = 1; d < depth; d++) {
+        const outer = new OnnxGraphBuilder(`level${d}`);
+        outer.output(outer.node('If', ['flag'], { then_branch: { graph: inner.graph() }, else_branch: { graph: pass() } }), [1, 4]);
+        inner = outer;
+      }
+      const top = new OnnxGraphBuilder('deep');
+      top.input('flag', [], 'bool');
+      top.input('x', [1, 4]);
+      top.weight('W', [4, 4]);
+      top.output(top.node('If', ['flag'], { then_branch: { graph: inner.graph() }, else_branch: { graph: pass() } }));
+      return top.build();
+    };
+    expect(profileOnnx(nested(64)).macs).toBe(16);
+    expect(() => profileOnnx(nested(65))).toThrow('subgraphs (Loop, Scan, If bodies) nest more than 64 levels deep: not profiled');
+  });
+
   it('lists a body node it cannot infer under its Loop', () => {
     const body = new OnnxGraphBuilder('body');
     body.input('i', [], 'int64');
@@ -130,10 +195,22 @@ describe('profileOnnx: recurrent and Einsum MACs', () => {
     expect(p.unknown_shape_nodes).toEqual([]);
   });
 
-  it('lists a recurrent node whose weights do not fit its input', () => {
-    const g = new OnnxGraphBuilder('bad_lstm');
-    g.output(g.node('LSTM', [g.input('x', [7, 2, 10]), g.weight('w', [1, 24, 9]), g.weight('r', [1, 24, 6])], { hidden_size: 6 }, { name: 'lstm' }), [7, 1, 2, 6]);
-    expect(profileOnnx(g.build()).unknown_shape_nodes).toEqual(['lstm: W [1,24,9] does not fit X [7,2,10] with 1 direction(s), 4 gate(s) and hidden_size 6']);
+  it('lists a recurrent node whose weights do not fit its input, or that has no hidden_size (onnxruntime refuses all three)', async () => {
+    const lstm = (w: number[], r: number[], attrs: Record<string, number> = { hidden_size: 6 }) => {
+      const g = new OnnxGraphBuilder('bad_lstm', { inlineLimit: Infinity });
+      g.output(g.node('LSTM', [g.input('x', [7, 2, 10]), g.weight('w', w), g.weight('r', r)], attrs, { name: 'lstm' }), [7, 1, 2, 6]);
+      return g.build();
+    };
+    const cases: [Uint8Array, string][] = [
+      [lstm([1, 24, 9], [1, 24, 6]), 'lstm: W [1,24,9] does not fit X [7,2,10] with 1 direction(s), 4 gate(s) and hidden_size 6'],
+      [lstm([1, 24, 10], [1, 24, 3]), 'lstm: R [1,24,3] is not [1, 24, 6] (directions, 4 gate(s) × hidden_size, hidden_size)'],
+      [lstm([1, 24, 10], [1, 24, 6], {}), 'lstm'],
+    ];
+    for (const [bytes, listed] of cases) {
+      expect(profileOnnx(bytes)).toMatchObject({ macs: 0, unknown_shape_nodes: [listed] });
+      await expect(ortShapes(bytes, { x: [7, 2, 10] })).rejects.toThrow();
+    }
+    expect(profileOnnx(lstm([1, 24, 10], [1, 24, 6])).macs).toBe(7 * 2 * 24 * (10 + 6));
   });
 
   it('counts Einsum contractions pairwise, left to right, and a one-operand Einsum as element work', () => {
@@ -144,5 +221,28 @@ describe('profileOnnx: recurrent and Einsum MACs', () => {
     const p = profileOnnx(g.build());
     // A batched matmul 2 × [3,4]·[4,5]; a chain (P·Q)·R = 3·4·5 + 3·5·6; the transpose-and-sum is 5·3 output elements.
     expect(p).toMatchObject({ macs: 2 * 3 * 4 * 5 + 3 * 4 * 5 + 3 * 5 * 6, element_ops: 5 * 3, unknown_shape_nodes: [] });
+  });
+
+  it('sums out an operand\'s own labels before contracting (a trial: ij,k->k counted 40,000 MACs for 4)', () => {
+    const g = new OnnxGraphBuilder('einsum_reduce');
+    g.output(g.node('Einsum', [g.input('a', [100, 100]), g.input('b', [4])], { equation: 'ij,k->k' }));
+    g.output(g.node('Einsum', [g.input('p', [3, 7]), g.input('q', [3, 5])], { equation: 'ij,ik->k' }));
+    // [4] scaled by the sum of a; Σ_i (Σ_j p_ij) · q_ik: 3·5 MACs after summing j out of p.
+    expect(profileOnnx(g.build())).toMatchObject({ macs: 4 + 3 * 5, unknown_shape_nodes: [] });
+  });
+
+  it('lists Einsum equations onnxruntime refuses', async () => {
+    const cases: [string, number[], number[], string][] = [
+      ['ij,jk->ii', [3, 4], [4, 5], 'output index "i" is repeated'],
+      ['...ij,...jk->ik', [2, 3, 4], [2, 4, 5], 'the operands have "..." and the output does not (onnxruntime refuses it)'],
+      ['...ij,...jk->...ik', [7, 1, 2, 3], [5, 3, 4], '"..." stands for 2 and 1 dims in different operands'],
+    ];
+    for (const [equation, a, b, why] of cases) {
+      const g = new OnnxGraphBuilder('bad_einsum');
+      g.output(g.node('Einsum', [g.input('a', a), g.input('b', b)], { equation }, { name: 'e' }));
+      const bytes = g.build();
+      expect(profileOnnx(bytes)).toMatchObject({ macs: 0, unknown_shape_nodes: [`e: ${why}`] });
+      await expect(ortShapes(bytes, { a, b })).rejects.toThrow();
+    }
   });
 });

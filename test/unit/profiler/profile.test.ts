@@ -342,6 +342,12 @@ describe('profileOnnx: malformed models', () => {
     expect(failure(noData).message).toBe('initializer "extra": dims [64,64] but no data and no external-data reference');
     await expect(ort.InferenceSession.create(noData)).rejects.toThrow();
     expect(failure(withWeight({ dims: [2], dataType: 0, rawData: new Uint8Array(8) })).message).toBe('initializer "extra": data type 0 (UNDEFINED): not a tensor onnxruntime can load');
+    // Close variants a trial found counted: short typed data, data in another type's field, an unknown type, external data without a file.
+    expect(failure(withWeight({ dims: [8, 8], dataType: 1, floatData: [1] })).message).toBe('initializer "extra": float_data holds 1 value(s), dims [8,8] need 64');
+    expect(failure(withWeight({ dims: [2], dataType: 1, int64Data: [1, 2] })).message).toBe('initializer "extra": int64_data holds the data of a float32 tensor (ONNX keeps it in another field)');
+    expect(failure(withWeight({ dims: [2], dataType: 99, rawData: new Uint8Array(8) })).message).toBe('initializer "extra": data type 99 is not an ONNX element type');
+    expect(failure(withWeight({ dims: [2], dataType: 1, dataLocation: 1, externalData: [{ key: 'offset', value: '0' }] })).message).toBe('initializer "extra": external data without a location');
+    expect(profileOnnx(withWeight({ dims: [2, 2], dataType: 1, floatData: [1, 2, 3, 4] })).params).toBe(4 * 3 * 3 * 3 + 4);
     // An empty tensor needs no data.
     expect(profileOnnx(withWeight({ dims: [0, 4], dataType: 1 })).params).toBe(4 * 3 * 3 * 3);
   });
