@@ -8,7 +8,7 @@
 import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import { OnnxScorer } from '../model/onnx.ts';
 import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
-import { expectedIoMs, featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
+import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError, type PredictResponse } from './types.ts';
@@ -40,6 +40,8 @@ export class LatencyPredictor {
   private loadMax = new Map<string, (number | null)[]>();
   /** Largest input_bytes of a request per chip in the fleet data. */
   private inputBytesMax = new Map<string, number>();
+  /** Per chip: the least-squares slope of i/o against input size over its ok requests, ms per byte (≥ 0). */
+  private ioMsPerByte = new Map<string, number>();
   private catalog = new Set<string>();
   private loading: Promise<void> | null = null;
 
@@ -72,11 +74,12 @@ export class LatencyPredictor {
     this.priors = await loadPriors(this.warehouse);
     // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
     const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
-      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
     this.serverChips = new Map();
     for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
     this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
     this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
+    this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
     this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
     this.inputBytes.clear();
     this.loadedAtMs = this.now();
@@ -137,8 +140,9 @@ export class LatencyPredictor {
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
     if (inputBytes === null) throw new UnknownNameError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
     // Beyond the chip's largest request the trees have seen nothing: they are evaluated at that size, and the
-    // chip's i/o line carries the extra bytes (a trial: 1e9 bytes moved the totals on some chips and not others,
-    // and p99 fell below p90).
+    // chip's i/o line (least squares over its ok requests) carries the extra bytes (a trial: 1e9 bytes moved the
+    // totals on some chips and not others, and p99 fell below p90). The line is fitted on all requests, not the
+    // per-model medians the features use: on chips whose models share one input size those give no slope at all.
     const bytesMax = this.inputBytesMax.get(req.chip) ?? null;
     const seenBytes = bytesMax !== null && bytesMax > 0 && inputBytes > bytesMax ? bytesMax : inputBytes;
     const load = LOAD_FEATURES.map((k) => req.load[k] ?? 0);
@@ -151,8 +155,7 @@ export class LatencyPredictor {
       predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out);
       versions[target.kind] = c.model.version;
     }
-    const ioEncoding = this.champions.get('io_ms_p50')!.encoding;
-    const extraIo = seenBytes === inputBytes ? 0 : expectedIoMs(ioEncoding, { chip: req.chip, input_bytes: inputBytes, load }) - expectedIoMs(ioEncoding, { chip: req.chip, input_bytes: seenBytes, load });
+    const extraIo = (inputBytes - seenBytes) * (this.ioMsPerByte.get(req.chip) ?? 0);
     const [p50, p90, p99] = monotoneQuantiles([predictions.total_ms_p50!, predictions.total_ms_p90!, predictions.total_ms_p99!]).map((q) => q + extraIo) as [number, number, number];
     return {
       model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
@@ -194,9 +197,9 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
 
 /**
  * Note on a prediction's input size: above the largest request the fleet data shows on the chip, the models are
- * evaluated at that largest size and the extra i/o of the chip's fitted line of i/o against input size
- * (services/model/features.ts `expectedIoMs`) is added to the i/o and to every total quantile: an extrapolation. A
- * flat line (under 0.001 ms added) says so: the prediction is then a lower bound.
+ * evaluated at that largest size and the extra i/o of the chip's line of i/o against input size (least squares over
+ * its ok requests, ClickHouse `simpleLinearRegression`) is added to the i/o and to every total quantile: an
+ * extrapolation. A flat line (under 0.001 ms added) says so: the prediction is then a lower bound.
  * @param inputBytes  The request's input size, bytes. @param max  The fleet's largest on the chip, bytes (null: none).
  * @param extraIoMs   The i/o added for the bytes beyond `max`, ms.
  * @returns One sentence, or [] within the measured range.
@@ -205,8 +208,8 @@ export function inputBytesNotes(chip: string, inputBytes: number, max: number | 
   if (max === null || !(max > 0) || inputBytes <= max) return [];
   const head = `input_bytes=${inputBytes} is above the largest request the fleet data shows on ${chip} (${max} bytes): the prediction is the one at ${max} bytes`;
   // A flat line (slope clamped at 0: the chip's i/o did not grow with input size in its data) adds nothing.
-  if (!(extraIoMs >= 0.001)) return [`${head}; the chip's line of i/o against input size is flat in the fleet data, so nothing is added for the extra bytes: a lower bound`];
-  return [`${head} plus ${Number(extraIoMs.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (fitted on the fleet's requests), an extrapolation`];
+  if (!(extraIoMs >= 0.001)) return [`${head}; the chip's i/o does not grow with input size in the fleet data, so nothing is added for the extra bytes: a lower bound`];
+  return [`${head} plus ${Number(extraIoMs.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (least squares over its requests), an extrapolation`];
 }
 
 /**
