@@ -30,6 +30,32 @@ const UNITS: Record<(typeof NUMERIC)[number], string> = { peak_ops_per_s: 'ops/s
  */
 const LIMITS: Record<(typeof NUMERIC)[number], number> = { peak_ops_per_s: 1e21, memory_bw_bytes_s: 1e16, power_w: 1e7, price_per_hour: 1e6 };
 
+/** Control characters: not in a vendor or a name (a quoted cell's line break or a NUL broke `chips list`'s table). */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * What is wrong with a stored catalog row, by the rules `chips import` applies to a CSV line: a chip id of at most
+ * {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-'; a kind of cpu|gpu|npu|fpga|asic; a vendor; no
+ * control characters in the vendor or names; each figure null or a finite number in its range ({@link LIMITS}).
+ * A row written past `chips import` (`sql --write`, the ClickHouse port) can break them.
+ * @returns One `field: why, got value` per problem; [] for a good row.
+ */
+export function catalogRowProblems(row: ChipInfo): string[] {
+  const problems: string[] = [];
+  const got = (v: unknown) => JSON.stringify(v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? String(v) : v);
+  if (typeof row.chip !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(row.chip) || row.chip.length > MAX_ID_CHARS) problems.push(`chip: expected an id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${got(row.chip)}`);
+  if (!(KINDS as readonly string[]).includes(row.kind)) problems.push(`kind: expected one of ${KINDS.join(', ')}, got ${got(row.kind)}`);
+  if (typeof row.vendor !== 'string' || row.vendor.trim() === '' || CONTROL.test(row.vendor)) problems.push(`vendor: expected a name without control characters, got ${got(row.vendor)}`);
+  if (!Array.isArray(row.names) || row.names.some((n) => typeof n !== 'string' || CONTROL.test(n))) problems.push(`names: expected names without control characters, got ${got(row.names)}`);
+  for (const name of NUMERIC) {
+    const v = row[name];
+    if (v === null) continue;
+    const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
+    if (!(typeof v === 'number' && (positive ? v > 0 : v >= 0) && v <= LIMITS[name])) problems.push(`${name}: expected null or a number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}, got ${got(v)}`);
+  }
+  return problems;
+}
+
 /** Result of {@link mergeChipCatalog}. */
 export interface CatalogMerge {
   /** The rows to write (merged with the stored ones), in file order. */
@@ -82,6 +108,9 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     if (!(KINDS as readonly string[]).includes(kind)) bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
     const vendor = cell('vendor') || base?.vendor || '';
     if (vendor === '') bad('vendor', '', `a new chip needs a vendor`);
+    for (const name of ['vendor', 'names']) {
+      if (CONTROL.test(cell(name))) bad(name, cell(name), `control characters (a line break, NUL, a tab) are not allowed in ${name}, got ${JSON.stringify(cell(name))}`);
+    }
     const numbers: Partial<Record<(typeof NUMERIC)[number], number | null>> = {};
     for (const name of NUMERIC) {
       const text = cell(name);

@@ -11,6 +11,7 @@ import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
+import { catalogRowProblems } from './chip-catalog.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
@@ -166,24 +167,17 @@ export const ChipsResponseSchema = z.object({
 });
 
 /**
- * Split catalog rows into those the API can answer ({@link ChipInfoSchema}) and those it cannot, each with what is
- * wrong (field and value, e.g. `kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"`).
+ * Split catalog rows into those the API can answer and those it cannot: a row breaking a rule `chips import` applies
+ * (`catalogRowProblems`: id, kind, vendor, names, figures in range), each with what is wrong
+ * (e.g. `kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"`).
  */
 export function validChips(rows: readonly ChipInfo[]): { chips: ChipInfo[]; invalid: { chip: string; problem: string }[] } {
   const chips: ChipInfo[] = [];
   const invalid: { chip: string; problem: string }[] = [];
   for (const row of rows) {
-    const parsed = ChipInfoSchema.safeParse(row);
-    if (parsed.success) {
-      chips.push(row);
-      continue;
-    }
-    const problem = parsed.error.issues.map((i) => {
-      const field = i.path.join('.');
-      const value = i.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], row);
-      return `${field}: ${i.message}, got ${JSON.stringify(value)}`;
-    }).join('; ');
-    invalid.push({ chip: String(row.chip), problem });
+    const problems = catalogRowProblems(row);
+    if (problems.length === 0) chips.push(row);
+    else invalid.push({ chip: String(row.chip), problem: problems.join('; ') });
   }
   return { chips, invalid };
 }

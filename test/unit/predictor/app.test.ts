@@ -407,13 +407,17 @@ describe('GET routes', () => {
 
   it('GET /v1/chips names a catalog row it cannot answer instead of failing the whole catalog (a trial: one bad kind, a 500)', async () => {
     const bad = { ...CHIPS[0]!, chip: 'odd-npu', kind: 'tpu' } as unknown as (typeof CHIPS)[number];
-    const { app, logs } = setup({ chips: async () => [...structuredClone(CHIPS), bad] });
+    const worse = { ...CHIPS[0]!, chip: 'Y BAD\n', vendor: 'V\u0000', peak_ops_per_s: -1 };
+    const { app, logs } = setup({ chips: async () => [...structuredClone(CHIPS), bad, worse] });
     const res = await app.inject({ method: 'GET', url: '/v1/chips' });
-    expect(logs.filter((l) => l.msg === 'chip catalog row left out of GET /v1/chips').map((l) => l.chip)).toEqual(['odd-npu']);
+    expect(logs.filter((l) => l.msg === 'chip catalog row left out of GET /v1/chips').map((l) => l.chip)).toEqual(['odd-npu', 'Y BAD\n']);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       chips: CHIPS,
-      invalid: [{ chip: 'odd-npu', problem: 'kind: Invalid option: expected one of "cpu"|"gpu"|"npu"|"fpga"|"asic", got "tpu"' }],
+      invalid: [
+        { chip: 'odd-npu', problem: 'kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"' },
+        { chip: 'Y BAD\n', problem: 'chip: expected an id of at most 256 lower-case letters, digits, \'.\', \'_\' and \'-\', got "Y BAD\\n"; vendor: expected a name without control characters, got "V\\u0000"; peak_ops_per_s: expected null or a number in (0, 1e+21] ops/s, got -1' },
+      ],
     });
   });
 

@@ -282,8 +282,18 @@ describe('mergeChipCatalog', () => {
     expect(open.problems).toEqual([{ file: 'c.csv', line: 3, field: 'quote', value: expect.stringMatching(/^q1,gpu,Acme,1\ng0,gpu,V,0/), message: 'a quoted field opened on line 3 is never closed: lines 3–53 (the rest of the file) are not read' }]);
     expect(open.rows.map((r) => r.chip)).toEqual(['ok']);
     const multi = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,power_w\nm1,gpu,"Acme\nLabs",1\nm2,tpu,V,1\nm3,gpu,V,1,x\n' }, stored);
-    expect(multi.problems.map((p) => [p.line, p.field, p.value])).toEqual([[4, 'kind', 'tpu'], [5, 'line', 'x']]);
-    expect(multi.rows.map((r) => [r.chip, r.vendor])).toEqual([['m1', 'Acme\nLabs']]);
+    // The line break itself is refused in a vendor; the lines after it keep their numbers.
+    expect(multi.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'vendor', 'Acme\nLabs'], [4, 'kind', 'tpu'], [5, 'line', 'x']]);
+    expect(multi.rows).toEqual([]);
+  });
+
+  it('refuses control characters in a vendor or names cell (a trial: a NUL and a quoted line break were stored)', () => {
+    const m = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,names\nc1,gpu,V\u0000,\nc2,gpu,V,"a\nb"\nc3,gpu,V,a;b\n' }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'vendor', 'control characters (a line break, NUL, a tab) are not allowed in vendor, got "V\\u0000"'],
+      [3, 'names', 'control characters (a line break, NUL, a tab) are not allowed in names, got "a\\nb"'],
+    ]);
+    expect(m.rows.map((r) => r.chip)).toEqual(['c3']);
   });
 
   it('refuses a chip id over 256 characters and a cell that is not valid UTF-8', () => {
