@@ -87,7 +87,8 @@ export interface HelpDataset {
 /**
  * The records of a HELP file, the header first, checked to start with arch_idx. A quote never closed takes in the
  * rest of the file: that last record is returned as a problem, for the caller to add after the file's other ones.
- * @throws {RangeError} if the file is empty, its first column is not arch_idx or its header's quote is never closed.
+ * @throws {RangeError} if the file is empty, its first column is not arch_idx, it is not valid UTF-8 (a Latin-1
+ *   device name had been stored with U+FFFD in it), or a quote never closed takes in the header or every row.
  */
 function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProblem[] } {
   const records = parseCsvLines(f.text);
@@ -95,9 +96,12 @@ function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProble
   if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
     throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(records[0]!.cells[0] ?? '')}`);
   }
+  const broken = f.text.indexOf('\uFFFD');
+  if (broken >= 0) throw new RangeError(`${f.file}: line ${f.text.slice(0, broken).split('\n').length} is not valid UTF-8 (save the file as UTF-8)`);
   const last = records[records.length - 1]!;
   if (!last.unclosed) return { records, unclosed: [] };
   if (records.length === 1) throw new RangeError(`${f.file}: ${unclosedQuoteMessage(last)}: the header is among them`);
+  if (records.length === 2) throw new RangeError(`${f.file}: ${unclosedQuoteMessage(last)}: no row is left to read`);
   return { records: records.slice(0, -1), unclosed: [{ file: f.file, line: last.line, field: '(row)', value: last.cells.join(',').slice(0, 200), message: unclosedQuoteMessage(last) }] };
 }
 

@@ -205,6 +205,14 @@ describe('parseHelp on bad input', () => {
       ['l.csv', 3, '(row)', 'a quoted field opened on line 3 is never closed: lines 3–3 (the rest of the file) are not read'],
     ]);
     expect(() => parseHelp({ file: 'h.csv', text: 'arch_idx,"e_1_0\n0,none\n' }, [])).toThrow('h.csv: a quoted field opened on line 1 is never closed: lines 1–2 (the rest of the file) are not read: the header is among them');
+    // Open on the first row: said so, not "no architectures" or "latencies for only 0 of ..." (a trial).
+    expect(() => parseHelp({ file: 'a.csv', text: 'arch_idx,e_1_0\n0,"none\n1,skip\n' }, [])).toThrow('a.csv: a quoted field opened on line 2 is never closed: lines 2–3 (the rest of the file) are not read: no row is left to read');
+    expect(() => parseHelp(archs, [{ file: 'l.csv', text: 'arch_idx,dev\n"0,1.5\n1,2\n' }])).toThrow('l.csv: a quoted field opened on line 2 is never closed: lines 2–3 (the rest of the file) are not read: no row is left to read');
+  });
+
+  it('refuses a file that is not valid UTF-8, naming the line (a trial: a Latin-1 device name was stored as d\uFFFDv)', () => {
+    const latin1 = Buffer.concat([Buffer.from('arch_idx,d'), Buffer.from([0xe9]), Buffer.from('v\n0,1.5\n')]).toString('utf8');
+    expect(() => parseHelp({ file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n' }, [{ file: 'l.csv', text: latin1 }])).toThrow('l.csv: line 1 is not valid UTF-8 (save the file as UTF-8)');
   });
 
   it('accepts a UTF-8 byte-order mark before the arch_idx header', () => {
