@@ -126,9 +126,10 @@ describe('alert delivery to a webhook', () => {
     const tries = rx.posts.filter((p) => p.key === firstKey);
     expect(tries.map((p) => p.status)).toEqual([500, 500, 500, 500, 200]);
     const gaps = tries.slice(1).map((p, i) => p.at - tries[i]!.at);
-    // Back-off 40, 80, 160, 320 ms (factor 0: no jitter), each at least its delay.
+    // Back-off 40, 80, 160, 320 ms (factor 0: no jitter), each at least its delay: the last one at least 315 ms
+    // shows the growth (a constant 40 ms back-off fails it). No upper bound or ratio: on a loaded machine the first
+    // gap took 88 ms, and gap 4 > 4 × gap 1 failed without any fault.
     gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(40 * 2 ** i - 5));
-    expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 4);
     expect(rx.posts.filter((p) => p.key === refused).map((p) => p.status)).toEqual([422]);
     expect(run.deliveries).toEqual({ delivered: expected.length - 1, rejected: 1, filtered: 0 });
     const rows = await w.query<{ status: string; http_status: number; attempts: number }>(`SELECT status, http_status, attempts FROM ${w.database}.alert_deliveries WHERE idempotency_key = {k:String}`, { k: refused });
