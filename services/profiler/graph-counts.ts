@@ -44,6 +44,8 @@ export interface CountScope {
   /** Operator → node count, over every graph (a subgraph's node counts once, however often it runs). */
   histogram: Record<string, number>;
   weights: WeightTally;
+  /** Body runs left for following changing carried shapes trip by trip (shared by nested loops): {@link MAX_STEPPED_RUNS}. */
+  stepped?: { left: number };
 }
 
 /** Whether a dimension is fixed (dim_value set; onnx-proto leaves it null otherwise). */
@@ -216,6 +218,9 @@ const times = (c: GraphCounts, n: number): GraphCounts => ({ macs: mul(c.macs, n
 /** Most trips counted one by one when a loop's carried shapes change from trip to trip; the rest are listed as uncounted. */
 export const MAX_STEPPED_TRIPS = 256;
 
+/** Most body runs spent on such trips in one model: nested loops that each change shape would otherwise multiply them. */
+export const MAX_STEPPED_RUNS = 10_000;
+
 const sameShape = (x: number[] | null, y: number[] | null): boolean =>
   x === null ? y === null : y !== null && x.length === y.length && x.every((d, i) => d === y[i]);
 
@@ -235,11 +240,13 @@ interface BodyWiring {
  */
 function iterate(body: IGraphProto, wiring: BodyWiring, carried: readonly (number[] | null)[], trips: number, env: ReadonlyMap<string, TensorInfo>, scope: CountScope, path: string):
 { counts: GraphCounts; carried: (number[] | null)[]; scans: (number[] | null)[] } {
+  const budget = (scope.stepped ??= { left: MAX_STEPPED_RUNS });
   const quiet: CountScope = { ...scope, histogram: {}, weights: { params: 0, bytes: 0, byType: new Map() } };
   let state = [...carried];
   let total: GraphCounts = { macs: 0, elementOps: 0, unknown: [] };
   let scans: (number[] | null)[] = [];
   for (let t = 0; t < Math.max(trips, 1); t++) {
+    if (t > 0 && --budget.left < 0) throw new OnnxProfileError(`${path}: following carried shapes that change every trip takes more than ${MAX_STEPPED_RUNS.toLocaleString('en-US')} body runs (nested loops): not profiled`);
     const run = runSubgraph(body, wiring.inputs(state), env, t === 0 ? scope : quiet, path);
     const next = wiring.carriedOut(run.outputs);
     const perTrip = wiring.scansOut(run.outputs);

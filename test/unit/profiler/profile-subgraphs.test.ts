@@ -47,6 +47,23 @@ describe('profileOnnx: Loop, Scan and If', () => {
     expect(p.unknown_shape_nodes).toEqual(['decode: trip count unknown, body counted once (a lower bound)']);
   });
 
+  /** A Loop body: cond passed through, x ← step(x). */
+  function growingBody(name: string, step: (b: OnnxGraphBuilder, x: string) => string): ReturnType<OnnxGraphBuilder['graph']> {
+    const body = new OnnxGraphBuilder(name);
+    body.input('i', [], 'int64');
+    const cond = body.input('cond_in', [], 'bool');
+    body.output(body.node('Identity', [cond], {}, { name: `${name}_cond` }), [], 'bool');
+    body.output(step(body, body.input('x_in', [null, 8])), [null, 8]);
+    return body.graph();
+  }
+
+  /** A Loop of m trips named `loop` over input `name` of `dims`, its body x ← step(x). */
+  function growingLoopOf(m: number, name: string, dims: number[], step: (b: OnnxGraphBuilder, x: string) => string): Uint8Array {
+    const g = new OnnxGraphBuilder('grow_many');
+    g.output(g.nodeOutputs('Loop', [g.weight('M', [], 'int64', [m]), '', g.input(name, dims)], { body: { graph: growingBody('body', step) } }, { outputs: 1, name: 'loop' })[0]!);
+    return g.build();
+  }
+
   /** A Loop over X [2, 8] whose body is `x ← Concat(x, x) · W` ([8, 8]; the carried value doubles each trip), then a MatMul by W. */
   function growingLoop(m: number): Uint8Array {
     const body = new OnnxGraphBuilder('grow_body');
@@ -71,6 +88,15 @@ describe('profileOnnx: Loop, Scan and If', () => {
     const none = growingLoop(-1);
     expect(Object.values(await ortShapes(none, { x: [2, 8] }))).toEqual([[2, 8]]);
     expect(profileOnnx(none)).toMatchObject({ macs: 2 * 8 * 8, unknown_shape_nodes: [] });
+  });
+
+  it('stops following changing shapes after 256 trips (listed as a lower bound), and refuses nested loops that would need over 10,000 body runs', () => {
+    const long = profileOnnx(growingLoopOf(300, 'x', [1, 8], (b, x) => b.node('Concat', [x, b.weight('one', [1, 8])], { axis: 0 })));
+    // Trip t (1-based) concatenates onto [t, 8]: element ops Σ_{t=1..256} (t + 1)·8, then the listing.
+    expect(long.unknown_shape_nodes).toEqual(['loop: carried shapes change every trip; 256 of 300 trips counted (a lower bound)']);
+    expect(long.element_ops).toBe(8 * (256 * 257 / 2 + 256) + 256);
+    const inner = (b: OnnxGraphBuilder, x: string) => b.nodeOutputs('Loop', [b.weight('M2', [], 'int64', [200]), '', x], { body: { graph: growingBody('inner_body', (bb, xx) => bb.node('Concat', [xx, bb.weight('one_inner', [1, 8])], { axis: 0 }, { name: 'inner_concat' })) } }, { outputs: 1, name: 'inner' })[0]!;
+    expect(() => profileOnnx(growingLoopOf(200, 'x', [1, 8], inner))).toThrow(/: following carried shapes that change every trip takes more than 10,000 body runs \(nested loops\): not profiled$/);
   });
 
   it('binds a body input named like an outer value to the Loop\'s input, as onnxruntime does (a trial: 32× too few MACs)', async () => {
