@@ -244,3 +244,17 @@ export function endBySignalAfter(say: (signal: NodeJS.Signals) => string): () =>
   process.on('SIGTERM', onSignal);
   return remove;
 }
+
+/**
+ * Refuse a simulated fleet too large to hold in memory: `--servers` × `--duration` above `max` server-minutes (the
+ * simulator and the demo keep every record of a run in memory; a trial's flag maximums ran out of JS heap).
+ * @param holder  What holds the records, for the message (`the embedded demo`, `simulate`).
+ * @throws {UsageError} naming both flags, their product, the limit and sizes that fit.
+ */
+export function checkFleetSize(servers: number, minutes: number, max: number, holder: string): void {
+  const serverMinutes = servers * minutes;
+  if (serverMinutes <= max) return;
+  const [durationFit, serversFit] = [Math.floor(max / servers), Math.floor(max / minutes)];
+  throw new UsageError(`--servers ${servers} × --duration ${minutes} is ${serverMinutes.toLocaleString('en-US')} server-minutes, more than ${holder} holds in memory `
+    + `(${max.toLocaleString('en-US')}): give --duration ${durationFit} or less${serversFit >= 1 ? `, or --servers ${serversFit} or less` : ''}`);
+}

@@ -7,7 +7,7 @@ import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
-import { checkWebhookUrl, endBySignalAfter } from './common.ts';
+import { checkFleetSize, checkWebhookUrl, endBySignalAfter } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
@@ -81,12 +81,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
     throw new UsageError(`--shadows ${opts.shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
   }
-  const serverMinutes = opts.servers * opts.duration;
-  if (serverMinutes > DEMO_MAX_SERVER_MINUTES) {
-    const [durationFit, serversFit] = [Math.floor(DEMO_MAX_SERVER_MINUTES / opts.servers), Math.floor(DEMO_MAX_SERVER_MINUTES / opts.duration)];
-    throw new UsageError(`--servers ${opts.servers} × --duration ${opts.duration} is ${serverMinutes.toLocaleString('en-US')} server-minutes, more than the embedded demo holds in memory `
-      + `(${DEMO_MAX_SERVER_MINUTES.toLocaleString('en-US')}): give --duration ${durationFit} or less${serversFit >= 1 ? `, or --servers ${serversFit} or less` : ''}`);
-  }
+  checkFleetSize(opts.servers, opts.duration, DEMO_MAX_SERVER_MINUTES, 'the embedded demo');
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
     shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) },

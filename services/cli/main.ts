@@ -189,8 +189,8 @@ program
 program
   .command('simulate')
   .description('write a simulated fleet\'s telemetry (edge.inference.v1, edge.load.v1; edge.shadow.v1 with --shadows) to Kafka (needs EDGELAT_KAFKA_BROKERS)')
-  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes').default(20).argParser(intFlag('--duration', 1, 10_080)))
-  .addOption(new Option('--servers <n>', 'edge servers in the fleet').default(12).argParser(intFlag('--servers', 1, 1000)))
+  .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes (servers × minutes at most 6,000: the run is built in memory)').default(20).argParser(intFlag('--duration', 1, 10_080)))
+  .addOption(new Option('--servers <n>', 'edge servers in the fleet (servers × minutes at most 6,000)').default(12).argParser(intFlag('--servers', 1, 1000)))
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time').default(1500).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--rate <records/s>', 'produce rate; default: as fast as the brokers accept').argParser(intFlag('--rate', 1)))

@@ -47,6 +47,9 @@ describe('simulate: pure pieces', () => {
     expect(simConfigFromOptions({ ...OPTS, shadows: 2 }).shadows).toMatchObject({ servers: 2 });
     expect(() => simConfigFromOptions({ ...OPTS, shadows: 4 })).toThrow('--shadows 4 is more than --servers 3: each shadow deployment runs beside one production server; give --shadows 3 or less, or more --servers');
     expect(() => simConfigFromOptions({ ...OPTS, shadows: -1 })).toThrow('invalid option: --shadows must be an integer >= 0, got -1');
+    // The whole run is built in memory: the flags' maximums ran out of JS heap (a trial, on the demo).
+    expect(() => simConfigFromOptions({ ...OPTS, servers: 1000, duration: 7 })).toThrow('--servers 1000 × --duration 7 is 7,000 server-minutes, more than simulate holds in memory (6,000): give --duration 6 or less, or --servers 857 or less');
+    expect(simConfigFromOptions({ ...OPTS, servers: 300, duration: 20 })).toMatchObject({ servers: 300, durationMs: 20 * 60_000 });
   });
 
   it('batches in order, grouped by topic within a chunk', () => {
