@@ -11,7 +11,7 @@
  * (the op on each edge or layer); identifier columns (`arch_str`, and any
  * categorical column with more distinct values) are not features.
  */
-import { parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { csvTextProblem, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -91,6 +91,8 @@ export interface HelpDataset {
  *   device name had been stored with U+FFFD in it), or a quote never closed takes in the header or every row.
  */
 function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProblem[] } {
+  const unreadable = csvTextProblem(f.text);
+  if (unreadable) throw new RangeError(`${f.file}: ${unreadable}`);
   const records = parseCsvLines(f.text);
   if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
   if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {

@@ -12,7 +12,7 @@
  * at that); the good lines are imported. A quote left open takes in the rest of the file: that is one problem
  * naming the lines; a cell that is not valid UTF-8 (U+FFFD after decoding) is one too.
  */
-import { parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
+import { csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
 import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
 
@@ -68,9 +68,12 @@ export interface CatalogMerge {
 /**
  * Parse a catalog CSV and merge it onto the stored chips.
  * @param stored  The catalog as stored, by chip id.
- * @throws {RangeError} when the header has no `chip` column, names an unknown column or one twice.
+ * @throws {RangeError} when the text is UTF-16 or its lines end in CR alone ({@link csvTextProblem}), or the header has
+ *   no `chip` column, names an unknown column or one twice.
  */
 export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, ChipInfo>): CatalogMerge {
+  const unreadable = csvTextProblem(file.text);
+  if (unreadable) throw new RangeError(`${file.file}: ${unreadable}`);
   const [head, ...records] = parseCsvLines(file.text.replace(/^\uFEFF/, ''));
   const header = (head?.cells ?? []).map((h) => h.trim());
   if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(header.join(','))}`);

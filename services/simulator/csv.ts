@@ -99,6 +99,19 @@ export function unclosedQuoteMessage(r: CsvRecord): string {
 }
 
 /**
+ * Why a file's decoded text is not CSV an importer can read, or null: UTF-16 (NUL bytes between the letters, the
+ * byte-order mark read as U+FFFD), or line ends of CR alone (classic Mac), which read as one long line whose header
+ * ran into the first row (a trial: `unknown column(s) "price_per_hourzz-cr"`).
+ * @param text  The file decoded as UTF-8.
+ */
+export function csvTextProblem(text: string): string | null {
+  const head = text.slice(0, 4096);
+  if (/^\uFFFD\uFFFD/.test(head) || (head.match(/\u0000/g)?.length ?? 0) > head.length / 4) return 'not UTF-8 text (UTF-16?): save the file as UTF-8';
+  if (text.includes('\r') && !text.includes('\n')) return 'its lines end in CR alone: save it with LF (or CRLF) line ends';
+  return null;
+}
+
+/**
  * Parse CSV text into one object per data row, keyed by the header's names.
  *
  * @param text  The whole file; its first row is the header.

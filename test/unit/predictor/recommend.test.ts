@@ -296,6 +296,13 @@ describe('mergeChipCatalog', () => {
     expect(m.rows.map((r) => r.chip)).toEqual(['c3']);
   });
 
+  it('refuses a UTF-16 file and CR-only line ends with what to do, not a garbled header (a trial)', () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('chip,kind,vendor\nz1,gpu,V\n', 'utf16le')]).toString('utf8');
+    expect(() => mergeChipCatalog({ file: 'u.csv', text: utf16 }, stored)).toThrow('u.csv: not UTF-8 text (UTF-16?): save the file as UTF-8');
+    expect(() => mergeChipCatalog({ file: 'cr.csv', text: 'chip,kind,vendor\rz1,gpu,V\r' }, stored)).toThrow('cr.csv: its lines end in CR alone: save it with LF (or CRLF) line ends');
+    expect(mergeChipCatalog({ file: 'crlf.csv', text: 'chip,kind,vendor\r\nz1,gpu,V\r\n' }, stored).rows.map((r) => r.chip)).toEqual(['z1']);
+  });
+
   it('refuses a chip id over 256 characters and a cell that is not valid UTF-8', () => {
     const bytes = Buffer.concat([Buffer.from('chip,kind,vendor\nu1,gpu,Ac'), Buffer.from([0xff, 0xfe]), Buffer.from('me\nu2,gpu,V\n')]);
     const m = mergeChipCatalog({ file: 'c.csv', text: `${bytes.toString('utf8')}${'a'.repeat(257)},gpu,V\n${'b'.repeat(256)},gpu,V\n` }, stored);
