@@ -71,7 +71,7 @@ export function outerReferences(node: INodeProto): string[] {
  * @param known  Names available before any node runs (graph inputs, initializers).
  * @throws {OnnxProfileError} on an input nothing produces, an output produced twice, or a cycle.
  */
-export function sortNodes(nodes: readonly INodeProto[], known: ReadonlySet<string>): number[] {
+export function sortNodes(nodes: readonly INodeProto[], known: { has(name: string): boolean }): number[] {
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => {
     for (const o of n.output ?? []) {
@@ -123,7 +123,7 @@ export function inferShapes(
   nodes: readonly INodeProto[], env: Map<string, TensorInfo>, opset: number, fallback: (name: string) => number[] | null,
   nested?: NestedRule,
 ): InferredNode[] {
-  const order = sortNodes(nodes, new Set(env.keys()));
+  const order = sortNodes(nodes, env);
   return order.map((index) => {
     const node = nodes[index]!;
     const label = nodeLabel(node, index);
