@@ -310,5 +310,15 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
             + (byChip.has(id) && !(chip.peak_ops_per_s && chip.peak_ops_per_s > 0) ? '; nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' : '');
     skipped.push({ chip: id, reason: why });
   }
+  // Nodes the profile could not count (a custom operator, a Loop of unknown trip count): its MACs, and every latency
+  // scaled from them, are lower bounds (a trial: "body counted once" ranked as meeting the SLO without a word).
+  const uncounted = req.profile?.unknown_shape_nodes ?? [];
+  if (uncounted.length > 0) {
+    const shown = uncounted.slice(0, 2).join('; ') + (uncounted.length > 2 ? `; +${uncounted.length - 2} more` : '');
+    for (const c of candidates) {
+      c.basis += `; the profile's MACs are a lower bound (${uncounted.length} node(s) not counted: ${shown}), so is this latency`;
+      if (!c.upperBound) c.lowerBound = true;
+    }
+  }
   return { candidates, skipped };
 }

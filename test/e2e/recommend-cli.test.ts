@@ -151,6 +151,18 @@ describe('the chip recommender on a demo run', () => {
         expect(Number(io![1])).toBeGreaterThan(0.5);
         expect(c.at_load.p50).toBeGreaterThanOrEqual(Number(io![1]) * 0.99);
       }
+      // A profile with nodes it could not count: its MACs, and every latency scaled from them, are lower bounds, and
+      // a chip that seems to meet the SLO is counted as a miss (a trial: a Loop "body counted once" met it silently).
+      const partial = join(dataDir, 'partial-profile.json');
+      // 4e9 MACs: within the references' range, so no chip holds it at its smallest reference (an upper bound).
+      writeFileSync(partial, JSON.stringify({ ...JSON.parse(p.stdout), macs: 4e9, flops: 8e9, unknown_shape_nodes: ['decode: trip count unknown, body counted once (a lower bound)'] }));
+      const low = JSON.parse((await edgelat(['recommend', '--profile', partial, '--slo-p90-ms', '20', '--rps', '2', '--json'], dataDir)).stdout) as { chips: { reason: string; at_load: { p90: number } }[] };
+      expect(low.chips).toHaveLength(6);
+      for (const c of low.chips) {
+        expect(c.reason).toContain("the profile's MACs are a lower bound (1 node(s) not counted: decode: trip count unknown, body counted once (a lower bound)), so is this latency");
+        expect(c.reason).not.toMatch(/^meets/);
+      }
+      expect(low.chips.filter((c) => c.at_load.p90 <= 20).map((c) => /it is a lower bound: counted as a miss/.test(c.reason))).toContain(true);
     });
 
     it('predicts a known model on the chips nobody measured it on (the MLPerf system predictor)', async () => {
