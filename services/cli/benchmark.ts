@@ -4,7 +4,7 @@
  * them (issue 4 build items 1 and 8).
  */
 import { readFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
@@ -124,7 +124,8 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
   if (opts.format === 'help') {
     const d = loadHelpFiles(opts);
     await warehouse.migrate();
-    const source = opts.source ?? `help-${basename(dirname(opts.architectures!)).replace(/^help-(latency-)?/, '') || 'dataset'}`;
+    // The folder's own name, also when the files are in the current folder (a trial: `help-.`).
+    const source = opts.source ?? `help-${basename(dirname(resolve(opts.architectures!))).replace(/^help-(latency-)?/, '') || 'dataset'}`;
     const rows: Record<string, unknown>[] = [];
     for (const device of d.devices) {
       const col = d.latency.get(device)!;

@@ -231,8 +231,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptions, io: SimulateIo = {}): Promise<SimulateResult> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  if (!config.kafka) throw new UsageError(NO_KAFKA_MESSAGE);
+  // The flags first: a size that cannot run is said before asking for a broker (a trial).
   const simConfig = simConfigFromOptions(opts);
+  if (!config.kafka) throw new UsageError(NO_KAFKA_MESSAGE);
   const started = performance.now();
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   // Loaded on demand: the kafkajs client stays out of the start-up of every other command.

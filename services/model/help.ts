@@ -11,7 +11,7 @@
  * (the op on each edge or layer); identifier columns (`arch_str`, and any
  * categorical column with more distinct values) are not features.
  */
-import { csvTextProblem, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { csvTextProblem, invalidUtf8Line, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -98,8 +98,8 @@ function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProble
   if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
     throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(records[0]!.cells[0] ?? '')}`);
   }
-  const broken = f.text.indexOf('\uFFFD');
-  if (broken >= 0) throw new RangeError(`${f.file}: line ${f.text.slice(0, broken).split('\n').length} is not valid UTF-8 (save the file as UTF-8)`);
+  const broken = invalidUtf8Line(f.text);
+  if (broken !== null) throw new RangeError(`${f.file}: line ${broken} is not valid UTF-8 (save the file as UTF-8)`);
   const last = records[records.length - 1]!;
   if (!last.unclosed) return { records, unclosed: [] };
   if (records.length === 1) throw new RangeError(`${f.file}: ${unclosedQuoteMessage(last)}: the header is among them`);
@@ -256,9 +256,13 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   // Most architectures without a latency: the latency files measured other networks (FBNet's 5,000 given with
   // NAS-Bench-201's 15,625 architectures matched arch_idx 0–4999 to the wrong networks without a word).
   const covered = archIds.filter((_, i) => devices.some((d) => Number.isFinite(latency.get(d)![i]!))).length;
+  // A quote left open hides the rest of its file: that is the reason then, not files of two benchmarks (a trial).
+  const quotesLeftOpen = problems.filter((p) => p.message.startsWith('a quoted field opened on line'));
   if (latencies.length > 0 && covered < MIN_COVERED_SHARE * archIds.length) {
     throw new RangeError(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
-      + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures');
+      + (quotesLeftOpen.length > 0
+        ? `${quotesLeftOpen.map((p) => `${p.file}: ${p.message}`).join('; ')}`
+        : 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
   }
   return { archIds, features, X, devices, latency, problems };
 }

@@ -45,7 +45,8 @@ export function catalogRowProblems(row: ChipInfo): string[] {
   const got = (v: unknown) => JSON.stringify(v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? String(v) : v);
   if (typeof row.chip !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(row.chip) || row.chip.length > MAX_ID_CHARS) problems.push(`chip: expected an id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${got(row.chip)}`);
   if (!(KINDS as readonly string[]).includes(row.kind)) problems.push(`kind: expected one of ${KINDS.join(', ')}, got ${got(row.kind)}`);
-  if (typeof row.vendor !== 'string' || row.vendor.trim() === '' || CONTROL.test(row.vendor)) problems.push(`vendor: expected a name without control characters, got ${got(row.vendor)}`);
+  if (typeof row.vendor !== 'string' || row.vendor.trim() === '') problems.push(`vendor: a chip needs a vendor, got ${got(row.vendor)}`);
+  else if (CONTROL.test(row.vendor)) problems.push(`vendor: expected a name without control characters, got ${got(row.vendor)}`);
   if (!Array.isArray(row.names) || row.names.some((n) => typeof n !== 'string' || CONTROL.test(n))) problems.push(`names: expected names without control characters, got ${got(row.names)}`);
   for (const name of NUMERIC) {
     const v = row[name];

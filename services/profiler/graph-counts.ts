@@ -7,7 +7,7 @@
 import onnxProto from 'onnx-proto';
 import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim } from './onnx-values.ts';
 import { macCount } from './shape-compute.ts';
-import { normAxis, tensor, type RuleContext, type TensorInfo } from './shape-context.ts';
+import { normAxis, ShapeConflict, tensor, type RuleContext, type TensorInfo } from './shape-context.ts';
 import { inferShapes, isDefaultDomain, subgraphs } from './shape-inference.ts';
 import { constantTensor } from './shape-layout.ts';
 
@@ -344,6 +344,13 @@ function controlFlow(c: RuleContext, env: ReadonlyMap<string, TensorInfo>, scope
     });
     const wiring: BodyWiring = { inputs: (v) => [...v, ...sliced.map((x) => x.s)], carriedOut: (o) => o.slice(0, nState), scansOut: (o) => o.slice(nState) };
     const length = sliced[0]?.len ?? null;
+    // onnxruntime refuses scan inputs of different lengths, and a state whose shape changes from slice to slice.
+    const lengths = [...new Set(sliced.flatMap((x) => (x.len === null ? [] : [x.len])))];
+    if (lengths.length > 1) throw new ShapeConflict(`scan inputs have different lengths along their scan axes: ${lengths.join(', ')}`);
+    const first = runSubgraph(body, wiring.inputs((node.input ?? []).slice(0, nState).map((_, k) => shapeOf(k))), env, { ...scope, histogram: {}, weights: { params: 0, bytes: 0, byType: new Map() } }, path);
+    const stateIn = (node.input ?? []).slice(0, nState).map((_, k) => shapeOf(k));
+    const changed = wiring.carriedOut(first.outputs).findIndex((shapeOut, k) => shapeOut !== null && (stateIn[k] ?? null) !== null && !sameShape(shapeOut, stateIn[k]!));
+    if (changed >= 0) throw new ShapeConflict(`state ${changed} changes shape from slice to slice (${JSON.stringify(stateIn[changed])} → ${JSON.stringify(wiring.carriedOut(first.outputs)[changed])})`);
     const run = iterate(body, wiring, Array.from({ length: Math.max(nState, 0) }, (_, k) => shapeOf(k)), length ?? 1, env, scope, path);
     const outAxes = c.ints('scan_output_axes') ?? [];
     const scans = run.scans.map((s, j) => {

@@ -112,6 +112,15 @@ export function csvTextProblem(text: string): string | null {
 }
 
 /**
+ * The first line (1-based) of decoded text that held bytes which are not UTF-8 (decoded as U+FFFD), or null: a
+ * Latin-1 file's accented letters (a trial: a device `dév` stored as `d\uFFFDv`).
+ */
+export function invalidUtf8Line(text: string): number | null {
+  const at = text.indexOf('\uFFFD');
+  return at < 0 ? null : text.slice(0, at).split('\n').length;
+}
+
+/**
  * Parse CSV text into one object per data row, keyed by the header's names.
  *
  * @param text  The whole file; its first row is the header.

@@ -210,6 +210,12 @@ describe('parseHelp on bad input', () => {
     expect(() => parseHelp(archs, [{ file: 'l.csv', text: 'arch_idx,dev\n"0,1.5\n1,2\n' }])).toThrow('l.csv: a quoted field opened on line 2 is never closed: lines 2–3 (the rest of the file) are not read: no row is left to read');
   });
 
+  it('names a quote left open in a latency file when it hid most latencies, not "files of two benchmarks" (a trial)', () => {
+    const archs = { file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n1,skip\n2,conv\n3,none\n' };
+    expect(() => parseHelp(archs, [{ file: 'l.csv', text: 'arch_idx,dev\n0,1.5\n"1,2\n2,3\n3,4\n' }]))
+      .toThrow('l.csv: latencies for only 1 of the 4 architectures in a.csv; l.csv: a quoted field opened on line 3 is never closed: lines 3–5 (the rest of the file) are not read');
+  });
+
   it('refuses a file that is not valid UTF-8, naming the line (a trial: a Latin-1 device name was stored as d\uFFFDv)', () => {
     const latin1 = Buffer.concat([Buffer.from('arch_idx,d'), Buffer.from([0xe9]), Buffer.from('v\n0,1.5\n')]).toString('utf8');
     expect(() => parseHelp({ file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n' }, [{ file: 'l.csv', text: latin1 }])).toThrow('l.csv: line 1 is not valid UTF-8 (save the file as UTF-8)');

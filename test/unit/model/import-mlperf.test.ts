@@ -164,6 +164,13 @@ describe('parseMlperf: chips a catalog already lists', () => {
   });
 });
 
+describe('parseMlperf: text it cannot read', () => {
+  it('refuses a file that is not UTF-8, naming the line (a trial: a Latin-1 byte became "NV\uFFFDDIA")', () => {
+    const runs = Buffer.concat([Buffer.from('mlperf_version,division,submitter,system_id,model,scenario,p90_latency_ms\nv2.0,closed,NV'), Buffer.from([0xe9]), Buffer.from('DIA,Orin,resnet50,SingleStream,1\n')]).toString('utf8');
+    expect(() => parseMlperf([{ file: 'r.csv', text: runs }], [])).toThrow('r.csv: line 2 is not valid UTF-8 (save the file as UTF-8)');
+  });
+});
+
 describe('parseMlperf: p50 and result_valid are checked before the repeat check', () => {
   const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
   const HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid';

@@ -180,6 +180,25 @@ describe('profileOnnx: Loop, Scan and If', () => {
     expect(profileOnnx(bytes)).toMatchObject({ macs: 12 * (16 * 16 + 32 * 16), element_ops: 12 * 48, unknown_shape_nodes: [] });
   });
 
+  it('lists a Scan onnxruntime refuses: scan inputs of different lengths, a state that changes shape', async () => {
+    const scan = (h0: number[], xs: number[][], grow: boolean) => {
+      const body = new OnnxGraphBuilder('scan_body');
+      const h = body.input('h_in', [null, 4]);
+      const slices = xs.map((_, j) => body.input(`x${j}`, [4]));
+      const next = grow ? body.node('Concat', [h, h], { axis: 0 }) : body.node('Add', [h, slices[0]!]);
+      body.output(next, [null, 4]).output(body.node('Identity', [slices[0]!]), [4]);
+      const g = new OnnxGraphBuilder('scan_bad', { inlineLimit: Infinity });
+      const outs = g.nodeOutputs('Scan', [g.input('h0', h0), ...xs.map((d, j) => g.input(`xs${j}`, d))], { body: { graph: body.graph() }, num_scan_inputs: xs.length }, { outputs: 2, name: 'scan' });
+      outs.forEach((o) => g.output(o));
+      return g.build();
+    };
+    expect(profileOnnx(scan([1, 4], [[3, 4], [7, 4]], false)).unknown_shape_nodes).toEqual(['scan: scan inputs have different lengths along their scan axes: 3, 7']);
+    await expect(ortShapes(scan([1, 4], [[3, 4], [7, 4]], false), { h0: [1, 4], xs0: [3, 4], xs1: [7, 4] })).rejects.toThrow();
+    expect(profileOnnx(scan([1, 4], [[3, 4]], true)).unknown_shape_nodes).toEqual(['scan: state 0 changes shape from slice to slice ([1,4] → [2,4])']);
+    await expect(ortShapes(scan([1, 4], [[3, 4]], true), { h0: [1, 4], xs0: [3, 4] })).rejects.toThrow();
+    expect(profileOnnx(scan([1, 4], [[3, 4]], false))).toMatchObject({ element_ops: 3 * (4 + 4), unknown_shape_nodes: [] });
+  });
+
   it('counts the costlier branch of an If, and infers outputs both branches agree on', async () => {
     const branch = (name: string, k: number) => {
       const b = new OnnxGraphBuilder(name);
