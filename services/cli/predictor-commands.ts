@@ -51,7 +51,7 @@ export function registerPredictorCommands(program: Command): void {
     .description('print the chip catalog (a row that breaks the import\'s rules, written with sql --write, is named on stderr instead)')
     .option('--json', 'print JSON', false)
     .action(async (opts: { json: boolean }) => {
-      const [{ withModelRegistry }, { formatChips }, { loadCatalog }, { validChips }] = await Promise.all([warehouses(), predictor(), import('../predictor/evidence.ts'), import('../predictor/schemas.ts')]);
+      const [{ withModelRegistry }, { formatChips }, { loadCatalog }, { validChips }] = await Promise.all([warehouses(), predictor(), import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
       await withModelRegistry(async (warehouse) => {
         // A row written past `chips import` (sql --write) is named on stderr, not printed into the table (a trial's
         // newline in a chip id broke it), as GET /v1/chips lists it under "invalid".

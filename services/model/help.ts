@@ -11,7 +11,7 @@
  * (the op on each edge or layer); identifier columns (`arch_str`, and any
  * categorical column with more distinct values) are not features.
  */
-import { csvTextProblem, invalidUtf8Line, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -91,15 +91,12 @@ export interface HelpDataset {
  *   device name had been stored with U+FFFD in it), or a quote never closed takes in the header or every row.
  */
 function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProblem[] } {
-  const unreadable = csvTextProblem(f.text);
-  if (unreadable) throw new RangeError(`${f.file}: ${unreadable}`);
+  assertCsvText(f.file, f.text);
   const records = parseCsvLines(f.text);
   if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
   if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
     throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(records[0]!.cells[0] ?? '')}`);
   }
-  const broken = invalidUtf8Line(f.text);
-  if (broken !== null) throw new RangeError(`${f.file}: line ${broken} is not valid UTF-8 (save the file as UTF-8)`);
   const last = records[records.length - 1]!;
   if (!last.unclosed) return { records, unclosed: [] };
   if (records.length === 1) throw new RangeError(`${f.file}: ${unclosedQuoteMessage(last)}: the header is among them`);
@@ -148,6 +145,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     cells.push(row);
   }
   problems.push(...unclosed);
+  const quotesLeftOpen = [...unclosed]; // a quote left open hides the rest of its file
   if (archIds.length === 0) throw new RangeError(`${architectures.file}: no architectures`);
 
   const onehot: FeatureSpec[] = [];
@@ -244,6 +242,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       }
     }
     problems.push(...tail);
+    quotesLeftOpen.push(...tail);
     // A column of text with no latency at all is not a device's: the file is another kind (the architectures
     // file given as --latency), and importing its numeric columns as milliseconds would write nonsense.
     for (const [c, text] of firstText) {
@@ -256,8 +255,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   // Most architectures without a latency: the latency files measured other networks (FBNet's 5,000 given with
   // NAS-Bench-201's 15,625 architectures matched arch_idx 0–4999 to the wrong networks without a word).
   const covered = archIds.filter((_, i) => devices.some((d) => Number.isFinite(latency.get(d)![i]!))).length;
-  // A quote left open hides the rest of its file: that is the reason then, not files of two benchmarks (a trial).
-  const quotesLeftOpen = problems.filter((p) => p.message.startsWith('a quoted field opened on line'));
+  // A quote left open that hid most latencies is the reason then, not files of two benchmarks (a trial).
   if (latencies.length > 0 && covered < MIN_COVERED_SHARE * archIds.length) {
     throw new RangeError(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
       + (quotesLeftOpen.length > 0

@@ -30,7 +30,7 @@
  * - Bad lines are returned as {@link ImportProblem}s (data errors are values,
  *   STYLE §2), never dropped silently; a header without a required column throws.
  */
-import { csvTextProblem, invalidUtf8Line, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
 import { quoteValue, type ImportProblem, type NamedText } from './help.ts';
 
@@ -146,10 +146,7 @@ type Rec = Record<string, string>;
  * @throws {RangeError} when the text is UTF-16, not UTF-8 or its lines end in CR alone, or the header lacks a required column.
  */
 function readTable(f: NamedCsv, required: readonly string[], problems: ImportProblem[]): { line: number; rec: Rec }[] {
-  const unreadable = csvTextProblem(f.text);
-  if (unreadable) throw new RangeError(`${f.file}: ${unreadable}`);
-  const broken = invalidUtf8Line(f.text);
-  if (broken !== null) throw new RangeError(`${f.file}: line ${broken} is not valid UTF-8 (save the file as UTF-8)`);
+  assertCsvText(f.file, f.text);
   const [head, ...body] = readRecords(f.text);
   const header = (head?.cells ?? []).map((h) => h.trim());
   for (const c of required) {

@@ -15,12 +15,12 @@ import { z } from 'zod';
 import { createLogger } from '../log.ts';
 import { browserRefusal } from '../sql-endpoint/protocol.ts';
 import { createPredictorMetrics } from './metrics.ts';
+import { validChips } from './chip-catalog.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import {
   API_ROUTES,
   buildOpenApiDocument,
   ChipsResponseSchema,
-  validChips,
   CorrelationQuerySchema,
   CorrelationsResponseSchema,
   HealthResponseSchema,

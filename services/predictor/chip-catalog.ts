@@ -30,6 +30,15 @@ const UNITS: Record<(typeof NUMERIC)[number], string> = { peak_ops_per_s: 'ops/s
  */
 const LIMITS: Record<(typeof NUMERIC)[number], number> = { peak_ops_per_s: 1e21, memory_bw_bytes_s: 1e16, power_w: 1e7, price_per_hour: 1e6 };
 
+/** Whether an id is a chip id: at most {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-'. */
+const isChipId = (id: string): boolean => id.length <= MAX_ID_CHARS && /^[a-z0-9][a-z0-9._-]*$/.test(id);
+
+/** Whether a figure is in its column's range: > 0 for peak ops/s and bandwidth (0 means unknown: blank), ≥ 0 otherwise, at most {@link LIMITS}. */
+const figureInRange = (name: (typeof NUMERIC)[number], v: number): boolean => (name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? v > 0 : v >= 0) && v <= LIMITS[name];
+
+/** `(0, limit]` or `[0, limit]` and the unit of a figure, for messages. */
+const figureRange = (name: (typeof NUMERIC)[number]): string => `${name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}`;
+
 /** Control characters: not in a vendor or a name (a quoted cell's line break or a NUL broke `chips list`'s table). */
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -43,7 +52,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function catalogRowProblems(row: ChipInfo): string[] {
   const problems: string[] = [];
   const got = (v: unknown) => JSON.stringify(v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? String(v) : v);
-  if (typeof row.chip !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(row.chip) || row.chip.length > MAX_ID_CHARS) problems.push(`chip: expected an id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${got(row.chip)}`);
+  if (typeof row.chip !== 'string' || !isChipId(row.chip)) problems.push(`chip: expected an id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${got(row.chip)}`);
   if (!(KINDS as readonly string[]).includes(row.kind)) problems.push(`kind: expected one of ${KINDS.join(', ')}, got ${got(row.kind)}`);
   if (typeof row.vendor !== 'string' || row.vendor.trim() === '') problems.push(`vendor: a chip needs a vendor, got ${got(row.vendor)}`);
   else if (CONTROL.test(row.vendor)) problems.push(`vendor: expected a name without control characters, got ${got(row.vendor)}`);
@@ -51,10 +60,25 @@ export function catalogRowProblems(row: ChipInfo): string[] {
   for (const name of NUMERIC) {
     const v = row[name];
     if (v === null) continue;
-    const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
-    if (!(typeof v === 'number' && (positive ? v > 0 : v >= 0) && v <= LIMITS[name])) problems.push(`${name}: expected null or a number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}, got ${got(v)}`);
+    if (!(typeof v === 'number' && figureInRange(name, v))) problems.push(`${name}: expected null or a number in ${figureRange(name)}, got ${got(v)}`);
   }
   return problems;
+}
+
+/**
+ * Split catalog rows into those the API can answer and those it cannot: a row breaking a rule `chips import` applies
+ * ({@link catalogRowProblems}: id, kind, vendor, names, figures in range), each with what is wrong
+ * (e.g. `kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"`).
+ */
+export function validChips(rows: readonly ChipInfo[]): { chips: ChipInfo[]; invalid: { chip: string; problem: string }[] } {
+  const chips: ChipInfo[] = [];
+  const invalid: { chip: string; problem: string }[] = [];
+  for (const row of rows) {
+    const problems = catalogRowProblems(row);
+    if (problems.length === 0) chips.push(row);
+    else invalid.push({ chip: String(row.chip), problem: problems.join('; ') });
+  }
+  return { chips, invalid };
 }
 
 /** Result of {@link mergeChipCatalog}. */
@@ -101,7 +125,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     // A short line is a truncated one, not blank cells (which keep the stored values: write them as empty cells, a,,).
     if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)${spans}`);
     const id = cell('chip');
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(id) || id.length > MAX_ID_CHARS) {
+    if (!isChipId(id)) {
       return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : JSON.stringify(id)}`);
     }
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
@@ -125,7 +149,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
       // A price or power of 0 means something (free, passive); a chip with 0 ops/s or 0 bytes/s does not (leave it blank).
       const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
-      if (!((positive ? v > 0 : v >= 0) && v <= LIMITS[name])) bad(name, text, `expected a decimal number in ${positive ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
+      if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
       numbers[name] = v;
     }
     if (problems.length > before) return;

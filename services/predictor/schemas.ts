@@ -11,7 +11,6 @@ import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
-import { catalogRowProblems } from './chip-catalog.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
@@ -166,21 +165,6 @@ export const ChipsResponseSchema = z.object({
   invalid: z.array(z.object({ chip: z.string(), problem: z.string() })).optional(),
 });
 
-/**
- * Split catalog rows into those the API can answer and those it cannot: a row breaking a rule `chips import` applies
- * (`catalogRowProblems`: id, kind, vendor, names, figures in range), each with what is wrong
- * (e.g. `kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"`).
- */
-export function validChips(rows: readonly ChipInfo[]): { chips: ChipInfo[]; invalid: { chip: string; problem: string }[] } {
-  const chips: ChipInfo[] = [];
-  const invalid: { chip: string; problem: string }[] = [];
-  for (const row of rows) {
-    const problems = catalogRowProblems(row);
-    if (problems.length === 0) chips.push(row);
-    else invalid.push({ chip: String(row.chip), problem: problems.join('; ') });
-  }
-  return { chips, invalid };
-}
 
 /** ISO-8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, with offset or fraction). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;

@@ -121,6 +121,18 @@ export function invalidUtf8Line(text: string): number | null {
 }
 
 /**
+ * Refuse text an importer cannot read as a whole: UTF-16 or CR-only line ends ({@link csvTextProblem}), or bytes
+ * that are not UTF-8 ({@link invalidUtf8Line}).
+ * @throws {RangeError} `file: why` (`r.csv: line 2 is not valid UTF-8 (save the file as UTF-8)`).
+ */
+export function assertCsvText(file: string, text: string): void {
+  const unreadable = csvTextProblem(text);
+  if (unreadable) throw new RangeError(`${file}: ${unreadable}`);
+  const broken = invalidUtf8Line(text);
+  if (broken !== null) throw new RangeError(`${file}: line ${broken} is not valid UTF-8 (save the file as UTF-8)`);
+}
+
+/**
  * Parse CSV text into one object per data row, keyed by the header's names.
  *
  * @param text  The whole file; its first row is the header.
