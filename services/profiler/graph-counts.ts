@@ -253,6 +253,8 @@ const sameShape = (x: number[] | null, y: number[] | null): boolean =>
 
 /** How a Loop or Scan body is wired: its inputs from the carried shapes, and its carried and scan outputs. */
 interface BodyWiring {
+  /** The carried shapes may not change from run to run (Scan's state: onnxruntime refuses it). */
+  fixedState?: boolean;
   inputs: (carried: readonly (number[] | null)[]) => (number[] | null)[];
   carriedOut: (outputs: readonly (number[] | null)[]) => (number[] | null)[];
   scansOut: (outputs: readonly (number[] | null)[]) => (number[] | null)[];
@@ -286,6 +288,8 @@ function iterate(body: IGraphProto, wiring: BodyWiring, carried: readonly (numbe
     if (t === 0) total.unknown = run.counts.unknown;
     if (trips === 0) return { counts: times(run.counts, 0), carried: state, scans };
     const stable = next.every((shape, k) => sameShape(shape, state[k] ?? null));
+    const changed = wiring.fixedState ? next.findIndex((shape, k) => shape !== null && (state[k] ?? null) !== null && !sameShape(shape, state[k]!)) : -1;
+    if (changed >= 0) throw new ShapeConflict(`state ${changed} changes shape from slice to slice (${JSON.stringify(state[changed])} → ${JSON.stringify(next[changed])})`);
     const repeat = stable ? trips - t : 1;
     total = { macs: add(total.macs, mul(run.counts.macs, repeat, 'MACs'), 'MACs'), elementOps: add(total.elementOps, mul(run.counts.elementOps, repeat, 'element ops'), 'element ops'), unknown: total.unknown };
     state = next;
@@ -342,15 +346,11 @@ function controlFlow(c: RuleContext, env: ReadonlyMap<string, TensorInfo>, scope
       const axis = normAxis(inAxes[j] ?? 0, s.length);
       return { s: s.filter((_, k) => k !== axis), len: s[axis]! };
     });
-    const wiring: BodyWiring = { inputs: (v) => [...v, ...sliced.map((x) => x.s)], carriedOut: (o) => o.slice(0, nState), scansOut: (o) => o.slice(nState) };
+    const wiring: BodyWiring = { fixedState: true, inputs: (v) => [...v, ...sliced.map((x) => x.s)], carriedOut: (o) => o.slice(0, nState), scansOut: (o) => o.slice(nState) };
     const length = sliced[0]?.len ?? null;
     // onnxruntime refuses scan inputs of different lengths, and a state whose shape changes from slice to slice.
     const lengths = [...new Set(sliced.flatMap((x) => (x.len === null ? [] : [x.len])))];
     if (lengths.length > 1) throw new ShapeConflict(`scan inputs have different lengths along their scan axes: ${lengths.join(', ')}`);
-    const first = runSubgraph(body, wiring.inputs((node.input ?? []).slice(0, nState).map((_, k) => shapeOf(k))), env, { ...scope, histogram: {}, weights: { params: 0, bytes: 0, byType: new Map() } }, path);
-    const stateIn = (node.input ?? []).slice(0, nState).map((_, k) => shapeOf(k));
-    const changed = wiring.carriedOut(first.outputs).findIndex((shapeOut, k) => shapeOut !== null && (stateIn[k] ?? null) !== null && !sameShape(shapeOut, stateIn[k]!));
-    if (changed >= 0) throw new ShapeConflict(`state ${changed} changes shape from slice to slice (${JSON.stringify(stateIn[changed])} → ${JSON.stringify(wiring.carriedOut(first.outputs)[changed])})`);
     const run = iterate(body, wiring, Array.from({ length: Math.max(nState, 0) }, (_, k) => shapeOf(k)), length ?? 1, env, scope, path);
     const outAxes = c.ints('scan_output_axes') ?? [];
     const scans = run.scans.map((s, j) => {
