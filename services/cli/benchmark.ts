@@ -160,14 +160,14 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await warehouse.migrate();
     // Parsed again where the catalog lists raw names: they place a system on the chip the catalog calls it
     // (parseMlperf's `known`). The first parse checked the files before anything was created.
-    const [{ loadCatalog }, { mergeFoundChips }] = await Promise.all([import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
+    const [{ loadCatalog, stampedCatalogRows }, { mergeFoundChips }] = await Promise.all([import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
     const catalog = await loadCatalog(warehouse);
     if (catalog.some((c) => c.names.length > 0)) m = parseMlperf(runs, systems, catalog);
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
     // Its chips carry no specs or price: merged, so the catalog's stay (a re-import changes nothing).
     const stored = new Map(catalog.map((c) => [c.chip, c]));
-    await insertChunked(warehouse, 'chips', mergeFoundChips(m.chips, stored).map((c) => ({ ...c })));
+    await insertChunked(warehouse, 'chips', await stampedCatalogRows(warehouse, mergeFoundChips(m.chips, stored)));
     return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
   throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);

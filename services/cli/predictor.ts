@@ -11,7 +11,7 @@ import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
 import { floorSignificant, MAX_RPS_DIGITS } from '../predictor/recommend.ts';
-import { loadCatalog } from '../predictor/evidence.ts';
+import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -53,7 +53,7 @@ export async function importChips(warehouse: Warehouse, path: string, opts: { ke
     throw error;
   }
   if (opts.keepStored) merged = { ...merged, rows: merged.rows.map((r) => keepStoredFields(r, stored.get(r.chip))) };
-  if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, merged.rows.map((r) => ({ ...r })));
+  if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, await stampedCatalogRows(warehouse, merged.rows));
   return { written: merged.rows.length, added: merged.added, problems: merged.problems };
 }
 

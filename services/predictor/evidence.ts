@@ -16,7 +16,7 @@
  *   SingleStream p50 and p90; with p90 only (MLPerf imports), p50 =
  *   p90·e^(−z90·σ) with σ = {@link DEFAULT_SIGMA}.
  */
-import type { Warehouse } from '../warehouse/types.ts';
+import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import type { ChipInfo, ShadowEvidence } from './types.ts';
 import type { FleetIo } from './gate.ts';
 
@@ -122,6 +122,21 @@ export async function loadCatalog(w: Warehouse): Promise<ChipInfo[]> {
     peak_ops_per_s: nullable(r.peak_ops_per_s), memory_bw_bytes_s: nullable(r.memory_bw_bytes_s),
     power_w: nullable(r.power_w), price_per_hour: nullable(r.price_per_hour),
   }));
+}
+
+/**
+ * Catalog rows as `chips` takes them, stamped with an `updated_at` that wins: now, or 1 ms after the latest
+ * `updated_at` stored for the catalog when a row written by hand (`sql --write`) carries a later one (the table is a
+ * ReplacingMergeTree(updated_at): a row stamped now by the column default lost to it, and `chips import` said
+ * "wrote" while the old row stayed).
+ * @param now  Epoch ms, UTC. @default Date.now()
+ * @returns The rows with `updated_at` as DateTime64(3) text.
+ */
+export async function stampedCatalogRows(w: Warehouse, rows: readonly ChipInfo[], now = Date.now()): Promise<Record<string, unknown>[]> {
+  if (rows.length === 0) return [];
+  const [latest] = await w.query<{ ms: number | string | null }>(`SELECT toUnixTimestamp64Milli(max(updated_at)) AS ms FROM ${w.database}.chips`);
+  const stamp = msToDateTime64(Math.max(now, Number(latest?.ms ?? 0) + 1));
+  return rows.map((r) => ({ ...r, updated_at: stamp }));
 }
 
 /**

@@ -43,4 +43,18 @@ describe('import benchmark --format mlperf and the chip catalog', () => {
     await importBenchmark(w, { ...MLPERF, runs: [...MLPERF.runs], systems: [...MLPERF.systems] });
     expect(await loadCatalog(w)).toEqual(catalog);
   });
+
+  it('writes rows that win over a row written by hand with a later updated_at (a row stamped now had lost to it while the import said "wrote")', async () => {
+    await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor, names, price_per_hour, updated_at) VALUES ('hand-npu', 'npu', 'Hand', [], 9, '2099-01-01 00:00:00.000')`);
+    const csv = join(mkdtempSync(join(tmpdir(), 'edgelat-chips-')), 'chips.csv');
+    writeFileSync(csv, 'chip,kind,vendor,price_per_hour\nhand-npu,,,0.5\n');
+    expect(await importChips(w, csv)).toEqual({ written: 1, added: 0, problems: [] });
+    expect((await loadCatalog(w)).find((c) => c.chip === 'hand-npu')).toMatchObject({ vendor: 'Hand', price_per_hour: 0.5 });
+    const [stamp] = await w.query<{ t: string }>(`SELECT toString(max(updated_at)) AS t FROM ${w.database}.chips`);
+    expect(stamp!.t).toBe('2099-01-01 00:00:00.001');
+    // The MLPerf import's rows follow the newest stamp too.
+    await importBenchmark(w, { ...MLPERF, runs: [...MLPERF.runs], systems: [...MLPERF.systems] });
+    const [after] = await w.query<{ t: string; n: string }>(`SELECT toString(max(updated_at)) AS t, toString(countIf(updated_at = max_t)) AS n FROM ${w.database}.chips, (SELECT max(updated_at) AS max_t FROM ${w.database}.chips) AS m`);
+    expect(after).toEqual({ t: '2099-01-01 00:00:00.002', n: '5' });
+  });
 });
