@@ -9,6 +9,7 @@ import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
 import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
 export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
@@ -257,4 +258,21 @@ export function checkFleetSize(servers: number, minutes: number, max: number, ho
   const [durationFit, serversFit] = [Math.floor(max / servers), Math.floor(max / minutes)];
   throw new UsageError(`--servers ${servers} × --duration ${minutes} is ${serverMinutes.toLocaleString('en-US')} server-minutes, more than ${holder} holds in memory `
     + `(${max.toLocaleString('en-US')}): give --duration ${durationFit} or less${serversFit >= 1 ? `, or --servers ${serversFit} or less` : ''}`);
+}
+
+/** The simulator's fields as `demo` and `simulate` take them on the command line. */
+const SIM_FLAGS: Readonly<Record<string, string>> = { 'shadows.servers': '--shadows', durationMs: '--duration (in ms)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+
+/**
+ * The simulator's configuration from `demo`'s or `simulate`'s flags (`normalizeSimConfig`), its errors naming the flag
+ * the user typed instead of the simulator's field (`--servers must be …`, not `servers must be …`).
+ * @throws {UsageError} when a value is out of the simulator's range.
+ */
+export function simConfigFromFlags(sim: Parameters<typeof normalizeSimConfig>[0]): SimConfig {
+  try {
+    return normalizeSimConfig(sim);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message.replace(/^invalid sim config: (\S+)/, (whole, field: string) => (SIM_FLAGS[field] ?? whole)));
+  }
 }

@@ -1,13 +1,12 @@
 import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
-import { normalizeSimConfig } from '../simulator/index.ts';
 import { chdbDir, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
-import { checkFleetSize, checkWebhookUrl, endBySignalAfter } from './common.ts';
+import { checkFleetSize, checkWebhookUrl, endBySignalAfter, simConfigFromFlags } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
@@ -86,15 +85,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
     shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) },
   };
-  try {
-    normalizeSimConfig(sim);
-  } catch (error) {
-    // Name the flag the user typed, not the simulator's field.
-    const flags: Record<string, string> = { 'shadows.servers': '--shadows', durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
-    let message = (error as Error).message;
-    for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
-    throw new UsageError(message);
-  }
+  const { startMs } = simConfigFromFlags(sim);
   // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
@@ -118,7 +109,6 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     await importChips(warehouse, EDGE_CHIPS_CSV, { keepStored: true });
     const registry = new ModelRegistry(warehouse, modelDir(config));
     const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
-    const startMs = normalizeSimConfig(sim).startMs;
     const runs = opts.models === false ? [] : scheduledRunTimes(cron, startMs, startMs + opts.duration * 60_000);
     if (runs.length === 0 && opts.models !== false) runs.push(startMs + opts.duration * 60_000);
     let trained: Awaited<ReturnType<typeof trainTelemetryModels>> = [];

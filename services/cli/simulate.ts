@@ -7,13 +7,13 @@
 import type { EdgelatConfig } from '../config.ts';
 import type { EventLog, ProduceRecord } from '../eventlog/types.ts';
 import { createLogger } from '../log.ts';
-import { normalizeSimConfig, simulateFleet, type SimArrival, type SimConfig } from '../simulator/index.ts';
+import { simulateFleet, type SimArrival, type SimConfig } from '../simulator/index.ts';
 import type { InferenceEvent } from '../../schemas/types.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { RETRY_DEFAULTS } from '../retry.ts';
-import { checkFleetSize, endBySignalAfter } from './common.ts';
+import { checkFleetSize, endBySignalAfter, simConfigFromFlags } from './common.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
 export interface SimulateOptions {
@@ -98,17 +98,10 @@ export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
   }
   if (Number.isFinite(opts.servers) && Number.isFinite(opts.duration)) checkFleetSize(opts.servers, opts.duration, SIMULATE_MAX_SERVER_MINUTES, 'simulate');
   const durationMs = opts.duration * 60_000;
-  try {
-    return normalizeSimConfig({
-      seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter,
-      ...(shadows > 0 ? { shadows: { servers: shadows } } : {}),
-    });
-  } catch (error) {
-    const flags: Record<string, string> = { 'shadows.servers': '--shadows', durationMs: '--duration (minutes)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
-    let message = (error as Error).message;
-    for (const [field, flag] of Object.entries(flags)) message = message.replaceAll(field, flag);
-    throw new UsageError(message);
-  }
+  return simConfigFromFlags({
+    seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter,
+    ...(shadows > 0 ? { shadows: { servers: shadows } } : {}),
+  });
 }
 
 import { badRecordValue } from '../simulator/bad-records.ts';
