@@ -7,8 +7,8 @@
  * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (decimal
  * numbers ≥ 0 up to {@link LIMITS}, scientific notation allowed). A blank cell keeps the stored value; a new
  * chip needs kind and vendor. A line with more cells than the header, or a chip
- * already on an earlier line, is a problem (the earlier line is kept). A name is one chip's only (matched whole,
- * ignoring case, as the MLPerf import matches device names) and is no other chip's id. Bad lines are returned as problems naming the
+ * already on an earlier line, is a problem (the earlier line is kept). Within one file a name is one chip's only
+ * (matched whole, ignoring case, as the MLPerf import matches device names) and is no other line's chip id. Bad lines are returned as problems naming the
  * file, line, field and value (STYLE §2), one per bad field of the line (a bad chip id or cell count stops
  * at that); the good lines are imported. A quote left open takes in the rest of the file: that is one problem
  * naming the lines; a cell that is not valid UTF-8 (U+FFFD after decoding) is one too.
@@ -110,11 +110,11 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   const rows: ChipInfo[] = [];
   const problems: ImportProblem[] = [];
   const seen = new Map<string, ChipInfo>(); // chips of earlier lines of this file
-  // Which chip each raw name (lower case, as the MLPerf import matches it) belongs to: the stored catalog, then
-  // each accepted line's names (replacing its stored ones). A name is one chip's only.
+  // Which line's chip each raw name of this file (lower case, as the MLPerf import matches it) belongs to, and the
+  // file's chip ids. Against the stored catalog a name may point elsewhere on purpose: listing the id an MLPerf import
+  // gave a board (`arm-mali-g610-mp4`) under the fleet's own chip sends later imports of it there.
   const nameOwner = new Map<string, string>();
-  for (const c of stored.values()) for (const n of c.names) nameOwner.set(n.trim().toLowerCase(), c.chip);
-  const ids = new Set([...stored.keys(), ...records.map((r) => (r.cells[header.indexOf('chip')] ?? '').trim()).filter(isChipId)]);
+  const ids = new Set(records.map((r) => (r.cells[header.indexOf('chip')] ?? '').trim()).filter(isChipId));
   let added = 0;
   records.forEach((record) => {
     const { line, cells } = record;
@@ -159,20 +159,16 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       numbers[name] = v;
     }
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();
-    const idOwner = nameOwner.get(id);
-    if (idOwner !== undefined && idOwner !== id) bad('chip', id, `${JSON.stringify(id)} is already a name of chip ${JSON.stringify(idOwner)}; a chip's id must not be another chip's name`);
     for (const n of cell('names') === '' ? [] : names) {
       const key = n.toLowerCase();
       const owner = nameOwner.get(key);
-      const asId = key !== id && ids.has(key) ? key : undefined;
-      // The MLPerf import maps a system's device name, or its normalised id, to the chip listing it: a name that is
-      // another chip's, or another chip's id, would send that chip's benchmarks here.
-      if (asId !== undefined) bad('names', n, `${JSON.stringify(n)} is the id of chip ${JSON.stringify(asId)}; a chip's names must not be another chip's id`);
-      else if (owner !== undefined && owner !== id) bad('names', n, `${JSON.stringify(n)} is already a name of chip ${JSON.stringify(owner)} (names match whole, ignoring case); a name belongs to one chip`);
+      // The MLPerf import maps a system's device name, or its normalised id, to the chip listing it: within one file a
+      // name on two chips, or a name that is another line's chip id, cannot say where that goes.
+      if (key !== id && ids.has(key)) bad('names', n, `${JSON.stringify(n)} is the id of chip ${JSON.stringify(key)} in this file; a chip's names must not be another chip's id`);
+      else if (owner !== undefined) bad('names', n, `${JSON.stringify(n)} is already a name of chip ${JSON.stringify(owner)} on an earlier line (names match whole, ignoring case); a name belongs to one chip`);
     }
     if (problems.length > before) return;
-    for (const n of base?.names ?? []) if (nameOwner.get(n.trim().toLowerCase()) === id) nameOwner.delete(n.trim().toLowerCase());
-    for (const n of names) nameOwner.set(n.toLowerCase(), id);
+    for (const n of cell('names') === '' ? [] : names) nameOwner.set(n.toLowerCase(), id);
     const row: ChipInfo = {
       chip: id, kind: kind as ChipInfo['kind'], vendor, names,
       peak_ops_per_s: numbers.peak_ops_per_s ?? null, memory_bw_bytes_s: numbers.memory_bw_bytes_s ?? null,
