@@ -207,7 +207,8 @@ interface SystemInfo {
  *                 name is one of them (whole, ignoring case and surrounding blanks), or whose {@link normaliseChip}
  *                 id is (`arm-mali-g610-mp4`), takes that chip. A catalog names the chips of its own fleet: a
  *                 trial's MLPerf import added the demo's Mali-G610 as `arm-mali-g610-mp4` beside the catalog's
- *                 `rk3588-mali-g610`, one board ranked twice with two answers. @default none
+ *                 `rk3588-mali-g610`, one board ranked twice with two answers. A known chip whose id another known
+ *                 chip lists as a name gives way to that chip (the catalog claimed an earlier import's board). @default none
  * @returns        Rows for `benchmark_latency` and `chips`, problems and counts.
  * @throws {RangeError} if a file's header lacks a column of {@link RUN_COLUMNS} or
  *                 {@link SYSTEM_COLUMNS}; the message names the file and column.
@@ -237,7 +238,10 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const acc = rec.accelerator_model_name ?? '';
       const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
       const normal = normaliseChip(raw, rec.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
-      const c = byName.get(raw.trim().toLowerCase()) ?? byName.get(normal.chip) ?? normal;
+      const found = byName.get(raw.trim().toLowerCase()) ?? byName.get(normal.chip) ?? normal;
+      // A chip whose id another chip lists as a name is that chip (a board an earlier import created under the
+      // normaliser's id, since claimed by the fleet's own id): one step, so two chips listing each other do not loop.
+      const c = byName.get(found.chip) ?? found;
       const entry = chips.get(c.chip) ?? { kind: c.kind, vendor: c.vendor, names: new Set<string>() };
       entry.names.add(raw);
       chips.set(c.chip, entry);

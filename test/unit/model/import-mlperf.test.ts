@@ -162,6 +162,16 @@ describe('parseMlperf: chips a catalog already lists', () => {
     // Without a catalog: the normaliser's ids.
     expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]).benchmark.map((b) => b.chip)).toEqual(['arm-mali-g610-mp4', 'my-npu-x1', 'arm-mali-g52-mp2', 'broadcom-bcm2835']);
   });
+
+  it('follows a chip an earlier import created to the catalog chip that lists its id (a redirect), one step only', () => {
+    // An import before the catalog created arm-mali-g610-mp4 with the raw name; the catalog then claimed that id.
+    const earlier = { chip: 'arm-mali-g610-mp4', kind: 'gpu' as const, vendor: 'Arm', names: ['ARM Mali-G610 MP4'] };
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], [earlier, ...known]);
+    expect(r.benchmark.find((b) => b.system === 'v3.0/closed/V/a')?.chip).toBe('rk3588-mali-g610');
+    // Two chips listing each other's ids: each system stays one step from where its name put it.
+    const loop = [{ chip: 'p', kind: 'gpu' as const, vendor: 'V', names: ['q', 'ARM Mali-G52 MP2'] }, { chip: 'q', kind: 'gpu' as const, vendor: 'V', names: ['p'] }];
+    expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], loop).benchmark.find((b) => b.system === 'v3.0/closed/V/c')?.chip).toBe('q');
+  });
 });
 
 describe('parseMlperf: text it cannot read', () => {
