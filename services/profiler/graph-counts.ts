@@ -284,6 +284,9 @@ function iterate(body: IGraphProto, wiring: BodyWiring, carried: readonly (numbe
     const run = runSubgraph(body, wiring.inputs(state), env, t === 0 ? scope : quiet, path);
     const next = wiring.carriedOut(run.outputs);
     const perTrip = wiring.scansOut(run.outputs);
+    // onnxruntime stacks a scan output's per-trip values: it refuses one whose shape changes from trip to trip.
+    const moved = t === 0 ? -1 : scans.findIndex((s, j) => s !== null && (perTrip[j] ?? null) !== null && !sameShape(s, perTrip[j]!));
+    if (moved >= 0) throw new ShapeConflict(`scan output ${moved} changes shape from trip to trip (${JSON.stringify(scans[moved])} → ${JSON.stringify(perTrip[moved])})`);
     scans = t === 0 ? perTrip : scans.map((s, j) => (sameShape(s, perTrip[j] ?? null) ? s : null));
     if (t === 0) total.unknown = run.counts.unknown;
     if (trips === 0) return { counts: times(run.counts, 0), carried: state, scans };

@@ -90,6 +90,22 @@ describe('profileOnnx: Loop, Scan and If', () => {
     expect(profileOnnx(none)).toMatchObject({ macs: 2 * 8 * 8, unknown_shape_nodes: [] });
   });
 
+  it('lists a Loop whose scan output changes shape from trip to trip, which onnxruntime refuses (it had made the later nodes unknown, unlisted)', async () => {
+    const body = new OnnxGraphBuilder('grow_scan_body');
+    body.input('i', [], 'int64');
+    const cond = body.input('cond_in', [], 'bool');
+    body.output(body.node('Identity', [cond]), [], 'bool');
+    const grown = body.node('Concat', [body.input('x_in', [null, 8]), 'x_in'], { axis: 0 });
+    body.output(grown, [null, 8]);
+    body.output(body.node('Relu', [grown]), [null, 8]);
+    const g = new OnnxGraphBuilder('grow_scan');
+    const [, scans] = g.nodeOutputs('Loop', [g.weight('M', [], 'int64', [3]), '', g.input('x', [2, 8])], { body: { graph: body.graph() } }, { outputs: 2, name: 'loop' });
+    g.output(scans!);
+    const bytes = g.build();
+    await expect(ortShapes(bytes, { x: [2, 8] })).rejects.toThrow(/[Ss]hape/);
+    expect(profileOnnx(bytes).unknown_shape_nodes).toEqual(['loop: scan output 0 changes shape from trip to trip ([4,8] → [8,8])']);
+  });
+
   it('stops following changing shapes after 256 trips, or when the model\'s 1,000,000 stepped body nodes are spent: listed as a lower bound', () => {
     const long = profileOnnx(growingLoopOf(300, 'x', [1, 8], (b, x) => b.node('Concat', [x, b.weight('one', [1, 8])], { axis: 0 })));
     // Trip t (1-based) concatenates onto [t, 8]: element ops Σ_{t=1..256} (t + 1)·8, then the listing.
