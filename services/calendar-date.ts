@@ -57,3 +57,32 @@ export function epochSecondsProblem(text: string): string | null {
   if (!(n >= SECONDS_LIKE_FROM_MS && n < SECONDS_LIKE_BELOW_MS)) return null;
   return `${text} looks like epoch seconds (${new Date(n * 1000).toISOString()}): epoch ms is ${n}000`;
 }
+
+/** ISO 8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, a space for T, with a zone offset or a fraction). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** Times are before this, epoch ms (2300-01-01): what a Date and a ClickHouse DateTime64 hold. */
+export const TIME_LIMIT_MS = Date.UTC(2300, 0, 1);
+
+/**
+ * Read a time given as text, as the CLI's `--since` / `--until` and the API's `since` take it: epoch milliseconds in
+ * decimal digits (10–11 digits from 1e9 are refused as epoch seconds: {@link epochSecondsProblem}), or an ISO 8601
+ * date or date-time; without a zone, UTC (never the machine's local time); before 2300. Anything else is refused:
+ * `Date.parse` also reads `2024/06/01 10:20` and `06/01/2024` in local time, and `12` as the year 2001.
+ * @param text  The value as given (trimmed by the caller).
+ * @returns Epoch ms, or why the text is not a time (without the value: the caller names field and value).
+ */
+export function parseTimeText(text: string): { ms: number } | { problem: string } {
+  const seconds = epochSecondsProblem(text);
+  if (seconds !== null) return { problem: `takes epoch ms or an ISO 8601 time: ${seconds}` };
+  let ms = Number.NaN;
+  if (/^\d{1,15}$/.test(text)) ms = Number(text);
+  else if (ISO_8601.test(text)) {
+    const impossible = calendarDateProblem(text);
+    if (impossible !== null) return { problem: `must be a date and time that exist: ${impossible}` };
+    ms = Date.parse(text.replace(' ', 'T').replace(/T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/, '$&Z'));
+  }
+  if (!Number.isFinite(ms)) return { problem: 'must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms' };
+  if (ms >= TIME_LIMIT_MS) return { problem: `must be before 2300-01-01 (epoch ms < ${TIME_LIMIT_MS})` };
+  return { ms };
+}

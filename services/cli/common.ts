@@ -7,7 +7,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
-import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
+import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS } from '../predictor/types.ts';
 import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
 
@@ -121,23 +121,16 @@ export function numberFlag(name: string, min: number, inclusive = false, max = N
 }
 
 /**
- * Parse a time flag: an ISO 8601 date or date-time (UTC unless it names a zone), or epoch ms from 1e11
- * (1973-03-03; 12 digits or more): 10–11 digits from 1e9 are refused as epoch seconds (`epochSecondsProblem`),
- * fewer digits as no time.
+ * Parse a time flag as `parseTimeText` reads it: epoch ms in digits (10–11 digits from 1e9 are refused as epoch
+ * seconds), or an ISO 8601 date or date-time, UTC unless it names a zone; before 2300. Other date forms are refused
+ * (`Date.parse` read `2024/06/01 10:20` in the machine's local time, and `12` as 2001-12-01).
  * @throws {InvalidArgumentError} naming the flag and value.
  */
 export function timeFlag(name: string) {
   return (value: string): number => {
-    const v = value.trim();
-    const seconds = epochSecondsProblem(v);
-    if (seconds !== null) throw new InvalidArgumentError(`${name} takes epoch ms or an ISO 8601 time: ${seconds}, got ${JSON.stringify(value)}`);
-    const ms = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-    // Within the range a Date (and ClickHouse DateTime64) can hold.
-    if (!Number.isFinite(ms) || !/^\d/.test(v) || ms < 0 || ms >= Date.UTC(2300, 0, 1)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got ${JSON.stringify(value)}`);
-    // Date.parse rolls a day that does not exist (2024-02-30) over into the next month.
-    const problem = calendarDateProblem(v);
-    if (problem !== null) throw new InvalidArgumentError(`${name} must be a date and time that exist: ${problem}, got ${JSON.stringify(value)}`);
-    return ms;
+    const t = parseTimeText(value.trim());
+    if ('problem' in t) throw new InvalidArgumentError(`${name} ${t.problem}, got ${JSON.stringify(value)}`);
+    return t.ms;
   };
 }
 

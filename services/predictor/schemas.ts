@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { calendarDateProblem, epochSecondsProblem } from '../calendar-date.ts';
+import { parseTimeText } from '../calendar-date.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
@@ -166,38 +166,15 @@ export const ChipsResponseSchema = z.object({
 });
 
 
-/** ISO-8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, with offset or fraction). */
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** Times `since` may name are before this, epoch ms (2300-01-01, as the CLI's time flags). */
-const SINCE_LIMIT_MS = Date.UTC(2300, 0, 1);
-
 /**
- * `since`: epoch milliseconds (digits; 10–11 digits below 1e11 are refused as epoch seconds, `epochSecondsProblem`) or an
- * ISO-8601 date(-time), as epoch ms; without a zone, UTC; before 2300. A day or time that does not
- * exist (`2024-02-30`, `T25:00`) is refused, not rolled over into the next month as `Date.parse` would.
+ * `since`: epoch milliseconds or an ISO 8601 date(-time), as epoch ms, read as the CLI's `--since` (`parseTimeText`:
+ * without a zone, UTC; before 2300; 10–11 digits from 1e9 refused as epoch seconds; a day or time that does not exist
+ * refused, not rolled over into the next month as `Date.parse` would).
  */
 const sinceMs = z.string().transform((value, ctx) => {
-  const seconds = epochSecondsProblem(value);
-  if (seconds !== null) {
-    ctx.addIssue({ code: 'custom', message: `takes epoch milliseconds or an ISO-8601 date-time: ${seconds}`, input: value });
-    return z.NEVER;
-  }
-  const impossible = ISO_8601.test(value) ? calendarDateProblem(value) : null;
-  if (impossible !== null) {
-    ctx.addIssue({ code: 'custom', message: `must be a date and time that exist: ${impossible}`, input: value });
-    return z.NEVER;
-  }
-  // A date-time without a zone is UTC (as the CLI's --since reads it), not the server's local time.
-  const utc = (v: string) => v.replace(' ', 'T').replace(/T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/, '$&Z');
-  const ms = /^\d{1,15}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(utc(value)) : Number.NaN;
-  // Before 2300, as the CLI's times: a later one (epoch ms of year 33658) is no DateTime64 and answered 500.
-  if (ms >= SINCE_LIMIT_MS) {
-    ctx.addIssue({ code: 'custom', message: `must be before 2300-01-01 (epoch ms < ${SINCE_LIMIT_MS})`, input: value });
-    return z.NEVER;
-  }
-  if (Number.isFinite(ms)) return ms;
-  ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds', input: value });
+  const t = parseTimeText(value);
+  if ('ms' in t) return t.ms;
+  ctx.addIssue({ code: 'custom', message: t.problem, input: value });
   return z.NEVER;
 });
 

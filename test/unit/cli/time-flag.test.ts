@@ -37,6 +37,17 @@ describe('timeFlag', () => {
   });
 
   it('refuses a text that is no time, naming the flag', () => {
-    expect(() => since('yesterday')).toThrow('--since must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z) or epoch ms, got "yesterday"');
+    expect(() => since('yesterday')).toThrow('--since must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms, got "yesterday"');
+  });
+
+  it('refuses date forms Date.parse reads in the machine\'s local time (a trial: TZ=Asia/Tokyo moved --until 9 hours), and the year 2300 on', () => {
+    for (const text of ['2024/06/01 10:20', '06/01/2024 10:05', '1 June 2024 10:05', 'Sat Jun 01 2024', '2024-06-01T10:00:00 GMT']) {
+      expect(() => since(text)).toThrow(`--since must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms, got ${JSON.stringify(text)}`);
+    }
+    expect(() => since('2300-01-01')).toThrow('--since must be before 2300-01-01 (epoch ms < 10413792000000), got "2300-01-01"');
+  });
+
+  it('reads short digits as epoch ms, as the API\'s since does (a trial: 12 was read as the year 2001, 1000 refused)', () => {
+    expect([since('0'), since('12'), since('1000')]).toEqual([0, 12, 1000]);
   });
 });

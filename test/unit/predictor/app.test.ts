@@ -443,7 +443,7 @@ describe('GET routes', () => {
   it('GET /v1/correlations answers 400 for ?since= in epoch seconds (read as ms, a day of January 1970: every window)', async () => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?since=1717236300' }), 400, PROBLEM_TYPES.validation);
-    expect(problem.errors).toEqual([{ path: '#/since', message: 'takes epoch milliseconds or an ISO-8601 date-time: 1717236300 looks like epoch seconds (2024-06-01T10:05:00.000Z): epoch ms is 1717236300000, got "1717236300"' }]);
+    expect(problem.errors).toEqual([{ path: '#/since', message: 'takes epoch ms or an ISO 8601 time: 1717236300 looks like epoch seconds (2024-06-01T10:05:00.000Z): epoch ms is 1717236300000, got "1717236300"' }]);
     expect(calls).toEqual([]);
   });
 
