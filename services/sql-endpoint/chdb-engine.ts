@@ -8,13 +8,16 @@
  * connection run one at a time, so on the warehouse's connection a long
  * analyst query held up `edgelat serve`'s predictor API (`/healthz` waited 4 s
  * behind a 5-s query). All connections see the same tables.
- * - The reader has ClickHouse's `readonly` = 1: ClickHouse itself refuses a
- *   write, DDL, a table function (`file()`, `url()`, …) or a setting change
- *   (code 164 READONLY), however the statement is spelled. The endpoint runs
- *   GET and HEAD requests there, as ClickHouse makes GET read-only.
+ * - The reader has ClickHouse's `readonly` = 1 (not 2, at which chdb lets
+ *   `file()` and `INSERT INTO FUNCTION file` through): ClickHouse itself
+ *   refuses a write, DDL, a table function (`file()`, `url()`, …) or a setting
+ *   change (code 164 READONLY), however the statement is spelled. The endpoint
+ *   runs GET and HEAD requests there, as ClickHouse makes GET read-only.
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
  *   went away); on the reader a query cannot lift it.
+ * - A request's URL settings are set for its statement and put back after it,
+ *   as is anything a `SET` statement changed (a setting lasts one request).
  * Each switches its default database with `USE`.
  */
 import { resolve } from 'node:path';
@@ -63,10 +66,12 @@ export interface SqlEngine {
    * Run one statement with server-side bound parameters.
    * @param format  default output format; a `FORMAT` clause in `sql` wins.
    * @param database default database of the statement (`USE`), `default` when omitted.
-   * @param readonly run it where ClickHouse refuses writes, DDL, table functions and setting changes (code 164). @default false
-   * @throws {WarehouseError} with the ClickHouse code of the failure.
+   * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164). @default false
+   * @param settings ClickHouse settings for this statement only (the URL's, as ClickHouse's HTTP interface applies them).
+   * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for a time limit
+   *   above the endpoint's own.
    */
-  query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean): Promise<EngineQueryResult>;
+  query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean, settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
    * Insert a raw payload.
    * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
@@ -89,6 +94,16 @@ export function engineError(error: unknown): WarehouseError {
 }
 
 
+/** A URL setting the read-only connection cannot take (a change, not its current value): code 164 naming it. */
+export class SettingRefusal extends WarehouseError {
+  constructor(message: string) {
+    super(message, 164);
+  }
+}
+
+/** A ClickHouse string literal of any text (backslash and quote escaped). */
+const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 /** Options of {@link ChdbEngine}. */
 export interface ChdbEngineOptions {
   /** Longest a query may run, s (ClickHouse's max_execution_time); 0 = no limit. @default 300 */
@@ -98,14 +113,31 @@ export interface ChdbEngineOptions {
 /** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {
   private tail: Promise<unknown> = Promise.resolve();
+  /** The settings the connection had changed when it opened (its limits, `readonly`), read at its first call. */
+  private baseline: Map<string, { value: string; default: string }> | null = null;
 
   constructor(readonly session: Session, readonly release: () => void) {}
 
-  /** Run `task` after every earlier call on this connection, in `database`; failures become WarehouseError. */
-  run<T>(database: string, task: (session: Session) => Promise<T>): Promise<T> {
+  /**
+   * Run `task` after every earlier call on this connection, in `database`, with `settings` applied for it alone;
+   * failures become WarehouseError. When `settings` were given, or `resets` (the statement may be a `SET`), every
+   * setting the connection did not have when it opened is put back afterwards: over HTTP without a session a setting
+   * lasts one request, and a `SET max_execution_time = 0` must not lift the limit for every later request.
+   * @throws {WarehouseError} code 115 naming a setting ClickHouse does not have; the engine's error, naming the setting
+   *   and value, for a value it cannot take.
+   */
+  run<T>(database: string, task: (session: Session) => Promise<T>, settings: Readonly<Record<string, string>> = {}, resets = false): Promise<T> {
     const step = async () => {
       await this.use(database);
-      return task(this.session);
+      this.baseline ??= await this.changedSettings();
+      const names = Object.keys(settings);
+      if (names.length === 0 && !resets) return task(this.session);
+      try {
+        for (const n of names) await this.set(n, settings[n]!);
+        return await task(this.session);
+      } finally {
+        await this.resetSettings();
+      }
     };
     const result = this.tail.then(step, step).catch((error: unknown) => {
       throw engineError(error);
@@ -118,6 +150,41 @@ class Connection {
   async close(): Promise<void> {
     await this.tail.catch(() => undefined);
     this.release();
+  }
+
+  /** The settings the connection has set (`changed`), with their values and ClickHouse's defaults (as text). */
+  private async changedSettings(): Promise<Map<string, { value: string; default: string }>> {
+    const text = (await this.session.queryAsync('SELECT name, value, default FROM system.settings WHERE changed FORMAT JSONEachRow')).text();
+    return new Map(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; value: string; default: string }).map((r) => [r.name, r]));
+  }
+
+  /**
+   * Put every setting back to what the connection had when it opened: its own value, else DEFAULT. A setting set to
+   * the value it already had is left (the read-only connection takes such a SET, but no SET … = DEFAULT).
+   */
+  private async resetSettings(): Promise<void> {
+    const base = this.baseline ?? new Map<string, { value: string; default: string }>();
+    for (const [n, now] of await this.changedSettings()) {
+      const was = base.get(n)?.value ?? now.default;
+      if (now.value !== was) await this.session.queryAsync(`SET ${n} = ${base.has(n) ? sqlString(was) : 'DEFAULT'}`, { format: 'TSV' });
+    }
+  }
+
+  /**
+   * `SET name = 'value'`, failing with the setting named.
+   * @throws {WarehouseError} 115 for a name that is no setting; {@link SettingRefusal} (164) for a change on the
+   *   read-only connection.
+   */
+  private async set(name: string, value: string): Promise<void> {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new WarehouseError(`Code: 115. DB::Exception: Unknown setting ${sqlString(name)}. (UNKNOWN_SETTING)`, 115);
+    await this.session.queryAsync(`SET ${name} = ${sqlString(value)}`, { format: 'TSV' }).catch((error: unknown) => {
+      const e = engineError(error);
+      if (e.code === 115) throw e;
+      if (e.code === 164) {
+        throw new SettingRefusal(`Code: 164. DB::Exception: Cannot modify setting ${name} (to ${sqlString(value)}) in readonly mode: over HTTP, method GET implies readonly; send the query with POST to apply URL settings. (READONLY)`);
+      }
+      throw new WarehouseError(e.message.replace(/^(Code: \d+\. DB::Exception: )?/, `$1setting ${name} = ${sqlString(value)}: `), e.code, { cause: error });
+    });
   }
 
   /** Switch the connection to the request's database, every time: a request's own `USE` must not carry over to the next. */
@@ -136,6 +203,7 @@ class Connection {
 export class ChdbEngine implements SqlEngine {
   private readonly reader: Connection;
   private readonly writer: Connection;
+  private readonly maxExecutionS: number;
   private closed = false;
 
   /**
@@ -147,6 +215,7 @@ export class ChdbEngine implements SqlEngine {
   constructor(dataDir: string, options: ChdbEngineOptions = {}) {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
+    this.maxExecutionS = limit;
     const path = resolve(dataDir);
     const w = openConnection(path, { max_execution_time: limit });
     try {
@@ -161,12 +230,17 @@ export class ChdbEngine implements SqlEngine {
     this.writer = new Connection(w.session, w.release);
   }
 
-  query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false): Promise<EngineQueryResult> {
+  query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
+    const limit = settings.max_execution_time;
+    // The endpoint's time limit bounds every query, as a ClickHouse settings constraint would: a URL may lower it only.
+    if (limit !== undefined && this.maxExecutionS > 0 && !(Number(limit) > 0 && Number(limit) <= this.maxExecutionS)) {
+      return Promise.reject(new WarehouseError(`Code: 452. DB::Exception: Setting max_execution_time shouldn't be greater than ${this.maxExecutionS} or 0 (no limit) on this endpoint (edgelat serve --sql-timeout), got ${sqlString(limit)}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
+    }
     return (readonly ? this.reader : this.writer).run(database, async (session) => {
       const result = Object.keys(params).length ? await session.queryBindAsync(sql, params, { format }) : await session.queryAsync(sql, { format });
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
-    });
+    }, settings, /\bSET\b/i.test(sql));
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {

@@ -138,8 +138,8 @@ export function contentType(format: string): string {
   return 'text/plain; charset=UTF-8';
 }
 
-/** ClickHouse codes answered with 400 (bad request: syntax, names, types, values). */
-const CLIENT_ERRORS = new Set([6, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 117, 130, 386, 456, 457, 472]);
+/** ClickHouse codes answered with 400 (bad request: syntax, names, types, values, settings). */
+const CLIENT_ERRORS = new Set([6, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 115, 117, 130, 386, 452, 456, 457, 472]);
 /** ClickHouse codes answered with 404 (unknown table or database). */
 const NOT_FOUND = new Set([60, 81]);
 /** ClickHouse codes answered with 403 (READONLY: a change over GET; ACCESS_DENIED). */
