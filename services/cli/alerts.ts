@@ -45,6 +45,11 @@ export function registerAlertCommands(program: Command): void {
       const { loadConfig } = await import('../config.ts');
       const config = loadConfig();
       const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c) : formatChange(c)}\n`);
+      // The states were decided by the correlation processor as it wrote each window: a policy set now does not change them.
+      const policy = Object.keys(process.env).filter((k) => k.startsWith('EDGELAT_ALERT_')).sort();
+      if (policy.length > 0) {
+        process.stderr.write(`edgelat: ${policy.join(', ')} ${policy.length === 1 ? 'is' : 'are'} not applied here: alerts tail prints the states the correlation processor decided when it wrote the windows (its policy then); the variables apply to the next pipeline run or demo\n`);
+      }
       if (config.kafka && opts.limit !== 0) throw new UsageError(`--limit ${opts.limit}: the newest N changes are the warehouse's; on Kafka (EDGELAT_KAFKA_BROKERS) the tail follows the topic: leave --limit out, or use --since`);
       if (config.kafka) await tailKafka(config, opts, print);
       else await tailWarehouse(config, opts, print);

@@ -56,3 +56,10 @@ describe('an unknown command', () => {
     expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (nearest: gate, migrate, serve, model, whatif, demo, sql, chips, … 8 more)");
   });
 });
+
+describe('alert policy variables with alerts tail', () => {
+  it('says they are not applied: the states were decided when the windows were written (a trial: a threshold of 0.9 showed alerts firing at r = 0.54)', async () => {
+    const r = await edgelat(['alerts', 'tail'], dataDir, root, { EDGELAT_ALERT_THRESHOLD: '0.9', EDGELAT_ALERT_MIN_N: '50' });
+    expect(errLines(r.stderr)[0]).toBe('edgelat: EDGELAT_ALERT_MIN_N, EDGELAT_ALERT_THRESHOLD are not applied here: alerts tail prints the states the correlation processor decided when it wrote the windows (its policy then); the variables apply to the next pipeline run or demo');
+  });
+});
