@@ -125,14 +125,19 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
     /** Release the cached ONNX sessions. */
     close: () => predictor.close(),
 
-    /** Readiness, cached for {@link HEALTH_TTL_MS} (a probe should not cost a warehouse query each time). */
+    /**
+     * Readiness, cached for {@link HEALTH_TTL_MS} (a probe should not cost a warehouse query each time): the warehouse
+     * answers and holds a champion latency model (without one, predict, recommend and gate answer 404: a trial's
+     * `serve` on an empty folder said "ok" to a load balancer that would have routed traffic to it).
+     */
     async health() {
       const now = Date.now();
       if (healthCache && now - healthCache.atMs < HEALTH_TTL_MS) return healthCache.value;
       let value: { ok: boolean; details?: unknown };
       try {
         const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
-        value = { ok: true, details: { warehouse: w.database, champions } };
+        value = champions.length > 0 ? { ok: true, details: { warehouse: w.database, champions } }
+          : { ok: false, details: { warehouse: w.database, champions, reason: 'no champion latency model: predict, recommend and gate cannot answer; train one (`edgelat model train`) or run `edgelat demo`' } };
       } catch (error) {
         value = { ok: false, details: { error: (error as Error).message } };
       }

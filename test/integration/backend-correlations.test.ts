@@ -43,4 +43,8 @@ describe('backend correlations', () => {
     await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)', 'server'));
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
   });
+
+  it('is not ready without a champion latency model (a trial: serve on an empty folder answered /healthz 200 while predict, recommend and gate answered 404)', async () => {
+    expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [], reason: expect.stringMatching(/^no champion latency model: predict, recommend and gate cannot answer; train one/) } });
+  });
 });
