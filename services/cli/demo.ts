@@ -172,6 +172,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       '',
       `chip recommendation for ${rec.model} at the fleet's median load (${medianRps} req/s), SLO p99 ≤ ${DEMO_SLO_P99_MS} ms (edgelat recommend):`,
       ...rec.chips.slice(0, 4).map((r) => `  ${r.rank}. ${r.chip.padEnd(22)} p99 ${(r.at_load.p99 === null ? "∞" : r.at_load.p99.toFixed(1)).padStart(7)} ms  ${r.evidence.kind.padEnd(9)} ${r.reason}`),
+      ...(rec.chips.length > 4 ? [`  … and ${rec.chips.length - 4} more chip(s) ranked: the command below lists all ${rec.chips.length}`] : []),
       '',
       `data: ${chdbDir(config)} (database ${db})`,
       `try:${run === 'npx edgelat' ? '' : ' (with the settings of this run)'}`,

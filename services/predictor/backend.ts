@@ -127,8 +127,9 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
 
     /**
      * Readiness, cached for {@link HEALTH_TTL_MS} (a probe should not cost a warehouse query each time): the warehouse
-     * answers and holds a champion latency model (without one, predict, recommend and gate answer 404: a trial's
-     * `serve` on an empty folder said "ok" to a load balancer that would have routed traffic to it).
+     * answers and holds something to answer from, a chip catalog or a champion latency model (a trial's `serve` on an
+     * empty folder, a mistyped EDGELAT_DATA_DIR, said "ok" to a load balancer while predict, recommend and gate
+     * answered 404).
      */
     async health() {
       const now = Date.now();
@@ -136,8 +137,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       let value: { ok: boolean; details?: unknown };
       try {
         const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
-        value = champions.length > 0 ? { ok: true, details: { warehouse: w.database, champions } }
-          : { ok: false, details: { warehouse: w.database, champions, reason: 'no champion latency model: predict, recommend and gate cannot answer; train one (`edgelat model train`) or run `edgelat demo`' } };
+        const [catalog] = await w.query<{ n: number | string }>(`SELECT count() AS n FROM ${w.database}.chips`);
+        const chips = Number(catalog?.n ?? 0);
+        value = champions.length > 0 || chips > 0 ? { ok: true, details: { warehouse: w.database, champions, chips } }
+          : { ok: false, details: { warehouse: w.database, champions, chips, reason: 'the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer (a new, empty EDGELAT_DATA_DIR?); run `edgelat demo`, or import a catalog or benchmark and train models' } };
       } catch (error) {
         value = { ok: false, details: { error: (error as Error).message } };
       }

@@ -87,6 +87,8 @@ describe('the chip recommender on a demo run', () => {
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toMatch(/latency models: skipped/);
     expect(demo.stdout).toMatch(/chip recommendation for resnet50 at the fleet's median load/);
+    // The summary shows the first 4 and says how many more the command lists (a trial: it hid 2 of 6).
+    expect(demo.stdout).toMatch(/\n {2}4\. [^\n]+\n {2}… and \d+ more chip\(s\) ranked: the command below lists all \d+\n/);
     serve = await startServe(dataDir);
     median = Number((await sql('SELECT quantileExactLow(0.5)(requests_per_s) AS r FROM edgelat.inference_enriched WHERE matched'))[0]!.r);
   }, 120_000);

@@ -44,7 +44,11 @@ describe('backend correlations', () => {
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
   });
 
-  it('is not ready without a champion latency model (a trial: serve on an empty folder answered /healthz 200 while predict, recommend and gate answered 404)', async () => {
-    expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [], reason: expect.stringMatching(/^no champion latency model: predict, recommend and gate cannot answer; train one/) } });
+  it('is not ready on an empty warehouse, ready once it holds a chip catalog (a trial: serve on an empty folder answered /healthz 200 while predict, recommend and gate answered 404)', async () => {
+    expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [], chips: 0, reason: expect.stringMatching(/^the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer/) } });
+    await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V', names: [] }]);
+    // Cached for 1 s: a probe does not cost a query each time.
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await backend.health()).toEqual({ ok: true, details: { warehouse: w.database, champions: [], chips: 1 } });
   });
 });
