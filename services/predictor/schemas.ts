@@ -48,7 +48,8 @@ export const PredictRequestSchema = z.strictObject({
     .meta({ description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)' }),
   load: LoadVectorSchema.optional(),
   /** Bytes of one request's input, ≥ 1 (as `predict --input-bytes`). */
-  input_bytes: z.int().min(1).max(MAX_INPUT_BYTES).optional(),
+  // The bound first, alone: 1e300 also broke z.int()'s safe-integer bound, and was reported twice.
+  input_bytes: z.number().max(MAX_INPUT_BYTES).pipe(z.int().min(1)).optional(),
 });
 
 /** Answer of `POST /v1/predict`. */
@@ -88,7 +89,10 @@ function modelProfileSchema(strict: boolean) {
 
 /** A `ModelProfile` as sent in a request (unknown keys rejected; FLOPs must be 2 × MACs, as `profile` writes them). */
 export const ModelProfileInputSchema = modelProfileSchema(true)
-  .refine((p) => p.flops === 2 * p.macs, { path: ['flops'], message: 'expected 2 × macs (FLOPs count a multiply-accumulate as 2)' });
+  // The issue carries the flops, not the whole profile, as its value (a trial: the message quoted every field).
+  .superRefine((p, ctx) => {
+    if (p.flops !== 2 * p.macs) ctx.addIssue({ code: 'custom', path: ['flops'], input: p.flops, message: `expected 2 × macs = ${2 * p.macs} (FLOPs count a multiply-accumulate as 2)` });
+  });
 /** A `ModelProfile` as answered by `POST /v1/profile`. */
 export const ModelProfileSchema = modelProfileSchema(false);
 
