@@ -254,7 +254,7 @@ export function checkFleetSize(servers: number, minutes: number, max: number, ho
 }
 
 /** The simulator's fields as `demo` and `simulate` take them on the command line. */
-const SIM_FLAGS: Readonly<Record<string, string>> = { 'shadows.servers': '--shadows', durationMs: '--duration (in ms)', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+const SIM_FLAGS: Readonly<Record<string, string>> = { 'shadows.servers': '--shadows', durationMs: '--duration, in ms,', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
 
 /**
  * The simulator's configuration from `demo`'s or `simulate`'s flags (`normalizeSimConfig`), its errors naming the flag

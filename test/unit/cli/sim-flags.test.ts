@@ -14,7 +14,7 @@ describe('simConfigFromFlags', () => {
 
   it.each([
     [{ seed: 1, servers: 0 }, '--servers must be an integer in [1, 1000], got 0'],
-    [{ seed: 1, durationMs: 0 }, '--duration (in ms) must be an integer in [1, 604800000], got 0'],
+    [{ seed: 1, durationMs: 0 }, '--duration, in ms, must be an integer in [1, 604800000], got 0'],
     [{ seed: 1, servers: 2, shadows: { servers: 3 } }, '--shadows must be an integer in [0, 2], got 3'],
     [{ seed: 1.5 }, '--seed must be a safe integer, got 1.5'],
   ])('names the flag: %j', (sim, message) => {
