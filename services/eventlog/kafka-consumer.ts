@@ -53,6 +53,13 @@ interface Pending {
  */
 export class KafkaConsumer implements Consumer {
   private owned: TopicPartition[] = [];
+  /**
+   * Whether the member holds an assignment from a completed join: false while the group rebalances or the member
+   * rejoins after a crash (it then owns nothing, and "every owned partition read" would be true of nothing).
+   */
+  private settled = false;
+  /** Assignments received so far: a poll whose assignment changed while it ran does not report the end of input. */
+  private generation = 0;
   private readonly positions = new Map<string, number>();
   private readonly queue: Pending[] = [];
   private wake: (() => void) | null = null;
@@ -87,7 +94,11 @@ export class KafkaConsumer implements Consumer {
     c.on(c.events.GROUP_JOIN, (e) => {
       if (member.closed) return void c.disconnect().catch(() => undefined);
       member.onAssignment(e.payload.memberAssignment);
+      member.settled = true;
       onJoin();
+    });
+    c.on(c.events.REBALANCING, () => {
+      member.settled = false;
     });
     c.on(c.events.CRASH, (e) => {
       if (!e.payload.restart) void member.restartAfterCrash(e.payload.error);
@@ -128,6 +139,7 @@ export class KafkaConsumer implements Consumer {
    */
   private async restartAfterCrash(error: Error): Promise<void> {
     if (this.closed) return;
+    this.settled = false;
     this.onAssignment({});
     for (let attempt = 1; attempt <= 5 && !this.closed; attempt++) {
       this.options.logger?.warn({ groupId: this.groupId, attempt, err: error.message }, 'kafka consumer crashed; rejoining the group');
@@ -146,6 +158,7 @@ export class KafkaConsumer implements Consumer {
 
   async poll(maxRecords: number): Promise<PollResult> {
     this.assertOpen();
+    const generation = this.generation;
     let budget = Math.max(1, Math.floor(maxRecords));
     const deadline = Date.now() + this.options.pollWaitMs;
     while (this.queue.length === 0 && Date.now() < deadline && !this.closed) {
@@ -172,7 +185,10 @@ export class KafkaConsumer implements Consumer {
         if (p.records.length === 0) this.finish(p);
       }
     }
-    const endOfInput = records.length === 0 && this.queue.length === 0 && (await this.allRead());
+    // Only of a settled assignment that held through the poll (a trial: a member rejoining after a crash owned nothing,
+    // reported the end of input, and its partition's later records all went to late_events).
+    const stable = () => this.settled && this.generation === generation;
+    const endOfInput = records.length === 0 && this.queue.length === 0 && stable() && (await this.allRead()) && stable();
     return { records, endOfInput };
   }
 
@@ -239,6 +255,7 @@ export class KafkaConsumer implements Consumer {
       if (pos !== undefined) this.c.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos) });
     }
     this.owned = next.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    this.generation++;
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -297,7 +314,10 @@ export class KafkaConsumer implements Consumer {
     for (const p of [...this.queue]) if (which(p)) this.finish(p, true);
   }
 
-  /** True when every owned partition's topic is sealed and this member's position reached its high watermark (also when it owns none). */
+  /**
+   * True when every owned partition's topic is sealed and this member's position reached its high watermark (also when
+   * a settled join gave it none: more members than partitions). The caller checks that the assignment is settled.
+   */
   private async allRead(): Promise<boolean> {
     const owned = this.owned;
     const topics = [...new Set(owned.map((tp) => tp.topic))];
