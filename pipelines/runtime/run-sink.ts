@@ -31,7 +31,8 @@ export interface SinkRunOptions {
    * as a plan (offset `start`, metadata `{"block_end": end}`), then written,
    * then committed at `end`; a member that resumes at a planned offset forms
    * exactly that block again, so its deduplication token matches. Only a
-   * block that has read to the partition's current end is cut this way. Infinity:
+   * block that has read to the partition's current end, or whose aligned end
+   * is past it (no full block can have been written there), is cut this way. Infinity:
    * partial blocks only at end of input (bounded runs). @default Infinity
    */
   lingerMs?: number;
@@ -256,13 +257,18 @@ export class SinkRun {
     // (one record set per fetch) would otherwise ask the broker at every poll.
     const lingering = [...this.buffers].filter(([, b]) => b.planEnd === null && b.next > b.start && b.firstAtMs !== null && now - b.firstAtMs >= linger
       && (b.endCheckedAtMs === null || now - b.endCheckedAtMs >= linger));
-    // Only a block that has read to the partition's end is cut short: linger is for a quiet stream, not a backlog.
-    // A member that resumes where the last owner's commit was lost (a rebalance) reads back through a full block
-    // that owner wrote; cut on the way by a slow poll, its rows would go in again under other tokens.
+    // A block is cut short only where no full block can have been written over it: a member that resumes where the
+    // last owner's commit was lost (a rebalance) reads back through a full block that owner wrote, and cut on the way
+    // by a slow poll its rows would go in again under other tokens. So: a block that has read to the partition's end,
+    // or one whose aligned end is past the partition's end (nobody ever had the records to fill it; a partial block an
+    // owner wrote there had its plan committed first, and is formed again from it). The second keeps a steady stream,
+    // whose end is always a little ahead, to the linger time (a trial: rows waited for a whole block, minutes).
     const due: typeof lingering = [];
     for (const [key, b] of lingering) {
       b.endCheckedAtMs = now;
-      if ((await this.options.log.endOffset(keyPartition(key))) <= b.next) due.push([key, b]);
+      const end = await this.options.log.endOffset(keyPartition(key));
+      const alignedEnd = (Math.floor(b.start / this.batchOffsets) + 1) * this.batchOffsets;
+      if (end <= b.next || end < alignedEnd) due.push([key, b]);
     }
     if (due.length === 0) return;
     const plans: CommittedOffset[] = due.map(([key, b]) => {

@@ -109,11 +109,12 @@ describe('warehouse-sink partial blocks after the linger time', () => {
       },
     });
     const before = (await count())!.c;
-    await inner.produce(TOPICS.inference, records(300, 340));
+    // A backlog past the block's aligned end (blocks of 40, 90 records): a full block may have been written over it.
+    await inner.produce(TOPICS.inference, records(300, 390));
     // The wall clock the linger is measured on is set by hand (only Date is faked: the warehouse's I/O runs as usual).
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 1 });
+      const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 40, lingerMs: 50, maxBatch: 1 });
       await run.start();
       endOffsetCalls = 0; // start() asks for the dead-letter topic's end
       await run.runBatch();
@@ -122,11 +123,35 @@ describe('warehouse-sink partial blocks after the linger time', () => {
       for (let i = 0; i < 30; i++) await run.runBatch();
       expect(endOffsetCalls).toBe(1);
       expect((await count())!.c).toBe(before);
-      for (let i = 0; i < 9; i++) await run.runBatch();
+      for (let i = 0; i < 9; i++) await run.runBatch(); // the block [0, 40) is full: written as a whole
+      expect((await count())!.c).toBe(before + 40);
+      for (let i = 0; i < 50; i++) await run.runBatch(); // [40, 80) full: written; [80, 90) read
+      expect((await count())!.c).toBe(before + 80);
       vi.setSystemTime(Date.now() + 60);
       await run.runBatch(); // at the partition's end and lingered: written
       expect(endOffsetCalls).toBe(2);
-      expect((await count())!.c).toBe(before + 40);
+      expect((await count())!.c).toBe(before + 90);
+      await run.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('cuts a block that lingered behind a partition end still short of the block\'s aligned end (a steady stream: a trial\'s rows waited for a whole block)', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const before = (await count())!.c;
+    await log.produce(TOPICS.inference, records(400, 410));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // Polls of 2 keep the member behind the end (10), as a live stream's end stays a little ahead.
+      const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 2 });
+      await run.start();
+      await run.runBatch();
+      expect((await count())!.c).toBe(before);
+      vi.setSystemTime(Date.now() + 60);
+      await run.runBatch(); // 4 read of 10, lingered: [0, 4) written (nobody can have written the block [0, 4096))
+      expect((await count())!.c).toBe(before + 4);
+      expect(await committed(log)).toMatchObject({ offset: 4 });
       await run.close();
     } finally {
       vi.useRealTimers();
