@@ -53,4 +53,25 @@ describe('warehouse outage', () => {
     expect(r).toEqual({ c: 1000, u: 1000 });
     expect(final).toBe(1000);
   }, 60_000);
+
+  it('stops a write retried during an outage when its signal aborts (SIGTERM), committing nothing past it', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const t0 = Date.UTC(2024, 5, 1, 11);
+    await log.produce(TOPICS.inference, Array.from({ length: 100 }, (_, i) => ({ key: 'edge-02', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-02', ts: t0 + i * 10, event_id: `s-${i}` })) })));
+    const stop = new AbortController();
+    let attempts = 0;
+    const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 100, maxBatch: 100, retry: { signal: stop.signal, initialRetryTimeMs: 200, maxRetryTimeMs: 1000, onRetry: () => void attempts++ } });
+    await run.start();
+    await endpoint.setUnavailable(true);
+    try {
+      const batch = run.runBatch();
+      while (attempts < 2) await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+      await expect(batch).rejects.toMatchObject({ name: 'RetryStoppedError', message: expect.stringMatching(/^stopped retrying after \d+ attempt\(s\): /) });
+      expect((await run['consumer']!.committed({ topic: TOPICS.inference, partition: 0 }))?.offset ?? 0).toBe(0);
+    } finally {
+      await endpoint.setUnavailable(false);
+      await run.close();
+    }
+  }, 60_000);
 });

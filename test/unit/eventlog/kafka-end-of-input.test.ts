@@ -29,8 +29,9 @@ interface Internals {
 }
 
 /** A member of group g on topic t (sealed, 2 partitions of 5 records each), its positions at the end of both. */
-function member(onFetch: (m: Internals) => void = () => undefined): KafkaConsumer & Internals {
-  const m = Object.create(KafkaConsumer.prototype) as KafkaConsumer & Internals;
+function member(onFetch: (m: Internals) => void = () => undefined): Internals & Pick<KafkaConsumer, 'poll'> {
+  // Its private state is set as kafkajs's events set it (a cast: the class keeps it private).
+  const m = Object.create(KafkaConsumer.prototype) as unknown as Internals & Pick<KafkaConsumer, 'poll'>;
   Object.assign(m, {
     owned: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], positions: new Map([['t\u00000', 5], ['t\u00001', 5]]), queue: [], settled: true, generation: 1,
     closed: false, failure: null, wake: null, groupId: 'g', topics: ['t'], options: { pollWaitMs: 1 },
