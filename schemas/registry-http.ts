@@ -92,8 +92,10 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       });
       text = await res.text();
     } catch (err) {
+      // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a certificate) is its cause (a trial).
       const message = err instanceof Error ? err.message : String(err);
-      throw new SchemaRegistryError(`schema registry ${method} ${path} failed: ${message.toLowerCase()}`, null, { retriable: true, cause: err });
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';
+      throw new SchemaRegistryError(`schema registry ${method} ${this.#base}${path} failed: ${message.toLowerCase()}${cause}`, null, { retriable: true, cause: err });
     }
     let json: Record<string, unknown> = {};
     try {

@@ -20,7 +20,8 @@ export const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.part
  * Translate a kafkajs failure into edgelat's hierarchy.
  *
  * Behaviour: kafkajs errors become {@link BrokerUnavailableError} (retriable when
- * kafkajs says so); edgelat errors and programmer errors (TypeError, RangeError...) pass unchanged.
+ * kafkajs says so), and so do plain `Error`s (kafkajs throws some: "Broker not connected"; retriable);
+ * edgelat errors and programmer errors (TypeError, RangeError...) pass unchanged.
  * @param what  Lower-case description of the failed call, e.g. `produce to "t"`.
  */
 export function toBrokerError(e: unknown, what: string): Error {
@@ -32,6 +33,9 @@ export function toBrokerError(e: unknown, what: string): Error {
     const rejoin = types.some((t) => t !== undefined && ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(t));
     return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: e.retriable || rejoin, cause: e });
   }
+  // kafkajs also throws plain Errors of its own: "Broker not connected" (a broker that accepts the connection and never
+  // answers) reached the user with neither the call nor the address (a trial). Programmer errors pass unchanged.
+  if (e instanceof Error && Object.getPrototypeOf(e) === Error.prototype) return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: true, cause: e });
   return e instanceof Error ? e : new BrokerUnavailableError(`kafka: ${what} failed: ${JSON.stringify(String(e))}`, { cause: e });
 }
 

@@ -2,7 +2,8 @@
 import kafkajs from 'kafkajs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { pinoLogCreator } from '../../../services/eventlog/kafka-support.ts';
+import { BrokerUnavailableError } from '../../../errors.ts';
+import { pinoLogCreator, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
 
 const { logLevel } = kafkajs;
 
@@ -29,5 +30,15 @@ describe('pinoLogCreator', () => {
       [50, 'Crash: KafkaJSProtocolError: N', 'Consumer'],
       [40, 'Response Heartbeat: unknown me', 'Consumer'],
     ]);
+  });
+});
+
+describe('toBrokerError', () => {
+  it('names the call of a plain Error kafkajs throws (a trial: "Broker not connected" alone, for a broker that never answers)', () => {
+    const e = toBrokerError(new Error('Broker not connected'), 'connect to "127.0.0.1:29999"');
+    expect([e.constructor.name, e.message, (e as BrokerUnavailableError).retriable]).toEqual(['BrokerUnavailableError', 'kafka: connect to "127.0.0.1:29999" failed: Broker not connected', true]);
+    // Programmer errors pass unchanged.
+    const bug = new TypeError('x is not a function');
+    expect(toBrokerError(bug, 'produce')).toBe(bug);
   });
 });

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HttpSchemaRegistryClient, SCHEMA_REGISTRY_CONTENT_TYPE, SchemaRegistryError, UnknownSchemaIdError } from '../../../schemas/index.ts';
 
@@ -30,6 +32,17 @@ describe('HttpSchemaRegistryClient', () => {
     expect(err).toBeInstanceOf(SchemaRegistryError);
     expect(err).toMatchObject({ status: 503, retriable: true });
     expect((err as Error).message).not.toMatch(/p:ss|p%3Ass/);
+  });
+
+  it('names the registry and the reason when it cannot be reached (a trial: "fetch failed" alone), without the URL\'s credentials', async () => {
+    // A port nothing listens on: one the system gave a server that has closed since.
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const err = await new HttpSchemaRegistryClient(`http://u:secret@127.0.0.1:${port}`).register('edge.load.v1-value', { type: 'string' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaRegistryError);
+    expect((err as Error).message).toBe(`schema registry POST http://127.0.0.1:${port}/subjects/edge.load.v1-value/versions failed: fetch failed: ECONNREFUSED`);
   });
 
   it('lets an explicit authorization header win over URL credentials', async () => {
