@@ -5,6 +5,7 @@ import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
@@ -116,10 +117,21 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // start over after a restart, which pipeline run says in its own line).
     const soFar = new Map<Stage, number>();
     let lastLine = '';
+    // Two progress periods without a record read: say once if the fleet's topics are not sealed (a trial waited on
+    // unsealed topics in silence, never to end).
+    let still = 0;
+    const noteUnsealed = async () => {
+      const open = await unsealedInputs(log, processors);
+      if (open.length > 0) process.stderr.write(`edgelat: waiting: ${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} not sealed, so --until-end waits for more records until a producer seals ${open.length === 1 ? 'it' : 'them'} (\`edgelat simulate --seal\`); Ctrl-C stops\n`);
+    };
     const progress = opts.untilEnd ? setInterval(() => {
       const line = progressLine(processors, soFar);
-      if (line === lastLine || ![...soFar.values()].some((n) => n > 0)) return;
+      if (line === lastLine || ![...soFar.values()].some((n) => n > 0)) {
+        if (++still === 2) void noteUnsealed();
+        return;
+      }
       lastLine = line;
+      still = 0;
       process.stderr.write(line);
     }, PROGRESS_EVERY_MS) : null;
     progress?.unref();
@@ -156,6 +168,18 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await warehouse.close();
     await first?.close();
   }
+}
+
+/**
+ * The fleet's topics a bounded run of these processors reads (the join's inference and load events, the shadow
+ * stage's results) that no producer has sealed yet: `--until-end` waits for them. A topic whose seal cannot be read
+ * (the broker gone for a moment) is left out.
+ */
+export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors: readonly Stage[]): Promise<string[]> {
+  const inputs = [...(processors.includes('join') ? [TOPICS.inference, TOPICS.load] : []), ...(processors.includes('shadow') ? [TOPICS.shadow] : [])];
+  const open: string[] = [];
+  for (const topic of inputs) if (!(await Promise.resolve().then(() => log.isSealed(topic)).catch(() => true))) open.push(topic);
+  return open;
 }
 
 /**
