@@ -166,9 +166,12 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     await run.start();
     await run.runBatch();
     expect((await count())!.c).toBe(before); // buffered, not yet due
+    // Counted as processed (edgelat_records_out_total) once written, not while buffered.
+    expect(run.counts[TOPICS.inference]).toEqual({ consumed: 5, processed: 0, late: 0, dead: 0 });
     await new Promise((r) => setTimeout(r, 350));
     await run.runBatch();
     expect((await count())!.c).toBe(before + 5);
+    expect(run.counts[TOPICS.inference]).toEqual({ consumed: 5, processed: 5, late: 0, dead: 0 });
     await run.close();
   });
 });
