@@ -115,6 +115,8 @@ class Connection {
   private tail: Promise<unknown> = Promise.resolve();
   /** The settings the connection had changed when it opened (its limits, `readonly`), read at its first call. */
   private baseline: Map<string, { value: string; default: string }> | null = null;
+  /** Every setting's value when the connection opened, read at its first call: a URL setting equal to it is not set. */
+  private values: Map<string, string> | null = null;
 
   constructor(readonly session: Session, readonly release: () => void) {}
 
@@ -130,7 +132,9 @@ class Connection {
     const step = async () => {
       await this.use(database);
       this.baseline ??= await this.changedSettings();
-      const names = Object.keys(settings);
+      this.values ??= await this.allSettings();
+      // A setting given the value it has needs no SET (clients send date_time_output_format=simple on every request).
+      const names = Object.keys(settings).filter((n) => this.values!.get(n) !== settings[n]);
       if (names.length === 0 && !resets) return task(this.session);
       try {
         for (const n of names) await this.set(n, settings[n]!);
@@ -150,6 +154,12 @@ class Connection {
   async close(): Promise<void> {
     await this.tail.catch(() => undefined);
     this.release();
+  }
+
+  /** Every setting's value on the connection as it opened (as text). */
+  private async allSettings(): Promise<Map<string, string>> {
+    const text = (await this.session.queryAsync('SELECT name, value FROM system.settings FORMAT JSONEachRow')).text();
+    return new Map(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; value: string }).map((r) => [r.name, r.value]));
   }
 
   /** The settings the connection has set (`changed`), with their values and ClickHouse's defaults (as text). */
