@@ -16,8 +16,9 @@
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
  *   went away); on the reader a query cannot lift it.
- * - A request's URL settings are set for its statement and put back after it,
- *   as is anything a `SET` statement changed (a setting lasts one request).
+ * - The engine changes no setting of its connections: a request's URL settings
+ *   may only restate their values (a setting changed for one request could not
+ *   always be put back), and the endpoint refuses `SET` statements.
  * Each switches its default database with `USE`.
  */
 import { resolve } from 'node:path';
@@ -67,9 +68,9 @@ export interface SqlEngine {
    * @param format  default output format; a `FORMAT` clause in `sql` wins.
    * @param database default database of the statement (`USE`), `default` when omitted.
    * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164). @default false
-   * @param settings ClickHouse settings for this statement only (the URL's, as ClickHouse's HTTP interface applies them).
-   * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for a time limit
-   *   above the endpoint's own.
+   * @param settings The request's URL settings: each may only restate the connection's value (the engine changes none).
+   * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for one whose
+   *   value differs.
    */
   query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean, settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
@@ -94,10 +95,10 @@ export function engineError(error: unknown): WarehouseError {
 }
 
 
-/** A URL setting the read-only connection cannot take (a change, not its current value): code 164 naming it. */
+/** A URL setting whose value differs from the connection's: code 452 naming it (the engine changes no setting). */
 export class SettingRefusal extends WarehouseError {
   constructor(message: string) {
-    super(message, 164);
+    super(message, 452);
   }
 }
 
@@ -113,35 +114,35 @@ export interface ChdbEngineOptions {
 /** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {
   private tail: Promise<unknown> = Promise.resolve();
-  /** The settings the connection had changed when it opened (its limits, `readonly`), read at its first call. */
-  private baseline: Map<string, { value: string; default: string }> | null = null;
-  /** Every setting's value when the connection opened, read at its first call: a URL setting equal to it is not set. */
+  /** Every setting's value on the connection, read when a request first gives settings (the engine never changes them). */
   private values: Map<string, string> | null = null;
 
   constructor(readonly session: Session, readonly release: () => void) {}
 
   /**
-   * Run `task` after every earlier call on this connection, in `database`, with `settings` applied for it alone;
-   * failures become WarehouseError. When `settings` were given, or `resets` (the statement may be a `SET`), every
-   * setting the connection did not have when it opened is put back afterwards: over HTTP without a session a setting
-   * lasts one request, and a `SET max_execution_time = 0` must not lift the limit for every later request.
-   * @throws {WarehouseError} code 115 naming a setting ClickHouse does not have; the engine's error, naming the setting
-   *   and value, for a value it cannot take.
+   * Run `task` after every earlier call on this connection, in `database`; failures become WarehouseError.
+   * `settings` (a request's URL settings) may only restate a value the connection has: the engine never changes a
+   * setting of its shared connections. A setting changed for one request and put back after it could not always be put
+   * back (`max_query_size=5` left no statement short enough to do it, `max_result_rows=1` no read of what to put back):
+   * a trial's single POST broke every later one.
+   * @throws {WarehouseError} code 115 naming a setting ClickHouse does not have; {@link SettingRefusal} (code 452)
+   *   naming a setting whose value differs, with how to give it (`SETTINGS` in the query, over POST).
    */
-  run<T>(database: string, task: (session: Session) => Promise<T>, settings: Readonly<Record<string, string>> = {}, resets = false): Promise<T> {
+  run<T>(database: string, task: (session: Session) => Promise<T>, settings: Readonly<Record<string, string>> = {}): Promise<T> {
     const step = async () => {
       await this.use(database);
-      this.baseline ??= await this.changedSettings();
-      this.values ??= await this.allSettings();
-      // A setting given the value it has needs no SET (clients send date_time_output_format=simple on every request).
-      const names = Object.keys(settings).filter((n) => this.values!.get(n) !== settings[n]);
-      if (names.length === 0 && !resets) return task(this.session);
-      try {
-        for (const n of names) await this.set(n, settings[n]!);
-        return await task(this.session);
-      } finally {
-        await this.resetSettings();
+      if (Object.keys(settings).length > 0) {
+        this.values ??= await this.allSettings();
+        for (const [name, value] of Object.entries(settings)) {
+          const now = this.values.get(name);
+          if (now === undefined) throw new WarehouseError(`Code: 115. DB::Exception: Unknown setting ${sqlString(name)}. (UNKNOWN_SETTING)`, 115);
+          if (now !== value) {
+            throw new SettingRefusal(`Code: 452. DB::Exception: setting ${name} = ${sqlString(value)} in the URL: the edgelat endpoint does not change settings per request (its connections are shared; here ${name} is ${sqlString(now)}); `
+              + `put SETTINGS ${name} = ${sqlString(value)} in the query and send it with POST (GET is read-only: no setting changes). (SETTING_CONSTRAINT_VIOLATION)`);
+          }
+        }
       }
+      return task(this.session);
     };
     const result = this.tail.then(step, step).catch((error: unknown) => {
       throw engineError(error);
@@ -162,41 +163,6 @@ class Connection {
     return new Map(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; value: string }).map((r) => [r.name, r.value]));
   }
 
-  /** The settings the connection has set (`changed`), with their values and ClickHouse's defaults (as text). */
-  private async changedSettings(): Promise<Map<string, { value: string; default: string }>> {
-    const text = (await this.session.queryAsync('SELECT name, value, default FROM system.settings WHERE changed FORMAT JSONEachRow')).text();
-    return new Map(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; value: string; default: string }).map((r) => [r.name, r]));
-  }
-
-  /**
-   * Put every setting back to what the connection had when it opened: its own value, else DEFAULT. A setting set to
-   * the value it already had is left (the read-only connection takes such a SET, but no SET … = DEFAULT).
-   */
-  private async resetSettings(): Promise<void> {
-    const base = this.baseline ?? new Map<string, { value: string; default: string }>();
-    for (const [n, now] of await this.changedSettings()) {
-      const was = base.get(n)?.value ?? now.default;
-      if (now.value !== was) await this.session.queryAsync(`SET ${n} = ${base.has(n) ? sqlString(was) : 'DEFAULT'}`, { format: 'TSV' });
-    }
-  }
-
-  /**
-   * `SET name = 'value'`, failing with the setting named.
-   * @throws {WarehouseError} 115 for a name that is no setting; {@link SettingRefusal} (164) for a change on the
-   *   read-only connection.
-   */
-  private async set(name: string, value: string): Promise<void> {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new WarehouseError(`Code: 115. DB::Exception: Unknown setting ${sqlString(name)}. (UNKNOWN_SETTING)`, 115);
-    await this.session.queryAsync(`SET ${name} = ${sqlString(value)}`, { format: 'TSV' }).catch((error: unknown) => {
-      const e = engineError(error);
-      if (e.code === 115) throw e;
-      if (e.code === 164) {
-        throw new SettingRefusal(`Code: 164. DB::Exception: Cannot modify setting ${name} (to ${sqlString(value)}) in readonly mode: over HTTP, method GET implies readonly; send the query with POST to apply URL settings. (READONLY)`);
-      }
-      throw new WarehouseError(e.message.replace(/^(Code: \d+\. DB::Exception: )?/, `$1setting ${name} = ${sqlString(value)}: `), e.code, { cause: error });
-    });
-  }
-
   /** Switch the connection to the request's database, every time: a request's own `USE` must not carry over to the next. */
   private async use(database: string): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
@@ -213,7 +179,6 @@ class Connection {
 export class ChdbEngine implements SqlEngine {
   private readonly reader: Connection;
   private readonly writer: Connection;
-  private readonly maxExecutionS: number;
   private closed = false;
 
   /**
@@ -225,7 +190,6 @@ export class ChdbEngine implements SqlEngine {
   constructor(dataDir: string, options: ChdbEngineOptions = {}) {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
-    this.maxExecutionS = limit;
     const path = resolve(dataDir);
     const w = openConnection(path, { max_execution_time: limit });
     try {
@@ -242,15 +206,10 @@ export class ChdbEngine implements SqlEngine {
 
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    const limit = settings.max_execution_time;
-    // The endpoint's time limit bounds every query, as a ClickHouse settings constraint would: a URL may lower it only.
-    if (limit !== undefined && this.maxExecutionS > 0 && !(Number(limit) > 0 && Number(limit) <= this.maxExecutionS)) {
-      return Promise.reject(new WarehouseError(`Code: 452. DB::Exception: Setting max_execution_time shouldn't be greater than ${this.maxExecutionS} or 0 (no limit) on this endpoint (edgelat serve --sql-timeout), got ${sqlString(limit)}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
-    }
     return (readonly ? this.reader : this.writer).run(database, async (session) => {
       const result = Object.keys(params).length ? await session.queryBindAsync(sql, params, { format }) : await session.queryAsync(sql, { format });
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
-    }, settings, /\bSET\b/i.test(sql));
+    }, settings);
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {

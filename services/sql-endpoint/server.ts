@@ -8,17 +8,16 @@
  * `default_format` (default TabSeparated) is the output format unless the
  * statement ends with `FORMAT X`. `INSERT INTO t [(cols)] FORMAT X` takes its
  * data from the rest of the request and receives the URL settings
- * (`insert_deduplication_token`, ...). Other statements run with the URL's
- * settings for that request alone (an unknown one: code 115; a
- * `max_execution_time` above the endpoint's limit: code 452), and a `SET`
- * statement lasts its request only, as over ClickHouse's HTTP interface
- * without a session. One statement a request, as ClickHouse's parser reads
+ * (`insert_deduplication_token`, ...). For other statements a URL setting
+ * may only restate the value it has (an unknown one: code 115; another value:
+ * code 452, naming it: put `SETTINGS` in the query), and a `SET` statement is
+ * refused (code 497): the endpoint's connections are shared by every request.
+ * One statement a request, as ClickHouse's parser reads
  * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
  * GET and HEAD (and a request with the setting `readonly` = 1 or 2) run on the
  * engine's read-only connection, as ClickHouse makes
  * GET read-only: ClickHouse refuses a write, DDL, table function or setting
- * change there (a URL setting other than its current value: code 164 naming
- * it, send it with POST) (code 164 READONLY, HTTP 403). No request writes a file
+ * change there (code 164 READONLY, HTTP 403). No request writes a file
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
  * (`browserRefusal`: a Host that is not loopback, an Origin of another site,
  * Sec-Fetch-Site cross-site) is refused (code 497, ACCESS_DENIED, HTTP 403).
@@ -33,9 +32,9 @@ import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
-import { engineError, SettingRefusal, type SqlEngine } from './chdb-engine.ts';
+import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -173,6 +172,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           throw error;
         });
       if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(READONLY, 164));
+      // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
+      // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
+      if (canonical !== null && !readonly && /^SET\b/i.test(codeOf(canonical))) {
+        return fail(new WarehouseError('Code: 497. DB::Exception: a SET statement would change the edgelat endpoint\'s shared connection for every later request (over HTTP without a session it lasts one request): put SETTINGS name = value in the query instead. (ACCESS_DENIED)', 497));
+      }
       if (canonical !== null && runsProgram(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));
       }
@@ -181,12 +185,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       }
       const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
       const { params, settings } = splitParams(url, sql);
-      // `readonly` chose the connection above; the others hold for this statement alone, as in ClickHouse. The read-only
-      // connection has readonly = 1 (at 2 ClickHouse lets file() and INSERT INTO FUNCTION file through): there a setting
-      // may only be given its current value (clients send date_time_output_format=simple), a change is refused naming it.
+      // `readonly` chose the connection above. The others may only restate the connection's values (the engine changes
+      // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;
       const result = await engine.query(sql, params, format, database, readonly, settings).catch((error: unknown) => {
-        throw readonly && isReadonlyRefusal(error) && !(error instanceof SettingRefusal) ? new WarehouseError(READONLY, 164) : error;
+        throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;
       });
       const summary = { read_rows: String(result.readRows), read_bytes: String(result.readBytes), written_rows: '0', written_bytes: '0', total_rows_to_read: String(result.readRows), result_rows: '0', result_bytes: String(result.body.length) };
       return reply

@@ -266,29 +266,27 @@ describe('sql endpoint over HTTP', () => {
     expect(await (await get(`FROM ${db}.c SELECT sum(x)`)).text()).toBe('7\n');
   });
 
-  it('applies URL settings to a query for that request alone (a trial: max_threads, max_execution_time and output formats were ignored); a SET lasts one request', async () => {
+  it('takes a URL setting only at the value it has, naming one that differs (a trial: ignored silently; then, applied per request, one POST with max_query_size=5 broke every later one); refuses SET over POST', async () => {
     const postWith = (sql: string, settings: string) => fetch(`${endpoint!.url}/?${settings}`, { method: 'POST', body: sql });
-    const before = await (await post("SELECT getSetting('max_threads'), getSetting('date_time_output_format')")).text();
-    expect(await (await postWith("SELECT getSetting('max_threads')", 'max_threads=1')).text()).toBe('1\n');
-    expect(await (await postWith("SELECT toDateTime('2024-06-01 10:00:00', 'UTC')", 'date_time_output_format=iso')).text()).toBe('2024-06-01T10:00:00Z\n');
-    expect(await (await postWith('SELECT toUInt64(18446744073709551615) AS x FORMAT JSONEachRow', 'output_format_json_quote_64bit_integers=1')).text()).toBe('{"x":"18446744073709551615"}\n');
-    expect(await (await postWith("SELECT getSetting('max_execution_time')", 'max_execution_time=7')).text()).toBe('7\n');
-    // A SET statement is ClickHouse's sessionless no-op: it does not carry over to the next request.
-    expect((await post('SET max_threads = 1')).status).toBe(200);
-    expect(await (await post("SELECT getSetting('max_threads'), getSetting('date_time_output_format')")).text()).toBe(before);
+    const before = await (await post("SELECT getSetting('max_threads'), getSetting('max_query_size'), getSetting('max_execution_time')")).text();
+    // The value it has (clients send date_time_output_format=simple on every request), over POST and GET.
+    expect(await (await postWith('SELECT 1', 'date_time_output_format=simple&output_format_json_quote_64bit_integers=0')).text()).toBe('1\n');
+    expect(await (await get('SELECT 1', '&date_time_output_format=simple&readonly=1')).text()).toBe('1\n');
+    // Another value: refused, naming the setting and the way (SETTINGS in the query, over POST), which works.
+    for (const [setting, res] of [['max_query_size=5', await postWith('SELECT 1', 'max_query_size=5')], ['max_threads=1', await get('SELECT 1', '&max_threads=1')]] as const) {
+      const [name, value] = setting.split('=');
+      expect([setting, res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([setting, 400, '452',
+        expect.stringMatching(new RegExp(`^Code: 452\\. DB::Exception: setting ${name} = '${value}' in the URL: the edgelat endpoint does not change settings per request .*put SETTINGS ${name} = '${value}' in the query and send it with POST`))]);
+    }
+    expect(await (await post("SELECT getSetting('max_threads') SETTINGS max_threads = 1")).text()).toBe('1\n');
     const unknown = await postWith('SELECT 1', 'totally_bogus_setting=1');
     expect([unknown.status, unknown.headers.get('x-clickhouse-exception-code'), await unknown.text()]).toEqual([400, '115', expect.stringMatching(/^Code: 115\. DB::Exception: Unknown setting 'totally_bogus_setting'/)]);
-    const bad = await postWith('SELECT 1', 'max_threads=abc');
-    expect([bad.status, await bad.text()]).toEqual([400, expect.stringMatching(/setting max_threads = 'abc': /)]);
-    // The endpoint's time limit may be lowered, not lifted.
-    const lifted = await postWith('SELECT 1', 'max_execution_time=0');
-    expect([lifted.headers.get('x-clickhouse-exception-code'), await lifted.text()]).toEqual(['452', expect.stringMatching(/^Code: 452\. DB::Exception: Setting max_execution_time shouldn't be greater than \d+ or 0/)]);
-    // GET is read-only: a setting at its current value passes (clients send date_time_output_format=simple), a change is refused naming it.
-    expect(await (await get('SELECT 1', '&date_time_output_format=simple&readonly=1')).text()).toBe('1\n');
-    const change = await get('SELECT 1', '&max_threads=1');
-    expect([change.status, change.headers.get('x-clickhouse-exception-code'), await change.text()]).toEqual([403, '164', expect.stringMatching(/^Code: 164\. DB::Exception: Cannot modify setting max_threads \(to '1'\) in readonly mode: over HTTP, method GET implies readonly; send the query with POST/)]);
-    expect(await (await get("SELECT getSetting('max_threads')")).text()).toBe(`${before.split('\t')[0]}\n`);
-    expect(await (await post("SELECT getSetting('max_threads'), getSetting('date_time_output_format')")).text()).toBe(before);
+    // SET over POST would change the shared connection for every later request: refused (over GET readonly refuses it).
+    for (const sql of ['SET max_query_size = 5', '/* x */ set max_execution_time = 0', 'SET max_result_rows = 1, max_threads = 1']) {
+      const res = await post(sql);
+      expect([sql, res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([sql, 403, '497', expect.stringMatching(/^Code: 497\. DB::Exception: a SET statement would change the edgelat endpoint's shared connection/)]);
+    }
+    expect(await (await post("SELECT getSetting('max_threads'), getSetting('max_query_size'), getSetting('max_execution_time')")).text()).toBe(before);
   });
 
   it('runs one statement a request, as ClickHouse\'s parser reads it (a second one never runs)', async () => {
