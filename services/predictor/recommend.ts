@@ -26,7 +26,7 @@
  * percentile at λ ranks first (`objective: 'cost'`: the lower cost first among
  * the chips that meet it).
  */
-import { loadBucket, MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
+import { MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
 import { latencyQuantile, maxRateWithin, QUEUEING_LAW, serviceMoments, type ServiceTime } from './queueing-law.ts';
 import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse } from './types.ts';
 
@@ -172,10 +172,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const { rps, slo } = input;
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
   // At 0 req/s the answer is the idle one: the fleet's requests in the lowest load bucket ran beside
-  // their servers' other traffic (a server at 0.3 req/s of this model may be busy with another). So does any rate
-  // whose bucket reaches down to 0 when the figures are every server's (a trial: 0.01 req/s read 1,175 ms from them
-  // where 0 req/s answered 439 ms); the figures of servers running only this model are its own at any rate.
-  const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS && (c.measured.dedicated || loadBucket(rps).lo > 0);
+  // their servers' other traffic (a server at 0.3 req/s of this model may be busy with another).
+  const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
   const { rateScale, calibration, points } = fitCurve(c, slo);
   const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
