@@ -216,7 +216,16 @@ interface SystemInfo {
  */
 export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCsv[], known: readonly KnownChip[] = []): MlperfImport {
   const byName = new Map<string, KnownChip>();
-  for (const k of known) for (const n of k.names) byName.set(n.trim().toLowerCase(), k);
+  // A raw name two chips list goes to the one that claimed it, not to the chip an import made of it under the
+  // normaliser's id (a re-test: the later id in the sort had won, so `my-carmel` lost to `nvidia-carmel`).
+  const claims = (k: KnownChip, raw: string): boolean => k.chip !== normaliseChip(raw).chip;
+  for (const k of known) {
+    for (const n of k.names) {
+      const key = n.trim().toLowerCase();
+      const had = byName.get(key);
+      if (had === undefined || (claims(k, n) && !claims(had, n))) byName.set(key, k);
+    }
+  }
   const problems: ImportProblem[] = [];
   const bySystem = new Map<string, SystemInfo>();
   const chips = new Map<string, { kind: ChipKind; vendor: string; names: Set<string> }>();

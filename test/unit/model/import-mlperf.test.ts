@@ -168,6 +168,15 @@ describe('parseMlperf: chips a catalog already lists', () => {
     const earlier = { chip: 'arm-mali-g610-mp4', kind: 'gpu' as const, vendor: 'Arm', names: ['ARM Mali-G610 MP4'] };
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], [earlier, ...known]);
     expect(r.benchmark.find((b) => b.system === 'v3.0/closed/V/a')?.chip).toBe('rk3588-mali-g610');
+    // A raw name listed by the chip an import made of it and by a catalog chip that claimed it goes to the claimer,
+    // whichever sorts first (a re-test: `my-carmel` lost to `nvidia-carmel`, `zz-orin` won).
+    const made = { chip: 'arm-mali-g52-mp2', kind: 'gpu' as const, vendor: 'Arm', names: ['ARM Mali-G52 MP2'] };
+    for (const claimer of ['aa-board', 'zz-board']) {
+      const both = [made, { chip: claimer, kind: 'gpu' as const, vendor: 'V', names: ['ARM Mali-G52 MP2'] }];
+      for (const order of [both, [...both].reverse()]) {
+        expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], order).benchmark.find((b) => b.system === 'v3.0/closed/V/c')?.chip).toBe(claimer);
+      }
+    }
     // Two chips listing each other's ids: each system stays one step from where its name put it.
     const loop = [{ chip: 'p', kind: 'gpu' as const, vendor: 'V', names: ['q', 'ARM Mali-G52 MP2'] }, { chip: 'q', kind: 'gpu' as const, vendor: 'V', names: ['p'] }];
     expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }], loop).benchmark.find((b) => b.system === 'v3.0/closed/V/c')?.chip).toBe('q');
