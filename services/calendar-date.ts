@@ -76,6 +76,9 @@ export function parseTimeText(text: string): { ms: number } | { problem: string 
   const seconds = epochSecondsProblem(text);
   if (seconds !== null) return { problem: `takes epoch ms or an ISO 8601 time: ${seconds}` };
   let ms = Number.NaN;
+  // Eight digits that spell a date (20240601) are a compact ISO 8601 date, not 5.6 h of 1970 in ms (a re-test).
+  const compact = /^(1[89]|2[0-2])\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.exec(text);
+  if (compact) return { problem: `looks like the date ${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)} (write it so); as epoch ms it is ${new Date(Number(text)).toISOString()}` };
   if (/^\d{1,15}$/.test(text)) ms = Number(text);
   else if (ISO_8601.test(text)) {
     const impossible = calendarDateProblem(text);

@@ -176,7 +176,7 @@ export const ChipsResponseSchema = z.object({
  * refused, not rolled over into the next month as `Date.parse` would).
  */
 const sinceMs = z.string().transform((value, ctx) => {
-  const t = parseTimeText(value);
+  const t = parseTimeText(value.trim()); // blanks around it, as the CLI's --since
   if ('ms' in t) return t.ms;
   ctx.addIssue({ code: 'custom', message: t.problem, input: value });
   return z.NEVER;

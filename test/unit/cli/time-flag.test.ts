@@ -48,6 +48,8 @@ describe('timeFlag', () => {
   });
 
   it('reads short digits as epoch ms, as the API\'s since does (a trial: 12 was read as the year 2001, 1000 refused)', () => {
-    expect([since('0'), since('12'), since('1000')]).toEqual([0, 12, 1000]);
+    expect([since('0'), since('12'), since('1000'), since('20241301')]).toEqual([0, 12, 1000, 20_241_301]);
+    // Eight digits that spell a date are refused, not read as 5.6 h of 1970 (a re-test).
+    expect(() => since('20240601')).toThrow('--since looks like the date 2024-06-01 (write it so); as epoch ms it is 1970-01-01T05:37:20.601Z, got "20240601"');
   });
 });
