@@ -73,7 +73,10 @@ export function toWarehouseError(error: unknown, what: string, server?: string):
   if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {
     return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause: error });
   }
-  return new WarehouseError(`${what} failed: ${text}`, code, { retriable, cause: error });
+  // Mid-request network failures (a server that accepts the connection and never answers: "Timeout error"; one that
+  // closes it: "socket hang up") name the server too (a re-test: the message named neither).
+  const at = server !== undefined && network ? ` (ClickHouse at ${JSON.stringify(server)}, EDGELAT_CLICKHOUSE_URL)` : '';
+  return new WarehouseError(`${what} failed: ${text}${at}`, code, { retriable, cause: error });
 }
 
 /**
