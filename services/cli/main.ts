@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
@@ -26,11 +27,20 @@ const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json:
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-// A reader that stops early (`edgelat sql … | head`) closes the pipe: end quietly, as Unix tools do, not with a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-  throw error;
-});
+// A reader that stops early (`edgelat sql … | head`, also of stderr: `2>&1 | head`) closes the pipe: end quietly, as
+// Unix tools do, not with a stack trace; later output goes nowhere, and the exit waits for a chdb call in flight
+// (libchdb segfaulted, exit 139, when the process exited during one).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+    exitWhenChdbIdle(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
 
 const program = new Command('edgelat')
   .version(version)

@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
 import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
@@ -186,7 +187,7 @@ export class ChdbWarehouse implements Warehouse {
     const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1, max_partitions_per_insert_block: 0 };
     if (options.dedupToken) settings.insert_deduplication_token = options.dedupToken;
     try {
-      await this.session.insert({ table, values: body, format: 'JSONEachRow', settings });
+      await chdbCall(() => this.session.insert({ table, values: body, format: 'JSONEachRow', settings }));
     } catch (error) {
       throw wrap(error, `insert into ${table}`);
     }
@@ -199,9 +200,7 @@ export class ChdbWarehouse implements Warehouse {
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {
     this.assertOpen();
     try {
-      const result = Object.keys(params).length
-        ? await this.session.queryBindAsync(sql, params, { format })
-        : await this.session.queryAsync(sql, { format });
+      const result = await chdbCall(() => (Object.keys(params).length ? this.session.queryBindAsync(sql, params, { format }) : this.session.queryAsync(sql, { format })));
       return result.text();
     } catch (error) {
       throw wrap(error, 'query');

@@ -129,6 +129,15 @@ describe('edgelat CLI', () => {
     expect(code).toBe(0);
   });
 
+  it('ends quietly when stderr\'s reader closes early during chdb work (a re-test: `report load-latency 2>&1 | head -1` segfaulted in libchdb, exit 139)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'edgelat-report-pipe-'));
+    const child = spawn('node', [BIN, 'report', 'load-latency', '--out', out], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+    child.stdout.resume();
+    child.stderr.once('data', () => child.stderr.destroy());
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    expect([code, signal]).toEqual([0, null]);
+  }, 120_000);
+
   it('says in one line when another process holds the embedded warehouse', async () => {
     const holder = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
     try {
