@@ -24,6 +24,7 @@
 import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
+import { chdbCall } from '../warehouse/chdb-activity.ts';
 import { openConnection } from '../warehouse/chdb.ts';
 import { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
 
@@ -95,13 +96,6 @@ export function engineError(error: unknown): WarehouseError {
 }
 
 
-/** A URL setting whose value differs from the connection's: code 452 naming it (the engine changes no setting). */
-export class SettingRefusal extends WarehouseError {
-  constructor(message: string) {
-    super(message, 452);
-  }
-}
-
 /** A ClickHouse string literal of any text (backslash and quote escaped). */
 const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -125,8 +119,8 @@ class Connection {
    * setting of its shared connections. A setting changed for one request and put back after it could not always be put
    * back (`max_query_size=5` left no statement short enough to do it, `max_result_rows=1` no read of what to put back):
    * a trial's single POST broke every later one.
-   * @throws {WarehouseError} code 115 naming a setting ClickHouse does not have; {@link SettingRefusal} (code 452)
-   *   naming a setting whose value differs, with how to give it (`SETTINGS` in the query, over POST).
+   * @throws {WarehouseError} code 115 naming a setting ClickHouse does not have; code 452 naming a setting whose value
+   *   differs, with how to give it (`SETTINGS` in the query, over POST).
    */
   run<T>(database: string, task: (session: Session) => Promise<T>, settings: Readonly<Record<string, string>> = {}): Promise<T> {
     const step = async () => {
@@ -137,8 +131,8 @@ class Connection {
           const now = this.values.get(name);
           if (now === undefined) throw new WarehouseError(`Code: 115. DB::Exception: Unknown setting ${sqlString(name)}. (UNKNOWN_SETTING)`, 115);
           if (now !== value) {
-            throw new SettingRefusal(`Code: 452. DB::Exception: setting ${name} = ${sqlString(value)} in the URL: the edgelat endpoint does not change settings per request (its connections are shared; here ${name} is ${sqlString(now)}); `
-              + `put SETTINGS ${name} = ${sqlString(value)} in the query and send it with POST (GET is read-only: no setting changes). (SETTING_CONSTRAINT_VIOLATION)`);
+            throw new WarehouseError(`Code: 452. DB::Exception: setting ${name} = ${sqlString(value)} in the URL: the edgelat endpoint does not change settings per request (its connections are shared; here ${name} is ${sqlString(now)}); `
+              + `put SETTINGS ${name} = ${sqlString(value)} in the query and send it with POST (GET is read-only: no setting changes). (SETTING_CONSTRAINT_VIOLATION)`, 452);
           }
         }
       }
@@ -207,7 +201,7 @@ export class ChdbEngine implements SqlEngine {
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return (readonly ? this.reader : this.writer).run(database, async (session) => {
-      const result = Object.keys(params).length ? await session.queryBindAsync(sql, params, { format }) : await session.queryAsync(sql, { format });
+      const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
     }, settings);
   }
@@ -219,7 +213,7 @@ export class ChdbEngine implements SqlEngine {
     }
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return this.writer.run(request.database ?? 'default', async (session) => {
-      const summary = await session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings });
+      const summary = await chdbCall(() => session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings }));
       return { writtenRows: summary.rowsWritten, writtenBytes: summary.bytesWritten };
     });
   }

@@ -4,7 +4,7 @@
  * pipe and the process exited at once), so an early exit waits for the calls in flight.
  */
 let inFlight = 0;
-let waiters: (() => void)[] = [];
+const waiters: (() => void)[] = [];
 
 /** Run one chdb call, counted as in flight until it settles. */
 export async function chdbCall<T>(call: () => Promise<T>): Promise<T> {

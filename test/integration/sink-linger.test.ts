@@ -24,6 +24,16 @@ const records = (from: number, to: number) =>
     value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + (from + i) * 10, event_id: `l-${from + i}` })),
   }));
 
+/** Run `fn` with only Date faked (the linger is measured on the wall clock, set by hand; the warehouse's I/O runs as usual). */
+async function withFakeDate(fn: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    await fn();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe('warehouse-sink partial blocks after the linger time', () => {
   let warehouse: ChdbWarehouse;
   beforeAll(async () => {
@@ -111,9 +121,7 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     const before = (await count())!.c;
     // A backlog past the block's aligned end (blocks of 40, 90 records): a full block may have been written over it.
     await inner.produce(TOPICS.inference, records(300, 390));
-    // The wall clock the linger is measured on is set by hand (only Date is faked: the warehouse's I/O runs as usual).
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
+    await withFakeDate(async () => {
       const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 40, lingerMs: 50, maxBatch: 1 });
       await run.start();
       endOffsetCalls = 0; // start() asks for the dead-letter topic's end
@@ -132,17 +140,14 @@ describe('warehouse-sink partial blocks after the linger time', () => {
       expect(endOffsetCalls).toBe(2);
       expect((await count())!.c).toBe(before + 90);
       await run.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('cuts a block that lingered behind a partition end still short of the block\'s aligned end (a steady stream: a trial\'s rows waited for a whole block)', async () => {
     const log = new MemoryEventLog({ defaultPartitions: 1 });
     const before = (await count())!.c;
     await log.produce(TOPICS.inference, records(400, 410));
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
+    await withFakeDate(async () => {
       // Polls of 2 keep the member behind the end (10), as a live stream's end stays a little ahead.
       const run = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 4096, lingerMs: 50, maxBatch: 2 });
       await run.start();
@@ -153,9 +158,7 @@ describe('warehouse-sink partial blocks after the linger time', () => {
       expect((await count())!.c).toBe(before + 4);
       expect(await committed(log)).toMatchObject({ offset: 4 });
       await run.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('keeps rows in memory until the linger time has passed, and writes nothing partial without it', async () => {
