@@ -159,6 +159,13 @@ export function countGraph(graph: IGraphProto, env: Map<string, TensorInfo>, sco
       total.unknown.push(`${prefix}${r.conflict === null ? r.id : `${r.id}: ${r.conflict}`}`);
       continue;
     }
+    // A custom domain's operator (com.microsoft.FusedConv, …) may hide any amount of work: its declared output shape
+    // lets later nodes be counted, but its own work is not (counting its output elements as element operations
+    // gave a FusedConv 3.2 M element ops and 0 MACs, unlisted).
+    if (!isCountedDomain(r.node)) {
+      total.unknown.push(`${prefix}${r.id}: ${op} of a custom domain not counted`);
+      continue;
+    }
     let m: number | null = null;
     try {
       m = isDefaultDomain(r.node) ? macCount(r.context, r.outputs[0]!.shape!) : null;
@@ -172,6 +179,12 @@ export function countGraph(graph: IGraphProto, env: Map<string, TensorInfo>, sco
   }
   return total;
 }
+
+/**
+ * Whether the profiler counts a node's own work: the default ONNX domain, and ai.onnx.ml (tree ensembles, linear
+ * classifiers, scalers: no MACs under the convention, their output elements as element operations).
+ */
+const isCountedDomain = (node: INodeProto): boolean => isDefaultDomain(node) || node.domain === 'ai.onnx.ml';
 
 /** Deepest nesting of subgraphs the profiler follows (Loop in If in Loop ... ): deeper ones are refused, not cut off. */
 export const MAX_NESTING = 64;

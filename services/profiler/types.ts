@@ -55,7 +55,9 @@ export interface ModelProfile {
    * `#index (Op)`; followed by `: why` when its input shapes contradict each other (`inner dims differ: [1,100] × [256,512]`).
    * A node inside a subgraph is `parent/node` (`parent.then/node` in an If branch). A Loop whose trip count is not a
    * constant is listed as `loop: trip count unknown, body counted once (a lower bound)`, and a node whose subgraph
-   * is not counted (opset-8 Scan, a custom domain) as `node: subgraph of Op not counted`.
+   * is not counted (opset-8 Scan, a custom domain) as `node: subgraph of Op not counted`. A node of a custom domain
+   * (not the default one, not ai.onnx.ml) whose output shape value_info declares is listed as
+   * `node: domain.Op of a custom domain not counted` (its work is unknown; the nodes after it are counted).
    */
   unknown_shape_nodes: string[];
 }
