@@ -31,8 +31,14 @@ const UNITS: Record<(typeof NUMERIC)[number], string> = { peak_ops_per_s: 'ops/s
  */
 const LIMITS: Record<(typeof NUMERIC)[number], number> = { peak_ops_per_s: 1e21, memory_bw_bytes_s: 1e16, power_w: 1e7, price_per_hour: 1e6 };
 
-/** Whether an id is a chip id: at most {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-'. */
-const isChipId = (id: string): boolean => id.length <= MAX_ID_CHARS && /^[a-z0-9][a-z0-9._-]*$/.test(id);
+/**
+ * Whether an id is a chip id: at most {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_', '-' and '+' (the
+ * MLPerf import joins the chips of a multi-node system with '+', services/model/chips.ts: `nvidia-a100+nvidia-a30`;
+ * without it such a row was refused by `chips list` on every call, and no command could remove it).
+ */
+const isChipId = (id: string): boolean => id.length <= MAX_ID_CHARS && /^[a-z0-9][a-z0-9._+-]*$/.test(id);
+/** What {@link isChipId} accepts, for messages. */
+const CHIP_ID_RULE = `at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_', '-' and '+'`;
 
 /** Whether a figure is in its column's range: > 0 for peak ops/s and bandwidth (0 means unknown: blank), ≥ 0 otherwise, at most {@link LIMITS}. */
 const figureInRange = (name: (typeof NUMERIC)[number], v: number): boolean => (name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? v > 0 : v >= 0) && v <= LIMITS[name];
@@ -45,7 +51,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * What is wrong with a stored catalog row, by the rules `chips import` applies to a CSV line: a chip id of at most
- * {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-'; a kind of cpu|gpu|npu|fpga|asic; a vendor; no
+ * {@link MAX_ID_CHARS} lower-case letters, digits, '.', '_', '-' and '+'; a kind of cpu|gpu|npu|fpga|asic; a vendor; no
  * control characters in the vendor or names; each figure null or a finite number in its range ({@link LIMITS}).
  * A row written past `chips import` (`sql --write`, the ClickHouse port) can break them.
  * @returns One `field: why, got value` per problem; [] for a good row.
@@ -53,7 +59,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function catalogRowProblems(row: ChipInfo): string[] {
   const problems: string[] = [];
   const got = (v: unknown) => JSON.stringify(v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? String(v) : v);
-  if (typeof row.chip !== 'string' || !isChipId(row.chip)) problems.push(`chip: expected an id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${got(row.chip)}`);
+  if (typeof row.chip !== 'string' || !isChipId(row.chip)) problems.push(`chip: expected an id of ${CHIP_ID_RULE}, got ${got(row.chip)}`);
   if (!(KINDS as readonly string[]).includes(row.kind)) problems.push(`kind: expected one of ${KINDS.join(', ')}, got ${got(row.kind)}`);
   if (typeof row.vendor !== 'string' || row.vendor.trim() === '') problems.push(`vendor: a chip needs a vendor, got ${got(row.vendor)}`);
   else if (CONTROL.test(row.vendor)) problems.push(`vendor: expected a name without control characters, got ${got(row.vendor)}`);
@@ -132,7 +138,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)${spans}`);
     const id = cell('chip');
     if (!isChipId(id)) {
-      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_' and '-', got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : JSON.stringify(id)}`);
+      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of ${CHIP_ID_RULE}, got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : JSON.stringify(id)}`);
     }
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
     // Every bad field of the line is reported, not the first only: one pass fixes the file.

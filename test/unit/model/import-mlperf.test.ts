@@ -10,6 +10,7 @@ import { parseCsv } from '../../../services/simulator/csv.ts';
 import { normaliseChip, slugChip } from '../../../services/model/chips.ts';
 import { quoteValue } from '../../../services/model/help.ts';
 import { mlperfModelId, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
+import { validChips } from '../../../services/predictor/chip-catalog.ts';
 
 const FIXTURES = new URL('../../fixtures/mlperf/', import.meta.url);
 const DATA = new URL('../../../data/mlperf-inference/', import.meta.url);
@@ -426,5 +427,11 @@ describe('parseMlperf on the real data (data/mlperf-inference/)', () => {
     expect(byId.get('nvidia-a100')!.names).toContain('NVIDIA A100-PCIe-80GB');
     expect(r.chips).toHaveLength(95);
     expect(new Set(r.chips.flatMap((c) => c.names)).size).toBe(r.chips.reduce((s, c) => s + c.names.length, 0));
+  });
+
+  it('writes only chips the catalog rules accept (`chips list` had refused the multi-node nvidia-a100+nvidia-a30 on every call)', () => {
+    const rows = r.chips.map((c) => ({ ...c, peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null }));
+    expect(rows.map((c) => c.chip)).toContain('nvidia-a100+nvidia-a30');
+    expect(validChips(rows)).toEqual({ chips: rows, invalid: [] });
   });
 });

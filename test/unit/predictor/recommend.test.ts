@@ -308,7 +308,7 @@ describe('mergeChipCatalog', () => {
     const m = mergeChipCatalog({ file: 'c.csv', text: `${bytes.toString('utf8')}${'a'.repeat(257)},gpu,V\n${'b'.repeat(256)},gpu,V\n` }, stored);
     expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
       [2, 'vendor', 'the cell is not valid UTF-8 (save the file as UTF-8)'],
-      [4, 'chip', "expected a chip id of at most 256 lower-case letters, digits, '.', '_' and '-', got 257 characters"],
+      [4, 'chip', "expected a chip id of at most 256 lower-case letters, digits, '.', '_', '-' and '+', got 257 characters"],
     ]);
     expect(m.rows.map((r) => r.chip)).toEqual(['u2', 'b'.repeat(256)]);
   });
