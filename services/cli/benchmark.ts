@@ -165,10 +165,14 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     if (catalog.some((c) => c.names.length > 0)) m = parseMlperf(runs, systems, catalog);
     const source = opts.source ?? 'mlperf';
     await insertChunked(warehouse, 'benchmark_latency', m.benchmark.map((r) => ({ ...r, source })));
+    // Only the chips of imported runs: a systems file's other chips (or every chip, when no run was imported: a
+    // trial's failed import wrote 33) would enter the catalog with nothing measured on them.
+    const used = new Set(m.benchmark.map((r) => r.chip));
+    const chips = m.chips.filter((c) => used.has(c.chip));
     // Its chips carry no specs or price: merged, so the catalog's stay (a re-import changes nothing).
     const stored = new Map(catalog.map((c) => [c.chip, c]));
-    await insertChunked(warehouse, 'chips', await stampedCatalogRows(warehouse, mergeFoundChips(m.chips, stored)));
-    return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: m.chips.length, problems: m.problems, skipped: m.runsSkipped };
+    await insertChunked(warehouse, 'chips', await stampedCatalogRows(warehouse, mergeFoundChips(chips, stored)));
+    return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
   throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);
 }

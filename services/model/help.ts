@@ -24,6 +24,24 @@ const ARCH_IDX = /^\d+$/;
 /** A plain decimal number (no sign: latencies are positive; no hex, no spaces). */
 const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/**
+ * Range of one inference's latency a benchmark import accepts, ms: 1 µs (HELP's fastest, an FPGA, is 3.3 µs; MLPerf
+ * SingleStream's 0.12 ms) to 1 hour (MLPerf's slowest SingleStream p90 is 24 s). Outside it a cell is a unit mistake
+ * (seconds or µs read as ms) or a damaged value: a trial's 1e308 ms made a device's MAPE 2.8e148 %, and a runs file
+ * in seconds put an A100 at 0.4 µs and reordered `recommend`.
+ */
+export const LATENCY_RANGE_MS = { min: 0.001, max: 3_600_000 } as const;
+
+/**
+ * Why a latency is outside {@link LATENCY_RANGE_MS}, or null within it.
+ * @param ms  A finite latency > 0, ms.
+ */
+export function latencyRangeProblem(ms: number): string | null {
+  if (ms < LATENCY_RANGE_MS.min) return `latency ${ms} ms is below 1 µs (${LATENCY_RANGE_MS.min} ms): a figure in seconds instead of ms?`;
+  if (ms > LATENCY_RANGE_MS.max) return `latency ${ms} ms is above 1 hour (${LATENCY_RANGE_MS.max} ms) for one inference: a figure in µs instead of ms, or a damaged value?`;
+  return null;
+}
+
 /** One bad input line: file, 1-based line (header = 1), field, value and why. */
 export interface ImportProblem {
   file: string;
@@ -235,6 +253,11 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         if (!DECIMAL.test(row[c]!) || !Number.isFinite(v) || v <= 0) {
           problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
           if (row[c]!.trim() !== '' && !Number.isFinite(Number(row[c])) && !firstText.has(c)) firstText.set(c, { line, value: row[c]! });
+          continue;
+        }
+        const outside = latencyRangeProblem(v);
+        if (outside !== null) {
+          problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: outside });
           continue;
         }
         goodCells[c]++;

@@ -21,6 +21,8 @@
  *   empty, must be a decimal number > 0 like `p90_latency_ms`, and not above it (it is not
  *   imported: a bad one marks a damaged line; an empty one loses nothing). These checks come before the repeat check, so a
  *   bad or invalid line is never counted as a repeat of an imported run.
+ * - Both latencies must lie in help.ts `LATENCY_RANGE_MS` (1 µs to 1 hour); a
+ *   model name must be at most MAX_ID_CHARS characters without control characters.
  * - `model_id` is the run's `model`, lower-cased, with the accuracy target
  *   `-99.9` read as `-99` (at the end or before `_`: `bert-99.9` → `bert-99`,
  *   `bert-99.9_obert-large` → `bert-99_obert-large`): one network, named as
@@ -32,7 +34,8 @@
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
-import { quoteValue, type ImportProblem, type NamedText } from './help.ts';
+import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
+import { MAX_ID_CHARS } from '../predictor/types.ts';
 
 /**
  * One row of `benchmark_latency`: one measured latency of a model on a device.
@@ -290,11 +293,15 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       if (valid !== undefined && valid !== 'VALID') { bad('result_valid', `expected VALID or INVALID, got ${quoteValue(valid)}`); continue; }
       const modelId = mlperfModelId(rec.model!);
       if (modelId === '') { bad('model', 'empty model'); continue; }
+      // A model id is an id (the API takes at most MAX_ID_CHARS): a trial's 100,000-character model was stored whole.
+      if (modelId.length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(modelId)) { bad('model', `expected a model name of at most ${MAX_ID_CHARS} characters without control characters, got ${quoteValue(rec.model!)}`); continue; }
       const p50 = rec.p50_latency_ms;
       if (p50 !== undefined && p50.trim() !== '' && !positiveMs(p50)) { bad('p50_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p50)}`); continue; }
       const p90 = rec.p90_latency_ms!;
       if (!positiveMs(p90)) { bad('p90_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p90)}`); continue; }
       const ms = Number(p90);
+      const outside = latencyRangeProblem(ms) ?? (p50 !== undefined && p50.trim() !== '' ? latencyRangeProblem(Number(p50)) : null);
+      if (outside !== null) { bad(latencyRangeProblem(ms) !== null ? 'p90_latency_ms' : 'p50_latency_ms', outside); continue; }
       if (p50 !== undefined && p50.trim() !== '' && Number(p50) > ms) { bad('p50_latency_ms', `p50 ${p50.trim()} ms is above p90 ${p90.trim()} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);

@@ -150,6 +150,42 @@ describe('edgelat import benchmark', () => {
   });
 });
 
+describe('edgelat import benchmark: values outside one inference\'s range, and failed imports', () => {
+  it('reports a latency below 1 µs or above 1 hour, and a model name past 256 characters, as bad lines; a failed import writes no chips', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-benchmark-range-'));
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-range-files-'));
+    const write = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    // A trial: a cell of 1e308 ms made a device's MAPE 2.8e148 %; a runs file in seconds put an A100 at 0.4 µs.
+    const architectures = write('architectures.csv', 'arch_idx,e_1_0\n0,none\n1,skip_connect\n2,none\n3,none\n4,skip_connect\n');
+    const latency = write('latency.csv', 'arch_idx,raspi4\n0,1e308\n1,5.5\n2,0.0004\n3,0.001\n4,3600000\n');
+    const help = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', architectures, '--latency', latency, '--source', 'range'], dataDir);
+    expect([help.code, lines(help.stderr)]).toEqual([1, [
+      `edgelat: ${latency}:2: raspi4 = "1e308": latency 1e+308 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?`,
+      `edgelat: ${latency}:4: raspi4 = "0.0004": latency 0.0004 ms is below 1 µs (0.001 ms): a figure in seconds instead of ms?`,
+    ]]);
+    // The bounds themselves are inside.
+    expect(help.stdout).toMatch(/^imported 3 latencies, 5 model profiles, 0 chips/);
+
+    const head = 'mlperf_version,division,submitter,system_id,model,scenario,p50_latency_ms,p90_latency_ms,result_valid\n';
+    const runs = write('runs.csv', `${head}v3.0,closed,NVIDIA,A100_SXM4,resnet50,SingleStream,0.0003,0.000398,VALID\n`
+      + `v3.0,closed,NVIDIA,A100_SXM4,bert-99,SingleStream,,7200000,VALID\nv3.0,closed,NVIDIA,A100_SXM4,${'m'.repeat(300)},SingleStream,1,2,VALID\n`);
+    const mlperf = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', runs, '--systems', SYSTEMS, '--json'], dataDir);
+    expect(mlperf.code).toBe(1);
+    expect(lines(mlperf.stderr).filter((l) => l.startsWith(`edgelat: ${runs}:`))).toEqual([
+      `edgelat: ${runs}:2: p90_latency_ms = "0.000398": latency 0.000398 ms is below 1 µs (0.001 ms): a figure in seconds instead of ms?`,
+      `edgelat: ${runs}:3: p90_latency_ms = "7200000": latency 7200000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?`,
+      `edgelat: ${runs}:4: model = "${'m'.repeat(40)}…" (300 characters): expected a model name of at most 256 characters without control characters, got "${'m'.repeat(40)}…" (300 characters)`,
+    ]);
+    expect(JSON.parse(mlperf.stdout)).toMatchObject({ benchmarkRows: 0, chips: 0 });
+    // No run imported: the systems file's chips stay out of the catalog (a trial's failed import wrote 33 of them).
+    const stored = await edgelat(['sql', 'SELECT (SELECT count() FROM edgelat.chips FINAL), (SELECT count() FROM edgelat.benchmark_latency FINAL)', '--format', 'csv'], dataDir);
+    expect(stored.stdout.trim()).toBe('0,3'); // the HELP rows above
+  });
+});
+
 describe('edgelat model evaluate', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-evaluate-'));
 
