@@ -40,11 +40,18 @@ const isChipId = (id: string): boolean => id.length <= MAX_ID_CHARS && /^[a-z0-9
 /** What {@link isChipId} accepts, for messages. */
 const CHIP_ID_RULE = `at most ${MAX_ID_CHARS} lower-case letters, digits, '.', '_', '-' and '+'`;
 
-/** Whether a figure is in its column's range: > 0 for peak ops/s and bandwidth (0 means unknown: blank), ≥ 0 otherwise, at most {@link LIMITS}. */
-const figureInRange = (name: (typeof NUMERIC)[number], v: number): boolean => (name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? v > 0 : v >= 0) && v <= LIMITS[name];
+/**
+ * Least accepted peak ops/s and memory bandwidth: 1e6 (a microcontroller does more). A figure below it is one in
+ * G or T units typed without its exponent (a trial's Pi 4 at `48` ops/s, meant as 48 GOPS, made every estimate
+ * scaled from it 10^9 slower, and turned another chip's answer into "even one request alone exceeds it").
+ */
+const LEAST = 1e6;
 
-/** `(0, limit]` or `[0, limit]` and the unit of a figure, for messages. */
-const figureRange = (name: (typeof NUMERIC)[number]): string => `${name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? '(0' : '[0'}, ${LIMITS[name]}] ${UNITS[name]}`;
+/** Whether a figure is in its column's range: ≥ {@link LEAST} for peak ops/s and bandwidth (unknown: blank), ≥ 0 otherwise, at most {@link LIMITS}. */
+const figureInRange = (name: (typeof NUMERIC)[number], v: number): boolean => (name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? v >= LEAST : v >= 0) && v <= LIMITS[name];
+
+/** `[1e6, limit]` or `[0, limit]` and the unit of a figure, for messages. */
+const figureRange = (name: (typeof NUMERIC)[number]): string => `[${name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s' ? LEAST : 0}, ${LIMITS[name]}] ${UNITS[name]}`;
 
 /** Control characters: not in a vendor or a name (a quoted cell's line break or a NUL broke `chips list`'s table). */
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -161,7 +168,8 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
       // A price or power of 0 means something (free, passive); a chip with 0 ops/s or 0 bytes/s does not (leave it blank).
       const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
-      if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}`);
+      const units = positive && v > 0 && v < LEAST ? ` (${text} ${UNITS[name]} looks like a figure in G${UNITS[name]}: write ${text}e9)` : '';
+      if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}${units}`);
       numbers[name] = v;
     }
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();

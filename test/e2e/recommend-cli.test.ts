@@ -190,7 +190,7 @@ describe('the chip recommender on a demo run', () => {
       expect(errLines(r.stderr)).toEqual([`${csv}:3: chip: expected a chip id of at most 256 lower-case letters, digits, '.', '_', '-' and '+', got "new chip"`]);
       expect(JSON.parse(r.stdout)).toEqual({
         written: 2, added: 1, problems: 1,
-        bad_lines: [{ file: csv, line: 3, field: 'chip', value: 'new chip', message: 'expected a chip id of at most 256 lower-case letters, digits, \'.\', \'_\' and \'-\', got "new chip"' }],
+        bad_lines: [{ file: csv, line: 3, field: 'chip', value: 'new chip', message: 'expected a chip id of at most 256 lower-case letters, digits, \'.\', \'_\', \'-\' and \'+\', got "new chip"' }],
       });
       const list = await edgelat(['chips', 'list', '--json'], dataDir);
       const chips = JSON.parse(list.stdout) as { chip: string; price_per_hour: number | null; power_w: number | null }[];

@@ -420,7 +420,7 @@ describe('GET routes', () => {
       chips: CHIPS,
       invalid: [
         { chip: 'odd-npu', problem: 'kind: expected one of cpu, gpu, npu, fpga, asic, got "tpu"' },
-        { chip: 'Y BAD\n', problem: 'chip: expected an id of at most 256 lower-case letters, digits, \'.\', \'_\' and \'-\', got "Y BAD\\n"; vendor: expected a name without control characters, got "V\\u0000"; peak_ops_per_s: expected null or a number in (0, 1e+21] ops/s, got -1' },
+        { chip: 'Y BAD\n', problem: 'chip: expected an id of at most 256 lower-case letters, digits, \'.\', \'_\', \'-\' and \'+\', got "Y BAD\\n"; vendor: expected a name without control characters, got "V\\u0000"; peak_ops_per_s: expected null or a number in [1000000, 1e+21] ops/s, got -1' },
       ],
     });
   });

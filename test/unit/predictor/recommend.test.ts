@@ -332,10 +332,20 @@ describe('mergeChipCatalog', () => {
     const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s,power_w,price_per_hour\nz1,npu,V,0,,,\nz2,npu,V,,0,,\nz3,npu,V,1e12,1e9,0,0\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
     expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
-      [2, 'peak_ops_per_s', 'expected a decimal number in (0, 1e+21] ops/s (leave the cell blank when unknown), got "0"'],
-      [3, 'memory_bw_bytes_s', 'expected a decimal number in (0, 10000000000000000] bytes/s (leave the cell blank when unknown), got "0"'],
+      [2, 'peak_ops_per_s', 'expected a decimal number in [1000000, 1e+21] ops/s (leave the cell blank when unknown), got "0"'],
+      [3, 'memory_bw_bytes_s', 'expected a decimal number in [1000000, 10000000000000000] bytes/s (leave the cell blank when unknown), got "0"'],
     ]);
     expect(m.rows.map((r) => [r.chip, r.power_w, r.price_per_hour])).toEqual([['z3', 0, 0]]);
+  });
+
+  it('refuses a peak or a bandwidth below 1e6 as a figure in G units without its exponent (a trial: a Pi 4 at 48 ops/s)', () => {
+    const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,48,\ng2,cpu,V,,25.6\ng3,cpu,V,1e6,1e6\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'peak_ops_per_s', 'expected a decimal number in [1000000, 1e+21] ops/s (leave the cell blank when unknown), got "48" (48 ops/s looks like a figure in Gops/s: write 48e9)'],
+      [3, 'memory_bw_bytes_s', 'expected a decimal number in [1000000, 10000000000000000] bytes/s (leave the cell blank when unknown), got "25.6" (25.6 bytes/s looks like a figure in Gbytes/s: write 25.6e9)'],
+    ]);
+    expect(m.rows.map((r) => [r.chip, r.peak_ops_per_s, r.memory_bw_bytes_s])).toEqual([['g3', 1e6, 1e6]]);
   });
 
   it('refuses a header without chip or with an unknown column', () => {
