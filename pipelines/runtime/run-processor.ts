@@ -9,6 +9,7 @@ import { kindOfTopic, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
+import { LateShareWatch } from './late-watch.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
 export interface TopicCounts {
@@ -195,6 +196,7 @@ export class ProcessorRun<S> {
 
   constructor(private readonly options: ProcessorRunOptions<S>) {
     this.groupId = options.groupId ?? `edgelat-${options.processor.name}`;
+    this.lateWatch = new LateShareWatch(options.processor.maxOutOfOrdernessMs, 'EDGELAT_MAX_OUT_OF_ORDERNESS_MS');
     for (const t of options.processor.inputs) this.counts[t] = { consumed: 0, processed: 0, late: 0, dead: 0 };
   }
 
@@ -446,6 +448,19 @@ export class ProcessorRun<S> {
     }
   }
 
+  /** Servers whose records are mostly late (a clock behind its partition's others'), warned about once each. */
+  private readonly lateWatch: LateShareWatch;
+
+  /**
+   * Count a record of a server for {@link lateWatch}, and log its warning when it has one. A shadow result is not
+   * counted: it trails its request by design, and its lateness is the lag tolerance's, not a clock's.
+   */
+  private watchLateness(r: LogRecord, server: string, lagMs: number | null): void {
+    if (kindOfTopic(r.topic) === 'ShadowResult') return;
+    const text = this.lateWatch.note(r.topic, r.partition, server, lagMs !== null, lagMs ?? 0);
+    if (text !== null) this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, server }, text);
+  }
+
   /** Keys already warned about by {@link warnIfMisplaced}, as `topic:partition:key`. */
   private readonly misplacedWarned = new Set<string>();
 
@@ -493,9 +508,11 @@ export class ProcessorRun<S> {
         operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });
+      this.watchLateness(r, value.edge_server_id, watermark - value.ts);
       return;
     }
     counts.processed++;
+    this.watchLateness(r, value.edge_server_id, null);
     const at = watermarkTime(value.ts, r.timestampMs);
     if (at > stream.maxTs) {
       stream.maxTs = at;

@@ -7,6 +7,7 @@
  * edge-03 late (a breaker trial lost 40 % of a run's joins that way); bounded by its log timestamp
  * (`watermarkTime`), it moves the watermark no further than the record's own log time.
  */
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { ProcessorRun } from '../../pipelines/runtime/run-processor.ts';
@@ -55,5 +56,34 @@ describe('watermark and a device clock ahead of the log time', () => {
     // Every on-time event matched the sample of its own second (0.5 s before it); the fast one keeps its event time.
     for (const r of enriched.filter((e) => e.value.event_id !== 'fast-clock')) expect(r.value.load_ts, r.value.event_id).toBe(r.value.ts - 500);
     expect(enriched.find((e) => e.value.event_id === 'fast-clock')!.value.ts).toBe(t0 + AHEAD_MS);
+  });
+
+  it('a server whose clock runs 3 s behind its partition\'s other server: its records are late, and a warning names it once per topic with the remedy', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const SKEW_MS = 3000;
+    for (let s = 0; s < 40; s++) {
+      for (const server of ['edge-01', 'edge-03']) {
+        const logged = t0 + s * 1000;
+        const ts = logged - (server === 'edge-03' ? SKEW_MS : 0);
+        await log.produce(TOPICS.load, [{ key: server, value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: server, ts })), timestampMs: logged + LAG_MS }]);
+        await log.produce(TOPICS.inference, [{ key: server, value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: server, ts: ts + 500, event_id: `${server}-${s}` })), timestampMs: logged + 500 + LAG_MS }]);
+      }
+    }
+    await log.seal(TOPICS.load);
+    await log.seal(TOPICS.inference);
+    const warnings: { msg: string; server?: string; topic?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
+    const run = new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000, maxOutOfOrdernessMs: 2000 }), logger });
+    const counts = await run.runToEnd();
+    // The partition's watermark follows edge-01: every edge-03 record but the first one or two is ~1 s behind it.
+    const late = await readTopic<{ edge_server_id: string; topic: string }>(log, TOPICS.late);
+    expect(new Set(late.map((l) => l.value.edge_server_id))).toEqual(new Set(['edge-03']));
+    expect(counts[TOPICS.inference]!.late + counts[TOPICS.load]!.late).toBe(late.length);
+    expect(late.length).toBeGreaterThanOrEqual(2 * 38);
+    // One warning per input topic, naming the server, the partition, the bound and the remedy.
+    expect(warnings.map((w) => [w.topic, w.server]).sort()).toEqual([[TOPICS.inference, 'edge-03'], [TOPICS.load, 'edge-03']]);
+    for (const w of warnings) {
+      expect(w.msg).toMatch(/^20 of the (2\d) edge\.(load|inference)\.v1 records of server "edge-03" so far are late \(up to 1\.0 s behind the watermark of partition 0, which the newest event time of its servers sets\): its clock likely runs behind theirs by more than EDGELAT_MAX_OUT_OF_ORDERNESS_MS \(2000 ms\); sync its clock \(NTP\) or raise the bound\. Its late records are in late_events$/);
+    }
   });
 });
