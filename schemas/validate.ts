@@ -195,7 +195,8 @@ function checkField(name: string, v: unknown): string | null {
  * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
  * `y_metric`, `alert_state` within their value sets (schemas/types.ts);
- * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty.
+ * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty; when the fields are sound, `total_ms` not below
+ * `queue_ms + io_ms + compute_ms` ({@link partsAboveTotal}).
  * @param record  A plain record that passed {@link checkAvroType}.
  * @returns       `null`, or a failure naming every bad field in field order, `;`-separated, its path the first
  *                such field: `ts: value 1717243200123456789 is not an epoch-milliseconds safe integer`.
@@ -209,7 +210,28 @@ export function checkSemantics(record: Record<string, unknown>): DecodeFailure |
     const reason = checkField(name, v);
     if (reason !== null) bad.push([name, `${name}: ${reason}`]);
   }
+  if (bad.length === 0) {
+    const parts = partsAboveTotal(record);
+    if (parts !== null) bad.push(['total_ms', parts]);
+  }
   return bad.length === 0 ? null : fail(bad[0]![0], bad.map(([, r]) => r).join('; '));
+}
+
+/** Slack of {@link partsAboveTotal}: 1 % of the parts' sum plus 0.01 ms (each part rounded on its own). */
+const PARTS_SLACK = { relative: 0.01, ms: 0.01 } as const;
+
+/**
+ * The total of a latency record holds its parts (inference-event.v1.avsc: `total_ms` is queue + io + compute, of
+ * any status: a time-out's parts are what ran before it): a total below their sum, past {@link PARTS_SLACK}, is a
+ * broken record (a trial's ok request with parts of 100 ms each and a total of 1 ms fed the windows and the model).
+ * @returns The reason, or null when the record has no such fields or they agree.
+ */
+function partsAboveTotal(record: Record<string, unknown>): string | null {
+  const { total_ms: total, queue_ms: queue, io_ms: io, compute_ms: compute } = record;
+  if (typeof total !== 'number' || typeof queue !== 'number' || typeof io !== 'number' || typeof compute !== 'number') return null;
+  const sum = queue + io + compute;
+  if (total >= sum * (1 - PARTS_SLACK.relative) - PARTS_SLACK.ms) return null;
+  return `total_ms: value ${quoteValue(total)} is below queue_ms + io_ms + compute_ms = ${quoteValue(Number(sum.toPrecision(12)))} (the total holds its parts)`;
 }
 
 /**

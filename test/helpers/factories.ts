@@ -6,12 +6,21 @@ export const at = (iso: string): number => Date.parse(iso);
 
 let seq = 0;
 
-/** An InferenceEvent with plausible defaults. */
+/**
+ * An InferenceEvent with plausible defaults. Its total holds its parts (schemas/validate.ts): a total given alone
+ * splits into queue 10 %, i/o 20 % and compute 70 % of it; parts given without a total add up to it.
+ */
 export function makeInference(p: Partial<InferenceEvent> & { edge_server_id: string; ts: number }): InferenceEvent {
   seq++;
+  const parts = p.queue_ms !== undefined || p.io_ms !== undefined || p.compute_ms !== undefined;
+  const total = p.total_ms ?? 10;
+  const queue = p.queue_ms ?? (parts ? 0 : 0.1 * total);
+  const io = p.io_ms ?? (parts ? 0 : 0.2 * total);
+  const compute = p.compute_ms ?? (parts ? 0 : total - queue - io);
   return {
     event_id: `ev-${seq}`, request_id: `rq-${seq}`, device_id: `${p.edge_server_id}-acc0`, model_id: 'resnet50', model_version: 'v1', chip: 'jetson-orin',
-    runtime: 'tensorrt', batch_size: 1, input_bytes: 150528, queue_ms: 1, io_ms: 2, compute_ms: 7, total_ms: 10, status: 'ok', deployment_id: null, role: 'production',
+    runtime: 'tensorrt', batch_size: 1, input_bytes: 150528, queue_ms: queue, io_ms: io, compute_ms: compute, total_ms: p.total_ms ?? (parts ? queue + io + compute : total),
+    status: 'ok', deployment_id: null, role: 'production',
     ...p,
   };
 }

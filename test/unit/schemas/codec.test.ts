@@ -447,3 +447,23 @@ describe('toJsonText', () => {
     expect(toJsonText([-(2n ** 63n), NaN, 1.5])).toBe('[-9223372036854775808,null,1.5]');
   });
 });
+
+describe('a latency record whose total is below its parts', () => {
+  const json = (r: object): Buffer => Buffer.from(JSON.stringify(r));
+  it('is refused naming total_ms and the sum (a trial: parts of 100 ms each, total 1 ms, enriched and trained on)', () => {
+    const r = codecFor('InferenceEvent').decode(json({ ...inference, queue_ms: 100, io_ms: 100, compute_ms: 100, total_ms: 1 }));
+    expect(r).toEqual({ ok: false, path: 'total_ms', reason: 'total_ms: value 1 is below queue_ms + io_ms + compute_ms = 300 (the total holds its parts)' });
+    // Any status: a time-out's parts ran before it; a shadow result holds the same rule.
+    expect(codecFor('InferenceEvent').decode(json({ ...inference, status: 'timeout', total_ms: 20 })).ok).toBe(false);
+    const shadow = codecFor('ShadowResult').decode(json({ ...shadowResult, total_ms: shadowResult.total_ms / 2 }));
+    expect(shadow.ok ? null : shadow.path).toBe('total_ms');
+  });
+
+  it('takes a total equal to its parts or above them (overhead), and one below them by rounding (1 % + 0.01 ms)', () => {
+    const sum = inference.queue_ms + inference.io_ms + inference.compute_ms; // 23.5
+    for (const total of [sum, sum + 40, sum * 0.99 - 0.01 + 1e-9]) {
+      expect(codecFor('InferenceEvent').decode(json({ ...inference, total_ms: total })).ok, String(total)).toBe(true);
+    }
+    expect(codecFor('InferenceEvent').decode(json({ ...inference, total_ms: sum * 0.99 - 0.02 })).ok).toBe(false);
+  });
+});

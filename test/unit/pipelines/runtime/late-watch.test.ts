@@ -15,7 +15,7 @@ describe('LateShareWatch', () => {
     const at = said.findIndex((t) => t !== null);
     // The 20th late record is record 27 of the pattern (i = 26)… not reached in 25: none yet.
     expect(at).toBe(-1);
-    for (let i = 25; i < 40 && said.every((t) => t === null); i++) said.push(w.note('edge.inference.v1', 1, 'edge-03', i % 4 !== 0, 900 + i));
+    for (let i = 25; i < 40 && !said.some((t) => t !== null); i++) said.push(w.note('edge.inference.v1', 1, 'edge-03', i % 4 !== 0, 900 + i));
     const first = said.findIndex((t) => t !== null);
     // Late records at i = 1,2,3,5,6,7,…: the 20th late one is i = 26 (20 = 3·6 + 2).
     expect(first).toBe(26);
