@@ -49,6 +49,8 @@ export function schemaFingerprint(schema: string | object): Buffer {
  */
 export class WriterSchemaRegistry {
   readonly #byFingerprint = new Map<string, WriterSchemaEntry>();
+  /** Fingerprint hex → the Schema Registry ids it was read under (Confluent framing), for messages. */
+  readonly #registryIds = new Map<string, number[]>();
 
   /** Create a registry seeded with the current schema of every record kind. */
   constructor() {
@@ -87,6 +89,25 @@ export class WriterSchemaRegistry {
    */
   lookup(fingerprint: Buffer | string): WriterSchemaEntry | undefined {
     return this.#byFingerprint.get(typeof fingerprint === 'string' ? fingerprint.toLowerCase() : fingerprint.toString('hex'));
+  }
+
+  /**
+   * Remember that Schema Registry id `id` holds the schema of this fingerprint (a Confluent-framed value is read as
+   * single-object Avro: operators look schemas up by id, not by fingerprint).
+   * @param fingerprintHex  Hex of the 8 wire bytes.
+   * @param id              The registry's schema id.
+   */
+  noteRegistryId(fingerprintHex: string, id: number): void {
+    const ids = this.#registryIds.get(fingerprintHex.toLowerCase()) ?? [];
+    if (!ids.includes(id)) this.#registryIds.set(fingerprintHex.toLowerCase(), [...ids, id].sort((a, b) => a - b));
+  }
+
+  /**
+   * The Schema Registry ids a fingerprint was read under ({@link noteRegistryId}), ascending; [] when none.
+   * @param fingerprintHex  Hex of the 8 wire bytes.
+   */
+  registryIds(fingerprintHex: string): readonly number[] {
+    return this.#registryIds.get(fingerprintHex.toLowerCase()) ?? [];
   }
 
   /**
@@ -171,22 +192,29 @@ export function createEvolvingDecoder<K extends RecordKind>(kind: K, options: Ev
       if (bytes.length < SINGLE_OBJECT_HEADER_BYTES || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return codec.decode(bytes);
       const fpHex = bytes.subarray(2, SINGLE_OBJECT_HEADER_BYTES).toString('hex');
       if (fpHex === currentHex) return codec.decode(bytes);
-      const writer = (registry ?? defaultWriterSchemas()).lookup(fpHex);
+      const writers = registry ?? defaultWriterSchemas();
+      const writer = writers.lookup(fpHex);
       if (!writer || writer.kind !== kind) return codec.decode(bytes);
-      return resolveBody(codec.type, writer, readerJson, bytes.subarray(SINGLE_OBJECT_HEADER_BYTES));
+      return resolveBody(codec.type, writer, writerName(writer, writers), readerJson, bytes.subarray(SINGLE_OBJECT_HEADER_BYTES));
     },
   };
 }
 
-/** Read one body written with `writer` as `readerJson`, then validate against `readerType`. */
-function resolveBody<T>(readerType: avro.types.RecordType, writer: WriterSchemaEntry, readerJson: string, body: Buffer): DecodeResult<T> {
+/** A writer schema in messages: its fingerprint, and the Schema Registry id(s) it came under when it did. */
+function writerName(writer: WriterSchemaEntry, writers: WriterSchemaRegistry): string {
+  const ids = writers.registryIds(writer.fingerprintHex);
+  return `${quoteValue(writer.fingerprintHex)}${ids.length > 0 ? ` (schema registry id ${ids.join(', ')})` : ''}`;
+}
+
+/** Read one body written with `writer` (named `name` in messages) as `readerJson`, then validate against `readerType`. */
+function resolveBody<T>(readerType: avro.types.RecordType, writer: WriterSchemaEntry, name: string, readerJson: string, body: Buffer): DecodeResult<T> {
   try {
     const read = readWithWriterSchema(writer.schemaJson, body, readerJson);
-    if (!read.ok) return fail(read.path, `writer schema ${quoteValue(writer.fingerprintHex)} of ${writer.kind}: ${read.reason}`);
+    if (!read.ok) return fail(read.path, `writer schema ${name} of ${writer.kind}: ${read.reason}`);
     return validateRecord(readerType, read.value) ?? { ok: true, value: read.value as unknown as T };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return fail('', `cannot resolve writer schema ${quoteValue(writer.fingerprintHex)} of ${writer.kind}: ${message.toLowerCase()}`);
+    return fail('', `cannot resolve writer schema ${name} of ${writer.kind}: ${message.toLowerCase()}`);
   }
 }
 

@@ -232,6 +232,7 @@ export class ConfluentWireConverter {
       }
       this.#writers.register(kind, fetched.schema);
     }
+    this.#writers.noteRegistryId(fpHex, id);
     this.#logger?.info({ ...context, fingerprint: fpHex }, 'schema id read as single-object fingerprint');
     return singleObjectHeader(Buffer.from(fpHex, 'hex'));
   }

@@ -83,6 +83,20 @@ describe('ConfluentWireEventLog through a real HTTP schema registry', () => {
     await inner.produce(TOPICS.load, [{ key: 'edge-07', value: confluent(id, avscBody(v0Schema, v0Value)) }]);
     const [r] = await withSchemaRegistry(inner, stub.urlWithCredentials).read({ topic: TOPICS.load, partition: 0 }, 0, 1);
     expect(decodeLogRecord(r!)).toEqual({ ok: true, value: { ...v0Value, temperature_c: null, power_w: null } });
+
+    // A registered version the reader cannot resolve (cpu_util a string): the dead letter names the registry's id,
+    // which operators look schemas up by, beside the fingerprint (a trial found the fingerprint alone).
+    const bad = JSON.parse(JSON.stringify(v0Schema)) as { fields: { name: string; type: unknown }[] };
+    bad.fields.find((f) => f.name === 'cpu_util')!.type = 'string';
+    const badRes = await fetch(`${stub.url}/subjects/${TOPICS.load}-value/versions`, {
+      method: 'POST', headers: { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, authorization: auth }, body: JSON.stringify({ schema: JSON.stringify(bad) }),
+    });
+    const { id: badId } = (await badRes.json()) as { id: number };
+    const badLog = new MemoryEventLog({ defaultPartitions: 1 });
+    await badLog.produce(TOPICS.load, [{ key: 'edge-07', value: confluent(badId, avscBody(bad, { ...v0Value, cpu_util: 'high' })) }]);
+    const [b] = await withSchemaRegistry(badLog, stub.urlWithCredentials).read({ topic: TOPICS.load, partition: 0 }, 0, 1);
+    const failed = decodeLogRecord(b!);
+    expect(failed.ok ? '' : failed.reason).toMatch(new RegExp(`^writer schema "[0-9a-f]{16}" \\(schema registry id ${badId}\\) of LoadSample: `));
   });
 
   it('passes an id the registry does not have (404) through; the runtime dead-letters the raw bytes naming the id', async () => {
