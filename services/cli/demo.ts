@@ -160,7 +160,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       'strongest load-versus-latency correlations (n >= 30; one window per server, model and pair; 95 % CI by Fisher z; all statuses)',
       s.strongest.trimEnd(),
       '',
-      'latency per chip (requests of every status; percentiles of status ok, nearest-rank)',
+      'latency per chip (joined requests of every status, late ones not counted; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
       opts.models === false ? 'latency models: skipped (--no-models; `edgelat model train` trains them)' : `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
