@@ -8,6 +8,7 @@
  * model bytes and losses, so the same lifecycle runs the GBT/ONNX models of
  * services/model/gbt.ts and onnx.ts and the toy trainer of the tests.
  */
+import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Logger } from '../log.ts';
@@ -115,7 +116,9 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
  * retired and one record (key = kind) goes to `topic`. A losing challenger
  * stays `challenger` with a reason naming both losses. An empty split, a
  * training or scoring failure, or a non-finite score registers the model as
- * `retired` with reason `rejected: ...` and returns normally.
+ * `retired` with reason `rejected: ...` and returns normally. A challenger whose model file is byte-identical to
+ * a registered model of the kind, trained on as many rows, is not registered: the outcome names that model
+ * (`identical to …`, its version and status, `promoted` false).
  * @returns The outcome; the version is `<kind>-<yyyymmddThhmmssZ of nowMs>-<4-digit seq>`.
  * @throws {RangeError} on bad options (a programmer error); errors of `trainer.load`,
  *         the warehouse, the file system and the event log (infrastructure) propagate.
@@ -164,6 +167,15 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     trained = await trainer.train(trainRows, seed);
   } catch (err) {
     return reject(`training failed: ${message(err)}`);
+  }
+  // The same model file as a registered model of the kind (a retrain on unchanged data with the same seed: training
+  // is deterministic) is not registered again: a trial's three `model train` runs made three byte-identical versions.
+  const sha256 = createHash('sha256').update(trained.bytes).digest('hex');
+  const same = (await registry.list(kind)).find((m) => m.fileSha256 === sha256 && m.rowsTrain === trainRows.length);
+  if (same) {
+    const reason = `identical to ${same.version} (${same.status}): the same model file, from the same rows and seed; not registered again`;
+    logger.info({ version: same.version, reason }, 'latency model unchanged');
+    return { version: same.version, status: same.status, promoted: false, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion?.version ?? null };
   }
   const trainMetrics = Object.fromEntries(Object.entries(trained.metrics).map(([k, v]) => [`train_${k}`, v]));
   const file = await registry.saveFile(version, trained.bytes, trainer.fileExtension ?? '.onnx');

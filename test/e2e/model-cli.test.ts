@@ -177,6 +177,17 @@ describe('edgelat model train | list | evaluate, predict', () => {
     else expect(demoChampion.status).toBe('champion');
   });
 
+  it('model train again on unchanged data with the same seed registers nothing: it names the identical model (a trial: three runs, three byte-identical versions)', async () => {
+    const [x] = JSON.parse(train.stdout) as { version: string; status: string }[];
+    const again = await edgelat(['model', 'train', '--kinds', 'total_ms_p50', '--seed', '1', '--json'], dataDir);
+    expect([again.code, lines(again.stderr)]).toEqual([0, []]);
+    const [y] = JSON.parse(again.stdout) as { version: string; status: string; promoted: boolean; reason: string }[];
+    expect(y).toMatchObject({ version: x!.version, status: x!.status, promoted: false });
+    expect(y!.reason).toBe(`identical to ${x!.version} (${x!.status}): the same model file, from the same rows and seed; not registered again`);
+    const after = JSON.parse((await edgelat(['model', 'list', '--json'], dataDir)).stdout) as Registered[];
+    expect(after.map((m) => m.version).sort()).toEqual(models.map((m) => m.version).sort());
+  });
+
   it('predict --json answers with the champions; p50 ≤ p90 ≤ p99; more GPU load does not lower the p99', async () => {
     const idle = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], dataDir);
     expect(lines(idle.stderr)).toEqual([]);
