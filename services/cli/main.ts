@@ -307,14 +307,14 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, trainingTargets, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
+    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     trainingTargets(kinds); // --kinds is checked before the warehouse is opened
     // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
     // missing table is refused (a migration here would create an empty one and answer "no requests").
     await withModelRegistry(async (warehouse, registry, config) => {
       const results = await trainTelemetryModels(warehouse, registry, { kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error') });
-      process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatTrainResults(results));
+      process.stdout.write(opts.json ? `${JSON.stringify(results.map(snakeCaseKeys))}\n` : formatTrainResults(results));
     }, { existing: 'tables' });
   });
 
@@ -327,10 +327,10 @@ model
     if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
       throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
     }
-    const [{ withModelRegistry }, { formatModelList }] = await Promise.all([warehouses(), import('./model.ts')]);
+    const [{ withModelRegistry }, { formatModelList, snakeCaseKeys }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
-      process.stdout.write(opts.json ? `${JSON.stringify(models)}\n` : formatModelList(models));
+      process.stdout.write(opts.json ? `${JSON.stringify(models.map(snakeCaseKeys))}\n` : formatModelList(models));
     }, { existing: 'tables' });
   });
 

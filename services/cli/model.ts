@@ -79,6 +79,14 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   return results;
 }
 
+/**
+ * An object with its own keys in snake_case (`trainedAtMs` → `trained_at_ms`, `fileSha256` → `file_sha256`), values
+ * as they are: `model train --json` and `model list --json` print as `predict`, `recommend` and `gate` do.
+ */
+export function snakeCaseKeys(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}
+
 /** Render cycle results as terminal lines. */
 export function formatTrainResults(results: readonly TrainingCycleResult[]): string {
   return `${results.map((r) => `${r.version.padEnd(38)} ${r.status.padEnd(10)} ${r.reason}`).join('\n')}\n`;

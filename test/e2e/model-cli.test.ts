@@ -24,8 +24,8 @@ type Result = Awaited<ReturnType<typeof edgelat>>;
 /** The lines of stderr (without npm's own warnings). */
 
 interface Registered {
-  version: string; kind: string; status: 'champion' | 'challenger' | 'retired'; reason: string; trainedAtMs: number; windowStartMs: number;
-  windowEndMs: number; holdoutStartMs: number; rowsTrain: number; rowsHoldout: number; holdoutLoss: number; filePath: string; fileSha256: string;
+  version: string; kind: string; status: 'champion' | 'challenger' | 'retired'; reason: string; trained_at_ms: number; window_start_ms: number;
+  window_end_ms: number; holdout_start_ms: number; rows_train: number; rows_holdout: number; holdout_loss: number; file_path: string; file_sha256: string;
   metrics: Record<string, number>;
 }
 
@@ -76,7 +76,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const list = await edgelat(['model', 'list', '--json'], dataDir);
     expect(list.code).toBe(0);
     models = JSON.parse(list.stdout) as Registered[];
-    demoModels = models.filter((m) => CYCLES.includes(m.trainedAtMs));
+    demoModels = models.filter((m) => CYCLES.includes(m.trained_at_ms));
   });
 
   it('every command the demo suggests runs on the data it leaves, predict included', async () => {
@@ -101,12 +101,12 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(models).toHaveLength(Number(versions) + 1);
     // Each kind: one version per cycle, the window from the start of the data, the newest 20 % held out.
     for (const kind of KINDS) {
-      const mine = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trainedAtMs - b.trainedAtMs);
+      const mine = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trained_at_ms - b.trained_at_ms);
       expect(mine.map((m) => m.version)).toEqual(CYCLES.map((t) => `${kind}-${new Date(t).toISOString().replace(/[-:]/g, '').replace('.000Z', 'Z')}-0001`));
-      expect(mine.map((m) => [m.trainedAtMs, m.windowStartMs, m.windowEndMs, m.holdoutStartMs])).toEqual(
+      expect(mine.map((m) => [m.trained_at_ms, m.window_start_ms, m.window_end_ms, m.holdout_start_ms])).toEqual(
         CYCLES.map((t) => [t, START, t, t - Math.round(0.2 * (t - START))]),
       );
-      for (const m of mine) expect(m.rowsTrain).toBeGreaterThan(100);
+      for (const m of mine) expect(m.rows_train).toBeGreaterThan(100);
     }
     // One promotion record per model that became champion in the demo: the champions and those a later model replaced
     // (the extra `model train` cycle writes no record: it has no event log).
@@ -117,14 +117,14 @@ describe('edgelat model train | list | evaluate, predict', () => {
   it('every model file exists with the registered SHA-256; one champion per kind; a challenger names both losses (C5)', () => {
     expect(demoModels.length).toBeGreaterThanOrEqual(2 * KINDS.length);
     for (const m of models) {
-      expect(existsSync(m.filePath), m.filePath).toBe(true);
-      expect(m.filePath.startsWith(join(dataDir, 'models'))).toBe(true);
-      expect(sha256(m.filePath), m.version).toBe(m.fileSha256);
+      expect(existsSync(m.file_path), m.file_path).toBe(true);
+      expect(m.file_path.startsWith(join(dataDir, 'models'))).toBe(true);
+      expect(sha256(m.file_path), m.version).toBe(m.file_sha256);
     }
     for (const kind of KINDS) {
       expect(models.filter((m) => m.kind === kind && m.status === 'champion'), kind).toHaveLength(1);
       if (kind === 'total_ms_p50') continue; // a third cycle ran: see the next test
-      const [first, second] = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trainedAtMs - b.trainedAtMs) as [Registered, Registered];
+      const [first, second] = demoModels.filter((m) => m.kind === kind).sort((a, b) => a.trained_at_ms - b.trained_at_ms) as [Registered, Registered];
       // The first cycle had no champion; the second compared with it on the same holdout.
       expect(first.reason).toMatch(/^holdout loss \S+; no champion$|^replaced by /);
       if (second.status === 'challenger') {
@@ -132,7 +132,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
         expect(m, second.reason).not.toBeNull();
         expect(m![2]).toBe(first.version);
         expect(Number(m![1])).toBeGreaterThanOrEqual(Number(m![3]));
-        expect(Number(m![1])).toBeCloseTo(second.holdoutLoss, 2);
+        expect(Number(m![1])).toBeCloseTo(second.holdout_loss, 2);
         expect(first.status).toBe('champion');
       } else {
         expect(second.status).toBe('champion');
@@ -148,31 +148,31 @@ describe('edgelat model train | list | evaluate, predict', () => {
   it('model train runs one more cycle: promoted iff its holdout loss is lower than the champion\'s on the same rows', () => {
     expect(lines(train.stderr)).toEqual([]);
     expect(train.code).toBe(0);
-    const results = JSON.parse(train.stdout) as { version: string; status: string; promoted: boolean; reason: string; challengerLoss: number; championLoss: number | null; championVersion: string | null }[];
+    const results = JSON.parse(train.stdout) as { version: string; status: string; promoted: boolean; reason: string; challenger_loss: number; champion_loss: number | null; champion_version: string | null }[];
     expect(results).toHaveLength(1);
     const [x] = results as [(typeof results)[0]];
     expect(models.filter((m) => m.kind === 'total_ms_p50')).toHaveLength(3);
-    const [first, second] = demoModels.filter((m) => m.kind === 'total_ms_p50').sort((a, b) => a.trainedAtMs - b.trainedAtMs) as [Registered, Registered];
+    const [first, second] = demoModels.filter((m) => m.kind === 'total_ms_p50').sort((a, b) => a.trained_at_ms - b.trained_at_ms) as [Registered, Registered];
     const third = models.find((m) => m.version === x.version)!;
     // Its clock defaults to just after the newest request and after every registered model (the demo's 10:20:00.000
     // cycle), so it sorts last; its window is all the data (from the first request).
-    expect(third.windowStartMs).toBeGreaterThanOrEqual(START);
-    expect(third.windowStartMs).toBeLessThan(START + 60_000);
-    expect(third.trainedAtMs).toBe(CYCLES[CYCLES.length - 1]! + 1);
-    expect(third.windowEndMs).toBe(third.trainedAtMs);
+    expect(third.window_start_ms).toBeGreaterThanOrEqual(START);
+    expect(third.window_start_ms).toBeLessThan(START + 60_000);
+    expect(third.trained_at_ms).toBe(CYCLES[CYCLES.length - 1]! + 1);
+    expect(third.window_end_ms).toBe(third.trained_at_ms);
     // The champion at the end of the demo is one of its two cycles' models: the 10:20 one exactly when it was promoted.
     const secondPromoted = first.status === 'retired' && first.reason.startsWith(`replaced by ${second.version}`);
     const demoChampion = secondPromoted ? second : first;
-    expect(x.championVersion).toBe(demoChampion.version);
-    expect(x.championLoss).not.toBeNull();
-    expect(x.promoted).toBe(x.challengerLoss < x.championLoss!);
+    expect(x.champion_version).toBe(demoChampion.version);
+    expect(x.champion_loss).not.toBeNull();
+    expect(x.promoted).toBe(x.challenger_loss < x.champion_loss!);
     expect([x.status, third.status, third.reason]).toEqual([x.promoted ? 'champion' : 'challenger', x.status, x.reason]);
     const m = /^holdout loss (\S+) (<|≥) champion (\S+) (\S+)$/.exec(x.reason);
     expect(m, x.reason).not.toBeNull();
     expect([m![2], m![3]]).toEqual([x.promoted ? '<' : '≥', demoChampion.version]);
-    expect(Number(m![1])).toBeCloseTo(x.challengerLoss, 2);
-    expect(Number(m![4])).toBeCloseTo(x.championLoss!, 2);
-    expect(third.holdoutLoss).toBe(x.challengerLoss);
+    expect(Number(m![1])).toBeCloseTo(x.challenger_loss, 2);
+    expect(Number(m![4])).toBeCloseTo(x.champion_loss!, 2);
+    expect(third.holdout_loss).toBe(x.challenger_loss);
     if (x.promoted) expect([demoChampion.status, demoChampion.reason]).toEqual(['retired', `replaced by ${x.version}: ${x.reason}`]);
     else expect(demoChampion.status).toBe('champion');
   });
