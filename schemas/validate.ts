@@ -88,9 +88,24 @@ export function recordFromJson(type: avro.types.RecordType, parsed: unknown): De
       v = field.defaultValue();
       if (v === undefined) return fail(field.name, `${field.name}: required field is missing (no default), got undefined`);
     }
+    v = unwrapUnionJson(field.type, v);
     out[field.name] = typeof v === 'bigint' && isFloating(field.type) ? Number(v) : v;
   }
   return { ok: true, value: out };
+}
+
+/**
+ * A union field's value in Avro's own JSON encoding, `{"string": "dep"}` (Avro 1.11 specification, "JSON Encoding":
+ * a non-null union value is an object of one key, its branch's type name), as the plain value; any other value as it
+ * is. Tools that write Avro-JSON (avro-tools, fastavro's json writer) had their records dead-lettered.
+ */
+function unwrapUnionJson(type: avro.Type, v: unknown): unknown {
+  const branches = (type as { types?: avro.Type[] }).types;
+  if (!Array.isArray(branches) || v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const keys = Object.keys(v);
+  if (keys.length !== 1) return v;
+  const branch = branches.find((b) => b.typeName !== 'null' && (b as { branchName?: string }).branchName === keys[0]);
+  return branch ? (v as Record<string, unknown>)[keys[0]!] : v;
 }
 
 /** Copy an avsc record instance into a plain object in field order. */

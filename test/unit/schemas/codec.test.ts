@@ -467,3 +467,17 @@ describe('a latency record whose total is below its parts', () => {
     expect(codecFor('InferenceEvent').decode(json({ ...inference, total_ms: sum * 0.99 - 0.02 })).ok).toBe(false);
   });
 });
+
+describe('JSON records in Avro\'s own JSON encoding of unions', () => {
+  const json = (r: object): Buffer => Buffer.from(JSON.stringify(r));
+  it('reads {"string": "dep"} and {"double": 71.5} as the branch value (avro-tools writes unions so), null as null', () => {
+    expect(codecFor('InferenceEvent').decode(json({ ...inference, deployment_id: { string: 'dep-2024-06-01-a' } }))).toEqual({ ok: true, value: inference });
+    const load = { edge_server_id: 'edge-07', ts: T0, cpu_util: 0.42, gpu_util: 0.87, mem_util: 0.61, queue_depth: 9, concurrency: 4, requests_per_s: 173.5 };
+    expect(codecFor('LoadSample').decode(json({ ...load, temperature_c: { double: 71.5 }, power_w: null }))).toEqual({ ok: true, value: { ...load, temperature_c: 71.5, power_w: null } });
+  });
+
+  it('still refuses an object that names no branch of the union, naming the field', () => {
+    const r = codecFor('InferenceEvent').decode(json({ ...inference, deployment_id: { int: 5 } }));
+    expect(r.ok ? null : [r.path, r.reason]).toEqual(['deployment_id', 'deployment_id: value {"int":5} is not null or a string']);
+  });
+});
