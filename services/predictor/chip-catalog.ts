@@ -158,6 +158,12 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     for (const name of ['vendor', 'names']) {
       if (CONTROL.test(cell(name))) bad(name, cell(name), `control characters (a line break, NUL, a tab) are not allowed in ${name}, got ${JSON.stringify(cell(name))}`);
     }
+    // A vendor or a raw name is a name, as long as an id at most (a trial's 100,000-character vendor was stored).
+    const long = [['vendor', [cell('vendor')]], ['names', cell('names').split(';').map((n) => n.trim())]] as const;
+    for (const [name, values] of long) {
+      const over = values.find((v) => v.length > MAX_ID_CHARS);
+      if (over !== undefined) bad(name, `${over.slice(0, 40)}…`, `a ${name === 'vendor' ? 'vendor' : 'name'} of at most ${MAX_ID_CHARS} characters, got ${over.length}`);
+    }
     const numbers: Partial<Record<(typeof NUMERIC)[number], number | null>> = {};
     for (const name of NUMERIC) {
       const text = cell(name);

@@ -338,6 +338,16 @@ describe('mergeChipCatalog', () => {
     expect(m.rows.map((r) => [r.chip, r.power_w, r.price_per_hour])).toEqual([['z3', 0, 0]]);
   });
 
+  it('refuses a vendor or a raw name past 256 characters (a trial stored a 100,000-character vendor)', () => {
+    const text = `chip,kind,vendor,names\nl1,cpu,${'v'.repeat(257)},\nl2,cpu,V,ok;${'n'.repeat(300)}\nl3,cpu,${'v'.repeat(256)},${'n'.repeat(256)}\n`;
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.value, p.message])).toEqual([
+      [2, 'vendor', `${'v'.repeat(40)}…`, 'a vendor of at most 256 characters, got 257'],
+      [3, 'names', `${'n'.repeat(40)}…`, 'a name of at most 256 characters, got 300'],
+    ]);
+    expect(m.rows.map((r) => r.chip)).toEqual(['l3']);
+  });
+
   it('refuses a peak or a bandwidth below 1e6 as a figure in G units without its exponent (a trial: a Pi 4 at 48 ops/s)', () => {
     const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,48,\ng2,cpu,V,,25.6\ng3,cpu,V,1e6,1e6\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
