@@ -161,8 +161,9 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     // A vendor or a raw name is a name, as long as an id at most (a trial's 100,000-character vendor was stored).
     const long = [['vendor', [cell('vendor')]], ['names', cell('names').split(';').map((n) => n.trim())]] as const;
     for (const [name, values] of long) {
-      const over = values.find((v) => v.length > MAX_ID_CHARS);
-      if (over !== undefined) bad(name, `${over.slice(0, 40)}…`, `a ${name === 'vendor' ? 'vendor' : 'name'} of at most ${MAX_ID_CHARS} characters, got ${over.length}`);
+      // Characters are code points: an emoji is one (two UTF-16 units).
+      const over = values.map((v) => [...v]).find((chars) => chars.length > MAX_ID_CHARS);
+      if (over !== undefined) bad(name, `${over.slice(0, 40).join('')}…`, `a ${name === 'vendor' ? 'vendor' : 'name'} of at most ${MAX_ID_CHARS} characters, got ${over.length}`);
     }
     const numbers: Partial<Record<(typeof NUMERIC)[number], number | null>> = {};
     for (const name of NUMERIC) {
@@ -174,7 +175,10 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       const v = DECIMAL.test(text) ? Number(text) : Number.NaN;
       // A price or power of 0 means something (free, passive); a chip with 0 ops/s or 0 bytes/s does not (leave it blank).
       const positive = name === 'peak_ops_per_s' || name === 'memory_bw_bytes_s';
-      const units = positive && v > 0 && v < LEAST ? ` (${text} ${UNITS[name]} looks like a figure in G${UNITS[name]}: write ${text}e9)` : '';
+      // The hint's value is computed (`48` → `4.8e10`), and given only where it would be accepted.
+      const giga = v * 1e9;
+      const units = positive && v > 0 && v < LEAST && figureInRange(name, giga)
+        ? ` (${text} ${UNITS[name]} looks like a figure in G${UNITS[name]}: write ${Number(giga.toPrecision(12)).toExponential().replace('e+', 'e')})` : '';
       if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}${units}`);
       numbers[name] = v;
     }

@@ -346,16 +346,22 @@ describe('mergeChipCatalog', () => {
       [3, 'names', `${'n'.repeat(40)}…`, 'a name of at most 256 characters, got 300'],
     ]);
     expect(m.rows.map((r) => r.chip)).toEqual(['l3']);
+    // Characters are code points: 200 emoji are 200 characters (400 UTF-16 units).
+    expect(mergeChipCatalog({ file: 'c.csv', text: `chip,kind,vendor\nl4,cpu,${'😀'.repeat(200)}\n` }, stored).problems).toEqual([]);
   });
 
   it('refuses a peak or a bandwidth below 1e6 as a figure in G units without its exponent (a trial: a Pi 4 at 48 ops/s)', () => {
-    const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,48,\ng2,cpu,V,,25.6\ng3,cpu,V,1e6,1e6\n';
+    const text = 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,4.8e1,\ng2,cpu,V,,25.6\ng3,cpu,V,1e6,1e6\ng4,cpu,V,0.000001,\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
     expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
-      [2, 'peak_ops_per_s', 'expected a decimal number in [1000000, 1e+21] ops/s (leave the cell blank when unknown), got "48" (48 ops/s looks like a figure in Gops/s: write 48e9)'],
-      [3, 'memory_bw_bytes_s', 'expected a decimal number in [1000000, 10000000000000000] bytes/s (leave the cell blank when unknown), got "25.6" (25.6 bytes/s looks like a figure in Gbytes/s: write 25.6e9)'],
+      [2, 'peak_ops_per_s', 'expected a decimal number in [1000000, 1e+21] ops/s (leave the cell blank when unknown), got "4.8e1" (4.8e1 ops/s looks like a figure in Gops/s: write 4.8e10)'],
+      [3, 'memory_bw_bytes_s', 'expected a decimal number in [1000000, 10000000000000000] bytes/s (leave the cell blank when unknown), got "25.6" (25.6 bytes/s looks like a figure in Gbytes/s: write 2.56e10)'],
+      // ×1e9 would still be refused (1000 ops/s): no hint.
+      [5, 'peak_ops_per_s', 'expected a decimal number in [1000000, 1e+21] ops/s (leave the cell blank when unknown), got "0.000001"'],
     ]);
     expect(m.rows.map((r) => [r.chip, r.peak_ops_per_s, r.memory_bw_bytes_s])).toEqual([['g3', 1e6, 1e6]]);
+    // The hint's value is accepted as it is written.
+    expect(mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,4.8e10,2.56e10\n' }, stored).problems).toEqual([]);
   });
 
   it('refuses a header without chip or with an unknown column', () => {
