@@ -13,14 +13,14 @@ describe('LateShareWatch', () => {
       said.push(w.note('edge.inference.v1', 1, 'edge-03', i % 4 !== 0, 900 + i)); // 3 late of every 4
     }
     const at = said.findIndex((t) => t !== null);
-    // The 20th late record is record 27 of the pattern (i = 26)… not reached in 25: none yet.
+    // 18 late records among the first 25: nothing yet.
     expect(at).toBe(-1);
     for (let i = 25; i < 40 && !said.some((t) => t !== null); i++) said.push(w.note('edge.inference.v1', 1, 'edge-03', i % 4 !== 0, 900 + i));
     const first = said.findIndex((t) => t !== null);
     // Late records at i = 1,2,3,5,6,7,…: the 20th late one is i = 26 (20 = 3·6 + 2).
     expect(first).toBe(26);
     expect(said[first]).toBe('20 of the 27 edge.inference.v1 records of server "edge-03" so far are late (up to 0.9 s behind the watermark of partition 1, which the newest event time of its servers sets): its clock likely runs behind theirs by more than EDGELAT_MAX_OUT_OF_ORDERNESS_MS (2000 ms); sync its clock (NTP) or raise the bound. Its late records are in late_events');
-    // Once per topic and server: later records say nothing; another topic of the server, or another server, counts apart.
+    // Once per topic and server: later records say nothing; another topic of the server counts apart (1 late so far).
     for (let i = 0; i < 100; i++) expect(w.note('edge.inference.v1', 1, 'edge-03', true, 5000)).toBeNull();
     expect(w.note('edge.load.v1', 1, 'edge-03', true, 10)).toBeNull();
   });
