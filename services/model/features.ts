@@ -209,20 +209,42 @@ function serverStatsOf(rows: readonly TelemetryRow[]): ServerStats {
 }
 
 /**
- * i/o line of a set of requests: per model, the median input KiB and median
- * io_ms; least squares through those points (each model counts once), the
- * slope and intercept clamped at ≥ 0. One model (or one input size): a line
- * through the origin.
+ * i/o line of a set of requests, io_ms = fixed + perKib · KiB: the slope is
+ * the pooled within-model least-squares slope over every request (each
+ * model's own spread of input sizes: the "within" estimator of a fixed-effects
+ * regression, so the models' different sizes and i/o paths do not confound
+ * it), clamped at ≥ 0; the intercept is the median over models of (median
+ * io_ms − slope · median KiB), clamped at ≥ 0. Requests of one input size
+ * each model: the line through the per-model medians as before (least
+ * squares, each model once), else through the origin. The medians-only line
+ * had come out flat on the demo's rk3588 (its two models' medians gave a
+ * negative slope, clamped to 0): `predict --input-bytes` 10 kB and 1 MB gave
+ * the same total, where the fleet's i/o rises about 11 ms per MB there.
  */
 function ioLine(rows: readonly TelemetryRow[]): { fixed: number; perKib: number } {
-  const points = [...groupBy(rows, (r) => r.modelId).values()].map((list) => ({
-    kib: medianOf(list.map((r) => Math.max(1, r.input_bytes / 1024))), io: medianOf(list.map((r) => r.io_ms)),
-  }));
-  const mx = points.reduce((s, p) => s + p.kib, 0) / points.length;
-  const my = points.reduce((s, p) => s + p.io, 0) / points.length;
-  const sxx = points.reduce((s, p) => s + (p.kib - mx) ** 2, 0);
-  if (points.length < 2 || sxx === 0) return { fixed: 0, perKib: Math.max(my / mx, 1e-9) };
-  const slope = Math.max(points.reduce((s, p) => s + (p.kib - mx) * (p.io - my), 0) / sxx, 0);
+  const models = [...groupBy(rows, (r) => r.modelId).values()];
+  const kibOf = (r: TelemetryRow): number => Math.max(1, r.input_bytes / 1024);
+  let sxx = 0;
+  let sxy = 0;
+  for (const list of models) {
+    const mk = list.reduce((t, r) => t + kibOf(r), 0) / list.length;
+    const mi = list.reduce((t, r) => t + r.io_ms, 0) / list.length;
+    for (const r of list) {
+      sxx += (kibOf(r) - mk) ** 2;
+      sxy += (kibOf(r) - mk) * (r.io_ms - mi);
+    }
+  }
+  const points = models.map((list) => ({ kib: medianOf(list.map(kibOf)), io: medianOf(list.map((r) => r.io_ms)) }));
+  if (sxx > 0) {
+    const slope = Math.max(sxy / sxx, 0);
+    const fixed = Math.max(medianOf(points.map((p) => p.io - slope * p.kib)), 0);
+    if (slope > 0 || fixed > 0) return { fixed, perKib: slope };
+  }
+  const mx = points.reduce((t, p) => t + p.kib, 0) / points.length;
+  const my = points.reduce((t, p) => t + p.io, 0) / points.length;
+  const pxx = points.reduce((t, p) => t + (p.kib - mx) ** 2, 0);
+  if (points.length < 2 || pxx === 0) return { fixed: 0, perKib: Math.max(my / mx, 1e-9) };
+  const slope = Math.max(points.reduce((t, p) => t + (p.kib - mx) * (p.io - my), 0) / pxx, 0);
   const fixed = Math.max(my - slope * mx, 0);
   return { fixed, perKib: fixed === 0 && slope === 0 ? Math.max(my / mx, 1e-9) : slope };
 }

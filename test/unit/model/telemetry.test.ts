@@ -240,11 +240,16 @@ describe('fitEncoding', () => {
    *   r7   m1    B    b1      4    10   7        0.7
    *   r8   m1    B    b1      6    8    30       3.0
    * Nearest-rank median = the ⌈n/2⌉-th smallest (the lower middle for even n).
-   * Chip A i/o points (per-model median KiB, median io): m1 (1, 2), m2 (3, 5), m3 (5, 6):
-   *   mean (3, 13/3), Sxx = 8, Sxy = 8 → slope 1, intercept 13/3 − 3 = 4/3.
-   * Chip B: one model, (4, 8) → through the origin: 8/4 = 2 ms per KiB.
-   * All rows: m1 (median of 1,3,2,4,6 = 3; of 2,9,4,10,8 = 8), m2 (3, 5), m3 (5, 6):
-   *   mean (11/3, 19/3), Sxx = 8/3, Sxy = −2/3 → slope −1/4 clamped to 0, intercept = mean io 19/3.
+   * i/o line: slope = pooled within-model least squares over every request (Σ over models of Sxy / Σ Sxx, each
+   * about the model's own means), clamped ≥ 0; intercept = nearest-rank median over models of (median io − slope ·
+   * median KiB), clamped ≥ 0.
+   * Chip A: m1 rows (1, 2), (3, 9): means (2, 5.5), Sxx 2, Sxy 7; m2 one row; m3 KiB constant → slope 7/2.
+   *   Medians: m1 (1, 2), m2 (3, 5), m3 (5, 6) → intercepts −1.5, −5.5, −11.5; median −5.5 → clamped to 0.
+   * Chip B: m1 rows (2, 4), (4, 10), (6, 8): means (4, 22/3), Sxx 8, Sxy 8 → slope 1; medians (4, 8) → intercept 4.
+   * All rows: m1 KiB 1,3,2,4,6 and io 2,9,4,10,8: means (3.2, 6.6), Sxx 14.8, Sxy 19.4 → slope 97/74;
+   *   medians m1 (3, 8), m2 (3, 5), m3 (5, 6) → intercepts 301/74, 79/74, −41/74; median 79/74.
+   * (The line through the per-model medians alone, the rule before, gave chip A slope 1 and all rows a slope of
+   *   −1/4 clamped to 0: flat.)
    * compute ratio: A median of {1.2, 0.8, 1.5, 1.0, 0.5} = 1.0; B of {0.5, 0.7, 3.0} = 0.7;
    *   all eight: sorted 0.5 0.5 0.7 0.8 1.0 1.2 1.5 3.0 → 4th = 0.8.
    * Server mean service (io + compute): a1 (14 + 35)/2 = 24.5; a2 (17 + 46 + 26.5)/3 = 89.5/3; b1 (9 + 17 + 38)/3 = 64/3.
@@ -269,9 +274,9 @@ describe('fitEncoding', () => {
     const close = (got: object, want: Record<string, number>): void => {
       for (const k of Object.keys(want)) expect((got as Record<string, number>)[k], k).toBeCloseTo(want[k]!, 12);
     };
-    close({ ...enc.chips.A! }, { ioFixedMs: 4 / 3, ioMsPerKib: 1, computeRatio: 1.0, serviceMs: 24.5, rows: 5 });
-    close({ ...enc.chips.B! }, { ioFixedMs: 0, ioMsPerKib: 2, computeRatio: 0.7, serviceMs: 64 / 3, rows: 3 });
-    close({ ...enc.global }, { ioFixedMs: 19 / 3, ioMsPerKib: 0, computeRatio: 0.8, serviceMs: 24.5, rows: 8 });
+    close({ ...enc.chips.A! }, { ioFixedMs: 0, ioMsPerKib: 7 / 2, computeRatio: 1.0, serviceMs: 24.5, rows: 5 });
+    close({ ...enc.chips.B! }, { ioFixedMs: 4, ioMsPerKib: 1, computeRatio: 0.7, serviceMs: 64 / 3, rows: 3 });
+    close({ ...enc.global }, { ioFixedMs: 79 / 74, ioMsPerKib: 97 / 74, computeRatio: 0.8, serviceMs: 24.5, rows: 8 });
     expect(Object.keys(enc.servers).sort()).toEqual(['a1', 'a2', 'b1']);
     close({ ...enc.servers.a1! }, { serviceMs: 24.5, rows: 2 });
     close({ ...enc.servers.a2! }, { serviceMs: 89.5 / 3, rows: 3 });
