@@ -188,6 +188,18 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(after.map((m) => m.version).sort()).toEqual(models.map((m) => m.version).sort());
   });
 
+  it('predict: a larger input raises the total as it raises the i/o (a trial: the total stayed 83.2 ms from 10 kB to 1 MB while the i/o rose)', async () => {
+    const at = async (bytes: number): Promise<Prediction> => {
+      const r = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--input-bytes', String(bytes), '--json'], dataDir);
+      expect([r.code, lines(r.stderr)]).toEqual([0, []]);
+      return JSON.parse(r.stdout) as Prediction;
+    };
+    const [small, large] = [await at(10_000), await at(1_000_000)];
+    expect(large.io_ms_p50).toBeGreaterThan(small.io_ms_p50);
+    // The total holds the i/o: it rises by at least half the i/o's rise (the rest of the service and the wait do not fall).
+    expect(large.total_ms.p50 - small.total_ms.p50).toBeGreaterThanOrEqual(0.5 * (large.io_ms_p50 - small.io_ms_p50));
+  });
+
   it('predict --json answers with the champions; p50 ≤ p90 ≤ p99; more GPU load does not lower the p99', async () => {
     const idle = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], dataDir);
     expect(lines(idle.stderr)).toEqual([]);
