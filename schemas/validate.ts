@@ -117,6 +117,7 @@ export function toPlainRecord(type: avro.types.RecordType, value: Record<string,
 
 /** Accepted event-time range, epoch ms: [2000-01-01, 2200-01-01), inside ClickHouse DateTime64(3)'s 1900..2299. */
 export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
+/** End (exclusive) of the accepted event-time range, epoch ms: 2200-01-01 ({@link MIN_TIME_MS} is its start). */
 export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
 
 /** Fields holding an instant, epoch milliseconds UTC. */

@@ -4,6 +4,7 @@ import { compareSeq, type Seq } from '../processor.ts';
 
 /** Record headers that carry an emission's lane and position. */
 export const LANE_HEADER = 'edgelat-lane';
+/** Record header with the emission's position within its lane (a `Seq`, compared by `compareSeq`). */
 export const SEQ_HEADER = 'edgelat-seq';
 /** Record header with the settings of the processor that emitted the record (Processor.settings). */
 export const SETTINGS_HEADER = 'edgelat-settings';

@@ -64,7 +64,6 @@ const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [
  * A kafkajs `logCreator` writing to a pino logger (never the console).
  * @param logger  pino logger; kafkajs's namespace goes into the `kafkajs` field.
  */
-
 export function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
     const { message, timestamp: _ts, ...extra } = log;

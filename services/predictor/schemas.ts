@@ -237,6 +237,7 @@ export const ProblemSchema = z.object({
 /** Mutual assignability of the inferred and the contract types (compile-time only). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Assert<T extends true> = T;
+/** Compile-time proof that each zod schema's output type equals its contract type (a mismatch fails `tsc`). */
 export type SchemaContractChecks = [
   Assert<Same<z.output<typeof PredictRequestSchema>, PredictRequest>>,
   Assert<Same<z.output<typeof PredictResponseSchema>, PredictResponse>>,
