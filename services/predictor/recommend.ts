@@ -10,12 +10,11 @@
  *   load buckets of the pair; 1 when the fleet never ran it);
  * - idle = the law at λ = 0 (one request alone), times the calibration, and at most the measured quantile at λ
  *   where the fleet measured it (latency does not fall as load rises);
- * - one latency-versus-load curve per chip, whatever λ is asked about ({@link fitCurve}): where the
- *   fleet measured the pair at some loads, the law is pinned to those measurements by scaling the
- *   arrival rate (the fleet's server also queues other models), moved so that the highest load
- *   within the SLO contradicts the fewest measured loads (none when the measured outcomes are
- *   monotone in load); idle and max_rps_within_slo come from that curve, so they do not move with
- *   the requested λ;
+ * - one latency-versus-load curve per chip, whatever λ or SLO target is asked about ({@link fitCurve}):
+ *   where the fleet measured the pair at some loads, the law is pinned to those measurements (made
+ *   non-decreasing in load) by an effective arrival rate per load, linear between them (the fleet's
+ *   server also queues other models); idle and max_rps_within_slo come from that curve, so they do
+ *   not move with the requested λ, and the latency at a load does not move with the SLO's target;
  * - max_rps_within_slo = the highest λ at which the curve meets the SLO;
  * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
  *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
@@ -118,10 +117,16 @@ export function calibrate(service: ServiceTime, workers: number, points: readonl
 /** p50 ≤ p90 ≤ p99 (independent calibrations of the percentiles must not cross). */
 const ordered = (q: { p50: number; p90: number; p99: number }) => ({ p50: q.p50, p90: Math.max(q.p50, q.p90), p99: Math.max(q.p50, q.p90, q.p99) });
 
-/** The law's curve for one chip: latency(λ) = law(λ · rateScale) · calibration (per percentile). */
+/**
+ * The law's curve for one chip: latency(λ) = law(effectiveRate(λ)) · calibration (per percentile), ms.
+ * `knots` empty: effectiveRate(λ) = λ (the law as calibrated by the candidate). Otherwise the effective
+ * rate (requests/s the law queues: the fleet's server also queues other traffic) is piecewise linear
+ * through the knots (rate, effective rate), non-decreasing, proportional to λ below the first knot and
+ * above the last.
+ */
 export interface FittedCurve {
-  /** Multiplier of the arrival rate (> 0): the fleet's server queues the model behind other traffic. */
-  rateScale: number;
+  /** (rate, effective rate) pairs, requests/s, rates increasing and effective rates non-decreasing; empty: the plain law. */
+  knots: readonly { rate: number; effective: number }[];
   /** Multiplier of the law's latency per percentile (> 0). */
   calibration: { p50: number; p90: number; p99: number };
   /** Measured loads the curve was pinned to (0: the law as calibrated by the candidate). */
@@ -129,44 +134,91 @@ export interface FittedCurve {
 }
 
 /**
- * Pin the queueing law to the fleet's measured loads of a (model, chip), independent of the rate asked about.
- * - Each measured load r (≥ {@link MIN_MEASURED_REQUESTS} requests) whose SLO percentile y lies above the idle law
- *   gives a pin m_r: the effective rate at which the law's percentile equals y (`maxRateWithin`), / r.
- *   A load measured at or below the idle law pins m_r = 0.
- * - When more than half the loads lie above the idle law, rateScale = the lower median of the pins, then moved so
- *   that the load up to which the curve meets the SLO contradicts the fewest measured loads (one that met the SLO
- *   above it, or one that missed at or below it; none when the outcomes are monotone in load), the nearest to the
- *   median's on ties; calibration 1.
- * - Otherwise (the law overestimates the service time) rateScale 1 and the candidate's calibration.
+ * Weighted isotonic (non-decreasing) regression by pool-adjacent-violators (Barlow, Bartholomew, Bremner &
+ * Brunk, Statistical Inference under Order Restrictions, 1972, ch. 1): the non-decreasing sequence closest
+ * to `y` in weighted least squares.
+ * @param y  Values in order.
+ * @param w  Weights (> 0), same length.
+ * @returns  The fitted values, same length.
+ */
+export function isotonic(y: readonly number[], w: readonly number[]): number[] {
+  const blocks: { mean: number; weight: number; size: number }[] = [];
+  y.forEach((v, i) => {
+    blocks.push({ mean: v, weight: w[i]!, size: 1 });
+    while (blocks.length > 1 && blocks[blocks.length - 2]!.mean > blocks[blocks.length - 1]!.mean) {
+      const b = blocks.pop()!;
+      const a = blocks[blocks.length - 1]!;
+      a.mean = (a.mean * a.weight + b.mean * b.weight) / (a.weight + b.weight);
+      a.weight += b.weight;
+      a.size += b.size;
+    }
+  });
+  return blocks.flatMap((b) => Array<number>(b.size).fill(b.mean));
+}
+
+/** The effective rate of a curve at λ (requests/s; see {@link FittedCurve}). */
+export function effectiveRate(curve: FittedCurve, rate: number): number {
+  const k = curve.knots;
+  if (k.length === 0) return rate;
+  const first = k[0]!;
+  if (rate <= first.rate) return (rate * first.effective) / first.rate;
+  for (let i = 1; i < k.length; i++) {
+    const a = k[i - 1]!;
+    const b = k[i]!;
+    if (rate <= b.rate) return a.effective + ((rate - a.rate) * (b.effective - a.effective)) / (b.rate - a.rate);
+  }
+  const last = k[k.length - 1]!;
+  return (rate * last.effective) / last.rate;
+}
+
+/**
+ * The highest λ whose effective rate is at most `effective` (requests/s): the inverse of
+ * {@link effectiveRate}, which is non-decreasing; Infinity when no λ reaches it.
+ */
+export function rateAtEffective(curve: FittedCurve, effective: number): number {
+  const k = curve.knots;
+  if (k.length === 0) return effective;
+  const last = k[k.length - 1]!;
+  if (effective >= last.effective) return last.effective > 0 ? (effective * last.rate) / last.effective : Number.POSITIVE_INFINITY;
+  // The first knot above it bounds the answer; the segment up to it (or the proportional part) holds it.
+  const i = k.findIndex((x) => x.effective > effective);
+  const b = k[i]!;
+  const a = i === 0 ? { rate: 0, effective: 0 } : k[i - 1]!;
+  return a.rate + ((effective - a.effective) * (b.rate - a.rate)) / (b.effective - a.effective);
+}
+
+/**
+ * Pin the queueing law to the fleet's measured loads of a (model, chip): one curve per chip and SLO
+ * percentile, whatever the SLO's target or the rate asked about (a trial: the Pi's resnet50 at 6 req/s was
+ * unbounded at an SLO of 50 ms, 164 s at 5 s and unbounded again at 100 s, when the rate scale moved with the target).
+ * - The measured SLO percentiles (loads with ≥ {@link MIN_MEASURED_REQUESTS} requests, in rate order) are made
+ *   non-decreasing in load: isotonic regression of their logs weighted by the requests ({@link isotonic}), so a
+ *   noisy bucket does not make latency fall as load rises.
+ * - Each load r gets the effective rate at which the law's percentile equals its fitted value
+ *   (`maxRateWithin`; 0 at or below the idle law); the curve is linear between loads and proportional below
+ *   the first and above the last ({@link FittedCurve}). It passes through every fitted value, so where the
+ *   measured outcomes are monotone in load, the highest load within any SLO lies between the highest load
+ *   that met it and the lowest that missed it.
+ * - When at most half the loads lie above the idle law (the law overestimates the service time): the plain
+ *   law times the candidate's calibration.
  * @returns The curve; `points` = 0 when nothing was measured.
  */
-export function fitCurve(c: ChipCandidate, slo: RecommendInput['slo']): FittedCurve {
+export function fitCurve(c: ChipCandidate, slo: Pick<RecommendInput['slo'], 'percentile'>): FittedCurve {
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
-  const pts = c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p.ratePerS > 0 && p[sloName] > 0);
-  const scaled: FittedCurve = { rateScale: 1, calibration: { ...c.calibration }, points: pts.length };
-  if (pts.length === 0) return scaled;
+  const pts = c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p.ratePerS > 0 && p[sloName] > 0).sort((a, b) => a.ratePerS - b.ratePerS);
+  const plain: FittedCurve = { knots: [], calibration: { ...c.calibration }, points: pts.length };
+  if (pts.length === 0) return plain;
   const idle = latencyQuantile(c.service, 0, c.workers, slo.percentile);
-  // The pin of a load: the highest rate at which the law's percentile is within the measured one (the law's own bisection).
-  const pins = pts.map((p) => (p[sloName] > idle ? maxRateWithin(c.service, c.workers, slo.percentile, p[sloName]) / p.ratePerS : 0)).sort((a, b) => a - b);
-  if (2 * pins.filter((m) => m > 0).length <= pins.length) return scaled; // then the lower median would be 0: no queueing to pin
-  let m = pins[Math.floor((pins.length - 1) / 2)]!;
-  const lawMax = maxRateWithin(c.service, c.workers, slo.percentile, slo.ms);
-  if (lawMax > 0) {
-    // The curve meets the SLO up to t = lawMax / m. Move t to the value that contradicts the fewest measured loads
-    // (a load that met it lies above t, or one that missed lies at or below it), the nearest to the median's t on ties:
-    // none when the outcomes are monotone in load.
-    const met = pts.filter((p) => p[sloName] <= slo.ms).map((p) => p.ratePerS);
-    const missed = pts.filter((p) => p[sloName] > slo.ms).map((p) => p.ratePerS);
-    const contradictions = (t: number): number => met.filter((r) => r > t).length + missed.filter((r) => r <= t).length;
-    const t0 = lawMax / m;
-    let best = t0;
-    for (const t of [...met, ...missed.map((r) => r * (1 - 1e-6))]) {
-      const d = contradictions(t) - contradictions(best);
-      if (d < 0 || (d === 0 && Math.abs(Math.log(t / t0)) < Math.abs(Math.log(best / t0)))) best = t;
-    }
-    m = lawMax / best;
-  }
-  return { rateScale: Math.max(1e-6, m), calibration: { p50: 1, p90: 1, p99: 1 }, points: pts.length };
+  if (2 * pts.filter((p) => p[sloName] > idle).length <= pts.length) return plain;
+  const fitted = isotonic(pts.map((p) => Math.log(p[sloName])), pts.map((p) => p.n)).map(Math.exp);
+  // Loads measured at one rate twice (dedicated and pooled are never mixed, but buckets may repeat) keep the last.
+  const knots: { rate: number; effective: number }[] = [];
+  pts.forEach((p, i) => {
+    const effective = fitted[i]! > idle ? maxRateWithin(c.service, c.workers, slo.percentile, fitted[i]!) : 0;
+    if (knots.length > 0 && knots[knots.length - 1]!.rate === p.ratePerS) knots[knots.length - 1]!.effective = Math.max(knots[knots.length - 1]!.effective, effective);
+    else knots.push({ rate: p.ratePerS, effective: Math.max(effective, knots[knots.length - 1]?.effective ?? 0) });
+  });
+  return { knots, calibration: { p50: 1, p90: 1, p99: 1 }, points: pts.length };
 }
 
 function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendation, 'rank'> & { capacity: number } {
@@ -175,8 +227,9 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // At 0 req/s the answer is the idle one: the fleet's requests in the lowest load bucket ran beside
   // their servers' other traffic (a server at 0.3 req/s of this model may be busy with another).
   const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
-  const { rateScale, calibration, points } = fitCurve(c, slo);
-  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, rate * rateScale, c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
+  const curve = fitCurve(c, slo);
+  const { calibration, points } = curve;
+  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, effectiveRate(curve, rate), c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   // Latency does not fall as load rises: a measurement at the load below the law's idle figure bounds it (a trial:
   // bert-99 on the Orin, idle p99 10.04 ms by the law against 9.81 ms measured at 6 req/s).
@@ -187,15 +240,16 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // `evidence.estimate_log_sd` (a catalog estimate): the SLO counts as met only when it is also met with the compute e^{sd} slower.
   const sd = c.evidence.estimate_log_sd;
   const slowed = sd === undefined ? null : { ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(sd) };
-  const maxRps = floorSignificant(maxRateWithin(slowed ?? c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]) / rateScale, 6);
-  // The load at which the curve saturates (a dedicated chip's c/E[S], divided by the rate scale of the fleet's traffic).
-  const capacity = (c.workers / serviceMoments(c.service).meanMs) * 1000 / rateScale;
+  const lawMax = maxRateWithin(slowed ?? c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]);
+  const maxRps = lawMax > 0 ? floorSignificant(rateAtEffective(curve, lawMax), 6) : 0;
+  // The load at which the curve saturates (where its effective rate reaches a dedicated chip's c/E[S]).
+  const capacity = rateAtEffective(curve, (c.workers / serviceMoments(c.service).meanMs) * 1000);
   // A measurement at this load that meets the SLO above the load the curve through all the fleet's loads allows is
   // outvoted by them (a trial: xavier met p99 50 ms at 15 req/s in one bucket, missed it at 12, and saturates at 16):
   // a deployment decision takes the miss. A measured miss below that load stays a miss (measured beats predicted).
   const outvoted = useMeasured && atLoad[sloName] <= slo.ms && rps > maxRps;
   // A rough estimate meets the SLO only if it also does one sd slower (a trial: a catalog chip "met" p99 1.2 ms at 1.07).
-  const slower = slowed === null ? null : latencyQuantile(slowed, rps * rateScale, c.workers, slo.percentile) * calibration[sloName];
+  const slower = slowed === null ? null : latencyQuantile(slowed, effectiveRate(curve, rps), c.workers, slo.percentile) * calibration[sloName];
   const unsure = atLoad[sloName] <= slo.ms && !outvoted && ((slower !== null && !(slower <= slo.ms)) || c.lowerBound === true);
   const meets = atLoad[sloName] <= slo.ms && !outvoted && !unsure;
   const costRate = rps > 0 ? rps : maxRps;
@@ -205,7 +259,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // The curve's points are all of one kind of traffic (evidence.ts `measuredByTraffic`).
   const dedicatedCurve = c.curve.some((p) => p.dedicated);
   const curveTraffic = dedicatedCurve ? 'on servers running only this model' : "its server's other traffic included";
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (rateScale === 1 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (curve.knots.length === 0 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
   // From an upper bound a miss is not shown, only possible.
   const verdict = meets ? 'meets' : c.upperBound || outvoted || unsure ? 'may miss' : 'misses';
   const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
