@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { SensitivitySource } from '../predictor/whatif.ts';
-import { intFlag } from './common.ts';
+import { intFlag, numberFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
@@ -20,9 +20,10 @@ export function registerWhatIfCommand(program: Command): void {
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)')
     .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once); default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
+    .addOption(new Option('--lookback-hours <h>', "hours of the server's requests replayed, before its newest one").default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips; one line on stderr), 2 bad usage (an unknown server or chip too).')
-    .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; json: boolean }) => {
+    .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; lookbackHours: number; json: boolean }) => {
       for (const [flag, value] of [['--server', opts.server], ['--chip', opts.chip]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);
       }
@@ -37,7 +38,7 @@ export function registerWhatIfCommand(program: Command): void {
         let r;
         let current = '';
         try {
-          const o = await loadServerObservations(warehouse, opts.server);
+          const o = await loadServerObservations(warehouse, opts.server, opts.lookbackHours);
           current = o.chip;
           // The fleet's sensitivity (a read of every device's newest rows) only for a part this server cannot tell.
           const own = ownLoadSensitivity(o);
@@ -55,7 +56,7 @@ export function registerWhatIfCommand(program: Command): void {
           ? `saturated: the requests need ${rho.toFixed(2)}× the workers' time (their service slowed by the load), so the queue grows for as long as this load lasts`
           : `p50 ${ms(p50)}, p99 ${ms(p99)}`);
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
-          `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed`,
+          `${r.server} (${current}): ${r.current.requests.toLocaleString('en-US')} requests replayed (the ${opts.lookbackHours} h before its newest)${r.other_chips ? `; not its ${r.other_chips.map((x) => `${x.requests.toLocaleString('en-US')} on ${x.chip}`).join(', ')} (another device of the server)` : ''}`,
           `  now        ${r.current.workers} worker(s): ${quantiles(r.current.p50_ms, r.current.p99_ms, r.current.offered_utilisation)} (measured p50 ${ms(r.current.measured_p50_ms)}, p99 ${ms(r.current.measured_p99_ms)}, failed requests included)`,
           `  ${opts.chip ? `on ${r.chip}, ${1 + add} replica(s)` : `+${add} replica(s)`}, ${r.workers} worker(s)${r.workers_source === 'assumed' ? ' (1 per replica assumed: no server of it reports its concurrency; --workers sets it)' : ''}: ${quantiles(r.p50_ms, r.p99_ms, r.offered_utilisation)}`,
           `  load sensitivity: compute ∝ 1 + ${r.sensitivity.compute.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.compute]}), i/o ∝ 1 + ${r.sensitivity.io.toFixed(2)}·u (${SOURCE_TEXT[r.sensitivity_source.io]}); u = busy-worker fraction`,

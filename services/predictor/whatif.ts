@@ -27,7 +27,7 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { deviceLoadSensitivity, loadedUtilisation, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { busiestUtilisation, deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -53,12 +53,14 @@ export interface ServerObservations {
   total?: number[];
   /** Measured latency quantiles (nearest rank) over all its requests. */
   measured: { p50: number; p99: number; n: number };
+  /** The server's requests on its other chips in the same period, not part of this device (absent: none). */
+  otherChips?: { chip: string; requests: number }[];
 }
 
 /**
  * Result of {@link whatIfReplicas}: latency quantiles in ms, Infinity (null in JSON) when saturated: the
  * replayed requests' service time, slowed by the load it makes, is at least the workers' time over the
- * span they arrived in (`loadedUtilisation` ≥ 1), so the queue grows for as long as the load lasts and a
+ * span they arrived in, in some busy period (`busiestUtilisation` ≥ 1), so the queue grows for as long as the load lasts and a
  * replay's p50/p99 would only tell how long the trace was.
  */
 export interface WhatIfResult {
@@ -68,7 +70,7 @@ export interface WhatIfResult {
   workers: number;
   p50_ms: number;
   p99_ms: number;
-  /** Busy fraction the requests need with this capacity, their services slowed by it (`loadedUtilisation`), fraction (≥ 1: saturated). */
+  /** Busy fraction the requests need with this capacity, their services slowed by it, in the busiest busy period (`busiestUtilisation`), fraction (≥ 1: saturated). */
   offered_utilisation: number;
   /** The same method at the current capacity, next to what was measured (a check of the method). */
   current: { workers: number; p50_ms: number; p99_ms: number; offered_utilisation: number; measured_p50_ms: number; measured_p99_ms: number; requests: number };
@@ -78,6 +80,8 @@ export interface WhatIfResult {
   sensitivity_source: { compute: SensitivitySource; io: SensitivitySource };
   /** With a chip change: where its workers per replica came from ({@link ChipSwap.workersSource}). */
   workers_source?: ChipSwap['workersSource'];
+  /** Requests the server ran on its other chips in the period, not replayed (absent: none). */
+  other_chips?: { chip: string; requests: number }[];
   method: string;
 }
 
@@ -131,14 +135,13 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
   const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet ? 'fleet' : 'none');
   const c0 = o.workersPerReplica;
   const rhoNow = startedUnder(o);
-  const span = o.ts[o.ts.length - 1]! - o.ts[0]!;
   const at = (workers: number, to?: ChipSwap): [number, number, number] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1, ioOffset: 0 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
     const baseIo = o.io.map((io, i) => Math.max(0, (io / (1 + kio * rhoNow[i]!)) * r(i).io + (r(i).ioOffset ?? 0)));
     const unloadedC = o.compute.map((c, i) => c / (1 + kc * rhoNow[i]!));
     const baseC = spreadAboutMedian(unloadedC, o.model, (m) => to?.ratio.get(m)?.spread ?? 1).map((c, i) => c * r(i).compute);
-    const rho = loadedUtilisation(baseIo, baseC, { compute: kc, io: kio }, workers, span);
+    const rho = busiestUtilisation(o.ts, baseIo, baseC, { compute: kc, io: kio }, workers);
     if (rho >= 1) return [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, rho];
     const arrivals = Float64Array.from(o.ts);
     const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, workers);
@@ -154,20 +157,28 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     sensitivity: { compute: kc, io: kio },
     sensitivity_source: { compute: source('compute'), io: source('io') },
     ...(swap ? { workers_source: swap.workersSource } : {}),
+    ...(o.otherChips && o.otherChips.length > 0 ? { other_chips: o.otherChips } : {}),
     method: swap
       ? `replay of the server's measured requests through an FCFS queue with ${workers} worker(s) of ${swap.chip}${swap.workersSource === 'assumed' ? ` (1 per replica assumed: no server of ${swap.chip} reports its concurrency; --workers sets it)` : ''}: each part unloaded by 1 + k·u at the utilisation it started under, mapped to the same quantile of its model's unloaded compute on the new chip (ratio of medians; of p90/p50 spreads where both are known: ${[...swap.evidence].map(([m, e]) => `${m}: ${e}${swap.ratio.get(m)!.spread !== 1 ? `, spread ×${swap.ratio.get(m)!.spread.toFixed(2)}` : ''}${swap.io?.has(m) ? `, ${swap.io.get(m)!}` : ''}`).join('; ')}), loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`
       : `replay of the server's measured requests (arrival times; io + compute unloaded by 1 + k·u at the utilisation each started under) through an FCFS queue with ${workers} worker(s), each service loaded again when the replay starts it, at the busy-worker fraction of the replay's previous second`,
   };
 }
 
+/** Default lookback of the what-if: the hours before the server's newest request that it replays (the gate's default too). */
+export const WHATIF_LOOKBACK_HOURS = 24;
+
 /**
- * Read a server's observations from the warehouse: every request of it in `inference_events`, late
- * ones included, with the load sample the join gave it in `inference_enriched` (a request without
- * one, late or unmatched, takes the server's mean utilisation).
+ * Read a server's observations from the warehouse: its requests in `inference_events` within `lookbackHours`
+ * before its newest one, late ones included, with the load sample the join gave each in `inference_enriched`
+ * (a request without one, late or unmatched, takes the server's mean utilisation). The device is the server's
+ * chip that served the most of them (the newer on a tie); requests on its other chips (a model moved to
+ * another device of the server) are not replayed and are counted in `otherChips`.
+ * @param lookbackHours  Hours before the server's newest request, > 0. @default {@link WHATIF_LOOKBACK_HOURS}
  * @throws {RangeError} naming the server when it has no request in `inference_events` (and the servers that have).
  * @throws {NoEvidenceError} when `inference_events` holds no request at all.
  */
-export async function loadServerObservations(w: Warehouse, server: string): Promise<ServerObservations> {
+export async function loadServerObservations(w: Warehouse, server: string, lookbackHours = WHATIF_LOOKBACK_HOURS): Promise<ServerObservations> {
+  if (!(lookbackHours > 0 && Number.isFinite(lookbackHours))) throw new RangeError(`--lookback-hours: expected a number > 0, got ${JSON.stringify(lookbackHours)}`);
   const db = w.database;
   // Every request is demand, late ones too (inference_events); the load sample of each comes from the join
   // (inference_enriched), which a request behind the watermark never reached (its u is then the mean).
@@ -175,13 +186,25 @@ export async function loadServerObservations(w: Warehouse, server: string): Prom
     `SELECT toUnixTimestamp64Milli(r.ts) AS t, r.io_ms AS io_ms, r.compute_ms AS compute_ms, r.total_ms AS total_ms, e.u AS u, e.c AS c, r.model_id AS model_id, r.chip AS chip
      FROM ${db}.inference_events AS r
      LEFT JOIN (SELECT event_id, any(gpu_util) AS u, any(concurrency) AS c FROM ${db}.inference_enriched WHERE edge_server_id = {s:String} GROUP BY event_id) AS e ON e.event_id = r.event_id
-     WHERE r.edge_server_id = {s:String} ORDER BY r.ts, r.event_id`, { s: server });
+     WHERE r.edge_server_id = {s:String}
+       AND r.ts >= (SELECT max(ts) FROM ${db}.inference_events WHERE edge_server_id = {s:String}) - toIntervalMillisecond({ms:Int64})
+     ORDER BY r.ts, r.event_id`, { s: server, ms: Math.round(lookbackHours * 3_600_000) });
   if (rows.length === 0) {
     const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_events ORDER BY s`)).map((r) => r.s);
     if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
     throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (nearest servers: ${nearestNames(server, servers)})`);
   }
-  return observationsFromRows(server, rows[0]!.chip, rows);
+  const perChip = new Map<string, { requests: number; newest: number }>();
+  for (const r of rows) {
+    const c = perChip.get(r.chip) ?? { requests: 0, newest: 0 };
+    c.requests++;
+    c.newest = Math.max(c.newest, Number(r.t));
+    perChip.set(r.chip, c);
+  }
+  const [chip] = [...perChip].sort(([, a], [, b]) => b.requests - a.requests || b.newest - a.newest)[0]!;
+  const o = observationsFromRows(server, chip, rows.filter((r) => r.chip === chip));
+  const otherChips = [...perChip].filter(([c]) => c !== chip).map(([c, v]) => ({ chip: c, requests: v.requests })).sort((a, b) => b.requests - a.requests || a.chip.localeCompare(b.chip));
+  return otherChips.length > 0 ? { ...o, otherChips } : o;
 }
 
 /** One measured request (times ms, epoch ms; u = gpu_util, c = concurrency of its load sample, null without one). */
@@ -197,7 +220,8 @@ export function observationsFromRows(server: string, chip: string, rows: readonl
   const totals = rows.map((r) => r.total_ms).sort((a, b) => a - b);
   return {
     server, chip,
-    workersPerReplica: Math.max(1, ...rows.map((r) => Number(r.c ?? 0))),
+    // A loop, not Math.max(...rows): a spread of 120,000+ rows overflows the call stack (a trial).
+    workersPerReplica: rows.reduce((top, r) => Math.max(top, Number(r.c ?? 0)), 1),
     ts: rows.map((r) => Number(r.t)), io: rows.map((r) => r.io_ms), compute: rows.map((r) => r.compute_ms),
     util: rows.map((r) => (r.u === null ? meanU : Number(r.u))), model: rows.map((r) => r.model_id), total: rows.map((r) => r.total_ms),
     measured: totals.length ? { p50: nearestRank(totals, 50), p99: nearestRank(totals, 99), n: rows.length } : { p50: NaN, p99: NaN, n: 0 },

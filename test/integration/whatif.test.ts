@@ -92,6 +92,33 @@ describe('capacity what-if against the simulator (F4)', () => {
     }
   });
 
+  it('replays one device over the lookback: a request a day earlier and one on another chip change nothing, and are said (a trial)', async () => {
+    // zz-gap (named far from edge-*, which other tests list by nearness): a copy of edge-01, plus one of its requests a day before its first (it had diluted the load to
+    // 1 % and hidden a saturated what-if) and one on another chip (whose chip had been taken for the server's).
+    await copyRequests(w, { edge_server_id: `'zz-gap'`, event_id: `concat(event_id, '-gap')` }, 'edge_server_id = {s:String}', { s: 'edge-01' });
+    const [first] = await w.query<{ e: string; c: string }>(`SELECT event_id AS e, chip AS c FROM ${w.database}.inference_events WHERE edge_server_id = 'edge-01' ORDER BY ts, event_id LIMIT 1`);
+    const other = first!.c === 'rpi4-cortex-a72' ? 'odroid-n2plus-s922x' : 'rpi4-cortex-a72';
+    await copyRequests(w, { edge_server_id: `'zz-gap'`, event_id: `'gap-old'`, ts: 'ts - INTERVAL 1 DAY' }, 'event_id = {e:String}', { e: first!.e });
+    await copyRequests(w, { edge_server_id: `'zz-gap'`, event_id: `'gap-chip'`, chip: `'${other}'`, ts: 'ts + INTERVAL 1 SECOND' }, 'event_id = {e:String}', { e: first!.e });
+    const base = whatIfReplicas(await loadServerObservations(w, 'edge-01'), 2);
+    // Looked back 48 h: the day-old request is read, and splits off as a busy period of its own (fewer than 100
+    // requests); only the load sensitivity fitted with it moves, in the 6th digit.
+    const wide = await loadServerObservations(w, 'zz-gap', 48);
+    expect([wide.chip, wide.measured.n, wide.otherChips]).toEqual([first!.c, base.current.requests + 1, [{ chip: other, requests: 1 }]]);
+    const r = whatIfReplicas(wide, 2);
+    expect(r.offered_utilisation).toBeCloseTo(base.offered_utilisation, 4);
+    expect(r.current.offered_utilisation).toBeCloseTo(base.current.offered_utilisation, 4);
+    expect(r.other_chips).toEqual([{ chip: other, requests: 1 }]);
+    // The default 24 h leave the day-old request out; the other chip's is still counted, not replayed.
+    const day = await loadServerObservations(w, 'zz-gap');
+    expect([day.measured.n, whatIfReplicas(day, 2).p99_ms]).toEqual([base.current.requests, base.p99_ms]);
+    // A lookback of one minute replays only the server's last minute.
+    const [last] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.inference_events WHERE edge_server_id = 'edge-01' AND chip = {c:String}
+      AND ts >= (SELECT max(ts) FROM ${w.database}.inference_events WHERE edge_server_id = 'zz-gap') - INTERVAL 60 SECOND`, { c: first!.c });
+    expect((await loadServerObservations(w, 'zz-gap', 1 / 60)).measured.n).toBe(Number(last!.n));
+    await expect(loadServerObservations(w, 'zz-gap', 0)).rejects.toThrow(/^--lookback-hours: expected a number > 0, got 0$/);
+  });
+
   it('gate: a shadow-measured chip is gated on the shadow\'s ratio; the answer follows the SLO; missing evidence asks for a shadow', async () => {
     const [d] = await w.query<{ s: string; prod: string; c: string; m: string }>(
       `SELECT edge_server_id AS s, production_chip AS prod, shadow_chip AS c, model_id AS m FROM ${w.database}.shadow_verdicts WHERE ratio IS NOT NULL ORDER BY pairs DESC LIMIT 1`);

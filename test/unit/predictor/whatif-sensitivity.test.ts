@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadedUtilisation, measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { busiestUtilisation, IDLE_GAP_MS, loadedUtilisation, measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
 import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
@@ -163,5 +163,27 @@ describe('what-if on a chip the load saturates', () => {
     expect(two.offered_utilisation).toBeCloseTo(rhoC / 2 / (1 - 0.5 * (rhoC / 2)), 12);
     expect(Number.isFinite(two.p99_ms)).toBe(true);
     expect(loadedUtilisation([0], [500], { compute: 1, io: 0 }, 1, 1000)).toBe(1); // 0.5 unloaded, 1.0 at full load: the boundary saturates
+  });
+
+  // A trial: one request a day before a saturated trace diluted its load to 1 %, and the what-if printed the backlog's age.
+  it('measures the load over the busiest busy period, not across an idle gap', () => {
+    const o = steadyServer(0.8, 800);
+    const swap = { chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const early = { ...o, ts: [o.ts[0]! - 86_400_000, ...o.ts], io: [0, ...o.io], compute: [800, ...o.compute], util: [0.8, ...o.util], model: ['m', ...o.model] };
+    const r = whatIfReplicas(early, 1, swap);
+    expect([r.p50_ms, r.p99_ms]).toEqual([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
+    expect(r.offered_utilisation).toBeCloseTo(240 / 199, 12);
+    // By hand: two periods of 150 requests 1 s apart, 400 and 900 ms of compute, 20 min apart: ρ = 0.9 in the second
+    // (150·900 / 149,000 ms), where the whole span would give (150·400 + 150·900) / (149 + 1,200 + 149) s = 0.130.
+    const ts = [...Array.from({ length: 150 }, (_, i) => i * 1000), ...Array.from({ length: 150 }, (_, i) => 1_349_000 + i * 1000)];
+    const c = ts.map((_, i) => (i < 150 ? 400 : 900));
+    const zero = ts.map(() => 0);
+    expect(busiestUtilisation(ts, zero, c, { compute: 0, io: 0 }, 1)).toBeCloseTo((150 * 900) / 149_000, 12);
+    expect(loadedUtilisation(zero, c, { compute: 0, io: 0 }, 1, ts[299]! - ts[0]!)).toBeCloseTo(195_000 / 1_498_000, 12);
+    // A gap of exactly IDLE_GAP_MS does not split; periods under 100 requests count only when no period has 100.
+    const joined = [0, IDLE_GAP_MS, IDLE_GAP_MS + 1000];
+    expect(busiestUtilisation(joined, [0, 0, 0], [1000, 1000, 1000], { compute: 0, io: 0 }, 1)).toBeCloseTo(3000 / (IDLE_GAP_MS + 1000), 12);
+    expect(busiestUtilisation([0, IDLE_GAP_MS + 1, IDLE_GAP_MS + 1001], [0, 0, 0], [1000, 1000, 1000], { compute: 0, io: 0 }, 1)).toBeCloseTo(2, 12);
+    expect(busiestUtilisation([5], [0], [10], { compute: 0, io: 0 }, 1)).toBe(0);
   });
 });
