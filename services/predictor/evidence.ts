@@ -45,9 +45,9 @@ export interface FleetPair {
 }
 
 /**
- * Latency quantiles of the requests in one load bucket, ms: ClickHouse's
- * quantileExactHigh, the value at 1-based rank ⌊p·N⌋ + 1 (the nearest rank
- * ⌈p·N⌉ unless p·N is a whole number, then one rank higher).
+ * Latency quantiles of the requests in one load bucket, ms: nearest rank, the value at 1-based rank ⌈p·N⌉
+ * of the N sorted latencies, as in `report`, the demo summary, the gate and the what-if (ClickHouse's
+ * quantileExactHigh, rank ⌊p·N⌋ + 1, had read one rank higher where p·N is whole: a trial).
  */
 export interface MeasuredQuantiles {
   chip: string;
@@ -81,9 +81,22 @@ function dedicatedMinutes(database: string): string {
 }
 
 /** The quantile columns of a bucket, over every request (n, p50, …) and over dedicated minutes only (n_own, p50_own, …). */
-const BUCKET_FIGURES = `count() AS n, quantileExactHigh(0.5)(total_ms) AS p50, quantileExactHigh(0.9)(total_ms) AS p90,
-       quantileExactHigh(0.99)(total_ms) AS p99, countIf(own) AS n_own, quantileExactHighIf(0.5)(total_ms, own) AS p50_own,
-       quantileExactHighIf(0.9)(total_ms, own) AS p90_own, quantileExactHighIf(0.99)(total_ms, own) AS p99_own`;
+const BUCKET_FIGURES = [
+  'count() AS n', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArray(total_ms)', 'count()')} AS p${p}`),
+  'countIf(own) AS n_own', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArrayIf(total_ms, own)', 'countIf(own)')} AS p${p}_own`),
+].join(', ');
+
+/**
+ * A ClickHouse expression: the nearest-rank `pct`-th percentile of an array aggregate, the element at 1-based
+ * rank ⌈pct·n/100⌉ (integer arithmetic: ⌊(pct·n + 99) / 100⌋) of the sorted values; 0 for an empty one.
+ * @param pct    Percentile, integer 1..99.
+ * @param array  Aggregate giving the values (e.g. `groupArray(total_ms)`).
+ * @param count  Aggregate giving their number (e.g. `count()`).
+ */
+export function nearestRankSql(pct: number, array: string, count: string): string {
+  if (!Number.isInteger(pct) || pct < 1 || pct > 99) throw new RangeError(`pct: expected an integer in [1, 99], got ${JSON.stringify(pct)}`);
+  return `arrayElement(arraySort(${array}), toUInt64(intDiv(${pct} * ${count} + 99, 100)))`;
+}
 
 /** One load bucket of a (model, chip), measured two ways: every server's requests, and those of dedicated server-minutes only. */
 export interface BucketFigures {

@@ -6,7 +6,7 @@
  *   chip `edgelat recommend` ranks first at the fleet's median requests_per_s
  *   is the one with the lowest measured p99 in that load bucket
  *   (|requests_per_s − median| ≤ max(0.5, 0.1·median)), for ≥ 80 % of them;
- *   the measured p99 comes from a direct SQL query (ClickHouse quantileExactHigh);
+ *   the measured p99 comes from a direct SQL query (nearest rank, rank ⌈0.99·N⌉ of the sorted latencies);
  * - a new model from an ONNX file is ranked from MACs scaling (evidence
  *   `predicted`) and `profile --json` gives the fixture's figures;
  * - `chips import` reports bad lines with file:line, `chips list` shows the catalog;
@@ -99,7 +99,7 @@ describe('the chip recommender on a demo run', () => {
     const h = Math.max(0.5, 0.1 * median);
     let agree = 0;
     for (const { model_id: model, chips } of pairs) {
-      const measured = await sql(`SELECT chip, quantileExactHigh(0.99)(total_ms) AS p99 FROM edgelat.inference_enriched
+      const measured = await sql(`SELECT chip, arraySort(groupArray(total_ms))[intDiv(99 * count() + 99, 100)] AS p99 FROM edgelat.inference_enriched
         WHERE model_id = '${model}' AND matched AND requests_per_s BETWEEN ${median - h} AND ${median + h} AND chip IN (${chips.map((c) => `'${c}'`).join(',')})
         GROUP BY chip ORDER BY p99, chip`);
       const rec = await recommend({ model, slo: { percentile: 0.99, ms: 100 }, rps: median });

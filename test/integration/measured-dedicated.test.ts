@@ -5,8 +5,9 @@
  * against rk3588 for mobilenet-v2 at 6 req/s (p99 212 ms, pooled) where the server running it alone measured 42 ms
  * and the one shared with resnet50 332 ms.
  *
- * Expected figures are ClickHouse's quantileExactHigh worked out here on the rows: the value at 1-based rank
- * ⌊p·N⌋ + 1 of the sorted latencies.
+ * Expected figures are nearest ranks worked out here on the rows: the value at 1-based rank ⌈p·N⌉ of the sorted
+ * latencies, as `report` reads them (a trial: quantileExactHigh's rank ⌊p·N⌋ + 1 read one rank higher where p·N is
+ * whole, as for the 200 rpi requests' p50, p90 and p99 here).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
@@ -19,7 +20,8 @@ import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const T0 = at('2024-06-01T10:00:00.000Z');
 const MINUTE = 60_000;
-const high = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.floor(p * v.length)]!;
+/** Nearest rank, percentile `p` as a fraction with two decimals: rank ⌈p·N⌉ in integer arithmetic. */
+const high = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.floor((Math.round(p * 100) * v.length + 99) / 100) - 1]!;
 const range = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
 
 /** Enriched rows of one model on a server, one every `stepMs` from `t0`, at the server's `rps`. */
@@ -65,6 +67,8 @@ describe('measured quantiles at a load: servers running the model alone first', 
     // By hand: own is 10 + k/4 for k = 0 … 119 in some order, so its p99 (rank 119 of 120) is 10 + 118/4;
     // pooled, rk's p99 is the shared server's 300 + 147 (rank 268 of 270).
     expect([got[0]!.dedicated.p99, got[0]!.pooled.p99]).toEqual([39.5, 447]);
+    // rpi's 200 pooled requests (40 … 89 and 90 … 239): p50, p90 and p99 at ranks 100, 180 and 198.
+    expect([got[1]!.pooled.p50, got[1]!.pooled.p90, got[1]!.pooled.p99]).toEqual([139, 219, 237]);
   });
 
   it('picks one kind of traffic per chip for the figure at the load and the curve: dedicated where ≥ 100 requests are', async () => {
