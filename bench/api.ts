@@ -73,7 +73,7 @@ function createStubBackend(): PredictorBackend {
     profile: () => Promise.reject(new Error('not part of the benchmark')),
     gate: () => Promise.reject(new Error('not part of the benchmark')),
     chips: fixed([]),
-    correlations: fixed([]),
+    correlations: fixed({ windows: [], next_offset: null }),
     health: fixed({ ok: true }),
   };
 }

@@ -260,7 +260,7 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
  *
  * Behaviour: `POST /v1/predict`, `POST /v1/recommend` (JSON), `POST /v1/profile`
  * (raw ONNX, `application/octet-stream`, `?batch=&model_id=`), `GET /v1/chips`,
- * `GET /v1/correlations?server=&model=&since=&limit=`, `GET /healthz`,
+ * `GET /v1/correlations?server=&model=&x_metric=&y_metric=&since=&limit=&offset=`, `GET /healthz`,
  * `GET /metrics`, `GET /openapi.json`. Bodies and query strings are checked
  * against `schemas.ts` (400 with `errors`), backend answers too (a mismatch is
  * a logged 500). Every error is a problem: 400, 404 (unknown route or
@@ -447,7 +447,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
 
   app.get('/v1/correlations', async (request) => {
     const query = parseRequest(CorrelationQuerySchema, request.query, 'query string');
-    return checkAnswer(CorrelationsResponseSchema, { windows: await backend.correlations(query) }, 'GET /v1/correlations');
+    return checkAnswer(CorrelationsResponseSchema, await backend.correlations(query), 'GET /v1/correlations');
   });
 
   app.get('/healthz', async (request) => {

@@ -17,7 +17,7 @@ import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
 import {
-  BadRequestError, NotFoundError, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
+  BadRequestError, NotFoundError, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
 
 /** How long a readiness answer is reused, ms. */
@@ -100,26 +100,36 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
 
     chips: () => loadCatalog(w),
 
-    async correlations(q: CorrelationQuery): Promise<CorrelationWindow[]> {
+    async correlations(q: CorrelationQuery): Promise<CorrelationPage> {
+      const limit = q.limit ?? 100;
+      const offset = q.offset ?? 0;
+      // One more than the page: whether another page follows.
       const rows = await w.query<Record<string, unknown>>(
         `SELECT scope, edge_server_id, model_id, chip, formatDateTime(c.window_start, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_start,
                 formatDateTime(c.window_end, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
                 slope, intercept, p_value, null_reason, alert_state
          FROM ${w.database}.load_latency_correlations AS c
          WHERE ({server:String} = '' OR c.edge_server_id = {server:String}) AND ({model:String} = '' OR c.model_id = {model:String})
+           AND ({x:String} = '' OR c.x_metric = {x:String}) AND ({y:String} = '' OR c.y_metric = {y:String})
            AND c.window_end >= {since:DateTime64(3, 'UTC')}
-         ORDER BY c.window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32}`,
-        { server: q.server ?? '', model: q.model ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: q.limit ?? 100 });
-      if (rows.length === 0 && (q.server || q.model)) {
+         ORDER BY c.window_end DESC, edge_server_id, scope, ifNull(model_id, ''), ifNull(chip, ''), x_metric, y_metric LIMIT {limit:UInt32} OFFSET {offset:UInt64}`,
+        { server: q.server ?? '', model: q.model ?? '', x: q.xMetric ?? '', y: q.yMetric ?? '', since: msToDateTime64(q.sinceMs ?? 0), limit: limit + 1, offset });
+      if (rows.length === 0 && offset === 0 && (q.server || q.model || q.xMetric || q.yMetric)) {
         // No window: a filter that names nothing the table has is a mistyped id (404), not an empty answer.
-        const [known] = await w.query<{ servers: string[]; models: string[] }>(
-          `SELECT groupUniqArray(edge_server_id) AS servers, arrayFilter(m -> m != '', groupUniqArray(ifNull(model_id, ''))) AS models FROM ${w.database}.load_latency_correlations`);
-        const servers = [...(known?.servers ?? [])].sort();
-        const models = [...(known?.models ?? [])].sort();
-        if (q.server && servers.length > 0 && !servers.includes(q.server)) throw new NotFoundError(`server: no correlation window of server ${JSON.stringify(q.server)} (nearest known: ${nearestNames(q.server, servers)})`, 'server');
-        if (q.model && models.length > 0 && !models.includes(q.model)) throw new NotFoundError(`model: no correlation window of model ${JSON.stringify(q.model)} (nearest known: ${nearestNames(q.model, models)})`, 'model');
+        const [known] = await w.query<{ servers: string[]; models: string[]; xs: string[]; ys: string[] }>(
+          `SELECT groupUniqArray(edge_server_id) AS servers, arrayFilter(m -> m != '', groupUniqArray(ifNull(model_id, ''))) AS models,
+                  groupUniqArray(toString(x_metric)) AS xs, groupUniqArray(toString(y_metric)) AS ys FROM ${w.database}.load_latency_correlations`);
+        const unknown = (field: string, what: string, given: string | undefined, ids: string[] | undefined): void => {
+          const all = [...(ids ?? [])].sort();
+          if (given && all.length > 0 && !all.includes(given)) throw new NotFoundError(`${field}: no correlation window of ${what} ${JSON.stringify(given)} (nearest known: ${nearestNames(given, all)})`, field);
+        };
+        unknown('server', 'server', q.server, known?.servers);
+        unknown('model', 'model', q.model, known?.models);
+        unknown('x_metric', 'load metric', q.xMetric, known?.xs);
+        unknown('y_metric', 'latency metric', q.yMetric, known?.ys);
       }
-      return rows.map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
+      const windows = rows.slice(0, limit).map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
+      return { windows, next_offset: rows.length > limit ? offset + limit : null };
     },
 
     /** Release the cached ONNX sessions. */

@@ -187,13 +187,23 @@ const countParam = (min: number, max: number) => z.string().regex(/^[0-9]{1,9}$/
 
 /** Query of `GET /v1/correlations`, parsed into a `CorrelationQuery`. */
 export const CorrelationQuerySchema = z
-  .strictObject({ server: text.optional(), model: text.optional(), since: sinceMs.optional(), limit: countParam(1, 10_000).optional() })
-  .transform(({ server, model, since, limit }): CorrelationQuery => {
+  .strictObject({
+    server: text.optional(), model: text.optional(),
+    x_metric: text.optional().meta({ description: 'load metric of the pair, e.g. queue_depth' }),
+    y_metric: text.optional().meta({ description: 'latency metric of the pair, e.g. total_ms' }),
+    since: sinceMs.optional(),
+    limit: countParam(1, 10_000).optional().meta({ description: 'windows per page, 1..10000 (default 100)' }),
+    offset: countParam(0, 100_000_000).optional().meta({ description: 'matching windows to skip: the next_offset of the page before (default 0)' }),
+  })
+  .transform(({ server, model, x_metric, y_metric, since, limit, offset }): CorrelationQuery => {
     const query: CorrelationQuery = {};
     if (server !== undefined) query.server = server;
     if (model !== undefined) query.model = model;
+    if (x_metric !== undefined) query.xMetric = x_metric;
+    if (y_metric !== undefined) query.yMetric = y_metric;
     if (since !== undefined) query.sinceMs = since;
     if (limit !== undefined) query.limit = limit;
+    if (offset !== undefined) query.offset = offset;
     return query;
   });
 
@@ -217,8 +227,11 @@ const CorrelationWindowSchema = z.object({
   alert_state: z.string(),
 });
 
-/** Answer of `GET /v1/correlations`: closed windows, newest first. */
-export const CorrelationsResponseSchema = z.object({ windows: z.array(CorrelationWindowSchema) });
+/** Answer of `GET /v1/correlations`: one page of closed windows, newest first, and where the next page starts. */
+export const CorrelationsResponseSchema = z.object({
+  windows: z.array(CorrelationWindowSchema),
+  next_offset: z.int().min(1).nullable().meta({ description: 'offset of the next page when more windows match (the page is cut at limit); null when this page holds the last' }),
+});
 
 /** Answer of `GET /healthz` when ready (200). */
 export const HealthResponseSchema = z.object({ status: z.literal('ok'), details: z.unknown().optional() });

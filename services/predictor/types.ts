@@ -166,10 +166,23 @@ export type ChipInfo = ChipRow;
 export interface CorrelationQuery {
   server?: string;
   model?: string;
-  /** Epoch ms UTC; windows ending after it. */
+  /** Load metric of the pair (`x_metric`, e.g. `queue_depth`). */
+  xMetric?: string;
+  /** Latency metric of the pair (`y_metric`, e.g. `total_ms`). */
+  yMetric?: string;
+  /** Epoch ms UTC; windows ending at or after it. */
   sinceMs?: number;
   /** Max rows, newest first. @default 100 */
   limit?: number;
+  /** Matching windows to skip first (a page's `next_offset`). @default 0 */
+  offset?: number;
+}
+
+/** One page of correlation windows, newest first. */
+export interface CorrelationPage {
+  windows: CorrelationWindow[];
+  /** The `offset` of the next page when more windows match; null when this page holds the last. */
+  next_offset: number | null;
 }
 
 /**
@@ -188,7 +201,7 @@ export interface PredictorBackend {
   /** Profile ONNX bytes; `batch` replaces a symbolic batch dimension (default 1). @throws {BadRequestError} on a malformed file. */
   profile(onnx: Uint8Array, options: { batch?: number; modelId?: string }): Promise<ModelProfile>;
   chips(): Promise<ChipInfo[]>;
-  correlations(query: CorrelationQuery): Promise<CorrelationWindow[]>;
+  correlations(query: CorrelationQuery): Promise<CorrelationPage>;
   /** The deployment gate (gate-evidence.ts). @throws {NotFoundError} for a model or server with no telemetry. */
   gate(req: GateRequest): Promise<GateReport>;
   /** Readiness: ok false answers 503. */

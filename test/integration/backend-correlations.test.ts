@@ -11,7 +11,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
 import { createBackend } from '../../services/predictor/backend.ts';
-import { NotFoundError } from '../../services/predictor/types.ts';
+import { NotFoundError, type CorrelationWindow } from '../../services/predictor/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -29,19 +29,41 @@ describe('backend correlations', () => {
   });
 
   it('answers [] before any window, then the filtered windows; an id no window has is a 404 with the nearest ids', async () => {
-    expect(await backend.correlations({ server: 'edge-5' })).toEqual([]); // nothing yet: not a typo
+    expect(await backend.correlations({ server: 'edge-5' })).toEqual({ windows: [], next_offset: null }); // nothing yet: not a typo
     const route = SINK_ROUTES[TOPICS.correlation]!;
     await w.insert(`${w.database}.load_latency_correlations`, alertWindows().map((u) => route.toRow(u, 0, 0)));
-    const edge5 = await backend.correlations({ server: 'edge-5', model: 'resnet50', limit: 1000 });
+    const edge5 = (await backend.correlations({ server: 'edge-5', model: 'resnet50', limit: 1000 })).windows;
     expect([edge5.length, new Set(edge5.map((c) => c.edge_server_id))]).toEqual([28, new Set(['edge-5'])]);
-    expect(await backend.correlations({ server: 'edge-5', sinceMs: Date.UTC(2030, 0, 1) })).toEqual([]); // known, no window since
+    expect(await backend.correlations({ server: 'edge-5', sinceMs: Date.UTC(2030, 0, 1) })).toEqual({ windows: [], next_offset: null }); // known, no window since
     // since is inclusive (window_end ≥ since), as alerts tail --since: the newest windows end exactly there.
     const newest = Date.parse(edge5[0]!.window_end);
-    const atNewest = await backend.correlations({ server: 'edge-5', model: 'resnet50', sinceMs: newest, limit: 1000 });
+    const atNewest = (await backend.correlations({ server: 'edge-5', model: 'resnet50', sinceMs: newest, limit: 1000 })).windows;
     expect([atNewest.length > 0, atNewest.every((c) => c.window_end === edge5[0]!.window_end)]).toEqual([true, true]);
     expect(atNewest).toEqual(edge5.filter((c) => c.window_end === edge5[0]!.window_end));
     await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)', 'server'));
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
+  });
+
+  it('pages: limit and next_offset walk every matching window once, in order; metric filters; an unknown metric is a 404 (a trial: 100 of 19,845 windows, no way past them)', async () => {
+    const all = (await backend.correlations({ limit: 10_000 })).windows;
+    const [count] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.load_latency_correlations`);
+    expect([all.length, (await backend.correlations({ limit: 10_000 })).next_offset]).toEqual([Number(count!.n), null]);
+    const pages: CorrelationWindow[][] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const page = await backend.correlations({ limit: 7, offset });
+      pages.push(page.windows);
+      expect(page.windows.length).toBe(page.next_offset === null ? all.length - offset : 7);
+      offset = page.next_offset;
+    }
+    expect(pages.flat()).toEqual(all);
+    expect(pages.length).toBe(Math.ceil(all.length / 7));
+    // An offset past the end is an empty last page, not a 404.
+    expect(await backend.correlations({ server: 'edge-5', offset: 100_000 })).toEqual({ windows: [], next_offset: null });
+    const pair = await backend.correlations({ xMetric: all[0]!.x_metric, yMetric: all[0]!.y_metric, limit: 10_000 });
+    expect(pair.windows).toEqual(all.filter((c) => c.x_metric === all[0]!.x_metric && c.y_metric === all[0]!.y_metric));
+    expect(pair.windows.length).toBeGreaterThan(0);
+    await expect(backend.correlations({ xMetric: 'queue_dept' })).rejects.toThrow(/^x_metric: no correlation window of load metric "queue_dept" \(nearest known: /);
   });
 
   it('is not ready on an empty warehouse, ready once it holds a chip catalog (a trial: serve on an empty folder answered /healthz 200 while predict, recommend and gate answered 404)', async () => {

@@ -65,7 +65,7 @@ function stubBackend(overrides: Partial<PredictorBackend> = {}) {
   };
   const backend: PredictorBackend = {
     predict: record('predict', PREDICTION), recommend: record('recommend', RECOMMENDATION), profile: record('profile', PROFILE),
-    chips: record('chips', CHIPS), correlations: record('correlations', WINDOWS), gate: record('gate', GATE), health: record('health', { ok: true, details: { model: 'loaded' } }),
+    chips: record('chips', CHIPS), correlations: record('correlations', { windows: WINDOWS, next_offset: 101 }), gate: record('gate', GATE), health: record('health', { ok: true, details: { model: 'loaded' } }),
     ...overrides,
   };
   return { backend, calls };
@@ -429,13 +429,15 @@ describe('GET routes', () => {
     const { app, calls } = setup();
     const iso = await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-eu-1&model=resnet50&since=2026-11-30T08:00:00Z&limit=5' });
     expect(iso.statusCode).toBe(200);
-    expect(iso.json()).toEqual({ windows: WINDOWS });
+    expect(iso.json()).toEqual({ windows: WINDOWS, next_offset: 101 });
     await app.inject({ method: 'GET', url: '/v1/correlations?since=1796025600000' });
     await app.inject({ method: 'GET', url: '/v1/correlations' });
-    expect(calls.map((c) => c.args[0])).toEqual([{ server: 'edge-eu-1', model: 'resnet50', sinceMs: Date.UTC(2026, 10, 30, 8), limit: 5 }, { sinceMs: 1796025600000 }, {}]);
+    await app.inject({ method: 'GET', url: '/v1/correlations?x_metric=queue_depth&y_metric=total_ms&limit=100&offset=100' });
+    expect(calls.map((c) => c.args[0])).toEqual([{ server: 'edge-eu-1', model: 'resnet50', sinceMs: Date.UTC(2026, 10, 30, 8), limit: 5 }, { sinceMs: 1796025600000 }, {},
+      { xMetric: 'queue_depth', yMetric: 'total_ms', limit: 100, offset: 100 }]);
   });
 
-  it.each([['since=yesterday', '#/since'], ['limit=0', '#/limit'], ['limit=10001', '#/limit'], ['chip=x', '#/chip'], ['server=a&server=b', '#/server']])(
+  it.each([['since=yesterday', '#/since'], ['limit=0', '#/limit'], ['limit=10001', '#/limit'], ['offset=-1', '#/offset'], ['offset=1e3', '#/offset'], ['x_metric=', '#/x_metric'], ['chip=x', '#/chip'], ['server=a&server=b', '#/server']])(
     'GET /v1/correlations answers 400 for ?%s',
     async (query, path) => {
       const { app } = setup();
@@ -749,7 +751,7 @@ describe('GET /openapi.json', () => {
     }
     const answers: [string, string, unknown][] = [
       ['/v1/predict', 'post', PREDICTION], ['/v1/recommend', 'post', RECOMMENDATION], ['/v1/gate', 'post', GATE], ['/v1/profile', 'post', PROFILE],
-      ['/v1/chips', 'get', { chips: CHIPS }], ['/v1/correlations', 'get', { windows: WINDOWS }], ['/healthz', 'get', { status: 'ok' }],
+      ['/v1/chips', 'get', { chips: CHIPS }], ['/v1/correlations', 'get', { windows: WINDOWS, next_offset: 101 }], ['/healthz', 'get', { status: 'ok' }],
     ];
     for (const [path, method, answer] of answers) expect(okSchema(path, method)(answer), `${method} ${path}`).toBe(true);
     const problem = (await app.inject(postJson('/v1/predict', { model: 1 }))).json();
