@@ -1,6 +1,7 @@
 import type { InferenceEvent, ShadowResult, ShadowVerdict, ShadowVerdictName } from '../schemas/types.ts';
 import { compareSeq, type Emit, type Processor, type StepInput, type StepResult } from './processor.ts';
 import { hodgesLehmann, wilcoxonSignedRank } from './stats/signed-rank.ts';
+import { assertFiniteSample } from './stats/samples.ts';
 import { TOPICS } from './topics.ts';
 
 /** Options of the shadow comparison. */
@@ -97,10 +98,12 @@ const nearestRank = (sorted: readonly number[], pct: number): number => sorted[M
  * without an interval; BETTER when the interval is below 0 and the estimate below −m; WORSE when
  * it is above 0 and the estimate above m; EQUIVALENT when the interval lies within [−m, m];
  * otherwise INCONCLUSIVE.
- * @throws {RangeError} when the two arrays differ in length.
+ * @throws {RangeError} when the two arrays differ in length, or a latency is not a finite number ≥ 0 ms.
  */
 export function comparePairs(production: readonly number[], shadow: readonly number[], o: { tolerance: number; confidence: number; minPairs: number }): PairStats & { verdict: ShadowVerdictName } {
   if (production.length !== shadow.length) throw new RangeError(`comparePairs: ${production.length} production and ${shadow.length} shadow latencies`);
+  assertFiniteSample(production, 'comparePairs (production latencies, ms)', 0);
+  assertFiniteSample(shadow, 'comparePairs (shadow latencies, ms)', 0);
   const n = production.length;
   if (n === 0 || n < o.minPairs) {
     return {

@@ -107,6 +107,14 @@ export function wilcoxonSignedRank(d: readonly number[]): SignedRankResult {
 }
 
 /**
+ * (a + b) / 2 without overflow: a/2 + b/2 (halving is exact in binary floating point above the subnormals, so
+ * this equals the rounded (a + b) / 2 wherever that is finite; 1e308 and 1e308 gave Infinity: a trial).
+ */
+function mean2(a: number, b: number): number {
+  return a / 2 + b / 2;
+}
+
+/**
  * The k-th smallest Walsh average (d_i + d_j)/2, i ≤ j, of sorted values, 1 ≤ k ≤ n(n+1)/2,
  * in O(n log(range)) time and O(1) extra space: bisection on the value with a two-pointer count,
  * then the smallest Walsh average above the last value with fewer than k below it.
@@ -121,7 +129,7 @@ export function kthWalshAverage(sorted: readonly number[], k: number): number {
     let j = n - 1;
     for (let i = 0; i < n; i++) {
       // For this i, j runs down: the largest j ≥ i with (s_i + s_j)/2 ≤ v.
-      while (j >= i && (sorted[i]! + sorted[j]!) / 2 > v) j--;
+      while (j >= i && mean2(sorted[i]!, sorted[j]!) > v) j--;
       if (j < i) break;
       count += j - i + 1;
     }
@@ -131,7 +139,7 @@ export function kthWalshAverage(sorted: readonly number[], k: number): number {
   if (countAtMost(lo) >= k) return lo;
   let hi = sorted[n - 1]!;
   for (let it = 0; it < 2000; it++) {
-    const mid = lo + (hi - lo) / 2;
+    const mid = mean2(lo, hi);
     if (mid <= lo || mid >= hi) break;
     if (countAtMost(mid) >= k) hi = mid;
     else lo = mid;
@@ -141,9 +149,9 @@ export function kthWalshAverage(sorted: readonly number[], k: number): number {
   let best = Number.POSITIVE_INFINITY;
   let j = n - 1;
   for (let i = 0; i < n; i++) {
-    while (j > i && (sorted[i]! + sorted[j - 1]!) / 2 > lo) j--;
+    while (j > i && mean2(sorted[i]!, sorted[j - 1]!) > lo) j--;
     if (j < i) j = i;
-    const w = (sorted[i]! + sorted[j]!) / 2;
+    const w = mean2(sorted[i]!, sorted[j]!);
     if (w > lo && w < best) best = w;
   }
   return best;
@@ -198,7 +206,7 @@ export function hodgesLehmann(d: readonly number[], confidence = 0.95): HodgesLe
   const s = [...d].sort((a, b) => a - b);
   const n = s.length;
   const m = (n * (n + 1)) / 2;
-  const estimate = m % 2 === 1 ? kthWalshAverage(s, (m + 1) / 2) : (kthWalshAverage(s, m / 2) + kthWalshAverage(s, m / 2 + 1)) / 2;
+  const estimate = m % 2 === 1 ? kthWalshAverage(s, (m + 1) / 2) : mean2(kthWalshAverage(s, m / 2), kthWalshAverage(s, m / 2 + 1));
   const alpha = (1 - confidence) / 2;
   let k: number; // CI is [W_(k), W_(m+1-k)]
   let reached: number;

@@ -20,6 +20,7 @@
  */
 
 import { createRng } from '../simulator/prng.ts';
+import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
 
 /** Loss of the learner: squared error, or the pinball loss of quantile `alpha` (fraction 0..1, exclusive). */
 export type GbtLoss = { kind: 'l2' } | { kind: 'quantile'; alpha: number };
@@ -77,9 +78,10 @@ export interface GbtModel {
   validLoss: number[];
 }
 
-/** Nearest-rank quantile: the value at rank ⌈α·n⌉ of the sorted values (α in (0,1)). @throws {RangeError} on no values. */
+/** Nearest-rank quantile: the value at rank ⌈α·n⌉ of the sorted values (α in (0,1)). @throws {RangeError} on no values or a value that is not finite. */
 export function nearestRankQuantile(values: ArrayLike<number>, alpha: number): number {
   if (values.length === 0) throw new RangeError('nearestRankQuantile: no values');
+  assertFiniteSample(values, 'nearestRankQuantile');
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(alpha * sorted.length))) - 1]!;
 }

@@ -4,12 +4,15 @@
  * coverage of an upper quantile.
  *
  * All take predictions and truths aligned by index, latencies in ms (> 0),
- * and throw a RangeError on length mismatch or on no values.
+ * and throw a RangeError on length mismatch, on no values or on a value that is not finite.
  */
+import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
 
 function check(pred: ArrayLike<number>, truth: ArrayLike<number>, what: string): void {
   if (pred.length !== truth.length) throw new RangeError(`${what}: ${pred.length} predictions for ${truth.length} truths`);
   if (pred.length === 0) throw new RangeError(`${what}: no values`);
+  assertFiniteSample(pred, `${what} (predictions)`);
+  assertFiniteSample(truth, `${what} (truths)`);
 }
 
 /**
@@ -104,9 +107,10 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return pearson(averageRanks(a), averageRanks(b));
 }
 
-/** Median of a sample (mean of the two middle values for even n). @throws {RangeError} on no values. */
+/** Median of a sample (mean of the two middle values for even n). @throws {RangeError} on no values or a value that is not finite. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError('median: no values');
+  assertFiniteSample(values, 'median');
   const s = [...values].sort((x, y) => x - y);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;

@@ -31,6 +31,7 @@
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import type { ServerObservations } from './whatif.ts';
+import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
 
 /** Load sensitivities of compute and i/o: a part p becomes p·(1 + k·u) at busy-worker fraction u. */
 export interface LoadSensitivity { compute: number; io: number }
@@ -117,8 +118,11 @@ export function fitLoadSensitivity(part: readonly number[], util: readonly numbe
 /**
  * Lower quantile of a non-empty sample: the ⌊q·(n − 1)⌋-th smallest (0-based; q = 0.5 is the lower
  * median, as ClickHouse's quantileExactLow). The sample is not modified.
+ * @throws {RangeError} on an empty sample or a value that is not finite.
  */
 export function lowerQuantile(v: readonly number[], q: number): number {
+  if (v.length === 0) throw new RangeError('lowerQuantile: empty sample');
+  assertFiniteSample(v, 'lowerQuantile');
   // A typed array sorts numerically without a comparator call per comparison (the backtest's hot spot).
   const s = Float64Array.from(v).sort();
   return s[Math.floor((s.length - 1) * q)]!;
@@ -220,11 +224,12 @@ export interface QuantileBand {
  * Nearest-rank p99 (rank ⌈0.99·n⌉) and the order statistics bounding it at normal quantile z.
  * @param values  Latencies, ms (any order; not modified).
  * @param z       Normal quantile of the interval (1.645 for a one-sided 95 % bound on each side).
- * @throws {RangeError} on an empty sample.
+ * @throws {RangeError} on an empty sample or a value that is not finite.
  */
 export function p99Band(values: ArrayLike<number>, z: number): QuantileBand {
   const n = values.length;
   if (n === 0) throw new RangeError('p99Band: empty sample');
+  assertFiniteSample(values, 'p99Band');
   const s = Float64Array.from(values).sort();
   const half = z * Math.sqrt(n * 0.99 * 0.01);
   const at = (rank: number): number => s[Math.min(n, Math.max(1, rank)) - 1]!;
@@ -245,11 +250,12 @@ export function p99Band(values: ArrayLike<number>, z: number): QuantileBand {
  * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
  * @param z       Multiple of the sd on each side.
  * @returns       The level's range read from the pooled sample (low ≤ high), ms.
- * @throws {RangeError} on an empty sample or `perDay` ≤ 0.
+ * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` ≤ 0.
  */
 export function dayP99Band(values: ArrayLike<number>, perDay: number, z: number): { low: number; high: number } {
   const n = values.length;
   if (n === 0) throw new RangeError('dayP99Band: empty sample');
+  assertFiniteSample(values, 'dayP99Band');
   if (!(perDay > 0)) throw new RangeError(`dayP99Band: perDay must be > 0, got ${perDay}`);
   const s = Float64Array.from(values).sort();
   const half = z * Math.sqrt(0.99 * 0.01 * (1 / perDay + 1 / n));

@@ -168,7 +168,7 @@ export class LatencyPredictor {
       total_ms: { p50, p90, p99 },
       io_ms_p50: io, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
+      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...queueNotes(req.load, io, predictions.compute_ms_p50!), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
     };
   }
 
@@ -196,6 +196,37 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
     if (v <= 0 || (max !== null && v <= max * (1 + 1e-9))) continue;
     notes.push(`${k}=${v} is above the most the fleet data shows on ${chip} (${max === null ? 'never measured' : Number(max.toPrecision(4))}): `
       + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound');
+  }
+  return notes;
+}
+
+/** Load fields that reach the i/o and compute models only, not the total's queue (which follows gpu_util). */
+const QUEUE_BLIND_FIELDS = ['requests_per_s', 'queue_depth', 'concurrency'] as const;
+
+/**
+ * Notes on how a load reaches the total's queue. The total's percentiles follow the queue at the load's
+ * gpu_util (the busy-worker fraction), so a rate, a queue depth or a concurrency without it is read at
+ * gpu_util 0, an idle queue (a trial: resnet50 at `requests_per_s=40` on a chip that serves about 10 a
+ * second answered its idle p99 without a word). And a rate whose work, by the utilisation law (Harchol-Balter,
+ * Performance Modeling and Design of Computer Systems, 2013, §6.2: busy workers = λ·E[S]), keeps at least one
+ * worker busy all the time is said: a device serving fewer requests at once cannot drain its queue.
+ * @param load       The request's load values by `LOAD_FEATURES` name (unset: 0).
+ * @param ioMs       Predicted median i/o per request, ms.
+ * @param computeMs  Predicted median compute per request, ms.
+ * @returns Up to two sentences; [] when gpu_util is given and the rate is within one worker.
+ */
+export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number): string[] {
+  const notes: string[] = [];
+  const given = QUEUE_BLIND_FIELDS.filter((k) => (load[k] ?? 0) > 0);
+  if (given.length > 0 && !((load.gpu_util ?? 0) > 0)) {
+    notes.push(`${given.map((k) => `${k}=${load[k]}`).join(', ')} without gpu_util: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), here 0, an idle queue; `
+      + `${given.join(' and ')} ${given.length === 1 ? 'moves' : 'move'} only the i/o and compute: give gpu_util for the queue at this load`);
+  }
+  const rps = load.requests_per_s ?? 0;
+  const busy = (rps * (ioMs + computeMs)) / 1000;
+  if (busy >= 1) {
+    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
+      + 'a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there');
   }
   return notes;
 }

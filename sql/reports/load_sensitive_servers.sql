@@ -2,7 +2,8 @@
 -- latency over the report's rows (corrStable), the least-squares slope
 -- (covarSampStable / varSampStable, ms per unit of load) and the slope
 -- relative to the mean latency. Pairs with fewer than 30 rows or a constant
--- load or latency are left out (r undefined). Ordered by r, strongest first.
+-- load or latency are left out (r undefined). Ordered by |r|, strongest first
+-- (a strong negative correlation is as load-sensitive as a positive one).
 -- Parameters: those of _rows.sql, and limit UInt32.
 SELECT
     edge_server_id,
@@ -16,5 +17,5 @@ SELECT
 FROM (${rows})
 GROUP BY edge_server_id, model_id
 HAVING n >= 30 AND varSampStable(x) > 0 AND varSampStable(total_ms) > 0
-ORDER BY pearson_r DESC, edge_server_id, model_id
+ORDER BY abs(pearson_r) DESC, edge_server_id, model_id
 LIMIT {limit:UInt32}

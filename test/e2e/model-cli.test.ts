@@ -261,13 +261,16 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(far.total_ms.p50).toBeLessThanOrEqual(far.total_ms.p90);
     expect(far.total_ms.p90).toBeLessThanOrEqual(far.total_ms.p99);
     const beyond = `input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the prediction is the one at ${bytesMax} bytes`;
+    // queue_depth without gpu_util reaches the i/o and compute only: said (a trial: requests_per_s=40 gave the idle p99).
+    const blind = (k: string, v: number) => `${k}=${v} without gpu_util: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), here 0, an idle queue; ${k} moves only the i/o and compute: give gpu_util for the queue at this load`;
     expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([
       `  note: ${note('queue_depth', 10 * depthMax, depthMax)}`,
+      `  note: ${blind('queue_depth', 10 * depthMax)}`,
       `  note: ${beyond}${extra >= 0.001
         ? ` plus ${Number(extra.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (least squares over its requests: ${Number((slope * 1e6).toPrecision(3))} ms per MB), an extrapolation`
         : "; the chip's i/o does not grow with input size in the fleet data, so nothing is added for the extra bytes: a lower bound"}`,
     ]);
-    expect(edge.notes).toEqual([note('queue_depth', 10 * depthMax, depthMax)]);
+    expect(edge.notes).toEqual([note('queue_depth', 10 * depthMax, depthMax), blind('queue_depth', 10 * depthMax)]);
   });
 
   it('predict and model train refuse bad input with exit 2 and one line naming it (no champion yet: exit 1)', async () => {

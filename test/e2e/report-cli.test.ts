@@ -127,10 +127,11 @@ describe('edgelat report load-latency after a demo run', () => {
       const want: Record<string, number> = { n: g.length, load_low: Math.min(...g.map((r) => r.x)), load_high: Math.max(...g.map((r) => r.x)), io_ms_sum: io, compute_ms_sum: cp, io_share: io / (io + cp), compute_share: cp / (io + cp) };
       close(c.value!, want[c.metric!]!, `io ${c.chip} ${c.bucket} ${c.metric}`);
     }
-    // Sensitivity: every (server, model) with ≥ 30 rows, ranked by r; the CSV holds the top 10 in order.
+    // Sensitivity: every (server, model) with ≥ 30 rows, ranked by |r| (a strong negative r is as load-sensitive as a
+    // positive one), then server and model; the CSV holds the top 10 in order.
     const keys = new Map<string, Row[]>();
     for (const r of rows) keys.set(`${r.edge_server_id}|${r.model_id}`, [...(keys.get(`${r.edge_server_id}|${r.model_id}`) ?? []), r]);
-    const ranked = [...keys].filter(([, g]) => g.length >= 30).map(([k, g]) => ({ k, g, ...fit(g.map((r) => r.x), g.map((r) => r.total_ms)) })).sort((a, b) => b.r - a.r);
+    const ranked = [...keys].filter(([, g]) => g.length >= 30).map(([k, g]) => ({ k, g, ...fit(g.map((r) => r.x), g.map((r) => r.total_ms)) })).sort((a, b) => Math.abs(b.r) - Math.abs(a.r) || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
     const sens = csv.filter((c) => c.table === 'load_sensitive_servers');
     expect(sens.length).toBe(5 * 10);
     const order = [...new Set(sens.map((c) => `${c.edge_server_id}|${c.model_id}`))];

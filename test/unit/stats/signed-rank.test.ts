@@ -91,6 +91,14 @@ describe('Wilcoxon signed-rank test', () => {
 });
 
 describe('Hodges–Lehmann estimate and interval', () => {
+  it('stays finite near the largest double (a trial: (a + b) / 2 of 1e308 and 1e308 overflowed to Infinity)', () => {
+    // Walsh averages of [1e308, 1e308]: all 1e308; of [-1e308, 0, 1e308]: -1e308, -5e307, 0, 0, 5e307, 1e308, median 0.
+    expect(hodgesLehmann([1e308, 1e308]).estimate).toBe(1e308);
+    expect(hodgesLehmann([-1e308, 0, 1e308]).estimate).toBe(0);
+    expect([1, 2, 3].map((k) => kthWalshAverage([-1e308, 1e308], k))).toEqual([-1e308, 0, 1e308]);
+    expect(kthWalshAverage([-Number.MAX_VALUE, Number.MAX_VALUE], 2)).toBe(0);
+  });
+
   it('the estimate is the median of the Walsh averages; the k-th average matches brute force for every k', () => {
     const rng = createRng(9, 'hl');
     for (let t = 0; t < 60; t++) {

@@ -1,0 +1,47 @@
+/**
+ * Sample functions name a value that is not finite instead of returning a plausible wrong figure (a trial:
+ * `median([3, NaN, 1])` was NaN, `nearestRankQuantile([3, NaN, 1, 2], 0.5)` quietly 2, `p99Band` NaN bounds,
+ * `lowerQuantile([])` undefined, `comparePairs` of negative latencies a verdict).
+ */
+import { describe, expect, it } from 'vitest';
+import { comparePairs } from '../../../pipelines/shadow-compare.ts';
+import { assertFiniteSample } from '../../../pipelines/stats/samples.ts';
+import { nearestRankQuantile } from '../../../services/model/gbt.ts';
+import { coverage, mape, median, withinTolerance } from '../../../services/model/metrics.ts';
+import { dayP99Band, lowerQuantile, p99Band } from '../../../services/predictor/gate-replay.ts';
+
+describe('finite samples', () => {
+  it('assertFiniteSample names the first bad value and its index', () => {
+    expect(() => assertFiniteSample([1, 2, Number.NaN, Infinity], 'f')).toThrow(new RangeError('f: value 2 is NaN, expected a finite number'));
+    expect(() => assertFiniteSample(Float64Array.of(1, -Infinity), 'g')).toThrow(new RangeError('g: value 1 is -Infinity, expected a finite number'));
+    expect(() => assertFiniteSample([0, -3], 'h', 0)).toThrow(new RangeError('h: value 1 is -3, expected at least 0'));
+    expect(() => assertFiniteSample([], 'e')).not.toThrow();
+    expect(() => assertFiniteSample([0, 1e308, -1e-300], 'ok')).not.toThrow();
+  });
+
+  it('quantiles, medians and bands refuse NaN and Infinity, and an empty sample', () => {
+    expect(() => median([3, Number.NaN, 1])).toThrow(/^median: value 1 is NaN/);
+    expect(median([3, 1, 2, 10])).toBe(2.5);
+    expect(() => nearestRankQuantile([3, Number.NaN, 1, 2], 0.5)).toThrow(/^nearestRankQuantile: value 1 is NaN/);
+    expect(nearestRankQuantile([3, 4, 1, 2], 0.5)).toBe(2);
+    expect(() => lowerQuantile([], 0.5)).toThrow(/^lowerQuantile: empty sample$/);
+    expect(() => lowerQuantile([1, Infinity], 0.5)).toThrow(/^lowerQuantile: value 1 is Infinity/);
+    expect(lowerQuantile([4, 1, 3, 2], 0.5)).toBe(2);
+    expect(() => p99Band([1, 2, Number.NaN, 4], 1.645)).toThrow(/^p99Band: value 2 is NaN/);
+    expect(() => dayP99Band([Number.NaN, 1, 2], 10, 1)).toThrow(/^dayP99Band: value 0 is NaN/);
+  });
+
+  it('accuracy metrics refuse a prediction or truth that is not finite (a NaN had counted as a miss, 0.5)', () => {
+    expect(() => mape([Number.NaN, 1], [1, 1])).toThrow(/^mape \(predictions\): value 0 is NaN/);
+    expect(() => coverage([2, 2], [1, Number.NaN])).toThrow(/^coverage \(truths\): value 1 is NaN/);
+    expect(() => withinTolerance([1, Infinity], [1, 1])).toThrow(/^withinTolerance \(predictions\): value 1 is Infinity/);
+    expect(mape([1.1, 0.9], [1, 1])).toBeCloseTo(0.1, 12);
+  });
+
+  it('comparePairs refuses a negative or non-finite latency', () => {
+    const o = { tolerance: 0.25, confidence: 0.95, minPairs: 20 };
+    expect(() => comparePairs(Array(25).fill(0), Array(25).fill(-3), o)).toThrow(/^comparePairs \(shadow latencies, ms\): value 0 is -3, expected at least 0$/);
+    expect(() => comparePairs([Number.NaN], [1], o)).toThrow(/^comparePairs \(production latencies, ms\): value 0 is NaN/);
+    expect(comparePairs(Array(25).fill(10), Array(25).fill(10), o).verdict).toBe('EQUIVALENT');
+  });
+});
