@@ -147,7 +147,7 @@ export function formatReport(r: GateReport): string {
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     // Every request counts, failed ones too (a time-out at its latency): the SLO is what callers waited; `recommend` reads ok ones.
     const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model, failed ones included)`;
-    const busy = s.offered_utilisation === null ? '' : `; with it the workers are ${pct(s.offered_utilisation)} busy (the busiest day's mean)`;
+    const busy = s.offered_utilisation === null ? '' : `; with it the workers are ${pct(s.offered_utilisation)} busy (the busiest busy period of the days replayed)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {
       lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate saturated (its requests need ${s.offered_utilisation.toPrecision(3)}× the workers' time); ${peak}`);

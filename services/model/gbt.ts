@@ -81,6 +81,7 @@ export interface GbtModel {
 /** Nearest-rank quantile: the value at rank ⌈α·n⌉ of the sorted values (α in (0,1)). @throws {RangeError} on no values or a value that is not finite. */
 export function nearestRankQuantile(values: ArrayLike<number>, alpha: number): number {
   if (values.length === 0) throw new RangeError('nearestRankQuantile: no values');
+  if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`nearestRankQuantile: alpha must be in (0, 1], got ${String(alpha)}`);
   assertFiniteSample(values, 'nearestRankQuantile');
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(alpha * sorted.length))) - 1]!;

@@ -113,5 +113,6 @@ export function median(values: readonly number[]): number {
   assertFiniteSample(values, 'median');
   const s = [...values].sort((x, y) => x - y);
   const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  // Halved before adding: (a + b) / 2 overflows near the largest double (a re-test: median([1e308, 1.5e308]) was Infinity).
+  return s.length % 2 === 1 ? s[m]! : s[m - 1]! / 2 + s[m]! / 2;
 }

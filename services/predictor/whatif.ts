@@ -27,7 +27,7 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { busiestUtilisation, deviceLoadSensitivity, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { busiestUtilisation, deviceLoadSensitivity, traceIdleGapMs, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -129,19 +129,20 @@ export interface ChipSwap {
  */
 export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap, fleet?: LoadSensitivity | null): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
-  if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests with a load sample; the what-if needs at least 50`);
+  if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured requests in the lookback; the what-if needs at least 50`);
   const own = ownLoadSensitivity(o);
   const { compute: kc, io: kio } = deviceLoadSensitivity(o, fleet);
   const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet ? 'fleet' : 'none');
   const c0 = o.workersPerReplica;
   const rhoNow = startedUnder(o);
+  const gapMs = traceIdleGapMs(o.ts);
   const at = (workers: number, to?: ChipSwap): [number, number, number] => {
     const r = (i: number) => to?.ratio.get(o.model[i]!) ?? { io: 1, compute: 1, spread: 1, ioOffset: 0 };
     // Unloaded parts on the target chip; the replay loads them again at the utilisation it gives.
     const baseIo = o.io.map((io, i) => Math.max(0, (io / (1 + kio * rhoNow[i]!)) * r(i).io + (r(i).ioOffset ?? 0)));
     const unloadedC = o.compute.map((c, i) => c / (1 + kc * rhoNow[i]!));
     const baseC = spreadAboutMedian(unloadedC, o.model, (m) => to?.ratio.get(m)?.spread ?? 1).map((c, i) => c * r(i).compute);
-    const rho = busiestUtilisation(o.ts, baseIo, baseC, { compute: kc, io: kio }, workers);
+    const rho = busiestUtilisation(o.ts, baseIo, baseC, { compute: kc, io: kio }, workers, gapMs);
     if (rho >= 1) return [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, rho];
     const arrivals = Float64Array.from(o.ts);
     const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, workers);

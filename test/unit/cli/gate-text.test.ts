@@ -26,7 +26,7 @@ describe('gate text report', () => {
 
   it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
-    expect(formatReport(report)).toContain('(500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest day\'s mean)\n');
+    expect(formatReport(report)).toContain('(500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
     const saturated = { ...SERVER, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, offered_utilisation: 1.9876 };
     expect(formatReport({ ...report, servers: [saturated] }).split('\n')[2])
       .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z (500 requests of the model, failed ones included)');

@@ -437,7 +437,7 @@ describe('GET routes', () => {
       { xMetric: 'queue_depth', yMetric: 'total_ms', limit: 100, offset: 100 }]);
   });
 
-  it.each([['since=yesterday', '#/since'], ['limit=0', '#/limit'], ['limit=10001', '#/limit'], ['offset=-1', '#/offset'], ['offset=1e3', '#/offset'], ['x_metric=', '#/x_metric'], ['chip=x', '#/chip'], ['server=a&server=b', '#/server']])(
+  it.each([['since=yesterday', '#/since'], ['limit=0', '#/limit'], ['limit=10001', '#/limit'], ['offset=-1', '#/offset'], ['offset=1e3', '#/offset'], ['offset=1000000000', '#/offset'], ['x_metric=', '#/x_metric'], ['chip=x', '#/chip'], ['server=a&server=b', '#/server']])(
     'GET /v1/correlations answers 400 for ?%s',
     async (query, path) => {
       const { app } = setup();

@@ -160,6 +160,9 @@ describe('recommendChips', () => {
       for (const a of answers) expect(a.at_load).toEqual(answers[0]!.at_load);
       const carried = answers.map((a) => /the load exceeds the ([\d.]+) req\/s/.exec(a.reason)?.[1] ?? null);
       expect(new Set(carried).size).toBe(1);
+      // A p90 SLO reads the same curve (a re-test: unbounded under a p99 SLO, 190 ms at p99 under a p90 one).
+      const p90 = recommendChips({ model: 'm', slo: { percentile: 0.9, ms: 20 }, rps }, [candidate('fast', fast, { curve })]).chips[0]!;
+      expect(p90.at_load).toEqual(answers[0]!.at_load);
     }
     // The highest load within the SLO rises with the target, and the curve agrees with it at the load asked.
     const limits = slos.map((ms) => at(ms, 1).max_rps_within_slo);

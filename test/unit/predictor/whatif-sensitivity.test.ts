@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { busiestUtilisation, IDLE_GAP_MS, loadedUtilisation, measuredContention, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { busiestUtilisation, IDLE_GAP_MS, loadedUtilisation, measuredContention, MIN_IDLE_GAP_MS, traceIdleGapMs, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
 import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
@@ -185,5 +185,22 @@ describe('what-if on a chip the load saturates', () => {
     expect(busiestUtilisation(joined, [0, 0, 0], [1000, 1000, 1000], { compute: 0, io: 0 }, 1)).toBeCloseTo(3000 / (IDLE_GAP_MS + 1000), 12);
     expect(busiestUtilisation([0, IDLE_GAP_MS + 1, IDLE_GAP_MS + 1001], [0, 0, 0], [1000, 1000, 1000], { compute: 0, io: 0 }, 1)).toBeCloseTo(2, 12);
     expect(busiestUtilisation([5], [0], [10], { compute: 0, io: 0 }, 1)).toBe(0);
+  });
+
+  // A re-test: 20 requests 9 minutes apart before a saturated trace (0.3 % more demand) still diluted it, the gap
+  // being under 10 minutes; the what-if's gap is 20 median inter-arrival times (at least a minute).
+  it('splits a trickle of requests minutes apart from the busy stretch after it', () => {
+    const o = steadyServer(0.8, 800);
+    const swap = { chip: 'chip-b', workersPerReplica: 1, workersSource: 'fleet' as const, ratio: new Map([['m', { io: 1, compute: 1.5, spread: 1 }]]), evidence: new Map([['m', 'fleet' as const]]) };
+    const trickle = Array.from({ length: 20 }, (_, i) => o.ts[0]! - 540_000 * (20 - i));
+    const early = { ...o, ts: [...trickle, ...o.ts], io: [...trickle.map(() => 0), ...o.io], compute: [...trickle.map(() => 800), ...o.compute], util: [...trickle.map(() => 0.8), ...o.util], model: [...trickle.map(() => 'm'), ...o.model] };
+    // Median gap 1 s (the steady server's): the idle gap is the 1-minute floor.
+    expect(traceIdleGapMs(early.ts)).toBe(MIN_IDLE_GAP_MS);
+    const r = whatIfReplicas(early, 1, swap);
+    expect(r.p50_ms).toBe(Number.POSITIVE_INFINITY);
+    expect(r.offered_utilisation).toBeCloseTo(240 / 199, 12);
+    // 20 × the median gap where that is above a minute: gaps of 10 s → 200 s.
+    expect(traceIdleGapMs([0, 10_000, 20_000, 30_000])).toBe(200_000);
+    expect(traceIdleGapMs([7])).toBe(MIN_IDLE_GAP_MS);
   });
 });

@@ -29,6 +29,14 @@ describe('finite samples', () => {
     expect(lowerQuantile([4, 1, 3, 2], 0.5)).toBe(2);
     expect(() => p99Band([1, 2, Number.NaN, 4], 1.645)).toThrow(/^p99Band: value 2 is NaN/);
     expect(() => dayP99Band([Number.NaN, 1, 2], 10, 1)).toThrow(/^dayP99Band: value 0 is NaN/);
+    // The level arguments too (a re-test: undefined, or a band with low above high, came back).
+    expect(() => nearestRankQuantile([1, 2, 3], Number.NaN)).toThrow(/^nearestRankQuantile: alpha must be in \(0, 1\], got NaN$/);
+    expect(() => lowerQuantile([1, 2, 3], 1.5)).toThrow(/^lowerQuantile: q must be in \[0, 1\], got 1.5$/);
+    expect(() => p99Band([1, 2, 3], -3)).toThrow(/^p99Band: z must be a finite number ≥ 0, got -3$/);
+    expect(() => dayP99Band([1, 2, 3], 10, Number.NaN)).toThrow(/^dayP99Band: z must be a finite number ≥ 0, got NaN$/);
+    // Halved before adding: the median of two values near the largest double is finite.
+    expect(median([1e308, 1.5e308])).toBe(1.25e308);
+    expect(median([Number.MAX_VALUE, Number.MAX_VALUE])).toBe(Number.MAX_VALUE);
   });
 
   it('accuracy metrics refuse a prediction or truth that is not finite (a NaN had counted as a miss, 0.5)', () => {
