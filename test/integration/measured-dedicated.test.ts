@@ -82,6 +82,17 @@ describe('measured quantiles at a load: servers running the model alone first', 
     expect(at3.atLoad).toEqual([]);
   });
 
+  it('puts a load in the curve bucket of every whole rate whose r ± max(0.5, 0.1·r) holds it, as the figure at a load reads it (a re-test)', async () => {
+    // 120 requests at 18 req/s: in the buckets of 17 (15.3–18.7), 18 (16.2–19.8), 19 (17.1–20.9) and 20 (18–22, its
+    // lower edge), not 16 (14.4–17.6).
+    await w.insert(`${w.database}.inference_enriched`, requests('edge-fast', 'xav', 'wide', range(120, (i) => 20 + i), 18, T0, 500));
+    const curve = await loadMeasuredCurve(w, 'wide');
+    expect(curve.map((b) => [b.chip, b.ratePerS, b.pooled.n])).toEqual([['xav', 17, 120], ['xav', 18, 120], ['xav', 19, 120], ['xav', 20, 120]]);
+    // The figure at 16 req/s (14.4–17.6) has none of them; at 20 req/s (18–22) all.
+    expect((await loadMeasuredAt(w, 'wide', 16)).map((b) => b.pooled.n)).toEqual([]);
+    expect((await loadMeasuredAt(w, 'wide', 20)).map((b) => b.pooled.n)).toEqual([120]);
+  });
+
   it('says in each fleet chip\'s evidence whose requests its measured figures are', async () => {
     const { candidates } = await gatherCandidates(w, { model: 'mob', rps: 6, chips: ['rk', 'rpi'] });
     expect(candidates.map((c) => [c.chip.chip, c.evidence.kind, c.evidence.measured_traffic, c.measured?.n])).toEqual([['rk', 'fleet', 'dedicated', 120], ['rpi', 'fleet', 'pooled', 200]]);
