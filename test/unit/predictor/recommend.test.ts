@@ -23,6 +23,17 @@ const candidate = (id: string, service: ServiceTime, extra: Partial<ChipCandidat
 
 describe('recommendChips', () => {
   const fast: ServiceTime = { ioMs: 0, computeMedianMs: 5, sigma: 0.1 };
+  /** The arrival rate at which the law's p99 on `fast` (1 worker) is `ms`: bisection on [0, 190] req/s (capacity ≈ 199). */
+  const rateFor = (ms: number): number => {
+    let lo = 0;
+    let hi = 190;
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (latencyQuantile(fast, mid, 1, 0.99) <= ms) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
   const slow: ServiceTime = { ioMs: 0, computeMedianMs: 40, sigma: 0.1 };
 
   it('says "may miss", not "misses", when the service time is an upper bound (a new model below its references\' MACs)', () => {
@@ -199,7 +210,6 @@ describe('recommendChips', () => {
     // p99s are made non-decreasing in load: 10.3 ms at 2 req/s and 8.94 ms at 6 are pooled at their geometric mean
     // (equal weights), 13.1 ms at 10 stays. The curve runs through them, linear in between: 12 ms is crossed where
     // the effective rate reaches the law's own limit for 12 ms.
-    const rateFor = (ms: number) => { let lo = 0; let hi = 190; for (let i = 0; i < 60; i++) { const mid = (lo + hi) / 2; if (law99(mid) <= ms) lo = mid; else hi = mid; } return lo; };
     expect(curve[0]!.p99).toBeGreaterThan(curve[1]!.p99);
     const pooled = Math.sqrt(curve[0]!.p99 * curve[1]!.p99);
     const pins = [[2, rateFor(pooled)], [6, rateFor(pooled)], [10, rateFor(curve[2]!.p99)]] as const;
@@ -221,8 +231,6 @@ describe('recommendChips', () => {
     const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve })]).chips[0]!;
     // Flat at 29.9 ms from 2 to 8 req/s, then proportional: 30 ms is reached at 8 · rate(30 ms) / rate(29.9 ms).
-    const law99 = (rate: number) => latencyQuantile(fast, rate, 1, 0.99);
-    const rateFor = (ms: number) => { let lo = 0; let hi = 190; for (let i = 0; i < 60; i++) { const mid = (lo + hi) / 2; if (law99(mid) <= ms) lo = mid; else hi = mid; } return lo; };
     expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(8);
     expect(f.max_rps_within_slo).toBeCloseTo((8 * rateFor(30)) / rateFor(29.9), 3);
     expect(f.at_load.p99).toBeCloseTo(29.9, 3);
@@ -253,8 +261,6 @@ describe('recommendChips', () => {
     // 1 to 6 req/s and proportional below 1: 30 ms is reached at rate(30 ms) / rate(63.5 ms) req/s.
     const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 3 }, [candidate('fast', fast, { curve, measured: curve[2]! })]).chips[0]!;
-    const law99 = (rate: number) => latencyQuantile(fast, rate, 1, 0.99);
-    const rateFor = (ms: number) => { let lo = 0; let hi = 190; for (let i = 0; i < 60; i++) { const mid = (lo + hi) / 2; if (law99(mid) <= ms) lo = mid; else hi = mid; } return lo; };
     const expected = rateFor(30) / rateFor(Math.exp((5 * Math.log(80) + Math.log(20)) / 6));
     expect(expected).toBeLessThan(1);
     expect(f.max_rps_within_slo).toBeCloseTo(expected, 4);
