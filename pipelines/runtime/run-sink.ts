@@ -233,7 +233,7 @@ export class SinkRun {
     } else {
       buf.dead.push({
         topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : Buffer.from(r.key).toString('base64'),
-        raw_b64: r.value.toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId,
+        raw_b64: (r.wireValue ?? r.value).toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId,
         // The log's timestamp when it is a plausible time (Kafka uses -1 for none), else now.
         ts: Number.isSafeInteger(r.timestampMs) && r.timestampMs >= MIN_TIME_MS && r.timestampMs < MAX_TIME_MS ? r.timestampMs : Date.now(),
       });

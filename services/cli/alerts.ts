@@ -23,6 +23,9 @@ interface TailFlags {
   pollMs: number;
 }
 
+/** `alerts tail` on Kafka says how many records it could not decode at the first and then every this many. */
+const UNDECODABLE_REPORT_EVERY = 1000;
+
 /** One line of the terminal view. */
 export function formatChange(c: AlertChange): string {
   const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${c.ci_low === null ? '' : ` [${c.ci_low.toFixed(2)}, ${c.ci_high!.toFixed(2)}]`}`;
@@ -71,16 +74,20 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
 
 /** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
 async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const [{ KafkaEventLog }, { decodeLogRecord }, { TOPICS }, { alertChange, pairKey }] = await Promise.all([
-    import('../eventlog/kafka.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
+  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { TOPICS }, { alertChange, pairKey }] = await Promise.all([
+    import('../eventlog/kafka.ts'), import('../eventlog/confluent-wire.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
   ]);
+  // With EDGELAT_SCHEMA_REGISTRY_URL the correlation records are Confluent-framed, as the pipeline wrote them (a trial:
+  // without the registry's framing every record failed to decode and the command printed nothing).
+  const connect = async () => withSchemaRegistry(await KafkaEventLog.connect({ ...config.kafka!, logger: undefined }), config.schemaRegistryUrl);
   // A broker that cannot be reached at the start ends the command; one lost later is waited for (below).
-  let log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
+  let log = await connect();
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   const state = new Map<string, string>();
   let open = true;
+  let undecodable = 0;
   try {
     const partitions = (await log.partitionCount(TOPICS.correlation)) ?? 0;
     if (partitions === 0) process.stderr.write(`edgelat: topic ${TOPICS.correlation} does not exist yet; waiting for it\n`);
@@ -99,7 +106,14 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
             next.set(p, r.offset + 1);
             read++;
             const decoded = decodeLogRecord(r);
-            if (!decoded.ok) continue; // the warehouse-sink dead-letters it
+            if (!decoded.ok) {
+              // The warehouse-sink dead-letters it; said here too, so that records skipped are never silent.
+              undecodable++;
+              if (undecodable === 1 || undecodable % UNDECODABLE_REPORT_EVERY === 0) {
+                process.stderr.write(`edgelat: ${undecodable} record(s) of ${TOPICS.correlation} could not be decoded and were skipped (the latest: partition ${r.partition} offset ${r.offset}: ${decoded.reason}); the warehouse sink dead-letters them\n`);
+              }
+              continue;
+            }
             const u = decoded.value as unknown as CorrelationUpdate;
             const k = pairKey(u);
             const c = alertChange(state.get(k) ?? 'none', u);
@@ -120,7 +134,7 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
           await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => undefined);
           if (stop.signal.aborted) break;
           try {
-            log = await KafkaEventLog.connect({ ...config.kafka!, logger: undefined });
+            log = await connect();
             open = true;
             process.stderr.write('edgelat: connected again; following the topic from where it stopped\n');
           } catch (e) {

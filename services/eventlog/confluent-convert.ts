@@ -75,6 +75,21 @@ export const isSingleObject = (v: Buffer): boolean => v.length >= SINGLE_OBJECT_
 export const isConfluent = (v: Buffer): boolean => v.length >= CONFLUENT_HEADER_BYTES && v[0] === CONFLUENT_MAGIC;
 
 /**
+ * Why a value that is not Confluent-framed is not one of the other forms edgelat reads either (single-object
+ * Avro, a JSON object), for its dead letter; null when it is one of them or empty (the decoder names those).
+ * @param v  A record value as it came off the log.
+ */
+export function notFramed(v: Buffer): string | null {
+  if (v.length === 0 || isSingleObject(v)) return null;
+  const first = v.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+  if (first === 0x7b) return null;
+  const head = [...v.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return v[0] === CONFLUENT_MAGIC
+    ? `a Confluent header is ${CONFLUENT_HEADER_BYTES} bytes (00 + a 4-byte schema id), the value has ${v.length}: ${head}`
+    : `expected 00 + a 4-byte schema id + the Avro body (or single-object Avro, or a JSON object), got first bytes ${head}${v.length > 8 ? ' …' : ''} (${v.length} bytes)`;
+}
+
+/**
  * Convert record values between single-object Avro (inside edgelat) and Confluent
  * framing (on the log), with cached registry look-ups.
  *
@@ -127,17 +142,21 @@ export class ConfluentWireConverter {
   async fromWire(records: LogRecord[]): Promise<LogRecord[]> {
     const ids = new Set<number>();
     for (const r of records) if (isConfluent(r.value)) ids.add(r.value.readUInt32BE(1));
-    if (ids.size === 0) return records;
     const fetched = new Map<number, FetchedSchema>();
     await Promise.all([...ids].map(async (id) => fetched.set(id, await this.#fetch(id))));
     return records.map((r) => {
-      if (!isConfluent(r.value)) return r;
+      if (!isConfluent(r.value)) {
+        // Neither framing nor JSON: its dead letter names the framing the registry setting expects (a trial read only
+        // "expected single-object avro (first bytes c3 01) or a json object" for a wrong magic byte).
+        const unframed = notFramed(r.value);
+        return unframed === null ? r : { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: unframed } };
+      }
       const id = r.value.readUInt32BE(1);
       const header = this.#headerFor(r.topic, id, fetched.get(id)!);
       // Not convertible: passed on as it is, with the reason for its dead letter.
       return typeof header === 'string'
         ? { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: header } }
-        : { ...r, value: Buffer.concat([header, r.value.subarray(CONFLUENT_HEADER_BYTES)]) };
+        : { ...r, value: Buffer.concat([header, r.value.subarray(CONFLUENT_HEADER_BYTES)]), wireValue: r.value };
     });
   }
 

@@ -25,9 +25,12 @@ export type { ConfluentWireOptions } from './confluent-convert.ts';
  *   Conversion happens before the inner produce, so a registry failure produces nothing.
  * - `Consumer.poll` and `read`: a Confluent-framed value becomes `C3 01` + the fingerprint of
  *   the writer schema fetched by id (cached per id) + the same body, and that schema is
- *   registered in `writerSchemas` under the topic's kind. Values that are not Confluent-framed,
- *   whose id the registry does not know, or whose schema is not an Avro record, are returned
- *   unchanged: the runtime dead-letters them with their raw bytes, naming the schema id.
+ *   registered in `writerSchemas` under the topic's kind; the record keeps the bytes as they
+ *   came in `wireValue`, which its dead letter stores if it fails later (a field's check).
+ *   Values that are not Confluent-framed, whose id the registry does not know, or whose schema
+ *   is not an Avro record, are returned unchanged: the runtime dead-letters them with their raw
+ *   bytes, naming the schema id (or, for a value neither framed, single-object nor JSON, the
+ *   framing expected: `notFramed` in confluent-convert.ts).
  * - Registry outages (no answer, 5xx, 429) are retried with `options.retry` (none by default);
  *   then they throw the retriable {@link SchemaRegistryError}: `poll` first seeks the inner consumer back to the batch's first offsets, so the next poll
  *   returns the same records (nothing is skipped). Other registry refusals (401, 403, 409, 422)

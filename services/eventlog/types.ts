@@ -42,6 +42,12 @@ export interface LogRecord {
   value: Buffer;
   headers: Headers;
   timestampMs: number;
+  /**
+   * The value's bytes as they were on the log, when a decorator converted `value` (Confluent framing →
+   * single-object Avro, services/eventlog/confluent-convert.ts); absent when `value` is them. A dead
+   * letter keeps these, so a repaired record can be produced again the way it came.
+   */
+  wireValue?: Buffer;
 }
 
 /** A topic and partition. */

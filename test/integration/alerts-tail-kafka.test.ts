@@ -2,7 +2,9 @@
  * `edgelat alerts tail --json` on Kafka (librdkafka's mock cluster): it
  * follows the correlation topic across all its partitions and prints each
  * alert state change once, in each pair's window order, including changes
- * produced after it started; SIGTERM ends it with exit 0.
+ * produced after it started; SIGTERM ends it with exit 0. With a schema
+ * registry (EDGELAT_SCHEMA_REGISTRY_URL) it reads the Confluent-framed records
+ * the pipeline writes, and says how many records it could not decode.
  */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -10,11 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { alertChanges, pairKey, type AlertChange } from '../../services/alerts/alert-change.ts';
+import { withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
 import { edgelat } from '../helpers/edgelat-cli.ts';
 import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
+import { startSchemaRegistryStub } from '../helpers/schema-registry.ts';
 
 const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
 const haveKafka = kafkaTestsCanRun('the alerts tail test on Kafka', { mockOnly: true });
@@ -75,4 +79,38 @@ describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
     const r = await edgelat(['alerts', 'tail', '--limit', '5'], tmpdir(), undefined, { EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(',') });
     expect([r.code, r.stderr]).toEqual([2, 'edgelat: --limit 5: the newest N changes are the warehouse\'s; on Kafka (EDGELAT_KAFKA_BROKERS) the tail follows the topic: leave --limit out, or use --since\n']);
   });
+});
+
+describe.skipIf(!haveKafka)('alerts tail on Kafka with a schema registry', () => {
+  const kafkaMock = useKafkaMock();
+
+  it('reads the Confluent-framed correlation records and names the one it cannot decode (a trial: it printed nothing, silently)', async () => {
+    const updates = alertWindows();
+    const expected = alertChanges(updates);
+    const registry = await startSchemaRegistryStub();
+    const log = withSchemaRegistry(await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-alerts-tail-registry-test' }), registry.url);
+    try {
+      await log.produce(TOPICS.correlation, updates.map((u) => ({ key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u) })));
+      const [garbage] = await log.produce(TOPICS.correlation, [{ key: 'edge-01', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) }]);
+      const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], {
+        env: { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_SCHEMA_REGISTRY_URL: registry.url, EDGELAT_LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += String(d)));
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const printed = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertChange);
+      const deadline = Date.now() + 60_000;
+      while ((printed().length < expected.length || !stderr.includes('could not be decoded')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(byPair(printed()), stderr).toEqual(byPair(expected));
+      expect(stderr).toContain(`edgelat: 1 record(s) of ${TOPICS.correlation} could not be decoded and were skipped (the latest: partition ${garbage!.partition} offset ${garbage!.offset}: confluent schema-registry framing: expected 00 + a 4-byte schema id`);
+    } finally {
+      await log.close();
+      await registry.close();
+    }
+  }, 120_000);
 });

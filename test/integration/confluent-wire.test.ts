@@ -144,6 +144,36 @@ describe('ConfluentWireEventLog through a real HTTP schema registry', () => {
     expect((refused as Error).message).not.toContain('wrong');
   });
 
+  it('dead-letters framed records that fail after the header swap with the bytes that came off the log, and names the framing a wrong header lacks', async () => {
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    const log = withSchemaRegistry(inner, stub.urlWithCredentials);
+    const schema = loadSchema('LoadSample');
+    await log.produce(TOPICS.load, [{ key: 'edge-07', value: codecFor('LoadSample').encode(sample) }]);
+    const id = stub.subjects.get(`${TOPICS.load}-value`)![0]!;
+    // A resolvable id whose value fails a field check, its body cut short, its header alone, bytes after it, a wrong magic byte, 3 bytes.
+    const outOfRange = confluent(id, avscBody(schema, { ...sample, ts: T0 + 1000, cpu_util: 1.5 }));
+    const good = confluent(id, avscBody(schema, { ...sample, ts: T0 + 2000 }));
+    const bad = [outOfRange, good.subarray(0, 20), good.subarray(0, 5), Buffer.concat([good, Buffer.from([1, 2])]), Buffer.concat([Buffer.from([1]), good.subarray(1)]), Buffer.from([0, 0, 2])];
+    await inner.produce(TOPICS.load, bad.map((value) => ({ key: 'edge-07', value })));
+    await inner.seal(TOPICS.load);
+    await inner.seal(TOPICS.inference);
+    const warehouse = await createTestDatabase('framed_dead');
+    warehouses.push(warehouse);
+    const counts = await runBoundedPipeline({ log, warehouse, config: loadConfig({}) });
+    expect(counts.sink[TOPICS.load]).toEqual({ consumed: 7, processed: 1, late: 0, dead: 6 });
+    const rows = await warehouse.query<{ offset: number; raw_b64: string; error: string; path: string }>(
+      `SELECT offset, raw_b64, error, path FROM ${warehouse.database}.dead_letters ORDER BY offset`,
+    );
+    expect(rows.map((r) => r.offset)).toEqual([1, 2, 3, 4, 5, 6]);
+    rows.forEach((r, i) => expect(Buffer.from(r.raw_b64, 'base64').toString('hex')).toBe(bad[i]!.toString('hex')));
+    expect(rows[0]).toMatchObject({ path: 'cpu_util' });
+    expect(rows[0]!.error).toContain('1.5');
+    expect(rows[4]!.error).toBe(`confluent schema-registry framing: expected 00 + a 4-byte schema id + the Avro body (or single-object Avro, or a JSON object), got first bytes ${bad[4]!.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ')} … (${bad[4]!.length} bytes); the value is kept as it came`);
+    expect(rows[5]!.error).toBe('confluent schema-registry framing: a Confluent header is 5 bytes (00 + a 4-byte schema id), the value has 3: 00 00 02; the value is kept as it came');
+    const dlq = await log.read({ topic: dlqTopic(TOPICS.load), partition: 0 }, 0, 6);
+    expect(dlq.map((r) => { const d = codecFor('DeadLetter').decode(r.value); return d.ok ? d.value.raw_b64 : d.reason; })).toEqual(bad.map((b) => b.toString('base64')));
+  });
+
   it('runs the whole bounded pipeline over the framed log with exactly the warehouse rows of the plain run', async () => {
     const config = { ...loadConfig({}), windowSizeMs: 60_000, windowSlideMs: 15_000 };
     const sim = simulateFleet(normalizeSimConfig({ seed: 21, servers: 3, durationMs: 2 * 60_000, maxJitterMs: 2600 }));
@@ -160,9 +190,18 @@ describe('ConfluentWireEventLog through a real HTTP schema registry', () => {
     const framedCounts = await runBoundedPipeline({ log, warehouse: framed, config });
     expect(framedCounts).toEqual(plainCounts);
     expect(plainCounts.join[TOPICS.inference]!.dead).toBe(2);
-    const expected = await fingerprint(reference);
+    const { dead_letters: _d, ...expected } = await fingerprint(reference);
     expect(Number(expected.inference_enriched!.split(':')[0])).toBeGreaterThan(500);
-    expect(await fingerprint(framed)).toEqual(expected);
+    const { dead_letters: _f, ...got } = await fingerprint(framed);
+    expect(got).toEqual(expected);
+    // The dead letters keep the same bytes; the garbage one's error names the framing the registry setting expects.
+    const dead = (w: ChdbWarehouse) => w.query<{ offset: number; raw_b64: string; path: string; error: string }>(`SELECT offset, raw_b64, path, error FROM ${w.database}.dead_letters ORDER BY offset`);
+    const [plainDead, framedDead] = [await dead(reference), await dead(framed)];
+    expect(framedDead.map(({ error: _e, ...d }) => d)).toEqual(plainDead.map(({ error: _e, ...d }) => d));
+    expect(framedDead.map((d) => d.error)).toEqual([
+      'confluent schema-registry framing: expected 00 + a 4-byte schema id + the Avro body (or single-object Avro, or a JSON object), got first bytes de ad be ef 00 01 (6 bytes); the value is kept as it came',
+      plainDead[1]!.error,
+    ]);
 
     // On the log itself every Avro value is Confluent-framed; only the two injected bad records are not.
     const other: Record<string, number> = {};
