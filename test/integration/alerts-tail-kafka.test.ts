@@ -33,6 +33,30 @@ function byPair(changes: readonly AlertChange[]): Map<string, string[]> {
   return out;
 }
 
+/** `alerts tail --json` as a child process on the given environment: what it printed so far, waiting, and SIGTERM. */
+function startTail(env: Record<string, string>) {
+  const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], { env: { ...process.env, EDGELAT_LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += String(d)));
+  child.stderr.on('data', (d) => (out.stderr += String(d)));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const printed = () => out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertChange);
+  return {
+    printed,
+    stderr: () => out.stderr,
+    /** Wait (at most 60 s) until `done` holds. */
+    async waitUntil(done: () => boolean): Promise<void> {
+      const deadline = Date.now() + 60_000;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    },
+    /** SIGTERM; resolves to the exit code. */
+    stop(): Promise<number | null> {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
   const kafkaMock = useKafkaMock();
 
@@ -47,29 +71,15 @@ describe.skipIf(!haveKafka)('alerts tail on Kafka', () => {
       const landed = await produce(updates.slice(0, half));
       expect(new Set(landed.map((l) => l.partition)).size).toBeGreaterThan(1); // the pairs span partitions
 
-      const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], {
-        env: { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_LOG_LEVEL: 'error' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += String(d)));
-      child.stderr.on('data', (d) => (stderr += String(d)));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const printed = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertChange);
-      const waitFor = async (n: number) => {
-        const deadline = Date.now() + 60_000;
-        while (printed().length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      };
-      await waitFor(expectedFirst);
-      expect(printed().length, stderr).toBe(expectedFirst);
+      const tail = startTail({ EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(',') });
+      await tail.waitUntil(() => tail.printed().length >= expectedFirst);
+      expect(tail.printed().length, tail.stderr()).toBe(expectedFirst);
       await produce(updates.slice(half));
-      await waitFor(expected.length);
+      await tail.waitUntil(() => tail.printed().length >= expected.length);
       await new Promise((r) => setTimeout(r, 300)); // nothing more comes
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(printed()).toHaveLength(expected.length);
-      expect(byPair(printed())).toEqual(byPair(expected));
+      expect(await tail.stop()).toBe(0);
+      expect(tail.printed()).toHaveLength(expected.length);
+      expect(byPair(tail.printed())).toEqual(byPair(expected));
     } finally {
       await log.close();
     }
@@ -92,22 +102,11 @@ describe.skipIf(!haveKafka)('alerts tail on Kafka with a schema registry', () =>
     try {
       await log.produce(TOPICS.correlation, updates.map((u) => ({ key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u) })));
       const [garbage] = await log.produce(TOPICS.correlation, [{ key: 'edge-01', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) }]);
-      const child = spawn('node', [BIN, 'alerts', 'tail', '--json', '--poll-ms', '100'], {
-        env: { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_SCHEMA_REGISTRY_URL: registry.url, EDGELAT_LOG_LEVEL: 'error' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += String(d)));
-      child.stderr.on('data', (d) => (stderr += String(d)));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const printed = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertChange);
-      const deadline = Date.now() + 60_000;
-      while ((printed().length < expected.length || !stderr.includes('could not be decoded')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(byPair(printed()), stderr).toEqual(byPair(expected));
-      expect(stderr).toContain(`edgelat: 1 record(s) of ${TOPICS.correlation} could not be decoded and were skipped (the latest: partition ${garbage!.partition} offset ${garbage!.offset}: confluent schema-registry framing: expected 00 + a 4-byte schema id`);
+      const tail = startTail({ EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_SCHEMA_REGISTRY_URL: registry.url });
+      await tail.waitUntil(() => tail.printed().length >= expected.length && tail.stderr().includes('could not be decoded'));
+      expect(await tail.stop()).toBe(0);
+      expect(byPair(tail.printed()), tail.stderr()).toEqual(byPair(expected));
+      expect(tail.stderr()).toContain(`edgelat: 1 record(s) of ${TOPICS.correlation} could not be decoded and were skipped (the latest: partition ${garbage!.partition} offset ${garbage!.offset}: confluent schema-registry framing: expected 00 + a 4-byte schema id`);
     } finally {
       await log.close();
       await registry.close();
