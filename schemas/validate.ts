@@ -139,8 +139,10 @@ const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   failed_pairs: 0,
   macs: 0,
 };
-/** Finite doubles >= 0 besides the `_ms` fields. */
-const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s']);
+/** Finite doubles >= 0 besides the `_ms` fields (a power draw below 0 W is no reading). */
+const NON_NEGATIVE_DOUBLES = new Set(['requests_per_s', 'power_w']);
+/** Lowest accepted `temperature_c`: absolute zero, −273.15 °C (BIPM, SI Brochure 9th ed., 2019, §2.3.1). */
+export const ABSOLUTE_ZERO_C = -273.15;
 /**
  * Largest accepted duration (`*_ms`), ms: one day. No inference request takes longer, and a value
  * far beyond (1e308, a unit slip) would overflow the windows' sums of squares and blank their statistics.
@@ -185,6 +187,7 @@ function checkField(name: string, v: unknown): string | null {
     if (name.endsWith('_ms') && v < 0) return `value ${q} is not a duration >= 0 ms`;
     if (name.endsWith('_ms') && v > MAX_DURATION_MS) return `value ${q} is above one day (${MAX_DURATION_MS} ms): not a request's duration (a unit other than ms?)`;
     if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
+    if (name === 'temperature_c' && v < ABSOLUTE_ZERO_C) return `value ${q} is below absolute zero (${ABSOLUTE_ZERO_C} °C)`;
     if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${q} is above ${MAX_REQUESTS_PER_S} requests per second`;
     if (v !== 0 && Math.abs(v) < MIN_MAGNITUDE && (name.endsWith('_ms') || name.endsWith('_util') || name === 'requests_per_s')) {
       return `value ${q} is not 0 and below ${MIN_MAGNITUDE} in magnitude: not a reading (a unit slip?), and too small for the window statistics`;
@@ -206,7 +209,8 @@ function checkField(name: string, v: unknown): string | null {
  * Rules (null values of nullable fields are skipped): time fields (`ts`,
  * `load_ts`, `window_start`, `window_end`, `watermark`) are safe integers > 0,
  * epoch ms; `*_util` finite in [0, 1]; `*_ms` in [0, {@link MAX_DURATION_MS}]; every other double
- * finite (NaN from Avro binary is rejected); `requests_per_s` in [0, {@link MAX_REQUESTS_PER_S}];
+ * finite (NaN from Avro binary is rejected); `requests_per_s` in [0, {@link MAX_REQUESTS_PER_S}]; `power_w` >= 0;
+ * `temperature_c` >= {@link ABSOLUTE_ZERO_C};
  * `*_util`, `*_ms` and `requests_per_s` 0 or at least {@link MIN_MAGNITUDE};
  * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,

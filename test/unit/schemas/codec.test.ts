@@ -153,6 +153,7 @@ const roundTrips: Array<[string, RecordKind, unknown]> = [
   ['InferenceEvent, deployment_id null, timeout', 'InferenceEvent', { ...inference, deployment_id: null, status: 'timeout', role: 'shadow' }],
   ['LoadSample, optional fields set', 'LoadSample', load],
   ['LoadSample, optional fields null', 'LoadSample', { ...load, temperature_c: null, power_w: null, queue_depth: 0, cpu_util: 0, gpu_util: 1 }],
+  ['LoadSample at absolute zero, drawing 0 W', 'LoadSample', { ...load, temperature_c: -273.15, power_w: 0 }],
   ['EnrichedInference, matched', 'EnrichedInference', enriched],
   ['EnrichedInference, unmatched (all nulls)', 'EnrichedInference', unmatched],
   ['CorrelationUpdate, defined', 'CorrelationUpdate', correlation],
@@ -359,6 +360,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json negative requests_per_s', 'LoadSample', json({ ...load, requests_per_s: -0.5 }), 'requests_per_s', ['requests_per_s: value -0.5 is not >= 0']],
   ['json overflowing double', 'LoadSample', Buffer.from(toJsonText(load).replace('"requests_per_s":173.5', '"requests_per_s":1e400')), 'requests_per_s', ['value Infinity is not a finite number']],
   ['json temperature wrong type', 'LoadSample', json({ ...load, temperature_c: 'hot' }), 'temperature_c', ['"hot"']],
+  // A trial: a power draw of −100 W and −500 °C were stored as readings.
+  ['json negative power_w', 'LoadSample', json({ ...load, power_w: -100 }), 'power_w', ['power_w: value -100 is not >= 0']],
+  ['avro temperature below absolute zero', 'LoadSample', framed('LoadSample', { ...load, temperature_c: -500 }), 'temperature_c', ['temperature_c: value -500 is below absolute zero (-273.15 °C)']],
   ['json enriched util out of range', 'EnrichedInference', json({ ...enriched, cpu_util: -0.1 }), 'cpu_util', ['value -0.1']],
   ['json alert_state not allowed', 'CorrelationUpdate', json({ ...correlation, alert_state: 'panic' }), 'alert_state', ['"panic"']],
   ['json x_metric not allowed', 'CorrelationUpdate', json({ ...correlation, x_metric: 'disk_util' }), 'x_metric', ['"disk_util"']],
