@@ -46,7 +46,8 @@ export function misplacedKey(r: Pick<LogRecord, 'topic' | 'partition' | 'key'>, 
   const expected = partitionForKey(r.key, n);
   if (r.partition === expected) return null;
   return `record key ${JSON.stringify(r.key)} is on partition ${r.partition} of ${r.topic}, where Kafka's default partitioner (murmur2) puts it on ${expected} of ${n}: `
-    + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike; '
+    + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike, '
+    + 'and its enriched records, ahead of the other servers\' there, can make theirs late to the correlation; '
     + 'produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random; kafkajs: its default, not the LegacyPartitioner)';
 }
 

@@ -54,7 +54,8 @@ describe('misplacedKey: the partition murmur2 gives the key (co-partitioning of 
     const wrong = (expected + 1) % 4;
     expect(misplacedKey(on(wrong), partitions)).toBe(
       `record key "edge-07" is on partition ${wrong} of ${TOPICS.load}, where Kafka's default partitioner (murmur2) puts it on ${expected} of 4: `
-      + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike; '
+      + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike, '
+      + 'and its enriched records, ahead of the other servers\' there, can make theirs late to the correlation; '
       + 'produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random; kafkajs: its default, not the LegacyPartitioner)');
     // Another topic, one partition, or no key: nothing to check.
     expect(misplacedKey({ ...on(wrong), topic: TOPICS.inference }, partitions)).toBeNull();
