@@ -8,8 +8,8 @@
  *   (measured beats predicted); otherwise the queueing law's, times the pair's
  *   fleet calibration (the geometric mean of measured / law over the fleet's
  *   load buckets of the pair; 1 when the fleet never ran it);
- * - idle = the law at λ = 0 (one request alone), times the calibration, and at most the measured quantile at λ
- *   where the fleet measured it (latency does not fall as load rises);
+ * - idle = the law at λ = 0 (one request alone), times the calibration, and at most the lowest quantile the fleet
+ *   measured at any of its loads of the pair (latency does not fall as load rises), so it does not move with λ;
  * - one latency-versus-load curve per chip, whatever λ or SLO target is asked about ({@link fitCurve}):
  *   where the fleet measured the pair at some loads, the law is pinned to those measurements (made
  *   non-decreasing in load) by an effective arrival rate per load, linear between them (the fleet's
@@ -237,8 +237,11 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   // Latency does not fall as load rises: a measurement at the load below the law's idle figure bounds it (a trial:
   // bert-99 on the Orin, idle p99 10.04 ms by the law against 9.81 ms measured at 6 req/s).
+  // At most the lowest measured at any of the fleet's loads, whatever load is asked about (a trial: capped at the figure
+  // measured at the requested load, the RK3588's idle p50 was 90.8 ms at 0 req/s, 85.3 at 0.5, 89.8 at 3).
   const lawIdle = law(0);
-  const idle = useMeasured ? ordered({ p50: Math.min(lawIdle.p50, atLoad.p50), p90: Math.min(lawIdle.p90, atLoad.p90), p99: Math.min(lawIdle.p99, atLoad.p99) }) : lawIdle;
+  const lowest = (q: 'p50' | 'p90' | 'p99') => Math.min(lawIdle[q], ...c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p[q] > 0).map((p) => p[q]));
+  const idle = ordered({ p50: lowest('p50'), p90: lowest('p90'), p99: lowest('p99') });
   // Six significant digits, rounded down: the bisection's and the pin's float noise (3.9999960000040007) are not figures.
   // A rough estimate's highest load within the SLO is the one it keeps one sd slower, as its meets_slo (below).
   // `evidence.estimate_log_sd` (a catalog estimate): the SLO counts as met only when it is also met with the compute e^{sd} slower.

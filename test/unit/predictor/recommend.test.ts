@@ -225,6 +225,20 @@ describe('recommendChips', () => {
     expect(answers.map((a) => a.meets_slo)).toEqual([1, 2, 6, 10, 20, 40].map((rps) => rps <= maxRps));
   });
 
+  it('caps idle at the lowest quantiles measured at any load, the same whatever rate is asked (a trial: 90.8, 85.3, 89.8 ms at 0, 0.5, 3 req/s)', () => {
+    // The law alone gives p50 5 ms (the compute's median) and p90 5·e^(1.2816·0.1) = 5.68 ms; the fleet measured p50 4.0,
+    // 4.5 and 4.8 ms at 1, 2 and 3 req/s, p90 5.6, 5.5, 5.65 ms, p99 above the law's: idle takes the lowest of each,
+    // wherever the measured bucket asked lies.
+    const curve = [[1, 4.0, 5.6], [2, 4.5, 5.5], [3, 4.8, 5.65]].map(([r, p50, p90]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: p50!, p90: p90!, p99: 40 + r!, dedicated: false }));
+    const idle99 = latencyQuantile(fast, 0, 1, 0.99);
+    expect(idle99).toBeLessThan(40);
+    const answers = [0, 0.5, 1, 2, 3, 8].map((rps) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 50 }, rps },
+      [candidate('fast', fast, { curve, measured: curve.find((p) => p.ratePerS === rps) ?? null })]).chips[0]!);
+    expect(latencyQuantile(fast, 0, 1, 0.9)).toBeCloseTo(5 * Math.exp(1.2816 * 0.1), 3);
+    for (const a of answers) expect(a.idle).toEqual({ p50: 4.0, p90: 5.5, p99: idle99 });
+    expect(answers[3]!.at_load).toEqual({ p50: 4.5, p90: 5.5, p99: 42 });
+  });
+
   it('keeps the curve on the right side of every measured load when the outcomes are monotone in load', () => {
     // All three loads met the SLO just (p99 29.9 ms of 30): the lower median of the pins would cross the SLO at ≈ 4 req/s,
     // below the measured 8 req/s that met it; the bound moves the curve so that it meets the SLO up to 8 req/s.
@@ -247,12 +261,13 @@ describe('recommendChips', () => {
     // Two loads measured below what the law gives one request alone, two above: the pins' lower median would be 0
     // (an unbounded max rps); the candidate's calibration (geometric mean of measured / law) is used instead.
     const idle99 = latencyQuantile(fast, 0, 1, 0.99);
-    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: idle99 * k!, dedicated: false }));
+    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 4, p90: 4.5, p99: idle99 * k!, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve, calibration: { p50: 1, p90: 1, p99: 1.2 } })]).chips[0]!;
     const capacity = 1000 / (5 * Math.exp(0.005));
     expect(f.max_rps_within_slo).toBeLessThan(capacity);
     expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99) * 1.2).toBeCloseTo(30, 3);
-    expect(f.idle.p99).toBeCloseTo(idle99 * 1.2, 9);
+    // Idle: the calibrated law (idle99 × 1.2), at most the lowest p99 measured at a load (idle99 × 0.8 at 1 req/s).
+    expect(f.idle.p99).toBeCloseTo(idle99 * 0.8, 9);
   });
 
   it('on non-monotone measurements, makes the curve non-decreasing in load (isotonic), so a lone met load above misses is outvoted', () => {
