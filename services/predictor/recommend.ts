@@ -95,6 +95,14 @@ export function floorSignificant(r: number, digits: number): number {
  */
 export const MAX_RPS_DIGITS = 4;
 
+/**
+ * A measured figure at the load this far from the curve through all the fleet's measured loads (either way, as a
+ * ratio) has the reason give the curve's figure beside it: a nearest-rank p99 of a few hundred requests is one of
+ * their slowest few, so neighbouring buckets' figures can differ several-fold (a trial: the Xavier's resnet50 p99 was
+ * measured 28.2 ms at 0.5 req/s and 40.9 at 1.5, where the curve gives 16.9 ms at 1).
+ */
+export const NOISY_MEASURED_RATIO = 1.25;
+
 const fmt = (ms: number): string => (!Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 0.01 ? ms.toFixed(2) : ms.toPrecision(2));
 
 /**
@@ -275,12 +283,33 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
     + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
     + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(sd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
     + (useMeasured && !meets && !outvoted && rps <= maxRps ? '; the measurement at this load misses the SLO although the curve through all measured loads meets it' : '')
+    + noisyNote(useMeasured ? c.measured : null, curve.knots.length > 0 ? law(rps)[sloName] : null, sloName, slo.percentile, atLoad[sloName])
     + shadowNote(c.evidence.shadow);
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
     at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason, capacity,
   };
+}
+
+/**
+ * The reason's note on a measured figure at the load far from the curve through all the fleet's measured loads
+ * (beyond {@link NOISY_MEASURED_RATIO} either way): the curve's figure, and how few requests the measured one rests on
+ * (nearest rank: the ⌈p·n⌉-th of n, so n − ⌈p·n⌉ + 1 requests at or above it). '' otherwise.
+ * @param measured  The measured bucket at the load, or null when the figure is not a measurement.
+ * @param curveMs   The curve's figure at the load, ms, or null when no curve is pinned to measured loads.
+ */
+function noisyNote(measured: MeasuredQuantiles | null, curveMs: number | null, name: string, p: number, measuredMs: number): string {
+  if (measured === null || curveMs === null || !Number.isFinite(curveMs) || !(curveMs > 0) || !(measuredMs > 0)) return '';
+  if (Math.abs(Math.log(measuredMs / curveMs)) <= Math.log(NOISY_MEASURED_RATIO)) return '';
+  const tail = measured.n - Math.ceil(p * measured.n - 1e-9) + 1;
+  return `; the measured ${name} is the ${tail === 1 ? 'slowest' : `${ordinal(tail)} slowest`} of ${measured.n} requests, and the curve through all measured loads gives ${fmt(curveMs)} ms here`;
+}
+
+/** 2 → "2nd", 3 → "3rd", 11 → "11th", 22 → "22nd". */
+function ordinal(k: number): string {
+  const teen = k % 100 >= 11 && k % 100 <= 13;
+  return `${k}${teen ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[k % 10] ?? 'th'}`;
 }
 
 /**

@@ -239,6 +239,19 @@ describe('recommendChips', () => {
     expect(answers[3]!.at_load).toEqual({ p50: 4.5, p90: 5.5, p99: 42 });
   });
 
+  it('gives the curve\'s figure beside a measured one more than 25 % off it, and how few requests that one rests on', () => {
+    // The curve passes through 20, 22 and 24 ms at 1, 2 and 3 req/s; a bucket of 150 requests at 2 req/s measured 40 ms:
+    // its nearest-rank p99 is the ⌈0.99·150⌉ = 149th of 150, the 2nd slowest. At 24 ms (×1.09 the curve) no note.
+    const curve = [[1, 20], [2, 22], [3, 24]].map(([r, p99]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: p99!, dedicated: false }));
+    const at = (p99: number) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 50 }, rps: 2 },
+      [candidate('fast', fast, { curve, measured: { chip: 'fast', ratePerS: 2, n: 150, p50: 5, p90: 7, p99, dedicated: false } })]).chips[0]!;
+    expect(at(40).at_load.p99).toBe(40);
+    expect(at(40).reason).toContain('; the measured p99 is the 2nd slowest of 150 requests, and the curve through all measured loads gives 22.0 ms here');
+    expect(at(24).reason).not.toContain('the measured p99 is');
+    expect(at(17).reason).toContain('gives 22.0 ms here');
+    expect(at(18).reason).not.toContain('the measured p99 is');
+  });
+
   it('keeps the curve on the right side of every measured load when the outcomes are monotone in load', () => {
     // All three loads met the SLO just (p99 29.9 ms of 30): the lower median of the pins would cross the SLO at ≈ 4 req/s,
     // below the measured 8 req/s that met it; the bound moves the curve so that it meets the SLO up to 8 req/s.
@@ -295,14 +308,14 @@ describe('recommendChips', () => {
     // agrees with max_rps_within_slo (a trial: meets_slo true at 15 req/s on a chip said to meet it up to 4).
     const at6 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 6 }, [candidate('fast', fast, { curve, measured: curve[5]! })]).chips[0]!;
     expect([at6.at_load.p99, at6.meets_slo, at6.max_rps_within_slo]).toEqual([20, false, f.max_rps_within_slo]);
-    expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load, other models' traffic included\); .*\(its server's other traffic included\); the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss$/);
+    expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load, other models' traffic included\); .*\(its server's other traffic included\); the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss; the measured p99 is the 5th slowest of 400 requests, and the curve through all measured loads gives 63\.[45] ms here$/);
     // A measured miss within the curve's limit stays a miss (measured beats predicted), said as such.
     const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20, dedicated: false }));
     const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45, dedicated: false };
     const m = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve: monotone, measured: missed })]).chips[0]!;
     expect(m.max_rps_within_slo).toBeGreaterThanOrEqual(3);
     expect([m.meets_slo, /^misses /.test(m.reason)]).toEqual([false, true]);
-    expect(m.reason).toMatch(/; the measurement at this load misses the SLO although the curve through all measured loads meets it$/);
+    expect(m.reason).toMatch(/; the measurement at this load misses the SLO although the curve through all measured loads meets it; the measured p99 is the 5th slowest of 400 requests, and the curve through all measured loads gives 20\.0 ms here$/);
   });
 
   it('the reason says the highest load within the SLO with the digits of the table\'s max rps column', () => {
