@@ -213,6 +213,12 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   });
 
   const position = new Map(archIds.map((id, i) => [id, i]));
+  const matched = new Set<number>(); // architectures some latency file has a row of, good cells or not
+  const cellProblems: ImportProblem[] = [];
+  const badCell = (p: ImportProblem) => {
+    problems.push(p);
+    cellProblems.push(p);
+  };
   const devices: string[] = [];
   const latency = new Map<string, Float64Array>();
   for (const f of latencies) {
@@ -221,6 +227,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
+      if (h.indexOf(d) < c) throw new RangeError(`${f.file}: device ${quoteValue(d)} is a column of its header twice (columns ${h.indexOf(d) + 1} and ${c + 1})`);
       if (latency.has(d)) throw new RangeError(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
       const col = new Float64Array(archIds.length).fill(Number.NaN);
       latency.set(d, col);
@@ -248,16 +255,17 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         continue;
       }
       firstLine.set(at, line);
+      matched.add(at);
       for (let c = 1; c < h.length; c++) {
         const v = Number(row[c]);
         if (!DECIMAL.test(row[c]!) || !Number.isFinite(v) || v <= 0) {
-          problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
+          badCell({ file: f.file, line, field: h[c]!, value: row[c]!, message: 'latency must be a positive number of ms' });
           if (row[c]!.trim() !== '' && !Number.isFinite(Number(row[c])) && !firstText.has(c)) firstText.set(c, { line, value: row[c]! });
           continue;
         }
         const outside = latencyRangeProblem(v);
         if (outside !== null) {
-          problems.push({ file: f.file, line, field: h[c]!, value: row[c]!, message: outside });
+          badCell({ file: f.file, line, field: h[c]!, value: row[c]!, message: outside });
           continue;
         }
         goodCells[c]++;
@@ -280,10 +288,16 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   const covered = archIds.filter((_, i) => devices.some((d) => Number.isFinite(latency.get(d)![i]!))).length;
   // A quote left open that hid most latencies is the reason then, not files of two benchmarks (a trial).
   if (latencies.length > 0 && covered < MIN_COVERED_SHARE * archIds.length) {
+    // Rows for most architectures whose cells are not latencies: the cells are the reason (a trial: a file in ns was
+    // taken for files of two benchmarks, and none of its bad cells was named).
+    const cellsWhy = matched.size >= MIN_COVERED_SHARE * archIds.length && cellProblems.length > 0;
     throw new RangeError(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
       + (quotesLeftOpen.length > 0
         ? `${quotesLeftOpen.map((p) => `${p.file}: ${p.message}`).join('; ')}`
-        : 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
+        : cellsWhy
+          ? `the files have rows for ${matched.size.toLocaleString('en-US')} of them, but ${cellProblems.length.toLocaleString('en-US')} cell(s) are not latencies in ms, such as `
+            + `${cellProblems.slice(0, 3).map((p) => `${p.file}:${p.line}: ${p.field} = ${quoteValue(p.value)}: ${p.message}`).join('; ')}`
+          : 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
   }
   return { archIds, features, X, devices, latency, problems };
 }

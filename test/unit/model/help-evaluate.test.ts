@@ -216,6 +216,15 @@ describe('parseHelp on bad input', () => {
       .toThrow('l.csv: latencies for only 1 of the 4 architectures in a.csv; l.csv: a quoted field opened on line 3 is never closed: lines 3–5 (the rest of the file) are not read');
   });
 
+  it('names the bad cells when rows cover the architectures but their cells are not latencies, not "files of two benchmarks" (a trial: a file in ns)', () => {
+    const archs = { file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n1,skip\n2,conv\n3,none\n4,skip\n' };
+    expect(() => parseHelp(archs, [{ file: 'ns.csv', text: 'arch_idx,dev_g\n0,15000000000\n1,-3\n2,0\n3,\n4,2.5\n0,2.0\n' }]))
+      .toThrow('ns.csv: latencies for only 1 of the 5 architectures in a.csv; the files have rows for 5 of them, but 4 cell(s) are not latencies in ms, such as '
+        + 'ns.csv:2: dev_g = "15000000000": latency 15000000000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?; '
+        + 'ns.csv:3: dev_g = "-3": latency must be a positive number of ms; ns.csv:4: dev_g = "0": latency must be a positive number of ms');
+    expect(() => parseHelp(archs, [{ file: 'dup.csv', text: 'arch_idx,dev_a,dev_a\n0,1,2\n' }])).toThrow('dup.csv: device "dev_a" is a column of its header twice (columns 2 and 3)');
+  });
+
   it('refuses a file that is not valid UTF-8, naming the line (a trial: a Latin-1 device name was stored as d\uFFFDv)', () => {
     const latin1 = Buffer.concat([Buffer.from('arch_idx,d'), Buffer.from([0xe9]), Buffer.from('v\n0,1.5\n')]).toString('utf8');
     expect(() => parseHelp({ file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n' }, [{ file: 'l.csv', text: latin1 }])).toThrow('l.csv: line 1 is not valid UTF-8 (save the file as UTF-8)');
