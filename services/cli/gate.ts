@@ -85,7 +85,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
           if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
           throw error;
         }
-        if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm or MatMul), so its service time cannot be scaled: give --macs or run it as a shadow`);
+        if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM or Einsum), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }
       // Loaded when a gate runs, not at the CLI's start-up.
       const [{ loadConfig }, { configuredWarehouse }, { gateFromWarehouse }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts')]);

@@ -80,7 +80,7 @@ Environment:
   EDGELAT_SCHEMA_REGISTRY_URL      Confluent Schema Registry; set: records on Kafka use its framing
   EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
   EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)
-  EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads (default 604800000, 7 days)
+  EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads, 60000 (1 min) .. 31536000000 (365 days) (default 604800000, 7 days)
   EDGELAT_ALERT_THRESHOLD          alert policy: |r| that counts as strong (default 0.5), with EDGELAT_ALERT_HYSTERESIS (0.1),
                                    EDGELAT_ALERT_MIN_N (30), EDGELAT_ALERT_FIRE_AFTER (3), EDGELAT_ALERT_CLEAR_AFTER (3), EDGELAT_ALERT_LOOKBACK (20)
   EDGELAT_ALERTS_TIMEOUT_MS        longest wait for the alert webhook's answer (default 10000)

@@ -15,7 +15,7 @@ const predictor = () => import('./predictor.ts');
 export function registerPredictorCommands(program: Command): void {
   program
     .command('profile')
-    .description('profile an ONNX model: parameters, MACs (Conv/ConvTranspose/Gemm/MatMul), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
+    .description('profile an ONNX model: parameters, MACs (Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM, Einsum), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
     .argument('<model.onnx>', 'ONNX file')
     .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension, 1..4096').default(1).argParser(intFlag('--batch', 1, 4096)))
     .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
