@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
-import { keyPartition, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
+import { keyPartition, MAX_PRODUCE_BYTES, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
@@ -312,7 +312,7 @@ export class SinkRun {
       if (fresh.length) {
         await log.produce(dlqTopic(topic), fresh.map((d) => ({
           // The source record's key (its server id) where it is text, so that a DLQ consumer can route by it; its bytes stay in key_b64.
-          key: sourceKeyText(d.key_b64), partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: codecFor('DeadLetter').encode(d),
+          key: sourceKeyText(d.key_b64), partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: dlqValue(d),
           headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: JSON.stringify([d.offset]) },
         })));
         this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
@@ -327,6 +327,29 @@ export class SinkRun {
     buf.firstAtMs = null;
     buf.planEnd = null;
   }
+}
+
+/**
+ * Most bytes of a `DeadLetter` record on `<topic>.dlq`: {@link MAX_PRODUCE_BYTES}, under Kafka's default
+ * `message.max.bytes` (1 MiB). Base64 makes raw bytes 4/3 as long, so a bad record of 700 KB–1 MiB that its topic
+ * took would not fit its dead letter there, and a refused produce would stop the sink on it at every restart.
+ */
+export const MAX_DEAD_LETTER_BYTES = MAX_PRODUCE_BYTES;
+
+/**
+ * A dead letter encoded for its `.dlq` topic: whole when it fits {@link MAX_DEAD_LETTER_BYTES}; otherwise without
+ * its raw bytes (`raw_b64` ''), its error saying so and how many there were. The `dead_letters` row keeps them all.
+ */
+export function dlqValue(d: DeadLetter): Buffer {
+  const codec = codecFor('DeadLetter');
+  const whole = codec.encode(d);
+  if (whole.length <= MAX_DEAD_LETTER_BYTES) return whole;
+  const rawBytes = Buffer.from(d.raw_b64, 'base64').length;
+  return codec.encode({
+    ...d,
+    raw_b64: '',
+    error: `${d.error} [raw bytes left out of this record: ${rawBytes} bytes, ${whole.length} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
+  });
 }
 
 /** A dead letter's source key (base64) as text, or null when it had none or its bytes are not UTF-8. */

@@ -148,7 +148,7 @@ export class ConfluentWireConverter {
       if (!isConfluent(r.value)) {
         // Neither framing nor JSON: its dead letter names the framing the registry setting expects (a trial read only
         // "expected single-object avro (first bytes c3 01) or a json object" for a wrong magic byte).
-        const unframed = notFramed(r.value);
+        const unframed = this.#kindOf(r.topic) === null ? null : notFramed(r.value); // another application's topic is not judged
         return unframed === null ? r : { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: unframed } };
       }
       const id = r.value.readUInt32BE(1);

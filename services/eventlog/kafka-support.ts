@@ -1,6 +1,7 @@
 /**
  * Helpers shared by the Kafka event log (kafka.ts) and its consumer
- * (kafka-consumer.ts): error mapping, the pino log bridge, record conversion.
+ * (kafka-consumer.ts): error mapping, the pino log bridge, record conversion,
+ * splitting a produce call into requests the broker accepts.
  */
 import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel } from 'kafkajs';
 
@@ -8,7 +9,7 @@ import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel 
 const { KafkaJSError, logLevel } = kafkajs;
 import type { Logger } from 'pino';
 import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
-import { NULL_VALUE_HEADER, type Headers, type LogRecord, type TopicPartition } from './types.ts';
+import { MAX_PRODUCE_BYTES, NULL_VALUE_HEADER, type Headers, type LogRecord, type ProduceRecord, type TopicPartition } from './types.ts';
 
 /** Topic holding one marker record per sealed topic (key = the sealed topic's name). */
 export const SEALS_TOPIC = 'edgelat.control.seals';
@@ -111,3 +112,33 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
 
 /** Resolve after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Bytes a record adds to a record batch, estimated from above: key, value, headers, plus 64 for its varints and attributes (Kafka record format v2). */
+export function recordBytes(r: Pick<ProduceRecord, 'key' | 'value' | 'headers'>): number {
+  let n = 64 + r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key));
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  return n;
+}
+
+/**
+ * Split records, in order, into consecutive runs of at most `limit` bytes each ({@link recordBytes}); a record
+ * larger than `limit` runs alone (the broker then decides). Sent one after another, the runs keep each partition's order.
+ * @param sizes  Bytes of each record, ≥ 0.
+ * @param limit  Most bytes of a run, > 0. @default MAX_PRODUCE_BYTES
+ * @returns      Runs as [start, end) index pairs covering 0..sizes.length once, in order; [] for no records.
+ */
+export function produceChunks(sizes: readonly number[], limit = MAX_PRODUCE_BYTES): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  let bytes = 0;
+  sizes.forEach((size, i) => {
+    if (i > start && bytes + size > limit) {
+      runs.push([start, i]);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  });
+  if (sizes.length > start) runs.push([start, sizes.length]);
+  return runs;
+}

@@ -10,7 +10,7 @@ import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
-import { guard, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
+import { guard, produceChunks, recordBytes, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from './types.ts';
 
@@ -49,6 +49,9 @@ export interface KafkaLogOptions {
  *   null keys go round-robin per topic from this process.
  * - Produce uses acks=-1 but is NOT idempotent: the librdkafka mock cluster
  *   reports controller 0, which kafkajs's InitProducerId lookup cannot find.
+ *   A call is sent as requests of at most `MAX_PRODUCE_BYTES` (types.ts), one
+ *   after another, so no partition's batch exceeds a default broker's
+ *   `message.max.bytes`.
  * - `seal(topic)` produces a marker (key = topic) to `edgelat.control.seals`;
  *   consumers report end of input once every owned topic is sealed and their
  *   position reached the high watermark. Produce after a seal is refused only
@@ -163,12 +166,6 @@ export class KafkaEventLog implements EventLog {
       this.cursors.set(topic, c + 1);
       return c % count;
     });
-    const indexInPartition = new Map<number, number>();
-    const index = placed.map((p) => {
-      const i = indexInPartition.get(p) ?? 0;
-      indexInPartition.set(p, i + 1);
-      return i;
-    });
     const messages: Message[] = records.map((r, i) => ({
       key: r.key,
       value: r.value,
@@ -176,14 +173,23 @@ export class KafkaEventLog implements EventLog {
       headers: { ...(r.headers ?? {}) },
       timestamp: String(r.timestampMs ?? Date.now()),
     }));
-    const sent = await guard(`produce to ${JSON.stringify(topic)}`, () => this.producer.send({ topic, ...this.send, messages }));
-    const base = new Map<number, number>();
-    for (const m of sent) base.set(m.partition, Number(m.baseOffset ?? m.offset));
-    return placed.map((partition, i) => {
-      const b = base.get(partition);
-      if (b === undefined || Number.isNaN(b)) throw new BrokerUnavailableError(`kafka: produce to ${JSON.stringify(topic)} returned no offset for partition ${partition}`, { retriable: true });
-      return { partition, offset: b + index[i]! };
-    });
+    // One request per run of at most MAX_PRODUCE_BYTES, one after another (a partition's order kept): kafkajs sends a
+    // call's messages to a partition as one batch, which a broker refuses above message.max.bytes (1 MiB by default).
+    const out: { partition: number; offset: number }[] = [];
+    for (const [start, end] of produceChunks(records.map(recordBytes))) {
+      const sent = await guard(`produce to ${JSON.stringify(topic)}`, () => this.producer.send({ topic, ...this.send, messages: messages.slice(start, end) }));
+      const base = new Map<number, number>();
+      for (const m of sent) base.set(m.partition, Number(m.baseOffset ?? m.offset));
+      const indexInPartition = new Map<number, number>();
+      for (const partition of placed.slice(start, end)) {
+        const b = base.get(partition);
+        if (b === undefined || Number.isNaN(b)) throw new BrokerUnavailableError(`kafka: produce to ${JSON.stringify(topic)} returned no offset for partition ${partition}`, { retriable: true });
+        const i = indexInPartition.get(partition) ?? 0;
+        indexInPartition.set(partition, i + 1);
+        out.push({ partition, offset: b + i });
+      }
+    }
+    return out;
   }
 
   async consumer(groupId: string, topics: string[]): Promise<Consumer> {

@@ -33,6 +33,14 @@ export const NULL_VALUE_HEADER = 'edgelat-null-value';
  */
 export const WIRE_ERROR_HEADER = 'edgelat-wire-error';
 
+/**
+ * Most bytes of records one produce request to Kafka carries: below Kafka's default `message.max.bytes`
+ * (1,048,588 bytes, which bounds a partition's record batch), with room for the batch and request headers.
+ * kafkajs sends all the messages of one `send` to a partition as one batch, so a larger produce call is split
+ * (kafka-support.ts `produceChunks`), and a dead letter is kept under it (pipelines/runtime/run-sink.ts).
+ */
+export const MAX_PRODUCE_BYTES = 900_000;
+
 /** A stored record as a consumer sees it. */
 export interface LogRecord {
   topic: string;

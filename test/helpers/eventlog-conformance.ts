@@ -104,6 +104,18 @@ export function eventLogConformance(name: string, makeLog: () => Promise<Conform
       for (let p = 0; p < PARTS; p++) expect(await log().endOffset({ topic, partition: p })).toBe(next.get(p) ?? 0);
     }, timeout);
 
+    it('takes a produce call of 3 MB (above Kafka\'s default message.max.bytes) whole: consecutive offsets, read back in order', async () => {
+      const topic = topicName();
+      await log().ensureTopic(topic, PARTS);
+      const recs: ProduceRecord[] = Array.from({ length: 3000 }, (_, i) => ({ key: 'edge-big', value: Buffer.alloc(1000, i % 251), headers: { seq: String(i) } }));
+      const placed = await log().produce(topic, recs);
+      const p = partitionForKey('edge-big', PARTS);
+      expect(placed).toEqual(recs.map((_, i) => ({ partition: p, offset: i })));
+      const back = await log().read({ topic, partition: p }, 0, 3000);
+      expect(back.map((r) => r.headers.seq)).toEqual(recs.map((_, i) => String(i)));
+      expect(back.every((r, i) => r.value.equals(recs[i]!.value))).toBe(true);
+    }, timeout);
+
     it('reads everything once, in per-partition order, with keys, values and headers intact', async () => {
       const topic = topicName();
       await log().ensureTopic(topic, PARTS);

@@ -3,7 +3,8 @@ import kafkajs from 'kafkajs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../errors.ts';
-import { pinoLogCreator, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
+import { pinoLogCreator, produceChunks, recordBytes, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
+import { MAX_PRODUCE_BYTES } from '../../../services/eventlog/types.ts';
 
 const { logLevel } = kafkajs;
 
@@ -40,5 +41,22 @@ describe('toBrokerError', () => {
     // Programmer errors pass unchanged.
     const bug = new TypeError('x is not a function');
     expect(toBrokerError(bug, 'produce')).toBe(bug);
+  });
+});
+
+describe('produceChunks and recordBytes', () => {
+  it('splits records, in order, into runs of at most the limit; a record above it runs alone', () => {
+    expect(produceChunks([])).toEqual([]);
+    expect(produceChunks([400_000, 400_000, 400_000])).toEqual([[0, 2], [2, 3]]);
+    expect(produceChunks([100, 1_500_000, 100])).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(produceChunks([5, 5, 5, 5, 5], 10)).toEqual([[0, 2], [2, 4], [4, 5]]);
+    expect(produceChunks([10, 0, 1], 10)).toEqual([[0, 2], [2, 3]]);
+    expect(MAX_PRODUCE_BYTES).toBeLessThan(1_048_588); // Kafka's default message.max.bytes
+  });
+
+  it('counts key, value and header bytes (UTF-8) plus 64 for the record\'s own fields', () => {
+    expect(recordBytes({ key: 'k', value: Buffer.alloc(10), headers: { a: 'bc' } })).toBe(64 + 10 + 1 + 1 + 2);
+    expect(recordBytes({ key: null, value: Buffer.alloc(0) })).toBe(64);
+    expect(recordBytes({ key: 'µ', value: Buffer.alloc(1), headers: { 'é': 'ü' } })).toBe(64 + 1 + 2 + 2 + 2);
   });
 });
