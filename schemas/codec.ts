@@ -233,7 +233,7 @@ export function createCodec<T>(kind: RecordKind, schema: object): Codec<T> {
       return fail('', `invalid utf-8 in json text; first bytes ${quoteValue(hexHead(bytes))}`);
     }
     const parsed = parseJsonExact(text);
-    if (!parsed.ok) return fail('', parsed.reason);
+    if (!parsed.ok) return fail(parsed.field, parsed.reason);
     const record = recordFromJson(recordType, parsed.value);
     if (!record.ok) return record;
     return finish(record.value);

@@ -23,16 +23,31 @@ export function parseJsonNumber(token: string): number | bigint {
   return Number(token);
 }
 
-/** Result of {@link parseJsonExact}: data errors are values (STYLE §2). */
-export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string };
+/**
+ * Result of {@link parseJsonExact}: data errors are values (STYLE §2). `field` is the key whose value the
+ * error is in, when the text before it ends in `"key":` (the nearest key, at any depth), else ''.
+ */
+export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string; field: string };
+
+/** The key right before `pos` (`"key":` and blanks), or ''. */
+function keyBefore(text: string, pos: number): string {
+  const m = /"((?:[^"\\]|\\.){1,200})"\s*:\s*$/.exec(text.slice(Math.max(0, pos - 260), pos));
+  if (!m) return '';
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return '';
+  }
+}
 
 /**
  * Parse JSON text, keeping integers beyond 2^53 exact as `bigint`.
  *
  * Behaviour: strict JSON (no NaN, no trailing text, no duplicate keys).
  * @param text  UTF-8 decoded JSON text.
- * @returns     `{ok: true, value}` or `{ok: false, reason}` with a lower-case
- *              reason quoting the text near the error as JSON; never throws.
+ * @returns     `{ok: true, value}` or `{ok: false, reason, field}` with a lower-case
+ *              reason quoting the text near the error as JSON (and naming `field`
+ *              when the error is in a key's value); never throws.
  */
 export function parseJsonExact(text: string): JsonParseResult {
   try {
@@ -42,7 +57,9 @@ export function parseJsonExact(text: string): JsonParseResult {
     const at = /position (\d+)/.exec(message);
     const pos = at ? Number(at[1]) : 0;
     const near = text.slice(Math.max(0, pos - 16), pos + 16);
-    return { ok: false, reason: `invalid json: ${lowerFirst(message)}, near ${JSON.stringify(near)}` };
+    // A bad value names its field (a trial: "io_ms":NaN read "object value expected after ':' at position 255").
+    const field = at ? keyBefore(text, pos) : '';
+    return { ok: false, field, reason: `invalid json${field ? ` in the value of ${JSON.stringify(field)}` : ''}: ${lowerFirst(message)}, near ${JSON.stringify(near)}` };
   }
 }
 
