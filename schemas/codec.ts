@@ -95,6 +95,7 @@ function decodeBody(type: avro.Type, body: Buffer, resolver?: Resolver): DecodeR
     return fail('', `invalid avro body: ${message.toLowerCase()}; first bytes ${quoteValue(hexHead(body))}`);
   }
   if (decoded.offset < 0) {
+    if (body.length === 0) return fail('', 'empty avro body: the record is its header alone');
     return fail('', `truncated avro body: ${body.length} bytes end inside the record; last bytes ${quoteValue(body.subarray(-16).toString('hex'))}`);
   }
   if (decoded.offset !== body.length) {

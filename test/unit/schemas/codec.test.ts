@@ -320,6 +320,8 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json array', 'InferenceEvent', Buffer.from('[1,2]'), '', ['unrecognised encoding', '"5b312c325d"']],
   ['confluent framing', 'InferenceEvent', Buffer.from('000000006502', 'hex'), '', ['confluent', 'schema id 101', '"000000006502"']],
   ['truncated avro (last 3 bytes cut)', 'InferenceEvent', good.subarray(0, good.length - 3), '', ['truncated avro body']],
+  // A trial: a header alone read "truncated avro body: 0 bytes end inside the record; last bytes \"\"".
+  ['single-object header alone', 'InferenceEvent', good.subarray(0, 10), '', ['empty avro body: the record is its header alone']],
   ['header only', 'InferenceEvent', good.subarray(0, 6), '', ['truncated single-object header', `"${good.subarray(0, 6).toString('hex')}"`]],
   ['trailing bytes', 'InferenceEvent', Buffer.concat([good, Buffer.from([0x00, 0x01])]), '', ['trailing bytes', '"0001"']],
   ['unknown fingerprint', 'InferenceEvent', Buffer.concat([Buffer.from('c3010102030405060708', 'hex'), good.subarray(10)]), '', ['unknown schema fingerprint', '"0102030405060708"']],
