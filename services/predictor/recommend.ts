@@ -243,10 +243,10 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const { calibration, points } = curve;
   const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, effectiveRate(curve, rate), c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
-  // Latency does not fall as load rises: a measurement at the load below the law's idle figure bounds it (a trial:
-  // bert-99 on the Orin, idle p99 10.04 ms by the law against 9.81 ms measured at 6 req/s).
-  // At most the lowest measured at any of the fleet's loads, whatever load is asked about (a trial: capped at the figure
-  // measured at the requested load, the RK3588's idle p50 was 90.8 ms at 0 req/s, 85.3 at 0.5, 89.8 at 3).
+  // Latency does not fall as load rises: idle is at most the lowest the fleet measured at any of its loads (a trial:
+  // bert-99 on the Orin, idle p99 10.04 ms by the law against 9.81 ms measured at 6 req/s), whatever load is asked
+  // about (a trial: capped at the figure at the requested load, the RK3588's idle p50 was 90.8, 85.3 and 89.8 ms at
+  // 0, 0.5 and 3 req/s).
   const lawIdle = law(0);
   const lowest = (q: 'p50' | 'p90' | 'p99') => Math.min(lawIdle[q], ...c.curve.filter((p) => p.n >= MIN_MEASURED_REQUESTS && p[q] > 0).map((p) => p[q]));
   const idle = ordered({ p50: lowest('p50'), p90: lowest('p90'), p99: lowest('p99') });
