@@ -5,6 +5,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../../../services/config.ts';
 
 interface Service {
   image?: string;
+  ports?: string[];
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
@@ -32,9 +33,28 @@ describe('docker-compose.yml', () => {
       expect(vars.length).toBeGreaterThan(3);
       for (const v of vars) expect(CONFIG_VARIABLES, `${name}: ${v}`).toContain(v);
       const config = loadConfig(env);
-      expect(config.kafka?.brokers).toEqual(['kafka:9092']);
+      expect(config.kafka?.brokers).toEqual(['kafka:19092']);
       expect(config.clickhouse?.url).toBe('http://clickhouse:8123');
       expect(config.clickhouse?.username).toBe(compose.services.clickhouse!.environment!.CLICKHOUSE_USER);
     }
+  });
+
+  it('advertises a listener the compose services reach (kafka:19092) and one the host reaches on the published port (a README trial: only kafka:9092 was advertised, a name the host cannot resolve)', () => {
+    const env = compose.services.kafka!.environment!;
+    const byName = (list: string) => new Map(list.split(',').map((l) => { const [name, rest] = l.split('://'); return [name!, rest!] as const; }));
+    const listeners = byName(env.KAFKA_LISTENERS!);
+    const advertised = byName(env.KAFKA_ADVERTISED_LISTENERS!);
+    const protocols = byName(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP!.replaceAll(':', '://'));
+    // Every advertised listener is one the broker listens on, on the same port, with a security protocol.
+    for (const [name, address] of advertised) {
+      expect(listeners.get(name)?.split(':').pop(), name).toBe(address.split(':').pop());
+      expect(protocols.has(name), name).toBe(true);
+    }
+    expect([...advertised.values()]).toContain('kafka:19092');
+    expect(env.KAFKA_INTER_BROKER_LISTENER_NAME).toBe([...advertised].find(([, a]) => a === 'kafka:19092')![0]);
+    // The host's: advertised as 127.0.0.1:<port>, and that port published on the host's loopback.
+    const host = [...advertised.values()].find((a) => a.startsWith('127.0.0.1:'))!;
+    expect(compose.services.kafka!.ports).toContain(`${host}:${host.split(':')[1]}`);
+    expect(host).toBe('127.0.0.1:9092'); // the README's EDGELAT_KAFKA_BROKERS
   });
 });
