@@ -7,6 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
+import type { ServerGate } from '../predictor/gate.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource } from '../predictor/gate.ts';
 import { NotFoundError } from '../predictor/types.ts';
 import { intFlag, numberFlag, readOnnxFile } from './common.ts';
@@ -18,7 +19,7 @@ export const GATE_USAGE_EXIT = 64;
 export const GATE_ERROR_EXIT = 70;
 
 interface GateFlags {
-  model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string;
+  model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string; workers?: number;
   lookbackHours: number; json: boolean; backtest: boolean; seed: number; z: number; details: boolean;
 }
 
@@ -36,6 +37,7 @@ export function registerGateCommand(program: Command): void {
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
     .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
+    .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, where no server of the fleet reports its concurrency (default: the fleet\'s; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
     .addOption(new Option('--z <z>', 'half-width of the uncertainty band in standard deviations (a z-score: 0.95 leaves about 17 % above the band\'s top one-sided, not 5 %)').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
@@ -55,7 +57,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
       const gate = { ...GATE_DEFAULTS, z: opts.z };
       const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       if (opts.backtest) {
-        const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'macsNow', 'lookbackHours'].filter(given);
+        const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'macsNow', 'lookbackHours', 'workers'].filter(given);
         if (unused.length > 0) throw new UsageError(`--backtest simulates its own history and takes only --seed, --z, --json and --details; not ${unused.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
         if (opts.details && !opts.json) throw new UsageError('--details needs --json (it lists every rollout in the JSON)');
         const [{ createProgress }, { backtestGate }] = await Promise.all([import('./progress.ts'), import('../predictor/gate-backtest.ts')]);
@@ -96,6 +98,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
           report = await gateFromWarehouse(warehouse, {
             model: opts.model!, version: opts.version!, chip: opts.chip!, slo_p99_ms: opts.sloP99Ms!, lookback_hours: opts.lookbackHours,
             ...(opts.servers ? { servers: opts.servers } : {}), ...(macs !== undefined ? { macs } : {}), ...(opts.macsNow !== undefined ? { macs_now: opts.macsNow } : {}),
+            ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
           }, gate);
         } catch (error) {
           if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(inFlagTerms(error.message, opts.onnx !== undefined ? { macs: `--onnx ${JSON.stringify(opts.onnx)}` } : {}));
@@ -112,7 +115,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
 /** Flag of each field of a gate request (gate-evidence.ts `GateRequest`, the HTTP body's names). */
 const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   model: '--model', version: '--version', chip: '--chip', servers: '--servers', slo_p99_ms: '--slo-p99-ms',
-  macs: '--macs', macs_now: '--macs-now', lookback_hours: '--lookback-hours',
+  macs: '--macs', macs_now: '--macs-now', lookback_hours: '--lookback-hours', workers: '--workers',
 };
 
 /**
@@ -147,7 +150,7 @@ export function formatReport(r: GateReport): string {
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     // Every request counts, failed ones too (a time-out at its latency): the SLO is what callers waited; `recommend` reads ok ones.
     const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model, failed ones included)`;
-    const busy = s.offered_utilisation === null ? '' : `; with it the workers are ${pct(s.offered_utilisation)} busy (the busiest busy period of the days replayed)`;
+    const busy = s.offered_utilisation === null ? '' : `; with it the ${workersText(s.target_workers, r.chip)} ${pct(s.offered_utilisation)} busy (the busiest busy period of the days replayed)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {
       lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate saturated (its requests need ${s.offered_utilisation.toPrecision(3)}× the workers' time); ${peak}`);
@@ -156,6 +159,13 @@ export function formatReport(r: GateReport): string {
     if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.log_sd)}${s.factor.io_uncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The replay's workers in the report's words: a new device's count and where it came from (`ServerGate.target_workers`). */
+function workersText(w: ServerGate['target_workers'], chip: string): string {
+  if (w === null) return 'workers are';
+  const why = w.source === 'fleet' ? 'as its servers report' : w.source === 'given' ? 'as --workers gives' : 'assumed: no server of it reports its concurrency, so the band\'s bottom has no queue there; --workers sets it';
+  return `${w.count} worker(s) of a new ${chip} device (${why}) are`;
 }
 
 function formatBacktest(r: BacktestResult): string {

@@ -43,7 +43,7 @@
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate, type WorkersOfChip } from './gate.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, spreadRatio, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, type ObservedRow } from './whatif.ts';
@@ -64,6 +64,11 @@ export interface GateRequest {
   macs_now?: number;
   /** Hours of telemetry before each server's newest request of the model to use. @default 24 */
   lookback_hours?: number;
+  /**
+   * Workers of one device of the candidate chip (1..1024), for a chip no server of the fleet reports its
+   * concurrency of (one seen only as a shadow, or never); default: the fleet's, else unknown.
+   */
+  workers?: number;
 }
 
 /** The gate's answer over the target servers. */
@@ -104,7 +109,7 @@ export class GateRequestError extends RangeError {
 /**
  * Gate a candidate on the servers of a warehouse.
  * @throws {NotFoundError} naming the model, a server with no request of the model, or an unknown chip.
- * @throws {GateRequestError} (a RangeError, with the field) on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, or
+ * @throws {GateRequestError} (a RangeError, with the field) on an id that is blank or has leading or trailing blanks, an empty `servers` list, `macs` given for the version a server runs now, `workers` given where no target server moves to a new device of the chip, or
  *   `macs_now` given without `macs` (nothing would use it).
  */
 export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: GateOptions = GATE_DEFAULTS): Promise<GateReport> {
@@ -149,6 +154,9 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const series = await fleetDaySeries(w, end - FLEET_SD_DAYS * DAY_MS, opt.peakWindowMs);
   const sensitivity = await fleetSensitivity(w, end - lookbackMs);
   const [cw] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${db}.inference_enriched WHERE chip = {c:String}`, { c: req.chip });
+  const reported = cw?.c === null || cw?.c === undefined ? null : Math.max(1, Number(cw.c));
+  const targetWorkers: WorkersOfChip = req.workers !== undefined ? { count: req.workers, source: 'given' }
+    : reported !== null ? { count: reported, source: 'fleet' } : { count: 1, source: 'assumed' };
   const results: ServerGate[] = [];
   for (const server of servers) {
     const t = Number(newest.find((r) => r.s === server)!.t);
@@ -210,11 +218,16 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
         ...benchmarkOf(commonBenchmark(bench, latest.chip, req.chip), latest.chip, req.chip), benchmarkSpread: benchmarkSpread(bench), macs,
         shadow: await pooledShadow(w, server, req, latest.chip, t - lookbackMs),
       },
-      targetWorkers: Math.max(1, Number(cw?.c ?? 1)),
+      targetWorkers: targetWorkers.count,
+      targetWorkersSource: targetWorkers.source,
       sloP99Ms: req.slo_p99_ms,
       fleetDaySd: series,
       fleetLoadSensitivity: sensitivity,
     }, opt));
+  }
+  // Workers given for a chip no target server moves to a new device of: nothing would use them (as whatif's --workers).
+  if (req.workers !== undefined && results.every((r) => r.target_workers === null)) {
+    throw new GateRequestError('workers', `workers: ${req.workers} given, but no target server moves ${req.model} to a new device of ${req.chip} (${results.map((r) => `${r.server} runs it on ${r.chip_now}`).join(', ')}): the workers of a device the fleet runs are its own; workers is for a chip the server does not have`);
   }
   const answer = combineAnswers(results);
   return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };

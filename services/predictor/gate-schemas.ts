@@ -18,6 +18,7 @@ export const GateRequestSchema = z.strictObject({
   macs: z.number().min(1).max(1e18).optional(),
   macs_now: z.number().min(1).max(1e18).optional(),
   lookback_hours: z.number().positive().max(24 * 365).optional(),
+  workers: z.int().min(1).max(1024).optional().meta({ description: 'workers of one device of the candidate chip, where no server of the fleet reports its concurrency (default: the fleet\'s, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
 });
 
 const FactorSchema = z.object({ compute: z.number(), io: z.number(), io_offset_ms: z.number(), spread: z.number(), log_sd: z.number(), io_uncertain: z.boolean(), sources: z.array(z.string()) });
@@ -36,6 +37,8 @@ const ServerGateSchema = z.object({
   peak: z.object({ start_ms: z.number(), end_ms: z.number(), requests: z.int(), model_requests: z.int() }).nullable(),
   offered_utilisation: z.number().nullable().meta({ description: 'busy fraction of the device\'s workers the requests need with the candidate (services slowed by their load), the highest over the days replayed; ≥ 1: saturated, BLOCK; null when nothing tells its cost' }),
   factor: FactorSchema.nullable(),
+  target_workers: z.object({ count: z.int(), source: z.enum(['fleet', 'given', 'assumed']) }).nullable()
+    .meta({ description: 'after a chip change to a device the server does not have yet: the workers the replay gave it and where the figure came from (fleet: the chip\'s servers reported it; given: the request; assumed: 1, none reported); null otherwise' }),
   measured: z.object({ p99_ms: z.number(), start_ms: z.number(), end_ms: z.number(), model_requests: z.int(), source: z.enum(['rollout', 'running', 'shadow']) }).nullable(),
 });
 

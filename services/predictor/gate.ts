@@ -359,6 +359,8 @@ export interface ServerGate {
   offered_utilisation: number | null;
   /** The candidate's service time over the running one's, with its uncertainty (null when no evidence gave one). */
   factor: GateFactor | null;
+  /** After a chip change to a device the server does not have yet: the workers the replay gave it; null otherwise. */
+  target_workers: WorkersOfChip | null;
   /**
    * The candidate itself measured on this server in the lookback: the highest of its days' p99 at
    * peak, ms, the window (epoch ms), the requests of the model in it, and what measured it
@@ -366,6 +368,13 @@ export interface ServerGate {
    */
   measured: MeasuredPeak | null;
 }
+
+/**
+ * Workers of one device of the candidate chip after a chip change, and where the figure came from: the largest
+ * concurrency the fleet's servers of that chip reported ('fleet'), the caller's (`workers`, 'given'), or none
+ * reported ('assumed': 1; the band's bottom is then the replay with no queue on the new device).
+ */
+export interface WorkersOfChip { count: number; source: 'fleet' | 'given' | 'assumed' }
 
 /** What measured the candidate on a server: an earlier rollout of it, it running there now, or a shadow of it beside the server (the same requests). */
 export type MeasuredSource = 'rollout' | 'running' | 'shadow';
@@ -393,6 +402,13 @@ export interface ServerGateInput {
   evidence: CandidateEvidence;
   /** Workers of one device of the candidate chip. */
   targetWorkers: number;
+  /**
+   * Where `targetWorkers` came from. 'assumed' (no server reports the chip's concurrency): a new device of the
+   * chip may have more, so the band's bottom is the replay with no queue there (a trial: a shadow-only chip
+   * replayed on 1 worker was BLOCKed at "at least 23.1 ms" where its shadow had measured 20.5 ms with 2).
+   * @default 'fleet'
+   */
+  targetWorkersSource?: WorkersOfChip['source'];
   sloP99Ms: number;
   /**
    * Day-to-day log-sd of peak p99 with nothing changed across the fleet: the figure, or the fleet's
@@ -508,6 +524,9 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   return { ...g, measured };
 }
 
+/** Workers of a new device whose workers nothing reports, for the band's bottom: as many as never leave a request waiting in a peak. */
+const NO_QUEUE_WORKERS = 1024;
+
 /** A latency in a reason, ms; an infinite one is a queue that cannot drain. */
 const bandMs = (x: number): string => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
 
@@ -521,22 +540,26 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const { evidence: e, sloP99Ms: slo } = input;
   const first = input.days[0]?.device;
   if (!first) throw new RangeError('gateServer: no observations');
-  const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo };
+  const moves = e.chip !== e.chipNow;
+  // A new device of the chip (the server has none: no day has a device of it to join) takes the input's workers.
+  const newDevice = moves && input.days.every((x) => !x.target);
+  const targetWorkers: WorkersOfChip | null = newDevice ? { count: input.targetWorkers, source: input.targetWorkersSource ?? 'fleet' } : null;
+  const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo, target_workers: targetWorkers };
   const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, offered_utilisation: null };
   const est = estimateFactor(e, opt);
   if ('missing' in est) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
   const f = est.factor;
-  const moves = e.chip !== e.chipNow;
   const days = input.days.filter((x) => x.device.model.includes(e.model));
-  const after = days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, input.targetWorkers) : x.device));
+  const movedOn = (workers: number) => days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, workers) : x.device));
+  const after = movedOn(input.targetWorkers);
   const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
     x.device.ts.filter((_, i) => x.device.model[i] === e.model), opt.peakWindowMs));
   // Every day's requests unloaded once, for the saturation check and the replay. The replay is null when a
   // day's queue cannot drain (`offered`, the highest busy fraction the days need, ≥ 1): nothing is replayed,
   // its p99 is unbounded. Service times are kept only where asked (the candidate's own replay: its queue share).
-  const replayed = (k: number, loadScale: number, now = false, withService = false): { replay: PeakReplay | null; offered: number } => {
+  const replayed = (k: number, loadScale: number, now = false, withService = false, devices = after): { replay: PeakReplay | null; offered: number } => {
     const runs = days.map((x, d) => {
-      const o = now ? x.device : after[d]!;
+      const o = now ? x.device : devices[d]!;
       const ioK = f.ioUncertain ? k : 1;
       const change = { model: e.model, compute: now ? 1 : f.compute * k, io: now ? 1 : f.io * ioK, ioOffset: now ? 0 : f.ioOffsetMs * ioK, spread: now ? 1 : f.spread, workers: o.workersPerReplica, loadScale, sensitivityPrior: input.fleetLoadSensitivity };
       return { o, change, prepared: prepareReplay(o, change) };
@@ -612,7 +635,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   // day-to-day sd of ln p99 shows. The band covers both.
   const sampled = dayP99Band(mid, mid.length / days.length, opt.z);
   const high = Math.max(mid99 * Math.exp(up), sampled.high);
-  const low = Math.min(mid99 * Math.exp(-down), sampled.low);
+  // Workers assumed (1) on a new device of the chip: it may have more, down to no queue at all there.
+  const unqueued = targetWorkers?.source === 'assumed' ? replayed(1, 1, false, false, movedOn(NO_QUEUE_WORKERS)).replay?.total ?? null : null;
+  const low = Math.min(mid99 * Math.exp(-down), sampled.low, unqueued === null ? Number.POSITIVE_INFINITY : p99(unqueued) * Math.exp(-down));
   // The band's edge against the SLO, each with the digits that tell them apart (both are finite here).
   const against = (edge: string, x: number, verb: string): string => {
     const [a, b] = distinctMs(x, slo);

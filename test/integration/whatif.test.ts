@@ -141,6 +141,11 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(s.measured).toBeNull();
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.predicted_p99_ms! })).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_high_ms! * 1.001 })).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
+    // The new device's workers: the fleet's where its servers report the chip's concurrency, else 1 assumed; `workers` sets them.
+    const [reported] = await w.query<{ c: number | null }>(`SELECT max(concurrency) AS c FROM ${w.database}.inference_enriched WHERE chip = {c:String}`, { c: d!.c });
+    expect(s.target_workers).toEqual(reported?.c ? { count: Number(reported.c), source: 'fleet' } : { count: 1, source: 'assumed' });
+    expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, workers: 3 })).servers[0]!.target_workers).toEqual({ count: 3, source: 'given' });
+    await expect(gateFromWarehouse(w, { ...req, chip: d!.prod, slo_p99_ms: 1e6, workers: 3 })).rejects.toMatchObject({ name: 'GateRequestError', field: 'workers' });
     const unknown = await gateFromWarehouse(w, { ...req, version: 'v9', slo_p99_ms: 1e6 });
     expect(unknown.answer).toBe('NEED_SHADOW');
     expect(unknown.servers[0]!.reason).toMatch(/no measurement of .* v9 in the fleet and no profile/);

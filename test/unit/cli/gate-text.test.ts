@@ -9,7 +9,7 @@ import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 const SERVER: GateReport['servers'][number] = {
   server: 'edge-05', version_now: 'v1', chip_now: 'jetson-agx-orin', answer: 'BLOCK', reason: 'p99 at peak 297145.9 ms (at least 217394.3 ms) breaches the SLO 100.0 ms', slo_p99_ms: 100,
   now_p99_ms: 7.2, predicted_p99_ms: 297145.9, p99_low_ms: 217394.3, p99_high_ms: null, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 900, model_requests: 500 }, offered_utilisation: 0.97,
-  factor: { compute: 400, io: 3, io_offset_ms: 0, spread: 1, log_sd: 0.15, io_uncertain: true, sources: ['chip: benchmark'] }, measured: null,
+  factor: { compute: 400, io: 3, io_offset_ms: 0, spread: 1, log_sd: 0.15, io_uncertain: true, sources: ['chip: benchmark'] }, measured: null, target_workers: null,
 };
 
 describe('gate text report', () => {
@@ -27,6 +27,11 @@ describe('gate text report', () => {
   it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
     expect(formatReport(report)).toContain('(500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
+    // After a move to a new device: its workers and where the count came from (a trial: an assumed 1 went unsaid).
+    const moved = (source: 'fleet' | 'given' | 'assumed') => formatReport({ ...report, servers: [{ ...SERVER, target_workers: { count: source === 'given' ? 2 : 1, source } }] }).split('\n')[2];
+    expect(moved('assumed')).toContain('; with it the 1 worker(s) of a new rpi4-cortex-a72 device (assumed: no server of it reports its concurrency, so the band\'s bottom has no queue there; --workers sets it) are 97.0 % busy');
+    expect(moved('given')).toContain('; with it the 2 worker(s) of a new rpi4-cortex-a72 device (as --workers gives) are 97.0 % busy');
+    expect(moved('fleet')).toContain('; with it the 1 worker(s) of a new rpi4-cortex-a72 device (as its servers report) are 97.0 % busy');
     const saturated = { ...SERVER, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, offered_utilisation: 1.9876 };
     expect(formatReport({ ...report, servers: [saturated] }).split('\n')[2])
       .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z (500 requests of the model, failed ones included)');

@@ -439,6 +439,27 @@ describe('gateServer and combineAnswers', () => {
   const day = obs(ts, ts.map((_, i) => 10 + (i % 10)));
   const gate = (slo: number, version = 'v2') => gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version, macs: new Map([['v1', 1e9], ['v2', 2e9]]) }, targetWorkers: 1, sloP99Ms: slo, fleetDaySd: 0.05 });
 
+  it('after a move to a new device whose workers nothing reports, takes the band\'s bottom from a replay with no queue there (a trial: BLOCK "at least 23.1 ms" where a shadow measured 20.5)', () => {
+    // Requests in pairs (same millisecond) once a second, compute 10 ms, moved from orin to xavier: ×2 (fleet medians 5 → 10).
+    // On 1 worker the second of a pair waits 20 ms: p99 40 ms; with a worker each, 20 ms.
+    const pairs = Array.from({ length: 600 }, (_, i) => 1_717_200_000_000 + Math.floor(i / 2) * 1000);
+    const burst = obs(pairs, pairs.map(() => 10));
+    const move = (source: 'fleet' | 'assumed' | 'given', workers = 1) => gateServer({
+      days: [{ device: burst }], evidence: { ...EVIDENCE, model: 'm', chipNow: 'orin', chip: 'xavier' }, targetWorkers: workers, targetWorkersSource: source, sloP99Ms: 30, fleetDaySd: 0.05,
+    });
+    const known = move('fleet');
+    expect([known.predicted_p99_ms, known.answer, known.target_workers]).toEqual([40, 'BLOCK', { count: 1, source: 'fleet' }]);
+    expect(known.p99_low_ms!).toBeGreaterThan(30);
+    const assumed = move('assumed');
+    expect([assumed.predicted_p99_ms, assumed.answer, assumed.target_workers]).toEqual([40, 'NEED_SHADOW', { count: 1, source: 'assumed' }]);
+    // The bottom: the no-queue p99 (20 ms) with the same downward spread the known-workers band takes from 40 ms.
+    expect(assumed.p99_low_ms!).toBeCloseTo(20 * (known.p99_low_ms! / 40), 9);
+    const two = move('given', 2);
+    expect([two.predicted_p99_ms, two.answer, two.target_workers]).toEqual([20, 'ALLOW', { count: 2, source: 'given' }]);
+    // No chip change: no new device, no workers to report.
+    expect(gate(1000).target_workers).toBeNull();
+  });
+
   it('allows below the band, blocks above it and asks for a shadow inside it', () => {
     const mid = gate(1000);
     expect(mid.predicted_p99_ms).toBe(38); // 2 × 19 ms, no queueing
