@@ -362,15 +362,20 @@ async function shadowParts(w: Warehouse, server: string, req: GateRequest, chipN
 
 /**
  * Pool the shadow verdict windows of a version on a chip beside one server that end in the lookback
- * (since `fromMs`, epoch ms; null without any with a ratio), with the shadow's per-part ratios over it.
+ * (since `fromMs`, epoch ms), with the shadow's per-part ratios over it and the failed requests of every
+ * window; null without any window, ratio 0 when none gave a ratio (`shadowUnusable` in gate.ts says why).
  */
 async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string, fromMs: number): Promise<ShadowEvidence | null> {
-  const rows = await w.query<{ ratio: number; lo: number; hi: number; pairs: number }>(
-    `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs FROM ${w.database}.shadow_verdicts
+  const all = await w.query<{ ratio: number | null; lo: number | null; hi: number | null; pairs: number; failed: number }>(
+    `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs, failed_pairs AS failed FROM ${w.database}.shadow_verdicts
      WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = {v:String}
-       AND ratio IS NOT NULL AND ratio_ci_low > 0 AND ratio_ci_high > 0 AND window_end > fromUnixTimestamp64Milli({from:Int64})`,
+       AND window_end > fromUnixTimestamp64Milli({from:Int64})`,
     { s: server, m: req.model, p: chipNow, c: req.chip, v: req.version, from: fromMs });
-  if (rows.length === 0) return null;
+  if (all.length === 0) return null;
+  // Failed requests of every window are said beside the ratio (a trial: 445 time-outs beside 25 pairs went unsaid).
+  const failed = all.reduce((t, r) => t + Number(r.failed), 0);
+  const rows = all.filter((r): r is { ratio: number; lo: number; hi: number; pairs: number; failed: number } => r.ratio !== null && Number(r.lo) > 0 && Number(r.hi) > 0);
+  if (rows.length === 0) return { ratio: 0, low: 0, high: 0, windows: all.length, pairs: all.reduce((t, r) => t + Number(r.pairs), 0), failed, parts: null };
   let wsum = 0;
   let mean = 0;
   let precision = 0;
@@ -384,5 +389,5 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
   }
   const center = mean / wsum;
   const se = 1 / Math.sqrt(precision);
-  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs, parts: await shadowParts(w, server, req, chipNow, fromMs) };
+  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs, failed, parts: await shadowParts(w, server, req, chipNow, fromMs) };
 }

@@ -209,12 +209,28 @@ export interface CandidateEvidence {
  * an i/o tail that the shadow measured at 0.58×, and the gate's p99 came out 4.47 ms against 6.47 measured).
  */
 export interface ShadowEvidence {
+  /** Pooled ratio and its 95 % interval; 0 when the verdict windows gave none (too few pairs). */
   ratio: number;
   low: number;
   high: number;
   windows: number;
   pairs: number;
+  /** Requests measured on both sides but not ok on one or both (time-outs, errors), over the same windows: not in the ratio. @default 0 */
+  failed?: number;
   parts?: { compute: number; io: number; spread: number; pairs: number } | null;
+}
+
+/**
+ * Why a shadow of the candidate beside the server gives the gate no factor, or null when it gives one: its
+ * windows gave no ratio, or more of its requests failed than paired ok (a ratio of the few survivors of a
+ * shadow that timed out says little of the candidate: a trial's shadow had 25 pairs and 445 failed).
+ */
+export function shadowUnusable(s: ShadowEvidence): string | null {
+  const failed = s.failed ?? 0;
+  const counts = `${s.windows} verdict window(s), ${s.pairs} paired requests, ${failed} failed on one side or both`;
+  if (failed > s.pairs) return `its shadow beside this server is no evidence of its service time: ${counts}; the ratio of the few that did not fail would rest on the fastest (find why the shadow fails or times out)`;
+  if (!(s.ratio > 0 && s.low > 0)) return `its shadow beside this server gave no ratio yet (${counts}): keep it running`;
+  return null;
 }
 
 /**
@@ -222,16 +238,26 @@ export interface ShadowEvidence {
  * @returns `{ factor }` or `{ missing }` (a reason naming what to provide).
  */
 export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
-  if (e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0) {
+  const unusable = e.shadow ? shadowUnusable(e.shadow) : null;
+  if (e.shadow && unusable === null) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
     const p = e.shadow.parts;
-    const head = `shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`;
+    const failed = e.shadow.failed ? ` (+${e.shadow.failed} failed, not in the ratio)` : '';
+    const head = `shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests${failed}, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`;
     if (p && p.compute > 0 && p.io > 0) {
       return { factor: { compute: p.compute, io: p.io, ioOffsetMs: 0, spread: p.spread, logSd: sd, ioUncertain: true,
         sources: [`${head}; compute ×${p.compute.toFixed(3)}, i/o ×${p.io.toFixed(3)}${p.spread !== 1 ? `, compute spread ×${p.spread.toFixed(2)}` : ''} (medians of ${p.pairs} paired requests' parts)`] } };
     }
     return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, ioUncertain: true, sources: [head] } };
   }
+  // A shadow that gives no factor is said, beside the evidence used instead or in the reason none was found.
+  const est = estimateWithoutShadow(e, opt);
+  if (unusable === null) return est;
+  return 'missing' in est ? { missing: `${est.missing}; ${unusable}` } : { factor: { ...est.factor, sources: [...est.factor.sources, `shadow not used: ${unusable}`] } };
+}
+
+/** {@link estimateFactor} from the fleet, profiles and benchmarks alone. */
+function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions): { factor: FactorEstimate } | { missing: string } {
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
@@ -647,7 +673,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
     : answer === 'BLOCK' ? against('at least', low, 'breaches')
       // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
-      : `${sloInBand(slo, low, high)}: ${e.shadow && e.shadow.ratio > 0 && e.shadow.low > 0 ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : 'measure it as a shadow first'}`;
+      : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`;
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,

@@ -277,6 +277,15 @@ describe('estimateFactor', () => {
     const parts = f({ chip: 'hailo', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900, parts: { compute: 0.26, io: 0.61, spread: 0.8, pairs: 850 } } });
     expect(parts).toMatchObject({ factor: { compute: 0.26, io: 0.61, ioOffsetMs: 0, spread: 0.8, ioUncertain: true, sources: ['shadow: 3 verdict window(s), 900 paired requests, ratio 0.500 [0.450, 0.550]; compute ×0.260, i/o ×0.610, compute spread ×0.80 (medians of 850 paired requests\' parts)'] } });
     expect('factor' in parts && parts.factor.logSd).toBeCloseTo(Math.log(0.55 / 0.45) / 3.92, 12);
+    // Its failed requests are said beside the ratio; when more failed than paired ok (a trial: 25 pairs, 445 time-outs),
+    // the survivors' ratio is no evidence: the benchmark answers, the shadow's note beside it.
+    expect(f({ chip: 'rpi4', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 3, pairs: 900, failed: 12 } }))
+      .toMatchObject({ factor: { compute: 0.5, sources: ['shadow: 3 verdict window(s), 900 paired requests (+12 failed, not in the ratio), ratio 0.500 [0.450, 0.550]'] } });
+    const failing = f({ chip: 'rpi4', shadow: { ratio: 3.4, low: 2.4, high: 4.8, windows: 1, pairs: 25, failed: 445 } });
+    expect(failing).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p50 400 ms on rpi4 \/ 4 ms on orin/), 'shadow not used: its shadow beside this server is no evidence of its service time: 1 verdict window(s), 25 paired requests, 445 failed on one side or both; the ratio of the few that did not fail would rest on the fastest (find why the shadow fails or times out)'] } });
+    // A shadow whose windows gave no ratio yet is said in the reason no factor could be given.
+    expect(f({ chip: 'hailo', shadow: { ratio: 0, low: 0, high: 0, windows: 2, pairs: 14, failed: 3 } }))
+      .toEqual({ missing: expect.stringMatching(/: run it as a shadow .*; its shadow beside this server gave no ratio yet \(2 verdict window\(s\), 14 paired requests, 3 failed on one side or both\): keep it running$/) });
   });
 });
 
