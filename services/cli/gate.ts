@@ -9,7 +9,7 @@ import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
 import type { ServerGate } from '../predictor/gate.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource } from '../predictor/gate.ts';
-import { NotFoundError } from '../predictor/types.ts';
+import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
 import { intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -102,6 +102,8 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
           }, gate);
         } catch (error) {
           if (error instanceof NotFoundError || error instanceof RangeError) throw new UsageError(inFlagTerms(error.message, opts.onnx !== undefined ? { macs: `--onnx ${JSON.stringify(opts.onnx)}` } : {}));
+          // Not a usage error (exit 70), but in the same words (a trial: "model: no request of …" where usage errors say --model).
+          if (error instanceof NoEvidenceError) error.message = inFlagTerms(error.message);
           throw error;
         }
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -143,7 +145,9 @@ const MEASURED_BY: Readonly<Record<MeasuredSource, string>> = { rollout: 'by an 
 
 /** The gate's report as text, one block per server (answer, reason, band, measurement, factor); ms values as `msText`. */
 export function formatReport(r: GateReport): string {
-  const lines = [`${r.answer}: ${r.model} ${r.version} on ${r.chip}, p99 SLO ${ms(r.slo_p99_ms)} at peak load (exit ${r.exit_code})`];
+  // The SLO as given where the usual digits would round it (a trial: 10.39 read "10.4 ms" above a line saying 10.390).
+  const slo = Number(msText(r.slo_p99_ms)) === r.slo_p99_ms ? ms(r.slo_p99_ms) : `${r.slo_p99_ms} ms`;
+  const lines = [`${r.answer}: ${r.model} ${r.version} on ${r.chip}, p99 SLO ${slo} at peak load (exit ${r.exit_code})`];
   for (const s of r.servers) {
     lines.push(`  ${s.server} (now ${s.version_now} on ${s.chip_now}): ${s.answer} — ${s.reason}`);
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").

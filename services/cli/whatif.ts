@@ -17,7 +17,7 @@ export function registerWhatIfCommand(program: Command): void {
     .command('whatif')
     .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip at the same quantile of each model's unloaded time there (ratios of medians and of p90/p50 spreads in the fleet, or of benchmarks), and to the new utilisation by the load sensitivity fitted on its data, or the fleet's where it never ran loaded)")
     .requiredOption('--server <id>', 'edge server, e.g. edge-02')
-    .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip); default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
+    .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip), 0..64; default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)')
     .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once); default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
     .addOption(new Option('--lookback-hours <h>', "hours of the server's requests replayed, before its newest one").default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))

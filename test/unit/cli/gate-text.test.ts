@@ -16,6 +16,9 @@ describe('gate text report', () => {
   it('prints an unbounded band top as "unbounded", a bounded one in ms, and the i/o note of a version change', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
     expect(formatReport(report)).toContain('with the candidate 297145.9 ms [217394.3 ms, unbounded];');
+    // The header's SLO: the usual digits where they hold it, else as given (a trial: 10.39 read "10.4 ms").
+    expect(formatReport(report).split('\n')[0]).toBe('BLOCK: resnet50 v1 on rpi4-cortex-a72, p99 SLO 100.0 ms at peak load (exit 1)');
+    expect(formatReport({ ...report, slo_p99_ms: 10.39 }).split('\n')[0]).toBe('BLOCK: resnet50 v1 on rpi4-cortex-a72, p99 SLO 10.39 ms at peak load (exit 1)');
     const bounded = formatReport({ ...report, servers: [{ ...SERVER, p99_high_ms: 400000, factor: { ...SERVER.factor!, io_uncertain: false } }] });
     expect(bounded).toContain('[217394.3 ms, 400000.0 ms];');
     expect(bounded).toContain('(log-sd 0.150 on the compute; the i/o as measured)');
