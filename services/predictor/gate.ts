@@ -610,6 +610,13 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     // What runs now still has a p99 at the peak: the report keeps it next to the saturated candidate.
     const now = pooled(1, 1, true);
     const now99 = p99(now);
+    if (targetWorkers?.source === 'assumed') {
+      // Saturated on the 1 worker assumed for a new device nothing reports the workers of: not a BLOCK by itself.
+      return { ...head, answer: 'NEED_SHADOW',
+        reason: `the candidate (compute ×${f.compute.toPrecision(3)}) needs ${offered.toPrecision(3)}× the time of the 1 worker assumed for a new ${e.chip} device (no server of it reports its concurrency): `
+          + `give its workers per device (--workers; workers over HTTP) or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}`,
+        ...none, now_p99_ms: Number.isFinite(now99) ? now99 : null, peak: now ? peakOf(now.length) : null, offered_utilisation: offered, factor: gateFactor(f), measured: null };
+    }
     return { ...head, answer: 'BLOCK',
       reason: `the candidate (compute ×${f.compute.toPrecision(3)}) needs ${offered.toPrecision(3)}× the device's capacity over the observed requests (services slowed by the contention as measured): its queue cannot drain, so its p99 at peak grows without bound and breaches the SLO ${msText(slo)} ms`,
       ...none, now_p99_ms: Number.isFinite(now99) ? now99 : null, peak: now ? peakOf(now.length) : null, offered_utilisation: offered, factor: gateFactor(f), measured: null };

@@ -467,6 +467,16 @@ describe('gateServer and combineAnswers', () => {
     expect([two.predicted_p99_ms, two.answer, two.target_workers]).toEqual([20, 'ALLOW', { count: 2, source: 'given' }]);
     // No chip change: no new device, no workers to report.
     expect(gate(1000).target_workers).toBeNull();
+    // Saturated on 1 worker (a request every 10 ms needing 20 ms): BLOCK where the fleet reports 1, NEED_SHADOW where 1 is assumed.
+    const busy = Array.from({ length: 600 }, (_, i) => 1_717_200_000_000 + i * 10);
+    const saturate = (source: 'fleet' | 'assumed') => gateServer({
+      days: [{ device: obs(busy, busy.map(() => 10)) }], evidence: { ...EVIDENCE, model: 'm', chipNow: 'orin', chip: 'xavier' }, targetWorkers: 1, targetWorkersSource: source, sloP99Ms: 1e6, fleetDaySd: 0.05,
+    });
+    // Offered: 600 services of 20 ms over the 5,990 ms from the first arrival to the last.
+    expect(saturate('fleet')).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: null });
+    expect(saturate('fleet').offered_utilisation).toBeCloseTo((600 * 20) / 5990, 9);
+    expect(saturate('assumed')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null });
+    expect(saturate('assumed').reason).toBe('the candidate (compute ×2.00) needs 2.00× the time of the 1 worker assumed for a new xavier device (no server of it reports its concurrency): give its workers per device (--workers; workers over HTTP) or run it as a shadow');
   });
 
   it('allows below the band, blocks above it and asks for a shadow inside it', () => {
