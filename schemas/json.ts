@@ -29,9 +29,20 @@ export function parseJsonNumber(token: string): number | bigint {
  */
 export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string; field: string };
 
-/** The key right before `pos` (`"key":` and blanks), or ''. */
+/** Branch names of Avro's JSON encoding of a union value (`{"double": 71.5}`). */
+const UNION_BRANCHES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+
+/**
+ * The key whose value holds `pos`: the nearest `"key":` before it with only the start of a scalar after it (a
+ * re-test: `-Infinity` and `0.5.5` fail past their first character), or the field around a union's branch
+ * (`"power_w":{"double":NaN` names power_w); '' when there is none.
+ */
 function keyBefore(text: string, pos: number): string {
-  const m = /"((?:[^"\\]|\\.){1,200})"\s*:\s*$/.exec(text.slice(Math.max(0, pos - 260), pos));
+  const before = text.slice(Math.max(0, pos - 260), pos);
+  const key = String.raw`"((?:[^"\\]|\\.){1,200})"\s*:\s*`;
+  const scalar = String.raw`[^,{}\[\]"]*$`;
+  const union = new RegExp(String.raw`${key}\{\s*"(${[...UNION_BRANCHES].join('|')})"\s*:\s*${scalar}`).exec(before);
+  const m = union ?? new RegExp(`${key}${scalar}`).exec(before);
   if (!m) return '';
   try {
     return JSON.parse(`"${m[1]}"`) as string;

@@ -242,7 +242,7 @@ export class ConfluentWireConverter {
     const existing = this.#writers.lookup(fpHex);
     if (existing && kind !== null && existing.kind !== kind) {
       this.#warnOnce(`id:${topic}:${id}`, { ...context, fingerprint: fpHex, schemaKind: existing.kind }, 'schema id belongs to another record kind; values are passed on unchanged (dead letters)');
-      return `schema id ${id} is a ${existing.kind} schema, but ${topic} carries ${kind}`;
+      return `schema id ${id} is ${/^[AEIOU]/.test(existing.kind) ? 'an' : 'a'} ${existing.kind} schema, but ${topic} carries ${kind}`;
     }
     if (!existing) {
       if (kind === null) {

@@ -38,7 +38,7 @@ export const LATENCY_RANGE_MS = { min: 0.001, max: 3_600_000 } as const;
  */
 export function latencyRangeProblem(ms: number): string | null {
   if (ms < LATENCY_RANGE_MS.min) return `latency ${ms} ms is below 1 µs (${LATENCY_RANGE_MS.min} ms): a figure in seconds instead of ms?`;
-  if (ms > LATENCY_RANGE_MS.max) return `latency ${ms} ms is above 1 hour (${LATENCY_RANGE_MS.max} ms) for one inference: a figure in µs instead of ms, or a damaged value?`;
+  if (ms > LATENCY_RANGE_MS.max) return `latency ${ms} ms is above 1 hour (${LATENCY_RANGE_MS.max} ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?`;
   return null;
 }
 

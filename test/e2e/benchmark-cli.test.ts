@@ -163,7 +163,7 @@ describe('edgelat import benchmark: values outside one inference\'s range, and f
     const latency = write('latency.csv', 'arch_idx,raspi4\n0,1e308\n1,5.5\n2,0.0004\n3,0.001\n4,3600000\n');
     const help = await edgelat(['import', 'benchmark', '--format', 'help', '--architectures', architectures, '--latency', latency, '--source', 'range'], dataDir);
     expect([help.code, lines(help.stderr)]).toEqual([1, [
-      `edgelat: ${latency}:2: raspi4 = "1e308": latency 1e+308 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?`,
+      `edgelat: ${latency}:2: raspi4 = "1e308": latency 1e+308 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?`,
       `edgelat: ${latency}:4: raspi4 = "0.0004": latency 0.0004 ms is below 1 µs (0.001 ms): a figure in seconds instead of ms?`,
     ]]);
     // The bounds themselves are inside.
@@ -176,7 +176,7 @@ describe('edgelat import benchmark: values outside one inference\'s range, and f
     expect(mlperf.code).toBe(1);
     expect(lines(mlperf.stderr).filter((l) => l.startsWith(`edgelat: ${runs}:`))).toEqual([
       `edgelat: ${runs}:2: p90_latency_ms = "0.000398": latency 0.000398 ms is below 1 µs (0.001 ms): a figure in seconds instead of ms?`,
-      `edgelat: ${runs}:3: p90_latency_ms = "7200000": latency 7200000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?`,
+      `edgelat: ${runs}:3: p90_latency_ms = "7200000": latency 7200000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?`,
       `edgelat: ${runs}:4: model = "${'m'.repeat(40)}…" (300 characters): expected a model name of at most 256 characters without control characters, got "${'m'.repeat(40)}…" (300 characters)`,
     ]);
     expect(JSON.parse(mlperf.stdout)).toMatchObject({ benchmarkRows: 0, chips: 0 });

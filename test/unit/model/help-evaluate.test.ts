@@ -220,7 +220,7 @@ describe('parseHelp on bad input', () => {
     const archs = { file: 'a.csv', text: 'arch_idx,e_1_0\n0,none\n1,skip\n2,conv\n3,none\n4,skip\n' };
     expect(() => parseHelp(archs, [{ file: 'ns.csv', text: 'arch_idx,dev_g\n0,15000000000\n1,-3\n2,0\n3,\n4,2.5\n0,2.0\n' }]))
       .toThrow('ns.csv: latencies for only 1 of the 5 architectures in a.csv; the files have rows for 5 of them, but 4 cell(s) are not latencies in ms, such as '
-        + 'ns.csv:2: dev_g = "15000000000": latency 15000000000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs instead of ms, or a damaged value?; '
+        + 'ns.csv:2: dev_g = "15000000000": latency 15000000000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?; '
         + 'ns.csv:3: dev_g = "-3": latency must be a positive number of ms; ns.csv:4: dev_g = "0": latency must be a positive number of ms');
     expect(() => parseHelp(archs, [{ file: 'dup.csv', text: 'arch_idx,dev_a,dev_a\n0,1,2\n' }])).toThrow('dup.csv: device "dev_a" is a column of its header twice (columns 2 and 3)');
   });

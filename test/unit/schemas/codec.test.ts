@@ -331,6 +331,10 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json empty object', 'InferenceEvent', Buffer.from('{}'), 'event_id', ['event_id: required field is missing']],
   // A trial: the error named no field ("object value expected after ':' at position 255").
   ['json NaN (not json)', 'InferenceEvent', Buffer.from(toJsonText(inference).replace('"io_ms":1.5', '"io_ms": NaN')), 'io_ms', ['invalid json in the value of "io_ms": ', 'NaN']],
+  // A re-test: an error past the value's first character, or inside a union's branch, named no field.
+  ['json -Infinity', 'LoadSample', Buffer.from(toJsonText(load).replace('"temperature_c":71.5', '"temperature_c":-Infinity')), 'temperature_c', ['invalid json in the value of "temperature_c": ']],
+  ['json number with two points', 'LoadSample', Buffer.from(toJsonText(load).replace('"cpu_util":0.42', '"cpu_util":0.4.2')), 'cpu_util', ['invalid json in the value of "cpu_util": ']],
+  ['json NaN in a union branch', 'LoadSample', Buffer.from(toJsonText(load).replace('"power_w":14.2', '"power_w":{"double":NaN}')), 'power_w', ['invalid json in the value of "power_w": ']],
   ['json cut after a comma', 'InferenceEvent', Buffer.from(toJsonText(inference).slice(0, 40).replace(/,[^,]*$/, ',')), '', ['invalid json: ']],
   ['json trailing text', 'InferenceEvent', Buffer.from(`${toJsonText(inference)} x`), '', ['invalid json']],
   ['json ts beyond 2^53', 'InferenceEvent', Buffer.from(toJsonText({ ...inference, ts: 1717243200123456789n })), 'ts', ['ts: value 1717243200123456789 is not an epoch-milliseconds safe integer']],
