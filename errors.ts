@@ -68,7 +68,10 @@ export class RetryStoppedError extends PipelineError {
 
 /** An alert webhook answered with an error or could not be reached; `status` is the HTTP status (null: no answer). */
 export class WebhookError extends PipelineError {
-  constructor(message: string, readonly status: number | null, options: { retriable?: boolean; cause?: unknown } = {}) {
+  /** The receiver's Retry-After, ms (on a 429 or 503), which a retry waits at least; undefined without one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, readonly status: number | null, options: { retriable?: boolean; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

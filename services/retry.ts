@@ -43,7 +43,8 @@ export function backoffDelay(step: number, options: Pick<RetryOptions, 'initialR
 
 /**
  * Run `fn`, retrying retriable failures with exponential back-off and jitter.
- * Delay k (0-based): {@link backoffDelay}.
+ * Delay k (0-based): {@link backoffDelay}, or the error's `retryAfterMs` (a server's Retry-After) when longer,
+ * at most `maxRetryTimeMs`.
  * @throws the original error when it is not retriable.
  * @throws {RetriesExhaustedError} after `retries` failed retries.
  * @throws {RetryStoppedError} when `signal` is aborted after a retriable failure (its cause: that failure).
@@ -57,7 +58,9 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
     } catch (error) {
       if (!isRetriable(error)) throw error;
       if (attempt >= o.retries) throw new RetriesExhaustedError(`gave up after ${attempt} retries: ${(error as Error).message}`, attempt, delay, error);
-      delay = backoffDelay(attempt, o);
+      // A server's own wait (HTTP Retry-After on a 429 or 503: `retryAfterMs` on the error), within the cap.
+      const asked = (error as { retryAfterMs?: unknown }).retryAfterMs;
+      delay = Math.max(backoffDelay(attempt, o), typeof asked === 'number' && asked > 0 ? Math.min(asked, o.maxRetryTimeMs) : 0);
       const stopped = () => new RetryStoppedError(`stopped retrying after ${attempt + 1} attempt(s): ${(error as Error).message}`, error);
       if (o.signal?.aborted) throw stopped();
       o.onRetry?.(error, attempt + 1, delay);

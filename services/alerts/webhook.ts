@@ -35,29 +35,97 @@ export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
 /** HTTP statuses worth retrying besides 5xx: request timeout, too early, too many requests. */
 const RETRY_4XX = new Set([408, 425, 429]);
 
+/** Most bytes of a receiver's answer read (then the rest is cancelled): a webhook's answer is not used. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 /**
- * Send one change.
+ * A webhook URL as messages and logs show it: scheme, host and port only. The path and query of a webhook
+ * often hold its secret (Slack's /services/T…/B…/…, ?token=), and user:password@ is a secret (a trial printed
+ * both in every retry's log line).
+ */
+export function webhookForLogs(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname === '/' && u.search === '' ? '' : '/…'}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * The request a URL makes: fetch refuses a URL with credentials in it ("Request cannot be constructed from a
+ * URL that includes credentials"), so user:password@ becomes an `Authorization: Basic` header (RFC 7617).
+ */
+export function webhookTarget(url: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return { url, headers: {} };
+  const credentials = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
+/**
+ * Retry-After of an answer, ms (RFC 9110 §10.2.3: delay-seconds or an HTTP-date), or undefined without a valid one.
+ * @param now  The current time, epoch ms (for an HTTP-date).
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/** Read at most {@link MAX_ANSWER_BYTES} of an answer's body, then cancel the rest (a trial: a 200 MB answer took 1.5 s and 1 GB a delivery). */
+async function drainAnswer(res: Response): Promise<void> {
+  const reader = res.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read <= MAX_ANSWER_BYTES;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // An answer cut short changes nothing: its status is what counts.
+  }
+}
+
+/**
+ * Send one change. Credentials in the URL go as an Authorization header ({@link webhookTarget}); a redirect is not
+ * followed; at most 64 KiB of the answer is read; messages show the URL as {@link webhookForLogs}.
  * @returns The receiver's HTTP status (2xx).
- * @throws {WebhookError} retriable on no answer (network error, timeout), 5xx, 408, 425 or 429;
- *         not retriable on any other status (the receiver refuses the change for good).
+ * @throws {WebhookError} retriable on no answer (network error, timeout), 5xx, 408, 425 or 429 (with the answer's
+ *         Retry-After as `retryAfterMs`); not retriable on a 3xx or any other status (refused for good).
  */
 export async function postAlert(url: string, change: AlertChange, options: WebhookOptions = {}): Promise<number> {
   const doFetch = options.fetch ?? globalThis.fetch;
+  const shown = webhookForLogs(url);
+  const target = webhookTarget(url);
   let res: Response;
   try {
-    res = await doFetch(url, {
+    res = await doFetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': change.idempotency_key, 'user-agent': 'edgelat-alerts' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': change.idempotency_key, 'user-agent': 'edgelat-alerts', ...target.headers },
       body: JSON.stringify(change),
+      // Not followed: fetch turns a POST redirected by 301/302/303 into a GET without its body, and a trial's
+      // receiver got 22 empty GETs recorded as delivered.
+      redirect: 'manual',
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : `no answer: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
-    throw new WebhookError(`alert webhook ${url}: ${why}`, null, { retriable: true, cause: error });
+    const cause = (e.cause?.code ?? e.cause?.message ?? e.message).replaceAll(url, shown).replaceAll(target.url, shown);
+    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : `no answer: ${cause}`;
+    throw new WebhookError(`alert webhook ${shown}: ${why}`, null, { retriable: true, cause: error });
   }
-  await res.arrayBuffer().catch(() => undefined); // drain, so the connection is reused
+  await drainAnswer(res); // so the connection is reused
   if (res.status >= 200 && res.status < 300) return res.status;
+  if (res.status >= 300 && res.status < 400) {
+    throw new WebhookError(`alert webhook ${shown} answered ${res.status}, a redirect${res.headers.get('location') ? ` to ${webhookForLogs(new URL(res.headers.get('location')!, target.url).href)}` : ''}: not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`, res.status, { retriable: false });
+  }
   const retriable = res.status >= 500 || RETRY_4XX.has(res.status);
-  throw new WebhookError(`alert webhook ${url} answered ${res.status}${retriable ? '' : ' (not retried: the receiver refuses this change)'}`, res.status, { retriable });
+  throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ' (not retried: the receiver refuses this change)'}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });
 }
