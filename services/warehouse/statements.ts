@@ -254,3 +254,32 @@ export function paramProblem(sql: string, params: Readonly<Record<string, string
   }
   return null;
 }
+
+/**
+ * The text after an `INSERT … VALUES` statement's data, when it is another statement: ClickHouse's parser stops at
+ * the data (`formatQuery` gives `INSERT INTO t FORMAT Values` whatever follows), and chdb's Values reader ends the
+ * data at a `;` and runs what follows (a trial: `INSERT INTO zz VALUES (1); DROP TABLE yy` dropped yy; other input
+ * formats read to the end and refuse the rest). Quotes (', ", `, with backslash escapes and doubled quotes) are
+ * skipped; after the `;`, blanks, further `;` and comments (`--`, `#!`, `/* … *\/`) are not a statement.
+ * @param sql        The statement as given.
+ * @param canonical  Its {@link canonicalStatement} text.
+ * @returns The rest (trimmed) when it holds a statement, else null (not such an insert, or nothing follows).
+ */
+export function valuesRest(sql: string, canonical: string): string | null {
+  if (!/^INSERT\b[^]*\bFORMAT Values$/.test(canonical.trim())) return null;
+  let quote: string | null = null;
+  for (let i = Math.max(0, /\bVALUES\b/i.exec(sql)?.index ?? 0); i < sql.length; i++) {
+    const c = sql[i]!;
+    if (quote !== null) {
+      if (c === '\\') i++;
+      else if (c === quote && sql[i + 1] === quote) i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"' || c === '`') {
+      quote = c;
+    } else if (c === ';') {
+      const rest = sql.slice(i + 1).replace(/--[^\n]*|#![^\n]*|\/\*[^]*?\*\//g, ' ').replace(/[;\s]+/g, ' ').trim();
+      return rest === '' ? null : rest;
+    }
+  }
+  return null;
+}

@@ -48,7 +48,7 @@ describe('postAlert', () => {
     expect(seen).toMatchObject([{ method: 'POST', url: '/services/T0/B0/SECRET?token=SECRET2', authorization: `Basic ${Buffer.from('alice:s3cr:t').toString('base64')}` }]);
     expect(webhookTarget(url).url).toBe(`http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/B0/SECRET?token=SECRET2`);
     // No receiver there: the message names the origin only.
-    const closed = await postAlert('http://bob:pw@127.0.0.1:9/hook?token=SECRET3', change, { timeoutMs: 2000 }).catch((e: unknown) => e as Error);
+    const closed = (await postAlert('http://bob:pw@127.0.0.1:9/hook?token=SECRET3', change, { timeoutMs: 2000 }).catch((e: unknown) => e)) as Error;
     expect(closed.message).toMatch(/^alert webhook http:\/\/127\.0\.0\.1:9\/…: no answer: /);
     expect(closed.message).not.toMatch(/bob|:pw|SECRET3|\/hook/);
     expect(webhookForLogs('https://hooks.example/')).toBe('https://hooks.example');

@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, writesFile } from '../../../../services/warehouse/statements.ts';
+import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
@@ -29,6 +29,20 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     expect(await found('SELECT 1 FORMAT CSVWithNames')).toBe('CSVWithNames');
     expect(await found("SELECT 'FORMAT CSV' AS format")).toBeNull();
     expect(await found(`SELECT x AS FORMAT, 'a\nFORMAT TSV' FROM ${w.database}.c`)).toBeNull();
+  });
+
+  it('finds a statement after an INSERT … VALUES statement\'s data, which the parser does not read (a trial: `INSERT INTO zz VALUES (1); DROP TABLE yy` dropped yy)', async () => {
+    const rest = async (sql: string) => valuesRest(sql, (await canonical(sql))!);
+    expect(await rest(`INSERT INTO ${w.database}.c VALUES (1); DROP TABLE ${w.database}.c`)).toBe(`DROP TABLE ${w.database}.c`);
+    expect(await rest(`insert into ${w.database}.c values (5) ; INSERT INTO ${w.database}.c VALUES (7)`)).toBe(`INSERT INTO ${w.database}.c VALUES (7)`);
+    expect(await rest(`INSERT INTO ${w.database}.c FORMAT Values (1); SELECT 1`)).toBe('SELECT 1');
+    // Nothing but blanks, semicolons and comments after it; a ';' inside a string or a quoted name.
+    expect(await rest(`INSERT INTO ${w.database}.c VALUES (1);`)).toBeNull();
+    expect(await rest(`INSERT INTO ${w.database}.c VALUES (1); -- done\n;; /* x; */`)).toBeNull();
+    expect(await rest(`INSERT INTO ${w.database}.c VALUES (length('a;b')), (length('it''s;')), (length('\\';'))`)).toBeNull();
+    // Other statements and other input formats (they read their data to the end and refuse what follows).
+    expect(await rest('SELECT 1')).toBeNull();
+    expect(await rest(`INSERT INTO ${w.database}.c FORMAT CSV\n1\n; DROP TABLE t`)).toBeNull();
   });
 
   it.each([
