@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
@@ -30,9 +31,12 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 // A reader that stops early (`edgelat sql … | head`, also of stderr: `2>&1 | head`) closes the pipe: end quietly, as
 // Unix tools do, not with a stack trace; later output goes nowhere, and the exit waits for a chdb call in flight
 // (libchdb segfaulted, exit 139, when the process exited during one).
+/** Set when stdout's reader went away: a streamed result stops there (`edgelat sql … | head` of an endless query). */
+let stdoutClosed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
+    if (stream === process.stdout) stdoutClosed = true;
     stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
       const done = typeof encoding === 'function' ? encoding : callback;
       if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
@@ -154,8 +158,22 @@ program
       const own = canonical !== null ? formatClause(canonical) : null;
       if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query has FORMAT ${own} and --format ${opts.format} is given: keep one`);
       if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
-      const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
-      process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+      if (opts.write) {
+        const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
+        process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+      } else {
+        // A read is printed as it comes, waiting while stdout is full, so no result is held whole (a trial: an
+        // unbounded SELECT grew to 24 GB before the kernel killed it; 20 M rows took 1.2 GB).
+        let last = 0x0a;
+        await warehouse.streamText(query, params, FORMATS[opts.format], async (chunk) => {
+          // The reader is gone: end the stream (the EPIPE handler exits once the chdb call has settled).
+          if (stdoutClosed) throw new Error('stdout closed');
+          if (chunk.length === 0) return;
+          last = chunk[chunk.length - 1]!;
+          if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+        });
+        if (last !== 0x0a) process.stdout.write('\n');
+      }
     } catch (error) {
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);
       const syntax = syntaxErrorSummary(String((error as Error)?.message ?? error), query);

@@ -207,6 +207,23 @@ export class ChdbWarehouse implements Warehouse {
     }
   }
 
+  async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+    this.assertOpen();
+    try {
+      // One chdb call in flight until the stream ends (an exit meanwhile segfaults libchdb: chdb-activity.ts).
+      await chdbCall(async () => {
+        const stream = Object.keys(params).length ? this.session.queryStreamBind(sql, params, { format }) : this.session.queryStream(sql, { format });
+        for await (const chunk of stream) await onChunk(chunk.raw());
+      });
+    } catch (error) {
+      // chdb streams only statements that return rows ("Streaming query is not supported" for TRUNCATE, INSERT, …):
+      // those run as one query, whose answer (if any) is small.
+      if (!/Streaming query is not supported/.test(String((error as Error)?.message ?? error))) throw wrap(error, 'query');
+      const text = await this.queryText(sql, params, format);
+      if (text !== '') await onChunk(Buffer.from(text));
+    }
+  }
+
   async exec(sql: string, params: Record<string, QueryParam> = {}): Promise<void> {
     await this.queryText(sql, params, 'TSV');
   }

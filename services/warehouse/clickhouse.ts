@@ -171,6 +171,12 @@ export class ClickHouseWarehouse implements Warehouse {
   }
 
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {
+    const chunks: Buffer[] = [];
+    await this.streamText(sql, params, format, (chunk) => void chunks.push(Buffer.from(chunk)));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
     this.assertOpen();
     try {
       // exec() rather than query(): the format is any ClickHouse format name, and 64-bit integers stay unquoted for exact parsing.
@@ -182,9 +188,7 @@ export class ClickHouseWarehouse implements Warehouse {
         // The client types default_format as the formats it parses; the server takes any format name (PrettyCompact…).
         clickhouse_settings: { default_format: format as DataFormat, output_format_json_quote_64bit_integers: 0 },
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Buffer));
-      return Buffer.concat(chunks).toString('utf8');
+      for await (const chunk of result.stream) await onChunk(chunk as Buffer);
     } catch (error) {
       throw toWarehouseError(error, 'query', this.url);
     }

@@ -35,6 +35,13 @@ export interface Warehouse {
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, QueryParam>): Promise<T[]>;
   /** Run a query and return its text in a ClickHouse output `format` (CSVWithNames, PrettyCompact, JSON...). */
   queryText(sql: string, params?: Record<string, QueryParam>, format?: string): Promise<string>;
+  /**
+   * Run a read and hand its text in `format` to `onChunk` as it comes, chunk by chunk (awaited: backpressure), so
+   * that a large or endless result is never held whole (`edgelat sql`; a trial's `SELECT * FROM system.numbers`
+   * grew to 24 GB before the kernel killed it). Concatenated, the chunks are `queryText`'s answer.
+   * @throws {WarehouseError} on failure, possibly after some chunks.
+   */
+  streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
   exec(sql: string, params?: Record<string, QueryParam>): Promise<void>;
   close(): Promise<void>;
