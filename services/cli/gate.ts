@@ -7,8 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
-import type { ServerGate } from '../predictor/gate.ts';
-import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource } from '../predictor/gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
 import { intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';

@@ -28,11 +28,11 @@ const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json:
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Set when stdout's reader went away: a streamed result stops there (`edgelat sql … | head` of an endless query). */
+let stdoutClosed = false;
 // A reader that stops early (`edgelat sql … | head`, also of stderr: `2>&1 | head`) closes the pipe: end quietly, as
 // Unix tools do, not with a stack trace; later output goes nowhere, and the exit waits for a chdb call in flight
 // (libchdb segfaulted, exit 139, when the process exited during one).
-/** Set when stdout's reader went away: a streamed result stops there (`edgelat sql … | head` of an endless query). */
-let stdoutClosed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;

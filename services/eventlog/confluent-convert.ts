@@ -148,8 +148,9 @@ export class ConfluentWireConverter {
       if (!isConfluent(r.value)) {
         // Neither framing nor JSON: its dead letter names the framing the registry setting expects (a trial read only
         // "expected single-object avro (first bytes c3 01) or a json object" for a wrong magic byte).
-        const unframed = this.#kindOf(r.topic) === null ? null : notFramed(r.value); // another application's topic is not judged
-        return unframed === null ? r : { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: unframed } };
+        const unframed = notFramed(r.value);
+        // Another application's topic is not judged (its kind looked up only for a value that is not edgelat's).
+        return unframed === null || this.#kindOf(r.topic) === null ? r : { ...r, headers: { ...r.headers, [WIRE_ERROR_HEADER]: unframed } };
       }
       const id = r.value.readUInt32BE(1);
       const header = this.#headerFor(r.topic, id, fetched.get(id)!);
