@@ -25,7 +25,7 @@ import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
 import { chdbCall } from '../warehouse/chdb-activity.ts';
-import { openConnection } from '../warehouse/chdb.ts';
+import { openConnection, streamStatement } from '../warehouse/chdb.ts';
 import { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
@@ -74,6 +74,17 @@ export interface SqlEngine {
    *   value differs.
    */
   query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean, settings?: Record<string, string>): Promise<EngineQueryResult>;
+  /**
+   * Run one statement as {@link SqlEngine.query} does, handing its output over block by block as the engine makes it
+   * (a read of any size holds about one block here); statements that return no rows run as one query.
+   * @param onChunk Each chunk's bytes and rows, in order; awaited before the next block is fetched. A throw stops the
+   *                query and is thrown.
+   * @param signal  Stops the query between blocks (the client went away).
+   * @returns       Rows and bytes the engine read where the engine tells them (statements without rows), else null.
+   * @throws {WarehouseError} as {@link SqlEngine.query}, whether before the first chunk or after it.
+   */
+  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
+    onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null>;
   /**
    * Insert a raw payload.
    * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
@@ -204,6 +215,12 @@ export class ChdbEngine implements SqlEngine {
       const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
     }, settings);
+  }
+
+  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
+    onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+    if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
+    return (readonly ? this.reader : this.writer).run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings);
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {

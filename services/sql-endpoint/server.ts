@@ -27,6 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -55,6 +56,8 @@ export interface SqlEndpointOptions {
    * `'any'` when it listens on every interface (0.0.0.0, ::). @default [] (loopback only)
    */
   allowedHosts?: readonly string[] | 'any';
+  /** Longest a streamed answer waits for its client to take more, ms (positive integer). @default CLIENT_STALL_MS (30,000) */
+  clientStallMs?: number;
 }
 
 /** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
@@ -64,6 +67,84 @@ export type SqlEndpoint = FastifyInstance & {
 };
 
 const UNAVAILABLE = 'Code: 210. DB::Exception: service unavailable (edgelat endpoint set unavailable). (NETWORK_ERROR)';
+
+/** Output of a read held before its answer starts, bytes: a read whose output ends within it is answered whole, with a status that tells its failure. */
+export const STREAM_AFTER_BYTES = 1 << 20;
+
+/** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and later requests wait. */
+export const CLIENT_STALL_MS = 30_000;
+
+/** ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far, and what the engine read where it tells (statements without rows). */
+function readSummary(resultRows: number, resultBytes: number, read: { readRows: number; readBytes: number } | null): string {
+  const engine = read === null ? {} : { read_rows: String(read.readRows), read_bytes: String(read.readBytes), total_rows_to_read: String(read.readRows) };
+  return JSON.stringify({ ...engine, written_rows: '0', written_bytes: '0', result_rows: String(resultRows), result_bytes: String(resultBytes) });
+}
+
+/**
+ * Answer a read as its output comes, as ClickHouse's HTTP interface does: the first `STREAM_AFTER_BYTES` are held, so a
+ * read that ends within them is answered whole (Content-Length, its whole X-ClickHouse-Summary; a failure gets its own
+ * status by `fail`); a longer one is sent chunked from there on, at the pace its client reads (at most one engine block
+ * ahead), its summary counting the output up to then. A failure after the answer started is written at the end of the
+ * body, as ClickHouse writes it, and the connection is closed without the chunked stream's end, so that a client sees an
+ * incomplete answer (curl: exit 18), not a whole one. A client that goes away stops the query (between engine blocks);
+ * one that takes nothing for `stallMs` is cut off (logged), so that it does not hold the engine's connection.
+ * @param headers  Headers of a successful answer besides those set on `reply` (format, content type).
+ * @param queryId  The request's query id, for the log.
+ * @param stallMs  Longest wait for the client to take more, ms.
+ * @param run      Runs the statement, handing its output to `onChunk` (engine.stream).
+ */
+async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number,
+  run: (onChunk: (chunk: Uint8Array, rows: number) => Promise<void>, signal: AbortSignal) => Promise<{ readRows: number; readBytes: number } | null>): Promise<FastifyReply> {
+  const res = reply.raw;
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+  };
+  res.on('close', onClose);
+  const held: Uint8Array[] = [];
+  let rows = 0;
+  let bytes = 0;
+  let streaming = false;
+  let stalled = false;
+  const write = async (chunk: Uint8Array) => {
+    if (res.write(chunk)) return;
+    const wait = AbortSignal.any([gone.signal, AbortSignal.timeout(stallMs)]);
+    await once(res, 'drain', { signal: wait }).catch((error: unknown) => {
+      stalled = !gone.signal.aborted;
+      throw error;
+    });
+  };
+  try {
+    const read = await run(async (chunk, n) => {
+      rows += n;
+      bytes += chunk.length;
+      if (streaming) return write(chunk);
+      held.push(chunk);
+      if (bytes < STREAM_AFTER_BYTES) return;
+      streaming = true;
+      reply.hijack();
+      res.writeHead(200, { ...reply.getHeaders(), ...headers, 'X-ClickHouse-Summary': readSummary(rows, bytes, null) } as Record<string, string>);
+      for (const c of held.splice(0)) await write(c);
+    }, gone.signal);
+    if (!streaming) {
+      return reply.header('X-ClickHouse-Summary', readSummary(rows, bytes, read)).headers(headers).send(Buffer.concat(held));
+    }
+    res.end();
+  } catch (error) {
+    if (!streaming) return fail(error);
+    if (stalled) logger?.warn({ queryId, stallMs, bytes }, 'sql endpoint: the client took nothing of a streamed answer for too long; cut off');
+    if (gone.signal.aborted || stalled) {
+      res.destroy();
+    } else {
+      const e = engineError(error);
+      const code = e.code ?? 1001;
+      res.write(`\n${exceptionText(code, e.message)}`, () => res.destroy());
+    }
+  } finally {
+    res.off('close', onClose);
+  }
+  return reply;
+}
 
 /** Read a request body, gunzipping/inflating per `Content-Encoding`, up to `limit` bytes. */
 async function readBody(request: FastifyRequest, payload: Readable, limit: number): Promise<Buffer> {
@@ -98,6 +179,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`bodyLimitBytes: expected a positive integer, got ${JSON.stringify(limit)}`);
   const { engine, logger } = options;
   const allowedHosts = options.allowedHosts ?? [];
+  const stallMs = options.clientStallMs ?? CLIENT_STALL_MS;
+  if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
   let unavailable = options.unavailable ?? false;
   const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
@@ -188,15 +271,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // `readonly` chose the connection above. The others may only restate the connection's values (the engine changes
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;
-      const result = await engine.query(sql, params, format, database, readonly, settings).catch((error: unknown) => {
+      const headers = { 'X-ClickHouse-Format': format, 'Content-Type': contentType(format) };
+      return await answerRead(reply, headers, fail, logger, queryId, stallMs, (onChunk, signal) => engine.stream(sql, params, format, database, readonly, settings, onChunk, signal).catch((error: unknown) => {
         throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;
-      });
-      const summary = { read_rows: String(result.readRows), read_bytes: String(result.readBytes), written_rows: '0', written_bytes: '0', total_rows_to_read: String(result.readRows), result_rows: '0', result_bytes: String(result.body.length) };
-      return reply
-        .header('X-ClickHouse-Summary', JSON.stringify(summary))
-        .header('X-ClickHouse-Format', format)
-        .type(contentType(format))
-        .send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength));
+      }));
     } catch (error) {
       return fail(error);
     }

@@ -143,6 +143,42 @@ export function releaseSession(dataDir: string): void {
 }
 
 /** Wrap a chdb failure; ClickHouse's `Code: N.` becomes `code`. Engine errors are not retriable in-process. */
+/**
+ * Run one statement on a chdb session and hand its output over chunk by chunk, as the engine makes it
+ * (chdb's streaming query, one block at a time): a read of any size holds about one block in memory.
+ * One chdb call is in flight until the stream ends (an exit meanwhile segfaults libchdb: chdb-activity.ts).
+ * chdb streams only statements that return rows ("Streaming query is not supported" for TRUNCATE, INSERT,
+ * CREATE, …): those run as one query, whose answer (if any) is small, handed over as one chunk.
+ * @param params  `{name:Type}` values bound by the engine (never spliced into the text).
+ * @param format  Output format (a `FORMAT` clause in `sql` wins).
+ * @param onChunk Called with each chunk's bytes and its rows, in order; awaited before the next block is
+ *                fetched (backpressure). A throw stops the query.
+ * @param signal  Aborts the query between blocks (chdb's ChdbAbortError).
+ * @returns       Rows and bytes the engine read, when known (the one-query path), else null.
+ * @throws        chdb's error of the statement, or what `onChunk` throws.
+ */
+export async function streamStatement(session: Session, sql: string, params: Readonly<Record<string, QueryParam>>, format: string,
+  onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+  const bind = Object.keys(params).length > 0;
+  let started = false;
+  try {
+    await chdbCall(async () => {
+      const stream = bind ? session.queryStreamBind(sql, params, { format, signal }) : session.queryStream(sql, { format, signal });
+      for await (const chunk of stream) {
+        started = true;
+        await onChunk(chunk.raw(), chunk.numRows);
+      }
+    });
+    return null;
+  } catch (error) {
+    if (started || !/Streaming query is not supported/.test(String((error as Error)?.message ?? error))) throw error;
+  }
+  const result = await chdbCall(() => (bind ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
+  const bytes = result.bytes();
+  if (bytes.length > 0) await onChunk(bytes, 0);
+  return { readRows: result.rowsRead, readBytes: result.bytesRead };
+}
+
 function wrap(error: unknown, what: string): WarehouseError {
   const message = String((error as Error)?.message ?? error);
   const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? NaN);
@@ -210,17 +246,9 @@ export class ChdbWarehouse implements Warehouse {
   async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
     this.assertOpen();
     try {
-      // One chdb call in flight until the stream ends (an exit meanwhile segfaults libchdb: chdb-activity.ts).
-      await chdbCall(async () => {
-        const stream = Object.keys(params).length ? this.session.queryStreamBind(sql, params, { format }) : this.session.queryStream(sql, { format });
-        for await (const chunk of stream) await onChunk(chunk.raw());
-      });
+      await streamStatement(this.session, sql, params, format, (chunk) => onChunk(chunk));
     } catch (error) {
-      // chdb streams only statements that return rows ("Streaming query is not supported" for TRUNCATE, INSERT, …):
-      // those run as one query, whose answer (if any) is small.
-      if (!/Streaming query is not supported/.test(String((error as Error)?.message ?? error))) throw wrap(error, 'query');
-      const text = await this.queryText(sql, params, format);
-      if (text !== '') await onChunk(Buffer.from(text));
+      throw wrap(error, 'query');
     }
   }
 

@@ -22,12 +22,15 @@ export interface SqlEndpointProcess {
 
 type Message = { type: 'listening'; port: number } | { type: 'ack' } | { type: 'error'; message: string };
 
-/** Fork the endpoint over a chdb Session on a fresh temp folder, on 127.0.0.1 and a random port. */
-export async function startSqlEndpointProcess(): Promise<SqlEndpointProcess> {
+/**
+ * Fork the endpoint over a chdb Session on a fresh temp folder, on 127.0.0.1 and a random port.
+ * @param options  Endpoint options that survive JSON (e.g. `clientStallMs`), passed to createSqlEndpoint.
+ */
+export async function startSqlEndpointProcess(options: { clientStallMs?: number } = {}): Promise<SqlEndpointProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-endpoint-'));
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, EDGELAT_TEST_SQL_ENDPOINT_CHILD: dataDir },
+    env: { ...process.env, EDGELAT_TEST_SQL_ENDPOINT_CHILD: dataDir, EDGELAT_TEST_SQL_ENDPOINT_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () =>
@@ -62,7 +65,8 @@ export async function startSqlEndpointProcess(): Promise<SqlEndpointProcess> {
 async function runChild(dataDir: string): Promise<void> {
   const { ChdbEngine } = await import('../../services/sql-endpoint/chdb-engine.ts');
   const { createSqlEndpoint } = await import('../../services/sql-endpoint/server.ts');
-  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir) });
+  const options = JSON.parse(process.env.EDGELAT_TEST_SQL_ENDPOINT_OPTIONS ?? '{}') as { clientStallMs?: number };
+  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), ...options });
   await endpoint.listen({ host: '127.0.0.1', port: 0 });
   const address = endpoint.server.address();
   process.on('message', (m: { type: string; unavailable?: boolean }) => {

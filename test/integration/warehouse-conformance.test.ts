@@ -183,7 +183,7 @@ describe('sql endpoint over HTTP', () => {
     expect(res.headers.get('x-clickhouse-format')).toBe('TabSeparated');
     expect(res.headers.get('x-clickhouse-query-id')).toBe('q-1');
     expect(res.headers.get('x-clickhouse-timezone')).toBe('UTC');
-    expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ read_rows: '1', written_rows: '0' });
+    expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ result_rows: '1', result_bytes: '2', written_rows: '0' });
   });
 
   it('concatenates the URL query and the body, uses default_format, binds param_ values', async () => {

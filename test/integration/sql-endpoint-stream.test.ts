@@ -1,0 +1,130 @@
+/**
+ * The SQL endpoint answers a read as its output comes (ClickHouse's HTTP interface does): a read longer than
+ * STREAM_AFTER_BYTES is sent chunked at its client's pace, a failure after the answer started ends the body with the
+ * exception and an incomplete chunked stream, and a client that goes away or stops reading frees the engine's
+ * connection for the next request.
+ */
+import { get, type IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WarehouseError } from '../../errors.ts';
+import { STREAM_AFTER_BYTES } from '../../services/sql-endpoint/server.ts';
+import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
+import { startSqlEndpointProcess, type SqlEndpointProcess } from '../helpers/sql-endpoint.ts';
+
+let endpoint: SqlEndpointProcess | undefined;
+const STALL_MS = 400;
+
+beforeAll(async () => {
+  endpoint = await startSqlEndpointProcess({ clientStallMs: STALL_MS });
+});
+afterAll(async () => endpoint?.stop());
+
+const url = (sql: string) => `${endpoint!.url}/?query=${encodeURIComponent(sql)}`;
+
+/** GET a query and read its whole answer, however it ends: bytes, whether the chunked stream ended properly, headers. */
+function fetchRaw(sql: string): Promise<{ status: number; text: string; complete: boolean; headers: IncomingMessage['headers'] }> {
+  return new Promise((resolve, reject) => {
+    get(url(sql), (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', () => undefined);
+      res.on('close', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString(), complete: res.complete, headers: res.headers }));
+    }).on('error', reject);
+  });
+}
+
+/** The answer of SELECT number FROM numbers(n) in TSV: the numbers 0..n-1, a line each. */
+const numbersTsv = (n: number) => Array.from({ length: n }, (_, i) => `${i}\n`).join('');
+
+describe('sql endpoint: reads answered as their output comes', () => {
+  it('answers a short read whole, with Content-Length and the rows and bytes of its output in the summary', async () => {
+    const r = await fetchRaw('SELECT number FROM numbers(5) FORMAT TSV');
+    expect(r).toMatchObject({ status: 200, text: '0\n1\n2\n3\n4\n', complete: true });
+    expect(r.headers['content-length']).toBe('10');
+    expect(JSON.parse(r.headers['x-clickhouse-summary'] as string)).toMatchObject({ result_rows: '5', result_bytes: '10' });
+  });
+
+  it('sends a read longer than STREAM_AFTER_BYTES chunked, every row once and in order', async () => {
+    const n = 600_000; // 4.1 MB of TSV
+    expect(numbersTsv(n).length).toBeGreaterThan(3 * STREAM_AFTER_BYTES);
+    const r = await fetchRaw(`SELECT number FROM numbers(${n}) FORMAT TSV`);
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(true);
+    expect(r.headers['transfer-encoding']).toBe('chunked');
+    expect(r.headers['content-length']).toBeUndefined();
+    expect(r.headers['x-clickhouse-format']).toBe('TabSeparated');
+    expect(r.text).toBe(numbersTsv(n));
+  });
+
+  it('a failure after the answer started ends the body with ClickHouse\'s exception and leaves the chunked stream incomplete', async () => {
+    const r = await fetchRaw("SELECT number, throwIf(number = 500000, 'stop here') FROM numbers(600000) FORMAT TSV");
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(false);
+    expect(r.text.length).toBeGreaterThan(STREAM_AFTER_BYTES);
+    expect(r.text.startsWith('0\t0\n1\t0\n')).toBe(true);
+    expect(r.text).toMatch(/\nCode: 395\. DB::Exception: stop here[^\n]*\(version edgelat-chdb\)\n$/);
+    expect(r.text).not.toContain('500000\t');
+  });
+
+  it('a failure before STREAM_AFTER_BYTES of output gets its own status, with no rows', async () => {
+    const r = await fetchRaw("SELECT number, throwIf(number = 20000, 'early') FROM numbers(30000) FORMAT TSV");
+    expect(r.status).toBe(500);
+    expect(r.complete).toBe(true);
+    expect(r.text).toMatch(/^Code: 395\. DB::Exception: early/);
+  });
+
+  it('a client that goes away stops an endless read: the next read on the read-only connection is answered', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = get(url('SELECT number FROM system.numbers FORMAT TSV'), (res) => {
+        let seen = 0;
+        res.on('data', (c: Buffer) => {
+          seen += c.length;
+          if (seen > 2 * STREAM_AFTER_BYTES) req.destroy();
+        });
+        res.on('close', () => resolve());
+      }).on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve() : reject(e)));
+    });
+    // Without the stop, this GET would queue behind the endless read until max_execution_time (300 s).
+    const next = await fetchRaw('SELECT 41 + 1 FORMAT TSV');
+    expect(next).toMatchObject({ status: 200, text: '42\n' });
+  });
+
+  it('a client that stops reading is cut off after clientStallMs, and the next read is answered', async () => {
+    let stalled: IncomingMessage | undefined;
+    let resumed = false;
+    const closed = new Promise<{ bytes: number; complete: boolean }>((resolve, reject) => {
+      get(url('SELECT number FROM system.numbers FORMAT TSV'), (res) => {
+        stalled = res;
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (bytes > STREAM_AFTER_BYTES && !resumed) res.pause(); // stop reading; the socket's buffers fill
+        });
+        res.on('error', () => undefined);
+        res.on('close', () => resolve({ bytes, complete: res.complete }));
+      }).on('error', reject);
+    });
+    const next = await fetchRaw('SELECT 6 * 7 FORMAT TSV');
+    expect(next).toMatchObject({ status: 200, text: '42\n' });
+    resumed = true;
+    stalled!.resume(); // what the server sent before it cut the answer off, then the cut
+    const end = await closed;
+    expect(end.complete).toBe(false);
+    expect(end.bytes).toBeGreaterThan(STREAM_AFTER_BYTES);
+  });
+
+  it('@clickhouse/client (edgelat sql on a ClickHouse URL) reads a long answer whole, and fails on one cut by an error', async () => {
+    const w = new ClickHouseWarehouse({ url: endpoint!.url, database: 'default' });
+    try {
+      let text = '';
+      await w.streamText('SELECT number FROM numbers(600000)', {}, 'TSV', (c) => void (text += Buffer.from(c).toString()));
+      expect(text).toBe(numbersTsv(600_000));
+      let got = 0;
+      const error = await w.streamText("SELECT number, throwIf(number = 500000, 'stop here') FROM numbers(600000)", {}, 'TSV', (c) => void (got += c.length)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WarehouseError);
+      expect(got).toBeGreaterThan(STREAM_AFTER_BYTES);
+    } finally {
+      await w.close();
+    }
+  });
+});
