@@ -67,7 +67,8 @@ export const TIME_LIMIT_MS = Date.UTC(2300, 0, 1);
 /**
  * Read a time given as text, as the CLI's `--since` / `--until` and the API's `since` take it: epoch milliseconds in
  * decimal digits (10–11 digits from 1e9 are refused as epoch seconds: {@link epochSecondsProblem}), or an ISO 8601
- * date or date-time; without a zone, UTC (never the machine's local time); before 2300. Anything else is refused:
+ * date or date-time (at most millisecond precision: digits past it must be zeros); without a zone, UTC (never the
+ * machine's local time); before 2300. Anything else is refused:
  * `Date.parse` also reads `2024/06/01 10:20` and `06/01/2024` in local time, and `12` as the year 2001.
  * @param text  The value as given (trimmed by the caller).
  * @returns Epoch ms, or why the text is not a time (without the value: the caller names field and value).
@@ -83,6 +84,10 @@ export function parseTimeText(text: string): { ms: number } | { problem: string 
   else if (ISO_8601.test(text)) {
     const impossible = calendarDateProblem(text);
     if (impossible !== null) return { problem: `must be a date and time that exist: ${impossible}` };
+    // Date.parse drops digits past the millisecond: 10:00:00.0005 would be read as 10:00:00.000, which an inclusive
+    // --since then let an earlier event through.
+    const fraction = /:\d{2}\.(\d+)/.exec(text)?.[1] ?? '';
+    if (/[1-9]/.test(fraction.slice(3))) return { problem: `has a fraction of a millisecond (.${fraction}): times are whole milliseconds, as event times are` };
     ms = Date.parse(text.replace(' ', 'T').replace(/T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/, '$&Z'));
   }
   if (!Number.isFinite(ms)) return { problem: 'must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms' };

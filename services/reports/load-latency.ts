@@ -14,7 +14,7 @@ import { reportHtml, reportSummary } from './report-render.ts';
 export interface LoadLatencyOptions extends ReportFilter {
   /** p99 objective, ms; enables the SLO knee table. */
   sloP99Ms?: number;
-  /** (server, model) keys in the rolling-r chart: the most load-sensitive ones. @default 4 */
+  /** (server, model) keys in the rolling-r chart: the most load-sensitive ones (where no pair has the 30 requests in the range that list takes, the keys with the most requests over their windows). @default 4 */
   correlationKeys?: number;
   /** Rows of the most-load-sensitive table. @default 10 */
   sensitiveLimit?: number;
@@ -99,11 +99,25 @@ export async function buildLoadLatencyReport(warehouse: Warehouse, options: Load
   const lines = await q.leastSquares();
   onStep?.('correlation over time');
   const keys = sensitive.slice(0, options.correlationKeys ?? 4);
-  const correlation = keys.length > 0 ? await q.correlationOverTime(keys) : [];
+  const correlation = keys.length > 0 ? await q.correlationOverTime(keys) : busiestKeys(await q.correlationOverTime(), options.correlationKeys ?? 4);
   onStep?.('scatter sample');
   const scatter = await q.scatterSample(requests);
   const knees = options.sloP99Ms === undefined ? [] : sloKnees(latency, options.sloP99Ms);
   return { options, edges, latency, io, sensitive, lines, correlation, knees, scatter, requests };
+}
+
+/**
+ * The windows of the `limit` (server, model) keys with the most requests over their windows: the rolling r's keys where
+ * no pair has the 30 requests in the range that the load-sensitive list takes (a short range, a quiet pair), whose
+ * windows the correlation processor still closed.
+ * @param points  Windows of any keys.
+ */
+function busiestKeys(points: readonly CorrelationPoint[], limit: number): CorrelationPoint[] {
+  const key = (p: CorrelationPoint) => `${p.edge_server_id}\t${p.model_id}`;
+  const total = new Map<string, number>();
+  for (const p of points) total.set(key(p), (total.get(key(p)) ?? 0) + Number(p.n));
+  const kept = new Set([...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([k]) => k));
+  return points.filter((p) => kept.has(key(p)));
 }
 
 /** CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. */

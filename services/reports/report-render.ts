@@ -6,9 +6,24 @@
 import { ioShare, p99PerChip, percentileCurves, renderSvg, rollingR, scatterWithLines } from './charts.ts';
 import type { LoadLatencyReport } from './load-latency.ts';
 import { KNEE_MIN_REQUESTS } from './report-queries.ts';
+import { LOAD_METRICS as CORRELATED_METRICS } from '../../pipelines/rolling-correlation.ts';
+import type { LoadMetric } from '../../schemas/types.ts';
 
 const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const load = (x: number): string => (Math.abs(x) >= 10 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
+/** A load value: whole from 10 up, else 3 significant digits; `extra` more digits either way. */
+const loadText = (x: number, extra = 0): string => (Math.abs(x) >= 10 ? x.toFixed(extra) : Number(x.toPrecision(3 + extra)).toString());
+
+/**
+ * The formatter of a list of load values (bucket edges, a table's ranges): `loadText` with as few extra digits as
+ * keep different values apart (edges 0.1231 and 0.1234 both read 0.123 at the default digits).
+ * @param values  Every value the formatter will print.
+ */
+export function loadFormat(values: readonly number[]): (x: number) => string {
+  const distinct = [...new Set(values.filter(Number.isFinite))];
+  let extra = 0;
+  while (extra < 14 && new Set(distinct.map((x) => loadText(x, extra))).size < distinct.length) extra++;
+  return (x) => loadText(x, extra);
+}
 const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
 
 /** The filter in words. */
@@ -30,6 +45,7 @@ function mdTable(head: string[], rows: string[][]): string[] {
 function sections(r: LoadLatencyReport): { title: string; note?: string; head: string[]; rows: string[][] }[] {
   const m = r.options.metric;
   const fleet = r.latency.filter((x) => x.chip === '*');
+  const load = loadFormat(fleet.flatMap((x) => [x.load_low, x.load_high]));
   const out: { title: string; note?: string; head: string[]; rows: string[][] }[] = [{
     title: 'Fleet latency by load',
     note: 'Percentiles from the rows of each bucket, never averaged across servers or chips.',
@@ -37,6 +53,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
     rows: fleet.map((x) => [String(x.bucket), `${load(x.load_low)} – ${load(x.load_high)}`, x.n.toLocaleString('en-US'), num(x.p50_ms), num(x.p90_ms), num(x.p99_ms)]),
   }];
   if (r.options.sloP99Ms !== undefined) {
+    const load = loadFormat(r.knees.flatMap((k) => (k.load_low === null || k.load_high === null ? [] : [k.load_low, k.load_high])));
     out.push({
       title: `SLO knee (p99 ≤ ${r.options.sloP99Ms} ms)`,
       note: `The lowest load bucket whose p99 exceeds the SLO, per chip and model (buckets of at least ${KNEE_MIN_REQUESTS} requests count).`,
@@ -78,9 +95,11 @@ function header(r: LoadLatencyReport): string[] {
       ? `Load buckets: fixed bins of ${m} of width ${r.options.bucketWidth}.`
       : r.edges.length === 0
         ? `Load buckets: deciles of ${m} (none: no request to cut).`
-        : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(load).join(', ')}).`,
+        : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(loadFormat(r.edges)).join(', ')}).`,
     'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
-    ...(r.requests > 0 && r.correlation.length === 0 ? [`No rolling correlation of ${m} for these servers: the correlation processor correlates cpu_util, gpu_util, queue_depth, concurrency and requests_per_s.`] : []),
+    ...(r.requests > 0 && r.correlation.length === 0 ? [CORRELATED_METRICS.includes(m as LoadMetric)
+      ? `No rolling correlation of ${m}: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).`
+      : `No rolling correlation of ${m}: the correlation processor correlates ${CORRELATED_METRICS.join(', ')}.`] : []),
   ];
 }
 
@@ -97,20 +116,22 @@ export function reportSummary(r: LoadLatencyReport): string {
 const esc = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /**
- * report.html: the summary's tables and five charts, in one file with no external reference.
+ * report.html: the summary's tables and up to five charts (those with data; a note when none has), in one file with no external reference.
  * @param r        A built report.
  * @param _summary The summary text (kept for symmetry with the files written).
  */
 export async function reportHtml(r: LoadLatencyReport, _summary?: string): Promise<string> {
   const m = r.options.metric;
   const fleet = r.latency.filter((x) => x.chip === '*');
-  const charts = [
-    await renderSvg(percentileCurves(fleet, m, r.options.sloP99Ms)),
-    await renderSvg(p99PerChip(r.latency, m, r.options.sloP99Ms)),
-    await renderSvg(scatterWithLines(r.scatter, r.lines, m)),
-    ...(r.correlation.length > 0 ? [await renderSvg(rollingR(r.correlation, m))] : []),
-    await renderSvg(ioShare(r.io, m)),
-  ];
+  // A chart of no data has no scale (Vega labels its axis "values from Infinity to NaN"): drawn only with data.
+  const specs = [
+    fleet.length > 0 && percentileCurves(fleet, m, r.options.sloP99Ms),
+    r.latency.length > 0 && p99PerChip(r.latency, m, r.options.sloP99Ms),
+    r.scatter.length > 0 && scatterWithLines(r.scatter, r.lines, m),
+    r.correlation.length > 0 && rollingR(r.correlation, m),
+    r.io.length > 0 && ioShare(r.io, m),
+  ].filter((spec) => spec !== false);
+  const charts = await Promise.all(specs.map((spec) => renderSvg(spec)));
   const tables = sections(r).map((s) => [
     `<h2>${esc(s.title)}</h2>`, s.note ? `<p class="note">${esc(s.note)}</p>` : '',
     `<table><thead><tr>${s.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
@@ -128,7 +149,7 @@ th{background:#f4f4f4}td.text,th:first-child{text-align:left}
 </style></head><body>
 <h1>Load versus latency: ${esc(m)}</h1>
 <ul>${header(r).map((h) => `<li>${esc(h)}</li>`).join('')}</ul>
-${charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n')}
+${charts.length > 0 ? charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n') : '<p class="note">No chart: no request matches the filters.</p>'}
 ${tables.join('\n')}
 </body></html>
 `;

@@ -243,7 +243,10 @@ describe('edgelat report load-latency after a demo run', () => {
     const r = await edgelat(['report', 'load-latency', '--out', empty, '--server', 'edge-01', '--since', '2099-01-01T00:00:00Z', '--quiet'], dataDir);
     expect(r.code).toBe(1);
     expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables/));
-    expect(existsSync(join(empty, 'report.html'))).toBe(true);
+    // No chart of nothing: Vega's axis of no data read "values from Infinity to NaN".
+    const emptyHtml = readFileSync(join(empty, 'report.html'), 'utf8');
+    expect(emptyHtml).not.toMatch(/<svg|Infinity|NaN/);
+    expect(emptyHtml).toContain('<p class="note">No chart: no request matches the filters.</p>');
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
     // The summary file says why too, not only stderr (a trial found "0 requests" and nothing else in it).
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/\n\*\*Empty:\*\* none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. .* lists what there is\.\n$/);
@@ -257,6 +260,24 @@ describe('edgelat report load-latency after a demo run', () => {
     const b = await edgelat(['report', 'load-latency', '--out', backwards, '--since', '2024-06-01T10:10:00Z', '--until', '2024-06-01T10:05:00Z', '--quiet'], dataDir);
     expect([b.code, errLines(b.stderr)]).toEqual([2, ['edgelat: --since must be before --until, got 2024-06-01T10:10:00.000Z and 2024-06-01T10:05:00.000Z']]);
     expect(existsSync(backwards)).toBe(false);
+  }, 60_000);
+
+  it('draws the rolling r of a pair too quiet for the load-sensitive list, and says why when no window ends in the range', async () => {
+    // A trial: 19 requests of one pair after 10:11:45 (under the list's 30) gave no rolling r, with a reason for another
+    // metric ("the correlation processor correlates cpu_util, …" of cpu_util), while 10 of its windows ended there.
+    const quiet = join(mkdtempSync(join(tmpdir(), 'edgelat-report-quiet-')), 'r');
+    const q = await edgelat(['report', 'load-latency', '--out', quiet, '--server', 'edge-02', '--model', 'mobilenet-v2-int8', '--since', '2024-06-01T10:11:45Z', '--quiet'], dataDir);
+    expect(q.code, q.stderr).toBe(0);
+    const windows = readFileSync(join(quiet, 'report.csv'), 'utf8').split('\n').filter((l) => l.startsWith('correlation_over_time,'));
+    const ends = new Set(windows.map((l) => l.split(',')[5]));
+    expect(windows.every((l) => l.includes(',mobilenet-v2-int8,edge-02,'))).toBe(true);
+    expect([...ends].every((e) => e! > '2024-06-01 10:11:45.000')).toBe(true);
+    expect(ends.size).toBeGreaterThanOrEqual(8);
+    expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).not.toContain('No rolling correlation');
+    const short = join(mkdtempSync(join(tmpdir(), 'edgelat-report-short-')), 'r');
+    const s = await edgelat(['report', 'load-latency', '--out', short, '--since', '2024-06-01T10:05:00Z', '--until', '2024-06-01T10:05:05Z', '--quiet'], dataDir);
+    expect(s.code, s.stderr).toBe(0);
+    expect(readFileSync(join(short, 'summary.md'), 'utf8')).toContain('\n- No rolling correlation of cpu_util: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).\n');
   }, 60_000);
 
   it('writes the three files, and summary.md is what the terminal printed', () => {

@@ -4,7 +4,7 @@
  * and text that is not an ISO 8601 date is left to the caller's format check.
  */
 import { describe, expect, it } from 'vitest';
-import { calendarDateProblem } from '../../../services/calendar-date.ts';
+import { calendarDateProblem, parseTimeText } from '../../../services/calendar-date.ts';
 
 describe('calendarDateProblem', () => {
   it.each([
@@ -30,4 +30,17 @@ describe('calendarDateProblem', () => {
   it.each(['2024-02-29T00:00:00Z', '2000-02-29', '2024-12-31T23:59:59.999+02:00', '2024-06-01 10:00', '2024-06-01T23:59:59.5Z', 'yesterday', '1717236000000', ''])(
     '%j: null', (text) => expect(calendarDateProblem(text)).toBeNull(),
   );
+});
+
+describe('parseTimeText: precision', () => {
+  it('reads up to milliseconds, with trailing zeros past them, exactly', () => {
+    expect(parseTimeText('2024-06-01T10:00:00.001Z')).toEqual({ ms: Date.UTC(2024, 5, 1, 10, 0, 0, 1) });
+    expect(parseTimeText('2024-06-01T10:00:00.123000Z')).toEqual({ ms: Date.UTC(2024, 5, 1, 10, 0, 0, 123) });
+    expect(parseTimeText('2024-06-01 10:00:00.5')).toEqual({ ms: Date.UTC(2024, 5, 1, 10, 0, 0, 500) });
+  });
+
+  it('refuses a fraction of a millisecond, which Date.parse would drop (an inclusive --since let an earlier event in)', () => {
+    expect(parseTimeText('2024-06-01T10:00:00.0005Z')).toEqual({ problem: 'has a fraction of a millisecond (.0005): times are whole milliseconds, as event times are' });
+    expect(parseTimeText('2024-06-01T10:00:00.123456+02:00')).toEqual({ problem: 'has a fraction of a millisecond (.123456): times are whole milliseconds, as event times are' });
+  });
 });
