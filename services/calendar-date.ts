@@ -70,10 +70,12 @@ export const TIME_LIMIT_MS = Date.UTC(2300, 0, 1);
  * date or date-time (at most millisecond precision: digits past it must be zeros); without a zone, UTC (never the
  * machine's local time); before 2300. Anything else is refused:
  * `Date.parse` also reads `2024/06/01 10:20` and `06/01/2024` in local time, and `12` as the year 2001.
- * @param text  The value as given (trimmed by the caller).
+ * @param given  The value as given (trimmed by the caller); RFC 3339's lower-case `t` and `z` are read as `T` and `Z`.
  * @returns Epoch ms, or why the text is not a time (without the value: the caller names field and value).
  */
-export function parseTimeText(text: string): { ms: number } | { problem: string } {
+export function parseTimeText(given: string): { ms: number } | { problem: string } {
+  // RFC 3339 (5.6) allows a lower-case "t" and "z".
+  const text = given.replace(/^(\d{4}-\d{2}-\d{2})t(?=\d)/, '$1T').replace(/(\d)z$/, '$1Z');
   const seconds = epochSecondsProblem(text);
   if (seconds !== null) return { problem: `takes epoch ms or an ISO 8601 time: ${seconds}` };
   let ms = Number.NaN;

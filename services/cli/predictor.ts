@@ -13,7 +13,7 @@ import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
 import { floorSignificant, MAX_RPS_DIGITS } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
-import { BadRequestError, NotFoundError, type ChipInfo, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
+import { BadRequestError, NotFoundError, type ChipInfo, type ChipRecommendation, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { readOnnxFile, unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
@@ -135,6 +135,15 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
 
 const f = (ms: number | null): string => (ms === null || !Number.isFinite(ms) ? '∞' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
+/**
+ * The $/1M cell of a chip: its cost per million inferences, or why there is none: '-' where the chip cannot carry the
+ * load (unbounded at it; at 0 req/s, no load meets the SLO), else 'unpriced' (the catalog has no price_per_hour).
+ */
+function costCell(c: ChipRecommendation, name: 'p90' | 'p99', rps: number): string {
+  if (c.cost_per_million !== null) return c.cost_per_million < 1e5 ? c.cost_per_million.toFixed(2) : c.cost_per_million.toExponential(1);
+  return c.at_load[name] === null || (rps === 0 && c.max_rps_within_slo === 0) ? '-' : 'unpriced';
+}
+
 /** Render a recommendation for the terminal. */
 export function formatRecommendation(r: RecommendResponse): string {
   const name = r.slo.percentile === 0.9 ? 'p90' : 'p99';
@@ -143,10 +152,10 @@ export function formatRecommendation(r: RecommendResponse): string {
     `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${`idle ${name}`.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
   ];
   for (const c of r.chips) {
-    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)).padStart(8)} ${(c.cost_per_million === null ? '-' : c.cost_per_million < 1e5 ? c.cost_per_million.toFixed(2) : c.cost_per_million.toExponential(1)).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)).padStart(8)} ${costCell(c, name, r.rps).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
-  lines.push(`latency in ms at the requested load; law: ${r.queueing_law}`);
+  lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load; law: ${r.queueing_law}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -140,7 +140,11 @@ export interface ChipRecommendation {
   meets_slo: boolean;
   /** Highest load (requests/s) whose SLO percentile is still ≤ the target; 0 if even idle misses. */
   max_rps_within_slo: number;
-  /** Cost of one million inferences at the requested load; null when the chip has no price. */
+  /**
+   * Cost of one million inferences at the requested load (at 0 req/s, at `max_rps_within_slo`), in the catalog's
+   * currency; null when the chip has no price, when it cannot carry the load (`at_load` of the SLO percentile null) or,
+   * at 0 req/s, when no load meets the SLO (`max_rps_within_slo` 0).
+   */
   cost_per_million: number | null;
   evidence: Evidence;
   /** One line a human reads, e.g. "meets p99 50 ms up to 41 req/s; fastest measured in the fleet". */

@@ -36,6 +36,15 @@ function scope(r: LoadLatencyReport): string {
   return parts.join(', ');
 }
 
+/**
+ * The knee's note where the pair misses the SLO from its lowest counted bucket: buckets below it with fewer than
+ * KNEE_MIN_REQUESTS requests are named, so that the range does not read as "meets it below" (a trial).
+ */
+function fromLowest(r: LoadLatencyReport, k: LoadLatencyReport['knees'][number]): string {
+  const below = r.latency.filter((x) => x.chip === k.chip && x.model_id === k.model_id && x.bucket < k.bucket!).length;
+  return below === 0 ? ' (misses from the lowest load)' : ` (misses from the lowest bucket with ${KNEE_MIN_REQUESTS} requests or more; ${below === 1 ? 'the one below it has' : `the ${below} below it have`} fewer)`;
+}
+
 /** Markdown tables: a header row and rows of cells. */
 function mdTable(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)];
@@ -62,7 +71,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
         k.chip, k.model_id,
         k.status === 'meets' ? 'meets the SLO at every observed load'
           : k.status === 'too_few_requests' ? `no bucket with ${KNEE_MIN_REQUESTS} requests`
-            : `${load(k.load_low!)} – ${load(k.load_high!)}${k.status === 'misses_from_lowest' ? ' (misses from the lowest load)' : ''}`,
+            : `${load(k.load_low!)} – ${load(k.load_high!)}${k.status === 'misses_from_lowest' ? fromLowest(r, k) : ''}`,
         num(k.p99_ms), k.n === null ? '–' : k.n.toLocaleString('en-US'),
       ]),
     });

@@ -280,6 +280,24 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(readFileSync(join(short, 'summary.md'), 'utf8')).toContain('\n- No rolling correlation of cpu_util: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).\n');
   }, 60_000);
 
+  it('a knee from a pair\'s lowest counted bucket names the buckets below it that have too few requests to count', () => {
+    // A trial read "0.0938 – 0.158 (misses from the lowest load)" as "meets it below 0.094", where 7 lower buckets had
+    // fewer than 100 requests each (and p99s far above the SLO).
+    const csv = readFileSync(join(out, 'report.csv'), 'utf8').split('\n').map((l) => l.split(','));
+    const cell = (chip: string, model: string, bucket: number, metric: string) => Number(csv.find((c) => c[0] === 'latency_by_load' && c[1] === chip && c[2] === model && c[4] === String(bucket) && c[6] === metric)![7]);
+    const rows = readFileSync(join(out, 'summary.md'), 'utf8').split('\n').filter((l) => l.includes('(misses from the lowest'));
+    expect(rows.some((l) => l.includes('below it ha'))).toBe(true);
+    for (const row of rows) {
+      const [chip, model] = row.split('|').slice(1, 3).map((c) => c.trim()) as [string, string];
+      const kneeLow = csv.find((c) => c[0] === 'slo_knee' && c[1] === chip && c[2] === model && c[6] === 'load_low')![7];
+      const knee = Number(csv.find((c) => c[0] === 'latency_by_load' && c[1] === chip && c[2] === model && c[6] === 'load_low' && c[7] === kneeLow)![4]);
+      const below = Array.from({ length: knee }, (_, b) => b).filter((b) => csv.some((c) => c[0] === 'latency_by_load' && c[1] === chip && c[2] === model && c[4] === String(b)));
+      const said = /the (one|\d+) below it ha(?:s|ve) fewer\)/.exec(row)?.[1];
+      expect(said === undefined ? 0 : said === 'one' ? 1 : Number(said), row).toBe(below.length);
+      for (const b of below) expect(cell(chip, model, b, 'n'), `${chip} ${model} bucket ${b}`).toBeLessThan(100);
+    }
+  });
+
   it('writes the three files, and summary.md is what the terminal printed', () => {
     for (const f of ['report.html', 'report.csv', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true);
     const html = readFileSync(join(out, 'report.html'), 'utf8');

@@ -342,6 +342,14 @@ describe('recommendChips', () => {
     const mid: ServiceTime = { ioMs: 0, computeMedianMs: 20, sigma: 0.1 };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1e4 }, [candidate('a-slow', slow), candidate('b-mid', mid)]);
     expect(r.chips.map((c) => [c.chip, c.at_load.p99, c.cost_per_million])).toEqual([['b-mid', null, null], ['a-slow', null, null]]);
+    // The $/1M cell tells "cannot carry the load" ('-') from "no price in the catalog" ('unpriced'): a trial read both as '-'.
+    const cell = (rec: typeof r) => formatRecommendation(rec).split('\n').slice(2, 2 + rec.chips.length).map((line) => line.trim().split(/\s+/)[7]);
+    expect(cell(r)).toEqual(['-', '-']);
+    const unpriced = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1 }, [candidate('a-fast', fast), candidate('b-free', fast, { chip: chip('b-free') })]);
+    expect(unpriced.chips.map((c) => c.chip)).toEqual(['a-fast', 'b-free']);
+    expect(unpriced.chips[0]!.cost_per_million).toBeCloseTo(0.36 / 3600 * 1e6, 9);
+    expect(unpriced.chips[1]!.cost_per_million).toBeNull();
+    expect(cell(unpriced)).toEqual(['100.00', 'unpriced']);
   });
 
   it('refuses an SLO ≤ 0', () => {

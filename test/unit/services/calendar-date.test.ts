@@ -44,3 +44,10 @@ describe('parseTimeText: precision', () => {
     expect(parseTimeText('2024-06-01T10:00:00.123456+02:00')).toEqual({ problem: 'has a fraction of a millisecond (.123456): times are whole milliseconds, as event times are' });
   });
 });
+
+describe('parseTimeText: RFC 3339 letters', () => {
+  it('reads a lower-case t and z as T and Z (RFC 3339 5.6), as a trial expected', () => {
+    expect(parseTimeText('2024-06-01t10:05:00z')).toEqual({ ms: Date.UTC(2024, 5, 1, 10, 5) });
+    expect(parseTimeText('2024-06-01t10:05:00+02:00')).toEqual({ ms: Date.UTC(2024, 5, 1, 8, 5) });
+  });
+});
