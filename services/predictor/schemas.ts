@@ -80,7 +80,7 @@ function modelProfileSchema(strict: boolean) {
     weight_bytes: count,
     precision: z.string(),
     op_histogram: z.record(z.string(), count),
-    inputs: z.array(object({ name: z.string(), shape: z.array(count), dtype: z.string(), symbolic: z.array(z.string().nullable()) })),
+    inputs: z.array(object({ name: z.string(), shape: z.array(count), dtype: z.string(), symbolic: z.array(z.string().nullable()), rank_unknown: z.literal(true).optional() })),
     input_bytes: count,
     batch: z.int().min(1),
     unknown_shape_nodes: z.array(z.string()),

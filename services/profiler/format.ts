@@ -13,9 +13,10 @@ export function siCount(n: number): string {
   return unit ? `${(n / unit[0]).toFixed(2)} ${unit[1]}` : String(n);
 }
 
-/** Bytes in MiB with two decimals (KiB below 1 MiB), e.g. `97.69 MiB`. */
+/** Bytes in MiB with two decimals (KiB below 1 MiB, bytes below 1 KiB), e.g. `97.69 MiB`, `6.29 KiB`, `64 bytes`. */
 export function mebibytes(bytes: number): string {
-  return bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
+  if (bytes < 2 ** 10) return `${bytes} bytes`;
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
 }
 
 /**
@@ -30,8 +31,16 @@ export function printable(text: string): string {
 
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */
 function formatInput(input: ProfileInput): string {
+  if (input.rank_unknown) return `${input.name} ${input.dtype} [rank unknown: no shape in the file]`;
   const dims = input.shape.map((d, i) => (input.symbolic[i] ? `${input.symbolic[i]}=${d}` : String(d)));
   return `${input.name} ${input.dtype} [${dims.join(', ')}]`;
+}
+
+/** One request's input bytes, and which inputs they leave out (those of unknown rank: a lower bound then). */
+function inputBytesText(p: ModelProfile): string {
+  const unknown = p.inputs.filter((input) => input.rank_unknown).map((input) => input.name);
+  return unknown.length === 0 ? `${mebibytes(p.input_bytes)} per request`
+    : `at least ${mebibytes(p.input_bytes)} per request (without ${unknown.join(', ')}: rank unknown)`;
 }
 
 /**
@@ -51,7 +60,7 @@ export function formatProfile(p: ModelProfile): string {
     ['element ops', exact(p.element_ops)],
     ['weights', `${mebibytes(p.weight_bytes).padEnd(10)} ${p.precision}`],
     ...p.inputs.map((input, i): [string, string] => [i === 0 ? 'inputs' : '', formatInput(input)]),
-    ['input bytes', `${mebibytes(p.input_bytes)} per request`],
+    ['input bytes', inputBytesText(p)],
     ['batch', String(p.batch)],
   ];
   if (p.inputs.length === 0) rows.splice(6, 0, ['inputs', '(none)']);

@@ -102,7 +102,9 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
       shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
       symbolic.push(name);
     });
-    return { name: vi.name!, shape, dtype: tt ? dtypeName(tt.elemType) : 'unknown', symbolic };
+    const input: ProfileInput = { name: vi.name!, shape, dtype: tt ? dtypeName(tt.elemType) : 'unknown', symbolic };
+    // No shape at all: the rank is unknown (not a scalar, whose shape has no dims).
+    return tt?.shape ? input : { ...input, rank_unknown: true };
   });
 }
 
@@ -119,7 +121,7 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
   let inputBytes = 0;
   for (const input of inputs) {
     const vi = graph.input?.find((x) => x.name === input.name);
-    const ranked = Boolean(vi?.type?.tensorType?.shape);
+    const ranked = input.rank_unknown !== true;
     env.set(input.name, { shape: ranked ? input.shape : null });
     if (ranked) inputBytes = add(inputBytes, Math.ceil(numel(input.shape, `input ${JSON.stringify(input.name)}`) * dtypeSize(vi?.type?.tensorType?.elemType)), 'input bytes');
   }

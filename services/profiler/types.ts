@@ -23,6 +23,8 @@ export interface ProfileInput {
   dtype: string;
   /** Names of the dims that were symbolic, by position (null where fixed). */
   symbolic: (string | null)[];
+  /** True when the file gives the input no shape at all (its rank is unknown; `shape` is then `[]`, and its bytes are not in `input_bytes`); absent otherwise. */
+  rank_unknown?: true;
 }
 
 /** What `profileOnnx` returns; counts are exact integers (JS numbers, < 2^53). */

@@ -13,6 +13,7 @@ import { UsageError } from '../../../services/cli/usage-error.ts';
 import { formatProfile, printable } from '../../../services/profiler/format.ts';
 import { profileOnnx } from '../../../services/profiler/profile.ts';
 import { TINY_CNN, tinyCnn } from '../../fixtures/onnx/make-fixtures.ts';
+import { OnnxGraphBuilder } from '../../helpers/onnx-graph.ts';
 
 const fixture = fileURLToPath(new URL('../../fixtures/onnx/tiny-cnn.onnx', import.meta.url));
 
@@ -88,6 +89,28 @@ describe('formatProfile', () => {
     expect(text).toContain('weights       97.69 MiB  float16');
     expect(text).toContain('+ 2 more type(s), 3 node(s)');
     expect(text).toContain('unknown shape 2 node(s) not counted: a; b');
+  });
+
+  it('names an input of unknown rank as such, not as a scalar [], and its input bytes a lower bound (a trial read [] and 0.00 MiB)', () => {
+    const g = new OnnxGraphBuilder('ranks');
+    const x = g.input('x', null);
+    const t = g.input('t', [1, 8], 'int64');
+    g.output(g.node('Relu', [x]));
+    g.output(g.node('Cast', [t], { to: 1 }));
+    const p = profileOnnx(g.build());
+    expect(p.inputs).toEqual([
+      { name: 'x', shape: [], dtype: 'float32', symbolic: [], rank_unknown: true },
+      { name: 't', shape: [1, 8], dtype: 'int64', symbolic: [null, null] },
+    ]);
+    expect(p.input_bytes).toBe(64);
+    const text = formatProfile(p);
+    expect(text).toContain('inputs        x float32 [rank unknown: no shape in the file]\n              t int64 [1, 8]\n');
+    expect(text).toContain('input bytes   at least 64 bytes per request (without x: rank unknown)\n');
+    const scalar = new OnnxGraphBuilder('scalar');
+    scalar.output(scalar.node('Relu', [scalar.input('s', [])]));
+    const q = profileOnnx(scalar.build());
+    expect([q.inputs, q.input_bytes]).toEqual([[{ name: 's', shape: [], dtype: 'float32', symbolic: [] }], 4]);
+    expect(formatProfile(q)).toContain('inputs        s float32 []\ninput bytes   4 bytes per request\n');
   });
 
   it('shows names from the file with control and bidi characters escaped (a trial printed U+202E, a newline and NUL raw)', () => {
