@@ -105,9 +105,12 @@ class HttpProblem extends Error {
 
 const PROBLEM_JSON = 'application/problem+json';
 
-/** An RFC 9457 problem body for an answer made outside Fastify's routes (no request id yet): type, title, status, detail. */
-function problemText(status: number, type: string, detail: string): string {
-  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail });
+/**
+ * An RFC 9457 problem body for an answer made outside Fastify's routes (no request id yet): type, title, status, detail,
+ * and the request's URL as `instance` where the request was read that far (as the routes' problems have it).
+ */
+function problemText(status: number, type: string, detail: string, instance?: string): string {
+  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail, ...(instance === undefined ? {} : { instance }) });
 }
 
 /** The keep-alive timeout Fastify gives a server it creates, ms (its `keepAliveTimeout` default). */
@@ -304,7 +307,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
           handler(req, res);
           return;
         }
-        const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`);
+        const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, req.url ?? '/');
         res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
       });
       return server;

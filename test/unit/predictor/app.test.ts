@@ -595,7 +595,7 @@ describe('GET routes', () => {
       const raw = await firstAnswer('POST /v1/profile HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n');
       const [head, body] = raw.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
-      expect(JSON.parse(body!)).toMatchObject({ type: PROBLEM_TYPES.bodyTooLarge, status: 413, detail: 'request body exceeds the limit of 1024 bytes (Content-Length 3000000)' });
+      expect(JSON.parse(body!)).toMatchObject({ type: PROBLEM_TYPES.bodyTooLarge, status: 413, detail: 'request body exceeds the limit of 1024 bytes (Content-Length 3000000)', instance: '/v1/profile' });
       // Under the limit: 100 Continue, then the route reads the body sent after it (a 400 naming what it lacks).
       const payload = '{"model":"m"}';
       const after = await firstAnswer(`POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, payload);
