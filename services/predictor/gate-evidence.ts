@@ -372,22 +372,23 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
        AND window_end > fromUnixTimestamp64Milli({from:Int64})`,
     { s: server, m: req.model, p: chipNow, c: req.chip, v: req.version, from: fromMs });
   if (all.length === 0) return null;
-  // Failed requests of every window are said beside the ratio (a trial: 445 time-outs beside 25 pairs went unsaid).
+  // Windows, pairs and failed requests over every window, those that gave no ratio too, so that failures are weighed
+  // against the pairs of the same windows (a trial: 445 time-outs beside 25 pairs went unsaid).
   const failed = all.reduce((t, r) => t + Number(r.failed), 0);
+  const pairs = all.reduce((t, r) => t + Number(r.pairs), 0);
   const rows = all.filter((r): r is { ratio: number; lo: number; hi: number; pairs: number; failed: number } => r.ratio !== null && Number(r.lo) > 0 && Number(r.hi) > 0);
-  if (rows.length === 0) return { ratio: 0, low: 0, high: 0, windows: all.length, pairs: all.reduce((t, r) => t + Number(r.pairs), 0), failed, parts: null };
+  if (rows.length === 0) return { ratio: 0, low: 0, high: 0, windows: all.length, pairs, failed, ratioWindows: 0, parts: null };
   let wsum = 0;
   let mean = 0;
   let precision = 0;
-  let pairs = 0;
   for (const r of rows) {
     const se = Math.max(Math.log(r.hi / r.lo) / (2 * 1.96), 1e-6);
     wsum += Number(r.pairs);
     mean += Number(r.pairs) * Math.log(r.ratio);
     precision += 1 / se ** 2;
-    pairs += Number(r.pairs);
   }
   const center = mean / wsum;
   const se = 1 / Math.sqrt(precision);
-  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: rows.length, pairs, failed, parts: await shadowParts(w, server, req, chipNow, fromMs) };
+  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: all.length, pairs, failed, ratioWindows: rows.length,
+    parts: await shadowParts(w, server, req, chipNow, fromMs) };
 }

@@ -213,8 +213,11 @@ export interface ShadowEvidence {
   ratio: number;
   low: number;
   high: number;
+  /** Verdict windows, and their paired requests ok on both sides, over every window (those that gave no ratio too). */
   windows: number;
   pairs: number;
+  /** Windows the ratio rests on (those that gave one), when fewer than `windows`. @default windows */
+  ratioWindows?: number;
   /** Requests measured on both sides but not ok on one or both (time-outs, errors), over the same windows: not in the ratio. @default 0 */
   failed?: number;
   parts?: { compute: number; io: number; spread: number; pairs: number } | null;
@@ -243,7 +246,8 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
     const p = e.shadow.parts;
     const failed = e.shadow.failed ? ` (+${e.shadow.failed} failed, not in the ratio)` : '';
-    const head = `shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests${failed}, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]`;
+    const from = e.shadow.ratioWindows !== undefined && e.shadow.ratioWindows < e.shadow.windows ? ` (from the ${e.shadow.ratioWindows} window(s) that gave one)` : '';
+    const head = `shadow: ${e.shadow.windows} verdict window(s), ${e.shadow.pairs} paired requests${failed}, ratio ${e.shadow.ratio.toFixed(3)} [${e.shadow.low.toFixed(3)}, ${e.shadow.high.toFixed(3)}]${from}`;
     if (p && p.compute > 0 && p.io > 0) {
       return { factor: { compute: p.compute, io: p.io, ioOffsetMs: 0, spread: p.spread, logSd: sd, ioUncertain: true,
         sources: [`${head}; compute ×${p.compute.toFixed(3)}, i/o ×${p.io.toFixed(3)}${p.spread !== 1 ? `, compute spread ×${p.spread.toFixed(2)}` : ''} (medians of ${p.pairs} paired requests' parts)`] } };

@@ -127,6 +127,14 @@ describe('capacity what-if against the simulator (F4)', () => {
     const s = loose.servers[0]!;
     expect(s.chip_now).toBe(d!.prod);
     expect(s.factor!.sources[0]).toMatch(/^shadow: \d+ verdict window/);
+    // Windows and pairs count every window of the shadow (failures are weighed against the same windows); the ratio's
+    // own windows are named where fewer gave one.
+    const [tot] = await w.query<{ windows: number; pairs: number; rated: number }>(
+      `SELECT count() AS windows, sum(pairs) AS pairs, countIf(ratio IS NOT NULL AND ratio_ci_low > 0 AND ratio_ci_high > 0) AS rated FROM ${w.database}.shadow_verdicts
+       WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = 'v1'`,
+      { s: d!.s, m: d!.m, p: d!.prod, c: d!.c });
+    expect(s.factor!.sources[0]).toMatch(new RegExp(`^shadow: ${tot!.windows} verdict window\\(s\\), ${tot!.pairs} paired requests`));
+    expect(s.factor!.sources[0]!.includes(`(from the ${tot!.rated} window(s) that gave one)`)).toBe(Number(tot!.rated) < Number(tot!.windows));
     // The shadow measured the same requests on that chip: its p99 lies in the gate's band.
     const [shadow] = await w.query<{ p99: number }>(
       `SELECT arraySort(groupArray(total_ms))[toUInt64(intDiv(99 * count() + 99, 100))] AS p99 FROM ${w.database}.shadow_results WHERE edge_server_id = {s:String} AND model_id = {m:String}`, { s: d!.s, m: d!.m });

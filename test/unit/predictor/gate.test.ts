@@ -283,6 +283,9 @@ describe('estimateFactor', () => {
       .toMatchObject({ factor: { compute: 0.5, sources: ['shadow: 3 verdict window(s), 900 paired requests (+12 failed, not in the ratio), ratio 0.500 [0.450, 0.550]'] } });
     const failing = f({ chip: 'rpi4', shadow: { ratio: 3.4, low: 2.4, high: 4.8, windows: 1, pairs: 25, failed: 445 } });
     expect(failing).toMatchObject({ factor: { compute: 100, sources: [expect.stringMatching(/^chip: benchmark p50 400 ms on rpi4 \/ 4 ms on orin/), 'shadow not used: its shadow beside this server is no evidence of its service time: 1 verdict window(s), 25 paired requests, 445 failed on one side or both; the ratio of the few that did not fail would rest on the fastest (find why the shadow fails or times out)'] } });
+    // Windows, pairs and failures count every window; the ratio's own windows are named when fewer.
+    expect(f({ chip: 'rpi4', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 5, ratioWindows: 3, pairs: 920, failed: 12 } }))
+      .toMatchObject({ factor: { compute: 0.5, sources: ['shadow: 5 verdict window(s), 920 paired requests (+12 failed, not in the ratio), ratio 0.500 [0.450, 0.550] (from the 3 window(s) that gave one)'] } });
     // A shadow whose windows gave no ratio yet is said in the reason no factor could be given.
     expect(f({ chip: 'hailo', shadow: { ratio: 0, low: 0, high: 0, windows: 2, pairs: 14, failed: 3 } }))
       .toEqual({ missing: expect.stringMatching(/: run it as a shadow .*; its shadow beside this server gave no ratio yet \(2 verdict window\(s\), 14 paired requests, 3 failed on one side or both\): keep it running$/) });
