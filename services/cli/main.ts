@@ -326,13 +326,29 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels }, { createLogger }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts')]);
+    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels, trainStoppedLine }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     trainingTargets(kinds); // --kinds is checked before the warehouse is opened
     // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
     // missing table is refused (a migration here would create an empty one and answer "no requests").
     await withModelRegistry(async (warehouse, registry, config) => {
-      const results = await trainTelemetryModels(warehouse, registry, { kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error') });
+      // A line per kind on stderr (each takes seconds), and on Ctrl-C / SIGTERM what is registered by then (a trial's
+      // interrupted run ended silently, with one kind registered and another's model file written).
+      const done: Parameters<typeof trainStoppedLine>[1][number][] = [];
+      let current: string | null = null;
+      const started = Date.now();
+      const stopListening = endBySignalAfter((signal) => trainStoppedLine(signal, done, current));
+      const results = await trainTelemetryModels(warehouse, registry, {
+        kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
+        onKindStart: (kind, i, total) => {
+          current = kind;
+          process.stderr.write(`edgelat: training ${kind} (${i} of ${total}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+        },
+        onKindDone: (r) => {
+          done.push(r);
+          current = null;
+        },
+      }).finally(stopListening);
       process.stdout.write(opts.json ? `${JSON.stringify(results.map(snakeCaseKeys))}\n` : formatTrainResults(results));
     }, { existing: 'tables' });
   });

@@ -33,6 +33,10 @@ export interface TrainOptions {
   logger: Logger;
   /** Clock of the cycle, epoch ms; default: just after the newest event. */
   nowMs?: number;
+  /** Called before each kind's cycle: the kind, its place (1-based) and how many kinds are trained. */
+  onKindStart?: (kind: string, index: number, total: number) => void;
+  /** Called after each kind's cycle with its outcome (registered, or not, by then). */
+  onKindDone?: (result: TrainingCycleResult) => void;
 }
 
 /**
@@ -70,11 +74,14 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   const windowMs = options.windowMs ?? nowMs - Number(span.lo);
   const results: TrainingCycleResult[] = [];
   const cache = new TelemetryRowCache(warehouse);
-  for (const target of targets) {
-    results.push(await runTrainingCycle({
+  for (const [i, target] of targets.entries()) {
+    options.onKindStart?.(target.kind, i + 1, targets.length);
+    const result = await runTrainingCycle({
       trainer: telemetryTrainer(warehouse, target, cache), registry, log: options.log, nowMs, windowMs,
       holdoutFraction: options.holdoutFraction ?? 0.2, seed: options.seed, logger: options.logger,
-    }));
+    });
+    results.push(result);
+    options.onKindDone?.(result);
   }
   return results;
 }
@@ -85,6 +92,18 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
  */
 export function snakeCaseKeys(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}
+
+/**
+ * The line `model train` writes when a signal stops it: what each finished kind came to (registered by then), and that
+ * the kind in training was stopped, most likely before it was registered (its model file, if written, is replaced by
+ * the next run's of that version).
+ * @param done     Outcomes of the kinds finished.
+ * @param current  The kind in training when the signal came, or null.
+ */
+export function trainStoppedLine(signal: string, done: readonly TrainingCycleResult[], current: string | null): string {
+  const finished = done.length === 0 ? 'no kind finished' : `finished: ${done.map((r) => `${r.version} ${r.status}`).join(', ')}`;
+  return `edgelat: model train stopped by ${signal}: ${finished}${current === null ? '' : `; ${current} was in training (registered only if \`edgelat model list\` shows a version of it from this run)`}; run model train again for the rest`;
 }
 
 /** Render cycle results as terminal lines. */

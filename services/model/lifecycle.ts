@@ -118,7 +118,8 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
  * training or scoring failure, or a non-finite score registers the model as
  * `retired` with reason `rejected: ...` and returns normally. A challenger whose model file is byte-identical to
  * a registered model of the kind, trained on as many rows, is not registered: the outcome names that model
- * (`identical to …`, its version and status, `promoted` false).
+ * (`identical to …`, its version and status, `promoted` false). Champions of the kind but the newest (left by a
+ * promotion stopped before it retired the old one) are retired first, with a reason saying so.
  * @returns The outcome; the version is `<kind>-<yyyymmddThhmmssZ of nowMs>-<4-digit seq>`.
  * @throws {RangeError} on bad options (a programmer error); errors of `trainer.load`,
  *         the warehouse, the file system and the event log (infrastructure) propagate.
@@ -145,6 +146,13 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const trainRows = timed.filter((r) => r.ts < holdoutStartMs).map((r) => r.row);
   const holdoutRows = timed.filter((r) => r.ts >= holdoutStartMs).map((r) => r.row);
 
+  // A promotion stopped between registering the new champion and retiring the old one (a kill, a crash) left two: the
+  // newest serves (registry.champion); the older ones are retired now, saying so, instead of showing as champions.
+  const champions = (await registry.list(kind)).filter((m) => m.status === 'champion');
+  for (const stale of champions.slice(0, -1)) {
+    await registry.setStatus(kind, stale.version, 'retired', `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`, nowMs);
+    logger.warn({ version: stale.version, champion: champions.at(-1)!.version }, 'a second champion of the kind retired');
+  }
   const champion = await registry.champion(kind);
   const base: RegisteredModel = {
     version, kind, trainedAtMs: nowMs, windowStartMs, windowEndMs: nowMs, holdoutStartMs, rowsTrain: trainRows.length,
@@ -173,7 +181,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const sha256 = createHash('sha256').update(trained.bytes).digest('hex');
   const same = (await registry.list(kind)).find((m) => m.fileSha256 === sha256 && m.rowsTrain === trainRows.length);
   if (same) {
-    const reason = `identical to ${same.version} (${same.status}): the same model file, from the same rows and seed; not registered again`;
+    const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again`;
     logger.info({ version: same.version, reason }, 'latency model unchanged');
     return { version: same.version, status: same.status, promoted: false, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion?.version ?? null };
   }

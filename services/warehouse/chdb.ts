@@ -90,7 +90,9 @@ export function openSession(dataDir: string): Session {
   } catch (error) {
     if (error instanceof WarehouseLockedError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: cannot write its lock file edgelat.pid (${code}); the folder must be writable (EDGELAT_DATA_DIR)`, null, { cause: error });
+    // makeDirs leaves an existing path alone: a file there fails only at the lock file (a trial: <dir>/chdb a file).
+    const why = code === 'ENOTDIR' ? 'it is a file, not a folder' : `cannot write its lock file edgelat.pid (${code}); the folder must be writable (a read-only copy: copy it to a writable folder, as ClickHouse writes to its folder when it opens it)`;
+    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${why} (EDGELAT_DATA_DIR)`, null, { cause: error });
   }
   try {
     const session = new Session(path, { connectionArgs: [...CHDB_CONNECTION_ARGS] });

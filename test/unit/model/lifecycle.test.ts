@@ -250,6 +250,21 @@ describe('failures never crash the schedule', () => {
     expect(rows[1]).toMatchObject({ filePath: '', fileSha256: '' });
   });
 
+  it('retires a second champion a stopped promotion left (registered the new one, killed before retiring the old)', async () => {
+    await seedRows('twice', T0 - HOUR, T0 + 3 * HOUR, () => 1);
+    const trainer = slopeTrainer('twice', 'twice', { train: [], score: [] });
+    const first = await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    const stale = (await registry.get('twice', first.version))!;
+    // The half of a promotion that ran: a newer champion registered, the old one still champion.
+    const newer = { ...stale, version: 'twice-20240601T003000Z-0001', trainedAtMs: T0 + 30 * MINUTE, fileSha256: 'f'.repeat(64), updatedAtMs: T0 + 30 * MINUTE };
+    await registry.register(newer);
+    expect((await registry.list('twice')).filter((m) => m.status === 'champion').map((m) => m.version)).toEqual([first.version, newer.version]);
+    await runTrainingCycle({ trainer, registry, nowMs: T0 + HOUR, seed: 1, logger, ...WINDOW });
+    const rows = await registry.list('twice');
+    expect(rows.find((m) => m.version === first.version)).toMatchObject({ status: 'retired', reason: `replaced by ${newer.version} (its promotion had stopped before retiring this one)` });
+    expect(rows.filter((m) => m.status === 'champion')).toHaveLength(1);
+  });
+
   it('logs a cycle that throws and keeps the schedule', async () => {
     const clock = new FakeClock(T0);
     const seen: number[] = [];

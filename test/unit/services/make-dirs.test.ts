@@ -44,4 +44,10 @@ describe('the embedded warehouse\'s folder', () => {
     mkdirSync(join(dir, 'edgelat.pid'), { recursive: true });
     expect(() => openSession(dir)).toThrow(/cannot write its lock file edgelat\.pid \(EISDIR\); the folder must be writable/);
   });
+
+  it('that is a file says so, not ENOTDIR at its lock file (a trial: <data dir>/chdb a file)', () => {
+    const file = join(root, 'chdb-file');
+    writeFileSync(file, 'x');
+    expect(() => openSession(file)).toThrow(`cannot open the embedded warehouse at ${JSON.stringify(file)}: it is a file, not a folder (EDGELAT_DATA_DIR)`);
+  });
 });
