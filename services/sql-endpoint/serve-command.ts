@@ -8,6 +8,7 @@ import { createBackend } from '../predictor/backend.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import { ChdbEngine } from './chdb-engine.ts';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createSqlEndpoint } from './server.ts';
 import { isLoopbackHost } from './protocol.ts';
 
@@ -66,9 +67,12 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
         ? 'and --allowed-hosts any answers every Host: a web page on another name that resolves to this machine (DNS rebinding) can query both ports; list the names instead\n'
         : `requests are answered when their Host names a loopback name or one of ${allowedHosts.join(', ')} (--allowed-hosts adds names)\n`));
   }
-  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts });
+  // One registry for both ports: the API's GET /metrics exports the SQL endpoint's requests too (it has no /metrics of its own).
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts, registry });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
-  const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts });
+  const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
   const close = async (): Promise<void> => {
     await api.close();
     await backend.close();

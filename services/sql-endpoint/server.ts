@@ -33,7 +33,9 @@ import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
+import type { Registry } from 'prom-client';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
+import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
@@ -58,6 +60,8 @@ export interface SqlEndpointOptions {
   allowedHosts?: readonly string[] | 'any';
   /** Longest a streamed answer waits for its client to take more, ms (positive integer). @default CLIENT_STALL_MS (30,000) */
   clientStallMs?: number;
+  /** Where its metrics are registered (`serve`: the predictor API's, whose `GET /metrics` exports them). @default a new Registry */
+  registry?: Registry;
 }
 
 /** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
@@ -91,9 +95,10 @@ function readSummary(resultRows: number, resultBytes: number, read: { readRows: 
  * @param headers  Headers of a successful answer besides those set on `reply` (format, content type).
  * @param queryId  The request's query id, for the log.
  * @param stallMs  Longest wait for the client to take more, ms.
+ * @param metrics  Counts the answer's bytes, and a streamed answer cut short (the endpoint's onResponse hook counts the others).
  * @param run      Runs the statement, handing its output to `onChunk` (engine.stream).
  */
-async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number,
+async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number, metrics: SqlEndpointMetrics,
   run: (onChunk: (chunk: Uint8Array, rows: number) => Promise<void>, signal: AbortSignal) => Promise<{ readRows: number; readBytes: number } | null>): Promise<FastifyReply> {
   const res = reply.raw;
   const gone = new AbortController();
@@ -127,6 +132,7 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
       for (const c of held.splice(0)) await write(c);
     }, gone.signal);
     if (!streaming) {
+      metrics.resultBytes.inc({ method: reply.request.method }, bytes);
       return reply.header('X-ClickHouse-Summary', readSummary(rows, bytes, read)).headers(headers).send(Buffer.concat(held));
     }
     res.end();
@@ -142,6 +148,13 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
     }
   } finally {
     res.off('close', onClose);
+    if (streaming) metrics.resultBytes.inc({ method: reply.request.method }, bytes);
+    // Fastify's onResponse runs on 'finish' or 'error', not on a response destroyed: count a stream cut short here.
+    if (streaming && !res.writableFinished) {
+      const labels = { method: reply.request.method, status: 'cut' };
+      metrics.requests.inc(labels);
+      metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    }
   }
   return reply;
 }
@@ -180,6 +193,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   const { engine, logger } = options;
   const allowedHosts = options.allowedHosts ?? [];
   const stallMs = options.clientStallMs ?? CLIENT_STALL_MS;
+  const metrics = createSqlEndpointMetrics(options.registry);
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
   let unavailable = options.unavailable ?? false;
   const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
@@ -190,6 +204,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
   app.addHook('onClose', async () => engine.close());
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    logger?.debug({ queryId: reply.getHeader('X-ClickHouse-Query-Id'), ...labels, ms: Math.round(reply.elapsedTime) }, 'sql endpoint request');
+  });
 
   // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): refused on every
   // path and method before its body is read, so that no answer (/ping's "Ok.", a 404's text) tells the page edgelat runs here.
@@ -210,7 +230,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const e = engineError(error);
       const status = (error as { statusCode?: number })?.statusCode ?? statusOf(e.code);
       const code = e.code ?? Number(/^Code: (\d+)/.exec(e.message)?.[1] ?? 1001);
+      // A client's mistake (400s) at info, the endpoint's failures at warn: both name the ClickHouse code.
       if (status >= 500) logger?.warn({ queryId, code, status }, 'sql endpoint request failed');
+      else logger?.info({ queryId, code, status }, 'sql endpoint request refused');
       return reply
         .status(status)
         .header('X-ClickHouse-Exception-Code', String(code))
@@ -272,7 +294,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;
       const headers = { 'X-ClickHouse-Format': format, 'Content-Type': contentType(format) };
-      return await answerRead(reply, headers, fail, logger, queryId, stallMs, (onChunk, signal) => engine.stream(sql, params, format, database, readonly, settings, onChunk, signal).catch((error: unknown) => {
+      return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, (onChunk, signal) => engine.stream(sql, params, format, database, readonly, settings, onChunk, signal).catch((error: unknown) => {
         throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;
       }));
     } catch (error) {

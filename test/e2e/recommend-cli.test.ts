@@ -124,7 +124,11 @@ describe('the chip recommender on a demo run', () => {
     for (const w of corr.windows) expect([w.edge_server_id, w.model_id, w.window_end > '2024-06-01T10:10:00']).toEqual(['edge-02', 'resnet50', true]);
     const [newest] = await sql("SELECT max(window_end) AS m FROM edgelat.load_latency_correlations WHERE edge_server_id = 'edge-02' AND model_id = 'resnet50'");
     expect(corr.windows[0]!.window_end.replace('T', ' ').slice(0, 19)).toBe(String(newest!.m).slice(0, 19));
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/edgelat_http_requests_total\{[^}]*route="\/v1\/recommend"[^}]*\} [1-9]/);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/edgelat_http_requests_total\{[^}]*route="\/v1\/recommend"[^}]*\} [1-9]/);
+    // The SQL port's requests too (this test's sql() POSTs there), with prom-client's process metrics once.
+    expect(metrics).toMatch(/\nedgelat_sql_requests_total\{method="POST",status="200"\} [1-9]/);
+    expect(metrics.match(/^# TYPE process_cpu_seconds_total counter$/gm)).toHaveLength(1);
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);
     expect(cli.code).toBe(1);

@@ -7,7 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
+import { SQL_METRIC_NAMES } from '../../services/sql-endpoint/metrics.ts';
+import { createSqlEndpoint, STREAM_AFTER_BYTES } from '../../services/sql-endpoint/server.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 
 /** 4 rows of 0.5 s each: a query that runs 2 s (one row a block, so the limit is checked between rows). */
@@ -53,5 +56,37 @@ describe('ChdbEngine', () => {
       await engine.close();
     }
     expect(() => new ChdbEngine(dataDir, { maxExecutionS: -1 })).toThrow('ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got -1');
+  });
+
+  it('counts its requests by method and status, a streamed read once when it ends, and the bytes of read answers (a trial: the SQL port could not be monitored)', async () => {
+    const registry = new Registry();
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), registry });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
+      const get = async (sql: string) => {
+        const res = await fetch(`${url}?query=${encodeURIComponent(sql)}`);
+        return [res.status, (await res.arrayBuffer()).byteLength] as const;
+      };
+      expect(await get('SELECT 1 FORMAT TSV')).toEqual([200, 2]);
+      const [status, long] = await get('SELECT number FROM numbers(400000) FORMAT TSV');
+      expect([status, long > STREAM_AFTER_BYTES]).toEqual([200, true]);
+      expect((await get('SELECT * FROM eng.no_such_table'))[0]).toBe(404);
+      expect((await fetch(url, { method: 'POST', body: 'SELECT 2 FORMAT TSV' })).status).toBe(200);
+      // A failure after the answer started cuts it short: counted as "cut", not as a 200.
+      await expect(get("SELECT number, throwIf(number = 300000, 'stop') FROM numbers(400000) FORMAT TSV")).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the hook runs once the server side closed
+      const value = async (name: string, labels: Record<string, string>) =>
+        (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x) && (name !== SQL_METRIC_NAMES.duration || (v as { metricName?: string }).metricName?.endsWith('_count')))?.value;
+      expect(await value(SQL_METRIC_NAMES.requests, { method: 'GET', status: '200' })).toBe(2);
+      expect(await value(SQL_METRIC_NAMES.requests, { method: 'GET', status: '404' })).toBe(1);
+      expect(await value(SQL_METRIC_NAMES.requests, { method: 'POST', status: '200' })).toBe(1);
+      expect(await value(SQL_METRIC_NAMES.duration, { method: 'GET', status: '200' })).toBe(2);
+      expect(await value(SQL_METRIC_NAMES.requests, { method: 'GET', status: 'cut' })).toBe(1);
+      expect(await value(SQL_METRIC_NAMES.resultBytes, { method: 'GET' })).toBeGreaterThan(2 + long + STREAM_AFTER_BYTES);
+      expect(await value(SQL_METRIC_NAMES.resultBytes, { method: 'POST' })).toBe(2);
+    } finally {
+      await endpoint.close();
+    }
   });
 });
