@@ -141,6 +141,8 @@ function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: stri
     // A query parameter given twice arrives as an array of strings.
     if (Array.isArray(raw) && raw.length > 1 && raw.every((v) => typeof v === 'string') && what === 'query string') e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
     else if (/received NaN/.test(e.message) && typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
+    // Digits past what a double holds: quote them as sent, not as the number they round to (20 nines read "got 1e20").
+    else if (what === 'query string' && typeof raw === 'string' && /^\d+$/.test(raw)) e.message = e.message.replace(`got ${String(Number(raw))}`, `got ${raw}`);
   }
   const first = result.errors[0]!;
   const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';

@@ -636,6 +636,11 @@ describe('GET routes', () => {
       const p = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?limit=${sent}` }), 400, PROBLEM_TYPES.validation);
       expect(p.errors[0]).toEqual({ path: '#/limit', message: `must be a whole number in decimal digits, got ${JSON.stringify(sent)}` });
     }
+    // Digits past what a double holds are quoted as sent, not as the number they round to (a trial: 1e20 for 20 nines).
+    const huge = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=99999999999999999999' }), 400, PROBLEM_TYPES.validation);
+    expect(huge.errors[0].path).toBe('#/limit');
+    expect(huge.errors[0].message).toContain('99999999999999999999');
+    expect(huge.errors[0].message).not.toContain('100000000000000000000');
     const twice = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?limit=1&limit=2' }), 400, PROBLEM_TYPES.validation);
     expect(twice.errors[0]).toEqual({ path: '#/limit', message: 'expected one value, got 2 (["1","2"]): give the parameter once' });
     const chips = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips?x=1' }), 400, PROBLEM_TYPES.validation);
