@@ -1,6 +1,7 @@
 /**
- * The SQL engine behind the HTTP endpoint: two chdb connections of its own on
- * one data folder, a reader and a writer.
+ * The SQL engine behind the HTTP endpoint: chdb connections of its own on
+ * one data folder: readers (two by default, so that one long read does not hold up
+ * every other) and a writer.
  *
  * chdb allows one active data folder per process. The engine's connections
  * take a use of the process's session on the folder (services/warehouse/chdb.ts
@@ -8,14 +9,14 @@
  * connection run one at a time, so on the warehouse's connection a long
  * analyst query held up `edgelat serve`'s predictor API (`/healthz` waited 4 s
  * behind a 5-s query). All connections see the same tables.
- * - The reader has ClickHouse's `readonly` = 1 (not 2, at which chdb lets
+ * - The readers have ClickHouse's `readonly` = 1 (not 2, at which chdb lets
  *   `file()` and `INSERT INTO FUNCTION file` through): ClickHouse itself
  *   refuses a write, DDL, a table function (`file()`, `url()`, …) or a setting
  *   change (code 164 READONLY), however the statement is spelled. The endpoint
  *   runs GET and HEAD requests there, as ClickHouse makes GET read-only.
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
- *   went away); on the reader a query cannot lift it.
+ *   went away); on a reader a query cannot lift it.
  * - The engine changes no setting of its connections: a request's URL settings
  *   may only restate their values (a setting changed for one request could not
  *   always be put back), and the endpoint refuses `SET` statements.
@@ -114,11 +115,18 @@ const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').repl
 export interface ChdbEngineOptions {
   /** Longest a query may run, s (ClickHouse's max_execution_time); 0 = no limit. @default 300 */
   maxExecutionS?: number;
+  /** Read-only connections (integer 1..16): reads run on the least busy, so a long read holds up only reads queued behind it on its own. @default 2 */
+  readers?: number;
 }
+
+/** Default read-only connections of the engine: one long read does not hold up every other (a trial: SELECT 1 waited 11.7 s). */
+export const DEFAULT_READERS = 2;
 
 /** One chdb connection of the engine: its session and its queue of calls. */
 class Connection {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Calls queued or running on this connection. */
+  pending = 0;
   /** Every setting's value on the connection, read when a request first gives settings (the engine never changes them). */
   private values: Map<string, string> | null = null;
 
@@ -149,8 +157,11 @@ class Connection {
       }
       return task(this.session);
     };
+    this.pending++;
     const result = this.tail.then(step, step).catch((error: unknown) => {
       throw engineError(error);
+    }).finally(() => {
+      this.pending--;
     });
     this.tail = result.catch(() => undefined);
     return result;
@@ -178,40 +189,52 @@ class Connection {
 }
 
 /**
- * A {@link SqlEngine} on two chdb connections that this engine opens on `dataDir`: a reader
- * (`readonly` = 1) and a writer. Calls on one connection are serialized (its current database is state).
+ * A {@link SqlEngine} on chdb connections that this engine opens on `dataDir`: readers (`readonly` = 1; a read goes to
+ * the one with the fewest calls queued) and a writer. Calls on one connection are serialized (its current database is
+ * state); connections run side by side.
  */
 export class ChdbEngine implements SqlEngine {
-  private readonly reader: Connection;
+  private readonly readers: Connection[] = [];
   private readonly writer: Connection;
   private closed = false;
 
   /**
    * @param dataDir folder of the chdb data; created if missing.
-   * @throws {RangeError} when `maxExecutionS` is not a number of seconds ≥ 0.
+   * @throws {RangeError} when `maxExecutionS` is not a number of seconds ≥ 0, or `readers` not an integer in 1..16.
    * @throws {WarehouseLockedError} when another process holds the folder.
    * @throws {WarehouseError} when this process already opened another chdb folder, or a connection fails to open.
    */
   constructor(dataDir: string, options: ChdbEngineOptions = {}) {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
+    const readers = options.readers ?? DEFAULT_READERS;
+    if (!Number.isInteger(readers) || readers < 1 || readers > 16) throw new RangeError(`ChdbEngine: readers must be an integer in 1..16, got ${readers}`);
     const path = resolve(dataDir);
     const w = openConnection(path, { max_execution_time: limit });
     try {
       // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
       const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
-      const r = openConnection(path, { max_execution_time: limit, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
-      this.reader = new Connection(r.session, r.release);
+      for (let i = 0; i < readers; i++) {
+        const r = openConnection(path, { max_execution_time: limit, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
+        this.readers.push(new Connection(r.session, r.release));
+      }
     } catch (error) {
+      for (const r of this.readers) r.release();
       w.release();
       throw error;
     }
     this.writer = new Connection(w.session, w.release);
   }
 
+  /** The connection of a call: the reader with the fewest calls queued, or the writer. */
+  private connection(readonly: boolean): Connection {
+    if (!readonly) return this.writer;
+    return this.readers.reduce((best, r) => (r.pending < best.pending ? r : best));
+  }
+
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    return (readonly ? this.reader : this.writer).run(database, async (session) => {
+    return this.connection(readonly).run(database, async (session) => {
       const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
     }, settings);
@@ -220,7 +243,7 @@ export class ChdbEngine implements SqlEngine {
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
     onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    return (readonly ? this.reader : this.writer).run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings);
+    return this.connection(readonly).run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings);
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {
@@ -238,7 +261,7 @@ export class ChdbEngine implements SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.reader.close();
+    for (const r of this.readers) await r.close();
     await this.writer.close();
   }
 }

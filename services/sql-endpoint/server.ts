@@ -15,7 +15,7 @@
  * One statement a request, as ClickHouse's parser reads
  * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
  * GET and HEAD (and a request with the setting `readonly` = 1 or 2) run on the
- * engine's read-only connection, as ClickHouse makes
+ * engine's read-only connections, as ClickHouse makes
  * GET read-only: ClickHouse refuses a write, DDL, table function or setting
  * change there (code 164 READONLY, HTTP 403). No request writes a file
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
@@ -75,7 +75,7 @@ const UNAVAILABLE = 'Code: 210. DB::Exception: service unavailable (edgelat endp
 /** Output of a read held before its answer starts, bytes: a read whose output ends within it is answered whole, with a status that tells its failure. */
 export const STREAM_AFTER_BYTES = 1 << 20;
 
-/** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and later requests wait. */
+/** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and reads queued on it wait. */
 export const CLIENT_STALL_MS = 30_000;
 
 /** ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far, and what the engine read where it tells (statements without rows). */

@@ -104,8 +104,10 @@ describe('sql endpoint: reads answered as their output comes', () => {
         res.on('close', () => resolve({ bytes, complete: res.complete }));
       }).on('error', reject);
     });
+    // Reads on the other reader go on meanwhile; the stalled one is cut once it took nothing for STALL_MS.
     const next = await fetchRaw('SELECT 6 * 7 FORMAT TSV');
     expect(next).toMatchObject({ status: 200, text: '42\n' });
+    await new Promise((resolve) => setTimeout(resolve, 5 * STALL_MS));
     resumed = true;
     stalled!.resume(); // what the server sent before it cut the answer off, then the cut
     const end = await closed;
@@ -127,4 +129,31 @@ describe('sql endpoint: reads answered as their output comes', () => {
       await w.close();
     }
   });
+});
+
+describe('sql endpoint: two read-only connections', () => {
+  let slow: SqlEndpointProcess | undefined;
+  beforeAll(async () => {
+    slow = await startSqlEndpointProcess({ clientStallMs: 600_000 });
+  });
+  afterAll(async () => slow?.stop());
+
+  it('answers a read while another holds a read-only connection (a trial: SELECT 1 waited 11.7 s behind a long read)', async () => {
+    const at = (sql: string) => `${slow!.url}/?query=${encodeURIComponent(sql)}`;
+    let held: IncomingMessage | undefined;
+    await new Promise<void>((resolve, reject) => {
+      get(at('SELECT number FROM system.numbers FORMAT TSV'), (res) => {
+        held = res;
+        res.once('data', () => {
+          res.pause(); // the endless read holds its connection (cut off only after 10 min here)
+          resolve();
+        });
+        res.on('error', () => undefined);
+      }).on('error', reject);
+    });
+    // With one reader this would wait for the endless read's cut-off, past the test's timeout.
+    const text = await (await fetch(at('SELECT 40 + 2 FORMAT TSV'))).text();
+    expect(text).toBe('42\n');
+    held!.destroy();
+  }, 30_000);
 });
