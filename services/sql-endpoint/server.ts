@@ -193,8 +193,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   const { engine, logger } = options;
   const allowedHosts = options.allowedHosts ?? [];
   const stallMs = options.clientStallMs ?? CLIENT_STALL_MS;
-  const metrics = createSqlEndpointMetrics(options.registry);
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
+  const metrics = createSqlEndpointMetrics(options.registry);
   let unavailable = options.unavailable ?? false;
   const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
