@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -78,6 +78,30 @@ export const STREAM_AFTER_BYTES = 1 << 20;
 /** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and reads queued on it wait. */
 export const CLIENT_STALL_MS = 30_000;
 
+/**
+ * Wait for a writable's `drain`, at most `stallMs`, or until `gone` aborts. A timer and a controller of its own, held
+ * until the wait ends: an AbortSignal.any over AbortSignal.timeout lost its timeout in a trial (a client that never read
+ * held a connection 3 minutes): on Node 20 such a composite signal can be garbage-collected before it fires. Node stops
+ * reading a socket whose response is backed up, so a client's close may go unseen ('close' never comes): the timer is
+ * what ends the wait then.
+ * @throws {Error} `the client took nothing for N ms` when the timer fires; `gone`'s reason when it aborts.
+ */
+export async function drainWithin(stream: EventEmitter, stallMs: number, gone: AbortSignal): Promise<void> {
+  const wait = new AbortController();
+  const timer = setTimeout(() => wait.abort(new Error(`the client took nothing for ${stallMs} ms`)), stallMs);
+  const onGone = () => wait.abort(gone.reason);
+  gone.addEventListener('abort', onGone, { once: true });
+  try {
+    if (gone.aborted) throw gone.reason;
+    await once(stream, 'drain', { signal: wait.signal }).catch((error: unknown) => {
+      throw wait.signal.aborted ? wait.signal.reason : error;
+    });
+  } finally {
+    clearTimeout(timer);
+    gone.removeEventListener('abort', onGone);
+  }
+}
+
 /** ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far, and what the engine read where it tells (statements without rows). */
 function readSummary(resultRows: number, resultBytes: number, read: { readRows: number; readBytes: number } | null): string {
   const engine = read === null ? {} : { read_rows: String(read.readRows), read_bytes: String(read.readBytes), total_rows_to_read: String(read.readRows) };
@@ -113,8 +137,7 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
   let stalled = false;
   const write = async (chunk: Uint8Array) => {
     if (res.write(chunk)) return;
-    const wait = AbortSignal.any([gone.signal, AbortSignal.timeout(stallMs)]);
-    await once(res, 'drain', { signal: wait }).catch((error: unknown) => {
+    await drainWithin(res, stallMs, gone.signal).catch((error: unknown) => {
       stalled = !gone.signal.aborted;
       throw error;
     });
