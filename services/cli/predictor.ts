@@ -155,7 +155,7 @@ export function formatRecommendation(r: RecommendResponse): string {
     lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)).padStart(8)} ${costCell(c, name, r.rps).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
-  lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load; law: ${r.queueing_law}`);
+  lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load (at 0 req/s: where no load meets the SLO); law: ${r.queueing_law}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -36,11 +36,18 @@ function formatInput(input: ProfileInput): string {
   return `${input.name} ${input.dtype} [${dims.join(', ')}]`;
 }
 
-/** One request's input bytes, and which inputs they leave out (those of unknown rank: a lower bound then). */
+/**
+ * One request's input bytes, and what makes them a lower bound: inputs of unknown rank (left out), and dims with
+ * neither a value nor a name (`?`, counted as 1).
+ */
 function inputBytesText(p: ModelProfile): string {
-  const unknown = p.inputs.filter((input) => input.rank_unknown).map((input) => input.name);
-  return unknown.length === 0 ? `${mebibytes(p.input_bytes)} per request`
-    : `at least ${mebibytes(p.input_bytes)} per request (without ${unknown.join(', ')}: rank unknown)`;
+  const unranked = p.inputs.filter((input) => input.rank_unknown).map((input) => input.name);
+  const unsized = p.inputs.filter((input) => input.symbolic.includes('?')).map((input) => input.name);
+  const why = [
+    ...(unranked.length > 0 ? [`without ${unranked.join(', ')}: rank unknown`] : []),
+    ...(unsized.length > 0 ? [`${unsized.join(', ')} with an unknown dim (?) counted as 1`] : []),
+  ];
+  return why.length === 0 ? `${mebibytes(p.input_bytes)} per request` : `at least ${mebibytes(p.input_bytes)} per request (${why.join('; ')})`;
 }
 
 /**

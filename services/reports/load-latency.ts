@@ -99,7 +99,8 @@ export async function buildLoadLatencyReport(warehouse: Warehouse, options: Load
   const lines = await q.leastSquares();
   onStep?.('correlation over time');
   const keys = sensitive.slice(0, options.correlationKeys ?? 4);
-  const correlation = keys.length > 0 ? await q.correlationOverTime(keys) : busiestKeys(await q.correlationOverTime(), options.correlationKeys ?? 4);
+  // No request in the range, no rolling r either (a re-test: a chart beside "the files hold empty tables").
+  const correlation = requests === 0 ? [] : keys.length > 0 ? await q.correlationOverTime(keys) : busiestKeys(await q.correlationOverTime(), options.correlationKeys ?? 4);
   onStep?.('scatter sample');
   const scatter = await q.scatterSample(requests);
   const knees = options.sloP99Ms === undefined ? [] : sloKnees(latency, options.sloP99Ms);

@@ -17,6 +17,9 @@ export const KNEE_MIN_REQUESTS = 100;
 export const MAX_BUCKETS = 1000;
 
 /** Load columns of `inference_enriched` a report can bucket by (units: utilisation fractions 0..1, counts, requests/s). */
+/** Fewest rows of a (server, model) in the range for its Pearson r in the load-sensitive list (sql/reports/load_sensitive_servers.sql). */
+export const SENSITIVE_MIN_REQUESTS = 30;
+
 export const LOAD_METRICS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
 /** One of {@link LOAD_METRICS}. */
 export type ReportMetric = (typeof LOAD_METRICS)[number];
@@ -208,7 +211,7 @@ export class ReportQueries {
 
   /** sql/reports/load_sensitive_servers.sql: the `limit` strongest (server, model) pairs. */
   async loadSensitiveServers(limit = 10): Promise<SensitivityRow[]> {
-    return this.run('load_sensitive_servers', { limit });
+    return this.run('load_sensitive_servers', { limit, min_rows: SENSITIVE_MIN_REQUESTS });
   }
 
   /** sql/reports/least_squares.sql. */

@@ -5,7 +5,7 @@
  */
 import { ioShare, p99PerChip, percentileCurves, renderSvg, rollingR, scatterWithLines } from './charts.ts';
 import type { LoadLatencyReport } from './load-latency.ts';
-import { KNEE_MIN_REQUESTS } from './report-queries.ts';
+import { KNEE_MIN_REQUESTS, SENSITIVE_MIN_REQUESTS } from './report-queries.ts';
 import { LOAD_METRICS as CORRELATED_METRICS } from '../../pipelines/rolling-correlation.ts';
 import type { LoadMetric } from '../../schemas/types.ts';
 
@@ -88,7 +88,8 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
   });
   out.push({
     title: 'Most load-sensitive servers',
-    note: `Pearson r of ${m} and total latency over the rows of each (server, model); slope by least squares.`,
+    note: `Pearson r of ${m} and total latency over the rows of each (server, model); slope by least squares.`
+      + (r.requests > 0 && r.sensitive.length === 0 ? ` None here: no (server, model) has ${SENSITIVE_MIN_REQUESTS} requests in the range with a varying ${m} and latency.` : ''),
     head: ['server', 'model', 'chip', 'r', `ms per unit of ${m}`, 'requests'],
     rows: r.sensitive.map((s) => [s.edge_server_id, s.model_id, s.chip, s.pearson_r.toFixed(3), num(s.slope_ms_per_unit), s.n.toLocaleString('en-US')]),
   });

@@ -1,10 +1,10 @@
 -- The most load-sensitive (server, model) pairs: Pearson r of load and total
 -- latency over the report's rows (corrStable), the least-squares slope
 -- (covarSampStable / varSampStable, ms per unit of load) and the slope
--- relative to the mean latency. Pairs with fewer than 30 rows or a constant
+-- relative to the mean latency. Pairs with fewer than min_rows rows or a constant
 -- load or latency are left out (r undefined). Ordered by |r|, strongest first
 -- (a strong negative correlation is as load-sensitive as a positive one).
--- Parameters: those of _rows.sql, and limit UInt32.
+-- Parameters: those of _rows.sql, limit UInt32 and min_rows UInt32 (SENSITIVE_MIN_REQUESTS).
 SELECT
     edge_server_id,
     model_id,
@@ -16,6 +16,6 @@ SELECT
     avg(total_ms) AS mean_ms
 FROM (${rows})
 GROUP BY edge_server_id, model_id
-HAVING n >= 30 AND varSampStable(x) > 0 AND varSampStable(total_ms) > 0
+HAVING n >= {min_rows:UInt32} AND varSampStable(x) > 0 AND varSampStable(total_ms) > 0
 ORDER BY abs(pearson_r) DESC, edge_server_id, model_id
 LIMIT {limit:UInt32}

@@ -274,6 +274,14 @@ describe('edgelat report load-latency after a demo run', () => {
     expect([...ends].every((e) => e! > '2024-06-01 10:11:45.000')).toBe(true);
     expect(ends.size).toBeGreaterThanOrEqual(8);
     expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).not.toContain('No rolling correlation');
+    expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).toContain('slope by least squares. None here: no (server, model) has 30 requests in the range with a varying cpu_util and latency.');
+    // No request in the range (the data ends at 10:12), though windows end after --since: no rolling r either (a re-test
+    // found a chart beside "the files hold empty tables").
+    const after = join(mkdtempSync(join(tmpdir(), 'edgelat-report-after-')), 'r');
+    const a = await edgelat(['report', 'load-latency', '--out', after, '--server', 'edge-02', '--model', 'mobilenet-v2-int8', '--since', '2024-06-01T10:15:00Z', '--quiet'], dataDir);
+    expect(a.code).toBe(1);
+    expect(readFileSync(join(after, 'report.html'), 'utf8')).not.toMatch(/<svg/);
+    expect(readFileSync(join(after, 'report.csv'), 'utf8')).not.toMatch(/^correlation_over_time,/m);
     const short = join(mkdtempSync(join(tmpdir(), 'edgelat-report-short-')), 'r');
     const s = await edgelat(['report', 'load-latency', '--out', short, '--since', '2024-06-01T10:05:00Z', '--until', '2024-06-01T10:05:05Z', '--quiet'], dataDir);
     expect(s.code, s.stderr).toBe(0);

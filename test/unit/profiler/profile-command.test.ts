@@ -106,6 +106,10 @@ describe('formatProfile', () => {
     const text = formatProfile(p);
     expect(text).toContain('inputs        x float32 [rank unknown: no shape in the file]\n              t int64 [1, 8]\n');
     expect(text).toContain('input bytes   at least 64 bytes per request (without x: rank unknown)\n');
+    // A dim with neither a value nor a name is counted as 1: a lower bound too.
+    const open = new OnnxGraphBuilder('open');
+    open.output(open.node('Relu', [open.input('u', [1, null, 4])]));
+    expect(formatProfile(profileOnnx(open.build()))).toContain('inputs        u float32 [1, ?=1, 4]\ninput bytes   at least 16 bytes per request (u with an unknown dim (?) counted as 1)\n');
     const scalar = new OnnxGraphBuilder('scalar');
     scalar.output(scalar.node('Relu', [scalar.input('s', [])]));
     const q = profileOnnx(scalar.build());
