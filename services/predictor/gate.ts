@@ -257,7 +257,8 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
   // A shadow that gives no factor is said, beside the evidence used instead or in the reason none was found.
   const est = estimateWithoutShadow(e, opt);
   if (unusable === null) return est;
-  return 'missing' in est ? { missing: `${est.missing}; ${unusable}` } : { factor: { ...est.factor, sources: [...est.factor.sources, `shadow not used: ${unusable}`] } };
+  // A shadow is there already: the advice to run one gives way to what its windows say ("keep it running").
+  return 'missing' in est ? { missing: `${est.missing.replace(/; or run it as a shadow$/, '')}; ${unusable}` } : { factor: { ...est.factor, sources: [...est.factor.sources, `shadow not used: ${unusable}`] } };
 }
 
 /** {@link estimateFactor} from the fleet, profiles and benchmarks alone. */

@@ -286,6 +286,10 @@ describe('estimateFactor', () => {
     // Windows, pairs and failures count every window; the ratio's own windows are named when fewer.
     expect(f({ chip: 'rpi4', shadow: { ratio: 0.5, low: 0.45, high: 0.55, windows: 5, ratioWindows: 3, pairs: 920, failed: 12 } }))
       .toMatchObject({ factor: { compute: 0.5, sources: ['shadow: 5 verdict window(s), 920 paired requests (+12 failed, not in the ratio), ratio 0.500 [0.450, 0.550] (from the 3 window(s) that gave one)'] } });
+    // A new version with a shadow whose windows gave no ratio yet: the advice is to keep it running, not to start one.
+    const waiting = f({ version: 'v5', macs: new Map(), shadow: { ratio: 0, low: 0, high: 0, windows: 2, pairs: 10, failed: 0 } });
+    expect(waiting).toEqual({ missing: expect.stringMatching(/no profile \(MACs\) of v5 .*; its shadow beside this server gave no ratio yet \(2 verdict window\(s\), 10 paired requests, 0 failed on one side or both\): keep it running$/) });
+    expect('missing' in waiting && waiting.missing).not.toContain('or run it as a shadow');
     // A shadow whose windows gave no ratio yet is said in the reason no factor could be given.
     expect(f({ chip: 'hailo', shadow: { ratio: 0, low: 0, high: 0, windows: 2, pairs: 14, failed: 3 } }))
       .toEqual({ missing: expect.stringMatching(/: run it as a shadow .*; its shadow beside this server gave no ratio yet \(2 verdict window\(s\), 14 paired requests, 3 failed on one side or both\): keep it running$/) });
