@@ -219,7 +219,7 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   const notes: string[] = [];
   const given = QUEUE_BLIND_FIELDS.filter((k) => (load[k] ?? 0) > 0);
   if (given.length > 0 && !((load.gpu_util ?? 0) > 0)) {
-    notes.push(`${given.map((k) => `${k}=${load[k]}`).join(', ')} with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), an idle queue here; `
+    notes.push(`${given.map((k) => `${k}=${load[k]}`).join(', ')} with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), here its lowest decile, with the waits of the requests there; `
       + `${given.join(' and ')} ${given.length === 1 ? 'moves' : 'move'} only the i/o and compute: give gpu_util for the queue at this load`);
   }
   const rps = load.requests_per_s ?? 0;

@@ -263,7 +263,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(far.total_ms.p90).toBeLessThanOrEqual(far.total_ms.p99);
     const beyond = `input_bytes=1000000000 is above the largest request the fleet data shows on ${CHIP} (${bytesMax} bytes): the prediction is the one at ${bytesMax} bytes`;
     // queue_depth without gpu_util reaches the i/o and compute only: said (a trial: requests_per_s=40 gave the idle p99).
-    const blind = (k: string, v: number) => `${k}=${v} with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), an idle queue here; ${k} moves only the i/o and compute: give gpu_util for the queue at this load`;
+    const blind = (k: string, v: number) => `${k}=${v} with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), here its lowest decile, with the waits of the requests there; ${k} moves only the i/o and compute: give gpu_util for the queue at this load`;
     expect(deep.stdout.split('\n').filter((l) => l.startsWith('  note: '))).toEqual([
       `  note: ${note('queue_depth', 10 * depthMax, depthMax)}`,
       `  note: ${blind('queue_depth', 10 * depthMax)}`,

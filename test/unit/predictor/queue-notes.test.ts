@@ -9,7 +9,7 @@ describe('queueNotes', () => {
   it('says a rate without gpu_util is read at an idle queue, and when the rate keeps more than one worker busy', () => {
     // Utilisation law: 40 req/s × (5 + 91) ms = 3.84 workers busy on average.
     expect(queueNotes({ requests_per_s: 40 }, 5, 91)).toEqual([
-      'requests_per_s=40 with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), an idle queue here; requests_per_s moves only the i/o and compute: give gpu_util for the queue at this load',
+      'requests_per_s=40 with gpu_util 0 or none: the total follows the queue at gpu_util (the busy-worker fraction, 0..1), here its lowest decile, with the waits of the requests there; requests_per_s moves only the i/o and compute: give gpu_util for the queue at this load',
       'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there',
     ]);
     // With gpu_util the queue is read there; 10 req/s × 96 ms = 0.96 of one worker: nothing to say.
