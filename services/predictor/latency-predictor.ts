@@ -206,8 +206,8 @@ const QUEUE_BLIND_FIELDS = ['requests_per_s', 'queue_depth', 'concurrency'] as c
 /**
  * Notes on how a load reaches the total's queue. The total's percentiles follow the queue at the load's
  * gpu_util (the busy-worker fraction), so a rate, a queue depth or a concurrency without it is read at
- * gpu_util 0, an idle queue (a trial: resnet50 at `requests_per_s=40` on a chip that serves about 10 a
- * second answered its idle p99 without a word). And a rate whose work, by the utilisation law (Harchol-Balter,
+ * gpu_util 0, the queue of its lowest decile (a trial: resnet50 at `requests_per_s=40` on a chip that serves about
+ * 10 a second answered that lowest-load p99 without a word). And a rate whose work, by the utilisation law (Harchol-Balter,
  * Performance Modeling and Design of Computer Systems, 2013, §6.2: busy workers = λ·E[S]), keeps at least one
  * worker busy all the time is said: a device serving fewer requests at once cannot drain its queue.
  * @param load       The request's load values by `LOAD_FEATURES` name (unset: 0).
