@@ -13,7 +13,8 @@
  *   `file()` and `INSERT INTO FUNCTION file` through): ClickHouse itself
  *   refuses a write, DDL, a table function (`file()`, `url()`, …) or a setting
  *   change (code 164 READONLY), however the statement is spelled. The endpoint
- *   runs GET and HEAD requests there, as ClickHouse makes GET read-only.
+ *   runs GET and HEAD requests there, as ClickHouse makes GET read-only, and
+ *   POST requests that only read (those a reader refuses then run on the writer).
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
  *   went away); on a reader a query cannot lift it.

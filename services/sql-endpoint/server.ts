@@ -17,7 +17,9 @@
  * GET and HEAD (and a request with the setting `readonly` = 1 or 2) run on the
  * engine's read-only connections, as ClickHouse makes
  * GET read-only: ClickHouse refuses a write, DDL, table function or setting
- * change there (code 164 READONLY, HTTP 403). No request writes a file
+ * change there (code 164 READONLY, HTTP 403). A POST runs on the writer,
+ * except a plain read (`isPlainRead`), which runs on a read-only connection
+ * and, where that refuses it (code 164), on the writer. No request writes a file
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
  * (`browserRefusal`: a Host that is not loopback, an Origin of another site,
  * Sec-Fetch-Site cross-site) is refused (code 497, ACCESS_DENIED, HTTP 403).
@@ -37,7 +39,7 @@ import type { Registry } from 'prom-client';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, isPlainRead, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -317,9 +319,25 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;
       const headers = { 'X-ClickHouse-Format': format, 'Content-Type': contentType(format) };
-      return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, (onChunk, signal) => engine.stream(sql, params, format, database, readonly, settings, onChunk, signal).catch((error: unknown) => {
-        throw readonly && isReadonlyRefusal(error) ? new WarehouseError(READONLY, 164) : error;
-      }));
+      // A POST that only reads runs on a read-only connection too: @clickhouse/client sends every query with POST, and
+      // on the one writer a long read held up every other client's reads and inserts. Where the reader refuses it (a
+      // SETTINGS clause, a table function: code 164, before any output) it runs on the writer, as any POST did.
+      const onReader = readonly || (canonical !== null && isPlainRead(canonical));
+      return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, async (onChunk, signal) => {
+        let started = false;
+        const tracked = (chunk: Uint8Array, rows: number) => {
+          started = true;
+          return onChunk(chunk, rows);
+        };
+        try {
+          return await engine.stream(sql, params, format, database, onReader, settings, tracked, signal);
+        } catch (error) {
+          if (!isReadonlyRefusal(error)) throw error;
+          if (readonly) throw new WarehouseError(READONLY, 164);
+          if (!onReader || started) throw error;
+          return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
+        }
+      });
     } catch (error) {
       return fail(error);
     }

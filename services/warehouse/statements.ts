@@ -75,6 +75,16 @@ export function runsProgram(canonical: string): boolean {
   return /\bSOURCE\s*\(\s*EXECUTABLE(?:_POOL)?\b/i.test(codeOf(canonical));
 }
 
+/**
+ * Whether a canonical statement ({@link canonicalStatement}) only reads: it starts with SELECT, WITH, SHOW,
+ * DESCRIBE/DESC, EXISTS or EXPLAIN, or a parenthesised SELECT (`(SELECT 1) UNION ALL (SELECT 2)`). Such a
+ * statement sent with POST may run where GET's do; one that a read-only connection still refuses there (a
+ * SETTINGS clause, a table function: code 164) runs where POST's writes do.
+ */
+export function isPlainRead(canonical: string): boolean {
+  return /^\s*\(*\s*(?:SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i.test(codeOf(canonical));
+}
+
 /** Whether an error is ClickHouse's refusal of a change on a read-only connection (code 164, READONLY). */
 export function isReadonlyRefusal(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };

@@ -58,6 +58,36 @@ describe('ChdbEngine', () => {
     expect(() => new ChdbEngine(dataDir, { maxExecutionS: -1 })).toThrow('ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got -1');
   });
 
+  it('runs a POST that only reads on a read-only connection (@clickhouse/client posts every query): an insert does not wait behind a long POST read; a read the readers refuse runs on the writer', async () => {
+    const engine = new ChdbEngine(dataDir);
+    const endpoint = createSqlEndpoint({ engine });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
+      const post = async (sql: string) => {
+        const res = await fetch(url, { method: 'POST', body: sql });
+        return [res.status, await res.text()] as const;
+      };
+      const done: string[] = [];
+      // 2 s in one block of 4 rows (no SETTINGS clause: a reader takes it).
+      const slow = post('SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(4) FORMAT TSV').then((r) => { done.push('slow read'); return r; });
+      await new Promise((r) => setTimeout(r, 200));
+      const insert = post("INSERT INTO eng.chips (chip) VALUES ('post-probe')").then((r) => { done.push('insert'); return r; });
+      expect(await insert).toEqual([200, '']);
+      expect(await slow).toEqual([200, '0\n']);
+      // With every POST on the writer the insert waited for the slow read: this order was slow read, insert.
+      expect(done).toEqual(['insert', 'slow read']);
+      expect(await post("SELECT chip FROM eng.chips WHERE chip = 'post-probe' FORMAT TSV")).toEqual([200, 'post-probe\n']);
+      // A SETTINGS clause is a setting change a read-only connection refuses (code 164)…
+      await expect(engine.query('SELECT 1 SETTINGS max_threads = 1', {}, 'TSV', 'default', true)).rejects.toMatchObject({ code: 164 });
+      // …so that POST runs on the writer, as before; over GET it is still refused.
+      expect(await post('SELECT 41 + 1 AS x SETTINGS max_threads = 1 FORMAT TSV')).toEqual([200, '42\n']);
+      expect((await fetch(`${url}?query=${encodeURIComponent('SELECT 1 SETTINGS max_threads = 1')}`)).status).toBe(403);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('counts its requests by method and status, a streamed read once when it ends, and the bytes of read answers (a trial: the SQL port could not be monitored)', async () => {
     const registry = new Registry();
     const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), registry });
