@@ -74,6 +74,8 @@ export interface ShadowCompareState {
    * commit it replays from, `restore`; -Infinity on a fresh start), ms.
    */
   restoredLimit: number;
+  /** Per input topic, the offset up to which the partition had been read before this task was rebuilt (`restore`): below it, replays. */
+  replayEnds: Record<string, number>;
 }
 
 /** The statistics of a window's pairs, as in the verdict (null below minPairs). */
@@ -151,11 +153,13 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * once, the first in the log; the repeats are unpaired), and the shadow results
  * whose production event never came (counted, never dropped). A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
- * After a restart (or a rebalance) a record whose window had fired before the
- * commit the task replays from is passed over: its verdict is in the topic, and
- * its other side may lie before the other input's committed offset (not
- * replayed), so it would come out unpaired (a record first read after the
- * restart that an uninterrupted run would have called late is passed over too).
+ * After a restart (or a rebalance) a replayed record whose window had fired
+ * before the commit the task replays from is passed over: its verdict is in the
+ * topic, and its other side may lie before the other input's committed offset
+ * (not replayed), so it would come out unpaired. A record of such a window read
+ * for the first time (at or past the offset the partition had been read to at
+ * that commit) is late, as an uninterrupted run would call it (a trial: after a
+ * restart two late shadow results went to no late output and counted 0 late).
  * @throws {RangeError} on non-positive window, negative lag tolerance, tolerance ≤ 0, confidence outside (0, 1), minPairs < 1.
  */
 export function shadowCompare(options: ShadowCompareOptions = {}): Processor<ShadowCompareState> {
@@ -269,18 +273,22 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     outputs: [topics.verdicts],
     maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
     settings: JSON.stringify({ windowMs: W, lagToleranceMs: lagTol, tolerance, confidence, minPairs, sloP99Ms: slo, maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000 }),
-    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity }),
-    restore(state, committedWatermarks) {
+    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity, replayEnds: {} }),
+    restore(state, committedWatermarks, replayEnds) {
       state.restoredLimit = fireLimit(committedWatermarks);
+      state.replayEnds = { ...replayEnds };
     },
     step(state, input: StepInput, watermarks): StepResult {
+      if (input.topic === topics.inference && (input.value as InferenceEvent).role !== 'production') return { emit: [] };
       // A record replayed after a restart whose window had fired before it: its verdict is in the topic, and its other
-      // side may lie before the other input's committed offset (not replayed), so it would come out unpaired.
+      // side may lie before the other input's committed offset (not replayed), so it would come out unpaired. One
+      // read for the first time (at or past where the partition had been read) is late, as it was for the run before.
       const requestTs = input.topic === topics.inference ? (input.value as InferenceEvent).ts : (input.value as ShadowResult).request_ts;
-      if (startOf(requestTs) + W <= state.restoredLimit) return { emit: [] };
+      if (startOf(requestTs) + W <= state.restoredLimit) {
+        return input.offset < (state.replayEnds[input.topic] ?? Infinity) ? { emit: [] } : { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity };
+      }
       if (input.topic === topics.inference) {
         const e = input.value as InferenceEvent;
-        if (e.role !== 'production') return { emit: [] };
         if (startOf(e.ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.inference] ?? -Infinity };
         noteOffset(state, 'prod', e.ts, input.offset);
         const rk = requestKey(e.edge_server_id, e.request_id);

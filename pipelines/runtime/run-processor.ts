@@ -114,6 +114,11 @@ interface Checkpoint {
   settingsJson?: string;
   /** The partition's watermark per input topic when the commit was made (finite ones), ms: for `Processor.restore`. */
   watermarks?: Record<string, number>;
+  /**
+   * The next offset of this input partition to process when the commit was made (≥ the committed offset): the
+   * records below it had been read before it (a replay reads them again), for `Processor.restore`.
+   */
+  read?: number;
 }
 
 /**
@@ -250,12 +255,14 @@ export class ProcessorRun<S> {
       const lanes = new Map<string, Seq>();
       const floors = new Map<string, number>();
       const committedWatermarks: Record<string, number> = {};
+      const replayEnds: Record<string, number> = {};
       let fromStart = false;
       for (const tp of fresh.filter((f) => f.partition === partition)) {
         const c = await this.consumer!.committed(tp);
         const cp = parseCheckpoint(c?.metadata);
         this.assertSameSettings(cp, tp.topic);
         for (const [t, w] of Object.entries(cp.watermarks ?? {})) committedWatermarks[t] = Math.max(committedWatermarks[t] ?? -Infinity, w);
+        if (Number.isSafeInteger(cp.read)) replayEnds[tp.topic] = cp.read!;
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
         // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
@@ -277,7 +284,7 @@ export class ProcessorRun<S> {
       }
       task.floors = new Map(ends);
       if (fromStart) takenOver.push(keep);
-      if (Object.keys(committedWatermarks).length > 0) processor.restore?.(task.state, committedWatermarks);
+      if (Object.keys(committedWatermarks).length > 0) processor.restore?.(task.state, committedWatermarks, replayEnds);
     }
     const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
     await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver));
@@ -334,14 +341,14 @@ export class ProcessorRun<S> {
   }
 
   /** The checkpoint of a partition now: its lanes' last positions and, per output partition, where later emissions will land at or above. */
-  private checkpoint(partition: number, task: Task<S>, maxTs: number): string {
+  private checkpoint(partition: number, task: Task<S>, maxTs: number, read: number): string {
     const keep = this.laneFilter(partition);
     const lanes: Record<string, Seq> = {};
     for (const [lane, seq] of this.lastSeq) if (keep(lane)) lanes[lane] = seq;
     for (const [k, end] of this.producedEnd) task.floors.set(k, Math.max(task.floors.get(k) ?? 0, end));
     const settings = this.settingsFingerprint;
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, ...(settings !== undefined ? { settings } : {}) };
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, read, ...(settings !== undefined ? { settings } : {}) };
     return checkpointMetadata(cp, settings === undefined ? undefined : this.options.processor.settings);
   }
 
@@ -558,7 +565,7 @@ export class ProcessorRun<S> {
         const at = stream.history.findIndex((h) => h.offset >= offset);
         const maxTs = at >= 0 && stream.history[at]!.offset === offset ? stream.history[at]!.maxTsBefore : stream.maxTs;
         stream.history.splice(0, at >= 0 ? at : stream.history.length);
-        offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs) });
+        offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs, stream.next) });
         stream.committed = offset;
         stream.checkpointAt = this.producedTotal();
       }

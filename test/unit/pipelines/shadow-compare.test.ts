@@ -9,7 +9,7 @@ import { comparePairs, shadowCompare, type ShadowCompareOptions } from '../../..
 import { ProcessorRun } from '../../../pipelines/runtime/run-processor.ts';
 import { TOPICS } from '../../../pipelines/topics.ts';
 import { codecFor } from '../../../schemas/index.ts';
-import type { InferenceEvent, ShadowResult, ShadowVerdict } from '../../../schemas/types.ts';
+import type { InferenceEvent, LateEvent, ShadowResult, ShadowVerdict } from '../../../schemas/types.ts';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import { at, makeInference } from '../../helpers/factories.ts';
@@ -240,6 +240,47 @@ describe('shadow-compare', () => {
       expect((await readTopic<ShadowVerdict>(log, TOPICS.shadowVerdicts)).map((x) => x.value), `stopped after ${batches} batches`).toEqual(want);
       expect([counts[TOPICS.inference]!.late, counts[TOPICS.shadow]!.late, (await readTopic(log, TOPICS.late)).length]).toEqual([0, 0, 0]);
     }
+  });
+
+  it('a shadow result of a window fired before a restart, read for the first time after it, is late as in an uninterrupted run (a trial: 0 late, nothing in late_events)', async () => {
+    const options = { windowMs: 60_000, lagToleranceMs: 30_000, minPairs: 5 };
+    const shadowOf = (k: number, ts: number, requestTs: number, total: number): ShadowResult => ({
+      event_id: `sh-${k}`, request_id: `rq-${k}`, ts, request_ts: requestTs, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0', model_id: 'resnet50',
+      model_version: 'v2', chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: total, total_ms: total + 1, status: 'ok', deployment_id: 'shadow-1',
+    });
+    const initial = async (log: MemoryEventLog) => {
+      const production = Array.from({ length: 1500 }, (_, k) => makeInference({ edge_server_id: 'edge-1', ts: T0 + k * 200, total_ms: 10, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${k}` }));
+      await log.produce(TOPICS.inference, production.map((e) => ({ key: 'edge-1', value: codecFor('InferenceEvent').encode(e) })));
+      await log.produce(TOPICS.shadow, production.map((e, k) => ({ key: 'edge-1', value: codecFor('ShadowResult').encode(shadowOf(k, e.ts + 500, e.ts, 11)) })));
+    };
+    // Two shadow results of the window [T0 + 60 s, T0 + 120 s), which fired long before they come (the log's last event time is T0 + 300 s).
+    const late = [shadowOf(9001, T0 + 300_000, T0 + 80_000, 12), shadowOf(9002, T0 + 300_100, T0 + 65_000, 12)];
+    const appendLate = (log: MemoryEventLog) => log.produce(TOPICS.shadow, late.map((x) => ({ key: 'edge-1', value: codecFor('ShadowResult').encode(x) })));
+    const lateOut = async (log: MemoryEventLog) => (await readTopic<LateEvent>(log, TOPICS.late)).map((x) => [x.value.operator, x.value.topic, x.value.offset, JSON.parse(x.value.record_json).event_id]);
+
+    const uninterrupted = new MemoryEventLog({ defaultPartitions: 1 });
+    await initial(uninterrupted);
+    await appendLate(uninterrupted);
+    await uninterrupted.seal(TOPICS.inference);
+    await uninterrupted.seal(TOPICS.shadow);
+    const whole = await new ProcessorRun({ log: uninterrupted, processor: shadowCompare(options), maxBatch: 97 }).runToEnd();
+    expect(await lateOut(uninterrupted)).toEqual([['shadow-compare', TOPICS.shadow, 1500, 'sh-9001'], ['shadow-compare', TOPICS.shadow, 1501, 'sh-9002']]);
+    expect(whole[TOPICS.shadow]!.late).toBe(2);
+
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    await initial(log);
+    const first = new ProcessorRun({ log, processor: shadowCompare(options), maxBatch: 97 });
+    await first.start();
+    while (first.positions().some((p) => p.position < 1500)) await first.runBatch();
+    await first.close();
+    await appendLate(log);
+    await log.seal(TOPICS.inference);
+    await log.seal(TOPICS.shadow);
+    const counts = await new ProcessorRun({ log, processor: shadowCompare(options), maxBatch: 97 }).runToEnd();
+    expect(await lateOut(log)).toEqual(await lateOut(uninterrupted));
+    expect(counts[TOPICS.shadow]!.late).toBe(2);
+    // The replay of what the first run had read made no late record and no verdict twice.
+    expect((await readTopic<ShadowVerdict>(log, TOPICS.shadowVerdicts)).map((x) => x.value)).toEqual((await readTopic<ShadowVerdict>(uninterrupted, TOPICS.shadowVerdicts)).map((x) => x.value));
   });
 
   it('comparePairs: nearest-rank percentiles, ratio = exp(HL of ln ratio), verdict by the tolerance; too few pairs is INCONCLUSIVE', () => {
