@@ -38,6 +38,8 @@ interface ProdEntry {
   /** status 'ok' (a failed request pairs, but its latency is not the model's). */
   ok: boolean;
   paired: boolean;
+  /** Shadow deployments (chip and version) it paired with: a repeat of one (a retry, a duplicate) pairs no more. */
+  pairedWith: string[];
 }
 
 /** What identifies a shadow deployment's comparison. */
@@ -150,7 +152,8 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
  * deployment seen in it, with the pairs, the production requests of that
  * server and model no shadow matched (a request id repeated on a server pairs
- * once, the first in the log; the repeats are unpaired), and the shadow results
+ * once, the first in the log; the repeats are unpaired, and so are the repeats
+ * of one shadow deployment's result for a request), and the shadow results
  * whose production event never came (counted, never dropped). A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
  * After a restart (or a rebalance) a replayed record whose window had fired
@@ -194,6 +197,14 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
   }
 
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
+    // The same shadow deployment's result for this request again (a producer's retry, a duplicate): it cannot tell
+    // which one measured the request, so the first in the log pairs and the repeat is counted unpaired.
+    const deployment = JSON.stringify([sh.chip, sh.model_version]);
+    if (p.pairedWith.includes(deployment)) {
+      unpairedShadow(state, sh);
+      return;
+    }
+    p.pairedWith.push(deployment);
     const verdictKey = {
       edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
     };
@@ -298,7 +309,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
           countUnpairedProd(state, e.edge_server_id, e.model_id, e.ts);
           return { emit: [] };
         }
-        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok', paired: false };
+        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok', paired: false, pairedWith: [] };
         state.prod.set(rk, p);
         for (const sh of state.waiting.get(rk) ?? []) addPair(state, p, sh);
         state.waiting.delete(rk);

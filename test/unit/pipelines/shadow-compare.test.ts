@@ -174,6 +174,34 @@ describe('shadow-compare', () => {
       .toEqual([['edge-1', 'chip-edge-1', 'hailo-8', 30, 1, 0, 2, 'WORSE']]);
   });
 
+  it('pairs one shadow deployment\'s result for a request once: a repeat (a retry, a duplicate) is counted unpaired, whichever side came first; another deployment\'s result pairs in its own verdict', () => {
+    // A trial: a second result of one shadow for a request was paired again (pairs 176 over 175 requests).
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const state = p.init(0);
+    const events = Array.from({ length: 30 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 1000 * i, total_ms: 10 + i, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${i}`,
+    }));
+    const shadow = (i: number, total: number, chip = 'hailo-8', eventId = `sh-${i}`): ShadowResult => ({
+      event_id: eventId, request_id: `rq-${i}`, ts: T0 + 1000 * i + 50, request_ts: T0 + 1000 * i, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0',
+      model_id: 'resnet50', model_version: 'v2', chip, runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: total - 1, total_ms: total, status: 'ok', deployment_id: 'shadow-1',
+    });
+    const twice = (i: number) => 2 * (10 + i);
+    const steps = [
+      // rq-7's shadow and a retry of it (another event id) before its production event: both wait for it.
+      ...[shadow(7, twice(7)), shadow(7, 1000, 'hailo-8', 'sh-7-retry')].map((value) => ({ topic: TOPICS.shadow, value })),
+      ...events.map((value) => ({ topic: TOPICS.inference, value })),
+      ...Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 7).map((i) => ({ topic: TOPICS.shadow, value: shadow(i, twice(i)) })),
+      // rq-4's shadow again (the same event id: a producer's retry), and another chip's shadow of rq-4.
+      { topic: TOPICS.shadow, value: shadow(4, 1000) },
+      { topic: TOPICS.shadow, value: shadow(4, 10 + 4, 'hailo-15', 'sh-4-h15') },
+    ];
+    const wm = { [TOPICS.inference]: T0, [TOPICS.shadow]: T0 };
+    steps.forEach((x, offset) => expect(p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm).lateWatermark).toBeUndefined());
+    const verdicts = p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity }).map((e) => e.value as ShadowVerdict);
+    expect(verdicts.map((v) => [v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.shadow_p99_ms]))
+      .toEqual([['hailo-15', 1, 0, 0, 1, 14], ['hailo-8', 30, 0, 2, 2, 2 * (10 + 29)]]);
+  });
+
   it('counts a pair failed on either side apart and leaves it out of the statistics: a shadow that times out fast is not BETTER', () => {
     // A trial found 17 time-outs paired at a median ratio of 0.02 in one demo. Here the shadow runs each request in
     // exactly 2× its production time, but 40 of 70 time out at once (1 ms) and 5 production requests failed.
