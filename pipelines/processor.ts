@@ -40,6 +40,11 @@ export interface StepResult {
   emit: Emit[];
   /** When set, the input was late: it entered no state; the value is the watermark it missed (epoch ms). */
   lateWatermark?: number;
+  /**
+   * With `lateWatermark`: the event time that made it late where that is not the record's `ts`, epoch ms
+   * (a shadow result is placed by its `request_ts`); the late event carries it as its `ts`.
+   */
+  lateTs?: number;
 }
 
 /**

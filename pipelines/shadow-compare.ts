@@ -296,7 +296,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       // read for the first time (at or past where the partition had been read) is late, as it was for the run before.
       const requestTs = input.topic === topics.inference ? (input.value as InferenceEvent).ts : (input.value as ShadowResult).request_ts;
       if (startOf(requestTs) + W <= state.restoredLimit) {
-        return input.offset < (state.replayEnds[input.topic] ?? Infinity) ? { emit: [] } : { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity };
+        return input.offset < (state.replayEnds[input.topic] ?? Infinity) ? { emit: [] } : { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity, lateTs: requestTs };
       }
       if (input.topic === topics.inference) {
         const e = input.value as InferenceEvent;
@@ -316,7 +316,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
-      if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity };
+      if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity, lateTs: sh.request_ts };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
       const rk = requestKey(sh.edge_server_id, sh.request_id);
       const p = state.prod.get(rk);

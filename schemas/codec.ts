@@ -276,7 +276,8 @@ function unrecognised(bytes: Buffer, start: number): string {
   const expected = 'expected single-object avro (first bytes c3 01) or a json object (first non-space byte "{")';
   if (bytes.length === 0) return `empty message: ${expected}; got ""`;
   if (start >= bytes.length) return `blank message: ${expected}; got ${quoteValue(bytes.toString('utf8'))}`;
-  if (bytes[0] === 0x00 && bytes.length >= 5) {
+  // A registry's schema ids are positive 32-bit ints (Java's int): 00 and then another number is not its framing.
+  if (bytes[0] === 0x00 && bytes.length >= 5 && bytes.readInt32BE(1) > 0) {
     return `confluent schema-registry framing (schema id ${bytes.readUInt32BE(1)}) is not handled by this codec; ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
   }
   return `unrecognised encoding: ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;

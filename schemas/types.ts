@@ -170,7 +170,7 @@ export interface LateEvent {
   topic: string;
   partition: number;
   offset: number;
-  /** Event time of the late record, epoch ms UTC. */
+  /** Event time of the late record (of a shadow result, its request_ts: what places it in its window), epoch ms UTC. */
   ts: number;
   /** The watermark it missed, epoch ms UTC. */
   watermark: number;

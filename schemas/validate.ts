@@ -123,7 +123,7 @@ export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
 /** Fields holding an instant, epoch milliseconds UTC. */
 const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark', 'request_ts']);
 /** Identifier fields that must not be empty strings. */
-const NON_EMPTY_FIELDS = new Set(['event_id', 'edge_server_id', 'model_id', 'chip', 'production_chip', 'shadow_chip']);
+const NON_EMPTY_FIELDS = new Set(['event_id', 'request_id', 'edge_server_id', 'model_id', 'chip', 'production_chip', 'shadow_chip']);
 /** Integer fields with their minimum. */
 const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   batch_size: 1,

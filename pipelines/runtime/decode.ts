@@ -38,16 +38,21 @@ export async function partitionCounts(log: Pick<EventLog, 'partitionCount'>, top
  * that is consistent across the topics (librdkafka's CRC32 on both), or a topic whose partitions were added after it
  * was written, still joins right.
  * @param partitions  Partition count per topic ({@link partitionCounts}); a topic not in it, or of one partition, is not checked.
+ * @param consumer    The processor reading it, whose consequence the warning tells ('shadow-compare': pairing; else the join's).
  * @returns null when the record is where murmur2 puts its key (or the key is null), else a warning naming both partitions.
  */
-export function misplacedKey(r: Pick<LogRecord, 'topic' | 'partition' | 'key'>, partitions: ReadonlyMap<string, number>): string | null {
+export function misplacedKey(r: Pick<LogRecord, 'topic' | 'partition' | 'key'>, partitions: ReadonlyMap<string, number>, consumer?: string): string | null {
   const n = partitions.get(r.topic);
   if (r.key === null || n === undefined || n < 2) return null;
   const expected = partitionForKey(r.key, n);
   if (r.partition === expected) return null;
+  const consequence = consumer === 'shadow-compare'
+    ? 'shadow-compare reads each partition alone, so this server\'s shadow results pair with its production events only if both topics place its key alike '
+      + '(else both sides are counted unpaired); '
+    : 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike, '
+      + 'and its enriched records, ahead of the other servers\' there, can make theirs late to the correlation; ';
   return `record key ${JSON.stringify(r.key)} is on partition ${r.partition} of ${r.topic}, where Kafka's default partitioner (murmur2) puts it on ${expected} of ${n}: `
-    + 'the join reads each partition alone, so this server\'s records meet only if every input topic places its key alike, '
-    + 'and its enriched records, ahead of the other servers\' there, can make theirs late to the correlation; '
+    + consequence
     + 'produce with the murmur2 partitioner (librdkafka clients such as confluent-kafka and kcat: partitioner=murmur2_random; kafkajs: its default, not the LegacyPartitioner)';
 }
 
@@ -71,7 +76,8 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
- * wrong state), and event time may not run far ahead of the log timestamp.
+ * wrong state), and event time (`ts`, and a shadow result's `request_ts`) may not
+ * run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -103,11 +109,24 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
     return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(r.key)} does not equal edge_server_id ${JSON.stringify(server)}; telemetry topics must be keyed by edge_server_id` };
   }
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
-  if (typeof value.ts === 'number' && r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && value.ts - r.timestampMs > ahead) {
+  // A shadow result's request_ts (the production request's arrival) places it in its window as ts places other records:
+  // one far in the future would be held, and hold its partition's commit back, until then (a trial: a request_ts in 2100).
+  for (const field of ['ts', 'request_ts'] as const) {
+    const t = value[field];
+    if (typeof t === 'number' && r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && t - r.timestampMs > ahead) {
+      return {
+        ok: false,
+        path: field,
+        reason: `${field}: value ${t} is ${t - r.timestampMs} ms ahead of the record's log timestamp ${r.timestampMs} (more than ${ahead} ms: a device clock in the future?)`,
+      };
+    }
+  }
+  if (typeof value.request_ts === 'number' && typeof value.ts === 'number' && value.request_ts - value.ts > ahead) {
     return {
       ok: false,
-      path: 'ts',
-      reason: `ts: value ${value.ts} is ${value.ts - r.timestampMs} ms ahead of the record's log timestamp ${r.timestampMs} (more than ${ahead} ms: a device clock in the future?)`,
+      path: 'request_ts',
+      reason: `request_ts: value ${value.request_ts} is ${value.request_ts - value.ts} ms after the result's own ts ${value.ts} (more than ${ahead} ms): `
+        + 'a shadow receives a request after production did, so its ts comes after the request\'s (beyond clock skew)',
     };
   }
   return decoded;

@@ -476,7 +476,7 @@ export class ProcessorRun<S> {
     if (!this.options.partitions) return;
     const id = `${r.topic}:${r.partition}:${r.key}`;
     if (this.misplacedWarned.has(id)) return;
-    const text = misplacedKey(r, this.options.partitions);
+    const text = misplacedKey(r, this.options.partitions, this.options.processor.name);
     if (text === null) return;
     this.misplacedWarned.add(id);
     this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, key: r.key, offset: r.offset }, text);
@@ -509,13 +509,14 @@ export class ProcessorRun<S> {
       // After end of input the watermark is +∞ (every window has fired), and a record that still comes (the end was
       // reported before everything was read, across a rebalance) is late: its late event carries its stream's last
       // finite watermark (a late event's watermark is a timestamp: Avro long, DateTime64).
-      const watermark = [result.lateWatermark, stream.maxTs - processor.maxOutOfOrdernessMs, value.ts].find(Number.isFinite)!;
+      const lateTs = result.lateTs ?? value.ts;
+      const watermark = [result.lateWatermark, stream.maxTs - processor.maxOutOfOrdernessMs, lateTs].find(Number.isFinite)!;
       const late: LateEvent = {
-        topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, watermark,
+        topic: r.topic, partition: r.partition, offset: r.offset, ts: lateTs, watermark,
         operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });
-      this.watchLateness(r, value.edge_server_id, watermark - value.ts);
+      this.watchLateness(r, value.edge_server_id, watermark - lateTs);
       return;
     }
     counts.processed++;

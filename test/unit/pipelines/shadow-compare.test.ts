@@ -284,7 +284,8 @@ describe('shadow-compare', () => {
     // Two shadow results of the window [T0 + 60 s, T0 + 120 s), which fired long before they come (the log's last event time is T0 + 300 s).
     const late = [shadowOf(9001, T0 + 300_000, T0 + 80_000, 12), shadowOf(9002, T0 + 300_100, T0 + 65_000, 12)];
     const appendLate = (log: MemoryEventLog) => log.produce(TOPICS.shadow, late.map((x) => ({ key: 'edge-1', value: codecFor('ShadowResult').encode(x) })));
-    const lateOut = async (log: MemoryEventLog) => (await readTopic<LateEvent>(log, TOPICS.late)).map((x) => [x.value.operator, x.value.topic, x.value.offset, JSON.parse(x.value.record_json).event_id]);
+    // A late event's ts is the request_ts that placed it in a fired window (a trial: its ts, after the watermark, told nothing).
+    const lateOut = async (log: MemoryEventLog) => (await readTopic<LateEvent>(log, TOPICS.late)).map((x) => [x.value.operator, x.value.topic, x.value.offset, JSON.parse(x.value.record_json).event_id, x.value.ts]);
 
     const uninterrupted = new MemoryEventLog({ defaultPartitions: 1 });
     await initial(uninterrupted);
@@ -292,7 +293,7 @@ describe('shadow-compare', () => {
     await uninterrupted.seal(TOPICS.inference);
     await uninterrupted.seal(TOPICS.shadow);
     const whole = await new ProcessorRun({ log: uninterrupted, processor: shadowCompare(options), maxBatch: 97 }).runToEnd();
-    expect(await lateOut(uninterrupted)).toEqual([['shadow-compare', TOPICS.shadow, 1500, 'sh-9001'], ['shadow-compare', TOPICS.shadow, 1501, 'sh-9002']]);
+    expect(await lateOut(uninterrupted)).toEqual([['shadow-compare', TOPICS.shadow, 1500, 'sh-9001', T0 + 80_000], ['shadow-compare', TOPICS.shadow, 1501, 'sh-9002', T0 + 65_000]]);
     expect(whole[TOPICS.shadow]!.late).toBe(2);
 
     const log = new MemoryEventLog({ defaultPartitions: 1 });

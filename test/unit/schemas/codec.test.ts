@@ -319,6 +319,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['blank text', 'InferenceEvent', Buffer.from('  \n'), '', ['blank message']],
   ['json array', 'InferenceEvent', Buffer.from('[1,2]'), '', ['unrecognised encoding', '"5b312c325d"']],
   ['confluent framing', 'InferenceEvent', Buffer.from('000000006502', 'hex'), '', ['confluent', 'schema id 101', '"000000006502"']],
+  // A trial: garbage starting 00 was called confluent framing "(schema id 4294862689)"; a registry's ids are positive 32-bit ints.
+  ['00 then no schema id', 'InferenceEvent', Buffer.from('00fffe6701', 'hex'), '', ['unrecognised encoding', '"00fffe6701"']],
+  ['00 then schema id 0', 'InferenceEvent', Buffer.from('0000000000aa', 'hex'), '', ['unrecognised encoding']],
   ['truncated avro (last 3 bytes cut)', 'InferenceEvent', good.subarray(0, good.length - 3), '', ['truncated avro body']],
   // A trial: a header alone read "truncated avro body: 0 bytes end inside the record; last bytes \"\"".
   ['single-object header alone', 'InferenceEvent', good.subarray(0, 10), '', ['empty avro body: the record is its header alone']],
@@ -346,6 +349,8 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json status not allowed', 'InferenceEvent', json({ ...inference, status: 'fine' }), 'status', ['status: value "fine" is not one of "ok", "error", "timeout"']],
   ['json role not allowed', 'InferenceEvent', json({ ...inference, role: 'canary' }), 'role', ['"canary"']],
   ['json empty event_id', 'InferenceEvent', json({ ...inference, event_id: '' }), 'event_id', ['event_id: value "" is empty']],
+  // A trial: an empty request_id (what pairs a shadow with its production event) was stored, and would pair every such shadow with one request.
+  ['json empty request_id', 'InferenceEvent', json({ ...inference, request_id: '' }), 'request_id', ['request_id: value "" is empty; a non-empty string is required']],
   ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
   ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
   ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],
