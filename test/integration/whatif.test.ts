@@ -92,6 +92,21 @@ describe('capacity what-if against the simulator (F4)', () => {
     }
   });
 
+  it('workers per replica do not depend on the lookback: a few minutes of it read those of the whole run (a trial: 0.2 h read 1 worker of a 2-worker Orin)', async () => {
+    const fleet = simulateFleet(cfg).fleet;
+    const rows: string[][] = [];
+    for (const server of ['edge-01', 'edge-02', 'edge-03', 'edge-04', 'edge-05', 'edge-06']) {
+      const whole = await loadServerObservations(w, server);
+      const short = await loadServerObservations(w, server, 0.05);
+      const [inShort] = await w.query<{ c: number }>(`SELECT max(concurrency) AS c FROM ${w.database}.inference_enriched WHERE edge_server_id = {s:String}
+        AND ts >= (SELECT max(ts) FROM ${w.database}.inference_events WHERE edge_server_id = {s:String}) - INTERVAL 180 SECOND`, { s: server });
+      rows.push([server, String(fleet.find((f) => f.edge_server_id === server)!.workers), String(whole.workersPerReplica), String(short.workersPerReplica), String(inShort!.c)]);
+    }
+    // Server, simulated workers, read over 24 h, over 3 minutes, the most in service in those 3 minutes.
+    expect(rows).toEqual([['edge-01', '1', '1', '1', '1'], ['edge-02', '1', '1', '1', '1'], ['edge-03', '1', '1', '1', '1'], ['edge-04', '1', '1', '1', '1'],
+      ['edge-05', '2', '2', '2', '1'], ['edge-06', '2', '2', '2', '1']]);
+  });
+
   it('replays one device over the lookback: a request a day earlier and one on another chip change nothing, and are said (a trial)', async () => {
     // zz-gap (named far from edge-*, which other tests list by nearness): a copy of edge-01, plus one of its requests a day before its first (it had diluted the load to
     // 1 % and hidden a saturated what-if) and one on another chip (whose chip had been taken for the server's).
