@@ -31,7 +31,8 @@ export interface BacktestRollout {
   rolled_back: boolean;
   slo_p99_ms: number;
   predicted_p99_ms: number | null;
-  band_ms: [number, number] | null;
+  /** The p99 band, ms: [low, high]; high null where the queue cannot drain at the band's top (unbounded); null without a replay. */
+  band_ms: [number, number | null] | null;
   actual_p99_ms: number;
   reason: string;
 }
@@ -245,7 +246,7 @@ export function backtestGate(config: HistoryConfig, opt: GateOptions = GATE_DEFA
       day: r.day, server: r.server, model: r.model,
       change: `${r.fromVersion}→${r.toVersion} on ${r.fromChip}${r.toChip !== r.fromChip ? `→${r.toChip}` : ''}`,
       answer: g.answer, rolled_back: r.rolledBack, slo_p99_ms: r.sloP99Ms, predicted_p99_ms: g.predicted_p99_ms,
-      band_ms: g.p99_low_ms !== null && g.p99_high_ms !== null ? [g.p99_low_ms, g.p99_high_ms] : null,
+      band_ms: g.p99_low_ms !== null ? [g.p99_low_ms, g.p99_high_ms] : null,
       actual_p99_ms: r.peakP99Ms, reason: g.reason,
     };
   });

@@ -18,7 +18,7 @@ export const GateRequestSchema = z.strictObject({
   macs: z.number().min(1).max(1e18).optional(),
   macs_now: z.number().min(1).max(1e18).optional(),
   lookback_hours: z.number().positive().max(24 * 365).optional(),
-  workers: z.int().min(1).max(1024).optional().meta({ description: 'workers of one device of the candidate chip, where no server of the fleet reports its concurrency (default: the fleet\'s, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
+  workers: z.int().min(1).max(1024).optional().meta({ description: 'workers of one device of the candidate chip, in place of the largest concurrency the fleet\'s servers of it report (default: that, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
 });
 
 const FactorSchema = z.object({ compute: z.number(), io: z.number(), io_offset_ms: z.number(), spread: z.number(), log_sd: z.number(), io_uncertain: z.boolean(), sources: z.array(z.string()) });

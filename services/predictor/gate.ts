@@ -238,9 +238,10 @@ export function shadowUnusable(s: ShadowEvidence): string | null {
 
 /**
  * The candidate's factor, or why none can be given.
+ * @param sloP99Ms  The SLO, ms, for the command a missing reason suggests (`edgelat recommend` needs one). @default none (the flag without a value)
  * @returns `{ factor }` or `{ missing }` (a reason naming what to provide).
  */
-export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS): { factor: FactorEstimate } | { missing: string } {
+export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS, sloP99Ms?: number): { factor: FactorEstimate } | { missing: string } {
   const unusable = e.shadow ? shadowUnusable(e.shadow) : null;
   if (e.shadow && unusable === null) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
@@ -255,14 +256,14 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, ioUncertain: true, sources: [head] } };
   }
   // A shadow that gives no factor is said, beside the evidence used instead or in the reason none was found.
-  const est = estimateWithoutShadow(e, opt);
+  const est = estimateWithoutShadow(e, opt, sloP99Ms);
   if (unusable === null) return est;
   // A shadow is there already: the advice to run one gives way to what its windows say ("keep it running").
   return 'missing' in est ? { missing: `${est.missing.replace(/; or run it as a shadow$/, '')}; ${unusable}` } : { factor: { ...est.factor, sources: [...est.factor.sources, `shadow not used: ${unusable}`] } };
 }
 
 /** {@link estimateFactor} from the fleet, profiles and benchmarks alone. */
-function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions): { factor: FactorEstimate } | { missing: string } {
+function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, sloP99Ms?: number): { factor: FactorEstimate } | { missing: string } {
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
@@ -330,7 +331,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions): { factor
       sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
-      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip}\` gives a rough estimate from its catalog peak ops/s)` };
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip} --slo-p99-ms ${sloP99Ms ?? 'MS'}\` gives a rough estimate from its catalog peak ops/s)` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
@@ -550,7 +551,7 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   // A NEED_SHADOW with a band (p99_low_ms is set exactly then) asked for a shadow: say what was measured instead.
   if (g.answer === 'NEED_SHADOW' && measured.source !== 'rollout' && g.p99_low_ms !== null) {
     const next = measured.source === 'shadow' ? 'keep the shadow running over more peaks' : 'a busier peak than those measured may breach it';
-    return { ...g, measured, reason: `${sloInBand(input.sloP99Ms, g.p99_low_ms, g.p99_high_ms ?? Number.POSITIVE_INFINITY)}; ${what}, within it: ${next}` };
+    return { ...g, measured, reason: `${sloInBand(input.sloP99Ms, g.p99_low_ms, g.p99_high_ms ?? Number.POSITIVE_INFINITY)}; ${what}, within the SLO: ${next}` };
   }
   return { ...g, measured };
 }
@@ -577,7 +578,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const targetWorkers: WorkersOfChip | null = newDevice ? { count: input.targetWorkers, source: input.targetWorkersSource ?? 'fleet' } : null;
   const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo, target_workers: targetWorkers };
   const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, offered_utilisation: null };
-  const est = estimateFactor(e, opt);
+  const est = estimateFactor(e, opt, slo);
   if ('missing' in est) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
   const f = est.factor;
   const days = input.days.filter((x) => x.device.model.includes(e.model));

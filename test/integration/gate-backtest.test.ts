@@ -13,6 +13,7 @@ import { codecFor } from '../../schemas/index.ts';
 import { tmpdir } from 'node:os';
 import { gateRollout, type BacktestResult } from '../../services/predictor/gate-backtest.ts';
 import { modelPeakWindow, peakWindow } from '../../services/predictor/gate-replay.ts';
+import { msText } from '../../services/predictor/gate.ts';
 import { edgelat } from '../helpers/edgelat-cli.ts';
 import { peakP99, simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';
 
@@ -57,6 +58,10 @@ describe('gate --backtest (F3)', () => {
     expect(r.recall).toBe(bad.filter((d) => d.answer !== 'ALLOW').length / bad.length);
     expect(r.specificity).toBe(good.filter((d) => d.answer === 'ALLOW').length / good.length);
     expect(r.need_shadow).toBe(r.details.filter((d) => d.answer === 'NEED_SHADOW').length);
+    // A band without a top (the queue cannot drain there) keeps its bottom, which a BLOCK's reason quotes (a trial: band_ms null).
+    const topless = r.details.filter((x) => x.band_ms !== null && x.band_ms[1] === null && x.answer === 'BLOCK');
+    for (const d of topless) expect(d.reason, `${d.day} ${d.server}`).toContain(`(at least ${msText(d.band_ms![0])} ms)`);
+    if (seed === 3) expect(topless.length).toBeGreaterThan(0);
   }, 180_000);
 
   it('records a history whose rollbacks are exactly the breaches, as valid DeploymentEvents, and gates without looking ahead', () => {

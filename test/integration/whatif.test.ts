@@ -283,7 +283,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect([strict.answer, strict.reason]).toEqual(['BLOCK', expect.stringMatching(new RegExp(`^a shadow of ${v!.m} ${v!.v} on ${v!.c} beside this server measured p99 .* at the server's peak \\(.*, ${m.model_requests} requests\\), above the SLO`))]);
     // In the band above it: NEED_SHADOW, naming the shadow instead of asking for one; above the band: ALLOW.
     const inBand = (await gateFromWarehouse(w, { ...req, slo_p99_ms: Math.max(loose.predicted_p99_ms!, m.p99_ms * 1.001) })).servers[0]!;
-    expect([inBand.answer, inBand.reason]).toEqual(['NEED_SHADOW', expect.stringMatching(/^the SLO .* is inside the p99 band .*; a shadow of .* beside this server measured p99 .* within it: keep the shadow running over more peaks$/)]);
+    expect([inBand.answer, inBand.reason]).toEqual(['NEED_SHADOW', expect.stringMatching(/^the SLO .* is inside the p99 band .*; a shadow of .* beside this server measured p99 .* within the SLO: keep the shadow running over more peaks$/)]);
     expect((await gateFromWarehouse(w, { ...req, slo_p99_ms: loose.p99_high_ms! * 1.001 })).answer).toBe('ALLOW');
   }, 60_000);
 

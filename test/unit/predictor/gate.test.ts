@@ -260,7 +260,7 @@ describe('estimateFactor', () => {
     expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.03]]) })).toMatchObject({ factor: { compute: 100, spread: expect.closeTo(1, 12) } });
     expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.09]]) })).toMatchObject({
       factor: { spread: expect.closeTo(Math.hypot(0.09, 0.04) / 0.05, 12), sources: [expect.stringMatching(/compute spread ×1\.97 \(benchmark p90 \/ p50 with the spread measured in service\)$/)] } });
-    expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, `edgelat recommend --model resnet50 --chips tpu` gives a rough estimate from its catalog peak ops/s)' });
+    expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, `edgelat recommend --model resnet50 --chips tpu --slo-p99-ms MS` gives a rough estimate from its catalog peak ops/s)' });
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
@@ -590,7 +590,7 @@ describe('gateServer and combineAnswers', () => {
     const fast = { ...ranBefore, totalMs: ranBefore.totalMs.map((x) => x / 100), source: 'shadow' as const };
     const shadowed = gateServer({ ...input, sloP99Ms: slo, measured: [fast] });
     expect(shadowed).toMatchObject({ answer: 'NEED_SHADOW', measured: { p99_ms: 2.97, source: 'shadow' } });
-    expect(shadowed.reason).toBe(`${unsure.reason.replace(/: measure it as a shadow first$/, '')}; a shadow of m v2 on orin beside this server measured p99 2.97 ms at the server's peak (2024-06-01T00:01:40.000Z, 300 requests), within it: keep the shadow running over more peaks`);
+    expect(shadowed.reason).toBe(`${unsure.reason.replace(/: measure it as a shadow first$/, '')}; a shadow of m v2 on orin beside this server measured p99 2.97 ms at the server's peak (2024-06-01T00:01:40.000Z, 300 requests), within the SLO: keep the shadow running over more peaks`);
     // An earlier rollout within the SLO changes neither the answer nor the advice.
     expect(gateServer({ ...input, sloP99Ms: slo, measured: [{ ...fast, source: 'rollout' }] }).reason).toBe(unsure.reason);
     // A shadow's verdicts that gave the factor: the advice is to keep it running (a trial was told to start one it had).
