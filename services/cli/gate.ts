@@ -157,7 +157,7 @@ export function formatReport(r: GateReport): string {
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {
       lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate saturated (its requests need ${s.offered_utilisation.toPrecision(3)}× the workers' time); ${peak}`);
-    }
+    } else if (s.now_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate unknown; ${peak}`);
     if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
     if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.log_sd)}${s.factor.io_uncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }

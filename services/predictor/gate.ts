@@ -556,6 +556,9 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
   return { ...g, measured };
 }
 
+/** The factor of no change: what runs now, replayed where nothing tells the candidate's cost. */
+const NO_CHANGE: FactorEstimate = Object.freeze({ compute: 1, io: 1, ioOffsetMs: 0, spread: 1, logSd: 0, ioUncertain: false, sources: [] }) as FactorEstimate;
+
 /** Workers of a new device whose workers nothing reports, for the band's bottom: as many as never leave a request waiting in a peak. */
 const NO_QUEUE_WORKERS = 1024;
 
@@ -579,9 +582,10 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo, target_workers: targetWorkers };
   const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, offered_utilisation: null };
   const est = estimateFactor(e, opt, slo);
-  if ('missing' in est) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
-  const f = est.factor;
   const days = input.days.filter((x) => x.device.model.includes(e.model));
+  if ('missing' in est && days.length === 0) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
+  // Without evidence of the candidate's cost, what runs now is still replayed: its p99 at the peak stands beside the NEED_SHADOW.
+  const f = 'missing' in est ? NO_CHANGE : est.factor;
   const movedOn = (workers: number) => days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, workers) : x.device));
   const after = movedOn(input.targetWorkers);
   const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
@@ -607,11 +611,16 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     return { replay: out, offered };
   };
   const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now).replay?.total ?? null;
-  const { replay: midReplay, offered } = replayed(1, 1, false, true);
-  const mid = midReplay?.total ?? null;
   const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
   const last = peaks[peaks.length - 1]!;
   const peakOf = (modelRequests: number) => ({ start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: modelRequests });
+  if ('missing' in est) {
+    const now = pooled(1, 1, true);
+    const enough = now !== null && now.length >= MIN_PEAK_REQUESTS && Number.isFinite(p99(now));
+    return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, now_p99_ms: enough ? p99(now) : null, peak: now ? peakOf(now.length) : null, factor: null, measured: null };
+  }
+  const { replay: midReplay, offered } = replayed(1, 1, false, true);
+  const mid = midReplay?.total ?? null;
   if (mid === null) {
     // What runs now still has a p99 at the peak: the report keeps it next to the saturated candidate.
     const now = pooled(1, 1, true);
@@ -630,7 +639,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, answer: 'NEED_SHADOW',
       reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}`,
-      ...none, offered_utilisation: offered, factor: gateFactor(f), measured: null };
+      ...none, peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null };
   }
   const spread = Math.exp(opt.z * f.logSd);
   const mid99 = p99(mid);

@@ -497,6 +497,8 @@ describe('gateServer and combineAnswers', () => {
     expect(gate(38).answer).toBe('NEED_SHADOW');
     expect(gate(mid.p99_low_ms! - 0.01).answer).toBe('BLOCK');
     expect(gate(38, 'v7')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null, reason: expect.stringMatching(/--macs/) });
+    // Nothing tells the candidate's cost: what runs now still has its p99 at the peak beside the NEED_SHADOW (a trial: null, and no peak).
+    expect(gate(38, 'v7')).toMatchObject({ now_p99_ms: 19, peak: mid.peak, factor: null, offered_utilisation: null });
   });
 
   it('pushes only the compute after a version change: the i/o stays as measured (closed form without queueing)', () => {
