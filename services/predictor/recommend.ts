@@ -287,7 +287,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
-    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, evidence: c.evidence, reason, capacity,
+    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, price_per_hour: c.chip.price_per_hour, evidence: c.evidence, reason, capacity,
   };
 }
 

@@ -119,6 +119,7 @@ const ChipRecommendationSchema = z.object({
   meets_slo: z.boolean(),
   max_rps_within_slo: nonNegative,
   cost_per_million: nullableNumber,
+  price_per_hour: nullableNumber.meta({ description: 'the chip catalog\'s price per hour of the chip (its currency); null where it has none: cost_per_million is then null as unpriced, not as a load the chip cannot carry' }),
   evidence: z.object({
     kind: z.enum(['fleet', 'shadow', 'benchmark', 'predicted', 'catalog']).meta({
       description: 'where the service time comes from: fleet (production requests), shadow (only shadow deployments ran it on the chip), benchmark (public rows), predicted (the MLPerf system predictor or MACs scaling), catalog (nothing measured on the chip: its catalog peak ops/s, a rough estimate; see estimate_log_sd)',

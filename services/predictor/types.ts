@@ -146,6 +146,8 @@ export interface ChipRecommendation {
    * at 0 req/s, when no load meets the SLO (`max_rps_within_slo` 0).
    */
   cost_per_million: number | null;
+  /** The chip catalog's price per hour of the chip, in its currency; null where it has none (then `cost_per_million` is null: unpriced). */
+  price_per_hour: number | null;
   evidence: Evidence;
   /** One line a human reads, e.g. "meets p99 50 ms up to 41 req/s; fastest measured in the fleet". */
   reason: string;

@@ -350,6 +350,8 @@ describe('recommendChips', () => {
     expect(unpriced.chips[0]!.cost_per_million).toBeCloseTo(0.36 / 3600 * 1e6, 9);
     expect(unpriced.chips[1]!.cost_per_million).toBeNull();
     expect(cell(unpriced)).toEqual(['100.00', 'unpriced']);
+    // In JSON the price tells them apart: null cost with a price is a load the chip cannot carry, with none unpriced.
+    expect([...r.chips, ...unpriced.chips].map((c) => [c.chip, c.cost_per_million === null, c.price_per_hour])).toEqual([['b-mid', true, 0.36], ['a-slow', true, 0.36], ['a-fast', false, 0.36], ['b-free', true, null]]);
   });
 
   it('refuses an SLO ≤ 0', () => {
