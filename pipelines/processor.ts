@@ -74,9 +74,10 @@ export interface Processor<S> {
    * Told, before a rebuilt task replays from its committed offsets, the watermarks the partition had
    * when that commit was made (input topic → ms; topics without a finite one left out): what had
    * fired by then (its output is in the topics; replayed records of it are not to make more); and per
-   * input topic the offset up to which the partition had been read then (`replayEnds`; absent from a
-   * checkpoint of an earlier version): a record below it is a replay, one at or above it is read for the
-   * first time (if its window had fired by that commit, an uninterrupted run would call it late too).
+   * input topic the offset up to which the partition had been read then (`replayEnds`, the latest over
+   * the topics' checkpoints; a topic absent when no checkpoint of an earlier version tells it): a record
+   * below it is a replay, one at or above it is read for the first time (if its window had fired by that
+   * commit, an uninterrupted run would call it late too).
    */
   restore?(state: S, committedWatermarks: Readonly<Record<string, number>>, replayEnds: Readonly<Record<string, number>>): void;
   /** Process one on-input record; must not call the clock, the log or the warehouse. */

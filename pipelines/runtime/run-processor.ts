@@ -115,10 +115,11 @@ interface Checkpoint {
   /** The partition's watermark per input topic when the commit was made (finite ones), ms: for `Processor.restore`. */
   watermarks?: Record<string, number>;
   /**
-   * The next offset of this input partition to process when the commit was made (≥ the committed offset): the
-   * records below it had been read before it (a replay reads them again), for `Processor.restore`.
+   * Per input topic of the partition, the next offset to process when the commit was made (≥ its committed
+   * offset): the records below it had been read before it (a replay reads them again), for `Processor.restore`.
+   * Every topic's, in each topic's checkpoint: a topic never committed on the partition has none of its own.
    */
-  read?: number;
+  reads?: Record<string, number>;
 }
 
 /**
@@ -262,7 +263,7 @@ export class ProcessorRun<S> {
         const cp = parseCheckpoint(c?.metadata);
         this.assertSameSettings(cp, tp.topic);
         for (const [t, w] of Object.entries(cp.watermarks ?? {})) committedWatermarks[t] = Math.max(committedWatermarks[t] ?? -Infinity, w);
-        if (Number.isSafeInteger(cp.read)) replayEnds[tp.topic] = cp.read!;
+        for (const [t, n] of Object.entries(cp.reads ?? {})) if (Number.isSafeInteger(n)) replayEnds[t] = Math.max(replayEnds[t] ?? 0, n);
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
         // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
@@ -341,14 +342,15 @@ export class ProcessorRun<S> {
   }
 
   /** The checkpoint of a partition now: its lanes' last positions and, per output partition, where later emissions will land at or above. */
-  private checkpoint(partition: number, task: Task<S>, maxTs: number, read: number): string {
+  private checkpoint(partition: number, task: Task<S>, maxTs: number): string {
     const keep = this.laneFilter(partition);
     const lanes: Record<string, Seq> = {};
     for (const [lane, seq] of this.lastSeq) if (keep(lane)) lanes[lane] = seq;
     for (const [k, end] of this.producedEnd) task.floors.set(k, Math.max(task.floors.get(k) ?? 0, end));
     const settings = this.settingsFingerprint;
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, read, ...(settings !== undefined ? { settings } : {}) };
+    const reads = Object.fromEntries([...task.streams].map(([topic, s]) => [topic, s.next]));
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, reads, ...(settings !== undefined ? { settings } : {}) };
     return checkpointMetadata(cp, settings === undefined ? undefined : this.options.processor.settings);
   }
 
@@ -566,7 +568,7 @@ export class ProcessorRun<S> {
         const at = stream.history.findIndex((h) => h.offset >= offset);
         const maxTs = at >= 0 && stream.history[at]!.offset === offset ? stream.history[at]!.maxTsBefore : stream.maxTs;
         stream.history.splice(0, at >= 0 ? at : stream.history.length);
-        offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs, stream.next) });
+        offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs) });
         stream.committed = offset;
         stream.checkpointAt = this.producedTotal();
       }
