@@ -238,10 +238,11 @@ export function shadowUnusable(s: ShadowEvidence): string | null {
 
 /**
  * The candidate's factor, or why none can be given.
- * @param sloP99Ms  The SLO, ms, for the command a missing reason suggests (`edgelat recommend` needs one). @default none (the flag without a value)
+ * @param suggest  For the `edgelat recommend` command a missing reason suggests: the SLO, ms, and the model's
+ *                 request rate at the peak, req/s. @default none (the SLO flag without a value, no --rps)
  * @returns `{ factor }` or `{ missing }` (a reason naming what to provide).
  */
-export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS, sloP99Ms?: number): { factor: FactorEstimate } | { missing: string } {
+export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS, suggest: { sloP99Ms?: number; rps?: number } = {}): { factor: FactorEstimate } | { missing: string } {
   const unusable = e.shadow ? shadowUnusable(e.shadow) : null;
   if (e.shadow && unusable === null) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
@@ -256,14 +257,14 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
     return { factor: { compute: e.shadow.ratio, io: e.shadow.ratio, ioOffsetMs: 0, spread: 1, logSd: sd, ioUncertain: true, sources: [head] } };
   }
   // A shadow that gives no factor is said, beside the evidence used instead or in the reason none was found.
-  const est = estimateWithoutShadow(e, opt, sloP99Ms);
+  const est = estimateWithoutShadow(e, opt, suggest);
   if (unusable === null) return est;
   // A shadow is there already: the advice to run one gives way to what its windows say ("keep it running").
   return 'missing' in est ? { missing: `${est.missing.replace(/; or run it as a shadow$/, '')}; ${unusable}` } : { factor: { ...est.factor, sources: [...est.factor.sources, `shadow not used: ${unusable}`] } };
 }
 
 /** {@link estimateFactor} from the fleet, profiles and benchmarks alone. */
-function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, sloP99Ms?: number): { factor: FactorEstimate } | { missing: string } {
+function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: { sloP99Ms?: number; rps?: number }): { factor: FactorEstimate } | { missing: string } {
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
@@ -331,7 +332,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, sloP99Ms?
       sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
-      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip} --slo-p99-ms ${sloP99Ms ?? 'MS'}\` gives a rough estimate from its catalog peak ops/s)` };
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip} --slo-p99-ms ${suggest.sloP99Ms ?? 'MS'}${suggest.rps !== undefined ? ` --rps ${Number(suggest.rps.toPrecision(3))}` : ''}\` gives a rough estimate from its catalog peak ops/s)` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
@@ -581,15 +582,18 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const targetWorkers: WorkersOfChip | null = newDevice ? { count: input.targetWorkers, source: input.targetWorkersSource ?? 'fleet' } : null;
   const head = { server: first.server, version_now: e.versionNow, chip_now: e.chipNow, slo_p99_ms: slo, target_workers: targetWorkers };
   const none = { now_p99_ms: null, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, peak: null, offered_utilisation: null };
-  const est = estimateFactor(e, opt, slo);
   const days = input.days.filter((x) => x.device.model.includes(e.model));
+  const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
+    x.device.ts.filter((_, i) => x.device.model[i] === e.model), opt.peakWindowMs));
+  // The model's request rate in its peak windows, req/s (for the command a missing reason suggests).
+  const inPeaks = days.reduce((n, x, d) => n + x.device.ts.filter((t, i) => x.device.model[i] === e.model && t >= peaks[d]!.startMs && t < peaks[d]!.endMs).length, 0);
+  const peakSeconds = peaks.reduce((s, p) => s + (p.endMs - p.startMs) / 1000, 0);
+  const est = estimateFactor(e, opt, { sloP99Ms: slo, rps: peakSeconds > 0 ? inPeaks / peakSeconds : undefined });
   if ('missing' in est && days.length === 0) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
   // Without evidence of the candidate's cost, what runs now is still replayed: its p99 at the peak stands beside the NEED_SHADOW.
   const f = 'missing' in est ? NO_CHANGE : est.factor;
   const movedOn = (workers: number) => days.map((x) => (moves ? movedDevice(x.device, e.model, x.target ?? null, e.chip, workers) : x.device));
   const after = movedOn(input.targetWorkers);
-  const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
-    x.device.ts.filter((_, i) => x.device.model[i] === e.model), opt.peakWindowMs));
   // Every day's requests unloaded once, for the saturation check and the replay. The replay is null when a
   // day's queue cannot drain (`offered`, the highest busy fraction the days need, ≥ 1): nothing is replayed,
   // its p99 is unbounded. Service times are kept only where asked (the candidate's own replay: its queue share).

@@ -499,6 +499,11 @@ describe('gateServer and combineAnswers', () => {
     expect(gate(38, 'v7')).toMatchObject({ answer: 'NEED_SHADOW', predicted_p99_ms: null, reason: expect.stringMatching(/--macs/) });
     // Nothing tells the candidate's cost: what runs now still has its p99 at the peak beside the NEED_SHADOW (a trial: null, and no peak).
     expect(gate(38, 'v7')).toMatchObject({ now_p99_ms: 19, peak: mid.peak, factor: null, offered_utilisation: null });
+    // A chip nothing measured: the recommend command it suggests runs as pasted, at the SLO and the model's rate at its peak
+    // (a trial: no SLO, so it failed; a re-test: no --rps, so it answered at 1 req/s). Here 300 requests in 300 s.
+    const tpu = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', chip: 'tpu' }, targetWorkers: 1, sloP99Ms: 38, fleetDaySd: 0.05 });
+    expect([tpu.answer, tpu.now_p99_ms, tpu.peak?.model_requests]).toEqual(['NEED_SHADOW', 19, 300]);
+    expect(tpu.reason).toContain('`edgelat recommend --model m --chips tpu --slo-p99-ms 38 --rps 1` gives a rough estimate');
   });
 
   it('pushes only the compute after a version change: the i/o stays as measured (closed form without queueing)', () => {
