@@ -356,12 +356,14 @@ export const MAX_MACS_RATIO = 20;
 /**
  * The one rule for a gate request's ids (gate-evidence.ts `GateRequest`) (model, version, chip, servers), on the command line and over
  * HTTP: as written, not empty and no surrounding blanks (a trial: version "v1 " was a new version with
- * no measurement, NEED_SHADOW, where "v1" was ALLOW).
+ * no measurement, NEED_SHADOW, where "v1" was ALLOW), and no control characters (U+0000–U+001F,
+ * U+007F–U+009F: a trial's version with an ANSI escape coloured the report in a CI log).
  * @returns The message naming `field` and the value, or null for a good id.
  */
 export function idProblem(field: string, value: string): string | null {
   if (value === '') return `${field}: expected a non-empty id, got ""`;
-  return value.trim() !== value ? `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}` : null;
+  if (value.trim() !== value) return `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`;
+  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? `${field}: expected an id without control characters, got ${JSON.stringify(value)}` : null;
 }
 
 /** The gate's view of one target server. */

@@ -198,6 +198,9 @@ describe('capacity what-if against the simulator (F4)', () => {
         // A RangeError naming the field, which also travels with it as a JSON pointer path (the API's errors[]: servers/1).
         new GateRequestError(field.replace(/\[(\d+)\]$/, '/$1'), `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`));
     }
+    // A control character (a trial: an ANSI escape in --version coloured the text report in a CI log), escaped in the message.
+    await expect(gateFromWarehouse(w, { ...req, version: 'v\u001b[31mRED', slo_p99_ms: 1 })).rejects.toThrow(
+      new GateRequestError('version', 'version: expected an id without control characters, got "v\\u001b[31mRED"'));
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'macs' });
     // MACs describe a new version: given for the running one (v1 here) they would be silently ignored, so they are refused.
     await expect(gateFromWarehouse(w, { ...req, macs: 8e9, slo_p99_ms: 1 })).rejects.toThrow(/macs: ".*" runs .* v1 now, .*the MACs given \(8000000000\) describe a new version/);
