@@ -308,7 +308,8 @@ export async function fleetSensitivity(w: Warehouse, fromMs: number): Promise<Lo
  * ms; in arrival order. Only from a shadow device that served the candidate alone that UTC day: one
  * that also served other models' (or versions') shadows queues behind them, which the rollout would
  * not (a trial: a mobilenet shadow behind a resnet50 shadow measured p99 118 ms where the model alone
- * on that chip replays at 23 ms); its per-request parts still give the factor (`shadowParts`).
+ * on that chip replays at 23 ms); its per-request parts still give the factor (`shadowParts`). One result per
+ * request (the first by event_id): a repeat (a retry, a duplicate) counts once, as shadow-compare pairs it.
  */
 async function shadowRequests(w: Warehouse, server: string, req: GateRequest, fromMs: number): Promise<{ t: number; total_ms: number }[]> {
   const db = w.database;
@@ -320,7 +321,7 @@ async function shadowRequests(w: Warehouse, server: string, req: GateRequest, fr
          SELECT device_id, toDate(request_ts) FROM ${db}.shadow_results
          WHERE edge_server_id = {s:String} AND request_ts >= fromUnixTimestamp64Milli({from:Int64})
          GROUP BY device_id, toDate(request_ts) HAVING uniqExact(model_id, model_version) = 1)
-     ORDER BY request_ts, event_id LIMIT 1 BY event_id`,
+     ORDER BY request_ts, event_id LIMIT 1 BY request_id`,
     { s: server, m: req.model, v: req.version, c: req.chip, from: fromMs });
 }
 
