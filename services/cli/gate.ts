@@ -35,7 +35,7 @@ export function registerGateCommand(program: Command): void {
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
     .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
-    .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
+    .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model, > 0 up to 8760 (a year)').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, in place of the largest concurrency the fleet\'s servers of it report (default: that; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))

@@ -19,8 +19,8 @@ export function registerWhatIfCommand(program: Command): void {
     .requiredOption('--server <id>', 'edge server, e.g. edge-02')
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip), 0..64; default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)')
-    .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once); default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
-    .addOption(new Option('--lookback-hours <h>', "hours of the server's requests replayed, before its newest one").default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
+    .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once), 1..1024; default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
+    .addOption(new Option('--lookback-hours <h>', "hours of the server's requests replayed, before its newest one, > 0 up to 8760 (a year); its workers are read over all its telemetry").default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips; one line on stderr), 2 bad usage (an unknown server or chip too).')
     .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; lookbackHours: number; json: boolean }) => {
