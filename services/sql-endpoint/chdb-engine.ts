@@ -70,12 +70,14 @@ export interface SqlEngine {
    * Run one statement with server-side bound parameters.
    * @param format  default output format; a `FORMAT` clause in `sql` wins.
    * @param database default database of the statement (`USE`), `default` when omitted.
-   * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164). @default false
+   * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164); 'any': on the connection
+   *                 with the fewest calls queued, reader or writer (a statement every connection runs alike: the
+   *                 endpoint's parse check). @default false
    * @param settings The request's URL settings: each may only restate the connection's value (the engine changes none).
    * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for one whose
    *   value differs.
    */
-  query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean, settings?: Record<string, string>): Promise<EngineQueryResult>;
+  query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean | 'any', settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
    * Run one statement as {@link SqlEngine.query} does, handing its output over block by block as the engine makes it
    * (a read of any size holds about one block here); statements that return no rows run as one query.
@@ -227,13 +229,14 @@ export class ChdbEngine implements SqlEngine {
     this.writer = new Connection(w.session, w.release);
   }
 
-  /** The connection of a call: the reader with the fewest calls queued, or the writer. */
-  private connection(readonly: boolean): Connection {
+  /** The connection of a call: the reader with the fewest calls queued, the writer, or ('any') the one of all with the fewest (a reader on a tie). */
+  private connection(readonly: boolean | 'any'): Connection {
     if (!readonly) return this.writer;
-    return this.readers.reduce((best, r) => (r.pending < best.pending ? r : best));
+    const reader = this.readers.reduce((best, r) => (r.pending < best.pending ? r : best));
+    return readonly === 'any' && this.writer.pending < reader.pending ? this.writer : reader;
   }
 
-  query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
+  query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly: boolean | 'any' = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return this.connection(readonly).run(database, async (session) => {
       const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));

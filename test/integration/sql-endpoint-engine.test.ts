@@ -83,6 +83,19 @@ describe('ChdbEngine', () => {
       // …so that POST runs on the writer, as before; over GET it is still refused.
       expect(await post('SELECT 41 + 1 AS x SETTINGS max_threads = 1 FORMAT TSV')).toEqual([200, '42\n']);
       expect((await fetch(`${url}?query=${encodeURIComponent('SELECT 1 SETTINGS max_threads = 1')}`)).status).toBe(403);
+      // A long statement on the writer (2 s: a SETTINGS clause keeps it there) holds up no POST read, nor its parse check
+      // (a re-test: the check ran on the writer, and SELECT 1 waited 2.5 s behind a long insert).
+      await post('CREATE TABLE eng.slow_sink (x UInt8) ENGINE = MergeTree ORDER BY x');
+      const order: string[] = [];
+      const long = post('INSERT INTO eng.slow_sink SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1').then((r) => { order.push('long insert'); return r; });
+      await new Promise((r) => setTimeout(r, 200));
+      const quick = post('SELECT 1 FORMAT TSV').then((r) => { order.push('quick read'); return r; });
+      expect(await quick).toEqual([200, '1\n']);
+      expect(await long).toEqual([200, '']);
+      expect(order).toEqual(['quick read', 'long insert']);
+      // A temporary table would outlive its request on the shared writer, seen by some POST reads and not others: refused, as SET is.
+      const temp = await fetch(url, { method: 'POST', body: 'CREATE TEMPORARY TABLE tt (x UInt8)' });
+      expect([temp.status, temp.headers.get('x-clickhouse-exception-code'), (await temp.text()).startsWith('Code: 497. DB::Exception: a temporary table would stay')]).toEqual([403, '497', true]);
     } finally {
       await endpoint.close();
     }
