@@ -68,15 +68,18 @@ describe('ChdbEngine', () => {
         const res = await fetch(url, { method: 'POST', body: sql });
         return [res.status, await res.text()] as const;
       };
-      const done: string[] = [];
-      // 2 s in one block of 4 rows (no SETTINGS clause: a reader takes it).
-      const slow = post('SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(4) FORMAT TSV').then((r) => { done.push('slow read'); return r; });
-      await new Promise((r) => setTimeout(r, 200));
-      const insert = post("INSERT INTO eng.chips (chip) VALUES ('post-probe')").then((r) => { done.push('insert'); return r; });
-      expect(await insert).toEqual([200, '']);
-      expect(await slow).toEqual([200, '0\n']);
-      // With every POST on the writer the insert waited for the slow read: this order was slow read, insert.
-      expect(done).toEqual(['insert', 'slow read']);
+      /** POST a slow statement, 200 ms later a quick one: both answers, and the order in which they came. */
+      const race = async (slow: string, quick: string) => {
+        const done: string[] = [];
+        const first = post(slow).then((r) => { done.push('slow'); return r; });
+        await new Promise((r) => setTimeout(r, 200));
+        const second = post(quick).then((r) => { done.push('quick'); return r; });
+        return { slow: await first, quick: await second, done };
+      };
+      // 2 s in one block of 4 rows (no SETTINGS clause: a reader takes it). With every POST on the writer the insert
+      // waited for the slow read: this order was slow, quick.
+      expect(await race('SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(4) FORMAT TSV', "INSERT INTO eng.chips (chip) VALUES ('post-probe')"))
+        .toEqual({ slow: [200, '0\n'], quick: [200, ''], done: ['quick', 'slow'] });
       expect(await post("SELECT chip FROM eng.chips WHERE chip = 'post-probe' FORMAT TSV")).toEqual([200, 'post-probe\n']);
       // A SETTINGS clause is a setting change a read-only connection refuses (code 164)…
       await expect(engine.query('SELECT 1 SETTINGS max_threads = 1', {}, 'TSV', 'default', true)).rejects.toMatchObject({ code: 164 });
@@ -86,13 +89,8 @@ describe('ChdbEngine', () => {
       // A long statement on the writer (2 s: a SETTINGS clause keeps it there) holds up no POST read, nor its parse check
       // (a re-test: the check ran on the writer, and SELECT 1 waited 2.5 s behind a long insert).
       await post('CREATE TABLE eng.slow_sink (x UInt8) ENGINE = MergeTree ORDER BY x');
-      const order: string[] = [];
-      const long = post('INSERT INTO eng.slow_sink SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1').then((r) => { order.push('long insert'); return r; });
-      await new Promise((r) => setTimeout(r, 200));
-      const quick = post('SELECT 1 FORMAT TSV').then((r) => { order.push('quick read'); return r; });
-      expect(await quick).toEqual([200, '1\n']);
-      expect(await long).toEqual([200, '']);
-      expect(order).toEqual(['quick read', 'long insert']);
+      expect(await race('INSERT INTO eng.slow_sink SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1', 'SELECT 1 FORMAT TSV'))
+        .toEqual({ slow: [200, ''], quick: [200, '1\n'], done: ['quick', 'slow'] });
       // A temporary table would outlive its request on the shared writer, seen by some POST reads and not others: refused, as SET is.
       const temp = await fetch(url, { method: 'POST', body: 'CREATE TEMPORARY TABLE tt (x UInt8)' });
       expect([temp.status, temp.headers.get('x-clickhouse-exception-code'), (await temp.text()).startsWith('Code: 497. DB::Exception: a temporary table would stay')]).toEqual([403, '497', true]);
