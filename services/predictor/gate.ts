@@ -239,10 +239,10 @@ export function shadowUnusable(s: ShadowEvidence): string | null {
 /**
  * The candidate's factor, or why none can be given.
  * @param suggest  For the `edgelat recommend` command a missing reason suggests: the SLO, ms, and the model's
- *                 request rate at the peak, req/s. @default none (the SLO flag without a value, no --rps)
+ *                 request rate at the peak, req/s (called only for that reason). @default none (the SLO flag without a value, no --rps)
  * @returns `{ factor }` or `{ missing }` (a reason naming what to provide).
  */
-export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS, suggest: { sloP99Ms?: number; rps?: number } = {}): { factor: FactorEstimate } | { missing: string } {
+export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEFAULTS, suggest: FactorSuggest = {}): { factor: FactorEstimate } | { missing: string } {
   const unusable = e.shadow ? shadowUnusable(e.shadow) : null;
   if (e.shadow && unusable === null) {
     const sd = Math.log(e.shadow.high / e.shadow.low) / (2 * 1.96);
@@ -264,7 +264,10 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
 }
 
 /** {@link estimateFactor} from the fleet, profiles and benchmarks alone. */
-function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: { sloP99Ms?: number; rps?: number }): { factor: FactorEstimate } | { missing: string } {
+/** What the command a missing factor's reason suggests is given: the SLO, ms, and the model's rate at its peak, req/s (undefined: unknown). */
+export interface FactorSuggest { sloP99Ms?: number; rps?: () => number | undefined }
+
+function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: FactorSuggest): { factor: FactorEstimate } | { missing: string } {
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
   let io = 1;
@@ -332,7 +335,8 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
       sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
-      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip} --slo-p99-ms ${suggest.sloP99Ms ?? 'MS'}${suggest.rps !== undefined ? ` --rps ${Number(suggest.rps.toPrecision(3))}` : ''}\` gives a rough estimate from its catalog peak ops/s)` };
+      const rps = suggest.rps?.();
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${e.model} --chips ${e.chip} --slo-p99-ms ${suggest.sloP99Ms ?? 'MS'}${rps !== undefined ? ` --rps ${Number(rps.toPrecision(3))}` : ''}\` gives a rough estimate from its catalog peak ops/s)` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');
@@ -587,10 +591,13 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const days = input.days.filter((x) => x.device.model.includes(e.model));
   const peaks = days.map((x) => modelPeakWindow(x.serverTs ?? (x.target ? [...x.device.ts, ...x.target.ts].sort((p, q) => p - q) : x.device.ts),
     x.device.ts.filter((_, i) => x.device.model[i] === e.model), opt.peakWindowMs));
-  // The model's request rate in its peak windows, req/s (for the command a missing reason suggests).
-  const inPeaks = days.reduce((n, x, d) => n + x.device.ts.filter((t, i) => x.device.model[i] === e.model && t >= peaks[d]!.startMs && t < peaks[d]!.endMs).length, 0);
-  const peakSeconds = peaks.reduce((s, p) => s + (p.endMs - p.startMs) / 1000, 0);
-  const est = estimateFactor(e, opt, { sloP99Ms: slo, rps: peakSeconds > 0 ? inPeaks / peakSeconds : undefined });
+  // The model's request rate in its peak windows, req/s: counted only for the command a missing reason suggests.
+  const peakRps = (): number | undefined => {
+    const inPeaks = days.reduce((n, x, d) => n + x.device.ts.filter((t, i) => x.device.model[i] === e.model && t >= peaks[d]!.startMs && t < peaks[d]!.endMs).length, 0);
+    const seconds = peaks.reduce((s, p) => s + (p.endMs - p.startMs) / 1000, 0);
+    return seconds > 0 ? inPeaks / seconds : undefined;
+  };
+  const est = estimateFactor(e, opt, { sloP99Ms: slo, rps: peakRps });
   if ('missing' in est && days.length === 0) return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, factor: null, measured: null };
   // Without evidence of the candidate's cost, what runs now is still replayed: its p99 at the peak stands beside the NEED_SHADOW.
   const f = 'missing' in est ? NO_CHANGE : est.factor;
