@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, repeatedOptions } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, repeatedOptions, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -75,7 +75,7 @@ Environment:
   EDGELAT_SINK_BATCH_OFFSETS       offsets per warehouse insert block (default 4096)
   EDGELAT_SINK_LINGER_MS           pipeline run: longest a record waits in a partial insert block (default 1000)
   EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
-  EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run, alerts tail)
+  EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run and redrive, alerts tail)
   EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)
   EDGELAT_KAFKA_SASL_MECHANISM     plain | scram-sha-256 | scram-sha-512, with EDGELAT_KAFKA_SASL_USERNAME / _PASSWORD
   EDGELAT_KAFKA_TLS                true: TLS to Kafka (private CA: NODE_EXTRA_CA_CERTS) (default false)
@@ -230,9 +230,10 @@ program
     await (await import('./simulate.ts')).simulateCommand(await config(), { ...opts, rate: opts.rate ?? null });
   });
 
-program
+const pipelineCommand = program
   .command('pipeline')
-  .description('the stream processors on Kafka')
+  .description('the stream processors on Kafka');
+pipelineCommand
   .command('run')
   .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM or Ctrl-C finishes the batch, commits and exits 0 (1 when it stopped while the broker was gone, naming its error)')
   .addHelpText('after', '\nExit codes: 0 stopped cleanly (SIGTERM, Ctrl-C, or --until-end drained), 1 failure (a broker gone or unreachable, a warehouse error, settings that differ from the committed ones), 2 bad usage, 3 --until-end drained but Kafka\'s retention had deleted input records before they were read.')
@@ -244,6 +245,19 @@ program
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
     await (await import('./pipeline.ts')).pipelineRunCommand(await config(), opts);
+  });
+pipelineCommand
+  .command('redrive')
+  .description('produce dead letters (the raw bytes on <topic>.dlq) back to their source topics on Kafka (EDGELAT_KAFKA_BROKERS), once what failed them is mended (a writer schema registered, the schema registry back); the pipeline reads them as new records, and dead-letters again those it still cannot decode')
+  .option('--topics <list>', 'source topics, comma-separated, e.g. edge.inference.v1 (default: every topic the warehouse sink reads and dead-letters)')
+  .option('--error <text>', 'only dead letters whose error contains this text (case-insensitive), e.g. "unknown schema fingerprint"')
+  .addOption(new Option('--since <time>', 'only failures whose source record\'s log time is at or after this (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
+  .addOption(new Option('--until <time>', 'only failures whose source record\'s log time is before this (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--until')))
+  .option('--dry-run', 'count and list the dead letters picked (the first 20 per topic); produce nothing', false)
+  .option('--json', 'print the report as one JSON object ({dry_run, topics: [{topic, dlq, read, matched, produced, without_bytes, empty, undecodable, first_ts, last_ts, letters}]})', false)
+  .addHelpText('after', '\nA dead letter stays on its .dlq topic after a redrive (Kafka deletes nothing): running it again produces the same records again. Look first with --dry-run, and narrow with --since, --until and --error.\nExit codes: 0 done, 1 failure (Kafka gone: what was produced stays), 2 bad usage.\n\nExamples:\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat pipeline redrive --dry-run\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat pipeline redrive --topics edge.inference.v1 --error "unknown schema fingerprint" --since 2026-12-04T09:00Z')
+  .action(async (opts: { topics?: string; error?: string; since?: number; until?: number; dryRun: boolean; json: boolean }) => {
+    await (await import('./redrive.ts')).redriveCommand(await config(), opts);
   });
 
 const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => {

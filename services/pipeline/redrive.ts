@@ -1,0 +1,171 @@
+/**
+ * Dead-letter redrive (`edgelat pipeline redrive`): produce the raw bytes of
+ * dead letters on `<topic>.dlq` back to `<topic>`, the way they first came,
+ * once what made them undecodable is mended (a writer schema registered, the
+ * registry reachable again, a producer's key fixed upstream is not one: the
+ * bytes are the same). The pipeline then reads them as new records at new
+ * offsets: those it can now decode are processed (their event times are long
+ * behind the watermark, so a windowed processor counts them late, in
+ * `late_events`; the warehouse sink inserts them), the others are
+ * dead-lettered again.
+ *
+ * Kafka cannot delete a record from `.dlq`, so a redrive does not consume the
+ * dead letters: a second run over the same ones produces them again. Pick them
+ * by the failure's log time (`sinceMs`/`untilMs`) and by error text, and look
+ * first with `dryRun`.
+ */
+import type { DeadLetter } from '../../schemas/types.ts';
+import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
+import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
+import { dlqTopic } from '../../pipelines/topics.ts';
+import type { EventLog, LogRecord, ProduceRecord } from '../eventlog/types.ts';
+
+/** Header of a redriven record: the dead letter it came from, `<dlq topic>:<partition>:<offset>`. */
+export const REDRIVE_HEADER = 'edgelat-redrive-of';
+
+/** Offsets of a `.dlq` partition read (and produced from) at a time, to bound memory. */
+const READ_CHUNK = 5_000;
+
+/** Which dead letters to redrive. */
+export interface RedriveOptions {
+  /** Source topics: the dead letters of each on `<topic>.dlq` go back to it (non-empty). */
+  topics: readonly string[];
+  /** Only dead letters whose error contains this text, case-insensitive. @default every error */
+  errorContains?: string;
+  /** Only failures whose source record's log time is at or after this, epoch ms UTC. @default no bound */
+  sinceMs?: number;
+  /** …and before this, epoch ms UTC. @default no bound */
+  untilMs?: number;
+  /** Count and list what would be produced; produce nothing. @default false */
+  dryRun?: boolean;
+  /** Called after each chunk read: dead letters read so far over all topics. */
+  onProgress?: (read: number) => void;
+}
+
+/** One dead letter picked for a redrive (the `dryRun` listing; at most {@link LISTED} per topic). */
+export interface RedrivenLetter {
+  /** Where the dead letter is: partition and offset on `<topic>.dlq`. */
+  dlq_partition: number;
+  dlq_offset: number;
+  /** Where the bad record was on its source topic. */
+  partition: number;
+  offset: number;
+  /** The source record's log time, epoch ms UTC. */
+  ts: number;
+  /** Raw bytes produced again, bytes. */
+  bytes: number;
+  error: string;
+}
+
+/** Dead letters listed per topic in a {@link TopicRedrive}. */
+export const LISTED = 20;
+
+/** What a redrive did for one source topic (counts of dead letters). */
+export interface TopicRedrive {
+  topic: string;
+  dlq: string;
+  /** Records read on `.dlq` (every partition, up to its end offset when the redrive started). */
+  read: number;
+  /** Dead letters the filters picked. */
+  matched: number;
+  /** Produced to `topic` (0 on a dry run). */
+  produced: number;
+  /** Picked but not produced: their `.dlq` record carries no raw bytes (a record too large for it: the `dead_letters` row keeps them). */
+  without_bytes: number;
+  /** Picked but not produced: the source record was empty (a null value or 0 bytes: nothing to read again). */
+  empty: number;
+  /** `.dlq` records that are not a decodable DeadLetter (skipped). */
+  undecodable: number;
+  /** Log time of the oldest and newest failure picked, epoch ms UTC (null when none). */
+  first_ts: number | null;
+  last_ts: number | null;
+  /** The first {@link LISTED} dead letters picked, in partition and offset order. */
+  letters: RedrivenLetter[];
+}
+
+/**
+ * Redrive dead letters: read every partition of `<topic>.dlq` for each topic (from its oldest retained record to
+ * its end offset when the call started: dead letters written meanwhile, a redriven record's own among them, wait
+ * for the next run), pick by the options, and produce each picked one's raw bytes to `topic` with its source key
+ * (as text when its bytes are UTF-8, else none), on its source partition (where that partition exists; else by
+ * key), with its source log timestamp and a {@link REDRIVE_HEADER} header.
+ * @param dlqLog     Where the `.dlq` records are read and decoded (with a schema registry in front when the
+ *                   pipeline writes Confluent framing).
+ * @param sourceLog  Where the raw bytes are produced, as they are (no registry in front: they are framed already).
+ * @returns per topic, in the order given.
+ * @throws {RangeError} for no topic, a `.dlq` topic given as a source, or an empty error filter.
+ * @throws {Error} naming the topic when a source topic is sealed (a bounded run would never read what is redriven),
+ *   or whatever the logs throw ({@link BrokerUnavailableError} when Kafka is gone: what was produced stays).
+ */
+export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, opts: RedriveOptions): Promise<TopicRedrive[]> {
+  if (opts.topics.length === 0) throw new RangeError('topics: name at least one source topic');
+  const asDlq = opts.topics.find((t) => t.endsWith('.dlq'));
+  if (asDlq) throw new RangeError(`topic: ${JSON.stringify(asDlq)} is a dead-letter topic; name its source topic (${JSON.stringify(asDlq.slice(0, -4))})`);
+  if (opts.errorContains !== undefined && opts.errorContains.trim() === '') throw new RangeError('errorContains: expected some text, got ""');
+  const needle = opts.errorContains?.toLowerCase();
+  const picked = (d: DeadLetter): boolean =>
+    (needle === undefined || d.error.toLowerCase().includes(needle))
+    && (opts.sinceMs === undefined || d.ts >= opts.sinceMs)
+    && (opts.untilMs === undefined || d.ts < opts.untilMs);
+  if (!opts.dryRun) {
+    for (const topic of opts.topics) {
+      if (await sourceLog.isSealed(topic)) throw new Error(`topic ${JSON.stringify(topic)} is sealed (end of input): a bounded pipeline run would never read records redriven to it`);
+    }
+  }
+  const out: TopicRedrive[] = [];
+  let readSoFar = 0;
+  for (const topic of opts.topics) {
+    const dlq = dlqTopic(topic);
+    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, first_ts: null, last_ts: null, letters: [] };
+    out.push(result);
+    const dlqPartitions = (await dlqLog.partitionCount(dlq)) ?? 0;
+    const sourcePartitions = opts.dryRun ? 0 : ((await sourceLog.partitionCount(topic)) ?? 0);
+    for (let p = 0; p < dlqPartitions; p++) {
+      const end = await dlqLog.endOffset({ topic: dlq, partition: p });
+      for (let from = 0; from < end; from += READ_CHUNK) {
+        const records = await dlqLog.read({ topic: dlq, partition: p }, from, Math.min(end, from + READ_CHUNK));
+        const batch: ProduceRecord[] = [];
+        for (const r of records) {
+          result.read++;
+          const d = deadLetterOf(r);
+          if (d === null) {
+            result.undecodable++;
+            continue;
+          }
+          if (!picked(d)) continue;
+          result.matched++;
+          result.first_ts = Math.min(result.first_ts ?? d.ts, d.ts);
+          result.last_ts = Math.max(result.last_ts ?? d.ts, d.ts);
+          const raw = Buffer.from(d.raw_b64, 'base64');
+          if (result.letters.length < LISTED) result.letters.push({ dlq_partition: r.partition, dlq_offset: r.offset, partition: d.partition, offset: d.offset, ts: d.ts, bytes: raw.length, error: d.error });
+          if (raw.length === 0) {
+            // A dlq record too large for Kafka left its bytes out and says so in its error; else the source value was empty.
+            if (d.error.includes('raw bytes left out of this record')) result.without_bytes++;
+            else result.empty++;
+            continue;
+          }
+          const key = sourceKeyText(d.key_b64);
+          batch.push({
+            key, value: raw, timestampMs: d.ts,
+            ...(d.partition < sourcePartitions || key === null ? { partition: d.partition % Math.max(sourcePartitions, 1) } : {}),
+            headers: { [REDRIVE_HEADER]: `${dlq}:${r.partition}:${r.offset}` },
+          });
+        }
+        if (!opts.dryRun && batch.length > 0) {
+          await sourceLog.produce(topic, batch);
+          result.produced += batch.length;
+        }
+        readSoFar += records.length;
+        opts.onProgress?.(readSoFar);
+        // Retention may have deleted the head: a read returns what is left from `from` on, so the chunk is done.
+      }
+    }
+  }
+  return out;
+}
+
+/** A `.dlq` record as a DeadLetter, or null when it is not one. */
+function deadLetterOf(r: LogRecord): DeadLetter | null {
+  const decoded = decodeLogRecord(r);
+  return decoded.ok ? (decoded.value as unknown as DeadLetter) : null;
+}
