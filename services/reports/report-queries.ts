@@ -16,10 +16,28 @@ export const KNEE_MIN_REQUESTS = 100;
 /** Most buckets a fixed --bucket-width may make over the data's load range. */
 export const MAX_BUCKETS = 1000;
 
-/** Load columns of `inference_enriched` a report can bucket by (units: utilisation fractions 0..1, counts, requests/s). */
+/** Fixed bins of width `w` over a load range lo..hi: floor(hi/w) − floor(lo/w) + 1 (the SQL's `floor(x / width)`). */
+export function bucketCount(lo: number, hi: number, w: number): number {
+  return Math.floor(hi / w) - Math.floor(lo / w) + 1;
+}
+
+/**
+ * The smallest width, to 2 significant digits rounded up, whose bins over lo..hi number at most {@link MAX_BUCKETS}
+ * (a width given as it is said must be taken: a trial's 0.00098 made 1,005). Bins of w number at most (hi − lo)/w + 2.
+ */
+export function leastBucketWidth(lo: number, hi: number): number {
+  const exact = (hi - lo) / (MAX_BUCKETS - 2);
+  if (!(exact > 0)) return Number.MIN_VALUE;
+  const step = 10 ** (Math.floor(Math.log10(exact)) - 1);
+  let w = Number((Math.ceil(exact / step) * step).toPrecision(2));
+  while (bucketCount(lo, hi, w) > MAX_BUCKETS) w = Number((w + step).toPrecision(2));
+  return w;
+}
+
 /** Fewest rows of a (server, model) in the range for its Pearson r in the load-sensitive list (sql/reports/load_sensitive_servers.sql). */
 export const SENSITIVE_MIN_REQUESTS = 30;
 
+/** Load columns of `inference_enriched` a report can bucket by (units: utilisation fractions 0..1, counts, requests/s). */
 export const LOAD_METRICS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
 /** One of {@link LOAD_METRICS}. */
 export type ReportMetric = (typeof LOAD_METRICS)[number];
@@ -165,10 +183,10 @@ export class ReportQueries {
     const w = this.filter.bucketWidth;
     if (w === undefined) return { edges: this.edges, width: 0 };
     if (this.range) {
-      const count = Math.floor(this.range.hi / w) - Math.floor(this.range.lo / w) + 1;
+      const { lo, hi } = this.range;
+      const count = bucketCount(lo, hi, w);
       if (!(count <= MAX_BUCKETS)) {
-        const least = (this.range.hi - this.range.lo) / (MAX_BUCKETS - 1);
-        throw new RangeError(`--bucket-width: ${w} gives ${count < 1e15 ? count.toLocaleString('en-US') : Number.isFinite(count) ? `about ${count.toPrecision(2)}` : 'too many'} buckets over ${this.filter.metric} ${this.range.lo}..${this.range.hi}; at most ${MAX_BUCKETS} (a width of at least ${Number(least.toPrecision(2))})`);
+        throw new RangeError(`--bucket-width: ${w} gives ${count < 1e15 ? count.toLocaleString('en-US') : Number.isFinite(count) ? `about ${count.toPrecision(2)}` : 'too many'} buckets over ${this.filter.metric} ${lo}..${hi}; at most ${MAX_BUCKETS} (a width of at least ${leastBucketWidth(lo, hi)})`);
       }
     }
     return { edges: [], width: w };

@@ -144,7 +144,15 @@ export function releaseSession(dataDir: string): void {
   }
 }
 
-/** Wrap a chdb failure; ClickHouse's `Code: N.` becomes `code`. Engine errors are not retriable in-process. */
+/**
+ * Parameters as chdb binds them: an integer-valued number beyond ±2^53 (a `--bucket-width 1e16`) as the bigint of
+ * its exact value, which binds the same double (chdb refuses such a number: "Refusing to serialize unsafe integer").
+ */
+export function bindable(params: Readonly<Record<string, QueryParam>>): Record<string, QueryParam> {
+  const exact = (v: string | number | bigint): string | number | bigint => (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? BigInt(v) : v);
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.map(exact) : typeof v === 'number' ? exact(v) : v]));
+}
+
 /**
  * Run one statement on a chdb session and hand its output over chunk by chunk, as the engine makes it
  * (chdb's streaming query, one block at a time): a read of any size holds about one block in memory.
@@ -159,8 +167,9 @@ export function releaseSession(dataDir: string): void {
  * @returns       Rows and bytes the engine read, when known (the one-query path), else null.
  * @throws        chdb's error of the statement, or what `onChunk` throws.
  */
-export async function streamStatement(session: Session, sql: string, params: Readonly<Record<string, QueryParam>>, format: string,
+export async function streamStatement(session: Session, sql: string, given: Readonly<Record<string, QueryParam>>, format: string,
   onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+  const params = bindable(given);
   const bind = Object.keys(params).length > 0;
   let started = false;
   try {
@@ -181,6 +190,7 @@ export async function streamStatement(session: Session, sql: string, params: Rea
   return { readRows: result.rowsRead, readBytes: result.bytesRead };
 }
 
+/** Wrap a chdb failure; ClickHouse's `Code: N.` becomes `code`. Engine errors are not retriable in-process. */
 function wrap(error: unknown, what: string): WarehouseError {
   const message = String((error as Error)?.message ?? error);
   const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? NaN);
@@ -238,7 +248,7 @@ export class ChdbWarehouse implements Warehouse {
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {
     this.assertOpen();
     try {
-      const result = await chdbCall(() => (Object.keys(params).length ? this.session.queryBindAsync(sql, params, { format }) : this.session.queryAsync(sql, { format })));
+      const result = await chdbCall(() => (Object.keys(params).length ? this.session.queryBindAsync(sql, bindable(params), { format }) : this.session.queryAsync(sql, { format })));
       return result.text();
     } catch (error) {
       throw wrap(error, 'query');

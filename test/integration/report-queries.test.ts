@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
-import { ReportQueries } from '../../services/reports/report-queries.ts';
+import { leastBucketWidth, ReportQueries } from '../../services/reports/report-queries.ts';
 import { prepareOutDir, sloKnees } from '../../services/reports/load-latency.ts';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +90,14 @@ describe('report queries, case C18', () => {
     expect(() => new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0 })).toThrow(/--bucket-width: expected a number > 0, got 0/);
     expect(() => new ReportQueries(w, { metric: 'cpu_util', sinceMs: t0, untilMs: t0 })).toThrow(/--since must be before --until/);
     // A width that would make more than 1,000 buckets over the loads (0.2..0.9) is refused before any bucket query.
-    await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-9 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-9 gives 700,000,001 buckets over cpu_util 0.2..0.9; at most 1000 \(a width of at least 0.0007\)/);
+    await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-9 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-9 gives 700,000,001 buckets over cpu_util 0.2..0.9; at most 1000 \(a width of at least 0.00071\)/);
+    // The width said is taken (a trial: the suggestion had been rounded down, and was itself refused); 0.0007 makes 1,001.
+    expect((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.00071 }).latencyByLoad()).length).toBeGreaterThan(0);
+    await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.0007 }).latencyByLoad()).rejects.toThrow(/0.0007 gives 1,001 buckets/);
+    expect([leastBucketWidth(0, 1), leastBucketWidth(0.2, 0.9), leastBucketWidth(5, 5 + 998e-9)]).toEqual([0.0011, 0.00071, 1e-9]);
+    // A width past 2^53 is one bucket (chdb had refused to bind it: "Refusing to serialize unsafe integer").
+    const wide = await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e16 }).latencyByLoad();
+    expect(wide.filter((r) => r.chip === '*').map((r) => [r.model_id, r.bucket, r.load_low, r.n])).toEqual([['*', 0, 0.2, 400]]);
     // A trial's 1e-300 printed a count of some 300 digits.
     await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-300 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-300 gives about 7\.0e\+299 buckets over cpu_util 0.2..0.9; at most 1000/);
     expect((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.001 }).latencyByLoad()).length).toBeGreaterThan(0);
