@@ -182,7 +182,8 @@ export class AlertDeliveryRun {
         if (!(error instanceof WebhookError) || error.retriable) throw error;
         status = 'rejected';
         httpStatus = error.status ?? 0;
-        logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus }, 'alert webhook refused a change; recorded as rejected');
+        // The error says why (a redirect names where it points: a trial's log showed only the status).
+        logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus, err: error.message }, 'alert webhook refused a change; recorded as rejected');
       }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);

@@ -1,3 +1,4 @@
+import pino from 'pino';
 /**
  * Alert delivery (issue 6, E4 on the in-process log; the Kafka + SIGKILL
  * version is test/e2e/alerts-sigkill.test.ts): a local HTTP receiver that
@@ -120,8 +121,13 @@ describe('alert delivery to a webhook', () => {
     const log = await logWithWindows();
     const refused = expected[5]!.idempotency_key;
     rx.setAnswer((n, key) => (n < 4 ? 500 : key === refused ? 422 : 200));
-    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 40, maxRetryTimeMs: 1000, factor: 0 } });
+    const errors: { msg: string; status: number; err: string }[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 40, maxRetryTimeMs: 1000, factor: 0 }, logger });
     await run.runToEnd();
+    // The refusal's log line says why, with the URL as scheme, host and port (a trial's showed the status alone).
+    const refusal = errors.filter((e) => e.msg.startsWith('alert webhook refused'));
+    expect(refusal.map((e) => [e.status, e.err])).toEqual([[422, `alert webhook ${new URL(rx.url()).origin}/… answered 422 (not retried: the receiver refuses this change)`]]);
     const firstKey = rx.posts[0]!.key;
     const tries = rx.posts.filter((p) => p.key === firstKey);
     expect(tries.map((p) => p.status)).toEqual([500, 500, 500, 500, 200]);
