@@ -45,9 +45,20 @@ function fromLowest(r: LoadLatencyReport, k: LoadLatencyReport['knees'][number])
   return below === 0 ? ' (misses from the lowest load)' : ` (misses from the lowest bucket with ${KNEE_MIN_REQUESTS} requests or more; ${below === 1 ? 'the one below it has' : `the ${below} below it have`} fewer)`;
 }
 
-/** Markdown tables: a header row and rows of cells. */
+/**
+ * Text from the data (an id) made safe for a Markdown table cell and a terminal: a backslash and `|` escaped (a `|`
+ * split the cell), `&`, `<` and `>` as entities (raw HTML in Markdown), control characters (C0, DEL, C1; a newline split
+ * the row) as `\u` escapes. Ingestion takes any non-empty id: a trial's chip `<script>…` and model `mod|el` broke the tables.
+ */
+export function mdCell(text: string): string {
+  return text.replace(/[\\|]/g, (c) => `\\${c}`).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Markdown tables: a header row and rows of cells (each {@link mdCell}). */
 function mdTable(head: string[], rows: string[][]): string[] {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)];
+  const line = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)];
 }
 
 /** The sections of the report as (title, header, rows) tables, shared by markdown and HTML. */
@@ -118,7 +129,7 @@ function header(r: LoadLatencyReport): string[] {
  * @param r  A built report.
  */
 export function reportSummary(r: LoadLatencyReport): string {
-  const lines = [`# Load versus latency: ${r.options.metric}`, '', ...header(r).map((h) => `- ${h}`)];
+  const lines = [`# Load versus latency: ${r.options.metric}`, '', ...header(r).map((h) => `- ${mdCell(h)}`)];
   for (const s of sections(r)) lines.push('', `## ${s.title}`, '', ...(s.note ? [s.note, ''] : []), ...mdTable(s.head, s.rows));
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,8 @@
  * as many more as keep different values apart.
  */
 import { describe, expect, it } from 'vitest';
-import { loadFormat } from '../../../../services/reports/report-render.ts';
+import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
+import { loadFormat, mdCell, reportSummary } from '../../../../services/reports/report-render.ts';
 
 describe('loadFormat', () => {
   it('prints the usual digits where they tell the values apart', () => {
@@ -21,5 +22,34 @@ describe('loadFormat', () => {
   it('equal values and non-finite ones do not ask for digits', () => {
     const f = loadFormat([3, 3, 0.25, Number.NaN]);
     expect([3, 0.25].map(f)).toEqual(['3', '0.25']);
+  });
+});
+
+describe('summary.md with ids from the data', () => {
+  it('escapes what breaks a Markdown table or a terminal: |, a newline, raw HTML; plain ids stay as they are', () => {
+    expect(mdCell('edge-01')).toBe('edge-01');
+    expect(mdCell('mod|el,"q"\n')).toBe('mod\\|el,"q"\\u000a');
+    expect(mdCell('<script>x&y</script>')).toBe('&lt;script&gt;x&amp;y&lt;/script&gt;');
+    expect(mdCell('a\\|b\u001b[31m')).toBe('a\\\\\\|b\\u001b[31m');
+    const row = (chip: string, model_id: string) => ({ chip, model_id, bucket: 0, load_low: 0.2, load_high: 0.9, n: 40, p50_ms: 10, p90_ms: 20, p99_ms: 30, mean_ms: 12 });
+    const report: LoadLatencyReport = {
+      options: { metric: 'cpu_util', sloP99Ms: 25, model: 'mod|el' },
+      edges: [0.2, 0.9],
+      latency: [row('*', '*'), row('<b>chip', 'mod|el\nx')],
+      io: [],
+      sensitive: [{ edge_server_id: 'edge|1', model_id: 'mod|el\nx', chip: '<b>chip', n: 40, pearson_r: 0.5, slope_ms_per_unit: 3, relative_slope: 0.2, mean_ms: 12 }],
+      lines: [], correlation: [], scatter: [],
+      knees: [{ chip: '<b>chip', model_id: 'mod|el\nx', status: 'misses_from_lowest', slo_p99_ms: 25, bucket: 0, load_low: 0.2, load_high: 0.9, p99_ms: 30, n: 40 }],
+      requests: 40,
+    };
+    const md = reportSummary(report);
+    const tables = md.split('\n').filter((l) => l.startsWith('|'));
+    // Every row of a table has its header's cells: 6 columns, 5, 3, 6 (no split cell, no split row).
+    const cells = (l: string) => l.split(/(?<!\\)\|/).length - 2;
+    expect(tables.map(cells)).toEqual([6, 6, 6, 5, 5, 5, 3, 3, 6, 6, 6]);
+    expect(md).toContain('| &lt;b&gt;chip | mod\\|el\\u000ax | 0.2 – 0.9 (misses from the lowest load) | 30.0 | 40 |');
+    expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.0 | 40 |');
+    expect(md).toContain('(all data, model mod\\|el)');
+    expect(md).not.toMatch(/<b>|mod\|el\n/);
   });
 });
