@@ -228,8 +228,8 @@ function sqlIntegerAlias(name: string): string {
   return `${m[2] === 'UNSIGNED' ? 'U' : ''}Int${bits}`;
 }
 
-/** A `{name:Type}` placeholder: name, then type. */
-const PLACEHOLDER = /\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g;
+/** A `{name:Type}` placeholder: name (letters, digits and _, as ClickHouse takes: `{1bad:String}` binds), then type. */
+const PLACEHOLDER = /\{\s*([A-Za-z0-9_]+)\s*:\s*([^{}]+?)\s*\}/g;
 
 /**
  * Names of bound parameters a query has no `{name:Type}` placeholder for (found by the same pattern as

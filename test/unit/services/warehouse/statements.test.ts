@@ -166,6 +166,9 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
   it('names the bound parameters no placeholder takes (ClickHouse ignores them: a misspelt name passes unnoticed)', () => {
     expect(unusedParams('SELECT {s:String}, { n : UInt8 }', { s: 'a', n: '1', srv: 'b', x: '' })).toEqual(['srv', 'x']);
     expect(unusedParams('SELECT 1', {})).toEqual([]);
+    // ClickHouse binds a name that starts with a digit (a trial: `{1bad:String}` printed its value and was warned unused).
+    expect(unusedParams('SELECT {1bad:String}', { '1bad': '1' })).toEqual([]);
+    expect(paramProblem('SELECT {1bad:UInt8}', { '1bad': '300' })).toBe('--param 1bad=300 is outside UInt8 (0 to 255)');
     // A placeholder is found by pattern, inside a string literal too (as paramProblem finds it).
     expect(unusedParams("SELECT '{s:String}'", { s: 'a' })).toEqual([]);
   });
