@@ -572,9 +572,16 @@ const NO_QUEUE_WORKERS = 1024;
 /** A latency in a reason, ms; an infinite one is a queue that cannot drain. */
 const bandMs = (x: number): string => (Number.isFinite(x) ? `${msText(x)} ms` : 'unbounded (the queue cannot drain)');
 
-/** The reason of a NEED_SHADOW whose band holds the SLO, without its advice (ms). */
-function sloInBand(slo: number, low: number, high: number): string {
-  return `the SLO ${bandMs(slo)} is inside the p99 band [${bandMs(low)}, ${bandMs(high)}]`;
+/**
+ * The reason of a NEED_SHADOW whose band holds the SLO, without its advice (ms): each edge with the digits that tell
+ * it from the SLO, and the SLO with the most of those (a trial's "the SLO 12.1 ms is inside [7.07 ms, 12.1 ms]").
+ */
+export function sloInBand(slo: number, low: number, high: number): string {
+  const [lowText, sloByLow] = Number.isFinite(low) ? distinctMs(low, slo) : [null, msText(slo)];
+  const [sloByHigh, highText] = Number.isFinite(high) ? distinctMs(slo, high) : [msText(slo), null];
+  const sloText = sloByHigh.length > sloByLow.length ? sloByHigh : sloByLow;
+  const edge = (text: string | null, x: number) => (text === null ? bandMs(x) : `${text} ms`);
+  return `the SLO ${sloText} ms is inside the p99 band [${edge(lowText, low)}, ${edge(highText, high)}]`;
 }
 
 /** {@link gateServer} without the candidate's own earlier measurements (`measured: null`). */
@@ -651,7 +658,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   }
   if (mid.length < MIN_PEAK_REQUESTS) {
     return { ...head, answer: 'NEED_SHADOW',
-      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}`,
+      reason: `${mid.length} request(s) of ${e.model} in the peak window${days.length === 1 ? '' : 's'}: fewer than ${MIN_PEAK_REQUESTS} cannot tell a p99 (it would be the slowest one); use a longer lookback${
+        // What runs now has no shadow of itself to run (a trial: "or run it as a shadow" for the running version and chip).
+        e.version === e.versionNow && e.chip === e.chipNow ? '' : ` or ${e.shadow ? 'keep the shadow of it running' : 'run it as a shadow'}`}`,
       ...none, peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null };
   }
   const spread = Math.exp(opt.z * f.logSd);

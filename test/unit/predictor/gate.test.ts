@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, sloInBand, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { benchmarkSpreadRatio, dayP99Band, deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -416,6 +416,13 @@ describe('msText', () => {
     expect(distinctMs(40, 35)).toEqual(['40.0', '35.0']);
     expect(distinctMs(12.5, 12.5)).toEqual(['12.5', '12.5']);
   });
+
+  it('sloInBand: the SLO and each edge read apart (a trial: "the SLO 12.1 ms is inside the p99 band [7.07 ms, 12.1 ms]")', () => {
+    expect(sloInBand(12.09923, 7.07, 12.1004)).toBe('the SLO 12.099 ms is inside the p99 band [7.07 ms, 12.100 ms]');
+    expect(sloInBand(7.0701, 7.07, 12.1)).toBe('the SLO 7.0701 ms is inside the p99 band [7.0700 ms, 12.1 ms]');
+    expect(sloInBand(7.07, 7.07, 12.1)).toBe('the SLO 7.07 ms is inside the p99 band [7.07 ms, 12.1 ms]');
+    expect(sloInBand(50, 40, Number.POSITIVE_INFINITY)).toBe('the SLO 50.0 ms is inside the p99 band [40.0 ms, unbounded (the queue cannot drain)]');
+  });
 });
 
 describe('commonBenchmark', () => {
@@ -564,6 +571,9 @@ describe('gateServer and combineAnswers', () => {
     expect([none.answer, none.reason]).toEqual(['NEED_SHADOW', '50 request(s) of m in the peak window: fewer than 100 cannot tell a p99 (it would be the slowest one); use a longer lookback or run it as a shadow']);
     const shadowed = gateServer({ ...input, evidence: { ...EVIDENCE, model: 'm', version: 'v2', shadow: { ratio: 2, low: 1.9, high: 2.1, windows: 1, pairs: 50 } } });
     expect(shadowed.reason).toMatch(/; use a longer lookback or keep the shadow of it running$/);
+    // What runs now cannot be run as a shadow of itself: only the longer lookback is said.
+    const running = gateServer({ ...input, evidence: { ...EVIDENCE, model: 'm' } });
+    expect([running.answer, running.reason]).toEqual(['NEED_SHADOW', '50 request(s) of m in the peak window: fewer than 100 cannot tell a p99 (it would be the slowest one); use a longer lookback']);
   });
 
   it('blocks a candidate that already breached the SLO on this server, whatever the replay says', () => {
