@@ -161,6 +161,9 @@ export function formatReport(r: GateReport): string {
     if (s.measured) lines.push(`    measured here ${MEASURED_BY[s.measured.source]}: p99 at peak ${ms(s.measured.p99_ms)} (${new Date(s.measured.start_ms).toISOString()}, ${s.measured.model_requests} requests of the model)`);
     if (s.factor) lines.push(`    service time ×${factorText(s.factor.compute)} compute, ×${factorText(s.factor.io)} i/o (log-sd ${factorText(s.factor.log_sd)}${s.factor.io_uncertain ? '' : ' on the compute; the i/o as measured'}): ${s.factor.sources.join('; ')}`);
   }
+  if (r.left_out.length > 0) {
+    lines.push(`  not gated: ${r.left_out.map((x) => `${x.server} (its newest request of ${r.model} ${new Date(x.newest_ms).toISOString()})`).join(', ')}: older than the lookback before the fleet's newest; name them with --servers to gate them`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

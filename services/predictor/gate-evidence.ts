@@ -81,6 +81,12 @@ export interface GateReport {
   exit_code: number;
   slo_p99_ms: number;
   servers: ServerGate[];
+  /**
+   * Servers that ran the model but were not gated by default (no `servers` given): their newest request of it,
+   * epoch ms UTC, is older than the lookback before the fleet's newest (they no longer run it, or paused).
+   * Empty when `servers` was given.
+   */
+  left_out: { server: string; newest_ms: number }[];
 }
 
 const UNLOADED_UTIL = 0.15;
@@ -138,6 +144,8 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const end = Math.max(...newest.map((r) => Number(r.t)));
   // By default the servers running the model: their newest request of it within the lookback before the fleet's newest.
   const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
+  // Said, not dropped silently (a trial: at a short lookback servers 1.2 s behind the fleet's newest request vanished).
+  const leftOut = req.servers ? [] : newest.filter((r) => Number(r.t) < end - lookbackMs).map((r) => ({ server: r.s, newest_ms: Number(r.t) }));
   for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(s, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(s) ?? 0}`);
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
@@ -233,7 +241,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     throw new GateRequestError('workers', `workers: ${req.workers} given, but no target server moves ${req.model} to a new device of ${req.chip} (${results.map((r) => `${r.server} runs it on ${r.chip_now}`).join(', ')}): the workers of a device the fleet runs are its own; workers is for a chip the server does not have`);
   }
   const answer = combineAnswers(results);
-  return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results };
+  return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results, left_out: leftOut };
 }
 
 /**

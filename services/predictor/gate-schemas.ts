@@ -51,6 +51,8 @@ export const GateReportSchema = z.object({
   exit_code: z.int().min(0).max(2),
   slo_p99_ms: z.number(),
   servers: z.array(ServerGateSchema),
+  left_out: z.array(z.object({ server: z.string(), newest_ms: z.number() }))
+    .meta({ description: 'servers that ran the model but were not gated by default (no servers given): their newest request of it (epoch ms) is older than the lookback before the fleet\'s newest; empty when servers is given' }),
 });
 
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -176,6 +176,15 @@ describe('capacity what-if against the simulator (F4)', () => {
     const all = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6 });
     const [running] = await w.query<{ n: number }>(`SELECT uniqExact(edge_server_id) AS n FROM ${w.database}.inference_enriched WHERE model_id = {m:String}`, { m: d!.m });
     expect(all.servers).toHaveLength(Number(running!.n));
+    expect(all.left_out).toEqual([]);
+    // Servers whose newest request is older than the lookback before the fleet's newest are said, not dropped silently.
+    const newest = await w.query<{ s: string; t: number }>(`SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${w.database}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: d!.m });
+    const end = Math.max(...newest.map((r) => Number(r.t)));
+    const short = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6, lookback_hours: 0.0001 });
+    expect(short.servers.map((x) => x.server).sort()).toEqual(newest.filter((r) => Number(r.t) >= end - 360).map((r) => r.s));
+    expect(short.left_out).toEqual(newest.filter((r) => Number(r.t) < end - 360).map((r) => ({ server: r.s, newest_ms: Number(r.t) })));
+    expect(short.left_out.length).toBeGreaterThan(0);
+    expect((await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6, lookback_hours: 0.0001, servers: [d!.s] })).left_out).toEqual([]);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);

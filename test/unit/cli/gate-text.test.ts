@@ -14,7 +14,7 @@ const SERVER: GateReport['servers'][number] = {
 
 describe('gate text report', () => {
   it('prints an unbounded band top as "unbounded", a bounded one in ms, and the i/o note of a version change', () => {
-    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
+    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER], left_out: [] };
     expect(formatReport(report)).toContain('with the candidate 297145.9 ms [217394.3 ms, unbounded];');
     // The header's SLO: the usual digits where they hold it, else as given (a trial: 10.39 read "10.4 ms").
     expect(formatReport(report).split('\n')[0]).toBe('BLOCK: resnet50 v1 on rpi4-cortex-a72, p99 SLO 100.0 ms at peak load (exit 1)');
@@ -28,7 +28,7 @@ describe('gate text report', () => {
   });
 
   it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
-    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER] };
+    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER], left_out: [] };
     expect(formatReport(report)).toContain('(500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
     // After a move to a new device: its workers and where the count came from (a trial: an assumed 1 went unsaid).
     const moved = (source: 'fleet' | 'given' | 'assumed') => formatReport({ ...report, servers: [{ ...SERVER, target_workers: { count: source === 'given' ? 2 : 1, source } }] }).split('\n')[2];
@@ -40,10 +40,16 @@ describe('gate text report', () => {
       .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z (500 requests of the model, failed ones included)');
   });
 
+  it('names the servers not gated by default, with their newest request', () => {
+    const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER], left_out: [{ server: 'edge-03', newest_ms: 1717236000000 }, { server: 'edge-06', newest_ms: 1717236001500 }] };
+    expect(formatReport(report).split('\n').at(-2)).toBe('  not gated: edge-03 (its newest request of resnet50 2024-06-01T10:00:00.000Z), edge-06 (its newest request of resnet50 2024-06-01T10:00:01.500Z): '
+      + 'older than the lookback before the fleet\'s newest; name them with --servers to gate them');
+  });
+
   it('says what measured the candidate: an earlier rollout, it running now, or a shadow', () => {
     const measured = { p99_ms: 6.47, start_ms: 1717236420000, end_ms: 1717236720000, model_requests: 825 };
     const line = (source: 'rollout' | 'running' | 'shadow') =>
-      formatReport({ model: 'resnet50', version: 'v1', chip: 'jetson-agx-orin', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 6, servers: [{ ...SERVER, measured: { ...measured, source } }] })
+      formatReport({ model: 'resnet50', version: 'v1', chip: 'jetson-agx-orin', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 6, servers: [{ ...SERVER, measured: { ...measured, source } }], left_out: [] })
         .split('\n').find((l) => l.includes('measured here'));
     expect(line('shadow')).toBe('    measured here by a shadow beside the server (the same requests): p99 at peak 6.47 ms (2024-06-01T10:07:00.000Z, 825 requests of the model)');
     expect(line('running')).toBe('    measured here running now: p99 at peak 6.47 ms (2024-06-01T10:07:00.000Z, 825 requests of the model)');

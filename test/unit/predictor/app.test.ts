@@ -51,6 +51,7 @@ const GATE: GateReport = {
     now_p99_ms: 67.2, predicted_p99_ms: 70.4, p99_low_ms: 48.9, p99_high_ms: 101.3, peak: { start_ms: 1717236420000, end_ms: 1717236720000, requests: 1500, model_requests: 817 }, offered_utilisation: 0.62,
     factor: { compute: 2.051, io: 1, io_offset_ms: 0, spread: 1, log_sd: 0.12, io_uncertain: false, sources: ['version: MACs 8.000e+9 / 3.900e+9 (profiles)'] }, measured: null, target_workers: null,
   }],
+  left_out: [],
 };
 const GATE_BODY = { model: 'resnet50', version: 'v2', chip: 'jetson-xavier-nx', slo_p99_ms: 40, macs: 8e9 };
 const PREDICT_BODY = { model: 'resnet50', chip: 'jetson-agx-orin', load: { cpu_util: 0.62, gpu_util: 0.71 } };
