@@ -175,9 +175,11 @@ export function formatPrediction(p: LatencyPrediction): string {
   const load = Object.entries(p.load).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ')
     || "the lowest (every field 0: the total carries the queue waits of the server's lowest gpu_util decile; recommend's idle is one request alone)";
   const f = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+  const total = (ms: number | null): string => (ms === null ? '∞' : f(ms));
   return [
     `${p.model} on ${p.chip}${p.server ? ` (server ${p.server})` : " (the chip's typical server's queue: --server for another)"}, ${p.input_bytes.toLocaleString('en-US')} input bytes, load: ${load}`,
-    `  total   p50 ${f(p.total_ms.p50)} ms   p90 ${f(p.total_ms.p90)} ms   p99 ${f(p.total_ms.p99)} ms`,
+    p.total_ms.p99 === null ? '  total   unbounded: the queue cannot drain at this rate (see the note)'
+      : `  total   p50 ${total(p.total_ms.p50)} ms   p90 ${total(p.total_ms.p90)} ms   p99 ${total(p.total_ms.p99)} ms`,
     `  median  i/o ${f(p.io_ms_p50)} ms   compute ${f(p.compute_ms_p50)} ms`,
     `  benchmark (MLPerf SingleStream, unloaded): p50 ${f(p.benchmark.p50_ms)} ms, p90 ${f(p.benchmark.p90_ms)} ms`,
     `  models: ${Object.values(p.versions).join(', ')}`,

@@ -59,7 +59,8 @@ export const PredictResponseSchema = z.object({
   server: z.string().nullable(),
   input_bytes: nonNegative,
   load: z.record(z.string(), z.number()),
-  total_ms: percentiles,
+  total_ms: z.object({ p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() })
+    .meta({ description: 'percentiles of the total latency, ms; all null when requests_per_s keeps every worker of a device busy (utilisation law: the queue cannot drain; a note says so)' }),
   io_ms_p50: z.number(),
   compute_ms_p50: z.number(),
   benchmark: z.object({ p50_ms: z.number(), p90_ms: z.number() }),

@@ -42,7 +42,8 @@ export interface PredictResponse {
   server: string | null;
   input_bytes: number;
   load: Record<string, number>;
-  total_ms: { p50: number; p90: number; p99: number };
+  /** Percentiles of the total, ms; all null when the rate keeps every worker of a device busy (the queue cannot drain: a note says so). */
+  total_ms: { p50: number | null; p90: number | null; p99: number | null };
   io_ms_p50: number;
   compute_ms_p50: number;
   /** Unloaded benchmark latencies the prediction starts from, ms. */

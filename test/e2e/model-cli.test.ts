@@ -232,6 +232,18 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(q.load).toEqual(Object.fromEntries(LOAD_KEYS.map((k) => [k, k === 'gpu_util' ? 0.9 : 0])));
     expect(q.total_ms.p99).toBeGreaterThanOrEqual(p.total_ms.p99);
 
+    // A rate that keeps more workers busy than a device of the chip has (utilisation law) has no percentile (a trial: 1e6
+    // req/s answered p99 2281 ms beside a note saying none holds; recommend said unbounded).
+    const flood = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'requests_per_s=1000000', '--load', 'gpu_util=1', '--json'], dataDir);
+    expect(flood.code, flood.stderr).toBe(0);
+    const f = JSON.parse(flood.stdout) as { total_ms: unknown; notes: string[]; io_ms_p50: number; compute_ms_p50: number };
+    expect(f.total_ms).toEqual({ p50: null, p90: null, p99: null });
+    const concurrencyMax = Number((await edgelat(['sql', 'SELECT max(concurrency) FROM edgelat.inference_enriched WHERE chip = {c:String}', '--format', 'csv', '--param', `c=${CHIP}`], dataDir)).stdout.trim());
+    const busyNow = Number((1e6 * (f.io_ms_p50 + f.compute_ms_p50) / 1000).toPrecision(3));
+    expect(f.notes.some((n) => n.includes(`keeps ${busyNow} workers busy on average (utilisation law): `) && n.includes(concurrencyMax > 1 ? `at least the ${concurrencyMax} requests a device of the chip serves at once` : 'no percentile holds there'))).toBe(true);
+    const floodText = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'requests_per_s=1000000', '--load', 'gpu_util=1'], dataDir);
+    expect(floodText.stdout.split('\n')[1]).toBe('  total   unbounded: the queue cannot drain at this rate (see the note)');
+
     // A load above the most the fleet data shows on the chip gets a note naming that maximum.
     const maxOf = async (k: string): Promise<number> => Number((await edgelat(['sql', `SELECT max(${k}) FROM edgelat.inference_enriched WHERE chip = {c:String}`, '--format', 'csv', '--param', `c=${CHIP}`], dataDir)).stdout.trim());
     const note = (k: string, v: number, max: number) => `${k}=${v} is above the most the fleet data shows on ${CHIP} (${max}): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`;

@@ -3,7 +3,7 @@
  * serves about 10 a second answered its idle p99, 115 ms, with no note).
  */
 import { describe, expect, it } from 'vitest';
-import { queueNotes } from '../../../services/predictor/latency-predictor.ts';
+import { busyWorkers, queueNotes } from '../../../services/predictor/latency-predictor.ts';
 
 describe('queueNotes', () => {
   it('says a rate without gpu_util is read at an idle queue, and when the rate keeps more than one worker busy', () => {
@@ -14,6 +14,12 @@ describe('queueNotes', () => {
     ]);
     // With gpu_util the queue is read there; 10 req/s × 96 ms = 0.96 of one worker: nothing to say.
     expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 5, 91)).toEqual([]);
+    // With a device's workers known, the rate is said when it keeps all of them busy: 3.84 < 4 workers drains.
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 4)).toEqual([]);
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 3)).toEqual([
+      'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): at least the 3 requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there',
+    ]);
+    expect(busyWorkers({ requests_per_s: 40 }, 5, 91)).toBeCloseTo(3.84, 12);
     // Exactly one worker's time is the boundary (ρ = 1 cannot drain).
     expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 10, 90)).toHaveLength(1);
     // Several queue-blind fields are named together; none given, nothing said.
