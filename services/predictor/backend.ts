@@ -147,7 +147,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       let value: { ok: boolean; details?: unknown };
       try {
         const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
-        const [catalog] = await w.query<{ n: number | string }>(`SELECT count() AS n FROM ${w.database}.chips`);
+        // One per chip: a catalog import replaces rows by chip (ReplacingMergeTree), and unmerged versions are not chips (a trial read 67 of 55).
+        const [catalog] = await w.query<{ n: number | string }>(`SELECT uniqExact(chip) AS n FROM ${w.database}.chips`);
         const chips = Number(catalog?.n ?? 0);
         value = champions.length > 0 || chips > 0 ? { ok: true, details: { warehouse: w.database, champions, chips } }
           : { ok: false, details: { warehouse: w.database, champions, chips, reason: 'the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer (a new, empty EDGELAT_DATA_DIR?); run `edgelat demo`, or import a catalog or benchmark and train models' } };

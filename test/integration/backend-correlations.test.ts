@@ -69,6 +69,8 @@ describe('backend correlations', () => {
   it('is not ready on an empty warehouse, ready once it holds a chip catalog (a trial: serve on an empty folder answered /healthz 200 while predict, recommend and gate answered 404)', async () => {
     expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [], chips: 0, reason: expect.stringMatching(/^the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer/) } });
     await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V', names: [] }]);
+    // A second version of the same chip (a catalog imported again) is not a second chip.
+    await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V2', names: [] }]);
     // Cached for 1 s: a probe does not cost a query each time.
     await new Promise((r) => setTimeout(r, 1100));
     expect(await backend.health()).toEqual({ ok: true, details: { warehouse: w.database, champions: [], chips: 1 } });
