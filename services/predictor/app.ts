@@ -106,11 +106,12 @@ class HttpProblem extends Error {
 const PROBLEM_JSON = 'application/problem+json';
 
 /**
- * An RFC 9457 problem body for an answer made outside Fastify's routes (no request id yet): type, title, status, detail,
- * and the request's URL as `instance` where the request was read that far (as the routes' problems have it).
+ * An RFC 9457 problem body for an answer made outside Fastify's routes: type, title, status, detail, the request's URL
+ * as `instance` where the request was read that far, and a request id of its own (as the routes' problems have them;
+ * the answer carries it as `X-Request-Id` too).
  */
-function problemText(status: number, type: string, detail: string, instance?: string): string {
-  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail, ...(instance === undefined ? {} : { instance }) });
+function problemText(status: number, type: string, detail: string, requestId: string, instance?: string): string {
+  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail, ...(instance === undefined ? {} : { instance }), request_id: requestId });
 }
 
 /** The keep-alive timeout Fastify gives a server it creates, ms (its `keepAliveTimeout` default). */
@@ -287,6 +288,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
   // The body limit of each POST route (`API_ROUTES`): the ONNX upload's own, the JSON one for the others.
   const postLimits = new Map(API_ROUTES.filter((r) => r.method === 'post').map((r) => [r.path, r.path === '/v1/profile' ? profileLimit : jsonLimit]));
   const metrics = createPredictorMetrics(options.registry);
+  /** An answer made outside Fastify's routes (before a request reached one), counted as the routes' are (no duration: none was measured). */
+  const countOutside = (route: string, method: string, status: number): void => {
+    metrics.requests.inc({ route, method, status: String(status) });
+  };
   const app = Fastify({
     loggerInstance: (options.logger ?? createLogger('info').child({ service: 'predictor' })) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
@@ -309,8 +314,11 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
           handler(req, res);
           return;
         }
-        const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, req.url ?? '/');
-        res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+        const id = randomUUID();
+        const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, id, req.url ?? '/');
+        res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
+        // Counted as the routes' answers are (a trial: a refused 38 MB upload left /metrics unchanged).
+        countOutside(path, 'POST', 413);
       });
       return server;
     },
@@ -321,11 +329,13 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
       const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const id = randomUUID();
       const body = problemText(status, status === 431 ? PROBLEM_TYPES.headersTooLarge : status === 408 ? PROBLEM_TYPES.requestTimeout : PROBLEM_TYPES.malformedRequest,
         status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
           : status === 408 ? `the request was not received whole within ${requestTimeout} ms (a body shorter than its Content-Length?)`
-            : `malformed HTTP request (${code ?? error.message})`);
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+            : `malformed HTTP request (${code ?? error.message})`, id);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+      countOutside('unmatched', 'unknown', status);
     },
   });
 
