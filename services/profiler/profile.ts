@@ -38,8 +38,8 @@ export interface ProfileOptions {
  * @param options  Batch and model id.
  * @returns        The profile; every count is an exact integer below 2^53.
  * @throws {RangeError} if `options.batch` is not an integer >= 1.
- * @throws {OnnxProfileError} (one-line message) if the bytes are empty, truncated, not an ONNX ModelProto, the graph
- *   is broken (no nodes, an input nothing produces, a cycle), subgraphs nest more than 64 levels or a count reaches 2^53.
+ * @throws {OnnxProfileError} (one-line message) if the bytes are empty, truncated, not an ONNX ModelProto, a batch
+ *   other than 1 is asked of a model whose inputs have no symbolic or unknown first dim, the graph is broken (no nodes, an input nothing produces, a cycle), subgraphs nest more than 64 levels or a count reaches 2^53.
  * @example see test/unit/profiler/profile.test.ts
  */
 export function profileOnnx(bytes: Uint8Array, options: ProfileOptions = {}): ModelProfile {
@@ -118,6 +118,11 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
 
   const symbols = new Map<string, number>();
   const inputs = readInputs(graph, new Set(env.keys()), batch, symbols);
+  // A batch with nothing to set would profile batch 1 under the batch asked for (a trial: `--batch 8` on a fixed [1,16]).
+  if (batch !== 1 && !inputs.some((input) => input.symbolic[0] !== undefined && input.symbolic[0] !== null)) {
+    const fixed = inputs.map((input) => (input.rank_unknown ? `${input.name} (rank unknown)` : `${input.name} [${input.shape.join(', ')}]`)).join(', ');
+    throw new OnnxProfileError(`batch ${batch}: no input of the model has a batch dim to set (a symbolic or unknown first dim): ${fixed || 'it has no inputs'}; leave the batch out, or export the model with a dynamic batch dim`);
+  }
   let inputBytes = 0;
   for (const input of inputs) {
     const vi = graph.input?.find((x) => x.name === input.name);

@@ -91,6 +91,9 @@ describe('profileOnnx: MLP and MatMul', () => {
     expect(p4).toMatchObject({ model_id: 'mlp-b4', params: MLP.params, macs: 4 * MLP.macs, element_ops: 4 * MLP.elementOps, batch: 4, input_bytes: 4 * 784 * 4 });
     for (const dim of [0, null]) expect(profileOnnx(mlp(dim), { batch: 3 })).toMatchObject({ macs: 3 * MLP.macs, inputs: [{ shape: [3, 784], symbolic: ['?', null] }] });
     expect(() => profileOnnx(mlp(), { batch: 0 })).toThrow(RangeError);
+    // A batch with no batch dim to set is refused, not a batch-1 profile labelled batch 8 (a trial); batch 1 is the profile.
+    expect(() => profileOnnx(mlp(1), { batch: 8 })).toThrow(new OnnxProfileError('batch 8: no input of the model has a batch dim to set (a symbolic or unknown first dim): x [1, 784]; leave the batch out, or export the model with a dynamic batch dim'));
+    expect(profileOnnx(mlp(1), { batch: 1 })).toMatchObject({ macs: MLP.macs, batch: 1 });
   });
 
   it('reports the dtype holding most weight bytes as the precision', () => {
