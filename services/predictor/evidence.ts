@@ -57,6 +57,8 @@ export interface MeasuredQuantiles {
   p50: number;
   p90: number;
   p99: number;
+  /** Of the n, requests that failed (status timeout or error): counted at the latency they took, as every request is. */
+  failed: number;
   /**
    * true: only requests from server-minutes in which the server served this model alone ({@link dedicatedMinutes}),
    * so the bucket's rate is the model's own, as on the dedicated chip the recommender prices; false: every
@@ -80,10 +82,13 @@ function dedicatedMinutes(database: string): string {
        GROUP BY edge_server_id, toStartOfMinute(ts) HAVING uniqExact(model_id) > 1)`;
 }
 
-/** The quantile columns of a bucket, over every request (n, p50, …) and over dedicated minutes only (n_own, p50_own, …). */
+/**
+ * The quantile columns of a bucket, over every request (n, p50, …, failed) and over dedicated minutes only (n_own,
+ * p50_own, …, failed_own); `failed` counts the requests whose status is not ok.
+ */
 const BUCKET_FIGURES = [
-  'count() AS n', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArray(total_ms)', 'count()')} AS p${p}`),
-  'countIf(own) AS n_own', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArrayIf(total_ms, own)', 'countIf(own)')} AS p${p}_own`),
+  'count() AS n', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArray(total_ms)', 'count()')} AS p${p}`), "countIf(status != 'ok') AS failed",
+  'countIf(own) AS n_own', ...[50, 90, 99].map((p) => `${nearestRankSql(p, 'groupArrayIf(total_ms, own)', 'countIf(own)')} AS p${p}_own`), "countIf(own AND status != 'ok') AS failed_own",
 ].join(', ');
 
 /**
@@ -103,16 +108,16 @@ export interface BucketFigures {
   chip: string;
   /** Centre of the bucket, requests/s. */
   ratePerS: number;
-  /** Every server's requests (other models' traffic on shared servers included), ms. */
-  pooled: { n: number; p50: number; p90: number; p99: number };
+  /** Every server's requests (other models' traffic on shared servers included), ms; `failed` of them not ok. */
+  pooled: { n: number; p50: number; p90: number; p99: number; failed: number };
   /** Only the requests of minutes in which their server ran this model alone ({@link dedicatedMinutes}), ms; n may be 0. */
-  dedicated: { n: number; p50: number; p90: number; p99: number };
+  dedicated: { n: number; p50: number; p90: number; p99: number; failed: number };
 }
 
 const bucketFigures = (r: Record<string, unknown>, ratePerS: number): BucketFigures => ({
   chip: String(r.chip), ratePerS,
-  pooled: { n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99) },
-  dedicated: { n: num(r.n_own), p50: num(r.p50_own), p90: num(r.p90_own), p99: num(r.p99_own) },
+  pooled: { n: num(r.n), p50: num(r.p50), p90: num(r.p90), p99: num(r.p99), failed: num(r.failed) },
+  dedicated: { n: num(r.n_own), p50: num(r.p50_own), p90: num(r.p90_own), p99: num(r.p99_own), failed: num(r.failed_own) },
 });
 
 /** Benchmark evidence of one (model, chip): lower-median p50/p90 over systems, ms. */
@@ -231,7 +236,7 @@ export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: numb
   const { lo, hi } = loadBucket(ratePerS);
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, ${BUCKET_FIGURES}
-     FROM (SELECT chip, total_ms, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
+     FROM (SELECT chip, total_ms, status, ${dedicatedMinutes(w.database)} AS own FROM ${w.database}.inference_enriched
            WHERE model_id = {m:String} AND matched AND requests_per_s >= {lo:Float64} AND requests_per_s <= {hi:Float64})
      GROUP BY chip ORDER BY chip`, { m: model, lo, hi });
   return rows.map((r) => bucketFigures(r, ratePerS));
@@ -248,8 +253,8 @@ export async function loadMeasuredAt(w: Warehouse, model: string, ratePerS: numb
 export async function loadMeasuredCurve(w: Warehouse, model: string): Promise<BucketFigures[]> {
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, r, ${BUCKET_FIGURES}
-     FROM (SELECT chip, r, total_ms, own FROM (
-             SELECT chip, requests_per_s AS x, total_ms, ${dedicatedMinutes(w.database)} AS own,
+     FROM (SELECT chip, r, total_ms, status, own FROM (
+             SELECT chip, requests_per_s AS x, total_ms, status, ${dedicatedMinutes(w.database)} AS own,
                     arrayJoin(range(toUInt64(greatest(0, floor((x - 0.5) / 1.1) - 1)), toUInt64(ceil((x + 0.5) / 0.9) + 2))) AS r
              FROM ${w.database}.inference_enriched
              WHERE model_id = {m:String} AND matched AND requests_per_s IS NOT NULL)
@@ -273,7 +278,7 @@ export function measuredByTraffic(atLoad: readonly BucketFigures[], curve: reado
   const pick = (b: BucketFigures): MeasuredQuantiles[] => {
     const own = dedicatedChips.has(b.chip);
     const q = own ? b.dedicated : b.pooled;
-    return enough(q) ? [{ chip: b.chip, ratePerS: b.ratePerS, n: q.n, p50: q.p50, p90: q.p90, p99: q.p99, dedicated: own }] : [];
+    return enough(q) ? [{ chip: b.chip, ratePerS: b.ratePerS, n: q.n, p50: q.p50, p90: q.p90, p99: q.p99, failed: q.failed, dedicated: own }] : [];
   };
   return { atLoad: atLoad.flatMap(pick), curve: curve.flatMap(pick) };
 }

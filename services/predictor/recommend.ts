@@ -269,7 +269,10 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const costRate = rps > 0 ? rps : maxRps;
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
-  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
+  // Failed requests are in the figures at the latency they took (what callers waited): said, so that a p99 within the SLO
+  // with 2 % timed out does not read as a clean pass (a trial).
+  const failed = useMeasured && c.measured!.failed > 0 ? `, ${c.measured!.failed} of them failed (timeout or error) and count at the latency they took` : '';
+  const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'}${failed})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
   // The curve's points are all of one kind of traffic (evidence.ts `measuredByTraffic`).
   const dedicatedCurve = c.curve.some((p) => p.dedicated);
   const curveTraffic = dedicatedCurve ? 'on servers running only this model' : "its server's other traffic included";
@@ -287,7 +290,8 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const finite = (q: { p50: number; p90: number; p99: number }) => ({ p50: fin(q.p50), p90: fin(q.p90), p99: fin(q.p99) });
   return {
     chip: c.chip.chip, kind: c.chip.kind, vendor: c.chip.vendor,
-    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, price_per_hour: c.chip.price_per_hour, evidence: c.evidence, reason, capacity,
+    at_load: finite(atLoad), idle: finite(idle), meets_slo: meets, max_rps_within_slo: maxRps, cost_per_million: cost, price_per_hour: c.chip.price_per_hour,
+    evidence: useMeasured ? { ...c.evidence, measured_requests: c.measured!.n, measured_failed: c.measured!.failed } : c.evidence, reason, capacity,
   };
 }
 

@@ -134,6 +134,8 @@ const ChipRecommendationSchema = z.object({
       .meta({ description: 'catalog estimates only: log-sd of the compute estimate; meets_slo is true only if the SLO is also met with the compute e^sd slower' }),
     measured_traffic: z.enum(['dedicated', 'pooled']).optional()
       .meta({ description: 'fleet evidence with measured loads only: dedicated (requests of minutes in which their server ran only this model: the rate is the model\'s own) or pooled (every server\'s requests, other models\' traffic included)' }),
+    measured_requests: count.optional().meta({ description: 'when at_load is measured: the requests of its load bucket' }),
+    measured_failed: count.optional().meta({ description: 'when at_load is measured: how many of those requests failed (status timeout or error); they are in the figures at the latency they took' }),
   }),
   reason: z.string(),
 });

@@ -93,6 +93,9 @@ export interface Evidence {
    * `dedicated`, servers running only this model in those minutes; `pooled`, every server's, other models' traffic included.
    */
   measured_traffic?: 'dedicated' | 'pooled';
+  /** When at_load is measured: the requests of its load bucket, and how many of them failed (status timeout or error; in the figures at the latency they took). */
+  measured_requests?: number;
+  measured_failed?: number;
 }
 
 /**

@@ -45,7 +45,8 @@ describe('measured quantiles at a load: servers running the model alone first', 
   beforeAll(async () => {
     w = await createTestDatabase('measured_own');
     await w.insert(`${w.database}.inference_enriched`, [
-      ...requests('edge-own', 'rk', 'mob', own, 6, T0, 1000),
+      // 3 of them timed out: counted at the latency they took, and counted as failed (a trial: failures read as a clean p99).
+      ...requests('edge-own', 'rk', 'mob', own, 6, T0, 1000).map((r, i) => (i % 40 === 7 ? { ...r, status: 'timeout' } : r)),
       ...requests('edge-shared', 'rk', 'mob', shared6, 6, T0, 400),
       ...requests('edge-shared', 'rk', 'mob', shared3, 3, T0 + 2 * MINUTE, 400),
       // res's requests fall in each of edge-shared's minutes (one every 10 s over 5 minutes)
@@ -59,9 +60,9 @@ describe('measured quantiles at a load: servers running the model alone first', 
 
   it('measures a bucket both ways: every server\'s requests, and those of minutes a server ran the model alone', async () => {
     const got = await loadMeasuredAt(w, 'mob', 6);
-    const q = (v: number[]) => ({ n: v.length, p50: high(v, 0.5), p90: high(v, 0.9), p99: high(v, 0.99) });
+    const q = (v: number[], failed = 0) => ({ n: v.length, p50: high(v, 0.5), p90: high(v, 0.9), p99: high(v, 0.99), failed });
     expect(got).toEqual([
-      { chip: 'rk', ratePerS: 6, pooled: q([...own, ...shared6]), dedicated: q(own) },
+      { chip: 'rk', ratePerS: 6, pooled: q([...own, ...shared6], 3), dedicated: q(own, 3) },
       { chip: 'rpi', ratePerS: 6, pooled: q([...rpiOwn, ...rpiShared]), dedicated: q(rpiOwn) },
     ]);
     // By hand: own is 10 + k/4 for k = 0 … 119 in some order, so its p99 (rank 119 of 120) is 10 + 118/4;
@@ -101,19 +102,19 @@ describe('measured quantiles at a load: servers running the model alone first', 
 
 describe('measuredByTraffic', () => {
   const fig = (chip: string, ratePerS: number, pooled: number, dedicated: number) => ({
-    chip, ratePerS, pooled: { n: pooled, p50: 1, p90: 2, p99: 300 }, dedicated: { n: dedicated, p50: 1, p90: 2, p99: dedicated > 0 ? 30 : 0 },
+    chip, ratePerS, pooled: { n: pooled, p50: 1, p90: 2, p99: 300, failed: 3 }, dedicated: { n: dedicated, p50: 1, p90: 2, p99: dedicated > 0 ? 30 : 0, failed: dedicated > 0 ? 1 : 0 },
   });
 
   it('makes a chip dedicated when its figure at the load alone has enough dedicated requests: the pooled curve is dropped', () => {
     // A review: dedicated requests at 19 and 21 req/s (60 each) make 120 in the ±10 % bucket at 20 req/s, but neither
     // integer bucket of the curve has 100: the pooled curve had outvoted the dedicated figure.
     const r = measuredByTraffic([fig('q', 20, 400, 120)], [fig('q', 19, 200, 60), fig('q', 21, 200, 60)]);
-    expect(r).toEqual({ atLoad: [{ chip: 'q', ratePerS: 20, n: 120, p50: 1, p90: 2, p99: 30, dedicated: true }], curve: [] });
+    expect(r).toEqual({ atLoad: [{ chip: 'q', ratePerS: 20, n: 120, p50: 1, p90: 2, p99: 30, failed: 1, dedicated: true }], curve: [] });
   });
 
   it('keeps every server\'s figures for a chip with no bucket of 100 dedicated requests, and drops buckets of fewer than 100 in all', () => {
     const r = measuredByTraffic([fig('x', 5, 150, 99)], [fig('x', 5, 150, 99), fig('x', 9, 99, 0)]);
-    expect(r.atLoad).toEqual([{ chip: 'x', ratePerS: 5, n: 150, p50: 1, p90: 2, p99: 300, dedicated: false }]);
+    expect(r.atLoad).toEqual([{ chip: 'x', ratePerS: 5, n: 150, p50: 1, p90: 2, p99: 300, failed: 3, dedicated: false }]);
     expect(r.curve.map((p) => [p.ratePerS, p.n, p.dedicated])).toEqual([[5, 150, false]]);
   });
 });

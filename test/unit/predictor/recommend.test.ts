@@ -80,7 +80,7 @@ describe('recommendChips', () => {
   });
 
   it('uses the fleet\'s measured quantiles at the load when there are at least 100 requests', () => {
-    const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60, dedicated: false };
+    const measured = { chip: 'fast', ratePerS: 10, n: 150, p50: 6, p90: 9, p99: 60, failed: 0, dedicated: false };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [
       candidate('fast', fast, { measured, evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: null } }),
       candidate('slowish', { ioMs: 0, computeMedianMs: 15, sigma: 0.1 }),
@@ -90,6 +90,11 @@ describe('recommendChips', () => {
     expect(f.at_load).toEqual({ p50: 6, p90: 9, p99: 60 });
     expect(f.meets_slo).toBe(false);
     expect(f.reason).toMatch(/measured in the fleet \(150 requests at this load, other models' traffic included\)/);
+    expect(f.evidence).toMatchObject({ measured_requests: 150, measured_failed: 0 });
+    // Failed requests among them are said (they count at the latency they took).
+    const failing = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, failed: 4 } })]).chips[0]!;
+    expect(failing.reason).toMatch(/measured in the fleet \(150 requests at this load, other models' traffic included, 4 of them failed \(timeout or error\) and count at the latency they took\)/);
+    expect(failing.evidence).toMatchObject({ measured_requests: 150, measured_failed: 4 });
     const alone = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, dedicated: true }, curve: [{ ...measured, dedicated: true }] })]).chips[0]!;
     expect(alone.reason).toMatch(/measured in the fleet \(150 requests at this load on servers running only this model\); .* fitted to the fleet's 1 measured load\(s\) \(on servers running only this model\)/);
     const few = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured: { ...measured, n: 99 } })]);
@@ -97,7 +102,7 @@ describe('recommendChips', () => {
   });
 
   it('answers 0 req/s with the idle latency, not the fleet\'s lowest load bucket (its servers\' other traffic)', () => {
-    const measured = { chip: 'fast', ratePerS: 0, n: 350, p50: 300, p90: 900, p99: 1175, dedicated: false };
+    const measured = { chip: 'fast', ratePerS: 0, n: 350, p50: 300, p90: 900, p99: 1175, failed: 0, dedicated: false };
     const [f] = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 0 }, [candidate('fast', fast, { measured })]).chips;
     expect(f!.at_load).toEqual(f!.idle);
     expect(f!.at_load.p99).toBeCloseTo(latencyQuantile(fast, 0, 1, 0.99), 9);
@@ -125,8 +130,8 @@ describe('recommendChips', () => {
   it('calibrates by the geometric mean of measured / law, clamped to [0.25, 4]', () => {
     const lawAt = (rate: number, a: number) => latencyQuantile(fast, rate, 1, a);
     const points = [
-      { chip: 'x', ratePerS: 10, n: 200, p50: 2 * lawAt(10, 0.5), p90: lawAt(10, 0.9), p99: 100 * lawAt(10, 0.99), dedicated: false },
-      { chip: 'x', ratePerS: 40, n: 200, p50: 8 * lawAt(40, 0.5), p90: lawAt(40, 0.9), p99: 100 * lawAt(40, 0.99), dedicated: false },
+      { chip: 'x', ratePerS: 10, n: 200, p50: 2 * lawAt(10, 0.5), p90: lawAt(10, 0.9), p99: 100 * lawAt(10, 0.99), failed: 0, dedicated: false },
+      { chip: 'x', ratePerS: 40, n: 200, p50: 8 * lawAt(40, 0.5), p90: lawAt(40, 0.9), p99: 100 * lawAt(40, 0.99), failed: 0, dedicated: false },
     ];
     const k = calibrate(fast, 1, points);
     expect(k.p50).toBeCloseTo(4, 9); // √(2·8)
@@ -146,7 +151,7 @@ describe('recommendChips', () => {
 
   it('pins the law to a fleet measurement, so max_rps agrees with meets/misses; keeps p50 ≤ p90 ≤ p99', () => {
     // The law says p99 ≈ 7 ms at 10 req/s; the fleet measured 60 ms there (a shared, busier server).
-    const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60, dedicated: false };
+    const measured = { chip: 'fast', ratePerS: 10, n: 500, p50: 6, p90: 5, p99: 60, failed: 0, dedicated: false };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { measured, curve: [measured] })]);
     const f = r.chips[0]!;
     expect(f.meets_slo).toBe(false);
@@ -163,7 +168,7 @@ describe('recommendChips', () => {
 
   it('gives one latency at a load whatever the SLO target (a trial: the Pi\'s resnet50 at 6 req/s was unbounded at 50 ms, 164 s at 5 s, unbounded at 100 s)', () => {
     // A shared server's measured p99s: rising with load, then one bucket below its neighbour.
-    const curve = [[1, 9], [2, 14], [3, 12], [4, 40]].map(([r, p99]) => ({ chip: 'fast', ratePerS: r!, n: 300, p50: 5, p90: 6, p99: p99!, dedicated: false }));
+    const curve = [[1, 9], [2, 14], [3, 12], [4, 40]].map(([r, p99]) => ({ chip: 'fast', ratePerS: r!, n: 300, p50: 5, p90: 6, p99: p99!, failed: 0, dedicated: false }));
     const at = (ms: number, rps: number) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms }, rps }, [candidate('fast', fast, { curve })]).chips[0]!;
     const slos = [8, 10, 13, 20, 50, 500, 1e5];
     for (const rps of [0.5, 2.5, 3.5, 6, 60]) {
@@ -202,7 +207,7 @@ describe('recommendChips', () => {
   it('draws one curve per chip through every measured load, so idle and max_rps do not move with the rate asked', () => {
     // The fleet's server queues the model behind other traffic: measured p99s follow the law at 3× the rate, ×1.3/×0.8/×1.
     const law99 = (rate: number) => latencyQuantile(fast, rate, 1, 0.99);
-    const curve = [[2, 1.3], [6, 0.8], [10, 1]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: law99(3 * r!) * k!, dedicated: false }));
+    const curve = [[2, 1.3], [6, 0.8], [10, 1]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: law99(3 * r!) * k!, failed: 0, dedicated: false }));
     const answers = [1, 2, 6, 10, 20, 40].map((rps) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 12 }, rps },
       [candidate('fast', fast, { curve, measured: curve.find((p) => p.ratePerS === rps) ?? null })]).chips[0]!);
     const maxRps = answers[0]!.max_rps_within_slo;
@@ -229,7 +234,7 @@ describe('recommendChips', () => {
     // The law alone gives p50 5 ms (the compute's median) and p90 5·e^(1.2816·0.1) = 5.68 ms; the fleet measured p50
     // 4.0, 4.5 and 4.8 ms at 1, 2 and 3 req/s, p90 5.6, 5.5, 5.65 ms, p99 above the law's. Idle stays the law's (the
     // curve's figure at 0 req/s, which max_rps_within_slo and "one request alone" read too); the buckets' figures are theirs.
-    const curve = [[1, 4.0, 5.6], [2, 4.5, 5.5], [3, 4.8, 5.65]].map(([r, p50, p90]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: p50!, p90: p90!, p99: 40 + r!, dedicated: false }));
+    const curve = [[1, 4.0, 5.6], [2, 4.5, 5.5], [3, 4.8, 5.65]].map(([r, p50, p90]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: p50!, p90: p90!, p99: 40 + r!, failed: 0, dedicated: false }));
     const law = { p50: latencyQuantile(fast, 0, 1, 0.5), p90: latencyQuantile(fast, 0, 1, 0.9), p99: latencyQuantile(fast, 0, 1, 0.99) };
     expect(law.p50).toBeCloseTo(5, 9);
     expect(law.p90).toBeCloseTo(5 * Math.exp(1.2816 * 0.1), 3);
@@ -248,9 +253,9 @@ describe('recommendChips', () => {
   it('gives the curve\'s figure beside a measured one more than 25 % off it, and how few requests that one rests on', () => {
     // The curve passes through 20, 22 and 24 ms at 1, 2 and 3 req/s; a bucket of 150 requests at 2 req/s measured 40 ms:
     // its nearest-rank p99 is the ⌈0.99·150⌉ = 149th of 150, the 2nd slowest. At 24 ms (×1.09 the curve) no note.
-    const curve = [[1, 20], [2, 22], [3, 24]].map(([r, p99]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: p99!, dedicated: false }));
+    const curve = [[1, 20], [2, 22], [3, 24]].map(([r, p99]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 5, p90: 6, p99: p99!, failed: 0, dedicated: false }));
     const at = (p99: number) => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 50 }, rps: 2 },
-      [candidate('fast', fast, { curve, measured: { chip: 'fast', ratePerS: 2, n: 150, p50: 5, p90: 7, p99, dedicated: false } })]).chips[0]!;
+      [candidate('fast', fast, { curve, measured: { chip: 'fast', ratePerS: 2, n: 150, p50: 5, p90: 7, p99, failed: 0, dedicated: false } })]).chips[0]!;
     expect(at(40).at_load.p99).toBe(40);
     expect(at(40).reason).toContain('; the measured p99 is the 2nd slowest of 150 requests, and the curve through all measured loads gives 22.0 ms here');
     expect(at(24).reason).not.toContain('the measured p99 is');
@@ -261,7 +266,7 @@ describe('recommendChips', () => {
   it('keeps the curve on the right side of every measured load when the outcomes are monotone in load', () => {
     // All three loads met the SLO just (p99 29.9 ms of 30): the lower median of the pins would cross the SLO at ≈ 4 req/s,
     // below the measured 8 req/s that met it; the bound moves the curve so that it meets the SLO up to 8 req/s.
-    const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9, dedicated: false }));
+    const curve = [2, 4, 8].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 29.9, failed: 0, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve })]).chips[0]!;
     // Flat at 29.9 ms from 2 to 8 req/s, then proportional: 30 ms is reached at 8 · rate(30 ms) / rate(29.9 ms).
     expect(f.max_rps_within_slo).toBeGreaterThanOrEqual(8);
@@ -270,7 +275,7 @@ describe('recommendChips', () => {
     expect(f.meets_slo).toBe(true);
     expect(f.reason).toMatch(/fitted to the fleet's 3 measured load\(s\)/);
     // A load measured above it that missed bounds it from above.
-    const missed = [...curve, { chip: 'fast', ratePerS: 9, n: 400, p50: 5, p90: 6, p99: 30.5, dedicated: false }];
+    const missed = [...curve, { chip: 'fast', ratePerS: 9, n: 400, p50: 5, p90: 6, p99: 30.5, failed: 0, dedicated: false }];
     const g = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 5 }, [candidate('fast', fast, { curve: missed })]).chips[0]!;
     expect(g.max_rps_within_slo).toBeGreaterThanOrEqual(8 * (1 - 1e-6));
     expect(g.max_rps_within_slo).toBeLessThan(9);
@@ -280,7 +285,7 @@ describe('recommendChips', () => {
     // Two loads measured below what the law gives one request alone, two above: the pins' lower median would be 0
     // (an unbounded max rps); the candidate's calibration (geometric mean of measured / law) is used instead.
     const idle99 = latencyQuantile(fast, 0, 1, 0.99);
-    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 4, p90: 4.5, p99: idle99 * k!, dedicated: false }));
+    const curve = [[1, 0.8], [2, 0.9], [3, 1.5], [4, 1.6]].map(([r, k]) => ({ chip: 'fast', ratePerS: r!, n: 400, p50: 4, p90: 4.5, p99: idle99 * k!, failed: 0, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve, calibration: { p50: 1, p90: 1, p99: 1.2 } })]).chips[0]!;
     const capacity = 1000 / (5 * Math.exp(0.005));
     expect(f.max_rps_within_slo).toBeLessThan(capacity);
@@ -292,7 +297,7 @@ describe('recommendChips', () => {
     // Missed at 1–5 req/s (a busy shared server), met once at 6: pool-adjacent-violators pools all six (equal
     // weights) at the geometric mean of their p99s, exp((5·ln 80 + ln 20) / 6) ≈ 63.5 ms, so the curve is flat from
     // 1 to 6 req/s and proportional below 1: 30 ms is reached at rate(30 ms) / rate(63.5 ms) req/s.
-    const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80, dedicated: false }));
+    const curve = [1, 2, 3, 4, 5, 6].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: r === 6 ? 20 : 80, failed: 0, dedicated: false }));
     const f = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 3 }, [candidate('fast', fast, { curve, measured: curve[2]! })]).chips[0]!;
     const expected = rateFor(30) / rateFor(Math.exp((5 * Math.log(80) + Math.log(20)) / 6));
     expect(expected).toBeLessThan(1);
@@ -315,8 +320,8 @@ describe('recommendChips', () => {
     expect([at6.at_load.p99, at6.meets_slo, at6.max_rps_within_slo]).toEqual([20, false, f.max_rps_within_slo]);
     expect(at6.reason).toMatch(/^may miss p99 30\.0 ms at 6 req\/s: p99 20\.0 ms, measured in the fleet \(400 requests at this load, other models' traffic included\); .*\(its server's other traffic included\); the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss; the measured p99 is the 5th slowest of 400 requests, and the curve through all measured loads gives 63\.[45] ms here$/);
     // A measured miss within the curve's limit stays a miss (measured beats predicted), said as such.
-    const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20, dedicated: false }));
-    const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45, dedicated: false };
+    const monotone = [1, 2, 3].map((r) => ({ chip: 'fast', ratePerS: r, n: 400, p50: 5, p90: 6, p99: 20, failed: 0, dedicated: false }));
+    const missed = { chip: 'fast', ratePerS: 2, n: 400, p50: 5, p90: 6, p99: 45, failed: 0, dedicated: false };
     const m = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 2 }, [candidate('fast', fast, { curve: monotone, measured: missed })]).chips[0]!;
     expect(m.max_rps_within_slo).toBeGreaterThanOrEqual(3);
     expect([m.meets_slo, /^misses /.test(m.reason)]).toEqual([false, true]);
