@@ -26,6 +26,7 @@
 import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, p99Band, prepareReplay, replayPrepared, benchmarkSpreadRatio, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
+import { MAX_ID_CHARS } from './types.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
 export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
@@ -366,8 +367,14 @@ export const MAX_MACS_RATIO = 20;
  */
 export function idProblem(field: string, value: string): string | null {
   if (value === '') return `${field}: expected a non-empty id, got ""`;
+  // As the API's ids (a trial: a 100,000-character --model was queried and echoed whole on the CLI).
+  if (value.length > MAX_ID_CHARS) return `${field}: expected an id of at most ${MAX_ID_CHARS} characters, got ${value.length}`;
   if (value.trim() !== value) return `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`;
-  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? `${field}: expected an id without control characters, got ${JSON.stringify(value)}` : null;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `${field}: expected an id without control characters, got ${JSON.stringify(value)}`;
+  // Bidirectional marks, overrides and isolates, and line separators, reorder or break the reason they are echoed in
+  // (a trial: a version "\u202ev1" over HTTP).
+  const mark = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(value);
+  return mark ? `${field}: expected an id without bidirectional or line-separator marks, got U+${mark[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} in ${JSON.stringify(value).replace(/[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}` : null;
 }
 
 /** The gate's view of one target server. */

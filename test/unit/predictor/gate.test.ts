@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, sloInBand, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, sloInBand, idProblem, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
 import { benchmarkSpreadRatio, dayP99Band, deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -415,6 +415,14 @@ describe('msText', () => {
     expect(distinctMs(10.12, 10.1199)).toEqual(['10.1200', '10.1199']);
     expect(distinctMs(40, 35)).toEqual(['40.0', '35.0']);
     expect(distinctMs(12.5, 12.5)).toEqual(['12.5', '12.5']);
+  });
+
+  it('idProblem: ids as the API takes them, at most 256 characters, no bidirectional marks (trials: a 100,000-character --model echoed whole, a version "\\u202ev1" over HTTP)', () => {
+    expect(idProblem('model', 'resnet50')).toBeNull();
+    expect(idProblem('model', 'm'.repeat(256))).toBeNull();
+    expect(idProblem('model', 'm'.repeat(257))).toBe('model: expected an id of at most 256 characters, got 257');
+    expect(idProblem('version', '\u202ev1')).toBe('version: expected an id without bidirectional or line-separator marks, got U+202E in "\\u202ev1"');
+    expect(idProblem('chip', 'a\u2028b')).toBe('chip: expected an id without bidirectional or line-separator marks, got U+2028 in "a\\u2028b"');
   });
 
   it('sloInBand: the SLO and each edge read apart (a trial: "the SLO 12.1 ms is inside the p99 band [7.07 ms, 12.1 ms]")', () => {
