@@ -123,7 +123,10 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
     profile = JSON.parse(readText(opts.profile!, '--profile')) as ModelProfile;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON (${(error as Error).message.replace(/\s*\n\s*/g, ' ')})`);
+    // The parser quotes the text it read: from a binary file (an .onnx given to --profile) that is raw bytes on the terminal.
+    const why = (error as Error).message.replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const onnx = /\.onnx$/i.test(opts.profile!) ? ' (an ONNX file? give it as --onnx)' : '';
+    throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON${onnx} (${why})`);
   }
   const checked = validate(ModelProfileInputSchema, profile);
   if (!checked.ok) {

@@ -212,6 +212,8 @@ describe('the chip recommender on a demo run', () => {
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
         // A text file: the parser's excerpt of it (with its line breaks) stays on the one line, its quote closed.
         [['recommend', '--profile', 'README.md', '--slo-p99-ms', '10'], /^edgelat: --profile "README.md": not JSON \(Unexpected token '#', "# edgelat[^"]*"(\.\.\.)? is not valid JSON\)$/],
+        // An ONNX file given to --profile: no raw bytes on the terminal, and the flag it wants named (a trial).
+        [['recommend', '--profile', 'test/fixtures/onnx/tiny-cnn.onnx', '--slo-p99-ms', '10'], /^edgelat: --profile "test\/fixtures\/onnx\/tiny-cnn\.onnx": not JSON \(an ONNX file\? give it as --onnx\) \(Unexpected token '\\u0008', "\\u0008\\u0008\\u0012[^"\u0000-\u001f]*"(\.\.\.)? is not valid JSON\)$/],
       ] as const) {
         const r = await edgelat([...args], dataDir);
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
