@@ -145,6 +145,21 @@ export function releaseSession(dataDir: string): void {
 }
 
 /**
+ * Output formats whose blocks, each formatted alone, concatenate into the whole answer: rows with no header, footer,
+ * separator between rows of different blocks, or file structure (lower-case names and aliases). Every other format
+ * (JSON, JSONCompact, the *WithNames ones, XML, Values, Vertical, Pretty, Markdown, Parquet, Arrow, ORC, Avro, …) is
+ * made whole: streamed by block it came back as one document per block (a trial: FORMAT JSON of 71,582 rows was 12
+ * JSON documents, CSVWithNames repeated its header, and Parquet of 70,000 rows read back 4,591).
+ */
+const BLOCK_FORMATS: ReadonlySet<string> = new Set(['tabseparated', 'tsv', 'tabseparatedraw', 'tsvraw', 'raw', 'csv', 'jsoneachrow', 'jsonlines', 'ndjson',
+  'jsoncompacteachrow', 'jsonstringseachrow', 'jsoncompactstringseachrow', 'rowbinary', 'lineasstring', 'native', 'null']);
+
+/** Whether a read in `format` may be streamed block by block ({@link BLOCK_FORMATS}), case-insensitive. */
+export function streamsByBlock(format: string): boolean {
+  return BLOCK_FORMATS.has(format.toLowerCase());
+}
+
+/**
  * Parameters as chdb binds them: an integer-valued number beyond ±2^53 (a `--bucket-width 1e16`) as the bigint of
  * its exact value, which binds the same double (chdb refuses such a number: "Refusing to serialize unsafe integer").
  */
@@ -155,7 +170,8 @@ export function bindable(params: Readonly<Record<string, QueryParam>>): Record<s
 
 /**
  * Run one statement on a chdb session and hand its output over chunk by chunk, as the engine makes it
- * (chdb's streaming query, one block at a time): a read of any size holds about one block in memory.
+ * (chdb's streaming query, one block at a time): a read of any size holds about one block in memory. Only in a row
+ * format ({@link streamsByBlock}, the default and any FORMAT the text names): any other is answered whole, in one chunk.
  * One chdb call is in flight until the stream ends (an exit meanwhile segfaults libchdb: chdb-activity.ts).
  * chdb streams only statements that return rows ("Streaming query is not supported" for TRUNCATE, INSERT,
  * CREATE, …): those run as one query, whose answer (if any) is small, handed over as one chunk.
@@ -172,18 +188,24 @@ export async function streamStatement(session: Session, sql: string, given: Read
   const params = bindable(given);
   const bind = Object.keys(params).length > 0;
   let started = false;
-  try {
-    await chdbCall(async () => {
-      const stream = bind ? session.queryStreamBind(sql, params, { format, signal }) : session.queryStream(sql, { format, signal });
-      for await (const chunk of stream) {
-        started = true;
-        await onChunk(chunk.raw(), chunk.numRows);
-      }
-    });
-    return null;
-  } catch (error) {
-    if (started || !/Streaming query is not supported/.test(String((error as Error)?.message ?? error))) throw error;
+  // chdb formats each block of a streamed query as a document of its own: only row formats concatenate into one.
+  // Any FORMAT named in the text counts (a word in a string literal too: that costs memory, never a wrong answer).
+  const byBlock = [format, ...[...sql.matchAll(/\bFORMAT\s+(\w+)/gi)].map((m) => m[1]!)].every(streamsByBlock);
+  if (byBlock) {
+    try {
+      await chdbCall(async () => {
+        const stream = bind ? session.queryStreamBind(sql, params, { format, signal }) : session.queryStream(sql, { format, signal });
+        for await (const chunk of stream) {
+          started = true;
+          await onChunk(chunk.raw(), chunk.numRows);
+        }
+      });
+      return null;
+    } catch (error) {
+      if (started || !/Streaming query is not supported/.test(String((error as Error)?.message ?? error))) throw error;
+    }
   }
+  // Not streamable by block, or not a statement that returns rows: one query, its answer whole.
   const result = await chdbCall(() => (bind ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
   const bytes = result.bytes();
   if (bytes.length > 0) await onChunk(bytes, 0);

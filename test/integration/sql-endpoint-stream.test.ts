@@ -56,6 +56,28 @@ describe('sql endpoint: reads answered as their output comes', () => {
     expect(r.text).toBe(numbersTsv(n));
   });
 
+  it('answers a read in a format with a header, a footer or a file structure as one document, however many blocks it spans', async () => {
+    // A trial: FORMAT JSON of a table read came back as 12 JSON documents, CSVWithNames repeated its header per block,
+    // and Parquet of 70,000 rows was two files end to end, from which ClickHouse read back 4,591 rows.
+    const n = 300_000;
+    const json = await fetchRaw(`SELECT number FROM numbers(${n}) FORMAT JSON`);
+    const doc = JSON.parse(json.text) as { data: { number: string }[]; rows: number };
+    expect([json.status, doc.rows, doc.data.length, Number(doc.data[n - 1]!.number)]).toEqual([200, n, n, n - 1]);
+    const csv = await fetchRaw(`SELECT number AS zz FROM numbers(${n}) FORMAT CSVWithNames`);
+    expect(csv.text.split('\n').filter((l) => l === '"zz"')).toHaveLength(1);
+    expect(csv.text.split('\n')).toHaveLength(n + 2);
+    const parquet = await new Promise<Buffer>((resolve, reject) => {
+      get(url('SELECT number FROM numbers(70000) FORMAT Parquet'), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      }).on('error', reject);
+    });
+    // One Parquet file: its magic "PAR1" at the start and the end only (two files end to end have four).
+    const magic = (b: Buffer) => { let k = 0; for (let i = b.indexOf('PAR1'); i >= 0; i = b.indexOf('PAR1', i + 1)) k++; return k; };
+    expect([parquet.subarray(0, 4).toString(), parquet.subarray(-4).toString(), magic(parquet)]).toEqual(['PAR1', 'PAR1', 2]);
+  });
+
   it('a failure after the answer started ends the body with ClickHouse\'s exception and leaves the chunked stream incomplete', async () => {
     const r = await fetchRaw("SELECT number, throwIf(number = 500000, 'stop here') FROM numbers(600000) FORMAT TSV");
     expect(r.status).toBe(200);
