@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
-import { keyPartition, MAX_PRODUCE_BYTES, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
+import { keyPartition, MAX_PRODUCE_BYTES, REDRIVE_ERROR_MARK, REDRIVE_HEADER, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
@@ -233,7 +233,9 @@ export class SinkRun {
     } else {
       buf.dead.push({
         topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : Buffer.from(r.key).toString('base64'),
-        raw_b64: (r.wireValue ?? r.value).toString('base64'), error: decoded.reason, path: decoded.path, consumer_group: this.groupId,
+        raw_b64: (r.wireValue ?? r.value).toString('base64'), path: decoded.path, consumer_group: this.groupId,
+        // A redriven record that fails again says so: a later redrive passes the copy over, not doubling it (a trial).
+        error: r.headers[REDRIVE_HEADER] === undefined ? decoded.reason : `${decoded.reason} ${REDRIVE_ERROR_MARK}${r.headers[REDRIVE_HEADER]}]`,
         // The log's timestamp when it is a plausible time (Kafka uses -1 for none), else now.
         ts: Number.isSafeInteger(r.timestampMs) && r.timestampMs >= MIN_TIME_MS && r.timestampMs < MAX_TIME_MS ? r.timestampMs : Date.now(),
       });

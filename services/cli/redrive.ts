@@ -9,6 +9,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { LISTED, REDRIVE_HEADER, redriveDeadLetters, type TopicRedrive } from '../pipeline/redrive.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { UsageError } from './usage-error.ts';
+import { printable as printableText } from '../profiler/format.ts';
 
 /** Flags of `pipeline redrive` (as commander gives them). */
 export interface RedriveFlags {
@@ -42,15 +43,19 @@ export function parseRedriveTopics(text: string | undefined): string[] {
 /** The report of one topic, in lines (the dry run lists the dead letters picked). */
 export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
   if (r.read === 0) return `${r.dlq}: no dead letters\n`;
-  const when = r.first_ts === null ? '' : ` (failures ${new Date(r.first_ts).toISOString()} to ${new Date(r.last_ts!).toISOString()})`;
+  const when = r.first_ts === null ? '' : ` (dead-lettered ${new Date(r.first_ts).toISOString()} to ${new Date(r.last_ts!).toISOString()})`;
   const skipped = [
     ...(r.without_bytes > 0 ? [`${r.without_bytes} without their bytes on ${r.dlq} (too large for a Kafka message: the dead_letters table keeps them)`] : []),
     ...(r.empty > 0 ? [`${r.empty} of an empty source record`] : []),
     ...(r.undecodable > 0 ? [`${r.undecodable} ${r.dlq} record(s) that are not a dead letter`] : []),
   ];
-  const lines = [`${r.dlq} → ${r.topic}: ${r.read} read, ${r.matched} picked${when}, ${dryRun ? `${r.matched - r.without_bytes - r.empty} to produce (dry run: nothing produced)` : `${r.produced} produced`}${skipped.length > 0 ? `; not produced: ${skipped.join(', ')}` : ''}`];
+  const copies = r.redrive_copies > 0 ? `; ${r.redrive_copies} dead letter(s) of earlier redrives passed over (their origins are picked)` : '';
+  const sealed = r.sealed ? `; ${r.topic} is sealed: a real run refuses to produce to it` : '';
+  const lines = [`${r.dlq} → ${r.topic}: ${r.read} read, ${r.matched} picked${when}, ${dryRun ? `${r.matched - r.without_bytes - r.empty} to produce (dry run: nothing produced)` : `${r.produced} produced`}${skipped.length > 0 ? `; not produced: ${skipped.join(', ')}` : ''}${copies}${sealed}`];
   if (dryRun) {
-    for (const l of r.letters) lines.push(`  ${r.dlq} ${l.dlq_partition}:${l.dlq_offset}  source ${l.partition}:${l.offset} at ${new Date(l.ts).toISOString()}, ${l.bytes} bytes: ${l.error}`);
+    for (const l of r.letters) {
+      lines.push(`  ${r.dlq} ${l.dlq_partition}:${l.dlq_offset} (dead-lettered ${new Date(l.dead_lettered_ts).toISOString()})  source ${l.partition}:${l.offset} at ${new Date(l.ts).toISOString()}, ${l.bytes} bytes: ${printableText(l.error)}`);
+    }
     if (r.matched > r.letters.length) lines.push(`  + ${r.matched - r.letters.length} more (the first ${LISTED} are listed)`);
   }
   return `${lines.join('\n')}\n`;
@@ -64,8 +69,9 @@ export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
  */
 export async function redriveCommand(config: EdgelatConfig, flags: RedriveFlags): Promise<TopicRedrive[]> {
   const topics = parseRedriveTopics(flags.topics);
+  if (flags.error !== undefined && flags.error.trim() === '') throw new UsageError(`--error: expected some text to look for in the errors, got ${JSON.stringify(flags.error)}`);
   if (flags.since !== undefined && flags.until !== undefined && flags.since >= flags.until) {
-    throw new UsageError(`--since ${new Date(flags.since).toISOString()} is not before --until ${new Date(flags.until).toISOString()}: no failure lies between them`);
+    throw new UsageError(`--since ${new Date(flags.since).toISOString()} is not before --until ${new Date(flags.until).toISOString()}: no dead letter lies between them`);
   }
   if (!config.kafka) throw new UsageError('pipeline redrive reads the dead-letter topics on Kafka: set EDGELAT_KAFKA_BROKERS (the embedded demo keeps its dead letters in the table dead_letters: `edgelat sql`)');
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');

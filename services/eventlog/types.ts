@@ -27,6 +27,16 @@ export interface ProduceRecord {
 export const NULL_VALUE_HEADER = 'edgelat-null-value';
 
 /**
+ * Header of a record `edgelat pipeline redrive` produced again: the dead letter it came from,
+ * `<dlq topic>:<partition>:<offset>` (services/pipeline/redrive.ts). A redriven record that fails again is
+ * dead-lettered with it named in its error, and a later redrive passes that copy over (its origin is redriven instead).
+ */
+export const REDRIVE_HEADER = 'edgelat-redrive-of';
+
+/** The words a dead letter's error ends with when its record was a redrive of another (see {@link REDRIVE_HEADER}). */
+export const REDRIVE_ERROR_MARK = '[a redrive of ';
+
+/**
  * Header set on a Confluent-framed record that could not be converted (an id the registry does not have,
  * a schema of another record kind, not an Avro record): why, for the dead letter the runtime writes
  * (pipelines/runtime/decode.ts). The value is passed on unchanged (services/eventlog/confluent-convert.ts).

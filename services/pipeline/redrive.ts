@@ -11,17 +11,18 @@
  *
  * Kafka cannot delete a record from `.dlq`, so a redrive does not consume the
  * dead letters: a second run over the same ones produces them again. Pick them
- * by the failure's log time (`sinceMs`/`untilMs`) and by error text, and look
- * first with `dryRun`.
+ * by when they were dead-lettered (`sinceMs`/`untilMs`: the `.dlq` record's log
+ * time) and by error text, and look first with `dryRun`. A dead letter of a
+ * redriven record (its error names the dead letter it was a redrive of) is
+ * passed over: its origin is redriven instead, once a run.
  */
 import type { DeadLetter } from '../../schemas/types.ts';
 import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
 import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
 import { dlqTopic } from '../../pipelines/topics.ts';
-import type { EventLog, LogRecord, ProduceRecord } from '../eventlog/types.ts';
+import { REDRIVE_ERROR_MARK, REDRIVE_HEADER, type EventLog, type LogRecord, type ProduceRecord } from '../eventlog/types.ts';
 
-/** Header of a redriven record: the dead letter it came from, `<dlq topic>:<partition>:<offset>`. */
-export const REDRIVE_HEADER = 'edgelat-redrive-of';
+export { REDRIVE_HEADER } from '../eventlog/types.ts';
 
 /** Offsets of a `.dlq` partition read (and produced from) at a time, to bound memory. */
 const READ_CHUNK = 5_000;
@@ -32,7 +33,7 @@ export interface RedriveOptions {
   topics: readonly string[];
   /** Only dead letters whose error contains this text, case-insensitive. @default every error */
   errorContains?: string;
-  /** Only failures whose source record's log time is at or after this, epoch ms UTC. @default no bound */
+  /** Only dead letters written at or after this (their `.dlq` record's log time), epoch ms UTC. @default no bound */
   sinceMs?: number;
   /** …and before this, epoch ms UTC. @default no bound */
   untilMs?: number;
@@ -52,6 +53,8 @@ export interface RedrivenLetter {
   offset: number;
   /** The source record's log time, epoch ms UTC. */
   ts: number;
+  /** When it was dead-lettered: its `.dlq` record's log time, epoch ms UTC. */
+  dead_lettered_ts: number;
   /** Raw bytes produced again, bytes. */
   bytes: number;
   error: string;
@@ -76,11 +79,15 @@ export interface TopicRedrive {
   empty: number;
   /** `.dlq` records that are not a decodable DeadLetter (skipped). */
   undecodable: number;
-  /** Log time of the oldest and newest failure picked, epoch ms UTC (null when none). */
+  /** Dead letters of an earlier redrive's records (their origin is picked instead; not counted in `matched`). */
+  redrive_copies: number;
+  /** When the oldest and newest dead letter picked were written (`.dlq` log time), epoch ms UTC (null when none). */
   first_ts: number | null;
   last_ts: number | null;
   /** The first {@link LISTED} dead letters picked, in partition and offset order. */
   letters: RedrivenLetter[];
+  /** Dry run with something to produce: whether `topic` is sealed (a real run then refuses); absent otherwise. */
+  sealed?: boolean;
 }
 
 /**
@@ -94,8 +101,9 @@ export interface TopicRedrive {
  * @param sourceLog  Where the raw bytes are produced, as they are (no registry in front: they are framed already).
  * @returns per topic, in the order given.
  * @throws {RangeError} for no topic, a `.dlq` topic given as a source, or an empty error filter.
- * @throws {Error} naming the topic when a source topic is sealed (a bounded run would never read what is redriven),
- *   or whatever the logs throw ({@link BrokerUnavailableError} when Kafka is gone: what was produced stays).
+ * @throws {SealedTopicError} naming the topic when a source topic to produce to is sealed (a bounded run would never
+ *   read what is redriven; what was produced to earlier topics stays), or whatever the logs throw
+ *   ({@link BrokerUnavailableError} when Kafka is gone: what was produced stays).
  */
 export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, opts: RedriveOptions): Promise<TopicRedrive[]> {
   if (opts.topics.length === 0) throw new RangeError('topics: name at least one source topic');
@@ -103,20 +111,16 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
   if (asDlq) throw new RangeError(`topic: ${JSON.stringify(asDlq)} is a dead-letter topic; name its source topic (${JSON.stringify(asDlq.slice(0, -4))})`);
   if (opts.errorContains !== undefined && opts.errorContains.trim() === '') throw new RangeError('errorContains: expected some text, got ""');
   const needle = opts.errorContains?.toLowerCase();
-  const picked = (d: DeadLetter): boolean =>
+  const picked = (d: DeadLetter, at: number): boolean =>
     (needle === undefined || d.error.toLowerCase().includes(needle))
-    && (opts.sinceMs === undefined || d.ts >= opts.sinceMs)
-    && (opts.untilMs === undefined || d.ts < opts.untilMs);
-  if (!opts.dryRun) {
-    for (const topic of opts.topics) {
-      if (await sourceLog.isSealed(topic)) throw new Error(`topic ${JSON.stringify(topic)} is sealed (end of input): a bounded pipeline run would never read records redriven to it`);
-    }
-  }
+    && (opts.sinceMs === undefined || at >= opts.sinceMs)
+    && (opts.untilMs === undefined || at < opts.untilMs);
   const out: TopicRedrive[] = [];
   let readSoFar = 0;
   for (const topic of opts.topics) {
     const dlq = dlqTopic(topic);
-    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, first_ts: null, last_ts: null, letters: [] };
+    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, redrive_copies: 0, first_ts: null, last_ts: null, letters: [] };
+    let open = false;
     out.push(result);
     const dlqPartitions = (await dlqLog.partitionCount(dlq)) ?? 0;
     const sourcePartitions = opts.dryRun ? 0 : ((await sourceLog.partitionCount(topic)) ?? 0);
@@ -132,12 +136,16 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
             result.undecodable++;
             continue;
           }
-          if (!picked(d)) continue;
+          if (d.error.includes(REDRIVE_ERROR_MARK)) {
+            result.redrive_copies++;
+            continue;
+          }
+          if (!picked(d, r.timestampMs)) continue;
           result.matched++;
-          result.first_ts = Math.min(result.first_ts ?? d.ts, d.ts);
-          result.last_ts = Math.max(result.last_ts ?? d.ts, d.ts);
+          result.first_ts = Math.min(result.first_ts ?? r.timestampMs, r.timestampMs);
+          result.last_ts = Math.max(result.last_ts ?? r.timestampMs, r.timestampMs);
           const raw = Buffer.from(d.raw_b64, 'base64');
-          if (result.letters.length < LISTED) result.letters.push({ dlq_partition: r.partition, dlq_offset: r.offset, partition: d.partition, offset: d.offset, ts: d.ts, bytes: raw.length, error: d.error });
+          if (result.letters.length < LISTED) result.letters.push({ dlq_partition: r.partition, dlq_offset: r.offset, partition: d.partition, offset: d.offset, ts: d.ts, dead_lettered_ts: r.timestampMs, bytes: raw.length, error: d.error });
           if (raw.length === 0) {
             // A dlq record too large for Kafka left its bytes out and says so in its error; else the source value was empty.
             if (d.error.includes('raw bytes left out of this record')) result.without_bytes++;
@@ -152,6 +160,9 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
           });
         }
         if (!opts.dryRun && batch.length > 0) {
+          // Refused only when something would be produced (a trial: refused with nothing to redrive).
+          if (!open && await sourceLog.isSealed(topic)) throw new SealedTopicError(topic);
+          open = true;
           await sourceLog.produce(topic, batch);
           result.produced += batch.length;
         }
@@ -160,8 +171,17 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
         // Retention may have deleted the head: a read returns what is left from `from` on, so the chunk is done.
       }
     }
+    if (opts.dryRun && result.matched - result.without_bytes - result.empty > 0) result.sealed = await sourceLog.isSealed(topic);
   }
   return out;
+}
+
+/** A source topic that is sealed (end of input): records redriven to it would never be read by a bounded run. */
+export class SealedTopicError extends Error {
+  constructor(readonly topic: string) {
+    super(`topic ${JSON.stringify(topic)} is sealed (end of input): a bounded pipeline run would never read records redriven to it`);
+    this.name = 'SealedTopicError';
+  }
 }
 
 /** A `.dlq` record as a DeadLetter, or null when it is not one. */

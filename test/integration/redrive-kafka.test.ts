@@ -32,17 +32,18 @@ describe.skipIf(!haveKafka)('pipeline redrive on Kafka', () => {
     // A Confluent-framed value of a schema id the registry did not have when it was read: the sink's dead letter.
     const raw = Buffer.concat([Buffer.from([0, 0, 0, 0, 99]), Buffer.from('avro body')]);
     const ts = Date.UTC(2026, 11, 4, 9, 30);
+    const deadAt = Date.UTC(2026, 11, 4, 9, 31); // when the sink wrote the dead letter (its .dlq record's log time)
     try {
       await framed.produce(dlqTopic(TOPICS.inference), [{
-        key: 'edge-03', partition: 2,
+        key: 'edge-03', partition: 2, timestampMs: deadAt,
         value: codecFor('DeadLetter').encode({ topic: TOPICS.inference, partition: 2, offset: 41, key_b64: Buffer.from('edge-03').toString('base64'), raw_b64: raw.toString('base64'), error: 'confluent schema-registry framing: schema id 99 is not in the registry', path: '', consumer_group: 'edgelat-sink', ts }),
       }]);
       const before = await plain.endOffset({ topic: TOPICS.inference, partition: 2 });
 
       const dry = await edgelat(['pipeline', 'redrive', '--topics', TOPICS.inference, '--dry-run'], dataDir, undefined, env);
       expect(dry.code, dry.stderr).toBe(0);
-      expect(dry.stdout).toBe(`${dlqTopic(TOPICS.inference)} → ${TOPICS.inference}: 1 read, 1 picked (failures 2026-12-04T09:30:00.000Z to 2026-12-04T09:30:00.000Z), 1 to produce (dry run: nothing produced)\n`
-        + `  ${dlqTopic(TOPICS.inference)} 2:0  source 2:41 at 2026-12-04T09:30:00.000Z, ${raw.length} bytes: confluent schema-registry framing: schema id 99 is not in the registry\n`);
+      expect(dry.stdout).toBe(`${dlqTopic(TOPICS.inference)} → ${TOPICS.inference}: 1 read, 1 picked (dead-lettered 2026-12-04T09:31:00.000Z to 2026-12-04T09:31:00.000Z), 1 to produce (dry run: nothing produced)\n`
+        + `  ${dlqTopic(TOPICS.inference)} 2:0 (dead-lettered 2026-12-04T09:31:00.000Z)  source 2:41 at 2026-12-04T09:30:00.000Z, ${raw.length} bytes: confluent schema-registry framing: schema id 99 is not in the registry\n`);
       expect(await plain.endOffset({ topic: TOPICS.inference, partition: 2 })).toBe(before);
 
       const none = await edgelat(['pipeline', 'redrive', '--topics', TOPICS.inference, '--error', 'fingerprint', '--json'], dataDir, undefined, env);
@@ -51,13 +52,15 @@ describe.skipIf(!haveKafka)('pipeline redrive on Kafka', () => {
 
       const done = await edgelat(['pipeline', 'redrive', '--topics', TOPICS.inference, '--error', 'SCHEMA ID 99', '--json'], dataDir, undefined, env);
       expect(done.code, done.stderr).toBe(0);
-      expect(JSON.parse(done.stdout)).toMatchObject({ dry_run: false, topics: [{ topic: TOPICS.inference, read: 1, matched: 1, produced: 1, first_ts: ts, last_ts: ts }] });
+      expect(JSON.parse(done.stdout)).toMatchObject({ dry_run: false, topics: [{ topic: TOPICS.inference, read: 1, matched: 1, produced: 1, first_ts: deadAt, last_ts: deadAt }] });
       expect(errLines(done.stderr).join('\n')).toMatch(/^edgelat: 1 record\(s\) produced again \(header edgelat-redrive-of\)/);
       const back = await plain.read({ topic: TOPICS.inference, partition: 2 }, before, before + 1);
       expect(back.map((r) => [r.key, r.value.toString('hex'), r.timestampMs, r.headers[REDRIVE_HEADER]])).toEqual([['edge-03', raw.toString('hex'), ts, `${dlqTopic(TOPICS.inference)}:2:0`]]);
 
       const usage = await edgelat(['pipeline', 'redrive', '--since', '2026-12-05', '--until', '2026-12-04'], dataDir, undefined, env);
-      expect([usage.code, errLines(usage.stderr)[0]]).toEqual([2, 'edgelat: --since 2026-12-05T00:00:00.000Z is not before --until 2026-12-04T00:00:00.000Z: no failure lies between them']);
+      expect([usage.code, errLines(usage.stderr)[0]]).toEqual([2, 'edgelat: --since 2026-12-05T00:00:00.000Z is not before --until 2026-12-04T00:00:00.000Z: no dead letter lies between them']);
+      const blank = await edgelat(['pipeline', 'redrive', '--error', ' '], dataDir, undefined, env);
+      expect([blank.code, errLines(blank.stderr)[0]]).toEqual([2, 'edgelat: --error: expected some text to look for in the errors, got " "']);
     } finally {
       await framed.close();
       await registry.close();

@@ -53,25 +53,29 @@ describe('pipeline redrive', () => {
     // the good record only, as though the bad ones had been read and passed over (a new log cannot mark them read).
     const log = new MemoryEventLog({ defaultPartitions: 1 });
     await inputs(log, false);
-    await log.produce(dlqTopic(TOPICS.inference), dlq.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestampMs: r.timestampMs })));
+    // Dead-lettered 10 s and 11 s after t0 (the .dlq records' log time: when the sink wrote them). Without the first
+    // sink's lane headers: this log's sink has written none of its dead letters.
+    const deadAt = (i: number) => t0 + 10_000 + i * 1000;
+    await log.produce(dlqTopic(TOPICS.inference), dlq.map((r, i) => ({ key: r.key, value: r.value, timestampMs: deadAt(i) })));
 
     // A dry run lists them and produces nothing.
     const dry = await redriveDeadLetters(log, log, { topics: [TOPICS.inference, TOPICS.load], dryRun: true });
     expect(dry.map((r) => [r.topic, r.read, r.matched, r.produced])).toEqual([[TOPICS.inference, 2, 2, 0], [TOPICS.load, 0, 0, 0]]);
-    expect(dry[0]!.letters.map((l) => [l.partition, l.offset, l.ts, l.bytes])).toEqual([[0, 1, t0 + 700, newer.length], [0, 2, t0 + 800, garbage.length]]);
+    expect(dry[0]!.letters.map((l) => [l.partition, l.offset, l.ts, l.dead_lettered_ts, l.bytes])).toEqual([[0, 1, t0 + 700, deadAt(0), newer.length], [0, 2, t0 + 800, deadAt(1), garbage.length]]);
     expect(dry[0]!.letters[0]!.error).toContain('unknown schema fingerprint');
-    expect([dry[0]!.first_ts, dry[0]!.last_ts]).toEqual([t0 + 700, t0 + 800]);
+    expect([dry[0]!.first_ts, dry[0]!.last_ts, dry[0]!.sealed]).toEqual([deadAt(0), deadAt(1), false]);
     expect(await log.endOffset({ topic: TOPICS.inference, partition: 0 })).toBe(1);
     const text = formatTopicRedrive(dry[0]!, true);
-    expect(text).toContain(`${dlqTopic(TOPICS.inference)} → ${TOPICS.inference}: 2 read, 2 picked (failures 2024-06-01T10:00:00.700Z to 2024-06-01T10:00:00.800Z), 2 to produce (dry run: nothing produced)`);
-    expect(text).toContain('source 0:1 at 2024-06-01T10:00:00.700Z');
+    expect(text).toContain(`${dlqTopic(TOPICS.inference)} → ${TOPICS.inference}: 2 read, 2 picked (dead-lettered 2024-06-01T10:00:10.000Z to 2024-06-01T10:00:11.000Z), 2 to produce (dry run: nothing produced)\n`);
+    expect(text).toContain(`  ${dlqTopic(TOPICS.inference)} 0:0 (dead-lettered 2024-06-01T10:00:10.000Z)  source 0:1 at 2024-06-01T10:00:00.700Z, ${newer.length} bytes: `);
 
-    // The filters: by error text (case-insensitive) and by the failure's log time [since, until).
+    // The filters: by error text (case-insensitive) and by when they were dead-lettered [since, until) (a trial: by the
+    // source's log time, a --since of the day of the failures picked none of them).
     const byError = await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true, errorContains: 'UNKNOWN SCHEMA' });
     expect(byError[0]!.letters.map((l) => l.offset)).toEqual([1]);
-    const byTime = await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true, sinceMs: t0 + 750, untilMs: t0 + 801 });
+    const byTime = await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true, sinceMs: deadAt(0) + 1, untilMs: deadAt(1) + 1 });
     expect(byTime[0]!.letters.map((l) => l.offset)).toEqual([2]);
-    expect((await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true, untilMs: t0 + 700 }))[0]!.matched).toBe(0);
+    expect((await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true, untilMs: deadAt(0) }))[0]!.matched).toBe(0);
 
     // Mended: the newer writer schema is known. Both are produced back, bytes, key, partition and log time as they came.
     registerWriterSchema('InferenceEvent', newerSchema);
@@ -91,12 +95,20 @@ describe('pipeline redrive', () => {
     expect(counts.sink[TOPICS.inference]).toEqual({ consumed: 3, processed: 2, late: 0, dead: 1 });
     const events = await warehouse.query<{ event_id: string; n: number }>(`SELECT event_id, count() AS n FROM ${warehouse.database}.inference_events GROUP BY event_id ORDER BY event_id`);
     expect(events.map((e) => [e.event_id, Number(e.n)])).toEqual([['e-0', 1], ['e-1', 1]]);
-    const dead = await warehouse.query<{ offset: number }>(`SELECT offset FROM ${warehouse.database}.dead_letters WHERE topic = '${TOPICS.inference}' ORDER BY offset`);
+    const dead = await warehouse.query<{ offset: number; error: string }>(`SELECT offset, error FROM ${warehouse.database}.dead_letters WHERE topic = '${TOPICS.inference}' ORDER BY offset`);
     expect(dead.map((d) => Number(d.offset))).toEqual([2]);
+    // The garbage failed again: its dead letter names the one it was a redrive of, and a later redrive passes that copy
+    // over and picks its origin (a trial: each run had doubled the records that still failed: 2, 4, 8).
+    expect(dead[0]!.error).toMatch(/ \[a redrive of edge\.inference\.v1\.dlq:0:1\]$/);
+    const again = await redriveDeadLetters(log, log, { topics: [TOPICS.inference], dryRun: true });
+    expect(again.map((r) => [r.read, r.matched, r.redrive_copies, r.sealed])).toEqual([[3, 2, 1, true]]);
+    expect(formatTopicRedrive(again[0]!, true).split('\n')[0]).toMatch(/2 to produce \(dry run: nothing produced\); 1 dead letter\(s\) of earlier redrives passed over \(their origins are picked\); edge\.inference\.v1 is sealed: a real run refuses to produce to it$/);
 
-    // A sealed source topic is refused before anything is produced (a bounded run would never read it).
+    // A sealed source topic is refused before anything is produced (a bounded run would never read it), and only
+    // when there is something to produce.
     await expect(redriveDeadLetters(log, log, { topics: [TOPICS.inference] })).rejects.toThrow(/"edge\.inference\.v1" is sealed/);
     expect(await log.endOffset({ topic: TOPICS.inference, partition: 0 })).toBe(3);
+    expect((await redriveDeadLetters(log, log, { topics: [TOPICS.inference], errorContains: 'no such error' }))[0]!.produced).toBe(0);
   });
 
   it('a dead letter without its bytes on .dlq (too large for Kafka) is counted, not produced; a .dlq record that is no dead letter is skipped', async () => {
@@ -104,15 +116,15 @@ describe('pipeline redrive', () => {
     await log.ensureTopic(TOPICS.load);
     const dl = { topic: TOPICS.load, partition: 1, offset: 7, key_b64: Buffer.from('edge-02').toString('base64'), raw_b64: '', error: 'x [raw bytes left out of this record: 1200000 bytes]', path: '', consumer_group: 'g', ts: 1_717_236_000_000 };
     await log.produce(dlqTopic(TOPICS.load), [
-      { key: 'edge-02', partition: 1, value: codecFor('DeadLetter').encode(dl) },
-      { key: 'edge-02', partition: 1, value: codecFor('DeadLetter').encode({ ...dl, offset: 8, raw_b64: Buffer.from([0xde, 0xad]).toString('base64'), error: 'garbage' }) },
+      { key: 'edge-02', partition: 1, value: codecFor('DeadLetter').encode(dl), timestampMs: 1_717_236_000_000 },
+      { key: 'edge-02', partition: 1, value: codecFor('DeadLetter').encode({ ...dl, offset: 8, raw_b64: Buffer.from([0xde, 0xad]).toString('base64'), error: 'garbage' }), timestampMs: 1_717_236_000_000 },
       { key: 'edge-02', partition: 1, value: Buffer.from('{"not":"a dead letter"}') },
     ]);
     const [r] = await redriveDeadLetters(log, log, { topics: [TOPICS.load] });
     expect([r!.read, r!.matched, r!.produced, r!.without_bytes, r!.undecodable]).toEqual([3, 2, 1, 1, 1]);
     const produced = await log.read({ topic: TOPICS.load, partition: 1 }, 0, 10);
     expect(produced.map((p) => [p.key, p.value.toString('hex'), p.timestampMs])).toEqual([['edge-02', 'dead', 1_717_236_000_000]]);
-    expect(formatTopicRedrive(r!, false)).toBe(`${dlqTopic(TOPICS.load)} → ${TOPICS.load}: 3 read, 2 picked (failures 2024-06-01T10:00:00.000Z to 2024-06-01T10:00:00.000Z), 1 produced; `
+    expect(formatTopicRedrive(r!, false)).toBe(`${dlqTopic(TOPICS.load)} → ${TOPICS.load}: 3 read, 2 picked (dead-lettered 2024-06-01T10:00:00.000Z to 2024-06-01T10:00:00.000Z), 1 produced; `
       + `not produced: 1 without their bytes on ${dlqTopic(TOPICS.load)} (too large for a Kafka message: the dead_letters table keeps them), 1 ${dlqTopic(TOPICS.load)} record(s) that are not a dead letter\n`);
   });
 
