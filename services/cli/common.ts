@@ -45,6 +45,9 @@ export function idFlag(name: string) {
     if (value.length > MAX_ID_CHARS) throw new InvalidArgumentError(`${name} must be at most ${MAX_ID_CHARS} characters, got ${value.length}`);
     if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty, got ${JSON.stringify(value)}`);
     if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError(`${name} must not hold control characters (a line break, a tab), got ${JSON.stringify(value)}`);
+    // Bidirectional marks and line separators reorder or break the messages an id is echoed in (a re-test: whatif --server "edge-02\u202e").
+    const mark = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(value);
+    if (mark) throw new InvalidArgumentError(`${name} must not hold bidirectional or line-separator marks, got U+${mark[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
     return value;
   };
 }

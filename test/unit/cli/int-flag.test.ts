@@ -51,5 +51,7 @@ describe('idFlag', () => {
     expect(() => chip('a'.repeat(257))).toThrow(new InvalidArgumentError('--chip must be at most 256 characters, got 257'));
     expect(() => chip(' ')).toThrow(new InvalidArgumentError('--chip must not be empty, got " "'));
     expect(() => chip('a\nb')).toThrow(new InvalidArgumentError('--chip must not hold control characters (a line break, a tab), got "a\\nb"'));
+    // A right-to-left override reorders the message it is echoed in (a re-test: whatif --server "edge-02\u202e").
+    expect(() => idFlag('--server')('edge-02\u202e')).toThrow(new InvalidArgumentError('--server must not hold bidirectional or line-separator marks, got U+202E'));
   });
 });

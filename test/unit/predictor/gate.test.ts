@@ -415,6 +415,8 @@ describe('msText', () => {
     expect(distinctMs(10.12, 10.1199)).toEqual(['10.1200', '10.1199']);
     expect(distinctMs(40, 35)).toEqual(['40.0', '35.0']);
     expect(distinctMs(12.5, 12.5)).toEqual(['12.5', '12.5']);
+    expect(distinctMs(7.0679944, 7.067994398430909)).toEqual(['7.067994400', '7.067994398']);
+    expect(sloInBand(12.09923179, 7.067994398430909, 12.099231799393678)).toBe('the SLO 12.09923179 ms is inside the p99 band [7.07 ms, 12.09923180 ms]');
   });
 
   it('idProblem: ids as the API takes them, at most 256 characters, no bidirectional marks (trials: a 100,000-character --model echoed whole, a version "\\u202ev1" over HTTP)', () => {
