@@ -320,6 +320,13 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
         // Counted as the routes' answers are (a trial: a refused 38 MB upload left /metrics unchanged).
         countOutside(path, 'POST', 413);
       });
+      // An Expect other than 100-continue: Node answers 417 with no body; a problem like the others, with an id and counted.
+      server.on('checkExpectation', (req, res) => {
+        const id = randomUUID();
+        const body = problemText(417, PROBLEM_TYPES.malformedRequest, `Expect: ${JSON.stringify(String(req.headers.expect ?? ''))} is not an expectation this server meets (only 100-continue)`, id, req.url ?? '/');
+        res.writeHead(417, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
+        countOutside('unmatched', req.method ?? 'unknown', 417);
+      });
       return server;
     },
     genReqId: () => randomUUID(),

@@ -618,6 +618,14 @@ describe('GET routes', () => {
         const answer = await firstAnswer(`${line}\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, '{}');
         expect(answer.split('\r\n')[0], line).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
       }
+      // Another expectation: a 417 problem with a request id, counted (a re-test: Node's bare 417, no body, no id).
+      const odd = await firstAnswer('POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: foo\r\nConnection: close\r\n\r\n');
+      const [oddHead, oddBody] = odd.split('\r\n\r\n');
+      expect(oddHead).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+      const oddProblem = JSON.parse(oddBody!);
+      expect(oddProblem).toMatchObject({ status: 417, detail: 'Expect: "foo" is not an expectation this server meets (only 100-continue)', instance: '/v1/predict' });
+      expect(oddHead!.toLowerCase()).toContain(`x-request-id: ${oddProblem.request_id}`);
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('edgelat_http_requests_total{route="unmatched",method="POST",status="417"} 1');
       expect(app.server.keepAliveTimeout).toBe(72_000); // Fastify's own, kept with the server factory
     } finally {
       await app.close();
