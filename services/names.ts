@@ -16,7 +16,24 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
     .map((name, i) => ({ name, i, d: distance(g, name.toLowerCase()) }))
     .sort((a, b) => a.d - b.d || a.i - b.i)
     .slice(0, Math.max(1, max))
-    .map((x) => x.name);
+    .map((x) => listedName(x.name));
   const more = known.length - shown.length;
   return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ');
+}
+
+/** Characters that break or reorder a one-line message: C0 and C1 controls, DEL, bidirectional marks, line separators. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A name as a list in a message shows it: as it is, or quoted (JSON, with the characters of {@link UNSAFE} as `\u`
+ * escapes) when it holds one of them, a comma or a quote (a re-test: an id with a newline cut the list of nearest ids,
+ * which then read as the id typed).
+ */
+export function listedName(name: string): string {
+  return /[",]/.test(name) || new RegExp(UNSAFE.source).test(name) ? quoteName(name) : name;
+}
+
+/** A name quoted for a message: JSON, with bidirectional marks and line separators escaped too (JSON leaves them raw). */
+export function quoteName(name: string): string {
+  return JSON.stringify(name).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -13,6 +13,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { backoffDelay } from '../retry.ts';
 import { intFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
+import { printable } from '../profiler/format.ts';
 
 /** Options of `alerts tail`. */
 interface TailFlags {
@@ -26,7 +27,8 @@ interface TailFlags {
 /** One line of the terminal view. */
 export function formatChange(c: AlertChange): string {
   const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${c.ci_low === null ? '' : ` [${c.ci_low.toFixed(2)}, ${c.ci_high!.toFixed(2)}]`}`;
-  return `${c.window_end}  ${c.state.toUpperCase().padEnd(8)} ${c.edge_server_id} ${c.model_id ?? '-'} ${c.x_metric}→${c.y_metric}  ${r} n=${c.n}  (was ${c.previous_state})`;
+  // Ids from the data, escaped: a newline in one split a change over two lines (a re-test).
+  return `${c.window_end}  ${c.state.toUpperCase().padEnd(8)} ${printable(c.edge_server_id)} ${c.model_id === null ? '-' : printable(c.model_id)} ${c.x_metric}→${c.y_metric}  ${r} n=${c.n}  (was ${c.previous_state})`;
 }
 
 /** Add `alerts tail` to `program`. */

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { numberFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
-import { nearestNames } from '../names.ts';
+import { nearestNames, quoteName } from '../names.ts';
 
 /** Options of `report load-latency`. */
 interface LoadLatencyFlags {
@@ -62,7 +62,7 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       const known = await new ReportQueries(warehouse, { metric: opts.metric }).knownIds();
       for (const [flag, value, ids] of [['--server', opts.server, known.servers], ['--model', opts.model, known.models], ['--chip', opts.chip, known.chips]] as const) {
         if (value === undefined || ids.length === 0 || ids.includes(value)) continue;
-        throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${JSON.stringify(value)} (nearest: ${nearestNames(value, ids)})`);
+        throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${quoteName(value)} (nearest: ${nearestNames(value, ids)})`);
       }
     }
     const { report, summary, files } = await writeLoadLatencyReport(warehouse, {

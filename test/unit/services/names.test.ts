@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nearestNames } from '../../../services/names.ts';
+import { listedName, nearestNames, quoteName } from '../../../services/names.ts';
+import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
   const chips = ['rk3588-mali-g610', 'jetson-xavier-nx', 'jetson-agx-orin', 'rpi4-cortex-a72', 'qualcomm-ai100'];
@@ -13,5 +14,17 @@ describe('nearestNames', () => {
   it('lists every name when they fit, ties in the given order', () => {
     expect(nearestNames('x', ['ab', 'cd'], 8)).toBe('ab, cd');
     expect(nearestNames('', [], 3)).toBe('');
+  });
+
+  it('quotes a name that would break the message: a newline, a comma, a quote, a bidirectional mark (a re-test: a newline cut the list)', () => {
+    expect(nearestNames('model|x', ['model|x\nnewline', 'mob', 'a,b'])).toBe('mob, "a,b", "model|x\\nnewline"');
+    expect([listedName('edge-01'), listedName('edge\u202e01')]).toEqual(['edge-01', '"edge\\u202e01"']);
+    expect(quoteName('nope\u202e')).toBe('"nope\\u202e"');
+  });
+
+  it('alerts tail prints ids from the data escaped, one change a line', () => {
+    const line = formatChange({ window_end: '2024-06-01 10:05:00.000', state: 'firing', previous_state: 'rising', edge_server_id: 'edge\n01', model_id: 'm\u202ex', x_metric: 'cpu_util', y_metric: 'compute_ms',
+      pearson_r: 0.5, ci_low: 0.1, ci_high: 0.8, n: 40 } as never);
+    expect(line).toBe('2024-06-01 10:05:00.000  FIRING   edge\\u000a01 m\\u202ex cpu_util→compute_ms  r=0.500 [0.10, 0.80] n=40  (was rising)');
   });
 });
