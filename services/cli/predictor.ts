@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
+import { printable } from '../profiler/format.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
@@ -151,7 +152,8 @@ function costCell(c: ChipRecommendation, name: 'p90' | 'p99', rps: number): stri
 export function formatRecommendation(r: RecommendResponse): string {
   const name = r.slo.percentile === 0.9 ? 'p90' : 'p99';
   const lines = [
-    `${r.model}: SLO ${name} ≤ ${r.slo.ms} ms at ${r.rps} req/s`,
+    // The model id may come from a profile file: escaped (a re-test: ESC and U+202E from a --profile's model_id reached the terminal).
+    `${printable(r.model)}: SLO ${name} ≤ ${r.slo.ms} ms at ${r.rps} req/s`,
     `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${`idle ${name}`.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
   ];
   for (const c of r.chips) {

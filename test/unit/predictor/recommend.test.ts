@@ -332,6 +332,8 @@ describe('recommendChips', () => {
     const services: [string, ServiceTime][] = [['a', { ioMs: 0, computeMedianMs: 0.4, sigma: 0.1 }], ['b', fast], ['c', { ioMs: 1, computeMedianMs: 250, sigma: 0.3 }]];
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 1000 }, rps: 1 }, services.map(([id, s]) => candidate(id, s)));
     const table = formatRecommendation(r).split('\n').slice(2, 2 + r.chips.length);
+    // A model id from a profile file is escaped in the header (a re-test: ESC and U+202E reached the terminal).
+    expect(formatRecommendation({ ...r, model: 'm\u202e\u001b[31mX' }).split('\n')[0]).toBe('m\\u202e\\u001b[31mX: SLO p99 ≤ 1000 ms at 1 req/s');
     const figures = r.chips.map((c, i) => [c.chip, table[i]!.trim().split(/\s+/)[6], /meets it up to ([\d.]+) req\/s/.exec(c.reason)![1]]);
     expect(figures).toEqual(r.chips.map((c) => [c.chip, String(floorSignificant(c.max_rps_within_slo, 4)), String(floorSignificant(c.max_rps_within_slo, 4))]));
     // Four significant digits, rounded down, in both (the reason said 2480, 196 and 1.19 against the table's 2485, 196.7 and 1.196).
