@@ -310,8 +310,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       }
       // A temporary table outlives its request the same way (over HTTP without a session it lasts one request): here it
       // stayed on the writer, seen by the POST reads that run there and not by those on a reader (a re-test).
-      if (canonical !== null && !readonly && /^CREATE\s+TEMPORARY\b/i.test(codeOf(canonical))) {
+      if (canonical !== null && !readonly && /^(?:CREATE(?:\s+OR\s+REPLACE)?|REPLACE|ATTACH)\s+TEMPORARY\b/i.test(codeOf(canonical))) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a temporary table would stay on the edgelat endpoint\'s shared connection for every later request (over HTTP without a session it lasts one request): create a table in a database, and drop it when done. (ACCESS_DENIED)', 497));
+      }
+      // Anyone who reaches the port could stop the process, the predictor API with it (a trial: SYSTEM SHUTDOWN over POST).
+      if (canonical !== null && /^SYSTEM\s+(?:SHUTDOWN|KILL)\b/i.test(codeOf(canonical))) {
+        return fail(new WarehouseError('Code: 497. DB::Exception: SYSTEM SHUTDOWN and SYSTEM KILL would stop the edgelat process (its predictor API too): stop it with SIGTERM or Ctrl-C. (ACCESS_DENIED)', 497));
       }
       if (canonical !== null && runsProgram(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));

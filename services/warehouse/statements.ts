@@ -64,8 +64,15 @@ export function writesFile(canonical: string): boolean {
  */
 export function readonlyGap(canonical: string): string | null {
   const kind = /^\s*([A-Za-z]+)/.exec(canonical)?.[1]?.toUpperCase();
-  return kind === 'KILL' || kind === 'SYSTEM' ? `${kind} acts on the server, not on data` : null;
+  if (kind === 'KILL' || kind === 'SYSTEM') return `${kind} acts on the server, not on data`;
+  // ClickHouse's readonly refuses a SELECT from these, but not a DESCRIBE of one, which runs it to infer its structure
+  // (a trial: GET `DESCRIBE url('http://…')` fetched the URL and answered its fields).
+  const fn = EXTERNAL_TABLE_FUNCTION.exec(codeOf(canonical))?.[1];
+  return fn === undefined ? null : `the table function ${fn}() reads outside the warehouse (a file, a URL, another server)`;
 }
+
+/** A call of a table function that reaches outside the warehouse (files, URLs, object stores, other databases, programs); not a dictionary's SOURCE(…) kind ({@link runsProgram}'s). */
+const EXTERNAL_TABLE_FUNCTION = /(?<!\bSOURCE\s*\(\s*)\b(url|urlCluster|file|fileCluster|s3|s3Cluster|gcs|oss|cosn|azureBlobStorage|azureBlobStorageCluster|hdfs|hdfsCluster|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|jdbc|odbc|mongodb|redis|sqlite|executable|iceberg|icebergS3|icebergAzure|icebergHDFS|deltaLake|hudi|input)\s*\(/i;
 
 /**
  * Whether a canonical statement creates a dictionary whose source runs a program (`SOURCE(EXECUTABLE …)`,

@@ -92,8 +92,18 @@ describe('ChdbEngine', () => {
       expect(await race('INSERT INTO eng.slow_sink SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1', 'SELECT 1 FORMAT TSV'))
         .toEqual({ slow: [200, ''], quick: [200, '1\n'], done: ['quick', 'slow'] });
       // A temporary table would outlive its request on the shared writer, seen by some POST reads and not others: refused, as SET is.
-      const temp = await fetch(url, { method: 'POST', body: 'CREATE TEMPORARY TABLE tt (x UInt8)' });
-      expect([temp.status, temp.headers.get('x-clickhouse-exception-code'), (await temp.text()).startsWith('Code: 497. DB::Exception: a temporary table would stay')]).toEqual([403, '497', true]);
+      // So is every other way to make one (a re-test: CREATE OR REPLACE TEMPORARY and REPLACE TEMPORARY went through).
+      for (const body of ['CREATE TEMPORARY TABLE tt (x UInt8)', 'CREATE OR REPLACE TEMPORARY TABLE tt (x UInt8) ENGINE = Memory', 'REPLACE TEMPORARY TABLE tt (x UInt8) ENGINE = Memory']) {
+        const temp = await fetch(url, { method: 'POST', body });
+        expect([temp.status, temp.headers.get('x-clickhouse-exception-code'), (await temp.text()).startsWith('Code: 497. DB::Exception: a temporary table would stay')], body).toEqual([403, '497', true]);
+      }
+      // SYSTEM SHUTDOWN would stop the process, the predictor API with it (a trial: one POST did).
+      const stop = await fetch(url, { method: 'POST', body: 'SYSTEM SHUTDOWN' });
+      expect([stop.status, stop.headers.get('x-clickhouse-exception-code')]).toEqual([403, '497']);
+      expect(await post('SELECT 1 FORMAT TSV')).toEqual([200, '1\n']);
+      // A DESCRIBE of a table function runs it, fetching a URL: refused over GET as the SELECT is (a trial: it answered the fields).
+      const described = await fetch(`${url}?query=${encodeURIComponent(`DESCRIBE url('${url}?query=SELECT+42+AS+secret_col+FORMAT+TSVWithNames', 'TSVWithNames')`)}`);
+      expect([described.status, described.headers.get('x-clickhouse-exception-code')]).toEqual([403, '164']);
     } finally {
       await endpoint.close();
     }
