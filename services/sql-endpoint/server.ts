@@ -245,6 +245,15 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     return reply.status(403).header('X-ClickHouse-Exception-Code', '497').type('text/plain; charset=UTF-8').send(exceptionText(497, message));
   });
 
+  // A declared body over the limit is refused before it is read: read and cut off at the limit, its client saw the
+  // connection reset, not the 413 (a trial: curl posting 70 MB exited 56 after "100 Continue").
+  app.addHook('onRequest', async (request, reply) => {
+    const declared = Number(request.headers['content-length']);
+    if (!(declared > limit)) return;
+    const message = `Code: 307. DB::Exception: request body of ${declared} bytes (Content-Length) is larger than ${limit} bytes: the edgelat endpoint reads a body whole; send the rows in several requests. (TOO_MANY_BYTES)`;
+    return reply.status(413).header('X-ClickHouse-Exception-Code', '307').header('Connection', 'close').type('text/plain; charset=UTF-8').send(exceptionText(307, message));
+  });
+
   app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'));
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {

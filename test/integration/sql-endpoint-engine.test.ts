@@ -4,6 +4,7 @@
  * `edgelat serve`) nor runs past its time limit.
  */
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,30 @@ describe('ChdbEngine', () => {
       // A DESCRIBE of a table function runs it, fetching a URL: refused over GET as the SELECT is (a trial: it answered the fields).
       const described = await fetch(`${url}?query=${encodeURIComponent(`DESCRIBE url('${url}?query=SELECT+42+AS+secret_col+FORMAT+TSVWithNames', 'TSVWithNames')`)}`);
       expect([described.status, described.headers.get('x-clickhouse-exception-code')]).toEqual([403, '164']);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('refuses a declared body over its limit before reading it: 413, code 307 (a trial: a 70 MB POST saw its connection reset)', async () => {
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), bodyLimitBytes: 1024 });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const port = (endpoint.server.address() as { port: number }).port;
+      // Only the headers are sent: the answer comes without the body (before, the endpoint waited to read it).
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /?query=SELECT%201 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 70000000\r\n\r\n'));
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (text.includes('TOO_MANY_BYTES')) { socket.destroy(); resolve(text); }
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.toLowerCase()).toContain('x-clickhouse-exception-code: 307');
+      expect(answer).toContain('Code: 307. DB::Exception: request body of 70000000 bytes (Content-Length) is larger than 1024 bytes');
     } finally {
       await endpoint.close();
     }
