@@ -39,7 +39,7 @@ import type { Registry } from 'prom-client';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, isPlainRead, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -332,7 +332,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }
-      const format = canonicalFormat(formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
+      // The parsed statement's own FORMAT first: the raw text's last words miss one followed by SETTINGS or a comment (a trial:
+      // `FORMAT JSONEachRow SETTINGS max_threads=1` was labelled TabSeparated).
+      const format = canonicalFormat((canonical !== null ? statementFormat(canonical) : null) ?? formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
       const { params, settings } = splitParams(url, sql);
       // `readonly` chose the connection above. The others may only restate the connection's values (the engine changes
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.

@@ -42,6 +42,9 @@ describe('sql endpoint: reads answered as their output comes', () => {
     expect(r).toMatchObject({ status: 200, text: '0\n1\n2\n3\n4\n', complete: true });
     expect(r.headers['content-length']).toBe('10');
     expect(JSON.parse(r.headers['x-clickhouse-summary'] as string)).toMatchObject({ result_rows: '5', result_bytes: '10' });
+    // The format headers name the statement's own FORMAT, a comment after it too (a trial: labelled TabSeparated).
+    const commented = await fetchRaw('SELECT 1 AS a FORMAT JSONEachRow -- the last words');
+    expect([commented.text, commented.headers['x-clickhouse-format']]).toEqual(['{"a":1}\n', 'JSONEachRow']);
   });
 
   it('sends a read longer than STREAM_AFTER_BYTES chunked, every row once and in order', async () => {
