@@ -21,8 +21,14 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
   return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ');
 }
 
-/** Characters that break or reorder a one-line message: C0 and C1 controls, DEL, bidirectional marks, line separators. */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** Bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029): they reorder or break the text around them. */
+export const BIDI_OR_SEPARATOR = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** `U+202E` for a character (its code point, 4 hex digits at least). */
+export const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** Characters that break or reorder a one-line message: C0 and C1 controls, DEL, and {@link BIDI_OR_SEPARATOR}. */
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.source}`, 'g');
 
 /**
  * A name as a list in a message shows it: as it is, or quoted (JSON, with the characters of {@link UNSAFE} as `\u`

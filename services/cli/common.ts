@@ -9,6 +9,7 @@ import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { BIDI_OR_SEPARATOR, codePoint } from '../names.ts';
 import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
@@ -46,8 +47,8 @@ export function idFlag(name: string) {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty, got ${JSON.stringify(value)}`);
     if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError(`${name} must not hold control characters (a line break, a tab), got ${JSON.stringify(value)}`);
     // Bidirectional marks and line separators reorder or break the messages an id is echoed in (a re-test: whatif --server "edge-02\u202e").
-    const mark = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(value);
-    if (mark) throw new InvalidArgumentError(`${name} must not hold bidirectional or line-separator marks, got U+${mark[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    const mark = BIDI_OR_SEPARATOR.exec(value);
+    if (mark) throw new InvalidArgumentError(`${name} must not hold bidirectional or line-separator marks, got ${codePoint(mark[0])}`);
     return value;
   };
 }

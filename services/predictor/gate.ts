@@ -27,6 +27,7 @@ import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDev
 import type { ServerObservations } from './whatif.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 import { MAX_ID_CHARS } from './types.ts';
+import { BIDI_OR_SEPARATOR, codePoint, quoteName } from '../names.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
 export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
@@ -373,8 +374,8 @@ export function idProblem(field: string, value: string): string | null {
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `${field}: expected an id without control characters, got ${JSON.stringify(value)}`;
   // Bidirectional marks, overrides and isolates, and line separators, reorder or break the reason they are echoed in
   // (a trial: a version "\u202ev1" over HTTP).
-  const mark = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(value);
-  return mark ? `${field}: expected an id without bidirectional or line-separator marks, got U+${mark[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} in ${JSON.stringify(value).replace(/[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}` : null;
+  const mark = BIDI_OR_SEPARATOR.exec(value);
+  return mark ? `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}` : null;
 }
 
 /** The gate's view of one target server. */
