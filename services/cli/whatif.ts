@@ -24,9 +24,6 @@ export function registerWhatIfCommand(program: Command): void {
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips, too few requests in the lookback, the warehouse held by another process; one line on stderr), 2 bad usage (an unknown server or chip too).')
     .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; lookbackHours: number; json: boolean }) => {
-      for (const [flag, value] of [['--server', opts.server], ['--chip', opts.chip]] as const) {
-        if (value !== undefined && value.trim() === '') throw new UsageError(`${flag}: expected a non-empty id, got ${JSON.stringify(value)}`);
-      }
       if (opts.workers !== undefined && opts.chip === undefined) throw new UsageError(`--workers: only with --chip (the server's own chip has the workers it reports), got --workers ${opts.workers} alone`);
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
       // Loaded when the command runs (the warehouse and the replay), not at the CLI's start-up.

@@ -225,7 +225,7 @@ describe('edgelat report load-latency after a demo run', () => {
     expect([w.server, w.replicas, w.workers]).toEqual(['edge-01', 2, 2 * w.current.workers]);
     expect(w.p99_ms).toBeLessThanOrEqual(w.current.p99_ms);
     const empty = await edgelat(['whatif', '--server', 'edge-01', '--chip', ''], dataDir);
-    expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: --chip: expected a non-empty id, got ""']]);
+    expect([empty.code, errLines(empty.stderr)]).toEqual([2, ['edgelat: option \'--chip <id>\' argument \'\' is invalid. --chip must not be empty, got ""', '(run with --help for usage)']]);
     // --workers sets the new chip's workers per replica (edge-01 runs an Orin with 2; the AI 100 runs on edge-03).
     const given = await edgelat(['whatif', '--server', 'edge-01', '--chip', 'qualcomm-ai100-dm2e', '--workers', '3', '--json'], dataDir);
     expect(given.code, given.stderr).toBe(0);
