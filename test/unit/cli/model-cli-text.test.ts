@@ -24,6 +24,11 @@ describe('formatPrediction', () => {
     expect(formatPrediction(prediction({ gpu_util: 0.6, requests_per_s: 4 })).split('\n')[1]).toBe('  total   p50 1.58 ms   p90 1.67 ms   p99 5.73 ms');
     expect(formatPrediction(prediction({ gpu_util: 0.6, requests_per_s: 4 })).split('\n')[0]).toMatch(/, load: gpu_util=0\.6 requests_per_s=4$/);
   });
+
+  it('says unbounded where the rate keeps every worker busy (null percentiles)', () => {
+    const flood = { ...prediction({ requests_per_s: 1e6 }), total_ms: { p50: null, p90: null, p99: null } };
+    expect(formatPrediction(flood).split('\n')[1]).toBe('  total   unbounded: the queue cannot drain at this rate (see the note)');
+  });
 });
 
 describe('trainStoppedLine', () => {
