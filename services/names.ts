@@ -28,18 +28,28 @@ export const BIDI_OR_SEPARATOR = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u
 export const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** Characters that break or reorder a one-line message: C0 and C1 controls, DEL, and {@link BIDI_OR_SEPARATOR}. */
-const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.source}`, 'g');
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.source}`);
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
 /**
- * A name as a list in a message shows it: as it is, or quoted (JSON, with the characters of {@link UNSAFE} as `\u`
- * escapes) when it holds one of them, a comma or a quote (a re-test: an id with a newline cut the list of nearest ids,
- * which then read as the id typed).
+ * Text from a file or the data made safe for a terminal and a one-line message: the characters of {@link UNSAFE} as
+ * `\u` escapes. A trial's graph name held U+202E, a newline and NUL, printed raw (the first reverses the rest of the
+ * line on screen).
  */
-export function listedName(name: string): string {
-  return /[",]/.test(name) || new RegExp(UNSAFE.source).test(name) ? quoteName(name) : name;
+export function printable(text: string): string {
+  return text.replace(UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A name quoted for a message: JSON, with bidirectional marks and line separators escaped too (JSON leaves them raw). */
+/**
+ * A name as a list in a message shows it: as it is, or quoted ({@link quoteName}) when it holds a character of
+ * {@link UNSAFE}, a comma or a quote (a re-test: an id with a newline cut the list of nearest ids, which then read as
+ * the id typed).
+ */
+export function listedName(name: string): string {
+  return /[",]/.test(name) || UNSAFE.test(name) ? quoteName(name) : name;
+}
+
+/** A name quoted for a message: JSON, with what JSON leaves raw (DEL, C1, bidirectional marks, line separators) escaped too. */
 export function quoteName(name: string): string {
-  return JSON.stringify(name).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable(JSON.stringify(name));
 }

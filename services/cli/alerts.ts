@@ -13,7 +13,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { backoffDelay } from '../retry.ts';
 import { intFlag, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
-import { printable } from '../profiler/format.ts';
+import { printable } from '../names.ts';
 
 /** Options of `alerts tail`. */
 interface TailFlags {

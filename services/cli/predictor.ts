@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
-import { printable } from '../profiler/format.ts';
+import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
@@ -125,7 +125,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
   } catch (error) {
     if (error instanceof UsageError) throw error;
     // The parser quotes the text it read: from a binary file (an .onnx given to --profile) that is raw bytes on the terminal.
-    const why = (error as Error).message.replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const why = printable((error as Error).message.replace(/\s*\n\s*/g, ' '));
     const onnx = /\.onnx$/i.test(opts.profile!) ? ' (an ONNX file? give it as --onnx)' : '';
     throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: not JSON${onnx} (${why})`);
   }

@@ -9,7 +9,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { LISTED, REDRIVE_HEADER, redriveDeadLetters, type TopicRedrive } from '../pipeline/redrive.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { UsageError } from './usage-error.ts';
-import { printable as printableText } from '../profiler/format.ts';
+import { printable } from '../names.ts';
 
 /** Flags of `pipeline redrive` (as commander gives them). */
 export interface RedriveFlags {
@@ -54,7 +54,7 @@ export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
   const lines = [`${r.dlq} → ${r.topic}: ${r.read} read, ${r.matched} picked${when}, ${dryRun ? `${r.matched - r.without_bytes - r.empty} to produce (dry run: nothing produced)` : `${r.produced} produced`}${skipped.length > 0 ? `; not produced: ${skipped.join(', ')}` : ''}${copies}${sealed}`];
   if (dryRun) {
     for (const l of r.letters) {
-      lines.push(`  ${r.dlq} ${l.dlq_partition}:${l.dlq_offset} (dead-lettered ${new Date(l.dead_lettered_ts).toISOString()})  source ${l.partition}:${l.offset} at ${new Date(l.ts).toISOString()}, ${l.bytes} bytes: ${printableText(l.error)}`);
+      lines.push(`  ${r.dlq} ${l.dlq_partition}:${l.dlq_offset} (dead-lettered ${new Date(l.dead_lettered_ts).toISOString()})  source ${l.partition}:${l.offset} at ${new Date(l.ts).toISOString()}, ${l.bytes} bytes: ${printable(l.error)}`);
     }
     if (r.matched > r.letters.length) lines.push(`  + ${r.matched - r.letters.length} more (the first ${LISTED} are listed)`);
   }

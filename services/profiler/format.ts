@@ -2,6 +2,7 @@
  * Terminal rendering of a {@link ModelProfile} (`edgelat profile`).
  */
 import type { ModelProfile, ProfileInput } from './types.ts';
+import { printable } from '../names.ts';
 
 /** Operator types listed by {@link formatProfile} before "+ N more". */
 const TOP_OPERATORS = 8;
@@ -17,16 +18,6 @@ export function siCount(n: number): string {
 export function mebibytes(bytes: number): string {
   if (bytes < 2 ** 10) return `${bytes} bytes`;
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
-}
-
-/**
- * Text from a model file made safe for a terminal: control characters (C0, DEL, C1), the line and paragraph
- * separators (U+2028, U+2029) and the bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F,
- * U+202A–U+202E, U+2066–U+2069) as `\u` escapes. A trial's graph name held U+202E,
- * a newline and NUL, printed raw (the first reverses the rest of the line on screen).
- */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */

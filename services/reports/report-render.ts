@@ -8,6 +8,7 @@ import type { LoadLatencyReport } from './load-latency.ts';
 import { KNEE_MIN_REQUESTS, SENSITIVE_MIN_REQUESTS } from './report-queries.ts';
 import { LOAD_METRICS as CORRELATED_METRICS } from '../../pipelines/rolling-correlation.ts';
 import type { LoadMetric } from '../../schemas/types.ts';
+import { printable } from '../names.ts';
 
 const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 /** A load value: whole from 10 up, else 3 significant digits; `extra` more digits either way. */
@@ -47,12 +48,11 @@ function fromLowest(r: LoadLatencyReport, k: LoadLatencyReport['knees'][number])
 
 /**
  * Text from the data (an id) made safe for a Markdown table cell and a terminal: a backslash and `|` escaped (a `|`
- * split the cell), `&`, `<` and `>` as entities (raw HTML in Markdown), control characters (C0, DEL, C1; a newline split
- * the row) as `\u` escapes. Ingestion takes any non-empty id: a trial's chip `<script>…` and model `mod|el` broke the tables.
+ * split the cell), `&`, `<` and `>` as entities (raw HTML in Markdown), control characters (a newline split the row) and
+ * bidirectional marks as `\u` escapes (names.ts `printable`). Ingestion takes any non-empty id: a trial's chip `<script>…` and model `mod|el` broke the tables.
  */
 export function mdCell(text: string): string {
-  return text.replace(/[\\|]/g, (c) => `\\${c}`).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable(text.replace(/[\\|]/g, (c) => `\\${c}`).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
 }
 
 /** Markdown tables: a header row and rows of cells (each {@link mdCell}). */
