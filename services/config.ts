@@ -88,6 +88,10 @@ export interface KafkaConfig {
    * another job over the same topics (a second bounded run into another database) needs its own. @default 'edgelat'
    */
   groupPrefix: string;
+  /** Consumer group session timeout, ms: how soon a member that stopped heartbeating (a killed process) loses its partitions. @default 10000 */
+  sessionTimeoutMs: number;
+  /** Longest the group coordinator waits for every member to rejoin in a rebalance, ms (≥ sessionTimeoutMs). @default 20000 */
+  rebalanceTimeoutMs: number;
 }
 
 /** ClickHouse server settings (EDGELAT_CLICKHOUSE_*). */
@@ -171,6 +175,8 @@ const schema = z.object({
   EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
   EDGELAT_KAFKA_TLS: z.enum(['true', 'false']).default('false'),
   EDGELAT_KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  EDGELAT_KAFKA_SESSION_TIMEOUT_MS: int(1000, HOUR_MS).default(10_000),
+  EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: int(1000, HOUR_MS).default(20_000),
   EDGELAT_CLICKHOUSE_URL: clickhouseUrl.optional(),
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -217,6 +223,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(`bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin`);
+  }
   if (e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
     throw new ConfigError(`bad configuration: EDGELAT_KAFKA_SASL_MECHANISM=${e.EDGELAT_KAFKA_SASL_MECHANISM} needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD`);
   }
@@ -274,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
           tls: e.EDGELAT_KAFKA_TLS === 'true',
           compression: e.EDGELAT_KAFKA_COMPRESSION,
           groupPrefix: e.EDGELAT_KAFKA_GROUP_PREFIX,
+          sessionTimeoutMs: e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS,
+          rebalanceTimeoutMs: e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS,
         }
       : null,
     clickhouse: e.EDGELAT_CLICKHOUSE_URL ? { url: e.EDGELAT_CLICKHOUSE_URL, username: e.EDGELAT_CLICKHOUSE_USER, password: e.EDGELAT_CLICKHOUSE_PASSWORD } : null,

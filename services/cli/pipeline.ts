@@ -64,11 +64,11 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   let healthy = true;
   const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
-  const { brokers, clientId, sasl, tls, compression } = config.kafka;
+  const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
-  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }).catch(async (error: unknown) => {
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger }).catch(async (error: unknown) => {
     await ops.close();
     throw error;
   })];
@@ -80,7 +80,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       first = null;
       return log;
     }
-    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger });
+    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger });
     kafkaLogs.push(kafkaLog);
     healthy = true;
     log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);

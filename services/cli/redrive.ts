@@ -77,8 +77,8 @@ export async function redriveCommand(config: EdgelatConfig, flags: RedriveFlags)
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
-  const { brokers, clientId, sasl, tls, compression } = config.kafka;
-  const plain: EventLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger });
+  const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
+  const plain: EventLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger });
   const dlqLog = withSchemaRegistry(plain, config.schemaRegistryUrl, logger);
   let said = 0;
   try {

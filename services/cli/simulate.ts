@@ -231,10 +231,10 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   // Loaded on demand: the kafkajs client stays out of the start-up of every other command.
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
-  const { brokers, clientId, sasl, tls, compression } = config.kafka;
+  const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // A one-shot producer gives a registry outage its default back-off (5 retries, about 10 s), then names it; `pipeline run` waits.
-  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
+  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
   let stopListening: (() => void) | null = null;

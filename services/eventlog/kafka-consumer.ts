@@ -16,6 +16,10 @@ export interface KafkaConsumerOptions {
   pollWaitMs: number;
   /** Longest `consumer()` waits for the first group join, milliseconds. */
   joinTimeoutMs: number;
+  /** Group session timeout, ms (heartbeats every min(1000, a third of it)). */
+  sessionTimeoutMs: number;
+  /** Longest the coordinator waits for members to rejoin in a rebalance, ms. */
+  rebalanceTimeoutMs: number;
   /** Where rejoins after a crash are logged. */
   logger?: Logger;
   /** Called for each range of records retention deleted before this member read them (they are skipped). */
@@ -87,7 +91,7 @@ export class KafkaConsumer implements Consumer {
     // ended (the broker lost, the processors restarted on a new connection) would rejoin the group and hold partitions
     // that nothing polls. kafkajs cannot cancel a restart it already scheduled: a member that joins after close leaves.
     let member: KafkaConsumer | undefined;
-    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => member?.closed !== true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: 1000, sessionTimeout: 10_000, rebalanceTimeout: 20_000 });
+    const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => member?.closed !== true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: Math.min(1000, Math.floor(options.sessionTimeoutMs / 3)), sessionTimeout: options.sessionTimeoutMs, rebalanceTimeout: options.rebalanceTimeoutMs });
     member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));

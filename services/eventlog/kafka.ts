@@ -28,6 +28,14 @@ export interface KafkaLogOptions {
   pollWaitMs?: number;
   /** Longest `consumer()` waits for the group join, milliseconds. @default 30000 */
   joinTimeoutMs?: number;
+  /**
+   * Consumer group session timeout, ms: a member that sent no heartbeat this long (a killed process) is removed
+   * and its partitions are assigned to the others. Brokers accept 6000..300000 by default
+   * (`group.min.session.timeout.ms`, `group.max.session.timeout.ms`). @default 10000
+   */
+  sessionTimeoutMs?: number;
+  /** Longest the group coordinator waits for every member to rejoin in a rebalance, ms (≥ the session timeout). @default 20000 */
+  rebalanceTimeoutMs?: number;
   /** Longest `read()` and `ensureTopic()` wait, milliseconds. @default 30000 */
   adminWaitMs?: number;
   /** kafkajs retries of one request. @default 5 */
@@ -87,7 +95,7 @@ export class KafkaEventLog implements EventLog {
    * every produce (records and seal markers) uses the configured compression.
    * @returns  A log whose `id` is `kafka-<clusterId>`.
    * @throws {BrokerUnavailableError} if the brokers cannot be reached or refuse the SASL/TLS handshake.
-   * @throws {RangeError} if `brokers` is empty, `defaultPartitions` < 1, `retries` < 0, or `compression`/`sasl.mechanism` is unknown.
+   * @throws {RangeError} if `brokers` is empty, `defaultPartitions` < 1, `sessionTimeoutMs` < 1000, `rebalanceTimeoutMs` < `sessionTimeoutMs`, `retries` < 0, or `compression`/`sasl.mechanism` is unknown.
    */
   static async connect(options: KafkaLogOptions): Promise<KafkaEventLog> {
     if (options.brokers.length === 0) throw new RangeError('brokers: expected at least one "host:port", got []');
@@ -97,10 +105,14 @@ export class KafkaEventLog implements EventLog {
       defaultPartitions: options.defaultPartitions ?? 4,
       pollWaitMs: options.pollWaitMs ?? 1000,
       joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 20_000,
       adminWaitMs: options.adminWaitMs ?? 30_000,
       retries: options.retries ?? 5,
     };
     if (!Number.isInteger(o.defaultPartitions) || o.defaultPartitions < 1) throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
+    if (!Number.isInteger(o.sessionTimeoutMs) || o.sessionTimeoutMs < 1000) throw new RangeError(`sessionTimeoutMs: expected an integer >= 1000, got ${JSON.stringify(options.sessionTimeoutMs)}`);
+    if (!Number.isInteger(o.rebalanceTimeoutMs) || o.rebalanceTimeoutMs < o.sessionTimeoutMs) throw new RangeError(`rebalanceTimeoutMs: expected an integer >= sessionTimeoutMs (${o.sessionTimeoutMs}), got ${JSON.stringify(options.rebalanceTimeoutMs)}`);
     // kafkajs logs each failed attempt of the first connection as an error with its stack; the caller reports the
     // final failure in one line, so those lines are held back (shown at debug level) until the log is connected.
     const kafkajsLogger = options.logger?.child({});
@@ -195,7 +207,8 @@ export class KafkaEventLog implements EventLog {
   async consumer(groupId: string, topics: string[]): Promise<Consumer> {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
     return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
-      pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
+      pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs,
+      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
     });
   }
 

@@ -21,7 +21,7 @@ import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
 import { usePeers } from '../helpers/peers.ts';
 import { readTopic } from '../helpers/pipeline.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -67,7 +67,7 @@ describe.skipIf(!haveKafka)('alert delivery across a SIGKILL of pipeline run', (
     const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-alerts-test' });
     await produceSimulation(log, sim, 0);
     await log.close();
-    const runEnv = { ...env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_CLICKHOUSE_URL: endpoint.url, EDGELAT_DATABASE: 'alerts_e4', EDGELAT_LOG_LEVEL: 'error' };
+    const runEnv = { ...env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_CLICKHOUSE_URL: endpoint.url, EDGELAT_DATABASE: 'alerts_e4', EDGELAT_LOG_LEVEL: 'error', ...MOCK_GROUP_ENV };
     const killWhen = async () => {
       while (acked().length < Math.ceil(0.4 * expected.length)) await new Promise((r) => setTimeout(r, 20));
     };

@@ -13,7 +13,7 @@ import { produceSimulation } from '../../services/pipeline/demo.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
 import { usePeers } from '../helpers/peers.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -45,6 +45,7 @@ describe.skipIf(!haveKafka)('pipeline run killed with SIGKILL and restarted', ()
       EDGELAT_WINDOW_SLIDE_MS: String(config.windowSlideMs),
       EDGELAT_LOG_LEVEL: 'error',
       EDGELAT_SINK_BATCH_OFFSETS: '200',
+      ...MOCK_GROUP_ENV,
     };
     const warehouse = new ClickHouseWarehouse({ url: endpoint.url, database: 'sigkill' });
     const enriched = async () => {

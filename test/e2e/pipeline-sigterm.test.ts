@@ -18,7 +18,7 @@ import { produceInChunks } from '../../services/pipeline/produce.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 const haveKafka = kafkaTestsCanRun('the pipeline SIGTERM test', { mockOnly: true });
@@ -34,7 +34,7 @@ describe.skipIf(!haveKafka)('pipeline run stopped with SIGTERM', () => {
     await log.close();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-sigterm-'));
-    const env = { EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'sigterm', EDGELAT_LOG_LEVEL: 'error', EDGELAT_SINK_LINGER_MS: '200' };
+    const env = { EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'sigterm', EDGELAT_LOG_LEVEL: 'error', EDGELAT_SINK_LINGER_MS: '200', ...MOCK_GROUP_ENV };
     const admin = new kafkajs.Kafka({ brokers: kafkaMock().brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
     await admin.connect();
     const groups: [string, readonly string[]][] = [

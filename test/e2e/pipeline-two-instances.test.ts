@@ -19,7 +19,7 @@ import { runBoundedPipeline, SINK_TOPICS } from '../../services/pipeline/embedde
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import { ClickHouseWarehouse } from '../../services/warehouse/clickhouse.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
 import { usePeers } from '../helpers/peers.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -50,7 +50,7 @@ describe.skipIf(!haveKafka)('pipeline run as two instances per consumer group', 
     await log.close();
     const env = {
       EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_CLICKHOUSE_URL: endpoint.url, EDGELAT_DATABASE: 'b1', EDGELAT_LOG_LEVEL: process.env.EDGELAT_TEST_DEBUG ? 'debug' : 'error',
-      EDGELAT_WINDOW_SIZE_MS: String(config.windowSizeMs), EDGELAT_WINDOW_SLIDE_MS: String(config.windowSlideMs),
+      EDGELAT_WINDOW_SIZE_MS: String(config.windowSizeMs), EDGELAT_WINDOW_SLIDE_MS: String(config.windowSlideMs), ...MOCK_GROUP_ENV,
     };
     // Two processes, each running all three processors, started together: every consumer group has two members.
     await Promise.all([runPipelineProcess(env), runPipelineProcess(env)]);

@@ -14,6 +14,20 @@ export interface KafkaMock {
   stop(): Promise<void>;
 }
 
+/**
+ * Consumer group timeouts for tests on the mock cluster, ms (KafkaLogOptions; EDGELAT_KAFKA_*_TIMEOUT_MS for a
+ * CLI child). The mock ends a rebalance only when the rebalance timeout runs out, even after every member has
+ * rejoined (a real broker ends it then), and drops a killed member only after its session timeout: at the
+ * defaults (10 s, 20 s) a second member or a restart after SIGKILL waited 10–20 s, at 3 s each 3 s. Real brokers
+ * refuse sessions under 6 s by default: not for EDGELAT_TEST_KAFKA_BROKERS.
+ */
+export const MOCK_GROUP_TIMEOUTS = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000 } as const;
+/** {@link MOCK_GROUP_TIMEOUTS} as a CLI child's environment. */
+export const MOCK_GROUP_ENV = {
+  EDGELAT_KAFKA_SESSION_TIMEOUT_MS: String(MOCK_GROUP_TIMEOUTS.sessionTimeoutMs),
+  EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_GROUP_TIMEOUTS.rebalanceTimeoutMs),
+} as const;
+
 /** True when `kcat` is on the PATH. */
 export function kcatAvailable(): boolean {
   const r = spawnSync('kcat', ['-V'], { stdio: 'ignore' });

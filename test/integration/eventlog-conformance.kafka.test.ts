@@ -6,7 +6,7 @@
 import { describe, it } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { eventLogConformance } from '../helpers/eventlog-conformance.ts';
-import { kafkaTestsCanRun, startKafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS, startKafkaMock } from '../helpers/kafka-mock.ts';
 
 const external = process.env.EDGELAT_TEST_KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
 if (!kafkaTestsCanRun('the Kafka EventLog conformance suite')) {
@@ -17,7 +17,7 @@ if (!kafkaTestsCanRun('the Kafka EventLog conformance suite')) {
   eventLogConformance('kafka', async () => {
     const mock = external ? null : await startKafkaMock();
     try {
-      const log = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-conformance', retries: 3 });
+      const log = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-conformance', retries: 3, ...(external ? {} : MOCK_GROUP_TIMEOUTS) });
       return {
         log,
         cleanup: async () => {

@@ -68,8 +68,13 @@ describe('loadConfig', () => {
 
   it('reads Kafka and ClickHouse settings, and never shows a secret in an error', () => {
     const c = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092,k2:9093', EDGELAT_KAFKA_SASL_MECHANISM: 'scram-sha-512', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'hunter2', EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123' });
-    expect(c.kafka).toEqual({ brokers: ['k1:9092', 'k2:9093'], clientId: 'edgelat', sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'hunter2' }, tls: false, compression: 'none', groupPrefix: 'edgelat' });
+    expect(c.kafka).toEqual({ brokers: ['k1:9092', 'k2:9093'], clientId: 'edgelat', sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'hunter2' }, tls: false, compression: 'none', groupPrefix: 'edgelat', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 20_000 });
     expect(loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_GROUP_PREFIX: 'job-2.b_c' }).kafka?.groupPrefix).toBe('job-2.b_c');
+    const timeouts = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '6000', EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: '6000' }).kafka;
+    expect([timeouts?.sessionTimeoutMs, timeouts?.rebalanceTimeoutMs]).toEqual([6000, 6000]);
+    expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '30000' }))
+      .toThrow('bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=20000 is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=30000: a rebalance waits at least one session for a member to rejoin');
+    expect(() => loadConfig({ EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '999' })).toThrow(/EDGELAT_KAFKA_SESSION_TIMEOUT_MS="999"/);
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_GROUP_PREFIX: 'job 2' })).toThrow(/EDGELAT_KAFKA_GROUP_PREFIX="job 2": expected 1 to 200 letters, digits, "\.", "_" or "-"/);
     expect(c.clickhouse).toEqual({ url: 'http://localhost:8123', username: 'default', password: '' });
     expect(loadConfig({}).kafka).toBeNull();
