@@ -9,13 +9,11 @@ export const SEQ_HEADER = 'edgelat-seq';
 /** Record header with the settings of the processor that emitted the record (Processor.settings). */
 export const SETTINGS_HEADER = 'edgelat-settings';
 
-/** Records read per request while scanning lanes: bounds memory on large topics (a Kafka read costs a group join, so not small). */
+/** Records read per request while scanning lanes: bounds memory on large topics. */
 const SCAN_CHUNK = 100_000;
 /**
- * Partition ranges read at once while scanning lanes. A Kafka read joins a throwaway group, and a new
- * group waits out the broker's initial rebalance delay (group.initial.rebalance.delay.ms, 3 s by default;
- * librdkafka's mock cluster too): one range after another, a restart waited that long per output partition.
- * At most this many chunks (SCAN_CHUNK records each) are held at once.
+ * Partition ranges read at once while scanning lanes (an event log may serve reads in parallel; Kafka's run one
+ * after another on one connection, kafka-fetch.ts). At most this many chunks (SCAN_CHUNK records each) are held at once.
  */
 const SCAN_PARALLEL = 4;
 

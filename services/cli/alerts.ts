@@ -104,8 +104,8 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
       let read = 0;
       try {
         const count = (await log.partitionCount(TOPICS.correlation)) ?? 0;
-        // The partitions' new records are read at once (each Kafka read waits out a new group's rebalance delay,
-        // about 3 s), then handled in partition order: a pair's updates are all in one partition.
+        // The partitions' new records are read first (a read is a fetch from the partition's leader, no group),
+        // then handled in partition order: a pair's updates are all in one partition.
         const due = (await Promise.all(Array.from({ length: count }, async (_, p) => ({ p, from: next.get(p) ?? 0, end: await log.endOffset({ topic: TOPICS.correlation, partition: p }) }))))
           .filter(({ from, end }) => end > from);
         const batches = await Promise.all(due.map(({ p, from, end }) => log.read({ topic: TOPICS.correlation, partition: p }, from, end)));

@@ -3,11 +3,11 @@
  * in-process log (memory.ts) where Kafka allows; differences are listed on
  * {@link KafkaEventLog}.
  */
-import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
+import { PartitionFetcher } from './kafka-fetch.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
 import { guard, produceChunks, recordBytes, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
@@ -65,7 +65,8 @@ export interface KafkaLogOptions {
  *   position reached the high watermark. Produce after a seal is refused only
  *   in the process that sealed.
  * - Commit metadata is stored by Kafka itself (OffsetCommit metadata).
- * - `read()` joins a throwaway group: slow (seconds), for admin and tests only.
+ * - `read()` fetches a range from the partition's leader with no consumer group (kafka-fetch.ts): milliseconds;
+ *   reads run one after another on one connection.
  */
 export class KafkaEventLog implements EventLog {
   private readonly counts = new Map<string, number>();
@@ -75,6 +76,7 @@ export class KafkaEventLog implements EventLog {
   /** Whether the producer is idempotent (the cluster granted a producer id), so its retries cannot duplicate records. */
   idempotent = false;
   private readonly seals: SealWatcher;
+  private readonly fetcher: PartitionFetcher;
 
   private constructor(
     readonly id: string,
@@ -85,7 +87,8 @@ export class KafkaEventLog implements EventLog {
     private readonly send: KafkaClientSettings['send'],
     private readonly logger?: Logger,
   ) {
-    this.seals = new SealWatcher(kafka, admin, options.adminWaitMs);
+    this.fetcher = new PartitionFetcher(kafka, options.adminWaitMs);
+    this.seals = new SealWatcher(this.fetcher, admin);
   }
 
   /**
@@ -247,49 +250,29 @@ export class KafkaEventLog implements EventLog {
   }
 
   /**
-   * Read [from, to) of one partition through a throwaway group (random id):
-   * seconds per call (a group join), so callers read large ranges at once.
-   * Records retention already deleted are skipped: the range starts at the
-   * oldest stored offset.
+   * Read [from, to) of one partition by Fetch requests to its leader (kafka-fetch.ts): no consumer group, no
+   * join delay. Records retention already deleted are skipped: the range starts at the oldest stored offset
+   * (also when retention overtakes the read while it runs).
    */
   async read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]> {
-    const { low, high } = await this.offsetRange(tp);
-    const start = Math.max(0, from, low);
-    const end = Math.min(Math.max(0, to), high);
-    if (start >= end) return [];
-    const c = this.kafka.consumer({ groupId: `edgelat-read-${randomUUID()}`, maxWaitTimeInMs: 200 });
-    const out: LogRecord[] = [];
-    try {
-      return await guard(`read ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`, async () => {
-        let done!: () => void;
-        const finished = new Promise<void>((r) => (done = r));
-        await c.connect();
-        await c.subscribe({ topics: [tp.topic], fromBeginning: true });
-        await c.run({
-          eachBatch: async ({ batch }) => {
-            if (batch.partition !== tp.partition) return;
-            for (const m of batch.messages) {
-              const off = Number(m.offset);
-              if (off >= start && off < end && off === (out.at(-1)?.offset ?? start - 1) + 1) out.push(toLogRecord(tp.topic, tp.partition, m));
-            }
-            if ((out.at(-1)?.offset ?? -1) >= end - 1) done();
-          },
-        });
-        c.seek({ topic: tp.topic, partition: tp.partition, offset: String(start) });
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, rej) => {
-          timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: read of ${tp.topic}:${tp.partition} [${start}, ${end}) got ${out.length} records within ${this.options.adminWaitMs} ms`, { retriable: true })), this.options.adminWaitMs);
-        });
-        await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
-        return out;
-      });
-    } finally {
-      await c.disconnect().catch(() => undefined);
+    for (let attempt = 0; ; attempt++) {
+      const { low, high } = await this.offsetRange(tp);
+      const start = Math.max(0, from, low);
+      const end = Math.min(Math.max(0, to), high);
+      if (start >= end) return [];
+      try {
+        const messages = await guard(`read ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`, () => this.fetcher.read(tp, start, end));
+        return messages.map((m) => toLogRecord(tp.topic, tp.partition, m));
+      } catch (e) {
+        // Retention deleted the range's head between the offsets and the fetch: read again from the new oldest offset.
+        if (attempt < 2 && /OFFSET_OUT_OF_RANGE|out of range|not within the range of offsets/i.test(String((e as Error)?.message))) continue;
+        throw e;
+      }
     }
   }
 
   async close(): Promise<void> {
-    await this.seals.close();
+    await this.fetcher.close();
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }

@@ -7,7 +7,8 @@
  * skips to it, and the log counts the records lost as a retention gap.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { describe, expect, it, vi } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
@@ -51,5 +52,34 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
     } finally {
       await log.close();
     }
+  }, 60_000);
+
+  it('reads partitions without a consumer group, several at once, and leaves no connection behind (a read through a throwaway group took 3 s, the broker\'s first-join delay)', async () => {
+    const brokerPort = Number(kafkaMock().brokers[0]!.split(':')[1]);
+    const sockets = () => (process as unknown as { _getActiveHandles(): { remotePort?: number; destroyed?: boolean }[] })._getActiveHandles()
+      .filter((h) => h.remotePort === brokerPort && h.destroyed !== true).length;
+    const before = sockets();
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-read-test' });
+    const topic = `edgelat-read-${randomUUID()}`;
+    // No consumer is created for a read (the mock cluster has no ListGroups to look for groups left behind).
+    const consumers = vi.spyOn(kafkajs.Kafka.prototype, 'consumer');
+    try {
+      await log.ensureTopic(topic, 4);
+      const placed = await log.produce(topic, Array.from({ length: 40 }, (_, i) => ({ key: `edge-${i}`, value: Buffer.from(`v${i}`), headers: { i: String(i) } })));
+      const ends = await Promise.all([0, 1, 2, 3].map((partition) => log.endOffset({ topic, partition })));
+      const got = await Promise.all([0, 1, 2, 3].map((partition) => log.read({ topic, partition }, 1, ends[partition]!)));
+      // Every record but each partition's first, in offset order, with its headers.
+      for (const [p, records] of got.entries()) {
+        const want = placed.map((at, i) => ({ ...at, i })).filter((at) => at.partition === p && at.offset >= 1).map((at) => `${at.offset}:${at.i}`);
+        expect(records.map((r) => `${r.offset}:${r.headers.i}`)).toEqual(want);
+      }
+      expect(got.flat()).toHaveLength(40 - got.filter((records, p) => ends[p]! > 0).length);
+      expect(consumers).not.toHaveBeenCalled();
+    } finally {
+      consumers.mockRestore();
+      await log.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sockets()).toBe(before);
   }, 60_000);
 });

@@ -1,8 +1,7 @@
 /**
  * scanLanes (pipelines/runtime/lanes.ts): a restarted processor finds the last
- * emission position of each of its lanes in its output partitions. On Kafka
- * each read joins a throwaway group (about 3 s: the broker's initial rebalance
- * delay), so the ranges are read up to 4 at once. The positions found must not
+ * emission position of each of its lanes in its output partitions. The ranges
+ * are read up to 4 at once. The positions found must not
  * depend on the order the reads end in, at most 4 reads may be in flight, and
  * a failed read fails the scan.
  */
