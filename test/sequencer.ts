@@ -3,7 +3,7 @@
  * (vitest's default on a fresh clone, with no results cache, runs larger
  * files first, and a long file started last held the suite ~50 s past the
  * rest). Durations are seconds of one run of the whole suite on the 2-core
- * machine (2026-12-02, session 24, `CI=true bash .ci/run` on a fresh clone, the CLI run from dist/); files not listed
+ * machine (2026-12-04, `npx vitest run` with a fresh dist/, the CLI run from it); files not listed
  * (under 3 s) follow, larger first. The unit files run apart, in one fork of their
  * own after these (vitest.config.ts), so their order does not balance anything.
  * Refresh the table when a file's duration changes much.
@@ -13,38 +13,39 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per test file, from one run of the whole suite. */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/e2e/alerts-sigkill.test.ts': 63,
-  'test/e2e/model-cli.test.ts': 62,
-  'test/e2e/cli.test.ts': 58,
-  'test/e2e/pipeline-sigkill.test.ts': 54,
-  'test/e2e/pipeline-two-instances.test.ts': 46,
-  'test/integration/eventlog-conformance.kafka.test.ts': 44,
-  'test/e2e/recommend-cli.test.ts': 44,
-  'test/e2e/report-cli.test.ts': 43,
-  'test/integration/gate-backtest.test.ts': 39,
-  'test/integration/whatif.test.ts': 37,
-  'test/integration/pipeline-kafka.test.ts': 28,
-  'test/e2e/benchmark-cli.test.ts': 27,
-  'test/integration/simulate-kafka.test.ts': 23,
-  'test/integration/kafka-security-compression.test.ts': 23,
-  'test/e2e/pipeline-sigterm.test.ts': 16,
-  'test/integration/confluent-wire.test.ts': 15,
-  'test/integration/warehouse-outage.test.ts': 14,
+  'test/e2e/cli.test.ts': 60,
+  'test/e2e/recommend-cli.test.ts': 49,
+  'test/e2e/model-cli.test.ts': 46,
+  'test/integration/gate-backtest.test.ts': 42,
+  'test/e2e/pipeline-two-instances.test.ts': 37,
+  'test/e2e/alerts-sigkill.test.ts': 35,
+  'test/integration/whatif.test.ts': 33,
+  'test/e2e/pipeline-sigkill.test.ts': 33,
+  'test/integration/eventlog-conformance.kafka.test.ts': 31,
+  'test/e2e/report-cli.test.ts': 30,
+  'test/e2e/benchmark-cli.test.ts': 28,
+  'test/integration/pipeline-kafka.test.ts': 22,
   'test/integration/alert-delivery.test.ts': 14,
-  'test/e2e/demo-cli.test.ts': 14,
-  'test/integration/recovery.test.ts': 12,
-  'test/integration/late-shadow-seal.test.ts': 10,
-  'test/integration/alerts-tail-kafka.test.ts': 9,
-  'test/integration/rebalance.test.ts': 8,
-  'test/integration/warehouse-conformance.test.ts': 7,
-  'test/integration/shadow-lag.test.ts': 7,
-  'test/integration/kafka-retention.test.ts': 7,
-  'test/integration/streaming-restart.test.ts': 5,
-  'test/integration/second-job-settings.test.ts': 5,
-  'test/integration/correlation-vs-clickhouse.test.ts': 5,
-  'test/integration/sql-endpoint-engine.test.ts': 4,
-  'test/integration/streaming-metrics.test.ts': 3,
+  'test/e2e/demo-cli.test.ts': 13,
+  'test/e2e/pipeline-sigterm.test.ts': 13,
+  'test/integration/warehouse-outage.test.ts': 11,
+  'test/integration/confluent-wire.test.ts': 9,
+  'test/integration/late-shadow-seal.test.ts': 9,
+  'test/integration/recovery.test.ts': 8,
+  'test/integration/sql-endpoint-engine.test.ts': 8,
+  'test/integration/simulate-kafka.test.ts': 7,
+  'test/integration/sql-endpoint-stream.test.ts': 7,
+  'test/integration/second-job-settings.test.ts': 6,
+  'test/integration/kafka-security-compression.test.ts': 5,
+  'test/integration/shadow-lag.test.ts': 5,
+  'test/integration/warehouse-conformance.test.ts': 5,
+  'test/integration/alerts-tail-kafka.test.ts': 4,
+  'test/integration/kafka-retention.test.ts': 4,
+  'test/integration/rebalance.test.ts': 4,
+  'test/integration/redrive-kafka.test.ts': 4,
   'test/integration/lane-checkpoint.test.ts': 3,
+  'test/integration/streaming-restart.test.ts': 3,
+
 };
 
 /** Runs the files of {@link FILE_SECONDS} longest first, then the rest in vitest's order. */
