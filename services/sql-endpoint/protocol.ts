@@ -138,8 +138,16 @@ export function contentType(format: string): string {
   return 'text/plain; charset=UTF-8';
 }
 
-/** ClickHouse codes answered with 400 (bad request: syntax, names, types, values, settings). */
-const CLIENT_ERRORS = new Set([6, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 115, 117, 130, 386, 452, 456, 457, 472]);
+/**
+ * ClickHouse codes answered with 400 (bad request: syntax, names, types, values, settings): those of ClickHouse's
+ * exceptionCodeToHTTPStatus (src/Server/HTTP/exceptionCodeToHTTPStatus.cpp; parse errors of every type, AST limits,
+ * duplicate or missing columns, values out of range), and values of query parameters it answers with 500
+ * (CANNOT_PARSE_BOOL 467, UNKNOWN_ELEMENT_OF_ENUM 691: a trial's bad {u:UUID} got a 500).
+ */
+const CLIENT_ERRORS = new Set([
+  6, 8, 15, 25, 26, 27, 36, 38, 41, 43, 44, 46, 47, 53, 62, 69, 70, 72, 73, 115, 117, 130, 167, 168, 223, 321, 376, 386, 427,
+  441, 452, 456, 457, 467, 472, 675, 676, 691,
+]);
 /** ClickHouse codes answered with 404 (unknown table or database). */
 const NOT_FOUND = new Set([60, 81]);
 /** ClickHouse codes answered with 403 (READONLY: a change over GET; ACCESS_DENIED). */

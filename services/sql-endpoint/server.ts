@@ -77,6 +77,9 @@ const UNAVAILABLE = 'Code: 210. DB::Exception: service unavailable (edgelat endp
 /** Output of a read held before its answer starts, bytes: a read whose output ends within it is answered whole, with a status that tells its failure. */
 export const STREAM_AFTER_BYTES = 1 << 20;
 
+/** A value Node sends in a header: tab, printable ASCII and Latin-1 (node:http's checkInvalidHeaderChar). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and reads queued on it wait. */
 export const CLIENT_STALL_MS = 30_000;
 
@@ -258,7 +261,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(request.url, 'http://localhost').searchParams;
-    const queryId = url.get('query_id') || randomUUID();
+    const givenId = url.get('query_id');
+    // The id is sent back in a header: one a header cannot carry (CR, LF, other control characters, beyond Latin-1)
+    // is refused (it reached Node's header check: a JSON 500).
+    const badId = givenId !== null && !HEADER_VALUE.test(givenId);
+    const queryId = (!badId && givenId) || randomUUID();
     reply.header('X-ClickHouse-Query-Id', queryId).header('X-ClickHouse-Timezone', 'UTC');
     const fail = (error: unknown) => {
       const e = engineError(error);
@@ -273,6 +280,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .type('text/plain; charset=UTF-8')
         .send(exceptionText(code, undoNested(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `))));
     };
+    if (badId) return fail(new WarehouseError(`Code: 36. DB::Exception: query_id ${JSON.stringify(givenId).slice(0, 80)} holds a character an HTTP header cannot carry (a control character such as CR or LF, or one beyond Latin-1): use printable ASCII. (BAD_ARGUMENTS)`, 36));
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const queryParam = url.get('query') ?? '';

@@ -186,6 +186,23 @@ describe('sql endpoint over HTTP', () => {
     expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ result_rows: '1', result_bytes: '2', written_rows: '0' });
   });
 
+  it('refuses a query_id a header cannot carry with a 400 naming it, and a param_ value its type cannot parse with a 400 (a trial: a JSON 500 for CR/LF, a 500 for a bad UUID)', async () => {
+    for (const id of ['a\r\nSet-Cookie: x=1', 'tab\u0001', 'snow\u2603']) {
+      const res = await get('SELECT 1 FORMAT TSV', `&query_id=${encodeURIComponent(id)}`);
+      const text = await res.text();
+      expect([id, res.status, res.headers.get('x-clickhouse-exception-code'), res.headers.get('set-cookie')]).toEqual([id, 400, '36', null]);
+      expect(text).toContain(`Code: 36. DB::Exception: query_id ${JSON.stringify(id)} holds a character an HTTP header cannot carry`);
+      expect(res.headers.get('x-clickhouse-query-id')).toMatch(/^[0-9a-f-]{36}$/); // one of its own
+    }
+    const latin1 = await get('SELECT 1 FORMAT TSV', `&query_id=${encodeURIComponent('caf\u00e9\tq')}`);
+    expect([latin1.status, Buffer.from(latin1.headers.get('x-clickhouse-query-id')!, 'latin1').toString('latin1')]).toEqual([200, 'caf\u00e9\tq']);
+    for (const [type, value, code] of [['UUID', 'nope', '376'], ['IPv4', 'x', '675'], ['Bool', 'maybe', '467'], ["Enum8('a' = 1)", 'b', '691'], ['Int32', 'abc', '457']]) {
+      const res = await get(`SELECT {v:${type}} FORMAT TSV`, `&param_v=${encodeURIComponent(value!)}`);
+      expect([type, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([type, 400, code]);
+      expect(await res.text()).toContain(`Code: ${code}.`);
+    }
+  });
+
   it('concatenates the URL query and the body, uses default_format, binds param_ values', async () => {
     const hostile = encodeURIComponent("x\\' OR 1=1 --"); // TabSeparated-escaped, as @clickhouse/client sends it
     const ok = await fetch(`${endpoint!.url}/?query=${encodeURIComponent('SELECT {s:String} AS s,')}&default_format=JSONEachRow&param_s=${hostile}&param_n=18446744073709551615`, { method: 'POST', body: '{n:UInt64} AS n' });
