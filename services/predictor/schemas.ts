@@ -328,11 +328,17 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** The success answer; a null schema is text. */
   ok: { status: number; contentType: string; schema: z.ZodType | null; description: string };
-  /** Statuses answered as `application/problem+json` (403 and 500 are added to every route). */
+  /** Statuses answered as `application/problem+json` ({@link EVERY_ROUTE_ERRORS} are added to every route). */
   errors: number[];
 }
 
 const JSON_TYPE = 'application/json';
+/**
+ * Problems any route may answer (app.ts): 403 a request a browser may have sent for a web page (`browserRefusal`),
+ * 405 another method on the route's path, 408 a request not received whole in time, 431 headers over 16 KiB,
+ * 500 a failure of the server.
+ */
+const EVERY_ROUTE_ERRORS = [403, 405, 408, 431, 500];
 const POST_JSON_ERRORS = [400, 404, 413, 415];
 
 /** Every route of the predictor, in document order. `createPredictorApp` registers exactly these. */
@@ -378,8 +384,7 @@ export function buildOpenApiDocument(version = '0.1.0'): JsonObject {
     }
     const okSchema = route.ok.schema ? jsonSchema(route.ok.schema, 'output') : { type: route.ok.contentType === JSON_TYPE ? 'object' : 'string' };
     const responses: JsonObject = { [route.ok.status]: { description: route.ok.description, content: { [route.ok.contentType]: { schema: okSchema } } } };
-    // 403 on every route: a request a browser may have sent for a web page (app.ts, `browserRefusal`).
-    for (const status of [...route.errors, 403, 500].sort((x, y) => x - y)) {
+    for (const status of [...new Set([...route.errors, ...EVERY_ROUTE_ERRORS])].sort((x, y) => x - y)) {
       responses[status] = { description: STATUS_CODES[status] ?? String(status), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
     (paths[route.path] ??= {})[route.method] = { ...operation, responses };
