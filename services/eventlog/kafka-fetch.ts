@@ -56,6 +56,15 @@ const FETCH_WAIT_MS = 200;
 /** Bytes asked per Fetch (a larger first record batch still comes whole, KIP-74). */
 const FETCH_MAX_BYTES = 8 << 20;
 
+/** kafkajs's consumer `Batch` class. @throws {BrokerUnavailableError} when this kafkajs has none. */
+function kafkajsBatch(): BatchClass {
+  try {
+    return require('kafkajs/src/consumer/batch.js') as BatchClass;
+  } catch (e) {
+    throw new BrokerUnavailableError('kafka: this kafkajs has no src/consumer/batch.js (edgelat reads partitions through kafkajs 2.2 internals; see package-lock.json)', { cause: e });
+  }
+}
+
 /**
  * Range reads of partitions through one connection to the cluster, opened at the first read.
  * Not a consumer: it commits nothing and joins no group.
@@ -89,7 +98,7 @@ export class PartitionFetcher {
 
   private async readNow(tp: TopicPartition, from: number, to: number): Promise<KafkaMessage[]> {
     const cluster = await this.connect();
-    const Batch = require('kafkajs/src/consumer/batch.js') as BatchClass;
+    const Batch = kafkajsBatch();
     const out: KafkaMessage[] = [];
     const deadline = Date.now() + this.waitMs;
     let next = from;
