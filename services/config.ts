@@ -224,7 +224,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
   }
   const e = parsed.data;
   if (e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
-    throw new ConfigError(`bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin`);
+    const rebalance = given.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS === undefined
+      ? `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS (unset: its default ${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS})`
+      : `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS}`;
+    throw new ConfigError(`bad configuration: ${rebalance} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS} or more`);
   }
   if (e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
     throw new ConfigError(`bad configuration: EDGELAT_KAFKA_SASL_MECHANISM=${e.EDGELAT_KAFKA_SASL_MECHANISM} needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD`);

@@ -29,6 +29,12 @@ export interface AlertChange {
   slope: number | null;
 }
 
+/** The keys of {@link AlertChange} in their documented order (a JSON line lists them so, whatever built the change). */
+export const ALERT_CHANGE_KEYS: string[] = [
+  'idempotency_key', 'kind', 'edge_server_id', 'model_id', 'chip', 'x_metric', 'y_metric', 'previous_state', 'state',
+  'window_start', 'window_end', 'n', 'pearson_r', 'ci_low', 'ci_high', 'p_value', 'slope',
+] satisfies (keyof AlertChange)[];
+
 /** Key of a (server, model, x metric, y metric) pair, collision-free for any id text. */
 export function pairKey(u: { edge_server_id: string; model_id: string | null; x_metric: string; y_metric: string }): string {
   return JSON.stringify([u.edge_server_id, u.model_id, u.x_metric, u.y_metric]);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
-import type { AlertChange } from '../alerts/alert-change.ts';
+import { ALERT_CHANGE_KEYS, type AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { backoffDelay } from '../retry.ts';
@@ -46,7 +46,8 @@ export function registerAlertCommands(program: Command): void {
     .action(async (opts: TailFlags) => {
       const { loadConfig } = await import('../config.ts');
       const config = loadConfig();
-      const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c) : formatChange(c)}\n`);
+      // Keys in AlertChange's order whatever the source (the warehouse's rows and the topic's changes are built apart).
+      const print = (c: AlertChange) => process.stdout.write(`${opts.json ? JSON.stringify(c, ALERT_CHANGE_KEYS) : formatChange(c)}\n`);
       // The states were decided by the correlation processor as it wrote each window: a policy set now does not change them.
       const policy = Object.keys(process.env).filter((k) => k.startsWith('EDGELAT_ALERT_')).sort();
       if (policy.length > 0) {

@@ -81,8 +81,9 @@ Environment:
   EDGELAT_KAFKA_TLS                true: TLS to Kafka (private CA: NODE_EXTRA_CA_CERTS) (default false)
   EDGELAT_KAFKA_COMPRESSION        none | gzip (default none)
   EDGELAT_KAFKA_GROUP_PREFIX       pipeline run: consumer groups <prefix>-<processor>; another job over the same topics needs its own (default edgelat)
-  EDGELAT_KAFKA_SESSION_TIMEOUT_MS consumer groups: a member silent this long loses its partitions (default 10000), with
-                                   EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, the longest wait for members to rejoin (20000)
+  EDGELAT_KAFKA_SESSION_TIMEOUT_MS consumer groups: a member silent this long loses its partitions (default 10000; brokers
+                                   accept 6000..1800000 by default), with EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, the longest
+                                   wait for members to rejoin (20000; at least the session timeout)
   EDGELAT_SCHEMA_REGISTRY_URL      Confluent Schema Registry; set: records on Kafka use its framing
   EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
   EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)

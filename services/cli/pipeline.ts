@@ -150,7 +150,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       .filter((stage) => counts[stage])
       .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
       .join('; ');
-    process.stdout.write(`edgelat pipeline stopped: ${line}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after losing the broker)` : ''}\n`);
+    process.stdout.write(`edgelat pipeline stopped: ${line}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after the broker was lost or did not answer in time)` : ''}\n`);
     const lost = lostRanges(kafkaLogs.flatMap((l) => l.retentionGaps()));
     if (lost.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.

@@ -107,14 +107,19 @@ export class KafkaConsumer implements Consumer {
     c.on(c.events.CRASH, (e) => {
       if (!e.payload.restart) void member.restartAfterCrash(e.payload.error);
     });
+    // The time limit covers the whole start: kafkajs's run() itself waits for the first join (and retries it).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join did not complete within ${options.joinTimeoutMs} ms`, { retriable: true })), options.joinTimeoutMs);
+    });
+    const started = guard(`join group ${JSON.stringify(groupId)}`, () => member.start()).then(() => member.joined);
+    started.catch(() => undefined); // its failure after a timeout is not this call's
     try {
-      await guard(`join group ${JSON.stringify(groupId)}`, () => member.start());
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join did not complete within ${options.joinTimeoutMs} ms`, { retriable: true })), options.joinTimeoutMs);
-      });
-      await Promise.race([member.joined, timeout]).finally(() => clearTimeout(timer));
+      await Promise.race([started, timeout]).finally(() => clearTimeout(timer));
     } catch (e) {
+      // Closed, so that kafkajs does not restart it (restartOnFailure) and a join that completes late leaves at once:
+      // a member abandoned here went on rejoining, and the process outlived its run and ignored SIGTERM (a trial).
+      member.closed = true;
       await c.disconnect().catch(() => undefined);
       throw e;
     }

@@ -30,7 +30,7 @@ export interface KafkaLogOptions {
   joinTimeoutMs?: number;
   /**
    * Consumer group session timeout, ms: a member that sent no heartbeat this long (a killed process) is removed
-   * and its partitions are assigned to the others. Brokers accept 6000..300000 by default
+   * and its partitions are assigned to the others. Brokers accept 6000..1800000 by default
    * (`group.min.session.timeout.ms`, `group.max.session.timeout.ms`). @default 10000
    */
   sessionTimeoutMs?: number;

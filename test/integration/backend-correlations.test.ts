@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { ALERT_CHANGE_KEYS, alertChanges } from '../../services/alerts/alert-change.ts';
+import { readAlertChanges } from '../../services/alerts/alert-log.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
 import { createBackend } from '../../services/predictor/backend.ts';
 import { NotFoundError, type CorrelationWindow } from '../../services/predictor/types.ts';
@@ -74,5 +76,15 @@ describe('backend correlations', () => {
     // Cached for 1 s: a probe does not cost a query each time.
     await new Promise((r) => setTimeout(r, 1100));
     expect(await backend.health()).toEqual({ ok: true, details: { warehouse: w.database, champions: [], chips: 1 } });
+  });
+  it('alert changes read back from the warehouse are the topic\'s, with the same keys, which ALERT_CHANGE_KEYS lists in full (alerts tail --json prints by it)', async () => {
+    // The windows inserted by the first test.
+    const fromTopic = alertChanges(alertWindows());
+    const fromWarehouse = await readAlertChanges(w);
+    const keysOf = (c: object) => Object.keys(c).sort();
+    expect(fromWarehouse.map(keysOf)).toEqual(fromTopic.map(() => [...ALERT_CHANGE_KEYS].sort()));
+    expect(keysOf(fromTopic[0]!)).toEqual([...ALERT_CHANGE_KEYS].sort());
+    const byKey = (cs: object[]) => cs.map((c) => JSON.stringify(c, ALERT_CHANGE_KEYS)).sort();
+    expect(byKey(fromWarehouse)).toEqual(byKey(fromTopic));
   });
 });

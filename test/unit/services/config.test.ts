@@ -73,7 +73,9 @@ describe('loadConfig', () => {
     const timeouts = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '6000', EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: '6000' }).kafka;
     expect([timeouts?.sessionTimeoutMs, timeouts?.rebalanceTimeoutMs]).toEqual([6000, 6000]);
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '30000' }))
-      .toThrow('bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=20000 is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=30000: a rebalance waits at least one session for a member to rejoin');
+      .toThrow('bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS (unset: its default 20000) is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=30000: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=30000 or more');
+    expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '30000', EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: '25000' }))
+      .toThrow('bad configuration: EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=25000 is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=30000: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=30000 or more');
     expect(() => loadConfig({ EDGELAT_KAFKA_SESSION_TIMEOUT_MS: '999' })).toThrow(/EDGELAT_KAFKA_SESSION_TIMEOUT_MS="999"/);
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092', EDGELAT_KAFKA_GROUP_PREFIX: 'job 2' })).toThrow(/EDGELAT_KAFKA_GROUP_PREFIX="job 2": expected 1 to 200 letters, digits, "\.", "_" or "-"/);
     expect(c.clickhouse).toEqual({ url: 'http://localhost:8123', username: 'default', password: '' });

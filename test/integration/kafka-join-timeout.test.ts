@@ -1,0 +1,36 @@
+/**
+ * A consumer whose group join does not complete within `joinTimeoutMs` is given up whole: `consumer()` throws,
+ * and the kafkajs member behind it neither rejoins nor stays connected. (A trial: `pipeline run` gave up its joins,
+ * printed "pipeline stopped", and went on running, rejoining, ignoring SIGTERM.) librdkafka's mock cluster delays
+ * a new group's first join by 3 s, so a 500 ms join timeout runs out.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { BrokerUnavailableError } from '../../errors.ts';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
+import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
+
+describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: true }))('a group join that times out (mock cluster)', () => {
+  const kafkaMock = useKafkaMock();
+
+  it('throws, and leaves no member behind: no rejoin, no connection after close', async () => {
+    const brokerPort = Number(kafkaMock().brokers[0]!.split(':')[1]);
+    const sockets = () => (process as unknown as { _getActiveHandles(): { remotePort?: number; destroyed?: boolean }[] })._getActiveHandles()
+      .filter((h) => h.remotePort === brokerPort && h.destroyed !== true).length;
+    const before = sockets();
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-join-timeout-test', joinTimeoutMs: 500, ...MOCK_GROUP_TIMEOUTS });
+    const topic = `edgelat-join-${randomUUID()}`;
+    try {
+      await log.ensureTopic(topic, 4);
+      const error = await log.consumer(`edgelat-join-${randomUUID()}`, [topic]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect((error as Error).message).toMatch(/join did not complete within 500 ms/);
+    } finally {
+      await log.close();
+    }
+    // Past the mock's 3 s join delay and a rebalance: a member still trying would have joined (or connected) by then.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(sockets()).toBe(before);
+  }, 30_000);
+});
