@@ -26,7 +26,7 @@ export interface KafkaLogOptions {
   defaultPartitions?: number;
   /** Longest a `poll` waits for records before returning empty, milliseconds. @default 1000 */
   pollWaitMs?: number;
-  /** Longest `consumer()` waits for the group join, milliseconds. @default 30000 */
+  /** Longest `consumer()` waits for the group join (its first rebalance included), ms. @default 30000, or the rebalance timeout + 10000 when more */
   joinTimeoutMs?: number;
   /**
    * Consumer group session timeout, ms: a member that sent no heartbeat this long (a killed process) is removed
@@ -107,7 +107,7 @@ export class KafkaEventLog implements EventLog {
       clientId: options.clientId ?? 'edgelat',
       defaultPartitions: options.defaultPartitions ?? 4,
       pollWaitMs: options.pollWaitMs ?? 1000,
-      joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
+      joinTimeoutMs: options.joinTimeoutMs ?? Math.max(30_000, (options.rebalanceTimeoutMs ?? 20_000) + 10_000),
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 20_000,
       adminWaitMs: options.adminWaitMs ?? 30_000,
