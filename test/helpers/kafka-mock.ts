@@ -28,6 +28,13 @@ export const MOCK_GROUP_ENV = {
   EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_GROUP_TIMEOUTS.rebalanceTimeoutMs),
 } as const;
 
+/** Open sockets of this process to the broker at `host:port` (a client's connections left after its close show here). */
+export function brokerSockets(broker: string): number {
+  const port = Number(broker.slice(broker.lastIndexOf(':') + 1));
+  return (process as unknown as { _getActiveHandles(): { remotePort?: number; destroyed?: boolean }[] })._getActiveHandles()
+    .filter((h) => h.remotePort === port && h.destroyed !== true).length;
+}
+
 /** True when `kcat` is on the PATH. */
 export function kcatAvailable(): boolean {
   const r = spawnSync('kcat', ['-V'], { stdio: 'ignore' });

@@ -8,16 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
+import { brokerSockets, kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: true }))('a group join that times out (mock cluster)', () => {
   const kafkaMock = useKafkaMock();
 
   it('throws, and leaves no member behind: no rejoin, no connection after close', async () => {
-    const brokerPort = Number(kafkaMock().brokers[0]!.split(':')[1]);
-    const sockets = () => (process as unknown as { _getActiveHandles(): { remotePort?: number; destroyed?: boolean }[] })._getActiveHandles()
-      .filter((h) => h.remotePort === brokerPort && h.destroyed !== true).length;
+    const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
     const before = sockets();
     const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-join-timeout-test', joinTimeoutMs: 500, ...MOCK_GROUP_TIMEOUTS });
     const topic = `edgelat-join-${randomUUID()}`;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { brokerSockets, kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }))('reading past retention (mock cluster)', () => {
@@ -55,9 +55,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
   }, 60_000);
 
   it('reads partitions without a consumer group, several at once, and leaves no connection behind (a read through a throwaway group took 3 s, the broker\'s first-join delay)', async () => {
-    const brokerPort = Number(kafkaMock().brokers[0]!.split(':')[1]);
-    const sockets = () => (process as unknown as { _getActiveHandles(): { remotePort?: number; destroyed?: boolean }[] })._getActiveHandles()
-      .filter((h) => h.remotePort === brokerPort && h.destroyed !== true).length;
+    const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
     const before = sockets();
     const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-read-test' });
     const topic = `edgelat-read-${randomUUID()}`;
