@@ -26,7 +26,10 @@ interface TailFlags {
 
 /** One line of the terminal view. */
 export function formatChange(c: AlertChange): string {
-  const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${c.ci_low === null ? '' : ` [${c.ci_low.toFixed(2)}, ${c.ci_high!.toFixed(2)}]`}`;
+  // Each bound on its own: a record with one of them null is decoded as valid (a trial: `ci_high!` stopped the tail).
+  const bound = (x: number | null): string => (x === null ? '?' : x.toFixed(2));
+  const ci = c.ci_low === null && c.ci_high === null ? '' : ` [${bound(c.ci_low)}, ${bound(c.ci_high)}]`;
+  const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${ci}`;
   // Ids from the data, escaped: a newline in one split a change over two lines (a re-test).
   return `${c.window_end}  ${c.state.toUpperCase().padEnd(8)} ${printable(c.edge_server_id)} ${c.model_id === null ? '-' : printable(c.model_id)} ${c.x_metric}→${c.y_metric}  ${r} n=${c.n}  (was ${c.previous_state})`;
 }

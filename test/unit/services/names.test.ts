@@ -27,4 +27,11 @@ describe('nearestNames', () => {
       pearson_r: 0.5, ci_low: 0.1, ci_high: 0.8, n: 40 } as never);
     expect(line).toBe('2024-06-01 10:05:00.000  FIRING   edge\\u000a01 m\\u202ex cpu_util→compute_ms  r=0.500 [0.10, 0.80] n=40  (was rising)');
   });
+
+  it('alerts tail prints a change whose interval has one bound null (a trial: the tail stopped with "Cannot read properties of null")', () => {
+    const change = { window_end: '2024-06-01 10:05:00.000', state: 'firing', previous_state: 'rising', edge_server_id: 'edge-01', model_id: null, x_metric: 'cpu_util', y_metric: 'total_ms', pearson_r: 0.9, n: 40 };
+    expect(formatChange({ ...change, ci_low: 0.8, ci_high: null } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 [0.80, ?] n=40  (was rising)');
+    expect(formatChange({ ...change, ci_low: null, ci_high: 0.95 } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 [?, 0.95] n=40  (was rising)');
+    expect(formatChange({ ...change, ci_low: null, ci_high: null } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 n=40  (was rising)');
+  });
 });
