@@ -1,3 +1,4 @@
+import { BrokerUnavailableError } from '../../errors.ts';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
@@ -61,6 +62,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   // The metrics server first: a port in use or a bad --metrics-host ends the command before anything is opened or created.
   const metrics = createMetrics();
   const stop = new AbortController();
+  let stoppedBeforeRunning = false;
   let healthy = true;
   const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
@@ -68,7 +70,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
-  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger }).catch(async (error: unknown) => {
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger }).catch(async (error: unknown) => {
     await ops.close();
     throw error;
   })];
@@ -80,7 +82,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       first = null;
       return log;
     }
-    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger });
+    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger });
     kafkaLogs.push(kafkaLog);
     healthy = true;
     log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
@@ -161,12 +163,22 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     }
   } catch (error) {
     healthy = false;
+    // Stopped by a signal before the processors were running (joining their groups, or waiting to reconnect): a
+    // stop as asked for, not a failure (a trial's SIGTERM during a join ended with exit 1 after 25 s).
+    if (stop.signal.aborted && error instanceof BrokerUnavailableError) {
+      process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message.split('\n')[0]}); they start from their committed offsets next time\n`);
+      stoppedBeforeRunning = true;
+      return;
+    }
     throw error;
   } finally {
     await schedule?.stop();
     await ops.close();
     await warehouse.close();
     await first?.close();
+    // A group join given up is still being retried inside kafkajs (its disconnect waits for it: 26 s in a trial):
+    // everything of ours is closed, so end now, as main.ts does after an error.
+    if (stoppedBeforeRunning) setImmediate(() => process.exit());
   }
 }
 

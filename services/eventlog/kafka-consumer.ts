@@ -20,6 +20,8 @@ export interface KafkaConsumerOptions {
   sessionTimeoutMs: number;
   /** Longest the coordinator waits for members to rejoin in a rebalance, ms. */
   rebalanceTimeoutMs: number;
+  /** Aborts a join under way (the run was stopped). */
+  signal?: AbortSignal;
   /** Where rejoins after a crash are logged. */
   logger?: Logger;
   /** Called for each range of records retention deleted before this member read them (they are skipped). */
@@ -114,13 +116,25 @@ export class KafkaConsumer implements Consumer {
     });
     const started = guard(`join group ${JSON.stringify(groupId)}`, () => member.start()).then(() => member.joined);
     started.catch(() => undefined); // its failure after a timeout is not this call's
+    // A stopped run does not wait for the join (a trial: SIGTERM during a join took 25 s to end the process).
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, rej) => {
+      onAbort = () => rej(new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join given up: the run was stopped`, { retriable: false }));
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
     try {
-      await Promise.race([started, timeout]).finally(() => clearTimeout(timer));
+      await Promise.race([started, timeout, aborted]).finally(() => {
+        clearTimeout(timer);
+        if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+      });
     } catch (e) {
       // Closed, so that kafkajs does not restart it (restartOnFailure) and a join that completes late leaves at once:
       // a member abandoned here went on rejoining, and the process outlived its run and ignored SIGTERM (a trial).
+      // Not awaited: kafkajs's disconnect waits for the join it is retrying to end (26 s in a trial with 1 s timeouts).
       member.closed = true;
-      await c.disconnect().catch(() => undefined);
+      void c.disconnect().catch(() => undefined);
       throw e;
     }
     return member;

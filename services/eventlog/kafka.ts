@@ -36,6 +36,11 @@ export interface KafkaLogOptions {
   sessionTimeoutMs?: number;
   /** Longest the group coordinator waits for every member to rejoin in a rebalance, ms (≥ the session timeout). @default 20000 */
   rebalanceTimeoutMs?: number;
+  /**
+   * A stop of the whole run (SIGTERM): a group join under way gives up at once (`consumer()` rejects with a
+   * non-retriable BrokerUnavailableError) instead of waiting out `joinTimeoutMs`. @default undefined
+   */
+  signal?: AbortSignal;
   /** Longest `read()` and `ensureTopic()` wait, milliseconds. @default 30000 */
   adminWaitMs?: number;
   /** kafkajs retries of one request. @default 5 */
@@ -83,7 +88,7 @@ export class KafkaEventLog implements EventLog {
     private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression'>>,
+    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal'>> & { signal?: AbortSignal },
     private readonly send: KafkaClientSettings['send'],
     private readonly logger?: Logger,
   ) {
@@ -110,6 +115,7 @@ export class KafkaEventLog implements EventLog {
       joinTimeoutMs: options.joinTimeoutMs ?? Math.max(30_000, (options.rebalanceTimeoutMs ?? 20_000) + 10_000),
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 20_000,
+      signal: options.signal,
       adminWaitMs: options.adminWaitMs ?? 30_000,
       retries: options.retries ?? 5,
     };
@@ -211,7 +217,7 @@ export class KafkaEventLog implements EventLog {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
     return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
       pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs,
-      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
+      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
     });
   }
 

@@ -31,4 +31,26 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: tru
     await new Promise((r) => setTimeout(r, 4000));
     expect(sockets()).toBe(before);
   }, 30_000);
+  it('gives the join up at once when the run is stopped (its signal aborts), and leaves no member behind (a trial: SIGTERM during a join ended the process 25 s later)', async () => {
+    const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
+    const before = sockets();
+    const stop = new AbortController();
+    // A join limit past this test's own timeout: only the abort can end the join in time.
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-join-abort-test', joinTimeoutMs: 120_000, signal: stop.signal, ...MOCK_GROUP_TIMEOUTS });
+    const topic = `edgelat-join-${randomUUID()}`;
+    try {
+      await log.ensureTopic(topic, 4);
+      const joining = log.consumer(`edgelat-join-${randomUUID()}`, [topic]).catch((e: unknown) => e);
+      setTimeout(() => stop.abort(), 300);
+      const error = await joining;
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect([(error as Error).message.replace(/"[^"]*"/, 'G'), (error as BrokerUnavailableError).retriable]).toEqual(['kafka: group G join given up: the run was stopped', false]);
+      // Stopped before it began: refused at once.
+      expect(String(await log.consumer(`edgelat-join-${randomUUID()}`, [topic]).catch((e: unknown) => e))).toMatch(/join given up: the run was stopped/);
+    } finally {
+      await log.close();
+    }
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(sockets()).toBe(before);
+  }, 30_000);
 });
