@@ -166,7 +166,12 @@ const ALLOWED_VALUES: Readonly<Record<string, readonly string[]>> = {
   alert_state: ['none', 'rising', 'firing', 'resolved'],
   verdict: ['BETTER', 'WORSE', 'EQUIVALENT', 'INCONCLUSIVE'],
   kind: ['rollout', 'rollback', 'shadow_start', 'shadow_stop'],
+  scope: ['server', 'server×model', 'server×model×chip'],
 };
+/** Fields of a correlation (correlation-update.v1.avsc) that are a coefficient or its interval bounds: within [-1, 1]. */
+const CORRELATION_FIELDS: ReadonlySet<string> = new Set(['pearson_r', 'ci_low', 'ci_high']);
+/** Slack of the [-1, 1] and [0, 1] bounds for floating-point rounding of a computed r or p (never a real excess). */
+const BOUND_SLACK = 1e-9;
 
 /** Check one non-null field value against the rules its name implies; returns a reason or null. */
 function checkField(name: string, v: unknown): string | null {
@@ -189,6 +194,8 @@ function checkField(name: string, v: unknown): string | null {
     if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
     if (name === 'temperature_c' && v < ABSOLUTE_ZERO_C) return `value ${q} is below absolute zero (${ABSOLUTE_ZERO_C} °C)`;
     if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${q} is above ${MAX_REQUESTS_PER_S} requests per second`;
+    if (CORRELATION_FIELDS.has(name) && Math.abs(v) > 1 + BOUND_SLACK) return `value ${q} is outside [-1, 1] (a correlation coefficient)`;
+    if (name === 'p_value' && (v < -BOUND_SLACK || v > 1 + BOUND_SLACK)) return `value ${q} is outside [0, 1] (a probability)`;
     if (v !== 0 && Math.abs(v) < MIN_MAGNITUDE && (name.endsWith('_ms') || name.endsWith('_util') || name === 'requests_per_s')) {
       return `value ${q} is not 0 and below ${MIN_MAGNITUDE} in magnitude: not a reading (a unit slip?), and too small for the window statistics`;
     }
@@ -214,7 +221,8 @@ function checkField(name: string, v: unknown): string | null {
  * `*_util`, `*_ms` and `requests_per_s` 0 or at least {@link MIN_MAGNITUDE};
  * `batch_size` >= 1; `input_bytes`, `queue_depth`, `concurrency`, `n`,
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
- * `y_metric`, `alert_state` within their value sets (schemas/types.ts);
+ * `y_metric`, `alert_state`, `scope` within their value sets (schemas/types.ts); `pearson_r`, `ci_low`, `ci_high` in
+ * [-1, 1] and `p_value` in [0, 1] (1e-9 slack for rounding); `window_start` not after `window_end`; `ci_low` not above `ci_high`;
  * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty; when the fields are sound, `total_ms` not below
  * `queue_ms + io_ms + compute_ms` ({@link partsAboveTotal}).
  * @param record  A plain record that passed {@link checkAvroType}.
@@ -233,6 +241,10 @@ export function checkSemantics(record: Record<string, unknown>): DecodeFailure |
   if (bad.length === 0) {
     const parts = partsAboveTotal(record);
     if (parts !== null) bad.push(['total_ms', parts]);
+    const { window_start: start, window_end: end, ci_low: low, ci_high: high } = record;
+    // A trial's correlation record with its window reversed, or its interval upside down, fired an alert.
+    if (typeof start === 'number' && typeof end === 'number' && start > end) bad.push(['window_start', `window_start: value ${quoteValue(start)} is after window_end ${quoteValue(end)}`]);
+    if (typeof low === 'number' && typeof high === 'number' && low > high) bad.push(['ci_low', `ci_low: value ${quoteValue(low)} is above ci_high ${quoteValue(high)}`]);
   }
   return bad.length === 0 ? null : fail(bad[0]![0], bad.map(([, r]) => r).join('; '));
 }

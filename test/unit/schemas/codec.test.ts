@@ -379,6 +379,13 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json enriched util out of range', 'EnrichedInference', json({ ...enriched, cpu_util: -0.1 }), 'cpu_util', ['value -0.1']],
   ['json alert_state not allowed', 'CorrelationUpdate', json({ ...correlation, alert_state: 'panic' }), 'alert_state', ['"panic"']],
   ['json x_metric not allowed', 'CorrelationUpdate', json({ ...correlation, x_metric: 'disk_util' }), 'x_metric', ['"disk_util"']],
+  // A trial: records like these passed decoding, fired an alert, and a null bound stopped alerts tail.
+  ['json r above 1', 'CorrelationUpdate', json({ ...correlation, pearson_r: 7.5 }), 'pearson_r', ['pearson_r: value 7.5 is outside [-1, 1] (a correlation coefficient)']],
+  ['json ci bounds beyond [-1, 1]', 'CorrelationUpdate', json({ ...correlation, ci_low: -3, ci_high: 99 }), 'ci_low', ['ci_low: value -3 is outside [-1, 1] (a correlation coefficient); ci_high: value 99 is outside [-1, 1]']],
+  ['json ci upside down', 'CorrelationUpdate', json({ ...correlation, ci_low: 0.9, ci_high: 0.1 }), 'ci_low', ['ci_low: value 0.9 is above ci_high 0.1']],
+  ['json p_value above 1', 'CorrelationUpdate', json({ ...correlation, p_value: 1.5 }), 'p_value', ['p_value: value 1.5 is outside [0, 1] (a probability)']],
+  ['json window reversed', 'CorrelationUpdate', json({ ...correlation, window_start: correlation.window_end + 1 }), 'window_start', [`window_start: value ${correlation.window_end + 1} is after window_end ${correlation.window_end}`]],
+  ['json scope not allowed', 'CorrelationUpdate', json({ ...correlation, scope: 'galaxy' }), 'scope', ['scope: value "galaxy" is not one of "server", "server×model", "server×model×chip"']],
   ['json negative offset', 'DeadLetter', json({ ...deadLetter, offset: -1 }), 'offset', ['offset: value -1']],
   ['json watermark beyond 2^53', 'LateEvent', Buffer.from(toJsonText({ ...lateEvent, watermark: 9007199254740993n })), 'watermark', ['9007199254740993']],
   ['invalid utf-8 json', 'InferenceEvent', Buffer.from([0x7b, 0xff, 0x7d]), '', ['invalid utf-8']],
