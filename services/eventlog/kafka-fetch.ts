@@ -10,7 +10,8 @@
  * the leader from its metadata, its Fetch request (version negotiated with the broker: record batches,
  * compression) and its consumer's `Batch` (drops records before the fetch offset, control records and
  * aborted transactions). Those are kafkajs internals: kafkajs is frozen at 2.2.4 (package-lock), and a kafkajs
- * without them fails at the first read with an error that says so (test/integration/eventlog-conformance.*).
+ * without them fails at the first read with an error that says so (reads are tested in test/integration/kafka-retention.test.ts
+ * and the Kafka EventLog conformance suite).
  */
 import { createRequire } from 'node:module';
 import type { Kafka, KafkaMessage } from 'kafkajs';
