@@ -15,6 +15,9 @@
  *   non-decreasing in load) by an effective arrival rate per load, linear between them (the fleet's
  *   server also queues other models); idle and max_rps_within_slo come from that curve, so they do
  *   not move with the requested λ, and the latency at a load does not move with the SLO's target;
+ * - a chip dedicated to the model queues at least its own requests: where the curve's loads are shared servers'
+ *   (their rate, other models' traffic included), the law is read at no less than λ itself, so the chip carries at
+ *   most c/E[S] (utilisation law) and a shared servers' measurement at a λ past that is not shown;
  * - max_rps_within_slo = the highest λ at which the curve meets the SLO;
  * - cost per million inferences = price_per_hour / (3600 · λ) · 10⁶ for a chip
  *   dedicated to this model (λ = max_rps_within_slo when the requested λ is 0).
@@ -238,10 +241,19 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const sloName = slo.percentile === 0.9 ? 'p90' : 'p99';
   // At 0 req/s the answer is the idle one: the fleet's requests in the lowest load bucket ran beside
   // their servers' other traffic (a server at 0.3 req/s of this model may be busy with another).
-  const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS;
   const curve = fitCurve(c);
   const { calibration, points } = curve;
-  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, effectiveRate(curve, rate), c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
+  // The curve's points are all of one kind of traffic (evidence.ts `measuredByTraffic`).
+  const dedicatedCurve = c.curve.some((p) => p.dedicated);
+  // A chip dedicated to the model queues at least its own requests: its effective rate at λ is at least λ. Where the
+  // curve's loads are its servers' (other models' traffic included), their rate is not the model's own, and the curve
+  // can read less queueing at λ than λ alone makes (a trial: resnet50 on the RK3588 "met" p99 5 s at 20 req/s, where
+  // its one worker of 88.8 ms a request carries 11.3).
+  const effective = (rate: number): number => (dedicatedCurve ? effectiveRate(curve, rate) : Math.max(rate, effectiveRate(curve, rate)));
+  const ownCapacity = (c.workers / serviceMoments(c.service).meanMs) * 1000;
+  // A measured figure of shared servers at a load a chip dedicated to the model cannot carry is not its figure there.
+  const useMeasured = rps > 0 && c.measured !== null && c.measured.n >= MIN_MEASURED_REQUESTS && (c.measured.dedicated || rps < ownCapacity);
+  const law = (rate: number) => ordered(Object.fromEntries(QUANTILES.map(([n, a]) => [n, latencyQuantile(c.service, effective(rate), c.workers, a) * calibration[n]])) as { p50: number; p90: number; p99: number });
   const atLoad = useMeasured ? ordered({ p50: c.measured!.p50, p90: c.measured!.p90, p99: c.measured!.p99 }) : law(rps);
   // Idle is the law's, one request alone, whatever load is asked about: the same curve gives it, the highest load
   // within the SLO and "one request alone exceeds it". (Trials: capped at the figure measured at the requested load,
@@ -255,15 +267,21 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const sd = c.evidence.estimate_log_sd;
   const slowed = sd === undefined ? null : { ...c.service, computeMedianMs: c.service.computeMedianMs * Math.exp(sd) };
   const lawMax = maxRateWithin(slowed ?? c.service, c.workers, slo.percentile, slo.ms, calibration[sloName]);
-  const maxRps = lawMax > 0 ? floorSignificant(rateAtEffective(curve, lawMax), 6) : 0;
+  // The highest λ whose effective rate is within the law's limit (≤ that limit itself unless the curve is the model's own).
+  const rateAt = (limit: number): number => (dedicatedCurve ? rateAtEffective(curve, limit) : Math.min(limit, rateAtEffective(curve, limit)));
+  const maxRps = lawMax > 0 ? floorSignificant(rateAt(lawMax), 6) : 0;
+  // Whether that highest load is a dedicated chip's own (its own requests' queue), below the curve's.
+  const ownMax = !dedicatedCurve && curve.knots.length > 0 && lawMax > 0 && lawMax < rateAtEffective(curve, lawMax);
   // The load at which the curve saturates (where its effective rate reaches a dedicated chip's c/E[S]).
-  const capacity = rateAtEffective(curve, (c.workers / serviceMoments(c.service).meanMs) * 1000);
+  const capacity = rateAt(ownCapacity);
+  // Whether that load is the chip's own limit (its workers over its mean service time), not the curve's.
+  const ownLimit = !dedicatedCurve && curve.knots.length > 0 && capacity === ownCapacity;
   // A measurement at this load that meets the SLO above the load the curve through all the fleet's loads allows is
   // outvoted by them (a trial: xavier met p99 50 ms at 15 req/s in one bucket, missed it at 12, and saturates at 16):
   // a deployment decision takes the miss. A measured miss below that load stays a miss (measured beats predicted).
   const outvoted = useMeasured && atLoad[sloName] <= slo.ms && rps > maxRps;
   // A rough estimate meets the SLO only if it also does one sd slower (a trial: a catalog chip "met" p99 1.2 ms at 1.07).
-  const slower = slowed === null ? null : latencyQuantile(slowed, effectiveRate(curve, rps), c.workers, slo.percentile) * calibration[sloName];
+  const slower = slowed === null ? null : latencyQuantile(slowed, effective(rps), c.workers, slo.percentile) * calibration[sloName];
   const unsure = atLoad[sloName] <= slo.ms && !outvoted && ((slower !== null && !(slower <= slo.ms)) || c.lowerBound === true);
   const meets = atLoad[sloName] <= slo.ms && !outvoted && !unsure;
   const costRate = rps > 0 ? rps : maxRps;
@@ -273,15 +291,17 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // with 2 % timed out does not read as a clean pass (a trial).
   const failed = useMeasured && c.measured!.failed > 0 ? `, ${c.measured!.failed} of them failed (timeout or error) and count at the latency they took` : '';
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'}${failed})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
-  // The curve's points are all of one kind of traffic (evidence.ts `measuredByTraffic`).
-  const dedicatedCurve = c.curve.some((p) => p.dedicated);
   const curveTraffic = dedicatedCurve ? 'on servers running only this model' : "its server's other traffic included";
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (curve.knots.length === 0 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (curve.knots.length === 0 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : ownLimit
+    ? `the load exceeds the ${rate(capacity)} req/s a chip dedicated to the model carries (${c.workers} worker(s), ${fmt(serviceMoments(c.service).meanMs)} ms a request on average; the fleet's loads of it are its servers', other models' traffic included)`
+    : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
   // From an upper bound a miss is not shown, only possible.
   const verdict = meets ? 'meets' : c.upperBound || outvoted || unsure ? 'may miss' : 'misses';
   const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
     + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (${curveTraffic})` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
-    + (outvoted ? `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss` : '')
+    + (outvoted ? (ownMax
+      ? `; the measurement at this load (its servers' traffic) meets the SLO, but a chip dedicated to the model, queueing its own ${rate(rps)} req/s, meets it only up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)}: counted as a miss`
+      : `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss`) : '')
     + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
     + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(sd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
     + (useMeasured && !meets && !outvoted && rps <= maxRps ? '; the measurement at this load misses the SLO although the curve through all measured loads meets it' : '')

@@ -328,6 +328,36 @@ describe('recommendChips', () => {
     expect(m.reason).toMatch(/; the measurement at this load misses the SLO although the curve through all measured loads meets it; the measured p99 is the 5th slowest of 400 requests, and the curve through all measured loads gives 20\.0 ms here$/);
   });
 
+  it('a chip dedicated to the model queues at least its own requests: a curve of shared servers (their rate, not the model\'s) cannot carry it past c/E[S]', () => {
+    // 40 ms a request (σ 0.1) on 1 worker: E[S] = 40·e^{0.005} ms, so a dedicated chip carries 1000 / E[S] ≈ 24.9 req/s.
+    // Shared servers measured p99 60–100 ms at 10–40 req/s of all their traffic (this model a part of it).
+    const capacity = 1000 / (40 * Math.exp(0.1 ** 2 / 2));
+    const shared = [10, 20, 30, 40].map((r, i) => ({ chip: 'slow', ratePerS: r, n: 400, p50: 45, p90: 50, p99: [60, 70, 80, 100][i]!, failed: 0, dedicated: false }));
+    const at30 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 200 }, rps: 30 }, [candidate('slow', slow, { curve: shared, measured: shared[2]! })]).chips[0]!;
+    expect([at30.at_load.p99, at30.meets_slo, at30.cost_per_million]).toEqual([null, false, null]);
+    expect(at30.reason).toContain(`the load exceeds the ${capacity.toFixed(1)} req/s a chip dedicated to the model carries (1 worker(s), 40.2 ms a request on average; the fleet's loads of it are its servers', other models' traffic included)`);
+    // The highest load within the SLO is the law's for the model's own requests (bisection here), not the curve's ~40.
+    let lo = 0;
+    let hi = capacity;
+    for (let i = 0; i < 80; i++) {
+      const mid = (lo + hi) / 2;
+      if (latencyQuantile(slow, mid, 1, 0.99) <= 200) lo = mid;
+      else hi = mid;
+    }
+    expect(at30.max_rps_within_slo).toBeCloseTo(lo, 3);
+    // Measured at 20 req/s of the servers' traffic (p99 70 ms): below the chip's own capacity the measurement is shown, but
+    // above the dedicated chip's highest load within the SLO it is outvoted, said why.
+    const at20 = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 200 }, rps: 20 }, [candidate('slow', slow, { curve: shared, measured: shared[1]! })]).chips[0]!;
+    expect(lo).toBeLessThan(20);
+    expect([at20.at_load.p99, at20.meets_slo]).toEqual([70, false]);
+    expect(at20.reason).toContain(`but a chip dedicated to the model, queueing its own 20 req/s, meets it only up to ${floorSignificant(at20.max_rps_within_slo, 4)}: counted as a miss`);
+    // The same curve measured on servers running only this model is the model's own rate: it stands.
+    const own = shared.map((p) => ({ ...p, dedicated: true }));
+    const dedicated = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 200 }, rps: 30 }, [candidate('slow', slow, { curve: own, measured: own[2]! })]).chips[0]!;
+    expect([dedicated.at_load.p99, dedicated.meets_slo]).toEqual([80, true]);
+    expect(dedicated.max_rps_within_slo).toBeGreaterThan(40);
+  });
+
   it('the reason says the highest load within the SLO with the digits of the table\'s max rps column', () => {
     const services: [string, ServiceTime][] = [['a', { ioMs: 0, computeMedianMs: 0.4, sigma: 0.1 }], ['b', fast], ['c', { ioMs: 1, computeMedianMs: 250, sigma: 0.3 }]];
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 1000 }, rps: 1 }, services.map(([id, s]) => candidate(id, s)));
