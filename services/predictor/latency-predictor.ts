@@ -214,11 +214,14 @@ const QUEUE_BLIND_FIELDS = ['requests_per_s', 'queue_depth', 'concurrency'] as c
  * gpu_util 0, the queue of its lowest decile (a trial: resnet50 at `requests_per_s=40` on a chip that serves about
  * 10 a second answered that lowest-load p99 without a word). And a rate whose work, by the utilisation law (Harchol-Balter,
  * Performance Modeling and Design of Computer Systems, 2013, §6.2: busy workers = λ·E[S]), keeps at least one
- * worker busy all the time is said: a device serving fewer requests at once cannot drain its queue.
+ * worker busy all the time is said: a device serving fewer requests at once cannot drain its queue. Where the device
+ * serves enough at once, a gpu_util below the busy-worker fraction such a rate makes (λ·E[S] / workers) is said too.
  * @param load       The request's load values by `LOAD_FEATURES` name (unset: 0).
  * @param ioMs       Predicted median i/o per request, ms.
  * @param computeMs  Predicted median compute per request, ms.
- * @returns Up to two sentences; [] when gpu_util is given and the rate is within one worker.
+ * @param workers    Requests a device of the chip serves at once (≥ 1).
+ * @returns Up to two sentences; [] when gpu_util is given and the rate keeps less than one worker busy, or fewer than
+ *          the device has with gpu_util at least the busy-worker fraction it makes.
  */
 export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number, workers = 1): string[] {
   const notes: string[] = [];
@@ -233,6 +236,12 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
       + (workers === 1 ? 'a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there'
         : `at least the ${workers} requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there`));
+  } else if (busy >= 1 && (load.gpu_util ?? 0) > 0 && load.gpu_util! < busy / workers) {
+    // The queue drains, but the load's busy-worker fraction is below the one its rate makes (a trial: 800 req/s at gpu_util
+    // 0.2 kept 1.55 of 2 workers busy and answered the p99 of 40 req/s without a word).
+    const implied = Number((busy / workers).toPrecision(3));
+    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} of the ${workers} workers a device of the chip serves at once busy on average (utilisation law): `
+      + `a busy-worker fraction of ${implied}, above gpu_util=${load.gpu_util}; the total follows the queue at gpu_util: give gpu_util=${implied} for the queue at this rate`);
   }
   return notes;
 }

@@ -14,8 +14,14 @@ describe('queueNotes', () => {
     ]);
     // With gpu_util the queue is read there; 10 req/s × 96 ms = 0.96 of one worker: nothing to say.
     expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 5, 91)).toEqual([]);
-    // With a device's workers known, the rate is said when it keeps all of them busy: 3.84 < 4 workers drains.
-    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 4)).toEqual([]);
+    // With a device's workers known, the rate is said when it keeps all of them busy: 3.84 < 4 workers drains, and
+    // gpu_util 0.97 is at least the 3.84 / 4 = 0.96 busy it makes: nothing to say.
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.97 }, 5, 91, 4)).toEqual([]);
+    // A gpu_util below that fraction reads a lighter queue than the rate makes: said, with the fraction to give (a trial:
+    // 800 req/s at gpu_util 0.2 kept 1.55 of 2 workers busy and answered the p99 of 40 req/s).
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 4)).toEqual([
+      'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 of the 4 workers a device of the chip serves at once busy on average (utilisation law): a busy-worker fraction of 0.96, above gpu_util=0.9; the total follows the queue at gpu_util: give gpu_util=0.96 for the queue at this rate',
+    ]);
     expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 3)).toEqual([
       'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): at least the 3 requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there',
     ]);
