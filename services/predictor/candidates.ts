@@ -316,8 +316,10 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   if (uncounted.length > 0) {
     const shown = uncounted.slice(0, 2).join('; ') + (uncounted.length > 2 ? `; +${uncounted.length - 2} more` : '');
     for (const c of candidates) {
-      c.basis += `; the profile's MACs are a lower bound (${uncounted.length} node(s) not counted: ${shown}), so is this latency`;
-      if (!c.upperBound) c.lowerBound = true;
+      // Held at a reference's compute (an upper bound only while its MACs are below that reference's), the nodes not
+      // counted may lift it above: neither bound holds, and a meet is as unsure as a miss (a trial: both said, yet "meets").
+      c.basis += `; the profile's MACs are a lower bound (${uncounted.length} node(s) not counted: ${shown}), ${c.upperBound ? "and with them its MACs may exceed the reference's it is held at: this latency bounds it neither way" : 'so is this latency'}`;
+      c.lowerBound = true;
     }
   }
   return { candidates, skipped };

@@ -54,7 +54,10 @@ export interface ChipCandidate {
   basis: string;
   /** The service time is an upper bound (a model below its references' MACs, held there): a miss is "may miss". */
   upperBound?: boolean;
-  /** The service time is a lower bound (a catalog chip faster than every chip it was moved from): a meet is "may miss". */
+  /**
+   * The service time is a lower bound (a catalog chip faster than every chip it was moved from; a profile with nodes
+   * not counted): a meet is "may miss". With `upperBound` too, neither holds: a meet and a miss are both "may miss".
+   */
   lowerBound?: boolean;
 }
 
@@ -302,7 +305,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
     + (outvoted ? (ownMax
       ? `; the measurement at this load (its servers' traffic) meets the SLO, but a chip dedicated to the model, queueing its own ${rate(rps)} req/s, meets it only up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)}: counted as a miss`
       : `; the measurement at this load meets the SLO, but the curve through all measured loads does not: counted as a miss`) : '')
-    + (unsure && c.lowerBound ? '; the estimate meets the SLO, but it is a lower bound: counted as a miss' : '')
+    + (unsure && c.lowerBound ? `; the estimate meets the SLO, but it is ${c.upperBound ? 'no bound either way' : 'a lower bound'}: counted as a miss` : '')
     + (unsure && !c.lowerBound ? `; the estimate meets the SLO, but one sd slower (compute ×${Math.exp(sd!).toFixed(1)}) its ${sloName} is ${Number.isFinite(slower!) ? `${fmt(slower!)} ms` : 'unbounded'}: counted as a miss` : '')
     + (useMeasured && !meets && !outvoted && rps <= maxRps ? '; the measurement at this load misses the SLO although the curve through all measured loads meets it' : '')
     + noisyNote(useMeasured ? c.measured : null, curve.knots.length > 0 ? law(rps)[sloName] : null, sloName, slo.percentile, atLoad[sloName])

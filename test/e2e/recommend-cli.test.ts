@@ -169,6 +169,17 @@ describe('the chip recommender on a demo run', () => {
         expect(c.reason).not.toMatch(/^meets/);
       }
       expect(low.chips.filter((c) => c.at_load.p90 <= 20).map((c) => /it is a lower bound: counted as a miss/.test(c.reason))).toContain(true);
+      // 1e3 MACs: below every chip's smallest reference, so its compute is held there (an upper bound while its MACs stay
+      // below); the nodes not counted may lift them above, so neither bound holds and no chip "meets" (a trial: it did).
+      writeFileSync(partial, JSON.stringify({ ...JSON.parse(p.stdout), macs: 1e3, flops: 2e3, unknown_shape_nodes: ['custom: op of domain com.example not counted'] }));
+      const both = JSON.parse((await edgelat(['recommend', '--profile', partial, '--slo-p90-ms', '20', '--rps', '2', '--json'], dataDir)).stdout) as { chips: { reason: string; meets_slo: boolean; at_load: { p90: number } }[] };
+      expect(both.chips).toHaveLength(6);
+      for (const c of both.chips) {
+        expect(c.reason).toContain("and with them its MACs may exceed the reference's it is held at: this latency bounds it neither way");
+        expect([c.meets_slo, /^may miss /.test(c.reason)]).toEqual([false, true]);
+      }
+      expect(both.chips.filter((c) => c.at_load.p90 <= 20).every((c) => /the estimate meets the SLO, but it is no bound either way: counted as a miss/.test(c.reason))).toBe(true);
+      expect(both.chips.some((c) => c.at_load.p90 <= 20)).toBe(true);
     });
 
     it('predicts a known model on the chips nobody measured it on (the MLPerf system predictor)', async () => {
