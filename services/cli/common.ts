@@ -36,6 +36,23 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
   };
 }
 
+/** Largest value `--dim` takes (a sequence length, an image side). */
+export const MAX_DIM = 1_000_000;
+
+/**
+ * Parse a repeatable `--dim NAME=N` (a named symbolic dim of an ONNX model's inputs, other than the batch) into the
+ * dims gathered so far: NAME non-empty, N an integer 1..{@link MAX_DIM}; a name given twice is refused.
+ * @throws {InvalidArgumentError} naming the flag and the value.
+ */
+export function dimFlag(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const m = /^([^=]+)=(.*)$/.exec(value);
+  if (!m || m[1]!.trim() === '') throw new InvalidArgumentError(`--dim must be NAME=N (a symbolic dim of the model's inputs, e.g. seq=128), got ${JSON.stringify(value)}`);
+  const name = m[1]!;
+  if (Object.prototype.hasOwnProperty.call(previous, name)) throw new InvalidArgumentError(`--dim ${JSON.stringify(name)} given twice (${previous[name]} and ${JSON.stringify(m[2])})`);
+  const n = intFlag(`--dim ${name}`, 1, MAX_DIM)(m[2]!);
+  return { ...previous, [name]: n };
+}
+
 /**
  * Parse an id flag (`predict --model`, `--chip`, `--server`, `import benchmark --source`): at most
  * {@link MAX_ID_CHARS} characters, as the API takes, not blank, no control characters. A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).

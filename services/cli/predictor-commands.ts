@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
-import { assertReadableFile, intFlag, numberFlag } from './common.ts';
+import { assertReadableFile, dimFlag, intFlag, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
@@ -18,9 +18,10 @@ export function registerPredictorCommands(program: Command): void {
     .description('profile an ONNX model: parameters, MACs (Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM, Einsum), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
     .argument('<model.onnx>', 'ONNX file')
     .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension, 1..4096').default(1).argParser(intFlag('--batch', 1, 4096)))
+    .addOption(new Option('--dim <name=n>', 'value of another named symbolic dim of the inputs (repeatable), e.g. seq=128; one left unset counts as 1 and is listed under unknown shape (the MACs are then a lower bound)').argParser(dimFlag))
     .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
     .option('--json', 'print the ModelProfile as JSON (input of `recommend --profile`)', false)
-    .action(async (file: string, opts: { batch: number; modelId?: string; json: boolean }) => {
+    .action(async (file: string, opts: { batch: number; dim?: Record<string, number>; modelId?: string; json: boolean }) => {
       await (await import('./profile.ts')).profileCommand(file, opts);
     });
 
@@ -36,6 +37,7 @@ export function registerPredictorCommands(program: Command): void {
     .option('--chips <ids>', 'candidate chips, comma-separated (default: every chip in the catalog, the fleet or a benchmark)')
     .addOption(new Option('--objective <what>', 'order of the chips that meet the SLO').choices(['latency', 'cost']).default('latency'))
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
+    .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim (repeatable), e.g. seq=128').argParser(dimFlag))
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
     .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx model.onnx --slo-p90-ms 20 --rps 2 --json')
     .action(async (opts: RecommendOptions) => {

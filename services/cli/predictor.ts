@@ -101,6 +101,8 @@ export interface RecommendOptions {
   chips?: string;
   objective: 'latency' | 'cost';
   batch?: number;
+  /** With `onnx`: values of other named symbolic dims (`--dim seq=128`). */
+  dim?: Record<string, number>;
   json: boolean;
 }
 
@@ -109,11 +111,12 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
   const given = [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --model ID, --onnx FILE and --profile FILE');
   if (opts.batch !== undefined && opts.onnx === undefined) throw new UsageError('--batch applies to --onnx only (a profile carries its batch)');
+  if (opts.dim !== undefined && opts.onnx === undefined) throw new UsageError('--dim applies to --onnx only (a profile carries its dims)');
   if (opts.model !== undefined) return { model: opts.model };
   if (opts.onnx !== undefined) {
     const bytes = readOnnxFile('--onnx', opts.onnx);
     try {
-      return { profile: profileOnnx(bytes, { batch: opts.batch }) };
+      return { profile: profileOnnx(bytes, { batch: opts.batch, dims: opts.dim }) };
     } catch (error) {
       if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
       throw error;

@@ -16,6 +16,8 @@ export interface ProfileCommandOptions {
   json: boolean;
   /** Value of the model's symbolic batch dim. @default 1 */
   batch?: number;
+  /** Values of other named symbolic dims of the inputs (`--dim seq=128`). */
+  dim?: Record<string, number>;
   /** `model_id` of the profile. @default the graph name, else the file name without `.onnx` */
   modelId?: string;
 }
@@ -36,7 +38,7 @@ export async function profileCommand(file: string, opts: ProfileCommandOptions):
   const bytes = readOnnxFile('model file', file);
   let profile: ModelProfile;
   try {
-    profile = profileOnnx(bytes, { batch: opts.batch, modelId: opts.modelId });
+    profile = profileOnnx(bytes, { batch: opts.batch, modelId: opts.modelId, dims: opts.dim });
   } catch (error) {
     if (error instanceof OnnxProfileError) throw new UsageError(`model file ${JSON.stringify(file)}: ${error.message}`, { cause: error });
     throw error;

@@ -20,6 +20,19 @@ export function mebibytes(bytes: number): string {
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
 }
 
+/** An entry of `unknown_shape_nodes` that is an input dim counted as 1 (profile.ts `readInputs`), not a node. */
+const DIM_COUNTED_AS_1 = /^input ".*" dim \d+( ".*")?: .*counted as 1 \(a lower bound/;
+
+/**
+ * How many of a profile's `unknown_shape_nodes` are input dims counted as 1 and how many nodes were not counted:
+ * `2 node(s) not counted`, `1 dim(s) counted as 1`, or both joined by `, `.
+ */
+export function uncountedText(entries: readonly string[]): string {
+  const dims = entries.filter((e) => DIM_COUNTED_AS_1.test(e)).length;
+  const nodes = entries.length - dims;
+  return [...(dims > 0 ? [`${dims} dim(s) counted as 1`] : []), ...(nodes > 0 ? [`${nodes} node(s) not counted`] : [])].join(', ');
+}
+
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */
 function formatInput(input: ProfileInput): string {
   if (input.rank_unknown) return `${input.name} ${input.dtype} [rank unknown: no shape in the file]`;
@@ -72,7 +85,7 @@ export function formatProfile(p: ModelProfile): string {
   if (p.unknown_shape_nodes.length > 0) {
     const shown = p.unknown_shape_nodes.slice(0, 5).join('; '); // an entry may carry a reason with commas: [1,100] × [256,512]
     const more = p.unknown_shape_nodes.length > 5 ? `; ... (+${p.unknown_shape_nodes.length - 5})` : '';
-    rows.push(['unknown shape', `${p.unknown_shape_nodes.length} node(s) not counted: ${shown}${more}`]);
+    rows.push(['unknown shape', `${uncountedText(p.unknown_shape_nodes)}: ${shown}${more}`]);
   }
   return rows.map(([k, v]) => `${k.padEnd(14)}${printable(v)}`.trimEnd()).join('\n') + '\n';
 }

@@ -23,6 +23,11 @@ export interface ProfileOptions {
   batch?: number;
   /** `model_id` of the profile. @default the graph name, or `''` when it has none */
   modelId?: string;
+  /**
+   * Values of named symbolic dims other than the batch (a sequence length: `{ seq: 128 }`), integers ≥ 1. A
+   * symbolic or unknown dim left unset counts as 1 and is listed in `unknown_shape_nodes`: the MACs are then a lower bound.
+   */
+  dims?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -37,7 +42,8 @@ export interface ProfileOptions {
  * @param bytes    The serialized ModelProto (weights may be external: only initializer dims are read).
  * @param options  Batch and model id.
  * @returns        The profile; every count is an exact integer below 2^53.
- * @throws {RangeError} if `options.batch` is not an integer >= 1.
+ * @throws {RangeError} if `options.batch` or a value of `options.dims` is not an integer >= 1.
+ * @throws {OnnxProfileError} if a name of `options.dims` is no input's symbolic dim, or is the batch dim (set it with `batch`).
  * @throws {OnnxProfileError} (one-line message) if the bytes are empty, truncated, not an ONNX ModelProto, a batch
  *   other than 1 is asked of a model whose inputs have no symbolic or unknown first dim, the graph is broken (no nodes, an input nothing produces, a cycle), subgraphs nest more than 64 levels or a count reaches 2^53.
  * @example see test/unit/profiler/profile.test.ts
@@ -45,8 +51,10 @@ export interface ProfileOptions {
 export function profileOnnx(bytes: Uint8Array, options: ProfileOptions = {}): ModelProfile {
   const batch = options.batch ?? 1;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch: expected an integer >= 1, got ${JSON.stringify(batch)}`);
+  const dims = new Map(Object.entries(options.dims ?? {}));
+  for (const [name, v] of dims) if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`dims.${name}: expected an integer >= 1, got ${JSON.stringify(v)}`);
   try {
-    return profileModel(decodeModel(bytes), batch, options.modelId);
+    return profileModel(decodeModel(bytes), batch, options.modelId, dims);
   } catch (error) {
     if (error instanceof OnnxProfileError) throw error;
     throw new OnnxProfileError(`cannot profile the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
@@ -77,13 +85,22 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
   return proto as IModelProto & { graph: IGraphProto };
 }
 
-/** Read the graph inputs (initializers excluded), resolving symbolic dims; fills `symbols` with dim_param → value. */
-function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, symbols: Map<string, number>): ProfileInput[] {
+/**
+ * Read the graph inputs (initializers excluded), resolving symbolic dims; fills `symbols` with dim_param → value, and
+ * `unset` with a line per dim past the batch that is counted as 1 (named but not in `given`, or unknown).
+ */
+function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, given: ReadonlyMap<string, number>, symbols: Map<string, number>, unset: string[]): ProfileInput[] {
   const real = (graph.input ?? []).filter((vi) => vi.name && !skip.has(vi.name));
   const dimsOf = (vi: IValueInfoProto) => vi.type?.tensorType?.shape?.dim ?? [];
   for (const vi of real) {
     const d0 = dimsOf(vi)[0];
     if (d0?.dimParam && !hasDimValue(d0)) symbols.set(d0.dimParam, batch);
+  }
+  const named = new Set(real.flatMap((vi) => dimsOf(vi).flatMap((d) => (d.dimParam && !(hasDimValue(d) && int64(d.dimValue) > 0) ? [d.dimParam] : []))));
+  for (const name of given.keys()) {
+    if (symbols.has(name)) throw new OnnxProfileError(`dim ${JSON.stringify(name)} is the batch dim (the first of an input): set it with the batch, not as a dim`);
+    if (!named.has(name)) throw new OnnxProfileError(`dim ${JSON.stringify(name)}: no input has a symbolic dim of that name${named.size > 0 ? `; its symbolic dims: ${[...named].map((n) => JSON.stringify(n)).join(', ')}` : ' (it has none)'}`);
+    symbols.set(name, given.get(name)!);
   }
   return real.map((vi) => {
     const tt = vi.type?.tensorType;
@@ -98,6 +115,12 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
         return;
       }
       const name = d.dimParam || '?';
+      if (i > 0 && !(d.dimParam && symbols.has(d.dimParam))) {
+        // Counted as 1: the MACs that grow with it are a lower bound (a trial: [N, seq, 64] profiled at seq 1 without a word).
+        unset.push(d.dimParam
+          ? `input ${JSON.stringify(vi.name)} dim ${i} ${JSON.stringify(d.dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${d.dimParam}=N)`
+          : `input ${JSON.stringify(vi.name)} dim ${i}: unknown (no value or name), counted as 1 (a lower bound)`);
+      }
       if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
       shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
       symbolic.push(name);
@@ -109,7 +132,7 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
 }
 
 /** Count everything of a decoded model. */
-function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number, modelId: string | undefined): ModelProfile {
+function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number, modelId: string | undefined, dims: ReadonlyMap<string, number>): ModelProfile {
   const { graph } = proto;
   checkNesting(graph);
   const env = new Map<string, TensorInfo>();
@@ -117,7 +140,8 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
   addInitializers(graph, env, weights);
 
   const symbols = new Map<string, number>();
-  const inputs = readInputs(graph, new Set(env.keys()), batch, symbols);
+  const unset: string[] = [];
+  const inputs = readInputs(graph, new Set(env.keys()), batch, dims, symbols, unset);
   // A batch with nothing to set would profile batch 1 under the batch asked for (a trial: `--batch 8` on a fixed [1,16]).
   if (batch !== 1 && !inputs.some((input) => input.symbolic[0] !== undefined && input.symbolic[0] !== null)) {
     const fixed = inputs.map((input) => (input.rank_unknown ? `${input.name} (rank unknown)` : `${input.name} [${input.shape.join(', ')}]`)).join(', ');
@@ -150,6 +174,6 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     inputs,
     input_bytes: inputBytes,
     batch,
-    unknown_shape_nodes: unknown,
+    unknown_shape_nodes: [...unset, ...unknown],
   };
 }

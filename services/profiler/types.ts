@@ -60,6 +60,9 @@ export interface ModelProfile {
    * is not counted (opset-8 Scan, a custom domain) as `node: subgraph of Op not counted`. A node of a custom domain
    * (not the default one, not ai.onnx.ml) whose output shape value_info declares is listed as
    * `node: domain.Op of a custom domain not counted` (its work is unknown; the nodes after it are counted).
+   * First come the input dims past the batch that were counted as 1, one line each: a named one not set
+   * (`input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)`) and an unknown one
+   * (`input "x" dim 2: unknown (no value or name), counted as 1 (a lower bound)`).
    */
   unknown_shape_nodes: string[];
 }

@@ -10,7 +10,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it, vi } from 'vitest';
 import { profileCommand } from '../../../services/cli/profile.ts';
 import { UsageError } from '../../../services/cli/usage-error.ts';
-import { formatProfile } from '../../../services/profiler/format.ts';
+import { formatProfile, uncountedText } from '../../../services/profiler/format.ts';
+import { dimFlag } from '../../../services/cli/common.ts';
+import { InvalidArgumentError } from 'commander';
 import { printable } from '../../../services/names.ts';
 import { profileOnnx } from '../../../services/profiler/profile.ts';
 import { TINY_CNN, tinyCnn } from '../../fixtures/onnx/make-fixtures.ts';
@@ -90,6 +92,29 @@ describe('formatProfile', () => {
     expect(text).toContain('weights       97.69 MiB  float16');
     expect(text).toContain('+ 2 more type(s), 3 node(s)');
     expect(text).toContain('unknown shape 2 node(s) not counted: a; b');
+  });
+
+  it('counts the input dims counted as 1 apart from the nodes not counted; `--dim NAME=N` sets them (a trial: seq was 1 without a word)', async () => {
+    const g = new OnnxGraphBuilder('seq');
+    g.output(g.node('MatMul', [g.input('x', ['N', 'seq', 64]), g.weight('w', [64, 32])]));
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-dim-'));
+    const file = join(dir, 'seq.onnx');
+    writeFileSync(file, g.build());
+    const unset = await captured(() => profileCommand(file, { json: false }));
+    expect(unset.out).toContain('unknown shape 1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)');
+    const set = await captured(() => profileCommand(file, { json: true, dim: dimFlag('seq=128') }));
+    expect([set.result.macs, set.result.unknown_shape_nodes]).toEqual([128 * 64 * 32, []]);
+    await expect(profileCommand(file, { json: true, dim: { sequence: 2 } })).rejects.toThrow(new UsageError(`model file ${JSON.stringify(file)}: dim "sequence": no input has a symbolic dim of that name; its symbolic dims: "N", "seq"`));
+    expect(uncountedText(['input "x" dim 2: unknown (no value or name), counted as 1 (a lower bound)', 'n1', 'n2'])).toBe('1 dim(s) counted as 1, 2 node(s) not counted');
+    // The flag: NAME=N, N an integer 1..1,000,000, a name once.
+    expect(dimFlag('b=2', dimFlag('a=1'))).toEqual({ a: 1, b: 2 });
+    for (const [bad, message] of [
+      ['seq', '--dim must be NAME=N (a symbolic dim of the model\'s inputs, e.g. seq=128), got "seq"'],
+      ['=4', '--dim must be NAME=N (a symbolic dim of the model\'s inputs, e.g. seq=128), got "=4"'],
+      ['seq=0', '--dim seq must be an integer from 1 to 1000000, got "0"'],
+      ['seq=1.5', '--dim seq must be an integer from 1 to 1000000, got "1.5"'],
+    ] as const) expect(() => dimFlag(bad)).toThrow(new InvalidArgumentError(message));
+    expect(() => dimFlag('seq=3', { seq: 2 })).toThrow(new InvalidArgumentError('--dim "seq" given twice (2 and "3")'));
   });
 
   it('names an input of unknown rank as such, not as a scalar [], and its input bytes a lower bound (a trial read [] and 0.00 MiB)', () => {

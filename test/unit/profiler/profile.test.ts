@@ -96,6 +96,29 @@ describe('profileOnnx: MLP and MatMul', () => {
     expect(profileOnnx(mlp(1), { batch: 1 })).toMatchObject({ macs: MLP.macs, batch: 1 });
   });
 
+  it('sets named symbolic dims past the batch ({dims}); one left unset, or unknown, counts as 1 and is listed (the MACs are a lower bound)', async () => {
+    // x [N, seq, 64] · W [64, 32]: MACs = N·seq·64·32 (MatMul over the last two dims); a trial's seq was 1 without a word.
+    const build = (seqDim: string | null) => {
+      const g = new OnnxGraphBuilder('seq', { inlineLimit: Infinity });
+      const x = g.input('x', ['N', seqDim, 64]);
+      g.output(g.node('MatMul', [x, g.weight('w', [64, 32])]));
+      return g.build();
+    };
+    const bytes = build('seq');
+    // onnxruntime runs it at N = 2, seq = 128: the product is [2, 128, 32].
+    expect(await ortShapes(bytes, { x: [2, 128, 64] })).toEqual({ matmul_0_out: [2, 128, 32] });
+    const unset = profileOnnx(bytes);
+    expect([unset.macs, unset.inputs[0]!.shape, unset.unknown_shape_nodes]).toEqual([64 * 32, [1, 1, 64], ['input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)']]);
+    const set = profileOnnx(bytes, { batch: 2, dims: { seq: 128 } });
+    expect([set.macs, set.inputs[0]!.shape, set.input_bytes, set.unknown_shape_nodes]).toEqual([2 * 128 * 64 * 32, [2, 128, 64], 2 * 128 * 64 * 4, []]);
+    // An unknown dim (no value, no name) past the batch is listed too; a negative dim_value is as unknown.
+    expect(profileOnnx(build(null)).unknown_shape_nodes).toEqual(['input "x" dim 1: unknown (no value or name), counted as 1 (a lower bound)']);
+    // The batch is set as the batch; a name no input has is refused, naming those it has; a value below 1 is a RangeError.
+    expect(() => profileOnnx(bytes, { dims: { N: 4 } })).toThrow(new OnnxProfileError('dim "N" is the batch dim (the first of an input): set it with the batch, not as a dim'));
+    expect(() => profileOnnx(bytes, { dims: { sequence: 4 } })).toThrow(new OnnxProfileError('dim "sequence": no input has a symbolic dim of that name; its symbolic dims: "N", "seq"'));
+    expect(() => profileOnnx(bytes, { dims: { seq: 0 } })).toThrow(new RangeError('dims.seq: expected an integer >= 1, got 0'));
+  });
+
   it('reports the dtype holding most weight bytes as the precision', () => {
     const g = new OnnxGraphBuilder('half', { inlineLimit: 0 });
     g.output(g.node('Gemm', [g.input('x', [2, 64], 'float16'), g.weight('w', [64, 32], 'float16'), g.weight('b', [32], 'float32')]));
