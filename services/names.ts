@@ -29,6 +29,8 @@ export const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(
 
 /** Characters that break or reorder a one-line message: C0 and C1 controls, DEL, and {@link BIDI_OR_SEPARATOR}. */
 const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.source}`);
+/** Text without any character of {@link UNSAFE} (whole string; empty allowed): a schema's pattern for an id it echoes. */
+export const SAFE_TEXT = new RegExp(`^(?:(?!${UNSAFE.source}).)*$`, 'su');
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
 /**

@@ -10,11 +10,14 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { parseTimeText } from '../calendar-date.ts';
+import { SAFE_TEXT } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 const text = z.string().min(1).max(MAX_ID_CHARS);
+/** A model id a request names for itself (a profile's, `?model_id=`), echoed in answers: no control, bidirectional or line-separator characters. */
+const ownId = z.string().max(MAX_ID_CHARS).regex(SAFE_TEXT, { message: 'must not hold control, bidirectional or line-separator characters' });
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
 /** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
@@ -72,7 +75,8 @@ export const PredictResponseSchema = z.object({
 function modelProfileSchema(strict: boolean) {
   const object = strict ? z.strictObject : z.object;
   return object({
-    model_id: z.string(),
+    // A request's profile takes what `profile` can give: an id as `?model_id=` takes, the batch of --batch.
+    model_id: strict ? ownId : z.string(),
     model_version: z.string(),
     params: count,
     macs: count,
@@ -83,7 +87,7 @@ function modelProfileSchema(strict: boolean) {
     op_histogram: z.record(z.string(), count),
     inputs: z.array(object({ name: z.string(), shape: z.array(count), dtype: z.string(), symbolic: z.array(z.string().nullable()), rank_unknown: z.literal(true).optional() })),
     input_bytes: count,
-    batch: z.int().min(1),
+    batch: strict ? z.int().min(1).max(4096) : z.int().min(1),
     unknown_shape_nodes: z.array(z.string()),
   });
 }
@@ -151,7 +155,7 @@ export const RecommendResponseSchema = z.object({
 });
 
 /** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096). */
-export const ProfileQuerySchema = z.strictObject({ batch: z.coerce.number().int().min(1).max(4096).optional(), model_id: text.optional() });
+export const ProfileQuerySchema = z.strictObject({ batch: z.coerce.number().int().min(1).max(4096).optional(), model_id: ownId.min(1).optional() });
 
 const ChipInfoSchema = z.object({
   chip: z.string(),

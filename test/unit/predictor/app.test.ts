@@ -335,6 +335,10 @@ describe('POST /v1/recommend', () => {
     ['unknown profile key', { profile: { ...PROFILE, layers: 3 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/layers', /unknown key "layers"/],
     // The value is the flops, not the whole profile (a trial: the message quoted every field).
     ['profile FLOPs not 2 × MACs', { profile: { ...PROFILE, flops: 1 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/flops', /^expected 2 × macs = 2408448 \(FLOPs count a multiply-accumulate as 2\), got 1$/],
+    // What `profile` takes, a profile takes (a trial: batch 99999, and a 5,004-character id with U+202E, were accepted).
+    ['profile batch above 4096', { profile: { ...PROFILE, batch: 99999 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/batch', /99999/],
+    ['profile model_id with U+202E', { profile: { ...PROFILE, model_id: 'a\u202eb' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /must not hold control, bidirectional or line-separator characters/],
+    ['profile model_id of 257 characters', { profile: { ...PROFILE, model_id: 'm'.repeat(257) }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /256/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app } = setup();
     const problem = expectProblem(await app.inject(postJson('/v1/recommend', body)), 400, PROBLEM_TYPES.validation);
@@ -363,6 +367,8 @@ describe('POST /v1/profile', () => {
 
   it.each([
     ['batch=0', '#/batch'], ['batch=4097', '#/batch'], ['batch=1.5', '#/batch'], ['batch=many', '#/batch'], ['model=x', '#/model'],
+    // An id echoed in the answer: no control or bidirectional characters (a trial: %E2%80%AE and %00 were echoed).
+    ['model_id=%E2%80%AEevil', '#/model_id'], ['model_id=a%00b', '#/model_id'], ['model_id=', '#/model_id'],
   ])('answers 400 for ?%s', async (query, path) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
