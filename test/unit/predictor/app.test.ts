@@ -180,6 +180,21 @@ describe('POST /v1/predict', () => {
     expect(expectProblem(res, 415, PROBLEM_TYPES.unsupportedMediaType).detail).toBe(`content type ${JSON.stringify(contentType)} is not accepted: send "application/json"`);
   });
 
+  it('answers 415 for a JSON charset other than UTF-8, and takes utf-8, utf8 and a byte order mark (RFC 8259 §8.1)', async () => {
+    const { app, calls } = setup();
+    const body = JSON.stringify(PREDICT_BODY);
+    for (const charset of ['utf-16', 'latin1', '"UTF-16LE"']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: body, headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect(expectProblem(res, 415, PROBLEM_TYPES.unsupportedMediaType).detail).toBe(`charset ${JSON.stringify(charset.replace(/"/g, ''))} is not accepted: send application/json in UTF-8 (RFC 8259 §8.1)`);
+    }
+    expect(calls).toEqual([]);
+    for (const [charset, payload] of [['UTF-8', body], ['utf8', body], ['utf-8', `\uFEFF${body}`]]) {
+      const res = await app.inject({ method: 'POST', url: '/v1/predict', payload, headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect([charset, res.statusCode]).toEqual([charset, 200]);
+    }
+    expect(calls.map((c) => c.args[0])).toEqual([PREDICT_BODY, PREDICT_BODY, PREDICT_BODY]);
+  });
+
   it('answers 415 for a gzip body (it was read as JSON that does not parse), and takes identity', async () => {
     const { app, calls } = setup();
     const gzipped = gzipSync(JSON.stringify(PREDICT_BODY));
