@@ -6,7 +6,8 @@
  */
 import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import type { ModelRegistry } from '../model/registry.ts';
-import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
+import { OnnxProfileError } from '../profiler/profile.ts';
+import { ProfileWorker } from '../profiler/profile-worker.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
@@ -50,6 +51,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
   const { warehouse: w, registry } = options;
   const predictor = new LatencyPredictor(w, registry, options.modelTtlMs);
   const benchmarkPredictor = cachedBenchmarkPredictor();
+  const profiles = new ProfileWorker();
   let healthCache: { atMs: number; value: { ok: boolean; details?: unknown } } | null = null;
   return {
     async predict(req) {
@@ -89,11 +91,12 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       }
     },
 
+    // On a worker thread: a large graph is seconds of synchronous work that would stall every other route.
     async profile(onnx, opts) {
       try {
-        return profileOnnx(onnx, opts);
+        return await profiles.profile(onnx, opts);
       } catch (error) {
-        if (error instanceof OnnxProfileError) throw new BadRequestError(error.message);
+        if (error instanceof OnnxProfileError || error instanceof RangeError) throw new BadRequestError(error.message);
         throw error;
       }
     },
@@ -132,8 +135,11 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       return { windows, next_offset: rows.length > limit ? offset + limit : null };
     },
 
-    /** Release the cached ONNX sessions. */
-    close: () => predictor.close(),
+    /** Release the cached ONNX sessions and end the profile worker. */
+    close: async () => {
+      await profiles.close();
+      await predictor.close();
+    },
 
     /**
      * Readiness, cached for {@link HEALTH_TTL_MS} (a probe should not cost a warehouse query each time): the warehouse
