@@ -458,9 +458,22 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       if (!(onnx instanceof Uint8Array) || onnx.length === 0) {
         throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send the ONNX file as application/octet-stream');
       }
-      const profileOptions: { batch?: number; modelId?: string } = {};
+      const profileOptions: { batch?: number; modelId?: string; dims?: Record<string, number> } = {};
       if (query.batch !== undefined) profileOptions.batch = query.batch;
       if (query.model_id !== undefined) profileOptions.modelId = query.model_id;
+      if (query.dim !== undefined) {
+        const dims: Record<string, number> = {};
+        for (const d of typeof query.dim === 'string' ? [query.dim] : query.dim) {
+          const at = d.lastIndexOf('=');
+          const name = d.slice(0, at);
+          if (Object.prototype.hasOwnProperty.call(dims, name)) {
+            const detail = `dim ${JSON.stringify(name)} given twice`;
+            throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid query string: #/dim ${detail}`, [{ path: '#/dim', message: detail }]);
+          }
+          dims[name] = Number(d.slice(at + 1));
+        }
+        profileOptions.dims = dims;
+      }
       return checkAnswer(ModelProfileSchema, await backend.profile(onnx, profileOptions), 'POST /v1/profile');
     });
   });

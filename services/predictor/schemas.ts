@@ -155,7 +155,13 @@ export const RecommendResponseSchema = z.object({
 });
 
 /** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096). */
-export const ProfileQuerySchema = z.strictObject({ batch: z.coerce.number().int().min(1).max(4096).optional(), model_id: ownId.min(1).optional() });
+/** `?dim=NAME=N` of `POST /v1/profile`: a named symbolic dim past the batch and its value, 1..1,000,000. */
+const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { message: 'must be NAME=N, N a whole number 1..1000000 (a symbolic dim of the model\'s inputs, e.g. seq=128)' });
+export const ProfileQuerySchema = z.strictObject({
+  batch: z.coerce.number().int().min(1).max(4096).optional(),
+  model_id: ownId.min(1).optional(),
+  dim: z.union([dimParam, z.array(dimParam).max(64)]).optional(),
+});
 
 const ChipInfoSchema = z.object({
   chip: z.string(),

@@ -208,8 +208,11 @@ export type CorrelationWindow = {
 export interface PredictorBackend {
   predict(req: PredictRequest): Promise<PredictResponse>;
   recommend(req: RecommendRequest): Promise<RecommendResponse>;
-  /** Profile ONNX bytes; `batch` replaces a symbolic batch dimension (default 1). @throws {BadRequestError} on a malformed file. */
-  profile(onnx: Uint8Array, options: { batch?: number; modelId?: string }): Promise<ModelProfile>;
+  /**
+   * Profile ONNX bytes; `batch` replaces a symbolic batch dimension (default 1), `dims` other named symbolic dims (profile.ts
+   * `ProfileOptions`). @throws {BadRequestError} on a malformed file, or a dim no input has.
+   */
+  profile(onnx: Uint8Array, options: { batch?: number; modelId?: string; dims?: Record<string, number> }): Promise<ModelProfile>;
   chips(): Promise<ChipInfo[]>;
   correlations(query: CorrelationQuery): Promise<CorrelationPage>;
   /** The deployment gate (gate-evidence.ts). @throws {NotFoundError} for a model or server with no telemetry. */

@@ -117,6 +117,9 @@ describe('the chip recommender on a demo run', () => {
     expect(((await bad.json()) as { detail: string }).detail).toMatch(/truncated|decode/);
     const good = await fetch(`${url}/v1/profile?batch=2`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY) });
     expect(((await good.json()) as { macs: number }).macs).toBe(2 * TINY_CNN.macs);
+    // A dim the model does not have: the profiler's error (from its worker thread), a 400 naming it.
+    const noDim = await fetch(`${url}/v1/profile?dim=seq=4`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY) });
+    expect([noDim.status, ((await noDim.json()) as { detail: string }).detail]).toEqual([400, expect.stringMatching(/^dim "seq": no input has a symbolic dim of that name; its symbolic dims: "N"$/)]);
     expect(((await (await fetch(`${url}/v1/chips`)).json()) as { chips: unknown[] }).chips.length).toBeGreaterThanOrEqual(6);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const corr = (await (await fetch(`${url}/v1/correlations?server=edge-02&model=resnet50&since=2024-06-01T10:10:00Z&limit=5`)).json()) as { windows: { edge_server_id: string; model_id: string; window_end: string }[] };

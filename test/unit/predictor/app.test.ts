@@ -378,12 +378,17 @@ describe('POST /v1/profile', () => {
     expect(calls).toHaveLength(1);
     expect(Buffer.from(calls[0]!.args[0] as Uint8Array)).toEqual(onnx);
     expect(calls[0]!.args[1]).toEqual({ batch: 8, modelId: 'tiny-cnn' });
+    // Named symbolic dims past the batch, as `profile --dim` (one or several).
+    await app.inject(postOnnx('/v1/profile?dim=seq=128', onnx));
+    await app.inject(postOnnx('/v1/profile?dim=seq=1000000&dim=width=2', onnx));
+    expect(calls.slice(1).map((c) => c.args[1])).toEqual([{ dims: { seq: 128 } }, { dims: { seq: 1_000_000, width: 2 } }]);
   });
 
   it.each([
     ['batch=0', '#/batch'], ['batch=4097', '#/batch'], ['batch=1.5', '#/batch'], ['batch=many', '#/batch'], ['model=x', '#/model'],
     // An id echoed in the answer: no control or bidirectional characters (a trial: %E2%80%AE and %00 were echoed).
     ['model_id=%E2%80%AEevil', '#/model_id'], ['model_id=a%00b', '#/model_id'], ['model_id=', '#/model_id'],
+    ['dim=seq', '#/dim'], ['dim=seq=0', '#/dim'], ['dim=seq=1000001', '#/dim'], ['dim=seq=2&dim=seq=3', '#/dim'], ['dim==4', '#/dim'],
   ])('answers 400 for ?%s', async (query, path) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
@@ -754,7 +759,7 @@ describe('GET /openapi.json', () => {
     const wrongMethod = await app.inject({ method: 'DELETE', url: '/v1/predict' });
     expect(wrongMethod.statusCode).toBe(405);
     expect(Object.keys(doc.paths['/v1/predict'].post.responses)).toEqual(['200', '400', '403', '404', '405', '408', '413', '415', '431', '500']);
-    expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id']);
+    expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id', 'dim']);
     // "server": null is described as a request may send it (no server), as the answer sends it.
     expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
       description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)',
