@@ -46,12 +46,20 @@ export const RETRIABLE_CODES: ReadonlySet<number> = new Set([159, 202, 203, 209,
 
 const NETWORK = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|timeout/i;
 
+/**
+ * A gateway's answer in place of ClickHouse's (a proxy, load balancer or ingress in front of it: 502, 503 or 504, or
+ * their words): ClickHouse behind it is down or restarting, as in an outage, so it is retried. The client keeps only the
+ * body of a failed answer, not its status, so its text tells (a trial: a proxy's 502 "upstream answer dropped" ended
+ * the sink at once).
+ */
+const GATEWAY = /\b50[234]\b|bad gateway|service (temporarily )?unavailable|gateway time-?out|upstream/i;
+
 /** A failure to connect at all (no server there, no route, a host name that does not resolve), not one mid-request. */
 const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
 
 /**
  * Wrap a client failure as WarehouseError: `code` is the server's ClickHouse code
- * when known; `retriable` for network errors, timeouts and {@link RETRIABLE_CODES}.
+ * when known; `retriable` for network errors, timeouts, a gateway's 502/503/504 ({@link GATEWAY}) and {@link RETRIABLE_CODES}.
  * @param server  The server's URL (EDGELAT_CLICKHOUSE_URL): a failure to connect names it and the
  *                setting, not the statement (a trial read "statement failed: connect ECONNREFUSED" as a bad query).
  */
@@ -63,11 +71,14 @@ export function toWarehouseError(error: unknown, what: string, server?: string):
   if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) code = Number(e.code);
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);
   const network = code === null && (NETWORK.test(message) || (typeof e?.code === 'string' && NETWORK.test(e.code)));
-  const retriable = network || (code !== null && RETRIABLE_CODES.has(code));
+  const gateway = code === null && !network && GATEWAY.test(message);
+  const retriable = network || gateway || (code !== null && RETRIABLE_CODES.has(code));
   const first = exceptionFirstLine(message).trim();
   // No ClickHouse code and no network error: an empty or HTML answer is some other HTTP server's.
   const foreign = code === null && !network && (first === '' || first.startsWith('<'));
-  const text = foreign
+  const text = gateway
+    ? `a proxy or load balancer answered in place of ClickHouse (${JSON.stringify(message.replace(/\s+/g, ' ').trim().slice(0, 80))}): ClickHouse behind it is unavailable`
+    : foreign
     ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?`
     : first;
   if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {

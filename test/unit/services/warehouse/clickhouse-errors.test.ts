@@ -30,6 +30,17 @@ describe('toWarehouseError', () => {
     }
   });
 
+  it('retries a gateway\'s answer in place of ClickHouse\'s (502, 503, 504: an outage behind a proxy), and says so', () => {
+    const proxy = toWarehouseError(new Error('proxy: upstream answer dropped'), 'insert into edgelat.inference_events');
+    expect([proxy.message, proxy.code, proxy.retriable]).toEqual(['insert into edgelat.inference_events failed: a proxy or load balancer answered in place of ClickHouse ("proxy: upstream answer dropped"): ClickHouse behind it is unavailable', null, true]);
+    const nginx = toWarehouseError(new Error('<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n</html>'), 'statement');
+    expect([nginx.retriable, nginx.message]).toEqual([true, expect.stringMatching(/^statement failed: a proxy or load balancer answered in place of ClickHouse \("<html> <head><title>502 Bad Gateway/)]);
+    for (const body of ['Service Unavailable', 'upstream connect error or disconnect/reset before headers', '504 Gateway Time-out']) expect([body, toWarehouseError(new Error(body), 'q').retriable]).toEqual([body, true]);
+    // Another server's page, a ClickHouse error that mentions 503 rows, are not (a code, or no gateway's words).
+    expect(toWarehouseError(new Error('<!DOCTYPE HTML>\n<html>'), 'statement').retriable).toBe(false);
+    expect(toWarehouseError(new Error('Code: 62. DB::Exception: Syntax error at position 503'), 'q').retriable).toBe(false);
+  });
+
   it('says when the answer is not ClickHouse\'s: an empty body or an HTML page from another HTTP server', () => {
     const empty = toWarehouseError(new Error(''), 'statement');
     expect(empty.message).toBe('statement failed: the server\'s answer is not ClickHouse\'s (empty): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?');
