@@ -69,11 +69,24 @@ interface BlockPlan {
   block_end: number;
 }
 
-function parsePlan(metadata: string | undefined, start: number): number | null {
+/** Commit metadata after a written block: the block size it was aligned on (`batchOffsets`). */
+interface BlockDone {
+  block_size: number;
+}
+
+/**
+ * The end of the first block to form from a committed offset `start`: a committed plan's end; else, where the run
+ * that committed it aligned blocks on another size (`block_size`: another EDGELAT_SINK_BATCH_OFFSETS), the end of the
+ * block it would have written next, which it may have written before its commit was lost (a trial: 1,000 rows twice
+ * after a restart from 1000 to 600); else null (blocks aligned on ours).
+ */
+export function parsePlan(metadata: string | undefined, start: number, blockSize: number): number | null {
   if (!metadata) return null;
   try {
-    const plan = JSON.parse(metadata) as Partial<BlockPlan>;
-    return Number.isSafeInteger(plan.block_end) && plan.block_end! > start ? plan.block_end! : null;
+    const plan = JSON.parse(metadata) as Partial<BlockPlan & BlockDone>;
+    if (Number.isSafeInteger(plan.block_end) && plan.block_end! > start) return plan.block_end!;
+    const theirs = plan.block_size;
+    return Number.isSafeInteger(theirs) && theirs! >= 1 && theirs !== blockSize ? (Math.floor(start / theirs!) + 1) * theirs! : null;
   } catch {
     return null;
   }
@@ -164,7 +177,9 @@ export class SinkRun {
     for (const tp of fresh) {
       const committed = await this.consumer!.committed(tp);
       const offset = committed?.offset ?? 0;
-      const planEnd = parsePlan(committed?.metadata, offset);
+      let planEnd = parsePlan(committed?.metadata, offset, this.batchOffsets);
+      // A block past the partition's end was never written (nobody had its records): blocks align on ours, and linger.
+      if (planEnd !== null && planEnd > await this.options.log.endOffset(tp)) planEnd = null;
       this.consumer!.seek(tp, offset);
       this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
@@ -243,8 +258,9 @@ export class SinkRun {
     }
     buf.next = r.offset + 1;
     buf.firstAtMs ??= Date.now();
-    // A planned block ends at its plan (never past the aligned boundary: plans are made below it).
-    if (buf.next === buf.planEnd || buf.next % this.batchOffsets === 0) await this.flush(key, buf);
+    // A planned block ends at its plan (one made here never past the aligned boundary: plans are made below it; one
+    // inherited from a run of another block size at that run's boundary).
+    if (buf.planEnd !== null ? buf.next === buf.planEnd : buf.next % this.batchOffsets === 0) await this.flush(key, buf);
   }
 
   /**
@@ -321,7 +337,9 @@ export class SinkRun {
       }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
-    if (!(await this.commitOwned([{ topic, partition, offset: buf.next, metadata: '' }]))) return; // lost in a rebalance: the new owner re-forms the block
+    // The block size rides along: a restart with another one forms the next block as this run would have.
+    const done: BlockDone = { block_size: this.batchOffsets };
+    if (!(await this.commitOwned([{ topic, partition, offset: buf.next, metadata: JSON.stringify(done) }]))) return; // lost in a rebalance: the new owner re-forms the block
     this.options.failPoint?.('after-commit', this.recordsDone);
     buf.start = buf.next;
     buf.rows = [];

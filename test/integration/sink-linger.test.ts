@@ -106,6 +106,32 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     expect(await committed(log)).toMatchObject({ offset: 25 });
   });
 
+  it('a member of another block size (EDGELAT_SINK_BATCH_OFFSETS) resuming behind a written block forms it as its writer did', async () => {
+    // A trial: blocks of 1,000 written, the commit lost, a restart with 600 wrote [0, 600) and [600, 1200): 1,000 rows twice.
+    // Here blocks of 10 then 6: the committed block size makes the resuming member form [10, 20) first, then align on 6.
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const before = (await count())!;
+    await log.produce(TOPICS.inference, records(500, 530));
+    let writes = 0;
+    const first = new SinkRun({
+      log, warehouse, topics: [TOPICS.inference], batchOffsets: 10, lingerMs: 0,
+      // [0, 10) written and committed, [10, 20) written and its commit lost.
+      failPoint: (point) => { if (point === 'after-produce' && ++writes === 2) throw new Crash('commit lost'); },
+    });
+    await first.start();
+    await expect(first.runBatch()).rejects.toThrow(Crash);
+    await first.close();
+    expect((await count())!.c - before.c).toBe(20);
+    expect(await committed(log)).toMatchObject({ offset: 10, metadata: JSON.stringify({ block_size: 10 }) });
+    const second = new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 6, lingerMs: 0 });
+    await second.start();
+    for (let i = 0; i < 5; i++) await second.runBatch();
+    await second.close();
+    const after = (await count())!;
+    expect([after.c - before.c, after.u - before.u]).toEqual([30, 30]);
+    expect(await committed(log)).toMatchObject({ offset: 30, metadata: JSON.stringify({ block_size: 6 }) });
+  });
+
   it('asks for a lingering partition\'s end offset at most once per linger time while it reads a backlog', async () => {
     // A backlog read one record set per fetch (librdkafka's mock cluster serves one per partition per fetch) is many
     // small polls: asking the broker for the end offset at each of them slowed a restarted sink to 4.5 ms per poll.
