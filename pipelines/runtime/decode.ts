@@ -13,6 +13,12 @@ export interface RecordChecks {
    * @default 3600000 (1 h)
    */
   maxEventTimeAheadMs?: number;
+  /**
+   * This process's clock, epoch ms: a record whose log timestamp runs more than `maxEventTimeAheadMs` past it (a
+   * producer's clock in the future: CreateTime is the producer's) is a dead letter, as Kafka's
+   * `message.timestamp.after.max.ms` refuses one at the broker. @default Date.now() at each record
+   */
+  nowMs?: number;
 }
 
 /**
@@ -76,8 +82,8 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
- * wrong state), and event time (`ts`, and a shadow result's `request_ts`) may not
- * run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`.
+ * wrong state), the log timestamp may not run far ahead of this process's clock, event time (`ts`, and a shadow
+ * result's `request_ts`) may not run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -109,6 +115,18 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
     return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(r.key)} does not equal edge_server_id ${JSON.stringify(server)}; telemetry topics must be keyed by edge_server_id` };
   }
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
+  // The log timestamp bounds the watermark (watermarkTime), but an edge server that produces its own records stamps
+  // CreateTime with the same fast clock as ts: one record of 2150 then made every later record of its partition late
+  // (a trial). Bounded by this process's clock as the broker's message.timestamp.after.max.ms bounds it by its own.
+  const now = checks.nowMs ?? Date.now();
+  if (r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && r.timestampMs - now > ahead) {
+    return {
+      ok: false,
+      path: '',
+      reason: `log timestamp: ${r.timestampMs} is ${r.timestampMs - now} ms ahead of this process's clock ${now} (more than ${ahead} ms, EDGELAT_MAX_EVENT_TIME_AHEAD_MS): `
+        + 'the producer\'s clock runs in the future (CreateTime is the producer\'s); its event time would make the records behind it late',
+    };
+  }
   // A shadow result's request_ts (the production request's arrival) places it in its window as ts places other records:
   // one far in the future would be held, and hold its partition's commit back, until then (a trial: a request_ts in 2100).
   for (const field of ['ts', 'request_ts'] as const) {

@@ -64,6 +64,24 @@ describe('decodeLogRecord: a shadow result\'s request_ts', () => {
   });
 });
 
+describe('decodeLogRecord: a log timestamp in the future', () => {
+  it('dead-letters a record whose log timestamp runs past this process\'s clock by more than the bound (a trial: ts = CreateTime = 2150 made every later record of its partition late)', () => {
+    const future = { ...sample, ts: Date.UTC(2150, 0, 1) };
+    const now = Date.UTC(2026, 11, 4, 12);
+    const at = (timestampMs: number, checks = {}) => decodeLogRecord({ ...record(codecFor('LoadSample').encode(future)), timestampMs }, { nowMs: now, ...checks });
+    expect(at(future.ts)).toEqual({
+      ok: false, path: '',
+      reason: `log timestamp: ${future.ts} is ${future.ts - now} ms ahead of this process's clock ${now} (more than 3600000 ms, EDGELAT_MAX_EVENT_TIME_AHEAD_MS): the producer's clock runs in the future (CreateTime is the producer's); its event time would make the records behind it late`,
+    });
+    // Up to the bound is clock skew (then the event time against the log time decides); the bound is the setting's.
+    const near = { ...sample, ts: now + 3_600_000 };
+    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(near)), timestampMs: now + 3_600_000 }, { nowMs: now }).ok).toBe(true);
+    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(near)), timestampMs: now + 3_600_000 }, { nowMs: now, maxEventTimeAheadMs: 60_000 })).toMatchObject({ ok: false, path: '' });
+    // Without a plausible log timestamp (an in-memory log) nothing is compared with the clock.
+    expect(at(0, { maxEventTimeAheadMs: 7 * 24 * 3_600_000 }).ok).toBe(true);
+  });
+});
+
 describe('misplacedKey: the partition murmur2 gives the key (co-partitioning of the join inputs)', () => {
   const partitions = new Map([[TOPICS.load, 4]]);
   const on = (partition: number, key: string | null = 'edge-07') => ({ topic: TOPICS.load, partition, key });
