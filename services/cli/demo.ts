@@ -2,7 +2,7 @@ import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { chdbDir, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { runDemo } from '../pipeline/demo.ts';
+import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
@@ -74,7 +74,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  *   above `--servers`, more than {@link DEMO_MAX_SERVER_MINUTES} server-minutes, or a setting the simulator refuses
  *   (named by its flag).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
@@ -97,10 +97,14 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   });
   try {
     const result = await runDemo({
-      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
+      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
       sim,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
+    }).catch((error: unknown) => {
+      if (!(error instanceof DemoRefusedError)) throw error;
+      progress.stop();
+      throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
     });
     // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
     // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).

@@ -120,8 +120,9 @@ program
   .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
-  .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone).')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number }, command: Command) => {
+  .option('--replace', 'replace the tables even where they hold inference events no demo wrote (a pipeline run\'s in the same folder); without it the demo refuses and drops nothing', false)
+  .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone); where they hold events no demo wrote, it refuses unless --replace.')
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean }, command: Command) => {
     await (await import('./demo.ts')).demoCommand(await config(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 

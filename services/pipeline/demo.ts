@@ -26,6 +26,43 @@ export interface DemoOptions {
   alertsStates?: ReadonlySet<string>;
   onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
   onProgress?: (stage: Stage, done: number) => void;
+  /** Replace the tables even where they hold inference events no demo wrote ({@link DemoRefusedError} otherwise). */
+  replace?: boolean;
+}
+
+/** Table of the demo's runs (not one the migrations manage: the demo does not drop it), read by {@link foreignEvents}. */
+export const DEMO_RUNS_TABLE = 'demo_runs';
+
+/** The demo would erase data it did not write (a pipeline's on Kafka, an import): it refuses, saying how to go on. */
+export class DemoRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoRefusedError';
+  }
+}
+
+/**
+ * Inference events in the database that no demo wrote: the count of `inference_events`, unless the newest row of
+ * {@link DEMO_RUNS_TABLE} is a demo that did not finish (its count null: its partial tables are the demo's) or one that
+ * left exactly that count; 0 when there are none.
+ */
+async function foreignEvents(warehouse: Warehouse): Promise<number> {
+  const db = warehouse.database;
+  const tables = new Set((await warehouse.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((t) => t.name));
+  if (!tables.has('inference_events')) return 0;
+  const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${db}.inference_events`);
+  if (Number(n) === 0) return 0;
+  if (!tables.has(DEMO_RUNS_TABLE)) return Number(n);
+  const [last] = await warehouse.query<{ events: number | null }>(`SELECT inference_events AS events FROM ${db}.${DEMO_RUNS_TABLE} ORDER BY at DESC, inference_events IS NULL LIMIT 1`);
+  if (last === undefined) return Number(n);
+  return last.events === null || Number(last.events) === Number(n) ? 0 : Number(n);
+}
+
+/** Record a demo run in {@link DEMO_RUNS_TABLE}: started (`events` null) or finished with the count it left. */
+async function recordDemoRun(warehouse: Warehouse, events: number | null): Promise<void> {
+  const db = warehouse.database;
+  await warehouse.exec(`CREATE TABLE IF NOT EXISTS ${db}.${DEMO_RUNS_TABLE} (at DateTime64(3, 'UTC'), inference_events Nullable(UInt64)) ENGINE = MergeTree ORDER BY at`);
+  await warehouse.insert(`${db}.${DEMO_RUNS_TABLE}`, [{ at: msToDateTime64(Date.now()), inference_events: events }]);
 }
 
 /** What a demo run did. */
@@ -72,19 +109,27 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
  * ground truth goes to `sim_ground_truth`. The tables the migrations create
  * are dropped and re-created first, so they hold exactly one run, except the
  * imported data of {@link KEPT_BY_DEMO}; other tables in the database are
- * left alone.
+ * left alone. Each run is recorded in {@link DEMO_RUNS_TABLE}.
+ * @throws {DemoRefusedError} when `inference_events` holds events no demo wrote (unless `replace`): nothing is dropped.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const { warehouse, config } = options;
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
+  // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
+  const foreign = options.replace ? 0 : await foreignEvents(warehouse);
+  if (foreign > 0) {
+    throw new DemoRefusedError(`database ${db} holds ${foreign} inference events no demo wrote (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+      + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
+  }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
   for (const name of [...managedObjects(db)].reverse()) {
     if (!KEPT_BY_DEMO.has(name)) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
   }
   await warehouse.exec(`DROP TABLE IF EXISTS ${db}.schema_migrations SYNC`);
   await warehouse.migrate();
+  await recordDemoRun(warehouse, null);
 
   options.onStage?.('simulate', 0);
   const sim = simulateFleet(simConfig);
@@ -118,5 +163,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (let p = 0; p < ((await log.partitionCount(topic)) ?? 0); p++) n += await log.endOffset({ topic, partition: p });
     topicRecords[topic] = n;
   }
+  const [{ events } = { events: 0 }] = await warehouse.query<{ events: number }>(`SELECT count() AS events FROM ${db}.inference_events`);
+  await recordDemoRun(warehouse, Number(events));
   return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started, log };
 }

@@ -1,0 +1,44 @@
+/**
+ * The demo replaces its own tables, not data it did not write (a trial: a Kafka pipeline's 2,037 inference events in
+ * the same ./.edgelat were erased by `npm start` without a word).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/config.ts';
+import { DEMO_RUNS_TABLE, DemoRefusedError, runDemo } from '../../services/pipeline/demo.ts';
+import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { makeInference } from '../helpers/factories.ts';
+import { createTestDatabase } from '../helpers/warehouse.ts';
+import { msToDateTime64 } from '../../services/warehouse/types.ts';
+
+describe('demo on a database that holds data', () => {
+  let warehouse: ChdbWarehouse;
+  beforeAll(async () => {
+    warehouse = await createTestDatabase('demo_replace');
+  });
+  afterAll(async () => warehouse?.close());
+
+  const config = loadConfig({});
+  const sim = { seed: 3, servers: 1, durationMs: 60_000 };
+  const events = async () => Number((await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${warehouse.database}.inference_events`))[0]!.n);
+
+  it('replaces its own run, refuses events no demo wrote (dropping nothing), and replaces them with replace', async () => {
+    await runDemo({ warehouse, config, sim, badRecords: 0 });
+    const first = await events();
+    expect(first).toBeGreaterThan(0);
+    // Again over its own run: replaced, the same seed gives the same count.
+    await runDemo({ warehouse, config, sim, badRecords: 0 });
+    expect(await events()).toBe(first);
+    // A pipeline writes one more event into the same database: the demo would erase it, so it refuses.
+    const e = makeInference({ edge_server_id: 'edge-99', event_id: 'from-a-pipeline', ts: Date.UTC(2024, 5, 1, 10) });
+    await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
+    const refused = runDemo({ warehouse, config, sim, badRecords: 0 });
+    await expect(refused).rejects.toThrow(DemoRefusedError);
+    await expect(refused).rejects.toThrow(`database ${warehouse.database} holds ${first + 1} inference events no demo wrote (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them`);
+    expect(await events()).toBe(first + 1);
+    // replace: the demo's run alone again, recorded as finished with its count.
+    await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
+    expect(await events()).toBe(first);
+    const runs = await warehouse.query<{ e: number | null }>(`SELECT inference_events AS e FROM ${warehouse.database}.${DEMO_RUNS_TABLE} ORDER BY at, e IS NOT NULL`);
+    expect(runs.map((r) => (r.e === null ? null : Number(r.e)))).toEqual([null, first, null, first, null, first]);
+  });
+});
