@@ -93,12 +93,18 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await first?.close();
     throw error;
   });
+  // Every signal is handled, not only the first: a second Ctrl-C or SIGTERM while the batch finishes had killed the
+  // run before its stop summary (a trial); SIGKILL still ends it at once.
   const onSignal = (sig: string) => {
+    if (stop.signal.aborted) {
+      process.stderr.write(`edgelat: ${sig} again: still stopping after the current batch, which is then committed (SIGKILL ends the run at once, and a restart goes on from the last commit)\n`);
+      return;
+    }
     logger.info({ signal: sig }, 'stopping after the current batch');
     stop.abort();
   };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   let schedule: TrainingSchedule | null = null;
   try {
     await warehouse.migrate();
