@@ -214,14 +214,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
   // A mistyped name (EDGELAT_WINDOW_SIZE) would leave the default in force without a word. EDGELAT_TEST_* belong to the tests.
   const known = Object.keys(schema.shape);
   const unknown = Object.keys(env).filter((k) => k.startsWith('EDGELAT_') && !k.startsWith('EDGELAT_TEST_') && !known.includes(k)).sort();
-  if (unknown.length > 0) {
-    throw new ConfigError(`bad configuration: ${unknown.map((k) => `${k} is not an edgelat variable (nearest: ${nearestNames(k, known, 3)})`).join('; ')}; the README's Configuration table lists them`);
-  }
-  const parsed = schema.safeParse(given);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`);
-    throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
-  }
+  // Every bad variable in one message: a mistyped name does not hide a bad value of another (a trial).
+  const problems = unknown.map((k) => `${k} is not an edgelat variable (nearest: ${nearestNames(k, known, 3)})`);
+  if (unknown.length > 0) problems[problems.length - 1] += "; the README's Configuration table lists them";
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(given).filter(([k]) => !unknown.includes(k))));
+  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
   const e = parsed.data;
   if (e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
     const rebalance = given.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS === undefined

@@ -95,6 +95,8 @@ describe('loadConfig', () => {
     // Every unknown one at once, sorted.
     expect(() => loadConfig({ EDGELAT_WINDOW_SIZE: '60000', EDGELAT_DATADIR: '/tmp/x' })).toThrow(/^bad configuration: EDGELAT_DATADIR is not an edgelat variable \(nearest: EDGELAT_DATA_DIR, [^)]+\); EDGELAT_WINDOW_SIZE is not/);
     expect(() => loadConfig({ EDGELAT_WINDOW_SIZE: '60000' })).toThrow(/^bad configuration: EDGELAT_WINDOW_SIZE is not an edgelat variable \(nearest: EDGELAT_WINDOW_SIZE_MS, [^)]+\); the README's Configuration table lists them$/);
+    // A mistyped name does not hide a bad value of another (a trial saw only the first).
+    expect(() => loadConfig({ EDGELAT_WINDOW_SIZ: '1', EDGELAT_PARTITIONS: 'x' })).toThrow(/^bad configuration: EDGELAT_WINDOW_SIZ is not an edgelat variable \(nearest: [^)]+\); the README's Configuration table lists them; EDGELAT_PARTITIONS="x": /);
     expect(loadConfig({ EDGELAT_TEST_KAFKA_BROKERS: 'x:1' }).windowSizeMs).toBe(300_000);
   });
 
