@@ -143,7 +143,16 @@ export class ConfluentWireConverter {
     const ids = new Set<number>();
     for (const r of records) if (isConfluent(r.value)) ids.add(r.value.readUInt32BE(1));
     const fetched = new Map<number, FetchedSchema>();
-    await Promise.all([...ids].map(async (id) => fetched.set(id, await this.#fetch(id))));
+    await Promise.all([...ids].map(async (id) => {
+      try {
+        fetched.set(id, await this.#fetch(id));
+      } catch (err) {
+        // A refusal names the first record that needs the schema, so its position can be found (a trial: only the id).
+        if (!(err instanceof SchemaRegistryError) || err.retriable) throw err;
+        const r = records.find((x) => isConfluent(x.value) && x.value.readUInt32BE(1) === id)!;
+        throw new SchemaRegistryError(`${err.message} (schema id ${id} of the record at ${r.topic} partition ${r.partition} offset ${r.offset})`, err.status, { retriable: false, cause: err });
+      }
+    }));
     return records.map((r) => {
       if (!isConfluent(r.value)) {
         // Neither framing nor JSON: its dead letter names the framing the registry setting expects (a trial read only
@@ -203,6 +212,9 @@ export class ConfluentWireConverter {
         (schema): FetchedSchema => ({ schema }),
         (err: unknown): FetchedSchema => {
           if (err instanceof UnknownSchemaIdError) return { unusable: `the schema registry has no schema id ${id}`, transient: true };
+          // Forbidden for this id alone (the registry's ACL on its subject; a 401 is the credentials, for every id, and
+          // stops the run): its records are dead-lettered raw, to redrive once granted, not a stop at every restart (a trial).
+          if (err instanceof SchemaRegistryError && err.status === 403) return { unusable: `the schema registry refuses schema id ${id} (http 403: ${err.message.replace(/^.*returned http 403: /, '')}): grant the principal read access to its subject, then redrive`, transient: true };
           // The registry answered (2xx) but the schema is not a usable Avro schema: a data problem of the records using it.
           if (err instanceof SchemaRegistryError && err.status !== null && err.status >= 200 && err.status < 300) return { unusable: err.message, transient: false };
           throw err;

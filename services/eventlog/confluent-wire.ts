@@ -33,8 +33,10 @@ export type { ConfluentWireOptions } from './confluent-convert.ts';
  *   framing expected: `notFramed` in confluent-convert.ts).
  * - Registry outages (no answer, 5xx, 429) are retried with `options.retry` (none by default);
  *   then they throw the retriable {@link SchemaRegistryError}: `poll` first seeks the inner consumer back to the batch's first offsets, so the next poll
- *   returns the same records (nothing is skipped). Other registry refusals (401, 403, 409, 422)
- *   are thrown as non-retriable {@link SchemaRegistryError}s (a configuration problem).
+ *   returns the same records (nothing is skipped). A 403 for an id (the registry's ACL on its
+ *   subject) is a dead letter of its records, as an unknown id. Other registry refusals (401,
+ *   409, 422) are thrown as non-retriable {@link SchemaRegistryError}s (a configuration problem),
+ *   naming the first record that needs the schema (topic, partition, offset).
  * - Offsets, keys, headers, partitions and `id` are the inner log's.
  * @example see test/unit/eventlog/confluent-wire.test.ts
  * @see withSchemaRegistry for the one-call form used at startup

@@ -139,6 +139,31 @@ describe('ConfluentWireEventLog on the in-process log', () => {
     expect(results[4]!.ok ? '' : results[4]!.reason).toContain('"0102030405060708"');
   });
 
+  it('dead-letters the records of a schema id the registry forbids (403: its subject\'s ACL), and reads them once it is granted', async () => {
+    // A trial: a 403 for one id stopped the pipeline, and every restart, before anything else was read.
+    const registry = new InMemorySchemaRegistry();
+    let forbidden = true;
+    const client: SchemaRegistryClient = {
+      async getSchema(id) {
+        if (forbidden) throw new SchemaRegistryError(`schema registry GET /schemas/ids/${id} returned http 403: "forbidden"`, 403);
+        return registry.getSchema(id);
+      },
+      register: (subject, schema) => registry.register(subject, schema),
+    };
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    const id = await registry.register(`${TOPICS.load}-value`, loadSchema('LoadSample'));
+    const value = confluent(id, codecFor('LoadSample').encode(sample).subarray(10));
+    await inner.produce(TOPICS.load, [{ key: 'edge-07', value }]);
+    const log = new ConfluentWireEventLog(inner, { client });
+    const [r] = (await (await log.consumer('g', [TOPICS.load])).poll(10)).records;
+    expect(r!.value).toEqual(value);
+    expect(decodeLogRecord(r!)).toEqual({ ok: false, path: '', reason: `confluent schema-registry framing: the schema registry refuses schema id ${id} (http 403: "forbidden"): grant the principal read access to its subject, then redrive; the value is kept as it came` });
+    // Not cached: once granted, the same record reads.
+    forbidden = false;
+    const [again] = await log.read({ topic: TOPICS.load, partition: 0 }, 0, 1);
+    expect(decodeLogRecord(again!)).toEqual({ ok: true, value: sample });
+  });
+
   it('asks the registry once per (topic, fingerprint) and once per schema id', async () => {
     const { client, calls } = controllableClient();
     const log = new ConfluentWireEventLog(new MemoryEventLog({ defaultPartitions: 1 }), { client });
@@ -166,6 +191,8 @@ describe('ConfluentWireEventLog on the in-process log', () => {
     set('refuse');
     const refused = await consumer.poll(3).catch((e: unknown) => e);
     expect((refused as SchemaRegistryError).retriable).toBe(false);
+    // The refusal names the first record that needs the schema (a trial saw only the id).
+    expect((refused as SchemaRegistryError).message).toBe(`schema registry GET /schemas/ids/1 returned http 401 (schema id 1 of the record at ${TOPICS.load} partition 0 offset 0)`);
 
     set('up');
     const first = await consumer.poll(3);
