@@ -124,6 +124,14 @@ export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
 const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark', 'request_ts']);
 /** Identifier fields that must not be empty strings. */
 const NON_EMPTY_FIELDS = new Set(['event_id', 'request_id', 'edge_server_id', 'model_id', 'chip', 'production_chip', 'shadow_chip']);
+/**
+ * Id fields: at most {@link MAX_ID_CHARS} characters, as the API's ids. A longer one is no id, and every record made
+ * from it grows with it (a trial: a 300,000-character device_id, control characters escaped ×6 in a late event's
+ * record_json, made a 1.8 MB record, above a Kafka message's limit).
+ */
+const ID_FIELDS: ReadonlySet<string> = new Set([...NON_EMPTY_FIELDS, 'device_id', 'model_version', 'runtime', 'deployment_id']);
+/** Longest id, characters. */
+export const MAX_ID_CHARS = 256;
 /** Integer fields with their minimum. */
 const INTEGER_MINIMUM: Readonly<Record<string, number>> = {
   batch_size: 1,
@@ -203,6 +211,7 @@ function checkField(name: string, v: unknown): string | null {
   }
   if (typeof v === 'string') {
     if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${q} is empty; a non-empty string is required`;
+    if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${q} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
     if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;

@@ -1,3 +1,4 @@
+import { quoteValue } from '../../schemas/json.ts';
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
 import { partitionForKey } from '../../services/eventlog/murmur2.ts';
 import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
@@ -112,7 +113,8 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
   const value = decoded.value;
   const server = value.edge_server_id;
   if (typeof server === 'string' && r.key !== server) {
-    return { ok: false, path: 'key', reason: `key: record key ${JSON.stringify(r.key)} does not equal edge_server_id ${JSON.stringify(server)}; telemetry topics must be keyed by edge_server_id` };
+    // Quoted short (quoteValue): a trial's 700 KB key, quoted whole, made a dead letter above a Kafka message's limit.
+    return { ok: false, path: 'key', reason: `key: record key ${quoteValue(r.key)}${r.key !== null && r.key.length > 80 ? ` (${r.key.length} characters)` : ''} does not equal edge_server_id ${quoteValue(server)}; telemetry topics must be keyed by edge_server_id` };
   }
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
   // The log timestamp bounds the watermark (watermarkTime), but an edge server that produces its own records stamps

@@ -330,7 +330,7 @@ export class SinkRun {
       if (fresh.length) {
         await log.produce(dlqTopic(topic), fresh.map((d) => ({
           // The source record's key (its server id) where it is text, so that a DLQ consumer can route by it; its bytes stay in key_b64.
-          key: sourceKeyText(d.key_b64), partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: dlqValue(d),
+          key: d.key_b64 !== null && Buffer.from(d.key_b64, 'base64').length <= MAX_DLQ_KEY_BYTES ? sourceKeyText(d.key_b64) : null, partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: dlqValue(d),
           headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: JSON.stringify([d.offset]) },
         })));
         this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
@@ -365,12 +365,24 @@ export function dlqValue(d: DeadLetter): Buffer {
   const whole = codec.encode(d);
   if (whole.length <= MAX_DEAD_LETTER_BYTES) return whole;
   const rawBytes = Buffer.from(d.raw_b64, 'base64').length;
-  return codec.encode({
+  const withoutRaw = codec.encode({
     ...d,
     raw_b64: '',
     error: `${d.error} [raw bytes left out of this record: ${rawBytes} bytes, ${whole.length} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
   });
+  if (withoutRaw.length <= MAX_DEAD_LETTER_BYTES || d.key_b64 === null) return withoutRaw;
+  // A huge source key too (a trial: 700 KB): left out as the raw bytes are.
+  const keyBytes = Buffer.from(d.key_b64, 'base64').length;
+  return codec.encode({
+    ...d,
+    raw_b64: '',
+    key_b64: null,
+    error: `${d.error} [raw bytes and key left out of this record: ${rawBytes} and ${keyBytes} bytes, ${whole.length} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
+  });
 }
+
+/** Longest source key a dead letter on `<topic>.dlq` is keyed by, bytes; a longer one leaves it unkeyed (key_b64 keeps it where it fits). */
+export const MAX_DLQ_KEY_BYTES = 1024;
 
 /** A dead letter's source key (base64) as text, or null when it had none or its bytes are not UTF-8. */
 export function sourceKeyText(keyB64: string | null): string | null {

@@ -351,6 +351,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json empty event_id', 'InferenceEvent', json({ ...inference, event_id: '' }), 'event_id', ['event_id: value "" is empty']],
   // A trial: an empty request_id (what pairs a shadow with its production event) was stored, and would pair every such shadow with one request.
   ['json empty request_id', 'InferenceEvent', json({ ...inference, request_id: '' }), 'request_id', ['request_id: value "" is empty; a non-empty string is required']],
+  // A trial: a 300,000-character device_id made a late event of 1.8 MB (its control characters escaped ×6).
+  ['json device_id of 300,000 characters', 'InferenceEvent', json({ ...inference, device_id: '\u0001'.repeat(300_000) }), 'device_id', ['device_id: value "\\u0001', 'has 300000 characters, more than 256: not an id']],
+  ['avro model_version of 257 characters', 'InferenceEvent', framed('InferenceEvent', { ...inference, model_version: 'v'.repeat(257) }), 'model_version', ['model_version: value "vvv', 'has 257 characters, more than 256: not an id']],
   ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
   ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
   ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],

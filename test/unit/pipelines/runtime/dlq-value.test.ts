@@ -28,4 +28,15 @@ describe('a dead letter on its .dlq topic', () => {
     });
     expect(whole).toBeGreaterThan(1_200_000);
   });
+
+  it('leaves a huge source key out too (a trial: a 700 KB key kept its letter at 1.6 MB)', () => {
+    const d = { ...letter(117), key_b64: Buffer.alloc(700_000, 0x6b).toString('base64') };
+    const value = dlqValue(d);
+    expect(value.length).toBeLessThan(2_000);
+    const whole = codecFor('DeadLetter').encode(d).length;
+    expect(codecFor('DeadLetter').decode(value)).toEqual({
+      ok: true,
+      value: { ...d, raw_b64: '', key_b64: null, error: `invalid json: unexpected token [raw bytes and key left out of this record: 117 and 700000 bytes, ${whole} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
+    });
+  });
 });
