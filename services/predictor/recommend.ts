@@ -251,7 +251,7 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   // A chip dedicated to the model queues at least its own requests: its effective rate at λ is at least λ. Where the
   // curve's loads are its servers' (other models' traffic included), their rate is not the model's own, and the curve
   // can read less queueing at λ than λ alone makes (a trial: resnet50 on the RK3588 "met" p99 5 s at 20 req/s, where
-  // its one worker of 88.8 ms a request carries 11.3).
+  // its one worker at 91.5 ms a request on average carries 10.9).
   const effective = (rate: number): number => (dedicatedCurve ? effectiveRate(curve, rate) : Math.max(rate, effectiveRate(curve, rate)));
   const ownCapacity = (c.workers / serviceMoments(c.service).meanMs) * 1000;
   // A measured figure of shared servers at a load a chip dedicated to the model cannot carry is not its figure there.
