@@ -42,20 +42,21 @@ export class DemoRefusedError extends Error {
 }
 
 /**
- * Inference events in the database that no demo wrote: the count of `inference_events`, unless the newest row of
- * {@link DEMO_RUNS_TABLE} is a demo that did not finish (its count null: its partial tables are the demo's) or one that
- * left exactly that count; 0 when there are none.
+ * Inference events in the database that no demo wrote: the count of `inference_events` (with the count the last demo
+ * left, null without one), unless the newest row of {@link DEMO_RUNS_TABLE} is a demo that did not finish (its count
+ * null: its partial tables are the demo's) or one that left exactly that count; 0 when there are none.
  */
-async function foreignEvents(warehouse: Warehouse): Promise<number> {
+async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; lastDemo: number | null }> {
   const db = warehouse.database;
+  const none = { events: 0, lastDemo: null };
   const tables = new Set((await warehouse.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((t) => t.name));
-  if (!tables.has('inference_events')) return 0;
+  if (!tables.has('inference_events')) return none;
   const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${db}.inference_events`);
-  if (Number(n) === 0) return 0;
-  if (!tables.has(DEMO_RUNS_TABLE)) return Number(n);
+  if (Number(n) === 0) return none;
+  if (!tables.has(DEMO_RUNS_TABLE)) return { events: Number(n), lastDemo: null };
   const [last] = await warehouse.query<{ events: number | null }>(`SELECT inference_events AS events FROM ${db}.${DEMO_RUNS_TABLE} ORDER BY at DESC, inference_events IS NULL LIMIT 1`);
-  if (last === undefined) return Number(n);
-  return last.events === null || Number(last.events) === Number(n) ? 0 : Number(n);
+  if (last === undefined) return { events: Number(n), lastDemo: null };
+  return last.events === null || Number(last.events) === Number(n) ? none : { events: Number(n), lastDemo: Number(last.events) };
 }
 
 /** Record a demo run in {@link DEMO_RUNS_TABLE}: started (`events` null) or finished with the count it left. */
@@ -118,9 +119,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
   // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
-  const foreign = options.replace ? 0 : await foreignEvents(warehouse);
-  if (foreign > 0) {
-    throw new DemoRefusedError(`database ${db} holds ${foreign} inference events no demo wrote (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+  const foreign = options.replace ? { events: 0, lastDemo: null } : await foreignEvents(warehouse);
+  if (foreign.events > 0) {
+    throw new DemoRefusedError(`database ${db} holds ${foreign.events} inference events, ${foreign.lastDemo === null ? 'none of them a demo\'s' : `not the ${foreign.lastDemo} the last demo left`} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
       + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
   }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).

@@ -2,11 +2,12 @@
  * `edgelat gate` on a migrated warehouse that holds no telemetry yet: exit 70 (a failure, not bad usage), one
  * line naming the flag as usage errors do (a trial read "model: no request of …" where they say "--model: …").
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
+import { OnnxGraphBuilder } from '../helpers/onnx-graph.ts';
 
 describe('gate on an empty warehouse', () => {
   it('exits 70 with one line in the flags\' words, pointing at the demo or the pipeline', async () => {
@@ -15,6 +16,19 @@ describe('gate on an empty warehouse', () => {
     const r = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5'], dir);
     expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([70, '', [
       'edgelat: --model: no request of "resnet50" in edgelat.inference_enriched (it holds no telemetry yet: run `edgelat demo` (npm start) or the pipeline first)',
+    ]]);
+  }, 60_000);
+
+  it('refuses an --onnx whose MACs are a lower bound (a dim counted as 1), before the warehouse opens', async () => {
+    // Its cost would read low and could ALLOW it; recommend says "may miss" of such a profile.
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-onnx-'));
+    const g = new OnnxGraphBuilder('seq');
+    g.output(g.node('MatMul', [g.input('x', ['N', 'seq', 64]), g.weight('w', [64, 32])]));
+    const file = join(dir, 'seq.onnx');
+    writeFileSync(file, g.build());
+    const r = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5', '--onnx', file], dir);
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([64, '', [
+      `edgelat: --onnx ${JSON.stringify(file)}: its 2048 MACs are a lower bound (1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)), so its cost would read low: give --macs with the whole count, or run it as a shadow`,
     ]]);
   }, 60_000);
 });

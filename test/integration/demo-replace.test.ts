@@ -33,7 +33,7 @@ describe('demo on a database that holds data', () => {
     await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
     const refused = runDemo({ warehouse, config, sim, badRecords: 0 });
     await expect(refused).rejects.toThrow(DemoRefusedError);
-    await expect(refused).rejects.toThrow(`database ${warehouse.database} holds ${first + 1} inference events no demo wrote (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them`);
+    await expect(refused).rejects.toThrow(`database ${warehouse.database} holds ${first + 1} inference events, not the ${first} the last demo left (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them`);
     expect(await events()).toBe(first + 1);
     // replace: the demo's run alone again, recorded as finished with its count.
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
