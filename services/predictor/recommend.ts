@@ -287,7 +287,9 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const slower = slowed === null ? null : latencyQuantile(slowed, effective(rps), c.workers, slo.percentile) * calibration[sloName];
   const unsure = atLoad[sloName] <= slo.ms && !outvoted && ((slower !== null && !(slower <= slo.ms)) || c.lowerBound === true);
   const meets = atLoad[sloName] <= slo.ms && !outvoted && !unsure;
-  const costRate = rps > 0 ? rps : maxRps;
+  // At 0 req/s the cost is priced at the highest load within the SLO, where one is vouched for: a rough estimate that
+  // "may miss" even idle vouches for none (a trial: a catalog chip counted as a miss was priced at its 520 req/s).
+  const costRate = rps > 0 ? rps : meets ? maxRps : 0;
   const perMillion = c.chip.price_per_hour !== null && costRate > 0 && Number.isFinite(atLoad[sloName]) ? (c.chip.price_per_hour / (3600 * costRate)) * 1e6 : null;
   const cost = perMillion !== null && Number.isFinite(perMillion) ? perMillion : null;
   // Failed requests are in the figures at the latency they took (what callers waited): said, so that a p99 within the SLO

@@ -60,6 +60,10 @@ describe('recommendChips', () => {
     // A lower bound (faster than every chip it was moved from) that meets the SLO only may.
     const bound = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('guess', fast, { ...rough, lowerBound: true })]).chips[0]!;
     expect([bound.meets_slo, bound.reason]).toEqual([false, expect.stringMatching(/^may miss .*; the estimate meets the SLO, but it is a lower bound: counted as a miss/)]);
+    // At 0 req/s the cost is priced at the highest load within the SLO only where one is vouched for (a trial: a lower
+    // bound counted as a miss was priced at its law's 520 req/s): price 0.36 / (3600 · max rps) · 10⁶ where it meets.
+    expect([bound.max_rps_within_slo > 0, bound.cost_per_million]).toEqual([true, null]);
+    expect(loose.cost_per_million).toBeCloseTo((0.36 / (3600 * loose.max_rps_within_slo)) * 1e6, 9);
     expect(loose.max_rps_within_slo).toBeLessThan(recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('same', fast)]).chips[0]!.max_rps_within_slo);
   });
 
