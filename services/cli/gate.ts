@@ -89,8 +89,8 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
         }
         // A lower bound of its MACs would read as a cheaper candidate than it is, and could ALLOW it (as recommend says "may miss").
         if (uncounted.length > 0) {
-          const { uncountedText } = await import('../profiler/format.ts');
-          throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: its ${macs} MACs are a lower bound (${uncountedText(uncounted)}: ${uncounted.slice(0, 2).join('; ')}${uncounted.length > 2 ? '; …' : ''}), so its cost would read low: give --macs with the whole count, or run it as a shadow`);
+          const { uncountedSummary } = await import('../profiler/uncounted.ts');
+          throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: its ${macs} MACs are a lower bound (${uncountedSummary(uncounted)}), so its cost would read low: give --macs with the whole count, or run it as a shadow`);
         }
         if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM or Einsum), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }

@@ -35,7 +35,7 @@ import { median } from '../model/metrics.ts';
 import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { uncountedText } from '../profiler/format.ts';
+import { uncountedSummary } from '../profiler/uncounted.ts';
 import {
   DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, measuredByTraffic, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
@@ -315,11 +315,10 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   // scaled from them, are lower bounds (a trial: "body counted once" ranked as meeting the SLO without a word).
   const uncounted = req.profile?.unknown_shape_nodes ?? [];
   if (uncounted.length > 0) {
-    const shown = uncounted.slice(0, 2).join('; ') + (uncounted.length > 2 ? `; +${uncounted.length - 2} more` : '');
     for (const c of candidates) {
       // Held at a reference's compute (an upper bound only while its MACs are below that reference's), the nodes not
       // counted may lift it above: neither bound holds, and a meet is as unsure as a miss (a trial: both said, yet "meets").
-      c.basis += `; the profile's MACs are a lower bound (${uncountedText(uncounted)}: ${shown}), ${c.upperBound ? "and with them its MACs may exceed the reference's it is held at: this latency bounds it neither way" : 'so is this latency'}`;
+      c.basis += `; the profile's MACs are a lower bound (${uncountedSummary(uncounted)}), ${c.upperBound ? "and with them its MACs may exceed the reference's it is held at: this latency bounds it neither way" : 'so is this latency'}`;
       c.lowerBound = true;
     }
   }

@@ -3,6 +3,7 @@
  */
 import type { ModelProfile, ProfileInput } from './types.ts';
 import { printable } from '../names.ts';
+import { uncountedText } from './uncounted.ts';
 
 /** Operator types listed by {@link formatProfile} before "+ N more". */
 const TOP_OPERATORS = 8;
@@ -18,19 +19,6 @@ export function siCount(n: number): string {
 export function mebibytes(bytes: number): string {
   if (bytes < 2 ** 10) return `${bytes} bytes`;
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
-}
-
-/** An entry of `unknown_shape_nodes` that is an input dim counted as 1 (profile.ts `readInputs`), not a node. */
-const DIM_COUNTED_AS_1 = /^input ".*" dim \d+( ".*")?: .*counted as 1 \(a lower bound/;
-
-/**
- * How many of a profile's `unknown_shape_nodes` are input dims counted as 1 and how many nodes were not counted:
- * `2 node(s) not counted`, `1 dim(s) counted as 1`, or both joined by `, `.
- */
-export function uncountedText(entries: readonly string[]): string {
-  const dims = entries.filter((e) => DIM_COUNTED_AS_1.test(e)).length;
-  const nodes = entries.length - dims;
-  return [...(dims > 0 ? [`${dims} dim(s) counted as 1`] : []), ...(nodes > 0 ? [`${nodes} node(s) not counted`] : [])].join(', ');
 }
 
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */

@@ -9,6 +9,7 @@ import { addInitializers, checkNesting, countGraph, hasDimValue, type WeightTall
 import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim } from './onnx-values.ts';
 import type { TensorInfo } from './shape-context.ts';
 import type { ModelProfile, ProfileInput } from './types.ts';
+import { unsetDimEntry } from './uncounted.ts';
 
 export { OnnxProfileError } from './onnx-values.ts';
 
@@ -117,9 +118,7 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
       const name = d.dimParam || '?';
       if (i > 0 && !(d.dimParam && symbols.has(d.dimParam))) {
         // Counted as 1: the MACs that grow with it are a lower bound (a trial: [N, seq, 64] profiled at seq 1 without a word).
-        unset.push(d.dimParam
-          ? `input ${JSON.stringify(vi.name)} dim ${i} ${JSON.stringify(d.dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${d.dimParam}=N)`
-          : `input ${JSON.stringify(vi.name)} dim ${i}: unknown (no value or name), counted as 1 (a lower bound)`);
+        unset.push(unsetDimEntry(vi.name!, i, d.dimParam || null));
       }
       if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
       shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));

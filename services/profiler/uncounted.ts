@@ -1,0 +1,37 @@
+/**
+ * The entries of a profile's `unknown_shape_nodes` that are input dims counted as 1 (profile.ts `readInputs`), made and
+ * read here only, and how a list of such entries is summed up in a message (`profile`'s table, `recommend`'s reason,
+ * `gate --onnx`'s refusal).
+ */
+
+/** Recognises an entry made by {@link unsetDimEntry}. */
+const DIM_COUNTED_AS_1 = /^input ".*" dim \d+( ".*")?: .*counted as 1 \(a lower bound/;
+
+/**
+ * The entry of an input dim past the batch that is counted as 1: a named one not set, or one with neither a value nor
+ * a name (`dimParam` null).
+ * @param input     The graph input's name.
+ * @param index     The dim's position (≥ 1).
+ * @param dimParam  Its symbolic name, or null.
+ */
+export function unsetDimEntry(input: string, index: number, dimParam: string | null): string {
+  return dimParam
+    ? `input ${JSON.stringify(input)} dim ${index} ${JSON.stringify(dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${dimParam}=N)`
+    : `input ${JSON.stringify(input)} dim ${index}: unknown (no value or name), counted as 1 (a lower bound)`;
+}
+
+/**
+ * How many of a profile's `unknown_shape_nodes` are input dims counted as 1 and how many nodes were not counted:
+ * `2 node(s) not counted`, `1 dim(s) counted as 1`, or both joined by `, `.
+ */
+export function uncountedText(entries: readonly string[]): string {
+  const dims = entries.filter((e) => DIM_COUNTED_AS_1.test(e)).length;
+  const nodes = entries.length - dims;
+  return [...(dims > 0 ? [`${dims} dim(s) counted as 1`] : []), ...(nodes > 0 ? [`${nodes} node(s) not counted`] : [])].join(', ');
+}
+
+/** {@link uncountedText} and the first two entries: `1 node(s) not counted: a; b; +3 more`. */
+export function uncountedSummary(entries: readonly string[]): string {
+  const shown = entries.slice(0, 2).join('; ') + (entries.length > 2 ? `; +${entries.length - 2} more` : '');
+  return `${uncountedText(entries)}: ${shown}`;
+}
