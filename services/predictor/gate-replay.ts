@@ -34,7 +34,12 @@ import type { ServerObservations } from './whatif.ts';
 import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
 
 /** Load sensitivities of compute and i/o: a part p becomes p·(1 + k·u) at busy-worker fraction u. */
-export interface LoadSensitivity { compute: number; io: number }
+export interface LoadSensitivity {
+  compute: number;
+  io: number;
+  /** Devices whose own fits the fleet's medians came from (`fleetLoadSensitivity` sets it); 0 for a part means no device showed a load signal, and its k is 0 for want of one. */
+  fittedDevices?: { compute: number; io: number };
+}
 
 /** Fitted load sensitivities per observations object, null where its rows carry no load signal (replays of one device reuse them). */
 const sensitivityCache = new WeakMap<ServerObservations, { compute: number | null; io: number | null }>();
@@ -63,11 +68,11 @@ export function ownLoadSensitivity(o: ServerObservations): { compute: number | n
  */
 export function fleetLoadSensitivity(devices: readonly ServerObservations[]): LoadSensitivity {
   const fits = devices.map(ownLoadSensitivity);
-  const med = (part: 'compute' | 'io') => {
-    const v = fits.flatMap((f) => (f[part] === null ? [] : [f[part]]));
-    return v.length > 0 ? lowerQuantile(v, 0.5) : 0;
-  };
-  return { compute: med('compute'), io: med('io') };
+  const fitted = (part: 'compute' | 'io') => fits.flatMap((f) => (f[part] === null ? [] : [f[part]]));
+  const med = (v: number[]) => (v.length > 0 ? lowerQuantile(v, 0.5) : 0);
+  const compute = fitted('compute');
+  const io = fitted('io');
+  return { compute: med(compute), io: med(io), fittedDevices: { compute: compute.length, io: io.length } };
 }
 
 /** Width of the bucket the replay reads its utilisation ρ from, ms. */

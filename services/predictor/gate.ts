@@ -287,7 +287,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
       sources.push(`version: fleet medians of ${e.version} and ${e.versionNow} on ${chip}`);
     } else if (a && b) {
       if (!(b / a <= MAX_MACS_RATIO && a / b <= MAX_MACS_RATIO)) {
-        return { missing: `the MACs of ${e.version} (${b.toExponential(3)}) are ${(b / a).toPrecision(3)}× those of the running ${e.versionNow} (${a.toExponential(3)}): beyond ×1/${MAX_MACS_RATIO}..×${MAX_MACS_RATIO}, a profile scales no replay that far (is it this model's? check --macs or --onnx); or run it as a shadow` };
+        return { missing: `the MACs of ${e.version} (${b.toExponential(3)}) are ${(b / a).toPrecision(3)}× those of the running ${e.versionNow} (${a.toExponential(3)}): beyond ×1/${MAX_MACS_RATIO}..×${MAX_MACS_RATIO}, a profile scales no replay that far (is it this model's? check the MACs given: --macs or --onnx, and --macs-now; macs and macs_now over HTTP); or run it as a shadow` };
       }
       compute *= b / a;
       variance += (a === b ? opt.retrainSd : opt.profileSd) ** 2;

@@ -132,7 +132,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
   if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured request${o.io.length === 1 ? '' : 's'} in the lookback; the what-if needs at least 50`);
   const own = ownLoadSensitivity(o);
   const { compute: kc, io: kio } = deviceLoadSensitivity(o, fleet);
-  const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet ? 'fleet' : 'none');
+  const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet && fleet.fittedDevices?.[part] !== 0 ? 'fleet' : 'none');
   const c0 = o.workersPerReplica;
   const rhoNow = startedUnder(o);
   const gapMs = traceIdleGapMs(o.ts);

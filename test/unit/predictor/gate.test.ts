@@ -230,7 +230,7 @@ describe('estimateFactor', () => {
     // MACs 20× apart scale; further apart (a wrong ONNX file, another model's) they are not believed: a shadow is asked for.
     expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 8e10]]) })).toMatchObject({ factor: { compute: 20 } });
     expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 2e8]]) })).toMatchObject({ factor: { compute: 0.05 } });
-    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 295072]]) })).toEqual({ missing: 'the MACs of v2 (2.951e+5) are 0.0000738× those of the running v1 (4.000e+9): beyond ×1/20..×20, a profile scales no replay that far (is it this model\'s? check --macs or --onnx); or run it as a shadow' });
+    expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 295072]]) })).toEqual({ missing: 'the MACs of v2 (2.951e+5) are 0.0000738× those of the running v1 (4.000e+9): beyond ×1/20..×20, a profile scales no replay that far (is it this model\'s? check the MACs given: --macs or --onnx, and --macs-now; macs and macs_now over HTTP); or run it as a shadow' });
     expect(f({ version: 'v2', macs: new Map([['v1', 4e9], ['v2', 8.1e10]]) })).toHaveProperty('missing');
     // A version change leaves the i/o as measured; a chip change estimates it.
     expect(f({ chip: 'xavier' })).toMatchObject({ factor: { compute: 2, io: 2, logSd: GATE_DEFAULTS.fleetSd, ioUncertain: true } });
@@ -358,10 +358,12 @@ describe('fitLoadSensitivity', () => {
     const fleet = fleetLoadSensitivity([dev(u, 0.2), dev(u, 0.3), dev(u, 0.5), quiet, dev(u, 9, 50)]);
     expect(fleet.compute).toBeCloseTo(0.3, 9);
     expect(fleet.io).toBeCloseTo(0.6, 9);
-    expect(deviceLoadSensitivity(quiet, fleet)).toEqual(fleet);
+    // Three devices told it: the quiet one and the one with 50 rows (under 100) have no signal.
+    expect(fleet.fittedDevices).toEqual({ compute: 3, io: 3 });
+    expect(deviceLoadSensitivity(quiet, fleet)).toEqual({ compute: fleet.compute, io: fleet.io });
     // A device with a signal keeps its own.
     expect(deviceLoadSensitivity(dev(u, 0.2), fleet).compute).toBeCloseTo(0.2, 9);
-    expect(fleetLoadSensitivity([quiet])).toEqual({ compute: 0, io: 0 });
+    expect(fleetLoadSensitivity([quiet])).toEqual({ compute: 0, io: 0, fittedDevices: { compute: 0, io: 0 } });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { busiestUtilisation, IDLE_GAP_MS, loadedUtilisation, measuredContention, MIN_IDLE_GAP_MS, traceIdleGapMs, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { busiestUtilisation, fleetLoadSensitivity, IDLE_GAP_MS, loadedUtilisation, measuredContention, MIN_IDLE_GAP_MS, traceIdleGapMs, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
 import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**
@@ -35,6 +35,15 @@ describe('what-if load sensitivity of a server with no load signal of its own', 
     expect(r.sensitivity_source).toEqual({ compute: 'none', io: 'none' });
     expect(r.sensitivity).toEqual({ compute: 0, io: 0 });
     expect(r.p99_ms).toBe(800);
+  });
+
+  it('a fleet none of whose devices showed a load signal gives none: the k of 0 is not called the fleet\'s median', () => {
+    // A trial: whatif printed "compute ∝ 1 + 0.00·u (the fleet's median …)" on a fleet that never ran loaded.
+    const quietFleet = fleetLoadSensitivity([steadyServer(0.5, 100), steadyServer(0.5, 200)]);
+    expect(quietFleet.fittedDevices).toEqual({ compute: 0, io: 0 });
+    const r = whatIfReplicas(steadyServer(0.8, 800), 2, undefined, quietFleet);
+    expect(r.sensitivity_source).toEqual({ compute: 'none', io: 'none' });
+    expect(r.sensitivity).toEqual({ compute: 0, io: 0 });
   });
 
   it('a server whose rows tell its own sensitivity keeps it, whatever the fleet\'s', () => {
