@@ -4,7 +4,7 @@
  * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
@@ -289,4 +289,24 @@ export function simConfigFromFlags(sim: Parameters<typeof normalizeSimConfig>[0]
     if (!(error instanceof RangeError)) throw error;
     throw new UsageError(error.message.replace(/^invalid sim config: (\S+)/, (whole, field: string) => (SIM_FLAGS[field] ?? whole)));
   }
+}
+
+/** Options {@link required} marked. */
+const REQUIRED_OPTIONS = new WeakSet<Option>();
+
+/**
+ * Mark an option as required, checked by {@link missingRequired} in the program's preAction hook rather than by
+ * commander's `makeOptionMandatory`, whose check runs before the unknown-option one: a trial's misspelt
+ * `whatif --srever edge-04` was told "required option '--server <id>' not specified", not that `--srever` is unknown.
+ * @returns The option, for chaining into `addOption`.
+ */
+export function required(option: Option): Option {
+  REQUIRED_OPTIONS.add(option);
+  return option;
+}
+
+/** The flags of the first {@link required} option of `command` left unset (e.g. `--server <id>`), or null. */
+export function missingRequired(command: Command): string | null {
+  const missing = command.options.find((o) => REQUIRED_OPTIONS.has(o) && command.getOptionValue(o.attributeName()) === undefined);
+  return missing ? missing.flags : null;
 }

@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, repeatedOptions, timeFlag } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, repeatedOptions, required, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -105,6 +105,9 @@ gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat g
 program.hook('preAction', async (_program, action) => {
   const twice = repeatedOptions(action, process.argv.slice(2));
   if (twice.length > 0) throw new UsageError(`${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} given more than once: give ${twice.length === 1 ? 'it' : 'each'} once`);
+  // After commander's unknown-option check (common.ts `required`), with commander's words and code.
+  const unset = missingRequired(action);
+  if (unset !== null) action.error(`error: required option '${unset}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
   await config();
 });
 
@@ -266,7 +269,7 @@ pipelineCommand
 
 const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => {
   cmd
-    .addOption(new Option('--format <format>', what).choices(formats).makeOptionMandatory())
+    .addOption(required(new Option('--format <format>', what).choices(formats)))
     .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
     .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)');
   if (formats.includes('mlperf')) {
@@ -390,8 +393,8 @@ model
 program
   .command('predict')
   .description('predict a model\'s latency on a chip under a load (p50/p90/p99 total, median i/o and compute) with the champion telemetry models')
-  .requiredOption('--model <id>', 'model id, e.g. resnet50', idFlag('--model'))
-  .requiredOption('--chip <id>', 'chip id, e.g. rk3588-mali-g610', idFlag('--chip'))
+  .addOption(required(new Option('--model <id>', 'model id, e.g. resnet50').argParser(idFlag('--model'))))
+  .addOption(required(new Option('--chip <id>', 'chip id, e.g. rk3588-mali-g610').argParser(idFlag('--chip'))))
   .option('--server <id>', 'edge server whose queueing context to use (default: the chip\'s typical server)', idFlag('--server'))
   .option('--load <key=value...>', `load, repeatable: ${LOAD_FEATURES.join(', ')} (utilisations are fractions 0..1; unset = 0: the lowest load, whose total still carries the waits the server's requests saw in its lowest gpu_util decile)`)
   .addOption(new Option('--input-bytes <n>', 'input size; default: the model\'s median in the fleet data').argParser(intFlag('--input-bytes', 1, MAX_INPUT_BYTES)))

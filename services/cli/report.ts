@@ -5,7 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { numberFlag, timeFlag } from './common.ts';
+import { numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
 
@@ -29,7 +29,7 @@ export function registerReportCommands(program: Command): void {
   report
     .command('load-latency')
     .description('load versus latency: p50/p90/p99 by load bucket per chip and model, the SLO knee, rolling r with its CI, i/o versus compute share, the most load-sensitive servers; writes DIR/report.html (self-contained, SVG charts), DIR/report.csv (every number) and DIR/summary.md, and prints the summary')
-    .requiredOption('--out <dir>', 'folder for report.html, report.csv and summary.md (created; required)')
+    .addOption(required(new Option('--out <dir>', 'folder for report.html, report.csv and summary.md (created; required)')))
     .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data); the rolling r takes the correlation windows whose end is after it').argParser(timeFlag('--since')))
     .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data); the rolling r takes the windows whose end is at or before it (a window\'s events are before its end)').argParser(timeFlag('--until')))
     .option('--server <id>', 'only this edge server')

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { SensitivitySource } from '../predictor/whatif.ts';
-import { idFlag, intFlag, numberFlag } from './common.ts';
+import { idFlag, intFlag, numberFlag, required } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
@@ -16,7 +16,7 @@ export function registerWhatIfCommand(program: Command): void {
   program
     .command('whatif')
     .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip at the same quantile of each model's unloaded time there (ratios of medians and of p90/p50 spreads in the fleet, or of benchmarks), and to the new utilisation by the load sensitivity fitted on its data, or the fleet's where it never ran loaded)")
-    .addOption(new Option('--server <id>', 'edge server, e.g. edge-02').makeOptionMandatory().argParser(idFlag('--server')))
+    .addOption(required(new Option('--server <id>', 'edge server, e.g. edge-02').argParser(idFlag('--server'))))
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip), 0..64; default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .addOption(new Option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)').argParser(idFlag('--chip')))
     .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once), 1..1024; default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))

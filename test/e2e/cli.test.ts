@@ -232,6 +232,12 @@ describe('edgelat CLI', () => {
     // commander's usage errors carry the same prefix as the commands' own.
     expect(bogus.stderr).toMatch(/^edgelat: unknown option '--bogus'$/m);
     expect((await edgelat(['sql'], dataDir)).code).toBe(2);
+    // A misspelt required flag is named as unknown (a trial: whatif --srever was told --server is missing), and a
+    // required flag left out is still named.
+    const misspelt = await edgelat(['whatif', '--srever', 'edge-04'], dataDir);
+    expect([misspelt.code, errLines(misspelt.stderr)[0]]).toEqual([2, "edgelat: unknown option '--srever'"]);
+    const unset = await edgelat(['predict', '--chip', 'rk3588-mali-g610'], dataDir);
+    expect([unset.code, errLines(unset.stderr)[0]]).toEqual([2, "edgelat: required option '--model <id>' not specified"]);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);
     expect([states.code, errLines(states.stderr)]).toEqual([2, ['edgelat: --alerts-states filters what --alerts-webhook posts: give --alerts-webhook too']]);
     const ports = await edgelat(['serve', '--port', '18123', '--sql-port', '18123'], dataDir);
