@@ -144,6 +144,8 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
     if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
     if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
+    // Counts of requests, as a load sample carries them (load-sample.v1: int); a trial's concurrency=0.5 was answered.
+    if ((m[1] === 'queue_depth' || m[1] === 'concurrency') && !Number.isInteger(v)) throw new UsageError(`--load ${m[1]}: a count of requests is a whole number, got ${m[2]}`);
     if (m[1]! in out) throw new UsageError(`--load ${m[1]} is given twice (${out[m[1]!]} and ${m[2]}): give it once`);
     out[m[1]!] = v;
   }

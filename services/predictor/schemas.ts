@@ -32,13 +32,13 @@ const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number()
 const loadPercentiles = z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber })
   .meta({ description: 'latency percentiles, ms; null = unbounded: the load exceeds what the chip serves, so the queue grows without end' });
 
-/** `LoadVector`: utilisations are fractions 0..1, the other fields are ≥ 0. */
+/** `LoadVector`: utilisations are fractions 0..1, the other fields are ≥ 0; queue_depth and concurrency are counts of requests (whole numbers, as a load sample carries them). */
 export const LoadVectorSchema = z.strictObject({
   cpu_util: fraction.optional(),
   gpu_util: fraction.optional(),
   mem_util: fraction.optional(),
-  queue_depth: load.optional(),
-  concurrency: load.optional(),
+  queue_depth: count.max(MAX_LOAD).optional(),
+  concurrency: count.max(MAX_LOAD).optional(),
   requests_per_s: load.optional(),
 });
 

@@ -17,6 +17,12 @@ describe('parseLoad', () => {
     expect(() => parseLoad(['gpu_util=1.5'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 1.5');
   });
 
+  it('refuses a fractional queue_depth or concurrency: counts of requests, as a load sample carries them', () => {
+    expect(() => parseLoad(['concurrency=0.5'])).toThrow('--load concurrency: a count of requests is a whole number, got 0.5');
+    expect(() => parseLoad(['queue_depth=2.5'])).toThrow('--load queue_depth: a count of requests is a whole number, got 2.5');
+    expect(parseLoad(['concurrency=2', 'queue_depth=1e1', 'requests_per_s=0.5'])).toEqual({ concurrency: 2, queue_depth: 10, requests_per_s: 0.5 });
+  });
+
   it('takes decimal notation only: 0x1, 0b1, Infinity and blanks are refused, naming the value', () => {
     for (const bad of ['0x1', '0b1', '0o1', 'Infinity', ' ', '1_000', '-1']) {
       expect(() => parseLoad([`requests_per_s=${bad}`])).toThrow(`--load requests_per_s: expected a number ≥ 0, got ${JSON.stringify(bad)}`);

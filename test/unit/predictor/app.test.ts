@@ -133,6 +133,8 @@ describe('POST /v1/predict', () => {
     ['negative utilisation', { ...PREDICT_BODY, load: { cpu_util: -0.1 } }, '#/load/cpu_util', /got -0\.1/],
     ['negative requests_per_s', { ...PREDICT_BODY, load: { requests_per_s: -1 } }, '#/load/requests_per_s', /got -1/],
     ['fractional input_bytes', { ...PREDICT_BODY, input_bytes: 1.5 }, '#/input_bytes', /got 1\.5/],
+    ['fractional concurrency (a count of requests)', { ...PREDICT_BODY, load: { concurrency: 0.5 } }, '#/load/concurrency', /got 0\.5/],
+    ['fractional queue_depth', { ...PREDICT_BODY, load: { queue_depth: 2.5 } }, '#/load/queue_depth', /got 2\.5/],
     ['input_bytes above 1 TiB', { ...PREDICT_BODY, input_bytes: 9e15 }, '#/input_bytes', /got 9000000000000000/],
     ['input_bytes above the safe integers', { ...PREDICT_BODY, input_bytes: 1e300 }, '#/input_bytes', /^too big: expected number to be <=1099511627776, got 1e\+300$/],
     ['missing model', { chip: 'jetson-agx-orin' }, '#/model', /is required/],
