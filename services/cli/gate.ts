@@ -9,7 +9,7 @@ import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
-import { intFlag, numberFlag, readOnnxFile } from './common.ts';
+import { dimFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Exit code of a gate command that could not answer: bad usage. */
@@ -18,7 +18,7 @@ export const GATE_USAGE_EXIT = 64;
 export const GATE_ERROR_EXIT = 70;
 
 interface GateFlags {
-  model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string; workers?: number;
+  model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string; dim?: Record<string, number>; workers?: number;
   lookbackHours: number; json: boolean; backtest: boolean; seed: number; z: number; details: boolean;
 }
 
@@ -33,7 +33,8 @@ export function registerGateCommand(program: Command): void {
     .addOption(new Option('--servers <ids>', 'comma-separated target servers (blanks around a comma are ignored), repeatable (default: every server running the model)').argParser(serverList))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms (> 0, at most 1e9)').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
-    .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled (instead of --macs)')
+    .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled at batch 1, per request (instead of --macs)')
+    .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim of its inputs (repeatable), e.g. seq=128; one left unset makes the MACs a lower bound, which the gate refuses').argParser(dimFlag))
     .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model, > 0 up to 8760 (a year)').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, in place of the largest concurrency the fleet\'s servers of it report (default: that; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))
@@ -56,7 +57,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
       const gate = { ...GATE_DEFAULTS, z: opts.z };
       const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       if (opts.backtest) {
-        const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'macsNow', 'lookbackHours', 'workers'].filter(given);
+        const unused = ['model', 'version', 'chip', 'servers', 'sloP99Ms', 'macs', 'onnx', 'dim', 'macsNow', 'lookbackHours', 'workers'].filter(given);
         if (unused.length > 0) throw new UsageError(`--backtest simulates its own history and takes only --seed, --z, --json and --details; not ${unused.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
         if (opts.details && !opts.json) throw new UsageError('--details needs --json (it lists every rollout in the JSON)');
         const [{ createProgress }, { backtestGate }] = await Promise.all([import('./progress.ts'), import('../predictor/gate-backtest.ts')]);
@@ -76,13 +77,14 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
         if (problem !== null) throw new UsageError(problem);
       }
       if (opts.onnx !== undefined && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
+      if (opts.dim !== undefined && opts.onnx === undefined) throw new UsageError('--dim sets a dim of the inputs of --onnx: give --onnx too');
       let macs = opts.macs;
       if (opts.onnx !== undefined) {
         const bytes = readOnnxFile('--onnx', opts.onnx);
         const { OnnxProfileError, profileOnnx } = await import('../profiler/profile.ts');
         let uncounted: string[];
         try {
-          ({ macs, unknown_shape_nodes: uncounted } = profileOnnx(bytes));
+          ({ macs, unknown_shape_nodes: uncounted } = profileOnnx(bytes, opts.dim ? { dims: opts.dim } : {}));
         } catch (error) {
           if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
           throw error;

@@ -8,12 +8,13 @@
  * percentiles, two-pass Pearson r and least squares), or read directly from
  * the correlations table.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
+import { OnnxGraphBuilder } from '../helpers/onnx-graph.ts';
 
 const CHROMIUM = [process.env.EDGELAT_TEST_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -214,6 +215,21 @@ describe('edgelat report load-latency after a demo run', () => {
     // MACs below 1 (a ratio of 4e9 / 1e-300 is Infinity; 1e-300 / 4e9 would ALLOW anything) are bad usage.
     const tiny = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--slo-p99-ms', '50', '--chip', chip!, '--macs', '4e9', '--macs-now', '1e-300'], dataDir);
     expect([tiny.code, errLines(tiny.stderr)[0]]).toEqual([64, expect.stringMatching(/--macs-now must be a number >= 1 and <= 1000000000000000000, got "1e-300"/)]);
+    // --onnx with --dim: the named dim's value reaches the profile, so the gate answers as with --macs of the whole
+    // count (a trial: the refusal of a dim counted as 1 advised --dim, which gate did not take).
+    const g = new OnnxGraphBuilder('seq');
+    g.output(g.node('MatMul', [g.input('x', ['N', 'seq', 1024]), g.weight('w', [1024, 1024])]));
+    const onnx = join(dataDir, 'seq.onnx');
+    writeFileSync(onnx, g.build());
+    const gateArgs = ['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!, '--slo-p99-ms', '50', '--json'];
+    const profiled = await edgelat([...gateArgs, '--onnx', onnx, '--dim', 'seq=8000'], dataDir);
+    const counted = await edgelat([...gateArgs, '--macs', String(1024 * 1024 * 8000)], dataDir);
+    const p99s = (r: { stdout: string }) => (JSON.parse(r.stdout) as { servers: { predicted_p99_ms: number }[] }).servers.map((s) => s.predicted_p99_ms);
+    expect(profiled.code, profiled.stderr).toBe(counted.code);
+    expect(p99s(profiled)).toEqual(p99s(counted));
+    expect(p99s(profiled).every((x) => x > 0)).toBe(true);
+    const noOnnx = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', chip!, '--slo-p99-ms', '50', '--dim', 'seq=8'], dataDir);
+    expect([noOnnx.code, errLines(noOnnx.stderr)[0]]).toEqual([64, 'edgelat: --dim sets a dim of the inputs of --onnx: give --onnx too']);
     const backtest = await edgelat(['gate', '--backtest', '--model', 'resnet50', '--slo-p99-ms', '5'], dataDir);
     expect([backtest.code, backtest.stderr.trim()]).toEqual([64, expect.stringMatching(/takes only --seed, --z, --json and --details; not --model, --slo-p99-ms/)]);
   }, 120_000);
