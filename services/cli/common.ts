@@ -223,7 +223,7 @@ export function repeatedOptions(command: Pick<Command, 'options'>, args: readonl
 
 /**
  * Whether an option's parser collects its values: fed `a` then `b` (with the first result as the previous value), or
- * `a=1` then `b=2` (a parser of name=value pairs, `sql --param`), it returns both.
+ * `a=1` then `b=2` (a parser of name=value pairs, `sql --param`, `--dim`), it returns both: in a list, or as a record's two keys.
  */
 function collects(option: Command['options'][number]): boolean {
   const parse = option.parseArg as ((value: string, previous: unknown) => unknown) | undefined;
@@ -231,7 +231,8 @@ function collects(option: Command['options'][number]): boolean {
   return [['a', 'b'], ['a=1', 'b=2']].some(([first, second]) => {
     try {
       const both = parse(second!, parse(first!, undefined));
-      return Array.isArray(both) && both.length === 2;
+      // A list of the values, or a record of the names (`--dim seq=1 --dim h=2`).
+      return Array.isArray(both) ? both.length === 2 : typeof both === 'object' && both !== null && Object.keys(both).length === 2;
     } catch {
       return false; // a validating parser (an integer, a host) refuses the probe: one value
     }

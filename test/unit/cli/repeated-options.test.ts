@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { hostFlag, intFlag, repeatedOptions } from '../../../services/cli/common.ts';
+import { dimFlag, hostFlag, intFlag, repeatedOptions } from '../../../services/cli/common.ts';
 
 const command = new Command('gate')
   .option('--model <id>', 'model')
@@ -13,7 +13,8 @@ const command = new Command('gate')
   .option('--json', 'flag')
   .addOption(new Option('--z <z>', 'optional value').preset('1'))
   .option('--servers <ids>', 'collects, like gate\'s', (v: string, previous?: string[]) => [...(previous ?? []), ...v.split(',')])
-  .addOption(new Option('--port <n>', 'validated').argParser(intFlag('--port', 0, 65_535)));
+  .addOption(new Option('--port <n>', 'validated').argParser(intFlag('--port', 0, 65_535)))
+  .addOption(new Option('--dim <name=n>', 'collects into a record, like profile\'s').argParser(dimFlag));
 
 describe('repeatedOptions', () => {
   it('names a one-value option given twice, in the long, --long=value and short spellings', () => {
@@ -27,6 +28,8 @@ describe('repeatedOptions', () => {
   it('does not count variadic options, flags, a single use, or what follows --', () => {
     expect(repeatedOptions(command, ['gate', '-p', 'a=1', '-p', 'b=2', '--param', 'c=3'])).toEqual([]);
     expect(repeatedOptions(command, ['gate', '--servers', 'a', '--servers', 'b,c'])).toEqual([]);
+    // A record of name=value pairs (a trial: profile --dim seq=8 --dim h=4 was refused as given twice).
+    expect(repeatedOptions(command, ['gate', '--dim', 'seq=8', '--dim', 'h=4'])).toEqual([]);
     expect(repeatedOptions(command, ['gate', '--json', '--json', '--model', 'a'])).toEqual([]);
     expect(repeatedOptions(command, ['gate', '--model', 'a', '--', '--model', 'b'])).toEqual([]);
     // A value that only starts like the option (--modelx) is another word.
