@@ -54,6 +54,13 @@ export async function assertMigrated(warehouse: Pick<Warehouse, 'database' | 'qu
   }
 }
 
+/** Say on stderr where the newest demo run did not finish (`partialDemoWarning`): a read command's answers then cover part of a run. */
+async function warnPartialDemo(warehouse: Pick<Warehouse, 'database' | 'query'>): Promise<void> {
+  const { partialDemoWarning } = await import('../pipeline/demo-runs.ts');
+  const warning = await partialDemoWarning(warehouse);
+  if (warning !== null) process.stderr.write(`edgelat: ${warning}\n`);
+}
+
 /**
  * The configured warehouse: the ClickHouse server when EDGELAT_CLICKHOUSE_URL is set, else the embedded one of the data dir.
  * @param options.existing  See {@link OpenOptions.existing}.
@@ -71,7 +78,10 @@ export async function configuredWarehouse(config: EdgelatConfig, options: OpenOp
     const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
     warehouse = new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
   }
-  if (options.existing === 'tables') await assertMigrated(warehouse).catch(async (error: unknown) => { await warehouse.close(); throw error; });
+  if (options.existing === 'tables') {
+    await assertMigrated(warehouse).catch(async (error: unknown) => { await warehouse.close(); throw error; });
+    await warnPartialDemo(warehouse);
+  }
   return warehouse;
 }
 
@@ -92,8 +102,10 @@ export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry:
   const { ModelRegistry } = await import('../model/registry.ts');
   const warehouse = openWarehouse(config);
   try {
-    if (options.existing) await assertMigrated(warehouse);
-    else await warehouse.migrate();
+    if (options.existing) {
+      await assertMigrated(warehouse);
+      await warnPartialDemo(warehouse);
+    } else await warehouse.migrate();
     await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
   } finally {
     await warehouse.close();

@@ -11,6 +11,7 @@ import { msToDateTime64 } from '../warehouse/types.ts';
 import { managedObjects } from '../warehouse/migrations.ts';
 import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
 import { encodeArrival, SIM_TOPICS } from './produce.ts';
+import { DEMO_RUNS_TABLE, lastDemoRun, recordDemoRun } from './demo-runs.ts';
 
 /** Options of `edgelat demo`. */
 export interface DemoOptions {
@@ -30,8 +31,7 @@ export interface DemoOptions {
   replace?: boolean;
 }
 
-/** Table of the demo's runs (not one the migrations manage: the demo does not drop it), read by {@link foreignEvents}. */
-export const DEMO_RUNS_TABLE = 'demo_runs';
+export { DEMO_RUNS_TABLE };
 
 /** The demo would erase data it did not write (a pipeline's on Kafka, an import): it refuses, saying how to go on. */
 export class DemoRefusedError extends Error {
@@ -53,17 +53,9 @@ async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; la
   if (!tables.has('inference_events')) return none;
   const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${db}.inference_events`);
   if (Number(n) === 0) return none;
-  if (!tables.has(DEMO_RUNS_TABLE)) return { events: Number(n), lastDemo: null };
-  const [last] = await warehouse.query<{ events: number | null }>(`SELECT inference_events AS events FROM ${db}.${DEMO_RUNS_TABLE} ORDER BY at DESC, inference_events IS NULL LIMIT 1`);
-  if (last === undefined) return { events: Number(n), lastDemo: null };
-  return last.events === null || Number(last.events) === Number(n) ? none : { events: Number(n), lastDemo: Number(last.events) };
-}
-
-/** Record a demo run in {@link DEMO_RUNS_TABLE}: started (`events` null) or finished with the count it left. */
-async function recordDemoRun(warehouse: Warehouse, events: number | null): Promise<void> {
-  const db = warehouse.database;
-  await warehouse.exec(`CREATE TABLE IF NOT EXISTS ${db}.${DEMO_RUNS_TABLE} (at DateTime64(3, 'UTC'), inference_events Nullable(UInt64)) ENGINE = MergeTree ORDER BY at`);
-  await warehouse.insert(`${db}.${DEMO_RUNS_TABLE}`, [{ at: msToDateTime64(Date.now()), inference_events: events }]);
+  const last = await lastDemoRun(warehouse);
+  if (last === null) return { events: Number(n), lastDemo: null };
+  return last.events === null || last.events === Number(n) ? none : { events: Number(n), lastDemo: last.events };
 }
 
 /** What a demo run did. */

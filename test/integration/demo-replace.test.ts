@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { DEMO_RUNS_TABLE, DemoRefusedError, runDemo } from '../../services/pipeline/demo.ts';
+import { partialDemoWarning, recordDemoRun } from '../../services/pipeline/demo-runs.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { makeInference } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -40,5 +41,22 @@ describe('demo on a database that holds data', () => {
     expect(await events()).toBe(first);
     const runs = await warehouse.query<{ e: number | null }>(`SELECT inference_events AS e FROM ${warehouse.database}.${DEMO_RUNS_TABLE} ORDER BY at, e IS NOT NULL`);
     expect(runs.map((r) => (r.e === null ? null : Number(r.e)))).toEqual([null, first, null, first, null, first]);
+    expect(await partialDemoWarning(warehouse)).toBeNull();
+  });
+
+  it('a demo run that did not finish is named by the read commands\' warning, until a run finishes', async () => {
+    const own = await createTestDatabase('demo_partial');
+    try {
+      // No demo ever ran here (no table): nothing to say.
+      expect(await partialDemoWarning(own)).toBeNull();
+      // A run started and was cut short (Ctrl-C): its started row is the newest.
+      await recordDemoRun(own, null);
+      const [{ at }] = await own.query<{ at: string }>(`SELECT toString(max(at)) AS at FROM ${own.database}.${DEMO_RUNS_TABLE}`);
+      expect(await partialDemoWarning(own)).toBe(`warning: the last demo run into database ${JSON.stringify(own.database)} (started ${at} UTC) did not finish: its tables hold part of that run, and answers from them cover only that part; run the demo again (npm start) to replace it`);
+      await recordDemoRun(own, 12);
+      expect(await partialDemoWarning(own)).toBeNull();
+    } finally {
+      await own.close();
+    }
   });
 });
