@@ -83,6 +83,9 @@ export function parseTimeText(given: string): { ms: number } | { problem: string
   const compact = /^(1[89]|2[0-2])\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.exec(text);
   if (compact) return { problem: `looks like the date ${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)} (write it so); as epoch ms it is ${new Date(Number(text)).toISOString()}` };
   if (/^\d{1,15}$/.test(text)) ms = Number(text);
+  // Epoch ms out of range are named as such (a trial: 9999999999999999 and -86400000 were told to be "an ISO 8601 time or epoch ms").
+  else if (/^\d+$/.test(text)) ms = Number.POSITIVE_INFINITY;
+  else if (/^-\d+$/.test(text)) return { problem: 'as epoch ms must be 0 or more (1970-01-01 on; an earlier time as ISO 8601)' };
   else if (ISO_8601.test(text)) {
     const impossible = calendarDateProblem(text);
     if (impossible !== null) return { problem: `must be a date and time that exist: ${impossible}` };
@@ -92,7 +95,7 @@ export function parseTimeText(given: string): { ms: number } | { problem: string
     if (/[1-9]/.test(fraction.slice(3))) return { problem: `has a fraction of a millisecond (.${fraction}): times are whole milliseconds, as event times are` };
     ms = Date.parse(text.replace(' ', 'T').replace(/T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/, '$&Z'));
   }
-  if (!Number.isFinite(ms)) return { problem: 'must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms' };
+  if (Number.isNaN(ms)) return { problem: 'must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms' };
   if (ms >= TIME_LIMIT_MS) return { problem: `must be before 2300-01-01 (epoch ms < ${TIME_LIMIT_MS})` };
   return { ms };
 }

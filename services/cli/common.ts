@@ -84,7 +84,12 @@ export function hostFlag(name: string) {
 
 /** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL, or names a port fetch never connects to. */
 export function checkWebhookUrl(url: string): string {
-  if (!isHttpUrl(url)) throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  if (!isHttpUrl(url)) {
+    // The URL parser refuses a port past 65535 with the rest: name it (a trial's :99999 read "expected an http(s) URL").
+    const port = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/i.exec(url)?.[1];
+    if (port !== undefined && Number(port) > 65_535) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is past 65535, the largest TCP port`);
+    throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  }
   const port = Number(new URL(url).port);
   // Every delivery would fail with "bad port" and be retried for ever.
   if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);

@@ -16,6 +16,13 @@ describe('checkWebhookUrl', () => {
     expect(() => checkWebhookUrl('ftp://x')).toThrow('--alerts-webhook: expected an http(s) URL, got "ftp://x"');
   });
 
+  it('names a port past 65535 (the URL parser refuses it with the rest)', () => {
+    expect(() => checkWebhookUrl('http://127.0.0.1:99999/x')).toThrow('--alerts-webhook: port 99999 of "http://127.0.0.1:99999/x" is past 65535, the largest TCP port');
+    expect(() => checkWebhookUrl('https://u:p@[::1]:70000')).toThrow(/port 70000 of .* is past 65535/);
+    expect(() => checkWebhookUrl('http://127.0.0.1:99999x/')).toThrow('--alerts-webhook: expected an http(s) URL, got "http://127.0.0.1:99999x/"');
+    expect(checkWebhookUrl('http://127.0.0.1:65535/x')).toBe('http://127.0.0.1:65535/x');
+  });
+
   it('blocks the same ports as undici, the fetch Node runs', () => {
     const { badPorts } = createRequire(import.meta.url)('undici/lib/web/fetch/constants.js') as { badPorts: readonly string[] };
     expect([...FETCH_BAD_PORTS].sort((a, b) => a - b)).toEqual(badPorts.map(Number).sort((a, b) => a - b));

@@ -51,3 +51,14 @@ describe('parseTimeText: RFC 3339 letters', () => {
     expect(parseTimeText('2024-06-01t10:05:00+02:00')).toEqual({ ms: Date.UTC(2024, 5, 1, 8, 5) });
   });
 });
+
+describe('parseTimeText: epoch ms out of range', () => {
+  it('names the range of epoch ms, not the format (a trial: 9999999999999999 and -86400000 were "not ISO 8601 or epoch ms")', () => {
+    expect(parseTimeText('9999999999999999')).toEqual({ problem: 'must be before 2300-01-01 (epoch ms < 10413792000000)' });
+    expect(parseTimeText('99999999999999999999999')).toEqual({ problem: 'must be before 2300-01-01 (epoch ms < 10413792000000)' });
+    expect(parseTimeText('-86400000')).toEqual({ problem: 'as epoch ms must be 0 or more (1970-01-01 on; an earlier time as ISO 8601)' });
+    expect(parseTimeText('0')).toEqual({ ms: 0 });
+    expect(parseTimeText('1969-12-31T00:00:00Z')).toEqual({ ms: -86_400_000 });
+    expect(parseTimeText('-1x')).toEqual({ problem: 'must be an ISO 8601 time (e.g. 2024-06-01T10:00:00Z; UTC unless it names a zone) or epoch ms' });
+  });
+});
