@@ -49,6 +49,14 @@ export class WarehouseLockedError extends WarehouseError {
   }
 }
 
+/** A registered model's file cannot be read, or is not the file registered (its SHA-256 differs). Not retriable: `edgelat model train` mends it. */
+export class ModelFileError extends PipelineError {
+  /** @param version  The registered model's version. */
+  constructor(message: string, readonly version: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
 /** The event log (in-process or Kafka) is unreachable or refused a call. */
 export class BrokerUnavailableError extends PipelineError {}
 

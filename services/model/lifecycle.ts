@@ -181,7 +181,10 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const sha256 = createHash('sha256').update(trained.bytes).digest('hex');
   const same = (await registry.list(kind)).find((m) => m.fileSha256 === sha256 && m.rowsTrain === trainRows.length);
   if (same) {
-    const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again`;
+    // Its file damaged or gone (the registry's SHA-256 check refuses it at every prediction): these are its bytes, so
+    // they are written back (a trial: a champion's file with one byte changed could not be mended by retraining).
+    const restored = await registry.restoreFile(same, trained.bytes);
+    const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again${restored ? `; its file was ${restored}, and is written again` : ''}`;
     logger.info({ version: same.version, reason }, 'latency model unchanged');
     return { version: same.version, status: same.status, promoted: false, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion?.version ?? null };
   }

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import avro from 'avsc';
-import { PipelineError } from '../../errors.ts';
+import { ModelFileError, PipelineError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from '../../schemas/fingerprint.ts';
 import type { DecodeResult } from '../../schemas/validate.ts';
@@ -126,32 +126,66 @@ export class ModelRegistry {
    */
   async saveFile(version: string, bytes: Uint8Array, extension = '.onnx'): Promise<{ path: string; sha256: string }> {
     if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
+    const path = await this.writeModelFile(`${version}${extension}`, bytes);
+    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
+  private async writeModelFile(name: string, bytes: Uint8Array): Promise<string> {
     makeDirs(this.modelDir);
-    const path = join(this.modelDir, `${version}${extension}`);
+    const path = join(this.modelDir, name);
     const tmp = `${path}.tmp-${process.pid}`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
-    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return path;
+  }
+
+  /**
+   * Write a registered model's file again where it is missing, unreadable or changed: `bytes` must be the file it was
+   * registered with (their SHA-256 is its `fileSha256`). Written into this data folder's model dir, under the name
+   * registered, which {@link list} then resolves to.
+   * @returns What was wrong with the file (`'missing'`, `'unreadable'`, `'changed'`), or null when it was intact (nothing written).
+   * @throws {RangeError} when the bytes are not the registered file's (a programmer error); file system errors as node:fs throws them.
+   */
+  async restoreFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>, bytes: Uint8Array): Promise<'missing' | 'unreadable' | 'changed' | null> {
+    if (createHash('sha256').update(bytes).digest('hex') !== model.fileSha256) throw new RangeError(`restoreFile: the bytes are not the registered file of ${JSON.stringify(model.version)}`);
+    let now: Buffer | null = null;
+    let problem: 'missing' | 'unreadable' | 'changed' | null = null;
+    try {
+      now = await readFile(model.filePath);
+    } catch (cause) {
+      problem = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+    }
+    if (now !== null && createHash('sha256').update(now).digest('hex') !== model.fileSha256) problem = 'changed';
+    if (problem === null) return null;
+    await this.writeModelFile(basename(model.filePath), bytes);
+    return problem;
   }
 
   /**
    * Read a registered model's file and check its SHA-256.
    *
    * @returns The file bytes.
-   * @throws {PipelineError} (not retriable) naming the file when it cannot be read or its hash differs from the registry's.
+   * @throws {ModelFileError} naming the file when it cannot be read or its hash differs from the registry's, and how
+   *   to mend it (`edgelat model train` writes it back, or replaces it).
    */
   async readFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>): Promise<Uint8Array> {
     let bytes: Buffer;
+    const mend = '`edgelat model train` writes it back where it retrains the same model, or trains one to replace it';
     try {
       bytes = await readFile(model.filePath);
     } catch (cause) {
-      throw new PipelineError(`cannot read model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)}: ${(cause as Error).message}`, { cause });
+      // Where the stored path is another data folder's, this folder's copy was looked for first (absolutePath).
+      const here = join(this.modelDir, basename(model.filePath));
+      const also = isAbsolute(model.filePath) && here !== model.filePath ? ` (nor this data folder's copy ${JSON.stringify(here)})` : '';
+      throw new ModelFileError(`cannot read model file ${JSON.stringify(model.filePath)}${also} of ${JSON.stringify(model.version)}: ${(cause as Error).message}; ${mend}`, model.version, { cause });
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== model.fileSha256) {
-      throw new PipelineError(
+      throw new ModelFileError(
         `model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)} has sha256 ${JSON.stringify(sha256)}, ` +
-          `the registry expects ${JSON.stringify(model.fileSha256)}; the file changed after registration`,
+          `the registry expects ${JSON.stringify(model.fileSha256)}; the file changed after registration: ${mend}`,
+        model.version,
       );
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

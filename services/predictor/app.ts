@@ -34,6 +34,7 @@ import {
   type FieldError,
 } from './schemas.ts';
 import { BadRequestError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
+import { ModelFileError } from '../../errors.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -238,6 +239,11 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
   if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
+  // The server's paths stay in its log (the error handler logs the cause); a trial's damaged champion answered a bare 500.
+  if (error instanceof ModelFileError) {
+    request.log.error({ err: error }, 'a latency model file cannot be used');
+    return new HttpProblem(503, PROBLEM_TYPES.unavailable, `the file of latency model ${JSON.stringify(error.version)} is missing or is not the file registered (the server's log names it): \`edgelat model train\` writes it back, or trains a model to replace it`);
+  }
   const { code, statusCode, message } = error as Partial<FastifyError>;
   const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());
   switch (code) {

@@ -4,7 +4,7 @@
  * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
-import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -16,6 +16,7 @@ import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
 import { msToDateTime64 } from '../../../services/warehouse/types.ts';
 import { createTestDatabase } from '../../helpers/warehouse.ts';
+import { ModelFileError } from '../../../errors.ts';
 
 const logger = pino({ level: 'silent' });
 const MINUTE = 60_000;
@@ -314,6 +315,18 @@ describe('registry files and cron expressions', () => {
     renameSync(written, `${written}.gone`);
     expect(JSON.parse(new TextDecoder().decode(await copy.readFile((await copy.champion('moved'))!)))).toHaveProperty('slope');
     await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/cannot read model file/);
+    // Neither the stored path nor this folder's copy: both are named (a trial's message named only the other folder's).
+    const neither = (await elsewhere.champion('moved'))!;
+    await expect(elsewhere.readFile(neither)).rejects.toThrow(`cannot read model file ${JSON.stringify(written)} (nor this data folder's copy ${JSON.stringify(join(elsewhere.modelDir, basename(written)))}) of ${JSON.stringify(champion.version)}: `);
+    await expect(elsewhere.readFile(neither)).rejects.toThrow(ModelFileError);
+    // The registered bytes (a retrain that made the same model) are written back into this folder, which then reads them.
+    const bytes = readFileSync(`${written}.gone`);
+    await expect(elsewhere.restoreFile(neither, new Uint8Array([1, 2]))).rejects.toThrow(RangeError);
+    expect(await elsewhere.restoreFile(neither, bytes)).toBe('missing');
+    const restored = (await elsewhere.champion('moved'))!;
+    expect(restored.filePath).toBe(join(elsewhere.modelDir, basename(written)));
+    expect(Buffer.from(await elsewhere.readFile(restored)).equals(bytes)).toBe(true);
+    expect(await elsewhere.restoreFile(restored, bytes)).toBeNull();
     renameSync(`${written}.gone`, written);
   });
 

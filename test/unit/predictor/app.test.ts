@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPredictorApp, MAX_BODY_DEPTH, parseJsonBody, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
+import { ModelFileError } from '../../../errors.ts';
 import { BadRequestError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
@@ -527,6 +528,15 @@ describe('GET routes', () => {
   it('GET /v1/correlations answers 404 for an unknown server (NotFoundError)', async () => {
     const { app } = setup({ correlations: async () => { throw new NotFoundError('unknown edge server "edge-xx"'); } });
     expect(expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?server=edge-xx' }), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown edge server "edge-xx"');
+  });
+
+  it('POST /v1/predict answers 503 naming the model and the mend when a champion\'s file is damaged; its path stays in the log', async () => {
+    // A trial: a champion whose file had one byte changed answered a bare 500 "an unexpected error occurred".
+    const damaged = new ModelFileError('model file "/srv/edgelat/models/total_ms_p50-0001.onnx" of "total_ms_p50-0001" has sha256 "ab", the registry expects "cd"', 'total_ms_p50-0001');
+    const { app, logs } = setup({ predict: async () => { throw damaged; } });
+    const problem = expectProblem(await app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable);
+    expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" is missing or is not the file registered (the server\'s log names it): `edgelat model train` writes it back, or trains a model to replace it');
+    expect(logs.some((l) => (l.err as { message?: string } | undefined)?.message === damaged.message)).toBe(true);
   });
 
   it('GET /healthz answers 200 when ready, 503 problems when not ready or throwing', async () => {
