@@ -63,6 +63,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const metrics = createMetrics();
   const stop = new AbortController();
   let stoppedBeforeRunning = false;
+  /** Set once the broker was lost after the run started (the processors restart on a new connection). */
+  let lostBroker = false;
   let healthy = true;
   const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
@@ -149,6 +151,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       onProgress: (stage, c) => soFar.set(stage, Object.values(c).reduce((n, t) => n + t.consumed, 0)),
       onRestart: (error, n, delayMs) => {
         healthy = false;
+        lostBroker = true;
         logger.info({ err: error.message, restart: n, delayMs: Math.round(delayMs) }, 'lost the broker: restarting the processors from their committed offsets');
         process.stderr.write(`edgelat: ${error.message.split('\n')[0]}; restarting the processors from their committed offsets in ${(delayMs / 1000).toFixed(1)} s (restart ${n}; Ctrl-C stops)\n`);
       },
@@ -169,9 +172,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     }
   } catch (error) {
     healthy = false;
-    // Stopped by a signal before the processors were running (joining their groups, or waiting to reconnect): a
-    // stop as asked for, not a failure (a trial's SIGTERM during a join ended with exit 1 after 25 s).
-    if (stop.signal.aborted && error instanceof BrokerUnavailableError) {
+    // Stopped by a signal before the processors were running (joining their groups): a stop as asked for, not a
+    // failure (a trial's SIGTERM during a join ended with exit 1 after 25 s). Stopped while waiting for a broker that
+    // went away: exit 1 naming its error, as documented (a trial's ended 0, "before the processors were running").
+    if (stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker) {
       process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message.split('\n')[0]}); they start from their committed offsets next time\n`);
       stoppedBeforeRunning = true;
       return;

@@ -1,0 +1,67 @@
+/**
+ * `edgelat pipeline run` stopped with SIGTERM while it waits for a broker that went away after the run started: exit 1
+ * naming the broker's error, as the README and `--help` say (a trial's run ended 0, saying "by a signal before the
+ * processors were running" after 15 s of processing). A stop during the first group join stays a clean stop (exit 0:
+ * test/e2e/pipeline-sigterm.test.ts covers the stop of a running pipeline).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { produceInChunks } from '../../services/pipeline/produce.ts';
+import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV, startKafkaMock } from '../helpers/kafka-mock.ts';
+
+const BIN = new URL('../../bin/edgelat.js', import.meta.url).pathname;
+const haveKafka = kafkaTestsCanRun('the pipeline broker-lost test', { mockOnly: true });
+
+/** Poll `check` every 250 ms until it is true; throw `what` after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () => {
+  it('exits 1 naming the broker error, not 0 as a stop before the processors ran', async () => {
+    const mock = await startKafkaMock();
+    const sim = simulateFleet(normalizeSimConfig({ seed: 23, servers: 2, durationMs: 60_000, maxJitterMs: 1000 }));
+    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-broker-lost-test' });
+    await produceInChunks(log, sim.arrivals);
+    await log.close();
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-broker-lost-'));
+    const env = { ...process.env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'lost', EDGELAT_LOG_LEVEL: 'error', ...MOCK_GROUP_ENV };
+    const child = spawn('node', [BIN, 'pipeline', 'run', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const admin = new kafkajs.Kafka({ brokers: mock.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    try {
+      // Running: the join group has committed offsets of the inference topic.
+      await admin.connect();
+      await until(async () => {
+        const [t] = await admin.fetchOffsets({ groupId: 'edgelat-join-load-latency', topics: [TOPICS.inference] }).catch(() => []);
+        return (t?.partitions ?? []).some((p) => Number(p.offset) > 0);
+      }, 90_000, 'the join to commit');
+      await admin.disconnect();
+      await mock.stop();
+      await until(() => /restarting the processors from their committed offsets/.test(stderr), 60_000, 'the restart line');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(1);
+      expect(stdout).not.toContain('before the processors were running');
+      expect(stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: .*(ECONNREFUSED|connect|broker)/i);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await admin.disconnect().catch(() => undefined);
+      await mock.stop();
+    }
+  }, 180_000);
+});
