@@ -30,7 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { validateHeaderValue, type IncomingMessage } from 'node:http';
 import { once, type EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -78,6 +78,9 @@ const UNAVAILABLE = 'Code: 210. DB::Exception: service unavailable (edgelat endp
 export const STREAM_AFTER_BYTES = 1 << 20;
 
 
+/** Largest piece of a streamed answer written at once, bytes: a client must take this much within the stall time (64 KiB in 30 s: about 2 kB/s). */
+export const WRITE_SLICE_BYTES = 64 * 1024;
+
 /** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and reads queued on it wait. */
 export const CLIENT_STALL_MS = 30_000;
 
@@ -102,6 +105,19 @@ export async function drainWithin(stream: EventEmitter, stallMs: number, gone: A
   } finally {
     clearTimeout(timer);
     gone.removeEventListener('abort', onGone);
+  }
+}
+
+/**
+ * Write `chunk` to `stream` in slices of {@link WRITE_SLICE_BYTES}, waiting for `drain` ({@link drainWithin}) where the
+ * stream is backed up: each wait then times one slice, so a client that reads slowly but steadily is not taken for one
+ * that reads nothing (a trial's reader at 20 kB/s was cut off after 30 s: the drain of a whole 1 MiB block took 50 s).
+ * @throws {Error} as {@link drainWithin}: the client took nothing of a slice for `stallMs`, or `gone` aborted.
+ */
+export async function writeWithin(stream: Writable, chunk: Uint8Array, stallMs: number, gone: AbortSignal): Promise<void> {
+  for (let at = 0; at < chunk.length; at += WRITE_SLICE_BYTES) {
+    if (stream.write(chunk.subarray(at, at + WRITE_SLICE_BYTES))) continue;
+    await drainWithin(stream, stallMs, gone);
   }
 }
 
@@ -138,13 +154,10 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
   let bytes = 0;
   let streaming = false;
   let stalled = false;
-  const write = async (chunk: Uint8Array) => {
-    if (res.write(chunk)) return;
-    await drainWithin(res, stallMs, gone.signal).catch((error: unknown) => {
-      stalled = !gone.signal.aborted;
-      throw error;
-    });
-  };
+  const write = (chunk: Uint8Array) => writeWithin(res, chunk, stallMs, gone.signal).catch((error: unknown) => {
+    stalled = !gone.signal.aborted;
+    throw error;
+  });
   try {
     const read = await run(async (chunk, n) => {
       rows += n;
