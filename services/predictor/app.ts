@@ -35,6 +35,7 @@ import {
 } from './schemas.ts';
 import { BadRequestError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
+import { missingObject } from '../warehouse/missing-object.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -239,6 +240,11 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
   if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
+  const missing = missingObject(error);
+  if (missing !== null) {
+    request.log.error({ err: error }, 'the warehouse lacks a table or database');
+    return new HttpProblem(503, PROBLEM_TYPES.unavailable, missing);
+  }
   // The server's paths stay in its log (the error handler logs the cause); a trial's damaged champion answered a bare 500.
   if (error instanceof ModelFileError) {
     request.log.error({ err: error }, 'a latency model file cannot be used');

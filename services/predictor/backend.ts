@@ -9,7 +9,9 @@ import type { ModelRegistry } from '../model/registry.ts';
 import { OnnxProfileError } from '../profiler/profile.ts';
 import { ProfileWorker } from '../profiler/profile-worker.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { msToDateTime64 } from '../warehouse/types.ts';
+import { exceptionFirstLine, msToDateTime64 } from '../warehouse/types.ts';
+import { missingObject } from '../warehouse/missing-object.ts';
+import { pendingMigrations } from '../warehouse/migrations.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { knownModels, loadCatalog } from './evidence.ts';
@@ -152,6 +154,13 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       if (healthCache && now - healthCache.atMs < HEALTH_TTL_MS) return healthCache.value;
       let value: { ok: boolean; details?: unknown };
       try {
+        // A table dropped by hand (or a database gone) fails the routes that read it: not ready, naming the mend.
+        const pending = await pendingMigrations(w);
+        if (pending === null || pending.length > 0) {
+          value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\`` } };
+          healthCache = { atMs: now, value };
+          return value;
+        }
         const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
         // One per chip: a catalog import replaces rows by chip (ReplacingMergeTree), and unmerged versions are not chips (a trial read 67 of 55).
         const [catalog] = await w.query<{ n: number | string }>(`SELECT uniqExact(chip) AS n FROM ${w.database}.chips`);
@@ -159,7 +168,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         value = champions.length > 0 || chips > 0 ? { ok: true, details: { warehouse: w.database, champions, chips } }
           : { ok: false, details: { warehouse: w.database, champions, chips, reason: 'the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer (a new, empty EDGELAT_DATA_DIR?); run `edgelat demo`, or import a catalog or benchmark and train models' } };
       } catch (error) {
-        value = { ok: false, details: { error: (error as Error).message } };
+        // What is missing, without the statement (a trial's 503 carried the registry's whole SELECT).
+        value = { ok: false, details: { error: missingObject(error) ?? exceptionFirstLine((error as Error).message).replace(/ in scope [\s\S]*$/, '') } };
       }
       healthCache = { atMs: now, value };
       return value;

@@ -17,6 +17,7 @@ import { NotFoundError, type CorrelationWindow } from '../../services/predictor/
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
+import { missingObject } from '../../services/warehouse/missing-object.ts';
 
 describe('backend correlations', () => {
   let w: ChdbWarehouse;
@@ -86,5 +87,25 @@ describe('backend correlations', () => {
     expect(keysOf(fromTopic[0]!)).toEqual([...ALERT_CHANGE_KEYS].sort());
     const byKey = (cs: object[]) => cs.map((c) => JSON.stringify(c, ALERT_CHANGE_KEYS)).sort();
     expect(byKey(fromWarehouse)).toEqual(byKey(fromTopic));
+  });
+});
+
+describe('backend on a warehouse that lost a table', () => {
+  it('is not ready, naming the mend, and a route that reads the table is a 503 problem naming it, not a 500 (a trial dropped one by hand)', async () => {
+    const w = await createTestDatabase('lost_table');
+    const backend = createBackend({ warehouse: w, registry: new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
+    try {
+      await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V', names: [] }]);
+      expect((await backend.health()).ok).toBe(true);
+      await w.exec(`DROP TABLE ${w.database}.load_latency_correlations`);
+      await new Promise((r) => setTimeout(r, 1100)); // past the health cache
+      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, reason: expect.stringMatching(/^the warehouse lacks \d+ migration\(s\) \(\S+ \(again: load_latency_correlations missing\)(, .*)?\), a table dropped or never created: run `edgelat migrate`$/) } });
+      const error = await backend.correlations({}).catch((e: unknown) => e);
+      expect(missingObject(error)).toBe(`the warehouse has no table ${w.database}.load_latency_correlations (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them`);
+      expect(missingObject(new Error('Unknown table expression identifier \'x\''))).toBeNull();
+    } finally {
+      await backend.close();
+      await w.close();
+    }
   });
 });

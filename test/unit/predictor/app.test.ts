@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPredictorApp, MAX_BODY_DEPTH, parseJsonBody, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
-import { ModelFileError } from '../../../errors.ts';
+import { ModelFileError, WarehouseError } from '../../../errors.ts';
 import { BadRequestError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
@@ -537,6 +537,13 @@ describe('GET routes', () => {
     const problem = expectProblem(await app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable);
     expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" is missing or is not the file registered (the server\'s log names it): `edgelat model train` writes it back, or trains a model to replace it');
     expect(logs.some((l) => (l.err as { message?: string } | undefined)?.message === damaged.message)).toBe(true);
+  });
+
+  it('answers 503 naming a table dropped from the warehouse, without the statement (a trial: a bare 500)', async () => {
+    const dropped = new WarehouseError("query failed: Code: 60. DB::Exception: Unknown table expression identifier 'edgelat.load_latency_correlations' in scope SELECT * FROM edgelat.load_latency_correlations. (UNKNOWN_TABLE)", 60);
+    const { app } = setup({ correlations: async () => { throw dropped; } });
+    const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations' }), 503, PROBLEM_TYPES.unavailable);
+    expect(problem.detail).toBe('the warehouse has no table edgelat.load_latency_correlations (dropped, or never created): run `edgelat migrate` to create the tables again, then the pipeline or the demo to fill them');
   });
 
   it('GET /healthz answers 200 when ready, 503 problems when not ready or throwing', async () => {

@@ -1,0 +1,15 @@
+/** Naming what a warehouse error says is missing, for answers that must not carry the statement (the API's). */
+import { WarehouseError } from '../../errors.ts';
+
+/**
+ * What a warehouse error says is missing (ClickHouse codes 60 UNKNOWN_TABLE, 81 UNKNOWN_DATABASE), as a problem's
+ * detail without the statement (which the log keeps); null for any other error. A trial: after a table was dropped by
+ * hand, every route that read it answered a bare 500, where the CLI names the table and `edgelat migrate`.
+ */
+export function missingObject(error: unknown): string | null {
+  if (!(error instanceof WarehouseError) || (error.code !== 60 && error.code !== 81)) return null;
+  const table = /Unknown table expression identifier '([^']+)'|Table (\S+) does not exist/.exec(error.message);
+  const database = /Database (\S+) does not exist/.exec(error.message);
+  const what = table ? `table ${table[1] ?? table[2]}` : database ? `database ${database[1]}` : 'a table';
+  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them`;
+}
