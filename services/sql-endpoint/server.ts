@@ -307,6 +307,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     const database = url.get('database') || header('x-clickhouse-database') || 'default';
     // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse; so is a request asking readonly=1|2.
     const readonly = request.method !== 'POST' || /^[12]$/.test(url.get('readonly') ?? '');
+    // `readonly` in the URL may only restate what the request runs at, as the other settings (a trial: readonly=0 on a
+    // GET was answered as if taken): 1 or 2 on any request, 0 on a POST.
+    const readonlyGiven = url.get('readonly');
+    if (readonlyGiven !== null && !(/^[12]$/.test(readonlyGiven) || (readonlyGiven === '0' && !readonly))) {
+      return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST' : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
+    }
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
     try {
       if (insert && readonly) return fail(new WarehouseError(READONLY, 164));

@@ -302,6 +302,12 @@ describe('sql endpoint over HTTP', () => {
     // The value it has (clients send date_time_output_format=simple on every request), over POST and GET.
     expect(await (await postWith('SELECT 1', 'date_time_output_format=simple&output_format_json_quote_64bit_integers=0')).text()).toBe('1\n');
     expect(await (await get('SELECT 1', '&date_time_output_format=simple&readonly=1')).text()).toBe('1\n');
+    // readonly restates what the request runs at: 1 or 2, and 0 on a POST; 0 on a GET is refused (a trial: taken silently).
+    expect(await (await get('SELECT 1', '&readonly=2')).text()).toBe('1\n');
+    expect(await (await postWith('SELECT 1', 'readonly=0')).text()).toBe('1\n');
+    for (const [res, why] of [[await get('SELECT 1', '&readonly=0'), "readonly = '0' in the URL: a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST"], [await postWith('SELECT 1', 'readonly=yes'), "readonly = 'yes' in the URL: readonly takes 0 (a POST that may write), 1 or 2 (read-only)"]] as const) {
+      expect([res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([400, '452', `Code: 452. DB::Exception: setting ${why}. (SETTING_CONSTRAINT_VIOLATION) (version edgelat-chdb)\n`]);
+    }
     // Another value: refused, naming the setting and the way (SETTINGS in the query, over POST), which works.
     for (const [setting, res] of [['max_query_size=5', await postWith('SELECT 1', 'max_query_size=5')], ['max_threads=1', await get('SELECT 1', '&max_threads=1')]] as const) {
       const [name, value] = setting.split('=');
