@@ -39,7 +39,7 @@ import type { Registry } from 'prom-client';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -361,6 +361,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // `FORMAT JSONEachRow SETTINGS max_threads=1` was labelled TabSeparated).
       const format = canonicalFormat((canonical !== null ? statementFormat(canonical) : null) ?? formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
       const { params, settings } = splitParams(url, sql);
+      // ClickHouse would wrap an integer outside its type ({x:UInt8} = 300 gives 44): refused, as `edgelat sql` does.
+      const outside = outOfRangeParam(sql, params);
+      if (outside !== null) {
+        return fail(new WarehouseError(`Code: 457. DB::Exception: value ${outside.value} of query parameter ${outside.name} is outside ${outside.type}: ClickHouse would wrap it around. (BAD_QUERY_PARAMETER)`, 457));
+      }
       // `readonly` chose the connection above. The others may only restate the connection's values (the engine changes
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;

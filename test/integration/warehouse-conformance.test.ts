@@ -201,6 +201,10 @@ describe('sql endpoint over HTTP', () => {
       expect([type, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([type, 400, code]);
       expect(await res.text()).toContain(`Code: ${code}.`);
     }
+    // An integer outside its type, which ClickHouse would wrap (300 as UInt8 gave 44), is refused as `edgelat sql` refuses it.
+    const wrapped = await get('SELECT {x:UInt8} FORMAT TSV', '&param_x=300');
+    expect([wrapped.status, wrapped.headers.get('x-clickhouse-exception-code'), await wrapped.text()]).toEqual([400, '457', 'Code: 457. DB::Exception: value 300 of query parameter x is outside UInt8 (0 to 255): ClickHouse would wrap it around. (BAD_QUERY_PARAMETER) (version edgelat-chdb)\n']);
+    expect(await (await get('SELECT {x:Nullable(Int8)} FORMAT TSV', '&param_x=-128')).text()).toBe('-128\n');
   });
 
   it('concatenates the URL query and the body, uses default_format, binds param_ values', async () => {
