@@ -11,7 +11,8 @@ import { normaliseChip } from '../model/chips.ts';
 import { chipPredictor } from '../model/system-transfer.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import type { BenchmarkPredictor } from './candidates.ts';
-import { loadCatalog } from './evidence.ts';
+import { loadCatalog, USABLE_BENCHMARK_ROW } from './evidence.ts';
+import { validChips } from './chip-catalog.ts';
 
 /**
  * Widest predictive log-sd the recommender uses, ln ms: e¹ ≈ ×2.7 at one sd. Wider answers come from
@@ -88,8 +89,8 @@ export async function loadBenchmarkPredictor(w: Warehouse): Promise<BenchmarkPre
     w.query<{ system: string; chip: string; model_id: string; latency_ms: number }>(
       // One row per (system, chip, model): two sources of one run (the demo's MLPerf cut and an MLPerf import) count once.
       `SELECT system, chip, model_id, quantileExactLow(0.5)(latency_ms) AS latency_ms FROM ${w.database}.benchmark_latency FINAL
-       WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 GROUP BY system, chip, model_id ORDER BY system, chip, model_id`),
+       WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 AND ${USABLE_BENCHMARK_ROW} GROUP BY system, chip, model_id ORDER BY system, chip, model_id`),
     loadCatalog(w),
   ]);
-  return benchmarkPredictor(rows.map((r) => ({ ...r, latency_ms: Number(r.latency_ms) })), new Map(catalog.map((c) => [c.chip, c])));
+  return benchmarkPredictor(rows.map((r) => ({ ...r, latency_ms: Number(r.latency_ms) })), new Map(validChips(catalog).chips.map((c) => [c.chip, c])));
 }

@@ -36,6 +36,7 @@ import { MAX_PREDICTION_LOG_SD } from './benchmark-predictor.ts';
 import { readReferenceMacs } from '../simulator/reference-macs.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { uncountedSummary } from '../profiler/uncounted.ts';
+import { validChips } from './chip-catalog.ts';
 import {
   DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, measuredByTraffic, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
@@ -175,11 +176,15 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   ]);
   // Dedicated or pooled, one choice per chip for the figure at the load and the curve alike.
   const { atLoad, curve } = measuredByTraffic(loadBuckets, curveBuckets);
-  const byChip = new Map<string, ChipInfo>(catalog.map((c) => [c.chip, c]));
+  // A catalog row that breaks the import's rules (written with sql --write: a negative price) is no evidence: its chip
+  // is skipped naming it, as `chips list` leaves it out (a trial: a price of -1 gave "$/1M -46.30" and ranked first by cost).
+  const { chips: usable, invalid } = validChips(catalog);
+  const invalidBy = new Map(invalid.map((i) => [i.chip, i.problem]));
+  const byChip = new Map<string, ChipInfo>(usable.map((c) => [c.chip, c]));
   const fleetBy = new Map(fleet.map((f) => [f.chip, f]));
   const benchBy = new Map(bench.map((b) => [b.chip, b]));
   const shadowBy = new Map(shadowPairs.map((s) => [s.chip, s]));
-  const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...fleetBy.keys(), ...shadowBy.keys(), ...benchBy.keys()])].sort();
+  const chipIds = [...new Set(req.chips ?? [...byChip.keys(), ...invalidBy.keys(), ...fleetBy.keys(), ...shadowBy.keys(), ...benchBy.keys()])].sort();
   // References for MACs scaling: known models with published MACs, per chip.
   const refs = new Map<string, { macs: number; ms: number }[]>();
   // The i/o of a new model on a chip: the median of the reference models' i/o medians there (fleet only).
@@ -226,6 +231,11 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
   const candidates: ChipCandidate[] = [];
   const skipped: { chip: string; reason: string }[] = [];
   for (const id of chipIds) {
+    const problem = invalidBy.get(id);
+    if (problem !== undefined) {
+      skipped.push({ chip: id, reason: `its catalog row breaks the catalog's rules (${problem}): fix it with \`edgelat chips import\` or sql --write` });
+      continue;
+    }
     const guess = normaliseChip(id);
     const chip = byChip.get(id) ?? { chip: id, kind: guess.kind, vendor: guess.vendor, names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null };
     const f = fleetBy.get(id);

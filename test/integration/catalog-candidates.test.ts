@@ -50,6 +50,26 @@ describe('a chip known only from the catalog', () => {
   });
 });
 
+describe('rows written past the imports (sql --write)', () => {
+  it('skips a chip whose catalog row breaks the rules, naming it, and leaves out a benchmark latency at or below 0 (a trial: "$/1M -46.30"; a -3 ms row failed every recommend of the model)', async () => {
+    const w = await createTestDatabase('pastimport');
+    try {
+      await w.insert(`${w.database}.chips`, [{ ...chipRow('gpu-a', 'gpu', 1e12), price_per_hour: 1 }, { ...chipRow('cheap', 'gpu', 1e12), price_per_hour: -1 }]);
+      await w.insert(`${w.database}.benchmark_latency`, [bench('gpu-a', 0.5, 10), bench('gpu-a', 0.9, 11), bench('cheap', 0.5, 10), bench('cheap', 0.9, 11), { ...bench('gpu-a', 0.9, -3), system: 'bad-sys' }]);
+      const { candidates, skipped } = await gatherCandidates(w, { model: 'resnet50', rps: 1 });
+      expect(skipped).toEqual([{ chip: 'cheap', reason: expect.stringMatching(/^its catalog row breaks the catalog's rules \(.*price_per_hour.*-1.*\): fix it with `edgelat chips import` or sql --write$/) }]);
+      // gpu-a from its two good rows: p50 10 ms, p90 11 ms (the -3 ms row of another system is left out).
+      const a = candidates.find((c) => c.chip.chip === 'gpu-a')!;
+      expect([candidates.length, a.evidence.benchmark_rows]).toEqual([1, 1]);
+      expect(a.service.computeMedianMs).toBeCloseTo(10, 9);
+      const r = recommendChips({ model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 1 }, candidates, skipped);
+      expect(r.chips.map((c) => c.chip)).toEqual(['gpu-a']);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe('a chip the model ran on only as a shadow', () => {
   let w: ChdbWarehouse;
   // 25 shadow results of resnet50 on the Orin: i/o 1.00..1.24 ms, compute 2.00..4.40 ms (step 0.1); 5 failed ones.
