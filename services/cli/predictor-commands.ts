@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
-import { assertReadableFile, dimFlag, intFlag, numberFlag } from './common.ts';
+import { assertReadableFile, dimFlag, idFlag, intFlag, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
@@ -28,7 +28,7 @@ export function registerPredictorCommands(program: Command): void {
   program
     .command('recommend')
     .description('rank chips for a model under an SLO and a load: predicted p50/p90/p99 at the load and idle, the highest load that meets the SLO (M/G/c queueing law calibrated to the fleet), cost per million inferences, the evidence and a reason per chip')
-    .option('--model <id>', 'a model the fleet or a benchmark knows, e.g. resnet50')
+    .option('--model <id>', 'a model the fleet or a benchmark knows, e.g. resnet50', idFlag('--model'))
     .option('--onnx <file>', 'a new model as an ONNX file (profiled; latency scaled by MACs from reference models measured on each chip)')
     .option('--profile <file>', 'a new model as the JSON of `edgelat profile --json`')
     .addOption(new Option('--slo-p99-ms <ms>', 'latency objective: p99 at most this, ms (give exactly one of --slo-p99-ms and --slo-p90-ms)').argParser(numberFlag('--slo-p99-ms', 0, false, MAX_SLO_MS)))

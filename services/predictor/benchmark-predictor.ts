@@ -86,11 +86,12 @@ export function cachedBenchmarkPredictor(): (w: Warehouse) => Promise<BenchmarkP
 /** {@link benchmarkPredictor} over the warehouse's SingleStream batch-1 p90 rows (one per system, chip and model: the lower median of the sources' rows) and its chip catalog. */
 export async function loadBenchmarkPredictor(w: Warehouse): Promise<BenchmarkPredictor> {
   const [rows, catalog] = await Promise.all([
-    w.query<{ system: string; chip: string; model_id: string; latency_ms: number }>(
+    w.query<{ system: string; chip: string; model_id: string; median_ms: number }>(
       // One row per (system, chip, model): two sources of one run (the demo's MLPerf cut and an MLPerf import) count once.
-      `SELECT system, chip, model_id, quantileExactLow(0.5)(latency_ms) AS latency_ms FROM ${w.database}.benchmark_latency FINAL
+      // Not aliased latency_ms: WHERE would read the aggregate (ClickHouse resolves an alias before a column).
+      `SELECT system, chip, model_id, quantileExactLow(0.5)(latency_ms) AS median_ms FROM ${w.database}.benchmark_latency FINAL
        WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 AND ${USABLE_BENCHMARK_ROW} GROUP BY system, chip, model_id ORDER BY system, chip, model_id`),
     loadCatalog(w),
   ]);
-  return benchmarkPredictor(rows.map((r) => ({ ...r, latency_ms: Number(r.latency_ms) })), new Map(validChips(catalog).chips.map((c) => [c.chip, c])));
+  return benchmarkPredictor(rows.map(({ median_ms, ...r }) => ({ ...r, latency_ms: Number(median_ms) })), new Map(validChips(catalog).chips.map((c) => [c.chip, c])));
 }

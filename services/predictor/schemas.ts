@@ -76,7 +76,7 @@ function modelProfileSchema(strict: boolean) {
   const object = strict ? z.strictObject : z.object;
   return object({
     // A request's profile takes what `profile` can give: an id as `?model_id=` takes, the batch of --batch.
-    model_id: strict ? ownId : z.string(),
+    model_id: strict ? ownId.min(1) : z.string(),
     model_version: z.string(),
     params: count,
     macs: count,

@@ -243,6 +243,9 @@ describe('the chip recommender on a demo run', () => {
         expect(errLines(r.stderr)).toHaveLength(1);
         expect(errLines(r.stderr)[0]).toMatch(message);
       }
+      // An empty id is refused as predict refuses it (a trial: answered 'unknown model ""').
+      const empty = await edgelat(['recommend', '--model', '', '--slo-p99-ms', '10'], dataDir);
+      expect([empty.code, errLines(empty.stderr)[0]]).toEqual([2, 'edgelat: option \'--model <id>\' argument \'\' is invalid. --model must not be empty, got ""']);
       // A profile with no countable MACs scales to no chip: the skipped chips are printed with their reasons, and the exit is 2.
       const profile = join(dataDir, 'no-macs.json');
       writeFileSync(profile, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), macs: 0, flops: 0 }));

@@ -356,6 +356,7 @@ describe('POST /v1/recommend', () => {
     // What `profile` takes, a profile takes (a trial: batch 99999, and a 5,004-character id with U+202E, were accepted).
     ['profile batch above 4096', { profile: { ...PROFILE, batch: 99999 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/batch', /99999/],
     ['profile model_id with U+202E', { profile: { ...PROFILE, model_id: 'a\u202eb' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /must not hold control, bidirectional or line-separator characters/],
+    ['empty profile model_id (a trial: the answer\'s header read ": SLO …")', { profile: { ...PROFILE, model_id: '' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /got ""/],
     ['profile model_id of 257 characters', { profile: { ...PROFILE, model_id: 'm'.repeat(257) }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /256/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app } = setup();
