@@ -115,12 +115,16 @@ export function formatTrainResults(results: readonly TrainingCycleResult[]): str
 export function formatModelList(models: readonly RegisteredModel[]): string {
   if (models.length === 0) return 'no models registered yet: run `edgelat model train` (or `edgelat demo`)\n';
   const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-  const head = `${'version'.padEnd(36)} ${'status'.padEnd(10)} ${'trained_at'.padEnd(20)} ${'rows'.padStart(7)} ${'holdout'.padStart(7)} ${'loss'.padStart(9)}  metrics`;
+  // Widths from the rows: a second cycle at the same event time is registered 1 ms later (10:20:00.001Z), which a
+  // fixed width pushed out of its column (a trial).
+  const versionWidth = Math.max(36, ...models.map((m) => m.version.length));
+  const timeWidth = Math.max(20, ...models.map((m) => iso(m.trainedAtMs).length));
+  const head = `${'version'.padEnd(versionWidth)} ${'status'.padEnd(10)} ${'trained_at'.padEnd(timeWidth)} ${'rows'.padStart(7)} ${'holdout'.padStart(7)} ${'loss'.padStart(9)}  metrics`;
   const lines = models.map((m) => {
     const metrics = Object.entries(m.metrics).filter(([k]) => ['mape', 'acc10', 'coverage'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
     // A challenger's loss is on its own holdout; the comparison that kept it out is on one holdout, in its reason.
     const why = m.status !== 'champion' && m.reason ? `  (${m.reason})` : '';
-    return `${m.version.padEnd(36)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(20)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}${why}`;
+    return `${m.version.padEnd(versionWidth)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(timeWidth)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}${why}`;
   });
   const note = 'loss: on the model\'s own holdout (the newest rows when it was trained), so losses of models trained at different times are not comparable; a challenger\'s comparison with the champion on the same rows is in parentheses';
   return `${[head, ...lines, note].join('\n')}\n`;
