@@ -184,8 +184,9 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
     throw error;
   }
-  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
+  // Nothing to show: the error alone, not an empty table and its legend before it (a trial).
   if (r.chips.length === 0 && r.skipped.length === 0) throw new UsageError('no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo');
+  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
   if (r.chips.length === 0) throw new UsageError(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
   return r;
 }

@@ -32,3 +32,14 @@ describe('gate on an empty warehouse', () => {
     ]]);
   }, 60_000);
 });
+
+describe('recommend on an empty warehouse', () => {
+  it('says no chip is known, exit 2, with nothing on stdout (a trial: an empty table and its legend before the error)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-recommend-empty-'));
+    expect((await edgelat(['migrate'], dir)).code).toBe(0);
+    const r = await edgelat(['recommend', '--onnx', 'test/fixtures/onnx/tiny-cnn.onnx', '--slo-p99-ms', '10'], dir);
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([2, '', [
+      'edgelat: no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo',
+    ]]);
+  }, 60_000);
+});
