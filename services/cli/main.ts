@@ -288,9 +288,10 @@ benchmarkFileOptions(program
   .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)', idFlag('--source'))
   .option('--json', 'print what was imported as JSON', false)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
-    const [{ openWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./benchmark.ts'), import('./common.ts')]);
+    const [{ configuredWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./benchmark.ts'), import('./common.ts')]);
     checkBenchmarkFiles(opts);
-    const warehouse = openWarehouse(await config());
+    // Into the configured warehouse: EDGELAT_CLICKHOUSE_URL's server when set (a trial's import went to the embedded one).
+    const warehouse = await configuredWarehouse(await config());
     // A trial's Ctrl-C left 50,000 of 375,000 latencies in the table, silently: say so (the same import again completes
     // it, each row once: the table keeps one row per key).
     const stopListening = endBySignalAfter((signal) => `\nedgelat: import interrupted (${signal}): part of it may be written; run the same import again to complete it (each row is kept once)`);

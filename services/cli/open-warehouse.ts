@@ -91,21 +91,20 @@ export function openWarehouse(config: EdgelatConfig, options: { readonly?: 1 | 2
 }
 
 /**
- * Run `fn` on the embedded warehouse and the model registry of the configured data dir; close the warehouse after.
+ * Run `fn` on the configured warehouse ({@link configuredWarehouse}: the ClickHouse server of EDGELAT_CLICKHOUSE_URL,
+ * else the embedded one) and the model registry of the data dir's model files; close the warehouse after. A trial:
+ * these commands (recommend, predict, model, chips, …) opened the embedded warehouse whatever the URL said, so
+ * `chips import` wrote where nothing read it and `model train` found no requests on a server that held 35,849.
  * @param options.existing  `'tables'`: the warehouse and its tables must be there ({@link OpenOptions.existing}),
  *   checked, not created. Unset: pending migrations are applied first (a command that writes: chips import).
  * @throws {ConfigError} from {@link assertWarehouseWritten} and {@link assertMigrated}.
  */
-export async function withModelRegistry(fn: (warehouse: ChdbWarehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: { existing?: 'tables' } = {}): Promise<void> {
+export async function withModelRegistry(fn: (warehouse: Warehouse, registry: ModelRegistry, config: EdgelatConfig) => Promise<void>, options: { existing?: 'tables' } = {}): Promise<void> {
   const config = loadConfig();
-  if (options.existing) assertWarehouseWritten({ dataDir: config.dataDir, clickhouse: null });
   const { ModelRegistry } = await import('../model/registry.ts');
-  const warehouse = openWarehouse(config);
+  const warehouse = await configuredWarehouse(config, { existing: options.existing });
   try {
-    if (options.existing) {
-      await assertMigrated(warehouse);
-      await warnPartialDemo(warehouse);
-    } else await warehouse.migrate();
+    if (!options.existing) await warehouse.migrate();
     await fn(warehouse, new ModelRegistry(warehouse, modelDir(config)), config);
   } finally {
     await warehouse.close();

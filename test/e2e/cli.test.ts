@@ -216,6 +216,16 @@ describe('edgelat CLI', () => {
       expect(await server.query('SELECT count() AS n FROM srv.probe')).toEqual([{ n: 2 }]);
       const read = await edgelat(['sql', 'SELECT count() FROM srv.probe WHERE o = {o:UInt64}', '--format', 'csv', '--param', 'o=7'], own, undefined, env);
       expect([read.code, read.stdout]).toEqual([0, '1\n']);
+      // The catalog and model commands too (a trial: chips import wrote 6 chips into the embedded warehouse, the
+      // server kept 0, and model train found no requests on a server that held them).
+      const imported = await edgelat(['chips', 'import', 'data/chips/edge-chips.csv'], own, undefined, env);
+      expect(imported.code, imported.stderr).toBe(0);
+      const [{ n: chips } = { n: 0 }] = await server.query<{ n: number }>('SELECT uniqExact(chip) AS n FROM srv.chips');
+      expect(Number(chips)).toBeGreaterThan(0);
+      const listed = await edgelat(['chips', 'list', '--json'], own, undefined, env);
+      expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(Number(chips));
+      const train = await edgelat(['model', 'train'], own, undefined, env);
+      expect([train.code, errLines(train.stderr).at(-1)]).toEqual([2, expect.stringMatching(/no successful, load-matched requests in srv\.inference_enriched/)]);
       expect(existsSync(join(own, 'chdb'))).toBe(false);
     } finally {
       await server.close();
