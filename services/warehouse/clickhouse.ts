@@ -74,12 +74,13 @@ export function toWarehouseError(error: unknown, what: string, server?: string):
   const gateway = code === null && !network && GATEWAY.test(message);
   const retriable = network || gateway || (code !== null && RETRIABLE_CODES.has(code));
   const first = exceptionFirstLine(message).trim();
-  // No ClickHouse code and no network error: an empty or HTML answer is some other HTTP server's.
-  const foreign = code === null && !network && (first === '' || first.startsWith('<'));
+  // No ClickHouse code and no network error: an empty, HTML or JSON answer is some other HTTP server's (a trial: a 404's
+  // {"error":"not found"} read as a failed query, naming neither the URL nor the setting).
+  const foreign = code === null && !network && (first === '' || first.startsWith('<') || first.startsWith('{'));
   const text = gateway
     ? `a proxy or load balancer answered in place of ClickHouse (${JSON.stringify(message.replace(/\s+/g, ' ').trim().slice(0, 80))}): ClickHouse behind it is unavailable`
     : foreign
-    ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?`
+    ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL${server === undefined ? '' : ` (${JSON.stringify(server)})`} the HTTP interface of a ClickHouse server (port 8123)?`
     : first;
   if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {
     return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause: error });
@@ -88,6 +89,16 @@ export function toWarehouseError(error: unknown, what: string, server?: string):
   // closes it: "socket hang up") name the server too (a re-test: the message named neither).
   const at = server !== undefined && network ? ` (ClickHouse at ${JSON.stringify(server)}, EDGELAT_CLICKHOUSE_URL)` : '';
   return new WarehouseError(`${what} failed: ${text}${at}`, code, { retriable, cause: error });
+}
+
+/**
+ * Whether an answer's headers are a ClickHouse server's: it sends `X-ClickHouse-*` headers (query id, summary, format,
+ * timezone) with every answer; another HTTP server that answers 200 does not. A trial: a server answering every request
+ * with an empty 200 was taken for ClickHouse: `migrate` "applied" 11 migrations and `pipeline run` committed 98,497
+ * records written nowhere.
+ */
+export function isClickHouseAnswer(headers: Readonly<Record<string, unknown>>): boolean {
+  return Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-clickhouse-'));
 }
 
 /**
@@ -104,6 +115,8 @@ export class ClickHouseWarehouse implements Warehouse {
   /** The server's URL, for the message of a failure to connect. */
   private readonly url: string;
   private closed = false;
+  /** Set once an answer carried ClickHouse's headers ({@link isClickHouseAnswer}); checked until then. */
+  private identified = false;
 
   /** @throws {RangeError} if `database` is not a plain identifier or `insertFormat` is not an {@link InsertFormat}. */
   constructor(options: ClickHouseWarehouseOptions) {
@@ -114,8 +127,13 @@ export class ClickHouseWarehouse implements Warehouse {
     if (this.insertFormat !== 'JSONCompactEachRow' && this.insertFormat !== 'JSONEachRow') {
       throw new RangeError(`insertFormat: expected 'JSONCompactEachRow' or 'JSONEachRow', got ${JSON.stringify(this.insertFormat)}`);
     }
+    // A path is a proxy's prefix, sent as the path (the client would read it as the database and send none: a trial's
+    // /system queried the system database, with the client's warning on stderr; the database is EDGELAT_DATABASE).
+    const parsed = new URL(options.url);
+    const pathname = parsed.pathname.replace(/\/+$/, '');
     this.client = createClient({
-      url: options.url,
+      url: pathname === '' ? options.url : parsed.origin,
+      ...(pathname === '' ? {} : { pathname }),
       username: options.username ?? 'default',
       password: options.password ?? '',
       database: 'default',
@@ -165,13 +183,15 @@ export class ClickHouseWarehouse implements Warehouse {
     const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1, max_partitions_per_insert_block: 0 };
     if (options.dedupToken) settings.insert_deduplication_token = options.dedupToken;
     try {
+      let result: { response_headers: Record<string, unknown> };
       if (compact) {
         // Backquoted: a column may be a keyword (late_events.offset); the key check allows plain identifiers only.
         const columns = compact.columns.map((c) => `\`${c}\``) as [string, ...string[]];
-        await this.client.insert({ table, values: compact.lines, format: 'JSONCompactEachRow', columns, clickhouse_settings: settings });
+        result = await this.client.insert({ table, values: compact.lines, format: 'JSONCompactEachRow', columns, clickhouse_settings: settings });
       } else {
-        await this.client.insert({ table, values: objects!, format: 'JSONEachRow', clickhouse_settings: settings });
+        result = await this.client.insert({ table, values: objects!, format: 'JSONEachRow', clickhouse_settings: settings });
       }
+      this.assertClickHouse(result.response_headers);
     } catch (error) {
       throw toWarehouseError(error, `insert into ${table}`, this.url);
     }
@@ -199,6 +219,11 @@ export class ClickHouseWarehouse implements Warehouse {
         // The client types default_format as the formats it parses; the server takes any format name (PrettyCompact…).
         clickhouse_settings: { default_format: format as DataFormat, output_format_json_quote_64bit_integers: 0 },
       });
+      if (!this.identified && !isClickHouseAnswer(result.response_headers)) {
+        result.stream.destroy();
+        this.assertClickHouse(result.response_headers);
+      }
+      this.identified = true;
       for await (const chunk of result.stream) await onChunk(chunk as Buffer);
     } catch (error) {
       throw toWarehouseError(error, 'query', this.url);
@@ -208,7 +233,8 @@ export class ClickHouseWarehouse implements Warehouse {
   async exec(sql: string, params: Record<string, QueryParam> = {}): Promise<void> {
     this.assertOpen();
     try {
-      await this.client.command({ query: sql, query_params: params as Record<string, unknown> });
+      const result = await this.client.command({ query: sql, query_params: params as Record<string, unknown> });
+      this.assertClickHouse(result.response_headers);
     } catch (error) {
       throw toWarehouseError(error, 'statement', this.url);
     }
@@ -218,6 +244,18 @@ export class ClickHouseWarehouse implements Warehouse {
     if (this.closed) return;
     this.closed = true;
     await this.client.close();
+  }
+
+  /**
+   * Refuse an answer that is not ClickHouse's ({@link isClickHouseAnswer}), until one is.
+   * @throws {WarehouseError} (not retriable) naming EDGELAT_CLICKHOUSE_URL and its value.
+   */
+  private assertClickHouse(headers: Readonly<Record<string, unknown>> | undefined): void {
+    if (this.identified) return;
+    if (headers === undefined || !isClickHouseAnswer(headers)) {
+      throw new WarehouseError(`EDGELAT_CLICKHOUSE_URL: the server at ${JSON.stringify(this.url)} answered without ClickHouse's X-ClickHouse-* headers: it is not the HTTP interface of a ClickHouse server (port 8123), or a proxy in front of it drops them`, null);
+    }
+    this.identified = true;
   }
 
   private assertOpen(): void {

@@ -47,6 +47,54 @@ describe('toWarehouseError', () => {
     expect(empty.code).toBeNull();
     const html = toWarehouseError(new Error('<!DOCTYPE HTML>\n<html>'), 'statement');
     expect(html.message).toMatch(/^statement failed: the server's answer is not ClickHouse's \("<!DOCTYPE HTML>"\): is EDGELAT_CLICKHOUSE_URL/);
+    // A JSON error page, and the URL named where it is known (a trial: 'query failed: {"error":"not found"}').
+    expect(toWarehouseError(new Error('{"error":"not found"}'), 'query', 'http://127.0.0.1:18994').message)
+      .toBe('query failed: the server\'s answer is not ClickHouse\'s ("{\\"error\\":\\"not found\\"}"): is EDGELAT_CLICKHOUSE_URL ("http://127.0.0.1:18994") the HTTP interface of a ClickHouse server (port 8123)?');
+  });
+
+  it('sends a URL\'s path as the path, a proxy\'s prefix, not as the database (a trial: /system queried the system database)', async () => {
+    const { createServer } = await import('node:http');
+    const { ClickHouseWarehouse } = await import('../../../../services/warehouse/clickhouse.ts');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'X-ClickHouse-Query-Id': 'q1', 'Content-Type': 'text/plain' }).end('{"a":1}\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const w = new ClickHouseWarehouse({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/proxy/ch/`, database: 'edgelat' });
+    try {
+      expect(await w.query('SELECT 1 AS a')).toEqual([{ a: 1 }]);
+      expect(seen).toHaveLength(1);
+      expect(new URL(seen[0]!, 'http://x').pathname).toMatch(/^\/proxy\/ch\/?$/);
+      // Not the path as the database (the client's own reading): none, or the client's default.
+      expect([null, 'default']).toContain(new URL(seen[0]!, 'http://x').searchParams.get('database'));
+    } finally {
+      await w.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses a server that answers 200 without ClickHouse\'s headers, naming the URL: nothing is taken as written (a trial: migrate "applied", the pipeline committed 98,497 records written nowhere)', async () => {
+    const { createServer } = await import('node:http');
+    const { ClickHouseWarehouse } = await import('../../../../services/warehouse/clickhouse.ts');
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'Content-Length': '0' }).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const w = new ClickHouseWarehouse({ url });
+    const refusal = `EDGELAT_CLICKHOUSE_URL: the server at ${JSON.stringify(url)} answered without ClickHouse's X-ClickHouse-* headers: it is not the HTTP interface of a ClickHouse server (port 8123), or a proxy in front of it drops them`;
+    try {
+      await expect(w.exec('CREATE DATABASE x')).rejects.toThrow(refusal);
+      await expect(w.query('SELECT 1')).rejects.toThrow(refusal);
+      const insert = await w.insert('x.t', [{ a: 1 }]).catch((e: unknown) => e);
+      expect([(insert as Error).message, (insert as { retriable?: boolean }).retriable]).toEqual([refusal, false]);
+    } finally {
+      await w.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('undoes the nesting chdb adds to a rethrown exception (the code said three times), and leaves other text as its first line', () => {
