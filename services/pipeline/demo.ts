@@ -11,7 +11,7 @@ import { msToDateTime64 } from '../warehouse/types.ts';
 import { managedObjects } from '../warehouse/migrations.ts';
 import { runBoundedPipeline, type PipelineCounts, type Stage } from './embedded.ts';
 import { encodeArrival, SIM_TOPICS } from './produce.ts';
-import { DEMO_RUNS_TABLE, lastDemoRun, recordDemoRun } from './demo-runs.ts';
+import { DEMO_RUNS_TABLE, eventsAfterPartialDemo, lastDemoRun, recordDemoRun } from './demo-runs.ts';
 
 /** Options of `edgelat demo`. */
 export interface DemoOptions {
@@ -43,8 +43,9 @@ export class DemoRefusedError extends Error {
 
 /**
  * Inference events in the database that no demo wrote: the count of `inference_events` (with the count the last demo
- * left, null without one), unless the newest row of {@link DEMO_RUNS_TABLE} is a demo that did not finish (its count
- * null: its partial tables are the demo's) or one that left exactly that count; 0 when there are none.
+ * left, null without one), unless the newest row of {@link DEMO_RUNS_TABLE} is one that left exactly that count; where
+ * it is a demo that did not finish (its count null), the events not in its ground truth ({@link eventsAfterPartialDemo});
+ * 0 when there are none.
  */
 async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; lastDemo: number | null }> {
   const db = warehouse.database;
@@ -55,7 +56,12 @@ async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; la
   if (Number(n) === 0) return none;
   const last = await lastDemoRun(warehouse);
   if (last === null) return { events: Number(n), lastDemo: null };
-  return last.events === null || last.events === Number(n) ? none : { events: Number(n), lastDemo: last.events };
+  if (last.events === null) {
+    // A demo cut short: its events are in its ground truth; others were written since (a pipeline's run).
+    const others = await eventsAfterPartialDemo(warehouse);
+    return others === 0 ? none : { events: others, lastDemo: null };
+  }
+  return last.events === Number(n) ? none : { events: Number(n), lastDemo: last.events };
 }
 
 /** What a demo run did. */

@@ -44,6 +44,23 @@ describe('demo on a database that holds data', () => {
     expect(await partialDemoWarning(warehouse)).toBeNull();
   });
 
+  it('after a demo cut short, events no demo wrote are still refused, and the warning gives way to the refusal (a trial: a pipeline\'s 592 events erased)', async () => {
+    // The first test left a finished demo; cut the next one short (its started row is the newest) after it wrote.
+    await runDemo({ warehouse, config, sim, badRecords: 0 });
+    const own = await events();
+    await recordDemoRun(warehouse, null);
+    // Its own events only: the demo replaces them, and the read commands warn.
+    expect(await partialDemoWarning(warehouse)).toMatch(/^warning: the last demo run into database .* did not finish/);
+    // A pipeline writes into the same database afterwards: refused, naming its events, and no advice to run the demo.
+    const e = makeInference({ edge_server_id: 'edge-98', event_id: 'after-the-cut', ts: Date.UTC(2024, 5, 1, 10) });
+    await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference events, none of them a demo's`);
+    expect(await events()).toBe(own + 1);
+    expect(await partialDemoWarning(warehouse)).toBeNull();
+    await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
+    expect(await events()).toBe(own);
+  });
+
   it('a demo run that did not finish is named by the read commands\' warning, until a run finishes', async () => {
     const own = await createTestDatabase('demo_partial');
     try {
