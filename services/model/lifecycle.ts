@@ -167,6 +167,13 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     return result('retired', reason, extra.holdoutLoss ?? NaN, null);
   };
   const iso = (ms: number) => new Date(ms).toISOString();
+  /** A promotion on the models topic (when a log is given). */
+  const announce = async (model: RegisteredModel, previous: string | null): Promise<void> => {
+    if (!options.log) return;
+    const topic = options.topic ?? MODEL_LATENCY_TOPIC;
+    await options.log.ensureTopic(topic);
+    await options.log.produce(topic, [{ key: kind, value: encodeLatencyModelEvent(latencyModelEvent(model, previous)), timestampMs: nowMs }]);
+  };
   if (trainRows.length === 0) return reject(`no training rows in [${iso(windowStartMs)}, ${iso(holdoutStartMs)})`);
   if (holdoutRows.length === 0) return reject(`no holdout rows in [${iso(holdoutStartMs)}, ${iso(nowMs)})`);
 
@@ -184,6 +191,17 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     // Its file damaged or gone (the registry's SHA-256 check refuses it at every prediction): these are its bytes, so
     // they are written back (a trial: a champion's file with one byte changed could not be mended by retraining).
     const restored = await registry.restoreFile(same, trained.bytes);
+    // Identical to another version while the champion's own file is damaged or gone: that version, whose file is these
+    // bytes, takes its place (a trial: a first-cycle champion's damaged file stayed, as the retrain matched a challenger).
+    const broken = champion && champion.version !== same.version ? await registry.readFile(champion).then(() => null, (e: unknown) => message(e)) : null;
+    if (champion && broken !== null) {
+      const reason = `identical to ${same.version} (${same.status}), which replaces champion ${champion.version}: its file could not be read (${broken})`;
+      await registry.setStatus(kind, same.version, 'champion', reason, nowMs);
+      await registry.setStatus(kind, champion.version, 'retired', `replaced by ${same.version}: its file could not be read`, nowMs);
+      await announce({ ...same, status: 'champion', reason }, champion.version);
+      logger.warn({ version: same.version, previous: champion.version, reason }, 'latency model promoted in place of a champion whose file could not be read');
+      return { version: same.version, status: 'champion', promoted: true, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version };
+    }
     const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again${restored ? `; its file was ${restored}, and is written again` : ''}`;
     logger.info({ version: same.version, reason }, 'latency model unchanged');
     return { version: same.version, status: same.status, promoted: false, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion?.version ?? null };
@@ -234,11 +252,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     return result('challenger', reason, scored.loss, championLoss);
   }
   if (champion) await registry.setStatus(kind, champion.version, 'retired', `replaced by ${version}: ${reason}`, nowMs);
-  if (options.log) {
-    const topic = options.topic ?? MODEL_LATENCY_TOPIC;
-    await options.log.ensureTopic(topic);
-    await options.log.produce(topic, [{ key: kind, value: encodeLatencyModelEvent(latencyModelEvent(model, champion?.version ?? null)), timestampMs: nowMs }]);
-  }
+  await announce(model, champion?.version ?? null);
   logger.info({ version, previous: champion?.version ?? null, reason }, 'latency model promoted');
   return result('champion', reason, scored.loss, championLoss);
 }

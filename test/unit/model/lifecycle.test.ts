@@ -341,3 +341,36 @@ describe('registry files and cron expressions', () => {
     await schedule.stop();
   });
 });
+
+describe('a champion whose file is damaged', () => {
+  it('gives way to the identical version a retrain matches, when that is not the champion (a trial: a first-cycle champion stayed unreadable)', async () => {
+    // Bytes by call: A (loss 0.1: champion), B (loss 0.2: challenger), then B again.
+    const bytes = ['{"m":"A"}', '{"m":"B"}', '{"m":"B"}'];
+    let call = 0;
+    const trainer: Trainer<{ ts: number }> = {
+      kind: 'damaged',
+      fileExtension: '.json',
+      async load() {
+        const rows = Array.from({ length: 8 }, (_, i) => ({ ts: T0 + HOUR - (i + 1) * 6 * 60_000 }));
+        return { rows, tsOf: (r: { ts: number }) => r.ts };
+      },
+      async train() {
+        return { bytes: new TextEncoder().encode(bytes[call++]!), metrics: {} };
+      },
+      async score(b) {
+        return { loss: new TextDecoder().decode(b).includes('"A"') ? 0.1 : 0.2, metrics: {} };
+      },
+    };
+    const cycle = (n: number) => runTrainingCycle({ trainer, registry, nowMs: T0 + HOUR + n, seed: 1, logger, ...WINDOW });
+    const a = await cycle(0);
+    const b = await cycle(1);
+    expect([a.status, b.status]).toEqual(['champion', 'challenger']);
+    const champion = (await registry.champion('damaged'))!;
+    writeFileSync(champion.filePath, '{"m":"X"}');
+    const c = await cycle(2);
+    expect([c.version, c.status, c.promoted]).toEqual([b.version, 'champion', true]);
+    expect(c.reason).toMatch(new RegExp(`^identical to ${b.version} \\(challenger\\), which replaces champion ${a.version}: its file could not be read \\(.*the file changed after registration`));
+    expect((await registry.champion('damaged'))!.version).toBe(b.version);
+    expect((await registry.get('damaged', a.version))!.status).toBe('retired');
+  });
+});
