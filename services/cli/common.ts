@@ -91,6 +91,8 @@ export function checkWebhookUrl(url: string): string {
     throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
   }
   const port = Number(new URL(url).port);
+  // Nothing listens on port 0 (a trial's demo retried ECONNREFUSED for 10 minutes).
+  if (new URL(url).port === '0') throw new UsageError(`--alerts-webhook: port 0 of ${JSON.stringify(url)} is no port a receiver listens on: give the receiver's port`);
   // Every delivery would fail with "bad port" and be retried for ever.
   if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
   return url;

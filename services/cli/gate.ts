@@ -86,7 +86,8 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
         try {
           ({ macs, unknown_shape_nodes: uncounted } = profileOnnx(bytes, opts.dim ? { dims: opts.dim } : {}));
         } catch (error) {
-          if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
+          // The gate counts per request, batch 1: it has no --batch to point to (a trial).
+          if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message.replace(/: set it with the batch, not as a dim$/, ': the gate counts it as 1 (per request): leave it out of --dim')}`);
           throw error;
         }
         // A lower bound of its MACs would read as a cheaper candidate than it is, and could ALLOW it (as recommend says "may miss").

@@ -44,6 +44,8 @@ import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
+/** READONLY for a POST that asked readonly=1|2 in its URL (a trial: told to use POST, which it had). */
+const READONLY_ASKED = 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2). Leave it out of a POST that changes something. (READONLY)';
 
 /** Options of {@link createSqlEndpoint}. */
 export interface SqlEndpointOptions {
@@ -314,8 +316,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST' : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
     }
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
+    const refusedReadonly = request.method === 'POST' ? READONLY_ASKED : READONLY;
     try {
-      if (insert && readonly) return fail(new WarehouseError(READONLY, 164));
+      if (insert && readonly) return fail(new WarehouseError(refusedReadonly, 164));
       if (insert) {
         const statement = whole.toString('utf8', 0, insert.dataOffset);
         const { settings } = splitParams(url, statement);
@@ -336,7 +339,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           if (own !== text) throw new WarehouseError(own, 62);
           throw error;
         });
-      if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(READONLY, 164));
+      if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(refusedReadonly, 164));
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
       // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
       if (canonical !== null && !readonly && /^SET\b/i.test(codeOf(canonical))) {
@@ -384,7 +387,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return await engine.stream(sql, params, format, database, onReader, settings, tracked, signal);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
-          if (readonly) throw new WarehouseError(READONLY, 164);
+          if (readonly) throw new WarehouseError(refusedReadonly, 164);
           if (!onReader || started) throw error;
           return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
         }

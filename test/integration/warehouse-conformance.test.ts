@@ -290,6 +290,9 @@ describe('sql endpoint over HTTP', () => {
       }
     }
     expect(await (await get(`INSERT INTO ${db}.c VALUES (1)`)).text()).toMatch(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode\. For queries over HTTP, method GET implies readonly\. .*\(READONLY\)/);
+    // A POST that asked readonly in its URL is told that, not to use POST (a trial).
+    const asked = await fetch(`${endpoint!.url}/?readonly=1`, { method: 'POST', body: `INSERT INTO ${db}.c VALUES (1)` });
+    expect([asked.status, await asked.text()]).toEqual([403, 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2). Leave it out of a POST that changes something. (READONLY) (version edgelat-chdb)\n']);
     expect(await (await get(`SELECT count() FROM ${db}.c`)).text()).toBe('0\n');
     expect(existsSync(probe)).toBe(false);
     // POST runs a change; reads run over GET, FROM-first and with a nested comment too.

@@ -21,6 +21,8 @@ describe('checkWebhookUrl', () => {
     expect(() => checkWebhookUrl('https://u:p@[::1]:70000')).toThrow(/port 70000 of .* is past 65535/);
     expect(() => checkWebhookUrl('http://127.0.0.1:99999x/')).toThrow('--alerts-webhook: expected an http(s) URL, got "http://127.0.0.1:99999x/"');
     expect(checkWebhookUrl('http://127.0.0.1:65535/x')).toBe('http://127.0.0.1:65535/x');
+    // Port 0: nothing listens there (a trial's demo retried for 10 minutes).
+    expect(() => checkWebhookUrl('http://127.0.0.1:0/x')).toThrow('--alerts-webhook: port 0 of "http://127.0.0.1:0/x" is no port a receiver listens on: give the receiver\'s port');
   });
 
   it('blocks the same ports as undici, the fetch Node runs', () => {
