@@ -157,7 +157,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         // A table dropped by hand (or a database gone) fails the routes that read it: not ready, naming the mend.
         const pending = await pendingMigrations(w);
         if (pending === null || pending.length > 0) {
-          value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\`` } };
+          value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\` (with this server stopped where it holds the embedded warehouse: one process at a time opens it)` } };
           healthCache = { atMs: now, value };
           return value;
         }

@@ -11,5 +11,5 @@ export function missingObject(error: unknown): string | null {
   const table = /Unknown table expression identifier '([^']+)'|Table (\S+) does not exist/.exec(error.message);
   const database = /Database (\S+) does not exist/.exec(error.message);
   const what = table ? `table ${table[1] ?? table[2]}` : database ? `database ${database[1]}` : 'a table';
-  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them`;
+  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`;
 }

@@ -99,9 +99,9 @@ describe('backend on a warehouse that lost a table', () => {
       expect((await backend.health()).ok).toBe(true);
       await w.exec(`DROP TABLE ${w.database}.load_latency_correlations`);
       await new Promise((r) => setTimeout(r, 1100)); // past the health cache
-      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, reason: expect.stringMatching(/^the warehouse lacks \d+ migration\(s\) \(\S+ \(again: load_latency_correlations missing\)(, .*)?\), a table dropped or never created: run `edgelat migrate`$/) } });
+      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, reason: expect.stringMatching(/^the warehouse lacks \d+ migration\(s\) \(\S+ \(again: load_latency_correlations missing\)(, .*)?\), a table dropped or never created: run `edgelat migrate` \(with this server stopped where it holds the embedded warehouse: one process at a time opens it\)$/) } });
       const error = await backend.correlations({}).catch((e: unknown) => e);
-      expect(missingObject(error)).toBe(`the warehouse has no table ${w.database}.load_latency_correlations (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them`);
+      expect(missingObject(error)).toBe(`the warehouse has no table ${w.database}.load_latency_correlations (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`);
       expect(missingObject(new Error('Unknown table expression identifier \'x\''))).toBeNull();
     } finally {
       await backend.close();
