@@ -98,7 +98,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
-      sim,
+      sim, finishLater: true,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     }).catch((error: unknown) => {
@@ -120,6 +120,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       progress.stage(`latency models ${k + 1}/${runs.length}`, 0);
       trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
     }
+    // Finished once the models are trained: a demo cut short before then is a partial run to the read commands.
+    await result.finish();
     const champions = await registry.list();
     const modelPartitions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) ?? 0;
     let promotions = 0;

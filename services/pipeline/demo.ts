@@ -29,6 +29,12 @@ export interface DemoOptions {
   onProgress?: (stage: Stage, done: number) => void;
   /** Replace the tables even where they hold inference events no demo wrote ({@link DemoRefusedError} otherwise). */
   replace?: boolean;
+  /**
+   * Leave the run recorded as started: the caller has more of it to do (the CLI trains the latency models) and calls
+   * {@link DemoResult.finish} after (a trial: a demo cut short while training was recorded finished, and no read
+   * command warned). @default false
+   */
+  finishLater?: boolean;
 }
 
 export { DEMO_RUNS_TABLE };
@@ -74,6 +80,8 @@ export interface DemoResult {
   elapsedMs: number;
   /** The run's in-process log (still open; later stages may publish to it). */
   log: EventLog;
+  /** Record the run as finished in `demo_runs` (done already unless {@link DemoOptions.finishLater}). */
+  finish(): Promise<void>;
 }
 
 /** Tables of imported data (benchmarks, chip catalogue) a demo keeps: they are the user's, not the run's. */
@@ -162,7 +170,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (let p = 0; p < ((await log.partitionCount(topic)) ?? 0); p++) n += await log.endOffset({ topic, partition: p });
     topicRecords[topic] = n;
   }
-  const [{ events } = { events: 0 }] = await warehouse.query<{ events: number }>(`SELECT count() AS events FROM ${db}.inference_events`);
-  await recordDemoRun(warehouse, Number(events));
-  return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started, log };
+  const finish = async (): Promise<void> => {
+    const [{ events } = { events: 0 }] = await warehouse.query<{ events: number }>(`SELECT count() AS events FROM ${db}.inference_events`);
+    await recordDemoRun(warehouse, Number(events));
+  };
+  if (!options.finishLater) await finish();
+  return { sim, counts, topicRecords, badRecords: injected, elapsedMs: performance.now() - started, log, finish: options.finishLater ? finish : async () => undefined };
 }

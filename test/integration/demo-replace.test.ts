@@ -59,6 +59,12 @@ describe('demo on a database that holds data', () => {
     expect(await partialDemoWarning(warehouse)).toBeNull();
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
     expect(await events()).toBe(own);
+    // finishLater (the CLI trains the models after): a partial run until finish() (a trial: a demo cut short while
+    // training was recorded finished, and nothing warned).
+    const later = await runDemo({ warehouse, config, sim, badRecords: 0, finishLater: true });
+    expect(await partialDemoWarning(warehouse)).toMatch(/did not finish/);
+    await later.finish();
+    expect(await partialDemoWarning(warehouse)).toBeNull();
   });
 
   it('a demo run that did not finish is named by the read commands\' warning, until a run finishes', async () => {
