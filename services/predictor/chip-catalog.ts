@@ -2,7 +2,7 @@
  * The editable chip catalog (table `chips`): parse a catalog CSV and merge it
  * into the stored rows.
  *
- * CSV columns (header required, any order): `chip` (required), `kind`
+ * CSV columns (header required, any order, names matched ignoring case: `Chip` is `chip`): `chip` (required), `kind`
  * (cpu|gpu|npu|fpga|asic), `vendor`, `names` (`;`-separated raw names),
  * `peak_ops_per_s`, `memory_bw_bytes_s`, `power_w`, `price_per_hour` (decimal
  * numbers ≥ 0 up to {@link LIMITS}, scientific notation allowed). A blank cell keeps the stored value; a new
@@ -114,9 +114,11 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   const unreadable = csvTextProblem(file.text);
   if (unreadable) throw new RangeError(`${file.file}: ${unreadable}`);
   const [head, ...records] = parseCsvLines(file.text.replace(/^\uFEFF/, ''));
-  const header = (head?.cells ?? []).map((h) => h.trim());
-  if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(header.join(','))}`);
-  const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
+  // Column names are matched ignoring case and surrounding spaces (a trial's spreadsheet header `Chip,Kind` was refused).
+  const written = (head?.cells ?? []).map((h) => h.trim());
+  const header = written.map((h) => h.toLowerCase());
+  if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(written.join(','))}`);
+  const unknown = written.filter((_, i) => !(COLUMNS as readonly string[]).includes(header[i]!));
   if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
   const twice = [...new Set(header.filter((h, i) => header.indexOf(h) !== i))];
   if (twice.length > 0) throw new RangeError(`${file.file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);

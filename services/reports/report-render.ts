@@ -25,6 +25,18 @@ export function loadFormat(values: readonly number[]): (x: number) => string {
   while (extra < 14 && new Set(distinct.map((x) => loadText(x, extra))).size < distinct.length) extra++;
   return (x) => loadText(x, extra);
 }
+
+/**
+ * The one formatter of every load value a report prints (decile edges, the fleet's bucket ranges, the knees' ranges):
+ * with one precision, an edge reads as the range that ends at it (a trial: edge 0.161 beside the range 0.0938 – 0.1611).
+ */
+function reportLoadFormat(r: LoadLatencyReport): (x: number) => string {
+  return loadFormat([
+    ...r.edges,
+    ...r.latency.filter((x) => x.chip === '*').flatMap((x) => [x.load_low, x.load_high]),
+    ...r.knees.flatMap((k) => (k.load_low === null || k.load_high === null ? [] : [k.load_low, k.load_high])),
+  ]);
+}
 const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
 
 /** The filter in words. */
@@ -65,7 +77,7 @@ function mdTable(head: string[], rows: string[][]): string[] {
 function sections(r: LoadLatencyReport): { title: string; note?: string; head: string[]; rows: string[][] }[] {
   const m = r.options.metric;
   const fleet = r.latency.filter((x) => x.chip === '*');
-  const load = loadFormat(fleet.flatMap((x) => [x.load_low, x.load_high]));
+  const load = reportLoadFormat(r);
   const out: { title: string; note?: string; head: string[]; rows: string[][] }[] = [{
     title: 'Fleet latency by load',
     note: 'Percentiles from the rows of each bucket, never averaged across servers or chips.',
@@ -73,7 +85,6 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
     rows: fleet.map((x) => [String(x.bucket), `${load(x.load_low)} – ${load(x.load_high)}`, x.n.toLocaleString('en-US'), num(x.p50_ms), num(x.p90_ms), num(x.p99_ms)]),
   }];
   if (r.options.sloP99Ms !== undefined) {
-    const load = loadFormat(r.knees.flatMap((k) => (k.load_low === null || k.load_high === null ? [] : [k.load_low, k.load_high])));
     out.push({
       title: `SLO knee (p99 ≤ ${r.options.sloP99Ms} ms)`,
       note: `The lowest load bucket whose p99 exceeds the SLO, per chip and model (buckets of at least ${KNEE_MIN_REQUESTS} requests count).`,
@@ -111,12 +122,12 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
 function header(r: LoadLatencyReport): string[] {
   const m = r.options.metric;
   return [
-    `Data: ${r.requests.toLocaleString('en-US')} requests with a load sample (${scope(r)}).`,
+    `Data: ${r.requests.toLocaleString('en-US')} ${r.requests === 1 ? 'request' : 'requests'} with a load sample (${scope(r)}).`,
     r.options.bucketWidth !== undefined
       ? `Load buckets: fixed bins of ${m} of width ${r.options.bucketWidth}.`
       : r.edges.length === 0
         ? `Load buckets: deciles of ${m} (none: no request to cut).`
-        : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(loadFormat(r.edges)).join(', ')}).`,
+        : `Load buckets: deciles of ${m} (nearest rank; edges ${r.edges.map(reportLoadFormat(r)).join(', ')}).`,
     'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
     ...(r.requests > 0 && r.correlation.length === 0 ? [CORRELATED_METRICS.includes(m as LoadMetric)
       ? `No rolling correlation of ${m}: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).`

@@ -132,7 +132,26 @@ export function badParameterText(error: unknown, params: Readonly<Record<string,
   const detail = [said, after].filter(Boolean).join('; ');
   // A value with a backslash or a control character is shown quoted, on one line.
   const shown = /[\\\u0000-\u001f\u007f]/.test(value) ? JSON.stringify(value) : value;
-  return `--param ${m[2]}=${shown}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}`;
+  return `--param ${m[2]}=${shown}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}${zonedTimeHint(m[1]!, value)}`;
+}
+
+/** An ISO 8601 date-time with a zone designator (`Z`, `+02:00`, `+0200`), as `report --since` takes it. */
+const ZONED_ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * The advice for a DateTime or DateTime64 parameter given an ISO time with a zone (a trial copied `report`'s
+ * `--since 2024-06-01T10:00:00Z` into `sql --param`): ClickHouse's basic parser reads no zone designator, so the
+ * same instant is written in UTC without it, with a type that reads the text in UTC whatever the server's time zone.
+ * @returns `; …` to append to the message, or '' for another type or value.
+ */
+function zonedTimeHint(type: string, value: string): string {
+  const dateTime = /^(?:Nullable\()?DateTime(64)?\b(?:\((\d+))?/.exec(type);
+  const at = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (!dateTime || !ZONED_ISO_TIME.test(value) || !Number.isFinite(at)) return '';
+  const utc = new Date(at).toISOString().replace('T', ' ').replace(/(\.000)?Z$/, '');
+  // A DateTime holds whole seconds (it refuses a fraction): a time with one needs a DateTime64.
+  const utcType = dateTime[1] ? `DateTime64(${dateTime[2] ?? 3}, 'UTC')` : at % 1000 === 0 ? `DateTime('UTC')` : `DateTime64(3, 'UTC')`;
+  return `; ClickHouse reads no time zone in the text: write the UTC time ${utc} and the type ${utcType}`;
 }
 
 /** A value as ClickHouse's messages write it (its escaped-string form): backslash, \b, \f, \n, \r, \t and NUL escaped. */

@@ -515,6 +515,14 @@ describe('mergeChipCatalog', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,tops\n' }, stored)).toThrow(/unknown column\(s\) "tops"/);
     // A trial: chip,kind,kind was reported as a missing vendor on every line.
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,kind,vendor\nx,gpu,gpu,V\n' }, stored)).toThrow('c.csv: the header names "kind" twice; give each column once');
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: 'Chip,Kind,KIND\n' }, stored)).toThrow('c.csv: the header names "kind" twice; give each column once');
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: 'Chip,Tops\n' }, stored)).toThrow(/unknown column\(s\) "Tops"/);
+  });
+
+  it('matches column names ignoring case (a trial: a spreadsheet\'s header Chip,Kind,Vendor was refused as having no chip column)', () => {
+    const m = mergeChipCatalog({ file: 'c.csv', text: 'Chip,Kind,Vendor,Power_W\nup1,cpu,V,7.5\n' }, stored);
+    expect(m.problems).toEqual([]);
+    expect(m.rows.map((r) => [r.chip, r.kind, r.vendor, r.power_w])).toEqual([['up1', 'cpu', 'V', 7.5]]);
   });
 
   it('refuses, within one file, a name on two chips or a name that is another line\'s chip id (the MLPerf import could not tell where it goes); a stored chip\'s name or id may be listed (a redirect)', () => {

@@ -53,3 +53,29 @@ describe('summary.md with ids from the data', () => {
     expect(md).not.toMatch(/<b>|mod\|el\n/);
   });
 });
+
+describe('summary.md: one precision for every load value', () => {
+  const row = (chip: string, bucket: number, low: number, high: number, n: number) => ({ chip, model_id: chip === '*' ? '*' : 'm', bucket, load_low: low, load_high: high, n, p50_ms: 10, p90_ms: 20, p99_ms: 30 + bucket, mean_ms: 12 });
+  const report = (requests: number): LoadLatencyReport => ({
+    options: { metric: 'cpu_util', sloP99Ms: 30.5 },
+    // The bucket ranges run to 0.0937 and from 0.0938: the edges and the knee's range must read with the same digits
+    // (a trial: "edges 0.0937, 0.161" beside the table's "0.0938 – 0.1611" and the knee's "0.0938 – 0.161").
+    edges: [0.0937, 0.1611],
+    latency: [row('*', 0, 0.03, 0.0937, 200), row('*', 1, 0.0938, 0.1611, 200), row('*', 2, 0.1612, 0.34, 200), row('c', 0, 0.03, 0.0937, 150), row('c', 1, 0.0938, 0.1611, 150)],
+    io: [], sensitive: [], lines: [], correlation: [], scatter: [],
+    knees: [{ chip: 'c', model_id: 'm', status: 'knee', slo_p99_ms: 30.5, bucket: 1, load_low: 0.0938, load_high: 0.1611, p99_ms: 31, n: 150 }],
+    requests,
+  });
+
+  it('prints the edges, the fleet ranges and the knee ranges with the digits that tell all of them apart', () => {
+    const md = reportSummary(report(600));
+    expect(md).toContain('edges 0.0937, 0.1611)');
+    expect(md).toContain('| 1 | 0.0938 – 0.1611 | 200 |');
+    expect(md).toContain('| c | m | 0.0938 – 0.1611 | 31.0 | 150 |');
+    expect(md).toContain('Data: 600 requests with a load sample');
+  });
+
+  it('says "1 request" of one', () => {
+    expect(reportSummary(report(1))).toContain('Data: 1 request with a load sample (all data).');
+  });
+});
