@@ -50,7 +50,7 @@ export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
     ...(r.undecodable > 0 ? [`${r.undecodable} ${r.dlq} record(s) that are not a dead letter`] : []),
   ];
   const copies = r.redrive_copies > 0 ? `; ${r.redrive_copies} dead letter(s) of earlier redrives passed over (their origins are picked)` : '';
-  const sealed = r.sealed ? `; ${r.topic} is sealed: a real run refuses to produce to it` : '';
+  const sealed = r.sealed ? `; ${r.topic} is sealed: \`pipeline run --until-end\` reads ${dryRun ? 'them' : 'these'} too (it drains each topic to its end)` : '';
   const lines = [`${r.dlq} → ${r.topic}: ${r.read} read, ${r.matched} picked${when}, ${dryRun ? `${r.matched - r.without_bytes - r.empty} to produce (dry run: nothing produced)` : `${r.produced} produced`}${skipped.length > 0 ? `; not produced: ${skipped.join(', ')}` : ''}${copies}${sealed}`];
   if (dryRun) {
     for (const l of r.letters) {

@@ -86,7 +86,11 @@ export interface TopicRedrive {
   last_ts: number | null;
   /** The first {@link LISTED} dead letters picked, in partition and offset order. */
   letters: RedrivenLetter[];
-  /** Dry run with something to produce: whether `topic` is sealed (a real run then refuses); absent otherwise. */
+  /**
+   * With something to produce: whether `topic` is sealed (end of input). Nothing is refused for it: `pipeline run
+   * --until-end` drains each topic to its end offset at the time it checks, so it reads records produced after the
+   * seal (a trial: a bounded run read all 1,834 produced after one). Absent with nothing to produce.
+   */
   sealed?: boolean;
 }
 
@@ -101,9 +105,8 @@ export interface TopicRedrive {
  * @param sourceLog  Where the raw bytes are produced, as they are (no registry in front: they are framed already).
  * @returns per topic, in the order given.
  * @throws {RangeError} for no topic, a `.dlq` topic given as a source, or an empty error filter.
- * @throws {SealedTopicError} naming the topic when a source topic to produce to is sealed (a bounded run would never
- *   read what is redriven; what was produced to earlier topics stays), or whatever the logs throw
- *   ({@link BrokerUnavailableError} when Kafka is gone: what was produced stays).
+ * @throws whatever the logs throw ({@link BrokerUnavailableError} when Kafka is gone: what was produced stays; the
+ *   in-process log refuses a topic this process sealed).
  */
 export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, opts: RedriveOptions): Promise<TopicRedrive[]> {
   if (opts.topics.length === 0) throw new RangeError('topics: name at least one source topic');
@@ -120,7 +123,6 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
   for (const topic of opts.topics) {
     const dlq = dlqTopic(topic);
     const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, redrive_copies: 0, first_ts: null, last_ts: null, letters: [] };
-    let open = false;
     out.push(result);
     const dlqPartitions = (await dlqLog.partitionCount(dlq)) ?? 0;
     const sourcePartitions = opts.dryRun ? 0 : ((await sourceLog.partitionCount(topic)) ?? 0);
@@ -160,9 +162,6 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
           });
         }
         if (!opts.dryRun && batch.length > 0) {
-          // Refused only when something would be produced (a trial: refused with nothing to redrive).
-          if (!open && await sourceLog.isSealed(topic)) throw new SealedTopicError(topic);
-          open = true;
           await sourceLog.produce(topic, batch);
           result.produced += batch.length;
         }
@@ -171,18 +170,11 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
         // Retention may have deleted the head: a read returns what is left from `from` on, so the chunk is done.
       }
     }
-    if (opts.dryRun && result.matched - result.without_bytes - result.empty > 0) result.sealed = await sourceLog.isSealed(topic);
+    if (result.matched - result.without_bytes - result.empty > 0) result.sealed = await sourceLog.isSealed(topic);
   }
   return out;
 }
 
-/** A source topic that is sealed (end of input): records redriven to it would never be read by a bounded run. */
-export class SealedTopicError extends Error {
-  constructor(readonly topic: string) {
-    super(`topic ${JSON.stringify(topic)} is sealed (end of input): a bounded pipeline run would never read records redriven to it`);
-    this.name = 'SealedTopicError';
-  }
-}
 
 /** A `.dlq` record as a DeadLetter, or null when it is not one. */
 function deadLetterOf(r: LogRecord): DeadLetter | null {

@@ -12,9 +12,11 @@ import { dlqTopic, TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
+import { SIM_TOPICS } from '../../services/pipeline/produce.ts';
 import { REDRIVE_HEADER } from '../../services/pipeline/redrive.ts';
+import { runPipelineProcess } from '../helpers/cli-process.ts';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 import { startSchemaRegistryStub } from '../helpers/schema-registry.ts';
 
@@ -52,6 +54,17 @@ describe.skipIf(!haveKafka)('pipeline redrive on Kafka', () => {
       expect(errLines(done.stderr).join('\n')).toMatch(/^edgelat: 1 record\(s\) produced again \(header edgelat-redrive-of\)/);
       const back = await plain.read({ topic: TOPICS.inference, partition: 2 }, before, before + 1);
       expect(back.map((r) => [r.key, r.value.toString('hex'), r.timestampMs, r.headers[REDRIVE_HEADER]])).toEqual([['edge-03', raw.toString('hex'), ts, `${dlqTopic(TOPICS.inference)}:2:0`]]);
+
+      // A sealed source topic (simulate --seal) takes a redrive too, and a bounded run reads what was produced after the
+      // seal (a trial: redrive refused every sealed topic, saying a bounded run would never read them; it reads them).
+      for (const topic of SIM_TOPICS) await plain.seal(topic);
+      const sealed = await edgelat(['pipeline', 'redrive', '--topics', TOPICS.inference], dataDir, undefined, env);
+      expect([sealed.code, sealed.stdout], sealed.stderr).toEqual([0, `${dlqTopic(TOPICS.inference)} → ${TOPICS.inference}: 1 read, 1 picked (dead-lettered 2026-12-04T09:31:00.000Z to 2026-12-04T09:31:00.000Z), 1 produced; ${TOPICS.inference} is sealed: \`pipeline run --until-end\` reads these too (it drains each topic to its end)\n`]);
+      expect(await plain.endOffset({ topic: TOPICS.inference, partition: 2 })).toBe(before + 2);
+      let summary = '';
+      expect(await runPipelineProcess({ ...env, EDGELAT_DATA_DIR: dataDir, ...MOCK_GROUP_ENV }, [], undefined, { stdout: (t) => { summary += t; } })).toBe('0');
+      // Both redriven copies were read (schema id 99 is still unknown: dead letters again).
+      expect(summary).toMatch(/^edgelat pipeline stopped: join: 2 consumed, 2 dead, 0 late;.* sink: 2 consumed, 2 dead, 0 late$/m);
 
       const usage = await edgelat(['pipeline', 'redrive', '--since', '2026-12-05', '--until', '2026-12-04'], dataDir, undefined, env);
       expect([usage.code, errLines(usage.stderr)[0]]).toEqual([2, 'edgelat: --since 2026-12-05T00:00:00.000Z is not before --until 2026-12-04T00:00:00.000Z: no dead letter lies between them']);
