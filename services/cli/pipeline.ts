@@ -6,6 +6,7 @@ import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
+import type { RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
@@ -165,9 +166,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     const lost = lostRanges(kafkaLogs.flatMap((l) => l.retentionGaps()));
     if (lost.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
-      const n = lost.reduce((k, g) => k + g.to - g.from, 0);
-      const where = lost.slice(0, 5).map((g) => `${g.topic}:${g.partition} [${g.from}, ${g.to})`).join(', ');
-      process.stderr.write(`edgelat: ${n} input records were deleted by retention before this run read them: ${where}${lost.length > 5 ? ` and ${lost.length - 5} more ranges` : ''}; the warehouse misses them (raise the topics' retention, or run the pipeline closer behind the producers)\n`);
+      process.stderr.write(retentionLossText(kafkaLogs.flatMap((l) => l.retentionGaps()), config.kafka.groupPrefix));
       if (opts.untilEnd) process.exitCode = 3;
     }
   } catch (error) {
@@ -208,6 +207,37 @@ export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors
     }
   }
   return open;
+}
+
+/** What misses the records a processor's consumer group lost, by the group's name after `<prefix>-`. */
+const GROUP_OUTPUT: Readonly<Record<string, string>> = {
+  'warehouse-sink': 'the warehouse misses them',
+  'join-load-latency': 'the enriched events (inference_enriched) miss their joins',
+  'rolling-correlation': 'the correlation windows and alert states that cover them were computed without them',
+  'shadow-compare': 'the shadow verdicts that cover them were computed without them',
+  'alert-delivery': 'their alert changes were not delivered',
+};
+
+/**
+ * The line `pipeline run` prints on stopping when retention deleted input records before a consumer group read
+ * them: the records lost (the union over groups, {@link lostRanges}), the first 5 ranges, and per group what misses
+ * them (a trial: "the warehouse misses them" where only the correlation group, which commits a window's length behind
+ * its reads, had lost records, and every table was whole).
+ * @param gaps    Retention gaps met by the run's consumer groups (offsets [from, to)).
+ * @param prefix  The groups' prefix (EDGELAT_KAFKA_GROUP_PREFIX).
+ * @returns One line ending in a newline.
+ */
+export function retentionLossText(gaps: readonly RetentionGap[], prefix: string): string {
+  const lost = lostRanges(gaps);
+  const n = lost.reduce((k, g) => k + g.to - g.from, 0);
+  const where = lost.slice(0, 5).map((g) => `${g.topic}:${g.partition} [${g.from}, ${g.to})`).join(', ');
+  const groups = [...new Set(gaps.map((g) => g.groupId))].sort().map((group) => {
+    const count = lostRanges(gaps.filter((g) => g.groupId === group)).reduce((k, g) => k + g.to - g.from, 0);
+    const output = group.startsWith(`${prefix}-`) ? GROUP_OUTPUT[group.slice(prefix.length + 1)] : undefined;
+    return `${group} lost ${count}${output ? `: ${output}` : ''}`;
+  });
+  return `edgelat: ${n} input records were deleted by retention before this run read them: ${where}${lost.length > 5 ? ` and ${lost.length - 5} more ranges` : ''}; `
+    + `${groups.join('; ')} (keep the topics' retention longer than the pipeline's longest pause plus the event time the correlation group commits behind its reads, EDGELAT_WINDOW_SIZE_MS + EDGELAT_ALERT_LOOKBACK × EDGELAT_WINDOW_SLIDE_MS, 15 min by default; or run the pipeline closer behind the producers)\n`;
 }
 
 /**
