@@ -4,7 +4,7 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import type { Stage } from '../pipeline/embedded.ts';
-import { runStreamingWithRestarts } from '../pipeline/streaming.ts';
+import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -109,6 +109,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   let schedule: TrainingSchedule | null = null;
+  let lastCounts: StreamingCounts = {};
   try {
     await warehouse.migrate();
     if (config.retrainCron) {
@@ -127,6 +128,9 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // Only when a count moved (a run waiting on unsealed topics prints nothing); counts are the current run's (they
     // start over after a restart, which pipeline run says in its own line).
     const soFar = new Map<Stage, number>();
+    // The counts of each stage's last batch, for the summary of a run that fails (a trial: stopped while the broker
+    // was gone, it printed no summary at all).
+    lastCounts = {};
     let lastLine = '';
     // Two progress periods without a record read: say once if the fleet's topics are not sealed (a trial waited on
     // unsealed topics in silence, never to end).
@@ -149,7 +153,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     const { counts, restarts } = await runStreamingWithRestarts({
       connect, warehouse, config, processors, untilEnd: opts.untilEnd, signal: stop.signal, logger, metrics, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates,
       groupPrefix: config.kafka.groupPrefix,
-      onProgress: (stage, c) => soFar.set(stage, Object.values(c).reduce((n, t) => n + t.consumed, 0)),
+      onProgress: (stage, c) => {
+        soFar.set(stage, Object.values(c).reduce((n, t) => n + t.consumed, 0));
+        lastCounts[stage] = Object.fromEntries(Object.entries(c).map(([topic, t]) => [topic, { ...t }]));
+      },
       onRestart: (error, n, delayMs) => {
         healthy = false;
         lostBroker = true;
@@ -157,12 +164,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         process.stderr.write(`edgelat: ${error.message.split('\n')[0]}; restarting the processors from their committed offsets in ${(delayMs / 1000).toFixed(1)} s (restart ${n}; Ctrl-C stops)\n`);
       },
     }).finally(() => progress && clearInterval(progress));
-    const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
-    const line = processors
-      .filter((stage) => counts[stage])
-      .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
-      .join('; ');
-    process.stdout.write(`edgelat pipeline stopped: ${line}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after the broker was lost or did not answer in time)` : ''}\n`);
+    process.stdout.write(`edgelat pipeline stopped: ${countsLine(processors, counts)}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after the broker was lost or did not answer in time)` : ''}\n`);
     const lost = lostRanges(kafkaLogs.flatMap((l) => l.retentionGaps()));
     if (lost.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
@@ -179,6 +181,9 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       stoppedBeforeRunning = true;
       return;
     }
+    // A run that processed records and then failed (the broker or the warehouse gone) still says how far it got.
+    const line = countsLine(processors, lastCounts);
+    if (line !== '') process.stdout.write(`edgelat pipeline stopped: ${line} (counts of the last run that processed records, up to its last batch; then it failed: see below)\n`);
     throw error;
   } finally {
     await schedule?.stop();
@@ -189,6 +194,18 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // everything of ours is closed, so end now, as main.ts does after an error.
     if (stoppedBeforeRunning) setImmediate(() => process.exit());
   }
+}
+
+/**
+ * The stop summary's counts: per stage that has counts, in the processors' order, `stage: N consumed, N dead, N late`
+ * summed over its input topics, joined by `; ` ('' when no stage has counts).
+ */
+export function countsLine(processors: readonly Stage[], counts: StreamingCounts): string {
+  const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
+  return processors
+    .filter((stage) => counts[stage])
+    .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
+    .join('; ');
 }
 
 /**
