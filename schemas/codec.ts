@@ -278,7 +278,10 @@ function unrecognised(bytes: Buffer, start: number): string {
   if (start >= bytes.length) return `blank message: ${expected}; got ${quoteValue(bytes.toString('utf8'))}`;
   // A registry's schema ids are positive 32-bit ints (Java's int): 00 and then another number is not its framing.
   if (bytes[0] === 0x00 && bytes.length >= 5 && bytes.readInt32BE(1) > 0) {
-    return `confluent schema-registry framing (schema id ${bytes.readUInt32BE(1)}) is not handled by this codec; ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
+    // Read only through a registry (confluent-wire.ts converts the ids of the topic's record kind): a trial read "not
+    // handled by this codec" with no word of the setting.
+    return `confluent schema-registry framing (schema id ${bytes.readUInt32BE(1)}) is read only through a schema registry: set EDGELAT_SCHEMA_REGISTRY_URL `
+      + `(where it is set, that id is not a schema of this topic's record kind), then redrive it; without one, ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
   }
   return `unrecognised encoding: ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
 }

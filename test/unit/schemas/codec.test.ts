@@ -318,7 +318,7 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['empty buffer', 'InferenceEvent', Buffer.alloc(0), '', ['empty message', '""']],
   ['blank text', 'InferenceEvent', Buffer.from('  \n'), '', ['blank message']],
   ['json array', 'InferenceEvent', Buffer.from('[1,2]'), '', ['unrecognised encoding', '"5b312c325d"']],
-  ['confluent framing', 'InferenceEvent', Buffer.from('000000006502', 'hex'), '', ['confluent', 'schema id 101', '"000000006502"']],
+  ['confluent framing', 'InferenceEvent', Buffer.from('000000006502', 'hex'), '', ['confluent', 'schema id 101', 'is read only through a schema registry: set EDGELAT_SCHEMA_REGISTRY_URL', 'then redrive it', '"000000006502"']],
   // A trial: garbage starting 00 was called confluent framing "(schema id 4294862689)"; a registry's ids are positive 32-bit ints.
   ['00 then no schema id', 'InferenceEvent', Buffer.from('00fffe6701', 'hex'), '', ['unrecognised encoding', '"00fffe6701"']],
   ['00 then schema id 0', 'InferenceEvent', Buffer.from('0000000000aa', 'hex'), '', ['unrecognised encoding']],
