@@ -64,6 +64,17 @@ export interface TopicRecord {
   record: ProduceRecord;
 }
 
+/**
+ * The warning of a run into an input topic that holds records already (not sealed): each run's event times start at
+ * the same instant, so a pipeline that has read the earlier records takes these as late.
+ * @param held     Records already in edge.inference.v1 (> 0).
+ * @param startMs  The run's first event time, epoch ms UTC.
+ */
+export function heldRecordsWarning(held: number, startMs: number): string {
+  return `edgelat: warning: ${TOPICS.inference} holds ${fmt(held)} records already; this run's event times start at ${new Date(startMs).toISOString()} as every run's do, `
+    + 'so a pipeline that has read the earlier records takes these as late (their windows have closed). A new job over the same event times needs new topics (another cluster, or delete these)\n';
+}
+
 /** Records per produce call when no rate is set. */
 export const DEFAULT_BATCH_RECORDS = 500;
 
@@ -246,6 +257,12 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     for (const topic of SIM_TOPICS) if (await log.isSealed(topic)) sealed.push(topic);
     if (sealed.length > 0) {
       stderr.write(`edgelat: warning: ${sealed.join(', ')} ${sealed.length === 1 ? 'was' : 'were'} sealed by an earlier \`simulate --seal\` (seals are permanent): the records now written come after that end, so a pipeline run that has read to it takes them as late, and \`pipeline run --until-end\` may stop before them. A new bounded job needs new topics (another cluster, or delete these topics and edgelat.control.seals)\n`);
+    } else {
+      // Open topics that hold records already: every run starts at the same event time (a trial's second simulate went
+      // all late, and the join blamed the servers' clocks).
+      let held = 0;
+      for (let p = 0; p < ((await log.partitionCount(TOPICS.inference)) ?? 0); p++) held += await log.endOffset({ topic: TOPICS.inference, partition: p });
+      if (held > 0) stderr.write(heldRecordsWarning(held, simConfig.startMs));
     }
     const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0, ...(simConfig.shadows ? { [TOPICS.shadow]: 0 } : {}) };
     const total = records.length;

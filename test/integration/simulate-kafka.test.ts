@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  batchSizeFor, encodeArrivals, formatSummary, NO_KAFKA_MESSAGE, pacingDelayMs, planBatches, progressStep, simConfigFromOptions, simulateCommand, type SimulateOptions,
+  heldRecordsWarning, batchSizeFor, encodeArrivals, formatSummary, NO_KAFKA_MESSAGE, pacingDelayMs, planBatches, progressStep, simConfigFromOptions, simulateCommand, type SimulateOptions,
 } from '../../services/cli/simulate.ts';
 import { UsageError } from '../../services/cli/usage-error.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -242,5 +242,24 @@ if (!kafkaTestsCanRun('the simulate-to-Kafka test')) {
         await registry.close();
       }
     }, 30_000);
+
+    it('warns when the open input topics hold records already: every run starts at the same event time (a trial\'s second run went all late)', async () => {
+      if (external) return; // topics of its own: a broker of its own
+      const own = await startKafkaMock();
+      try {
+        const config = loadConfig({ EDGELAT_KAFKA_BROKERS: own.brokers.join(','), EDGELAT_LOG_LEVEL: 'silent' });
+        const opts: SimulateOptions = { ...OPTS, duration: 0.25, servers: 1, seal: false, badRecords: 0 };
+        const first = sink();
+        const r1 = await simulateCommand(config, opts, { stdout: sink(), stderr: first });
+        expect(first.text()).not.toContain('warning');
+        const second = sink();
+        await simulateCommand(config, opts, { stdout: sink(), stderr: second });
+        expect(second.text()).toContain(heldRecordsWarning(r1.topicRecords[TOPICS.inference]!, Date.UTC(2024, 5, 1, 10)));
+        expect(heldRecordsWarning(1234, Date.UTC(2024, 5, 1, 10))).toBe(`edgelat: warning: ${TOPICS.inference} holds 1,234 records already; this run's event times start at 2024-06-01T10:00:00.000Z as every run's do, `
+          + 'so a pipeline that has read the earlier records takes these as late (their windows have closed). A new job over the same event times needs new topics (another cluster, or delete these)\n');
+      } finally {
+        await own.stop();
+      }
+    }, 60_000);
   });
 }
