@@ -80,7 +80,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     return this.#base;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
     let res: Response;
     let text: string;
     try {
@@ -105,11 +105,16 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     } catch {
       if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(text.slice(0, 200))}`, res.status);
     }
-    return { status: res.status, json };
+    return { status: res.status, json, text };
   }
 
-  #error(method: string, path: string, status: number, json: Record<string, unknown>): SchemaRegistryError {
-    const detail = typeof json.message === 'string' ? json.message : JSON.stringify(json);
+  /**
+   * The error of a refused call: the registry's `message`, else its JSON body, else the first 200 characters of a body
+   * that is not JSON, whitespace collapsed (a trial: an HTML error page read `returned http 501: "{}"`).
+   */
+  #error(method: string, path: string, status: number, json: Record<string, unknown>, text: string): SchemaRegistryError {
+    const plain = text.replace(/\s+/g, ' ').trim();
+    const detail = typeof json.message === 'string' ? json.message : Object.keys(json).length > 0 || plain === '' ? JSON.stringify(json) : plain.slice(0, 200);
     return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(detail)}`, status, { retriable: status >= 500 || status === 429 });
   }
 
@@ -121,9 +126,9 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
    */
   async getSchema(id: number): Promise<object> {
     const path = `/schemas/ids/${id}`;
-    const { status, json } = await this.#call('GET', path);
+    const { status, json, text } = await this.#call('GET', path);
     if (status === 404 || json.error_code === 40403) throw new UnknownSchemaIdError(id);
-    if (status < 200 || status >= 300) throw this.#error('GET', path, status, json);
+    if (status < 200 || status >= 300) throw this.#error('GET', path, status, json, text);
     if (json.schemaType !== undefined && json.schemaType !== 'AVRO') throw new SchemaRegistryError(`schema id ${id} is ${quoteValue(json.schemaType)}, not avro`, status);
     if (typeof json.schema !== 'string') throw new SchemaRegistryError(`schema registry GET ${path} returned no "schema" string`, status);
     try {
@@ -142,8 +147,8 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
    */
   async register(subject: string, schema: object): Promise<number> {
     const path = `/subjects/${encodeURIComponent(subject)}/versions`;
-    const { status, json } = await this.#call('POST', path, { schema: JSON.stringify(schema) });
-    if (status < 200 || status >= 300) throw this.#error('POST', path, status, json);
+    const { status, json, text } = await this.#call('POST', path, { schema: JSON.stringify(schema) });
+    if (status < 200 || status >= 300) throw this.#error('POST', path, status, json, text);
     if (typeof json.id !== 'number') throw new SchemaRegistryError(`schema registry POST ${path} returned no numeric "id"`, status);
     return json.id;
   }

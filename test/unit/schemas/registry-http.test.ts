@@ -65,6 +65,14 @@ describe('HttpSchemaRegistryClient', () => {
     expect(err).toMatchObject(expected);
   });
 
+  it('quotes the body of a refusal that is not JSON (a trial: an HTML error page read `returned http 501: "{}"`)', async () => {
+    const html = '<!DOCTYPE HTML>\n<html>\n  <body><h1>Error response</h1>\n<p>Error code: 501</p></body></html>\n';
+    const err = await new HttpSchemaRegistryClient('http://localhost:8081', { fetch: fakeFetch({ status: 501, body: html }).fetch }).getSchema(5).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('schema registry GET /schemas/ids/5 returned http 501: "<!DOCTYPE HTML> <html> <body><h1>Error response</h1> <p>Error code: 501</p><...');
+    const json = await new HttpSchemaRegistryClient('http://localhost:8081', { fetch: fakeFetch({ status: 500, body: { error_code: 50001 } }).fetch }).register('s', {}).catch((e: unknown) => e);
+    expect((json as Error).message).toBe('schema registry POST /subjects/s/versions returned http 500: "{\\"error_code\\":50001}"');
+  });
+
   it('maps 404 / 40403 to UnknownSchemaIdError and returns the parsed schema otherwise', async () => {
     await expect(new HttpSchemaRegistryClient('http://localhost:8081', { fetch: fakeFetch({ status: 404, body: { error_code: 40403 } }).fetch }).getSchema(9)).rejects.toBeInstanceOf(UnknownSchemaIdError);
     const schema = { type: 'record', name: 'R', fields: [] };
