@@ -37,6 +37,13 @@ export interface RetentionGap {
   to: number;
 }
 
+/**
+ * Times a partition is fetched again from this member's position when a batch starts past it with the records between
+ * still stored, before the offsets between are taken as holding no records (a fetch already under way when the seek
+ * was made may answer from the old place once).
+ */
+const REFETCH_TRIES = 3;
+
 /** A batch handed over by `eachBatch`, waiting for `poll` to take its records. */
 interface Pending {
   tp: TopicPartition;
@@ -67,6 +74,8 @@ export class KafkaConsumer implements Consumer {
   /** Assignments received so far: a poll whose assignment changed while it ran does not report the end of input. */
   private generation = 0;
   private readonly positions = new Map<string, number>();
+  /** Per partition, the position fetched again because a batch started past it, and how often (see `eachBatch`). */
+  private readonly refetched = new Map<string, { pos: number; times: number }>();
   private readonly queue: Pending[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
@@ -287,21 +296,32 @@ export class KafkaConsumer implements Consumer {
     const pos = this.positions.get(key);
     const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)).filter((r) => pos === undefined || r.offset >= pos);
     if (pos !== undefined && records.length > 0 && records[0]!.offset > pos && !this.closed) {
-      // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
       const first = records[0]!.offset;
-      this.positions.set(key, first);
       // Counted as lost input only when the partition's oldest stored offset confirms it: across a rebalance a batch
       // can start past this member's position without any record deleted (a two-instance run reported such a gap).
       const low = await this.admin.fetchTopicOffsets(batch.topic).then((o) => Number(o.find((x) => x.partition === batch.partition)?.low ?? NaN), () => NaN);
-      const where = { groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: first, lost: first - pos };
-      if (low > pos) {
-        this.options.logger?.error(where, 'records deleted by retention before this group read them: skipped');
-        this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: Math.min(low, first) });
-      } else {
-        this.options.logger?.error({ ...where, low }, 'a fetched batch starts past this member\'s position, the records between still stored: skipped to it');
-      }
       // A seek while the broker was asked moved this partition elsewhere: kafkajs fetches from there, not this batch.
-      if (this.positions.get(key) !== first) return;
+      if (this.positions.get(key) !== pos || this.closed || isStale()) return;
+      const where = { groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: first };
+      if (low > pos) {
+        // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
+        this.options.logger?.error({ ...where, lost: first - pos }, 'records deleted by retention before this group read them: skipped');
+        this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: Math.min(low, first) });
+      } else if (this.refetched.get(key)?.pos !== pos || this.refetched.get(key)!.times < REFETCH_TRIES) {
+        // The records between are stored: kafkajs fetched from its own resume point, past the position this member
+        // seeks to (the group's committed offset after a rebalance or a rejoin: the previous owner read past it but
+        // did not commit). Skipped, they would be processed by no one (a two-instance trial skipped 14 such records):
+        // this batch is dropped and the partition fetched again from the position.
+        this.refetched.set(key, { pos, times: this.refetched.get(key)?.pos === pos ? this.refetched.get(key)!.times + 1 : 1 });
+        this.options.logger?.warn({ ...where, low }, 'a fetched batch starts past this member\'s position, the records between still stored: fetching again from the position');
+        this.c.seek({ topic: batch.topic, partition: batch.partition, offset: String(pos) });
+        return;
+      } else {
+        // Fetched from the position REFETCH_TRIES times and still starting past it: the offsets between hold no
+        // records (transaction markers, compacted records).
+        this.options.logger?.info(where, 'the offsets between this member\'s position and the fetched batch hold no records: continued from the batch');
+      }
+      this.positions.set(key, first);
     }
     if (records.length === 0) {
       if (batch.messages.length > 0 && !isStale()) resolveOffset(batch.lastOffset());
