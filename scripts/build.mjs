@@ -7,8 +7,9 @@
  *
  * dist/ mirrors the tree (dist/services/cli/main.js), and links the files the code reads beside
  * itself (`new URL('../../data/…', import.meta.url)`): data/, sql/, package.json and the Avro
- * schemas. dist/.built is written last, with the build's start as its time; bin/edgelat.js runs dist/
- * only while no source file or folder is newer than it, and the sources through tsx otherwise.
+ * schemas. dist/.built is written with the build's start as its time; bin/edgelat.js runs dist/
+ * only while no source file or folder is newer than it, and the sources through tsx otherwise. Last, it links
+ * node_modules/.bin/edgelat to bin/edgelat.js (what `npx edgelat` runs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -35,3 +36,11 @@ for (const path of ['data', 'sql', 'package.json']) link(path);
 for (const f of readdirSync(join(root, 'schemas'))) if (f.endsWith('.avsc')) link(join('schemas', f));
 writeFileSync(join(dist, '.built'), `${started.toISOString()}\n`);
 utimesSync(join(dist, '.built'), started, started);
+
+// `npx edgelat` runs node_modules/.bin/edgelat when it is there, at once. package.json names no "bin" on purpose: npm
+// (11) runs a package's own bin by installing the checkout into its npx cache, which runs this build again in the
+// checkout (15 s on the first call, dist/ deleted under any running command) and costs about 1.3 s on every call.
+const binLink = join(root, 'node_modules', '.bin', 'edgelat');
+mkdirSync(dirname(binLink), { recursive: true });
+rmSync(binLink, { force: true });
+symlinkSync(relative(dirname(binLink), join(root, 'bin', 'edgelat.js')), binLink);

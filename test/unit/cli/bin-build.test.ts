@@ -4,7 +4,7 @@
  * the same answers. The suite's other CLI tests run whichever is fresh.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -34,5 +34,16 @@ describe('bin/edgelat.js', () => {
     for (const f of ['data/mlperf-singlestream/base-latency.csv', 'sql/migrations', 'package.json', 'schemas/inference-event.v1.avsc', '.built']) {
       expect(existsSync(new URL(`../../../dist/${f}`, import.meta.url).pathname), f).toBe(true);
     }
+  });
+
+  it('npx edgelat runs node_modules/.bin/edgelat, which the build links to bin/edgelat.js; package.json names no bin', async () => {
+    // A bin in package.json makes npm 11 install the checkout into its npx cache on each call: the first call ran the
+    // build again in the checkout (15 s, dist/ deleted under any running command), and every call paid 1.3 s (a trial).
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { bin?: unknown };
+    expect(pkg.bin).toBeUndefined();
+    const link = new URL('../../../node_modules/.bin/edgelat', import.meta.url).pathname;
+    expect(realpathSync(link)).toBe(realpathSync(BIN));
+    const { stdout } = await run(link, ['--version']);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
   });
 });
