@@ -176,7 +176,12 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // Stopped by a signal before the processors were running (joining their groups): a stop as asked for, not a
     // failure (a trial's SIGTERM during a join ended with exit 1 after 25 s). Stopped while waiting for a broker that
     // went away: exit 1 naming its error, as documented (a trial's ended 0, "before the processors were running").
-    if (stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker) {
+    // A join given up because of the signal says nothing of the broker: it is asked (a trial: the broker gone during the
+    // first join, a SIGTERM then ended the run with 0, "before the processors were running").
+    const silent = stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker ? await brokerSilence(() => KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger, retries: 1 })) : null;
+    if (silent !== null) {
+      error = new BrokerUnavailableError(`stopped by a signal while the broker did not answer (${silent}); the processors start from their committed offsets next time`, { cause: error });
+    } else if (stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker) {
       process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message.split('\n')[0]}); they start from their committed offsets next time\n`);
       stoppedBeforeRunning = true;
       return;
@@ -193,6 +198,34 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // A group join given up is still being retried inside kafkajs (its disconnect waits for it: 26 s in a trial):
     // everything of ours is closed, so end now, as main.ts does after an error.
     if (stoppedBeforeRunning) setImmediate(() => process.exit());
+  }
+}
+
+/** How long a stopped run waits for the broker's answer before it says the broker is gone, ms. */
+const BROKER_PROBE_MS = 3000;
+
+/**
+ * Whether the broker answers, on a new connection (a stopped run's own are closing), a request for the inference
+ * topic's offsets within {@link BROKER_PROBE_MS}; a broker that says the topic or partition does not exist answered.
+ * The connection is closed after, in the background when the time ran out.
+ * @param open  Opens the connection.
+ * @returns null when it answers; else why not, in words.
+ */
+export async function brokerSilence(open: () => Promise<Pick<EventLog, 'endOffset' | 'close'>>): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${BROKER_PROBE_MS / 1000} s`), BROKER_PROBE_MS);
+  });
+  const opened = open();
+  const asked = opened.then((log) => log.endOffset({ topic: TOPICS.inference, partition: 0 })).then(() => null, (e: unknown) => {
+    const text = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    return /unknown topic|does not host this topic|UNKNOWN_TOPIC/i.test(text) ? null : text;
+  });
+  try {
+    return await Promise.race([asked, late]);
+  } finally {
+    clearTimeout(timer);
+    void opened.then((log) => log.close()).catch(() => undefined);
   }
 }
 

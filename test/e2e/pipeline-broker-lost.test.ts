@@ -66,4 +66,45 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
       await mock.stop();
     }
   }, 180_000);
+
+  /** Start `pipeline run` on a fresh mock broker holding a small fleet's records; resolves once it says it started its processors. */
+  async function startRun(tag: string) {
+    const mock = await startKafkaMock();
+    const sim = simulateFleet(normalizeSimConfig({ seed: 29, servers: 1, durationMs: 30_000, maxJitterMs: 500 }));
+    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: `edgelat-${tag}-test` });
+    await produceInChunks(log, sim.arrivals);
+    await log.close();
+    const dataDir = mkdtempSync(join(tmpdir(), `edgelat-${tag}-`));
+    const env = { ...process.env, EDGELAT_KAFKA_BROKERS: mock.brokers.join(','), EDGELAT_DATA_DIR: dataDir, EDGELAT_DATABASE: 'join', EDGELAT_LOG_LEVEL: 'error', ...MOCK_GROUP_ENV };
+    const child = spawn('node', [BIN, 'pipeline', 'run', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += String(d)));
+    child.stderr.on('data', (d) => (out.stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until(() => /^edgelat: pipeline \(/m.test(out.stderr), 60_000, 'the processors to start');
+    return { mock, child, out, exited };
+  }
+
+  it('stopped while its processors join their groups: exit 0 with the broker there, exit 1 naming it when it is gone (a trial: 0 either way)', async () => {
+    const there = await startRun('join-stop');
+    try {
+      there.child.kill('SIGTERM');
+      expect(await there.exited, there.out.stderr).toBe(0);
+      expect(there.out.stdout).toMatch(/^edgelat pipeline stopped: /);
+    } finally {
+      if (there.child.exitCode === null) there.child.kill('SIGKILL');
+      await there.mock.stop();
+    }
+    const gone = await startRun('join-gone');
+    try {
+      await gone.mock.stop();
+      gone.child.kill('SIGTERM');
+      expect(await gone.exited, `${gone.out.stdout}\n${gone.out.stderr}`).toBe(1);
+      expect(gone.out.stdout).not.toContain('before the processors were running');
+      expect(gone.out.stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: .*(stopped by a signal while the broker did not answer|ECONNREFUSED|connect|broker)/i);
+    } finally {
+      if (gone.child.exitCode === null) gone.child.kill('SIGKILL');
+      await gone.mock.stop();
+    }
+  }, 180_000);
 });
