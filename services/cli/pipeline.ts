@@ -165,26 +165,26 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       },
     }).finally(() => progress && clearInterval(progress));
     process.stdout.write(`edgelat pipeline stopped: ${countsLine(processors, counts)}${restarts > 0 ? ` (counts of the last of ${restarts + 1} runs: the processors were restarted after the broker was lost or did not answer in time)` : ''}\n`);
-    const lost = lostRanges(kafkaLogs.flatMap((l) => l.retentionGaps()));
-    if (lost.length > 0) {
+    const gaps = kafkaLogs.flatMap((l) => l.retentionGaps());
+    if (gaps.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
-      process.stderr.write(retentionLossText(kafkaLogs.flatMap((l) => l.retentionGaps()), config.kafka.groupPrefix));
+      process.stderr.write(retentionLossText(gaps, config.kafka.groupPrefix));
       if (opts.untilEnd) process.exitCode = 3;
     }
   } catch (error) {
     healthy = false;
     // Stopped by a signal before the processors were running (joining their groups): a stop as asked for, not a
-    // failure (a trial's SIGTERM during a join ended with exit 1 after 25 s). Stopped while waiting for a broker that
-    // went away: exit 1 naming its error, as documented (a trial's ended 0, "before the processors were running").
-    // A join given up because of the signal says nothing of the broker: it is asked (a trial: the broker gone during the
-    // first join, a SIGTERM then ended the run with 0, "before the processors were running").
-    const silent = stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker ? await brokerSilence(() => KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger, retries: 1 })) : null;
-    if (silent !== null) {
+    // failure (a trial's SIGTERM during a join ended with exit 1 after 25 s), when the broker answers. A join given up
+    // because of the signal says nothing of the broker, so it is asked (a trial: the broker gone during the first join,
+    // a SIGTERM then ended the run with 0). Stopped while waiting for a broker lost after the start: exit 1 naming it.
+    if (stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker) {
+      const silent = await brokerSilence(() => KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger, retries: 1 }));
+      if (silent === null) {
+        process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message.split('\n')[0]}); they start from their committed offsets next time\n`);
+        stoppedBeforeRunning = true;
+        return;
+      }
       error = new BrokerUnavailableError(`stopped by a signal while the broker did not answer (${silent}); the processors start from their committed offsets next time`, { cause: error });
-    } else if (stop.signal.aborted && error instanceof BrokerUnavailableError && !lostBroker) {
-      process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message.split('\n')[0]}); they start from their committed offsets next time\n`);
-      stoppedBeforeRunning = true;
-      return;
     }
     // A run that processed records and then failed (the broker or the warehouse gone) still says how far it got.
     const line = countsLine(processors, lastCounts);

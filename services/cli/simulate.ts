@@ -261,7 +261,8 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
       // Open topics that hold records already: every run starts at the same event time (a trial's second simulate went
       // all late, and the join blamed the servers' clocks).
       let held = 0;
-      for (let p = 0; p < ((await log.partitionCount(TOPICS.inference)) ?? 0); p++) held += await log.endOffset({ topic: TOPICS.inference, partition: p });
+      const partitions = (await log.partitionCount(TOPICS.inference)) ?? 0;
+      for (let p = 0; p < partitions; p++) held += await log.endOffset({ topic: TOPICS.inference, partition: p });
       if (held > 0) stderr.write(heldRecordsWarning(held, simConfig.startMs));
     }
     const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0, ...(simConfig.shadows ? { [TOPICS.shadow]: 0 } : {}) };

@@ -303,16 +303,17 @@ export class KafkaConsumer implements Consumer {
       // A seek while the broker was asked moved this partition elsewhere: kafkajs fetches from there, not this batch.
       if (this.positions.get(key) !== pos || this.closed || isStale()) return;
       const where = { groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: first };
+      let refetched = 0; // times this position was fetched again already
       if (low > pos) {
         // kafkajs reset an out-of-range position to the oldest stored offset: retention deleted records nobody here read.
         this.options.logger?.error({ ...where, lost: first - pos }, 'records deleted by retention before this group read them: skipped');
         this.options.onRetentionGap?.({ groupId: this.groupId, topic: batch.topic, partition: batch.partition, from: pos, to: Math.min(low, first) });
-      } else if (this.refetched.get(key)?.pos !== pos || this.refetched.get(key)!.times < REFETCH_TRIES) {
+      } else if ((refetched = this.refetched.get(key)?.pos === pos ? this.refetched.get(key)!.times : 0) < REFETCH_TRIES) {
         // The records between are stored: kafkajs fetched from its own resume point, past the position this member
         // seeks to (the group's committed offset after a rebalance or a rejoin: the previous owner read past it but
         // did not commit). Skipped, they would be processed by no one (a two-instance trial skipped 14 such records):
         // this batch is dropped and the partition fetched again from the position.
-        this.refetched.set(key, { pos, times: this.refetched.get(key)?.pos === pos ? this.refetched.get(key)!.times + 1 : 1 });
+        this.refetched.set(key, { pos, times: refetched + 1 });
         this.options.logger?.warn({ ...where, low }, 'a fetched batch starts past this member\'s position, the records between still stored: fetching again from the position');
         this.c.seek({ topic: batch.topic, partition: batch.partition, offset: String(pos) });
         return;
