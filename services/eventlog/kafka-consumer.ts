@@ -82,6 +82,8 @@ export class KafkaConsumer implements Consumer {
   private joined!: Promise<void>;
   /** Set when the member could not rejoin after a crash; raised by the next call. */
   private failure: Error | null = null;
+  /** Offsets (`topic\0partition\0offset`) kafkajs reported committed (its COMMIT_OFFSETS event) during the commit under way. */
+  private applied: Set<string> | null = null;
 
   private constructor(
     private readonly admin: Admin,
@@ -118,6 +120,7 @@ export class KafkaConsumer implements Consumer {
     c.on(c.events.CRASH, (e) => {
       if (!e.payload.restart) void member.restartAfterCrash(e.payload.error);
     });
+    c.on(c.events.COMMIT_OFFSETS, (e) => member.onCommitted(e.payload.topics));
     // The time limit covers the whole start: kafkajs's run() itself waits for the first join (and retries it).
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
@@ -224,6 +227,16 @@ export class KafkaConsumer implements Consumer {
     return { records, endOfInput };
   }
 
+  /** kafkajs's COMMIT_OFFSETS event (emitted once the coordinator accepted a commit): its offsets count as applied. */
+  private onCommitted(topics: readonly { topic: string; partitions: readonly { partition: number; offset: unknown }[] }[]): void {
+    for (const t of topics) for (const p of t.partitions) this.applied?.add(`${t.topic}\u0000${p.partition}\u0000${String(p.offset)}`);
+  }
+
+  /**
+   * Commit positions of owned partitions, with their metadata; resolves once the group coordinator accepted them.
+   * @throws {BrokerUnavailableError} for a partition not owned; retriable when the commit failed or kafkajs returned
+   *   without applying it (its consumer not running, during a restart).
+   */
   async commit(offsets: CommittedOffset[]): Promise<void> {
     this.assertOpen();
     for (const o of offsets) {
@@ -231,9 +244,23 @@ export class KafkaConsumer implements Consumer {
         throw new BrokerUnavailableError(`commit refused: ${o.topic}:${o.partition} is not owned by this member of group ${JSON.stringify(this.groupId)} (rebalanced away)`);
       }
     }
-    await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, () =>
-      this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }))),
-    );
+    const applied = new Set<string>();
+    this.applied = applied;
+    try {
+      await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, () =>
+        this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }))),
+      );
+    } finally {
+      this.applied = null;
+    }
+    // kafkajs returns without an error, and without committing, when its consumer is not running at that moment (stopped,
+    // or restarting after a crash: runner.commitOffsets). A caller that took that for a commit would go on as if it were
+    // durable: the sink would write a partial block whose plan no one can read back, and a later owner would form other
+    // blocks over the same offsets and insert their rows again (a trial: 2 of 6 rows twice).
+    const missing = offsets.filter((o) => !applied.has(`${o.topic}\u0000${o.partition}\u0000${o.offset}`));
+    if (missing.length > 0) {
+      throw new BrokerUnavailableError(`commit not applied: kafkajs returned without committing ${missing.map((o) => `${o.topic}:${o.partition}@${o.offset}`).join(', ')} for group ${JSON.stringify(this.groupId)} (its consumer was not running: stopped, or restarting after a rebalance or a crash)`, { retriable: true });
+    }
   }
 
   async committed(tp: TopicPartition): Promise<CommittedOffset | null> {

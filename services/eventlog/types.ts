@@ -102,7 +102,10 @@ export interface Consumer {
   assignment(): TopicPartition[];
   /** Read up to `maxRecords` records from owned partitions, from each partition's position. */
   poll(maxRecords: number): Promise<PollResult>;
-  /** Commit positions (offset = next to read) for owned partitions. @throws {BrokerUnavailableError} for a partition not owned. */
+  /**
+   * Commit positions (offset = next to read) for owned partitions; resolves only once they are durable.
+   * @throws {BrokerUnavailableError} for a partition not owned, or (retriable) when the commit was not applied.
+   */
   commit(offsets: CommittedOffset[]): Promise<void>;
   /** The group's committed position of a partition, or null when none. */
   committed(tp: TopicPartition): Promise<CommittedOffset | null>;
