@@ -40,7 +40,7 @@ export function registerGateCommand(program: Command): void {
     .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, in place of the largest concurrency the fleet\'s servers of it report (default: that; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
     .addOption(new Option('--seed <n>', 'seed of the backtest\'s history').default(1).argParser(intFlag('--seed', 0)))
-    .addOption(new Option('--z <z>', 'half-width of the uncertainty band in standard deviations (a z-score: 0.95 leaves about 17 % above the band\'s top one-sided, not 5 %)').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
+    .addOption(new Option('--z <z>', 'with --backtest: half-width of the uncertainty band in standard deviations (a z-score: 0.95, the gate\'s, leaves about 17 % above the band\'s top one-sided, not 5 %)').default(GATE_DEFAULTS.z).argParser(numberFlag('--z', 0, false, 10)))
     .option('--details', 'with --backtest --json: every rollout with the gate\'s answer and what happened', false)
     .option('--json', 'print the answer as JSON', false)
     .addHelpText('after', `
@@ -69,7 +69,8 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
         process.stdout.write(opts.json ? `${JSON.stringify(backtestJson(r, opts.details))}\n` : formatBacktest(r));
         return;
       }
-      for (const flag of ['seed', 'details'].filter(given)) throw new UsageError(`--${flag} is used only with --backtest`);
+      // --z too: a gate's answer from another band than the default's would not say so (nor could POST /v1/gate ask for one: a trial).
+      for (const flag of ['seed', 'z', 'details'].filter(given)) throw new UsageError(`--${flag} is used only with --backtest`);
       for (const [flag, value] of [['--model', opts.model], ['--version', opts.version], ['--chip', opts.chip], ['--slo-p99-ms', opts.sloP99Ms]] as const) {
         if (value === undefined) throw new UsageError(`${flag} is required (or --backtest)`);
         // The request's id rule (predictor/gate.ts), checked before the warehouse opens.

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseLossless } from 'lossless-json';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -43,6 +44,17 @@ export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** Default limit of a JSON body, bytes (1 MiB). */
 export const DEFAULT_JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * `POST /v1/gate` requests computed at once. A gate is hundreds of warehouse queries and a replay of days of requests;
+ * the embedded warehouse answers one query at a time, so gates computed side by side put every other route's query
+ * behind all of theirs (a trial: 20 gates at once held a 3-ms predict for 13 s). One at a time, a predict waits behind
+ * one gate's query at most.
+ */
+export const GATE_PARALLEL = 1;
+/** `POST /v1/gate` requests that may wait for {@link GATE_PARALLEL}; one more is answered 503 with `Retry-After`. */
+export const MAX_GATES_WAITING = 16;
+/** Field errors a 400 problem lists at most (its detail counts them all: a body of 60,000 unknown keys answered 3.3 MB). */
+export const MAX_PROBLEM_ERRORS = 50;
 
 /** Options of {@link createPredictorApp}. */
 export interface PredictorAppOptions {
@@ -87,6 +99,8 @@ export const PROBLEM_TYPES = {
   malformedRequest: 'urn:edgelat:problem:malformed-request',
   unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
   unavailable: 'urn:edgelat:problem:unavailable',
+  busy: 'urn:edgelat:problem:busy',
+  clientGone: 'urn:edgelat:problem:client-closed-request',
   forbidden: 'urn:edgelat:problem:browser-request-refused',
   internal: 'urn:edgelat:problem:internal-error',
 } as const;
@@ -99,6 +113,8 @@ class HttpProblem extends Error {
     detail: string,
     readonly errors?: FieldError[],
     readonly extra?: Record<string, unknown>,
+    /** Headers of the answer (`Retry-After`). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail);
     this.name = 'HttpProblem';
@@ -130,6 +146,7 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Http
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...problem.extra,
   };
+  if (problem.headers) reply.headers(problem.headers);
   return reply.code(problem.status).type(PROBLEM_JSON).send(body);
 }
 
@@ -149,7 +166,7 @@ function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: stri
   }
   const first = result.errors[0]!;
   const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-  throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid ${what}: ${first.path} ${first.message}${more}`, result.errors);
+  throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid ${what}: ${first.path} ${first.message}${more}`, result.errors.slice(0, MAX_PROBLEM_ERRORS));
 }
 
 /** Check a backend answer; a mismatch is a programmer error (500, logged with the failed checks, never sent). */
@@ -300,6 +317,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
   // The body limit of each POST route (`API_ROUTES`): the ONNX upload's own, the JSON one for the others.
   const postLimits = new Map(API_ROUTES.filter((r) => r.method === 'post').map((r) => [r.path, r.path === '/v1/profile' ? profileLimit : jsonLimit]));
   const metrics = createPredictorMetrics(options.registry);
+  const gates = pLimit(GATE_PARALLEL);
   /** An answer made outside Fastify's routes (before a request reached one), counted as the routes' are (no duration: none was measured). */
   const countOutside = (route: string, method: string, status: number): void => {
     metrics.requests.inc({ route, method, status: String(status) });
@@ -450,7 +468,15 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     scope.post('/v1/gate', async (request) => {
       parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(GateRequestSchema, request.body, 'request body');
-      return checkAnswer(GateReportSchema, await backend.gate(body), 'POST /v1/gate');
+      if (gates.pendingCount >= MAX_GATES_WAITING) {
+        throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${gates.activeCount} gate request(s) being answered and ${gates.pendingCount} waiting (at most ${MAX_GATES_WAITING} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
+      }
+      return checkAnswer(GateReportSchema, await gates(async () => {
+        // A client that has gone while its gate waited gets nothing: its gate is not computed (a trial: 20 gates given
+        // up after 0.3 s were all computed, and held the other routes as long as when they were waited for).
+        if (request.raw.socket?.destroyed) throw new HttpProblem(499, PROBLEM_TYPES.clientGone, 'the client closed the connection while its gate waited; not computed');
+        return backend.gate(body);
+      }), 'POST /v1/gate');
     });
   });
 

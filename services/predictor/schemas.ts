@@ -349,7 +349,7 @@ const JSON_TYPE = 'application/json';
  * 500 a failure of the server.
  */
 const EVERY_ROUTE_ERRORS = [403, 405, 408, 431, 500];
-const POST_JSON_ERRORS = [400, 404, 413, 415];
+const POST_JSON_ERRORS = [400, 404, 413, 415, 503];
 
 /** Every route of the predictor, in document order. `createPredictorApp` registers exactly these. */
 export const API_ROUTES: readonly RouteSpec[] = [

@@ -19,6 +19,12 @@ describe('gate on an empty warehouse', () => {
     ]]);
   }, 60_000);
 
+  it('takes --z only with --backtest (a trial: --z 10 turned an ALLOW into NEED_SHADOW, and neither the report nor POST /v1/gate could say so)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-z-'));
+    const r = await edgelat(['gate', '--model', 'bert-99', '--version', 'v1', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50', '--z', '10'], dir);
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([64, '', ['edgelat: --z is used only with --backtest']]);
+  }, 60_000);
+
   it('refuses an --onnx whose MACs are a lower bound (a dim counted as 1), before the warehouse opens', async () => {
     // Its cost would read low and could ALLOW it; recommend says "may miss" of such a profile.
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-onnx-'));

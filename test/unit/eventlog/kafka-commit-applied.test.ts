@@ -12,10 +12,9 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../errors.ts';
 import { KafkaConsumer } from '../../../services/eventlog/kafka-consumer.ts';
-import type { CommittedOffset } from '../../../services/eventlog/types.ts';
 
 interface Internals {
-  commit: (offsets: CommittedOffset[]) => Promise<void>;
+  commit: (offsets: { topic: string; partition: number; offset: number; metadata?: string }[]) => Promise<void>;
   onCommitted: (topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]) => void;
 }
 

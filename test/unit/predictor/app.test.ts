@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPredictorApp, MAX_BODY_DEPTH, parseJsonBody, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
+import { createPredictorApp, GATE_PARALLEL, MAX_BODY_DEPTH, MAX_GATES_WAITING, MAX_PROBLEM_ERRORS, parseJsonBody, PROBLEM_TYPES, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { ModelFileError, WarehouseError } from '../../../errors.ts';
@@ -329,6 +329,84 @@ describe('POST /v1/gate', () => {
     // Without a field (a message naming no request field): the detail alone.
     const { app: bare } = setup({ gate: async () => { throw new NotFoundError('no such thing'); } });
     expect(expectProblem(await bare.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toBeUndefined();
+  });
+});
+
+describe('POST /v1/gate: one gate computed at a time', () => {
+  /** A backend whose gates wait until released, counting how many run at once. */
+  function heldGates() {
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const waiting: (() => void)[] = [];
+    const gate = async () => {
+      calls++;
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((r) => waiting.push(r));
+      running--;
+      return structuredClone(GATE);
+    };
+    const releaseOne = async () => {
+      while (waiting.length === 0) await new Promise((r) => setTimeout(r, 2));
+      waiting.shift()!();
+    };
+    return { gate, releaseOne, stats: () => ({ calls, most }) };
+  }
+
+  it('computes gates one at a time; past the waiting limit answers 503 busy with Retry-After; other routes answer meanwhile (a trial: 20 gates held a predict 13 s)', async () => {
+    const held = heldGates();
+    const { app } = setup({ gate: held.gate });
+    const pending = Array.from({ length: 1 + MAX_GATES_WAITING }, () => app.inject(postJson('/v1/gate', GATE_BODY)));
+    while (held.stats().calls === 0) await new Promise((r) => setTimeout(r, 2));
+    const busy = await app.inject(postJson('/v1/gate', GATE_BODY));
+    expect(busy.headers['retry-after']).toBe('5');
+    expect(expectProblem(busy, 503, PROBLEM_TYPES.busy).detail).toBe(`busy: 1 gate request(s) being answered and ${MAX_GATES_WAITING} waiting (at most ${MAX_GATES_WAITING} wait); retry later`);
+    expect((await app.inject(postJson('/v1/predict', PREDICT_BODY))).statusCode).toBe(200);
+    for (let i = 0; i < pending.length; i++) await held.releaseOne();
+    const answers = await Promise.all(pending);
+    expect([answers.map((a) => a.statusCode), held.stats()]).toEqual([Array(1 + MAX_GATES_WAITING).fill(200), { calls: 1 + MAX_GATES_WAITING, most: GATE_PARALLEL }]);
+  });
+
+  it('does not compute a gate whose client closed the connection while it waited, over a real socket', async () => {
+    const held = heldGates();
+    const { app } = setup({ gate: held.gate });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const body = JSON.stringify(GATE_BODY);
+    const request = `POST /v1/gate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const send = (close: boolean) => new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(request);
+        if (close) setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('data', (d) => {
+        text += d.toString();
+        if (text.includes('"answer"')) socket.end();
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const first = send(false);
+    while (held.stats().calls === 0) await new Promise((r) => setTimeout(r, 2));
+    await send(true); // waits behind the first, and its client goes
+    await new Promise((r) => setTimeout(r, 100));
+    await held.releaseOne();
+    expect(await first).toMatch(/^HTTP\/1\.1 200 OK/);
+    const third = send(false); // after the one given up: computed
+    await held.releaseOne();
+    expect(await third).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(held.stats().calls).toBe(2);
+  });
+
+  it('lists at most MAX_PROBLEM_ERRORS field errors in a 400 (a body of 60,000 unknown keys answered 3.3 MB), counting all in the detail', async () => {
+    const { app } = setup();
+    const body: Record<string, unknown> = { ...GATE_BODY };
+    for (let i = 0; i < 2000; i++) body[`k${i}`] = i;
+    const res = await app.inject(postJson('/v1/gate', body));
+    const problem = expectProblem(res, 400, PROBLEM_TYPES.validation);
+    expect([problem.errors.length, problem.detail]).toEqual([MAX_PROBLEM_ERRORS, 'invalid request body: #/k0 unknown key "k0" (and 1999 more)']);
   });
 });
 
@@ -778,7 +856,7 @@ describe('GET /openapi.json', () => {
     // The statuses the app answers before any route (a trial: 405, 408 and 431 were not in the document).
     const wrongMethod = await app.inject({ method: 'DELETE', url: '/v1/predict' });
     expect(wrongMethod.statusCode).toBe(405);
-    expect(Object.keys(doc.paths['/v1/predict'].post.responses)).toEqual(['200', '400', '403', '404', '405', '408', '413', '415', '431', '500']);
+    expect(Object.keys(doc.paths['/v1/predict'].post.responses)).toEqual(['200', '400', '403', '404', '405', '408', '413', '415', '431', '500', '503']);
     expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id', 'dim']);
     // "server": null is described as a request may send it (no server), as the answer sends it.
     expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
