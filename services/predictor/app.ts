@@ -34,7 +34,7 @@ import {
   validate,
   type FieldError,
 } from './schemas.ts';
-import { BadRequestError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
+import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
 
@@ -256,6 +256,7 @@ function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): 
     e.field ? [{ path: `#/${e.field}`, message: e.message.replace(new RegExp(`^${e.field.split('/')[0]}(\\[\\d+\\])?: `), '') }] : undefined;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
   if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
+  if (error instanceof NoChampionError) return new HttpProblem(503, PROBLEM_TYPES.unavailable, error.message);
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const missing = missingObject(error);
   if (missing !== null) {

@@ -11,7 +11,7 @@ import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
 import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { NoEvidenceError, type PredictResponse } from './types.ts';
+import { NoChampionError, NoEvidenceError, type PredictResponse } from './types.ts';
 import { nearestNames } from '../names.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0: the lowest load; the total still carries the waits of the lowest gpu_util decile), input size in bytes. */
@@ -112,7 +112,7 @@ export class LatencyPredictor {
     await this.ensureLoaded();
     for (const target of TELEMETRY_TARGETS) {
       // Nothing trained yet is not bad usage: the request is fine, the warehouse cannot answer it (CLI exit 1, API 404).
-      if (!this.champions.has(target.kind)) throw new NoEvidenceError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+      if (!this.champions.has(target.kind)) throw new NoChampionError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
@@ -130,7 +130,10 @@ export class LatencyPredictor {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
-        throw new UnknownNameError(`${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both: ${chips.join(', ')}${hint}`, 'chip');
+        const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both: ${chips.join(', ')}${hint}`;
+        // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
+        if (this.catalog.has(req.chip)) throw new NoEvidenceError(message);
+        throw new UnknownNameError(message, 'chip');
       }
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length

@@ -245,5 +245,13 @@ export class NotFoundError extends Error {
  * the CLI exits 1 (gate: 70), not as for bad usage; the API answers 404.
  */
 export class NoEvidenceError extends Error {
-  override readonly name = 'NoEvidenceError';
+  override readonly name: string = 'NoEvidenceError';
+}
+
+/**
+ * No champion latency model of a kind is registered (none trained yet): the CLI exits 1 as for any missing evidence;
+ * the API answers 503, the server's state and not the request's (a trial: a 404 for a well-formed predict).
+ */
+export class NoChampionError extends NoEvidenceError {
+  override readonly name: string = 'NoChampionError';
 }

@@ -17,7 +17,7 @@ import { createPredictorApp, GATE_PARALLEL, MAX_BODY_DEPTH, MAX_GATES_WAITING, M
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { ModelFileError, WarehouseError } from '../../../errors.ts';
-import { BadRequestError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
+import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
   model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
@@ -214,9 +214,12 @@ describe('POST /v1/predict', () => {
     expect(expectProblem(await bad.app.inject(postJson('/v1/predict', PREDICT_BODY)), 400, PROBLEM_TYPES.badRequest).detail).toBe('unknown load key "disk_util"');
     const missing = setup({ predict: async () => { throw new NotFoundError('unknown chip "tpu-v9"'); } });
     expect(expectProblem(await missing.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toBe('unknown chip "tpu-v9"');
-    // Nothing to answer from yet (no champion model, no telemetry): 404 as well, not a 500.
-    const empty = setup({ predict: async () => { throw new NoEvidenceError('no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first'); } });
-    expect(expectProblem(await empty.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toMatch(/^no champion model of kind total_ms_p50/);
+    // Nothing in the data answers the pair: 404 as well, not a 500.
+    const gap = setup({ predict: async () => { throw new NoEvidenceError('no benchmark p50 and p90 latency for model "bert-99" on chip "rpi4-cortex-a72"'); } });
+    expect(expectProblem(await gap.app.inject(postJson('/v1/predict', PREDICT_BODY)), 404, PROBLEM_TYPES.notFound).detail).toMatch(/^no benchmark p50 and p90 latency/);
+    // No champion model trained yet: the server's state, not the request's (a trial: 404 for a well-formed predict).
+    const empty = setup({ predict: async () => { throw new NoChampionError('no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first'); } });
+    expect(expectProblem(await empty.app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable).detail).toMatch(/^no champion model of kind total_ms_p50/);
   });
 
   it('answers 500 with a generic detail for an unexpected error, and logs it', async () => {
