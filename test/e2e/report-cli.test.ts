@@ -276,6 +276,9 @@ describe('edgelat report load-latency after a demo run', () => {
     const b = await edgelat(['report', 'load-latency', '--out', backwards, '--since', '2024-06-01T10:10:00Z', '--until', '2024-06-01T10:05:00Z', '--quiet'], dataDir);
     expect([b.code, errLines(b.stderr)]).toEqual([2, ['edgelat: --since must be before --until, got 2024-06-01T10:10:00.000Z and 2024-06-01T10:05:00.000Z']]);
     expect(existsSync(backwards)).toBe(false);
+    // The SLO's bounds are every command's (a trial: 1e308 was taken here alone).
+    const huge = await edgelat(['report', 'load-latency', '--out', backwards, '--slo-p99-ms', '1e308', '--quiet'], dataDir);
+    expect([huge.code, errLines(huge.stderr)[0]]).toEqual([2, 'edgelat: option \'--slo-p99-ms <ms>\' argument \'1e308\' is invalid. --slo-p99-ms must be a number > 0 and <= 1000000000, got "1e308"']);
   }, 60_000);
 
   it('draws the rolling r of a pair too quiet for the load-sensitive list, and says why when no window ends in the range', async () => {
