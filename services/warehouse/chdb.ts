@@ -5,7 +5,7 @@ import { Session } from 'chdb';
 import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
-import { parseJsonEachRow, rowToJson } from './json.ts';
+import { parseTypedRows, TYPED_ROWS_FORMAT, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
 
 /** Options of the embedded warehouse. */
@@ -264,7 +264,7 @@ export class ChdbWarehouse implements Warehouse {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: Record<string, QueryParam> = {}): Promise<T[]> {
-    return parseJsonEachRow<T>(await this.queryText(sql, params, 'JSONEachRow'));
+    return parseTypedRows<T>(await this.queryText(sql, params, TYPED_ROWS_FORMAT));
   }
 
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {

@@ -1,7 +1,7 @@
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
 import { WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
-import { parseJsonEachRow, rowsToJsonCompact, rowToJson } from './json.ts';
+import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
 
 /** Options of the ClickHouse server warehouse (HTTP interface through @clickhouse/client). */
@@ -198,7 +198,7 @@ export class ClickHouseWarehouse implements Warehouse {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: Record<string, QueryParam> = {}): Promise<T[]> {
-    return parseJsonEachRow<T>(await this.queryText(sql, params, 'JSONEachRow'));
+    return parseTypedRows<T>(await this.queryText(sql, params, TYPED_ROWS_FORMAT));
   }
 
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {

@@ -49,6 +49,18 @@ describe('chdb warehouse', () => {
     expect(hostile[0]!.n).toBe(0);
   });
 
+  it('reads numbers by their column types: 64-bit integers exact, floats as the doubles stored (a trial: toFloat64(2^64 - 1) came back as 18446744073709552000n)', async () => {
+    const [row] = await w.query<Record<string, unknown>>(
+      'SELECT toFloat64(18446744073709551615) AS f, toUInt64(18446744073709551615) AS u, 1e20 AS g, [toUInt64(9007199254740993)] AS a, '
+      + 'toNullable(toInt64(-9007199254740993)) AS n, [1.5e20, 2.0] AS fa, toUInt32(7) AS small, count() AS c FROM numbers(3)');
+    expect(row).toEqual({ f: 2 ** 64, u: 18446744073709551615n, g: 1e20, a: [9007199254740993n], n: -9007199254740993n, fa: [1.5e20, 2], small: 7, c: 3 });
+    // An Array(UInt64) of bigints goes in and comes back exactly; [1, NaN] is refused, not stored as [1, 0].
+    await w.exec(`CREATE TABLE ${w.database}.arrays (k UInt8, ids Array(UInt64), xs Array(Float64)) ENGINE = MergeTree ORDER BY k`);
+    await w.insert(`${w.database}.arrays`, [{ k: 1, ids: [9007199254740993n, 18446744073709551615n], xs: [0.1, 1e300] }]);
+    expect(await w.query(`SELECT ids, xs FROM ${w.database}.arrays`)).toEqual([{ ids: [9007199254740993n, 18446744073709551615n], xs: [0.1, 1e300] }]);
+    await expect(w.insert(`${w.database}.arrays`, [{ k: 2, ids: [], xs: [1, Number.NaN] }])).rejects.toThrow('xs[1]: NaN cannot be stored');
+  });
+
   it('case C20: undefined correlations are stored as NULL, never NaN or 0; NaN is refused by name', async () => {
     const c20 = JSON.parse(fixture('C20.json')) as { rows: { window_end: string; pearson_r_js: string }[] };
     // Recompute the C02 windows with our moments (window of 4), as the pipeline would.
