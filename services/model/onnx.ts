@@ -140,7 +140,7 @@ export class OnnxScorer {
       if (r.length !== F) throw new RangeError(`${ONNX_INPUT}[${i}]: expected ${F} features (float32 [N, ${F}]), got ${r.length}`);
       for (let j = 0; j < F; j++) {
         const v = r[j];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${ONNX_INPUT}[${i}][${j}]: expected a finite number, got ${String(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${ONNX_INPUT}[${i}][${j}]: expected a finite number, got ${describeFeature(v)}`);
         data[i * F + j] = v;
       }
     });
@@ -163,6 +163,21 @@ export class OnnxScorer {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * A feature value that is not a finite number, as an error names it: the number itself (NaN, Infinity), else its
+ * kind and value (a trial: an array [0.25], a rank-3 batch, and the string "0.25" both read "got 0.25"; a
+ * BigInt64Array's 0n read "got 0").
+ */
+function describeFeature(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `the bigint ${v}n (a BigInt64Array row? give numbers)`;
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    const text = JSON.stringify(Array.from(v as ArrayLike<unknown>, (x) => (typeof x === 'bigint' ? `${x}n` : x)));
+    return `an array ${text.length > 40 ? `${text.slice(0, 40)}…` : text} (rows are flat: float32 [N, F], one number per feature)`;
+  }
+  return describe(v);
 }
 
 function describe(v: unknown): string {

@@ -65,7 +65,10 @@ describe('ONNX export', () => {
     const scorer = await OnnxScorer.load(exportGbtToOnnx(model));
     await expect(scorer.predict([[1, 2, 3, 4], [1, 2, 3]])).rejects.toThrow('features[1]: expected 4 features (float32 [N, 4]), got 3');
     await expect(scorer.predict([[1, 2, Number.NaN, 4]])).rejects.toThrow('features[0][2]: expected a finite number, got NaN');
-    await expect(scorer.predict([[1, 2, '3' as unknown as number, 4]])).rejects.toThrow('features[0][2]: expected a finite number, got 3');
+    await expect(scorer.predict([[1, 2, '3' as unknown as number, 4]])).rejects.toThrow('features[0][2]: expected a finite number, got the string "3"');
+    // A rank-3 batch, a bigint row: named as what they are (a trial: both read "got 0.25" and "got 0").
+    await expect(scorer.predict([[[0.25], [4], [1], [2]] as unknown as number[]])).rejects.toThrow('features[0][0]: expected a finite number, got an array [0.25] (rows are flat: float32 [N, F], one number per feature)');
+    await expect(scorer.predict([new BigInt64Array([0n, 1n, 2n, 3n]) as unknown as number[]])).rejects.toThrow('features[0][0]: expected a finite number, got the bigint 0n (a BigInt64Array row? give numbers)');
     expect(scorer.featureCount).toBe(4);
     await scorer.close();
   });
