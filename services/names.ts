@@ -21,6 +21,15 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
   return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ');
 }
 
+/**
+ * A word as a POSIX shell reads it back, for a command a message suggests: as it is when it holds only characters no
+ * shell treats specially, else in single quotes (a `'` inside as `'\''`). A trial: a catalog chip "weird chip😀"
+ * was suggested as `--chips weird chip😀`, which runs as two arguments.
+ */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 /** Bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029): they reorder or break the text around them. */
 export const BIDI_OR_SEPARATOR = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 

@@ -12,7 +12,7 @@ import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoChampionError, NoEvidenceError, type PredictResponse } from './types.ts';
-import { nearestNames } from '../names.ts';
+import { nearestNames, shellWord } from '../names.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0: the lowest load; the total still carries the waits of the lowest gpu_util decile), input size in bytes. */
 export interface LatencyRequest {
@@ -129,7 +129,7 @@ export class LatencyPredictor {
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
-        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
+        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
         const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both: ${chips.join(', ')}${hint}`;
         // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
         if (this.catalog.has(req.chip)) throw new NoEvidenceError(message);
@@ -138,7 +138,7 @@ export class LatencyPredictor {
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
-        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${req.model} --chips ${req.chip}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
+        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
     }
     const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
     if (inputBytes === null) throw new UnknownNameError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listedName, nearestNames, quoteName } from '../../../services/names.ts';
+import { listedName, nearestNames, quoteName, shellWord } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
@@ -33,5 +34,18 @@ describe('nearestNames', () => {
     expect(formatChange({ ...change, ci_low: 0.8, ci_high: null } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 [0.80, ?] n=40  (was rising)');
     expect(formatChange({ ...change, ci_low: null, ci_high: 0.95 } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 [?, 0.95] n=40  (was rising)');
     expect(formatChange({ ...change, ci_low: null, ci_high: null } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 n=40  (was rising)');
+  });
+});
+
+describe('shellWord', () => {
+  it('leaves a plain id as it is and single-quotes anything a shell would split or expand (a trial: --chips weird chip😀)', () => {
+    expect(['jetson-agx-orin', 'help-fbnet:arch_7', 'a/b.c@1%+=,'].map(shellWord)).toEqual(['jetson-agx-orin', 'help-fbnet:arch_7', 'a/b.c@1%+=,']);
+    expect(['weird chip😀', "it's", '$HOME', '', 'a;b'].map(shellWord)).toEqual(["'weird chip😀'", "'it'\\''s'", "'$HOME'", "''", "'a;b'"]);
+  });
+
+  it('reads back as the word itself in a POSIX shell', () => {
+    for (const word of ['weird chip😀', "it's", '$HOME `x`', 'tab\there', "''"]) {
+      expect(execFileSync('sh', ['-c', `printf %s ${shellWord(word)}`], { encoding: 'utf8' })).toBe(word);
+    }
   });
 });
