@@ -11,7 +11,7 @@ import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
-import { floorSignificant, MAX_RPS_DIGITS } from '../predictor/recommend.ts';
+import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ChipRecommendation, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
@@ -185,7 +185,7 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
     throw error;
   }
   // Nothing to show: the error alone, not an empty table and its legend before it (a trial).
-  if (r.chips.length === 0 && r.skipped.length === 0) throw new UsageError('no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo');
+  if (r.chips.length === 0 && r.skipped.length === 0) throw new UsageError(NO_CHIP_KNOWN);
   process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
   if (r.chips.length === 0) throw new UsageError(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
   return r;

@@ -37,6 +37,7 @@ import {
 import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
+import { NO_CHIP_KNOWN } from './recommend.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -464,7 +465,10 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     scope.post('/v1/recommend', async (request) => {
       parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(RecommendRequestSchema, request.body, 'request body');
-      return checkAnswer(RecommendResponseSchema, await backend.recommend(body), 'POST /v1/recommend');
+      const answer = await backend.recommend(body);
+      // Nothing ranked or skipped: the server's data holds no chip, as the CLI says (exit 2), not an empty 200 (a trial).
+      if (answer.chips.length === 0 && answer.skipped.length === 0) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, NO_CHIP_KNOWN);
+      return checkAnswer(RecommendResponseSchema, answer, 'POST /v1/recommend');
     });
     scope.post('/v1/gate', async (request) => {
       parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake

@@ -84,6 +84,9 @@ function shadowNote(sh: Evidence['shadow']): string {
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
 const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));
 
+/** Why a recommendation ranked and skipped no chip: the warehouse knows none (the CLI's exit 2, the API's 503). */
+export const NO_CHIP_KNOWN = 'no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo';
+
 /**
  * A rate rounded down to `digits` significant digits (a highest load within the SLO must not read as a load that
  * misses it: 3.999996 is 3.99, not 4.0). 0 and non-finite rates are returned as they are.

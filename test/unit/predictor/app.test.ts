@@ -424,6 +424,15 @@ describe('POST /v1/recommend', () => {
     expect(calls.map((c) => c.args[0])).toEqual([RECOMMEND_BODY, byProfile]);
   });
 
+  it('answers 503 with the CLI\'s words when the data knows no chip at all (a trial: 200 with no chips, where the CLI exits 2)', async () => {
+    const { app } = setup({ recommend: async () => ({ ...structuredClone(RECOMMENDATION), chips: [], skipped: [] }) });
+    expect(expectProblem(await app.inject(postJson('/v1/recommend', RECOMMEND_BODY)), 503, PROBLEM_TYPES.unavailable).detail)
+      .toBe('no chip is known: import a benchmark (`edgelat import benchmark`), import a chip catalog (`edgelat chips import`) or run the demo');
+    // Every chip skipped is an answer (the reasons are the evidence): 200.
+    const { app: skipped } = setup({ recommend: async () => ({ ...structuredClone(RECOMMENDATION), chips: [] }) });
+    expect((await skipped.inject(postJson('/v1/recommend', RECOMMEND_BODY))).statusCode).toBe(200);
+  });
+
   it.each([
     ['both model and profile', { ...RECOMMEND_BODY, profile: PROFILE }, '#', /exactly one of "model" and "profile"/],
     ['neither model nor profile', { slo: RECOMMEND_BODY.slo, rps: 30 }, '#', /exactly one/],
