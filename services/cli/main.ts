@@ -196,13 +196,22 @@ program
 
 program
   .command('migrate')
-  .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied; idempotent) in the embedded warehouse, or on the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set')
+  .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied, and adds back columns of the edgelat tables dropped by hand; idempotent) in the embedded warehouse, or on the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; exit 1 when a column has another type than the migrations give it')
   .action(async () => {
     const { configuredWarehouse } = await warehouses();
     const warehouse = await configuredWarehouse(await config());
     try {
       const applied = await warehouse.migrate();
-      process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : `database ${warehouse.database} is up to date\n`);
+      // The migrations record files, not columns: a column dropped by hand is found against their definitions.
+      const { restoreColumns } = await import('../warehouse/migrations.ts');
+      const columns = await restoreColumns(warehouse);
+      if (applied.length > 0) process.stdout.write(`applied ${applied.length} migration(s): ${applied.join(', ')}\n`);
+      if (columns.added.length > 0) process.stdout.write(`added back ${columns.added.length} column(s) the tables lacked, as the migrations define them: ${columns.added.join(', ')}\n`);
+      if (applied.length === 0 && columns.added.length === 0 && columns.differing.length === 0) process.stdout.write(`database ${warehouse.database} is up to date\n`);
+      if (columns.differing.length > 0) {
+        process.stderr.write(`edgelat: ${columns.differing.length} column(s) have another type than the migrations give them (left as they are: converting would change their data): ${columns.differing.join('; ')}\n`);
+        process.exitCode = 1;
+      }
     } finally {
       await warehouse.close();
     }

@@ -162,3 +162,64 @@ export async function pendingMigrations(w: Pick<Warehouse, 'database' | 'query'>
   if (Number(found?.databases ?? 0) === 0) return null;
   return (await planMigrations(w, dir, Number(found?.recorded ?? 0) > 0)).map(describePlanned);
 }
+
+/** What {@link restoreColumns} did. */
+export interface ColumnRepair {
+  /** `<table>.<column>` of each column added back, with the migrations' definition. */
+  added: string[];
+  /** `<table>.<column>: <type here>, the migrations say <type>` of each column whose type differs (left as it is). */
+  differing: string[];
+}
+
+interface ColumnRow { table: string; name: string; type: string; default_kind: string; default_expression: string; compression_codec: string; position: number }
+
+/**
+ * Add back the columns of the edgelat tables that the database lacks (dropped by hand: every read of them then
+ * failed, code 47, while `migrate` said "up to date", since the migrations record files, not columns). The definitions
+ * are the migrations' own: they are applied to a scratch database, whose tables' columns (type, default, codec, order)
+ * are compared with the database's, and which is dropped after. Views are left alone (a missing one is applied again by
+ * {@link applyMigrations}); a column of another type is reported, not changed (its data would be converted).
+ * @returns what was added and what differs ([] and [] when the columns match).
+ * @throws {WarehouseError} from the warehouse (creating the scratch database needs the right to create databases).
+ */
+export async function restoreColumns(w: Pick<Warehouse, 'database' | 'exec' | 'query'>, dir = MIGRATIONS_DIR): Promise<ColumnRepair> {
+  const db = w.database;
+  const scratch = `_edgelat_columns_${process.pid}_${Date.now().toString(36)}`;
+  const columns = (database: string) => w.query<ColumnRow>(
+    `SELECT c.table AS table, c.name AS name, c.type AS type, c.default_kind AS default_kind, c.default_expression AS default_expression,
+            c.compression_codec AS compression_codec, toUInt32(c.position) AS position
+     FROM system.columns AS c INNER JOIN system.tables AS t ON t.database = c.database AND t.name = c.table
+     WHERE c.database = {db:String} AND t.engine NOT LIKE '%View' ORDER BY c.table, c.position`, { db: database });
+  let expected: ColumnRow[];
+  try {
+    await w.exec(`CREATE DATABASE ${scratch}`);
+    for (const m of loadMigrations(scratch, dir)) for (const statement of m.statements) await w.exec(statement);
+    expected = await columns(scratch);
+  } finally {
+    await w.exec(`DROP DATABASE IF EXISTS ${scratch}`);
+  }
+  const present = await columns(db);
+  const tables = new Set(present.map((c) => c.table));
+  const here = new Map(present.map((c) => [`${c.table}.${c.name}`, c]));
+  const repair: ColumnRepair = { added: [], differing: [] };
+  for (const [i, c] of expected.entries()) {
+    if (!tables.has(c.table)) continue; // a missing table is the migrations' to create again
+    const key = `${c.table}.${c.name}`;
+    const now = here.get(key);
+    if (now) {
+      if (now.type !== c.type) repair.differing.push(`${key}: ${now.type} here, the migrations say ${c.type}`);
+      continue;
+    }
+    const previous = i > 0 && expected[i - 1]!.table === c.table ? expected[i - 1]!.name : null;
+    const definition = [
+      `\`${c.name}\` ${c.type}`,
+      c.default_kind ? `${c.default_kind} ${c.default_expression}` : '',
+      c.compression_codec,
+      previous === null ? 'FIRST' : `AFTER \`${previous}\``,
+    ].filter(Boolean).join(' ');
+    await w.exec(`ALTER TABLE ${db}.${c.table} ADD COLUMN IF NOT EXISTS ${definition}`);
+    here.set(key, c);
+    repair.added.push(key);
+  }
+  return repair;
+}

@@ -2,11 +2,18 @@
 import { WarehouseError } from '../../errors.ts';
 
 /**
- * What a warehouse error says is missing (ClickHouse codes 60 UNKNOWN_TABLE, 81 UNKNOWN_DATABASE), as a problem's
+ * What a warehouse error says is missing (ClickHouse codes 60 UNKNOWN_TABLE, 81 UNKNOWN_DATABASE, 47 UNKNOWN_IDENTIFIER
+ * and 16 NO_SUCH_COLUMN_IN_TABLE: a column), as a problem's
  * detail without the statement (which the log keeps); null for any other error. A trial: after a table was dropped by
  * hand, every route that read it answered a bare 500, where the CLI names the table and `edgelat migrate`.
  */
 export function missingObject(error: unknown): string | null {
+  if (error instanceof WarehouseError && (error.code === 47 || error.code === 16)) {
+    // A column of an edgelat table dropped by hand: every read of it fails, code 47 (16 for an insert naming it).
+    const column = /Unknown expression (?:or function )?identifier `([^`]+)`|Identifier '([^']+)' cannot be resolved|No such column (\S+) in table/.exec(error.message);
+    const name = column ? (column[1] ?? column[2] ?? column[3])! : null;
+    return `the warehouse's tables lack ${name === null ? 'a column' : `column ${name}`}, which edgelat reads (dropped by hand?): run \`edgelat migrate\`, which adds the edgelat tables' columns back (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`;
+  }
   if (!(error instanceof WarehouseError) || (error.code !== 60 && error.code !== 81)) return null;
   const table = /Unknown table expression identifier '([^']+)'|Table (\S+) does not exist/.exec(error.message);
   const database = /Database (\S+) does not exist/.exec(error.message);
