@@ -106,18 +106,38 @@ export function wilcoxonSignedRank(d: readonly number[]): SignedRankResult {
   return { n, zeros, wPlus, wMinus, pValue: Math.min(1, 2 * normalUpperTail(z)), exact: false };
 }
 
+/** 2^1022: below it in size, a + b of two doubles cannot overflow. */
+const HALF_OVERFLOW = 2 ** 1022;
+
 /**
- * (a + b) / 2 without overflow: a/2 + b/2 (halving is exact in binary floating point above the subnormals, so
- * this equals the rounded (a + b) / 2 wherever that is finite; 1e308 and 1e308 gave Infinity: a trial).
+ * (a + b) / 2 rounded once, without overflow: (a + b) / 2 below 2^1022 in size (a sum that small near zero is exact,
+ * so only the halving rounds), else a/2 + b/2 (halving is exact there). a/2 + b/2 alone rounded twice among the
+ * subnormals (a trial: 2.5e-323 for 2e-323); (a + b) / 2 alone gave Infinity for 1e308 and 1e308.
  */
 function mean2(a: number, b: number): number {
-  return a / 2 + b / 2;
+  return Math.abs(a) < HALF_OVERFLOW && Math.abs(b) < HALF_OVERFLOW ? (a + b) / 2 : a / 2 + b / 2;
+}
+
+const bits = new DataView(new ArrayBuffer(8));
+const SIGN = 0x8000000000000000n;
+
+/** A finite double's place among the doubles, as an integer: increasing with the value, adjacent doubles one apart (−0 as 0). */
+function orderKey(x: number): bigint {
+  bits.setFloat64(0, x);
+  const u = bits.getBigUint64(0);
+  return u & SIGN ? -(u & ~SIGN) : u;
+}
+
+/** The double at an {@link orderKey}. */
+function fromOrderKey(key: bigint): number {
+  bits.setBigUint64(0, key < 0n ? -key | SIGN : key);
+  return bits.getFloat64(0);
 }
 
 /**
  * The k-th smallest Walsh average (d_i + d_j)/2, i ≤ j, of sorted values, 1 ≤ k ≤ n(n+1)/2,
- * in O(n log(range)) time and O(1) extra space: bisection on the value with a two-pointer count,
- * then the smallest Walsh average above the last value with fewer than k below it.
+ * in O(64 n) time and O(1) extra space: bisection over the doubles (at most 64 steps) with a two-pointer count,
+ * down to two adjacent doubles, the upper of which is the k-th average.
  */
 export function kthWalshAverage(sorted: readonly number[], k: number): number {
   const n = sorted.length;
@@ -137,24 +157,18 @@ export function kthWalshAverage(sorted: readonly number[], k: number): number {
   };
   let lo = sorted[0]!; // countAtMost(lo) may already be ≥ k
   if (countAtMost(lo) >= k) return lo;
-  let hi = sorted[n - 1]!;
-  for (let it = 0; it < 2000; it++) {
-    const mid = mean2(lo, hi);
-    if (mid <= lo || mid >= hi) break;
-    if (countAtMost(mid) >= k) hi = mid;
-    else lo = mid;
+  // Bisection over the doubles themselves (their order keys), not over the reals: at most 64 steps whatever the range.
+  // Halving the value took ~2,000 steps from 1e308 down to 1e-300, and a cap there returned the wrong average (a trial).
+  let loKey = orderKey(lo);
+  let hiKey = orderKey(sorted[n - 1]!);
+  while (hiKey - loKey > 1n) {
+    const midKey = loKey + (hiKey - loKey) / 2n;
+    if (countAtMost(fromOrderKey(midKey)) >= k) hiKey = midKey;
+    else loKey = midKey;
   }
-  // countAtMost(lo) < k ≤ countAtMost(hi), and no double lies strictly between lo and hi:
-  // the answer is the smallest Walsh average > lo.
-  let best = Number.POSITIVE_INFINITY;
-  let j = n - 1;
-  for (let i = 0; i < n; i++) {
-    while (j > i && mean2(sorted[i]!, sorted[j - 1]!) > lo) j--;
-    if (j < i) j = i;
-    const w = mean2(sorted[i]!, sorted[j]!);
-    if (w > lo && w < best) best = w;
-  }
-  return best;
+  // countAtMost(lo) < k ≤ countAtMost(hi) with lo and hi adjacent doubles: the k-th Walsh average, a double above lo
+  // and at most hi, is hi.
+  return fromOrderKey(hiKey);
 }
 
 /** Hodges–Lehmann estimate with its confidence interval. */

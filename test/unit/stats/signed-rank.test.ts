@@ -99,6 +99,15 @@ describe('Hodges–Lehmann estimate and interval', () => {
     expect(kthWalshAverage([-Number.MAX_VALUE, Number.MAX_VALUE], 2)).toBe(0);
   });
 
+  it('finds the k-th average across the whole range of doubles, and rounds each average once among the subnormals (a trial: 2.5e-301 for 1e-300; 2.5e-323 for 2e-323)', () => {
+    // Expected: the Walsh averages computed exactly (rationals) and rounded once to a double, sorted (Python fractions).
+    expect(hodgesLehmann([-1e308, 0, 1e-300, 3e-300, 1e308, 2e-300, -5e-301], 0.95)).toEqual({ estimate: 1e-300, low: -5e307, high: 5e307, confidence: 0.953125 });
+    expect(hodgesLehmann([-1e308, 0, 1e-300, 3e-300, 1e308, 2e-300, -5e-301, 4e-300, 1e-299], 0.95)).toEqual({ estimate: 2e-300, low: -5e307, high: 5e307, confidence: 0.9609375 });
+    expect(hodgesLehmann([5e-324, 1e-323, 1.5e-323, -5e-324, 2e-323, 0, 3e-323], 0.95)).toEqual({ estimate: 1e-323, low: 0, high: 2e-323, confidence: 0.953125 });
+    // (5e-324 + 1e-323) / 2 is 1.5 × the least subnormal: it rounds (to even) once, to 1e-323.
+    expect([1, 2, 3].map((k) => kthWalshAverage([5e-324, 1e-323], k))).toEqual([5e-324, 1e-323, 1e-323]);
+  });
+
   it('the estimate is the median of the Walsh averages; the k-th average matches brute force for every k', () => {
     const rng = createRng(9, 'hl');
     for (let t = 0; t < 60; t++) {
