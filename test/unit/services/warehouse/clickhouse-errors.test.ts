@@ -59,7 +59,7 @@ describe('toWarehouseError', () => {
     const server = createServer((req, res) => {
       seen.push(req.url ?? '');
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'X-ClickHouse-Query-Id': 'q1', 'Content-Type': 'text/plain' }).end('{"a":1}\n'));
+      req.on('end', () => res.writeHead(200, { 'X-ClickHouse-Query-Id': 'q1', 'Content-Type': 'text/plain' }).end('["a"]\n["UInt8"]\n[1]\n'));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const w = new ClickHouseWarehouse({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/proxy/ch/`, database: 'edgelat' });
