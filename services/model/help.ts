@@ -227,6 +227,8 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
+      // A blank header cell (a trailing comma) would store its latencies under device "" (a trial: exit 0).
+      if (d.trim() === '') throw new RangeError(`${f.file}: column ${c + 1} of its header has no device name (a trailing comma?); name every latency column`);
       if (h.indexOf(d) < c) throw new RangeError(`${f.file}: device ${quoteValue(d)} is a column of its header twice (columns ${h.indexOf(d) + 1} and ${c + 1})`);
       if (latency.has(d)) throw new RangeError(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
       const col = new Float64Array(archIds.length).fill(Number.NaN);

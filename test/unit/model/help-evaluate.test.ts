@@ -223,6 +223,8 @@ describe('parseHelp on bad input', () => {
         + 'ns.csv:2: dev_g = "15000000000": latency 15000000000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?; '
         + 'ns.csv:3: dev_g = "-3": latency must be a positive number of ms; ns.csv:4: dev_g = "0": latency must be a positive number of ms');
     expect(() => parseHelp(archs, [{ file: 'dup.csv', text: 'arch_idx,dev_a,dev_a\n0,1,2\n' }])).toThrow('dup.csv: device "dev_a" is a column of its header twice (columns 2 and 3)');
+    // A blank column name (a trailing comma): refused, not stored as device "" (a trial: exit 0, 5 rows under "").
+    expect(() => parseHelp(archs, [{ file: 'blank.csv', text: 'arch_idx,dev_a,\n0,1,2\n' }])).toThrow('blank.csv: column 3 of its header has no device name (a trailing comma?); name every latency column');
   });
 
   it('refuses a file that is not valid UTF-8, naming the line (a trial: a Latin-1 device name was stored as d\uFFFDv)', () => {
