@@ -191,6 +191,28 @@ interface SystemInfo {
   chip: string;
 }
 
+/** Milliseconds per unit of a latency `primary_unit`. */
+const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000 };
+
+/**
+ * Where a run's primary metric is its 90th percentile latency (SingleStream: `primary_metric` "90th percentile
+ * latency (ms)", `primary_unit` ms), whether `p90_latency_ms` says the same: null when it does (relative 1e-6) or
+ * the row has no such primary metric; else why not. A file whose latencies are in another unit than the column's name
+ * says, or whose two figures disagree, would be stored 1000× off inside the accepted range (a trial: a row in µs).
+ */
+function primaryP90Problem(rec: Readonly<Record<string, string | undefined>>, p90Ms: number): string | null {
+  const metric = (rec.primary_metric ?? '').trim();
+  if (!/^90th percentile latency\b/i.test(metric)) return null;
+  const unit = (rec.primary_unit ?? '').trim();
+  const value = Number((rec.primary_value ?? '').trim());
+  if (unit === '' || !(value > 0)) return null;
+  const perUnit = UNIT_MS[unit];
+  if (perUnit === undefined) return `primary_unit ${quoteValue(unit)} of the primary metric (${quoteValue(metric)}) is not a unit of time (ns, us, ms, s)`;
+  const primaryMs = value * perUnit;
+  if (Math.abs(primaryMs - p90Ms) <= 1e-6 * Math.max(primaryMs, p90Ms)) return null;
+  return `p90_latency_ms ${p90Ms} disagrees with the primary metric ${quoteValue(metric)}: ${value} ${unit} is ${Number(primaryMs.toPrecision(12))} ms (a column in another unit than its name says?)`;
+}
+
 /**
  * Parse MLPerf runs and systems files into benchmark and chip rows.
  *
@@ -302,6 +324,8 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const ms = Number(p90);
       const outside = latencyRangeProblem(ms) ?? (p50 !== undefined && p50.trim() !== '' ? latencyRangeProblem(Number(p50)) : null);
       if (outside !== null) { bad(latencyRangeProblem(ms) !== null ? 'p90_latency_ms' : 'p50_latency_ms', outside); continue; }
+      const primary = primaryP90Problem(rec, ms);
+      if (primary !== null) { bad('p90_latency_ms', primary); continue; }
       if (p50 !== undefined && p50.trim() !== '' && Number(p50) > ms) { bad('p50_latency_ms', `p50 ${p50.trim()} ms is above p90 ${p90.trim()} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);

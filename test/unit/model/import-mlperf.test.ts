@@ -240,6 +240,25 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
     const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
     expect([r.problems, r.runsSkipped, r.benchmark.map((b) => b.latency_ms)]).toEqual([[], [], [2]]);
   });
+
+  it('refuses a run whose p90_latency_ms disagrees with its primary metric, the 90th percentile latency in its own unit (a trial: a row in µs stored 1000× slow)', () => {
+    const head = 'mlperf_version,division,submitter,system_id,model,scenario,primary_metric,primary_value,primary_unit,p90_latency_ms';
+    const row = (model: string, value: string, unit: string, p90: string) => `v3.0,closed,V,a,${model},SingleStream,90th percentile latency (${unit}),${value},${unit},${p90}`;
+    const runs = [head,
+      row('resnet50', '1.08779', 'ms', '1.08779'), // 2: agrees
+      row('bert-99', '1087.79', 'us', '1.08779'), // 3: agrees, in µs
+      row('rnnt', '1087.79', 'us', '1087.79'), // 4: the column holds µs
+      row('retinanet', '1.08779', 'ms', '50'), // 5: disagree
+      row('3d-unet-99', '2', 'fortnights', '2'), // 6: not a unit of time
+    ].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
+    expect(r.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [4, 'p90_latency_ms', 'p90_latency_ms 1087.79 disagrees with the primary metric "90th percentile latency (us)": 1087.79 us is 1.08779 ms (a column in another unit than its name says?)'],
+      [5, 'p90_latency_ms', 'p90_latency_ms 50 disagrees with the primary metric "90th percentile latency (ms)": 1.08779 ms is 1.08779 ms (a column in another unit than its name says?)'],
+      [6, 'p90_latency_ms', 'primary_unit "fortnights" of the primary metric ("90th percentile latency (fortnights)") is not a unit of time (ns, us, ms, s)'],
+    ]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 1.08779], ['bert-99', 1.08779]]);
+  });
 });
 
 describe('quoteValue: a bad value in a message is cut to 40 characters and its length', () => {
