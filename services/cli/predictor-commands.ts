@@ -66,7 +66,7 @@ export function registerPredictorCommands(program: Command): void {
     .command('import')
     .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; the good lines are written and every bad field is reported with file and line')
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
-    .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}]} as JSON (one entry per bad field)', false)
+    .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}], claims: [{line, chip, name, from}]} as JSON (one entry per bad field; claims: names that were another chip\'s id or raw name)', false)
     .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written); 2 bad usage: a missing file or a bad header (nothing written).')
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);

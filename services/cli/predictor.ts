@@ -10,7 +10,7 @@ import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
 import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
-import { mergeChipCatalog } from '../predictor/chip-catalog.ts';
+import { mergeChipCatalog, type CatalogMerge } from '../predictor/chip-catalog.ts';
 import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
@@ -43,7 +43,7 @@ function reportProblems(problems: readonly ImportProblem[]): void {
  * @returns chips written, added and bad lines.
  * @throws {UsageError} on a missing file or a bad header.
  */
-export async function importChips(warehouse: Warehouse, path: string, opts: { keepStored?: boolean } = {}): Promise<{ written: number; added: number; problems: ImportProblem[] }> {
+export async function importChips(warehouse: Warehouse, path: string, opts: { keepStored?: boolean } = {}): Promise<{ written: number; added: number; problems: ImportProblem[]; claims: CatalogMerge['claims'] }> {
   const text = readText(path, 'chips import');
   const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
   let merged;
@@ -55,7 +55,7 @@ export async function importChips(warehouse: Warehouse, path: string, opts: { ke
   }
   if (opts.keepStored) merged = { ...merged, rows: merged.rows.map((r) => keepStoredFields(r, stored.get(r.chip))) };
   if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, await stampedCatalogRows(warehouse, merged.rows));
-  return { written: merged.rows.length, added: merged.added, problems: merged.problems };
+  return { written: merged.rows.length, added: merged.added, problems: merged.problems, claims: merged.claims };
 }
 
 /**
@@ -76,8 +76,11 @@ function keepStoredFields(row: ChipInfo, stored: ChipInfo | undefined): ChipInfo
 export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean }): Promise<number> {
   const r = await importChips(warehouse, path);
   reportProblems(r.problems);
+  for (const c of r.claims) {
+    process.stderr.write(`edgelat: note: line ${c.line}: ${c.chip} now claims ${JSON.stringify(c.name)}, ${c.name.toLowerCase() === c.from ? 'a chip of the catalog' : `a name chip ${c.from} lists`}: MLPerf runs of that device are imported under ${c.chip} from now on (rows stored so far stay on ${c.from})\n`);
+  }
   process.stdout.write(opts.json
-    ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length, bad_lines: r.problems })}\n`
+    ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length, bad_lines: r.problems, claims: r.claims })}\n`
     : `wrote ${r.written} chip(s) (${r.added} new) into ${warehouse.database}.chips; ${new Set(r.problems.map((p) => p.line)).size} bad line(s)\n`);
   return r.problems.length;
 }

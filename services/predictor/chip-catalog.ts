@@ -102,6 +102,13 @@ export interface CatalogMerge {
   /** Chips that were not in the catalog before. */
   added: number;
   problems: ImportProblem[];
+  /**
+   * Names this file gives a chip that are another stored chip's id or raw name: from now on the MLPerf import puts
+   * that device's runs on `chip` (import-mlperf.ts: a catalog's claim wins), while rows stored so far stay on `from`.
+   * Meant for a fleet chip taking over the board an import made (`arm-mali-g610-mp4`); said, since a new chip that
+   * listed `rpi4-cortex-a72` silently took the next import's 190 Raspberry Pi 4 rows (a trial).
+   */
+  claims: { line: number; chip: string; name: string; from: string }[];
 }
 
 /**
@@ -130,6 +137,10 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   // gave a board (`arm-mali-g610-mp4`) under the fleet's own chip sends later imports of it there.
   const nameOwner = new Map<string, string>();
   const ids = new Set(records.map((r) => (r.cells[header.indexOf('chip')] ?? '').trim()).filter(isChipId));
+  // The stored chips' raw names (lower case) and who lists them, for the claims this file makes.
+  const storedOwners = new Map<string, string[]>();
+  for (const c of stored.values()) for (const n of c.names) storedOwners.set(n.toLowerCase(), [...(storedOwners.get(n.toLowerCase()) ?? []), c.chip]);
+  const claims: CatalogMerge['claims'] = [];
   let added = 0;
   records.forEach((record) => {
     const { line, cells } = record;
@@ -194,7 +205,13 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       else if (owner !== undefined) bad('names', n, `${JSON.stringify(n)} is already a name of chip ${JSON.stringify(owner)} on an earlier line (names match whole, ignoring case); a name belongs to one chip`);
     }
     if (problems.length > before) return;
-    for (const n of cell('names') === '' ? [] : names) nameOwner.set(n.toLowerCase(), id);
+    for (const n of cell('names') === '' ? [] : names) {
+      const key = n.toLowerCase();
+      nameOwner.set(key, id);
+      if ((stored.get(id)?.names ?? []).some((m) => m.toLowerCase() === key)) continue; // claimed before: said then
+      const from = key !== id && stored.has(key) ? key : (storedOwners.get(key) ?? []).find((c) => c !== id);
+      if (from !== undefined) claims.push({ line, chip: id, name: n, from });
+    }
     const row: ChipInfo = {
       chip: id, kind: kind as ChipInfo['kind'], vendor, names,
       peak_ops_per_s: numbers.peak_ops_per_s ?? null, memory_bw_bytes_s: numbers.memory_bw_bytes_s ?? null,
@@ -204,7 +221,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     seen.set(id, row);
     rows.push(row);
   });
-  return { rows, added, problems };
+  return { rows, added, problems, claims };
 }
 
 /**

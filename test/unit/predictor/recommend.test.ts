@@ -414,6 +414,15 @@ describe('mergeChipCatalog', () => {
     ]);
   });
 
+  it('says which names claim another stored chip\'s id or raw name (a trial: a new chip listing rpi4-cortex-a72 silently took the next MLPerf import\'s rows)', () => {
+    const catalog = new Map([...stored, ['rpi4', { ...chip('rpi4', null), names: ['BCM2711 4x Cortex-A72'] }]]);
+    const text = 'chip,kind,vendor,names\nzz-s,npu,Zed,Zed S;RPI4;bcm2711 4x cortex-a72\norin,,,Jetson AGX Orin;Orin 64GB\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, catalog);
+    expect([m.problems, m.rows.map((r) => r.chip)]).toEqual([[], ['zz-s', 'orin']]);
+    // A chip's own names, new or listed before, claim nothing.
+    expect(m.claims).toEqual([{ line: 2, chip: 'zz-s', name: 'RPI4', from: 'rpi4' }, { line: 2, chip: 'zz-s', name: 'bcm2711 4x cortex-a72', from: 'rpi4' }]);
+  });
+
   it('reports bad lines with file, line, field and value, and imports the rest', () => {
     const text = 'chip,kind,vendor,power_w\nBad Id,gpu,V,1\nx1,tpu,V,1\nx2,gpu,,1\nx3,gpu,V,-2\nx4,gpu,V,1e2\nx5,gpu,V,1,extra\nx4,gpu,V,3\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
