@@ -8,7 +8,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
-import { helpBatchOf, parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
+import { helpBatchOf, HelpCoverageError, parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, unreadable } from './common.ts';
@@ -72,6 +72,8 @@ export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
   try {
     return parseHelp(architectures, latencies);
   } catch (error) {
+    // Files refused for their bad cells: every one named (stderr, as bad lines are), so that one pass fixes the file.
+    if (error instanceof HelpCoverageError) reportProblems(error.problems, 1000, 'the first 1,000 are listed');
     // A file that is not what the flag names (no arch_idx header, an architectures file as --latency…): bad usage, as for --format mlperf.
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
@@ -83,12 +85,12 @@ export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
  * Values (and a field named by a long header cell) are cut to their first {@link QUOTED_VALUE_MAX_CHARS}
  * characters plus their length ({@link quoteValue}): a 2 MB cell makes a line of about 100 characters.
  */
-export function reportProblems(problems: readonly ImportProblem[], limit = 20): void {
+export function reportProblems(problems: readonly ImportProblem[], limit = 20, rest = ''): void {
   for (const p of problems.slice(0, limit)) {
     const field = p.field.length > QUOTED_VALUE_MAX_CHARS ? quoteValue(p.field) : p.field;
     process.stderr.write(`edgelat: ${p.file}:${p.line}: ${field} = ${quoteValue(p.value)}: ${p.message}\n`);
   }
-  if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines\n`);
+  if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines${rest ? ` (${rest})` : ''}\n`);
 }
 
 const CHUNK = 50_000;
@@ -183,11 +185,12 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
  */
 export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<number> {
   const s = await importBenchmark(warehouse, opts);
-  reportProblems(s.problems);
+  reportProblems(s.problems, 20, '--json lists every one in bad_lines');
   const { problems, ...rest } = s;
   if (s.benchmarkRows === 0) process.stderr.write(`edgelat: no latency was imported${problems.length > 0 ? ' (every line was bad or skipped)' : ' (the files hold no usable run)'}\n`);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ ...rest, problems: problems.length, database: warehouse.database })}\n`);
+    // Every bad line, as `chips import --json` gives them (stderr names the first 20: a trial could not get the rest).
+    process.stdout.write(`${JSON.stringify({ ...rest, problems: problems.length, bad_lines: problems, database: warehouse.database })}\n`);
   } else {
     const skipped = s.skipped.map((k) => `${k.count.toLocaleString('en-US')} ${k.reason}`).join('; ');
     process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)${skipped ? `; skipped: ${skipped}` : ''}\n`);

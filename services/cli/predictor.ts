@@ -33,7 +33,7 @@ function readText(path: string, flag: string): string {
 
 function reportProblems(problems: readonly ImportProblem[]): void {
   for (const p of problems.slice(0, 20)) process.stderr.write(`${p.file}:${p.line}: ${p.field}: ${p.message}\n`);
-  if (problems.length > 20) process.stderr.write(`... and ${problems.length - 20} more problem(s) (bad fields)\n`);
+  if (problems.length > 20) process.stderr.write(`... and ${problems.length - 20} more problem(s) (bad fields; --json lists every one in bad_lines)\n`);
 }
 
 /**

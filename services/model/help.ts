@@ -42,6 +42,17 @@ export function latencyRangeProblem(ms: number): string | null {
   return null;
 }
 
+/**
+ * HELP latency files refused whole (too few architectures covered), with the cells that were not latencies when they
+ * are the reason: the message quotes three, the CLI lists them (a trial: 6 bad cells, 3 named, no way to see the rest).
+ */
+export class HelpCoverageError extends RangeError {
+  constructor(readonly problems: readonly ImportProblem[], message: string) {
+    super(message);
+    this.name = 'HelpCoverageError';
+  }
+}
+
 /** One bad input line: file, 1-based line (header = 1), field, value and why. */
 export interface ImportProblem {
   file: string;
@@ -293,7 +304,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     // Rows for most architectures whose cells are not latencies: the cells are the reason (a trial: a file in ns was
     // taken for files of two benchmarks, and none of its bad cells was named).
     const cellsWhy = matched.size >= MIN_COVERED_SHARE * archIds.length && cellProblems.length > 0;
-    throw new RangeError(`${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
+    throw new HelpCoverageError(cellsWhy ? cellProblems : [], `${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
       + (quotesLeftOpen.length > 0
         ? `${quotesLeftOpen.map((p) => `${p.file}: ${p.message}`).join('; ')}`
         : cellsWhy

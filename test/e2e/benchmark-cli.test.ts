@@ -73,7 +73,10 @@ describe('edgelat import benchmark', () => {
       ...[10, 11, 12, 13, 14, 15, 16, 19, 23].map((n) => `${RUNS}:${n}`),
     ]);
     expect(bad).toContain(`edgelat: ${RUNS}:10: p90_latency_ms = "abc": latency must be a number > 0 ms, got "abc"`);
-    expect(JSON.parse(imported.stdout)).toEqual({
+    const { bad_lines: badLines, ...summary } = JSON.parse(imported.stdout) as { bad_lines: { file: string; line: number }[] };
+    // Every bad line in --json, as on stderr.
+    expect(badLines.map((p) => `${p.file}:${p.line}`)).toEqual(bad.map((l) => /^edgelat: (\S+?:\d+):/.exec(l)![1]));
+    expect(summary).toEqual({
       source: 'mlperf', benchmarkRows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat',
       skipped: [
         { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateFewShot, evaluateSplit, shuffled, type DeviceResult, type EvaluationReport } from '../../../services/model/evaluate.ts';
-import { helpBatchOf, oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
+import { HelpCoverageError, helpBatchOf, oneHotColumns, parseHelp, type HelpDataset, type NamedText } from '../../../services/model/help.ts';
 
 const SUBSET = 'test/fixtures/help-nb201-subset/';
 const BAD = `${SUBSET}bad/`;
@@ -222,6 +222,10 @@ describe('parseHelp on bad input', () => {
       .toThrow('ns.csv: latencies for only 1 of the 5 architectures in a.csv; the files have rows for 5 of them, but 4 cell(s) are not latencies in ms, such as '
         + 'ns.csv:2: dev_g = "15000000000": latency 15000000000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?; '
         + 'ns.csv:3: dev_g = "-3": latency must be a positive number of ms; ns.csv:4: dev_g = "0": latency must be a positive number of ms');
+    // The error carries every bad cell, which the CLI lists (a trial: 6 bad cells, 3 named).
+    const refusal = (() => { try { parseHelp(archs, [{ file: 'ns.csv', text: 'arch_idx,dev_g\n0,15000000000\n1,-3\n2,0\n3,\n4,2.5\n0,2.0\n' }]); } catch (e) { return e; } })();
+    expect(refusal).toBeInstanceOf(HelpCoverageError);
+    expect((refusal as HelpCoverageError).problems.map((p) => [p.line, p.value])).toEqual([[2, '15000000000'], [3, '-3'], [4, '0'], [5, '']]);
     expect(() => parseHelp(archs, [{ file: 'dup.csv', text: 'arch_idx,dev_a,dev_a\n0,1,2\n' }])).toThrow('dup.csv: device "dev_a" is a column of its header twice (columns 2 and 3)');
     // A blank column name (a trailing comma): refused, not stored as device "" (a trial: exit 0, 5 rows under "").
     expect(() => parseHelp(archs, [{ file: 'blank.csv', text: 'arch_idx,dev_a,\n0,1,2\n' }])).toThrow('blank.csv: column 3 of its header has no device name (a trailing comma?); name every latency column');
