@@ -169,14 +169,17 @@ export class LatencyPredictor {
     // shows) has a queue that cannot drain: no percentile, as recommend says (a trial: 1e6 req/s answered p99 2281 ms).
     const maxConcurrency = this.loadMax.get(req.chip)?.[LOAD_FEATURES.indexOf('concurrency')] ?? null;
     const workers = Math.max(1, Math.floor(req.load.concurrency ?? 0), Math.floor(maxConcurrency ?? 0));
-    const drains = busyWorkers(req.load, io, predictions.compute_ms_p50!) < workers;
+    // A rate the chip's servers served (their load samples count every model's requests) is no saturation, whatever this
+    // model's time would make of it alone (a trial: 94 of 9,059 held-out fleet requests came back with no percentile).
+    const servedRps = this.loadMax.get(req.chip)?.[LOAD_FEATURES.indexOf('requests_per_s')] ?? null;
+    const drains = busyWorkers(req.load, io, predictions.compute_ms_p50!) < workers || servedBy(req.load, servedRps);
     return {
       model: req.model, chip: req.chip, server: req.server ?? null, input_bytes: inputBytes,
       load: Object.fromEntries(LOAD_FEATURES.map((k) => [k, req.load[k] ?? 0])),
       total_ms: drains ? { p50, p90, p99 } : { p50: null, p90: null, p99: null },
       io_ms_p50: io, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
+      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
     };
   }
 
@@ -223,10 +226,12 @@ const QUEUE_BLIND_FIELDS = ['requests_per_s', 'queue_depth', 'concurrency'] as c
  * @param ioMs       Predicted median i/o per request, ms.
  * @param computeMs  Predicted median compute per request, ms.
  * @param workers    Requests a device of the chip serves at once (≥ 1).
+ * @param servedRps  The most requests/s the chip's servers reported (their load samples: every model's requests), or
+ *                   null; a rate at most that is one the fleet served: said as such, not as a queue that cannot drain.
  * @returns Up to two sentences; [] when gpu_util is given and the rate keeps less than one worker busy, or fewer than
  *          the device has with gpu_util at least the busy-worker fraction it makes.
  */
-export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number, workers = 1): string[] {
+export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number, workers = 1, servedRps: number | null = null): string[] {
   const notes: string[] = [];
   const given = QUEUE_BLIND_FIELDS.filter((k) => (load[k] ?? 0) > 0);
   if (given.length > 0 && !((load.gpu_util ?? 0) > 0)) {
@@ -235,7 +240,10 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   }
   const rps = load.requests_per_s ?? 0;
   const busy = busyWorkers(load, ioMs, computeMs);
-  if (busy >= workers) {
+  if (busy >= workers && servedBy(load, servedRps)) {
+    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${Number(busy.toPrecision(3))} workers busy on average (utilisation law) if every request were this model's; `
+      + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`);
+  } else if (busy >= workers) {
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
       + (workers === 1 ? 'a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there'
         : `at least the ${workers} requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there`));
@@ -247,6 +255,12 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
       + `a busy-worker fraction of ${implied}, above gpu_util=${load.gpu_util}; the total follows the queue at gpu_util: give gpu_util=${implied} for the queue at this rate`);
   }
   return notes;
+}
+
+/** Whether a load's request rate (> 0) is at most `servedRps`, the most the chip's servers reported (null: none). */
+function servedBy(load: Readonly<Record<string, number>>, servedRps: number | null): boolean {
+  const rps = load.requests_per_s ?? 0;
+  return rps > 0 && servedRps !== null && rps <= servedRps;
 }
 
 /** Workers a load's request rate keeps busy on average, by the utilisation law: λ·E[S] (requests/s × (i/o + compute) ms / 1000). */
