@@ -82,8 +82,8 @@ export class KafkaConsumer implements Consumer {
   private joined!: Promise<void>;
   /** Set when the member could not rejoin after a crash; raised by the next call. */
   private failure: Error | null = null;
-  /** Offsets (`topic\0partition\0offset`) kafkajs reported committed (its COMMIT_OFFSETS event) during the commit under way. */
-  private applied: Set<string> | null = null;
+  /** Per commit under way, the offsets (`topic\0partition\0offset`) kafkajs reported committed meanwhile (COMMIT_OFFSETS). */
+  private readonly applied = new Set<Set<string>>();
 
   private constructor(
     private readonly admin: Admin,
@@ -229,7 +229,7 @@ export class KafkaConsumer implements Consumer {
 
   /** kafkajs's COMMIT_OFFSETS event (emitted once the coordinator accepted a commit): its offsets count as applied. */
   private onCommitted(topics: readonly { topic: string; partitions: readonly { partition: number; offset: unknown }[] }[]): void {
-    for (const t of topics) for (const p of t.partitions) this.applied?.add(`${t.topic}\u0000${p.partition}\u0000${String(p.offset)}`);
+    for (const t of topics) for (const p of t.partitions) for (const seen of this.applied) seen.add(`${t.topic}\u0000${p.partition}\u0000${String(p.offset)}`);
   }
 
   /**
@@ -245,13 +245,13 @@ export class KafkaConsumer implements Consumer {
       }
     }
     const applied = new Set<string>();
-    this.applied = applied;
+    this.applied.add(applied);
     try {
       await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, () =>
         this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }))),
       );
     } finally {
-      this.applied = null;
+      this.applied.delete(applied);
     }
     // kafkajs returns without an error, and without committing, when its consumer is not running at that moment (stopped,
     // or restarting after a crash: runner.commitOffsets). A caller that took that for a commit would go on as if it were
