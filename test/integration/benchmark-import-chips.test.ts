@@ -28,7 +28,7 @@ describe('import benchmark --format mlperf and the chip catalog', () => {
   it('keeps the stored kind, vendor, specs and price of a chip it finds, adds its raw names, and writes new chips as found', async () => {
     const csv = join(mkdtempSync(join(tmpdir(), 'edgelat-chips-')), 'chips.csv');
     writeFileSync(csv, 'chip,kind,vendor,names,peak_ops_per_s,memory_bw_bytes_s,power_w,price_per_hour\njetson-agx-orin,gpu,NVIDIA (catalog),My Orin,2.75e14,2.048e11,60,0.35\n');
-    expect(await importChips(w, csv)).toEqual({ written: 1, added: 1, problems: [] });
+    expect(await importChips(w, csv)).toEqual({ written: 1, added: 1, problems: [], claims: [] });
     const first = await importBenchmark(w, { ...MLPERF, runs: [...MLPERF.runs], systems: [...MLPERF.systems] });
     expect(first.chips).toBe(5);
     const catalog = await loadCatalog(w);
@@ -48,7 +48,7 @@ describe('import benchmark --format mlperf and the chip catalog', () => {
     await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor, names, price_per_hour, updated_at) VALUES ('hand-npu', 'npu', 'Hand', [], 9, '2099-01-01 00:00:00.000')`);
     const csv = join(mkdtempSync(join(tmpdir(), 'edgelat-chips-')), 'chips.csv');
     writeFileSync(csv, 'chip,kind,vendor,price_per_hour\nhand-npu,,,0.5\n');
-    expect(await importChips(w, csv)).toEqual({ written: 1, added: 0, problems: [] });
+    expect(await importChips(w, csv)).toEqual({ written: 1, added: 0, problems: [], claims: [] });
     expect((await loadCatalog(w)).find((c) => c.chip === 'hand-npu')).toMatchObject({ vendor: 'Hand', price_per_hour: 0.5 });
     const [stamp] = await w.query<{ t: string }>(`SELECT toString(max(updated_at)) AS t FROM ${w.database}.chips`);
     expect(stamp!.t).toBe('2099-01-01 00:00:00.001');
