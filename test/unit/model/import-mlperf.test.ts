@@ -250,14 +250,15 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       row('rnnt', '1087.79', 'us', '1087.79'), // 4: the column holds µs
       row('retinanet', '1.08779', 'ms', '50'), // 5: disagree
       row('3d-unet-99', '2', 'fortnights', '2'), // 6: not a unit of time
+      row('ssd-resnet34', '0.818143', 'ms', '0.818142'), // 7: each rounded on its own: agrees
     ].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
     expect(r.problems.map((p) => [p.line, p.field, p.message])).toEqual([
-      [4, 'p90_latency_ms', 'p90_latency_ms 1087.79 disagrees with the primary metric "90th percentile latency (us)": 1087.79 us is 1.08779 ms (a column in another unit than its name says?)'],
-      [5, 'p90_latency_ms', 'p90_latency_ms 50 disagrees with the primary metric "90th percentile latency (ms)": 1.08779 ms is 1.08779 ms (a column in another unit than its name says?)'],
+      [4, 'p90_latency_ms', 'p90_latency_ms 1087.79 disagrees with the primary metric "90th percentile latency (us)", 1087.79 us (1.08779 ms), by more than 0.1 % (a column in another unit than its name says?)'],
+      [5, 'p90_latency_ms', 'p90_latency_ms 50 disagrees with the primary metric "90th percentile latency (ms)", 1.08779 ms, by more than 0.1 % (a column in another unit than its name says?)'],
       [6, 'p90_latency_ms', 'primary_unit "fortnights" of the primary metric ("90th percentile latency (fortnights)") is not a unit of time (ns, us, ms, s)'],
     ]);
-    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 1.08779], ['bert-99', 1.08779]]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 1.08779], ['bert-99', 1.08779], ['ssd-resnet34', 0.818142]]);
   });
 });
 
