@@ -10,7 +10,7 @@ import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
 import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
-import { mergeChipCatalog, type CatalogMerge } from '../predictor/chip-catalog.ts';
+import { mergeChipCatalog, withoutClaimedNames, type CatalogMerge } from '../predictor/chip-catalog.ts';
 import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
@@ -54,7 +54,9 @@ export async function importChips(warehouse: Warehouse, path: string, opts: { ke
     throw error;
   }
   if (opts.keepStored) merged = { ...merged, rows: merged.rows.map((r) => keepStoredFields(r, stored.get(r.chip))) };
-  if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, await stampedCatalogRows(warehouse, merged.rows));
+  // A raw name claimed moves off the chip that listed it; the shipped catalog (keepStored) never takes one off a chip.
+  const losers = opts.keepStored ? [] : withoutClaimedNames(merged, stored);
+  if (merged.rows.length > 0) await warehouse.insert(`${warehouse.database}.chips`, await stampedCatalogRows(warehouse, [...merged.rows, ...losers]));
   return { written: merged.rows.length, added: merged.added, problems: merged.problems, claims: merged.claims };
 }
 
@@ -77,7 +79,7 @@ export async function chipsImportCommand(warehouse: Warehouse, path: string, opt
   const r = await importChips(warehouse, path);
   reportProblems(r.problems);
   for (const c of r.claims) {
-    process.stderr.write(`edgelat: note: line ${c.line}: ${c.chip} now claims ${JSON.stringify(c.name)}, ${c.name.toLowerCase() === c.from ? 'a chip of the catalog' : `a name chip ${c.from} lists`}: MLPerf runs of that device are imported under ${c.chip} from now on (rows stored so far stay on ${c.from})\n`);
+    process.stderr.write(`edgelat: note: line ${c.line}: ${c.chip} now claims ${JSON.stringify(c.name)}, ${c.name.toLowerCase() === c.from ? 'a chip of the catalog' : `a name chip ${c.from} listed (taken off it)`}: MLPerf runs of that device are imported under ${c.chip} from now on (rows imported so far stay on ${c.from} until those runs are imported again)\n`);
   }
   process.stdout.write(opts.json
     ? `${JSON.stringify({ written: r.written, added: r.added, problems: r.problems.length, bad_lines: r.problems, claims: r.claims })}\n`

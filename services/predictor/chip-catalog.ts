@@ -104,9 +104,10 @@ export interface CatalogMerge {
   problems: ImportProblem[];
   /**
    * Names this file gives a chip that are another stored chip's id or raw name: from now on the MLPerf import puts
-   * that device's runs on `chip` (import-mlperf.ts: a catalog's claim wins), while rows stored so far stay on `from`.
-   * Meant for a fleet chip taking over the board an import made (`arm-mali-g610-mp4`); said, since a new chip that
-   * listed `rpi4-cortex-a72` silently took the next import's 190 Raspberry Pi 4 rows (a trial).
+   * that device's runs on `chip` (import-mlperf.ts: a catalog's claim wins), while rows stored so far stay on `from` until those runs are imported again.
+   * A raw name moves: the caller takes it off `from` ({@link withoutClaimedNames}). Meant for a fleet chip taking over
+   * the board an import made (`arm-mali-g610-mp4`); said, since a new chip that listed `rpi4-cortex-a72` silently took
+   * the next import's 190 Raspberry Pi 4 rows (a trial).
    */
   claims: { line: number; chip: string; name: string; from: string }[];
 }
@@ -208,9 +209,13 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     for (const n of cell('names') === '' ? [] : names) {
       const key = n.toLowerCase();
       nameOwner.set(key, id);
-      if ((stored.get(id)?.names ?? []).some((m) => m.toLowerCase() === key)) continue; // claimed before: said then
-      const from = key !== id && stored.has(key) ? key : (storedOwners.get(key) ?? []).find((c) => c !== id);
-      if (from !== undefined) claims.push({ line, chip: id, name: n, from });
+      // A raw name another stored chip lists moves here (importChips takes it off that chip): listed on two chips, the
+      // MLPerf import would keep it on one by catalog order, whatever was claimed last (a trial: the note named one chip
+      // and the rows went to the other). Another chip's id is a redirect, said once: when first listed.
+      const holder = (storedOwners.get(key) ?? []).find((c) => c !== id);
+      const listedBefore = (stored.get(id)?.names ?? []).some((m) => m.toLowerCase() === key);
+      if (holder !== undefined) claims.push({ line, chip: id, name: n, from: holder });
+      else if (!listedBefore && key !== id && stored.has(key)) claims.push({ line, chip: id, name: n, from: key });
     }
     const row: ChipInfo = {
       chip: id, kind: kind as ChipInfo['kind'], vendor, names,
@@ -242,4 +247,21 @@ export function mergeFoundChips(found: readonly ChipInfo[], stored: ReadonlyMap<
       peak_ops_per_s: pick('peak_ops_per_s'), memory_bw_bytes_s: pick('memory_bw_bytes_s'), power_w: pick('power_w'), price_per_hour: pick('price_per_hour'),
     };
   });
+}
+
+/**
+ * The stored chips that lost raw names to a merge's claims, with those names taken off (a name lists on one chip), for
+ * chips the file does not list itself; `from` of an id claim (a redirect) keeps its names.
+ * @param merge   The merge, its claims and rows. @param stored  The catalog as stored, by chip id.
+ * @returns rows to write beside the merge's, in catalog order of the claims.
+ */
+export function withoutClaimedNames(merge: Pick<CatalogMerge, 'claims' | 'rows'>, stored: ReadonlyMap<string, ChipInfo>): ChipInfo[] {
+  const inFile = new Set(merge.rows.map((r) => r.chip));
+  const taken = new Map<string, Set<string>>();
+  for (const c of merge.claims) {
+    const from = stored.get(c.from);
+    if (!from || inFile.has(c.from) || !from.names.some((m) => m.toLowerCase() === c.name.toLowerCase())) continue;
+    taken.set(c.from, (taken.get(c.from) ?? new Set()).add(c.name.toLowerCase()));
+  }
+  return [...taken].map(([chip, names]) => ({ ...stored.get(chip)!, names: stored.get(chip)!.names.filter((m) => !names.has(m.toLowerCase())) }));
 }

@@ -179,7 +179,8 @@ export class LatencyPredictor {
       total_ms: drains ? { p50, p90, p99 } : { p50: null, p90: null, p99: null },
       io_ms_p50: io, compute_ms_p50: predictions.compute_ms_p50!,
       benchmark: { p50_ms: prior.p50, p90_ms: prior.p90 }, versions,
-      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
+      // Without percentiles, a rate above the fleet's is not "a lower bound" of them (a trial: both notes on one answer).
+      notes: [...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
     };
   }
 

@@ -225,7 +225,7 @@ describe('the chip recommender on a demo run', () => {
       const claim = join(dataDir, 'claim.csv');
       writeFileSync(claim, 'chip,kind,vendor,names\nzz-s,npu,Zed,Zed S;rpi4-cortex-a72\n');
       const c = await edgelat(['chips', 'import', claim], dataDir);
-      expect([c.code, errLines(c.stderr)]).toEqual([0, ['edgelat: note: line 2: zz-s now claims "rpi4-cortex-a72", a chip of the catalog: MLPerf runs of that device are imported under zz-s from now on (rows stored so far stay on rpi4-cortex-a72)']]);
+      expect([c.code, errLines(c.stderr)]).toEqual([0, ['edgelat: note: line 2: zz-s now claims "rpi4-cortex-a72", a chip of the catalog: MLPerf runs of that device are imported under zz-s from now on (rows imported so far stay on rpi4-cortex-a72 until those runs are imported again)']]);
       const list = await edgelat(['chips', 'list', '--json'], dataDir);
       const chips = JSON.parse(list.stdout) as { chip: string; price_per_hour: number | null; power_w: number | null }[];
       expect(chips.find((c) => c.chip === 'jetson-agx-orin')).toMatchObject({ price_per_hour: 0.5, power_w: 60 });

@@ -401,6 +401,11 @@ describe('POST /v1/gate: one gate computed at a time', () => {
     await held.releaseOne();
     expect(await third).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(held.stats().calls).toBe(2);
+    // The gate given up is counted, as 499 (no answer went out for Fastify's hooks to count).
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect([metrics.match(/edgelat_http_requests_total\{route="\/v1\/gate",method="POST",status="(\d+)"\} (\d+)/g)?.sort()]).toEqual([[
+      'edgelat_http_requests_total{route="/v1/gate",method="POST",status="200"} 2', 'edgelat_http_requests_total{route="/v1/gate",method="POST",status="499"} 1',
+    ]]);
   });
 
   it('lists at most MAX_PROBLEM_ERRORS field errors in a 400 (a body of 60,000 unknown keys answered 3.3 MB), counting all in the detail', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inServiceCorrection, PEAK_OPS_LOG_SD, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
-import { mergeChipCatalog } from '../../../services/predictor/chip-catalog.ts';
+import { mergeChipCatalog, withoutClaimedNames } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, Z90, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, effectiveRate, floorSignificant, isotonic, rateAtEffective, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
 import type { ChipInfo } from '../../../services/predictor/types.ts';
@@ -421,6 +421,19 @@ describe('mergeChipCatalog', () => {
     expect([m.problems, m.rows.map((r) => r.chip)]).toEqual([[], ['zz-s', 'orin']]);
     // A chip's own names, new or listed before, claim nothing.
     expect(m.claims).toEqual([{ line: 2, chip: 'zz-s', name: 'RPI4', from: 'rpi4' }, { line: 2, chip: 'zz-s', name: 'bcm2711 4x cortex-a72', from: 'rpi4' }]);
+  });
+
+  it('moves a claimed raw name off the chip that listed it, so the last claim holds; a chip takes its own name back (a trial: the note named one chip, the rows went to the other)', () => {
+    const catalog = new Map([
+      ['jetson-xavier-nx', { ...chip('jetson-xavier-nx', null), names: ['Jetson Xavier NX', 'NVIDIA Xavier NX'] }],
+      ['xx', { ...chip('xx', null), names: ['NVIDIA Xavier NX', 'XX board'] }],
+    ]);
+    const m = mergeChipCatalog({ file: 'c.csv', text: 'chip,names\njetson-xavier-nx,Jetson Xavier NX;NVIDIA Xavier NX\n' }, catalog);
+    expect(m.claims).toEqual([{ line: 2, chip: 'jetson-xavier-nx', name: 'NVIDIA Xavier NX', from: 'xx' }]);
+    expect(withoutClaimedNames(m, catalog)).toEqual([{ ...catalog.get('xx')!, names: ['XX board'] }]);
+    // An id claim (a redirect) takes nothing off; a chip the file lists itself is written as the file says.
+    const redirect = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,names\nnew,gpu,V,xx\n' }, catalog);
+    expect([redirect.claims, withoutClaimedNames(redirect, catalog)]).toEqual([[{ line: 2, chip: 'new', name: 'xx', from: 'xx' }], []]);
   });
 
   it('reports bad lines with file, line, field and value, and imports the rest', () => {
