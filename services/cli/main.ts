@@ -469,12 +469,20 @@ try {
     const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help';
     process.exitCode = error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // A column of an edgelat table dropped by hand: the mend in one line, not ClickHouse's exception and the whole query
+    // (a trial: report, alerts and recommend printed both). `sql` runs the user's own query: its error is theirs.
+    if (first !== 'sql' && /Code: (47|16)\./.test(message)) {
+      const { missingObject } = await import('../warehouse/missing-object.ts');
+      message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
+    }
     process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
     if (process.env.EDGELAT_LOG_LEVEL === 'debug') (await import('../log.ts')).createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
-    // reconnecting to a broker that is gone): exit rather than hang after the error is reported.
-    process.exit();
+    // reconnecting to a broker that is gone): exit rather than hang after the error is reported. Not while a chdb
+    // call runs: libchdb segfaults then (a trial: a query of recommend failed while its others ran, exit 139).
+    const { exitWhenChdbIdle } = await import('../warehouse/chdb-activity.ts');
+    exitWhenChdbIdle(Number(process.exitCode ?? 1));
   }
 }

@@ -230,6 +230,8 @@ export class ChdbWarehouse implements Warehouse {
   private readonly migrationsDir: string;
   private readonly release: () => void;
   private closed = false;
+  /** This warehouse's chdb calls still running: `close` waits for them. */
+  private readonly running = new Set<Promise<unknown>>();
 
   /** @throws {WarehouseLockedError} when another process holds `dataDir`. */
   constructor(options: ChdbWarehouseOptions) {
@@ -257,7 +259,7 @@ export class ChdbWarehouse implements Warehouse {
     const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1, max_partitions_per_insert_block: 0 };
     if (options.dedupToken) settings.insert_deduplication_token = options.dedupToken;
     try {
-      await chdbCall(() => this.session.insert({ table, values: body, format: 'JSONEachRow', settings }));
+      await this.track(chdbCall(() => this.session.insert({ table, values: body, format: 'JSONEachRow', settings })));
     } catch (error) {
       throw wrap(error, `insert into ${table}`);
     }
@@ -270,7 +272,7 @@ export class ChdbWarehouse implements Warehouse {
   async queryText(sql: string, params: Record<string, QueryParam> = {}, format = 'JSONEachRow'): Promise<string> {
     this.assertOpen();
     try {
-      const result = await chdbCall(() => (Object.keys(params).length ? this.session.queryBindAsync(sql, bindable(params), { format }) : this.session.queryAsync(sql, { format })));
+      const result = await this.track(chdbCall(() => (Object.keys(params).length ? this.session.queryBindAsync(sql, bindable(params), { format }) : this.session.queryAsync(sql, { format }))));
       return result.text();
     } catch (error) {
       throw wrap(error, 'query');
@@ -280,7 +282,7 @@ export class ChdbWarehouse implements Warehouse {
   async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
     this.assertOpen();
     try {
-      await streamStatement(this.session, sql, params, format, (chunk) => onChunk(chunk));
+      await this.track(streamStatement(this.session, sql, params, format, (chunk) => onChunk(chunk)));
     } catch (error) {
       throw wrap(error, 'query');
     }
@@ -290,10 +292,23 @@ export class ChdbWarehouse implements Warehouse {
     await this.queryText(sql, params, 'TSV');
   }
 
+  /**
+   * Close once this warehouse's calls still running have settled: a session closed under a running query crashed the
+   * process (a trial: one of recommend's queries failed, the command closed the warehouse while the others ran, exit 139).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.running]);
     this.release();
+  }
+
+  /** Count a chdb call of this warehouse as running until it settles. */
+  private track<T>(call: Promise<T>): Promise<T> {
+    this.running.add(call);
+    const done = (): void => void this.running.delete(call);
+    call.then(done, done);
+    return call;
   }
 
   private assertOpen(): void {

@@ -270,5 +270,16 @@ describe('the chip recommender on a demo run', () => {
       for (const s of answer.skipped) expect(s.reason).toMatch(/no countable MACs|unknown chip/);
       expect(errLines(none.stderr)).toEqual([`edgelat: no chip could be ranked for "tiny_cnn": all ${answer.skipped.length} candidate chip(s) were skipped (reasons above)`]);
     });
+
+    // Last: it changes the data folder (a trial: a column dropped by hand made report, alerts and recommend print
+    // ClickHouse's exception with the whole query, and migrate said "up to date").
+    it('names a column dropped by hand in one line, and migrate adds it back', async () => {
+      expect((await edgelat(['sql', '--write', 'ALTER TABLE edgelat.inference_enriched DROP COLUMN requests_per_s'], dataDir)).code).toBe(0);
+      const broken = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '50'], dataDir);
+      expect([broken.code, errLines(broken.stderr)]).toEqual([1, ['edgelat: the warehouse\'s tables lack column requests_per_s, which edgelat reads (dropped by hand?): run `edgelat migrate`, which adds the edgelat tables\' columns back']]);
+      const migrate = await edgelat(['migrate'], dataDir);
+      expect([migrate.code, migrate.stdout]).toEqual([0, 'added back 1 column(s) the tables lacked, as the migrations define them: inference_enriched.requests_per_s\n']);
+      expect((await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '50'], dataDir)).code).toBe(0);
+    });
   });
 });
