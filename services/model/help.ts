@@ -304,13 +304,18 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
     // Rows for most architectures whose cells are not latencies: the cells are the reason (a trial: a file in ns was
     // taken for files of two benchmarks, and none of its bad cells was named).
     const cellsWhy = matched.size >= MIN_COVERED_SHARE * archIds.length && cellProblems.length > 0;
-    throw new HelpCoverageError(cellsWhy ? cellProblems : [], `${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
+    // Lines whose arch_idx names no architecture of the file are named too (a trial: `z3` on 18 of 20 lines read only
+    // "are the files from two benchmarks?", none of them named).
+    const archWhy = problems.filter((p) => p.field === 'arch_idx' && p.message.startsWith('not in '));
+    const named = cellsWhy ? cellProblems : archWhy;
+    throw new HelpCoverageError(named, `${latencies.map((f) => f.file).join(', ')}: latencies for only ${covered.toLocaleString('en-US')} of the ${archIds.length.toLocaleString('en-US')} architectures in ${architectures.file}; `
       + (quotesLeftOpen.length > 0
         ? `${quotesLeftOpen.map((p) => `${p.file}: ${p.message}`).join('; ')}`
         : cellsWhy
           ? `the files have rows for ${matched.size.toLocaleString('en-US')} of them, but ${cellProblems.length.toLocaleString('en-US')} cell(s) are not latencies in ms, such as `
             + `${cellProblems.slice(0, 3).map((p) => `${p.file}:${p.line}: ${p.field} = ${quoteValue(p.value)}: ${p.message}`).join('; ')}`
-          : 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
+          : `${archWhy.length > 0 ? `${archWhy.length.toLocaleString('en-US')} line(s) name an arch_idx ${architectures.file} does not have, such as ${archWhy.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ')}; ` : ''}`
+            + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
   }
   return { archIds, features, X, devices, latency, problems };
 }

@@ -227,6 +227,12 @@ describe('parseHelp on bad input', () => {
     expect(refusal).toBeInstanceOf(HelpCoverageError);
     expect((refusal as HelpCoverageError).problems.map((p) => [p.line, p.value])).toEqual([[2, '15000000000'], [3, '-3'], [4, '0'], [5, '']]);
     expect(() => parseHelp(archs, [{ file: 'dup.csv', text: 'arch_idx,dev_a,dev_a\n0,1,2\n' }])).toThrow('dup.csv: device "dev_a" is a column of its header twice (columns 2 and 3)');
+    // Most lines' arch_idx not in the architectures: named, and carried for the CLI to list (a trial: `z3` on most lines, none named).
+    const damaged = (() => { try { parseHelp(archs, [{ file: 'ids.csv', text: 'arch_idx,dev_g\nz0,1\n1,2\nz2,3\n7,4\nz4,5\n' }]); } catch (e) { return e; } })();
+    expect(damaged).toBeInstanceOf(HelpCoverageError);
+    expect((damaged as Error).message).toBe('ids.csv: latencies for only 1 of the 5 architectures in a.csv; 4 line(s) name an arch_idx a.csv does not have, such as ids.csv:2: "z0"; ids.csv:4: "z2"; ids.csv:5: "7"; '
+      + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures');
+    expect((damaged as HelpCoverageError).problems.map((p) => [p.line, p.value])).toEqual([[2, 'z0'], [4, 'z2'], [5, '7'], [6, 'z4']]);
     // A blank column name (a trailing comma): refused, not stored as device "" (a trial: exit 0, 5 rows under "").
     expect(() => parseHelp(archs, [{ file: 'blank.csv', text: 'arch_idx,dev_a,\n0,1,2\n' }])).toThrow('blank.csv: column 3 of its header has no device name (a trailing comma?); name every latency column');
   });
