@@ -154,9 +154,9 @@ export const RecommendResponseSchema = z.object({
   skipped: z.array(z.object({ chip: z.string(), reason: z.string() })),
 });
 
-/** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096). */
 /** `?dim=NAME=N` of `POST /v1/profile`: a named symbolic dim past the batch and its value, 1..1,000,000. */
 const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { message: 'must be NAME=N, N a whole number 1..1000000 (a symbolic dim of the model\'s inputs, e.g. seq=128)' });
+/** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096); `model_id` names the profile; `dim` is one or more NAME=N. */
 export const ProfileQuerySchema = z.strictObject({
   batch: z.coerce.number().int().min(1).max(4096).optional(),
   model_id: ownId.min(1).optional(),
