@@ -10,6 +10,7 @@ import { PipelineError } from '../errors.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
 import { doubleType, floatType, longType } from './long.ts';
+import { Utf8KeyMapType, utf8StringType } from './utf8.ts';
 import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
 /** avsc's opaque schema resolver (not exported by name from its typings). */
@@ -52,23 +53,26 @@ export interface Codec<T> {
 
 /**
  * Compile a schema with the exact long type of schemas/long.ts for every long,
- * and its double and float types, whose promotion from a writer's long is exact.
+ * and its double and float types, whose promotion from a writer's long is exact,
+ * and strings and map keys read only as UTF-8 (schemas/utf8.ts).
  *
- * Behaviour: the registry covers `"long"`, `"double"` and `"float"` references;
+ * Behaviour: the registry covers `"long"`, `"double"`, `"float"` and `"string"` references;
  * avsc builds `{type: 'long', logicalType: ...}` objects without consulting the
  * registry, so a type hook maps those to the same types (timestamps stay
- * epoch-ms numbers; logical types are not instantiated).
+ * epoch-ms numbers; logical types are not instantiated), and every map to
+ * {@link Utf8KeyMapType}.
  * @param schema  Avro schema as JSON text or a parsed object.
  * @returns       The compiled avsc type.
  * @throws {Error} from avsc if the schema is invalid (a programmer/config error).
  */
 export function createLongAwareType(schema: string | object): avro.Type {
   const parsed: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
-  const primitives: Record<string, avro.Type> = { long: longType, double: doubleType, float: floatType };
+  const primitives: Record<string, avro.Type> = { long: longType, double: doubleType, float: floatType, string: utf8StringType };
   return avro.Type.forSchema(parsed as avro.Schema, {
     registry: { ...primitives },
-    typeHook: (s: unknown) => {
+    typeHook: (s: unknown, opts: unknown) => {
       const name = s !== null && typeof s === 'object' && !Array.isArray(s) ? (s as { type?: unknown }).type : undefined;
+      if (name === 'map') return new Utf8KeyMapType(s, opts) as unknown as avro.Type;
       return typeof name === 'string' && Object.hasOwn(primitives, name) ? primitives[name] : undefined;
     },
   });

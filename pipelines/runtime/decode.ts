@@ -112,6 +112,9 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
   if (!decoded.ok || kind === 'DeadLetter') return decoded;
   const value = decoded.value;
   const server = value.edge_server_id;
+  if (typeof server === 'string' && r.wireKey !== undefined) {
+    return { ok: false, path: 'key', reason: `key: record key bytes ${quoteValue(r.wireKey.subarray(0, 64).toString('hex'))}${r.wireKey.length > 64 ? ` (${r.wireKey.length} bytes)` : ''} are not utf-8 text, so they cannot equal edge_server_id ${quoteValue(server)}; telemetry topics must be keyed by edge_server_id` };
+  }
   if (typeof server === 'string' && r.key !== server) {
     // Quoted short (quoteValue): a trial's 700 KB key, quoted whole, made a dead letter above a Kafka message's limit.
     return { ok: false, path: 'key', reason: `key: record key ${quoteValue(r.key)}${r.key !== null && r.key.length > 80 ? ` (${r.key.length} characters)` : ''} does not equal edge_server_id ${quoteValue(server)}; telemetry topics must be keyed by edge_server_id` };

@@ -247,7 +247,7 @@ export class SinkRun {
       buf.rows.push(SINK_ROUTES[r.topic]!.toRow(decoded.value, r.partition, r.offset));
     } else {
       buf.dead.push({
-        topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : Buffer.from(r.key).toString('base64'),
+        topic: r.topic, partition: r.partition, offset: r.offset, key_b64: r.key === null ? null : (r.wireKey ?? Buffer.from(r.key)).toString('base64'),
         raw_b64: (r.wireValue ?? r.value).toString('base64'), path: decoded.path, consumer_group: this.groupId,
         // A redriven record that fails again says so: a later redrive passes the copy over, not doubling it (a trial).
         error: r.headers[REDRIVE_HEADER] === undefined ? decoded.reason : `${decoded.reason} ${REDRIVE_ERROR_MARK}${r.headers[REDRIVE_HEADER]}]`,

@@ -3,6 +3,7 @@
  * (kafka-consumer.ts): error mapping, the pino log bridge, record conversion,
  * splitting a produce call into requests the broker accepts.
  */
+import { isUtf8 } from 'node:buffer';
 import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel } from 'kafkajs';
 
 // kafkajs is CommonJS: Node's ESM loader exposes only some names as named exports, so take these from the default export.
@@ -95,7 +96,10 @@ export function kafkaLogLevel(logger: Logger | undefined): LogLevel {
   }
 }
 
-/** Convert a fetched kafkajs message into a {@link LogRecord} (key/header bytes read as UTF-8). */
+/**
+ * Convert a fetched kafkajs message into a {@link LogRecord} (key/header bytes read as UTF-8; a key whose
+ * bytes are not UTF-8 also keeps them in `wireKey`, so its dead letter stores the key that came).
+ */
 export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
   const headers: Headers = {};
   for (const [k, v] of Object.entries(m.headers ?? {})) {
@@ -103,11 +107,13 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
     const one = Array.isArray(v) ? v[v.length - 1] : v;
     if (one !== undefined) headers[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
   }
+  const key = m.key ?? null;
   return {
     topic,
     partition,
     offset: Number(m.offset),
-    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
+    key: key === null ? null : key.toString('utf8'),
+    ...(key !== null && !isUtf8(key) ? { wireKey: key } : {}),
     value: m.value ?? Buffer.alloc(0),
     headers: m.value === null ? { ...headers, [NULL_VALUE_HEADER]: 'tombstone' } : headers,
     timestampMs: Number(m.timestamp),

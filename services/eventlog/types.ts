@@ -66,6 +66,12 @@ export interface LogRecord {
    * letter keeps these, so a repaired record can be produced again the way it came.
    */
   wireValue?: Buffer;
+  /**
+   * The key's bytes as they were on the log, when they are not UTF-8 text (`key` then holds them decoded
+   * with U+FFFD in place of each bad sequence, services/eventlog/kafka-support.ts `toLogRecord`); absent
+   * otherwise. A dead letter's `key_b64` keeps these, and the record is one (decode.ts: a telemetry key is text).
+   */
+  wireKey?: Buffer;
 }
 
 /** A topic and partition. */

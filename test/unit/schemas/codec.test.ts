@@ -508,3 +508,47 @@ describe('JSON records in Avro\'s own JSON encoding of unions', () => {
     expect(r.ok ? null : [r.path, r.reason]).toEqual(['deployment_id', 'deployment_id: value {"int":5} is not null or a string']);
   });
 });
+
+describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded character data)', () => {
+  const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'string' }, { name: 'tag', type: ['null', 'string'] }, { name: 'm', type: { type: 'map', values: 'double' } }] };
+  const type = createLongAwareType(schema);
+  /** The body with the bytes of `from` (UTF-8) replaced by `to`, same length. */
+  const patched = (body: Buffer, from: string, to: number[]): Buffer => {
+    const i = body.indexOf(Buffer.from(from));
+    expect(i).toBeGreaterThanOrEqual(0);
+    const out = Buffer.from(body);
+    Buffer.from(to).copy(out, i);
+    return out;
+  };
+
+  it('valid text round-trips, U+FFFD sent as its own bytes included; bytes that are not UTF-8 fail, naming them', () => {
+    const value = { id: 'edge-é-🚀-\uFFFD', tag: 'tag-A', m: { 'ké': 1.5 } };
+    const body = type.toBuffer(value);
+    expect(readWithWriterSchema(schema, body)).toEqual({ ok: true, value });
+    // A lone continuation byte, an overlong '/', a surrogate half (ED A0 80) and a truncated 3-byte sequence.
+    for (const [from, bytes, hex] of [['edge', [0x80], '80'], ['tag-', [0xc0, 0xaf], 'c0af'], ['ké', [0xed, 0xa0, 0x80], 'eda080']] as const) {
+      const r = readWithWriterSchema(schema, patched(body, from, [...bytes]));
+      expect(r.ok).toBe(false);
+      expect(r.ok ? '' : r.reason).toMatch(new RegExp(`^invalid avro body: string of \\d+ bytes at byte \\d+ is not utf-8 \\(hex ${hex}`));
+    }
+    const cut = readWithWriterSchema(schema, patched(body, 'edge-é', [0x65, 0x64, 0x67, 0x65, 0x2d, 0xe2, 0x82]));
+    expect(cut.ok ? '' : cut.reason).toMatch(/is not utf-8 \(hex 656467652de282/);
+  });
+
+  it('a writer\'s bytes resolved to a string are checked alike; a map keeps a key "__proto__" as its own', () => {
+    const writer = { ...schema, fields: [{ name: 'id', type: 'bytes' }, ...schema.fields.slice(1)] };
+    const w = createLongAwareType(writer);
+    const ok = w.toBuffer({ id: Buffer.from('edge-07'), tag: null, m: {} });
+    expect(readWithWriterSchema(writer, ok, schema)).toEqual({ ok: true, value: { id: 'edge-07', tag: null, m: {} } });
+    const bad = w.toBuffer({ id: Buffer.from([0x65, 0xff]), tag: null, m: {} });
+    const r = readWithWriterSchema(writer, bad, schema);
+    expect(r.ok ? '' : r.reason).toMatch(/string of 2 bytes at byte 1 is not utf-8 \(hex 65ff\)/);
+    // avsc's own map read assigned val['__proto__'] = 2, which set the prototype of nothing and dropped the key.
+    const proto = readWithWriterSchema(schema, Buffer.from(`02${Buffer.from('x').toString('hex')}${'00'.repeat(1)}02125f5f70726f746f5f5f000000000000004000`, 'hex'));
+    expect(proto.ok).toBe(true);
+    const m = proto.ok ? (proto.value.m as Record<string, number>) : {};
+    expect([Object.keys(m), m['__proto__'], Object.getPrototypeOf(m) === Object.prototype]).toEqual([['__proto__'], 2, true]);
+    // A truncated map body is reported as truncated, not read as a shorter map.
+    expect(readWithWriterSchema(schema, Buffer.from('02780002125f5f70726f746f5f5f0000', 'hex'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^truncated avro body/) });
+  });
+});
