@@ -148,7 +148,8 @@ export const MIN_COVERED_SHARE = 0.5;
  * @throws {RangeError} on a missing or malformed header, a device named twice, no architectures, an
  *   architectures file of numbers only with fractions among them (a latency file), or a latency column
  *   of text with no latency at all (the architectures file): the two files swapped, or a latency file for both;
- *   or latencies for fewer than {@link MIN_COVERED_SHARE} of the architectures (files of two benchmarks).
+ *   or latencies for fewer than {@link MIN_COVERED_SHARE} of the architectures, or fewer than that share of the
+ *   latency lines naming an architecture of the file (files of two benchmarks, either way round).
  */
 export function parseHelp(architectures: NamedText, latencies: readonly NamedText[]): HelpDataset {
   const problems: ImportProblem[] = [];
@@ -225,6 +226,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
 
   const position = new Map(archIds.map((id, i) => [id, i]));
   const matched = new Set<number>(); // architectures some latency file has a row of, good cells or not
+  let matchedLines = 0; // latency lines naming an architecture of the file (first of their arch_idx)
   const cellProblems: ImportProblem[] = [];
   const badCell = (p: ImportProblem) => {
     problems.push(p);
@@ -269,6 +271,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
       }
       firstLine.set(at, line);
       matched.add(at);
+      matchedLines++;
       for (let c = 1; c < h.length; c++) {
         const v = Number(row[c]);
         if (!DECIMAL.test(row[c]!) || !Number.isFinite(v) || v <= 0) {
@@ -316,6 +319,15 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
             + `${cellProblems.slice(0, 3).map((p) => `${p.file}:${p.line}: ${p.field} = ${quoteValue(p.value)}: ${p.message}`).join('; ')}`
           : `${archWhy.length > 0 ? `${archWhy.length.toLocaleString('en-US')} line(s) name an arch_idx ${architectures.file} does not have, such as ${archWhy.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ')}; ` : ''}`
             + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
+  }
+  // Most latency lines naming no architecture of the file: the other direction of two benchmarks' files
+  // (FBNet's 5,000 architectures with NAS-Bench-201's 15,625 latency lines stored lines 0–4999 against the wrong
+  // networks, a trial; the lines past 4999 were only counted bad, and the import exited 1 having written them).
+  const foreign = problems.filter((p) => p.field === 'arch_idx' && p.message.startsWith('not in '));
+  if (foreign.length > 0 && matchedLines < MIN_COVERED_SHARE * (matchedLines + foreign.length)) {
+    throw new HelpCoverageError(foreign, `${latencies.map((f) => f.file).join(', ')}: ${foreign.length.toLocaleString('en-US')} of the ${(matchedLines + foreign.length).toLocaleString('en-US')} latency lines `
+      + `name an arch_idx ${architectures.file} does not have (${architectures.file}: ${archIds.length.toLocaleString('en-US')} architectures), such as ${foreign.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ')}; `
+      + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? A HELP benchmark\'s architectures file has every architecture its latency files measure');
   }
   return { archIds, features, X, devices, latency, problems };
 }

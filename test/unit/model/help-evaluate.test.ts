@@ -190,6 +190,11 @@ describe('parseHelp on bad input', () => {
       const gpu = read(`${SUBSET}latency_gpu.csv`);
       return parseHelp(read(`${SUBSET}architectures.csv`), [{ file: 'other.csv', text: gpu.text.split('\n').slice(0, 1001).join('\n') }]);
     }, `other.csv: latencies for only 1,000 of the 3,000 architectures in ${SUBSET}architectures.csv; are the files from two benchmarks`],
+    // The other way round (a trial: FBNet's 5,000 architectures with NAS-Bench-201's 15,625 latency lines stored 0–4999 against the wrong networks, exit 1).
+    ['latency lines two thirds of which name no architecture (files of two benchmarks, the other way round)', () => {
+      const archs = read(`${SUBSET}architectures.csv`);
+      return parseHelp({ file: 'fewer.csv', text: archs.text.split('\n').slice(0, 1001).join('\n') }, [read(`${SUBSET}latency_gpu.csv`)]);
+    }, /^test\/fixtures\/help-nb201-subset\/latency_gpu\.csv: 2,000 of the 3,000 latency lines name an arch_idx fewer\.csv does not have \(fewer\.csv: 1,000 architectures\), such as test\/fixtures\/help-nb201-subset\/latency_gpu\.csv:\d+: "\d+"; .*are the files from two benchmarks/],
   ])('throws on %s, naming the file', (_what, call, message) => {
     expect(call).toThrow(message);
   });
