@@ -34,6 +34,7 @@ import { parseCsv } from '../simulator/csv.ts';
 import { createRng, shuffleInPlace } from '../simulator/prng.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { sumQuantile } from './wait-prior.ts';
+import { currentBenchmarkRow } from './benchmark-rows.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
   TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, type TelemetryTarget, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
@@ -112,11 +113,11 @@ export async function importBenchmarkCut(warehouse: Warehouse, path = BENCHMARK_
   return out.length;
 }
 
-/** Benchmark priors of every (model, chip) with SingleStream p50 and p90 rows, keyed `model|chip`: nearest-rank (lower) medians over systems. */
+/** Benchmark priors of every (model, chip) with SingleStream p50 and p90 rows ({@link currentBenchmarkRow}), keyed `model|chip`: nearest-rank (lower) medians over systems. */
 export async function loadPriors(warehouse: Warehouse): Promise<Map<string, BenchmarkPrior>> {
   const rows = await warehouse.query<{ model_id: string; chip: string; p50: number; p90: number }>(
     `SELECT model_id, chip, quantileExactLowIf(0.5)(latency_ms, percentile = 0.5) AS p50, quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90
-     FROM ${warehouse.database}.benchmark_latency FINAL WHERE scenario = 'SingleStream' GROUP BY model_id, chip HAVING p50 > 0 AND p90 > 0`,
+     FROM ${warehouse.database}.benchmark_latency FINAL WHERE scenario = 'SingleStream' AND ${currentBenchmarkRow(warehouse.database)} GROUP BY model_id, chip HAVING p50 > 0 AND p90 > 0`,
   );
   return new Map(rows.map((r) => [`${r.model_id}|${r.chip}`, { p50: Number(r.p50), p90: Number(r.p90) }]));
 }

@@ -11,7 +11,7 @@ import { normaliseChip } from '../model/chips.ts';
 import { chipPredictor } from '../model/system-transfer.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import type { BenchmarkPredictor } from './candidates.ts';
-import { loadCatalog, USABLE_BENCHMARK_ROW } from './evidence.ts';
+import { currentBenchmarkRow, loadCatalog } from './evidence.ts';
 import { validChips } from './chip-catalog.ts';
 
 /**
@@ -90,7 +90,7 @@ export async function loadBenchmarkPredictor(w: Warehouse): Promise<BenchmarkPre
       // One row per (system, chip, model): two sources of one run (the demo's MLPerf cut and an MLPerf import) count once.
       // Not aliased latency_ms: WHERE would read the aggregate (ClickHouse resolves an alias before a column).
       `SELECT system, chip, model_id, quantileExactLow(0.5)(latency_ms) AS median_ms FROM ${w.database}.benchmark_latency FINAL
-       WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 AND ${USABLE_BENCHMARK_ROW} GROUP BY system, chip, model_id ORDER BY system, chip, model_id`),
+       WHERE scenario = 'SingleStream' AND batch = 1 AND percentile = 0.9 AND ${currentBenchmarkRow(w.database)} GROUP BY system, chip, model_id ORDER BY system, chip, model_id`),
     loadCatalog(w),
   ]);
   return benchmarkPredictor(rows.map(({ median_ms, ...r }) => ({ ...r, latency_ms: Number(median_ms) })), new Map(validChips(catalog).chips.map((c) => [c.chip, c])));

@@ -19,6 +19,9 @@
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import type { ChipInfo, ShadowEvidence } from './types.ts';
 import type { FleetIo } from './gate.ts';
+import { currentBenchmarkRow, USABLE_BENCHMARK_ROW } from '../model/benchmark-rows.ts';
+
+export { currentBenchmarkRow, USABLE_BENCHMARK_ROW };
 
 /** Log-sd assumed for a benchmark with a p90 only (MLPerf SingleStream spreads are small: p90/p50 ≈ 1.1). */
 export const DEFAULT_SIGMA = 0.08;
@@ -283,20 +286,14 @@ export function measuredByTraffic(atLoad: readonly BucketFigures[], curve: reado
   return { atLoad: atLoad.flatMap(pick), curve: curve.flatMap(pick) };
 }
 
-/**
- * The benchmark rows the answers read: a latency above 0 and finite, as `import benchmark` takes them; a row written
- * past it (sql --write) is left out (a trial's -3 ms row made every `recommend` of the model fail on its percentiles).
- */
-export const USABLE_BENCHMARK_ROW = 'latency_ms > 0 AND isFinite(latency_ms)';
-
-/** Benchmark evidence of a model per chip (SingleStream rows of every source, {@link USABLE_BENCHMARK_ROW}). */
+/** Benchmark evidence of a model per chip (SingleStream rows of every source, {@link currentBenchmarkRow}). */
 export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<BenchmarkPair[]> {
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, uniqExact(system) AS n,
             if(countIf(percentile = 0.5) = 0, NULL, quantileExactLowIf(0.5)(latency_ms, percentile = 0.5)) AS p50,
             quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90
      FROM ${w.database}.benchmark_latency FINAL
-     WHERE model_id = {m:String} AND scenario = 'SingleStream' AND batch = 1 AND ${USABLE_BENCHMARK_ROW}
+     WHERE model_id = {m:String} AND scenario = 'SingleStream' AND batch = 1 AND ${currentBenchmarkRow(w.database)}
      GROUP BY chip HAVING countIf(percentile = 0.9) > 0 ORDER BY chip`, { m: model });
   return rows.map((r) => ({ chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90) }));
 }
@@ -342,7 +339,7 @@ export function benchmarkSpread(points: readonly BenchmarkPoint[]): Map<string, 
  */
 export function benchmarkPointsSql(db: string): string {
   return `SELECT chip, model_id, percentile, quantileExactLow(0.5)(latency_ms) AS ms FROM ${db}.benchmark_latency
-     WHERE has({m:Array(String)}, model_id) AND ${USABLE_BENCHMARK_ROW} GROUP BY chip, model_id, percentile`;
+     WHERE has({m:Array(String)}, model_id) AND ${currentBenchmarkRow(db)} GROUP BY chip, model_id, percentile`;
 }
 
 /**
