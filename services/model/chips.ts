@@ -85,12 +85,16 @@ export function cleanChipName(name: string): string {
 
 const low = (s: string | undefined): string => (s ?? '').toLowerCase();
 const socKind = (n: string): ChipKind => (/\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu');
+/** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
+const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
 const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
 
 /** Ordered rules; the first whose `re` matches decides. */
 export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   // NVIDIA
-  { re: /\b(A100|A30|H100|H200)\b.*\(\s*\d+\s*x\s*(\d+g\.\d+gb)\s*MIG\s*\)/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}-mig-${slugChip(m[2]!)}` },
+  // A MIG slice is a chip of its own, however the name places its profile (`(1x1g.10gb MIG)`, `MIG 3g.40gb`); a trial's
+  // "NVIDIA A100 80GB MIG 3g.40gb" had landed on the whole A100.
+  { re: /\b(A100|A30|A800|H100|H200|H800|GH200|GB200|B200)\b(?=.*\bMIG\b)(?:.*?(?:^|[^0-9.])(\d+g\.\d+gb)\b)?/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}-mig${m[2] ? `-${slugChip(m[2])}` : ''}` },
   { re: /\bCarmel\b/i, vendor: 'NVIDIA', kind: 'cpu', chip: () => 'nvidia-carmel' },
   { re: new RegExp(`${NV}\\bOrin\\s+(NX|Nano)\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `jetson-orin-${low(m[1])}` },
   { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-orin' },
@@ -122,8 +126,8 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
   { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
-  { re: /\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m) => `amlogic-${low(m[1])}` },
-  { re: /\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m) => `rockchip-rk${m[1]}` },
+  { re: /\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
+  { re: /\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
   { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },

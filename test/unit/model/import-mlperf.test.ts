@@ -312,6 +312,10 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['NVIDIA A100-SXM-80C', 'nvidia-a100', 'gpu', 'NVIDIA'],
     ['NVIDIA A100-SXM-80GB (1x1g.10gb MIG)', 'nvidia-a100-mig-1g-10gb', 'gpu', 'NVIDIA'],
     ['NVIDIA A30 (4x1g.6gb MIG)', 'nvidia-a30-mig-1g-6gb', 'gpu', 'NVIDIA'],
+    // A trial: other spellings of a MIG slice landed on the whole GPU.
+    ['NVIDIA A100 80GB MIG 3g.40gb', 'nvidia-a100-mig-3g-40gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA H100-SXM-80GB MIG-1g.10gb', 'nvidia-h100-mig-1g-10gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100 (MIG)', 'nvidia-a100-mig', 'gpu', 'NVIDIA'],
     ['NVIDIA A10-24Q', 'nvidia-a10', 'gpu', 'NVIDIA'],
     ['NVIDIA A2', 'nvidia-a2', 'gpu', 'NVIDIA'],
     ['NVIDIA H100-NVL-94GB', 'nvidia-h100', 'gpu', 'NVIDIA'],
@@ -373,6 +377,10 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['BCM2835', 'broadcom-bcm2835', 'cpu', 'Broadcom'],
     ['Amlogic S922X (12nm): Arm Cortex-A73 MP4 (big); Arm Cortex-A53 MP2 (LITTLE)', 'amlogic-s922x', 'cpu', 'Amlogic'],
     ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    // A trial: the SoC's NPU (or GPU) named by the SoC had landed on its CPU's id.
+    ['Rockchip RK3588 NPU', 'rockchip-rk3588-npu', 'npu', 'Rockchip'],
+    ['RK3588S Mali-G610 MP4', 'rockchip-rk3588-gpu', 'gpu', 'Rockchip'],
+    ['Amlogic A311D NPU', 'amlogic-a311d-npu', 'npu', 'Amlogic'],
     ['Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)', 'arm-cortex-a72x2-a53x4', 'cpu', 'Arm'],
     ['Arm Cortex-A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
     ['Cortex-A72', 'arm-cortex-a72', 'cpu', 'Arm'],
