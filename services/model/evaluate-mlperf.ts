@@ -54,6 +54,11 @@ export interface MlperfEvaluation {
   systems: { system: string; n_test: number; mape: number; acc10: number }[];
   mape: number;
   acc10: number;
+  /**
+   * Calibration of the predictions' log-sd: the share of test rows whose |ln(measured / central prediction)| is within
+   * 1 and 2 of their log-sd (a normal predictive distribution would give 0.683 and 0.954).
+   */
+  sd_coverage: { within_1sd: number; within_2sd: number };
   top1_agreement: number;
   top1_within10: number;
   mean_regret: number;
@@ -163,6 +168,8 @@ export interface HeldOut {
   point_ms: number[];
   /** The baseline's predictions of the same rows. */
   baseline: ScoredRow[];
+  /** Per test row, |ln(measured / central prediction)| over the prediction's log-sd (`LatencyPrediction.log_sd`); Infinity where that sd is 0. */
+  z: number[];
 }
 
 /**
@@ -190,7 +197,8 @@ export function holdOut(rows: readonly BenchmarkRow[], features: ReadonlyMap<str
   const pred = predictSystem(fitted ?? fitSystemTransfer(train, features), features.get(system)!, seen, queries);
   const basePred = additiveBaseline(train, system, seen, queries);
   const scored = (p: (i: number) => number): ScoredRow[] => test.map((r, i) => ({ system, model_id: r.model_id, predicted_ms: p(i), measured_ms: r.latency_ms }));
-  return { shots: seen, edgelat: scored((i) => pred[i]!.rank_ms), point_ms: pred.map((p) => p.mape_point_ms), baseline: scored((i) => basePred[i]!) };
+  const z = test.map((r, i) => Math.abs(Math.log(r.latency_ms / pred[i]!.latency_ms)) / pred[i]!.log_sd);
+  return { shots: seen, edgelat: scored((i) => pred[i]!.rank_ms), point_ms: pred.map((p) => p.mape_point_ms), baseline: scored((i) => basePred[i]!), z };
 }
 
 /** Scored rows of one draw, accumulated over the held-out systems. */
@@ -198,6 +206,7 @@ interface DrawRows {
   ours: ScoredRow[];
   point: number[];
   base: ScoredRow[];
+  z: number[];
   perSystem: MlperfEvaluation['systems'];
 }
 
@@ -209,6 +218,7 @@ function drawReport(d: DrawRows): MlperfEvaluation {
     systems: d.perSystem,
     mape: mape(d.point, truth),
     acc10: withinTolerance(d.point, truth),
+    sd_coverage: { within_1sd: d.z.filter((z) => z <= 1).length / d.z.length, within_2sd: d.z.filter((z) => z <= 2).length / d.z.length },
     ...rankingMetrics(d.ours),
     baseline: {
       mape: mape(d.base.map((r) => r.predicted_ms), truth),
@@ -285,7 +295,7 @@ export function evaluateMlperf(
     targets = [options.system];
   }
   if (targets.length === 0) throw new RangeError(`evaluate: no system has more than ${k} results to score`);
-  const draws: DrawRows[] = Array.from({ length: nDraws }, () => ({ ours: [], point: [], base: [], perSystem: [] }));
+  const draws: DrawRows[] = Array.from({ length: nDraws }, () => ({ ours: [], point: [], base: [], z: [], perSystem: [] }));
   targets.forEach((system, done) => {
     const fitted = fitSystemTransfer(rows.filter((r) => r.system !== system), features);
     draws.forEach((d, i) => {
@@ -293,6 +303,7 @@ export function evaluateMlperf(
       d.ours.push(...h.edgelat);
       d.point.push(...h.point_ms);
       d.base.push(...h.baseline);
+      d.z.push(...h.z);
       const truth = h.edgelat.map((r) => r.measured_ms);
       d.perSystem.push({ system, n_test: truth.length, mape: mape(h.point_ms, truth), acc10: withinTolerance(h.point_ms, truth) });
     });

@@ -149,6 +149,10 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     expect(r.models_ranked).toBeGreaterThan(50);
     for (const v of [r.acc10, r.top1_agreement, r.top1_within10, r.baseline.acc10]) expect(v).toBeGreaterThanOrEqual(0);
     expect(r.mean_regret).toBeGreaterThanOrEqual(1);
+    // The stated log-sd's calibration: shares of |z| within 1 and 2, over every test row (the whole data: 0.86 and 0.96).
+    expect(r.sd_coverage.within_1sd).toBeGreaterThan(0.5);
+    expect(r.sd_coverage.within_2sd).toBeGreaterThanOrEqual(r.sd_coverage.within_1sd);
+    expect(r.sd_coverage.within_2sd).toBeLessThanOrEqual(1);
   }, 20_000);
 
   it("never reads the held-out system's test latencies", () => {

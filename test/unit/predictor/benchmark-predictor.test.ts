@@ -6,8 +6,9 @@
  * one, so the missing cell is exactly the sum of its effects.
  */
 import { describe, expect, it } from 'vitest';
+import { benchmarkPredictor, CHIP_LOG_SD_SCALE, type BenchmarkP90Row } from '../../../services/predictor/benchmark-predictor.ts';
+import { chipPredictor } from '../../../services/model/system-transfer.ts';
 import { featuresFromKey } from '../../../services/model/mlperf-systems.ts';
-import { benchmarkPredictor, type BenchmarkP90Row } from '../../../services/predictor/benchmark-predictor.ts';
 
 describe('featuresFromKey', () => {
   it('reads round, division, submitter, framework and backend from the key', () => {
@@ -47,6 +48,14 @@ describe('benchmarkPredictor', () => {
     const expected = Math.exp(2.8 + 4.0 + 0.075);
     expect(Math.abs(p.p90Ms / expected - 1)).toBeLessThan(0.005);
     expect(p.rows).toBe(8); // model-5 on the other 4 chips, 2 systems each
+  });
+
+  it('states the system predictor\'s log-sd times CHIP_LOG_SD_SCALE (held-out chips: 39 % within its one sd, 67 % within twice it)', () => {
+    const features = new Map(rows.map((r) => [r.system, featuresFromKey(r.system, { chip: r.chip, kind: 'cpu', vendor: 'V' })]));
+    const raw = chipPredictor(rows, features)('chip-4', 'model-5')!;
+    expect(raw.log_sd).toBeGreaterThan(0);
+    expect(CHIP_LOG_SD_SCALE).toBe(2);
+    expect(predict('model-5', 'chip-4')!.logSd).toBeCloseTo(2 * raw.log_sd, 12);
   });
 
   it('answers null where there is nothing to transfer, or a measurement to use instead', () => {
