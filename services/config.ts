@@ -309,5 +309,19 @@ function dataDirIssue(dir: string): string | null {
 /** Folder of the embedded warehouse inside the data dir. */
 export const chdbDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => resolve(config.dataDir, 'chdb');
 
+/**
+ * The note `demo` and `serve` print when EDGELAT_CLICKHOUSE_URL is set: they run on the embedded warehouse of the data
+ * dir, not on the server (a trial: `demo` wrote to the embedded folder without a word, and its pasted `try:` commands
+ * then read the server, which had no such database).
+ * @returns One line (URL without credentials), or null when no server is configured.
+ */
+export function embeddedOnlyNote(command: 'demo' | 'serve', config: Pick<EdgelatConfig, 'clickhouse' | 'dataDir' | 'database'>): string | null {
+  if (!config.clickhouse) return null;
+  const what = command === 'demo' ? 'writes' : 'serves';
+  return `edgelat: note: ${command} ${what} the embedded warehouse in ${JSON.stringify(chdbDir(config))} (database ${config.database}), not the ClickHouse server of EDGELAT_CLICKHOUSE_URL `
+    + `${JSON.stringify(config.clickhouse.url.replace(/\/\/[^/@\s]*@/, '//[redacted]@'))}, which it does not use`
+    + (command === 'demo' ? ' (`edgelat pipeline run` writes to a server)' : ' (query the server itself)');
+}
+
 /** Folder of the model files of a data dir. */
 export const modelDir = (config: Pick<EdgelatConfig, 'dataDir'>): string => join(config.dataDir, 'models');

@@ -1,6 +1,6 @@
 import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
-import { chdbDir, modelDir } from '../config.ts';
+import { chdbDir, embeddedOnlyNote, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
@@ -29,14 +29,17 @@ export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 
 /**
  * How the demo's "try:" commands start: `npx edgelat`, after the data folder and database of this run when the
- * environment set them (a trial: pasted as shown, the commands read ./.edgelat instead of the demo's folder).
+ * environment set them (a trial: pasted as shown, the commands read ./.edgelat instead of the demo's folder), and
+ * after an empty EDGELAT_CLICKHOUSE_URL when it set one (the demo ran embedded, not on that server).
  * Values are single-quoted for the shell unless they are plain (letters, digits, `_ . / : @ % + , -`).
  * @param env  The environment the demo ran with.
  */
 export function suggestionPrefix(env: Readonly<Record<string, string | undefined>>): string {
   const quote = (v: string): string => (/^[\w./:@%+,-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
   const set = (['EDGELAT_DATA_DIR', 'EDGELAT_DATABASE'] as const).filter((k) => (env[k] ?? '') !== '').map((k) => `${k}=${quote(env[k]!)} `);
-  return `${set.join('')}npx edgelat`;
+  // The demo ran on the embedded warehouse: a server's URL in the environment would send the pasted commands there.
+  const embedded = (env.EDGELAT_CLICKHOUSE_URL ?? '') !== '' ? 'EDGELAT_CLICKHOUSE_URL= ' : '';
+  return `${embedded}${set.join('')}npx edgelat`;
 }
 
 /** Production servers of the demo with a shadow deployment beside them. */
@@ -88,6 +91,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const { startMs } = simConfigFromFlags(sim);
   // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
+  const embeddedOnly = embeddedOnlyNote('demo', config);
+  if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   const progress = createProgress();
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
-import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
+import { chdbDir, embeddedOnlyNote, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { createPredictorApp } from '../predictor/app.ts';
@@ -55,6 +55,8 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const logger = createLogger(config.logLevel);
   // A server may start empty, but a mistyped EDGELAT_DATA_DIR or EDGELAT_DATABASE would look the same: say which it is.
   const newFolder = !existsSync(chdbDir(config));
+  const embeddedOnly = embeddedOnlyNote('serve', config);
+  if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
   const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
   // A request's Host must name where it listens (on both ports): loopback names, the --host given (on every interface:
   // this machine's name and addresses), and the --allowed-hosts.

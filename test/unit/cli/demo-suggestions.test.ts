@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { suggestionPrefix } from '../../../services/cli/demo.ts';
+import { embeddedOnlyNote } from '../../../services/config.ts';
 
 describe('suggestionPrefix', () => {
   it('is plain npx edgelat without settings, and names the set ones before it', () => {
@@ -19,5 +20,14 @@ describe('suggestionPrefix', () => {
     expect(prefix).toBe(`EDGELAT_DATA_DIR='/tmp/my data/it'\\''s $HOME' npx edgelat`);
     // sh -c runs the prefix with printenv in place of npx edgelat: the variable is the folder as given.
     expect(execFileSync('sh', ['-c', prefix.replace(/npx edgelat$/, 'printenv EDGELAT_DATA_DIR')], { encoding: 'utf8' })).toBe(`${dir}\n`);
+  });
+
+  it('empties a ClickHouse server URL of the environment, since the demo ran embedded; demo and serve say so (a trial: the pasted query read the server)', () => {
+    expect(suggestionPrefix({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:18123', EDGELAT_DATABASE: 'viaserver' })).toBe('EDGELAT_CLICKHOUSE_URL= EDGELAT_DATABASE=viaserver npx edgelat');
+    expect(suggestionPrefix({ EDGELAT_CLICKHOUSE_URL: '' })).toBe('npx edgelat');
+    const config = { clickhouse: { url: 'http://user:pw@ch:8123', username: 'u', password: 'p' }, dataDir: '/tmp/x', database: 'viaserver' };
+    expect(embeddedOnlyNote('demo', config)).toBe('edgelat: note: demo writes the embedded warehouse in "/tmp/x/chdb" (database viaserver), not the ClickHouse server of EDGELAT_CLICKHOUSE_URL "http://[redacted]@ch:8123", which it does not use (`edgelat pipeline run` writes to a server)');
+    expect(embeddedOnlyNote('serve', config)).toMatch(/^edgelat: note: serve serves the embedded warehouse in "\/tmp\/x\/chdb" \(database viaserver\), not the ClickHouse server .* \(query the server itself\)$/);
+    expect(embeddedOnlyNote('demo', { ...config, clickhouse: null })).toBeNull();
   });
 });
