@@ -14,7 +14,7 @@ import { missingObject } from '../warehouse/missing-object.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
-import { knownModels, loadCatalog } from './evidence.ts';
+import { isHelpModel, knownModels, loadCatalog } from './evidence.ts';
 import { nearestNames } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
@@ -69,6 +69,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       const model = req.model ?? req.profile!.model_id;
       const known = await knownModels(w);
       if (req.model !== undefined && !known.includes(req.model)) {
+        if (await isHelpModel(w, req.model)) {
+          throw new NotFoundError(`model ${JSON.stringify(req.model)} has only HELP benchmark rows, measured on HELP's devices, which are not chips of the catalog: `
+            + 'they serve SQL (benchmark_latency, scenario help) and `edgelat model evaluate --format help`, not a chip ranking; for a network of your own give its ONNX profile', 'model');
+        }
         throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: ${known.length ? `nearest known: ${nearestNames(req.model, known)}` : 'no model is known (import a benchmark or run the demo)'}; for a new model give its ONNX profile`, 'model');
       }
       if (req.chips) {

@@ -392,8 +392,18 @@ export async function knownChips(w: Warehouse): Promise<string[]> {
 /** Model ids the warehouse knows (fleet requests or benchmark rows), sorted. */
 export async function knownModels(w: Warehouse): Promise<string[]> {
   const rows = await w.query<{ m: string }>(
-    `SELECT DISTINCT model_id AS m FROM (SELECT model_id FROM ${w.database}.inference_enriched UNION ALL SELECT model_id FROM ${w.database}.benchmark_latency) ORDER BY m`);
+    `SELECT DISTINCT model_id AS m FROM (SELECT model_id FROM ${w.database}.inference_enriched UNION ALL SELECT model_id FROM ${w.database}.benchmark_latency WHERE scenario != 'help') ORDER BY m`);
   return rows.map((r) => r.m);
+}
+
+/**
+ * Whether the warehouse holds HELP rows of `model` (`import benchmark --format help`: scenario `help`, on HELP's
+ * devices, which are not catalog chips): such a model can be evaluated (`model evaluate --format help`) and queried,
+ * not ranked on chips. A trial's `recommend --model help-nasbench201:0` skipped all 55 chips, one line each.
+ */
+export async function isHelpModel(w: Warehouse, model: string): Promise<boolean> {
+  const [row] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.benchmark_latency WHERE model_id = {m:String} AND scenario = 'help'`, { m: model });
+  return Number(row?.n ?? 0) > 0;
 }
 
 /** The fleet's median requests_per_s over load-matched requests; null with no data. */

@@ -129,7 +129,7 @@ export interface ChipSwap {
  */
 export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: ChipSwap, fleet?: LoadSensitivity | null): WhatIfResult {
   if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas: expected an integer ≥ 1, got ${JSON.stringify(replicas)}`);
-  if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured request${o.io.length === 1 ? '' : 's'} in the lookback; the what-if needs at least 50`);
+  if (o.io.length < 50) throw new NoEvidenceError(`server ${JSON.stringify(o.server)}: ${o.io.length} measured request${o.io.length === 1 ? '' : 's'} in the lookback; the what-if needs at least 50 (a longer lookback holds more: --lookback-hours)`);
   const own = ownLoadSensitivity(o);
   const { compute: kc, io: kio } = deviceLoadSensitivity(o, fleet);
   const source = (part: 'compute' | 'io'): SensitivitySource => (own[part] !== null ? 'server' : fleet && fleet.fittedDevices?.[part] !== 0 ? 'fleet' : 'none');

@@ -47,6 +47,16 @@ describe('backend correlations', () => {
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
   });
 
+  it('recommend on a model of HELP rows only says it cannot be ranked, and HELP ids are not offered as nearest models (a trial: 55 chips skipped, one line each)', async () => {
+    const help = (arch: number, device: string) => ({ source: 'help-nb201', model_id: `help-nb201:${arch}`, device, chip: device, batch: 1, scenario: 'help', percentile: 0.5, latency_ms: 3 + arch, system: device });
+    await w.insert(`${w.database}.benchmark_latency`, [help(0, 'raspi4'), help(1, 'raspi4'),
+      { source: 'mlperf', model_id: 'resnet50', device: 'd', chip: 'gpu-a', batch: 1, scenario: 'SingleStream', percentile: 0.9, latency_ms: 5, system: 'v4.1/closed/S/a' }]);
+    const slo = { percentile: 0.99 as const, ms: 50 };
+    await expect(backend.recommend({ model: 'help-nb201:0', slo, rps: 1 })).rejects.toThrow(new NotFoundError(
+      'model "help-nb201:0" has only HELP benchmark rows, measured on HELP\'s devices, which are not chips of the catalog: they serve SQL (benchmark_latency, scenario help) and `edgelat model evaluate --format help`, not a chip ranking; for a network of your own give its ONNX profile', 'model'));
+    await expect(backend.recommend({ model: 'help-nb201:2', slo, rps: 1 })).rejects.toThrow('unknown model "help-nb201:2": nearest known: resnet50; for a new model give its ONNX profile');
+  });
+
   it('pages: limit and next_offset walk every matching window once, in order; metric filters; an unknown metric is a 404 (a trial: 100 of 19,845 windows, no way past them)', async () => {
     const all = (await backend.correlations({ limit: 10_000 })).windows;
     const [count] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.load_latency_correlations`);
