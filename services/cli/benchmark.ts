@@ -186,11 +186,12 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
 export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<number> {
   const s = await importBenchmark(warehouse, opts);
   reportProblems(s.problems, 20, '--json lists every one in bad_lines');
-  const { problems, ...rest } = s;
+  const { problems, benchmarkRows, source, ...rest } = s;
   if (s.benchmarkRows === 0) process.stderr.write(`edgelat: no latency was imported${problems.length > 0 ? ' (every line was bad or skipped)' : ' (the files hold no usable run)'}\n`);
   if (opts.json) {
     // Every bad line, as `chips import --json` gives them (stderr names the first 20: a trial could not get the rest).
-    process.stdout.write(`${JSON.stringify({ ...rest, problems: problems.length, bad_lines: problems, database: warehouse.database })}\n`);
+    // snake_case as every other --json answer (a trial: benchmarkRows beside bad_lines).
+    process.stdout.write(`${JSON.stringify({ source, benchmark_rows: benchmarkRows, ...rest, problems: problems.length, bad_lines: problems, database: warehouse.database })}\n`);
   } else {
     const skipped = s.skipped.map((k) => `${k.count.toLocaleString('en-US')} ${k.reason}`).join('; ');
     process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)${skipped ? `; skipped: ${skipped}` : ''}\n`);

@@ -43,8 +43,8 @@ describe('edgelat import benchmark', () => {
     const cells = LATENCY.reduce((s, f) => s + dataRows(f).reduce((t, row) => t + row.slice(1).filter((c) => c !== '').length, 0), 0);
     const architectures = dataRows(ARCHITECTURES).length;
     expect([cells, architectures]).toEqual([30_000, 3_000]);
-    const summary = JSON.parse(imported.stdout) as { source: string; benchmarkRows: number; profiles: number; chips: number; problems: number };
-    expect(summary).toMatchObject({ benchmarkRows: cells, profiles: architectures, chips: 0, problems: 0 });
+    const summary = JSON.parse(imported.stdout) as { source: string; benchmark_rows: number; profiles: number; chips: number; problems: number };
+    expect(summary).toMatchObject({ benchmark_rows: cells, profiles: architectures, chips: 0, problems: 0 });
 
     const counts = await edgelat(['sql', [
       'SELECT (SELECT count() FROM edgelat.benchmark_latency FINAL WHERE source = {s:String}),',
@@ -77,7 +77,7 @@ describe('edgelat import benchmark', () => {
     // Every bad line in --json, as on stderr.
     expect(badLines.map((p) => `${p.file}:${p.line}`)).toEqual(bad.map((l) => /^edgelat: (\S+?:\d+):/.exec(l)![1]));
     expect(summary).toEqual({
-      source: 'mlperf', benchmarkRows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat',
+      source: 'mlperf', benchmark_rows: 8, profiles: 0, chips: 5, problems: 12, database: 'edgelat',
       skipped: [
         { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
         { reason: 'scenario=MultiStream', count: 1 },
@@ -182,7 +182,7 @@ describe('edgelat import benchmark: values outside one inference\'s range, and f
       `edgelat: ${runs}:3: p90_latency_ms = "7200000": latency 7200000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?`,
       `edgelat: ${runs}:4: model = "${'m'.repeat(40)}…" (300 characters): expected a model name of at most 256 characters without control characters, got "${'m'.repeat(40)}…" (300 characters)`,
     ]);
-    expect(JSON.parse(mlperf.stdout)).toMatchObject({ benchmarkRows: 0, chips: 0 });
+    expect(JSON.parse(mlperf.stdout)).toMatchObject({ benchmark_rows: 0, chips: 0 });
     // No run imported: the systems file's chips stay out of the catalog (a trial's failed import wrote 33 of them).
     const stored = await edgelat(['sql', 'SELECT (SELECT count() FROM edgelat.chips FINAL), (SELECT count() FROM edgelat.benchmark_latency FINAL)', '--format', 'csv'], dataDir);
     expect(stored.stdout.trim()).toBe('0,3'); // the HELP rows above
