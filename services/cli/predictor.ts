@@ -177,7 +177,12 @@ export function formatRecommendation(r: RecommendResponse): string {
  * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file, or when every chip was skipped.
  */
 export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
-  if ((opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined)) throw new UsageError('give exactly one of --slo-p99-ms and --slo-p90-ms');
+  // Both usage problems in one message (a trial: `recommend` alone named the SLO, and the model only on the next try).
+  const missing = [
+    (opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined) ? 'give exactly one of --slo-p99-ms and --slo-p90-ms' : null,
+    [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length !== 1 ? 'give exactly one of --model ID, --onnx FILE and --profile FILE' : null,
+  ].filter((m): m is string => m !== null);
+  if (missing.length > 0) throw new UsageError(missing.join('; '));
   const slo = opts.sloP99Ms !== undefined ? { percentile: 0.99 as const, ms: opts.sloP99Ms } : { percentile: 0.9 as const, ms: opts.sloP90Ms! };
   const backend = createBackend({ warehouse, registry, predictBenchmark });
   let r: RecommendResponse;

@@ -240,6 +240,8 @@ describe('the chip recommender on a demo run', () => {
         [['recommend', '--onnx', truncated, '--slo-p99-ms', '10'], /^edgelat: --onnx ".*truncated\.onnx": /],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-xavier-nz'], /^edgelat: unknown chip\(s\) "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\): see GET \/v1\/chips or `edgelat chips list`$/],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
+        // Both missing: both named in one line (a trial: the model only on the next try).
+        [['recommend'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms; give exactly one of --model ID, --onnx FILE and --profile FILE$/],
         // A text file: the parser's excerpt of it (with its line breaks) stays on the one line, its quote closed.
         [['recommend', '--profile', 'README.md', '--slo-p99-ms', '10'], /^edgelat: --profile "README.md": not JSON \(Unexpected token '#', "# edgelat[^"]*"(\.\.\.)? is not valid JSON\)$/],
         // An ONNX file given to --profile: no raw bytes on the terminal, and the flag it wants named (a trial).
