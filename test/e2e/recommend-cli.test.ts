@@ -86,9 +86,9 @@ describe('the chip recommender on a demo run', () => {
     const demo = await edgelat(['demo', '--servers', '6', '--duration', '20', '--seed', '5', '--no-models'], dataDir);
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toMatch(/latency models: skipped/);
-    expect(demo.stdout).toMatch(/chip recommendation for resnet50 at the fleet's median load/);
+    expect(demo.stdout).toMatch(/chip recommendation for resnet50 among the fleet's chips at its median load/);
     // The summary shows the first 4 and says how many more the command lists (a trial: it hid 2 of 6).
-    expect(demo.stdout).toMatch(/\n {2}4\. [^\n]+\n {2}… and \d+ more chip\(s\) ranked: the command below lists all \d+\n/);
+    expect(demo.stdout).toMatch(/\n {2}4\. [^\n]+\n {2}… and \d+ more chip\(s\) ranked: the command below lists them, with every other chip known\n/);
     serve = await startServe(dataDir);
     median = Number((await sql('SELECT quantileExactLow(0.5)(requests_per_s) AS r FROM edgelat.inference_enriched WHERE matched'))[0]!.r);
   }, 120_000);
