@@ -25,6 +25,13 @@ describe('benchmark rows of the workload a model has now', () => {
       // net: ×1.4 faster from v1.1 to v2.0 (software): every round kept; on a HELP-like source without a round too.
       row('net', 'a', 'v1.1', 14), row('net', 'b', 'v1.1', 28), row('net', 'a', 'v2.0', 10), row('net', 'b', 'v2.0', 20),
       { ...row('net', 'a', 'v1.1', 12), source: 'help', system: 'help-nb201' },
+      // gain: software gains over four rounds, each step ≤ 1.6× (10 → 3.2 ms, 3.1× in all): one workload; chip o ran v1.1 only.
+      row('gain', 'a', 'v1.1', 10), row('gain', 'a', 'v2.0', 7), row('gain', 'a', 'v3.0', 5), row('gain', 'a', 'v4.1', 3.2), row('gain', 'o', 'v1.1', 30),
+      // rnn: v1.1 → v2.0 ×1.0 on two chips; v1.1 → v3.0 ×1.57 and ×3.21 on two others (a trial: the upper middle of two dropped v1.1).
+      row('rnn', 'a', 'v1.1', 10), row('rnn', 'b', 'v1.1', 20), row('rnn', 'a', 'v2.0', 10), row('rnn', 'b', 'v2.0', 20),
+      row('rnn', 'c', 'v1.1', 10), row('rnn', 'c', 'v3.0', 15.7), row('rnn', 'd', 'v1.1', 10), row('rnn', 'd', 'v3.0', 32.1),
+      // nov: a round written without its "v" (4.1) is a round too: ×4 on chip a into v5.0.
+      row('nov', 'a', '4.1', 10), row('nov', 'o', '4.1', 30), row('nov', 'a', 'v5.0', 40),
       // p50 rows ride along with their round (loadPriors pairs p50 with p90).
       row('unet', 'a', 'v1.1', 18, 0, 0.5), row('unet', 'a', 'v2.0', 450, 0, 0.5),
     ]);
@@ -38,6 +45,10 @@ describe('benchmark rows of the workload a model has now', () => {
     const net = await loadBenchmarkPairs(w, 'net');
     // a: 14, 10 and HELP's 12: lower median 12 over 3 systems; b: 28 and 20: lower median 20.
     expect(net.map((p) => [p.chip, p.rows, p.p90Ms])).toEqual([['a', 3, 12], ['b', 2, 20]]);
+    const pairs = async (m: string) => (await loadBenchmarkPairs(w, m)).map((p) => [p.chip, p.rows, p.p90Ms]);
+    expect(await pairs('gain')).toEqual([['a', 4, 5], ['o', 1, 30]]);
+    expect(await pairs('rnn')).toEqual([['a', 2, 10], ['b', 2, 20], ['c', 2, 10], ['d', 2, 10]]);
+    expect(await pairs('nov')).toEqual([['a', 1, 40]]);
     const priors = await loadPriors(w);
     expect(priors.get('unet|a')).toEqual({ p50: 450, p90: 450 });
   });
