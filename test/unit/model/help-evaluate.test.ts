@@ -194,7 +194,13 @@ describe('parseHelp on bad input', () => {
     ['latency lines two thirds of which name no architecture (files of two benchmarks, the other way round)', () => {
       const archs = read(`${SUBSET}architectures.csv`);
       return parseHelp({ file: 'fewer.csv', text: archs.text.split('\n').slice(0, 1001).join('\n') }, [read(`${SUBSET}latency_gpu.csv`)]);
-    }, /^test\/fixtures\/help-nb201-subset\/latency_gpu\.csv: 2,000 of the 3,000 latency lines name an arch_idx fewer\.csv does not have \(fewer\.csv: 1,000 architectures\), such as test\/fixtures\/help-nb201-subset\/latency_gpu\.csv:\d+: "\d+"; .*are the files from two benchmarks/],
+    }, /^test\/fixtures\/help-nb201-subset\/latency_gpu\.csv: 2,000 of its 3,000 latency lines name an arch_idx fewer\.csv does not have \(fewer\.csv: 1,000 architectures\), such as test\/fixtures\/help-nb201-subset\/latency_gpu\.csv:\d+: "\d+"; .*are the files from two benchmarks/],
+    // One wrong file among right ones (a re-test: 300 matched lines of two good files outvoted its 150 foreign ones).
+    ['one latency file two thirds of whose lines name no architecture, beside files that match', () => {
+      const archs = { file: 'a100.csv', text: ['arch_idx,e_1_0', ...Array.from({ length: 100 }, (_, i) => `${i},conv`)].join('\n') };
+      const lat = (file: string, device: string, n: number) => ({ file, text: [`arch_idx,${device}`, ...Array.from({ length: n }, (_, i) => `${i},${1 + i / 100}`)].join('\n') });
+      return parseHelp(archs, [lat('good1.csv', 'devA', 100), lat('good2.csv', 'devB', 100), lat('foreign.csv', 'devC', 250)]);
+    }, 'foreign.csv: 150 of its 250 latency lines name an arch_idx a100.csv does not have (a100.csv: 100 architectures), such as foreign.csv:102: "100"; foreign.csv:103: "101"; foreign.csv:104: "102"; are the files from two benchmarks'],
   ])('throws on %s, naming the file', (_what, call, message) => {
     expect(call).toThrow(message);
   });
