@@ -84,6 +84,11 @@ export function cleanChipName(name: string): string {
 }
 
 const low = (s: string | undefined): string => (s ?? '').toLowerCase();
+/** `1g-10gb` or `1c-3g-40gb` of a MIG profile in a name (the rule that calls it has seen one). */
+function migProfile(n: string): string {
+  const p = /(?:^|[^0-9.])(?:(\d+)c[.])?(\d+)g[.\s-]?(\d+)gb\b/i.exec(n)!;
+  return `${p[1] ? `${p[1]}c-` : ''}${p[2]}g-${p[3]}gb`;
+}
 const socKind = (n: string): ChipKind => (/\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu');
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
@@ -94,7 +99,9 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   // NVIDIA
   // A MIG slice is a chip of its own, however the name places its profile (`(1x1g.10gb MIG)`, `MIG 3g.40gb`); a trial's
   // "NVIDIA A100 80GB MIG 3g.40gb" had landed on the whole A100.
-  { re: /\b(A100|A30|A800|H100|H200|H800|GH200|GB200|B200)\b(?=.*\bMIG\b)(?:.*?(?:^|[^0-9.])(\d+g\.\d+gb)\b)?/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}-mig${m[2] ? `-${slugChip(m[2])}` : ''}` },
+  // Word order as nvidia-smi -L prints it too (`MIG 1g.10gb NVIDIA A100-SXM4-80GB`); a profile spelled `1g 10gb`, `1g-10gb`
+  // or as a compute instance `1c.3g.40gb`. MIG named without a profile (`MIG disabled`, `MIG mode`) is the whole GPU.
+  { re: /^(?=.*\bMIG\b)(?=.*(?:^|[^0-9.])(?:\d+c[.])?\d+g[.\s-]?\d+gb\b).*?\b(A100|A30|A800|H100|H200|H800|GH200|GB200|B200)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m, n) => `nvidia-${low(m[1])}-mig-${migProfile(n)}` },
   { re: /\bCarmel\b/i, vendor: 'NVIDIA', kind: 'cpu', chip: () => 'nvidia-carmel' },
   { re: new RegExp(`${NV}\\bOrin\\s+(NX|Nano)\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `jetson-orin-${low(m[1])}` },
   { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-orin' },
@@ -126,8 +133,9 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
   { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
-  { re: /\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
-  { re: /\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
+  // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU.
+  { re: /^(?!.*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
+  { re: /^(?!.*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
   { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },
@@ -185,6 +193,19 @@ const VENDOR_TOKENS: readonly [RegExp, string][] = [
   [/\bMediaTek\b/i, 'MediaTek'], [/\bSamsung\b/i, 'Samsung'], [/\bXilinx\b/i, 'Xilinx'],
 ];
 
+/**
+ * The part of a processor a name stands for when it is not the CPU: `npu` for an NPU or Apple's Neural Engine, `gpu` for
+ * a GPU (VideoCore, Adreno too), named as the name's subject: the token ends it, or only a model word or two follows it
+ * (`Apple M2 GPU`, `NPU 4`). A name that lists the parts of an SoC (`8-core CPU, 7-core GPU`) or says `with … Graphics`
+ * describes the processor: null.
+ */
+function integratedPart(n: string): 'gpu' | 'npu' | null {
+  if (/\bCPU\b/i.test(n)) return null;
+  if (/\b(?:NPU|Neural\s+Engine|ANE)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'npu';
+  if (/\b(?:GPU|VideoCore(?:\s+[IVX]+)?|Adreno\s+\d+)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'gpu';
+  return null;
+}
+
 /** Kind of a name no rule knows: keywords, then the caller's hint, else `asic`. */
 function fallbackKind(n: string, hint: ChipKind | undefined): ChipKind {
   if (/\b(?:GPU|GeForce|Adreno|PowerVR)\b/i.test(n)) return 'gpu';
@@ -217,7 +238,13 @@ export function normaliseChip(name: string, hint: { kind?: ChipKind } = {}): Nor
   }
   for (const r of CHIP_NAME_RULES) {
     const m = r.re.exec(n);
-    if (m) return { chip: r.chip(m, n), kind: typeof r.kind === 'function' ? r.kind(n) : r.kind, vendor: r.vendor };
+    if (!m) continue;
+    const chip = r.chip(m, n);
+    const kind = typeof r.kind === 'function' ? r.kind(n) : r.kind;
+    // A processor's GPU or NPU named by the processor (`Apple M2 GPU`, `Intel Core Ultra 7 155H NPU`, `Apple M1 Neural
+    // Engine`) is another chip than its CPU cores (a re-test: they all landed on the CPU's id).
+    const part = kind === 'cpu' ? integratedPart(n) : null;
+    return part ? { chip: `${chip}-${part}`, kind: part, vendor: r.vendor } : { chip, kind, vendor: r.vendor };
   }
   const vendor = VENDOR_TOKENS.find(([re]) => re.test(n))?.[1] ?? 'unknown';
   return { chip: slugChip(n) || 'unknown', kind: fallbackKind(n, hint.kind), vendor };

@@ -315,7 +315,12 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     // A trial: other spellings of a MIG slice landed on the whole GPU.
     ['NVIDIA A100 80GB MIG 3g.40gb', 'nvidia-a100-mig-3g-40gb', 'gpu', 'NVIDIA'],
     ['NVIDIA H100-SXM-80GB MIG-1g.10gb', 'nvidia-h100-mig-1g-10gb', 'gpu', 'NVIDIA'],
-    ['NVIDIA A100 (MIG)', 'nvidia-a100-mig', 'gpu', 'NVIDIA'],
+    // MIG named without a profile is the whole GPU; the profile before the GPU, as nvidia-smi -L prints it; other spellings of it.
+    ['NVIDIA A100 (MIG)', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100 (MIG disabled)', 'nvidia-a100', 'gpu', 'NVIDIA'],
+    ['MIG 1g.10gb NVIDIA A100-SXM4-80GB', 'nvidia-a100-mig-1g-10gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100 MIG 1g 10gb', 'nvidia-a100-mig-1g-10gb', 'gpu', 'NVIDIA'],
+    ['NVIDIA A100-SXM4-80GB MIG 1c.3g.40gb', 'nvidia-a100-mig-1c-3g-40gb', 'gpu', 'NVIDIA'],
     ['NVIDIA A10-24Q', 'nvidia-a10', 'gpu', 'NVIDIA'],
     ['NVIDIA A2', 'nvidia-a2', 'gpu', 'NVIDIA'],
     ['NVIDIA H100-NVL-94GB', 'nvidia-h100', 'gpu', 'NVIDIA'],
@@ -379,7 +384,15 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
     // A trial: the SoC's NPU (or GPU) named by the SoC had landed on its CPU's id.
     ['Rockchip RK3588 NPU', 'rockchip-rk3588-npu', 'npu', 'Rockchip'],
-    ['RK3588S Mali-G610 MP4', 'rockchip-rk3588-gpu', 'gpu', 'Rockchip'],
+    ['RK3588 GPU', 'rockchip-rk3588-gpu', 'gpu', 'Rockchip'],
+    // A Mali named with its SoC is the Mali's id, which the catalog lists (a re-test: three ids for one GPU).
+    ['RK3588S Mali-G610 MP4', 'arm-mali-g610-mp4', 'gpu', 'Arm'],
+    // A processor's GPU or NPU named by it is not its CPU's id (a re-test); a name listing the SoC's parts is the CPU's.
+    ['Apple M2 GPU', 'apple-m2-gpu', 'gpu', 'Apple'],
+    ['Apple M1 Neural Engine', 'apple-m1-npu', 'npu', 'Apple'],
+    ['Intel Core Ultra 7 155H NPU', 'intel-core-ultra-7-155h-npu', 'npu', 'Intel'],
+    ['AMD Ryzen 7 7840U NPU', 'amd-ryzen-7-7840u-npu', 'npu', 'AMD'],
+    ['Apple M1 (8-core CPU, 7-core GPU)', 'apple-m1', 'cpu', 'Apple'],
     ['Amlogic A311D NPU', 'amlogic-a311d-npu', 'npu', 'Amlogic'],
     ['Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)', 'arm-cortex-a72x2-a53x4', 'cpu', 'Arm'],
     ['Arm Cortex-A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
