@@ -38,7 +38,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { uncountedSummary } from '../profiler/uncounted.ts';
 import { validChips } from './chip-catalog.ts';
 import {
-  DEFAULT_SIGMA, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, measuredByTraffic, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
+  DEFAULT_SIGMA, supersededBenchmarkRounds, loadBenchmarkPairs, loadCatalog, loadFleetPairs, loadMeasuredAt, loadMeasuredCurve, loadShadowEvidence, measuredByTraffic, loadShadowPairs, loadWorkers, MIN_MEASURED_REQUESTS,
   type BenchmarkPair, type FleetPair,
 } from './evidence.ts';
 import { serviceFromPercentiles, Z90, type ServiceTime } from './queueing-law.ts';
@@ -169,10 +169,11 @@ export function scaleByPeakOps(peakOps: number | null, others: readonly { chip: 
 export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Promise<{ candidates: ChipCandidate[]; skipped: { chip: string; reason: string }[] }> {
   // A profile is a new model: its numbers come from its own MACs, even when its id names a known model.
   const known = req.profile === undefined;
-  const [catalog, fleet, bench, workers, curveBuckets, loadBuckets, shadows, shadowPairs] = await Promise.all([
+  const [catalog, fleet, bench, workers, curveBuckets, loadBuckets, shadows, shadowPairs, superseded] = await Promise.all([
     loadCatalog(w), known ? loadFleetPairs(w, req.model) : [], known ? loadBenchmarkPairs(w, req.model) : [], loadWorkers(w),
     known ? loadMeasuredCurve(w, req.model) : [], known ? loadMeasuredAt(w, req.model, req.rps) : [],
     known ? loadShadowEvidence(w, req.model) : new Map<string, ShadowEvidence>(), known ? loadShadowPairs(w, req.model) : [],
+    known ? supersededBenchmarkRounds(w, req.model) : new Map<string, string[]>(),
   ]);
   // Dedicated or pooled, one choice per chip for the figure at the load and the curve alike.
   const { atLoad, curve } = measuredByTraffic(loadBuckets, curveBuckets);
@@ -317,7 +318,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
       : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
         : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
-          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`
+          : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${superseded.has(id) ? ` (its rows of MLPerf ${superseded.get(id)!.join(', ')} are of a workload the benchmark has since changed, and left out)` : ''}${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`
             + (byChip.has(id) && !(chip.peak_ops_per_s && chip.peak_ops_per_s > 0) ? '; nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' : '');
     skipped.push({ chip: id, reason: why });
   }

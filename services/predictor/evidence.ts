@@ -286,6 +286,19 @@ export function measuredByTraffic(atLoad: readonly BucketFigures[], curve: reado
   return { atLoad: atLoad.flatMap(pick), curve: curve.flatMap(pick) };
 }
 
+/**
+ * The MLPerf rounds of a model's benchmark rows that {@link currentBenchmarkRow} leaves out, per chip (rounds of a
+ * workload the benchmark has since changed), so a chip measured only then is skipped saying so, not as never measured.
+ * @returns chip → its rounds left out (`v1.1`, …), sorted; chips with none absent.
+ */
+export async function supersededBenchmarkRounds(w: Warehouse, model: string): Promise<Map<string, string[]>> {
+  const rows = await w.query<{ chip: string; rounds: string[] }>(
+    `SELECT chip, arraySort(groupUniqArray(splitByChar('/', system)[1])) AS rounds FROM ${w.database}.benchmark_latency FINAL
+     WHERE model_id = {m:String} AND scenario = 'SingleStream' AND batch = 1 AND ${USABLE_BENCHMARK_ROW} AND NOT (${currentBenchmarkRow(w.database)})
+     GROUP BY chip`, { m: model });
+  return new Map(rows.map((r) => [String(r.chip), r.rounds.map(String)]));
+}
+
 /** Benchmark evidence of a model per chip (SingleStream rows of every source, {@link currentBenchmarkRow}). */
 export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<BenchmarkPair[]> {
   const rows = await w.query<Record<string, unknown>>(

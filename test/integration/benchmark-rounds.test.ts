@@ -4,7 +4,8 @@
  * ~560 ms since, and a T4 measured only on v1.1 ranked first at 158 ms. Expected values are the rows' own medians.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBenchmarkPairs } from '../../services/predictor/evidence.ts';
+import { loadBenchmarkPairs, supersededBenchmarkRounds } from '../../services/predictor/evidence.ts';
+import { gatherCandidates } from '../../services/predictor/candidates.ts';
 import { loadPriors } from '../../services/model/telemetry.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -49,6 +50,11 @@ describe('benchmark rows of the workload a model has now', () => {
     expect(await pairs('gain')).toEqual([['a', 4, 5], ['o', 1, 30]]);
     expect(await pairs('rnn')).toEqual([['a', 2, 10], ['b', 2, 20], ['c', 2, 10], ['d', 2, 10]]);
     expect(await pairs('nov')).toEqual([['a', 1, 40]]);
+    // A chip measured only before the change is skipped saying so, not as never measured (a re-test).
+    expect(await supersededBenchmarkRounds(w, 'unet')).toEqual(new Map([['a', ['v0.7', 'v1.1']], ['b', ['v1.1']], ['t', ['v1.1']]]));
+    await w.insert(`${w.database}.chips`, ['a', 'b', 't'].map((chip) => ({ chip, kind: 'gpu', vendor: 'V', names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null })));
+    const { skipped } = await gatherCandidates(w, { model: 'unet', rps: 1 });
+    expect(skipped).toEqual([{ chip: 't', reason: 'no fleet requests or benchmark rows of "unet" on this chip (its rows of MLPerf v1.1 are of a workload the benchmark has since changed, and left out); nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' }]);
     const priors = await loadPriors(w);
     expect(priors.get('unet|a')).toEqual({ p50: 450, p90: 450 });
   });
