@@ -19,6 +19,7 @@ import avro from 'avsc';
 import { ModelFileError, PipelineError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from '../../schemas/fingerprint.ts';
+import { createLongAwareType } from '../../schemas/codec.ts';
 import type { DecodeResult } from '../../schemas/validate.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
@@ -300,8 +301,11 @@ export interface LatencyModelEvent {
 }
 
 const eventSchema: unknown = JSON.parse(readFileSync(new URL('../../schemas/model-latency.v1.avsc', import.meta.url), 'utf8'));
-/** The compiled `LatencyModelEvent` type (plain avsc: longs are JS numbers, safe for epoch ms). */
-export const latencyModelEventType = avro.Type.forSchema(eventSchema as avro.Schema) as avro.types.RecordType;
+/**
+ * The compiled `LatencyModelEvent` type, as every edgelat schema is compiled (schemas/codec.ts `createLongAwareType`:
+ * exact longs, numbers where safe as epoch ms are; strings and map keys read only as UTF-8).
+ */
+export const latencyModelEventType = createLongAwareType(eventSchema as object) as avro.types.RecordType;
 /** CRC-64-AVRO fingerprint of the schema's canonical form, 8 bytes little-endian as on the wire. */
 export const LATENCY_MODEL_EVENT_FINGERPRINT: Buffer = rabinFingerprint(JSON.stringify(latencyModelEventType.schema()));
 const eventHeader = singleObjectHeader(LATENCY_MODEL_EVENT_FINGERPRINT);

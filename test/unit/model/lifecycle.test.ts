@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { MODEL_LATENCY_TOPIC, parseCron, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
-import { decodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
+import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
 import { msToDateTime64 } from '../../../services/warehouse/types.ts';
@@ -232,6 +232,11 @@ describe('champion/challenger with a corrupted training window', () => {
     // A's row has since been retired (new reason); every other field is as announced
     expect(events[0]).toEqual({ ...latencyModelEvent(rowA, null), reason: a!.reason });
     expect(decodeLatencyModelEvent(Buffer.from('{"version":"x"}'))).toMatchObject({ ok: false });
+    // A metric name whose bytes are not UTF-8 is refused, not read with U+FFFD (as every edgelat record; a re-test).
+    const bytes = encodeLatencyModelEvent({ ...events[1]!, metrics: { mape: 0.1 } });
+    const at = bytes.indexOf(Buffer.from('mape'));
+    bytes[at + 1] = 0xff;
+    expect(decodeLatencyModelEvent(bytes)).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid avro body: string of 4 bytes at byte \d+ is not utf-8 \(hex 6dff7065\)/) });
   });
 });
 
