@@ -28,6 +28,9 @@ const FORMATS: Record<string, string> = { table: 'PrettyCompactMonoBlock', json:
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** How long `pipeline run`, done and closed, waits for the event loop to drain before it exits anyway, ms. */
+const PIPELINE_EXIT_GRACE_MS = 5000;
+
 /** Set when stdout's reader went away: a streamed result stops there (`edgelat sql … | head` of an endless query). */
 let stdoutClosed = false;
 // A reader that stops early (`edgelat sql … | head`, also of stderr: `2>&1 | head`) closes the pipe: end quietly, as
@@ -267,6 +270,10 @@ pipelineCommand
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
     await (await import('./pipeline.ts')).pipelineRunCommand(await config(), opts);
+    // Everything of the run is closed, but a kafkajs client of a connection given up during an outage can reconnect when
+    // the broker is back and hold the process open (a trial: alive 4 minutes after its summary, SIGTERM ignored). An
+    // unref'd timer keeps nothing alive itself: a process that drains ends as before; one held open ends after the grace.
+    setTimeout(() => exitWhenChdbIdle(typeof process.exitCode === 'number' ? process.exitCode : 0), PIPELINE_EXIT_GRACE_MS).unref();
   });
 pipelineCommand
   .command('redrive')

@@ -1,4 +1,5 @@
 import { BrokerUnavailableError } from '../../errors.ts';
+import { clusterChangedError } from '../eventlog/kafka-consumer.ts';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
@@ -87,6 +88,13 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     }
     const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger });
     kafkaLogs.push(kafkaLog);
+    // Another cluster answers at the brokers' address (one that came back without its data): its committed offsets are
+    // not this run's, and resuming from them read every topic again from its start into the warehouse, whose
+    // deduplication goes by the cluster's id (a trial: 3,546 inference rows for 3,100). Stop, saying so.
+    if (kafkaLog.id !== kafkaLogs[0]!.id) {
+      await kafkaLog.close().catch(() => undefined);
+      throw clusterChangedError(brokers, kafkaLogs[0]!.id, kafkaLog.id);
+    }
     healthy = true;
     log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
     return log;

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { BrokerUnavailableError } from '../../errors.ts';
+import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
 import { coPartitionedAssigner } from './kafka-assigner.ts';
 import { guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
 import type { SealWatcher } from './kafka-seals.ts';
@@ -26,6 +26,26 @@ export interface KafkaConsumerOptions {
   logger?: Logger;
   /** Called for each range of records retention deleted before this member read them (they are skipped). */
   onRetentionGap?: (gap: RetentionGap) => void;
+  /**
+   * The cluster the log connected to (`describeCluster`), with its bootstrap brokers: after a rejoin the member checks
+   * that the same cluster answers, and fails its polls with {@link clusterChangedError} when another does.
+   */
+  cluster?: { id: string; brokers: readonly string[] };
+}
+
+/**
+ * The error of a run whose brokers' address answers for another cluster than the one it started on: a broker that came
+ * back without its data (a trial restarted librdkafka's mock cluster). Its committed offsets are not the run's, and
+ * reading on would read every topic again from its start into the warehouse, whose deduplication goes by the cluster
+ * (3,546 inference rows for 3,100), so the run stops. Not retriable.
+ * @param brokers  The bootstrap brokers.
+ * @param was      The log id of the cluster the run started on (`kafka-<cluster id>`).
+ * @param now      The one that answers now.
+ */
+export function clusterChangedError(brokers: readonly string[], was: string, now: string): PipelineError {
+  return new PipelineError(`kafka: the cluster at ${brokers.join(',')} changed while the run was down (${was} → ${now}): a broker that came back without its data, `
+    + 'so its topics and committed offsets are not the ones this run read; stopping rather than reading the topics again from their start into the warehouse '
+    + '(its deduplication goes by the cluster): check the brokers\' storage; on purpose, start `edgelat pipeline run` again (what the new cluster holds is written as new records)');
 }
 
 /** Records of one partition that retention deleted before a consumer group read them: offsets [from, to). */
@@ -80,8 +100,10 @@ export class KafkaConsumer implements Consumer {
   private wake: (() => void) | null = null;
   private closed = false;
   private joined!: Promise<void>;
-  /** Set when the member could not rejoin after a crash; raised by the next call. */
+  /** Set when the member could not rejoin after a crash, or rejoined another cluster; raised by the next call. */
   private failure: Error | null = null;
+  /** A rejoin's check that the same cluster answers ({@link KafkaConsumerOptions.cluster}); polls wait for it. */
+  private clusterCheck: Promise<void> | null = null;
   /** Per commit under way, the offsets (`topic\0partition\0offset`) kafkajs reported committed meanwhile (COMMIT_OFFSETS). */
   private readonly applied = new Set<Set<string>>();
 
@@ -108,8 +130,12 @@ export class KafkaConsumer implements Consumer {
     member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));
+    let joins = 0;
     c.on(c.events.GROUP_JOIN, (e) => {
       if (member.closed) return void c.disconnect().catch(() => undefined);
+      // A rejoin (after a crash or a broker's restart, which kafkajs itself retries) may have reached another cluster
+      // behind the same address: polls wait until the cluster is known to be the same (a trial's went on unnoticed).
+      if (joins++ > 0 && options.cluster) member.clusterCheck = member.checkCluster(options.cluster);
       member.onAssignment(e.payload.memberAssignment);
       member.settled = true;
       onJoin();
@@ -191,7 +217,17 @@ export class KafkaConsumer implements Consumer {
     this.wake?.();
   }
 
+  /** Fail this member's polls when another cluster than `cluster` answers now (an unanswered check passes: the next rejoin checks again). */
+  private async checkCluster(cluster: { id: string; brokers: readonly string[] }): Promise<void> {
+    const now = await this.admin.describeCluster().then((d) => `kafka-${d.clusterId}`, () => cluster.id);
+    if (now !== cluster.id) {
+      this.failure ??= clusterChangedError(cluster.brokers, cluster.id, now);
+      this.wake?.();
+    }
+  }
+
   async poll(maxRecords: number): Promise<PollResult> {
+    if (this.clusterCheck) await this.clusterCheck;
     this.assertOpen();
     const generation = this.generation;
     let budget = Math.max(1, Math.floor(maxRecords));

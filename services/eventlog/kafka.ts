@@ -218,6 +218,7 @@ export class KafkaEventLog implements EventLog {
     return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
       pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs,
       sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
+      cluster: { id: this.id, brokers: this.options.brokers },
     });
   }
 
