@@ -24,6 +24,7 @@ describe('pinoLogCreator', () => {
     log(logLevel.WARN, 'The group is rebalancing, re-joining');
     log(logLevel.ERROR, 'Crash: KafkaJSProtocolError: Not authorized to access topics: [Topic authorization failed]');
     log(logLevel.WARN, 'Response Heartbeat: unknown member id');
+    log(logLevel.ERROR, 'Response OffsetCommit(key: 8, version: 5)', { error: 'Specified group generation id is not valid' });
     // A trial's retention gap: edgelat logs the skipped range; kafkajs's reset lines were errors too.
     log(logLevel.ERROR, 'Offset out of range, resetting to default offset', { topic: 't', partition: 0 });
     log(logLevel.ERROR, 'Response Fetch(key: 1, version: 11)', { error: 'The requested offset is not within the range of offsets maintained by the server' });
@@ -33,6 +34,7 @@ describe('pinoLogCreator', () => {
       [30, 'The group is rebalancing, re-j', 'Consumer'],
       [50, 'Crash: KafkaJSProtocolError: N', 'Consumer'],
       [40, 'Response Heartbeat: unknown me', 'Consumer'],
+      [30, 'Response OffsetCommit(key: 8, ', 'Consumer'],
       [30, 'Offset out of range, resetting', 'Consumer'],
       [30, 'Response Fetch(key: 1, version', 'Consumer'],
     ]);
