@@ -33,19 +33,24 @@ const PIPELINE_EXIT_GRACE_MS = 5000;
 
 /** Set when stdout's reader went away: a streamed result stops there (`edgelat sql … | head` of an endless query). */
 let stdoutClosed = false;
-// A reader that stops early (`edgelat sql … | head`, also of stderr: `2>&1 | head`) closes the pipe: end quietly, as
-// Unix tools do, not with a stack trace; later output goes nowhere, and the exit waits for a chdb call in flight
-// (libchdb segfaulted, exit 139, when the process exited during one).
+// A reader of stdout that stops early (`edgelat sql … | head`) closes the pipe: end quietly, as Unix tools do, not with
+// a stack trace; later output goes nowhere, and the exit waits for a chdb call in flight (libchdb segfaulted, exit 139,
+// when the process exited during one). stdout that cannot be written otherwise (ENOSPC: `> /dev/full`) ends the command
+// as a failure, in one line (a trial: a Node stack trace, and exit 1 from gate). A closed or failing stderr only
+// silences the notes and progress: the command still does its work (a trial: `report … 2>&1 >/dev/null | head -1`
+// exited 0 at its first progress line with no report written).
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    if (stream === process.stdout) stdoutClosed = true;
     stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
       const done = typeof encoding === 'function' ? encoding : callback;
       if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
       return true;
     }) as typeof stream.write;
-    exitWhenChdbIdle(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    if (stream === process.stderr) return;
+    stdoutClosed = true;
+    if (error.code === 'EPIPE') return exitWhenChdbIdle(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    process.stderr.write(`edgelat: cannot write the output to stdout: ${error.message}\n`);
+    exitWhenChdbIdle(process.argv[2] === 'gate' ? GATE_ERROR_EXIT : 1);
   });
 }
 

@@ -152,14 +152,26 @@ describe('edgelat CLI', () => {
     expect(code).toBe(0);
   });
 
-  it('ends quietly when stderr\'s reader closes early during chdb work (a re-test: `report load-latency 2>&1 | head -1` segfaulted in libchdb, exit 139)', async () => {
+  it('does its work when stderr\'s reader closes early during chdb work (a re-test: `report load-latency 2>&1 | head -1` segfaulted in libchdb, exit 139; a trial: it then exited 0 with no report)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'edgelat-report-pipe-'));
     const child = spawn('node', [BIN, 'report', 'load-latency', '--out', out], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
     child.stdout.resume();
     child.stderr.once('data', () => child.stderr.destroy());
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
     expect([code, signal]).toEqual([0, null]);
+    expect(['report.csv', 'report.html', 'summary.md'].map((f) => existsSync(join(out, f)))).toEqual([true, true, true]);
   }, 120_000);
+
+  it.skipIf(!existsSync('/dev/full'))('fails in one line when stdout cannot be written (a trial: `> /dev/full` printed a Node stack trace; gate exited 1, an answer)', async () => {
+    const run = (args: string[]) => new Promise<[number | null, string]>((resolve) => {
+      const child = spawn('sh', ['-c', 'exec node "$0" "$@" > /dev/full', BIN, ...args], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('close', (c) => resolve([c, stderr]));
+    });
+    const [code, stderr] = await run(['sql', 'SELECT 1']);
+    expect([code, errLines(stderr)]).toEqual([1, ['edgelat: cannot write the output to stdout: ENOSPC: no space left on device, write']]);
+  }, 60_000);
 
   it('says in one line when another process holds the embedded warehouse', async () => {
     const holder = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
