@@ -4,7 +4,7 @@
  * report.html (self-contained, SVG charts), report.csv (every number, long
  * format) and summary.md.
  */
-import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
 import { KNEE_MIN_REQUESTS, ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
@@ -208,8 +208,21 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
   onStep?.('charts');
   const html = await reportHtml(report, summary);
   const files = REPORT_FILES.map((name) => join(dir, name));
-  writeFileSync(files[0]!, html);
-  writeFileSync(files[1]!, reportCsv(report));
-  writeFileSync(files[2]!, summary);
+  // Each written whole to a temporary name, then all three renamed in: a disk that fills up leaves the earlier report
+  // as it was, not a cut-off report.html beside the last run's other files (a trial), and a file name that is a
+  // symbolic link is replaced, not followed out of the folder (a trial overwrote the link's target).
+  const temps = files.map((f) => `${f}.${process.pid}.tmp`);
+  try {
+    [html, reportCsv(report), summary].forEach((text, i) => {
+      try {
+        writeFileSync(temps[i]!, text);
+      } catch (e) {
+        throw new Error(`cannot write ${files[i]}: ${(e as Error).message}`, { cause: e });
+      }
+    });
+    files.forEach((f, i) => renameSync(temps[i]!, f));
+  } finally {
+    for (const t of temps) rmSync(t, { force: true });
+  }
   return { report, summary, files };
 }

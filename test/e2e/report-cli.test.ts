@@ -8,9 +8,9 @@
  * percentiles, two-pass Pearson r and least squares), or read directly from
  * the correlations table.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
@@ -256,6 +256,11 @@ describe('edgelat report load-latency after a demo run', () => {
 
   it('writes an empty report for a filter nothing matches, says why, and exits 1; an id no request has is a usage error, nothing written', async () => {
     const empty = join(mkdtempSync(join(tmpdir(), 'edgelat-report-empty-')), 'r');
+    // A file name that is a symbolic link is replaced in the folder, not followed out of it (a trial overwrote the target).
+    const victim = join(dirname(empty), 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    mkdirSync(empty);
+    symlinkSync(victim, join(empty, 'summary.md'));
     const r = await edgelat(['report', 'load-latency', '--out', empty, '--server', 'edge-01', '--since', '2099-01-01T00:00:00Z', '--quiet'], dataDir);
     expect(r.code).toBe(1);
     expect(errLines(r.stderr)).toContainEqual(expect.stringMatching(/^edgelat: none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables/));
@@ -264,6 +269,7 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(emptyHtml).not.toMatch(/<svg|Infinity|NaN/);
     expect(emptyHtml).toContain('<p class="note">No chart: no request matches the filters.</p>');
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
+    expect([readFileSync(victim, 'utf8'), lstatSync(join(empty, 'summary.md')).isSymbolicLink(), readdirSync(empty).sort()]).toEqual(['keep me', false, ['report.csv', 'report.html', 'summary.md']]);
     // The summary file says why too, not only stderr (a trial found "0 requests" and nothing else in it).
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/\n\*\*Empty:\*\* none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. .* lists what there is\.\n$/);
     // A trial: a mistyped --chip got the empty report and exit 1, as if the chip had no request in the range.
