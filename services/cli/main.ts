@@ -156,14 +156,16 @@ program
       if (p.slice(0, eq) in params) throw new UsageError(`--param ${p.slice(0, eq)} is given twice`);
       params[p.slice(0, eq)] = p.slice(eq + 1);
     }
-    const [{ configuredWarehouse }, { badParameterText, canonicalStatement, formatClause, isBadQueryParameter, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
+    const [{ configuredWarehouse }, { badParameterText, canonicalStatement, EmptyQueryError, formatClause, isBadQueryParameter, isReadonlyRefusal, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile }] = await Promise.all([warehouses(), import('../warehouse/statements.ts')]);
     const misfit = paramProblem(query, params);
     if (misfit !== null) throw new UsageError(misfit);
     // ClickHouse ignores a value no placeholder takes: a misspelt name would pass unnoticed.
     for (const name of unusedParams(query, params)) process.stderr.write(`edgelat: warning: --param ${name} is not used: the query has no {${name}:Type}\n`);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
     try {
-      const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query);
+      const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query).catch((e: unknown) => {
+        throw e instanceof EmptyQueryError ? new UsageError(e.message) : e;
+      });
       if (canonical !== null && valuesRest(query, canonical) !== null) throw new MultiStatementError();
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
       if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');

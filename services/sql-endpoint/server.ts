@@ -39,7 +39,7 @@ import type { Registry } from 'prom-client';
 import { engineError, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -333,6 +333,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, readonly || 'any')).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
         .catch((error: unknown) => {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
+          if (error instanceof EmptyQueryError) throw new WarehouseError('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)', 62);
           // The parser's message names the formatQuery call the check wraps the statement in, which the client never sent.
           const text = String((error as Error)?.message ?? error);
           const own = text.replace(/: In scope SELECT formatQuery\(.*\) AS f\.(?= \(SYNTAX_ERROR\)\s*$)/s, '.');

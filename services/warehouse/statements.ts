@@ -24,12 +24,21 @@ export class MultiStatementError extends Error {
 /** Runs a read with bound parameters and returns its rows (a warehouse's `query`, or the endpoint engine's). */
 export type ReadQuery = (sql: string, params: Record<string, string>) => Promise<{ f: string }[]>;
 
+/** A query of nothing but comments, `;` or white space ({@link canonicalStatement}). */
+export class EmptyQueryError extends Error {
+  constructor() {
+    super('the query is empty (only comments or ";")');
+    this.name = 'EmptyQueryError';
+  }
+}
+
 /**
  * Parse a SQL text with ClickHouse's parser: one statement, in its canonical text.
  * @param read  Where `SELECT formatQuery(…)` runs (any connection: it reads nothing).
  * @returns The canonical text; null when the server has no `formatQuery` (ClickHouse before 23.10: its
  *          HTTP interface refuses a second statement itself).
  * @throws {MultiStatementError} when the text holds more than one statement.
+ * @throws {EmptyQueryError} when it holds none (only comments or `;`).
  * @throws the parser's own error (a syntax error, code 62) as `read` throws it.
  */
 export async function canonicalStatement(read: ReadQuery, sql: string): Promise<string | null> {
@@ -39,6 +48,8 @@ export async function canonicalStatement(read: ReadQuery, sql: string): Promise<
   } catch (error) {
     const message = String((error as Error)?.message ?? error);
     if (/Multi-statements are not allowed/.test(message)) throw new MultiStatementError();
+    // Only comments or `;` (a trial: exit 1 quoting this pre-parse, where blank text got "the query is empty", exit 2).
+    if (/Code: 62\. .*Empty query/s.test(message)) throw new EmptyQueryError();
     if (/Unknown function formatQuery|UNKNOWN_FUNCTION.*formatQuery|formatQuery.*UNKNOWN_FUNCTION/s.test(message)) return null;
     throw error;
   }

@@ -48,6 +48,11 @@ describe('edgelat CLI', () => {
       const two = await edgelat(['sql', ...args], dataDir);
       expect([two.code, errLines(two.stderr)]).toEqual([2, ['edgelat: the query holds more than one statement (ClickHouse: Multi-statements are not allowed): edgelat sql runs one at a time']]);
     }
+    // Nothing but comments or ";": empty, as blank text is (a trial: exit 1 quoting the formatQuery pre-parse).
+    for (const sql of ['/* nothing */', ';', '-- a note']) {
+      const r = await edgelat(['sql', '--', sql], dataDir);
+      expect([sql, r.code, errLines(r.stderr)]).toEqual([sql, 2, ['edgelat: the query is empty (only comments or ";")']]);
+    }
     const outfile = await edgelat(['sql', `SELECT 1 AS y$$ INTO /* /* */ x */ OUTFILE '${join(dataDir, 'out.tsv')}'`], dataDir);
     expect([outfile.code, errLines(outfile.stderr), existsSync(join(dataDir, 'out.tsv'))]).toEqual([2, ['edgelat: INTO OUTFILE writes a file: add --write to run it'], false]);
     // Reads ClickHouse allows read-only run: FROM-first after a nested comment.
