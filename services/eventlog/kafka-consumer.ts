@@ -130,12 +130,12 @@ export class KafkaConsumer implements Consumer {
     member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
     let onJoin!: () => void;
     member.joined = new Promise<void>((r) => (onJoin = r));
-    let joins = 0;
     c.on(c.events.GROUP_JOIN, (e) => {
       if (member.closed) return void c.disconnect().catch(() => undefined);
-      // A rejoin (after a crash or a broker's restart, which kafkajs itself retries) may have reached another cluster
-      // behind the same address: polls wait until the cluster is known to be the same (a trial's went on unnoticed).
-      if (joins++ > 0 && options.cluster) member.clusterCheck = member.checkCluster(options.cluster);
+      // Every join, the first too (kafkajs retries a first join itself, a re-test's onto another cluster), and a rejoin
+      // after a crash or a broker's restart, may have reached another cluster behind the same address: polls and
+      // commits wait until the cluster is known to be the same (a trial's went on unnoticed).
+      if (options.cluster) member.clusterCheck = member.checkCluster(options.cluster);
       member.onAssignment(e.payload.memberAssignment);
       member.settled = true;
       onJoin();
@@ -274,6 +274,7 @@ export class KafkaConsumer implements Consumer {
    *   without applying it (its consumer not running, during a restart).
    */
   async commit(offsets: CommittedOffset[]): Promise<void> {
+    if (this.clusterCheck) await this.clusterCheck;
     this.assertOpen();
     for (const o of offsets) {
       if (!this.owns(o)) {
