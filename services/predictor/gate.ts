@@ -27,7 +27,7 @@ import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDev
 import type { ServerObservations } from './whatif.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 import { MAX_ID_CHARS } from './types.ts';
-import { BIDI_OR_SEPARATOR, codePoint, quoteName, shellWord } from '../names.ts';
+import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName, shellWord } from '../names.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
 export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
@@ -375,7 +375,9 @@ export function idProblem(field: string, value: string): string | null {
   // Bidirectional marks, overrides and isolates, and line separators, reorder or break the reason they are echoed in
   // (a trial: a version "\u202ev1" over HTTP).
   const mark = BIDI_OR_SEPARATOR.exec(value);
-  return mark ? `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}` : null;
+  if (mark) return `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}`;
+  const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
+  return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
 }
 
 /** The gate's view of one target server. */

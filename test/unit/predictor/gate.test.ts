@@ -427,6 +427,10 @@ describe('msText', () => {
     expect(idProblem('model', 'm'.repeat(257))).toBe('model: expected an id of at most 256 characters, got 257');
     expect(idProblem('version', '\u202ev1')).toBe('version: expected an id without bidirectional or line-separator marks, got U+202E in "\\u202ev1"');
     expect(idProblem('chip', 'a\u2028b')).toBe('chip: expected an id without bidirectional or line-separator marks, got U+2028 in "a\\u2028b"');
+    // Characters that do not show (a trial: "v1\u200b" was answered as if it were v1), and a byte that is not UTF-8.
+    expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\u200b"');
+    expect(idProblem('version', 'v1\ufffd')).toBe('version: expected an id without characters that do not show, got U+FFFD in "v1\ufffd" (a byte that is not UTF-8?)');
+    expect(idProblem('model', 'a\u200db')).toBeNull(); // a joiner, as emoji sequences hold
   });
 
   it('sloInBand: the SLO and each edge read apart (a trial: "the SLO 12.1 ms is inside the p99 band [7.07 ms, 12.1 ms]")', () => {
