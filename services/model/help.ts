@@ -136,6 +136,11 @@ function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProble
 /** Share of the architectures that must have a latency in some file (a HELP benchmark's files cover all of them). */
 export const MIN_COVERED_SHARE = 0.5;
 
+/** The first three of some lines whose arch_idx is not an architecture, as `file:line: "value"; …` for a message. */
+function firstLines(lines: readonly ImportProblem[]): string {
+  return lines.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ');
+}
+
 /**
  * Parse HELP architectures and latency files.
  *
@@ -321,7 +326,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
         : cellsWhy
           ? `the files have rows for ${matched.size.toLocaleString('en-US')} of them, but ${cellProblems.length.toLocaleString('en-US')} cell(s) are not latencies in ms, such as `
             + `${cellProblems.slice(0, 3).map((p) => `${p.file}:${p.line}: ${p.field} = ${quoteValue(p.value)}: ${p.message}`).join('; ')}`
-          : `${archWhy.length > 0 ? `${archWhy.length.toLocaleString('en-US')} line(s) name an arch_idx ${architectures.file} does not have, such as ${archWhy.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ')}; ` : ''}`
+          : `${archWhy.length > 0 ? `${archWhy.length.toLocaleString('en-US')} line(s) name an arch_idx ${architectures.file} does not have, such as ${firstLines(archWhy)}; ` : ''}`
             + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? Every latency file of a HELP benchmark covers its architectures'));
   }
   // Most of a latency file's lines naming no architecture of the architectures file: the other direction of two
@@ -331,7 +336,7 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   for (const [file, t] of linesOf) {
     if (t.foreign.length === 0 || t.matched >= MIN_COVERED_SHARE * (t.matched + t.foreign.length)) continue;
     throw new HelpCoverageError(t.foreign, `${file}: ${t.foreign.length.toLocaleString('en-US')} of its ${(t.matched + t.foreign.length).toLocaleString('en-US')} latency lines `
-      + `name an arch_idx ${architectures.file} does not have (${architectures.file}: ${archIds.length.toLocaleString('en-US')} architectures), such as ${t.foreign.slice(0, 3).map((p) => `${p.file}:${p.line}: ${quoteValue(p.value)}`).join('; ')}; `
+      + `name an arch_idx ${architectures.file} does not have (${architectures.file}: ${archIds.length.toLocaleString('en-US')} architectures), such as ${firstLines(t.foreign)}; `
       + 'are the files from two benchmarks (one benchmark\'s architectures.csv with another\'s latency files)? A HELP benchmark\'s architectures file has every architecture its latency files measure');
   }
   return { archIds, features, X, devices, latency, problems };
