@@ -16,14 +16,17 @@
  *   (`dm2e`, `dm2`, `pro`, `standard`, `lite`, `pcie`: different core counts and
  *   power), Intel model suffixes (`8380` Ice Lake vs `8380h` Cooper Lake).
  * - Jetson modules are `jetson-<form>-<gen>`; `NVIDIA Orin` and `NVIDIA Jetson
- *   AGX Orin` are `jetson-agx-orin`. Where a chip is also in the simulator
+ *   AGX Orin` are `jetson-agx-orin`, and the module's CPU named as such
+ *   (`NVIDIA Jetson AGX Orin CPU`) is `jetson-agx-orin-cpu`. Where a chip is also in the simulator
  *   fleet (services/simulator/fleet.ts) its id is the fleet's id
  *   (`jetson-agx-orin`, `jetson-xavier-nx`, `qualcomm-ai100-dm2e`, `rpi4-cortex-a72`).
  * - Xeons by model number without the tier (`intel-xeon-8380`; submitters
  *   mistype the tier, e.g. `Gold 8380H`), else by code name
  *   (`intel-xeon-cascade-lake`), else `intel-xeon`. `+` becomes `plus`.
  * - Arm CPUs named only by their cores become `arm-cortex-<core>x<count>-…`;
- *   SoCs become `<vendor>-<soc>` (`rockchip-rk3588`, `amlogic-s922x`).
+ *   SoCs become `<vendor>-<soc>` (`rockchip-rk3588`, `amlogic-s922x`), also when
+ *   the name lists the SoC's parts (cores beside a Mali or NPU); the SoC's NPU or
+ *   GPU named by the SoC is `-npu` / `-gpu` added, a Mali its `arm-mali-…` id.
  * - A multi-node name (`1 Node: NVIDIA A100-SXM-80GBx8, 2 Nodes: NVIDIA A30x4`)
  *   is each part normalised and joined with `+` (`nvidia-a100+nvidia-a30`).
  * - Otherwise a fallback slug (lower case, runs of non-alphanumerics → `-`), so
@@ -89,10 +92,21 @@ function migProfile(n: string): string {
   const p = /(?:^|[^0-9.])(?:(\d+)c[.])?(\d+)g[.\s-]?(\d+)gb\b/i.exec(n)!;
   return `${p[1] ? `${p[1]}c-` : ''}${p[2]}g-${p[3]}gb`;
 }
-const socKind = (n: string): ChipKind => (/\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu');
+/**
+ * Whether a name describes a whole SoC: it lists its CPU cores beside a GPU or NPU
+ * (`Rockchip RK3588 (4x Cortex-A76, Mali-G610 GPU, 6 TOPS NPU)`); such a name stands for the SoC, whose id is its CPU's.
+ */
+const describesSoc = (n: string): boolean => /\bCortex-A\d|\bCPU\b/i.test(n) && /\bMali\b|\bGPU\b|\bNPU\b/i.test(n);
+const socKind = (n: string): ChipKind =>
+  describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu';
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
 const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
+/** A Jetson module's CPU named as such (`NVIDIA Jetson AGX Orin CPU`), not a name listing the module's GPU or DLA too. */
+const jetsonCpu = (n: string): boolean => /\bCPU\b/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
+const jetsonKind = (n: string): ChipKind => (jetsonCpu(n) ? 'cpu' : 'gpu');
+/** A Jetson module's id, `-cpu` added for its CPU (a trial's "Jetson AGX Orin CPU" had landed on the module's GPU). */
+const jetsonChip = (id: string, n: string): string => (jetsonCpu(n) ? `${id}-cpu` : id);
 
 /** Ordered rules; the first whose `re` matches decides. */
 export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
@@ -103,10 +117,10 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   // or as a compute instance `1c.3g.40gb`. MIG named without a profile (`MIG disabled`, `MIG mode`) is the whole GPU.
   { re: /^(?=.*\bMIG\b)(?=.*(?:^|[^0-9.])(?:\d+c[.])?\d+g[.\s-]?\d+gb\b).*?\b(A100|A30|A800|H100|H200|H800|GH200|GB200|B200)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m, n) => `nvidia-${low(m[1])}-mig-${migProfile(n)}` },
   { re: /\bCarmel\b/i, vendor: 'NVIDIA', kind: 'cpu', chip: () => 'nvidia-carmel' },
-  { re: new RegExp(`${NV}\\bOrin\\s+(NX|Nano)\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `jetson-orin-${low(m[1])}` },
-  { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-orin' },
-  { re: new RegExp(`${NV}\\bXavier\\s+NX\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-xavier-nx' },
-  { re: new RegExp(`${NV}\\bXavier\\b`, 'i'), vendor: 'NVIDIA', kind: 'gpu', chip: () => 'jetson-agx-xavier' },
+  { re: new RegExp(`${NV}\\bOrin\\s+(NX|Nano)\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (m, n) => jetsonChip(`jetson-orin-${low(m[1])}`, n) },
+  { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-orin', n) },
+  { re: new RegExp(`${NV}\\bXavier\\s+NX\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-xavier-nx', n) },
+  { re: new RegExp(`${NV}\\bXavier\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-xavier', n) },
   { re: /\bG([HB]\d{3})\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-g${low(m[1])}` },
   { re: /\b(?:NVIDIA|GeForce|Quadro)\b.*\bRTX\s*(A?\d{4}(?:\s*Ti)?)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-rtx-${slugChip(m[1]!)}` },
   { re: /\b(?:NVIDIA|Tesla)\b.*?(?:^|[^A-Za-z0-9])([ABHLTKPVM]\d{1,3})(S?)(?=$|[^A-Za-z0-9]|x\d)/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}${low(m[2])}` },
@@ -117,7 +131,8 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bRyzen\s+(?:Threadripper\s+)?(?:(\d)\s+)?(?:PRO\s+)?(\d{4}[A-Z]{0,3})\b/i, vendor: 'AMD', kind: 'cpu', chip: (m) => `amd-ryzen-${m[1] ? `${m[1]}-` : ''}${low(m[2])}` },
   { re: /\bRadeon\b\s*(.*)$/i, vendor: 'AMD', kind: 'gpu', chip: (m) => `amd-radeon-${slugChip(m[1]!) || 'unknown'}` },
   // Intel
-  { re: /\bCore\b.*?\b(i[3579])-(\d{4,5}[A-Z]{0,2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-${low(m[1])}-${low(m[2])}` },
+  // Mobile parts carry a graphics tier after the letter (`i7-1185G7`, `i5-1035G1`).
+  { re: /\bCore\b.*?\b(i[3579])-(\d{4,5}(?:[A-Z]{1,2}\d?)?)\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-${low(m[1])}-${low(m[2])}` },
   { re: /\bCore\s+Ultra\s+(\d)\s+(\d{3}[A-Z]{0,2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-ultra-${m[1]}-${low(m[2])}` },
   { re: /\bXeon\b|\bIntel\b.*\b(?:Platinum|Gold|Silver|Bronze|Lake-SP)\b/i, vendor: 'Intel', kind: 'cpu', chip: (_m, n) => `intel-xeon${xeonModel(n)}` },
   { re: /\bGaudi\s*(\d?)\b/i, vendor: 'Intel', kind: 'npu', chip: (m) => `intel-gaudi${m[1] ?? ''}` },
@@ -133,9 +148,10 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
   { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
-  // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU.
-  { re: /^(?!.*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
-  { re: /^(?!.*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
+  // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU; an SoC
+  // described whole, its Cortex cores listed beside the Mali, is the SoC (a trial's had landed on the Mali).
+  { re: /^(?!(?!.*\bCortex-A\d).*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
+  { re: /^(?!(?!.*\bCortex-A\d).*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
   { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },
@@ -200,7 +216,7 @@ const VENDOR_TOKENS: readonly [RegExp, string][] = [
  * describes the processor: null.
  */
 function integratedPart(n: string): 'gpu' | 'npu' | null {
-  if (/\bCPU\b/i.test(n)) return null;
+  if (/\bCPU\b|\bCortex-A\d/i.test(n)) return null;
   if (/\b(?:NPU|Neural\s+Engine|ANE)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'npu';
   if (/\b(?:GPU|VideoCore(?:\s+[IVX]+)?|Adreno\s+\d+)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'gpu';
   return null;

@@ -373,6 +373,9 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['Intel(R) Xeon(R) CPU @ 2.30GHz', 'intel-xeon', 'cpu', 'Intel'],
     ['Intel Ice Lake-SP 8368', 'intel-xeon-8368', 'cpu', 'Intel'],
     ['Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz', 'intel-core-i5-10400', 'cpu', 'Intel'],
+    // Mobile parts with a graphics tier after the letter had become slugs of the whole name.
+    ['11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz', 'intel-core-i7-1185g7', 'cpu', 'Intel'],
+    ['Intel Core i5-1035G1', 'intel-core-i5-1035g1', 'cpu', 'Intel'],
     ['AMD EPYC 9654 96-Core Processor', 'amd-epyc-9654', 'cpu', 'AMD'],
     ['AMD Ryzen 5 5500U with Radeon Graphics', 'amd-ryzen-5-5500u', 'cpu', 'AMD'],
     ['Apple M1 Pro', 'apple-m1-pro', 'cpu', 'Apple'],
@@ -394,6 +397,14 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['AMD Ryzen 7 7840U NPU', 'amd-ryzen-7-7840u-npu', 'npu', 'AMD'],
     ['Apple M1 (8-core CPU, 7-core GPU)', 'apple-m1', 'cpu', 'Apple'],
     ['Amlogic A311D NPU', 'amlogic-a311d-npu', 'npu', 'Amlogic'],
+    // An SoC described whole, its cores listed beside its Mali or NPU, is the SoC (a trial's had landed on the Mali or NPU).
+    ['Rockchip RK3588 (4x Cortex-A76, Mali-G610 GPU, 6 TOPS NPU)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    ['Amlogic S922X (4x Cortex-A73, 2x Cortex-A53, Mali-G52)', 'amlogic-s922x', 'cpu', 'Amlogic'],
+    ['Rockchip RK3588 with 4x Cortex-A76 and a 6 TOPS NPU', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    // A Jetson module's CPU named as such is not the module's GPU (a trial); the module described whole is the module.
+    ['NVIDIA Jetson AGX Orin CPU', 'jetson-agx-orin-cpu', 'cpu', 'NVIDIA'],
+    ['NVIDIA Jetson Orin Nano CPU', 'jetson-orin-nano-cpu', 'cpu', 'NVIDIA'],
+    ['NVIDIA Jetson AGX Orin 64GB (12-core Arm Cortex-A78AE CPU, 2048-core Ampere GPU)', 'jetson-agx-orin', 'gpu', 'NVIDIA'],
     ['Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)', 'arm-cortex-a72x2-a53x4', 'cpu', 'Arm'],
     ['Arm Cortex-A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
     ['Cortex-A72', 'arm-cortex-a72', 'cpu', 'Arm'],
