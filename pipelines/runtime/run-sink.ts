@@ -64,9 +64,10 @@ interface Buffered {
   endCheckedAtMs: number | null;
 }
 
-/** Commit metadata of a planned partial block. */
+/** Commit metadata of a planned partial block: its end, and the block size the blocks after it align on. */
 interface BlockPlan {
   block_end: number;
+  block_size: number;
 }
 
 /** Commit metadata after a written block: the block size it was aligned on (`batchOffsets`). */
@@ -97,8 +98,8 @@ export function parsePlan(metadata: string | undefined, start: number, blockSize
  * by a plain `count()` (DESIGN §3 "Delivery").
  *
  * Blocks are aligned on offset ranges [k·B, (k+1)·B) of one partition (a
- * partial block only at end of input, or after `lingerMs` with its end
- * committed as a plan first), and each insert carries the
+ * partial block only at end of input or after `lingerMs`, its end committed
+ * as a plan first), and each insert carries the
  * deduplication token `<table>:<log id>:<topic>:<partition>:<from>-<to>`, so a retried
  * or replayed block adds no rows. Offsets are committed only after the
  * warehouse acknowledged every block below them. A record that cannot be
@@ -205,7 +206,11 @@ export class SinkRun {
       this.options.failPoint?.('after-step', this.recordsDone);
     }
     if (endOfInput) {
-      for (const [key, buf] of this.buffers) if (buf.next > buf.start) await this.flush(key, buf);
+      // The partial blocks at the end are planned first, as lingering ones are: a member that resumes where this one's
+      // commit was lost forms the same block again whatever its block size or linger (a trial: [8, 10) written here,
+      // then [8, 9) and [9, 10) by the next run, two rows twice).
+      const partial = [...this.buffers].filter(([, b]) => b.next > b.start);
+      if (!(await this.flushPlanned(partial))) return false;
       // Not done while a commit is still deferred by a rebalance: the caller polls again and it is retried.
       if (this.deferred.size) return false;
     } else {
@@ -290,22 +295,31 @@ export class SinkRun {
       const alignedEnd = (Math.floor(b.start / this.batchOffsets) + 1) * this.batchOffsets;
       if (end <= b.next || end < alignedEnd) due.push([key, b]);
     }
-    if (due.length === 0) return;
-    const plans: CommittedOffset[] = due.map(([key, b]) => {
-      const plan: BlockPlan = { block_end: b.next };
-      return { ...keyPartition(key), offset: b.start, metadata: JSON.stringify(plan) };
-    });
-    try {
-      await this.consumer!.commit(plans);
-    } catch (error) {
-      if (!(error instanceof PipelineError && error.retriable)) throw error;
-      this.options.logger?.info({ pipeline: 'warehouse-sink', err: (error as Error).message }, 'block plans not committed (rebalance?); partial blocks wait');
-      return;
+    await this.flushPlanned(due);
+  }
+
+  /**
+   * Write partial blocks: commit the plans of those not planned yet in one commit, then write and commit each.
+   * @returns false when the plan commit failed retriably (a rebalance): nothing was written, the blocks wait.
+   */
+  private async flushPlanned(blocks: [string, Buffered][]): Promise<boolean> {
+    const unplanned = blocks.filter(([, b]) => b.planEnd === null);
+    if (unplanned.length) {
+      const plans: CommittedOffset[] = unplanned.map(([key, b]) => {
+        const plan: BlockPlan = { block_end: b.next, block_size: this.batchOffsets };
+        return { ...keyPartition(key), offset: b.start, metadata: JSON.stringify(plan) };
+      });
+      try {
+        await this.consumer!.commit(plans);
+      } catch (error) {
+        if (!(error instanceof PipelineError && error.retriable)) throw error;
+        this.options.logger?.info({ pipeline: 'warehouse-sink', err: (error as Error).message }, 'block plans not committed (rebalance?); partial blocks wait');
+        return false;
+      }
+      for (const [, b] of unplanned) b.planEnd = b.next;
     }
-    for (const [key, b] of due) {
-      b.planEnd = b.next;
-      await this.flush(key, b);
-    }
+    for (const [key, b] of blocks) await this.flush(key, b);
+    return true;
   }
 
   private async flush(key: string, buf: Buffered): Promise<void> {

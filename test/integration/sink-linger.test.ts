@@ -68,7 +68,7 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     await first.close();
     expect(await count()).toEqual({ c: 10, u: 10 });
     // Only the plan is committed: the block starts at 0 and ends at 10.
-    expect(await committed(log)).toMatchObject({ offset: 0, metadata: JSON.stringify({ block_end: 10 }) });
+    expect(await committed(log)).toMatchObject({ offset: 0, metadata: JSON.stringify({ block_end: 10, block_size: 4096 }) });
 
     // More records arrive; the next member resumes at the plan: it re-forms [0, 10) (deduplicated), then [10, 16).
     crash = false;
@@ -130,6 +130,32 @@ describe('warehouse-sink partial blocks after the linger time', () => {
     const after = (await count())!;
     expect([after.c - before.c, after.u - before.u]).toEqual([30, 30]);
     expect(await committed(log)).toMatchObject({ offset: 30, metadata: JSON.stringify({ block_size: 6 }) });
+  });
+
+  it.each([
+    ['another block size', 700, { batchOffsets: 3 }],
+    ['the same block size with a linger and one-record polls', 720, { batchOffsets: 4, lingerMs: 0, maxBatch: 1 }],
+    ['the same settings', 740, { batchOffsets: 4 }],
+  ] as const)('the partial block a bounded run wrote at the end of input is formed again by a member resuming with %s', async (_label, from, settings) => {
+    // A trial: 10 records in blocks of 4, killed after inserting the last block [8, 10) and before its commit; the next
+    // run formed [8, 9) and [9, 10) (other tokens): two rows twice. The end-of-input block is planned first now.
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const before = (await count())!;
+    await log.produce(TOPICS.inference, records(from, from + 10));
+    await log.seal(TOPICS.inference);
+    let writes = 0;
+    const first = new SinkRun({
+      log, warehouse, topics: [TOPICS.inference], batchOffsets: 4,
+      failPoint: (point) => { if (point === 'after-produce' && ++writes === 3) throw new Crash('killed before the commit'); },
+    });
+    await expect(first.runToEnd()).rejects.toThrow(Crash);
+    await first.close();
+    expect((await count())!.c - before.c).toBe(10);
+    expect(await committed(log)).toMatchObject({ offset: 8, metadata: JSON.stringify({ block_end: 10, block_size: 4 }) });
+    await new SinkRun({ log, warehouse, topics: [TOPICS.inference], ...settings }).runToEnd();
+    const after = (await count())!;
+    expect([after.c - before.c, after.u - before.u]).toEqual([10, 10]);
+    expect(await committed(log)).toMatchObject({ offset: 10 });
   });
 
   it('asks for a lingering partition\'s end offset at most once per linger time while it reads a backlog', async () => {
