@@ -80,6 +80,11 @@ export interface Processor<S> {
    * commit, an uninterrupted run would call it late too).
    */
   restore?(state: S, committedWatermarks: Readonly<Record<string, number>>, replayEnds: Readonly<Record<string, number>>): void;
+  /**
+   * Event time of a decoded input record, epoch ms: what moves its stream's watermark (never past its log timestamp)
+   * and what a late event is stamped with. Must be pure. @default the record's `ts`
+   */
+  eventTime?(topic: string, value: Readonly<Record<string, unknown>>): number;
   /** Process one on-input record; must not call the clock, the log or the warehouse. */
   step(state: S, input: StepInput, watermarks: Readonly<Record<string, number>>): StepResult;
   /** React to watermark progress (fire windows, release joined rows). Emits in seq order. */

@@ -29,6 +29,8 @@ export interface ShadowCompareOptions {
 }
 
 interface ProdEntry {
+  /** {@link recordId} of the event. */
+  id: string;
   ts: number;
   server: string;
   model: string;
@@ -37,9 +39,11 @@ interface ProdEntry {
   totalMs: number;
   /** status 'ok' (a failed request pairs, but its latency is not the model's). */
   ok: boolean;
-  paired: boolean;
-  /** Shadow deployments (chip and version) it paired with: a repeat of one (a retry, a duplicate) pairs no more. */
-  pairedWith: string[];
+  /**
+   * Shadow deployments (chip and version) it paired with, and the {@link recordId} of the result that paired: that
+   * record again (a redelivery) is passed over, another result of the deployment for the request (a retry) is unpaired.
+   */
+  pairedWith: Map<string, string>;
 }
 
 /** What identifies a shadow deployment's comparison. */
@@ -57,14 +61,17 @@ interface WindowAgg {
 /** State of one partition task. */
 export interface ShadowCompareState {
   partition: number;
-  /** Production events by `requestKey` (server and request id), until the window of their ts fires. */
-  prod: Map<string, ProdEntry>;
+  /** Production events by `requestKey` (server, model and request id; several when an id is reused later), until the window of their ts fires. */
+  prod: Map<string, ProdEntry[]>;
   /** Shadow results whose production event has not come yet, by `requestKey`. */
   waiting: Map<string, (ShadowResult & { offset: number })[]>;
   /** Open windows by verdict key. */
   windows: Map<string, WindowAgg>;
-  /** Unpaired production requests per `[server, model, window start]`. */
-  unpairedProd: Map<string, number>;
+  /**
+   * Production requests per `[server, model, production chip, production version, window start]` (a redelivered
+   * event once): a verdict's unpaired production requests are these less its pairs and failed pairs.
+   */
+  prodCounts: Map<string, number>;
   /** Unpaired shadow results per `[window start, server, model, shadow chip, shadow version]`. */
   unpairedShadow: Map<string, number>;
   /** Smallest offset per input topic and window start of the records an unfired window still needs. */
@@ -88,8 +95,36 @@ export type PairStats = Pick<ShadowVerdict,
 /** Latencies at or below this are taken as this, ms, so a ratio stays finite. */
 const FLOOR_MS = 1e-3;
 
-/** What pairs a shadow result with its production event: the server and the request id (ids are unique per server only). */
-const requestKey = (server: string, requestId: string): string => JSON.stringify([server, requestId]);
+/**
+ * What pairs a shadow result with its production event: the server, the model and the request id (a server may
+ * number each model's requests on its own: a trial's resnet50 and bert-99 both had `req-0…`, and bert's shadow
+ * results paired with resnet50's requests), and a `request_ts` within {@link REQUEST_TS_TOLERANCE_MS} of the event's ts.
+ */
+const requestKey = (server: string, model: string, requestId: string): string => JSON.stringify([server, model, requestId]);
+
+/**
+ * Largest gap between a shadow result's `request_ts` and its production event's `ts`, ms. Both are the production
+ * server's receipt of the request (carried with the mirrored request), so they agree but for rounding or a mirroring
+ * proxy's own stamp; an id whose times differ by more is another request that reused it (a restarted counter: a trial's
+ * shadow results paired with the requests of the same ids two minutes before the restart, at a ratio of 0.1).
+ */
+export const REQUEST_TS_TOLERANCE_MS = 1000;
+
+/**
+ * What makes two records one delivered twice (a producer's retry without idempotence, at-least-once delivery): the
+ * same event id, latency and status. Another latency under the same event id is another measurement.
+ */
+const recordId = (r: { event_id: string; total_ms: number; status: string }): string => JSON.stringify([r.event_id, r.total_ms, r.status]);
+
+/** The production event of `entries` a shadow result of `requestTs` mirrored: the nearest in time within the tolerance, or undefined. */
+function matchingEvent(entries: readonly ProdEntry[] | undefined, requestTs: number): ProdEntry | undefined {
+  let best: ProdEntry | undefined;
+  for (const e of entries ?? []) {
+    const gap = Math.abs(e.ts - requestTs);
+    if (gap <= REQUEST_TS_TOLERANCE_MS && (best === undefined || gap < Math.abs(best.ts - requestTs))) best = e;
+  }
+  return best;
+}
 
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
@@ -147,9 +182,12 @@ export function comparePairs(production: readonly number[], shadow: readonly num
 
 /**
  * shadow-compare (issue 7): pair each shadow result with its production event
- * by server and `request_id` and compare them per (server, model, production chip and
- * version, shadow chip and version) and tumbling window of the production
- * request time.
+ * by server, model and `request_id` (its `request_ts` within
+ * {@link REQUEST_TS_TOLERANCE_MS} of the event's ts) and compare them per
+ * (server, model, production chip and version, shadow chip and version) and
+ * tumbling window of the production request time. A shadow result's event
+ * time is its `request_ts` (the production clock), so its own clock running
+ * fast or slow moves no window.
  *
  * Behaviour: inputs edge.inference.v1 and edge.shadow.v1, co-partitioned by
  * server. A production event waits for its shadows, and a shadow result for
@@ -160,11 +198,13 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * `total_ms`, so the hand-over lag and the arrival order change nothing. A
  * window [s, e) fires once the production watermark reaches e and the shadow
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
- * deployment seen in it, with the pairs, the production requests of that
- * server and model no shadow matched (a request id repeated on a server pairs
- * once, the first in the log; the repeats are unpaired, and so are the repeats
- * of one shadow deployment's result for a request), and the shadow results
- * whose production event never came (counted, never dropped). A record whose window has fired
+ * deployment seen in it, with the pairs, the production requests of its
+ * server, model, production chip and version that this deployment did not
+ * pair (a request repeated at the same time pairs once, the first in the log;
+ * the repeats are unpaired, and so are other results of one shadow deployment
+ * for a request; a record delivered twice, same event id, latency and status,
+ * counts once), and the shadow results whose production event never came
+ * (counted, never dropped). A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
  * After a restart (or a rebalance) a replayed record whose window had fired
  * before the commit the task replays from is passed over: its verdict is in the
@@ -207,14 +247,16 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
   }
 
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
-    // The same shadow deployment's result for this request again (a producer's retry, a duplicate): it cannot tell
-    // which one measured the request, so the first in the log pairs and the repeat is counted unpaired.
+    // The same shadow deployment's result for this request again: the same record redelivered (its event id) is
+    // passed over; another result (a retry) cannot tell which one measured the request, so the first in the log
+    // pairs and the retry is counted unpaired.
     const deployment = JSON.stringify([sh.chip, sh.model_version]);
-    if (p.pairedWith.includes(deployment)) {
-      unpairedShadow(state, sh);
+    const pairedBy = p.pairedWith.get(deployment);
+    if (pairedBy !== undefined) {
+      if (pairedBy !== recordId(sh)) unpairedShadow(state, sh);
       return;
     }
-    p.pairedWith.push(deployment);
+    p.pairedWith.set(deployment, recordId(sh));
     const verdictKey = {
       edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
     };
@@ -225,7 +267,6 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       agg = { verdictKey, start, production: [], shadow: [], failed: 0 };
       state.windows.set(k, agg);
     }
-    p.paired = true;
     // A time-out or an error is not the model's latency on that chip: counted, not compared (a trial found
     // 17 time-outs paired at a median ratio of 0.02 in one demo; a shadow failing fast would look BETTER).
     if (!p.ok || sh.status !== 'ok') {
@@ -236,10 +277,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     agg.shadow.push(sh.total_ms);
   }
 
-  function countUnpairedProd(state: ShadowCompareState, server: string, model: string, ts: number): void {
-    const k = JSON.stringify([server, model, startOf(ts)]);
-    state.unpairedProd.set(k, (state.unpairedProd.get(k) ?? 0) + 1);
-  }
+  const prodCountKey = (server: string, model: string, chip: string, version: string, start: number): string => JSON.stringify([server, model, chip, version, start]);
 
   function unpairedShadow(state: ShadowCompareState, sh: ShadowResult): void {
     const k = JSON.stringify([startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version]);
@@ -270,11 +308,14 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     }
     for (const { k, a, unpairedShadow } of rows) {
       const stats = comparePairs(a.production, a.shadow, { tolerance, confidence, minPairs });
-      const known = a.verdictKey.production_chip !== 'unknown' || a.production.length > 0;
+      const v = a.verdictKey;
+      // This deployment's unpaired production requests: those of its production chip and version it did not pair
+      // (a request another shadow deployment paired is still unpaired here: each verdict describes its own pairs).
+      const requests = state.prodCounts.get(prodCountKey(v.edge_server_id, v.model_id, v.production_chip, v.production_version, a.start)) ?? 0;
       const value: ShadowVerdict = {
         ...a.verdictKey, window_start: a.start, window_end: a.start + W,
         pairs: a.production.length,
-        unpaired_production: known ? (state.unpairedProd.get(JSON.stringify([a.verdictKey.edge_server_id, a.verdictKey.model_id, a.start])) ?? 0) : 0,
+        unpaired_production: Math.max(0, requests - a.production.length - a.failed),
         unpaired_shadow: unpairedShadow,
         ...stats, confidence, tolerance, slo_p99_ms: slo,
         shadow_meets_slo: slo === null || stats.shadow_p99_ms === null ? null : stats.shadow_p99_ms <= slo,
@@ -283,7 +324,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       out.push({ topic: topics.verdicts, key: a.verdictKey.edge_server_id, value, lane: `${name}:verdicts:${state.partition}`, seq: [a.start + W, k] });
     }
     const done = (k: string, at: number): boolean => (JSON.parse(k) as number[])[at]! + W <= limit;
-    for (const k of [...state.unpairedProd.keys()]) if (done(k, 2)) state.unpairedProd.delete(k);
+    for (const k of [...state.prodCounts.keys()]) if (done(k, 4)) state.prodCounts.delete(k);
     for (const k of [...state.unpairedShadow.keys()]) if (done(k, 0)) state.unpairedShadow.delete(k);
     for (const side of ['prod', 'shadow'] as const) for (const st of [...state.minOffset[side].keys()]) if (st + W <= limit) state.minOffset[side].delete(st);
   }
@@ -294,7 +335,11 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     outputs: [topics.verdicts],
     maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
     settings: JSON.stringify({ windowMs: W, lagToleranceMs: lagTol, tolerance, confidence, minPairs, sloP99Ms: slo, maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000 }),
-    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), unpairedProd: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity, replayEnds: {} }),
+    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), prodCounts: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity, replayEnds: {} }),
+    // A shadow result's event time is its request's (request_ts, the production clock), not its own ts: the shadow
+    // stream's watermark then measures the lag tolerance on the clock the windows are cut by. By its own ts, a shadow
+    // clock 40 s fast closed windows early and left a trial's last 80 results of each window late, their requests unpaired.
+    eventTime: (topic, value) => (topic === topics.shadow ? (value as unknown as ShadowResult).request_ts : (value as unknown as InferenceEvent).ts),
     restore(state, committedWatermarks, replayEnds) {
       state.restoredLimit = fireLimit(committedWatermarks);
       state.replayEnds = { ...replayEnds };
@@ -312,26 +357,38 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         const e = input.value as InferenceEvent;
         if (startOf(e.ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.inference] ?? -Infinity };
         noteOffset(state, 'prod', e.ts, input.offset);
-        const rk = requestKey(e.edge_server_id, e.request_id);
-        if (state.prod.has(rk)) {
-          // The request id again on this server (a retry, a duplicate): its shadows cannot tell which one
-          // they mirrored, so the first in the log pairs and this one is counted unpaired.
-          countUnpairedProd(state, e.edge_server_id, e.model_id, e.ts);
-          return { emit: [] };
-        }
-        const p: ProdEntry = { ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok', paired: false, pairedWith: [] };
-        state.prod.set(rk, p);
-        for (const sh of state.waiting.get(rk) ?? []) addPair(state, p, sh);
-        state.waiting.delete(rk);
+        const rk = requestKey(e.edge_server_id, e.model_id, e.request_id);
+        const entries = state.prod.get(rk) ?? [];
+        const same = matchingEvent(entries, e.ts);
+        // The same record redelivered is passed over: it is one request.
+        if (same?.id === recordId(e)) return { emit: [] };
+        const ck = prodCountKey(e.edge_server_id, e.model_id, e.chip, e.model_version, startOf(e.ts));
+        state.prodCounts.set(ck, (state.prodCounts.get(ck) ?? 0) + 1);
+        // The request again at the same time (a retry): its shadows cannot tell which one they mirrored, so the
+        // first in the log pairs and this one is counted unpaired (counted above, never paired).
+        if (same) return { emit: [] };
+        const p: ProdEntry = { id: recordId(e), ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok', pairedWith: new Map() };
+        state.prod.set(rk, [...entries, p]);
+        const waiting = state.waiting.get(rk) ?? [];
+        const mirrored = waiting.filter((sh) => Math.abs(sh.request_ts - p.ts) <= REQUEST_TS_TOLERANCE_MS && matchingEvent([...entries, p], sh.request_ts) === p);
+        for (const sh of mirrored) addPair(state, p, sh);
+        const left = waiting.filter((sh) => !mirrored.includes(sh));
+        if (left.length) state.waiting.set(rk, left);
+        else state.waiting.delete(rk);
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
       if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity, lateTs: sh.request_ts };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
-      const rk = requestKey(sh.edge_server_id, sh.request_id);
-      const p = state.prod.get(rk);
-      if (p) addPair(state, p, sh);
-      else state.waiting.set(rk, [...(state.waiting.get(rk) ?? []), { ...sh, offset: input.offset }]);
+      const rk = requestKey(sh.edge_server_id, sh.model_id, sh.request_id);
+      const p = matchingEvent(state.prod.get(rk), sh.request_ts);
+      if (p) {
+        addPair(state, p, sh);
+        return { emit: [] };
+      }
+      const waiting = state.waiting.get(rk) ?? [];
+      // The same record redelivered while it waits is passed over.
+      if (!waiting.some((w) => recordId(w) === recordId(sh))) state.waiting.set(rk, [...waiting, { ...sh, offset: input.offset }]);
       return { emit: [] };
     },
     onWatermark(state, watermarks) {
@@ -341,15 +398,16 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       // Either side of a request is taken until its window fires (step refuses records of fired windows
       // only), so a side still alone is unpaired only now: giving up on it when the other stream's
       // watermark passed it would lose the pair whose other side then came behind that watermark.
-      for (const [req, p] of state.prod) {
-        if (startOf(p.ts) + W > limit) continue;
-        state.prod.delete(req);
-        if (!p.paired) countUnpairedProd(state, p.server, p.model, p.ts);
+      for (const [req, entries] of state.prod) {
+        const open = entries.filter((p) => startOf(p.ts) + W > limit);
+        if (open.length) state.prod.set(req, open);
+        else state.prod.delete(req);
       }
       for (const [req, list] of state.waiting) {
-        if (startOf(list[0]!.request_ts) + W > limit) continue;
-        state.waiting.delete(req);
-        for (const sh of list) unpairedShadow(state, sh);
+        const open = list.filter((sh) => startOf(sh.request_ts) + W > limit);
+        for (const sh of list) if (!open.includes(sh)) unpairedShadow(state, sh);
+        if (open.length) state.waiting.set(req, open);
+        else state.waiting.delete(req);
       }
       const out: Emit[] = [];
       fire(state, limit, out);

@@ -504,14 +504,15 @@ export class ProcessorRun<S> {
     }
     const value = decoded.value as { ts: number; edge_server_id: string };
     this.warnIfMisplaced(r);
-    const result = processor.step(task.state, { topic: r.topic, partition: r.partition, offset: r.offset, ts: value.ts, value }, task.watermarks);
+    const ts = processor.eventTime?.(r.topic, decoded.value) ?? value.ts;
+    const result = processor.step(task.state, { topic: r.topic, partition: r.partition, offset: r.offset, ts, value }, task.watermarks);
     out.push(...result.emit);
     if (result.lateWatermark !== undefined) {
       counts.late++;
       // After end of input the watermark is +∞ (every window has fired), and a record that still comes (the end was
       // reported before everything was read, across a rebalance) is late: its late event carries its stream's last
       // finite watermark (a late event's watermark is a timestamp: Avro long, DateTime64).
-      const lateTs = result.lateTs ?? value.ts;
+      const lateTs = result.lateTs ?? ts;
       const watermark = [result.lateWatermark, stream.maxTs - processor.maxOutOfOrdernessMs, lateTs].find(Number.isFinite)!;
       const late: LateEvent = {
         topic: r.topic, partition: r.partition, offset: r.offset, ts: lateTs, watermark,
@@ -523,7 +524,7 @@ export class ProcessorRun<S> {
     }
     counts.processed++;
     this.watchLateness(r, value.edge_server_id, null);
-    const at = watermarkTime(value.ts, r.timestampMs);
+    const at = watermarkTime(ts, r.timestampMs);
     if (at > stream.maxTs) {
       stream.maxTs = at;
       // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).

@@ -191,7 +191,7 @@ describe('shadow-compare', () => {
       ...[shadow(7, twice(7)), shadow(7, 1000, 'hailo-8', 'sh-7-retry')].map((value) => ({ topic: TOPICS.shadow, value })),
       ...events.map((value) => ({ topic: TOPICS.inference, value })),
       ...Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 7).map((i) => ({ topic: TOPICS.shadow, value: shadow(i, twice(i)) })),
-      // rq-4's shadow again (the same event id: a producer's retry), and another chip's shadow of rq-4.
+      // rq-4's shadow again (the same event id, another latency: not the record redelivered), and another chip's shadow of rq-4.
       { topic: TOPICS.shadow, value: shadow(4, 1000) },
       { topic: TOPICS.shadow, value: shadow(4, 10 + 4, 'hailo-15', 'sh-4-h15') },
     ];
@@ -199,7 +199,92 @@ describe('shadow-compare', () => {
     steps.forEach((x, offset) => expect(p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm).lateWatermark).toBeUndefined());
     const verdicts = p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity }).map((e) => e.value as ShadowVerdict);
     expect(verdicts.map((v) => [v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.shadow_p99_ms]))
-      .toEqual([['hailo-15', 1, 0, 0, 1, 14], ['hailo-8', 30, 0, 2, 2, 2 * (10 + 29)]]);
+      .toEqual([['hailo-15', 1, 29, 0, 1, 14], ['hailo-8', 30, 0, 2, 2, 2 * (10 + 29)]]);
+  });
+
+  const shadowResult = (over: Partial<ShadowResult> & Pick<ShadowResult, 'event_id' | 'request_id' | 'request_ts' | 'edge_server_id' | 'total_ms'>): ShadowResult => ({
+    ts: over.request_ts + 50, device_id: `${over.edge_server_id}-shadow0`, model_id: 'resnet50', model_version: 'v2', chip: 'hailo-8', runtime: 'hailort',
+    queue_ms: 0, io_ms: 0, compute_ms: over.total_ms, status: 'ok', deployment_id: 'shadow-1', ...over,
+  });
+  const verdictsOf = (p: ReturnType<typeof shadowCompare>, steps: { topic: string; value: InferenceEvent | ShadowResult }[]): ShadowVerdict[] => {
+    const state = p.init(0);
+    const wm = { [TOPICS.inference]: T0, [TOPICS.shadow]: T0 };
+    steps.forEach((x, offset) => expect(p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm).lateWatermark).toBeUndefined());
+    return p.onWatermark(state, { [TOPICS.inference]: Infinity, [TOPICS.shadow]: Infinity }).map((e) => e.value as ShadowVerdict);
+  };
+
+  it('pairs by model and request time too: a server numbering each model\'s requests, or restarting its counter, pairs no shadow with another request (a trial)', () => {
+    // A trial: resnet50 (5 ms) and bert-99 (100 ms) on one server both numbered req-0…, only bert shadowed at 50 ms: one
+    // verdict for resnet50 at ratio 10, WORSE. And a counter restarted at 10:01: the shadow results, of requests after
+    // the restart (10 ms, as production), paired with the requests of the same ids before it (100 ms): ratio 0.1, BETTER.
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const inf = (server: string, model: string, id: string, ts: number, total: number) =>
+      makeInference({ edge_server_id: server, ts, total_ms: total, model_id: model, chip: 'jetson-orin', model_version: 'v1', request_id: id });
+    const steps = [
+      ...Array.from({ length: 40 }, (_, i) => [inf('edge-1', 'resnet50', `req-${i}`, T0 + 1000 * i, 5), inf('edge-1', 'bert-99', `req-${i}`, T0 + 1000 * i + 500, 100)]).flat(),
+      ...Array.from({ length: 30 }, (_, i) => inf('edge-2', 'resnet50', `r${i}`, T0 + 1000 * i, 100)),
+      ...Array.from({ length: 30 }, (_, i) => inf('edge-2', 'resnet50', `r${i}`, T0 + 60_000 + 1000 * i, 10)),
+    ].map((value) => ({ topic: TOPICS.inference, value }));
+    const shadows = [
+      ...Array.from({ length: 40 }, (_, i) => shadowResult({ event_id: `b-${i}`, request_id: `req-${i}`, request_ts: T0 + 1000 * i + 500, edge_server_id: 'edge-1', model_id: 'bert-99', total_ms: 50 })),
+      ...Array.from({ length: 30 }, (_, i) => shadowResult({ event_id: `r-${i}`, request_id: `r${i}`, request_ts: T0 + 60_000 + 1000 * i, edge_server_id: 'edge-2', total_ms: 10 })),
+    ].map((value) => ({ topic: TOPICS.shadow, value }));
+    // Either side first.
+    for (const order of [[...steps, ...shadows], [...shadows, ...steps]]) {
+      const verdicts = verdictsOf(p, order);
+      expect(verdicts.map((v) => [v.edge_server_id, v.model_id, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.verdict])).toEqual([
+        ['edge-1', 'bert-99', 40, 0, 0, 0.5, 'BETTER'],
+        ['edge-2', 'resnet50', 30, 30, 0, 1, 'EQUIVALENT'],
+      ]);
+    }
+  });
+
+  it('passes over a record delivered twice, and counts unpaired production requests per shadow deployment and production chip (a trial)', () => {
+    // A trial: 5 shadow records re-sent (at-least-once) counted as unpaired; a shadow losing every result above 20 ms
+    // showed 0 unpaired production requests beside another shadow that paired them; and a production chip the shadow
+    // does not mirror had its requests counted unpaired in the mirrored chip's verdict.
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const events = Array.from({ length: 30 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 1000 * i, total_ms: 10 + i, model_id: 'resnet50', chip: i % 2 === 0 ? 'chip-x' : 'chip-y', model_version: 'v1', request_id: `rq-${i}`, event_id: `ev-${i}`,
+    }));
+    const h8 = events.filter((e) => e.chip === 'chip-x').map((e) => shadowResult({ event_id: `h8-${e.request_id}`, request_id: e.request_id, request_ts: e.ts, edge_server_id: 'edge-1', total_ms: 2 * e.total_ms }));
+    const h15 = events.filter((e) => e.chip === 'chip-x' && e.total_ms < 20).map((e) => shadowResult({ event_id: `h15-${e.request_id}`, request_id: e.request_id, request_ts: e.ts, edge_server_id: 'edge-1', chip: 'hailo-15', total_ms: e.total_ms }));
+    const steps = [
+      ...events.map((value) => ({ topic: TOPICS.inference, value })),
+      ...[...h8, ...h15].map((value) => ({ topic: TOPICS.shadow, value })),
+      // Delivered again: 5 production events and 5 shadow results, unchanged.
+      ...events.slice(0, 5).map((value) => ({ topic: TOPICS.inference, value })),
+      ...h8.slice(0, 5).map((value) => ({ topic: TOPICS.shadow, value })),
+    ];
+    const verdicts = verdictsOf(p, steps);
+    // chip-x ran 15 requests (even i): hailo-8 paired all 15, hailo-15 the 5 below 20 ms; chip-y's 15 are not theirs.
+    expect(verdicts.map((v) => [v.production_chip, v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio])).toEqual([
+      ['chip-x', 'hailo-15', 5, 10, 0, 1],
+      ['chip-x', 'hailo-8', 15, 0, 0, 2],
+    ]);
+  });
+
+  it('measures the lag tolerance on the production clock: a shadow clock 40 s fast loses no pair (a trial: 80 of 3,000 results late)', async () => {
+    // The shadow's ts and log timestamp (CreateTime) come from its own clock, 40 s fast; it reports 5 s after the request.
+    // Read as they came in real time: polls of 2 alternate the topics, and the shadow stream's k-th record is the result of
+    // request k - 25 (5 s at a request per 200 ms; its first 25 are another server's, whose requests are not here).
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const production = Array.from({ length: 900 }, (_, k) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 200 * k, total_ms: 10, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${k}`,
+    }));
+    const shadows = Array.from({ length: 925 }, (_, k) => {
+      const e = production[k - 25];
+      const requestTs = e ? e.ts : T0 + 200 * k - 5;
+      return shadowResult({ event_id: `sh-${k}`, request_id: e ? e.request_id : `other-${k}`, request_ts: requestTs, ts: requestTs + 45_000, edge_server_id: e ? 'edge-1' : 'edge-2', total_ms: 12 });
+    });
+    await log.produce(TOPICS.inference, production.map((e) => ({ key: 'edge-1', value: codecFor('InferenceEvent').encode(e), timestampMs: e.ts + 10 })));
+    await log.produce(TOPICS.shadow, shadows.map((x) => ({ key: x.edge_server_id, value: codecFor('ShadowResult').encode(x), timestampMs: x.ts })));
+    await log.seal(TOPICS.inference);
+    await log.seal(TOPICS.shadow);
+    const counts = await new ProcessorRun({ log, processor: shadowCompare({ ...opts, windowMs: 60_000, minPairs: 1 }), maxBatch: 2 }).runToEnd();
+    expect(counts[TOPICS.shadow]!.late).toBe(0);
+    const verdicts = (await readTopic<ShadowVerdict>(log, TOPICS.shadowVerdicts)).map((x) => x.value).filter((v) => v.edge_server_id === 'edge-1');
+    expect(verdicts.map((v) => [v.window_start - T0, v.pairs, v.unpaired_production, v.unpaired_shadow])).toEqual([0, 1, 2].map((w) => [w * 60_000, 300, 0, 0]));
   });
 
   it('counts a pair failed on either side apart and leaves it out of the statistics: a shadow that times out fast is not BETTER', () => {
