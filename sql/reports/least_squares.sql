@@ -2,12 +2,21 @@
 -- rows (not the sample): slope = covarSampStable / varSampStable (ms per unit
 -- of load), intercept = mean(y) - slope * mean(x), and Pearson r (corrStable).
 -- Chips with a constant load are left out.
+-- Load and latency are centred on their chip's means first (dx, dy): on raw
+-- values with a large offset and a small spread (a byte counter near 2^32, a
+-- rate near 1e9) the sums lost digits, r by 2e-9 to 1e-5 relative (a trial);
+-- x - mean(x) is exact there (Sterbenz: within a factor 2 of each other).
 SELECT chip, count() AS n,
-       covarSampStable(x, total_ms) / varSampStable(x) AS slope_ms_per_unit,
+       covarSampStable(dx, dy) / varSampStable(dx) AS slope_ms_per_unit,
        avg(total_ms) - slope_ms_per_unit * avg(x) AS intercept_ms,
-       corrStable(x, total_ms) AS pearson_r,
+       corrStable(dx, dy) AS pearson_r,
        min(x) AS load_min, max(x) AS load_max
-FROM (${rows})
+FROM (
+    SELECT chip, x, total_ms,
+           x - avg(x) OVER (PARTITION BY chip) AS dx,
+           total_ms - avg(total_ms) OVER (PARTITION BY chip) AS dy
+    FROM (${rows})
+)
 GROUP BY chip
-HAVING n >= 3 AND varSampStable(x) > 0
+HAVING n >= 3 AND varSampStable(dx) > 0
 ORDER BY chip

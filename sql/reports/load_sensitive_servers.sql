@@ -4,18 +4,25 @@
 -- relative to the mean latency. Pairs with fewer than min_rows rows or a constant
 -- load or latency are left out (r undefined). Ordered by |r|, strongest first
 -- (a strong negative correlation is as load-sensitive as a positive one).
+-- Load and latency are centred on the pair's means first (dx, dy), as in
+-- least_squares.sql: raw values with a large offset lost digits of r.
 -- Parameters: those of _rows.sql, limit UInt32 and min_rows UInt32 (SENSITIVE_MIN_REQUESTS).
 SELECT
     edge_server_id,
     model_id,
     any(chip) AS chip,
     count() AS n,
-    corrStable(x, total_ms) AS pearson_r,
-    covarSampStable(x, total_ms) / varSampStable(x) AS slope_ms_per_unit,
+    corrStable(dx, dy) AS pearson_r,
+    covarSampStable(dx, dy) / varSampStable(dx) AS slope_ms_per_unit,
     slope_ms_per_unit / avg(total_ms) AS relative_slope,
     avg(total_ms) AS mean_ms
-FROM (${rows})
+FROM (
+    SELECT edge_server_id, model_id, chip, total_ms,
+           x - avg(x) OVER (PARTITION BY edge_server_id, model_id) AS dx,
+           total_ms - avg(total_ms) OVER (PARTITION BY edge_server_id, model_id) AS dy
+    FROM (${rows})
+)
 GROUP BY edge_server_id, model_id
-HAVING n >= {min_rows:UInt32} AND varSampStable(x) > 0 AND varSampStable(total_ms) > 0
+HAVING n >= {min_rows:UInt32} AND varSampStable(dx) > 0 AND varSampStable(dy) > 0
 ORDER BY abs(pearson_r) DESC, edge_server_id, model_id
 LIMIT {limit:UInt32}

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeEnriched, makeLoad } from '../helpers/factories.ts';
+import { add, div, exactPearson, fromDouble, mul, rat, sub, toNumber } from '../helpers/rational.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const t0 = at('2024-06-01T10:00:00.000Z');
@@ -118,5 +119,51 @@ describe('report queries, case C18', () => {
     // A folder where a report file goes is refused before anything is written.
     mkdirSync(join(base, 'x', 'y', 'report.csv'));
     expect(() => prepareOutDir(join(base, 'x', 'y'))).toThrow(/--out: ".*report\.csv" exists and is not a file: move it or pick another --out/);
+  });
+});
+
+describe('report queries: r and the least-squares line of load with a large offset (the kind of case C01)', () => {
+  let w: ChdbWarehouse;
+  beforeAll(async () => {
+    w = await createTestDatabase('offset');
+  });
+  afterAll(async () => w?.close());
+
+  /** Exact slope Sxy/Sxx and intercept ȳ − slope·x̄ of the binary values, as doubles. */
+  const exactLine = (xs: number[], ys: number[]) => {
+    const e = exactPearson(xs, ys);
+    const slope = toNumber(div(e.sxy, e.sxx));
+    const mean = (v: number[]) => v.reduce((s, x) => add(s, fromDouble(x)), rat(0n));
+    const n = rat(BigInt(xs.length));
+    return { r: e.r!, slope, intercept: toNumber(sub(div(mean(ys), n), mul(div(e.sxy, e.sxx), div(mean(xs), n)))) };
+  };
+
+  it.each([
+    // C01's window ending 10:00:06, its load a byte counter near 2^32 (here as requests_per_s): r = 0.9 exactly.
+    ['C01', [200, 300, 400, 350, 250].map((d) => 4294967296 + d), [122.5, 123.0, 124.0, 123.5, 122.0]],
+    // A trial: a rate near 1e9 varying by 1e-4 (r was 1.4e-5 off, the slope 5.7e-4).
+    ['1e9 - u', Array.from({ length: 300 }, (_, i) => 1e9 - ((i * 7919) % 1000) * 1e-7), Array.from({ length: 300 }, (_, i) => 20 + 3e4 * ((i * 7919) % 1000) * 1e-7 + ((i * 104729) % 97) / 300)],
+  ] as const)('%s: r, slope and intercept equal the exact values of the stored doubles (1e-12 relative)', async (name, xs, ys) => {
+    const server = `edge-${name.replace(/\W/g, '')}`;
+    const rows = xs.map((x, i) => SINK_ROUTES[TOPICS.enriched]!.toRow(makeEnriched(
+      { edge_server_id: server, model_id: 'm', chip: `chip-${server}`, ts: t0 + i * 1000, total_ms: ys[i]!, event_id: `${server}-${i}` },
+      makeLoad({ edge_server_id: server, ts: t0 + i * 1000, requests_per_s: x }),
+    ), 0, 0));
+    await w.insert(`${w.database}.inference_enriched`, rows);
+    const q = new ReportQueries(w, { metric: 'requests_per_s', bucketWidth: 1e12, server });
+    const exact = exactLine([...xs], [...ys]);
+    const [line] = await q.leastSquares();
+    const sensitive = (await q.loadSensitiveServers(10)).find((s) => s.edge_server_id === server);
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+    expect(rel(line!.pearson_r, exact.r)).toBeLessThan(1e-12);
+    expect(rel(line!.slope_ms_per_unit, exact.slope)).toBeLessThan(1e-12);
+    expect(rel(line!.intercept_ms, exact.intercept)).toBeLessThan(1e-12);
+    if (xs.length >= 30) {
+      expect(rel(sensitive!.pearson_r, exact.r)).toBeLessThan(1e-12);
+      expect(rel(sensitive!.slope_ms_per_unit, exact.slope)).toBeLessThan(1e-12);
+    } else {
+      expect(sensitive).toBeUndefined(); // fewer rows than SENSITIVE_MIN_REQUESTS
+    }
+    if (name === 'C01') expect(line!.pearson_r).toBeCloseTo(0.9, 14); // the case's closed form: 225 / √(25000 · 2.5)
   });
 });
