@@ -52,6 +52,21 @@ export interface Codec<T> {
 }
 
 /**
+ * Parse an Avro schema's JSON text, keeping integer defaults beyond 2^53 exact (`bigint`): `JSON.parse` rounded a
+ * writer's `"default": 9223372036854775807` (Long.MAX_VALUE, a common sentinel) to 2^63, which no long holds, and every
+ * record of that schema failed to decode (a trial). A double or float field's integer default is its nearest value
+ * (schemas/long.ts).
+ * @param text  The schema as JSON text.
+ * @returns     The parsed schema.
+ * @throws {SyntaxError} when the text is not JSON, quoting it near the error.
+ */
+export function parseSchemaText(text: string): unknown {
+  const r = parseJsonExact(text);
+  if (!r.ok) throw new SyntaxError(`avro schema: ${r.reason}`);
+  return r.value;
+}
+
+/**
  * Compile a schema with the exact long type of schemas/long.ts for every long,
  * and its double and float types, whose promotion from a writer's long is exact,
  * and strings and map keys read only as UTF-8 (schemas/utf8.ts).
@@ -66,7 +81,7 @@ export interface Codec<T> {
  * @throws {Error} from avsc if the schema is invalid (a programmer/config error).
  */
 export function createLongAwareType(schema: string | object): avro.Type {
-  const parsed: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
+  const parsed: unknown = typeof schema === 'string' ? parseSchemaText(schema) : schema;
   const primitives: Record<string, avro.Type> = { long: longType, double: doubleType, float: floatType, string: utf8StringType };
   return avro.Type.forSchema(parsed as avro.Schema, {
     registry: { ...primitives },
@@ -114,7 +129,7 @@ function decodeBody(type: avro.Type, body: Buffer, resolver?: Resolver): DecodeR
 const typeCache = new Map<string, avro.Type>();
 
 function cachedType(schema: string | object): avro.Type {
-  const key = typeof schema === 'string' ? schema : JSON.stringify(schema);
+  const key = typeof schema === 'string' ? schema : toJsonText(schema);
   let type = typeCache.get(key);
   if (!type) {
     type = createLongAwareType(schema);

@@ -146,7 +146,7 @@ export const longType: avro.types.LongType = avro.types.LongType.__with(
 /** What avsc's resolver reads a writer's value with (its tap is internal). */
 interface ResolverLike { _read: (tap: unknown) => unknown }
 /** The part of an avsc type that {@link promotedFrom} uses (internal in avsc's typings). */
-interface UpdatableType { typeName: string; _read(tap: unknown): unknown; _update(resolver: ResolverLike, writer: UpdatableType): void }
+interface UpdatableType { typeName: string; _read(tap: unknown): unknown; _update(resolver: ResolverLike, writer: UpdatableType): void; _copy(val: unknown, opts?: unknown): unknown }
 
 /**
  * An avsc `double` or `float` type whose promotion from a writer's `long` is exact.
@@ -171,6 +171,13 @@ function promotedFrom(primitive: 'double' | 'float'): avro.Type {
     override _update(resolver: ResolverLike, writer: UpdatableType): void {
       if (writer.typeName !== 'long' && writer.typeName !== 'abstract:long') return super._update(resolver, writer);
       resolver._read = (tap) => round(Number(writer._read(tap) as AvroLong));
+    }
+
+    // A default (and a copy) as the type holds it: an integer default beyond 2^53, which the exact schema parser
+    // (codec.ts parseSchemaText) reads as a bigint, as its nearest double; a float's as float32 (0.1 → 0.10000000149…),
+    // as a value read from the wire would be.
+    override _copy(val: unknown, opts?: unknown): unknown {
+      return super._copy(typeof val === 'bigint' ? round(Number(val)) : typeof val === 'number' ? round(val) : val, opts);
     }
   }
   return new ExactPromotion() as unknown as avro.Type;

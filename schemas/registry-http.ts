@@ -12,7 +12,8 @@
  * hands back types compiled with its own avsc, which would lose the exact long of
  * schemas/long.ts (case C10).
  */
-import { quoteValue } from './json.ts';
+import { parseSchemaText } from './codec.ts';
+import { quoteValue, toJsonText } from './json.ts';
 import { SchemaRegistryError, UnknownSchemaIdError, type SchemaRegistryClient } from './registry.ts';
 
 /** Content type of the Schema Registry REST API (v1). */
@@ -132,7 +133,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     if (json.schemaType !== undefined && json.schemaType !== 'AVRO') throw new SchemaRegistryError(`schema id ${id} is ${quoteValue(json.schemaType)}, not avro`, status);
     if (typeof json.schema !== 'string') throw new SchemaRegistryError(`schema registry GET ${path} returned no "schema" string`, status);
     try {
-      const schema: unknown = JSON.parse(json.schema);
+      const schema: unknown = parseSchemaText(json.schema);
       if (schema === null || typeof schema !== 'object') throw new SyntaxError('not an object');
       return schema;
     } catch (err) {
@@ -147,7 +148,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
    */
   async register(subject: string, schema: object): Promise<number> {
     const path = `/subjects/${encodeURIComponent(subject)}/versions`;
-    const { status, json, text } = await this.#call('POST', path, { schema: JSON.stringify(schema) });
+    const { status, json, text } = await this.#call('POST', path, { schema: toJsonText(schema) });
     if (status < 200 || status >= 300) throw this.#error('POST', path, status, json, text);
     if (typeof json.id !== 'number') throw new SchemaRegistryError(`schema registry POST ${path} returned no numeric "id"`, status);
     return json.id;

@@ -13,9 +13,9 @@
  */
 import type avro from 'avsc';
 import { PipelineError } from '../errors.ts';
-import { createLongAwareType, readWithWriterSchema, type RecordKind } from './codec.ts';
+import { createLongAwareType, parseSchemaText, readWithWriterSchema, type RecordKind } from './codec.ts';
 import { codecFor, loadSchema, type RecordTypes } from './index.ts';
-import { quoteValue } from './json.ts';
+import { quoteValue, toJsonText } from './json.ts';
 import { fail, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
 /** The magic byte that opens a Confluent-framed message. */
@@ -72,7 +72,7 @@ export class InMemorySchemaRegistry implements SchemaRegistryClient {
 
   /** @param preload  Schemas by id, e.g. the `schema_registry` object of case C11. */
   constructor(preload: Readonly<Record<number | string, object>> = {}) {
-    for (const [id, schema] of Object.entries(preload)) this.#put(Number(id), JSON.stringify(schema));
+    for (const [id, schema] of Object.entries(preload)) this.#put(Number(id), toJsonText(schema));
   }
 
   #put(id: number, text: string): void {
@@ -85,12 +85,12 @@ export class InMemorySchemaRegistry implements SchemaRegistryClient {
   async getSchema(id: number): Promise<object> {
     const text = this.#byId.get(id);
     if (text === undefined) throw new UnknownSchemaIdError(id);
-    return JSON.parse(text) as object;
+    return parseSchemaText(text) as object;
   }
 
   /** See {@link SchemaRegistryClient.register}. */
   async register(subject: string, schema: object): Promise<number> {
-    const text = JSON.stringify(schema);
+    const text = toJsonText(schema);
     let id = this.#idByText.get(text);
     if (id === undefined) {
       id = Math.max(0, ...this.#byId.keys()) + 1;

@@ -23,6 +23,7 @@ import {
   type SchemaRegistryClient,
   type WriterSchemaRegistry,
 } from '../../schemas/index.ts';
+import { toJsonText } from '../../schemas/json.ts';
 import { SINGLE_OBJECT_HEADER_BYTES } from '../../schemas/fingerprint.ts';
 import { RetriesExhaustedError } from '../../errors.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
@@ -247,7 +248,7 @@ export class ConfluentWireConverter {
     try {
       const type = createLongAwareType(fetched.schema);
       if (type.typeName !== 'record') throw new Error(`schema id ${id} is a ${type.typeName}, not a record`);
-      fpHex = rabinFingerprint(JSON.stringify(type.schema())).toString('hex');
+      fpHex = rabinFingerprint(toJsonText(type.schema())).toString('hex');
     } catch (err) {
       this.#warnOnce(`id:${topic}:${id}`, { ...context, reason: (err as Error).message }, 'schema id is not an avro record schema; values are passed on unchanged (dead letters)');
       return `schema id ${id} is not an avro record schema: ${(err as Error).message}`;

@@ -438,6 +438,20 @@ describe('schema resolution (C11 style)', () => {
     expect(readWithWriterSchema(v1, body.subarray(0, 4)).ok).toBe(false);
     expect(readWithWriterSchema('{"type":"nope"}', body)).toMatchObject({ ok: false, path: '' });
   });
+
+  it('keeps integer defaults beyond 2^53 in schema text exact (a trial: a writer\'s Long.MAX_VALUE default failed every record)', () => {
+    // Bytes of {a: 42, seq: 7}: zig-zag varints 0x54 and 0x0e.
+    const writer = '{"type":"record","name":"D","fields":[{"name":"a","type":"int"},{"name":"seq","type":"long","default":9223372036854775807}]}';
+    const onlyA = '{"type":"record","name":"D","fields":[{"name":"a","type":"int"}]}';
+    expect(readWithWriterSchema(writer, Buffer.from([0x54, 0x0e]))).toEqual({ ok: true, value: { a: 42, seq: 7 } });
+    expect(readWithWriterSchema(writer, Buffer.from([0x54, 0x0e]), onlyA)).toEqual({ ok: true, value: { a: 42 } });
+    // Reader defaults: a long's exact, a double's and a float's the nearest value of their type (Math.fround for float).
+    const reader = '{"type":"record","name":"D","fields":[{"name":"a","type":"int"},{"name":"big","type":"long","default":9007199254740993},'
+      + '{"name":"d","type":"double","default":100000000000000000001},{"name":"f","type":"float","default":0.1},{"name":"u","type":["long","null"],"default":-9223372036854775808}]}';
+    expect(readWithWriterSchema(onlyA, Buffer.from([0x54]), reader)).toEqual({
+      ok: true, value: { a: 42, big: 9007199254740993n, d: 1e20, f: Math.fround(0.1), u: -9223372036854775808n },
+    });
+  });
 });
 
 describe('long promoted to double or float (C10 kind through schema resolution)', () => {
