@@ -376,6 +376,9 @@ export function idProblem(field: string, value: string): string | null {
   // (a trial: a version "\u202ev1" over HTTP).
   const mark = BIDI_OR_SEPARATOR.exec(value);
   if (mark) return `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}`;
+  // A UTF-16 surrogate without its pair is no character (JSON's "\ud800" over HTTP; a trial: looked up as a server).
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
+  if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
   return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
 }

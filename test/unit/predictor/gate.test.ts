@@ -431,6 +431,10 @@ describe('msText', () => {
     expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\u200b"');
     expect(idProblem('version', 'v1\ufffd')).toBe('version: expected an id without characters that do not show, got U+FFFD in "v1\ufffd" (a byte that is not UTF-8?)');
     expect(idProblem('model', 'a\u200db')).toBeNull(); // a joiner, as emoji sequences hold
+    // A lone surrogate (JSON's "\ud800" over HTTP, a trial: looked up as a server); a pair is one character.
+    expect(idProblem('servers', '\ud800')).toBe('servers: expected an id of whole characters, got a lone UTF-16 surrogate U+D800 in "\\ud800"');
+    expect(idProblem('servers', 'edge-\udc00x')).toBe('servers: expected an id of whole characters, got a lone UTF-16 surrogate U+DC00 in "edge-\\udc00x"');
+    expect(idProblem('model', 'm-\ud83d\ude80')).toBeNull();
   });
 
   it('sloInBand: the SLO and each edge read apart (a trial: "the SLO 12.1 ms is inside the p99 band [7.07 ms, 12.1 ms]")', () => {
