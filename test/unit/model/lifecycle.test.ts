@@ -256,6 +256,17 @@ describe('failures never crash the schedule', () => {
     expect(rows[1]).toMatchObject({ filePath: '', fileSha256: '' });
   });
 
+  it('registers nothing for a window without rows (a trial: a schedule over old telemetry registered 5 rejected versions a cycle)', async () => {
+    await seedRows('empty', T0 - HOUR, T0, () => 1);
+    const trainer = slopeTrainer('empty', 'empty', { train: [], score: [] });
+    // A window a day after the rows: no training rows; one ending 5 minutes after them: training rows, no holdout rows.
+    const late = await runTrainingCycle({ trainer, registry, nowMs: T0 + 24 * HOUR, seed: 1, logger, ...WINDOW });
+    expect(late).toMatchObject({ status: 'retired', promoted: false, reason: expect.stringMatching(/^skipped \(not registered\): no training rows in \[/) });
+    const noHoldout = await runTrainingCycle({ trainer, registry, nowMs: T0 + 5 * MINUTE, seed: 1, logger, windowMs: 2 * HOUR, holdoutFraction: 0.02 });
+    expect(noHoldout.reason).toMatch(/^skipped \(not registered\): no holdout rows in \[/);
+    expect(await registry.list('empty')).toEqual([]);
+  });
+
   it('retires a second champion a stopped promotion left (registered the new one, killed before retiring the old)', async () => {
     await seedRows('twice', T0 - HOUR, T0 + 3 * HOUR, () => 1);
     const trainer = slopeTrainer('twice', 'twice', { train: [], score: [] });
