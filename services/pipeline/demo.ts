@@ -61,8 +61,9 @@ async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; la
   const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${db}.inference_events`);
   if (Number(n) === 0) return none;
   const last = await lastDemoRun(warehouse);
-  if (last === null) return { events: Number(n), lastDemo: null };
-  if (last.events === null) {
+  if (last === null || last.events === null) {
+    // No record of a run: tables of an edgelat before demo_runs (a trial: an upgrade's `npm start` refused the previous
+    // version's own demo), whose events are all in the ground truth that only a demo writes; or none of them a demo's.
     // A demo cut short: its events are in its ground truth; others were written since (a pipeline's run).
     const others = await eventsAfterPartialDemo(warehouse);
     return others === 0 ? none : { events: others, lastDemo: null };
@@ -127,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
   const foreign = options.replace ? { events: 0, lastDemo: null } : await foreignEvents(warehouse);
   if (foreign.events > 0) {
-    throw new DemoRefusedError(`database ${db} holds ${foreign.events} inference events, ${foreign.lastDemo === null ? 'none of them a demo\'s' : `not the ${foreign.lastDemo} the last demo left`} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+    throw new DemoRefusedError(`database ${db} holds ${foreign.events === 1 ? '1 inference event' : `${foreign.events} inference events`}, ${foreign.lastDemo === null ? `${foreign.events === 1 ? 'not' : 'none of them'} a demo's` : `not the ${foreign.lastDemo} the last demo left`} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
       + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
   }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).

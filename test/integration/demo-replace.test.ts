@@ -54,7 +54,7 @@ describe('demo on a database that holds data', () => {
     // A pipeline writes into the same database afterwards: refused, naming its events, and no advice to run the demo.
     const e = makeInference({ edge_server_id: 'edge-98', event_id: 'after-the-cut', ts: Date.UTC(2024, 5, 1, 10) });
     await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
-    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference events, none of them a demo's`);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
     expect(await events()).toBe(own + 1);
     expect(await partialDemoWarning(warehouse)).toBeNull();
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
@@ -65,6 +65,20 @@ describe('demo on a database that holds data', () => {
     expect(await partialDemoWarning(warehouse)).toMatch(/did not finish/);
     await later.finish();
     expect(await partialDemoWarning(warehouse)).toBeNull();
+  });
+
+  it('replaces a demo of an edgelat from before demo_runs (a trial: the upgrade\'s npm start refused it), not a pipeline\'s events beside it', async () => {
+    await runDemo({ warehouse, config, sim, badRecords: 0 });
+    const own = await events();
+    await warehouse.exec(`DROP TABLE ${warehouse.database}.${DEMO_RUNS_TABLE}`); // as the older version left it
+    await runDemo({ warehouse, config, sim, badRecords: 0 });
+    expect(await events()).toBe(own);
+    await warehouse.exec(`DROP TABLE ${warehouse.database}.${DEMO_RUNS_TABLE}`);
+    const e = makeInference({ edge_server_id: 'edge-97', event_id: 'beside-an-old-demo', ts: Date.UTC(2024, 5, 1, 10) });
+    await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
+    expect(await events()).toBe(own + 1);
+    await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
   });
 
   it('a demo run that did not finish is named by the read commands\' warning, until a run finishes', async () => {
