@@ -103,7 +103,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
-      sim, finishLater: true,
+      sim, finishLater: true, keepTables: opts.models === false ? ['latency_models'] : [],
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     }).catch((error: unknown) => {
@@ -179,7 +179,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       'latency per chip (joined requests of every status, late ones not counted; percentiles of status ok, nearest-rank)',
       s.perChip.trimEnd(),
       '',
-      opts.models === false ? 'latency models: skipped (--no-models; `edgelat model train` trains them)' : `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
+      opts.models === false ? `latency models: skipped (--no-models: ${champions.length === 0 ? 'none registered' : `the ${champions.length} registered versions kept, trained on the data before this run`}; \`edgelat model train\` trains them)` : `latency models: ${runs.length} retraining cycle${runs.length === 1 ? '' : 's'} (cron "${cron}" replayed in event time; holdout: the newest 20 % of each window), ${champions.length} versions in ${db}.latency_models, ${promotions} promotion record${promotions === 1 ? '' : 's'} on ${MODEL_LATENCY_TOPIC}; the last cycle:`,
       ...(opts.models === false ? [] : trained).map((t) => {
         const m = champions.find((c) => c.version === t.version)?.metrics ?? {};
         const parts = [m.mape !== undefined ? `MAPE ${(100 * m.mape).toFixed(1)} %` : '', m.acc10 !== undefined ? `±10 % ${(100 * m.acc10).toFixed(1)} %` : '', m.coverage !== undefined ? `coverage ${(100 * m.coverage).toFixed(1)} %` : ''].filter(Boolean);
@@ -194,8 +194,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       `try:${run === 'npx edgelat' ? '' : ' (with the settings of this run)'}`,
       `  ${run} sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
       `  ${run} sql "SELECT model_id, window_end, round(pearson_r, 3) AS r, round(ci_low, 3) AS r_low, round(ci_high, 3) AS r_high, n, null_reason FROM ${db}.load_latency_correlations WHERE x_metric = 'requests_per_s' AND y_metric = 'total_ms' AND model_id IS NOT NULL AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
-      // predict answers with the champion latency models: none after --no-models (recommend and gate need none).
-      ...(opts.models === false ? [] : [`  ${run} predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`]),
+      // predict answers with the champion latency models: none after --no-models unless kept from before (recommend and gate need none).
+      ...(opts.models === false && !champions.some((m) => m.status === 'champion') ? [] : [`  ${run} predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`]),
       `  ${run} recommend --model ${DEMO_RECOMMEND_MODEL} --slo-p99-ms ${DEMO_SLO_P99_MS} --rps ${medianRps}`,
       ...(shadows.gate ? [`  ${run} ${shadows.gate}`] : []),
     ];

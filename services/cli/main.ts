@@ -127,7 +127,7 @@ program
   .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intFlag('--seed', 0)))
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
-  .option('--no-models', 'skip the latency models\' retraining cycles (faster; `edgelat model train` trains them later)')
+  .option('--no-models', 'skip the latency models\' retraining cycles (faster; the registered models are kept; `edgelat model train` trains them later)')
   .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))

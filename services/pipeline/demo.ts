@@ -35,6 +35,11 @@ export interface DemoOptions {
    * command warned). @default false
    */
   finishLater?: boolean;
+  /**
+   * Tables kept besides {@link KEPT_BY_DEMO} (the CLI's `--no-models` keeps `latency_models`: a trial's re-run without
+   * training left no model, and predict failed). @default none
+   */
+  keepTables?: readonly string[];
 }
 
 export { DEMO_RUNS_TABLE };
@@ -132,8 +137,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
   }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
+  const kept = new Set([...KEPT_BY_DEMO, ...(options.keepTables ?? [])]);
   for (const name of [...managedObjects(db)].reverse()) {
-    if (!KEPT_BY_DEMO.has(name)) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
+    if (!kept.has(name)) await warehouse.exec(`DROP TABLE IF EXISTS ${db}.${name} SYNC`);
   }
   await warehouse.exec(`DROP TABLE IF EXISTS ${db}.schema_migrations SYNC`);
   await warehouse.migrate();

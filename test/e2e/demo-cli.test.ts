@@ -44,7 +44,7 @@ describe('edgelat demo: the "try:" list', () => {
     // shadow deployments is capped at the fleet, not refused.
     const demo = await edgelat(['demo', '--servers', '1', '--duration', '1', '--seed', '3', '--no-models'], dataDir);
     expect([demo.code, errLines(demo.stderr).filter((l) => /shadows/.test(l))], demo.stderr).toEqual([0, []]);
-    expect(demo.stdout).toMatch(/^latency models: skipped \(--no-models; `edgelat model train` trains them\)$/m);
+    expect(demo.stdout).toMatch(/^latency models: skipped \(--no-models: none registered; `edgelat model train` trains them\)$/m);
     const list = suggestions(demo.stdout);
     expect(list.map((a) => a[0])).toEqual(['sql', 'sql', 'recommend', 'gate']);
     // Pasted as shown, each reads this run's folder (the helper sets EDGELAT_DATA_DIR; a trial's paste read ./.edgelat).
@@ -56,5 +56,14 @@ describe('edgelat demo: the "try:" list', () => {
     // What the suggestion would have met.
     const predict = await edgelat(['predict', '--model', 'resnet50', '--chip', 'rk3588-mali-g610'], dataDir);
     expect([predict.code, errLines(predict.stderr)]).toEqual([1, ['edgelat: no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first']]);
+    // Trained, then the demo again with --no-models: the registry is kept (a trial: wiped, predict failed), and predict is offered.
+    const train = await edgelat(['model', 'train'], dataDir);
+    expect(train.code, train.stderr).toBe(0);
+    const again = await edgelat(['demo', '--servers', '1', '--duration', '1', '--seed', '3', '--no-models'], dataDir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^latency models: skipped \(--no-models: the [1-9]\d* registered versions kept, trained on the data before this run; `edgelat model train` trains them\)$/m);
+    expect(suggestions(again.stdout).map((a) => a[0])).toEqual(['sql', 'sql', 'predict', 'recommend', 'gate']);
+    const kept = await edgelat(['predict', '--model', 'resnet50', '--chip', 'rk3588-mali-g610', '--json'], dataDir);
+    expect(kept.code, kept.stderr).toBe(0);
   });
 });
