@@ -436,6 +436,11 @@ describe('telemetry warehouse contracts', () => {
       ]);
       const priors = await loadPriors(db);
       expect(Object.fromEntries(priors)).toEqual({ 'm1|c1': { p50: 7, p90: 10 }, 'm1|c2': { p50: 3, p90: 4 } });
+      // An MLPerf import (p90 only) of the same systems and of others moves no prior (a trial: the p90 median took
+      // them, the p50 median did not, and predictions moved with nothing retrained).
+      const mlperf = (chip: string, system: string, ms: number) => ({ ...r('m1', chip, system, 0.9, ms), source: 'mlperf' });
+      await db.insert(`${db.database}.benchmark_latency`, [mlperf('c1', 's1', 8), mlperf('c1', 's2', 20), mlperf('c1', 'x1', 50), mlperf('c1', 'x2', 60), mlperf('c2', 'y1', 900)]);
+      expect(Object.fromEntries(await loadPriors(db))).toEqual({ 'm1|c1': { p50: 7, p90: 10 }, 'm1|c2': { p50: 3, p90: 4 } });
     } finally {
       await db.close();
     }
