@@ -10,6 +10,7 @@ import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
 import { helpBatchOf, HelpCoverageError, parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
+import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, unreadable } from './common.ts';
 import { UsageError } from './usage-error.ts';
@@ -37,7 +38,7 @@ export function readNamed(flag: string, path: string): NamedText {
 }
 
 /** The file flags of each benchmark format. */
-const FORMAT_FLAGS: Readonly<Record<string, readonly (keyof BenchmarkFileOptions)[]>> = { help: ['architectures', 'latency'], mlperf: ['runs', 'systems'] };
+const FORMAT_FLAGS: Readonly<Record<string, readonly (keyof BenchmarkFileOptions)[]>> = { help: ['architectures', 'latency'], mlperf: ['runs', 'systems'], singlestream: ['runs'] };
 
 /**
  * Refuse file flags of the other format (they would be ignored without a word).
@@ -117,7 +118,8 @@ export interface ImportSummary {
  * device and chip = the latency column (HELP's `<gpu>_<N>` columns are
  * separate devices whose N is the batch: `batch` N, see `helpBatchOf`), scenario `help`, percentile 0.5
  * (HELP reports one figure per pair); a profile per architecture with its
- * features. MLPerf: services/model/import-mlperf.ts.
+ * features. MLPerf: services/model/import-mlperf.ts. SingleStream (p50 and p90 per run, the priors of the
+ * telemetry model): services/model/import-singlestream.ts.
  *
  * @param source  Source label; default `help-<folder of the architectures file>` or `mlperf`.
  * @throws {UsageError} on bad flags or files; warehouse errors as they come.
@@ -176,7 +178,22 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await insertChunked(warehouse, 'chips', await stampedCatalogRows(warehouse, mergeFoundChips(chips, stored)));
     return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
-  throw new UsageError(`--format: expected help or mlperf, got ${JSON.stringify(opts.format)}`);
+  if (opts.format === 'singlestream') {
+    refuseOtherFormatFlags(opts);
+    if (!opts.runs?.length) throw new UsageError('--format singlestream needs --runs S.csv [S2.csv ...] (e.g. data/mlperf-singlestream/base-latency.csv)');
+    let parsed: ReturnType<typeof parseSingleStream>;
+    try {
+      parsed = parseSingleStream(opts.runs.map((p) => readNamed('--runs', p)));
+    } catch (error) {
+      if (error instanceof RangeError) throw new UsageError(error.message);
+      throw error;
+    }
+    await warehouse.migrate();
+    const source = opts.source ?? 'mlperf-singlestream';
+    await insertChunked(warehouse, 'benchmark_latency', parsed.rows.map((r) => ({ ...r, source })));
+    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: [] };
+  }
+  throw new UsageError(`--format: expected help, mlperf or singlestream, got ${JSON.stringify(opts.format)}`);
 }
 
 /**

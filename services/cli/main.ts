@@ -296,14 +296,14 @@ pipelineCommand
     await (await import('./redrive.ts')).redriveCommand(await config(), opts);
   });
 
-const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf'], what = 'benchmark table format'): Command => {
+const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf', 'singlestream'], what = 'benchmark table format'): Command => {
   cmd
     .addOption(required(new Option('--format <format>', what).choices(formats)))
     .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
     .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)');
   if (formats.includes('mlperf')) {
     cmd
-      .option('--runs <files...>', 'mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)')
+      .option('--runs <files...>', `mlperf: runs_vX.Y.csv (one row per mlperf_log_summary.txt)${formats.includes('singlestream') ? '; singlestream: p50 and p90 per run (data/mlperf-singlestream/base-latency.csv), the latency models\' priors' : ''}`)
       .option('--systems <files...>', 'mlperf: systems_vX.Y.csv (one row per systems/<id>.json)');
   }
   return cmd;
@@ -313,7 +313,7 @@ benchmarkFileOptions(program
   .command('import')
   .description('load external data into the warehouse')
   .command('benchmark')
-  .description('load a benchmark table (HELP latency tables or MLPerf Inference results) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
+  .description('load a benchmark table (HELP latency tables, MLPerf Inference results, or SingleStream p50/p90 per run: the priors `model train` needs) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
   .option('--source <name>', 'source label stored with every row (default: help-<folder> or mlperf)', idFlag('--source'))
   .option('--json', 'print what was imported as JSON: {source, benchmarkRows, profiles, chips, problems, bad_lines: [{file, line, field, value, message}], skipped, database}', false)
   .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written).')

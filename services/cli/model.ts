@@ -66,7 +66,7 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   );
   if (!span || Number(span.n) === 0) throw new UsageError(`no successful, load-matched requests in ${warehouse.database}.inference_enriched: run \`edgelat demo\` or a pipeline first`);
   if ((await loadPriors(warehouse)).size === 0) {
-    throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut`);
+    throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut, and \`edgelat import benchmark --format singlestream --runs data/mlperf-singlestream/base-latency.csv\` imports it (or your own runs of its columns) into any warehouse (an MLPerf import holds p90 only)`);
   }
   // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
   const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));

@@ -30,10 +30,10 @@ import { lossOf, predictGbt, trainGbt, type GbtModel, type GbtOptions } from './
 import { coverage, mape, withinTolerance } from './metrics.ts';
 import { exportGbtToOnnx, OnnxScorer, readOnnxMetadata } from './onnx.ts';
 import type { Trainer } from './lifecycle.ts';
-import { parseCsv } from '../simulator/csv.ts';
 import { createRng, shuffleInPlace } from '../simulator/prng.ts';
 import { msToDateTime64 } from '../warehouse/types.ts';
 import { sumQuantile } from './wait-prior.ts';
+import { parseSingleStream } from './import-singlestream.ts';
 import { currentBenchmarkRow } from './benchmark-rows.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import {
@@ -94,21 +94,14 @@ export const BENCHMARK_CUT = fileURLToPath(new URL('../../data/mlperf-singlestre
 
 /**
  * Import `data/mlperf-singlestream/base-latency.csv` (model, chip, system, p50_ms, p90_ms per MLPerf run)
- * into `benchmark_latency` as source `mlperf-singlestream`, percentiles 0.5 and 0.9.
+ * into `benchmark_latency` as source `mlperf-singlestream`, percentiles 0.5 and 0.9 (import-singlestream.ts).
  * @returns rows written.
+ * @throws {RangeError} when the file has a bad line (it is shipped: a damaged copy), or as `parseSingleStream` throws.
  */
 export async function importBenchmarkCut(warehouse: Warehouse, path = BENCHMARK_CUT): Promise<number> {
-  const [head, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  const col = (name: string): number => {
-    const i = head!.indexOf(name);
-    if (i < 0) throw new Error(`${path}: no column ${name}`);
-    return i;
-  };
-  const [m, c, v, d, s, id, p50, p90] = ['model', 'chip', 'mlperf_version', 'division', 'submitter', 'system_id', 'p50_ms', 'p90_ms'].map(col);
-  const out = rows.flatMap((r) => [[0.5, r[p50!]], [0.9, r[p90!]]].map(([percentile, ms]) => ({
-    source: 'mlperf-singlestream', model_id: r[m!], device: `${r[v!]}/${r[d!]}/${r[s!]}/${r[id!]}`, chip: r[c!], batch: 1,
-    scenario: 'SingleStream', percentile, latency_ms: Number(ms), system: `${r[v!]}/${r[d!]}/${r[s!]}/${r[id!]}`,
-  })));
+  const { rows, problems } = parseSingleStream([{ file: path, text: readFileSync(path, 'utf8') }]);
+  if (problems.length > 0) throw new RangeError(`${path}:${problems[0]!.line}: ${problems[0]!.field}: ${problems[0]!.message}`);
+  const out = rows.map((r) => ({ ...r, source: 'mlperf-singlestream' }));
   await warehouse.insert(`${warehouse.database}.benchmark_latency`, out);
   return out.length;
 }

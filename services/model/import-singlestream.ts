@@ -1,0 +1,77 @@
+/**
+ * SingleStream p50 and p90 per MLPerf run, as `data/mlperf-singlestream/base-latency.csv` holds them (columns model,
+ * chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms; others are read past): the benchmark priors
+ * the telemetry latency model needs (services/model/telemetry.ts `loadPriors`). The demo imports that file; `edgelat
+ * import benchmark --format singlestream --runs FILE` imports it (or a file of the same columns) into a warehouse of
+ * one's own, where the MLPerf import (p90 only) gives no prior (a trial: retraining on the Kafka and ClickHouse
+ * path could never start).
+ */
+import { assertCsvText, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
+import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
+
+/** Columns a SingleStream file must have. */
+export const SINGLESTREAM_COLUMNS = ['model', 'chip', 'mlperf_version', 'division', 'submitter', 'system_id', 'p50_ms', 'p90_ms'] as const;
+
+/** One `benchmark_latency` row of a SingleStream file (its source is the caller's). */
+export interface SingleStreamRow {
+  model_id: string;
+  device: string;
+  chip: string;
+  batch: 1;
+  scenario: 'SingleStream';
+  percentile: 0.5 | 0.9;
+  latency_ms: number;
+  system: string;
+}
+
+const DECIMAL = /^\s*[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+/**
+ * Parse SingleStream files: two rows per run (percentiles 0.5 and 0.9), device and system
+ * `<mlperf_version>/<division>/<submitter>/<system_id>` as the MLPerf import keys them.
+ * @param files  The files, e.g. `data/mlperf-singlestream/base-latency.csv`.
+ * @returns      The rows of the good lines, and one problem per bad line (an empty id, an id over
+ *               {@link MAX_ID_CHARS} characters or with control characters, a latency that is not a number > 0 ms
+ *               or outside 1 µs–1 h, p50 above p90, a line with too few cells, a quote never closed).
+ * @throws {RangeError} naming the file when it is empty, not UTF-8 text, or its header lacks a column of
+ *   {@link SINGLESTREAM_COLUMNS}.
+ */
+export function parseSingleStream(files: readonly NamedText[]): { rows: SingleStreamRow[]; problems: ImportProblem[] } {
+  const rows: SingleStreamRow[] = [];
+  const problems: ImportProblem[] = [];
+  for (const f of files) {
+    assertCsvText(f.file, f.text);
+    const records = parseCsvLines(f.text).filter((r) => !(r.cells.length === 1 && r.cells[0] === ''));
+    if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with ${SINGLESTREAM_COLUMNS.join(', ')})`);
+    const header = records[0]!.cells.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
+    const missing = SINGLESTREAM_COLUMNS.filter((c) => !header.includes(c));
+    if (missing.length > 0) throw new RangeError(`${f.file}: the header has no ${missing.join(', ')} column${missing.length === 1 ? '' : 's'} (a SingleStream file has ${SINGLESTREAM_COLUMNS.join(', ')})`);
+    const at = Object.fromEntries(SINGLESTREAM_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SINGLESTREAM_COLUMNS)[number], number>;
+    for (const r of records.slice(1)) {
+      const bad = (field: string, value: string, message: string): void => {
+        problems.push({ file: f.file, line: r.line, field, value, message });
+      };
+      if (r.unclosed) { bad('(row)', r.cells.join(',').slice(0, 200), unclosedQuoteMessage(r)); continue; }
+      if (r.cells.length < header.length) { bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}`); continue; }
+      const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();
+      const idProblem = SINGLESTREAM_COLUMNS.slice(0, 6).find((c) => cell(c) === '' || cell(c).length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(cell(c)));
+      if (idProblem !== undefined) { bad(idProblem, cell(idProblem), `expected a non-empty name of at most ${MAX_ID_CHARS} characters without control characters, got ${quoteValue(cell(idProblem))}`); continue; }
+      const ms: Partial<Record<'p50_ms' | 'p90_ms', number>> = {};
+      for (const c of ['p50_ms', 'p90_ms'] as const) {
+        const v = cell(c);
+        if (!DECIMAL.test(v) || !(Number(v) > 0) || !Number.isFinite(Number(v))) { bad(c, v, `latency must be a number > 0 ms, got ${quoteValue(v)}`); break; }
+        const outside = latencyRangeProblem(Number(v));
+        if (outside !== null) { bad(c, v, outside); break; }
+        ms[c] = Number(v);
+      }
+      if (ms.p50_ms === undefined || ms.p90_ms === undefined) continue;
+      if (ms.p50_ms > ms.p90_ms) { bad('p50_ms', cell('p50_ms'), `p50 ${cell('p50_ms')} ms is above p90 ${cell('p90_ms')} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
+      const system = `${cell('mlperf_version')}/${cell('division')}/${cell('submitter')}/${cell('system_id')}`;
+      for (const [percentile, latency] of [[0.5, ms.p50_ms], [0.9, ms.p90_ms]] as const) {
+        rows.push({ model_id: cell('model'), device: system, chip: cell('chip'), batch: 1, scenario: 'SingleStream', percentile, latency_ms: latency, system });
+      }
+    }
+  }
+  return { rows, problems };
+}
