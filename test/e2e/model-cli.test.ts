@@ -353,6 +353,12 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect((await edgelat(['chips', 'import', csv], dataDir)).code).toBe(0);
     const listed = await edgelat(['predict', '--model', MODEL, '--chip', 'catalog-npu'], dataDir);
     expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog$/)]]);
+    // A model benchmarked at p90 only (an MLPerf import) is not "unknown" (a trial): the data cannot answer, saying why.
+    const insert = await edgelat(['sql', '--write', `INSERT INTO edgelat.benchmark_latency (source, model_id, device, chip, batch, scenario, percentile, latency_ms, system)
+      VALUES ('mlperf', 'ssd-resnet34', 'v1.1/closed/X/s', 'nvidia-t4', 1, 'SingleStream', 0.9, 12.5, 'v1.1/closed/X/s')`], dataDir);
+    expect(insert.code, insert.stderr).toBe(0);
+    const p90Only = await edgelat(['predict', '--model', 'ssd-resnet34', '--chip', CHIP], dataDir);
+    expect([p90Only.code, lines(p90Only.stderr)]).toEqual([1, ['edgelat: model "ssd-resnet34" has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model\'s prior needs p50 and p90 (`edgelat import benchmark --format singlestream`); `edgelat recommend --model ssd-resnet34` reads p90-only benchmarks']]);
   });
 
   it('model evaluate --format telemetry --json prints the C4 report', async () => {
