@@ -18,12 +18,16 @@ export const SEALS_TOPIC = 'edgelat.control.seals';
 /** Map key of a topic partition. */
 export const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 
+/** A stack frame in kafkajs's own code. */
+const KAFKAJS_FRAME = /[\\/]node_modules[\\/]kafkajs[\\/]/;
+
 /**
  * Translate a kafkajs failure into edgelat's hierarchy.
  *
  * Behaviour: kafkajs errors become {@link BrokerUnavailableError} (retriable when
- * kafkajs says so), and so do plain `Error`s (kafkajs throws some: "Broker not connected"; retriable);
- * edgelat errors and programmer errors (TypeError, RangeError...) pass unchanged.
+ * kafkajs says so), and so do plain `Error`s (kafkajs throws some: "Broker not connected"; retriable) and
+ * TypeErrors raised in kafkajs's own code (an answer it could not read; retriable); edgelat errors and
+ * programmer errors of ours (TypeError, RangeError...) pass unchanged.
  * @param what  Lower-case description of the failed call, e.g. `produce to "t"`.
  */
 export function toBrokerError(e: unknown, what: string): Error {
@@ -38,6 +42,12 @@ export function toBrokerError(e: unknown, what: string): Error {
   // kafkajs also throws plain Errors of its own: "Broker not connected" (a broker that accepts the connection and never
   // answers) reached the user with neither the call nor the address (a trial). Programmer errors pass unchanged.
   if (e instanceof Error && Object.getPrototypeOf(e) === Error.prototype) return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: true, cause: e });
+  // A TypeError raised inside kafkajs is its reading of an answer it did not expect, not ours: fetchTopicOffsets
+  // destructures `low.pop()` of an offsets answer that came back empty while the cluster's metadata was refreshed (a
+  // trial: "Cannot destructure property 'partitions' of 'low.pop(...)'" ended a pipeline run). Retriable.
+  if (e instanceof TypeError && KAFKAJS_FRAME.test(e.stack?.split('\n')[1] ?? '')) {
+    return new BrokerUnavailableError(`kafka: ${what} failed: kafkajs could not read the broker's answer (${e.message})`, { retriable: true, cause: e });
+  }
   return e instanceof Error ? e : new BrokerUnavailableError(`kafka: ${what} failed: ${JSON.stringify(String(e))}`, { cause: e });
 }
 

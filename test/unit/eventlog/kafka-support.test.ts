@@ -49,6 +49,18 @@ describe('toBrokerError', () => {
     const bug = new TypeError('x is not a function');
     expect(toBrokerError(bug, 'produce')).toBe(bug);
   });
+
+  it('takes a TypeError raised in kafkajs\'s own code for a broker answer it could not read: retriable (a trial: it ended a pipeline run)', () => {
+    const kafkajs = new TypeError('Cannot destructure property \'partitions\' of \'low.pop(...)\' as it is undefined.');
+    kafkajs.stack = `TypeError: ${kafkajs.message}\n    at /srv/app/node_modules/kafkajs/src/admin/index.js:328:17\n    at async /srv/app/services/eventlog/kafka.ts:253:21`;
+    const e = toBrokerError(kafkajs, 'fetch offsets of "t"');
+    expect([e.constructor.name, e.message, (e as BrokerUnavailableError).retriable]).toEqual(['BrokerUnavailableError',
+      'kafka: fetch offsets of "t" failed: kafkajs could not read the broker\'s answer (Cannot destructure property \'partitions\' of \'low.pop(...)\' as it is undefined.)', true]);
+    // Ours, with kafkajs further down the stack, is still a programmer error.
+    const ours = new TypeError('y is undefined');
+    ours.stack = 'TypeError: y is undefined\n    at /srv/app/services/eventlog/kafka.ts:10:1\n    at /srv/app/node_modules/kafkajs/src/index.js:1:1';
+    expect(toBrokerError(ours, 'produce')).toBe(ours);
+  });
 });
 
 describe('produceChunks and recordBytes', () => {
