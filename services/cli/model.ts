@@ -25,8 +25,10 @@ export interface TrainOptions {
   kinds?: readonly string[];
   /** Newest share of the data window held out (by event time) to compare challenger and champion. @default 0.2 */
   holdoutFraction?: number;
-  /** Data window width, ms; default: all data. */
+  /** Data window width, ms; default: all data (or {@link TrainOptions.maxWindowMs}). */
   windowMs?: number;
+  /** Without `windowMs`: the last this much event time, or all the data when it spans less (the retraining schedule), ms. */
+  maxWindowMs?: number;
   seed: number;
   /** Where promotions are announced (models.latency.v1); none when absent. */
   log?: EventLog;
@@ -71,7 +73,9 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
   const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));
   const nowMs = options.nowMs ?? Math.max(Number(span.hi) + 1, newest);
-  const windowMs = options.windowMs ?? nowMs - Number(span.lo);
+  // maxWindowMs: at most the span of the data; a window longer than it (the schedule's default 7 days over a young
+  // warehouse) had its training part, the window's oldest 80 %, before the first request (a trial: nothing trained).
+  const windowMs = options.windowMs ?? Math.min(options.maxWindowMs ?? Number.POSITIVE_INFINITY, nowMs - Number(span.lo));
   const results: TrainingCycleResult[] = [];
   const cache = new TelemetryRowCache(warehouse);
   for (const [i, target] of targets.entries()) {

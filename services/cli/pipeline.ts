@@ -106,13 +106,17 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   });
   // Every signal is handled, not only the first: a second Ctrl-C or SIGTERM while the batch finishes had killed the
   // run before its stop summary (a trial); SIGKILL still ends it at once.
+  let stopping = false;
   const onSignal = (sig: string) => {
-    if (stop.signal.aborted) {
+    if (stopping) {
       process.stderr.write(`edgelat: ${sig} again: still stopping after the current batch, which is then committed (SIGKILL ends the run at once, and a restart goes on from the last commit)\n`);
       return;
     }
+    stopping = true;
     logger.info({ signal: sig }, 'stopping after the current batch');
-    stop.abort();
+    // A retraining cycle under way ends with the model in training (no other kind starts), and only then do the
+    // processors stop and close the log its promotion goes out on (a trial: produced after the close, it was lost).
+    void (schedule?.stop() ?? Promise.resolve()).finally(() => stop.abort());
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
@@ -127,8 +131,19 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         // The cron time only triggers a cycle: its window is the last EDGELAT_RETRAIN_WINDOW_MS of event time, up to
         // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
         runCycle: async () => {
-          const results = await trainTelemetryModels(warehouse, registry, { windowMs: config.retrainWindowMs, seed: 1, log, logger });
-          for (const r of results) logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained');
+          const stopped = new Error('stopped by a signal');
+          try {
+            await trainTelemetryModels(warehouse, registry, {
+              maxWindowMs: config.retrainWindowMs, seed: 1, log, logger,
+              onKindStart: () => {
+                if (stopping) throw stopped;
+              },
+              onKindDone: (r) => logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained'),
+            });
+          } catch (error) {
+            if (error !== stopped) throw error;
+            logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
+          }
         },
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
