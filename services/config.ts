@@ -37,6 +37,8 @@ export interface EdgelatConfig {
   sinkBatchOffsets: number;
   /** Longest a record waits in a partial warehouse-sink block before it is written (streaming runs), ms. @default 1000 */
   sinkLingerMs: number;
+  /** Days the time-partitioned tables keep rows (a TTL by event time, services/warehouse/retention.ts), or null: for ever. */
+  retentionDays: number | null;
   /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
   idleTimeoutMs: number;
   /** Cron expression (UTC) of latency-model retraining in `pipeline run`; null: no schedule (the demo replays one every 10 minutes of event time). */
@@ -146,6 +148,7 @@ const schema = z.object({
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS: int(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
+  EDGELAT_RETENTION_DAYS: int(1, 36_500).optional(),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
   EDGELAT_ALERT_THRESHOLD: decimal().pipe(z.number().gt(0).max(1)).default(0.5),
   EDGELAT_ALERT_HYSTERESIS: decimal().pipe(z.number().min(0).lt(1)).default(0.1),
@@ -267,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     maxEventTimeAheadMs: e.EDGELAT_MAX_EVENT_TIME_AHEAD_MS,
     sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
+    retentionDays: e.EDGELAT_RETENTION_DAYS ?? null,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     alerts,
     alertsTimeoutMs: e.EDGELAT_ALERTS_TIMEOUT_MS,

@@ -82,6 +82,7 @@ Environment:
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS  max lead of event time over log time before a record is dead-lettered (default 3600000)
   EDGELAT_SINK_BATCH_OFFSETS       offsets per warehouse insert block (default 4096)
   EDGELAT_SINK_LINGER_MS           pipeline run: longest a record waits in a partial insert block (default 1000)
+  EDGELAT_RETENTION_DAYS           migrate and pipeline run: days the telemetry tables keep rows, by event time (default: for ever)
   EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
   EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run and redrive, alerts tail)
   EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)
@@ -221,9 +222,12 @@ program
         // The check needs a scratch database: a server user without the right to create one still migrates.
         process.stderr.write(`edgelat: note: the columns of the edgelat tables were not checked (${(error as Error).message.split('\n')[0]})\n`);
       }
+      const { applyRetention, retentionLine } = await import('../warehouse/retention.ts');
+      const retention = await applyRetention(warehouse, (await config()).retentionDays);
       if (applied.length > 0) process.stdout.write(`applied ${applied.length} migration(s): ${applied.join(', ')}\n`);
+      if (retention.length > 0) process.stdout.write(`${retentionLine(retention)}\n`);
       if (columns.added.length > 0) process.stdout.write(`added back ${columns.added.length} column(s) the tables lacked, as the migrations define them: ${columns.added.join(', ')}\n`);
-      if (applied.length === 0 && columns.added.length === 0 && columns.differing.length === 0) process.stdout.write(`database ${warehouse.database} is up to date\n`);
+      if (applied.length === 0 && columns.added.length === 0 && columns.differing.length === 0 && retention.length === 0) process.stdout.write(`database ${warehouse.database} is up to date\n`);
       if (columns.differing.length > 0) {
         process.stderr.write(`edgelat: ${columns.differing.length} column(s) have another type than the migrations give them (left as they are: converting would change their data): ${columns.differing.join('; ')}\n`);
         process.exitCode = 1;

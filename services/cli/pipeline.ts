@@ -13,6 +13,7 @@ import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
 import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
+import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
 
@@ -124,6 +125,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   let lastCounts: StreamingCounts = {};
   try {
     await warehouse.migrate();
+    const retention = await applyRetention(warehouse, config.retentionDays);
+    if (retention.length > 0) process.stderr.write(`edgelat: ${retentionLine(retention)}\n`);
     if (config.retrainCron) {
       const registry = new ModelRegistry(warehouse, modelDir(config));
       schedule = startTrainingSchedule({
