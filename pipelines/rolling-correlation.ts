@@ -10,8 +10,20 @@ export const LOAD_METRICS: readonly LoadMetric[] = ['cpu_util', 'gpu_util', 'que
 /** Latency metrics correlated by default (y). */
 export const LATENCY_METRICS: readonly LatencyMetric[] = ['total_ms', 'io_ms', 'compute_ms'];
 
+/**
+ * Key scopes of the correlation (DESIGN §2 `CorrelationUpdate`): per server (all its models together), per server and
+ * model, per server, model and chip (a model a server runs on two chips is two keys).
+ */
+export const CORRELATION_SCOPES = ['server', 'server×model', 'server×model×chip'] as const;
+/** One of {@link CORRELATION_SCOPES}. */
+export type CorrelationScope = (typeof CORRELATION_SCOPES)[number];
+/** The scopes computed unless told otherwise. */
+export const DEFAULT_CORRELATION_SCOPES: readonly CorrelationScope[] = ['server×model'];
+
 /** Options of the rolling correlation. */
 export interface CorrelationOptions {
+  /** Key scopes to compute, each a key of its own per record (none twice). @default DEFAULT_CORRELATION_SCOPES */
+  scopes?: readonly CorrelationScope[];
   /** Window size, ms of event time; a multiple of slideMs. @default 300000 (5 min) */
   sizeMs?: number;
   /** Window slide (= pane width), ms. @default 30000 */
@@ -43,8 +55,12 @@ interface OpenPane extends PaneAgg {
 }
 
 interface KeyState {
+  scope: CorrelationScope;
   server: string;
-  model: string;
+  /** The key's model; null for scope server. */
+  model: string | null;
+  /** The key's chip for scope server×model×chip, else null (the window's rows tell its chip). */
+  chip: string | null;
   /** Panes still open to records, by pane index (start / slide). */
   open: Map<number, OpenPane>;
   /** Final panes, aggregated into windows in a fixed order. */
@@ -83,12 +99,14 @@ function combine(a: PaneAgg, b: PaneAgg): PaneAgg {
 const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(() => emptyMoments()) });
 
 /**
- * Rolling load-versus-latency correlation (DESIGN §3), scope server×model.
- * `chip` is the chip of the window's rows, or null when they ran on more
- * than one. Every request counts, whatever its status (a timeout's total_ms
+ * Rolling load-versus-latency correlation (DESIGN §3), per key of each of
+ * `scopes` ({@link CORRELATION_SCOPES}; by default server×model): a record
+ * enters one key of every scope. `chip` is the key's chip for scope
+ * server×model×chip, else the chip of the window's rows, or null when they
+ * ran on more than one. Every request counts, whatever its status (a timeout's total_ms
  * is the time until it timed out: latency as the client saw it).
  *
- * Behaviour: per (edge_server_id, model_id) and metric pair (x in
+ * Behaviour: per key (edge_server_id, and model_id, and chip, as its scope says) and metric pair (x in
  * LOAD_METRICS, y in LATENCY_METRICS), sliding event-time windows
  * [end − size, end) with ends on multiples of `slideMs`. Each slide-wide pane
  * holds mergeable moments (n, means, M2, co-moment); a window is the merge of
@@ -109,7 +127,7 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * for a whole window size is forgotten, and its alert history with it: its
  * next window starts from `none`.
  * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide; on a bad
- *         alert policy (alert-state.ts `alertPolicy`).
+ *         alert policy (alert-state.ts `alertPolicy`); on scopes empty, unknown or named twice.
  */
 export function rollingCorrelation(options: CorrelationOptions = {}): Processor<CorrelationState> {
   const sizeMs = options.sizeMs ?? 300_000;
@@ -121,6 +139,11 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
   if (!(sizeMs > 0) || sizeMs % slideMs !== 0) throw new RangeError(`sizeMs: expected a positive multiple of slideMs (${slideMs}), got ${JSON.stringify(sizeMs)}`);
   if (!(allowedLatenessMs >= 0)) throw new RangeError(`allowedLatenessMs: expected >= 0, got ${JSON.stringify(allowedLatenessMs)}`);
   const policy = alertPolicy(options.alerts);
+  const scopes = options.scopes ?? DEFAULT_CORRELATION_SCOPES;
+  if (scopes.length === 0 || new Set(scopes).size !== scopes.length || scopes.some((x) => !(CORRELATION_SCOPES as readonly string[]).includes(x))) {
+    throw new RangeError(`scopes: expected one or more of ${CORRELATION_SCOPES.join(', ')}, none twice, got ${JSON.stringify(scopes)}`);
+  }
+  const defaultScopes = scopes.length === DEFAULT_CORRELATION_SCOPES.length && scopes.every((x, i) => x === DEFAULT_CORRELATION_SCOPES[i]);
   const name = 'rolling-correlation';
   const panesPerWindow = sizeMs / slideMs;
   /** Windows before the current one whose classes the alert state reads. */
@@ -135,10 +158,10 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       const classes: WindowClass[] = [];
       for (let w = endIdx - alertWindows; w <= endIdx; w++) classes.push(key.history.get(w)?.[i] ?? 'neutral');
       return {
-        scope: 'server×model',
+        scope: key.scope,
         edge_server_id: key.server,
         model_id: key.model,
-        chip: agg.chip ?? null,
+        chip: key.scope === 'server×model×chip' ? key.chip : agg.chip ?? null,
         window_start: end - sizeMs,
         window_end: end,
         x_metric: x,
@@ -187,7 +210,8 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     inputs: [topics.enriched],
     outputs: [topics.correlation],
     maxOutOfOrdernessMs,
-    settings: JSON.stringify({ sizeMs, slideMs, allowedLatenessMs, maxOutOfOrdernessMs, alerts: policy }),
+    // The scopes only when not the default: the settings of the topics a run written before scopes existed stay equal.
+    settings: JSON.stringify({ sizeMs, slideMs, allowedLatenessMs, maxOutOfOrdernessMs, alerts: policy, ...(defaultScopes ? {} : { scopes }) }),
     init: (partition) => ({ partition, keys: new Map(), firedLimit: -Infinity }),
     step(state, input: StepInput, watermarks): StepResult {
       const wm = watermarks[input.topic] ?? -Infinity;
@@ -195,26 +219,31 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       // The earliest window holding this record ends at its pane's end; it has fired once wm >= end + lateness.
       if ((idx + 1) * slideMs + allowedLatenessMs <= wm) return { emit: [], lateWatermark: wm };
       const row = input.value as EnrichedInference;
-      const keyStr = JSON.stringify([row.edge_server_id, row.model_id]); // collision-free for any id text
-      let key = state.keys.get(keyStr);
-      if (!key) {
-        key = { server: row.edge_server_id, model: row.model_id, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null };
-        state.keys.set(keyStr, key);
+      for (const scope of scopes) {
+        const model = scope === 'server' ? null : row.model_id;
+        const chip = scope === 'server×model×chip' ? row.chip : null;
+        // server×model keeps the key text it had before scopes (emission positions, and with them replays, are unchanged).
+        const keyStr = scope === 'server×model' ? JSON.stringify([row.edge_server_id, row.model_id]) : JSON.stringify([row.edge_server_id, model, chip, scope]);
+        let key = state.keys.get(keyStr);
+        if (!key) {
+          key = { scope, server: row.edge_server_id, model, chip, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null };
+          state.keys.set(keyStr, key);
+        }
+        let pane = key.open.get(idx);
+        if (!pane) {
+          pane = { start: idx * slideMs, minOffset: input.offset, ...identity() };
+          key.open.set(idx, pane);
+          if (key.panes.size === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, (idx + 1) * slideMs);
+        }
+        pane.rows++;
+        pane.chip = chipOf(pane.chip, row.chip);
+        pane.minOffset = Math.min(pane.minOffset, input.offset);
+        PAIRS.forEach(([x, y], i) => {
+          const xv = row[x];
+          const yv = row[y];
+          if (xv !== null && xv !== undefined && yv !== null && yv !== undefined) addPoint(pane!.moments[i]!, xv, yv);
+        });
       }
-      let pane = key.open.get(idx);
-      if (!pane) {
-        pane = { start: idx * slideMs, minOffset: input.offset, ...identity() };
-        key.open.set(idx, pane);
-        if (key.panes.size === 0) key.nextEnd = Math.min(key.nextEnd ?? Infinity, (idx + 1) * slideMs);
-      }
-      pane.rows++;
-      pane.chip = chipOf(pane.chip, row.chip);
-      pane.minOffset = Math.min(pane.minOffset, input.offset);
-      PAIRS.forEach(([x, y], i) => {
-        const xv = row[x];
-        const yv = row[y];
-        if (xv !== null && xv !== undefined && yv !== null && yv !== undefined) addPoint(pane!.moments[i]!, xv, yv);
-      });
       return { emit: [] };
     },
     onWatermark(state, watermarks) {

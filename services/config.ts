@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.ts';
 import { nearestNames } from './names.ts';
 import { parseCron } from './model/lifecycle.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
+import { CORRELATION_SCOPES, type CorrelationScope } from '../pipelines/rolling-correlation.ts';
 
 /**
  * Runtime configuration from `EDGELAT_*` environment variables (DESIGN §7).
@@ -39,6 +40,8 @@ export interface EdgelatConfig {
   sinkLingerMs: number;
   /** Days the time-partitioned tables keep rows (a TTL by event time, services/warehouse/retention.ts), or null: for ever. */
   retentionDays: number | null;
+  /** Key scopes of the rolling correlation (pipelines/rolling-correlation.ts). */
+  correlationScopes: readonly CorrelationScope[];
   /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
   idleTimeoutMs: number;
   /** Cron expression (UTC) of latency-model retraining in `pipeline run`; null: no schedule (the demo replays one every 10 minutes of event time). */
@@ -149,6 +152,17 @@ const schema = z.object({
   EDGELAT_SINK_BATCH_OFFSETS: int(1, 1_000_000).default(4096),
   EDGELAT_SINK_LINGER_MS: int(0, HOUR_MS).default(1000),
   EDGELAT_RETENTION_DAYS: int(1, 36_500).optional(),
+  EDGELAT_CORRELATION_SCOPES: z.string().default('server×model').transform((v, ctx) => {
+    const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    // × typed as x, *, - or nothing between words is the same scope (server-model, server*model).
+    const scopes = names.map((x) => CORRELATION_SCOPES.find((c) => c === x.toLowerCase().replace(/\s*[x×*-]\s*/g, '×')));
+    const bad = names.filter((_x, i) => scopes[i] === undefined);
+    if (names.length === 0 || bad.length > 0 || new Set(scopes).size !== scopes.length) {
+      ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${CORRELATION_SCOPES.join(', ')} (server-model, server-model-chip too), none twice${bad.length ? `; unknown: ${bad.map((b) => JSON.stringify(b)).join(', ')}` : ''}` });
+      return z.NEVER;
+    }
+    return scopes as CorrelationScope[];
+  }),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
   EDGELAT_ALERT_THRESHOLD: decimal().pipe(z.number().gt(0).max(1)).default(0.5),
   EDGELAT_ALERT_HYSTERESIS: decimal().pipe(z.number().min(0).lt(1)).default(0.1),
@@ -271,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     sinkBatchOffsets: e.EDGELAT_SINK_BATCH_OFFSETS,
     sinkLingerMs: e.EDGELAT_SINK_LINGER_MS,
     retentionDays: e.EDGELAT_RETENTION_DAYS ?? null,
+    correlationScopes: e.EDGELAT_CORRELATION_SCOPES,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     alerts,
     alertsTimeoutMs: e.EDGELAT_ALERTS_TIMEOUT_MS,

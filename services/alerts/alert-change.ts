@@ -35,6 +35,13 @@ export const ALERT_CHANGE_KEYS: string[] = [
   'window_start', 'window_end', 'n', 'pearson_r', 'ci_low', 'ci_high', 'p_value', 'slope',
 ] satisfies (keyof AlertChange)[];
 
+/**
+ * The correlation scope whose windows post alert changes: one window per (server, model, pair) and time, as the
+ * changes' keys and `alert_deliveries` identify them. Windows of the other scopes (EDGELAT_CORRELATION_SCOPES) carry
+ * their alert_state in the correlation table only.
+ */
+export const ALERT_SCOPE = 'server×model';
+
 /** Key of a (server, model, x metric, y metric) pair, collision-free for any id text. */
 export function pairKey(u: { edge_server_id: string; model_id: string | null; x_metric: string; y_metric: string }): string {
   return JSON.stringify([u.edge_server_id, u.model_id, u.x_metric, u.y_metric]);
@@ -68,13 +75,15 @@ export function alertChange(previous: string, u: CorrelationUpdate): AlertChange
 }
 
 /**
- * Every change in a sequence of windows (any order across pairs; each pair's windows in window order).
+ * Every change in a sequence of windows (any order across pairs; each pair's windows in window order); windows of
+ * another scope than {@link ALERT_SCOPE} are passed over.
  * @returns The changes in input order.
  */
 export function alertChanges(updates: Iterable<CorrelationUpdate>): AlertChange[] {
   const state = new Map<string, string>();
   const out: AlertChange[] = [];
   for (const u of updates) {
+    if (u.scope !== ALERT_SCOPE) continue;
     const k = pairKey(u);
     const c = alertChange(state.get(k) ?? 'none', u);
     state.set(k, u.alert_state);

@@ -23,7 +23,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { keyPartition, partitionKey as tpKey, type Consumer, type EventLog } from '../eventlog/types.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
-import { alertChange, pairKey, type AlertChange } from './alert-change.ts';
+import { ALERT_SCOPE, alertChange, pairKey, type AlertChange } from './alert-change.ts';
 import { isHttpUrl, postAlert, type WebhookOptions } from './webhook.ts';
 
 /** Options of an alert delivery run. */
@@ -156,6 +156,7 @@ export class AlertDeliveryRun {
   }
 
   private async consider(part: PartitionState, partition: number, offset: number, u: CorrelationUpdate): Promise<void> {
+    if (u.scope !== ALERT_SCOPE) return; // alerts follow one scope (alert-change.ts)
     const k = pairKey(u);
     const change = alertChange(part.prev.get(k) ?? 'none', u);
     part.prev.set(k, u.alert_state);

@@ -77,7 +77,7 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
 
 /** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
 async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { TOPICS }, { alertChange, pairKey }] = await Promise.all([
+  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { TOPICS }, { ALERT_SCOPE, alertChange, pairKey }] = await Promise.all([
     import('../eventlog/kafka.ts'), import('../eventlog/confluent-wire.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
   ]);
   // With EDGELAT_SCHEMA_REGISTRY_URL the correlation records are Confluent-framed, as the pipeline wrote them (a trial:
@@ -125,6 +125,7 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
               continue;
             }
             const u = decoded.value as unknown as CorrelationUpdate;
+            if (u.scope !== ALERT_SCOPE) continue;
             const k = pairKey(u);
             const c = alertChange(state.get(k) ?? 'none', u);
             state.set(k, u.alert_state);

@@ -83,6 +83,7 @@ Environment:
   EDGELAT_SINK_BATCH_OFFSETS       offsets per warehouse insert block (default 4096)
   EDGELAT_SINK_LINGER_MS           pipeline run: longest a record waits in a partial insert block (default 1000)
   EDGELAT_RETENTION_DAYS           migrate and pipeline run: days the telemetry tables keep rows, by event time (default: for ever)
+  EDGELAT_CORRELATION_SCOPES       correlation key scopes: server, server×model, server×model×chip, comma-separated (default server×model)
   EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
   EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run and redrive, alerts tail)
   EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)

@@ -21,7 +21,7 @@ export type PipelineCounts = Record<'join' | 'correlation' | 'sink', Record<stri
 export interface PipelineRunOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs'>>;
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs' | 'correlationScopes'>>;
   /** Run shadow-compare after the correlation and copy edge.shadow.v1 and the verdicts (the shadow topic must be sealed too). @default config.shadows.enabled */
   shadows?: boolean;
   /** Post every alert state change to this URL (services/alerts/delivery-run.ts), after the correlation stage. */
@@ -88,7 +88,7 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
   await log.seal(TOPICS.enriched);
   const correlation = await new ProcessorRun({
     log, logger, checks, failPoint: fail('correlation'),
-    processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }),
+    processor: rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts, scopes: config.correlationScopes }),
     onProgress: (c) => options.onProgress?.('correlation', consumed(c)),
   }).runToEnd();
   await log.seal(TOPICS.correlation);

@@ -24,7 +24,7 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs' | 'correlationScopes'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default join, correlation, sink (and alerts with a webhook) */
   processors?: readonly Stage[];
   /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
@@ -84,7 +84,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     stage === 'join'
       ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }))
       : stage === 'correlation'
-        ? processorRun(rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts }))
+        ? processorRun(rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts, scopes: config.correlationScopes }))
         : stage === 'alerts'
           ? new AlertDeliveryRun({
               log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs }, groupId: `${prefix}-alert-delivery`,

@@ -5,7 +5,7 @@
 SELECT edge_server_id, model_id, chip, window_end, n, pearson_r, ci_low, ci_high, alert_state
 FROM ${database}.load_latency_correlations
 WHERE window_end > {since:DateTime64(3, 'UTC')} AND window_end <= {until:DateTime64(3, 'UTC')}
-  AND x_metric = {metric_name:String} AND y_metric = 'total_ms'
+  AND scope = 'server×model' AND x_metric = {metric_name:String} AND y_metric = 'total_ms'
   AND ({server:String} = '' OR edge_server_id = {server:String})
   AND ({model:String} = '' OR model_id = {model:String})
   AND ({chip:String} = '' OR chip = {chip:String})

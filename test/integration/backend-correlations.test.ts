@@ -97,6 +97,14 @@ describe('backend correlations', () => {
     expect(keysOf(fromTopic[0]!)).toEqual([...ALERT_CHANGE_KEYS].sort());
     const byKey = (cs: object[]) => cs.map((c) => JSON.stringify(c, ALERT_CHANGE_KEYS)).sort();
     expect(byKey(fromWarehouse)).toEqual(byKey(fromTopic));
+    // Windows of another scope (EDGELAT_CORRELATION_SCOPES) post no change, from the topic or the warehouse: alerts
+    // follow server×model, whose keys the changes and alert_deliveries carry.
+    const flip = { none: 'firing', firing: 'none' } as Record<string, string>;
+    const other = alertWindows().map((u) => ({ ...u, scope: 'server', model_id: null, chip: null, alert_state: (flip[u.alert_state] ?? 'firing') as typeof u.alert_state }));
+    expect(alertChanges([...other, ...alertWindows()])).toEqual(fromTopic);
+    await w.insert(`${w.database}.load_latency_correlations`, other.map((u) => SINK_ROUTES[TOPICS.correlation]!.toRow(u, 0, 0)));
+    expect(byKey(await readAlertChanges(w))).toEqual(byKey(fromTopic));
+    await w.exec(`ALTER TABLE ${w.database}.load_latency_correlations DELETE WHERE scope = 'server' SETTINGS mutations_sync = 1`);
   });
 });
 

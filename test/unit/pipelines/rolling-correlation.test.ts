@@ -9,6 +9,7 @@ import type { CorrelationUpdate, EnrichedInference, LateEvent } from '../../../s
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { at, makeEnriched, makeLoad, prng } from '../../helpers/factories.ts';
 import { readTopic } from '../../helpers/pipeline.ts';
+import { exactPearson } from '../../helpers/rational.ts';
 
 async function runCorrelation(rows: EnrichedInference[], options: Parameters<typeof rollingCorrelation>[0], trackFires = false, partitions = 1) {
   const log = new MemoryEventLog({ defaultPartitions: partitions });
@@ -94,6 +95,42 @@ describe('rolling-correlation', () => {
       ['a\u0001b', 'c', 40, 1],
       ['a', 'b\u0001c', 40, -1],
     ]);
+  });
+});
+
+describe('rolling-correlation scopes (DESIGN §2: server, server×model, server×model×chip)', () => {
+  it('each scope keys its windows its way; each window\'s r is that of its own rows (exact reference); server×model is the default\'s, unchanged', async () => {
+    const rnd = prng(11);
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    const rows: EnrichedInference[] = [];
+    // One server: m1 on chip-a, m2 on chip-a and chip-b (a second device), for 60 s.
+    for (let k = 0; k < 240; k++) {
+      const ts = t0 + k * 250;
+      const model = k % 3 === 0 ? 'm1' : 'm2';
+      const chip = model === 'm2' && k % 2 === 0 ? 'chip-b' : 'chip-a';
+      const gpu = Math.round(rnd() * 100) / 100;
+      rows.push(makeEnriched({ edge_server_id: 'edge-01', model_id: model, chip, ts, total_ms: (chip === 'chip-b' ? 50 : 10) + 30 * gpu * rnd() }, makeLoad({ edge_server_id: 'edge-01', ts, gpu_util: gpu })));
+    }
+    const opts = { sizeMs: 20_000, slideMs: 10_000 };
+    const all = (await readTopic<CorrelationUpdate>((await runCorrelation(rows, { ...opts, scopes: ['server', 'server×model', 'server×model×chip'] })).log, TOPICS.correlation)).map((w) => w.value);
+    const plain = (await readTopic<CorrelationUpdate>((await runCorrelation(rows, opts)).log, TOPICS.correlation)).map((w) => w.value);
+    const pair = (w: CorrelationUpdate) => w.x_metric === 'gpu_util' && w.y_metric === 'total_ms';
+    // server×model: the default run's windows exactly.
+    expect(all.filter((w) => w.scope === 'server×model')).toEqual(plain);
+    const ofScope = (scope: string) => all.filter((w) => w.scope === scope && pair(w));
+    const keys = (scope: string) => [...new Set(ofScope(scope).map((w) => JSON.stringify([w.model_id, w.chip])))].sort();
+    expect(keys('server')).toEqual([JSON.stringify([null, null])]); // every model, and the rows ran on two chips
+    expect(keys('server×model')).toEqual([JSON.stringify(['m1', 'chip-a']), JSON.stringify(['m2', null])]);
+    expect(keys('server×model×chip')).toEqual([JSON.stringify(['m1', 'chip-a']), JSON.stringify(['m2', 'chip-a']), JSON.stringify(['m2', 'chip-b'])]);
+    for (const w of [...ofScope('server'), ...ofScope('server×model'), ...ofScope('server×model×chip')]) {
+      const own = rows.filter((r) => r.ts >= w.window_start && r.ts < w.window_end && (w.model_id === null || r.model_id === w.model_id)
+        && (w.scope !== 'server×model×chip' || r.chip === w.chip));
+      expect(w.n).toBe(own.length);
+      const exact = exactPearson(own.map((r) => r.gpu_util!), own.map((r) => r.total_ms));
+      expect(Math.abs(w.pearson_r! - exact.r!)).toBeLessThan(1e-12);
+    }
+    expect(() => rollingCorrelation({ scopes: [] })).toThrow('scopes: expected one or more of server, server×model, server×model×chip, none twice, got []');
+    expect(() => rollingCorrelation({ scopes: ['server', 'server'] })).toThrow(/none twice/);
   });
 });
 

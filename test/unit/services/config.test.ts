@@ -57,6 +57,14 @@ describe('loadConfig', () => {
     expect([loadConfig({ EDGELAT_DATA_DIR: join(root, 'data') }).dataDir, loadConfig({ EDGELAT_DATA_DIR: join(root, 'new') }).dataDir]).toEqual([join(root, 'data'), join(root, 'new')]);
   });
 
+  it('reads EDGELAT_CORRELATION_SCOPES as a list of scopes (× as x, * or -), and EDGELAT_RETENTION_DAYS', () => {
+    expect(loadConfig({}).correlationScopes).toEqual(['server×model']);
+    expect(loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server, server-model ,Server*Model*Chip' }).correlationScopes).toEqual(['server', 'server×model', 'server×model×chip']);
+    expect(() => loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server,chip' })).toThrow('EDGELAT_CORRELATION_SCOPES="server,chip": expected a comma-separated list of server, server×model, server×model×chip (server-model, server-model-chip too), none twice; unknown: "chip"');
+    expect(() => loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server,server' })).toThrow(/none twice/);
+    expect([loadConfig({}).retentionDays, loadConfig({ EDGELAT_RETENTION_DAYS: '30' }).retentionDays]).toEqual([null, 30]);
+  });
+
   it('treats an empty value as unset: the default applies, never 0', () => {
     const c = loadConfig({ EDGELAT_JOIN_TOLERANCE_MS: '', EDGELAT_SINK_LINGER_MS: ' ', EDGELAT_PARTITIONS: '', EDGELAT_KAFKA_BROKERS: '' });
     expect([c.joinToleranceMs, c.sinkLingerMs, c.partitions, c.kafka]).toEqual([5000, 1000, 4, null]);
