@@ -48,7 +48,7 @@ export function refuseOtherFormatFlags(opts: BenchmarkFileOptions): void {
   const own = FORMAT_FLAGS[opts.format];
   if (!own) return;
   const flag = (k: string) => `--${k}`;
-  const foreign = Object.values(FORMAT_FLAGS).flat().filter((k) => !own.includes(k) && opts[k] !== undefined && (!Array.isArray(opts[k]) || opts[k].length > 0));
+  const foreign = [...new Set(Object.values(FORMAT_FLAGS).flat())].filter((k) => !own.includes(k) && opts[k] !== undefined && (!Array.isArray(opts[k]) || opts[k].length > 0));
   if (foreign.length > 0) {
     throw new UsageError(`${foreign.map(flag).join(' and ')} ${foreign.length === 1 ? 'belongs' : 'belong'} to another --format; --format ${opts.format} reads ${own.map(flag).join(' and ')}`);
   }
