@@ -66,6 +66,17 @@ export function parseSchemaText(text: string): unknown {
   return r.value;
 }
 
+/** The first integer of a parsed schema beyond the int64 range (a bigint of {@link parseSchemaText}), or null. */
+function outOfLongRange(v: unknown): bigint | null {
+  if (typeof v === 'bigint') return v < -(2n ** 63n) || v >= 2n ** 63n ? v : null;
+  if (v === null || typeof v !== 'object') return null;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) {
+    const found = outOfLongRange(x);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /**
  * Compile a schema with the exact long type of schemas/long.ts for every long,
  * and its double and float types, whose promotion from a writer's long is exact,
@@ -83,6 +94,19 @@ export function parseSchemaText(text: string): unknown {
 export function createLongAwareType(schema: string | object): avro.Type {
   const parsed: unknown = typeof schema === 'string' ? parseSchemaText(schema) : schema;
   const primitives: Record<string, avro.Type> = { long: longType, double: doubleType, float: floatType, string: utf8StringType };
+  try {
+    return forSchema(parsed, primitives);
+  } catch (error) {
+    // A long default beyond int64 (2^63): avsc formats its message with %j, which throws "Do not know how to serialize a
+    // BigInt" instead (a trial). Named here; a double's default that large is fine (it never reaches this).
+    const huge = error instanceof TypeError && /BigInt/i.test(error.message) ? outOfLongRange(parsed) : null;
+    if (huge !== null) throw new Error(`the number ${huge} in the schema is outside the long range −2^63..2^63−1`);
+    throw error;
+  }
+}
+
+/** avsc's `forSchema` with edgelat's primitives and map type ({@link createLongAwareType}). */
+function forSchema(parsed: unknown, primitives: Record<string, avro.Type>): avro.Type {
   return avro.Type.forSchema(parsed as avro.Schema, {
     registry: { ...primitives },
     typeHook: (s: unknown, opts: unknown) => {
@@ -216,7 +240,7 @@ export function createCodec<T>(kind: RecordKind, schema: object): Codec<T> {
   const type = createLongAwareType(schema);
   if (type.typeName !== 'record') throw new Error(`schema for ${kind} is not a record`);
   const recordType = type as avro.types.RecordType;
-  const canonicalForm = JSON.stringify(recordType.schema());
+  const canonicalForm = toJsonText(recordType.schema());
   const fingerprint = rabinFingerprint(canonicalForm);
   const header = singleObjectHeader(fingerprint);
   const fpHex = fingerprint.toString('hex');

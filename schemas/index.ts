@@ -10,7 +10,7 @@ import { createCodec, type Codec, type RecordKind } from './codec.ts';
 import type { CorrelationUpdate, DeadLetter, DeploymentEvent, EnrichedInference, InferenceEvent, LateEvent, LoadSample, ShadowResult, ShadowVerdict } from './types.ts';
 
 export type * from './types.ts';
-export { createCodec, createLongAwareType, readWithWriterSchema, type Codec, type RecordKind } from './codec.ts';
+export { createCodec, createLongAwareType, parseSchemaText, readWithWriterSchema, type Codec, type RecordKind } from './codec.ts';
 export { type DecodeFailure, type DecodeResult, validateRecord } from './validate.ts';
 export { rabinFingerprint, rabinFingerprint64, singleObjectHeader, SINGLE_OBJECT_MAGIC } from './fingerprint.ts';
 export { parseJsonExact, toJsonText } from './json.ts';

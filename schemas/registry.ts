@@ -152,7 +152,7 @@ export class ConfluentFraming {
       const schema = override ?? loadSchema(kind);
       const type = override ? createLongAwareType(override) : codecFor(kind).type;
       if (type.typeName !== 'record') throw new Error(`reader schema for ${kind} is not a record`);
-      reader = { schema, json: JSON.stringify(schema), type: type as avro.types.RecordType };
+      reader = { schema, json: toJsonText(schema), type: type as avro.types.RecordType };
       this.#readers.set(kind, reader);
     }
     return reader;

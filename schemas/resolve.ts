@@ -13,7 +13,7 @@ import type avro from 'avsc';
 import { createLongAwareType, readWithWriterSchema, type RecordKind } from './codec.ts';
 import { SINGLE_OBJECT_HEADER_BYTES, rabinFingerprint } from './fingerprint.ts';
 import { codecFor, loadSchema, SCHEMA_FILES, type RecordTypes } from './index.ts';
-import { quoteValue } from './json.ts';
+import { quoteValue, toJsonText } from './json.ts';
 import { fail, validateRecord, type DecodeResult } from './validate.ts';
 
 /** One known writer version of a record kind. */
@@ -35,7 +35,7 @@ export interface WriterSchemaEntry {
  */
 export function schemaFingerprint(schema: string | object): Buffer {
   const type = createLongAwareType(schema);
-  return rabinFingerprint(JSON.stringify(type.schema()));
+  return rabinFingerprint(toJsonText(type.schema()));
 }
 
 /**
@@ -70,13 +70,13 @@ export class WriterSchemaRegistry {
   register(kind: RecordKind, schema: string | object): WriterSchemaEntry {
     const type = createLongAwareType(schema);
     if (type.typeName !== 'record') throw new Error(`writer schema for ${kind} is not a record`);
-    const fingerprintHex = rabinFingerprint(JSON.stringify(type.schema())).toString('hex');
+    const fingerprintHex = rabinFingerprint(toJsonText(type.schema())).toString('hex');
     const existing = this.#byFingerprint.get(fingerprintHex);
     if (existing) {
       if (existing.kind !== kind) throw new RangeError(`schema fingerprint ${quoteValue(fingerprintHex)} is already registered for ${existing.kind}, not ${kind}`);
       return existing;
     }
-    const entry: WriterSchemaEntry = { kind, fingerprintHex, schemaJson: typeof schema === 'string' ? schema : JSON.stringify(schema) };
+    const entry: WriterSchemaEntry = { kind, fingerprintHex, schemaJson: typeof schema === 'string' ? schema : toJsonText(schema) };
     this.#byFingerprint.set(fingerprintHex, entry);
     return entry;
   }

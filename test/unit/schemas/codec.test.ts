@@ -451,6 +451,11 @@ describe('schema resolution (C11 style)', () => {
     expect(readWithWriterSchema(onlyA, Buffer.from([0x54]), reader)).toEqual({
       ok: true, value: { a: 42, big: 9007199254740993n, d: 1e20, f: Math.fround(0.1), u: -9223372036854775808n },
     });
+    // An integer long default written with an exponent is its exact value; one beyond int64 is refused naming it.
+    const exp = '{"type":"record","name":"D","fields":[{"name":"a","type":"int"},{"name":"e","type":"long","default":1e18}]}';
+    expect(readWithWriterSchema(onlyA, Buffer.from([0x54]), exp)).toEqual({ ok: true, value: { a: 42, e: 10n ** 18n } });
+    expect(readWithWriterSchema(exp.replace('1e18', '9223372036854775808'), Buffer.from([0x54, 0x0e])))
+      .toEqual({ ok: false, path: '', reason: 'invalid or incompatible schema: the number 9223372036854775808 in the schema is outside the long range −2^63..2^63−1' });
   });
 });
 

@@ -11,6 +11,7 @@ import {
   HttpSchemaRegistryClient,
   InMemorySchemaRegistry,
   loadSchema,
+  parseSchemaText,
   SCHEMA_REGISTRY_CONTENT_TYPE,
   schemaFingerprint,
   SchemaRegistryError,
@@ -148,6 +149,21 @@ describe('named types match by unqualified name (Avro 1.11 "Schema Resolution")'
     const other = decoder.decode(singleObject(renamed, { ...sample, fan_rpm: 3200 }));
     expect(other).toMatchObject({ ok: false, path: '' });
     expect(other.ok ? '' : other.reason).toContain('serverload');
+  });
+});
+
+describe('writer schemas with long defaults beyond 2^53 (a trial: a registry writer schema\'s Long.MAX_VALUE default crashed pipeline run)', () => {
+  it('registers such a writer schema as text and reads its records; a default beyond int64 is refused naming the number', () => {
+    const registry = new WriterSchemaRegistry();
+    const current = loadSchema('LoadSample') as { fields: object[] };
+    const text = JSON.stringify({ ...current, fields: [...current.fields, { name: 'seq', type: 'long', default: 7 }] }).replace('"default":7', '"default":9223372036854775807');
+    registry.register('LoadSample', text);
+    const parsed = parseSchemaText(text) as object;
+    registry.register('LoadSample', parsed);
+    const decoder = createEvolvingDecoder('LoadSample', { registry });
+    expect(decoder.decode(singleObject(parsed, { ...sample, seq: 2n ** 60n }))).toEqual({ ok: true, value: sample });
+    const beyond = text.replace('9223372036854775807', '9223372036854775808');
+    expect(() => registry.register('LoadSample', beyond)).toThrow('the number 9223372036854775808 in the schema is outside the long range −2^63..2^63−1');
   });
 });
 
