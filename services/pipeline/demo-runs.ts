@@ -29,8 +29,10 @@ export async function recordDemoRun(warehouse: Warehouse, events: number | null)
 }
 
 /**
- * Inference events that a demo cut short did not write: those whose `event_id` is not in `sim_ground_truth`, which the
- * demo fills with every event of its run before its pipeline writes any (the demo drops both tables when it starts).
+ * Inference events that a demo cut short did not write: those not in `sim_ground_truth` (by event id, server, model,
+ * chip and time), which the demo fills with every event of its run before its pipeline writes any (the demo drops both
+ * tables when it starts). Not by event id alone: `edgelat simulate` names its events as the demo does (`ev-<seed>-<i>`),
+ * and a re-test's pipeline run of another fleet, with the demo's seed, was taken for the demo's and erased.
  * A trial: after a Ctrl-C'd demo, a pipeline's 592 events in the same folder were taken for the demo's, and the next
  * demo erased them without `--replace`.
  * @returns The count; every event when the ground truth table is missing.
@@ -39,7 +41,7 @@ export async function eventsAfterPartialDemo(warehouse: Pick<Warehouse, 'databas
   const db = warehouse.database;
   const [truth] = await warehouse.query<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = \'sim_ground_truth\'', { db });
   const sql = Number(truth?.n ?? 0) > 0
-    ? `SELECT count() AS n FROM ${db}.inference_events WHERE event_id NOT IN (SELECT event_id FROM ${db}.sim_ground_truth)`
+    ? `SELECT count() AS n FROM ${db}.inference_events WHERE (event_id, edge_server_id, model_id, chip, ts) NOT IN (SELECT event_id, edge_server_id, model_id, chip, ts FROM ${db}.sim_ground_truth)`
     : `SELECT count() AS n FROM ${db}.inference_events`;
   const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(sql);
   return Number(n);

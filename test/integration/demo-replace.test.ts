@@ -79,6 +79,14 @@ describe('demo on a database that holds data', () => {
     await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
     expect(await events()).toBe(own + 1);
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
+    // An event of another fleet under one of the demo's event ids (`edgelat simulate` names them as the demo does):
+    // not the demo's (a re-test: a pipeline's 34,486 events of the demo's seed were erased without --replace).
+    const [taken] = await warehouse.query<{ event_id: string }>(`SELECT event_id FROM ${warehouse.database}.inference_events LIMIT 1`);
+    await warehouse.exec(`DROP TABLE ${warehouse.database}.${DEMO_RUNS_TABLE}`);
+    const twin = makeInference({ edge_server_id: 'edge-96', event_id: taken!.event_id, ts: Date.UTC(2024, 5, 1, 10) });
+    await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...twin, ts: msToDateTime64(twin.ts) }]);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
+    await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
   });
 
   it('a demo run that did not finish is named by the read commands\' warning, until a run finishes', async () => {
