@@ -7,8 +7,14 @@
  * path could never start).
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
+import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../names.ts';
 import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { normaliseChip } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
+import { mlperfModelId } from './import-mlperf.ts';
+
+/** A chip cell that is already an id (lower case, digits, `-`, `.`, `+`): kept; any other name is normalised. */
+const CHIP_ID = /^[a-z0-9][a-z0-9.+-]*$/;
 
 /** Columns a SingleStream file must have. */
 export const SINGLESTREAM_COLUMNS = ['model', 'chip', 'mlperf_version', 'division', 'submitter', 'system_id', 'p50_ms', 'p90_ms'] as const;
@@ -28,8 +34,10 @@ export interface SingleStreamRow {
 const DECIMAL = /^\s*[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /**
- * Parse SingleStream files: two rows per run (percentiles 0.5 and 0.9), device and system
- * `<mlperf_version>/<division>/<submitter>/<system_id>` as the MLPerf import keys them.
+ * Parse SingleStream files: two rows per run (percentiles 0.5 and 0.9), system
+ * `<mlperf_version>/<division>/<submitter>/<system_id>` as the MLPerf import keys it, device `<system>/<chip>`; the
+ * model id lower-cased as the MLPerf import's (`-99.9` read as `-99`), a chip that is not an id already normalised
+ * (chips.ts `normaliseChip`: `Jetson AGX Orin` is `jetson-agx-orin`).
  * @param files  The files, e.g. `data/mlperf-singlestream/base-latency.csv`.
  * @returns      The rows of the good lines, and one problem per bad line (an empty id, an id over
  *               {@link MAX_ID_CHARS} characters or with control characters, a latency that is not a number > 0 ms
@@ -55,8 +63,9 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       if (r.unclosed) { bad('(row)', r.cells.join(',').slice(0, 200), unclosedQuoteMessage(r)); continue; }
       if (r.cells.length < header.length) { bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}`); continue; }
       const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();
-      const idProblem = SINGLESTREAM_COLUMNS.slice(0, 6).find((c) => cell(c) === '' || cell(c).length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(cell(c)));
-      if (idProblem !== undefined) { bad(idProblem, cell(idProblem), `expected a non-empty name of at most ${MAX_ID_CHARS} characters without control characters, got ${quoteValue(cell(idProblem))}`); continue; }
+      const idProblem = SINGLESTREAM_COLUMNS.slice(0, 6).find((c) => cell(c) === '' || cell(c).length > MAX_ID_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(cell(c))
+        || BIDI_OR_SEPARATOR.test(cell(c)) || INVISIBLE_OR_REPLACEMENT.test(cell(c)));
+      if (idProblem !== undefined) { bad(idProblem, cell(idProblem), `expected a non-empty name of at most ${MAX_ID_CHARS} characters without control, bidirectional or invisible characters, got ${quoteValue(cell(idProblem))}`); continue; }
       const ms: Partial<Record<'p50_ms' | 'p90_ms', number>> = {};
       for (const c of ['p50_ms', 'p90_ms'] as const) {
         const v = cell(c);
@@ -68,8 +77,14 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       if (ms.p50_ms === undefined || ms.p90_ms === undefined) continue;
       if (ms.p50_ms > ms.p90_ms) { bad('p50_ms', cell('p50_ms'), `p50 ${cell('p50_ms')} ms is above p90 ${cell('p90_ms')} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
       const system = `${cell('mlperf_version')}/${cell('division')}/${cell('submitter')}/${cell('system_id')}`;
+      // Ids as the telemetry and the MLPerf import spell them (a re-test: "ResNet50" on "Jetson AGX Orin" matched no
+      // request of resnet50 on jetson-agx-orin, and model train found no training rows).
+      const chip = CHIP_ID.test(cell('chip')) ? cell('chip') : normaliseChip(cell('chip')).chip;
+      const model = mlperfModelId(cell('model'));
+      // The device names the chip too: one system measured on two of its chips (CPU and NPU) is two rows, not one row
+      // the table's key (it has no chip) keeps of the two (a re-test: 4 latencies reported, 2 stored).
       for (const [percentile, latency] of [[0.5, ms.p50_ms], [0.9, ms.p90_ms]] as const) {
-        rows.push({ model_id: cell('model'), device: system, chip: cell('chip'), batch: 1, scenario: 'SingleStream', percentile, latency_ms: latency, system });
+        rows.push({ model_id: model, device: `${system}/${chip}`, chip, batch: 1, scenario: 'SingleStream', percentile, latency_ms: latency, system });
       }
     }
   }

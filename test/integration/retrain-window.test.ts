@@ -14,6 +14,9 @@ import { ModelRegistry } from '../../services/model/registry.ts';
 import { importBenchmarkCut } from '../../services/model/telemetry.ts';
 import { runDemo } from '../../services/pipeline/demo.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
+import { TOPICS } from '../../pipelines/topics.ts';
+import { makeEnriched, makeLoad } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -43,4 +46,21 @@ describe('retraining window', () => {
     expect([model!.windowStartMs, model!.windowEndMs]).toEqual([Number(span!.lo), Number(span!.hi) + 1]);
     expect(model!.rowsTrain).toBeGreaterThan(4 * model!.rowsHoldout * 0.8);
   }, 120_000);
+
+  it('names the pairs when no (model, chip) of the fleet has a prior (a re-test: priors of "ResNet50" on "Jetson AGX Orin" trained nothing, saying only "no training rows")', async () => {
+    const other = await createTestDatabase('retrain_no_prior');
+    try {
+      const t0 = Date.UTC(2024, 5, 1, 10);
+      await other.insert(`${other.database}.inference_enriched`, Array.from({ length: 10 }, (_, i) => SINK_ROUTES[TOPICS.enriched]!.toRow(
+        makeEnriched({ edge_server_id: 'edge-01', model_id: 'resnet50', chip: 'jetson-agx-orin', ts: t0 + i * 1000, event_id: `e${i}` }, makeLoad({ edge_server_id: 'edge-01', ts: t0 + i * 1000 })), 0, i)));
+      await other.insert(`${other.database}.benchmark_latency`, [0.5, 0.9].map((percentile) => ({
+        source: 'hand', model_id: 'ResNet50', device: 's', chip: 'Jetson AGX Orin', batch: 1, scenario: 'SingleStream', percentile, latency_ms: percentile * 10, system: 's',
+      })));
+      const registry2 = new ModelRegistry(other, mkdtempSync(join(tmpdir(), 'edgelat-retrain-')));
+      await expect(trainTelemetryModels(other, registry2, { seed: 1, logger: pino({ level: 'silent' }) }))
+        .rejects.toThrow('no (model, chip) of the fleet\'s requests has a benchmark prior (SingleStream p50 and p90): the fleet runs resnet50 on jetson-agx-orin; the priors are of ResNet50 on Jetson AGX Orin');
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -23,11 +23,28 @@ describe('parseSingleStream', () => {
     const { rows, problems } = parseSingleStream([{ file: 's.csv', text }]);
     const system = 'v2.0/closed/NVIDIA/Orin_TRT';
     expect(rows).toEqual([0.5, 0.9].map((percentile) => ({
-      model_id: 'resnet50', device: system, chip: 'jetson-agx-orin', batch: 1, scenario: 'SingleStream', percentile, latency_ms: percentile === 0.5 ? 1.5 : 1.75, system,
+      model_id: 'resnet50', device: `${system}/jetson-agx-orin`, chip: 'jetson-agx-orin', batch: 1, scenario: 'SingleStream', percentile, latency_ms: percentile === 0.5 ? 1.5 : 1.75, system,
     })));
     expect(problems.map((p) => [p.line, p.field, p.value])).toEqual([[3, 'p50_ms', '300'], [4, 'chip', ''], [5, 'p50_ms', '0x10'], [6, 'p50_ms', '0.0000001'], [7, '(row)', 'bert-99,rpi4,Pi,v1.1,open,X']]);
     expect(problems[0]!.message).toBe('p50 300 ms is above p90 290 ms: a median cannot exceed the 90th percentile (columns swapped?)');
     expect(problems[3]!.message).toMatch(/below 1 µs/);
+  });
+
+  it('spells ids as the telemetry does, keeps one system\'s chips apart, and refuses ids with characters that do not show (a re-test)', () => {
+    const text = [
+      HEAD,
+      'ResNet50,Jetson AGX Orin,x,v3.0,closed,S,board,2,3,2', // names, not ids: resnet50 on jetson-agx-orin
+      'bert-99.9,rpi4-cortex-a72,x,v3.0,closed,S,board,200,300,2', // an id is kept; -99.9 is -99, as MLPerf imports read it
+      'bert-99.9,rockchip-rk3588-npu,x,v3.0,closed,S,board,20,30,2', // the same system on another of its chips
+      'resnet50,c\u200b,x,v3.0,closed,S,board,2,3,2',
+    ].join('\n');
+    const { rows, problems } = parseSingleStream([{ file: 'n.csv', text }]);
+    expect(rows.filter((r) => r.percentile === 0.5).map((r) => [r.model_id, r.chip, r.device])).toEqual([
+      ['resnet50', 'jetson-agx-orin', 'v3.0/closed/S/board/jetson-agx-orin'],
+      ['bert-99', 'rpi4-cortex-a72', 'v3.0/closed/S/board/rpi4-cortex-a72'],
+      ['bert-99', 'rockchip-rk3588-npu', 'v3.0/closed/S/board/rockchip-rk3588-npu'],
+    ]);
+    expect(problems.map((p) => [p.line, p.field])).toEqual([[5, 'chip']]);
   });
 
   it('refuses a file that is not one: empty, or a header without the columns, naming them', () => {
