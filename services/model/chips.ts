@@ -102,8 +102,8 @@ const socKind = (n: string): ChipKind =>
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
 const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
-/** A Jetson module's CPU named as such (`NVIDIA Jetson AGX Orin CPU`), not a name listing the module's GPU or DLA too. */
-const jetsonCpu = (n: string): boolean => /\bCPU\b/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
+/** A Jetson module's CPU named as such or by its cores (`NVIDIA Jetson AGX Orin CPU`, `Arm Cortex-A78AE (NVIDIA Jetson AGX Orin)`), not a name listing the module's GPU or DLA too. */
+const jetsonCpu = (n: string): boolean => /\bCPU\b|\bCortex-A\d/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
 const jetsonKind = (n: string): ChipKind => (jetsonCpu(n) ? 'cpu' : 'gpu');
 /** A Jetson module's id, `-cpu` added for its CPU (a trial's "Jetson AGX Orin CPU" had landed on the module's GPU). */
 const jetsonChip = (id: string, n: string): string => (jetsonCpu(n) ? `${id}-cpu` : id);
@@ -131,8 +131,9 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bRyzen\s+(?:Threadripper\s+)?(?:(\d)\s+)?(?:PRO\s+)?(\d{4}[A-Z]{0,3})\b/i, vendor: 'AMD', kind: 'cpu', chip: (m) => `amd-ryzen-${m[1] ? `${m[1]}-` : ''}${low(m[2])}` },
   { re: /\bRadeon\b\s*(.*)$/i, vendor: 'AMD', kind: 'gpu', chip: (m) => `amd-radeon-${slugChip(m[1]!) || 'unknown'}` },
   // Intel
-  // Mobile parts carry a graphics tier after the letter (`i7-1185G7`, `i5-1035G1`).
-  { re: /\bCore\b.*?\b(i[3579])-(\d{4,5}(?:[A-Z]{1,2}\d?)?)\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-${low(m[1])}-${low(m[2])}` },
+  // Mobile and embedded parts carry a graphics tier or more letters after the number (`i7-1185G7`, `i7-1185G7E`,
+  // `i7-1185GRE`, `i7-1365URE`), N-series (`i3-N305`), Y-series (`i7-7Y75`, `m3-8100Y`); a blank for the hyphen too.
+  { re: /\bCore\b.*?\b(i[3579]|m[357])[-\s](N\d{3}|\d{3,5}[A-Z]{0,3}\d{0,2}[A-Z]{0,2}|\d[A-Z]\d{2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-${low(m[1])}-${low(m[2])}` },
   { re: /\bCore\s+Ultra\s+(\d)\s+(\d{3}[A-Z]{0,2})\b/i, vendor: 'Intel', kind: 'cpu', chip: (m) => `intel-core-ultra-${m[1]}-${low(m[2])}` },
   { re: /\bXeon\b|\bIntel\b.*\b(?:Platinum|Gold|Silver|Bronze|Lake-SP)\b/i, vendor: 'Intel', kind: 'cpu', chip: (_m, n) => `intel-xeon${xeonModel(n)}` },
   { re: /\bGaudi\s*(\d?)\b/i, vendor: 'Intel', kind: 'npu', chip: (m) => `intel-gaudi${m[1] ?? ''}` },
@@ -149,9 +150,9 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
   // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU; an SoC
-  // described whole, its Cortex cores listed beside the Mali, is the SoC (a trial's had landed on the Mali).
-  { re: /^(?!(?!.*\bCortex-A\d).*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
-  { re: /^(?!(?!.*\bCortex-A\d).*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
+  // described whole, its Cortex cores or CPU listed beside the Mali, is the SoC (a trial's had landed on the Mali).
+  { re: /^(?!(?!.*(?:\bCortex-A\d|\bCPU\b)).*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?\d?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
+  { re: /^(?!(?!.*(?:\bCortex-A\d|\bCPU\b)).*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
   { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },

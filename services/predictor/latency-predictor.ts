@@ -131,7 +131,11 @@ export class LatencyPredictor {
         const [p90Only] = await this.warehouse.query<{ n: number }>(
           `SELECT count() AS n FROM ${this.warehouse.database}.benchmark_latency WHERE model_id = {m:String} AND scenario = 'SingleStream'`, { m: req.model });
         if (Number(p90Only?.n ?? 0) > 0) {
-          throw new NoEvidenceError(`model ${JSON.stringify(req.model)} has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model's prior needs p50 and p90 (\`edgelat import benchmark --format singlestream\`); \`edgelat recommend --model ${shellWord(req.model)}\` reads p90-only benchmarks`);
+          // A chip nobody knows is named first (a re-test: "p90 only" hid the mistyped chip).
+          if (!allChips.includes(req.chip) && !this.catalog.has(req.chip)) {
+            throw new UnknownNameError(`unknown chip ${JSON.stringify(req.chip)}: ${allChips.length ? `nearest chips with benchmark p50 and p90 latencies: ${nearestNames(req.chip, allChips)}` : 'no chip has benchmark p50 and p90 latencies'}`, 'chip');
+          }
+          throw new NoEvidenceError(`model ${JSON.stringify(req.model)} has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model's prior needs p50 and p90 per run, which \`edgelat import benchmark --format singlestream --runs FILE\` imports (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms; MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms); \`edgelat recommend --model ${shellWord(req.model)}\` reads p90-only benchmarks`);
         }
       }
       if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');

@@ -358,7 +358,9 @@ describe('edgelat model train | list | evaluate, predict', () => {
       VALUES ('mlperf', 'ssd-resnet34', 'v1.1/closed/X/s', 'nvidia-t4', 1, 'SingleStream', 0.9, 12.5, 'v1.1/closed/X/s')`], dataDir);
     expect(insert.code, insert.stderr).toBe(0);
     const p90Only = await edgelat(['predict', '--model', 'ssd-resnet34', '--chip', CHIP], dataDir);
-    expect([p90Only.code, lines(p90Only.stderr)]).toEqual([1, ['edgelat: model "ssd-resnet34" has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model\'s prior needs p50 and p90 (`edgelat import benchmark --format singlestream`); `edgelat recommend --model ssd-resnet34` reads p90-only benchmarks']]);
+    expect([p90Only.code, lines(p90Only.stderr)]).toEqual([1, ['edgelat: model "ssd-resnet34" has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model\'s prior needs p50 and p90 per run, which `edgelat import benchmark --format singlestream --runs FILE` imports (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms; MLPerf\'s runs_v*.csv hold them as p50_latency_ms and p90_latency_ms); `edgelat recommend --model ssd-resnet34` reads p90-only benchmarks']]);
+    const typo = await edgelat(['predict', '--model', 'ssd-resnet34', '--chip', 'no-such-chip'], dataDir);
+    expect([typo.code, lines(typo.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: unknown chip "no-such-chip": nearest chips with benchmark p50 and p90 latencies: /)]]);
   });
 
   it('model evaluate --format telemetry --json prints the C4 report', async () => {

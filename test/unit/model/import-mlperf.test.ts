@@ -376,6 +376,13 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     // Mobile parts with a graphics tier after the letter had become slugs of the whole name.
     ['11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz', 'intel-core-i7-1185g7', 'cpu', 'Intel'],
     ['Intel Core i5-1035G1', 'intel-core-i5-1035g1', 'cpu', 'Intel'],
+    // Embedded, N- and Y-series parts, and a blank for the hyphen (a re-test: all slugs of kind asic).
+    ['Intel(R) Core(TM) i7-1185GRE @ 2.80GHz', 'intel-core-i7-1185gre', 'cpu', 'Intel'],
+    ['Intel Core i7-1185G7E', 'intel-core-i7-1185g7e', 'cpu', 'Intel'],
+    ['Intel Core i3-N305', 'intel-core-i3-n305', 'cpu', 'Intel'],
+    ['Intel Core i7-7Y75', 'intel-core-i7-7y75', 'cpu', 'Intel'],
+    ['Intel Core m3-8100Y', 'intel-core-m3-8100y', 'cpu', 'Intel'],
+    ['Core i7 1185G7', 'intel-core-i7-1185g7', 'cpu', 'Intel'],
     ['AMD EPYC 9654 96-Core Processor', 'amd-epyc-9654', 'cpu', 'AMD'],
     ['AMD Ryzen 5 5500U with Radeon Graphics', 'amd-ryzen-5-5500u', 'cpu', 'AMD'],
     ['Apple M1 Pro', 'apple-m1-pro', 'cpu', 'Apple'],
@@ -401,9 +408,12 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['Rockchip RK3588 (4x Cortex-A76, Mali-G610 GPU, 6 TOPS NPU)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
     ['Amlogic S922X (4x Cortex-A73, 2x Cortex-A53, Mali-G52)', 'amlogic-s922x', 'cpu', 'Amlogic'],
     ['Rockchip RK3588 with 4x Cortex-A76 and a 6 TOPS NPU', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    ['Rockchip RK3588S (8-core CPU, Mali-G610 MP4, 6 TOPS NPU)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
+    ['Amlogic S905X3', 'amlogic-s905x3', 'cpu', 'Amlogic'],
     // A Jetson module's CPU named as such is not the module's GPU (a trial); the module described whole is the module.
     ['NVIDIA Jetson AGX Orin CPU', 'jetson-agx-orin-cpu', 'cpu', 'NVIDIA'],
     ['NVIDIA Jetson Orin Nano CPU', 'jetson-orin-nano-cpu', 'cpu', 'NVIDIA'],
+    ['Arm Cortex-A78AE (NVIDIA Jetson AGX Orin)', 'jetson-agx-orin-cpu', 'cpu', 'NVIDIA'],
     ['NVIDIA Jetson AGX Orin 64GB (12-core Arm Cortex-A78AE CPU, 2048-core Ampere GPU)', 'jetson-agx-orin', 'gpu', 'NVIDIA'],
     ['Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)', 'arm-cortex-a72x2-a53x4', 'cpu', 'Arm'],
     ['Arm Cortex-A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
