@@ -85,14 +85,20 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   const nowMs = options.nowMs ?? Math.max(Number(span.hi) + 1, newest);
   // maxWindowMs: at most the span of the data; a window longer than it (the schedule's default 7 days over a young
   // warehouse) had its training part, the window's oldest 80 %, before the first request (a trial: nothing trained).
-  const windowMs = options.windowMs ?? Math.min(options.maxWindowMs ?? Number.POSITIVE_INFINITY, nowMs - Number(span.lo));
+  const widthTo = (end: number): number => options.windowMs ?? Math.min(options.maxWindowMs ?? Number.POSITIVE_INFINITY, end - Number(span.lo));
+  // The window ends at the clock, unless its holdout would start after the newest request: a registry clock past the
+  // data (models of data since replaced by a shorter run; a re-test: nothing trained), where it ends at the data's end.
+  const holdoutFraction = options.holdoutFraction ?? 0.2;
+  const pastData = options.nowMs === undefined && nowMs - Math.round(widthTo(nowMs) * holdoutFraction) > Number(span.hi);
+  const windowEndMs = pastData ? Number(span.hi) + 1 : nowMs;
+  const windowMs = widthTo(windowEndMs);
   const results: TrainingCycleResult[] = [];
   const cache = new TelemetryRowCache(warehouse);
   for (const [i, target] of targets.entries()) {
     options.onKindStart?.(target.kind, i + 1, targets.length);
     const result = await runTrainingCycle({
-      trainer: telemetryTrainer(warehouse, target, cache), registry, log: options.log, nowMs, windowMs,
-      holdoutFraction: options.holdoutFraction ?? 0.2, seed: options.seed, logger: options.logger,
+      trainer: telemetryTrainer(warehouse, target, cache), registry, log: options.log, nowMs, windowEndMs, windowMs,
+      holdoutFraction, seed: options.seed, logger: options.logger,
     });
     results.push(result);
     options.onKindDone?.(result);

@@ -53,8 +53,14 @@ export interface TrainingCycleOptions<Row> {
   log?: EventLog;
   /** Topic of promotion records. @default 'models.latency.v1' */
   topic?: string;
-  /** Time of the cycle, epoch ms UTC: the window ends here (exclusive) and it is the model's trained_at. */
+  /** Time of the cycle, epoch ms UTC: the model's trained_at and version stamp, and the window's end unless {@link TrainingCycleOptions.windowEndMs}. */
   nowMs: number;
+  /**
+   * End of the data window (exclusive), epoch ms UTC, at most nowMs: the newest request's time where a registered model
+   * sorts after it (a re-test: after the demo's data was replaced by a shorter run, every kind's holdout lay past the
+   * data, and nothing trained). @default nowMs
+   */
+  windowEndMs?: number;
   /** Data window width, milliseconds of event time. Must be > 0. */
   windowMs: number;
   /** Share of the window, newest first by event time, held out for scoring; 0 < f < 1. */
@@ -106,8 +112,8 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 /**
  * Run one training cycle: load, split, train, score, decide, register, announce.
  *
- * Behaviour: the window is [nowMs − windowMs, nowMs); the holdout is its newest
- * `holdoutFraction` by event time, [holdoutStart, nowMs), never shuffled; the
+ * Behaviour: the window is [end − windowMs, end) with end = windowEndMs (default nowMs); the holdout is its newest
+ * `holdoutFraction` by event time, [holdoutStart, end), never shuffled; the
  * challenger trains on the older part. The champion (if any) and the
  * challenger are scored on the same holdout rows. The challenger becomes
  * champion only if its loss and metrics are finite and its loss is strictly
@@ -136,14 +142,16 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   if (!(holdoutFraction > 0 && holdoutFraction < 1)) throw new RangeError(`holdoutFraction: expected 0 < f < 1, got ${JSON.stringify(holdoutFraction)}`);
   const logger = options.logger.child({ component: 'model-lifecycle', kind });
 
-  const windowStartMs = nowMs - windowMs;
-  const holdoutStartMs = nowMs - Math.round(windowMs * holdoutFraction);
+  const windowEndMs = options.windowEndMs ?? nowMs;
+  if (!(windowEndMs <= nowMs)) throw new RangeError(`windowEndMs: expected epoch milliseconds at most nowMs (${nowMs}), got ${JSON.stringify(windowEndMs)}`);
+  const windowStartMs = windowEndMs - windowMs;
+  const holdoutStartMs = windowEndMs - Math.round(windowMs * holdoutFraction);
   const prefix = `${kind}-${stamp(nowMs)}-`;
   const seq = (await registry.list(kind)).filter((m) => m.version.startsWith(prefix)).length + 1;
   const version = `${prefix}${String(seq).padStart(4, '0')}`;
 
-  const { rows, tsOf } = await trainer.load(windowStartMs, nowMs);
-  const timed = rows.map((row) => ({ row, ts: tsOf(row) })).filter((r) => r.ts >= windowStartMs && r.ts < nowMs);
+  const { rows, tsOf } = await trainer.load(windowStartMs, windowEndMs);
+  const timed = rows.map((row) => ({ row, ts: tsOf(row) })).filter((r) => r.ts >= windowStartMs && r.ts < windowEndMs);
   timed.sort((a, b) => a.ts - b.ts); // stable: equal times keep load order
   const trainRows = timed.filter((r) => r.ts < holdoutStartMs).map((r) => r.row);
   const holdoutRows = timed.filter((r) => r.ts >= holdoutStartMs).map((r) => r.row);
@@ -157,7 +165,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   }
   const champion = await registry.champion(kind);
   const base: RegisteredModel = {
-    version, kind, trainedAtMs: nowMs, windowStartMs, windowEndMs: nowMs, holdoutStartMs, rowsTrain: trainRows.length,
+    version, kind, trainedAtMs: nowMs, windowStartMs, windowEndMs, holdoutStartMs, rowsTrain: trainRows.length,
     rowsHoldout: holdoutRows.length, metrics: {}, holdoutLoss: NaN, filePath: '', fileSha256: '', status: 'retired', reason: '', updatedAtMs: nowMs,
   };
   const result = (status: ModelStatus, reason: string, challengerLoss: number, championLoss: number | null): TrainingCycleResult =>
@@ -184,7 +192,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     return result('retired', reason, NaN, null);
   };
   if (trainRows.length === 0) return nothing(`no training rows in [${iso(windowStartMs)}, ${iso(holdoutStartMs)})`);
-  if (holdoutRows.length === 0) return nothing(`no holdout rows in [${iso(holdoutStartMs)}, ${iso(nowMs)})`);
+  if (holdoutRows.length === 0) return nothing(`no holdout rows in [${iso(holdoutStartMs)}, ${iso(windowEndMs)})`);
 
   let trained: { bytes: Uint8Array; metrics: Record<string, number> };
   try {

@@ -47,6 +47,19 @@ describe('retraining window', () => {
     expect(model!.rowsTrain).toBeGreaterThan(4 * model!.rowsHoldout * 0.8);
   }, 120_000);
 
+  it('ends the data window at the newest request when the registry holds a model trained later (a re-test: data replaced by a shorter run trained nothing)', async () => {
+    const [span] = await warehouse.query<{ hi: number }>(`SELECT toUnixTimestamp64Milli(max(ts)) AS hi FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched`);
+    const later = Number(span!.hi) + 3_600_000;
+    await registry.register({
+      version: 'total_ms_p90-20990101T000000Z-0001', kind: 'total_ms_p90', trainedAtMs: later, windowStartMs: later - 1000, windowEndMs: later, holdoutStartMs: later - 200,
+      rowsTrain: 1, rowsHoldout: 1, metrics: {}, holdoutLoss: 1, filePath: '', fileSha256: '', status: 'retired', reason: 'of data since replaced', updatedAtMs: later,
+    });
+    const [r] = await trainTelemetryModels(warehouse, registry, { kinds: ['total_ms_p90'], seed: 1, logger: pino({ level: 'silent' }) });
+    expect([r!.status, r!.promoted]).toEqual(['champion', true]);
+    const trained = (await registry.list('total_ms_p90')).find((m) => m.version === r!.version)!;
+    expect([trained.windowEndMs, trained.trainedAtMs]).toEqual([Number(span!.hi) + 1, later + 1]);
+  }, 120_000);
+
   it('names the pairs when no (model, chip) of the fleet has a prior (a re-test: priors of "ResNet50" on "Jetson AGX Orin" trained nothing, saying only "no training rows")', async () => {
     const other = await createTestDatabase('retrain_no_prior');
     try {
