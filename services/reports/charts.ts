@@ -68,7 +68,9 @@ export function p99PerChip(rows: readonly LatencyBucketRow[], metric: string, sl
  */
 export function scatterWithLines(points: readonly ScatterPoint[], lines: readonly LineRow[], metric: string): ChartSpec {
   const segs = lines.flatMap((l) => Array.from({ length: 24 }, (_, i) => l.load_min + ((l.load_max - l.load_min) * i) / 23)
-    .map((x) => ({ chip: l.chip, x, y: l.intercept_ms + l.slope_ms_per_unit * x }))
+    // From the line's value at load_min: intercept + slope·x cancels digits where loads sit far from 0 (a re-test: rates
+    // near 1e9, 70 ms off).
+    .map((x) => ({ chip: l.chip, x, y: l.latency_at_load_min_ms + l.slope_ms_per_unit * (x - l.load_min) }))
     .filter((p) => p.y > 0));
   return {
     ...BASE, title: `Latency against ${metric}: a sample of requests, least-squares line per chip`, width: 520, height: 300,

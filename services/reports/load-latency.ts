@@ -148,7 +148,7 @@ export function reportCsv(r: LoadLatencyReport): string {
   for (const k of r.knees) put('slo_knee', k, { slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
   for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: x.io_ms_sum, compute_ms_sum: x.compute_ms_sum, io_share: x.io_share, compute_share: x.compute_share });
   for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: x.pearson_r, slope_ms_per_unit: x.slope_ms_per_unit, relative_slope: x.relative_slope, mean_ms: x.mean_ms });
-  for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: x.slope_ms_per_unit, intercept_ms: x.intercept_ms, pearson_r: x.pearson_r, load_min: x.load_min, load_max: x.load_max });
+  for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: x.slope_ms_per_unit, intercept_ms: x.intercept_ms, pearson_r: x.pearson_r, load_min: x.load_min, load_max: x.load_max, latency_at_load_min_ms: x.latency_at_load_min_ms });
   for (const x of r.correlation) put('correlation_over_time', x, { n: x.n, pearson_r: x.pearson_r, ci_low: x.ci_low, ci_high: x.ci_high });
   return `${out.join('\n')}\n`;
 }

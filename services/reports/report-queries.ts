@@ -107,6 +107,11 @@ export interface LineRow {
   pearson_r: number;
   load_min: number;
   load_max: number;
+  /**
+   * The line's latency at load_min, ms: draw it as this + slope·(x − load_min), which keeps its digits where
+   * intercept + slope·x cancels (loads far from 0: a re-test drew it 70 ms off on rates near 1e9).
+   */
+  latency_at_load_min_ms: number;
 }
 
 /** One closed correlation window of a (server, model) key. `window_end` is ClickHouse text (UTC). */

@@ -146,7 +146,8 @@ describe('edgelat report load-latency after a demo run', () => {
     for (const c of csv.filter((x) => x.table === 'least_squares')) {
       const g = rows.filter((r) => r.chip === c.chip);
       const f = fit(g.map((r) => r.x), g.map((r) => r.total_ms));
-      const want: Record<string, number> = { n: g.length, slope_ms_per_unit: f.slope, intercept_ms: f.intercept, pearson_r: f.r, load_min: Math.min(...g.map((r) => r.x)), load_max: Math.max(...g.map((r) => r.x)) };
+      const want: Record<string, number> = { n: g.length, slope_ms_per_unit: f.slope, intercept_ms: f.intercept, pearson_r: f.r, load_min: Math.min(...g.map((r) => r.x)), load_max: Math.max(...g.map((r) => r.x)),
+        latency_at_load_min_ms: f.intercept + f.slope * Math.min(...g.map((r) => r.x)) };
       close(c.value!, want[c.metric!]!, `line ${c.chip} ${c.metric}`);
     }
     const corr = csv.filter((c) => c.table === 'correlation_over_time');

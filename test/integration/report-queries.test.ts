@@ -9,6 +9,7 @@ import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { leastBucketWidth, ReportQueries } from '../../services/reports/report-queries.ts';
 import { prepareOutDir, sloKnees } from '../../services/reports/load-latency.ts';
+import { scatterWithLines } from '../../services/reports/charts.ts';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +159,17 @@ describe('report queries: r and the least-squares line of load with a large offs
     expect(rel(line!.pearson_r, exact.r)).toBeLessThan(1e-12);
     expect(rel(line!.slope_ms_per_unit, exact.slope)).toBeLessThan(1e-12);
     expect(rel(line!.intercept_ms, exact.intercept)).toBeLessThan(1e-12);
+    // The drawn line goes through the means: at the lowest load its value keeps its digits (a re-test: intercept + slope·x
+    // drew it 70 ms off on rates near 1e9); the exact value at x is ȳ + slope·(x − x̄).
+    const x0 = Math.min(...xs);
+    const drawn = (scatterWithLines([], [line!], 'requests_per_s') as unknown as { layer: { data: { values: { x: number; y: number }[] } }[] }).layer;
+    const first = drawn[1]!.data.values[0]!;
+    const n = rat(BigInt(xs.length));
+    const sum = (v: readonly number[]) => v.reduce((s, x) => add(s, fromDouble(x)), rat(0n));
+    const e = exactPearson([...xs], [...ys]);
+    const atX0 = toNumber(add(div(sum(ys), n), mul(div(e.sxy, e.sxx), sub(fromDouble(x0), div(sum(xs), n)))));
+    expect(first.x).toBe(x0);
+    expect(Math.abs(first.y - atX0)).toBeLessThan(1e-9 * Math.max(1, Math.abs(atX0)));
     if (xs.length >= 30) {
       expect(rel(sensitive!.pearson_r, exact.r)).toBeLessThan(1e-12);
       expect(rel(sensitive!.slope_ms_per_unit, exact.slope)).toBeLessThan(1e-12);
