@@ -39,11 +39,6 @@ interface ProdEntry {
   totalMs: number;
   /** status 'ok' (a failed request pairs, but its latency is not the model's). */
   ok: boolean;
-  /**
-   * Shadow deployments (chip and version) it paired with, and the {@link recordId} of the result that paired: that
-   * record again (a redelivery) is passed over, another result of the deployment for the request (a retry) is unpaired.
-   */
-  pairedWith: Map<string, string>;
 }
 
 /** What identifies a shadow deployment's comparison. */
@@ -61,9 +56,9 @@ interface WindowAgg {
 /** State of one partition task. */
 export interface ShadowCompareState {
   partition: number;
-  /** Production events by `requestKey` (server, model and request id; several when an id is reused later), until the window of their ts fires. */
+  /** Production events by `requestKey` (server, model and request id; several when an id is reused), until the window of their ts fires. */
   prod: Map<string, ProdEntry[]>;
-  /** Shadow results whose production event has not come yet, by `requestKey`. */
+  /** Shadow results by `requestKey`, until the window of their request_ts fires (they are paired then: {@link pairDue}). */
   waiting: Map<string, (ShadowResult & { offset: number })[]>;
   /** Open windows by verdict key. */
   windows: Map<string, WindowAgg>;
@@ -116,15 +111,44 @@ export const REQUEST_TS_TOLERANCE_MS = 1000;
  */
 const recordId = (r: { event_id: string; total_ms: number; status: string }): string => JSON.stringify([r.event_id, r.total_ms, r.status]);
 
-/** The production event of `entries` a shadow result of `requestTs` mirrored: the nearest in time within the tolerance, or undefined. */
-function matchingEvent(entries: readonly ProdEntry[] | undefined, requestTs: number): ProdEntry | undefined {
-  let best: ProdEntry | undefined;
-  for (const e of entries ?? []) {
-    const gap = Math.abs(e.ts - requestTs);
-    if (gap <= REQUEST_TS_TOLERANCE_MS && (best === undefined || gap < Math.abs(best.ts - requestTs))) best = e;
+/**
+ * Pair one request key's shadow results with its production events, each deployment (shadow chip and version) on its
+ * own: candidate pairs are those within {@link REQUEST_TS_TOLERANCE_MS}, taken nearest first (then by the event's ts
+ * and id, the result's own ts, and its place in the log: of two results for one request, the first pairs), one result
+ * per event and one event per result. Decided on the whole group when its window
+ * fires, so the pairs do not depend on the order the records came in (a re-test: two devices numbering their requests
+ * alike, 200 ms apart, read ratio 1 or 10 by arrival order).
+ * @returns The pairs, and the results left unpaired.
+ */
+function pairGroup<S extends ShadowResult & { offset: number }>(events: readonly ProdEntry[], results: readonly S[]): { pairs: [ProdEntry, S][]; unpaired: S[] } {
+  const pairs: [ProdEntry, S][] = [];
+  const unpaired: S[] = [];
+  const byDeployment = new Map<string, S[]>();
+  for (const sh of results) {
+    const d = JSON.stringify([sh.chip, sh.model_version]);
+    byDeployment.set(d, [...(byDeployment.get(d) ?? []), sh]);
   }
-  return best;
+  for (const list of byDeployment.values()) {
+    const candidates: { gap: number; e: ProdEntry; sh: S }[] = [];
+    for (const sh of list) for (const e of events) {
+      const gap = Math.abs(e.ts - sh.request_ts);
+      if (gap <= REQUEST_TS_TOLERANCE_MS) candidates.push({ gap, e, sh });
+    }
+    candidates.sort((a, b) => a.gap - b.gap || a.e.ts - b.e.ts || cmp(a.e.id, b.e.id) || a.sh.ts - b.sh.ts || a.sh.offset - b.sh.offset);
+    const usedEvents = new Set<ProdEntry>();
+    const usedResults = new Set<S>();
+    for (const c of candidates) {
+      if (usedEvents.has(c.e) || usedResults.has(c.sh)) continue;
+      usedEvents.add(c.e);
+      usedResults.add(c.sh);
+      pairs.push([c.e, c.sh]);
+    }
+    for (const sh of list) if (!usedResults.has(sh)) unpaired.push(sh);
+  }
+  return { pairs, unpaired };
 }
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
@@ -200,11 +224,12 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
  * deployment seen in it, with the pairs, the production requests of its
  * server, model, production chip and version that this deployment did not
- * pair (a request repeated at the same time pairs once, the first in the log;
- * the repeats are unpaired, and so are other results of one shadow deployment
- * for a request; a record delivered twice, same event id, latency and status,
- * counts once), and the shadow results whose production event never came
- * (counted, never dropped). A record whose window has fired
+ * pair, and the shadow results whose production event never came (counted,
+ * never dropped). A request key's records are paired when their window fires,
+ * as a whole (pairGroup: nearest request time first, one to one per
+ * deployment), so the pairs do not depend on arrival order; a request repeated
+ * (a retry) leaves its repeats unpaired, a record delivered twice (same event
+ * id, latency and status) counts once. A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
  * After a restart (or a rebalance) a replayed record whose window had fired
  * before the commit the task replays from is passed over: its verdict is in the
@@ -247,16 +272,6 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
   }
 
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
-    // The same shadow deployment's result for this request again: the same record redelivered (its event id) is
-    // passed over; another result (a retry) cannot tell which one measured the request, so the first in the log
-    // pairs and the retry is counted unpaired.
-    const deployment = JSON.stringify([sh.chip, sh.model_version]);
-    const pairedBy = p.pairedWith.get(deployment);
-    if (pairedBy !== undefined) {
-      if (pairedBy !== recordId(sh)) unpairedShadow(state, sh);
-      return;
-    }
-    p.pairedWith.set(deployment, recordId(sh));
     const verdictKey = {
       edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
     };
@@ -359,35 +374,19 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         noteOffset(state, 'prod', e.ts, input.offset);
         const rk = requestKey(e.edge_server_id, e.model_id, e.request_id);
         const entries = state.prod.get(rk) ?? [];
-        const same = matchingEvent(entries, e.ts);
-        // The same record redelivered is passed over: it is one request.
-        if (same?.id === recordId(e)) return { emit: [] };
+        // The same record delivered again (its event id, latency and status) is one request: passed over.
+        if (entries.some((x) => x.id === recordId(e))) return { emit: [] };
         const ck = prodCountKey(e.edge_server_id, e.model_id, e.chip, e.model_version, startOf(e.ts));
         state.prodCounts.set(ck, (state.prodCounts.get(ck) ?? 0) + 1);
-        // The request again at the same time (a retry): its shadows cannot tell which one they mirrored, so the
-        // first in the log pairs and this one is counted unpaired (counted above, never paired).
-        if (same) return { emit: [] };
-        const p: ProdEntry = { id: recordId(e), ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok', pairedWith: new Map() };
-        state.prod.set(rk, [...entries, p]);
-        const waiting = state.waiting.get(rk) ?? [];
-        const mirrored = waiting.filter((sh) => Math.abs(sh.request_ts - p.ts) <= REQUEST_TS_TOLERANCE_MS && matchingEvent([...entries, p], sh.request_ts) === p);
-        for (const sh of mirrored) addPair(state, p, sh);
-        const left = waiting.filter((sh) => !mirrored.includes(sh));
-        if (left.length) state.waiting.set(rk, left);
-        else state.waiting.delete(rk);
+        state.prod.set(rk, [...entries, { id: recordId(e), ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok' }]);
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
       if (startOf(sh.request_ts) + W <= state.firedLimit) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity, lateTs: sh.request_ts };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
       const rk = requestKey(sh.edge_server_id, sh.model_id, sh.request_id);
-      const p = matchingEvent(state.prod.get(rk), sh.request_ts);
-      if (p) {
-        addPair(state, p, sh);
-        return { emit: [] };
-      }
       const waiting = state.waiting.get(rk) ?? [];
-      // The same record redelivered while it waits is passed over.
+      // The same record delivered again is one result: passed over.
       if (!waiting.some((w) => recordId(w) === recordId(sh))) state.waiting.set(rk, [...waiting, { ...sh, offset: input.offset }]);
       return { emit: [] };
     },
@@ -395,19 +394,25 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       const limit = fireLimit(watermarks);
       if (limit <= state.firedLimit) return [];
       state.firedLimit = limit;
-      // Either side of a request is taken until its window fires (step refuses records of fired windows
-      // only), so a side still alone is unpaired only now: giving up on it when the other stream's
-      // watermark passed it would lose the pair whose other side then came behind that watermark.
-      for (const [req, entries] of state.prod) {
-        const open = entries.filter((p) => startOf(p.ts) + W > limit);
-        if (open.length) state.prod.set(req, open);
-        else state.prod.delete(req);
-      }
-      for (const [req, list] of state.waiting) {
-        const open = list.filter((sh) => startOf(sh.request_ts) + W > limit);
-        for (const sh of list) if (!open.includes(sh)) unpairedShadow(state, sh);
-        if (open.length) state.waiting.set(req, open);
-        else state.waiting.delete(req);
+      // Either side of a request is held until its window fires (step refuses records of fired windows only), and the
+      // request key's records due now are paired then, as a whole (pairGroup): whatever order they came in, and a side
+      // that came behind its stream's watermark still pairs. Records of a window not due wait for theirs (a pair whose
+      // two sides fall in two windows, by a skew across the boundary, is two unpaired records).
+      for (const rk of new Set([...state.prod.keys(), ...state.waiting.keys()])) {
+        const events = state.prod.get(rk) ?? [];
+        const results = state.waiting.get(rk) ?? [];
+        const dueEvents = events.filter((p) => startOf(p.ts) + W <= limit);
+        const dueResults = results.filter((sh) => startOf(sh.request_ts) + W <= limit);
+        if (dueEvents.length === 0 && dueResults.length === 0) continue;
+        const { pairs, unpaired } = pairGroup(dueEvents, dueResults);
+        for (const [e, sh] of pairs) addPair(state, e, sh);
+        for (const sh of unpaired) unpairedShadow(state, sh);
+        const openEvents = events.filter((p) => !dueEvents.includes(p));
+        const openResults = results.filter((sh) => !dueResults.includes(sh));
+        if (openEvents.length) state.prod.set(rk, openEvents);
+        else state.prod.delete(rk);
+        if (openResults.length) state.waiting.set(rk, openResults);
+        else state.waiting.delete(rk);
       }
       const out: Emit[] = [];
       fire(state, limit, out);

@@ -264,6 +264,44 @@ describe('shadow-compare', () => {
     ]);
   });
 
+  it('pairs by nearest request time, whatever the arrival order: two devices numbering their requests alike, 200 ms apart (a re-test: ratio 1 or 10 by order)', () => {
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const inf = (chip: string, i: number, dt: number, total: number) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 1000 * i + dt, total_ms: total, model_id: 'resnet50', chip, model_version: 'v1', request_id: `rq-${i}`, event_id: `${chip}-${i}`,
+    });
+    const events = Array.from({ length: 40 }, (_, i) => [inf('chip-x', i, 0, 10), inf('chip-y', i, 200, 100)]).flat();
+    // The shadow mirrors both devices' requests, each at the production latency (ratio 1 for both).
+    const shadows = events.map((e) => shadowResult({ event_id: `sh-${e.event_id}`, request_id: e.request_id, request_ts: e.ts, edge_server_id: 'edge-1', total_ms: e.total_ms }));
+    const prodSteps = events.map((value) => ({ topic: TOPICS.inference, value }));
+    const shadowSteps = shadows.map((value) => ({ topic: TOPICS.shadow, value }));
+    const answers = [[...prodSteps, ...shadowSteps], [...shadowSteps, ...prodSteps], [...[...shadowSteps].reverse(), ...[...prodSteps].reverse()]]
+      .map((order) => verdictsOf(p, order).map((v) => [v.production_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio, v.verdict]));
+    expect(answers[0]).toEqual([['chip-x', 40, 0, 0, 1, 'EQUIVALENT'], ['chip-y', 40, 0, 0, 1, 'EQUIVALENT']]);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+
+  it('counts a retry delivered twice once, on either side (a re-test: unpaired 2 for one retry)', () => {
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const events = Array.from({ length: 30 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 1000 * i, total_ms: 10, model_id: 'resnet50', chip: 'chip-x', model_version: 'v1', request_id: `rq-${i}`, event_id: `ev-${i}`,
+    }));
+    const retry = makeInference({ edge_server_id: 'edge-1', ts: T0 + 5300, total_ms: 12, model_id: 'resnet50', chip: 'chip-x', model_version: 'v1', request_id: 'rq-5', event_id: 'ev-5-retry' });
+    const shadows = events.map((e) => shadowResult({ event_id: `sh-${e.event_id}`, request_id: e.request_id, request_ts: e.ts, edge_server_id: 'edge-1', total_ms: 20 }));
+    // A second result of the shadow for rq-9 (another event id), delivered twice, and the production retry delivered twice; a
+    // third result for rq-9 arriving before its production event.
+    const shadowRetry = shadowResult({ event_id: 'sh-ev-9-retry', request_id: 'rq-9', request_ts: T0 + 9000, ts: T0 + 9400, edge_server_id: 'edge-1', total_ms: 25 });
+    const early = shadowResult({ event_id: 'sh-ev-9-third', request_id: 'rq-9', request_ts: T0 + 9000, ts: T0 + 9500, edge_server_id: 'edge-1', total_ms: 26 });
+    const steps = [
+      { topic: TOPICS.shadow, value: early },
+      ...events.map((value) => ({ topic: TOPICS.inference, value })), { topic: TOPICS.inference, value: retry }, { topic: TOPICS.inference, value: retry },
+      ...shadows.map((value) => ({ topic: TOPICS.shadow, value })), { topic: TOPICS.shadow, value: shadowRetry }, { topic: TOPICS.shadow, value: shadowRetry },
+    ];
+    // 31 production requests (30 and a retry): 30 paired with their results, the retry unpaired (1); 32 results: 30
+    // paired, rq-9's two repeats unpaired (2, the retry once however often it came).
+    expect(verdictsOf(p, steps).map((v) => [v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio])).toEqual([[30, 1, 2, 2]]);
+  });
+
   it('measures the lag tolerance on the production clock: a shadow clock 40 s fast loses no pair (a trial: 80 of 3,000 results late)', async () => {
     // The shadow's ts and log timestamp (CreateTime) come from its own clock, 40 s fast; it reports 5 s after the request.
     // Read as they came in real time: polls of 2 alternate the topics, and the shadow stream's k-th record is the result of
