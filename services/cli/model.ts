@@ -68,17 +68,15 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   );
   if (!span || Number(span.n) === 0) throw new UsageError(`no successful, load-matched requests in ${warehouse.database}.inference_enriched: run \`edgelat demo\` or a pipeline first`);
   const priors = await loadPriors(warehouse);
-  if (priors.size > 0) {
-    // Priors that name none of the fleet's (model, chip) pairs train nothing, and every cycle would say only "no
-    // training rows" (a re-test: priors imported as "ResNet50" on "Jetson AGX Orin").
-    const pairs = await warehouse.query<{ m: string; c: string }>(`SELECT DISTINCT model_id AS m, chip AS c FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched ORDER BY m, c`);
-    if (!pairs.some((p) => priors.has(`${p.m}|${p.c}`))) {
-      const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? `, … (${xs.length})` : ''}`;
-      throw new UsageError(`no (model, chip) of the fleet's requests has a benchmark prior (SingleStream p50 and p90): the fleet runs ${list(pairs.map((p) => `${p.m} on ${p.c}`))}; the priors are of ${list([...priors.keys()].map((k) => k.replace('|', ' on ')))}`);
-    }
-  }
   if (priors.size === 0) {
     throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut, and \`edgelat import benchmark --format singlestream --runs data/mlperf-singlestream/base-latency.csv\` imports it (or your own runs of its columns) into any warehouse (an MLPerf import holds p90 only)`);
+  }
+  // Priors that name none of the fleet's (model, chip) pairs train nothing, and every cycle would say only "no training
+  // rows" (a re-test: priors imported as "ResNet50" on "Jetson AGX Orin").
+  const pairs = await warehouse.query<{ m: string; c: string }>(`SELECT DISTINCT model_id AS m, chip AS c FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched ORDER BY m, c`);
+  if (!pairs.some((p) => priors.has(`${p.m}|${p.c}`))) {
+    const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? `, … (${xs.length})` : ''}`;
+    throw new UsageError(`no (model, chip) of the fleet's requests has a benchmark prior (SingleStream p50 and p90): the fleet runs ${list(pairs.map((p) => `${p.m} on ${p.c}`))}; the priors are of ${list([...priors.keys()].map((k) => k.replace('|', ' on ')))}`);
   }
   // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
   const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));
