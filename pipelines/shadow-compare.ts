@@ -107,9 +107,11 @@ export const REQUEST_TS_TOLERANCE_MS = 1000;
 
 /**
  * What makes two records one delivered twice (a producer's retry without idempotence, at-least-once delivery): the
- * same event id, latency and status. Another latency under the same event id is another measurement.
+ * same event id, times, chip, version, latency and status. Any of them other under the same event id is another record
+ * (a re-test: two deployments' results under one event id had been taken for one).
  */
-const recordId = (r: { event_id: string; total_ms: number; status: string }): string => JSON.stringify([r.event_id, r.total_ms, r.status]);
+const recordId = (r: { event_id: string; ts: number; total_ms: number; status: string; chip: string; model_version: string; request_ts?: number }): string =>
+  JSON.stringify([r.event_id, r.ts, r.request_ts ?? null, r.chip, r.model_version, r.total_ms, r.status]);
 
 /**
  * Pair one request key's shadow results with its production events, each deployment (shadow chip and version) on its
@@ -226,10 +228,11 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * server, model, production chip and version that this deployment did not
  * pair, and the shadow results whose production event never came (counted,
  * never dropped). A request key's records are paired when their window fires,
- * as a whole (pairGroup: nearest request time first, one to one per
- * deployment), so the pairs do not depend on arrival order; a request repeated
- * (a retry) leaves its repeats unpaired, a record delivered twice (same event
- * id, latency and status) counts once. A record whose window has fired
+ * as a whole, window by window (pairGroup: nearest request time first, one
+ * to one per deployment; two sides in two windows are two unpaired records),
+ * so the pairs do not depend on arrival order or on how many windows fire at
+ * once; a request repeated (a retry) leaves its repeats unpaired, a record
+ * delivered twice (recordId) counts once. A record whose window has fired
  * is late. Emissions are ordered by (window end, key), the same on every replay.
  * After a restart (or a rebalance) a replayed record whose window had fired
  * before the commit the task replays from is passed over: its verdict is in the
@@ -374,7 +377,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         noteOffset(state, 'prod', e.ts, input.offset);
         const rk = requestKey(e.edge_server_id, e.model_id, e.request_id);
         const entries = state.prod.get(rk) ?? [];
-        // The same record delivered again (its event id, latency and status) is one request: passed over.
+        // The same record delivered again (recordId) is one request: passed over.
         if (entries.some((x) => x.id === recordId(e))) return { emit: [] };
         const ck = prodCountKey(e.edge_server_id, e.model_id, e.chip, e.model_version, startOf(e.ts));
         state.prodCounts.set(ck, (state.prodCounts.get(ck) ?? 0) + 1);
@@ -404,9 +407,13 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         const dueEvents = events.filter((p) => startOf(p.ts) + W <= limit);
         const dueResults = results.filter((sh) => startOf(sh.request_ts) + W <= limit);
         if (dueEvents.length === 0 && dueResults.length === 0) continue;
-        const { pairs, unpaired } = pairGroup(dueEvents, dueResults);
-        for (const [e, sh] of pairs) addPair(state, e, sh);
-        for (const sh of unpaired) unpairedShadow(state, sh);
+        // Window by window: a pair whose sides fall in two windows is two unpaired records whether the windows fire
+        // in one call or two (a re-test: one call paired them, two did not).
+        for (const start of new Set([...dueEvents.map((p) => startOf(p.ts)), ...dueResults.map((sh) => startOf(sh.request_ts))])) {
+          const { pairs, unpaired } = pairGroup(dueEvents.filter((p) => startOf(p.ts) === start), dueResults.filter((sh) => startOf(sh.request_ts) === start));
+          for (const [e, sh] of pairs) addPair(state, e, sh);
+          for (const sh of unpaired) unpairedShadow(state, sh);
+        }
         const openEvents = events.filter((p) => !dueEvents.includes(p));
         const openResults = results.filter((sh) => !dueResults.includes(sh));
         if (openEvents.length) state.prod.set(rk, openEvents);

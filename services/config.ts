@@ -161,6 +161,12 @@ const schema = z.object({
       ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${CORRELATION_SCOPES.join(', ')} (server-model, server-model-chip too), none twice${bad.length ? `; unknown: ${bad.map((b) => JSON.stringify(b)).join(', ')}` : ''}` });
       return z.NEVER;
     }
+    // Alerts, the report's r over time and the demo's summary follow server×model: without it they would be silently
+    // empty (a re-test).
+    if (!scopes.includes('server×model')) {
+      ctx.addIssue({ code: 'custom', message: 'must include server×model (server-model): alerts and the load-latency report follow that scope' });
+      return z.NEVER;
+    }
     return scopes as CorrelationScope[];
   }),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),

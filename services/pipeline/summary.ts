@@ -40,7 +40,7 @@ export async function readSummary(warehouse: Warehouse): Promise<Summary> {
             round(pearson_r, 3) AS r, concat('[', toString(round(ci_low, 3)), ', ', toString(round(ci_high, 3)), ']') AS ci95, n,
             formatDateTime(window_end, '%H:%i:%S') AS window_end
      FROM ${db}.load_latency_correlations
-     WHERE pearson_r IS NOT NULL AND n >= {min_n:UInt32}
+     WHERE scope = 'server×model' AND pearson_r IS NOT NULL AND n >= {min_n:UInt32}
      ORDER BY abs(pearson_r) DESC, edge_server_id, model_id, x_metric, y_metric, window_end
      LIMIT 1 BY edge_server_id, model_id, x_metric, y_metric
      LIMIT 5 ${PRETTY}`,

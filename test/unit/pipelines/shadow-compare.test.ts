@@ -281,6 +281,41 @@ describe('shadow-compare', () => {
     expect(answers[2]).toEqual(answers[0]);
   });
 
+  it('gives the same verdicts whether two windows fire in one call or two, a pair split across them unpaired either way (a re-test)', () => {
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const W = opts.windowMs!;
+    const events = Array.from({ length: 5 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + W - 200 + 100 * i, total_ms: 10, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${i}`, event_id: `ev-${i}`,
+    }));
+    // request_ts 300 ms after the event's ts: the first two pairs straddle the windows' boundary.
+    const shadows = events.map((e) => shadowResult({ event_id: `sh-${e.event_id}`, request_id: e.request_id, request_ts: e.ts + 300, edge_server_id: 'edge-1', total_ms: 20 }));
+    const steps = [...events.map((value) => ({ topic: TOPICS.inference, value })), ...shadows.map((value) => ({ topic: TOPICS.shadow, value }))];
+    const run = (marks: Record<string, number>[]) => {
+      const state = p.init(0);
+      const wm = { [TOPICS.inference]: T0, [TOPICS.shadow]: T0 };
+      steps.forEach((x, offset) => p.step(state, { ...x, ts: x.value.ts, partition: 0, offset }, wm));
+      return marks.flatMap((m) => p.onWatermark(state, m)).map((e) => e.value as ShadowVerdict).map((v) => [v.window_start - T0, v.pairs, v.unpaired_production, v.unpaired_shadow]);
+    };
+    const inf = Number.POSITIVE_INFINITY;
+    const once = run([{ [TOPICS.inference]: inf, [TOPICS.shadow]: inf }]);
+    const twice = run([{ [TOPICS.inference]: T0 + W + 1, [TOPICS.shadow]: T0 + W + 10_001 }, { [TOPICS.inference]: inf, [TOPICS.shadow]: inf }]);
+    expect(once).toEqual(twice);
+    // Window 1 holds 3 pairs, and the 2 results whose events lie in window 0 (that window has no pair: no verdict).
+    expect(once).toEqual([[W, 3, 0, 2]]);
+  });
+
+  it('takes results of two deployments, or events of two times, under one event id for two records, not one delivered twice (a re-test)', () => {
+    const p = shadowCompare({ ...opts, minPairs: 1 });
+    const e = makeInference({ edge_server_id: 'edge-1', ts: T0, total_ms: 10, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: 'rq-0', event_id: 'x' });
+    const again = { ...e, ts: T0 + 49_000 }; // the same id and latency, another request time
+    const steps = [
+      { topic: TOPICS.inference, value: e }, { topic: TOPICS.inference, value: again },
+      { topic: TOPICS.shadow, value: shadowResult({ event_id: 'x', request_id: 'rq-0', request_ts: T0, edge_server_id: 'edge-1', total_ms: 20 }) },
+      { topic: TOPICS.shadow, value: shadowResult({ event_id: 'x', request_id: 'rq-0', request_ts: T0, edge_server_id: 'edge-1', chip: 'hailo-15', total_ms: 20 }) },
+    ];
+    expect(verdictsOf(p, steps).map((v) => [v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow])).toEqual([['hailo-15', 1, 1, 0], ['hailo-8', 1, 1, 0]]);
+  });
+
   it('counts a retry delivered twice once, on either side (a re-test: unpaired 2 for one retry)', () => {
     const p = shadowCompare({ ...opts, minPairs: 1 });
     const events = Array.from({ length: 30 }, (_, i) => makeInference({

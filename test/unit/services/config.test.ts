@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server, server-model ,Server*Model*Chip' }).correlationScopes).toEqual(['server', 'server×model', 'server×model×chip']);
     expect(() => loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server,chip' })).toThrow('EDGELAT_CORRELATION_SCOPES="server,chip": expected a comma-separated list of server, server×model, server×model×chip (server-model, server-model-chip too), none twice; unknown: "chip"');
     expect(() => loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server,server' })).toThrow(/none twice/);
+    expect(() => loadConfig({ EDGELAT_CORRELATION_SCOPES: 'server,server-model-chip' })).toThrow('EDGELAT_CORRELATION_SCOPES="server,server-model-chip": must include server×model (server-model): alerts and the load-latency report follow that scope');
     expect([loadConfig({}).retentionDays, loadConfig({ EDGELAT_RETENTION_DAYS: '30' }).retentionDays]).toEqual([null, 30]);
   });
 
