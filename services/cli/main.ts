@@ -430,6 +430,21 @@ model
     }, { existing: 'tables' });
   });
 
+model
+  .command('promote')
+  .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache)')
+  .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
+  .option('--json', 'print JSON: {version, kind, previous}', false)
+  .action(async (version: string, opts: { json: boolean }) => {
+    const [{ withModelRegistry }, { promoteModel }] = await Promise.all([warehouses(), import('./model.ts')]);
+    await withModelRegistry(async (_warehouse, registry) => {
+      const r = await promoteModel(registry, version);
+      if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: nothing changed\n`);
+      else process.stdout.write(`${r.version} is the champion of ${r.kind}${r.previous ? `; ${r.previous} is retired` : ''} (not announced on models.latency.v1: model promote talks to no broker)\n`);
+    }, { existing: 'tables' });
+  });
+
 program
   .command('predict')
   .description('predict a model\'s latency on a chip under a load (p50/p90/p99 total, median i/o and compute) with the champion telemetry models')

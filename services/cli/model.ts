@@ -12,6 +12,7 @@ import {
   type TelemetryEvaluation,
 } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { nearestNames } from '../names.ts';
 import { UsageError } from './usage-error.ts';
 import { DECIMAL_TEXT } from './common.ts';
 import { LatencyPredictor } from '../predictor/latency-predictor.ts';
@@ -102,6 +103,41 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
     options.onKindDone?.(result);
   }
   return results;
+}
+
+/** What {@link promoteModel} did. */
+export interface PromotionByHand {
+  version: string;
+  kind: string;
+  /** The champion it replaced (now retired), or null when the kind had none; equal to `version` when it was the champion already. */
+  previous: string | null;
+}
+
+/**
+ * Make a registered model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen
+ * over the champion): the champion is retired first, then the model is promoted, each with a reason naming the other
+ * (a trial: no way to choose a champion by hand). Not announced on models.latency.v1 (no broker here).
+ * @param version  A registered version, e.g. `total_ms_p50-20240601T101000Z-0001`.
+ * @param atMs     Time of the change, epoch ms (the registry's update time). @default Date.now()
+ * @throws {UsageError} on a version no model has (naming the nearest), or one whose file cannot be read or changed
+ *   after registration (a champion must be loadable).
+ */
+export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now()): Promise<PromotionByHand> {
+  const all = await registry.list();
+  const model = all.find((m) => m.version === version);
+  if (!model) throw new UsageError(`no registered latency model ${JSON.stringify(version)}${all.length ? `; nearest versions: ${nearestNames(version, all.map((m) => m.version))}` : ': run `edgelat model train` (or `edgelat demo`) first'}`);
+  const champion = await registry.champion(model.kind);
+  if (champion?.version === version) return { version, kind: model.kind, previous: version };
+  try {
+    await registry.readFile(model);
+  } catch (error) {
+    throw new UsageError(`cannot promote ${JSON.stringify(version)}: ${(error as Error).message}`);
+  }
+  // The champion first: stopped between the two steps, the kind has no champion (predict says so; promote again),
+  // never two, of which the newer version would win.
+  if (champion) await registry.setStatus(model.kind, champion.version, 'retired', `replaced by ${version} by hand (edgelat model promote)`, atMs);
+  await registry.setStatus(model.kind, version, 'champion', `promoted by hand (edgelat model promote)${champion ? `, replacing ${champion.version}` : ''}`, atMs);
+  return { version, kind: model.kind, previous: champion?.version ?? null };
 }
 
 /**
