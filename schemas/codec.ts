@@ -9,7 +9,7 @@ import avro from 'avsc';
 import { PipelineError } from '../errors.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
-import { doubleType, floatType, longType } from './long.ts';
+import { doubleType, floatType, isAvroLong, longType } from './long.ts';
 import { Utf8KeyMapType, utf8StringType } from './utf8.ts';
 import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
@@ -68,7 +68,7 @@ export function parseSchemaText(text: string): unknown {
 
 /** The first integer of a parsed schema beyond the int64 range (a bigint of {@link parseSchemaText}), or null. */
 function outOfLongRange(v: unknown): bigint | null {
-  if (typeof v === 'bigint') return v < -(2n ** 63n) || v >= 2n ** 63n ? v : null;
+  if (typeof v === 'bigint') return isAvroLong(v) ? null : v;
   if (v === null || typeof v !== 'object') return null;
   for (const x of Array.isArray(v) ? v : Object.values(v)) {
     const found = outOfLongRange(x);

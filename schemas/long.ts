@@ -113,7 +113,7 @@ function fromJsonLong(value: unknown): AvroLong {
   // Out of the int64 range, refused naming the value as text: avsc formats its error with %j, which throws on a bigint
   // (a trial's default 2^63 ended in "Do not know how to serialize a BigInt").
   const exact = (v: bigint): AvroLong => {
-    if (v < -(2n ** 63n) || v >= 2n ** 63n) throw new RangeError(`value ${v} is outside the long range −2^63..2^63−1`);
+    if (!isAvroLong(v)) throw new RangeError(`value ${v} is outside the long range −2^63..2^63−1`);
     return normalizeLong(v);
   };
   if (typeof value === 'bigint') return exact(value);

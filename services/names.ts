@@ -3,6 +3,7 @@
  * of chips (every MLPerf system), too many for one line.
  */
 import { distance } from 'fastest-levenshtein';
+import { MAX_ID_CHARS } from './predictor/types.ts';
 
 /**
  * The known names nearest to `given` as message text: at most `max`, closest
@@ -71,4 +72,28 @@ export function listedName(name: string): string {
 /** A name quoted for a message: JSON, with what JSON leaves raw (DEL, C1, bidirectional marks, line separators) escaped too. */
 export function quoteName(name: string): string {
   return printable(JSON.stringify(name));
+}
+
+/**
+ * The one rule for ids (a gate request's model, version, chip and servers, predictor/gate-evidence.ts `GateRequest`, on
+ * the command line and over HTTP; the SingleStream import's): as written, not empty and no surrounding blanks (a trial: version "v1 " was a new version with
+ * no measurement, NEED_SHADOW, where "v1" was ALLOW), and no control characters (U+0000–U+001F,
+ * U+007F–U+009F: a trial's version with an ANSI escape coloured the report in a CI log).
+ * @returns The message naming `field` and the value, or null for a good id.
+ */
+export function idProblem(field: string, value: string): string | null {
+  if (value === '') return `${field}: expected a non-empty id, got ""`;
+  // As the API's ids (a trial: a 100,000-character --model was queried and echoed whole on the CLI).
+  if (value.length > MAX_ID_CHARS) return `${field}: expected an id of at most ${MAX_ID_CHARS} characters, got ${value.length}`;
+  if (value.trim() !== value) return `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `${field}: expected an id without control characters, got ${JSON.stringify(value)}`;
+  // Bidirectional marks, overrides and isolates, and line separators, reorder or break the reason they are echoed in
+  // (a trial: a version "\u202ev1" over HTTP).
+  const mark = BIDI_OR_SEPARATOR.exec(value);
+  if (mark) return `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}`;
+  // A UTF-16 surrogate without its pair is no character (JSON's "\ud800" over HTTP; a trial: looked up as a server).
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
+  if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
+  const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
+  return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
 }

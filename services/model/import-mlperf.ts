@@ -177,7 +177,8 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
 
 /** Whether a latency cell is a decimal number (no hex, no words), finite and > 0. */
-const positiveMs = (cell: string): boolean => DECIMAL.test(cell) && Number.isFinite(Number(cell)) && Number(cell) > 0;
+/** Whether a cell is a decimal number of milliseconds > 0 (finite; exponents allowed, no hex). */
+export const positiveMs = (cell: string): boolean => DECIMAL.test(cell) && Number.isFinite(Number(cell)) && Number(cell) > 0;
 
 /** Put the problems of one file (from index `from` on) in line order; column-count problems are found first. */
 function sortByLine(problems: ImportProblem[], from: number): void {

@@ -7,11 +7,10 @@
  * path could never start).
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
-import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../names.ts';
-import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { idProblem } from '../names.ts';
 import { normaliseChip } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
-import { mlperfModelId } from './import-mlperf.ts';
+import { mlperfModelId, positiveMs, systemKey } from './import-mlperf.ts';
 
 /** A chip cell that is already an id (lower case, digits, `-`, `.`, `+`): kept; any other name is normalised. */
 const CHIP_ID = /^[a-z0-9][a-z0-9.+-]*$/;
@@ -31,7 +30,6 @@ export interface SingleStreamRow {
   system: string;
 }
 
-const DECIMAL = /^\s*[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /**
  * Parse SingleStream files: two rows per run (percentiles 0.5 and 0.9), system
@@ -40,7 +38,7 @@ const DECIMAL = /^\s*[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
  * (chips.ts `normaliseChip`: `Jetson AGX Orin` is `jetson-agx-orin`).
  * @param files  The files, e.g. `data/mlperf-singlestream/base-latency.csv`.
  * @returns      The rows of the good lines, and one problem per bad line (an empty id, an id over
- *               {@link MAX_ID_CHARS} characters or with control characters, a latency that is not a number > 0 ms
+ *               256 characters or with control, bidirectional or invisible characters (names.ts `idProblem`), a latency that is not a number > 0 ms
  *               or outside 1 µs–1 h, p50 above p90, a line with too few cells, a quote never closed).
  * @throws {RangeError} naming the file when it is empty, not UTF-8 text, or its header lacks a column of
  *   {@link SINGLESTREAM_COLUMNS}.
@@ -63,20 +61,20 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       if (r.unclosed) { bad('(row)', r.cells.join(',').slice(0, 200), unclosedQuoteMessage(r)); continue; }
       if (r.cells.length < header.length) { bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}`); continue; }
       const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();
-      const idProblem = SINGLESTREAM_COLUMNS.slice(0, 6).find((c) => cell(c) === '' || cell(c).length > MAX_ID_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(cell(c))
-        || BIDI_OR_SEPARATOR.test(cell(c)) || INVISIBLE_OR_REPLACEMENT.test(cell(c)));
-      if (idProblem !== undefined) { bad(idProblem, cell(idProblem), `expected a non-empty name of at most ${MAX_ID_CHARS} characters without control, bidirectional or invisible characters, got ${quoteValue(cell(idProblem))}`); continue; }
+      // The ids' one rule (names.ts idProblem: not empty, at most 256 characters, no control, bidirectional or invisible ones).
+      const named = SINGLESTREAM_COLUMNS.slice(0, 6).map((c) => [c, idProblem(c, cell(c))] as const).find(([, problem]) => problem !== null);
+      if (named !== undefined) { bad(named[0], cell(named[0]), named[1]!.slice(named[0].length + 2)); continue; }
       const ms: Partial<Record<'p50_ms' | 'p90_ms', number>> = {};
       for (const c of ['p50_ms', 'p90_ms'] as const) {
         const v = cell(c);
-        if (!DECIMAL.test(v) || !(Number(v) > 0) || !Number.isFinite(Number(v))) { bad(c, v, `latency must be a number > 0 ms, got ${quoteValue(v)}`); break; }
+        if (!positiveMs(v)) { bad(c, v, `latency must be a number > 0 ms, got ${quoteValue(v)}`); break; }
         const outside = latencyRangeProblem(Number(v));
         if (outside !== null) { bad(c, v, outside); break; }
         ms[c] = Number(v);
       }
       if (ms.p50_ms === undefined || ms.p90_ms === undefined) continue;
       if (ms.p50_ms > ms.p90_ms) { bad('p50_ms', cell('p50_ms'), `p50 ${cell('p50_ms')} ms is above p90 ${cell('p90_ms')} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
-      const system = `${cell('mlperf_version')}/${cell('division')}/${cell('submitter')}/${cell('system_id')}`;
+      const system = systemKey({ mlperf_version: cell('mlperf_version'), division: cell('division'), submitter: cell('submitter'), system_id: cell('system_id') });
       // Ids as the telemetry and the MLPerf import spell them (a re-test: "ResNet50" on "Jetson AGX Orin" matched no
       // request of resnet50 on jetson-agx-orin, and model train found no training rows).
       const chip = CHIP_ID.test(cell('chip')) ? cell('chip') : normaliseChip(cell('chip')).chip;

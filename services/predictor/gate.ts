@@ -26,8 +26,7 @@
 import { dayP99Band, lowerQuantile, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, p99Band, prepareReplay, replayPrepared, benchmarkSpreadRatio, spreadRatio, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
-import { MAX_ID_CHARS } from './types.ts';
-import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName, shellWord } from '../names.ts';
+import { shellWord } from '../names.ts';
 
 /** The gate's answer; CLI exit codes 0 / 1 / 2. */
 export type GateAnswer = 'ALLOW' | 'BLOCK' | 'NEED_SHADOW';
@@ -359,29 +358,7 @@ function computeLogSpread(f: FleetMedian | undefined): number | null {
 export const MAX_MACS_RATIO = 20;
 
 
-/**
- * The one rule for a gate request's ids (gate-evidence.ts `GateRequest`) (model, version, chip, servers), on the command line and over
- * HTTP: as written, not empty and no surrounding blanks (a trial: version "v1 " was a new version with
- * no measurement, NEED_SHADOW, where "v1" was ALLOW), and no control characters (U+0000–U+001F,
- * U+007F–U+009F: a trial's version with an ANSI escape coloured the report in a CI log).
- * @returns The message naming `field` and the value, or null for a good id.
- */
-export function idProblem(field: string, value: string): string | null {
-  if (value === '') return `${field}: expected a non-empty id, got ""`;
-  // As the API's ids (a trial: a 100,000-character --model was queried and echoed whole on the CLI).
-  if (value.length > MAX_ID_CHARS) return `${field}: expected an id of at most ${MAX_ID_CHARS} characters, got ${value.length}`;
-  if (value.trim() !== value) return `${field}: expected an id without leading or trailing blanks, got ${JSON.stringify(value)}`;
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `${field}: expected an id without control characters, got ${JSON.stringify(value)}`;
-  // Bidirectional marks, overrides and isolates, and line separators, reorder or break the reason they are echoed in
-  // (a trial: a version "\u202ev1" over HTTP).
-  const mark = BIDI_OR_SEPARATOR.exec(value);
-  if (mark) return `${field}: expected an id without bidirectional or line-separator marks, got ${codePoint(mark[0])} in ${quoteName(value)}`;
-  // A UTF-16 surrogate without its pair is no character (JSON's "\ud800" over HTTP; a trial: looked up as a server).
-  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
-  if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
-  const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
-  return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
-}
+export { idProblem } from '../names.ts';
 
 /** The gate's view of one target server. */
 export interface ServerGate {
