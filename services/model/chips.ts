@@ -23,6 +23,11 @@
  * - Xeons by model number without the tier (`intel-xeon-8380`; submitters
  *   mistype the tier, e.g. `Gold 8380H`), else by code name
  *   (`intel-xeon-cascade-lake`), else `intel-xeon`. `+` becomes `plus`.
+ * - A Raspberry Pi is its SoC's CPU (`rpi3-cortex-a53`, `rpi4-cortex-a72`, `rpi5-cortex-a76`), named as the
+ *   board or by its SoC with its cores. A CPU named only by its cores or instruction set (`BCM2835`, which Linux
+ *   reports for every Pi; `ARMv8 Processor rev 1 (v8l)`) is the CPU of the board its system names, when the
+ *   caller passes the system (`hint.system`).
+ * - Phone SoCs (Snapdragon, Dimensity, Helio, Exynos, Kirin, Google Tensor, Allwinner) are `<vendor>-<soc>`.
  * - Arm CPUs named only by their cores become `arm-cortex-<core>x<count>-…`;
  *   SoCs become `<vendor>-<soc>` (`rockchip-rk3588`, `amlogic-s922x`), also when
  *   the name lists the SoC's parts (cores beside a Mali or NPU); the SoC's NPU or
@@ -101,6 +106,16 @@ const socKind = (n: string): ChipKind =>
   describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu';
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
+/** A Raspberry Pi named as a board (`Raspberry Pi 4 Model B Rev 1.1`, `Raspberry Pi 400`, `RPi 5`, MLPerf's `rpi4-…` system ids): the model in group 1. */
+const RASPBERRY_PI = /\b(?:Raspberry\s*Pi|RPi)\s*-?\s*(400|[345])(?![0-9])/i;
+/** The CPU chip id of a Raspberry Pi model of {@link RASPBERRY_PI} (its SoC: BCM2837, BCM2711, BCM2712). */
+const PI_CPU: Readonly<Record<string, string>> = { 3: 'rpi3-cortex-a53', 4: 'rpi4-cortex-a72', 400: 'rpi4-cortex-a72', 5: 'rpi5-cortex-a76' };
+const piCpu = (model: string): string => PI_CPU[model] ?? `rpi${model}`;
+/** The cores of each board CPU id {@link boardCpu} gives: a device name naming other cores is not that board's CPU. */
+const BOARD_CORES: readonly (readonly [RegExp, RegExp])[] = [
+  [/^rpi3-/, /\bCortex-A53\b/i], [/^rpi4-/, /\bCortex-A72\b/i], [/^rpi5-/, /\bCortex-A76\b/i],
+  [/^jetson-.*orin/, /\bCortex-A78AE\b/i], [/^jetson-.*xavier/, /\bCarmel\b/i],
+];
 const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
 /** A Jetson module's CPU named as such or by its cores (`NVIDIA Jetson AGX Orin CPU`, `Arm Cortex-A78AE (NVIDIA Jetson AGX Orin)`), not a name listing the module's GPU or DLA too. */
 const jetsonCpu = (n: string): boolean => /\bCPU\b|\bCortex-A\d/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
@@ -141,13 +156,16 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   // Qualcomm, Google, AWS
   { re: /\bCloud\s*AI\s*100\b/i, vendor: 'Qualcomm', kind: 'npu', chip: (_m, n) => `qualcomm-ai100${ai100Sku(n)}` },
   { re: /\bEdge\s*TPU\b|\bCoral\b/i, vendor: 'Google', kind: 'asic', chip: () => 'google-edgetpu' },
-  { re: /\bTPU\b\s*-?\s*(v\d+[a-z]*)?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}` : ''}` },
+  { re: /\b(?:TPU|Tensor\s+Processing\s+Unit)\b\s*-?\s*(v\d+[a-z]*)?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}` : ''}` },
   { re: /\b(Inferentia|Trainium)\s*(\d?)/i, vendor: 'AWS', kind: 'asic', chip: (m) => `aws-${low(m[1])}${m[2] ?? ''}` },
   { re: /\bGraviton\s*(\d?)/i, vendor: 'AWS', kind: 'cpu', chip: (m) => `aws-graviton${m[1] ?? ''}` },
   // Arm SoCs and cores. Linux reports every Raspberry Pi SoC as BCM2835; the
   // only Broadcom SoC with Cortex-A72 cores is the Pi 4's BCM2711.
+  { re: /\bBCM2712\b|\bBCM283\d\b.*\bCortex-A76\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi5-cortex-a76' },
   { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
   { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
+  // A Raspberry Pi named as a board is its SoC's CPU (a trial's "Raspberry Pi 4 Model B" had been an unknown ASIC).
+  { re: RASPBERRY_PI, vendor: 'Broadcom', kind: 'cpu', chip: (m) => piCpu(m[1]!) },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
   // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU; an SoC
   // described whole, its Cortex cores or CPU listed beside the Mali, is the SoC (a trial's had landed on the Mali).
@@ -157,6 +175,14 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },
   { re: /\btensorflow-metal\b/i, vendor: 'Apple', kind: 'gpu', chip: () => 'apple-gpu' },
+  // Phone and tablet SoCs: the SoC is its CPU's id, its GPU or NPU named by the SoC another chip; a part number in
+  // brackets (`Snapdragon 865 (SM8250)`, `(QRB5165)`: the phone and robotics packages of one die) is dropped.
+  { re: /\bSnapdragon\s*(\d+\s*\+?\s*Gen\s*\d+|\d{3}\+?|X\s*(?:Elite|Plus))/i, vendor: 'Qualcomm', kind: socKind, chip: (m, n) => socChip(`qualcomm-snapdragon-${slugChip(m[1]!.replace(/\+/g, ' plus '))}`, n) },
+  { re: /\b(Dimensity|Helio)\s*([A-Z]?\d+\w*)/i, vendor: 'MediaTek', kind: socKind, chip: (m, n) => socChip(`mediatek-${low(m[1])}-${low(m[2])}`, n) },
+  { re: /\bExynos\s*(\d{3,4}\w*)/i, vendor: 'Samsung', kind: socKind, chip: (m, n) => socChip(`samsung-exynos-${low(m[1])}`, n) },
+  { re: /\bKirin\s*(\d{3,4}\w*)/i, vendor: 'HiSilicon', kind: socKind, chip: (m, n) => socChip(`hisilicon-kirin-${low(m[1])}`, n) },
+  { re: /\bGoogle\s+Tensor\b(?!\s+Processing)(?:\s+(G\d+))?/i, vendor: 'Google', kind: socKind, chip: (m, n) => socChip(`google-tensor${m[1] ? `-${low(m[1])}` : ''}`, n) },
+  { re: /\bAllwinner\s+([A-Z]\d+\w*)/i, vendor: 'Allwinner', kind: socKind, chip: (m, n) => socChip(`allwinner-${low(m[1])}`, n) },
   { re: /\bYitian\s*(\d+)/i, vendor: 'Alibaba', kind: 'cpu', chip: (m) => `alibaba-yitian-${m[1]}` },
   { re: /\bNeoverse[- ]?([NVE]\d)\b/i, vendor: 'Arm', kind: 'cpu', chip: (m) => `arm-neoverse-${low(m[1])}` },
   { re: /\bCortex-A\d+/i, vendor: 'Arm', kind: 'cpu', chip: (_m, n) => `arm-cortex-${cortexCores(n)}` },
@@ -207,7 +233,8 @@ const VENDOR_TOKENS: readonly [RegExp, string][] = [
   [/\bNVIDIA\b/i, 'NVIDIA'], [/\bAMD\b/i, 'AMD'], [/\bIntel\b/i, 'Intel'], [/\bQualcomm\b/i, 'Qualcomm'],
   [/\bApple\b/i, 'Apple'], [/\bGoogle\b/i, 'Google'], [/\b(?:AWS|Amazon)\b/i, 'AWS'], [/\bAlibaba\b/i, 'Alibaba'],
   [/\bA(?:RM|rm)(?:v\d)?\b/, 'Arm'], [/\bBroadcom\b/i, 'Broadcom'], [/\bRock[Cc]hip\b/, 'Rockchip'],
-  [/\bMediaTek\b/i, 'MediaTek'], [/\bSamsung\b/i, 'Samsung'], [/\bXilinx\b/i, 'Xilinx'],
+  [/\bMediaTek\b/i, 'MediaTek'], [/\bSamsung\b/i, 'Samsung'], [/\bXilinx\b/i, 'Xilinx'], [/\bAllwinner\b/i, 'Allwinner'],
+  [/\b(?:HiSilicon|Huawei)\b/i, 'HiSilicon'],
 ];
 
 /**
@@ -233,6 +260,35 @@ function fallbackKind(n: string, hint: ChipKind | undefined): ChipKind {
 }
 
 /**
+ * The CPU of the board a system names, or null: a Raspberry Pi 3, 4 or 5 (`Raspberry Pi 4 Model B Rev 1.1`, a system id
+ * `rpi4-tvm-fp32`), a Jetson Orin or Xavier module (`NVIDIA Jetson AGX Orin (TFLite with xnnpack on CPU)`).
+ * @param system  The system's name and id as submitted (MLPerf `system_name` and `system_id`).
+ * @returns       E.g. `{ chip: 'rpi4-cortex-a72', vendor: 'Broadcom' }`, `{ chip: 'jetson-agx-orin-cpu', vendor: 'NVIDIA' }`.
+ */
+function boardCpu(system: string): { chip: string; vendor: string } | null {
+  const pi = RASPBERRY_PI.exec(system);
+  if (pi) return { chip: piCpu(pi[1]!), vendor: 'Broadcom' };
+  // The module named by the system, brackets (the runtime) left out, and its CPU asked for.
+  const module = /\b(?:NVIDIA|Jetson)\b[^()]*?\b(?:Orin|Xavier)(?:\s+(?:NX|Nano))?\b/i.exec(system.replace(/\([^)]*\)/g, ' '))?.[0];
+  if (!module) return null;
+  const chip = normaliseChip(`${module} CPU`).chip;
+  return /^jetson-.*-cpu$/.test(chip) ? { chip, vendor: 'NVIDIA' } : null;
+}
+
+/**
+ * Whether a CPU's name tells only its instruction set or cores, not the chip: a Raspberry Pi's `BCM2835` alone (which
+ * Linux reports for every Pi), cores alone (`Arm Cortex-A72 MP4`, `Arm Cortex-A78AE v8.2`, `NVIDIA Carmel (ARMv8.2)`),
+ * or what /proc/cpuinfo says of an Arm CPU (`ARMv8 Processor rev 1 (v8l)`, `aarch64`).
+ * @param c      The name's normalisation without a system.
+ * @param ruled  Whether a rule of {@link CHIP_NAME_RULES} gave `c` (not the fallback slug).
+ */
+function genericCpu(n: string, c: NormalisedChip, ruled: boolean): boolean {
+  if (c.kind !== 'cpu') return false;
+  if (ruled) return /^broadcom-bcm283\d$|^arm-cortex-|^nvidia-carmel$/.test(c.chip);
+  return /\b(?:ARMv\d[\w.]*|aarch64|arm64)\b/i.test(n);
+}
+
+/**
  * Normalise one chip name as submitted (free text) to a chip id, kind and vendor.
  *
  * Behaviour: rules of {@link CHIP_NAME_RULES} in order (see the module doc);
@@ -242,16 +298,32 @@ function fallbackKind(n: string, hint: ChipKind | undefined): ChipKind {
  * @param name  E.g. `NVIDIA A100-SXM4-80GB`, `Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz`.
  * @param hint  `kind`: kind to use for a name that no rule and no keyword classifies
  *              (e.g. `cpu` when MLPerf's `compute_kind` is `cpu`). @default undefined (→ `asic`)
+ *              `system`: the system's name and id (MLPerf `system_name` and `system_id`): a CPU name that tells only
+ *              an instruction set or cores ({@link genericCpu}) is the CPU of the board the system names
+ *              ({@link boardCpu}: `BCM2835` on `Raspberry Pi 4 Model B` is `rpi4-cortex-a72`, `ARMv8 Processor rev 1
+ *              (v8l)` on `NVIDIA Jetson AGX Orin` is `jetson-agx-orin-cpu`), unless the name names other cores than the
+ *              board's. @default undefined (the name alone)
  * @returns     `{ chip, kind, vendor }`, e.g. `{ chip: 'nvidia-a100', kind: 'gpu', vendor: 'NVIDIA' }`.
  * @example see test/unit/model/import-mlperf.test.ts
  */
-export function normaliseChip(name: string, hint: { kind?: ChipKind } = {}): NormalisedChip {
+export function normaliseChip(name: string, hint: { kind?: ChipKind; system?: string } = {}): NormalisedChip {
+  const named = normaliseName(name, hint.kind);
+  if (!hint.system || !genericCpu(cleanChipName(name), named.result, named.ruled)) return named.result;
+  const board = boardCpu(hint.system);
+  const cores = board && BOARD_CORES.find(([re]) => re.test(board.chip))?.[1];
+  const other = /\bCortex-A\d+(?:AE)?\b|\bCarmel\b/i.test(name) && !(cores && cores.test(name));
+  return board && !other ? { chip: board.chip, kind: 'cpu', vendor: board.vendor } : named.result;
+}
+
+/** {@link normaliseChip} of the name alone, and whether a rule (not the fallback slug) gave it. */
+function normaliseName(name: string, kindHint: ChipKind | undefined): { result: NormalisedChip; ruled: boolean } {
+  const hint = { kind: kindHint };
   const n = cleanChipName(name);
-  if (n === '') return { chip: 'unknown', kind: hint.kind ?? 'asic', vendor: 'unknown' };
+  if (n === '') return { result: { chip: 'unknown', kind: hint.kind ?? 'asic', vendor: 'unknown' }, ruled: false };
   if (/^\d+\s+Nodes?:/i.test(n)) {
     const parts = n.split(/,\s*(?=\d+\s+Nodes?:)/i).map((p) => normaliseChip(p.replace(/^\d+\s+Nodes?:\s*/i, '').replace(/x\d+$/i, ''), hint));
     const uniq = (xs: string[]): string => [...new Set(xs)].sort().join('+');
-    return { chip: uniq(parts.map((p) => p.chip)), kind: parts[0]!.kind, vendor: uniq(parts.map((p) => p.vendor)) };
+    return { result: { chip: uniq(parts.map((p) => p.chip)), kind: parts[0]!.kind, vendor: uniq(parts.map((p) => p.vendor)) }, ruled: true };
   }
   for (const r of CHIP_NAME_RULES) {
     const m = r.re.exec(n);
@@ -261,8 +333,8 @@ export function normaliseChip(name: string, hint: { kind?: ChipKind } = {}): Nor
     // A processor's GPU or NPU named by the processor (`Apple M2 GPU`, `Intel Core Ultra 7 155H NPU`, `Apple M1 Neural
     // Engine`) is another chip than its CPU cores (a re-test: they all landed on the CPU's id).
     const part = kind === 'cpu' ? integratedPart(n) : null;
-    return part ? { chip: `${chip}-${part}`, kind: part, vendor: r.vendor } : { chip, kind, vendor: r.vendor };
+    return { result: part ? { chip: `${chip}-${part}`, kind: part, vendor: r.vendor } : { chip, kind, vendor: r.vendor }, ruled: true };
   }
   const vendor = VENDOR_TOKENS.find(([re]) => re.test(n))?.[1] ?? 'unknown';
-  return { chip: slugChip(n) || 'unknown', kind: fallbackKind(n, hint.kind), vendor };
+  return { result: { chip: slugChip(n) || 'unknown', kind: fallbackKind(n, hint.kind), vendor }, ruled: false };
 }

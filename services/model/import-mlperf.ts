@@ -276,13 +276,19 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       }
       const acc = rec.accelerator_model_name ?? '';
       const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
-      const normal = normaliseChip(raw, rec.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
-      const found = byName.get(raw.trim().toLowerCase()) ?? byName.get(normal.chip) ?? normal;
+      // The system names the board where the device name tells only an instruction set or cores (cTuning's Raspberry Pi 4
+      // as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE v8.2`).
+      const kind = rec.compute_kind === 'cpu' ? 'cpu' : undefined;
+      const normal = normaliseChip(raw, { kind, system: `${rec.system_name ?? ''} ${rec.system_id ?? ''}` });
+      // Such a name is no name of the board's chip: a catalog listing `BCM2835` would put every Pi there. It is not
+      // looked up, and is kept with its system (`BCM2835 (Raspberry Pi 4 Model B Rev 1.1)`).
+      const byBoard = normal.chip !== normaliseChip(raw, { kind }).chip;
+      const found = (byBoard ? undefined : byName.get(raw.trim().toLowerCase())) ?? byName.get(normal.chip) ?? normal;
       // A chip whose id another chip lists as a name is that chip (a board an earlier import created under the
       // normaliser's id, since claimed by the fleet's own id): one step, so two chips listing each other do not loop.
       const c = byName.get(found.chip) ?? found;
       const entry = chips.get(c.chip) ?? { kind: c.kind, vendor: c.vendor, names: new Set<string>() };
-      entry.names.add(raw);
+      entry.names.add(byBoard ? `${raw} (${rec.system_name || rec.system_id})` : raw);
       chips.set(c.chip, entry);
       bySystem.set(key, { line, file: f.file, chip: c.chip });
     }

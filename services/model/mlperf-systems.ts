@@ -71,7 +71,7 @@ export const BACKEND_PATTERN = /\b(neon|opencl|ruy|xnnpack|triton|gpu)\b/i;
 /** Instruction-set families by chip-id pattern (ids from services/model/chips.ts). */
 export const ISA_RULES: readonly (readonly [RegExp, string])[] = [
   [/xeon|epyc|ryzen|threadripper|intel-core|\bi[3579]-|x86|amd-/, 'x86'],
-  [/arm|cortex|neoverse|graviton|apple-m|carmel|rockchip|amlogic|broadcom|rpi|snapdragon|yitian|ampere|altra|grace|jetson|nvidia-gh/, 'arm'],
+  [/arm|cortex|neoverse|graviton|apple-m|carmel|rockchip|amlogic|broadcom|rpi|snapdragon|mediatek|exynos|kirin|google-tensor|allwinner|yitian|ampere|altra|grace|jetson|nvidia-gh/, 'arm'],
 ];
 
 /**
@@ -169,7 +169,7 @@ function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
   const acc = r.accelerator_model_name ?? '';
   // Same choice of raw name as import-mlperf.ts, so `chip` equals the benchmark rows' chip.
   const raw = [r.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, r.host_processor_model_name, r.system_name].find((s) => s !== undefined && s !== '') ?? '';
-  const chip = normaliseChip(raw, r.compute_kind === 'cpu' ? { kind: 'cpu' } : {});
+  const chip = normaliseChip(raw, { kind: r.compute_kind === 'cpu' ? 'cpu' : undefined, system: `${r.system_name ?? ''} ${r.system_id ?? ''}` });
   const host = r.host_processor_model_name ? normaliseChip(r.host_processor_model_name, { kind: 'cpu' }).chip : 'unknown';
   const perNode = Number(r.accelerators_per_node);
   const nodes = Number(r.number_of_nodes);

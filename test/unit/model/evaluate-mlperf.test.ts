@@ -222,11 +222,11 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
     const rest = rows.filter((x) => !(x.system === target && x.model_id === 'resnet50'));
     const p = predictUnmeasured(rest, features, { system: target }, 'mobilenet-v1-1.0-224-quantized');
     expect(p.measured).toBe(true);
-    const q = predictUnmeasured(rows.filter((x) => !(x.chip === 'arm-cortex-a78ae' && x.model_id === 'efficientnet-lite4-quantized')), features, { chip: 'arm-cortex-a78ae' }, 'efficientnet-lite4-quantized');
+    const q = predictUnmeasured(rows.filter((x) => !(x.chip === 'jetson-agx-orin-cpu' && x.model_id === 'efficientnet-lite4-quantized')), features, { chip: 'jetson-agx-orin-cpu' }, 'efficientnet-lite4-quantized');
     expect(q.measured).toBe(false);
     expect(q.target_rows).toBeGreaterThan(100);
     expect(q.model_rows).toBeGreaterThan(10);
-    const truth = rows.filter((x) => x.chip === 'arm-cortex-a78ae' && x.model_id === 'efficientnet-lite4-quantized').map((x) => x.latency_ms);
+    const truth = rows.filter((x) => x.chip === 'jetson-agx-orin-cpu' && x.model_id === 'efficientnet-lite4-quantized').map((x) => x.latency_ms);
     const gm = Math.exp(truth.reduce((a, b) => a + Math.log(b), 0) / truth.length);
     expect(Math.abs(Math.log(q.latency_ms / gm))).toBeLessThan(0.35);
   });

@@ -164,6 +164,16 @@ describe('parseMlperf: chips a catalog already lists', () => {
     expect(parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]).benchmark.map((b) => b.chip)).toEqual(['arm-mali-g610-mp4', 'my-npu-x1', 'arm-mali-g52-mp2', 'broadcom-bcm2835']);
   });
 
+  it('reads the board from the system for a device name that tells only the cores, whatever chip lists that name', () => {
+    const pi = [SYS, 'v1.1,open,C,rpi4-tvm,Raspberry (Raspberry Pi 4 Model B Rev 1.1),-,BCM2835,TVM,cpu,BCM2835', 'v1.1,open,C,box,Acme Box,-,BCM2835,TVM,cpu,BCM2835'].join('\n');
+    const piRuns = [RUNS_HEAD, 'v1.1,open,C,rpi4-tvm,resnet50,SingleStream,1,2,VALID', 'v1.1,open,C,box,resnet50,SingleStream,1,2,VALID'].join('\n');
+    // An earlier import (or a catalog) listed the bare name under a chip: the Pi 4 does not land there.
+    const earlier = [{ chip: 'broadcom-bcm2835', kind: 'cpu' as const, vendor: 'Broadcom', names: ['BCM2835'] }];
+    const r = parseMlperf([{ file: 'r.csv', text: piRuns }], [{ file: 's.csv', text: pi }], earlier);
+    expect(r.benchmark.map((b) => [b.system, b.chip])).toEqual([['v1.1/open/C/rpi4-tvm', 'rpi4-cortex-a72'], ['v1.1/open/C/box', 'broadcom-bcm2835']]);
+    expect(r.chips.map((c) => [c.chip, c.names])).toEqual([['broadcom-bcm2835', ['BCM2835']], ['rpi4-cortex-a72', ['BCM2835 (Raspberry (Raspberry Pi 4 Model B Rev 1.1))']]]);
+  });
+
   it('follows a chip an earlier import created to the catalog chip that lists its id (a redirect), one step only', () => {
     // An import before the catalog created arm-mali-g610-mp4 with the raw name; the catalog then claimed that id.
     const earlier = { chip: 'arm-mali-g610-mp4', kind: 'gpu' as const, vendor: 'Arm', names: ['ARM Mali-G610 MP4'] };
@@ -390,6 +400,24 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['BCM2835 Arm Cortex-A72 r0p3', 'rpi4-cortex-a72', 'cpu', 'Broadcom'],
     ['BCM2837 Arm Cortex-A53 r0p4', 'rpi3-cortex-a53', 'cpu', 'Broadcom'],
     ['BCM2835', 'broadcom-bcm2835', 'cpu', 'Broadcom'],
+    // Boards and phone SoCs by name (a trial: "Raspberry Pi 4 Model B" had been an unknown ASIC, a Snapdragon's two
+    // packages two chips of kind asic).
+    ['Raspberry Pi 4 Model B Rev 1.4', 'rpi4-cortex-a72', 'cpu', 'Broadcom'],
+    ['Raspberry Pi 400', 'rpi4-cortex-a72', 'cpu', 'Broadcom'],
+    ['RPi 5', 'rpi5-cortex-a76', 'cpu', 'Broadcom'],
+    ['BCM2712 Arm Cortex-A76', 'rpi5-cortex-a76', 'cpu', 'Broadcom'],
+    ['Raspberry Pi 3 Model B Rev 1.2', 'rpi3-cortex-a53', 'cpu', 'Broadcom'],
+    ['Qualcomm Snapdragon 865 (QRB5165)', 'qualcomm-snapdragon-865', 'cpu', 'Qualcomm'],
+    ['QUALCOMM Snapdragon 865 (SM8250)', 'qualcomm-snapdragon-865', 'cpu', 'Qualcomm'],
+    ['Snapdragon 8+ Gen 1', 'qualcomm-snapdragon-8-plus-gen-1', 'cpu', 'Qualcomm'],
+    ['Snapdragon 8 Gen 2 NPU', 'qualcomm-snapdragon-8-gen-2-npu', 'npu', 'Qualcomm'],
+    ['MediaTek Dimensity 9000', 'mediatek-dimensity-9000', 'cpu', 'MediaTek'],
+    ['Helio P90', 'mediatek-helio-p90', 'cpu', 'MediaTek'],
+    ['Samsung Exynos 2100', 'samsung-exynos-2100', 'cpu', 'Samsung'],
+    ['Kirin 990 5G', 'hisilicon-kirin-990', 'cpu', 'HiSilicon'],
+    ['Google Tensor G2', 'google-tensor-g2', 'cpu', 'Google'],
+    ['Google Tensor Processing Unit v4', 'google-tpu-v4', 'asic', 'Google'],
+    ['Allwinner H6', 'allwinner-h6', 'cpu', 'Allwinner'],
     ['Amlogic S922X (12nm): Arm Cortex-A73 MP4 (big); Arm Cortex-A53 MP2 (LITTLE)', 'amlogic-s922x', 'cpu', 'Amlogic'],
     ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
     // A trial: the SoC's NPU (or GPU) named by the SoC had landed on its CPU's id.
@@ -429,6 +457,35 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['', 'unknown', 'asic', 'unknown'],
   ] as const)('%j → %s', (name, chip, kind, vendor) => {
     expect(normaliseChip(name)).toEqual({ chip, kind, vendor });
+  });
+
+  // MLPerf's system names the board where its device name tells only the instruction set or the cores (cTuning's
+  // Raspberry Pi 4 as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE
+  // v8.2`): one chip, not three ids of which two name no board.
+  it.each([
+    ['BCM2835', 'Raspberry (Raspberry Pi 4 Model B Rev 1.1) rpi4-tvm-fp32', 'rpi4-cortex-a72', 'Broadcom'],
+    ['BCM2835', 'rpi3-tflite', 'rpi3-cortex-a53', 'Broadcom'],
+    ['Arm Cortex-A72 MP4', 'Raspberry Pi 4 rpi4coral-fan.on-tflite-v2.5.0-ruy', 'rpi4-cortex-a72', 'Broadcom'],
+    ['ARMv8 Processor rev 1 (v8l)', 'NVIDIA Jetson AGX Orin (TFLite with xnnpack on CPU) nvidia_orin-tflite_cpp-cpu', 'jetson-agx-orin-cpu', 'NVIDIA'],
+    ['Arm Cortex-A78AE v8.2', 'NVIDIA Jetson AGX Orin orin-armnn-v22.11-neon', 'jetson-agx-orin-cpu', 'NVIDIA'],
+    ['aarch64', 'Jetson Orin Nano Developer Kit', 'jetson-orin-nano-cpu', 'NVIDIA'],
+    ['NVIDIA Carmel (ARMv8.2)', 'NVIDIA Jetson AGX Xavier xavier-power.0', 'jetson-agx-xavier-cpu', 'NVIDIA'],
+  ] as const)('%j on system %j → %s', (name, system, chip, vendor) => {
+    expect(normaliseChip(name, { kind: 'cpu', system })).toEqual({ chip, kind: 'cpu', vendor });
+  });
+
+  it('keeps the device name where it tells the chip, names other cores than the board\'s, or the system names no board', () => {
+    // Cores that are not the board's: the name wins (a system file copied from another board).
+    expect(normaliseChip('Arm Cortex-A53 MP4', { kind: 'cpu', system: 'Raspberry Pi 4' }).chip).toBe('arm-cortex-a53x4');
+    expect(normaliseChip('Arm Cortex-A57', { kind: 'cpu', system: 'NVIDIA Jetson AGX Orin' }).chip).toBe('arm-cortex-a57');
+    // A name that tells the chip is not generic.
+    expect(normaliseChip('BCM2835 Arm Cortex-A72 r0p3', { kind: 'cpu', system: 'Raspberry Pi 3 Model B Rev 1.2 (rpi3)' }).chip).toBe('rpi4-cortex-a72');
+    expect(normaliseChip('Intel Xeon Platinum 8380', { kind: 'cpu', system: 'Raspberry Pi 4' }).chip).toBe('intel-xeon-8380');
+    // An accelerator is never the board's CPU.
+    expect(normaliseChip('NVIDIA Jetson AGX Orin', { system: 'NVIDIA Jetson AGX Orin (TensorRT)' }).chip).toBe('jetson-agx-orin');
+    // No board named: the name alone.
+    expect(normaliseChip('ARMv8 Processor rev 1 (v8l)', { kind: 'cpu', system: 'Acme Edge Box' }).chip).toBe('armv8-processor-rev-1-v8l');
+    expect(normaliseChip('BCM2835', { kind: 'cpu', system: '' }).chip).toBe('broadcom-bcm2835');
   });
 
   it('falls back to the slug, with the caller kind hint when no keyword classifies the name', () => {
@@ -487,7 +544,7 @@ describe('parseMlperf on the real data (data/mlperf-inference/)', () => {
     expect(byId.get('jetson-agx-orin')!.names).toEqual(['NVIDIA Jetson AGX Orin', 'NVIDIA Jetson AGX Orin 64G', 'NVIDIA Orin']);
     expect(byId.get('nvidia-a100')!.names).toContain('NVIDIA A100-SXM4-80GB');
     expect(byId.get('nvidia-a100')!.names).toContain('NVIDIA A100-PCIe-80GB');
-    expect(r.chips).toHaveLength(95);
+    expect(r.chips).toHaveLength(92);
     expect(new Set(r.chips.flatMap((c) => c.names)).size).toBe(r.chips.reduce((s, c) => s + c.names.length, 0));
   });
 
