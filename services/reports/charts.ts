@@ -26,13 +26,13 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
   }
 }
 
-/** Fleet p50 / p90 / p99 (ms, log scale) against the upper load of each bucket, with the SLO as a rule. */
+/** Fleet p50 / p90 / p99 (ms, log scale) against the largest load seen in each bucket (a decile's upper edge; not a fixed bin's edge), with the SLO as a rule. */
 export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number): ChartSpec {
   const values = fleet.flatMap((r) => (['p50_ms', 'p90_ms', 'p99_ms'] as const).map((p) => ({ load: r.load_high, ms: r[p], percentile: p.replace('_ms', '') })));
   const layers: object[] = [{
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'load', type: 'quantitative', title: `${metric} (upper edge of the bucket)` },
+      x: { field: 'load', type: 'quantitative', title: `${metric} (largest load seen in the bucket)` },
       y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms (nearest rank)' },
       color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p99'] },
     },
@@ -98,11 +98,11 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
   } as ChartSpec;
 }
 
-/** Share of i/o wait in latency (fraction 0..1) against load, one line per chip and the fleet. */
+/** Share of i/o wait in service time, i/o / (i/o + compute) (fraction 0..1; queue wait left out), against load, one line per chip and the fleet. */
 export function ioShare(rows: readonly IoShareRow[], metric: string): ChartSpec {
   const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? 'fleet' : r.chip, load: r.load_high, share: r.io_share }));
   return {
-    ...BASE, title: 'i/o wait as a share of latency (the rest is compute), by load', width: 520, height: 240, data: { values },
+    ...BASE, title: 'i/o wait as a share of service time (i/o + compute, queue wait left out), by load', width: 520, height: 240, data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'load', type: 'quantitative', title: metric },

@@ -79,7 +79,8 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
   const fleet = r.latency.filter((x) => x.chip === '*');
   const load = reportLoadFormat(r);
   const out: { title: string; note?: string; head: string[]; rows: string[][] }[] = [{
-    title: 'Fleet latency by load',
+    // Filtered to a server, model or chip, the table is not the fleet's (a trial: "Fleet" above one server's rows).
+    title: (['server', 'model', 'chip'] as const).some((k) => r.options[k]) ? `Latency by load (${(['server', 'model', 'chip'] as const).filter((k) => r.options[k]).map((k) => `${k} ${r.options[k]}`).join(', ')})` : 'Fleet latency by load',
     note: 'Percentiles from the rows of each bucket, never averaged across servers or chips.',
     head: ['bucket', `${m} range`, 'requests', 'p50 ms', 'p90 ms', 'p99 ms'],
     rows: fleet.map((x) => [String(x.bucket), `${load(x.load_low)} – ${load(x.load_high)}`, x.n.toLocaleString('en-US'), num(x.p50_ms), num(x.p90_ms), num(x.p99_ms)]),
@@ -101,7 +102,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
   const chips = [...new Set(r.io.map((x) => x.chip))];
   out.push({
     title: 'i/o wait versus compute',
-    note: 'Share of i/o wait in the summed latency of the lowest and the highest load bucket (the rest is compute).',
+    note: 'Share of i/o wait in the summed service time (i/o + compute; queue wait left out) of the lowest and the highest load bucket; the rest of the service time is compute.',
     head: ['chip', 'lowest load', 'highest load'],
     rows: chips.map((c) => {
       const rows = r.io.filter((x) => x.chip === c).sort((a, b) => a.bucket - b.bucket);
@@ -141,7 +142,7 @@ function header(r: LoadLatencyReport): string[] {
  */
 export function reportSummary(r: LoadLatencyReport): string {
   const lines = [`# Load versus latency: ${r.options.metric}`, '', ...header(r).map((h) => `- ${mdCell(h)}`)];
-  for (const s of sections(r)) lines.push('', `## ${s.title}`, '', ...(s.note ? [s.note, ''] : []), ...mdTable(s.head, s.rows));
+  for (const s of sections(r)) lines.push('', `## ${mdCell(s.title)}`, '', ...(s.note ? [s.note, ''] : []), ...mdTable(s.head, s.rows));
   return `${lines.join('\n')}\n`;
 }
 

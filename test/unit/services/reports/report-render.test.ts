@@ -50,6 +50,9 @@ describe('summary.md with ids from the data', () => {
     expect(md).toContain('| &lt;b&gt;chip | mod\\|el\\u000ax | 0.2 – 0.9 (misses from the lowest load) | 30.0 | 40 |');
     expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.0 | 40 |');
     expect(md).toContain('(all data, model mod\\|el)');
+    // Filtered to a model, the first table is not the fleet's (a trial: "Fleet latency by load" above one server's rows).
+    expect(md).toContain('## Latency by load (model mod\\|el)');
+    expect(md).not.toContain('Fleet latency');
     expect(md).not.toMatch(/<b>|mod\|el\n/);
   });
 });
@@ -73,6 +76,7 @@ describe('summary.md: one precision for every load value', () => {
     expect(md).toContain('| 1 | 0.0938 – 0.1611 | 200 |');
     expect(md).toContain('| c | m | 0.0938 – 0.1611 | 31.0 | 150 |');
     expect(md).toContain('Data: 600 requests with a load sample');
+    expect(md).toContain('## Fleet latency by load');
   });
 
   it('says "1 request" of one', () => {
