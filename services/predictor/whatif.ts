@@ -146,7 +146,7 @@ export function whatIfReplicas(o: ServerObservations, replicas: number, swap?: C
     if (rho >= 1) return [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, rho];
     const arrivals = Float64Array.from(o.ts);
     const q = replayWithContention(arrivals, baseIo, baseC, { compute: kc, io: kio }, workers);
-    const latency = Array.from(q.endMs, (end, i) => end - arrivals[i]!).sort((a, b) => a - b);
+    const latency = Array.from(q.latencyMs).sort((a, b) => a - b);
     return [nearestRank(latency, 50), nearestRank(latency, 99), rho];
   };
   const workers = (swap ? swap.workersPerReplica : c0) * replicas;

@@ -119,6 +119,19 @@ describe('replayPeakLatencies', () => {
       .toBeCloseTo((4000 / 7) * 1.25 / (1 - 0.5 * (4000 / 7) * 1.25 / 2000), 6);
   });
 
+  it('keeps the measured latencies to the digit on an epoch-ms clock (a float64 at 1.7e12 holds 2^-12 ms)', () => {
+    // A trial: the replay of what runs now gave 112.31884765625 ms for a measured 112.319 (end − arrival on epoch ms).
+    const t0 = Date.UTC(2024, 5, 1, 10, 7);
+    const ts = Array.from({ length: 100 }, (_, i) => t0 + i * 1000);
+    const lat = replayPeakLatencies(obs(ts, ts.map(() => 112.319)), { model: 'm', compute: 1, io: 1, workers: 1 }, { startMs: t0, endMs: t0 + 100_000, requests: 100 });
+    expect(lat).toHaveLength(100);
+    for (const x of lat) expect(Math.abs(x - 112.319)).toBeLessThan(1e-9);
+    // Queued requests too: two at once on one worker wait the first's service, exactly.
+    const pair = replayPeakLatencies(obs([t0, t0], [112.319, 50.125]), { model: 'm', compute: 1, io: 1, workers: 1 }, { startMs: t0, endMs: t0 + 1, requests: 2 });
+    expect(Math.abs(pair[0]! - 112.319)).toBeLessThan(1e-9);
+    expect(Math.abs(pair[1]! - (112.319 + 50.125))).toBeLessThan(1e-9);
+  });
+
   it('scales each service exactly when requests never queue', () => {
     const ts = Array.from({ length: 100 }, (_, i) => i * 1000);
     const compute = ts.map((_, i) => 10 + (i % 7));
