@@ -7,15 +7,18 @@ import { MAX_ID_CHARS } from './predictor/types.ts';
 
 /**
  * The known names nearest to `given` as message text: at most `max`, closest
- * first (Levenshtein edit distance, case-insensitive; ties keep the given
- * order), then how many were left out, e.g. `"jetson-agx-orin, jetson-xavier-nx, … 212 more"`.
+ * first, then how many were left out, e.g. `"jetson-agx-orin, jetson-xavier-nx, … 212 more"`.
+ * Closest: names that start with `given`, then names that hold it, then the rest (a trial: `rk3588` listed `my-npu`
+ * before `rk3588-mali-g610`, a shorter id at a smaller edit distance); within each, by Levenshtein edit distance;
+ * case-insensitive; ties keep the given order.
  * @param known  Every known name. @param max  Names shown (≥ 1). @default 8
  */
 export function nearestNames(given: string, known: readonly string[], max = 8): string {
   const g = given.toLowerCase();
+  const tier = (n: string): number => (g === '' ? 2 : n.startsWith(g) ? 0 : n.includes(g) ? 1 : 2);
   const shown = known
-    .map((name, i) => ({ name, i, d: distance(g, name.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((name, i) => ({ name, i, t: tier(name.toLowerCase()), d: distance(g, name.toLowerCase()) }))
+    .sort((a, b) => a.t - b.t || a.d - b.d || a.i - b.i)
     .slice(0, Math.max(1, max))
     .map((x) => listedName(x.name));
   const more = known.length - shown.length;

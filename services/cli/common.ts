@@ -9,7 +9,7 @@ import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS } from '../predictor/types.ts';
-import { BIDI_OR_SEPARATOR, codePoint } from '../names.ts';
+import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
 import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
@@ -55,7 +55,8 @@ export function dimFlag(value: string, previous: Record<string, number> = {}): R
 
 /**
  * Parse an id flag (`predict --model`, `--chip`, `--server`, `import benchmark --source`): at most
- * {@link MAX_ID_CHARS} characters, as the API takes, not blank, no control characters. A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).
+ * {@link MAX_ID_CHARS} characters, as the API takes, not blank, no control characters, no blanks around it, no characters
+ * that do not show (names.ts `idProblem`). A trial: a 40,000-character `--chip` crashed onnxruntime's session creation (exit 139, no message).
  * @throws {InvalidArgumentError} naming the flag, the limit and the length given.
  */
 export function idFlag(name: string) {
@@ -66,6 +67,9 @@ export function idFlag(name: string) {
     // Bidirectional marks and line separators reorder or break the messages an id is echoed in (a re-test: whatif --server "edge-02\u202e").
     const mark = BIDI_OR_SEPARATOR.exec(value);
     if (mark) throw new InvalidArgumentError(`${name} must not hold bidirectional or line-separator marks, got ${codePoint(mark[0])}`);
+    // The rest of the one id rule, as POST /v1/predict and /v1/gate apply it: no blanks around it, whole characters that show.
+    const problem = idProblem(name, value);
+    if (problem) throw new InvalidArgumentError(problem);
     return value;
   };
 }

@@ -462,6 +462,9 @@ without fleet data, the wait through the service time they imply with gpu_util: 
 value above the most the fleet data shows on the chip gets a note: the trees hold their answer at the
 edge of what they saw (a lower bound).
 
+Exit codes: 0 predicted; 1 the data cannot answer (no champion model yet, a chip in the catalog without
+benchmark p50 and p90), or a failure; 2 bad usage: a flag, an unknown model, chip or server.
+
 Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
     const [{ withModelRegistry }, { formatPrediction, parseLoad, predictLatency }] = await Promise.all([warehouses(), import('./model.ts')]);

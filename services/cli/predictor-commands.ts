@@ -21,6 +21,7 @@ export function registerPredictorCommands(program: Command): void {
     .addOption(new Option('--dim <name=n>', 'value of another named symbolic dim of the inputs (repeatable), e.g. seq=128; one left unset counts as 1 and is listed under unknown shape (the MACs are then a lower bound)').argParser(dimFlag))
     .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
     .option('--json', 'print the ModelProfile as JSON (input of `recommend --profile`)', false)
+    .addHelpText('after', '\nExit codes: 0 profiled; 1 a failure; 2 bad usage: a missing or unreadable file, one that is not an ONNX model, a bad --batch or --dim.')
     .action(async (file: string, opts: { batch: number; dim?: Record<string, number>; modelId?: string; json: boolean }) => {
       await (await import('./profile.ts')).profileCommand(file, opts);
     });
@@ -39,7 +40,7 @@ export function registerPredictorCommands(program: Command): void {
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
     .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim (repeatable), e.g. seq=128').argParser(dimFlag))
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx model.onnx --slo-p90-ms 20 --rps 2 --json')
+    .addHelpText('after', '\nExit codes: 0 chips ranked; 1 no chip could be ranked (the answer, every chip skipped with its reason, is printed), or a failure; 2 bad usage: a flag, an unknown model or chip, an unreadable ONNX or profile file.\n\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx model.onnx --slo-p90-ms 20 --rps 2 --json')
     .action(async (opts: RecommendOptions) => {
       const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {

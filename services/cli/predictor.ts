@@ -174,7 +174,7 @@ export function formatRecommendation(r: RecommendResponse): string {
 
 /**
  * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
- * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file, or when every chip was skipped.
+ * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file; {Error} (exit 1) when every chip was skipped.
  */
 export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
   // Both usage problems in one message (a trial: `recommend` alone named the SLO, and the model only on the next try).
@@ -197,6 +197,7 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
   // Nothing to show: the error alone, not an empty table and its legend before it (a trial).
   if (r.chips.length === 0 && r.skipped.length === 0) throw new UsageError(NO_CHIP_KNOWN);
   process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : formatRecommendation(r));
-  if (r.chips.length === 0) throw new UsageError(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
+  // Exit 1, not 2: the answer (POST /v1/recommend's 200 with no chip and the reasons) is printed; nothing could be ranked.
+  if (r.chips.length === 0) throw new Error(`no chip could be ranked for ${JSON.stringify(r.model)}: all ${r.skipped.length} candidate chip(s) were skipped (reasons above)`);
   return r;
 }

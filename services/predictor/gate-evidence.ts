@@ -138,7 +138,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
     // An unknown model of a fleet is a mistyped --model; in a warehouse with no telemetry at all, there is nothing to gate on.
     if (models.length === 0) throw new NoEvidenceError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
-    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (models: ${models.join(', ')})`, 'model');
+    throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (nearest models: ${nearestNames(req.model, models)})`, 'model');
   }
   if (req.servers !== undefined && req.servers.length === 0) throw new GateRequestError('servers', 'servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');
   const end = Math.max(...newest.map((r) => Number(r.t)));

@@ -143,7 +143,7 @@ export class LatencyPredictor {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
-        const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both: ${chips.join(', ')}${hint}`;
+        const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both, nearest first: ${nearestNames(req.chip, chips, chips.length)}${hint}`;
         // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
         if (this.catalog.has(req.chip)) throw new NoEvidenceError(message);
         throw new UnknownNameError(message, 'chip');

@@ -331,7 +331,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(chip.stdout).toBe('');
     expect(lines(chip.stderr)).toHaveLength(1);
     const line = lines(chip.stderr)[0]!;
-    const m = /^edgelat: unknown chip "tpu-v9": no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both: (.+)$/.exec(line);
+    const m = /^edgelat: unknown chip "tpu-v9": no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: (.+)$/.exec(line);
     expect(m, line).not.toBeNull();
     expect(m![1]!.split(', ').sort()).toEqual([...cutOf(MODEL).keys()].sort());
     // An unknown server is named, with the servers of the fleet data (the one-server demo: edge-01), and a
@@ -352,7 +352,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     writeFileSync(csv, 'chip,kind,vendor\ncatalog-npu,npu,Acme\n');
     expect((await edgelat(['chips', 'import', csv], dataDir)).code).toBe(0);
     const listed = await edgelat(['predict', '--model', MODEL, '--chip', 'catalog-npu'], dataDir);
-    expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog$/)]]);
+    expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog$/)]]);
     // A model benchmarked at p90 only (an MLPerf import) is not "unknown" (a trial): the data cannot answer, saying why.
     const insert = await edgelat(['sql', '--write', `INSERT INTO edgelat.benchmark_latency (source, model_id, device, chip, batch, scenario, percentile, latency_ms, system)
       VALUES ('mlperf', 'ssd-resnet34', 'v1.1/closed/X/s', 'nvidia-t4', 1, 'SingleStream', 0.9, 12.5, 'v1.1/closed/X/s')`], dataDir);

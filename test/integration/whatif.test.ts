@@ -186,7 +186,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(short.left_out.length).toBeGreaterThan(0);
     expect((await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6, lookback_hours: 0.0001, servers: [d!.s] })).left_out).toEqual([]);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
-    await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(models: .*${d!.m}`));
+    await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(nearest models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
     // Each names its request field (the API's errors[].path).
     const named: [Partial<typeof req>, string][] = [[{ model: 'nope' }, 'model'], [{ servers: [d!.s, 'edge-99'] }, 'servers/1'], [{ chip: 'nochip' }, 'chip']];

@@ -142,6 +142,9 @@ describe('POST /v1/predict', () => {
     ['chip not a string', { model: 'resnet50', chip: 7 }, '#/chip', /expected string.*got 7/],
     ['empty server', { ...PREDICT_BODY, server: '' }, '#/server', /got ""/],
     ['server not a string or null', { ...PREDICT_BODY, server: 3 }, '#/server', /got 3/],
+    // The one id rule of /v1/gate and the CLI (a trial: answered 404 with the override echoed).
+    ['a bidirectional override in the model', { ...PREDICT_BODY, model: 'resnet50\u202e' }, '#/model', /^expected an id without bidirectional or line-separator marks, got "resnet50\\u202e"$/],
+    ['blanks around the chip', { ...PREDICT_BODY, chip: ' jetson-agx-orin' }, '#/chip', /^expected an id without leading or trailing blanks, got " jetson-agx-orin"$/],
     ['not an object', [1, 2], '#', /expected object/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app, calls } = setup();
@@ -900,6 +903,10 @@ describe('GET /openapi.json', () => {
       ['/v1/predict', { ...PREDICT_BODY, server: null }],
       ['/v1/predict', { ...PREDICT_BODY, server: 'edge-eu-1' }],
       ['/v1/predict', { ...PREDICT_BODY, server: '' }],
+      // input_bytes: a whole number from 1 (a trial: the document had said any number up to its maximum).
+      ['/v1/predict', { ...PREDICT_BODY, input_bytes: 4096 }],
+      ['/v1/predict', { ...PREDICT_BODY, input_bytes: 0 }],
+      ['/v1/predict', { ...PREDICT_BODY, input_bytes: 1.5 }],
       ['/v1/recommend', RECOMMEND_BODY],
       ['/v1/recommend', { ...RECOMMEND_BODY, profile: PROFILE }],
       ['/v1/recommend', { slo: RECOMMEND_BODY.slo, rps: 1 }],

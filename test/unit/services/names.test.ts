@@ -12,13 +12,21 @@ describe('nearestNames', () => {
     expect(nearestNames('JETSON-AGX-ORIN', chips, 1)).toBe('jetson-agx-orin, … 4 more');
   });
 
+  it('lists names that start with the given text first, then those that hold it (a trial: rk3588 listed my-npu first)', () => {
+    // Edit distances from "rk3588": my-npu 6, rk3588-mali-g610 10; yet the id it begins is the one meant.
+    expect(nearestNames('rk3588', ['my-npu', ...chips], 2)).toBe('rk3588-mali-g610, my-npu, … 4 more');
+    expect(nearestNames('orin', ['my-npu', ...chips], 2)).toBe('jetson-agx-orin, my-npu, … 4 more');
+    expect(nearestNames('RPI4', chips, 1)).toBe('rpi4-cortex-a72, … 4 more');
+  });
+
   it('lists every name when they fit, ties in the given order', () => {
     expect(nearestNames('x', ['ab', 'cd'], 8)).toBe('ab, cd');
     expect(nearestNames('', [], 3)).toBe('');
   });
 
   it('quotes a name that would break the message: a newline, a comma, a quote, a bidirectional mark (a re-test: a newline cut the list)', () => {
-    expect(nearestNames('model|x', ['model|x\nnewline', 'mob', 'a,b'])).toBe('mob, "a,b", "model|x\\nnewline"');
+    // The name that begins with the given text first.
+    expect(nearestNames('model|x', ['model|x\nnewline', 'mob', 'a,b'])).toBe('"model|x\\nnewline", mob, "a,b"');
     expect([listedName('edge-01'), listedName('edge\u202e01')]).toEqual(['edge-01', '"edge\\u202e01"']);
     expect(quoteName('nope\u202e')).toBe('"nope\\u202e"');
   });
