@@ -178,10 +178,12 @@ export class LatencyPredictor {
     const io = predictions.io_ms_p50! + extraIo;
     const floor = Math.max(io, predictions.compute_ms_p50!);
     const [p50, p90, p99] = monotoneQuantiles([predictions.total_ms_p50!, predictions.total_ms_p90!, predictions.total_ms_p99!]).map((q) => Math.max(q + extraIo, floor)) as [number, number, number];
-    // A rate that keeps every worker of a device busy (the most requests at once the load or the chip's fleet data
-    // shows) has a queue that cannot drain: no percentile, as recommend says (a trial: 1e6 req/s answered p99 2281 ms).
+    // A rate that keeps every worker of a device busy (the most requests at once the chip's fleet data shows; the load's
+    // concurrency on a chip without fleet data) has a queue that cannot drain: no percentile, as recommend says (a trial:
+    // 1e6 req/s answered p99 2281 ms). A concurrency above the fleet's is requests waiting, not workers (a trial: with
+    // concurrency=1e6, 1e6 req/s answered p99 13 ms).
     const maxConcurrency = this.loadMax.get(req.chip)?.[LOAD_FEATURES.indexOf('concurrency')] ?? null;
-    const workers = Math.max(1, Math.floor(req.load.concurrency ?? 0), Math.floor(maxConcurrency ?? 0));
+    const workers = Math.max(1, Math.floor(maxConcurrency ?? req.load.concurrency ?? 0));
     // A rate the chip's servers served (their load samples count every model's requests) is no saturation, whatever this
     // model's time would make of it alone (a trial: 94 of 9,059 held-out fleet requests came back with no percentile).
     const servedRps = this.loadMax.get(req.chip)?.[LOAD_FEATURES.indexOf('requests_per_s')] ?? null;
@@ -260,7 +262,7 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   } else if (busy >= workers) {
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
       + (workers === 1 ? 'a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there'
-        : `at least the ${workers} requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there`));
+        : `at least the ${workers} requests a device of the chip serves at once (the most the fleet data shows; the load's concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there`));
   } else if (busy >= 1 && (load.gpu_util ?? 0) > 0 && load.gpu_util! < busy / workers) {
     // The queue drains, but the load's busy-worker fraction is below the one its rate makes (a trial: 800 req/s at gpu_util
     // 0.2 kept 1.55 of 2 workers busy and answered the p99 of 40 req/s without a word).

@@ -255,6 +255,9 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const concurrencyMax = Number((await edgelat(['sql', 'SELECT max(concurrency) FROM edgelat.inference_enriched WHERE chip = {c:String}', '--format', 'csv', '--param', `c=${CHIP}`], dataDir)).stdout.trim());
     const busyNow = Number((1e6 * (f.io_ms_p50 + f.compute_ms_p50) / 1000).toPrecision(3));
     expect(f.notes.some((n) => n.includes(`keeps ${busyNow} workers busy on average (utilisation law): `) && n.includes(concurrencyMax > 1 ? `at least the ${concurrencyMax} requests a device of the chip serves at once` : 'no percentile holds there'))).toBe(true);
+    // A concurrency above the fleet's is requests waiting, not more workers (a trial: concurrency=1e6 answered p99 13 ms).
+    const crowd = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', 'requests_per_s=1000000', '--load', 'gpu_util=1', '--load', 'concurrency=1000000', '--json'], dataDir);
+    expect([crowd.code, (JSON.parse(crowd.stdout) as { total_ms: unknown }).total_ms]).toEqual([0, { p50: null, p90: null, p99: null }]);
     // No percentile, so no "lower bound" of one for the rate above the fleet's (a trial: both notes on one answer).
     expect(f.notes.filter((n) => n.startsWith('requests_per_s=1000000 is above the most'))).toEqual([]);
 

@@ -23,7 +23,7 @@ describe('queueNotes', () => {
       'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 of the 4 workers a device of the chip serves at once busy on average (utilisation law): a busy-worker fraction of 0.96, above gpu_util=0.9; the total follows the queue at gpu_util: give gpu_util=0.96 for the queue at this rate',
     ]);
     expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 3)).toEqual([
-      'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): at least the 3 requests a device of the chip serves at once (the most the load or the fleet data shows): its queue cannot drain at this rate, and no percentile holds there',
+      'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): at least the 3 requests a device of the chip serves at once (the most the fleet data shows; the load\'s concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there',
     ]);
     expect(busyWorkers({ requests_per_s: 40 }, 5, 91)).toBeCloseTo(3.84, 12);
     // Exactly one worker's time is the boundary (ρ = 1 cannot drain).
