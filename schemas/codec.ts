@@ -323,8 +323,9 @@ function unrecognised(bytes: Buffer, start: number): string {
   if (bytes[0] === 0x00 && bytes.length >= 5 && bytes.readInt32BE(1) > 0) {
     // Read only through a registry (confluent-wire.ts converts the ids of the topic's record kind): a trial read "not
     // handled by this codec" with no word of the setting.
-    return `confluent schema-registry framing (schema id ${bytes.readUInt32BE(1)}) is read only through a schema registry: set EDGELAT_SCHEMA_REGISTRY_URL `
-      + `(where it is set, that id is not a schema of this topic's record kind), then redrive it; without one, ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
+    // Junk that happens to start with 00 reads so too (a trial's 00 01 02 "garbage"): said as what it may be, not as what it is.
+    return `starts as confluent schema-registry framing would (00, then schema id ${bytes.readUInt32BE(1)}): if it is, it is read only through a schema registry: set EDGELAT_SCHEMA_REGISTRY_URL `
+      + `(where it is set, that id is not a schema of this topic's record kind), then redrive it; if it is not, ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
   }
   return `unrecognised encoding: ${expected}; first bytes ${quoteValue(hexHead(bytes))}`;
 }

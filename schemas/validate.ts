@@ -212,6 +212,10 @@ function checkField(name: string, v: unknown): string | null {
   if (typeof v === 'string') {
     if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${q} is empty; a non-empty string is required`;
     if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${q} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
+    // A control character makes another id that prints as this one (a trial: model_id "bert\u0000-99" beside bert-99),
+    // which no command can name (the CLI and the API refuse such ids).
+    const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
+    if (control) return `value ${q} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}: not an id`;
     if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;

@@ -80,20 +80,20 @@ describe('rolling-correlation', () => {
     }
   });
 
-  it('keys never collide, whatever characters the ids hold', async () => {
+  it('keys never collide, whatever characters the ids hold (quotes and commas: a naive join of the ids would make one key of two)', async () => {
     const t0 = at('2024-06-01T10:00:00.000Z');
     const rows: EnrichedInference[] = [];
     for (let k = 0; k < 40; k++) {
       const ts = t0 + k * 1000;
       const g = (k % 10) / 10;
-      rows.push(makeEnriched({ edge_server_id: 'a\u0001b', model_id: 'c', ts, total_ms: 10 + g }, makeLoad({ edge_server_id: 'a\u0001b', ts, gpu_util: g })));
-      rows.push(makeEnriched({ edge_server_id: 'a', model_id: 'b\u0001c', ts, total_ms: 10 - g }, makeLoad({ edge_server_id: 'a', ts, gpu_util: g })));
+      rows.push(makeEnriched({ edge_server_id: 'a","b', model_id: 'c', ts, total_ms: 10 + g }, makeLoad({ edge_server_id: 'a","b', ts, gpu_util: g })));
+      rows.push(makeEnriched({ edge_server_id: 'a', model_id: 'b","c', ts, total_ms: 10 - g }, makeLoad({ edge_server_id: 'a', ts, gpu_util: g })));
     }
     const { log } = await runCorrelation(rows, { sizeMs: 60_000, slideMs: 60_000 });
     const windows = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value).filter((w) => w.x_metric === 'gpu_util' && w.y_metric === 'total_ms');
     expect(windows.map((w) => [w.edge_server_id, w.model_id, w.n, Math.round(w.pearson_r! * 1e6) / 1e6]).sort()).toEqual([
-      ['a\u0001b', 'c', 40, 1],
-      ['a', 'b\u0001c', 40, -1],
+      ['a","b', 'c', 40, 1],
+      ['a', 'b","c', 40, -1],
     ]);
   });
 });

@@ -354,6 +354,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   // A trial: a 300,000-character device_id made a late event of 1.8 MB (its control characters escaped ×6).
   ['json device_id of 300,000 characters', 'InferenceEvent', json({ ...inference, device_id: '\u0001'.repeat(300_000) }), 'device_id', ['device_id: value "\\u0001', 'has 300000 characters, more than 256: not an id']],
   ['avro model_version of 257 characters', 'InferenceEvent', framed('InferenceEvent', { ...inference, model_version: 'v'.repeat(257) }), 'model_version', ['model_version: value "vvv', 'has 257 characters, more than 256: not an id']],
+  // A control character makes another id that prints as this one (a trial: "bert\u0000-99" beside bert-99).
+  ['json model_id holding NUL', 'InferenceEvent', json({ ...inference, model_id: 'bert\u0000-99' }), 'model_id', ['model_id: value "bert\\u0000-99" holds the control character U+0000: not an id']],
+  ['avro chip holding DEL', 'InferenceEvent', framed('InferenceEvent', { ...inference, chip: 'orin\u007f' }), 'chip', ['chip: value "orin\u007f" holds the control character U+007F: not an id']],
   ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
   ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
   ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],
