@@ -4,6 +4,7 @@
  * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
@@ -82,6 +83,8 @@ export function hostFlag(name: string) {
   return (value: string): string => {
     const host = value.trim();
     if (host === '' || /\s/.test(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(value)}`);
+    // Four numbers with dots are an IPv4 address or nothing (a trial: 999.1.1.1 was looked up as a host name, exit 1).
+    if (/^[\d.]+$/.test(host) && !isIPv4(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name, got ${JSON.stringify(value)}: not an IPv4 address (four numbers 0..255)`);
     return host;
   };
 }

@@ -42,4 +42,9 @@ describe('hostFlag', () => {
     expect([hostFlag('--host')(' 127.0.0.1 '), hostFlag('--host')('localhost')]).toEqual(['127.0.0.1', 'localhost']);
     for (const bad of ['', '  ', 'a b']) expect(() => hostFlag('--host')(bad)).toThrow(`--host must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(bad)}`);
   });
+
+  it('refuses four numbers that are no IPv4 address, before any lookup (a trial: 999.1.1.1 failed as a host name, exit 1)', () => {
+    for (const bad of ['999.1.1.1', '1.2.3', '10.0.0.256']) expect(() => hostFlag('--host')(bad)).toThrow(`--host must be an interface address or host name, got ${JSON.stringify(bad)}: not an IPv4 address (four numbers 0..255)`);
+    expect(hostFlag('--metrics-host')('0.0.0.0')).toBe('0.0.0.0');
+  });
 });
