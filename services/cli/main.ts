@@ -387,7 +387,7 @@ model
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels, trainStoppedLine }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
+    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     trainingTargets(kinds); // --kinds is checked before the warehouse is opened
     // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
@@ -398,18 +398,21 @@ model
       const done: Parameters<typeof trainStoppedLine>[1][number][] = [];
       let current: string | null = null;
       const started = Date.now();
-      const stopListening = endBySignalAfter((signal) => trainStoppedLine(signal, done, current));
-      const results = await trainTelemetryModels(warehouse, registry, {
-        kinds, seed: opts.seed, logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
-        onKindStart: (kind, i, total) => {
-          current = kind;
-          process.stderr.write(`edgelat: training ${kind} (${i} of ${total}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-        },
-        onKindDone: (r) => {
-          done.push(r);
-          current = null;
-        },
-      }).finally(stopListening);
+      // With EDGELAT_KAFKA_BROKERS, each promotion is announced on models.latency.v1, as the schedule announces its own.
+      const results = await withPromotionLog(config, async (log) => {
+        const stopListening = endBySignalAfter((signal) => trainStoppedLine(signal, done, current));
+        return trainTelemetryModels(warehouse, registry, {
+          kinds, seed: opts.seed, log: log ?? undefined, logger: createLogger(config.logLevelSet ? config.logLevel : 'error'),
+          onKindStart: (kind, i, total) => {
+            current = kind;
+            process.stderr.write(`edgelat: training ${kind} (${i} of ${total}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+          },
+          onKindDone: (r) => {
+            done.push(r);
+            current = null;
+          },
+        }).finally(stopListening);
+      });
       process.stdout.write(opts.json ? `${JSON.stringify(results.map(snakeCaseKeys))}\n` : formatTrainResults(results));
     }, { existing: 'tables' });
   });
@@ -434,14 +437,16 @@ model
   .command('promote')
   .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache)')
   .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
-  .option('--json', 'print JSON: {version, kind, previous}', false)
+  .option('--json', 'print JSON: {version, kind, previous, announced}', false)
   .action(async (version: string, opts: { json: boolean }) => {
-    const [{ withModelRegistry }, { promoteModel }] = await Promise.all([warehouses(), import('./model.ts')]);
-    await withModelRegistry(async (_warehouse, registry) => {
-      const r = await promoteModel(registry, version);
-      if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-      else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: nothing changed\n`);
-      else process.stdout.write(`${r.version} is the champion of ${r.kind}${r.previous ? `; ${r.previous} is retired` : ''} (not announced on models.latency.v1: model promote talks to no broker)\n`);
+    const [{ withModelRegistry }, { promoteModel, withPromotionLog }] = await Promise.all([warehouses(), import('./model.ts')]);
+    await withModelRegistry(async (_warehouse, registry, config) => {
+      await withPromotionLog(config, async (log) => {
+        const r = await promoteModel(registry, version, Date.now(), log ?? undefined);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, announced: log !== null && r.previous !== r.version })}\n`);
+        else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: nothing changed\n`);
+        else process.stdout.write(`${r.version} is the champion of ${r.kind}${r.previous ? `; ${r.previous} is retired` : ''} (${log ? 'announced on models.latency.v1' : 'not announced on models.latency.v1: EDGELAT_KAFKA_BROKERS is unset'})\n`);
+      });
     }, { existing: 'tables' });
   });
 

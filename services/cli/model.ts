@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { EventLog } from '../eventlog/types.ts';
-import { runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
+import { announcePromotion, MODEL_LATENCY_TOPIC, runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
+import type { EdgelatConfig } from '../config.ts';
 import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
 import {
   evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
@@ -105,6 +106,28 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
   return results;
 }
 
+/**
+ * Run `fn` with the log that announces promotions of `model train` and `model promote` on models.latency.v1: Kafka when
+ * EDGELAT_KAFKA_BROKERS is set (Confluent-framed through EDGELAT_SCHEMA_REGISTRY_URL when that is set, as the pipeline
+ * writes), else none (`fn(null)`). Connected before anything changes, so a broker that cannot be reached changes nothing.
+ * @throws {Error} naming the brokers when they cannot be reached (exit 1), and what `fn` throws.
+ */
+export async function withPromotionLog<T>(config: EdgelatConfig, fn: (log: EventLog | null) => Promise<T>): Promise<T> {
+  if (!config.kafka) return fn(null);
+  const [{ KafkaEventLog }, { withSchemaRegistry }] = await Promise.all([import('../eventlog/kafka.ts'), import('../eventlog/confluent-wire.ts')]);
+  let kafka;
+  try {
+    kafka = await KafkaEventLog.connect({ ...config.kafka, logger: undefined, retries: 2 });
+  } catch (error) {
+    throw new Error(`cannot reach Kafka at ${config.kafka.brokers.join(',')} (EDGELAT_KAFKA_BROKERS) to announce on ${MODEL_LATENCY_TOPIC}: ${(error as Error).message}; nothing changed (unset EDGELAT_KAFKA_BROKERS to go on without announcing)`);
+  }
+  try {
+    return await fn(withSchemaRegistry(kafka, config.schemaRegistryUrl));
+  } finally {
+    await kafka.close();
+  }
+}
+
 /** What {@link promoteModel} did. */
 export interface PromotionByHand {
   version: string;
@@ -116,13 +139,16 @@ export interface PromotionByHand {
 /**
  * Make a registered model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen
  * over the champion): the champion is retired first, then the model is promoted, each with a reason naming the other
- * (a trial: no way to choose a champion by hand). Not announced on models.latency.v1 (no broker here).
+ * (a trial: no way to choose a champion by hand). Announced on models.latency.v1 when a log is given (the CLI gives one
+ * when EDGELAT_KAFKA_BROKERS is set), as the retraining schedule announces its promotions.
  * @param version  A registered version, e.g. `total_ms_p50-20240601T101000Z-0001`.
  * @param atMs     Time of the change, epoch ms (the registry's update time). @default Date.now()
+ * @param log      Where to announce the new champion (`announcePromotion`); none when absent. Nothing is announced when the
+ *                 version was the champion already.
  * @throws {UsageError} on a version no model has (naming the nearest), or one whose file cannot be read or changed
  *   after registration (a champion must be loadable).
  */
-export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now()): Promise<PromotionByHand> {
+export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now(), log?: EventLog): Promise<PromotionByHand> {
   const all = await registry.list();
   const model = all.find((m) => m.version === version);
   if (!model) throw new UsageError(`no registered latency model ${JSON.stringify(version)}${all.length ? `; nearest versions: ${nearestNames(version, all.map((m) => m.version))}` : ': run `edgelat model train` (or `edgelat demo`) first'}`);
@@ -137,6 +163,7 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   // never two, of which the newer version would win.
   if (champion) await registry.setStatus(model.kind, champion.version, 'retired', `replaced by ${version} by hand (edgelat model promote)`, atMs);
   await registry.setStatus(model.kind, version, 'champion', `promoted by hand (edgelat model promote)${champion ? `, replacing ${champion.version}` : ''}`, atMs);
+  if (log) await announcePromotion(log, (await registry.get(model.kind, version))!, champion?.version ?? null, atMs);
   return { version, kind: model.kind, previous: champion?.version ?? null };
 }
 

@@ -110,6 +110,20 @@ function nonFinite(loss: number, metrics: Record<string, number>): string | null
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
+ * Announce a champion on the models topic: one `models.latency.v1` record (schemas/model-latency.v1.avsc, single-object
+ * Avro), keyed by the model's kind, stamped `atMs`. Used by the retraining cycle and by `edgelat model promote`.
+ * @param model     The new champion as registered (status champion, its reason).
+ * @param previous  The champion it replaced, or null.
+ * @param atMs      Time of the promotion, epoch ms UTC (the record's timestamp).
+ * @param topic     @default 'models.latency.v1'
+ * @throws whatever the log's produce throws (a broker gone).
+ */
+export async function announcePromotion(log: EventLog, model: RegisteredModel, previous: string | null, atMs: number, topic = MODEL_LATENCY_TOPIC): Promise<void> {
+  await log.ensureTopic(topic);
+  await log.produce(topic, [{ key: model.kind, value: encodeLatencyModelEvent(latencyModelEvent(model, previous)), timestampMs: atMs }]);
+}
+
+/**
  * Run one training cycle: load, split, train, score, decide, register, announce.
  *
  * Behaviour: the window is [end − windowMs, end) with end = windowEndMs (default nowMs); the holdout is its newest
@@ -179,10 +193,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const iso = (ms: number) => new Date(ms).toISOString();
   /** A promotion on the models topic (when a log is given). */
   const announce = async (model: RegisteredModel, previous: string | null): Promise<void> => {
-    if (!options.log) return;
-    const topic = options.topic ?? MODEL_LATENCY_TOPIC;
-    await options.log.ensureTopic(topic);
-    await options.log.produce(topic, [{ key: kind, value: encodeLatencyModelEvent(latencyModelEvent(model, previous)), timestampMs: nowMs }]);
+    if (options.log) await announcePromotion(options.log, model, previous, nowMs, options.topic);
   };
   // A window without rows trains nothing, and registers nothing: a trial's schedule, its window on the wall clock over
   // telemetry of 2024, registered 5 rejected versions every cycle (95 rows in 90 s).
