@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
-import { printable } from '../names.ts';
+import { idProblem, printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog, withoutClaimedNames, type CatalogMerge } from '../predictor/chip-catalog.ts';
@@ -189,6 +189,9 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
   try {
     const chips = opts.chips?.split(',').map((c) => c.trim()).filter(Boolean);
     if (chips !== undefined && chips.length === 0) throw new UsageError(`--chips: expected chip ids separated by commas, got ${JSON.stringify(opts.chips)}`);
+    // Each id by the one id rule, as POST /v1/recommend checks its chips.
+    const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
+    if (bad) throw new UsageError(bad);
     r = await backend.recommend({ ...modelOf(opts), slo, rps: opts.rps, objective: opts.objective, chips });
   } catch (error) {
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);

@@ -110,7 +110,7 @@ const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : 
 const RASPBERRY_PI = /\b(?:Raspberry\s*Pi|RPi)\s*-?\s*(400|[345])(?![0-9])/i;
 /** The CPU chip id of a Raspberry Pi model of {@link RASPBERRY_PI} (its SoC: BCM2837, BCM2711, BCM2712). */
 const PI_CPU: Readonly<Record<string, string>> = { 3: 'rpi3-cortex-a53', 4: 'rpi4-cortex-a72', 400: 'rpi4-cortex-a72', 5: 'rpi5-cortex-a76' };
-const piCpu = (model: string): string => PI_CPU[model] ?? `rpi${model}`;
+const piCpu = (model: string): string => PI_CPU[model]!;
 /** The cores of each board CPU id {@link boardCpu} gives: a device name naming other cores is not that board's CPU. */
 const BOARD_CORES: readonly (readonly [RegExp, RegExp])[] = [
   [/^rpi3-/, /\bCortex-A53\b/i], [/^rpi4-/, /\bCortex-A72\b/i], [/^rpi5-/, /\bCortex-A76\b/i],
@@ -279,6 +279,7 @@ function boardCpu(system: string): { chip: string; vendor: string } | null {
  * Whether a CPU's name tells only its instruction set or cores, not the chip: a Raspberry Pi's `BCM2835` alone (which
  * Linux reports for every Pi), cores alone (`Arm Cortex-A72 MP4`, `Arm Cortex-A78AE v8.2`, `NVIDIA Carmel (ARMv8.2)`),
  * or what /proc/cpuinfo says of an Arm CPU (`ARMv8 Processor rev 1 (v8l)`, `aarch64`).
+ * @param n      The name, cleaned ({@link cleanChipName}).
  * @param c      The name's normalisation without a system.
  * @param ruled  Whether a rule of {@link CHIP_NAME_RULES} gave `c` (not the fallback slug).
  */
