@@ -356,6 +356,17 @@ describe('C2: few-shot on the subset, k = 20, seed 1 (each device held out in tu
     expect(() => evaluateFewShot(small, { seed: 1, shots: 99, devices: [DEVICES[0]!] })).toThrow(/--shots 99: /);
   });
 
+  it('a device measured on a subset is no known device of the others, and does not shrink their test sets', () => {
+    // A trial: a new device with a third of its cells blank cut raspi4's test set from 4,980 architectures to 3,313.
+    const partial = new Float64Array(d.archIds.length).map((_, i) => (i % 3 === 0 ? Number.NaN : 1 + (i % 17)));
+    const withPartial: HelpDataset = { ...d, devices: [...d.devices, 'partial_dev'], latency: new Map([...d.latency, ['partial_dev', partial]]) };
+    const r = evaluateFewShot(withPartial, { seed: 1, shots: 20, devices: ['raspi4', 'partial_dev'] });
+    expect(r.devices.map((x) => [x.device, x.n_test])).toEqual([['raspi4', N_ARCH - 20], ['partial_dev', N_ARCH - N_ARCH / 3 - 20]]);
+    // raspi4 is predicted from the same known devices as without the partial one: the same scores.
+    const alone = evaluateFewShot(d, { seed: 1, shots: 20, devices: ['raspi4'] });
+    expect(r.devices[0]).toEqual(alone.devices[0]);
+  });
+
   it('median over devices of (acc10 − baseline acc10) ≥ 0', () => {
     expect(medianOf(gain)).toBeGreaterThanOrEqual(0);
     expect(report.median_acc10_gain).toBeCloseTo(medianOf(gain), 12);
