@@ -103,7 +103,7 @@ function migProfile(n: string): string {
  */
 const describesSoc = (n: string): boolean => /\bCortex-A\d|\bCPU\b/i.test(n) && /\bMali\b|\bGPU\b|\bNPU\b/i.test(n);
 const socKind = (n: string): ChipKind =>
-  describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b/i.test(n) ? 'gpu' : /\bNPU\b/i.test(n) ? 'npu' : 'cpu';
+  describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b|\bAdreno\b/i.test(n) ? 'gpu' : /\bNPU\b|\bHexagon\b|\bHTP\b|\bDSP\b/i.test(n) ? 'npu' : 'cpu';
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
 /** A Raspberry Pi named as a board (`Raspberry Pi 4 Model B Rev 1.1`, `Raspberry Pi 400`, `RPi 5`, MLPerf's `rpi4-…` system ids): the model in group 1. */
@@ -136,8 +136,14 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: new RegExp(`${NV}\\bOrin\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-orin', n) },
   { re: new RegExp(`${NV}\\bXavier\\s+NX\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-xavier-nx', n) },
   { re: new RegExp(`${NV}\\bXavier\\b`, 'i'), vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-xavier', n) },
+  // A module named without NVIDIA or Jetson (`Orin Nano`, `AGX Orin`, `Xavier NX`; a trial's `Orin Nano` was an unknown ASIC).
+  { re: /\bOrin\s+(NX|Nano)\b/i, vendor: 'NVIDIA', kind: jetsonKind, chip: (m, n) => jetsonChip(`jetson-orin-${low(m[1])}`, n) },
+  { re: /\bAGX\s+Orin\b/i, vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-orin', n) },
+  { re: /\bXavier\s+NX\b/i, vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-xavier-nx', n) },
+  { re: /\bAGX\s+Xavier\b/i, vendor: 'NVIDIA', kind: jetsonKind, chip: (_m, n) => jetsonChip('jetson-agx-xavier', n) },
   { re: /\bG([HB]\d{3})\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-g${low(m[1])}` },
-  { re: /\b(?:NVIDIA|GeForce|Quadro)\b.*\bRTX\s*(A?\d{4}(?:\s*Ti)?)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-rtx-${slugChip(m[1]!)}` },
+  // The workstation RTX 2000–6000 Ada Generation are not the Turing Quadro RTX of the same number (a trial: one id).
+  { re: /\b(?:NVIDIA|GeForce|Quadro)\b.*\bRTX\s*(A?\d{4}(?:\s*Ti)?)\b/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m, n) => `nvidia-rtx-${slugChip(m[1]!)}${/^[2-6]000$/.test(m[1]!) && /\bAda\b/i.test(n) ? '-ada' : ''}` },
   { re: /\b(?:NVIDIA|Tesla)\b.*?(?:^|[^A-Za-z0-9])([ABHLTKPVM]\d{1,3})(S?)(?=$|[^A-Za-z0-9]|x\d)/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${low(m[1])}${low(m[2])}` },
   { re: /\bNVIDIA\b\s*(.*)$/i, vendor: 'NVIDIA', kind: 'gpu', chip: (m) => `nvidia-${slugChip(m[1]!) || 'unknown'}` },
   // AMD
@@ -156,7 +162,8 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   // Qualcomm, Google, AWS
   { re: /\bCloud\s*AI\s*100\b/i, vendor: 'Qualcomm', kind: 'npu', chip: (_m, n) => `qualcomm-ai100${ai100Sku(n)}` },
   { re: /\bEdge\s*TPU\b|\bCoral\b/i, vendor: 'Google', kind: 'asic', chip: () => 'google-edgetpu' },
-  { re: /\b(?:TPU|Tensor\s+Processing\s+Unit)\b\s*-?\s*(v\d+[a-z]*)?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}` : ''}` },
+  // Google's "v5 lite" and "v5litepod" are the v5e (a trial: three ids for one TPU).
+  { re: /\b(?:TPU|Tensor\s+Processing\s+Unit)\b\s*-?\s*(?:(v\d+)\s*(lite\s*pod|lite|[a-z]*))?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}${/^lite/i.test(m[2] ?? '') ? 'e' : low(m[2])}` : ''}` },
   { re: /\b(Inferentia|Trainium)\s*(\d?)/i, vendor: 'AWS', kind: 'asic', chip: (m) => `aws-${low(m[1])}${m[2] ?? ''}` },
   { re: /\bGraviton\s*(\d?)/i, vendor: 'AWS', kind: 'cpu', chip: (m) => `aws-graviton${m[1] ?? ''}` },
   // Arm SoCs and cores. Linux reports every Raspberry Pi SoC as BCM2835; the
@@ -195,7 +202,7 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bMLSoC\b/i, vendor: 'SiMa.ai', kind: 'npu', chip: () => 'sima-mlsoc' },
   { re: /\bCentaur\b.*\bAI Coprocessor\b/i, vendor: 'Centaur', kind: 'npu', chip: () => 'centaur-aic' },
   { re: /\bRecAccel\b(?:[\s-]+(N\d+))?/i, vendor: 'Neuchips', kind: 'npu', chip: (m) => `neuchips-recaccel${m[1] ? `-${low(m[1])}` : ''}` },
-  { re: /\bHailo-?(\d+\w*)/i, vendor: 'Hailo', kind: 'npu', chip: (m) => `hailo-${low(m[1])}` },
+  { re: /\bHailo[-\s]?(\d+\w*)/i, vendor: 'Hailo', kind: 'npu', chip: (m) => `hailo-${low(m[1])}` },
   { re: /\bBR(\d{3})\b/i, vendor: 'Biren', kind: 'gpu', chip: (m) => `biren-br${m[1]}` },
   { re: /\bAlveo\s*([A-Z]\d+)/i, vendor: 'Xilinx', kind: 'fpga', chip: (m) => `xilinx-alveo-${low(m[1])}` },
   { re: /\b(Versal|Kintex|Virtex|Zynq)\b\s*(\S*)/i, vendor: 'Xilinx', kind: 'fpga', chip: (m) => `xilinx-${slugChip(`${m[1]} ${m[2]}`)}` },
@@ -304,17 +311,28 @@ function genericCpu(n: string, c: NormalisedChip, ruled: boolean): boolean {
  *              ({@link boardCpu}: `BCM2835` on `Raspberry Pi 4 Model B` is `rpi4-cortex-a72`, `ARMv8 Processor rev 1
  *              (v8l)` on `NVIDIA Jetson AGX Orin` is `jetson-agx-orin-cpu`), unless the name names other cores than the
  *              board's. @default undefined (the name alone)
+ *              `host`: the system's host processor (MLPerf `host_processor_model_name`): an NPU named only as such
+ *              (`NPU 3.0`) beside an SoC host is that SoC's NPU (`rockchip-rk3588-npu`). @default undefined
  * @returns     `{ chip, kind, vendor }`, e.g. `{ chip: 'nvidia-a100', kind: 'gpu', vendor: 'NVIDIA' }`.
  * @example see test/unit/model/import-mlperf.test.ts
  */
-export function normaliseChip(name: string, hint: { kind?: ChipKind; system?: string } = {}): NormalisedChip {
+export function normaliseChip(name: string, hint: { kind?: ChipKind; system?: string; host?: string } = {}): NormalisedChip {
   const named = normaliseName(name, hint.kind);
+  // An NPU named only as such (`NPU 3.0`) beside an SoC host is that SoC's NPU (Alibaba's RK3588 board: `npu-3-0`, vendor
+  // unknown, beside the `rockchip-rk3588-npu` of other spellings).
+  if (hint.host && !named.ruled && /^NPU\b/i.test(cleanChipName(name))) {
+    const host = normaliseName(hint.host, 'cpu');
+    if (host.ruled && host.result.kind === 'cpu' && SOC_ID.test(host.result.chip)) return { chip: `${host.result.chip}-npu`, kind: 'npu', vendor: host.result.vendor };
+  }
   if (!hint.system || !genericCpu(cleanChipName(name), named.result, named.ruled)) return named.result;
   const board = boardCpu(hint.system);
   const cores = board && BOARD_CORES.find(([re]) => re.test(board.chip))?.[1];
   const other = /\bCortex-A\d+(?:AE)?\b|\bCarmel\b/i.test(name) && !(cores && cores.test(name));
   return board && !other ? { chip: board.chip, kind: 'cpu', vendor: board.vendor } : named.result;
 }
+
+/** Chip ids of SoCs (their CPU's id; an NPU or GPU on them adds `-npu` / `-gpu`). */
+const SOC_ID = /^(?:rockchip|amlogic|qualcomm-snapdragon|mediatek|samsung-exynos|hisilicon-kirin|google-tensor|allwinner)-/;
 
 /** {@link normaliseChip} of the name alone, and whether a rule (not the fallback slug) gave it. */
 function normaliseName(name: string, kindHint: ChipKind | undefined): { result: NormalisedChip; ruled: boolean } {

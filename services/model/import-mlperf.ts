@@ -117,14 +117,23 @@ export interface KnownChip {
 }
 
 /**
+ * The short names of MLPerf's first rounds (v0.5–v0.7 folders, still used by some v1.1 submitters, e.g. Centaur's
+ * closed `resnet` and `ssd-small`) as the later rounds name the same benchmarks (MLPerf Inference rules: ResNet50-v1.5,
+ * SSD-MobileNet-v1 300×300, SSD-ResNet34 1200×1200). A trial: Centaur's chip was "skipped" for resnet50 it had run.
+ */
+const MLPERF_SHORT_NAMES: Readonly<Record<string, string>> = { resnet: 'resnet50', 'ssd-small': 'ssd-mobilenet', 'ssd-large': 'ssd-resnet34' };
+
+/**
  * Model id of an MLPerf model folder name.
  *
- * @param model  E.g. `bert-99.9`, `3d-unet-99`, `bert-99_obert-large`, `ResNet50`.
- * @returns      Lower case, with `-99.9` at the end or before `_` read as `-99`: `bert-99`, `3d-unet-99`,
- *               `bert-99_obert-large`, `resnet50`.
+ * @param model  E.g. `bert-99.9`, `3d-unet-99`, `bert-99_obert-large`, `ResNet50`, `ssd-small`.
+ * @returns      Lower case, with `-99.9` at the end or before `_` read as `-99`, and the first rounds' short names as
+ *               the later rounds' ({@link MLPERF_SHORT_NAMES}): `bert-99`, `3d-unet-99`, `bert-99_obert-large`, `resnet50`,
+ *               `ssd-mobilenet`.
  */
 export function mlperfModelId(model: string): string {
-  return model.trim().toLowerCase().replace(/-99\.9(?=$|_)/, '-99');
+  const id = model.trim().toLowerCase().replace(/-99\.9(?=$|_)/, '-99');
+  return MLPERF_SHORT_NAMES[id] ?? id;
 }
 
 /**
@@ -279,7 +288,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       // The system names the board where the device name tells only an instruction set or cores (cTuning's Raspberry Pi 4
       // as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE v8.2`).
       const kind = rec.compute_kind === 'cpu' ? 'cpu' : undefined;
-      const normal = normaliseChip(raw, { kind, system: `${rec.system_name ?? ''} ${rec.system_id ?? ''}` });
+      const normal = normaliseChip(raw, { kind, system: `${rec.system_name ?? ''} ${rec.system_id ?? ''}`, host: rec.host_processor_model_name });
       // Such a name is no name of the board's chip: a catalog listing `BCM2835` would put every Pi there. It is not
       // looked up, and is kept with its system (`BCM2835 (Raspberry Pi 4 Model B Rev 1.1)`).
       const byBoard = normal.chip !== normaliseChip(raw, { kind }).chip;

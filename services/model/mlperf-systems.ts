@@ -169,7 +169,7 @@ function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
   const acc = r.accelerator_model_name ?? '';
   // Same choice of raw name as import-mlperf.ts, so `chip` equals the benchmark rows' chip.
   const raw = [r.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, r.host_processor_model_name, r.system_name].find((s) => s !== undefined && s !== '') ?? '';
-  const chip = normaliseChip(raw, { kind: r.compute_kind === 'cpu' ? 'cpu' : undefined, system: `${r.system_name ?? ''} ${r.system_id ?? ''}` });
+  const chip = normaliseChip(raw, { kind: r.compute_kind === 'cpu' ? 'cpu' : undefined, system: `${r.system_name ?? ''} ${r.system_id ?? ''}`, host: r.host_processor_model_name });
   const host = r.host_processor_model_name ? normaliseChip(r.host_processor_model_name, { kind: 'cpu' }).chip : 'unknown';
   const perNode = Number(r.accelerators_per_node);
   const nodes = Number(r.number_of_nodes);

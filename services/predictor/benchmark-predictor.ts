@@ -27,9 +27,9 @@ export const MAX_PREDICTION_LOG_SD = 2;
  * The predictor's own log-sd is that of a system's answer (leave one system out: 86 % of the errors within it);
  * a chip pools systems of several software stacks (one geometric mean per model), whose spread it does not hold.
  * Measured by bench/chip-sd-calibration.ts (30 % of the models of each of 17 MLPerf chips held out): the raw sd held
- * 39.3 % of the errors within one sd and 64.5 % within two, median z 1.36 (seeds 1–3), so ×2.01 matches the median
+ * 39.2 % of the errors within one sd and 64.5 % within two, median z 1.36 (seeds 1–3), so ×2.01 matches the median
  * z of a normal (×2.00 over the 19 chips of the spellings before a CPU's board was read from its system); on seeds 4
- * and 5, not used to set it, ×2 holds 66.5 % and 89.3 % (a normal: 68.3 % and 95.4 %).
+ * and 5, not used to set it, ×2 holds 66.4 % and 89.3 % (a normal: 68.3 % and 95.4 %).
  * The cap {@link MAX_PREDICTION_LOG_SD} applies to the stated sd (this factor times the predictor's).
  */
 export const CHIP_LOG_SD_SCALE = 2;

@@ -308,6 +308,8 @@ describe('mlperfModelId', () => {
     ['bert-99_obert-large', 'bert-99_obert-large'], ['bert-99.9_obert-large', 'bert-99_obert-large'], ['ResNet50', 'resnet50'],
     ['bert-99.90', 'bert-99.90'], ['bert-999', 'bert-999'],
     ['mobilenet-v1-0.25-128-quantized', 'mobilenet-v1-0.25-128-quantized'], ['resnet-990', 'resnet-990'],
+    // The first rounds' short names (a trial: Centaur's v1.1 closed `resnet` and `ssd-small` were models of their own).
+    ['resnet', 'resnet50'], ['ssd-small', 'ssd-mobilenet'], ['SSD-Large', 'ssd-resnet34'], ['resnet-99', 'resnet-99'],
   ])('%s → %s', (model, id) => expect(mlperfModelId(model)).toBe(id));
 });
 
@@ -418,6 +420,20 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['Google Tensor G2', 'google-tensor-g2', 'cpu', 'Google'],
     ['Google Tensor Processing Unit v4', 'google-tpu-v4', 'asic', 'Google'],
     ['Allwinner H6', 'allwinner-h6', 'cpu', 'Allwinner'],
+    // A second trial's spellings: one TPU v5e, a module without NVIDIA or Jetson, a DSP beside its SoC, the Ada workstation
+    // cards apart from the Turing Quadro of the same number.
+    ['Google TPU v5 lite', 'google-tpu-v5e', 'asic', 'Google'],
+    ['TPU v5litepod', 'google-tpu-v5e', 'asic', 'Google'],
+    ['TPU v5p', 'google-tpu-v5p', 'asic', 'Google'],
+    ['Orin Nano', 'jetson-orin-nano', 'gpu', 'NVIDIA'],
+    ['AGX Orin CPU', 'jetson-agx-orin-cpu', 'cpu', 'NVIDIA'],
+    ['Xavier NX', 'jetson-xavier-nx', 'gpu', 'NVIDIA'],
+    ['Qualcomm Hexagon DSP (Snapdragon 8 Gen 2)', 'qualcomm-snapdragon-8-gen-2-npu', 'npu', 'Qualcomm'],
+    ['Adreno 740 GPU (Snapdragon 8 Gen 2)', 'qualcomm-snapdragon-8-gen-2-gpu', 'gpu', 'Qualcomm'],
+    ['NVIDIA RTX 4000 Ada Generation', 'nvidia-rtx-4000-ada', 'gpu', 'NVIDIA'],
+    ['Quadro RTX 4000', 'nvidia-rtx-4000', 'gpu', 'NVIDIA'],
+    ['NVIDIA GeForce RTX 4090 (Ada Lovelace)', 'nvidia-rtx-4090', 'gpu', 'NVIDIA'],
+    ['HAILO 8', 'hailo-8', 'npu', 'Hailo'],
     ['Amlogic S922X (12nm): Arm Cortex-A73 MP4 (big); Arm Cortex-A53 MP2 (LITTLE)', 'amlogic-s922x', 'cpu', 'Amlogic'],
     ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
     // A trial: the SoC's NPU (or GPU) named by the SoC had landed on its CPU's id.
@@ -472,6 +488,14 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['NVIDIA Carmel (ARMv8.2)', 'NVIDIA Jetson AGX Xavier xavier-power.0', 'jetson-agx-xavier-cpu', 'NVIDIA'],
   ] as const)('%j on system %j → %s', (name, system, chip, vendor) => {
     expect(normaliseChip(name, { kind: 'cpu', system })).toEqual({ chip, kind: 'cpu', vendor });
+  });
+
+  it('reads an NPU named only as such as the NPU of its SoC host (Alibaba\'s RK3588 board: "NPU 3.0")', () => {
+    const host = 'RockChip RK3588: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)';
+    expect(normaliseChip('NPU 3.0', { host })).toEqual({ chip: 'rockchip-rk3588-npu', kind: 'npu', vendor: 'Rockchip' });
+    // A host that is no SoC, or an NPU with a name of its own, stays as named.
+    expect(normaliseChip('NPU 3.0', { host: 'Intel Xeon Gold 6248' }).chip).toBe('npu-3-0');
+    expect(normaliseChip('Acme NPU', { host }).chip).toBe('acme-npu');
   });
 
   it('keeps the device name where it tells the chip, names other cores than the board\'s, or the system names no board', () => {
