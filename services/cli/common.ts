@@ -306,6 +306,24 @@ export function simConfigFromFlags(sim: Parameters<typeof normalizeSimConfig>[0]
   }
 }
 
+/**
+ * The arrival trace files of `demo --trace` / `simulate --trace`, read now (`loadArrivalTrace`, cached for the run), so a
+ * file that cannot be read ends the command before anything is dropped or produced.
+ * @returns The files as given; undefined when none were given (the repository's cut).
+ * @throws {UsageError} naming --trace and the file: missing, without the trace's columns, a malformed row.
+ */
+export async function traceFilesFlag(files: readonly string[] | undefined): Promise<string[] | undefined> {
+  if (files === undefined || files.length === 0) return undefined;
+  const { defaultDataDir, loadArrivalTrace } = await import('../simulator/data.ts');
+  try {
+    loadArrivalTrace(defaultDataDir(), files);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`--trace: ${error.message}`);
+    throw error;
+  }
+  return [...files];
+}
+
 /** Options {@link required} marked. */
 const REQUIRED_OPTIONS = new WeakSet<Option>();
 

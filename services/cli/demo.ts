@@ -6,7 +6,7 @@ import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
-import { checkFleetSize, checkWebhookUrl, endBySignalAfter, simConfigFromFlags } from './common.ts';
+import { checkFleetSize, checkWebhookUrl, endBySignalAfter, simConfigFromFlags, traceFilesFlag } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC, scheduledRunTimes } from '../model/lifecycle.ts';
@@ -77,16 +77,17 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  *   above `--servers`, more than {@link DEMO_MAX_SERVER_MINUTES} server-minutes, or a setting the simulator refuses
  *   (named by its flag).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean; trace?: string[] }): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
     throw new UsageError(`--shadows ${opts.shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
   }
   checkFleetSize(opts.servers, opts.duration, DEMO_MAX_SERVER_MINUTES, 'the embedded demo');
+  const traceFiles = await traceFilesFlag(opts.trace);
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
-    shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) },
+    shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) }, ...(traceFiles ? { traceFiles } : {}),
   };
   const { startMs } = simConfigFromFlags(sim);
   // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.
@@ -158,6 +159,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     const run = suggestionPrefix(process.env);
     const lines = [
       `edgelat demo: ${opts.servers} edge server${opts.servers === 1 ? '' : 's'}, ${opts.duration} min of event time, arrival jitter up to ${opts.jitter} ms, seed ${opts.seed} (${(result.elapsedMs / 1000).toFixed(1)} s)`,
+      ...(traceFiles ? [`arrivals: the trace ${traceFiles.map((f) => JSON.stringify(f)).join(' + ')} (--trace), in place of the repository's cut of the Azure LLM inference trace 2023`] : []),
       '',
       'records per topic',
       ...Object.entries(result.topicRecords).map(([t, n]) => `  ${t.padEnd(40)} ${fmt(n).padStart(9)}`),

@@ -134,8 +134,9 @@ program
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
   .option('--replace', 'replace the tables even where they hold inference events no demo wrote (a pipeline run\'s in the same folder); without it the demo refuses and drops nothing', false)
+  .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace (data/azure-llm-trace)')
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone); where they hold events no demo wrote, it refuses unless --replace.')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean }, command: Command) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] }, command: Command) => {
     await (await import('./demo.ts')).demoCommand(await config(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
@@ -263,7 +264,8 @@ program
   .addOption(new Option('--bad-records <n>', 'undecodable records injected into edge.inference.v1').default(0).argParser(intFlag('--bad-records', 0, 1000)))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)))
   .option('--seal', 'mark the three input topics (edge.inference.v1, edge.load.v1, edge.shadow.v1) finished at the end, for good (bounded pipeline runs then end; a later simulate into them is late)', false)
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean }) => {
+  .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace')
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean; trace?: string[] }) => {
     await (await import('./simulate.ts')).simulateCommand(await config(), { ...opts, rate: opts.rate ?? null });
   });
 

@@ -13,7 +13,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { RETRY_DEFAULTS } from '../retry.ts';
-import { checkFleetSize, endBySignalAfter, simConfigFromFlags } from './common.ts';
+import { checkFleetSize, endBySignalAfter, simConfigFromFlags, traceFilesFlag } from './common.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
 export interface SimulateOptions {
@@ -36,6 +36,8 @@ export interface SimulateOptions {
    * edge.shadow.v1 as the shadow chip measured them, for `pipeline run` with EDGELAT_SHADOWS=true. @default 0
    */
   shadows?: number;
+  /** Arrival trace files (the Azure LLM inference trace's format) in place of the repository's cut. @default the cut */
+  trace?: string[];
 }
 
 /** Where the command writes: stdout for the summary, stderr for progress. @default process.stdout / process.stderr */
@@ -236,7 +238,8 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   // The flags first: a size that cannot run is said before asking for a broker (a trial).
-  const simConfig = simConfigFromOptions(opts);
+  const traceFiles = await traceFilesFlag(opts.trace);
+  const simConfig = { ...simConfigFromOptions(opts), ...(traceFiles ? { traceFiles } : {}) };
   if (!config.kafka) throw new UsageError(NO_KAFKA_MESSAGE);
   const started = performance.now();
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');

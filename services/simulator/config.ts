@@ -4,8 +4,8 @@
 import { defaultDataDir } from './data.ts';
 import type { ShadowSimConfig, SimConfig } from './types.ts';
 
-/** Default values of every {@link SimConfig} field except `dataDir`. */
-export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir' | 'shadows'>>> = Object.freeze({
+/** Default values of every {@link SimConfig} field except `dataDir`, `shadows` and `traceFiles`. */
+export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir' | 'shadows' | 'traceFiles'>>> = Object.freeze({
   seed: 42,
   servers: 12,
   durationMs: 20 * 60_000,
@@ -15,7 +15,7 @@ export const SIM_DEFAULTS: Readonly<Required<Omit<SimConfig, 'dataDir' | 'shadow
   rateScale: 1,
 });
 
-const KNOWN = new Set(['seed', 'servers', 'durationMs', 'startMs', 'maxJitterMs', 'loadIntervalMs', 'rateScale', 'dataDir', 'shadows']);
+const KNOWN = new Set(['seed', 'servers', 'durationMs', 'startMs', 'maxJitterMs', 'loadIntervalMs', 'rateScale', 'dataDir', 'shadows', 'traceFiles']);
 
 /** Defaults of a shadow config's optional fields. */
 export const SHADOW_DEFAULTS: Readonly<Required<Omit<ShadowSimConfig, 'servers'>>> = Object.freeze({ sampleShare: 1, maxLagMs: 3000, reorderShare: 0.1, reorderMs: 1500 });
@@ -51,7 +51,8 @@ function int(field: string, value: unknown, min: number, max: number): number {
  * @throws {RangeError} naming the first bad field and its value: unknown field,
  *   seed not a safe integer, servers outside 1..1000, durationMs outside
  *   1..7 days, startMs outside 0..8.64e15, maxJitterMs outside 0..1 h,
- *   loadIntervalMs outside 1..durationMs, rateScale not in (0, 50], dataDir not a non-empty string;
+ *   loadIntervalMs outside 1..durationMs, rateScale not in (0, 50], dataDir not a non-empty string, traceFiles not a
+ *   non-empty list of paths;
  *   shadows.servers outside 0..servers, sampleShare not in (0, 1], maxLagMs / reorderMs outside 0..60000,
  *   reorderShare not in [0, 1].
  * @example normalizeSimConfig({ servers: 4, durationMs: 60_000 })
@@ -75,6 +76,10 @@ export function normalizeSimConfig(partial: Partial<SimConfig>): SimConfig {
   }
   const dataDir = pick('dataDir') ?? defaultDataDir();
   if (typeof dataDir !== 'string' || dataDir.length === 0) throw bad('dataDir', dataDir, 'a non-empty string');
+  const traceFiles = pick('traceFiles');
+  if (traceFiles !== undefined && !(Array.isArray(traceFiles) && traceFiles.length > 0 && traceFiles.every((f) => typeof f === 'string' && f.length > 0))) {
+    throw bad('traceFiles', traceFiles, 'a non-empty list of file paths');
+  }
   const sh = pick('shadows');
   let shadows: Required<ShadowSimConfig> | undefined;
   if (sh !== undefined) {
@@ -88,5 +93,5 @@ export function normalizeSimConfig(partial: Partial<SimConfig>): SimConfig {
       reorderMs: int('shadows.reorderMs', sh.reorderMs ?? SHADOW_DEFAULTS.reorderMs, 0, 60_000),
     };
   }
-  return { seed: seedRaw, servers, durationMs, startMs, maxJitterMs, loadIntervalMs, rateScale, dataDir, ...(shadows ? { shadows } : {}) };
+  return { seed: seedRaw, servers, durationMs, startMs, maxJitterMs, loadIntervalMs, rateScale, dataDir, ...(shadows ? { shadows } : {}), ...(traceFiles ? { traceFiles: [...traceFiles] } : {}) };
 }

@@ -78,27 +78,41 @@ function parseTraceTimestamp(s: string): number {
 }
 
 /**
- * Read and merge the two Azure LLM trace files of `<dataDir>/azure-llm-trace/`.
+ * Read and merge the Azure LLM trace files: the two of `<dataDir>/azure-llm-trace/`, or the given ones (another day
+ * or kind of the trace, the same columns).
  *
  * @param dataDir  The data folder (see {@link defaultDataDir}).
+ * @param files    Trace files to read instead, paths (relative to the working folder). @default the two of the cut
  * @returns        The merged trace (cached per path).
- * @throws {RangeError} if a file is missing, empty or has a malformed row.
+ * @throws {RangeError} naming the file: missing, without the columns TIMESTAMP and ContextTokens, fewer than 2 requests
+ *   in all, or a malformed row (its line).
  */
-export function loadArrivalTrace(dataDir: string): ArrivalTrace {
+export function loadArrivalTrace(dataDir: string, files?: readonly string[]): ArrivalTrace {
   const dir = path.resolve(dataDir, 'azure-llm-trace');
-  const cached = traceCache.get(dir);
+  const paths = files ? files.map((f) => path.resolve(f)) : TRACE_FILES.map((f) => path.join(dir, f));
+  const key = paths.join('\n');
+  const cached = traceCache.get(key);
   if (cached !== undefined) return cached;
   const rows: { t: number; tokens: number }[] = [];
-  for (const f of TRACE_FILES) {
-    const p = path.join(dir, f);
-    if (!fs.existsSync(p)) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
-    for (const r of parseCsvRecords(fs.readFileSync(p, 'utf8'))) {
+  for (const p of paths) {
+    if (!fs.existsSync(p) || !fs.statSync(p).isFile()) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
+    const records = parseCsvRecords(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
+    if (records.length > 0 && !('TIMESTAMP' in records[0]! && 'ContextTokens' in records[0]!)) {
+      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${Object.keys(records[0]!).map((c) => JSON.stringify(c)).join(', ')}`);
+    }
+    for (const [i, r] of records.entries()) {
       const tokens = Number(r.ContextTokens);
-      if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`bad ContextTokens ${JSON.stringify(r.ContextTokens)} in ${f}`);
-      rows.push({ t: parseTraceTimestamp(r.TIMESTAMP), tokens });
+      if (!/^\d+$/.test(r.ContextTokens ?? '') || !Number.isSafeInteger(tokens)) throw new RangeError(`${JSON.stringify(p)} line ${i + 2}: bad ContextTokens ${JSON.stringify(r.ContextTokens)} (expected a whole number ≥ 0)`);
+      let t: number;
+      try {
+        t = parseTraceTimestamp(r.TIMESTAMP ?? '');
+      } catch (error) {
+        throw new RangeError(`${JSON.stringify(p)} line ${i + 2}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
+      }
+      rows.push({ t, tokens });
     }
   }
-  if (rows.length < 2) throw new RangeError(`trace in ${JSON.stringify(dir)} has fewer than 2 requests`);
+  if (rows.length < 2) throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} has fewer than 2 requests`);
   rows.sort((a, b) => a.t - b.t);
   const t0 = rows[0].t;
   const offsetMs = new Float64Array(rows.length);
@@ -109,7 +123,7 @@ export function loadArrivalTrace(dataDir: string): ArrivalTrace {
   }
   const last = offsetMs[rows.length - 1];
   const trace: ArrivalTrace = { offsetMs, contextTokens, periodMs: last + last / (rows.length - 1) };
-  traceCache.set(dir, trace);
+  traceCache.set(key, trace);
   return trace;
 }
 

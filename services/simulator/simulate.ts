@@ -39,7 +39,7 @@ export function simulateFleet(config: SimConfig): SimResult {
   const cfg = normalizeSimConfig(config);
   const dataDir = cfg.dataDir as string;
   const rateScale = cfg.rateScale ?? 1;
-  const trace = loadArrivalTrace(dataDir);
+  const trace = loadArrivalTrace(dataDir, cfg.traceFiles);
   const bases = loadBaseLatencies(dataDir);
   const plans = buildFleet(cfg.seed, cfg.servers, bases, trace);
   const req = generateRequests(cfg.seed, cfg.startMs, cfg.durationMs, rateScale, plans, trace);
@@ -189,7 +189,7 @@ function sortByArrival(records: SimArrival[], originMs: number): SimArrival[] {
 export function simulateServerCapacity(config: SimConfig, serverId: string, workers: number): { ts: number[]; totalMs: number[]; model: string[] } {
   const cfg = normalizeSimConfig(config);
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers: expected an integer ≥ 1, got ${JSON.stringify(workers)}`);
-  const trace = loadArrivalTrace(cfg.dataDir as string);
+  const trace = loadArrivalTrace(cfg.dataDir as string, cfg.traceFiles);
   const bases = loadBaseLatencies(cfg.dataDir as string);
   const plans = buildFleet(cfg.seed, cfg.servers, bases, trace);
   const s = plans.findIndex((p) => p.edge_server_id === serverId);

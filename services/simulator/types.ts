@@ -26,6 +26,11 @@ export interface SimConfig {
   rateScale?: number;
   /** Folder holding `azure-llm-trace/` and `mlperf-singlestream/`. @default the repository's `data/` */
   dataDir?: string;
+  /**
+   * Arrival trace files (paths) in the Azure LLM inference trace's format (columns TIMESTAMP and ContextTokens), read
+   * and merged in place of `<dataDir>/azure-llm-trace/`'s two files: another day or kind of the trace. @default none
+   */
+  traceFiles?: readonly string[];
   /** Shadow deployments beside some production servers. @default none */
   shadows?: ShadowSimConfig;
 }

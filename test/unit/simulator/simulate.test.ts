@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -303,5 +304,39 @@ describe('data cuts in the repository', () => {
       const head = fs.readFileSync(path.join(DATA, 'azure-llm-trace', f), 'utf8').slice(0, 60);
       expect(head.startsWith('TIMESTAMP,ContextTokens,GeneratedTokens')).toBe(true);
     }
+  });
+});
+
+describe('another arrival trace (--trace): the Azure LLM trace format, merged, in place of the cut', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgelat-trace-'));
+  const write = (name: string, text: string): string => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text);
+    return p;
+  };
+
+  it('reads the given files, merged by time, offsets from the first request (sub-ms kept), a BOM allowed', () => {
+    const a = write('a.csv', '\uFEFFTIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10 00:00:01.5000000,100,3\n2024-05-10 00:00:03.0000000,300,1\n');
+    const b = write('b.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10 00:00:02.2500000,200,9\n');
+    const t = loadArrivalTrace(DATA, [a, b]);
+    expect([...t.offsetMs]).toEqual([0, 750, 1500]);
+    expect([...t.contextTokens]).toEqual([100, 200, 300]);
+    // Period: the last offset plus the mean gap, so a looped replay keeps the mean rate.
+    expect(t.periodMs).toBe(1500 + 750);
+    // A fleet built on it differs from the cut's: the trace drives the arrivals.
+    const own = simulateFleet(small({ traceFiles: [a, b], durationMs: 30_000 }));
+    const cut = simulateFleet(small({ durationMs: 30_000 }));
+    expect(events(own).map((e) => e.ts)).not.toEqual(events(cut).map((e) => e.ts));
+  });
+
+  it('names the file, and the line, of what it cannot read', () => {
+    expect(() => loadArrivalTrace(DATA, [path.join(dir, 'none.csv')])).toThrow(`trace file missing: ${JSON.stringify(path.join(dir, 'none.csv'))}`);
+    const cols = write('cols.csv', 'time,tokens\n1,2\n');
+    expect(() => loadArrivalTrace(DATA, [cols])).toThrow(`${JSON.stringify(cols)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got "time", "tokens"`);
+    const row = write('row.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n2024-05-10 00:00:02,-4\n');
+    expect(() => loadArrivalTrace(DATA, [row])).toThrow(`${JSON.stringify(row)} line 3: bad ContextTokens "-4" (expected a whole number ≥ 0)`);
+    const ts = write('ts.csv', 'TIMESTAMP,ContextTokens\n2024-05-10T00:00:01Z,10\n');
+    expect(() => loadArrivalTrace(DATA, [ts])).toThrow(/line 2: bad trace TIMESTAMP "2024-05-10T00:00:01Z" \(expected YYYY-MM-DD hh:mm:ss\[\.fraction\]\)$/);
+    expect(() => normalizeSimConfig({ traceFiles: [] })).toThrow(/traceFiles/);
   });
 });
