@@ -108,6 +108,9 @@ export function quoteValue(value: unknown): string {
       text = String(value);
     }
   }
+  // What JSON leaves raw and a terminal or a log viewer acts on (DEL, C1 controls, bidirectional marks, line
+  // separators) escaped too (a re-test: a dead letter quoted U+0085 raw).
+  text = text.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

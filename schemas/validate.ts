@@ -7,6 +7,7 @@
  * quotes the offending value as JSON.
  */
 import type avro from 'avsc';
+import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from './id-text.ts';
 import { quoteValue } from './json.ts';
 
 /**
@@ -216,6 +217,11 @@ function checkField(name: string, v: unknown): string | null {
     // which no command can name (the CLI and the API refuse such ids).
     const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
     if (control) return `value ${q} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}: not an id`;
+    // The rest of the id rule the commands and the API apply (services/names.ts idProblem): an id stored here must be one
+    // they can name (a re-test: "bert-99 ", "bert-99\u200b" and "\u202ebert-99" were stored beside bert-99).
+    if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${q} has blanks around it: not an id`;
+    const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
+    if (odd) return `value ${q} holds U+${odd[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
     if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;

@@ -34,16 +34,17 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-/** Bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029): they reorder or break the text around them. */
-export const BIDI_OR_SEPARATOR = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+export { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../schemas/id-text.ts';
+import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../schemas/id-text.ts';
 
 /**
- * Characters that do not show, so that an id holding one reads as another (a trial: `--version "v1\u200b"` was answered
- * "no measurement of bert-99 v1", which looks like v1): zero-width space, word joiner, byte-order mark, soft hyphen; and
- * U+FFFD, what a byte that is not UTF-8 in an argument becomes. The joiners U+200C and U+200D are kept: scripts and
- * emoji sequences use them.
+ * Text for a terminal: control characters but the line break and the tab (C0, DEL, C1: an ESC or a U+009B begins a
+ * terminal command), bidirectional marks and line separators written as `\uXXXX` escapes. A trial: commander's
+ * "argument 'resnet50<ESC>[31m' is invalid" coloured the terminal red.
  */
-export const INVISIBLE_OR_REPLACEMENT = /[\u00ad\u200b\u2060\ufeff\ufffd]/;
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /** `U+202E` for a character (its code point, 4 hex digits at least). */
 export const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;

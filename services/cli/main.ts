@@ -5,6 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
+import { terminalSafe } from '../names.ts';
 import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, repeatedOptions, required, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
@@ -64,7 +65,7 @@ const program = new Command('edgelat')
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   // One prefix for every error line, commander's usage errors and the commands' own alike.
-  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'edgelat: ')) })
+  .configureOutput({ outputError: (text, write) => write(terminalSafe(text.replace(/^error: /, 'edgelat: '))) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in
@@ -526,7 +527,7 @@ try {
       const { missingObject } = await import('../warehouse/missing-object.ts');
       message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
     }
-    process.stderr.write(`edgelat: ${message.split('\n')[0]}${hint(message)}\n`);
+    process.stderr.write(`edgelat: ${terminalSafe(message.split('\n')[0]!)}${hint(message)}\n`);
     if (process.env.EDGELAT_LOG_LEVEL === 'debug') (await import('../log.ts')).createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs

@@ -5,7 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { numberFlag, required, timeFlag } from './common.ts';
+import { idFlag, numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
 
@@ -32,9 +32,9 @@ export function registerReportCommands(program: Command): void {
     .addOption(required(new Option('--out <dir>', 'folder for report.html, report.csv and summary.md (created; required)')))
     .addOption(new Option('--since <time>', 'event time from (inclusive), ISO 8601 UTC or epoch ms (default: all data); the rolling r takes the correlation windows whose end is after it').argParser(timeFlag('--since')))
     .addOption(new Option('--until <time>', 'event time until (exclusive) (default: all data); the rolling r takes the windows whose end is at or before it (a window\'s events are before its end)').argParser(timeFlag('--until')))
-    .option('--server <id>', 'only this edge server')
-    .option('--model <id>', 'only this model')
-    .option('--chip <id>', 'only this chip')
+    .option('--server <id>', 'only this edge server', idFlag('--server'))
+    .option('--model <id>', 'only this model', idFlag('--model'))
+    .option('--chip <id>', 'only this chip', idFlag('--chip'))
     .addOption(new Option('--metric <column>', 'load metric to bucket by').choices([...LOAD_METRICS]).default('cpu_util'))
     .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective, ms (> 0, at most 1e9, as every command takes it): adds the SLO knee (lowest load bucket of at least 100 requests whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))

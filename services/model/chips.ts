@@ -101,24 +101,26 @@ function migProfile(n: string): string {
  * Whether a name describes a whole SoC: it lists its CPU cores beside a GPU or NPU
  * (`Rockchip RK3588 (4x Cortex-A76, Mali-G610 GPU, 6 TOPS NPU)`); such a name stands for the SoC, whose id is its CPU's.
  */
-const describesSoc = (n: string): boolean => /\bCortex-A\d|\bCPU\b/i.test(n) && /\bMali\b|\bGPU\b|\bNPU\b/i.test(n);
+const describesSoc = (n: string): boolean => /\bCortex[-\s]?A\d|\bCPU\b/i.test(n) && /\bMali\b|\bGPU\b|\bNPU\b/i.test(n);
 const socKind = (n: string): ChipKind =>
-  describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b|\bAdreno\b/i.test(n) ? 'gpu' : /\bNPU\b|\bHexagon\b|\bHTP\b|\bDSP\b/i.test(n) ? 'npu' : 'cpu';
+  describesSoc(n) ? 'cpu' : /\bMali\b|\bGPU\b|\bAdreno\b/i.test(n) ? 'gpu' : /\bNPU\b|\bTPU\b|\bHexagon\b|\bHTP\b|\bDSP\b/i.test(n) ? 'npu' : 'cpu';
 /** An SoC's chip id: its CPU cores are the SoC's id, its GPU or NPU another chip (a trial's "Rockchip RK3588 NPU" had landed on the CPU's id). */
 const socChip = (id: string, n: string): string => (socKind(n) === 'cpu' ? id : `${id}-${socKind(n)}`);
 /** A Raspberry Pi named as a board (`Raspberry Pi 4 Model B Rev 1.1`, `Raspberry Pi 400`, `RPi 5`, MLPerf's `rpi4-…` system ids): the model in group 1. */
-const RASPBERRY_PI = /\b(?:Raspberry\s*Pi|RPi)\s*-?\s*(400|[345])(?![0-9])/i;
+const RASPBERRY_PI = /\b(?:Raspberry\s*Pi|RPi)\s*-?\s*(?:Compute\s+Module\s*|CM\s*)?(400|500|[345])(?![0-9])/i;
+/** Accelerators sold for a Raspberry Pi: a name holding one is that accelerator, not the Pi's CPU (a re-test: "Hailo-8L on Raspberry Pi 5"). */
+const PI_ACCELERATOR = /\b(?:Hailo|NCS\d?|Movidius|Myriad|Coral|Edge\s*TPU|NPU|TPU|AI\s*(?:HAT|Kit))/i;
 /** The CPU chip id of a Raspberry Pi model of {@link RASPBERRY_PI} (its SoC: BCM2837, BCM2711, BCM2712). */
-const PI_CPU: Readonly<Record<string, string>> = { 3: 'rpi3-cortex-a53', 4: 'rpi4-cortex-a72', 400: 'rpi4-cortex-a72', 5: 'rpi5-cortex-a76' };
+const PI_CPU: Readonly<Record<string, string>> = { 3: 'rpi3-cortex-a53', 4: 'rpi4-cortex-a72', 400: 'rpi4-cortex-a72', 5: 'rpi5-cortex-a76', 500: 'rpi5-cortex-a76' };
 const piCpu = (model: string): string => PI_CPU[model]!;
 /** The cores of each board CPU id {@link boardCpu} gives: a device name naming other cores is not that board's CPU. */
 const BOARD_CORES: readonly (readonly [RegExp, RegExp])[] = [
-  [/^rpi3-/, /\bCortex-A53\b/i], [/^rpi4-/, /\bCortex-A72\b/i], [/^rpi5-/, /\bCortex-A76\b/i],
-  [/^jetson-.*orin/, /\bCortex-A78AE\b/i], [/^jetson-.*xavier/, /\bCarmel\b/i],
+  [/^rpi3-/, /\bCortex[-\s]?A53\b/i], [/^rpi4-/, /\bCortex[-\s]?A72\b/i], [/^rpi5-/, /\bCortex[-\s]?A76\b/i],
+  [/^jetson-.*orin/, /\bCortex[-\s]?A78AE\b/i], [/^jetson-.*xavier/, /\bCarmel\b/i],
 ];
 const NV = String.raw`\b(?:NVIDIA|Jetson)\b.*`;
 /** A Jetson module's CPU named as such or by its cores (`NVIDIA Jetson AGX Orin CPU`, `Arm Cortex-A78AE (NVIDIA Jetson AGX Orin)`), not a name listing the module's GPU or DLA too. */
-const jetsonCpu = (n: string): boolean => /\bCPU\b|\bCortex-A\d/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
+const jetsonCpu = (n: string): boolean => /\bCPU\b|\bCortex[-\s]?A\d/i.test(n) && !/\bGPU\b|\bDLA\b/i.test(n);
 const jetsonKind = (n: string): ChipKind => (jetsonCpu(n) ? 'cpu' : 'gpu');
 /** A Jetson module's id, `-cpu` added for its CPU (a trial's "Jetson AGX Orin CPU" had landed on the module's GPU). */
 const jetsonChip = (id: string, n: string): string => (jetsonCpu(n) ? `${id}-cpu` : id);
@@ -163,42 +165,47 @@ export const CHIP_NAME_RULES: readonly ChipNameRule[] = [
   { re: /\bCloud\s*AI\s*100\b/i, vendor: 'Qualcomm', kind: 'npu', chip: (_m, n) => `qualcomm-ai100${ai100Sku(n)}` },
   { re: /\bEdge\s*TPU\b|\bCoral\b/i, vendor: 'Google', kind: 'asic', chip: () => 'google-edgetpu' },
   // Google's "v5 lite" and "v5litepod" are the v5e (a trial: three ids for one TPU).
+  // Google's phone SoC before the Cloud TPU: its TPU is the SoC's NPU (a re-test: "Google Tensor G3 TPU" was google-tpu).
+  { re: /\bGoogle\s+Tensor\b(?!\s+Processing)(?:\s+(G\d+))?/i, vendor: 'Google', kind: socKind, chip: (m, n) => socChip(`google-tensor${m[1] ? `-${low(m[1])}` : ''}`, n) },
   { re: /\b(?:TPU|Tensor\s+Processing\s+Unit)\b\s*-?\s*(?:(v\d+)\s*(lite\s*pod|lite|[a-z]*))?/i, vendor: 'Google', kind: 'asic', chip: (m) => `google-tpu${m[1] ? `-${low(m[1])}${/^lite/i.test(m[2] ?? '') ? 'e' : low(m[2])}` : ''}` },
   { re: /\b(Inferentia|Trainium)\s*(\d?)/i, vendor: 'AWS', kind: 'asic', chip: (m) => `aws-${low(m[1])}${m[2] ?? ''}` },
   { re: /\bGraviton\s*(\d?)/i, vendor: 'AWS', kind: 'cpu', chip: (m) => `aws-graviton${m[1] ?? ''}` },
   // Arm SoCs and cores. Linux reports every Raspberry Pi SoC as BCM2835; the
   // only Broadcom SoC with Cortex-A72 cores is the Pi 4's BCM2711.
-  { re: /\bBCM2712\b|\bBCM283\d\b.*\bCortex-A76\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi5-cortex-a76' },
-  { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex-A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
-  { re: /\bBCM283\d\b.*\bCortex-A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
+  { re: /\bBCM2712\b|\bBCM283\d\b.*\bCortex[-\s]?A76\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi5-cortex-a76' },
+  { re: /\bBCM2711\b|\bBCM283\d\b.*\bCortex[-\s]?A72\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi4-cortex-a72' },
+  { re: /\bBCM283\d\b.*\bCortex[-\s]?A53\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
   // A Raspberry Pi named as a board is its SoC's CPU (a trial's "Raspberry Pi 4 Model B" had been an unknown ASIC).
-  { re: RASPBERRY_PI, vendor: 'Broadcom', kind: 'cpu', chip: (m) => piCpu(m[1]!) },
+  { re: new RegExp(`^(?!.*${PI_ACCELERATOR.source}).*${RASPBERRY_PI.source}`, 'i'), vendor: 'Broadcom', kind: 'cpu', chip: (m) => piCpu(m[1]!) },
+  // The Pi 3's SoC (BCM2837, BCM2837B0) and the Pi 2's (BCM2836, Cortex-A7) by name, as BCM2711 and BCM2712 are.
+  { re: /\bBCM2837(?:B0)?\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi3-cortex-a53' },
+  { re: /\bBCM2836\b/i, vendor: 'Broadcom', kind: 'cpu', chip: () => 'rpi2-cortex-a7' },
   { re: /\bBCM(\d{4})\b/i, vendor: 'Broadcom', kind: 'cpu', chip: (m) => `broadcom-bcm${m[1]}` },
   // A Mali named with its SoC is the Mali's chip (below), as the catalog lists it, not a third id of the same GPU; an SoC
   // described whole, its Cortex cores or CPU listed beside the Mali, is the SoC (a trial's had landed on the Mali).
-  { re: /^(?!(?!.*(?:\bCortex-A\d|\bCPU\b)).*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?\d?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
-  { re: /^(?!(?!.*(?:\bCortex-A\d|\bCPU\b)).*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
+  { re: /^(?!(?!.*(?:\bCortex[-\s]?A\d|\bCPU\b)).*\bMali\b).*?\bAmlogic\s+([A-Z]\d{3}[A-Z]?\d?)\b/i, vendor: 'Amlogic', kind: socKind, chip: (m, n) => socChip(`amlogic-${low(m[1])}`, n) },
+  { re: /^(?!(?!.*(?:\bCortex[-\s]?A\d|\bCPU\b)).*\bMali\b).*?\bRK(\d{4})S?\b/i, vendor: 'Rockchip', kind: socKind, chip: (m, n) => socChip(`rockchip-rk${m[1]}`, n) },
   { re: /\bMali-?([GT]\d+)(?:\s*MP(\d+))?/i, vendor: 'Arm', kind: 'gpu', chip: (m) => `arm-mali-${low(m[1])}${m[2] ? `-mp${m[2]}` : ''}` },
   { re: /\bMacBookPro18,([1-4])\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => (m[1] === '1' || m[1] === '3' ? 'apple-m1-pro' : 'apple-m1-max') },
   { re: /\bApple\s+M(\d)(?:\s+(Pro|Max|Ultra))?\b/i, vendor: 'Apple', kind: 'cpu', chip: (m) => `apple-m${m[1]}${m[2] ? `-${low(m[2])}` : ''}` },
   { re: /\btensorflow-metal\b/i, vendor: 'Apple', kind: 'gpu', chip: () => 'apple-gpu' },
   // Phone and tablet SoCs: the SoC is its CPU's id, its GPU or NPU named by the SoC another chip; a part number in
   // brackets (`Snapdragon 865 (SM8250)`, `(QRB5165)`: the phone and robotics packages of one die) is dropped.
-  { re: /\bSnapdragon\s*(\d+\s*\+?\s*Gen\s*\d+|\d{3}\+?|X\s*(?:Elite|Plus))/i, vendor: 'Qualcomm', kind: socKind, chip: (m, n) => socChip(`qualcomm-snapdragon-${slugChip(m[1]!.replace(/\+/g, ' plus '))}`, n) },
-  { re: /\b(Dimensity|Helio)\s*([A-Z]?\d+\w*)/i, vendor: 'MediaTek', kind: socKind, chip: (m, n) => socChip(`mediatek-${low(m[1])}-${low(m[2])}`, n) },
+  { re: /\bSnapdragon\s*(\d+\s*(?:s|cx)?\s*\+?\s*(?:Gen\s*\d+|Elite)|\d{3}\+?|X\s*(?:Elite|Plus))/i, vendor: 'Qualcomm', kind: socKind, chip: (m, n) => socChip(`qualcomm-snapdragon-${slugChip(m[1]!.replace(/\+/g, ' plus '))}`, n) },
+  { re: /\b(Dimensity|Helio)\s*([A-Z]?\d+\w*)/i, vendor: 'MediaTek', kind: socKind, chip: (m, n) => socChip(`mediatek-${low(m[1])}-${low(m[2])}${/^\+/.test(n.slice((m.index ?? 0) + m[0].length)) ? '-plus' : ''}`, n) },
   { re: /\bExynos\s*(\d{3,4}\w*)/i, vendor: 'Samsung', kind: socKind, chip: (m, n) => socChip(`samsung-exynos-${low(m[1])}`, n) },
   { re: /\bKirin\s*(\d{3,4}\w*)/i, vendor: 'HiSilicon', kind: socKind, chip: (m, n) => socChip(`hisilicon-kirin-${low(m[1])}`, n) },
-  { re: /\bGoogle\s+Tensor\b(?!\s+Processing)(?:\s+(G\d+))?/i, vendor: 'Google', kind: socKind, chip: (m, n) => socChip(`google-tensor${m[1] ? `-${low(m[1])}` : ''}`, n) },
   { re: /\bAllwinner\s+([A-Z]\d+\w*)/i, vendor: 'Allwinner', kind: socKind, chip: (m, n) => socChip(`allwinner-${low(m[1])}`, n) },
   { re: /\bYitian\s*(\d+)/i, vendor: 'Alibaba', kind: 'cpu', chip: (m) => `alibaba-yitian-${m[1]}` },
   { re: /\bNeoverse[- ]?([NVE]\d)\b/i, vendor: 'Arm', kind: 'cpu', chip: (m) => `arm-neoverse-${low(m[1])}` },
-  { re: /\bCortex-A\d+/i, vendor: 'Arm', kind: 'cpu', chip: (_m, n) => `arm-cortex-${cortexCores(n)}` },
+  { re: /\bCortex[-\s]?A\d+/i, vendor: 'Arm', kind: 'cpu', chip: (_m, n) => `arm-cortex-${cortexCores(n)}` },
   // AI accelerators and FPGAs
   { re: /\bWarboy\b/i, vendor: 'FuriosaAI', kind: 'npu', chip: () => 'furiosa-warboy' },
   { re: /\bMOFFETT\s+(S\d+)/i, vendor: 'Moffett', kind: 'npu', chip: (m) => `moffett-${low(m[1])}` },
   { re: /\bSAPEON\s+(X\d+)(?:-([A-Za-z]+))?/i, vendor: 'SAPEON', kind: 'npu', chip: (m) => `sapeon-${low(m[1])}${m[2] ? `-${low(m[2])}` : ''}` },
   { re: /\bRBLN\s+(\w+)|\bRebellions\s+(\w+)/i, vendor: 'Rebellions', kind: 'npu', chip: (m) => `rebellions-${low(m[1] ?? m[2])}` },
   { re: /\bspeedAI\s*(\d+)/i, vendor: 'Untether AI', kind: 'npu', chip: (m) => `untether-speedai${m[1]}` },
+  { re: /\bNCS\s*2\b|\bMyriad\s*X\b/i, vendor: 'Intel', kind: 'npu', chip: () => 'intel-movidius-myriad-x' },
   { re: /\bMLSoC\b/i, vendor: 'SiMa.ai', kind: 'npu', chip: () => 'sima-mlsoc' },
   { re: /\bCentaur\b.*\bAI Coprocessor\b/i, vendor: 'Centaur', kind: 'npu', chip: () => 'centaur-aic' },
   { re: /\bRecAccel\b(?:[\s-]+(N\d+))?/i, vendor: 'Neuchips', kind: 'npu', chip: (m) => `neuchips-recaccel${m[1] ? `-${low(m[1])}` : ''}` },
@@ -231,7 +238,7 @@ function ai100Sku(n: string): string {
 
 /** `a72x2-a53x4` from "Arm Cortex-A72 MP2 (big); Arm Cortex-A53 MP4 (LITTLE)"; `a65x4` from "4-core Cortex-A65". */
 function cortexCores(n: string): string {
-  const cores = [...n.matchAll(/\bCortex-(A\d+(?:AE)?)(?:\s*MP(\d+))?/gi)];
+  const cores = [...n.matchAll(/\bCortex[-\s]?(A\d+(?:AE)?)(?:\s*MP(\d+))?/gi)];
   const leading = /\b(\d+)-core\b/i.exec(n)?.[1];
   return cores.map((c) => `${low(c[1])}${c[2] ? `x${c[2]}` : cores.length === 1 && leading ? `x${leading}` : ''}`).join('-');
 }
@@ -251,7 +258,7 @@ const VENDOR_TOKENS: readonly [RegExp, string][] = [
  * describes the processor: null.
  */
 function integratedPart(n: string): 'gpu' | 'npu' | null {
-  if (/\bCPU\b|\bCortex-A\d/i.test(n)) return null;
+  if (/\bCPU\b|\bCortex[-\s]?A\d/i.test(n)) return null;
   if (/\b(?:NPU|Neural\s+Engine|ANE)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'npu';
   if (/\b(?:GPU|VideoCore(?:\s+[IVX]+)?|Adreno\s+\d+)\b(?:\s+[\w.-]+)?\s*$/i.test(n)) return 'gpu';
   return null;
@@ -325,9 +332,11 @@ export function normaliseChip(name: string, hint: { kind?: ChipKind; system?: st
     if (host.ruled && host.result.kind === 'cpu' && SOC_ID.test(host.result.chip)) return { chip: `${host.result.chip}-npu`, kind: 'npu', vendor: host.result.vendor };
   }
   if (!hint.system || !genericCpu(cleanChipName(name), named.result, named.ruled)) return named.result;
-  const board = boardCpu(hint.system);
+  // A Broadcom SoC number is a Pi's: on a system naming another board it stays as named (a re-test: BCM2835 on a Jetson).
+  const found = boardCpu(hint.system);
+  const board = found && (found.vendor === 'Broadcom' || !named.result.chip.startsWith('broadcom-')) ? found : null;
   const cores = board && BOARD_CORES.find(([re]) => re.test(board.chip))?.[1];
-  const other = /\bCortex-A\d+(?:AE)?\b|\bCarmel\b/i.test(name) && !(cores && cores.test(name));
+  const other = /\bCortex[-\s]?A\d+(?:AE)?\b|\bCarmel\b/i.test(name) && !(cores && cores.test(name));
   return board && !other ? { chip: board.chip, kind: 'cpu', vendor: board.vendor } : named.result;
 }
 

@@ -27,7 +27,7 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
 }
 
 /** Fleet p50 / p90 / p99 (ms, log scale) against the largest load seen in each bucket (a decile's upper edge; not a fixed bin's edge), with the SLO as a rule. */
-export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number): ChartSpec {
+export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number, scope: string | null = null): ChartSpec {
   const values = fleet.flatMap((r) => (['p50_ms', 'p90_ms', 'p99_ms'] as const).map((p) => ({ load: r.load_high, ms: r[p], percentile: p.replace('_ms', '') })));
   const layers: object[] = [{
     mark: { type: 'line', point: true },
@@ -38,7 +38,7 @@ export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: str
     },
   }];
   if (sloP99Ms !== undefined) layers.push({ mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { y: { datum: sloP99Ms } } });
-  return { ...BASE, title: 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
+  return { ...BASE, title: scope ? `Latency percentiles against load (${scope})` : 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
 }
 
 /** One small chart per chip: p99 (ms, log scale) of each model against load, with the SLO as a rule. */
@@ -99,8 +99,8 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
 }
 
 /** Share of i/o wait in service time, i/o / (i/o + compute) (fraction 0..1; queue wait left out), against load, one line per chip and the fleet. */
-export function ioShare(rows: readonly IoShareRow[], metric: string): ChartSpec {
-  const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? 'fleet' : r.chip, load: r.load_high, share: r.io_share }));
+export function ioShare(rows: readonly IoShareRow[], metric: string, allLabel = 'fleet'): ChartSpec {
+  const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? allLabel : r.chip, load: r.load_high, share: r.io_share }));
   return {
     ...BASE, title: 'i/o wait as a share of service time (i/o + compute, queue wait left out), by load', width: 520, height: 240, data: { values },
     mark: { type: 'line', point: true },
@@ -108,7 +108,7 @@ export function ioShare(rows: readonly IoShareRow[], metric: string): ChartSpec 
       x: { field: 'load', type: 'quantitative', title: metric },
       y: { field: 'share', type: 'quantitative', axis: { format: '%' }, scale: { domain: [0, 1] }, title: 'i/o share' },
       color: { field: 'chip', type: 'nominal' },
-      strokeDash: { condition: { test: "datum.chip === 'fleet'", value: [5, 3] }, value: [1, 0] },
+      strokeDash: { condition: { test: `datum.chip === ${JSON.stringify(allLabel)}`, value: [5, 3] }, value: [1, 0] },
     },
   } as ChartSpec;
 }

@@ -39,6 +39,15 @@ function reportLoadFormat(r: LoadLatencyReport): (x: number) => string {
 }
 const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
 
+/** The server, model or chip a report is filtered to, in words (`server edge-04, model resnet50`), or null for the fleet. */
+function filterScope(r: LoadLatencyReport): string | null {
+  const parts = (['server', 'model', 'chip'] as const).filter((k) => r.options[k]).map((k) => `${k} ${r.options[k]}`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** The label of the rows of every chip together: `fleet`, or `all` where the report is filtered. */
+const allLabel = (r: LoadLatencyReport): string => (filterScope(r) ? 'all' : 'fleet');
+
 /** The filter in words. */
 function scope(r: LoadLatencyReport): string {
   const o = r.options;
@@ -80,7 +89,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
   const load = reportLoadFormat(r);
   const out: { title: string; note?: string; head: string[]; rows: string[][] }[] = [{
     // Filtered to a server, model or chip, the table is not the fleet's (a trial: "Fleet" above one server's rows).
-    title: (['server', 'model', 'chip'] as const).some((k) => r.options[k]) ? `Latency by load (${(['server', 'model', 'chip'] as const).filter((k) => r.options[k]).map((k) => `${k} ${r.options[k]}`).join(', ')})` : 'Fleet latency by load',
+    title: filterScope(r) ? `Latency by load (${filterScope(r)})` : 'Fleet latency by load',
     note: 'Percentiles from the rows of each bucket, never averaged across servers or chips.',
     head: ['bucket', `${m} range`, 'requests', 'p50 ms', 'p90 ms', 'p99 ms'],
     rows: fleet.map((x) => [String(x.bucket), `${load(x.load_low)} – ${load(x.load_high)}`, x.n.toLocaleString('en-US'), num(x.p50_ms), num(x.p90_ms), num(x.p99_ms)]),
@@ -106,7 +115,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
     head: ['chip', 'lowest load', 'highest load'],
     rows: chips.map((c) => {
       const rows = r.io.filter((x) => x.chip === c).sort((a, b) => a.bucket - b.bucket);
-      return [c === '*' ? 'fleet' : c, pct(rows[0]?.io_share ?? null), pct(rows.at(-1)?.io_share ?? null)];
+      return [c === '*' ? allLabel(r) : c, pct(rows[0]?.io_share ?? null), pct(rows.at(-1)?.io_share ?? null)];
     }),
   });
   out.push({
@@ -158,11 +167,11 @@ export async function reportHtml(r: LoadLatencyReport, _summary?: string): Promi
   const fleet = r.latency.filter((x) => x.chip === '*');
   // A chart of no data has no scale (Vega labels its axis "values from Infinity to NaN"): drawn only with data.
   const specs = [
-    fleet.length > 0 && percentileCurves(fleet, m, r.options.sloP99Ms),
+    fleet.length > 0 && percentileCurves(fleet, m, r.options.sloP99Ms, filterScope(r)),
     r.latency.length > 0 && p99PerChip(r.latency, m, r.options.sloP99Ms),
     r.scatter.length > 0 && scatterWithLines(r.scatter, r.lines, m),
     r.correlation.length > 0 && rollingR(r.correlation, m),
-    r.io.length > 0 && ioShare(r.io, m),
+    r.io.length > 0 && ioShare(r.io, m, allLabel(r)),
   ].filter((spec) => spec !== false);
   const charts = await Promise.all(specs.map((spec) => renderSvg(spec)));
   const tables = sections(r).map((s) => [

@@ -434,6 +434,22 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['Quadro RTX 4000', 'nvidia-rtx-4000', 'gpu', 'NVIDIA'],
     ['NVIDIA GeForce RTX 4090 (Ada Lovelace)', 'nvidia-rtx-4090', 'gpu', 'NVIDIA'],
     ['HAILO 8', 'hailo-8', 'npu', 'Hailo'],
+    // A re-test's: an accelerator named with its Pi is the accelerator; Pi compute modules and the 500; the Pi 2's and
+    // 3's SoCs by name; a Tensor's TPU is its NPU; DSP/HTP names; "+" and the s / cx / Elite Snapdragons; a blank for
+    // the Cortex hyphen.
+    ['Hailo-8L on Raspberry Pi 5', 'hailo-8l', 'npu', 'Hailo'],
+    ['Raspberry Pi 4 + Intel NCS2', 'intel-movidius-myriad-x', 'npu', 'Intel'],
+    ['Raspberry Pi CM4', 'rpi4-cortex-a72', 'cpu', 'Broadcom'],
+    ['Raspberry Pi 500', 'rpi5-cortex-a76', 'cpu', 'Broadcom'],
+    ['BCM2837B0', 'rpi3-cortex-a53', 'cpu', 'Broadcom'],
+    ['BCM2836', 'rpi2-cortex-a7', 'cpu', 'Broadcom'],
+    ['Google Tensor G3 TPU', 'google-tensor-g3-npu', 'npu', 'Google'],
+    ['Snapdragon 888 HTP', 'qualcomm-snapdragon-888-npu', 'npu', 'Qualcomm'],
+    ['MediaTek Dimensity 9200+', 'mediatek-dimensity-9200-plus', 'cpu', 'MediaTek'],
+    ['Snapdragon 8s Gen 3', 'qualcomm-snapdragon-8s-gen-3', 'cpu', 'Qualcomm'],
+    ['Snapdragon 8 Elite', 'qualcomm-snapdragon-8-elite', 'cpu', 'Qualcomm'],
+    ['Snapdragon 8cx Gen 3', 'qualcomm-snapdragon-8cx-gen-3', 'cpu', 'Qualcomm'],
+    ['ARM Cortex A72 MP4', 'arm-cortex-a72x4', 'cpu', 'Arm'],
     ['Amlogic S922X (12nm): Arm Cortex-A73 MP4 (big); Arm Cortex-A53 MP2 (LITTLE)', 'amlogic-s922x', 'cpu', 'Amlogic'],
     ['RockChip RK3588S: Arm Cortex-A76 (big); Arm Cortex-A55 (LITTLE)', 'rockchip-rk3588', 'cpu', 'Rockchip'],
     // A trial: the SoC's NPU (or GPU) named by the SoC had landed on its CPU's id.
@@ -486,6 +502,9 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     ['Arm Cortex-A78AE v8.2', 'NVIDIA Jetson AGX Orin orin-armnn-v22.11-neon', 'jetson-agx-orin-cpu', 'NVIDIA'],
     ['aarch64', 'Jetson Orin Nano Developer Kit', 'jetson-orin-nano-cpu', 'NVIDIA'],
     ['NVIDIA Carmel (ARMv8.2)', 'NVIDIA Jetson AGX Xavier xavier-power.0', 'jetson-agx-xavier-cpu', 'NVIDIA'],
+    ['BCM2835', 'Raspberry Pi Compute Module 4 Rev 1.0', 'rpi4-cortex-a72', 'Broadcom'],
+    ['BCM2835', 'Raspberry Pi 500 Rev 1.0', 'rpi5-cortex-a76', 'Broadcom'],
+    ['ARM Cortex A72', 'Raspberry Pi 4', 'rpi4-cortex-a72', 'Broadcom'],
   ] as const)('%j on system %j → %s', (name, system, chip, vendor) => {
     expect(normaliseChip(name, { kind: 'cpu', system })).toEqual({ chip, kind: 'cpu', vendor });
   });
@@ -502,6 +521,9 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     // Cores that are not the board's: the name wins (a system file copied from another board).
     expect(normaliseChip('Arm Cortex-A53 MP4', { kind: 'cpu', system: 'Raspberry Pi 4' }).chip).toBe('arm-cortex-a53x4');
     expect(normaliseChip('Arm Cortex-A57', { kind: 'cpu', system: 'NVIDIA Jetson AGX Orin' }).chip).toBe('arm-cortex-a57');
+    // A Broadcom SoC number is a Pi's: on another board, as named; a Pi SoC number by name wins over the board.
+    expect(normaliseChip('BCM2835', { kind: 'cpu', system: 'NVIDIA Jetson AGX Orin 64GB' }).chip).toBe('broadcom-bcm2835');
+    expect(normaliseChip('BCM2837', { kind: 'cpu', system: 'Raspberry Pi 4 Model B' }).chip).toBe('rpi3-cortex-a53');
     // A name that tells the chip is not generic.
     expect(normaliseChip('BCM2835 Arm Cortex-A72 r0p3', { kind: 'cpu', system: 'Raspberry Pi 3 Model B Rev 1.2 (rpi3)' }).chip).toBe('rpi4-cortex-a72');
     expect(normaliseChip('Intel Xeon Platinum 8380', { kind: 'cpu', system: 'Raspberry Pi 4' }).chip).toBe('intel-xeon-8380');

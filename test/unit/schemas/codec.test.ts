@@ -356,7 +356,11 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['avro model_version of 257 characters', 'InferenceEvent', framed('InferenceEvent', { ...inference, model_version: 'v'.repeat(257) }), 'model_version', ['model_version: value "vvv', 'has 257 characters, more than 256: not an id']],
   // A control character makes another id that prints as this one (a trial: "bert\u0000-99" beside bert-99).
   ['json model_id holding NUL', 'InferenceEvent', json({ ...inference, model_id: 'bert\u0000-99' }), 'model_id', ['model_id: value "bert\\u0000-99" holds the control character U+0000: not an id']],
-  ['avro chip holding DEL', 'InferenceEvent', framed('InferenceEvent', { ...inference, chip: 'orin\u007f' }), 'chip', ['chip: value "orin\u007f" holds the control character U+007F: not an id']],
+  ['avro chip holding DEL', 'InferenceEvent', framed('InferenceEvent', { ...inference, chip: 'orin\u007f' }), 'chip', ['chip: value "orin\\u007f" holds the control character U+007F: not an id']],
+  // The rest of the id rule: blanks around, a character that does not show, a bidirectional mark (a re-test: stored).
+  ['json model_id with a trailing blank', 'InferenceEvent', json({ ...inference, model_id: 'bert-99 ' }), 'model_id', ['model_id: value "bert-99 " has blanks around it: not an id']],
+  ['json model_id with a zero-width space', 'InferenceEvent', json({ ...inference, model_id: 'bert-99\u200b' }), 'model_id', ['holds U+200B, a character that does not show: not an id']],
+  ['avro edge_server_id with an override', 'InferenceEvent', framed('InferenceEvent', { ...inference, edge_server_id: '\u202eedge-01' }), 'edge_server_id', ['edge_server_id: value "\\u202eedge-01" holds U+202E, a bidirectional or line-separator mark: not an id']],
   ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
   ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
   ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],
