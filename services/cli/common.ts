@@ -4,7 +4,7 @@
  * opens a warehouse lives in open-warehouse.ts, loaded by the actions.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
@@ -75,6 +75,9 @@ export function idFlag(name: string) {
   };
 }
 
+/** A host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens, at most 253 characters. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
 /**
  * Parse an interface flag (`--host`, `--metrics-host`): an address or host name, surrounding blanks dropped.
  * An empty value is refused: Node would listen on every interface (an unset `$HOST` in a script).
@@ -85,6 +88,14 @@ export function hostFlag(name: string) {
     if (host === '' || /\s/.test(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(value)}`);
     // Four numbers with dots are an IPv4 address or nothing (a trial: 999.1.1.1 was looked up as a host name, exit 1).
     if (/^[\d.]+$/.test(host) && !isIPv4(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name, got ${JSON.stringify(value)}: not an IPv4 address (four numbers 0..255)`);
+    // An IPv6 address, bracketed or not; else a host name of letters, digits, hyphens and dots (a re-test: 1::2::3,
+    // 999.1.1.1:80 and 1.1.1.1/24 were looked up as names, exit 1, after the exposure warning).
+    const inner = /^\[(.*)\]$/.exec(host)?.[1] ?? host;
+    if (inner.includes(':')) {
+      if (!isIPv6(inner)) throw new InvalidArgumentError(`${name} must be an interface address or host name, got ${JSON.stringify(value)}: not an IPv6 address (a port goes to --port)`);
+      return inner;
+    }
+    if (!HOST_NAME.test(host)) throw new InvalidArgumentError(`${name} must be an interface address or host name, got ${JSON.stringify(value)}: a host name is letters, digits, hyphens and dots`);
     return host;
   };
 }

@@ -46,5 +46,10 @@ describe('hostFlag', () => {
   it('refuses four numbers that are no IPv4 address, before any lookup (a trial: 999.1.1.1 failed as a host name, exit 1)', () => {
     for (const bad of ['999.1.1.1', '1.2.3', '10.0.0.256']) expect(() => hostFlag('--host')(bad)).toThrow(`--host must be an interface address or host name, got ${JSON.stringify(bad)}: not an IPv4 address (four numbers 0..255)`);
     expect(hostFlag('--metrics-host')('0.0.0.0')).toBe('0.0.0.0');
+    // IPv6, bracketed or not; anything else must be a host name (a re-test: these were looked up, exit 1).
+    expect([hostFlag('--host')('::1'), hostFlag('--host')('[::1]'), hostFlag('--host')('edge-box.local')]).toEqual(['::1', '::1', 'edge-box.local']);
+    expect(() => hostFlag('--host')('1::2::3')).toThrow('--host must be an interface address or host name, got "1::2::3": not an IPv6 address (a port goes to --port)');
+    expect(() => hostFlag('--host')('999.1.1.1:80')).toThrow(/not an IPv6 address/);
+    for (const bad of ['1.1.1.1/24', '-1.2.3.4', '\uff11\uff12\uff17.0.0.1']) expect(() => hostFlag('--host')(bad)).toThrow(/a host name is letters, digits, hyphens and dots$/);
   });
 });
