@@ -4,6 +4,7 @@
  * `JSON.parse` rounds integers above 2^53 and `JSON.stringify` throws on
  * bigint; both go through lossless-json here instead.
  */
+import { BIDI_OR_SEPARATOR } from './id-text.ts';
 import { parse, stringify } from 'lossless-json';
 
 const INTEGER = /^-?[0-9]+$/;
@@ -91,8 +92,12 @@ export function toJsonText(value: unknown): string {
   return text;
 }
 
+/** What JSON text leaves raw that a terminal acts on: DEL, C1 controls, bidirectional marks, line separators. */
+const RAW_IN_JSON = new RegExp(`[\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.source}`, 'g');
+
 /**
- * Quote a value for an error message: JSON (bigint exact), truncated to 80 characters.
+ * Quote a value for an error message: JSON (bigint exact), with what JSON leaves raw ({@link RAW_IN_JSON}) escaped,
+ * truncated to 80 characters.
  *
  * @param value  Anything, including `undefined`, NaN and bigint.
  * @returns      For example `"fast"`, `1717243200123456789`, `NaN`, `undefined`.
@@ -110,7 +115,7 @@ export function quoteValue(value: unknown): string {
   }
   // What JSON leaves raw and a terminal or a log viewer acts on (DEL, C1 controls, bidirectional marks, line
   // separators) escaped too (a re-test: a dead letter quoted U+0085 raw).
-  text = text.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  text = text.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -43,7 +43,7 @@ import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../schemas/id-text.
  * "argument 'resnet50<ESC>[31m' is invalid" coloured the terminal red.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSAFE_ALL, (c) => (c === '\n' || c === '\t' ? c : printable(c)));
 }
 
 /** `U+202E` for a character (its code point, 4 hex digits at least). */
