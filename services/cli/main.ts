@@ -417,6 +417,11 @@ model
         }).finally(stopListening);
       });
       process.stdout.write(opts.json ? `${JSON.stringify(results.map(snakeCaseKeys))}\n` : formatTrainResults(results));
+      // Promoted, but the topic refused the record: the registry and the topic's consumers disagree (exit 1).
+      for (const r of results.filter((x) => x.unannounced)) {
+        process.stderr.write(`edgelat: ${r.version} is the champion in the registry but was not announced on ${r.unannounced!.topic}: ${r.unannounced!.error.split('\n')[0]}\n`);
+        process.exitCode = 1;
+      }
     }, { existing: 'tables' });
   });
 

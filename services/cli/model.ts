@@ -8,6 +8,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { announcePromotion, MODEL_LATENCY_TOPIC, runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
+import { ModelFileError } from '../../errors.ts';
 import {
   evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
   type TelemetryEvaluation,
@@ -145,26 +146,35 @@ export interface PromotionByHand {
  * @param atMs     Time of the change, epoch ms (the registry's update time). @default Date.now()
  * @param log      Where to announce the new champion (`announcePromotion`); none when absent. Nothing is announced when the
  *                 version was the champion already.
- * @throws {UsageError} on a version no model has (naming the nearest), or one whose file cannot be read or changed
- *   after registration (a champion must be loadable).
+ * Every champion of the kind but `version` is retired (a kind left with two by an interrupted promotion or a hand edit
+ * keeps one).
+ * @throws {UsageError} on a version no model has (naming the nearest).
+ * @throws {ModelFileError} when its file cannot be read or changed after registration (a champion must be loadable).
  */
 export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now(), log?: EventLog): Promise<PromotionByHand> {
   const all = await registry.list();
   const model = all.find((m) => m.version === version);
   if (!model) throw new UsageError(`no registered latency model ${JSON.stringify(version)}${all.length ? `; nearest versions: ${nearestNames(version, all.map((m) => m.version))}` : ': run `edgelat model train` (or `edgelat demo`) first'}`);
-  const champion = await registry.champion(model.kind);
-  if (champion?.version === version) return { version, kind: model.kind, previous: version };
+  const kindRows = all.filter((m) => m.kind === model.kind);
+  // Every other champion of the kind is retired: after an interrupted promotion or a hand edit a kind can have two
+  // (a trial: promote retired only the newest, and the older one stayed champion beside the promoted one).
+  const others = kindRows.filter((m) => m.status === 'champion' && m.version !== version);
+  const champion = kindRows.filter((m) => m.status === 'champion').at(-1) ?? null;
+  if (model.status === 'champion' && others.length === 0) return { version, kind: model.kind, previous: version };
   try {
     await registry.readFile(model);
   } catch (error) {
-    throw new UsageError(`cannot promote ${JSON.stringify(version)}: ${(error as Error).message}`);
+    // The data cannot answer (exit 1), the usage was fine.
+    throw new ModelFileError(`cannot promote ${JSON.stringify(version)}: ${(error as Error).message}`, version, { cause: error });
   }
-  // The champion first: stopped between the two steps, the kind has no champion (predict says so; promote again),
+  // The champions first: stopped between the steps, the kind has no champion (predict says so; promote again),
   // never two, of which the newer version would win.
-  if (champion) await registry.setStatus(model.kind, champion.version, 'retired', `replaced by ${version} by hand (edgelat model promote)`, atMs);
-  await registry.setStatus(model.kind, version, 'champion', `promoted by hand (edgelat model promote)${champion ? `, replacing ${champion.version}` : ''}`, atMs);
-  if (log) await announcePromotion(log, (await registry.get(model.kind, version))!, champion?.version ?? null, atMs);
-  return { version, kind: model.kind, previous: champion?.version ?? null };
+  for (const c of others) await registry.setStatus(model.kind, c.version, 'retired', `replaced by ${version} by hand (edgelat model promote)`, atMs);
+  const previous = champion === null ? null : champion.version;
+  if (model.status !== 'champion') await registry.setStatus(model.kind, version, 'champion', `promoted by hand (edgelat model promote)${previous ? `, replacing ${previous}` : ''}`, atMs);
+  // Announced when what serves changed (the newest champion was another version).
+  if (log && previous !== version) await announcePromotion(log, (await registry.get(model.kind, version))!, previous, atMs);
+  return { version, kind: model.kind, previous };
 }
 
 /**
@@ -208,7 +218,21 @@ export function formatModelList(models: readonly RegisteredModel[]): string {
     return `${m.version.padEnd(versionWidth)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(timeWidth)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}${why}`;
   });
   const note = 'loss: on the model\'s own holdout (the newest rows when it was trained), so losses of models trained at different times are not comparable; a challenger\'s comparison with the champion on the same rows is in parentheses';
-  return `${[head, ...lines, note].join('\n')}\n`;
+  return `${[head, ...lines, note, ...registryWarnings(models)].join('\n')}\n`;
+}
+
+/**
+ * Lines warning of what is wrong in the registry's rows: a row whose stored fields could not be read
+ * (`RegisteredModel.problem`, a hand edit), and a kind with more than one champion (an interrupted promotion, or a
+ * hand edit: the newest version serves).
+ */
+export function registryWarnings(models: readonly RegisteredModel[]): string[] {
+  const champions = new Map<string, string[]>();
+  for (const m of models) if (m.status === 'champion') champions.set(m.kind, [...(champions.get(m.kind) ?? []), m.version]);
+  return [
+    ...models.filter((m) => m.problem !== undefined).map((m) => `warning: ${m.version}: ${m.problem}`),
+    ...[...champions].filter(([, v]) => v.length > 1).map(([kind, v]) => `warning: kind ${kind} has ${v.length} champions (${v.join(', ')}): ${v.at(-1)} serves; \`edgelat model promote VERSION\` leaves one`),
+  ];
 }
 
 /** A prediction of one model on one chip at one load (the `POST /v1/predict` answer). Latencies in ms. */

@@ -12,7 +12,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
-import { startTrainingSchedule, type TrainingSchedule } from '../model/lifecycle.ts';
+import { announceAgain, startTrainingSchedule, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
@@ -122,6 +122,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   let schedule: TrainingSchedule | null = null;
+  /** Per kind, the schedule's newest promotion not announced yet (the log refused it). */
+  const pending = new Map<string, UnannouncedPromotion>();
   let lastCounts: StreamingCounts = {};
   try {
     await warehouse.migrate();
@@ -135,13 +137,24 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
         runCycle: async () => {
           const stopped = new Error('stopped by a signal');
+          // Promotions the log refused (the processors restarting on a new connection) are announced first, in order.
+          await announceAgain(pending, log, logger);
+          let kind: string | null = null;
           try {
             await trainTelemetryModels(warehouse, registry, {
               maxWindowMs: config.retrainWindowMs, seed: 1, log, logger,
-              onKindStart: () => {
+              onKindStart: (k) => {
                 if (stopping) throw stopped;
+                kind = k;
               },
-              onKindDone: (r) => logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained'),
+              onKindDone: (r) => {
+                logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained');
+                // The newest promotion of a kind is the one to announce: one announced now supersedes one left pending.
+                if (r.promoted && kind !== null) {
+                  if (r.unannounced) pending.set(kind, r.unannounced);
+                  else pending.delete(kind);
+                }
+              },
             });
           } catch (error) {
             if (error !== stopped) throw error;
@@ -220,6 +233,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     throw error;
   } finally {
     await schedule?.stop();
+    // The registry holds promotions the topic never got: say which, so that its consumers can be told.
+    for (const p of pending.values()) {
+      process.stderr.write(`edgelat: ${p.model.version} is the champion of ${p.model.kind} in the registry but was never announced on ${p.topic} (${p.error.split('\n')[0]}): its consumers still have ${p.previous ?? 'no champion'} until a later promotion is announced\n`);
+    }
     await ops.close();
     await warehouse.close();
     await first?.close();

@@ -82,7 +82,15 @@ export interface TrainingCycleResult {
   championLoss: number | null;
   /** The champion at the start of the cycle, or null. */
   championVersion: string | null;
+  /**
+   * A promotion the registry holds but the log refused to announce (the broker lost, the producer disconnected): what
+   * to announce again ({@link announcePromotion}) and why it failed. Absent when announced, or when nothing was to be.
+   */
+  unannounced?: UnannouncedPromotion;
 }
+
+/** A promotion to announce again: the new champion, the one it replaced, the time of the promotion (epoch ms), the topic, and the error. */
+export interface UnannouncedPromotion { model: RegisteredModel; previous: string | null; atMs: number; topic: string; error: string }
 
 const KIND_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -124,6 +132,29 @@ export async function announcePromotion(log: EventLog, model: RegisteredModel, p
 }
 
 /**
+ * Announce again the promotions a log refused ({@link TrainingCycleResult.unannounced}), one per kind: the newest
+ * promotion of each kind, as a promotion announced since supersedes an older one left pending (the caller drops it).
+ * Each goes out with its own promotion time; those the log refuses again stay in `pending`.
+ * @param pending  Per kind, the promotion to announce; announced ones are deleted from it.
+ * @returns How many were announced.
+ */
+export async function announceAgain(pending: Map<string, UnannouncedPromotion>, log: EventLog, logger: Logger): Promise<number> {
+  let announced = 0;
+  for (const [kind, p] of [...pending]) {
+    try {
+      await announcePromotion(log, p.model, p.previous, p.atMs, p.topic);
+      pending.delete(kind);
+      announced++;
+      logger.info({ version: p.model.version, topic: p.topic }, 'latency model promotion announced late');
+    } catch (err) {
+      pending.set(kind, { ...p, error: message(err) });
+      logger.warn({ version: p.model.version, topic: p.topic, error: message(err) }, 'latency model promotion still not announced; tried again at the next cycle');
+    }
+  }
+  return announced;
+}
+
+/**
  * Run one training cycle: load, split, train, score, decide, register, announce.
  *
  * Behaviour: the window is [end − windowMs, end) with end = windowEndMs (default nowMs); the holdout is its newest
@@ -133,7 +164,8 @@ export async function announcePromotion(log: EventLog, model: RegisteredModel, p
  * champion only if its loss and metrics are finite and its loss is strictly
  * lower than the champion's (or there is no champion, or the champion's file
  * cannot be read/scored, which the reason says); the old champion is then
- * retired and one record (key = kind) goes to `topic`. A losing challenger
+ * retired and one record (key = kind) goes to `topic` (when the log refuses it, the outcome's `unannounced` holds
+ * it to announce again; the promotion stands). A losing challenger
  * stays `challenger` with a reason naming both losses. An empty split (no
  * training or no holdout rows in the window) registers nothing and returns
  * status `retired` with reason `skipped (not registered): ...`; a training or
@@ -191,9 +223,21 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     return result('retired', reason, extra.holdoutLoss ?? NaN, null);
   };
   const iso = (ms: number) => new Date(ms).toISOString();
-  /** A promotion on the models topic (when a log is given). */
-  const announce = async (model: RegisteredModel, previous: string | null): Promise<void> => {
-    if (options.log) await announcePromotion(options.log, model, previous, nowMs, options.topic);
+  /**
+   * A promotion on the models topic (when a log is given). The registry holds it already: a failure is returned, for
+   * the caller to announce again (a trial's schedule promoted twice while its producer was disconnected, and neither
+   * promotion ever reached the topic), and logged as a warning.
+   */
+  const announce = async (model: RegisteredModel, previous: string | null): Promise<UnannouncedPromotion | undefined> => {
+    if (!options.log) return undefined;
+    const topic = options.topic ?? MODEL_LATENCY_TOPIC;
+    try {
+      await announcePromotion(options.log, model, previous, nowMs, topic);
+      return undefined;
+    } catch (err) {
+      logger.warn({ version: model.version, topic, error: message(err) }, 'latency model promoted but not announced; announced again later');
+      return { model, previous, atMs: nowMs, topic, error: message(err) };
+    }
   };
   // A window without rows trains nothing, and registers nothing: a trial's schedule, its window on the wall clock over
   // telemetry of 2024, registered 5 rejected versions every cycle (95 rows in 90 s).
@@ -226,9 +270,9 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
       const reason = `identical to ${same.version} (${same.status}), which replaces champion ${champion.version}: its file could not be read (${broken})`;
       await registry.setStatus(kind, same.version, 'champion', reason, nowMs);
       await registry.setStatus(kind, champion.version, 'retired', `replaced by ${same.version}: its file could not be read`, nowMs);
-      await announce({ ...same, status: 'champion', reason }, champion.version);
+      const unannounced = await announce({ ...same, status: 'champion', reason }, champion.version);
       logger.warn({ version: same.version, previous: champion.version, reason }, 'latency model promoted in place of a champion whose file could not be read');
-      return { version: same.version, status: 'champion', promoted: true, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version };
+      return { version: same.version, status: 'champion', promoted: true, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version, ...(unannounced ? { unannounced } : {}) };
     }
     const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again${restored ? `; its file was ${restored}, and is written again` : ''}`;
     logger.info({ version: same.version, reason }, 'latency model unchanged');
@@ -257,7 +301,8 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
       else championNote = `champion ${champion.version} scored a non-finite loss ${s.loss}`;
     } catch (err) {
       championNote = `champion ${champion.version} could not be scored: ${message(err)}`;
-      logger.error({ err, champion: champion.version }, 'champion could not be scored; the challenger may replace it');
+      // Handled (the reason says it, and the challenger may replace it): a warning naming the champion, without a stack.
+      logger.warn({ champion: champion.version, file: champion.filePath, error: message(err) }, 'champion could not be scored; the challenger may replace it');
     }
   }
 
@@ -280,9 +325,9 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     return result('challenger', reason, scored.loss, championLoss);
   }
   if (champion) await registry.setStatus(kind, champion.version, 'retired', `replaced by ${version}: ${reason}`, nowMs);
-  await announce(model, champion?.version ?? null);
+  const unannounced = await announce(model, champion?.version ?? null);
   logger.info({ version, previous: champion?.version ?? null, reason }, 'latency model promoted');
-  return result('champion', reason, scored.loss, championLoss);
+  return { ...result('champion', reason, scored.loss, championLoss), ...(unannounced ? { unannounced } : {}) };
 }
 
 /** Time source and timers of a schedule; tests inject a fake one. */

@@ -62,6 +62,12 @@ export interface RegisteredModel {
   reason: string;
   /** Time of this row (ReplacingMergeTree version); a status change writes a later one. */
   updatedAtMs: number;
+  /**
+   * What in the stored row could not be read, when something could not (a hand-edited row: metrics that are not a
+   * JSON object of numbers, a status none of {@link ModelStatus}); absent on a sound row. The row is still listed,
+   * its unreadable metrics left out; a status not known is not served.
+   */
+  problem?: string;
 }
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -77,9 +83,26 @@ function metricsToJson(metrics: Record<string, number>): string {
   return JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
-function metricsFromJson(text: string): Record<string, number> {
-  const parsed = JSON.parse(text) as Record<string, number | string>;
-  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Number(v)]));
+/**
+ * Metrics from their JSON text, and what in it could not be read: a row edited by hand (a trial's `'{bad json'`)
+ * had stopped every command that lists the registry with a bare JSON error naming no model.
+ * @returns The metrics that read as numbers (or the strings "NaN", "Infinity", "-Infinity"), and null or the problem.
+ */
+function metricsFromJson(text: string): { metrics: Record<string, number>; problem: string | null } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { metrics: {}, problem: `metrics_json is not JSON: ${JSON.stringify(text.slice(0, 40))}` };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { metrics: {}, problem: `metrics_json is not a JSON object: ${JSON.stringify(text.slice(0, 40))}` };
+  const metrics: Record<string, number> = {};
+  const bad: string[] = [];
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === 'number' || (typeof v === 'string' && ['NaN', 'Infinity', '-Infinity'].includes(v))) metrics[k] = Number(v);
+    else bad.push(k);
+  }
+  return { metrics, problem: bad.length ? `metrics_json: ${bad.map((k) => JSON.stringify(k)).join(', ')} not a number` : null };
 }
 
 interface ModelRow {
@@ -91,10 +114,16 @@ interface ModelRow {
 
 function fromRow(r: ModelRow): RegisteredModel {
   const loss = r.holdout_loss ?? ({ nan: NaN, '-nan': NaN, inf: Infinity, '-inf': -Infinity }[r.holdout_loss_text] ?? NaN);
+  const { metrics, problem } = metricsFromJson(r.metrics_json);
+  const problems = [
+    ...(problem === null ? [] : [problem]),
+    ...((STATUSES as readonly string[]).includes(r.status) ? [] : [`status ${JSON.stringify(r.status)} is none of ${STATUSES.join(', ')}: not served (\`edgelat model promote ${r.version}\` serves it)`]),
+  ];
   return {
+    ...(problems.length ? { problem: problems.join('; ') } : {}),
     version: r.version, kind: r.kind, trainedAtMs: Number(r.trained_at_ms), windowStartMs: Number(r.window_start_ms),
     windowEndMs: Number(r.window_end_ms), holdoutStartMs: Number(r.holdout_start_ms), rowsTrain: Number(r.rows_train),
-    rowsHoldout: Number(r.rows_holdout), metrics: metricsFromJson(r.metrics_json), holdoutLoss: loss, filePath: r.file_path,
+    rowsHoldout: Number(r.rows_holdout), metrics, holdoutLoss: loss, filePath: r.file_path,
     fileSha256: r.file_sha256.replace(/\0+$/, ''), status: r.status as ModelStatus, reason: r.reason, updatedAtMs: Number(r.updated_at_ms),
   };
 }
@@ -276,7 +305,9 @@ export class ModelRegistry {
   async setStatus(kind: string, version: string, status: ModelStatus, reason: string, atMs: number): Promise<RegisteredModel> {
     const current = await this.get(kind, version);
     if (!current) throw new PipelineError(`no latency model ${JSON.stringify(version)} of kind ${JSON.stringify(kind)} is registered`);
-    const next: RegisteredModel = { ...current, status, reason, updatedAtMs: Math.max(atMs, current.updatedAtMs + 1) };
+    // The row is written again whole: what could not be read of it (`problem`) is written as read (metrics left out).
+    const { problem: _unreadable, ...row } = current;
+    const next: RegisteredModel = { ...row, status, reason, updatedAtMs: Math.max(atMs, current.updatedAtMs + 1) };
     await this.register(next);
     return next;
   }

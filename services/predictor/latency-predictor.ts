@@ -6,6 +6,7 @@
  * longer champion are released).
  */
 import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
+import { ModelFileError } from '../../errors.ts';
 import { OnnxScorer } from '../model/onnx.ts';
 import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
 import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
@@ -33,6 +34,8 @@ interface Champion {
 export class LatencyPredictor {
   private loadedAtMs = Number.NEGATIVE_INFINITY;
   private champions = new Map<string, Champion>();
+  /** Registered versions per kind at the last load (any status): a kind without a champion says how many it has. */
+  private registered = new Map<string, number>();
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
   private serverChips = new Map<string, string>();
@@ -58,8 +61,12 @@ export class LatencyPredictor {
 
   private async refresh(): Promise<void> {
     const next = new Map<string, Champion>();
+    this.registered = new Map();
     for (const target of TELEMETRY_TARGETS) {
-      const model = await this.registry.champion(target.kind);
+      // As `ModelRegistry.champion`: the newest champion; the kind's other rows are counted for the message without one.
+      const rows = await this.registry.list(target.kind);
+      this.registered.set(target.kind, rows.length);
+      const model = rows.filter((m) => m.status === 'champion').at(-1);
       if (!model) continue;
       const old = this.champions.get(target.kind);
       if (old && old.model.version === model.version) {
@@ -67,7 +74,17 @@ export class LatencyPredictor {
         continue;
       }
       const bytes = await this.registry.readFile(model);
-      next.set(target.kind, { model, scorer: await OnnxScorer.load(bytes), encoding: telemetryEncodingOf(bytes).encoding });
+      let scorer: OnnxScorer;
+      let encoding: TelemetryEncoding;
+      try {
+        encoding = telemetryEncodingOf(bytes).encoding;
+        scorer = await OnnxScorer.load(bytes);
+      } catch (cause) {
+        for (const c of next.values()) if (![...this.champions.values()].includes(c)) await c.scorer.close();
+        // A file that is not a latency model (a trial put another ONNX file in and fixed up its hash): name the champion and its file.
+        throw new ModelFileError(`champion ${JSON.stringify(model.version)} of ${target.kind} (file ${JSON.stringify(model.filePath)}) is not a latency model the predictor can score: ${(cause as Error).message}; \`edgelat model promote\` another version (\`edgelat model list\`) or \`edgelat model train\``, model.version, { cause });
+      }
+      next.set(target.kind, { model, scorer, encoding });
     }
     for (const [kind, old] of this.champions) if (next.get(kind) !== old) await old.scorer.close();
     this.champions = next;
@@ -112,7 +129,12 @@ export class LatencyPredictor {
     await this.ensureLoaded();
     for (const target of TELEMETRY_TARGETS) {
       // Nothing trained yet is not bad usage: the request is fine, the warehouse cannot answer it (CLI exit 1, API 404).
-      if (!this.champions.has(target.kind)) throw new NoChampionError(`no champion model of kind ${target.kind}: run \`edgelat demo\` or \`edgelat model train\` first`);
+      if (!this.champions.has(target.kind)) {
+        const n = this.registered.get(target.kind) ?? 0;
+        throw new NoChampionError(`no champion model of kind ${target.kind}${n > 0
+          ? ` among its ${n} registered version(s): \`edgelat model list --kind ${target.kind}\` lists them, \`edgelat model promote VERSION\` serves one`
+          : ': run `edgelat demo` or `edgelat model train` first'}`);
+      }
     }
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { promoteModel } from '../../services/cli/model.ts';
+import { formatModelList, promoteModel, registryWarnings } from '../../services/cli/model.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { MODEL_LATENCY_TOPIC } from '../../services/model/lifecycle.ts';
 import { decodeLatencyModelEvent, ModelRegistry, type RegisteredModel } from '../../services/model/registry.ts';
@@ -57,6 +57,40 @@ describe('model promote', () => {
       'total_ms_p50', at, 'total_ms_p50-20240601T102000Z-0001', 'total_ms_p50-20240601T101000Z-0001', 'promoted by hand (edgelat model promote), replacing total_ms_p50-20240601T101000Z-0001',
     ]);
     await promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001', at + 2); // back, for the next test
+  });
+
+  it('lists rows edited by hand, saying what cannot be read; a promotion mends them and leaves one champion (a trial: one bad metrics_json stopped list, predict, train and promote)', async () => {
+    const kind = 'io_ms_p50';
+    const versions = ['io_ms_p50-20240601T101000Z-0001', 'io_ms_p50-20240601T102000Z-0001', 'io_ms_p50-20240601T103000Z-0001'];
+    for (const [i, version] of versions.entries()) {
+      const file = await registry.saveFile(version, new TextEncoder().encode(`io model ${i}`));
+      await registry.register({
+        version, kind, trainedAtMs: T + i, windowStartMs: T - 600_000, windowEndMs: T + i, holdoutStartMs: T - 1, rowsTrain: 100, rowsHoldout: 20,
+        metrics: { mape: 0.1 }, holdoutLoss: 0.1, filePath: file.path, fileSha256: file.sha256, status: 'champion', reason: '', updatedAtMs: T + i,
+      });
+    }
+    const edit = (version: string, metrics: string, status: string) => w.exec(`INSERT INTO ${w.database}.latency_models SELECT version, kind, trained_at, window_start, window_end, holdout_start, rows_train, rows_holdout,
+      '${metrics}', holdout_loss, file_path, file_sha256, '${status}', reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${version}'`);
+    await edit(versions[0]!, '{bad json', 'champion');
+    await edit(versions[1]!, '{"mape":"x","acc10":0.9}', 'weird');
+    const rows = await registry.list(kind);
+    expect(rows.map((m) => [m.version, m.status, m.metrics, m.problem])).toEqual([
+      [versions[0], 'champion', {}, 'metrics_json is not JSON: "{bad json"'],
+      [versions[1], 'weird', { acc10: 0.9 }, `metrics_json: "mape" not a number; status "weird" is none of champion, challenger, retired: not served (\`edgelat model promote ${versions[1]}\` serves it)`],
+      [versions[2], 'champion', { mape: 0.1 }, undefined],
+    ]);
+    expect(formatModelList(rows).trimEnd().split('\n').slice(-3)).toEqual([
+      `warning: ${versions[0]}: ${rows[0]!.problem}`,
+      `warning: ${versions[1]}: ${rows[1]!.problem}`,
+      `warning: kind ${kind} has 2 champions (${versions[0]}, ${versions[2]}): ${versions[2]} serves; \`edgelat model promote VERSION\` leaves one`,
+    ]);
+    // Promoting the one of unknown status retires both champions (the older one too) and rewrites it readable.
+    expect(await promoteModel(registry, versions[1]!, T + 10)).toEqual({ version: versions[1], kind, previous: versions[2] });
+    const after = await registry.list(kind);
+    // Each row changed is written again whole, with what could be read of it (the unreadable metrics left out).
+    expect(after.map((m) => [m.status, m.metrics, m.problem])).toEqual([['retired', {}, undefined], ['champion', { acc10: 0.9 }, undefined], ['retired', { mape: 0.1 }, undefined]]);
+    expect(after[0]!.reason).toBe(`replaced by ${versions[1]} by hand (edgelat model promote)`);
+    expect(registryWarnings(after)).toEqual([]);
   });
 
   it('refuses a model whose file changed after registration: a champion must load', async () => {

@@ -10,13 +10,13 @@ import { basename, join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
-import { MODEL_LATENCY_TOPIC, parseCron, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
+import { announceAgain, MODEL_LATENCY_TOPIC, parseCron, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
 import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
 import { msToDateTime64 } from '../../../services/warehouse/types.ts';
 import { createTestDatabase } from '../../helpers/warehouse.ts';
-import { ModelFileError } from '../../../errors.ts';
+import { BrokerUnavailableError, ModelFileError } from '../../../errors.ts';
 
 const logger = pino({ level: 'silent' });
 const MINUTE = 60_000;
@@ -280,6 +280,33 @@ describe('failures never crash the schedule', () => {
     const rows = await registry.list('twice');
     expect(rows.find((m) => m.version === first.version)).toMatchObject({ status: 'retired', reason: `replaced by ${newer.version} (its promotion had stopped before retiring this one)` });
     expect(rows.filter((m) => m.status === 'champion')).toHaveLength(1);
+  });
+
+  it('keeps a promotion the log refuses to announce, and announces it again later (a trial: a schedule promoted twice while its producer was disconnected; neither reached the topic)', async () => {
+    await seedRows('silent', T0 - HOUR, T0 + 3 * HOUR, () => 1);
+    const trainer = slopeTrainer('silent', 'silent', { train: [], score: [] });
+    const log = new MemoryEventLog();
+    const produce = log.produce.bind(log);
+    let refuse = true;
+    log.produce = async (topic, records) => {
+      if (refuse) throw new BrokerUnavailableError('produce to "models.latency.v1" failed: The producer is disconnected');
+      return produce(topic, records);
+    };
+    const r = await runTrainingCycle({ trainer, registry, log, nowMs: T0, seed: 1, logger, ...WINDOW });
+    // The promotion stands (the registry holds it); what was not announced, and why, comes back.
+    expect([r.status, r.promoted, (await registry.champion('silent'))!.version]).toEqual(['champion', true, r.version]);
+    expect(r.unannounced).toMatchObject({ previous: null, atMs: T0, topic: MODEL_LATENCY_TOPIC, error: 'produce to "models.latency.v1" failed: The producer is disconnected' });
+    expect(r.unannounced!.model.version).toBe(r.version);
+    const pending = new Map([['silent', r.unannounced!]]);
+    expect(await announceAgain(pending, log, logger)).toBe(0);
+    expect(pending.size).toBe(1);
+    refuse = false;
+    expect(await announceAgain(pending, log, logger)).toBe(1);
+    expect(pending.size).toBe(0);
+    const records = await topicRecords(log, MODEL_LATENCY_TOPIC);
+    expect(records.map((x) => [x.key, x.timestampMs])).toEqual([['silent', T0]]);
+    const event = decodeLatencyModelEvent(records[0]!.value);
+    expect(event.ok && [event.value.version, event.value.previous_version]).toEqual([r.version, null]);
   });
 
   it('logs a cycle that throws and keeps the schedule', async () => {
