@@ -227,6 +227,40 @@ function primaryP90Problem(rec: Readonly<Record<string, string | undefined>>, p9
   return `p90_latency_ms ${p90Ms} disagrees with the primary metric ${quoteValue(metric)}, ${value} ${unit}${unit === 'ms' ? '' : ` (${Number(primaryMs.toPrecision(12))} ms)`}, by more than 0.1 % (a column in another unit than its name says?)`;
 }
 
+/** The latency columns of a run, in the order their values cannot decrease (min ≤ p50 ≤ … ≤ max), ms. */
+const ORDERED_LATENCY_COLUMNS = ['min_latency_ms', 'p50_latency_ms', 'p90_latency_ms', 'p95_latency_ms', 'p97_latency_ms', 'p99_latency_ms', 'p999_latency_ms', 'max_latency_ms'] as const;
+
+/**
+ * The first of a run's latency columns (those given as numbers) below the one before it, or null: percentiles of one
+ * run cannot decrease, so a damaged cell (a trial's p90 of 490,365 ms under a p95 of 565 ms) is a bad line.
+ */
+function latencyOrderProblem(rec: Readonly<Record<string, string | undefined>>): { field: string; reason: string } | null {
+  const given = ORDERED_LATENCY_COLUMNS.map((c) => ({ c, text: (rec[c] ?? '').trim() })).filter((x) => x.text !== '' && Number.isFinite(Number(x.text)));
+  for (let i = 1; i < given.length; i++) {
+    const [a, b] = [given[i - 1]!, given[i]!];
+    if (Number(a.text) > Number(b.text)) return { field: a.c, reason: `${a.c} ${a.text} is above ${b.c} ${b.text}: a run's latencies cannot decrease from min through the percentiles to max (a damaged cell, or columns swapped?)` };
+  }
+  return null;
+}
+
+/** Largest factor either way between a SingleStream run's mean latency and 1000 / its queries per second (the files agree within 2 %; a unit slip is 1000×). */
+const RATE_TOLERANCE = 2;
+
+/**
+ * Whether a SingleStream run's mean latency agrees with its rate: one query at a time, the mean latency is
+ * 1000 / qps_without_loadgen_overhead ms (Little's law with one query in flight; the shipped rounds agree within
+ * 2 %). Null when it does, or either cell is missing; else why not: latency columns scaled together (every one ×1000,
+ * a file in µs under ms headers) keep their order and their primary metric, and only the rate tells.
+ */
+function singleStreamRateProblem(rec: Readonly<Record<string, string | undefined>>): { field: string; reason: string } | null {
+  const mean = Number((rec.mean_latency_ms ?? '').trim());
+  const qps = Number((rec.qps_without_loadgen_overhead ?? '').trim());
+  if (!(mean > 0 && qps > 0) || (rec.mean_latency_ms ?? '').trim() === '' || (rec.qps_without_loadgen_overhead ?? '').trim() === '') return null;
+  const implied = 1000 / qps;
+  if (mean <= implied * RATE_TOLERANCE && mean >= implied / RATE_TOLERANCE) return null;
+  return { field: 'mean_latency_ms', reason: `mean_latency_ms ${rec.mean_latency_ms!.trim()} disagrees with qps_without_loadgen_overhead ${rec.qps_without_loadgen_overhead!.trim()}: one query at a time, the mean latency is 1000 / qps = ${Number(implied.toPrecision(6))} ms (latency columns in another unit than their names say?)` };
+}
+
 /**
  * Parse MLPerf runs and systems files into benchmark and chip rows.
  *
@@ -237,7 +271,8 @@ function primaryP90Problem(rec: Readonly<Record<string, string | undefined>>, p9
  * `runsSkipped`; `result_valid` (when the column exists) `INVALID` → counted
  * in `runsSkipped`, other than `VALID` → problem; empty `model` → problem;
  * `p50_latency_ms` (when the column exists and the cell is not empty) or `p90_latency_ms` not a decimal
- * number > 0 → problem; a second line of the same (system, model id) →
+ * number > 0 → problem; latency columns that decrease from min through the percentiles to max, or a mean latency
+ * more than 2× off 1000 / qps_without_loadgen_overhead (one query at a time) → problem; a second line of the same (system, model id) →
  * counted in `runsSkipped`. So `runsRead` = benchmark rows + runs problems +
  * skipped runs. Chips are those of all accepted systems.
  * @param runs     `runs_vX.Y.csv` files (columns: data/mlperf-inference/README.md).
@@ -347,6 +382,8 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const primary = primaryP90Problem(rec, ms);
       if (primary !== null) { bad('p90_latency_ms', primary); continue; }
       if (p50 !== undefined && p50.trim() !== '' && Number(p50) > ms) { bad('p50_latency_ms', `p50 ${p50.trim()} ms is above p90 ${p90.trim()} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
+      const unordered = latencyOrderProblem(rec) ?? singleStreamRateProblem(rec);
+      if (unordered !== null) { bad(unordered.field, unordered.reason); continue; }
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);
       if (first !== undefined) {

@@ -272,6 +272,36 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
   });
 });
 
+describe('parseMlperf: a run whose latencies contradict each other or its rate (a trial: every latency column ×1000 was imported)', () => {
+  const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+  const systems = [{ file: 's.csv', text: `${SYS}\nv3.0,closed,V,a,Box A,-,Some CPU,TF,cpu,Some CPU\n` }];
+  const head = 'mlperf_version,division,submitter,system_id,model,scenario,primary_metric,primary_value,primary_unit,qps_without_loadgen_overhead,min_latency_ms,mean_latency_ms,p50_latency_ms,p90_latency_ms,p95_latency_ms,p99_latency_ms,max_latency_ms';
+  const row = (model: string, qps: string, lat: [string, string, string, string, string, string, string]) =>
+    `v3.0,closed,V,a,${model},SingleStream,90th percentile latency (ms),${lat[3]},ms,${qps},${lat.join(',')}`;
+
+  it('refuses latencies scaled together (a file in µs under ms headers), and percentiles that decrease; keeps a run within 2× of its rate', () => {
+    const runs = [head,
+      // 2: the shipped v3.0 resnet50 run of a Jetson-like board: 1000 / 317.6 = 3.149 ms against a mean of 3.148
+      row('resnet50', '317.6', ['3.0', '3.148', '3.14', '3.2', '3.25', '3.4', '9.1']),
+      // 3: every latency ×1000 (µs written as ms), the primary metric too: only the rate tells
+      row('bert-99', '317.6', ['3000', '3148', '3140', '3200', '3250', '3400', '9100']),
+      // 4: a damaged p90, above p95 and max
+      row('rnnt', '317.6', ['3.0', '3.148', '3.14', '490365', '3.25', '3.4', '9.1']),
+      // 5: a mean 1.9× the rate's (a slow tail): kept
+      row('retinanet', '100', ['5', '19', '18', '20', '21', '22', '30']),
+      // 6: min above p50
+      row('3d-unet-99', '317.6', ['3.2', '3.148', '3.14', '3.2', '3.25', '3.4', '9.1']),
+    ].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
+    expect(r.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [3, 'mean_latency_ms', 'mean_latency_ms 3148 disagrees with qps_without_loadgen_overhead 317.6: one query at a time, the mean latency is 1000 / qps = 3.14861 ms (latency columns in another unit than their names say?)'],
+      [4, 'p90_latency_ms', 'p90_latency_ms 490365 is above p95_latency_ms 3.25: a run\'s latencies cannot decrease from min through the percentiles to max (a damaged cell, or columns swapped?)'],
+      [6, 'min_latency_ms', 'min_latency_ms 3.2 is above p50_latency_ms 3.14: a run\'s latencies cannot decrease from min through the percentiles to max (a damaged cell, or columns swapped?)'],
+    ]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 3.2], ['retinanet', 20]]);
+  });
+});
+
 describe('quoteValue: a bad value in a message is cut to 40 characters and its length', () => {
   it.each([
     ['abc', '"abc"'],
