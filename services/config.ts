@@ -206,13 +206,15 @@ const schema = z.object({
   EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.optional(),
   EDGELAT_RETRAIN_CRON: z
     .string()
-    .refine((v) => {
+    // croner's own reason (a trial: "61 * * * *" was said not to have 5 fields), and an expression no date matches.
+    .superRefine((v, ctx) => {
       try {
-        return parseCron(v) !== null;
-      } catch {
-        return false;
+        if (parseCron(v).nextRun() === null) ctx.addIssue({ code: 'custom', message: 'matches no time from now on (a day no month has, e.g. "0 0 30 2 *"): the models would never retrain' });
+      } catch (error) {
+        const why = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+        ctx.addIssue({ code: 'custom', message: `must be a cron expression of 5 to 7 fields, e.g. "0 * * * *" (hourly): ${why.replace(/^CronPattern: /, '')}` });
       }
-    }, 'must be a cron expression of 5 to 7 fields, e.g. "0 * * * *" (hourly)')
+    })
     .optional(),
   EDGELAT_RETRAIN_WINDOW_MS: int(60_000, 365 * 24 * HOUR_MS).default(7 * 24 * HOUR_MS),
 });

@@ -365,7 +365,11 @@ Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
   npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \\
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
 MLPerf leave one system out (about 40 s on 2 cores):
-  npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json`)
+  npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json
+
+Exit codes: 0 scored (help: bad lines of the tables are listed and left out); 1 failure (a warehouse error); 2 bad usage: a
+missing or unreadable file, a flag the format does not read, an unknown --device or --system, nothing to score (no rows
+of a device or system, or telemetry without the demo's run in the warehouse).`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }, command: Command) => {
     // A flag the format does not read would be ignored without a word (--shots with telemetry ran 40 s as if not given).
     const reads = EVALUATE_FLAGS[opts.format] ?? [];
@@ -389,6 +393,7 @@ model
   .option('--kinds <list>', `model kinds, comma-separated (${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')})`)
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
+  .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag).')
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
     const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
@@ -430,6 +435,7 @@ model
   .description('the registered latency models (latency_models): version, status champion/challenger/retired, holdout metrics')
   .option('--kind <kind>', 'only this kind')
   .option('--json', 'print JSON', false)
+  .addHelpText('after', '\nA row the list cannot read whole (edited by hand: metrics that are not JSON, a status none of champion/challenger/retired) is listed with a warning saying what, as is a kind with two champions (the newest serves).\nExit codes: 0 listed (none registered too); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage (an unknown kind or flag).')
   .action(async (opts: { kind?: string; json: boolean }) => {
     if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
       throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
@@ -446,6 +452,7 @@ model
   .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache)')
   .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
   .option('--json', 'print JSON: {version, kind, previous, announced}', false)
+  .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing or changed since registration, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named).')
   .action(async (version: string, opts: { json: boolean }) => {
     const [{ withModelRegistry }, { promoteModel, withPromotionLog }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry, config) => {

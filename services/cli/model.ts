@@ -18,7 +18,7 @@ import { nearestNames } from '../names.ts';
 import { UsageError } from './usage-error.ts';
 import { DECIMAL_TEXT } from './common.ts';
 import { LatencyPredictor } from '../predictor/latency-predictor.ts';
-import type { PredictResponse } from '../predictor/types.ts';
+import { NoEvidenceError, type PredictResponse } from '../predictor/types.ts';
 import { MAX_LOAD } from '../predictor/schemas.ts';
 
 
@@ -62,24 +62,26 @@ export function trainingTargets(kinds: readonly string[] = TELEMETRY_TARGETS.map
 /**
  * One training cycle per telemetry model kind over the warehouse's enriched
  * events (registry `latency_models`, files under `<dataDir>/models`).
- * @throws {UsageError} on an empty or unknown kind, no events, or no benchmark prior for any pair.
+ * @throws {UsageError} on an empty or unknown kind.
+ * @throws {NoEvidenceError} when the warehouse holds no events to train on, or no benchmark prior for any pair (the data
+ *   cannot answer: exit 1, as predict without a champion).
  */
 export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
   const targets = trainingTargets(options.kinds);
   const [span] = await warehouse.query<{ n: number; lo: number; hi: number }>(
     `SELECT count() AS n, toUnixTimestamp64Milli(min(ts)) AS lo, toUnixTimestamp64Milli(max(ts)) AS hi FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched`,
   );
-  if (!span || Number(span.n) === 0) throw new UsageError(`no successful, load-matched requests in ${warehouse.database}.inference_enriched: run \`edgelat demo\` or a pipeline first`);
+  if (!span || Number(span.n) === 0) throw new NoEvidenceError(`no successful, load-matched requests in ${warehouse.database}.inference_enriched: run \`edgelat demo\` or a pipeline first`);
   const priors = await loadPriors(warehouse);
   if (priors.size === 0) {
-    throw new UsageError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut, and \`edgelat import benchmark --format singlestream --runs data/mlperf-singlestream/base-latency.csv\` imports it (or your own runs of its columns) into any warehouse (an MLPerf import holds p90 only)`);
+    throw new NoEvidenceError(`no benchmark latencies (SingleStream p50 and p90) in ${warehouse.database}.benchmark_latency: the model needs a benchmark prior per (model, chip); \`edgelat demo\` imports the simulator's MLPerf cut, and \`edgelat import benchmark --format singlestream --runs data/mlperf-singlestream/base-latency.csv\` imports it (or your own runs of its columns) into any warehouse (an MLPerf import holds p90 only)`);
   }
   // Priors that name none of the fleet's (model, chip) pairs train nothing, and every cycle would say only "no training
   // rows" (a re-test: priors imported as "ResNet50" on "Jetson AGX Orin").
   const pairs = await warehouse.query<{ m: string; c: string }>(`SELECT DISTINCT model_id AS m, chip AS c FROM ${warehouse.database}.inference_enriched WHERE status = 'ok' AND matched ORDER BY m, c`);
   if (!pairs.some((p) => priors.has(`${p.m}|${p.c}`))) {
     const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? `, … (${xs.length})` : ''}`;
-    throw new UsageError(`no (model, chip) of the fleet's requests has a benchmark prior (SingleStream p50 and p90): the fleet runs ${list(pairs.map((p) => `${p.m} on ${p.c}`))}; the priors are of ${list([...priors.keys()].map((k) => k.replace('|', ' on ')))}`);
+    throw new NoEvidenceError(`no (model, chip) of the fleet's requests has a benchmark prior (SingleStream p50 and p90): the fleet runs ${list(pairs.map((p) => `${p.m} on ${p.c}`))}; the priors are of ${list([...priors.keys()].map((k) => k.replace('|', ' on ')))}`);
   }
   // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
   const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));

@@ -40,6 +40,7 @@ import { mape, withinTolerance } from './metrics.ts';
 import { parseMlperfSystems, type SystemFeatures } from './mlperf-systems.ts';
 import { fitSystemTransfer, predictSystem, type SystemTransferModel } from './system-transfer.ts';
 import { createRng, shuffleInPlace } from '../simulator/prng.ts';
+import { nearestNames } from '../names.ts';
 
 /** Ranking metrics (fractions; `mean_regret` is a ratio ≥ 1; NaN when no model is ranked). */
 export interface RankingMetrics {
@@ -290,7 +291,7 @@ export function evaluateMlperf(
   let targets = scored;
   if (options.system !== undefined) {
     const n = count.get(options.system);
-    if (n === undefined) throw new RangeError(`--system: unknown system ${JSON.stringify(options.system)}; it has no SingleStream result in the runs files`);
+    if (n === undefined) throw new RangeError(`--system: unknown system ${JSON.stringify(options.system)}; it has no SingleStream result in the runs files${count.size ? `; nearest with results (version/division/submitter/system_id): ${nearestNames(options.system, [...count.keys()].sort(), 5)}` : ''}`);
     if (n <= k) throw new RangeError(`--system: system ${JSON.stringify(options.system)} is not scored: it has ${n} result(s), and a scored system needs more than shots = ${k}`);
     targets = [options.system];
   }

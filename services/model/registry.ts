@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import avro from 'avsc';
 import { ModelFileError, PipelineError } from '../../errors.ts';
@@ -152,7 +152,8 @@ export class ModelRegistry {
    * @param bytes      The file contents (an ONNX ModelProto in production).
    * @param extension  File name suffix. @default '.onnx'
    * @returns          Absolute path and SHA-256 (64 lower-case hex digits) of the bytes.
-   * @throws {RangeError} if `version` could escape the folder; file system errors as thrown by node:fs.
+   * @throws {RangeError} if `version` could escape the folder.
+   * @throws {ModelFileError} naming the file and the folder when it cannot be written (the file system's reason in it).
    */
   async saveFile(version: string, bytes: Uint8Array, extension = '.onnx'): Promise<{ path: string; sha256: string }> {
     if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
@@ -162,11 +163,18 @@ export class ModelRegistry {
 
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
   private async writeModelFile(name: string, bytes: Uint8Array): Promise<string> {
-    makeDirs(this.modelDir);
     const path = join(this.modelDir, name);
     const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    try {
+      makeDirs(this.modelDir);
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+    } catch (cause) {
+      // The operating system's words alone named a temporary file (a trial: "EPERM: operation not permitted, open
+      // '…/io_ms_p50-…-0002.onnx.tmp-7498'"): say it is the model file, in the data folder's models folder.
+      await unlink(tmp).catch(() => undefined);
+      throw new ModelFileError(`cannot write model file ${JSON.stringify(path)} into the models folder ${JSON.stringify(this.modelDir)}: ${(cause as Error).message}`, name.replace(/\.[^.]*$/, ''), { cause });
+    }
     return path;
   }
 
@@ -175,7 +183,8 @@ export class ModelRegistry {
    * registered with (their SHA-256 is its `fileSha256`). Written into this data folder's model dir, under the name
    * registered, which {@link list} then resolves to.
    * @returns What was wrong with the file (`'missing'`, `'unreadable'`, `'changed'`), or null when it was intact (nothing written).
-   * @throws {RangeError} when the bytes are not the registered file's (a programmer error); file system errors as node:fs throws them.
+   * @throws {RangeError} when the bytes are not the registered file's (a programmer error).
+   * @throws {ModelFileError} naming the file and the folder when it cannot be written.
    */
   async restoreFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>, bytes: Uint8Array): Promise<'missing' | 'unreadable' | 'changed' | null> {
     if (createHash('sha256').update(bytes).digest('hex') !== model.fileSha256) throw new RangeError(`restoreFile: the bytes are not the registered file of ${JSON.stringify(model.version)}`);

@@ -337,7 +337,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
       const rps = suggest.rps?.();
-      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${shellWord(e.model)} --chips ${shellWord(e.chip)} --slo-p99-ms ${suggest.sloP99Ms ?? 'MS'}${rps !== undefined ? ` --rps ${Number(rps.toPrecision(3))}` : ''}\` gives a rough estimate from its catalog peak ops/s)` };
+      return { missing: `no fleet measurement or benchmark of ${e.model} to compare on both ${e.chipNow} and ${e.chip} (unloaded fleet requests: ${n(e.chipNow)} and ${n(e.chip)}, ≥ ${MIN_MEDIAN_REQUESTS} on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, \`edgelat recommend --model ${shellWord(e.model)} --chips ${shellWord(e.chip)} --slo-p99-ms ${suggest.sloP99Ms ?? 'MS'}${rps !== undefined ? ` --rps ${Number(rps.toPrecision(3))}` : ''}\` gives a rough estimate: from benchmarks of the model on other chips and of other models on this one, scaled MACs, or its catalog peak ops/s, whichever it has)` };
     }
   }
   if (sources.length === 0) sources.push('unchanged (the running version and chip)');

@@ -242,7 +242,7 @@ describe('edgelat CLI', () => {
       const listed = await edgelat(['chips', 'list', '--json'], own, undefined, env);
       expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(Number(chips));
       const train = await edgelat(['model', 'train'], own, undefined, env);
-      expect([train.code, errLines(train.stderr).at(-1)]).toEqual([2, expect.stringMatching(/no successful, load-matched requests in srv\.inference_enriched/)]);
+      expect([train.code, errLines(train.stderr).at(-1)]).toEqual([1, expect.stringMatching(/no successful, load-matched requests in srv\.inference_enriched/)]);
       expect(existsSync(join(own, 'chdb'))).toBe(false);
     } finally {
       await server.close();

@@ -162,6 +162,20 @@ describe('capacity what-if against the simulator (F4)', () => {
     // latencies queue behind the others' and are no measurement of the candidate after rollout: measured stays null.
     expect(s.factor!.sources[0]).toMatch(/; compute ×[\d.]+, i\/o ×[\d.]+.* \(medians of \d+ paired requests' parts\)$/);
     expect(s.measured).toBeNull();
+    // A lookback shorter than a verdict window: the parts come from the requests of the windows the ratio rests on, whole
+    // (a trial: 21 requests inside the lookback gave the parts, beside the ratio of the window's 446).
+    const [edge] = await w.query<{ start: number; newest: number }>(
+      `SELECT toUnixTimestamp64Milli(min(window_start)) AS start, (SELECT toUnixTimestamp64Milli(max(ts)) FROM ${w.database}.inference_events WHERE edge_server_id = {s:String}) AS newest
+       FROM ${w.database}.shadow_verdicts WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = 'v1'
+         AND window_end > fromUnixTimestamp64Milli((SELECT toUnixTimestamp64Milli(max(ts)) FROM ${w.database}.inference_events WHERE edge_server_id = {s:String}) - 3600)`,
+      { s: d!.s, m: d!.m, p: d!.prod, c: d!.c });
+    const [pairs] = await w.query<{ n: number }>(
+      `SELECT count() AS n FROM (SELECT DISTINCT request_id FROM ${w.database}.shadow_results WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {c:String} AND model_version = 'v1' AND status = 'ok' AND request_ts >= fromUnixTimestamp64Milli({from:Int64})) AS s
+       INNER JOIN (SELECT DISTINCT request_id FROM ${w.database}.inference_events WHERE edge_server_id = {s:String} AND model_id = {m:String} AND chip = {p:String} AND status = 'ok' AND ts >= fromUnixTimestamp64Milli({from:Int64})) AS p ON p.request_id = s.request_id`,
+      { s: d!.s, m: d!.m, p: d!.prod, c: d!.c, from: Number(edge!.start) });
+    expect(Number(edge!.newest) - Number(edge!.start)).toBeGreaterThan(3600);
+    const brief = (await gateFromWarehouse(w, { ...req, slo_p99_ms: 1e6, lookback_hours: 0.001 })).servers[0]!;
+    expect(brief.factor!.sources[0]).toMatch(new RegExp(` \\(medians of ${Number(pairs!.n)} paired requests' parts\\)$`));
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.predicted_p99_ms! })).toMatchObject({ answer: 'NEED_SHADOW', exit_code: 2 });
     expect(await gateFromWarehouse(w, { ...req, slo_p99_ms: s.p99_high_ms! * 1.001 })).toMatchObject({ answer: 'ALLOW', exit_code: 0 });
     // The new device's workers: the fleet's where its servers report the chip's concurrency, else 1 assumed; `workers` sets them.

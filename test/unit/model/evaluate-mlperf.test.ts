@@ -197,6 +197,8 @@ describe('leave-one-system-out on test/fixtures/mlperf-loso', () => {
 
   it('rejects an unknown or unscored --system', () => {
     expect(() => evaluateMlperf(runs, systems, { seed: 1, system: 'v9.9/open/Nobody/none' })).toThrow(/unknown system "v9\.9\/open\/Nobody\/none"/);
+    // A slip of case is answered with the system's own spelling first (a trial: no names were offered).
+    expect(() => evaluateMlperf(runs, systems, { seed: 1, system: target.toUpperCase() })).toThrow(`; nearest with results (version/division/submitter/system_id): ${target}`);
     const few = [...new Set(rows.map((x) => x.system))].find((s) => rows.filter((x) => x.system === s).length <= 3);
     if (few) expect(() => evaluateMlperf(runs, systems, { seed: 1, system: few })).toThrow(/is not scored/);
     const one = evaluateMlperf(runs, systems, { seed: 1, system: target });

@@ -4,7 +4,7 @@
  * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -321,6 +321,18 @@ describe('failures never crash the schedule', () => {
 });
 
 describe('registry files and cron expressions', () => {
+  it('names the model file and its folder when the file cannot be written, and leaves no temporary file (a trial: only the OS error on a temporary name)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-blocked-'));
+    const version = 'io_ms_p50-20240601T100000Z-0001';
+    // A folder where the file goes: written to its temporary name, the rename onto it fails (EISDIR, as root too).
+    mkdirSync(join(dir, `${version}.onnx`, 'inside'), { recursive: true });
+    const error = await new ModelRegistry(w, dir).saveFile(version, new Uint8Array([1, 2, 3])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect((error as ModelFileError).version).toBe(version);
+    expect((error as Error).message).toMatch(new RegExp(`^cannot write model file "${dir}/${version}\\.onnx" into the models folder "${dir}": E(ISDIR|NOTEMPTY|EXIST)`));
+    expect(readdirSync(dir)).toEqual([`${version}.onnx`]);
+  });
+
   it('refuses a model file whose sha256 differs from the registry, naming the file; the challenger then replaces that champion', async () => {
     await seedRows('tamper', T0 - HOUR, T0 + 2 * HOUR);
     const trainer = slopeTrainer('tamper', 'tamper', { train: [], score: [] });

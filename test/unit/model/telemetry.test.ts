@@ -488,7 +488,10 @@ describe('EDGELAT_RETRAIN_* configuration', () => {
 
   it.each([
     [{ EDGELAT_RETRAIN_CRON: 'nonsense' }, /EDGELAT_RETRAIN_CRON="nonsense": must be a cron expression/],
-    [{ EDGELAT_RETRAIN_CRON: '61 * * * *' }, /EDGELAT_RETRAIN_CRON="61 \* \* \* \*"/],
+    // croner's reason, not "5 to 7 fields" (a trial: the expression has 5)
+    [{ EDGELAT_RETRAIN_CRON: '61 * * * *' }, /EDGELAT_RETRAIN_CRON="61 \* \* \* \*": must be a cron expression of 5 to 7 fields, e\.g\. "0 \* \* \* \*" \(hourly\): Invalid value for minute: 61$/],
+    // valid, and never fires (30 February): refused, as a schedule that never retrains
+    [{ EDGELAT_RETRAIN_CRON: '0 0 30 2 *' }, /EDGELAT_RETRAIN_CRON="0 0 30 2 \*": matches no time from now on/],
     [{ EDGELAT_RETRAIN_WINDOW_MS: '1000' }, /EDGELAT_RETRAIN_WINDOW_MS="1000"/],
   ])('rejects %j with a ConfigError naming the variable', (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

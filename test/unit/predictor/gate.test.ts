@@ -273,7 +273,7 @@ describe('estimateFactor', () => {
     expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.03]]) })).toMatchObject({ factor: { compute: 100, spread: expect.closeTo(1, 12) } });
     expect(f({ chip: 'rpi4', fleet: measured, benchmarkSpread: new Map([['orin', 0.03], ['rpi4', 0.09]]) })).toMatchObject({
       factor: { spread: expect.closeTo(Math.hypot(0.09, 0.04) / 0.05, 12), sources: [expect.stringMatching(/compute spread ×1\.97 \(benchmark p90 \/ p50 with the spread measured in service\)$/)] } });
-    expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, `edgelat recommend --model resnet50 --chips tpu --slo-p99-ms MS` gives a rough estimate from its catalog peak ops/s)' });
+    expect(f({ chip: 'tpu' })).toEqual({ missing: 'no fleet measurement or benchmark of resnet50 to compare on both orin and tpu (unloaded fleet requests: 100 and 0, ≥ 20 on both needed; or a benchmark at one percentile on both): run it as a shadow (for a chip not at hand, `edgelat recommend --model resnet50 --chips tpu --slo-p99-ms MS` gives a rough estimate: from benchmarks of the model on other chips and of other models on this one, scaled MACs, or its catalog peak ops/s, whichever it has)' });
     const both = f({ version: 'v2', chip: 'rpi4' });
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
