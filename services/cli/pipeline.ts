@@ -138,7 +138,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         runCycle: async () => {
           const stopped = new Error('stopped by a signal');
           // Promotions the log refused (the processors restarting on a new connection) are announced first, in order.
-          await announceAgain(pending, log, logger);
+          await announceAgain(pending, log, logger, registry);
           let kind: string | null = null;
           try {
             await trainTelemetryModels(warehouse, registry, {

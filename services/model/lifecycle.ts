@@ -134,13 +134,19 @@ export async function announcePromotion(log: EventLog, model: RegisteredModel, p
 /**
  * Announce again the promotions a log refused ({@link TrainingCycleResult.unannounced}), one per kind: the newest
  * promotion of each kind, as a promotion announced since supersedes an older one left pending (the caller drops it).
- * Each goes out with its own promotion time; those the log refuses again stay in `pending`.
- * @param pending  Per kind, the promotion to announce; announced ones are deleted from it.
+ * Each goes out with its own promotion time; those the log refuses again stay in `pending`. One whose model is no
+ * longer its kind's champion in `registry` (promoted over by hand since) is dropped, not announced.
+ * @param pending  Per kind, the promotion to announce; announced and dropped ones are deleted from it.
  * @returns How many were announced.
  */
-export async function announceAgain(pending: Map<string, UnannouncedPromotion>, log: EventLog, logger: Logger): Promise<number> {
+export async function announceAgain(pending: Map<string, UnannouncedPromotion>, log: EventLog, logger: Logger, registry: ModelRegistry): Promise<number> {
   let announced = 0;
   for (const [kind, p] of [...pending]) {
+    if ((await registry.champion(p.model.kind))?.version !== p.model.version) {
+      pending.delete(kind);
+      logger.info({ version: p.model.version }, 'latency model promotion not announced: no longer the champion');
+      continue;
+    }
     try {
       await announcePromotion(log, p.model, p.previous, p.atMs, p.topic);
       pending.delete(kind);

@@ -298,11 +298,15 @@ describe('failures never crash the schedule', () => {
     expect(r.unannounced).toMatchObject({ previous: null, atMs: T0, topic: MODEL_LATENCY_TOPIC, error: 'produce to "models.latency.v1" failed: The producer is disconnected' });
     expect(r.unannounced!.model.version).toBe(r.version);
     const pending = new Map([['silent', r.unannounced!]]);
-    expect(await announceAgain(pending, log, logger)).toBe(0);
+    expect(await announceAgain(pending, log, logger, registry)).toBe(0);
     expect(pending.size).toBe(1);
     refuse = false;
-    expect(await announceAgain(pending, log, logger)).toBe(1);
+    expect(await announceAgain(pending, log, logger, registry)).toBe(1);
     expect(pending.size).toBe(0);
+    // One promoted over since (by hand) is dropped, not announced.
+    await registry.setStatus('silent', r.version, 'retired', 'by hand', T0 + 1);
+    const stale = new Map([['silent', r.unannounced!]]);
+    expect([await announceAgain(stale, log, logger, registry), stale.size]).toEqual([0, 0]);
     const records = await topicRecords(log, MODEL_LATENCY_TOPIC);
     expect(records.map((x) => [x.key, x.timestampMs])).toEqual([['silent', T0]]);
     const event = decodeLatencyModelEvent(records[0]!.value);
