@@ -29,25 +29,29 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { cpus, hostname, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadTest } from 'loadtest';
 import pino from 'pino';
 import { predictGbt, trainGbt, type GbtModel } from '../services/model/gbt.ts';
 import { createPredictorApp } from '../services/predictor/app.ts';
 import type { PredictorBackend, PredictRequest, PredictResponse } from '../services/predictor/types.ts';
 import { createRng } from '../services/simulator/prng.ts';
+import { benchArgs, numberArg } from './args.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    rate: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    'serve-stub': { type: 'boolean', default: false },
-    stub: { type: 'boolean', default: false },
-    'data-dir': { type: 'string' },
-  },
+const USAGE = 'npm run bench:api [-- --rate 200 --duration 10 --warmup 2] [--url URL | --stub | --data-dir DIR]   (rate req/s 1..10000, duration and warmup s)';
+const flags = benchArgs(USAGE, {
+  url: { type: 'string' },
+  rate: { type: 'string', default: '200' },
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  'serve-stub': { type: 'boolean', default: false },
+  stub: { type: 'boolean', default: false },
+  'data-dir': { type: 'string' },
 });
+if (!flags['serve-stub']) {
+  numberArg(USAGE, 'rate', flags.rate, 1, 10_000);
+  numberArg(USAGE, 'duration', flags.duration, 0.1, 3600);
+  numberArg(USAGE, 'warmup', flags.warmup, 0, 3600);
+}
 
 const LOAD_KEYS = ['cpu_util', 'gpu_util', 'mem_util', 'queue_depth', 'concurrency', 'requests_per_s'] as const;
 

@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { PEAK_OPS_LOG_SD, scaleByPeakOps } from '../services/predictor/candidates.ts';
 import { parseCsvRecords } from '../services/simulator/csv.ts';
 import { nearestRankQuantile } from '../services/model/gbt.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs('npm run bench:catalog   (no options)', {});
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const peaks = new Map(parseCsvRecords(readFileSync(join(root, 'data/chips/edge-chips.csv'), 'utf8')).map((r) => [r.chip!, Number(r.peak_ops_per_s)]));

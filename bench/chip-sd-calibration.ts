@@ -17,12 +17,13 @@ import { parseMlperf } from '../services/model/import-mlperf.ts';
 import { nearestRankQuantile } from '../services/model/gbt.ts';
 import { createRng, shuffleInPlace } from '../services/simulator/prng.ts';
 import { benchmarkPredictor, CHIP_LOG_SD_SCALE } from '../services/predictor/benchmark-predictor.ts';
+import { benchArgs, seedsArg } from './args.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'data/mlperf-inference');
 const read = (prefix: string) => readdirSync(dataDir).filter((f) => f.startsWith(prefix) && f.endsWith('.csv')).sort().map((f) => ({ file: f, text: readFileSync(join(dataDir, f), 'utf8') }));
-const seedsArg = process.argv.indexOf('--seeds');
-const seeds = seedsArg > 0 ? process.argv[seedsArg + 1]!.split(',').map(Number) : [1, 2, 3];
+const USAGE = 'npm run bench:chip-sd [-- --seeds 1,2,3]   (seeds a,b,c or a range a-b)';
+const seeds = seedsArg(USAGE, benchArgs(USAGE, { seeds: { type: 'string', default: '1,2,3' } }).seeds);
 
 const parsed = parseMlperf(read('runs_'), read('systems_'));
 // As the warehouse query does: one row per (system, chip, model), the lower median of its rows.

@@ -14,12 +14,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs, numberArg } from './args.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', 'bin', 'edgelat.js');
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be an integer >= 1, got ${JSON.stringify(process.argv[runsArg + 1])}`);
+const USAGE = 'npm run bench:cli [-- --runs 9]   (runs 1..1000)';
+const runs = numberArg(USAGE, 'runs', benchArgs(USAGE, { runs: { type: 'string', default: '9' } }).runs, 1, 1000, true);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bench-cli-'));
 const empty = join(dataDir, 'empty.ts');

@@ -17,18 +17,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { gateRollout } from '../services/predictor/gate-backtest.ts';
 import { simulateDeploymentHistory } from '../services/simulator/deployments.ts';
+import { benchArgs, numberArg, seedsArg } from './args.ts';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1-16' }, replicates: { type: 'string', default: '8' } } });
-const range = /^(\d+)-(\d+)$/.exec(values.seeds!);
-const seeds = range ? Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i) : values.seeds!.split(',').map(Number);
-const R = Number(values.replicates);
-if (seeds.some((s) => !Number.isSafeInteger(s)) || !Number.isInteger(R) || R < 1 || R > 100) {
-  process.stderr.write(`usage: --seeds A-B|a,b,c (integers) --replicates R (1..100); got --seeds ${values.seeds} --replicates ${values.replicates}\n`);
-  process.exit(64);
-}
+const USAGE = 'npm run bench:gate-oracle [-- --seeds 1-16|a,b,c --replicates 8]   (replicates 1..100)';
+const values = benchArgs(USAGE, { seeds: { type: 'string', default: '1-16' }, replicates: { type: 'string', default: '8' } });
+const seeds = seedsArg(USAGE, values.seeds);
+const R = numberArg(USAGE, 'replicates', values.replicates, 1, 100, true);
 
 /** Recall and specificity of a blocking rule against what happened. */
 function score(rolledBack: readonly boolean[], blocked: readonly boolean[]): { recall: number; specificity: number } {

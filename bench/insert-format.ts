@@ -24,7 +24,6 @@ import { cpus, hostname, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { enrich } from '../pipelines/join-load-latency.ts';
 import { TOPICS } from '../pipelines/topics.ts';
@@ -34,9 +33,13 @@ import { normalizeSimConfig, simulateFleet } from '../services/simulator/index.t
 import { ClickHouseWarehouse, type InsertFormat } from '../services/warehouse/clickhouse.ts';
 import { rowsToJsonCompact, rowToJson } from '../services/warehouse/json.ts';
 import { startSqlEndpointProcess } from '../test/helpers/sql-endpoint.ts';
+import { benchArgs, numberArg, usageExit } from './args.ts';
 
 const BLOCK_ROWS = 4096;
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, seed: { type: 'string', default: '42' } } });
+const USAGE = 'npm run bench:insert [-- --minutes 20 --seed 42]   (minutes of simulated fleet: at least 2, for one timed block of each format)';
+const values = benchArgs(USAGE, { minutes: { type: 'string', default: '20' }, seed: { type: 'string', default: '42' } });
+numberArg(USAGE, 'minutes', values.minutes, 0.001, 24 * 60);
+numberArg(USAGE, 'seed', values.seed, 0, Number.MAX_SAFE_INTEGER, true);
 
 // Realistic rows: every inference event joined to its server's latest load sample at or before its ts.
 const sim = simulateFleet(normalizeSimConfig({ seed: Number(values.seed), durationMs: Number(values.minutes) * 60_000 }));
@@ -63,6 +66,9 @@ const route = SINK_ROUTES[TOPICS.enriched]!;
 const rows = sim.arrivals.filter((a) => a.topic === TOPICS.inference).map((a, i) => route.toRow(enrich(a.value as InferenceEvent, asOf(a.value as InferenceEvent)), 0, i));
 const blocks: Record<string, unknown>[][] = [];
 for (let i = 0; i < rows.length; i += BLOCK_ROWS) blocks.push(rows.slice(i, i + BLOCK_ROWS));
+// The first block of each format is untimed: with fewer than two, nothing would be timed (a trial: NaN rows/s, exit 0,
+// and today's results file overwritten with nulls).
+if (blocks.length < 2) usageExit(USAGE, `--minutes ${values.minutes}: ${rows.length} rows make ${blocks.length} block(s) of ${BLOCK_ROWS}; at least 2 are needed (the first of each format is untimed): give more minutes`);
 
 /** TabSeparated text of a block (TSV escaping of \\, tab, LF, CR; \N for null). */
 const ESCAPED = /[\\\t\n\r]/g;

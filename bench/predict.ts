@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { predictGbt, trainGbt } from '../services/model/gbt.ts';
 import { createRng } from '../services/simulator/prng.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../services/model/onnx.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs('npm run bench:predict   (no options)', {});
 
 const rng = createRng(7, 'bench-predict');
 const rand = (): number => rng.next();

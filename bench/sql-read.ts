@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs, numberArg } from './args.ts';
 
 /** What a child reports: the output's bytes, the read's seconds, RSS before it and its peak during it, bytes. */
 interface Side { bytes: number; seconds: number; rssBeforeBytes: number; rssPeakBytes: number }
@@ -79,9 +79,9 @@ function runSide(mode: 'stream' | 'whole', rows: number): Promise<Side> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000000' }, child: { type: 'string' } } });
-  const rows = Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`--rows: expected a positive integer, got ${JSON.stringify(values.rows)}`);
+  const usage = 'npm run bench:sql-read [-- --rows 20000000]   (rows 1..1000000000)';
+  const values = benchArgs(usage, { rows: { type: 'string', default: '20000000' }, child: { type: 'string' } });
+  const rows = numberArg(usage, 'rows', values.rows, 1, 1e9, true);
   if (values.child) {
     await child(values.child, rows);
     process.exit(0);
