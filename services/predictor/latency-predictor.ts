@@ -30,6 +30,12 @@ interface Champion {
   encoding: TelemetryEncoding;
 }
 
+/** Age of the cache, in TTLs, past which requests wait for its refresh instead of being served from it. */
+const MAX_STALE_TTLS = 6;
+
+/** How long the scorer of a replaced champion stays open for requests still scoring with it, ms. */
+const RETIRED_SCORER_GRACE_MS = 60_000;
+
 /** The champion models and priors, cached. */
 export class LatencyPredictor {
   private loadedAtMs = Number.NEGATIVE_INFINITY;
@@ -59,55 +65,81 @@ export class LatencyPredictor {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Read the champions, priors and fleet figures into new state, then swap it in at once (a request served during a
+   * refresh sees one generation, never a mix). The scorers of replaced champions are closed after
+   * {@link RETIRED_SCORER_GRACE_MS}, when no request still scoring with them can be left.
+   */
   private async refresh(): Promise<void> {
     const next = new Map<string, Champion>();
-    this.registered = new Map();
-    for (const target of TELEMETRY_TARGETS) {
-      // As `ModelRegistry.champion`: the newest champion; the kind's other rows are counted for the message without one.
-      const rows = await this.registry.list(target.kind);
-      this.registered.set(target.kind, rows.length);
-      const model = rows.filter((m) => m.status === 'champion').at(-1);
-      if (!model) continue;
-      const old = this.champions.get(target.kind);
-      if (old && old.model.version === model.version) {
-        next.set(target.kind, old);
-        continue;
+    const registered = new Map<string, number>();
+    const opened: OnnxScorer[] = [];
+    try {
+      for (const target of TELEMETRY_TARGETS) {
+        // As `ModelRegistry.champion`: the newest champion; the kind's other rows are counted for the message without one.
+        const rows = await this.registry.list(target.kind);
+        registered.set(target.kind, rows.length);
+        const model = rows.filter((m) => m.status === 'champion').at(-1);
+        if (!model) continue;
+        const old = this.champions.get(target.kind);
+        if (old && old.model.version === model.version) {
+          next.set(target.kind, old);
+          continue;
+        }
+        const bytes = await this.registry.readFile(model);
+        let scorer: OnnxScorer;
+        let encoding: TelemetryEncoding;
+        try {
+          encoding = telemetryEncodingOf(bytes).encoding;
+          scorer = await OnnxScorer.load(bytes);
+        } catch (cause) {
+          // A file that is not a latency model (a trial put another ONNX file in and fixed up its hash): name the champion and its file.
+          throw new ModelFileError(`champion ${JSON.stringify(model.version)} of ${target.kind} (file ${JSON.stringify(model.filePath)}) is not a latency model the predictor can score: ${(cause as Error).message}; \`edgelat model promote\` another version (\`edgelat model list\`) or \`edgelat model train\``, model.version, { cause });
+        }
+        opened.push(scorer);
+        next.set(target.kind, { model, scorer, encoding });
       }
-      const bytes = await this.registry.readFile(model);
-      let scorer: OnnxScorer;
-      let encoding: TelemetryEncoding;
-      try {
-        encoding = telemetryEncodingOf(bytes).encoding;
-        scorer = await OnnxScorer.load(bytes);
-      } catch (cause) {
-        for (const c of next.values()) if (![...this.champions.values()].includes(c)) await c.scorer.close();
-        // A file that is not a latency model (a trial put another ONNX file in and fixed up its hash): name the champion and its file.
-        throw new ModelFileError(`champion ${JSON.stringify(model.version)} of ${target.kind} (file ${JSON.stringify(model.filePath)}) is not a latency model the predictor can score: ${(cause as Error).message}; \`edgelat model promote\` another version (\`edgelat model list\`) or \`edgelat model train\``, model.version, { cause });
-      }
-      next.set(target.kind, { model, scorer, encoding });
+      const priors = await loadPriors(this.warehouse);
+      // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
+      const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
+        `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+      const catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
+      // Everything read: swapped in at once, with no await between.
+      const retired = [...this.champions].filter(([kind, old]) => next.get(kind) !== old).map(([, old]) => old.scorer);
+      this.champions = next;
+      this.registered = registered;
+      this.priors = priors;
+      this.serverChips = new Map();
+      for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
+      this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
+      this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
+      this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
+      this.catalog = catalog;
+      this.inputBytes.clear();
+      this.loadedAtMs = this.now();
+      if (retired.length > 0) setTimeout(() => void Promise.all(retired.map((r) => r.close().catch(() => undefined))), RETIRED_SCORER_GRACE_MS).unref();
+    } catch (error) {
+      for (const scorer of opened) await scorer.close().catch(() => undefined);
+      throw error;
     }
-    for (const [kind, old] of this.champions) if (next.get(kind) !== old) await old.scorer.close();
-    this.champions = next;
-    this.priors = await loadPriors(this.warehouse);
-    // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
-    const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
-      `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
-    this.serverChips = new Map();
-    for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
-    this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
-    this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
-    this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
-    this.catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
-    this.inputBytes.clear();
-    this.loadedAtMs = this.now();
   }
 
+  /**
+   * Load on the first call (and on every call with `ttlMs` 0); after that, a stale cache is refreshed in the background
+   * while requests are served from it: a request that waited for the refresh's queries had taken up to 0.5 s every
+   * 10 s (a trial's `bench:api`: p99 236 ms against 4 ms). A background refresh that fails leaves the cache as it was
+   * and is tried again by the next request; once the cache is {@link MAX_STALE_TTLS} TTLs old, requests wait for the
+   * refresh again, and its error is theirs (a champion's file damaged since is not served from memory for ever).
+   */
   private async ensureLoaded(): Promise<void> {
-    if (this.now() - this.loadedAtMs < this.ttlMs && this.ttlMs > 0) return;
+    const age = this.now() - this.loadedAtMs;
+    if (age < this.ttlMs && this.ttlMs > 0) return;
+    const wait = this.loadedAtMs === Number.NEGATIVE_INFINITY || this.ttlMs <= 0 || age >= MAX_STALE_TTLS * this.ttlMs;
     this.loading ??= this.refresh().finally(() => {
       this.loading = null;
     });
-    await this.loading;
+    if (wait) await this.loading;
+    else this.loading.catch(() => undefined);
   }
 
   private async medianInputBytes(model: string): Promise<number | null> {
@@ -223,6 +255,7 @@ export class LatencyPredictor {
 
   /** Release the ONNX sessions. */
   async close(): Promise<void> {
+    await this.loading?.catch(() => undefined); // a refresh under way would open scorers after this
     for (const c of this.champions.values()) await c.scorer.close();
     this.champions.clear();
   }

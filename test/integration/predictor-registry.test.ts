@@ -41,6 +41,25 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     await predictor.close();
   });
 
+  it('serves a stale cache while it refreshes in the background, and waits for the refresh once it is 6 TTLs old (a trial: every request waited up to 0.5 s for the refresh every 10 s)', async () => {
+    let clock = T;
+    const predictor = new LatencyPredictor(w, registry, 1000, () => clock);
+    const ask = () => predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
+    expect(await ask()).toBeInstanceOf(NoChampionError); // the first call waits for the load
+    // A champion whose file cannot be scored: a request past the TTL is answered from the cache, the refresh runs behind it.
+    await registry.setStatus(kind, version, 'champion', 'by hand', T + 1);
+    clock += 1500;
+    expect(await ask()).toBeInstanceOf(NoChampionError);
+    await new Promise((r) => setTimeout(r, 300)); // the background refresh fails, the cache stays
+    clock += 1000;
+    expect(await ask()).toBeInstanceOf(NoChampionError);
+    // 6 TTLs old: the request waits for the refresh, and its error is the request's.
+    clock += 6000;
+    expect(await ask()).toBeInstanceOf(ModelFileError);
+    await registry.setStatus(kind, version, 'retired', 'back', T + 2);
+    await predictor.close();
+  });
+
   it('names the champion and its file when the file is not a latency model', async () => {
     await registry.setStatus(kind, version, 'champion', 'by hand', T + 1);
     const predictor = new LatencyPredictor(w, registry, 0);
