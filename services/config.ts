@@ -209,7 +209,8 @@ const schema = z.object({
     // croner's own reason (a trial: "61 * * * *" was said not to have 5 fields), and an expression no date matches.
     .superRefine((v, ctx) => {
       try {
-        if (parseCron(v).nextRun() === null) ctx.addIssue({ code: 'custom', message: 'matches no time from now on (a day no month has, e.g. "0 0 30 2 *"): the models would never retrain' });
+        // From 1970, not from now: the demo replays a schedule in its event time (2024), so a year past is a time.
+        if (parseCron(v).nextRun(new Date(0)) === null) ctx.addIssue({ code: 'custom', message: 'matches no time at all (a day no month has, e.g. "0 0 30 2 *"): the models would never retrain' });
       } catch (error) {
         const why = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
         ctx.addIssue({ code: 'custom', message: `must be a cron expression of 5 to 7 fields, e.g. "0 * * * *" (hourly): ${why.replace(/^CronPattern: /, '')}` });

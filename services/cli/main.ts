@@ -367,7 +367,8 @@ Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
 MLPerf leave one system out (about 40 s on 2 cores):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json
 
-Exit codes: 0 scored (help: bad lines of the tables are listed and left out); 1 failure (a warehouse error); 2 bad usage: a
+Exit codes: 0 scored (help: bad lines of the tables are listed and left out); 1 failure (telemetry: no warehouse in the
+data folder, a warehouse error); 2 bad usage: a
 missing or unreadable file, a flag the format does not read, an unknown --device or --system, nothing to score (no rows
 of a device or system, or telemetry without the demo's run in the warehouse).`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }, command: Command) => {

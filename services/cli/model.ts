@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../eventlog/types.ts';
 import { announcePromotion, MODEL_LATENCY_TOPIC, runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
 import type { EdgelatConfig } from '../config.ts';
-import { ModelRegistry, type RegisteredModel } from '../model/registry.ts';
+import { ModelRegistry, rowProblem, type RegisteredModel } from '../model/registry.ts';
 import { ModelFileError } from '../../errors.ts';
 import {
   evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
@@ -17,7 +17,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { nearestNames } from '../names.ts';
 import { UsageError } from './usage-error.ts';
 import { DECIMAL_TEXT } from './common.ts';
-import { LatencyPredictor } from '../predictor/latency-predictor.ts';
+import { LatencyPredictor, openLatencyModel } from '../predictor/latency-predictor.ts';
 import { NoEvidenceError, type PredictResponse } from '../predictor/types.ts';
 import { MAX_LOAD } from '../predictor/schemas.ts';
 
@@ -163,8 +163,17 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   const others = kindRows.filter((m) => m.status === 'champion' && m.version !== version);
   const champion = kindRows.filter((m) => m.status === 'champion').at(-1) ?? null;
   if (model.status === 'champion' && others.length === 0) return { version, kind: model.kind, previous: version };
+  // Every row to write is checked first: a row the registry cannot write back (edited by hand) stops the promotion
+  // before anything changed (a trial: the champion was retired, then the new one's row refused, leaving none).
+  for (const m of [model, ...others]) {
+    const problem = rowProblem({ ...m, status: 'retired' });
+    if (problem !== null) throw new ModelFileError(`cannot promote ${JSON.stringify(version)}: the row of ${JSON.stringify(m.version)}${m === model ? '' : ' (a champion to retire)'} cannot be written back (${problem}); mend it with SQL or delete it; nothing changed`, version);
+  }
   try {
-    await registry.readFile(model);
+    // A champion must be servable: its file the one registered, a latency model of its kind (a trial promoted an image
+    // classifier's file and retired a working champion).
+    const { scorer } = await openLatencyModel(await registry.readFile(model), model);
+    await scorer.close();
   } catch (error) {
     // The data cannot answer (exit 1), the usage was fine.
     throw new ModelFileError(`cannot promote ${JSON.stringify(version)}: ${(error as Error).message}`, version, { cause: error });

@@ -12,7 +12,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
-import { announceAgain, startTrainingSchedule, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
+import { announceAgain, MODEL_LATENCY_TOPIC, startTrainingSchedule, unannouncedChampions, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
@@ -131,6 +131,16 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     if (retention.length > 0) process.stderr.write(`edgelat: ${retentionLine(retention)}\n`);
     if (config.retrainCron) {
       const registry = new ModelRegistry(warehouse, modelDir(config));
+      // Champions the topic does not hold (an earlier run stopped before announcing them) are announced now.
+      try {
+        for (const [kind, p] of await unannouncedChampions(log, registry)) pending.set(kind, p);
+        if (pending.size > 0) {
+          const told = await announceAgain(pending, log, logger, registry);
+          process.stderr.write(`edgelat: ${told} champion(s) the topic ${MODEL_LATENCY_TOPIC} did not hold announced${pending.size > 0 ? `; ${pending.size} not yet (tried again at each retraining)` : ''}\n`);
+        }
+      } catch (error) {
+        logger.warn({ error: (error as Error).message }, 'could not compare the registry\'s champions with the models topic; unannounced ones stay so');
+      }
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,
         // The cron time only triggers a cycle: its window is the last EDGELAT_RETRAIN_WINDOW_MS of event time, up to
@@ -138,7 +148,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         runCycle: async () => {
           const stopped = new Error('stopped by a signal');
           // Promotions the log refused (the processors restarting on a new connection) are announced first, in order.
-          await announceAgain(pending, log, logger, registry);
+          if (!stopping) await announceAgain(pending, log, logger, registry);
           let kind: string | null = null;
           try {
             await trainTelemetryModels(warehouse, registry, {

@@ -253,9 +253,22 @@ const RATE_TOLERANCE = 2;
  * a file in µs under ms headers) keep their order and their primary metric, and only the rate tells.
  */
 function singleStreamRateProblem(rec: Readonly<Record<string, string | undefined>>): { field: string; reason: string } | null {
-  const mean = Number((rec.mean_latency_ms ?? '').trim());
-  const qps = Number((rec.qps_without_loadgen_overhead ?? '').trim());
-  if (!(mean > 0 && qps > 0) || (rec.mean_latency_ms ?? '').trim() === '' || (rec.qps_without_loadgen_overhead ?? '').trim() === '') return null;
+  const meanText = (rec.mean_latency_ms ?? '').trim();
+  const qpsText = (rec.qps_without_loadgen_overhead ?? '').trim();
+  const mean = Number(meanText);
+  const qps = Number(qpsText);
+  // A cell that is there must be a number > 0 (a trial's qps of 0 or NaN let scaled latencies through unchecked).
+  if (meanText !== '' && !(mean > 0 && Number.isFinite(mean))) return { field: 'mean_latency_ms', reason: `latency must be a number > 0 ms, got ${quoteValue(meanText)}` };
+  if (qpsText !== '' && !(qps > 0 && Number.isFinite(qps))) return { field: 'qps_without_loadgen_overhead', reason: `queries per second must be a number > 0, got ${quoteValue(qpsText)}` };
+  // At least half of a run's queries take its p50 or more, so their mean is at least p50 / 2 (Markov's inequality);
+  // and a mean lies between min and max (a trial scaled p50 … max ×1000 and left min and mean in ms).
+  const p50 = Number((rec.p50_latency_ms ?? '').trim());
+  if (meanText !== '' && p50 > 0 && mean < p50 / 2) return { field: 'mean_latency_ms', reason: `mean_latency_ms ${meanText} is below half of p50_latency_ms ${rec.p50_latency_ms!.trim()}: half of the queries take p50 or more, so their mean cannot (latency columns in different units?)` };
+  for (const [c, above] of [['min_latency_ms', false], ['max_latency_ms', true]] as const) {
+    const x = Number((rec[c] ?? '').trim());
+    if (meanText !== '' && (rec[c] ?? '').trim() !== '' && Number.isFinite(x) && (above ? mean > x : mean < x)) return { field: 'mean_latency_ms', reason: `mean_latency_ms ${meanText} is ${above ? 'above' : 'below'} ${c} ${rec[c]!.trim()}: a mean lies between a run's min and max` };
+  }
+  if (meanText === '' || qpsText === '') return null;
   const implied = 1000 / qps;
   if (mean <= implied * RATE_TOLERANCE && mean >= implied / RATE_TOLERANCE) return null;
   return { field: 'mean_latency_ms', reason: `mean_latency_ms ${rec.mean_latency_ms!.trim()} disagrees with qps_without_loadgen_overhead ${rec.qps_without_loadgen_overhead!.trim()}: one query at a time, the mean latency is 1000 / qps = ${Number(implied.toPrecision(6))} ms (latency columns in another unit than their names say?)` };

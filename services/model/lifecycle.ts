@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Logger } from '../log.ts';
-import { encodeLatencyModelEvent, latencyModelEvent, type ModelRegistry, type ModelStatus, type RegisteredModel } from './registry.ts';
+import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, type ModelRegistry, type ModelStatus, type RegisteredModel } from './registry.ts';
 
 /** Default topic of promotion records. */
 export const MODEL_LATENCY_TOPIC = 'models.latency.v1';
@@ -134,7 +134,8 @@ export async function announcePromotion(log: EventLog, model: RegisteredModel, p
 /**
  * Announce again the promotions a log refused ({@link TrainingCycleResult.unannounced}), one per kind: the newest
  * promotion of each kind, as a promotion announced since supersedes an older one left pending (the caller drops it).
- * Each goes out with its own promotion time; those the log refuses again stay in `pending`. One whose model is no
+ * Each goes out with its own promotion time; the first the log refuses again stops the round, and it and the rest stay
+ * in `pending`. One whose model is no
  * longer its kind's champion in `registry` (promoted over by hand since) is dropped, not announced.
  * @param pending  Per kind, the promotion to announce; announced and dropped ones are deleted from it.
  * @returns How many were announced.
@@ -155,9 +156,40 @@ export async function announceAgain(pending: Map<string, UnannouncedPromotion>, 
     } catch (err) {
       pending.set(kind, { ...p, error: message(err) });
       logger.warn({ version: p.model.version, topic: p.topic, error: message(err) }, 'latency model promotion still not announced; tried again at the next cycle');
+      // The log refuses: the others would wait as long to be refused (a trial: four pending, a minute each, held a SIGTERM for 4 min).
+      break;
     }
   }
   return announced;
+}
+
+/**
+ * The registry's champions the topic does not announce as its kind's newest record: promotions left unannounced by a run
+ * that stopped before it could announce them (a trial: a restarted pipeline forgot them), or made where no log was
+ * given. The topic's records are read whole (one per promotion); per kind the newest by time, then offset, is what
+ * its consumers hold. Records that do not decode are passed over.
+ * @returns Per kind, the promotion to announce (`previous`: the version the topic holds, or null); empty when they agree.
+ */
+export async function unannouncedChampions(log: EventLog, registry: ModelRegistry, topic = MODEL_LATENCY_TOPIC): Promise<Map<string, UnannouncedPromotion>> {
+  const held = new Map<string, { version: string; ts: number; offset: number }>();
+  const partitions = (await log.partitionCount(topic)) ?? 0;
+  for (let partition = 0; partition < partitions; partition++) {
+    const tp = { topic, partition };
+    for (const r of await log.read(tp, 0, await log.endOffset(tp))) {
+      const event = decodeLatencyModelEvent(r.value);
+      if (!event.ok) continue;
+      const now = held.get(event.value.kind);
+      if (!now || r.timestampMs > now.ts || (r.timestampMs === now.ts && r.offset > now.offset)) held.set(event.value.kind, { version: event.value.version, ts: r.timestampMs, offset: r.offset });
+    }
+  }
+  const out = new Map<string, UnannouncedPromotion>();
+  const champions = new Map<string, RegisteredModel>();
+  for (const m of await registry.list()) if (m.status === 'champion') champions.set(m.kind, m); // the newest per kind, as `champion`
+  for (const [kind, model] of champions) {
+    const topicHas = held.get(kind)?.version ?? null;
+    if (topicHas !== model.version) out.set(kind, { model, previous: topicHas, atMs: model.updatedAtMs, topic, error: `${topic} holds ${topicHas ?? 'no record'} of ${kind}` });
+  }
+  return out;
 }
 
 /**
@@ -210,9 +242,22 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
 
   // A promotion stopped between registering the new champion and retiring the old one (a kill, a crash) left two: the
   // newest serves (registry.champion); the older ones are retired now, saying so, instead of showing as champions.
+  /**
+   * Retire a replaced champion; a row the registry cannot write back (edited by hand, `rowProblem`) stays as it is, said
+   * in a warning: the newer champion serves (a trial: the refused write ended the cycle after the new champion was
+   * registered).
+   */
+  const retire = async (old: string, why: string): Promise<void> => {
+    try {
+      await registry.setStatus(kind, old, 'retired', why, nowMs);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      logger.warn({ version: old, error: error.message }, 'a replaced champion\'s row cannot be written back: left a champion (the newest serves); mend it with SQL');
+    }
+  };
   const champions = (await registry.list(kind)).filter((m) => m.status === 'champion');
   for (const stale of champions.slice(0, -1)) {
-    await registry.setStatus(kind, stale.version, 'retired', `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`, nowMs);
+    await retire(stale.version, `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`);
     logger.warn({ version: stale.version, champion: champions.at(-1)!.version }, 'a second champion of the kind retired');
   }
   const champion = await registry.champion(kind);
@@ -275,7 +320,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     if (champion && broken !== null) {
       const reason = `identical to ${same.version} (${same.status}), which replaces champion ${champion.version}: its file could not be read (${broken})`;
       await registry.setStatus(kind, same.version, 'champion', reason, nowMs);
-      await registry.setStatus(kind, champion.version, 'retired', `replaced by ${same.version}: its file could not be read`, nowMs);
+      await retire(champion.version, `replaced by ${same.version}: its file could not be read`);
       const unannounced = await announce({ ...same, status: 'champion', reason }, champion.version);
       logger.warn({ version: same.version, previous: champion.version, reason }, 'latency model promoted in place of a champion whose file could not be read');
       return { version: same.version, status: 'champion', promoted: true, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version, ...(unannounced ? { unannounced } : {}) };
@@ -330,7 +375,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
     logger.info({ version, reason }, 'latency challenger not promoted');
     return result('challenger', reason, scored.loss, championLoss);
   }
-  if (champion) await registry.setStatus(kind, champion.version, 'retired', `replaced by ${version}: ${reason}`, nowMs);
+  if (champion) await retire(champion.version, `replaced by ${version}: ${reason}`);
   const unannounced = await announce(model, champion?.version ?? null);
   logger.info({ version, previous: champion?.version ?? null, reason }, 'latency model promoted');
   return { ...result('champion', reason, scored.loss, championLoss), ...(unannounced ? { unannounced } : {}) };

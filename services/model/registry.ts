@@ -84,6 +84,22 @@ function metricsToJson(metrics: Record<string, number>): string {
 }
 
 /**
+ * Why a model's row cannot be written to the registry as it is, or null: a version that is not letters, digits, `.`,
+ * `_`, `-` (it names the file), a status none of {@link ModelStatus}, a SHA-256 that is not 64 lower-case hex digits
+ * (or ''), a row count that is not a safe integer ≥ 0. `register` refuses such a row; a row read with one (edited by
+ * hand: `rows_train` of −1 read as 2^64 − 1) is listed with it as its problem, and no command writes it back.
+ */
+export function rowProblem(model: Pick<RegisteredModel, 'version' | 'status' | 'fileSha256' | 'rowsTrain' | 'rowsHoldout'>): string | null {
+  if (!VERSION_RE.test(model.version)) return `version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(model.version)}`;
+  if (!STATUSES.includes(model.status)) return `status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(model.status)}`;
+  if (!SHA256_RE.test(model.fileSha256)) return `fileSha256: expected 64 lower-case hex digits or '', got ${JSON.stringify(model.fileSha256)}`;
+  for (const key of ['rowsTrain', 'rowsHoldout'] as const) {
+    if (!Number.isSafeInteger(model[key]) || model[key] < 0) return `${key}: expected an integer >= 0, got ${JSON.stringify(model[key])}`;
+  }
+  return null;
+}
+
+/**
  * Metrics from their JSON text, and what in it could not be read: a row edited by hand (a trial's `'{bad json'`)
  * had stopped every command that lists the registry with a bare JSON error naming no model.
  * @returns The metrics that read as numbers (or the strings "NaN", "Infinity", "-Infinity"), and null or the problem.
@@ -93,16 +109,16 @@ function metricsFromJson(text: string): { metrics: Record<string, number>; probl
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { metrics: {}, problem: `metrics_json is not JSON: ${JSON.stringify(text.slice(0, 40))}` };
+    return { metrics: {}, problem: `metrics_json is not JSON: ${JSON.stringify(text.slice(0, 40))} (a status change writes the row back without it)` };
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { metrics: {}, problem: `metrics_json is not a JSON object: ${JSON.stringify(text.slice(0, 40))}` };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { metrics: {}, problem: `metrics_json is not a JSON object: ${JSON.stringify(text.slice(0, 40))} (a status change writes the row back without it)` };
   const metrics: Record<string, number> = {};
   const bad: string[] = [];
   for (const [k, v] of Object.entries(parsed)) {
     if (typeof v === 'number' || (typeof v === 'string' && ['NaN', 'Infinity', '-Infinity'].includes(v))) metrics[k] = Number(v);
     else bad.push(k);
   }
-  return { metrics, problem: bad.length ? `metrics_json: ${bad.map((k) => JSON.stringify(k)).join(', ')} not a number` : null };
+  return { metrics, problem: bad.length ? `metrics_json: ${bad.map((k) => JSON.stringify(k)).join(', ')} not a number (a status change writes the row back without it)` : null };
 }
 
 interface ModelRow {
@@ -115,9 +131,13 @@ interface ModelRow {
 function fromRow(r: ModelRow): RegisteredModel {
   const loss = r.holdout_loss ?? ({ nan: NaN, '-nan': NaN, inf: Infinity, '-inf': -Infinity }[r.holdout_loss_text] ?? NaN);
   const { metrics, problem } = metricsFromJson(r.metrics_json);
+  const knownStatus = (STATUSES as readonly string[]).includes(r.status);
+  const fields = { version: r.version, status: (knownStatus ? r.status : 'retired') as ModelStatus, fileSha256: r.file_sha256.replace(/\0+$/, ''), rowsTrain: Number(r.rows_train), rowsHoldout: Number(r.rows_holdout) };
+  const unwritable = rowProblem(fields);
   const problems = [
     ...(problem === null ? [] : [problem]),
-    ...((STATUSES as readonly string[]).includes(r.status) ? [] : [`status ${JSON.stringify(r.status)} is none of ${STATUSES.join(', ')}: not served (\`edgelat model promote ${r.version}\` serves it)`]),
+    ...(knownStatus ? [] : [`status ${JSON.stringify(r.status)} is none of ${STATUSES.join(', ')}: not served (\`edgelat model promote ${r.version}\` serves it)`]),
+    ...(unwritable === null ? [] : [`${unwritable}: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)`]),
   ];
   return {
     ...(problems.length ? { problem: problems.join('; ') } : {}),
@@ -237,12 +257,8 @@ export class ModelRegistry {
    *         {WarehouseError} from the warehouse.
    */
   async register(model: RegisteredModel): Promise<void> {
-    if (!VERSION_RE.test(model.version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(model.version)}`);
-    if (!STATUSES.includes(model.status)) throw new RangeError(`status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(model.status)}`);
-    if (!SHA256_RE.test(model.fileSha256)) throw new RangeError(`fileSha256: expected 64 lower-case hex digits or '', got ${JSON.stringify(model.fileSha256)}`);
-    for (const key of ['rowsTrain', 'rowsHoldout'] as const) {
-      if (!Number.isSafeInteger(model[key]) || model[key] < 0) throw new RangeError(`${key}: expected an integer >= 0, got ${JSON.stringify(model[key])}`);
-    }
+    const problem = rowProblem(model);
+    if (problem !== null) throw new RangeError(problem);
     const db = this.warehouse.database;
     const ts = (name: string) => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
     await this.warehouse.exec(

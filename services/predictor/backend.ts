@@ -171,7 +171,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
           healthCache = { atMs: now, value };
           return value;
         }
-        const champions = (await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind).sort();
+        // Each kind once (a kind left with two champions by a hand edit was listed twice).
+        const champions = [...new Set((await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind))].sort();
         // One per chip: a catalog import replaces rows by chip (ReplacingMergeTree), and unmerged versions are not chips (a trial read 67 of 55).
         const [catalog] = await w.query<{ n: number | string }>(`SELECT uniqExact(chip) AS n FROM ${w.database}.chips`);
         const chips = Number(catalog?.n ?? 0);

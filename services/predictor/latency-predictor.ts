@@ -30,6 +30,23 @@ interface Champion {
   encoding: TelemetryEncoding;
 }
 
+/**
+ * Open a registered model's file for scoring, checking it is a telemetry latency model of the model's kind.
+ * @returns Its scorer (the caller closes it) and its feature encoding.
+ * @throws {ModelFileError} naming the version and file when it is not: not an edgelat telemetry model (a trial put another
+ *   ONNX file in and fixed up its hash), a model of another kind (a trial copied an i/o model's file over the p90's, which
+ *   was served as the p90), or a file onnxruntime cannot load.
+ */
+export async function openLatencyModel(bytes: Uint8Array, model: Pick<RegisteredModel, 'version' | 'kind' | 'filePath'>): Promise<{ scorer: OnnxScorer; encoding: TelemetryEncoding }> {
+  try {
+    const stored = telemetryEncodingOf(bytes);
+    if (stored.target.kind !== model.kind) throw new Error(`the file is a model of ${stored.target.kind}, registered as ${model.kind}`);
+    return { encoding: stored.encoding, scorer: await OnnxScorer.load(bytes) };
+  } catch (cause) {
+    throw new ModelFileError(`latency model ${JSON.stringify(model.version)} of ${model.kind} (file ${JSON.stringify(model.filePath)}) is not a latency model the predictor can score: ${(cause as Error).message}; \`edgelat model promote\` another version (\`edgelat model list\`) or \`edgelat model train\``, model.version, { cause });
+  }
+}
+
 /** Age of the cache, in TTLs, past which requests wait for its refresh instead of being served from it. */
 const MAX_STALE_TTLS = 6;
 
@@ -40,8 +57,8 @@ const RETIRED_SCORER_GRACE_MS = 60_000;
 export class LatencyPredictor {
   private loadedAtMs = Number.NEGATIVE_INFINITY;
   private champions = new Map<string, Champion>();
-  /** Registered versions per kind at the last load (any status): a kind without a champion says how many it has. */
-  private registered = new Map<string, number>();
+  /** Registered versions per kind at the last load (any status): a kind without a champion names them. */
+  private registered = new Map<string, string[]>();
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
   private serverChips = new Map<string, string>();
@@ -72,13 +89,13 @@ export class LatencyPredictor {
    */
   private async refresh(): Promise<void> {
     const next = new Map<string, Champion>();
-    const registered = new Map<string, number>();
+    const registered = new Map<string, string[]>();
     const opened: OnnxScorer[] = [];
     try {
       for (const target of TELEMETRY_TARGETS) {
         // As `ModelRegistry.champion`: the newest champion; the kind's other rows are counted for the message without one.
         const rows = await this.registry.list(target.kind);
-        registered.set(target.kind, rows.length);
+        registered.set(target.kind, rows.map((m) => m.version));
         const model = rows.filter((m) => m.status === 'champion').at(-1);
         if (!model) continue;
         const old = this.champions.get(target.kind);
@@ -86,16 +103,7 @@ export class LatencyPredictor {
           next.set(target.kind, old);
           continue;
         }
-        const bytes = await this.registry.readFile(model);
-        let scorer: OnnxScorer;
-        let encoding: TelemetryEncoding;
-        try {
-          encoding = telemetryEncodingOf(bytes).encoding;
-          scorer = await OnnxScorer.load(bytes);
-        } catch (cause) {
-          // A file that is not a latency model (a trial put another ONNX file in and fixed up its hash): name the champion and its file.
-          throw new ModelFileError(`champion ${JSON.stringify(model.version)} of ${target.kind} (file ${JSON.stringify(model.filePath)}) is not a latency model the predictor can score: ${(cause as Error).message}; \`edgelat model promote\` another version (\`edgelat model list\`) or \`edgelat model train\``, model.version, { cause });
-        }
+        const { scorer, encoding } = await openLatencyModel(await this.registry.readFile(model), model);
         opened.push(scorer);
         next.set(target.kind, { model, scorer, encoding });
       }
@@ -162,9 +170,11 @@ export class LatencyPredictor {
     for (const target of TELEMETRY_TARGETS) {
       // Nothing trained yet is not bad usage: the request is fine, the warehouse cannot answer it (CLI exit 1, API 404).
       if (!this.champions.has(target.kind)) {
-        const n = this.registered.get(target.kind) ?? 0;
+        const versions = this.registered.get(target.kind) ?? [];
+        const n = versions.length;
+        const newest = versions.slice(-3).reverse().join(', ');
         throw new NoChampionError(`no champion model of kind ${target.kind}${n > 0
-          ? ` among its ${n} registered version(s): \`edgelat model list --kind ${target.kind}\` lists them, \`edgelat model promote VERSION\` serves one`
+          ? ` among its ${n} registered version(s) (newest: ${newest}${n > 3 ? ', …' : ''}): \`edgelat model list --kind ${target.kind}\` lists them, \`edgelat model promote VERSION\` serves one`
           : ': run `edgelat demo` or `edgelat model train` first'}`);
       }
     }

@@ -10,8 +10,21 @@ import { formatModelList, promoteModel, registryWarnings } from '../../services/
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { MODEL_LATENCY_TOPIC } from '../../services/model/lifecycle.ts';
 import { decodeLatencyModelEvent, ModelRegistry, type RegisteredModel } from '../../services/model/registry.ts';
+import { trainGbt } from '../../services/model/gbt.ts';
+import { exportTelemetryModel, TELEMETRY_FEATURES, TELEMETRY_TARGETS, type TelemetryEncoding } from '../../services/model/telemetry.ts';
+import { ModelFileError } from '../../errors.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
+
+/**
+ * The ONNX file of a telemetry latency model of `kind` (a constant model: no trees; `shift` tells files apart), as
+ * `model train` writes one: promote opens a champion's file, as predict will.
+ */
+function latencyFile(kind: string, shift = 0): Uint8Array {
+  const X = Array.from({ length: 4 }, (_, i) => Array.from({ length: TELEMETRY_FEATURES.length }, () => i));
+  const encoding = { chips: {}, servers: {}, global: {}, sigmaExtra: 0 } as unknown as TelemetryEncoding;
+  return exportTelemetryModel({ target: TELEMETRY_TARGETS.find((t) => t.kind === kind)!, gbt: trainGbt(X, [1 + shift, 2, 3, 4], { loss: { kind: 'l2' }, nTrees: 0 }), encoding });
+}
 
 describe('model promote', () => {
   let w: ChdbWarehouse;
@@ -23,7 +36,7 @@ describe('model promote', () => {
     const versions = ['total_ms_p50-20240601T101000Z-0001', 'total_ms_p50-20240601T102000Z-0001', 'total_ms_p50-20240601T103000Z-0001'];
     const statuses = ['retired', 'champion', 'challenger'] as const;
     for (const [i, version] of versions.entries()) {
-      const file = await registry.saveFile(version, new TextEncoder().encode(`model ${i}`));
+      const file = await registry.saveFile(version, latencyFile('total_ms_p50', i));
       const m: RegisteredModel = {
         version, kind: 'total_ms_p50', trainedAtMs: T + i * 600_000, windowStartMs: T - 600_000, windowEndMs: T + i * 600_000, holdoutStartMs: T + i * 600_000 - 120_000,
         rowsTrain: 100, rowsHoldout: 20, metrics: {}, holdoutLoss: 0.1, filePath: file.path, fileSha256: file.sha256, status: statuses[i]!, reason: '', updatedAtMs: T + i * 600_000,
@@ -63,7 +76,7 @@ describe('model promote', () => {
     const kind = 'io_ms_p50';
     const versions = ['io_ms_p50-20240601T101000Z-0001', 'io_ms_p50-20240601T102000Z-0001', 'io_ms_p50-20240601T103000Z-0001'];
     for (const [i, version] of versions.entries()) {
-      const file = await registry.saveFile(version, new TextEncoder().encode(`io model ${i}`));
+      const file = await registry.saveFile(version, latencyFile(kind, i));
       await registry.register({
         version, kind, trainedAtMs: T + i, windowStartMs: T - 600_000, windowEndMs: T + i, holdoutStartMs: T - 1, rowsTrain: 100, rowsHoldout: 20,
         metrics: { mape: 0.1 }, holdoutLoss: 0.1, filePath: file.path, fileSha256: file.sha256, status: 'champion', reason: '', updatedAtMs: T + i,
@@ -75,8 +88,8 @@ describe('model promote', () => {
     await edit(versions[1]!, '{"mape":"x","acc10":0.9}', 'weird');
     const rows = await registry.list(kind);
     expect(rows.map((m) => [m.version, m.status, m.metrics, m.problem])).toEqual([
-      [versions[0], 'champion', {}, 'metrics_json is not JSON: "{bad json"'],
-      [versions[1], 'weird', { acc10: 0.9 }, `metrics_json: "mape" not a number; status "weird" is none of champion, challenger, retired: not served (\`edgelat model promote ${versions[1]}\` serves it)`],
+      [versions[0], 'champion', {}, 'metrics_json is not JSON: "{bad json" (a status change writes the row back without it)'],
+      [versions[1], 'weird', { acc10: 0.9 }, `metrics_json: "mape" not a number (a status change writes the row back without it); status "weird" is none of champion, challenger, retired: not served (\`edgelat model promote ${versions[1]}\` serves it)`],
       [versions[2], 'champion', { mape: 0.1 }, undefined],
     ]);
     expect(formatModelList(rows).trimEnd().split('\n').slice(-3)).toEqual([
@@ -91,6 +104,30 @@ describe('model promote', () => {
     expect(after.map((m) => [m.status, m.metrics, m.problem])).toEqual([['retired', {}, undefined], ['champion', { acc10: 0.9 }, undefined], ['retired', { mape: 0.1 }, undefined]]);
     expect(after[0]!.reason).toBe(`replaced by ${versions[1]} by hand (edgelat model promote)`);
     expect(registryWarnings(after)).toEqual([]);
+  });
+
+  it('refuses a file that is not a latency model of its kind, and a row it cannot write back, before changing anything (a trial: the champion was retired, then the write refused)', async () => {
+    const kind = 'total_ms_p90';
+    const [good, wrongKind, badRow] = ['total_ms_p90-20240601T101000Z-0001', 'total_ms_p90-20240601T102000Z-0001', 'total_ms_p90-20240601T103000Z-0001'];
+    const files = [latencyFile(kind), latencyFile('io_ms_p50'), latencyFile(kind, 1)];
+    for (const [i, version] of [good, wrongKind, badRow].entries()) {
+      const file = await registry.saveFile(version, files[i]!);
+      await registry.register({
+        version, kind, trainedAtMs: T + i, windowStartMs: T - 600_000, windowEndMs: T + i, holdoutStartMs: T - 1, rowsTrain: 100, rowsHoldout: 20,
+        metrics: {}, holdoutLoss: 0.1, filePath: file.path, fileSha256: file.sha256, status: i === 0 ? 'champion' : 'challenger', reason: '', updatedAtMs: T + i,
+      });
+    }
+    // An i/o model's file under a p90 version: refused, naming what it is.
+    const error = await promoteModel(registry, wrongKind).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect((error as Error).message).toMatch(new RegExp(`^cannot promote "${wrongKind}": latency model "${wrongKind}" of ${kind} \\(file .*\\) is not a latency model the predictor can score: the file is a model of io_ms_p50, registered as ${kind}; `));
+    // rows_train of −1 (read as 2^64 − 1): listed with its problem; its promotion refused with nothing changed.
+    await w.exec(`INSERT INTO ${w.database}.latency_models SELECT version, kind, trained_at, window_start, window_end, holdout_start, toUInt64(-1), rows_holdout,
+      metrics_json, holdout_loss, file_path, file_sha256, status, reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${badRow}'`);
+    const listed = (await registry.list(kind)).find((m) => m.version === badRow)!;
+    expect(listed.problem).toBe('rowsTrain: expected an integer >= 0, got 18446744073709552000: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)');
+    await expect(promoteModel(registry, badRow)).rejects.toThrow(`cannot promote "${badRow}": the row of "${badRow}" cannot be written back (rowsTrain: expected an integer >= 0, got 18446744073709552000); mend it with SQL or delete it; nothing changed`);
+    expect((await registry.list(kind)).map((m) => m.status)).toEqual(['champion', 'challenger', 'challenger']);
   });
 
   it('refuses a model whose file changed after registration: a champion must load', async () => {

@@ -37,7 +37,7 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     const predictor = new LatencyPredictor(w, registry, 0);
     const error = await predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoChampionError);
-    expect((error as Error).message).toBe(`no champion model of kind ${kind} among its 1 registered version(s): \`edgelat model list --kind ${kind}\` lists them, \`edgelat model promote VERSION\` serves one`);
+    expect((error as Error).message).toBe(`no champion model of kind ${kind} among its 1 registered version(s) (newest: ${version}): \`edgelat model list --kind ${kind}\` lists them, \`edgelat model promote VERSION\` serves one`);
     await predictor.close();
   });
 
@@ -66,7 +66,7 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     const error = await predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect((error as ModelFileError).version).toBe(version);
-    expect((error as Error).message).toMatch(new RegExp(`^champion "${version}" of ${kind} \\(file ".*${version}\\.onnx"\\) is not a latency model the predictor can score: .+; \`edgelat model promote\` another version \\(\`edgelat model list\`\\) or \`edgelat model train\`$`));
+    expect((error as Error).message).toMatch(new RegExp(`^latency model "${version}" of ${kind} \\(file ".*${version}\\.onnx"\\) is not a latency model the predictor can score: .+; \`edgelat model promote\` another version \\(\`edgelat model list\`\\) or \`edgelat model train\`$`));
     await predictor.close();
   });
 });

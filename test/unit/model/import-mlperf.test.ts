@@ -291,12 +291,20 @@ describe('parseMlperf: a run whose latencies contradict each other or its rate (
       row('retinanet', '100', ['5', '19', '18', '20', '21', '22', '30']),
       // 6: min above p50
       row('3d-unet-99', '317.6', ['3.2', '3.148', '3.14', '3.2', '3.25', '3.4', '9.1']),
+      // 7: p50 … max and the primary metric ×1000, min and mean left in ms (a re-test): the mean is below half of p50
+      row('ssd-resnet34', '317.6', ['3.0', '3.148', '3140', '3200', '3250', '3400', '9100']),
+      // 8, 9: every latency ×1000 and a rate of 0 / NaN (a re-test: the rate check was passed over)
+      row('rnnt', '0', ['3000', '3148', '3140', '3200', '3250', '3400', '9100']),
+      row('dlrm', 'NaN', ['3000', '3148', '3140', '3200', '3250', '3400', '9100']),
     ].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
     expect(r.problems.map((p) => [p.line, p.field, p.message])).toEqual([
       [3, 'mean_latency_ms', 'mean_latency_ms 3148 disagrees with qps_without_loadgen_overhead 317.6: one query at a time, the mean latency is 1000 / qps = 3.14861 ms (latency columns in another unit than their names say?)'],
       [4, 'p90_latency_ms', 'p90_latency_ms 490365 is above p95_latency_ms 3.25: a run\'s latencies cannot decrease from min through the percentiles to max (a damaged cell, or columns swapped?)'],
       [6, 'min_latency_ms', 'min_latency_ms 3.2 is above p50_latency_ms 3.14: a run\'s latencies cannot decrease from min through the percentiles to max (a damaged cell, or columns swapped?)'],
+      [7, 'mean_latency_ms', 'mean_latency_ms 3.148 is below half of p50_latency_ms 3140: half of the queries take p50 or more, so their mean cannot (latency columns in different units?)'],
+      [8, 'qps_without_loadgen_overhead', 'queries per second must be a number > 0, got "0"'],
+      [9, 'qps_without_loadgen_overhead', 'queries per second must be a number > 0, got "NaN"'],
     ]);
     expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 3.2], ['retinanet', 20]]);
   });

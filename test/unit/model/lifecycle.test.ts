@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
-import { announceAgain, MODEL_LATENCY_TOPIC, parseCron, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
+import { announceAgain, MODEL_LATENCY_TOPIC, parseCron, unannouncedChampions, runTrainingCycle, startTrainingSchedule, type ScheduleClock, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
 import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
@@ -311,6 +311,25 @@ describe('failures never crash the schedule', () => {
     expect(records.map((x) => [x.key, x.timestampMs])).toEqual([['silent', T0]]);
     const event = decodeLatencyModelEvent(records[0]!.value);
     expect(event.ok && [event.value.version, event.value.previous_version]).toEqual([r.version, null]);
+  });
+
+  it('finds the champions the topic does not hold as its newest record of their kind (a restarted run had forgotten its unannounced promotions)', async () => {
+    await seedRows('recon', T0 - HOUR, T0 + 3 * HOUR, () => 1);
+    const trainer = slopeTrainer('recon', 'recon', { train: [], score: [] });
+    const log = new MemoryEventLog();
+    const first = await runTrainingCycle({ trainer, registry, log, nowMs: T0, seed: 1, logger, ...WINDOW });
+    expect((await unannouncedChampions(log, registry)).has('recon')).toBe(false); // announced
+    // A newer champion registered with no log (a run that stopped before announcing it).
+    await seedRows('recon', T0 + 3 * HOUR, T0 + 4 * HOUR, () => 1.3);
+    const second = await runTrainingCycle({ trainer, registry, nowMs: T0 + 4 * HOUR, seed: 1, logger, ...WINDOW });
+    expect(second.promoted).toBe(true);
+    const missing = await unannouncedChampions(log, registry);
+    expect(missing.get('recon')).toMatchObject({ previous: first.version, topic: MODEL_LATENCY_TOPIC, error: `${MODEL_LATENCY_TOPIC} holds ${first.version} of recon` });
+    expect(missing.get('recon')!.model.version).toBe(second.version);
+    expect(await announceAgain(new Map([['recon', missing.get('recon')!]]), log, logger, registry)).toBe(1);
+    expect((await unannouncedChampions(log, registry)).has('recon')).toBe(false);
+    // A kind never announced on a fresh log: previous null.
+    expect((await unannouncedChampions(new MemoryEventLog(), registry)).get('recon')).toMatchObject({ previous: null, error: `${MODEL_LATENCY_TOPIC} holds no record of recon` });
   });
 
   it('logs a cycle that throws and keeps the schedule', async () => {

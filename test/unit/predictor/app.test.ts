@@ -634,7 +634,7 @@ describe('GET routes', () => {
     const damaged = new ModelFileError('model file "/srv/edgelat/models/total_ms_p50-0001.onnx" of "total_ms_p50-0001" has sha256 "ab", the registry expects "cd"', 'total_ms_p50-0001');
     const { app, logs } = setup({ predict: async () => { throw damaged; } });
     const problem = expectProblem(await app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable);
-    expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" is missing or is not the file registered (the server\'s log names it): `edgelat model train` writes it back, or trains a model to replace it (with this server stopped where it holds the embedded warehouse: one process at a time opens it)');
+    expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" cannot be used: missing, not the file registered, or not a latency model of its kind (the server\'s log says which): `edgelat model train` writes it back, or trains a model to replace it, or `edgelat model promote` another version (with this server stopped where it holds the embedded warehouse: one process at a time opens it)');
     expect(logs.some((l) => (l.err as { message?: string } | undefined)?.message === damaged.message)).toBe(true);
   });
 
