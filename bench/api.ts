@@ -35,7 +35,7 @@ import { predictGbt, trainGbt, type GbtModel } from '../services/model/gbt.ts';
 import { createPredictorApp } from '../services/predictor/app.ts';
 import type { PredictorBackend, PredictRequest, PredictResponse } from '../services/predictor/types.ts';
 import { createRng } from '../services/simulator/prng.ts';
-import { benchArgs, numberArg } from './args.ts';
+import { benchArgs, numberArg, usageExit } from './args.ts';
 
 const USAGE = 'npm run bench:api [-- --rate 200 --duration 10 --warmup 2] [--url URL | --stub | --data-dir DIR]   (rate req/s 1..10000, duration and warmup s)';
 const flags = benchArgs(USAGE, {
@@ -48,6 +48,8 @@ const flags = benchArgs(USAGE, {
   'data-dir': { type: 'string' },
 });
 if (!flags['serve-stub']) {
+  if ([flags.url !== undefined, flags.stub === true, flags['data-dir'] !== undefined].filter(Boolean).length > 1) usageExit(USAGE, '--url, --stub and --data-dir are alternatives: give one at most');
+  if (flags.url !== undefined && !/^https?:\/\/[^/\s]+/.test(flags.url)) usageExit(USAGE, `--url: expected http://host:port, got ${JSON.stringify(flags.url)}`);
   numberArg(USAGE, 'rate', flags.rate, 1, 10_000);
   numberArg(USAGE, 'duration', flags.duration, 0.1, 3600);
   numberArg(USAGE, 'warmup', flags.warmup, 0, 3600);

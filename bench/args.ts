@@ -23,7 +23,7 @@ export function usageExit(usage: string, reason: string): never {
 export function benchArgs<O extends Options>(usage: string, options: O): ReturnType<typeof parseArgs<{ options: O & { help: { type: 'boolean' } } }>>['values'] {
   let parsed;
   try {
-    parsed = parseArgs({ options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    parsed = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
   } catch (error) {
     // parseArgs reads `--minutes -5` as two options; `--minutes=-5` reaches the range check.
     usageExit(usage, (error as Error).message);
@@ -40,7 +40,8 @@ export function benchArgs<O extends Options>(usage: string, options: O): ReturnT
  * @param name  The option's name without dashes. @param text  Its value as given.
  */
 export function numberArg(usage: string, name: string, text: string | undefined, min: number, max: number, integer = false): number {
-  const v = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+  // Decimal only: Number() reads "0x5" as 5.
+  const v = text === undefined || !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) ? Number.NaN : Number(text);
   if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
     usageExit(usage, `--${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, got ${JSON.stringify(text)}`);
   }

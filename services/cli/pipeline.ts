@@ -12,7 +12,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
-import { announceAgain, MODEL_LATENCY_TOPIC, startTrainingSchedule, unannouncedChampions, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
+import { announceAgain, MODEL_LATENCY_TOPIC, parseCron, startTrainingSchedule, unannouncedChampions, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
@@ -59,6 +59,11 @@ export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<St
 export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }): Promise<void> {
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   if (!config.kafka) throw new UsageError('pipeline run reads Kafka: set EDGELAT_KAFKA_BROKERS (the embedded job is `edgelat demo`)');
+  // The schedule runs on the wall clock: an expression with no time ahead (a year past, valid for the demo's replay in
+  // event time) would never retrain (a re-test: "next 1970-01-01T00:00:00.000Z").
+  if (config.retrainCron && parseCron(config.retrainCron).nextRun() === null) {
+    throw new UsageError(`EDGELAT_RETRAIN_CRON=${JSON.stringify(config.retrainCron)} has no time from now on: pipeline run retrains on the wall clock, so it would never retrain (a year past is a time only for \`edgelat demo\`, which replays the schedule in event time)`);
+  }
   const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
   if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');
   const logger = createLogger(config.logLevel);
@@ -115,6 +120,9 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     }
     stopping = true;
     logger.info({ signal: sig }, 'stopping after the current batch');
+    // Said on stderr too: with a broker that does not answer, the batch (and a retraining cycle under way) can take
+    // minutes to end, in silence at the default log level (a re-test).
+    process.stderr.write(`edgelat: ${sig}: stopping after the current batch${schedule ? ' and the retraining cycle under way' : ''} (a broker that does not answer can hold this for its time-outs; ${sig} again says so, SIGKILL ends the run at once)\n`);
     // A retraining cycle under way ends with the model in training (no other kind starts), and only then do the
     // processors stop and close the log its promotion goes out on (a trial: produced after the close, it was lost).
     void (schedule?.stop() ?? Promise.resolve()).finally(() => stop.abort());
@@ -245,7 +253,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await schedule?.stop();
     // The registry holds promotions the topic never got: say which, so that its consumers can be told.
     for (const p of pending.values()) {
-      process.stderr.write(`edgelat: ${p.model.version} is the champion of ${p.model.kind} in the registry but was never announced on ${p.topic} (${p.error.split('\n')[0]}): its consumers still have ${p.previous ?? 'no champion'} until a later promotion is announced\n`);
+      process.stderr.write(`edgelat: ${p.model.version} is the champion of ${p.model.kind} in the registry but was never announced on ${p.topic} (${p.error.split('\n')[0]}): its consumers still have ${p.previous ?? 'no champion'}; the next \`pipeline run\` with EDGELAT_RETRAIN_CRON announces it at its start\n`);
     }
     await ops.close();
     await warehouse.close();

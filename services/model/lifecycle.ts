@@ -166,27 +166,28 @@ export async function announceAgain(pending: Map<string, UnannouncedPromotion>, 
 /**
  * The registry's champions the topic does not announce as its kind's newest record: promotions left unannounced by a run
  * that stopped before it could announce them (a trial: a restarted pipeline forgot them), or made where no log was
- * given. The topic's records are read whole (one per promotion); per kind the newest by time, then offset, is what
- * its consumers hold. Records that do not decode are passed over.
+ * given. The topic's records are read whole (one per promotion); per kind the last by offset is what its consumers
+ * hold. Records that do not decode are passed over.
  * @returns Per kind, the promotion to announce (`previous`: the version the topic holds, or null); empty when they agree.
  */
 export async function unannouncedChampions(log: EventLog, registry: ModelRegistry, topic = MODEL_LATENCY_TOPIC): Promise<Map<string, UnannouncedPromotion>> {
-  const held = new Map<string, { version: string; ts: number; offset: number }>();
+  // Keyed by kind, a kind's records share a partition: its newest is the last by offset, what a consumer reading in
+  // order holds. Not the newest by timestamp: `model promote` stamps the wall clock and a cycle its event time (a
+  // re-test: a 2024-stamped champion was announced again at every start, never newer than a 2026-stamped one).
+  const held = new Map<string, string>();
   const partitions = (await log.partitionCount(topic)) ?? 0;
   for (let partition = 0; partition < partitions; partition++) {
     const tp = { topic, partition };
     for (const r of await log.read(tp, 0, await log.endOffset(tp))) {
       const event = decodeLatencyModelEvent(r.value);
-      if (!event.ok) continue;
-      const now = held.get(event.value.kind);
-      if (!now || r.timestampMs > now.ts || (r.timestampMs === now.ts && r.offset > now.offset)) held.set(event.value.kind, { version: event.value.version, ts: r.timestampMs, offset: r.offset });
+      if (event.ok) held.set(event.value.kind, event.value.version);
     }
   }
   const out = new Map<string, UnannouncedPromotion>();
   const champions = new Map<string, RegisteredModel>();
   for (const m of await registry.list()) if (m.status === 'champion') champions.set(m.kind, m); // the newest per kind, as `champion`
   for (const [kind, model] of champions) {
-    const topicHas = held.get(kind)?.version ?? null;
+    const topicHas = held.get(kind) ?? null;
     if (topicHas !== model.version) out.set(kind, { model, previous: topicHas, atMs: model.updatedAtMs, topic, error: `${topic} holds ${topicHas ?? 'no record'} of ${kind}` });
   }
   return out;
@@ -247,18 +248,30 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
    * in a warning: the newer champion serves (a trial: the refused write ended the cycle after the new champion was
    * registered).
    */
-  const retire = async (old: string, why: string): Promise<void> => {
+  const stuck: string[] = [];
+  const retire = async (old: string, why: string): Promise<boolean> => {
     try {
       await registry.setStatus(kind, old, 'retired', why, nowMs);
+      return true;
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
+      stuck.push(`${old} stays a champion beside it: its row cannot be written back (${error.message}); mend or delete it with SQL`);
       logger.warn({ version: old, error: error.message }, 'a replaced champion\'s row cannot be written back: left a champion (the newest serves); mend it with SQL');
+      return false;
     }
   };
+  /** The outcome's reason, with the champions left beside the new one (said where the result is printed, not only logged). */
+  const withStuck = (reason: string): string => (stuck.length ? `${reason}; ${stuck.join('; ')}` : reason);
   const champions = (await registry.list(kind)).filter((m) => m.status === 'champion');
   for (const stale of champions.slice(0, -1)) {
-    await retire(stale.version, `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`);
-    logger.warn({ version: stale.version, champion: champions.at(-1)!.version }, 'a second champion of the kind retired');
+    // A row no command can write back is left as it is, said once below, not "retired" at every cycle.
+    if (stale.problem !== undefined && /cannot be written back/.test(stale.problem)) {
+      stuck.push(`${stale.version} stays a champion: its row cannot be written back (${stale.problem.replace(/: the row cannot be written back.*$/, '')}); mend or delete it with SQL`);
+      continue;
+    }
+    if (await retire(stale.version, `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`)) {
+      logger.warn({ version: stale.version, champion: champions.at(-1)!.version }, 'a second champion of the kind retired');
+    }
   }
   const champion = await registry.champion(kind);
   const base: RegisteredModel = {
@@ -323,7 +336,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
       await retire(champion.version, `replaced by ${same.version}: its file could not be read`);
       const unannounced = await announce({ ...same, status: 'champion', reason }, champion.version);
       logger.warn({ version: same.version, previous: champion.version, reason }, 'latency model promoted in place of a champion whose file could not be read');
-      return { version: same.version, status: 'champion', promoted: true, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version, ...(unannounced ? { unannounced } : {}) };
+      return { version: same.version, status: 'champion', promoted: true, reason: withStuck(reason), challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion.version, ...(unannounced ? { unannounced } : {}) };
     }
     const reason = `identical to ${same.version} (${same.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again${restored ? `; its file was ${restored}, and is written again` : ''}`;
     logger.info({ version: same.version, reason }, 'latency model unchanged');
@@ -378,7 +391,7 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   if (champion) await retire(champion.version, `replaced by ${version}: ${reason}`);
   const unannounced = await announce(model, champion?.version ?? null);
   logger.info({ version, previous: champion?.version ?? null, reason }, 'latency model promoted');
-  return { ...result('champion', reason, scored.loss, championLoss), ...(unannounced ? { unannounced } : {}) };
+  return { ...result('champion', withStuck(reason), scored.loss, championLoss), ...(unannounced ? { unannounced } : {}) };
 }
 
 /** Time source and timers of a schedule; tests inject a fake one. */

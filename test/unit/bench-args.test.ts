@@ -50,7 +50,7 @@ describe('bench/args.ts', () => {
   it('reads a number within its range, an integer where asked; anything else is exit 64 naming the option', () => {
     expect(numberArg('u', 'runs', '9', 1, 1000, true)).toBe(9);
     expect(numberArg('u', 'minutes', '0.5', 0.1, 1440)).toBe(0.5);
-    for (const text of ['0', '1.5', 'abc', '', '1e9', undefined]) {
+    for (const text of ['0', '1.5', 'abc', '', '1e9', '0x5', undefined]) {
       stderr = '';
       expect(exitOf(() => numberArg('u', 'runs', text, 1, 1000, true)), String(text)).toBe(64);
       expect(stderr).toBe(`--runs: expected an integer 1..1000, got ${JSON.stringify(text)}\nusage: u\n`);
@@ -67,6 +67,8 @@ describe('bench/args.ts', () => {
     expect(benchArgs('u', { seeds: { type: 'string', default: '1' } }).seeds).toBe('4');
     const out = vi.spyOn(process.stdout, 'write').mockImplementation((() => true) as never);
     process.argv = ['node', 'x.ts', '--help'];
+    expect(exitOf(() => benchArgs('u', {}))).toBe(0);
+    process.argv = ['node', 'x.ts', '-h'];
     expect(exitOf(() => benchArgs('u', {}))).toBe(0);
     expect(out).toHaveBeenCalledWith('usage: u\n');
   });

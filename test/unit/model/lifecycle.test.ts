@@ -332,6 +332,20 @@ describe('failures never crash the schedule', () => {
     expect((await unannouncedChampions(new MemoryEventLog(), registry)).get('recon')).toMatchObject({ previous: null, error: `${MODEL_LATENCY_TOPIC} holds no record of recon` });
   });
 
+  it('promotes past a champion whose row cannot be written back, saying in the outcome that it stays (a trial: the refused write ended the cycle, two champions left)', async () => {
+    await seedRows('stuck', T0 - HOUR, T0 + 4 * HOUR, (ts) => (ts < T0 + 2 * HOUR ? 1.2 : 1));
+    const trainer = slopeTrainer('stuck', 'stuck', { train: [], score: [] });
+    const first = await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    // rows_train of −1, read as 2^64 − 1: no command can write the row back.
+    await w.exec(`INSERT INTO ${w.database}.latency_models SELECT version, kind, trained_at, window_start, window_end, holdout_start, toUInt64(-1), rows_holdout,
+      metrics_json, holdout_loss, file_path, file_sha256, status, reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${first.version}'`);
+    const next = await runTrainingCycle({ trainer, registry, nowMs: T0 + 3 * HOUR, seed: 1, logger, ...WINDOW });
+    expect(next.promoted).toBe(true);
+    expect(next.reason).toMatch(new RegExp(`; ${first.version} stays a champion beside it: its row cannot be written back \\(rowsTrain: expected an integer >= 0, got 18446744073709552000\\); mend or delete it with SQL$`));
+    expect((await registry.champion('stuck'))!.version).toBe(next.version);
+    expect((await registry.list('stuck')).filter((m) => m.status === 'champion').map((m) => m.version)).toEqual([first.version, next.version]);
+  });
+
   it('logs a cycle that throws and keeps the schedule', async () => {
     const clock = new FakeClock(T0);
     const seen: number[] = [];
