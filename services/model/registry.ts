@@ -240,6 +240,10 @@ export class ModelRegistry {
       throw new ModelFileError(`cannot read model file ${JSON.stringify(model.filePath)}${also} of ${JSON.stringify(model.version)}: ${(cause as Error).message}; ${mend}`, model.version, { cause });
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== model.fileSha256 && sha256 === model.fileSha256.toLowerCase()) {
+      // The file is the one registered; the row's hash was edited into capitals (a re-test was told the file changed).
+      throw new ModelFileError(`the registry's SHA-256 of ${JSON.stringify(model.version)} is written in capitals (${JSON.stringify(model.fileSha256)}): its row was edited; the file ${JSON.stringify(model.filePath)} is the one registered; write the hash in lower case with SQL`, model.version);
+    }
     if (sha256 !== model.fileSha256) {
       throw new ModelFileError(
         `model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)} has sha256 ${JSON.stringify(sha256)}, ` +

@@ -76,6 +76,12 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       // One per chip: a catalog import replaces rows by chip (ReplacingMergeTree), and unmerged versions are not chips (a trial read 67 of 55).
       const [catalog] = await w.query<{ n: number | string }>(`SELECT uniqExact(chip) AS n FROM ${w.database}.chips`);
       const chips = Number(catalog?.n ?? 0);
+      // Champions registered but not servable (a file that is not a latency model of its kind): predictions cannot be
+      // answered, said here; ready still when the catalog answers recommend.
+      const predictProblem = champions.length > 0 ? await predictor.loadProblem() : null;
+      if (predictProblem !== null) {
+        return { ok: chips > 0, details: { warehouse: w.database, champions, chips, predict_unavailable: predictProblem.split('\n')[0]!.replace(/ \(file "[^"]*"\)/, '') } };
+      }
       value = champions.length > 0 || chips > 0 ? { ok: true, details: { warehouse: w.database, champions, chips } }
         : { ok: false, details: { warehouse: w.database, champions, chips, reason: 'the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer (a new, empty EDGELAT_DATA_DIR?); run `edgelat demo`, or import a catalog or benchmark and train models' } };
     } catch (error) {

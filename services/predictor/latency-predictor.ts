@@ -59,6 +59,8 @@ export class LatencyPredictor {
   private champions = new Map<string, Champion>();
   /** Registered versions per kind at the last load (any status): a kind without a champion names them. */
   private registered = new Map<string, string[]>();
+  /** The message of the last refresh when it failed (the cache then serves the one before); null after a refresh that worked. */
+  private refreshError: string | null = null;
   private priors = new Map<string, BenchmarkPrior>();
   private readonly inputBytes = new Map<string, number | null>();
   private serverChips = new Map<string, string>();
@@ -125,6 +127,7 @@ export class LatencyPredictor {
       this.catalog = catalog;
       this.inputBytes.clear();
       this.loadedAtMs = this.now();
+      this.refreshError = null;
       if (retired.length > 0) setTimeout(() => void Promise.all(retired.map((r) => r.close().catch(() => undefined))), RETIRED_SCORER_GRACE_MS).unref();
     } catch (error) {
       for (const scorer of opened) await scorer.close().catch(() => undefined);
@@ -143,11 +146,28 @@ export class LatencyPredictor {
     const age = this.now() - this.loadedAtMs;
     if (age < this.ttlMs && this.ttlMs > 0) return;
     const wait = this.loadedAtMs === Number.NEGATIVE_INFINITY || this.ttlMs <= 0 || age >= MAX_STALE_TTLS * this.ttlMs;
-    this.loading ??= this.refresh().finally(() => {
+    this.loading ??= this.refresh().catch((error: unknown) => {
+      this.refreshError = (error as Error).message;
+      throw error;
+    }).finally(() => {
       this.loading = null;
     });
     if (wait) await this.loading;
     else this.loading.catch(() => undefined);
+  }
+
+  /**
+   * Why predictions cannot be served now, or null: the error of the last load of the champions (a file that is not a
+   * latency model of its kind, a file changed since registration), read as a prediction would read them (cached).
+   * /healthz says it (a re-test: "ok" while every prediction answered 503).
+   */
+  async loadProblem(): Promise<string | null> {
+    try {
+      await this.ensureLoaded();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return this.refreshError;
   }
 
   private async medianInputBytes(model: string): Promise<number | null> {

@@ -11,6 +11,7 @@ import { ModelFileError } from '../../errors.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
 import { TELEMETRY_TARGETS } from '../../services/model/telemetry.ts';
 import { LatencyPredictor } from '../../services/predictor/latency-predictor.ts';
+import { createBackend } from '../../services/predictor/backend.ts';
 import { NoChampionError } from '../../services/predictor/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -68,5 +69,13 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     expect((error as ModelFileError).version).toBe(version);
     expect((error as Error).message).toMatch(new RegExp(`^latency model "${version}" of ${kind} \\(file ".*${version}\\.onnx"\\) is not a latency model the predictor can score: .+; \`edgelat model promote\` another version \\(\`edgelat model list\`\\) or \`edgelat model train\`$`));
     await predictor.close();
+    // /healthz says so (a re-test: "ok" while every prediction answered 503); without a catalog, not ready.
+    const backend = createBackend({ warehouse: w, registry });
+    try {
+      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [kind], chips: 0,
+        predict_unavailable: expect.stringMatching(new RegExp(`^latency model "${version}" of ${kind} is not a latency model the predictor can score: `)) } });
+    } finally {
+      await backend.close();
+    }
   });
 });

@@ -358,6 +358,15 @@ describe('failures never crash the schedule', () => {
 });
 
 describe('registry files and cron expressions', () => {
+  it('tells a hash edited into capitals from a changed file (a re-test was told the file changed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-caps-'));
+    const r = new ModelRegistry(w, dir);
+    const file = await r.saveFile('caps-20240601T000000Z-0001', new Uint8Array([7, 8, 9]), '.json');
+    const error = await r.readFile({ version: 'caps-20240601T000000Z-0001', filePath: file.path, fileSha256: file.sha256.toUpperCase() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect((error as Error).message).toBe(`the registry's SHA-256 of "caps-20240601T000000Z-0001" is written in capitals (${JSON.stringify(file.sha256.toUpperCase())}): its row was edited; the file ${JSON.stringify(file.path)} is the one registered; write the hash in lower case with SQL`);
+  });
+
   it('names the model file and its folder when the file cannot be written, and leaves no temporary file (a trial: only the OS error on a temporary name)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-blocked-'));
     const version = 'io_ms_p50-20240601T100000Z-0001';
