@@ -135,8 +135,8 @@ export async function announcePromotion(log: EventLog, model: RegisteredModel, p
  * Announce again the promotions a log refused ({@link TrainingCycleResult.unannounced}), one per kind: the newest
  * promotion of each kind, as a promotion announced since supersedes an older one left pending (the caller drops it).
  * Each goes out with its own promotion time; the first the log refuses again stops the round, and it and the rest stay
- * in `pending`. One whose model is no
- * longer its kind's champion in `registry` (promoted over by hand since) is dropped, not announced.
+ * in `pending`. One whose model is no longer its kind's champion in `registry` (promoted over by hand since) is
+ * dropped, not announced.
  * @param pending  Per kind, the promotion to announce; announced and dropped ones are deleted from it.
  * @returns How many were announced.
  */
@@ -241,8 +241,6 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const trainRows = timed.filter((r) => r.ts < holdoutStartMs).map((r) => r.row);
   const holdoutRows = timed.filter((r) => r.ts >= holdoutStartMs).map((r) => r.row);
 
-  // A promotion stopped between registering the new champion and retiring the old one (a kill, a crash) left two: the
-  // newest serves (registry.champion); the older ones are retired now, saying so, instead of showing as champions.
   /**
    * Retire a replaced champion; a row the registry cannot write back (edited by hand, `rowProblem`) stays as it is, said
    * in a warning: the newer champion serves (a trial: the refused write ended the cycle after the new champion was
@@ -262,9 +260,11 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   };
   /** The outcome's reason, with the champions left beside the new one (said where the result is printed, not only logged). */
   const withStuck = (reason: string): string => (stuck.length ? `${reason}; ${stuck.join('; ')}` : reason);
+  // A promotion stopped between registering the new champion and retiring the old one (a kill, a crash) left two: the
+  // newest serves (registry.champion); the older ones are retired now, saying so, instead of showing as champions.
   const champions = (await registry.list(kind)).filter((m) => m.status === 'champion');
   for (const stale of champions.slice(0, -1)) {
-    // A row no command can write back is left as it is, said once below, not "retired" at every cycle.
+    // A row no command can write back is left as it is and said in the outcome (not a failed retire at every cycle).
     if (stale.problem !== undefined && /cannot be written back/.test(stale.problem)) {
       stuck.push(`${stale.version} stays a champion: its row cannot be written back (${stale.problem.replace(/: the row cannot be written back.*$/, '')}); mend or delete it with SQL`);
       continue;

@@ -95,7 +95,7 @@ export class LatencyPredictor {
     const opened: OnnxScorer[] = [];
     try {
       for (const target of TELEMETRY_TARGETS) {
-        // As `ModelRegistry.champion`: the newest champion; the kind's other rows are counted for the message without one.
+        // As `ModelRegistry.champion`: the newest champion; the kind's versions are kept for the message without one.
         const rows = await this.registry.list(target.kind);
         registered.set(target.kind, rows.map((m) => m.version));
         const model = rows.filter((m) => m.status === 'champion').at(-1);
