@@ -452,7 +452,7 @@ model
   .command('promote')
   .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache)')
   .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
-  .option('--json', 'print JSON: {version, kind, previous, announced}', false)
+  .option('--json', 'print JSON: {version, kind, previous, retired, announced}', false)
   .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing or changed since registration, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named).')
   .action(async (version: string, opts: { json: boolean }) => {
     const [{ withModelRegistry }, { promoteModel, withPromotionLog }] = await Promise.all([warehouses(), import('./model.ts')]);
@@ -460,7 +460,7 @@ model
       await withPromotionLog(config, async (log) => {
         const r = await promoteModel(registry, version, Date.now(), log ?? undefined);
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, announced: log !== null && r.previous !== r.version })}\n`);
-        else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: nothing changed\n`);
+        else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: ${r.retired.length ? `retired the other champion(s) beside it, ${r.retired.join(', ')}` : 'nothing changed'}\n`);
         else process.stdout.write(`${r.version} is the champion of ${r.kind}${r.previous ? `; ${r.previous} is retired` : ''} (${log ? 'announced on models.latency.v1' : 'not announced on models.latency.v1: EDGELAT_KAFKA_BROKERS is unset'})\n`);
       });
     }, { existing: 'tables' });

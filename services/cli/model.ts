@@ -137,6 +137,8 @@ export interface PromotionByHand {
   kind: string;
   /** The champion it replaced (now retired), or null when the kind had none; equal to `version` when it was the champion already. */
   previous: string | null;
+  /** Every other champion of the kind it retired (the one it replaced, and any left beside it). */
+  retired: string[];
 }
 
 /**
@@ -162,7 +164,7 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   // (a trial: promote retired only the newest, and the older one stayed champion beside the promoted one).
   const others = kindRows.filter((m) => m.status === 'champion' && m.version !== version);
   const champion = kindRows.filter((m) => m.status === 'champion').at(-1) ?? null;
-  if (model.status === 'champion' && others.length === 0) return { version, kind: model.kind, previous: version };
+  if (model.status === 'champion' && others.length === 0) return { version, kind: model.kind, previous: version, retired: [] };
   // Every row to write is checked first: a row the registry cannot write back (edited by hand) stops the promotion
   // before anything changed (a trial: the champion was retired, then the new one's row refused, leaving none).
   for (const m of [model, ...others]) {
@@ -185,7 +187,7 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   if (model.status !== 'champion') await registry.setStatus(model.kind, version, 'champion', `promoted by hand (edgelat model promote)${previous ? `, replacing ${previous}` : ''}`, atMs);
   // Announced when what serves changed (the newest champion was another version).
   if (log && previous !== version) await announcePromotion(log, (await registry.get(model.kind, version))!, previous, atMs);
-  return { version, kind: model.kind, previous };
+  return { version, kind: model.kind, previous, retired: others.map((m) => m.version) };
 }
 
 /**

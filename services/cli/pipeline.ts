@@ -12,6 +12,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
+import { ConfigError } from '../../errors.ts';
 import { announceAgain, MODEL_LATENCY_TOPIC, parseCron, startTrainingSchedule, unannouncedChampions, type TrainingSchedule, type UnannouncedPromotion } from '../model/lifecycle.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -62,7 +63,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   // The schedule runs on the wall clock: an expression with no time ahead (a year past, valid for the demo's replay in
   // event time) would never retrain (a re-test: "next 1970-01-01T00:00:00.000Z").
   if (config.retrainCron && parseCron(config.retrainCron).nextRun() === null) {
-    throw new UsageError(`EDGELAT_RETRAIN_CRON=${JSON.stringify(config.retrainCron)} has no time from now on: pipeline run retrains on the wall clock, so it would never retrain (a year past is a time only for \`edgelat demo\`, which replays the schedule in event time)`);
+    // Bad configuration, as an expression with no time at all (exit 1).
+    throw new ConfigError(`bad configuration: EDGELAT_RETRAIN_CRON=${JSON.stringify(config.retrainCron)}: matches no time from now on: pipeline run retrains on the wall clock, so it would never retrain (times past are times only for \`edgelat demo\`, which replays the schedule in event time)`);
   }
   const processors = parseProcessors(opts.processors ?? (config.shadows.enabled ? 'join,correlation,shadow,sink' : 'join,correlation,sink'), opts.alertsWebhook);
   if (processors.includes('shadow') && !config.shadows.enabled) throw new UsageError('--processors shadow: set EDGELAT_SHADOWS=true for every instance (the warehouse-sink then copies edge.shadow.v1 and the verdicts too)');

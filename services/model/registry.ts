@@ -132,11 +132,15 @@ function fromRow(r: ModelRow): RegisteredModel {
   const loss = r.holdout_loss ?? ({ nan: NaN, '-nan': NaN, inf: Infinity, '-inf': -Infinity }[r.holdout_loss_text] ?? NaN);
   const { metrics, problem } = metricsFromJson(r.metrics_json);
   const knownStatus = (STATUSES as readonly string[]).includes(r.status);
-  const fields = { version: r.version, status: (knownStatus ? r.status : 'retired') as ModelStatus, fileSha256: r.file_sha256.replace(/\0+$/, ''), rowsTrain: Number(r.rows_train), rowsHoldout: Number(r.rows_holdout) };
+  // A hash written in capitals (a hand edit) is the same hash: read, checked and written back in lower case.
+  const stored = r.file_sha256.replace(/\0+$/, '');
+  const sha = /^[0-9a-fA-F]{64}$/.test(stored) ? stored.toLowerCase() : stored;
+  const fields = { version: r.version, status: (knownStatus ? r.status : 'retired') as ModelStatus, fileSha256: sha, rowsTrain: Number(r.rows_train), rowsHoldout: Number(r.rows_holdout) };
   const unwritable = rowProblem(fields);
   const problems = [
     ...(problem === null ? [] : [problem]),
     ...(knownStatus ? [] : [`status ${JSON.stringify(r.status)} is none of ${STATUSES.join(', ')}: not served (\`edgelat model promote ${r.version}\` serves it)`]),
+    ...(sha !== stored ? ['file_sha256 is written in capitals (an edit): read as lower case, and written back so by a status change (`edgelat model promote`)'] : []),
     ...(unwritable === null ? [] : [`${unwritable}: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)`]),
   ];
   return {
@@ -144,7 +148,7 @@ function fromRow(r: ModelRow): RegisteredModel {
     version: r.version, kind: r.kind, trainedAtMs: Number(r.trained_at_ms), windowStartMs: Number(r.window_start_ms),
     windowEndMs: Number(r.window_end_ms), holdoutStartMs: Number(r.holdout_start_ms), rowsTrain: Number(r.rows_train),
     rowsHoldout: Number(r.rows_holdout), metrics, holdoutLoss: loss, filePath: r.file_path,
-    fileSha256: r.file_sha256.replace(/\0+$/, ''), status: r.status as ModelStatus, reason: r.reason, updatedAtMs: Number(r.updated_at_ms),
+    fileSha256: sha, status: r.status as ModelStatus, reason: r.reason, updatedAtMs: Number(r.updated_at_ms),
   };
 }
 
@@ -240,10 +244,6 @@ export class ModelRegistry {
       throw new ModelFileError(`cannot read model file ${JSON.stringify(model.filePath)}${also} of ${JSON.stringify(model.version)}: ${(cause as Error).message}; ${mend}`, model.version, { cause });
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== model.fileSha256 && sha256 === model.fileSha256.toLowerCase()) {
-      // The file is the one registered; the row's hash was edited into capitals (a re-test was told the file changed).
-      throw new ModelFileError(`the registry's SHA-256 of ${JSON.stringify(model.version)} is written in capitals (${JSON.stringify(model.fileSha256)}): its row was edited; the file ${JSON.stringify(model.filePath)} is the one registered; write the hash in lower case with SQL`, model.version);
-    }
     if (sha256 !== model.fileSha256) {
       throw new ModelFileError(
         `model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)} has sha256 ${JSON.stringify(sha256)}, ` +

@@ -100,12 +100,15 @@ export class LatencyPredictor {
         registered.set(target.kind, rows.map((m) => m.version));
         const model = rows.filter((m) => m.status === 'champion').at(-1);
         if (!model) continue;
+        // The file is read and its hash checked at every refresh, also for a champion already loaded: a file swapped or
+        // deleted, or a hash changed in the registry, under a running server had been served from memory (a re-test).
+        const bytes = await this.registry.readFile(model);
         const old = this.champions.get(target.kind);
-        if (old && old.model.version === model.version) {
+        if (old && old.model.version === model.version && old.model.fileSha256 === model.fileSha256) {
           next.set(target.kind, old);
           continue;
         }
-        const { scorer, encoding } = await openLatencyModel(await this.registry.readFile(model), model);
+        const { scorer, encoding } = await openLatencyModel(bytes, model);
         opened.push(scorer);
         next.set(target.kind, { model, scorer, encoding });
       }

@@ -2,7 +2,7 @@
  * `edgelat model promote`: a champion chosen by hand (a rollback to an earlier version, or a challenger over the
  * champion). A trial found no way to do it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { decodeLatencyModelEvent, ModelRegistry, type RegisteredModel } from '..
 import { trainGbt } from '../../services/model/gbt.ts';
 import { exportTelemetryModel, TELEMETRY_FEATURES, TELEMETRY_TARGETS, type TelemetryEncoding } from '../../services/model/telemetry.ts';
 import { ModelFileError } from '../../errors.ts';
+import { LatencyPredictor } from '../../services/predictor/latency-predictor.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
@@ -48,12 +49,12 @@ describe('model promote', () => {
 
   it('rolls back to an earlier version: the champion is retired, saying by whom; again changes nothing; a typo names the nearest', async () => {
     const r = await promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001');
-    expect(r).toEqual({ version: 'total_ms_p50-20240601T101000Z-0001', kind: 'total_ms_p50', previous: 'total_ms_p50-20240601T102000Z-0001' });
+    expect(r).toEqual({ version: 'total_ms_p50-20240601T101000Z-0001', kind: 'total_ms_p50', previous: 'total_ms_p50-20240601T102000Z-0001', retired: ['total_ms_p50-20240601T102000Z-0001'] });
     expect((await registry.champion('total_ms_p50'))!.version).toBe('total_ms_p50-20240601T101000Z-0001');
     const old = (await registry.get('total_ms_p50', 'total_ms_p50-20240601T102000Z-0001'))!;
     expect([old.status, old.reason]).toEqual(['retired', 'replaced by total_ms_p50-20240601T101000Z-0001 by hand (edgelat model promote)']);
     expect((await registry.list('total_ms_p50')).filter((m) => m.status === 'champion')).toHaveLength(1);
-    expect(await promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001')).toEqual({ version: 'total_ms_p50-20240601T101000Z-0001', kind: 'total_ms_p50', previous: 'total_ms_p50-20240601T101000Z-0001' });
+    expect(await promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001')).toEqual({ version: 'total_ms_p50-20240601T101000Z-0001', kind: 'total_ms_p50', previous: 'total_ms_p50-20240601T101000Z-0001', retired: [] });
     await expect(promoteModel(registry, 'total_ms_p50-20240601T103000Z-001')).rejects.toThrow('no registered latency model "total_ms_p50-20240601T103000Z-001"; nearest versions: total_ms_p50-20240601T103000Z-0001');
   });
 
@@ -98,7 +99,7 @@ describe('model promote', () => {
       `warning: kind ${kind} has 2 champions (${versions[0]}, ${versions[2]}): ${versions[2]} serves; \`edgelat model promote VERSION\` leaves one`,
     ]);
     // Promoting the one of unknown status retires both champions (the older one too) and rewrites it readable.
-    expect(await promoteModel(registry, versions[1]!, T + 10)).toEqual({ version: versions[1], kind, previous: versions[2] });
+    expect(await promoteModel(registry, versions[1]!, T + 10)).toEqual({ version: versions[1], kind, previous: versions[2], retired: [versions[0], versions[2]] });
     const after = await registry.list(kind);
     // Each row changed is written again whole, with what could be read of it (the unreadable metrics left out).
     expect(after.map((m) => [m.status, m.metrics, m.problem])).toEqual([['retired', {}, undefined], ['champion', { acc10: 0.9 }, undefined], ['retired', { mape: 0.1 }, undefined]]);
@@ -128,6 +129,21 @@ describe('model promote', () => {
     expect(listed.problem).toBe('rowsTrain: expected an integer >= 0, got 18446744073709552000: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)');
     await expect(promoteModel(registry, badRow)).rejects.toThrow(`cannot promote "${badRow}": the row of "${badRow}" cannot be written back (rowsTrain: expected an integer >= 0, got 18446744073709552000); mend it with SQL or delete it; nothing changed`);
     expect((await registry.list(kind)).map((m) => m.status)).toEqual(['champion', 'challenger', 'challenger']);
+  });
+
+  it('a running predictor checks a loaded champion\'s file at every refresh (a re-test: a file swapped under serve was served from memory)', async () => {
+    const predictor = new LatencyPredictor(w, registry, 0);
+    try {
+      expect(await predictor.loadProblem()).toBeNull();
+      const champion = (await registry.champion('total_ms_p50'))!;
+      const original = readFileSync(champion.filePath);
+      writeFileSync(champion.filePath, latencyFile('total_ms_p50', 7)); // same version, another file
+      expect(await predictor.loadProblem()).toMatch(new RegExp(`^model file .* of "${champion.version}" has sha256 .*, the registry expects "${champion.fileSha256}"`));
+      writeFileSync(champion.filePath, original);
+      expect(await predictor.loadProblem()).toBeNull();
+    } finally {
+      await predictor.close();
+    }
   });
 
   it('refuses a model whose file changed after registration: a champion must load', async () => {

@@ -358,13 +358,23 @@ describe('failures never crash the schedule', () => {
 });
 
 describe('registry files and cron expressions', () => {
-  it('tells a hash edited into capitals from a changed file (a re-test was told the file changed)', async () => {
+  it('reads a hash edited into capitals as the same hash, says so, and writes it back in lower case (a re-test: told the file changed, the champion unscorable)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-caps-'));
     const r = new ModelRegistry(w, dir);
-    const file = await r.saveFile('caps-20240601T000000Z-0001', new Uint8Array([7, 8, 9]), '.json');
-    const error = await r.readFile({ version: 'caps-20240601T000000Z-0001', filePath: file.path, fileSha256: file.sha256.toUpperCase() }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ModelFileError);
-    expect((error as Error).message).toBe(`the registry's SHA-256 of "caps-20240601T000000Z-0001" is written in capitals (${JSON.stringify(file.sha256.toUpperCase())}): its row was edited; the file ${JSON.stringify(file.path)} is the one registered; write the hash in lower case with SQL`);
+    const version = 'caps-20240601T000000Z-0001';
+    const file = await r.saveFile(version, new Uint8Array([7, 8, 9]), '.json');
+    await r.register({ version, kind: 'caps', trainedAtMs: T0, windowStartMs: T0 - HOUR, windowEndMs: T0, holdoutStartMs: T0 - MINUTE, rowsTrain: 1, rowsHoldout: 1,
+      metrics: {}, holdoutLoss: 0.1, filePath: file.path, fileSha256: file.sha256, status: 'champion', reason: '', updatedAtMs: T0 });
+    await w.exec(`INSERT INTO ${w.database}.latency_models SELECT version, kind, trained_at, window_start, window_end, holdout_start, rows_train, rows_holdout,
+      metrics_json, holdout_loss, file_path, upper(file_sha256), status, reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${version}'`);
+    const [row] = await r.list('caps');
+    expect([row!.fileSha256, row!.problem]).toEqual([file.sha256, 'file_sha256 is written in capitals (an edit): read as lower case, and written back so by a status change (`edgelat model promote`)']);
+    expect(await r.readFile(row!)).toEqual(new Uint8Array([7, 8, 9]));
+    await r.setStatus('caps', version, 'retired', 'mended', T0 + 1);
+    const [mended] = await r.list('caps');
+    expect([mended!.fileSha256, mended!.problem]).toEqual([file.sha256, undefined]);
+    const [stored] = await w.query<{ sha: string }>(`SELECT file_sha256 AS sha FROM ${w.database}.latency_models FINAL WHERE version = '${version}'`);
+    expect(stored!.sha).toBe(file.sha256);
   });
 
   it('names the model file and its folder when the file cannot be written, and leaves no temporary file (a trial: only the OS error on a temporary name)', async () => {
