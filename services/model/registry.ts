@@ -64,8 +64,9 @@ export interface RegisteredModel {
   updatedAtMs: number;
   /**
    * What in the stored row could not be read, when something could not (a hand-edited row: metrics that are not a
-   * JSON object of numbers, a status none of {@link ModelStatus}); absent on a sound row. The row is still listed,
-   * its unreadable metrics left out; a status not known is not served.
+   * JSON object of numbers, a status none of {@link ModelStatus}, a hash in capitals, a field {@link rowProblem} says
+   * cannot be written back); absent on a sound row. The row is still listed, its unreadable metrics left out; a status
+   * not known is not served; a hash in capitals is read in lower case.
    */
   problem?: string;
 }
