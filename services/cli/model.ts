@@ -246,7 +246,7 @@ export function registryWarnings(models: readonly RegisteredModel[]): string[] {
     ...models.filter((m) => m.problem !== undefined).map((m) => `warning: ${m.version}: ${m.problem}`),
     ...[...champions].filter(([, v]) => v.length > 1).map(([kind, v]) => {
       // A champion whose row no command can write back cannot be retired by promote: SQL is the way (a re-test followed the advice into a refusal).
-      const stuck = models.filter((m) => m.kind === kind && m.status === 'champion' && m.problem !== undefined && /cannot be written back/.test(m.problem)).map((m) => m.version);
+      const stuck = models.filter((m) => m.kind === kind && m.status === 'champion' && rowProblem({ ...m, status: 'retired' }) !== null).map((m) => m.version);
       return `warning: kind ${kind} has ${v.length} champions (${v.join(', ')}): ${v.at(-1)} serves; ${stuck.length ? `mend or delete the row of ${stuck.join(', ')} with SQL (no command can write it back), then ` : ''}\`edgelat model promote VERSION\` leaves one`;
     }),
   ];

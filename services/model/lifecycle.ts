@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import type { EventLog } from '../eventlog/types.ts';
 import type { Logger } from '../log.ts';
-import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, type ModelRegistry, type ModelStatus, type RegisteredModel } from './registry.ts';
+import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, rowProblem, type ModelRegistry, type ModelStatus, type RegisteredModel } from './registry.ts';
 
 /** Default topic of promotion records. */
 export const MODEL_LATENCY_TOPIC = 'models.latency.v1';
@@ -265,8 +265,9 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   const champions = (await registry.list(kind)).filter((m) => m.status === 'champion');
   for (const stale of champions.slice(0, -1)) {
     // A row no command can write back is left as it is and said in the outcome (not a failed retire at every cycle).
-    if (stale.problem !== undefined && /cannot be written back/.test(stale.problem)) {
-      stuck.push(`${stale.version} stays a champion: its row cannot be written back (${stale.problem.replace(/: the row cannot be written back.*$/, '')}); mend or delete it with SQL`);
+    const unwritable = rowProblem({ ...stale, status: 'retired' });
+    if (unwritable !== null) {
+      stuck.push(`${stale.version} stays a champion: its row cannot be written back (${unwritable}); mend or delete it with SQL`);
       continue;
     }
     if (await retire(stale.version, `replaced by ${champions.at(-1)!.version} (its promotion had stopped before retiring this one)`)) {
