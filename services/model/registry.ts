@@ -87,15 +87,16 @@ function metricsToJson(metrics: Record<string, number>): string {
 /**
  * Why a model's row cannot be written to the registry as it is, or null: a version that is not letters, digits, `.`,
  * `_`, `-` (it names the file), a status none of {@link ModelStatus}, a SHA-256 that is not 64 lower-case hex digits
- * (or ''), a row count that is not a safe integer ≥ 0. `register` refuses such a row; a row read with one (edited by
+ * (or ''), a row count that is not a safe integer ≥ 0. The reason names the column (`file_sha256`, `rows_train`), as
+ * a SQL user mending the row sees it. `register` refuses such a row; a row read with one (edited by
  * hand: `rows_train` of −1 read as 2^64 − 1) is listed with it as its problem, and no command writes it back.
  */
 export function rowProblem(model: Pick<RegisteredModel, 'version' | 'status' | 'fileSha256' | 'rowsTrain' | 'rowsHoldout'>): string | null {
   if (!VERSION_RE.test(model.version)) return `version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(model.version)}`;
   if (!STATUSES.includes(model.status)) return `status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(model.status)}`;
-  if (!SHA256_RE.test(model.fileSha256)) return `fileSha256: expected 64 lower-case hex digits or '', got ${JSON.stringify(model.fileSha256)}`;
-  for (const key of ['rowsTrain', 'rowsHoldout'] as const) {
-    if (!Number.isSafeInteger(model[key]) || model[key] < 0) return `${key}: expected an integer >= 0, got ${JSON.stringify(model[key])}`;
+  if (!SHA256_RE.test(model.fileSha256)) return `file_sha256: expected 64 lower-case hex digits or '', got ${JSON.stringify(model.fileSha256)}`;
+  for (const [key, column] of [['rowsTrain', 'rows_train'], ['rowsHoldout', 'rows_holdout']] as const) {
+    if (!Number.isSafeInteger(model[key]) || model[key] < 0) return `${column}: expected an integer >= 0, got ${JSON.stringify(model[key])}`;
   }
   return null;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatModelList, promoteModel, registryWarnings } from '../../services/cli/model.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
 import { MODEL_LATENCY_TOPIC } from '../../services/model/lifecycle.ts';
-import { decodeLatencyModelEvent, ModelRegistry, type RegisteredModel } from '../../services/model/registry.ts';
+import { decodeLatencyModelEvent, ModelRegistry, rowProblem, type RegisteredModel } from '../../services/model/registry.ts';
 import { trainGbt } from '../../services/model/gbt.ts';
 import { exportTelemetryModel, TELEMETRY_FEATURES, TELEMETRY_TARGETS, type TelemetryEncoding } from '../../services/model/telemetry.ts';
 import { ModelFileError } from '../../errors.ts';
@@ -126,9 +126,17 @@ describe('model promote', () => {
     await w.exec(`INSERT INTO ${w.database}.latency_models SELECT version, kind, trained_at, window_start, window_end, holdout_start, toUInt64(-1), rows_holdout,
       metrics_json, holdout_loss, file_path, file_sha256, status, reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${badRow}'`);
     const listed = (await registry.list(kind)).find((m) => m.version === badRow)!;
-    expect(listed.problem).toBe('rowsTrain: expected an integer >= 0, got 18446744073709552000: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)');
-    await expect(promoteModel(registry, badRow)).rejects.toThrow(`cannot promote "${badRow}": the row of "${badRow}" cannot be written back (rowsTrain: expected an integer >= 0, got 18446744073709552000); mend it with SQL or delete it; nothing changed`);
+    expect(listed.problem).toBe('rows_train: expected an integer >= 0, got 18446744073709552000: the row cannot be written back, so no command changes its status (mend it with SQL, or delete it)');
+    await expect(promoteModel(registry, badRow)).rejects.toThrow(`cannot promote "${badRow}": the row of "${badRow}" cannot be written back (rows_train: expected an integer >= 0, got 18446744073709552000); mend it with SQL or delete it; nothing changed`);
     expect((await registry.list(kind)).map((m) => m.status)).toEqual(['champion', 'challenger', 'challenger']);
+  });
+
+  it('names the column a SQL user mends when a row cannot be written (a trial: the TypeScript field names were shown)', () => {
+    const row = { version: 'total_ms_p90-20240601T101000Z-0001', status: 'challenger' as const, fileSha256: '', rowsTrain: 1, rowsHoldout: 1 };
+    expect(rowProblem(row)).toBeNull();
+    expect(rowProblem({ ...row, fileSha256: 'xyz' })).toBe(`file_sha256: expected 64 lower-case hex digits or '', got "xyz"`);
+    expect(rowProblem({ ...row, rowsHoldout: -1 })).toBe('rows_holdout: expected an integer >= 0, got -1');
+    expect(rowProblem({ ...row, version: 'a b' })).toBe(`version: expected letters, digits, '.', '_' or '-', got "a b"`);
   });
 
   it('a running predictor checks a loaded champion\'s file at every refresh (a re-test: a file swapped under serve was served from memory)', async () => {

@@ -341,7 +341,7 @@ describe('failures never crash the schedule', () => {
       metrics_json, holdout_loss, file_path, file_sha256, status, reason, updated_at + 1 FROM ${w.database}.latency_models FINAL WHERE version = '${first.version}'`);
     const next = await runTrainingCycle({ trainer, registry, nowMs: T0 + 3 * HOUR, seed: 1, logger, ...WINDOW });
     expect(next.promoted).toBe(true);
-    expect(next.reason).toMatch(new RegExp(`; ${first.version} stays a champion beside it: its row cannot be written back \\(rowsTrain: expected an integer >= 0, got 18446744073709552000\\); mend or delete it with SQL$`));
+    expect(next.reason).toMatch(new RegExp(`; ${first.version} stays a champion beside it: its row cannot be written back \\(rows_train: expected an integer >= 0, got 18446744073709552000\\); mend or delete it with SQL$`));
     expect((await registry.champion('stuck'))!.version).toBe(next.version);
     expect((await registry.list('stuck')).filter((m) => m.status === 'champion').map((m) => m.version)).toEqual([first.version, next.version]);
   });
