@@ -354,3 +354,20 @@ export function missingRequired(command: Command): string | null {
   const missing = command.options.find((o) => REQUIRED_OPTIONS.has(o) && command.getOptionValue(o.attributeName()) === undefined);
   return missing ? missing.flags : null;
 }
+
+/**
+ * Parser of a repeatable flag of comma-separated ids (`--servers`, `--chips`): blanks around each comma ignored, merged
+ * with the flag's earlier values (repeats once, first order kept). A blank value is the empty list (refused by the
+ * command, naming it); an empty entry in a list (`a,,b`, a trailing comma) is refused, not skipped.
+ * @param flag  The flag's name, for the error (`--servers`).
+ * @param noun  What an id names, for the error (`server`).
+ * @returns `(value, previous?) => ids` for commander's `argParser`.
+ * @throws {InvalidArgumentError} (from the parser) on an empty entry in a non-blank value.
+ */
+export function idListFlag(flag: string, noun: string): (value: string, previous?: string[]) => string[] {
+  return (value, previous) => {
+    const ids = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
+    if (ids.includes('')) throw new InvalidArgumentError(`${flag} has an empty ${noun} id in ${JSON.stringify(value)}`);
+    return [...new Set([...(previous ?? []), ...ids])];
+  };
+}

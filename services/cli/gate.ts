@@ -9,7 +9,7 @@ import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
-import { dimFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
+import { dimFlag, idListFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Exit code of a gate command that could not answer: bad usage. */
@@ -192,17 +192,8 @@ function formatBacktest(r: BacktestResult): string {
   ].join('\n') + '\n';
 }
 
-/**
- * `--servers` value(s): comma-separated ids, blanks around each comma ignored, merged with the flag's earlier
- * values (repeats once). A blank value is the empty list (refused by the gate, naming it); an empty entry
- * in a list (`edge-04,,edge-09`, a trailing comma) is refused, not skipped.
- * @throws {InvalidArgumentError} on an empty entry in a non-blank value.
- */
-export function serverList(value: string, previous?: string[]): string[] {
-  const ids = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
-  if (ids.includes('')) throw new InvalidArgumentError(`--servers has an empty server id in ${JSON.stringify(value)}`);
-  return [...new Set([...(previous ?? []), ...ids])];
-}
+/** `--servers` value(s): {@link idListFlag} of servers (`edge-04,,edge-09` refused, repeats merged). */
+export const serverList = idListFlag('--servers', 'server');
 
 /** A multiplier or a log-sd for the text report: 3 decimals, or 3 significant digits below 0.1 (×0.00246, not ×0.002). */
 function factorText(x: number): string {

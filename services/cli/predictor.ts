@@ -103,7 +103,8 @@ export interface RecommendOptions {
   sloP99Ms?: number;
   sloP90Ms?: number;
   rps: number;
-  chips?: string;
+  /** `--chips`, every value's ids merged (common.ts `idListFlag`); [] for a blank value (refused). */
+  chips?: string[];
   objective: 'latency' | 'cost';
   batch?: number;
   /** With `onnx`: values of other named symbolic dims (`--dim seq=128`). */
@@ -187,8 +188,8 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
   const backend = createBackend({ warehouse, registry, predictBenchmark });
   let r: RecommendResponse;
   try {
-    const chips = opts.chips?.split(',').map((c) => c.trim()).filter(Boolean);
-    if (chips !== undefined && chips.length === 0) throw new UsageError(`--chips: expected chip ids separated by commas, got ${JSON.stringify(opts.chips)}`);
+    const chips = opts.chips;
+    if (chips !== undefined && chips.length === 0) throw new UsageError('--chips: expected chip ids separated by commas, got a blank value');
     // Each id by the one id rule, as POST /v1/recommend checks its chips.
     const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
     if (bad) throw new UsageError(bad);

@@ -243,6 +243,8 @@ describe('the chip recommender on a demo run', () => {
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-agx-orin,rk3588\u202e'], /^edgelat: --chips: expected an id without bidirectional or line-separator marks, got U\+202E in "rk3588\\u202e"$/],
         // Many unknown chips: five named, the rest counted (a trial: 1,024 unknown ids gave a 633 kB answer).
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', Array.from({ length: 12 }, (_, i) => `nope-${i}`).join(',')], /^edgelat: unknown chip\(s\) "nope-0" \([^)]+\), "nope-1" \([^)]+\), "nope-2" \([^)]+\), "nope-3" \([^)]+\), "nope-4" \([^)]+\) and 7 more: see GET/],
+        // A blank value names itself.
+        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', ' '], /^edgelat: --chips: expected chip ids separated by commas, got a blank value$/],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],
         // Both missing: both named in one line (a trial: the model only on the next try).
         [['recommend'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms; give exactly one of --model ID, --onnx FILE and --profile FILE$/],
@@ -256,6 +258,14 @@ describe('the chip recommender on a demo run', () => {
         expect(errLines(r.stderr)).toHaveLength(1);
         expect(errLines(r.stderr)[0]).toMatch(message);
       }
+      // An empty entry is refused, not skipped (as the gate's --servers).
+      const gap = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-agx-orin,,rk3588'], dataDir);
+      expect([gap.code, errLines(gap.stderr)[0]]).toEqual([2, 'edgelat: option \'--chips <ids>\' argument \'jetson-agx-orin,,rk3588\' is invalid. --chips has an empty chip id in "jetson-agx-orin,,rk3588"']);
+      // --chips is repeatable: every value's chips are candidates (a trial: the last one alone was, silently).
+      const both = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '1000', '--chips', 'jetson-agx-orin', '--chips', ' rpi4-cortex-a72 ,jetson-agx-orin', '--json'], dataDir);
+      expect(both.code, both.stderr).toBe(0);
+      const ranked = JSON.parse(both.stdout) as { chips: { chip: string }[]; skipped: { chip: string }[] };
+      expect([...ranked.chips, ...ranked.skipped].map((c) => c.chip).sort()).toEqual(['jetson-agx-orin', 'rpi4-cortex-a72']);
       // An empty id is refused as predict refuses it (a trial: answered 'unknown model ""').
       const empty = await edgelat(['recommend', '--model', '', '--slo-p99-ms', '10'], dataDir);
       expect([empty.code, errLines(empty.stderr)[0]]).toEqual([2, 'edgelat: option \'--model <id>\' argument \'\' is invalid. --model must not be empty, got ""']);
