@@ -153,6 +153,22 @@ export function parseCsvRecords(text: string): Record<string, string>[] {
 }
 
 /**
+ * Parse CSV text into one object per data row, as {@link parseCsvRecords}, each with the physical line it starts on
+ * (blank lines and line breaks inside quoted fields counted), so a reader's problem names the line an editor shows.
+ *
+ * @param text  The whole file; its first row is the header.
+ * @returns     One `{ line, record, unclosed }` per data row (1-based line; `unclosed`: a quoted field opened there
+ *   never closes, see {@link unclosedQuoteMessage}); a missing trailing field reads as ''.
+ */
+export function parseCsvRecordLines(text: string): { line: number; end: number; record: Record<string, string>; unclosed: boolean }[] {
+  const [head, ...rows] = parseCsvLines(text);
+  const header = head?.cells ?? [];
+  return rows.filter((r) => !(r.cells.length === 1 && r.cells[0] === '')).map((r) => ({
+    line: r.line, end: r.end, unclosed: r.unclosed, record: Object.fromEntries(header.map((h, c) => [h, r.cells[c] ?? ''])),
+  }));
+}
+
+/**
  * Quote one CSV field when it needs it (comma, quote or line break).
  *
  * @param value  The field; numbers are written with `String(value)`.

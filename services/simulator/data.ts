@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCsvRecords } from './csv.ts';
+import { parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
 
 /** File names of the trace cut, read in this order and merged. */
 export const TRACE_FILES = ['AzureLLMInferenceTrace_code.csv', 'AzureLLMInferenceTrace_conv.csv'] as const;
@@ -96,18 +96,19 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   const rows: { t: number; tokens: number }[] = [];
   for (const p of paths) {
     if (!fs.existsSync(p) || !fs.statSync(p).isFile()) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
-    const records = parseCsvRecords(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
-    if (records.length > 0 && !('TIMESTAMP' in records[0]! && 'ContextTokens' in records[0]!)) {
-      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${Object.keys(records[0]!).map((c) => JSON.stringify(c)).join(', ')}`);
+    const records = parseCsvRecordLines(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
+    if (records.length > 0 && !('TIMESTAMP' in records[0]!.record && 'ContextTokens' in records[0]!.record)) {
+      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${Object.keys(records[0]!.record).map((c) => JSON.stringify(c)).join(', ')}`);
     }
-    for (const [i, r] of records.entries()) {
+    for (const { line, record: r, ...at } of records) {
+      if (at.unclosed) throw new RangeError(`${JSON.stringify(p)}: ${unclosedQuoteMessage({ line, ...at, cells: [] })}`);
       const tokens = Number(r.ContextTokens);
-      if (!/^\d+$/.test(r.ContextTokens ?? '') || !Number.isSafeInteger(tokens)) throw new RangeError(`${JSON.stringify(p)} line ${i + 2}: bad ContextTokens ${JSON.stringify(r.ContextTokens)} (expected a whole number ≥ 0)`);
+      if (!/^\d+$/.test(r.ContextTokens ?? '') || !Number.isSafeInteger(tokens)) throw new RangeError(`${JSON.stringify(p)} line ${line}: bad ContextTokens ${JSON.stringify(r.ContextTokens)} (expected a whole number ≥ 0)`);
       let t: number;
       try {
         t = parseTraceTimestamp(r.TIMESTAMP ?? '');
       } catch (error) {
-        throw new RangeError(`${JSON.stringify(p)} line ${i + 2}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
+        throw new RangeError(`${JSON.stringify(p)} line ${line}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
       }
       rows.push({ t, tokens });
     }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseCsvRecords } from './csv.ts';
+import { parseCsvRecordLines } from './csv.ts';
 import { defaultDataDir } from './data.ts';
 
 /**
@@ -17,10 +17,10 @@ import { defaultDataDir } from './data.ts';
 export function readReferenceMacs(dataDir: string = defaultDataDir()): Map<string, number> {
   const file = path.join(dataDir, 'model-profiles', 'reference-macs.csv');
   const out = new Map<string, number>();
-  parseCsvRecords(readFileSync(file, 'utf8')).forEach((r, i) => {
+  for (const { line, record: r } of parseCsvRecordLines(readFileSync(file, 'utf8'))) {
     const macs = Number(r.macs);
-    if (!(macs > 0)) throw new RangeError(`${file}:${i + 2}: macs: expected a positive number, got ${JSON.stringify(r.macs)}`);
+    if (!(macs > 0)) throw new RangeError(`${file}:${line}: macs: expected a positive number, got ${JSON.stringify(r.macs)}`);
     out.set(r.model_id!, macs);
-  });
+  }
   return out;
 }

@@ -335,6 +335,11 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     expect(() => loadArrivalTrace(DATA, [cols])).toThrow(`${JSON.stringify(cols)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got "time", "tokens"`);
     const row = write('row.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n2024-05-10 00:00:02,-4\n');
     expect(() => loadArrivalTrace(DATA, [row])).toThrow(`${JSON.stringify(row)} line 3: bad ContextTokens "-4" (expected a whole number ≥ 0)`);
+    // Lines as an editor numbers them: a blank line and a quoted line break before the bad row counted (line 3 had been said for line 5).
+    const gaps = write('gaps.csv', 'TIMESTAMP,ContextTokens,Note\n2024-05-10 00:00:01,10,"two\nlines"\n\n2024-05-10 00:00:02,x,\n');
+    expect(() => loadArrivalTrace(DATA, [gaps])).toThrow(`${JSON.stringify(gaps)} line 5: bad ContextTokens "x" (expected a whole number ≥ 0)`);
+    const open = write('open.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n"2024-05-10 00:00:02,11\n2024-05-10 00:00:03,12\n');
+    expect(() => loadArrivalTrace(DATA, [open])).toThrow(`${JSON.stringify(open)}: a quoted field opened on line 3 is never closed: lines 3–4 (the rest of the file) are not read`);
     const ts = write('ts.csv', 'TIMESTAMP,ContextTokens\n2024-05-10T00:00:01Z,10\n');
     expect(() => loadArrivalTrace(DATA, [ts])).toThrow(/line 2: bad trace TIMESTAMP "2024-05-10T00:00:01Z" \(expected YYYY-MM-DD hh:mm:ss\[\.fraction\]\)$/);
     expect(() => normalizeSimConfig({ traceFiles: [] })).toThrow(/traceFiles/);
