@@ -396,7 +396,7 @@ model
   .option('--json', 'print the cycle results as JSON', false)
   .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag).')
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
+    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainFailedLine, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     trainingTargets(kinds); // --kinds is checked before the warehouse is opened
     // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
@@ -420,6 +420,11 @@ model
             done.push(r);
             current = null;
           },
+        }).catch((error: unknown) => {
+          // The kinds finished before it are registered: say so before the error (they had gone unmentioned).
+          const line = trainFailedLine(done, current);
+          if (line !== null) process.stderr.write(`${line}\n`);
+          throw error;
         }).finally(stopListening);
       });
       process.stdout.write(opts.json ? `${JSON.stringify(results.map(snakeCaseKeys))}\n` : formatTrainResults(results));

@@ -206,8 +206,23 @@ export function snakeCaseKeys(o: object): Record<string, unknown> {
  * @param current  The kind in training when the signal came, or null.
  */
 export function trainStoppedLine(signal: string, done: readonly TrainingCycleResult[], current: string | null): string {
-  const finished = done.length === 0 ? 'no kind finished' : `finished: ${done.map((r) => `${r.version} ${r.status}`).join(', ')}`;
-  return `edgelat: model train stopped by ${signal}: ${finished}${current === null ? '' : `; ${current} was in training (registered only if \`edgelat model list\` shows a version of it from this run)`}; run model train again for the rest`;
+  return `edgelat: model train stopped by ${signal}: ${finishedKinds(done)}${current === null ? '' : `; ${current} was in training (registered only if \`edgelat model list\` shows a version of it from this run)`}; run model train again for the rest`;
+}
+
+/**
+ * The line `model train` writes before the error that stopped it at a later kind, or null when no kind had finished
+ * (the error alone says it all): the finished kinds are registered, and the run had said nothing of them (its
+ * results are printed only at the end).
+ * @param done     Outcomes of the kinds finished before the error.
+ * @param current  The kind in training when it failed, or null.
+ */
+export function trainFailedLine(done: readonly TrainingCycleResult[], current: string | null): string | null {
+  if (done.length === 0) return null;
+  return `edgelat: model train failed${current === null ? '' : ` while training ${current}`}; ${finishedKinds(done)} (registered)`;
+}
+
+function finishedKinds(done: readonly TrainingCycleResult[]): string {
+  return done.length === 0 ? 'no kind finished' : `finished: ${done.map((r) => `${r.version} ${r.status}`).join(', ')}`;
 }
 
 /** Render cycle results as terminal lines. */

@@ -4,7 +4,7 @@
  * alone). trainStoppedLine: what an interrupted `model train` registered.
  */
 import { describe, expect, it } from 'vitest';
-import { formatPrediction, trainStoppedLine, type LatencyPrediction } from '../../../services/cli/model.ts';
+import { formatPrediction, trainFailedLine, trainStoppedLine, type LatencyPrediction } from '../../../services/cli/model.ts';
 
 const prediction = (load: Record<string, number>): LatencyPrediction => ({
   model: 'resnet50', chip: 'qualcomm-ai100-dm2e', server: null, input_bytes: 153_762, load,
@@ -38,5 +38,14 @@ describe('trainStoppedLine', () => {
       + 'io_ms_p50 was in training (registered only if `edgelat model list` shows a version of it from this run); run model train again for the rest');
     expect(trainStoppedLine('SIGINT', [], 'total_ms_p50')).toBe('edgelat: model train stopped by SIGINT: no kind finished; total_ms_p50 was in training '
       + '(registered only if `edgelat model list` shows a version of it from this run); run model train again for the rest');
+  });
+});
+
+describe('trainFailedLine', () => {
+  it('names the kinds registered before an error stopped a later one, and nothing when none had finished', () => {
+    const done = [{ version: 'total_ms_p50-20240601T102000Z-0002', status: 'champion' as const, promoted: true, reason: '', challengerLoss: 1, championLoss: null, championVersion: null }];
+    expect(trainFailedLine(done, 'io_ms_p50')).toBe('edgelat: model train failed while training io_ms_p50; finished: total_ms_p50-20240601T102000Z-0002 champion (registered)');
+    expect(trainFailedLine(done, null)).toBe('edgelat: model train failed; finished: total_ms_p50-20240601T102000Z-0002 champion (registered)');
+    expect(trainFailedLine([], 'total_ms_p50')).toBeNull();
   });
 });
