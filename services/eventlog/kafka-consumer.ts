@@ -106,6 +106,15 @@ export class KafkaConsumer implements Consumer {
   private clusterCheck: Promise<void> | null = null;
   /** Per commit under way, the offsets (`topic\0partition\0offset`) kafkajs reported committed meanwhile (COMMIT_OFFSETS). */
   private readonly applied = new Set<Set<string>>();
+  /**
+   * Per partition (`tpKey`), the group's last commit of an offset ≥ 0 this member saw: read before kafkajs fetched
+   * anything, read since, or made by this member. kafkajs answers a fetch below the oldest stored offset (retention)
+   * by committing its default offset (-2, "earliest") over the group's commit and its metadata
+   * (consumerGroup.recoverFromOffsetOutOfRange → offsetManager.setDefaultOffset): read after that, the group had no
+   * commit, and a trial's run resumed from offset 0 without its checkpoint, counting 504 records as lost where 260
+   * were (the sink's 244 rows below its commit were in the warehouse).
+   */
+  private readonly knownCommits = new Map<string, CommittedOffset>();
 
   private constructor(
     private readonly admin: Admin,
@@ -185,6 +194,8 @@ export class KafkaConsumer implements Consumer {
   private async start(): Promise<void> {
     await this.c.connect();
     await this.c.subscribe({ topics: this.topics, fromBeginning: true });
+    // Before kafkajs fetches: its reset of an out-of-range offset overwrites the group's commit (see knownCommits).
+    await this.rememberCommits();
     await this.c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
   }
 
@@ -298,13 +309,38 @@ export class KafkaConsumer implements Consumer {
     if (missing.length > 0) {
       throw new BrokerUnavailableError(`commit not applied: kafkajs returned without committing ${missing.map((o) => `${o.topic}:${o.partition}@${o.offset}`).join(', ')} for group ${JSON.stringify(this.groupId)} (its consumer was not running: stopped, or restarting after a rebalance or a crash)`, { retriable: true });
     }
+    for (const o of offsets) this.knownCommits.set(tpKey(o), { topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata });
   }
 
+  /**
+   * The group's committed offset of a partition, with its metadata; null when it has none. When the broker holds
+   * none (< 0) but this member saw a commit of it ({@link knownCommits}: kafkajs's reset after a retention gap wrote
+   * -2 over it), that commit.
+   */
   async committed(tp: TopicPartition): Promise<CommittedOffset | null> {
     const res = await guard(`fetch committed offsets of group ${JSON.stringify(this.groupId)}`, () => this.admin.fetchOffsets({ groupId: this.groupId, topics: [tp.topic] }));
     const p = res.find((t) => t.topic === tp.topic)?.partitions.find((x) => x.partition === tp.partition);
-    if (!p || Number(p.offset) < 0) return null;
-    return { topic: tp.topic, partition: tp.partition, offset: Number(p.offset), metadata: p.metadata ?? '' };
+    if (p && Number(p.offset) >= 0) {
+      const c = { topic: tp.topic, partition: tp.partition, offset: Number(p.offset), metadata: p.metadata ?? '' };
+      this.knownCommits.set(tpKey(tp), c);
+      return c;
+    }
+    const known = this.knownCommits.get(tpKey(tp));
+    if (known) {
+      this.options.logger?.warn({ groupId: this.groupId, topic: tp.topic, partition: tp.partition, offset: known.offset, broker: p?.offset ?? null },
+        'the group\'s commit was reset (kafkajs, after an offset out of range): resuming from the commit seen before it');
+    }
+    return known ?? null;
+  }
+
+  /** Read the group's commits of its topics into {@link knownCommits} (offsets ≥ 0 only: a reset's -2 does not replace one). */
+  private async rememberCommits(): Promise<void> {
+    const res = await guard(`fetch committed offsets of group ${JSON.stringify(this.groupId)}`, () => this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics }));
+    for (const t of res) {
+      for (const p of t.partitions) {
+        if (Number(p.offset) >= 0) this.knownCommits.set(tpKey({ topic: t.topic, partition: p.partition }), { topic: t.topic, partition: p.partition, offset: Number(p.offset), metadata: p.metadata ?? '' });
+      }
+    }
   }
 
   async groupDrained(): Promise<boolean> {

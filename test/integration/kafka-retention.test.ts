@@ -54,6 +54,65 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
     }
   }, 60_000);
 
+  it('keeps the group\'s commit and its metadata when kafkajs resets an offset retention passed (a trial: resumed from 0 without its checkpoint, 504 counted lost for 260)', async () => {
+    const topic = `edgelat-reset-${randomUUID()}`;
+    const group = `edgelat-reset-group-${randomUUID()}`;
+    const tp = { topic, partition: 0 };
+    const first = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test', adminWaitMs: 10_000 });
+    try {
+      await first.ensureTopic(topic, 1);
+      for (let i = 0; i < 10; i++) await first.produce(topic, [{ key: 'edge-01', value: Buffer.from(`small-${i}`), partition: 0 }]);
+      const c = await first.consumer(group, [topic]);
+      try {
+        const got: number[] = [];
+        const deadline = Date.now() + 20_000;
+        while (got.length < 10 && Date.now() < deadline) got.push(...(await c.poll(100)).records.map((r) => r.offset));
+        expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        await c.commit([{ ...tp, offset: 5, metadata: 'checkpoint-5' }]);
+      } finally {
+        await c.close();
+      }
+      // Retention deletes offsets 5.. (7.5 MiB more in 30 message sets; the mock keeps the newest 5 MiB).
+      const big = Buffer.alloc(256 * 1024, 7);
+      for (let i = 0; i < 30; i++) await first.produce(topic, [{ key: 'edge-01', value: big, partition: 0 }]);
+    } finally {
+      await first.close();
+    }
+    // A new process of the group: it resumes where the group committed, kafkajs's fetch there is out of range, and
+    // kafkajs commits -2 ("earliest") over the group's offset 5 and its metadata.
+    const admin = new kafkajs.Kafka({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-admin', logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test-2', adminWaitMs: 10_000 });
+    try {
+      const c = await log.consumer(group, [topic]);
+      try {
+        const resumed = await c.committed(tp);
+        expect(resumed).toEqual({ ...tp, offset: 5, metadata: 'checkpoint-5' });
+        c.seek(tp, resumed!.offset);
+        const polled: number[] = [];
+        const deadline = Date.now() + 20_000;
+        while (polled.length === 0 && Date.now() < deadline) polled.push(...(await c.poll(100)).records.map((r) => r.offset));
+        const low = polled[0]!;
+        expect(low).toBeGreaterThan(5);
+        // kafkajs's reset reached the broker: the group's offset there is no longer 5.
+        let broker = NaN;
+        while (Date.now() < deadline && !(broker < 0)) broker = Number((await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]!.partitions[0]!.offset);
+        expect(broker).toBeLessThan(0);
+        // Read again (a rebalance's new assignment does), the commit is the group's own, not "none" (which resumed from 0).
+        expect(await c.committed(tp)).toEqual({ ...tp, offset: 5, metadata: 'checkpoint-5' });
+        expect(log.retentionGaps()).toEqual([{ groupId: group, topic, partition: 0, from: 5, to: low }]);
+        // This member's own commit replaces it.
+        await c.commit([{ ...tp, offset: low + 1, metadata: 'checkpoint-next' }]);
+        expect(await c.committed(tp)).toEqual({ ...tp, offset: low + 1, metadata: 'checkpoint-next' });
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await log.close();
+      await admin.disconnect();
+    }
+  }, 90_000);
+
   it('reads partitions without a consumer group, several at once, and leaves no connection behind (a read through a throwaway group took 3 s, the broker\'s first-join delay)', async () => {
     const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
     const before = sockets();
