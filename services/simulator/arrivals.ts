@@ -52,11 +52,13 @@ export type Routing = 'random' | 'smooth';
  * @param trace        The merged trace.
  * @param routing      Server choice (see the module comment). @default 'random'
  * @returns            Requests sorted by ts (ties in generation order).
+ * @throws {RangeError} when `trace.periodMs` is not > 0 (the loop over the trace would not end).
  */
 export function generateRequests(
   seed: number, startMs: number, durationMs: number, rateScale: number,
   plans: readonly ServerPlan[], trace: ArrivalTrace, routing: Routing = 'random',
 ): RequestStream {
+  if (!(trace.periodMs > 0)) throw new RangeError(`trace.periodMs: expected > 0 ms (the trace is looped over the run), got ${trace.periodMs}`);
   const rng = createRng(seed, 'arrivals');
   const n = trace.offsetMs.length;
   const totalPerS = plans.reduce((a, p) => a + p.ratePerS, 0) * rateScale;

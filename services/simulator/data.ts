@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
+import { calendarDateProblem } from '../calendar-date.ts';
 
 /** File names of the trace cut, read in this order and merged. */
 export const TRACE_FILES = ['AzureLLMInferenceTrace_code.csv', 'AzureLLMInferenceTrace_conv.csv'] as const;
@@ -60,6 +61,9 @@ export function defaultDataDir(): string {
   throw new RangeError('cannot find the repository data/ folder (data/mlperf-singlestream/base-latency.csv); pass dataDir');
 }
 
+/** Shortest span from a trace's first request to its last, ms: it is looped over the run. */
+export const MIN_TRACE_SPAN_MS = 1000;
+
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/;
 const dayCache = new Map<string, number>();
 
@@ -68,6 +72,10 @@ function parseTraceTimestamp(s: string): number {
   const m = TS_RE.exec(s);
   if (m === null) throw new RangeError(`bad trace TIMESTAMP ${JSON.stringify(s)}`);
   const day = s.slice(0, 10);
+  // A day or time of day that does not exist is refused, not rolled over by Date.UTC (a trial: hour 99 and
+  // 2023-02-31 stretched a trace to 9 months).
+  const problem = +m[4] > 23 || +m[5] > 59 || +m[6] > 59 || !dayCache.has(day) ? calendarDateProblem(s) : null;
+  if (problem !== null) throw new RangeError(`bad trace TIMESTAMP ${JSON.stringify(s)}: ${problem}`);
   let dayMs = dayCache.get(day);
   if (dayMs === undefined) {
     dayMs = Date.UTC(+m[1], +m[2] - 1, +m[3]);
@@ -84,8 +92,9 @@ function parseTraceTimestamp(s: string): number {
  * @param dataDir  The data folder (see {@link defaultDataDir}).
  * @param files    Trace files to read instead, paths (relative to the working folder). @default the two of the cut
  * @returns        The merged trace (cached per path).
- * @throws {RangeError} naming the file: missing, without the columns TIMESTAMP and ContextTokens, fewer than 2 requests
- *   in all, or a malformed row (its line).
+ * @throws {RangeError} naming the file: missing or a directory, without the columns TIMESTAMP and ContextTokens, fewer
+ *   than 2 requests in all, spanning less than {@link MIN_TRACE_SPAN_MS}, or a malformed row (its line: a TIMESTAMP
+ *   of a day or time that does not exist too).
  */
 export function loadArrivalTrace(dataDir: string, files?: readonly string[]): ArrivalTrace {
   const dir = path.resolve(dataDir, 'azure-llm-trace');
@@ -95,7 +104,8 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   if (cached !== undefined) return cached;
   const rows: { t: number; tokens: number }[] = [];
   for (const p of paths) {
-    if (!fs.existsSync(p) || !fs.statSync(p).isFile()) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
+    if (!fs.existsSync(p)) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
+    if (!fs.statSync(p).isFile()) throw new RangeError(`trace file ${JSON.stringify(p)} is ${fs.statSync(p).isDirectory() ? 'a directory' : 'not a regular file'}: give the trace's CSV files`);
     const records = parseCsvRecordLines(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
     if (records.length > 0 && !('TIMESTAMP' in records[0]!.record && 'ContextTokens' in records[0]!.record)) {
       throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${Object.keys(records[0]!.record).map((c) => JSON.stringify(c)).join(', ')}`);
@@ -116,6 +126,12 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   if (rows.length < 2) throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} has fewer than 2 requests`);
   rows.sort((a, b) => a.t - b.t);
   const t0 = rows[0].t;
+  // The trace is looped over the run: a span of 0 (every request at one TIMESTAMP) looped for ever, synchronously,
+  // deaf to Ctrl-C (a trial), and a span of microseconds would loop millions of times.
+  const spanMs = rows[rows.length - 1]!.t - t0;
+  if (!(spanMs >= MIN_TRACE_SPAN_MS)) {
+    throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} spans ${spanMs} ms from its first TIMESTAMP to its last: at least ${MIN_TRACE_SPAN_MS} ms needed (it is looped over the run)`);
+  }
   const offsetMs = new Float64Array(rows.length);
   const contextTokens = new Int32Array(rows.length);
   for (let i = 0; i < rows.length; i++) {

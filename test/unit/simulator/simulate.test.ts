@@ -340,6 +340,14 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     expect(() => loadArrivalTrace(DATA, [gaps])).toThrow(`${JSON.stringify(gaps)} line 5: bad ContextTokens "x" (expected a whole number ≥ 0)`);
     const open = write('open.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n"2024-05-10 00:00:02,11\n2024-05-10 00:00:03,12\n');
     expect(() => loadArrivalTrace(DATA, [open])).toThrow(`${JSON.stringify(open)}: a quoted field opened on line 3 is never closed: lines 3–4 (the rest of the file) are not read`);
+    // A trace of one instant loops for ever (a trial: demo hung, deaf to Ctrl-C); one that does not exist, a directory.
+    const instant = write('instant.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.97996,4808\n2023-11-16 18:17:03.97996,3180\n');
+    expect(() => loadArrivalTrace(DATA, [instant])).toThrow(`trace ${JSON.stringify(instant)} spans 0 ms from its first TIMESTAMP to its last: at least 1000 ms needed (it is looped over the run)`);
+    expect(() => loadArrivalTrace(DATA, [dir])).toThrow(`trace file ${JSON.stringify(dir)} is a directory: give the trace's CSV files`);
+    for (const [bad, why] of [['2023-11-16 99:59:59.0', 'hour 99 does not exist'], ['2023-02-31 18:17:05.97', 'day 31 of 2023-02 does not exist (the month has 28 days)'], ['2023-11-16 18:60:00', 'minute 60 does not exist']]) {
+      const f = write('nowhen.csv', `TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.9799600,4808\n${bad},3\n`);
+      expect(() => loadArrivalTrace(DATA, [f]), bad).toThrow(`${JSON.stringify(f)} line 3: bad trace TIMESTAMP ${JSON.stringify(bad)}: ${why} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
+    }
     const ts = write('ts.csv', 'TIMESTAMP,ContextTokens\n2024-05-10T00:00:01Z,10\n');
     expect(() => loadArrivalTrace(DATA, [ts])).toThrow(/line 2: bad trace TIMESTAMP "2024-05-10T00:00:01Z" \(expected YYYY-MM-DD hh:mm:ss\[\.fraction\]\)$/);
     expect(() => normalizeSimConfig({ traceFiles: [] })).toThrow(/traceFiles/);
