@@ -191,7 +191,7 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await warehouse.migrate();
     const source = opts.source ?? 'mlperf-singlestream';
     await insertChunked(warehouse, 'benchmark_latency', parsed.rows.map((r) => ({ ...r, source })));
-    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: [] };
+    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: parsed.skipped };
   }
   throw new UsageError(`--format: expected help, mlperf or singlestream, got ${JSON.stringify(opts.format)}`);
 }

@@ -12,6 +12,7 @@
  * categorical column with more distinct values) are not features.
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { idProblem } from '../names.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -241,12 +242,17 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   const latency = new Map<string, Float64Array>();
   for (const f of latencies) {
     const { records: rows, unclosed: tail } = recordsOf(f);
-    const h = rows[0]!.cells;
+    // Device names without the blanks around them (`arch_idx, raspi4`: a trial's " spaced " was stored as written).
+    const h = rows[0]!.cells.map((cell, c) => (c === 0 ? cell : cell.trim()));
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;
       // A blank header cell (a trailing comma) would store its latencies under device "" (a trial: exit 0).
-      if (d.trim() === '') throw new RangeError(`${f.file}: column ${c + 1} of its header has no device name (a trailing comma?); name every latency column`);
+      if (d === '') throw new RangeError(`${f.file}: column ${c + 1} of its header has no device name (a trailing comma?); name every latency column`);
+      // A device name is an id (names.ts idProblem, as the SingleStream import and the API check them): a trial's
+      // 5,000-character name, and names with a bell or a right-to-left override, were stored.
+      const notId = idProblem(`device of column ${c + 1}`, d);
+      if (notId !== null) throw new RangeError(`${f.file}: ${notId}`);
       if (h.indexOf(d) < c) throw new RangeError(`${f.file}: device ${quoteValue(d)} is a column of its header twice (columns ${h.indexOf(d) + 1} and ${c + 1})`);
       if (latency.has(d)) throw new RangeError(`${f.file}: device ${quoteValue(d)} also appears in an earlier latency file`);
       const col = new Float64Array(archIds.length).fill(Number.NaN);

@@ -35,7 +35,7 @@
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
-import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { idProblem } from '../names.ts';
 
 /**
  * One row of `benchmark_latency`: one measured latency of a model on a device.
@@ -155,7 +155,7 @@ type Rec = Record<string, string>;
 
 /**
  * Parse one file: header check, then records of well-formed lines; lines with a wrong column count become problems.
- * @throws {RangeError} when the text is UTF-16, not UTF-8 or its lines end in CR alone, or the header lacks a required column.
+ * @throws {RangeError} when the text is UTF-16, not UTF-8 or its lines end in CR alone, or the header lacks a required column or names one twice.
  */
 function readTable(f: NamedCsv, required: readonly string[], problems: ImportProblem[]): { line: number; rec: Rec }[] {
   assertCsvText(f.file, f.text);
@@ -164,6 +164,10 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
   for (const c of required) {
     if (!header.includes(c)) throw new RangeError(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
   }
+  // A column named twice: the later one had silently won (a trial: a resnet50 run imported as bert-99 from a second
+  // "model" column); chips import and the SingleStream import refuse it the same way.
+  const twice = [...new Set(header.filter((h, i) => h !== '' && header.indexOf(h) !== i))];
+  if (twice.length > 0) throw new RangeError(`${f.file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
   const out: { line: number; rec: Rec }[] = [];
   for (const { line, end, cells, unclosed } of body) {
     if (unclosed) {
@@ -298,7 +302,7 @@ function singleStreamRateProblem(rec: Readonly<Record<string, string | undefined
  *                 chip lists as a name gives way to that chip (the catalog claimed an earlier import's board). @default none
  * @returns        Rows for `benchmark_latency` and `chips`, problems and counts.
  * @throws {RangeError} if a file's header lacks a column of {@link RUN_COLUMNS} or
- *                 {@link SYSTEM_COLUMNS}; the message names the file and column.
+ *                 {@link SYSTEM_COLUMNS}, or names a column twice; the message names the file and column.
  * @example see test/unit/model/import-mlperf.test.ts
  */
 export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCsv[], known: readonly KnownChip[] = []): MlperfImport {
@@ -323,6 +327,12 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const empty = KEY_COLUMNS.find((c) => rec[c] === '');
       if (empty !== undefined) {
         problems.push({ file: f.file, line, field: empty, value: '', message: 'empty system key column' });
+        continue;
+      }
+      // Each part of the system key is an id: it names the benchmark's device in every answer.
+      const notId = KEY_COLUMNS.map((c) => [c, idProblem(c, rec[c]!)] as const).find(([, p]) => p !== null);
+      if (notId !== undefined) {
+        problems.push({ file: f.file, line, field: notId[0], value: rec[notId[0]]!, message: notId[1]!.slice(notId[0].length + 2) });
         continue;
       }
       const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
@@ -383,8 +393,10 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       if (valid !== undefined && valid !== 'VALID') { bad('result_valid', `expected VALID or INVALID, got ${quoteValue(valid)}`); continue; }
       const modelId = mlperfModelId(rec.model!);
       if (modelId === '') { bad('model', 'empty model'); continue; }
-      // A model id is an id (the API takes at most MAX_ID_CHARS): a trial's 100,000-character model was stored whole.
-      if (modelId.length > MAX_ID_CHARS || /[\u0000-\u001f\u007f]/.test(modelId)) { bad('model', `expected a model name of at most ${MAX_ID_CHARS} characters without control characters, got ${quoteValue(rec.model!)}`); continue; }
+      // A model id is an id (names.ts idProblem, as the SingleStream import and the API check it): a trial's
+      // 100,000-character model was stored whole, and "resnet\u200b50" (a zero-width space) printed as resnet50.
+      const notId = idProblem('model', modelId);
+      if (notId !== null) { bad('model', notId.slice('model: '.length)); continue; }
       const p50 = rec.p50_latency_ms;
       if (p50 !== undefined && p50.trim() !== '' && !positiveMs(p50)) { bad('p50_latency_ms', `latency must be a number > 0 ms, got ${quoteValue(p50)}`); continue; }
       const p90 = rec.p90_latency_ms!;

@@ -39,13 +39,18 @@ export interface SingleStreamRow {
  * @param files  The files, e.g. `data/mlperf-singlestream/base-latency.csv`.
  * @returns      The rows of the good lines, and one problem per bad line (an empty id, an id over
  *               256 characters or with control, bidirectional or invisible characters (names.ts `idProblem`), a latency that is not a number > 0 ms
- *               or outside 1 µs–1 h, p50 above p90, a line with too few cells, a quote never closed).
+ *               or outside 1 µs–1 h, p50 above p90, a line with fewer or more cells than the header, a quote never
+ *               closed, a second run of a device and model with other latencies); `skipped`: runs not imported, by
+ *               reason (a repeat of an imported run, another accuracy target of its model), as the MLPerf import's.
  * @throws {RangeError} naming the file when it is empty, not UTF-8 text, or its header lacks a column of
- *   {@link SINGLESTREAM_COLUMNS}.
+ *   {@link SINGLESTREAM_COLUMNS} or names one twice.
  */
-export function parseSingleStream(files: readonly NamedText[]): { rows: SingleStreamRow[]; problems: ImportProblem[] } {
+export function parseSingleStream(files: readonly NamedText[]): { rows: SingleStreamRow[]; problems: ImportProblem[]; skipped: { reason: string; count: number }[] } {
   const rows: SingleStreamRow[] = [];
   const problems: ImportProblem[] = [];
+  const skipped = new Map<string, number>();
+  /** The first run read per device and model id: its model name as written, latencies, and where. */
+  const seen = new Map<string, { model: string; p50: number; p90: number; file: string; line: number }>();
   for (const f of files) {
     assertCsvText(f.file, f.text);
     const records = parseCsvLines(f.text).filter((r) => !(r.cells.length === 1 && r.cells[0] === ''));
@@ -53,13 +58,21 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
     const header = records[0]!.cells.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
     const missing = SINGLESTREAM_COLUMNS.filter((c) => !header.includes(c));
     if (missing.length > 0) throw new RangeError(`${f.file}: the header has no ${missing.join(', ')} column${missing.length === 1 ? '' : 's'} (a SingleStream file has ${SINGLESTREAM_COLUMNS.join(', ')})`);
+    // A column named twice: which of the two is the run's? (chips import refuses it the same way.)
+    const twice = SINGLESTREAM_COLUMNS.filter((c) => header.indexOf(c) !== header.lastIndexOf(c));
+    if (twice.length > 0) throw new RangeError(`${f.file}: the header names ${twice.map((c) => JSON.stringify(c)).join(', ')} twice; give each column once`);
     const at = Object.fromEntries(SINGLESTREAM_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SINGLESTREAM_COLUMNS)[number], number>;
     for (const r of records.slice(1)) {
       const bad = (field: string, value: string, message: string): void => {
         problems.push({ file: f.file, line: r.line, field, value, message });
       };
       if (r.unclosed) { bad('(row)', r.cells.join(',').slice(0, 200), unclosedQuoteMessage(r)); continue; }
-      if (r.cells.length < header.length) { bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}`); continue; }
+      // More cells than the header: a number written with a thousands separator (`1,234`) is two cells, and the run's
+      // p50 and p90 would be read from the wrong ones (a trial: p50 1, p90 234 imported without a word).
+      if (r.cells.length !== header.length) {
+        bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}${r.cells.length > header.length ? ' (a number with a thousands separator? write 1234, or quote the cell)' : ''}`);
+        continue;
+      }
       const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();
       // The ids' one rule (names.ts idProblem: not empty, at most 256 characters, no control, bidirectional or invisible ones).
       const named = SINGLESTREAM_COLUMNS.slice(0, 6).map((c) => [c, idProblem(c, cell(c))] as const).find(([, problem]) => problem !== null);
@@ -79,6 +92,24 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       // request of resnet50 on jetson-agx-orin, and model train found no training rows).
       const chip = CHIP_ID.test(cell('chip')) ? cell('chip') : normaliseChip(cell('chip')).chip;
       const model = mlperfModelId(cell('model'));
+      // One run per device and model, the first kept, as the MLPerf import keeps them: a repeat is counted as skipped,
+      // another accuracy target (-99.9 beside -99) too, and a second run with other latencies is a bad line (a trial:
+      // the last of two silently replaced the first, and both were counted as imported).
+      const key = `${system}/${chip}\u0000${model}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        if (first.model !== cell('model')) {
+          const reason = 'another accuracy target (-99 / -99.9) of a model already imported for this system and chip';
+          skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        } else if (first.p50 === ms.p50_ms && first.p90 === ms.p90_ms) {
+          const reason = 'a repeat of a run already imported for this system and chip (same model, same latencies)';
+          skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        } else {
+          bad('(row)', r.cells.join(',').slice(0, 200), `a second run of ${model} on ${system}/${chip} with p50 ${ms.p50_ms} ms, p90 ${ms.p90_ms} ms; ${first.file} line ${first.line} has p50 ${first.p50} ms, p90 ${first.p90} ms (that one is imported)`);
+        }
+        continue;
+      }
+      seen.set(key, { model: cell('model'), p50: ms.p50_ms, p90: ms.p90_ms, file: f.file, line: r.line });
       // The device names the chip too: one system measured on two of its chips (CPU and NPU) is two rows, not one row
       // the table's key (it has no chip) keeps of the two (a re-test: 4 latencies reported, 2 stored).
       for (const [percentile, latency] of [[0.5, ms.p50_ms], [0.9, ms.p90_ms]] as const) {
@@ -86,5 +117,5 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       }
     }
   }
-  return { rows, problems };
+  return { rows, problems, skipped: [...skipped].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count })) };
 }

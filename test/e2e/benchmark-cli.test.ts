@@ -180,7 +180,7 @@ describe('edgelat import benchmark: values outside one inference\'s range, and f
     expect(lines(mlperf.stderr).filter((l) => l.startsWith(`edgelat: ${runs}:`))).toEqual([
       `edgelat: ${runs}:2: p90_latency_ms = "0.000398": latency 0.000398 ms is below 1 µs (0.001 ms): a figure in seconds instead of ms?`,
       `edgelat: ${runs}:3: p90_latency_ms = "7200000": latency 7200000 ms is above 1 hour (3600000 ms) for one inference: a figure in µs or ns instead of ms, or a damaged value?`,
-      `edgelat: ${runs}:4: model = "${'m'.repeat(40)}…" (300 characters): expected a model name of at most 256 characters without control characters, got "${'m'.repeat(40)}…" (300 characters)`,
+      `edgelat: ${runs}:4: model = "${'m'.repeat(40)}…" (300 characters): expected an id of at most 256 characters, got 300`,
     ]);
     expect(JSON.parse(mlperf.stdout)).toMatchObject({ benchmark_rows: 0, chips: 0 });
     // No run imported: the systems file's chips stay out of the catalog (a trial's failed import wrote 33 of them).

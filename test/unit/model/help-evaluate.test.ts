@@ -246,6 +246,12 @@ describe('parseHelp on bad input', () => {
     expect((damaged as HelpCoverageError).problems.map((p) => [p.line, p.value])).toEqual([[2, 'z0'], [4, 'z2'], [5, '7'], [6, 'z4']]);
     // A blank column name (a trailing comma): refused, not stored as device "" (a trial: exit 0, 5 rows under "").
     expect(() => parseHelp(archs, [{ file: 'blank.csv', text: 'arch_idx,dev_a,\n0,1,2\n' }])).toThrow('blank.csv: column 3 of its header has no device name (a trailing comma?); name every latency column');
+    // A device name is an id (a trial: names with a bell, a right-to-left override, 5,000 characters were stored);
+    // blanks around it are dropped (`arch_idx, dev_a`), not stored.
+    expect(() => parseHelp(archs, [{ file: 'bidi.csv', text: 'arch_idx,dev\u202etxt\n0,1\n' }])).toThrow('bidi.csv: device of column 2: expected an id without bidirectional or line-separator marks, got U+202E in ');
+    expect(() => parseHelp(archs, [{ file: 'bell.csv', text: 'arch_idx,dev_a,dev\u0007b\n0,1,2\n' }])).toThrow('bell.csv: device of column 3: expected an id without control characters, got "dev\\u0007b"');
+    expect(() => parseHelp(archs, [{ file: 'long.csv', text: `arch_idx,${'d'.repeat(5000)}\n0,1\n` }])).toThrow('long.csv: device of column 2: expected an id of at most 256 characters, got 5000');
+    expect(parseHelp(archs, [{ file: 'sp.csv', text: 'arch_idx, dev_a ,dev_b\n0,1,2\n1,1,2\n2,1,2\n3,1,2\n4,1,2\n' }]).devices).toEqual(['dev_a', 'dev_b']);
   });
 
   it('refuses a file that is not valid UTF-8, naming the line (a trial: a Latin-1 device name was stored as d\uFFFDv)', () => {

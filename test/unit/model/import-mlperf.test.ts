@@ -128,6 +128,19 @@ describe('parseMlperf: quotes and repeats', () => {
     expect(again.problems[0]!.message).toBe('expected 10 fields, found 7 (lines 2–3 read as one record: a quoted field opened on line 2 closes on line 3)');
   });
 
+  it('refuses a header naming a column twice, and names that are no ids (a trial: a second "model" column won; "resnet\\u200b50" printed as resnet50)', () => {
+    const systems = [SYS, sys('a', 'Box A'), 'v3.0,closed,V,b\u202e,Box B,-,Some CPU,TF,cpu,Some CPU'].join('\n');
+    const runs = [RUNS_HEAD, run('a', 'resnet\u200b50', '2'), run('a', 'resnet50', '3')].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.problems.map((p) => [p.file, p.line, p.field, p.message])).toEqual([
+      ['s.csv', 3, 'system_id', 'expected an id without bidirectional or line-separator marks, got U+202E in "b\\u202e"'],
+      ['r.csv', 2, 'model', 'expected an id without characters that do not show, got U+200B in "resnet\u200b50"'],
+    ]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 3]]);
+    expect(() => parseMlperf([{ file: 'r.csv', text: `${RUNS_HEAD},model\n${run('a', 'resnet50', '3')},bert-99` }], [{ file: 's.csv', text: systems }]))
+      .toThrow('r.csv: the header names "model" twice; give each column once');
+  });
+
   it('counts a repeated run line as a repeat, and -99 / -99.9 of one model as another accuracy target', () => {
     const systems = [SYS, sys('a', 'Box A')].join('\n');
     const runs = [RUNS_HEAD, run('a', 'bert-99', '2'), run('a', 'bert-99', '2'), run('a', 'bert-99.9', '3'), run('a', 'bert-99', '2')].join('\n');

@@ -54,4 +54,31 @@ describe('parseSingleStream', () => {
     // A byte-order mark before the header is read past.
     expect(parseSingleStream([{ file: 'b.csv', text: `\uFEFF${HEAD}\nm,c,s,v1,closed,X,id,1,2,1\n` }]).rows).toHaveLength(2);
   });
+
+  it('refuses a line with more cells than the header and a column named twice, and keeps the first run of a device and model (a trial: "1,234" read as p50 1 and p90 234; the last of two runs silently won)', () => {
+    const head = 'model,chip,mlperf_version,division,submitter,system_id,p50_ms,p90_ms';
+    const text = [
+      head,
+      'resnet50,jetson-agx-orin,v4.1,closed,Acme,orin-x,1,234,1,500', // a thousands separator: 10 cells
+      'ssd-mobilenet,jetson-agx-orin,v5.0,closed,Dup,sysQ,1,2',
+      'ssd-mobilenet,jetson-agx-orin,v5.0,closed,Dup,sysQ,1,2', // the same run again: skipped
+      'ssd-mobilenet,jetson-agx-orin,v5.0,closed,Dup,sysQ,10,20', // another run of it: a bad line, the first kept
+      'bert-99,jetson-agx-orin,v5.0,closed,Dup,sysQ,5,6',
+      'bert-99.9,jetson-agx-orin,v5.0,closed,Dup,sysQ,7,8', // another accuracy target of it: skipped
+    ].join('\n');
+    const { rows, problems, skipped } = parseSingleStream([{ file: 't.csv', text }]);
+    expect(rows.map((r) => [r.model_id, r.percentile, r.latency_ms])).toEqual([['ssd-mobilenet', 0.5, 1], ['ssd-mobilenet', 0.9, 2], ['bert-99', 0.5, 5], ['bert-99', 0.9, 6]]);
+    expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, '(row)', 'expected 8 cells, got 10 (a number with a thousands separator? write 1234, or quote the cell)'],
+      [5, '(row)', 'a second run of ssd-mobilenet on v5.0/closed/Dup/sysQ/jetson-agx-orin with p50 10 ms, p90 20 ms; t.csv line 3 has p50 1 ms, p90 2 ms (that one is imported)'],
+    ]);
+    expect(skipped).toEqual([
+      { reason: 'a repeat of a run already imported for this system and chip (same model, same latencies)', count: 1 },
+      { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system and chip', count: 1 },
+    ]);
+    // The same file twice: every run of the second is a repeat.
+    const again = parseSingleStream([{ file: 'a.csv', text: `${head}\nm,c,v1,closed,X,id,1,2\n` }, { file: 'b.csv', text: `${head}\nm,c,v1,closed,X,id,1,2\n` }]);
+    expect([again.rows.length, again.problems, again.skipped.map((k) => k.count)]).toEqual([2, [], [1]]);
+    expect(() => parseSingleStream([{ file: 'd.csv', text: `${head},p90_ms\nm,c,v1,closed,X,id,1,2,2000\n` }])).toThrow('d.csv: the header names "p90_ms" twice; give each column once');
+  });
 });
