@@ -9,6 +9,7 @@ import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
+import { idProblem } from '../names.ts';
 
 /** Options of {@link profileCommand} (as commander gives them). */
 export interface ProfileCommandOptions {
@@ -18,7 +19,7 @@ export interface ProfileCommandOptions {
   batch?: number;
   /** Values of other named symbolic dims of the inputs (`--dim seq=128`). */
   dim?: Record<string, number>;
-  /** `model_id` of the profile. @default the graph name, else the file name without `.onnx` */
+  /** `model_id` of the profile. @default the graph name when it is an id, else the file name without `.onnx` when it is one, else `model` */
   modelId?: string;
 }
 
@@ -43,7 +44,12 @@ export async function profileCommand(file: string, opts: ProfileCommandOptions):
     if (error instanceof OnnxProfileError) throw new UsageError(`model file ${JSON.stringify(file)}: ${error.message}`, { cause: error });
     throw error;
   }
-  if (!profile.model_id) profile.model_id = basename(file).replace(/\.onnx$/i, '');
+  if (!profile.model_id) {
+    // No graph name that is an id: the file's name when it is one (else "model"), said on stderr (the JSON is stdout's).
+    const name = basename(file).replace(/\.onnx$/i, '');
+    profile.model_id = idProblem('model_id', name) === null ? name : 'model';
+    process.stderr.write(`edgelat: note: model_id is ${JSON.stringify(profile.model_id)}${profile.model_id === name ? ' (the file name)' : ''}: the ONNX graph has no name that is an id (at most 256 characters, no blanks around it, no control, bidirectional or invisible characters); --model-id names it\n`);
+  }
   process.stdout.write(opts.json ? `${JSON.stringify(profile)}\n` : formatProfile(profile));
   return profile;
 }

@@ -10,6 +10,7 @@ import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim }
 import type { TensorInfo } from './shape-context.ts';
 import type { ModelProfile, ProfileInput } from './types.ts';
 import { unsetDimEntry } from './uncounted.ts';
+import { idProblem } from '../names.ts';
 
 export { OnnxProfileError } from './onnx-values.ts';
 
@@ -22,7 +23,7 @@ type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 export interface ProfileOptions {
   /** Value of the symbolic batch dim (dim_param, or dim_value 0 / absent, at position 0 of a graph input). @default 1 */
   batch?: number;
-  /** `model_id` of the profile. @default the graph name, or `''` when it has none */
+  /** `model_id` of the profile. @default the graph name when it is an id (names.ts `idProblem`), else `''` */
   modelId?: string;
   /**
    * Values of named symbolic dims other than the batch (a sequence length: `{ seq: 128 }`), integers ≥ 1. A
@@ -161,7 +162,9 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
 
   const precision = [...bytesByType].reduce<[string, number] | null>((best, e) => (!best || e[1] > best[1] ? e : best), null)?.[0] ?? inputs[0]?.dtype ?? 'unknown';
   return {
-    model_id: modelId ?? graph.name ?? '',
+    // The graph name only when it is an id (names.ts idProblem): `recommend --profile` and POST /v1/recommend refuse a
+    // profile whose model_id is not (a trial: a name with a bell, a right-to-left override and 1,000 more letters).
+    model_id: modelId ?? (graph.name && idProblem('model_id', graph.name) === null ? graph.name : ''),
     model_version: Object.prototype.hasOwnProperty.call(proto, 'modelVersion') ? String(proto.modelVersion) : '',
     params,
     macs,

@@ -48,6 +48,32 @@ describe('tiny-cnn fixture', () => {
 });
 
 describe('profileCommand', () => {
+  it('takes the graph name as model_id only when it is an id, else the file name, saying so (a trial: a name with a bell and a right-to-left override was printed, and recommend --profile refused it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-graph-name-'));
+    const named = (name: string): Uint8Array => {
+      const g = new OnnxGraphBuilder(name);
+      g.output(g.node('Relu', [g.input('x', [1, 4])]));
+      return g.build();
+    };
+    expect(profileOnnx(named('resnet-small')).model_id).toBe('resnet-small');
+    const bad = named(`bad\u0007name\u202e${'x'.repeat(1000)}`);
+    expect(profileOnnx(bad).model_id).toBe('');
+    expect(profileOnnx(bad, { modelId: 'given' }).model_id).toBe('given');
+    const file = join(dir, 'my-net.onnx');
+    writeFileSync(file, bad);
+    const note = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { result } = await captured(() => profileCommand(file, { json: true }));
+      expect(result.model_id).toBe('my-net');
+      expect(note.mock.calls.map((c) => String(c[0]))).toEqual(['edgelat: note: model_id is "my-net" (the file name): the ONNX graph has no name that is an id (at most 256 characters, no blanks around it, no control, bidirectional or invisible characters); --model-id names it\n']);
+      const odd = join(dir, ' spaced .onnx');
+      writeFileSync(odd, bad);
+      expect((await captured(() => profileCommand(odd, { json: true }))).result.model_id).toBe('model');
+    } finally {
+      note.mockRestore();
+    }
+  });
+
   it('prints one JSON line or the table', async () => {
     const json = await captured(() => profileCommand(fixture, { json: true, batch: 2 }));
     expect(json.out.endsWith('\n') && !json.out.slice(0, -1).includes('\n')).toBe(true);
