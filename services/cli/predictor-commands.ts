@@ -2,8 +2,8 @@
  * Registers the chip recommender's commands on the CLI: `recommend`, `chips
  * import | list` and `profile`.
  */
-import { Option, type Command } from 'commander';
-import { MAX_LOAD, MAX_SLO_MS } from '../predictor/schemas.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/schemas.ts';
 import { assertReadableFile, dimFlag, idFlag, idListFlag, intFlag, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
@@ -34,7 +34,7 @@ export function registerPredictorCommands(program: Command): void {
     .option('--profile <file>', 'a new model as the JSON of `edgelat profile --json`')
     .addOption(new Option('--slo-p99-ms <ms>', 'latency objective: p99 at most this, ms (give exactly one of --slo-p99-ms and --slo-p90-ms)').argParser(numberFlag('--slo-p99-ms', 0, false, MAX_SLO_MS)))
     .addOption(new Option('--slo-p90-ms <ms>', 'latency objective: p90 at most this, ms (or --slo-p99-ms)').argParser(numberFlag('--slo-p90-ms', 0, false, MAX_SLO_MS)))
-    .addOption(new Option('--rps <requests/s>', `expected load of the model, requests/s, 0..${MAX_LOAD} (at 0 the cost is priced at the highest load within the SLO)`).default(1).argParser(numberFlag('--rps', 0, true, MAX_LOAD)))
+    .addOption(new Option('--rps <requests/s>', `expected load of the model, requests/s: 0, or ${MIN_RPS}..${MAX_LOAD} (at 0 the cost is priced at the highest load within the SLO)`).default(1).argParser(rpsFlag))
     .addOption(new Option('--chips <ids>', 'candidate chips, comma-separated (blanks around a comma are ignored), repeatable (default: every chip in the catalog, the fleet or a benchmark)').argParser(idListFlag('--chips', 'chip')))
     .addOption(new Option('--objective <what>', 'order of the chips that meet the SLO').choices(['latency', 'cost']).default('latency'))
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
@@ -76,4 +76,15 @@ export function registerPredictorCommands(program: Command): void {
         if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
       });
     });
+}
+
+/**
+ * `recommend --rps`: 0, or MIN_RPS..MAX_LOAD requests/s (below MIN_RPS the cost per million overflows), as POST
+ * /v1/recommend takes it.
+ * @throws {InvalidArgumentError} naming the flag and value.
+ */
+function rpsFlag(value: string): number {
+  const n = numberFlag('--rps', 0, true, MAX_LOAD)(value);
+  if (n > 0 && n < MIN_RPS) throw new InvalidArgumentError(`--rps must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days), got ${JSON.stringify(value)}`);
+  return n;
 }

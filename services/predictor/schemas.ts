@@ -35,6 +35,13 @@ export const MAX_LOAD = 1e6;
 /** Largest SLO target, ms (about 11.6 days). */
 export const MAX_SLO_MS = 1e9;
 const load = z.number().min(0).max(MAX_LOAD);
+/**
+ * Smallest expected load of a recommendation other than 0, requests/s (one request in about 11.6 days): below it the
+ * cost per million requests overflows to Infinity, shown as "unpriced" (a trial: --rps 1e-320 on a priced chip).
+ */
+export const MIN_RPS = 1e-6;
+/** Expected load of `POST /v1/recommend`: 0 (priced at the highest load within the SLO), or MIN_RPS..MAX_LOAD. */
+const rpsLoad = load.refine((v) => v === 0 || v >= MIN_RPS, { message: `must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days)` });
 const count = z.int().min(0);
 const nullableNumber = z.number().nullable();
 const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
@@ -119,7 +126,7 @@ export const RecommendRequestSchema = z
     model: text.optional(),
     profile: ModelProfileInputSchema.optional(),
     slo: z.strictObject({ percentile: z.literal([0.9, 0.99]), ms: z.number().positive().max(MAX_SLO_MS) }),
-    rps: load,
+    rps: rpsLoad,
     chips: z.array(text).min(1).max(1024).optional(),
     objective: z.enum(['latency', 'cost']).optional(),
   })

@@ -261,6 +261,9 @@ describe('the chip recommender on a demo run', () => {
       // An empty entry is refused, not skipped (as the gate's --servers).
       const gap = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-agx-orin,,rk3588'], dataDir);
       expect([gap.code, errLines(gap.stderr)[0]]).toEqual([2, 'edgelat: option \'--chips <ids>\' argument \'jetson-agx-orin,,rk3588\' is invalid. --chips has an empty chip id in "jetson-agx-orin,,rk3588"']);
+      // A load so small its cost per million overflows: refused, as POST /v1/recommend refuses it (a trial: shown "unpriced").
+      const tiny = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--rps', '1e-320'], dataDir);
+      expect([tiny.code, errLines(tiny.stderr)[0]]).toEqual([2, 'edgelat: option \'--rps <requests/s>\' argument \'1e-320\' is invalid. --rps must be 0 or at least 0.000001 requests/s (one request in about 11.6 days), got "1e-320"']);
       // --chips is repeatable: every value's chips are candidates (a trial: the last one alone was, silently).
       const both = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '1000', '--chips', 'jetson-agx-orin', '--chips', ' rpi4-cortex-a72 ,jetson-agx-orin', '--json'], dataDir);
       expect(both.code, both.stderr).toBe(0);

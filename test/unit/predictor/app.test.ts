@@ -447,6 +447,8 @@ describe('POST /v1/recommend', () => {
     ['percentile 0.95', { ...RECOMMEND_BODY, slo: { percentile: 0.95, ms: 50 } }, '#/slo/percentile', /got 0\.95/],
     ['slo.ms of 0', { ...RECOMMEND_BODY, slo: { percentile: 0.99, ms: 0 } }, '#/slo/ms', /got 0/],
     ['negative rps', { ...RECOMMEND_BODY, rps: -2 }, '#/rps', /got -2/],
+    // Its cost per million would overflow to Infinity, shown as "unpriced" (a trial: 5e-324 on a priced chip).
+    ['rps of 5e-324', { ...RECOMMEND_BODY, rps: 5e-324 }, '#/rps', /^must be 0 or at least 0\.000001 requests\/s \(one request in about 11\.6 days\)/],
     ['unknown slo key', { ...RECOMMEND_BODY, slo: { percentile: 0.99, ms: 50, target: 1 } }, '#/slo/target', /unknown key "target"/],
     ['unknown profile key', { profile: { ...PROFILE, layers: 3 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/layers', /unknown key "layers"/],
     // The value is the flops, not the whole profile (a trial: the message quoted every field).
