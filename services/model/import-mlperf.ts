@@ -137,6 +137,14 @@ export function mlperfModelId(model: string): string {
 }
 
 /**
+ * Whether an MLPerf model name is of the high accuracy target (`-99.9`, read as `-99` by {@link mlperfModelId}): two
+ * runs of one model id are of two targets, not a repeat, when this differs between their names.
+ */
+export function highAccuracyTarget(model: string): boolean {
+  return /-99\.9(?=$|_)/.test(model.trim().toLowerCase());
+}
+
+/**
  * Key of an MLPerf system.
  *
  * @param r  A record with the four key columns.
@@ -365,7 +373,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
   const benchmark: BenchmarkRow[] = [];
   const skipped = new Map<string, number>();
   // (system, model_id) already imported: -99 and -99.9 runs of one network on one system are one row (the first).
-  const imported = new Map<string, { model: string }>(); // (system, model id) → the first line's model name
+  const imported = new Map<string, { high: boolean; p90: number; file: string; line: number }>(); // (system, model id) → the first run's accuracy target, p90, place
   let runsRead = 0;
   for (const f of runs) {
     const before = problems.length;
@@ -412,13 +420,20 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const rowKey = `${key}\u0000${modelId}`;
       const first = imported.get(rowKey);
       if (first !== undefined) {
-        const reason = first.model === rec.model!.trim()
-          ? 'a repeat of a run already imported for this system (same model name)'
-          : 'another accuracy target (-99 / -99.9) of a model already imported for this system';
-        skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        // Another accuracy target is another run (skipped); the same model (its name in any case, or a first round's
+        // short name) with the same p90 is a repeat (skipped), with another p90 a conflict: a bad line, the first kept
+        // (a re-test: a run with every latency ×2 was counted as a repeat).
+        if (first.high !== highAccuracyTarget(rec.model!) || first.p90 === ms) {
+          const reason = first.high !== highAccuracyTarget(rec.model!)
+            ? 'another accuracy target (-99 / -99.9) of a model already imported for this system'
+            : 'a repeat of a run already imported for this system (same model, same p90)';
+          skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        } else {
+          bad('p90_latency_ms', `a second run of ${modelId} on ${key} with p90 ${ms} ms; ${first.file} line ${first.line} has p90 ${first.p90} ms (that one is imported)`);
+        }
         continue;
       }
-      imported.set(rowKey, { model: rec.model!.trim() });
+      imported.set(rowKey, { high: highAccuracyTarget(rec.model!), p90: ms, file: f.file, line });
       benchmark.push({ source: 'mlperf', model_id: modelId, device: key, chip: sys.chip, batch: 1, scenario, percentile: 0.9, latency_ms: ms, system: key });
     }
     sortByLine(problems, before);

@@ -10,7 +10,7 @@ import { assertCsvText, parseCsvLines, unclosedQuoteMessage } from '../simulator
 import { idProblem } from '../names.ts';
 import { normaliseChip } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
-import { mlperfModelId, positiveMs, systemKey } from './import-mlperf.ts';
+import { highAccuracyTarget, mlperfModelId, positiveMs, systemKey } from './import-mlperf.ts';
 
 /** A chip cell that is already an id (lower case, digits, `-`, `.`, `+`): kept; any other name is normalised. */
 const CHIP_ID = /^[a-z0-9][a-z0-9.+-]*$/;
@@ -98,7 +98,9 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       const key = `${system}/${chip}\u0000${model}`;
       const first = seen.get(key);
       if (first !== undefined) {
-        if (first.model !== cell('model')) {
+        // Another accuracy target only when the names say so: "ResNet50" beside "resnet50" (or a first round's short
+        // name) is the same model (a re-test: such a conflicting run was skipped as another accuracy target).
+        if (highAccuracyTarget(first.model) !== highAccuracyTarget(cell('model'))) {
           const reason = 'another accuracy target (-99 / -99.9) of a model already imported for this system and chip';
           skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
         } else if (first.p50 === ms.p50_ms && first.p90 === ms.p90_ms) {

@@ -143,12 +143,19 @@ describe('parseMlperf: quotes and repeats', () => {
 
   it('counts a repeated run line as a repeat, and -99 / -99.9 of one model as another accuracy target', () => {
     const systems = [SYS, sys('a', 'Box A')].join('\n');
-    const runs = [RUNS_HEAD, run('a', 'bert-99', '2'), run('a', 'bert-99', '2'), run('a', 'bert-99.9', '3'), run('a', 'bert-99', '2')].join('\n');
+    const runs = [RUNS_HEAD, run('a', 'bert-99', '2'), run('a', 'bert-99', '2'), run('a', 'bert-99.9', '3'), run('a', 'bert-99', '2'),
+      run('a', 'BERT-99', '2'), run('a', 'Bert-99', '4'), run('a', 'resnet', '5'), run('a', 'ResNet50', '10')].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
-    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['bert-99', 2]]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['bert-99', 2], ['resnet50', 5]]);
     expect(r.runsSkipped).toEqual([
-      { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
+      { reason: 'a repeat of a run already imported for this system (same model, same p90)', count: 3 },
       { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system', count: 1 },
+    ]);
+    // The same model (any case, a first round's short name) with another p90: a bad line, the first run kept (a re-test:
+    // a run with every latency ×2 was counted as a repeat).
+    expect(r.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [7, 'p90_latency_ms', 'a second run of bert-99 on v3.0/closed/V/a with p90 4 ms; r.csv line 2 has p90 2 ms (that one is imported)'],
+      [9, 'p90_latency_ms', 'a second run of resnet50 on v3.0/closed/V/a with p90 10 ms; r.csv line 8 has p90 5 ms (that one is imported)'],
     ]);
   });
 });
@@ -250,7 +257,7 @@ describe('parseMlperf: p50 and result_valid are checked before the repeat check'
       ['r.csv', 15, 'p50_latency_ms', '2.5', 'p50 2.5 ms is above p90 2 ms: a median cannot exceed the 90th percentile (columns swapped?)'],
     ]);
     expect(r.runsSkipped).toEqual([
-      { reason: 'a repeat of a run already imported for this system (same model name)', count: 2 },
+      { reason: 'a repeat of a run already imported for this system (same model, same p90)', count: 2 },
       { reason: 'result_valid=INVALID', count: 2 },
       { reason: 'scenario=Offline', count: 1 },
     ]);

@@ -65,15 +65,21 @@ describe('parseSingleStream', () => {
       'ssd-mobilenet,jetson-agx-orin,v5.0,closed,Dup,sysQ,10,20', // another run of it: a bad line, the first kept
       'bert-99,jetson-agx-orin,v5.0,closed,Dup,sysQ,5,6',
       'bert-99.9,jetson-agx-orin,v5.0,closed,Dup,sysQ,7,8', // another accuracy target of it: skipped
+      'BERT-99,jetson-agx-orin,v5.0,closed,Dup,sysQ,5,6', // the same model in capitals, the same latencies: a repeat
+      'Bert-99,jetson-agx-orin,v5.0,closed,Dup,sysQ,50,60', // ... with other latencies: a bad line (a re-test: skipped as another target)
+      'resnet,jetson-agx-orin,v5.0,closed,Dup,sysQ,3,4', // a first round's short name of resnet50
+      'ResNet50,jetson-agx-orin,v5.0,closed,Dup,sysQ,30,40', // the same model: a bad line
     ].join('\n');
     const { rows, problems, skipped } = parseSingleStream([{ file: 't.csv', text }]);
-    expect(rows.map((r) => [r.model_id, r.percentile, r.latency_ms])).toEqual([['ssd-mobilenet', 0.5, 1], ['ssd-mobilenet', 0.9, 2], ['bert-99', 0.5, 5], ['bert-99', 0.9, 6]]);
+    expect(rows.map((r) => [r.model_id, r.percentile, r.latency_ms])).toEqual([['ssd-mobilenet', 0.5, 1], ['ssd-mobilenet', 0.9, 2], ['bert-99', 0.5, 5], ['bert-99', 0.9, 6], ['resnet50', 0.5, 3], ['resnet50', 0.9, 4]]);
     expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
       [2, '(row)', 'expected 8 cells, got 10 (a number with a thousands separator? write 1234, or quote the cell)'],
       [5, '(row)', 'a second run of ssd-mobilenet on v5.0/closed/Dup/sysQ/jetson-agx-orin with p50 10 ms, p90 20 ms; t.csv line 3 has p50 1 ms, p90 2 ms (that one is imported)'],
+      [9, '(row)', 'a second run of bert-99 on v5.0/closed/Dup/sysQ/jetson-agx-orin with p50 50 ms, p90 60 ms; t.csv line 6 has p50 5 ms, p90 6 ms (that one is imported)'],
+      [11, '(row)', 'a second run of resnet50 on v5.0/closed/Dup/sysQ/jetson-agx-orin with p50 30 ms, p90 40 ms; t.csv line 10 has p50 3 ms, p90 4 ms (that one is imported)'],
     ]);
     expect(skipped).toEqual([
-      { reason: 'a repeat of a run already imported for this system and chip (same model, same latencies)', count: 1 },
+      { reason: 'a repeat of a run already imported for this system and chip (same model, same latencies)', count: 2 },
       { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system and chip', count: 1 },
     ]);
     // The same file twice: every run of the second is a repeat.
