@@ -157,15 +157,17 @@ export function parseCsvRecords(text: string): Record<string, string>[] {
  * (blank lines and line breaks inside quoted fields counted), so a reader's problem names the line an editor shows.
  *
  * @param text  The whole file; its first row is the header.
- * @returns     One `{ line, record, unclosed }` per data row (1-based line; `unclosed`: a quoted field opened there
- *   never closes, see {@link unclosedQuoteMessage}); a missing trailing field reads as ''.
+ * @returns     The header's names, and per data row its {@link CsvRecord} (1-based line; `unclosed`: a quoted field
+ *   opened there never closes, see {@link unclosedQuoteMessage}; `cells`, as many as the line has, so a reader can
+ *   refuse a row of another width) with `record`, its cells by the header's names (a missing trailing one reads as '').
  */
-export function parseCsvRecordLines(text: string): { line: number; end: number; record: Record<string, string>; unclosed: boolean }[] {
+export function parseCsvRecordLines(text: string): { header: string[]; rows: (CsvRecord & { record: Record<string, string> })[] } {
   const [head, ...rows] = parseCsvLines(text);
   const header = head?.cells ?? [];
-  return rows.filter((r) => !(r.cells.length === 1 && r.cells[0] === '')).map((r) => ({
-    line: r.line, end: r.end, unclosed: r.unclosed, record: Object.fromEntries(header.map((h, c) => [h, r.cells[c] ?? ''])),
-  }));
+  return {
+    header,
+    rows: rows.filter((r) => !(r.cells.length === 1 && r.cells[0] === '')).map((r) => ({ ...r, record: Object.fromEntries(header.map((h, c) => [h, r.cells[c] ?? ''])) })),
+  };
 }
 
 /**

@@ -61,6 +61,9 @@ export function defaultDataDir(): string {
   throw new RangeError('cannot find the repository data/ folder (data/mlperf-singlestream/base-latency.csv); pass dataDir');
 }
 
+/** Largest ContextTokens of a trace request (they are held as 32-bit integers). */
+export const MAX_CONTEXT_TOKENS = 2 ** 31 - 1;
+
 /** Shortest span from a trace's first request to its last, ms: it is looped over the run. */
 export const MIN_TRACE_SPAN_MS = 1000;
 
@@ -92,9 +95,10 @@ function parseTraceTimestamp(s: string): number {
  * @param dataDir  The data folder (see {@link defaultDataDir}).
  * @param files    Trace files to read instead, paths (relative to the working folder). @default the two of the cut
  * @returns        The merged trace (cached per path).
- * @throws {RangeError} naming the file: missing or a directory, without the columns TIMESTAMP and ContextTokens, fewer
- *   than 2 requests in all, spanning less than {@link MIN_TRACE_SPAN_MS}, or a malformed row (its line: a TIMESTAMP
- *   of a day or time that does not exist too).
+ * @throws {RangeError} naming the file: missing or a directory, without the columns TIMESTAMP and ContextTokens or
+ *   naming a column twice, fewer than 2 requests in all, spanning less than {@link MIN_TRACE_SPAN_MS}, or a malformed
+ *   row (its line: another width than the header, ContextTokens not a whole number up to {@link MAX_CONTEXT_TOKENS}, a
+ *   TIMESTAMP of a day or time that does not exist).
  */
 export function loadArrivalTrace(dataDir: string, files?: readonly string[]): ArrivalTrace {
   const dir = path.resolve(dataDir, 'azure-llm-trace');
@@ -106,19 +110,27 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   for (const p of paths) {
     if (!fs.existsSync(p)) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
     if (!fs.statSync(p).isFile()) throw new RangeError(`trace file ${JSON.stringify(p)} is ${fs.statSync(p).isDirectory() ? 'a directory' : 'not a regular file'}: give the trace's CSV files`);
-    const records = parseCsvRecordLines(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
-    if (records.length > 0 && !('TIMESTAMP' in records[0]!.record && 'ContextTokens' in records[0]!.record)) {
-      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${Object.keys(records[0]!.record).map((c) => JSON.stringify(c)).join(', ')}`);
+    const { header, rows: records } = parseCsvRecordLines(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
+    if (records.length > 0 && !(header.includes('TIMESTAMP') && header.includes('ContextTokens'))) {
+      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${header.map((c) => JSON.stringify(c)).join(', ')}`);
     }
-    for (const { line, record: r, ...at } of records) {
-      if (at.unclosed) throw new RangeError(`${JSON.stringify(p)}: ${unclosedQuoteMessage({ line, ...at, cells: [] })}`);
-      const tokens = Number(r.ContextTokens);
-      if (!/^\d+$/.test(r.ContextTokens ?? '') || !Number.isSafeInteger(tokens)) throw new RangeError(`${JSON.stringify(p)} line ${line}: bad ContextTokens ${JSON.stringify(r.ContextTokens)} (expected a whole number ≥ 0)`);
+    // A column named twice: which is the request's? (the later one had silently won; the importers refuse it too)
+    const twice = header.filter((h, i) => h !== '' && header.indexOf(h) !== i);
+    if (twice.length > 0) throw new RangeError(`${JSON.stringify(p)}: the header names ${[...new Set(twice)].map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
+    for (const r of records) {
+      if (r.unclosed) throw new RangeError(`${JSON.stringify(p)}: ${unclosedQuoteMessage(r)}`);
+      const where = `${JSON.stringify(p)} line ${r.line}`;
+      // A row of another width than the header: `1,234` unquoted is two cells, and the columns after it shift.
+      if (r.cells.length !== header.length) throw new RangeError(`${where}: expected ${header.length} cells as the header, got ${r.cells.length}${r.cells.length > header.length ? ' (a number with a thousands separator? write 1234, or quote the cell)' : ''}`);
+      const text = r.record.ContextTokens!;
+      const tokens = Number(text);
+      // At most 2^31 − 1: the trace holds them as 32-bit integers (a re-test: 3,000,000,000 was read as −1,294,967,296).
+      if (!/^\d+$/.test(text) || !(tokens <= MAX_CONTEXT_TOKENS)) throw new RangeError(`${where}: bad ContextTokens ${JSON.stringify(text)} (expected a whole number 0..${MAX_CONTEXT_TOKENS})`);
       let t: number;
       try {
-        t = parseTraceTimestamp(r.TIMESTAMP ?? '');
+        t = parseTraceTimestamp(r.record.TIMESTAMP!);
       } catch (error) {
-        throw new RangeError(`${JSON.stringify(p)} line ${line}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
+        throw new RangeError(`${where}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
       }
       rows.push({ t, tokens });
     }

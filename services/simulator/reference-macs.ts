@@ -17,7 +17,7 @@ import { defaultDataDir } from './data.ts';
 export function readReferenceMacs(dataDir: string = defaultDataDir()): Map<string, number> {
   const file = path.join(dataDir, 'model-profiles', 'reference-macs.csv');
   const out = new Map<string, number>();
-  for (const { line, record: r } of parseCsvRecordLines(readFileSync(file, 'utf8'))) {
+  for (const { line, record: r } of parseCsvRecordLines(readFileSync(file, 'utf8')).rows) {
     const macs = Number(r.macs);
     if (!(macs > 0)) throw new RangeError(`${file}:${line}: macs: expected a positive number, got ${JSON.stringify(r.macs)}`);
     out.set(r.model_id!, macs);

@@ -334,10 +334,10 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     const cols = write('cols.csv', 'time,tokens\n1,2\n');
     expect(() => loadArrivalTrace(DATA, [cols])).toThrow(`${JSON.stringify(cols)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got "time", "tokens"`);
     const row = write('row.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n2024-05-10 00:00:02,-4\n');
-    expect(() => loadArrivalTrace(DATA, [row])).toThrow(`${JSON.stringify(row)} line 3: bad ContextTokens "-4" (expected a whole number ≥ 0)`);
+    expect(() => loadArrivalTrace(DATA, [row])).toThrow(`${JSON.stringify(row)} line 3: bad ContextTokens "-4" (expected a whole number 0..2147483647)`);
     // Lines as an editor numbers them: a blank line and a quoted line break before the bad row counted (line 3 had been said for line 5).
     const gaps = write('gaps.csv', 'TIMESTAMP,ContextTokens,Note\n2024-05-10 00:00:01,10,"two\nlines"\n\n2024-05-10 00:00:02,x,\n');
-    expect(() => loadArrivalTrace(DATA, [gaps])).toThrow(`${JSON.stringify(gaps)} line 5: bad ContextTokens "x" (expected a whole number ≥ 0)`);
+    expect(() => loadArrivalTrace(DATA, [gaps])).toThrow(`${JSON.stringify(gaps)} line 5: bad ContextTokens "x" (expected a whole number 0..2147483647)`);
     const open = write('open.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:01,10\n"2024-05-10 00:00:02,11\n2024-05-10 00:00:03,12\n');
     expect(() => loadArrivalTrace(DATA, [open])).toThrow(`${JSON.stringify(open)}: a quoted field opened on line 3 is never closed: lines 3–4 (the rest of the file) are not read`);
     // A trace of one instant loops for ever (a trial: demo hung, deaf to Ctrl-C); one that does not exist, a directory.
@@ -348,6 +348,13 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
       const f = write('nowhen.csv', `TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.9799600,4808\n${bad},3\n`);
       expect(() => loadArrivalTrace(DATA, [f]), bad).toThrow(`${JSON.stringify(f)} line 3: bad trace TIMESTAMP ${JSON.stringify(bad)}: ${why} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
     }
+    // Cells the header does not have (`1,234`), a column named twice, tokens past 32 bits (a re-test: read as -1,294,967,296).
+    const wide = write('wide.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.1,1,234,10\n');
+    expect(() => loadArrivalTrace(DATA, [wide])).toThrow(`${JSON.stringify(wide)} line 2: expected 3 cells as the header, got 4 (a number with a thousands separator? write 1234, or quote the cell)`);
+    const twice = write('twice.csv', 'TIMESTAMP,ContextTokens,TIMESTAMP\n2023-11-16 18:17:03.1,1,2023-11-16 18:17:05.1\n');
+    expect(() => loadArrivalTrace(DATA, [twice])).toThrow(`${JSON.stringify(twice)}: the header names "TIMESTAMP" twice; give each column once`);
+    const huge = write('huge.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.1,3000000000\n2023-11-16 18:17:05.1,2147483647\n');
+    expect(() => loadArrivalTrace(DATA, [huge])).toThrow(`${JSON.stringify(huge)} line 2: bad ContextTokens "3000000000" (expected a whole number 0..2147483647)`);
     const ts = write('ts.csv', 'TIMESTAMP,ContextTokens\n2024-05-10T00:00:01Z,10\n');
     expect(() => loadArrivalTrace(DATA, [ts])).toThrow(/line 2: bad trace TIMESTAMP "2024-05-10T00:00:01Z" \(expected YYYY-MM-DD hh:mm:ss\[\.fraction\]\)$/);
     expect(() => normalizeSimConfig({ traceFiles: [] })).toThrow(/traceFiles/);
