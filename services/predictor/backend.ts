@@ -20,7 +20,7 @@ import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
 import {
-  BadRequestError, NotFoundError, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
+  BadRequestError, NotFoundError, UNNAMED_MODEL_ID, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
 
 /** How long a readiness answer is reused, ms. */
@@ -138,7 +138,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
     // On a worker thread: a large graph is seconds of synchronous work that would stall every other route.
     async profile(onnx, opts) {
       try {
-        return await profiles.profile(onnx, opts);
+        const profile = await profiles.profile(onnx, opts);
+        // No `?model_id=` and no graph name that is an id: "model", an id POST /v1/recommend takes (a re-test: "" was
+        // answered, and posting that profile to /v1/recommend was refused).
+        return profile.model_id === '' ? { ...profile, model_id: UNNAMED_MODEL_ID } : profile;
       } catch (error) {
         if (error instanceof OnnxProfileError || error instanceof RangeError) throw new BadRequestError(error.message);
         throw error;

@@ -10,7 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { parseTimeText } from '../calendar-date.ts';
-import { idProblem, printable, SAFE_TEXT } from '../names.ts';
+import { idProblem, printable } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
@@ -26,8 +26,11 @@ const text = z.string().min(1).max(MAX_ID_CHARS).superRefine((value, ctx) => {
   // The value itself is quoted by `validate` (", got …"), escaped.
   if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(/^id: /, '').replace(/, got [^]*$/, '') });
 });
-/** A model id a request names for itself (a profile's, `?model_id=`), echoed in answers: no control, bidirectional or line-separator characters. */
-const ownId = z.string().max(MAX_ID_CHARS).regex(SAFE_TEXT, { message: 'must not hold control, bidirectional or line-separator characters' });
+/**
+ * A model id a request names for itself (a profile's, `?model_id=`), echoed in answers: the one id rule of {@link text}
+ * (a re-test: `?model_id=%20x%20` and a zero-width space were taken, and `recommend --profile` refused the profile).
+ */
+const ownId = text;
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
 /** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
@@ -95,7 +98,7 @@ function modelProfileSchema(strict: boolean) {
   const object = strict ? z.strictObject : z.object;
   return object({
     // A request's profile takes what `profile` can give: an id as `?model_id=` takes, the batch of --batch.
-    model_id: strict ? ownId.min(1) : z.string(),
+    model_id: strict ? ownId : z.string(),
     model_version: z.string(),
     params: count,
     macs: count,
@@ -178,7 +181,7 @@ const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { m
 /** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096); `model_id` names the profile; `dim` is one or more NAME=N. */
 export const ProfileQuerySchema = z.strictObject({
   batch: z.coerce.number().int().min(1).max(4096).optional(),
-  model_id: ownId.min(1).optional(),
+  model_id: ownId.optional(),
   dim: z.union([dimParam, z.array(dimParam).max(64)]).optional(),
 });
 

@@ -204,13 +204,17 @@ export type CorrelationWindow = {
   [K in keyof CorrelationUpdate]: K extends 'window_start' | 'window_end' | 'x_metric' | 'y_metric' | 'alert_state' ? string : CorrelationUpdate[K];
 };
 
+/** `model_id` of a profile whose graph has no name that is an id, none given (`POST /v1/profile`, `edgelat profile`). */
+export const UNNAMED_MODEL_ID = 'model';
+
 /** What the HTTP layer calls; every method may throw {@link BadRequestError} or {@link NotFoundError}. */
 export interface PredictorBackend {
   predict(req: PredictRequest): Promise<PredictResponse>;
   recommend(req: RecommendRequest): Promise<RecommendResponse>;
   /**
    * Profile ONNX bytes; `batch` replaces a symbolic batch dimension (default 1), `dims` other named symbolic dims (profile.ts
-   * `ProfileOptions`). @throws {BadRequestError} on a malformed file, or a dim no input has.
+   * `ProfileOptions`); `model_id` is `modelId`, else the graph name when it is an id, else {@link UNNAMED_MODEL_ID}.
+   * @throws {BadRequestError} on a malformed file, or a dim no input has.
    */
   profile(onnx: Uint8Array, options: { batch?: number; modelId?: string; dims?: Record<string, number> }): Promise<ModelProfile>;
   chips(): Promise<ChipInfo[]>;

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CNN } from '../fixtures/onnx/make-fixtures.ts';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
+import { OnnxGraphBuilder } from '../helpers/onnx-graph.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/onnx/tiny-cnn.onnx', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
@@ -120,6 +121,13 @@ describe('the chip recommender on a demo run', () => {
     // A dim the model does not have: the profiler's error (from its worker thread), a 400 naming it.
     const noDim = await fetch(`${url}/v1/profile?dim=seq=4`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY) });
     expect([noDim.status, ((await noDim.json()) as { detail: string }).detail]).toEqual([400, expect.stringMatching(/^dim "seq": no input has a symbolic dim of that name; its symbolic dims: "N"$/)]);
+    // A graph whose name is no id: profiled as "model", which POST /v1/recommend takes (a re-test: "" was answered, then refused).
+    const odd = new OnnxGraphBuilder('bad\u0007name\u202e');
+    odd.output(odd.node('Relu', [odd.input('x', [1, 4])]));
+    const oddProfile = (await (await fetch(`${url}/v1/profile`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(odd.build()) })).json()) as { model_id: string };
+    expect(oddProfile.model_id).toBe('model');
+    const oddRec = await fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ profile: oddProfile, slo: { percentile: 0.99, ms: 50 }, rps: 1 }) });
+    expect(oddRec.status, await oddRec.clone().text()).toBe(200);
     expect(((await (await fetch(`${url}/v1/chips`)).json()) as { chips: unknown[] }).chips.length).toBeGreaterThanOrEqual(6);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const corr = (await (await fetch(`${url}/v1/correlations?server=edge-02&model=resnet50&since=2024-06-01T10:10:00Z&limit=5`)).json()) as { windows: { edge_server_id: string; model_id: string; window_end: string }[] };

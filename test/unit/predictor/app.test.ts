@@ -455,7 +455,10 @@ describe('POST /v1/recommend', () => {
     ['profile FLOPs not 2 × MACs', { profile: { ...PROFILE, flops: 1 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/flops', /^expected 2 × macs = 2408448 \(FLOPs count a multiply-accumulate as 2\), got 1$/],
     // What `profile` takes, a profile takes (a trial: batch 99999, and a 5,004-character id with U+202E, were accepted).
     ['profile batch above 4096', { profile: { ...PROFILE, batch: 99999 }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/batch', /99999/],
-    ['profile model_id with U+202E', { profile: { ...PROFILE, model_id: 'a\u202eb' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /must not hold control, bidirectional or line-separator characters/],
+    ['profile model_id with U+202E', { profile: { ...PROFILE, model_id: 'a\u202eb' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /expected an id without bidirectional or line-separator marks/],
+    // The one id rule, as `profile` gives ids (a re-test: blanks around it and a zero-width space were taken here).
+    ['profile model_id with blanks around it', { profile: { ...PROFILE, model_id: ' x ' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /expected an id without leading or trailing blanks/],
+    ['profile model_id with U+200B', { profile: { ...PROFILE, model_id: 'res\u200bnet' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /expected an id without characters that do not show/],
     ['empty profile model_id (a trial: the answer\'s header read ": SLO …")', { profile: { ...PROFILE, model_id: '' }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /got ""/],
     ['profile model_id of 257 characters', { profile: { ...PROFILE, model_id: 'm'.repeat(257) }, slo: RECOMMEND_BODY.slo, rps: 1 }, '#/profile/model_id', /256/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
@@ -492,6 +495,8 @@ describe('POST /v1/profile', () => {
     ['batch=0', '#/batch'], ['batch=4097', '#/batch'], ['batch=1.5', '#/batch'], ['batch=many', '#/batch'], ['model=x', '#/model'],
     // An id echoed in the answer: no control or bidirectional characters (a trial: %E2%80%AE and %00 were echoed).
     ['model_id=%E2%80%AEevil', '#/model_id'], ['model_id=a%00b', '#/model_id'], ['model_id=', '#/model_id'],
+    // The one id rule (a re-test: blanks around it and a zero-width space were taken, and /v1/recommend refused the profile).
+    ['model_id=%20x%20', '#/model_id'], ['model_id=res%E2%80%8Bnet', '#/model_id'],
     ['dim=seq', '#/dim'], ['dim=seq=0', '#/dim'], ['dim=seq=1000001', '#/dim'], ['dim=seq=2&dim=seq=3', '#/dim'], ['dim==4', '#/dim'],
   ])('answers 400 for ?%s', async (query, path) => {
     const { app, calls } = setup();

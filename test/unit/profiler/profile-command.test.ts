@@ -104,6 +104,9 @@ describe('profileCommand', () => {
     }
     await expect(profileCommand(fixture, { json: false, batch: 0 })).rejects.toThrow(UsageError);
     await expect(profileCommand(fixture, { json: false, modelId: ' ' })).rejects.toThrow(new UsageError('--model-id: expected a non-empty id, got " " (leave it out to use the graph or file name)'));
+    // An id recommend --profile takes (a re-test: 300 letters and a right-to-left override were printed, then refused there).
+    await expect(profileCommand(fixture, { json: false, modelId: 'y'.repeat(300) })).rejects.toThrow(new UsageError('--model-id: expected an id of at most 256 characters, got 300'));
+    await expect(profileCommand(fixture, { json: false, modelId: 'x\u202eq' })).rejects.toThrow(/^--model-id: expected an id without bidirectional or line-separator marks, got U\+202E/);
   });
 });
 
