@@ -13,6 +13,7 @@ import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, unreadable } from './common.ts';
+import { printable } from '../names.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options shared by the benchmark commands (as commander gives them). */
@@ -89,7 +90,8 @@ export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
 export function reportProblems(problems: readonly ImportProblem[], limit = 20, rest = ''): void {
   for (const p of problems.slice(0, limit)) {
     const field = p.field.length > QUOTED_VALUE_MAX_CHARS ? quoteValue(p.field) : p.field;
-    process.stderr.write(`edgelat: ${p.file}:${p.line}: ${field} = ${quoteValue(p.value)}: ${p.message}\n`);
+    // Escaped for the terminal (a re-test: a model's U+202E from the file reordered the line on screen).
+    process.stderr.write(`${printable(`edgelat: ${p.file}:${p.line}: ${field} = ${quoteValue(p.value)}: ${p.message}`)}\n`);
   }
   if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines${rest ? ` (${rest})` : ''}\n`);
 }

@@ -32,7 +32,8 @@ function readText(path: string, flag: string): string {
 }
 
 function reportProblems(problems: readonly ImportProblem[]): void {
-  for (const p of problems.slice(0, 20)) process.stderr.write(`${p.file}:${p.line}: ${p.field}: ${p.message}\n`);
+  // Escaped for the terminal: a bidirectional override or line separator from the file would reorder or break the line.
+  for (const p of problems.slice(0, 20)) process.stderr.write(`${printable(`${p.file}:${p.line}: ${p.field}: ${p.message}`)}\n`);
   if (problems.length > 20) process.stderr.write(`... and ${problems.length - 20} more problem(s) (bad fields; --json lists every one in bad_lines)\n`);
 }
 

@@ -16,6 +16,7 @@
 import { csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
 import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
+import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName } from '../names.ts';
 
 const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
 const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
@@ -170,7 +171,11 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     const vendor = cell('vendor') || base?.vendor || '';
     if (vendor === '') bad('vendor', '', `a new chip needs a vendor`);
     for (const name of ['vendor', 'names']) {
+      const hidden = BIDI_OR_SEPARATOR.exec(cell(name)) ?? INVISIBLE_OR_REPLACEMENT.exec(cell(name));
       if (CONTROL.test(cell(name))) bad(name, cell(name), `control characters (a line break, NUL, a tab) are not allowed in ${name}, got ${JSON.stringify(cell(name))}`);
+      // A right-to-left override reorders `chips list`'s table; a zero-width space makes a name that prints as another
+      // and matches no device (a re-test: vendor "Ac\u202eme" and name "Acme\u200bX2" were stored).
+      else if (hidden) bad(name, cell(name), `characters that reorder text or do not show (${codePoint(hidden[0])}) are not allowed in ${name}, got ${quoteName(cell(name))}`);
     }
     // A vendor or a raw name is a name, as long as an id at most (a trial's 100,000-character vendor was stored).
     const long = [['vendor', [cell('vendor')]], ['names', cell('names').split(';').map((n) => n.trim())]] as const;

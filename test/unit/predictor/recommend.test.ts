@@ -462,6 +462,13 @@ describe('mergeChipCatalog', () => {
       [3, 'names', 'control characters (a line break, NUL, a tab) are not allowed in names, got "a\\nb"'],
     ]);
     expect(m.rows.map((r) => r.chip)).toEqual(['c3']);
+    // Nor characters that reorder text or do not show (a re-test: "Ac\u202eme" reversed `chips list`'s row).
+    const hidden = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,names\nc4,gpu,Ac\u202eme,\nc5,gpu,V,Acme\u200bX2;ok\n' }, stored);
+    expect(hidden.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'vendor', 'characters that reorder text or do not show (U+202E) are not allowed in vendor, got "Ac\\u202eme"'],
+      [3, 'names', 'characters that reorder text or do not show (U+200B) are not allowed in names, got "Acme\u200bX2;ok"'],
+    ]);
+    expect(hidden.rows).toEqual([]);
   });
 
   it('refuses a UTF-16 file and CR-only line ends with what to do, not a garbled header (a trial)', () => {
