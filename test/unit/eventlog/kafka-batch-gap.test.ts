@@ -34,7 +34,7 @@ function member(position: number, low: number): { m: Internals; seeks: string[];
   // Its private state is set as kafkajs's events set it (a cast: the class keeps it private).
   const m = Object.create(KafkaConsumer.prototype) as unknown as Internals;
   Object.assign(m, {
-    owned: [{ topic: 't', partition: 0 }], positions: new Map([['t\u00000', position]]), refetched: new Map(), queue: [], settled: true, generation: 1,
+    owned: [{ topic: 't', partition: 0 }], positions: new Map([['t\u00000', position]]), refetched: new Map(), queue: [], settled: true, generation: 1, knownCommits: new Map(), applied: new Set(),
     closed: false, failure: null, wake: null, groupId: 'g', topics: ['t'], options: { pollWaitMs: 1, onRetentionGap: (g: Gap) => gaps.push(g) },
     admin: { fetchTopicOffsets: async () => [{ partition: 0, high: '2000', low: String(low) }] },
     c: { seek: (s: { offset: string }) => seeks.push(s.offset) },
@@ -76,6 +76,22 @@ describe('KafkaConsumer: a batch that starts past the position', () => {
     const taken = m.eachBatch(batch(130, 132));
     await new Promise((r) => setTimeout(r, 10));
     expect([seeks, m.positions.get('t\u00000'), m.queue.map((p) => p.records.map((r) => r.offset)), gaps]).toEqual([[], 130, [[130, 131]], [{ groupId: 'g', topic: 't', partition: 0, from: 100, to: 130 }]]);
+    m.dropBuffered(() => true);
+    await taken;
+  });
+
+  it('puts back the group\'s commit kafkajs reset to -2 before handing the batch over (a re-test: a run killed then resumed from 0)', async () => {
+    const { m, gaps } = member(100, 130);
+    const committed: string[] = [];
+    const internals = m as unknown as { knownCommits: Map<string, unknown>; c: Record<string, unknown>; onCommitted: (t: unknown) => void };
+    internals.knownCommits.set('t\u00000', { topic: 't', partition: 0, offset: 100, metadata: '{"block_end":100}' });
+    internals.c.commitOffsets = async (list: { partition: number; offset: string; metadata: string }[]) => {
+      committed.push(...list.map((o) => `${o.partition}@${o.offset} ${o.metadata}`));
+      internals.onCommitted([{ topic: 't', partitions: list.map((o) => ({ partition: o.partition, offset: o.offset })) }]);
+    };
+    const taken = m.eachBatch(batch(130, 132));
+    await new Promise((r) => setTimeout(r, 10));
+    expect([committed, m.queue.map((p) => p.records.map((r) => r.offset)), gaps.length]).toEqual([['0@100 {"block_end":100}'], [[130, 131]], 1]);
     m.dropBuffered(() => true);
     await taken;
   });

@@ -29,7 +29,7 @@ function member(accepts: ReadonlySet<number>): { m: Internals; sent: string[][] 
   const sent: string[][] = [];
   const m = Object.create(KafkaConsumer.prototype) as unknown as Internals;
   Object.assign(m, {
-    owned: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], closed: false, failure: null, groupId: 'g', applied: new Set(),
+    owned: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], closed: false, failure: null, groupId: 'g', applied: new Set(), knownCommits: new Map(),
     c: {
       commitOffsets: async (list: { topic: string; partition: number; offset: string; metadata?: string }[]) => {
         sent.push(list.map((o) => `${o.partition}@${o.offset}`));
