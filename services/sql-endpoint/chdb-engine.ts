@@ -17,7 +17,8 @@
  *   POST requests that only read (those a reader refuses then run on the writer).
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
- *   went away); on a reader a query cannot lift it.
+ *   went away); on a reader a query cannot lift it, and on the writer one that
+ *   sets it to 0 or above the limit is refused ({@link executionTimeProblem}).
  * - The engine changes no setting of its connections: a request's URL settings
  *   may only restate their values (a setting changed for one request could not
  *   always be put back), and the endpoint refuses `SET` statements.
@@ -70,12 +71,12 @@ export interface SqlEngine {
    * Run one statement with server-side bound parameters.
    * @param format  default output format; a `FORMAT` clause in `sql` wins.
    * @param database default database of the statement (`USE`), `default` when omitted.
-   * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164); 'any': on the connection
-   *                 with the fewest calls queued, reader or writer (a statement every connection runs alike: the
-   *                 endpoint's parse check). @default false
+   * @param readonly run it where ClickHouse refuses writes, DDL and table functions (code 164); 'any': on a free reader,
+   *                 else the writer when idle, else the first reader to free (a statement every connection runs alike:
+   *                 the endpoint's parse check). @default false
    * @param settings The request's URL settings: each may only restate the connection's value (the engine changes none).
    * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for one whose
-   *   value differs.
+   *   value differs or a `max_execution_time` in the statement that lifts the engine's limit.
    */
   query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean | 'any', settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
@@ -118,7 +119,7 @@ const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').repl
 export interface ChdbEngineOptions {
   /** Longest a query may run, s (ClickHouse's max_execution_time); 0 = no limit. @default 300 */
   maxExecutionS?: number;
-  /** Read-only connections (integer 1..16): reads run on the least busy, so a long read holds up only reads queued behind it on its own. @default 2 */
+  /** Read-only connections (integer 1..16): a read runs on the first one free, so a long read holds up another only when every reader is busy. @default 2 */
   readers?: number;
 }
 
@@ -192,13 +193,64 @@ class Connection {
 }
 
 /**
- * A {@link SqlEngine} on chdb connections that this engine opens on `dataDir`: readers (`readonly` = 1; a read goes to
- * the one with the fewest calls queued) and a writer. Calls on one connection are serialized (its current database is
- * state); connections run side by side.
+ * The readers of an engine as one pool: a read takes the first reader free, or waits in one queue (first come, first
+ * served) for whichever frees first. A read bound to a reader when it arrived had waited behind that reader's long
+ * query while the other reader stood idle (a trial: `SELECT 'C'` took 40 s, the other reader free from 6 s).
+ */
+class ReaderPool {
+  private readonly idle: Connection[];
+  private readonly waiting: ((c: Connection) => void)[] = [];
+
+  constructor(readonly readers: readonly Connection[]) {
+    this.idle = [...readers];
+  }
+
+  /** Whether a reader is free now. */
+  get free(): boolean {
+    return this.idle.length > 0;
+  }
+
+  /** Run `task` on the first reader free, then hand that reader to the next read waiting. */
+  async run<T>(task: (c: Connection) => Promise<T>): Promise<T> {
+    const c = this.idle.shift() ?? (await new Promise<Connection>((r) => this.waiting.push(r)));
+    try {
+      return await task(c);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(c);
+      else this.idle.push(c);
+    }
+  }
+}
+
+/**
+ * Why a statement may not run under an engine whose limit is `limitS` seconds, or null: a `max_execution_time` of its
+ * own (its SETTINGS clause) of 0 (no limit) or above the limit. A POST with a SETTINGS clause runs on the writer, where
+ * ClickHouse lets a query change settings: `SETTINGS max_execution_time = 0` ran 324 s past `--sql-timeout 3`, and
+ * held up every insert meanwhile (a trial). A lower limit is taken. The text is matched as written (a string literal
+ * naming the setting is refused too).
+ * @param limitS  The engine's limit, s; 0 = none (then nothing is refused).
+ */
+export function executionTimeProblem(sql: string, limitS: number): string | null {
+  if (limitS === 0) return null;
+  for (const m of sql.matchAll(/\bmax_execution_time\s*=\s*('?)([^\s,;')]*)\1/gi)) {
+    const s = Number(m[2]);
+    if (!(Number.isFinite(s) && s > 0 && s <= limitS)) {
+      return `Code: 452. DB::Exception: max_execution_time = ${m[2]} in the query: the edgelat endpoint's limit is ${limitS} s (serve --sql-timeout); a query may set a lower one, not lift it. (SETTING_CONSTRAINT_VIOLATION)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * A {@link SqlEngine} on chdb connections that this engine opens on `dataDir`: readers (`readonly` = 1; a read takes
+ * the first reader free, see {@link ReaderPool}) and a writer. Calls on one connection are serialized (its current
+ * database is state); connections run side by side.
  */
 export class ChdbEngine implements SqlEngine {
-  private readonly readers: Connection[] = [];
+  private readonly readers: ReaderPool;
   private readonly writer: Connection;
+  private readonly limitS: number;
   private closed = false;
 
   /**
@@ -214,40 +266,50 @@ export class ChdbEngine implements SqlEngine {
     if (!Number.isInteger(readers) || readers < 1 || readers > 16) throw new RangeError(`ChdbEngine: readers must be an integer in 1..16, got ${readers}`);
     const path = resolve(dataDir);
     const w = openConnection(path, { max_execution_time: limit });
+    const opened: Connection[] = [];
     try {
       // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
       const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
       for (let i = 0; i < readers; i++) {
         const r = openConnection(path, { max_execution_time: limit, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
-        this.readers.push(new Connection(r.session, r.release));
+        opened.push(new Connection(r.session, r.release));
       }
     } catch (error) {
-      for (const r of this.readers) r.release();
+      for (const r of opened) r.release();
       w.release();
       throw error;
     }
+    this.readers = new ReaderPool(opened);
     this.writer = new Connection(w.session, w.release);
+    this.limitS = limit;
   }
 
-  /** The connection of a call: the reader with the fewest calls queued, the writer, or ('any') the one of all with the fewest (a reader on a tie). */
-  private connection(readonly: boolean | 'any'): Connection {
-    if (!readonly) return this.writer;
-    const reader = this.readers.reduce((best, r) => (r.pending < best.pending ? r : best));
-    return readonly === 'any' && this.writer.pending < reader.pending ? this.writer : reader;
+  /**
+   * Run `task` where a call of this kind runs: on the writer (false); on the first reader free (true); or ('any') on a
+   * free reader, else on the writer when it is idle, else on the first reader to free.
+   */
+  private on<T>(readonly: boolean | 'any', task: (c: Connection) => Promise<T>): Promise<T> {
+    if (!readonly) return task(this.writer);
+    if (readonly === 'any' && !this.readers.free && this.writer.pending === 0) return task(this.writer);
+    return this.readers.run(task);
   }
 
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly: boolean | 'any' = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    return this.connection(readonly).run(database, async (session) => {
+    const lifted = executionTimeProblem(sql, this.limitS);
+    if (lifted !== null) return Promise.reject(new WarehouseError(lifted, 452));
+    return this.on(readonly, (c) => c.run(database, async (session) => {
       const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
-    }, settings);
+    }, settings));
   }
 
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
     onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    return this.connection(readonly).run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings);
+    const lifted = executionTimeProblem(sql, this.limitS);
+    if (lifted !== null) return Promise.reject(new WarehouseError(lifted, 452));
+    return this.on(readonly, (c) => c.run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings));
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {
@@ -265,7 +327,7 @@ export class ChdbEngine implements SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const r of this.readers) await r.close();
+    for (const r of this.readers.readers) await r.close();
     await this.writer.close();
   }
 }

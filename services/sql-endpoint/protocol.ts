@@ -7,10 +7,16 @@
 /** Longest a query on the ClickHouse HTTP interface runs by default, s (ClickHouse's max_execution_time). */
 export const DEFAULT_MAX_EXECUTION_S = 300;
 
-/** URL parameters of the HTTP interface that are not ClickHouse settings. */
+/**
+ * URL parameters of the HTTP interface that are not ClickHouse settings, and settings that shape only ClickHouse's
+ * HTTP answer, which this endpoint does not give (no progress headers, no compressed answers): taken and without
+ * effect. `@clickhouse/client` advises `send_progress_in_http_headers` for long queries, and every query that set it
+ * was refused as a setting change (a trial).
+ */
 const NOT_SETTINGS = new Set([
   'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check',
   'user', 'password', 'quota_key', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'role',
+  'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'enable_http_compression', 'http_zlib_compression_level',
 ]);
 
 /** The parts of a request's URL parameters. */

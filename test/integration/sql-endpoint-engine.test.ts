@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
+import { ChdbEngine, executionTimeProblem } from '../../services/sql-endpoint/chdb-engine.ts';
 import { SQL_METRIC_NAMES } from '../../services/sql-endpoint/metrics.ts';
 import { createSqlEndpoint, STREAM_AFTER_BYTES } from '../../services/sql-endpoint/server.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -46,6 +46,36 @@ describe('ChdbEngine', () => {
     }
     // Closing the engine's connection leaves the warehouse's open.
     expect(await warehouse.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('runs a read on the first reader free, not behind a long read while the other reader idles (a trial: SELECT \'C\' waited 40 s)', async () => {
+    const engine = new ChdbEngine(dataDir);
+    try {
+      const done: string[] = [];
+      const read = (name: string, sql: string) => engine.query(sql, {}, 'TSV', 'default', true).then(() => done.push(name));
+      const a = read('A', 'SELECT sum(sleepEachRow(0.5)) FROM numbers(4)'); // 2 s on the first reader
+      await new Promise((r) => setTimeout(r, 100));
+      const b = read('B', 'SELECT sum(sleepEachRow(0.5)) FROM numbers(1)'); // 0.5 s on the second
+      await new Promise((r) => setTimeout(r, 100));
+      const c = read('C', 'SELECT 1'); // both busy: the first to free takes it (bound to the first reader, it came last)
+      await Promise.all([a, b, c]);
+      expect(done).toEqual(['B', 'C', 'A']);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('refuses a statement that lifts its time limit, and takes one that lowers it (a trial: SETTINGS max_execution_time = 0 ran 324 s past --sql-timeout 3)', async () => {
+    const engine = new ChdbEngine(dataDir, { maxExecutionS: 3 });
+    try {
+      for (const sql of ['SELECT 1 SETTINGS max_execution_time = 0', 'SELECT 1 SETTINGS max_threads = 1, MAX_EXECUTION_TIME=600', "SELECT 1 SETTINGS max_execution_time = '0'"]) {
+        await expect(engine.query(sql, {}, 'TSV'), sql).rejects.toMatchObject({ code: 452, message: expect.stringMatching(/in the query: the edgelat endpoint's limit is 3 s \(serve --sql-timeout\); a query may set a lower one, not lift it/) });
+      }
+      expect(Buffer.from((await engine.query('SELECT 2 SETTINGS max_execution_time = 1.5', {}, 'TSV')).body).toString()).toBe('2\n');
+    } finally {
+      await engine.close();
+    }
+    expect(executionTimeProblem('SELECT 1 SETTINGS max_execution_time = 0', 0)).toBeNull(); // no limit: nothing to lift
   });
 
   it('stops a query past its time limit with TIMEOUT_EXCEEDED (159)', async () => {

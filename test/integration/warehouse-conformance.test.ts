@@ -309,6 +309,9 @@ describe('sql endpoint over HTTP', () => {
     // The value it has (clients send date_time_output_format=simple on every request), over POST and GET.
     expect(await (await postWith('SELECT 1', 'date_time_output_format=simple&output_format_json_quote_64bit_integers=0')).text()).toBe('1\n');
     expect(await (await get('SELECT 1', '&date_time_output_format=simple&readonly=1')).text()).toBe('1\n');
+    // Settings of ClickHouse's HTTP answer only (progress headers, compression), which this endpoint does not give: taken,
+    // without effect (a trial: send_progress_in_http_headers, which @clickhouse/client advises, failed every query).
+    expect(await (await get('SELECT 3', '&send_progress_in_http_headers=1&http_headers_progress_interval_ms=1000&enable_http_compression=1')).text()).toBe('3\n');
     // readonly restates what the request runs at: 1 or 2, and 0 on a POST; 0 on a GET is refused (a trial: taken silently).
     expect(await (await get('SELECT 1', '&readonly=2')).text()).toBe('1\n');
     expect(await (await postWith('SELECT 1', 'readonly=0')).text()).toBe('1\n');
