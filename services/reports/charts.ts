@@ -73,7 +73,8 @@ export function scatterWithLines(points: readonly ScatterPoint[], lines: readonl
     .map((x) => ({ chip: l.chip, x, y: l.latency_at_load_min_ms + l.slope_ms_per_unit * (x - l.load_min) }))
     .filter((p) => p.y > 0));
   return {
-    ...BASE, title: `Latency against ${metric}: a sample of requests, least-squares line per chip`, width: 520, height: 300,
+    // Said on the chart (a trial read the curves as a nonlinear fit, and a line starting past load_min as cut short).
+    ...BASE, title: [`Latency against ${metric}: a sample of requests, least-squares line per chip`, 'each line is straight in ms: curved on this log axis, and drawn where it is above 0 ms'], width: 520, height: 300,
     layer: [
       { data: { values: points.filter((p) => p.total_ms > 0).map((p) => ({ chip: p.chip, x: p.x, y: p.total_ms })) }, mark: { type: 'point', opacity: 0.35, size: 12, filled: true },
         encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' } } },
