@@ -74,6 +74,8 @@ interface KeyState {
   /** Alert classes of this key's fired windows, per pair, by window end index (end / slide). */
   history: Map<number, WindowClass[]>;
   nextEnd: number | null;
+  /** End of the window after which the key held no pane, ms (it is forgotten once the next window closes empty), or null. */
+  emptyAt: number | null;
 }
 
 /** State of one partition task of the rolling correlation. */
@@ -123,9 +125,11 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * (pipelines/alerts/alert-state.ts), computed from the classes of the key's
  * last historyLength + 1 windows (a window that did not fire, having no
  * rows, is neutral). The commit never passes the panes of those windows,
- * so a replay after a restart rebuilds the same states. A key with no rows
- * for a whole window size is forgotten, and its alert history with it: its
- * next window starts from `none`.
+ * so a replay after a restart rebuilds the same states. A key is forgotten,
+ * and its alert history with it, once a whole window without its rows has
+ * closed (the window after the last one that held its rows): its next window
+ * starts from `none`. Over a shorter gap every window has rows, and the
+ * history goes on.
  * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide; on a bad
  *         alert policy (alert-state.ts `alertPolicy`); on scopes empty, unknown or named twice.
  */
@@ -202,6 +206,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       for (const idx of key.paneOffsets.keys()) if (idx < offsetsFrom) key.paneOffsets.delete(idx);
       if (key.panes.size > 0) key.nextEnd = end + slideMs;
       else key.nextEnd = key.open.size > 0 ? Math.max(end + slideMs, (Math.min(...key.open.keys()) + 1) * slideMs) : null;
+      if (key.panes.size === 0 && key.open.size === 0) key.emptyAt = end;
     }
   }
 
@@ -226,7 +231,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
         const keyStr = scope === 'server×model' ? JSON.stringify([row.edge_server_id, row.model_id]) : JSON.stringify([row.edge_server_id, model, chip, scope]);
         let key = state.keys.get(keyStr);
         if (!key) {
-          key = { scope, server: row.edge_server_id, model, chip, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null };
+          key = { scope, server: row.edge_server_id, model, chip, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null, emptyAt: null };
           state.keys.set(keyStr, key);
         }
         let pane = key.open.get(idx);
@@ -254,7 +259,10 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       const out: Emit[] = [];
       for (const [keyStr, key] of state.keys) {
         fire(state, keyStr, key, limit, out);
-        if (key.open.size === 0 && key.panes.size === 0) state.keys.delete(keyStr);
+        // Forgotten (its alert history with it) once a whole window without its rows has closed: the window after the
+        // last one that held a pane of it. When its last pane left, rows of its next pane may not have arrived yet (a
+        // trial: a 4.5-min gap under a 5-min window dropped a firing alert's history, then none → rising → firing).
+        if (key.open.size === 0 && key.panes.size === 0 && (limit === Infinity || limit >= (key.emptyAt ?? -Infinity) + slideMs)) state.keys.delete(keyStr);
       }
       return out.sort((a, b) => compareSeq(a.seq, b.seq));
     },

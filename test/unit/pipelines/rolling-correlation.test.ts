@@ -179,6 +179,32 @@ describe('rolling-correlation alerts', () => {
     expect(ioCpu.every((w) => w.alert_state === 'none')).toBe(true);
   });
 
+  it('keeps a key\'s alert history over a gap shorter than a window (a trial: forgotten once its panes left, firing → none → rising → firing again)', async () => {
+    const rnd = prng(5);
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    const out: EnrichedInference[] = [];
+    for (let k = 0; k < 240; k++) {
+      const ts = t0 + k * 500;
+      const s = k / 2;
+      // edge-07 drives the watermark throughout; edge-08 follows gpu load, silent in [60 s, 77.5 s): less than a
+      // window (20 s), more than window − slide + out-of-orderness (17 s), after which its panes had all left.
+      const gpu = Math.round(rnd() * 100) / 100;
+      out.push(makeEnriched({ edge_server_id: 'edge-07', model_id: 'm1', ts, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-07', ts, gpu_util: gpu })));
+      if (s < 60 || s >= 77.5) out.push(makeEnriched({ edge_server_id: 'edge-08', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * gpu + rnd() }, makeLoad({ edge_server_id: 'edge-08', ts: ts + 1, gpu_util: gpu })));
+    }
+    const loose = { ...opts, alerts: { minN: 20, fireAfter: 2, clearAfter: 2, lookback: 6 } };
+    const { log } = await runCorrelation(out, loose);
+    const ws = gpuTotal((await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value)).filter((w) => w.edge_server_id === 'edge-08' && w.scope === 'server×model');
+    // Every window of edge-08 holds rows (the gap is shorter than a window): its states are those of one unbroken history.
+    const p = alertPolicy(loose.alerts);
+    const ends = ws.map((w) => w.window_end);
+    expect(ends).toEqual(Array.from({ length: ends.length }, (_, i) => ends[0]! + i * 5000));
+    expect(ws.map((w) => w.alert_state)).toEqual(alertStates(ws.map((w) => classifyWindow(w, p)), p));
+    const states = ws.map((w) => w.alert_state);
+    expect(states.filter((x, i) => x === 'firing' && states[i - 1] !== 'firing')).toHaveLength(1);
+    expect(states.slice(states.indexOf('firing'))).not.toContain('none');
+  });
+
   it('after a crash at any point, the resumed run emits the same windows and alert states', async () => {
     const input = rows();
     const reference = (await readTopic<CorrelationUpdate>((await runCorrelation(input, opts)).log, TOPICS.correlation)).map((w) => w.value);
