@@ -60,7 +60,14 @@ export interface ProcessorRunOptions<S> {
    */
   idleTimeoutMs?: number;
   /** Wall clock for idleness, epoch ms. @default Date.now */
-  now?: () => number;
+  now?: () => number;  /**
+   * Whether every producer of this run's inputs that runs in this process has finished (sealed its output in this
+   * run): read before each poll, and an end of input counts only when it was true then. A sealed topic stays sealed
+   * across runs, so in a second `pipeline run --until-end` a stage downstream had reached the old end of its inputs
+   * and stopped (a processor fired everything, the sink exited 0) before the stages upstream of it produced this
+   * run's output (a trial: 150 correlation windows left out of the warehouse). @default () => true
+   */
+  inputsFinal?: () => boolean;
 }
 
 interface Stream {
@@ -75,6 +82,8 @@ interface Stream {
   lastRecordAtMs: number;
   /** `producedTotal()` when this stream's checkpoint was last committed. */
   checkpointAt: number;
+  /** Whether a committed checkpoint says this stream reached end of input ({@link Checkpoint.ended}). */
+  endCommitted: boolean;
 }
 
 /** Records produced since a stream's last checkpoint after which it is committed again (same offset, fresh checkpoint). */
@@ -120,6 +129,14 @@ interface Checkpoint {
    * Every topic's, in each topic's checkpoint: a topic never committed on the partition has none of its own.
    */
   reads?: Record<string, number>;
+  /**
+   * Input topics of the partition whose watermark had reached end of input (+∞: sealed and drained, every window
+   * fired and every held record released) when the commit was made. A later run keeps them there, so a record
+   * produced after that is late, as README says of records after a seal: restored to its finite watermark, a run
+   * took such a record as on time into a state already flushed (a trial: one joined no load sample held before, one
+   * was dropped as a replay of an emission position already taken, neither enriched nor late).
+   */
+  ended?: string[];
 }
 
 /**
@@ -257,6 +274,7 @@ export class ProcessorRun<S> {
       const floors = new Map<string, number>();
       const committedWatermarks: Record<string, number> = {};
       const replayEnds: Record<string, number> = {};
+      const ended = new Set<string>();
       let fromStart = false;
       for (const tp of fresh.filter((f) => f.partition === partition)) {
         const c = await this.consumer!.committed(tp);
@@ -264,6 +282,7 @@ export class ProcessorRun<S> {
         this.assertSameSettings(cp, tp.topic);
         for (const [t, w] of Object.entries(cp.watermarks ?? {})) committedWatermarks[t] = Math.max(committedWatermarks[t] ?? -Infinity, w);
         for (const [t, n] of Object.entries(cp.reads ?? {})) if (Number.isSafeInteger(n)) replayEnds[t] = Math.max(replayEnds[t] ?? 0, n);
+        for (const t of cp.ended ?? []) ended.add(t);
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
         // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
@@ -271,9 +290,17 @@ export class ProcessorRun<S> {
         for (const [k, floor] of Object.entries(cp.floors ?? {})) floors.set(k, Math.min(floors.get(k) ?? Infinity, floor));
         const offset = c?.offset ?? 0;
         this.consumer!.seek(tp, offset);
-        task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal() });
+        task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal(), endCommitted: false });
         task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
         this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
+      }
+      // An input that had reached end of input stays there: what was produced after is late (see Checkpoint.ended).
+      for (const t of ended) {
+        const stream = task.streams.get(t);
+        if (!stream) continue;
+        task.watermarks[t] = Infinity;
+        committedWatermarks[t] = Infinity;
+        stream.endCommitted = true;
       }
       for (const lane of [...this.lastSeq.keys()]) if (keep(lane)) this.lastSeq.delete(lane);
       for (const [lane, seq] of lanes) this.lastSeq.set(lane, seq);
@@ -350,7 +377,8 @@ export class ProcessorRun<S> {
     const settings = this.settingsFingerprint;
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
     const reads = Object.fromEntries([...task.streams].map(([topic, s]) => [topic, s.next]));
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, reads, ...(settings !== undefined ? { settings } : {}) };
+    const ended = Object.entries(task.watermarks).filter(([, w]) => w === Infinity).map(([t]) => t);
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, reads, ...(ended.length > 0 ? { ended } : {}), ...(settings !== undefined ? { settings } : {}) };
     return checkpointMetadata(cp, settings === undefined ? undefined : this.options.processor.settings);
   }
 
@@ -366,7 +394,10 @@ export class ProcessorRun<S> {
     const { processor } = this.options;
     if (!this.consumer) throw new Error('ProcessorRun.start() was not called');
     await this.syncAssignment();
-    const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    const final = this.options.inputsFinal?.() ?? true;
+    const polled = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    const { records } = polled;
+    const endOfInput = polled.endOfInput && final;
     await this.syncAssignment();
     const out: Emit[] = [];
     for (const r of records) {
@@ -565,13 +596,16 @@ export class ProcessorRun<S> {
         // A partition whose offset stands still (quiet, or held by open state) still refreshes its checkpoint now and
         // then, so that its next owner's output scan stays short.
         const stale = stream.committed >= 0 && this.producedTotal() - stream.checkpointAt >= CHECKPOINT_REFRESH_RECORDS;
-        if (offset === stream.committed && !stale) continue;
+        // End of input is committed once, even at an offset already committed (a later run must know it: Checkpoint.ended).
+        const ending = task.watermarks[topic] === Infinity && !stream.endCommitted;
+        if (offset === stream.committed && !stale && !ending) continue;
         const at = stream.history.findIndex((h) => h.offset >= offset);
         const maxTs = at >= 0 && stream.history[at]!.offset === offset ? stream.history[at]!.maxTsBefore : stream.maxTs;
         stream.history.splice(0, at >= 0 ? at : stream.history.length);
         offsets.push({ topic, partition, offset, metadata: this.checkpoint(partition, task, maxTs) });
         stream.committed = offset;
         stream.checkpointAt = this.producedTotal();
+        if (task.watermarks[topic] === Infinity) stream.endCommitted = true;
       }
     }
     this.commitDeferred = false;

@@ -57,6 +57,14 @@ export interface AlertDeliveryOptions {
    * commits what was recorded and returns; the next run resumes at the change. @default never
    */
   signal?: AbortSignal;
+  /**
+   * Whether every producer of this run's inputs that runs in this process has finished (sealed its output in this
+   * run): read before each poll, and an end of input counts only when it was true then. A sealed topic stays sealed
+   * across runs, so in a second `pipeline run --until-end` a stage downstream had reached the old end of its inputs
+   * and stopped (a processor fired everything, the sink exited 0) before the stages upstream of it produced this
+   * run's output (a trial: 150 correlation windows left out of the warehouse). @default () => true
+   */
+  inputsFinal?: () => boolean;
 }
 
 /** How a change was recorded: acknowledged (2xx), refused for good (4xx), or not sent (its state is filtered out). */
@@ -125,7 +133,10 @@ export class AlertDeliveryRun {
   async runBatch(): Promise<boolean> {
     if (!this.consumer) throw new Error('AlertDeliveryRun.start() was not called');
     await this.syncAssignment();
-    const { records, endOfInput } = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    const final = this.options.inputsFinal?.() ?? true;
+    const polled = await this.consumer.poll(this.options.maxBatch ?? 2000);
+    const { records } = polled;
+    const endOfInput = polled.endOfInput && final;
     await this.syncAssignment();
     const counts = this.counts[this.topic]!;
     for (const r of records) {

@@ -134,6 +134,9 @@ export class KafkaConsumer implements Consumer {
     // rebalance; the broker gone for a while), but not once the member is closed: a consumer restarted after its run
     // ended (the broker lost, the processors restarted on a new connection) would rejoin the group and hold partitions
     // that nothing polls. kafkajs cannot cancel a restart it already scheduled: a member that joins after close leaves.
+    // Stopped before it began: refused before anything connects (a start left running would ask the log's admin while
+    // the log closes, and its connection outlive the log).
+    if (options.signal?.aborted) throw new BrokerUnavailableError(`kafka: group ${JSON.stringify(groupId)} join given up: the run was stopped`, { retriable: false });
     let member: KafkaConsumer | undefined;
     const c = kafka.consumer({ groupId, partitionAssigners: [coPartitionedAssigner], retry: { retries: 8, restartOnFailure: async () => member?.closed !== true }, maxWaitTimeInMs: Math.min(500, options.pollWaitMs), heartbeatInterval: Math.min(1000, Math.floor(options.sessionTimeoutMs / 3)), sessionTimeout: options.sessionTimeoutMs, rebalanceTimeout: options.rebalanceTimeoutMs });
     member = new KafkaConsumer(admin, seals, groupId, topics, options, c);
@@ -193,9 +196,16 @@ export class KafkaConsumer implements Consumer {
 
   private async start(): Promise<void> {
     await this.c.connect();
-    await this.c.subscribe({ topics: this.topics, fromBeginning: true });
-    // Before kafkajs fetches: its reset of an out-of-range offset overwrites the group's commit (see knownCommits).
-    await this.rememberCommits();
+    try {
+      await this.c.subscribe({ topics: this.topics, fromBeginning: true });
+      // Before kafkajs fetches: its reset of an out-of-range offset overwrites the group's commit (see knownCommits).
+      await this.rememberCommits();
+    } catch (error) {
+      if (!this.closed) throw error;
+    }
+    // Given up meanwhile (the run was stopped, or the join timed out; the log's admin may be closed by now): the
+    // disconnect made then may have come before this connect, so disconnect again rather than join.
+    if (this.closed) return void (await this.c.disconnect().catch(() => undefined));
     await this.c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
   }
 

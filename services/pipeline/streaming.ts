@@ -77,23 +77,28 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const seals: Record<Stage, string[]> = { join: [TOPICS.enriched, TOPICS.late], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts, TOPICS.late], sink: [], alerts: [] };
   const producers = new Map<string, number>();
   for (const stage of stages) for (const topic of seals[stage]) producers.set(topic, (producers.get(topic) ?? 0) + 1);
+  const sinkTopics = withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS;
+  // A stage's inputs made by stages of this process: it reaches their end only after those stages sealed them in this
+  // run (a seal of an earlier run stays; see ProcessorRunOptions.inputsFinal).
+  const inputsOf: Record<Stage, readonly string[]> = { join: [], shadow: [], correlation: [TOPICS.enriched], sink: sinkTopics, alerts: [TOPICS.correlation] };
+  const inputsFinal = (stage: Stage) => () => inputsOf[stage].every((t) => (producers.get(t) ?? 0) === 0);
 
   const prefix = options.groupPrefix ?? 'edgelat';
-  const processorRun = <S>(processor: Processor<S>) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}` });
+  const processorRun = <S>(processor: Processor<S>, stage: Stage) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}`, inputsFinal: inputsFinal(stage) });
   const make = (stage: Stage) =>
     stage === 'join'
-      ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }))
+      ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }), stage)
       : stage === 'correlation'
-        ? processorRun(rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts, scopes: config.correlationScopes }))
+        ? processorRun(rollingCorrelation({ sizeMs: config.windowSizeMs, slideMs: config.windowSlideMs, allowedLatenessMs: config.allowedLatenessMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs, alerts: config.alerts, scopes: config.correlationScopes }), stage)
         : stage === 'alerts'
           ? new AlertDeliveryRun({
-              log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs }, groupId: `${prefix}-alert-delivery`,
+              log, warehouse, logger, checks, webhookUrl: options.alertsWebhook!, states: options.alertsStates, webhook: { timeoutMs: config.alertsTimeoutMs }, groupId: `${prefix}-alert-delivery`, inputsFinal: inputsFinal(stage),
               // A delivery retried while the webhook is down stops with the run (SIGTERM), not only when the webhook answers.
               signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal,
             })
           : stage === 'shadow'
-            ? processorRun(shadowProcessor(config))
-            : new SinkRun({ log, warehouse, logger, checks, groupId: `${prefix}-warehouse-sink`, topics: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+            ? processorRun(shadowProcessor(config), stage)
+            : new SinkRun({ log, warehouse, logger, checks, groupId: `${prefix}-warehouse-sink`, topics: sinkTopics, inputsFinal: inputsFinal(stage), batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
             // A write retried while the warehouse is down stops with the run (SIGTERM), not only when the warehouse answers
             // (a trial: Ctrl-C did nothing for minutes; nothing is committed past unwritten rows, so a restart loses none).
             retry: { signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal },

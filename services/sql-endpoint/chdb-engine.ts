@@ -17,8 +17,8 @@
  *   POST requests that only read (those a reader refuses then run on the writer).
  * - Both have `max_execution_time` (a query running longer fails with code
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
- *   went away); on a reader a query cannot lift it, and on the writer one that
- *   sets it to 0 or above the limit is refused ({@link executionTimeProblem}).
+ *   went away); on a reader a query cannot lift it, and the endpoint refuses a
+ *   statement that sets it to 0 or above the limit ({@link executionTimeProblem}).
  * - The engine changes no setting of its connections: a request's URL settings
  *   may only restate their values (a setting changed for one request could not
  *   always be put back), and the endpoint refuses `SET` statements.
@@ -29,6 +29,7 @@ import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
 import { chdbCall } from '../warehouse/chdb-activity.ts';
 import { openConnection, streamStatement } from '../warehouse/chdb.ts';
+import { settingsOf } from '../warehouse/statements.ts';
 import { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
@@ -76,7 +77,7 @@ export interface SqlEngine {
    *                 the endpoint's parse check). @default false
    * @param settings The request's URL settings: each may only restate the connection's value (the engine changes none).
    * @throws {WarehouseError} with the ClickHouse code of the failure: 115 for an unknown setting, 452 for one whose
-   *   value differs or a `max_execution_time` in the statement that lifts the engine's limit.
+   *   value differs.
    */
   query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean | 'any', settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
@@ -97,6 +98,8 @@ export interface SqlEngine {
   insert(request: EngineInsert): Promise<EngineInsertResult>;
   /** Release the data folder. Idempotent. */
   close(): Promise<void>;
+  /** Longest a query may run, s (0 = none); a statement's own `max_execution_time` may not lift it. @default 0 */
+  readonly maxExecutionS?: number;
 }
 
 /** Input formats chdb's raw insert accepts (a whitelist of the addon). */
@@ -223,20 +226,25 @@ class ReaderPool {
   }
 }
 
+/** Shortest `max_execution_time` a query may set, s: ClickHouse rounds a smaller one down to 0 µs, which is no limit. */
+export const MIN_QUERY_EXECUTION_S = 0.001;
+
 /**
- * Why a statement may not run under an engine whose limit is `limitS` seconds, or null: a `max_execution_time` of its
- * own (its SETTINGS clause) of 0 (no limit) or above the limit. A POST with a SETTINGS clause runs on the writer, where
- * ClickHouse lets a query change settings: `SETTINGS max_execution_time = 0` ran 324 s past `--sql-timeout 3`, and
- * held up every insert meanwhile (a trial). A lower limit is taken. The text is matched as written (a string literal
- * naming the setting is refused too).
- * @param limitS  The engine's limit, s; 0 = none (then nothing is refused).
+ * Why a statement may not run under an engine whose limit is `limitS` seconds, or null: a `max_execution_time` in its
+ * `SETTINGS` (read from ClickHouse's canonical text, statements.ts `settingsOf`: quoted names, comments, string values)
+ * that is not a number from {@link MIN_QUERY_EXECUTION_S} to the limit. A POST with a SETTINGS clause runs on the
+ * writer, where ClickHouse lets a query change settings: `SETTINGS max_execution_time = 0` ran 324 s past
+ * `--sql-timeout 3` and held up every insert meanwhile, and 1e-7 (rounded to 0) did too (trials). A lower limit is taken.
+ * @param canonical  ClickHouse's canonical text of the statement.
+ * @param limitS     The engine's limit, s; 0 = none (then nothing is refused).
  */
-export function executionTimeProblem(sql: string, limitS: number): string | null {
+export function executionTimeProblem(canonical: string, limitS: number): string | null {
   if (limitS === 0) return null;
-  for (const m of sql.matchAll(/\bmax_execution_time\s*=\s*('?)([^\s,;')]*)\1/gi)) {
-    const s = Number(m[2]);
-    if (!(Number.isFinite(s) && s > 0 && s <= limitS)) {
-      return `Code: 452. DB::Exception: max_execution_time = ${m[2]} in the query: the edgelat endpoint's limit is ${limitS} s (serve --sql-timeout); a query may set a lower one, not lift it. (SETTING_CONSTRAINT_VIOLATION)`;
+  for (const { name, value } of settingsOf(canonical)) {
+    if (name.toLowerCase() !== 'max_execution_time') continue;
+    const s = Number(value);
+    if (!(/^\s*[0-9.eE+-]+\s*$/.test(value) && s >= MIN_QUERY_EXECUTION_S && s <= limitS)) {
+      return `Code: 452. DB::Exception: max_execution_time = ${value} in the query: the edgelat endpoint's limit is ${limitS} s (serve --sql-timeout); a query may set a lower one (at least ${MIN_QUERY_EXECUTION_S} s), not lift it. (SETTING_CONSTRAINT_VIOLATION)`;
     }
   }
   return null;
@@ -250,7 +258,8 @@ export function executionTimeProblem(sql: string, limitS: number): string | null
 export class ChdbEngine implements SqlEngine {
   private readonly readers: ReaderPool;
   private readonly writer: Connection;
-  private readonly limitS: number;
+  /** Longest a query may run, s (0 = none): what `executionTimeProblem` holds a query's own setting to. */
+  readonly maxExecutionS: number;
   private closed = false;
 
   /**
@@ -281,7 +290,7 @@ export class ChdbEngine implements SqlEngine {
     }
     this.readers = new ReaderPool(opened);
     this.writer = new Connection(w.session, w.release);
-    this.limitS = limit;
+    this.maxExecutionS = limit;
   }
 
   /**
@@ -296,8 +305,6 @@ export class ChdbEngine implements SqlEngine {
 
   query(sql: string, params: Record<string, string | null>, format: string, database = 'default', readonly: boolean | 'any' = false, settings: Record<string, string> = {}): Promise<EngineQueryResult> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    const lifted = executionTimeProblem(sql, this.limitS);
-    if (lifted !== null) return Promise.reject(new WarehouseError(lifted, 452));
     return this.on(readonly, (c) => c.run(database, async (session) => {
       const result = await chdbCall(() => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
       return { body: result.bytes(), readRows: result.rowsRead, readBytes: result.bytesRead };
@@ -307,9 +314,12 @@ export class ChdbEngine implements SqlEngine {
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
     onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    const lifted = executionTimeProblem(sql, this.limitS);
-    if (lifted !== null) return Promise.reject(new WarehouseError(lifted, 452));
-    return this.on(readonly, (c) => c.run(database, (session) => streamStatement(session, sql, params, format, onChunk, signal), settings));
+    return this.on(readonly, (c) => c.run(database, (session) => {
+      // A client that went away while this waited for a connection: never started (chdb's stream started with an aborted
+      // signal cancelled on the main thread, which waited for the whole query: a trial's serve froze 8 s, /ping too).
+      if (signal?.aborted) throw new WarehouseError('the client went away before its query started: not run', null);
+      return streamStatement(session, sql, params, format, onChunk, signal);
+    }, settings));
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {

@@ -36,10 +36,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
-import { engineError, type SqlEngine } from './chdb-engine.ts';
+import { engineError, executionTimeProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -151,6 +151,9 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
     if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
   };
   res.on('close', onClose);
+  // Gone already (while its parse check waited for a connection): 'close' came before this listener (a re-test: its
+  // query then ran to the end on a reader).
+  if (res.closed || res.destroyed) onClose();
   const held: Uint8Array[] = [];
   let rows = 0;
   let bytes = 0;
@@ -358,6 +361,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       if (canonical !== null && runsProgram(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));
       }
+      // A statement's own max_execution_time may lower the endpoint's limit, not lift it (on the writer a query may change settings).
+      const lifted = canonical !== null && !readonly ? executionTimeProblem(canonical, engine.maxExecutionS ?? 0) : null;
+      if (lifted !== null) return fail(new WarehouseError(lifted, 452));
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }
@@ -377,7 +383,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // A POST that only reads runs on a read-only connection too: @clickhouse/client sends every query with POST, and
       // on the one writer a long read held up every other client's reads and inserts. Where the reader refuses it (a
       // SETTINGS clause, a table function: code 164, before any output) it runs on the writer, as any POST did.
-      const onReader = readonly || (canonical !== null && isPlainRead(canonical));
+      // A SETTINGS clause goes to the writer at once: a reader refuses it, and it had waited for a busy reader first (a re-test: 7.3 s).
+      const onReader = readonly || (canonical !== null && isPlainRead(canonical) && settingsOf(canonical).length === 0);
       return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, async (onChunk, signal) => {
         let started = false;
         const tracked = (chunk: Uint8Array, rows: number) => {

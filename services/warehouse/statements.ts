@@ -172,6 +172,25 @@ function clickhouseEscaped(v: string): string {
 }
 
 /**
+ * The settings a canonical statement's `SETTINGS` clauses give ({@link canonicalStatement}: ClickHouse prints each as
+ * `name = value`, a quoted name unquoted, comments gone), in order: the name, and the value as text (a string literal
+ * without its quotes). A `SETTINGS` inside a string literal or a quoted name is not one.
+ * @param canonical  ClickHouse's canonical text of one statement.
+ */
+export function settingsOf(canonical: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const m of codeOf(canonical).matchAll(/\bSETTINGS\b/gi)) {
+    const pair = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s,()]+)\s*(,?)/y;
+    pair.lastIndex = m.index + m[0].length;
+    for (let p = pair.exec(canonical); p !== null; p = pair.exec(canonical)) {
+      out.push({ name: p[1]!, value: p[2]!.startsWith("'") ? p[2]!.slice(1, -1) : p[2]! });
+      if (p[3] !== ',') break;
+    }
+  }
+  return out;
+}
+
+/**
  * A canonical statement's code ({@link canonicalStatement}: no comments, no heredocs): its string
  * literals and quoted names blanked out (each character a space, so positions stay), for looking
  * for keywords.
