@@ -64,3 +64,26 @@ describe('records after a premature end of input', () => {
     expect(late.map((l) => [l.offset, l.ts - t0, l.watermark - t0])).toEqual([[1, 12_000, 9000 - bound], [2, 15_000, 9000 - bound]]);
   });
 });
+
+describe('an end of input while a producer of the inputs still runs in this process (inputsFinal)', () => {
+  it('is not taken: nothing is flushed, and the run ends only once the inputs are final (a second --until-end run had ended before its upstream wrote)', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    await produceArrivals(log, [
+      { topic: TOPICS.load, value: makeLoad({ edge_server_id: 'a', ts: t0 }) },
+      { topic: TOPICS.inference, value: makeInference({ edge_server_id: 'a', ts: t0 + 500, event_id: 'e1' }) },
+    ], 1);
+    let final = false;
+    const run = new ProcessorRun({ log, processor: joinLoadLatency({ maxOutOfOrdernessMs: 2000 }), inputsFinal: () => final });
+    await run.start();
+    // The inputs are sealed and read, but not final: no end, and the held event is not released by a +∞ watermark.
+    for (let i = 0; i < 3; i++) expect(await run.runBatch()).toBe(false);
+    expect(await readTopic(log, TOPICS.enriched)).toEqual([]);
+    final = true;
+    let ended = false;
+    for (let i = 0; i < 3 && !ended; i++) ended = await run.runBatch();
+    await run.close();
+    expect(ended).toBe(true);
+    expect((await readTopic<{ event_id: string }>(log, TOPICS.enriched)).map((r) => r.value.event_id)).toEqual(['e1']);
+  });
+});
