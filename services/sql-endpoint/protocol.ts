@@ -17,6 +17,8 @@ const NOT_SETTINGS = new Set([
   'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check',
   'user', 'password', 'quota_key', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'role',
   'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'enable_http_compression', 'http_zlib_compression_level',
+  // A read whose client goes away is stopped at its next block here anyway; answers are written in slices of their own.
+  'cancel_http_readonly_queries_on_client_close', 'http_response_buffer_size',
 ]);
 
 /** The parts of a request's URL parameters. */

@@ -330,10 +330,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
       }
       const sql = whole.toString('utf8');
-      // ClickHouse's parser: one statement (two: its "Multi-statements are not allowed"), no INTO OUTFILE. A GET's on a
-      // reader; a POST's on the least busy connection, reader or writer (a re-test: on the writer, every POST read
-      // waited for a long insert there, `SELECT 1` 2.5 s).
-      const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, readonly || 'any')).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
+      // ClickHouse's parser: one statement (two: its "Multi-statements are not allowed"), no INTO OUTFILE. On a free
+      // reader, else the idle writer, else the first reader to free (it reads nothing): a GET's check had waited in the
+      // readers' queue and then queued again, and a later POST got ahead of it (a re-test); on the writer alone, every
+      // POST read waited for a long insert there (`SELECT 1` 2.5 s).
+      const canonical = await canonicalStatement(async (q, p) => JSON.parse(`[${Buffer.from((await engine.query(q, p, 'JSONEachRow', database, 'any')).body).toString().trim().split('\n').join(',')}]`) as { f: string }[], sql)
         .catch((error: unknown) => {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
           if (error instanceof EmptyQueryError) throw new WarehouseError('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)', 62);
