@@ -60,7 +60,8 @@ export interface ProcessorRunOptions<S> {
    */
   idleTimeoutMs?: number;
   /** Wall clock for idleness, epoch ms. @default Date.now */
-  now?: () => number;  /**
+  now?: () => number;
+  /**
    * Whether every producer of this run's inputs that runs in this process has finished (sealed its output in this
    * run): read before each poll, and an end of input counts only when it was true then. A sealed topic stays sealed
    * across runs, so in a second `pipeline run --until-end` a stage downstream had reached the old end of its inputs

@@ -49,13 +49,7 @@ export interface SinkRunOptions {
   /** Called after each acknowledged warehouse insert: table (`db.table`), rows, and the insert's latency in seconds (retries included). */
   onWrite?: (table: string, rows: number, seconds: number) => void;
   failPoint?: (point: FailPoint, recordsDone: number) => void;
-  /**
-   * Whether every producer of this run's inputs that runs in this process has finished (sealed its output in this
-   * run): read before each poll, and an end of input counts only when it was true then. A sealed topic stays sealed
-   * across runs, so in a second `pipeline run --until-end` a stage downstream had reached the old end of its inputs
-   * and stopped (a processor fired everything, the sink exited 0) before the stages upstream of it produced this
-   * run's output (a trial: 150 correlation windows left out of the warehouse). @default () => true
-   */
+  /** Whether this process's producers of the inputs have finished: an end of input counts only then (run-processor.ts `ProcessorRunOptions.inputsFinal`). @default () => true */
   inputsFinal?: () => boolean;
 }
 

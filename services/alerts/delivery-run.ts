@@ -57,13 +57,7 @@ export interface AlertDeliveryOptions {
    * commits what was recorded and returns; the next run resumes at the change. @default never
    */
   signal?: AbortSignal;
-  /**
-   * Whether every producer of this run's inputs that runs in this process has finished (sealed its output in this
-   * run): read before each poll, and an end of input counts only when it was true then. A sealed topic stays sealed
-   * across runs, so in a second `pipeline run --until-end` a stage downstream had reached the old end of its inputs
-   * and stopped (a processor fired everything, the sink exited 0) before the stages upstream of it produced this
-   * run's output (a trial: 150 correlation windows left out of the warehouse). @default () => true
-   */
+  /** Whether this process's producers of the inputs have finished: an end of input counts only then (run-processor.ts `ProcessorRunOptions.inputsFinal`). @default () => true */
   inputsFinal?: () => boolean;
 }
 
