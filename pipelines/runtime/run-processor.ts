@@ -502,6 +502,20 @@ export class ProcessorRun<S> {
     if (text !== null) this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, server }, text);
   }
 
+  /** Input topics whose records after end of input were said ({@link noteAfterEnd}). */
+  private readonly afterEndSaid = new Set<string>();
+
+  /**
+   * Say once per input topic that records came after its end of input and are late: a finished `--until-end` run, or a
+   * producer after a seal. The clock-skew warning had told a re-test to sync a server's clock (NTP) for them.
+   */
+  private noteAfterEnd(r: LogRecord): void {
+    if (this.afterEndSaid.has(r.topic)) return;
+    this.afterEndSaid.add(r.topic);
+    this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, offset: r.offset },
+      `records of ${r.topic} came after its end of input (sealed and read to its end, in this run or an earlier one of its consumer group): they are late, in late_events; to process such records, run them as a new stream (other topics, or another EDGELAT_KAFKA_GROUP_PREFIX)`);
+  }
+
   /** Keys already warned about by {@link warnIfMisplaced}, as `topic:partition:key`. */
   private readonly misplacedWarned = new Set<string>();
 
@@ -551,7 +565,9 @@ export class ProcessorRun<S> {
         operator: processor.name, edge_server_id: value.edge_server_id, record_json: codecFor(kindOfTopic(r.topic)).encodeJson(value as never).toString('utf8'),
       };
       out.push({ topic: TOPICS.late, key: value.edge_server_id, value: late, lane: `${processor.name}:late:${r.topic}:${r.partition}`, seq: [r.offset] });
-      this.watchLateness(r, value.edge_server_id, watermark - lateTs);
+      // Late because its input had ended (sealed and drained): no clock is behind, so it is said once a topic, not as skew.
+      if (task.watermarks[r.topic] === Infinity) this.noteAfterEnd(r);
+      else this.watchLateness(r, value.edge_server_id, watermark - lateTs);
       return;
     }
     counts.processed++;

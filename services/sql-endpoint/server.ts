@@ -39,7 +39,7 @@ import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
 /** ClickHouse's answer to a change over GET. */
@@ -361,6 +361,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       }
       if (canonical !== null && runsProgram(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));
+      }
+      // chdb runs a statement after an INSERT … VALUES list's data (`edgelat sql` refuses it the same way): past every
+      // check here, and a SETTINGS max_execution_time = 0 there lifted the limit (a re-test).
+      if (canonical !== null && valuesRest(sql, canonical) !== null) {
+        return fail(new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): a statement follows the INSERT … VALUES data. (SYNTAX_ERROR)', 62));
       }
       // A statement's own max_execution_time may lower the endpoint's limit, not lift it (on the writer a query may change settings).
       const lifted = canonical !== null && !readonly ? executionTimeProblem(canonical, engine.maxExecutionS ?? 0) : null;

@@ -80,6 +80,10 @@ describe('ChdbEngine', () => {
         expect([sql, status, code, text]).toEqual([sql, 400, '452', expect.stringMatching(/the edgelat endpoint's limit is 3 s \(serve --sql-timeout\); a query may set a lower one \(at least 0\.001 s\), not lift it/)]);
       }
       expect(await post('SELECT 2 SETTINGS max_execution_time = 1.5 FORMAT TSV')).toEqual([200, null, '2\n']);
+      // Nor after an INSERT … VALUES list, where chdb would run a second statement past every check (a re-test: 6 s).
+      const [status, code, text] = await post("INSERT INTO eng.chips (chip) VALUES ('after-values'); SELECT 1 SETTINGS max_execution_time = 0");
+      expect([status, code, text]).toEqual([400, '62', expect.stringMatching(/^Code: 62\. DB::Exception: Syntax error \(Multi-statements are not allowed\): a statement follows the INSERT … VALUES data/)]);
+      expect(await post("SELECT count() FROM eng.chips WHERE chip = 'after-values' FORMAT TSV")).toEqual([200, null, '0\n']);
       // Naming it is no setting: a string, a column.
       expect(await post("SELECT 'max_execution_time = 0' FORMAT TSV")).toEqual([200, null, 'max_execution_time = 0\n']);
       expect(await post('SELECT max_execution_time = 0 FROM (SELECT 1 AS max_execution_time) FORMAT TSV')).toEqual([200, null, '0\n']);

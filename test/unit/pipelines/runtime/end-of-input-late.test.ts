@@ -6,6 +6,7 @@
  * +∞ the run died with "cannot encode LateEvent: watermark: value Infinity is
  * not a long" (a breaker trial on the mock Kafka cluster, 2 runs in 10).
  */
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '../../../../errors.ts';
 import { joinLoadLatency } from '../../../../pipelines/join-load-latency.ts';
@@ -57,8 +58,13 @@ describe('records after a premature end of input', () => {
       { topic: TOPICS.inference, value: makeInference({ edge_server_id: 'a', ts: t0 + 15_000, event_id: 'after-end-2' }) },
     ], 1);
     const bound = 2000;
-    const counts = await new ProcessorRun({ log: prematureEnd(log, 2), processor: joinLoadLatency({ maxOutOfOrdernessMs: bound }) }).runToEnd();
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const counts = await new ProcessorRun({ log: prematureEnd(log, 2), processor: joinLoadLatency({ maxOutOfOrdernessMs: bound }), logger }).runToEnd();
     expect(counts[TOPICS.inference]).toEqual({ consumed: 3, processed: 1, late: 2, dead: 0 });
+    // Said once, as records after the end of input, not as a server's clock behind (a re-test was told to sync it).
+    const said = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(said).toEqual([expect.stringMatching(/^records of edge\.inference\.v1 came after its end of input \(sealed and read to its end, in this run or an earlier one of its consumer group\): they are late/)]);
     const late = (await readTopic<LateEvent>(log, TOPICS.late)).map((l) => l.value);
     // The inference stream had seen t0 + 9 s when the end was reported: its watermark was t0 + 9 s − the bound.
     expect(late.map((l) => [l.offset, l.ts - t0, l.watermark - t0])).toEqual([[1, 12_000, 9000 - bound], [2, 15_000, 9000 - bound]]);
