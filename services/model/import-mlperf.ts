@@ -32,7 +32,7 @@
  * - Bad lines are returned as {@link ImportProblem}s (data errors are values,
  *   STYLE §2), never dropped silently; a header without a required column throws.
  */
-import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
+import { assertColumnsOnce, assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
 import { normaliseChip, type ChipKind } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
 import { idProblem } from '../names.ts';
@@ -174,8 +174,7 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
   }
   // A column named twice: the later one had silently won (a trial: a resnet50 run imported as bert-99 from a second
   // "model" column); chips import and the SingleStream import refuse it the same way.
-  const twice = [...new Set(header.filter((h, i) => h !== '' && header.indexOf(h) !== i))];
-  if (twice.length > 0) throw new RangeError(`${f.file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
+  assertColumnsOnce(f.file, header);
   const out: { line: number; rec: Rec }[] = [];
   for (const { line, end, cells, unclosed } of body) {
     if (unclosed) {

@@ -6,7 +6,7 @@
  * one's own, where the MLPerf import (p90 only) gives no prior (a trial: retraining on the Kafka and ClickHouse
  * path could never start).
  */
-import { assertCsvText, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
+import { assertColumnsOnce, assertCsvText, moreCellsHint, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import { idProblem } from '../names.ts';
 import { normaliseChip } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
@@ -59,8 +59,7 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
     const missing = SINGLESTREAM_COLUMNS.filter((c) => !header.includes(c));
     if (missing.length > 0) throw new RangeError(`${f.file}: the header has no ${missing.join(', ')} column${missing.length === 1 ? '' : 's'} (a SingleStream file has ${SINGLESTREAM_COLUMNS.join(', ')})`);
     // A column named twice: which of the two is the run's? (chips import refuses it the same way.)
-    const twice = SINGLESTREAM_COLUMNS.filter((c) => header.indexOf(c) !== header.lastIndexOf(c));
-    if (twice.length > 0) throw new RangeError(`${f.file}: the header names ${twice.map((c) => JSON.stringify(c)).join(', ')} twice; give each column once`);
+    assertColumnsOnce(f.file, header, SINGLESTREAM_COLUMNS);
     const at = Object.fromEntries(SINGLESTREAM_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SINGLESTREAM_COLUMNS)[number], number>;
     for (const r of records.slice(1)) {
       const bad = (field: string, value: string, message: string): void => {
@@ -70,7 +69,7 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       // More cells than the header: a number written with a thousands separator (`1,234`) is two cells, and the run's
       // p50 and p90 would be read from the wrong ones (a trial: p50 1, p90 234 imported without a word).
       if (r.cells.length !== header.length) {
-        bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}${r.cells.length > header.length ? ' (a number with a thousands separator? write 1234, or quote the cell)' : ''}`);
+        bad('(row)', r.cells.join(',').slice(0, 200), `expected ${header.length} cells, got ${r.cells.length}${moreCellsHint(header.length, r.cells.length)}`);
         continue;
       }
       const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();

@@ -13,7 +13,7 @@
  * at that); the good lines are imported. A quote left open takes in the rest of the file: that is one problem
  * naming the lines; a cell that is not valid UTF-8 (U+FFFD after decoding) is one too.
  */
-import { csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
+import { assertColumnsOnce, csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
 import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName } from '../names.ts';
@@ -129,8 +129,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(written.join(','))}`);
   const unknown = written.filter((_, i) => !(COLUMNS as readonly string[]).includes(header[i]!));
   if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
-  const twice = [...new Set(header.filter((h, i) => header.indexOf(h) !== i))];
-  if (twice.length > 0) throw new RangeError(`${file.file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
+  assertColumnsOnce(file.file, header);
   const rows: ChipInfo[] = [];
   const problems: ImportProblem[] = [];
   const seen = new Map<string, ChipInfo>(); // chips of earlier lines of this file

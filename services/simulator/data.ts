@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
+import { assertColumnsOnce, moreCellsHint, parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 
 /** File names of the trace cut, read in this order and merged. */
@@ -115,13 +115,12 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
       throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${header.map((c) => JSON.stringify(c)).join(', ')}`);
     }
     // A column named twice: which is the request's? (the later one had silently won; the importers refuse it too)
-    const twice = header.filter((h, i) => h !== '' && header.indexOf(h) !== i);
-    if (twice.length > 0) throw new RangeError(`${JSON.stringify(p)}: the header names ${[...new Set(twice)].map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
+    assertColumnsOnce(JSON.stringify(p), header);
     for (const r of records) {
       if (r.unclosed) throw new RangeError(`${JSON.stringify(p)}: ${unclosedQuoteMessage(r)}`);
       const where = `${JSON.stringify(p)} line ${r.line}`;
       // A row of another width than the header: `1,234` unquoted is two cells, and the columns after it shift.
-      if (r.cells.length !== header.length) throw new RangeError(`${where}: expected ${header.length} cells as the header, got ${r.cells.length}${r.cells.length > header.length ? ' (a number with a thousands separator? write 1234, or quote the cell)' : ''}`);
+      if (r.cells.length !== header.length) throw new RangeError(`${where}: expected ${header.length} cells as the header, got ${r.cells.length}${moreCellsHint(header.length, r.cells.length)}`);
       const text = r.record.ContextTokens!;
       const tokens = Number(text);
       // At most 2^31 − 1: the trace holds them as 32-bit integers (a re-test: 3,000,000,000 was read as −1,294,967,296).
