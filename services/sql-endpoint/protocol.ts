@@ -137,12 +137,21 @@ export function canonicalFormat(format: string): string {
   return ALIASES[format.toLowerCase()] ?? format;
 }
 
-/** `Content-Type` of a response in `format`. */
+/**
+ * Binary output formats, answered as `application/octet-stream` as ClickHouse's HTTP interface does (the
+ * getContentType of their output formats in src/Processors/Formats/Impl): a client or proxy that reads text/plain as
+ * UTF-8 would mangle Parquet or RowBinary bytes.
+ */
+const BINARY_FORMATS = /^(Native|RowBinary\w*|Parquet|Arrow|ArrowStream|ORC|Avro|MsgPack|Protobuf\w*|CapnProto|RawBLOB|BSONEachRow|Npy)$/i;
+
+/** `Content-Type` of a response in `format` (ClickHouse's for the same format; text/plain for Pretty and the rest). */
 export function contentType(format: string): string {
   const f = canonicalFormat(format);
   if (/^TabSeparated/i.test(f)) return 'text/tab-separated-values; charset=UTF-8';
   if (/^JSON/i.test(f) || /^(NDJSON|JSONL)$/i.test(f)) return 'application/json; charset=UTF-8';
   if (/^CSV/i.test(f)) return 'text/csv; charset=UTF-8';
+  if (/^XML$/i.test(f)) return 'application/xml; charset=UTF-8';
+  if (BINARY_FORMATS.test(f)) return 'application/octet-stream';
   return 'text/plain; charset=UTF-8';
 }
 

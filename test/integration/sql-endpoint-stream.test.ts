@@ -69,8 +69,10 @@ describe('sql endpoint: reads answered as their output comes', () => {
     const csv = await fetchRaw(`SELECT number AS zz FROM numbers(${n}) FORMAT CSVWithNames`);
     expect(csv.text.split('\n').filter((l) => l === '"zz"')).toHaveLength(1);
     expect(csv.text.split('\n')).toHaveLength(n + 2);
+    let parquetType: string | undefined;
     const parquet = await new Promise<Buffer>((resolve, reject) => {
       get(url('SELECT number FROM numbers(70000) FORMAT Parquet'), (res) => {
+        parquetType = res.headers['content-type'];
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve(Buffer.concat(chunks)));
@@ -79,6 +81,7 @@ describe('sql endpoint: reads answered as their output comes', () => {
     // One Parquet file: its magic "PAR1" at the start and the end only (two files end to end have four).
     const magic = (b: Buffer) => { let k = 0; for (let i = b.indexOf('PAR1'); i >= 0; i = b.indexOf('PAR1', i + 1)) k++; return k; };
     expect([parquet.subarray(0, 4).toString(), parquet.subarray(-4).toString(), magic(parquet)]).toEqual(['PAR1', 'PAR1', 2]);
+    expect(parquetType).toBe('application/octet-stream'); // bytes, as ClickHouse labels them (it had been text/plain)
   });
 
   it('a failure after the answer started ends the body with ClickHouse\'s exception and leaves the chunked stream incomplete', async () => {
