@@ -4,7 +4,7 @@ import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
-import type { Stage } from '../pipeline/embedded.ts';
+import { stageTopics, type Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { RetentionGap } from '../eventlog/kafka-consumer.ts';
@@ -193,12 +193,12 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // was gone, it printed no summary at all).
     lastCounts = {};
     let lastLine = '';
-    // Two progress periods without a record read: say once if the fleet's topics are not sealed (a trial waited on
-    // unsealed topics in silence, never to end).
+    // Two progress periods without a record read: say once which topics it waits on and what seals them (a trial
+    // waited on unsealed topics in silence, never to end).
     let still = 0;
     const noteUnsealed = async () => {
-      const open = await unsealedInputs(log, processors);
-      if (open.length > 0) process.stderr.write(`edgelat: waiting: ${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} not sealed, so --until-end waits for more records until a producer seals ${open.length === 1 ? 'it' : 'them'} (\`edgelat simulate --seal\`); Ctrl-C stops\n`);
+      const open = await unsealedInputs(log, processors, config.shadows.enabled);
+      if (open.length > 0) process.stderr.write(waitingLine(open, config.shadows.enabled));
     };
     const progress = opts.untilEnd ? setInterval(() => {
       const line = progressLine(processors, soFar);
@@ -307,14 +307,21 @@ export function countsLine(processors: readonly Stage[], counts: StreamingCounts
 }
 
 /**
- * The fleet's topics a bounded run of these processors reads (the join's inference and load events, the shadow
- * stage's results) that no producer has sealed yet: `--until-end` waits for them. A topic whose seal cannot be read
+ * The topics a bounded run of these processors reads that no processor of the run seals and no producer has sealed
+ * yet: `--until-end` waits for them. Those are the fleet's (the join's inference and load events, the shadow stage's
+ * results) and, when the stage that writes a processor's input is not in the run, that output (a trial: `--processors
+ * join,sink --until-end` waited for ever on the correlation topic, saying nothing). A topic whose seal cannot be read
  * (the broker gone for a moment) is left out.
+ * @param processors  The run's stages.
+ * @param withShadows Whether the sink copies the shadow topics too (EDGELAT_SHADOWS).
+ * @returns Topic names in the order the stages read them, each once.
  */
-export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors: readonly Stage[]): Promise<string[]> {
-  const inputs = [...(processors.includes('join') ? [TOPICS.inference, TOPICS.load] : []), ...(processors.includes('shadow') ? [TOPICS.shadow] : [])];
+export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors: readonly Stage[], withShadows = false): Promise<string[]> {
+  const { inputs, seals } = stageTopics(withShadows);
+  const sealedHere = new Set(processors.flatMap((stage) => seals[stage]));
+  const read = [...new Set(processors.flatMap((stage) => inputs[stage]))].filter((topic) => !sealedHere.has(topic));
   const open: string[] = [];
-  for (const topic of inputs) {
+  for (const topic of read) {
     try {
       if (!(await log.isSealed(topic))) open.push(topic);
     } catch {
@@ -323,6 +330,29 @@ export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors
   }
   return open;
 }
+
+/**
+ * The line a bounded run prints when it waits on unsealed topics ({@link unsealedInputs}): each topic with what seals
+ * it (`edgelat simulate --seal` for the fleet's, the end of a `pipeline run --until-end` of the stage that writes it
+ * for an output).
+ * @param open Topic names, at least one.
+ * @returns One line ending in a newline.
+ */
+export function waitingLine(open: readonly string[], withShadows = false): string {
+  const { seals } = stageTopics(withShadows);
+  const writers = (topic: string) => STAGE_ORDER.filter((stage) => seals[stage].includes(topic) && (stage !== 'shadow' || withShadows));
+  const either = (stages: readonly Stage[]) => (stages.length < 2 ? stages.join('') : `${stages.slice(0, -1).join(', ')} or ${stages.at(-1)}`);
+  const parts = open.map((topic) => {
+    const by = writers(topic);
+    return by.length === 0
+      ? `${topic} (sealed by \`edgelat simulate --seal\` or the fleet's producer)`
+      : `${topic} (no processor of this run writes it; a \`pipeline run --until-end\` with ${either(by)} seals it at its end)`;
+  });
+  return `edgelat: waiting: --until-end reads to the end of ${open.length === 1 ? 'a topic' : 'topics'} not sealed yet: ${parts.join('; ')}; Ctrl-C stops\n`;
+}
+
+/** Stages in the order the help lists them. */
+const STAGE_ORDER: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
 /** What misses the records a processor's consumer group lost, by the group's name after `<prefix>-`. */
 const GROUP_OUTPUT: Readonly<Record<string, string>> = {

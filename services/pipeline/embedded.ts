@@ -42,6 +42,19 @@ export const SINK_TOPICS = [TOPICS.inference, TOPICS.load, TOPICS.enriched, TOPI
 /** And with shadows on. */
 export const SHADOW_SINK_TOPICS = [TOPICS.shadow, TOPICS.shadowVerdicts] as const;
 
+/**
+ * The topics each stage reads, and those it seals once its group has drained its input (its outputs). The
+ * late-events topic has three producers (join, correlation, shadow). The fleet's topics (inference, load, shadow
+ * results) are no stage's output: `edgelat simulate --seal` or the fleet seals them.
+ * @param withShadows Whether the sink also copies the shadow topics.
+ */
+export function stageTopics(withShadows: boolean): { inputs: Readonly<Record<Stage, readonly string[]>>; seals: Readonly<Record<Stage, readonly string[]>> } {
+  return {
+    inputs: { join: [TOPICS.inference, TOPICS.load], shadow: [TOPICS.shadow], correlation: [TOPICS.enriched], sink: withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS, alerts: [TOPICS.correlation] },
+    seals: { join: [TOPICS.enriched, TOPICS.late], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts, TOPICS.late], sink: [], alerts: [] },
+  };
+}
+
 /** shadow-compare with the configured settings (defaults when absent). */
 export function shadowProcessor(config: Partial<Pick<EdgelatConfig, 'shadows' | 'maxOutOfOrdernessMs'>>) {
   const s = config.shadows;

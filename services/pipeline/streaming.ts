@@ -5,14 +5,13 @@ import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import type { Processor } from '../../pipelines/processor.ts';
 import { ProcessorRun, type TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { SinkRun } from '../../pipelines/runtime/run-sink.ts';
-import { TOPICS } from '../../pipelines/topics.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { backoffDelay, type RetryOptions } from '../retry.ts';
 import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { inputPartitions, SHADOW_SINK_TOPICS, shadowProcessor, SINK_TOPICS, type Stage } from './embedded.ts';
+import { inputPartitions, shadowProcessor, stageTopics, type Stage } from './embedded.ts';
 import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
 
 /** Pause after a poll that brought no record, milliseconds. */
@@ -74,13 +73,11 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   // (join, correlation, shadow): the last of them this process runs seals it, since a topic sealed here refuses
   // any later record from here. (Another instance's records after the seal are read: every producer of late
   // events also seals an output of its own after them, which the sink reads to its end too.)
-  const seals: Record<Stage, string[]> = { join: [TOPICS.enriched, TOPICS.late], correlation: [TOPICS.correlation, TOPICS.late], shadow: [TOPICS.shadowVerdicts, TOPICS.late], sink: [], alerts: [] };
+  const { inputs: inputsOf, seals } = stageTopics(withShadows);
   const producers = new Map<string, number>();
   for (const stage of stages) for (const topic of seals[stage]) producers.set(topic, (producers.get(topic) ?? 0) + 1);
-  const sinkTopics = withShadows ? [...SINK_TOPICS, ...SHADOW_SINK_TOPICS] : SINK_TOPICS;
-  // A stage's inputs made by stages of this process: it reaches their end only after those stages sealed them in this
+  // A stage reaches the end of an input made by stages of this process only after those stages sealed it in this
   // run (a seal of an earlier run stays; see ProcessorRunOptions.inputsFinal).
-  const inputsOf: Record<Stage, readonly string[]> = { join: [], shadow: [], correlation: [TOPICS.enriched], sink: sinkTopics, alerts: [TOPICS.correlation] };
   const inputsFinal = (stage: Stage) => () => inputsOf[stage].every((t) => (producers.get(t) ?? 0) === 0);
 
   const prefix = options.groupPrefix ?? 'edgelat';
@@ -98,7 +95,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
             })
           : stage === 'shadow'
             ? processorRun(shadowProcessor(config), stage)
-            : new SinkRun({ log, warehouse, logger, checks, groupId: `${prefix}-warehouse-sink`, topics: sinkTopics, inputsFinal: inputsFinal(stage), batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
+            : new SinkRun({ log, warehouse, logger, checks, groupId: `${prefix}-warehouse-sink`, topics: inputsOf.sink, inputsFinal: inputsFinal(stage), batchOffsets: config.sinkBatchOffsets, lingerMs: config.sinkLingerMs ?? 1000,
             // A write retried while the warehouse is down stops with the run (SIGTERM), not only when the warehouse answers
             // (a trial: Ctrl-C did nothing for minutes; nothing is committed past unwritten rows, so a restart loses none).
             retry: { signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal },
