@@ -53,13 +53,28 @@ interface WindowAgg {
   failed: number;
 }
 
+/** A shadow result held for pairing, with its place in the log and its {@link recordId}. */
+type HeldResult = ShadowResult & { offset: number; id: string };
+
+/** One request key's records of one side, and their {@link recordId}s (a record delivered twice is passed over). */
+interface Held<T> {
+  list: T[];
+  ids: Set<string>;
+}
+
 /** State of one partition task. */
 export interface ShadowCompareState {
   partition: number;
   /** Production events by `requestKey` (server, model and request id; several when an id is reused), until the window of their ts fires. */
-  prod: Map<string, ProdEntry[]>;
-  /** Shadow results by `requestKey`, until the window of their request_ts fires (they are paired then: {@link pairDue}). */
-  waiting: Map<string, (ShadowResult & { offset: number })[]>;
+  prod: Map<string, Held<ProdEntry>>;
+  /** Shadow results by `requestKey`, until the window of their request_ts fires (they are paired then, pairGroup). */
+  waiting: Map<string, Held<HeldResult>>;
+  /**
+   * Shadow deployments with a result read (paired or not) per window: `[window start, server, model, shadow chip,
+   * shadow version]`, kept until the next window has fired. A deployment is expected in the window it was seen in and
+   * the next: there, a production chip and version it paired nothing of still has a verdict counting them unpaired.
+   */
+  seen: Set<string>;
   /** Open windows by verdict key. */
   windows: Map<string, WindowAgg>;
   /**
@@ -128,13 +143,19 @@ function pairGroup<S extends ShadowResult & { offset: number }>(events: readonly
   const byDeployment = new Map<string, S[]>();
   for (const sh of results) {
     const d = JSON.stringify([sh.chip, sh.model_version]);
-    byDeployment.set(d, [...(byDeployment.get(d) ?? []), sh]);
+    const list = byDeployment.get(d);
+    if (list) list.push(sh);
+    else byDeployment.set(d, [sh]);
   }
+  // Events by time: a result's candidates are a run of them (a trial: 8,000 requests under one reused id took 77 s).
+  const byTs = [...events].sort((a, b) => a.ts - b.ts);
   for (const list of byDeployment.values()) {
     const candidates: { gap: number; e: ProdEntry; sh: S }[] = [];
-    for (const sh of list) for (const e of events) {
-      const gap = Math.abs(e.ts - sh.request_ts);
-      if (gap <= REQUEST_TS_TOLERANCE_MS) candidates.push({ gap, e, sh });
+    for (const sh of list) {
+      for (let i = firstAtOrAfter(byTs, sh.request_ts - REQUEST_TS_TOLERANCE_MS); i < byTs.length && byTs[i]!.ts <= sh.request_ts + REQUEST_TS_TOLERANCE_MS; i++) {
+        const e = byTs[i]!;
+        candidates.push({ gap: Math.abs(e.ts - sh.request_ts), e, sh });
+      }
     }
     candidates.sort((a, b) => a.gap - b.gap || a.e.ts - b.e.ts || cmp(a.e.id, b.e.id) || a.sh.ts - b.sh.ts || a.sh.offset - b.sh.offset);
     const usedEvents = new Set<ProdEntry>();
@@ -151,6 +172,18 @@ function pairGroup<S extends ShadowResult & { offset: number }>(events: readonly
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Index of the first entry of `byTs` (sorted by ts) whose ts is at or after `ts` (its length when none is). */
+function firstAtOrAfter(byTs: readonly ProdEntry[], ts: number): number {
+  let lo = 0;
+  let hi = byTs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byTs[mid]!.ts < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 const nearestRank = (sorted: readonly number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
 
@@ -224,10 +257,12 @@ export function comparePairs(production: readonly number[], shadow: readonly num
  * `total_ms`, so the hand-over lag and the arrival order change nothing. A
  * window [s, e) fires once the production watermark reaches e and the shadow
  * watermark e + lagTolerance; it emits one ShadowVerdict per shadow
- * deployment seen in it, with the pairs, the production requests of its
- * server, model, production chip and version that this deployment did not
- * pair, and the shadow results whose production event never came (counted,
- * never dropped). A request key's records are paired when their window fires,
+ * deployment and production chip and version it paired in it, and per
+ * production chip and version of its server and model a deployment seen in
+ * it or the window before paired none of (0 pairs), with the pairs, the
+ * production requests of its server, model, production chip and version that
+ * this deployment did not pair, and the shadow results whose production event
+ * never came (counted, never dropped). A request key's records are paired when their window fires,
  * as a whole, window by window (pairGroup: nearest request time first, one
  * to one per deployment; two sides in two windows are two unpaired records),
  * so the pairs do not depend on arrival order or on how many windows fire at
@@ -287,6 +322,19 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     return startOf(topic === topics.shadow ? w - lagTol : w);
   }
 
+  /** Records of one request key split into those of windows due at `limit`, by window start, and the rest, in order. */
+  function byWindow<T>(records: readonly T[], timeOf: (r: T) => number, limit: number): { due: Map<number, T[]>; open: T[] } {
+    const due = new Map<number, T[]>();
+    const open: T[] = [];
+    for (const r of records) {
+      const start = startOf(timeOf(r));
+      if (start + W > limit) open.push(r);
+      else if (due.has(start)) due.get(start)!.push(r);
+      else due.set(start, [r]);
+    }
+    return { due, open };
+  }
+
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
     const verdictKey = {
       edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
@@ -315,19 +363,39 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     state.unpairedShadow.set(k, (state.unpairedShadow.get(k) ?? 0) + 1);
   }
 
+  const seenKey = (start: number, server: string, model: string, chip: string, version: string): string => JSON.stringify([start, server, model, chip, version]);
+
   /**
-   * Emit every window with end <= limit. Unpaired shadow results join the verdict of their
-   * deployment in that window (the first by key when several production chips match), or a
+   * Emit every window with end <= limit: a verdict per deployment and production chip and version with pairs, and
+   * one per production chip and version of its server and model that a deployment expected there (seen in the window
+   * or the one before) paired nothing of, its requests all unpaired (a trial: a shadow silent for a window, all late,
+   * or skewed past the request-time tolerance left those requests in no verdict). Unpaired shadow results join the
+   * verdict of their deployment in that window (the first by key when several production chips match), or a
    * verdict of their own with production chip and version `unknown`: decided here, at fire
    * time, so the result never depends on arrival order.
    */
   function fire(state: ShadowCompareState, limit: number, out: Emit[]): void {
-    const due = [...state.windows].filter(([, a]) => a.start + W <= limit).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const due = [...state.windows].filter(([, a]) => a.start + W <= limit);
     const shadowsLeft = new Map([...state.unpairedShadow].filter(([k]) => (JSON.parse(k) as [number])[0] + W <= limit));
-    const rows: { k: string; a: WindowAgg; unpairedShadow: number }[] = [];
+    const byKey = new Map<string, WindowAgg>();
     for (const [k, a] of due) {
       state.windows.delete(k);
-      const sk = JSON.stringify([a.start, a.verdictKey.edge_server_id, a.verdictKey.model_id, a.verdictKey.shadow_chip, a.verdictKey.shadow_version]);
+      byKey.set(k, a);
+    }
+    for (const ck of state.prodCounts.keys()) {
+      const [server, model, chip, version, start] = JSON.parse(ck) as [string, string, string, string, number];
+      if (start + W > limit) continue;
+      for (const sk of state.seen) {
+        const [seenStart, seenServer, seenModel, shadowChip, shadowVersion] = JSON.parse(sk) as [number, string, string, string, string];
+        if (seenServer !== server || seenModel !== model || (seenStart !== start && seenStart !== start - W)) continue;
+        const verdictKey = { edge_server_id: server, model_id: model, production_chip: chip, production_version: version, shadow_chip: shadowChip, shadow_version: shadowVersion };
+        const k = JSON.stringify([start, ...Object.values(verdictKey)]);
+        if (!byKey.has(k)) byKey.set(k, { verdictKey, start, production: [], shadow: [], failed: 0 });
+      }
+    }
+    const rows: { k: string; a: WindowAgg; unpairedShadow: number }[] = [];
+    for (const [k, a] of [...byKey].sort(([x], [y]) => cmp(x, y))) {
+      const sk = seenKey(a.start, a.verdictKey.edge_server_id, a.verdictKey.model_id, a.verdictKey.shadow_chip, a.verdictKey.shadow_version);
       const unpaired = shadowsLeft.get(sk) ?? 0;
       shadowsLeft.delete(sk);
       rows.push({ k, a, unpairedShadow: unpaired });
@@ -357,7 +425,11 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     const done = (k: string, at: number): boolean => (JSON.parse(k) as number[])[at]! + W <= limit;
     for (const k of [...state.prodCounts.keys()]) if (done(k, 4)) state.prodCounts.delete(k);
     for (const k of [...state.unpairedShadow.keys()]) if (done(k, 0)) state.unpairedShadow.delete(k);
-    for (const side of ['prod', 'shadow'] as const) for (const st of [...state.minOffset[side].keys()]) if (st + W <= limit) state.minOffset[side].delete(st);
+    // Who was seen in a window is needed until the next window fires; so are the offsets of those results, for a
+    // restart to read them again (a replayed result of a fired window is passed over, but seen).
+    for (const k of [...state.seen]) if ((JSON.parse(k) as number[])[0]! + 2 * W <= limit) state.seen.delete(k);
+    for (const st of [...state.minOffset.prod.keys()]) if (st + W <= limit) state.minOffset.prod.delete(st);
+    for (const st of [...state.minOffset.shadow.keys()]) if (st + 2 * W <= limit) state.minOffset.shadow.delete(st);
   }
 
   return {
@@ -366,7 +438,7 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     outputs: [topics.verdicts],
     maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000,
     settings: JSON.stringify({ windowMs: W, lagToleranceMs: lagTol, tolerance, confidence, minPairs, sloP99Ms: slo, maxOutOfOrdernessMs: options.maxOutOfOrdernessMs ?? 2000 }),
-    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), windows: new Map(), prodCounts: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity, replayEnds: {} }),
+    init: (partition) => ({ partition, prod: new Map(), waiting: new Map(), seen: new Set(), windows: new Map(), prodCounts: new Map(), unpairedShadow: new Map(), minOffset: { prod: new Map(), shadow: new Map() }, firedLimit: -Infinity, restoredLimit: -Infinity, replayEnds: {} }),
     // A shadow result's event time is its request's (request_ts, the production clock), not its own ts: the shadow
     // stream's watermark then measures the lag tolerance on the clock the windows are cut by. By its own ts, a shadow
     // clock 40 s fast closed windows early and left a trial's last 80 results of each window late, their requests unpaired.
@@ -382,28 +454,42 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       // read for the first time (at or past where the partition had been read) is late, as it was for the run before.
       const requestTs = input.topic === topics.inference ? (input.value as InferenceEvent).ts : (input.value as ShadowResult).request_ts;
       if (startOf(requestTs) + W <= state.restoredLimit) {
-        return input.offset < (state.replayEnds[input.topic] ?? Infinity) ? { emit: [] } : { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity, lateTs: requestTs };
+        if (input.offset >= (state.replayEnds[input.topic] ?? Infinity)) return { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity, lateTs: requestTs };
+        if (input.topic === topics.shadow) {
+          const sh = input.value as ShadowResult;
+          state.seen.add(seenKey(startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version));
+        }
+        return { emit: [] };
       }
       if (input.topic === topics.inference) {
         const e = input.value as InferenceEvent;
         if (startOf(e.ts) + W <= Math.max(state.firedLimit, ownLimit(topics.inference, watermarks))) return { emit: [], lateWatermark: watermarks[topics.inference] ?? -Infinity };
         noteOffset(state, 'prod', e.ts, input.offset);
         const rk = requestKey(e.edge_server_id, e.model_id, e.request_id);
-        const entries = state.prod.get(rk) ?? [];
+        const id = recordId(e);
+        const held = state.prod.get(rk) ?? { list: [], ids: new Set<string>() };
         // The same record delivered again (recordId) is one request: passed over.
-        if (entries.some((x) => x.id === recordId(e))) return { emit: [] };
+        if (held.ids.has(id)) return { emit: [] };
         const ck = prodCountKey(e.edge_server_id, e.model_id, e.chip, e.model_version, startOf(e.ts));
         state.prodCounts.set(ck, (state.prodCounts.get(ck) ?? 0) + 1);
-        state.prod.set(rk, [...entries, { id: recordId(e), ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok' }]);
+        held.ids.add(id);
+        held.list.push({ id, ts: e.ts, server: e.edge_server_id, model: e.model_id, chip: e.chip, version: e.model_version, totalMs: e.total_ms, ok: e.status === 'ok' });
+        state.prod.set(rk, held);
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
       if (startOf(sh.request_ts) + W <= Math.max(state.firedLimit, ownLimit(topics.shadow, watermarks))) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity, lateTs: sh.request_ts };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
+      state.seen.add(seenKey(startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version));
       const rk = requestKey(sh.edge_server_id, sh.model_id, sh.request_id);
-      const waiting = state.waiting.get(rk) ?? [];
+      const id = recordId(sh);
+      const held = state.waiting.get(rk) ?? { list: [], ids: new Set<string>() };
       // The same record delivered again is one result: passed over.
-      if (!waiting.some((w) => recordId(w) === recordId(sh))) state.waiting.set(rk, [...waiting, { ...sh, offset: input.offset }]);
+      if (!held.ids.has(id)) {
+        held.ids.add(id);
+        held.list.push({ ...sh, offset: input.offset, id });
+        state.waiting.set(rk, held);
+      }
       return { emit: [] };
     },
     onWatermark(state, watermarks) {
@@ -415,23 +501,21 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       // that came behind its stream's watermark still pairs. Records of a window not due wait for theirs (a pair whose
       // two sides fall in two windows, by a skew across the boundary, is two unpaired records).
       for (const rk of new Set([...state.prod.keys(), ...state.waiting.keys()])) {
-        const events = state.prod.get(rk) ?? [];
-        const results = state.waiting.get(rk) ?? [];
-        const dueEvents = events.filter((p) => startOf(p.ts) + W <= limit);
-        const dueResults = results.filter((sh) => startOf(sh.request_ts) + W <= limit);
-        if (dueEvents.length === 0 && dueResults.length === 0) continue;
+        const events = state.prod.get(rk)?.list ?? [];
+        const results = state.waiting.get(rk)?.list ?? [];
+        const eventsBy = byWindow(events, (p) => p.ts, limit);
+        const resultsBy = byWindow(results, (sh) => sh.request_ts, limit);
+        if (eventsBy.due.size === 0 && resultsBy.due.size === 0) continue;
         // Window by window: a pair whose sides fall in two windows is two unpaired records whether the windows fire
         // in one call or two (a re-test: one call paired them, two did not).
-        for (const start of new Set([...dueEvents.map((p) => startOf(p.ts)), ...dueResults.map((sh) => startOf(sh.request_ts))])) {
-          const { pairs, unpaired } = pairGroup(dueEvents.filter((p) => startOf(p.ts) === start), dueResults.filter((sh) => startOf(sh.request_ts) === start));
+        for (const start of new Set([...eventsBy.due.keys(), ...resultsBy.due.keys()])) {
+          const { pairs, unpaired } = pairGroup(eventsBy.due.get(start) ?? [], resultsBy.due.get(start) ?? []);
           for (const [e, sh] of pairs) addPair(state, e, sh);
           for (const sh of unpaired) unpairedShadow(state, sh);
         }
-        const openEvents = events.filter((p) => !dueEvents.includes(p));
-        const openResults = results.filter((sh) => !dueResults.includes(sh));
-        if (openEvents.length) state.prod.set(rk, openEvents);
+        if (eventsBy.open.length) state.prod.set(rk, { list: eventsBy.open, ids: new Set(eventsBy.open.map((p) => p.id)) });
         else state.prod.delete(rk);
-        if (openResults.length) state.waiting.set(rk, openResults);
+        if (resultsBy.open.length) state.waiting.set(rk, { list: resultsBy.open, ids: new Set(resultsBy.open.map((sh) => sh.id)) });
         else state.waiting.delete(rk);
       }
       const out: Emit[] = [];

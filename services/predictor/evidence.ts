@@ -163,7 +163,8 @@ export async function stampedCatalogRows(w: Warehouse, rows: readonly ChipInfo[]
 /**
  * Shadow verdicts of a model per shadow chip, each against the production chips it was paired with (one
  * ratio per baseline: a ratio against a Xavier and one against an AI100 are not one figure), counting only
- * windows where the shadow ran the production's version.
+ * windows where the shadow ran the production's version and measured a request (a verdict of 0 pairs and 0 failed
+ * pairs says the shadow was silent, not how fast it is).
  * @returns shadow chip → evidence (chips without such windows are absent).
  */
 export async function loadShadowEvidence(w: Warehouse, model: string): Promise<Map<string, ShadowEvidence>> {
@@ -171,8 +172,8 @@ export async function loadShadowEvidence(w: Warehouse, model: string): Promise<M
     `SELECT shadow_chip AS chip, production_chip AS against, count() AS windows, sum(pairs) AS pairs, countIf(verdict = 'BETTER') AS better,
             countIf(verdict = 'WORSE') AS worse, countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive,
             if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio
-     FROM ${w.database}.shadow_verdicts
-     WHERE model_id = {m:String} AND production_chip != 'unknown' AND shadow_version = production_version
+     FROM ${w.database}.shadow_verdicts AS v
+     WHERE model_id = {m:String} AND production_chip != 'unknown' AND shadow_version = production_version AND v.pairs + v.failed_pairs > 0
      GROUP BY shadow_chip, production_chip ORDER BY shadow_chip, production_chip`, { m: model });
   const out = new Map<string, ShadowEvidence>();
   for (const r of rows) {

@@ -382,8 +382,9 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
   const all = await w.query<{ ratio: number | null; lo: number | null; hi: number | null; pairs: number; failed: number; start: number | string }>(
     `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs, failed_pairs AS failed, toUnixTimestamp64Milli(window_start) AS start FROM ${w.database}.shadow_verdicts
      WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = {v:String}
-       AND window_end > fromUnixTimestamp64Milli({from:Int64})`,
+       AND window_end > fromUnixTimestamp64Milli({from:Int64}) AND pairs + failed_pairs > 0`,
     { s: server, m: req.model, p: chipNow, c: req.chip, v: req.version, from: fromMs });
+  // A window where the shadow measured no request (silent, late, or skewed: 0 pairs, 0 failed) is no evidence.
   if (all.length === 0) return null;
   // Windows, pairs and failed requests over every window, those that gave no ratio too, so that failures are weighed
   // against the pairs of the same windows (a trial: 445 time-outs beside 25 pairs went unsaid).

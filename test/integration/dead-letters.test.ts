@@ -130,6 +130,11 @@ describe('dead letters', () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
     expect([...(await inputPartitions(log, true, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 2], [TOPICS.shadow, 4]]);
     expect(warnings.map((w) => w.msg)).toEqual([`the join's input topics have different partition counts (${TOPICS.inference} 4, ${TOPICS.load} 2, ${TOPICS.shadow} 4): one server's records land on different partitions of each, and its inference events will not meet its load samples; give them the same count`]);
+    const shadowApart = new MemoryEventLog({ defaultPartitions: 2 });
+    await shadowApart.ensureTopic(TOPICS.shadow, 1);
+    warnings.length = 0;
+    await inputPartitions(shadowApart, true, logger);
+    expect(warnings.map((w) => w.msg)).toEqual([`the join's input topics have different partition counts (${TOPICS.inference} 2, ${TOPICS.load} 2, ${TOPICS.shadow} 1): one server's records land on different partitions of each, and its shadow results will not meet their production requests (shadow-compare counts both unpaired); give them the same count`]);
     const same = new MemoryEventLog({ defaultPartitions: 4 });
     warnings.length = 0;
     expect([...(await inputPartitions(same, false, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 4]]);

@@ -35,6 +35,8 @@ describe('loadShadowEvidence', () => {
       verdict('jetson-xavier-nx', 'jetson-agx-orin', 2.5, 'WORSE', 300, 'v2', 6),
       verdict('unknown', 'jetson-agx-orin', 0.9, 'EQUIVALENT', 400, 'v1', 7),
       verdict('jetson-xavier-nx', 'rk3588-mali-g610', null, 'INCONCLUSIVE', 5, 'v1', 8),
+      // A window where the shadow measured nothing (silent, late or skewed): no evidence, not a window of it.
+      verdict('jetson-xavier-nx', 'jetson-agx-orin', null, 'INCONCLUSIVE', 0, 'v1', 9),
     ]);
   }, 60_000);
   afterAll(async () => w?.close());

@@ -302,11 +302,41 @@ describe('shadow-compare', () => {
       ...h8.slice(0, 5).map((value) => ({ topic: TOPICS.shadow, value })),
     ];
     const verdicts = verdictsOf(p, steps);
-    // chip-x ran 15 requests (even i): hailo-8 paired all 15, hailo-15 the 5 below 20 ms; chip-y's 15 are not theirs.
+    // chip-x ran 15 requests (even i): hailo-8 paired all 15, hailo-15 the 5 below 20 ms; chip-y's 15 are in verdicts
+    // of their own, which neither shadow paired (not in chip-x's, whose statistics are its own).
     expect(verdicts.map((v) => [v.production_chip, v.shadow_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.ratio])).toEqual([
       ['chip-x', 'hailo-15', 5, 10, 0, 1],
       ['chip-x', 'hailo-8', 15, 0, 0, 2],
+      ['chip-y', 'hailo-15', 0, 15, 0, null],
+      ['chip-y', 'hailo-8', 0, 15, 0, null],
     ]);
+  });
+
+  it('counts a window\'s production requests unpaired where the shadow paired none of them: silent, or skewed past the request-time tolerance, and the window after its last result (a trial: in no verdict)', () => {
+    // One request every 4 s for 6 windows of 2 min; the shadow mirrors windows 0, 1 and 3 and is seen in window 2
+    // only with request times 1.5 s off (variant 'skewed') or not at all ('silent'); after window 3 it is gone.
+    const W = opts.windowMs!;
+    const events = Array.from({ length: 180 }, (_, i) => makeInference({
+      edge_server_id: 'edge-1', ts: T0 + 4000 * i, total_ms: 10, model_id: 'resnet50', chip: 'chip-x', model_version: 'v1', request_id: `rq-${i}`, event_id: `ev-${i}`,
+    }));
+    const windowOf = (ts: number) => Math.floor((ts - T0) / W);
+    for (const variant of ['silent', 'skewed'] as const) {
+      const results = events.filter((e) => [0, 1, 3].includes(windowOf(e.ts)) || (variant === 'skewed' && windowOf(e.ts) === 2))
+        .map((e) => shadowResult({ event_id: `sh-${e.request_id}`, request_id: e.request_id, request_ts: e.ts + (windowOf(e.ts) === 2 ? 1500 : 0), edge_server_id: 'edge-1', total_ms: 20 }));
+      const verdicts = verdictsOf(shadowCompare({ ...opts, minPairs: 1 }), [
+        ...events.map((value) => ({ topic: TOPICS.inference, value })), ...results.map((value) => ({ topic: TOPICS.shadow, value })),
+      ]);
+      expect(verdicts.map((v) => [variant, windowOf(v.window_start), v.production_chip, v.pairs, v.unpaired_production, v.unpaired_shadow, v.verdict])).toEqual([
+        [variant, 0, 'chip-x', 30, 0, 0, 'WORSE'],
+        [variant, 1, 'chip-x', 30, 0, 0, 'WORSE'],
+        // Skewed: its 30 results join the verdict of its deployment and production chip, not one of an unknown chip.
+        [variant, 2, 'chip-x', 0, 30, variant === 'skewed' ? 30 : 0, 'INCONCLUSIVE'],
+        [variant, 3, 'chip-x', 30, 0, 0, 'WORSE'],
+        [variant, 4, 'chip-x', 0, 30, 0, 'INCONCLUSIVE'], // the window after its last result: it stopped
+      ]);
+      // Every production request of windows 0–4 is in a verdict; window 5, a whole window after the shadow's last, is not its.
+      expect(verdicts.reduce((n, v) => n + v.pairs + v.failed_pairs + v.unpaired_production, 0)).toBe(150);
+    }
   });
 
   it('pairs by nearest request time, whatever the arrival order: two devices numbering their requests alike, 200 ms apart (a re-test: ratio 1 or 10 by order)', () => {
@@ -434,6 +464,8 @@ describe('shadow-compare', () => {
     // A trial: after a SIGTERM, the shadow commit was held behind shadow results of a window that had fired; their production
     // events lay before the inference commit, so on replay they came out unpaired, as an extra verdict with production chip
     // "unknown". 10 % of the shadows come 5–25 s late, so shadows of one window lie in the log after the next window's.
+    // The shadow is silent in windows 3 and 6: their verdicts (0 pairs) need to know it was seen in the window before,
+    // across a restart too.
     const build = async (): Promise<MemoryEventLog> => {
       const rng = createRng(5, 'shadow-restart');
       const log = new MemoryEventLog({ defaultPartitions: 1 });
@@ -444,6 +476,7 @@ describe('shadow-compare', () => {
         const total = 10 * rng.lognormal(0, 0.3);
         production.push(makeInference({ edge_server_id: 'edge-1', ts, total_ms: total, model_id: 'resnet50', chip: 'jetson-orin', model_version: 'v1', request_id: `rq-${k}` }));
         const lag = rng.next() < 0.1 ? 5000 + rng.int(20_000) : rng.int(2000);
+        if ([3, 6].includes(Math.floor(k / 300))) continue;
         shadows.push({
           event_id: `sh-${k}`, request_id: `rq-${k}`, ts: ts + lag, request_ts: ts, edge_server_id: 'edge-1', device_id: 'edge-1-shadow0', model_id: 'resnet50',
           model_version: 'v2', chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: total, total_ms: total + 1, status: 'ok', deployment_id: 'shadow-1',
@@ -460,7 +493,7 @@ describe('shadow-compare', () => {
     const uninterrupted = await build();
     await new ProcessorRun({ log: uninterrupted, processor: shadowCompare(options), maxBatch: 97 }).runToEnd();
     const want = (await readTopic<ShadowVerdict>(uninterrupted, TOPICS.shadowVerdicts)).map((x) => x.value);
-    expect(want.map((v) => [v.pairs, v.production_chip])).toEqual(Array.from({ length: 10 }, () => [300, 'jetson-orin']));
+    expect(want.map((v) => [v.pairs, v.unpaired_production, v.production_chip])).toEqual(Array.from({ length: 10 }, (_, w) => ([3, 6].includes(w) ? [0, 300, 'jetson-orin'] : [300, 0, 'jetson-orin'])));
     for (const batches of [3, 11, 19, 41]) {
       const log = await build();
       const first = new ProcessorRun({ log, processor: shadowCompare(options), maxBatch: 97 });
