@@ -247,6 +247,32 @@ export function repeatedOptions(command: Pick<Command, 'options'>, args: readonl
 }
 
 /**
+ * Options that took another option's name as their value: commander gives an option that needs a value the next
+ * word whatever it is, so `gate --version --json` (a shell variable that came out empty: `--version $VER`) read the
+ * version "--json" and printed text, not JSON (a trial: exit 2, NEED_SHADOW, for a CI gate). A value that is a name of
+ * one of the command's options (or `-h`, `--help`) is taken for that mistake; `-1` and other values starting with a
+ * dash are left to the option's parser.
+ * @param command The command run (its options).
+ * @param args    The words after `node edgelat`, as typed.
+ * @returns `--option "value"` texts, in the order typed.
+ */
+export function optionsTakenAsValue(command: Pick<Command, 'options'>, args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  const tokens = end < 0 ? args : args.slice(0, end);
+  const names = new Set(['-h', '--help', ...command.options.flatMap((o) => [o.long, o.short].filter((n): n is string => n !== undefined))]);
+  const isName = (t: string) => names.has(t) || (t.startsWith('--') && names.has(t.slice(0, t.indexOf('=') < 0 ? t.length : t.indexOf('='))));
+  const out: string[] = [];
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const option = command.options.find((o) => o.required && (tokens[i] === o.long || (o.short !== undefined && tokens[i] === o.short)));
+    if (option && isName(tokens[i + 1]!)) {
+      out.push(`${tokens[i]} ${JSON.stringify(tokens[i + 1])}`);
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
  * Whether an option's parser collects its values: fed `a` then `b` (with the first result as the previous value), or
  * `a=1` then `b=2` (a parser of name=value pairs, `sql --param`, `--dim`), it returns both: in a list, or as a record's two keys.
  */

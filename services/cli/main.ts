@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { terminalSafe } from '../names.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, repeatedOptions, required, timeFlag } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -116,6 +116,8 @@ gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat g
 program.hook('preAction', async (_program, action) => {
   const twice = repeatedOptions(action, process.argv.slice(2));
   if (twice.length > 0) throw new UsageError(`${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} given more than once: give ${twice.length === 1 ? 'it' : 'each'} once`);
+  const taken = optionsTakenAsValue(action, process.argv.slice(2));
+  if (taken.length > 0) throw new UsageError(`${taken.join(', ')}: an option's name taken as ${taken.length === 1 ? 'its' : 'their'} value (an empty shell variable leaves an option none): give ${taken.length === 1 ? 'it a value' : 'each a value'}`);
   // After commander's unknown-option check (common.ts `required`), with commander's words and code.
   const unset = missingRequired(action);
   if (unset !== null) action.error(`error: required option '${unset}' not specified`, { code: 'commander.missingMandatoryOptionValue' });

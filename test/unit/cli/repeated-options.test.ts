@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { dimFlag, hostFlag, intFlag, repeatedOptions } from '../../../services/cli/common.ts';
+import { dimFlag, hostFlag, intFlag, optionsTakenAsValue, repeatedOptions } from '../../../services/cli/common.ts';
 
 const command = new Command('gate')
   .option('--model <id>', 'model')
@@ -51,5 +51,19 @@ describe('hostFlag', () => {
     expect(() => hostFlag('--host')('1::2::3')).toThrow('--host must be an interface address or host name, got "1::2::3": not an IPv6 address (a port goes to --port)');
     expect(() => hostFlag('--host')('999.1.1.1:80')).toThrow(/not an IPv6 address/);
     for (const bad of ['1.1.1.1/24', '-1.2.3.4', '\uff11\uff12\uff17.0.0.1']) expect(() => hostFlag('--host')(bad)).toThrow(/a host name is letters, digits, hyphens and dots$/);
+  });
+});
+
+describe('optionsTakenAsValue (a trial: `gate --version --json`, an empty $VER, read the version "--json" and exited 2 with text)', () => {
+  it('names an option whose value is the name of one of the command\'s options, or -h / --help', () => {
+    expect(optionsTakenAsValue(command, ['gate', '--model', '--json', '--server', 'x'])).toEqual(['--model "--json"']);
+    expect(optionsTakenAsValue(command, ['gate', '-s', '--port=8080', '--model', '-h'])).toEqual(['-s "--port=8080"', '--model "-h"']);
+    expect(optionsTakenAsValue(command, ['gate', '--model', '-s', 'x'])).toEqual(['--model "-s"']);
+  });
+
+  it('leaves a value starting with a dash that names no option, an explicit --option=value, and what follows --', () => {
+    expect(optionsTakenAsValue(command, ['gate', '--port', '-1', '--model', '-x', '--server', '--nope'])).toEqual([]);
+    expect(optionsTakenAsValue(command, ['gate', '--model=--json', '--json'])).toEqual([]);
+    expect(optionsTakenAsValue(command, ['gate', '--json', '--', '--model', '--json'])).toEqual([]);
   });
 });
