@@ -101,3 +101,16 @@ export function idProblem(field: string, value: string): string | null {
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
   return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
 }
+
+/** Longest value commander's "argument '…' is invalid" quotes whole, characters. */
+const QUOTED_ARGUMENT_MAX = 80;
+
+/**
+ * Commander's usage error with the refused value cut to its first {@link QUOTED_ARGUMENT_MAX} characters and its
+ * length (a trial: `whatif --server` of 100,000 characters echoed them all; the option's own message says what is
+ * wrong with it).
+ */
+export function shortArgument(text: string): string {
+  return text.replace(/(argument ')([^]*?)(' is invalid)/, (_m, open: string, value: string, close: string) =>
+    [...value].length <= QUOTED_ARGUMENT_MAX ? `${open}${value}${close}` : `${open}${[...value].slice(0, QUOTED_ARGUMENT_MAX).join('')}…' (${[...value].length} characters)${close.slice(1)}`);
+}

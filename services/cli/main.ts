@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { terminalSafe } from '../names.ts';
+import { shortArgument, terminalSafe } from '../names.ts';
 import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
@@ -65,7 +65,7 @@ const program = new Command('edgelat')
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   // One prefix for every error line, commander's usage errors and the commands' own alike.
-  .configureOutput({ outputError: (text, write) => write(terminalSafe(text.replace(/^error: /, 'edgelat: '))) })
+  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortArgument(text.replace(/^error: /, 'edgelat: ')))) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listedName, nearestNames, quoteName, shellWord } from '../../../services/names.ts';
+import { listedName, nearestNames, quoteName, shellWord, shortArgument } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
@@ -55,5 +55,18 @@ describe('shellWord', () => {
     for (const word of ['weird chip😀', "it's", '$HOME `x`', 'tab\there', "''"]) {
       expect(execFileSync('sh', ['-c', `printf %s ${shellWord(word)}`], { encoding: 'utf8' })).toBe(word);
     }
+  });
+});
+
+describe('shortArgument (a trial: a 100,000-character --server echoed whole in commander\'s error)', () => {
+  it('cuts the quoted value past 80 characters and gives its length; leaves a short one and other text', () => {
+    const long = 'a'.repeat(1000);
+    expect(shortArgument(`edgelat: option '--server <id>' argument '${long}' is invalid. --server must be at most 256 characters, got 1000\n`))
+      .toBe(`edgelat: option '--server <id>' argument '${'a'.repeat(80)}…' (1000 characters) is invalid. --server must be at most 256 characters, got 1000\n`);
+    const short = "edgelat: option '--rps <n>' argument 'x' is invalid. --rps: expected a number\n";
+    expect(shortArgument(short)).toBe(short);
+    expect(shortArgument(`edgelat: unknown option '${long}'\n`)).toBe(`edgelat: unknown option '${long}'\n`);
+    // Characters, not UTF-16 units: an astral character is not split.
+    expect(shortArgument(`argument '${'😀'.repeat(81)}' is invalid.`)).toBe(`argument '${'😀'.repeat(80)}…' (81 characters) is invalid.`);
   });
 });
