@@ -20,7 +20,7 @@ import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
 import {
-  BadRequestError, NotFoundError, UNNAMED_MODEL_ID, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
+  BadRequestError, NoEvidenceError, NotFoundError, UNNAMED_MODEL_ID, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
 
 /** How long a readiness answer is reused, ms. */
@@ -108,7 +108,9 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
           throw new NotFoundError(`model ${JSON.stringify(req.model)} has only HELP benchmark rows, measured on HELP's devices, which are not chips of the catalog: `
             + 'they serve SQL (benchmark_latency, scenario help) and `edgelat model evaluate --format help`, not a chip ranking; for a network of your own give its ONNX profile', 'model');
         }
-        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: ${known.length ? `nearest known: ${nearestNames(req.model, known)}` : 'no model is known (import a benchmark or run the demo)'}; for a new model give its ONNX profile`, 'model');
+        // An empty warehouse is missing data, not a wrong name: exit 1 as gate and whatif say it (a trial: exit 2, usage).
+        if (known.length === 0) throw new NoEvidenceError(`model ${JSON.stringify(req.model)}: no model is known yet: the warehouse holds no telemetry and no benchmark (run \`edgelat demo\` (npm start) or the pipeline, or \`edgelat import benchmark\`); for a new model give its ONNX profile`);
+        throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: nearest known: ${nearestNames(req.model, known)}; for a new model give its ONNX profile`, 'model');
       }
       if (req.chips) {
         const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));

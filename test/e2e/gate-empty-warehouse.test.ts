@@ -19,6 +19,15 @@ describe('gate on an empty warehouse', () => {
     ]]);
   }, 60_000);
 
+  it('recommend there exits 1 as for missing data, not 2 as for a wrong name (a trial: "unknown model", exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-recommend-empty-'));
+    expect((await edgelat(['migrate'], dir)).code).toBe(0);
+    const r = await edgelat(['recommend', '--model', 'resnet50', '--slo-p99-ms', '50'], dir);
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([1, '', [
+      'edgelat: model "resnet50": no model is known yet: the warehouse holds no telemetry and no benchmark (run `edgelat demo` (npm start) or the pipeline, or `edgelat import benchmark`); for a new model give its ONNX profile',
+    ]]);
+  }, 60_000);
+
   it('takes --z only with --backtest (a trial: --z 10 turned an ALLOW into NEED_SHADOW, and neither the report nor POST /v1/gate could say so)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-z-'));
     const r = await edgelat(['gate', '--model', 'bert-99', '--version', 'v1', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50', '--z', '10'], dir);
