@@ -546,6 +546,25 @@ describe('gateServer and combineAnswers', () => {
     expect(tpu.reason).toContain('`edgelat recommend --model m --chips tpu --slo-p99-ms 38 --rps 1` gives a rough estimate');
   });
 
+  it('blocks a version no faster than what runs now, even at its factor\'s optimistic end, where what runs now breaches at its peaks (a trial: the running version BLOCK, one of 1.25× its MACs NEED_SHADOW)', () => {
+    // What runs now: p99 19 ms. SLO 18 ms, inside the candidates' bands (a day-to-day sd of 0.2 widens them).
+    const version = (macs: number) => gateServer({
+      days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', macs]]) }, targetWorkers: 1, sloP99Ms: 18, fleetDaySd: 0.2,
+    });
+    const optimistic = (k: number) => k * Math.exp(-GATE_DEFAULTS.z * GATE_DEFAULTS.profileSd);
+    // ×1.15 is ×1.026 at the optimistic end: no faster, so BLOCK with the band's bottom below the SLO.
+    expect(optimistic(1.15)).toBeGreaterThan(1);
+    const slower = version(1.15e9);
+    expect([slower.answer, slower.now_p99_ms, slower.p99_low_ms! < 18, slower.p99_high_ms! > 18]).toEqual(['BLOCK', 19, true, true]);
+    expect(slower.reason).toMatch(/^what runs now measured p99 19\.0 ms at its peaks, above the SLO 18\.0 ms, and the candidate is no faster on this device \(compute ×1\.15, at least ×1\.03\)/);
+    // ×1.05 may be ×0.94: it could meet the SLO, and a shadow can tell.
+    expect(optimistic(1.05)).toBeLessThan(1);
+    expect(version(1.05e9).answer).toBe('NEED_SHADOW');
+    // What runs now within the SLO: the band alone decides (the same ×1.15 at an SLO of 22 ms, inside its band).
+    const within = gateServer({ days: [{ device: day }], evidence: { ...EVIDENCE, model: 'm', version: 'v2', macs: new Map([['v1', 1e9], ['v2', 1.15e9]]) }, targetWorkers: 1, sloP99Ms: 22, fleetDaySd: 0.2 });
+    expect(within.answer).toBe('NEED_SHADOW');
+  });
+
   it('pushes only the compute after a version change: the i/o stays as measured (closed form without queueing)', () => {
     // I/O 100 ms on every request, compute 10..19 ms, 1 s apart: p99 = 100 + 19·k at compute ×k.
     const ioBound = { ...day, io: ts.map(() => 100), total: day.compute.map((c) => 100 + c) };
