@@ -146,7 +146,12 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const servers = [...new Set(req.servers ?? newest.filter((r) => Number(r.t) >= end - lookbackMs).map((r) => r.s))];
   // Said, not dropped silently (a trial: at a short lookback servers 1.2 s behind the fleet's newest request vanished).
   const leftOut = req.servers ? [] : newest.filter((r) => Number(r.t) < end - lookbackMs).map((r) => ({ server: r.s, newest_ms: Number(r.t) }));
-  for (const s of servers) if (!newest.some((r) => r.s === s)) throw new NotFoundError(`servers: ${JSON.stringify(s)} has no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(s, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(s) ?? 0}`);
+  // Every server without the model named at once (a trial: `--servers edge-04,nope1,nope2` named nope1 only).
+  const without = servers.filter((s) => !newest.some((r) => r.s === s));
+  if (without.length > 0) {
+    const shown = without.slice(0, 5).map((s) => JSON.stringify(s)).join(', ') + (without.length > 5 ? ` and ${without.length - 5} more` : '');
+    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
+  }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
     throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');

@@ -707,7 +707,8 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   // optimistic end of its factor: a request served no faster waits no less behind the same arrivals (Lindley's
   // recursion is monotone in the service times), so a shadow could not show it within the SLO (a trial: the running
   // version BLOCK at 68.3 ms measured against 60 ms; a version 1.25× its MACs NEED_SHADOW).
-  const noFaster = !moves && !('missing' in est) && Number.isFinite(now99) && now99 > slo
+  // (What runs now gated itself is its own measurement: gateServer says that.)
+  const noFaster = !moves && e.version !== e.versionNow && !('missing' in est) && Number.isFinite(now99) && now99 > slo
     && f.compute * Math.exp(-opt.z * f.logSd) >= 1 && f.io * (f.ioUncertain ? Math.exp(-opt.z * f.logSd) : 1) >= 1 && f.ioOffsetMs >= 0 && f.spread >= 1;
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo || noFaster ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')

@@ -202,6 +202,8 @@ describe('capacity what-if against the simulator (F4)', () => {
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(nearest models: .*${d!.m}`));
     await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
+    // Every such server at once, the field at the first (a trial: only the first was named).
+    await expect(gateFromWarehouse(w, { ...req, servers: [d!.s, 'edge-98', 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/1', message: expect.stringMatching(/^servers: "edge-98", "edge-99" have no request of /) });
     // Each names its request field (the API's errors[].path).
     const named: [Partial<typeof req>, string][] = [[{ model: 'nope' }, 'model'], [{ servers: [d!.s, 'edge-99'] }, 'servers/1'], [{ chip: 'nochip' }, 'chip']];
     for (const [bad, field] of named) {
