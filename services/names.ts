@@ -22,7 +22,28 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
     .slice(0, Math.max(1, max))
     .map((x) => listedName(x.name));
   const more = known.length - shown.length;
-  return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ');
+  const alike = lookAlike(given, known);
+  return (more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ')) + (alike === null ? '' : `; ${alike}`);
+}
+
+/**
+ * Where `given` differs from a known name only in characters outside ASCII, the first of them (a trial: `--model
+ * bеrt-99`, its `е` Cyrillic, read "no request of "bеrt-99" (nearest models: bert-99, …)", two names that look alike):
+ * e.g. `"bеrt-99" has U+0435 at character 2 where bert-99 has "e"`; null otherwise.
+ */
+export function lookAlike(given: string, known: readonly string[]): string | null {
+  const g = [...given];
+  if (g.every((c) => c.charCodeAt(0) < 0x80)) return null;
+  for (const name of known) {
+    const n = [...name];
+    if (n.length !== g.length || name === given) continue;
+    const differ = g.map((c, i) => i).filter((i) => g[i] !== n[i]);
+    if (differ.every((i) => g[i]!.codePointAt(0)! >= 0x80)) {
+      const i = differ[0]!;
+      return `${quoteName(given)} has ${codePoint(g[i]!)} at character ${i + 1} where ${listedName(name)} has ${JSON.stringify(n[i])}`;
+    }
+  }
+  return null;
 }
 
 /**

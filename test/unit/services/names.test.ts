@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listedName, nearestNames, quoteName, shellWord, shortArgument } from '../../../services/names.ts';
+import { listedName, nearestNames, quoteName, shellWord, shortArgument, lookAlike } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
@@ -68,5 +68,15 @@ describe('shortArgument (a trial: a 100,000-character --server echoed whole in c
     expect(shortArgument(`edgelat: unknown option '${long}'\n`)).toBe(`edgelat: unknown option '${long}'\n`);
     // Characters, not UTF-16 units: an astral character is not split.
     expect(shortArgument(`argument '${'😀'.repeat(81)}' is invalid.`)).toBe(`argument '${'😀'.repeat(80)}…' (81 characters) is invalid.`);
+  });
+});
+
+describe('lookAlike (a trial: --model "bеrt-99" with a Cyrillic е listed bert-99 as nearest, the two reading alike)', () => {
+  it('names the first character outside ASCII where the given name differs from a known one only in such characters', () => {
+    expect(lookAlike('b\u0435rt-99', ['resnet50', 'bert-99'])).toBe('"b\u0435rt-99" has U+0435 at character 2 where bert-99 has "e"');
+    expect(nearestNames('b\u0435rt-99', ['bert-99', 'resnet50'])).toBe('bert-99, resnet50; "b\u0435rt-99" has U+0435 at character 2 where bert-99 has "e"');
+    // Astral characters count as one; other lengths, an ASCII name, or a difference in ASCII too: nothing said.
+    expect(lookAlike('edge-\u{1D7CE}4', ['edge-04'])).toBe('"edge-\u{1D7CE}4" has U+1D7CE at character 6 where edge-04 has "0"');
+    expect([lookAlike('bert-99', ['bert-98']), lookAlike('b\u0435rt-9', ['bert-99']), lookAlike('b\u0435rt-98', ['bert-99'])]).toEqual([null, null, null]);
   });
 });
