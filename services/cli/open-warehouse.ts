@@ -3,7 +3,7 @@
  * embedded one, and the model registry beside it. Loaded by the commands'
  * actions (it loads chdb and the ClickHouse client), not at start-up.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../../errors.ts';
 import { chdbDir, loadConfig, modelDir, type EdgelatConfig } from '../config.ts';
 import type { ModelRegistry } from '../model/registry.ts';
@@ -32,7 +32,9 @@ export interface OpenOptions {
  * @throws {ConfigError} naming EDGELAT_DATA_DIR and its folder when `<data dir>/chdb` does not exist; nothing is created.
  */
 export function assertWarehouseWritten(config: Pick<EdgelatConfig, 'dataDir' | 'clickhouse'>): void {
-  if (config.clickhouse || existsSync(chdbDir(config))) return;
+  // An empty chdb folder holds no warehouse either: opening it would create chdb's files there (a trial: a gate on
+  // an empty folder left chdb/tmp behind).
+  if (config.clickhouse || (existsSync(chdbDir(config)) && readdirSync(chdbDir(config)).length > 0)) return;
   throw new ConfigError(`EDGELAT_DATA_DIR: no embedded warehouse in ${JSON.stringify(config.dataDir)} (nothing has been written there): run \`edgelat demo\` (npm start) or \`edgelat pipeline run\` first, or set EDGELAT_DATA_DIR to the folder they wrote (default ./.edgelat, relative to the current folder)`);
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -202,6 +202,11 @@ describe('edgelat CLI', () => {
     const chips = await edgelat(['chips', 'import', join(missing, 'chips.csv')], missing);
     expect([chips.code, errLines(chips.stderr)]).toEqual([2, [`edgelat: chips import ${JSON.stringify(join(missing, 'chips.csv'))}: no such file`]]);
     expect(existsSync(missing)).toBe(false);
+    // An empty chdb folder holds no warehouse either, and stays empty (a trial: chdb/tmp was left behind).
+    const empty = mkdtempSync(join(tmpdir(), 'edgelat-cli-empty-'));
+    mkdirSync(join(empty, 'chdb'));
+    const onEmpty = await edgelat(['sql', 'SELECT 1'], empty);
+    expect([onEmpty.code, errLines(onEmpty.stderr), readdirSync(join(empty, 'chdb'))]).toEqual([1, [said[0]!.replace(JSON.stringify(missing), JSON.stringify(empty))], []]);
     // A mistyped EDGELAT_DATABASE on a warehouse that exists: refused without creating the database (no migration runs).
     // One after the other: chdb lets one process at a time open a data dir.
     const noDb = [];
