@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
-import { MAX_ID_CHARS } from '../predictor/types.ts';
+import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
 import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
 
@@ -388,12 +388,16 @@ export function missingRequired(command: Command): string | null {
  * @param flag  The flag's name, for the error (`--servers`).
  * @param noun  What an id names, for the error (`server`).
  * @returns `(value, previous?) => ids` for commander's `argParser`.
- * @throws {InvalidArgumentError} (from the parser) on an empty entry in a non-blank value.
+ * @throws {InvalidArgumentError} (from the parser) on an empty entry in a non-blank value, or more than
+ *   {@link MAX_IDS_PER_LIST} distinct ids (the API's limit).
  */
 export function idListFlag(flag: string, noun: string): (value: string, previous?: string[]) => string[] {
   return (value, previous) => {
     const ids = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
     if (ids.includes('')) throw new InvalidArgumentError(`${flag} has an empty ${noun} id in ${JSON.stringify(value)}`);
-    return [...new Set([...(previous ?? []), ...ids])];
+    const all = [...new Set([...(previous ?? []), ...ids])];
+    // The API's limit (a trial: 2,000 servers taken here, refused by POST /v1/gate).
+    if (all.length > MAX_IDS_PER_LIST) throw new InvalidArgumentError(`${flag}: at most ${MAX_IDS_PER_LIST} ${noun} ids, got ${all.length}`);
+    return all;
   };
 }

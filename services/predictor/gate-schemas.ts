@@ -3,6 +3,7 @@
  * and the answer, checked against `GateRequest` / `GateReport` at compile time.
  */
 import { z } from 'zod';
+import { MAX_IDS_PER_LIST } from './types.ts';
 import type { GateReport, GateRequest } from './gate-evidence.ts';
 
 const text = z.string().min(1).max(256);
@@ -13,7 +14,7 @@ export const GateRequestSchema = z.strictObject({
   model: text,
   version: text,
   chip: text,
-  servers: z.array(text).min(1).max(1024).optional(),
+  servers: z.array(text).min(1).max(MAX_IDS_PER_LIST).optional(),
   slo_p99_ms: z.number().positive().max(1e9),
   macs: z.number().min(1).max(1e18).optional(),
   macs_now: z.number().min(1).max(1e18).optional(),

@@ -13,7 +13,7 @@ import { parseTimeText } from '../calendar-date.ts';
 import { idProblem, printable } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
-import { MAX_ID_CHARS, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { MAX_ID_CHARS, MAX_IDS_PER_LIST, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 /**
  * An id in a request: the one id rule of `POST /v1/gate` and the CLI's flags (names.ts `idProblem`: no blanks around it, no
@@ -130,7 +130,7 @@ export const RecommendRequestSchema = z
     profile: ModelProfileInputSchema.optional(),
     slo: z.strictObject({ percentile: z.literal([0.9, 0.99]), ms: z.number().positive().max(MAX_SLO_MS) }),
     rps: rpsLoad,
-    chips: z.array(text).min(1).max(1024).optional(),
+    chips: z.array(text).min(1).max(MAX_IDS_PER_LIST).optional(),
     objective: z.enum(['latency', 'cost']).optional(),
   })
   .refine((r) => (r.model === undefined) !== (r.profile === undefined), { message: 'exactly one of "model" and "profile" is required' })

@@ -32,6 +32,9 @@ export interface PredictRequest {
 /** Longest id (model, chip, server) a request, a flag or a catalog line may give, characters. */
 export const MAX_ID_CHARS = 256;
 
+/** Most ids in one list of a request (`servers` of a gate, `chips` of a recommendation; CLI `--servers`, `--chips`). */
+export const MAX_IDS_PER_LIST = 1024;
+
 /** Largest input size a prediction takes, bytes: 1 TiB, far beyond any inference request (9e15 gave a 1.5-year i/o). */
 export const MAX_INPUT_BYTES = 2 ** 40;
 

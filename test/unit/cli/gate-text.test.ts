@@ -82,4 +82,12 @@ describe('--servers', () => {
       expect(() => serverList(v), v).toThrow(`--servers has an empty server id in ${JSON.stringify(v)}`);
     }
   });
+
+  it('takes at most 1024 distinct ids, as POST /v1/gate (a trial: 2,000 taken here, refused there); repeats count once', () => {
+    const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `edge-${from + i}`).join(',');
+    expect(serverList(ids(1024))).toHaveLength(1024);
+    expect(serverList(`${ids(1024)},${ids(10)}`)).toHaveLength(1024);
+    expect(() => serverList(ids(1025))).toThrow('--servers: at most 1024 server ids, got 1025');
+    expect(() => serverList(ids(2), serverList(ids(1024, 2)))).toThrow('--servers: at most 1024 server ids, got 1026');
+  });
 });
