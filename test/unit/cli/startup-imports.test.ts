@@ -14,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const PROBE = new URL('../../helpers/cli-startup-imports.mjs', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-startup-'));
-// An empty warehouse folder: sql and report refuse a data dir without one (cli.test.ts).
-mkdirSync(join(dataDir, 'chdb'));
+// A warehouse folder (chdb's own tmp folder in it): sql and report refuse a data dir without one, or an empty one (cli.test.ts).
+mkdirSync(join(dataDir, 'chdb', 'tmp'), { recursive: true });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Packages loaded by `edgelat <args>`, and its exit code. */
