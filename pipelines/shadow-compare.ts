@@ -150,6 +150,16 @@ function pairGroup<S extends ShadowResult & { offset: number }>(events: readonly
   // Events by time: a result's candidates are a run of them (a trial: 8,000 requests under one reused id took 77 s).
   const byTs = [...events].sort((a, b) => a.ts - b.ts);
   for (const list of byDeployment.values()) {
+    // A request id shared by so many requests within the tolerance that the candidate pairs would not fit in
+    // memory (a trial: 8,000 requests in one second under one id ran out of heap): paired in time order instead.
+    let count = 0;
+    for (const sh of list) count += firstAtOrAfter(byTs, sh.request_ts + REQUEST_TS_TOLERANCE_MS + 1) - firstAtOrAfter(byTs, sh.request_ts - REQUEST_TS_TOLERANCE_MS);
+    if (count > MAX_PAIR_CANDIDATES) {
+      const inOrder = pairInTimeOrder(byTs, list);
+      pairs.push(...inOrder.pairs);
+      unpaired.push(...inOrder.unpaired);
+      continue;
+    }
     const candidates: { gap: number; e: ProdEntry; sh: S }[] = [];
     for (const sh of list) {
       for (let i = firstAtOrAfter(byTs, sh.request_ts - REQUEST_TS_TOLERANCE_MS); i < byTs.length && byTs[i]!.ts <= sh.request_ts + REQUEST_TS_TOLERANCE_MS; i++) {
@@ -172,6 +182,30 @@ function pairGroup<S extends ShadowResult & { offset: number }>(events: readonly
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Most candidate pairs (event, result within the request-time tolerance) of one request key and deployment that {@link pairGroup} ranks nearest first. */
+export const MAX_PAIR_CANDIDATES = 200_000;
+
+/**
+ * Pair one deployment's results with events in time order: events by (ts, id), results by (request_ts, ts, offset),
+ * merged, the earliest of each paired while within {@link REQUEST_TS_TOLERANCE_MS}, else the earlier one left. Linear
+ * after the sort, and independent of arrival order; for a request id shared by more requests within the tolerance
+ * than {@link MAX_PAIR_CANDIDATES} lets pairGroup rank.
+ * @param byTs Events sorted by ts.
+ */
+function pairInTimeOrder<S extends ShadowResult & { offset: number }>(byTs: readonly ProdEntry[], results: readonly S[]): { pairs: [ProdEntry, S][]; unpaired: S[] } {
+  const events = [...byTs].sort((a, b) => a.ts - b.ts || cmp(a.id, b.id));
+  const ordered = [...results].sort((a, b) => a.request_ts - b.request_ts || a.ts - b.ts || a.offset - b.offset);
+  const pairs: [ProdEntry, S][] = [];
+  const unpaired: S[] = [];
+  let i = 0;
+  for (const sh of ordered) {
+    while (i < events.length && events[i]!.ts < sh.request_ts - REQUEST_TS_TOLERANCE_MS) i++;
+    if (i < events.length && events[i]!.ts <= sh.request_ts + REQUEST_TS_TOLERANCE_MS) pairs.push([events[i++]!, sh]);
+    else unpaired.push(sh);
+  }
+  return { pairs, unpaired };
+}
 
 /** Index of the first entry of `byTs` (sorted by ts) whose ts is at or after `ts` (its length when none is). */
 function firstAtOrAfter(byTs: readonly ProdEntry[], ts: number): number {
@@ -335,6 +369,19 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
     return { due, open };
   }
 
+  /**
+   * Mark a shadow result's deployment seen in the window of its request time, late or not, while the next window is
+   * open by the shadow stream's own watermark (the only window that reads it then; by its own watermark, so the same
+   * results count on every interleaving and replay: a restart had counted a late one the run before had not), and
+   * hold its offset until then for a restart to read it again (a trial: a second restart had lost it).
+   */
+  function noteSeen(state: ShadowCompareState, sh: ShadowResult, offset: number, watermarks: Readonly<Record<string, number>>): void {
+    const start = startOf(sh.request_ts);
+    if (start + 2 * W <= ownLimit(topics.shadow, watermarks)) return;
+    state.seen.add(seenKey(start, sh.edge_server_id, sh.model_id, sh.chip, sh.model_version));
+    noteOffset(state, 'shadow', sh.request_ts, offset);
+  }
+
   function addPair(state: ShadowCompareState, p: ProdEntry, sh: ShadowResult): void {
     const verdictKey = {
       edge_server_id: p.server, model_id: p.model, production_chip: p.chip, production_version: p.version, shadow_chip: sh.chip, shadow_version: sh.model_version,
@@ -454,11 +501,9 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       // read for the first time (at or past where the partition had been read) is late, as it was for the run before.
       const requestTs = input.topic === topics.inference ? (input.value as InferenceEvent).ts : (input.value as ShadowResult).request_ts;
       if (startOf(requestTs) + W <= state.restoredLimit) {
+        // Seen as the run before saw it: the replay gives each record the watermark it was read at.
+        if (input.topic === topics.shadow) noteSeen(state, input.value as ShadowResult, input.offset, watermarks);
         if (input.offset >= (state.replayEnds[input.topic] ?? Infinity)) return { emit: [], lateWatermark: watermarks[input.topic] ?? -Infinity, lateTs: requestTs };
-        if (input.topic === topics.shadow) {
-          const sh = input.value as ShadowResult;
-          state.seen.add(seenKey(startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version));
-        }
         return { emit: [] };
       }
       if (input.topic === topics.inference) {
@@ -478,9 +523,9 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
         return { emit: [] };
       }
       const sh = input.value as ShadowResult;
+      noteSeen(state, sh, input.offset, watermarks);
       if (startOf(sh.request_ts) + W <= Math.max(state.firedLimit, ownLimit(topics.shadow, watermarks))) return { emit: [], lateWatermark: watermarks[topics.shadow] ?? -Infinity, lateTs: sh.request_ts };
       noteOffset(state, 'shadow', sh.request_ts, input.offset);
-      state.seen.add(seenKey(startOf(sh.request_ts), sh.edge_server_id, sh.model_id, sh.chip, sh.model_version));
       const rk = requestKey(sh.edge_server_id, sh.model_id, sh.request_id);
       const id = recordId(sh);
       const held = state.waiting.get(rk) ?? { list: [], ids: new Set<string>() };

@@ -80,9 +80,9 @@ export async function inputPartitions(log: EventLog, withShadows: boolean, logge
     const inference = counts.get(TOPICS.inference);
     const misses = [
       ...(counts.get(TOPICS.load) !== inference ? ['its inference events will not meet its load samples'] : []),
-      ...(withShadows && counts.get(TOPICS.shadow) !== inference ? ['its shadow results will not meet their production requests (shadow-compare counts both unpaired)'] : []),
+      ...(withShadows && counts.get(TOPICS.shadow) !== inference ? ['its shadow results will not meet their production requests (shadow-compare counts the results unpaired, and its production requests in no verdict)'] : []),
     ];
-    logger?.warn({ partitions: Object.fromEntries(counts) }, `the join's input topics have different partition counts (${[...counts].map(([t, n]) => `${t} ${n}`).join(', ')}): one server's records land on different partitions of each, and ${misses.join(', and ')}; give them the same count`);
+    logger?.warn({ partitions: Object.fromEntries(counts) }, `${misses.length === 2 ? "the join's and shadow-compare's" : counts.get(TOPICS.load) !== inference ? "the join's" : "shadow-compare's"} input topics have different partition counts (${[...counts].map(([t, n]) => `${t} ${n}`).join(', ')}): one server's records land on different partitions of each, and ${misses.join(', and ')}; give them the same count`);
   }
   return counts;
 }

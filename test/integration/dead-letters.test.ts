@@ -134,7 +134,7 @@ describe('dead letters', () => {
     await shadowApart.ensureTopic(TOPICS.shadow, 1);
     warnings.length = 0;
     await inputPartitions(shadowApart, true, logger);
-    expect(warnings.map((w) => w.msg)).toEqual([`the join's input topics have different partition counts (${TOPICS.inference} 2, ${TOPICS.load} 2, ${TOPICS.shadow} 1): one server's records land on different partitions of each, and its shadow results will not meet their production requests (shadow-compare counts both unpaired); give them the same count`]);
+    expect(warnings.map((w) => w.msg)).toEqual([`shadow-compare's input topics have different partition counts (${TOPICS.inference} 2, ${TOPICS.load} 2, ${TOPICS.shadow} 1): one server's records land on different partitions of each, and its shadow results will not meet their production requests (shadow-compare counts the results unpaired, and its production requests in no verdict); give them the same count`]);
     const same = new MemoryEventLog({ defaultPartitions: 4 });
     warnings.length = 0;
     expect([...(await inputPartitions(same, false, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 4]]);
