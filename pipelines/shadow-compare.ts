@@ -70,9 +70,10 @@ export interface ShadowCompareState {
   /** Shadow results by `requestKey`, until the window of their request_ts fires (they are paired then, pairGroup). */
   waiting: Map<string, Held<HeldResult>>;
   /**
-   * Shadow deployments with a result read (paired or not) per window: `[window start, server, model, shadow chip,
-   * shadow version]`, kept until the next window has fired. A deployment is expected in the window it was seen in and
-   * the next: there, a production chip and version it paired nothing of still has a verdict counting them unpaired.
+   * Shadow deployments seen per window: `[window start, server, model, shadow chip, shadow version]` of a result read
+   * (paired or not; late too, while the next window was open by the shadow stream's own watermark), kept until the
+   * next window has fired. A deployment is expected in the window it was seen in and the next: there, a production
+   * chip and version it paired nothing of still has a verdict counting them unpaired.
    */
   seen: Set<string>;
   /** Open windows by verdict key. */
@@ -429,12 +430,18 @@ export function shadowCompare(options: ShadowCompareOptions = {}): Processor<Sha
       state.windows.delete(k);
       byKey.set(k, a);
     }
+    // Deployments seen, by server, model and window start.
+    const seenAt = new Map<string, [string, string][]>();
+    for (const sk of state.seen) {
+      const [seenStart, server, model, shadowChip, shadowVersion] = JSON.parse(sk) as [number, string, string, string, string];
+      const at = JSON.stringify([server, model, seenStart]);
+      seenAt.set(at, [...(seenAt.get(at) ?? []), [shadowChip, shadowVersion]]);
+    }
     for (const ck of state.prodCounts.keys()) {
       const [server, model, chip, version, start] = JSON.parse(ck) as [string, string, string, string, number];
       if (start + W > limit) continue;
-      for (const sk of state.seen) {
-        const [seenStart, seenServer, seenModel, shadowChip, shadowVersion] = JSON.parse(sk) as [number, string, string, string, string];
-        if (seenServer !== server || seenModel !== model || (seenStart !== start && seenStart !== start - W)) continue;
+      const expected = [start, start - W].flatMap((at) => seenAt.get(JSON.stringify([server, model, at])) ?? []);
+      for (const [shadowChip, shadowVersion] of expected) {
         const verdictKey = { edge_server_id: server, model_id: model, production_chip: chip, production_version: version, shadow_chip: shadowChip, shadow_version: shadowVersion };
         const k = JSON.stringify([start, ...Object.values(verdictKey)]);
         if (!byKey.has(k)) byKey.set(k, { verdictKey, start, production: [], shadow: [], failed: 0 });
