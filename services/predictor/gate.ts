@@ -5,7 +5,8 @@
  * band, against the deployment's p99 SLO:
  *
  *   ALLOW        the band's top is within the SLO;
- *   BLOCK        the band's bottom is above it;
+ *   BLOCK        the band's bottom is above it, or what runs now breaches it at
+ *                its peaks and the candidate is no faster on the same chip;
  *   NEED_SHADOW  the SLO is inside the band (or nothing tells the candidate's
  *                cost): run it as a shadow on that server first.
  *
