@@ -111,13 +111,24 @@ it, or a model, chip or server the data does not know), 64 when no command runs 
 option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
 
+/** The usage error for options that took another option's name as their value ({@link optionsTakenAsValue}). */
+const takenText = (taken: readonly string[]): string =>
+  `${taken.join(', ')}: an option's name taken as ${taken.length === 1 ? 'its' : 'their'} value (an empty shell variable leaves an option none): give ${taken.length === 1 ? 'it a value' : 'each a value'}`;
+
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
 // bad variable), also those that read none of it (profile, gate --backtest, model evaluate --format mlperf).
+// Before a command reads its words: `gate --model --version v1` (the model missing) took `--version` as the model
+// and failed on "too many arguments" without saying why (a trial); preAction checks the commands below these.
+program.hook('preSubcommand', (_program, command) => {
+  const taken = optionsTakenAsValue(command, process.argv.slice(2));
+  if (taken.length > 0) throw new UsageError(takenText(taken));
+});
+
 program.hook('preAction', async (_program, action) => {
   const twice = repeatedOptions(action, process.argv.slice(2));
   if (twice.length > 0) throw new UsageError(`${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} given more than once: give ${twice.length === 1 ? 'it' : 'each'} once`);
   const taken = optionsTakenAsValue(action, process.argv.slice(2));
-  if (taken.length > 0) throw new UsageError(`${taken.join(', ')}: an option's name taken as ${taken.length === 1 ? 'its' : 'their'} value (an empty shell variable leaves an option none): give ${taken.length === 1 ? 'it a value' : 'each a value'}`);
+  if (taken.length > 0) throw new UsageError(takenText(taken));
   // After commander's unknown-option check (common.ts `required`), with commander's words and code.
   const unset = missingRequired(action);
   if (unset !== null) action.error(`error: required option '${unset}' not specified`, { code: 'commander.missingMandatoryOptionValue' });

@@ -28,6 +28,17 @@ describe('gate on an empty warehouse', () => {
     ]]);
   }, 60_000);
 
+  it('refuses an option whose value is another option\'s name, before the warehouse opens (trials: `--version --json` read the version "--json", exit 2 with text; `--model --version v1` read "too many arguments")', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-taken-'));
+    const empty = await edgelat(['gate', '--model', 'bert-99', '--version', '--json', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50'], dir);
+    expect([empty.code, empty.stdout, errLines(empty.stderr)]).toEqual([64, '', ['edgelat: --version "--json": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
+    const shifted = await edgelat(['gate', '--model', '--version', 'v1', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50'], dir);
+    expect([shifted.code, errLines(shifted.stderr)]).toEqual([64, ['edgelat: --model "--version": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
+    // Another command: exit 2, as its usage errors.
+    const predict = await edgelat(['predict', '--model', '--chip', 'x'], dir);
+    expect([predict.code, errLines(predict.stderr)]).toEqual([2, ['edgelat: --model "--chip": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
+  }, 60_000);
+
   it('takes --z only with --backtest (a trial: --z 10 turned an ALLOW into NEED_SHADOW, and neither the report nor POST /v1/gate could say so)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-z-'));
     const r = await edgelat(['gate', '--model', 'bert-99', '--version', 'v1', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50', '--z', '10'], dir);
