@@ -135,3 +135,24 @@ export function shortArgument(text: string): string {
   return text.replace(/(argument ')([^]*?)(' is invalid)/, (_m, open: string, value: string, close: string) =>
     [...value].length <= QUOTED_ARGUMENT_MAX ? `${open}${value}${close}` : `${open}${[...value].slice(0, QUOTED_ARGUMENT_MAX).join('')}…' (${[...value].length} characters)${close.slice(1)}`);
 }
+
+/** Longest JSON-quoted value an error line quotes whole, characters (an id's longest: 256). */
+const QUOTED_VALUE_MAX = 256;
+
+/**
+ * An error line with each JSON-quoted string of more than {@link QUOTED_VALUE_MAX} characters cut to its first
+ * {@link QUOTED_ARGUMENT_MAX} and its length (a trial: `--slo-p99-ms` of 5,000 digits was quoted whole by its range
+ * check, a 5,220-character line).
+ */
+export function shortQuoted(text: string): string {
+  return text.replace(/"(?:[^"\\]|\\.)*"/g, (quoted) => {
+    let value: string;
+    try {
+      value = JSON.parse(quoted) as string;
+    } catch {
+      value = quoted.slice(1, -1); // quotes in prose, not a JSON string
+    }
+    const chars = [...value];
+    return chars.length <= QUOTED_VALUE_MAX ? quoted : `${JSON.stringify(chars.slice(0, QUOTED_ARGUMENT_MAX).join('')).slice(0, -1)}…" (${chars.length} characters)`;
+  });
+}

@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { shortArgument, terminalSafe } from '../names.ts';
+import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
 import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, timeFlag } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
@@ -65,7 +65,7 @@ const program = new Command('edgelat')
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   // One prefix for every error line, commander's usage errors and the commands' own alike.
-  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortArgument(text.replace(/^error: /, 'edgelat: ')))) })
+  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: '))))) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in
@@ -117,12 +117,20 @@ const takenText = (taken: readonly string[]): string =>
 
 // Every command checks the environment first (README: a bad value stops the command with one line naming every
 // bad variable), also those that read none of it (profile, gate --backtest, model evaluate --format mlperf).
-// Before a command reads its words: `gate --model --version v1` (the model missing) took `--version` as the model
-// and failed on "too many arguments" without saying why (a trial); preAction checks the commands below these.
-program.hook('preSubcommand', (_program, command) => {
-  const taken = optionsTakenAsValue(command, process.argv.slice(2));
-  if (taken.length > 0) throw new UsageError(takenText(taken));
-});
+/**
+ * Before a command reads its words: `gate --model --version v1` (the model missing) took `--version` as the model
+ * and failed on "too many arguments" without saying why (a trial). Commander calls a command's preSubcommand hook
+ * only where that command dispatches, so every command with subcommands gets it (`model train`, `pipeline run`, …:
+ * a re-test).
+ */
+function checkTakenValues(command: Command): void {
+  if (command.commands.length === 0) return;
+  command.hook('preSubcommand', (_parent, sub) => {
+    const taken = optionsTakenAsValue(sub, process.argv.slice(2));
+    if (taken.length > 0) throw new UsageError(takenText(taken));
+  });
+  for (const sub of command.commands) checkTakenValues(sub);
+}
 
 program.hook('preAction', async (_program, action) => {
   const twice = repeatedOptions(action, process.argv.slice(2));
@@ -542,6 +550,7 @@ if (helpOf !== undefined && !commandNames.has(helpOf)) {
   process.stderr.write(`edgelat: help: unknown command '${helpOf}' (nearest: ${nearestNames(helpOf, [...commandNames])})\n`);
 }
 try {
+  checkTakenValues(program);
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
@@ -558,7 +567,7 @@ try {
       const { missingObject } = await import('../warehouse/missing-object.ts');
       message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
     }
-    process.stderr.write(`edgelat: ${terminalSafe(message.split('\n')[0]!)}${hint(message)}\n`);
+    process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(message.split('\n')[0]!))}${hint(message)}\n`);
     if (process.env.EDGELAT_LOG_LEVEL === 'debug') (await import('../log.ts')).createLogger('debug').error({ err: error }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs

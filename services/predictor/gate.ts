@@ -714,7 +714,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   const answer: GateAnswer = high <= slo ? 'ALLOW' : low > slo || noFaster ? 'BLOCK' : 'NEED_SHADOW';
   const reason = answer === 'ALLOW' ? against('at most', high, 'is within')
     : answer === 'BLOCK' && low > slo ? against('at least', low, 'breaches')
-    : answer === 'BLOCK' ? `what runs now measured p99 ${distinctMs(now99, slo)[0]} ms at its peaks, above the SLO ${distinctMs(now99, slo)[1]} ms, and the candidate is no faster on this device (compute ×${f.compute.toPrecision(3)}, at least ×${(f.compute * Math.exp(-opt.z * f.logSd)).toPrecision(3)}): its p99 there cannot be lower (p99 at peak ${bandMs(mid99)}, band [${bandMs(low)}, ${bandMs(high)}])`
+    : answer === 'BLOCK' ? `what runs now measured p99 ${distinctMs(now99, slo)[0]} ms at its peaks, above the SLO ${distinctMs(now99, slo)[1]} ms, and the candidate is no faster on this device (compute ×${f.compute.toPrecision(3)}, at least ×${(f.compute * Math.exp(-opt.z * f.logSd)).toPrecision(3)}): on the same arrivals its p99 cannot be lower than now's (replayed at the peak: ${bandMs(mid99)}; the band [${bandMs(low)}, ${bandMs(high)}] is how other days' peaks may differ)`
       // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
       : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`;
   return {

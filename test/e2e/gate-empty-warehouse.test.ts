@@ -37,6 +37,9 @@ describe('gate on an empty warehouse', () => {
     // Another command: exit 2, as its usage errors.
     const predict = await edgelat(['predict', '--model', '--chip', 'x'], dir);
     expect([predict.code, errLines(predict.stderr)]).toEqual([2, ['edgelat: --model "--chip": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
+    // A command below another (a re-test: `model train --kinds --seed 3` read "too many arguments").
+    const nested = await edgelat(['model', 'train', '--kinds', '--seed', '3'], dir);
+    expect([nested.code, errLines(nested.stderr)]).toEqual([2, ['edgelat: --kinds "--seed": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
   }, 60_000);
 
   it('takes --z only with --backtest (a trial: --z 10 turned an ALLOW into NEED_SHADOW, and neither the report nor POST /v1/gate could say so)', async () => {

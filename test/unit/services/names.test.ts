@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listedName, nearestNames, quoteName, shellWord, shortArgument, lookAlike } from '../../../services/names.ts';
+import { listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
@@ -78,5 +78,16 @@ describe('lookAlike (a trial: --model "bеrt-99" with a Cyrillic е listed bert-
     // Astral characters count as one; other lengths, an ASCII name, or a difference in ASCII too: nothing said.
     expect(lookAlike('edge-\u{1D7CE}4', ['edge-04'])).toBe('"edge-\u{1D7CE}4" has U+1D7CE at character 6 where edge-04 has "0"');
     expect([lookAlike('bert-99', ['bert-98']), lookAlike('b\u0435rt-9', ['bert-99']), lookAlike('b\u0435rt-98', ['bert-99'])]).toEqual([null, null, null]);
+  });
+});
+
+describe('shortQuoted (a trial: a 5,000-digit --slo-p99-ms quoted whole by its range check)', () => {
+  it('cuts each JSON-quoted value of more than 256 characters to its first 80 and its length; leaves shorter ones and the rest', () => {
+    const long = '1'.repeat(5000);
+    expect(shortQuoted(`--slo-p99-ms must be a number > 0, got ${JSON.stringify(long)}; see "x"`)).toBe(`--slo-p99-ms must be a number > 0, got "${'1'.repeat(80)}…" (5000 characters); see "x"`);
+    const id = 'a'.repeat(256);
+    expect(shortQuoted(`unknown model ${JSON.stringify(id)}`)).toBe(`unknown model ${JSON.stringify(id)}`);
+    // Escapes read as the characters they stand for: 300 tabs are 300 characters, cut to 80 written as \t.
+    expect(shortQuoted(`got ${JSON.stringify('\t'.repeat(300))}`)).toBe(`got "${'\\t'.repeat(80)}…" (300 characters)`);
   });
 });
