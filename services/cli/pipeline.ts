@@ -335,7 +335,8 @@ export async function unsealedInputs(log: Pick<EventLog, 'isSealed'>, processors
  * The line a bounded run prints when it waits on unsealed topics ({@link unsealedInputs}): each topic with what seals
  * it (`edgelat simulate --seal` for the fleet's, the end of a `pipeline run --until-end` of the stage that writes it
  * for an output).
- * @param open Topic names, at least one.
+ * @param open        Topic names, at least one.
+ * @param withShadows Whether the shadow stage runs in this deployment (EDGELAT_SHADOWS): it is named as a writer only then.
  * @returns One line ending in a newline.
  */
 export function waitingLine(open: readonly string[], withShadows = false): string {
