@@ -135,8 +135,6 @@ function checkTakenValues(command: Command): void {
 program.hook('preAction', async (_program, action) => {
   const twice = repeatedOptions(action, process.argv.slice(2));
   if (twice.length > 0) throw new UsageError(`${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} given more than once: give ${twice.length === 1 ? 'it' : 'each'} once`);
-  const taken = optionsTakenAsValue(action, process.argv.slice(2));
-  if (taken.length > 0) throw new UsageError(takenText(taken));
   // After commander's unknown-option check (common.ts `required`), with commander's words and code.
   const unset = missingRequired(action);
   if (unset !== null) action.error(`error: required option '${unset}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
