@@ -7,7 +7,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
-import { GATE_DEFAULTS, GATE_EXIT_CODES, idProblem, msText, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
+import { idProblem, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate-options.ts';
+import { msText } from '../predictor/ms-text.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
 import { dimFlag, idListFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';

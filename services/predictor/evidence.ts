@@ -18,7 +18,7 @@
  */
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import type { ChipInfo, ShadowEvidence } from './types.ts';
-import type { FleetIo } from './gate.ts';
+import type { FleetIo } from './gate-factor.ts';
 import { currentBenchmarkRow, USABLE_BENCHMARK_ROW } from '../model/benchmark-rows.ts';
 
 export { currentBenchmarkRow, USABLE_BENCHMARK_ROW };

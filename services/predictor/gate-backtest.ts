@@ -11,7 +11,9 @@
  * specificity = allowed rollouts that were kept / kept.
  */
 import { simulateDeploymentHistory, type DeploymentHistory, type DeviceDay, type HistoryConfig, type RolloutTruth } from '../simulator/deployments.ts';
-import { FLEET_SD_DAYS, GATE_DEFAULTS, gateServer, type DaySeries, type FleetIo, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate } from './gate.ts';
+import { FLEET_SD_DAYS, gateServer, type DaySeries, type ServerGate } from './gate.ts';
+import { GATE_DEFAULTS, type GateAnswer, type GateOptions } from './gate-options.ts';
+import type { FleetIo, FleetMedian } from './gate-factor.ts';
 import { nearestRankQuantile } from '../model/gbt.ts';
 import { fleetLoadSensitivity, lowerQuantile, peakWindow } from './gate-replay.ts';
 import type { ServerObservations } from './whatif.ts';

@@ -43,7 +43,9 @@
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
-import { combineAnswers, FLEET_SD_DAYS, idProblem, GATE_DEFAULTS, GATE_EXIT_CODES, gateServer, type CandidateDay, type DaySeries, type ShadowEvidence, type FleetMedian, type GateAnswer, type GateOptions, type ServerGate, type WorkersOfChip } from './gate.ts';
+import { combineAnswers, FLEET_SD_DAYS, idProblem, gateServer, type CandidateDay, type DaySeries, type ServerGate, type WorkersOfChip } from './gate.ts';
+import { GATE_DEFAULTS, GATE_EXIT_CODES, type GateAnswer, type GateOptions } from './gate-options.ts';
+import type { ShadowEvidence, FleetMedian } from './gate-factor.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, spreadRatio, type LoadSensitivity } from './gate-replay.ts';
 import { observationsFromRows, reportedWorkers, withReportedWorkers, type ObservedRow } from './whatif.ts';
@@ -381,7 +383,7 @@ async function shadowParts(w: Warehouse, server: string, req: GateRequest, chipN
  * Pool the shadow verdict windows of a version on a chip beside one server that end in the lookback
  * (since `fromMs`, epoch ms), with the shadow's per-part ratios over the requests from the first such window's start
  * (the windows' own requests, a window that began before the lookback whole) and the failed requests of every
- * window; null without any window, ratio 0 when none gave a ratio (`shadowUnusable` in gate.ts says why).
+ * window; null without any window, ratio 0 when none gave a ratio (`shadowUnusable` in gate-factor.ts says why).
  */
 async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string, fromMs: number): Promise<ShadowEvidence | null> {
   const all = await w.query<{ ratio: number | null; lo: number | null; hi: number | null; pairs: number; failed: number; start: number | string }>(

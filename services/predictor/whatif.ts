@@ -29,7 +29,7 @@
  */
 import { busiestUtilisation, deviceLoadSensitivity, traceIdleGapMs, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
-import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate.ts';
+import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoEvidenceError } from './types.ts';
 import { nearestNames } from '../names.ts';

@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../services/simulator/prng.ts';
-import { combineAnswers, dayToDaySd, estimateFactor, GATE_DEFAULTS, gateServer, ioMapAcrossChips, measuredPeakP99, msText, distinctMs, queueShareClass, sloInBand, idProblem, type CandidateEvidence, type FleetIo, type ServerGate } from '../../../services/predictor/gate.ts';
+import { combineAnswers, dayToDaySd, gateServer, measuredPeakP99, queueShareClass, sloInBand, idProblem, type ServerGate } from '../../../services/predictor/gate.ts';
+import { GATE_DEFAULTS } from '../../../services/predictor/gate-options.ts';
+import { estimateFactor, ioMapAcrossChips, type CandidateEvidence, type FleetIo } from '../../../services/predictor/gate-factor.ts';
+import { msText, distinctMs } from '../../../services/predictor/ms-text.ts';
 import { benchmarkSpreadRatio, dayP99Band, deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
