@@ -4,7 +4,7 @@
  * `lowerQuantile([])` undefined, `comparePairs` of negative latencies a verdict).
  */
 import { describe, expect, it } from 'vitest';
-import { comparePairs } from '../../../pipelines/shadow-compare.ts';
+import { comparePairs } from '../../../pipelines/stats/compare-pairs.ts';
 import { assertFiniteSample } from '../../../pipelines/stats/samples.ts';
 import { nearestRankQuantile } from '../../../services/model/gbt.ts';
 import { coverage, mape, median, withinTolerance } from '../../../services/model/metrics.ts';
