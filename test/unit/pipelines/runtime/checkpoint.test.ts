@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointMetadata, settingsDiff } from '../../../../pipelines/runtime/run-processor.ts';
+import { checkpointMetadata, settingsDiff } from '../../../../pipelines/runtime/checkpoint.ts';
 
 describe('settingsDiff (a refusal names the settings a restart changed)', () => {
   it('lists each key whose value differs, in either object, with both values as JSON', () => {
