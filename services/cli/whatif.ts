@@ -28,7 +28,7 @@ export function registerWhatIfCommand(program: Command): void {
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
       // Loaded when the command runs (the warehouse and the replay), not at the CLI's start-up.
       const [{ loadConfig }, { configuredWarehouse }, { fleetSensitivity }, { ownLoadSensitivity }, { loadChipSwap, loadServerObservations, whatIfReplicas }] = await Promise.all([
-        import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts'), import('../predictor/gate-replay.ts'), import('../predictor/whatif.ts'),
+        import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts'), import('../predictor/load-sensitivity.ts'), import('../predictor/whatif.ts'),
       ]);
       const warehouse = await configuredWarehouse(loadConfig(), { existing: 'tables' });
       try {

@@ -15,7 +15,9 @@ import { FLEET_SD_DAYS, gateServer, type DaySeries, type ServerGate } from './ga
 import { GATE_DEFAULTS, type GateAnswer, type GateOptions } from './gate-options.ts';
 import type { FleetIo, FleetMedian } from './gate-factor.ts';
 import { nearestRankQuantile } from '../model/gbt.ts';
-import { fleetLoadSensitivity, lowerQuantile, peakWindow } from './gate-replay.ts';
+import { fleetLoadSensitivity } from './load-sensitivity.ts';
+import { lowerQuantile } from '../../pipelines/stats/samples.ts';
+import { peakWindow } from './peak-p99.ts';
 import type { ServerObservations } from './whatif.ts';
 
 /** Days before a rollout the gate may use (the server's peaks, the fleet's unloaded medians). */

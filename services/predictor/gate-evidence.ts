@@ -47,7 +47,8 @@ import { combineAnswers, FLEET_SD_DAYS, idProblem, gateServer, type CandidateDay
 import { GATE_DEFAULTS, GATE_EXIT_CODES, type GateAnswer, type GateOptions } from './gate-options.ts';
 import type { ShadowEvidence, FleetMedian } from './gate-factor.ts';
 import { NoEvidenceError, NotFoundError } from './types.ts';
-import { fleetLoadSensitivity, spreadRatio, type LoadSensitivity } from './gate-replay.ts';
+import { fleetLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
+import { spreadRatio } from './gate-replay.ts';
 import { observationsFromRows, reportedWorkers, withReportedWorkers, type ObservedRow } from './whatif.ts';
 import { nearestNames } from '../names.ts';
 

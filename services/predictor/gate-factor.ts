@@ -7,7 +7,8 @@
  * fleet's other models measured on both, `ioMapAcrossChips`). Each kind carries a log-sd
  * (GATE_DEFAULTS, assumptions documented there).
  */
-import { benchmarkSpreadRatio, lowerQuantile, spreadRatio } from './gate-replay.ts';
+import { benchmarkSpreadRatio, spreadRatio } from './gate-replay.ts';
+import { lowerQuantile } from '../../pipelines/stats/samples.ts';
 import { GATE_DEFAULTS, type GateOptions } from './gate-options.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 import { msText } from './ms-text.ts';

@@ -11,7 +11,7 @@
  *   reads it (`measuredContention`; the load samples' u where latencies are
  *   unknown, as after a move to another device), so that a replay of what
  *   runs now gives back what was measured; the load sensitivity k fitted on
- *   the same rows (`fitLoadSensitivity`, a line through the medians of part /
+ *   the same rows (load-sensitivity.ts `fitLoadSensitivity`, a line through the medians of part /
  *   model median in 10 bins of u); when they carry no load signal (the device
  *   never ran loaded), the fleet's (`fleetLoadSensitivity`).
  * - Change: the changed model's unloaded parts are multiplied by the
@@ -24,252 +24,19 @@
  *   together): the margin for a peak higher than the one observed.
  * - Peak: the window of `peakWindowMs` (starts on a whole minute) holding the
  *   most requests of the server, widened by whole minutes until it holds
- *   `MIN_PEAK_REQUESTS` of the changed model's (`modelPeakWindow`); p99 is
+ *   `MIN_PEAK_REQUESTS` of the changed model's (peak-p99.ts `modelPeakWindow`); p99 is
  *   nearest-rank over the model's requests in it, with a distribution-free confidence interval from
  *   order statistics (ranks n·p ± z·√(n·p·(1−p)); Conover, Practical
  *   Nonparametric Statistics, 3rd ed. 1999, §3.2).
  */
 import { simulateFcfsQueue } from '../simulator/queueing.ts';
 import type { ServerObservations } from './whatif.ts';
-import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
-
-/** Load sensitivities of compute and i/o: a part p becomes p·(1 + k·u) at busy-worker fraction u. */
-export interface LoadSensitivity {
-  compute: number;
-  io: number;
-  /** Devices whose own fits the fleet's medians came from (`fleetLoadSensitivity` sets it); 0 for a part means no device showed a load signal, and its k is 0 for want of one. */
-  fittedDevices?: { compute: number; io: number };
-}
-
-/** Fitted load sensitivities per observations object, null where its rows carry no load signal (replays of one device reuse them). */
-const sensitivityCache = new WeakMap<ServerObservations, { compute: number | null; io: number | null }>();
-
-/**
- * A device's load sensitivities as the replay uses them: fitted on its own rows
- * ({@link fitLoadSensitivity}), else (no load signal: it never ran loaded enough to tell) the prior.
- * @param prior  The fleet's (`fleetLoadSensitivity`); 0 when absent.
- */
-export function deviceLoadSensitivity(o: ServerObservations, prior?: LoadSensitivity | null): LoadSensitivity {
-  const k = ownLoadSensitivity(o);
-  return { compute: k.compute ?? prior?.compute ?? 0, io: k.io ?? prior?.io ?? 0 };
-}
-
-/** The device's own fitted sensitivities ({@link fitLoadSensitivity}), null for a part its rows carry no load signal of (cached per observations object). */
-export function ownLoadSensitivity(o: ServerObservations): { compute: number | null; io: number | null } {
-  let k = sensitivityCache.get(o);
-  if (!k) sensitivityCache.set(o, (k = { compute: fitLoadSensitivity(o.compute, o.util, o.model), io: fitLoadSensitivity(o.io, o.util, o.model) }));
-  return k;
-}
-
-/**
- * The fleet's load sensitivity: the median, per part, over the devices whose own rows carry a load
- * signal (others are skipped); 0 for a part no device tells.
- * @param devices  The fleet's devices (one entry per device and period).
- */
-export function fleetLoadSensitivity(devices: readonly ServerObservations[]): LoadSensitivity {
-  const fits = devices.map(ownLoadSensitivity);
-  const fitted = (part: 'compute' | 'io') => fits.flatMap((f) => (f[part] === null ? [] : [f[part]]));
-  const med = (v: number[]) => (v.length > 0 ? lowerQuantile(v, 0.5) : 0);
-  const compute = fitted('compute');
-  const io = fitted('io');
-  return { compute: med(compute), io: med(io), fittedDevices: { compute: compute.length, io: io.length } };
-}
+import { lowerQuantile } from '../../pipelines/stats/samples.ts';
+import { deviceLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
+import type { PeakWindow } from './peak-p99.ts';
 
 /** Width of the bucket the replay reads its utilisation ρ from, ms. */
 const RHO_BUCKET_MS = 1000;
-
-/** Bins of equal count (by u) whose medians the load sensitivity is fitted through. */
-const SENSITIVITY_BINS = 10;
-/** Least spread of u between the lowest and highest bin's median for a load signal. */
-const MIN_UTIL_SPREAD = 0.1;
-
-/**
- * Fit part ≈ median_model · (1 + k·u): the rows sorted by u into 10 bins of equal count; in each,
- * the median u and the median of part / (its model's median); k = slope / intercept of the least
- * squares line through the bins' medians. Medians, because a part's heavy tail (a large input, i/o
- * of tens of ms) clusters in the seconds it makes busy: least squares on the rows took that
- * clustering for load (k ≈ 15–20 on a device at u ≤ 0.05 whose true k is below 0.5).
- * @param part   One service part per request, ms.
- * @param util   Busy-worker fraction 0..1 at each request.
- * @param model  Model id of each request.
- * @returns      k ≥ 0; null when the rows carry no load signal: fewer than 10 per bin, or the bins'
- *               median u spread less than 0.1 (a slope over a narrower range is noise).
- */
-export function fitLoadSensitivity(part: readonly number[], util: readonly number[], model: readonly string[]): number | null {
-  const n = part.length;
-  if (n < SENSITIVITY_BINS * 10) return null;
-  const med = new Map<string, number>();
-  for (const m of new Set(model)) med.set(m, lowerQuantile(part.filter((_, i) => model[i] === m), 0.5));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => util[a]! - util[b]!);
-  const pts: { u: number; y: number }[] = [];
-  for (let b = 0; b < SENSITIVITY_BINS; b++) {
-    const bin = order.slice(Math.floor((b * n) / SENSITIVITY_BINS), Math.floor(((b + 1) * n) / SENSITIVITY_BINS));
-    pts.push({ u: lowerQuantile(bin.map((i) => util[i]!), 0.5), y: lowerQuantile(bin.map((i) => part[i]! / Math.max(med.get(model[i]!)!, 1e-9)), 0.5) });
-  }
-  if (!(pts[pts.length - 1]!.u - pts[0]!.u >= MIN_UTIL_SPREAD)) return null;
-  const mu = pts.reduce((a, p) => a + p.u, 0) / pts.length;
-  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
-  let sxy = 0;
-  let sxx = 0;
-  for (const p of pts) {
-    sxy += (p.u - mu) * (p.y - my);
-    sxx += (p.u - mu) ** 2;
-  }
-  const slope = sxy / sxx;
-  const intercept = my - slope * mu;
-  return intercept > 0 ? Math.max(0, slope / intercept) : 0;
-}
-
-/**
- * Lower quantile of a non-empty sample: the ⌊q·(n − 1)⌋-th smallest (0-based; q = 0.5 is the lower
- * median, as ClickHouse's quantileExactLow). The sample is not modified.
- * @throws {RangeError} on an empty sample or a value that is not finite.
- */
-export function lowerQuantile(v: readonly number[], q: number): number {
-  if (v.length === 0) throw new RangeError('lowerQuantile: empty sample');
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`lowerQuantile: q must be in [0, 1], got ${String(q)}`);
-  assertFiniteSample(v, 'lowerQuantile');
-  // A typed array sorts numerically without a comparator call per comparison (the backtest's hot spot).
-  const s = Float64Array.from(v).sort();
-  return s[Math.floor((s.length - 1) * q)]!;
-}
-
-/** The busiest window of a request stream. Times epoch ms. */
-export interface PeakWindow {
-  startMs: number;
-  endMs: number;
-  /** Requests of the server in the window. */
-  requests: number;
-}
-
-/**
- * The window of `widthMs` starting on a whole minute (of epoch time) with the most arrivals;
- * the earliest on ties. A stream shorter than the width gives its whole span.
- * @param ts       Arrival times, epoch ms, non-decreasing.
- * @param widthMs  Window width, ms (> 0).
- * @throws {RangeError} on an empty stream or a width ≤ 0.
- */
-export function peakWindow(ts: ArrayLike<number>, widthMs: number): PeakWindow {
-  if (ts.length === 0) throw new RangeError('peakWindow: no requests');
-  if (!(widthMs > 0)) throw new RangeError(`peakWindowMs: expected > 0, got ${JSON.stringify(widthMs)}`);
-  const first = ts[0]!;
-  const last = ts[ts.length - 1]!;
-  if (last - first < widthMs) return { startMs: first, endMs: last + 1, requests: ts.length };
-  let best: PeakWindow = { startMs: first, endMs: first + widthMs, requests: -1 };
-  let lo = 0;
-  let hi = 0;
-  for (let start = Math.ceil(first / 60_000) * 60_000; start + widthMs <= last + 1; start += 60_000) {
-    while (lo < ts.length && ts[lo]! < start) lo++;
-    while (hi < ts.length && ts[hi]! < start + widthMs) hi++;
-    if (hi - lo > best.requests) best = { startMs: start, endMs: start + widthMs, requests: hi - lo };
-  }
-  return best.requests < 0 ? { startMs: first, endMs: last + 1, requests: ts.length } : best;
-}
-
-/**
- * Fewest requests a p99 at peak is read over: below 100 the nearest rank ⌈0.99·n⌉ is n, so the
- * "p99" is the slowest request, one request's luck rather than a tail.
- */
-export const MIN_PEAK_REQUESTS = 100;
-
-/**
- * The peak window of one model's p99 at peak: the server's busiest window (`peakWindow` over
- * `serverTs`) grown by a whole minute on each side, while the model has requests beyond it,
- * until it holds at least `minRequests` of the model's requests. The rollback rule of the
- * simulated deployments and the gate read a p99 at peak over the same window.
- * @param serverTs     All of the server's arrivals that day, epoch ms, non-decreasing (not empty).
- * @param modelTs      The model's arrivals (on the device judged), epoch ms, non-decreasing.
- * @param widthMs      Width of the busiest window, ms (> 0).
- * @param minRequests  Requests of the model to reach. @default MIN_PEAK_REQUESTS
- * @returns            The window; `requests` counts the server's arrivals in it. It holds fewer than
- *                     `minRequests` of the model's only when the model has fewer that day.
- * @throws {RangeError} as `peakWindow`.
- */
-export function modelPeakWindow(serverTs: ArrayLike<number>, modelTs: ArrayLike<number>, widthMs: number, minRequests = MIN_PEAK_REQUESTS): PeakWindow {
-  const peak = peakWindow(serverTs, widthMs);
-  if (modelTs.length === 0) return peak;
-  let { startMs, endMs } = peak;
-  const first = modelTs[0]!;
-  const last = modelTs[modelTs.length - 1]!;
-  while (countIn(modelTs, startMs, endMs) < minRequests) {
-    const earlier = startMs > first;
-    const later = endMs <= last;
-    if (!earlier && !later) break;
-    if (earlier) startMs -= 60_000;
-    if (later) endMs += 60_000;
-  }
-  return startMs === peak.startMs && endMs === peak.endMs ? peak : { startMs, endMs, requests: countIn(serverTs, startMs, endMs) };
-}
-
-/** Elements of a non-decreasing array in [from, to). */
-function countIn(ts: ArrayLike<number>, from: number, to: number): number {
-  return lowerBound(ts, to) - lowerBound(ts, from);
-}
-
-/** Index of the first element ≥ x in a non-decreasing array (its length if none). */
-function lowerBound(ts: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Nearest-rank p99 of a sample with its distribution-free confidence interval. Times in ms. */
-export interface QuantileBand {
-  p99: number;
-  low: number;
-  high: number;
-  n: number;
-}
-
-/**
- * Nearest-rank p99 (rank ⌈0.99·n⌉) and the order statistics bounding it at normal quantile z.
- * @param values  Latencies, ms (any order; not modified).
- * @param z       Normal quantile of the interval (1.645 for a one-sided 95 % bound on each side).
- * @throws {RangeError} on an empty sample or a value that is not finite.
- */
-export function p99Band(values: ArrayLike<number>, z: number): QuantileBand {
-  const n = values.length;
-  if (n === 0) throw new RangeError('p99Band: empty sample');
-  if (!(z >= 0 && Number.isFinite(z))) throw new RangeError(`p99Band: z must be a finite number ≥ 0, got ${String(z)}`);
-  assertFiniteSample(values, 'p99Band');
-  const s = Float64Array.from(values).sort();
-  const half = z * Math.sqrt(n * 0.99 * 0.01);
-  const at = (rank: number): number => s[Math.min(n, Math.max(1, rank)) - 1]!;
-  return { p99: at(Math.ceil(0.99 * n)), low: at(Math.floor(0.99 * n - half)), high: at(Math.ceil(0.99 * n + half) + 1), n };
-}
-
-/**
- * The range of one day's nearest-rank p99 over `perDay` requests drawn from the distribution a pooled
- * sample of latencies stands for. That p99 is the ⌈0.99·n⌉-th order statistic of the day's n requests;
- * the fraction of the distribution below it is Beta(k, n − k + 1) distributed, with sd
- * √(0.99·0.01 / n) (David & Nagaraja, Order Statistics, 3rd ed., 2003, ch. 2: the uniform's order
- * statistics), and the pooled sample's own p99 is uncertain in the same way over its N values. So the
- * day's p99 lies at a level 0.99 ± z·√(0.99·0.01·(1/n + 1/N)) of the pooled sample, read there by
- * nearest rank. Where the tail is smooth this is a few per cent; where it jumps (1.5 % of the requests
- * waited behind a slow model, the rest did not), it spans the jump: a trial's resnet50 joining a device
- * that serves retinanet was replayed at p99 6.6 ms, and its day measured 16.6 ms.
- * @param values  Pooled latencies, ms (any order; not modified).
- * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
- * @param z       Multiple of the sd on each side.
- * @returns       The level's range read from the pooled sample (low ≤ high), ms.
- * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` ≤ 0.
- */
-export function dayP99Band(values: ArrayLike<number>, perDay: number, z: number): { low: number; high: number } {
-  const n = values.length;
-  if (n === 0) throw new RangeError('dayP99Band: empty sample');
-  if (!(z >= 0 && Number.isFinite(z))) throw new RangeError(`dayP99Band: z must be a finite number ≥ 0, got ${String(z)}`);
-  assertFiniteSample(values, 'dayP99Band');
-  if (!(perDay > 0)) throw new RangeError(`dayP99Band: perDay must be > 0, got ${perDay}`);
-  const s = Float64Array.from(values).sort();
-  const half = z * Math.sqrt(0.99 * 0.01 * (1 / perDay + 1 / n));
-  const at = (level: number): number => s[Math.min(n, Math.max(1, Math.ceil(level * n))) - 1]!;
-  return { low: at(0.99 - half), high: at(0.99 + half) };
-}
 
 /** How the replay changes the device. */
 export interface ReplayChange {

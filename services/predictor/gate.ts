@@ -19,7 +19,9 @@
  * ×(1 + margin) higher than the one observed.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, p99Band, prepareReplay, replayPrepared, type LoadSensitivity, type PeakReplay } from './gate-replay.ts';
+import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band } from './peak-p99.ts';
+import { movedDevice, prepareReplay, replayPrepared, type PeakReplay } from './gate-replay.ts';
+import type { LoadSensitivity } from './load-sensitivity.ts';
 import type { ServerObservations } from './whatif.ts';
 import { GATE_DEFAULTS, type GateAnswer, type GateOptions } from './gate-options.ts';
 import { estimateFactor, gateFactor, shadowUnusable, type CandidateEvidence, type FactorEstimate, type GateFactor } from './gate-factor.ts';
@@ -408,7 +410,7 @@ export function dayToDaySd(series: readonly (readonly number[])[], prior: number
   return dof > 0 ? Math.sqrt(ss / dof) : prior;
 }
 
-/** Fewest requests of the model in the peak windows for an answer (and a p99 at peak is read over; gate-replay.ts). */
+/** Fewest requests of the model in the peak windows for an answer (and a p99 at peak is read over; peak-p99.ts). */
 export { MIN_PEAK_REQUESTS };
 
 /** Days before a rollout over which the fleet's day-to-day variation of peak p99 is measured. */

@@ -10,7 +10,7 @@
  *   of the interval before the request).
  * - Service: the load sensitivity of each part is fitted from the same rows —
  *   part ∝ (1 + k·u), a line through the medians of part / (its model's median
- *   part) in 10 bins of u (gate-replay.ts `fitLoadSensitivity`); where the
+ *   part) in 10 bins of u (load-sensitivity.ts `fitLoadSensitivity`); where the
  *   server's rows carry no load signal (it never ran loaded enough to tell),
  *   the fleet's median sensitivity, as the gate's replay takes it —
  *   and each measured part is unloaded by it (part / (1 + k·u)).
@@ -27,7 +27,8 @@
  * Assumptions: replicas share one queue (a load balancer that sends each
  * request to the first free worker); demand does not change with latency.
  */
-import { busiestUtilisation, deviceLoadSensitivity, traceIdleGapMs, ownLoadSensitivity, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder, type LoadSensitivity } from './gate-replay.ts';
+import { busiestUtilisation, traceIdleGapMs, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder } from './gate-replay.ts';
+import { deviceLoadSensitivity, ownLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -122,7 +123,7 @@ export interface ChipSwap {
 /**
  * p50 and p99 of a server with `replicas` replicas of its chip (1 = as now), or of `swap.chip`,
  * under its observed load.
- * @param fleet  The fleet's load sensitivity (gate-replay.ts `fleetLoadSensitivity`), taken for a part
+ * @param fleet  The fleet's load sensitivity (load-sensitivity.ts `fleetLoadSensitivity`), taken for a part
  *   the server's own rows carry no load signal of; without it such a part is not load-sensitive (k = 0).
  * @throws {RangeError} on replicas < 1.
  * @throws {NoEvidenceError} on a server with fewer than 50 measured requests.

@@ -37,14 +37,14 @@
  *   as a profile would.
  * - Truth: the day is simulated exactly with the change (server-sim.ts; the
  *   changed model alone on its device after a chip change); the model's p99 at
- *   the peak (gate-replay.ts `modelPeakWindow`: the busiest 5 min of the
+ *   the peak (peak-p99.ts `modelPeakWindow`: the busiest 5 min of the
  *   server's arrivals, widened by whole minutes until the model has 100
  *   requests in it, as the gate reads it; over fewer, a nearest-rank p99 is
  *   the slowest request) above its SLO rolls it back at the end of the day.
  * Everything is seeded: same config → deep-equal history.
  */
 import type { DeploymentEvent } from '../../schemas/types.ts';
-import { modelPeakWindow } from '../predictor/gate-replay.ts';
+import { modelPeakWindow } from '../predictor/peak-p99.ts';
 import { generateRequests, type Routing } from './arrivals.ts';
 import { loadArrivalTrace, loadBaseLatencies, type BaseLatency } from './data.ts';
 import { buildFleet, CHIP_SPECS, pairPlan, type ServerPlan } from './fleet.ts';
@@ -275,7 +275,7 @@ export function simulateDeploymentHistory(config: HistoryConfig): DeploymentHist
 /**
  * A model's nearest-rank p99 at peak on a server's device of a chip, ms: over its requests in the
  * busiest window of the server's arrivals, widened by whole minutes until it holds
- * `MIN_PEAK_REQUESTS` of them (gate-replay.ts `modelPeakWindow`; fewer, and the p99 would be the
+ * `MIN_PEAK_REQUESTS` of them (peak-p99.ts `modelPeakWindow`; fewer, and the p99 would be the
  * slowest request).
  * @param devices  One day's device days.
  * @returns NaN when the model has no request on that device in the window.

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { codecFor } from '../../schemas/index.ts';
 import { tmpdir } from 'node:os';
 import { gateRollout, type BacktestResult } from '../../services/predictor/gate-backtest.ts';
-import { modelPeakWindow, peakWindow } from '../../services/predictor/gate-replay.ts';
+import { modelPeakWindow, peakWindow } from '../../services/predictor/peak-p99.ts';
 import { msText } from '../../services/predictor/ms-text.ts';
 import { edgelat } from '../helpers/edgelat-cli.ts';
 import { peakP99, simulateDeploymentHistory, type DeploymentHistory } from '../../services/simulator/deployments.ts';

@@ -9,7 +9,7 @@ import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { fleetDaySeries } from '../../services/predictor/gate-evidence.ts';
 import { dayToDaySd, queueShareClass, type DaySeries } from '../../services/predictor/gate.ts';
-import { peakWindow } from '../../services/predictor/gate-replay.ts';
+import { peakWindow } from '../../services/predictor/peak-p99.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { at, makeEnriched, makeLoad, prng } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';

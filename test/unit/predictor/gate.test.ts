@@ -10,7 +10,9 @@ import { combineAnswers, dayToDaySd, gateServer, measuredPeakP99, queueShareClas
 import { GATE_DEFAULTS } from '../../../services/predictor/gate-options.ts';
 import { estimateFactor, ioMapAcrossChips, type CandidateEvidence, type FleetIo } from '../../../services/predictor/gate-factor.ts';
 import { msText, distinctMs } from '../../../services/predictor/ms-text.ts';
-import { benchmarkSpreadRatio, dayP99Band, deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity, MIN_PEAK_REQUESTS, modelPeakWindow, movedDevice, offeredUtilisation, p99Band, peakWindow, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { benchmarkSpreadRatio, movedDevice, offeredUtilisation, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
+import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band, peakWindow } from '../../../services/predictor/peak-p99.ts';
+import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity } from '../../../services/predictor/load-sensitivity.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { busiestUtilisation, fleetLoadSensitivity, IDLE_GAP_MS, loadedUtilisation, measuredContention, MIN_IDLE_GAP_MS, traceIdleGapMs, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { busiestUtilisation, IDLE_GAP_MS, loadedUtilisation, measuredContention, MIN_IDLE_GAP_MS, traceIdleGapMs, spreadAboutMedian, spreadRatio } from '../../../services/predictor/gate-replay.ts';
+import { fleetLoadSensitivity } from '../../../services/predictor/load-sensitivity.ts';
 import { whatIfReplicas, type ServerObservations } from '../../../services/predictor/whatif.ts';
 
 /**

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { comparePairs } from '../../../pipelines/stats/compare-pairs.ts';
-import { assertFiniteSample } from '../../../pipelines/stats/samples.ts';
+import { assertFiniteSample, lowerQuantile } from '../../../pipelines/stats/samples.ts';
 import { nearestRankQuantile } from '../../../services/model/gbt.ts';
 import { coverage, mape, median, withinTolerance } from '../../../services/model/metrics.ts';
-import { dayP99Band, lowerQuantile, p99Band } from '../../../services/predictor/gate-replay.ts';
+import { dayP99Band, p99Band } from '../../../services/predictor/peak-p99.ts';
 
 describe('finite samples', () => {
   it('assertFiniteSample names the first bad value and its index', () => {
