@@ -1,4 +1,4 @@
-import type { InferenceEvent, ShadowResult, ShadowVerdict, ShadowVerdictName } from '../schemas/types.ts';
+import type { InferenceEvent, ShadowResult, ShadowVerdict } from '../schemas/types.ts';
 import { compareSeq, type Emit, type Processor, type StepInput, type StepResult } from './processor.ts';
 import { comparePairs } from './stats/compare-pairs.ts';
 import { TOPICS } from './topics.ts';

@@ -4,7 +4,7 @@
  * for bad usage, 70 otherwise, never 0–2). `--backtest` simulates a
  * deployment history and scores the gate on every rollout of it.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
 import { idProblem, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';

@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { parse as parseLossless } from 'lossless-json';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -31,13 +30,10 @@ import {
   ProfileQuerySchema,
   RecommendRequestSchema,
   RecommendResponseSchema,
-  validate,
-  type FieldError,
 } from './schemas.ts';
-import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError, type PredictorBackend } from './types.ts';
-import { ModelFileError } from '../../errors.ts';
-import { missingObject } from '../warehouse/missing-object.ts';
+import type { PredictorBackend } from './types.ts';
 import { NO_CHIP_KNOWN } from './recommend.ts';
+import { checkAnswer, HttpProblem, parseJsonBody, parseRequest, PROBLEM_JSON, PROBLEM_TYPES, problemText, sendProblem, toProblem } from './problems.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -54,8 +50,6 @@ export const DEFAULT_JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 export const GATE_PARALLEL = 1;
 /** `POST /v1/gate` requests that may wait for {@link GATE_PARALLEL}; one more is answered 503 with `Retry-After`. */
 export const MAX_GATES_WAITING = 16;
-/** Field errors a 400 problem lists at most (its detail counts them all: a body of 60,000 unknown keys answered 3.3 MB). */
-export const MAX_PROBLEM_ERRORS = 50;
 
 /** Options of {@link createPredictorApp}. */
 export interface PredictorAppOptions {
@@ -86,211 +80,8 @@ export interface PredictorAppOptions {
   requestTimeoutMs?: number;
 }
 
-/** The `type` URI of each kind of problem the predictor answers (stable: clients may switch on it). */
-export const PROBLEM_TYPES = {
-  validation: 'urn:edgelat:problem:validation-failed',
-  malformedBody: 'urn:edgelat:problem:malformed-body',
-  badRequest: 'urn:edgelat:problem:bad-request',
-  notFound: 'urn:edgelat:problem:not-found',
-  noRoute: 'urn:edgelat:problem:no-such-route',
-  methodNotAllowed: 'urn:edgelat:problem:method-not-allowed',
-  bodyTooLarge: 'urn:edgelat:problem:body-too-large',
-  headersTooLarge: 'urn:edgelat:problem:headers-too-large',
-  requestTimeout: 'urn:edgelat:problem:request-timeout',
-  malformedRequest: 'urn:edgelat:problem:malformed-request',
-  unsupportedMediaType: 'urn:edgelat:problem:unsupported-media-type',
-  unavailable: 'urn:edgelat:problem:unavailable',
-  busy: 'urn:edgelat:problem:busy',
-  clientGone: 'urn:edgelat:problem:client-closed-request',
-  forbidden: 'urn:edgelat:problem:browser-request-refused',
-  internal: 'urn:edgelat:problem:internal-error',
-} as const;
-
-/** An error answered as a problem with its own status (everything else is a 500). */
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    detail: string,
-    readonly errors?: FieldError[],
-    readonly extra?: Record<string, unknown>,
-    /** Headers of the answer (`Retry-After`). */
-    readonly headers?: Record<string, string>,
-  ) {
-    super(detail);
-    this.name = 'HttpProblem';
-  }
-}
-
-const PROBLEM_JSON = 'application/problem+json';
-
-/**
- * An RFC 9457 problem body for an answer made outside Fastify's routes: type, title, status, detail, the request's URL
- * as `instance` where the request was read that far, and a request id of its own (as the routes' problems have them;
- * the answer carries it as `X-Request-Id` too).
- */
-function problemText(status: number, type: string, detail: string, requestId: string, instance?: string): string {
-  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail, ...(instance === undefined ? {} : { instance }), request_id: requestId });
-}
-
 /** The keep-alive timeout Fastify gives a server it creates, ms (its `keepAliveTimeout` default). */
 const FASTIFY_KEEP_ALIVE_TIMEOUT_MS = 72_000;
-
-function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  const body = {
-    type: problem.type,
-    title: STATUS_CODES[problem.status] ?? 'Error',
-    status: problem.status,
-    detail: problem.message,
-    instance: request.url,
-    request_id: request.id,
-    ...(problem.errors ? { errors: problem.errors } : {}),
-    ...problem.extra,
-  };
-  if (problem.headers) reply.headers(problem.headers);
-  return reply.code(problem.status).type(PROBLEM_JSON).send(body);
-}
-
-/** Parse a request part or throw a 400 problem listing every failed check. */
-function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = validate(schema, input);
-  if (result.ok) return result.value;
-  // A query value coerced to a number that is not one: quote it as sent, not as the NaN it became.
-  const sent = (path: string): unknown => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[path.replace(/^#\//, '')] : undefined);
-  for (const e of result.errors) {
-    const raw = sent(e.path);
-    // A query parameter given twice arrives as an array of strings.
-    if (Array.isArray(raw) && raw.length > 1 && raw.every((v) => typeof v === 'string') && what === 'query string') e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
-    else if (/received NaN/.test(e.message) && typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
-    // Digits past what a double holds: quote them as sent, not as the number they round to (20 nines read "got 1e20").
-    else if (what === 'query string' && typeof raw === 'string' && /^\d+$/.test(raw)) e.message = e.message.replace(`got ${String(Number(raw))}`, `got ${raw}`);
-  }
-  const first = result.errors[0]!;
-  const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-  throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid ${what}: ${first.path} ${first.message}${more}`, result.errors.slice(0, MAX_PROBLEM_ERRORS));
-}
-
-/** Check a backend answer; a mismatch is a programmer error (500, logged with the failed checks, never sent). */
-function checkAnswer<S extends z.ZodType>(schema: S, value: unknown, route: string): z.output<S> {
-  const result = validate(schema, value);
-  if (result.ok) return result.value;
-  throw new Error(`backend answer of ${route} does not match its schema: ${JSON.stringify(result.errors.slice(0, 10))}`);
-}
-
-/**
- * Deepest nesting of objects and arrays a request body may have. The API's bodies nest 5 levels at most
- * (`{profile: {inputs: [{shape: []}]}}`); a trial's 50,000-deep body overflowed the stack of the duplicate-key parser (HTTP 500).
- */
-export const MAX_BODY_DEPTH = 32;
-
-/**
- * Parse a JSON request body, refusing what Fastify's default parser refuses (secure-json-parse's
- * prototype poisoning: a `__proto__` key, or a `constructor` key holding a `prototype`), and a key
- * given twice in one object with two values (JSON.parse keeps the last; RFC 8259 §4: names SHOULD be
- * unique; a trial sent slo_p99_ms 5 then 50 and was gated at 50, where the CLI refuses a flag given twice).
- * @throws {HttpProblem} 400 naming why: empty, the JSON parser's message (with the position), nesting deeper than
- *   {@link MAX_BODY_DEPTH}, a repeated key (lossless-json finds it, with its position), or the poisoning key's JSON pointer.
- */
-export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^Unexpected token '(.)', ".*" is not valid JSON$/s, "unexpected token '$1'");
-    throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body is not valid JSON: ${reason}`);
-  }
-  // Iteratively (no recursion on a client's nesting): prototype poisoning, and a depth no request has.
-  const stack: [unknown, string, number][] = [[value, '#', 0]];
-  while (stack.length > 0) {
-    const [node, path, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth >= MAX_BODY_DEPTH) {
-      const at = path.length > 80 ? `${path.slice(0, 80)}…` : path;
-      throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep (at ${at}): no request of this API nests more than 5`);
-    }
-    for (const [key, child] of Object.entries(node)) {
-      const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${JSON.stringify(key)} key at ${at}: refused (prototype poisoning)`);
-      }
-      stack.push([child, at, depth + 1]);
-    }
-  }
-  try {
-    // lossless-json reads a 1 MiB body in ~150 ms (JSON.parse: ~4 ms), so it runs only when some key text
-    // occurs twice anywhere (a native regex pass; a string that looks like a key costs a needless pass, never
-    // a wrong answer). Numbers stay text: nothing here reads them.
-    if (keyTextRepeats(text)) parseLossless(text, null, (digits) => digits);
-  } catch (error) {
-    const repeated = /^Duplicate key '(.*)' encountered at position (\d+)$/s.exec((error as Error).message);
-    if (!repeated) throw error;
-    throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has the key ${JSON.stringify(repeated[1])} twice in one object, with two values (at character ${repeated[2]}): give each key once`);
-  }
-  return value;
-}
-
-/**
- * Whether some `"…":` (a key, or string text that looks like one) occurs twice in a valid JSON text, keys
- * compared decoded (`"a"` and `"\u0061"` are one key).
- */
-function keyTextRepeats(text: string): boolean {
-  const seen = new Set<string>();
-  for (const m of text.matchAll(/"((?:[^"\\]|\\.)*)"\s*:/g)) {
-    let key: string;
-    try {
-      key = JSON.parse(`"${m[1]!}"`) as string;
-    } catch {
-      return true; // not a string literal after all (inside another string): let the full pass decide
-    }
-    if (seen.has(key)) return true;
-    seen.add(key);
-  }
-  return false;
-}
-
-/** Map a thrown error to a problem; null means unexpected (500). */
-function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
-  if (error instanceof HttpProblem) return error;
-  // The message names the field as the CLI does (`servers: …`); the path points at the entry (`#/servers/1`).
-  const fieldErrors = (e: { message: string; field?: string }): FieldError[] | undefined =>
-    e.field ? [{ path: `#/${e.field}`, message: e.message.replace(new RegExp(`^${e.field.split('/')[0]}(\\[\\d+\\])?: `), '') }] : undefined;
-  if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
-  if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
-  if (error instanceof NoChampionError) return new HttpProblem(503, PROBLEM_TYPES.unavailable, error.message);
-  if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
-  const missing = missingObject(error);
-  if (missing !== null) {
-    request.log.error({ err: error }, 'the warehouse lacks a table or database');
-    return new HttpProblem(503, PROBLEM_TYPES.unavailable, missing);
-  }
-  // The server's paths stay in its log (the error handler logs the cause); a trial's damaged champion answered a bare 500.
-  if (error instanceof ModelFileError) {
-    request.log.error({ err: error }, 'a latency model file cannot be used');
-    return new HttpProblem(503, PROBLEM_TYPES.unavailable, `the file of latency model ${JSON.stringify(error.version)} cannot be used: missing, not the file registered, or not a latency model of its kind (the server's log says which): \`edgelat model train\` writes it back, or trains a model to replace it, or \`edgelat model promote\` another version (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`);
-  }
-  const { code, statusCode, message } = error as Partial<FastifyError>;
-  const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());
-  switch (code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpProblem(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${request.routeOptions.bodyLimit ?? jsonLimit} bytes`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
-      const sent = request.headers['content-type'];
-      const accepted = JSON.stringify(route?.body?.contentType ?? 'application/json');
-      return new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, sent === undefined ? `missing content type: send ${accepted}` : `content type ${JSON.stringify(sent)} is not accepted: send ${accepted}`);
-    }
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      // Fastify's parser refuses "__proto__" and "constructor" keys (prototype poisoning) with the same error code.
-      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is not valid JSON, or has a "__proto__" or "constructor" key (refused)');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new HttpProblem(400, PROBLEM_TYPES.malformedBody, 'request body is empty: send a JSON object');
-  }
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const detail = message ? message.charAt(0).toLowerCase() + message.slice(1) : 'bad request';
-    return new HttpProblem(statusCode, statusCode === 413 ? PROBLEM_TYPES.bodyTooLarge : PROBLEM_TYPES.malformedBody, detail);
-  }
-  return null;
-}
 
 /**
  * Create the predictor's fastify app (created, not listening: call `listen`, or `inject` in tests).

@@ -47,7 +47,6 @@ export const MIN_RPS = 1e-6;
 const rpsLoad = load.refine((v) => v === 0 || v >= MIN_RPS, { message: `must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days)` });
 const count = z.int().min(0);
 const nullableNumber = z.number().nullable();
-const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
 /** Latency percentiles of a recommendation; null = unbounded (the load exceeds the chip's capacity). */
 const loadPercentiles = z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber })
   .meta({ description: 'latency percentiles, ms; null = unbounded: the load exceeds what the chip serves, so the queue grows without end' });
