@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { nearestNames } from './names.ts';
-import { parseCron } from './model/lifecycle.ts';
+import { parseCron } from './model/training-schedule.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 import { CORRELATION_SCOPES, type CorrelationScope } from '../pipelines/rolling-correlation.ts';
 

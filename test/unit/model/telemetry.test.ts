@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../errors.ts';
 import { loadConfig } from '../../../services/config.ts';
 import { trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
-import { scheduledRunTimes } from '../../../services/model/lifecycle.ts';
+import { scheduledRunTimes } from '../../../services/model/training-schedule.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
 import { isotonicRising } from '../../../services/model/features.ts';
 import { monotoneQuantiles } from '../../../services/predictor/latency-predictor.ts';
