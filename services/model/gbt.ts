@@ -21,6 +21,7 @@
 
 import { createRng } from '../simulator/prng.ts';
 import { assertFiniteSample } from '../../pipelines/stats/samples.ts';
+import { runRounds } from './rounds.ts';
 
 /** Loss of the learner: squared error, or the pinball loss of quantile `alpha` (fraction 0..1, exclusive). */
 export type GbtLoss = { kind: 'l2' } | { kind: 'quantile'; alpha: number };
@@ -148,8 +149,20 @@ function treeValue(t: GbtTree, x: ArrayLike<number>): number {
 /**
  * Train an ensemble on rows `X` (each of the same length, finite numbers) and targets `y`.
  * @throws {RangeError} naming the option or the row when the input is unusable.
+ * @see trainGbtRounds, the same training a tree at a time (for a process that must keep serving while it trains).
  */
 export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], options: GbtOptions): GbtModel {
+  return runRounds(trainGbtRounds(X, y, options));
+}
+
+/**
+ * {@link trainGbt} as a generator that pauses after each tree (yields nothing) and returns the model: run it
+ * with `runRounds`, or with `runRoundsYielding` to let the event loop run between trees (a retraining
+ * schedule inside `pipeline run`: one kind's trees took the process 5–9 s, long enough for its consumer
+ * groups to take it for dead).
+ * @throws {RangeError} as {@link trainGbt}, at the first `next()`.
+ */
+export function* trainGbtRounds(X: readonly ArrayLike<number>[], y: readonly number[], options: GbtOptions): Generator<void, GbtModel, void> {
   const o = {
     nTrees: options.nTrees ?? 200, learningRate: options.learningRate ?? 0.1, maxDepth: options.maxDepth ?? 6, minSamplesLeaf: options.minSamplesLeaf ?? 5,
     maxBins: options.maxBins ?? 255, lambda: options.lambda ?? 1, validationFraction: options.validationFraction ?? 0, earlyStoppingRounds: options.earlyStoppingRounds ?? 20, seed: options.seed ?? 1,
@@ -217,6 +230,7 @@ export function trainGbt(X: readonly ArrayLike<number>[], y: readonly number[], 
     } else {
       best = trees.length;
     }
+    yield;
   }
   return { base, trees: trees.slice(0, best), featureCount, loss, trainLoss: trainLoss.slice(0, best + 1), validLoss };
 }

@@ -26,7 +26,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { lossOf, predictGbt, trainGbt, type GbtModel, type GbtOptions } from './gbt.ts';
+import { lossOf, predictGbt, trainGbtRounds, type GbtModel, type GbtOptions } from './gbt.ts';
+import { mapRounds, runRounds, runRoundsYielding } from './rounds.ts';
 import { coverage, mape, withinTolerance } from './metrics.ts';
 import { exportGbtToOnnx, OnnxScorer, readOnnxMetadata } from './onnx.ts';
 import type { Trainer } from './lifecycle.ts';
@@ -194,14 +195,23 @@ export interface TelemetryModel {
  * @throws {RangeError} on fewer than 100 rows.
  */
 export function trainTelemetryModel(target: TelemetryTarget, rows: readonly TelemetryRow[], seed: number, encoding?: TelemetryEncoding): TelemetryModel {
+  return runRounds(trainTelemetryModelRounds(target, rows, seed, encoding));
+}
+
+/**
+ * {@link trainTelemetryModel} a tree at a time (gbt.ts `trainGbtRounds`): the retraining schedule runs it with
+ * `runRoundsYielding`, so `pipeline run` goes on serving its consumer groups while a model trains.
+ * @throws {RangeError} as {@link trainTelemetryModel}, at the first `next()`.
+ */
+export function* trainTelemetryModelRounds(target: TelemetryTarget, rows: readonly TelemetryRow[], seed: number, encoding?: TelemetryEncoding): Generator<void, TelemetryModel, void> {
   if (rows.length < 100) throw new RangeError(`${target.kind}: ${rows.length} training rows; need at least 100 successful, load-matched requests with a benchmark prior`);
-  encoding ??= fitEncoding(rows);
+  const enc = encoding ?? fitEncoding(rows);
   const t = thin(rows, MAX_TRAIN_ROWS);
-  const X = t.map((r) => featureRow(encoding, r));
+  const X = yield* mapRounds(t, (r) => featureRow(enc, r)); // ~75 µs a row (the queueing prior)
   const off = offsetFeature(target);
   const y = t.map((r, i) => ln(r[target.column]) - X[i]![off]!);
-  const gbt = trainPairValidated(X, y, t.map((r) => `${r.modelId}|${r.chip}`), { ...telemetryGbtOptions(target), loss: { kind: 'quantile', alpha: target.alpha }, seed });
-  return { target, gbt, encoding };
+  const gbt = yield* trainPairValidatedRounds(X, y, t.map((r) => `${r.modelId}|${r.chip}`), { ...telemetryGbtOptions(target), loss: { kind: 'quantile', alpha: target.alpha }, seed });
+  return { target, gbt, encoding: enc };
 }
 
 /** Share of the training (model, chip) pairs held out to choose the number of trees ({@link trainPairValidated}). */
@@ -225,13 +235,18 @@ export const TREE_VALIDATION_PAIR_SHARE = 0.25;
  * @returns        The retrained ensemble.
  */
 export function trainPairValidated(X: readonly Float64Array[], y: readonly number[], groups: readonly string[], options: GbtOptions): GbtModel {
+  return runRounds(trainPairValidatedRounds(X, y, groups, options));
+}
+
+/** {@link trainPairValidated} a tree at a time (gbt.ts `trainGbtRounds`). */
+export function* trainPairValidatedRounds(X: readonly Float64Array[], y: readonly number[], groups: readonly string[], options: GbtOptions): Generator<void, GbtModel, void> {
   const pairs = [...new Set(groups)].sort();
-  if (pairs.length < 4) return trainGbt(X, y, options);
+  if (pairs.length < 4) return yield* trainGbtRounds(X, y, options);
   shuffleInPlace(pairs, createRng(options.seed ?? 1, 'telemetry-tree-pairs'));
   const val = new Set(pairs.slice(0, Math.max(1, Math.round(TREE_VALIDATION_PAIR_SHARE * pairs.length))));
   const fit = X.flatMap((_, i) => (val.has(groups[i]!) ? [] : [i]));
   const held = X.flatMap((_, i) => (val.has(groups[i]!) ? [i] : []));
-  const m = trainGbt(fit.map((i) => X[i]!), fit.map((i) => y[i]!), { ...options, validationFraction: 0 });
+  const m = yield* trainGbtRounds(fit.map((i) => X[i]!), fit.map((i) => y[i]!), { ...options, validationFraction: 0 });
   const yv = held.map((i) => y[i]!);
   const f = held.map(() => m.base);
   let best = 0;
@@ -245,7 +260,7 @@ export function trainPairValidated(X: readonly Float64Array[], y: readonly numbe
       best = k + 1;
     }
   });
-  return trainGbt(X, y, { ...options, nTrees: best, validationFraction: 0 });
+  return yield* trainGbtRounds(X, y, { ...options, nTrees: best, validationFraction: 0 });
 }
 
 /** Predicted ln ms of one feature row: offset feature + trees. */
@@ -323,14 +338,15 @@ export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget, 
     kind: target.kind,
     load: async (fromMs, toMs) => ({ rows: await (cache ?? new TelemetryRowCache(warehouse)).rows(fromMs, toMs), tsOf: (r) => r.tsMs }),
     train: async (rows, seed) => {
-      const model = trainTelemetryModel(target, rows, seed);
+      // A tree at a time, the event loop served between: this runs inside `pipeline run` on its schedule.
+      const model = await runRoundsYielding(trainTelemetryModelRounds(target, rows, seed));
       return { bytes: exportTelemetryModel(model), metrics: { trees: model.gbt.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS) } };
     },
     score: async (bytes, rows) => {
       const { encoding } = telemetryEncodingOf(bytes);
       const scorer = await OnnxScorer.load(bytes);
       try {
-        const X = rows.map((r) => featureRow(encoding, r));
+        const X = await runRoundsYielding(mapRounds(rows, (r) => featureRow(encoding, r)));
         const out = await scorer.predict(X);
         const off = offsetFeature(target);
         return telemetryMetrics(target, X.map((x, i) => x[off]! + out[i]!), rows);

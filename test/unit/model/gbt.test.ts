@@ -8,7 +8,8 @@
  * round; the same seed gives the same model.
  */
 import { describe, expect, it } from 'vitest';
-import { lossOf, nearestRankQuantile, predictGbt, trainGbt } from '../../../services/model/gbt.ts';
+import { lossOf, nearestRankQuantile, predictGbt, trainGbt, trainGbtRounds } from '../../../services/model/gbt.ts';
+import { runRounds, runRoundsYielding } from '../../../services/model/rounds.ts';
 import { prng } from '../../helpers/factories.ts';
 
 const nextUp = (x: number): number => {
@@ -84,6 +85,35 @@ describe('trainGbt', () => {
     for (let k = 1; k < m.trainLoss.length; k++) expect(m.trainLoss[k]!).toBeLessThanOrEqual(m.trainLoss[k - 1]! + 1e-12);
     expect(m.trainLoss.at(-1)!).toBeLessThan(m.trainLoss[0]! / 10);
     expect(lossOf({ kind: 'l2' }, y, X.map((x) => predictGbt(m, x)))).toBeGreaterThan(0);
+  });
+
+  it('trains a tree a round (trainGbtRounds): one pause per tree grown, the same model as trainGbt, run at once or with the event loop served between trees', async () => {
+    const rand = prng(8);
+    const X = Array.from({ length: 300 }, () => [rand(), rand()]);
+    const y = X.map(([a, b]) => 2 * a! - b! + 0.1 * rand());
+    const opts = { loss: { kind: 'quantile', alpha: 0.9 } as const, nTrees: 12, learningRate: 0.3, maxDepth: 3, seed: 2 };
+    let pauses = 0;
+    const rounds = trainGbtRounds(X, y, opts);
+    for (let r = rounds.next(); !r.done; r = rounds.next()) pauses++;
+    expect(pauses).toBe(12);
+    const whole = JSON.stringify(trainGbt(X, y, opts));
+    expect(JSON.stringify(runRounds(trainGbtRounds(X, y, opts)))).toBe(whole);
+    // With a slice of 0 ms every pause gives the event loop a turn: an immediate queued before training runs after each tree.
+    const turns: number[] = [];
+    let grown = 0;
+    const tick = () => { turns.push(grown); if (grown < 12) setImmediate(tick); };
+    setImmediate(tick);
+    const model = await runRoundsYielding((function* () {
+      const inner = trainGbtRounds(X, y, opts);
+      for (;;) {
+        const r = inner.next();
+        if (r.done) return r.value;
+        grown++;
+        yield;
+      }
+    })(), 0);
+    expect(turns).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(JSON.stringify(model)).toBe(whole);
   });
 
   it('stops early on pure noise and keeps the trees up to the best validation loss; the same seed gives the same model', () => {

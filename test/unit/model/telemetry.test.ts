@@ -20,7 +20,7 @@ import { monotoneQuantiles } from '../../../services/predictor/latency-predictor
 import {
   TOTAL_MS_TREES,
   BENCHMARK_CUT, expectedIoMs, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
-  TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, unloadedQuantileFactor,
+  TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, trainTelemetryModelRounds, unloadedQuantileFactor,
   type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
 } from '../../../services/model/telemetry.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
@@ -286,6 +286,21 @@ describe('fitEncoding', () => {
   it('does not depend on the order of the rows, and refuses no rows', () => {
     expect(fitEncoding([...rows].reverse())).toEqual(fitEncoding(rows));
     expect(() => fitEncoding([])).toThrow(RangeError);
+  });
+});
+
+describe('training a tree at a time (the retraining schedule inside pipeline run)', () => {
+  it('pauses while building feature rows (every 256) and after each tree, and returns the model trainTelemetryModel returns', () => {
+    const rows = synthRows(600, 11);
+    const rounds = trainTelemetryModelRounds(target('compute_ms_p50'), rows, 1);
+    let pauses = 0;
+    let r = rounds.next();
+    for (; !r.done; r = rounds.next()) pauses++;
+    const whole = trainTelemetryModel(target('compute_ms_p50'), rows, 1);
+    expect(JSON.stringify(r.value)).toBe(JSON.stringify(whole));
+    expect(whole.gbt.trees.length).toBeGreaterThan(0);
+    // 600 rows: 2 pauses in the feature rows; then the trees of the pair-held-out fit and of the refit (≥ one each).
+    expect(pauses).toBeGreaterThanOrEqual(2 + whole.gbt.trees.length);
   });
 });
 
