@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { nearestNames } from './names.ts';
+import { urlForMessages } from './log.ts';
 import { parseCron } from './model/training-schedule.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 import { CORRELATION_SCOPES, type CorrelationScope } from '../pipelines/rolling-correlation.ts';
@@ -223,11 +224,18 @@ const schema = z.object({
 /** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
-/** A variable's value as an error message may show it: secrets redacted, URL credentials removed. */
+/**
+ * A variable's value as an error message may show it: secrets redacted; a URL (`…_URL`) as its scheme, host and port,
+ * each broker of EDGELAT_KAFKA_BROKERS as its host and port, and any other value holding an `@` cut before it
+ * (`urlForMessages`: a trial's `bob:secretpw@host:8081`, without its scheme, and a ClickHouse URL's `?password=` were
+ * printed whole).
+ */
 function shown(name: string, value: string | undefined): string {
   if (value === undefined) return 'undefined';
   if (/PASSWORD|SECRET|TOKEN/.test(name)) return '"[redacted]"';
-  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//[redacted]@'));
+  if (name === 'EDGELAT_KAFKA_BROKERS') return JSON.stringify(value.split(',').map(urlForMessages).join(','));
+  if (name.endsWith('_URL') || value.includes('@')) return JSON.stringify(urlForMessages(value));
+  return JSON.stringify(value);
 }
 
 /**

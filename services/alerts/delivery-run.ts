@@ -24,7 +24,7 @@ import { keyPartition, partitionKey as tpKey, type Consumer, type EventLog } fro
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import { ALERT_SCOPE, alertChange, pairKey, type AlertChange } from './alert-change.ts';
-import { isHttpUrl, postAlert, type WebhookOptions } from './webhook.ts';
+import { isHttpUrl, postAlert, webhookForLogs, type WebhookOptions } from './webhook.ts';
 
 /** Options of an alert delivery run. */
 export interface AlertDeliveryOptions {
@@ -88,7 +88,7 @@ export class AlertDeliveryRun {
   constructor(private readonly options: AlertDeliveryOptions) {
     this.topic = options.topic ?? TOPICS.correlation;
     this.counts[this.topic] = { consumed: 0, processed: 0, late: 0, dead: 0 };
-    if (!isHttpUrl(options.webhookUrl)) throw new RangeError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(options.webhookUrl)}`);
+    if (!isHttpUrl(options.webhookUrl)) throw new RangeError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(webhookForLogs(options.webhookUrl))}`);
   }
 
   /** Join the consumer group and resume each owned partition (see {@link syncAssignment}). */

@@ -4,6 +4,7 @@
  */
 import { WebhookError } from '../../errors.ts';
 import type { AlertChange } from './alert-change.ts';
+import { urlForMessages } from '../log.ts';
 
 /** Options of {@link postAlert}. */
 export interface WebhookOptions {
@@ -46,9 +47,11 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export function webhookForLogs(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.origin}${u.pathname === '/' && u.search === '' ? '' : '/…'}`;
+    if (u.host === '') return urlForMessages(url); // `user:pw@host/x` parses as scheme `user:`
+    // protocol and host, not origin: a scheme without one (`foo://…`) has the origin "null".
+    return `${u.protocol}//${u.host}${u.pathname === '/' && u.search === '' ? '' : '/…'}`;
   } catch {
-    return '(not a URL)';
+    return urlForMessages(url); // not a URL the parser takes: its credentials, path and query still go
   }
 }
 
@@ -94,6 +97,20 @@ async function drainAnswer(res: Response): Promise<void> {
 }
 
 /**
+ * Where a redirect points, for its message (` to http://host:port/…`; '' without a Location). A Location that is no
+ * URL is named so, not parsed into a TypeError (a trial's `Location: http://u:pw@[zz` ended the whole job, and its
+ * debug log printed the Location's password).
+ */
+function redirectTarget(location: string | null, base: string): string {
+  if (!location) return '';
+  try {
+    return ` to ${webhookForLogs(new URL(location, base).href)}`;
+  } catch {
+    return ` to a Location that is not a URL (${urlForMessages(location)})`;
+  }
+}
+
+/**
  * Send one change. Credentials in the URL go as an Authorization header ({@link webhookTarget}); a redirect is not
  * followed; at most 64 KiB of the answer is read; messages show the URL as {@link webhookForLogs}.
  * @returns The receiver's HTTP status (2xx).
@@ -124,7 +141,7 @@ export async function postAlert(url: string, change: AlertChange, options: Webho
   await drainAnswer(res); // so the connection is reused
   if (res.status >= 200 && res.status < 300) return res.status;
   if (res.status >= 300 && res.status < 400) {
-    throw new WebhookError(`alert webhook ${shown} answered ${res.status}, a redirect${res.headers.get('location') ? ` to ${webhookForLogs(new URL(res.headers.get('location')!, target.url).href)}` : ''}: not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`, res.status, { retriable: false });
+    throw new WebhookError(`alert webhook ${shown} answered ${res.status}, a redirect${redirectTarget(res.headers.get('location'), target.url)}: not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`, res.status, { retriable: false });
   }
   const retriable = res.status >= 500 || RETRY_4XX.has(res.status);
   throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ' (not retried: the receiver refuses this change)'}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });

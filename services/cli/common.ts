@@ -7,7 +7,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { UsageError } from './usage-error.ts';
-import { FETCH_BAD_PORTS, isHttpUrl } from '../alerts/webhook.ts';
+import { FETCH_BAD_PORTS, isHttpUrl, webhookForLogs } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
@@ -102,17 +102,19 @@ export function hostFlag(name: string) {
 
 /** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL, or names a port fetch never connects to. */
 export function checkWebhookUrl(url: string): string {
+  // As every other message shows a webhook: scheme, host and port (a trial: a mistyped port printed the URL's password, path and token).
+  const shown = JSON.stringify(webhookForLogs(url));
   if (!isHttpUrl(url)) {
     // The URL parser refuses a port past 65535 with the rest: name it (a trial's :99999 read "expected an http(s) URL").
     const port = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/i.exec(url)?.[1];
-    if (port !== undefined && Number(port) > 65_535) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is past 65535, the largest TCP port`);
-    throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${JSON.stringify(url)}`);
+    if (port !== undefined && Number(port) > 65_535) throw new UsageError(`--alerts-webhook: port ${port} of ${shown} is past 65535, the largest TCP port`);
+    throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${shown}`);
   }
   const port = Number(new URL(url).port);
   // Nothing listens on port 0 (a trial's demo retried ECONNREFUSED for 10 minutes).
-  if (new URL(url).port === '0') throw new UsageError(`--alerts-webhook: port 0 of ${JSON.stringify(url)} is no port a receiver listens on: give the receiver's port`);
+  if (new URL(url).port === '0') throw new UsageError(`--alerts-webhook: port 0 of ${shown} is no port a receiver listens on: give the receiver's port`);
   // Every delivery would fail with "bad port" and be retried for ever.
-  if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${JSON.stringify(url)} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
+  if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${shown} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
   return url;
 }
 

@@ -526,6 +526,14 @@ registerAlertCommands(program);
 registerWhatIfCommand(program);
 registerGateCommand(program);
 
+/** An error as the debug log shows it: type, message, stack, code and cause's message, each scrubbed (log.ts `scrubSecrets`). */
+function scrubbedError(error: unknown, scrub: (text: string) => string): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: scrub(String(error)) };
+  const { code } = error as Error & { code?: unknown };
+  const cause = error.cause instanceof Error ? scrub(error.cause.message) : undefined;
+  return { type: error.name, message: scrub(error.message), stack: scrub(error.stack ?? ''), ...(code === undefined ? {} : { code }), ...(cause === undefined ? {} : { cause }) };
+}
+
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
   if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
@@ -565,8 +573,11 @@ try {
       const { missingObject } = await import('../warehouse/missing-object.ts');
       message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
     }
-    process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(message.split('\n')[0]!))}${hint(message)}\n`);
-    if (process.env.EDGELAT_LOG_LEVEL === 'debug') (await import('../log.ts')).createLogger('debug').error({ err: error }, 'command failed');
+    const { createLogger, scrubSecrets } = await import('../log.ts');
+    process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
+    // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
+    const level = process.env.EDGELAT_LOG_LEVEL;
+    if (level === 'debug' || level === 'trace') createLogger(level).error({ error: scrubbedError(error, scrubSecrets) }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported. Not while a chdb

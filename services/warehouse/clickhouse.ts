@@ -3,6 +3,7 @@ import { WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
+import { scrubSecrets } from '../log.ts';
 
 /** Options of the ClickHouse server warehouse (HTTP interface through @clickhouse/client). */
 export interface ClickHouseWarehouseOptions {
@@ -73,15 +74,19 @@ export function toWarehouseError(error: unknown, what: string, server?: string):
   const network = code === null && (NETWORK.test(message) || (typeof e?.code === 'string' && NETWORK.test(e.code)));
   const gateway = code === null && !network && GATEWAY.test(message);
   const retriable = network || gateway || (code !== null && RETRIABLE_CODES.has(code));
-  const first = exceptionFirstLine(message).trim();
-  // No ClickHouse code and no network error: an empty, HTML or JSON answer is some other HTTP server's (a trial: a 404's
-  // {"error":"not found"} read as a failed query, naming neither the URL nor the setting).
-  const foreign = code === null && !network && (first === '' || first.startsWith('<') || first.startsWith('{'));
+  const first = scrubSecrets(exceptionFirstLine(message).trim());
+  // No ClickHouse code (ClickHouse's errors all carry "Code: N") and no network error: some other HTTP server's answer
+  // (a trial: a 404's {"error":"not found"} read as a failed query, naming neither the URL nor the setting; a proxy's
+  // plain-text 401 read "query failed: Unauthorized"), or an answer the client could not read.
+  const foreign = code === null && !network && !gateway && !(error instanceof TypeError || error instanceof RangeError) && !/abort/i.test(message);
+  // A login refused, by ClickHouse (516 AUTHENTICATION_FAILED) or by a proxy in front of it.
+  const login = code === 516 || (foreign && /unauthori[sz]ed|\b40[13]\b|forbidden|authenticat/i.test(message))
+    ? ': check EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD (the login the server, or a proxy in front of it, expects)' : '';
   const text = gateway
-    ? `a proxy or load balancer answered in place of ClickHouse (${JSON.stringify(message.replace(/\s+/g, ' ').trim().slice(0, 80))}): ClickHouse behind it is unavailable`
+    ? `a proxy or load balancer answered in place of ClickHouse (${JSON.stringify(scrubSecrets(message.replace(/\s+/g, ' ').trim()).slice(0, 80))}): ClickHouse behind it is unavailable`
     : foreign
-    ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))}): is EDGELAT_CLICKHOUSE_URL${server === undefined ? '' : ` (${JSON.stringify(server)})`} the HTTP interface of a ClickHouse server (port 8123)?`
-    : first;
+    ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))})${login ? `${server === undefined ? '' : ` at ${JSON.stringify(server)}`}${login}` : `: is EDGELAT_CLICKHOUSE_URL${server === undefined ? '' : ` (${JSON.stringify(server)})`} the HTTP interface of a ClickHouse server (port 8123)?`}`
+    : `${first}${login}`;
   if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {
     return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause: error });
   }

@@ -40,6 +40,15 @@ describe('postAlert', () => {
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /hook']);
   });
 
+  it('takes a redirect whose Location is no URL for a refusal too, naming it without its password (a trial: it ended the whole job)', async () => {
+    seen.length = 0;
+    answer = () => ({ status: 302, headers: { location: 'http://u:LocPw@[zz' } });
+    const error = await postAlert(`${base()}/hook`, change).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WebhookError);
+    expect(error).toMatchObject({ status: 302, retriable: false });
+    expect((error as Error).message).toBe(`alert webhook ${base()}/… answered 302, a redirect to a Location that is not a URL (http://…@[zz): not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`);
+  });
+
   it('sends user:password@ as Basic auth, and shows neither them nor the path or query in a message', async () => {
     seen.length = 0;
     answer = () => ({ status: 200, body: 'x'.repeat(1 << 20) });

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../services/config.ts';
-import { REDACT_PATHS } from '../../../services/log.ts';
+import { REDACT_PATHS, scrubSecrets, urlForMessages } from '../../../services/log.ts';
 
 /** A pino logger configured like createLogger's, writing JSON lines into `lines`. */
 function capture(): { logger: pino.Logger; lines: string[] } {
@@ -36,3 +36,33 @@ describe('REDACT_PATHS', () => {
     expect(JSON.parse(lines[0]!).kafka.sasl).toEqual({ mechanism: 'plain', username: 'svc', password: '[redacted]' });
   });
 });
+
+describe('urlForMessages and scrubSecrets (secrets in free text: messages, error bodies)', () => {
+  it.each([
+    ['http://ops:WhPw55@hooks.example:6665/T0/SECRET?token=TOK', 'http://…@hooks.example:6665/…?token=…'],
+    ['bob:secretpw@host:8081', '…@host:8081'],
+    ['ftp://bob:p@ss@host:8081', 'ftp://…@host:8081'],
+    ['http://u:p/ss@host/x', 'http://…@host/…'],
+    ['http://localhost:8123/?database=x&password=q', 'http://localhost:8123/?database=…&password=…'],
+    ['http://h:1/x?S3CRETTOKEN&a=b', 'http://h:1/…?…&a=…'],
+    ['http://localhost:8123?password=q', 'http://localhost:8123?password=…'],
+    ['broker:9092', 'broker:9092'],
+    ['http://u:p@[::1', 'http://…@[::1'],
+    ['https://hooks.example#frag', 'https://hooks.example'],
+  ])('shows %j as %j', (text, shown) => {
+    expect(urlForMessages(text)).toBe(shown);
+  });
+
+  it('cuts an echoed Authorization header, URL credentials and password= values; leaves the rest', () => {
+    const echoed = 'POST /?query_id=1 HTTP/1.1\r\nauthorization: Basic Y2h1c2VyOlMzY3JldENI\r\nProxy-Authorization: Bearer abc.def\r\nx-clickhouse-user: chuser';
+    const out = scrubSecrets(echoed);
+    expect(out).not.toContain('Y2h1c2VyOlMzY3JldENI');
+    expect(out).not.toContain('abc.def');
+    expect(out).toContain('authorization: [redacted]');
+    expect(out).toContain('x-clickhouse-user: chuser');
+    expect(scrubSecrets('{"authorization":"Basic Zm9vOmJhcg=="}')).toBe('{"authorization":"[redacted]"}');
+    expect(scrubSecrets('GET http://u:pw@h:1/?database=d&password=s3 and token=abc')).toBe('GET http://[redacted]@h:1/?database=d&password=[redacted] and token=[redacted]');
+    expect(scrubSecrets('code 516: Authentication failed')).toBe('code 516: Authentication failed');
+  });
+});
+

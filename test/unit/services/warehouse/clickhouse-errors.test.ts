@@ -104,4 +104,13 @@ describe('toWarehouseError', () => {
     expect(exceptionFirstLine(plain)).toBe('Code: 60. DB::Exception: Unknown table expression identifier \'x\'. (UNKNOWN_TABLE) (version 26.7.2.1)');
     expect(exceptionFirstLine('connect ECONNREFUSED\nx')).toBe('connect ECONNREFUSED');
   });
+  it('takes any answer without a ClickHouse code for another server\'s, and says when a login was refused (a trial: "query failed: Unauthorized POST /?query_id=…")', () => {
+    const plain = toWarehouseError(new Error('Unauthorized POST /?query_id=1\nauthorization: Basic Y2h1c2VyOlMzY3JldENI'), 'query', 'http://127.0.0.1:18994');
+    expect(plain.message).toBe('query failed: the server\'s answer is not ClickHouse\'s ("Unauthorized POST /?query_id=1") at "http://127.0.0.1:18994": check EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD (the login the server, or a proxy in front of it, expects)');
+    const text = toWarehouseError(new Error('Service says no'), 'statement', 'http://127.0.0.1:18994');
+    expect(text.message).toBe('statement failed: the server\'s answer is not ClickHouse\'s ("Service says no"): is EDGELAT_CLICKHOUSE_URL ("http://127.0.0.1:18994") the HTTP interface of a ClickHouse server (port 8123)?');
+    const ch = toWarehouseError(new Error('Code: 516. DB::Exception: chuser: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)'), 'query', 'http://127.0.0.1:8123');
+    expect(ch.message).toBe('query failed: Code: 516. DB::Exception: chuser: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED): check EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD (the login the server, or a proxy in front of it, expects)');
+    expect(toWarehouseError(new Error('Code: 60. DB::Exception: Unknown table'), 'query').message).toBe('query failed: Code: 60. DB::Exception: Unknown table');
+  });
 });
