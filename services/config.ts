@@ -240,9 +240,11 @@ function shown(name: string, value: string | undefined): string {
 
 /**
  * Validate the environment and apply defaults; an empty value counts as unset.
- * @throws {ConfigError} listing every bad variable with its value, in one message.
+ * @param warn  Where a warning goes: settings that do nothing without another (Kafka's without EDGELAT_KAFKA_BROKERS,
+ *              a ClickHouse login without EDGELAT_CLICKHOUSE_URL). @default stderr, each line once a process
+ * @throws {ConfigError} listing every bad variable with its value, in one message (the checks across variables too).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = warnOnce): EdgelatConfig {
   // An empty value (`EDGELAT_JOIN_TOLERANCE_MS=`) means unset, as in most tools: the default applies (it would read as 0).
   const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => !(k.startsWith('EDGELAT_') && v !== undefined && v.trim() === '')));
   // A mistyped name (EDGELAT_WINDOW_SIZE) would leave the default in force without a word. EDGELAT_TEST_* belong to the tests.
@@ -251,42 +253,65 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
   // Every bad variable in one message: a mistyped name does not hide a bad value of another (a trial).
   const problems = unknown.map((k) => `${k} is not an edgelat variable (nearest: ${nearestNames(k, known, 3)})`);
   if (unknown.length > 0) problems[problems.length - 1] += "; the README's Configuration table lists them";
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(given).filter(([k]) => !unknown.includes(k))));
-  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${String(i.path[0])}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`));
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
-  const e = parsed.data;
-  if (e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
+  // Each variable on its own, then the checks across variables on those that parsed: one message names every bad
+  // variable (a trial: a bad EDGELAT_PARTITIONS hid a slide longer than the window, and SASL settings a bad window).
+  type Env = z.output<typeof schema>;
+  const values: Partial<Record<keyof Env, unknown>> = {};
+  const bad = new Set<string>();
+  for (const [k, field] of Object.entries(schema.shape) as [keyof Env, z.ZodType][]) {
+    const r = field.safeParse(unknown.includes(k) ? undefined : given[k]);
+    if (r.success) values[k] = r.data;
+    else {
+      bad.add(k);
+      problems.push(...r.error.issues.map((i) => `${k}=${shown(k, env[k])}: ${i.message}`));
+    }
+  }
+  const e = values as Env;
+  const ok = (...names: (keyof Env)[]): boolean => names.every((n) => !bad.has(n));
+  if (ok('EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS', 'EDGELAT_KAFKA_SESSION_TIMEOUT_MS') && e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
     const rebalance = given.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS === undefined
       ? `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS (unset: its default ${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS})`
       : `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS}`;
-    throw new ConfigError(`bad configuration: ${rebalance} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS} or more`);
+    problems.push(`${rebalance} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS} or more`);
   }
-  if (e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
-    throw new ConfigError(`bad configuration: EDGELAT_KAFKA_SASL_MECHANISM=${e.EDGELAT_KAFKA_SASL_MECHANISM} needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD`);
+  if (ok('EDGELAT_KAFKA_SASL_MECHANISM') && e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
+    problems.push(`EDGELAT_KAFKA_SASL_MECHANISM=${e.EDGELAT_KAFKA_SASL_MECHANISM} needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD`);
   }
-  if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0 || e.EDGELAT_WINDOW_SIZE_MS / e.EDGELAT_WINDOW_SLIDE_MS > 1000) {
-    throw new ConfigError(
-      `bad configuration: EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}, at most 1000 slides`,
-    );
+  // A login without a mechanism would connect with none, and say nothing (a trial).
+  const saslGiven = (['EDGELAT_KAFKA_SASL_USERNAME', 'EDGELAT_KAFKA_SASL_PASSWORD'] as const).filter((k) => given[k] !== undefined);
+  if (ok('EDGELAT_KAFKA_SASL_MECHANISM') && !e.EDGELAT_KAFKA_SASL_MECHANISM && saslGiven.length > 0 && e.EDGELAT_KAFKA_BROKERS) {
+    problems.push(`${saslGiven.join(' and ')} ${saslGiven.length > 1 ? 'are' : 'is'} set without EDGELAT_KAFKA_SASL_MECHANISM: set it (plain, scram-sha-256 or scram-sha-512), or unset ${saslGiven.length > 1 ? 'them' : 'it'} (the connection would have no login)`);
   }
-  const dataDirProblem = dataDirIssue(resolve(e.EDGELAT_DATA_DIR));
-  if (dataDirProblem) throw new ConfigError(`bad configuration: EDGELAT_DATA_DIR=${JSON.stringify(e.EDGELAT_DATA_DIR)}: ${dataDirProblem}`);
-  let alerts: AlertPolicy;
-  try {
-    alerts = alertPolicy({
-      threshold: e.EDGELAT_ALERT_THRESHOLD, hysteresis: e.EDGELAT_ALERT_HYSTERESIS, minN: e.EDGELAT_ALERT_MIN_N,
-      fireAfter: e.EDGELAT_ALERT_FIRE_AFTER, clearAfter: e.EDGELAT_ALERT_CLEAR_AFTER, lookback: e.EDGELAT_ALERT_LOOKBACK,
-    });
-  } catch (error) {
-    // alertPolicy names its fields (`alert fireAfter: expected ≤ lookback (20), got 42`): here they are the variables.
-    const VARIABLE: Readonly<Record<string, string>> = {
-      threshold: 'EDGELAT_ALERT_THRESHOLD', hysteresis: 'EDGELAT_ALERT_HYSTERESIS', minN: 'EDGELAT_ALERT_MIN_N',
-      fireAfter: 'EDGELAT_ALERT_FIRE_AFTER', clearAfter: 'EDGELAT_ALERT_CLEAR_AFTER', lookback: 'EDGELAT_ALERT_LOOKBACK',
-    };
-    const message = (error as Error).message.replace(/^alert (\w+): /, (_m, f: string) => `${VARIABLE[f] ?? f}: `)
-      .replace(/\b(threshold|lookback) \(/, (_m, f: string) => `${VARIABLE[f]} (`);
-    throw new ConfigError(`bad configuration: ${message}`);
+  if (ok('EDGELAT_WINDOW_SIZE_MS', 'EDGELAT_WINDOW_SLIDE_MS')) {
+    const slides = e.EDGELAT_WINDOW_SIZE_MS / e.EDGELAT_WINDOW_SLIDE_MS;
+    if (e.EDGELAT_WINDOW_SIZE_MS % e.EDGELAT_WINDOW_SLIDE_MS !== 0) {
+      problems.push(`EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} must be a multiple of EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS}${slides < 1 ? ' (the slide is longer than the window)' : ''}`);
+    } else if (slides > 1000) {
+      problems.push(`EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} over EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS} is ${slides} slides a window: at most 1000 (each record is in every window it slides through)`);
+    }
   }
+  const dataDirProblem = ok('EDGELAT_DATA_DIR') ? dataDirIssue(resolve(e.EDGELAT_DATA_DIR)) : null;
+  if (dataDirProblem) problems.push(`EDGELAT_DATA_DIR=${JSON.stringify(e.EDGELAT_DATA_DIR)}: ${dataDirProblem}`);
+  let alerts: AlertPolicy | null = null;
+  const policyVariables = ['EDGELAT_ALERT_THRESHOLD', 'EDGELAT_ALERT_HYSTERESIS', 'EDGELAT_ALERT_MIN_N', 'EDGELAT_ALERT_FIRE_AFTER', 'EDGELAT_ALERT_CLEAR_AFTER', 'EDGELAT_ALERT_LOOKBACK'] as const;
+  if (ok(...policyVariables)) {
+    try {
+      alerts = alertPolicy({
+        threshold: e.EDGELAT_ALERT_THRESHOLD, hysteresis: e.EDGELAT_ALERT_HYSTERESIS, minN: e.EDGELAT_ALERT_MIN_N,
+        fireAfter: e.EDGELAT_ALERT_FIRE_AFTER, clearAfter: e.EDGELAT_ALERT_CLEAR_AFTER, lookback: e.EDGELAT_ALERT_LOOKBACK,
+      });
+    } catch (error) {
+      // alertPolicy names its fields (`alert fireAfter: expected ≤ lookback (20), got 42`): here they are the variables.
+      const VARIABLE: Readonly<Record<string, string>> = {
+        threshold: 'EDGELAT_ALERT_THRESHOLD', hysteresis: 'EDGELAT_ALERT_HYSTERESIS', minN: 'EDGELAT_ALERT_MIN_N',
+        fireAfter: 'EDGELAT_ALERT_FIRE_AFTER', clearAfter: 'EDGELAT_ALERT_CLEAR_AFTER', lookback: 'EDGELAT_ALERT_LOOKBACK',
+      };
+      problems.push((error as Error).message.replace(/^alert (\w+): /, (_m, f: string) => `${VARIABLE[f] ?? f}: `)
+        .replace(/\b(threshold|lookback) \(/, (_m, f: string) => `${VARIABLE[f]} (`));
+    }
+  }
+  if (problems.length > 0 || alerts === null) throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
+  unusedSettingsWarning(given, e, warn);
   return {
     dataDir: resolve(e.EDGELAT_DATA_DIR),
     database: e.EDGELAT_DATABASE,
@@ -329,6 +354,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgelatConfig 
     retrainCron: e.EDGELAT_RETRAIN_CRON ?? null,
     retrainWindowMs: e.EDGELAT_RETRAIN_WINDOW_MS,
   };
+}
+
+/** Each warning once a process (the commands load the configuration more than once). */
+const warned = new Set<string>();
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  process.stderr.write(`edgelat: warning: ${line}\n`);
+}
+
+/**
+ * Warn of settings that do nothing without another: Kafka's (SASL, TLS, compression, client id, group prefix,
+ * timeouts) with no EDGELAT_KAFKA_BROKERS (the in-process log runs), a ClickHouse login with no EDGELAT_CLICKHOUSE_URL
+ * (the embedded warehouse takes none). A trial set them and got exit 0 without a word.
+ */
+function unusedSettingsWarning(given: Readonly<Record<string, string | undefined>>, e: { EDGELAT_KAFKA_BROKERS?: string; EDGELAT_CLICKHOUSE_URL?: string }, warn: (line: string) => void): void {
+  const set = (prefix: string, but: string[]) => Object.keys(given).filter((k) => k.startsWith(prefix) && !but.includes(k) && given[k] !== undefined).sort();
+  const kafka = e.EDGELAT_KAFKA_BROKERS ? [] : set('EDGELAT_KAFKA_', ['EDGELAT_KAFKA_BROKERS']);
+  if (kafka.length > 0) warn(`${kafka.join(', ')} ${kafka.length > 1 ? 'are' : 'is'} set, but EDGELAT_KAFKA_BROKERS is not: ${kafka.length > 1 ? 'they do' : 'it does'} nothing (the in-process log runs)`);
+  const clickhouse = e.EDGELAT_CLICKHOUSE_URL ? [] : set('EDGELAT_CLICKHOUSE_', ['EDGELAT_CLICKHOUSE_URL']);
+  if (clickhouse.length > 0) warn(`${clickhouse.join(', ')} ${clickhouse.length > 1 ? 'are' : 'is'} set, but EDGELAT_CLICKHOUSE_URL is not: the embedded warehouse takes no login (${clickhouse.length > 1 ? 'they do' : 'it does'} nothing)`);
 }
 
 /**

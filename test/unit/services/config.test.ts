@@ -75,6 +75,42 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EDGELAT_PARTITIONS: '0', EDGELAT_LOG_LEVEL: 'loud' })).toThrow(/EDGELAT_LOG_LEVEL="loud".*EDGELAT_PARTITIONS="0"/);
   });
 
+  it('lists the checks across variables with the others (a trial: a bad EDGELAT_PARTITIONS hid a slide longer than the window)', () => {
+    const message = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env, () => {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    const window = message({ EDGELAT_WINDOW_SIZE_MS: '30000', EDGELAT_WINDOW_SLIDE_MS: '300000', EDGELAT_PARTITIONS: '0' });
+    expect(window).toMatch(/^bad configuration: EDGELAT_PARTITIONS="0": [^;]+; EDGELAT_WINDOW_SIZE_MS=30000 must be a multiple of EDGELAT_WINDOW_SLIDE_MS=300000 \(the slide is longer than the window\)$/);
+    const both = message({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_SASL_MECHANISM: 'plain', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_WINDOW_SLIDE_MS: '7000', EDGELAT_ALERT_FIRE_AFTER: '30' });
+    expect(both).toContain('EDGELAT_KAFKA_SASL_MECHANISM=plain needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD');
+    expect(both).toContain('EDGELAT_WINDOW_SIZE_MS=300000 must be a multiple of EDGELAT_WINDOW_SLIDE_MS=7000');
+    expect(both).toContain('EDGELAT_ALERT_FIRE_AFTER: expected ≤ EDGELAT_ALERT_LOOKBACK (20), got 30');
+    // 86,400 slides: a multiple, too many of them.
+    expect(message({ EDGELAT_WINDOW_SIZE_MS: '86400000', EDGELAT_WINDOW_SLIDE_MS: '1000' }))
+      .toBe('bad configuration: EDGELAT_WINDOW_SIZE_MS=86400000 over EDGELAT_WINDOW_SLIDE_MS=1000 is 86400 slides a window: at most 1000 (each record is in every window it slides through)');
+    // A login without a mechanism would connect with none.
+    expect(message({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'secret-x' }))
+      .toBe('bad configuration: EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD are set without EDGELAT_KAFKA_SASL_MECHANISM: set it (plain, scram-sha-256 or scram-sha-512), or unset them (the connection would have no login)');
+  });
+
+  it('warns of settings that do nothing without another: Kafka\'s without brokers, a ClickHouse login without a URL', () => {
+    const lines: string[] = [];
+    const c = loadConfig({ EDGELAT_KAFKA_TLS: 'true', EDGELAT_KAFKA_SASL_PASSWORD: 'pw-x', EDGELAT_CLICKHOUSE_USER: 'u', EDGELAT_CLICKHOUSE_PASSWORD: 'pw-y' }, (l) => lines.push(l));
+    expect([c.kafka, c.clickhouse]).toEqual([null, null]);
+    expect(lines).toEqual([
+      'EDGELAT_KAFKA_SASL_PASSWORD, EDGELAT_KAFKA_TLS are set, but EDGELAT_KAFKA_BROKERS is not: they do nothing (the in-process log runs)',
+      'EDGELAT_CLICKHOUSE_PASSWORD, EDGELAT_CLICKHOUSE_USER are set, but EDGELAT_CLICKHOUSE_URL is not: the embedded warehouse takes no login (they do nothing)',
+    ]);
+    lines.length = 0;
+    loadConfig({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_TLS: 'true', EDGELAT_CLICKHOUSE_URL: 'http://h:8123', EDGELAT_CLICKHOUSE_USER: 'u' }, (l) => lines.push(l));
+    expect(lines).toEqual([]);
+  });
+
   it('reads Kafka and ClickHouse settings, and never shows a secret in an error', () => {
     const c = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k1:9092,k2:9093', EDGELAT_KAFKA_SASL_MECHANISM: 'scram-sha-512', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'hunter2', EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123' });
     expect(c.kafka).toEqual({ brokers: ['k1:9092', 'k2:9093'], clientId: 'edgelat', sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'hunter2' }, tls: false, compression: 'none', groupPrefix: 'edgelat', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 20_000 });
