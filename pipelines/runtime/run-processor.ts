@@ -129,6 +129,8 @@ export class ProcessorRun<S> {
   private readonly groupId: string;
   /** True while a commit failed during a rebalance and waits for the next batch. */
   private commitDeferred = false;
+  /** The counts when 'end of input' was last logged (null before): logged again only once they changed. */
+  private endLogged: string | null = null;
   /** Cache of {@link settingsFingerprint}. */
   private fingerprint: string | undefined;
 
@@ -336,7 +338,12 @@ export class ProcessorRun<S> {
     this.options.failPoint?.('after-commit', this.recordsDone);
     this.options.onProgress?.(this.counts);
     if (endOfInput && this.commitDeferred) return false; // not done until the deferred commit went through
-    if (endOfInput) this.options.logger?.info({ pipeline: processor.name, counts: this.counts }, 'end of input');
+    if (endOfInput) {
+      // Once per end reached: an unbounded run over drained inputs polls on, and logged this every second (a trial).
+      const counts = JSON.stringify(this.counts);
+      if (counts !== this.endLogged) this.options.logger?.info({ pipeline: processor.name, counts: this.counts }, 'end of input');
+      this.endLogged = counts;
+    }
     return endOfInput;
   }
 

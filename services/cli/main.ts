@@ -55,6 +55,20 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/**
+ * An unknown long option that begins a known one of its command (`alerts tail --firing` for `--firing-only`) is named
+ * with it: commander suggests by edit distance only, and a cut-off name is too far from the whole for it.
+ */
+const commanderPrototype = Command.prototype as unknown as { unknownOption(this: Command, flag: string): never }; // commander's own, untyped
+const commanderUnknownOption = commanderPrototype.unknownOption;
+commanderPrototype.unknownOption = function unknownOption(this: Command, flag: string): never {
+  const name = flag.split('=', 1)[0]!;
+  const longs = this.options.flatMap((o) => (o.long && !o.hidden ? [o.long] : []));
+  const begun = name.startsWith('--') && name.length > 3 ? longs.filter((l) => l.startsWith(name)) : [];
+  if (begun.length > 0) this.error(`error: unknown option '${flag}'\n(Did you mean ${begun.join(' or ')}?)`, { code: 'commander.unknownOption' });
+  return commanderUnknownOption.call(this, flag);
+};
+
 const program = new Command('edgelat')
   .version(version)
   // Program options only before a subcommand: `gate --version v2` names a model version, not edgelat's;
@@ -367,7 +381,7 @@ const EVALUATE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   mlperf: ['--format', '--runs', '--systems', '--system', '--shots', '--seed', '--draws', '--json'],
 };
 
-const model = program.command('model').description('the latency model: evaluate, train, list');
+const model = program.command('model').description('the latency model: evaluate, train, list, promote');
 
 
 benchmarkFileOptions(model
@@ -557,7 +571,9 @@ if (helpOf !== undefined && !commandNames.has(helpOf)) {
 }
 try {
   checkTakenValues(program);
-  await program.parseAsync(process.argv);
+  // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
+  const argv = first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
+  await program.parseAsync(argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander has already printed its message (and help for --help/--version, which exit 0). An unknown

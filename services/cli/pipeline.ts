@@ -18,6 +18,7 @@ import { parseCron, startTrainingSchedule, type TrainingSchedule } from '../mode
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
+import { loadPriors } from '../model/telemetry.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
@@ -142,6 +143,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     if (retention.length > 0) process.stderr.write(`edgelat: ${retentionLine(retention)}\n`);
     if (config.retrainCron) {
       const registry = new ModelRegistry(warehouse, modelDir(config));
+      // Each cycle needs the benchmark priors: say so now, not at the first tick (a day away with @daily; a trial).
+      if ((await loadPriors(warehouse)).size === 0) {
+        process.stderr.write(`edgelat: warning: EDGELAT_RETRAIN_CRON is set, but ${warehouse.database}.benchmark_latency holds no SingleStream p50 and p90 per (model, chip): each retraining will fail until \`edgelat import benchmark --format singlestream --runs data/mlperf-singlestream/base-latency.csv\` (or your own runs of its columns) imports them\n`);
+      }
       // Champions the topic does not hold (an earlier run stopped before announcing them) are announced now.
       try {
         for (const [kind, p] of await unannouncedChampions(log, registry)) pending.set(kind, p);

@@ -268,6 +268,12 @@ describe('edgelat CLI', () => {
     // required flag left out is still named.
     const misspelt = await edgelat(['whatif', '--srever', 'edge-04'], dataDir);
     expect([misspelt.code, errLines(misspelt.stderr)[0]]).toEqual([2, "edgelat: unknown option '--srever'"]);
+    // A cut-off name is named with the option it begins (commander suggests by edit distance only: a trial's --firing).
+    const cut = await edgelat(['alerts', 'tail', '--firing'], dataDir);
+    expect([cut.code, errLines(cut.stderr).slice(0, 2)]).toEqual([2, ["edgelat: unknown option '--firing'", '(Did you mean --firing-only?)']]);
+    // `help model train` is train's help (commander's help command went one level down: model's).
+    const trainHelp = await edgelat(['help', 'model', 'train'], dataDir);
+    expect([trainHelp.code, trainHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: edgelat model train [options]']);
     const unset = await edgelat(['predict', '--chip', 'rk3588-mali-g610'], dataDir);
     expect([unset.code, errLines(unset.stderr)[0]]).toEqual([2, "edgelat: required option '--model <id>' not specified"]);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);
