@@ -182,7 +182,8 @@ export class AlertDeliveryRun {
       try {
         httpStatus = await withRetry(() => {
           attempts++;
-          return postAlert(webhookUrl, change, this.options.webhook);
+          // The stop signal ends a request waiting for its answer too, not only the back-off between tries.
+          return postAlert(webhookUrl, change, { ...this.options.webhook, signal: this.options.signal });
         }, retry);
       } catch (error) {
         if (!(error instanceof WebhookError) || error.retriable) throw error;

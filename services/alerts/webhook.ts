@@ -12,6 +12,11 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** The fetch to use (tests). @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * Ends a request waiting for its answer when aborted (SIGTERM): it fails as retriable, and a retry loop with the same
+   * signal stops (a trial: a stop waited out the whole timeout of a receiver that never answered). @default none
+   */
+  signal?: AbortSignal;
 }
 
 /** Whether a text is an absolute http(s) URL (the only webhooks accepted). */
@@ -130,12 +135,12 @@ export async function postAlert(url: string, change: AlertChange, options: Webho
       // Not followed: fetch turns a POST redirected by 301/302/303 into a GET without its body, and a trial's
       // receiver got 22 empty GETs recorded as delivered.
       redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: options.signal ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 10_000), options.signal]) : AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };
     const cause = (e.cause?.code ?? e.cause?.message ?? e.message).replaceAll(url, shown).replaceAll(target.url, shown);
-    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : `no answer: ${cause}`;
+    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : options.signal?.aborted ? 'stopped while waiting for its answer' : `no answer: ${cause}`;
     throw new WebhookError(`alert webhook ${shown}: ${why}`, null, { retriable: true, cause: error });
   }
   await drainAnswer(res); // so the connection is reused

@@ -49,6 +49,23 @@ describe('postAlert', () => {
     expect((error as Error).message).toBe(`alert webhook ${base()}/… answered 302, a redirect to a Location that is not a URL (http://…@[zz): not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`);
   });
 
+  it('ends a request waiting for its answer when the stop signal aborts (a trial: SIGTERM waited out the whole timeout)', async () => {
+    const silent = createServer(() => {}); // takes the request, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const stop = new AbortController();
+      const pending = postAlert(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`, change, { timeoutMs: 60_000, signal: stop.signal }).catch((e: unknown) => e);
+      setTimeout(() => stop.abort(), 200);
+      const error = await pending;
+      expect(error).toBeInstanceOf(WebhookError);
+      expect(error).toMatchObject({ retriable: true });
+      expect((error as Error).message).toMatch(/^alert webhook http:\/\/127\.0\.0\.1:\d+\/…: stopped while waiting for its answer$/);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('sends user:password@ as Basic auth, and shows neither them nor the path or query in a message', async () => {
     seen.length = 0;
     answer = () => ({ status: 200, body: 'x'.repeat(1 << 20) });
