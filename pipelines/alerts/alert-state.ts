@@ -13,23 +13,30 @@
  *
  * The state of window w ({@link alertStateAt}) is a function of the classes
  * of the last {@link historyLength} windows only, so a processor rebuilds it
- * exactly by replaying that many windows' input (no state outside the log):
- * - firing(w): at least `fireAfter` of the windows in (w − lookback, w] are
- *   strong and come after the last run of `clearAfter` consecutive clear
- *   windows ("k of n" with a reset; a run of clear windows resolves at once);
+ * exactly by replaying that many windows' input (no state outside the log).
+ * Let strong(v) be the number of strong windows in (v − lookback, v] after the
+ * last run of `clearAfter` consecutive clear windows ending at or before v:
+ * - firing(w): strong(v) ≥ `fireAfter` for some v in (w − lookback, w] with no
+ *   clear run ending in (v, w] and strong(u) ≥ 1 for every u in [v, w] ("k of
+ *   n" to fire; it stays firing while strong windows keep coming, at least one
+ *   per lookback, for up to `lookback` windows after they last numbered k; a
+ *   run of clear windows resolves at once);
  * - resolved(w): not firing(w) but firing(w − 1) (shown for one window);
- * - rising(w): neither, and at least one window in (w − lookback, w] is strong
- *   after the last clear run: evidence is building (so a state never jumps
- *   from none to firing: the window before a firing one already counted
- *   fireAfter − 1 strong windows);
+ * - rising(w): neither, and strong(w) ≥ 1: evidence is building (so a state
+ *   never jumps from none to firing: the window before a firing one already
+ *   counted fireAfter − 1 strong windows);
  * - none otherwise.
  * Hysteresis: two thresholds, k of n to fire and a run of clear windows to
  * resolve. A series that flaps around the threshold (strong and band windows,
  * never `clearAfter` clear in a row) fires once when `fireAfter` strong
- * windows fall within `lookback` and stays firing while they keep doing so;
- * one strong window never fires and one clear window never resolves. An
- * alert whose strong windows become rarer than `fireAfter` per `lookback`
- * resolves (bounded memory: it cannot be confirmed by one old episode).
+ * windows fall within `lookback`, and stays firing while its strong windows
+ * come at least once per `lookback` and reach `fireAfter` per `lookback`
+ * again within `lookback` windows (a trial: a series at |r| 0.43–0.52 had
+ * resolved when its strong windows fell to 2 in 20 and fired again 90 s later);
+ * one strong window never fires and one clear window never resolves. An alert
+ * whose strong windows stop for `lookback` windows, or stay below `fireAfter`
+ * per `lookback` for `lookback` windows, resolves (bounded memory: it cannot be
+ * confirmed by one old episode).
  */
 
 /** Alert policy. Defaults: threshold 0.5, hysteresis 0.1, minN 30, fireAfter 3, clearAfter 3, lookback 20 (windows: 10 min at the default 30 s slide). */
@@ -85,9 +92,18 @@ export function alertPolicy(p: Partial<AlertPolicy> = {}): AlertPolicy {
   return q;
 }
 
-/** Windows of history that the state of one window reads: lookback + clearAfter − 1 (the window itself included). {@link alertStateAt} reads one more (the previous state). */
-export function historyLength(p: AlertPolicy): number {
+/** Windows of classes one strong count reads: lookback + clearAfter − 1 (the window itself included). */
+function countSpan(p: AlertPolicy): number {
   return p.lookback + p.clearAfter - 1;
+}
+
+/**
+ * Windows of history that the state of one window reads: the strong counts of the last `lookback` windows,
+ * 2·lookback + clearAfter − 2 (the window itself included; 41 at the defaults). {@link alertStateAt} reads one
+ * more (the previous state).
+ */
+export function historyLength(p: AlertPolicy): number {
+  return countSpan(p) + p.lookback - 1;
 }
 
 /**
@@ -109,7 +125,7 @@ function strongCount(classes: readonly WindowClass[], p: AlertPolicy): number {
   const w = classes.length - 1;
   let clearRun = 0;
   let strong = 0;
-  for (let i = Math.max(0, w - historyLength(p) + 1); i <= w; i++) {
+  for (let i = Math.max(0, w - countSpan(p) + 1); i <= w; i++) {
     clearRun = classes[i] === 'clear' ? clearRun + 1 : 0;
     if (clearRun >= p.clearAfter) strong = 0; // a clear run resets the count
     else if (classes[i] === 'strong' && i > w - p.lookback) strong++;
@@ -127,10 +143,29 @@ function strongCount(classes: readonly WindowClass[], p: AlertPolicy): number {
  */
 export function alertStateAt(classes: readonly WindowClass[], p: AlertPolicy): AlertStateName {
   if (classes.length === 0) throw new RangeError('alertStateAt: no window');
-  const now = strongCount(classes, p);
-  if (now >= p.fireAfter) return 'firing';
-  if (classes.length > 1 && strongCount(classes.slice(0, -1), p) >= p.fireAfter) return 'resolved';
-  return now > 0 ? 'rising' : 'none';
+  if (firingAt(classes, p)) return 'firing';
+  if (classes.length > 1 && firingAt(classes.slice(0, -1), p)) return 'resolved';
+  return strongCount(classes, p) > 0 ? 'rising' : 'none';
+}
+
+/** Whether the newest window of `classes` (oldest first) is firing, by the rule of the module doc. */
+function firingAt(classes: readonly WindowClass[], p: AlertPolicy): boolean {
+  const w = classes.length - 1;
+  if (strongCount(classes, p) === 0) return false;
+  // The end of the newest run of clearAfter clear windows within the history read (−1: none).
+  let lastClearEnd = -1;
+  let run = 0;
+  for (let i = Math.max(0, w - historyLength(p) + 1); i <= w; i++) {
+    run = classes[i] === 'clear' ? run + 1 : 0;
+    if (run >= p.clearAfter) lastClearEnd = i;
+  }
+  // Back from w while every window still counts a strong one (the evidence never lapsed): firing once one counts fireAfter.
+  for (let v = w; v > w - p.lookback && v > lastClearEnd && v >= 0; v--) {
+    const n = v === w ? strongCount(classes, p) : strongCount(classes.slice(0, v + 1), p);
+    if (n === 0) return false;
+    if (n >= p.fireAfter) return true;
+  }
+  return false;
 }
 
 /**

@@ -38,7 +38,23 @@ function reference(c: readonly WindowClass[], p: AlertPolicy): AlertStateName[] 
     for (let i = Math.max(0, w - p.lookback + 1, lastClear + 1); i <= w; i++) if (c[i] === 'strong') n++;
     return n;
   };
-  return c.map((_, w) => (strong(w) >= p.fireAfter ? 'firing' : strong(w - 1) >= p.fireAfter ? 'resolved' : strong(w) > 0 ? 'rising' : 'none'));
+  const lastClearEnd = (w: number): number => {
+    let last = -1;
+    for (let i = 0; i <= w; i++) if (clearRunEndsAt(i)) last = i;
+    return last;
+  };
+  // firing(w): strong(v) ≥ fireAfter for some v in (w − lookback, w] with no clear run ending in (v, w], and strong(u) ≥ 1
+  // for every u in [v, w] (the evidence never lapsed since).
+  const firing = (w: number): boolean => {
+    if (w < 0) return false;
+    for (let v = Math.max(0, w - p.lookback + 1, lastClearEnd(w) + 1); v <= w; v++) {
+      let lapsed = false;
+      for (let u = v; u <= w; u++) if (strong(u) === 0) lapsed = true;
+      if (strong(v) >= p.fireAfter && !lapsed) return true;
+    }
+    return false;
+  };
+  return c.map((_, w) => (firing(w) ? 'firing' : firing(w - 1) ? 'resolved' : strong(w) > 0 ? 'rising' : 'none'));
 }
 
 describe('alert classification', () => {
@@ -62,7 +78,7 @@ describe('alert classification', () => {
     expect(() => alertPolicy({ minN: 2 })).toThrow(/alert minN: .* got 2/);
     expect(() => alertPolicy({ fireAfter: 0 })).toThrow(/alert fireAfter: .* got 0/);
     expect(() => alertPolicy({ lookback: 2.5 })).toThrow(/alert lookback: .* got 2\.5/);
-    expect(historyLength(P)).toBe(22);
+    expect(historyLength(P)).toBe(41);
     expect(() => alertPolicy({ fireAfter: 5, lookback: 4 })).toThrow(/alert fireAfter: expected ≤ lookback \(4\), got 5/);
   });
 });
@@ -105,9 +121,25 @@ describe('alert state machine over window sequences', () => {
       rs: [0.55, 0.55, 0.55], n: 30, want: 'rising rising firing', pages: 1,
     },
     {
-      name: 'confirmation lapses: firing with only band windows for `lookback` windows resolves',
+      name: 'confirmation lapses: firing with only band windows after its last strong one for `lookback` windows resolves',
       rs: [0.7, 0.7, 0.7, ...Array(22).fill(0.45)],
-      want: ['rising', 'rising', ...Array(18).fill('firing'), 'resolved', 'rising', ...Array(3).fill('none')].join(' '), pages: 1,
+      want: ['rising', 'rising', ...Array(20).fill('firing'), 'resolved', 'none', 'none'].join(' '), pages: 1,
+    },
+    {
+      name: 'strong windows falling to 2 in 20 and back to 3 within `lookback` windows: stays firing (a trial: it resolved and paged again 90 s later)',
+      rs: [0.7, 0.7, 0.7, ...Array(18).fill(0.45), 0.7, 0.7, 0.7],
+      want: ['rising', 'rising', ...Array(22).fill('firing')].join(' '), pages: 1,
+    },
+    {
+      name: 'a strong window after the evidence lapsed (none) rises, even where a count of 3 lies within the lookback (never none → firing)',
+      rs: [0.7, 0.7, 0.7, ...Array(20).fill(0.45), 0.7],
+      want: ['rising', 'rising', ...Array(20).fill('firing'), 'resolved', 'rising'].join(' '), pages: 1,
+    },
+    {
+      name: 'strong windows below 3 in 20 for `lookback` windows after they last reached it: resolves, and pages again only on 3 more',
+      // Strong at 0–2, then every 10th window (2 per 20): the count last reaches 3 at window 20, so it fires up to 39.
+      rs: [0.7, 0.7, 0.7, ...Array(10).fill(0.45), ...Array(4).fill([0.7, ...Array(9).fill(0.45)]).flat(), 0.7, 0.7, 0.7],
+      want: ['rising', 'rising', ...Array(38).fill('firing'), 'resolved', ...Array(13).fill('rising'), 'firing', 'firing'].join(' '), pages: 2,
     },
     {
       name: 'undefined r (zero load variance) is no evidence',
