@@ -16,15 +16,17 @@ export function createLogger(level: string = 'info'): Logger {
  * message may show it: scheme, host and port; credentials become `…@` (everything up to the last `@`, so a
  * password holding `@` or `/` is cut whole), a path other than `/` becomes `/…`, a query shows its parameter
  * names only (`?database=…&password=…`; a part that is no `name=value` becomes `…`), a fragment nothing. A path
- * holding `@` loses its host too: nothing before the last `@` is trusted.
+ * or fragment holding `@` loses its host too: nothing before the last `@` is trusted.
  * @param text  One URL or host:port (not a list: split a list first).
  * @returns     e.g. `http://…@hooks.example:6665/…?token=…`.
  */
 export function urlForMessages(text: string): string {
   const m = /^(\s*[a-z][a-z0-9+.-]*:\/\/)?([\s\S]*)$/i.exec(text)!;
-  let rest = m[2]!.replace(/#[\s\S]*$/, '');
+  // The last @ before the fragment is cut: a password may hold `#` too (`u:p#w@host`).
+  let rest = m[2]!;
   const at = rest.lastIndexOf('@');
   if (at >= 0) rest = rest.slice(at + 1);
+  rest = rest.replace(/#[\s\S]*$/, '');
   const q = rest.indexOf('?');
   const query = q < 0 ? '' : `?${rest.slice(q + 1).split('&').map((p) => (/^[A-Za-z_][A-Za-z0-9_.-]{0,31}=/.test(p) ? `${p.slice(0, p.indexOf('='))}=…` : '…')).join('&')}`;
   const beforeQuery = q < 0 ? rest : rest.slice(0, q);

@@ -49,6 +49,7 @@ describe('urlForMessages and scrubSecrets (secrets in free text: messages, error
     ['broker:9092', 'broker:9092'],
     ['http://u:p@[::1', 'http://…@[::1'],
     ['https://hooks.example#frag', 'https://hooks.example'],
+    ['http://u:p#w@host:1/x', 'http://…@host:1/…'],
   ])('shows %j as %j', (text, shown) => {
     expect(urlForMessages(text)).toBe(shown);
   });
