@@ -12,6 +12,7 @@
  * hands back types compiled with its own avsc, which would lose the exact long of
  * schemas/long.ts (case C10).
  */
+import { scrubSecrets, urlForMessages } from '../errors.ts';
 import { parseSchemaText } from './codec.ts';
 import { quoteValue, toJsonText } from './json.ts';
 import { SchemaRegistryError, UnknownSchemaIdError, type SchemaRegistryClient } from './registry.ts';
@@ -59,7 +60,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
   constructor(url: string, options: HttpSchemaRegistryOptions = {}) {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`schema registry url ${quoteValue(url.replace(/\/\/[^/@\s]*@/, '//[redacted]@'))} is not http(s), e.g. "http://localhost:8081"`);
+      throw new TypeError(`schema registry url ${quoteValue(urlForMessages(url))} is not http(s), e.g. "http://localhost:8081"`);
     }
     const auth: Record<string, string> = {};
     if (parsed.username || parsed.password) {
@@ -76,9 +77,9 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** Base URL without credentials, for logs. */
+  /** Base URL as logs and messages show it: scheme, host and port (a path may hold a secret, as a proxy's prefix). */
   get url(): string {
-    return this.#base;
+    return urlForMessages(this.#base);
   }
 
   async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
@@ -96,7 +97,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a certificate) is its cause (a trial).
       const message = err instanceof Error ? err.message : String(err);
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';
-      throw new SchemaRegistryError(`schema registry ${method} ${this.#base}${path} failed: ${message.toLowerCase()}${cause}`, null, { retriable: true, cause: err });
+      throw new SchemaRegistryError(`schema registry ${method} ${path} at ${urlForMessages(this.#base)} failed: ${message.toLowerCase()}${cause}`, null, { retriable: true, cause: err });
     }
     let json: Record<string, unknown> = {};
     try {
@@ -104,7 +105,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
       else if (res.ok) throw new SyntaxError('not a json object');
     } catch {
-      if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(text.slice(0, 200))}`, res.status);
+      if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(scrubSecrets(text.slice(0, 200)))}`, res.status);
     }
     return { status: res.status, json, text };
   }
@@ -116,7 +117,8 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
   #error(method: string, path: string, status: number, json: Record<string, unknown>, text: string): SchemaRegistryError {
     const plain = text.replace(/\s+/g, ' ').trim();
     const detail = typeof json.message === 'string' ? json.message : Object.keys(json).length > 0 || plain === '' ? JSON.stringify(json) : plain.slice(0, 200);
-    return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(detail)}`, status, { retriable: status >= 500 || status === 429 });
+    // A registry (or a proxy before it) may echo the request's Authorization back (a trial: printed at the default level).
+    return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(scrubSecrets(detail))}`, status, { retriable: status >= 500 || status === 429 });
   }
 
   /**

@@ -1,9 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, urlForMessages } from '../errors.ts';
 import { nearestNames } from './names.ts';
-import { urlForMessages } from './log.ts';
 import { parseCron } from './model/training-schedule.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 import { CORRELATION_SCOPES, type CorrelationScope } from '../pipelines/rolling-correlation.ts';
@@ -306,8 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
         threshold: 'EDGELAT_ALERT_THRESHOLD', hysteresis: 'EDGELAT_ALERT_HYSTERESIS', minN: 'EDGELAT_ALERT_MIN_N',
         fireAfter: 'EDGELAT_ALERT_FIRE_AFTER', clearAfter: 'EDGELAT_ALERT_CLEAR_AFTER', lookback: 'EDGELAT_ALERT_LOOKBACK',
       };
-      problems.push((error as Error).message.replace(/^alert (\w+): /, (_m, f: string) => `${VARIABLE[f] ?? f}: `)
-        .replace(/\b(threshold|lookback) \(/, (_m, f: string) => `${VARIABLE[f]} (`));
+      problems.push((error as Error).message.replace(/(^|; )alert (\w+): /g, (_m, sep: string, f: string) => `${sep}${VARIABLE[f] ?? f}: `)
+        .replace(/\b(threshold|lookback) \(/g, (_m, f: string) => `${VARIABLE[f]} (`));
     }
   }
   if (problems.length > 0 || alerts === null) throw new ConfigError(`bad configuration: ${problems.join('; ')}`);

@@ -76,19 +76,22 @@ export interface WindowEvidence {
  * Check and complete a policy.
  * @param p  Partial policy; missing fields take {@link DEFAULT_ALERT_POLICY}.
  * @returns  The full policy.
- * @throws {RangeError} naming the field and value: threshold outside (0, 1], hysteresis outside
+ * @throws {RangeError} naming each bad field and its value (`; `-separated): threshold outside (0, 1], hysteresis outside
  *         [0, threshold), minN < 3 or not an integer, fireAfter / clearAfter / lookback < 1 or not
  *         integers, fireAfter > lookback.
  */
 export function alertPolicy(p: Partial<AlertPolicy> = {}): AlertPolicy {
   const q = { ...DEFAULT_ALERT_POLICY, ...p };
-  if (!(q.threshold > 0 && q.threshold <= 1)) throw new RangeError(`alert threshold: expected a |r| in (0, 1], got ${JSON.stringify(q.threshold)}`);
-  if (!(q.hysteresis >= 0 && q.hysteresis < q.threshold)) throw new RangeError(`alert hysteresis: expected 0 ≤ hysteresis < threshold (${q.threshold}), got ${JSON.stringify(q.hysteresis)}`);
-  if (!Number.isInteger(q.minN) || q.minN < 3) throw new RangeError(`alert minN: expected an integer ≥ 3 (r needs 3 rows), got ${JSON.stringify(q.minN)}`);
+  // Every problem at once, `; `-separated (a re-test: a bad hysteresis hid fireAfter > lookback).
+  const problems: string[] = [];
+  if (!(q.threshold > 0 && q.threshold <= 1)) problems.push(`alert threshold: expected a |r| in (0, 1], got ${JSON.stringify(q.threshold)}`);
+  if (!(q.hysteresis >= 0 && q.hysteresis < q.threshold)) problems.push(`alert hysteresis: expected 0 ≤ hysteresis < threshold (${q.threshold}), got ${JSON.stringify(q.hysteresis)}`);
+  if (!Number.isInteger(q.minN) || q.minN < 3) problems.push(`alert minN: expected an integer ≥ 3 (r needs 3 rows), got ${JSON.stringify(q.minN)}`);
   for (const k of ['fireAfter', 'clearAfter', 'lookback'] as const) {
-    if (!Number.isInteger(q[k]) || q[k] < 1) throw new RangeError(`alert ${k}: expected an integer ≥ 1 (windows), got ${JSON.stringify(q[k])}`);
+    if (!Number.isInteger(q[k]) || q[k] < 1) problems.push(`alert ${k}: expected an integer ≥ 1 (windows), got ${JSON.stringify(q[k])}`);
   }
-  if (q.fireAfter > q.lookback) throw new RangeError(`alert fireAfter: expected ≤ lookback (${q.lookback}), got ${q.fireAfter}`);
+  if (q.fireAfter > q.lookback) problems.push(`alert fireAfter: expected ≤ lookback (${q.lookback}), got ${q.fireAfter}`);
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
   return q;
 }
 

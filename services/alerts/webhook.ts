@@ -2,9 +2,8 @@
  * POST of one alert state change to a webhook (JSON body, `Idempotency-Key`
  * header as in the IETF httpapi draft, so a receiver can drop a repeat).
  */
-import { WebhookError } from '../../errors.ts';
+import { urlForMessages, WebhookError } from '../../errors.ts';
 import type { AlertChange } from './alert-change.ts';
-import { urlForMessages } from '../log.ts';
 
 /** Options of {@link postAlert}. */
 export interface WebhookOptions {
@@ -53,6 +52,9 @@ export function webhookForLogs(url: string): string {
   try {
     const u = new URL(url);
     if (u.host === '') return urlForMessages(url); // `user:pw@host/x` parses as scheme `user:`
+    // An @ the parser put in the path or query may end a password that held `/` (`http://alice:12/3@host/x` parses as
+    // host alice, port 12): cut at the last @, as for text that is no URL (a re-test).
+    if (u.username === '' && u.password === '' && url.slice(u.protocol.length).includes('@')) return urlForMessages(url);
     // protocol and host, not origin: a scheme without one (`foo://…`) has the origin "null".
     return `${u.protocol}//${u.host}${u.pathname === '/' && u.search === '' ? '' : '/…'}`;
   } catch {

@@ -540,7 +540,7 @@ registerAlertCommands(program);
 registerWhatIfCommand(program);
 registerGateCommand(program);
 
-/** An error as the debug log shows it: type, message, stack, code and cause's message, each scrubbed (log.ts `scrubSecrets`). */
+/** An error as the debug log shows it: type, message, stack, code and cause's message, each scrubbed (errors.ts `scrubSecrets`). */
 function scrubbedError(error: unknown, scrub: (text: string) => string): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: scrub(String(error)) };
   const { code } = error as Error & { code?: unknown };
@@ -569,6 +569,13 @@ if (helpOf !== undefined && !commandNames.has(helpOf)) {
   const { nearestNames } = await import('../names.ts');
   process.stderr.write(`edgelat: help: unknown command '${helpOf}' (nearest: ${nearestNames(helpOf, [...commandNames])})\n`);
 }
+// `help model bogus`: the group's help follows; say what was not found in it (a re-test: nothing was said).
+const helpSub = helpOf !== undefined ? process.argv[4] : undefined;
+const helpGroup = helpOf !== undefined ? program.commands.find((c) => c.name() === helpOf || c.aliases().includes(helpOf)) : undefined;
+if (helpGroup && helpSub !== undefined && !helpSub.startsWith('-') && helpGroup.commands.length > 0 && !helpGroup.commands.some((c) => c.name() === helpSub || c.aliases().includes(helpSub))) {
+  const { nearestNames } = await import('../names.ts');
+  process.stderr.write(`edgelat: help: unknown command '${helpOf} ${helpSub}' (nearest: ${nearestNames(helpSub, helpGroup.commands.map((c) => c.name()))})\n`);
+}
 try {
   checkTakenValues(program);
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
@@ -589,7 +596,7 @@ try {
       const { missingObject } = await import('../warehouse/missing-object.ts');
       message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
     }
-    const { createLogger, scrubSecrets } = await import('../log.ts');
+    const [{ createLogger }, { scrubSecrets }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
     process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
     // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
     const level = process.env.EDGELAT_LOG_LEVEL;

@@ -1,9 +1,8 @@
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
-import { WarehouseError } from '../../errors.ts';
+import { scrubSecrets, WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
-import { scrubSecrets } from '../log.ts';
 
 /** Options of the ClickHouse server warehouse (HTTP interface through @clickhouse/client). */
 export interface ClickHouseWarehouseOptions {

@@ -274,6 +274,8 @@ describe('edgelat CLI', () => {
     // `help model train` is train's help (commander's help command went one level down: model's).
     const trainHelp = await edgelat(['help', 'model', 'train'], dataDir);
     expect([trainHelp.code, trainHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: edgelat model train [options]']);
+    const bogusHelp = await edgelat(['help', 'model', 'bogus'], dataDir);
+    expect(errLines(bogusHelp.stderr)[0]).toMatch(/^edgelat: help: unknown command 'model bogus' \(nearest: /);
     const unset = await edgelat(['predict', '--chip', 'rk3588-mali-g610'], dataDir);
     expect([unset.code, errLines(unset.stderr)[0]]).toEqual([2, "edgelat: required option '--model <id>' not specified"]);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);

@@ -39,6 +39,9 @@ describe('checkWebhookUrl', () => {
     expect(refused('ftp://u:PW1@127.0.0.1/SECRET1')).toBe('--alerts-webhook: expected an http(s) URL, got "ftp://127.0.0.1/…"');
     expect(refused('http://u:WhPw55@[::1')).toBe('--alerts-webhook: expected an http(s) URL, got "http://…@[::1"');
     expect(refused('u:WhPw55@host:9000/x')).toBe('--alerts-webhook: expected an http(s) URL, got "…@host:9000/…"');
+    expect(refused('http://alice:hun#ter2@127.0.0.1:9000/tok3n')).toBe('--alerts-webhook: expected an http(s) URL, got "http://…@127.0.0.1:9000/…"');
+    // An @ the parser puts in the path (a password with an unencoded /) is cut at too.
+    expect(refused('http://alice:1/ter2@127.0.0.1:9000/tok3n')).toBe('--alerts-webhook: port 1 of "http://…@127.0.0.1:9000/…" is one fetch refuses to connect to (the Fetch standard\'s bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port');
     expect(refused('http://ops:WhPw55@hooks.example:6665/T0/SECRETPATH?token=TOK')).toMatch(/^--alerts-webhook: port 6665 of "http:\/\/hooks\.example:6665\/…" is one fetch refuses/);
   });
 

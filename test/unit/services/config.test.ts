@@ -90,6 +90,9 @@ describe('loadConfig', () => {
     expect(both).toContain('EDGELAT_KAFKA_SASL_MECHANISM=plain needs EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD');
     expect(both).toContain('EDGELAT_WINDOW_SIZE_MS=300000 must be a multiple of EDGELAT_WINDOW_SLIDE_MS=7000');
     expect(both).toContain('EDGELAT_ALERT_FIRE_AFTER: expected ≤ EDGELAT_ALERT_LOOKBACK (20), got 30');
+    // Two bad alert settings at once: both named (a re-test).
+    expect(message({ EDGELAT_ALERT_FIRE_AFTER: '30', EDGELAT_ALERT_HYSTERESIS: '0.6' }))
+      .toBe('bad configuration: EDGELAT_ALERT_HYSTERESIS: expected 0 ≤ hysteresis < EDGELAT_ALERT_THRESHOLD (0.5), got 0.6; EDGELAT_ALERT_FIRE_AFTER: expected ≤ EDGELAT_ALERT_LOOKBACK (20), got 30');
     // 86,400 slides: a multiple, too many of them.
     expect(message({ EDGELAT_WINDOW_SIZE_MS: '86400000', EDGELAT_WINDOW_SLIDE_MS: '1000' }))
       .toBe('bad configuration: EDGELAT_WINDOW_SIZE_MS=86400000 over EDGELAT_WINDOW_SLIDE_MS=1000 is 86400 slides a window: at most 1000 (each record is in every window it slides through)');

@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../services/config.ts';
-import { REDACT_PATHS, scrubSecrets, urlForMessages } from '../../../services/log.ts';
+import { REDACT_PATHS } from '../../../services/log.ts';
+import { scrubSecrets, urlForMessages } from '../../../errors.ts';
 
 /** A pino logger configured like createLogger's, writing JSON lines into `lines`. */
 function capture(): { logger: pino.Logger; lines: string[] } {
@@ -64,6 +65,9 @@ describe('urlForMessages and scrubSecrets (secrets in free text: messages, error
     expect(scrubSecrets('{"authorization":"Basic Zm9vOmJhcg=="}')).toBe('{"authorization":"[redacted]"}');
     expect(scrubSecrets('GET http://u:pw@h:1/?database=d&password=s3 and token=abc')).toBe('GET http://[redacted]@h:1/?database=d&password=[redacted] and token=[redacted]');
     expect(scrubSecrets('code 516: Authentication failed')).toBe('code 516: Authentication failed');
+    // Raw headers echoed as a JSON array: the value follows a comma (a re-test); and a Basic credential anywhere.
+    expect(scrubSecrets('["Host","h","Authorization","Basic YWxpY2U6aHVudGVyMkAveA==","X","y"]')).toBe('["Host","h","Authorization","[redacted]","X","y"]');
+    expect(scrubSecrets('echo: Basic YWxpY2U6aHVudGVyMkAveA== end')).toBe('echo: Basic [redacted] end');
   });
 });
 
