@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
 import { coPartitionedAssigner } from './kafka-assigner.ts';
-import { guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
+import { fetchTopicOffsets, guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
 import type { SealWatcher } from './kafka-seals.ts';
 import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
 
@@ -357,7 +357,7 @@ export class KafkaConsumer implements Consumer {
     for (const topic of this.topics) if (!(await this.seals.isSealed(topic))) return false;
     const committed = await guard(`fetch committed offsets of group ${JSON.stringify(this.groupId)}`, () => this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics }));
     for (const topic of this.topics) {
-      const ends = await guard(`fetch offsets of ${JSON.stringify(topic)}`, () => this.admin.fetchTopicOffsets(topic));
+      const ends = await fetchTopicOffsets(this.admin, topic);
       const mine = committed.find((t) => t.topic === topic)?.partitions ?? [];
       for (const e of ends) {
         const c = Number(mine.find((p) => p.partition === e.partition)?.offset ?? -1);
@@ -485,7 +485,7 @@ export class KafkaConsumer implements Consumer {
     const topics = [...new Set(owned.map((tp) => tp.topic))];
     for (const topic of topics) if (!(await this.seals.isSealed(topic))) return false;
     for (const topic of topics) {
-      const offsets = await guard(`fetch offsets of ${JSON.stringify(topic)}`, () => this.admin.fetchTopicOffsets(topic));
+      const offsets = await fetchTopicOffsets(this.admin, topic);
       const committed = owned.some((tp) => tp.topic === topic && !this.positions.has(tpKey(tp)))
         ? await guard('fetch committed offsets', () => this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }))
         : [];

@@ -9,7 +9,8 @@ import kafkajs, { type KafkaMessage, type logCreator, type logLevel as LogLevel 
 // kafkajs is CommonJS: Node's ESM loader exposes only some names as named exports, so take these from the default export.
 const { KafkaJSError, logLevel } = kafkajs;
 import type { Logger } from 'pino';
-import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
+import { BrokerUnavailableError, PipelineError, RetriesExhaustedError } from '../../errors.ts';
+import { withRetry } from '../retry.ts';
 import { MAX_PRODUCE_BYTES, NULL_VALUE_HEADER, type Headers, type LogRecord, type ProduceRecord, type TopicPartition } from './types.ts';
 
 /** Topic holding one marker record per sealed topic (key = the sealed topic's name). */
@@ -49,6 +50,20 @@ export function toBrokerError(e: unknown, what: string): Error {
     return new BrokerUnavailableError(`kafka: ${what} failed: kafkajs could not read the broker's answer (${e.message})`, { retriable: true, cause: e });
   }
   return e instanceof Error ? e : new BrokerUnavailableError(`kafka: ${what} failed: ${JSON.stringify(String(e))}`, { cause: e });
+}
+
+/**
+ * The low and high offsets of a topic's partitions (kafkajs `admin.fetchTopicOffsets`), asked again twice, 200 ms
+ * apart, before an error is thrown: the mock cluster's answer kafkajs cannot read (an empty offsets list while the
+ * metadata is refreshed) comes and goes, and thrown at once it restarted every processor of a run (a re-test: 1 run in 3).
+ * @throws {BrokerUnavailableError} as {@link guard}, the last one.
+ */
+export async function fetchTopicOffsets(admin: Pick<kafkajs.Admin, 'fetchTopicOffsets'>, topic: string): Promise<Awaited<ReturnType<kafkajs.Admin['fetchTopicOffsets']>>> {
+  try {
+    return await withRetry(() => guard(`fetch offsets of ${JSON.stringify(topic)}`, () => admin.fetchTopicOffsets(topic)), { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 400 });
+  } catch (e) {
+    throw e instanceof RetriesExhaustedError ? e.cause : e;
+  }
 }
 
 /** Run `fn`, mapping its kafkajs errors through {@link toBrokerError}. */

@@ -10,7 +10,7 @@ import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
 import { PartitionFetcher } from './kafka-fetch.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
-import { guard, produceChunks, recordBytes, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
+import { fetchTopicOffsets, guard, produceChunks, recordBytes, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from './types.ts';
 
@@ -250,7 +250,7 @@ export class KafkaEventLog implements EventLog {
 
   /** Oldest offset still stored (retention deletes from the head) and the high watermark of a partition. */
   private async offsetRange(tp: TopicPartition): Promise<{ low: number; high: number }> {
-    const offsets = await guard(`fetch offsets of ${JSON.stringify(tp.topic)}`, () => this.admin.fetchTopicOffsets(tp.topic));
+    const offsets = await fetchTopicOffsets(this.admin, tp.topic);
     const o = offsets.find((x) => x.partition === tp.partition);
     if (!o) throw new BrokerUnavailableError(`unknown topic partition ${JSON.stringify(`${tp.topic}:${tp.partition}`)}`);
     return { low: Number(o.low), high: Number(o.high) };

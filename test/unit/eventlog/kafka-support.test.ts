@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../errors.ts';
-import { pinoLogCreator, produceChunks, recordBytes, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
+import { fetchTopicOffsets, pinoLogCreator, produceChunks, recordBytes, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
 import { MAX_PRODUCE_BYTES } from '../../../services/eventlog/types.ts';
 
 const { logLevel } = kafkajs;
@@ -77,5 +77,21 @@ describe('produceChunks and recordBytes', () => {
     expect(recordBytes({ key: 'k', value: Buffer.alloc(10), headers: { a: 'bc' } })).toBe(64 + 10 + 1 + 1 + 2);
     expect(recordBytes({ key: null, value: Buffer.alloc(0) })).toBe(64);
     expect(recordBytes({ key: 'µ', value: Buffer.alloc(1), headers: { 'é': 'ü' } })).toBe(64 + 1 + 2 + 2 + 2);
+  });
+});
+
+describe('fetchTopicOffsets', () => {
+  const offsets = [{ partition: 0, offset: '5', high: '5', low: '0' }];
+  it('asks again, twice, when the answer could not be read, and throws the broker error itself when it stays so', async () => {
+    let calls = 0;
+    const flaky = { fetchTopicOffsets: async () => (++calls < 3 ? Promise.reject(new Error('Broker not connected')) : offsets) };
+    expect(await fetchTopicOffsets(flaky, 't')).toEqual(offsets);
+    expect(calls).toBe(3);
+    calls = 0;
+    const down = { fetchTopicOffsets: async () => { calls++; throw new Error('Broker not connected'); } };
+    const error = await fetchTopicOffsets(down, 't').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerUnavailableError);
+    expect((error as Error).message).toBe('kafka: fetch offsets of "t" failed: Broker not connected');
+    expect(calls).toBe(3);
   });
 });
