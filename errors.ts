@@ -1,6 +1,7 @@
 /**
  * The one error hierarchy of edgelat (STYLE §2, after kafkajs's
- * KafkaJSError / KafkaJSNonRetriableError). Importable from pipelines/ and services/.
+ * KafkaJSError / KafkaJSNonRetriableError), and the redaction its messages need
+ * (`urlForMessages`, `scrubSecrets`). Importable from schemas/, pipelines/ and services/.
  */
 
 /** Base class: every edgelat error says whether retrying can help. */
@@ -112,13 +113,15 @@ export function urlForMessages(text: string): string {
 /**
  * Text that may quote a request back (a server's or proxy's error body, an error's stack) with its secrets cut:
  * an `Authorization`/`Proxy-Authorization` header's value (after `:`, `=` or, in a JSON array of raw headers, `,`),
- * any `Basic`/`Bearer` credential, `user:password@` after `//`, and `password=`, `token=` or `secret=` values. For free text pino's `redact` paths cannot reach (a trial: a server that echoed the request
- * put `authorization: Basic …`, the ClickHouse password in base64, into the debug log).
+ * any `Basic`/`Bearer` credential (a token of 8+ characters holding a digit, `=`, `+` or `/`), `user:password@`
+ * after `//`, and `password=`, `token=` or `secret=` values. For free text pino's `redact` paths cannot reach (a
+ * trial: a server that echoed the request put `authorization: Basic …`, the ClickHouse password in base64, into
+ * the debug log).
  */
 export function scrubSecrets(text: string): string {
   return text
     .replace(/((?:proxy-)?authorization["']?\s*[:=,]\s*["']?)(?:(?:basic|bearer|digest)\s+)?[^\s"',;]+/gi, '$1[redacted]')
-    .replace(/\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{8,}/gi, '$1 [redacted]')
+    .replace(/\b(basic|bearer)\s+(?=[A-Za-z._~-]*[0-9+/=])[A-Za-z0-9+/=._~-]{8,}/gi, '$1 [redacted]')
     .replace(/\/\/[^/@\s]*@/g, '//[redacted]@')
     .replace(/\b(password|passwd|token|secret)=[^&\s"']*/gi, '$1=[redacted]');
 }
