@@ -128,18 +128,34 @@ export async function loadPriors(warehouse: Warehouse): Promise<Map<string, Benc
 }
 
 /**
- * Load the successful, load-matched requests with event time in [fromMs, toMs) and a benchmark prior.
+ * Most requests a training window loads. A busy fleet's week is tens of millions of requests: the models train on
+ * at most {@link MAX_TRAIN_ROWS} and score their holdout on a sample as well as on all of it, while loading them all
+ * would hold gigabytes and the event loop for minutes. Above it, a sample by hash of the event id (the same rows on
+ * every load) of about this many.
+ */
+export const MAX_LOADED_ROWS = 250_000;
+
+/**
+ * Load the successful, load-matched requests with event time in [fromMs, toMs) and a benchmark prior; above
+ * `maxRows` requests in the window, a deterministic sample of about `maxRows` of them (by `cityHash64(event_id)`).
+ * @param maxRows  Most requests loaded (about). @default MAX_LOADED_ROWS
  * @returns rows in event-time order and how many requests had no prior (their pair is in no benchmark).
  */
-export async function loadTelemetryRows(warehouse: Warehouse, fromMs: number, toMs: number): Promise<{ rows: TelemetryRow[]; noPrior: number }> {
+export async function loadTelemetryRows(warehouse: Warehouse, fromMs: number, toMs: number, maxRows = MAX_LOADED_ROWS): Promise<{ rows: TelemetryRow[]; noPrior: number }> {
   const priors = await loadPriors(warehouse);
+  const window = `status = 'ok' AND matched AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}`;
+  const params = { from: msToDateTime64(fromMs), to: msToDateTime64(toMs) };
+  const [counted] = await warehouse.query<{ n: number | string }>(`SELECT count() AS n FROM ${warehouse.database}.inference_enriched WHERE ${window}`, params);
+  const n = Number(counted?.n ?? 0);
+  // Parts per million kept: the sample's size is about maxRows (binomial), the same rows every time.
+  const keep = n > maxRows ? Math.max(1, Math.floor((1e6 * maxRows) / n)) : null;
   const raw = await warehouse.query<Record<string, string | number | null>>(
     `SELECT event_id, toUnixTimestamp64Milli(ts) AS ts_ms, model_id, chip, edge_server_id, input_bytes, batch_size, total_ms, queue_ms, io_ms, compute_ms,
             cpu_util, gpu_util, mem_util, queue_depth, concurrency, requests_per_s
      FROM ${warehouse.database}.inference_enriched
-     WHERE status = 'ok' AND matched AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+     WHERE ${window}${keep === null ? '' : ' AND cityHash64(event_id) % 1000000 < {keep:UInt32}'}
      ORDER BY ts, event_id`,
-    { from: msToDateTime64(fromMs), to: msToDateTime64(toMs) },
+    keep === null ? params : { ...params, keep },
   );
   const rows: TelemetryRow[] = [];
   let noPrior = 0;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTelemetryModels } from '../../services/cli/model.ts';
 import { loadConfig } from '../../services/config.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
-import { importBenchmarkCut } from '../../services/model/telemetry.ts';
+import { importBenchmarkCut, loadTelemetryRows } from '../../services/model/telemetry.ts';
 import { runDemo } from '../../services/pipeline/demo.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
@@ -31,6 +31,23 @@ describe('retraining window', () => {
     registry = new ModelRegistry(warehouse, mkdtempSync(join(tmpdir(), 'edgelat-retrain-')));
   }, 120_000);
   afterAll(async () => warehouse?.close());
+
+  it('loads a deterministic sample of about maxRows requests of a window holding more (a busy fleet\'s week is millions), in event-time order', async () => {
+    const far = Date.UTC(2299, 0, 1);
+    const all = (await loadTelemetryRows(warehouse, 0, far)).rows;
+    expect(all.length).toBeGreaterThan(1500);
+    const max = Math.round(all.length / 4);
+    const sample = (await loadTelemetryRows(warehouse, 0, far, max)).rows;
+    // Binomial: about a quarter, well within ±20 % at these sizes (sd about 1.6 % of the mean).
+    expect(sample.length).toBeGreaterThan(0.8 * max);
+    expect(sample.length).toBeLessThan(1.2 * max);
+    const ids = new Set(all.map((r) => r.eventId));
+    expect(sample.every((r) => ids.has(r.eventId))).toBe(true);
+    expect(sample.every((r, i) => i === 0 || r.tsMs >= sample[i - 1]!.tsMs)).toBe(true);
+    expect((await loadTelemetryRows(warehouse, 0, far, max)).rows.map((r) => r.eventId)).toEqual(sample.map((r) => r.eventId));
+    // At or under the cap, every request.
+    expect((await loadTelemetryRows(warehouse, 0, far, all.length)).rows.length).toBe(all.length);
+  });
 
   it('a window wider than the data trains on the data it has (maxWindowMs); an exact one that wide finds no training rows and registers nothing', async () => {
     const logger = pino({ level: 'silent' });
