@@ -123,9 +123,8 @@ export function classifyWindow(w: WindowEvidence, p: AlertPolicy): WindowClass {
   return 'neutral';
 }
 
-/** Strong windows in the lookback of the last window of `classes` (oldest first) after the last clear run. */
-function strongCount(classes: readonly WindowClass[], p: AlertPolicy): number {
-  const w = classes.length - 1;
+/** Strong windows in the lookback of window `w` of `classes` (oldest first; default the last) after the last clear run. */
+function strongCount(classes: readonly WindowClass[], p: AlertPolicy, w = classes.length - 1): number {
   let clearRun = 0;
   let strong = 0;
   for (let i = Math.max(0, w - countSpan(p) + 1); i <= w; i++) {
@@ -147,14 +146,13 @@ function strongCount(classes: readonly WindowClass[], p: AlertPolicy): number {
 export function alertStateAt(classes: readonly WindowClass[], p: AlertPolicy): AlertStateName {
   if (classes.length === 0) throw new RangeError('alertStateAt: no window');
   if (firingAt(classes, p)) return 'firing';
-  if (classes.length > 1 && firingAt(classes.slice(0, -1), p)) return 'resolved';
+  if (classes.length > 1 && firingAt(classes, p, classes.length - 2)) return 'resolved';
   return strongCount(classes, p) > 0 ? 'rising' : 'none';
 }
 
-/** Whether the newest window of `classes` (oldest first) is firing, by the rule of the module doc. */
-function firingAt(classes: readonly WindowClass[], p: AlertPolicy): boolean {
-  const w = classes.length - 1;
-  if (strongCount(classes, p) === 0) return false;
+/** Whether window `w` of `classes` (oldest first; default the last) is firing, by the rule of the module doc. */
+function firingAt(classes: readonly WindowClass[], p: AlertPolicy, w = classes.length - 1): boolean {
+  if (strongCount(classes, p, w) === 0) return false;
   // The end of the newest run of clearAfter clear windows within the history read (−1: none).
   let lastClearEnd = -1;
   let run = 0;
@@ -164,7 +162,7 @@ function firingAt(classes: readonly WindowClass[], p: AlertPolicy): boolean {
   }
   // Back from w while every window still counts a strong one (the evidence never lapsed): firing once one counts fireAfter.
   for (let v = w; v > w - p.lookback && v > lastClearEnd && v >= 0; v--) {
-    const n = v === w ? strongCount(classes, p) : strongCount(classes.slice(0, v + 1), p);
+    const n = strongCount(classes, p, v);
     if (n === 0) return false;
     if (n >= p.fireAfter) return true;
   }

@@ -129,9 +129,9 @@ export async function loadPriors(warehouse: Warehouse): Promise<Map<string, Benc
 
 /**
  * Most requests a training window loads. A busy fleet's week is tens of millions of requests: the models train on
- * at most {@link MAX_TRAIN_ROWS} and score their holdout on a sample as well as on all of it, while loading them all
- * would hold gigabytes and the event loop for minutes. Above it, a sample by hash of the event id (the same rows on
- * every load) of about this many.
+ * at most {@link MAX_TRAIN_ROWS}, a holdout metric is as good on a sample of tens of thousands as on all of them,
+ * and loading them all would hold gigabytes and the event loop for minutes. Above it, a sample by hash of the
+ * event id (the same rows on every load) of about this many.
  */
 export const MAX_LOADED_ROWS = 250_000;
 
