@@ -565,7 +565,10 @@ const commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.ali
 const topLevel = first === undefined || first === 'help' || !commandNames.has(first);
 // `help bogus`: commander prints the whole help and nothing of the name; say it, as for `edgelat bogus`.
 const helpOf = first === 'help' ? process.argv[3] : undefined;
+// `help` of a name that is no command is a usage error however commander ends (`help model bogus` printed model's help, exit 0).
+let helpOfUnknown = false;
 if (helpOf !== undefined && !commandNames.has(helpOf)) {
+  helpOfUnknown = true;
   const { nearestNames } = await import('../names.ts');
   process.stderr.write(`edgelat: help: unknown command '${helpOf}' (nearest: ${nearestNames(helpOf, [...commandNames])})\n`);
 }
@@ -575,6 +578,7 @@ const helpGroup = helpOf !== undefined ? program.commands.find((c) => c.name() =
 if (helpGroup && helpSub !== undefined && !helpSub.startsWith('-') && helpGroup.commands.length > 0 && !helpGroup.commands.some((c) => c.name() === helpSub || c.aliases().includes(helpSub))) {
   const { nearestNames } = await import('../names.ts');
   process.stderr.write(`edgelat: help: unknown command '${helpOf} ${helpSub}' (nearest: ${nearestNames(helpSub, helpGroup.commands.map((c) => c.name()))})\n`);
+  helpOfUnknown = true;
 }
 try {
   checkTakenValues(program);
@@ -587,7 +591,7 @@ try {
     // command (also a group's: `model evalute`) or a group without one (`alerts`: its help, exit code 1 from
     // commander) runs nothing and no command's codes apply: 64.
     const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help';
-    process.exitCode = error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
+    process.exitCode = helpOfUnknown ? GATE_USAGE_EXIT : error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
   } else {
     let message = error instanceof Error ? error.message : String(error);
     // A column of an edgelat table dropped by hand: the mend in one line, not ClickHouse's exception and the whole query

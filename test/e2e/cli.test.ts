@@ -276,6 +276,8 @@ describe('edgelat CLI', () => {
     expect([trainHelp.code, trainHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: edgelat model train [options]']);
     const bogusHelp = await edgelat(['help', 'model', 'bogus'], dataDir);
     expect(errLines(bogusHelp.stderr)[0]).toMatch(/^edgelat: help: unknown command 'model bogus' \(nearest: /);
+    // No command's help was asked for: a usage error before any command runs, as `help bogus` (exit 0 before).
+    expect(bogusHelp.code).toBe(64);
     const unset = await edgelat(['predict', '--chip', 'rk3588-mali-g610'], dataDir);
     expect([unset.code, errLines(unset.stderr)[0]]).toEqual([2, "edgelat: required option '--model <id>' not specified"]);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);
