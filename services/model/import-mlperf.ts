@@ -12,6 +12,9 @@
  * - The chip of a system is {@link normaliseChip} of its `compute_device`
  *   (else a real `accelerator_model_name`, else `host_processor_model_name`,
  *   else `system_name`), with MLPerf's `compute_kind` = `cpu` as the kind hint.
+ * - A system whose id and description name two boards, or a board and CPU cores it does not have
+ *   (board-conflict.ts `systemBoardConflict`), has no chip: its SingleStream runs are counted in `runsSkipped`
+ *   under a reason naming the system and the contradiction.
  * - Only SingleStream runs are imported: one query is one sample, so
  *   `p90_latency_ms` is the per-inference p90 latency (percentile 0.9, batch 1,
  *   source `mlperf`). Other scenarios are counted in `runsSkipped`.
@@ -36,6 +39,7 @@ import { assertColumnsOnce, assertCsvText, parseCsvLines, unclosedQuoteMessage, 
 import { normaliseChip, type ChipKind } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
 import { idProblem } from '../names.ts';
+import { systemBoardConflict } from './board-conflict.ts';
 
 /**
  * One row of `benchmark_latency`: one measured latency of a model on a device.
@@ -210,6 +214,8 @@ interface SystemInfo {
   line: number;
   file: string;
   chip: string;
+  /** Why the system's texts contradict each other about its hardware (board-conflict.ts), or null. */
+  conflict: string | null;
 }
 
 /** Relative difference allowed between `p90_latency_ms` and the primary metric in ms (0.1 %). */
@@ -349,6 +355,13 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
         continue;
       }
       const acc = rec.accelerator_model_name ?? '';
+      // A system whose id and description name two boards cannot be placed on a chip (a trial: Krai's v2.0 open
+      // `odroid-*` systems, described as a Jetson AGX Xavier, put an Odroid's MobileNet on the Xavier).
+      const conflict = systemBoardConflict({ id: rec.system_id!, name: rec.system_name ?? '', devices: [rec.compute_device ?? '', acc, rec.host_processor_model_name ?? ''] });
+      if (conflict !== null) {
+        bySystem.set(key, { line, file: f.file, chip: '', conflict });
+        continue;
+      }
       const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
       // The system names the board where the device name tells only an instruction set or cores (cTuning's Raspberry Pi 4
       // as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE v8.2`).
@@ -364,7 +377,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const entry = chips.get(c.chip) ?? { kind: c.kind, vendor: c.vendor, names: new Set<string>() };
       entry.names.add(byBoard ? `${raw} (${rec.system_name || rec.system_id})` : raw);
       chips.set(c.chip, entry);
-      bySystem.set(key, { line, file: f.file, chip: c.chip });
+      bySystem.set(key, { line, file: f.file, chip: c.chip, conflict: null });
     }
     sortByLine(problems, before);
   }
@@ -389,6 +402,11 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       if (scenario === '') { bad('scenario', 'empty scenario'); continue; }
       if (scenario !== 'SingleStream') {
         const reason = `scenario=${scenario}`;
+        skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+        continue;
+      }
+      if (sys.conflict !== null) {
+        const reason = `run(s) of system ${quoteValue(key, KEY_MAX_CHARS)}: ${sys.conflict}; its chip cannot be told`;
         skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
         continue;
       }
