@@ -550,7 +550,9 @@ function scrubbedError(error: unknown, scrub: (text: string) => string): Record<
 
 /** A one-line hint for errors users meet first. */
 function hint(message: string): string {
-  if (/Code: 81\./.test(message) && /does not exist/.test(message)) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
+  // Only where the missing database is edgelat's own (a trial: `sql "SELECT * FROM nosuchdb.t"` after the demo got it).
+  const missing = /Code: 81\..*?Database `?([^`\s]+?)`? does(?:n't| not) exist/s.exec(message)?.[1];
+  if (missing !== undefined && missing === (process.env.EDGELAT_DATABASE?.trim() || 'edgelat')) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
   if (/^getaddrinfo ENOTFOUND|^listen EADDRNOTAVAIL/.test(message)) return ` (not an address of this machine: check ${process.argv[2] === 'serve' ? '--host' : '--metrics-host'})`;
   if (/EADDRINUSE/.test(message)) return ` (another process listens there: pick another port with ${process.argv[2] === 'serve' ? '--port or --sql-port' : '--metrics-port'}; 0 = any free port)`;
   return '';

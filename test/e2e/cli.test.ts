@@ -53,6 +53,12 @@ describe('edgelat CLI', () => {
       const r = await edgelat(['sql', '--', sql], dataDir);
       expect([sql, r.code, errLines(r.stderr)]).toEqual([sql, 2, ['edgelat: the query is empty (only comments or ";")']]);
     }
+    // A database of the query's own that does not exist is the query's mistake, not a warehouse without edgelat's tables
+    // (a trial: the "run edgelat demo first" hint after the demo); edgelat's own missing database keeps the hint.
+    const otherDb = await edgelat(['sql', 'SELECT * FROM nosuchdb.t'], dataDir);
+    expect([otherDb.code, errLines(otherDb.stderr)]).toEqual([1, ['edgelat: query failed: Code: 81. DB::Exception: Database nosuchdb does not exist. (UNKNOWN_DATABASE)']]);
+    const ownDb = await edgelat(['sql', 'SELECT count() FROM other.inference_enriched'], dataDir, undefined, { EDGELAT_DATABASE: 'other' });
+    expect([ownDb.code, errLines(ownDb.stderr)]).toEqual([1, ['edgelat: query failed: Code: 81. DB::Exception: Database other does not exist. (UNKNOWN_DATABASE) (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)']]);
     const outfile = await edgelat(['sql', `SELECT 1 AS y$$ INTO /* /* */ x */ OUTFILE '${join(dataDir, 'out.tsv')}'`], dataDir);
     expect([outfile.code, errLines(outfile.stderr), existsSync(join(dataDir, 'out.tsv'))]).toEqual([2, ['edgelat: INTO OUTFILE writes a file: add --write to run it'], false]);
     // Reads ClickHouse allows read-only run: FROM-first after a nested comment.
