@@ -33,7 +33,7 @@ import {
 } from './schemas.ts';
 import type { PredictorBackend } from './types.ts';
 import { NO_CHIP_KNOWN } from './recommend.ts';
-import { checkAnswer, HttpProblem, parseJsonBody, parseRequest, PROBLEM_JSON, PROBLEM_TYPES, problemText, sendProblem, toProblem } from './problems.ts';
+import { checkAnswer, HttpProblem, parseJsonBody, parseRequest, PROBLEM_TYPES, problemText, RAW_PROBLEM_TYPE, sendProblem, toProblem, utf8Text } from './problems.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -139,7 +139,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
         }
         const id = randomUUID();
         const body = problemText(413, PROBLEM_TYPES.bodyTooLarge, `request body exceeds the limit of ${limit} bytes (Content-Length ${declared})`, id, req.url ?? '/');
-        res.writeHead(413, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
+        res.writeHead(413, { 'content-type': RAW_PROBLEM_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
         // Counted as the routes' answers are (a trial: a refused 38 MB upload left /metrics unchanged).
         countOutside(path, 'POST', 413);
       });
@@ -147,7 +147,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       server.on('checkExpectation', (req, res) => {
         const id = randomUUID();
         const body = problemText(417, PROBLEM_TYPES.malformedRequest, `Expect: ${JSON.stringify(String(req.headers.expect ?? ''))} is not an expectation this server meets (only 100-continue)`, id, req.url ?? '/');
-        res.writeHead(417, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
+        res.writeHead(417, { 'content-type': RAW_PROBLEM_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
         countOutside('unmatched', req.method ?? 'unknown', 417);
       });
       return server;
@@ -164,14 +164,14 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
         status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
           : status === 408 ? `the request was not received whole within ${requestTimeout} ms (a body shorter than its Content-Length?)`
             : `malformed HTTP request (${code ?? error.message})`, id);
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
       countOutside('unmatched', 'unknown', status);
     },
   });
 
   // JSON bodies: the parser's own reason (with its position) in the 400, and a prototype-poisoning key named.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
       // The body is read as UTF-8, JSON's one encoding (RFC 8259 §8.1): another charset is refused, not misread (a trial:
       // charset=utf-16 answered "not valid JSON"); a byte order mark, which that section lets a parser ignore, is.
@@ -179,7 +179,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
       if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
         throw new HttpProblem(415, PROBLEM_TYPES.unsupportedMediaType, `charset ${JSON.stringify(charset)} is not accepted: send application/json in UTF-8 (RFC 8259 §8.1)`);
       }
-      done(null, parseJsonBody((body as string).replace(/^\uFEFF/, '')));
+      done(null, parseJsonBody(utf8Text(body as Buffer).replace(/^\uFEFF/, '')));
     } catch (error) {
       done(error as Error, undefined);
     }

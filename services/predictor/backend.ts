@@ -20,7 +20,7 @@ import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
 import {
-  BadRequestError, NoEvidenceError, NotFoundError, UNNAMED_MODEL_ID, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
+  BadRequestError, NoDataYetError, NotFoundError, UNNAMED_MODEL_ID, type CorrelationPage, type CorrelationQuery, type CorrelationWindow, type PredictorBackend, type RecommendRequest, type RecommendResponse,
 } from './types.ts';
 
 /** How long a readiness answer is reused, ms. */
@@ -109,7 +109,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
             + 'they serve SQL (benchmark_latency, scenario help) and `edgelat model evaluate --format help`, not a chip ranking; for a network of your own give its ONNX profile', 'model');
         }
         // An empty warehouse is missing data, not a wrong name: exit 1 as gate and whatif say it (a trial: exit 2, usage).
-        if (known.length === 0) throw new NoEvidenceError(`model ${JSON.stringify(req.model)}: no model is known yet: the warehouse holds no telemetry and no benchmark (run \`edgelat demo\` (npm start) or the pipeline, or \`edgelat import benchmark\`); for a new model give its ONNX profile`);
+        if (known.length === 0) throw new NoDataYetError(`model ${JSON.stringify(req.model)}: no model is known yet: the warehouse holds no telemetry and no benchmark (run \`edgelat demo\` (npm start) or the pipeline, or \`edgelat import benchmark\`); for a new model give its ONNX profile`);
         throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: nearest known: ${nearestNames(req.model, known)}; for a new model give its ONNX profile`, 'model');
       }
       if (req.chips) {

@@ -46,7 +46,7 @@ import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, loadI
 import { combineAnswers, FLEET_SD_DAYS, idProblem, gateServer, type CandidateDay, type DaySeries, type ServerGate, type WorkersOfChip } from './gate.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, type GateAnswer, type GateOptions } from './gate-options.ts';
 import type { ShadowEvidence, FleetMedian } from './gate-factor.ts';
-import { NoEvidenceError, NotFoundError } from './types.ts';
+import { NoDataYetError, NotFoundError } from './types.ts';
 import { fleetLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
 import { spreadRatio } from './gate-replay.ts';
 import { observationsFromRows, reportedWorkers, withReportedWorkers, type ObservedRow } from './whatif.ts';
@@ -140,7 +140,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   if (newest.length === 0) {
     const models = (await w.query<{ m: string }>(`SELECT DISTINCT model_id AS m FROM ${db}.inference_enriched ORDER BY m`)).map((r) => r.m);
     // An unknown model of a fleet is a mistyped --model; in a warehouse with no telemetry at all, there is nothing to gate on.
-    if (models.length === 0) throw new NoEvidenceError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
+    if (models.length === 0) throw new NoDataYetError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
     throw new NotFoundError(`model: no request of ${JSON.stringify(req.model)} in ${db}.inference_enriched (nearest models: ${nearestNames(req.model, models)})`, 'model');
   }
   if (req.servers !== undefined && req.servers.length === 0) throw new GateRequestError('servers', 'servers: expected at least one server id, got an empty list (leave it out to gate every server running the model)');

@@ -229,7 +229,9 @@ export class LatencyPredictor {
       if (!allChips.includes(req.chip)) {
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
-        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog` : '';
+        // And how to give it the prior: MLPerf's runs files hold p50 too, which the SingleStream format imports (a trial
+        // built that file by hand to predict on five MLPerf chips).
+        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog; for predict, import p50 and p90 per run of it with \`edgelat import benchmark --format singlestream --runs FILE\` (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms)` : '';
         const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both, nearest first: ${nearestNames(req.chip, chips, chips.length)}${hint}`;
         // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
         if (this.catalog.has(req.chip)) throw new NoEvidenceError(message);
@@ -295,7 +297,8 @@ export class LatencyPredictor {
 }
 
 /**
- * Notes on a prediction's load: each load value above the most the fleet data shows on the chip.
+ * Notes on a prediction's load: each load value above the most the fleet data shows on the chip, or any load on a
+ * chip the fleet never ran.
  * Trees hold their answer at the edge of what they were trained on (they do not extrapolate), so
  * the predicted latency at such a load is what the busiest measured load gave: a lower bound, not
  * an estimate.
@@ -309,7 +312,10 @@ export function loadNotes(chip: string, load: Readonly<Record<string, number>>, 
     const v = load[k] ?? 0;
     const max = maxima[i] ?? null;
     if (v <= 0 || (max !== null && v <= max * (1 + 1e-9))) continue;
-    notes.push(`${k}=${v} is above the most the fleet data shows on ${chip} (${max === null ? 'never measured' : Number(max.toPrecision(4))}): `
+    // A chip the fleet never ran has no "most" to be above (a trial: "above the most … (never measured)" for any value).
+    notes.push(max === null
+      ? `${k}=${v}: the fleet data has no request on ${chip}: how ${k} slows it is learned from other chips (an extrapolation, not a measurement of this one)`
+      : `${k}=${v} is above the most the fleet data shows on ${chip} (${Number(max.toPrecision(4))}): `
       + 'the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound');
   }
   return notes;

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseLossless } from 'lossless-json';
 import { z } from 'zod';
 import { API_ROUTES, validate, type FieldError } from './schemas.ts';
-import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError } from './types.ts';
+import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
 
@@ -53,6 +53,30 @@ export class HttpProblem extends Error {
 
 /** The media type of a problem answer (RFC 9457). */
 export const PROBLEM_JSON = 'application/problem+json';
+
+/** The Content-Type of a problem written outside Fastify (413, 417, 408, 431), as Fastify's own problem answers carry it. */
+export const RAW_PROBLEM_TYPE = `${PROBLEM_JSON}; charset=utf-8`;
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A request body's text, read as UTF-8, JSON's one encoding (RFC 8259 §8.1).
+ * @param body  The body's bytes.
+ * @returns     Its text (a byte order mark kept: the caller drops it).
+ * @throws {HttpProblem} 400 (malformed body) naming the offset of the first byte that is not UTF-8 (a trial: a 0xFF in an
+ *   id was read as U+FFFD and refused as a character that does not show, where the body itself was broken).
+ */
+export function utf8Text(body: Buffer): string {
+  try {
+    return STRICT_UTF8.decode(body);
+  } catch {
+    // The first offset where the lossy decoding, encoded again, differs from the bytes: the first invalid byte.
+    const again = Buffer.from(body.toString('utf8'), 'utf8');
+    let at = 0;
+    while (at < body.length && body[at] === again[at]) at++;
+    throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body is not valid UTF-8 (byte 0x${body[at]!.toString(16).padStart(2, '0')} at offset ${at}): send application/json in UTF-8 (RFC 8259 §8.1)`);
+  }
+}
 
 /**
  * An RFC 9457 problem body for an answer made outside Fastify's routes: type, title, status, detail, the request's URL
@@ -185,7 +209,7 @@ export function toProblem(error: unknown, request: FastifyRequest, jsonLimit: nu
     e.field ? [{ path: `#/${e.field}`, message: e.message.replace(new RegExp(`^${e.field.split('/')[0]}(\\[\\d+\\])?: `), '') }] : undefined;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
   if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
-  if (error instanceof NoChampionError) return new HttpProblem(503, PROBLEM_TYPES.unavailable, error.message);
+  if (error instanceof NoChampionError || error instanceof NoDataYetError) return new HttpProblem(503, PROBLEM_TYPES.unavailable, error.message);
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);
   const missing = missingObject(error);
   if (missing !== null) {

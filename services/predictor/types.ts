@@ -262,3 +262,13 @@ export class NoEvidenceError extends Error {
 export class NoChampionError extends NoEvidenceError {
   override readonly name: string = 'NoChampionError';
 }
+
+/**
+ * The warehouse holds no data of the kind asked for at all (no telemetry, or neither telemetry nor benchmarks): the
+ * server's state, not the request's, as {@link NoChampionError}: the CLI exits 1 (gate: 70), the API answers 503 (a
+ * trial: predict answered 503 on an empty warehouse where recommend and gate answered 404, which tells a client to
+ * give up on a request that will be answered once data arrives).
+ */
+export class NoDataYetError extends NoEvidenceError {
+  override readonly name: string = 'NoDataYetError';
+}

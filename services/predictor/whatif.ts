@@ -32,7 +32,7 @@ import { deviceLoadSensitivity, ownLoadSensitivity, type LoadSensitivity } from 
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { NoEvidenceError } from './types.ts';
+import { NoDataYetError, NoEvidenceError } from './types.ts';
 import { nearestNames } from '../names.ts';
 
 export { NoEvidenceError };
@@ -194,7 +194,7 @@ export async function loadServerObservations(w: Warehouse, server: string, lookb
      ORDER BY r.ts, r.event_id`, { s: server, ms: Math.round(lookbackHours * 3_600_000) });
   if (rows.length === 0) {
     const servers = (await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_events ORDER BY s`)).map((r) => r.s);
-    if (servers.length === 0) throw new NoEvidenceError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
+    if (servers.length === 0) throw new NoDataYetError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (it holds no telemetry yet: run \`edgelat demo\` (npm start) or the pipeline first)`);
     throw new RangeError(`--server: no request of ${JSON.stringify(server)} in ${db}.inference_events (nearest servers: ${nearestNames(server, servers)})`);
   }
   const perChip = new Map<string, { requests: number; newest: number }>();

@@ -355,7 +355,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     writeFileSync(csv, 'chip,kind,vendor\ncatalog-npu,npu,Acme\n');
     expect((await edgelat(['chips', 'import', csv], dataDir)).code).toBe(0);
     const listed = await edgelat(['predict', '--model', MODEL, '--chip', 'catalog-npu'], dataDir);
-    expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog$/)]]);
+    expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog; for predict, import p50 and p90 per run of it with `edgelat import benchmark --format singlestream --runs FILE` \(columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v\*\.csv hold them as p50_latency_ms and p90_latency_ms\)$/)]]);
     // A model benchmarked at p90 only (an MLPerf import) is not "unknown" (a trial): the data cannot answer, saying why.
     const insert = await edgelat(['sql', '--write', `INSERT INTO edgelat.benchmark_latency (source, model_id, device, chip, batch, scenario, percentile, latency_ms, system)
       VALUES ('mlperf', 'ssd-resnet34', 'v1.1/closed/X/s', 'nvidia-t4', 1, 'SingleStream', 0.9, 12.5, 'v1.1/closed/X/s')`], dataDir);

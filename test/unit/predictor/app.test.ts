@@ -18,7 +18,7 @@ import { MAX_BODY_DEPTH, MAX_PROBLEM_ERRORS, parseJsonBody, PROBLEM_TYPES } from
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { ModelFileError, WarehouseError } from '../../../errors.ts';
-import { BadRequestError, NoChampionError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
+import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
 
 const PREDICTION: PredictResponse = {
   model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
@@ -172,6 +172,16 @@ describe('POST /v1/predict', () => {
       .toBe('request body has a "constructor" key at #/load/constructor: refused (prototype poisoning)');
     const empty = await app.inject({ method: 'POST', url: '/v1/predict', payload: '', headers: { 'content-type': 'application/json' } });
     expect(expectProblem(empty, 400, PROBLEM_TYPES.malformedBody).detail).toMatch(/empty/);
+    // Bytes that are not UTF-8 break the body, named with their offset (a trial: 0xFF became U+FFFD in an id, refused as a
+    // character that does not show); a body in UTF-8, a byte order mark first, is read.
+    const bytes = Buffer.concat([Buffer.from('{"model":"res'), Buffer.from([0xff]), Buffer.from('net50","chip":"c"}')]);
+    const broken = await app.inject({ method: 'POST', url: '/v1/predict', payload: bytes, headers: { 'content-type': 'application/json' } });
+    expect(expectProblem(broken, 400, PROBLEM_TYPES.malformedBody).detail).toBe('request body is not valid UTF-8 (byte 0xff at offset 13): send application/json in UTF-8 (RFC 8259 §8.1)');
+    const truncated = Buffer.concat([Buffer.from('{"model":"é'), Buffer.from([0xc3])]);
+    expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', payload: truncated, headers: { 'content-type': 'application/json' } }), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toBe('request body is not valid UTF-8 (byte 0xc3 at offset 12): send application/json in UTF-8 (RFC 8259 §8.1)');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(PREDICT_BODY))]);
+    expect((await app.inject({ method: 'POST', url: '/v1/predict', payload: bom, headers: { 'content-type': 'application/json' } })).statusCode).toBe(200);
   });
 
   it('answers 413 above the JSON body limit', async () => {
@@ -224,6 +234,9 @@ describe('POST /v1/predict', () => {
     // No champion model trained yet: the server's state, not the request's (a trial: 404 for a well-formed predict).
     const empty = setup({ predict: async () => { throw new NoChampionError('no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first'); } });
     expect(expectProblem(await empty.app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable).detail).toMatch(/^no champion model of kind total_ms_p50/);
+    // A warehouse with no telemetry at all: 503 on every route, as predict (a trial: recommend and gate answered 404).
+    const noData = setup({ recommend: async () => { throw new NoDataYetError('model "resnet50": no model is known yet: the warehouse holds no telemetry and no benchmark'); } });
+    expect(expectProblem(await noData.app.inject(postJson('/v1/recommend', RECOMMEND_BODY)), 503, PROBLEM_TYPES.unavailable).detail).toMatch(/^model "resnet50": no model is known yet/);
   });
 
   it('answers 500 with a generic detail for an unexpected error, and logs it', async () => {
@@ -468,6 +481,15 @@ describe('POST /v1/recommend', () => {
     expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
   });
 
+  it('says both model and profile were given also when the profile is bad, and a negative rps once (two trials)', async () => {
+    const { app } = setup();
+    const both = expectProblem(await app.inject(postJson('/v1/recommend', { ...RECOMMEND_BODY, profile: {} })), 400, PROBLEM_TYPES.validation);
+    expect(both.errors).toContainEqual({ path: '#', message: 'exactly one of "model" and "profile" is required' });
+    expect(both.errors!.filter((e: { path: string }) => e.path.startsWith('#/profile/')).length).toBeGreaterThan(0);
+    const negative = expectProblem(await app.inject(postJson('/v1/recommend', { ...RECOMMEND_BODY, rps: -1 })), 400, PROBLEM_TYPES.validation);
+    expect(negative.errors!.filter((e: { path: string }) => e.path === '#/rps')).toHaveLength(1);
+  });
+
   it('answers 415 for a non-JSON body and 413 above the limit', async () => {
     const { app } = setup({}, { jsonBodyLimitBytes: 64 });
     expectProblem(await app.inject({ method: 'POST', url: '/v1/recommend', payload: 'x', headers: { 'content-type': 'text/plain' } }), 415, PROBLEM_TYPES.unsupportedMediaType);
@@ -694,7 +716,8 @@ describe('GET routes', () => {
       });
       const [head, body] = raw.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large/);
-      expect(head).toMatch(/Content-Type: application\/problem\+json/);
+      // With its charset, as Fastify's problem answers carry it (a trial: these alone had none).
+      expect(head).toMatch(/Content-Type: application\/problem\+json; charset=utf-8\r\n/);
       const problem = JSON.parse(body!);
       expect(problem).toMatchObject({ type: PROBLEM_TYPES.headersTooLarge, status: 431, title: 'Request Header Fields Too Large' });
       // A request id as the routes' answers have, in the header and the body, and counted in /metrics.

@@ -3,7 +3,8 @@
  * serves about 10 a second answered its idle p99, 115 ms, with no note).
  */
 import { describe, expect, it } from 'vitest';
-import { busyWorkers, queueNotes } from '../../../services/predictor/latency-predictor.ts';
+import { busyWorkers, loadNotes, queueNotes } from '../../../services/predictor/latency-predictor.ts';
+import { LOAD_FEATURES } from '../../../services/model/telemetry.ts';
 
 describe('queueNotes', () => {
   it('says a rate without gpu_util is read at an idle queue, and when the rate keeps more than one worker busy', () => {
@@ -46,5 +47,18 @@ describe('queueNotes', () => {
     expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 3)).toEqual([
       'requests_per_s=3.3 at 310 ms of i/o and compute per request keeps 1.02 workers busy on average (utilisation law): a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there',
     ]);
+  });
+});
+
+describe('loadNotes', () => {
+  it('notes a load above the most measured on the chip, and any load on a chip the fleet never ran (a trial: "above the most … (never measured)")', () => {
+    const maxima = LOAD_FEATURES.map((k) => (k === 'gpu_util' ? 0.8 : 10));
+    expect(loadNotes('c', { gpu_util: 0.9, requests_per_s: 5 }, maxima)).toEqual([
+      'gpu_util=0.9 is above the most the fleet data shows on c (0.8): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound',
+    ]);
+    expect(loadNotes('nvidia-t4', { requests_per_s: 2, gpu_util: 0 }, LOAD_FEATURES.map(() => null))).toEqual([
+      'requests_per_s=2: the fleet data has no request on nvidia-t4: how requests_per_s slows it is learned from other chips (an extrapolation, not a measurement of this one)',
+    ]);
+    expect(loadNotes('c', { gpu_util: 0.8 }, maxima)).toEqual([]);
   });
 });
