@@ -277,10 +277,12 @@ export type LatencyPrediction = PredictResponse;
 export function parseLoad(pairs: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of pairs) {
-    const m = /^([a-z_]+)=(.+)$/.exec(p);
+    const m = /^([a-z_]+)=(.*)$/.exec(p);
     if (!m || !(LOAD_FEATURES as readonly string[]).includes(m[1]!)) {
       throw new UsageError(`--load ${JSON.stringify(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
     }
+    // A known key without a value: the value is what is missing (a trial: `gpu_util=` was told to use a known key).
+    if (m[2] === '') throw new UsageError(`--load ${m[1]}: no value after "=": expected a number ≥ 0 (${m[1]}=0.6)`);
     const v = Number(m[2]);
     if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);

@@ -119,7 +119,7 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
       const name = d.dimParam || '?';
       if (i > 0 && !(d.dimParam && symbols.has(d.dimParam))) {
         // Counted as 1: the MACs that grow with it are a lower bound (a trial: [N, seq, 64] profiled at seq 1 without a word).
-        unset.push(unsetDimEntry(vi.name!, i, d.dimParam || null));
+        unset.push(unsetDimEntry(vi.name!, i, d.dimParam || null, hasDimValue(d) ? Number(int64(d.dimValue)) : null));
       }
       if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
       shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));

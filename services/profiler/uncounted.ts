@@ -8,15 +8,18 @@
 const DIM_COUNTED_AS_1 = /^input ".*" dim \d+( ".*")?: .*counted as 1 \(a lower bound/;
 
 /**
- * The entry of an input dim past the batch that is counted as 1: a named one not set, or one with neither a value nor
- * a name (`dimParam` null).
+ * The entry of an input dim past the batch that is counted as 1: a named one not set, one with neither a value nor
+ * a name (`dimParam` null), or one whose value is no size (≤ 0: converters write -1 or 0 for an unknown dim).
  * @param input     The graph input's name.
  * @param index     The dim's position (≥ 1).
  * @param dimParam  Its symbolic name, or null.
+ * @param value     Its `dim_value` when the file gives one ≤ 0, else null. @default null
  */
-export function unsetDimEntry(input: string, index: number, dimParam: string | null): string {
-  return dimParam
-    ? `input ${JSON.stringify(input)} dim ${index} ${JSON.stringify(dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${dimParam}=N)`
+export function unsetDimEntry(input: string, index: number, dimParam: string | null, value: number | null = null): string {
+  if (dimParam) return `input ${JSON.stringify(input)} dim ${index} ${JSON.stringify(dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${dimParam}=N)`;
+  // A value that is there but no size is said as such (a trial: dim_value -5 was reported as "no value").
+  return value !== null
+    ? `input ${JSON.stringify(input)} dim ${index}: dim_value ${value} is not a size (converters write -1 or 0 for an unknown dim), counted as 1 (a lower bound)`
     : `input ${JSON.stringify(input)} dim ${index}: unknown (no value or name), counted as 1 (a lower bound)`;
 }
 

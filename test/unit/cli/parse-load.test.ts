@@ -15,6 +15,11 @@ describe('parseLoad', () => {
   it('refuses an unknown key and a utilisation above 1', () => {
     expect(() => parseLoad(['foo=1'])).toThrow(/^--load "foo=1": expected key=value with key one of /);
     expect(() => parseLoad(['gpu_util=1.5'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 1.5');
+    expect(() => parseLoad(['gpu_util'])).toThrow(/^--load "gpu_util": expected key=value with key one of /);
+  });
+
+  it('names the missing value of a known key (a trial: `gpu_util=` was told its key was not one of the known)', () => {
+    expect(() => parseLoad(['gpu_util='])).toThrow('--load gpu_util: no value after "=": expected a number ≥ 0 (gpu_util=0.6)');
   });
 
   it('refuses a fractional queue_depth or concurrency: counts of requests, as a load sample carries them', () => {

@@ -98,7 +98,7 @@ describe('profileOnnx: MLP and MatMul', () => {
 
   it('sets named symbolic dims past the batch ({dims}); one left unset, or unknown, counts as 1 and is listed (the MACs are a lower bound)', async () => {
     // x [N, seq, 64] · W [64, 32]: MACs = N·seq·64·32 (MatMul over the last two dims); a trial's seq was 1 without a word.
-    const build = (seqDim: string | null) => {
+    const build = (seqDim: string | number | null) => {
       const g = new OnnxGraphBuilder('seq', { inlineLimit: Infinity });
       const x = g.input('x', ['N', seqDim, 64]);
       g.output(g.node('MatMul', [x, g.weight('w', [64, 32])]));
@@ -113,6 +113,10 @@ describe('profileOnnx: MLP and MatMul', () => {
     expect([set.macs, set.inputs[0]!.shape, set.input_bytes, set.unknown_shape_nodes]).toEqual([2 * 128 * 64 * 32, [2, 128, 64], 2 * 128 * 64 * 4, []]);
     // An unknown dim (no value, no name) past the batch is listed too; a negative dim_value is as unknown.
     expect(profileOnnx(build(null)).unknown_shape_nodes).toEqual(['input "x" dim 1: unknown (no value or name), counted as 1 (a lower bound)']);
+    // A dim_value that is there but no size is named as such (a trial: -5 was reported as "no value or name").
+    for (const v of [-5, -1]) {
+      expect(profileOnnx(build(v)).unknown_shape_nodes).toEqual([`input "x" dim 1: dim_value ${v} is not a size (converters write -1 or 0 for an unknown dim), counted as 1 (a lower bound)`]);
+    }
     // The batch is set as the batch; a name no input has is refused, naming those it has; a value below 1 is a RangeError.
     expect(() => profileOnnx(bytes, { dims: { N: 4 } })).toThrow(new OnnxProfileError('dim "N" is the batch dim (the first of an input): set it with the batch, not as a dim'));
     expect(() => profileOnnx(bytes, { dims: { sequence: 4 } })).toThrow(new OnnxProfileError('dim "sequence": no input has a symbolic dim of that name; its symbolic dims: "N", "seq"'));
