@@ -167,10 +167,14 @@ export function formatRecommendation(r: RecommendResponse): string {
     `${'#'.padStart(2)} ${'chip'.padEnd(26)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${`idle ${name}`.padStart(8)} ${'max rps'.padStart(8)} ${'$/1M'.padStart(8)} ${'evidence'.padEnd(10)} reason`,
   ];
   for (const c of r.chips) {
-    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${f(c.at_load.p50).padStart(7)} ${f(c.at_load.p90).padStart(7)} ${f(c.at_load.p99).padStart(7)} ${f(c.idle[name]).padStart(8)} ${String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)).padStart(8)} ${costCell(c, name, r.rps).padStart(8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+    // A catalog estimate (peak ops/s, nothing measured on the chip) is marked in every figure: a trial read 0.01 ms and
+    // 117200 req/s as answers (its reason says how rough).
+    const rough = c.evidence.kind === 'catalog' ? '~' : '';
+    const cell = (text: string, width: number): string => `${rough}${text}`.padStart(width);
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${cell(f(c.at_load.p50), 7)} ${cell(f(c.at_load.p90), 7)} ${cell(f(c.at_load.p99), 7)} ${cell(f(c.idle[name]), 8)} ${cell(String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)), 8)} ${cell(costCell(c, name, r.rps), 8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
-  lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load (at 0 req/s: where no load meets the SLO); law: ${r.queueing_law}`);
+  lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load (at 0 req/s: where no load meets the SLO)${r.chips.some((c) => c.evidence.kind === 'catalog') ? "; '~': a rough estimate from the catalog's peak ops/s, nothing measured on the chip (its reason says how rough)" : ''}; law: ${r.queueing_law}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -46,6 +46,12 @@ describe('recommendChips', () => {
     const catalog = { evidence: { kind: 'catalog' as const, fleet_requests: 0, benchmark_rows: 0, shadow: null }, basis: 'the chip catalog\'s peak ops/s' };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 100 }, rps: 1 }, [candidate('guess', fast, catalog), candidate('slow', slow), candidate('guess-slow', { ...slow, computeMedianMs: 80 }, catalog)]);
     expect(r.chips.map((c) => [c.chip, c.meets_slo, c.evidence.kind])).toEqual([['slow', true, 'benchmark'], ['guess', true, 'catalog'], ['guess-slow', false, 'catalog']]);
+    // The table marks every figure of a catalog estimate '~' and says so (a trial read 0.01 ms and 117200 req/s as answers).
+    const table = formatRecommendation(r).split('\n');
+    const cells = (chip: string) => table.find((l) => l.includes(` ${chip} `))!.trim().split(/\s+/).slice(2, 8);
+    expect(cells('slow').every((x) => !x.startsWith('~'))).toBe(true);
+    for (const chip of ['guess', 'guess-slow']) expect([chip, cells(chip).every((x) => x.startsWith('~'))]).toEqual([chip, true]);
+    expect(table.at(-2)).toContain("'~': a rough estimate from the catalog's peak ops/s, nothing measured on the chip (its reason says how rough)");
   });
 
   it('counts a rough estimate as meeting the SLO only if it also does one sd slower ("may miss" otherwise)', () => {
