@@ -64,8 +64,8 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
   const first = rows[0]!;
   const empty = rows.reduce((a, r) => a + Number(r.empty), 0);
   const lines = [
-    `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows (shadow / production latency, same request${empty > 0 ? `; ${fmt(empty)} without a measured request: the shadow silent, late or skewed there` : ''}; table ${warehouse.database}.shadow_verdicts)`,
-    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: median ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
+    `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows (shadow / production latency, same request; ratio: the lower median of a deployment's windows' Hodges–Lehmann ratios${empty > 0 ? `; ${fmt(empty)} without a measured request: the shadow silent, late or skewed there` : ''}; table ${warehouse.database}.shadow_verdicts)`,
+    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
   ];
   return { lines, gate: `gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
 }

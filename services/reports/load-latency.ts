@@ -53,6 +53,8 @@ export interface LoadLatencyReport {
   scatter: ScatterPoint[];
   /** Requests with a load sample in the report (the fleet rows' n). */
   requests: number;
+  /** Of them, those whose status is not ok (timeout or error): in every percentile at the latency they took. */
+  failed: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function buildLoadLatencyReport(warehouse: Warehouse, options: Load
   onStep?.('latency by load bucket');
   const latency = await q.latencyByLoad();
   const requests = latency.filter((r) => r.chip === '*').reduce((s, r) => s + r.n, 0);
+  const failed = latency.filter((r) => r.chip === '*').reduce((s, r) => s + Number(r.failed), 0);
   onStep?.('i/o and compute share');
   const io = await q.ioComputeShare();
   onStep?.('load-sensitive servers');
@@ -104,7 +107,7 @@ export async function buildLoadLatencyReport(warehouse: Warehouse, options: Load
   onStep?.('scatter sample');
   const scatter = await q.scatterSample(requests);
   const knees = options.sloP99Ms === undefined ? [] : sloKnees(latency, options.sloP99Ms);
-  return { options, edges, latency, io, sensitive, lines, correlation, knees, scatter, requests };
+  return { options, edges, latency, io, sensitive, lines, correlation, knees, scatter, requests, failed };
 }
 
 /**
@@ -144,7 +147,7 @@ export function reportCsv(r: LoadLatencyReport): string {
     }
   };
   r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
-  for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: x.mean_ms });
+  for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: x.mean_ms });
   for (const k of r.knees) put('slo_knee', k, { slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
   for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: x.io_ms_sum, compute_ms_sum: x.compute_ms_sum, io_share: x.io_share, compute_share: x.compute_share });
   for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: x.pearson_r, slope_ms_per_unit: x.slope_ms_per_unit, relative_slope: x.relative_slope, mean_ms: x.mean_ms });

@@ -69,6 +69,8 @@ export interface LatencyBucketRow {
   p90_ms: number;
   p99_ms: number;
   mean_ms: number;
+  /** Requests of the bucket whose status is not ok (timeout or error): in the percentiles at the latency they took. */
+  failed: number;
 }
 
 /** i/o and compute share of latency by load bucket, per chip or the fleet (`'*'`); shares are fractions 0..1 (null when no time). */

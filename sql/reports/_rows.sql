@@ -6,10 +6,10 @@
 -- else the number of decile edges below x (load_bucket_edges.sql), so bucket
 -- b holds loads in (edge[b], edge[b+1]] and equal loads share a bucket.
 -- Every request counts, whatever its status (a timeout's total_ms is the time
--- until it timed out). Rows without a load sample (matched = 0) are left out.
+-- until it timed out); `status` is kept so the report can say how many failed. Rows without a load sample (matched = 0) are left out.
 -- Parameters: since, until (DateTime64(3) UTC), server, model, chip ('' = all),
 -- metric (a load column), edges Array(Float64), width Float64.
-SELECT event_id, edge_server_id, model_id, chip, total_ms, io_ms, compute_ms,
+SELECT event_id, edge_server_id, model_id, chip, total_ms, io_ms, compute_ms, status,
        toFloat64({metric:Identifier}) AS x,
        toInt64(if({width:Float64} > 0, floor(round(x / {width:Float64}, 9)), arrayCount(e -> e < x, {edges:Array(Float64)}))) AS bucket
 FROM ${database}.inference_enriched

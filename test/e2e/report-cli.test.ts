@@ -27,7 +27,7 @@ function parseCsv(text: string): Record<string, string>[] {
   return lines.slice(1).map((l) => Object.fromEntries(split(l).map((v, i) => [head[i]!, v])));
 }
 
-interface Row { chip: string; model_id: string; edge_server_id: string; x: number; total_ms: number; io_ms: number; compute_ms: number }
+interface Row { chip: string; model_id: string; edge_server_id: string; x: number; total_ms: number; io_ms: number; compute_ms: number; status: string }
 
 /** Nearest rank: the value at rank ⌈p/100 · N⌉ of the ascending list. */
 const nearestRank = (sorted: number[], pct: number): number => sorted[Math.ceil((pct * sorted.length) / 100) - 1]!;
@@ -65,7 +65,7 @@ describe('edgelat report load-latency after a demo run', () => {
     csv = parseCsv(readFileSync(join(out, 'report.csv'), 'utf8'));
     const w = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
     try {
-      rows = await w.query<Row>(`SELECT chip, model_id, edge_server_id, toFloat64(cpu_util) AS x, total_ms, io_ms, compute_ms
+      rows = await w.query<Row>(`SELECT chip, model_id, edge_server_id, toFloat64(cpu_util) AS x, total_ms, io_ms, compute_ms, status
         FROM edgelat.inference_enriched WHERE matched AND cpu_util IS NOT NULL`);
       const corr = await w.query<Record<string, unknown>>(`SELECT edge_server_id, model_id, toString(window_end) AS window_end, n, pearson_r, ci_low, ci_high
         FROM edgelat.load_latency_correlations WHERE x_metric = 'cpu_util' AND y_metric = 'total_ms'`);
@@ -102,6 +102,7 @@ describe('edgelat report load-latency after a demo run', () => {
       const want: Record<string, number> = {
         n: g.length, load_low: Math.min(...g.map((r) => r.x)), load_high: Math.max(...g.map((r) => r.x)),
         p50_ms: nearestRank(ms, 50), p90_ms: nearestRank(ms, 90), p99_ms: nearestRank(ms, 99), mean_ms: mean(ms),
+        failed: g.filter((r) => r.status !== 'ok').length,
       };
       if (c.metric === 'mean_ms') close(c.value!, want.mean_ms!, `${c.chip} ${c.model_id} ${c.bucket} mean`);
       else expect(Number(c.value), `${c.chip} ${c.model_id} ${c.bucket} ${c.metric}`).toBe(want[c.metric!]);
@@ -178,8 +179,8 @@ describe('edgelat report load-latency after a demo run', () => {
       const charts = await page.locator('div.chart > svg').evaluateAll((svgs) => svgs.map((svg) => ({
         // Data marks only (lines, points, areas, rules of the data; not axes or legends).
         marks: svg.querySelectorAll('g.role-mark path, g.role-mark line').length,
-        // The chart's own title is the last title (a faceted chart titles each facet first).
-        title: [...svg.querySelectorAll('g.role-title text')].at(-1)?.textContent ?? '',
+        // Every title text of the chart (a faceted chart titles each facet first; a subtitle follows the title).
+        title: [...svg.querySelectorAll('g.role-title text')].map((t) => t.textContent ?? '').join(' | '),
       })));
       expect(charts.length).toBeGreaterThanOrEqual(4);
       for (const c of charts) expect(c.marks, c.title).toBeGreaterThan(5);

@@ -2,6 +2,7 @@
  * loadFormat: the report's load values keep their usual digits (whole from 10 up, else 3 significant), and get
  * as many more as keep different values apart.
  */
+import { percentileCurves, p99PerChip } from '../../../../services/reports/charts.ts';
 import { describe, expect, it } from 'vitest';
 import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
 import { loadFormat, mdCell, reportSummary } from '../../../../services/reports/report-render.ts';
@@ -31,7 +32,7 @@ describe('summary.md with ids from the data', () => {
     expect(mdCell('mod|el,"q"\n')).toBe('mod\\|el,"q"\\u000a');
     expect(mdCell('<script>x&y</script>')).toBe('&lt;script&gt;x&amp;y&lt;/script&gt;');
     expect(mdCell('a\\|b\u001b[31m')).toBe('a\\\\\\|b\\u001b[31m');
-    const row = (chip: string, model_id: string) => ({ chip, model_id, bucket: 0, load_low: 0.2, load_high: 0.9, n: 40, p50_ms: 10, p90_ms: 20, p99_ms: 30, mean_ms: 12 });
+    const row = (chip: string, model_id: string) => ({ chip, model_id, bucket: 0, load_low: 0.2, load_high: 0.9, n: 40, p50_ms: 10, p90_ms: 20, p99_ms: 30, mean_ms: 12, failed: 0 });
     const report: LoadLatencyReport = {
       options: { metric: 'cpu_util', sloP99Ms: 25, model: 'mod|el' },
       edges: [0.2, 0.9],
@@ -40,7 +41,7 @@ describe('summary.md with ids from the data', () => {
       sensitive: [{ edge_server_id: 'edge|1', model_id: 'mod|el\nx', chip: '<b>chip', n: 40, pearson_r: 0.5, slope_ms_per_unit: 3, relative_slope: 0.2, mean_ms: 12 }],
       lines: [], correlation: [], scatter: [],
       knees: [{ chip: '<b>chip', model_id: 'mod|el\nx', status: 'misses_from_lowest', slo_p99_ms: 25, bucket: 0, load_low: 0.2, load_high: 0.9, p99_ms: 30, n: 40 }],
-      requests: 40,
+      requests: 40, failed: 0,
     };
     const md = reportSummary(report);
     const tables = md.split('\n').filter((l) => l.startsWith('|'));
@@ -58,7 +59,7 @@ describe('summary.md with ids from the data', () => {
 });
 
 describe('summary.md: one precision for every load value', () => {
-  const row = (chip: string, bucket: number, low: number, high: number, n: number) => ({ chip, model_id: chip === '*' ? '*' : 'm', bucket, load_low: low, load_high: high, n, p50_ms: 10, p90_ms: 20, p99_ms: 30 + bucket, mean_ms: 12 });
+  const row = (chip: string, bucket: number, low: number, high: number, n: number) => ({ chip, model_id: chip === '*' ? '*' : 'm', bucket, load_low: low, load_high: high, n, p50_ms: 10, p90_ms: 20, p99_ms: 30 + bucket, mean_ms: 12, failed: bucket });
   const report = (requests: number): LoadLatencyReport => ({
     options: { metric: 'cpu_util', sloP99Ms: 30.5 },
     // The bucket ranges run to 0.0937 and from 0.0938: the edges and the knee's range must read with the same digits
@@ -67,7 +68,7 @@ describe('summary.md: one precision for every load value', () => {
     latency: [row('*', 0, 0.03, 0.0937, 200), row('*', 1, 0.0938, 0.1611, 200), row('*', 2, 0.1612, 0.34, 200), row('c', 0, 0.03, 0.0937, 150), row('c', 1, 0.0938, 0.1611, 150)],
     io: [], sensitive: [], lines: [], correlation: [], scatter: [],
     knees: [{ chip: 'c', model_id: 'm', status: 'knee', slo_p99_ms: 30.5, bucket: 1, load_low: 0.0938, load_high: 0.1611, p99_ms: 31, n: 150 }],
-    requests,
+    requests, failed: 3,
   });
 
   it('prints the edges, the fleet ranges and the knee ranges with the digits that tell all of them apart', () => {
@@ -79,7 +80,38 @@ describe('summary.md: one precision for every load value', () => {
     expect(md).toContain('## Fleet latency by load');
   });
 
+  it('says how many requests failed and that they are in the percentiles (a trial: a p99 with timeouts, not said)', () => {
+    expect(reportSummary(report(600))).toContain('- Every request counts, whatever its status: 3 of the 600 failed (timeout or error) and are in the percentiles at the latency they took (a timeout: the time until it timed out); report.csv gives each bucket\'s `failed`.');
+  });
+
+  it('says "meets" of the counted buckets only, naming a smaller bucket above the SLO (a trial: "at every observed load" beside one)', () => {
+    const r = report(600);
+    const thin = { chip: 'c', model_id: 'm', bucket: 2, load_low: 0.1612, load_high: 0.34, n: 27, p50_ms: 10, p90_ms: 20, p99_ms: 38.1, mean_ms: 12, failed: 0 };
+    const meets = { ...r.knees[0]!, status: 'meets' as const, bucket: null, load_low: null, load_high: null, p99_ms: null, n: null, slo_p99_ms: 37 };
+    expect(reportSummary({ ...r, latency: [...r.latency, thin], knees: [meets] })).toContain('| c | m | meets the SLO in every bucket of 100 requests or more; bucket 2, with fewer, is above it | – | – |');
+    // No small bucket: every observed load, as before.
+    expect(reportSummary({ ...r, knees: [meets] })).toContain('| c | m | meets the SLO at every observed load | – | – |');
+  });
+
   it('says "1 request" of one', () => {
     expect(reportSummary(report(1))).toContain('Data: 1 request with a load sample (all data).');
+  });
+});
+
+describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two trials)', () => {
+  const row = (chip: string, bucket: number, n: number) => ({ chip, model_id: 'm', bucket, load_low: bucket, load_high: bucket + 0.5, n, p50_ms: 1, p90_ms: 2, p99_ms: 3, mean_ms: 1, failed: 0 });
+  it('marks buckets under minRequests as thin (drawn hollow), says how many, and labels the SLO rule', () => {
+    const spec = p99PerChip([row('*', 0, 500), row('c', 0, 150), row('c', 1, 8), row('d', 0, 99)], 'cpu_util', 50, 100) as unknown as {
+      title: { text: string; subtitle: string }; data: { values: { chip: string; thin: boolean }[] };
+      spec: { layer: { mark: { type: string }; encoding: { text?: { value: string }; fillOpacity?: { condition: { test: string; value: number } } } }[] };
+    };
+    expect(spec.data.values.map((v) => [v.chip, v.thin])).toEqual([['c', false], ['c', true], ['d', true]]);
+    expect(spec.title.subtitle).toBe('hollow points: 2 bucket(s) of fewer than 100 requests (a p99 of so few is little more than the slowest one)');
+    expect(spec.spec.layer.map((l) => l.mark.type)).toEqual(['line', 'point', 'rule', 'text']);
+    expect(spec.spec.layer[1]!.encoding.fillOpacity).toEqual({ condition: { test: 'datum.thin', value: 0 }, value: 1 });
+    expect(spec.spec.layer[3]!.encoding.text!.value).toBe('SLO p99 50 ms');
+    const fleet = percentileCurves([row('*', 0, 500)], 'cpu_util', 37) as unknown as { layer: { mark: { type: string }; encoding: { text?: { value: string } } }[] };
+    expect(fleet.layer.map((l) => l.mark.type)).toEqual(['line', 'rule', 'text']);
+    expect(fleet.layer[2]!.encoding.text!.value).toBe('SLO p99 37 ms');
   });
 });
