@@ -565,27 +565,35 @@ const first = process.argv[2];
 const gating = first === 'gate';
 const commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
 const topLevel = first === undefined || first === 'help' || !commandNames.has(first);
-// `help bogus`: commander prints the whole help and nothing of the name; say it, as for `edgelat bogus`.
-const helpOf = first === 'help' ? process.argv[3] : undefined;
-// `help` of a name that is no command is a usage error however commander ends (`help model bogus` printed model's help, exit 0).
+// `help bogus`, `help model bogus`, `help model train bogus`: commander prints a help and nothing of the name; say which
+// word is no command (each word a subcommand of the one before), and exit 64 however commander ends (a trial: exit 0
+// after "bogus is unknown"; a re-test: a word after a command without subcommands was not said at all).
 let helpOfUnknown = false;
-if (helpOf !== undefined && !commandNames.has(helpOf)) {
-  helpOfUnknown = true;
-  const { nearestNames } = await import('../names.ts');
-  process.stderr.write(`edgelat: help: unknown command '${helpOf}' (nearest: ${nearestNames(helpOf, [...commandNames])})\n`);
-}
-// `help model bogus`: the group's help follows; say what was not found in it (a re-test: nothing was said).
-const helpSub = helpOf !== undefined ? process.argv[4] : undefined;
-const helpGroup = helpOf !== undefined ? program.commands.find((c) => c.name() === helpOf || c.aliases().includes(helpOf)) : undefined;
-if (helpGroup && helpSub !== undefined && !helpSub.startsWith('-') && helpGroup.commands.length > 0 && !helpGroup.commands.some((c) => c.name() === helpSub || c.aliases().includes(helpSub))) {
-  const { nearestNames } = await import('../names.ts');
-  process.stderr.write(`edgelat: help: unknown command '${helpOf} ${helpSub}' (nearest: ${nearestNames(helpSub, helpGroup.commands.map((c) => c.name()))})\n`);
-  helpOfUnknown = true;
+if (first === 'help') {
+  let cmd: Command = program;
+  const path: string[] = [];
+  for (const word of process.argv.slice(3).filter((w) => !w.startsWith('-'))) {
+    // `help help`: the help of the help command is edgelat's own.
+    if (cmd === program && word === 'help') break;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub === undefined) {
+      const { nearestNames } = await import('../names.ts');
+      const names = cmd === program ? [...commandNames] : cmd.commands.map((c) => c.name());
+      const near = names.length > 0 ? `nearest: ${nearestNames(word, names)}` : `\`${path.join(' ')}\` has no subcommands`;
+      process.stderr.write(`edgelat: help: unknown command '${[...path, word].join(' ')}' (${near})\n`);
+      helpOfUnknown = true;
+      break;
+    }
+    path.push(word);
+    cmd = sub;
+  }
 }
 try {
   checkTakenValues(program);
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
-  const argv = first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
+  // `help help`: edgelat's help (commander printed it as an error, exit 64: a re-test).
+  const argv = first === 'help' && process.argv[3] === 'help' ? [...process.argv.slice(0, 2), '--help']
+    : first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
   await program.parseAsync(argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -282,7 +282,11 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
       throw new UsageError(`--load ${JSON.stringify(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
     }
     // A known key without a value: the value is what is missing (a trial: `gpu_util=` was told to use a known key).
-    if (m[2] === '') throw new UsageError(`--load ${m[1]}: no value after "=": expected a number ≥ 0 (${m[1]}=0.6)`);
+    // The example is one the key's own checks take (a re-test: queue_depth was shown 0.6, a count refuses it).
+    if (m[2] === '') {
+      const [what, example] = m[1]!.endsWith('_util') ? ['a fraction 0..1', '0.6'] : m[1] === 'requests_per_s' ? ['a number ≥ 0', '4'] : ['a whole number ≥ 0', '2'];
+      throw new UsageError(`--load ${m[1]}: no value after "=": expected ${what} (${m[1]}=${example})`);
+    }
     const v = Number(m[2]);
     if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);

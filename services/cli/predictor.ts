@@ -155,7 +155,9 @@ const f = (ms: number | null): string => (ms === null || !Number.isFinite(ms) ? 
  */
 function costCell(c: ChipRecommendation, name: 'p90' | 'p99', rps: number): string {
   if (c.cost_per_million !== null) return c.cost_per_million < 1e5 ? c.cost_per_million.toFixed(2) : c.cost_per_million.toExponential(1);
-  return c.at_load[name] === null || (rps === 0 && c.max_rps_within_slo === 0) ? '-' : 'unpriced';
+  // A priced chip without a cost has no load to price (a re-test: a catalog estimate that "may miss" even idle, priced
+  // in the catalog, read 'unpriced').
+  return c.at_load[name] === null || (rps === 0 && c.max_rps_within_slo === 0) || c.price_per_hour !== null ? '-' : 'unpriced';
 }
 
 /** Render a recommendation for the terminal. */
@@ -170,7 +172,8 @@ export function formatRecommendation(r: RecommendResponse): string {
     // A catalog estimate (peak ops/s, nothing measured on the chip) is marked in every figure: a trial read 0.01 ms and
     // 117200 req/s as answers (its reason says how rough).
     const rough = c.evidence.kind === 'catalog' ? '~' : '';
-    const cell = (text: string, width: number): string => `${rough}${text}`.padStart(width);
+    // Figures only: '∞', '-' and 'unpriced' are no estimates (a re-test: '~unpriced', '~∞').
+    const cell = (text: string, width: number): string => `${/^\d/.test(text) ? rough : ''}${text}`.padStart(width);
     lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${cell(f(c.at_load.p50), 7)} ${cell(f(c.at_load.p90), 7)} ${cell(f(c.at_load.p99), 7)} ${cell(f(c.idle[name]), 8)} ${cell(String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)), 8)} ${cell(costCell(c, name, r.rps), 8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);

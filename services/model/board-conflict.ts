@@ -31,8 +31,9 @@ const BOARDS: readonly Board[] = [
   { name: 'Raspberry Pi 4', family: 'rpi4', re: /(?:\bRaspberry\s*Pi|(?<![a-z])RPi)\s*-?\s*4(?:00)?(?![0-9])/i, cores: [72] },
   { name: 'Raspberry Pi 5', family: 'rpi5', re: /(?:\bRaspberry\s*Pi|(?<![a-z])RPi)\s*-?\s*5(?:00)?(?![0-9])/i, cores: [76] },
   { name: 'Odroid', family: 'odroid', re: /(?<![a-z])odroid(?![a-z])/i, cores: null },
-  { name: 'NVIDIA Jetson Orin', family: 'jetson-orin', re: /(?<![a-z])orin(?![a-z])/i, cores: [78] },
-  { name: 'NVIDIA Jetson Xavier', family: 'jetson-xavier', re: /(?<![a-z])xavier(?![a-z])/i, cores: [] },
+  // Also run together with the module's form in an id (`agxorin`, `XavierNX_TRT`, `orinnx-trt`: a re-test).
+  { name: 'NVIDIA Jetson Orin', family: 'jetson-orin', re: /(?:(?<![a-z])|(?<=agx))orin(?=nx|nano|[^a-z]|$)/i, cores: [78] },
+  { name: 'NVIDIA Jetson Xavier', family: 'jetson-xavier', re: /(?:(?<![a-z])|(?<=agx))xavier(?=nx|[^a-z]|$)/i, cores: [] },
   { name: 'Rockchip RK3588', family: 'rk3588', re: /(?<![a-z0-9])rk3588/i, cores: [76, 55] },
   { name: 'Rockchip RK3399', family: 'rk3399', re: /(?<![a-z0-9])rk3399/i, cores: [72, 53] },
 ];
@@ -56,7 +57,8 @@ export interface SystemTexts {
  * Why a system's texts contradict each other about its hardware, or null when they do not (or name no known board).
  *
  * Behaviour: (1) the id names a board of the module doc's list and the name and devices name boards, none of the
- * id's family: a contradiction; (2) a board named by the id or the name whose CPU cores are known, while a device
+ * id's family: a contradiction; (2) the id and name name boards and the devices others, none of their families: a
+ * contradiction; (3) a board named by the id or the name whose CPU cores are known, while a device
  * names a Cortex-A core that board does not have (any Cortex core on a Xavier, whose CPU is Carmel): a contradiction.
  * Core numbers are compared without suffix (`Cortex-A78AE` is an A78). Pure; never throws.
  * @param s  The system's texts.
@@ -69,6 +71,15 @@ export function systemBoardConflict(s: SystemTexts): string | null {
   if (byId.length > 0 && described.length > 0 && !byId.some((b) => described.some((d) => d.family === b.family))) {
     const text = [s.name, ...devices].find((t) => described.some((d) => d.re.test(t))) ?? s.name;
     return `its id ${JSON.stringify(s.id)} names ${byId.map((b) => b.name).join(' and ')} but its description ${described.map((b) => b.name).join(' and ')} (${JSON.stringify(text)})`;
+  }
+  // The name agrees with the id (or the id names none), and a device names another board: the chip would be taken from
+  // that device (a re-test: `Xavier_NX_TRT` "NVIDIA Jetson Xavier NX" with the device "NVIDIA Orin" landed on the Orin).
+  const named = boardsIn(`${s.id} | ${s.name}`);
+  const byDevices = boardsIn(devices.join(' | '));
+  if (named.length > 0 && byDevices.length > 0 && !named.some((b) => byDevices.some((d) => d.family === b.family))) {
+    const device = devices.find((d) => byDevices.some((b) => b.re.test(d)))!;
+    const who = byId.length > 0 && boardsIn(s.name).length > 0 ? 'its id and name say' : byId.length > 0 ? 'its id says' : 'its name says';
+    return `${who} ${named.map((b) => b.name).join(' and ')} but its device is named ${JSON.stringify(device)} (${byDevices.map((b) => b.name).join(' and ')})`;
   }
   const cores = [...new Set(devices.flatMap((d) => [...d.matchAll(/\bCortex[-\s]?A(\d+)/gi)].map((m) => Number(m[1]))))];
   if (cores.length === 0) return null;

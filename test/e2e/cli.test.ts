@@ -284,6 +284,12 @@ describe('edgelat CLI', () => {
     expect(errLines(bogusHelp.stderr)[0]).toMatch(/^edgelat: help: unknown command 'model bogus' \(nearest: /);
     // No command's help was asked for: a usage error before any command runs, as `help bogus` (exit 0 before).
     expect(bogusHelp.code).toBe(64);
+    // A word after a command without subcommands is said too (a re-test: printed the help, exit 0, the word unsaid).
+    const extra = await edgelat(['help', 'model', 'train', 'bogus'], dataDir);
+    expect([extra.code, errLines(extra.stderr)[0], extra.stdout.split('\n')[0]]).toEqual([64, "edgelat: help: unknown command 'model train bogus' (`model train` has no subcommands)", 'Usage: edgelat model train [options]']);
+    // `help help` is edgelat's help (a re-test: printed as an error, exit 64).
+    const helpHelp = await edgelat(['help', 'help'], dataDir);
+    expect([helpHelp.code, helpHelp.stdout.split('\n')[0], helpHelp.stderr]).toEqual([0, 'Usage: edgelat [options] [command]', '']);
     const unset = await edgelat(['predict', '--chip', 'rk3588-mali-g610'], dataDir);
     expect([unset.code, errLines(unset.stderr)[0]]).toEqual([2, "edgelat: required option '--model <id>' not specified"]);
     const states = await edgelat(['demo', '--alerts-states', 'firing'], dataDir);

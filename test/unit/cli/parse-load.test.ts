@@ -19,7 +19,11 @@ describe('parseLoad', () => {
   });
 
   it('names the missing value of a known key (a trial: `gpu_util=` was told its key was not one of the known)', () => {
-    expect(() => parseLoad(['gpu_util='])).toThrow('--load gpu_util: no value after "=": expected a number ≥ 0 (gpu_util=0.6)');
+    expect(() => parseLoad(['gpu_util='])).toThrow('--load gpu_util: no value after "=": expected a fraction 0..1 (gpu_util=0.6)');
+    // Each example is one its key takes (a re-test: queue_depth=0.6 was suggested, and refused as not whole).
+    expect(() => parseLoad(['queue_depth='])).toThrow('--load queue_depth: no value after "=": expected a whole number ≥ 0 (queue_depth=2)');
+    expect(() => parseLoad(['requests_per_s='])).toThrow('--load requests_per_s: no value after "=": expected a number ≥ 0 (requests_per_s=4)');
+    expect(parseLoad(['queue_depth=2', 'requests_per_s=4', 'gpu_util=0.6', 'concurrency=2'])).toEqual({ queue_depth: 2, requests_per_s: 4, gpu_util: 0.6, concurrency: 2 });
   });
 
   it('refuses a fractional queue_depth or concurrency: counts of requests, as a load sample carries them', () => {

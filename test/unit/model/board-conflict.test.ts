@@ -22,6 +22,13 @@ describe('systemBoardConflict', () => {
     [system('Xavier_NX_TRT', 'NVIDIA Jetson Xavier NX', 'NVIDIA Xavier NX', '6-core Arm Cortex-A57'),
       'it is NVIDIA Jetson Xavier by its id, which has no Cortex core (its CPU is NVIDIA Carmel), but its processor is named "6-core Arm Cortex-A57"'],
     [system('orin-tflite', 'Raspberry Pi 4 Model B', 'BCM2711'), 'its id "orin-tflite" names NVIDIA Jetson Orin but its description Raspberry Pi 4 ("Raspberry Pi 4 Model B")'],
+    // A re-test: the name agrees with the id and the device names another board (the chip is taken from the device).
+    [system('Xavier_NX_TRT', 'NVIDIA Jetson Xavier NX', 'NVIDIA Orin'), 'its id and name say NVIDIA Jetson Xavier but its device is named "NVIDIA Orin" (NVIDIA Jetson Orin)'],
+    [system('rpi4-trt', 'Raspberry Pi 4 Model B', 'NVIDIA Jetson AGX Orin'), 'its id and name say Raspberry Pi 4 but its device is named "NVIDIA Jetson AGX Orin" (NVIDIA Jetson Orin)'],
+    [system('edge-box', 'Raspberry Pi 5', 'NVIDIA Xavier'), 'its name says Raspberry Pi 5 but its device is named "NVIDIA Xavier" (NVIDIA Jetson Xavier)'],
+    // A module's form run together with its name in an id (a re-test).
+    [system('XavierNX_TRT', 'NVIDIA Jetson Orin NX', 'NVIDIA Orin NX'), 'its id "XavierNX_TRT" names NVIDIA Jetson Xavier but its description NVIDIA Jetson Orin ("NVIDIA Jetson Orin NX")'],
+    [system('orinnx-trt', 'Raspberry Pi 4', 'BCM2711'), 'its id "orinnx-trt" names NVIDIA Jetson Orin but its description Raspberry Pi 4 ("Raspberry Pi 4")'],
   ])('%j: %s', (s, reason) => expect(systemBoardConflict(s)).toBe(reason));
 
   it.each([
@@ -42,5 +49,8 @@ describe('systemBoardConflict', () => {
     // Word parts that only look like a board: "origin", "rpi45".
     system('origin-tflite', 'NVIDIA Jetson AGX Xavier', 'NVIDIA Carmel (ARMv8.2)'),
     system('rpi45-x', 'Raspberry Pi 3', 'BCM2837 Arm Cortex-A53'),
+    system('agxorin-trt', 'NVIDIA Jetson AGX Orin', 'NVIDIA Jetson AGX Orin', '12-core Arm Cortex-A78AE'),
+    system('Orin_TRT', 'NVIDIA Jetson AGX Orin 64G (TensorRT) + CTI Forge Carrier (AGX201)', 'NVIDIA Jetson AGX Orin 64G', '12-core ARM Cortex-A78AE CPU'),
+    system('orinoco-x', 'NVIDIA Jetson AGX Xavier', 'NVIDIA Carmel (ARMv8.2)'),
   ])('%j: none', (s) => expect(systemBoardConflict(s)).toBeNull());
 });

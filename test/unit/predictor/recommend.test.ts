@@ -69,6 +69,10 @@ describe('recommendChips', () => {
     // At 0 req/s the cost is priced at the highest load within the SLO only where one is vouched for (a trial: a lower
     // bound counted as a miss was priced at its law's 520 req/s): price 0.36 / (3600 · max rps) · 10⁶ where it meets.
     expect([bound.max_rps_within_slo > 0, bound.cost_per_million]).toEqual([true, null]);
+    // In the table: a priced chip without a cost has no load to price ('-', not 'unpriced'), and '~' marks figures only
+    // (a re-test: '~unpriced').
+    const boundRow = formatRecommendation({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0, queueing_law: 'x', chips: [bound], skipped: [] }).split('\n')[2]!.trim().split(/\s+/);
+    expect(boundRow.slice(2, 8).map((x) => x.replace(/[\d.]+/, 'N'))).toEqual(['~N', '~N', '~N', '~N', '~N', '-']);
     expect(loose.cost_per_million).toBeCloseTo((0.36 / (3600 * loose.max_rps_within_slo)) * 1e6, 9);
     expect(loose.max_rps_within_slo).toBeLessThan(recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 20 }, rps: 0 }, [candidate('same', fast)]).chips[0]!.max_rps_within_slo);
   });
