@@ -34,7 +34,8 @@ function formatInput(input: ProfileInput): string {
  */
 function inputBytesText(p: ModelProfile): string {
   const unranked = p.inputs.filter((input) => input.rank_unknown).map((input) => input.name);
-  const unsized = p.inputs.filter((input) => input.symbolic.includes('?')).map((input) => input.name);
+  // Past the first dim: an unnamed first dim is the batch, set by --batch (a re-test: "[?=8, 16]" was said "counted as 1").
+  const unsized = p.inputs.filter((input) => input.symbolic.some((s, i) => s === '?' && i > 0)).map((input) => input.name);
   const why = [
     ...(unranked.length > 0 ? [`without ${unranked.join(', ')}: rank unknown`] : []),
     ...(unsized.length > 0 ? [`${unsized.join(', ')} with an unknown dim (?) counted as 1`] : []),

@@ -166,6 +166,10 @@ describe('formatProfile', () => {
     const open = new OnnxGraphBuilder('open');
     open.output(open.node('Relu', [open.input('u', [1, null, 4])]));
     expect(formatProfile(profileOnnx(open.build()))).toContain('inputs        u float32 [1, ?=1, 4]\ninput bytes   at least 16 bytes per request (u with an unknown dim (?) counted as 1)\n');
+    // An unnamed first dim is the batch, set by --batch: no lower bound (a re-test: "[?=8, 16]" was said counted as 1).
+    const batchOnly = new OnnxGraphBuilder('batch-only');
+    batchOnly.output(batchOnly.node('Relu', [batchOnly.input('b', [null, 16])]));
+    expect(formatProfile(profileOnnx(batchOnly.build(), { batch: 8 }))).toContain('inputs        b float32 [?=8, 16]\ninput bytes   512 bytes per request\n');
     const scalar = new OnnxGraphBuilder('scalar');
     scalar.output(scalar.node('Relu', [scalar.input('s', [])]));
     const q = profileOnnx(scalar.build());
