@@ -343,6 +343,11 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect([server.code, lines(server.stderr)]).toEqual([2, ['edgelat: unknown server "edge-99": nearest in the fleet data: edge-01']]);
     const own = await edgelat(['predict', '--model', MODEL, '--chip', 'nvidia-t4', '--server', 'edge-01'], dataDir);
     expect([own.code, lines(own.stderr)]).toEqual([2, [`edgelat: server "edge-01" runs chip "${CHIP}", not "nvidia-t4": its queueing context belongs to its own chip`]]);
+    // A chip no server of the fleet runs (the one-server demo runs one) is answered with the fleet's typical queue, said
+    // (a re-test: "the chip's typical server's queue" on a chip without servers).
+    const other = [...cutOf(MODEL).keys()].find((c) => c !== CHIP)!;
+    const away = await edgelat(['predict', '--model', MODEL, '--chip', other, '--json'], dataDir);
+    expect([away.code, JSON.parse(away.stdout).notes]).toEqual([0, [`no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip`]]);
     // A known model on a known chip with no benchmark of the pair: the data cannot answer (exit 1), and recommend can.
     const gap = await edgelat(['predict', '--model', 'bert-99', '--chip', 'rpi4-cortex-a72'], dataDir);
     expect([gap.code, lines(gap.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: no benchmark p50 and p90 latency for model "bert-99" on chip "rpi4-cortex-a72"; .*; `edgelat recommend --model bert-99 --chips rpi4-cortex-a72` predicts the pair from other chips' benchmarks \(the MLPerf system predictor\)$/)]]);
