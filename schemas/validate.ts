@@ -223,6 +223,12 @@ function checkField(name: string, v: unknown): string | null {
     const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
     if (odd) return `value ${q} holds U+${odd[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
     if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
+    // Two spellings of one text (é as one character, or e and a combining accent) print alike and are two ids (a trial:
+    // two servers "édge"): an id is taken in Unicode NFC, the composed form most writers produce, as the commands take it.
+    if (ID_FIELDS.has(name) && v.normalize('NFC') !== v) {
+      const mark = /\p{M}/u.exec(v);
+      return `value ${q} is not in Unicode NFC (composed) form${mark ? ` (the combining mark U+${mark[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})` : ''}: its NFC form prints alike and is another id`;
+    }
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
   }

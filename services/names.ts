@@ -120,7 +120,11 @@ export function idProblem(field: string, value: string): string | null {
   const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
   if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
-  return hidden ? `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}` : null;
+  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
+  // One text in two spellings (é, or e and a combining accent) prints alike: ids are in NFC, as ingestion takes them.
+  if (value.normalize('NFC') === value) return null;
+  const combining = /\p{M}/u.exec(value);
+  return `${field}: expected an id in Unicode NFC (composed) form, got ${quoteName(value)}${combining ? ` with the combining mark ${codePoint(combining[0])}` : ''}: its NFC form prints alike and is another id`;
 }
 
 /** Longest value commander's "argument '…' is invalid" quotes whole, characters. */

@@ -227,6 +227,25 @@ describe('C10: avro long beyond 2^53 and safe negatives decode exactly', () => {
   });
 });
 
+describe('an Avro int beyond 32 bits (C10 kind: avsc reads any varint as an int)', () => {
+  /** Single-object bytes of `kind` whose int fields were written as longs (a writer that does not check its ints). */
+  const withLongInts = (kind: RecordKind, value: Record<string, unknown>): Buffer => {
+    const codec = codecFor(kind);
+    const schema = JSON.parse(JSON.stringify(codec.type.schema()).replace(/"int"/g, '"long"')) as object;
+    return Buffer.concat([Buffer.from([0xc3, 0x01]), codec.fingerprint, createLongAwareType(schema).toBuffer(value)]);
+  };
+
+  it('refuses it naming the field and the value, where it was stored wrapped and failed the join (a trial)', () => {
+    const big = withLongInts('InferenceEvent', { ...inference, batch_size: 2 ** 40 });
+    expect(codecFor('InferenceEvent').decode(big)).toEqual({ ok: false, path: 'batch_size', reason: 'batch_size: value 1099511627776 is outside the Avro int range -2147483648..2147483647 (its varint is a long\'s)' });
+    expect(codecFor('LoadSample').decode(withLongInts('LoadSample', { ...load, concurrency: 2 ** 32 }))).toMatchObject({ ok: false, path: 'concurrency' });
+    expect(codecFor('LoadSample').decode(withLongInts('LoadSample', { ...load, queue_depth: -(2 ** 31) - 1 }))).toMatchObject({ ok: false, path: 'queue_depth' });
+    // A union with int (an enriched record's queue_depth), and the int range's own ends still read.
+    expect(codecFor('EnrichedInference').decode(withLongInts('EnrichedInference', { ...enriched, queue_depth: 2 ** 40 + 7 }))).toMatchObject({ ok: false, path: 'queue_depth' });
+    expect(codecFor('LoadSample').decode(withLongInts('LoadSample', { ...load, queue_depth: 2 ** 31 - 1 }))).toEqual({ ok: true, value: { ...load, queue_depth: 2 ** 31 - 1 } });
+  });
+});
+
 describe('exact long varints', () => {
   it('avsc registry alone misses {type: long, logicalType}; createLongAwareType covers it', () => {
     const schema = { type: 'record', name: 'T', fields: [{ name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }] };
@@ -361,6 +380,8 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json model_id with a trailing blank', 'InferenceEvent', json({ ...inference, model_id: 'bert-99 ' }), 'model_id', ['model_id: value "bert-99 " has blanks around it: not an id']],
   ['json model_id with a zero-width space', 'InferenceEvent', json({ ...inference, model_id: 'bert-99\u200b' }), 'model_id', ['holds U+200B, a character that does not show: not an id']],
   ['avro edge_server_id with an override', 'InferenceEvent', framed('InferenceEvent', { ...inference, edge_server_id: '\u202eedge-01' }), 'edge_server_id', ['edge_server_id: value "\\u202eedge-01" holds U+202E, a bidirectional or line-separator mark: not an id']],
+  // One text in two spellings (a trial: "édge" composed and decomposed were two servers that print alike).
+  ['json edge_server_id decomposed', 'InferenceEvent', json({ ...inference, edge_server_id: 'e\u0301dge' }), 'edge_server_id', ['edge_server_id: value "e\u0301dge" is not in Unicode NFC (composed) form (the combining mark U+0301): its NFC form prints alike and is another id']],
   ['json batch_size 0', 'InferenceEvent', json({ ...inference, batch_size: 0 }), 'batch_size', ['batch_size: value 0 is not a safe integer >= 1']],
   ['json batch_size not an int', 'InferenceEvent', json({ ...inference, batch_size: 2.5 }), 'batch_size', ['batch_size: value 2.5 is not an int']],
   ['json negative input_bytes', 'InferenceEvent', json({ ...inference, input_bytes: -1 }), 'input_bytes', ['value -1']],
