@@ -248,7 +248,8 @@ function checkField(name: string, v: unknown): string | null {
  * `partition`, `offset` safe integers >= 0; `status`, `role`, `x_metric`,
  * `y_metric`, `alert_state`, `scope` within their value sets (schemas/types.ts); `pearson_r`, `ci_low`, `ci_high` in
  * [-1, 1] and `p_value` in [0, 1] (1e-9 slack for rounding); `window_start` not after `window_end`; `ci_low` not above `ci_high`;
- * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty; when the fields are sound, `total_ms` not below
+ * `event_id`, `edge_server_id`, `model_id`, `chip` non-empty; id fields at most {@link MAX_ID_CHARS} characters, without
+ * control, invisible or bidirectional characters, and in Unicode NFC; when the fields are sound, `total_ms` not below
  * `queue_ms + io_ms + compute_ms` ({@link partsAboveTotal}).
  * @param record  A plain record that passed {@link checkAvroType}.
  * @returns       `null`, or a failure naming every bad field in field order, `;`-separated, its path the first

@@ -103,7 +103,8 @@ export function quoteName(name: string): string {
  * The one rule for ids (a gate request's model, version, chip and servers, predictor/gate-evidence.ts `GateRequest`, on
  * the command line and over HTTP; the SingleStream import's): as written, not empty and no surrounding blanks (a trial: version "v1 " was a new version with
  * no measurement, NEED_SHADOW, where "v1" was ALLOW), and no control characters (U+0000–U+001F,
- * U+007F–U+009F: a trial's version with an ANSI escape coloured the report in a CI log).
+ * U+007F–U+009F: a trial's version with an ANSI escape coloured the report in a CI log), no bidirectional, line-separator
+ * or invisible characters, no lone surrogate, and in Unicode NFC (a decomposed é prints as the composed one).
  * @returns The message naming `field` and the value, or null for a good id.
  */
 export function idProblem(field: string, value: string): string | null {
