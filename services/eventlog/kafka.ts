@@ -311,7 +311,9 @@ async function connectProducer(kafka: Kafka, logger?: Logger): Promise<{ produce
     return { producer: idempotent, idempotent: true };
   } catch (e) {
     await idempotent?.disconnect().catch(() => undefined);
-    logger?.info({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a retried send may duplicate a record; the warehouse deduplicates blocks by offset, not by record)');
+    // A warning, as this function's doc says (a trial: at info it was invisible at the default level, and a broker stall
+    // past the request timeout then duplicated enriched rows and correlation windows downstream).
+    logger?.warn({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a send retried after a broker stall longer than the request timeout may duplicate records in the output topics, and the rows and windows made from them)');
   }
   const plain = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   await plain.connect();
