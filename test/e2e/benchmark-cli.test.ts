@@ -94,6 +94,13 @@ describe('edgelat import benchmark', () => {
       '(SELECT count() FROM edgelat.chips FINAL)',
     ].join(' '), '--format', 'csv'], dataDir);
     expect(counts.stdout.trim()).toBe('8,1,5');
+    // Without --json: one skipped reason a line under the summary (a re-test: long reasons made one line).
+    const text = await edgelat(['import', 'benchmark', '--format', 'mlperf', '--runs', RUNS, '--systems', SYSTEMS], dataDir);
+    expect(text.stdout.split('\n').slice(0, 5)).toEqual([
+      'imported 8 latencies, 0 model profiles, 5 chips (source mlperf) into edgelat; 12 bad line(s); skipped:',
+      '  1 another accuracy target (-99 / -99.9) of a model already imported for this system',
+      '  1 scenario=MultiStream', '  1 scenario=Offline', '  1 scenario=Server',
+    ]);
   });
 
   it('exits 2 with one line naming the flag and the path when a file is missing', async () => {
