@@ -141,11 +141,13 @@ function decodeBody(type: avro.Type, body: Buffer, resolver?: Resolver): DecodeR
     decoded = type.decode(body, 0, resolver);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return fail('', `invalid avro body: ${message.toLowerCase()}; first bytes ${quoteValue(hexHead(body))}`);
+    const at = resolver === undefined ? failingField(type, body) : null;
+    return fail(at?.name ?? '', `${at ? `${at.name} (from byte ${at.from}): ` : ''}invalid avro body: ${message.toLowerCase()}; first bytes ${quoteValue(hexHead(body))}`);
   }
   if (decoded.offset < 0) {
     if (body.length === 0) return fail('', 'empty avro body: the record is its header alone');
-    return fail('', `truncated avro body: ${body.length} bytes end inside the record; last bytes ${quoteValue(body.subarray(-16).toString('hex'))}`);
+    const at = resolver === undefined ? failingField(type, body) : null;
+    return fail(at?.name ?? '', `${at ? `${at.name} (from byte ${at.from}): ` : ''}truncated avro body: ${body.length} bytes end inside the record; last bytes ${quoteValue(body.subarray(-16).toString('hex'))}`);
   }
   if (decoded.offset !== body.length) {
     const rest = body.subarray(decoded.offset);
@@ -153,6 +155,26 @@ function decodeBody(type: avro.Type, body: Buffer, resolver?: Resolver): DecodeR
   }
   const value = decoded.value as Record<string, unknown>;
   return { ok: true, value: type.typeName === 'record' ? toPlainRecord(type as avro.types.RecordType, value) : value };
+}
+
+/**
+ * The field of a record body whose bytes do not decode, read field by field (on a failure only): the first one that
+ * throws or runs past the end, with the byte it starts at; null when the type is no record or every field reads (a
+ * trial: bad UTF-8 in model_id, and a negative string length in event_id, named no field).
+ */
+function failingField(type: avro.Type, body: Buffer): { name: string; from: number } | null {
+  if (type.typeName !== 'record') return null;
+  let pos = 0;
+  for (const field of (type as avro.types.RecordType).fields) {
+    try {
+      const r = field.type.decode(body, pos);
+      if (r.offset < 0) return { name: field.name, from: pos };
+      pos = r.offset;
+    } catch {
+      return { name: field.name, from: pos };
+    }
+  }
+  return null;
 }
 
 /** Compiled-type cache for {@link readWithWriterSchema}, keyed by schema JSON text. */

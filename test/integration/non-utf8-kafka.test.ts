@@ -63,11 +63,11 @@ describe.skipIf(!haveKafka)('bytes that are not UTF-8 on Kafka', () => {
         `SELECT offset, key_b64, raw_b64, path, error FROM ${warehouse.database}.dead_letters WHERE topic = '${TOPICS.inference}' ORDER BY offset`,
       );
       expect(dead.map((d) => [d.offset, d.path, Buffer.from(d.key_b64, 'base64').toString('hex'), Buffer.from(d.raw_b64, 'base64').toString('hex')])).toEqual([
-        [1, '', Buffer.from('edge-0A').toString('hex'), badServer[0]!.toString('hex')],
-        [2, '', Buffer.from('edge-0A').toString('hex'), badServer[1]!.toString('hex')],
+        [1, 'edge_server_id', Buffer.from('edge-0A').toString('hex'), badServer[0]!.toString('hex')],
+        [2, 'edge_server_id', Buffer.from('edge-0A').toString('hex'), badServer[1]!.toString('hex')],
         [3, 'key', badKey.toString('hex'), expect.any(String)],
       ]);
-      expect(dead[0]!.error).toMatch(/^invalid avro body: string of 7 bytes at byte \d+ is not utf-8 \(hex 656467652d30ff\)/);
+      expect(dead[0]!.error).toMatch(/^edge_server_id \(from byte \d+\): invalid avro body: string of 7 bytes at byte \d+ is not utf-8 \(hex 656467652d30ff\)/);
       expect(dead[1]!.error).toContain('(hex 656467652d30fe)');
       expect(dead[2]!.error).toContain('key: record key bytes "656467652dff" are not utf-8 text, so they cannot equal edge_server_id "edge-0A"');
       const servers = await warehouse.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${warehouse.database}.inference_enriched`);

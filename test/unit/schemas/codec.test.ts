@@ -341,7 +341,8 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   // A trial: garbage starting 00 was called confluent framing "(schema id 4294862689)"; a registry's ids are positive 32-bit ints.
   ['00 then no schema id', 'InferenceEvent', Buffer.from('00fffe6701', 'hex'), '', ['unrecognised encoding', '"00fffe6701"']],
   ['00 then schema id 0', 'InferenceEvent', Buffer.from('0000000000aa', 'hex'), '', ['unrecognised encoding']],
-  ['truncated avro (last 3 bytes cut)', 'InferenceEvent', good.subarray(0, good.length - 3), '', ['truncated avro body']],
+  // The field the body ends in is named (a trial: a negative string length named none).
+  ['truncated avro (last 3 bytes cut)', 'InferenceEvent', good.subarray(0, good.length - 3), 'role', ['role (from byte ', 'truncated avro body']],
   // A trial: a header alone read "truncated avro body: 0 bytes end inside the record; last bytes \"\"".
   ['single-object header alone', 'InferenceEvent', good.subarray(0, 10), '', ['empty avro body: the record is its header alone']],
   ['header only', 'InferenceEvent', good.subarray(0, 6), '', ['truncated single-object header', `"${good.subarray(0, 6).toString('hex')}"`]],
@@ -573,10 +574,11 @@ describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded c
     const body = type.toBuffer(value);
     expect(readWithWriterSchema(schema, body)).toEqual({ ok: true, value });
     // A lone continuation byte, an overlong '/', a surrogate half (ED A0 80) and a truncated 3-byte sequence.
-    for (const [from, bytes, hex] of [['edge', [0x80], '80'], ['tag-', [0xc0, 0xaf], 'c0af'], ['ké', [0xed, 0xa0, 0x80], 'eda080']] as const) {
+    // The field holding them is named (a trial: bad UTF-8 in model_id named no field).
+    for (const [from, bytes, hex, field] of [['edge', [0x80], '80', 'id'], ['tag-', [0xc0, 0xaf], 'c0af', 'tag'], ['ké', [0xed, 0xa0, 0x80], 'eda080', 'm']] as const) {
       const r = readWithWriterSchema(schema, patched(body, from, [...bytes]));
-      expect(r.ok).toBe(false);
-      expect(r.ok ? '' : r.reason).toMatch(new RegExp(`^invalid avro body: string of \\d+ bytes at byte \\d+ is not utf-8 \\(hex ${hex}`));
+      expect(r.ok ? '' : r.path).toBe(field);
+      expect(r.ok ? '' : r.reason).toMatch(new RegExp(`^${field} \\(from byte \\d+\\): invalid avro body: string of \\d+ bytes at byte \\d+ is not utf-8 \\(hex ${hex}`));
     }
     const cut = readWithWriterSchema(schema, patched(body, 'edge-é', [0x65, 0x64, 0x67, 0x65, 0x2d, 0xe2, 0x82]));
     expect(cut.ok ? '' : cut.reason).toMatch(/is not utf-8 \(hex 656467652de282/);
@@ -596,6 +598,6 @@ describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded c
     const m = proto.ok ? (proto.value.m as Record<string, number>) : {};
     expect([Object.keys(m), m['__proto__'], Object.getPrototypeOf(m) === Object.prototype]).toEqual([['__proto__'], 2, true]);
     // A truncated map body is reported as truncated, not read as a shorter map.
-    expect(readWithWriterSchema(schema, Buffer.from('02780002125f5f70726f746f5f5f0000', 'hex'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^truncated avro body/) });
+    expect(readWithWriterSchema(schema, Buffer.from('02780002125f5f70726f746f5f5f0000', 'hex'))).toMatchObject({ ok: false, path: 'm', reason: expect.stringMatching(/^m \(from byte 3\): truncated avro body/) });
   });
 });
