@@ -131,6 +131,8 @@ const NON_EMPTY_FIELDS = new Set(['event_id', 'request_id', 'edge_server_id', 'm
  * record_json, made a 1.8 MB record, above a Kafka message's limit).
  */
 const ID_FIELDS: ReadonlySet<string> = new Set([...NON_EMPTY_FIELDS, 'device_id', 'model_version', 'runtime', 'deployment_id']);
+/** A character as a message names it: `U+200B` (services/names.ts has its own; schemas/ imports only errors.ts). */
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 /** A character outside ASCII (an ASCII text is in every Unicode normal form). */
 const NON_ASCII = /[^\u0000-\u007f]/;
 /** Longest id, characters. */
@@ -218,19 +220,19 @@ function checkField(name: string, v: unknown): string | null {
     // A control character makes another id that prints as this one (a trial: model_id "bert\u0000-99" beside bert-99),
     // which no command can name (the CLI and the API refuse such ids).
     const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
-    if (control) return `value ${q} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}: not an id`;
+    if (control) return `value ${q} holds the control character ${codePoint(control[0])}: not an id`;
     // The rest of the id rule the commands and the API apply (services/names.ts idProblem): an id stored here must be one
     // they can name (a re-test: "bert-99 ", "bert-99\u200b" and "\u202ebert-99" were stored beside bert-99).
     if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${q} has blanks around it: not an id`;
     const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
-    if (odd) return `value ${q} holds U+${odd[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
+    if (odd) return `value ${q} holds ${codePoint(odd[0])}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
     if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
     // Two spellings of one text (é as one character, or e and a combining accent) print alike and are two ids (a trial:
     // two servers "édge"): an id is taken in Unicode NFC, the composed form most writers produce, as the commands take it.
     // ASCII is always NFC: normalize() (a copy) only for the rest, on the hot path of every record.
     if (ID_FIELDS.has(name) && NON_ASCII.test(v) && v.normalize('NFC') !== v) {
       const mark = /\p{M}/u.exec(v);
-      return `value ${q} is not in Unicode NFC (composed) form${mark ? ` (the combining mark U+${mark[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})` : ''}: its NFC form prints alike and is another id`;
+      return `value ${q} is not in Unicode NFC (composed) form${mark ? ` (the combining mark ${codePoint(mark[0])})` : ''}: its NFC form prints alike and is another id`;
     }
     const allowed = ALLOWED_VALUES[name];
     if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
