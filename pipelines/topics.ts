@@ -13,6 +13,12 @@ export const TOPICS = {
   deployments: 'deploy.events.v1',
 } as const;
 
+/**
+ * The topics edgelat's processors write: each record carries its lane and position (runtime/lanes.ts), by which
+ * their readers tell a second copy from a record (`LaneRepeats`).
+ */
+export const OUTPUT_TOPICS: ReadonlySet<string> = new Set([TOPICS.enriched, TOPICS.correlation, TOPICS.late, TOPICS.shadowVerdicts]);
+
 /** Record kind of each topic (see schemas/). */
 export const TOPIC_KINDS = {
   [TOPICS.inference]: 'InferenceEvent',

@@ -18,6 +18,8 @@ export const METRIC_NAMES = {
   deadLetters: 'edgelat_dead_letters_total',
   /** Counter {pipeline, topic}: records of an input topic that arrived behind the watermark. */
   lateRecords: 'edgelat_late_records_total',
+  /** Counter {pipeline, topic}: records of an input topic skipped as second copies of edgelat output records already read (a producer's retried send; pipelines/runtime/lanes.ts `LaneRepeats`). */
+  repeatedRecords: 'edgelat_repeated_records_total',
   /** Gauge {pipeline, topic, partition}: high watermark minus consumer position, records. */
   consumerLag: 'edgelat_consumer_lag',
   /** Gauge {pipeline, topic, partition}: wall clock minus event-time watermark, seconds. */
@@ -46,6 +48,8 @@ export interface Metrics {
   readonly deadLetters: Counter<TopicLabel>;
   /** `edgelat_late_records_total{pipeline,topic}`: records behind the watermark. */
   readonly lateRecords: Counter<TopicLabel>;
+  /** `edgelat_repeated_records_total{pipeline,topic}`: second copies of output records, skipped. */
+  readonly repeatedRecords: Counter<TopicLabel>;
   /** `edgelat_consumer_lag{pipeline,topic,partition}`: lag in records. */
   readonly consumerLag: Gauge<PartitionLabel>;
   /** `edgelat_watermark_delay_seconds{pipeline,topic,partition}`: wall clock − watermark, seconds. */
@@ -87,6 +91,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordsOut: new Counter({ name: METRIC_NAMES.recordsOut, help: 'Records of an input topic processed by the operator.', labelNames: topicLabels, registers }),
     deadLetters: new Counter({ name: METRIC_NAMES.deadLetters, help: 'Records of an input topic that failed decoding or validation (skipped by the processor; the sink dead-letters them).', labelNames: topicLabels, registers }),
     lateRecords: new Counter({ name: METRIC_NAMES.lateRecords, help: 'Records of an input topic that arrived behind the event-time watermark.', labelNames: topicLabels, registers }),
+    repeatedRecords: new Counter({ name: METRIC_NAMES.repeatedRecords, help: 'Records of an input topic skipped as second copies of edgelat output records already read (a send retried by a producer without idempotence).', labelNames: topicLabels, registers }),
     consumerLag: new Gauge({ name: METRIC_NAMES.consumerLag, help: 'High watermark minus consumer position, records.', labelNames: partitionLabels, registers }),
     watermarkDelay: new Gauge({ name: METRIC_NAMES.watermarkDelay, help: 'Wall clock minus event-time watermark, seconds.', labelNames: partitionLabels, registers }),
     batchWrite: new Histogram({
@@ -107,7 +112,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
  * callback. A count lower than last time means the run restarted from zero
  * (a new `ProcessorRun`): the new value is added in full. Counters map as
  * consumed → records_in, processed → records_out, dead → dead_letters,
- * late → late_records.
+ * late → late_records, repeated → repeated_records.
  * @param metrics   Handles from {@link createMetrics}.
  * @param pipeline  Pipeline (processor) name, the `pipeline` label.
  * @param counts    Cumulative counts per input topic (`ProcessorRun.counts`); each count a non-negative integer.
@@ -118,7 +123,7 @@ export function observeCounts(metrics: Metrics, pipeline: string, counts: Readon
   if (!seen) lastSeen.set(metrics, (seen = new Map()));
   for (const [topic, now] of Object.entries(counts)) {
     const key = `${pipeline}\u0000${topic}`;
-    const before = seen.get(key) ?? { consumed: 0, processed: 0, late: 0, dead: 0 };
+    const before = seen.get(key) ?? { consumed: 0, processed: 0, late: 0, dead: 0, repeated: 0 };
     const labels = { pipeline, topic };
     const add = (counter: Counter<TopicLabel>, current: number, previous: number): void => {
       const delta = current >= previous ? current - previous : current;
@@ -128,7 +133,8 @@ export function observeCounts(metrics: Metrics, pipeline: string, counts: Readon
     add(metrics.recordsOut, now.processed, before.processed);
     add(metrics.deadLetters, now.dead, before.dead);
     add(metrics.lateRecords, now.late, before.late);
-    seen.set(key, { consumed: now.consumed, processed: now.processed, late: now.late, dead: now.dead });
+    add(metrics.repeatedRecords, now.repeated ?? 0, before.repeated ?? 0);
+    seen.set(key, { consumed: now.consumed, processed: now.processed, late: now.late, dead: now.dead, repeated: now.repeated ?? 0 });
   }
 }
 

@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { ConfigError, PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
-import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
+import { keyPartition, partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
-import { kindOfTopic, TOPICS } from '../topics.ts';
+import { kindOfTopic, OUTPUT_TOPICS, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
-import { LANE_HEADER, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
+import { compactOffsets, LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
 import { checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint } from './checkpoint.ts';
 
@@ -18,6 +18,8 @@ export interface TopicCounts {
   processed: number;
   late: number;
   dead: number;
+  /** Records skipped as second copies of records already read (lanes.ts `LaneRepeats`); counted in `consumed`. Absent: none. */
+  repeated?: number;
 }
 
 /** Where a run may be made to fail on purpose (tests of recovery). */
@@ -116,13 +118,18 @@ interface Task<S> {
  * so a replay re-emits nothing visible. Records that fail decoding or the
  * runtime checks (decode.ts) are counted as dead (warehouse-sink, which
  * reads every topic with the same checks, dead-letters them); late
- * records go to `analytics.late-events.v1`.
+ * records go to `analytics.late-events.v1`. A second copy of an input record
+ * that edgelat wrote (a producer's retried send; lanes.ts `LaneRepeats`) is
+ * skipped before decoding and counted as `repeated`.
  */
 export class ProcessorRun<S> {
   readonly counts: Record<string, TopicCounts> = {};
   private consumer: Consumer | null = null;
   private readonly tasks = new Map<number, Task<S>>();
   private readonly lastSeq = new Map<string, Seq>();
+  /** Second copies of input records (a producer's retry), skipped; and their offsets in the current batch per `topic:partition`, for the log. */
+  private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
+  private readonly repeatedInBatch = new Map<string, number[]>();
   /** Per output partition (`topic:partition`): one past the highest offset this run produced there. */
   private readonly producedEnd = new Map<string, number>();
   private recordsDone = 0;
@@ -164,6 +171,7 @@ export class ProcessorRun<S> {
     for (const [partition, task] of this.tasks) {
       if ([...task.streams.keys()].some((topic) => !ownedKeys.has(`${topic}:${partition}`))) {
         this.tasks.delete(partition);
+        for (const topic of task.streams.keys()) this.repeats.forget({ topic, partition });
         this.options.logger?.info({ pipeline: processor.name, partition }, 'partition revoked; its state is dropped');
       }
     }
@@ -207,6 +215,8 @@ export class ProcessorRun<S> {
         for (const [k, floor] of Object.entries(cp.floors ?? {})) floors.set(k, Math.min(floors.get(k) ?? Infinity, floor));
         const offset = c?.offset ?? 0;
         this.consumer!.seek(tp, offset);
+        // The repeats of an input are told apart by the records before the offset, as in the run that committed it.
+        await this.repeats.seed(log, tp, offset);
         task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal(), endCommitted: false });
         task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
         this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
@@ -324,6 +334,11 @@ export class ProcessorRun<S> {
       this.recordsDone++;
       this.options.failPoint?.('after-step', this.recordsDone);
     }
+    for (const [key, offsets] of this.repeatedInBatch) {
+      this.options.logger?.warn({ pipeline: processor.name, ...keyPartition(key), offsets: compactOffsets(offsets) },
+        'records skipped as second copies of records already read (same lane and position: a send retried by a producer without idempotence)');
+    }
+    this.repeatedInBatch.clear();
     if (endOfInput) {
       for (const task of this.tasks.values()) {
         for (const t of processor.inputs) task.watermarks[t] = Infinity;
@@ -464,6 +479,14 @@ export class ProcessorRun<S> {
     for (const s of task.streams.values()) lastInPartition = Math.max(lastInPartition, s.lastRecordAtMs);
     if (task.activeSinceMs === null || now - lastInPartition >= (this.options.idleTimeoutMs ?? Infinity)) task.activeSinceMs = now;
     stream.lastRecordAtMs = now;
+    if (this.repeats.repeats(r)) {
+      counts.repeated = (counts.repeated ?? 0) + 1;
+      const key = tpKey(r);
+      const offsets = this.repeatedInBatch.get(key);
+      if (offsets) offsets.push(r.offset);
+      else this.repeatedInBatch.set(key, [r.offset]);
+      return;
+    }
     const decoded = decodeLogRecord(r, this.options.checks);
     if (!decoded.ok) {
       counts.dead++;

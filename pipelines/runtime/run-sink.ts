@@ -6,11 +6,11 @@ import { keyPartition, MAX_PRODUCE_BYTES, REDRIVE_ERROR_MARK, REDRIVE_HEADER, ty
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
-import { dlqTopic } from '../topics.ts';
+import { dlqTopic, OUTPUT_TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
-import { LANE_HEADER, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
+import { compactOffsets, LANE_HEADER, LaneRepeats, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
 /** Options of a warehouse-sink run. */
@@ -57,6 +57,8 @@ interface Buffered {
   start: number;
   rows: Record<string, unknown>[];
   dead: DeadLetter[];
+  /** Offsets of the block's records skipped as repeats (LaneRepeats), for the log. */
+  repeated: number[];
   next: number;
   /** Wall-clock time the block's first record was buffered, ms (null: empty). */
   firstAtMs: number | null;
@@ -106,7 +108,9 @@ export function parsePlan(metadata: string | undefined, start: number, blockSize
  * or replayed block adds no rows. Offsets are committed only after the
  * warehouse acknowledged every block below them. A record that cannot be
  * decoded or validated goes to `dead_letters` and `<topic>.dlq` with its raw
- * bytes, error and position; the run goes on. Warehouse failures are retried
+ * bytes, error and position; the run goes on. A second copy of an edgelat
+ * output record (a producer's retried send; lanes.ts `LaneRepeats`) is skipped:
+ * no row, counted as `repeated`. Warehouse failures are retried
  * with back-off when retriable; otherwise the run stops without committing.
  */
 export class SinkRun {
@@ -121,6 +125,8 @@ export class SinkRun {
   private readonly dlqPartitions = new Map<string, number>();
   /** Commits that failed during a rebalance, retried at the next batch. */
   private readonly deferred = new Map<string, CommittedOffset>();
+  /** Second copies of edgelat's output records (a producer's retry), skipped: no row, no dead letter. */
+  private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
 
   constructor(private readonly options: SinkRunOptions) {
     this.groupId = options.groupId ?? 'edgelat-warehouse-sink';
@@ -173,7 +179,11 @@ export class SinkRun {
   private async syncAssignment(): Promise<void> {
     const owned = this.consumer!.assignment();
     const ownedKeys = new Set(owned.map((tp) => `${tp.topic}:${tp.partition}`));
-    for (const key of [...this.buffers.keys()]) if (!ownedKeys.has(key)) this.buffers.delete(key);
+    for (const key of [...this.buffers.keys()]) {
+      if (ownedKeys.has(key)) continue;
+      this.buffers.delete(key);
+      this.repeats.forget(keyPartition(key));
+    }
     const fresh = owned.filter((tp) => !this.buffers.has(`${tp.topic}:${tp.partition}`));
     if (fresh.length === 0) return;
     this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:');
@@ -184,7 +194,8 @@ export class SinkRun {
       // A block past the partition's end was never written (nobody had its records): blocks align on ours, and linger.
       if (planEnd !== null && planEnd > await this.options.log.endOffset(tp)) planEnd = null;
       this.consumer!.seek(tp, offset);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
+      await this.repeats.seed(this.options.log, tp, offset);
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], repeated: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
@@ -250,8 +261,12 @@ export class SinkRun {
     const buf = this.buffers.get(key)!;
     const counts = this.counts[r.topic]!;
     counts.consumed++;
-    const decoded = decodeLogRecord(r, this.options.checks);
-    if (decoded.ok) {
+    const decoded = this.repeats.repeats(r) ? null : decodeLogRecord(r, this.options.checks);
+    if (decoded === null) {
+      // The same for every owner that forms this block: the lanes' positions come from the records before it.
+      buf.repeated.push(r.offset);
+      counts.repeated = (counts.repeated ?? 0) + 1;
+    } else if (decoded.ok) {
       // Counted as processed when written (flush): a buffered row is not in the warehouse yet (a trial's metrics said
       // 1,627 rows out while the table had none).
       buf.rows.push(SINK_ROUTES[r.topic]!.toRow(decoded.value, r.partition, r.offset));
@@ -355,6 +370,10 @@ export class SinkRun {
         this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
       }
     }
+    if (buf.repeated.length) {
+      this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, offsets: compactOffsets(buf.repeated) },
+        'records skipped as second copies of records already read (same lane and position: a send retried by a producer without idempotence)');
+    }
     this.options.failPoint?.('after-produce', this.recordsDone);
     // The block size rides along: a restart with another one forms the next block as this run would have.
     const done: BlockDone = { block_size: this.batchOffsets };
@@ -363,6 +382,7 @@ export class SinkRun {
     buf.start = buf.next;
     buf.rows = [];
     buf.dead = [];
+    buf.repeated = [];
     buf.firstAtMs = null;
     buf.planEnd = null;
   }

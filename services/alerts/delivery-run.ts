@@ -19,7 +19,8 @@ import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { decodeLogRecord, type RecordChecks } from '../../pipelines/runtime/decode.ts';
 import type { FailPoint, TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { runToEnd, type PartitionPosition } from '../../pipelines/runtime/run-to-end.ts';
-import { TOPICS } from '../../pipelines/topics.ts';
+import { LaneRepeats } from '../../pipelines/runtime/lanes.ts';
+import { OUTPUT_TOPICS, TOPICS } from '../../pipelines/topics.ts';
 import { keyPartition, partitionKey as tpKey, type Consumer, type EventLog } from '../eventlog/types.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
@@ -83,6 +84,8 @@ export class AlertDeliveryRun {
   private readonly parts = new Map<string, PartitionState>();
   private readonly topic: string;
   private recordsDone = 0;
+  /** Second copies of correlation windows (a producer's retry), skipped: a window read twice would make changes back and forth. */
+  private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
 
   /** @throws {RangeError} when `webhookUrl` is not an http(s) URL. */
   constructor(private readonly options: AlertDeliveryOptions) {
@@ -102,7 +105,11 @@ export class AlertDeliveryRun {
   private async syncAssignment(): Promise<void> {
     const owned = this.consumer!.assignment();
     const keys = new Set(owned.map(tpKey));
-    for (const k of [...this.parts.keys()]) if (!keys.has(k)) this.parts.delete(k);
+    for (const k of [...this.parts.keys()]) {
+      if (keys.has(k)) continue;
+      this.parts.delete(k);
+      this.repeats.forget(keyPartition(k));
+    }
     const { warehouse, log } = this.options;
     for (const tp of owned.filter((t) => !this.parts.has(tpKey(t)))) {
       const committed = (await this.consumer!.committed(tp))?.offset ?? 0;
@@ -114,6 +121,7 @@ export class AlertDeliveryRun {
       const after = await warehouse.query<{ idempotency_key: string }>(
         `SELECT idempotency_key FROM ${warehouse.database}.alert_deliveries WHERE ${where} AND offset >= {c:UInt64}`, params);
       this.consumer!.seek(tp, committed);
+      await this.repeats.seed(log, tp, committed);
       this.parts.set(tpKey(tp), {
         next: committed, committed,
         prev: new Map(before.map((r) => [pairKey(r), r.state])),
@@ -136,8 +144,12 @@ export class AlertDeliveryRun {
     for (const r of records) {
       const part = this.parts.get(tpKey(r));
       if (!part || r.offset < part.next) continue;
-      const decoded = decodeLogRecord(r, this.options.checks);
-      if (decoded.ok) {
+      const decoded = this.repeats.repeats(r) ? null : decodeLogRecord(r, this.options.checks);
+      if (decoded === null) {
+        counts.consumed++;
+        counts.repeated = (counts.repeated ?? 0) + 1;
+        this.options.logger?.warn({ pipeline: 'alert-delivery', partition: r.partition, offset: r.offset }, 'record skipped as a second copy of a correlation window already read (a send retried by a producer without idempotence)');
+      } else if (decoded.ok) {
         try {
           await this.consider(part, r.partition, r.offset, decoded.value as unknown as CorrelationUpdate);
         } catch (error) {

@@ -77,8 +77,9 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
 
 /** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
 async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { TOPICS }, { ALERT_SCOPE, alertChange, pairKey }] = await Promise.all([
+  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { OUTPUT_TOPICS, TOPICS }, { ALERT_SCOPE, alertChange, pairKey }, { LaneRepeats }] = await Promise.all([
     import('../eventlog/kafka.ts'), import('../eventlog/confluent-wire.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
+    import('../../pipelines/runtime/lanes.ts'),
   ]);
   // With EDGELAT_SCHEMA_REGISTRY_URL the correlation records are Confluent-framed, as the pipeline wrote them (a trial:
   // without the registry's framing every record failed to decode and the command printed nothing).
@@ -104,6 +105,8 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
     const partitions = (await log.partitionCount(TOPICS.correlation)) ?? 0;
     if (partitions === 0) process.stderr.write(`edgelat: topic ${TOPICS.correlation} does not exist yet; waiting for it\n`);
     const next = new Map<number, number>();
+    // Second copies of windows (a producer's retry) would read as changes back and forth; the topic is read from its start.
+    const repeats = new LaneRepeats(OUTPUT_TOPICS);
     while (!stop.signal.aborted) {
       let read = 0;
       try {
@@ -117,6 +120,7 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
           for (const r of batches[i]!) {
             next.set(p, r.offset + 1);
             read++;
+            if (repeats.repeats(r)) continue;
             const decoded = decodeLogRecord(r);
             if (!decoded.ok) {
               // The warehouse-sink dead-letters it; said here too (below, once a read), so that records skipped are never silent.

@@ -302,13 +302,14 @@ export async function brokerSilence(open: () => Promise<Pick<EventLog, 'endOffse
 
 /**
  * The stop summary's counts: per stage that has counts, in the processors' order, `stage: N consumed, N dead, N late`
- * summed over its input topics, joined by `; ` ('' when no stage has counts).
+ * (and `, N repeated` where it skipped second copies) summed over its input topics, joined by `; ` ('' when no stage
+ * has counts).
  */
 export function countsLine(processors: readonly Stage[], counts: StreamingCounts): string {
-  const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late') => Object.values(counts[stage]!).reduce((s, t) => s + t[field], 0);
+  const sum = (stage: Stage, field: 'consumed' | 'dead' | 'late' | 'repeated') => Object.values(counts[stage]!).reduce((s, t) => s + (t[field] ?? 0), 0);
   return processors
     .filter((stage) => counts[stage])
-    .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late`)
+    .map((stage) => `${stage}: ${sum(stage, 'consumed')} consumed, ${sum(stage, 'dead')} dead, ${sum(stage, 'late')} late${sum(stage, 'repeated') > 0 ? `, ${sum(stage, 'repeated')} repeated (second copies skipped)` : ''}`)
     .join('; ');
 }
 

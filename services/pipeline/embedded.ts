@@ -93,7 +93,7 @@ export async function inputPartitions(log: EventLog, withShadows: boolean, logge
  * consumer group, each stage to end of input before the next starts; output
  * topics are sealed as their producers finish. Safe to call again after a
  * crash: every stage resumes from its committed offsets and adds no rows.
- * @returns counts per stage and topic (consumed = processed + late + dead).
+ * @returns counts per stage and topic (consumed = processed + late + dead + repeated).
  */
 export async function runBoundedPipeline(options: PipelineRunOptions): Promise<PipelineCounts> {
   const { log, warehouse, config, logger } = options;

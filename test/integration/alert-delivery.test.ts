@@ -9,6 +9,7 @@ import pino from 'pino';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LANE_HEADER, SEQ_HEADER } from '../../pipelines/runtime/lanes.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import { alertChanges, changeKey } from '../../services/alerts/alert-change.ts';
@@ -89,6 +90,31 @@ describe('alert delivery to a webhook', () => {
     const [row] = await w.query<{ n: number; u: number }>(`SELECT count() AS n, uniqExact(idempotency_key) AS u FROM ${w.database}.alert_deliveries WHERE status = 'delivered'`);
     expect([Number(row!.n), Number(row!.u)]).toEqual([expected.length, expected.length]);
     expect(run.deliveries).toEqual({ delivered: expected.length, rejected: 0, filtered: 0 });
+  });
+
+  it('skips second copies of windows (a send retried by a producer without idempotence): no change back and forth', async () => {
+    w = await createTestDatabase('alerts_repeats');
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await log.ensureTopic(TOPICS.correlation, 4);
+    const records = input.map((u, i) => ({
+      key: u.edge_server_id, value: codecFor('CorrelationUpdate').encode(u),
+      headers: { [LANE_HEADER]: 'rolling-correlation:windows:0', [SEQ_HEADER]: JSON.stringify([i]) },
+    }));
+    // Every chunk of 7 windows written twice, the copy right after it.
+    for (let i = 0; i < records.length; i += 7) {
+      await log.produce(TOPICS.correlation, records.slice(i, i + 7));
+      await log.produce(TOPICS.correlation, records.slice(i, i + 7));
+    }
+    await log.seal(TOPICS.correlation);
+    // Restarted after the first batch of 13, so a resumed partition tells copies apart by the records before its offset.
+    const first = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13 });
+    await first.start();
+    await first.runBatch();
+    await first.close();
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13 });
+    const counts = await run.runToEnd();
+    expect(rx.posts.map((p) => p.key).sort()).toEqual(expected.map((c) => c.idempotency_key).sort());
+    expect(counts[TOPICS.correlation]).toMatchObject({ consumed: input.length * 2 - (first.counts[TOPICS.correlation]!.consumed), repeated: input.length - first.counts[TOPICS.correlation]!.repeated! });
   });
 
   it('crashes after a POST, before or after the commit: each change is acknowledged, only the one in flight twice, with the same key', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../../pipelines/topics.ts';
-import { unsealedInputs, waitingLine } from '../../../services/cli/pipeline.ts';
+import { countsLine, unsealedInputs, waitingLine } from '../../../services/cli/pipeline.ts';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 
 describe('unsealedInputs', () => {
@@ -49,5 +49,18 @@ describe('waitingLine', () => {
       + `${TOPICS.late} (no processor of this run writes it; a \`pipeline run --until-end\` with join or correlation seals it at its end); Ctrl-C stops\n`,
     );
     expect(waitingLine([TOPICS.late], true)).toContain('with join, correlation or shadow seals it');
+  });
+});
+
+describe('countsLine', () => {
+  it('sums each stage over its topics, and says second copies skipped only where there were some', () => {
+    const c = (consumed: number, dead: number, late: number, repeated?: number) => ({ consumed, processed: consumed - dead - late - (repeated ?? 0), dead, late, ...(repeated !== undefined ? { repeated } : {}) });
+    const counts = {
+      join: { [TOPICS.inference]: c(100, 2, 3), [TOPICS.load]: c(50, 0, 1) },
+      correlation: { [TOPICS.enriched]: c(95, 0, 0, 7) },
+      sink: { [TOPICS.enriched]: c(95, 0, 0, 7), [TOPICS.correlation]: c(40, 1, 0, 0) },
+    };
+    expect(countsLine(['join', 'correlation', 'shadow', 'sink'], counts)).toBe(
+      'join: 150 consumed, 2 dead, 4 late; correlation: 95 consumed, 0 dead, 0 late, 7 repeated (second copies skipped); sink: 135 consumed, 1 dead, 0 late, 7 repeated (second copies skipped)');
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, METRIC_NAMES, observeCounts, observePartitions } from '../../../services/metrics.ts';
 import { startOpsServer, type OpsServer } from '../../../services/ops-server.ts';
 
-const counts = (consumed: number, processed: number, late: number, dead: number) => ({ consumed, processed, late, dead });
+const counts = (consumed: number, processed: number, late: number, dead: number, repeated?: number) => ({ consumed, processed, late, dead, ...(repeated !== undefined ? { repeated } : {}) });
 
 async function value(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string>): Promise<number | undefined> {
   const m = await metrics.registry.getSingleMetric(name)!.get();
@@ -13,14 +13,16 @@ describe('observeCounts', () => {
   it('adds only the delta since the previous call, per pipeline and topic', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     observeCounts(metrics, 'join', { 'edge.inference.v1': counts(10, 8, 1, 1), 'edge.load.v1': counts(5, 5, 0, 0) });
-    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2), 'edge.load.v1': counts(5, 5, 0, 0) });
-    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2) });
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2, 4), 'edge.load.v1': counts(5, 5, 0, 0) });
+    observeCounts(metrics, 'join', { 'edge.inference.v1': counts(25, 20, 3, 2, 4) });
     observeCounts(metrics, 'other', { 'edge.inference.v1': counts(4, 4, 0, 0) });
     const inf = { pipeline: 'join', topic: 'edge.inference.v1' };
     expect(await value(metrics, METRIC_NAMES.recordsIn, inf)).toBe(25);
     expect(await value(metrics, METRIC_NAMES.recordsOut, inf)).toBe(20);
     expect(await value(metrics, METRIC_NAMES.lateRecords, inf)).toBe(3);
     expect(await value(metrics, METRIC_NAMES.deadLetters, inf)).toBe(2);
+    expect(await value(metrics, METRIC_NAMES.repeatedRecords, inf)).toBe(4);
+    expect(await value(metrics, METRIC_NAMES.repeatedRecords, { pipeline: 'join', topic: 'edge.load.v1' })).toBeUndefined();
     expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'join', topic: 'edge.load.v1' })).toBe(5);
     expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'other', topic: 'edge.inference.v1' })).toBe(4);
   });

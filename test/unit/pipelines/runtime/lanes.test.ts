@@ -6,7 +6,7 @@
  * a failed read fails the scan.
  */
 import { describe, expect, it } from 'vitest';
-import { LANE_HEADER, SEQ_HEADER, scanLanes, type LaneRange } from '../../../../pipelines/runtime/lanes.ts';
+import { compactOffsets, LANE_HEADER, LaneRepeats, parseSeq, REPEAT_LOOKBACK_RECORDS, SEQ_HEADER, scanLanes, type LaneRange } from '../../../../pipelines/runtime/lanes.ts';
 import { MemoryEventLog } from '../../../../services/eventlog/memory.ts';
 import type { EventLog, LogRecord, TopicPartition } from '../../../../services/eventlog/types.ts';
 
@@ -76,9 +76,78 @@ describe('scanLanes', () => {
     expect(found).toEqual(new Map([['proc:a:1', [5, 7]], ['proc:a:0', [4, 4]]]));
   });
 
+  it('takes a position header that is no JSON array of numbers and strings for none, not a failure', async () => {
+    const log = await outputLog();
+    await log.produce(TOPIC, ['{', '[]', '[null]', '{"a":1}', '[1e999]', '[[1]]'].map((seq) => ({ key: null, partition: 0, value: Buffer.from('y'), headers: { [LANE_HEADER]: 'proc:a:0', [SEQ_HEADER]: seq } })));
+    expect(await scanLanes(log, ranges(0, 20), keepProc)).toEqual(new Map([['proc:a:0', [4, 9]], ['proc:a:1', [5, 9]]]));
+  });
+
   it('fails with the read\'s error when one read fails', async () => {
     const log = await outputLog();
     const broken = slowReads(log, () => 5, (tp) => tp.partition === 3);
     await expect(scanLanes(broken.log, ranges(), keepProc)).rejects.toThrow(`read of ${TOPIC}:3 failed`);
+  });
+});
+
+describe('parseSeq', () => {
+  it.each<[string | undefined, unknown]>([
+    ['[1700000000000,12]', [1700000000000, 12]], ['[5,"edge-01|m",0]', [5, 'edge-01|m', 0]], ['[-1.5]', [-1.5]],
+    [undefined, null], ['', null], ['{', null], ['[]', null], ['[null]', null], ['[true]', null], ['[1e999]', null], ['[[1]]', null], ['7', null], ['"7"', null],
+  ])('%j → %j', (text, seq) => {
+    expect(parseSeq(text)).toEqual(seq);
+  });
+});
+
+describe('LaneRepeats', () => {
+  const rec = (partition: number, offset: number, lane?: string, seq?: string) => ({
+    topic: TOPIC, partition, offset, key: null, value: Buffer.from('v'), timestampMs: 0,
+    headers: { ...(lane !== undefined ? { [LANE_HEADER]: lane } : {}), ...(seq !== undefined ? { [SEQ_HEADER]: seq } : {}) },
+  });
+
+  it('takes a position at or below its lane\'s last in the partition for a repeat; lanes and partitions apart; records without a position never', () => {
+    const r = new LaneRepeats(new Set([TOPIC]));
+    const seen = [
+      rec(0, 0, 'p:a:0', '[1,0]'), rec(0, 1, 'p:a:0', '[1,1]'), rec(0, 2, 'p:b:0', '[1,0]'), rec(0, 3, 'p:a:0', '[1,0]'), rec(0, 4, 'p:a:0', '[1,1]'),
+      rec(0, 5, 'p:a:0', '[1,2]'), rec(1, 0, 'p:a:0', '[1,0]'), rec(0, 6, 'p:a:0', '[0,9,"z"]'), rec(0, 7), rec(0, 8), rec(0, 9, 'p:a:0', 'junk'), rec(0, 10, 'p:a:0', 'junk'),
+      rec(0, 11, 'p:a:0', '[1,2,"x"]'),
+    ].map((x) => r.repeats(x));
+    expect(seen).toEqual([false, false, false, true, true, false, false, true, false, false, false, false, false]);
+    // A topic not looked at (telemetry) never repeats.
+    const other = { ...rec(0, 12, 'p:a:0', '[1,0]'), topic: 'edge.inference.v1' };
+    expect([r.repeats(other), r.repeats({ ...other, offset: 13 })]).toEqual([false, false]);
+  });
+
+  it(`learns a resumed partition's positions from the ${REPEAT_LOOKBACK_RECORDS} records before its offset`, async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1, now: () => 0 });
+    await log.ensureTopic(TOPIC, 1);
+    // Offset 0: lane a at [5]; then REPEAT_LOOKBACK_RECORDS records of lane b.
+    await log.produce(TOPIC, [{ key: null, partition: 0, value: Buffer.from('a'), headers: { [LANE_HEADER]: 'p:a:0', [SEQ_HEADER]: '[5]' } }]);
+    await log.produce(TOPIC, Array.from({ length: REPEAT_LOOKBACK_RECORDS }, (_, i) => ({ key: null, partition: 0, value: Buffer.from('b'), headers: { [LANE_HEADER]: 'p:b:0', [SEQ_HEADER]: JSON.stringify([i]) } })));
+    const tp = { topic: TOPIC, partition: 0 };
+    const at = REPEAT_LOOKBACK_RECORDS + 1;
+    const within = new LaneRepeats(new Set([TOPIC]));
+    await within.seed(log, tp, at - 1); // reads [0, at - 1): lane a's [5] and lane b up to [at - 3]
+    expect([within.repeats(rec(0, at, 'p:a:0', '[5]')), within.repeats(rec(0, at + 1, 'p:b:0', JSON.stringify([at - 3]))), within.repeats(rec(0, at + 2, 'p:b:0', JSON.stringify([at - 2])))]).toEqual([true, true, false]);
+    const beyond = new LaneRepeats(new Set([TOPIC]));
+    await beyond.seed(log, tp, at); // reads [1, at): lane a's record is past the look-back
+    expect(beyond.repeats(rec(0, at, 'p:a:0', '[5]'))).toBe(false);
+    expect(beyond.repeats(rec(0, at, 'p:b:0', JSON.stringify([at - 2])))).toBe(true);
+    // Seeding again (a new assignment) starts afresh; forgetting drops the partition.
+    await beyond.seed(log, tp, 0);
+    expect(beyond.repeats(rec(0, 0, 'p:b:0', '[0]'))).toBe(false);
+    beyond.forget(tp);
+    expect(beyond.repeats(rec(0, 1, 'p:b:0', '[0]'))).toBe(false);
+    // Nothing is read for a topic not looked at.
+    const reads: number[] = [];
+    const counting = new Proxy(log, { get: (t, p, rcv) => (p === 'read' ? (...a: Parameters<typeof log.read>) => (reads.push(a[1]), t.read(...a)) : Reflect.get(t, p, rcv)) });
+    await new LaneRepeats(new Set(['elsewhere'])).seed(counting, tp, at);
+    expect(reads).toEqual([]);
+  });
+});
+
+describe('compactOffsets', () => {
+  it('turns runs of consecutive offsets into inclusive ranges', () => {
+    expect(compactOffsets([3, 4, 5, 9, 11, 12])).toEqual([[3, 5], [9, 9], [11, 12]]);
+    expect(compactOffsets([])).toEqual([]);
   });
 });
