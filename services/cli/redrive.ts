@@ -49,7 +49,8 @@ export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
     ...(r.empty > 0 ? [`${r.empty} of an empty source record`] : []),
     ...(r.undecodable > 0 ? [`${r.undecodable} ${r.dlq} record(s) that are not a dead letter`] : []),
   ];
-  const copies = r.redrive_copies > 0 ? `; ${r.redrive_copies} dead letter(s) of earlier redrives passed over (their origins are picked)` : '';
+  const copies = (r.redrive_copies > 0 ? `; ${r.redrive_copies} dead letter(s) of earlier redrives passed over (their origins are picked)` : '')
+    + (r.repeated > 0 ? `; ${r.repeated} second cop${r.repeated === 1 ? 'y' : 'ies'} of dead letters passed over (a send the sink's producer retried)` : '');
   const sealed = r.sealed ? `; ${r.topic} is sealed: \`pipeline run --until-end\` reads ${dryRun ? 'them' : 'these'} too (it drains each topic to its end)` : '';
   const lines = [`${r.dlq} → ${r.topic}: ${r.read} read, ${r.matched} picked${when}, ${dryRun ? `${r.matched - r.without_bytes - r.empty} to produce (dry run: nothing produced)` : `${r.produced} produced`}${skipped.length > 0 ? `; not produced: ${skipped.join(', ')}` : ''}${copies}${sealed}`];
   if (dryRun) {

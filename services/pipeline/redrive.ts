@@ -18,6 +18,7 @@
  */
 import type { DeadLetter } from '../../schemas/types.ts';
 import { decodeLogRecord } from '../../pipelines/runtime/decode.ts';
+import { LaneRepeats } from '../../pipelines/runtime/lanes.ts';
 import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
 import { dlqTopic } from '../../pipelines/topics.ts';
 import { REDRIVE_ERROR_MARK, REDRIVE_HEADER, type EventLog, type LogRecord, type ProduceRecord } from '../eventlog/types.ts';
@@ -81,6 +82,8 @@ export interface TopicRedrive {
   undecodable: number;
   /** Dead letters of an earlier redrive's records (their origin is picked instead; not counted in `matched`). */
   redrive_copies: number;
+  /** `.dlq` records that are second copies of one read before them (the sink's send retried by a producer without idempotence; lanes.ts `LaneRepeats`): passed over, not counted in `matched`. */
+  repeated: number;
   /** When the oldest and newest dead letter picked were written (`.dlq` log time), epoch ms UTC (null when none). */
   first_ts: number | null;
   last_ts: number | null;
@@ -120,9 +123,11 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
     && (opts.untilMs === undefined || at < opts.untilMs);
   const out: TopicRedrive[] = [];
   let readSoFar = 0;
+  // Each partition is read from its start, so a second copy comes after its first (or, retention having deleted that, is the first seen).
+  const repeats = new LaneRepeats(new Set(opts.topics.map(dlqTopic)));
   for (const topic of opts.topics) {
     const dlq = dlqTopic(topic);
-    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, redrive_copies: 0, first_ts: null, last_ts: null, letters: [] };
+    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, redrive_copies: 0, repeated: 0, first_ts: null, last_ts: null, letters: [] };
     out.push(result);
     const dlqPartitions = (await dlqLog.partitionCount(dlq)) ?? 0;
     const sourcePartitions = opts.dryRun ? 0 : ((await sourceLog.partitionCount(topic)) ?? 0);
@@ -133,6 +138,10 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
         const batch: ProduceRecord[] = [];
         for (const r of records) {
           result.read++;
+          if (repeats.repeats(r)) {
+            result.repeated++;
+            continue;
+          }
           const d = deadLetterOf(r);
           if (d === null) {
             result.undecodable++;

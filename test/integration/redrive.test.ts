@@ -125,6 +125,24 @@ describe('pipeline redrive', () => {
       + `not produced: 1 without their bytes on ${dlqTopic(TOPICS.load)} (too large for a Kafka message: the dead_letters table keeps them), 1 ${dlqTopic(TOPICS.load)} record(s) that are not a dead letter\n`);
   });
 
+  it('a second copy of a dead letter on .dlq (the sink\'s send retried without idempotence) is passed over, not produced twice', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    await log.ensureTopic(TOPICS.load);
+    const letter = (offset: number) => ({
+      key: 'edge-02', partition: 0, timestampMs: 1_717_236_000_000,
+      value: codecFor('DeadLetter').encode({ topic: TOPICS.load, partition: 0, offset, key_b64: null, raw_b64: Buffer.from([offset]).toString('base64'), error: 'garbage', path: '', consumer_group: 'g', ts: 1_717_236_000_000 }),
+      headers: { 'edgelat-lane': `warehouse-sink:dlq:${TOPICS.load}:0`, 'edgelat-seq': JSON.stringify([offset]) },
+    });
+    // Letters of source offsets 3 and 5, the send of both repeated, then 9.
+    await log.produce(dlqTopic(TOPICS.load), [letter(3), letter(5), letter(3), letter(5), letter(9)]);
+    const [r] = await redriveDeadLetters(log, log, { topics: [TOPICS.load] });
+    expect([r!.read, r!.matched, r!.produced, r!.repeated]).toEqual([5, 3, 3, 2]);
+    const produced = await log.read({ topic: TOPICS.load, partition: 0 }, 0, 10);
+    expect(produced.map((p) => p.value.toString('hex'))).toEqual(['03', '05', '09']);
+    expect(formatTopicRedrive(r!, false)).toBe(`${dlqTopic(TOPICS.load)} → ${TOPICS.load}: 5 read, 3 picked (dead-lettered 2024-06-01T10:00:00.000Z to 2024-06-01T10:00:00.000Z), 3 produced; `
+      + '2 second copies of dead letters passed over (a send the sink\'s producer retried)\n');
+  });
+
   it('--topics names source topics edgelat dead-letters', () => {
     expect(parseRedriveTopics('edge.load.v1, edge.load.v1,edge.inference.v1')).toEqual(['edge.load.v1', 'edge.inference.v1']);
     expect(() => parseRedriveTopics('edge.inference.v1.dlq')).toThrow('--topics: "edge.inference.v1.dlq" is a dead-letter topic; name its source topic, "edge.inference.v1"');
