@@ -60,9 +60,11 @@ export interface KafkaLogOptions {
  * - Placement: the partition is computed by our {@link partitionForKey} (Kafka's
  *   default partitioner) and sent explicitly, so it equals the in-process log's;
  *   null keys go round-robin per topic from this process.
- * - Produce uses acks=-1 but is NOT idempotent: the librdkafka mock cluster
- *   reports controller 0, which kafkajs's InitProducerId lookup cannot find.
- *   A call is sent as requests of at most `MAX_PRODUCE_BYTES` (types.ts), one
+ * - Produce uses acks=-1 and is idempotent where the cluster grants a producer
+ *   id (`connectProducer`); the librdkafka mock cluster does not (it reports
+ *   controller 0, which kafkajs's InitProducerId lookup cannot find), so there a
+ *   retried send can write a batch twice (edgelat's readers skip the second copy
+ *   by its lane position: pipelines/runtime/lanes.ts `LaneRepeats`). A call is sent as requests of at most `MAX_PRODUCE_BYTES` (types.ts), one
  *   after another, so no partition's batch exceeds a default broker's
  *   `message.max.bytes`.
  * - `seal(topic)` produces a marker (key = topic) to `edgelat.control.seals`;
