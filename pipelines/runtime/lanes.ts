@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { MAX_PRODUCE_BYTES, partitionKey, type EventLog, type LogRecord, type TopicPartition } from '../../services/eventlog/types.ts';
+import type { Logger } from 'pino';
+import { keyPartition, MAX_PRODUCE_BYTES, partitionKey, type EventLog, type LogRecord, type TopicPartition } from '../../services/eventlog/types.ts';
 import { compareSeq, type Seq } from '../processor.ts';
 
 /** Record headers that carry an emission's lane and position. */
@@ -45,12 +47,15 @@ export interface LaneRange {
  * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records, up to 4 ranges at
  * once (records deleted by retention are skipped). The result does not depend on the order reads end in.
  * @param check  Called with each kept record's lane, headers and topic; what it throws ends the scan.
+ * @param accept  Whether a kept record's position counts (after `check`): a record another producer wrote under the
+ *                lane (a forged or garbled header) must not stop the lane's output at its position. @default all
  * @returns `last`, updated in place.
  * @throws what `log.read` throws (the first failure; the other reads are waited for).
  */
 export async function scanLanes(
   log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map(),
   check?: (lane: string, headers: Readonly<Record<string, string>>, topic: string) => void,
+  accept?: (r: LogRecord) => boolean,
 ): Promise<Map<string, Seq>> {
   const limit = pLimit(SCAN_PARALLEL);
   const scans = ranges.map(({ topic, partition, from, to }) => limit(async () => {
@@ -60,6 +65,7 @@ export async function scanLanes(
         const s = parseSeq(r.headers[SEQ_HEADER]);
         if (!lane || !s || !keep(lane)) continue;
         check?.(lane, r.headers, topic);
+        if (accept && !accept(r)) continue;
         const prev = last.get(lane);
         if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);
       }
@@ -74,79 +80,123 @@ export async function scanLanes(
 /**
  * Find, per lane, the last emission position already written to `topics`
  * (all partitions, from their beginning), so a restarted run can drop what it
- * re-emits while it replays. Only lanes starting with `prefix` are kept.
+ * re-emits while it replays. Only lanes starting with `prefix` are kept, and only records `accept` takes (all without it).
  * For small topics (dead-letter topics); processors bound the scan with their
  * checkpoints (run-processor.ts).
  */
-export async function lastSeqByLane(log: EventLog, topics: readonly string[], prefix: string): Promise<Map<string, Seq>> {
+export async function lastSeqByLane(log: EventLog, topics: readonly string[], prefix: string, accept?: (r: LogRecord) => boolean): Promise<Map<string, Seq>> {
   const ranges: LaneRange[] = [];
   for (const topic of topics) {
     const partitions = (await log.partitionCount(topic)) ?? 0;
     for (let partition = 0; partition < partitions; partition++) ranges.push({ topic, partition, from: 0, to: await log.endOffset({ topic, partition }) });
   }
-  return scanLanes(log, ranges, (lane) => lane.startsWith(prefix));
+  return scanLanes(log, ranges, (lane) => lane.startsWith(prefix), new Map(), undefined, accept);
 }
 
 /**
- * How far before a partition's resume offset {@link LaneRepeats.seed} reads, records. A producer's retried send
- * (a broker stall past the request timeout, without an idempotent producer) lands right after its first copy:
- * edgelat's producers send one request at a time (kafka.ts `produce`), each at most `MAX_PRODUCE_BYTES`, and an
- * output record with its lane, position and settings headers is over 100 bytes, so a request holds at most 9,000
- * records; twice that (18,000) leaves room for other members' records between the copies.
+ * How many of a partition's latest records {@link LaneRepeats} compares a record with, and reads back before a
+ * resume offset. A producer's retried send (a broker stall past the request timeout, without an idempotent
+ * producer) lands right after its first copy: edgelat's producers send one request at a time (kafka.ts `produce`),
+ * each at most `MAX_PRODUCE_BYTES`, and an output record with its lane, position and settings headers is over 100
+ * bytes, so a request holds at most 9,000 records; twice that (18,000) leaves room for other members' records
+ * between the copies.
  */
 export const REPEAT_LOOKBACK_RECORDS = 2 * Math.ceil(MAX_PRODUCE_BYTES / 100);
 
+/** A record's identity as a copy would repeat it: its lane, its position's text and its bytes (SHA-1, 96 bits). */
+function copyKey(lane: string, seqText: string, r: LogRecord): string {
+  return createHash('sha1').update(lane).update('\n').update(seqText).update('\n').update(r.wireValue ?? r.value).digest('base64').slice(0, 16);
+}
+
+/** One partition's latest records with a lane: their keys in read order (a ring) and the offset each was read at. */
+interface CopyWindow {
+  ring: (string | undefined)[];
+  head: number;
+  offsetOf: Map<string, number>;
+}
+
 /**
- * Drops records of edgelat's output topics that repeat one already read: a record whose lane position
- * (`edgelat-lane`, `edgelat-seq` headers) is at or below the last one read for its lane in the same partition.
- * Within a lane positions strictly increase (processor.ts `Emit`), so only a second copy of a record has one —
- * a send retried by a producer without idempotence after a broker stall, or the output a member emitted after
- * losing its partition to one that had already emitted it — as a Kafka broker drops an idempotent producer's
- * sequence numbers at or below the last it wrote. Records of topics not looked at (telemetry), and records without
- * the headers or with a header that is no position, are never repeats.
+ * Finds second copies of edgelat's output records: a record whose lane, position (`edgelat-lane`, `edgelat-seq`
+ * headers) and bytes equal those of one among the {@link REPEAT_LOOKBACK_RECORDS} latest records with a lane read in
+ * its partition. Within a lane positions strictly increase (processor.ts `Emit`), so two such records are one
+ * written twice — a send retried by a producer without idempotence after a broker stall, or the output a member
+ * emitted after losing its partition to one that had already emitted it (deterministic: the same bytes). Only an
+ * exact copy matches: a record with a forged or garbled position, or another record under a real one, is no copy
+ * (it is read, decoded or dead-lettered as any other). Records of topics not looked at (telemetry), and records
+ * without both headers, are never copies.
  */
 export class LaneRepeats {
-  /** Per partition (`topic:partition`): the last position read of each lane. */
-  private readonly last = new Map<string, Map<string, Seq>>();
-
-  /** @param topics  The topics whose records are looked at (edgelat's output topics, `OUTPUT_TOPICS`); others' never repeat. */
-  constructor(private readonly topics: ReadonlySet<string>) {}
+  /** Per partition (`topic:partition`). */
+  private readonly windows = new Map<string, CopyWindow>();
 
   /**
-   * Start a partition afresh at `offset` (an assignment): its lanes' positions read back from the
-   * {@link REPEAT_LOOKBACK_RECORDS} records before it. Nothing is read for a topic not looked at.
+   * @param topics  The topics whose records are looked at (edgelat's output topics, `OUTPUT_TOPICS`); others' never repeat.
+   * @param size    Records with a lane remembered per partition. @default REPEAT_LOOKBACK_RECORDS
+   */
+  constructor(private readonly topics: ReadonlySet<string>, private readonly size = REPEAT_LOOKBACK_RECORDS) {}
+
+  /**
+   * Start a partition afresh at `offset` (an assignment): its window filled from the {@link REPEAT_LOOKBACK_RECORDS}
+   * records before it. Nothing is read for a topic not looked at.
    * @throws what `log.read` throws.
    */
   async seed(log: EventLog, tp: TopicPartition, offset: number): Promise<void> {
     if (!this.topics.has(tp.topic)) return;
-    const lanes = new Map<string, Seq>();
-    if (offset > 0) await scanLanes(log, [{ ...tp, from: Math.max(0, offset - REPEAT_LOOKBACK_RECORDS), to: offset }], () => true, lanes);
-    this.last.set(partitionKey(tp), lanes);
+    this.windows.delete(partitionKey(tp));
+    for (let at = Math.max(0, offset - this.size); at < offset; at += SCAN_CHUNK) {
+      for (const r of await log.read(tp, at, Math.min(offset, at + SCAN_CHUNK))) this.copyOf(r);
+    }
   }
 
   /** Forget a partition (revoked). */
   forget(tp: TopicPartition): void {
-    this.last.delete(partitionKey(tp));
+    this.windows.delete(partitionKey(tp));
   }
 
   /**
-   * Whether `r` repeats a record read before it in its partition; otherwise its position (if any) becomes its
-   * lane's last. Records must be given in offset order, each once; a partition not seeded starts empty (read from
-   * its first record).
+   * The offset of the record `r` is a second copy of, or null when it is none (it then joins the window). Records
+   * must be given in offset order, each once; a partition not seeded starts empty (read from its first record).
    */
-  repeats(r: LogRecord): boolean {
-    if (!this.topics.has(r.topic)) return false;
+  copyOf(r: LogRecord): number | null {
+    if (!this.topics.has(r.topic)) return null;
     const lane = r.headers[LANE_HEADER];
-    if (!lane) return false;
-    const seq = parseSeq(r.headers[SEQ_HEADER]);
-    if (!seq) return false;
+    const seqText = r.headers[SEQ_HEADER];
+    if (!lane || seqText === undefined) return null;
+    const key = copyKey(lane, seqText, r);
+    const id = partitionKey(r);
+    let w = this.windows.get(id);
+    if (!w) this.windows.set(id, (w = { ring: new Array<string | undefined>(this.size), head: 0, offsetOf: new Map() }));
+    const first = w.offsetOf.get(key);
+    if (first !== undefined) return first;
+    const evicted = w.ring[w.head];
+    if (evicted !== undefined) w.offsetOf.delete(evicted);
+    w.ring[w.head] = key;
+    w.head = (w.head + 1) % this.size;
+    w.offsetOf.set(key, r.offset);
+    return null;
+  }
+}
+
+/** Second copies skipped, gathered for one log line per partition: the copies' offsets and those of their first copies. */
+export class SkippedCopies {
+  private readonly byPartition = new Map<string, { offsets: number[]; of: number[] }>();
+
+  /** Note that the record at `r.offset` was skipped as a copy of the one at `of`. */
+  add(r: TopicPartition & { offset: number }, of: number): void {
     const key = partitionKey(r);
-    let lanes = this.last.get(key);
-    if (!lanes) this.last.set(key, (lanes = new Map()));
-    const prev = lanes.get(lane);
-    if (prev && compareSeq(seq, prev) <= 0) return true;
-    lanes.set(lane, seq);
-    return false;
+    let e = this.byPartition.get(key);
+    if (!e) this.byPartition.set(key, (e = { offsets: [], of: [] }));
+    e.offsets.push(r.offset);
+    e.of.push(of);
+  }
+
+  /** Log a warning per partition noted since the last flush (offset ranges, inclusive), then forget them. */
+  flush(logger: Logger | undefined, pipeline: string): void {
+    for (const [key, e] of this.byPartition) {
+      logger?.warn({ pipeline, ...keyPartition(key), offsets: compactOffsets(e.offsets), copies_of: compactOffsets([...e.of].sort((a, b) => a - b)) },
+        'records skipped as second copies of records read before them (same lane, position and bytes: a send retried by a producer without idempotence, or output written again by a member that had lost its partition)');
+    }
+    this.byPartition.clear();
   }
 }
 

@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { ConfigError, PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { LateEvent } from '../../schemas/types.ts';
-import { keyPartition, partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
+import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventLog, type LogRecord, type ProduceRecord, type TopicPartition } from '../../services/eventlog/types.ts';
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, OUTPUT_TOPICS, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
-import { compactOffsets, LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, scanLanes } from './lanes.ts';
+import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
 import { checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint } from './checkpoint.ts';
 
@@ -127,9 +127,9 @@ export class ProcessorRun<S> {
   private consumer: Consumer | null = null;
   private readonly tasks = new Map<number, Task<S>>();
   private readonly lastSeq = new Map<string, Seq>();
-  /** Second copies of input records (a producer's retry), skipped; and their offsets in the current batch per `topic:partition`, for the log. */
+  /** Second copies of input records (a producer's retry), skipped; and those of the current batch, for the log. */
   private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
-  private readonly repeatedInBatch = new Map<string, number[]>();
+  private readonly skipped = new SkippedCopies();
   /** Per output partition (`topic:partition`): one past the highest offset this run produced there. */
   private readonly producedEnd = new Map<string, number>();
   private recordsDone = 0;
@@ -242,7 +242,11 @@ export class ProcessorRun<S> {
       if (Object.keys(committedWatermarks).length > 0) processor.restore?.(task.state, committedWatermarks, replayEnds);
     }
     const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
-    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver));
+    // Only this processor's own output moves a lane's position: a record another producer wrote under the lane (a
+    // forged or garbled position without the settings header) would stop the lane's output up to it (a trial).
+    const ours = this.settingsFingerprint;
+    const own = ours === undefined ? undefined : (r: LogRecord) => r.headers[SETTINGS_HEADER] === ours;
+    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver), own);
     this.options.logger?.debug({ pipeline: processor.name, scanned: ranges.reduce((n, r) => n + Math.max(0, r.to - r.from), 0) }, 'lane positions restored');
   }
 
@@ -334,11 +338,7 @@ export class ProcessorRun<S> {
       this.recordsDone++;
       this.options.failPoint?.('after-step', this.recordsDone);
     }
-    for (const [key, offsets] of this.repeatedInBatch) {
-      this.options.logger?.warn({ pipeline: processor.name, ...keyPartition(key), offsets: compactOffsets(offsets) },
-        'records skipped as second copies of records already read (same lane and position: a send retried by a producer without idempotence)');
-    }
-    this.repeatedInBatch.clear();
+    this.skipped.flush(this.options.logger, processor.name);
     if (endOfInput) {
       for (const task of this.tasks.values()) {
         for (const t of processor.inputs) task.watermarks[t] = Infinity;
@@ -479,12 +479,10 @@ export class ProcessorRun<S> {
     for (const s of task.streams.values()) lastInPartition = Math.max(lastInPartition, s.lastRecordAtMs);
     if (task.activeSinceMs === null || now - lastInPartition >= (this.options.idleTimeoutMs ?? Infinity)) task.activeSinceMs = now;
     stream.lastRecordAtMs = now;
-    if (this.repeats.repeats(r)) {
+    const copyOf = this.repeats.copyOf(r);
+    if (copyOf !== null) {
       counts.repeated = (counts.repeated ?? 0) + 1;
-      const key = tpKey(r);
-      const offsets = this.repeatedInBatch.get(key);
-      if (offsets) offsets.push(r.offset);
-      else this.repeatedInBatch.set(key, [r.offset]);
+      this.skipped.add(r, copyOf);
       return;
     }
     const decoded = decodeLogRecord(r, this.options.checks);

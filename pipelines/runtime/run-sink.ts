@@ -10,7 +10,7 @@ import { dlqTopic, OUTPUT_TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
-import { compactOffsets, LANE_HEADER, LaneRepeats, SEQ_HEADER, lastSeqByLane } from './lanes.ts';
+import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SkippedCopies, lastSeqByLane } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
 /** Options of a warehouse-sink run. */
@@ -57,8 +57,6 @@ interface Buffered {
   start: number;
   rows: Record<string, unknown>[];
   dead: DeadLetter[];
-  /** Offsets of the block's records skipped as repeats (LaneRepeats), for the log. */
-  repeated: number[];
   next: number;
   /** Wall-clock time the block's first record was buffered, ms (null: empty). */
   firstAtMs: number | null;
@@ -110,7 +108,7 @@ export function parsePlan(metadata: string | undefined, start: number, blockSize
  * decoded or validated goes to `dead_letters` and `<topic>.dlq` with its raw
  * bytes, error and position; the run goes on. A second copy of an edgelat
  * output record (a producer's retried send; lanes.ts `LaneRepeats`) is skipped:
- * no row, counted as `repeated`. Warehouse failures are retried
+ * no row, counted as `repeated`, logged with the offset of its first copy. Warehouse failures are retried
  * with back-off when retriable; otherwise the run stops without committing.
  */
 export class SinkRun {
@@ -127,6 +125,7 @@ export class SinkRun {
   private readonly deferred = new Map<string, CommittedOffset>();
   /** Second copies of edgelat's output records (a producer's retry), skipped: no row, no dead letter. */
   private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
+  private readonly skipped = new SkippedCopies();
 
   constructor(private readonly options: SinkRunOptions) {
     this.groupId = options.groupId ?? 'edgelat-warehouse-sink';
@@ -186,7 +185,7 @@ export class SinkRun {
     }
     const fresh = owned.filter((tp) => !this.buffers.has(`${tp.topic}:${tp.partition}`));
     if (fresh.length === 0) return;
-    this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:');
+    this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:', ownDeadLetter);
     for (const tp of fresh) {
       const committed = await this.consumer!.committed(tp);
       const offset = committed?.offset ?? 0;
@@ -195,7 +194,7 @@ export class SinkRun {
       if (planEnd !== null && planEnd > await this.options.log.endOffset(tp)) planEnd = null;
       this.consumer!.seek(tp, offset);
       await this.repeats.seed(this.options.log, tp, offset);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], repeated: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
@@ -221,6 +220,7 @@ export class SinkRun {
       this.recordsDone++;
       this.options.failPoint?.('after-step', this.recordsDone);
     }
+    this.skipped.flush(this.options.logger, 'warehouse-sink');
     if (endOfInput) {
       // The partial blocks at the end are planned first, as lingering ones are: a member that resumes where this one's
       // commit was lost forms the same block again whatever its block size or linger (a trial: [8, 10) written here,
@@ -261,10 +261,11 @@ export class SinkRun {
     const buf = this.buffers.get(key)!;
     const counts = this.counts[r.topic]!;
     counts.consumed++;
-    const decoded = this.repeats.repeats(r) ? null : decodeLogRecord(r, this.options.checks);
+    const copyOf = this.repeats.copyOf(r);
+    const decoded = copyOf === null ? decodeLogRecord(r, this.options.checks) : null;
     if (decoded === null) {
-      // The same for every owner that forms this block: the lanes' positions come from the records before it.
-      buf.repeated.push(r.offset);
+      // The same for every owner that forms this block: its window holds the records before the block.
+      this.skipped.add(r, copyOf!);
       counts.repeated = (counts.repeated ?? 0) + 1;
     } else if (decoded.ok) {
       // Counted as processed when written (flush): a buffered row is not in the warehouse yet (a trial's metrics said
@@ -370,10 +371,6 @@ export class SinkRun {
         this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
       }
     }
-    if (buf.repeated.length) {
-      this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, offsets: compactOffsets(buf.repeated) },
-        'records skipped as second copies of records already read (same lane and position: a send retried by a producer without idempotence)');
-    }
     this.options.failPoint?.('after-produce', this.recordsDone);
     // The block size rides along: a restart with another one forms the next block as this run would have.
     const done: BlockDone = { block_size: this.batchOffsets };
@@ -382,7 +379,6 @@ export class SinkRun {
     buf.start = buf.next;
     buf.rows = [];
     buf.dead = [];
-    buf.repeated = [];
     buf.firstAtMs = null;
     buf.planEnd = null;
   }
@@ -431,4 +427,16 @@ export function sourceKeyText(keyB64: string | null): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a `.dlq` record is a dead letter this sink wrote: it decodes, and its lane and position name its source
+ * (`warehouse-sink:dlq:<topic>:<partition>`, `[offset]`). Another producer's record under the lane (a forged
+ * position) must not stop the partition's dead letters from reaching `.dlq`.
+ */
+export function ownDeadLetter(r: LogRecord): boolean {
+  const decoded = decodeLogRecord(r);
+  if (!decoded.ok) return false;
+  const d = decoded.value as unknown as DeadLetter;
+  return r.headers[LANE_HEADER] === `warehouse-sink:dlq:${d.topic}:${d.partition}` && r.headers[SEQ_HEADER] === JSON.stringify([d.offset]);
 }

@@ -19,7 +19,7 @@ import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { decodeLogRecord, type RecordChecks } from '../../pipelines/runtime/decode.ts';
 import type { FailPoint, TopicCounts } from '../../pipelines/runtime/run-processor.ts';
 import { runToEnd, type PartitionPosition } from '../../pipelines/runtime/run-to-end.ts';
-import { LaneRepeats } from '../../pipelines/runtime/lanes.ts';
+import { LaneRepeats, SkippedCopies } from '../../pipelines/runtime/lanes.ts';
 import { OUTPUT_TOPICS, TOPICS } from '../../pipelines/topics.ts';
 import { keyPartition, partitionKey as tpKey, type Consumer, type EventLog } from '../eventlog/types.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
@@ -86,6 +86,7 @@ export class AlertDeliveryRun {
   private recordsDone = 0;
   /** Second copies of correlation windows (a producer's retry), skipped: a window read twice would make changes back and forth. */
   private readonly repeats = new LaneRepeats(OUTPUT_TOPICS);
+  private readonly skipped = new SkippedCopies();
 
   /** @throws {RangeError} when `webhookUrl` is not an http(s) URL. */
   constructor(private readonly options: AlertDeliveryOptions) {
@@ -144,11 +145,12 @@ export class AlertDeliveryRun {
     for (const r of records) {
       const part = this.parts.get(tpKey(r));
       if (!part || r.offset < part.next) continue;
-      const decoded = this.repeats.repeats(r) ? null : decodeLogRecord(r, this.options.checks);
+      const copyOf = this.repeats.copyOf(r);
+      const decoded = copyOf === null ? decodeLogRecord(r, this.options.checks) : null;
       if (decoded === null) {
         counts.consumed++;
         counts.repeated = (counts.repeated ?? 0) + 1;
-        this.options.logger?.warn({ pipeline: 'alert-delivery', partition: r.partition, offset: r.offset }, 'record skipped as a second copy of a correlation window already read (a send retried by a producer without idempotence)');
+        this.skipped.add(r, copyOf!);
       } else if (decoded.ok) {
         try {
           await this.consider(part, r.partition, r.offset, decoded.value as unknown as CorrelationUpdate);
@@ -156,6 +158,7 @@ export class AlertDeliveryRun {
           // Stopping while a delivery was retried: this change stays unread (the next run starts at it).
           if (!(error instanceof RetryStoppedError)) throw error;
           this.options.logger?.warn({ pipeline: 'alert-delivery', partition: r.partition, offset: r.offset, err: error.message }, 'stopping: the change being delivered is left for the next run');
+          this.skipped.flush(this.options.logger, 'alert-delivery');
           await this.commit();
           return false;
         }
@@ -168,6 +171,7 @@ export class AlertDeliveryRun {
       part.next = r.offset + 1;
       this.recordsDone++;
     }
+    this.skipped.flush(this.options.logger, 'alert-delivery');
     await this.commit();
     return endOfInput;
   }

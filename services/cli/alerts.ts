@@ -120,7 +120,7 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
           for (const r of batches[i]!) {
             next.set(p, r.offset + 1);
             read++;
-            if (repeats.repeats(r)) continue;
+            if (repeats.copyOf(r) !== null) continue;
             const decoded = decodeLogRecord(r);
             if (!decoded.ok) {
               // The warehouse-sink dead-letters it; said here too (below, once a read), so that records skipped are never silent.

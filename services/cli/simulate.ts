@@ -248,7 +248,13 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // A one-shot producer gives a registry outage its default back-off (5 retries, about 10 s), then names it; `pipeline run` waits.
-  const log: EventLog = withSchemaRegistry(await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger }), config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
+  const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger });
+  // Said whatever the log level (the warning of connectProducer is below simulate's default level): without
+  // idempotence the counts below are of records sent, and a retried send may have written some twice (a trial).
+  if (!kafkaLog.idempotent) {
+    stderr.write('edgelat: note: the cluster refused an idempotent producer (librdkafka\'s mock cluster does), so a send retried after a broker stall longer than the request timeout can write telemetry records twice; the pipeline keeps and counts such copies of its input, as Kafka delivered them (README, Delivery)\n');
+  }
+  const log: EventLog = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger, RETRY_DEFAULTS);
   const tty = stderr.isTTY === true;
   const bar = tty ? createProgress(stderr as NodeJS.WriteStream) : null;
   let stopListening: (() => void) | null = null;

@@ -138,7 +138,7 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
         const batch: ProduceRecord[] = [];
         for (const r of records) {
           result.read++;
-          if (repeats.repeats(r)) {
+          if (repeats.copyOf(r) !== null) {
             result.repeated++;
             continue;
           }

@@ -86,6 +86,32 @@ describe('second copies of output records from a retried send', () => {
     await warehouse.close();
   });
 
+  it('a record another producer wrote under a real lane (garbage at a far position) stops nothing, also across a restart of the join', async () => {
+    const warehouse = await createTestDatabase('repeats_forged');
+    const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
+    await produceSimulation(log, sim, 2);
+    // The join stops after committing part of its input; then the forged records land in every enriched partition,
+    // under every input partition's lane (a trial: one such record made the readers skip 3,890 real ones as copies).
+    await expect(runBoundedPipeline({
+      log, warehouse, config, sinkBatchOffsets: 700,
+      failPoint: (stage, point, done) => { if (stage === 'join' && point === 'after-commit' && done >= 3000) throw new Crash('join'); },
+    })).rejects.toThrow(Crash);
+    const forged = Array.from({ length: 4 }, (_, lane) => Array.from({ length: 4 }, (__, partition) => ({
+      key: null, partition, value: Buffer.from('garbage'),
+      headers: { 'edgelat-lane': `join-load-latency:enriched:${lane}`, 'edgelat-seq': '[9000000000000000,0]' },
+    }))).flat();
+    await log.produce(TOPICS.enriched, forged);
+    const counts = await runBoundedPipeline({ log, warehouse, config, sinkBatchOffsets: 700 });
+    expect(counts.sink[TOPICS.enriched]).toMatchObject({ dead: 16 });
+    expect(counts.sink[TOPICS.enriched]!.repeated ?? 0).toBe(0);
+    const { dead_letters: dead, ...rest } = await fingerprint(warehouse);
+    const { dead_letters: none, ...wanted } = expected;
+    expect(rest).toEqual(wanted);
+    // The simulator's own bad records, and the 16 forged ones.
+    expect(Number(dead!.split(':')[0])).toBe(Number(none!.split(':')[0]) + 16);
+    await warehouse.close();
+  });
+
   it.each<[Stage, number]>([['correlation', 2500], ['sink', 4000], ['sink', 9000]])('and a crash of %s after %i records adds none either (the sink at 9000 resumes between a record and its copy: it needs the records before its offset)', async (stage, at) => {
     const warehouse = await createTestDatabase(`repeats_${stage}_${at}`);
     const memory = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });

@@ -6,7 +6,8 @@
  * a failed read fails the scan.
  */
 import { describe, expect, it } from 'vitest';
-import { compactOffsets, LANE_HEADER, LaneRepeats, parseSeq, REPEAT_LOOKBACK_RECORDS, SEQ_HEADER, scanLanes, type LaneRange } from '../../../../pipelines/runtime/lanes.ts';
+import pino from 'pino';
+import { compactOffsets, LANE_HEADER, LaneRepeats, parseSeq, REPEAT_LOOKBACK_RECORDS, SEQ_HEADER, scanLanes, SkippedCopies, type LaneRange } from '../../../../pipelines/runtime/lanes.ts';
 import { MemoryEventLog } from '../../../../services/eventlog/memory.ts';
 import type { EventLog, LogRecord, TopicPartition } from '../../../../services/eventlog/types.ts';
 
@@ -82,6 +83,16 @@ describe('scanLanes', () => {
     expect(await scanLanes(log, ranges(0, 20), keepProc)).toEqual(new Map([['proc:a:0', [4, 9]], ['proc:a:1', [5, 9]]]));
   });
 
+  it('takes positions only from records `accept` takes, after `check` saw them', async () => {
+    const log = await outputLog();
+    await log.produce(TOPIC, [{ key: null, partition: 0, value: Buffer.from('forged'), headers: { [LANE_HEADER]: 'proc:a:0', [SEQ_HEADER]: '[9000000000000000]' } }]);
+    const checked: string[] = [];
+    const found = await scanLanes(log, ranges(0, 20), keepProc, new Map(), (lane) => void checked.push(lane), (r) => r.value.toString() !== 'forged');
+    expect(found).toEqual(new Map([['proc:a:0', [4, 9]], ['proc:a:1', [5, 9]]]));
+    expect(checked).toHaveLength(61);
+    expect(await scanLanes(log, ranges(0, 20), keepProc)).toEqual(new Map([['proc:a:0', [9000000000000000]], ['proc:a:1', [5, 9]]]));
+  });
+
   it('fails with the read\'s error when one read fails', async () => {
     const log = await outputLog();
     const broken = slowReads(log, () => 5, (tp) => tp.partition === 3);
@@ -99,49 +110,66 @@ describe('parseSeq', () => {
 });
 
 describe('LaneRepeats', () => {
-  const rec = (partition: number, offset: number, lane?: string, seq?: string) => ({
-    topic: TOPIC, partition, offset, key: null, value: Buffer.from('v'), timestampMs: 0,
+  const rec = (partition: number, offset: number, lane?: string, seq?: string, value = 'v', topic = TOPIC) => ({
+    topic, partition, offset, key: null, value: Buffer.from(value), timestampMs: 0,
     headers: { ...(lane !== undefined ? { [LANE_HEADER]: lane } : {}), ...(seq !== undefined ? { [SEQ_HEADER]: seq } : {}) },
   });
 
-  it('takes a position at or below its lane\'s last in the partition for a repeat; lanes and partitions apart; records without a position never', () => {
+  it('finds exact copies (lane, position and bytes) and names the first; anything else is no copy', () => {
     const r = new LaneRepeats(new Set([TOPIC]));
     const seen = [
-      rec(0, 0, 'p:a:0', '[1,0]'), rec(0, 1, 'p:a:0', '[1,1]'), rec(0, 2, 'p:b:0', '[1,0]'), rec(0, 3, 'p:a:0', '[1,0]'), rec(0, 4, 'p:a:0', '[1,1]'),
-      rec(0, 5, 'p:a:0', '[1,2]'), rec(1, 0, 'p:a:0', '[1,0]'), rec(0, 6, 'p:a:0', '[0,9,"z"]'), rec(0, 7), rec(0, 8), rec(0, 9, 'p:a:0', 'junk'), rec(0, 10, 'p:a:0', 'junk'),
-      rec(0, 11, 'p:a:0', '[1,2,"x"]'),
-    ].map((x) => r.repeats(x));
-    expect(seen).toEqual([false, false, false, true, true, false, false, true, false, false, false, false, false]);
-    // A topic not looked at (telemetry) never repeats.
-    const other = { ...rec(0, 12, 'p:a:0', '[1,0]'), topic: 'edge.inference.v1' };
-    expect([r.repeats(other), r.repeats({ ...other, offset: 13 })]).toEqual([false, false]);
+      rec(0, 0, 'p:a:0', '[1,0]', 'x'), rec(0, 1, 'p:a:0', '[1,1]', 'y'), rec(0, 2, 'p:b:0', '[1,0]', 'x'),
+      rec(0, 3, 'p:a:0', '[1,0]', 'x'), rec(0, 4, 'p:a:0', '[1,1]', 'y'), // a retried send: copies of 0 and 1
+      rec(0, 5, 'p:a:0', '[1,0]', 'other bytes'), // another record under a real position: kept
+      rec(1, 6, 'p:a:0', '[1,0]', 'x'), // another partition
+      rec(0, 7, 'p:a:0', '[9000000000000000,0]', 'forged'), rec(0, 8, 'p:a:0', '[1,2]', 'z'), // a forged position stops nothing
+      rec(0, 9), rec(0, 10), rec(0, 11, 'p:a:0', undefined, 'x'), rec(0, 12, undefined, '[1,0]', 'x'), // no lane or position: never
+      rec(0, 13, 'p:a:0', 'junk', 'j'), rec(0, 14, 'p:a:0', 'junk', 'j'), // a garbled position copied: a copy all the same
+      rec(0, 15, 'p:a:0', '[1,0]', 'x', 'edge.inference.v1'), rec(0, 16, 'p:a:0', '[1,0]', 'x', 'edge.inference.v1'), // a topic not looked at
+    ].map((x) => r.copyOf(x));
+    expect(seen).toEqual([null, null, null, 0, 1, null, null, null, null, null, null, null, null, null, 13, null, null]);
   });
 
-  it(`learns a resumed partition's positions from the ${REPEAT_LOOKBACK_RECORDS} records before its offset`, async () => {
+  it('remembers the latest records of a partition only; a seeded partition, those before its offset', async () => {
+    const small = new LaneRepeats(new Set([TOPIC]), 3);
+    expect([0, 1, 2, 3].map((i) => small.copyOf(rec(0, i, 'p:a:0', `[${i}]`)))).toEqual([null, null, null, null]);
+    // [0] left the window of 3 when [3] came; [1] is still in it.
+    expect([small.copyOf(rec(0, 4, 'p:a:0', '[0]')), small.copyOf(rec(0, 5, 'p:a:0', '[2]'))]).toEqual([null, 2]);
+
     const log = new MemoryEventLog({ defaultPartitions: 1, now: () => 0 });
     await log.ensureTopic(TOPIC, 1);
-    // Offset 0: lane a at [5]; then REPEAT_LOOKBACK_RECORDS records of lane b.
-    await log.produce(TOPIC, [{ key: null, partition: 0, value: Buffer.from('a'), headers: { [LANE_HEADER]: 'p:a:0', [SEQ_HEADER]: '[5]' } }]);
-    await log.produce(TOPIC, Array.from({ length: REPEAT_LOOKBACK_RECORDS }, (_, i) => ({ key: null, partition: 0, value: Buffer.from('b'), headers: { [LANE_HEADER]: 'p:b:0', [SEQ_HEADER]: JSON.stringify([i]) } })));
+    await log.produce(TOPIC, Array.from({ length: 10 }, (_, i) => ({ key: null, partition: 0, value: Buffer.from('b'), headers: { [LANE_HEADER]: 'p:b:0', [SEQ_HEADER]: JSON.stringify([i]) } })));
     const tp = { topic: TOPIC, partition: 0 };
-    const at = REPEAT_LOOKBACK_RECORDS + 1;
-    const within = new LaneRepeats(new Set([TOPIC]));
-    await within.seed(log, tp, at - 1); // reads [0, at - 1): lane a's [5] and lane b up to [at - 3]
-    expect([within.repeats(rec(0, at, 'p:a:0', '[5]')), within.repeats(rec(0, at + 1, 'p:b:0', JSON.stringify([at - 3]))), within.repeats(rec(0, at + 2, 'p:b:0', JSON.stringify([at - 2])))]).toEqual([true, true, false]);
-    const beyond = new LaneRepeats(new Set([TOPIC]));
-    await beyond.seed(log, tp, at); // reads [1, at): lane a's record is past the look-back
-    expect(beyond.repeats(rec(0, at, 'p:a:0', '[5]'))).toBe(false);
-    expect(beyond.repeats(rec(0, at, 'p:b:0', JSON.stringify([at - 2])))).toBe(true);
+    const seeded = new LaneRepeats(new Set([TOPIC]), 4);
+    await seeded.seed(log, tp, 8); // reads [4, 8)
+    expect([4, 7, 3].map((i) => seeded.copyOf(rec(0, 10 + i, 'p:b:0', `[${i}]`, 'b')))).toEqual([4, 7, null]);
     // Seeding again (a new assignment) starts afresh; forgetting drops the partition.
-    await beyond.seed(log, tp, 0);
-    expect(beyond.repeats(rec(0, 0, 'p:b:0', '[0]'))).toBe(false);
-    beyond.forget(tp);
-    expect(beyond.repeats(rec(0, 1, 'p:b:0', '[0]'))).toBe(false);
+    await seeded.seed(log, tp, 0);
+    expect(seeded.copyOf(rec(0, 0, 'p:b:0', '[5]', 'b'))).toBeNull();
+    seeded.forget(tp);
+    expect(seeded.copyOf(rec(0, 1, 'p:b:0', '[5]', 'b'))).toBeNull();
     // Nothing is read for a topic not looked at.
     const reads: number[] = [];
     const counting = new Proxy(log, { get: (t, p, rcv) => (p === 'read' ? (...a: Parameters<typeof log.read>) => (reads.push(a[1]), t.read(...a)) : Reflect.get(t, p, rcv)) });
-    await new LaneRepeats(new Set(['elsewhere'])).seed(counting, tp, at);
+    await new LaneRepeats(new Set(['elsewhere'])).seed(counting, tp, 8);
     expect(reads).toEqual([]);
+    // The default window: two produce requests of the smallest output records (MAX_PRODUCE_BYTES / 100 bytes each).
+    expect(REPEAT_LOOKBACK_RECORDS).toBe(18_000);
+  });
+});
+
+describe('SkippedCopies', () => {
+  it('logs one warning per partition with the copies\' offsets and those of their first copies, then forgets them', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const s = new SkippedCopies();
+    for (const [p, o, of] of [[0, 10, 4], [0, 11, 5], [0, 12, 6], [2, 40, 30]] as const) s.add({ topic: TOPIC, partition: p, offset: o }, of);
+    s.flush(logger, 'warehouse-sink');
+    s.flush(logger, 'warehouse-sink');
+    expect(lines.map((l) => [l.pipeline, l.topic, l.partition, l.offsets, l.copies_of])).toEqual([
+      ['warehouse-sink', TOPIC, 0, [[10, 12]], [[4, 6]]], ['warehouse-sink', TOPIC, 2, [[40, 40]], [[30, 30]]],
+    ]);
+    expect(lines[0]!.msg).toMatch(/^records skipped as second copies of records read before them \(same lane, position and bytes/);
   });
 });
 
