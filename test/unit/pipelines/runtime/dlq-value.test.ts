@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dlqValue, MAX_DEAD_LETTER_BYTES } from '../../../../pipelines/runtime/run-sink.ts';
+import { dlqValue, MAX_DEAD_LETTER_BYTES, ownDeadLetter } from '../../../../pipelines/runtime/run-sink.ts';
+import { LANE_HEADER, SEQ_HEADER } from '../../../../pipelines/runtime/lanes.ts';
 import { codecFor } from '../../../../schemas/index.ts';
 import type { DeadLetter } from '../../../../schemas/types.ts';
 
@@ -38,5 +39,18 @@ describe('a dead letter on its .dlq topic', () => {
       ok: true,
       value: { ...d, raw_b64: '', key_b64: null, error: `invalid json: unexpected token [raw bytes and key left out of this record: 117 and 700000 bytes, ${whole} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
     });
+  });
+});
+
+describe('ownDeadLetter', () => {
+  const onDlq = (value: Buffer, lane: string, seq: string) => ({
+    topic: 'edge.inference.v1.dlq', partition: 2, offset: 0, key: 'edge-01', value, timestampMs: 0, headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: seq },
+  });
+  it('takes a dead letter whose lane and position name its source, and nothing else (a forged position must not stop the .dlq)', () => {
+    const v = dlqValue(letter(10));
+    expect(ownDeadLetter(onDlq(v, 'warehouse-sink:dlq:edge.inference.v1:2', '[41]'))).toBe(true);
+    expect(ownDeadLetter(onDlq(v, 'warehouse-sink:dlq:edge.inference.v1:2', '[9000000000000000]'))).toBe(false);
+    expect(ownDeadLetter(onDlq(v, 'warehouse-sink:dlq:edge.inference.v1:3', '[41]'))).toBe(false);
+    expect(ownDeadLetter(onDlq(Buffer.from('garbage'), 'warehouse-sink:dlq:edge.inference.v1:2', '[41]'))).toBe(false);
   });
 });
