@@ -78,22 +78,6 @@ export async function scanLanes(
 }
 
 /**
- * Find, per lane, the last emission position already written to `topics`
- * (all partitions, from their beginning), so a restarted run can drop what it
- * re-emits while it replays. Only lanes starting with `prefix` are kept, and only records `accept` takes (all without it).
- * For small topics (dead-letter topics); processors bound the scan with their
- * checkpoints (run-processor.ts).
- */
-export async function lastSeqByLane(log: EventLog, topics: readonly string[], prefix: string, accept?: (r: LogRecord) => boolean): Promise<Map<string, Seq>> {
-  const ranges: LaneRange[] = [];
-  for (const topic of topics) {
-    const partitions = (await log.partitionCount(topic)) ?? 0;
-    for (let partition = 0; partition < partitions; partition++) ranges.push({ topic, partition, from: 0, to: await log.endOffset({ topic, partition }) });
-  }
-  return scanLanes(log, ranges, (lane) => lane.startsWith(prefix), new Map(), undefined, accept);
-}
-
-/**
  * How many of a partition's latest records {@link LaneRepeats} compares a record with, and reads back before a
  * resume offset. A producer's retried send (a broker stall past the request timeout, without an idempotent
  * producer) lands right after its first copy: edgelat's producers send one request at a time (kafka.ts `produce`),

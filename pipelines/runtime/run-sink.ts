@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PipelineError } from '../../errors.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
-import { keyPartition, MAX_PRODUCE_BYTES, REDRIVE_ERROR_MARK, REDRIVE_HEADER, type CommittedOffset, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
+import { keyPartition, MAX_PRODUCE_BYTES, REDRIVE_ERROR_MARK, REDRIVE_HEADER, type CommittedOffset, type TopicPartition, type Consumer, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import type { Warehouse } from '../../services/warehouse/types.ts';
 import { withRetry, type RetryOptions } from '../../services/retry.ts';
 import { deadLetterRow, SINK_ROUTES } from '../warehouse-sink.ts';
@@ -10,7 +10,7 @@ import { dlqTopic, OUTPUT_TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
-import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SkippedCopies, lastSeqByLane } from './lanes.ts';
+import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SkippedCopies } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
 /** Options of a warehouse-sink run. */
@@ -116,7 +116,12 @@ export class SinkRun {
   readonly counts: Record<string, TopicCounts> = {};
   private consumer: Consumer | null = null;
   private readonly buffers = new Map<string, Buffered>();
-  private dlqSeq = new Map<string, readonly (number | string)[]>();
+  /**
+   * Per dead-letter lane (`warehouse-sink:dlq:<topic>:<partition>`, one per source partition owned): dead letters of
+   * source offsets from `from` on are sent to `.dlq` unless `sent` (found there: written before a restart) holds them.
+   * Every dead letter below `from` is on `.dlq` already: a block's are sent before its end is committed.
+   */
+  private readonly dlqSent = new Map<string, { from: number; sent: Set<number> }>();
   private recordsDone = 0;
   private readonly groupId: string;
   private readonly batchOffsets: number;
@@ -182,10 +187,13 @@ export class SinkRun {
       if (ownedKeys.has(key)) continue;
       this.buffers.delete(key);
       this.repeats.forget(keyPartition(key));
+      this.dlqSent.delete(dlqLane(keyPartition(key)));
     }
     const fresh = owned.filter((tp) => !this.buffers.has(`${tp.topic}:${tp.partition}`));
     if (fresh.length === 0) return;
-    this.dlqSeq = await lastSeqByLane(this.options.log, this.options.topics.map(dlqTopic), 'warehouse-sink:', ownDeadLetter);
+    const starts = new Map<string, number>();
+    for (const tp of fresh) starts.set(dlqLane(tp), (await this.consumer!.committed(tp))?.offset ?? 0);
+    for (const [lane, sent] of await sentDeadLetters(this.options.log, this.options.topics.map(dlqTopic), starts)) this.dlqSent.set(lane, { from: starts.get(lane)!, sent });
     for (const tp of fresh) {
       const committed = await this.consumer!.committed(tp);
       const offset = committed?.offset ?? 0;
@@ -359,17 +367,18 @@ export class SinkRun {
       const dlTable = `${warehouse.database}.dead_letters`;
       await withRetry(() => warehouse.insert(dlTable, buf.dead.map(deadLetterRow), { dedupToken: `${dlTable}:${range}` }), backoff);
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, offsets: buf.dead.map((d) => d.offset) }, 'records dead-lettered');
-      const lane = `warehouse-sink:dlq:${topic}:${partition}`;
-      const prev = this.dlqSeq.get(lane);
-      const fresh = buf.dead.filter((d) => !prev || d.offset > (prev[0] as number));
+      const lane = dlqLane({ topic, partition });
+      const state = this.dlqSent.get(lane) ?? { from: 0, sent: new Set<number>() };
+      const fresh = buf.dead.filter((d) => d.offset >= state.from && !state.sent.has(d.offset));
       if (fresh.length) {
         await log.produce(dlqTopic(topic), fresh.map((d) => ({
           // The source record's key (its server id) where it is text, so that a DLQ consumer can route by it; its bytes stay in key_b64.
           key: d.key_b64 !== null && Buffer.from(d.key_b64, 'base64').length <= MAX_DLQ_KEY_BYTES ? sourceKeyText(d.key_b64) : null, partition: d.partition % ((this.dlqPartitions.get(topic)) ?? 1), value: dlqValue(d),
           headers: { [LANE_HEADER]: lane, [SEQ_HEADER]: JSON.stringify([d.offset]) },
         })));
-        this.dlqSeq.set(lane, [fresh[fresh.length - 1]!.offset]);
       }
+      // The block's dead letters are all on .dlq now.
+      this.dlqSent.set(lane, { from: buf.next, sent: new Set([...state.sent].filter((o) => o >= buf.next)) });
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
     // The block size rides along: a restart with another one forms the next block as this run would have.
@@ -439,4 +448,33 @@ export function ownDeadLetter(r: LogRecord): boolean {
   if (!decoded.ok) return false;
   const d = decoded.value as unknown as DeadLetter;
   return r.headers[LANE_HEADER] === `warehouse-sink:dlq:${d.topic}:${d.partition}` && r.headers[SEQ_HEADER] === JSON.stringify([d.offset]);
+}
+
+/** The lane of a source partition's dead letters on its `.dlq` topic. */
+const dlqLane = (tp: TopicPartition): string => `warehouse-sink:dlq:${tp.topic}:${tp.partition}`;
+
+/**
+ * The dead letters already on `.dlq` of the given lanes, from each lane's start offset on: per lane, the source
+ * offsets of its own dead letters there (`ownDeadLetter`; another producer's record under the lane counts for
+ * nothing). Reads every partition of `dlqTopics` from its start, 100,000 records at a time.
+ * @param starts  Per lane, the first source offset of interest (the committed offset its blocks are formed from).
+ * @throws what `log.read` throws.
+ */
+export async function sentDeadLetters(log: EventLog, dlqTopics: readonly string[], starts: ReadonlyMap<string, number>): Promise<Map<string, Set<number>>> {
+  const out = new Map<string, Set<number>>([...starts.keys()].map((lane) => [lane, new Set<number>()]));
+  for (const topic of dlqTopics) {
+    for (let partition = 0; partition < ((await log.partitionCount(topic)) ?? 0); partition++) {
+      const end = await log.endOffset({ topic, partition });
+      for (let at = 0; at < end; at += 100_000) {
+        for (const r of await log.read({ topic, partition }, at, Math.min(end, at + 100_000))) {
+          const lane = r.headers[LANE_HEADER];
+          const from = lane === undefined ? undefined : starts.get(lane);
+          if (from === undefined || !ownDeadLetter(r)) continue;
+          const offset = JSON.parse(r.headers[SEQ_HEADER]!) as [number];
+          if (offset[0] >= from) out.get(lane!)!.add(offset[0]);
+        }
+      }
+    }
+  }
+  return out;
 }

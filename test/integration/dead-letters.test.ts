@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS, dlqTopic } from '../../pipelines/topics.ts';
-import { sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
+import { SinkRun, sourceKeyText } from '../../pipelines/runtime/run-sink.ts';
+import { LANE_HEADER, SEQ_HEADER } from '../../pipelines/runtime/lanes.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { DeadLetter } from '../../schemas/types.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -139,5 +140,33 @@ describe('dead letters', () => {
     warnings.length = 0;
     expect([...(await inputPartitions(same, false, logger))]).toEqual([[TOPICS.inference, 4], [TOPICS.load, 4]]);
     expect(warnings).toEqual([]);
+  });
+
+  it('every dead letter reaches .dlq once across a crash between its send and the commit, and a forged dead letter at a far offset stops none', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    // 16 records, every third (offsets 2, 5, 8, 11, 14) garbage; blocks of 4 offsets.
+    await log.produce(TOPICS.inference, Array.from({ length: 16 }, (_, i) => ({
+      key: 'edge-01', value: i % 3 === 2 ? Buffer.from([0xde, 0xad, i]) : codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + i * 100, event_id: `d-${i}` })),
+    })));
+    await log.seal(TOPICS.inference);
+    const w = await createTestDatabase('a5_dlq_crash');
+    try {
+      // Crash after block [8, 12) sent its dead letters (offsets 8 and 11) to .dlq, before its commit (11 records done before it).
+      const first = new SinkRun({ log, warehouse: w, topics: [TOPICS.inference], batchOffsets: 4, failPoint: (p, n) => { if (p === 'after-produce' && n === 11) throw new Error('crash'); } });
+      await expect(first.runToEnd()).rejects.toThrow('crash');
+      const sent = async () => (await readTopic<DeadLetter>(log, dlqTopic(TOPICS.inference))).map((d) => d.value.offset);
+      expect(await sent()).toEqual([2, 5, 8, 11]);
+      // Another producer writes a valid dead letter under the partition's lane at a far offset.
+      const forged: DeadLetter = { topic: TOPICS.inference, partition: 0, offset: 99_999_999, key_b64: null, raw_b64: '', error: 'forged', path: '', consumer_group: 'x', ts: t0 };
+      await log.produce(dlqTopic(TOPICS.inference), [{ key: null, partition: 0, value: codecFor('DeadLetter').encode(forged), headers: { [LANE_HEADER]: `warehouse-sink:dlq:${TOPICS.inference}:0`, [SEQ_HEADER]: '[99999999]' } }]);
+      await new SinkRun({ log, warehouse: w, topics: [TOPICS.inference], batchOffsets: 4 }).runToEnd();
+      // The re-formed block [8, 12) sends nothing again; 14 follows the forged letter.
+      expect(await sent()).toEqual([2, 5, 8, 11, 99_999_999, 14]);
+      const [row] = await w.query<{ c: number }>(`SELECT count() AS c FROM ${w.database}.dead_letters`);
+      expect(Number(row!.c)).toBe(5);
+    } finally {
+      await w.close();
+    }
   });
 });
