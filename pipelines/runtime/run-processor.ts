@@ -8,7 +8,7 @@ import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts
 import { kindOfTopic, OUTPUT_TOPICS, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
-import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
+import { LANE_HEADER, LaneRepeats, parseSeq, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
 import { checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint } from './checkpoint.ts';
 
@@ -242,11 +242,19 @@ export class ProcessorRun<S> {
       if (Object.keys(committedWatermarks).length > 0) processor.restore?.(task.state, committedWatermarks, replayEnds);
     }
     const ranges = outParts.map((tp) => ({ ...tp, from: scanFrom.get(tpKey(tp))!, to: ends.get(tpKey(tp))! }));
-    // Only this processor's own output moves a lane's position: a record another producer wrote under the lane (a
-    // forged or garbled position without the settings header) would stop the lane's output up to it (a trial).
-    const ours = this.settingsFingerprint;
-    const own = ours === undefined ? undefined : (r: LogRecord) => r.headers[SETTINGS_HEADER] === ours;
-    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver), own);
+    // Only this processor's own output moves a lane's position: a record another producer wrote under the lane would
+    // stop the lane's output up to its position (a trial: a forged one at a far position lost 4,557 rows).
+    const passedOver: LogRecord[] = [];
+    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver), (r) => {
+      const own = this.emittedHere(r);
+      if (!own) passedOver.push(r);
+      return own;
+    });
+    if (passedOver.length > 0) {
+      const first = passedOver[0]!;
+      this.options.logger?.warn({ pipeline: processor.name, records: passedOver.length, first: { topic: first.topic, partition: first.partition, offset: first.offset, lane: first.headers[LANE_HEADER], seq: first.headers[SEQ_HEADER] } },
+        'output records under this processor\'s lanes that it cannot have written (no settings header of this run, not decodable, or a position that disagrees with the record) are passed over: another producer wrote them (only edgelat should write its output topics)');
+    }
     this.options.logger?.debug({ pipeline: processor.name, scanned: ranges.reduce((n, r) => n + Math.max(0, r.to - r.from), 0) }, 'lane positions restored');
   }
 
@@ -290,6 +298,23 @@ export class ProcessorRun<S> {
   private get settingsFingerprint(): string | undefined {
     const { settings } = this.options.processor;
     return settings === undefined ? undefined : (this.fingerprint ??= createHash('sha256').update(settings).digest('hex').slice(0, 16));
+  }
+
+  /**
+   * Whether an output record under one of this processor's lanes can be its own emission: it carries this run's
+   * settings fingerprint (when the processor has settings), decodes, and its position agrees with its content — a
+   * late event's is `[input offset]` under the lane of its input topic and partition; any other's starts with the
+   * record's event time (`ts`, or a window's `window_end`).
+   */
+  private emittedHere(r: LogRecord): boolean {
+    const ours = this.settingsFingerprint;
+    if (ours !== undefined && r.headers[SETTINGS_HEADER] !== ours) return false;
+    const seq = parseSeq(r.headers[SEQ_HEADER]);
+    const decoded = decodeLogRecord(r);
+    if (!seq || !decoded.ok) return false;
+    const v = decoded.value as { ts?: number; window_end?: number; topic?: string; partition?: number; offset?: number };
+    if (r.topic === TOPICS.late) return seq.length === 1 && seq[0] === v.offset && r.headers[LANE_HEADER] === `${this.options.processor.name}:late:${v.topic}:${v.partition}`;
+    return seq[0] === (v.window_end ?? v.ts);
   }
 
   /** Lanes of one input partition: `<processor>:...:<partition>` (see Emit.lane). */
