@@ -191,11 +191,12 @@ export class SinkRun {
     }
     const fresh = owned.filter((tp) => !this.buffers.has(`${tp.topic}:${tp.partition}`));
     if (fresh.length === 0) return;
-    const starts = new Map<string, number>();
-    for (const tp of fresh) starts.set(dlqLane(tp), (await this.consumer!.committed(tp))?.offset ?? 0);
+    const committedOf = new Map<string, CommittedOffset | null>();
+    for (const tp of fresh) committedOf.set(dlqLane(tp), await this.consumer!.committed(tp));
+    const starts = new Map([...committedOf].map(([lane, c]) => [lane, c?.offset ?? 0]));
     for (const [lane, sent] of await sentDeadLetters(this.options.log, this.options.topics.map(dlqTopic), starts)) this.dlqSent.set(lane, { from: starts.get(lane)!, sent });
     for (const tp of fresh) {
-      const committed = await this.consumer!.committed(tp);
+      const committed = committedOf.get(dlqLane(tp));
       const offset = committed?.offset ?? 0;
       let planEnd = parsePlan(committed?.metadata, offset, this.batchOffsets);
       // A block past the partition's end was never written (nobody had its records): blocks align on ours, and linger.
@@ -438,6 +439,9 @@ export function sourceKeyText(keyB64: string | null): string | null {
   }
 }
 
+/** The lane of a source partition's dead letters on its `.dlq` topic. */
+const dlqLane = (tp: TopicPartition): string => `warehouse-sink:dlq:${tp.topic}:${tp.partition}`;
+
 /**
  * Whether a `.dlq` record is a dead letter this sink wrote: it decodes, and its lane and position name its source
  * (`warehouse-sink:dlq:<topic>:<partition>`, `[offset]`). Another producer's record under the lane (a forged
@@ -447,11 +451,9 @@ export function ownDeadLetter(r: LogRecord): boolean {
   const decoded = decodeLogRecord(r);
   if (!decoded.ok) return false;
   const d = decoded.value as unknown as DeadLetter;
-  return r.headers[LANE_HEADER] === `warehouse-sink:dlq:${d.topic}:${d.partition}` && r.headers[SEQ_HEADER] === JSON.stringify([d.offset]);
+  return r.headers[LANE_HEADER] === dlqLane(d) && r.headers[SEQ_HEADER] === JSON.stringify([d.offset]);
 }
 
-/** The lane of a source partition's dead letters on its `.dlq` topic. */
-const dlqLane = (tp: TopicPartition): string => `warehouse-sink:dlq:${tp.topic}:${tp.partition}`;
 
 /**
  * The dead letters already on `.dlq` of the given lanes, from each lane's start offset on: per lane, the source
