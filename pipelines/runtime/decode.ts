@@ -2,7 +2,7 @@ import { quoteValue } from '../../schemas/json.ts';
 import { decodeEvolved, type DecodeResult } from '../../schemas/index.ts';
 import { partitionForKey } from '../../services/eventlog/murmur2.ts';
 import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
-import { kindOfTopic } from '../topics.ts';
+import { kindOfTopic, OUTPUT_TOPICS } from '../topics.ts';
 
 /** Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead. */
 export interface RecordChecks {
@@ -84,7 +84,8 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
  * wrong state), the log timestamp may not run far ahead of this process's clock, event time (`ts`, and a shadow
- * result's `request_ts`) may not run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`.
+ * result's `request_ts`) may not run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`;
+ * these time checks are the telemetry's: edgelat's output topics (`OUTPUT_TOPICS`) carry event times taken in already.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -119,6 +120,10 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
     // Quoted short (quoteValue): a trial's 700 KB key, quoted whole, made a dead letter above a Kafka message's limit.
     return { ok: false, path: 'key', reason: `key: record key ${quoteValue(r.key)}${r.key !== null && r.key.length > 80 ? ` (${r.key.length} characters)` : ''} does not equal edge_server_id ${quoteValue(server)}; telemetry topics must be keyed by edge_server_id` };
   }
+  // edgelat's own outputs carry event times its processors took in already, and their log time is when they were
+  // made: an enriched record of an input up to 2 h ahead (1 h past its log time, which is 1 h past the clock) failed
+  // against it, and was dead-lettered by the readers or re-emitted after a restart (a re-test).
+  if (OUTPUT_TOPICS.has(r.topic)) return decoded;
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
   // The log timestamp bounds the watermark (watermarkTime), but an edge server that produces its own records stamps
   // CreateTime with the same fast clock as ts: one record of 2150 then made every later record of its partition late

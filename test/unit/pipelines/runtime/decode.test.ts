@@ -5,6 +5,7 @@ import { decodeLogRecord, misplacedKey, partitionCounts } from '../../../../pipe
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor, registerWriterSchema, schemaFingerprint, type LoadSample } from '../../../../schemas/index.ts';
 import type { LogRecord } from '../../../../services/eventlog/types.ts';
+import { makeEnriched } from '../../../helpers/factories.ts';
 
 const v0 = JSON.parse(readFileSync(new URL('../../../fixtures/avro/load-sample.v0.avsc', import.meta.url), 'utf8')) as { fields: object[] };
 /**
@@ -137,3 +138,18 @@ function murmur2Reference(data: Buffer): number {
   h ^= h >>> 15;
   return h;
 }
+
+describe('decodeLogRecord: edgelat\'s output topics', () => {
+  it('takes their event times as the processors did (a re-test: an input 2 h ahead, within both bounds, was dead-lettered as enriched output)', () => {
+    const now = Date.UTC(2026, 11, 6, 12);
+    // An input within both bounds: ts 1 h past its log time, which is 1 h past the clock.
+    const input = { ...sample, ts: now + 7_200_000 };
+    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(input)), timestampMs: now + 3_600_000 }, { nowMs: now }).ok).toBe(true);
+    // Its enriched output, made now: 2 h ahead of its log time, and read as it was made.
+    const enriched = makeEnriched({ edge_server_id: 'edge-07', ts: now + 7_200_000 });
+    const out: LogRecord = { topic: TOPICS.enriched, partition: 0, offset: 3, key: 'edge-07', value: codecFor('EnrichedInference').encode(enriched), headers: {}, timestampMs: now };
+    expect(decodeLogRecord(out, { nowMs: now })).toEqual({ ok: true, value: enriched });
+    // The key check still holds there.
+    expect(decodeLogRecord({ ...out, key: 'edge-99' }, { nowMs: now })).toMatchObject({ ok: false, path: 'key' });
+  });
+});
