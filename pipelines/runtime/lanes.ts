@@ -34,6 +34,16 @@ const SCAN_CHUNK = 100_000;
  */
 const SCAN_PARALLEL = 4;
 
+/**
+ * Call `visit` with each record of one partition in [from, to), in offset order, reading 100,000 at a time (records
+ * deleted by retention are skipped). @throws what `log.read` throws.
+ */
+export async function forEachRecord(log: EventLog, tp: TopicPartition, from: number, to: number, visit: (r: LogRecord) => void): Promise<void> {
+  for (let at = Math.max(0, from); at < to; at += SCAN_CHUNK) {
+    for (const r of await log.read(tp, at, Math.min(to, at + SCAN_CHUNK))) visit(r);
+  }
+}
+
 /** One partition range [from, to) of an output topic to scan for lanes. */
 export interface LaneRange {
   topic: string;
@@ -47,7 +57,7 @@ export interface LaneRange {
  * (only lanes for which `keep(lane)` holds), reading in chunks of 100,000 records, up to 4 ranges at
  * once (records deleted by retention are skipped). The result does not depend on the order reads end in.
  * @param check  Called with each kept record's lane, headers and topic; what it throws ends the scan.
- * @param accept  Whether a kept record's position counts (after `check`): a record another producer wrote under the
+ * @param accept  Whether a kept record's position (given parsed) counts (after `check`): a record another producer wrote under the
  *                lane (a forged or garbled header) must not stop the lane's output at its position. @default all
  * @returns `last`, updated in place.
  * @throws what `log.read` throws (the first failure; the other reads are waited for).
@@ -55,22 +65,18 @@ export interface LaneRange {
 export async function scanLanes(
   log: EventLog, ranges: readonly LaneRange[], keep: (lane: string) => boolean, last: Map<string, Seq> = new Map(),
   check?: (lane: string, headers: Readonly<Record<string, string>>, topic: string) => void,
-  accept?: (r: LogRecord) => boolean,
+  accept?: (r: LogRecord, seq: Seq) => boolean,
 ): Promise<Map<string, Seq>> {
   const limit = pLimit(SCAN_PARALLEL);
-  const scans = ranges.map(({ topic, partition, from, to }) => limit(async () => {
-    for (let at = Math.max(0, from); at < to; at += SCAN_CHUNK) {
-      for (const r of await log.read({ topic, partition }, at, Math.min(to, at + SCAN_CHUNK))) {
-        const lane = r.headers[LANE_HEADER];
-        const s = parseSeq(r.headers[SEQ_HEADER]);
-        if (!lane || !s || !keep(lane)) continue;
-        check?.(lane, r.headers, topic);
-        if (accept && !accept(r)) continue;
-        const prev = last.get(lane);
-        if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);
-      }
-    }
-  }));
+  const scans = ranges.map(({ topic, partition, from, to }) => limit(() => forEachRecord(log, { topic, partition }, from, to, (r) => {
+    const lane = r.headers[LANE_HEADER];
+    const s = parseSeq(r.headers[SEQ_HEADER]);
+    if (!lane || !s || !keep(lane)) return;
+    check?.(lane, r.headers, topic);
+    if (accept && !accept(r, s)) return;
+    const prev = last.get(lane);
+    if (!prev || compareSeq(s, prev) > 0) last.set(lane, s);
+  })));
   const settled = await Promise.allSettled(scans);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -127,9 +133,7 @@ export class LaneRepeats {
   async seed(log: EventLog, tp: TopicPartition, offset: number): Promise<void> {
     if (!this.topics.has(tp.topic)) return;
     this.windows.delete(partitionKey(tp));
-    for (let at = Math.max(0, offset - this.size); at < offset; at += SCAN_CHUNK) {
-      for (const r of await log.read(tp, at, Math.min(offset, at + SCAN_CHUNK))) this.copyOf(r);
-    }
+    await forEachRecord(log, tp, offset - this.size, offset, (r) => void this.copyOf(r));
   }
 
   /** Forget a partition (revoked). */

@@ -8,7 +8,7 @@ import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts
 import { kindOfTopic, OUTPUT_TOPICS, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
-import { LANE_HEADER, LaneRepeats, parseSeq, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
+import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
 import { checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint } from './checkpoint.ts';
 
@@ -245,8 +245,8 @@ export class ProcessorRun<S> {
     // Only this processor's own output moves a lane's position: a record another producer wrote under the lane would
     // stop the lane's output up to its position (a trial: a forged one at a far position lost 4,557 rows).
     const passedOver: LogRecord[] = [];
-    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver), (r) => {
-      const own = this.emittedHere(r);
+    await scanLanes(log, ranges, (lane) => fresher.some((keep) => keep(lane)), this.lastSeq, this.settingsCheck(takenOver), (r, seq) => {
+      const own = this.emittedHere(r, seq);
       if (!own) passedOver.push(r);
       return own;
     });
@@ -306,12 +306,11 @@ export class ProcessorRun<S> {
    * late event's is `[input offset]` under the lane of its input topic and partition; any other's starts with the
    * record's event time (`ts`, or a window's `window_end`).
    */
-  private emittedHere(r: LogRecord): boolean {
+  private emittedHere(r: LogRecord, seq: Seq): boolean {
     const ours = this.settingsFingerprint;
     if (ours !== undefined && r.headers[SETTINGS_HEADER] !== ours) return false;
-    const seq = parseSeq(r.headers[SEQ_HEADER]);
     const decoded = decodeLogRecord(r);
-    if (!seq || !decoded.ok) return false;
+    if (!decoded.ok) return false;
     const v = decoded.value as { ts?: number; window_end?: number; topic?: string; partition?: number; offset?: number };
     if (r.topic === TOPICS.late) return seq.length === 1 && seq[0] === v.offset && r.headers[LANE_HEADER] === `${this.options.processor.name}:late:${v.topic}:${v.partition}`;
     return seq[0] === (v.window_end ?? v.ts);

@@ -10,7 +10,7 @@ import { dlqTopic, OUTPUT_TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, type RecordChecks } from './decode.ts';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../schemas/validate.ts';
-import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SkippedCopies } from './lanes.ts';
+import { forEachRecord, LANE_HEADER, LaneRepeats, SEQ_HEADER, SkippedCopies } from './lanes.ts';
 import type { FailPoint, TopicCounts } from './run-processor.ts';
 
 /** Options of a warehouse-sink run. */
@@ -466,16 +466,13 @@ export async function sentDeadLetters(log: EventLog, dlqTopics: readonly string[
   const out = new Map<string, Set<number>>([...starts.keys()].map((lane) => [lane, new Set<number>()]));
   for (const topic of dlqTopics) {
     for (let partition = 0; partition < ((await log.partitionCount(topic)) ?? 0); partition++) {
-      const end = await log.endOffset({ topic, partition });
-      for (let at = 0; at < end; at += 100_000) {
-        for (const r of await log.read({ topic, partition }, at, Math.min(end, at + 100_000))) {
-          const lane = r.headers[LANE_HEADER];
-          const from = lane === undefined ? undefined : starts.get(lane);
-          if (from === undefined || !ownDeadLetter(r)) continue;
-          const offset = JSON.parse(r.headers[SEQ_HEADER]!) as [number];
-          if (offset[0] >= from) out.get(lane!)!.add(offset[0]);
-        }
-      }
+      await forEachRecord(log, { topic, partition }, 0, await log.endOffset({ topic, partition }), (r) => {
+        const lane = r.headers[LANE_HEADER];
+        const from = lane === undefined ? undefined : starts.get(lane);
+        if (from === undefined || !ownDeadLetter(r)) return;
+        const offset = JSON.parse(r.headers[SEQ_HEADER]!) as [number];
+        if (offset[0] >= from) out.get(lane!)!.add(offset[0]);
+      });
     }
   }
   return out;
