@@ -134,18 +134,32 @@ function field(v: string | number | null | undefined): string {
 /** Header of report.csv. */
 export const CSV_COLUMNS = ['table', 'chip', 'model_id', 'edge_server_id', 'bucket', 'window_end', 'metric', 'value'] as const;
 
+/** A ClickHouse UTC DateTime64 text (`YYYY-MM-DD hh:mm:ss.sss`) as ISO 8601 with its zone (`YYYY-MM-DDThh:mm:ss.sssZ`); other text unchanged. */
+function isoUtc(chText: string): string {
+  return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(chText) ? `${chText.replace(' ', 'T')}Z` : chText;
+}
+
 /**
  * report.csv: every number of the report, one per line (long format):
  * `table, chip, model_id, edge_server_id, bucket, window_end, metric, value`
- * (blank where a column does not apply; a null value is blank).
+ * (blank where a column does not apply; a null value is blank). The first rows, table `parameters`, say what the
+ * numbers are of (text values): `load_metric` (the unit of every `load_low`/`load_high`, bucket edge and slope per
+ * unit), `since`/`until` (ISO 8601 UTC, blank for all data), the `server`/`model`/`chip` filters (blank for all),
+ * `bucket_width` (blank for deciles) and `slo_p99_ms` (ms). `window_end` is ISO 8601 UTC (`…Z`).
  */
 export function reportCsv(r: LoadLatencyReport): string {
   const out: string[] = [CSV_COLUMNS.join(',')];
-  const put = (table: string, keys: { chip?: string | null; model_id?: string | null; edge_server_id?: string; bucket?: number | null; window_end?: string }, metrics: Record<string, number | null>) => {
+  const put = (table: string, keys: { chip?: string | null; model_id?: string | null; edge_server_id?: string; bucket?: number | null; window_end?: string }, metrics: Record<string, number | string | null | undefined>) => {
     for (const [metric, value] of Object.entries(metrics)) {
-      out.push([table, keys.chip, keys.model_id, keys.edge_server_id, keys.bucket, keys.window_end, metric, value].map(field).join(','));
+      out.push([table, keys.chip, keys.model_id, keys.edge_server_id, keys.bucket, keys.window_end === undefined ? undefined : isoUtc(keys.window_end), metric, value].map(field).join(','));
     }
   };
+  const o = r.options;
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  put('parameters', {}, {
+    load_metric: o.metric, since: iso(o.sinceMs), until: iso(o.untilMs), server: o.server ?? null, model: o.model ?? null, chip: o.chip ?? null,
+    bucket_width: o.bucketWidth ?? null, slo_p99_ms: o.sloP99Ms ?? null,
+  });
   r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
   for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: x.mean_ms });
   for (const k of r.knees) put('slo_knee', k, { slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });

@@ -69,7 +69,7 @@ describe('edgelat report load-latency after a demo run', () => {
         FROM edgelat.inference_enriched WHERE matched AND cpu_util IS NOT NULL`);
       const corr = await w.query<Record<string, unknown>>(`SELECT edge_server_id, model_id, toString(window_end) AS window_end, n, pearson_r, ci_low, ci_high
         FROM edgelat.load_latency_correlations WHERE x_metric = 'cpu_util' AND y_metric = 'total_ms'`);
-      corrByKey = new Map(corr.map((c) => [`${c.edge_server_id}|${c.model_id}|${c.window_end}`, c]));
+      corrByKey = new Map(corr.map((c) => [`${c.edge_server_id}|${c.model_id}|${String(c.window_end).replace(' ', 'T')}Z`, c]));
     } finally {
       await w.close();
     }
@@ -298,7 +298,10 @@ describe('edgelat report load-latency after a demo run', () => {
     const windows = readFileSync(join(quiet, 'report.csv'), 'utf8').split('\n').filter((l) => l.startsWith('correlation_over_time,'));
     const ends = new Set(windows.map((l) => l.split(',')[5]));
     expect(windows.every((l) => l.includes(',mobilenet-v2-int8,edge-02,'))).toBe(true);
-    expect([...ends].every((e) => e! > '2024-06-01 10:11:45.000')).toBe(true);
+    expect([...ends].every((e) => e! > '2024-06-01T10:11:45.000Z' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e!))).toBe(true);
+    // What the numbers are of: the load metric (the unit of every load_low/load_high), the range and the filters.
+    const params = readFileSync(join(quiet, 'report.csv'), 'utf8').split('\n').filter((l) => l.startsWith('parameters,')).map((l) => l.split(',').slice(6).join('='));
+    expect(params).toEqual(['load_metric=cpu_util', 'since=2024-06-01T10:11:45.000Z', 'until=', 'server=edge-02', 'model=mobilenet-v2-int8', 'chip=', 'bucket_width=', 'slo_p99_ms=50']);
     expect(ends.size).toBeGreaterThanOrEqual(8);
     expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).not.toContain('No rolling correlation');
     expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).toContain('slope by least squares. None here: no (server, model) has 30 requests in the range with a varying cpu_util and latency.');
