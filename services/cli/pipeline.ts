@@ -4,6 +4,7 @@ import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
+import { BrokerProbe, type BrokerHealth } from '../eventlog/broker-probe.ts';
 import { stageTopics, type Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
@@ -50,6 +51,20 @@ export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<St
   return `edgelat: ${processors.filter((p) => soFar.has(p)).map((p) => `${p} ${soFar.get(p)!.toLocaleString('en-US')}`).join(', ')} records read so far\n`;
 }
 
+/** Longest `/healthz` waits for the cluster's answer to a metadata request, ms (below a probe's usual time-out). */
+const BROKER_PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * The broker's part of `/healthz`'s details: `{ answered_ms }` when it answered, `{ waiting_ms, error }` when it has
+ * not answered for that long, `{ error }` when it answered with an error or before the first connection (null).
+ */
+export function brokerDetails(broker: BrokerHealth | null): Record<string, string | number> {
+  if (broker === null) return { error: 'connecting to the cluster' };
+  if (broker.ok) return { answered_ms: broker.ms! };
+  if (broker.error !== undefined) return { error: broker.error };
+  return { waiting_ms: broker.ms!, error: `the cluster has not answered a metadata request for ${(broker.ms! / 1000).toFixed(1)} s (a hung or unreachable broker holds the processors until the client's request time-out)` };
+}
+
 /**
  * `edgelat pipeline run`: the processors on Kafka (EDGELAT_KAFKA_BROKERS, with
  * EDGELAT_KAFKA_SASL_*, EDGELAT_KAFKA_TLS and EDGELAT_KAFKA_COMPRESSION),
@@ -78,7 +93,17 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   /** Set once the broker was lost after the run started (the processors restart on a new connection). */
   let lostBroker = false;
   let healthy = true;
-  const ops = await startOpsServer({ port: opts.metricsPort, host: opts.metricsHost, metrics, health: () => ({ ok: healthy && !stop.signal.aborted, details: { processors } }) });
+  /** Asks the connection of the run under way whether the cluster answers (set once connected). */
+  let probe: BrokerProbe | null = null;
+  const ops = await startOpsServer({
+    port: opts.metricsPort, host: opts.metricsHost, metrics,
+    health: async () => {
+      const broker = probe ? await probe.check() : null;
+      // running: false while the processors restart on a new connection after a lost broker, stop, or after a failure.
+      const running = healthy && !stop.signal.aborted;
+      return { ok: running && broker?.ok === true, details: { processors, running, broker: brokerDetails(broker) } };
+    },
+  });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
@@ -88,6 +113,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     await ops.close();
     throw error;
   })];
+  probe = new BrokerProbe(() => kafkaLogs.at(-1)!.ping(), BROKER_PROBE_TIMEOUT_MS);
   let first: EventLog | null = withSchemaRegistry(kafkaLogs[0]!, config.schemaRegistryUrl, logger);
   /** The log of the run under way (the scheduled retraining reads through it). */
   let log: EventLog = first;

@@ -280,6 +280,15 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  /**
+   * One metadata request to a broker (the admin client's, with its retries): resolves when the cluster answers,
+   * rejects with its error. For health checks (`BrokerProbe`); a broker that hangs leaves it pending until the
+   * client's request time-out.
+   */
+  async ping(): Promise<void> {
+    await this.admin.describeCluster();
+  }
+
   async close(): Promise<void> {
     await this.fetcher.close();
     await this.producer.disconnect().catch(() => undefined);

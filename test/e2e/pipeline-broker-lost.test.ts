@@ -85,6 +85,44 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
     return { mock, child, out, exited };
   }
 
+  it('/healthz answers 503 while the broker hangs (SIGSTOP), naming how long it has waited, and 200 again once it answers', async () => {
+    // A trial: /healthz answered 200 through a broker stall until the client's request time-out (30 s).
+    const run = await startRun('hang');
+    const health = async () => {
+      const url = /metrics (http:\/\/[^/\s]+)\/metrics/.exec(run.out.stderr)![1];
+      const res = await fetch(`${url}/healthz`);
+      return { status: res.status, body: (await res.json()) as { status: string; details: { running: boolean; broker: { answered_ms?: number; waiting_ms?: number; error?: string } } } };
+    };
+    try {
+      const before = await health();
+      expect([before.status, before.body.status, before.body.details.running, before.body.details.broker.error]).toEqual([200, 'ok', true, undefined]);
+      expect(before.body.details.broker.answered_ms).toBeGreaterThanOrEqual(0);
+      run.mock.pause();
+      const t0 = Date.now();
+      const first = await health();
+      const took = Date.now() - t0;
+      expect([first.status, first.body.status]).toEqual([503, 'unavailable']);
+      expect(first.body.details.broker.waiting_ms).toBeGreaterThanOrEqual(2000);
+      expect(first.body.details.broker.error).toMatch(/^the cluster has not answered a metadata request for \d+\.\d s/);
+      expect(took).toBeGreaterThanOrEqual(1900);
+      expect(took).toBeLessThan(10_000);
+      // The next probe waits on the same request: its waiting time grows from the first one's.
+      const second = await health();
+      expect(second.status).toBe(503);
+      expect(second.body.details.broker.waiting_ms).toBeGreaterThanOrEqual(first.body.details.broker.waiting_ms! + 1900);
+      run.mock.resume();
+      await until(async () => (await health()).status === 200, 40_000, '/healthz to answer 200 after the stall');
+      const after = await health();
+      expect([after.status, after.body.details.running, after.body.details.broker.answered_ms! >= 0]).toEqual([200, true, true]);
+      run.child.kill('SIGTERM');
+      expect(await run.exited, run.out.stderr).toBe(0);
+    } finally {
+      run.mock.resume();
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await run.mock.stop();
+    }
+  }, 180_000);
+
   it('stopped while its processors join their groups: exit 0 with the broker there, exit 1 naming it when it is gone (a trial: 0 either way)', async () => {
     const there = await startRun('join-stop');
     try {

@@ -10,6 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 export interface KafkaMock {
   /** Bootstrap addresses, e.g. `['127.0.0.1:40123']`. */
   brokers: string[];
+  /** Stall the broker (SIGSTOP to kcat): connections stay open, nothing answers, as a hung broker. */
+  pause(): void;
+  /** End a stall (SIGCONT). */
+  resume(): void;
   /** Kill the kcat process (by its pid) and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export async function startKafkaMock(timeoutMs = 15_000): Promise<KafkaMock> {
   const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
   const stop = async (): Promise<void> => {
     if (exited || child.pid === undefined) return;
+    process.kill(child.pid, 'SIGCONT');
     process.kill(child.pid, 'SIGTERM');
     const t = setTimeout(() => { if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 3_000);
     await exitedP;
@@ -79,7 +84,10 @@ export async function startKafkaMock(timeoutMs = 15_000): Promise<KafkaMock> {
     child.stderr!.removeAllListeners('data');
     child.stderr!.resume();
     if (brokers.some((b) => !b.startsWith('127.0.0.1:'))) throw new Error(`kcat mock cluster is not on loopback: ${JSON.stringify(brokers)}`);
-    return { brokers, stop };
+    const signal = (sig: NodeJS.Signals) => {
+      if (!exited && child.pid !== undefined) process.kill(child.pid, sig);
+    };
+    return { brokers, stop, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
   } catch (e) {
     await stop();
     throw e;
