@@ -26,6 +26,11 @@ function logRatio(a: number, b: number): number {
   return a >= b ? Math.log(a / b) : -Math.log(b / a);
 }
 
+/** larger / smaller of two latencies (> 0 ms): |logRatio(a, b)| before the log, ≥ 1. */
+function sizeRatio(a: number, b: number): number {
+  return a >= b ? a / b : b / a;
+}
+
 /**
  * Statistics and verdict of one window's pairs (production_ms[i], shadow_ms[i] of the same request).
  *
@@ -52,7 +57,8 @@ export function comparePairs(production: readonly number[], shadow: readonly num
   const s = [...shadow].sort((a, b) => a - b);
   const d = production.map((x, i) => logRatio(Math.max(shadow[i]!, FLOOR_MS), Math.max(x, FLOOR_MS)));
   const hl = hodgesLehmann(d, o.confidence);
-  const w = wilcoxonSignedRank(d);
+  // Ranked by larger/smaller (correctly rounded), of which |d| is the log: Math.log ties some ratios that differ.
+  const w = wilcoxonSignedRank(d, production.map((x, i) => sizeRatio(Math.max(shadow[i]!, FLOOR_MS), Math.max(x, FLOOR_MS))));
   const m = Math.log(1 + o.tolerance);
   let verdict: ShadowVerdictName = 'INCONCLUSIVE';
   if (hl.low !== null && hl.high !== null) {

@@ -28,4 +28,18 @@ describe('comparePairs', () => {
     const at = (t: number, prod: number, shadow: number) => comparePairs(Array(30).fill(prod), Array(30).fill(shadow), { tolerance: t, confidence: 0.95, minPairs: 20 }).verdict;
     expect([at(0.5, 1.5, 1), at(0.5, 1, 1.5), at(0.05, 1.05, 1), at(0.05, 1, 1.05), at(0.5, 1.6, 1)]).toEqual(['EQUIVALENT', 'EQUIVALENT', 'EQUIVALENT', 'EQUIVALENT', 'BETTER']);
   });
+
+  it('ratios that differ rank apart though Math.log ties them (a trial: V8\'s Math.log(3) is one ulp low)', () => {
+    // 4.715999999999999 / 1.572 = 2.9999999999999996 and 3.309 / 1.103 = 3 in doubles; V8 gives both the same log.
+    expect(Math.log(4.715999999999999 / 1.572) === Math.log(3.309 / 1.103) && 4.715999999999999 / 1.572 < 3.309 / 1.103).toBe(true);
+    const o = { tolerance: 0.1, confidence: 0.95, minPairs: 1 };
+    // Shadow slower by 2.9999999999999996 (rank 1), faster by 3 (rank 2): W+ = 1, where a tie gave 1.5. Exact p over
+    // the 4 sign patterns of ranks {1, 2} (W+ 0, 1, 2, 3): 2 · min(P(W+ ≤ 1), P(W+ ≥ 1)) = 2 · 2/4 = 1.
+    const r = comparePairs([1.572, 3.309], [4.715999999999999, 1.103], o);
+    expect([r.wilcoxon_w_plus, r.wilcoxon_p]).toEqual([1, 1]);
+    // A third pair of ratio 2, shadow faster, takes rank 1; the two above ranks 2 and 3: W+ = 2 (tied: 2.5). The 8 sign
+    // patterns of ranks {1, 2, 3} give W+ 0, 1, 2, 3, 3, 4, 5, 6: P(W+ ≤ 2) = 3/8, p = 2 · 3/8 = 0.75.
+    const r3 = comparePairs([1.572, 3.309, 2], [4.715999999999999, 1.103, 1], o);
+    expect([r3.wilcoxon_w_plus, r3.wilcoxon_p]).toEqual([2, 0.75]);
+  });
 });
