@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { InvalidArgumentError, type Command, type Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl, webhookForLogs } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
@@ -329,7 +329,49 @@ export function checkFleetSize(servers: number, minutes: number, max: number, ho
 }
 
 /** The simulator's fields as `demo` and `simulate` take them on the command line. */
-const SIM_FLAGS: Readonly<Record<string, string>> = { 'shadows.servers': '--shadows', durationMs: '--duration, in ms,', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed' };
+const SIM_FLAGS: Readonly<Record<string, string>> = {
+  'shadows.servers': '--shadows', 'shadows.maxLagMs': '--shadow-max-lag-ms', 'shadows.reorderShare': '--shadow-reorder', 'shadows.reorderMs': '--shadow-reorder-ms',
+  'shadows.sampleShare': '--shadow-sample', durationMs: '--duration, in ms,', servers: '--servers', maxJitterMs: '--jitter', seed: '--seed',
+};
+
+/** The shadow hand-over flags of `demo` and `simulate` as parsed (undefined: the simulator's default, SHADOW_DEFAULTS). */
+export interface ShadowHandOverFlags {
+  shadowMaxLagMs?: number;
+  shadowReorder?: number;
+  shadowReorderMs?: number;
+  shadowSample?: number;
+}
+
+/**
+ * The options of how shadow results reach edge.shadow.v1 (`demo`, `simulate`): lag, reordering, sampling. Defaults
+ * are the simulator's (SHADOW_DEFAULTS: 3000 ms, 0.1, 1500 ms, 1), named in the help but left unset so a command can
+ * tell a typed flag from the default.
+ */
+export function shadowHandOverOptions(): Option[] {
+  return [
+    new Option('--shadow-max-lag-ms <ms>', 'hand-over lag of each shadow result after its request: uniform in 0..ms, at most 60,000 (default: 3000)').argParser(intFlag('--shadow-max-lag-ms', 0, 60_000)),
+    new Option('--shadow-reorder <fraction>', 'share of shadow results held back, so they arrive out of order, 0..1 (default: 0.1)').argParser(numberFlag('--shadow-reorder', 0, true, 1)),
+    new Option('--shadow-reorder-ms <ms>', 'longest hold-back of a reordered shadow result, ms, at most 60,000 (default: 1500)').argParser(intFlag('--shadow-reorder-ms', 0, 60_000)),
+    new Option('--shadow-sample <fraction>', 'share of a production server\'s requests its shadow receives, above 0 and at most 1 (default: 1)').argParser(numberFlag('--shadow-sample', 0, false, 1)),
+  ];
+}
+
+/**
+ * The simulator's shadow settings from {@link shadowHandOverOptions}' flags (unset ones left to its defaults).
+ * @throws {UsageError} when a flag is given without shadow deployments (`servers` 0), naming it.
+ */
+export function shadowSimConfig(servers: number, flags: ShadowHandOverFlags): { servers: number; maxLagMs?: number; reorderShare?: number; reorderMs?: number; sampleShare?: number } {
+  const given = ([['--shadow-max-lag-ms', flags.shadowMaxLagMs], ['--shadow-reorder', flags.shadowReorder], ['--shadow-reorder-ms', flags.shadowReorderMs], ['--shadow-sample', flags.shadowSample]] as const)
+    .filter(([, v]) => v !== undefined).map(([f]) => f);
+  if (servers === 0 && given.length > 0) throw new UsageError(`${given.join(', ')}: no shadow deployment to apply ${given.length > 1 ? 'them' : 'it'} to: give --shadows N too`);
+  return {
+    servers,
+    ...(flags.shadowMaxLagMs !== undefined ? { maxLagMs: flags.shadowMaxLagMs } : {}),
+    ...(flags.shadowReorder !== undefined ? { reorderShare: flags.shadowReorder } : {}),
+    ...(flags.shadowReorderMs !== undefined ? { reorderMs: flags.shadowReorderMs } : {}),
+    ...(flags.shadowSample !== undefined ? { sampleShare: flags.shadowSample } : {}),
+  };
+}
 
 /**
  * The simulator's configuration from `demo`'s or `simulate`'s flags (`normalizeSimConfig`), its errors naming the flag

@@ -6,7 +6,7 @@ import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { createProgress } from './progress.ts';
-import { checkFleetSize, checkWebhookUrl, endBySignalAfter, simConfigFromFlags, traceFilesFlag } from './common.ts';
+import { checkFleetSize, checkWebhookUrl, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag, type ShadowHandOverFlags } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC } from '../model/lifecycle.ts';
@@ -80,7 +80,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  *   above `--servers`, more than {@link DEMO_MAX_SERVER_MINUTES} server-minutes, or a setting the simulator refuses
  *   (named by its flag).
  */
-export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean; trace?: string[] }): Promise<void> {
+export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean; trace?: string[] } & ShadowHandOverFlags): Promise<void> {
   if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
   if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
@@ -90,7 +90,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const traceFiles = await traceFilesFlag(opts.trace);
   const sim = {
     seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
-    shadows: { servers: Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers) }, ...(traceFiles ? { traceFiles } : {}),
+    shadows: shadowSimConfig(Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers), opts), ...(traceFiles ? { traceFiles } : {}),
   };
   const { startMs } = simConfigFromFlags(sim);
   // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.

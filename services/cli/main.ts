@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, timeFlag } from './common.ts';
+import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -155,7 +155,7 @@ program.hook('preAction', async (_program, action) => {
   await config();
 });
 
-program
+const demo = program
   .command('demo')
   .description('simulate an edge fleet and run the whole main job embedded: join, rolling correlations, ClickHouse tables; print a summary')
   .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes (servers × minutes at most 2,400: the demo holds every record in memory)').default(20).argParser(intFlag('--duration', 1, 10_080)))
@@ -166,11 +166,13 @@ program
   .option('--no-models', 'skip the latency models\' retraining cycles (faster; the registered models are kept; `edgelat model train` trains them later)')
   .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
-  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)))
+  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)));
+for (const option of shadowHandOverOptions()) demo.addOption(option);
+demo
   .option('--replace', 'replace the tables even where they hold inference events no demo wrote (a pipeline run\'s in the same folder); without it the demo refuses and drops nothing', false)
   .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace (data/azure-llm-trace)')
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone); where they hold events no demo wrote, it refuses unless --replace.')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] }, command: Command) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] } & ShadowHandOverFlags, command: Command) => {
     await (await import('./demo.ts')).demoCommand(await config(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
@@ -287,7 +289,7 @@ program
     await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });
 
-program
+const simulate = program
   .command('simulate')
   .description('write a simulated fleet\'s telemetry (edge.inference.v1, edge.load.v1; edge.shadow.v1 with --shadows) to Kafka (needs EDGELAT_KAFKA_BROKERS)')
   .addOption(new Option('--duration <minutes>', 'simulated event-time span, minutes (servers × minutes at most 6,000: the run is built in memory)').default(20).argParser(intFlag('--duration', 1, 10_080)))
@@ -296,10 +298,12 @@ program
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time').default(1500).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--rate <records/s>', 'produce rate; default: as fast as the brokers accept').argParser(intFlag('--rate', 1)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected into edge.inference.v1').default(0).argParser(intFlag('--bad-records', 0, 1000)))
-  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)))
+  .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment: the same requests on another chip, to edge.shadow.v1 (for pipeline run with EDGELAT_SHADOWS=true)').default(0).argParser(intFlag('--shadows', 0, 1000)));
+for (const option of shadowHandOverOptions()) simulate.addOption(option);
+simulate
   .option('--seal', 'mark the three input topics (edge.inference.v1, edge.load.v1, edge.shadow.v1) finished at the end, for good (bounded pipeline runs then end; a later simulate into them is late)', false)
   .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace')
-  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean; trace?: string[] }) => {
+  .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; rate?: number; badRecords: number; shadows: number; seal: boolean; trace?: string[] } & ShadowHandOverFlags) => {
     await (await import('./simulate.ts')).simulateCommand(await config(), { ...opts, rate: opts.rate ?? null });
   });
 

@@ -13,7 +13,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { RETRY_DEFAULTS } from '../retry.ts';
-import { checkFleetSize, endBySignalAfter, simConfigFromFlags, traceFilesFlag } from './common.ts';
+import { checkFleetSize, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag } from './common.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
 export interface SimulateOptions {
@@ -38,6 +38,14 @@ export interface SimulateOptions {
   shadows?: number;
   /** Arrival trace files (the Azure LLM inference trace's format) in place of the repository's cut. @default the cut */
   trace?: string[];
+  /** Shadow results' hand-over: max lag, ms (0..60000). @default 3000 (SHADOW_DEFAULTS) */
+  shadowMaxLagMs?: number;
+  /** Share of shadow results held back out of order, 0..1. @default 0.1 */
+  shadowReorder?: number;
+  /** Longest hold-back of a reordered result, ms (0..60000). @default 1500 */
+  shadowReorderMs?: number;
+  /** Share of a production server's requests mirrored, (0, 1]. @default 1 */
+  shadowSample?: number;
 }
 
 /** Where the command writes: stdout for the summary, stderr for progress. @default process.stdout / process.stderr */
@@ -109,11 +117,12 @@ export function simConfigFromOptions(opts: SimulateOptions): SimConfig {
   if (shadows > opts.servers) {
     throw new UsageError(`--shadows ${shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
   }
+  const shadowConfig = shadowSimConfig(shadows, opts);
   if (Number.isFinite(opts.servers) && Number.isFinite(opts.duration)) checkFleetSize(opts.servers, opts.duration, SIMULATE_MAX_SERVER_MINUTES, 'simulate');
   const durationMs = opts.duration * 60_000;
   return simConfigFromFlags({
     seed: opts.seed, servers: opts.servers, durationMs: Number.isFinite(durationMs) ? Math.round(durationMs) : durationMs, maxJitterMs: opts.jitter,
-    ...(shadows > 0 ? { shadows: { servers: shadows } } : {}),
+    ...(shadows > 0 ? { shadows: shadowConfig } : {}),
   });
 }
 

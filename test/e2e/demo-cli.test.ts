@@ -26,6 +26,43 @@ describe('edgelat demo --shadows', () => {
   });
 });
 
+describe('edgelat demo: the shadow hand-over flags', () => {
+  it.each([
+    [['--shadow-reorder', '1.5'], 'edgelat: option \'--shadow-reorder <fraction>\' argument \'1.5\' is invalid. --shadow-reorder must be a number >= 0 and <= 1, got "1.5"', '(run with --help for usage)'],
+    [['--shadow-max-lag-ms', '70000'], 'edgelat: option \'--shadow-max-lag-ms <ms>\' argument \'70000\' is invalid. --shadow-max-lag-ms must be an integer from 0 to 60000, got "70000"', '(run with --help for usage)'],
+    [['--shadow-sample', '0'], 'edgelat: option \'--shadow-sample <fraction>\' argument \'0\' is invalid. --shadow-sample must be a number > 0 and <= 1, got "0"', '(run with --help for usage)'],
+    [['--shadows', '0', '--shadow-max-lag-ms', '5000', '--shadow-sample', '0.5'], 'edgelat: --shadow-max-lag-ms, --shadow-sample: no shadow deployment to apply them to: give --shadows N too'],
+  ])('demo %j exits 2 naming the flag and value', async (args, ...lines) => {
+    const r = await edgelat(['demo', '--servers', '2', '--duration', '1', ...args], fresh());
+    expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([2, '', lines]);
+  });
+
+  it('F1 from the command line: lags up to 5 s with 10 % reordering give the verdicts and ratios of no lag; 60 s and sampling show', async () => {
+    // A trial: lag and reordering were settable only through the simulator's config, not from the CLI.
+    const verdicts = async (...flags: string[]) => {
+      const dataDir = fresh();
+      const demo = await edgelat(['demo', '--servers', '3', '--duration', '6', '--seed', '5', '--no-models', '--shadows', '2', '--bad-records', '0', ...flags], dataDir);
+      expect(demo.code, demo.stderr).toBe(0);
+      const q = await edgelat(['sql', 'SELECT edge_server_id, shadow_chip, toString(window_end) AS w, pairs, unpaired_production, unpaired_shadow, ratio, ratio_ci_low, ratio_ci_high, wilcoxon_w_plus, wilcoxon_p, verdict FROM edgelat.shadow_verdicts ORDER BY edge_server_id, shadow_chip, w', '--format', 'json'], dataDir);
+      expect(q.code, q.stderr).toBe(0);
+      return q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { pairs: number; unpaired_production: number; verdict: string });
+    };
+    const none = await verdicts('--shadow-max-lag-ms', '0', '--shadow-reorder', '0');
+    expect(none.length).toBe(10);
+    expect(none.reduce((n, v) => n + v.unpaired_production, 0)).toBe(0);
+    expect(await verdicts('--shadow-max-lag-ms', '5000', '--shadow-reorder', '0.1', '--shadow-reorder-ms', '1500')).toEqual(none);
+    // Beyond the lag tolerance some results miss their window: counted unpaired, not lost.
+    const far = await verdicts('--shadow-max-lag-ms', '60000');
+    expect(far.reduce((n, v) => n + v.unpaired_production, 0)).toBeGreaterThan(0);
+    expect(far.reduce((n, v) => n + v.pairs + v.unpaired_production, 0)).toBe(none.reduce((n, v) => n + v.pairs, 0));
+    // Half the requests mirrored: about half the pairs, the others unpaired production requests.
+    const half = await verdicts('--shadow-sample', '0.5');
+    const pairs = half.reduce((n, v) => n + v.pairs, 0);
+    expect(pairs / none.reduce((n, v) => n + v.pairs, 0)).toBeGreaterThan(0.4);
+    expect(pairs / none.reduce((n, v) => n + v.pairs, 0)).toBeLessThan(0.6);
+  }, 120_000);
+});
+
 describe('edgelat demo: servers × minutes', () => {
   // A trial: --servers 1000 (the flag's maximum) or --duration 10080 ran out of JS heap after minutes, then hung.
   it.each([

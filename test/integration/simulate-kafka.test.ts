@@ -47,6 +47,12 @@ describe('simulate: pure pieces', () => {
     expect(simConfigFromOptions({ ...OPTS, shadows: 2 }).shadows).toMatchObject({ servers: 2 });
     expect(() => simConfigFromOptions({ ...OPTS, shadows: 4 })).toThrow('--shadows 4 is more than --servers 3: each shadow deployment runs beside one production server; give --shadows 3 or less, or more --servers');
     expect(() => simConfigFromOptions({ ...OPTS, shadows: -1 })).toThrow('invalid option: --shadows must be an integer >= 0, got -1');
+    // The hand-over flags (a trial: lag and reordering were settable only in the simulator's config).
+    expect(simConfigFromOptions({ ...OPTS, shadows: 2, shadowMaxLagMs: 5000, shadowReorder: 0.2, shadowReorderMs: 800, shadowSample: 0.5 }).shadows)
+      .toEqual({ servers: 2, maxLagMs: 5000, reorderShare: 0.2, reorderMs: 800, sampleShare: 0.5 });
+    expect(simConfigFromOptions({ ...OPTS, shadows: 2 }).shadows).toEqual({ servers: 2, maxLagMs: 3000, reorderShare: 0.1, reorderMs: 1500, sampleShare: 1 });
+    expect(() => simConfigFromOptions({ ...OPTS, shadowReorder: 0.2 })).toThrow('--shadow-reorder: no shadow deployment to apply it to: give --shadows N too');
+    expect(() => simConfigFromOptions({ ...OPTS, shadows: 1, shadowReorder: 2 })).toThrow('--shadow-reorder must be a number in [0, 1], got 2');
     // The whole run is built in memory: the flags' maximums ran out of JS heap (a trial, on the demo).
     expect(() => simConfigFromOptions({ ...OPTS, servers: 1000, duration: 7 })).toThrow('--servers 1000 × --duration 7 is 7,000 server-minutes, more than simulate holds in memory (6,000): give --duration 6 or less, or --servers 857 or less');
     expect(simConfigFromOptions({ ...OPTS, servers: 300, duration: 20 })).toMatchObject({ servers: 300, durationMs: 20 * 60_000 });
