@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
@@ -44,10 +44,23 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The process id a pid file names, or null when it is missing, unreadable or not a positive integer. */
-function pidIn(pidFile: string): number | null {
+/** The folder's identity on its file system, `dev:inode`: a copy of the folder (cp -a, a restored archive) has another. */
+function folderIdentity(path: string): string {
+  const s = statSync(path);
+  return `${s.dev}:${s.ino}`;
+}
+
+/**
+ * The process id a pid file names, `<pid> <dev:inode of the folder>`, or null when it is missing, unreadable, not a
+ * positive integer, or written in another folder: a copy carries its source's pid file, whose holder holds the source,
+ * not the copy (a trial: a copy made while `serve` ran could not be opened). A file of the pid alone (older edgelat)
+ * is taken as this folder's.
+ */
+function pidIn(pidFile: string, identity: string): number | null {
   try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const [pidText, written] = readFileSync(pidFile, 'utf8').trim().split(/\s+/);
+    const pid = Number(pidText);
+    if (written !== undefined && written !== identity) return null;
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
@@ -57,14 +70,15 @@ function pidIn(pidFile: string): number | null {
 /**
  * Claim `<dir>/edgelat.pid` before the engine opens the folder, so that a
  * second process gets one clear line instead of the engine's lock error.
- * A pid file of a dead process is stale and taken over.
+ * A pid file of a dead process, or of another folder (this one is a copy), is stale and taken over.
  * @throws {WarehouseLockedError} when a live process holds the folder.
  */
 function claim(path: string): void {
   const pidFile = join(path, 'edgelat.pid');
-  const holder = pidIn(pidFile);
+  const identity = folderIdentity(path);
+  const holder = pidIn(pidFile, identity);
   if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder);
-  writeFileSync(pidFile, `${process.pid}\n`);
+  writeFileSync(pidFile, `${process.pid} ${identity}\n`);
 }
 
 /**

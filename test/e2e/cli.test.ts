@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -193,6 +193,27 @@ describe('edgelat CLI', () => {
         `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`,
       ]);
     } finally {
+      await holder.close();
+    }
+  });
+
+  it('opens a copy of a held folder: the pid file it carries names the source\'s holder, not the copy\'s (a trial: locked out)', async () => {
+    const holder = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
+    try {
+      await holder.exec('CREATE DATABASE IF NOT EXISTS copied');
+      await holder.exec('CREATE TABLE IF NOT EXISTS copied.t (x UInt8) ENGINE = MergeTree ORDER BY x');
+      await holder.exec('INSERT INTO copied.t VALUES (7)');
+      const copy = mkdtempSync(join(tmpdir(), 'edgelat-cli-copy-'));
+      cpSync(join(dataDir, 'chdb'), join(copy, 'chdb'), { recursive: true });
+      expect(readFileSync(join(copy, 'chdb', 'edgelat.pid'), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+:\\d+\n$`));
+      const sql = await edgelat(['sql', 'SELECT sum(x) FROM copied.t', '--format', 'csv'], copy);
+      expect([sql.code, sql.stdout.trim(), errLines(sql.stderr)]).toEqual([0, '7', []]);
+      // A pid file of the pid alone (an older edgelat's) is still taken as the folder's holder.
+      writeFileSync(join(copy, 'chdb', 'edgelat.pid'), `${process.pid}\n`);
+      const old = await edgelat(['sql', 'SELECT 1'], copy);
+      expect([old.code, errLines(old.stderr)[0]]).toEqual([1, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+    } finally {
+      await holder.exec('DROP DATABASE IF EXISTS copied').catch(() => undefined);
       await holder.close();
     }
   });
