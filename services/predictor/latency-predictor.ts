@@ -357,9 +357,14 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${Number(busy.toPrecision(3))} workers busy on average (utilisation law) if every request were this model's; `
       + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`);
   } else if (busy >= workers) {
+    // A concurrency above the workers is requests waiting, not workers: said, since it was asked for (a trial read
+    // "a device serving fewer requests at once" next to its concurrency=20 as the value ignored without a word).
+    const waiting = (load.concurrency ?? 0) > workers
+      ? ` (concurrency=${load.concurrency} is taken as requests in the device, waiting ones included, not as workers: the chip's fleet data shows at most ${workers} served at once)`
+      : '';
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
-      + (workers === 1 ? 'a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there'
-        : `at least the ${workers} requests a device of the chip serves at once (the most the fleet data shows; the load's concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there`));
+      + (workers === 1 ? `a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there${waiting}`
+        : `at least the ${workers} requests a device of the chip serves at once (the most the fleet data shows; the load's concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there${waiting}`));
   } else if (busy >= 1 && (load.gpu_util ?? 0) > 0 && load.gpu_util! < busy / workers) {
     // The queue drains, but the load's busy-worker fraction is below the one its rate makes (a trial: 800 req/s at gpu_util
     // 0.2 kept 1.55 of 2 workers busy and answered the p99 of 40 req/s without a word).

@@ -26,6 +26,12 @@ describe('queueNotes', () => {
     expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9 }, 5, 91, 3)).toEqual([
       'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): at least the 3 requests a device of the chip serves at once (the most the fleet data shows; the load\'s concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there',
     ]);
+    // A concurrency above the chip's workers is said to be requests in the device, not workers (a trial: concurrency=20
+    // on a chip whose fleet shows 1 at once read as ignored).
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9, concurrency: 20 }, 5, 91, 1)).toEqual([
+      'requests_per_s=40 at 96 ms of i/o and compute per request keeps 3.84 workers busy on average (utilisation law): a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there (concurrency=20 is taken as requests in the device, waiting ones included, not as workers: the chip\'s fleet data shows at most 1 served at once)',
+    ]);
+    expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9, concurrency: 3 }, 5, 91, 3)[0]).not.toContain('is taken as requests in the device');
     expect(busyWorkers({ requests_per_s: 40 }, 5, 91)).toBeCloseTo(3.84, 12);
     // Exactly one worker's time is the boundary (ρ = 1 cannot drain).
     expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 10, 90)).toHaveLength(1);
