@@ -417,6 +417,13 @@ describe('sql endpoint over HTTP', () => {
     expect(res.status).toBe(200);
     expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ written_rows: '2' });
     expect(await (await get(`SELECT count() FROM ${db}.t`)).text()).toBe('2\n');
+    // A body that is not what its Content-Encoding says: 400 naming it (a trial: 500, code 1001, zlib's words alone).
+    for (const encoding of ['gzip', 'deflate']) {
+      const bad = await fetch(`${endpoint!.url}/?query=${encodeURIComponent(`INSERT INTO ${db}.t (a, b) FORMAT TSV`)}`, { method: 'POST', body: 'notgzip', headers: { 'Content-Encoding': encoding } });
+      expect([bad.status, bad.headers.get('x-clickhouse-exception-code'), (await bad.text()).split(': incorrect')[0]])
+        .toEqual([400, '354', `Code: 354. DB::Exception: the request body is not valid ${encoding} data (Content-Encoding: ${encoding})`]);
+    }
+    expect(await (await get(`SELECT count() FROM ${db}.t`)).text()).toBe('2\n');
   });
 
   it('setUnavailable makes queries fail retriably with 503, and serving resumes after', async () => {
