@@ -28,9 +28,9 @@
  * 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
-import { validateHeaderValue, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { once, type EventEmitter } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -203,6 +203,23 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
   return reply;
 }
 
+/**
+ * Answer a request Node's HTTP parser refused (garbage, conflicting Content-Length, headers too large, too slow) as
+ * ClickHouse text with its code in `X-ClickHouse-Exception-Code`, as every other answer of this port (a trial: Fastify's
+ * JSON `{"error":"Bad Request","message":"Client Error"}`), then close the connection.
+ */
+function clickhouseClientError(error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, what] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 209, 'the request did not arrive whole in time. (SOCKET_TIMEOUT)']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 36, 'the request\'s headers are larger than the endpoint reads (16 KiB). (BAD_ARGUMENTS)']
+      : [400, 36, `malformed HTTP request (${error.code ?? 'parse error'}${error.reason ? `: ${error.reason}` : ''}). (BAD_ARGUMENTS)`];
+  const body = exceptionText(code, `Code: ${code}. DB::Exception: ${what}`);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=UTF-8\r\nX-ClickHouse-Exception-Code: ${code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 /** Read a request body, gunzipping/inflating per `Content-Encoding`, up to `limit` bytes. */
 async function readBody(request: FastifyRequest, payload: Readable, limit: number): Promise<Buffer> {
   const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
@@ -250,7 +267,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
   const metrics = createSqlEndpointMetrics(options.registry);
   let unavailable = options.unavailable ?? false;
-  const app = Fastify({ logger: false, bodyLimit: limit }) as unknown as SqlEndpoint;
+  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
     unavailable = flag;
   };

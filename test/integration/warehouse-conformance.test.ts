@@ -408,6 +408,26 @@ describe('sql endpoint over HTTP', () => {
     expect(await raw({}, 'GET', '/ping')).toEqual({ status: 200, code: undefined, body: 'Ok.\n' });
   });
 
+  it('answers a request the HTTP parser refuses in ClickHouse\'s words, not Fastify\'s JSON (a trial)', async () => {
+    const { connect } = await import('node:net');
+    const send = (text: string) => new Promise<string>((resolve, reject) => {
+      const u = new URL(endpoint!.url);
+      const socket = connect(Number(u.port), u.hostname, () => socket.end(text));
+      let got = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (got += d));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+    const garbage = await send('HELLO THERE\r\n\r\n');
+    expect(garbage.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(garbage).toMatch(/\r\nX-ClickHouse-Exception-Code: 36\r\n/);
+    expect(garbage.split('\r\n\r\n')[1]).toMatch(/^Code: 36\. DB::Exception: malformed HTTP request \(HPE_[A-Z_]+: .+\)\. \(BAD_ARGUMENTS\) \(version edgelat-chdb\)\n$/);
+    const conflicting = await send('POST /?query=SELECT%201 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab');
+    expect(conflicting.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(conflicting).toContain('Code: 36. DB::Exception: malformed HTTP request (HPE_');
+  });
+
   it('inserts a gzip body with the statement in the URL', async () => {
     const { gzipSync } = await import('node:zlib');
     const db = randomDb('raw');
