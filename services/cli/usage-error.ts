@@ -1,5 +1,14 @@
 /** Bad usage found by a command itself (after parsing): printed in one line, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** The request field at fault, where one is (`server`, …): over HTTP the problem's `errors[].path` is `#/<field>`. */
+  readonly field?: string;
+
+  /** @param fieldOrOptions  The field at fault, or Error options (`{ cause }`). */
+  constructor(message: string, fieldOrOptions?: string | ErrorOptions) {
+    super(message, typeof fieldOrOptions === 'string' ? undefined : fieldOrOptions);
+    if (typeof fieldOrOptions === 'string') this.field = fieldOrOptions;
+  }
+}
 
 /**
  * Bad usage that names something the data does not have (an unknown server,
@@ -8,9 +17,4 @@ export class UsageError extends Error {}
  * (services/predictor/backend.ts), where the request is well formed and the
  * thing it names is not found.
  */
-export class UnknownNameError extends UsageError {
-  /** @param field  The request field that names it (`model`, `chip`, `server`): the API's `errors[].path`. */
-  constructor(message: string, readonly field?: string) {
-    super(message);
-  }
-}
+export class UnknownNameError extends UsageError {}

@@ -49,7 +49,7 @@ const UNKNOWN_CHIPS_SHOWN = 5;
  */
 export function requestError(error: unknown): never {
   if (error instanceof UnknownNameError) throw new NotFoundError(error.message, error.field);
-  if (error instanceof UsageError) throw new BadRequestError(error.message);
+  if (error instanceof UsageError) throw new BadRequestError(error.message, error.field);
   throw error;
 }
 

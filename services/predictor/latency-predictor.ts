@@ -204,7 +204,7 @@ export class LatencyPredictor {
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
       if (chip === undefined) throw new UnknownNameError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`, 'server');
-      if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`);
+      if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`, 'server');
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
     if (!prior) {

@@ -24,6 +24,11 @@ describe('requestError', () => {
     const usage = thrown(new UsageError('server "edge-01" runs chip "a", not "b": its queueing context belongs to its own chip'));
     expect([usage instanceof BadRequestError, usage instanceof NotFoundError, (usage as Error).message])
       .toEqual([true, false, 'server "edge-01" runs chip "a", not "b": its queueing context belongs to its own chip']);
+    // The field at fault travels with it: the problem's errors[].path (a trial: a server on another chip had none).
+    const onField = thrown(new UsageError('server "edge-01" runs chip "a", not "b": its queueing context belongs to its own chip', 'server'));
+    expect([onField instanceof BadRequestError, (onField as BadRequestError).field]).toEqual([true, 'server']);
+    const cause = new Error('inner');
+    expect([new UsageError('x', { cause }).cause, new UsageError('x', { cause }).field, new UnknownNameError('y', 'chip').field]).toEqual([cause, undefined, 'chip']);
     const failure = new Error('Code: 241. DB::Exception: Memory limit exceeded');
     expect(thrown(failure)).toBe(failure);
   });
