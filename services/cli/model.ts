@@ -345,7 +345,8 @@ export async function evaluateTelemetryCommand(warehouse: Warehouse, opts: { see
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
-  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : [
+  // snake_case as every other --json (a trial: heldOutPairs, trainRows here alone).
+  process.stdout.write(opts.json ? `${JSON.stringify(snakeCaseKeys(r))}\n` : [
     `held-out (model, chip) pairs (seed ${opts.seed}): ${r.heldOutPairs.join(', ')}`,
     `trained on ${r.trainRows.toLocaleString('en-US')} requests of the other pairs; scored on ${r.testRows.toLocaleString('en-US')}`,
     `p50 model: MAPE ${(100 * r.p50_mape).toFixed(1)} % over ${r.groups} (pair × load decile) groups (request-weighted ${(100 * r.p50_mape_requests).toFixed(1)} %)`,

@@ -376,13 +376,13 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(lines(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const e = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(e).sort()).toEqual(['groupDetails', 'groups', 'heldOutPairs', 'new_server', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'testRows', 'trainRows']);
+    expect(Object.keys(e).sort()).toEqual(['group_details', 'groups', 'held_out_pairs', 'new_server', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'test_rows', 'train_rows']);
     expect(Object.keys(e.new_server as object).sort()).toEqual(['p50_mape', 'p99_coverage']);
     // The demo's one server runs two models on its chip: a quarter of two pairs rounds to one held out.
     const pairs = ['mobilenet-v2-int8', 'resnet50'].map((m) => `${m}|${CHIP}`);
-    expect(e.heldOutPairs).toHaveLength(1);
-    expect(pairs).toContain((e.heldOutPairs as string[])[0]);
-    for (const k of ['trainRows', 'testRows', 'groups']) {
+    expect(e.held_out_pairs).toHaveLength(1);
+    expect(pairs).toContain((e.held_out_pairs as string[])[0]);
+    for (const k of ['train_rows', 'test_rows', 'groups']) {
       expect(Number.isInteger(e[k]), k).toBe(true);
       expect(e[k] as number, k).toBeGreaterThan(0);
     }
