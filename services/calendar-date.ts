@@ -52,10 +52,12 @@ const SECONDS_LIKE_BELOW_MS = 1e11;
  * @returns e.g. `1717236300 looks like epoch seconds (2024-06-01T10:05:00.000Z): epoch ms is 1717236300000`.
  */
 export function epochSecondsProblem(text: string): string | null {
-  if (!/^\d+$/.test(text)) return null;
+  // With a fraction too (1717236300.5): seconds with their milliseconds.
+  if (!/^\d+(\.\d*)?$/.test(text)) return null;
   const n = Number(text);
   if (!(n >= SECONDS_LIKE_FROM_MS && n < SECONDS_LIKE_BELOW_MS)) return null;
-  return `${text} looks like epoch seconds (${new Date(n * 1000).toISOString()}): epoch ms is ${n}000`;
+  const ms = n * 1000;
+  return `${text} looks like epoch seconds (${new Date(Math.round(ms)).toISOString()}): epoch ms is ${Number.isInteger(n) ? `${n}000` : String(Math.round(ms))}`;
 }
 
 /** ISO 8601 date or date-time (`2026-11-30`, `2026-11-30T08:00:00Z`, a space for T, with a zone offset or a fraction). */
@@ -86,6 +88,11 @@ export function parseTimeText(given: string): { ms: number } | { problem: string
   // Epoch ms out of range are named as such (a trial: 9999999999999999 and -86400000 were told to be "an ISO 8601 time or epoch ms").
   else if (/^\d+$/.test(text)) ms = Number.POSITIVE_INFINITY;
   else if (/^-\d+$/.test(text)) return { problem: 'as epoch ms must be 0 or more (1970-01-01 on; an earlier time as ISO 8601)' };
+  // Epoch ms with a fraction: finer than event times, as an ISO time's fraction below the millisecond (a trial was told
+  // only "must be an ISO 8601 time or epoch ms").
+  else if (/^\d+\.\d*$/.test(text)) {
+    return { problem: /^\d+\.0*$/.test(text) ? `as epoch ms is whole milliseconds: write ${text.replace(/\.0*$/, '')}` : 'as epoch ms has a fraction of a millisecond: times are whole milliseconds, as event times are' };
+  }
   else if (ISO_8601.test(text)) {
     const impossible = calendarDateProblem(text);
     if (impossible !== null) return { problem: `must be a date and time that exist: ${impossible}` };

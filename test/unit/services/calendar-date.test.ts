@@ -42,6 +42,10 @@ describe('parseTimeText: precision', () => {
   it('refuses a fraction of a millisecond, which Date.parse would drop (an inclusive --since let an earlier event in)', () => {
     expect(parseTimeText('2024-06-01T10:00:00.0005Z')).toEqual({ problem: 'has a fraction of a millisecond (.0005): times are whole milliseconds, as event times are' });
     expect(parseTimeText('2024-06-01T10:00:00.123456+02:00')).toEqual({ problem: 'has a fraction of a millisecond (.123456): times are whole milliseconds, as event times are' });
+    // Epoch ms with a fraction, and epoch seconds with their milliseconds (a trial: told only "an ISO 8601 time or epoch ms").
+    expect(parseTimeText('1717236300000.5')).toEqual({ problem: 'as epoch ms has a fraction of a millisecond: times are whole milliseconds, as event times are' });
+    expect(parseTimeText('1717236300000.')).toEqual({ problem: 'as epoch ms is whole milliseconds: write 1717236300000' });
+    expect(parseTimeText('1717236300.5')).toEqual({ problem: 'takes epoch ms or an ISO 8601 time: 1717236300.5 looks like epoch seconds (2024-06-01T10:05:00.500Z): epoch ms is 1717236300500' });
   });
 });
 
