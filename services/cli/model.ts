@@ -152,10 +152,12 @@ export interface PromotionByHand {
  *                 version was the champion already.
  * Every champion of the kind but `version` is retired (a kind left with two by an interrupted promotion or a hand edit
  * keeps one).
- * @throws {UsageError} on a version no model has (naming the nearest).
+ * @throws {UsageError} on an empty version, or one no model has (naming the nearest).
  * @throws {ModelFileError} when its file cannot be read or changed after registration (a champion must be loadable).
  */
 export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now(), log?: EventLog): Promise<PromotionByHand> {
+  // An empty argument (an unset shell variable) is no version to look up among the registered ones (a trial).
+  if (version.trim() === '') throw new UsageError(`model promote: expected a version (\`edgelat model list\` lists them), got ${JSON.stringify(version)}`);
   const all = await registry.list();
   const model = all.find((m) => m.version === version);
   if (!model) throw new UsageError(`no registered latency model ${JSON.stringify(version)}${all.length ? `; nearest versions: ${nearestNames(version, all.map((m) => m.version))}` : ': run `edgelat model train` (or `edgelat demo`) first'}`);
