@@ -172,6 +172,15 @@ describe('Hodges–Lehmann estimate and interval', () => {
       if (n <= EXACT_MAX_N || n % 3 !== 0) continue;
       const total = 2n ** BigInt(n);
       const tail = (c: number): number => Number((counts.slice(0, c + 1).reduce((a, b) => a + b, 0n) * 10n ** 15n) / total) / 1e15;
+      // At a confidence of 0.99999, past the series' range (it gave intervals narrower than the exact ones there), the
+      // interval is never narrower than the exact one: k at most the exact k (P(W+ ≤ c) ≤ 5e-6: cum · 200,000 ≤ 2^n).
+      const dFar = Array.from({ length: n }, () => rng.normal());
+      const far = hodgesLehmann(dFar, 0.99999);
+      let cFar = -1;
+      let cumFar = 0n;
+      while ((cumFar + counts[cFar + 1]!) * 200_000n <= total) cumFar += counts[++cFar]!;
+      expect(walsh(dFar).indexOf(far.low!) + 1, `n ${n} at 0.99999`).toBeLessThanOrEqual(cFar + 1);
+      expect(far.confidence!, `n ${n} at 0.99999`).toBeGreaterThanOrEqual(0.99999);
       // The exact k − 1: the largest c with P(W+ ≤ c) ≤ alpha, in rationals (cum · 1000 ≤ 25 · 2^n).
       let c = -1;
       let cum = 0n;
