@@ -157,8 +157,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       const offset = q.offset ?? 0;
       // One more than the page: whether another page follows.
       const rows = await w.query<Record<string, unknown>>(
-        `SELECT scope, edge_server_id, model_id, chip, formatDateTime(c.window_start, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_start,
-                formatDateTime(c.window_end, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
+        `SELECT scope, edge_server_id, model_id, chip, concat(replaceOne(toString(c.window_start, 'UTC'), ' ', 'T'), 'Z') AS window_start,
+                concat(replaceOne(toString(c.window_end, 'UTC'), ' ', 'T'), 'Z') AS window_end, x_metric, y_metric, n, pearson_r, ci_low, ci_high,
                 slope, intercept, p_value, null_reason, alert_state
          FROM ${w.database}.load_latency_correlations AS c
          WHERE ({server:String} = '' OR c.edge_server_id = {server:String}) AND ({model:String} = '' OR c.model_id = {model:String})

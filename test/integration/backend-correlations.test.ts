@@ -39,6 +39,8 @@ describe('backend correlations', () => {
     expect([edge5.length, new Set(edge5.map((c) => c.edge_server_id))]).toEqual([28, new Set(['edge-5'])]);
     expect(await backend.correlations({ server: 'edge-5', sinceMs: Date.UTC(2030, 0, 1) })).toEqual({ windows: [], next_offset: null }); // known, no window since
     // since is inclusive (window_end ≥ since), as alerts tail --since: the newest windows end exactly there.
+    // ISO 8601 UTC to the millisecond, as every other time of the API (a trial: microseconds here alone).
+    expect(edge5.every((c) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(c.window_end) && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(c.window_start))).toBe(true);
     const newest = Date.parse(edge5[0]!.window_end);
     const atNewest = (await backend.correlations({ server: 'edge-5', model: 'resnet50', sinceMs: newest, limit: 1000 })).windows;
     expect([atNewest.length > 0, atNewest.every((c) => c.window_end === edge5[0]!.window_end)]).toEqual([true, true]);
