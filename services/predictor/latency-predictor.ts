@@ -204,7 +204,11 @@ export class LatencyPredictor {
     if (req.server !== undefined) {
       const chip = this.serverChips.get(req.server);
       if (chip === undefined) throw new UnknownNameError(`unknown server ${JSON.stringify(req.server)}: ${this.serverChips.size ? `nearest in the fleet data: ${nearestNames(req.server, [...this.serverChips.keys()].sort())}` : 'the fleet data has no servers'}`, 'server');
-      if (chip !== req.chip) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`, 'server');
+      // A model or chip nothing knows is named first, below (a re-test: "runs chip …, not "nochip"" read as if nochip
+      // were a chip, for a model no benchmark has either).
+      const named = [...this.priors.keys()].map((k) => k.split('|'));
+      const known = named.some(([m]) => m === req.model) && (named.some(([, c]) => c === req.chip) || this.catalog.has(req.chip));
+      if (chip !== req.chip && known) throw new UsageError(`server ${JSON.stringify(req.server)} runs chip ${JSON.stringify(chip)}, not ${JSON.stringify(req.chip)}: its queueing context belongs to its own chip`, 'server');
     }
     const prior = this.priors.get(`${req.model}|${req.chip}`);
     if (!prior) {

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
@@ -68,17 +68,100 @@ function pidIn(pidFile: string, identity: string): number | null {
 }
 
 /**
+ * Write a file by replacing it (a new file renamed over the old): a pid file hard-linked with another folder's
+ * (`cp -al`) is then this folder's alone, not rewritten in both (a re-test: a failed open of a hard-linked copy put its
+ * pid in the source's file).
+ */
+function replaceFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  try {
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
  * Claim `<dir>/edgelat.pid` before the engine opens the folder, so that a
  * second process gets one clear line instead of the engine's lock error.
  * A pid file of a dead process, or of another folder (this one is a copy), is stale and taken over.
+ * @returns What the pid file held before (null: none), to put back if the engine then refuses the folder.
  * @throws {WarehouseLockedError} when a live process holds the folder.
  */
-function claim(path: string): void {
+function claim(path: string): string | null {
   const pidFile = join(path, 'edgelat.pid');
   const identity = folderIdentity(path);
   const holder = pidIn(pidFile, identity);
   if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder);
-  writeFileSync(pidFile, `${process.pid} ${identity}\n`);
+  let before: string | null = null;
+  try {
+    before = readFileSync(pidFile, 'utf8');
+  } catch {
+    // none (or unreadable: replaced)
+  }
+  replaceFile(pidFile, `${process.pid} ${identity}\n`);
+  return before;
+}
+
+/**
+ * Undo {@link claim} after the engine refused the folder: the pid file as it was (a re-test: a process that took a
+ * hand-edited or hard-linked pid file for stale and then failed left its own dead pid there, and later attempts got
+ * the engine's three-line error instead of the holder's name).
+ */
+function unclaim(path: string, before: string | null): void {
+  const pidFile = join(path, 'edgelat.pid');
+  try {
+    if (before === null) rmSync(pidFile, { force: true });
+    else replaceFile(pidFile, before);
+  } catch {
+    // best effort: the engine's own lock still guards the folder
+  }
+}
+
+/**
+ * The process holding a lock on a file, from Linux's /proc/locks (`1: FLOCK ADVISORY WRITE <pid> <maj>:<min>:<inode> 0 EOF`,
+ * device numbers in hex): ClickHouse flocks `<folder>/status` while it has the folder open.
+ * @returns `{ pid }` (null pid: locked, holder not told), or null when no lock is listed or /proc cannot tell.
+ */
+function lockHolder(file: string): { pid: number | null } | null {
+  try {
+    const { dev, ino } = statSync(file);
+    const major = ((dev >> 8) & 0xfff) | Math.floor(dev / 2 ** 32) & ~0xfff;
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const m = /^\d+:\s+(?:FLOCK|POSIX|OFDLCK)\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+      if (m && Number(m[4]) === ino && parseInt(m[2]!, 16) === major && parseInt(m[3]!, 16) === minor) {
+        const pid = Number(m[1]);
+        return { pid: pid > 0 ? pid : null };
+      }
+    }
+  } catch {
+    // no /proc (not Linux), or no status file yet
+  }
+  return null;
+}
+
+/**
+ * Why the engine refused the folder when no edgelat pid file named a live holder (a re-test: a hand-edited pid file,
+ * a `cp -al` copy): the process holding its `status` lock file, and whether that file is hard-linked with another
+ * folder's (a `cp -al` copy shares the source's lock). Null when /proc/locks lists no lock on it.
+ */
+function engineLockHolder(path: string, cause: unknown): WarehouseError | null {
+  const status = join(path, 'status');
+  const holder = lockHolder(status);
+  if (holder === null || holder.pid === process.pid) return null;
+  let links = 1;
+  try {
+    links = statSync(status).nlink;
+  } catch {
+    // gone since
+  }
+  if (links > 1) {
+    return new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: its ClickHouse lock file "status" is hard-linked with another folder's (a \`cp -al\` copy?), which ${holder.pid === null ? 'a process' : `process ${holder.pid}`} holds open: copy the folder with \`cp -a\` (EDGELAT_DATA_DIR)`, 76, { cause });
+  }
+  return new WarehouseLockedError(path, cause, holder.pid);
 }
 
 /**
@@ -99,8 +182,9 @@ export function openSession(dataDir: string): Session {
   } catch (error) {
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }
+  let before: string | null;
   try {
-    claim(path);
+    before = claim(path);
   } catch (error) {
     if (error instanceof WarehouseLockedError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -113,6 +197,9 @@ export function openSession(dataDir: string): Session {
     sessions.set(path, { session, users: 1 });
     return session;
   } catch (error) {
+    unclaim(path, before);
+    const held = engineLockHolder(path, error);
+    if (held) throw held;
     if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error); // its holder is no edgelat process with a pid file (claim wrote ours there)
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
@@ -212,6 +212,24 @@ describe('edgelat CLI', () => {
       writeFileSync(join(copy, 'chdb', 'edgelat.pid'), `${process.pid}\n`);
       const old = await edgelat(['sql', 'SELECT 1'], copy);
       expect([old.code, errLines(old.stderr)[0]]).toEqual([1, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+      // The held folder's pid file edited to look stale (a re-test): the engine's lock names the holder (/proc/locks),
+      // and the file is put back as it was, so the next attempt says the same.
+      const source = join(dataDir, 'chdb', 'edgelat.pid');
+      const held = readFileSync(source, 'utf8');
+      writeFileSync(source, '999999999 1:2\n');
+      for (let i = 0; i < 2; i++) {
+        const edited = await edgelat(['sql', 'SELECT 1'], dataDir);
+        expect([edited.code, errLines(edited.stderr).at(-1)]).toEqual([1, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+        expect(readFileSync(source, 'utf8')).toBe('999999999 1:2\n');
+      }
+      writeFileSync(source, held);
+      // A hard-link copy (cp -al) shares the engine's lock file: named so, and the source's pid file is left alone
+      // (a re-test: the failed open wrote its pid into the source's, a hard link of the copy's).
+      const linked = mkdtempSync(join(tmpdir(), 'edgelat-cli-linked-'));
+      expect(spawnSync('cp', ['-al', join(dataDir, 'chdb'), join(linked, 'chdb')]).status).toBe(0);
+      const hard = await edgelat(['sql', 'SELECT 1'], linked);
+      expect([hard.code, errLines(hard.stderr).at(-1)]).toEqual([1, `edgelat: cannot open the embedded warehouse at ${JSON.stringify(join(linked, 'chdb'))}: its ClickHouse lock file "status" is hard-linked with another folder's (a \`cp -al\` copy?), which process ${process.pid} holds open: copy the folder with \`cp -a\` (EDGELAT_DATA_DIR)`]);
+      expect(readFileSync(source, 'utf8')).toBe(held);
     } finally {
       await holder.exec('DROP DATABASE IF EXISTS copied').catch(() => undefined);
       await holder.close();

@@ -343,6 +343,9 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect([server.code, lines(server.stderr)]).toEqual([2, ['edgelat: unknown server "edge-99": nearest in the fleet data: edge-01']]);
     const own = await edgelat(['predict', '--model', MODEL, '--chip', 'nvidia-t4', '--server', 'edge-01'], dataDir);
     expect([own.code, lines(own.stderr)]).toEqual([2, [`edgelat: server "edge-01" runs chip "${CHIP}", not "nvidia-t4": its queueing context belongs to its own chip`]]);
+    // With a chip nothing knows, the chip is named, not the server's (a re-test: "runs chip …, not "nochip"").
+    const nochip = await edgelat(['predict', '--model', MODEL, '--chip', 'nochip', '--server', 'edge-01'], dataDir);
+    expect([nochip.code, lines(nochip.stderr)[0]!.startsWith('edgelat: unknown chip "nochip": ')]).toEqual([2, true]);
     // A chip no server of the fleet runs (the one-server demo runs one) is answered with the fleet's typical queue, said
     // (a re-test: "the chip's typical server's queue" on a chip without servers).
     const other = [...cutOf(MODEL).keys()].find((c) => c !== CHIP)!;
