@@ -55,14 +55,15 @@ export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<St
 const BROKER_PROBE_TIMEOUT_MS = 2000;
 
 /**
- * The broker's part of `/healthz`'s details: `{ answered_ms }` when it answered, `{ waiting_ms, error }` when it has
- * not answered for that long, `{ error }` when it answered with an error or before the first connection (null).
+ * The broker's part of `/healthz`'s details: `{ answered_ms }` when it answered; otherwise `{ waiting_ms, error }`, the
+ * time since it last answered and why (the client's error, such as a refused connection, or no answer at all);
+ * `{ error }` before the first connection (null).
  */
 export function brokerDetails(broker: BrokerHealth | null): Record<string, string | number> {
   if (broker === null) return { error: 'connecting to the cluster' };
-  if (broker.ok) return { answered_ms: broker.ms! };
-  if (broker.error !== undefined) return { error: broker.error };
-  return { waiting_ms: broker.ms!, error: `the cluster has not answered a metadata request for ${(broker.ms! / 1000).toFixed(1)} s (a hung or unreachable broker holds the processors until the client's request time-out)` };
+  if (broker.ok) return { answered_ms: broker.ms };
+  if (broker.error !== undefined) return { waiting_ms: broker.ms, error: broker.error };
+  return { waiting_ms: broker.ms, error: `the cluster has not answered a metadata request for ${(broker.ms / 1000).toFixed(1)} s (a hung or unreachable broker holds the processors until the client's request time-out)` };
 }
 
 /**

@@ -9,9 +9,13 @@
 export interface BrokerHealth {
   /** True when the cluster answered a metadata request within the probe's time-out. */
   ok: boolean;
-  /** ms the answer took (ok), or ms the oldest request has waited so far (not ok, no answer yet); null after an error. */
-  ms: number | null;
-  /** The client's error (not ok, answered with an error); absent otherwise. */
+  /**
+   * ok: ms the answer took. Not ok: ms since the cluster last answered (or since the first request it did not answer),
+   * so it grows through a long outage whatever the client's own time-outs and retries (a re-test: it fell back to 2 s
+   * each time the client's 30 s request time-out started a new request).
+   */
+  ms: number;
+  /** The client's error (not ok, answered with an error: connection refused, …); absent otherwise. */
   error?: string;
 }
 
@@ -27,6 +31,8 @@ export interface BrokerHealth {
 export class BrokerProbe {
   /** The request under way (or answered since the last check, `done` set: a stale answer, asked again). */
   private pending: { since: number; settled: Promise<{ error?: string }>; done: boolean } | null = null;
+  /** When the first request since the cluster last answered was made, epoch ms; null after an answer. */
+  private unansweredSince: number | null = null;
 
   /**
    * @param ask        One request to the cluster (e.g. `KafkaEventLog.ping`); its rejection is the broker's error.
@@ -63,8 +69,12 @@ export class BrokerProbe {
     });
     const outcome = await Promise.race([mine.settled, timedOut]);
     clearTimeout(timer);
-    if (outcome === 'timeout') return { ok: false, ms: this.now() - mine.since };
+    this.unansweredSince ??= mine.since;
+    const waited = this.now() - this.unansweredSince;
+    if (outcome === 'timeout') return { ok: false, ms: waited };
     if (this.pending === mine) this.pending = null;
-    return outcome.error === undefined ? { ok: true, ms: this.now() - mine.since } : { ok: false, ms: null, error: outcome.error };
+    if (outcome.error !== undefined) return { ok: false, ms: waited, error: outcome.error };
+    this.unansweredSince = null;
+    return { ok: true, ms: this.now() - mine.since };
   }
 }

@@ -84,6 +84,8 @@ export class KafkaEventLog implements EventLog {
   idempotent = false;
   private readonly seals: SealWatcher;
   private readonly fetcher: PartitionFetcher;
+  /** The health probe's admin client (no retries), connected at the first {@link ping}. */
+  private probeAdmin: Admin | null = null;
 
   private constructor(
     readonly id: string,
@@ -286,10 +288,24 @@ export class KafkaEventLog implements EventLog {
    * client's request time-out.
    */
   async ping(): Promise<void> {
-    await this.admin.describeCluster();
+    // An admin client of its own without retries: a refused connection is an answer now, not after the retries' seconds
+    // (a re-test: /healthz said "not answered" for a broker whose port refused connections).
+    if (!this.probeAdmin) {
+      const admin = this.kafka.admin({ retry: { retries: 0 } });
+      try {
+        await admin.connect();
+      } catch (error) {
+        await admin.disconnect().catch(() => undefined);
+        throw error;
+      }
+      this.probeAdmin = admin;
+    }
+    await this.probeAdmin.describeCluster();
   }
 
   async close(): Promise<void> {
+    await this.probeAdmin?.disconnect().catch(() => undefined);
+    this.probeAdmin = null;
     await this.fetcher.close();
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);

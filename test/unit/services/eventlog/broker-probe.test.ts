@@ -26,16 +26,39 @@ describe('BrokerProbe', () => {
     expect(await probe.check()).toEqual({ ok: true, ms: 7 });
   });
 
-  it('reports the client\'s error, and asks again at the next check', async () => {
+  it('reports the client\'s error with the time since the cluster last answered, and asks again at the next check', async () => {
     let calls = 0;
+    let clock = 0;
     const probe = new BrokerProbe(() => {
       calls++;
       if (calls === 1) return Promise.reject(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9'));
-      throw new Error('thrown before any request');
-    }, 50);
-    expect(await probe.check()).toEqual({ ok: false, ms: null, error: 'Connection error: connect ECONNREFUSED 127.0.0.1:9' });
-    expect(await probe.check()).toEqual({ ok: false, ms: null, error: 'thrown before any request' });
-    expect(calls).toBe(2);
+      if (calls === 2) throw new Error('thrown before any request');
+      return Promise.resolve();
+    }, 50, () => clock);
+    clock = 1000;
+    expect(await probe.check()).toEqual({ ok: false, ms: 0, error: 'Connection error: connect ECONNREFUSED 127.0.0.1:9' });
+    clock = 4000;
+    expect(await probe.check()).toEqual({ ok: false, ms: 3000, error: 'thrown before any request' });
+    expect(await probe.check()).toEqual({ ok: true, ms: 0 });
+    expect(calls).toBe(3);
+  });
+
+  it('counts the wait from the first unanswered request through the client\'s own time-outs (a re-test: it fell back to 2 s every 30 s)', async () => {
+    let clock = 0;
+    const requests: ReturnType<typeof manual>[] = [];
+    const probe = new BrokerProbe(() => {
+      requests.push(manual());
+      return requests.at(-1)!.promise;
+    }, 20, () => clock);
+    expect(await probe.check()).toEqual({ ok: false, ms: 0 });
+    clock = 30_000;
+    // The client gives the request up after its time-out: an error, then a new request that hangs too.
+    requests[0]!.reject(new Error('Request Metadata(key: 3, version: 6) timed out'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await probe.check()).toEqual({ ok: false, ms: 30_000 });
+    clock = 45_000;
+    expect(await probe.check()).toEqual({ ok: false, ms: 45_000 });
+    expect(requests.length).toBe(2);
   });
 
   it('gives up waiting on a hung request after its time-out, waits on that same request at the next check, and asks anew after a late answer', async () => {
@@ -83,7 +106,7 @@ describe('brokerDetails (the broker in /healthz)', () => {
   it('names the answer, the error, the wait and the state before the first connection', () => {
     expect(brokerDetails(null)).toEqual({ error: 'connecting to the cluster' });
     expect(brokerDetails({ ok: true, ms: 4 })).toEqual({ answered_ms: 4 });
-    expect(brokerDetails({ ok: false, ms: null, error: 'boom' })).toEqual({ error: 'boom' });
+    expect(brokerDetails({ ok: false, ms: 2500, error: 'boom' })).toEqual({ waiting_ms: 2500, error: 'boom' });
     expect(brokerDetails({ ok: false, ms: 9012 })).toEqual({
       waiting_ms: 9012,
       error: 'the cluster has not answered a metadata request for 9.0 s (a hung or unreachable broker holds the processors until the client\'s request time-out)',
