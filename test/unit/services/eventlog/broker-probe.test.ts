@@ -17,6 +17,12 @@ function manual() {
   return { promise, resolve, reject };
 }
 
+/** An `ask` whose every call is a request the test answers by hand, in `requests`. */
+function manualRequests() {
+  const requests: ReturnType<typeof manual>[] = [];
+  return { requests, ask: () => { requests.push(manual()); return requests.at(-1)!.promise; } };
+}
+
 describe('BrokerProbe', () => {
   it('is ok when the cluster answers, with the time the answer took on the given clock', async () => {
     let clock = 1000;
@@ -45,11 +51,8 @@ describe('BrokerProbe', () => {
 
   it('counts the wait from the first unanswered request through the client\'s own time-outs (a re-test: it fell back to 2 s every 30 s)', async () => {
     let clock = 0;
-    const requests: ReturnType<typeof manual>[] = [];
-    const probe = new BrokerProbe(() => {
-      requests.push(manual());
-      return requests.at(-1)!.promise;
-    }, 20, () => clock);
+    const { requests, ask } = manualRequests();
+    const probe = new BrokerProbe(ask, 20, () => clock);
     expect(await probe.check()).toEqual({ ok: false, ms: 0 });
     clock = 30_000;
     // The client gives the request up after its time-out: an error, then a new request that hangs too.
@@ -63,11 +66,8 @@ describe('BrokerProbe', () => {
 
   it('gives up waiting on a hung request after its time-out, waits on that same request at the next check, and asks anew after a late answer', async () => {
     let clock = 0;
-    const requests: ReturnType<typeof manual>[] = [];
-    const probe = new BrokerProbe(() => {
-      requests.push(manual());
-      return requests.at(-1)!.promise;
-    }, 30, () => clock);
+    const { requests, ask } = manualRequests();
+    const probe = new BrokerProbe(ask, 30, () => clock);
     clock = 100;
     const first = probe.check();
     clock = 130;
