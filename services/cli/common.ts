@@ -358,12 +358,15 @@ export function shadowHandOverOptions(): Option[] {
 
 /**
  * The simulator's shadow settings from {@link shadowHandOverOptions}' flags (unset ones left to its defaults).
- * @throws {UsageError} when a flag is given without shadow deployments (`servers` 0), naming it.
+ * @throws {UsageError} when a flag is given without shadow deployments (`servers` 0), naming it, or a hold-back
+ *         (`--shadow-reorder-ms`) with no result held back (`--shadow-reorder 0`).
  */
 export function shadowSimConfig(servers: number, flags: ShadowHandOverFlags): { servers: number; maxLagMs?: number; reorderShare?: number; reorderMs?: number; sampleShare?: number } {
   const given = ([['--shadow-max-lag-ms', flags.shadowMaxLagMs], ['--shadow-reorder', flags.shadowReorder], ['--shadow-reorder-ms', flags.shadowReorderMs], ['--shadow-sample', flags.shadowSample]] as const)
     .filter(([, v]) => v !== undefined).map(([f]) => f);
   if (servers === 0 && given.length > 0) throw new UsageError(`${given.join(', ')}: no shadow deployment to apply ${given.length > 1 ? 'them' : 'it'} to: give --shadows N too`);
+  // A hold-back for no result held back is a setting without effect (a re-test: taken without a word).
+  if (flags.shadowReorder === 0 && flags.shadowReorderMs !== undefined) throw new UsageError(`--shadow-reorder-ms ${flags.shadowReorderMs} holds back nothing with --shadow-reorder 0: give a share above 0, or leave --shadow-reorder-ms out`);
   return {
     servers,
     ...(flags.shadowMaxLagMs !== undefined ? { maxLagMs: flags.shadowMaxLagMs } : {}),

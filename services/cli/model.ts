@@ -159,6 +159,10 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   // An empty argument (an unset shell variable) is no version to look up among the registered ones (a trial).
   if (version.trim() === '') throw new UsageError(`model promote: expected a version (\`edgelat model list\` lists them), got ${JSON.stringify(version)}`);
   const all = await registry.list();
+  // A blank around it (a paste) is not part of any version: said with the version meant, never promoted unasked (a re-test).
+  if (version !== version.trim() && all.some((m) => m.version === version.trim())) {
+    throw new UsageError(`model promote: ${JSON.stringify(version)} has blanks around it: the version is ${JSON.stringify(version.trim())}`);
+  }
   const model = all.find((m) => m.version === version);
   if (!model) throw new UsageError(`no registered latency model ${JSON.stringify(version)}${all.length ? `; nearest versions: ${nearestNames(version, all.map((m) => m.version))}` : ': run `edgelat model train` (or `edgelat demo`) first'}`);
   const kindRows = all.filter((m) => m.kind === model.kind);

@@ -57,6 +57,7 @@ describe('model promote', () => {
     expect(await promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001')).toEqual({ version: 'total_ms_p50-20240601T101000Z-0001', kind: 'total_ms_p50', previous: 'total_ms_p50-20240601T101000Z-0001', retired: [] });
     await expect(promoteModel(registry, 'total_ms_p50-20240601T103000Z-001')).rejects.toThrow('no registered latency model "total_ms_p50-20240601T103000Z-001"; nearest versions: total_ms_p50-20240601T103000Z-0001');
     await expect(promoteModel(registry, '')).rejects.toThrow('model promote: expected a version (`edgelat model list` lists them), got ""');
+    await expect(promoteModel(registry, 'total_ms_p50-20240601T101000Z-0001 ')).rejects.toThrow('model promote: "total_ms_p50-20240601T101000Z-0001 " has blanks around it: the version is "total_ms_p50-20240601T101000Z-0001"');
   });
 
   it('announces the new champion on models.latency.v1 when given a log, as the schedule does; nothing when it was the champion already', async () => {

@@ -53,6 +53,8 @@ describe('simulate: pure pieces', () => {
     expect(simConfigFromOptions({ ...OPTS, shadows: 2 }).shadows).toEqual({ servers: 2, maxLagMs: 3000, reorderShare: 0.1, reorderMs: 1500, sampleShare: 1 });
     expect(() => simConfigFromOptions({ ...OPTS, shadowReorder: 0.2 })).toThrow('--shadow-reorder: no shadow deployment to apply it to: give --shadows N too');
     expect(() => simConfigFromOptions({ ...OPTS, shadows: 1, shadowReorder: 2 })).toThrow('--shadow-reorder must be a number in [0, 1], got 2');
+    expect(() => simConfigFromOptions({ ...OPTS, shadows: 1, shadowReorder: 0, shadowReorderMs: 5000 })).toThrow('--shadow-reorder-ms 5000 holds back nothing with --shadow-reorder 0: give a share above 0, or leave --shadow-reorder-ms out');
+    expect(simConfigFromOptions({ ...OPTS, shadows: 1, shadowReorder: 0 }).shadows).toMatchObject({ reorderShare: 0 });
     // The whole run is built in memory: the flags' maximums ran out of JS heap (a trial, on the demo).
     expect(() => simConfigFromOptions({ ...OPTS, servers: 1000, duration: 7 })).toThrow('--servers 1000 × --duration 7 is 7,000 server-minutes, more than simulate holds in memory (6,000): give --duration 6 or less, or --servers 857 or less');
     expect(simConfigFromOptions({ ...OPTS, servers: 300, duration: 20 })).toMatchObject({ servers: 300, durationMs: 20 * 60_000 });
