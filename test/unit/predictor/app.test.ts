@@ -605,6 +605,13 @@ describe('GET routes', () => {
     },
   );
 
+  it('GET /v1/correlations names an offset of 20 digits once (a trial: "too big" and "not a safe integer" for one field)', async () => {
+    const { app } = setup();
+    const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?offset=99999999999999999999' }), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(['#/offset']);
+    expect(problem.errors[0].message).toMatch(/<=\s*100000000.*got 99999999999999999999$/);
+  });
+
   it('GET /v1/correlations answers 400 for ?since= in epoch seconds (read as ms, a day of January 1970: every window)', async () => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?since=1717236300' }), 400, PROBLEM_TYPES.validation);
