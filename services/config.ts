@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, urlForMessages } from '../errors.ts';
 import { nearestNames } from './names.ts';
+import { userinfoProblem } from './alerts/webhook.ts';
 import { parseCron } from './model/training-schedule.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
 import { CORRELATION_SCOPES, type CorrelationScope } from '../pipelines/rolling-correlation.ts';
@@ -203,7 +204,11 @@ const schema = z.object({
   EDGELAT_CLICKHOUSE_URL: clickhouseUrl.optional(),
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
-  EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.superRefine((v, ctx) => {
+    // Read when the client is made, after a Kafka connection (a trial: "URI malformed" there).
+    const problem = userinfoProblem(v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   EDGELAT_RETRAIN_CRON: z
     .string()
     // croner's own reason (a trial: "61 * * * *" was said not to have 5 fields), and an expression no date matches.

@@ -63,6 +63,24 @@ export function webhookForLogs(url: string): string {
 }
 
 /**
+ * Why a URL's user or password cannot be read (null when it can): a `%` that starts no percent-escape (`50%off`),
+ * which decodeURIComponent refuses ("URI malformed") when the request is made, hours into a run for a webhook
+ * (a trial). Names neither the user nor the password.
+ */
+export function userinfoProblem(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const u = new URL(url);
+  for (const [part, text] of [['user', u.username], ['password', u.password]] as const) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      return `its ${part} has a "%" that starts no percent-escape (%XX): write a "%" of it as %25`;
+    }
+  }
+  return null;
+}
+
+/**
  * The request a URL makes: fetch refuses a URL with credentials in it ("Request cannot be constructed from a
  * URL that includes credentials"), so user:password@ becomes an `Authorization: Basic` header (RFC 7617).
  */

@@ -7,7 +7,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
-import { FETCH_BAD_PORTS, isHttpUrl, webhookForLogs } from '../alerts/webhook.ts';
+import { FETCH_BAD_PORTS, isHttpUrl, userinfoProblem, webhookForLogs } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
@@ -115,6 +115,8 @@ export function checkWebhookUrl(url: string): string {
   if (new URL(url).port === '0') throw new UsageError(`--alerts-webhook: port 0 of ${shown} is no port a receiver listens on: give the receiver's port`);
   // Every delivery would fail with "bad port" and be retried for ever.
   if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${shown} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
+  const userinfo = userinfoProblem(url);
+  if (userinfo !== null) throw new UsageError(`--alerts-webhook ${shown}: ${userinfo}`);
   return url;
 }
 

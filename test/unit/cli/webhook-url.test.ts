@@ -43,6 +43,10 @@ describe('checkWebhookUrl', () => {
     // An @ the parser puts in the path (a password with an unencoded /) is cut at too.
     expect(refused('http://alice:1/ter2@127.0.0.1:9000/tok3n')).toBe('--alerts-webhook: port 1 of "http://…@127.0.0.1:9000/…" is one fetch refuses to connect to (the Fetch standard\'s bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port');
     expect(refused('http://ops:WhPw55@hooks.example:6665/T0/SECRETPATH?token=TOK')).toMatch(/^--alerts-webhook: port 6665 of "http:\/\/hooks\.example:6665\/…" is one fetch refuses/);
+    // A "%" that starts no escape is refused now, not "URI malformed" at the first alert, hours in (a trial).
+    expect(refused('http://u:50%off@127.0.0.1:18081/hook')).toBe('--alerts-webhook "http://127.0.0.1:18081/…": its password has a "%" that starts no percent-escape (%XX): write a "%" of it as %25');
+    expect(refused('http://a%zz:pw@127.0.0.1:18081/hook')).toBe('--alerts-webhook "http://127.0.0.1:18081/…": its user has a "%" that starts no percent-escape (%XX): write a "%" of it as %25');
+    expect(refused('http://u:50%25off@127.0.0.1:18081/hook')).toBe('accepted');
   });
 
   it('blocks the same ports as undici, the fetch Node runs', () => {
