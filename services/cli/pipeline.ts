@@ -1,4 +1,4 @@
-import { BrokerUnavailableError } from '../../errors.ts';
+import { BrokerUnavailableError, urlForMessages } from '../../errors.ts';
 import { clusterChangedError } from '../eventlog/kafka-consumer.ts';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
@@ -217,7 +217,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
     }
-    process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? config.clickhouse.url : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
+    process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? urlForMessages(config.clickhouse.url) : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
     // A bounded run says how far each processor got, every PROGRESS_EVERY_MS (a trial sat 12 s in silence over 40k records).
     // Only when a count moved (a run waiting on unsealed topics prints nothing); counts are the current run's (they
     // start over after a restart, which pipeline run says in its own line).

@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
-import { scrubSecrets, WarehouseError } from '../../errors.ts';
+import { scrubSecrets, urlForMessages, WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
@@ -63,7 +63,9 @@ const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
  * @param server  The server's URL (EDGELAT_CLICKHOUSE_URL): a failure to connect names it and the
  *                setting, not the statement (a trial read "statement failed: connect ECONNREFUSED" as a bad query).
  */
-export function toWarehouseError(error: unknown, what: string, server?: string): WarehouseError {
+export function toWarehouseError(error: unknown, what: string, serverUrl?: string): WarehouseError {
+  // Shown as every other URL: scheme, host and port; a path (a proxy's prefix may be a secret) as "…" (a trial).
+  const server = serverUrl === undefined ? undefined : urlForMessages(serverUrl);
   if (error instanceof WarehouseError) return error;
   const e = error as { message?: unknown; code?: unknown };
   const message = String(e?.message ?? error);
@@ -257,7 +259,7 @@ export class ClickHouseWarehouse implements Warehouse {
   private assertClickHouse(headers: Readonly<Record<string, unknown>> | undefined): void {
     if (this.identified) return;
     if (headers === undefined || !isClickHouseAnswer(headers)) {
-      throw new WarehouseError(`EDGELAT_CLICKHOUSE_URL: the server at ${JSON.stringify(this.url)} answered without ClickHouse's X-ClickHouse-* headers: it is not the HTTP interface of a ClickHouse server (port 8123), or a proxy in front of it drops them`, null);
+      throw new WarehouseError(`EDGELAT_CLICKHOUSE_URL: the server at ${JSON.stringify(urlForMessages(this.url))} answered without ClickHouse's X-ClickHouse-* headers: it is not the HTTP interface of a ClickHouse server (port 8123), or a proxy in front of it drops them`, null);
     }
     this.identified = true;
   }

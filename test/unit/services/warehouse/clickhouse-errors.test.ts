@@ -17,6 +17,9 @@ describe('toWarehouseError', () => {
     expect([refused.message, refused.code, refused.retriable]).toEqual(['EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://127.0.0.1:1" (connect ECONNREFUSED 127.0.0.1:1)', null, true]);
     expect(toWarehouseError(new Error('getaddrinfo ENOTFOUND clickhose'), 'query', 'http://clickhose:8123').message)
       .toBe('EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://clickhose:8123" (getaddrinfo ENOTFOUND clickhose)');
+    // A path (a proxy's prefix may be a secret) is shown as "…", as every other URL (a trial: printed whole).
+    expect(toWarehouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'statement', 'http://127.0.0.1:1/chproxy-pathS3cret/').message)
+      .toBe('EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://127.0.0.1:1/…" (connect ECONNREFUSED 127.0.0.1:1)');
     // A failure mid-request (the server was there) names what failed, and the server (a re-test: "statement failed: Timeout error." alone).
     expect(toWarehouseError(new Error('socket hang up'), 'insert into t', 'http://127.0.0.1:8123').message).toBe('insert into t failed: socket hang up (ClickHouse at "http://127.0.0.1:8123", EDGELAT_CLICKHOUSE_URL)');
     expect(toWarehouseError(new Error('Timeout error.'), 'statement', 'http://127.0.0.1:19092').message).toBe('statement failed: Timeout error. (ClickHouse at "http://127.0.0.1:19092", EDGELAT_CLICKHOUSE_URL)');
