@@ -26,6 +26,8 @@ export const METRIC_NAMES = {
   watermarkDelay: 'edgelat_watermark_delay_seconds',
   /** Histogram {table}: latency of one warehouse insert (a batch), seconds. */
   batchWrite: 'edgelat_batch_write_seconds',
+  /** Counter {status}: alert state changes the webhook acknowledged (`delivered`), refused for good (`rejected`, a 4xx: not sent again), or not sent (`filtered`). */
+  alertDeliveries: 'edgelat_alert_deliveries_total',
 } as const;
 
 /** Buckets of {@link METRIC_NAMES.batchWrite}, seconds (5 ms … 30 s). */
@@ -56,6 +58,8 @@ export interface Metrics {
   readonly watermarkDelay: Gauge<PartitionLabel>;
   /** `edgelat_batch_write_seconds{table}`: warehouse insert latency, seconds. */
   readonly batchWrite: Histogram<'table'>;
+  /** `edgelat_alert_deliveries_total{status}`: alert changes delivered, rejected (4xx, for good) or filtered. */
+  readonly alertDeliveries: Counter<'status'>;
 }
 
 /** Options of {@link createMetrics}. */
@@ -101,7 +105,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       buckets: [...BATCH_WRITE_BUCKETS_SECONDS],
       registers,
     }),
+    alertDeliveries: new Counter({ name: METRIC_NAMES.alertDeliveries, help: 'Alert state changes posted to the webhook, by outcome: delivered (2xx), rejected (4xx: refused for good, not sent again; a trial found them silent), filtered (not sent).', labelNames: ['status'], registers }),
   };
+}
+
+/** Last cumulative delivery counts seen by {@link observeDeliveries}, per Metrics object. */
+const lastDeliveries = new WeakMap<Metrics, Record<string, number>>();
+
+/**
+ * Turn an alert delivery run's cumulative counts by status into increments of `edgelat_alert_deliveries_total`
+ * (a count below the last one seen, a new run after a restart, counts from 0 again).
+ * @param deliveries  Cumulative changes per status (`AlertDeliveryRun.deliveries`).
+ */
+export function observeDeliveries(metrics: Metrics, deliveries: Readonly<Record<string, number>>): void {
+  const before = lastDeliveries.get(metrics) ?? {};
+  for (const [status, now] of Object.entries(deliveries)) {
+    const previous = before[status] ?? 0;
+    const delta = now >= previous ? now - previous : now;
+    if (delta > 0) metrics.alertDeliveries.inc({ status }, delta);
+  }
+  lastDeliveries.set(metrics, { ...deliveries });
 }
 
 /**

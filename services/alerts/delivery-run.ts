@@ -97,9 +97,25 @@ export class AlertDeliveryRun {
 
   /** Join the consumer group and resume each owned partition (see {@link syncAssignment}). */
   async start(): Promise<void> {
+    await this.warnOfRefusals();
     await this.options.log.ensureTopic(this.topic);
     this.consumer = await this.options.log.consumer(this.options.groupId ?? 'edgelat-alert-delivery', [this.topic]);
     await this.syncAssignment();
+  }
+
+  /**
+   * Say at start how many changes the webhook refused for good in earlier runs (status `rejected`: a 3xx or 4xx, never
+   * sent again), so a mistyped URL or a rotated token is not found only by pages that never came (a trial: 94 refusals
+   * by a redirect, then a run with the URL mended sent none of them, in silence).
+   */
+  private async warnOfRefusals(): Promise<void> {
+    const { warehouse, logger } = this.options;
+    const [row] = await warehouse.query<{ n: number; last: string | null }>(
+      `SELECT count() AS n, if(count() = 0, NULL, toString(max(delivered_at))) AS last FROM ${warehouse.database}.alert_deliveries WHERE status = 'rejected'`);
+    const n = Number(row?.n ?? 0);
+    if (n === 0) return;
+    logger?.warn({ pipeline: 'alert-delivery', rejected: n, last: row?.last },
+      `${n} alert change(s) were refused for good by the webhook in earlier runs (status rejected in ${warehouse.database}.alert_deliveries, last at ${row?.last} UTC) and are not sent again: read them with \`edgelat sql "SELECT * FROM ${warehouse.database}.alert_deliveries WHERE status = 'rejected'"\``);
   }
 
   /** New partitions: resume at the committed offset with the pairs' states and the recorded keys from alert_deliveries. */

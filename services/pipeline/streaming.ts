@@ -9,7 +9,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { BrokerUnavailableError } from '../../errors.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import { backoffDelay, type RetryOptions } from '../retry.ts';
-import { observeCounts, observePartitions, type Metrics } from '../metrics.ts';
+import { observeCounts, observeDeliveries, observePartitions, type Metrics } from '../metrics.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { inputPartitions, shadowProcessor, stageTopics, type Stage } from './embedded.ts';
 import { AlertDeliveryRun } from '../alerts/delivery-run.ts';
@@ -138,6 +138,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
         // Nothing new: wait a little (the in-process log's poll returns at once; without this the loop would never yield).
         if (!end && consumedBy(run.counts) === before) await sleep(IDLE_WAIT_MS);
         if (metrics) observeCounts(metrics, stage, run.counts);
+        if (metrics && run instanceof AlertDeliveryRun) observeDeliveries(metrics, run.deliveries);
         options.onProgress?.(stage, run.counts);
         await observeGauges(stage, run);
         // This member is done with its own partitions; the run ends once every member of the group is (their

@@ -166,6 +166,14 @@ describe('alert delivery to a webhook', () => {
     expect(run.deliveries).toEqual({ delivered: expected.length - 1, rejected: 1, filtered: 0 });
     const rows = await w.query<{ status: string; http_status: number; attempts: number }>(`SELECT status, http_status, attempts FROM ${w.database}.alert_deliveries WHERE idempotency_key = {k:String}`, { k: refused });
     expect(rows).toEqual([{ status: 'rejected', http_status: 422, attempts: 1 }]);
+    // A later run says at start that an earlier one's change was refused for good (a trial: 94 refusals, then silence).
+    const warnings: { msg: string; rejected?: number }[] = [];
+    const next = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) }) });
+    await next.start();
+    await next.close();
+    const said = warnings.filter((x) => x.rejected !== undefined);
+    expect(said.map((x) => x.rejected)).toEqual([1]);
+    expect(said[0]!.msg).toMatch(/^1 alert change\(s\) were refused for good by the webhook in earlier runs \(status rejected in \w+\.alert_deliveries, last at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC\) and are not sent again: /);
   });
 
   it('--alerts-states firing,resolved: only those changes are posted; the others are recorded as filtered, and a crash keeps it exact', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, METRIC_NAMES, observeCounts, observePartitions } from '../../../services/metrics.ts';
+import { createMetrics, METRIC_NAMES, observeCounts, observeDeliveries, observePartitions } from '../../../services/metrics.ts';
 import { startOpsServer, type OpsServer } from '../../../services/ops-server.ts';
 
 const counts = (consumed: number, processed: number, late: number, dead: number, repeated?: number) => ({ consumed, processed, late, dead, ...(repeated !== undefined ? { repeated } : {}) });
@@ -32,6 +32,15 @@ describe('observeCounts', () => {
     observeCounts(metrics, 'p', { t: counts(10, 10, 0, 0) });
     observeCounts(metrics, 'p', { t: counts(3, 3, 0, 0) });
     expect(await value(metrics, METRIC_NAMES.recordsIn, { pipeline: 'p', topic: 't' })).toBe(13);
+  });
+
+  it('counts alert deliveries by status, as increments of the run\'s cumulative counts (a trial: rejected ones were silent)', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    observeDeliveries(metrics, { delivered: 3, rejected: 0, filtered: 1 });
+    observeDeliveries(metrics, { delivered: 5, rejected: 2, filtered: 1 });
+    // A restarted run counts from 0 again: added in full.
+    observeDeliveries(metrics, { delivered: 1, rejected: 0, filtered: 0 });
+    expect([await value(metrics, METRIC_NAMES.alertDeliveries, { status: 'delivered' }), await value(metrics, METRIC_NAMES.alertDeliveries, { status: 'rejected' }), await value(metrics, METRIC_NAMES.alertDeliveries, { status: 'filtered' })]).toEqual([6, 2, 1]);
   });
 
   it('keeps separate registries apart', async () => {
