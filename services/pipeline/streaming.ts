@@ -103,8 +103,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
 
   /** Consumer lag (end offset − position) and watermark delay of a run's owned partitions, at most every `gaugeEveryMs`. */
   const lastGauges = new Map<Stage, number>();
-  async function observeGauges(stage: Stage, run: ReturnType<typeof make>): Promise<void> {
-    if (!metrics || Date.now() - (lastGauges.get(stage) ?? 0) < (options.gaugeEveryMs ?? 5000)) return;
+  async function observeGauges(stage: Stage, run: ReturnType<typeof make>, force = false): Promise<void> {
+    if (!metrics || (!force && Date.now() - (lastGauges.get(stage) ?? 0) < (options.gaugeEveryMs ?? 5000))) return;
     lastGauges.set(stage, Date.now());
     const lags = [];
     for (const p of run.positions()) lags.push({ topic: p.topic, partition: p.partition, value: Math.max(0, (await log.endOffset(p)) - p.position) });
@@ -144,6 +144,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
         // This member is done with its own partitions; the run ends once every member of the group is (their
         // partitions may still come to this member in a rebalance, so it keeps polling until then).
         if (end && options.untilEnd && (await run.groupDrained())) {
+          // The stage's last lag, not one up to 5 s old: a drained stage kept showing a lag while others ran on (a trial).
+          await observeGauges(stage, run, true);
           for (const topic of seals[stage]) {
             producers.set(topic, producers.get(topic)! - 1);
             if (producers.get(topic) === 0) await log.seal(topic);
