@@ -122,7 +122,7 @@ export function observeDeliveries(metrics: Metrics, deliveries: Readonly<Record<
   for (const [status, now] of Object.entries(deliveries)) {
     const previous = before[status] ?? 0;
     const delta = now >= previous ? now - previous : now;
-    if (delta > 0) metrics.alertDeliveries.inc({ status }, delta);
+    metrics.alertDeliveries.inc({ status }, Math.max(0, delta)); // at 0 from the start, as the per-topic counters
   }
   lastDeliveries.set(metrics, { ...deliveries });
 }
@@ -148,9 +148,11 @@ export function observeCounts(metrics: Metrics, pipeline: string, counts: Readon
     const key = `${pipeline}\u0000${topic}`;
     const before = seen.get(key) ?? { consumed: 0, processed: 0, late: 0, dead: 0, repeated: 0 };
     const labels = { pipeline, topic };
+    // Every series from the first call on, at 0 until something is counted: a series that appears only at its first
+    // dead letter leaves rate() and absent() rules blind until then (a trial).
     const add = (counter: Counter<TopicLabel>, current: number, previous: number): void => {
       const delta = current >= previous ? current - previous : current;
-      if (delta > 0) counter.inc(labels, delta);
+      counter.inc(labels, Math.max(0, delta));
     };
     add(metrics.recordsIn, now.consumed, before.consumed);
     add(metrics.recordsOut, now.processed, before.processed);
