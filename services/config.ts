@@ -53,6 +53,11 @@ export interface EdgelatConfig {
   alerts: AlertPolicy;
   /** Longest wait for the alert webhook's answer, ms (EDGELAT_ALERTS_TIMEOUT_MS). @default 10000 */
   alertsTimeoutMs: number;
+  /**
+   * The alert webhook when `--alerts-webhook` is not given (EDGELAT_ALERTS_WEBHOOK_URL): its token stays out of the
+   * command line, which `ps` and /proc show (a trial). null: none.
+   */
+  alertsWebhookUrl: string | null;
   /** Shadow comparison (EDGELAT_SHADOW*; pipelines/shadow-compare.ts). */
   shadows: ShadowConfig;
   /** Kafka connection; null runs the in-process log. */
@@ -178,6 +183,10 @@ const schema = z.object({
   EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_LOOKBACK: int(1, 1000).default(20),
   EDGELAT_ALERTS_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
+  EDGELAT_ALERTS_WEBHOOK_URL: httpUrl.superRefine((v, ctx) => {
+    const problem = userinfoProblem(v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   EDGELAT_SHADOWS: z.enum(['true', 'false']).default('false'),
   EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
   EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
@@ -335,6 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
     alerts,
     alertsTimeoutMs: e.EDGELAT_ALERTS_TIMEOUT_MS,
+    alertsWebhookUrl: e.EDGELAT_ALERTS_WEBHOOK_URL ?? null,
     shadows: {
       enabled: e.EDGELAT_SHADOWS === 'true', windowMs: e.EDGELAT_SHADOW_WINDOW_MS, lagToleranceMs: e.EDGELAT_SHADOW_LAG_TOLERANCE_MS,
       tolerance: e.EDGELAT_SHADOW_TOLERANCE, sloP99Ms: e.EDGELAT_SHADOW_SLO_P99_MS ?? null,

@@ -116,6 +116,7 @@ Environment:
   EDGELAT_ALERT_THRESHOLD          alert policy: |r| that counts as strong (default 0.5), with EDGELAT_ALERT_HYSTERESIS (0.1),
                                    EDGELAT_ALERT_MIN_N (30), EDGELAT_ALERT_FIRE_AFTER (3), EDGELAT_ALERT_CLEAR_AFTER (3), EDGELAT_ALERT_LOOKBACK (20)
   EDGELAT_ALERTS_TIMEOUT_MS        longest wait for the alert webhook's answer (default 10000)
+  EDGELAT_ALERTS_WEBHOOK_URL       the alert webhook when --alerts-webhook is not given (keeps a token out of ps)
   EDGELAT_SHADOWS                  true: pipeline run also runs shadow-compare (default false; the demo always does)
   EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
                                    EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
@@ -164,7 +165,7 @@ const demo = program
   .addOption(new Option('--jitter <ms>', 'max arrival delay of a record after its event time; above the out-of-orderness bound (EDGELAT_MAX_OUT_OF_ORDERNESS_MS) some records arrive late').default(2200).argParser(intFlag('--jitter', 0, 600_000)))
   .addOption(new Option('--bad-records <n>', 'undecodable records injected to show the dead-letter path').default(3).argParser(intFlag('--bad-records', 0, 1000)))
   .option('--no-models', 'skip the latency models\' retraining cycles (faster; the registered models are kept; `edgelat model train` trains them later)')
-  .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries')
+  .option('--alerts-webhook <url>', 'POST every alert state change (JSON, Idempotency-Key header) to this URL; deliveries are recorded in the table alert_deliveries (default: EDGELAT_ALERTS_WEBHOOK_URL, which keeps a token out of the command line)')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved').argParser(alertStatesFlag))
   .addOption(new Option('--shadows <n>', 'production servers with a shadow deployment (the same requests on another chip, compared by shadow-compare)').default(3).argParser(intFlag('--shadows', 0, 1000)));
 for (const option of shadowHandOverOptions()) demo.addOption(option);
@@ -173,7 +174,8 @@ demo
   .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace (data/azure-llm-trace)')
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone); where they hold events no demo wrote, it refuses unless --replace.')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] } & ShadowHandOverFlags, command: Command) => {
-    await (await import('./demo.ts')).demoCommand(await config(), { ...opts, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
+    const cfg = await config();
+    await (await import('./demo.ts')).demoCommand(cfg, { ...opts, alertsWebhook: opts.alertsWebhook ?? cfg.alertsWebhookUrl ?? undefined, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
 program
@@ -318,10 +320,12 @@ pipelineCommand
   .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances; exits 3 when Kafka\'s retention deleted input records before they were read', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
   .addOption(new Option('--metrics-host <host>', 'interface of /healthz and /metrics').default('0.0.0.0').argParser(hostFlag('--metrics-host')))
-  .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries')
+  .option('--alerts-webhook <url>', 'also run the alerts processor: POST every alert state change (JSON, Idempotency-Key header) to this URL, retried with back-off; delivered changes are recorded in the table alert_deliveries (default: EDGELAT_ALERTS_WEBHOOK_URL, which keeps a token out of the command line)')
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
-    await (await import('./pipeline.ts')).pipelineRunCommand(await config(), opts);
+    const cfg = await config();
+    // The flag, else EDGELAT_ALERTS_WEBHOOK_URL (a token kept out of the command line).
+    await (await import('./pipeline.ts')).pipelineRunCommand(cfg, { ...opts, alertsWebhook: opts.alertsWebhook ?? cfg.alertsWebhookUrl ?? undefined });
     // Everything of the run is closed, but a kafkajs client of a connection given up during an outage can reconnect when
     // the broker is back and hold the process open (a trial: alive 4 minutes after its summary, SIGTERM ignored). An
     // unref'd timer keeps nothing alive itself: a process that drains ends as before; one held open ends after the grace.

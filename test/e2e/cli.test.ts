@@ -141,6 +141,30 @@ describe('edgelat CLI', () => {
     expect([ended, errLines(stderr).at(-1)]).toEqual([[null, 'SIGTERM'], 'edgelat: interrupted (SIGTERM); database edgelat holds a partial demo run (run the demo again to replace it)']);
   }, 120_000);
 
+  it('takes the alert webhook from EDGELAT_ALERTS_WEBHOOK_URL, keeping its token out of the command line (a trial)', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const posts: string[] = [];
+    const rx = createHttpServer((req, res) => {
+      posts.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => rx.listen(0, '127.0.0.1', resolve));
+    const port = (rx.address() as AddressInfo).port;
+    try {
+      const own = mkdtempSync(join(tmpdir(), 'edgelat-cli-hookenv-'));
+      const r = await edgelat(['demo', '--servers', '2', '--duration', '2', '--no-models', '--shadows', '0', '--bad-records', '0'], own, undefined, { EDGELAT_ALERTS_WEBHOOK_URL: `http://127.0.0.1:${port}/hook?token=TOK123` });
+      expect(r.code, r.stderr).toBe(0);
+      expect(posts.length).toBeGreaterThan(0);
+      expect(new Set(posts)).toEqual(new Set(['/hook?token=TOK123']));
+      expect(`${r.stdout}${r.stderr}`).not.toContain('TOK123');
+      const q = await edgelat(['sql', "SELECT countIf(status = 'delivered') FROM edgelat.alert_deliveries", '--format', 'csv'], own);
+      expect(Number(q.stdout.trim())).toBe(posts.length);
+    } finally {
+      rx.close();
+    }
+  }, 120_000);
+
   it('pipeline run whose metrics port is taken ends before it opens Kafka or the warehouse, and creates nothing', async () => {
     // A trial: the warehouse was opened first, and a bad --metrics-host or a busy port left a chdb folder and its pid file behind.
     const busy = createServer();
