@@ -138,6 +138,14 @@ const clickhouseUrl = httpUrl
   .refine((v) => !URL.canParse(v) || new URL(v).search === '', 'must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken')
   .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must have no user or password in it: give them as EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD');
 
+/**
+ * One of `values` (lower case), the value given in any case: `PLAIN` (Kafka's own spelling of the mechanism), `TRUE`,
+ * `INFO` (a trial: refused).
+ */
+function anyCase<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.string().transform((v) => v.toLowerCase()).pipe(z.enum(values));
+}
+
 const schema = z.object({
   EDGELAT_DATA_DIR: z.string().min(1).default('./.edgelat'),
   EDGELAT_DATABASE: z
@@ -145,7 +153,7 @@ const schema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier of at most 63 characters')
     .refine((v) => !RESERVED_DATABASES.has(v.toLowerCase()), 'is reserved by ClickHouse; choose another name')
     .default('edgelat'),
-  EDGELAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  EDGELAT_LOG_LEVEL: anyCase(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   /** Read by bin/edgelat.js before anything else: '1' runs the TypeScript sources through tsx instead of the compiled dist/. */
   EDGELAT_FROM_SOURCE: z.enum(['0', '1']).default('0'),
   EDGELAT_PARTITIONS: int(1, 1024).default(4),
@@ -187,7 +195,7 @@ const schema = z.object({
     const problem = userinfoProblem(v);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
-  EDGELAT_SHADOWS: z.enum(['true', 'false']).default('false'),
+  EDGELAT_SHADOWS: anyCase(['true', 'false']).default('false'),
   EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
   EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
   EDGELAT_SHADOW_TOLERANCE: decimal().pipe(z.number().gt(0).max(10)).default(0.1),
@@ -203,11 +211,11 @@ const schema = z.object({
     .optional(),
   EDGELAT_KAFKA_CLIENT_ID: z.string().min(1).default('edgelat'),
   EDGELAT_KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected 1 to 200 letters, digits, ".", "_" or "-"').default('edgelat'),
-  EDGELAT_KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  EDGELAT_KAFKA_SASL_MECHANISM: anyCase(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   EDGELAT_KAFKA_SASL_USERNAME: z.string().optional(),
   EDGELAT_KAFKA_SASL_PASSWORD: z.string().optional(),
-  EDGELAT_KAFKA_TLS: z.enum(['true', 'false']).default('false'),
-  EDGELAT_KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  EDGELAT_KAFKA_TLS: anyCase(['true', 'false']).default('false'),
+  EDGELAT_KAFKA_COMPRESSION: anyCase(['none', 'gzip']).default('none'),
   EDGELAT_KAFKA_SESSION_TIMEOUT_MS: int(1000, HOUR_MS).default(10_000),
   EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS: int(1000, HOUR_MS).default(20_000),
   EDGELAT_CLICKHOUSE_URL: clickhouseUrl.optional(),

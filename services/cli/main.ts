@@ -621,7 +621,7 @@ try {
     const [{ createLogger }, { scrubSecrets }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
     process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
     // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
-    const level = process.env.EDGELAT_LOG_LEVEL;
+    const level = process.env.EDGELAT_LOG_LEVEL?.toLowerCase();
     if (level === 'debug' || level === 'trace') createLogger(level).error({ error: scrubbedError(error, scrubSecrets) }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs

@@ -151,6 +151,10 @@ describe('loadConfig', () => {
     expect(message({ EDGELAT_SCHEMA_REGISTRY_URL: 'http://u:50%off@127.0.0.1:18082/' })).not.toContain('50%off');
     expect(() => loadConfig({ EDGELAT_KAFKA_BROKERS: 'nohostport' })).toThrow(/EDGELAT_KAFKA_BROKERS="nohostport": must be host:port/);
     expect(() => loadConfig({ EDGELAT_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/needs EDGELAT_KAFKA_SASL_USERNAME/);
+    // Enum values in any case (a trial: Kafka's own PLAIN, TRUE and INFO were refused).
+    const upper = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_SASL_MECHANISM: 'PLAIN', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'p', EDGELAT_KAFKA_TLS: 'TRUE', EDGELAT_LOG_LEVEL: 'INFO', EDGELAT_SHADOWS: 'True', EDGELAT_KAFKA_COMPRESSION: 'GZIP' });
+    expect([upper.kafka?.sasl?.mechanism, upper.kafka?.tls, upper.logLevel, upper.shadows.enabled, upper.kafka?.compression]).toEqual(['plain', true, 'info', true, 'gzip']);
+    expect(() => loadConfig({ EDGELAT_KAFKA_TLS: 'yes' })).toThrow('EDGELAT_KAFKA_TLS="yes": Invalid option: expected one of "true"|"false"');
     // The client refused URL parameters with "Unknown URL parameters: database", naming no variable; a login in the URL is refused too, and not shown.
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:8123/?database=foo' })).toThrow('bad configuration: EDGELAT_CLICKHOUSE_URL="http://127.0.0.1:8123/?database=…": must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken');
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://u:s3cret@127.0.0.1:8123' })).toThrow(/^bad configuration: EDGELAT_CLICKHOUSE_URL="[^"]*": must have no user or password in it: give them as EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD$/);
