@@ -133,6 +133,16 @@ const httpUrl = z.string().refine((v) => {
   }
 }, 'must be an http(s) URL');
 
+/**
+ * An http(s) URL whose `user:password@` is read when a request is made (the schema registry, the alert webhook): a `%`
+ * that starts no escape is refused here, not "URI malformed" at the first request, after a Kafka connection or hours into
+ * a run (a trial).
+ */
+const httpUrlWithLogin = httpUrl.superRefine((v, ctx) => {
+  const problem = userinfoProblem(v);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 /** ClickHouse's HTTP interface: the database and the login have variables of their own (the client refuses URL parameters). */
 const clickhouseUrl = httpUrl
   .refine((v) => !URL.canParse(v) || new URL(v).search === '', 'must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken')
@@ -191,10 +201,7 @@ const schema = z.object({
   EDGELAT_ALERT_CLEAR_AFTER: int(1, 1000).default(3),
   EDGELAT_ALERT_LOOKBACK: int(1, 1000).default(20),
   EDGELAT_ALERTS_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
-  EDGELAT_ALERTS_WEBHOOK_URL: httpUrl.superRefine((v, ctx) => {
-    const problem = userinfoProblem(v);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  }).optional(),
+  EDGELAT_ALERTS_WEBHOOK_URL: httpUrlWithLogin.optional(),
   EDGELAT_SHADOWS: anyCase(['true', 'false']).default('false'),
   EDGELAT_SHADOW_WINDOW_MS: int(1000, 24 * HOUR_MS).default(300_000),
   EDGELAT_SHADOW_LAG_TOLERANCE_MS: int(0, HOUR_MS).default(30_000),
@@ -221,11 +228,7 @@ const schema = z.object({
   EDGELAT_CLICKHOUSE_URL: clickhouseUrl.optional(),
   EDGELAT_CLICKHOUSE_USER: z.string().default('default'),
   EDGELAT_CLICKHOUSE_PASSWORD: z.string().default(''),
-  EDGELAT_SCHEMA_REGISTRY_URL: httpUrl.superRefine((v, ctx) => {
-    // Read when the client is made, after a Kafka connection (a trial: "URI malformed" there).
-    const problem = userinfoProblem(v);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  }).optional(),
+  EDGELAT_SCHEMA_REGISTRY_URL: httpUrlWithLogin.optional(),
   EDGELAT_RETRAIN_CRON: z
     .string()
     // croner's own reason (a trial: "61 * * * *" was said not to have 5 fields), and an expression no date matches.
