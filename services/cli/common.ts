@@ -338,9 +338,13 @@ const SIM_FLAGS: Readonly<Record<string, string>> = {
 
 /** The shadow hand-over flags of `demo` and `simulate` as parsed (undefined: the simulator's default, SHADOW_DEFAULTS). */
 export interface ShadowHandOverFlags {
+  /** Shadow results' hand-over: max lag, ms (0..60000). @default 3000 */
   shadowMaxLagMs?: number;
+  /** Share of shadow results held back out of order, 0..1. @default 0.1 */
   shadowReorder?: number;
+  /** Longest hold-back of a reordered result, ms (0..60000). @default 1500 */
   shadowReorderMs?: number;
+  /** Share of a production server's requests mirrored, (0, 1]. @default 1 */
   shadowSample?: number;
 }
 

@@ -13,10 +13,10 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { createProgress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { RETRY_DEFAULTS } from '../retry.ts';
-import { checkFleetSize, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag } from './common.ts';
+import { checkFleetSize, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag, type ShadowHandOverFlags } from './common.ts';
 
 /** Options of `edgelat simulate` (the command-line flags). */
-export interface SimulateOptions {
+export interface SimulateOptions extends ShadowHandOverFlags {
   /** Event-time span of the simulation, minutes (> 0). */
   duration: number;
   /** Number of edge servers, integer 1..1000. */
@@ -38,14 +38,6 @@ export interface SimulateOptions {
   shadows?: number;
   /** Arrival trace files (the Azure LLM inference trace's format) in place of the repository's cut. @default the cut */
   trace?: string[];
-  /** Shadow results' hand-over: max lag, ms (0..60000). @default 3000 (SHADOW_DEFAULTS) */
-  shadowMaxLagMs?: number;
-  /** Share of shadow results held back out of order, 0..1. @default 0.1 */
-  shadowReorder?: number;
-  /** Longest hold-back of a reordered result, ms (0..60000). @default 1500 */
-  shadowReorderMs?: number;
-  /** Share of a production server's requests mirrored, (0, 1]. @default 1 */
-  shadowSample?: number;
 }
 
 /** Where the command writes: stdout for the summary, stderr for progress. @default process.stdout / process.stderr */
