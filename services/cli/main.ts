@@ -548,12 +548,22 @@ registerAlertCommands(program);
 registerWhatIfCommand(program);
 registerGateCommand(program);
 
-/** An error as the debug log shows it: type, message, stack, code and cause's message, each scrubbed (errors.ts `scrubSecrets`). */
-function scrubbedError(error: unknown, scrub: (text: string) => string): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: scrub(String(error)) };
+/**
+ * An error as the debug log shows it under pino's `err` key: an error of the same class (pino's serializer names it
+ * `type`) with its message, stack and cause's message scrubbed (errors.ts `scrubSecrets`), and its `code`; a thrown
+ * non-Error becomes an Error of its scrubbed text.
+ */
+function scrubbedError(error: unknown, scrub: (text: string) => string): Error {
+  if (!(error instanceof Error)) return new Error(scrub(String(error)));
+  const copy: Error & { code?: unknown } = Object.create(Object.getPrototypeOf(error) as object);
   const { code } = error as Error & { code?: unknown };
-  const cause = error.cause instanceof Error ? scrub(error.cause.message) : undefined;
-  return { type: error.name, message: scrub(error.message), stack: scrub(error.stack ?? ''), ...(code === undefined ? {} : { code }), ...(cause === undefined ? {} : { cause }) };
+  Object.defineProperties(copy, {
+    message: { value: scrub(error.message), enumerable: false, writable: true },
+    stack: { value: scrub(error.stack ?? ''), enumerable: false, writable: true },
+  });
+  if (code !== undefined) copy.code = code;
+  if (error.cause instanceof Error) copy.cause = scrub(error.cause.message);
+  return copy;
 }
 
 /** A one-line hint for errors users meet first. */
@@ -622,7 +632,7 @@ try {
     process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
     // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
     const level = process.env.EDGELAT_LOG_LEVEL?.toLowerCase();
-    if (level === 'debug' || level === 'trace') createLogger(level).error({ error: scrubbedError(error, scrubSecrets) }, 'command failed');
+    if (level === 'debug' || level === 'trace') createLogger(level).error({ err: scrubbedError(error, scrubSecrets) }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported. Not while a chdb

@@ -182,7 +182,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
           process.stderr.write(`edgelat: ${told} champion(s) the topic ${MODEL_LATENCY_TOPIC} did not hold announced${pending.size > 0 ? `; ${pending.size} not yet (tried again at each retraining)` : ''}\n`);
         }
       } catch (error) {
-        logger.warn({ error: (error as Error).message }, 'could not compare the registry\'s champions with the models topic; unannounced ones stay so');
+        logger.warn({ err: (error as Error).message }, 'could not compare the registry\'s champions with the models topic; unannounced ones stay so');
       }
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,

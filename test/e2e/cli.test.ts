@@ -114,6 +114,17 @@ describe('edgelat CLI', () => {
     expect(out.split('\n').slice(0, 3)).toEqual(['0', '1', '2']);
   }, 60_000);
 
+  it('at debug level logs a failed command under pino\'s `err` key with its class and code, and no secret', async () => {
+    const secret = 's3cret-pw-do-not-log';
+    const env = { EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:1', EDGELAT_CLICKHOUSE_USER: 'u', EDGELAT_CLICKHOUSE_PASSWORD: secret, EDGELAT_LOG_LEVEL: 'debug' };
+    const r = await edgelat(['sql', 'SELECT 1'], dataDir, undefined, env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain(secret);
+    const line = errLines(r.stderr).map((l) => (l.startsWith('{') ? JSON.parse(l) as { msg?: string; err?: Record<string, unknown> } : {})).find((l) => l.msg === 'command failed');
+    expect(line?.err).toMatchObject({ type: 'WarehouseError', message: expect.stringMatching(/^EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http:\/\/127\.0\.0\.1:1"/) as unknown });
+    expect(line?.err?.stack).toMatch(/^WarehouseError: /);
+  }, 60_000);
+
   it('says in one line that a broker cannot be reached (kafkajs\'s retries are not printed)', async () => {
     const child = spawn('node', [BIN, 'simulate', '--duration', '1'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir, EDGELAT_KAFKA_BROKERS: '127.0.0.1:1', EDGELAT_LOG_LEVEL: 'info' } });
     let stderr = '';
