@@ -100,24 +100,42 @@ export function hostFlag(name: string) {
   };
 }
 
-/** Check `--alerts-webhook`. @throws {UsageError} when it is not an http(s) URL, or names a port fetch never connects to. */
-export function checkWebhookUrl(url: string): string {
+/**
+ * Check the alert webhook's URL.
+ * @param url     The URL.
+ * @param source  Where it came from, named in the errors. @default '--alerts-webhook'
+ * @throws {UsageError} when it is not an http(s) URL, names a port fetch never connects to, or has a login that cannot be read.
+ */
+export function checkWebhookUrl(url: string, source = '--alerts-webhook'): string {
   // As every other message shows a webhook: scheme, host and port (a trial: a mistyped port printed the URL's password, path and token).
   const shown = JSON.stringify(webhookForLogs(url));
   if (!isHttpUrl(url)) {
     // The URL parser refuses a port past 65535 with the rest: name it (a trial's :99999 read "expected an http(s) URL").
     const port = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/i.exec(url)?.[1];
-    if (port !== undefined && Number(port) > 65_535) throw new UsageError(`--alerts-webhook: port ${port} of ${shown} is past 65535, the largest TCP port`);
-    throw new UsageError(`--alerts-webhook: expected an http(s) URL, got ${shown}`);
+    if (port !== undefined && Number(port) > 65_535) throw new UsageError(`${source}: port ${port} of ${shown} is past 65535, the largest TCP port`);
+    throw new UsageError(`${source}: expected an http(s) URL, got ${shown}`);
   }
   const port = Number(new URL(url).port);
   // Nothing listens on port 0 (a trial's demo retried ECONNREFUSED for 10 minutes).
-  if (new URL(url).port === '0') throw new UsageError(`--alerts-webhook: port 0 of ${shown} is no port a receiver listens on: give the receiver's port`);
+  if (new URL(url).port === '0') throw new UsageError(`${source}: port 0 of ${shown} is no port a receiver listens on: give the receiver's port`);
   // Every delivery would fail with "bad port" and be retried for ever.
-  if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`--alerts-webhook: port ${port} of ${shown} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
+  if (FETCH_BAD_PORTS.has(port)) throw new UsageError(`${source}: port ${port} of ${shown} is one fetch refuses to connect to (the Fetch standard's bad ports, e.g. 6000, 6665–6669, 10080): give the receiver another port`);
   const userinfo = userinfoProblem(url);
-  if (userinfo !== null) throw new UsageError(`--alerts-webhook ${shown}: ${userinfo}`);
+  if (userinfo !== null) throw new UsageError(`${source} ${shown}: ${userinfo}`);
   return url;
+}
+
+/**
+ * The alert webhook of a command: `--alerts-webhook`, else EDGELAT_ALERTS_WEBHOOK_URL (which keeps a token out of the
+ * command line), checked by {@link checkWebhookUrl} with the errors naming where it came from.
+ * @param flag      The flag's value, if given.
+ * @param fromEnv   The variable's value (the configuration's `alertsWebhookUrl`), or null.
+ * @returns         The URL, or undefined when neither is set.
+ * @throws {UsageError} as {@link checkWebhookUrl}.
+ */
+export function alertsWebhookOf(flag: string | undefined, fromEnv: string | null): string | undefined {
+  if (flag !== undefined) return checkWebhookUrl(flag);
+  return fromEnv === null ? undefined : checkWebhookUrl(fromEnv, 'EDGELAT_ALERTS_WEBHOOK_URL');
 }
 
 /**

@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
-import { alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, timeFlag, type ShadowHandOverFlags } from './common.ts';
+import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -175,7 +175,7 @@ demo
   .addHelpText('after', '\nThe demo replaces the tables of the previous demo in EDGELAT_DATABASE (other tables there are left alone); where they hold events no demo wrote, it refuses unless --replace.')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] } & ShadowHandOverFlags, command: Command) => {
     const cfg = await config();
-    await (await import('./demo.ts')).demoCommand(cfg, { ...opts, alertsWebhook: opts.alertsWebhook ?? cfg.alertsWebhookUrl ?? undefined, shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
+    await (await import('./demo.ts')).demoCommand(cfg, { ...opts, alertsWebhook: alertsWebhookOf(opts.alertsWebhook, cfg.alertsWebhookUrl), shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
   });
 
 program
@@ -324,8 +324,7 @@ pipelineCommand
   .addOption(new Option('--alerts-states <list>', 'with --alerts-webhook: POST only changes into these states, e.g. firing,resolved (the others are recorded as filtered)').argParser(alertStatesFlag))
   .action(async (opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }) => {
     const cfg = await config();
-    // The flag, else EDGELAT_ALERTS_WEBHOOK_URL (a token kept out of the command line).
-    await (await import('./pipeline.ts')).pipelineRunCommand(cfg, { ...opts, alertsWebhook: opts.alertsWebhook ?? cfg.alertsWebhookUrl ?? undefined });
+    await (await import('./pipeline.ts')).pipelineRunCommand(cfg, { ...opts, alertsWebhook: alertsWebhookOf(opts.alertsWebhook, cfg.alertsWebhookUrl) });
     // Everything of the run is closed, but a kafkajs client of a connection given up during an outage can reconnect when
     // the broker is back and hold the process open (a trial: alive 4 minutes after its summary, SIGTERM ignored). An
     // unref'd timer keeps nothing alive itself: a process that drains ends as before; one held open ends after the grace.

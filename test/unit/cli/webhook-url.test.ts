@@ -6,9 +6,16 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { FETCH_BAD_PORTS } from '../../../services/alerts/webhook.ts';
-import { checkWebhookUrl } from '../../../services/cli/common.ts';
+import { alertsWebhookOf, checkWebhookUrl } from '../../../services/cli/common.ts';
 
 describe('checkWebhookUrl', () => {
+  it('names where the URL came from: the flag, else EDGELAT_ALERTS_WEBHOOK_URL (a port problem of the variable was worded as the flag\'s)', () => {
+    expect(() => alertsWebhookOf(undefined, 'http://127.0.0.1:6000/hook?token=abc')).toThrow('EDGELAT_ALERTS_WEBHOOK_URL: port 6000 of "http://127.0.0.1:6000/…" is one fetch refuses');
+    expect(() => alertsWebhookOf('http://127.0.0.1:0/x', 'http://127.0.0.1:8080/ok')).toThrow('--alerts-webhook: port 0 of');
+    expect([alertsWebhookOf('http://a.example/1', 'http://b.example/2'), alertsWebhookOf(undefined, 'http://b.example/2'), alertsWebhookOf(undefined, null)])
+      .toEqual(['http://a.example/1', 'http://b.example/2', undefined]);
+  });
+
   it('refuses the ports fetch blocks, naming the port, and takes the others', () => {
     expect(() => checkWebhookUrl('http://127.0.0.1:6000/hook')).toThrow('--alerts-webhook: port 6000 of "http://127.0.0.1:6000/…" is one fetch refuses to connect to');
     expect(() => checkWebhookUrl('https://alerts.example:10080/')).toThrow(/port 10080/);
