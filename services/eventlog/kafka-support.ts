@@ -53,6 +53,36 @@ export function toBrokerError(e: unknown, what: string): Error {
 }
 
 /**
+ * A hint for a failed first connection that reads as a mismatch of security settings between edgelat and the
+ * listener at `brokers`, or null. kafkajs words each one as a protocol failure that names neither: SASL against a
+ * listener without it "does not support the requested API version" (its SaslHandshake is refused), TLS against a
+ * plaintext listener "ECONNRESET", a plaintext client at a TLS or SASL listener "Closed connection", a certificate
+ * from a private CA "self-signed certificate" (a trial). Failures that say what they are (a refused connection, an
+ * unknown host, a rejected password) get none.
+ * @param message  The failure's message.
+ * @param s        The connection's settings: SASL mechanism (or null) and TLS.
+ * @param brokers  The bootstrap brokers, as given (`host:port,...`).
+ */
+export function securityHint(message: string, s: { saslMechanism: string | null; tls: boolean }, brokers: string): string | null {
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|authentication failed/i.test(message)) return null;
+  const at = JSON.stringify(brokers);
+  if (/certificate|CERT_|unable to verify|UNABLE_TO_GET_ISSUER/i.test(message) && s.tls) {
+    return `EDGELAT_KAFKA_TLS=true checks the brokers' certificates against Node's CA store: for a private CA, add it with NODE_EXTRA_CA_CERTS=/path/ca.pem`;
+  }
+  if (s.saslMechanism !== null && /requested API version|UNSUPPORTED_VERSION|SASL|Illegal/i.test(message)) {
+    return `EDGELAT_KAFKA_SASL_MECHANISM=${s.saslMechanism} is set and ${at} refused the SASL handshake: is it a SASL listener (SASL_PLAINTEXT or SASL_SSL) with that mechanism enabled?`;
+  }
+  if (s.tls && /ECONNRESET|EPROTO|wrong version number|packet length|Closed connection|socket hang up/i.test(message)) {
+    return `EDGELAT_KAFKA_TLS=true and ${at} ended the TLS handshake: is it a TLS listener (SSL or SASL_SSL)? A plaintext one resets it`;
+  }
+  if (!s.tls && /Closed connection|ECONNRESET|socket hang up/i.test(message)) {
+    const missing = ['EDGELAT_KAFKA_TLS=true', ...(s.saslMechanism === null ? ['EDGELAT_KAFKA_SASL_MECHANISM (with _USERNAME and _PASSWORD)'] : [])];
+    return `${at} closed the connection: if it is a TLS or SASL listener, set ${missing.join(' or ')}`;
+  }
+  return null;
+}
+
+/**
  * The low and high offsets of a topic's partitions (kafkajs `admin.fetchTopicOffsets`), asked again twice, 200 ms
  * apart, before an error is thrown: the mock cluster's answer kafkajs cannot read (an empty offsets list while the
  * metadata is refreshed) comes and goes, and thrown at once it restarted every processor of a run (a re-test: 1 run in 3).

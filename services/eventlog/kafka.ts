@@ -5,12 +5,12 @@
  */
 import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { BrokerUnavailableError } from '../../errors.ts';
+import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
 import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
 import { PartitionFetcher } from './kafka-fetch.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
-import { fetchTopicOffsets, guard, produceChunks, recordBytes, SEALS_TOPIC, sleep, toLogRecord } from './kafka-support.ts';
+import { fetchTopicOffsets, guard, produceChunks, recordBytes, SEALS_TOPIC, securityHint, sleep, toBrokerError, toLogRecord } from './kafka-support.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { Consumer, EventLog, LogRecord, ProduceRecord, TopicPartition } from './types.ts';
 
@@ -135,7 +135,8 @@ export class KafkaEventLog implements EventLog {
     const kafka = new Kafka(settings.client);
     const admin = kafka.admin();
     let producer: Producer | null = null;
-    return guard(`connect to ${JSON.stringify(o.brokers.join(','))}`, async () => {
+    const what = `connect to ${JSON.stringify(o.brokers.join(','))}`;
+    return guard(what, async () => {
       try {
         await admin.connect();
         const { clusterId } = await admin.describeCluster();
@@ -148,7 +149,11 @@ export class KafkaEventLog implements EventLog {
       } catch (e) {
         await producer?.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
-        throw e;
+        // A mismatch of SASL/TLS settings with the listener reads as a protocol failure: say which setting to check.
+        const failed = toBrokerError(e, what);
+        const hint = securityHint(failed.message, { saslMechanism: options.sasl?.mechanism ?? null, tls: options.tls === true }, o.brokers.join(','));
+        if (hint === null) throw failed;
+        throw new BrokerUnavailableError(`${failed.message} (${hint})`, { retriable: failed instanceof PipelineError ? failed.retriable : false, cause: e });
       }
     });
   }

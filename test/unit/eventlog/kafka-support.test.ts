@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../errors.ts';
-import { fetchTopicOffsets, pinoLogCreator, produceChunks, recordBytes, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
+import { fetchTopicOffsets, pinoLogCreator, produceChunks, recordBytes, securityHint, toBrokerError } from '../../../services/eventlog/kafka-support.ts';
 import { MAX_PRODUCE_BYTES } from '../../../services/eventlog/types.ts';
 
 const { logLevel } = kafkajs;
@@ -93,5 +93,31 @@ describe('fetchTopicOffsets', () => {
     expect(error).toBeInstanceOf(BrokerUnavailableError);
     expect((error as Error).message).toBe('kafka: fetch offsets of "t" failed: Broker not connected');
     expect(calls).toBe(3);
+  });
+});
+
+describe('securityHint', () => {
+  // kafkajs's messages as they came from a first connect with each mismatch (the mock cluster, a Node TLS server).
+  const at = '127.0.0.1:9092';
+  const none = { saslMechanism: null, tls: false };
+  it('names the setting to check where kafkajs\'s words name none', () => {
+    expect(securityHint('kafka: connect to "127.0.0.1:9092" failed: The Kafka server does not support the requested API version', { saslMechanism: 'plain', tls: false }, at))
+      .toBe('EDGELAT_KAFKA_SASL_MECHANISM=plain is set and "127.0.0.1:9092" refused the SASL handshake: is it a SASL listener (SASL_PLAINTEXT or SASL_SSL) with that mechanism enabled?');
+    expect(securityHint('Connection error: read ECONNRESET', { saslMechanism: null, tls: true }, at))
+      .toBe('EDGELAT_KAFKA_TLS=true and "127.0.0.1:9092" ended the TLS handshake: is it a TLS listener (SSL or SASL_SSL)? A plaintext one resets it');
+    expect(securityHint('Closed connection', none, at))
+      .toBe('"127.0.0.1:9092" closed the connection: if it is a TLS or SASL listener, set EDGELAT_KAFKA_TLS=true or EDGELAT_KAFKA_SASL_MECHANISM (with _USERNAME and _PASSWORD)');
+    expect(securityHint('Closed connection', { saslMechanism: 'scram-sha-256', tls: false }, at))
+      .toBe('"127.0.0.1:9092" closed the connection: if it is a TLS or SASL listener, set EDGELAT_KAFKA_TLS=true');
+    expect(securityHint('Connection error: self-signed certificate', { saslMechanism: null, tls: true }, at))
+      .toBe('EDGELAT_KAFKA_TLS=true checks the brokers\' certificates against Node\'s CA store: for a private CA, add it with NODE_EXTRA_CA_CERTS=/path/ca.pem');
+  });
+
+  it('adds nothing to failures that say what they are', () => {
+    expect(securityHint('Connection error: connect ECONNREFUSED 127.0.0.1:9092', { saslMechanism: 'plain', tls: true }, at)).toBeNull();
+    expect(securityHint('getaddrinfo ENOTFOUND kafka', { saslMechanism: null, tls: true }, at)).toBeNull();
+    expect(securityHint('SASL PLAIN authentication failed: Authentication failed: Invalid username or password', { saslMechanism: 'plain', tls: false }, at)).toBeNull();
+    expect(securityHint('The Kafka server does not support the requested API version', none, at)).toBeNull();
+    expect(securityHint('Connection error: read ECONNRESET', { saslMechanism: 'plain', tls: true }, at)).toMatch(/^EDGELAT_KAFKA_TLS=true and /);
   });
 });
