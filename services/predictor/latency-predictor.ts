@@ -143,7 +143,8 @@ export class LatencyPredictor {
    * while requests are served from it: a request that waited for the refresh's queries had taken up to 0.5 s every
    * 10 s (a trial's `bench:api`: p99 236 ms against 4 ms). A background refresh that fails leaves the cache as it was
    * and is tried again by the next request; once the cache is {@link MAX_STALE_TTLS} TTLs old, requests wait for the
-   * refresh again, and its error is theirs (a champion's file damaged since is not served from memory for ever).
+   * refresh again, and its error is theirs. A refresh that fails on a champion's file ({@link ModelFileError}: missing,
+   * changed since registration, not a latency model) drops the cache at once: the next request waits and fails with it.
    */
   private async ensureLoaded(): Promise<void> {
     const age = this.now() - this.loadedAtMs;
@@ -151,6 +152,10 @@ export class LatencyPredictor {
     const wait = this.loadedAtMs === Number.NEGATIVE_INFINITY || this.ttlMs <= 0 || age >= MAX_STALE_TTLS * this.ttlMs;
     this.loading ??= this.refresh().catch((error: unknown) => {
       this.refreshError = (error as Error).message;
+      // A champion's file missing, changed or not a latency model is not a passing failure (a slow warehouse is): the
+      // cache is dropped, so the next request waits for a refresh and fails with it, as README says a changed file stops
+      // a prediction (a trial: served from memory for up to 6 TTLs while /healthz said predict was unavailable).
+      if (error instanceof ModelFileError) this.loadedAtMs = Number.NEGATIVE_INFINITY;
       throw error;
     }).finally(() => {
       this.loading = null;

@@ -156,6 +156,32 @@ describe('model promote', () => {
     }
   });
 
+  it('stops predictions once a refresh finds a champion\'s file changed, not 6 TTLs later (a trial: served from memory while /healthz said unavailable)', async () => {
+    let clock = Date.UTC(2024, 5, 2);
+    const predictor = new LatencyPredictor(w, registry, 1000, () => clock);
+    const ask = () => predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
+    const champion = (await registry.champion('total_ms_p50'))!;
+    const original = readFileSync(champion.filePath);
+    try {
+      const before = await ask(); // loaded: whatever it answers (other kinds have no champion here), not a file error
+      expect(before).not.toBeInstanceOf(ModelFileError);
+      writeFileSync(champion.filePath, latencyFile('total_ms_p50', 9));
+      clock += 1500; // past the TTL: this request is served from the cache while the refresh runs behind it
+      expect((await ask())?.constructor).toBe((before as object).constructor);
+      await new Promise((r) => setTimeout(r, 300));
+      clock += 10; // within 6 TTLs of the last load: the cache was dropped, so the request waits for a refresh
+      const after = await ask();
+      expect(after).toBeInstanceOf(ModelFileError);
+      expect((after as Error).message).toMatch(new RegExp(`^model file .* of "${champion.version}" has sha256 `));
+      expect(await predictor.loadProblem()).toMatch(/has sha256/);
+      writeFileSync(champion.filePath, original);
+      expect(await ask()).not.toBeInstanceOf(ModelFileError);
+    } finally {
+      writeFileSync(champion.filePath, original);
+      await predictor.close();
+    }
+  });
+
   it('refuses a model whose file changed after registration: a champion must load', async () => {
     const challenger = (await registry.get('total_ms_p50', 'total_ms_p50-20240601T103000Z-0001'))!;
     writeFileSync(challenger.filePath, 'tampered');
