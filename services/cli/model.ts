@@ -170,21 +170,23 @@ export async function promoteModel(registry: ModelRegistry, version: string, atM
   // (a trial: promote retired only the newest, and the older one stayed champion beside the promoted one).
   const others = kindRows.filter((m) => m.status === 'champion' && m.version !== version);
   const champion = kindRows.filter((m) => m.status === 'champion').at(-1) ?? null;
+  try {
+    // A champion must be servable: its file the one registered, a latency model of its kind (a trial promoted an image
+    // classifier's file and retired a working champion). Checked for the champion already too: a promote meant to
+    // make sure of what serves said "nothing changed", exit 0, over a file predict refused (a trial).
+    const { scorer } = await openLatencyModel(await registry.readFile(model), model);
+    await scorer.close();
+  } catch (error) {
+    // The data cannot answer (exit 1), the usage was fine.
+    const already = model.status === 'champion' && others.length === 0 ? ` (the champion of ${model.kind} already, which cannot serve)` : '';
+    throw new ModelFileError(`cannot promote ${JSON.stringify(version)}${already}: ${(error as Error).message}`, version, { cause: error });
+  }
   if (model.status === 'champion' && others.length === 0) return { version, kind: model.kind, previous: version, retired: [] };
   // Every row to write is checked first: a row the registry cannot write back (edited by hand) stops the promotion
   // before anything changed (a trial: the champion was retired, then the new one's row refused, leaving none).
   for (const m of [model, ...others]) {
     const problem = rowProblem({ ...m, status: 'retired' });
     if (problem !== null) throw new ModelFileError(`cannot promote ${JSON.stringify(version)}: the row of ${JSON.stringify(m.version)}${m === model ? '' : ' (a champion to retire)'} cannot be written back (${problem}); mend it with SQL or delete it; nothing changed`, version);
-  }
-  try {
-    // A champion must be servable: its file the one registered, a latency model of its kind (a trial promoted an image
-    // classifier's file and retired a working champion).
-    const { scorer } = await openLatencyModel(await registry.readFile(model), model);
-    await scorer.close();
-  } catch (error) {
-    // The data cannot answer (exit 1), the usage was fine.
-    throw new ModelFileError(`cannot promote ${JSON.stringify(version)}: ${(error as Error).message}`, version, { cause: error });
   }
   // The champions first: stopped between the steps, the kind has no champion (predict says so; promote again),
   // never two, of which the newer version would win.

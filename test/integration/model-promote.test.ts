@@ -187,5 +187,17 @@ describe('model promote', () => {
     writeFileSync(challenger.filePath, 'tampered');
     await expect(promoteModel(registry, challenger.version)).rejects.toThrow(/^cannot promote "total_ms_p50-20240601T103000Z-0001": model file .* has sha256 /);
     expect((await registry.champion('total_ms_p50'))!.version).toBe('total_ms_p50-20240601T101000Z-0001');
+    // The champion itself, with its file changed: not "nothing changed", exit 0 (a trial), but the file's problem.
+    const champion = (await registry.champion('total_ms_p50'))!;
+    const original = readFileSync(champion.filePath);
+    writeFileSync(champion.filePath, 'junk');
+    try {
+      const refused = await promoteModel(registry, champion.version).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ModelFileError);
+      expect((refused as Error).message).toMatch(new RegExp(`^cannot promote "${champion.version}" \\(the champion of total_ms_p50 already, which cannot serve\\): model file .* has sha256 `));
+    } finally {
+      writeFileSync(champion.filePath, original);
+    }
+    expect(await promoteModel(registry, champion.version)).toEqual({ version: champion.version, kind: 'total_ms_p50', previous: champion.version, retired: [] });
   });
 });
