@@ -5,7 +5,7 @@ import { createLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { createPredictorApp } from '../predictor/app.ts';
 import { createBackend } from '../predictor/backend.ts';
-import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { announceServing, ChdbWarehouse } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import { ChdbEngine } from './chdb-engine.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -76,6 +76,7 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
   const close = async (): Promise<void> => {
+    announceServing(chdbDir(config), null);
     await api.close();
     await backend.close();
     await endpoint.close();
@@ -94,6 +95,9 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const port = (s: { server: { address(): unknown } }): number => (s.server.address() as { port: number }).port;
   // An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2): http://[::1]:8080.
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // Other commands locked out of the folder meanwhile name this port (a loopback address when listening on every interface).
+  const local = ['0.0.0.0', '::'].includes(options.host) ? '127.0.0.1' : host;
+  announceServing(chdbDir(config), `http://${local}:${port(endpoint)}`);
   process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
     + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
   if (newFolder || newDatabase) {

@@ -83,6 +83,38 @@ function replaceFile(file: string, text: string): void {
   }
 }
 
+/** File in a data folder naming the ClickHouse HTTP port of the `edgelat serve` that holds it (written by serve). */
+export const SERVE_FILE = 'edgelat-serve.json';
+
+/**
+ * Write (or, with null, remove) a folder's {@link SERVE_FILE}: this process serves the folder's warehouse on ClickHouse's
+ * HTTP interface at `url`, so a command locked out of the folder can name it (a trial: `model promote` beside a
+ * running serve said only "another edgelat process holds" it; the port answers for the folder). Best effort.
+ * @param path  The data folder (chdb's).
+ * @param url   The interface's URL, e.g. `http://127.0.0.1:8123`, or null to remove the file (when this process wrote it).
+ */
+export function announceServing(path: string, url: string | null): void {
+  try {
+    // Removed only where this process wrote it (a serve that could not open the folder leaves its holder's).
+    if (url === null) {
+      if (servingUrl(path, process.pid) !== null) rmSync(join(path, SERVE_FILE), { force: true });
+    } else writeFileSync(join(path, SERVE_FILE), `${JSON.stringify({ pid: process.pid, clickhouse_url: url })}\n`);
+  } catch {
+    // a note for other processes' messages, nothing more
+  }
+}
+
+/** The ClickHouse URL a folder's {@link SERVE_FILE} gives for process `pid`, or null (none, unreadable, or another process's). */
+function servingUrl(path: string, pid: number | null): string | null {
+  if (pid === null) return null;
+  try {
+    const v = JSON.parse(readFileSync(join(path, SERVE_FILE), 'utf8')) as { pid?: unknown; clickhouse_url?: unknown };
+    return v.pid === pid && typeof v.clickhouse_url === 'string' && /^https?:\/\/\S+$/.test(v.clickhouse_url) ? v.clickhouse_url : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Claim `<dir>/edgelat.pid` before the engine opens the folder, so that a
  * second process gets one clear line instead of the engine's lock error.
@@ -94,7 +126,7 @@ function claim(path: string): string | null {
   const pidFile = join(path, 'edgelat.pid');
   const identity = folderIdentity(path);
   const holder = pidIn(pidFile, identity);
-  if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder);
+  if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder, servingUrl(path, holder));
   let before: string | null = null;
   try {
     before = readFileSync(pidFile, 'utf8');
@@ -161,7 +193,7 @@ function engineLockHolder(path: string, cause: unknown): WarehouseError | null {
   if (links > 1) {
     return new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: its ClickHouse lock file "status" is hard-linked with another folder's (a \`cp -al\` copy?), which ${holder.pid === null ? 'a process' : `process ${holder.pid}`} holds open: copy the folder with \`cp -a\` (EDGELAT_DATA_DIR)`, 76, { cause });
   }
-  return new WarehouseLockedError(path, cause, holder.pid);
+  return new WarehouseLockedError(path, cause, holder.pid, servingUrl(path, holder.pid));
 }
 
 /**

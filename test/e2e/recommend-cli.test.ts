@@ -19,7 +19,7 @@
  * backend's answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,27 @@ describe('serve on a folder with no warehouse', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     expect(note).toBe(`edgelat: note: there was no warehouse in ${JSON.stringify(dataDir)} (EDGELAT_DATA_DIR): serving a new, empty one (the data \`npm start\` wrote is in ./.edgelat of the folder it ran in, database edgelat)`);
   }, 30_000);
+});
+
+describe('a command locked out of the folder serve holds', () => {
+  it('names serve\'s ClickHouse port, through which the command runs (a trial: model promote beside serve said only "another process")', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-serve-held-'));
+    const serve = await startServe(dataDir);
+    try {
+      const locked = await edgelat(['model', 'list'], dataDir);
+      expect([locked.code, errLines(locked.stderr)]).toEqual([1, [
+        `edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
+        + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`,
+      ]]);
+      const through = await edgelat(['model', 'list'], dataDir, undefined, { EDGELAT_CLICKHOUSE_URL: serve.sql });
+      expect([through.code, through.stdout.trim()]).toEqual([0, 'no models registered yet: run `edgelat model train` (or `edgelat demo`)']);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await new Promise((resolve) => serve.child.on('exit', resolve));
+    }
+    // Gone with serve: a later holder is not taken for it.
+    expect(existsSync(join(dataDir, 'chdb', 'edgelat-serve.json'))).toBe(false);
+  }, 60_000);
 });
 
 describe('the chip recommender on a demo run', () => {
