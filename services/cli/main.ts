@@ -495,7 +495,7 @@ model
 
 model
   .command('promote')
-  .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache)')
+  .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache; while serve holds the data folder, run this with EDGELAT_CLICKHOUSE_URL set to its ClickHouse port)')
   .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
   .option('--json', 'print JSON: {version, kind, previous, retired, announced}', false)
   .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing, changed since registration or not a latency model of its kind, a row to write that cannot be written back, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named).')
