@@ -66,6 +66,8 @@ export class LatencyPredictor {
   private serverChips = new Map<string, string>();
   /** Largest value of each load feature the fleet data shows per chip (`LOAD_FEATURES` order; null: never measured). */
   private loadMax = new Map<string, (number | null)[]>();
+  /** Per chip: the most requests one of its servers received in a minute, / 60 s (its busiest minute), req/s. */
+  private sustainedRps = new Map<string, number>();
   /** Largest input_bytes of a request per chip in the fleet data. */
   private inputBytesMax = new Map<string, number>();
   /** Per chip: the least-squares slope of i/o against input size over its ok requests, ms per byte (≥ 0). */
@@ -116,6 +118,9 @@ export class LatencyPredictor {
       // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
       const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
         `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+      // The busiest minute of each server (tumbling minutes by event time), per chip: a rate carried, not a burst.
+      const sustained = await this.warehouse.query<{ chip: string; rps: number }>(
+        `SELECT chip, max(n) / 60 AS rps FROM (SELECT chip, edge_server_id, toStartOfMinute(ts) AS minute, count() AS n FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, edge_server_id, minute) GROUP BY chip`);
       const catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
       // Everything read: swapped in at once, with no await between.
       const retired = [...this.champions].filter(([kind, old]) => next.get(kind) !== old).map(([, old]) => old.scorer);
@@ -125,6 +130,7 @@ export class LatencyPredictor {
       this.serverChips = new Map();
       for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
       this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
+      this.sustainedRps = new Map(sustained.map((r) => [String(r.chip), Number(r.rps)]));
       this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
       this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
       this.catalog = catalog;
@@ -296,7 +302,7 @@ export class LatencyPredictor {
       notes: [
         // A chip no server of the fleet runs has no typical server of its own (a re-test: "the chip's typical server's queue" on one).
         ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip`] : []),
-        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
+        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
     };
   }
 
@@ -350,10 +356,13 @@ const QUEUE_BLIND_FIELDS = ['requests_per_s', 'queue_depth', 'concurrency'] as c
  * @param workers    Requests a device of the chip serves at once (≥ 1).
  * @param servedRps  The most requests/s the chip's servers reported (their load samples: every model's requests), or
  *                   null; a rate at most that is one the fleet served: said as such, not as a queue that cannot drain.
+ * @param sustainedRps  The most requests/s one of the chip's servers received over a minute (its busiest one, every
+ *                   model's requests), or null; a served rate above it was reached in bursts only: said so (a trial read
+ *                   "served up to 52 req/s" as a rate the chip carries, where its servers' busiest minute averaged 9.6).
  * @returns Up to two sentences; [] when gpu_util is given and the rate keeps less than one worker busy, or fewer than
  *          the device has with gpu_util at least the busy-worker fraction it makes.
  */
-export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number, workers = 1, servedRps: number | null = null): string[] {
+export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number, computeMs: number, workers = 1, servedRps: number | null = null, sustainedRps: number | null = null): string[] {
   const notes: string[] = [];
   const given = QUEUE_BLIND_FIELDS.filter((k) => (load[k] ?? 0) > 0);
   if (given.length > 0 && !((load.gpu_util ?? 0) > 0)) {
@@ -363,8 +372,10 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   const rps = load.requests_per_s ?? 0;
   const busy = busyWorkers(load, ioMs, computeMs);
   if (busy >= workers && servedBy(load, servedRps)) {
+    const bursts = sustainedRps !== null && rps > sustainedRps;
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${Number(busy.toPrecision(3))} workers busy on average (utilisation law) if every request were this model's; `
-      + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`);
+      + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`
+      + (bursts ? `; but only in bursts: their busiest minute averaged ${Number(sustainedRps.toPrecision(3))} req/s, so these are the percentiles of requests that came in such a burst, and as a sustained rate its queue could not drain` : ''));
   } else if (busy >= workers) {
     // A concurrency above the workers is requests waiting, not workers: said, since it was asked for (a trial read
     // "a device serving fewer requests at once" next to its concurrency=20 as the value ignored without a word).

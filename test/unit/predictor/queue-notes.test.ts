@@ -49,6 +49,14 @@ describe('queueNotes', () => {
     expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 4)).toEqual([
       'requests_per_s=3.3 at 310 ms of i/o and compute per request would keep 1.02 workers busy on average (utilisation law) if every request were this model\'s; the fleet\'s servers of the chip served up to 4 req/s (a load sample\'s rate counts every model\'s requests), so the answer stands on their data, where this model\'s share of the rate set its queue',
     ]);
+    // Served only in bursts: the servers' busiest minute averaged less (a trial: "served up to 52 req/s" where the
+    // busiest minute averaged 9.55, and the fleet measured p99 4.9 s at 40 req/s and more).
+    expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 4, 2.25)).toEqual([
+      'requests_per_s=3.3 at 310 ms of i/o and compute per request would keep 1.02 workers busy on average (utilisation law) if every request were this model\'s; the fleet\'s servers of the chip served up to 4 req/s (a load sample\'s rate counts every model\'s requests), so the answer stands on their data, where this model\'s share of the rate set its queue; '
+      + 'but only in bursts: their busiest minute averaged 2.25 req/s, so these are the percentiles of requests that came in such a burst, and as a sustained rate its queue could not drain',
+    ]);
+    // At or below the busiest minute's rate, nothing more is said.
+    expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 4, 3.3)[0]).toMatch(/set its queue$/);
     // Above what they served, the law's verdict holds.
     expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 3)).toEqual([
       'requests_per_s=3.3 at 310 ms of i/o and compute per request keeps 1.02 workers busy on average (utilisation law): a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there',
