@@ -62,7 +62,8 @@ export class LatencyPredictor {
   /** The message of the last refresh when it failed (the cache then serves the one before); null after a refresh that worked. */
   private refreshError: string | null = null;
   private priors = new Map<string, BenchmarkPrior>();
-  private readonly inputBytes = new Map<string, number | null>();
+  /** Per model: the median input size of its requests and their p10 and p90, bytes (null: no requests). */
+  private readonly inputBytes = new Map<string, InputSizes | null>();
   private serverChips = new Map<string, string>();
   /** Largest value of each load feature the fleet data shows per chip (`LOAD_FEATURES` order; null: never measured). */
   private loadMax = new Map<string, (number | null)[]>();
@@ -184,11 +185,12 @@ export class LatencyPredictor {
     return this.refreshError;
   }
 
-  private async medianInputBytes(model: string): Promise<number | null> {
+  private async inputSizes(model: string): Promise<InputSizes | null> {
     if (!this.inputBytes.has(model)) {
-      const [row] = await this.warehouse.query<{ b: number | null }>(
-        `SELECT if(count() = 0, NULL, quantileExact(0.5)(input_bytes)) AS b FROM ${this.warehouse.database}.inference_enriched WHERE model_id = {m:String}`, { m: model });
-      this.inputBytes.set(model, row?.b === null || row?.b === undefined ? null : Number(row.b));
+      const [row] = await this.warehouse.query<{ n: number | string; q: (number | string)[] }>(
+        `SELECT count() AS n, quantilesExactLow(0.1, 0.5, 0.9)(input_bytes) AS q FROM ${this.warehouse.database}.inference_enriched WHERE model_id = {m:String}`, { m: model });
+      const [p10, median, p90] = (row?.q ?? []).map(Number);
+      this.inputBytes.set(model, Number(row?.n ?? 0) === 0 || median === undefined ? null : { median, p10: p10!, p90: p90! });
     }
     return this.inputBytes.get(model)!;
   }
@@ -257,7 +259,8 @@ export class LatencyPredictor {
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
         : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
     }
-    const inputBytes = req.inputBytes ?? (await this.medianInputBytes(req.model));
+    const sizes = req.inputBytes === undefined ? await this.inputSizes(req.model) : null;
+    const inputBytes = req.inputBytes ?? sizes?.median ?? null;
     if (inputBytes === null) throw new UnknownNameError(`model ${JSON.stringify(req.model)} has no requests in the fleet data: give its input size with --input-bytes`);
     // Beyond the chip's largest request the trees have seen nothing: they are evaluated at that size, and the
     // chip's i/o line (least squares over its ok requests) carries the extra bytes (a trial: 1e9 bytes moved the
@@ -302,7 +305,7 @@ export class LatencyPredictor {
       notes: [
         // A chip no server of the fleet runs has no typical server of its own (a re-test: "the chip's typical server's queue" on one).
         ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip`] : []),
-        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0)],
+        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0), ...inputSpreadNotes(req.model, sizes)],
     };
   }
 
@@ -422,6 +425,25 @@ export function inputBytesNotes(chip: string, inputBytes: number, max: number | 
   if (!(ioMsPerByte > 0)) return [`${head}; the chip's i/o does not grow with input size in the fleet data, so nothing is added for the extra bytes: a lower bound`];
   const extraIoMs = (inputBytes - max) * ioMsPerByte;
   return [`${head} plus ${Number(extraIoMs.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (least squares over its requests: ${Number((ioMsPerByte * 1e6).toPrecision(3))} ms per MB), an extrapolation`];
+}
+
+/** Input sizes of a model's requests in the fleet data, bytes: median, p10 and p90 (lower nearest rank). */
+export interface InputSizes { median: number; p10: number; p90: number }
+
+/** p90/p10 of a model's input sizes past which a prediction at its median size says it is one size of many. */
+const INPUT_SPREAD_NOTE_RATIO = 2;
+
+/**
+ * A note when a prediction is read at a model's median input size (none given) and its requests' sizes spread
+ * (p90 / p10 > {@link INPUT_SPREAD_NOTE_RATIO}): the percentiles are of requests of that one size, and the i/o follows
+ * the size, so they are not the model's percentiles over all its requests (a trial: retinanet's p99 36 ms at the
+ * median 1.96 MB against 94.5 ms measured over its requests of 0.1–7 MB).
+ * @param model  The model. @param sizes  Its input sizes, or null when a size was given (or none is known).
+ */
+export function inputSpreadNotes(model: string, sizes: InputSizes | null): string[] {
+  if (sizes === null || !(sizes.p10 > 0) || sizes.p90 / sizes.p10 <= INPUT_SPREAD_NOTE_RATIO) return [];
+  return [`the percentiles are at input_bytes=${sizes.median}, the median of ${model}'s requests, which span ${sizes.p10}–${sizes.p90} bytes (p10–p90) in the fleet data: `
+    + 'the i/o grows with the size, so over all of its requests they are wider; --input-bytes (input_bytes over HTTP) for another size'];
 }
 
 /**

@@ -266,8 +266,16 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const note = (k: string, v: number, max: number) => `${k}=${v} is above the most the fleet data shows on ${CHIP} (${max}): the model holds its answer at the edge of what it was trained on, so the latency there is a lower bound`;
     const [gpuMax, depthMax, bytesMax] = [await maxOf('gpu_util'), await maxOf('queue_depth'), await maxOf('input_bytes')];
     expect(depthMax).toBeGreaterThan(0);
-    expect(p.notes).toEqual([]);
-    expect(q.notes).toEqual(0.9 > gpuMax ? [note('gpu_util', 0.9, Number(gpuMax.toPrecision(4)))] : []);
+    // Read at the model's median input size, the answer says which sizes its requests span (a trial: retinanet's p99 at
+    // its median 1.96 MB read as the p99 over requests of 0.1–7 MB): p10 and p90 as the fleet data has them.
+    const spread = /^the percentiles are at input_bytes=(\d+), the median of resnet50's requests, which span (\d+)–(\d+) bytes \(p10–p90\) in the fleet data: the i\/o grows with the size, so over all of its requests they are wider; --input-bytes \(input_bytes over HTTP\) for another size$/;
+    expect(p.notes).toEqual([expect.stringMatching(spread)]);
+    const [median, p10, p90] = spread.exec(p.notes[0]!)!.slice(1).map(Number) as [number, number, number];
+    expect(median).toBe(p.input_bytes);
+    const share = async (where: string): Promise<number> => Number((await edgelat(['sql', `SELECT countIf(${where}) / count() FROM edgelat.inference_enriched WHERE model_id = {m:String}`, '--format', 'csv', '--param', `m=${MODEL}`], dataDir)).stdout.trim());
+    // Lower nearest ranks: at most a tenth of the requests below p10 and at least a tenth at or below it; likewise p90.
+    expect([await share(`input_bytes < ${p10}`) <= 0.1, await share(`input_bytes <= ${p10}`) >= 0.1, await share(`input_bytes < ${p90}`) <= 0.9, await share(`input_bytes <= ${p90}`) >= 0.9, p90 / p10 > 2]).toEqual([true, true, true, true, true]);
+    expect(q.notes).toEqual([...(0.9 > gpuMax ? [note('gpu_util', 0.9, Number(gpuMax.toPrecision(4)))] : []), p.notes[0]]);
     // So does an input larger than any request there (a trial: 1e9 bytes gave the default's totals without a word).
     const deep = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--load', `queue_depth=${10 * depthMax}`, '--input-bytes', '1e9'], dataDir);
     expect(deep.code).toBe(0);
@@ -351,7 +359,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // (a re-test: "the chip's typical server's queue" on a chip without servers).
     const other = [...cutOf(MODEL).keys()].find((c) => c !== CHIP)!;
     const away = await edgelat(['predict', '--model', MODEL, '--chip', other, '--json'], dataDir);
-    expect([away.code, JSON.parse(away.stdout).notes]).toEqual([0, [`no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip`]]);
+    expect([away.code, JSON.parse(away.stdout).notes]).toEqual([0, [`no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip`, expect.stringMatching(/^the percentiles are at input_bytes=\d+, the median of resnet50's requests, which span /)]]);
     // A known model on a known chip with no benchmark of the pair: the data cannot answer (exit 1), and recommend can.
     const gap = await edgelat(['predict', '--model', 'bert-99', '--chip', 'rpi4-cortex-a72'], dataDir);
     expect([gap.code, lines(gap.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: no benchmark p50 and p90 latency for model "bert-99" on chip "rpi4-cortex-a72"; .*; `edgelat recommend --model bert-99 --chips rpi4-cortex-a72` predicts the pair from other chips' benchmarks \(the MLPerf system predictor\)$/)]]);
