@@ -1,4 +1,5 @@
-import { BrokerUnavailableError, urlForMessages } from '../../errors.ts';
+import { BrokerUnavailableError, RetryStoppedError, urlForMessages } from '../../errors.ts';
+import { SchemaRegistryError } from '../../schemas/registry.ts';
 import { clusterChangedError } from '../eventlog/kafka-consumer.ts';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
@@ -8,6 +9,7 @@ import { BrokerProbe, type BrokerHealth } from '../eventlog/broker-probe.ts';
 import { stageTopics, type Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
 import type { EventLog } from '../eventlog/types.ts';
+import type { ConfluentWireEventLog } from '../eventlog/confluent-wire.ts';
 import type { RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
@@ -96,18 +98,25 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   let healthy = true;
   /** Asks the connection of the run under way whether the cluster answers (set once connected). */
   let probe: BrokerProbe | null = null;
+  /** The registry calls of the run under way that wait for the registry (set once connected, with a registry). */
+  let registryWait: () => ReturnType<ConfluentWireEventLog['registryWait']> = () => null;
   const ops = await startOpsServer({
     port: opts.metricsPort, host: opts.metricsHost, metrics,
     health: async () => {
       const broker = probe ? await probe.check() : null;
       // running: false while the processors restart on a new connection after a lost broker, stop, or after a failure.
       const running = healthy && !stop.signal.aborted;
-      return { ok: running && broker?.ok === true, details: { processors, running, broker: brokerDetails(broker) } };
+      // Records that wait for a schema registry that does not answer hold the processors as a lost broker does.
+      const registry = registryWait();
+      return { ok: running && broker?.ok === true && registry === null, details: { processors, running, broker: brokerDetails(broker), ...(registry ? { registry: { ...registry, waiting_ms: Math.round(registry.waiting_ms) } } : {}) } };
     },
   });
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
-  const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
+  const { REGISTRY_RETRY, withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
+  // A registry that does not answer is waited for until it does, or until a signal stops the run (a trial: SIGTERM and
+  // Ctrl-C were ignored while the registry's retries went on, for 10 minutes until SIGKILL).
+  const registryRetry = { ...REGISTRY_RETRY, signal: stop.signal };
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
   const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger }).catch(async (error: unknown) => {
@@ -115,9 +124,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     throw error;
   })];
   probe = new BrokerProbe(() => kafkaLogs.at(-1)!.ping(), BROKER_PROBE_TIMEOUT_MS);
-  let first: EventLog | null = withSchemaRegistry(kafkaLogs[0]!, config.schemaRegistryUrl, logger);
+  let first: EventLog | null = withSchemaRegistry(kafkaLogs[0]!, config.schemaRegistryUrl, logger, registryRetry);
   /** The log of the run under way (the scheduled retraining reads through it). */
   let log: EventLog = first;
+  registryWait = () => (log as Partial<Pick<ConfluentWireEventLog, 'registryWait'>>).registryWait?.() ?? null;
   const connect = async (): Promise<EventLog> => {
     if (first) {
       first = null;
@@ -133,7 +143,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       throw clusterChangedError(brokers, kafkaLogs[0]!.id, kafkaLog.id);
     }
     healthy = true;
-    log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger);
+    log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger, registryRetry);
     return log;
   };
   const warehouse = await configuredWarehouse(config).catch(async (error: unknown) => {
@@ -280,6 +290,11 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       }
       error = new BrokerUnavailableError(`stopped by a signal while the broker did not answer (${silent}); the processors start from their committed offsets next time`, { cause: error });
     }
+    // Stopped while a batch waited for a schema registry that did not answer: said as such (the batch is not committed).
+    const registryWait = stop.signal.aborted ? causes(error).find((e): e is RetryStoppedError => e instanceof RetryStoppedError && e.cause instanceof SchemaRegistryError) : undefined;
+    if (registryWait) {
+      error = new SchemaRegistryError(`stopped by a signal while the schema registry did not answer (${(registryWait.cause as Error).message.split('\n')[0]}); the processors start from their committed offsets next time`, null, { cause: error });
+    }
     // A run that processed records and then failed (the broker or the warehouse gone) still says how far it got.
     const line = countsLine(processors, lastCounts);
     if (line !== '') process.stdout.write(`edgelat pipeline stopped: ${line} (counts of the last run that processed records, up to its last batch; then it failed: see below)\n`);
@@ -325,6 +340,13 @@ export async function brokerSilence(open: () => Promise<Pick<EventLog, 'endOffse
     clearTimeout(timer);
     void opened.then((log) => log.close()).catch(() => undefined);
   }
+}
+
+/** An error and its causes, outermost first (at most 10: a cycle ends there). */
+function causes(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && out.length < 10; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
 }
 
 /**

@@ -114,6 +114,8 @@ export class ConfluentWireConverter {
   /** `<topic>\0<schema id>` -> single-object header, or why the value is passed through unchanged. */
   readonly #headers = new Map<string, Buffer | string>();
   readonly #warned = new Set<string>();
+  /** Registry calls being retried after a failure: call -> when it first failed (epoch ms) and its last error. */
+  readonly #waiting = new Map<string, { sinceMs: number; error: string }>();
 
   /** @param options  See {@link ConfluentWireOptions}. */
   constructor(options: ConfluentWireOptions) {
@@ -127,11 +129,26 @@ export class ConfluentWireConverter {
       ...retry,
       onRetry: (err, attempt, delayMs) => {
         this.#logger?.warn({ call: what, attempt, delayMs: Math.round(delayMs), err: (err as Error).message }, 'schema registry unavailable; retrying');
+        this.#waiting.set(what, { sinceMs: this.#waiting.get(what)?.sinceMs ?? Date.now(), error: (err as Error).message });
         retry.onRetry?.(err, attempt, delayMs);
       },
     }).catch((err: unknown) => {
       throw err instanceof RetriesExhaustedError ? err.cause : err;
-    });
+    }).finally(() => this.#waiting.delete(what));
+  }
+
+  /**
+   * The registry call retried the longest now, or null when none is: what `pipeline run`'s /healthz says while records
+   * wait for a registry that does not answer (a trial: 200 "ok" while the processors made no progress).
+   * @returns The call (e.g. `get schema id 1`), ms since it first failed, and its last error.
+   */
+  registryWait(): { call: string; waiting_ms: number; error: string } | null {
+    let oldest: { call: string; waiting_ms: number; error: string } | null = null;
+    for (const [call, w] of this.#waiting) {
+      const waiting = Date.now() - w.sinceMs;
+      if (oldest === null || waiting > oldest.waiting_ms) oldest = { call, waiting_ms: waiting, error: w.error };
+    }
+    return oldest;
   }
 
   /**

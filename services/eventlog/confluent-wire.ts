@@ -54,6 +54,11 @@ export class ConfluentWireEventLog implements EventLog {
     this.#convert = new ConfluentWireConverter(options);
   }
 
+  /** See {@link ConfluentWireConverter.registryWait}: the registry call retried the longest now, or null. */
+  registryWait(): { call: string; waiting_ms: number; error: string } | null {
+    return this.#convert.registryWait();
+  }
+
   /** The inner log's id: offsets are the inner log's, so deduplication tokens stay valid. */
   get id(): string {
     return this.#inner.id;
