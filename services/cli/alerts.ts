@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
-import { BrokerUnavailableError } from '../../errors.ts';
+import { BrokerUnavailableError, RetryStoppedError } from '../../errors.ts';
 import type { CorrelationUpdate } from '../../schemas/types.ts';
 import { ALERT_CHANGE_KEYS, type AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
@@ -77,16 +77,17 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
 
 /** Follow the correlation topic on Kafka from its oldest retained record (so each pair's state is known), printing changes. */
 async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: AlertChange) => void): Promise<void> {
-  const [{ KafkaEventLog }, { withSchemaRegistry }, { decodeLogRecord }, { OUTPUT_TOPICS, TOPICS }, { ALERT_SCOPE, alertChange, pairKey }, { LaneRepeats }] = await Promise.all([
+  const [{ KafkaEventLog }, { REGISTRY_RETRY, withSchemaRegistry }, { decodeLogRecord }, { OUTPUT_TOPICS, TOPICS }, { ALERT_SCOPE, alertChange, pairKey }, { LaneRepeats }] = await Promise.all([
     import('../eventlog/kafka.ts'), import('../eventlog/confluent-wire.ts'), import('../../pipelines/runtime/decode.ts'), import('../../pipelines/topics.ts'), import('../alerts/alert-change.ts'),
     import('../../pipelines/runtime/lanes.ts'),
   ]);
   // With EDGELAT_SCHEMA_REGISTRY_URL the correlation records are Confluent-framed, as the pipeline wrote them (a trial:
   // without the registry's framing every record failed to decode and the command printed nothing).
-  const connect = async () => withSchemaRegistry(await KafkaEventLog.connect({ ...config.kafka!, logger: undefined }), config.schemaRegistryUrl);
+  const stop = new AbortController();
+  // A registry that does not answer is asked again until it does, or until Ctrl-C (a trial: the pipeline's wait ignored it).
+  const connect = async () => withSchemaRegistry(await KafkaEventLog.connect({ ...config.kafka!, logger: undefined }), config.schemaRegistryUrl, undefined, { ...REGISTRY_RETRY, signal: stop.signal });
   // A broker that cannot be reached at the start ends the command; one lost later is waited for (below).
   let log = await connect();
-  const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   const state = new Map<string, string>();
@@ -139,6 +140,8 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
         }
         sayUndecodable();
       } catch (error) {
+        // Ctrl-C while a read waited for the schema registry: the stop asked for.
+        if (stop.signal.aborted && error instanceof RetryStoppedError) break;
         if (!(error instanceof BrokerUnavailableError)) throw error;
         // The broker went away: wait (1 s doubling to 30 s), connect again and go on from the offsets already read.
         open = false;

@@ -77,4 +77,26 @@ describe.skipIf(!haveKafka)('pipeline run waiting for a schema registry that doe
       child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('alerts tail waiting for the registry on a framed correlation record ends on Ctrl-C (exit 0), not after the retries (never)', async () => {
+    const sim = simulateFleet(normalizeSimConfig({ seed: 3, servers: 1, durationMs: 10_000 }));
+    const event = sim.arrivals.find((a) => a.topic === TOPICS.inference)!;
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), encodeArrival(event).subarray(10)]);
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-registry-wait-test' });
+    await log.produce(TOPICS.correlation, [{ key: event.key, value: framed, timestampMs: event.arrivalMs }]);
+    await log.close();
+    const env = { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_SCHEMA_REGISTRY_URL: `http://127.0.0.1:${await closedPort()}`, EDGELAT_DATA_DIR: mkdtempSync(join(tmpdir(), 'edgelat-registry-tail-')) };
+    const child = spawn('node', [BIN, 'alerts', 'tail'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await new Promise((r) => setTimeout(r, 4000)); // connected, and the read of the framed record waits for the registry
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s after SIGINT'), 15_000))]);
+      expect([code, stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'))]).toEqual([0, []]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
