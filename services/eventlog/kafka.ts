@@ -95,6 +95,8 @@ export class KafkaEventLog implements EventLog {
     private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal'>> & { signal?: AbortSignal },
     private readonly send: KafkaClientSettings['send'],
     private readonly logger?: Logger,
+    /** A client of the same brokers without retries, for {@link ping} (its cluster's connections are not retried either). */
+    private readonly probeKafka: Kafka = kafka,
   ) {
     this.fetcher = new PartitionFetcher(kafka, options.adminWaitMs);
     this.seals = new SealWatcher(this.fetcher, admin);
@@ -143,7 +145,10 @@ export class KafkaEventLog implements EventLog {
         const connected = await connectProducer(kafka, options.logger);
         producer = connected.producer;
         if (kafkajsLogger && connectedLevel) kafkajsLogger.level = connectedLevel;
-        const log = new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger);
+        // The health probe's client retries nothing, its connections neither: kafkajs retries a lost broker's connection
+        // in the cluster under any admin (a trial: /healthz said "not answered for 22 s" where the port refused).
+        const probeKafka = new Kafka({ ...settings.client, retry: { ...settings.client.retry, retries: 0 } });
+        const log = new KafkaEventLog(`kafka-${clusterId}`, kafka, admin, producer, o, settings.send, options.logger, probeKafka);
         log.idempotent = connected.idempotent;
         return log;
       } catch (e) {
@@ -296,7 +301,7 @@ export class KafkaEventLog implements EventLog {
     // An admin client of its own without retries: a refused connection is an answer now, not after the retries' seconds
     // (a re-test: /healthz said "not answered" for a broker whose port refused connections).
     if (!this.probeAdmin) {
-      const admin = this.kafka.admin({ retry: { retries: 0 } });
+      const admin = this.probeKafka.admin({ retry: { retries: 0 } });
       try {
         await admin.connect();
       } catch (error) {
