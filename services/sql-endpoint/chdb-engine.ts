@@ -82,14 +82,16 @@ export interface SqlEngine {
   query(sql: string, params: Record<string, string | null>, format: string, database?: string, readonly?: boolean | 'any', settings?: Record<string, string>): Promise<EngineQueryResult>;
   /**
    * Run one statement as {@link SqlEngine.query} does, handing its output over block by block as the engine makes it
-   * (a read of any size holds about one block here); statements that return no rows run as one query.
+   * (a read of any size holds about one block here); statements that return no rows run as one query. A stream that
+   * fails frees its query on the engine before its connection serves another call (see `releaseFailedStream`).
+   * @param readonly As {@link SqlEngine.query}'s: true on a reader, false on the writer, 'any' where one is free first.
    * @param onChunk Each chunk's bytes and rows, in order; awaited before the next block is fetched. A throw stops the
    *                query and is thrown.
    * @param signal  Stops the query between blocks (the client went away).
    * @returns       Rows and bytes the engine read where the engine tells them (statements without rows), else null.
    * @throws {WarehouseError} as {@link SqlEngine.query}, whether before the first chunk or after it.
    */
-  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
+  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
     onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null>;
   /**
    * Insert a raw payload.
@@ -117,6 +119,20 @@ export function engineError(error: unknown): WarehouseError {
 
 /** A ClickHouse string literal of any text (backslash and quote escaped). */
 const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * Make chdb let go of the query of a stream that failed on `session`, before the connection serves another request.
+ *
+ * Behaviour: chdb (3.4) does not free a stream whose fetch failed (killed, timed out, a bad value): its query stays in
+ * `system.processes` until the connection's next query. `KILL QUERY … SYNC` waits for its target to leave that list,
+ * so a KILL over the endpoint hung until `--sql-timeout` (a trial: 10 s, then TIMEOUT_EXCEEDED) unless another request
+ * happened to reach the killed query's connection. A trivial query on the same connection frees it at once.
+ * Its own failure is ignored (the stream's error is the one the caller throws).
+ * @param session  The chdb connection the stream ran on, still held by the caller.
+ */
+async function releaseFailedStream(session: Session): Promise<void> {
+  await chdbCall(() => session.queryAsync('SELECT 1', { format: 'TSV' })).catch(() => undefined);
+}
 
 /** Options of {@link ChdbEngine}. */
 export interface ChdbEngineOptions {
@@ -311,14 +327,19 @@ export class ChdbEngine implements SqlEngine {
     }, settings));
   }
 
-  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean, settings: Record<string, string>,
+  stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
     onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
-    return this.on(readonly, (c) => c.run(database, (session) => {
+    return this.on(readonly, (c) => c.run(database, async (session) => {
       // A client that went away while this waited for a connection: never started (chdb's stream started with an aborted
       // signal cancelled on the main thread, which waited for the whole query: a trial's serve froze 8 s, /ping too).
       if (signal?.aborted) throw new WarehouseError('the client went away before its query started: not run', null);
-      return streamStatement(session, sql, params, format, onChunk, signal);
+      try {
+        return await streamStatement(session, sql, params, format, onChunk, signal);
+      } catch (error) {
+        await releaseFailedStream(session);
+        throw error;
+      }
     }, settings));
   }
 

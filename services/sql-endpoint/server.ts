@@ -418,6 +418,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // SETTINGS clause, a table function: code 164, before any output) it runs on the writer, as any POST did.
       // A SETTINGS clause goes to the writer at once: a reader refuses it, and it had waited for a busy reader first (a re-test: 7.3 s).
       const onReader = readonly || (canonical !== null && isPlainRead(canonical) && settingsOf(canonical).length === 0);
+      // A KILL runs on whichever connection frees first (ClickHouse's readonly lets it through, a reader runs it): on the
+      // writer it queued behind the very query it was sent to stop, when that ran there (a POST with SETTINGS).
+      const where: boolean | 'any' = !onReader && canonical !== null && /^KILL\b/i.test(codeOf(canonical)) ? 'any' : onReader;
       return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, async (onChunk, signal) => {
         let started = false;
         const tracked = (chunk: Uint8Array, rows: number) => {
@@ -425,11 +428,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return onChunk(chunk, rows);
         };
         try {
-          return await engine.stream(sql, params, format, database, onReader, settings, tracked, signal);
+          return await engine.stream(sql, params, format, database, where, settings, tracked, signal);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
           if (readonly) throw new WarehouseError(refusedReadonly, 164);
-          if (!onReader || started) throw error;
+          if (where === false || started) throw error;
           return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
         }
       });

@@ -1,0 +1,84 @@
+/**
+ * The SQL endpoint behaves as ClickHouse's HTTP interface does where a user trial found it did not: `KILL QUERY … SYNC`
+ * returns once its target is gone, `GET /` answers "Ok.", a long URL is read, `compress=1` (ClickHouse's own block
+ * format) is refused rather than ignored, and `max_query_size` in the URL lets a query over 256 KiB run.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
+import { createSqlEndpoint, type SqlEndpoint } from '../../services/sql-endpoint/server.ts';
+
+/** The endpoint's time limit in these tests, s: a KILL that hangs fails on it (TIMEOUT_EXCEEDED), well after the test's own wait. */
+const LIMIT_S = 20;
+
+let endpoint: SqlEndpoint;
+let base: string;
+
+beforeAll(async () => {
+  endpoint = createSqlEndpoint({ engine: new ChdbEngine(mkdtempSync(join(tmpdir(), 'edgelat-ch-http-')), { maxExecutionS: LIMIT_S }) });
+  await endpoint.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}`;
+});
+afterAll(async () => endpoint?.close());
+
+/** Status, exception code header and body of one request. */
+async function call(path: string, init: RequestInit = {}): Promise<{ status: number; code: string | null; text: string }> {
+  const res = await fetch(`${base}${path}`, init);
+  return { status: res.status, code: res.headers.get('x-clickhouse-exception-code'), text: await res.text() };
+}
+
+/** The queries running on the engine, by their text (system.processes), but the one asking. */
+async function running(): Promise<string[]> {
+  const { text } = await call(`/?query=${encodeURIComponent("SELECT query FROM system.processes WHERE query NOT LIKE '%system.processes%' FORMAT TSVRaw")}`);
+  return text.split('\n').filter(Boolean);
+}
+
+/** Wait until `sql` is running on the engine (its request sent a moment ago). */
+async function untilRunning(sql: string): Promise<void> {
+  for (let i = 0; i < 100 && !(await running()).includes(sql); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(await running()).toContain(sql);
+}
+
+describe('KILL QUERY … SYNC over the HTTP port', () => {
+  it('returns once its target is killed, whose client went away (a trial: it hung until --sql-timeout, then TIMEOUT_EXCEEDED)', async () => {
+    const target = 'SELECT sum(number) FROM numbers(100000000004)';
+    const client = new AbortController();
+    const read = fetch(`${base}/?query=${encodeURIComponent(target)}`, { signal: client.signal }).catch((error: unknown) => error);
+    await untilRunning(target);
+    client.abort();
+    await read;
+    const started = Date.now();
+    const kill = await call('/', { method: 'POST', body: `KILL QUERY WHERE query = '${target}' SYNC` });
+    const tookMs = Date.now() - started;
+    expect(kill.status).toBe(200);
+    expect(kill.text).toMatch(/^finished\t[0-9a-f-]{36}\tdefault\tSELECT sum\(number\) FROM numbers\(100000000004\)\n$/);
+    // chdb kept a failed stream's query in system.processes until its connection's next query: KILL waited for that.
+    expect(tookMs).toBeLessThan(5_000);
+    expect(await running()).toEqual([]);
+  });
+
+  it('returns once its target is killed, whose client still waits, and the target is answered QUERY_WAS_CANCELLED', async () => {
+    const target = 'SELECT sum(number) FROM numbers(100000000005)';
+    const read = call(`/?query=${encodeURIComponent(target)}`);
+    await untilRunning(target);
+    const started = Date.now();
+    const kill = await call('/', { method: 'POST', body: `KILL QUERY WHERE query = '${target}' SYNC` });
+    expect([kill.status, Date.now() - started < 5_000]).toEqual([200, true]);
+    expect(kill.text).toMatch(/^finished\t/);
+    expect(await read).toEqual({ status: 500, code: '394', text: expect.stringMatching(/^Code: 394\. DB::Exception: .*QUERY_WAS_CANCELLED/) });
+  });
+
+  it('runs beside a long query on the writer instead of queueing behind the query it is sent to stop (a POST with SETTINGS runs there)', async () => {
+    const target = 'SELECT sum(number) FROM numbers(100000000006) SETTINGS max_threads = 1';
+    const read = call('/', { method: 'POST', body: target });
+    await untilRunning(target);
+    const started = Date.now();
+    const kill = await call('/', { method: 'POST', body: `KILL QUERY WHERE query LIKE '%numbers(100000000006)%' AND query NOT LIKE '%KILL%' SYNC` });
+    expect([kill.status, Date.now() - started < 5_000]).toEqual([200, true]);
+    expect(kill.text).toMatch(/^finished\t/);
+    expect((await read).code).toBe('394');
+    expect(await running()).toEqual([]);
+  });
+});
