@@ -1,6 +1,7 @@
 /**
  * A ClickHouse-compatible HTTP endpoint over the embedded chdb engine, enough
- * for @clickhouse/client, curl and plain HTTP tools (`GET /ping`, `GET|POST /`).
+ * for @clickhouse/client, curl and plain HTTP tools (`GET /ping`, `GET|POST /`; a `GET /` without parameters answers
+ * `Ok.` as `/ping` does, as ClickHouse's).
  *
  * Behaviour: the statement is the `query` URL parameter followed by a newline
  * and the request body (ClickHouse's rule); `param_<name>` values are bound
@@ -303,7 +304,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'));
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const url = new URL(request.url, 'http://localhost').searchParams;
+    const parsedUrl = new URL(request.url, 'http://localhost');
+    // ClickHouse's answer to `GET /` without parameters, which health checks use as they use /ping (a trial: 400 "empty query").
+    if (request.method !== 'POST' && parsedUrl.search === '') return reply.type('text/plain; charset=UTF-8').send('Ok.\n');
+    const url = parsedUrl.searchParams;
     const givenId = url.get('query_id');
     // The id is sent back in a header: one a header cannot carry (CR, LF, other control characters, beyond Latin-1)
     // is refused (it reached Node's header check: a JSON 500).

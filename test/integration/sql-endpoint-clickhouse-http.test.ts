@@ -82,3 +82,17 @@ describe('KILL QUERY … SYNC over the HTTP port', () => {
     expect(await running()).toEqual([]);
   });
 });
+
+describe('health checks: GET / and /ping', () => {
+  it('answers GET / (and HEAD /) without parameters 200 "Ok.", as ClickHouse does (a trial: 400 "empty query"); with parameters but no query, Empty query', async () => {
+    for (const path of ['/', '/ping']) {
+      const res = await fetch(`${base}${path}`);
+      expect([path, res.status, res.headers.get('content-type'), await res.text()]).toEqual([path, 200, 'text/plain; charset=UTF-8', 'Ok.\n']);
+    }
+    expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
+    const params = await call('/?database=default');
+    expect([params.status, params.code]).toEqual([400, '62']);
+    const post = await call('/', { method: 'POST', body: '' });
+    expect([post.status, post.code]).toEqual([400, '62']);
+  });
+});
