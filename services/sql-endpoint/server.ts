@@ -84,6 +84,14 @@ export const STREAM_AFTER_BYTES = 1 << 20;
 /** Largest piece of a streamed answer written at once, bytes: a client must take this much within the stall time (64 KiB in 30 s: about 2 kB/s). */
 export const WRITE_SLICE_BYTES = 64 * 1024;
 
+/**
+ * Largest request line plus headers the endpoint reads, bytes: a URL up to 1 MiB (ClickHouse's default
+ * `http_max_uri_size`, so a GET of a long query is read as ClickHouse reads it) and 64 KiB of headers. Node's default
+ * (16 KiB) refused a GET of a 16 KiB query with 431 (a trial). A larger request is answered 431, code 36, saying to
+ * send the query in a POST body.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 1024 * 1024 + 64 * 1024;
+
 /** Default longest wait of a streamed answer for its client to take more of it, ms: the engine's connection is held meanwhile, and reads queued on it wait. */
 export const CLIENT_STALL_MS = 30_000;
 
@@ -212,7 +220,7 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
 function clickhouseClientError(error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, what] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 209, 'the request did not arrive whole in time. (SOCKET_TIMEOUT)']
-    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 36, 'the request\'s headers are larger than the endpoint reads (16 KiB). (BAD_ARGUMENTS)']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 36, `the request's URL and headers are larger than the endpoint reads (${MAX_REQUEST_HEAD_BYTES} bytes: a URL up to 1 MiB, as ClickHouse's http_max_uri_size, and 64 KiB of headers): send a long query in the POST body (curl --data-binary @query.sql), which may be up to the body limit (64 MiB). (BAD_ARGUMENTS)`]
       : [400, 36, `malformed HTTP request (${error.code ?? 'parse error'}${error.reason ? `: ${error.reason}` : ''}). (BAD_ARGUMENTS)`];
   const body = exceptionText(code, `Code: ${code}. DB::Exception: ${what}`);
   if (socket.writable) {
@@ -268,7 +276,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
   const metrics = createSqlEndpointMetrics(options.registry);
   let unavailable = options.unavailable ?? false;
-  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError }) as unknown as SqlEndpoint;
+  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError, http: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES } }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
     unavailable = flag;
   };

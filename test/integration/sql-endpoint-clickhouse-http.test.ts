@@ -96,3 +96,16 @@ describe('health checks: GET / and /ping', () => {
     expect([post.status, post.code]).toEqual([400, '62']);
   });
 });
+
+describe('long queries', () => {
+  /** A query of about `n` bytes: the length of a string literal of `n` a's. */
+  const long = (n: number) => `SELECT length('${'a'.repeat(n)}')`;
+
+  it('reads a GET whose URL is longer than 16 KiB (a trial: 431), up to 1 MiB; a longer one is refused saying to POST the query', async () => {
+    expect(await call(`/?query=${encodeURIComponent(long(100_000))}`)).toEqual({ status: 200, code: null, text: '100000\n' });
+    const over = await call(`/?query=${encodeURIComponent(long(1_200_000))}`);
+    expect([over.status, over.code, over.text]).toEqual([431, '36', expect.stringMatching(/^Code: 36\. DB::Exception: the request's URL and headers are larger than the endpoint reads \(1114112 bytes: .*\): send a long query in the POST body/)]);
+    // The endpoint still answers on a new connection.
+    expect((await call(`/?query=${encodeURIComponent('SELECT 2')}`)).text).toBe('2\n');
+  });
+});
