@@ -21,6 +21,32 @@ const NOT_SETTINGS = new Set([
   'cancel_http_readonly_queries_on_client_close', 'http_response_buffer_size',
 ]);
 
+/**
+ * Why a request's `compress` or `decompress` URL parameter cannot be honoured, or null (absent, `0` or `false`).
+ *
+ * Behaviour: `compress=1` asks ClickHouse for its answer in its own compressed block format (LZ4 blocks with CityHash
+ * checksums, as clickhouse-client reads them), `decompress=1` says the body is in it. The endpoint implements neither:
+ * ignoring `compress=1` sent plain text to a client expecting blocks (a trial), and a `decompress=1` body would be read
+ * as SQL. HTTP compression of the request body (`Content-Encoding: gzip` or `deflate`) is read.
+ * @param url  The request's URL parameters.
+ * @returns    ClickHouse-style text of code 36 (BAD_ARGUMENTS, HTTP 400) naming the parameter, or null.
+ */
+export function compressedBlockFormat(url: URLSearchParams): string | null {
+  const on = (name: string): string | null => {
+    const v = url.get(name);
+    return v === null || /^(?:0|false)$/i.test(v.trim()) ? null : v;
+  };
+  const compress = on('compress');
+  if (compress !== null) {
+    return `Code: 36. DB::Exception: compress=${compress} asks for the answer in ClickHouse's own compressed block format (LZ4 blocks with checksums, as clickhouse-client reads it), which the edgelat endpoint does not produce: leave compress out (or 0). Its answers are sent uncompressed: HTTP compression (enable_http_compression=1 with Accept-Encoding) is taken without compressing them. (BAD_ARGUMENTS)`;
+  }
+  const decompress = on('decompress');
+  if (decompress !== null) {
+    return `Code: 36. DB::Exception: decompress=${decompress} says the request body is in ClickHouse's own compressed block format, which the edgelat endpoint does not read: send the body plain, or compressed with HTTP compression (Content-Encoding: gzip or deflate). (BAD_ARGUMENTS)`;
+  }
+  return null;
+}
+
 /** The parts of a request's URL parameters. */
 export interface RequestParams {
   /** `param_<name>` values decoded to plain text (null for `\N`), keyed by name. */

@@ -39,7 +39,7 @@ import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
-import { browserRefusal, canonicalFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
+import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
@@ -336,6 +336,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .send(exceptionText(code, undoNested(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `))));
     };
     if (badId) return fail(new WarehouseError(`Code: 36. DB::Exception: query_id ${JSON.stringify(givenId).slice(0, 80)} holds a character an HTTP header cannot carry (a control character such as CR or LF, or one beyond Latin-1): use printable ASCII. (BAD_ARGUMENTS)`, 36));
+    const blockFormat = compressedBlockFormat(url);
+    if (blockFormat !== null) return fail(new WarehouseError(blockFormat, 36));
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const queryParam = url.get('query') ?? '';

@@ -97,6 +97,16 @@ describe('health checks: GET / and /ping', () => {
   });
 });
 
+describe('compress=1 and decompress=1 (ClickHouse\'s own compressed block format)', () => {
+  it('refuses compress=1 naming it, rather than answering plain text a client would read as blocks (a trial: 200 "1\\n"); compress=0 is taken', async () => {
+    const res = await call(`/?compress=1&query=${encodeURIComponent('SELECT 1')}`);
+    expect(res).toEqual({ status: 400, code: '36', text: expect.stringMatching(/^Code: 36\. DB::Exception: compress=1 asks for the answer in ClickHouse's own compressed block format .*leave compress out \(or 0\)\. .*\(BAD_ARGUMENTS\) \(version edgelat-chdb\)\n$/) });
+    expect(await call(`/?compress=0&query=${encodeURIComponent('SELECT 1')}`)).toEqual({ status: 200, code: null, text: '1\n' });
+    const body = await call('/?decompress=1', { method: 'POST', body: 'SELECT 1' });
+    expect([body.status, body.code, body.text]).toEqual([400, '36', expect.stringMatching(/^Code: 36\. DB::Exception: decompress=1 says the request body is in ClickHouse's own compressed block format/)]);
+  });
+});
+
 describe('long queries', () => {
   /** A query of about `n` bytes: the length of a string literal of `n` a's. */
   const long = (n: number) => `SELECT length('${'a'.repeat(n)}')`;
