@@ -19,6 +19,8 @@
  *   159, TIMEOUT_EXCEEDED, and stops: chdb cannot cancel a query whose client
  *   went away); on a reader a query cannot lift it, and the endpoint refuses a
  *   statement that sets it to 0 or above the limit ({@link executionTimeProblem}).
+ * - All parse queries up to `MAX_QUERY_SIZE_CEILING_BYTES` (16 MiB); the endpoint
+ *   holds each request to the `max_query_size` its URL gives (256 KiB by default).
  * - The engine changes no setting of its connections: a request's URL settings
  *   may only restate their values (a setting changed for one request could not
  *   always be put back), and the endpoint refuses `SET` statements.
@@ -30,7 +32,7 @@ import { WarehouseError } from '../../errors.ts';
 import { chdbCall } from '../warehouse/chdb-activity.ts';
 import { openConnection, streamStatement } from '../warehouse/chdb.ts';
 import { settingsOf } from '../warehouse/statements.ts';
-import { DEFAULT_MAX_EXECUTION_S } from './protocol.ts';
+import { DEFAULT_MAX_EXECUTION_S, MAX_QUERY_SIZE_CEILING_BYTES } from './protocol.ts';
 
 /** Result of one query: the engine's output bytes in the requested format. */
 export interface EngineQueryResult {
@@ -290,13 +292,15 @@ export class ChdbEngine implements SqlEngine {
     const readers = options.readers ?? DEFAULT_READERS;
     if (!Number.isInteger(readers) || readers < 1 || readers > 16) throw new RangeError(`ChdbEngine: readers must be an integer in 1..16, got ${readers}`);
     const path = resolve(dataDir);
-    const w = openConnection(path, { max_execution_time: limit });
+    // Every connection parses queries up to the endpoint's ceiling; the endpoint holds each request to its own
+    // max_query_size (protocol.ts querySizeProblem): the engine changes no setting per request.
+    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES });
     const opened: Connection[] = [];
     try {
       // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
       const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
       for (let i = 0; i < readers; i++) {
-        const r = openConnection(path, { max_execution_time: limit, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
+        const r = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
         opened.push(new Connection(r.session, r.release));
       }
     } catch (error) {

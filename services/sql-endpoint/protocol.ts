@@ -7,6 +7,55 @@
 /** Longest a query on the ClickHouse HTTP interface runs by default, s (ClickHouse's max_execution_time). */
 export const DEFAULT_MAX_EXECUTION_S = 300;
 
+/** ClickHouse's default `max_query_size`, bytes: the longest query parsed unless the URL gives a larger one. */
+export const DEFAULT_MAX_QUERY_SIZE_BYTES = 262_144;
+
+/**
+ * Largest `max_query_size` the endpoint takes, bytes (16 MiB): its engine's connections parse queries up to this size,
+ * and the endpoint holds each request to the `max_query_size` its URL gives (ClickHouse's default when none). A larger
+ * value in the URL is taken as this one.
+ */
+export const MAX_QUERY_SIZE_CEILING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The `max_query_size` a request's URL gives, bytes, or ClickHouse's default.
+ * @param url  The request's URL parameters.
+ * @returns    The value given (any above {@link MAX_QUERY_SIZE_CEILING_BYTES} as that), else {@link DEFAULT_MAX_QUERY_SIZE_BYTES}.
+ * @throws {RangeError} with ClickHouse-style text (code 36) when the value is not a whole number of bytes.
+ */
+export function maxQuerySizeOf(url: URLSearchParams): number {
+  const given = url.get('max_query_size');
+  if (given === null) return DEFAULT_MAX_QUERY_SIZE_BYTES;
+  if (!/^\s*\d+\s*$/.test(given)) {
+    throw new RangeError(`Code: 36. DB::Exception: max_query_size = ${JSON.stringify(given)} in the URL: expected a whole number of bytes (up to ${MAX_QUERY_SIZE_CEILING_BYTES} here). (BAD_ARGUMENTS)`);
+  }
+  return Math.min(Number(given), MAX_QUERY_SIZE_CEILING_BYTES);
+}
+
+/**
+ * Why a query is longer than `maxQuerySize` lets ClickHouse parse, or null.
+ *
+ * Behaviour: as ClickHouse counts it: the whole text in bytes, except that an `INSERT … VALUES` statement's data (which
+ * ClickHouse reads with a stream parser, not the SQL parser) does not count. A `SETTINGS max_query_size` clause in the
+ * query does not apply to the query's own parsing, in ClickHouse too (its parser reads that clause only within the
+ * limit): the URL parameter does.
+ * @param sql           The query as the request gives it (URL query, newline, body).
+ * @param canonical     ClickHouse's canonical text of it (`formatQuery`), or null when not known.
+ * @param maxQuerySize  The request's limit, bytes ({@link maxQuerySizeOf}).
+ * @returns ClickHouse-style text of code 62 (SYNTAX_ERROR, HTTP 400): how long the query is and how to let it run.
+ */
+export function querySizeProblem(sql: string, canonical: string | null, maxQuerySize: number): string | null {
+  const bytes = Buffer.byteLength(sql);
+  if (bytes <= maxQuerySize) return null;
+  const values = canonical !== null && /^INSERT\b[^]*\bFORMAT Values$/.test(canonical.trim()) ? /\bVALUES\b/i.exec(sql) : null;
+  const counted = values ? Buffer.byteLength(sql.slice(0, values.index + values[0].length)) : bytes;
+  if (counted <= maxQuerySize) return null;
+  const how = counted > MAX_QUERY_SIZE_CEILING_BYTES
+    ? `over the largest max_query_size the edgelat endpoint takes (${MAX_QUERY_SIZE_CEILING_BYTES}): send the data apart from the query (INSERT … FORMAT with the rows in the body, or a table to join)`
+    : `give max_query_size=${counted} or more in the URL (?max_query_size=${counted}; up to ${MAX_QUERY_SIZE_CEILING_BYTES} here). A SETTINGS clause in the query does not apply to its own parsing (in ClickHouse too)`;
+  return `Code: 62. DB::Exception: Max query size exceeded (can be increased with the \`max_query_size\` setting): the query is ${counted} bytes, max_query_size is ${maxQuerySize}: ${how}. (SYNTAX_ERROR)`;
+}
+
 /**
  * URL parameters of the HTTP interface that are not ClickHouse settings, and settings that shape only ClickHouse's
  * HTTP answer, which this endpoint does not give (no progress headers, no compressed answers): taken and without

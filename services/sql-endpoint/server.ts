@@ -11,7 +11,9 @@
  * data from the rest of the request and receives the URL settings
  * (`insert_deduplication_token`, ...). For other statements a URL setting
  * may only restate the value it has (an unknown one: code 115; another value:
- * code 452, naming it: put `SETTINGS` in the query), and a `SET` statement is
+ * code 452, naming it: put `SETTINGS` in the query; `max_query_size` excepted, which the endpoint holds the
+ * query to itself, up to 16 MiB), `compress=1` and `decompress=1` (ClickHouse's block format) are refused (code 36),
+ * and a `SET` statement is
  * refused (code 497): the endpoint's connections are shared by every request.
  * One statement a request, as ClickHouse's parser reads
  * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
@@ -39,7 +41,7 @@ import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
-import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, parseRawInsert, splitParams, statusOf } from './protocol.ts';
+import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 
@@ -359,6 +361,14 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     if (readonlyGiven !== null && !(/^[12]$/.test(readonlyGiven) || (readonlyGiven === '0' && !readonly))) {
       return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST' : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
     }
+    // The query's size limit is the endpoint's to keep (its connections parse up to the ceiling): the URL may set it, as
+    // in ClickHouse (a trial: a 300 KB query could not run, and ?max_query_size=2000000 was refused as a setting change).
+    let maxQuerySize: number;
+    try {
+      maxQuerySize = maxQuerySizeOf(url);
+    } catch (error) {
+      return fail(new WarehouseError((error as Error).message, 36));
+    }
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
     const refusedReadonly = request.method === 'POST' ? READONLY_ASKED : READONLY;
     try {
@@ -366,6 +376,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       if (insert) {
         const statement = whole.toString('utf8', 0, insert.dataOffset);
         const { settings } = splitParams(url, statement);
+        delete settings.max_query_size;
         const result = await engine.insert({ table: insert.table, columns: insert.columns, format: insert.format, body: whole.subarray(insert.dataOffset), settings, database });
         const summary = { read_rows: '0', read_bytes: '0', written_rows: String(result.writtenRows), written_bytes: String(result.writtenBytes), total_rows_to_read: '0', result_rows: '0', result_bytes: '0' };
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
@@ -379,12 +390,17 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .catch((error: unknown) => {
           if (error instanceof MultiStatementError) throw new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): the query holds more than one statement. (SYNTAX_ERROR)', 62);
           if (error instanceof EmptyQueryError) throw new WarehouseError('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)', 62);
+          // Over the ceiling the engine's connections parse: said as the endpoint's limit, not as a setting to raise.
+          const tooLong = querySizeProblem(sql, null, maxQuerySize);
+          if (tooLong !== null && /Max query size exceeded/.test(String((error as Error)?.message ?? error))) throw new WarehouseError(tooLong, 62);
           // The parser's message names the formatQuery call the check wraps the statement in, which the client never sent.
           const text = String((error as Error)?.message ?? error);
           const own = text.replace(/: In scope SELECT formatQuery\(.*\) AS f\.(?= \(SYNTAX_ERROR\)\s*$)/s, '.');
           if (own !== text) throw new WarehouseError(own, 62);
           throw error;
         });
+      const tooLong = querySizeProblem(sql, canonical, maxQuerySize);
+      if (tooLong !== null) return fail(new WarehouseError(tooLong, 62));
       if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(refusedReadonly, 164));
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
       // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
@@ -426,6 +442,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // `readonly` chose the connection above. The others may only restate the connection's values (the engine changes
       // none: clients send date_time_output_format=simple); a change is refused naming it, with SETTINGS as the way.
       delete settings.readonly;
+      delete settings.max_query_size;
       const headers = { 'X-ClickHouse-Format': format, 'Content-Type': contentType(format) };
       // A POST that only reads runs on a read-only connection too: @clickhouse/client sends every query with POST, and
       // on the one writer a long read held up every other client's reads and inserts. Where the reader refuses it (a

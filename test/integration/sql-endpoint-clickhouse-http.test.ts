@@ -118,4 +118,26 @@ describe('long queries', () => {
     // The endpoint still answers on a new connection.
     expect((await call(`/?query=${encodeURIComponent('SELECT 2')}`)).text).toBe('2\n');
   });
+
+  it('runs a 300 KB query with max_query_size in the URL, GET or POST (a trial: refused, code 452); without it, or with it only in SETTINGS, says how', async () => {
+    const sql = long(300_000);
+    expect(await call('/?max_query_size=2000000', { method: 'POST', body: sql })).toEqual({ status: 200, code: null, text: '300000\n' });
+    expect(await call(`/?max_query_size=2000000&query=${encodeURIComponent(sql)}`)).toEqual({ status: 200, code: null, text: '300000\n' });
+    // Larger than the ceiling: taken as the ceiling.
+    expect(await call('/?max_query_size=100000000000', { method: 'POST', body: sql })).toEqual({ status: 200, code: null, text: '300000\n' });
+    for (const body of [sql, `${sql} SETTINGS max_query_size = 2000000`]) {
+      const res = await call('/', { method: 'POST', body });
+      const bytes = Buffer.byteLength(body);
+      expect([res.status, res.code, res.text]).toEqual([400, '62', `Code: 62. DB::Exception: Max query size exceeded (can be increased with the \`max_query_size\` setting): the query is ${bytes} bytes, max_query_size is 262144: `
+        + `give max_query_size=${bytes} or more in the URL (?max_query_size=${bytes}; up to 16777216 here). A SETTINGS clause in the query does not apply to its own parsing (in ClickHouse too). (SYNTAX_ERROR) (version edgelat-chdb)\n`]);
+    }
+    const bad = await call('/?max_query_size=lots', { method: 'POST', body: 'SELECT 1' });
+    expect([bad.status, bad.code, bad.text]).toEqual([400, '36', expect.stringMatching(/^Code: 36\. DB::Exception: max_query_size = "lots" in the URL: expected a whole number of bytes/)]);
+  });
+
+  it('does not count an INSERT … VALUES statement\'s data, as ClickHouse does not', async () => {
+    expect((await call('/', { method: 'POST', body: 'CREATE TABLE default.long_values (s String) ENGINE = Memory' })).status).toBe(200);
+    expect((await call('/', { method: 'POST', body: `INSERT INTO default.long_values VALUES ('${'b'.repeat(300_000)}')` })).status).toBe(200);
+    expect((await call(`/?query=${encodeURIComponent('SELECT count(), sum(length(s)) FROM default.long_values')}`)).text).toBe('1\t300000\n');
+  });
 });

@@ -319,12 +319,17 @@ describe('sql endpoint over HTTP', () => {
       expect([res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([400, '452', `Code: 452. DB::Exception: setting ${why}. (SETTING_CONSTRAINT_VIOLATION) (version edgelat-chdb)\n`]);
     }
     // Another value: refused, naming the setting and the way (SETTINGS in the query, over POST), which works.
-    for (const [setting, res] of [['max_query_size=5', await postWith('SELECT 1', 'max_query_size=5')], ['max_threads=1', await get('SELECT 1', '&max_threads=1')]] as const) {
+    for (const [setting, res] of [['max_result_rows=5', await postWith('SELECT 1', 'max_result_rows=5')], ['max_threads=1', await get('SELECT 1', '&max_threads=1')]] as const) {
       const [name, value] = setting.split('=');
       expect([setting, res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([setting, 400, '452',
         expect.stringMatching(new RegExp(`^Code: 452\\. DB::Exception: setting ${name} = '${value}' in the URL: the edgelat endpoint does not change settings per request .*put SETTINGS ${name} = '${value}' in the query and send it with POST`))]);
     }
     expect(await (await post("SELECT getSetting('max_threads') SETTINGS max_threads = 1")).text()).toBe('1\n');
+    // max_query_size is the endpoint's to keep, per request, as ClickHouse takes it from the URL: 5 bytes fail this
+    // request's 8-byte query (code 62), and the next request is held to the default again.
+    const tiny = await postWith('SELECT 1', 'max_query_size=5');
+    expect([tiny.status, tiny.headers.get('x-clickhouse-exception-code'), await tiny.text()]).toEqual([400, '62', expect.stringMatching(/^Code: 62\. DB::Exception: Max query size exceeded .*: the query is 8 bytes, max_query_size is 5: give max_query_size=8 or more in the URL/)]);
+    expect(await (await post('SELECT 1')).text()).toBe('1\n');
     const unknown = await postWith('SELECT 1', 'totally_bogus_setting=1');
     expect([unknown.status, unknown.headers.get('x-clickhouse-exception-code'), await unknown.text()]).toEqual([400, '115', expect.stringMatching(/^Code: 115\. DB::Exception: Unknown setting 'totally_bogus_setting'/)]);
     // SET over POST would change the shared connection for every later request: refused (over GET readonly refuses it).
