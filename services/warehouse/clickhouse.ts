@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
 import { scrubSecrets, urlForMessages, WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
@@ -107,6 +108,26 @@ export function isClickHouseAnswer(headers: Readonly<Record<string, unknown>>): 
   return Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-clickhouse-'));
 }
 
+/** Start of the SQL comment that marks a streamed read (its marker and the comment's end follow). */
+const RUNNING_MARK = '/* edgelat read ';
+
+/** Bytes of a streamed answer's end kept to find an exception the server wrote into it. */
+const STREAM_TAIL_BYTES = 8192;
+
+/**
+ * The exception a ClickHouse server wrote into the end of a streamed answer it then cut short, or null: the last
+ * `Code: N. DB::Exception: …` line of `tail` (after ClickHouse's `__exception__` marker where it sends one).
+ * @param tail  The last bytes received.
+ * @returns The exception's code and its line (without the version suffix), or null when there is none.
+ */
+export function midStreamException(tail: Uint8Array): { code: number; text: string } | null {
+  const text = Buffer.from(tail).toString('utf8');
+  const all = [...text.matchAll(/Code: (\d+)\. DB::Exception: [^\r\n]*/g)];
+  const last = all.at(-1);
+  if (!last) return null;
+  return { code: Number(last[1]), text: last[0].replace(/\s*\(version [^)]*\)\s*$/, '').trim() };
+}
+
 /**
  * The ClickHouse server warehouse: same SQL files and same behaviour as
  * `ChdbWarehouse`, over HTTP with @clickhouse/client. Queries use server-side
@@ -123,6 +144,8 @@ export class ClickHouseWarehouse implements Warehouse {
   private closed = false;
   /** Set once an answer carried ClickHouse's headers ({@link isClickHouseAnswer}); checked until then. */
   private identified = false;
+  /** Markers of the streamed reads under way (each read's text carries its own: {@link cancelRunning} kills by it). */
+  private readonly running = new Set<string>();
 
   /** @throws {RangeError} if `database` is not a plain identifier or `insertFormat` is not an {@link InsertFormat}. */
   constructor(options: ClickHouseWarehouseOptions) {
@@ -215,12 +238,19 @@ export class ClickHouseWarehouse implements Warehouse {
 
   async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
     this.assertOpen();
+    let running: string | null = null;
     try {
       // exec() rather than query(): the format is any ClickHouse format name, and 64-bit integers stay unquoted for exact parsing.
       // The format is the server's default_format, not an appended FORMAT clause: a statement without
       // output (INSERT … VALUES, CREATE) stays valid, and a FORMAT clause of the query's own wins (as in chdb).
+      // A comment with a marker of its own, after the statement (syntax error positions stay the user's), so that
+      // cancelRunning can find it in system.processes: a server and this endpoint take a query_id, but the embedded
+      // engine behind `edgelat serve` runs under ids of its own.
+      const marker = randomUUID();
+      this.running.add(marker);
+      running = marker;
       const result = await this.client.exec({
-        query: sql.trim().replace(/;$/, ''),
+        query: `${sql.trim().replace(/;$/, '')}\n${RUNNING_MARK}${marker} */`,
         query_params: params as Record<string, unknown>,
         // The client types default_format as the formats it parses; the server takes any format name (PrettyCompact…).
         clickhouse_settings: { default_format: format as DataFormat, output_format_json_quote_64bit_integers: 0 },
@@ -230,10 +260,49 @@ export class ClickHouseWarehouse implements Warehouse {
         this.assertClickHouse(result.response_headers);
       }
       this.identified = true;
-      for await (const chunk of result.stream) await onChunk(chunk as Buffer);
+      // The end of what came, to find the server's exception in: ClickHouse writes an error met mid-stream into the body
+      // and ends the response short, which the client reports as "aborted" (a trial: throwIf's code 395 was lost).
+      let tail = Buffer.alloc(0);
+      try {
+        for await (const chunk of result.stream) {
+          tail = Buffer.concat([tail, chunk as Buffer]).subarray(-STREAM_TAIL_BYTES);
+          await onChunk(chunk as Buffer);
+        }
+      } catch (error) {
+        const sent = midStreamException(tail);
+        throw sent === null ? error : new WarehouseError(`query failed: ${sent.text}`, sent.code, { cause: error });
+      }
     } catch (error) {
-      throw toWarehouseError(error, 'query', this.url);
+      throw error instanceof WarehouseError ? error : toWarehouseError(error, 'query', this.url);
+    } finally {
+      if (running !== null) this.running.delete(running);
     }
+  }
+
+  /**
+   * Ask the server to stop the streamed reads of this warehouse under way (`KILL QUERY … ASYNC`, by the marker each
+   * one's text carries): a client that goes away (Ctrl-C) does not stop a server's query, which then holds one of its
+   * connections until its time limit (a trial: two interrupted `edgelat sql` reads blocked every read of `edgelat
+   * serve`'s port for minutes). Best effort: a failed KILL is not an error of the caller's.
+   * @returns The reads it asked to stop.
+   */
+  async cancelRunning(): Promise<number> {
+    const markers = [...this.running];
+    await Promise.all(markers.map(async (m) => {
+      const kill = (settings: Record<string, string>) => this.client.command({
+        query: `KILL QUERY WHERE query LIKE {mark:String} AND query NOT LIKE 'KILL%' ASYNC`,
+        query_params: { mark: `%${RUNNING_MARK}${m} */%` },
+        clickhouse_settings: settings,
+      });
+      // ClickHouse runs KILL QUERY whatever readonly says; `edgelat serve`'s port refuses it under readonly=1, which this
+      // warehouse's reads send: asked again without it there.
+      const refusedReadonly = (error: unknown): boolean => {
+        const e = error as { code?: unknown; type?: unknown; message?: unknown } | null;
+        return String(e?.code) === '164' || e?.type === 'READONLY' || /\bREADONLY\b|Code: 164\b/.test(String(e?.message));
+      };
+      await kill({}).catch((error: unknown) => (refusedReadonly(error) ? kill({ readonly: '0' }) : undefined)).catch(() => undefined);
+    }));
+    return markers.length;
   }
 
   async exec(sql: string, params: Record<string, QueryParam> = {}): Promise<void> {

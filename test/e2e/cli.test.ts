@@ -335,6 +335,40 @@ describe('edgelat CLI', () => {
     }
   }, 60_000);
 
+  it('sql through EDGELAT_CLICKHOUSE_URL as embedded: a syntax error is bad usage, an error mid-stream is named, Ctrl-C stops the server\'s query (a trial)', async () => {
+    const endpoint = await startSqlEndpointProcess();
+    const own = mkdtempSync(join(tmpdir(), 'edgelat-cli-parity-'));
+    const env = { EDGELAT_CLICKHOUSE_URL: endpoint.url };
+    const server = new ClickHouseWarehouse({ url: endpoint.url, database: 'default' });
+    try {
+      // Exit 2 with the embedded engine's line, not exit 1 quoting the formatQuery call the check wraps it in.
+      const syntax = await edgelat(['sql', 'SELEC 1'], own, undefined, env);
+      expect([syntax.code, errLines(syntax.stderr)]).toEqual([2, [expect.stringMatching(/^edgelat: syntax error at position 7 \("1"\): expected one of token sequence, Dot, /) as unknown]]);
+      // The server's exception written into the cut-short answer, not "aborted".
+      const mid = await edgelat(['sql', 'SELECT number, throwIf(number = 300000) FROM numbers(1000000)', '--format', 'tsv'], own, undefined, env);
+      expect([mid.code, errLines(mid.stderr).at(-1)]).toEqual([1, expect.stringMatching(/^edgelat: query failed: Code: 395\. DB::Exception: Value passed to 'throwIf' function is non-zero/) as unknown]);
+      // The table's row limit, said on stderr (a trial: a redirected table kept 1,000 of 71,582 rows, exit 0).
+      const table = await edgelat(['sql', 'SELECT number FROM numbers(1500)'], own, undefined, env);
+      expect([table.code, table.stdout.trim().split('\n').at(-1), errLines(table.stderr)]).toEqual([0, 'Showed 1000 out of 1500 rows.',
+        ['edgelat: warning: the table shows the first 1,000 of 1,500 rows: --format tsv, csv or json prints them all (or add LIMIT)']]);
+      // Ctrl-C: the server is asked to stop the read (a client that goes away does not stop it), then the command ends by the signal.
+      const running = async (): Promise<number> => Number((await server.query<{ n: number }>("SELECT count() AS n FROM system.processes WHERE query LIKE '%numbers(100000000009)%' AND query NOT LIKE '%system.processes%'"))[0]!.n);
+      const child = spawn('node', [BIN, 'sql', 'SELECT sum(number) FROM numbers(100000000009)'], { env: { ...process.env, ...env, EDGELAT_DATA_DIR: own }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+      const deadline = Date.now() + 20_000;
+      while ((await running()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await running()).toBe(1);
+      child.kill('SIGINT');
+      expect(await exited).toEqual([null, 'SIGINT']);
+      const gone = Date.now() + 5000;
+      while ((await running()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      expect(await running()).toBe(0);
+    } finally {
+      await server.close();
+      await endpoint.stop();
+    }
+  }, 90_000);
+
   it('rejects bad usage with exit code 2 and a reason, and has help', async () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);
     expect(bad.code).toBe(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toWarehouseError } from '../../../../services/warehouse/clickhouse.ts';
+import { midStreamException, toWarehouseError } from '../../../../services/warehouse/clickhouse.ts';
 import { exceptionFirstLine } from '../../../../services/warehouse/types.ts';
 
 describe('toWarehouseError', () => {
@@ -115,5 +115,17 @@ describe('toWarehouseError', () => {
     const ch = toWarehouseError(new Error('Code: 516. DB::Exception: chuser: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)'), 'query', 'http://127.0.0.1:8123');
     expect(ch.message).toBe('query failed: Code: 516. DB::Exception: chuser: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED): check EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD (the login the server, or a proxy in front of it, expects)');
     expect(toWarehouseError(new Error('Code: 60. DB::Exception: Unknown table'), 'query').message).toBe('query failed: Code: 60. DB::Exception: Unknown table');
+  });
+});
+
+describe('midStreamException', () => {
+  it('finds the exception a server wrote into the end of an answer it cut short, without the version', () => {
+    const rows = '2812585\t0\n2812586\t0\n';
+    // As `edgelat serve`'s port writes it, and as ClickHouse 25+ does after its __exception__ marker.
+    expect(midStreamException(Buffer.from(`${rows}Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version edgelat-chdb)\n`)))
+      .toEqual({ code: 395, text: "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO)" });
+    expect(midStreamException(Buffer.from(`${rows}__exception__\r\nCode: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 25.3.1.1)\r\n__exception__\r\n`)))
+      .toEqual({ code: 241, text: 'Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED)' });
+    expect(midStreamException(Buffer.from(rows))).toBeNull();
   });
 });
