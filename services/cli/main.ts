@@ -244,7 +244,7 @@ program
           last = chunk[chunk.length - 1]!;
           tail = Buffer.concat([tail, chunk]).subarray(-256);
           if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
-        });
+        }, { cancellable: true });
         if (last !== 0x0a) process.stdout.write('\n');
         // ClickHouse's table stops at its row limit with a footer on stdout, exit 0: said where a redirected output would
         // not show it (a trial: 1,000 of 71,582 rows in a file).

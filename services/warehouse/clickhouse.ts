@@ -236,7 +236,7 @@ export class ClickHouseWarehouse implements Warehouse {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+  async streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void, options: { cancellable?: boolean } = {}): Promise<void> {
     this.assertOpen();
     let running: string | null = null;
     try {
@@ -246,11 +246,14 @@ export class ClickHouseWarehouse implements Warehouse {
       // A comment with a marker of its own, after the statement (syntax error positions stay the user's), so that
       // cancelRunning can find it in system.processes: a server and this endpoint take a query_id, but the embedded
       // engine behind `edgelat serve` runs under ids of its own.
-      const marker = randomUUID();
-      this.running.add(marker);
-      running = marker;
+      const statement = sql.trim().replace(/;$/, '');
+      // Never an INSERT: its inline data (VALUES, FORMAT …) would take the comment in.
+      if (options.cancellable && !/^\s*INSERT\b/i.test(statement)) {
+        running = randomUUID();
+        this.running.add(running);
+      }
       const result = await this.client.exec({
-        query: `${sql.trim().replace(/;$/, '')}\n${RUNNING_MARK}${marker} */`,
+        query: running === null ? statement : `${statement}\n${RUNNING_MARK}${running} */`,
         query_params: params as Record<string, unknown>,
         // The client types default_format as the formats it parses; the server takes any format name (PrettyCompact…).
         clickhouse_settings: { default_format: format as DataFormat, output_format_json_quote_64bit_integers: 0 },

@@ -39,9 +39,12 @@ export interface Warehouse {
    * Run a read and hand its text in `format` to `onChunk` as it comes, chunk by chunk (awaited: backpressure), so
    * that a large or endless result is never held whole (`edgelat sql`; a trial's `SELECT * FROM system.numbers`
    * grew to 24 GB before the kernel killed it). Concatenated, the chunks are `queryText`'s answer.
+   * @param options.cancellable  A read the caller may stop with the warehouse's `cancelRunning` (a server's; `edgelat
+   *                 sql` on Ctrl-C): its text then carries a marker comment. Reads only: an INSERT's inline data would
+   *                 take the comment in. @default false
    * @throws {WarehouseError} on failure, possibly after some chunks.
    */
-  streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void>;
+  streamText(sql: string, params: Record<string, QueryParam>, format: string, onChunk: (chunk: Uint8Array) => Promise<void> | void, options?: { cancellable?: boolean }): Promise<void>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
   exec(sql: string, params?: Record<string, QueryParam>): Promise<void>;
   close(): Promise<void>;

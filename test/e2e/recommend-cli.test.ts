@@ -164,7 +164,8 @@ describe('the chip recommender on a demo run', () => {
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);
     expect(cli.code).toBe(1);
-    expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`);
+    expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, `
+      + `whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`);
     serve.child.kill('SIGTERM');
     expect(await new Promise<number | null>((resolve) => serve.child.on('exit', resolve))).toBe(0);
   }, 60_000);
