@@ -65,6 +65,8 @@ export class LatencyPredictor {
   /** Per model: the median input size of its requests and their p10 and p90, bytes (null: no requests). */
   private readonly inputBytes = new Map<string, InputSizes | null>();
   private serverChips = new Map<string, string>();
+  /** Per `chip|model`: the fleet's servers that ran the model on the chip. */
+  private modelServers = new Map<string, string[]>();
   /** Largest value of each load feature the fleet data shows per chip (`LOAD_FEATURES` order; null: never measured). */
   private loadMax = new Map<string, (number | null)[]>();
   /** Per chip: the most requests one of its servers received in a minute, / 60 s (its busiest minute), req/s. */
@@ -119,6 +121,8 @@ export class LatencyPredictor {
       // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
       const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
         `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
+      const ran = await this.warehouse.query<{ chip: string; model: string; servers: string[] }>(
+        `SELECT chip, model_id AS model, arraySort(groupUniqArray(edge_server_id)) AS servers FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, model_id`);
       // The busiest minute of each server (tumbling minutes by event time), per chip: a rate carried, not a burst.
       const sustained = await this.warehouse.query<{ chip: string; rps: number }>(
         `SELECT chip, max(n) / 60 AS rps FROM (SELECT chip, edge_server_id, toStartOfMinute(ts) AS minute, count() AS n FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, edge_server_id, minute) GROUP BY chip`);
@@ -132,6 +136,7 @@ export class LatencyPredictor {
       for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
       this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
       this.sustainedRps = new Map(sustained.map((r) => [String(r.chip), Number(r.rps)]));
+      this.modelServers = new Map(ran.map((r) => [`${r.chip}|${r.model}`, r.servers.map(String)]));
       this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
       this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
       this.catalog = catalog;
@@ -279,6 +284,18 @@ export class LatencyPredictor {
       versions[target.kind] = c.model.version;
     }
     const extraIo = (inputBytes - seenBytes) * (this.ioMsPerByte.get(req.chip) ?? 0);
+    // Without --server the queue is the chip's typical server's, a synthesis: the p99 of each fleet server that ran the
+    // model on the chip, under the same load, says how far a real one's may be (a trial: 115 ms typical, 312 ms on the
+    // one Rockchip server that ran resnet50, which shares its one worker with another model).
+    const byServer: { server: string; p99: number }[] = [];
+    if (req.server === undefined) {
+      const p99Model = this.champions.get('total_ms_p99')!;
+      const p99Target = TELEMETRY_TARGETS.find((t) => t.kind === 'total_ms_p99')!;
+      for (const server of this.modelServers.get(`${req.chip}|${req.model}`) ?? []) {
+        const x = featureRow(p99Model.encoding, { chip: req.chip, server, prior, input_bytes: seenBytes, batch_size: 1, load });
+        byServer.push({ server, p99: Math.exp(x[offsetFeature(p99Target)]! + (await p99Model.scorer.predictOne(x))) + extraIo });
+      }
+    }
     // A request's total is queue + i/o + compute, so every quantile of the total is at least that quantile of its
     // i/o and of its compute: no total quantile below the median i/o or compute (a trial: bert-99 on the Orin at
     // 13.9 MB gave a total p99 of 83 ms over a median i/o of 122 ms; the five models are fitted apart).
@@ -305,7 +322,7 @@ export class LatencyPredictor {
       notes: [
         // A chip no server of the fleet runs has no typical server of its own (a re-test: "the chip's typical server's queue" on one).
         ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip`] : []),
-        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0), ...inputSpreadNotes(req.model, sizes)],
+        ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0), ...inputSpreadNotes(req.model, sizes), ...(drains ? serverSpreadNotes(req.model, req.chip, p99, byServer) : [])],
     };
   }
 
@@ -425,6 +442,25 @@ export function inputBytesNotes(chip: string, inputBytes: number, max: number | 
   if (!(ioMsPerByte > 0)) return [`${head}; the chip's i/o does not grow with input size in the fleet data, so nothing is added for the extra bytes: a lower bound`];
   const extraIoMs = (inputBytes - max) * ioMsPerByte;
   return [`${head} plus ${Number(extraIoMs.toPrecision(3))} ms of i/o from the chip's line of i/o against input size (least squares over its requests: ${Number((ioMsPerByte * 1e6).toPrecision(3))} ms per MB), an extrapolation`];
+}
+
+/** Ratio of a fleet server's p99 to the typical server's (either way) past which predict names the fleet's servers. */
+const SERVER_SPREAD_NOTE_RATIO = 1.25;
+
+/**
+ * A note when a prediction without a server (the chip's typical server's queue) is far from what the fleet's own
+ * servers that ran the model on the chip would have under the same load: their p99s (the p99 model with each server),
+ * the three farthest first, when one is more than {@link SERVER_SPREAD_NOTE_RATIO}× off either way.
+ * @param typicalP99  The answer's p99, ms.
+ * @param byServer    Each such server and its predicted p99, ms.
+ */
+export function serverSpreadNotes(model: string, chip: string, typicalP99: number, byServer: readonly { server: string; p99: number }[]): string[] {
+  const off = (p: number) => Math.abs(Math.log(p / typicalP99));
+  if (!(typicalP99 > 0) || !byServer.some((s) => s.p99 > 0 && off(s.p99) > Math.log(SERVER_SPREAD_NOTE_RATIO))) return [];
+  const shown = [...byServer].filter((s) => s.p99 > 0).sort((a, b) => off(b.p99) - off(a.p99)).slice(0, 3);
+  const more = byServer.length - shown.length;
+  return [`the p99 is the chip's typical server's (a new server's); the fleet's servers that ran ${model} on ${chip} have their own queues (other models, other loads): `
+    + `${shown.map((s) => `${s.server} ${Number(s.p99.toPrecision(3))} ms`).join(', ')}${more > 0 ? ` and ${more} more` : ''} at this load (--server for one)`];
 }
 
 /** Input sizes of a model's requests in the fleet data, bytes: median, p10 and p90 (lower nearest rank). */

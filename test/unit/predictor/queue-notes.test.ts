@@ -3,7 +3,7 @@
  * serves about 10 a second answered its idle p99, 115 ms, with no note).
  */
 import { describe, expect, it } from 'vitest';
-import { busyWorkers, loadNotes, queueNotes } from '../../../services/predictor/latency-predictor.ts';
+import { busyWorkers, inputSpreadNotes, loadNotes, queueNotes, serverSpreadNotes } from '../../../services/predictor/latency-predictor.ts';
 import { LOAD_FEATURES } from '../../../services/model/telemetry.ts';
 
 describe('queueNotes', () => {
@@ -74,5 +74,27 @@ describe('loadNotes', () => {
       'requests_per_s=2: the fleet data has no request on nvidia-t4: how requests_per_s slows it is learned from other chips (an extrapolation, not a measurement of this one)',
     ]);
     expect(loadNotes('c', { gpu_util: 0.8 }, maxima)).toEqual([]);
+  });
+});
+
+describe('serverSpreadNotes and inputSpreadNotes', () => {
+  it('name the fleet\'s servers of the chip whose p99 is more than 1.25× off the typical server\'s, farthest first, at most three', () => {
+    // A trial: 115 ms for the typical server, where the one Rockchip server that ran resnet50 had 312 ms.
+    expect(serverSpreadNotes('resnet50', 'rk3588-mali-g610', 115, [{ server: 'edge-05', p99: 312 }])).toEqual([
+      'the p99 is the chip\'s typical server\'s (a new server\'s); the fleet\'s servers that ran resnet50 on rk3588-mali-g610 have their own queues (other models, other loads): edge-05 312 ms at this load (--server for one)',
+    ]);
+    const five = [{ server: 'a', p99: 100 }, { server: 'b', p99: 60 }, { server: 'c', p99: 130 }, { server: 'd', p99: 240 }, { server: 'e', p99: 101 }];
+    expect(serverSpreadNotes('m', 'c1', 100, five)[0]).toMatch(/: d 240 ms, b 60 ms, c 130 ms and 2 more at this load \(--server for one\)$/);
+    // Within 1.25× either way (ln 1.25 = 0.223): nothing said.
+    expect(serverSpreadNotes('m', 'c1', 100, [{ server: 'a', p99: 124 }, { server: 'b', p99: 81 }])).toEqual([]);
+    expect(serverSpreadNotes('m', 'c1', 100, [])).toEqual([]);
+  });
+
+  it('names the sizes a model\'s requests span only when p90/p10 is above 2', () => {
+    expect(inputSpreadNotes('retinanet', { median: 1959375, p10: 375000, p90: 7565625 })).toEqual([
+      'the percentiles are at input_bytes=1959375, the median of retinanet\'s requests, which span 375000–7565625 bytes (p10–p90) in the fleet data: the i/o grows with the size, so over all of its requests they are wider; --input-bytes (input_bytes over HTTP) for another size',
+    ]);
+    expect(inputSpreadNotes('m', { median: 100, p10: 60, p90: 120 })).toEqual([]);
+    expect(inputSpreadNotes('m', null)).toEqual([]);
   });
 });
