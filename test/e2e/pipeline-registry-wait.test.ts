@@ -29,17 +29,27 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Produce one Confluent-framed record to `topic`: 00 + schema id 1 + the Avro body of a simulated inference event (its
+ * single-object header, C3 01 + an 8-byte fingerprint, taken off), whose schema only a registry could give.
+ */
+async function produceFramed(brokers: string[], topic: string): Promise<void> {
+  const sim = simulateFleet(normalizeSimConfig({ seed: 3, servers: 1, durationMs: 10_000 }));
+  const event = sim.arrivals.find((a) => a.topic === TOPICS.inference)!;
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), encodeArrival(event).subarray(10)]);
+  const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-registry-wait-test' });
+  try {
+    await log.produce(topic, [{ key: event.key, value: framed, timestampMs: event.arrivalMs }]);
+  } finally {
+    await log.close();
+  }
+}
+
 describe.skipIf(!haveKafka)('pipeline run waiting for a schema registry that does not answer', () => {
   const kafkaMock = useKafkaMock();
 
   it('says so on /healthz (503, the call and its error) and stops on SIGTERM, naming the registry', async () => {
-    const sim = simulateFleet(normalizeSimConfig({ seed: 3, servers: 1, durationMs: 10_000 }));
-    const event = sim.arrivals.find((a) => a.topic === TOPICS.inference)!;
-    // Confluent framing: 00 + schema id 1 + the Avro body (the single-object header is C3 01 + an 8-byte fingerprint).
-    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), encodeArrival(event).subarray(10)]);
-    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-registry-wait-test' });
-    await log.produce(TOPICS.inference, [{ key: event.key, value: framed, timestampMs: event.arrivalMs }]);
-    await log.close();
+    await produceFramed(kafkaMock().brokers, TOPICS.inference);
 
     const registry = `http://127.0.0.1:${await closedPort()}`;
     const env = {
@@ -79,12 +89,7 @@ describe.skipIf(!haveKafka)('pipeline run waiting for a schema registry that doe
   }, 120_000);
 
   it('alerts tail waiting for the registry on a framed correlation record ends on Ctrl-C (exit 0), not after the retries (never)', async () => {
-    const sim = simulateFleet(normalizeSimConfig({ seed: 3, servers: 1, durationMs: 10_000 }));
-    const event = sim.arrivals.find((a) => a.topic === TOPICS.inference)!;
-    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), encodeArrival(event).subarray(10)]);
-    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-registry-wait-test' });
-    await log.produce(TOPICS.correlation, [{ key: event.key, value: framed, timestampMs: event.arrivalMs }]);
-    await log.close();
+    await produceFramed(kafkaMock().brokers, TOPICS.correlation);
     const env = { ...process.env, EDGELAT_KAFKA_BROKERS: kafkaMock().brokers.join(','), EDGELAT_SCHEMA_REGISTRY_URL: `http://127.0.0.1:${await closedPort()}`, EDGELAT_DATA_DIR: mkdtempSync(join(tmpdir(), 'edgelat-registry-tail-')) };
     const child = spawn('node', [BIN, 'alerts', 'tail'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
