@@ -79,7 +79,7 @@ export function readonlyGap(canonical: string): string | null {
   // ClickHouse's readonly refuses a SELECT from these, but not a DESCRIBE of one, which runs it to infer its structure
   // (a trial: GET `DESCRIBE url('http://…')` fetched the URL and answered its fields).
   const fn = EXTERNAL_TABLE_FUNCTION.exec(codeOf(canonical))?.[1];
-  return fn === undefined ? null : `the table function ${fn}() reads outside the warehouse (a file, a URL, another server)`;
+  return fn === undefined ? null : `${fn}() reads outside the warehouse (a file, a URL, another server)`;
 }
 
 /** A call of a table function that reaches outside the warehouse (files, URLs, object stores, other databases, programs); not a dictionary's SOURCE(…) kind ({@link runsProgram}'s). */

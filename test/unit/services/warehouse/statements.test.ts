@@ -91,9 +91,9 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ["CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(Executable(COMMAND 'true' FORMAT TSV)) LAYOUT(DIRECT())", null, true],
     ["SELECT 'SOURCE(EXECUTABLE' AS `KILL`", null, false],
     // A DESCRIBE of a table function runs it (a trial: GET DESCRIBE url(…) fetched the URL); a name in a string does not.
-    ["DESCRIBE url('http://127.0.0.1:1/x', 'JSONEachRow')", 'the table function url() reads outside the warehouse (a file, a URL, another server)', false],
-    ["desc file('x.csv')", 'the table function file() reads outside the warehouse (a file, a URL, another server)', false],
-    ["EXPLAIN SELECT * FROM s3('https://b/x.parquet')", 'the table function s3() reads outside the warehouse (a file, a URL, another server)', false],
+    ["DESCRIBE url('http://127.0.0.1:1/x', 'JSONEachRow')", 'url() reads outside the warehouse (a file, a URL, another server)', false],
+    ["desc file('x.csv')", 'file() reads outside the warehouse (a file, a URL, another server)', false],
+    ["EXPLAIN SELECT * FROM s3('https://b/x.parquet')", 's3() reads outside the warehouse (a file, a URL, another server)', false],
     ["SELECT 'url(x)' AS u, number AS file FROM numbers(1)", null, false],
   ])('%j: readonlyGap %j, runsProgram %s', async (sql, gap, program) => {
     const text = (await canonical(sql))!;
