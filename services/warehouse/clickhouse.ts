@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
 import { scrubSecrets, urlForMessages, WarehouseError } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
@@ -106,6 +107,58 @@ export function toWarehouseError(error: unknown, what: string, serverUrl?: strin
  */
 export function isClickHouseAnswer(headers: Readonly<Record<string, unknown>>): boolean {
   return Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-clickhouse-'));
+}
+
+/** Bytes {@link drainEagerly} queues ahead of its consumer before it pauses the stream, and resumes it below a quarter of. */
+const EAGER_QUEUE_BYTES = 16 << 20;
+
+/**
+ * Consume a readable as it arrives, handing its chunks to `onChunk` one at a time (awaited, in order), with up to
+ * {@link EAGER_QUEUE_BYTES} read ahead: a stream that errors is destroyed with what it had buffered, so chunks the
+ * consumer had not taken yet (a server's exception written just before it cut the answer short) were lost to a slow
+ * consumer (a test under load: "aborted" where the exception had been sent). Chunks read before an error are handed
+ * on, then the error is thrown.
+ * @param stream   The readable (an HTTP answer's body).
+ * @param onRead   Called with each chunk as it is read, before it is queued (for a tail kept of what came).
+ * @param onChunk  The consumer; its throw destroys the stream and is thrown.
+ */
+export async function drainEagerly(stream: Readable, onRead: (chunk: Buffer) => void, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let failed: { error: unknown } | null = null;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  stream.on('data', (chunk: Buffer) => {
+    onRead(chunk);
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued > EAGER_QUEUE_BYTES) stream.pause();
+    poke();
+  });
+  stream.once('end', () => { ended = true; poke(); });
+  stream.once('error', (error: unknown) => { failed = { error }; poke(); });
+  for (;;) {
+    const chunk = queue.shift();
+    if (chunk !== undefined) {
+      queued -= chunk.length;
+      if (stream.isPaused() && !ended && failed === null && queued < EAGER_QUEUE_BYTES / 4) stream.resume();
+      try {
+        await onChunk(chunk);
+      } catch (error) {
+        stream.destroy();
+        throw error;
+      }
+      continue;
+    }
+    if (failed !== null) throw (failed as { error: unknown }).error;
+    if (ended) return;
+    await new Promise<void>((resolve) => { wake = resolve; });
+  }
 }
 
 /** Start of the SQL comment that marks a streamed read (its marker and the comment's end follow). */
@@ -267,10 +320,9 @@ export class ClickHouseWarehouse implements Warehouse {
       // and ends the response short, which the client reports as "aborted" (a trial: throwIf's code 395 was lost).
       let tail = Buffer.alloc(0);
       try {
-        for await (const chunk of result.stream) {
-          tail = Buffer.concat([tail, chunk as Buffer]).subarray(-STREAM_TAIL_BYTES);
-          await onChunk(chunk as Buffer);
-        }
+        await drainEagerly(result.stream, (chunk) => {
+          tail = Buffer.concat([tail, chunk]).subarray(-STREAM_TAIL_BYTES);
+        }, onChunk);
       } catch (error) {
         const sent = midStreamException(tail);
         throw sent === null ? error : new WarehouseError(`query failed: ${sent.text}`, sent.code, { cause: error });
