@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { midStreamException, toWarehouseError } from '../../../../services/warehouse/clickhouse.ts';
+import { PassThrough } from 'node:stream';
+import { drainEagerly, midStreamException, toWarehouseError } from '../../../../services/warehouse/clickhouse.ts';
 import { exceptionFirstLine } from '../../../../services/warehouse/types.ts';
 
 describe('toWarehouseError', () => {
@@ -127,5 +128,35 @@ describe('midStreamException', () => {
     expect(midStreamException(Buffer.from(`${rows}__exception__\r\nCode: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 25.3.1.1)\r\n__exception__\r\n`)))
       .toEqual({ code: 241, text: 'Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED)' });
     expect(midStreamException(Buffer.from(rows))).toBeNull();
+  });
+});
+
+describe('drainEagerly', () => {
+  it('reads ahead of a slow consumer, so chunks sent before the stream fails reach the tail and the consumer, then the error is thrown', async () => {
+    const stream = new PassThrough();
+    const read: string[] = [];
+    const taken: string[] = [];
+    const done = drainEagerly(stream, (c) => void read.push(c.toString()), async (c) => {
+      taken.push(c.toString());
+      await new Promise((r) => setTimeout(r, 20)); // slower than the answer comes
+    }).then(() => 'ended', (e: unknown) => (e as Error).message);
+    for (const part of ['a\n', 'b\n', 'Code: 395. DB::Exception: boom\n']) stream.write(part);
+    await new Promise((r) => setImmediate(r));
+    stream.destroy(new Error('aborted'));
+    expect(await done).toBe('aborted');
+    expect([read, taken]).toEqual([['a\n', 'b\n', 'Code: 395. DB::Exception: boom\n'], ['a\n', 'b\n', 'Code: 395. DB::Exception: boom\n']]);
+  });
+
+  it('ends with the stream, and a consumer\'s throw destroys it', async () => {
+    const stream = new PassThrough();
+    const taken: string[] = [];
+    const done = drainEagerly(stream, () => undefined, (c) => void taken.push(c.toString()));
+    stream.end('x');
+    await done;
+    expect(taken).toEqual(['x']);
+    const failing = new PassThrough();
+    const thrown = drainEagerly(failing, () => undefined, () => { throw new Error('stdout closed'); }).catch((e: unknown) => (e as Error).message);
+    failing.write('y');
+    expect([await thrown, failing.destroyed]).toEqual(['stdout closed', true]);
   });
 });
