@@ -141,8 +141,9 @@ export function badParameterText(error: unknown, params: Readonly<Record<string,
   const said = line.slice(0, m.index).replace(new RegExp(`[Vv]alue (?:${literal(value)}|${literal(clickhouseEscaped(value))})\\s*$`), '').replace(/[:\s]+$/, '');
   const after = line.slice(m.index + m[0].length).replace(/^\s*because\s*/, '').replace(/:\s*only \d+ of \d+ bytes was parsed:.*$/, '').trim();
   const detail = [said, after].filter(Boolean).join('; ');
-  // A value with a backslash or a control character is shown quoted, on one line.
-  const shown = /[\\\u0000-\u001f\u007f]/.test(value) ? JSON.stringify(value) : value;
+  // A value with a control character is shown JSON-quoted, on one line; one with a backslash as a shell writes it, in
+  // single quotes (a trial: x="\\N" for the --param x='\N' it had given).
+  const shown = /[\u0000-\u001f\u007f]/.test(value) || (value.includes('\\') && value.includes("'")) ? JSON.stringify(value) : value.includes('\\') ? `'${value}'` : value;
   return `--param ${m[2]}=${shown}: cannot be read as ${m[1]}${detail ? ` (${detail})` : ''}${zonedTimeHint(m[1]!, value)}`;
 }
 

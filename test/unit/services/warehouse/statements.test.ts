@@ -204,7 +204,7 @@ describe('paramProblem (a trial: {x:UInt8} with --param x=300 printed 44; a miss
     // ClickHouse writes a backslash, newline or tab in the value escaped (chdb's messages, copied from a review).
     const backslash = new Error("Code: 72. DB::Exception: Cannot read floating point value here: \\\\N: value \\\\N cannot be parsed as Float64 for query parameter 'x'. (CANNOT_PARSE_NUMBER)");
     expect(backslash.message).toContain('value \\\\N cannot'); // two backslash characters, as ClickHouse printed them
-    expect(badParameterText(backslash, { x: '\\N' })).toBe('--param x="\\\\N": cannot be read as Float64 (Cannot read floating point value here: \\\\N)');
+    expect(badParameterText(backslash, { x: '\\N' })).toBe("--param x='\\N': cannot be read as Float64 (Cannot read floating point value here: \\\\N)");
     const newline = new Error("Code: 72. DB::Exception: Cannot read floating point value here: a\\nb: value a\\nb cannot be parsed as Float64 for query parameter 'x'. (CANNOT_PARSE_NUMBER)");
     expect(badParameterText(newline, { x: 'a\nb' })).toBe('--param x="a\\nb": cannot be read as Float64 (Cannot read floating point value here: a\\nb)');
   });
