@@ -216,7 +216,11 @@ program
       const own = canonical !== null ? formatClause(canonical) : null;
       if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query has FORMAT ${own} and --format ${opts.format} is given: keep one`);
       if (canonical !== null && runsProgram(canonical)) throw new UsageError('a dictionary whose source runs a program (EXECUTABLE) would run it on every read: edgelat does not create one');
-      if (opts.write) {
+      // A server's query goes on when its client goes away: Ctrl-C (or SIGTERM) asks it to stop first, then ends as the
+      // signal does (exit 130 / 143); a --write read too (a re-test: a SETTINGS read held serve's writer). The embedded
+      // engine ends with the process.
+      const cancel = (warehouse as { cancelRunning?: () => Promise<number> }).cancelRunning?.bind(warehouse);
+      if (opts.write && !cancel) {
         const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
         process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
       } else {
@@ -224,9 +228,6 @@ program
         // unbounded SELECT grew to 24 GB before the kernel killed it; 20 M rows took 1.2 GB).
         let last = 0x0a;
         let tail = Buffer.alloc(0);
-        // A server's query goes on when its client goes away: Ctrl-C (or SIGTERM) asks it to stop first, then ends as
-        // the signal does (exit 130 / 143). The embedded engine ends with the process.
-        const cancel = (warehouse as { cancelRunning?: () => Promise<number> }).cancelRunning?.bind(warehouse);
         const onSignal = (sig: NodeJS.Signals): void => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -249,7 +250,7 @@ program
         // ClickHouse's table stops at its row limit with a footer on stdout, exit 0: said where a redirected output would
         // not show it (a trial: 1,000 of 71,582 rows in a file).
         const cut = opts.format === 'table' ? /Showed (\d+) out of (\d+) rows\.\s*$/.exec(tail.toString('utf8')) : null;
-        if (cut) process.stderr.write(`edgelat: warning: the table shows the first ${Number(cut[1]).toLocaleString('en-US')} of ${Number(cut[2]).toLocaleString('en-US')} rows: --format tsv, csv or json prints them all (or add LIMIT)\n`);
+        if (cut && Number(cut[2]) > Number(cut[1])) process.stderr.write(`edgelat: warning: the table shows the first ${Number(cut[1]).toLocaleString('en-US')} of ${Number(cut[2]).toLocaleString('en-US')} rows: --format tsv, csv or json prints them all (or add LIMIT)\n`);
       }
     } catch (error) {
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);

@@ -171,14 +171,16 @@ const STREAM_TAIL_BYTES = 8192;
  * The exception a ClickHouse server wrote into the end of a streamed answer it then cut short, or null: the last
  * `Code: N. DB::Exception: …` line of `tail` (after ClickHouse's `__exception__` marker where it sends one).
  * @param tail  The last bytes received.
- * @returns The exception's code and its line (without the version suffix), or null when there is none.
+ * @returns The exception's code, its line (without the version suffix) and the byte offset in `tail` where it starts
+ *          (with the line break and `__exception__` marker before it), or null when there is none.
  */
-export function midStreamException(tail: Uint8Array): { code: number; text: string } | null {
-  const text = Buffer.from(tail).toString('utf8');
-  const all = [...text.matchAll(/Code: (\d+)\. DB::Exception: [^\r\n]*/g)];
+export function midStreamException(tail: Uint8Array): { code: number; text: string; start: number } | null {
+  const text = Buffer.from(tail).toString('latin1');
+  const all = [...text.matchAll(/(?:\r?\n)?(?:__exception__\r?\n(?:[^\r\n]*\r?\n)??)?Code: (\d+)\. DB::Exception: ([^\r\n]*)/g)];
   const last = all.at(-1);
   if (!last) return null;
-  return { code: Number(last[1]), text: last[0].replace(/\s*\(version [^)]*\)\s*$/, '').trim() };
+  const line = Buffer.from(`Code: ${last[1]}. DB::Exception: ${last[2]}`, 'latin1').toString('utf8');
+  return { code: Number(last[1]), text: line.replace(/\s*\(version [^)]*\)\s*$/, '').trim(), start: last.index };
 }
 
 /**
@@ -318,15 +320,31 @@ export class ClickHouseWarehouse implements Warehouse {
       this.identified = true;
       // The end of what came, to find the server's exception in: ClickHouse writes an error met mid-stream into the body
       // and ends the response short, which the client reports as "aborted" (a trial: throwIf's code 395 was lost).
-      let tail = Buffer.alloc(0);
+      // The last STREAM_TAIL_BYTES are held back until the answer ends, so that an exception there goes to the error,
+      // not to the caller's output as if it were rows (a re-test: a JSON-lines file ended with ClickHouse's message).
+      let held = Buffer.alloc(0);
       try {
-        await drainEagerly(result.stream, (chunk) => {
-          tail = Buffer.concat([tail, chunk]).subarray(-STREAM_TAIL_BYTES);
-        }, onChunk);
+        await drainEagerly(result.stream, () => undefined, async (chunk) => {
+          held = Buffer.concat([held, chunk]);
+          if (held.length <= STREAM_TAIL_BYTES) return;
+          const out = held.subarray(0, held.length - STREAM_TAIL_BYTES);
+          held = Buffer.from(held.subarray(held.length - STREAM_TAIL_BYTES));
+          await onChunk(out);
+        });
       } catch (error) {
-        const sent = midStreamException(tail);
-        throw sent === null ? error : new WarehouseError(`query failed: ${sent.text}`, sent.code, { cause: error });
+        const sent = midStreamException(held);
+        if (sent === null) {
+          if (held.length > 0) await Promise.resolve(onChunk(held)).catch(() => undefined);
+          // The connection cut before the answer ended, with no exception in it: the server went away (or a proxy cut it).
+          if (/^aborted$|socket hang up|ECONNRESET/i.test(String((error as Error)?.message))) {
+            throw new WarehouseError(`query failed: the connection to ClickHouse at ${JSON.stringify(urlForMessages(this.url))} (EDGELAT_CLICKHOUSE_URL) was cut before the answer ended, with no error in it: the server stopped, or something between cut it`, null, { cause: error });
+          }
+          throw error;
+        }
+        if (sent.start > 0) await Promise.resolve(onChunk(held.subarray(0, sent.start))).catch(() => undefined);
+        throw new WarehouseError(`query failed: ${sent.text}`, sent.code, { cause: error });
       }
+      if (held.length > 0) await onChunk(held);
     } catch (error) {
       throw error instanceof WarehouseError ? error : toWarehouseError(error, 'query', this.url);
     } finally {

@@ -123,10 +123,15 @@ describe('midStreamException', () => {
   it('finds the exception a server wrote into the end of an answer it cut short, without the version', () => {
     const rows = '2812585\t0\n2812586\t0\n';
     // As `edgelat serve`'s port writes it, and as ClickHouse 25+ does after its __exception__ marker.
-    expect(midStreamException(Buffer.from(`${rows}Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version edgelat-chdb)\n`)))
-      .toEqual({ code: 395, text: "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO)" });
-    expect(midStreamException(Buffer.from(`${rows}__exception__\r\nCode: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 25.3.1.1)\r\n__exception__\r\n`)))
-      .toEqual({ code: 241, text: 'Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED)' });
+    // `edgelat serve`'s port writes a line break, then the exception: the rows end where the break starts (20 bytes).
+    expect(midStreamException(Buffer.from(`${rows}\nCode: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version edgelat-chdb)\n`)))
+      .toEqual({ code: 395, text: "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO)", start: 20 });
+    // ClickHouse 25+ after its __exception__ marker and tag line.
+    expect(midStreamException(Buffer.from(`${rows}\r\n__exception__\r\nx7Qb\r\nCode: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 25.3.1.1)\r\n66 x7Qb\r\n__exception__\r\n`)))
+      .toEqual({ code: 241, text: 'Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED)', start: 20 });
+    // Text after the byte offset is the exception's: a multi-byte character before it keeps the offset in bytes.
+    const accented = Buffer.from('é\t1\n\nCode: 1. DB::Exception: x');
+    expect(midStreamException(accented)?.start).toBe(Buffer.byteLength('é\t1\n'));
     expect(midStreamException(Buffer.from(rows))).toBeNull();
   });
 });
