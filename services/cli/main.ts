@@ -650,7 +650,7 @@ try {
     // (a trial: report, alerts and recommend printed both). `sql` runs the user's own query: its error is theirs.
     if (first !== 'sql' && /Code: (47|16)\./.test(message)) {
       const { missingObject } = await import('../warehouse/missing-object.ts');
-      message = missingObject(error)?.replace(/ \(with this server stopped [^)]*\)$/, '') ?? message;
+      message = missingObject(error)?.replace(/ \(through the ClickHouse port of this server[^)]*\)$/, '') ?? message;
     }
     const [{ createLogger }, { scrubSecrets }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
     process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);

@@ -68,7 +68,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       // A table dropped by hand (or a database gone) fails the routes that read it: not ready, naming the mend.
       const pending = await pendingMigrations(w);
       if (pending === null || pending.length > 0) {
-        value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\` (with this server stopped where it holds the embedded warehouse: one process at a time opens it)` } };
+        value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\` (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)` } };
         return value;
       }
       // Each kind once (a kind left with two champions by a hand edit was listed twice).

@@ -221,7 +221,7 @@ export function toProblem(error: unknown, request: FastifyRequest, jsonLimit: nu
   // The server's paths stay in its log (the error handler logs the cause); a trial's damaged champion answered a bare 500.
   if (error instanceof ModelFileError) {
     request.log.error({ err: error }, 'a latency model file cannot be used');
-    return new HttpProblem(503, PROBLEM_TYPES.unavailable, `the file of latency model ${JSON.stringify(error.version)} cannot be used: missing, not the file registered, or not a latency model of its kind (the server's log says which): \`edgelat model train\` writes it back, or trains a model to replace it, or \`edgelat model promote\` another version (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`);
+    return new HttpProblem(503, PROBLEM_TYPES.unavailable, `the file of latency model ${JSON.stringify(error.version)} cannot be used: missing, not the file registered, or not a latency model of its kind (the server's log says which): \`edgelat model train\` writes it back, or trains a model to replace it, or \`edgelat model promote\` another version (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`);
   }
   const { code, statusCode, message } = error as Partial<FastifyError>;
   const route = API_ROUTES.find((r) => r.path === request.routeOptions.url && r.method === request.method.toLowerCase());

@@ -12,11 +12,11 @@ export function missingObject(error: unknown): string | null {
     // A column of an edgelat table dropped by hand: every read of it fails, code 47 (16 for an insert naming it).
     const column = /Unknown expression (?:or function )?identifier `([^`]+)`|Identifier '([^']+)' cannot be resolved|No such column (\S+) in table/.exec(error.message);
     const name = column ? (column[1] ?? column[2] ?? column[3])! : null;
-    return `the warehouse's tables lack ${name === null ? 'a column' : `column ${name}`}, which edgelat reads (dropped by hand?): run \`edgelat migrate\`, which adds the edgelat tables' columns back (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`;
+    return `the warehouse's tables lack ${name === null ? 'a column' : `column ${name}`}, which edgelat reads (dropped by hand?): run \`edgelat migrate\`, which adds the edgelat tables' columns back (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`;
   }
   if (!(error instanceof WarehouseError) || (error.code !== 60 && error.code !== 81)) return null;
   const table = /Unknown table expression identifier '([^']+)'|Table (\S+) does not exist/.exec(error.message);
   const database = /Database (\S+) does not exist/.exec(error.message);
   const what = table ? `table ${table[1] ?? table[2]}` : database ? `database ${database[1]}` : 'a table';
-  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`;
+  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`;
 }

@@ -122,9 +122,9 @@ describe('backend on a warehouse that lost a table', () => {
       // The cached "ready" is answered while the next answer is read (a probe waits for no query); then the fresh one.
       expect((await backend.health()).ok).toBe(true);
       await vi.waitFor(async () => expect((await backend.health()).ok).toBe(false));
-      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, reason: expect.stringMatching(/^the warehouse lacks \d+ migration\(s\) \(\S+ \(again: load_latency_correlations missing\)(, .*)?\), a table dropped or never created: run `edgelat migrate` \(with this server stopped where it holds the embedded warehouse: one process at a time opens it\)$/) } });
+      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, reason: expect.stringMatching(/^the warehouse lacks \d+ migration\(s\) \(\S+ \(again: load_latency_correlations missing\)(, .*)?\), a table dropped or never created: run `edgelat migrate` \(through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http:\/\/HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped\)$/) } });
       const error = await backend.correlations({}).catch((e: unknown) => e);
-      expect(missingObject(error)).toBe(`the warehouse has no table ${w.database}.load_latency_correlations (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (with this server stopped where it holds the embedded warehouse: one process at a time opens it)`);
+      expect(missingObject(error)).toBe(`the warehouse has no table ${w.database}.load_latency_correlations (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`);
       expect(missingObject(new Error('Unknown table expression identifier \'x\''))).toBeNull();
     } finally {
       await backend.close();

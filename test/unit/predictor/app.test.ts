@@ -671,7 +671,7 @@ describe('GET routes', () => {
     const damaged = new ModelFileError('model file "/srv/edgelat/models/total_ms_p50-0001.onnx" of "total_ms_p50-0001" has sha256 "ab", the registry expects "cd"', 'total_ms_p50-0001');
     const { app, logs } = setup({ predict: async () => { throw damaged; } });
     const problem = expectProblem(await app.inject(postJson('/v1/predict', PREDICT_BODY)), 503, PROBLEM_TYPES.unavailable);
-    expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" cannot be used: missing, not the file registered, or not a latency model of its kind (the server\'s log says which): `edgelat model train` writes it back, or trains a model to replace it, or `edgelat model promote` another version (with this server stopped where it holds the embedded warehouse: one process at a time opens it)');
+    expect(problem.detail).toBe('the file of latency model "total_ms_p50-0001" cannot be used: missing, not the file registered, or not a latency model of its kind (the server\'s log says which): `edgelat model train` writes it back, or trains a model to replace it, or `edgelat model promote` another version (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)');
     expect(logs.some((l) => (l.err as { message?: string } | undefined)?.message === damaged.message)).toBe(true);
   });
 
@@ -679,7 +679,7 @@ describe('GET routes', () => {
     const dropped = new WarehouseError("query failed: Code: 60. DB::Exception: Unknown table expression identifier 'edgelat.load_latency_correlations' in scope SELECT * FROM edgelat.load_latency_correlations. (UNKNOWN_TABLE)", 60);
     const { app } = setup({ correlations: async () => { throw dropped; } });
     const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations' }), 503, PROBLEM_TYPES.unavailable);
-    expect(problem.detail).toBe('the warehouse has no table edgelat.load_latency_correlations (dropped, or never created): run `edgelat migrate` to create the tables again, then the pipeline or the demo to fill them (with this server stopped where it holds the embedded warehouse: one process at a time opens it)');
+    expect(problem.detail).toBe('the warehouse has no table edgelat.load_latency_correlations (dropped, or never created): run `edgelat migrate` to create the tables again, then the pipeline or the demo to fill them (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)');
   });
 
   it('GET /healthz answers 200 when ready, 503 problems when not ready or throwing', async () => {
