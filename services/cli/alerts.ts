@@ -85,7 +85,12 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
   // without the registry's framing every record failed to decode and the command printed nothing).
   const stop = new AbortController();
   // A registry that does not answer is asked again until it does, or until Ctrl-C (a trial: the pipeline's wait ignored it).
-  const connect = async () => withSchemaRegistry(await KafkaEventLog.connect({ ...config.kafka!, logger: undefined }), config.schemaRegistryUrl, undefined, { ...REGISTRY_RETRY, signal: stop.signal });
+  // Each retry said on stderr, as the broker's are (a re-test: it waited in silence).
+  const registryRetry = {
+    ...REGISTRY_RETRY, signal: stop.signal,
+    onRetry: (error: unknown, _attempt: number, delayMs: number) => process.stderr.write(`edgelat: ${(error as Error).message.split('\n')[0]}; asking again in ${(delayMs / 1000).toFixed(1)} s (Ctrl-C stops)\n`),
+  };
+  const connect = async () => withSchemaRegistry(await KafkaEventLog.connect({ ...config.kafka!, logger: undefined }), config.schemaRegistryUrl, undefined, registryRetry);
   // A broker that cannot be reached at the start ends the command; one lost later is waited for (below).
   let log = await connect();
   process.once('SIGINT', () => stop.abort());
@@ -141,7 +146,10 @@ async function tailKafka(config: EdgelatConfig, opts: TailFlags, print: (c: Aler
         sayUndecodable();
       } catch (error) {
         // Ctrl-C while a read waited for the schema registry: the stop asked for.
-        if (stop.signal.aborted && error instanceof RetryStoppedError) break;
+        if (stop.signal.aborted && error instanceof RetryStoppedError) {
+          process.stderr.write('edgelat: stopped while the schema registry did not answer; the records not read yet are read at the next start\n');
+          break;
+        }
         if (!(error instanceof BrokerUnavailableError)) throw error;
         // The broker went away: wait (1 s doubling to 30 s), connect again and go on from the offsets already read.
         open = false;
