@@ -90,6 +90,9 @@ export function notFramed(v: Buffer): string | null {
     : `expected 00 + a 4-byte schema id + the Avro body (or single-object Avro, or a JSON object), got first bytes ${head}${v.length > 8 ? ' …' : ''} (${v.length} bytes)`;
 }
 
+/** A registry call still unanswered after this long counts as a wait (`registryWait`), ms. */
+export const REGISTRY_SLOW_MS = 2000;
+
 /**
  * Convert record values between single-object Avro (inside edgelat) and Confluent
  * framing (on the log), with cached registry look-ups.
@@ -114,8 +117,8 @@ export class ConfluentWireConverter {
   /** `<topic>\0<schema id>` -> single-object header, or why the value is passed through unchanged. */
   readonly #headers = new Map<string, Buffer | string>();
   readonly #warned = new Set<string>();
-  /** Registry calls being retried after a failure: call -> when it first failed (epoch ms) and its last error. */
-  readonly #waiting = new Map<string, { sinceMs: number; error: string }>();
+  /** Registry calls under way: call -> when it was first asked (epoch ms) and its last error (null: none yet). */
+  readonly #waiting = new Map<string, { sinceMs: number; error: string | null }>();
 
   /** @param options  See {@link ConfluentWireOptions}. */
   constructor(options: ConfluentWireOptions) {
@@ -125,16 +128,19 @@ export class ConfluentWireConverter {
     this.#logger = options.logger;
     const retry = { retries: 0, ...options.retry };
     // Retries spent, the registry's own (retriable) error is thrown, as without retries.
-    this.#retry = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetry(call, {
-      ...retry,
-      onRetry: (err, attempt, delayMs) => {
-        this.#logger?.warn({ call: what, attempt, delayMs: Math.round(delayMs), err: (err as Error).message }, 'schema registry unavailable; retrying');
-        this.#waiting.set(what, { sinceMs: this.#waiting.get(what)?.sinceMs ?? Date.now(), error: (err as Error).message });
-        retry.onRetry?.(err, attempt, delayMs);
-      },
-    }).catch((err: unknown) => {
-      throw err instanceof RetriesExhaustedError ? err.cause : err;
-    }).finally(() => this.#waiting.delete(what));
+    this.#retry = <T>(what: string, call: () => Promise<T>): Promise<T> => {
+      if (!this.#waiting.has(what)) this.#waiting.set(what, { sinceMs: Date.now(), error: null });
+      return withRetry(call, {
+        ...retry,
+        onRetry: (err, attempt, delayMs) => {
+          this.#logger?.warn({ call: what, attempt, delayMs: Math.round(delayMs), err: (err as Error).message }, 'schema registry unavailable; retrying');
+          this.#waiting.set(what, { sinceMs: this.#waiting.get(what)?.sinceMs ?? Date.now(), error: (err as Error).message });
+          retry.onRetry?.(err, attempt, delayMs);
+        },
+      }).catch((err: unknown) => {
+        throw err instanceof RetriesExhaustedError ? err.cause : err;
+      }).finally(() => this.#waiting.delete(what));
+    };
   }
 
   /**
@@ -146,7 +152,11 @@ export class ConfluentWireConverter {
     let oldest: { call: string; waiting_ms: number; error: string } | null = null;
     for (const [call, w] of this.#waiting) {
       const waiting = Date.now() - w.sinceMs;
-      if (oldest === null || waiting > oldest.waiting_ms) oldest = { call, waiting_ms: waiting, error: w.error };
+      // A call not answered yet counts once it is slow: a registry that accepts and never answers fails only at the
+      // client's time-out (a re-test: /healthz said 200 for those 10 s).
+      if (w.error === null && waiting < REGISTRY_SLOW_MS) continue;
+      const error = w.error ?? `no answer yet after ${(waiting / 1000).toFixed(1)} s`;
+      if (oldest === null || waiting > oldest.waiting_ms) oldest = { call, waiting_ms: waiting, error };
     }
     return oldest;
   }

@@ -15,6 +15,7 @@ import {
   type SchemaRegistryClient,
 } from '../../../schemas/index.ts';
 import { ConfluentWireEventLog, withSchemaRegistry } from '../../../services/eventlog/confluent-wire.ts';
+import { REGISTRY_SLOW_MS } from '../../../services/eventlog/confluent-convert.ts';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { sampleRecords } from '../../helpers/sample-records.ts';
 
@@ -213,6 +214,29 @@ describe('ConfluentWireEventLog on the in-process log', () => {
     set('up');
     await log.produce(TOPICS.load, [{ key: 'edge-07', value: codecFor('LoadSample').encode(sample) }]);
     expect((await inner.read({ topic: TOPICS.load, partition: 0 }, 0, 1))[0]!.value[0]).toBe(0);
+  });
+});
+
+describe('ConfluentWireEventLog.registryWait', () => {
+  it('names a registry call unanswered for 2 s, and one that failed at once, until it is answered', async () => {
+    const inner = new MemoryEventLog({ defaultPartitions: 1 });
+    let answer!: (schema: object) => void;
+    // A registry that accepts the call and answers only when the test says (a re-test: /healthz said 200 while it hung).
+    const hanging = { getSchema: () => new Promise<object>((resolve) => { answer = resolve; }), register: () => Promise.resolve(1) };
+    const log = new ConfluentWireEventLog(inner, { client: hanging });
+    await inner.produce(TOPICS.load, [{ key: 'edge-07', value: confluent(7, avscBody(v0Schema, v0Value)) }]);
+    const t0 = Date.now();
+    const read = log.read({ topic: TOPICS.load, partition: 0 }, 0, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log.registryWait()).toBeNull(); // under REGISTRY_SLOW_MS: a call on its way, not a wait
+    await new Promise((r) => setTimeout(r, REGISTRY_SLOW_MS));
+    const waiting = log.registryWait();
+    expect(waiting).toEqual({ call: 'get schema id 7', waiting_ms: expect.any(Number) as number, error: expect.stringMatching(/^no answer yet after \d+\.\d s$/) as string });
+    expect(waiting!.waiting_ms).toBeGreaterThanOrEqual(REGISTRY_SLOW_MS);
+    expect(waiting!.waiting_ms).toBeLessThanOrEqual(Date.now() - t0);
+    answer(v0Schema);
+    await read;
+    expect(log.registryWait()).toBeNull();
   });
 });
 
