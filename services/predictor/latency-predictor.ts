@@ -393,7 +393,7 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   const busy = busyWorkers(load, ioMs, computeMs);
   if (busy >= workers && servedBy(load, servedRps)) {
     const bursts = sustainedRps !== null && rps > sustainedRps;
-    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${Number(busy.toPrecision(3))} workers busy on average (utilisation law) if every request were this model's; `
+    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${busyText(busy)} busy on average (utilisation law) if every request were this model's; `
       + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`
       + (bursts ? `; but only in bursts: their busiest minute averaged ${Number(sustainedRps.toPrecision(3))} req/s, so these are the percentiles of requests that came in such a burst, and as a sustained rate its queue could not drain` : ''));
   } else if (busy >= workers) {
@@ -402,7 +402,7 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
     const waiting = (load.concurrency ?? 0) > workers
       ? ` (concurrency=${load.concurrency} is taken as requests in the device, waiting ones included, not as workers: the chip's fleet data shows at most ${workers} served at once)`
       : '';
-    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${Number(busy.toPrecision(3))} workers busy on average (utilisation law): `
+    notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request keeps ${busyText(busy)} busy on average (utilisation law): `
       + (workers === 1 ? `a device serving fewer requests at once cannot drain its queue at this rate, and no percentile holds there${waiting}`
         : `at least the ${workers} requests a device of the chip serves at once (the most the fleet data shows; the load's concurrency on a chip without fleet data): its queue cannot drain at this rate, and no percentile holds there${waiting}`));
   } else if (busy >= 1 && (load.gpu_util ?? 0) > 0 && load.gpu_util! < busy / workers) {
@@ -414,6 +414,12 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   }
   return notes;
 }
+
+/** Busy workers as a note says them: 3 significant digits, "1 worker" in the singular. */
+const busyText = (busy: number): string => {
+  const n = Number(busy.toPrecision(3));
+  return `${n} worker${n === 1 ? '' : 's'}`;
+};
 
 /** Whether a load's request rate (> 0) is at most `servedRps`, the most the chip's servers reported (null: none). */
 function servedBy(load: Readonly<Record<string, number>>, servedRps: number | null): boolean {

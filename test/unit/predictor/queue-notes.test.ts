@@ -33,8 +33,8 @@ describe('queueNotes', () => {
     ]);
     expect(queueNotes({ requests_per_s: 40, gpu_util: 0.9, concurrency: 3 }, 5, 91, 3)[0]).not.toContain('is taken as requests in the device');
     expect(busyWorkers({ requests_per_s: 40 }, 5, 91)).toBeCloseTo(3.84, 12);
-    // Exactly one worker's time is the boundary (ρ = 1 cannot drain).
-    expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 10, 90)).toHaveLength(1);
+    // Exactly one worker's time is the boundary (ρ = 1 cannot drain), said in the singular.
+    expect(queueNotes({ requests_per_s: 10, gpu_util: 0.9 }, 10, 90)).toEqual([expect.stringMatching(/^requests_per_s=10 at 100 ms of i\/o and compute per request keeps 1 worker busy on average/)]);
     // Several queue-blind fields are named together; none given, nothing said.
     expect(queueNotes({ queue_depth: 4, concurrency: 2 }, 1, 1)[0]).toMatch(/^queue_depth=4, concurrency=2 with gpu_util 0 or none: .*; queue_depth and concurrency move only the i\/o and compute/);
     expect(queueNotes({}, 5, 91)).toEqual([]);
