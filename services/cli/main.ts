@@ -646,6 +646,8 @@ try {
     process.exitCode = helpOfUnknown ? GATE_USAGE_EXIT : error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
   } else {
     let message = error instanceof Error ? error.message : String(error);
+    // demo and serve open the folder themselves: serve's port is no way for them (a re-test read the advice on demo).
+    if (first === 'demo' || first === 'serve') message = message.replace(/; it is `edgelat serve`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=\S+ \(all but demo and serve\), or stop it,/, '; it is `edgelat serve`: stop it,');
     // A column of an edgelat table dropped by hand: the mend in one line, not ClickHouse's exception and the whole query
     // (a trial: report, alerts and recommend printed both). `sql` runs the user's own query: its error is theirs.
     if (first !== 'sql' && /Code: (47|16)\./.test(message)) {

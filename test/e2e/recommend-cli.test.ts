@@ -76,6 +76,9 @@ describe('a command locked out of the folder serve holds', () => {
         `edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
         + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`,
       ]]);
+      // demo opens the folder itself: serve's port is no way for it.
+      const demo = await edgelat(['demo', '--duration', '1', '--servers', '1'], dataDir);
+      expect(errLines(demo.stderr).at(-1)).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`: stop it, or set EDGELAT_DATA_DIR to another folder`);
       const through = await edgelat(['model', 'list'], dataDir, undefined, { EDGELAT_CLICKHOUSE_URL: serve.sql });
       expect([through.code, through.stdout.trim()]).toEqual([0, 'no models registered yet: run `edgelat model train` (or `edgelat demo`)']);
     } finally {
