@@ -287,14 +287,15 @@ export class LatencyPredictor {
     // Without --server the queue is the chip's typical server's, a synthesis: the p99 of each fleet server that ran the
     // model on the chip, under the same load, says how far a real one's may be (a trial: 115 ms typical, 312 ms on the
     // one Rockchip server that ran resnet50, which shares its one worker with another model).
+    // One batch of rows, one inference (a predict is serve's hot path; a chip may have many servers).
     const byServer: { server: string; p99: number }[] = [];
-    if (req.server === undefined) {
+    const servers = req.server === undefined ? this.modelServers.get(`${req.chip}|${req.model}`) ?? [] : [];
+    if (servers.length > 0) {
       const p99Model = this.champions.get('total_ms_p99')!;
       const p99Target = TELEMETRY_TARGETS.find((t) => t.kind === 'total_ms_p99')!;
-      for (const server of this.modelServers.get(`${req.chip}|${req.model}`) ?? []) {
-        const x = featureRow(p99Model.encoding, { chip: req.chip, server, prior, input_bytes: seenBytes, batch_size: 1, load });
-        byServer.push({ server, p99: Math.exp(x[offsetFeature(p99Target)]! + (await p99Model.scorer.predictOne(x))) + extraIo });
-      }
+      const rows = servers.map((server) => featureRow(p99Model.encoding, { chip: req.chip, server, prior, input_bytes: seenBytes, batch_size: 1, load }));
+      const out = await p99Model.scorer.predict(rows);
+      servers.forEach((server, i) => byServer.push({ server, p99: Math.exp(rows[i]![offsetFeature(p99Target)]! + out[i]!) + extraIo }));
     }
     // A request's total is queue + i/o + compute, so every quantile of the total is at least that quantile of its
     // i/o and of its compute: no total quantile below the median i/o or compute (a trial: bert-99 on the Orin at
