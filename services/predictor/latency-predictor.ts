@@ -120,9 +120,7 @@ export class LatencyPredictor {
       const priors = await loadPriors(this.warehouse);
       // One scan of the fleet data: per chip, its servers and the largest value of each load feature.
       const chips = await this.warehouse.query<Record<string, number | string | string[] | null>>(
-        `SELECT chip, groupUniqArray(edge_server_id) AS servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
-      const ran = await this.warehouse.query<{ chip: string; model: string; servers: string[] }>(
-        `SELECT chip, model_id AS model, arraySort(groupUniqArray(edge_server_id)) AS servers FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, model_id`);
+        `SELECT chip, groupUniqArray(edge_server_id) AS servers, arraySort(groupUniqArray((model_id, edge_server_id))) AS model_servers, ${LOAD_FEATURES.map((k) => `max(${k}) AS ${k}`).join(', ')}, max(input_bytes) AS input_bytes_max, simpleLinearRegressionIf(toFloat64(input_bytes), io_ms, status = 'ok').1 AS io_ms_per_byte FROM ${this.warehouse.database}.inference_enriched GROUP BY chip ORDER BY chip`);
       // The busiest minute of each server (tumbling minutes by event time), per chip: a rate carried, not a burst.
       const sustained = await this.warehouse.query<{ chip: string; rps: number }>(
         `SELECT chip, max(n) / 60 AS rps FROM (SELECT chip, edge_server_id, toStartOfMinute(ts) AS minute, count() AS n FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, edge_server_id, minute) GROUP BY chip`);
@@ -136,7 +134,14 @@ export class LatencyPredictor {
       for (const r of chips) for (const s of r.servers as string[]) if (!this.serverChips.has(s)) this.serverChips.set(s, String(r.chip));
       this.loadMax = new Map(chips.map((r) => [String(r.chip), LOAD_FEATURES.map((k) => (r[k] === null ? null : Number(r[k])))]));
       this.sustainedRps = new Map(sustained.map((r) => [String(r.chip), Number(r.rps)]));
-      this.modelServers = new Map(ran.map((r) => [`${r.chip}|${r.model}`, r.servers.map(String)]));
+      // The servers that ran each model on each chip, from the same scan (its (model, server) pairs, sorted).
+      this.modelServers = new Map();
+      for (const r of chips) {
+        for (const [model, server] of r.model_servers as unknown as [string, string][]) {
+          const key = `${String(r.chip)}|${model}`;
+          this.modelServers.set(key, [...(this.modelServers.get(key) ?? []), server]);
+        }
+      }
       this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
       this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
       this.catalog = catalog;
