@@ -10,6 +10,7 @@ import { PipelineError } from '../errors.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from './fingerprint.ts';
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
 import { doubleType, floatType, isAvroLong, longType } from './long.ts';
+import { bridgeUnionFields, checkBridgedFields, type UnionBridge } from './union-bridge.ts';
 import { Utf8KeyMapType, utf8StringType } from './utf8.ts';
 import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
 
@@ -190,24 +191,47 @@ function cachedType(schema: string | object): avro.Type {
   return type;
 }
 
-/** Resolver cache: reader type -> writer type -> resolver. */
-const resolverCache = new WeakMap<avro.Type, WeakMap<avro.Type, Resolver>>();
+/** How one writer's data is read as one reader: the type to decode with, its resolver, and a widening when any. */
+interface Reading {
+  readonly type: avro.Type;
+  readonly resolver: Resolver;
+  readonly bridge: UnionBridge | null;
+}
+
+/** Reading cache: reader type -> writer type -> reading. */
+const readingCache = new WeakMap<avro.Type, WeakMap<avro.Type, Reading>>();
 
 /**
- * The resolver of `writer`'s data to `reader`, cached.
+ * How to read `writer`'s data as `reader`, cached.
  *
  * Named types (records, enums, fixed) match by their unqualified name or an alias, as the Avro
  * 1.11 specification's "Schema Resolution" says ("both schemas are records with the same
  * (unqualified) name") and Java's `SchemaCompatibility` does: avsc compares full names unless
  * told `ignoreNamespaces`, and refused a writer that is the same record in another namespace.
+ * A writer's union read into a reader's non-union field resolves branch by branch (schemas/union-bridge.ts).
  * @throws {Error} from avsc when the schemas cannot be resolved (names, types, a reader field with no default).
  */
-function cachedResolver(reader: avro.Type, writer: avro.Type): Resolver {
-  let byWriter = resolverCache.get(reader);
-  if (!byWriter) resolverCache.set(reader, (byWriter = new WeakMap()));
-  let resolver = byWriter.get(writer);
-  if (!resolver) byWriter.set(writer, (resolver = reader.createResolver(writer, { ignoreNamespaces: true })));
-  return resolver;
+function cachedReading(reader: avro.Type, writer: avro.Type): Reading {
+  let byWriter = readingCache.get(reader);
+  if (!byWriter) readingCache.set(reader, (byWriter = new WeakMap()));
+  let reading = byWriter.get(writer);
+  if (!reading) byWriter.set(writer, (reading = newReading(reader, writer)));
+  return reading;
+}
+
+function newReading(reader: avro.Type, writer: avro.Type): Reading {
+  try {
+    return { type: reader, resolver: reader.createResolver(writer, { ignoreNamespaces: true }), bridge: null };
+  } catch (refused) {
+    const bridge = bridgeUnionFields(reader.schema({ exportAttrs: true }) as object, writer.schema({ exportAttrs: true }) as object, createLongAwareType);
+    if (bridge === null) throw refused;
+    try {
+      const type = createLongAwareType(bridge.schema);
+      return { type, resolver: type.createResolver(writer, { ignoreNamespaces: true }), bridge };
+    } catch {
+      throw refused;
+    }
+  }
 }
 
 /**
@@ -216,13 +240,15 @@ function cachedResolver(reader: avro.Type, writer: avro.Type): Resolver {
  * Behaviour: longs are exact (`number` when safe, `bigint` otherwise; case C10);
  * timestamp-millis fields decode as epoch-ms longs. With `readerSchema`, the
  * writer's data is resolved to the reader's shape per the Avro spec "Schema
- * Resolution" (case C11: an added field with a default is filled in). Only
- * Avro type conformance is checked, not the edgelat semantic rules.
+ * Resolution" (case C11: an added field with a default is filled in; a writer's
+ * union read into a non-union field fails only for a record whose branch the
+ * reader cannot read). Only Avro type conformance is checked, not the edgelat
+ * semantic rules.
  * @param writerSchemaJson  The schema the bytes were written with, as JSON text or object.
  * @param body              The Avro binary body.
  * @param readerSchema      Optional reader schema to resolve to.
  * @returns                 The plain record, or `{ok: false, path, reason}` for a bad
- *                          schema, truncated/trailing/corrupt bytes; never throws.
+ *                          schema, truncated/trailing/corrupt bytes, or a union branch the reader cannot read; never throws.
  * @example see test/unit/schemas/codec.test.ts (C10)
  */
 export function readWithWriterSchema(
@@ -230,17 +256,19 @@ export function readWithWriterSchema(
   body: Buffer,
   readerSchema?: string | object,
 ): DecodeResult<Record<string, unknown>> {
-  let type: avro.Type;
-  let resolver: Resolver | undefined;
+  let writer: avro.Type;
+  let reading: Reading | undefined;
   try {
-    const writer = cachedType(writerSchemaJson);
-    type = readerSchema === undefined ? writer : cachedType(readerSchema);
-    resolver = readerSchema === undefined ? undefined : cachedResolver(type, writer);
+    writer = cachedType(writerSchemaJson);
+    reading = readerSchema === undefined ? undefined : cachedReading(cachedType(readerSchema), writer);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return fail('', `invalid or incompatible schema: ${message.toLowerCase()}`);
   }
-  return decodeBody(type, body, resolver);
+  if (reading === undefined) return decodeBody(writer, body);
+  const read = decodeBody(reading.type, body, reading.resolver);
+  if (!read.ok || reading.bridge === null) return read;
+  return checkBridgedFields(reading.bridge, read.value) ?? read;
 }
 
 /** Fingerprint hex (wire byte order) -> kind, filled as codecs are created. */

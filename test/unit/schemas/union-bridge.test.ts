@@ -1,0 +1,87 @@
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { ConfluentFraming, createEvolvingDecoder, createLongAwareType, InMemorySchemaRegistry, loadSchema, readWithWriterSchema, schemaFingerprint, singleObjectHeader, WriterSchemaRegistry } from '../../../schemas/index.ts';
+
+// Avro 1.11 "Schema Resolution": "if writer's is a union, but reader's is not: if the reader's schema matches the
+// selected writer's schema, it is recursively resolved against it. If they do not match, an error is signalled."
+// The error is the datum's: avsc refused the whole writer schema (a trial, after linkedin/avro-util#355).
+
+const record = (fields: object[]): object => ({ type: 'record', name: 'R', fields });
+const bytesOf = (schema: object, value: object): Buffer => avro.Type.forSchema(schema as avro.Schema).toBuffer(value);
+
+describe('a writer union read into a non-union reader field', () => {
+  const reader = record([{ name: 'id', type: 'string' }, { name: 'x', type: 'double' }, { name: 'n', type: 'int' }]);
+  const writer = record([{ name: 'id', type: 'string' }, { name: 'x', type: ['null', 'double'], default: null }, { name: 'n', type: ['null', 'int'], default: null }]);
+
+  it('reads a record whose writer chose a branch the reader reads', () => {
+    expect(readWithWriterSchema(writer, bytesOf(writer, { id: 'a', x: 0.25, n: 3 }), reader)).toEqual({ ok: true, value: { id: 'a', x: 0.25, n: 3 } });
+  });
+
+  it('fails only the record whose writer chose a branch the reader cannot read, naming the field and the value', () => {
+    expect(readWithWriterSchema(writer, bytesOf(writer, { id: 'b', x: null, n: 3 }), reader)).toEqual({
+      ok: false, path: 'x',
+      reason: 'x: value null, written as a branch of ["null","double"], is not a double as the reader\'s schema has it (avro schema resolution: a writer\'s union branch the reader cannot read)',
+    });
+    expect(readWithWriterSchema(writer, bytesOf(writer, { id: 'c', x: 1, n: null }), reader)).toMatchObject({ ok: false, path: 'n' });
+  });
+
+  it('promotes the branches it reads (int and long to double) and unwraps values of an ambiguous widened union', () => {
+    const w = record([{ name: 'x', type: ['int', 'string', 'long'] }, { name: 'k', type: ['int', 'long'] }]);
+    const r = record([{ name: 'x', type: 'double' }, { name: 'k', type: 'int' }]);
+    // x: branch 0 (int 7); k: branch 0 (int 5) — bytes written by hand: union index, zig-zag value.
+    expect(readWithWriterSchema(w, Buffer.from([0x00, 0x0e, 0x00, 0x0a]), r)).toEqual({ ok: true, value: { x: 7, k: 5 } });
+    // x: branch 2 (long 2^53 + 1, promoted once to the nearest double); k: branch 0 (int −1).
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x04]), longBytes(2n ** 53n + 1n), Buffer.from([0x00, 0x01])]), r))
+      .toEqual({ ok: true, value: { x: 2 ** 53, k: -1 } });
+    // k: branch 1 (long): checked by value, so a long 5 is the int 5, and a long beyond the int range fails naming k.
+    expect(readWithWriterSchema(w, Buffer.from([0x00, 0x0e, 0x02, 0x0a]), r)).toEqual({ ok: true, value: { x: 7, k: 5 } });
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x00, 0x0e, 0x02]), longBytes(2n ** 40n)]), r))
+      .toMatchObject({ ok: false, path: 'k', reason: expect.stringMatching(/^k: value 1099511627776, written as a branch of \["int","long"\], is not an int/) });
+    // x: branch 1 (string "a"): fails naming x.
+    expect(readWithWriterSchema(w, Buffer.from([0x02, 0x02, 0x61, 0x00, 0x0a]), r)).toMatchObject({ ok: false, path: 'x', reason: expect.stringContaining('value "a"') });
+  });
+
+  it('follows records nested in records', () => {
+    const inner = (t: unknown) => ({ name: 'load', type: { type: 'record', name: 'L', fields: [{ name: 'u', type: t }] } });
+    const w = record([inner(['null', 'float'])]);
+    const r = record([inner('double')]);
+    expect(readWithWriterSchema(w, bytesOf(w, { load: { u: 0.5 } }), r)).toEqual({ ok: true, value: { load: { u: 0.5 } } });
+    expect(readWithWriterSchema(w, bytesOf(w, { load: { u: null } }), r)).toMatchObject({ ok: false, path: 'load.u' });
+  });
+
+  it('still refuses a writer union of which the reader reads no branch (the schemas cannot be resolved)', () => {
+    const w = record([{ name: 'x', type: ['null', 'string'] }]);
+    expect(readWithWriterSchema(w, bytesOf(w, { x: 'a' }), record([{ name: 'x', type: 'double' }])))
+      .toEqual({ ok: false, path: '', reason: 'invalid or incompatible schema: cannot read "null" as "double"' });
+  });
+
+  it('decodes LoadSample records of a producer that made cpu_util nullable, through Confluent framing and single-object Avro', async () => {
+    const base = loadSchema('LoadSample') as { fields: { name: string }[] } & object;
+    const nullable = { ...base, fields: base.fields.map((f) => (f.name === 'cpu_util' ? { name: 'cpu_util', type: ['null', 'double'], default: null } : f)) };
+    const value = { edge_server_id: 'edge-07', ts: 1717243200123, cpu_util: 0.25, gpu_util: 0.5, mem_util: 0.5, queue_depth: 3, concurrency: 2, requests_per_s: 10, temperature_c: null, power_w: null };
+    const body = createLongAwareType(nullable).toBuffer(value);
+    const nullBody = createLongAwareType(nullable).toBuffer({ ...value, cpu_util: null });
+    const framing = new ConfluentFraming(new InMemorySchemaRegistry({ '501': nullable }));
+    const framed = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0x01, 0xf5]), b]);
+    expect(await framing.decode('LoadSample', framed(body))).toEqual({ ok: true, value });
+    expect(await framing.decode('LoadSample', framed(nullBody))).toMatchObject({ ok: false, path: 'cpu_util', reason: expect.stringMatching(/^schema id 501 of LoadSample: cpu_util: value null/) });
+    const writers = new WriterSchemaRegistry();
+    writers.register('LoadSample', nullable);
+    const decoder = createEvolvingDecoder('LoadSample', { registry: writers });
+    const single = (b: Buffer) => Buffer.concat([singleObjectHeader(schemaFingerprint(nullable)), b]);
+    expect(decoder.decode(single(body))).toEqual({ ok: true, value });
+    expect(decoder.decode(single(nullBody))).toMatchObject({ ok: false, path: 'cpu_util' });
+  });
+});
+
+/** Zig-zag varint bytes of a long. */
+function longBytes(v: bigint): Buffer {
+  let z = v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
+  const out: number[] = [];
+  while (z >= 0x80n) {
+    out.push(Number((z & 0x7fn) | 0x80n));
+    z >>= 7n;
+  }
+  out.push(Number(z));
+  return Buffer.from(out);
+}
