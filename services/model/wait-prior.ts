@@ -38,7 +38,7 @@ const EDGES = [
  * and weights (bin widths, summing to 1). Finer in the tail so that a p99 of
  * the total is resolved (bins of 0.002–0.005 above 0.98).
  */
-export const WAIT_GRID: { readonly p: readonly number[]; readonly w: readonly number[] } = {
+export const WAIT_GRID: QuantileGrid = {
   p: EDGES.slice(1).map((e, i) => (e + EDGES[i]!) / 2),
   w: EDGES.slice(1).map((e, i) => e - EDGES[i]!),
 };
@@ -65,28 +65,38 @@ export function normalCdf(z: number): number {
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
 
+/** A quantile grid: probabilities (bin midpoints, ascending) and weights (bin widths, summing to 1). */
+export interface QuantileGrid {
+  readonly p: readonly number[];
+  readonly w: readonly number[];
+}
+
 /**
- * α-quantile of T = W + io + C, W from a wait grid (values at {@link WAIT_GRID}
+ * α-quantile of T = W + io + C, W from a wait grid (values at the grid's
  * probabilities, non-decreasing, ms), io fixed (ms), C ~ lognormal with
  * median computeMs and log-sd σ, W and C independent:
  * P(T ≤ t) = Σ_k w_k · Φ((ln(t − io − W_k) − ln computeMs)/σ), solved for t by
- * bisection on ln t (36 steps).
- * @param wait       Wait quantiles, ms (empty or all 0: no queueing).
+ * bisection on ln t (36 steps). Each bin of the grid is a point mass at its
+ * midpoint, so with a narrow σ a quantile at a bin's edge is the wait at the
+ * midpoint below it (WAIT_GRID's 0.9 is its 0.875): a grid meant for given
+ * quantiles puts them inside bins (services/predictor/queueing-law.ts `LAW_GRID`).
+ * @param wait       Wait quantiles, ms, one per grid bin (any other length, or all 0: no queueing).
  * @param ioMs       i/o time, ms (≥ 0).
  * @param computeMs  Median compute time, ms (> 0).
  * @param sigma      Log-sd of compute (≥ 0; 0 = deterministic).
  * @param alpha      Quantile fraction, 0 < α < 1.
+ * @param grid       The grid `wait` is on. @default WAIT_GRID
  * @returns          The quantile, ms.
  */
-export function sumQuantile(wait: readonly number[], ioMs: number, computeMs: number, sigma: number, alpha: number): number {
-  const w = wait.length === WAIT_GRID.p.length ? wait : WAIT_GRID.p.map(() => 0);
+export function sumQuantile(wait: readonly number[], ioMs: number, computeMs: number, sigma: number, alpha: number, grid: QuantileGrid = WAIT_GRID): number {
+  const w = wait.length === grid.p.length ? wait : grid.p.map(() => 0);
   const mu = Math.log(computeMs);
   const s = Math.max(sigma, 1e-6);
   const cdf = (t: number): number => {
     let f = 0;
     for (let k = 0; k < w.length; k++) {
       const rest = t - ioMs - w[k]!;
-      if (rest > 0) f += WAIT_GRID.w[k]! * normalCdf((Math.log(rest) - mu) / s);
+      if (rest > 0) f += grid.w[k]! * normalCdf((Math.log(rest) - mu) / s);
     }
     return f;
   };
