@@ -16,6 +16,20 @@ export const KNEE_MIN_REQUESTS = 100;
 /** Most buckets a fixed --bucket-width may make over the data's load range. */
 export const MAX_BUCKETS = 1000;
 
+/**
+ * A bin width as the decimal it is written as: `w` = mantissa · 10^exponent, from its shortest round-trip digits
+ * (ECMAScript Number::toString): 0.1 → 1·10^−1, 2.5e-7 → 25·10^−8, 1000 → 1000·10^0. The report's bin edges are
+ * the doubles nearest k·mantissa·10^exponent (sql/reports/_rows.sql), so 0.3 is the edge of 0.1's bin 3.
+ * @param w  A width > 0, finite.
+ * @returns  `width_m` (the digits, as text for an Int128 parameter) and `width_e`.
+ */
+export function decimalWidth(w: number): { width_m: string; width_e: number } {
+  const [coefficient, power = '0'] = String(w).split('e');
+  const [whole, fraction = ''] = coefficient!.split('.');
+  const digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, '');
+  return { width_m: digits, width_e: Number(power) - fraction.length };
+}
+
 /** Fixed bins of width `w` over a load range lo..hi: floor(hi/w) − floor(lo/w) + 1 (the SQL's `floor(x / width)`). */
 export function bucketCount(lo: number, hi: number, w: number): number {
   return Math.floor(hi / w) - Math.floor(lo / w) + 1;
@@ -172,7 +186,7 @@ export class ReportQueries {
   private async run<T>(name: string, extra: Record<string, QueryParam> = {}): Promise<T[]> {
     const read = (file: string): string => readFileSync(join(REPORTS_DIR, file), 'utf8').replace(/^(--.*\n)+/, '');
     const sql = read(`${name}.sql`).replaceAll('${rows}', read('_rows.sql')).replaceAll('${database}', this.warehouse.database);
-    const buckets = name === 'load_bucket_edges' || name === 'correlation_over_time' ? { edges: [], width: 0 } : await this.buckets();
+    const buckets = name === 'load_bucket_edges' || name === 'correlation_over_time' ? { edges: [], width: 0, width_m: '0', width_e: 0 } : await this.buckets();
     return this.warehouse.query<T>(sql, { ...this.base, ...buckets, ...extra });
   }
 
@@ -181,14 +195,14 @@ export class ReportQueries {
    * {@link MAX_BUCKETS} buckets over the rows' load range.
    * @throws {RangeError} naming --bucket-width, the bucket count and the smallest width allowed.
    */
-  private async buckets(): Promise<{ edges: number[]; width: number }> {
+  private async buckets(): Promise<{ edges: number[]; width: number; width_m: string; width_e: number }> {
     if (!this.edges) {
       const [row] = await this.run<{ edges: number[]; n: number; lo: number | null; hi: number | null }>('load_bucket_edges');
       this.edges = row?.edges ?? [];
       this.range = row && row.lo !== null && row.hi !== null ? { lo: row.lo, hi: row.hi } : null;
     }
     const w = this.filter.bucketWidth;
-    if (w === undefined) return { edges: this.edges, width: 0 };
+    if (w === undefined) return { edges: this.edges, width: 0, width_m: '0', width_e: 0 };
     if (this.range) {
       const { lo, hi } = this.range;
       const count = bucketCount(lo, hi, w);
@@ -196,7 +210,7 @@ export class ReportQueries {
         throw new RangeError(`--bucket-width: ${w} gives ${count < 1e15 ? count.toLocaleString('en-US') : Number.isFinite(count) ? `about ${count.toPrecision(2)}` : 'too many'} buckets over ${this.filter.metric} ${lo}..${hi}; at most ${MAX_BUCKETS} (a width of at least ${leastBucketWidth(lo, hi)})`);
       }
     }
-    return { edges: [], width: w };
+    return { edges: [], width: w, ...decimalWidth(w) };
   }
 
   /** The rows' load range ({@link buckets} reads it), or null without rows. */

@@ -179,3 +179,31 @@ describe('report queries: r and the least-squares line of load with a large offs
     if (name === 'C01') expect(line!.pearson_r).toBeCloseTo(0.9, 14); // the case's closed form: 225 / √(25000 · 2.5)
   });
 });
+
+describe('report queries: fixed bins', () => {
+  let bins: ChdbWarehouse;
+  beforeAll(async () => {
+    bins = await createTestDatabase('bins');
+  });
+  afterAll(async () => bins?.close());
+
+  it.each([
+    // Expected buckets by exact arithmetic (Python fractions): the largest k with float(k · Fraction(width)) ≤ x, i.e. the
+    // edges are the doubles nearest the decimals k·width. A trial: rounding x / width to 9 decimals put 0.29999999996 in 3.
+    ['0.1', [[0.29999999996, 2], [0.3, 3], [0.7 - 0.4, 2], [0.1 * 3, 3], [0.19999999999999998, 1], [0.2, 2], [0.7, 7], [0.9999999999, 9]]],
+    ['2.5e-7', [[7.5e-7, 3], [7.499999999e-7, 2], [1e-6, 4]]],
+    ['3', [[1e12 + 2, 333333333334], [1e12 + 1.9999, 333333333333], [1e12 + 5, 333333333335]]],
+  ] as const)('fixed bins of width %s have the decimal edges k·width: a load just below an edge is in the bin below it', async (width, cases) => {
+    const server = `edge-bins-${width}`;
+    const rows = cases.map(([x], i) => SINK_ROUTES[TOPICS.enriched]!.toRow(makeEnriched(
+      { edge_server_id: server, model_id: 'm', chip: 'chip-bins', ts: t0 + i * 1000, total_ms: 10 + i, event_id: `${server}-${i}` },
+      makeLoad({ edge_server_id: server, ts: t0 + i * 1000, requests_per_s: x }),
+    ), 0, 0));
+    await bins.insert(`${bins.database}.inference_enriched`, rows);
+    const got = (await new ReportQueries(bins, { metric: 'requests_per_s', bucketWidth: Number(width), server }).latencyByLoad()).filter((r) => r.chip === 'chip-bins');
+    const expected = new Map<number, number[]>();
+    for (const [x, b] of cases) expected.set(b, [...(expected.get(b) ?? []), x]);
+    expect(got.map((r) => [Number(r.bucket), r.load_low, r.load_high, Number(r.n)]).sort((a, b) => a[0]! - b[0]!))
+      .toEqual([...expected].map(([b, xs]) => [b, Math.min(...xs), Math.max(...xs), xs.length]).sort((a, b) => a[0]! - b[0]!));
+  });
+});
