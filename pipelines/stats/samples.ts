@@ -22,7 +22,8 @@ export function assertFiniteSample(values: ArrayLike<number>, what: string, min 
 
 /**
  * Lower quantile of a non-empty sample: the ⌊q·(n − 1)⌋-th smallest (0-based; q = 0.5 is the lower
- * median, as ClickHouse's quantileExactLow). The sample is not modified.
+ * median, as ClickHouse's quantileExactLow; at other q that function takes the ⌊q·n⌋-th, one place
+ * higher at q = 0.9 for most n: SQL that must agree uses {@link lowerQuantileSql}). The sample is not modified.
  * @throws {RangeError} on an empty sample or a value that is not finite.
  */
 export function lowerQuantile(v: readonly number[], q: number): number {
@@ -32,4 +33,16 @@ export function lowerQuantile(v: readonly number[], q: number): number {
   // A typed array sorts numerically without a comparator call per comparison (the backtest's hot spot).
   const s = Float64Array.from(v).sort();
   return s[Math.floor((s.length - 1) * q)]!;
+}
+
+/**
+ * ClickHouse SQL of {@link lowerQuantile} over a column in an aggregation: the ⌊q·(n − 1)⌋-th smallest (0-based),
+ * the same double arithmetic for the index. NULL over no rows.
+ * @param column  A numeric column or expression (SQL text, trusted).
+ * @param q       Quantile fraction 0..1.
+ * @throws {RangeError} if q is outside 0..1.
+ */
+export function lowerQuantileSql(column: string, q: number): string {
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`lowerQuantileSql: q must be in [0, 1], got ${String(q)}`);
+  return `if(count(${column}) = 0, NULL, arrayElement(arraySort(groupArray(${column})), toUInt64(floor((count(${column}) - 1) * ${q})) + 1))`;
 }

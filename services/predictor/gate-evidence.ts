@@ -51,6 +51,7 @@ import { fleetLoadSensitivity, type LoadSensitivity } from './load-sensitivity.t
 import { spreadRatio } from './gate-replay.ts';
 import { observationsFromRows, reportedWorkers, withReportedWorkers, type ObservedRow } from './whatif.ts';
 import { nearestNames } from '../names.ts';
+import { lowerQuantileSql } from '../../pipelines/stats/samples.ts';
 
 /** What to gate (the body of `POST /v1/gate`). Times in ms. */
 export interface GateRequest {
@@ -161,7 +162,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   }
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,
-            quantileExactLow(0.9)(compute_ms) AS computeP90
+            ${lowerQuantileSql('compute_ms', 0.9)} AS computeP90
      FROM ${db}.inference_enriched WHERE model_id = {m:String} AND status = 'ok' AND gpu_util < {u:Float64} AND ts >= fromUnixTimestamp64Milli({from:Int64})
      GROUP BY version, chip`, { m: req.model, u: UNLOADED_UTIL, from: end - lookbackMs });
   const fleetIo = await loadIoMedians(w, end - lookbackMs, UNLOADED_UTIL);

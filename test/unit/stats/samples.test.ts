@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { comparePairs } from '../../../pipelines/stats/compare-pairs.ts';
-import { assertFiniteSample, lowerQuantile } from '../../../pipelines/stats/samples.ts';
+import { assertFiniteSample, lowerQuantile, lowerQuantileSql } from '../../../pipelines/stats/samples.ts';
+import { createTestDatabase } from '../../helpers/warehouse.ts';
 import { nearestRankQuantile } from '../../../services/model/gbt.ts';
 import { coverage, mape, median, withinTolerance } from '../../../services/model/metrics.ts';
 import { dayP99Band, p99Band } from '../../../services/predictor/peak-p99.ts';
@@ -51,5 +52,28 @@ describe('finite samples', () => {
     expect(() => comparePairs(Array(25).fill(0), Array(25).fill(-3), o)).toThrow(/^comparePairs \(shadow latencies, ms\): value 0 is -3, expected at least 0$/);
     expect(() => comparePairs([Number.NaN], [1], o)).toThrow(/^comparePairs \(production latencies, ms\): value 0 is NaN/);
     expect(comparePairs(Array(25).fill(10), Array(25).fill(10), o).verdict).toBe('EQUIVALENT');
+  });
+});
+
+describe('lowerQuantileSql', () => {
+  it('is lowerQuantile in ClickHouse (a trial: the live gate\'s compute p90 was quantileExactLow(0.9), one place above the backtest\'s)', async () => {
+    const w = await createTestDatabase('lowerq');
+    try {
+      // 1..10 and [1, 2, 3, 100]: ⌊0.9·9⌋ = 8 → 9 and ⌊0.9·3⌋ = 2 → 3, where quantileExactLow(0.9) takes ⌊0.9·n⌋: 10 and 100.
+      const samples = [Array.from({ length: 10 }, (_, i) => i + 1), [1, 2, 3, 100], [7], ...Array.from({ length: 30 }, (_, k) => Array.from({ length: 1 + ((k * 37) % 61) }, (_, i) => ((i * 7919 + k * 104729) % 1000) / 8))];
+      for (const v of samples) {
+        const [row] = await w.query<{ p50: number; p90: number; p99: number; low90: number }>(
+          `SELECT ${lowerQuantileSql('x', 0.5)} AS p50, ${lowerQuantileSql('x', 0.9)} AS p90, ${lowerQuantileSql('x', 0.99)} AS p99, quantileExactLow(0.9)(x) AS low90
+           FROM (SELECT arrayJoin({v:Array(Float64)}) AS x)`, { v });
+        expect([row!.p50, row!.p90, row!.p99]).toEqual([lowerQuantile(v, 0.5), lowerQuantile(v, 0.9), lowerQuantile(v, 0.99)]);
+        if (v.length === 10) expect([row!.p90, row!.low90]).toEqual([9, 10]);
+        if (v.length === 4) expect([row!.p90, row!.low90]).toEqual([3, 100]);
+      }
+      const [none] = await w.query<{ q: number | null }>(`SELECT ${lowerQuantileSql('x', 0.9)} AS q FROM (SELECT arrayJoin(CAST([], 'Array(Float64)')) AS x)`);
+      expect(none!.q).toBeNull();
+      expect(() => lowerQuantileSql('x', 2)).toThrow(/^lowerQuantileSql: q must be in \[0, 1\], got 2$/);
+    } finally {
+      await w.close();
+    }
   });
 });
