@@ -6,6 +6,15 @@ import { distance } from 'fastest-levenshtein';
 import { MAX_ID_CHARS } from './predictor/types.ts';
 
 /**
+ * Order two strings by UTF-16 code units, the same on every machine (`localeCompare` follows the process's locale:
+ * a trial's LANG=da_DK ranked zz-npu before aa-npu, "aa" being the Danish å at the end of the alphabet).
+ * @returns  Negative, 0 or positive, for Array.prototype.sort.
+ */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
  * The known names nearest to `given` as message text: at most `max`, closest
  * first, then how many were left out, e.g. `"jetson-agx-orin, jetson-xavier-nx, … 212 more"`.
  * Closest: names that start with `given`, then names that hold it, then the rest (a trial: `rk3588` listed `my-npu`

@@ -22,6 +22,7 @@ import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { trainTelemetryModels } from './model.ts';
 import { loadPriors } from '../model/telemetry.ts';
+import { byCodeUnits } from '../names.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
@@ -447,7 +448,7 @@ export function retentionLossText(gaps: readonly RetentionGap[], prefix: string)
  * meet the same deleted records): sorted, overlapping or touching ranges merged, offsets [from, to).
  */
 export function lostRanges(gaps: readonly { topic: string; partition: number; from: number; to: number }[]): { topic: string; partition: number; from: number; to: number }[] {
-  const sorted = [...gaps].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.from - b.from);
+  const sorted = [...gaps].sort((a, b) => byCodeUnits(a.topic, b.topic) || a.partition - b.partition || a.from - b.from);
   const out: { topic: string; partition: number; from: number; to: number }[] = [];
   for (const g of sorted) {
     const last = out.at(-1);

@@ -9,6 +9,7 @@ import { coPartitionedAssigner } from './kafka-assigner.ts';
 import { fetchTopicOffsets, guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
 import type { SealWatcher } from './kafka-seals.ts';
 import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
+import { byCodeUnits } from '../names.ts';
 
 /** Tuning of a Kafka consumer member. */
 export interface KafkaConsumerOptions {
@@ -396,7 +397,7 @@ export class KafkaConsumer implements Consumer {
       const pos = this.positions.get(tpKey(tp));
       if (pos !== undefined) this.c.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos) });
     }
-    this.owned = next.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    this.owned = next.sort((a, b) => byCodeUnits(a.topic, b.topic) || a.partition - b.partition);
     this.generation++;
   }
 

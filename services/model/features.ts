@@ -9,6 +9,7 @@
  */
 import { nearestRankQuantile } from './gbt.ts';
 import { quantileGrid, sumQuantile, utilBucket, UTIL_BUCKETS, WAIT_GRID } from './wait-prior.ts';
+import { byCodeUnits } from '../names.ts';
 
 /**
  * Feature names, in the order of a feature row (ONNX input column order).
@@ -295,7 +296,7 @@ function sigmaExtraOf(rows: readonly TelemetryRow[], chips: Record<string, ChipS
  */
 export function fitEncoding(rows: readonly TelemetryRow[]): TelemetryEncoding {
   if (rows.length === 0) throw new RangeError('telemetry encoding: no training rows');
-  const sorted = <V>(m: Map<string, V>): [string, V][] => [...m].sort(([a], [b]) => a.localeCompare(b));
+  const sorted = <V>(m: Map<string, V>): [string, V][] => [...m].sort(([a], [b]) => byCodeUnits(a, b));
   const servers = new Map(sorted(groupBy(rows, (r) => r.server)).map(([id, list]) => [id, serverStatsOf(list)]));
   const chips = Object.fromEntries(sorted(groupBy(rows, (r) => r.chip)).map(([c, list]) => [c, statsOf(list, servers)]));
   const global = { ...statsOf(rows, servers), workers: medianOf(Object.values(chips).map((c) => c.workers)) };

@@ -37,6 +37,7 @@ import { sumQuantile } from './wait-prior.ts';
 import { parseSingleStream } from './import-singlestream.ts';
 import { currentBenchmarkRow } from './benchmark-rows.ts';
 import type { Warehouse } from '../warehouse/types.ts';
+import { byCodeUnits } from '../names.ts';
 import {
   TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, type TelemetryTarget, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
@@ -451,7 +452,7 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
     groups: big.length,
     p99_coverage: coverage(test.map((r) => predict(0.99, r)), trueTotals),
     p90_coverage: coverage(test.map((r) => predict(0.9, r)), trueTotals),
-    groupDetails: [...groups.values()].sort((a, b) => a.key.localeCompare(b.key)).map((g) => ({
+    groupDetails: [...groups.values()].sort((a, b) => byCodeUnits(a.key, b.key)).map((g) => ({
       key: g.key, n: g.pred.length, pred: nearestMedian(g.pred), truth: nearestMedian(g.truth), cov99: coverage(g.p99, g.truth),
     })),
     new_server: { p50_mape: groupMape((g) => g.predNew), p99_coverage: coverage(test.map((r) => predict(0.99, r, newServer)), trueTotals) },

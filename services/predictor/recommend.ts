@@ -32,6 +32,7 @@
 import { MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
 import { latencyQuantile, maxRateWithin, QUEUEING_LAW, serviceMoments, type ServiceTime } from './queueing-law.ts';
 import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse } from './types.ts';
+import { byCodeUnits } from '../names.ts';
 
 /** Percentiles every recommendation reports. */
 const QUANTILES = [['p50', 0.5], ['p90', 0.9], ['p99', 0.99]] as const;
@@ -358,7 +359,7 @@ export function recommendChips(input: RecommendInput, candidates: readonly ChipC
   // A catalog estimate (nothing measured on the chip) ranks after the chips with evidence that meet the SLO alike.
   const rough = (r: Omit<ChipRecommendation, 'rank'>): number => Number(r.evidence.kind === 'catalog');
   rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || rough(a) - rough(b) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName]))
-    || b.max_rps_within_slo - a.max_rps_within_slo || b.capacity - a.capacity || a.chip.localeCompare(b.chip));
+    || b.max_rps_within_slo - a.max_rps_within_slo || b.capacity - a.capacity || byCodeUnits(a.chip, b.chip));
   return {
     model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,
     chips: rows.map(({ capacity: _capacity, ...r }, i) => ({ rank: i + 1, ...r })), skipped,

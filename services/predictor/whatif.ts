@@ -33,7 +33,7 @@ import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, 
 import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoDataYetError, NoEvidenceError } from './types.ts';
-import { nearestNames } from '../names.ts';
+import { byCodeUnits, nearestNames } from '../names.ts';
 
 export { NoEvidenceError };
 
@@ -209,7 +209,7 @@ export async function loadServerObservations(w: Warehouse, server: string, lookb
   // requests in service when a sample was taken, so a quiet hour may never show two at once (a trial: a 2-worker
   // Orin read 1 over 0.2 h, and its "now" replay queued what had run side by side: p99 13.6 ms against 9.5 measured).
   const o = withReportedWorkers(observationsFromRows(server, chip, rows.filter((r) => r.chip === chip)), await reportedWorkers(w, server));
-  const otherChips = [...perChip].filter(([c]) => c !== chip).map(([c, v]) => ({ chip: c, requests: v.requests })).sort((a, b) => b.requests - a.requests || a.chip.localeCompare(b.chip));
+  const otherChips = [...perChip].filter(([c]) => c !== chip).map(([c, v]) => ({ chip: c, requests: v.requests })).sort((a, b) => b.requests - a.requests || byCodeUnits(a.chip, b.chip));
   return otherChips.length > 0 ? { ...o, otherChips } : o;
 }
 

@@ -2,7 +2,7 @@
  * Terminal rendering of a {@link ModelProfile} (`edgelat profile`).
  */
 import type { ModelProfile, ProfileInput } from './types.ts';
-import { printable } from '../names.ts';
+import { byCodeUnits, printable } from '../names.ts';
 import { uncountedText } from './uncounted.ts';
 
 /** Operator types listed by {@link formatProfile} before "+ N more". */
@@ -64,7 +64,7 @@ export function formatProfile(p: ModelProfile): string {
     ['batch', String(p.batch)],
   ];
   if (p.inputs.length === 0) rows.splice(6, 0, ['inputs', '(none)']);
-  const ops = Object.entries(p.op_histogram).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const ops = Object.entries(p.op_histogram).sort((a, b) => b[1] - a[1] || byCodeUnits(a[0], b[0]));
   const width = Math.max(0, ...ops.slice(0, TOP_OPERATORS).map(([op]) => op.length));
   ops.slice(0, TOP_OPERATORS).forEach(([op, n], i) => rows.push([i === 0 ? 'operators' : '', `${op.padEnd(width)} ${String(n).padStart(5)}`]));
   if (ops.length > TOP_OPERATORS) {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike } from '../../../services/names.ts';
+import { byCodeUnits, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('nearestNames', () => {
@@ -89,5 +89,17 @@ describe('shortQuoted (a trial: a 5,000-digit --slo-p99-ms quoted whole by its r
     expect(shortQuoted(`unknown model ${JSON.stringify(id)}`)).toBe(`unknown model ${JSON.stringify(id)}`);
     // Escapes read as the characters they stand for: 300 tabs are 300 characters, cut to 80 written as \t.
     expect(shortQuoted(`got ${JSON.stringify('\t'.repeat(300))}`)).toBe(`got "${'\\t'.repeat(80)}…" (300 characters)`);
+  });
+});
+
+describe('byCodeUnits', () => {
+  it('orders by UTF-16 code units, whatever the locale (a trial: LANG=da_DK ranked zz-npu before aa-npu with localeCompare)', () => {
+    expect(['b', 'a_b', 'a1', 'A', 'å', 'aa-npu', 'zz-npu'].sort(byCodeUnits)).toEqual(['A', 'a1', 'a_b', 'aa-npu', 'b', 'zz-npu', 'å']);
+    const script = `import { byCodeUnits } from './services/names.ts';
+      const ids = ['zz-npu', 'aa-npu'];
+      console.log(JSON.stringify([[...ids].sort((a, b) => a.localeCompare(b)), [...ids].sort(byCodeUnits)]));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LANG: 'da_DK.UTF-8', LC_ALL: 'da_DK.UTF-8' }, encoding: 'utf8' });
+    // Danish collation puts "aa" (å) after "z": the locale took effect in the child, and byCodeUnits ignored it.
+    expect(JSON.parse(out)).toEqual([['zz-npu', 'aa-npu'], ['aa-npu', 'zz-npu']]);
   });
 });
