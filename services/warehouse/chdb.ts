@@ -197,6 +197,16 @@ function engineLockHolder(path: string, cause: unknown): WarehouseError | null {
 }
 
 /**
+ * Start the embedded engine in UTC whatever the process's TZ. ClickHouse reads TZ when it starts and refuses a
+ * POSIX-style value that Node and date(1) take (`JST-9`, `UTC+5`, `<+0530>-5:30`, `CET-1CEST,M3.5.0,M10.5.0/3`: a
+ * trial's every command failed with "Cannot load time zone JST-9"); edgelat's times are UTC throughout
+ * ({@link CHDB_CONNECTION_ARGS}), and nothing in it reads the local zone, so the process runs in UTC from here on.
+ */
+function engineTimeZone(): void {
+  process.env.TZ = 'UTC';
+}
+
+/**
  * Open (or share) the process's chdb session on a data folder; pair every call with {@link releaseSession}.
  * The ClickHouse-HTTP endpoint and the warehouse of `edgelat serve` share one session this way.
  * @throws {WarehouseLockedError} when another process holds the folder.
@@ -225,6 +235,7 @@ export function openSession(dataDir: string): Session {
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${why} (EDGELAT_DATA_DIR)`, null, { cause: error });
   }
   try {
+    engineTimeZone();
     const session = new Session(path, { connectionArgs: [...CHDB_CONNECTION_ARGS] });
     sessions.set(path, { session, users: 1 });
     return session;

@@ -296,6 +296,15 @@ describe('edgelat CLI', () => {
     expect(['edgelat', 'edgelat_typo'].map((db) => existsSync(join(dataDir, 'chdb', 'metadata', `${db}.sql`)))).toEqual([true, false]);
   });
 
+  it('runs under a POSIX-style TZ that Node and date(1) take (a trial: ClickHouse refused "JST-9" and every command failed)', async () => {
+    const runs = [];
+    for (const tz of ['JST-9', 'UTC+5', '<+0530>-5:30', 'CET-1CEST,M3.5.0,M10.5.0/3']) {
+      runs.push(await edgelat(['sql', "SELECT toUnixTimestamp(toDateTime('2024-06-01 10:00:00')) AS u, toString(toDateTime64('2024-06-01 10:00:00.123', 3)) AS t, toUnixTimestamp64Milli(toDateTime64('2024-06-01 10:00:00.123', 3)) AS ms", '--format', 'csv'], dataDir, undefined, { TZ: tz }));
+    }
+    // Times without a zone are UTC whatever TZ says: 2024-06-01 10:00:00 UTC is 1717236000 s.
+    expect(runs.map((r) => [r.code, r.stdout, r.stderr])).toEqual(runs.map(() => [0, '1717236000,"2024-06-01 10:00:00.123",1717236000123\n', '']));
+  });
+
   it('sql and migrate go to the ClickHouse server at EDGELAT_CLICKHOUSE_URL, not to the embedded warehouse', async () => {
     const endpoint = await startSqlEndpointProcess();
     // A data dir of its own, never demoed: were the embedded warehouse used, it would hold no database srv.
