@@ -74,7 +74,10 @@ interface KeyState {
   /** Alert classes of this key's fired windows, per pair, by window end index (end / slide). */
   history: Map<number, WindowClass[]>;
   nextEnd: number | null;
-  /** End of the window after which the key held no pane, ms (it is forgotten once the next window closes empty), or null. */
+  /**
+   * End of the last window that held a final pane of the key, once no final pane is left, ms (the key is forgotten
+   * once the window after it closes without rows), or null while windows with its rows follow one another.
+   */
   emptyAt: number | null;
 }
 
@@ -128,8 +131,10 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * so a replay after a restart rebuilds the same states. A key is forgotten,
  * and its alert history with it, once a whole window without its rows has
  * closed (the window after the last one that held its rows): its next window
- * starts from `none`. Over a shorter gap every window has rows, and the
- * history goes on.
+ * starts from `none`. That is told from the event times of the key's own panes,
+ * so it does not depend on which other servers share the partition (or on
+ * whether a row after the gap arrived before the empty window closed). Over a
+ * shorter gap every window has rows, and the history goes on.
  * @throws {RangeError} if sizes are not positive, or size is not a multiple of slide; on a bad
  *         alert policy (alert-state.ts `alertPolicy`); on scopes empty, unknown or named twice.
  */
@@ -185,6 +190,17 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       }
       const end = key.nextEnd;
       if (end > limit) return;
+      // The window after the last one that held the key's rows closed before this one: that window had none of its
+      // rows (this one is the first to hold a pane opened since), so the key starts over, its alert history gone. Told
+      // from the key's own pane times, not from whether its state was empty when the watermark passed: a row of its
+      // next pane that arrived early (no other server of the partition moving the watermark) changes nothing.
+      if (key.emptyAt !== null) {
+        if (end > key.emptyAt + slideMs) {
+          key.history.clear();
+          key.paneOffsets.clear();
+        }
+        key.emptyAt = null;
+      }
       const endIdx = end / slideMs;
       for (const [idx, pane] of key.open) {
         if (idx >= endIdx) continue;
@@ -205,8 +221,12 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
       const offsetsFrom = keepFrom - alertWindows;
       for (const idx of key.paneOffsets.keys()) if (idx < offsetsFrom) key.paneOffsets.delete(idx);
       if (key.panes.size > 0) key.nextEnd = end + slideMs;
-      else key.nextEnd = key.open.size > 0 ? Math.max(end + slideMs, (Math.min(...key.open.keys()) + 1) * slideMs) : null;
-      if (key.panes.size === 0 && key.open.size === 0) key.emptyAt = end;
+      else {
+        // No final pane left: this was the last window holding them. The next one holds rows only if a pane of
+        // index endIdx is (or, until it closes, comes) open.
+        key.nextEnd = key.open.size > 0 ? Math.max(end + slideMs, (Math.min(...key.open.keys()) + 1) * slideMs) : null;
+        key.emptyAt = end;
+      }
     }
   }
 

@@ -205,6 +205,62 @@ describe('rolling-correlation alerts', () => {
     expect(states.slice(states.indexOf('firing'))).not.toContain('none');
   });
 
+  it('forgets a key after a gap longer than a window whether or not other servers of its partition move the watermark (a trial: alone, firing went on over the gap)', async () => {
+    /** edge-A follows gpu load, silent in [60 s, 85 s): a window (20 s) + a slide + the 2 s bound; edge-B, when there, keeps the watermark moving. */
+    function gapRows(withB: boolean): EnrichedInference[] {
+      const rnd = prng(7);
+      const t0 = at('2024-06-01T10:00:00.000Z');
+      const out: EnrichedInference[] = [];
+      for (let k = 0; k < 260; k++) {
+        const ts = t0 + k * 500;
+        const s = k / 2;
+        const gpu = Math.round(rnd() * 100) / 100;
+        const noise = rnd();
+        if (s < 60 || s >= 85) out.push(makeEnriched({ edge_server_id: 'edge-A', model_id: 'm1', ts, total_ms: 10 + 30 * gpu + noise }, makeLoad({ edge_server_id: 'edge-A', ts, gpu_util: gpu })));
+        if (withB) out.push(makeEnriched({ edge_server_id: 'edge-B', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-B', ts: ts + 1, gpu_util: rnd() })));
+      }
+      return out;
+    }
+    const loose = { ...opts, alerts: { minN: 20, fireAfter: 2, clearAfter: 2, lookback: 6 } };
+    const show = async (log: MemoryEventLog) => gpuTotal((await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value))
+      .filter((w) => w.edge_server_id === 'edge-A').map((w) => `${(w.window_end % 3_600_000) / 1000}s n=${w.n} ${w.alert_state}`);
+    // Windows end every 5 s; the last with rows before the gap ends at 75 s, the one at 80 s has none and closes,
+    // the first after it ends at 90 s and starts from none.
+    const expected = [
+      '5s n=10 none', '10s n=20 rising', ...[15, 20, 25, 30, 35, 40, 45, 50, 55, 60].map((e) => `${e}s n=${e === 15 ? 30 : 40} firing`),
+      '65s n=30 firing', '70s n=20 firing', '75s n=10 firing',
+      '90s n=10 none', '95s n=20 rising', '100s n=30 firing', ...[105, 110, 115, 120, 125, 130].map((e) => `${e}s n=40 firing`),
+      '135s n=30 firing', '140s n=20 firing', '145s n=10 firing',
+    ];
+    expect(await show((await runCorrelation(gapRows(false), loose)).log)).toEqual(expected);
+    expect(await show((await runCorrelation(gapRows(true), loose)).log)).toEqual(expected);
+    // Alone, with batches of 50: the gap's last row and the first after it meet in one batch, then in separate ones.
+    for (const maxBatch of [50, 7]) {
+      const log = new MemoryEventLog({ defaultPartitions: 1 });
+      await log.ensureTopic(TOPICS.enriched, 1);
+      await log.produce(TOPICS.enriched, gapRows(false).map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
+      await log.seal(TOPICS.enriched);
+      await new ProcessorRun({ log, processor: rollingCorrelation(loose), maxBatch }).runToEnd();
+      expect(await show(log)).toEqual(expected);
+    }
+    // A crash after the gap: the resumed run forgets the key as an unbroken run does.
+    for (const crashAt of [130, 160, 200]) {
+      const log = new MemoryEventLog({ defaultPartitions: 1 });
+      await log.ensureTopic(TOPICS.enriched, 1);
+      await log.produce(TOPICS.enriched, gapRows(false).map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
+      await log.seal(TOPICS.enriched);
+      const first = new ProcessorRun({
+        log, processor: rollingCorrelation(loose), maxBatch: 7,
+        failPoint: (point, done) => { if (point === 'after-commit' && done >= crashAt) throw new Error('crash'); },
+      });
+      await first.start();
+      await expect((async () => { while (!(await first.runBatch())); })()).rejects.toThrow('crash');
+      await first.close();
+      await new ProcessorRun({ log, processor: rollingCorrelation(loose), maxBatch: 7 }).runToEnd();
+      expect(await show(log)).toEqual(expected);
+    }
+  });
+
   it('after a crash at any point, the resumed run emits the same windows and alert states', async () => {
     const input = rows();
     const reference = (await readTopic<CorrelationUpdate>((await runCorrelation(input, opts)).log, TOPICS.correlation)).map((w) => w.value);
