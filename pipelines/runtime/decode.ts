@@ -4,22 +4,22 @@ import { partitionForKey } from '../../services/eventlog/murmur2.ts';
 import { NULL_VALUE_HEADER, WIRE_ERROR_HEADER, type EventLog, type LogRecord } from '../../services/eventlog/types.ts';
 import { kindOfTopic, OUTPUT_TOPICS } from '../topics.ts';
 
-/** Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead. */
+/**
+ * Checks on a record beyond its schema, shared by every consumer of a topic so they agree on what is dead: each
+ * check reads the record alone (its fields, key and log timestamp), never the reader's clock, so the join, the
+ * sink and any replay after a restart decide the same, whenever they read it.
+ */
 export interface RecordChecks {
   /**
-   * Max amount by which a record's event time may run ahead of its log
-   * timestamp, ms; a record further ahead (a device clock in the future)
-   * would drag its partition's watermark forward and make the records behind
-   * it late. Skipped when the log timestamp is not a plausible epoch time.
+   * Max amount by which a record's event time (`ts`, and a shadow result's `request_ts`) may run ahead of its log
+   * timestamp, ms; a record further ahead (a device clock in the future) would drag its partition's watermark
+   * forward and make the records behind it late. Skipped when the log timestamp is not a plausible epoch time.
+   * The log timestamp is the time the log took the record in only where the topic says so (Kafka's
+   * `message.timestamp.type=LogAppendTime`; the in-process log's own stamp): a producer that stamps CreateTime
+   * with the same fast clock as `ts` is not caught here (see README, Event time and watermarks).
    * @default 3600000 (1 h)
    */
   maxEventTimeAheadMs?: number;
-  /**
-   * This process's clock, epoch ms: a record whose log timestamp runs more than `maxEventTimeAheadMs` past it (a
-   * producer's clock in the future: CreateTime is the producer's) is a dead letter, as Kafka's
-   * `message.timestamp.after.max.ms` refuses one at the broker. @default Date.now() at each record
-   */
-  nowMs?: number;
 }
 
 /**
@@ -83,9 +83,10 @@ export function watermarkTime(ts: number, logTimestampMs: number): number {
  * Decode a log record with its topic's codec and apply the runtime checks:
  * telemetry topics must be keyed by `edge_server_id` (the join and the
  * windows are per partition, so a record keyed otherwise would meet the
- * wrong state), the log timestamp may not run far ahead of this process's clock, event time (`ts`, and a shadow
- * result's `request_ts`) may not run far ahead of the log timestamp, nor a shadow's `request_ts` far after its `ts`;
- * these time checks are the telemetry's: edgelat's output topics (`OUTPUT_TOPICS`) carry event times taken in already.
+ * wrong state), event time (`ts`, and a shadow result's `request_ts`) may not run far ahead of the log timestamp,
+ * nor a shadow's `request_ts` far after its `ts`; these time checks are the telemetry's: edgelat's output topics
+ * (`OUTPUT_TOPICS`) carry event times taken in already. The result is a function of the record alone (no clock is
+ * read), so every reader of a topic, and every replay, dead-letters the same records.
  *
  * Behaviour: single-object Avro written with an older or newer version of the
  * topic's schema is read through Avro schema resolution when that version is in
@@ -125,18 +126,9 @@ export function decodeLogRecord(r: LogRecord, checks: RecordChecks = {}): Decode
   // against it, and was dead-lettered by the readers or re-emitted after a restart (a re-test).
   if (OUTPUT_TOPICS.has(r.topic)) return decoded;
   const ahead = checks.maxEventTimeAheadMs ?? 3_600_000;
-  // The log timestamp bounds the watermark (watermarkTime), but an edge server that produces its own records stamps
-  // CreateTime with the same fast clock as ts: one record of 2150 then made every later record of its partition late
-  // (a trial). Bounded by this process's clock as the broker's message.timestamp.after.max.ms bounds it by its own.
-  const now = checks.nowMs ?? Date.now();
-  if (r.timestampMs >= PLAUSIBLE_LOG_TIME_MS && r.timestampMs - now > ahead) {
-    return {
-      ok: false,
-      path: '',
-      reason: `log timestamp: ${r.timestampMs} is ${r.timestampMs - now} ms ahead of this process's clock ${now} (more than ${ahead} ms, EDGELAT_MAX_EVENT_TIME_AHEAD_MS): `
-        + 'the producer\'s clock runs in the future (CreateTime is the producer\'s); its event time would make the records behind it late',
-    };
-  }
+  // No check against the reader's clock: one of the log timestamp against Date.now() at each read made a record
+  // 1 h 10 s ahead dead for the join and, read 30 s later, a good row for the sink (in inference_events, in no
+  // enriched row, no late event and no dead letter). The log timestamp is what every reader sees alike.
   // A shadow result's request_ts (the production request's arrival) places it in its window as ts places other records:
   // one far in the future would be held, and hold its partition's commit back, until then (a trial: a request_ts in 2100).
   for (const field of ['ts', 'request_ts'] as const) {

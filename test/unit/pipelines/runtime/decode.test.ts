@@ -1,11 +1,29 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { joinLoadLatency } from '../../../../pipelines/join-load-latency.ts';
 import { decodeLogRecord, misplacedKey, partitionCounts } from '../../../../pipelines/runtime/decode.ts';
+import { ProcessorRun } from '../../../../pipelines/runtime/run-processor.ts';
+import { SinkRun } from '../../../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor, registerWriterSchema, schemaFingerprint, type LoadSample } from '../../../../schemas/index.ts';
+import type { EnrichedInference } from '../../../../schemas/types.ts';
+import { MemoryEventLog } from '../../../../services/eventlog/memory.ts';
 import type { LogRecord } from '../../../../services/eventlog/types.ts';
-import { makeEnriched } from '../../../helpers/factories.ts';
+import type { Warehouse } from '../../../../services/warehouse/types.ts';
+import { makeEnriched, makeInference, makeLoad } from '../../../helpers/factories.ts';
+import { readTopic } from '../../../helpers/pipeline.ts';
+
+/** A warehouse that keeps what it is given, by table. */
+function fakeWarehouse(): Warehouse & { rows: Map<string, unknown[]> } {
+  const rows = new Map<string, unknown[]>();
+  return {
+    database: 'edgelat', rows,
+    migrate: async () => [],
+    insert: async (table, r) => { rows.set(table, [...(rows.get(table) ?? []), ...r]); },
+    query: async () => [], queryText: async () => '', streamText: async () => undefined, exec: async () => undefined, close: async () => undefined,
+  };
+}
 
 const v0 = JSON.parse(readFileSync(new URL('../../../fixtures/avro/load-sample.v0.avsc', import.meta.url), 'utf8')) as { fields: object[] };
 /**
@@ -65,21 +83,63 @@ describe('decodeLogRecord: a shadow result\'s request_ts', () => {
   });
 });
 
-describe('decodeLogRecord: a log timestamp in the future', () => {
-  it('dead-letters a record whose log timestamp runs past this process\'s clock by more than the bound (a trial: ts = CreateTime = 2150 made every later record of its partition late)', () => {
-    const future = { ...sample, ts: Date.UTC(2150, 0, 1) };
-    const now = Date.UTC(2026, 11, 4, 12);
-    const at = (timestampMs: number, checks = {}) => decodeLogRecord({ ...record(codecFor('LoadSample').encode(future)), timestampMs }, { nowMs: now, ...checks });
-    expect(at(future.ts)).toEqual({
-      ok: false, path: '',
-      reason: `log timestamp: ${future.ts} is ${future.ts - now} ms ahead of this process's clock ${now} (more than 3600000 ms, EDGELAT_MAX_EVENT_TIME_AHEAD_MS): the producer's clock runs in the future (CreateTime is the producer's); its event time would make the records behind it late`,
-    });
-    // Up to the bound is clock skew (then the event time against the log time decides); the bound is the setting's.
-    const near = { ...sample, ts: now + 3_600_000 };
-    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(near)), timestampMs: now + 3_600_000 }, { nowMs: now }).ok).toBe(true);
-    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(near)), timestampMs: now + 3_600_000 }, { nowMs: now, maxEventTimeAheadMs: 60_000 })).toMatchObject({ ok: false, path: '' });
-    // Without a plausible log timestamp (an in-memory log) nothing is compared with the clock.
-    expect(at(0, { maxEventTimeAheadMs: 7 * 24 * 3_600_000 }).ok).toBe(true);
+describe('decodeLogRecord: the same decision for every reader, whenever it reads (no clock is read)', () => {
+  afterEach(() => vi.useRealTimers());
+  const T = Date.UTC(2024, 5, 1, 10, 0, 0);
+  /** The decision on `r` with this process's clock at each of `clocks`. */
+  const decideAt = (r: LogRecord, clocks: number[]) => clocks.map((c) => { vi.setSystemTime(c); return decodeLogRecord(r); });
+
+  it('dead-letters event time far ahead of the log timestamp, naming both, at any reader clock (a device clock in the future)', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const ahead = { ...sample, ts: T + 3_610_000 };
+    const r = { ...record(codecFor('LoadSample').encode(ahead)), timestampMs: T };
+    const dead = { ok: false, path: 'ts', reason: `ts: value ${T + 3_610_000} is 3610000 ms ahead of the record's log timestamp ${T} (more than 3600000 ms: a device clock in the future?)` };
+    expect(decideAt(r, [T, T + 30_000, T + 7_200_000])).toEqual([dead, dead, dead]);
+    // Up to the bound is clock skew; the bound is the setting's.
+    const near = { ...record(codecFor('LoadSample').encode({ ...sample, ts: T + 3_600_000 })), timestampMs: T };
+    expect(decodeLogRecord(near)).toEqual({ ok: true, value: { ...sample, ts: T + 3_600_000 } });
+    expect(decodeLogRecord(near, { maxEventTimeAheadMs: 60_000 })).toMatchObject({ ok: false, path: 'ts' });
+  });
+
+  it('takes a log timestamp ahead of the reader\'s clock as it comes: read at once or 30 s later, the same (a review: dead for the join, a good row for the sink)', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // ts = CreateTime, both 1 h 10 s past the clock: the record alone cannot tell a fast producer clock here
+    // (README: LogAppendTime on the telemetry topics catches it); every reader keeps it, whenever it reads.
+    const fast = { ...sample, ts: T + 3_610_000 };
+    const r = { ...record(codecFor('LoadSample').encode(fast)), timestampMs: T + 3_610_000 };
+    const ok = { ok: true, value: fast };
+    expect(decideAt(r, [T, T + 30_000, T + 3_700_000])).toEqual([ok, ok, ok]);
+    // Without a plausible log timestamp nothing is compared with it.
+    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode({ ...sample, ts: Date.UTC(2150, 0, 1) })), timestampMs: 0 }).ok).toBe(true);
+  });
+
+  it('the join and the sink, reading 30 s apart, agree on what is dead (each record ends in an enriched row or a dead letter, not one of them alone)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T);
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    for (const t of [TOPICS.inference, TOPICS.load]) await log.ensureTopic(t, 1);
+    const later = T + 3_610_000;
+    // A producer whose clock runs 1 h 10 s ahead stamps ts and CreateTime alike (evt-fast); another device's ts is
+    // 1 h 10 s ahead of a log timestamp its gateway stamped (evt-dead): the first is kept by both, the second dead for both.
+    await log.produce(TOPICS.load, [{ key: 'edge-1', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-1', ts: later - 100 })), timestampMs: later - 100 }]);
+    await log.produce(TOPICS.inference, [
+      { key: 'edge-1', value: codecFor('InferenceEvent').encode(makeInference({ event_id: 'evt-fast', edge_server_id: 'edge-1', ts: later })), timestampMs: later },
+      { key: 'edge-1', value: codecFor('InferenceEvent').encode(makeInference({ event_id: 'evt-dead', edge_server_id: 'edge-1', ts: later + 1 })), timestampMs: T },
+    ]);
+    for (const t of [TOPICS.inference, TOPICS.load]) await log.seal(t);
+    const checks = { maxEventTimeAheadMs: 3_600_000 };
+    const joinCounts = await new ProcessorRun({ log, processor: joinLoadLatency(), checks }).runToEnd();
+    vi.setSystemTime(T + 30_000);
+    const warehouse = fakeWarehouse();
+    const sinkCounts = await new SinkRun({ log, warehouse, topics: [TOPICS.inference], checks }).runToEnd();
+    expect(joinCounts[TOPICS.inference]).toMatchObject({ dead: 1, late: 0 });
+    expect(sinkCounts[TOPICS.inference]).toMatchObject({ dead: 1 });
+    const enriched = (await readTopic<EnrichedInference>(log, TOPICS.enriched)).map((e) => [e.value.event_id, e.value.matched]);
+    expect(enriched).toEqual([['evt-fast', true]]);
+    expect((warehouse.rows.get('edgelat.inference_events') ?? []).map((x) => (x as { event_id: string }).event_id)).toEqual(['evt-fast']);
+    const letters = warehouse.rows.get('edgelat.dead_letters') ?? [];
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ offset: 1, error: expect.stringContaining('ts: value') });
   });
 });
 
@@ -144,12 +204,12 @@ describe('decodeLogRecord: edgelat\'s output topics', () => {
     const now = Date.UTC(2026, 11, 6, 12);
     // An input within both bounds: ts 1 h past its log time, which is 1 h past the clock.
     const input = { ...sample, ts: now + 7_200_000 };
-    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(input)), timestampMs: now + 3_600_000 }, { nowMs: now }).ok).toBe(true);
+    expect(decodeLogRecord({ ...record(codecFor('LoadSample').encode(input)), timestampMs: now + 3_600_000 }).ok).toBe(true);
     // Its enriched output, made now: 2 h ahead of its log time, and read as it was made.
     const enriched = makeEnriched({ edge_server_id: 'edge-07', ts: now + 7_200_000 });
     const out: LogRecord = { topic: TOPICS.enriched, partition: 0, offset: 3, key: 'edge-07', value: codecFor('EnrichedInference').encode(enriched), headers: {}, timestampMs: now };
-    expect(decodeLogRecord(out, { nowMs: now })).toEqual({ ok: true, value: enriched });
+    expect(decodeLogRecord(out)).toEqual({ ok: true, value: enriched });
     // The key check still holds there.
-    expect(decodeLogRecord({ ...out, key: 'edge-99' }, { nowMs: now })).toMatchObject({ ok: false, path: 'key' });
+    expect(decodeLogRecord({ ...out, key: 'edge-99' })).toMatchObject({ ok: false, path: 'key' });
   });
 });
