@@ -21,7 +21,11 @@ export interface SinkRunOptions {
   topics: readonly string[];
   /** Consumer group. @default 'edgelat-warehouse-sink' */
   groupId?: string;
-  /** Offsets per insert block; blocks cover [k·B, (k+1)·B) so a replay forms the same blocks. @default 4096 */
+  /**
+   * Offsets per insert block; blocks cover [k·B, (k+1)·B) so a replay forms the same blocks. A block closes when a
+   * record's offset reaches or passes its end (offsets can skip: Kafka's transaction markers, compacted topics); a
+   * range without records forms no block. @default 4096
+   */
   batchOffsets?: number;
   /** Max records per poll. @default 5000 */
   maxBatch?: number;
@@ -265,9 +269,41 @@ export class SinkRun {
     this.consumer = null;
   }
 
+  /**
+   * The offset the block in `buf` ends at: its plan's end, or the next multiple of `batchOffsets` above its start.
+   * A block plans only up to its aligned end (one inherited from a run of another block size: that run's boundary).
+   */
+  private blockEnd(buf: Buffered): number {
+    return buf.planEnd ?? (Math.floor(buf.start / this.batchOffsets) + 1) * this.batchOffsets;
+  }
+
+  /**
+   * Close the block in `buf` on its end when record offset `offset` reaches or passes it. Offsets can skip (Kafka's
+   * transaction markers, a compacted topic): a block that waited for offset end − 1 to arrive stayed open past its
+   * boundary, where the linger rule does not cut it before the reader has caught up (a review: under a steady
+   * backlog nothing was written or committed). It ends at its boundary whatever offsets the records had, so a replay
+   * forms it again with the same range (the deduplication token). A block without records is not written: its start
+   * moves on to the block that holds `offset`.
+   */
+  private async closeBefore(key: string, buf: Buffered, offset: number): Promise<void> {
+    for (let end = this.blockEnd(buf); offset >= end; end = this.blockEnd(buf)) {
+      if (buf.next > buf.start) {
+        buf.next = end;
+        await this.flush(key, buf);
+        // Lost in a rebalance: the buffer is gone, the new owner forms the block again.
+        if (this.buffers.get(key) !== buf || buf.start !== end) return;
+      } else {
+        buf.planEnd = null;
+        buf.start = buf.next = Math.max(end, Math.floor(offset / this.batchOffsets) * this.batchOffsets);
+      }
+    }
+  }
+
   private async add(r: LogRecord): Promise<void> {
     const key = `${r.topic}:${r.partition}`;
-    const buf = this.buffers.get(key)!;
+    await this.closeBefore(key, this.buffers.get(key)!, r.offset);
+    const buf = this.buffers.get(key);
+    if (!buf) return;
     const counts = this.counts[r.topic]!;
     counts.consumed++;
     const copyOf = this.repeats.copyOf(r);
@@ -294,8 +330,8 @@ export class SinkRun {
     buf.next = r.offset + 1;
     buf.firstAtMs ??= Date.now();
     // A planned block ends at its plan (one made here never past the aligned boundary: plans are made below it; one
-    // inherited from a run of another block size at that run's boundary).
-    if (buf.planEnd !== null ? buf.next === buf.planEnd : buf.next % this.batchOffsets === 0) await this.flush(key, buf);
+    // inherited from a run of another block size at that run's boundary); offsets that skip it close it at the next record.
+    if (buf.next === this.blockEnd(buf)) await this.flush(key, buf);
   }
 
   /**

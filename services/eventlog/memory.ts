@@ -12,7 +12,10 @@ export interface MemoryLogOptions {
 }
 
 interface Topic {
+  /** Records of each partition, in offset order (offsets can skip: {@link MemoryEventLog.skipOffsets}). */
   partitions: LogRecord[][];
+  /** Next offset to be written in each partition. */
+  ends: number[];
   sealed: boolean;
   nullKeyCursor: number;
 }
@@ -24,13 +27,26 @@ interface Group {
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 
+/** Index of the first record of `log` (in offset order) whose offset is at least `offset`; log.length when none. */
+function indexAt(log: readonly LogRecord[], offset: number): number {
+  let lo = 0;
+  let hi = log.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (log[mid]!.offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * An in-process partitioned log with Kafka's semantics: key partitioning by
  * murmur2, per-partition offsets, consumer groups with committed offsets and
  * range assignment (partition i of every subscribed topic goes to the same
  * member, so co-partitioned topics are joined locally), and `seal()` for
  * bounded runs. Topics are auto-created on first use. Not persistent: it lives
- * as long as the process.
+ * as long as the process. Offsets are consecutive unless {@link skipOffsets}
+ * leaves some without a record, as Kafka's transaction markers do.
  */
 export class MemoryEventLog implements EventLog {
   /** A fresh random id per log: a new log's offsets must not collide with an old one's in deduplication tokens. */
@@ -74,7 +90,7 @@ export class MemoryEventLog implements EventLog {
         partition = t.nullKeyCursor++ % count;
       }
       const log = t.partitions[partition]!;
-      const offset = log.length;
+      const offset = t.ends[partition]!++;
       log.push({ topic, partition, offset, key: r.key, value: r.value, headers: r.headers ?? {}, timestampMs: r.timestampMs ?? this.now() });
       return { partition, offset };
     });
@@ -90,16 +106,36 @@ export class MemoryEventLog implements EventLog {
     return member;
   }
 
+  /**
+   * Leave offsets of a partition without a record, as Kafka does for the control record that ends each transaction
+   * (and as a compacted topic shows a removed record): the end offset moves on by `count`, no consumer or `read`
+   * sees anything there, and the next record produced gets the offset after them.
+   * @param tp     Partition of an existing (or auto-created) topic.
+   * @param count  Offsets to leave empty, an integer >= 1.
+   * @throws {RangeError} if `count` is not an integer >= 1 or the partition does not exist.
+   * @throws {BrokerUnavailableError} if the topic is sealed.
+   */
+  skipOffsets(tp: TopicPartition, count: number): void {
+    const t = this.topic(tp.topic);
+    if (t.sealed) throw new BrokerUnavailableError(`topic ${JSON.stringify(tp.topic)} is sealed (end of input); nothing more can be produced to it`);
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`count: expected an integer >= 1, got ${JSON.stringify(count)}`);
+    if (!Number.isInteger(tp.partition) || tp.partition < 0 || tp.partition >= t.partitions.length) {
+      throw new RangeError(`partition: ${JSON.stringify(tp.partition)} is not a partition of ${JSON.stringify(tp.topic)} (0..${t.partitions.length - 1})`);
+    }
+    t.ends[tp.partition]! += count;
+  }
+
   async seal(topic: string): Promise<void> {
     this.topic(topic).sealed = true;
   }
 
   async endOffset(tp: TopicPartition): Promise<number> {
-    return this.partitionLog(tp).length;
+    return this.partitionEnd(tp);
   }
 
   async read(tp: TopicPartition, from: number, to: number): Promise<LogRecord[]> {
-    return this.partitionLog(tp).slice(Math.max(0, from), Math.max(0, to));
+    const log = this.partitionLog(tp);
+    return log.slice(indexAt(log, from), indexAt(log, to));
   }
 
   async close(): Promise<void> {
@@ -114,9 +150,15 @@ export class MemoryEventLog implements EventLog {
     return log;
   }
 
-  /** @internal every partition of a topic (none when it does not exist). */
-  partitionLogs(topic: string): LogRecord[][] {
-    return this.topics.get(topic)?.partitions ?? [];
+  /** @internal the next offset to be written in a partition. */
+  partitionEnd(tp: TopicPartition): number {
+    this.partitionLog(tp);
+    return this.topics.get(tp.topic)!.ends[tp.partition]!;
+  }
+
+  /** @internal the end offset of every partition of a topic (none when it does not exist). */
+  partitionEnds(topic: string): number[] {
+    return this.topics.get(topic)?.ends ?? [];
   }
 
   /** See {@link EventLog.isSealed}. */
@@ -143,7 +185,7 @@ export class MemoryEventLog implements EventLog {
     let t = this.topics.get(name);
     if (!t) {
       if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: expected an integer >= 1, got ${JSON.stringify(partitions)}`);
-      t = { partitions: Array.from({ length: partitions }, () => []), sealed: false, nullKeyCursor: 0 };
+      t = { partitions: Array.from({ length: partitions }, () => []), ends: Array.from({ length: partitions }, () => 0), sealed: false, nullKeyCursor: 0 };
       this.topics.set(name, t);
     }
     return t;
@@ -202,17 +244,22 @@ class MemoryConsumer implements Consumer {
         const key = tpKey(tp);
         const pos = this.positions.get(key)!;
         const log = this.log.partitionLog(tp);
-        const take = Math.min(slice, budget, log.length - pos);
-        if (take <= 0) continue;
-        for (let i = 0; i < take; i++) records.push(log[pos + i]!);
-        this.positions.set(key, pos + take);
+        const from = indexAt(log, pos);
+        const take = Math.min(slice, budget, log.length - from);
+        // Past the last record: over the offsets that hold none (as a Kafka fetch moves past control records).
+        if (take <= 0) {
+          this.positions.set(key, Math.max(pos, this.log.partitionEnd(tp)));
+          continue;
+        }
+        for (let i = 0; i < take; i++) records.push(log[from + i]!);
+        this.positions.set(key, from + take === log.length ? Math.max(log[from + take - 1]!.offset + 1, this.log.partitionEnd(tp)) : log[from + take - 1]!.offset + 1);
         budget -= take;
         progressed = true;
       }
     }
     const endOfInput =
       records.length === 0 &&
-      this.owned.every((tp) => this.log.isSealed(tp.topic) && this.positions.get(tpKey(tp)) === this.log.partitionLog(tp).length);
+      this.owned.every((tp) => this.log.isSealed(tp.topic) && this.positions.get(tpKey(tp))! >= this.log.partitionEnd(tp));
     return { records, endOfInput };
   }
 
@@ -236,7 +283,7 @@ class MemoryConsumer implements Consumer {
     const group = this.log.group(this.groupId);
     return this.topics.every((topic) =>
       this.log.isSealed(topic) &&
-      this.log.partitionLogs(topic).every((records, partition) => (group.committed.get(tpKey({ topic, partition }))?.offset ?? 0) === records.length));
+      this.log.partitionEnds(topic).every((end, partition) => (group.committed.get(tpKey({ topic, partition }))?.offset ?? 0) === end));
   }
 
   seek(tp: TopicPartition, offset: number): void {
