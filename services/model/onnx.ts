@@ -100,6 +100,17 @@ export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
   return Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
 
+/**
+ * Keep onnxruntime's usage telemetry off unless the environment asks for it (`ORT_DISABLE_TELEMETRY=0`):
+ * onnxruntime-node 1.30 otherwise writes a device id and an event queue under
+ * `$HOME/.cache/Microsoft/DeveloperTools/.onnxruntime/` at each session it creates (a trial: 3 MB of it), and
+ * where HOME cannot be written prints a coloured warning on stderr. Read when a session is created, so setting it
+ * here, before the first, is enough.
+ */
+function telemetryOff(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+}
+
 /** An ONNX latency model loaded in onnxruntime-node (CPU). */
 export class OnnxScorer {
   private constructor(private readonly session: ort.InferenceSession, readonly featureCount: number) {}
@@ -113,6 +124,7 @@ export class OnnxScorer {
     const input = proto.graph?.input?.find((i) => i.name === ONNX_INPUT);
     const width = Number(input?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? NaN);
     if (!input || !Number.isInteger(width) || width < 1) throw new RangeError(`model: expected an input "${ONNX_INPUT}" of shape [N, F], found ${JSON.stringify(proto.graph?.input?.map((i) => i.name) ?? [])}`);
+    telemetryOff();
     return new OnnxScorer(await ort.InferenceSession.create(bytes), width);
   }
 

@@ -4,6 +4,10 @@
  * inputs and on inputs at every split threshold and one float32 step either
  * side of it; bad input is refused naming the row and column.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { predictGbt, trainGbt, type GbtModel } from '../../../services/model/gbt.ts';
 import { exportGbtToOnnx, OnnxScorer } from '../../../services/model/onnx.ts';
@@ -71,5 +75,25 @@ describe('ONNX export', () => {
     await expect(scorer.predict([new BigInt64Array([0n, 1n, 2n, 3n]) as unknown as number[]])).rejects.toThrow('features[0][0]: expected a finite number, got the bigint 0n (a BigInt64Array row? give numbers)');
     expect(scorer.featureCount).toBe(4);
     await scorer.close();
+  });
+});
+
+describe('onnxruntime telemetry', () => {
+  it('writes nothing under HOME when a model loads, unless ORT_DISABLE_TELEMETRY=0 asks for it (a trial: a device id and an event queue under ~/.cache/Microsoft)', () => {
+    const script = `import { exportGbtToOnnx, OnnxScorer } from './services/model/onnx.ts';
+      import { trainGbt } from './services/model/gbt.ts';
+      const model = trainGbt([[0], [1], [2], [3]], [1, 2, 3, 4], { loss: { kind: 'l2' }, nTrees: 2, learningRate: 0.5, maxDepth: 1, minSamplesLeaf: 1 });
+      const scorer = await OnnxScorer.load(exportGbtToOnnx(model));
+      console.log(await scorer.predictOne([2]));`;
+    const run = (extra: Record<string, string>): string[] => {
+      const home = mkdtempSync(join(tmpdir(), 'edgelat-ort-home-'));
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extra };
+      if (!('ORT_DISABLE_TELEMETRY' in extra)) delete env.ORT_DISABLE_TELEMETRY;
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, encoding: 'utf8' });
+      return readdirSync(home, { recursive: true }).map(String).sort();
+    };
+    expect(run({})).toEqual([]);
+    // The same run asking for it writes the files: the check above can see them.
+    expect(run({ ORT_DISABLE_TELEMETRY: '0' })).toContain(join('.cache', 'Microsoft', 'DeveloperTools', '.onnxruntime', 'deviceid'));
   });
 });
