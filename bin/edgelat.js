@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the `edgelat` command: runs the compiled dist/ (scripts/build.mjs) while it is newer than
 // every source file, else the TypeScript sources through tsx (always with EDGELAT_FROM_SOURCE=1).
-import { readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +26,13 @@ const fresh = process.env.EDGELAT_FROM_SOURCE !== '1' && built !== undefined && 
 if (fresh) {
   await import('../dist/services/cli/main.js');
 } else {
+  // tsx caches compiled files in the temporary folder: one that is missing or cannot be written (TMPDIR) failed every
+  // command with a stack trace (a trial); without it tsx compiles in memory.
+  try {
+    accessSync(tmpdir(), constants.W_OK);
+  } catch {
+    process.env.TSX_DISABLE_CACHE = '1';
+  }
   const { register } = await import('tsx/esm/api');
   register();
   await import('../services/cli/main.ts');

@@ -296,6 +296,13 @@ describe('edgelat CLI', () => {
     expect(['edgelat', 'edgelat_typo'].map((db) => existsSync(join(dataDir, 'chdb', 'metadata', `${db}.sql`)))).toEqual([true, false]);
   });
 
+  it('runs from the sources when the temporary folder cannot be written (a trial: tsx\'s cache failed every command with a stack trace)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-tmpfile-')), 'a-file');
+    writeFileSync(file, '');
+    const r = await edgelat(['sql', 'SELECT 40 + 2', '--format', 'csv'], dataDir, undefined, { EDGELAT_FROM_SOURCE: '1', TMPDIR: join(file, 'tmp') });
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '42\n', '']);
+  });
+
   it('runs under a POSIX-style TZ that Node and date(1) take (a trial: ClickHouse refused "JST-9" and every command failed)', async () => {
     const runs = [];
     for (const tz of ['JST-9', 'UTC+5', '<+0530>-5:30', 'CET-1CEST,M3.5.0,M10.5.0/3']) {
