@@ -34,6 +34,7 @@ import {
 import type { PredictorBackend } from './types.ts';
 import { NO_CHIP_KNOWN } from './recommend.ts';
 import { checkAnswer, HttpProblem, parseJsonBody, parseRequest, PROBLEM_TYPES, problemText, RAW_PROBLEM_TYPE, sendProblem, toProblem, utf8Text } from './problems.ts';
+import { closeConnectionsOnClose } from '../http-close.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -191,6 +192,7 @@ export function createPredictorApp(options: PredictorAppOptions): FastifyInstanc
     allowed.set(route.path, [...(allowed.get(route.path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
   }
   const allowedHosts = options.allowedHosts ?? [];
+  closeConnectionsOnClose(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // No authentication: what a web page may have sent (a DNS-rebinding name, another site) is refused before anything runs.

@@ -72,11 +72,15 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   // One registry for both ports: the API's GET /metrics exports the SQL endpoint's requests too (it has no /metrics of its own).
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const endpoint = createSqlEndpoint({ engine: new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout }), logger, allowedHosts, registry });
+  const engine = new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout });
+  const endpoint = createSqlEndpoint({ engine, logger, allowedHosts, registry });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
-  const close = async (): Promise<void> => {
+  const close = async (stopped = false): Promise<void> => {
     announceServing(chdbDir(config), null);
+    // Stopped by a signal: the queries still running are cancelled, not waited for (up to --sql-timeout).
+    const cancelled = stopped ? await engine.cancelRunning() : 0;
+    if (cancelled > 0) process.stderr.write(`edgelat: stopping: cancelled ${cancelled} SQL ${cancelled === 1 ? 'query' : 'queries'} running or queued on the ClickHouse port\n`);
     await api.close();
     await backend.close();
     await endpoint.close();
@@ -113,5 +117,5 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await close();
+  await close(true);
 }

@@ -44,6 +44,7 @@ import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts'
 import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
+import { closeConnectionsOnClose } from '../http-close.ts';
 
 /** ClickHouse's answer to a change over GET. */
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
@@ -286,6 +287,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
   app.addHook('onClose', async () => engine.close());
+  closeConnectionsOnClose(app);
   app.addHook('onResponse', async (request, reply) => {
     const labels = { method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
