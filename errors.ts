@@ -64,6 +64,25 @@ export class ModelFileError extends PipelineError {
 /** The event log (in-process or Kafka) is unreachable or refused a call. */
 export class BrokerUnavailableError extends PipelineError {}
 
+/**
+ * The event log refused a commit because its metadata (a processor's checkpoint, a sink's block plan) is longer than
+ * the broker's `offset.metadata.max.bytes` (Kafka's OFFSET_METADATA_TOO_LARGE, error code 12). Not retriable, and no
+ * BrokerUnavailableError: the same commit would be refused after every restart, so the run stops and says so.
+ */
+export class CommitMetadataTooLargeError extends PipelineError {
+  /**
+   * @param groupId        The consumer group whose commit was refused.
+   * @param partitions     The committed partitions, `topic:partition`.
+   * @param metadataBytes  The longest metadata of the commit, UTF-8 bytes.
+   * @param cause          The broker's (kafkajs's) error, if any.
+   */
+  constructor(readonly groupId: string, readonly partitions: readonly string[], readonly metadataBytes: number, cause?: unknown) {
+    super(`commit refused (OFFSET_METADATA_TOO_LARGE): consumer group ${JSON.stringify(groupId)} committed ${partitions.join(', ')} with metadata of up to ${metadataBytes} bytes, `
+      + `more than the broker's offset.metadata.max.bytes allows; edgelat keeps a checkpoint within kafka's default, 4096 bytes: set offset.metadata.max.bytes to at least ${Math.max(4096, metadataBytes)} on the brokers `
+      + '(a restart would be refused again, so the run stops)', { retriable: false, cause });
+  }
+}
+
 /** A retried call kept failing. */
 export class RetriesExhaustedError extends PipelineError {
   constructor(message: string, readonly retryCount: number, readonly lastDelayMs: number, cause: unknown) {

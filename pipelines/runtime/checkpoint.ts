@@ -3,6 +3,7 @@
  * encoding within Kafka's metadata limit (run-processor.ts writes and reads it).
  */
 import type { Seq } from '../processor.ts';
+import { MAX_FLOOR_SHIFT, packFloors, unpackFloors } from './floors.ts';
 
 /**
  * What a processor keeps beside each committed input offset (the commit
@@ -14,8 +15,17 @@ export interface Checkpoint {
   maxTs: number | null;
   /** Last emission position of each lane of the partition at commit time. */
   lanes?: Record<string, Seq>;
-  /** Per output partition (`topic:partition`): an offset at or below which no emission made after the commit lands. */
+  /**
+   * Per output partition (`topic:partition`): an offset at or below which no emission made after the commit lands.
+   * Written by earlier versions only (it grew by an entry per output partition, past Kafka's 4096-byte limit at
+   * 64 partitions); read for their checkpoints. Now {@link packedFloors}.
+   */
   floors?: Record<string, number>;
+  /**
+   * The same floors, packed per output topic (floors.ts `packFloors`), possibly lowered to fit
+   * {@link MAX_COMMIT_METADATA_BYTES}. Absent (with `floors`): a restart scans the outputs from their start.
+   */
+  packedFloors?: Record<string, string>;
   /** Fingerprint of the processor's settings that made the committed output (see `settingsFingerprint`). */
   settings?: string;
   /**
@@ -42,8 +52,14 @@ export interface Checkpoint {
 }
 
 /**
- * Largest checkpoint, UTF-8 bytes, that also carries the settings' JSON: Kafka refuses commit metadata over
- * `offset.metadata.max.bytes` (4096 by default), and the lanes and floors come first.
+ * Largest commit metadata a checkpoint takes, UTF-8 bytes: Kafka's default `offset.metadata.max.bytes` (the broker
+ * refuses a commit with longer metadata: OFFSET_METADATA_TOO_LARGE). The broker counts characters, never more than
+ * UTF-8 bytes.
+ */
+export const MAX_COMMIT_METADATA_BYTES = 4096;
+
+/**
+ * Largest checkpoint, UTF-8 bytes, that also carries the settings' JSON: the lanes and exact floors come first.
  */
 const MAX_CHECKPOINT_BYTES = 3072;
 
@@ -68,17 +84,78 @@ export function settingsDiff(there: string, here: string): string | null {
   return keys.map((k) => `${k} ${text(a[k])} there, ${text(b[k])} here`).join('; ');
 }
 
+/** A checkpoint as commit metadata, and what was left out or lowered to fit it ({@link checkpointMetadata}). */
+export interface CheckpointText {
+  /** The commit metadata (JSON). */
+  metadata: string;
+  /**
+   * Bits of precision dropped from the floors' steps (floors.ts `packFloors`): 0 exact; more, each floor lowered by
+   * less than 2^shift records (a restart scans that many more); null: the floors were left out (with them the
+   * lanes' positions may stay), so a restart scans the outputs from their start.
+   */
+  floorShift: number | null;
+  /** Whether the lanes' positions were left out too (a restart takes them from its scan of the outputs alone). */
+  lanesDropped: boolean;
+}
+
 /**
- * A checkpoint as commit metadata (JSON): with the settings' JSON (`settingsJson`) while that stays within
- * {@link MAX_CHECKPOINT_BYTES} UTF-8 bytes, else without it (a refusal then shows fingerprints only).
- * @param cp            The checkpoint (any JSON object).
+ * A checkpoint as commit metadata (JSON) of at most {@link MAX_COMMIT_METADATA_BYTES} UTF-8 bytes, at any partition
+ * count and offset size.
+ *
+ * Behaviour, first that fits: (1) with the settings' JSON (`settingsJson`) and exact floors, while that stays
+ * within {@link MAX_CHECKPOINT_BYTES}; (2) exact floors; (3) floors lowered by the least shift that fits (each a
+ * lower bound still: a restart scans a few more output records, and is as exact); (4) without the floors, so a
+ * restart scans the outputs from their start (slower, as exact); (5) without the lanes' positions too (that scan
+ * finds them; only those of output records retention already deleted are lost). The floors never stay without the
+ * lanes: a scan from the floors finds only what was emitted after the commit. What is left — max event time,
+ * watermarks, read positions and ended inputs per input topic, settings fingerprint — grows with the input topics
+ * only (a few hundred bytes each); should it still not fit, it is returned as is and the broker's refusal names it
+ * (errors.ts `CommitMetadataTooLargeError`).
+ * @param cp            The checkpoint, without floors.
+ * @param floors        Per output partition (`topic:partition`), the offset at or below which no later emission lands.
  * @param settingsJson  The processor's settings JSON; undefined: none.
+ * @param maxBytes      Largest metadata, UTF-8 bytes. @default MAX_COMMIT_METADATA_BYTES
+ * @returns             The metadata, and what was lowered or left out.
  */
-export function checkpointMetadata(cp: object, settingsJson: string | undefined): string {
-  const text = JSON.stringify(cp);
-  if (settingsJson === undefined) return text;
-  const withJson = JSON.stringify({ ...cp, settingsJson });
-  return Buffer.byteLength(withJson, 'utf8') <= MAX_CHECKPOINT_BYTES ? withJson : text;
+export function checkpointMetadata(cp: Omit<Checkpoint, 'floors' | 'packedFloors'>, floors: ReadonlyMap<string, number>, settingsJson: string | undefined, maxBytes = MAX_COMMIT_METADATA_BYTES): CheckpointText {
+  const fits = (text: string, limit = maxBytes) => Buffer.byteLength(text, 'utf8') <= limit;
+  const at = (shift: number) => JSON.stringify({ ...cp, packedFloors: packFloors(floors, shift) });
+  const exact = at(0);
+  if (settingsJson !== undefined) {
+    const withJson = JSON.stringify({ ...cp, packedFloors: packFloors(floors, 0), settingsJson });
+    if (fits(withJson, Math.min(MAX_CHECKPOINT_BYTES, maxBytes))) return { metadata: withJson, floorShift: 0, lanesDropped: false };
+  }
+  if (fits(exact)) return { metadata: exact, floorShift: 0, lanesDropped: false };
+  if (fits(at(MAX_FLOOR_SHIFT))) {
+    // The text shortens as the shift grows: the least shift that fits, by bisection.
+    let lo = 1;
+    let hi = MAX_FLOOR_SHIFT;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fits(at(mid))) hi = mid;
+      else lo = mid + 1;
+    }
+    return { metadata: at(lo), floorShift: lo, lanesDropped: false };
+  }
+  const noFloors = JSON.stringify(cp);
+  if (fits(noFloors)) return { metadata: noFloors, floorShift: null, lanesDropped: false };
+  const { lanes: _lanes, ...rest } = cp;
+  return { metadata: JSON.stringify(rest), floorShift: null, lanesDropped: true };
+}
+
+/**
+ * A checkpoint's floors per output partition (`topic:partition` → offset): its packed ones, else an earlier
+ * version's plain ones; null when it has none (or they cannot be read), so the outputs are scanned from their start.
+ */
+export function checkpointFloors(cp: Checkpoint): Map<string, number> | null {
+  if (cp.packedFloors !== undefined && cp.packedFloors !== null && typeof cp.packedFloors === 'object') return unpackFloors(cp.packedFloors);
+  if (cp.floors === undefined || cp.floors === null || typeof cp.floors !== 'object') return null;
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(cp.floors)) {
+    if (!Number.isSafeInteger(v)) return null;
+    out.set(k, v);
+  }
+  return out;
 }
 
 /** A committed checkpoint from its commit metadata; `{ maxTs: null }` when there is none or it is not JSON. */

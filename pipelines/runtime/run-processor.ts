@@ -10,7 +10,7 @@ import { runToEnd, type PartitionPosition } from './run-to-end.ts';
 import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
-import { checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint } from './checkpoint.ts';
+import { checkpointFloors, checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint, type CheckpointText } from './checkpoint.ts';
 
 /** Per input topic counts. Conservation: consumed = processed + late + dead. */
 export interface TopicCounts {
@@ -210,9 +210,11 @@ export class ProcessorRun<S> {
         for (const t of cp.ended ?? []) ended.add(t);
         const maxTs = cp.maxTs ?? -Infinity;
         for (const [lane, seq] of Object.entries(cp.lanes ?? {})) if (keep(lane) && !(lanes.has(lane) && compareSeq(lanes.get(lane)!, seq) >= 0)) lanes.set(lane, seq);
-        // No checkpoint: a previous owner may have emitted before its first commit, unless the input partition is empty.
-        if (!cp.floors && (c !== null || (await log.endOffset(tp)) > 0)) fromStart = true;
-        for (const [k, floor] of Object.entries(cp.floors ?? {})) floors.set(k, Math.min(floors.get(k) ?? Infinity, floor));
+        // No checkpoint, or one without floors (left out to fit Kafka's limit): a previous owner may have emitted
+        // before its commit, unless the input partition is empty.
+        const cpFloors = checkpointFloors(cp);
+        if (!cpFloors && (c !== null || (await log.endOffset(tp)) > 0)) fromStart = true;
+        for (const [k, floor] of cpFloors ?? []) floors.set(k, Math.min(floors.get(k) ?? Infinity, floor));
         const offset = c?.offset ?? 0;
         this.consumer!.seek(tp, offset);
         // The repeats of an input are told apart by the records before the offset, as in the run that committed it.
@@ -333,8 +335,30 @@ export class ProcessorRun<S> {
     const watermarks = Object.fromEntries(Object.entries(task.watermarks).filter(([, w]) => Number.isFinite(w)));
     const reads = Object.fromEntries([...task.streams].map(([topic, s]) => [topic, s.next]));
     const ended = Object.entries(task.watermarks).filter(([, w]) => w === Infinity).map(([t]) => t);
-    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, floors: Object.fromEntries(task.floors), watermarks, reads, ...(ended.length > 0 ? { ended } : {}), ...(settings !== undefined ? { settings } : {}) };
-    return checkpointMetadata(cp, settings === undefined ? undefined : this.options.processor.settings);
+    const cp: Checkpoint = { maxTs: Number.isFinite(maxTs) ? maxTs : null, lanes, watermarks, reads, ...(ended.length > 0 ? { ended } : {}), ...(settings !== undefined ? { settings } : {}) };
+    const text = checkpointMetadata(cp, task.floors, settings === undefined ? undefined : this.options.processor.settings);
+    this.noteCheckpointFit(partition, text);
+    return text.metadata;
+  }
+
+  /** What {@link noteCheckpointFit} said already: `lowered`, `floors`, `lanes`. */
+  private readonly checkpointFitSaid = new Set<string>();
+
+  /**
+   * Say, once per run and kind, that a checkpoint was cut to fit Kafka's commit metadata limit (4096 bytes): floors
+   * lowered (info: a restart scans a few more output records), or left out (warn: a restart scans the outputs from
+   * their start), with the lanes' positions too. Recovery stays exact either way; only its speed changes.
+   */
+  private noteCheckpointFit(partition: number, text: CheckpointText): void {
+    const kind = text.lanesDropped ? 'lanes' : text.floorShift === null ? 'floors' : text.floorShift > 0 ? 'lowered' : null;
+    if (kind === null || this.checkpointFitSaid.has(kind)) return;
+    this.checkpointFitSaid.add(kind);
+    const where = { pipeline: this.options.processor.name, partition, floorShift: text.floorShift, metadataBytes: Buffer.byteLength(text.metadata, 'utf8') };
+    if (kind === 'lowered') {
+      this.options.logger?.info(where, `checkpoint floors lowered by up to 2^${text.floorShift} records per output partition to fit kafka's 4096-byte commit metadata: a restart scans that many more output records`);
+    } else {
+      this.options.logger?.warn(where, `checkpoint without its output floors${kind === 'lanes' ? ' and lane positions' : ''} to fit kafka's 4096-byte commit metadata: a restart scans the output topics from their start to restore its lanes (slower, still exact)`);
+    }
   }
 
   /** Records this run has produced, all output partitions together. */

@@ -4,9 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
+import { BrokerUnavailableError, CommitMetadataTooLargeError, PipelineError } from '../../errors.ts';
 import { coPartitionedAssigner } from './kafka-assigner.ts';
-import { fetchTopicOffsets, guard, sleep, toLogRecord, tpKey } from './kafka-support.ts';
+import { fetchTopicOffsets, guard, kafkajsErrorTypes, sleep, toLogRecord, tpKey } from './kafka-support.ts';
 import type { SealWatcher } from './kafka-seals.ts';
 import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
 import { byCodeUnits } from '../names.ts';
@@ -294,6 +294,7 @@ export class KafkaConsumer implements Consumer {
    * Commit positions of owned partitions, with their metadata; resolves once the group coordinator accepted them.
    * @throws {BrokerUnavailableError} for a partition not owned; retriable when the commit failed or kafkajs returned
    *   without applying it (its consumer not running, during a restart).
+   * @throws {CommitMetadataTooLargeError} when the broker refused a metadata longer than its `offset.metadata.max.bytes`.
    */
   async commit(offsets: CommittedOffset[]): Promise<void> {
     if (this.clusterCheck) await this.clusterCheck;
@@ -306,9 +307,17 @@ export class KafkaConsumer implements Consumer {
     const applied = new Set<string>();
     this.applied.add(applied);
     try {
-      await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, () =>
-        this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }))),
-      );
+      await guard(`commit offsets of group ${JSON.stringify(this.groupId)}`, async () => {
+        try {
+          return await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata })));
+        } catch (e) {
+          // Refused again after every restart: named, and not a BrokerUnavailableError (which restarts the run).
+          if (kafkajsErrorTypes(e).includes('OFFSET_METADATA_TOO_LARGE')) {
+            throw new CommitMetadataTooLargeError(this.groupId, offsets.map((o) => `${o.topic}:${o.partition}`), Math.max(...offsets.map((o) => Buffer.byteLength(o.metadata ?? '', 'utf8'))), e);
+          }
+          throw e;
+        }
+      });
     } finally {
       this.applied.delete(applied);
     }

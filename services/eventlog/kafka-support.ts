@@ -23,6 +23,27 @@ export const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.part
 const KAFKAJS_FRAME = /[\\/]node_modules[\\/]kafkajs[\\/]/;
 
 /**
+ * The Kafka error types (`type`, e.g. `OFFSET_METADATA_TOO_LARGE`) a kafkajs error carries: its own, and those of the
+ * errors it wraps (`cause`, `originalError`; a retrier's KafkaJSNonRetriableError or KafkaJSNumberOfRetriesExceeded),
+ * three levels deep. Empty for anything else.
+ */
+export function kafkajsErrorTypes(e: unknown): string[] {
+  const types: string[] = [];
+  let level: unknown[] = [e];
+  for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+    const next: unknown[] = [];
+    for (const x of level) {
+      if (x === null || typeof x !== 'object') continue;
+      const inner = x as { type?: unknown; cause?: unknown; originalError?: unknown };
+      if (typeof inner.type === 'string') types.push(inner.type);
+      next.push(inner.cause, inner.originalError);
+    }
+    level = next;
+  }
+  return types;
+}
+
+/**
  * Translate a kafkajs failure into edgelat's hierarchy.
  *
  * Behaviour: kafkajs errors become {@link BrokerUnavailableError} (retriable when
@@ -35,9 +56,7 @@ export function toBrokerError(e: unknown, what: string): Error {
   if (e instanceof PipelineError) return e;
   if (e instanceof KafkaJSError) {
     // Group-membership errors (a rebalance under way, a stale generation) clear once the member rejoins: retriable.
-    const inner = e as { type?: string; cause?: { type?: string }; originalError?: { type?: string } };
-    const types = [inner.type, inner.cause?.type, inner.originalError?.type];
-    const rejoin = types.some((t) => t !== undefined && ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(t));
+    const rejoin = kafkajsErrorTypes(e).some((t) => ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(t));
     return new BrokerUnavailableError(`kafka: ${what} failed: ${e.message}`, { retriable: e.retriable || rejoin, cause: e });
   }
   // kafkajs also throws plain Errors of its own: "Broker not connected" (a broker that accepts the connection and never

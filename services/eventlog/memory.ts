@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BrokerUnavailableError } from '../../errors.ts';
+import { BrokerUnavailableError, CommitMetadataTooLargeError } from '../../errors.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { CommittedOffset, Consumer, EventLog, LogRecord, PollResult, ProduceRecord, TopicPartition } from './types.ts';
 
@@ -9,6 +9,12 @@ export interface MemoryLogOptions {
   defaultPartitions?: number;
   /** Clock for record timestamps, epoch ms. @default Date.now */
   now?: () => number;
+  /**
+   * Longest commit metadata accepted, UTF-8 bytes (a stricter count than Kafka's, of characters): a longer one is
+   * refused with `CommitMetadataTooLargeError`, as a broker with this `offset.metadata.max.bytes` does.
+   * @default 4096 (Kafka's default)
+   */
+  offsetMetadataMaxBytes?: number;
 }
 
 interface Topic {
@@ -55,11 +61,14 @@ export class MemoryEventLog implements EventLog {
   private readonly groups = new Map<string, Group>();
   private readonly defaultPartitions: number;
   private readonly now: () => number;
+  /** See {@link MemoryLogOptions.offsetMetadataMaxBytes}. */
+  readonly offsetMetadataMaxBytes: number;
   private memberSeq = 0;
 
   constructor(options: MemoryLogOptions = {}) {
     this.defaultPartitions = options.defaultPartitions ?? 4;
     this.now = options.now ?? Date.now;
+    this.offsetMetadataMaxBytes = options.offsetMetadataMaxBytes ?? 4096;
     if (!Number.isInteger(this.defaultPartitions) || this.defaultPartitions < 1) {
       throw new RangeError(`defaultPartitions: expected an integer >= 1, got ${JSON.stringify(options.defaultPartitions)}`);
     }
@@ -270,6 +279,8 @@ class MemoryConsumer implements Consumer {
       if (!this.positions.has(tpKey(o))) {
         throw new BrokerUnavailableError(`commit refused: ${o.topic}:${o.partition} is not owned by member ${this.memberId} of group ${JSON.stringify(this.groupId)} (rebalanced away)`);
       }
+      const bytes = Buffer.byteLength(o.metadata ?? '', 'utf8');
+      if (bytes > this.log.offsetMetadataMaxBytes) throw new CommitMetadataTooLargeError(this.groupId, [`${o.topic}:${o.partition}`], bytes);
       group.committed.set(tpKey(o), { ...o });
     }
   }

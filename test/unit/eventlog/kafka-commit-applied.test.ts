@@ -9,8 +9,9 @@
  *
  * The member's broker side is replaced by a fake that answers as kafkajs does: what is tested is the member's rule.
  */
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { BrokerUnavailableError } from '../../../errors.ts';
+import { BrokerUnavailableError, CommitMetadataTooLargeError } from '../../../errors.ts';
 import { KafkaConsumer } from '../../../services/eventlog/kafka-consumer.ts';
 
 interface Internals {
@@ -71,5 +72,19 @@ describe('KafkaConsumer.commit: only what the coordinator accepted', () => {
     const stopped = member(new Set());
     Object.assign(m, { c: (stopped.m as unknown as { c: unknown }).c });
     await expect(m.commit([{ topic: 't', partition: 0, offset: 4 }])).rejects.toThrow(/commit not applied/);
+  });
+
+  it('names a commit the broker refused for its metadata\'s length (OFFSET_METADATA_TOO_LARGE): not retriable, no BrokerUnavailableError (a restart would loop)', async () => {
+    const { m } = member(new Set([0]));
+    // As kafkajs rejects it: the protocol error of code 12, wrapped by its retrier as not retriable.
+    const refused = new kafkajs.KafkaJSProtocolError({ type: 'OFFSET_METADATA_TOO_LARGE', code: 12, retriable: false, message: 'The metadata field of the offset request was too large' } as unknown as Error);
+    Object.assign(m, { c: { commitOffsets: async () => { throw Object.assign(new kafkajs.KafkaJSNonRetriableError(refused), { cause: refused }); } } });
+    const error = await m.commit([{ topic: 't', partition: 0, offset: 3, metadata: 'x'.repeat(5000) }, { topic: 't', partition: 1, offset: 8, metadata: '{}' }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommitMetadataTooLargeError);
+    expect(error).not.toBeInstanceOf(BrokerUnavailableError);
+    const e = error as CommitMetadataTooLargeError;
+    expect([e.retriable, e.groupId, e.partitions, e.metadataBytes, (e.cause as Error).name]).toEqual([false, 'g', ['t:0', 't:1'], 5000, 'KafkaJSNonRetriableError']);
+    expect(e.message).toBe('commit refused (OFFSET_METADATA_TOO_LARGE): consumer group "g" committed t:0, t:1 with metadata of up to 5000 bytes, more than the broker\'s offset.metadata.max.bytes allows; '
+      + 'edgelat keeps a checkpoint within kafka\'s default, 4096 bytes: set offset.metadata.max.bytes to at least 5000 on the brokers (a restart would be refused again, so the run stops)');
   });
 });
