@@ -9,25 +9,36 @@ export interface Progress {
 
 /**
  * Create a progress display. On a TTY it draws a bar (cli-progress); elsewhere
- * (CI, pipes) it prints one line when a stage starts, so logs stay readable.
+ * (CI, pipes, and a terminal that says TERM=dumb, which takes no cursor movement)
+ * it prints one line when a stage starts, so logs stay readable. On a TTY a stage
+ * without a total (0) shows no bar: its name, then the records it counted.
+ * @param stream  Where it writes. @default process.stderr
+ * @param term    The terminal type. @default process.env.TERM
  */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) {
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, term: string | undefined = process.env.TERM): Progress {
+  if (!stream.isTTY || term === 'dumb') {
     return {
       stage: (name, total) => stream.write(`edgelat: ${name}${total ? ` (${total.toLocaleString('en-US')} records)` : ''}...\n`),
       update: () => {},
       stop: () => {},
     };
   }
+  // A stage with a total draws a bar; one without (the pipeline's stages, training) counts what it did, or says
+  // its name until it has a count (a trial: "0/1 records" beside the minute-long training stage).
+  const formats = { counted: 'edgelat {stage} [{bar}] {value}/{total} records', counting: 'edgelat {stage} {value} records', waiting: 'edgelat {name}...' };
   const bar = new cliProgress.SingleBar(
-    { format: 'edgelat {stage} [{bar}] {value}/{total} records', stream, hideCursor: true, clearOnComplete: false },
+    {
+      format: (options, params, payload: { counted?: boolean }) => cliProgress.Format.Formatter(
+        { ...options, format: payload.counted ? formats.counted : params.value > 0 ? formats.counting : formats.waiting }, params, payload),
+      stream, hideCursor: true, clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
     stage(name, total) {
       if (started) bar.stop();
-      bar.start(Math.max(total, 1), 0, { stage: name.padEnd(12) });
+      bar.start(Math.max(total, 1), 0, { stage: name.padEnd(12), name, counted: total > 0 });
       started = true;
     },
     update(done) {

@@ -26,7 +26,8 @@ export interface DemoOptions {
   /** Only changes into these states are posted. @default all */
   alertsStates?: ReadonlySet<string>;
   onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
-  onProgress?: (stage: Stage, done: number) => void;
+  /** Records done in the current stage (of the total {@link onStage} gave; `produce` and `ground-truth` included). */
+  onProgress?: (stage: Stage | 'produce' | 'ground-truth', done: number) => void;
   /** Replace the tables even where they hold inference events no demo wrote ({@link DemoRefusedError} otherwise). */
   replace?: boolean;
   /**
@@ -97,9 +98,10 @@ export const KEPT_BY_DEMO: ReadonlySet<string> = new Set(['benchmark_latency', '
  * Produce a simulation's arrivals to the log in arrival order (record
  * timestamp = arrival time), inject `badRecords` undecodable records into
  * edge.inference.v1 at evenly spaced points, and seal both input topics.
+ * @param onProgress  Told the arrivals produced so far, every 5,000 and at the end.
  * @returns the number of bad records injected.
  */
-export async function produceSimulation(log: EventLog, sim: SimResult, badRecords: number): Promise<number> {
+export async function produceSimulation(log: EventLog, sim: SimResult, badRecords: number, onProgress?: (done: number) => void): Promise<number> {
   for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
   const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
   let injected = 0;
@@ -110,7 +112,9 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
       await log.produce(TOPICS.inference, [{ key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
       injected++;
     }
+    if ((i + 1) % 5000 === 0) onProgress?.(i + 1);
   }
+  onProgress?.(sim.arrivals.length);
   for (const topic of SIM_TOPICS) await log.seal(topic);
   return injected;
 }
@@ -150,7 +154,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const log = new MemoryEventLog({ defaultPartitions: config.partitions, now: () => 0 });
   options.onStage?.('produce', sim.arrivals.length);
-  const injected = await produceSimulation(log, sim, options.badRecords ?? 3);
+  const injected = await produceSimulation(log, sim, options.badRecords ?? 3, (done) => options.onProgress?.('produce', done));
 
   options.onStage?.('ground-truth', sim.groundTruth.length);
   const runId = `seed-${simConfig.seed}`;
@@ -158,6 +162,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   for (let i = 0; i < sim.groundTruth.length; i += block) {
     const rows = sim.groundTruth.slice(i, i + block).map((g) => ({ ...g, run_id: runId, ts: msToDateTime64(g.ts) }));
     await warehouse.insert(`${db}.sim_ground_truth`, rows, { dedupToken: `sim_ground_truth:${runId}:${i}` });
+    options.onProgress?.('ground-truth', Math.min(i + block, sim.groundTruth.length));
   }
 
   let current: Stage | null = null;

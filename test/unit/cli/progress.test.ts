@@ -1,0 +1,51 @@
+/**
+ * The progress display: a bar for a stage with a total, a count for one without (a trial: "0/1 records" beside the
+ * minute-long training stage, and the produce and ground-truth stages stayed at 0/102043), plain lines where the
+ * terminal takes no cursor movement (TERM=dumb) or stderr is no terminal.
+ */
+import { describe, expect, it } from 'vitest';
+import { createProgress } from '../../../services/cli/progress.ts';
+
+/** A stream that says it is a terminal and keeps what is written, escape sequences removed. */
+function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {
+  let out = '';
+  const stream = {
+    isTTY: true, columns: 120,
+    write: (s: string) => { out += s; return true; },
+    cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true,
+    on: () => stream, removeListener: () => stream, off: () => stream,
+  } as unknown as NodeJS.WriteStream;
+  // eslint-disable-next-line no-control-regex
+  return { stream, text: () => out.replace(/\u001b(\[[0-9;?]*[A-Za-z]|[78])/g, '') };
+}
+
+describe('createProgress', () => {
+  it('on a terminal: a bar with done/total for a counted stage, the count alone or the name for the others', () => {
+    const t = fakeTerminal();
+    const p = createProgress(t.stream, 'xterm-256color');
+    p.stage('produce', 10);
+    p.update(10);
+    p.stage('join', 0);
+    p.update(1234);
+    p.stage('latency models 1/2', 0);
+    p.stop();
+    const text = t.text();
+    expect(text).toMatch(/edgelat produce {6}\[[^\]]+\] 10\/10 records/);
+    expect(text).toMatch(/edgelat join {9}1234 records/);
+    expect(text).toMatch(/edgelat latency models 1\/2\.\.\./);
+    expect(text).not.toMatch(/\/1 records/);
+  });
+
+  it('prints one line a stage where stderr is no terminal, or the terminal is dumb', () => {
+    for (const [isTTY, term] of [[false, 'xterm'], [true, 'dumb']] as const) {
+      const t = fakeTerminal();
+      (t.stream as { isTTY: boolean }).isTTY = isTTY;
+      const p = createProgress(t.stream, term);
+      p.stage('produce', 102043);
+      p.update(5000);
+      p.stage('join', 0);
+      p.stop();
+      expect(t.text()).toBe('edgelat: produce (102,043 records)...\nedgelat: join...\n');
+    }
+  });
+});
