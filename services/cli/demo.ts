@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { chdbDir, embeddedOnlyNote, modelDir } from '../config.ts';
@@ -28,19 +31,28 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 /** Retraining schedule the demo replays in event time when EDGELAT_RETRAIN_CRON is unset: every 10 minutes. */
 export const DEMO_RETRAIN_CRON = '*/10 * * * *';
 
+/** The folder of this package (package.json's; dist/ links to it). */
+const PACKAGE_ROOT = dirname(realpathSync(fileURLToPath(new URL('../../package.json', import.meta.url))));
+
 /**
  * How the demo's "try:" commands start: `npx edgelat`, after the data folder and database of this run when the
  * environment set them (a trial: pasted as shown, the commands read ./.edgelat instead of the demo's folder), and
- * after an empty EDGELAT_CLICKHOUSE_URL when it set one (the demo ran embedded, not on that server).
+ * after an empty EDGELAT_CLICKHOUSE_URL when it set one (the demo ran embedded, not on that server). Outside the
+ * package's folder `npx edgelat` finds no edgelat (npx would look it up in the npm registry, a trial): there it is
+ * `node <package>/bin/edgelat.js`.
  * Values are single-quoted for the shell unless they are plain (letters, digits, `_ . / : @ % + , -`).
- * @param env  The environment the demo ran with.
+ * @param env   The environment the demo ran with.
+ * @param cwd   The folder the demo ran in. @default process.cwd()
+ * @param root  This package's folder. @default the folder of its package.json
  */
-export function suggestionPrefix(env: Readonly<Record<string, string | undefined>>): string {
+export function suggestionPrefix(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd(), root = PACKAGE_ROOT): string {
   const quote = (v: string): string => (/^[\w./:@%+,-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
   const set = (['EDGELAT_DATA_DIR', 'EDGELAT_DATABASE'] as const).filter((k) => (env[k] ?? '') !== '').map((k) => `${k}=${quote(env[k]!)} `);
   // The demo ran on the embedded warehouse: a server's URL in the environment would send the pasted commands there.
   const embedded = (env.EDGELAT_CLICKHOUSE_URL ?? '') !== '' ? 'EDGELAT_CLICKHOUSE_URL= ' : '';
-  return `${embedded}${set.join('')}npx edgelat`;
+  const within = relative(root, cwd);
+  const inside = within === '' || (!within.startsWith('..') && !isAbsolute(within));
+  return `${embedded}${set.join('')}${inside ? 'npx edgelat' : `node ${quote(join(root, 'bin', 'edgelat.js'))}`}`;
 }
 
 /** Production servers of the demo with a shadow deployment beside them. */
@@ -196,7 +208,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       ...(rec.chips.length > 4 ? [`  … and ${rec.chips.length - 4} more chip(s) ranked: the command below lists them, with every other chip known`] : []),
       '',
       `data: ${chdbDir(config)} (database ${db})`,
-      `try:${run === 'npx edgelat' ? '' : ' (with the settings of this run)'}`,
+      `try:${/^EDGELAT_/.test(run) ? ' (with the settings of this run)' : ''}`,
       `  ${run} sql "SELECT chip, model_id, count() AS n, round(corrStable(queue_depth, total_ms), 3) AS r FROM ${db}.inference_enriched WHERE status = 'ok' GROUP BY chip, model_id ORDER BY r DESC"`,
       `  ${run} sql "SELECT model_id, window_end, round(pearson_r, 3) AS r, round(ci_low, 3) AS r_low, round(ci_high, 3) AS r_high, n, null_reason FROM ${db}.load_latency_correlations WHERE x_metric = 'requests_per_s' AND y_metric = 'total_ms' AND model_id IS NOT NULL AND edge_server_id = {s:String} ORDER BY model_id, window_end LIMIT 10" --param s=${busiest?.s ?? 'edge-01'}`,
       // predict answers with the champion latency models: none after --no-models unless kept from before (recommend and gate need none).

@@ -14,6 +14,14 @@ describe('suggestionPrefix', () => {
     expect(suggestionPrefix({ EDGELAT_DATA_DIR: '/tmp/d6', EDGELAT_DATABASE: 'lab' })).toBe('EDGELAT_DATA_DIR=/tmp/d6 EDGELAT_DATABASE=lab npx edgelat');
   });
 
+  it('outside the package\'s folder, runs its bin/edgelat.js with node (a trial: npx would look edgelat up in the npm registry)', () => {
+    expect(suggestionPrefix({}, '/srv/app', '/srv/app')).toBe('npx edgelat');
+    expect(suggestionPrefix({}, '/srv/app/data/run1', '/srv/app')).toBe('npx edgelat');
+    expect(suggestionPrefix({}, '/home/me', '/srv/app')).toBe('node /srv/app/bin/edgelat.js');
+    expect(suggestionPrefix({}, '/srv/app-2', '/srv/app')).toBe('node /srv/app/bin/edgelat.js');
+    expect(suggestionPrefix({ EDGELAT_DATABASE: 'lab' }, '/tmp', '/opt/my tools/edgelat')).toBe("EDGELAT_DATABASE=lab node '/opt/my tools/edgelat/bin/edgelat.js'");
+  });
+
   it('quotes a value a shell would split or expand, and the shell reads it back unchanged', () => {
     const dir = "/tmp/my data/it's $HOME";
     const prefix = suggestionPrefix({ EDGELAT_DATA_DIR: dir });
