@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, urlForMessages } from '../errors.ts';
@@ -314,7 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
       problems.push(`EDGELAT_WINDOW_SIZE_MS=${e.EDGELAT_WINDOW_SIZE_MS} over EDGELAT_WINDOW_SLIDE_MS=${e.EDGELAT_WINDOW_SLIDE_MS} is ${slides} slides a window: at most 1000 (each record is in every window it slides through)`);
     }
   }
-  const dataDirProblem = ok('EDGELAT_DATA_DIR') ? dataDirIssue(resolve(e.EDGELAT_DATA_DIR)) : null;
+  const dataDirProblem = ok('EDGELAT_DATA_DIR') ? tildeIssue(e.EDGELAT_DATA_DIR) ?? dataDirIssue(resolve(e.EDGELAT_DATA_DIR)) : null;
   if (dataDirProblem) problems.push(`EDGELAT_DATA_DIR=${JSON.stringify(e.EDGELAT_DATA_DIR)}: ${dataDirProblem}`);
   let alerts: AlertPolicy | null = null;
   const policyVariables = ['EDGELAT_ALERT_THRESHOLD', 'EDGELAT_ALERT_HYSTERESIS', 'EDGELAT_ALERT_MIN_N', 'EDGELAT_ALERT_FIRE_AFTER', 'EDGELAT_ALERT_CLEAR_AFTER', 'EDGELAT_ALERT_LOOKBACK'] as const;
@@ -406,6 +407,18 @@ function unusedSettingsWarning(given: Readonly<Record<string, string | undefined
  * What is wrong with a data dir that exists: a file, or an embedded warehouse folder itself (`…/.edgelat/chdb`
  * given for `…/.edgelat`: ClickHouse keeps its `metadata` and `store` folders there). null when it is fine or not there yet.
  */
+/**
+ * A path that starts with `~`: a shell expands it (and not inside quotes, nor in a .env file or a service's
+ * environment); edgelat would take it as a folder named `~` in the current one (a trial: `EDGELAT_DATA_DIR='~/x'`
+ * made ./~/x without a word).
+ */
+function tildeIssue(path: string): string | null {
+  const m = /^~([^/]*)(\/.*)?$/.exec(path);
+  if (!m) return null;
+  const home = m[1] === '' ? homedir() : null;
+  return `starts with ~, which only a shell expands (not inside quotes): give the full path${home ? `, ${JSON.stringify(join(home, m[2] ?? ''))}` : ''}`;
+}
+
 function dataDirIssue(dir: string): string | null {
   if (!existsSync(dir)) return null;
   if (!statSync(dir).isDirectory()) return 'is a file, not a folder';

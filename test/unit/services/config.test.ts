@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../errors.ts';
 import { loadConfig } from '../../../services/config.ts';
@@ -44,6 +44,14 @@ describe('loadConfig', () => {
     expect([c.shadows.tolerance, c.alerts.threshold, c.shadows.sloP99Ms]).toEqual([0.25, 0.5, 0.5]);
     const d = loadConfig({});
     expect([d.shadows.tolerance, d.alerts.threshold, d.alerts.hysteresis, d.shadows.sloP99Ms]).toEqual([0.1, 0.5, 0.1, null]);
+  });
+
+  it('refuses a data dir that starts with ~, which only a shell expands (a trial: \'~/x\' made ./~/x without a word)', () => {
+    expect(() => loadConfig({ EDGELAT_DATA_DIR: '~/x' })).toThrow(`bad configuration: EDGELAT_DATA_DIR="~/x": starts with ~, which only a shell expands (not inside quotes): give the full path, ${JSON.stringify(join(homedir(), 'x'))}`);
+    expect(() => loadConfig({ EDGELAT_DATA_DIR: '~' })).toThrow(`EDGELAT_DATA_DIR="~": starts with ~, which only a shell expands (not inside quotes): give the full path, ${JSON.stringify(homedir())}`);
+    expect(() => loadConfig({ EDGELAT_DATA_DIR: '~bob/data' })).toThrow('EDGELAT_DATA_DIR="~bob/data": starts with ~, which only a shell expands (not inside quotes): give the full path');
+    // A ~ further in is a plain character.
+    expect(loadConfig({ EDGELAT_DATA_DIR: './a~b' }).dataDir).toBe(resolve('./a~b'));
   });
 
   it('refuses a data dir that is a file, or an embedded warehouse folder itself (…/.edgelat/chdb for …/.edgelat)', () => {
