@@ -597,6 +597,8 @@ function hint(message: string): string {
   if (missing !== undefined && missing === (process.env.EDGELAT_DATABASE?.trim() || 'edgelat')) return ' (no edgelat tables here yet: run `edgelat demo` or `edgelat migrate` first)';
   if (/^getaddrinfo ENOTFOUND|^listen EADDRNOTAVAIL/.test(message)) return ` (not an address of this machine: check ${process.argv[2] === 'serve' ? '--host' : '--metrics-host'})`;
   if (/EADDRINUSE/.test(message)) return ` (another process listens there: pick another port with ${process.argv[2] === 'serve' ? '--port or --sql-port' : '--metrics-port'}; 0 = any free port)`;
+  // The folder the command runs in was deleted or moved (a trial: "ENOENT: no such file or directory, uv_cwd").
+  if (/\buv_cwd\b/.test(message)) return ' (the current folder no longer exists: it was deleted or moved; cd to a folder that exists)';
   return '';
 }
 

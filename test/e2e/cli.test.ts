@@ -296,6 +296,12 @@ describe('edgelat CLI', () => {
     expect(['edgelat', 'edgelat_typo'].map((db) => existsSync(join(dataDir, 'chdb', 'metadata', `${db}.sql`)))).toEqual([true, false]);
   });
 
+  it('says so when the folder it runs in was deleted (a trial: only "ENOENT: no such file or directory, uv_cwd")', () => {
+    const gone = mkdtempSync(join(tmpdir(), 'edgelat-cli-gone-'));
+    const r = spawnSync('sh', ['-c', 'cd "$1" && rmdir "$1" && exec node "$2" sql "SELECT 1"', 'sh', gone, BIN], { encoding: 'utf8' });
+    expect([r.status, r.stdout, r.stderr]).toEqual([1, '', 'edgelat: ENOENT: no such file or directory, uv_cwd (the current folder no longer exists: it was deleted or moved; cd to a folder that exists)\n']);
+  });
+
   it('runs from the sources when the temporary folder cannot be written (a trial: tsx\'s cache failed every command with a stack trace)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-tmpfile-')), 'a-file');
     writeFileSync(file, '');
