@@ -244,45 +244,37 @@ describe('rolling-correlation alerts', () => {
       expect(await show(log)).toEqual(expected);
     }
     // A crash after the gap: the resumed run forgets the key as an unbroken run does.
-    for (const crashAt of [130, 160, 200]) {
-      const log = new MemoryEventLog({ defaultPartitions: 1 });
-      await log.ensureTopic(TOPICS.enriched, 1);
-      await log.produce(TOPICS.enriched, gapRows(false).map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
-      await log.seal(TOPICS.enriched);
-      const first = new ProcessorRun({
-        log, processor: rollingCorrelation(loose), maxBatch: 7,
-        failPoint: (point, done) => { if (point === 'after-commit' && done >= crashAt) throw new Error('crash'); },
-      });
-      await first.start();
-      await expect((async () => { while (!(await first.runBatch())); })()).rejects.toThrow('crash');
-      await first.close();
-      await new ProcessorRun({ log, processor: rollingCorrelation(loose), maxBatch: 7 }).runToEnd();
-      expect(await show(log)).toEqual(expected);
-    }
+    for (const crashAt of [130, 160, 200]) expect(await show(await crashThenResume(gapRows(false), loose, crashAt))).toEqual(expected);
   });
 
   it('after a crash at any point, the resumed run emits the same windows and alert states', async () => {
     const input = rows();
     const reference = (await readTopic<CorrelationUpdate>((await runCorrelation(input, opts)).log, TOPICS.correlation)).map((w) => w.value);
     for (const crashAt of [37, 140, 233, 301, 388, 455]) {
-      const log = new MemoryEventLog({ defaultPartitions: 1 });
-      await log.ensureTopic(TOPICS.enriched, 1);
-      await log.produce(TOPICS.enriched, input.map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
-      await log.seal(TOPICS.enriched);
-      const first = new ProcessorRun({
-        log, processor: rollingCorrelation(opts), maxBatch: 7,
-        failPoint: (point, done) => { if (point === 'after-commit' && done >= crashAt) throw new Error('crash'); },
-      });
-      await first.start();
-      await expect((async () => { while (!(await first.runBatch())); })()).rejects.toThrow('crash');
-      await first.close();
-      const second = new ProcessorRun({ log, processor: rollingCorrelation(opts), maxBatch: 7 });
-      await second.start();
-      while (!(await second.runBatch()));
-      await second.close();
+      const log = await crashThenResume(input, opts, crashAt);
       const got = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value);
       expect(got).toEqual(reference);
     }
     expect(reference.some((w) => w.alert_state === 'firing')).toBe(true);
   });
 });
+
+/**
+ * The correlation over `input` (one partition, batches of 7) in a run that crashes after the commit that passes
+ * `crashAt` records, then in a second run that resumes from its commits to the end; the log they shared.
+ */
+async function crashThenResume(input: readonly EnrichedInference[], options: Parameters<typeof rollingCorrelation>[0], crashAt: number): Promise<MemoryEventLog> {
+  const log = new MemoryEventLog({ defaultPartitions: 1 });
+  await log.ensureTopic(TOPICS.enriched, 1);
+  await log.produce(TOPICS.enriched, input.map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
+  await log.seal(TOPICS.enriched);
+  const first = new ProcessorRun({
+    log, processor: rollingCorrelation(options), maxBatch: 7,
+    failPoint: (point, done) => { if (point === 'after-commit' && done >= crashAt) throw new Error('crash'); },
+  });
+  await first.start();
+  await expect((async () => { while (!(await first.runBatch())); })()).rejects.toThrow('crash');
+  await first.close();
+  await new ProcessorRun({ log, processor: rollingCorrelation(options), maxBatch: 7 }).runToEnd();
+  return log;
+}
