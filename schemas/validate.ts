@@ -116,10 +116,15 @@ export function toPlainRecord(type: avro.types.RecordType, value: Record<string,
   return out;
 }
 
-/** Accepted event-time range, epoch ms: [2000-01-01, 2200-01-01), inside ClickHouse DateTime64(3)'s 1900..2299. */
+/**
+ * Accepted event-time range, epoch ms: [2000-01-01, 2106-02-07T06:28:16Z), inside ClickHouse DateTime's range
+ * (seconds 0..2^32 − 1), in which retention's TTL (`toDateTime(ts)`), the per-minute roll-up and the gate's days
+ * compute: past it `toDateTime` wraps (a trial: events of 2150 read as 2013 were deleted by a 100-year TTL at once,
+ * and their roll-up minutes were 2013-11-24 17:31:44), although DateTime64(3) holds them.
+ */
 export const MIN_TIME_MS = Date.UTC(2000, 0, 1);
-/** End (exclusive) of the accepted event-time range, epoch ms: 2200-01-01 ({@link MIN_TIME_MS} is its start). */
-export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
+/** End (exclusive) of the accepted event-time range, epoch ms: 2^32 s, 2106-02-07T06:28:16Z ({@link MIN_TIME_MS} is its start). */
+export const MAX_TIME_MS = 2 ** 32 * 1000;
 
 /** Fields holding an instant, epoch milliseconds UTC. */
 const TIME_FIELDS = new Set(['ts', 'load_ts', 'window_start', 'window_end', 'watermark', 'request_ts']);
@@ -191,7 +196,7 @@ function checkField(name: string, v: unknown): string | null {
   const q = { toString: () => quoteValue(v) }; // quoted only when a message is built (hot path)
   if (TIME_FIELDS.has(name)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${q} is not an epoch-milliseconds safe integer`;
-    if (v < MIN_TIME_MS || v >= MAX_TIME_MS) return `value ${q} is outside the accepted event-time range [2000-01-01, 2200-01-01) (epoch ms; a clock reset or a unit other than ms?)`;
+    if (v < MIN_TIME_MS || v >= MAX_TIME_MS) return `value ${q} is outside the accepted event-time range [2000-01-01, 2106-02-07T06:28:16Z) (epoch ms; a clock reset or a unit other than ms?)`;
     return null;
   }
   if (name in INTEGER_MINIMUM) {

@@ -364,6 +364,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json ts zero', 'InferenceEvent', json({ ...inference, ts: 0 }), 'ts', ['ts: value 0 is outside the accepted event-time range']],
   ['json ts 1970 (clock reset)', 'InferenceEvent', json({ ...inference, ts: 120_000 }), 'ts', ['ts: value 120000 is outside the accepted event-time range']],
   ['json ts in microseconds', 'InferenceEvent', json({ ...inference, ts: 1717243200123000 }), 'ts', ['ts: value 1717243200123000 is outside']],
+  // A trial: events of 2150 (DateTime64 holds them) wrapped in toDateTime: a 100-year TTL deleted them at once. The range ends at 2^32 s.
+  ['json ts at 2^32 s (2106-02-07T06:28:16Z)', 'InferenceEvent', json({ ...inference, ts: 2 ** 32 * 1000 }), 'ts', ['ts: value 4294967296000 is outside the accepted event-time range [2000-01-01, 2106-02-07T06:28:16Z)']],
+  ['json ts in 2150', 'LoadSample', json({ ...load, ts: Date.UTC(2150, 0, 1) }), 'ts', ['is outside the accepted event-time range']],
   ['json lone surrogate', 'InferenceEvent', Buffer.from(JSON.stringify({ ...inference }).replace('"edge_server_id":"', '"edge_server_id":"edge-\\ud800')), 'edge_server_id', ['is not well-formed unicode']],
   ['json ts fractional', 'InferenceEvent', json({ ...inference, ts: 1717243200123.5 }), 'ts', ['ts: value 1717243200123.5 is not a long']],
   ['json status not allowed', 'InferenceEvent', json({ ...inference, status: 'fine' }), 'status', ['status: value "fine" is not one of "ok", "error", "timeout"']],
