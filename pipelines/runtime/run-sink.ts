@@ -64,6 +64,12 @@ interface Buffered {
   next: number;
   /** Wall-clock time the block's first record was buffered, ms (null: empty). */
   firstAtMs: number | null;
+  /**
+   * Log timestamp of the block's first record, epoch ms (null: empty), in its deduplication token: a topic deleted and
+   * created again restarts at offset 0 on the same cluster, and its blocks had the old ones' tokens (a trial: 8 of 10
+   * new records dropped as duplicates). A replay of the same records forms the same token.
+   */
+  firstLogTs: number | null;
   /** End offset of a planned partial block starting at `start` (committed metadata), or null. */
   planEnd: number | null;
   /** Wall-clock time the partition's end offset was last asked for by the linger check, ms (null: not yet). */
@@ -207,7 +213,7 @@ export class SinkRun {
       if (planEnd !== null && planEnd > await this.options.log.endOffset(tp)) planEnd = null;
       this.consumer!.seek(tp, offset);
       await this.repeats.seed(this.options.log, tp, offset);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, planEnd, endCheckedAtMs: null });
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, firstLogTs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
@@ -329,6 +335,7 @@ export class SinkRun {
     }
     buf.next = r.offset + 1;
     buf.firstAtMs ??= Date.now();
+    buf.firstLogTs ??= r.timestampMs;
     // A planned block ends at its plan (one made here never past the aligned boundary: plans are made below it; one
     // inherited from a run of another block size at that run's boundary); offsets that skip it close it at the next record.
     if (buf.next === this.blockEnd(buf)) await this.flush(key, buf);
@@ -391,7 +398,7 @@ export class SinkRun {
   private async flush(key: string, buf: Buffered): Promise<void> {
     const { warehouse, log, retry } = this.options;
     const { topic, partition } = keyPartition(key);
-    const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}`;
+    const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}${buf.firstLogTs === null ? '' : `@${buf.firstLogTs}`}`;
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');
@@ -426,6 +433,7 @@ export class SinkRun {
     buf.rows = [];
     buf.dead = [];
     buf.firstAtMs = null;
+    buf.firstLogTs = null;
     buf.planEnd = null;
   }
 }
