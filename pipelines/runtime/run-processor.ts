@@ -467,13 +467,13 @@ export class ProcessorRun<S> {
       const streams = [...task.streams];
       if (task.activeSinceMs === null) continue;
       const since = task.activeSinceMs;
-      const active = streams.filter(([, s]) => now - s.lastRecordAtMs < idleMs).map(([topic]) => task.watermarks[topic] ?? -Infinity);
+      const active = streams.filter(([topic, s]) => now - s.lastRecordAtMs < idleMs || this.behind(topic, partition)).map(([topic]) => task.watermarks[topic] ?? -Infinity);
       if (active.length === 0 || active.length === streams.length) continue;
       const target = Math.min(...active);
       if (!Number.isFinite(target)) continue;
       const raised: string[] = [];
       for (const [topic, s] of streams) {
-        if (now - Math.max(s.lastRecordAtMs, since) >= idleMs && (task.watermarks[topic] ?? -Infinity) < target) {
+        if (now - Math.max(s.lastRecordAtMs, since) >= idleMs && !this.behind(topic, partition) && (task.watermarks[topic] ?? -Infinity) < target) {
           task.watermarks[topic] = target;
           raised.push(topic);
         }
@@ -486,8 +486,17 @@ export class ProcessorRun<S> {
   }
 
   /**
+   * Whether the consumer knows of records of the stream it has not handed over yet (Consumer.behind): a stream with a
+   * backlog is not idle however long it brought nothing (one partition's batches taking their turn while another's
+   * backlog is read), or its records, once read, would be late behind a watermark raised past them.
+   */
+  private behind(topic: string, partition: number): boolean {
+    return this.consumer?.behind?.({ topic, partition }) ?? false;
+  }
+
+  /**
    * Raise the watermark of each quiet partition — one whose input streams all brought nothing for `idleMs` of
-   * processing time (since its last record, or its assignment) — to the lowest watermark of the active partitions
+   * processing time (since its last record, or its assignment), and have no backlog ({@link behind}) — to the lowest watermark of the active partitions
    * (a partition's watermark: the lowest of its streams'), never lowering one: the last windows of a server that went
    * silent fire, and its join events are released, once the other servers' event time has passed them. Nothing
    * moves while no partition is active, nor before every active one has a watermark. A record that comes to a
@@ -498,7 +507,7 @@ export class ProcessorRun<S> {
     let target = Infinity;
     for (const [partition, task] of this.tasks) {
       if (task.streams.size === 0) continue;
-      if ([...task.streams.values()].every((s) => now - s.lastRecordAtMs >= idleMs)) quiet.push([partition, task]);
+      if ([...task.streams].every(([topic, s]) => now - s.lastRecordAtMs >= idleMs && !this.behind(topic, partition))) quiet.push([partition, task]);
       else for (const topic of task.streams.keys()) target = Math.min(target, task.watermarks[topic] ?? -Infinity);
     }
     if (quiet.length === 0 || !Number.isFinite(target)) return;

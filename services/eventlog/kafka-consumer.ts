@@ -95,6 +95,8 @@ export class KafkaConsumer implements Consumer {
   /** Assignments received so far: a poll whose assignment changed while it ran does not report the end of input. */
   private generation = 0;
   private readonly positions = new Map<string, number>();
+  /** Per partition, its high watermark (end offset) as the last fetched batch gave it. */
+  private readonly highWatermarks = new Map<string, number>();
   /** Per partition, the position fetched again because a batch started past it, and how often (see `eachBatch`). */
   private readonly refetched = new Map<string, { pos: number; times: number }>();
   private readonly queue: Pending[] = [];
@@ -246,6 +248,18 @@ export class KafkaConsumer implements Consumer {
       this.failure ??= clusterChangedError(cluster.brokers, cluster.id, now);
       this.wake?.();
     }
+  }
+
+  /**
+   * Whether records of `tp` lie past this member's read position: queued and not yet polled, or more than one offset
+   * below the high watermark the last fetched batch of the partition gave (one offset may be a transaction's marker,
+   * which no fetch returns); false before any batch of it came.
+   */
+  behind(tp: TopicPartition): boolean {
+    const key = tpKey(tp);
+    const pos = this.positions.get(key);
+    const hw = this.highWatermarks.get(key);
+    return this.queue.some((b) => tpKey(b.tp) === key && b.records.length > 0) || (pos !== undefined && hw !== undefined && pos < hw - 1);
   }
 
   async poll(maxRecords: number): Promise<PollResult> {
@@ -401,6 +415,7 @@ export class KafkaConsumer implements Consumer {
     const nextKeys = new Set(next.map(tpKey));
     this.dropBuffered((p) => !nextKeys.has(tpKey(p.tp)));
     for (const key of [...this.positions.keys()]) if (!nextKeys.has(key)) this.positions.delete(key);
+    for (const key of [...this.highWatermarks.keys()]) if (!nextKeys.has(key)) this.highWatermarks.delete(key);
     // kafkajs restarts kept partitions at the committed offset; continue at our position instead (as memory.ts does).
     for (const tp of next) {
       const pos = this.positions.get(tpKey(tp));
@@ -415,6 +430,8 @@ export class KafkaConsumer implements Consumer {
     const key = tpKey(tp);
     const pos = this.positions.get(key);
     const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m)).filter((r) => pos === undefined || r.offset >= pos);
+    const hw = Number(batch.highWatermark);
+    if (Number.isSafeInteger(hw)) this.highWatermarks.set(key, hw);
     if (pos !== undefined && records.length > 0 && records[0]!.offset > pos && !this.closed) {
       const first = records[0]!.offset;
       // Counted as lost input only when the partition's oldest stored offset confirms it: across a rebalance a batch

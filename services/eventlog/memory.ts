@@ -239,6 +239,12 @@ class MemoryConsumer implements Consumer {
     return [...this.owned];
   }
 
+  /** Whether records of `tp` lie past this member's read position (its end offset is beyond it). */
+  behind(tp: TopicPartition): boolean {
+    const pos = this.positions.get(tpKey(tp));
+    return pos !== undefined && pos < this.log.partitionEnd(tp);
+  }
+
   async poll(maxRecords: number): Promise<PollResult> {
     this.assertOpen();
     const records: LogRecord[] = [];

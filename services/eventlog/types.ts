@@ -125,6 +125,12 @@ export interface Consumer {
   groupDrained(): Promise<boolean>;
   /** Move the read position of an owned partition. */
   seek(tp: TopicPartition, offset: number): void;
+  /**
+   * Whether the member knows of records of an owned partition past its read position (fetched and not yet polled, or
+   * below the partition's end as last seen): a partition with a backlog is not idle, however long it brought nothing
+   * (run-processor.ts idleness). False when it knows of none; optional (a member without it is never behind).
+   */
+  behind?(tp: TopicPartition): boolean;
   /** Leave the group (partitions go to the remaining members). */
   close(): Promise<void>;
 }

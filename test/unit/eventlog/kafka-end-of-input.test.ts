@@ -13,6 +13,7 @@ import { KafkaConsumer } from '../../../services/eventlog/kafka-consumer.ts';
 interface Internals {
   owned: { topic: string; partition: number }[];
   positions: Map<string, number>;
+  highWatermarks: Map<string, number>;
   queue: unknown[];
   settled: boolean;
   generation: number;
@@ -29,11 +30,11 @@ interface Internals {
 }
 
 /** A member of group g on topic t (sealed, 2 partitions of 5 records each), its positions at the end of both. */
-function member(onFetch: (m: Internals) => void = () => undefined): Internals & Pick<KafkaConsumer, 'poll'> {
+function member(onFetch: (m: Internals) => void = () => undefined): Internals & Pick<KafkaConsumer, 'poll' | 'behind'> {
   // Its private state is set as kafkajs's events set it (a cast: the class keeps it private).
-  const m = Object.create(KafkaConsumer.prototype) as unknown as Internals & Pick<KafkaConsumer, 'poll'>;
+  const m = Object.create(KafkaConsumer.prototype) as unknown as Internals & Pick<KafkaConsumer, 'poll' | 'behind'>;
   Object.assign(m, {
-    owned: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], positions: new Map([['t\u00000', 5], ['t\u00001', 5]]), queue: [], settled: true, generation: 1,
+    owned: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], positions: new Map([['t\u00000', 5], ['t\u00001', 5]]), highWatermarks: new Map(), queue: [], settled: true, generation: 1,
     closed: false, failure: null, wake: null, groupId: 'g', topics: ['t'], options: { pollWaitMs: 1 },
     seals: { isSealed: async () => true },
     admin: {
@@ -66,5 +67,22 @@ describe('KafkaConsumer: end of input', () => {
   it('is not reported when the assignment changed while the poll asked the broker', async () => {
     const moved = member((m) => m.onAssignment({ t: [0] }));
     expect((await moved.poll(10)).endOfInput).toBe(false);
+  });
+});
+
+describe('KafkaConsumer.behind', () => {
+  it('knows of records past its position: queued ones, or more than one offset below the last fetched high watermark (one may be a transaction marker)', () => {
+    const m = member();
+    const p0 = { topic: 't', partition: 0 };
+    expect(m.behind(p0)).toBe(false); // no batch of it yet
+    m.highWatermarks.set('t\u00000', 5);
+    expect(m.behind(p0)).toBe(false); // read to the end
+    m.highWatermarks.set('t\u00000', 6);
+    expect(m.behind(p0)).toBe(false); // offset 5 may be a marker
+    m.highWatermarks.set('t\u00000', 9);
+    expect(m.behind(p0)).toBe(true);
+    m.highWatermarks.set('t\u00000', 5);
+    m.queue.push({ tp: p0, records: [{ offset: 5 }] });
+    expect([m.behind(p0), m.behind({ topic: 't', partition: 1 })]).toEqual([true, false]);
   });
 });

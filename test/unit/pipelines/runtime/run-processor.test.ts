@@ -159,6 +159,25 @@ describe('ProcessorRun idleness: a quiet input partition follows the active ones
     await run.close();
   });
 
+  it('a partition whose records wait behind another\'s backlog is not quiet, however long it brought nothing: none of them late', async () => {
+    // One record a poll: the in-process consumer serves partition 0 first, so partition 1 (60 records waiting) brings
+    // nothing for 60 polls, 60 s of processing time, 12 idle timeouts. Called quiet, its watermark would have followed
+    // partition 0's, and its records, read after, would have been late.
+    const row = (server: string, ts: number) => makeEnriched({ edge_server_id: server, model_id: 'm1', ts, total_ms: 10 + (ts % 7) }, makeLoad({ edge_server_id: server, ts, gpu_util: (ts % 5) / 10 }));
+    const input: Input = [];
+    for (const server of [quiet, busy]) for (let s = 0; s < 60; s++) input.push({ topic: TOPICS.enriched, key: server, value: codecFor('EnrichedInference').encode(row(server, t0 + s * 1000)) });
+    const log = await logOf([TOPICS.enriched, TOPICS.correlation], input);
+    let now = Date.UTC(2030, 0, 1);
+    const run = new ProcessorRun({ log, processor: rollingCorrelation({ sizeMs: 30_000, slideMs: 10_000 }), maxBatch: 1, idleTimeoutMs: 5000, now: () => now });
+    await run.start();
+    for (let i = 0; i < 130; i++) {
+      await run.runBatch();
+      now += 1000;
+    }
+    expect(run.counts[TOPICS.enriched]).toEqual({ consumed: 120, processed: 120, late: 0, dead: 0 });
+    await run.close();
+  });
+
   it('join-load-latency: the last events of a server whose load samples and requests both stopped are released, matched as a bounded run matches them', async () => {
     const input: Input = [];
     for (let s = 0; s < 300; s++) {
