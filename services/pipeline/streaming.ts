@@ -81,11 +81,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const inputsFinal = (stage: Stage) => () => inputsOf[stage].every((t) => (producers.get(t) ?? 0) === 0);
 
   const prefix = options.groupPrefix ?? 'edgelat';
-  // The correlation reads the join's output, which the join's own idleness releases last (the events it held for a
-  // quiet server's load watermark): a stage behind another waits twice as long before it calls a partition quiet, so
-  // those events are not late to it.
-  const idleFor = (stage: Stage): number | undefined => (config.idleTimeoutMs === undefined ? undefined : config.idleTimeoutMs * (stage === 'correlation' ? 2 : 1));
-  const processorRun = <S>(processor: Processor<S>, stage: Stage) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: idleFor(stage), processor, groupId: `${prefix}-${processor.name}`, inputsFinal: inputsFinal(stage) });
+  const processorRun = <S>(processor: Processor<S>, stage: Stage) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}`, inputsFinal: inputsFinal(stage) });
   const make = (stage: Stage) =>
     stage === 'join'
       ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }), stage)
