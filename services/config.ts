@@ -44,7 +44,7 @@ export interface EdgelatConfig {
   retentionDays: number | null;
   /** Key scopes of the rolling correlation (pipelines/rolling-correlation.ts). */
   correlationScopes: readonly CorrelationScope[];
-  /** Processing time after which a silent input stream of a partition, or a silent partition, stops holding the watermark back (streaming runs; see ProcessorRunOptions.idleTimeoutMs), ms. @default 30000 */
+  /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
   idleTimeoutMs: number;
   /** Cron expression (UTC) of latency-model retraining in `pipeline run`; null: no schedule (the demo replays one every 10 minutes of event time). */
   retrainCron: string | null;

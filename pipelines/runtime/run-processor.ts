@@ -48,25 +48,19 @@ export interface ProcessorRunOptions<S> {
   /**
    * Processing time after which an input stream of a partition that brought
    * no record, while another input stream of the partition did, is idle,
-   * milliseconds (all of them silent: the partition is quiet, below). The time counts from the
+   * milliseconds (all silent: nothing moves). The time counts from the
    * partition's first record, and again from its first record after all its
    * streams were silent for the timeout: a pipeline started before its
    * producers, or a fleet back from an outage, has no stream idle at once
-   * because another came back a moment earlier. An idle stream's watermark is raised to
+   * because another came back a moment earlier; nor is a stream with records
+   * waiting to be read (`Consumer.behind`). An idle stream's watermark is raised to
    * the lowest watermark of the partition's active streams, so it stops
    * holding back a multi-input processor (the join waits for the load
    * watermark; a server whose load samples stopped would hold its inference
    * events forever). A record of an idle stream that arrives behind the
-   * raised watermark is late. A partition whose streams all brought no
-   * record for this long (since its last record, or its assignment) is
-   * quiet: its streams' watermarks are raised to the lowest watermark of the
-   * processor's active partitions (never lowered, never past them), so a
-   * server that went silent gets its last windows, join results and
-   * verdicts once the others' event time passed them; nothing moves while no
-   * partition is active. Decisions depend on processing time, so a
+   * raised watermark is late. Decisions depend on processing time, so a
    * replay after a crash may decide differently (as in Flink's
-   * `withIdleness`). At end of input every watermark goes to +∞ as without it.
-   * @default Infinity (never idle: bounded runs stay deterministic)
+   * `withIdleness`). @default Infinity (never idle: bounded runs stay deterministic)
    */
   idleTimeoutMs?: number;
   /** Wall clock for idleness, epoch ms. @default Date.now */
@@ -453,11 +447,7 @@ export class ProcessorRun<S> {
     return (this.options.now ?? Date.now)();
   }
 
-  /**
-   * Raise the watermark of each idle input stream of a partition to the lowest watermark of its active streams, then
-   * that of each quiet partition (every stream idle) to the lowest watermark of the active partitions (see
-   * `idleTimeoutMs`).
-   */
+  /** Raise the watermark of each idle input stream of a partition to the lowest watermark of its active streams (see `idleTimeoutMs`). */
   private advanceIdleStreams(out: Emit[]): void {
     const idleMs = this.options.idleTimeoutMs ?? Number.POSITIVE_INFINITY;
     if (!Number.isFinite(idleMs)) return;
@@ -482,42 +472,15 @@ export class ProcessorRun<S> {
       this.options.logger?.debug({ pipeline: this.options.processor.name, partition, idle: raised, watermark: target }, 'idle input streams no longer hold the watermark back');
       out.push(...this.options.processor.onWatermark(task.state, task.watermarks));
     }
-    this.advanceQuietPartitions(now, idleMs, out);
   }
 
   /**
    * Whether the consumer knows of records of the stream it has not handed over yet (Consumer.behind): a stream with a
-   * backlog is not idle however long it brought nothing (one partition's batches taking their turn while another's
-   * backlog is read), or its records, once read, would be late behind a watermark raised past them.
+   * backlog is not idle however long it brought nothing (its batches waiting their turn behind the other stream's
+   * backlog), or its records, once read, would be late behind a watermark raised past them.
    */
   private behind(topic: string, partition: number): boolean {
     return this.consumer?.behind?.({ topic, partition }) ?? false;
-  }
-
-  /**
-   * Raise the watermark of each quiet partition — one whose input streams all brought nothing for `idleMs` of
-   * processing time (since its last record, or its assignment), and have no backlog ({@link behind}) — to the lowest watermark of the active partitions
-   * (a partition's watermark: the lowest of its streams'), never lowering one: the last windows of a server that went
-   * silent fire, and its join events are released, once the other servers' event time has passed them. Nothing
-   * moves while no partition is active, nor before every active one has a watermark. A record that comes to a
-   * quiet partition behind its raised watermark is late.
-   */
-  private advanceQuietPartitions(now: number, idleMs: number, out: Emit[]): void {
-    const quiet: [number, Task<S>][] = [];
-    let target = Infinity;
-    for (const [partition, task] of this.tasks) {
-      if (task.streams.size === 0) continue;
-      if ([...task.streams].every(([topic, s]) => now - s.lastRecordAtMs >= idleMs && !this.behind(topic, partition))) quiet.push([partition, task]);
-      else for (const topic of task.streams.keys()) target = Math.min(target, task.watermarks[topic] ?? -Infinity);
-    }
-    if (quiet.length === 0 || !Number.isFinite(target)) return;
-    for (const [partition, task] of quiet) {
-      const raised = [...task.streams.keys()].filter((topic) => (task.watermarks[topic] ?? -Infinity) < target);
-      if (raised.length === 0) continue;
-      for (const topic of raised) task.watermarks[topic] = target;
-      this.options.logger?.debug({ pipeline: this.options.processor.name, partition, idle: raised, watermark: target }, 'quiet partition no longer holds its windows back: its watermark follows the active partitions\'');
-      out.push(...this.options.processor.onWatermark(task.state, task.watermarks));
-    }
   }
 
   /** Servers whose records are mostly late (a clock behind its partition's others'), warned about once each. */

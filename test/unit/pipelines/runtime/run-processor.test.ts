@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError, CommitMetadataTooLargeError } from '../../../../errors.ts';
 import { joinLoadLatency } from '../../../../pipelines/join-load-latency.ts';
-import type { Processor } from '../../../../pipelines/processor.ts';
-import { rollingCorrelation } from '../../../../pipelines/rolling-correlation.ts';
-import { shadowCompare } from '../../../../pipelines/shadow-compare.ts';
 import { checkpointFloors, MAX_COMMIT_METADATA_BYTES, parseCheckpoint, type Checkpoint } from '../../../../pipelines/runtime/checkpoint.ts';
 import { MAX_FLOOR_SHIFT, packFloors } from '../../../../pipelines/runtime/floors.ts';
 import { ProcessorRun } from '../../../../pipelines/runtime/run-processor.ts';
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor } from '../../../../schemas/index.ts';
-import type { CorrelationUpdate, EnrichedInference, ShadowResult, ShadowVerdict } from '../../../../schemas/types.ts';
+import type { EnrichedInference } from '../../../../schemas/types.ts';
 import { MemoryEventLog } from '../../../../services/eventlog/memory.ts';
-import { partitionForKey } from '../../../../services/eventlog/murmur2.ts';
-import { at, makeEnriched, makeInference, makeLoad } from '../../../helpers/factories.ts';
+import { at, makeInference, makeLoad } from '../../../helpers/factories.ts';
 import { readTopic } from '../../../helpers/pipeline.ts';
 
 const t0 = at('2024-06-01T10:00:00.000Z');
@@ -99,123 +95,25 @@ describe('ProcessorRun checkpoints (commit metadata within Kafka\'s 4096 bytes)'
   });
 });
 
-/** Two servers, one per partition of a 2-partition topic: `quiet` goes silent early, `busy` goes on. */
-const quiet = Array.from({ length: 20 }, (_, i) => `edge-${i}`).find((s) => partitionForKey(s, 2) === 0)!;
-const busy = Array.from({ length: 20 }, (_, i) => `edge-${i}`).find((s) => partitionForKey(s, 2) === 1)!;
-
-type Input = { topic: string; key: string; value: Buffer }[];
-
-/** A log of 2-partition topics holding `input`. */
-async function logOf(topics: readonly string[], input: Input): Promise<MemoryEventLog> {
-  const log = new MemoryEventLog({ defaultPartitions: 2 });
-  for (const t of topics) await log.ensureTopic(t, 2);
-  for (const r of input) await log.produce(r.topic, [{ key: r.key, value: r.value }]);
-  return log;
-}
-
-/**
- * `input` run two ways: unbounded (not sealed) with a 5 s idle timeout, 20 records a poll, processing time a second a
- * poll, for 100 polls; and bounded (sealed, run to its end, never idle), whose output is every window and join result.
- */
-async function idleAndBounded<S>(processor: () => Processor<S>, input: Input, output: string): Promise<{ idle: unknown[]; bounded: unknown[]; run: ProcessorRun<S>; log: MemoryEventLog; tick: () => Promise<void> }> {
-  const inputs = processor().inputs;
-  const log = await logOf([...inputs, output], input);
-  let now = Date.UTC(2030, 0, 1);
-  const run = new ProcessorRun({ log, processor: processor(), maxBatch: 20, idleTimeoutMs: 5000, now: () => now });
-  await run.start();
-  const tick = async () => { await run.runBatch(); now += 1000; };
-  for (let i = 0; i < 100; i++) await tick();
-  const sealed = await logOf([...inputs, output], input);
-  for (const t of inputs) await sealed.seal(t);
-  await new ProcessorRun({ log: sealed, processor: processor(), maxBatch: 20 }).runToEnd();
-  return { idle: (await readTopic(log, output)).map((r) => r.value), bounded: (await readTopic(sealed, output)).map((r) => r.value), run, log, tick };
-}
-
-const ofServer = (rows: unknown[], server: string) => rows.filter((r) => (r as { edge_server_id: string }).edge_server_id === server);
-const wmOf = (run: ProcessorRun<unknown>, partition: number) => Math.min(...run.watermarks().filter((w) => w.partition === partition).map((w) => w.watermarkMs));
-
-describe('ProcessorRun idleness: a quiet input partition follows the active ones (DESIGN §3, idle_timeout)', () => {
-  it('rolling-correlation: a server that went silent gets its last windows, the very ones a bounded run fires at its end; never past the active partition', async () => {
-    const row = (server: string, ts: number) => makeEnriched({ edge_server_id: server, model_id: 'm1', ts, total_ms: 10 + (ts % 7) }, makeLoad({ edge_server_id: server, ts, gpu_util: (ts % 5) / 10 }));
-    const input: Input = [];
-    for (let s = 0; s < 300; s++) {
-      for (const server of s < 60 ? [quiet, busy] : [busy]) input.push({ topic: TOPICS.enriched, key: server, value: codecFor('EnrichedInference').encode(row(server, t0 + s * 1000)) });
+describe('ProcessorRun idleness: a stream with records waiting to be read is not idle', () => {
+  it('join-load-latency: load samples read after the requests\' backlog are on time, however long they waited (one record a poll)', async () => {
+    // One record a poll: the in-process consumer serves edge.inference.v1 first, so edge.load.v1 (60 samples waiting)
+    // brings nothing for 60 polls, 60 s of processing time, 12 idle timeouts. Called idle, its watermark would have
+    // followed the requests', and its samples, read after, would have been late.
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    for (const t of [TOPICS.inference, TOPICS.load, TOPICS.enriched]) await log.ensureTopic(t, 1);
+    for (let s = 0; s < 60; s++) {
+      await log.produce(TOPICS.inference, [{ key: 'edge-01', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + s * 1000 + 500, event_id: `e-${s}` })) }]);
+      await log.produce(TOPICS.load, [{ key: 'edge-01', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-01', ts: t0 + s * 1000 })) }]);
     }
-    const { idle, bounded, run, log, tick } = await idleAndBounded(() => rollingCorrelation({ sizeMs: 30_000, slideMs: 10_000 }), input, TOPICS.correlation);
-    const byEnd = (rows: unknown[]) => (rows as CorrelationUpdate[]).map((w) => ({ ...w, end_s: (w.window_end - t0) / 1000 })).sort((a, b) => a.end_s - b.end_s || a.x_metric.localeCompare(b.x_metric) || a.y_metric.localeCompare(b.y_metric));
-    // The quiet server's rows (0 … 59 s) are in windows ending 10 … 80 s: all fired, as in the bounded run (before: to 50 s only).
-    expect(byEnd(ofServer(idle, quiet))).toEqual(byEnd(ofServer(bounded, quiet)));
-    expect(Math.max(...byEnd(ofServer(idle, quiet)).map((w) => w.end_s))).toBe(80);
-    // The busy partition's windows as the bounded run's, up to its watermark (298 s of event time: windows to 290 s).
-    expect(byEnd(ofServer(idle, busy))).toEqual(byEnd(ofServer(bounded, busy)).filter((w) => w.end_s <= 290));
-    // The quiet partition's watermark followed the busy one's, not past it; nothing more moves once both are quiet.
-    expect([wmOf(run, 0), wmOf(run, 1)].map((w) => (w - t0) / 1000)).toEqual([297, 297]);
-    for (let i = 0; i < 10; i++) await tick();
-    expect([wmOf(run, 0), wmOf(run, 1)].map((w) => (w - t0) / 1000)).toEqual([297, 297]);
-    // A record of the quiet server behind its raised watermark is late, never dropped silently; one ahead of it is processed.
-    await log.produce(TOPICS.enriched, [row(quiet, t0 + 100_000), row(quiet, t0 + 299_000)].map((r) => ({ key: quiet, value: codecFor('EnrichedInference').encode(r) })));
-    await tick();
-    expect(run.counts[TOPICS.enriched]).toEqual({ consumed: 362, processed: 361, late: 1, dead: 0 });
-    await run.close();
-  });
-
-  it('a partition whose records wait behind another\'s backlog is not quiet, however long it brought nothing: none of them late', async () => {
-    // One record a poll: the in-process consumer serves partition 0 first, so partition 1 (60 records waiting) brings
-    // nothing for 60 polls, 60 s of processing time, 12 idle timeouts. Called quiet, its watermark would have followed
-    // partition 0's, and its records, read after, would have been late.
-    const row = (server: string, ts: number) => makeEnriched({ edge_server_id: server, model_id: 'm1', ts, total_ms: 10 + (ts % 7) }, makeLoad({ edge_server_id: server, ts, gpu_util: (ts % 5) / 10 }));
-    const input: Input = [];
-    for (const server of [quiet, busy]) for (let s = 0; s < 60; s++) input.push({ topic: TOPICS.enriched, key: server, value: codecFor('EnrichedInference').encode(row(server, t0 + s * 1000)) });
-    const log = await logOf([TOPICS.enriched, TOPICS.correlation], input);
     let now = Date.UTC(2030, 0, 1);
-    const run = new ProcessorRun({ log, processor: rollingCorrelation({ sizeMs: 30_000, slideMs: 10_000 }), maxBatch: 1, idleTimeoutMs: 5000, now: () => now });
+    const run = new ProcessorRun({ log, processor: joinLoadLatency(), maxBatch: 1, idleTimeoutMs: 5000, now: () => now });
     await run.start();
     for (let i = 0; i < 130; i++) {
       await run.runBatch();
       now += 1000;
     }
-    expect(run.counts[TOPICS.enriched]).toEqual({ consumed: 120, processed: 120, late: 0, dead: 0 });
-    await run.close();
-  });
-
-  it('join-load-latency: the last events of a server whose load samples and requests both stopped are released, matched as a bounded run matches them', async () => {
-    const input: Input = [];
-    for (let s = 0; s < 300; s++) {
-      for (const server of s < 60 ? [quiet, busy] : [busy]) {
-        input.push({ topic: TOPICS.load, key: server, value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: server, ts: t0 + s * 1000, gpu_util: (s % 10) / 10 })) });
-        input.push({ topic: TOPICS.inference, key: server, value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: server, ts: t0 + s * 1000 + 500, event_id: `${server}-${s}` })) });
-      }
-    }
-    const { idle, bounded, run } = await idleAndBounded(() => joinLoadLatency(), input, TOPICS.enriched);
-    const joined = (rows: unknown[]) => (rows as EnrichedInference[]).map((e) => [e.event_id, e.load_ts, e.gpu_util]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-    // Every request of the quiet server, to the last (59.5 s, behind its own load watermark of 57 s before): 60.
-    expect(ofServer(idle, quiet)).toHaveLength(60);
-    expect(joined(ofServer(idle, quiet))).toEqual(joined(ofServer(bounded, quiet)));
-    expect(wmOf(run, 0)).toBe(wmOf(run, 1));
-    expect(run.counts[TOPICS.inference]!.late + run.counts[TOPICS.load]!.late).toBe(0);
-    await run.close();
-  });
-
-  it('shadow-compare: the last window of a server whose production and shadow streams both stopped gets its verdict, as in a bounded run', async () => {
-    const input: Input = [];
-    for (let s = 0; s < 300; s++) {
-      for (const server of s < 130 ? [quiet, busy] : [busy]) {
-        const ts = t0 + s * 1000;
-        const ev = makeInference({ edge_server_id: server, ts, total_ms: 10 + (s % 3), request_id: `rq-${server}-${s}` });
-        input.push({ topic: TOPICS.inference, key: server, value: codecFor('InferenceEvent').encode(ev) });
-        const shadow: ShadowResult = {
-          event_id: `sh-${server}-${s}`, request_id: ev.request_id, ts, request_ts: ts, edge_server_id: server, device_id: `${server}-shadow0`, model_id: ev.model_id, model_version: 'v2',
-          chip: 'hailo-8', runtime: 'hailort', queue_ms: 0, io_ms: 1, compute_ms: 6 + (s % 3), total_ms: 7 + (s % 3), status: 'ok', deployment_id: 'shadow-1',
-        };
-        input.push({ topic: TOPICS.shadow, key: server, value: codecFor('ShadowResult').encode(shadow) });
-      }
-    }
-    const { idle, bounded, run } = await idleAndBounded(() => shadowCompare({ windowMs: 60_000, lagToleranceMs: 10_000, tolerance: 0.1, minPairs: 5 }), input, TOPICS.shadowVerdicts);
-    const windows = (rows: unknown[]) => (rows as ShadowVerdict[]).map((v) => ({ ...v })).sort((a, b) => a.window_end - b.window_end);
-    // The quiet server's requests (0 … 129 s) are in windows ending 60, 120 and 180 s: all three have their verdicts.
-    expect(windows(ofServer(idle, quiet)).map((v) => (v.window_end - t0) / 1000)).toEqual([60, 120, 180]);
-    expect(windows(ofServer(idle, quiet))).toEqual(windows(ofServer(bounded, quiet)));
-    expect(wmOf(run, 0)).toBe(wmOf(run, 1));
+    expect([run.counts[TOPICS.inference], run.counts[TOPICS.load]]).toEqual([{ consumed: 60, processed: 60, late: 0, dead: 0 }, { consumed: 60, processed: 60, late: 0, dead: 0 }]);
     await run.close();
   });
 });
