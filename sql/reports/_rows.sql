@@ -3,7 +3,8 @@
 -- (the chosen metric as Float64) and its `bucket`.
 -- Bucket: with width > 0, fixed bins [k·width, (k+1)·width) whose edges are
 -- the decimals k·width as written (width = width_m·10^width_e, both integers):
--- floor(x / width), except within 1e-6 of a whole quotient, where x is
+-- floor(x / width), except within 1e-6 of a whole quotient (or 1e-12 of it,
+-- relative, where the quotient's ulps are coarser: above ~8.6e9), where x is
 -- compared with the edge itself, the double nearest k·width_m·10^width_e (so
 -- 0.3 / 0.1 = 2.9999999999999996 is bin 3, as 0.3 is the edge, and
 -- 0.29999999996 bin 2; rounding the quotient to 9 decimals had put it in 3);
@@ -16,7 +17,7 @@
 SELECT event_id, edge_server_id, model_id, chip, total_ms, io_ms, compute_ms, status,
        toFloat64({metric:Identifier}) AS x,
        toInt64(if({width:Float64} > 0,
-                  if(abs(x / {width:Float64} - round(x / {width:Float64})) < 1e-6,
+                  if(abs(x / {width:Float64} - round(x / {width:Float64})) <= greatest(1e-6, abs(x / {width:Float64}) * 1e-12),
                      round(x / {width:Float64}) - (x < toFloat64(concat(toString(toInt128(round(x / {width:Float64})) * {width_m:Int128}), 'e', toString({width_e:Int32})))),
                      floor(x / {width:Float64})),
                   arrayCount(e -> e < x, {edges:Array(Float64)}))) AS bucket

@@ -193,8 +193,10 @@ describe('report queries: fixed bins', () => {
     ['0.1', [[0.29999999996, 2], [0.3, 3], [0.7 - 0.4, 2], [0.1 * 3, 3], [0.19999999999999998, 1], [0.2, 2], [0.7, 7], [0.9999999999, 9]]],
     ['2.5e-7', [[7.5e-7, 3], [7.499999999e-7, 2], [1e-6, 4]]],
     ['3', [[1e12 + 2, 333333333334], [1e12 + 1.9999, 333333333333], [1e12 + 5, 333333333335]]],
+    // A re-test: at quotients above ~8.6e9 a load on an edge sat one ulp of the quotient below it, outside a 1e-6 window.
+    ['0.1', [[10000000000.3, 100000000003], [10000000000.299998, 100000000002], [10000000000.4, 100000000004]]],
   ] as const)('fixed bins of width %s have the decimal edges k·width: a load just below an edge is in the bin below it', async (width, cases) => {
-    const server = `edge-bins-${width}`;
+    const server = `edge-bins-${width}-${cases[0]![0]}`;
     const rows = cases.map(([x], i) => SINK_ROUTES[TOPICS.enriched]!.toRow(makeEnriched(
       { edge_server_id: server, model_id: 'm', chip: 'chip-bins', ts: t0 + i * 1000, total_ms: 10 + i, event_id: `${server}-${i}` },
       makeLoad({ edge_server_id: server, ts: t0 + i * 1000, requests_per_s: x }),
