@@ -2,7 +2,7 @@
 // Entry point of the `edgelat` command: runs the compiled dist/ (scripts/build.mjs) while it is newer than
 // every source file, else the TypeScript sources through tsx (always with EDGELAT_FROM_SOURCE=1).
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,19 @@ function newestSource(path) {
   return newest;
 }
 
+/** Whether `path` is a folder this process can write in (or, with `absentOk`, is not there yet). */
+function usableFolder(path, absentOk = false) {
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    if (!s) return absentOk;
+    if (!s.isDirectory()) return false;
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false; // ENOTDIR (a file on the path), EACCES
+  }
+}
+
 const built = statSync(join(root, 'dist', '.built'), { throwIfNoEntry: false });
 const fresh = process.env.EDGELAT_FROM_SOURCE !== '1' && built !== undefined && ['schemas', 'pipelines', 'services', 'errors.ts'].every((p) => newestSource(join(root, p)) <= built.mtimeMs);
 if (fresh) {
@@ -28,11 +41,7 @@ if (fresh) {
 } else {
   // tsx caches compiled files in the temporary folder: one that is missing or cannot be written (TMPDIR) failed every
   // command with a stack trace (a trial); without it tsx compiles in memory.
-  try {
-    accessSync(tmpdir(), constants.W_OK);
-  } catch {
-    process.env.TSX_DISABLE_CACHE = '1';
-  }
+  if (!usableFolder(tmpdir()) || !usableFolder(join(tmpdir(), `tsx-${userInfo().uid}`), true)) process.env.TSX_DISABLE_CACHE = '1';
   const { register } = await import('tsx/esm/api');
   register();
   await import('../services/cli/main.ts');

@@ -1,5 +1,5 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
@@ -305,8 +305,13 @@ describe('edgelat CLI', () => {
   it('runs from the sources when the temporary folder cannot be written (a trial: tsx\'s cache failed every command with a stack trace)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-tmpfile-')), 'a-file');
     writeFileSync(file, '');
-    const r = await edgelat(['sql', 'SELECT 40 + 2', '--format', 'csv'], dataDir, undefined, { EDGELAT_FROM_SOURCE: '1', TMPDIR: join(file, 'tmp') });
-    expect([r.code, r.stdout, r.stderr]).toEqual([0, '42\n', '']);
+    // A re-test: TMPDIR a file, and tsx's own cache entry (tsx-<uid>) a file, failed as the first did.
+    const blocked = mkdtempSync(join(tmpdir(), 'edgelat-cli-tsxfile-'));
+    writeFileSync(join(blocked, `tsx-${userInfo().uid}`), '');
+    for (const TMPDIR of [join(file, 'tmp'), file, blocked]) {
+      const r = await edgelat(['sql', 'SELECT 40 + 2', '--format', 'csv'], dataDir, undefined, { EDGELAT_FROM_SOURCE: '1', TMPDIR });
+      expect([TMPDIR, r.code, r.stdout, r.stderr]).toEqual([TMPDIR, 0, '42\n', '']);
+    }
   });
 
   it('runs under a POSIX-style TZ that Node and date(1) take (a trial: ClickHouse refused "JST-9" and every command failed)', async () => {
