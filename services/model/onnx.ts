@@ -101,14 +101,16 @@ export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
 }
 
 /**
- * Keep onnxruntime's usage telemetry off unless the environment asks for it (`ORT_DISABLE_TELEMETRY=0`):
+ * Keep onnxruntime's usage telemetry off unless the environment asks for it (`ORT_DISABLE_TELEMETRY=0`; unset or
+ * empty: off):
  * onnxruntime-node 1.30 otherwise writes a device id and an event queue under
  * `$HOME/.cache/Microsoft/DeveloperTools/.onnxruntime/` at each session it creates (a trial: 3 MB of it), and
  * where HOME cannot be written prints a coloured warning on stderr. Read when a session is created, so setting it
  * here, before the first, is enough.
  */
 function telemetryOff(): void {
-  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+  // Set but empty (an env file's `ORT_DISABLE_TELEMETRY=`) is unset, not a choice (a re-test: it turned telemetry on).
+  if (!process.env.ORT_DISABLE_TELEMETRY) process.env.ORT_DISABLE_TELEMETRY = '1';
 }
 
 /** An ONNX latency model loaded in onnxruntime-node (CPU). */

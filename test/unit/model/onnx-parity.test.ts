@@ -93,6 +93,7 @@ describe('onnxruntime telemetry', () => {
       return readdirSync(home, { recursive: true }).map(String).sort();
     };
     expect(run({})).toEqual([]);
+    expect(run({ ORT_DISABLE_TELEMETRY: '' })).toEqual([]); // an env file's `ORT_DISABLE_TELEMETRY=` (a re-test)
     // The same run asking for it writes the files: the check above can see them.
     expect(run({ ORT_DISABLE_TELEMETRY: '0' })).toContain(join('.cache', 'Microsoft', 'DeveloperTools', '.onnxruntime', 'deviceid'));
   });
