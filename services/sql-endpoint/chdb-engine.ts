@@ -329,12 +329,13 @@ export class ChdbEngine implements SqlEngine {
    * connection of its own, and a call still queued is refused when its turn comes ("the edgelat endpoint is
    * stopping"). A cancelled query's client gets ClickHouse's code 394 (QUERY_WAS_CANCELLED). A trial: SIGTERM to
    * `serve` waited 18.8 s for a running query, and up to --sql-timeout (300 s) for a longer one, saying nothing.
-   * @returns How many calls were queued or running when it was called (0: nothing was cancelled).
+   * The KILL runs whether or not the engine's own connections are busy: the predictor API's queries are in the list.
+   * @returns How many calls were queued or running on the engine's connections when it was called.
    */
   async cancelRunning(): Promise<number> {
     const busy = this.pending;
     for (const c of [this.writer, ...this.readers.readers]) c.stopping = true;
-    if (busy === 0 || this.closed) return busy;
+    if (this.closed) return busy;
     let killer: { session: Session; release(): void } | null = null;
     try {
       killer = openConnection(this.path, {});

@@ -78,9 +78,14 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
   const close = async (stopped = false): Promise<void> => {
     announceServing(chdbDir(config), null);
-    // Stopped by a signal: the queries still running are cancelled, not waited for (up to --sql-timeout).
-    const cancelled = stopped ? await engine.cancelRunning() : 0;
-    if (cancelled > 0) process.stderr.write(`edgelat: stopping: cancelled ${cancelled} SQL ${cancelled === 1 ? 'query' : 'queries'} running or queued on the ClickHouse port\n`);
+    // Stopped by a signal: the queries still running are cancelled, not waited for (up to --sql-timeout), and the
+    // gates still waiting are answered 503 (the API first: a gate that starts after the KILL would run to its end).
+    if (stopped) {
+      const gates = api.beginStop();
+      const sql = await engine.cancelRunning();
+      const what = [sql > 0 ? `${sql} SQL ${sql === 1 ? 'query' : 'queries'} on the ClickHouse port` : '', gates > 0 ? `${gates} gate ${gates === 1 ? 'request' : 'requests'}` : ''].filter(Boolean);
+      if (what.length > 0) process.stderr.write(`edgelat: stopping: cancelled ${what.join(' and ')} (running or waiting)\n`);
+    }
     await api.close();
     await backend.close();
     await endpoint.close();

@@ -388,6 +388,27 @@ describe('POST /v1/gate: one gate computed at a time', () => {
     expect([answers.map((a) => a.statusCode), held.stats()]).toEqual([Array(1 + MAX_GATES_WAITING).fill(200), { calls: 1 + MAX_GATES_WAITING, most: GATE_PARALLEL }]);
   });
 
+  it('once told it is stopping, answers the gates still waiting 503, and a running one whose query the stop cancelled 503 too (a re-test: serve\'s SIGTERM waited for 12 queued gates)', async () => {
+    let cancel!: (error: Error) => void;
+    let calls = 0;
+    const gate = () => {
+      calls++;
+      return new Promise<never>((_resolve, reject) => { cancel = reject; });
+    };
+    const { app } = setup({ gate });
+    const pending = Array.from({ length: 4 }, () => app.inject(postJson('/v1/gate', GATE_BODY)));
+    while (calls === 0) await new Promise((r) => setTimeout(r, 2));
+    expect(app.beginStop()).toBe(4);
+    // serve's KILL QUERY: the running gate's warehouse query fails with ClickHouse's 394.
+    cancel(new Error('Code: 394. DB::Exception: Query was cancelled. (QUERY_WAS_CANCELLED)'));
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => [a.statusCode, a.headers['retry-after'], expectProblem(a, 503, PROBLEM_TYPES.unavailable).detail])).toEqual([
+      [503, '5', 'the server is stopping: the gate was cancelled; retry once it is back'],
+      ...Array(3).fill([503, '5', 'the server is stopping: the gate was not computed; retry once it is back']),
+    ]);
+    expect(calls).toBe(1);
+  });
+
   it('does not compute a gate whose client closed the connection while it waited, over a real socket', async () => {
     const held = heldGates();
     const { app } = setup({ gate: held.gate });
