@@ -263,6 +263,9 @@ export function readWithWriterSchema(
     reading = readerSchema === undefined ? undefined : cachedReading(cachedType(readerSchema), writer);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    // avsc fails with a TypeError on some schemas it cannot resolve (a top-level union, a branch naming a type defined
+    // elsewhere): its words ("cannot read properties of undefined") read as a crash, so they are said to be avsc's.
+    if (err instanceof TypeError) return fail('', `invalid or incompatible schema: the writer's schema could not be resolved to the reader's (avsc: ${message.toLowerCase()})`);
     return fail('', `invalid or incompatible schema: ${message.toLowerCase()}`);
   }
   if (reading === undefined) return decodeBody(writer, body);

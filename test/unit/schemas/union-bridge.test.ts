@@ -49,6 +49,35 @@ describe('a writer union read into a non-union reader field', () => {
     expect(readWithWriterSchema(w, bytesOf(w, { load: { u: null } }), r)).toMatchObject({ ok: false, path: 'load.u' });
   });
 
+  it('follows arrays, maps and a union\'s record branch, and bridges a record branch with unions inside (a re-test: each refused the whole writer schema)', () => {
+    const L = (u: unknown) => ({ type: 'record', name: 'L', fields: [{ name: 'u', type: u }] });
+    const cases: [string, object, object, object, object, string][] = [
+      // [label, writer, reader, a record with values, the same with a null where the reader has none, the path named]
+      ['array items', record([{ name: 'xs', type: { type: 'array', items: L(['null', 'double']) } }]), record([{ name: 'xs', type: { type: 'array', items: L('double') } }]),
+        { xs: [{ u: 1.5 }, { u: 2 }] }, { xs: [{ u: 1.5 }, { u: null }] }, 'xs[1].u'],
+      ['map values', record([{ name: 'm', type: { type: 'map', values: ['null', 'double'] } }]), record([{ name: 'm', type: { type: 'map', values: 'double' } }]),
+        { m: { p50: 1.5, p99: 9 } }, { m: { p50: 1.5, p99: null } }, 'm["p99"]'],
+      ['a union\'s record branch', record([{ name: 'load', type: ['null', L(['null', 'double'])] }]), record([{ name: 'load', type: ['null', L('double')] }]),
+        { load: { u: 0.5 } }, { load: { u: null } }, 'load.u'],
+      ['a writer union of the reader\'s record with a union inside', record([{ name: 'load', type: ['null', L(['null', 'double'])] }]), record([{ name: 'load', type: L('double') }]),
+        { load: { u: 0.5 } }, { load: { u: null } }, 'load.u'],
+    ];
+    for (const [label, writer, reader, good, bad, path] of cases) {
+      expect([label, readWithWriterSchema(writer, bytesOf(writer, good), reader)]).toEqual([label, { ok: true, value: good }]);
+      expect([label, readWithWriterSchema(writer, bytesOf(writer, bad), reader)]).toEqual([label, { ok: false, path, reason: `${path}: value null, written as a branch of ["null","double"], is not a double as the reader's schema has it (avro schema resolution: a writer's union branch the reader cannot read)` }]);
+    }
+    // The record itself null where the reader has the record alone: named at the field.
+    const [, writer, reader] = cases[3]!;
+    expect(readWithWriterSchema(writer, bytesOf(writer, { load: null }), reader)).toMatchObject({ ok: false, path: 'load', reason: expect.stringMatching(/^load: value null, written as a branch of \["null",\{"name":"L","type":"record",.*\}\], is not a record as the reader's schema has it/) });
+  });
+
+  it('names avsc\'s TypeError on a writer it cannot resolve as avsc\'s, not as a crash', () => {
+    const top = ['null', { type: 'record', name: 'R', fields: [{ name: 'a', type: 'int' }] }];
+    expect(readWithWriterSchema(top, Buffer.from([0x02, 0x02]), record([{ name: 'a', type: 'int' }]))).toEqual({
+      ok: false, path: '', reason: 'invalid or incompatible schema: the writer\'s schema could not be resolved to the reader\'s (avsc: cannot read properties of undefined (reading \'length\'))',
+    });
+  });
+
   it('still refuses a writer union of which the reader reads no branch (the schemas cannot be resolved)', () => {
     const w = record([{ name: 'x', type: ['null', 'string'] }]);
     expect(readWithWriterSchema(w, bytesOf(w, { x: 'a' }), record([{ name: 'x', type: 'double' }])))
