@@ -122,7 +122,8 @@ export function checkpointMetadata(cp: Omit<Checkpoint, 'floors' | 'packedFloors
   const at = (shift: number) => JSON.stringify({ ...cp, packedFloors: packFloors(floors, shift) });
   const exact = at(0);
   if (settingsJson !== undefined) {
-    const withJson = JSON.stringify({ ...cp, packedFloors: packFloors(floors, 0), settingsJson });
+    // The exact text with the settings' JSON appended as its last key (JSON.stringify's order).
+    const withJson = `${exact.slice(0, -1)},"settingsJson":${JSON.stringify(settingsJson)}}`;
     if (fits(withJson, Math.min(MAX_CHECKPOINT_BYTES, maxBytes))) return { metadata: withJson, floorShift: 0, lanesDropped: false };
   }
   if (fits(exact)) return { metadata: exact, floorShift: 0, lanesDropped: false };
