@@ -304,6 +304,25 @@ function genericCpu(n: string, c: NormalisedChip, ruled: boolean): boolean {
 }
 
 /**
+ * A cell that names no device: a dash, N/A, none, null, unknown, TBD or question marks, as MLPerf's files and
+ * hand-made ones write where a system has no accelerator (a trial: compute_device `-` became chip `unknown` and
+ * `N/A` chip `n-a`, both ranked by `recommend`). Matched on the trimmed cell, ignoring case.
+ */
+export const NO_DEVICE_NAME = /^(?:|[-\u2013\u2014?]+|n\/?a|none|null|unknown|tbd)$/i;
+
+/**
+ * The raw device name of an MLPerf systems record: its `compute_device`, else `accelerator_model_name`, else
+ * `host_processor_model_name`, else `system_name`, the first that names a device ({@link NO_DEVICE_NAME} skips the
+ * others); `''` when none does. The MLPerf import and the system features read the same name, so a system's chip is
+ * one id in both.
+ * @param r  The record's cells by column name (a column the file lacks is undefined).
+ */
+export function systemDeviceName(r: Readonly<Record<string, string | undefined>>): string {
+  return [r.compute_device, r.accelerator_model_name, r.host_processor_model_name, r.system_name]
+    .find((s): s is string => s !== undefined && !NO_DEVICE_NAME.test(s.trim())) ?? '';
+}
+
+/**
  * Normalise one chip name as submitted (free text) to a chip id, kind and vendor.
  *
  * Behaviour: rules of {@link CHIP_NAME_RULES} in order (see the module doc);

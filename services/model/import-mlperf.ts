@@ -36,7 +36,7 @@
  *   STYLE §2), never dropped silently; a header without a required column throws.
  */
 import { assertColumnsOnce, assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
-import { normaliseChip, type ChipKind } from './chips.ts';
+import { normaliseChip, systemDeviceName, type ChipKind } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
 import { idProblem } from '../names.ts';
 import { systemBoardConflict } from './board-conflict.ts';
@@ -155,7 +155,27 @@ export function highAccuracyTarget(model: string): boolean {
  * @returns  `${mlperf_version}/${division}/${submitter}/${system_id}`.
  */
 export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], string>>): string {
-  return `${r.mlperf_version}/${r.division}/${r.submitter}/${r.system_id}`;
+  return `${mlperfRound(r.mlperf_version) ?? r.mlperf_version}/${r.division}/${r.submitter}/${r.system_id}`;
+}
+
+/**
+ * An MLPerf round as a system key spells it: `vX.Y` or `X.Y` (digits), a capital V written small (`V1.1` → `v1.1`);
+ * null for anything else (`v4.0-rc`, `2023`): the answers tell rounds apart by it (a model's rows of a round before
+ * a workload change are left out, benchmark-rows.ts), and a round they cannot read would be kept as no round at all
+ * (a trial: `V1.1` brought back 3d-unet-99's BraTS rows, ranking a T4 at 158 ms).
+ * @param text  The `mlperf_version` cell.
+ */
+export function mlperfRound(text: string): string | null {
+  const t = text.trim();
+  return /^[vV]?\d+\.\d+$/.test(t) ? t.replace(/^V/, 'v') : null;
+}
+
+/** The MLPerf scenarios as the rules spell them, by their names without case, blanks, `_` or `-`. */
+const SCENARIOS: Readonly<Record<string, string>> = { singlestream: 'SingleStream', multistream: 'MultiStream', server: 'Server', offline: 'Offline' };
+
+/** An MLPerf scenario as the rules spell it (`single stream`, `Single_Stream` → `SingleStream`); another name unchanged. */
+export function mlperfScenario(text: string): string {
+  return SCENARIOS[text.replace(/[\s_-]+/g, '').toLowerCase()] ?? text;
 }
 
 /** Records with their first and last line (csv.ts), without blank lines. */
@@ -198,7 +218,6 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
 
 /** Whether a latency cell is a decimal number (no hex, no words), finite and > 0. */
 /** Whether a cell is a decimal number of milliseconds > 0 (finite; exponents allowed, no hex). */
@@ -348,6 +367,10 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
         problems.push({ file: f.file, line, field: notId[0], value: rec[notId[0]]!, message: notId[1]!.slice(notId[0].length + 2) });
         continue;
       }
+      if (mlperfRound(rec.mlperf_version!) === null) {
+        problems.push({ file: f.file, line, field: 'mlperf_version', value: rec.mlperf_version!, message: `expected a round as vX.Y or X.Y (v4.1, 3.0), got ${quoteValue(rec.mlperf_version!)}` });
+        continue;
+      }
       const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
       const seen = bySystem.get(key);
       if (seen !== undefined) {
@@ -362,7 +385,7 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
         bySystem.set(key, { line, file: f.file, chip: '', conflict });
         continue;
       }
-      const raw = [rec.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, rec.host_processor_model_name, rec.system_name].find((s) => s !== undefined && s !== '') ?? '';
+      const raw = systemDeviceName(rec);
       // The system names the board where the device name tells only an instruction set or cores (cTuning's Raspberry Pi 4
       // as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE v8.2`).
       const kind = rec.compute_kind === 'cpu' ? 'cpu' : undefined;
@@ -395,10 +418,11 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const bad = (field: string, message: string): void => {
         problems.push({ file: f.file, line, field, value: rec[field] ?? '', message });
       };
+      if (mlperfRound(rec.mlperf_version!) === null) { bad('mlperf_version', `expected a round as vX.Y or X.Y (v4.1, 3.0), got ${quoteValue(rec.mlperf_version!)}`); continue; }
       const key = systemKey(rec as Record<(typeof KEY_COLUMNS)[number], string>);
       const sys = bySystem.get(key);
       if (sys === undefined) { bad('system_id', `no system row for ${quoteValue(key, KEY_MAX_CHARS)}`); continue; }
-      const scenario = rec.scenario!;
+      const scenario = mlperfScenario(rec.scenario!);
       if (scenario === '') { bad('scenario', 'empty scenario'); continue; }
       if (scenario !== 'SingleStream') {
         const reason = `scenario=${scenario}`;

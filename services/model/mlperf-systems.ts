@@ -12,7 +12,7 @@
  * as problems; this module only reads features).
  */
 import { parseCsv } from '../simulator/csv.ts';
-import { normaliseChip } from './chips.ts';
+import { normaliseChip, systemDeviceName } from './chips.ts';
 import type { NamedText } from './help.ts';
 import { systemKey } from './import-mlperf.ts';
 
@@ -163,12 +163,9 @@ function softwareStack(frameworkText: string, systemId: string): { framework: st
   return { framework, stack: backend ? `${framework}:${backend}` : framework };
 }
 
-const NO_ACCELERATOR = /^(?:|-|n\/?a|none)$/i;
-
 function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
-  const acc = r.accelerator_model_name ?? '';
   // Same choice of raw name as import-mlperf.ts, so `chip` equals the benchmark rows' chip.
-  const raw = [r.compute_device, NO_ACCELERATOR.test(acc) ? '' : acc, r.host_processor_model_name, r.system_name].find((s) => s !== undefined && s !== '') ?? '';
+  const raw = systemDeviceName(r);
   const chip = normaliseChip(raw, { kind: r.compute_kind === 'cpu' ? 'cpu' : undefined, system: `${r.system_name ?? ''} ${r.system_id ?? ''}`, host: r.host_processor_model_name });
   const host = r.host_processor_model_name ? normaliseChip(r.host_processor_model_name, { kind: 'cpu' }).chip : 'unknown';
   const perNode = Number(r.accelerators_per_node);

@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../../services/simulator/csv.ts';
-import { normaliseChip, slugChip } from '../../../services/model/chips.ts';
+import { normaliseChip, slugChip, systemDeviceName } from '../../../services/model/chips.ts';
 import { quoteValue } from '../../../services/model/help.ts';
-import { mlperfModelId, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
+import { mlperfModelId, mlperfRound, mlperfScenario, parseMlperf, type NamedCsv } from '../../../services/model/import-mlperf.ts';
 import { validChips } from '../../../services/predictor/chip-catalog.ts';
 
 const FIXTURES = new URL('../../fixtures/mlperf/', import.meta.url);
@@ -96,6 +96,46 @@ describe('parseMlperf on fixtures', () => {
       .toThrow('runs_missing_p90.csv: header lacks required column "p90_latency_ms"');
     expect(() => parseMlperf([], [{ file: 'systems_x.csv', text: 'mlperf_version,division,submitter,system_id\n' }]))
       .toThrow('systems_x.csv: header lacks required column "compute_device"');
+  });
+});
+
+describe('parseMlperf: spellings of rounds, scenarios, devices and models', () => {
+  const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
+  const RUNS_HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p90_latency_ms';
+
+  it('reads a round as vX.Y or X.Y, a capital V small (a trial: V1.1 was no round, and 3d-unet-99\'s BraTS rows came back); another text is a bad line', () => {
+    const systems = [SYS, 'V1.1,closed,V,a,Box A,-,Intel Xeon Gold 6248,TF,cpu,', 'v4.0-rc,closed,V,b,Box B,-,Intel Xeon Gold 6248,TF,cpu,', '3.0,closed,V,c,Box C,-,Intel Xeon Gold 6248,TF,cpu,'].join('\n');
+    const runs = [RUNS_HEAD, 'V1.1,closed,V,a,resnet50,SingleStream,2', 'v1.1,closed,V,a,bert-99,SingleStream,3', 'v4.0-rc,closed,V,b,resnet50,SingleStream,4', '3.0,closed,V,c,resnet50,SingleStream,5'].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.benchmark.map((b) => [b.system, b.model_id, b.latency_ms])).toEqual([['v1.1/closed/V/a', 'resnet50', 2], ['v1.1/closed/V/a', 'bert-99', 3], ['3.0/closed/V/c', 'resnet50', 5]]);
+    expect(r.problems.map((p) => [p.file, p.line, p.field, p.value, p.message])).toEqual([
+      ['s.csv', 3, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
+      ['r.csv', 4, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
+    ]);
+    expect([mlperfRound(' V2.1 '), mlperfRound('2.1'), mlperfRound('v2'), mlperfRound('2023'), mlperfRound('v2.1.0')]).toEqual(['v2.1', '2.1', null, null, null]);
+  });
+
+  it('reads a scenario without regard to case, blanks, _ or - (a trial: a lowercase file imported nothing and said no more)', () => {
+    const systems = [SYS, 'v3.0,closed,V,a,Box A,-,Intel Xeon Gold 6248,TF,cpu,'].join('\n');
+    const runs = [RUNS_HEAD, 'v3.0,closed,V,a,resnet50,singlestream,2', 'v3.0,closed,V,a,bert-99,Single Stream,3', 'v3.0,closed,V,a,rnnt,single_stream,4', 'v3.0,closed,V,a,retinanet,multi-stream,5', 'v3.0,closed,V,a,3d-unet-99,Batch,6'].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.benchmark.map((b) => [b.model_id, b.scenario, b.latency_ms])).toEqual([['resnet50', 'SingleStream', 2], ['bert-99', 'SingleStream', 3], ['rnnt', 'SingleStream', 4]]);
+    expect(r.runsSkipped).toEqual([{ reason: 'scenario=Batch', count: 1 }, { reason: 'scenario=MultiStream', count: 1 }]);
+    expect(mlperfScenario('OFFLINE')).toBe('Offline');
+  });
+
+  it('takes a placeholder device cell (-, N/A, none, unknown, ?) as no device, as an empty one (a trial: `-` became chip unknown, N/A chip n-a, both ranked)', () => {
+    const rows = ['-', 'N/A', 'n/a', 'None', 'unknown', '?', '\u2014', 'TBD', 'null'].map((d, i) => `v3.0,closed,V,s${i},Box ${i},${i % 2 ? 'N/A' : '-'},Intel Xeon Gold 6248,TF,cpu,${d}`);
+    const systems = [SYS, ...rows, 'v3.0,closed,V,t,Box T,-,-,TF,cpu,-', 'v3.0,closed,V,u,Box U,NVIDIA A100-SXM4-80GB,AMD EPYC 7742,TRT,,n/a'].join('\n');
+    const runs = [RUNS_HEAD, ...rows.map((_, i) => `v3.0,closed,V,s${i},resnet50,SingleStream,${i + 2}`), 'v3.0,closed,V,t,resnet50,SingleStream,20', 'v3.0,closed,V,u,resnet50,SingleStream,0.5'].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.problems).toEqual([]);
+    expect(new Set(r.benchmark.slice(0, rows.length).map((b) => b.chip))).toEqual(new Set([normaliseChip('Intel Xeon Gold 6248', { kind: 'cpu' }).chip]));
+    // Every cell a placeholder: the system's name; an accelerator where the device is N/A.
+    expect(r.benchmark.slice(rows.length).map((b) => b.chip)).toEqual([normaliseChip('Box T', { kind: 'cpu' }).chip, 'nvidia-a100']);
+    expect(r.chips.map((c) => c.chip)).not.toContain('unknown');
+    expect(r.chips.map((c) => c.chip)).not.toContain('n-a');
+    expect(systemDeviceName({ compute_device: ' - ', accelerator_model_name: 'N/A', host_processor_model_name: 'Apple M1' })).toBe('Apple M1');
   });
 });
 
