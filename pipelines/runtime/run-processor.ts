@@ -255,8 +255,13 @@ export class ProcessorRun<S> {
     });
     if (passedOver.length > 0) {
       const first = passedOver[0]!;
+      // Records with the lane headers but none of the settings: an edgelat from before that header (an upgrade trial:
+      // bc8aff7's correlation windows were written again, and the warning blamed another producer).
+      const older = passedOver.every((r) => r.headers[SETTINGS_HEADER] === undefined);
       this.options.logger?.warn({ pipeline: processor.name, records: passedOver.length, first: { topic: first.topic, partition: first.partition, offset: first.offset, lane: first.headers[LANE_HEADER], seq: first.headers[SEQ_HEADER] } },
-        'output records under this processor\'s lanes that it cannot have written (no settings header of this run, not decodable, or a position that disagrees with the record) are passed over: another producer wrote them (only edgelat should write its output topics)');
+        older
+          ? 'output records under this processor\'s lanes without a settings header are passed over: an edgelat older than this one wrote them (their windows and rows may be written again), or another producer did (only edgelat should write its output topics); stop an older version after its input has drained (pipeline run --until-end) before starting this one'
+          : 'output records under this processor\'s lanes that it cannot have written (no settings header of this run, not decodable, or a position that disagrees with the record) are passed over: another producer wrote them (only edgelat should write its output topics)');
     }
     this.options.logger?.debug({ pipeline: processor.name, scanned: ranges.reduce((n, r) => n + Math.max(0, r.to - r.from), 0) }, 'lane positions restored');
   }
