@@ -59,9 +59,9 @@ export class DemoRefusedError extends Error {
  * it is a demo that did not finish (its count null), the events not in its ground truth ({@link eventsAfterPartialDemo});
  * 0 when there are none.
  */
-async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; lastDemo: number | null }> {
+async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; lastDemo: number | null; total: number }> {
   const db = warehouse.database;
-  const none = { events: 0, lastDemo: null };
+  const none = { events: 0, lastDemo: null, total: 0 };
   const tables = new Set((await warehouse.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String}', { db })).map((t) => t.name));
   if (!tables.has('inference_events')) return none;
   const [{ n } = { n: 0 }] = await warehouse.query<{ n: number }>(`SELECT count() AS n FROM ${db}.inference_events`);
@@ -72,9 +72,9 @@ async function foreignEvents(warehouse: Warehouse): Promise<{ events: number; la
     // version's own demo), whose events are all in the ground truth that only a demo writes; or none of them a demo's.
     // A demo cut short: its events are in its ground truth; others were written since (a pipeline's run).
     const others = await eventsAfterPartialDemo(warehouse);
-    return others === 0 ? none : { events: others, lastDemo: null };
+    return others === 0 ? none : { events: others, lastDemo: null, total: Number(n) };
   }
-  return last.events === Number(n) ? none : { events: Number(n), lastDemo: last.events };
+  return last.events === Number(n) ? none : { events: Number(n), lastDemo: last.events, total: Number(n) };
 }
 
 /** What a demo run did. */
@@ -135,9 +135,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
   // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
-  const foreign = options.replace ? { events: 0, lastDemo: null } : await foreignEvents(warehouse);
+  const foreign = options.replace ? { events: 0, lastDemo: null, total: 0 } : await foreignEvents(warehouse);
   if (foreign.events > 0) {
-    throw new DemoRefusedError(`database ${db} holds ${foreign.events === 1 ? '1 inference event' : `${foreign.events} inference events`}, ${foreign.lastDemo === null ? `${foreign.events === 1 ? 'not' : 'none of them'} a demo's` : `not the ${foreign.lastDemo} the last demo left`} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+    // Beside a demo's own events, only those no demo wrote are counted (an upgrade trial: "1688 inference events, none
+    // of them a demo's" beside 71,909 of the demo).
+    const count = (k: number): string => `${k.toLocaleString('en-US')} inference event${k === 1 ? '' : 's'}`;
+    const whose = foreign.lastDemo !== null
+      ? `${count(foreign.events)}, not the ${foreign.lastDemo.toLocaleString('en-US')} the last demo left`
+      : foreign.total > foreign.events
+        ? `${count(foreign.events)} no demo wrote (beside ${(foreign.total - foreign.events).toLocaleString('en-US')} of a demo)`
+        : `${count(foreign.events)}, ${foreign.events === 1 ? 'not' : 'none of them'} a demo's`;
+    throw new DemoRefusedError(`database ${db} holds ${whose} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
       + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
   }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).

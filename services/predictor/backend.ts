@@ -82,8 +82,17 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       if (predictProblem !== null) {
         return { ok: chips > 0, details: { warehouse: w.database, champions, chips, predict_unavailable: predictProblem.split('\n')[0]!.replace(/ \(file "[^"]*"\)/, '') } };
       }
-      value = champions.length > 0 || chips > 0 ? { ok: true, details: { warehouse: w.database, champions, chips } }
-        : { ok: false, details: { warehouse: w.database, champions, chips, reason: 'the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer (a new, empty EDGELAT_DATA_DIR?); run `edgelat demo`, or import a catalog or benchmark and train models' } };
+      if (champions.length > 0 || chips > 0) {
+        value = { ok: true, details: { warehouse: w.database, champions, chips } };
+      } else {
+        // Telemetry without a catalog or models (an older edgelat's demo, a pipeline's run) is no empty folder (an
+        // upgrade trial: "a new, empty EDGELAT_DATA_DIR?" beside 71,582 enriched rows).
+        const [held] = await w.query<{ n: number | string }>(`SELECT count() AS n FROM ${w.database}.inference_enriched`);
+        const events = Number(held?.n ?? 0);
+        const what = events > 0 ? `${events.toLocaleString('en-US')} enriched inference event${events === 1 ? '' : 's'} but no chip catalog and no champion latency model` : 'no chip catalog and no champion latency model';
+        const why = events > 0 ? 'an older edgelat\'s data, or a pipeline\'s without models?' : 'a new, empty EDGELAT_DATA_DIR?';
+        value = { ok: false, details: { warehouse: w.database, champions, chips, reason: `the warehouse holds ${what}: predict, recommend and gate cannot answer (${why}); run \`edgelat demo\`, or import a catalog (\`edgelat chips import\`) or a benchmark (\`edgelat import benchmark\`) and train models (\`edgelat model train\`)` } };
+      }
     } catch (error) {
       // What is missing, without the statement (a trial's 503 carried the registry's whole SELECT).
       value = { ok: false, details: { error: missingObject(error) ?? exceptionFirstLine((error as Error).message).replace(/ in scope [\s\S]*$/, '') } };

@@ -92,9 +92,10 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     await warehouse.close();
   };
   let newDatabase = false;
+  let applied: string[] = [];
   try {
     newDatabase = !newFolder && (await pendingMigrations(warehouse)) === null;
-    await warehouse.migrate();
+    applied = await warehouse.migrate();
     await endpoint.listen({ port: options.sqlPort, host: options.host });
     await api.listen({ port: options.port, host: options.host });
   } catch (error) {
@@ -112,6 +113,9 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   if (newFolder || newDatabase) {
     process.stderr.write(`edgelat: note: ${newFolder ? `there was no warehouse in ${JSON.stringify(config.dataDir)} (EDGELAT_DATA_DIR)` : `database ${config.database} (EDGELAT_DATABASE) did not exist`}: `
       + 'serving a new, empty one (the data `npm start` wrote is in ./.edgelat of the folder it ran in, database edgelat)\n');
+  } else if (applied.length > 0) {
+    // Tables of an older edgelat are brought up to this one's (an upgrade trial: serve migrated them without a word).
+    process.stderr.write(`edgelat: note: applied ${applied.length} migration(s) the warehouse lacked (${applied.slice(0, 3).join(', ')}${applied.length > 3 ? ', …' : ''}): its tables were an older edgelat's\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => {

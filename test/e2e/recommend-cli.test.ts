@@ -34,14 +34,14 @@ const BIN = fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url));
 interface Rec { model: string; chips: { rank: number; chip: string; at_load: { p99: number | null }; evidence: { kind: string }; meets_slo: boolean; reason: string }[]; skipped: unknown[] }
 
 /** Start `edgelat serve` on free ports; resolves with both base URLs. */
-async function startServe(dataDir: string): Promise<{ child: ChildProcess; api: string; sql: string }> {
+async function startServe(dataDir: string): Promise<{ child: ChildProcess; api: string; sql: string; stderr: () => string }> {
   const child = spawn('node', [BIN, 'serve', '--port', '0', '--sql-port', '0'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       const m = /predictor API on (http:\/\/[\d.]+:\d+).*ClickHouse HTTP on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-      if (m) resolve({ child, api: m[1]!, sql: m[2]! });
+      if (m) resolve({ child, api: m[1]!, sql: m[2]!, stderr: () => stderr });
     });
     child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
   });
@@ -64,6 +64,21 @@ describe('serve on a folder with no warehouse', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     expect(note).toBe(`edgelat: note: there was no warehouse in ${JSON.stringify(dataDir)} (EDGELAT_DATA_DIR): serving a new, empty one (the data \`npm start\` wrote is in ./.edgelat of the folder it ran in, database edgelat)`);
   }, 30_000);
+});
+
+describe('serve on an older edgelat\'s folder', () => {
+  it('says it applied the migrations the warehouse lacked (an upgrade trial: serve migrated an older demo\'s tables without a word)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-serve-older-'));
+    expect((await edgelat(['migrate'], dataDir)).code).toBe(0);
+    // As an edgelat before the last migration left it: the migration's column and its record gone.
+    for (const statement of ['ALTER TABLE edgelat.shadow_verdicts DROP COLUMN failed_pairs', 'DELETE FROM edgelat.schema_migrations WHERE version = 11']) {
+      expect((await edgelat(['sql', '--write', statement], dataDir)).code).toBe(0);
+    }
+    const serve = await startServe(dataDir);
+    serve.child.kill('SIGTERM');
+    await new Promise((resolve) => serve.child.on('close', resolve));
+    expect(serve.stderr()).toMatch(/^edgelat: note: applied 1 migration\(s\) the warehouse lacked \(0011_shadow_failed_pairs\.sql\): its tables were an older edgelat's$/m);
+  }, 60_000);
 });
 
 describe('a command locked out of the folder serve holds', () => {

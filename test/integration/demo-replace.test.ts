@@ -54,7 +54,7 @@ describe('demo on a database that holds data', () => {
     // A pipeline writes into the same database afterwards: refused, naming its events, and no advice to run the demo.
     const e = makeInference({ edge_server_id: 'edge-98', event_id: 'after-the-cut', ts: Date.UTC(2024, 5, 1, 10) });
     await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
-    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event no demo wrote (beside ${own.toLocaleString('en-US')} of a demo)`);
     expect(await events()).toBe(own + 1);
     expect(await partialDemoWarning(warehouse)).toBeNull();
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
@@ -76,7 +76,7 @@ describe('demo on a database that holds data', () => {
     await warehouse.exec(`DROP TABLE ${warehouse.database}.${DEMO_RUNS_TABLE}`);
     const e = makeInference({ edge_server_id: 'edge-97', event_id: 'beside-an-old-demo', ts: Date.UTC(2024, 5, 1, 10) });
     await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
-    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event no demo wrote (beside ${own.toLocaleString('en-US')} of a demo)`);
     expect(await events()).toBe(own + 1);
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
     // An event of another fleet under one of the demo's event ids (`edgelat simulate` names them as the demo does):
@@ -85,7 +85,7 @@ describe('demo on a database that holds data', () => {
     await warehouse.exec(`DROP TABLE ${warehouse.database}.${DEMO_RUNS_TABLE}`);
     const twin = makeInference({ edge_server_id: 'edge-96', event_id: taken!.event_id, ts: Date.UTC(2024, 5, 1, 10) });
     await warehouse.insert(`${warehouse.database}.inference_events`, [{ ...twin, ts: msToDateTime64(twin.ts) }]);
-    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event, not a demo's`);
+    await expect(runDemo({ warehouse, config, sim, badRecords: 0 })).rejects.toThrow(`database ${warehouse.database} holds 1 inference event no demo wrote (beside ${own.toLocaleString('en-US')} of a demo)`);
     await runDemo({ warehouse, config, sim, badRecords: 0, replace: true });
   });
 
