@@ -37,6 +37,8 @@ export interface DeviceResult extends Scores {
   baseline: Scores;
   /** Few-shot only: the known device the baseline regressed on. */
   nearest_device?: string;
+  /** Few-shot only: the shots set aside as outliers (transfer.ts `screenShots`), as architecture ids. */
+  shots_set_aside?: number[];
 }
 
 /** The report `--json` prints. */
@@ -192,6 +194,7 @@ export function evaluateFewShot(
       ...scores(testRows.map((r) => fs.predictLog(r)), truth),
       baseline: scores(testRows.map((r) => fs.baselineLog(r)), truth),
       nearest_device: fs.nearestDevice,
+      shots_set_aside: fs.setAside.map((j) => d.archIds[rows[shotRows[j]!]!]!),
     });
     options.onProgress?.(k + 1, devices.length, device);
   });

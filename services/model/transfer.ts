@@ -30,6 +30,52 @@
 import { ridge, predictLinear, symmetricEigen } from './linalg.ts';
 import { pearson } from './metrics.ts';
 
+/** Robust standard deviations (1.4826 × median absolute residual) past which a shot is set aside ({@link screenShots}). */
+export const SHOT_OUTLIER_SDS = 6;
+/** Smallest residual, ln ms, at which a shot is set aside: a factor of 4 off the line, whatever the spread. */
+export const SHOT_OUTLIER_MIN_LOG = Math.log(4);
+
+/**
+ * Shots that no known device explains, to set aside before the fit: a damaged measurement (HELP's NAS-Bench-201
+ * raspi4 has architecture 5802 at 0.0117 ms where the Xeons take 9–18 ms) drags a least-squares line and the
+ * embedding's posterior (a trial: raspi4 from the four Xeons with that shot among 20 came out at 0.56× the truth, acc10
+ * 0.065).
+ *
+ * Per known device, a Theil–Sen line of the shots' log latency on the device's (slope: median of the pairwise slopes;
+ * intercept: median of y − slope·x; Sen 1968), and the device whose residuals have the smallest median absolute
+ * value; a shot whose residual there is beyond max({@link SHOT_OUTLIER_SDS} robust sds, {@link SHOT_OUTLIER_MIN_LOG})
+ * is an outlier. Nothing is set aside when more than a quarter of the shots would be, or fewer than 3 would remain
+ * (then the shots disagree, not one of them).
+ * @param known    Log latencies of every row on the known devices.
+ * @param shotRows Row indices measured on the new device.
+ * @param shotLog  Their log latencies.
+ * @returns        Indices into the shots (ascending) to set aside; empty when none.
+ */
+export function screenShots(known: KnownDevices, shotRows: readonly number[], shotLog: readonly number[]): number[] {
+  const k = shotRows.length;
+  const median = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    const h = v.length >> 1;
+    return v.length % 2 ? v[h]! : (v[h - 1]! + v[h]!) / 2;
+  };
+  let best: { mad: number; residuals: number[] } | null = null;
+  for (const col of known.columns) {
+    const x = shotRows.map((i) => col[i]!);
+    const slopes: number[] = [];
+    for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) if (x[b] !== x[a]) slopes.push((shotLog[b]! - shotLog[a]!) / (x[b]! - x[a]!));
+    if (slopes.length === 0) continue;
+    const slope = median(slopes);
+    const intercept = median(shotLog.map((y, j) => y - slope * x[j]!));
+    const residuals = shotLog.map((y, j) => y - intercept - slope * x[j]!);
+    const mad = median(residuals.map(Math.abs));
+    if (best === null || mad < best.mad) best = { mad, residuals };
+  }
+  if (best === null) return [];
+  const limit = Math.max(SHOT_OUTLIER_SDS * 1.4826 * best.mad, SHOT_OUTLIER_MIN_LOG);
+  const out = best.residuals.flatMap((r, j) => (Math.abs(r) > limit ? [j] : []));
+  return out.length <= Math.floor(k / 4) && k - out.length >= 3 ? out : [];
+}
+
 /** Noise variances (log ms)² the embedding's leave-one-out chooses from. */
 export const NOISE_VARIANCE_GRID = [0.003, 0.01, 0.03, 0.1] as const;
 
@@ -43,6 +89,8 @@ export interface FewShotModel {
   nearestDevice: string;
   /** Noise variance the embedding's leave-one-out chose. */
   noiseVariance: number;
+  /** Indices of the shots set aside as outliers ({@link screenShots}), ascending; empty when none. */
+  setAside: number[];
 }
 
 /** Known devices' log latencies: names and columns (all the same length n, finite). */
@@ -136,6 +184,13 @@ export function fitFewShot(known: KnownDevices, shotRows: readonly number[], sho
   if (shotRows.length < 3) throw new RangeError(`few-shot: need at least 3 measured models on the new device, got ${shotRows.length}`);
   if (shotRows.length !== shotLog.length) throw new RangeError(`few-shot: ${shotRows.length} shot rows for ${shotLog.length} latencies`);
   if (known.columns.length < 2) throw new RangeError(`few-shot: need at least 2 known devices, got ${known.columns.length}`);
+  const setAside = screenShots(known, shotRows, shotLog);
+  const keep = (_: number, j: number): boolean => !setAside.includes(j);
+  return { ...fitScreened(known, shotRows.filter(keep), shotLog.filter(keep)), setAside };
+}
+
+/** {@link fitFewShot} on shots already screened: the nearest-device line and the embedding, averaged in log space. */
+function fitScreened(known: KnownDevices, shotRows: readonly number[], shotLog: readonly number[]): Omit<FewShotModel, 'setAside'> {
   const near = nearest(known, shotRows, shotLog);
   const e = embed(known);
   let noiseVariance: number = NOISE_VARIANCE_GRID[0];
