@@ -72,6 +72,21 @@ const benchP50 = (b: BenchmarkPair): number => (b.p50Ms !== null && b.p50Ms <= b
 
 const benchService = (b: BenchmarkPair): ServiceTime => serviceFromPercentiles(benchP50(b), b.p90Ms);
 
+/** Factor between a chip's fastest and slowest system's p90 of one model beyond which the answer names the spread. */
+export const STACK_SPREAD_FACTOR = 3;
+
+/**
+ * The spread of a chip's systems where it is wide: `; the systems' p90 range 6.01–95.7 ms (software stacks differ;
+ * the fastest: v1.1/closed/Lenovo/T4x1_TRT)`, else `''`. The answer reads the lower median over systems; a trial read
+ * a T4's bert-99 at 83 ms from four reference PyTorch/ONNX Runtime runs beside two TensorRT ones at 6.0 ms, and nothing
+ * said so.
+ */
+export function stackSpreadText(b: BenchmarkPair): string {
+  if (b.rows < 2 || b.fastestP90Ms === undefined || b.slowestP90Ms === undefined || !(b.slowestP90Ms > STACK_SPREAD_FACTOR * b.fastestP90Ms)) return '';
+  const ms = (v: number): string => String(Number(v.toPrecision(3)));
+  return `; the systems' p90 range ${ms(b.fastestP90Ms)}–${ms(b.slowestP90Ms)} ms (software stacks differ; the fastest: ${b.fastestSystem})`;
+}
+
 const fleetService = (f: FleetPair): ServiceTime =>
   serviceFromPercentiles(f.ioMedianMs + f.computeP50Ms, f.ioMedianMs + Math.max(f.computeP50Ms, f.computeP90Ms), f.ioMedianMs);
 
@@ -260,7 +275,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     if (b) {
-      candidates.push({ chip, service: withModelIo(benchP50(b), b.p90Ms), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone)${inServiceText}; ${modelIoText}` });
+      candidates.push({ chip, service: withModelIo(benchP50(b), b.p90Ms), workers: c, evidence: { kind: 'benchmark', ...evidence }, calibration: one, measured: null, curve: [], basis: `benchmarks (${b.rows} system${b.rows === 1 ? '' : 's'}: the model alone${stackSpreadText(b)})${inServiceText}; ${modelIoText}` });
       continue;
     }
     const predicted = req.predictBenchmark?.(req.model, id) ?? null;

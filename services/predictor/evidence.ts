@@ -129,6 +129,11 @@ export interface BenchmarkPair {
   rows: number;
   p50Ms: number | null;
   p90Ms: number;
+  /** The systems' fastest p90, ms, and the system that ran it (software stacks differ: TensorRT against a reference PyTorch on one T4, 6.0 against 81–96 ms). */
+  fastestP90Ms?: number;
+  fastestSystem?: string;
+  /** The systems' slowest p90, ms. */
+  slowestP90Ms?: number;
 }
 
 const num = (v: unknown): number => Number(v);
@@ -305,11 +310,16 @@ export async function loadBenchmarkPairs(w: Warehouse, model: string): Promise<B
   const rows = await w.query<Record<string, unknown>>(
     `SELECT chip, uniqExact(system) AS n,
             if(countIf(percentile = 0.5) = 0, NULL, quantileExactLowIf(0.5)(latency_ms, percentile = 0.5)) AS p50,
-            quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90
+            quantileExactLowIf(0.5)(latency_ms, percentile = 0.9) AS p90,
+            minIf(latency_ms, percentile = 0.9) AS fastest, argMinIf(system, latency_ms, percentile = 0.9) AS fastest_system,
+            maxIf(latency_ms, percentile = 0.9) AS slowest
      FROM ${w.database}.benchmark_latency FINAL
      WHERE model_id = {m:String} AND scenario = 'SingleStream' AND batch = 1 AND ${currentBenchmarkRow(w.database)}
      GROUP BY chip HAVING countIf(percentile = 0.9) > 0 ORDER BY chip`, { m: model });
-  return rows.map((r) => ({ chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90) }));
+  return rows.map((r) => ({
+    chip: String(r.chip), rows: num(r.n), p50Ms: nullable(r.p50), p90Ms: num(r.p90),
+    fastestP90Ms: num(r.fastest), fastestSystem: String(r.fastest_system), slowestP90Ms: num(r.slowest),
+  }));
 }
 
 /** A model's benchmark latency on one chip at one percentile (lower median over systems), ms. */

@@ -70,6 +70,28 @@ describe('rows written past the imports (sql --write)', () => {
   });
 });
 
+describe('a chip whose systems ran the model with software stacks far apart', () => {
+  it('names the spread and the fastest system in the basis, where the fastest and slowest p90 are more than 3x apart (a trial: a T4 read at 83 ms from reference runs beside TensorRT\'s 6.0 ms)', async () => {
+    const w = await createTestDatabase('stackspread');
+    try {
+      await w.insert(`${w.database}.chips`, [chipRow('t4', 'gpu', 6.5e13), chipRow('a2', 'gpu', 3.6e13)]);
+      const sys = (chip: string, system: string, p90: number) => ({ ...bench(chip, 0.9, p90), device: system, system });
+      // t4: p90s 6.01, 6.08, 80.8, 90.9, 92.1 (lower median 80.8); a2: 10, 12, 29 (within 3x).
+      await w.insert(`${w.database}.benchmark_latency`, [
+        sys('t4', 'v3.0/closed/L/T4x1_TRT', 6.01), sys('t4', 'v3.0/closed/D/T4_TRT', 6.08), sys('t4', 'v3.0/open/c/t4-onnxruntime', 80.8),
+        sys('t4', 'v3.0/open/c/t4-pytorch', 90.9), sys('t4', 'v3.0/open/c/t4-pytorch-2', 92.1),
+        sys('a2', 'v3.0/closed/X/a2-1', 10), sys('a2', 'v3.0/closed/X/a2-2', 12), sys('a2', 'v3.0/closed/X/a2-3', 29),
+      ]);
+      const { candidates } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['t4', 'a2'] });
+      const basis = (chip: string) => candidates.find((c) => c.chip.chip === chip)!.basis;
+      expect(basis('t4')).toMatch(/^benchmarks \(5 systems: the model alone; the systems' p90 range 6\.01–92\.1 ms \(software stacks differ; the fastest: v3\.0\/closed\/L\/T4x1_TRT\)\)/);
+      expect(basis('a2')).toMatch(/^benchmarks \(3 systems: the model alone\)/);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe('a chip the model ran on only as a shadow', () => {
   let w: ChdbWarehouse;
   // 25 shadow results of resnet50 on the Orin: i/o 1.00..1.24 ms, compute 2.00..4.40 ms (step 0.1); 5 failed ones.
