@@ -327,7 +327,7 @@ export class LatencyPredictor {
       // Without percentiles, a rate above the fleet's is not "a lower bound" of them (a trial: both notes on one answer).
       notes: [
         // A chip no server of the fleet runs has no typical server of its own (a re-test: "the chip's typical server's queue" on one).
-        ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip`] : []),
+        ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip${impliedServiceText(req.load, workers, io + predictions.compute_ms_p50!)}`] : []),
         ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0), ...inputSpreadNotes(req.model, sizes), ...(drains ? serverSpreadNotes(req.model, req.chip, p99, byServer) : [])],
     };
   }
@@ -419,6 +419,30 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
       + `a busy-worker fraction of ${implied}, above gpu_util=${load.gpu_util}; the total follows the queue at gpu_util: give gpu_util=${implied} for the queue at this rate`);
   }
   return notes;
+}
+
+/** Factor by which the service a load implies may exceed the model's own before a prediction on a chip without fleet data says so. */
+export const IMPLIED_SERVICE_FACTOR = 3;
+
+/**
+ * On a chip without fleet data the waits are scaled to the service time the load implies (utilisation law: E[S] =
+ * gpu_util · workers / requests_per_s), which other work on the device can make far longer than this model's: said,
+ * with the gpu_util this model's own service would make (a trial: an H100 at gpu_util 0.2 and 2 req/s got p99 47 ms
+ * from 100 ms of implied service, against its 2.9 ms, and nothing said why). `''` when the load gives no rate or no
+ * gpu_util, or the implied service is within {@link IMPLIED_SERVICE_FACTOR}× the model's.
+ * @param load       The request's load values by name.
+ * @param workers    Requests a device serves at once (≥ 1).
+ * @param serviceMs  The model's predicted i/o + compute per request, ms.
+ * @returns          A clause starting with `; `, or `''`.
+ */
+export function impliedServiceText(load: Readonly<Record<string, number>>, workers: number, serviceMs: number): string {
+  const rps = load.requests_per_s ?? 0;
+  const util = load.gpu_util ?? 0;
+  if (!(rps > 0 && util > 0 && serviceMs > 0)) return '';
+  const impliedMs = (util * workers * 1000) / rps;
+  if (impliedMs <= IMPLIED_SERVICE_FACTOR * serviceMs) return '';
+  const p = (v: number): number => Number(v.toPrecision(3));
+  return `; gpu_util=${util} at requests_per_s=${rps} implies ${p(impliedMs)} ms of service per request (utilisation law), ${p(impliedMs / serviceMs)}× this model's ${p(serviceMs)} ms on the chip, and the waits are scaled to it (other work on the device); this model alone at that rate would make gpu_util ${p((rps * serviceMs) / 1000 / workers)}`;
 }
 
 /** Busy workers as a note says them: 3 significant digits, "1 worker" in the singular. */

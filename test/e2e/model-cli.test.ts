@@ -360,6 +360,10 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const other = [...cutOf(MODEL).keys()].find((c) => c !== CHIP)!;
     const away = await edgelat(['predict', '--model', MODEL, '--chip', other, '--json'], dataDir);
     expect([away.code, JSON.parse(away.stdout).notes]).toEqual([0, [`no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip`, expect.stringMatching(/^the percentiles are at input_bytes=\d+, the median of resnet50's requests, which span /)]]);
+    // Under a load whose gpu_util the rate cannot make with this model's service: the implied service is said (a trial:
+    // an H100 at gpu_util 0.2 and 2 req/s got p99 47 ms from 100 ms of implied service, against its 2.9 ms).
+    const loaded = await edgelat(['predict', '--model', MODEL, '--chip', other, '--load', 'gpu_util=0.5', '--load', 'requests_per_s=0.5', '--json'], dataDir);
+    expect([loaded.code, JSON.parse(loaded.stdout).notes[0]]).toEqual([0, expect.stringMatching(new RegExp(`^no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip; gpu_util=0\\.5 at requests_per_s=0\\.5 implies 1000 ms of service per request \\(utilisation law\\), [\\d.]+× this model's [\\d.]+ ms on the chip, and the waits are scaled to it`))]);
     // A known model on a known chip with no benchmark of the pair: the data cannot answer (exit 1), and recommend can.
     const gap = await edgelat(['predict', '--model', 'bert-99', '--chip', 'rpi4-cortex-a72'], dataDir);
     expect([gap.code, lines(gap.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: no benchmark p50 and p90 latency for model "bert-99" on chip "rpi4-cortex-a72"; .*; `edgelat recommend --model bert-99 --chips rpi4-cortex-a72` predicts the pair from other chips' benchmarks \(the MLPerf system predictor\)$/)]]);

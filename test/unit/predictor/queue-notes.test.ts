@@ -3,7 +3,7 @@
  * serves about 10 a second answered its idle p99, 115 ms, with no note).
  */
 import { describe, expect, it } from 'vitest';
-import { busyWorkers, inputSpreadNotes, loadNotes, queueNotes, serverSpreadNotes } from '../../../services/predictor/latency-predictor.ts';
+import { busyWorkers, impliedServiceText, inputSpreadNotes, loadNotes, queueNotes, serverSpreadNotes } from '../../../services/predictor/latency-predictor.ts';
 import { LOAD_FEATURES } from '../../../services/model/telemetry.ts';
 
 describe('queueNotes', () => {
@@ -96,5 +96,16 @@ describe('serverSpreadNotes and inputSpreadNotes', () => {
     ]);
     expect(inputSpreadNotes('m', { median: 100, p10: 60, p90: 120 })).toEqual([]);
     expect(inputSpreadNotes('m', null)).toEqual([]);
+  });
+});
+
+describe('impliedServiceText (a chip without fleet data: the waits follow the service the load implies)', () => {
+  it('says the implied service, its ratio to the model\'s and the gpu_util the model alone would make, past 3x (utilisation law: E[S] = gpu_util * workers / rate)', () => {
+    // 0.2 * 1 / 2 req/s = 100 ms against 2.9 ms: 34.5x; the model alone: 2 * 2.9 / 1000 = 0.0058.
+    expect(impliedServiceText({ gpu_util: 0.2, requests_per_s: 2 }, 1, 2.9)).toBe("; gpu_util=0.2 at requests_per_s=2 implies 100 ms of service per request (utilisation law), 34.5× this model's 2.9 ms on the chip, and the waits are scaled to it (other work on the device); this model alone at that rate would make gpu_util 0.0058");
+    // Two workers double it: 200 ms.
+    expect(impliedServiceText({ gpu_util: 0.2, requests_per_s: 2 }, 2, 2.9)).toMatch(/implies 200 ms of service per request/);
+    // Within 3x (0.2 / 20 req/s = 10 ms against 4 ms), or no rate, or no gpu_util: nothing.
+    expect([impliedServiceText({ gpu_util: 0.2, requests_per_s: 20 }, 1, 4), impliedServiceText({ gpu_util: 0.2 }, 1, 4), impliedServiceText({ requests_per_s: 2 }, 1, 4)]).toEqual(['', '', '']);
   });
 });
