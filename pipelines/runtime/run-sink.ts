@@ -72,12 +72,6 @@ interface Buffered {
   firstLogTs: number | null;
   /** End offset of a planned partial block starting at `start` (committed metadata), or null. */
   planEnd: number | null;
-  /**
-   * Whether the block is written under the token without its first log timestamp (`…:<from>-<to>`), as edgelat wrote
-   * them before that timestamp was added: the first block after a commit of such a version, which it may have
-   * written before it stopped (an upgrade trial: 686 rows twice after an older sink died between insert and commit).
-   */
-  legacyToken: boolean;
   /** Wall-clock time the partition's end offset was last asked for by the linger check, ms (null: not yet). */
   endCheckedAtMs: number | null;
 }
@@ -86,32 +80,11 @@ interface Buffered {
 interface BlockPlan {
   block_end: number;
   block_size: number;
-  /** The blocks' deduplication tokens carry their first log timestamp ({@link TOKEN_FORMAT}). */
-  token: typeof TOKEN_FORMAT;
 }
 
 /** Commit metadata after a written block: the block size it was aligned on (`batchOffsets`). */
 interface BlockDone {
   block_size: number;
-  token: typeof TOKEN_FORMAT;
-}
-
-/** Commit metadata's mark of the deduplication tokens with a first log timestamp (`…:<from>-<to>@<ms>`). */
-const TOKEN_FORMAT = 'log-ts';
-
-/**
- * Whether committed metadata is a sink's of a version that wrote tokens without the first log timestamp: a block
- * plan or a written block's (`block_end` or `block_size`) without the `token` mark. Empty metadata (a new group, or a
- * topic created again, whose offsets the broker dropped with the old topic) is not: those blocks take the new tokens.
- */
-export function legacyTokenMetadata(metadata: string | undefined): boolean {
-  if (!metadata) return false;
-  try {
-    const m = JSON.parse(metadata) as Partial<BlockPlan & BlockDone> | null;
-    return m !== null && typeof m === 'object' && (m.block_end !== undefined || m.block_size !== undefined) && m.token !== TOKEN_FORMAT;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -240,8 +213,7 @@ export class SinkRun {
       if (planEnd !== null && planEnd > await this.options.log.endOffset(tp)) planEnd = null;
       this.consumer!.seek(tp, offset);
       await this.repeats.seed(this.options.log, tp, offset);
-      const legacyToken = legacyTokenMetadata(committed?.metadata);
-      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, firstLogTs: null, planEnd, endCheckedAtMs: null, legacyToken });
+      this.buffers.set(`${tp.topic}:${tp.partition}`, { start: offset, rows: [], dead: [], next: offset, firstAtMs: null, firstLogTs: null, planEnd, endCheckedAtMs: null });
       this.options.logger?.info({ pipeline: 'warehouse-sink', topic: tp.topic, partition: tp.partition, offset, planEnd }, 'partition assigned; resuming from committed offset');
     }
   }
@@ -407,7 +379,7 @@ export class SinkRun {
     const unplanned = blocks.filter(([, b]) => b.planEnd === null);
     if (unplanned.length) {
       const plans: CommittedOffset[] = unplanned.map(([key, b]) => {
-        const plan: BlockPlan = { block_end: b.next, block_size: this.batchOffsets, token: TOKEN_FORMAT };
+        const plan: BlockPlan = { block_end: b.next, block_size: this.batchOffsets };
         return { ...keyPartition(key), offset: b.start, metadata: JSON.stringify(plan) };
       });
       try {
@@ -426,7 +398,7 @@ export class SinkRun {
   private async flush(key: string, buf: Buffered): Promise<void> {
     const { warehouse, log, retry } = this.options;
     const { topic, partition } = keyPartition(key);
-    const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}${buf.firstLogTs === null || buf.legacyToken ? '' : `@${buf.firstLogTs}`}`;
+    const range = `${log.id}:${topic}:${partition}:${buf.start}-${buf.next}${buf.firstLogTs === null ? '' : `@${buf.firstLogTs}`}`;
     const table = `${warehouse.database}.${SINK_ROUTES[topic]!.table}`;
     const onRetry = (error: unknown, attempt: number, delayMs: number) =>
       this.options.logger?.warn({ pipeline: 'warehouse-sink', topic, partition, range, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'warehouse write failed; retrying');
@@ -454,7 +426,7 @@ export class SinkRun {
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
     // The block size rides along: a restart with another one forms the next block as this run would have.
-    const done: BlockDone = { block_size: this.batchOffsets, token: TOKEN_FORMAT };
+    const done: BlockDone = { block_size: this.batchOffsets };
     if (!(await this.commitOwned([{ topic, partition, offset: buf.next, metadata: JSON.stringify(done) }]))) return; // lost in a rebalance: the new owner re-forms the block
     this.options.failPoint?.('after-commit', this.recordsDone);
     buf.start = buf.next;
@@ -463,7 +435,6 @@ export class SinkRun {
     buf.firstAtMs = null;
     buf.firstLogTs = null;
     buf.planEnd = null;
-    buf.legacyToken = false;
   }
 }
 

@@ -6,7 +6,7 @@
  * written or committed.
  */
 import { describe, expect, it } from 'vitest';
-import { legacyTokenMetadata, SinkRun } from '../../../../pipelines/runtime/run-sink.ts';
+import { SinkRun } from '../../../../pipelines/runtime/run-sink.ts';
 import { TOPICS } from '../../../../pipelines/topics.ts';
 import { codecFor } from '../../../../schemas/index.ts';
 import { MemoryEventLog } from '../../../../services/eventlog/memory.ts';
@@ -163,33 +163,5 @@ describe('SinkRun on a topic deleted and created again', () => {
     }
     const ids = warehouse.rows.get('edgelat.inference_events')!.map((r) => r.event_id);
     expect([ids.filter((e) => String(e).startsWith('old')).length, ids.filter((e) => String(e).startsWith('new')).length]).toEqual([8, 10]);
-  });
-});
-
-describe('SinkRun after an older edgelat (tokens without the first log timestamp)', () => {
-  it('writes the first block after an older version\'s commit under that version\'s token, so a block it wrote before it died adds no row (an upgrade trial: 686 rows twice)', async () => {
-    for (const crashAt of [20, 33, 47]) {
-      const { log, offsets } = await transactional(30);
-      await log.seal(TOPICS.inference);
-      const warehouse = dedupWarehouse();
-      const first = new SinkRun({
-        log, warehouse, topics: [TOPICS.inference], batchOffsets: 16, maxBatch: 7,
-        failPoint: (point, done) => { if (point === 'after-produce' && done >= crashAt) throw new Error('crash'); },
-      });
-      await expect(first.runToEnd()).rejects.toThrow('crash');
-      // What the older version left: its tokens ended at the range, and its commits had no token mark.
-      warehouse.tokens.splice(0, warehouse.tokens.length, ...warehouse.tokens.map((t) => t.replace(/@-?\d+$/, '')));
-      const committed = log.group('edgelat-warehouse-sink').committed;
-      for (const [k, c] of committed) {
-        const { token: _mark, ...older } = JSON.parse(c.metadata ?? '{}') as Record<string, unknown>;
-        committed.set(k, { ...c, metadata: JSON.stringify(older) });
-      }
-      await new SinkRun({ log, warehouse, topics: [TOPICS.inference], batchOffsets: 16, maxBatch: 5 }).runToEnd();
-      expect(warehouse.rows.get('edgelat.inference_events')!.map((r) => r.event_id)).toEqual(offsets.map((_, i) => `evt-${i}`));
-      // After its first commit the run writes the new tokens again.
-      expect(warehouse.tokens.at(-1)).toMatch(/@\d+$/);
-    }
-    expect([legacyTokenMetadata('{"block_size":4096}'), legacyTokenMetadata('{"block_end":10,"block_size":4}'), legacyTokenMetadata(''), legacyTokenMetadata(undefined),
-      legacyTokenMetadata('{"block_size":4096,"token":"log-ts"}'), legacyTokenMetadata('{"floors":[1]}'), legacyTokenMetadata('not json')]).toEqual([true, true, false, false, false, false, false]);
   });
 });
