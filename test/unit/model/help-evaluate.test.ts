@@ -389,7 +389,8 @@ describe('C2: few-shot on the subset, k = 20, seed 1 (each device held out in tu
   });
 
   it('its baseline regresses on the known device best correlated over the shots it kept (recomputed here)', () => {
-    expect(report.devices.filter((r) => (r.shots_set_aside ?? []).length > 0).map((r) => [r.device, r.shots_set_aside!.length])).toEqual([['fpga', 1]]);
+    // With every other device known, each shot is explained by one of them: none set aside.
+    expect(report.devices.filter((r) => (r.shots_set_aside ?? []).length > 0).map((r) => r.device)).toEqual([]);
     for (const r of report.devices) {
       const target = d.latency.get(r.device)!;
       const order = shuffledOrder(N_ARCH, 1, `shots:${r.device}`);
@@ -457,6 +458,16 @@ describe('few-shot: a shot no known device explains is set aside (a trial: raspi
     for (const i of [1, 13, 39]) expect(fit.predictLog(i)).toBe(clean.predictLog(i));
     // The closed form it recovers: within 0.05 ln-units of 1 + 0.8·x at rows never shot.
     for (const i of [1, 13, 39]) expect(Math.abs(fit.predictLog(i) - truth(i))).toBeLessThan(0.05);
+  });
+
+  it('keeps such a shot where a known device times it alike (a re-test: raspi4\'s 0.0117 ms shot, set aside though pixel3 takes 0.0043 ms there, cost 0.21 of acc10)', () => {
+    const log = shots.map(truth);
+    log[5] = Math.log(0.0117);
+    // A fourth device 2.7x slower than the new one everywhere, 0.0043 ms at the shot's row too (its ratio line explains it).
+    const alike = Float64Array.from({ length: n }, (_, i) => (i === shots[5] ? Math.log(0.0043) : truth(i) - 1));
+    const withAlike = { names: [...known.names, 'alike'], columns: [...known.columns, alike] };
+    expect(screenShots(withAlike, shots, log)).toEqual([]);
+    expect(screenShots(known, shots, log)).toEqual([5]);
   });
 
   it('sets nothing aside when the shots agree, when the largest residual is within a factor of 4, or when more than a quarter would go', () => {
