@@ -303,23 +303,33 @@ function genericCpu(n: string, c: NormalisedChip, ruled: boolean): boolean {
   return /\b(?:ARMv\d[\w.]*|aarch64|arm64)\b/i.test(n);
 }
 
+/** Placeholder words, as letters and digits only: `#N/A`, `N / A` and `N.A.` are `na`, `(none)` and `none.` are `none`. */
+const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(['na', 'none', 'null', 'nil', 'unknown', 'tbd', 'notapplicable', 'notavailable']);
+
 /**
- * A cell that names no device: a dash, N/A, none, null, unknown, TBD or question marks, as MLPerf's files and
- * hand-made ones write where a system has no accelerator (a trial: compute_device `-` became chip `unknown` and
- * `N/A` chip `n-a`, both ranked by `recommend`). Matched on the trimmed cell, ignoring case.
+ * Whether a cell names no device: empty or punctuation alone (`-`, `?`, `—`), a placeholder word in any case and
+ * punctuation (`N/A`, `#N/A`, `N.A.`, `(none)`, `<none>`, `Not applicable`, `unknown`, `TBD`, `null`), or `None` followed by a
+ * remark (`None (CPU only)`), as MLPerf's files and hand-made ones write where a system has no accelerator (a trial:
+ * compute_device `-` became chip `unknown` and `N/A` chip `n-a`, both ranked by `recommend`). A name that only
+ * begins with such a word (`Unknown Accelerator X1`, `N/A-something`) is a name.
+ * @param cell  The cell, as read.
  */
-export const NO_DEVICE_NAME = /^(?:|[-\u2013\u2014?]+|n\/?a|none|null|unknown|tbd)$/i;
+export function placeholderName(cell: string): boolean {
+  const t = cell.trim().toLowerCase();
+  const word = t.replace(/[^\p{L}\p{N}]+/gu, '');
+  return word === '' || PLACEHOLDER_WORDS.has(word) || /^none\b/.test(t.replace(/^[^\p{L}\p{N}]+/u, ''));
+}
 
 /**
  * The raw device name of an MLPerf systems record: its `compute_device`, else `accelerator_model_name`, else
- * `host_processor_model_name`, else `system_name`, the first that names a device ({@link NO_DEVICE_NAME} skips the
+ * `host_processor_model_name`, else `system_name`, the first that names a device ({@link placeholderName} skips the
  * others); `''` when none does. The MLPerf import and the system features read the same name, so a system's chip is
  * one id in both.
  * @param r  The record's cells by column name (a column the file lacks is undefined).
  */
 export function systemDeviceName(r: Readonly<Record<string, string | undefined>>): string {
   return [r.compute_device, r.accelerator_model_name, r.host_processor_model_name, r.system_name]
-    .find((s): s is string => s !== undefined && !NO_DEVICE_NAME.test(s.trim())) ?? '';
+    .find((s): s is string => s !== undefined && !placeholderName(s)) ?? '';
 }
 
 /**

@@ -159,15 +159,15 @@ export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], strin
 }
 
 /**
- * An MLPerf round as a system key spells it: `vX.Y` or `X.Y` (digits), a capital V written small (`V1.1` → `v1.1`);
- * null for anything else (`v4.0-rc`, `2023`): the answers tell rounds apart by it (a model's rows of a round before
+ * An MLPerf round as a system key spells it, `vX.Y`, from `vX.Y`, `VX.Y` or `X.Y` (digits; a re-test: runs of `1.1`
+ * found no system row of `v1.1`); null for anything else (`v4.0-rc`, `2023`): the answers tell rounds apart by it (a model's rows of a round before
  * a workload change are left out, benchmark-rows.ts), and a round they cannot read would be kept as no round at all
  * (a trial: `V1.1` brought back 3d-unet-99's BraTS rows, ranking a T4 at 158 ms).
  * @param text  The `mlperf_version` cell.
  */
 export function mlperfRound(text: string): string | null {
   const t = text.trim();
-  return /^[vV]?\d+\.\d+$/.test(t) ? t.replace(/^V/, 'v') : null;
+  return /^[vV]?\d+\.\d+$/.test(t) ? `v${t.replace(/^[vV]/, '')}` : null;
 }
 
 /** The MLPerf scenarios as the rules spell them, by their names without case, blanks, `_` or `-`. */
@@ -386,6 +386,12 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
         continue;
       }
       const raw = systemDeviceName(rec);
+      if (raw === '') {
+        // Every device cell empty or a placeholder: no chip to put its runs on (a re-test: such a system became chip
+        // `unknown`, ranked by recommend).
+        bySystem.set(key, { line, file: f.file, chip: '', conflict: 'it names no device (compute_device, accelerator_model_name, host_processor_model_name and system_name are empty or placeholders)' });
+        continue;
+      }
       // The system names the board where the device name tells only an instruction set or cores (cTuning's Raspberry Pi 4
       // as `BCM2835`, its Jetson AGX Orin's CPU as `ARMv8 Processor rev 1 (v8l)`, Krai's as `Arm Cortex-A78AE v8.2`).
       const kind = rec.compute_kind === 'cpu' ? 'cpu' : undefined;

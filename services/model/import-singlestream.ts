@@ -8,9 +8,9 @@
  */
 import { assertColumnsOnce, assertCsvText, moreCellsHint, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import { idProblem } from '../names.ts';
-import { normaliseChip } from './chips.ts';
+import { normaliseChip, placeholderName } from './chips.ts';
 import { latencyRangeProblem, quoteValue, type ImportProblem, type NamedText } from './help.ts';
-import { highAccuracyTarget, mlperfModelId, positiveMs, systemKey } from './import-mlperf.ts';
+import { highAccuracyTarget, mlperfModelId, mlperfRound, positiveMs, systemKey } from './import-mlperf.ts';
 
 /** A chip cell that is already an id (lower case, digits, `-`, `.`, `+`): kept; any other name is normalised. */
 const CHIP_ID = /^[a-z0-9][a-z0-9.+-]*$/;
@@ -76,6 +76,10 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       // The ids' one rule (names.ts idProblem: not empty, at most 256 characters, no control, bidirectional or invisible ones).
       const named = SINGLESTREAM_COLUMNS.slice(0, 6).map((c) => [c, idProblem(c, cell(c))] as const).find(([, problem]) => problem !== null);
       if (named !== undefined) { bad(named[0], cell(named[0]), named[1]!.slice(named[0].length + 2)); continue; }
+      // The round and the chip as the MLPerf import reads them (a re-test: round `v1.1-final` escaped the workload rule,
+      // and chips `-`, `N/A`, `TBD` were ranked by recommend).
+      if (mlperfRound(cell('mlperf_version')) === null) { bad('mlperf_version', cell('mlperf_version'), `expected a round as vX.Y or X.Y (v4.1, 3.0), got ${quoteValue(cell('mlperf_version'))}`); continue; }
+      if (placeholderName(cell('chip'))) { bad('chip', cell('chip'), `expected a chip name, got the placeholder ${quoteValue(cell('chip'))}`); continue; }
       const ms: Partial<Record<'p50_ms' | 'p90_ms', number>> = {};
       for (const c of ['p50_ms', 'p90_ms'] as const) {
         const v = cell(c);

@@ -14,7 +14,7 @@
 import { parseCsv } from '../simulator/csv.ts';
 import { normaliseChip, systemDeviceName } from './chips.ts';
 import type { NamedText } from './help.ts';
-import { systemKey } from './import-mlperf.ts';
+import { mlperfRound, systemKey } from './import-mlperf.ts';
 
 /** What the predictor knows about one system besides its latencies. */
 export interface SystemFeatures {
@@ -172,7 +172,7 @@ function featuresOf(key: string, r: Record<string, string>): SystemFeatures {
   const nodes = Number(r.number_of_nodes);
   return {
     system: key,
-    round: r.mlperf_version!,
+    round: mlperfRound(r.mlperf_version!) ?? r.mlperf_version!,
     division: r.division!,
     submitter: r.submitter!,
     chip: chip.chip,

@@ -103,16 +103,16 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
   const SYS = 'mlperf_version,division,submitter,system_id,system_name,accelerator_model_name,host_processor_model_name,framework,compute_kind,compute_device';
   const RUNS_HEAD = 'mlperf_version,division,submitter,system_id,model,scenario,p90_latency_ms';
 
-  it('reads a round as vX.Y or X.Y, a capital V small (a trial: V1.1 was no round, and 3d-unet-99\'s BraTS rows came back); another text is a bad line', () => {
+  it('reads a round as vX.Y, from vX.Y, VX.Y or X.Y (a trial: V1.1 was no round, and 3d-unet-99\'s BraTS rows came back; a re-test: runs of 1.1 found no system of v1.1); another text is a bad line', () => {
     const systems = [SYS, 'V1.1,closed,V,a,Box A,-,Intel Xeon Gold 6248,TF,cpu,', 'v4.0-rc,closed,V,b,Box B,-,Intel Xeon Gold 6248,TF,cpu,', '3.0,closed,V,c,Box C,-,Intel Xeon Gold 6248,TF,cpu,'].join('\n');
-    const runs = [RUNS_HEAD, 'V1.1,closed,V,a,resnet50,SingleStream,2', 'v1.1,closed,V,a,bert-99,SingleStream,3', 'v4.0-rc,closed,V,b,resnet50,SingleStream,4', '3.0,closed,V,c,resnet50,SingleStream,5'].join('\n');
+    const runs = [RUNS_HEAD, 'V1.1,closed,V,a,resnet50,SingleStream,2', '1.1,closed,V,a,bert-99,SingleStream,3', 'v4.0-rc,closed,V,b,resnet50,SingleStream,4', 'v3.0,closed,V,c,resnet50,SingleStream,5'].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
-    expect(r.benchmark.map((b) => [b.system, b.model_id, b.latency_ms])).toEqual([['v1.1/closed/V/a', 'resnet50', 2], ['v1.1/closed/V/a', 'bert-99', 3], ['3.0/closed/V/c', 'resnet50', 5]]);
+    expect(r.benchmark.map((b) => [b.system, b.model_id, b.latency_ms])).toEqual([['v1.1/closed/V/a', 'resnet50', 2], ['v1.1/closed/V/a', 'bert-99', 3], ['v3.0/closed/V/c', 'resnet50', 5]]);
     expect(r.problems.map((p) => [p.file, p.line, p.field, p.value, p.message])).toEqual([
       ['s.csv', 3, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
       ['r.csv', 4, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
     ]);
-    expect([mlperfRound(' V2.1 '), mlperfRound('2.1'), mlperfRound('v2'), mlperfRound('2023'), mlperfRound('v2.1.0')]).toEqual(['v2.1', '2.1', null, null, null]);
+    expect([mlperfRound(' V2.1 '), mlperfRound('2.1'), mlperfRound('v2'), mlperfRound('2023'), mlperfRound('v2.1.0'), mlperfRound('v1.1-final')]).toEqual(['v2.1', 'v2.1', null, null, null, null]);
   });
 
   it('reads a scenario without regard to case, blanks, _ or - (a trial: a lowercase file imported nothing and said no more)', () => {
@@ -125,7 +125,7 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
   });
 
   it('takes a placeholder device cell (-, N/A, none, unknown, ?) as no device, as an empty one (a trial: `-` became chip unknown, N/A chip n-a, both ranked)', () => {
-    const rows = ['-', 'N/A', 'n/a', 'None', 'unknown', '?', '\u2014', 'TBD', 'null'].map((d, i) => `v3.0,closed,V,s${i},Box ${i},${i % 2 ? 'N/A' : '-'},Intel Xeon Gold 6248,TF,cpu,${d}`);
+    const rows = ['-', 'N/A', 'n/a', 'None', 'unknown', '?', '\u2014', 'TBD', 'null', '#N/A', 'N.A.', 'N / A', 'N-A', '(none)', 'none.', '<none>', 'Not applicable', 'None (CPU only)'].map((d, i) => `v3.0,closed,V,s${i},Box ${i},${i % 2 ? 'N/A' : '-'},Intel Xeon Gold 6248,TF,cpu,${d}`);
     const systems = [SYS, ...rows, 'v3.0,closed,V,t,Box T,-,-,TF,cpu,-', 'v3.0,closed,V,u,Box U,NVIDIA A100-SXM4-80GB,AMD EPYC 7742,TRT,,n/a'].join('\n');
     const runs = [RUNS_HEAD, ...rows.map((_, i) => `v3.0,closed,V,s${i},resnet50,SingleStream,${i + 2}`), 'v3.0,closed,V,t,resnet50,SingleStream,20', 'v3.0,closed,V,u,resnet50,SingleStream,0.5'].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
@@ -136,6 +136,18 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
     expect(r.chips.map((c) => c.chip)).not.toContain('unknown');
     expect(r.chips.map((c) => c.chip)).not.toContain('n-a');
     expect(systemDeviceName({ compute_device: ' - ', accelerator_model_name: 'N/A', host_processor_model_name: 'Apple M1' })).toBe('Apple M1');
+    // A name that only begins with such a word is a name.
+    expect(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU'].map((n) => systemDeviceName({ compute_device: n }))).toEqual(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU']);
+  });
+
+  it('skips the runs of a system whose every device cell is empty or a placeholder, naming it (a re-test: it became chip unknown, ranked)', () => {
+    const systems = [SYS, 'v3.0,closed,V,a,,N/A,,TF,,-', 'v3.0,closed,V,b,Box B,-,Intel Xeon Gold 6248,TF,cpu,'].join('\n');
+    const runs = [RUNS_HEAD, 'v3.0,closed,V,a,resnet50,SingleStream,2', 'v3.0,closed,V,a,bert-99,SingleStream,3', 'v3.0,closed,V,b,resnet50,SingleStream,4'].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
+    expect(r.problems).toEqual([]);
+    expect(r.benchmark.map((b) => b.system)).toEqual(['v3.0/closed/V/b']);
+    expect(r.runsSkipped).toEqual([{ reason: 'run(s) of system "v3.0/closed/V/a": it names no device (compute_device, accelerator_model_name, host_processor_model_name and system_name are empty or placeholders); its chip cannot be told', count: 2 }]);
+    expect(r.chips.map((c) => c.chip)).not.toContain('unknown');
   });
 });
 

@@ -49,10 +49,10 @@ describe('parseSingleStream', () => {
 
   it('refuses a file that is not one: empty, or a header without the columns, naming them', () => {
     expect(() => parseSingleStream([{ file: 'e.csv', text: '' }])).toThrow('e.csv: empty file');
-    expect(() => parseSingleStream([{ file: 'r.csv', text: 'mlperf_version,division,model,p90_latency_ms\nv1,closed,resnet50,3\n' }]))
+    expect(() => parseSingleStream([{ file: 'r.csv', text: 'mlperf_version,division,model,p90_latency_ms\nv1.0,closed,resnet50,3\n' }]))
       .toThrow('r.csv: the header has no chip, submitter, system_id, p50_ms, p90_ms columns');
     // A byte-order mark before the header is read past.
-    expect(parseSingleStream([{ file: 'b.csv', text: `\uFEFF${HEAD}\nm,c,s,v1,closed,X,id,1,2,1\n` }]).rows).toHaveLength(2);
+    expect(parseSingleStream([{ file: 'b.csv', text: `\uFEFF${HEAD}\nm,c,s,v1.0,closed,X,id,1,2,1\n` }]).rows).toHaveLength(2);
   });
 
   it('refuses a line with more cells than the header and a column named twice, and keeps the first run of a device and model (a trial: "1,234" read as p50 1 and p90 234; the last of two runs silently won)', () => {
@@ -83,8 +83,25 @@ describe('parseSingleStream', () => {
       { reason: 'another accuracy target (-99 / -99.9) of a model already imported for this system and chip', count: 1 },
     ]);
     // The same file twice: every run of the second is a repeat.
-    const again = parseSingleStream([{ file: 'a.csv', text: `${head}\nm,c,v1,closed,X,id,1,2\n` }, { file: 'b.csv', text: `${head}\nm,c,v1,closed,X,id,1,2\n` }]);
+    const again = parseSingleStream([{ file: 'a.csv', text: `${head}\nm,c,v1.0,closed,X,id,1,2\n` }, { file: 'b.csv', text: `${head}\nm,c,v1.0,closed,X,id,1,2\n` }]);
     expect([again.rows.length, again.problems, again.skipped.map((k) => k.count)]).toEqual([2, [], [1]]);
-    expect(() => parseSingleStream([{ file: 'd.csv', text: `${head},p90_ms\nm,c,v1,closed,X,id,1,2,2000\n` }])).toThrow('d.csv: the header names "p90_ms" twice; give each column once');
+    expect(() => parseSingleStream([{ file: 'd.csv', text: `${head},p90_ms\nm,c,v1.0,closed,X,id,1,2,2000\n` }])).toThrow('d.csv: the header names "p90_ms" twice; give each column once');
+  });
+
+  it('reads rounds and chips as the MLPerf import does: an unreadable round and a placeholder chip are bad lines (a re-test: v1.1-final escaped the workload rule, and chips -, N/A, TBD were ranked)', () => {
+    const text = [HEAD,
+      '3d-unet-99,nvidia-t4,T,v1.1-final,closed,X,t4,150,158,150', 'resnet50,jetson-agx-orin,O,2023,closed,X,o,1,2,1',
+      'resnet50,-,P,v3.0,closed,X,p,1,2,1', 'resnet50,N/A,Q,v3.0,closed,X,q,1,2,1', 'resnet50,TBD,R,v3.0,closed,X,r,1,2,1',
+      'resnet50,jetson-agx-orin,O,3.0,closed,X,o,1,2,1'].join('\n');
+    const { rows, problems } = parseSingleStream([{ file: 's.csv', text }]);
+    expect(problems.map((p) => [p.line, p.field, p.value, p.message])).toEqual([
+      [2, 'mlperf_version', 'v1.1-final', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v1.1-final"'],
+      [3, 'mlperf_version', '2023', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "2023"'],
+      [4, 'chip', '-', 'expected a chip name, got the placeholder "-"'],
+      [5, 'chip', 'N/A', 'expected a chip name, got the placeholder "N/A"'],
+      [6, 'chip', 'TBD', 'expected a chip name, got the placeholder "TBD"'],
+    ]);
+    // 3.0 is read as v3.0, as the MLPerf import keys it.
+    expect(rows.map((r) => r.system)).toEqual(['v3.0/closed/X/o', 'v3.0/closed/X/o']);
   });
 });
