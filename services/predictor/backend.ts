@@ -87,9 +87,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       } else {
         // Telemetry without a catalog or models (an older edgelat's demo, a pipeline's run) is no empty folder (an
         // upgrade trial: "a new, empty EDGELAT_DATA_DIR?" beside 71,582 enriched rows).
-        const [held] = await w.query<{ n: number | string }>(`SELECT count() AS n FROM ${w.database}.inference_enriched`);
+        // Raw or enriched: a pipeline whose join has not run yet has the raw events only (a re-test).
+        const [held] = await w.query<{ n: number | string }>(`SELECT greatest((SELECT count() FROM ${w.database}.inference_events), (SELECT count() FROM ${w.database}.inference_enriched)) AS n`);
         const events = Number(held?.n ?? 0);
-        const what = events > 0 ? `${events.toLocaleString('en-US')} enriched inference event${events === 1 ? '' : 's'} but no chip catalog and no champion latency model` : 'no chip catalog and no champion latency model';
+        const what = events > 0 ? `${events.toLocaleString('en-US')} inference event${events === 1 ? '' : 's'} but no chip catalog and no champion latency model` : 'no chip catalog and no champion latency model';
         const why = events > 0 ? 'an older edgelat\'s data, or a pipeline\'s without models?' : 'a new, empty EDGELAT_DATA_DIR?';
         value = { ok: false, details: { warehouse: w.database, champions, chips, reason: `the warehouse holds ${what}: predict, recommend and gate cannot answer (${why}); run \`edgelat demo\`, or import a catalog (\`edgelat chips import\`) or a benchmark (\`edgelat import benchmark\`) and train models (\`edgelat model train\`)` } };
       }

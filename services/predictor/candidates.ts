@@ -76,7 +76,7 @@ const benchService = (b: BenchmarkPair): ServiceTime => serviceFromPercentiles(b
 export const STACK_SPREAD_FACTOR = 3;
 
 /**
- * The spread of a chip's systems where it is wide: `; the systems' p90 range 6.01–95.7 ms (software stacks differ;
+ * The spread of a chip's systems where it is wide: `; the systems' p90 range 6.01–95.7 ms (the systems differ in software stack, OS or settings;
  * the fastest: v1.1/closed/Lenovo/T4x1_TRT)`, else `''`. The answer reads the lower median over systems; a trial read
  * a T4's bert-99 at 83 ms from four reference PyTorch/ONNX Runtime runs beside two TensorRT ones at 6.0 ms, and nothing
  * said so.
@@ -84,7 +84,7 @@ export const STACK_SPREAD_FACTOR = 3;
 export function stackSpreadText(b: BenchmarkPair): string {
   if (b.rows < 2 || b.fastestP90Ms === undefined || b.slowestP90Ms === undefined || !(b.slowestP90Ms > STACK_SPREAD_FACTOR * b.fastestP90Ms)) return '';
   const ms = (v: number): string => String(Number(v.toPrecision(3)));
-  return `; the systems' p90 range ${ms(b.fastestP90Ms)}–${ms(b.slowestP90Ms)} ms (software stacks differ; the fastest: ${b.fastestSystem})`;
+  return `; the systems' p90 range ${ms(b.fastestP90Ms)}–${ms(b.slowestP90Ms)} ms (the systems differ in software stack, OS or settings; the fastest: ${b.fastestSystem})`;
 }
 
 const fleetService = (f: FleetPair): ServiceTime =>

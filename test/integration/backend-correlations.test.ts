@@ -16,7 +16,7 @@ import { createBackend } from '../../services/predictor/backend.ts';
 import { NotFoundError, type CorrelationWindow } from '../../services/predictor/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { alertWindows } from '../helpers/alert-windows.ts';
-import { makeEnriched } from '../helpers/factories.ts';
+import { makeEnriched, makeInference } from '../helpers/factories.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 import { missingObject } from '../../services/warehouse/missing-object.ts';
 
@@ -86,8 +86,10 @@ describe('backend correlations', () => {
     expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [], chips: 0, reason: expect.stringMatching(/^the warehouse holds no chip catalog and no champion latency model: predict, recommend and gate cannot answer \(a new, empty EDGELAT_DATA_DIR\?\)/) } });
     // Telemetry without a catalog or models is no empty folder (an upgrade trial: an older demo's 71,582 rows).
     await w.insert(`${w.database}.inference_enriched`, [1, 2].map((i) => SINK_ROUTES[TOPICS.enriched]!.toRow(makeEnriched({ edge_server_id: 'edge-h', event_id: `h-${i}`, ts: Date.UTC(2024, 5, 1, 10) + i }), 0, i)));
+    // Raw events the join has not read yet count too (a re-test: raw rows alone were "a new, empty EDGELAT_DATA_DIR?").
+    await w.insert(`${w.database}.inference_events`, [1, 2, 3].map((i) => SINK_ROUTES[TOPICS.inference]!.toRow(makeInference({ edge_server_id: 'edge-h', event_id: `h-${i}`, ts: Date.UTC(2024, 5, 1, 10) + i }), 0, i)));
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await backend.health()).toMatchObject({ ok: false, details: { reason: expect.stringMatching(/^the warehouse holds 2 enriched inference events but no chip catalog and no champion latency model: predict, recommend and gate cannot answer \(an older edgelat's data, or a pipeline's without models\?\); run `edgelat demo`, or import a catalog \(`edgelat chips import`\)/) } });
+    expect(await backend.health()).toMatchObject({ ok: false, details: { reason: expect.stringMatching(/^the warehouse holds 3 inference events but no chip catalog and no champion latency model: predict, recommend and gate cannot answer \(an older edgelat's data, or a pipeline's without models\?\); run `edgelat demo`, or import a catalog \(`edgelat chips import`\)/) } });
     await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V', names: [] }]);
     // A second version of the same chip (a catalog imported again) is not a second chip.
     await w.insert(`${w.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V2', names: [] }]);

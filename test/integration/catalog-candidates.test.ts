@@ -84,7 +84,7 @@ describe('a chip whose systems ran the model with software stacks far apart', ()
       ]);
       const { candidates } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['t4', 'a2'] });
       const basis = (chip: string) => candidates.find((c) => c.chip.chip === chip)!.basis;
-      expect(basis('t4')).toMatch(/^benchmarks \(5 systems: the model alone; the systems' p90 range 6\.01–92\.1 ms \(software stacks differ; the fastest: v3\.0\/closed\/L\/T4x1_TRT\)\)/);
+      expect(basis('t4')).toMatch(/^benchmarks \(5 systems: the model alone; the systems' p90 range 6\.01–92\.1 ms \(the systems differ in software stack, OS or settings; the fastest: v3\.0\/closed\/L\/T4x1_TRT\)\)/);
       expect(basis('a2')).toMatch(/^benchmarks \(3 systems: the model alone\)/);
     } finally {
       await w.close();
