@@ -92,6 +92,24 @@ describe('alert delivery to a webhook', () => {
     expect(run.deliveries).toEqual({ delivered: expected.length, rejected: 0, filtered: 0 });
   });
 
+  it('keeps the keys of recorded changes only until they are committed past, and no pair back at none (a long-run trial: 192k keys a day for 50 servers)', async () => {
+    w = await createTestDatabase('alerts_bounded');
+    const log = await logWithWindows();
+    type Parts = Map<string, { recorded: Map<string, number>; prev: Map<string, string> }>;
+    let run: AlertDeliveryRun;
+    let most = 0;
+    const held = () => [...((run as unknown as { parts: Parts }).parts.values())].reduce((n, p) => n + p.recorded.size, 0);
+    run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, maxBatch: 13, onDelivered: () => { most = Math.max(most, held()); } });
+    await run.runToEnd();
+    expect(run.deliveries.delivered).toBe(expected.length);
+    // At most one poll's changes (13 records) at a time, and none once all is committed.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(13);
+    expect(held()).toBe(0);
+    const states = [...((run as unknown as { parts: Parts }).parts.values())].flatMap((p) => [...p.prev.values()]);
+    expect(states).not.toContain('none');
+  });
+
   it('skips second copies of windows (a send retried by a producer without idempotence): no change back and forth', async () => {
     w = await createTestDatabase('alerts_repeats');
     const log = new MemoryEventLog({ defaultPartitions: 4, now: () => 0 });
