@@ -10,7 +10,14 @@ export const LATE_WARN_MIN = 20;
 /** Least share (fraction 0..1) of one server's records that are late before {@link LateShareWatch} says so. */
 export const LATE_WARN_SHARE = 0.5;
 
-interface ServerTally { records: number; late: number; maxLagMs: number; warned: boolean }
+/**
+ * Records of one server after which its tally is halved (records and late ones alike), so the share is of its recent
+ * records: a server on time for 14 days at 1 record/s whose clock then fell behind needed 1.2 million late records
+ * (336 hours) before the share reached a half (a long-run trial); now at most about this many.
+ */
+export const LATE_WINDOW_RECORDS = 10_000;
+
+interface ServerTally { records: number; late: number; maxLagMs: number; warned: boolean; halved: boolean }
 
 /** Per (input topic, server): records and late records seen by one processor run. */
 export class LateShareWatch {
@@ -26,12 +33,18 @@ export class LateShareWatch {
    * Count one record of a server.
    * @param lagMs  For a late record, how far its event time is behind the watermark it missed, ms (≥ 0); else 0.
    * @returns The warning to log, once per topic and server: when at least {@link LATE_WARN_MIN} of its records, and
-   *   at least {@link LATE_WARN_SHARE} of them, were late; else null.
+   *   at least {@link LATE_WARN_SHARE} of them, were late (of its recent records: the tally is halved every
+   *   {@link LATE_WINDOW_RECORDS}); else null.
    */
   note(topic: string, partition: number, server: string, late: boolean, lagMs = 0): string | null {
     const id = `${topic}\u0000${server}`;
     let t = this.tallies.get(id);
-    if (!t) this.tallies.set(id, (t = { records: 0, late: 0, maxLagMs: 0, warned: false }));
+    if (!t) this.tallies.set(id, (t = { records: 0, late: 0, maxLagMs: 0, warned: false, halved: false }));
+    if (t.records >= LATE_WINDOW_RECORDS) {
+      t.records = Math.floor(t.records / 2);
+      t.late = Math.floor(t.late / 2);
+      t.halved = true;
+    }
     t.records++;
     if (late) {
       t.late++;
@@ -39,7 +52,8 @@ export class LateShareWatch {
     }
     if (t.warned || t.late < LATE_WARN_MIN || t.late < LATE_WARN_SHARE * t.records) return null;
     t.warned = true;
-    return `${t.late} of the ${t.records} ${topic} records of server ${JSON.stringify(server)} so far are late (up to ${(t.maxLagMs / 1000).toFixed(1)} s behind`
+    const counted = t.halved ? `of its recent ${topic} records (a tally halved every ${LATE_WINDOW_RECORDS.toLocaleString('en-US')})` : `of the ${t.records} ${topic} records`;
+    return `${t.halved ? `about ${t.late}` : t.late} ${counted} of server ${JSON.stringify(server)} so far are late (up to ${(t.maxLagMs / 1000).toFixed(1)} s behind`
       + ` the watermark of partition ${partition}, which the newest event time of its servers sets): its clock likely runs behind`
       + ` theirs by more than ${named(this.setting, this.boundMs)}; sync its clock (NTP) or raise the bound. Its late records are in late_events`;
   }

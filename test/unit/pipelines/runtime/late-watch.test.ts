@@ -3,7 +3,7 @@
  * were late; never for a server with a few late records among many on time (the demo's 0.45 %).
  */
 import { describe, expect, it } from 'vitest';
-import { LATE_WARN_MIN, LateShareWatch } from '../../../../pipelines/runtime/late-watch.ts';
+import { LATE_WARN_MIN, LATE_WINDOW_RECORDS, LateShareWatch } from '../../../../pipelines/runtime/late-watch.ts';
 
 describe('LateShareWatch', () => {
   it('warns once, at the 20th late record, when late records are at least half of the server\'s', () => {
@@ -31,5 +31,17 @@ describe('LateShareWatch', () => {
     // And for one with fewer than 20 late records, even if all of its records are late.
     for (let i = 0; i < LATE_WARN_MIN - 1; i++) expect(w.note('edge.inference.v1', 0, 'edge-06', true, 100)).toBeNull();
     expect(w.note('edge.inference.v1', 0, 'edge-06', true, 100)).toMatch(/^20 of the 20 edge\.inference\.v1 records of server "edge-06"/);
+  });
+
+  it('counts a server\'s recent records: on time for a long while, then late, it is named within about the window (a long-run trial: 1.2 million late records after 14 days on time)', () => {
+    const w = new LateShareWatch(2000, 'X');
+    for (let i = 0; i < 200_000; i++) expect(w.note('edge.inference.v1', 0, 'edge-07', false)).toBeNull();
+    let n = 0;
+    let said: string | null = null;
+    while (said === null && n < 200_000) said = w.note('edge.inference.v1', 0, 'edge-07', true, 3000), n++;
+    // The tally holds at most 10,000 records: halved to 5,000 on time, the share reaches a half after ~5,000 late.
+    expect(n).toBeGreaterThan(LATE_WINDOW_RECORDS / 4);
+    expect(n).toBeLessThanOrEqual(LATE_WINDOW_RECORDS);
+    expect(said).toMatch(/^about \d+ of its recent edge\.inference\.v1 records \(a tally halved every 10,000\) of server "edge-07" so far are late \(up to 3\.0 s behind/);
   });
 });
