@@ -32,9 +32,10 @@ export class LateShareWatch {
   /**
    * Count one record of a server.
    * @param lagMs  For a late record, how far its event time is behind the watermark it missed, ms (≥ 0); else 0.
-   * @returns The warning to log, once per topic and server: when at least {@link LATE_WARN_MIN} of its records, and
-   *   at least {@link LATE_WARN_SHARE} of them, were late (of its recent records: the tally is halved every
-   *   {@link LATE_WINDOW_RECORDS}); else null.
+   * @returns The warning to log, once per topic and server and episode: when at least {@link LATE_WARN_MIN} of its
+   *   records, and at least {@link LATE_WARN_SHARE} of them, were late (of its recent records: the tally, and the lag
+   *   it says, are halved every {@link LATE_WINDOW_RECORDS}; a server named before whose share has fallen below the
+   *   half by then may be named again); else null.
    */
   note(topic: string, partition: number, server: string, late: boolean, lagMs = 0): string | null {
     const id = `${topic}\u0000${server}`;
@@ -44,6 +45,10 @@ export class LateShareWatch {
       t.records = Math.floor(t.records / 2);
       t.late = Math.floor(t.late / 2);
       t.halved = true;
+      // The lag said is of the records since (a re-test: an hour's lag of long ago beside today's 45 s), and a server
+      // back on time may be named again when its clock falls behind once more.
+      t.maxLagMs = 0;
+      if (t.late < LATE_WARN_SHARE * t.records) t.warned = false;
     }
     t.records++;
     if (late) {
@@ -52,8 +57,10 @@ export class LateShareWatch {
     }
     if (t.warned || t.late < LATE_WARN_MIN || t.late < LATE_WARN_SHARE * t.records) return null;
     t.warned = true;
-    const counted = t.halved ? `of its recent ${topic} records (a tally halved every ${LATE_WINDOW_RECORDS.toLocaleString('en-US')})` : `of the ${t.records} ${topic} records`;
-    return `${t.halved ? `about ${t.late}` : t.late} ${counted} of server ${JSON.stringify(server)} so far are late (up to ${(t.maxLagMs / 1000).toFixed(1)} s behind`
+    const share = t.halved
+      ? `about ${t.late.toLocaleString('en-US')} of the last ${t.records.toLocaleString('en-US')} ${topic} records of server ${JSON.stringify(server)} are late`
+      : `${t.late} of the ${t.records} ${topic} records of server ${JSON.stringify(server)} so far are late`;
+    return `${share} (up to ${(t.maxLagMs / 1000).toFixed(1)} s behind`
       + ` the watermark of partition ${partition}, which the newest event time of its servers sets): its clock likely runs behind`
       + ` theirs by more than ${named(this.setting, this.boundMs)}; sync its clock (NTP) or raise the bound. Its late records are in late_events`;
   }

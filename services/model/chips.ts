@@ -307,17 +307,20 @@ function genericCpu(n: string, c: NormalisedChip, ruled: boolean): boolean {
 const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(['na', 'none', 'null', 'nil', 'unknown', 'tbd', 'notapplicable', 'notavailable']);
 
 /**
- * Whether a cell names no device: empty or punctuation alone (`-`, `?`, `—`), a placeholder word in any case and
- * punctuation (`N/A`, `#N/A`, `N.A.`, `(none)`, `<none>`, `Not applicable`, `unknown`, `TBD`, `null`), or `None` followed by a
- * remark (`None (CPU only)`), as MLPerf's files and hand-made ones write where a system has no accelerator (a trial:
- * compute_device `-` became chip `unknown` and `N/A` chip `n-a`, both ranked by `recommend`). A name that only
- * begins with such a word (`Unknown Accelerator X1`, `N/A-something`) is a name.
+ * Whether a cell names no device: empty or punctuation alone (`-`, `?`, `—`), a placeholder word in any case, width
+ * and punctuation (`N/A`, `Ｎ／Ａ`, `#N/A`, `N.A.`, `(none)`, `<none>`, `Not applicable`, `unknown`, `TBD`, `null`), alone or
+ * with a remark in brackets after it (`None (CPU only)`, `N/A (CPU only)`), as MLPerf's files and hand-made ones write
+ * where a system has no accelerator (a trial: compute_device `-` became chip `unknown` and `N/A` chip `n-a`, both ranked
+ * by `recommend`). A name that only begins with such a word (`Unknown Accelerator X1`, `N/A-something`, `None-AI`) is a name.
  * @param cell  The cell, as read.
  */
 export function placeholderName(cell: string): boolean {
-  const t = cell.trim().toLowerCase();
-  const word = t.replace(/[^\p{L}\p{N}]+/gu, '');
-  return word === '' || PLACEHOLDER_WORDS.has(word) || /^none\b/.test(t.replace(/^[^\p{L}\p{N}]+/u, ''));
+  // Full-width forms read as their ASCII (NFKC: `Ｎ／Ａ` is `N/A`), and a remark in brackets after the word is a remark
+  // (`None (CPU only)`, `N/A (CPU only)`, `TBD (soon)`; a re-test: the latter became chips `n-a-cpu-only`, `tbd-soon`).
+  const t = cell.normalize('NFKC').trim().toLowerCase();
+  const word = (s: string): string => s.replace(/[^\p{L}\p{N}]+/gu, '');
+  const bare = t.replace(/\s*\([^()]*\)$/u, '');
+  return word(t) === '' || PLACEHOLDER_WORDS.has(word(t)) || (bare !== t && PLACEHOLDER_WORDS.has(word(bare)));
 }
 
 /**

@@ -166,8 +166,9 @@ export function systemKey(r: Readonly<Record<(typeof KEY_COLUMNS)[number], strin
  * @param text  The `mlperf_version` cell.
  */
 export function mlperfRound(text: string): string | null {
-  const t = text.trim();
-  return /^[vV]?\d+\.\d+$/.test(t) ? `v${t.replace(/^[vV]/, '')}` : null;
+  const m = /^[vV]?(\d+)\.(\d+)$/.exec(text.trim());
+  // The major without leading zeros (`01.1` is v1.1, as the answers' round order reads it); the minor as written (v1.10 is not v1.1).
+  return m === null ? null : `v${Number(m[1])}.${m[2]}`;
 }
 
 /** The MLPerf scenarios as the rules spell them, by their names without case, blanks, `_` or `-`. */

@@ -112,7 +112,7 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
       ['s.csv', 3, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
       ['r.csv', 4, 'mlperf_version', 'v4.0-rc', 'expected a round as vX.Y or X.Y (v4.1, 3.0), got "v4.0-rc"'],
     ]);
-    expect([mlperfRound(' V2.1 '), mlperfRound('2.1'), mlperfRound('v2'), mlperfRound('2023'), mlperfRound('v2.1.0'), mlperfRound('v1.1-final')]).toEqual(['v2.1', 'v2.1', null, null, null, null]);
+    expect([mlperfRound(' V2.1 '), mlperfRound('2.1'), mlperfRound('v2'), mlperfRound('2023'), mlperfRound('v2.1.0'), mlperfRound('v1.1-final'), mlperfRound('01.1'), mlperfRound('v1.10')]).toEqual(['v2.1', 'v2.1', null, null, null, null, 'v1.1', 'v1.10']);
   });
 
   it('reads a scenario without regard to case, blanks, _ or - (a trial: a lowercase file imported nothing and said no more)', () => {
@@ -125,7 +125,7 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
   });
 
   it('takes a placeholder device cell (-, N/A, none, unknown, ?) as no device, as an empty one (a trial: `-` became chip unknown, N/A chip n-a, both ranked)', () => {
-    const rows = ['-', 'N/A', 'n/a', 'None', 'unknown', '?', '\u2014', 'TBD', 'null', '#N/A', 'N.A.', 'N / A', 'N-A', '(none)', 'none.', '<none>', 'Not applicable', 'None (CPU only)'].map((d, i) => `v3.0,closed,V,s${i},Box ${i},${i % 2 ? 'N/A' : '-'},Intel Xeon Gold 6248,TF,cpu,${d}`);
+    const rows = ['-', 'N/A', 'n/a', 'None', 'unknown', '?', '\u2014', 'TBD', 'null', '#N/A', 'N.A.', 'N / A', 'N-A', '(none)', 'none.', '<none>', 'Not applicable', 'None (CPU only)', 'N/A (CPU only)', 'TBD (soon)', '\uff2e\uff0f\uff21'].map((d, i) => `v3.0,closed,V,s${i},Box ${i},${i % 2 ? 'N/A' : '-'},Intel Xeon Gold 6248,TF,cpu,${d}`);
     const systems = [SYS, ...rows, 'v3.0,closed,V,t,Box T,-,-,TF,cpu,-', 'v3.0,closed,V,u,Box U,NVIDIA A100-SXM4-80GB,AMD EPYC 7742,TRT,,n/a'].join('\n');
     const runs = [RUNS_HEAD, ...rows.map((_, i) => `v3.0,closed,V,s${i},resnet50,SingleStream,${i + 2}`), 'v3.0,closed,V,t,resnet50,SingleStream,20', 'v3.0,closed,V,u,resnet50,SingleStream,0.5'].join('\n');
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
@@ -137,7 +137,7 @@ describe('parseMlperf: spellings of rounds, scenarios, devices and models', () =
     expect(r.chips.map((c) => c.chip)).not.toContain('n-a');
     expect(systemDeviceName({ compute_device: ' - ', accelerator_model_name: 'N/A', host_processor_model_name: 'Apple M1' })).toBe('Apple M1');
     // A name that only begins with such a word is a name.
-    expect(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU'].map((n) => systemDeviceName({ compute_device: n }))).toEqual(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU']);
+    expect(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU', 'None-AI', 'None X1 accelerator'].map((n) => systemDeviceName({ compute_device: n }))).toEqual(['Unknown Accelerator X1', 'N/A-something', 'Nonesuch NPU', 'None-AI', 'None X1 accelerator']);
   });
 
   it('skips the runs of a system whose every device cell is empty or a placeholder, naming it (a re-test: it became chip unknown, ranked)', () => {

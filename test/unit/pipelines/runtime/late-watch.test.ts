@@ -42,6 +42,12 @@ describe('LateShareWatch', () => {
     // The tally holds at most 10,000 records: halved to 5,000 on time, the share reaches a half after ~5,000 late.
     expect(n).toBeGreaterThan(LATE_WINDOW_RECORDS / 4);
     expect(n).toBeLessThanOrEqual(LATE_WINDOW_RECORDS);
-    expect(said).toMatch(/^about \d+ of its recent edge\.inference\.v1 records \(a tally halved every 10,000\) of server "edge-07" so far are late \(up to 3\.0 s behind/);
+    expect(said).toMatch(/^about [\d,]+ of the last [\d,]+ edge\.inference\.v1 records of server "edge-07" are late \(up to 3\.0 s behind/);
+    // Late on: not said again. Back on time for long enough, then behind once more, with a smaller lag: said again, with that lag.
+    for (let i = 0; i < 30_000; i++) expect(w.note('edge.inference.v1', 0, 'edge-07', true, 3_600_000)).toBeNull();
+    for (let i = 0; i < 50_000; i++) expect(w.note('edge.inference.v1', 0, 'edge-07', false)).toBeNull();
+    let again: string | null = null;
+    for (let i = 0; i < 20_000 && again === null; i++) again = w.note('edge.inference.v1', 0, 'edge-07', true, 45_000);
+    expect(again).toMatch(/^about [\d,]+ of the last [\d,]+ edge\.inference\.v1 records of server "edge-07" are late \(up to 45\.0 s behind/);
   });
 });
