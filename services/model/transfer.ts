@@ -28,7 +28,7 @@
  * (numbers in services/model/README.md).
  */
 import { ridge, predictLinear, symmetricEigen } from './linalg.ts';
-import { pearson } from './metrics.ts';
+import { median, pearson } from './metrics.ts';
 
 /** Robust standard deviations (1.4826 × median absolute residual) past which a shot is set aside ({@link screenShots}). */
 export const SHOT_OUTLIER_SDS = 6;
@@ -55,11 +55,6 @@ export const SHOT_OUTLIER_MIN_LOG = Math.log(4);
  */
 export function screenShots(known: KnownDevices, shotRows: readonly number[], shotLog: readonly number[]): number[] {
   const k = shotRows.length;
-  const median = (xs: number[]): number => {
-    const v = [...xs].sort((a, b) => a - b);
-    const h = v.length >> 1;
-    return v.length % 2 ? v[h]! : (v[h - 1]! + v[h]!) / 2;
-  };
   const explained = new Array<boolean>(k).fill(false);
   for (const col of known.columns) {
     const x = shotRows.map((i) => col[i]!);
