@@ -107,15 +107,13 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   // Other commands locked out of the folder meanwhile name this port (a loopback address when listening on every interface).
   const local = ['0.0.0.0', '::'].includes(options.host) ? '127.0.0.1' : host;
-  announceServing(chdbDir(config), `http://${local}:${port(endpoint)}`);
-  process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
-    + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
+  // Before the serving line, which a supervisor (or a test) takes as ready.
   if (newFolder || newDatabase) {
     process.stderr.write(`edgelat: note: ${newFolder ? `there was no warehouse in ${JSON.stringify(config.dataDir)} (EDGELAT_DATA_DIR)` : `database ${config.database} (EDGELAT_DATABASE) did not exist`}: `
       + 'serving a new, empty one (the data `npm start` wrote is in ./.edgelat of the folder it ran in, database edgelat)\n');
   } else if (applied.length > 0) {
     // Tables of an older edgelat are brought up to this one's (an upgrade trial: serve migrated them without a word).
-    process.stderr.write(`edgelat: note: applied ${applied.length} migration(s) the warehouse lacked (${applied.slice(0, 3).join(', ')}${applied.length > 3 ? ', …' : ''}): its tables were an older edgelat's\n`);
+    process.stderr.write(`edgelat: note: applied ${applied.length} migration(s) the warehouse lacked (${applied.slice(0, 3).join(', ')}${applied.length > 3 ? ', …' : ''}): an older edgelat's tables, or one dropped by hand\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -125,6 +123,11 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Ready only once the signals are handled: a SIGTERM sent on this line had ended the process at once, without the
+    // graceful stop (a CI run's test lost the migration note written after it that way).
+    announceServing(chdbDir(config), `http://${local}:${port(endpoint)}`);
+    process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
+      + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
   });
   await close(true);
 }
