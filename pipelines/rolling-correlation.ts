@@ -131,7 +131,12 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * so a replay after a restart rebuilds the same states. A key is forgotten,
  * and its alert history with it, once a whole window without its rows has
  * closed (the window after the last one that held its rows): its next window
- * starts from `none`. That is told from the event times of the key's own panes,
+ * starts from `none`. That empty window is emitted for each pair whose state was
+ * rising or firing (n 0, statistics null with `n_lt_3`, chip null unless the
+ * scope names it), as `none` or `resolved`, so that an alert of a server that
+ * stops sending resolves a window after its rows end (at the defaults 5.5 min
+ * after its last row); not at the end of a bounded input (watermark +∞), where
+ * the data ended, not the server. That is told from the event times of the key's own panes,
  * so it does not depend on which other servers share the partition (or on
  * whether a row after the gap arrived before the empty window closed). Over a
  * shorter gap every window has rows, and the history goes on.
@@ -181,26 +186,58 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     });
   }
 
+  /**
+   * The closing window of a key that went quiet: the first window without its rows (end `end`), for each pair whose
+   * last window was rising or firing, with n 0, null statistics (`n_lt_3`) and the state none (from rising) or
+   * resolved (from firing). Without it an alert of a server that stops sending stayed firing for good (a trial: 461
+   * pairs of 227 retired servers).
+   */
+  function closing(state: CorrelationState, keyStr: string, key: KeyState, end: number, out: Emit[]): void {
+    const lastIdx = end / slideMs - 1;
+    PAIRS.forEach(([x, y], i) => {
+      const classes: WindowClass[] = [];
+      for (let w = lastIdx - alertWindows; w <= lastIdx; w++) classes.push(key.history.get(w)?.[i] ?? 'neutral');
+      const last = alertStateAt(classes, policy);
+      if (last !== 'firing' && last !== 'rising') return;
+      const value: CorrelationUpdate = {
+        scope: key.scope,
+        edge_server_id: key.server,
+        model_id: key.model,
+        chip: key.scope === 'server×model×chip' ? key.chip : null,
+        window_start: end - sizeMs,
+        window_end: end,
+        x_metric: x,
+        y_metric: y,
+        ...correlationResult(emptyMoments()),
+        alert_state: last === 'firing' ? 'resolved' : 'none',
+      };
+      out.push({ topic: topics.correlation, key: key.server, value, lane: `${name}:windows:${state.partition}`, seq: [end, keyStr, i] });
+    });
+  }
+
   /** Fire this key's windows with end <= limit, in end order. */
   function fire(state: CorrelationState, keyStr: string, key: KeyState, limit: number, out: Emit[]): void {
     for (;;) {
-      if (key.nextEnd === null) {
-        if (key.open.size === 0) return;
-        key.nextEnd = (Math.min(...key.open.keys()) + 1) * slideMs;
-      }
-      const end = key.nextEnd;
-      if (end > limit) return;
-      // The window after the last one that held the key's rows closed before this one: that window had none of its
-      // rows (this one is the first to hold a pane opened since), so the key starts over, its alert history gone. Told
-      // from the key's own pane times, not from whether its state was empty when the watermark passed: a row of its
-      // next pane that arrived early (no other server of the partition moving the watermark) changes nothing.
+      if (key.nextEnd === null && key.open.size > 0) key.nextEnd = (Math.min(...key.open.keys()) + 1) * slideMs;
+      // The window after the last one that held the key's rows (end emptyAt + slide): when a pane of it is open, the
+      // key's windows go on; once it closes without rows, the key starts over, its alert history gone, and its alerts
+      // close (`closing`). Told from the key's own pane times, not from whether its state was empty when the
+      // watermark passed: a row of its next pane that arrived early (no other server of the partition moving the
+      // watermark) changes nothing. At the end of a bounded input (limit Infinity) nothing closes: the data ended,
+      // not the server.
       if (key.emptyAt !== null) {
-        if (end > key.emptyAt + slideMs) {
+        const gapEnd = key.emptyAt + slideMs;
+        if (key.nextEnd !== null && key.nextEnd <= gapEnd) key.emptyAt = null;
+        else if (gapEnd <= limit) {
+          if (limit !== Infinity) closing(state, keyStr, key, gapEnd, out);
           key.history.clear();
           key.paneOffsets.clear();
+          key.emptyAt = null;
         }
-        key.emptyAt = null;
       }
+      if (key.nextEnd === null) return;
+      const end = key.nextEnd;
+      if (end > limit) return;
       const endIdx = end / slideMs;
       for (const [idx, pane] of key.open) {
         if (idx >= endIdx) continue;
@@ -282,7 +319,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
         // Forgotten (its alert history with it) once a whole window without its rows has closed: the window after the
         // last one that held a pane of it. When its last pane left, rows of its next pane may not have arrived yet (a
         // trial: a 4.5-min gap under a 5-min window dropped a firing alert's history, then none → rising → firing).
-        if (key.open.size === 0 && key.panes.size === 0 && (limit === Infinity || limit >= (key.emptyAt ?? -Infinity) + slideMs)) state.keys.delete(keyStr);
+        if (key.open.size === 0 && key.panes.size === 0 && key.emptyAt === null) state.keys.delete(keyStr);
       }
       return out.sort((a, b) => compareSeq(a.seq, b.seq));
     },

@@ -224,11 +224,12 @@ describe('rolling-correlation alerts', () => {
     const loose = { ...opts, alerts: { minN: 20, fireAfter: 2, clearAfter: 2, lookback: 6 } };
     const show = async (log: MemoryEventLog) => gpuTotal((await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value))
       .filter((w) => w.edge_server_id === 'edge-A').map((w) => `${(w.window_end % 3_600_000) / 1000}s n=${w.n} ${w.alert_state}`);
-    // Windows end every 5 s; the last with rows before the gap ends at 75 s, the one at 80 s has none and closes,
-    // the first after it ends at 90 s and starts from none.
+    // Windows end every 5 s; the last with rows before the gap ends at 75 s, the one at 80 s has none and closes
+    // (emitted: the alert resolves), the first after it ends at 90 s and starts from none. The end of the input
+    // closes nothing.
     const expected = [
       '5s n=10 none', '10s n=20 rising', ...[15, 20, 25, 30, 35, 40, 45, 50, 55, 60].map((e) => `${e}s n=${e === 15 ? 30 : 40} firing`),
-      '65s n=30 firing', '70s n=20 firing', '75s n=10 firing',
+      '65s n=30 firing', '70s n=20 firing', '75s n=10 firing', '80s n=0 resolved',
       '90s n=10 none', '95s n=20 rising', '100s n=30 firing', ...[105, 110, 115, 120, 125, 130].map((e) => `${e}s n=40 firing`),
       '135s n=30 firing', '140s n=20 firing', '145s n=10 firing',
     ];
@@ -245,6 +246,51 @@ describe('rolling-correlation alerts', () => {
     }
     // A crash after the gap: the resumed run forgets the key as an unbroken run does.
     for (const crashAt of [130, 160, 200]) expect(await show(await crashThenResume(gapRows(false), loose, crashAt))).toEqual(expected);
+  });
+
+  it('a server that stops sending: its firing pairs resolve and its rising ones go to none in the first window without its rows, once, on every replay (a trial: alerts of retired servers stayed firing)', async () => {
+    /** edge-A follows gpu load until 60 s (and its requests_per_s too from 52 s), then stops for good; edge-B goes on to 130 s. */
+    function retiredRows(): EnrichedInference[] {
+      const rnd = prng(9);
+      const t0 = at('2024-06-01T10:00:00.000Z');
+      const out: EnrichedInference[] = [];
+      for (let k = 0; k < 260; k++) {
+        const ts = t0 + k * 500;
+        const s = k / 2;
+        const gpu = Math.round(rnd() * 100) / 100;
+        const rps = Math.round(rnd() * 100);
+        const noise = rnd();
+        if (s < 60) out.push(makeEnriched({ edge_server_id: 'edge-A', model_id: 'm1', ts, total_ms: 10 + 30 * gpu + (s >= 52 ? rps / 2 : 0) + noise }, makeLoad({ edge_server_id: 'edge-A', ts, gpu_util: gpu, requests_per_s: rps })));
+        out.push(makeEnriched({ edge_server_id: 'edge-B', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-B', ts: ts + 1, gpu_util: rnd() })));
+      }
+      return out;
+    }
+    const loose = { ...opts, alerts: { minN: 20, fireAfter: 3, clearAfter: 2, lookback: 6, threshold: 0.3, hysteresis: 0.05 } };
+    const { log } = await runCorrelation(retiredRows(), loose);
+    const a = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value).filter((w) => w.edge_server_id === 'edge-A');
+    const lastEnd = Math.max(...a.filter((w) => w.n > 0).map((w) => w.window_end));
+    const closing = a.filter((w) => w.n === 0);
+    // Every closing record is the window one slide after the last with rows, of a pair whose last state was rising or firing.
+    expect(closing.length).toBeGreaterThan(0);
+    for (const w of closing) {
+      expect(w.window_end).toBe(lastEnd + 5000);
+      expect(w.window_start).toBe(lastEnd + 5000 - 20_000);
+      expect([w.pearson_r, w.ci_low, w.ci_high, w.slope, w.p_value, w.null_reason, w.chip]).toEqual([null, null, null, null, null, 'n_lt_3', null]);
+      const before = a.find((v) => v.window_end === lastEnd && v.x_metric === w.x_metric && v.y_metric === w.y_metric)!;
+      expect(w.alert_state).toBe(before.alert_state === 'firing' ? 'resolved' : 'none');
+    }
+    const last = (x: string, y: string) => a.filter((w) => w.x_metric === x && w.y_metric === y).at(-1)!;
+    expect(last('gpu_util', 'total_ms')).toMatchObject({ n: 0, alert_state: 'resolved', window_end: at('2024-06-01T10:01:20.000Z') });
+    expect(last('requests_per_s', 'total_ms')).toMatchObject({ n: 0, alert_state: 'none', window_end: at('2024-06-01T10:01:20.000Z') });
+    // Pairs that ended at none get no closing record; each pair's last state is none or resolved.
+    const lastStates = new Set(a.filter((w) => w.window_end === lastEnd).map((w) => `${w.x_metric}/${w.y_metric}`));
+    expect(closing.length).toBe(a.filter((w) => w.window_end === lastEnd && (w.alert_state === 'firing' || w.alert_state === 'rising')).length);
+    for (const pair of lastStates) expect(['none', 'resolved']).toContain(last(...(pair.split('/') as [string, string])).alert_state);
+    // The same, once each, after a crash at any point.
+    const reference = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value);
+    for (const crashAt of [100, 180, 230, 300]) {
+      expect((await readTopic<CorrelationUpdate>(await crashThenResume(retiredRows(), loose, crashAt), TOPICS.correlation)).map((w) => w.value)).toEqual(reference);
+    }
   });
 
   it('after a crash at any point, the resumed run emits the same windows and alert states', async () => {
