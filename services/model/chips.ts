@@ -48,6 +48,8 @@
  * files (Apache-2.0), see data/mlperf-inference/README.md.
  */
 
+import { createHash } from 'node:crypto';
+
 /** Chip kind, as in the `chips.kind` column. */
 export type ChipKind = 'cpu' | 'gpu' | 'npu' | 'fpga' | 'asic';
 
@@ -72,23 +74,31 @@ export interface ChipNameRule {
 }
 
 /**
- * Fallback chip id of a name: lower case; runs of characters other than a-z and 0-9 become one `-`.
+ * Fallback chip id of a name: read in NFKC with accents dropped (`ＮＰＵ` is `NPU`, `Exynos Ünï` is `Exynos Uni`), lower
+ * case; runs of characters other than a-z and 0-9 become one `-`. A name with letters or digits of another script
+ * (`昇腾 910B`) keeps them apart by a tag of its text, `-u` and 8 hex digits of its SHA-256 (the slug alone would make
+ * one chip of every name that differs only there: both `910b`, or both `unknown`).
  *
  * @param s  Any text, e.g. `NPU 3.0`.
  * @returns  The slug without leading or trailing `-`, e.g. `npu-3-0`; '' for a name without letters or digits.
  */
 export function slugChip(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const folded = s.normalize('NFKC').normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  const slug = folded.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  if (!/[^\x00-\x7f]/.test(folded) || !/[\p{L}\p{N}]/u.test(folded.replace(/[a-z0-9]/g, ''))) return slug;
+  const tag = `u${createHash('sha256').update(s.normalize('NFKC')).digest('hex').slice(0, 8)}`;
+  return slug === '' ? tag : `${slug}-${tag}`;
 }
 
 /**
  * Clean a chip name before the rules see it.
  *
- * @param name  Free text as submitted, e.g. `Intel(R) Xeon(R)  Platinum 8380`.
- * @returns     Without `(R)` / `(TM)`, white space collapsed and trimmed: `Intel Xeon Platinum 8380`.
+ * @param name  Free text as submitted, e.g. `Intel(R) Xeon(R)  Platinum 8380`, or in full-width forms (`ＮＶＩＤＩＡ Ａ１００`).
+ * @returns     Read in NFKC (full-width and compatibility forms as their plain letters), without `(R)` / `(TM)` / `®`
+ *              / `™`, white space collapsed and trimmed: `Intel Xeon Platinum 8380`, `NVIDIA A100`.
  */
 export function cleanChipName(name: string): string {
-  return name.replace(/\((?:R|TM)\)/gi, '').replace(/\s+/g, ' ').trim();
+  return name.normalize('NFKC').replace(/\((?:R|TM)\)|[®™]/gi, '').replace(/\s+/g, ' ').trim();
 }
 
 const low = (s: string | undefined): string => (s ?? '').toLowerCase();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * MLPerf import: hand-written fixtures (test/fixtures/mlperf/) with bad lines
  * at known line numbers, chip normalisation over spellings found in the real
@@ -649,6 +650,26 @@ describe('normaliseChip over spellings in the MLPerf systems files', () => {
     expect(normaliseChip('Zorblax 9000')).toEqual({ chip: 'zorblax-9000', kind: 'asic', vendor: 'unknown' });
     expect(normaliseChip('Zorblax 9000', { kind: 'cpu' })).toEqual({ chip: 'zorblax-9000', kind: 'cpu', vendor: 'unknown' });
     expect(slugChip('  A/B  c__D ')).toBe('a-b-c-d');
+  });
+
+  it('reads names in NFKC: full-width and compatibility forms are their plain letters, marks ® ™ are noise, accents are dropped (a trial: full-width real chip names became `unknown`)', () => {
+    expect(normaliseChip('ＮＶＩＤＩＡ Ａ１００')).toEqual({ chip: 'nvidia-a100', kind: 'gpu', vendor: 'NVIDIA' });
+    expect(normaliseChip('Ｒａｓｐｂｅｒｒｙ Ｐｉ ４').chip).toBe('rpi4-cortex-a72');
+    expect(normaliseChip('Intel® Xeon™ Platinum 8380')).toEqual(normaliseChip('Intel(R) Xeon(R) Platinum 8380'));
+    expect(normaliseChip('ＮＰＵ　３．０').chip).toBe('npu-3-0');
+    expect(normaliseChip('Zörblax 9000').chip).toBe('zorblax-9000');
+  });
+
+  it('keeps names of another script apart: the slug gains a tag of the text (they had all slugged to their digits, or to `unknown`)', () => {
+    // The tag is `u` and the first 8 hex digits of SHA-256 over the NFKC text (computed independently here).
+    const tag = (s: string) => `u${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
+    expect(slugChip('昇腾 910B')).toBe(`910b-${tag('昇腾 910B')}`);
+    expect(slugChip('寒武纪')).toBe(tag('寒武纪'));
+    const ids = ['昇腾 910B', '昆仑 910B', '寒武纪', '燧原'].map((n) => normaliseChip(n).chip);
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) expect(id).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+    // Latin names are as before: no tag.
+    expect(slugChip('NPU 3.0')).toBe('npu-3-0');
   });
 });
 
