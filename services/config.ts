@@ -28,7 +28,7 @@ export interface EdgelatConfig {
   maxOutOfOrdernessMs: number;
   /** As-of join tolerance, ms. @default 5000 */
   joinToleranceMs: number;
-  /** Sliding window size, ms. @default 900000 */
+  /** Sliding window size, ms. @default 300000 */
   windowSizeMs: number;
   /** Sliding window slide, ms. @default 30000 */
   windowSlideMs: number;
@@ -78,7 +78,7 @@ export interface EdgelatConfig {
 export interface ShadowConfig {
   /** Run shadow-compare (and copy edge.shadow.v1 and the verdicts to the warehouse) in `pipeline run`; the demo always does. @default false */
   enabled: boolean;
-  /** Tumbling window of production request times, ms. @default 900000 */
+  /** Tumbling window of production request times, ms. @default 300000 */
   windowMs: number;
   /** Longest a shadow result may trail its production event, ms. @default 30000 */
   lagToleranceMs: number;
@@ -254,6 +254,19 @@ const schema = z.object({
 
 /** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+/**
+ * The default of each variable that has one, as the schema gives it when the variable is unset (for the docs check:
+ * `--help` and the README state these), e.g. `{ EDGELAT_WINDOW_SIZE_MS: 300000, ... }`.
+ */
+export function configDefaults(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, type] of Object.entries(schema.shape)) {
+    const r = (type as z.ZodType).safeParse(undefined);
+    if (r.success && r.data !== undefined) out[name] = r.data;
+  }
+  return out;
+}
 
 /**
  * A variable's value as an error message may show it: secrets redacted; a URL (`…_URL`) as its scheme, host and port,

@@ -91,7 +91,7 @@ Environment:
   EDGELAT_PARTITIONS               partitions of the in-process topics (default 4)
   EDGELAT_MAX_OUT_OF_ORDERNESS_MS  watermark lag behind the max event time (default 2000)
   EDGELAT_JOIN_TOLERANCE_MS        max age of the joined load sample (default 5000)
-  EDGELAT_WINDOW_SIZE_MS           sliding window size (default 900000)
+  EDGELAT_WINDOW_SIZE_MS           sliding window size (default 300000)
   EDGELAT_WINDOW_SLIDE_MS          sliding window slide (default 30000)
   EDGELAT_ALLOWED_LATENESS_MS      wait after a window's end before it fires (default 0)
   EDGELAT_MAX_EVENT_TIME_AHEAD_MS  max lead of event time over log time before a record is dead-lettered (default 3600000)
@@ -119,7 +119,7 @@ Environment:
   EDGELAT_ALERTS_TIMEOUT_MS        longest wait for the alert webhook's answer (default 10000)
   EDGELAT_ALERTS_WEBHOOK_URL       the alert webhook when --alerts-webhook is not given (keeps a token out of ps)
   EDGELAT_SHADOWS                  true: pipeline run also runs shadow-compare (default false; the demo always does)
-  EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 900000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
+  EDGELAT_SHADOW_WINDOW_MS         shadow-compare window (default 300000), with EDGELAT_SHADOW_LAG_TOLERANCE_MS (30000),
                                    EDGELAT_SHADOW_TOLERANCE (0.1) and EDGELAT_SHADOW_SLO_P99_MS (unset)
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (an unknown option of
