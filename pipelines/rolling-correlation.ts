@@ -71,6 +71,8 @@ interface KeyState {
    * those windows exactly, and with them the alert states).
    */
   paneOffsets: Map<number, number>;
+  /** The chip of the key's last window with rows (a closing window carries it). */
+  lastChip: string | null;
   /** Alert classes of this key's fired windows, per pair, by window end index (end / slide). */
   history: Map<number, WindowClass[]>;
   nextEnd: number | null;
@@ -132,8 +134,8 @@ const identity = (): PaneAgg => ({ rows: 0, chip: undefined, moments: PAIRS.map(
  * and its alert history with it, once a whole window without its rows has
  * closed (the window after the last one that held its rows): its next window
  * starts from `none`. That empty window is emitted for each pair whose state was
- * rising or firing (n 0, statistics null with `n_lt_3`, chip null unless the
- * scope names it), as `none` or `resolved`, so that an alert of a server that
+ * rising or firing (n 0, statistics null with `null_reason` `no_rows`, the
+ * chip of the key's last window), as `none` or `resolved`, so that an alert of a server that
  * stops sending resolves a window after its rows end (at the defaults 5.5 min
  * after its last row); not at the end of a bounded input (watermark +∞), where
  * the data ended, not the server. That is told from the event times of the key's own panes,
@@ -167,6 +169,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
     const endIdx = end / slideMs;
     const results = agg.moments.map((m) => correlationResult(m));
     key.history.set(endIdx, results.map((r) => classifyWindow(r, policy)));
+    key.lastChip = agg.chip ?? null;
     for (const idx of key.history.keys()) if (idx < endIdx - alertWindows) key.history.delete(idx);
     return PAIRS.map(([x, y], i) => {
       const classes: WindowClass[] = [];
@@ -188,9 +191,10 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
 
   /**
    * The closing window of a key that went quiet: the first window without its rows (end `end`), for each pair whose
-   * last window was rising or firing, with n 0, null statistics (`n_lt_3`) and the state none (from rising) or
-   * resolved (from firing). Without it an alert of a server that stops sending stayed firing for good (a trial: 461
-   * pairs of 227 retired servers).
+   * last window was rising or firing, with n 0, null statistics (`null_reason` `no_rows`), the chip of the key's
+   * last window, and the state none (from rising) or resolved (from firing). Without it an alert of a server that
+   * stops sending stayed firing for good (a trial: 461 pairs of 227 retired servers); with the chip null, a receiver
+   * that matches a resolve to its firing by labels never closed it (a re-test).
    */
   function closing(state: CorrelationState, keyStr: string, key: KeyState, end: number, out: Emit[]): void {
     const lastIdx = end / slideMs - 1;
@@ -203,12 +207,13 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
         scope: key.scope,
         edge_server_id: key.server,
         model_id: key.model,
-        chip: key.scope === 'server×model×chip' ? key.chip : null,
+        chip: key.scope === 'server×model×chip' ? key.chip : key.lastChip,
         window_start: end - sizeMs,
         window_end: end,
         x_metric: x,
         y_metric: y,
         ...correlationResult(emptyMoments()),
+        null_reason: 'no_rows',
         alert_state: last === 'firing' ? 'resolved' : 'none',
       };
       out.push({ topic: topics.correlation, key: key.server, value, lane: `${name}:windows:${state.partition}`, seq: [end, keyStr, i] });
@@ -288,7 +293,7 @@ export function rollingCorrelation(options: CorrelationOptions = {}): Processor<
         const keyStr = scope === 'server×model' ? JSON.stringify([row.edge_server_id, row.model_id]) : JSON.stringify([row.edge_server_id, model, chip, scope]);
         let key = state.keys.get(keyStr);
         if (!key) {
-          key = { scope, server: row.edge_server_id, model, chip, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), history: new Map(), nextEnd: null, emptyAt: null };
+          key = { scope, server: row.edge_server_id, model, chip, open: new Map(), panes: new AlignedPaneWindows(panesPerWindow, combine, identity), paneOffsets: new Map(), lastChip: null, history: new Map(), nextEnd: null, emptyAt: null };
           state.keys.set(keyStr, key);
         }
         let pane = key.open.get(idx);

@@ -117,7 +117,7 @@ export interface CorrelationUpdate {
   intercept: number | null;
   /** Two-sided p-value of H0: rho = 0 (t-test with n−2 df), or null. */
   p_value: number | null;
-  /** Why the statistics are null: 'n_lt_3' | 'x_constant' | 'y_constant', else null. */
+  /** Why the statistics are null: 'n_lt_3' | 'x_constant' | 'y_constant' | 'non_finite', or 'no_rows' (the closing window of a key that went quiet: pipelines/rolling-correlation.ts), else null. */
   null_reason: string | null;
   alert_state: AlertState;
 }

@@ -38,7 +38,11 @@ export interface Moments {
 }
 
 /** Why a correlation statistic is null. `non_finite`: the sums overflowed float64. */
-export type CorrelationNullReason = 'n_lt_3' | 'x_constant' | 'y_constant' | 'non_finite';
+/**
+ * Why a window's statistics are null. `no_rows` is the rolling correlation's closing window of a key that went quiet
+ * (pipelines/rolling-correlation.ts), never a result of {@link correlationResult}.
+ */
+export type CorrelationNullReason = 'n_lt_3' | 'x_constant' | 'y_constant' | 'non_finite' | 'no_rows';
 
 /**
  * Pearson correlation of a window with its 95 % CI, OLS line and p-value.

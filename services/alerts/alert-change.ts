@@ -27,12 +27,14 @@ export interface AlertChange {
   ci_high: number | null;
   p_value: number | null;
   slope: number | null;
+  /** Why r is null: as the correlation window's (`n_lt_3`, `x_constant`, …); `no_rows`: the server and model sent nothing in the window (they went quiet), else null. */
+  null_reason: string | null;
 }
 
 /** The keys of {@link AlertChange} in their documented order (a JSON line lists them so, whatever built the change). */
 export const ALERT_CHANGE_KEYS: string[] = [
   'idempotency_key', 'kind', 'edge_server_id', 'model_id', 'chip', 'x_metric', 'y_metric', 'previous_state', 'state',
-  'window_start', 'window_end', 'n', 'pearson_r', 'ci_low', 'ci_high', 'p_value', 'slope',
+  'window_start', 'window_end', 'n', 'pearson_r', 'ci_low', 'ci_high', 'p_value', 'slope', 'null_reason',
 ] satisfies (keyof AlertChange)[];
 
 /**
@@ -70,7 +72,7 @@ export function alertChange(previous: string, u: CorrelationUpdate): AlertChange
     edge_server_id: u.edge_server_id, model_id: u.model_id, chip: u.chip, x_metric: u.x_metric, y_metric: u.y_metric,
     previous_state: previous, state: u.alert_state,
     window_start: iso(u.window_start), window_end: iso(u.window_end),
-    n: u.n, pearson_r: u.pearson_r, ci_low: u.ci_low, ci_high: u.ci_high, p_value: u.p_value, slope: u.slope,
+    n: u.n, pearson_r: u.pearson_r, ci_low: u.ci_low, ci_high: u.ci_high, p_value: u.p_value, slope: u.slope, null_reason: u.null_reason,
   };
 }
 

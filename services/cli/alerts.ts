@@ -29,7 +29,7 @@ export function formatChange(c: AlertChange): string {
   // Each bound on its own: a record with one of them null is decoded as valid (a trial: `ci_high!` stopped the tail).
   const bound = (x: number | null): string => (x === null ? '?' : x.toFixed(2));
   const ci = c.ci_low === null && c.ci_high === null ? '' : ` [${bound(c.ci_low)}, ${bound(c.ci_high)}]`;
-  const r = c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${ci}`;
+  const r = c.null_reason === 'no_rows' ? 'no requests in the window (went quiet)' : c.pearson_r === null ? 'r undefined' : `r=${c.pearson_r.toFixed(3)}${ci}`;
   // Ids from the data, escaped: a newline in one split a change over two lines (a re-test).
   return `${c.window_end}  ${c.state.toUpperCase().padEnd(8)} ${printable(c.edge_server_id)} ${c.model_id === null ? '-' : printable(c.model_id)} ${c.x_metric}→${c.y_metric}  ${r} n=${c.n}  (was ${c.previous_state})`;
 }

@@ -7,7 +7,7 @@
 -- Parameters: since (DateTime64(3) UTC, window_end >= since), firing_only UInt8, limit UInt64 (0 = all).
 SELECT * FROM (
 SELECT edge_server_id, model_id, chip, x_metric, y_metric, window_start, window_end,
-       prev AS previous_state, alert_state AS state, n, pearson_r, ci_low, ci_high, p_value, slope
+       prev AS previous_state, alert_state AS state, n, pearson_r, ci_low, ci_high, p_value, slope, null_reason
 FROM
 (
     SELECT *, lagInFrame(alert_state, 1, 'none') OVER (

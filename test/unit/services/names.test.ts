@@ -43,6 +43,12 @@ describe('nearestNames', () => {
     expect(formatChange({ ...change, ci_low: null, ci_high: 0.95 } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 [?, 0.95] n=40  (was rising)');
     expect(formatChange({ ...change, ci_low: null, ci_high: null } as never)).toBe('2024-06-01 10:05:00.000  FIRING   edge-01 - cpu_util→total_ms  r=0.900 n=40  (was rising)');
   });
+
+  it('alerts tail says a resolve by silence is one (a re-test: "r undefined n=0" read like thin traffic)', () => {
+    const change = { window_end: '2024-06-01 10:13:00.000', state: 'resolved', previous_state: 'firing', edge_server_id: 'edge-01', model_id: 'm1', x_metric: 'cpu_util', y_metric: 'total_ms', pearson_r: null, ci_low: null, ci_high: null, n: 0 };
+    expect(formatChange({ ...change, null_reason: 'no_rows' } as never)).toBe('2024-06-01 10:13:00.000  RESOLVED edge-01 m1 cpu_util→total_ms  no requests in the window (went quiet) n=0  (was firing)');
+    expect(formatChange({ ...change, n: 2, null_reason: 'n_lt_3' } as never)).toBe('2024-06-01 10:13:00.000  RESOLVED edge-01 m1 cpu_util→total_ms  r undefined n=2  (was firing)');
+  });
 });
 
 describe('shellWord', () => {
