@@ -52,6 +52,13 @@ export const GATE_PARALLEL = 1;
 /** `POST /v1/gate` requests that may wait for {@link GATE_PARALLEL}; one more is answered 503 with `Retry-After`. */
 export const MAX_GATES_WAITING = 16;
 
+/**
+ * `POST /v1/profile` requests that may wait for the profile worker (it profiles one at a time); one more is answered
+ * 503 with `Retry-After`. Each waiting one holds its body (up to the body limit) in memory: a trial's 8 abandoned 60-MB
+ * uploads behind a slow profile raised the server's memory from 0.5 to 1.8 GB.
+ */
+export const MAX_PROFILES_WAITING = 4;
+
 /** Options of {@link createPredictorApp}. */
 export interface PredictorAppOptions {
   /** What answers predictions, recommendations, profiles, chips, correlations and health. */
@@ -112,6 +119,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
   const postLimits = new Map(API_ROUTES.filter((r) => r.method === 'post').map((r) => [r.path, r.path === '/v1/profile' ? profileLimit : jsonLimit]));
   const metrics = createPredictorMetrics(options.registry);
   const gates = pLimit(GATE_PARALLEL);
+  const profiles = pLimit(1);
   /** Set by `beginStop` (and at close): a gate still waiting is answered 503, not computed. */
   let stopping = false;
   /** An answer made outside Fastify's routes (before a request reached one), counted as the routes' are (no duration: none was measured). */
@@ -325,7 +333,19 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
         }
         profileOptions.dims = dims;
       }
-      return checkAnswer(ModelProfileSchema, await backend.profile(onnx, profileOptions), 'POST /v1/profile');
+      if (profiles.pendingCount >= MAX_PROFILES_WAITING) {
+        throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${profiles.activeCount} profile(s) being computed and ${profiles.pendingCount} waiting (at most ${MAX_PROFILES_WAITING} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
+      }
+      return checkAnswer(ModelProfileSchema, await profiles(async () => {
+        if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the server is stopping: the profile was not computed; retry once it is back', undefined, undefined, { 'retry-after': '5' });
+        // A client that has gone while its profile waited gets nothing: not computed (a trial: abandoned uploads were).
+        if (request.raw.socket?.destroyed) {
+          countOutside('/v1/profile', 'POST', 499);
+          request.log.info({ status: 499 }, 'profile not computed: the client closed the connection while it waited');
+          throw new HttpProblem(499, PROBLEM_TYPES.clientGone, 'the client closed the connection while its profile waited; not computed');
+        }
+        return backend.profile(onnx, profileOptions);
+      }), 'POST /v1/profile');
     });
   });
 

@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPredictorApp, GATE_PARALLEL, MAX_GATES_WAITING, type PredictorAppOptions } from '../../../services/predictor/app.ts';
+import { createPredictorApp, GATE_PARALLEL, MAX_GATES_WAITING, MAX_PROFILES_WAITING, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { MAX_BODY_DEPTH, MAX_PROBLEM_ERRORS, parseJsonBody, PROBLEM_TYPES } from '../../../services/predictor/problems.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
@@ -533,6 +533,32 @@ describe('POST /v1/profile', () => {
     await app.inject(postOnnx('/v1/profile?dim=seq=128', onnx));
     await app.inject(postOnnx('/v1/profile?dim=seq=1000000&dim=width=2', onnx));
     expect(calls.slice(1).map((c) => c.args[1])).toEqual([{ dims: { seq: 128 } }, { dims: { seq: 1_000_000, width: 2 } }]);
+  });
+
+  it('profiles one at a time; past the waiting limit answers 503 busy with Retry-After (a trial: abandoned 60-MB uploads queued without end)', async () => {
+    const waiting: (() => void)[] = [];
+    let calls = 0;
+    let running = 0;
+    let most = 0;
+    const profile = async () => {
+      calls++;
+      most = Math.max(most, ++running);
+      await new Promise<void>((r) => waiting.push(r));
+      running--;
+      return structuredClone(PROFILE);
+    };
+    const { app } = setup({ profile });
+    const pending = Array.from({ length: 1 + MAX_PROFILES_WAITING }, () => app.inject(postOnnx('/v1/profile', onnx)));
+    while (calls === 0) await new Promise((r) => setTimeout(r, 2));
+    const busy = await app.inject(postOnnx('/v1/profile', onnx));
+    expect(busy.headers['retry-after']).toBe('5');
+    expect(expectProblem(busy, 503, PROBLEM_TYPES.busy).detail).toBe(`busy: 1 profile(s) being computed and ${MAX_PROFILES_WAITING} waiting (at most ${MAX_PROFILES_WAITING} wait); retry later`);
+    for (let i = 0; i < pending.length; i++) {
+      while (waiting.length === 0) await new Promise((r) => setTimeout(r, 2));
+      waiting.shift()!();
+    }
+    expect((await Promise.all(pending)).map((a) => a.statusCode)).toEqual(Array(1 + MAX_PROFILES_WAITING).fill(200));
+    expect([calls, most]).toEqual([1 + MAX_PROFILES_WAITING, 1]);
   });
 
   it.each([

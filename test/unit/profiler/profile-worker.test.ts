@@ -29,6 +29,19 @@ describe('ProfileWorker', () => {
     expect(turns).toBeGreaterThan(0);
   });
 
+  it('stops a profile that takes longer than its timeout (a trial: a small hostile file held the worker for hours), and the next one gets a new worker', async () => {
+    const slow = new ProfileWorker({ timeoutMs: 5 }); // less than the worker takes to start
+    try {
+      const error = await slow.profile(TINY).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(OnnxProfileError);
+      expect((error as Error).message).toMatch(/^profiling took longer than 0.005 s and was stopped/);
+      (slow as unknown as { options: { timeoutMs: number } }).options.timeoutMs = 60_000;
+      expect(await slow.profile(TINY, { modelId: 'tiny' })).toEqual(profileOnnx(TINY, { modelId: 'tiny' }));
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('rejects with profileOnnx\'s error classes and messages, and serves the next profile', async () => {
     const truncated = TINY.subarray(0, 1000);
     let expected: unknown;
