@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import pLimit from 'p-limit';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -120,6 +120,26 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
   const metrics = createPredictorMetrics(options.registry);
   const gates = pLimit(GATE_PARALLEL);
   const profiles = pLimit(1);
+  /**
+   * Compute a request in its turn of `limit`: with `max` already waiting, 503 busy (Retry-After 5); when its turn
+   * comes, 503 if the server is stopping, and nothing computed for a client that has gone meanwhile (499, counted
+   * here: no answer goes out, so Fastify's response hooks never count it; a trial: 20 gates given up after 0.3 s were
+   * all computed, and held the other routes as long as when they were waited for).
+   */
+  const inTurn = async <T>(limit: LimitFunction, max: number, request: FastifyRequest, what: { route: string; noun: string; busy: string }, compute: () => Promise<T>): Promise<T> => {
+    if (limit.pendingCount >= max) {
+      throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${limit.activeCount} ${what.busy} and ${limit.pendingCount} waiting (at most ${max} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
+    }
+    return limit(async () => {
+      if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, `the server is stopping: the ${what.noun} was not computed; retry once it is back`, undefined, undefined, { 'retry-after': '5' });
+      if (request.raw.socket?.destroyed) {
+        countOutside(what.route, 'POST', 499);
+        request.log.info({ status: 499 }, `${what.noun} not computed: the client closed the connection while it waited`);
+        throw new HttpProblem(499, PROBLEM_TYPES.clientGone, `the client closed the connection while its ${what.noun} waited; not computed`);
+      }
+      return compute();
+    });
+  };
   /** Set by `beginStop` (and at close): a gate still waiting is answered 503, not computed. */
   let stopping = false;
   /** An answer made outside Fastify's routes (before a request reached one), counted as the routes' are (no duration: none was measured). */
@@ -279,25 +299,12 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
     scope.post('/v1/gate', async (request) => {
       parseRequest(NO_QUERY, request.query, 'query string'); // the request is the body: a query parameter is a mistake
       const body = parseRequest(GateRequestSchema, request.body, 'request body');
-      if (gates.pendingCount >= MAX_GATES_WAITING) {
-        throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${gates.activeCount} gate request(s) being answered and ${gates.pendingCount} waiting (at most ${MAX_GATES_WAITING} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
-      }
-      return checkAnswer(GateReportSchema, await gates(async () => {
-        // A client that has gone while its gate waited gets nothing: its gate is not computed (a trial: 20 gates given
-        // up after 0.3 s were all computed, and held the other routes as long as when they were waited for).
-        if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the server is stopping: the gate was not computed; retry once it is back', undefined, undefined, { 'retry-after': '5' });
-        if (request.raw.socket?.destroyed) {
-          // No answer goes out, so Fastify's response hooks never count it: counted here, as nginx's 499 (a trial: skipped gates were in no series).
-          countOutside('/v1/gate', 'POST', 499);
-          request.log.info({ status: 499 }, 'gate not computed: the client closed the connection while it waited');
-          throw new HttpProblem(499, PROBLEM_TYPES.clientGone, 'the client closed the connection while its gate waited; not computed');
-        }
-        return backend.gate(body).catch((error: unknown) => {
+      return checkAnswer(GateReportSchema, await inTurn(gates, MAX_GATES_WAITING, request, { route: '/v1/gate', noun: 'gate', busy: 'gate request(s) being answered' }, () =>
+        backend.gate(body).catch((error: unknown) => {
           // Its warehouse query cancelled by a stop (serve's SIGTERM): the server's state, not a failure of the gate.
           if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the server is stopping: the gate was cancelled; retry once it is back', undefined, undefined, { 'retry-after': '5' });
           throw error;
-        });
-      }), 'POST /v1/gate');
+        })), 'POST /v1/gate');
     });
   });
 
@@ -333,19 +340,8 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
         }
         profileOptions.dims = dims;
       }
-      if (profiles.pendingCount >= MAX_PROFILES_WAITING) {
-        throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${profiles.activeCount} profile(s) being computed and ${profiles.pendingCount} waiting (at most ${MAX_PROFILES_WAITING} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
-      }
-      return checkAnswer(ModelProfileSchema, await profiles(async () => {
-        if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the server is stopping: the profile was not computed; retry once it is back', undefined, undefined, { 'retry-after': '5' });
-        // A client that has gone while its profile waited gets nothing: not computed (a trial: abandoned uploads were).
-        if (request.raw.socket?.destroyed) {
-          countOutside('/v1/profile', 'POST', 499);
-          request.log.info({ status: 499 }, 'profile not computed: the client closed the connection while it waited');
-          throw new HttpProblem(499, PROBLEM_TYPES.clientGone, 'the client closed the connection while its profile waited; not computed');
-        }
-        return backend.profile(onnx, profileOptions);
-      }), 'POST /v1/profile');
+      return checkAnswer(ModelProfileSchema, await inTurn(profiles, MAX_PROFILES_WAITING, request, { route: '/v1/profile', noun: 'profile', busy: 'profile(s) being computed' }, () =>
+        backend.profile(onnx, profileOptions)), 'POST /v1/profile');
     });
   });
 
