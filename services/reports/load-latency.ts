@@ -124,11 +124,16 @@ function busiestKeys(points: readonly CorrelationPoint[], limit: number): Correl
   return points.filter((p) => kept.has(key(p)));
 }
 
-/** CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. */
+/**
+ * CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. Text that
+ * starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` before it, so a spreadsheet shows it instead of
+ * running it as a formula (OWASP "CSV Injection"; a trial's server id `=HYPERLINK(…)` came through telemetry).
+ */
 function field(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** Header of report.csv. */

@@ -80,12 +80,13 @@ function meetsText(r: LoadLatencyReport, k: LoadLatencyReport['knees'][number]):
 }
 
 /**
- * Text from the data (an id) made safe for a Markdown table cell and a terminal: a backslash and `|` escaped (a `|`
- * split the cell), `&`, `<` and `>` as entities (raw HTML in Markdown), control characters (a newline split the row) and
+ * Text from the data (an id) made safe for a Markdown table cell and a terminal: a backslash, `|`, `[` and `]` escaped
+ * (a `|` split the cell; a trial's server id `![x](http://…)` was an image that called out, a model id a link), `&`,
+ * `<` and `>` as entities (raw HTML in Markdown), control characters (a newline split the row) and
  * bidirectional marks as `\u` escapes (names.ts `printable`). Ingestion takes any non-empty id: a trial's chip `<script>…` and model `mod|el` broke the tables.
  */
 export function mdCell(text: string): string {
-  return printable(text.replace(/[\\|]/g, (c) => `\\${c}`).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
+  return printable(text.replace(/[\\|[\]]/g, (c) => `\\${c}`).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
 }
 
 /** Markdown tables: a header row and rows of cells (each {@link mdCell}). */

