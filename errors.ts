@@ -147,3 +147,34 @@ export function scrubSecrets(text: string): string {
     .replace(/\/\/[^/@\s]*@/g, '//[redacted]@')
     .replace(/\b(password|passwd|token|secret)=[^&\s"']*/gi, '$1=[redacted]');
 }
+
+/**
+ * Cut from a text (a server's answer quoted in a message) what a URL keeps out of messages ({@link urlForMessages}):
+ * its path, when more than `/`, and its query values, raw or percent-decoded, each as `…`. A proxy that echoes the
+ * request (`{"path": "/ch-7f3a…", "status": 404}`) had put a secret path prefix into the message (a security trial).
+ * @param text  Any text.
+ * @param url   The URL whose parts to cut (unparsable: the text as it is).
+ */
+export function withoutUrlParts(text: string, url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return text;
+  }
+  const parts = new Set<string>();
+  const path = parsed.pathname.replace(/\/+$/, '');
+  if (path.length > 1) parts.add(path);
+  for (const [, value] of parsed.searchParams) if (value.length >= 3) parts.add(value);
+  for (const p of [...parts]) {
+    parts.add(encodeURIComponent(p));
+    try {
+      parts.add(decodeURIComponent(p));
+    } catch {
+      // not percent-encoded text
+    }
+  }
+  let out = text;
+  for (const p of [...parts].sort((a, b) => b.length - a.length)) if (p.length > 1) out = out.split(p).join('…');
+  return out;
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
-import { scrubSecrets, urlForMessages, WarehouseError } from '../../errors.ts';
+import { scrubSecrets, urlForMessages, WarehouseError, withoutUrlParts } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
@@ -70,7 +70,8 @@ export function toWarehouseError(error: unknown, what: string, serverUrl?: strin
   const server = serverUrl === undefined ? undefined : urlForMessages(serverUrl);
   if (error instanceof WarehouseError) return error;
   const e = error as { message?: unknown; code?: unknown };
-  const message = String(e?.message ?? error);
+  // A proxy's answer may echo the request: the URL's path and query (secrets) are cut from it first.
+  const message = serverUrl === undefined ? String(e?.message ?? error) : withoutUrlParts(String(e?.message ?? error), serverUrl);
   let code: number | null = null;
   if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) code = Number(e.code);
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);

@@ -45,6 +45,17 @@ describe('toWarehouseError', () => {
     expect(toWarehouseError(new Error('Code: 62. DB::Exception: Syntax error at position 503'), 'q').retriable).toBe(false);
   });
 
+  it('cuts the URL\'s path and query values from an answer that echoes the request (a security trial: a proxy\'s 404 body showed the secret path prefix)', () => {
+    const url = 'http://127.0.0.1:9875/ch-7f3a9c2e5b1d4e8f';
+    const echoed = toWarehouseError(new Error('{"path": "/ch-7f3a9c2e5b1d4e8f", "status": 404, "error": "Not Found"}'), 'query', url);
+    expect(echoed.message).toBe('query failed: the server\'s answer is not ClickHouse\'s ("{\\"path\\": \\"…\\", \\"status\\": 404, \\"error\\": \\"Not Found\\"}"): is EDGELAT_CLICKHOUSE_URL ("http://127.0.0.1:9875/…") the HTTP interface of a ClickHouse server (port 8123)?');
+    // ClickHouse-like errors that quote the request line, percent-encoded too; a path of `/` alone is nothing to cut.
+    const quoted = toWarehouseError(new Error('Code: 516. DB::Exception: bad request path=/proxy%20TOKEN/x?query_id=1&param_q=SELECT+1'), 'query', 'http://h:8123/proxy TOKEN/x/');
+    expect(quoted.message).toContain('path=…?query_id=1');
+    expect(quoted.message).not.toMatch(/TOKEN/);
+    expect(toWarehouseError(new Error('Code: 60. DB::Exception: Table t does not exist at /'), 'query', 'http://h:8123/').message).toContain('does not exist at /');
+  });
+
   it('says when the answer is not ClickHouse\'s: an empty body or an HTML page from another HTTP server', () => {
     const empty = toWarehouseError(new Error(''), 'statement');
     expect(empty.message).toBe('statement failed: the server\'s answer is not ClickHouse\'s (empty): is EDGELAT_CLICKHOUSE_URL the HTTP interface of a ClickHouse server (port 8123)?');
