@@ -26,6 +26,7 @@
  *   always be put back), and the endpoint refuses `SET` statements.
  * Each switches its default database with `USE`.
  */
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { WarehouseError } from '../../errors.ts';
@@ -142,6 +143,20 @@ export interface ChdbEngineOptions {
   maxExecutionS?: number;
   /** Read-only connections (integer 1..16): a read runs on the first one free, so a long read holds up another only when every reader is busy. @default 2 */
   readers?: number;
+  /**
+   * Most memory one read may take, bytes (ClickHouse's max_memory_usage; a read-only connection cannot lift it); 0 =
+   * no limit but the process's. @default {@link defaultReadMemoryBytes} (an eighth of the machine's memory)
+   */
+  maxReadMemoryBytes?: number;
+}
+
+/**
+ * The default memory limit of one read: an eighth of the machine's memory, so the two readers together stay under a
+ * quarter of it. chdb runs in the server's process; one GET `SELECT length(groupArray(number)) FROM
+ * numbers(300000000)` took the process from 1.8 to 5.5 GB (a security trial), and a few at once would take the machine.
+ */
+export function defaultReadMemoryBytes(): number {
+  return Math.floor(totalmem() / 8);
 }
 
 /** Default read-only connections of the engine: one long read does not hold up every other (a trial: SELECT 1 waited 11.7 s). */
@@ -294,6 +309,8 @@ export class ChdbEngine implements SqlEngine {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
     const readers = options.readers ?? DEFAULT_READERS;
+    const memory = options.maxReadMemoryBytes ?? defaultReadMemoryBytes();
+    if (!(Number.isSafeInteger(memory) && memory >= 0)) throw new RangeError(`ChdbEngine: maxReadMemoryBytes must be a whole number of bytes ≥ 0, got ${memory}`);
     if (!Number.isInteger(readers) || readers < 1 || readers > 16) throw new RangeError(`ChdbEngine: readers must be an integer in 1..16, got ${readers}`);
     const path = resolve(dataDir);
     // Every connection parses queries up to the endpoint's ceiling; the endpoint holds each request to its own
@@ -304,7 +321,7 @@ export class ChdbEngine implements SqlEngine {
       // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
       const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
       for (let i = 0; i < readers; i++) {
-        const r = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
+        const r = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http, max_memory_usage: memory });
         opened.push(new Connection(r.session, r.release));
       }
     } catch (error) {

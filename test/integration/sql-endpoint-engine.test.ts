@@ -65,6 +65,26 @@ describe('ChdbEngine', () => {
     }
   });
 
+  it('holds a read to its memory limit, which a read cannot lift (a security trial: one GET took the server from 1.8 to 5.5 GB)', async () => {
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir, { maxReadMemoryBytes: 64 << 20 }) });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
+      const get = async (sql: string) => {
+        const res = await fetch(`${url}?query=${encodeURIComponent(sql)}`);
+        return [res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()] as const;
+      };
+      // 30 M UInt64 in one array: ~240 MB, past 64 MiB; 100 k of them pass.
+      const [status, code, text] = await get('SELECT length(groupArray(number)) FROM numbers(30000000)');
+      expect([status, code, text]).toEqual([500, '241', expect.stringMatching(/MEMORY_LIMIT_EXCEEDED|memory limit/i)]);
+      expect(await get('SELECT length(groupArray(number)) FROM numbers(100000) FORMAT TSV')).toEqual([200, null, '100000\n']);
+      const [, liftCode] = await get('SELECT 1 SETTINGS max_memory_usage = 0');
+      expect(liftCode).toBe('164'); // READONLY
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('refuses a POST whose SETTINGS lift the time limit, however spelled, takes one that lowers it, and reads that only name it (trials: max_execution_time = 0, `max_execution_time` = 0 and 1e-7 ran past --sql-timeout 3)', async () => {
     const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir, { maxExecutionS: 3 }) });
     try {
