@@ -46,11 +46,6 @@ export interface EdgelatConfig {
   correlationScopes: readonly CorrelationScope[];
   /** Processing time after which a silent input stream of a partition stops holding the watermark back (streaming runs), ms. @default 30000 */
   idleTimeoutMs: number;
-  /**
-   * Processing time after which a partition whose input streams all went silent, while others of the run bring
-   * records, takes their watermark (streaming runs; run-processor.ts `partitionIdleTimeoutMs`), ms. @default 900000
-   */
-  partitionIdleTimeoutMs: number;
   /** Cron expression (UTC) of latency-model retraining in `pipeline run`; null: no schedule (the demo replays one every 10 minutes of event time). */
   retrainCron: string | null;
   /** Event-time window a scheduled retraining reads, ms. @default 604800000 (7 days) */
@@ -200,7 +195,6 @@ const schema = z.object({
     return scopes as CorrelationScope[];
   }),
   EDGELAT_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(30_000),
-  EDGELAT_PARTITION_IDLE_TIMEOUT_MS: int(1, 24 * HOUR_MS).default(900_000),
   EDGELAT_ALERT_THRESHOLD: decimal().pipe(z.number().gt(0).max(1)).default(0.5),
   EDGELAT_ALERT_HYSTERESIS: decimal().pipe(z.number().min(0).lt(1)).default(0.1),
   EDGELAT_ALERT_MIN_N: int(3, 1_000_000_000).default(30),
@@ -373,7 +367,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
     retentionDays: e.EDGELAT_RETENTION_DAYS ?? null,
     correlationScopes: e.EDGELAT_CORRELATION_SCOPES,
     idleTimeoutMs: e.EDGELAT_IDLE_TIMEOUT_MS,
-    partitionIdleTimeoutMs: e.EDGELAT_PARTITION_IDLE_TIMEOUT_MS,
     alerts,
     alertsTimeoutMs: e.EDGELAT_ALERTS_TIMEOUT_MS,
     alertsWebhookUrl: e.EDGELAT_ALERTS_WEBHOOK_URL ?? null,

@@ -63,17 +63,6 @@ export interface ProcessorRunOptions<S> {
    * `withIdleness`). @default Infinity (never idle: bounded runs stay deterministic)
    */
   idleTimeoutMs?: number;
-  /**
-   * Processing time after which a partition whose input streams all brought no record (none waiting to be read),
-   * while another partition of this run brought some within `idleTimeoutMs`, takes per input topic the lowest
-   * watermark of those active partitions, ms (Flink's idle source: an idle split stops holding the watermark, and
-   * the windows of its keys fire on the others'). So the last windows of a partition whose servers all stopped
-   * sending fire, the join releases their last events, and their alerts close (rolling-correlation.ts), instead of
-   * waiting for the partition's next record. Only partitions this run owns count: a run that owns one partition
-   * raises nothing. A record that then comes behind the raised watermark is late (late-events), as after any
-   * idleness. @default Infinity (never)
-   */
-  partitionIdleTimeoutMs?: number;
   /** Wall clock for idleness, epoch ms. @default Date.now */
   now?: () => number;
   /**
@@ -411,7 +400,6 @@ export class ProcessorRun<S> {
       }
     } else {
       this.advanceIdleStreams(out);
-      this.advanceIdlePartitions(out, this.now());
     }
     await this.produce(out);
     this.options.failPoint?.('after-produce', this.recordsDone);
@@ -487,38 +475,6 @@ export class ProcessorRun<S> {
       }
       if (raised.length === 0) continue;
       this.options.logger?.debug({ pipeline: this.options.processor.name, partition, idle: raised, watermark: target }, 'idle input streams no longer hold the watermark back');
-      out.push(...this.options.processor.onWatermark(task.state, task.watermarks));
-    }
-  }
-
-  /** Raise the watermarks of each partition idle as a whole to the lowest of the active partitions' (see `partitionIdleTimeoutMs`). */
-  private advanceIdlePartitions(out: Emit[], now: number): void {
-    const quietMs = this.options.partitionIdleTimeoutMs ?? Number.POSITIVE_INFINITY;
-    if (!Number.isFinite(quietMs) || this.tasks.size < 2) return;
-    const activeMs = Math.min(quietMs, this.options.idleTimeoutMs ?? Number.POSITIVE_INFINITY);
-    const streamsOf = (partition: number, task: Task<S>) => [...task.streams].map(([topic, s]) => ({ topic, s, behind: this.behind(topic, partition) }));
-    /** Per input topic, the lowest watermark of the partitions with a stream that brought records within activeMs (or has some waiting). */
-    const target = new Map<string, number>();
-    const quiet: [number, Task<S>][] = [];
-    for (const [partition, task] of this.tasks) {
-      const streams = streamsOf(partition, task);
-      if (streams.some((x) => x.behind || now - x.s.lastRecordAtMs < activeMs)) {
-        for (const topic of this.options.processor.inputs) target.set(topic, Math.min(target.get(topic) ?? Infinity, task.watermarks[topic] ?? -Infinity));
-      } else if (task.activeSinceMs !== null && streams.every((x) => now - x.s.lastRecordAtMs >= quietMs)) {
-        quiet.push([partition, task]);
-      }
-    }
-    if (target.size === 0) return;
-    for (const [partition, task] of quiet) {
-      const raised: string[] = [];
-      for (const [topic, wm] of target) {
-        if (Number.isFinite(wm) && wm > (task.watermarks[topic] ?? -Infinity)) {
-          task.watermarks[topic] = wm;
-          raised.push(topic);
-        }
-      }
-      if (raised.length === 0) continue;
-      this.options.logger?.debug({ pipeline: this.options.processor.name, partition, idle: raised, watermarks: task.watermarks }, 'an idle partition takes the watermark of the active ones');
       out.push(...this.options.processor.onWatermark(task.state, task.watermarks));
     }
   }

@@ -100,7 +100,6 @@ Environment:
   EDGELAT_RETENTION_DAYS           migrate and pipeline run: days the telemetry tables keep rows, by event time (default: for ever)
   EDGELAT_CORRELATION_SCOPES       correlation key scopes: server, server×model, server×model×chip, comma-separated (default server×model)
   EDGELAT_IDLE_TIMEOUT_MS          pipeline run: a silent input stream stops holding the watermark back (default 30000)
-  EDGELAT_PARTITION_IDLE_TIMEOUT_MS pipeline run: a partition silent this long takes its active peers' watermark (default 900000)
   EDGELAT_KAFKA_BROKERS            Kafka bootstrap servers host:port,... (simulate, pipeline run and redrive, alerts tail)
   EDGELAT_KAFKA_CLIENT_ID          Kafka client id (default edgelat)
   EDGELAT_KAFKA_SASL_MECHANISM     plain | scram-sha-256 | scram-sha-512, with EDGELAT_KAFKA_SASL_USERNAME / _PASSWORD

@@ -23,7 +23,7 @@ const consumedBy = (counts: Readonly<Record<string, TopicCounts>>): number => Ob
 export interface StreamingOptions {
   log: EventLog;
   warehouse: Warehouse;
-  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs' | 'correlationScopes'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number; partitionIdleTimeoutMs?: number };
+  config: Pick<EdgelatConfig, 'maxOutOfOrdernessMs' | 'joinToleranceMs' | 'windowSizeMs' | 'windowSlideMs' | 'allowedLatenessMs' | 'maxEventTimeAheadMs'> & Partial<Pick<EdgelatConfig, 'alerts' | 'shadows' | 'alertsTimeoutMs' | 'correlationScopes'>> & { sinkBatchOffsets?: number; sinkLingerMs?: number; idleTimeoutMs?: number };
   /** Processors this instance runs, each as its own consumer group. @default join, correlation, sink (and alerts with a webhook) */
   processors?: readonly Stage[];
   /** Webhook of the 'alerts' stage (alert delivery); required when it runs. */
@@ -81,7 +81,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
   const inputsFinal = (stage: Stage) => () => inputsOf[stage].every((t) => (producers.get(t) ?? 0) === 0);
 
   const prefix = options.groupPrefix ?? 'edgelat';
-  const processorRun = <S>(processor: Processor<S>, stage: Stage) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, partitionIdleTimeoutMs: config.partitionIdleTimeoutMs, processor, groupId: `${prefix}-${processor.name}`, inputsFinal: inputsFinal(stage) });
+  const processorRun = <S>(processor: Processor<S>, stage: Stage) => new ProcessorRun({ log, logger, checks, partitions, idleTimeoutMs: config.idleTimeoutMs, processor, groupId: `${prefix}-${processor.name}`, inputsFinal: inputsFinal(stage) });
   const make = (stage: Stage) =>
     stage === 'join'
       ? processorRun(joinLoadLatency({ toleranceMs: config.joinToleranceMs, maxOutOfOrdernessMs: config.maxOutOfOrdernessMs }), stage)

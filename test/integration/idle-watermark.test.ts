@@ -14,14 +14,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
-import { rollingCorrelation } from '../../pipelines/rolling-correlation.ts';
 import { ProcessorRun } from '../../pipelines/runtime/run-processor.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
-import type { CorrelationUpdate, EnrichedInference } from '../../schemas/types.ts';
+import type { EnrichedInference } from '../../schemas/types.ts';
 import { MemoryEventLog } from '../../services/eventlog/memory.ts';
-import { makeEnriched, makeInference, makeLoad, prng } from '../helpers/factories.ts';
-import { partitionForKey } from '../../services/eventlog/murmur2.ts';
+import { makeInference, makeLoad } from '../helpers/factories.ts';
 import { readTopic } from '../helpers/pipeline.ts';
 
 const t0 = Date.UTC(2024, 5, 1, 10);
@@ -135,60 +133,3 @@ describe('idle input streams', () => {
     await run.close();
   });
 });
-
-describe('idle partitions (partitionIdleTimeoutMs)', () => {
-  // edge-A (partition 0 of 2) follows gpu load and stops for good at 60 s; edge-B (partition 1) goes on to 130 s.
-  const opts = { sizeMs: 20_000, slideMs: 5000, alerts: { minN: 20, fireAfter: 2, clearAfter: 2, lookback: 6 } };
-  const rows = (rnd: () => number, server: string, from: number, to: number): EnrichedInference[] => Array.from({ length: (to - from) * 2 }, (_, k) => {
-    const ts = t0 + from * 1000 + k * 500;
-    const gpu = Math.round(rnd() * 100) / 100;
-    return makeEnriched({ edge_server_id: server, model_id: 'm1', ts, total_ms: server === 'edge-A' ? 10 + 30 * gpu + rnd() : 10 + 30 * rnd() }, makeLoad({ edge_server_id: server, ts, gpu_util: gpu }));
-  });
-  const produce = (log: MemoryEventLog, rs: EnrichedInference[]) => log.produce(TOPICS.enriched, rs.map((r) => ({ key: r.edge_server_id, value: codecFor('EnrichedInference').encode(r) })));
-  const ofA = async (log: MemoryEventLog) => (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((r) => r.value)
-    .filter((w) => w.edge_server_id === 'edge-A' && w.x_metric === 'gpu_util' && w.y_metric === 'total_ms').map((w) => `${(w.window_end - t0) / 1000}s n=${w.n} ${w.alert_state}`);
-
-  async function scenario(partitionIdleTimeoutMs: number | undefined) {
-    expect([partitionForKey('edge-A', 2), partitionForKey('edge-B', 2)]).toEqual([0, 1]);
-    const log = new MemoryEventLog({ defaultPartitions: 2 });
-    await log.ensureTopic(TOPICS.enriched, 2);
-    let clock = 0;
-    const rnd = prng(3);
-    const run = new ProcessorRun({ log, processor: rollingCorrelation(opts), idleTimeoutMs: 1000, partitionIdleTimeoutMs, now: () => clock });
-    await run.start();
-    await produce(log, [...rows(rnd, 'edge-A', 0, 60), ...rows(rnd, 'edge-B', 0, 60)]);
-    while ((await run.runBatch()) === false && run.counts[TOPICS.enriched]!.consumed < 240);
-    const before = await ofA(log);
-    // edge-B goes on, a second of event time per second of clock; edge-A says nothing.
-    for (let s = 60; s < 130; s += 5) {
-      clock += 5000;
-      await produce(log, rows(rnd, 'edge-B', s, s + 5));
-      await run.runBatch();
-    }
-    return { log, run, rnd, before, after: await ofA(log) };
-  }
-
-  it('a partition whose servers all stopped takes the active partitions\' watermark once silent for the timeout: its last windows fire and its alert resolves (they waited for its next record)', async () => {
-    const { log, run, rnd, before, after } = await scenario(20_000);
-    // Before the timeout, edge-A's windows stop at its own watermark (59.5 − 2 s): the window ending at 55 s.
-    expect(before.at(-1)).toBe('55s n=40 firing');
-    // After it (clock 20 s, edge-B's watermark ~78 s), its windows to 75 s and the empty one at 80 s (the alert's end) fire.
-    expect(after.slice(before.length)).toEqual(['60s n=40 firing', '65s n=30 firing', '70s n=20 firing', '75s n=10 firing', '80s n=0 resolved']);
-    // A record of edge-A that comes now, behind the raised watermark, is late (counted, in late-events), not lost.
-    await produce(log, rows(rnd, 'edge-A', 70, 71));
-    await run.runBatch();
-    expect(run.counts[TOPICS.enriched]).toMatchObject({ late: 2, dead: 0 });
-    expect((await readTopic<{ edge_server_id: string }>(log, TOPICS.late)).map((r) => r.value.edge_server_id)).toEqual(['edge-A', 'edge-A']);
-    await run.close();
-  });
-
-  it('without the timeout (the default), or before it, the quiet partition keeps its watermark', async () => {
-    const never = await scenario(undefined);
-    expect(never.after).toEqual(never.before);
-    const later = await scenario(3_600_000);
-    expect(later.after).toEqual(later.before);
-    await never.run.close();
-    await later.run.close();
-  });
-});
-
