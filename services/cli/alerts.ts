@@ -41,7 +41,7 @@ export function registerAlertCommands(program: Command): void {
     .command('tail')
     .description('print alert state changes (none → rising → firing → resolved per server, model and metric pair): on Kafka (EDGELAT_KAFKA_BROKERS) follow the correlation topic until Ctrl-C; otherwise read the correlation table of the warehouse and exit')
     .option('--firing-only', 'only changes into firing', false)
-    .option('--json', 'one JSON object per line (the webhook body: idempotency_key, states, window, r and its CI)', false)
+    .option('--json', 'one JSON object per line (the webhook body: idempotency_key, states, window, r and its CI, null_reason: no_rows when the server and model went quiet)', false)
     .addOption(new Option('--since <time>', 'only windows ending at or after this time (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
     .addOption(new Option('--limit <n>', 'warehouse: only the newest N changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
     .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
