@@ -148,8 +148,9 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     throw new OnnxProfileError(`batch ${batch}: no input of the model has a batch dim to set (a symbolic or unknown first dim): ${fixed || 'it has no inputs'}; leave the batch out, or export the model with a dynamic batch dim`);
   }
   let inputBytes = 0;
+  const declaredInputs = new Map((graph.input ?? []).map((x) => [x.name, x] as const).reverse()); // the first of a name, as find() gave
   for (const input of inputs) {
-    const vi = graph.input?.find((x) => x.name === input.name);
+    const vi = declaredInputs.get(input.name);
     const ranked = input.rank_unknown !== true;
     env.set(input.name, { shape: ranked ? input.shape : null });
     if (ranked) inputBytes = add(inputBytes, Math.ceil(numel(input.shape, `input ${JSON.stringify(input.name)}`) * dtypeSize(vi?.type?.tensorType?.elemType)), 'input bytes');
@@ -176,6 +177,16 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     inputs,
     input_bytes: inputBytes,
     batch,
-    unknown_shape_nodes: [...unset, ...unknown],
+    unknown_shape_nodes: listed([...unset, ...unknown]),
   };
+}
+
+/** Most entries of `unknown_shape_nodes`; past it, the first ones and a last entry that counts the rest. */
+export const MAX_UNKNOWN_LISTED = 1000;
+
+/** The unknown nodes as listed: at most {@link MAX_UNKNOWN_LISTED} (the last saying how many more), each at most 1,000 characters. */
+function listed(all: string[]): string[] {
+  const cut = (t: string) => (t.length <= 1000 ? t : `${t.slice(0, 999)}…`);
+  if (all.length <= MAX_UNKNOWN_LISTED) return all.map(cut);
+  return [...all.slice(0, MAX_UNKNOWN_LISTED - 1).map(cut), `… and ${all.length - (MAX_UNKNOWN_LISTED - 1)} more nodes`];
 }

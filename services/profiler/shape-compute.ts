@@ -141,8 +141,15 @@ const einsum: ShapeRule = (c) => {
 function einsumMacs(c: RuleContext): number | null {
   const { terms, output, sizes } = einsumPlan(c);
   if (terms.length < 2) return null;
-  // Labels needed after step k: the output's and those of operands k+1.. (the others are summed out first).
-  const neededAfter = (k: number) => new Set([...output, ...terms.slice(k + 1).flat()]);
+  // Labels needed after step k: the output's and those of operands k+1.. (the others are summed out first). Counted
+  // from the end once (rebuilt per operand it was quadratic in their number: a trial's 20,000 operands took 32 s).
+  const after: Set<string>[] = new Array(terms.length);
+  let later = new Set(output);
+  for (let k = terms.length - 1; k >= 0; k--) {
+    after[k] = later;
+    later = new Set([...later, ...terms[k]!]);
+  }
+  const neededAfter = (k: number) => after[k]!;
   let running = new Set(terms[0]!.filter((l) => neededAfter(0).has(l)));
   let macs = 0;
   for (let k = 1; k < terms.length; k++) {

@@ -5,7 +5,17 @@
  * unknown. value_info shapes fill in what the rules cannot infer.
  */
 import onnxProto from 'onnx-proto';
-import { numel, OnnxProfileError } from './onnx-values.ts';
+import { MAX_FOLDED, numel, OnnxProfileError } from './onnx-values.ts';
+
+/** Longest node id an unknown node is listed under (its own part of a `parent/child` path), characters. */
+export const MAX_ID_CHARS = 120;
+/** Longest reason given for an unknown node's shape, characters (a conflict's message quotes shapes and values). */
+export const MAX_REASON_CHARS = 300;
+
+/** A text cut to `max` characters, the last of them `…`. */
+export function capText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
 import { COMPUTE_RULES } from './shape-compute.ts';
 import { RuleContext, ShapeConflict, type ShapeRule, type TensorInfo } from './shape-context.ts';
 import { LAYOUT_RULES } from './shape-layout.ts';
@@ -130,7 +140,9 @@ export function inferShapes(
     const context = new RuleContext(node, (node.input ?? []).map((name) => (name ? (env.get(name) ?? { shape: null }) : null)), opset);
     let inferred: TensorInfo[] = [];
     let conflict: string | null = null;
-    const id = node.name || `#${index} (${node.opType ?? '?'})`;
+    // Capped: an unknown node inside subgraphs is listed under its parents' ids (a trial: 60 nested 3,000-character
+    // names and 2,000 unknown nodes made a 361-MB answer).
+    const id = capText(node.name || `#${index} (${node.opType ?? '?'})`, MAX_ID_CHARS);
     const rule = nested && subgraphs(node).length > 0 ? (c: RuleContext) => nested(c, id) : isDefaultDomain(node) ? RULES[node.opType ?? ''] : undefined;
     if (rule) {
       try {
@@ -138,7 +150,7 @@ export function inferShapes(
       } catch (error) {
         // A ShapeGap, or any other failure of a rule on odd input: the node's shape is unknown, not fatal.
         if (error instanceof OnnxProfileError) throw new OnnxProfileError(`${label}: ${error.message}`, { cause: error });
-        if (error instanceof ShapeConflict) conflict = error.message;
+        if (error instanceof ShapeConflict) conflict = capText(error.message, MAX_REASON_CHARS);
         inferred = [];
       }
     }
@@ -151,6 +163,9 @@ export function inferShapes(
         info = s ? { shape: s } : null;
       }
       if (info?.shape) numel(info.shape, `${label}: output ${JSON.stringify(name)}`);
+      // A folded value past MAX_FOLDED is dropped (its shape kept): Concat(v, v) chains had doubled one to 2^28
+      // elements from a 1-KB file (a trial: 4 GB, 26 s).
+      if (info?.value && info.value.length > MAX_FOLDED) info = { shape: info.shape };
       env.set(name, info ?? { shape: null });
       return info;
     });

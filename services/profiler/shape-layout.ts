@@ -63,7 +63,8 @@ const concat: ShapeRule = (c) => {
     out[axis]! += s[axis]!;
   }
   const values = c.inputs.map((t) => t?.value);
-  return [tensor(out, first.length === 1 && values.every(Boolean) ? values.flatMap((v) => v!) : undefined)];
+  const folded = first.length === 1 && values.every(Boolean) && values.reduce((n, v) => n + v!.length, 0) <= MAX_FOLDED;
+  return [tensor(out, folded ? values.flatMap((v) => v!) : undefined)];
 };
 
 const squeeze: ShapeRule = (c) => {

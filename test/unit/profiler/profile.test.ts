@@ -330,6 +330,24 @@ describe('profileOnnx: malformed models', () => {
     expect(failure(g.build()).message).toMatch(/^node "reshape" \(Reshape\): output "[^"]+": rank 100 is above 64/);
   });
 
+  it('keeps folded values, listed ids and the list itself bounded (a trial: Concat(v, v) chains doubled a constant to 2^28 elements from 1 KB; nested long names made a 361-MB answer)', () => {
+    // 20 doublings of a 1-element constant: the value is dropped past MAX_FOLDED (4,096), the shape kept exact.
+    const g = new OnnxGraphBuilder('doubling');
+    let v = g.ints('v', [1]);
+    for (let i = 0; i < 20; i++) v = g.node('Concat', [v, v], { axis: 0 }, { name: `c${i}` });
+    g.output(g.node('Relu', [g.node('Cast', [v], { to: 1 }, { name: 'cast' })], {}, { name: 'relu' }));
+    // Element ops: the Concats' outputs 2 + 4 + … + 2^20 = 2^21 − 2, then Cast and Relu 2^20 each.
+    expect(profileOnnx(g.build())).toMatchObject({ element_ops: 2 ** 21 - 2 + 2 * 2 ** 20, unknown_shape_nodes: [] });
+    // 1,500 nodes whose shape is unknown, with 500-character names: ids cut to 120 characters, at most 1,000 entries.
+    const u = new OnnxGraphBuilder('unknowns');
+    const x = u.input('x', [1, 4]);
+    for (let i = 0; i < 1500; i++) u.output(u.node('MyOp', [x], {}, { domain: 'com.example', name: `${'n'.repeat(500)}${i}` }));
+    const list = profileOnnx(u.build()).unknown_shape_nodes;
+    expect(list).toHaveLength(1000);
+    expect(list.at(-1)).toBe('… and 501 more nodes');
+    expect(list[0]).toBe(`${'n'.repeat(119)}…`);
+  });
+
   it('refuses an empty buffer, random bytes and other files with one line', () => {
     expect(failure(new Uint8Array(0)).message).toMatch(/^empty file/);
     let seed = 42;
