@@ -126,15 +126,19 @@ function busiestKeys(points: readonly CorrelationPoint[], limit: number): Correl
 
 /**
  * CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. Text that
- * starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` before it, so a spreadsheet shows it instead of
- * running it as a formula (OWASP "CSV Injection"; a trial's server id `=HYPERLINK(…)` came through telemetry).
+ * starts, after any white space or byte-order mark, with `=`, `+`, `-`, `@` (or their full-width forms), or with a tab,
+ * carriage return or line feed, gets a `'` before it, so a spreadsheet shows it instead of running it as a formula
+ * (OWASP "CSV Injection"; a trial's server id `=HYPERLINK(…)` came through telemetry, a re-test's ` =HYPERLINK(…)`).
  */
 function field(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  const text = FORMULA_LIKE.test(v) ? `'${v}` : v;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+/** Text a spreadsheet may take for a formula (see `field`). */
+const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\u00a0\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
 
 /** Header of report.csv. */
 export const CSV_COLUMNS = ['table', 'chip', 'model_id', 'edge_server_id', 'bucket', 'window_end', 'metric', 'value'] as const;
