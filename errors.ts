@@ -162,19 +162,55 @@ export function withoutUrlParts(text: string, url: string): string {
   } catch {
     return text;
   }
-  const parts = new Set<string>();
+  const raw = new Set<string>();
   const path = parsed.pathname.replace(/\/+$/, '');
-  if (path.length > 1) parts.add(path);
-  for (const [, value] of parsed.searchParams) if (value.length >= 3) parts.add(value);
-  for (const p of [...parts]) {
-    parts.add(encodeURIComponent(p));
+  if (path.length > 1) {
+    raw.add(path);
+    raw.add(path.slice(1));
+    raw.add(path.replaceAll('/', '\\/')); // JSON with escaped slashes (PHP, some Java)
+    // Each segment alone (a server naming one: "Database S3CRETPATH does not exist", a re-test), when long enough to be one.
+    for (const segment of path.split('/')) if (segment.length >= 4) raw.add(segment);
+  }
+  for (const [, value] of parsed.searchParams) if (value.length >= 3) raw.add(value);
+  const decoded = new Set<string>();
+  for (const p of raw) {
+    decoded.add(p);
     try {
-      parts.add(decodeURIComponent(p));
+      decoded.add(decodeURIComponent(p));
     } catch {
       // not percent-encoded text
     }
   }
+  const exact = new Set<string>();
+  const encoded = new Set<string>();
+  for (const p of decoded) {
+    exact.add(p);
+    const e = encodeURIComponent(p);
+    if (e !== p) {
+      encoded.add(e);
+      encoded.add(e.replaceAll('%20', '+'));
+    }
+  }
+  const escape = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Longest first (a segment inside the path would leave the rest of it); percent-encoded forms in either case of
+  // their hex digits, the others as written.
+  const parts = [...[...encoded].map((p) => ({ p, flags: 'gi' })), ...[...exact].filter((p) => p.length > 1).map((p) => ({ p, flags: 'g' }))];
   let out = text;
-  for (const p of [...parts].sort((a, b) => b.length - a.length)) if (p.length > 1) out = out.split(p).join('…');
+  for (const { p, flags } of parts.sort((a, b) => b.p.length - a.p.length)) out = out.replace(new RegExp(escape(p), flags), '…');
   return out;
+}
+
+/**
+ * A copy of an error with {@link withoutUrlParts} applied to its message and stack (its name and `code` kept), for
+ * the `cause` of an error that is logged: a debug log's `err.cause` had the raw message with the secret path (a re-test).
+ * @returns The error itself when it is no Error.
+ */
+export function errorWithoutUrlParts(error: unknown, url: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const copy = new Error(withoutUrlParts(error.message, url));
+  copy.name = error.name;
+  copy.stack = error.stack === undefined ? undefined : withoutUrlParts(error.stack, url);
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
-import { scrubSecrets, urlForMessages, WarehouseError, withoutUrlParts } from '../../errors.ts';
+import { errorWithoutUrlParts, scrubSecrets, urlForMessages, WarehouseError, withoutUrlParts } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
@@ -72,6 +72,7 @@ export function toWarehouseError(error: unknown, what: string, serverUrl?: strin
   const e = error as { message?: unknown; code?: unknown };
   // A proxy's answer may echo the request: the URL's path and query (secrets) are cut from it first.
   const message = serverUrl === undefined ? String(e?.message ?? error) : withoutUrlParts(String(e?.message ?? error), serverUrl);
+  const cause = serverUrl === undefined ? error : errorWithoutUrlParts(error, serverUrl);
   let code: number | null = null;
   if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) code = Number(e.code);
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);
@@ -92,12 +93,12 @@ export function toWarehouseError(error: unknown, what: string, serverUrl?: strin
     ? `the server's answer is not ClickHouse's (${first === '' ? 'empty' : JSON.stringify(first.slice(0, 60))})${login ? `${server === undefined ? '' : ` at ${JSON.stringify(server)}`}${login}` : `: is EDGELAT_CLICKHOUSE_URL${server === undefined ? '' : ` (${JSON.stringify(server)})`} the HTTP interface of a ClickHouse server (port 8123)?`}`
     : `${first}${login}`;
   if (server !== undefined && code === null && (UNREACHABLE.test(message) || (typeof e?.code === 'string' && UNREACHABLE.test(e.code)))) {
-    return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause: error });
+    return new WarehouseError(`EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at ${JSON.stringify(server)} (${first})`, null, { retriable, cause });
   }
   // Mid-request network failures (a server that accepts the connection and never answers: "Timeout error"; one that
   // closes it: "socket hang up") name the server too (a re-test: the message named neither).
   const at = server !== undefined && network ? ` (ClickHouse at ${JSON.stringify(server)}, EDGELAT_CLICKHOUSE_URL)` : '';
-  return new WarehouseError(`${what} failed: ${text}${at}`, code, { retriable, cause: error });
+  return new WarehouseError(`${what} failed: ${text}${at}`, code, { retriable, cause });
 }
 
 /**

@@ -54,6 +54,17 @@ describe('toWarehouseError', () => {
     expect(quoted.message).toContain('path=…?query_id=1');
     expect(quoted.message).not.toMatch(/TOKEN/);
     expect(toWarehouseError(new Error('Code: 60. DB::Exception: Table t does not exist at /'), 'query', 'http://h:8123/').message).toContain('does not exist at /');
+    // Other forms of it (a re-test): a segment alone, slashes escaped in JSON, lower-case percent-hex, form encoding.
+    const secret = 'http://h:8123/tenant/S3CRET%20PATH/';
+    for (const echo of ['Code: 81. DB::Exception: Database S3CRET PATH does not exist', '{"path": "\\/tenant\\/S3CRET PATH"}', 'path=/tenant/s3cret%20path'.replace('s3cret', 'S3CRET').replace('path', 'PATH').replace('PATH=', 'path='), 'q=%2ftenant%2fS3CRET+PATH', 'GET /tenant/S3CRET%20PATH?x=1']) {
+      const m = toWarehouseError(new Error(echo), 'query', secret);
+      expect(m.message, echo).not.toMatch(/S3CRET|tenant/i);
+      // The cause a log serializes (err.cause) is cut the same way, its code kept.
+      const cause = m.cause as Error;
+      expect([cause.message, cause.stack ?? '']).not.toEqual(expect.arrayContaining([expect.stringMatching(/S3CRET/i)]));
+    }
+    const withCode = Object.assign(new Error('connect ECONNREFUSED /tenant/S3CRET PATH'), { code: 'ECONNREFUSED' });
+    expect((toWarehouseError(withCode, 'query', secret).cause as { code?: string }).code).toBe('ECONNREFUSED');
   });
 
   it('says when the answer is not ClickHouse\'s: an empty body or an HTML page from another HTTP server', () => {
