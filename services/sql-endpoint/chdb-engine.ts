@@ -105,6 +105,8 @@ export interface SqlEngine {
   close(): Promise<void>;
   /** Longest a query may run, s (0 = none); a statement's own `max_execution_time` may not lift it. @default 0 */
   readonly maxExecutionS?: number;
+  /** Most memory one query may take, bytes (0 = none); a statement's own `max_memory_usage` may not lift it. @default 0 */
+  readonly maxMemoryBytes?: number;
 }
 
 /** Input formats chdb's raw insert accepts (a whitelist of the addon). */
@@ -144,18 +146,19 @@ export interface ChdbEngineOptions {
   /** Read-only connections (integer 1..16): a read runs on the first one free, so a long read holds up another only when every reader is busy. @default 2 */
   readers?: number;
   /**
-   * Most memory one read may take, bytes (ClickHouse's max_memory_usage; a read-only connection cannot lift it); 0 =
-   * no limit but the process's. @default {@link defaultReadMemoryBytes} (an eighth of the machine's memory)
+   * Most memory one query may take, bytes (ClickHouse's max_memory_usage on every connection; a read cannot change it,
+   * a write's SETTINGS may lower it, not lift it: {@link memoryProblem}); 0 = no limit but the process's.
+   * @default {@link defaultQueryMemoryBytes} (an eighth of the machine's memory)
    */
-  maxReadMemoryBytes?: number;
+  maxQueryMemoryBytes?: number;
 }
 
 /**
- * The default memory limit of one read: an eighth of the machine's memory, so the two readers together stay under a
+ * The default memory limit of one query: an eighth of the machine's memory, so the two readers together stay under a
  * quarter of it. chdb runs in the server's process; one GET `SELECT length(groupArray(number)) FROM
  * numbers(300000000)` took the process from 1.8 to 5.5 GB (a security trial), and a few at once would take the machine.
  */
-export function defaultReadMemoryBytes(): number {
+export function defaultQueryMemoryBytes(): number {
   return Math.floor(totalmem() / 8);
 }
 
@@ -287,6 +290,25 @@ export function executionTimeProblem(canonical: string, limitS: number): string 
 }
 
 /**
+ * Why a statement may not run under an engine whose memory limit is `limitBytes`, or null: a `max_memory_usage` in
+ * its `SETTINGS` that is not a whole number from 1 to the limit (0 is no limit). A POST with SETTINGS runs on the
+ * writer, where ClickHouse lets a query change settings (see {@link executionTimeProblem}).
+ * @param canonical   ClickHouse's canonical text of the statement.
+ * @param limitBytes  The engine's limit, bytes; 0 = none (then nothing is refused).
+ */
+export function memoryProblem(canonical: string, limitBytes: number): string | null {
+  if (limitBytes === 0) return null;
+  for (const { name, value } of settingsOf(canonical)) {
+    if (name.toLowerCase() !== 'max_memory_usage') continue;
+    const v = Number(value.trim().replace(/^'|'$/g, ''));
+    if (!(Number.isSafeInteger(v) && v >= 1 && v <= limitBytes)) {
+      return `Code: 452. DB::Exception: max_memory_usage = ${value} in the query: the edgelat endpoint's limit is ${limitBytes} bytes (an eighth of the machine's memory); a query may set a lower one, not lift it. (SETTING_CONSTRAINT_VIOLATION)`;
+    }
+  }
+  return null;
+}
+
+/**
  * A {@link SqlEngine} on chdb connections that this engine opens on `dataDir`: readers (`readonly` = 1; a read takes
  * the first reader free, see {@link ReaderPool}) and a writer. Calls on one connection are serialized (its current
  * database is state); connections run side by side.
@@ -296,6 +318,8 @@ export class ChdbEngine implements SqlEngine {
   private readonly writer: Connection;
   /** Longest a query may run, s (0 = none): what `executionTimeProblem` holds a query's own setting to. */
   readonly maxExecutionS: number;
+  /** Most memory one query may take, bytes (0 = none): what `memoryProblem` holds a query's own setting to. */
+  readonly maxMemoryBytes: number;
   private closed = false;
   private readonly path: string;
 
@@ -309,13 +333,14 @@ export class ChdbEngine implements SqlEngine {
     const limit = options.maxExecutionS ?? DEFAULT_MAX_EXECUTION_S;
     if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got ${limit}`);
     const readers = options.readers ?? DEFAULT_READERS;
-    const memory = options.maxReadMemoryBytes ?? defaultReadMemoryBytes();
-    if (!(Number.isSafeInteger(memory) && memory >= 0)) throw new RangeError(`ChdbEngine: maxReadMemoryBytes must be a whole number of bytes ≥ 0, got ${memory}`);
+    const memory = options.maxQueryMemoryBytes ?? defaultQueryMemoryBytes();
+    if (!(Number.isSafeInteger(memory) && memory >= 0)) throw new RangeError(`ChdbEngine: maxQueryMemoryBytes must be a whole number of bytes ≥ 0, got ${memory}`);
     if (!Number.isInteger(readers) || readers < 1 || readers > 16) throw new RangeError(`ChdbEngine: readers must be an integer in 1..16, got ${readers}`);
     const path = resolve(dataDir);
     // Every connection parses queries up to the endpoint's ceiling; the endpoint holds each request to its own
     // max_query_size (protocol.ts querySizeProblem): the engine changes no setting per request.
-    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES });
+    // The writer too: a POST with SETTINGS runs there (a re-test: 400 M numbers in one array took serve to 6.5 GB).
+    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, max_memory_usage: memory });
     const opened: Connection[] = [];
     try {
       // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
@@ -332,6 +357,7 @@ export class ChdbEngine implements SqlEngine {
     this.readers = new ReaderPool(opened);
     this.writer = new Connection(w.session, w.release);
     this.maxExecutionS = limit;
+    this.maxMemoryBytes = memory;
     this.path = path;
   }
 

@@ -39,7 +39,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
-import { engineError, executionTimeProblem, type SqlEngine } from './chdb-engine.ts';
+import { engineError, executionTimeProblem, memoryProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
@@ -429,6 +429,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // A statement's own max_execution_time may lower the endpoint's limit, not lift it (on the writer a query may change settings).
       const lifted = canonical !== null && !readonly ? executionTimeProblem(canonical, engine.maxExecutionS ?? 0) : null;
       if (lifted !== null) return fail(new WarehouseError(lifted, 452));
+      const liftedMemory = canonical !== null && !readonly ? memoryProblem(canonical, engine.maxMemoryBytes ?? 0) : null;
+      if (liftedMemory !== null) return fail(new WarehouseError(liftedMemory, 452));
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
       }

@@ -66,7 +66,7 @@ describe('ChdbEngine', () => {
   });
 
   it('holds a read to its memory limit, which a read cannot lift (a security trial: one GET took the server from 1.8 to 5.5 GB)', async () => {
-    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir, { maxReadMemoryBytes: 64 << 20 }) });
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir, { maxQueryMemoryBytes: 64 << 20 }) });
     try {
       await endpoint.listen({ host: '127.0.0.1', port: 0 });
       const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
@@ -80,6 +80,17 @@ describe('ChdbEngine', () => {
       expect(await get('SELECT length(groupArray(number)) FROM numbers(100000) FORMAT TSV')).toEqual([200, null, '100000\n']);
       const [, liftCode] = await get('SELECT 1 SETTINGS max_memory_usage = 0');
       expect(liftCode).toBe('164'); // READONLY
+      // A POST with SETTINGS runs on the writer: it may lower the limit, not lift it, and the writer holds it too (a re-test: 6.5 GB).
+      const post = async (sql: string) => {
+        const res = await fetch(url, { method: 'POST', body: sql });
+        return [res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()] as const;
+      };
+      for (const sql of ['SELECT 1 SETTINGS max_memory_usage = 0', `SELECT 1 SETTINGS max_memory_usage = ${(64 << 20) + 1}`, "SELECT 1 SETTINGS `max_memory_usage` = '0'"]) {
+        expect(await post(sql)).toEqual([400, '452', expect.stringMatching(/max_memory_usage = .* in the query: the edgelat endpoint's limit is 67108864 bytes/)]);
+      }
+      expect(await post('SELECT 3 SETTINGS max_memory_usage = 1000000 FORMAT TSV')).toEqual([200, null, '3\n']);
+      const [wStatus, wCode] = await post('SELECT length(groupArray(number)) FROM numbers(30000000) SETTINGS max_threads = 1');
+      expect([wStatus, wCode]).toEqual([500, '241']);
     } finally {
       await endpoint.close();
     }
