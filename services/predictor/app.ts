@@ -126,11 +126,18 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
    * here: no answer goes out, so Fastify's response hooks never count it; a trial: 20 gates given up after 0.3 s were
    * all computed, and held the other routes as long as when they were waited for).
    */
+  const waiters = new Map<LimitFunction, Set<FastifyRequest>>();
   const inTurn = async <T>(limit: LimitFunction, max: number, request: FastifyRequest, what: { route: string; noun: string; busy: string }, compute: () => Promise<T>): Promise<T> => {
-    if (limit.pendingCount >= max) {
-      throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${limit.activeCount} ${what.busy} and ${limit.pendingCount} waiting (at most ${max} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
+    // Counted: the waiting requests whose client is still there (a re-test: four abandoned uploads kept a live one out).
+    const waiting = waiters.get(limit) ?? new Set<FastifyRequest>();
+    waiters.set(limit, waiting);
+    const live = [...waiting].filter((r) => !r.raw.socket?.destroyed).length;
+    if (live >= max) {
+      throw new HttpProblem(503, PROBLEM_TYPES.busy, `busy: ${limit.activeCount} ${what.busy} and ${live} waiting (at most ${max} wait); retry later`, undefined, undefined, { 'retry-after': '5' });
     }
+    waiting.add(request);
     return limit(async () => {
+      waiting.delete(request);
       if (stopping) throw new HttpProblem(503, PROBLEM_TYPES.unavailable, `the server is stopping: the ${what.noun} was not computed; retry once it is back`, undefined, undefined, { 'retry-after': '5' });
       if (request.raw.socket?.destroyed) {
         countOutside(what.route, 'POST', 499);

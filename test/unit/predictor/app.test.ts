@@ -409,7 +409,7 @@ describe('POST /v1/gate: one gate computed at a time', () => {
     expect(calls).toBe(1);
   });
 
-  it('does not compute a gate whose client closed the connection while it waited, over a real socket', async () => {
+  it('does not compute a gate whose client closed the connection while it waited, nor count it as waiting, over a real socket', async () => {
     const held = heldGates();
     const { app } = setup({ gate: held.gate });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -431,18 +431,20 @@ describe('POST /v1/gate: one gate computed at a time', () => {
     });
     const first = send(false);
     while (held.stats().calls === 0) await new Promise((r) => setTimeout(r, 2));
-    await send(true); // waits behind the first, and its client goes
-    await new Promise((r) => setTimeout(r, 100));
+    // As many waiting requests as may wait, behind the first, and each client goes: none of them counts any more (a
+    // re-test: abandoned requests kept live ones out with 503 busy until their turn came).
+    await Promise.all(Array.from({ length: MAX_GATES_WAITING }, () => send(true)));
+    const third = send(false); // not busy: computed once the first is done
+    await new Promise((r) => setTimeout(r, 200)); // its request in the queue before the first is released
     await held.releaseOne();
     expect(await first).toMatch(/^HTTP\/1\.1 200 OK/);
-    const third = send(false); // after the one given up: computed
     await held.releaseOne();
     expect(await third).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(held.stats().calls).toBe(2);
     // The gate given up is counted, as 499 (no answer went out for Fastify's hooks to count).
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect([metrics.match(/edgelat_http_requests_total\{route="\/v1\/gate",method="POST",status="(\d+)"\} (\d+)/g)?.sort()]).toEqual([[
-      'edgelat_http_requests_total{route="/v1/gate",method="POST",status="200"} 2', 'edgelat_http_requests_total{route="/v1/gate",method="POST",status="499"} 1',
+      'edgelat_http_requests_total{route="/v1/gate",method="POST",status="200"} 2', `edgelat_http_requests_total{route="/v1/gate",method="POST",status="499"} ${MAX_GATES_WAITING}`,
     ]]);
   });
 
