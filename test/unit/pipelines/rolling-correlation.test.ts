@@ -153,6 +153,26 @@ describe('rolling-correlation alerts', () => {
     return out;
   }
   const gpuTotal = (ws: CorrelationUpdate[]) => ws.filter((w) => w.x_metric === 'gpu_util' && w.y_metric === 'total_ms');
+  /**
+   * A row every 500 ms for 130 s: edge-A's, while `aAt(s)`, follows gpu load (and, from `rpsFrom` s when given, its
+   * requests_per_s too); edge-B's, with `withB`, follows nothing (it keeps the watermark moving).
+   */
+  function twoServers(seed: number, aAt: (s: number) => boolean, withB: boolean, rpsFrom?: number): EnrichedInference[] {
+    const rnd = prng(seed);
+    const t0 = at('2024-06-01T10:00:00.000Z');
+    const out: EnrichedInference[] = [];
+    for (let k = 0; k < 260; k++) {
+      const ts = t0 + k * 500;
+      const s = k / 2;
+      const gpu = Math.round(rnd() * 100) / 100;
+      const rps = rpsFrom === undefined ? undefined : Math.round(rnd() * 100);
+      const noise = rnd();
+      const coupled = rps !== undefined && s >= rpsFrom! ? rps / 2 : 0;
+      if (aAt(s)) out.push(makeEnriched({ edge_server_id: 'edge-A', model_id: 'm1', ts, total_ms: 10 + 30 * gpu + coupled + noise }, makeLoad({ edge_server_id: 'edge-A', ts, gpu_util: gpu, ...(rps === undefined ? {} : { requests_per_s: rps }) })));
+      if (withB) out.push(makeEnriched({ edge_server_id: 'edge-B', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-B', ts: ts + 1, gpu_util: rnd() })));
+    }
+    return out;
+  }
 
   it('each window carries the state of alert-state.ts over the classes of its key\'s windows', async () => {
     const { log } = await runCorrelation(rows(), opts);
@@ -207,20 +227,7 @@ describe('rolling-correlation alerts', () => {
 
   it('forgets a key after a gap longer than a window whether or not other servers of its partition move the watermark (a trial: alone, firing went on over the gap)', async () => {
     /** edge-A follows gpu load, silent in [60 s, 85 s): a window (20 s) + a slide + the 2 s bound; edge-B, when there, keeps the watermark moving. */
-    function gapRows(withB: boolean): EnrichedInference[] {
-      const rnd = prng(7);
-      const t0 = at('2024-06-01T10:00:00.000Z');
-      const out: EnrichedInference[] = [];
-      for (let k = 0; k < 260; k++) {
-        const ts = t0 + k * 500;
-        const s = k / 2;
-        const gpu = Math.round(rnd() * 100) / 100;
-        const noise = rnd();
-        if (s < 60 || s >= 85) out.push(makeEnriched({ edge_server_id: 'edge-A', model_id: 'm1', ts, total_ms: 10 + 30 * gpu + noise }, makeLoad({ edge_server_id: 'edge-A', ts, gpu_util: gpu })));
-        if (withB) out.push(makeEnriched({ edge_server_id: 'edge-B', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-B', ts: ts + 1, gpu_util: rnd() })));
-      }
-      return out;
-    }
+    const gapRows = (withB: boolean) => twoServers(7, (s) => s < 60 || s >= 85, withB);
     const loose = { ...opts, alerts: { minN: 20, fireAfter: 2, clearAfter: 2, lookback: 6 } };
     const show = async (log: MemoryEventLog) => gpuTotal((await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value))
       .filter((w) => w.edge_server_id === 'edge-A').map((w) => `${(w.window_end % 3_600_000) / 1000}s n=${w.n} ${w.alert_state}`);
@@ -250,21 +257,7 @@ describe('rolling-correlation alerts', () => {
 
   it('a server that stops sending: its firing pairs resolve and its rising ones go to none in the first window without its rows, once, on every replay (a trial: alerts of retired servers stayed firing)', async () => {
     /** edge-A follows gpu load until 60 s (and its requests_per_s too from 52 s), then stops for good; edge-B goes on to 130 s. */
-    function retiredRows(): EnrichedInference[] {
-      const rnd = prng(9);
-      const t0 = at('2024-06-01T10:00:00.000Z');
-      const out: EnrichedInference[] = [];
-      for (let k = 0; k < 260; k++) {
-        const ts = t0 + k * 500;
-        const s = k / 2;
-        const gpu = Math.round(rnd() * 100) / 100;
-        const rps = Math.round(rnd() * 100);
-        const noise = rnd();
-        if (s < 60) out.push(makeEnriched({ edge_server_id: 'edge-A', model_id: 'm1', ts, total_ms: 10 + 30 * gpu + (s >= 52 ? rps / 2 : 0) + noise }, makeLoad({ edge_server_id: 'edge-A', ts, gpu_util: gpu, requests_per_s: rps })));
-        out.push(makeEnriched({ edge_server_id: 'edge-B', model_id: 'm1', ts: ts + 1, total_ms: 10 + 30 * rnd() }, makeLoad({ edge_server_id: 'edge-B', ts: ts + 1, gpu_util: rnd() })));
-      }
-      return out;
-    }
+    const retiredRows = () => twoServers(9, (s) => s < 60, true, 52);
     const loose = { ...opts, alerts: { minN: 20, fireAfter: 3, clearAfter: 2, lookback: 6, threshold: 0.3, hysteresis: 0.05 } };
     const { log } = await runCorrelation(retiredRows(), loose);
     const a = (await readTopic<CorrelationUpdate>(log, TOPICS.correlation)).map((w) => w.value).filter((w) => w.edge_server_id === 'edge-A');
