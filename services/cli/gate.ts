@@ -84,10 +84,11 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
       let macs = opts.macs;
       if (opts.onnx !== undefined) {
         const bytes = readOnnxFile('--onnx', opts.onnx);
-        const { OnnxProfileError, profileOnnx } = await import('../profiler/profile.ts');
+        const { OnnxProfileError } = await import('../profiler/profile.ts');
+        const { profileOnce } = await import('../profiler/profile-worker.ts');
         let uncounted: string[];
         try {
-          ({ macs, unknown_shape_nodes: uncounted } = profileOnnx(bytes, opts.dim ? { dims: opts.dim } : {}));
+          ({ macs, unknown_shape_nodes: uncounted } = await profileOnce(bytes, opts.dim ? { dims: opts.dim } : {}));
         } catch (error) {
           // The gate counts per request, batch 1: it has no --batch to point to (a trial).
           if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message.replace(/: set it with the batch, not as a dim$/, ': the gate counts it as 1 (per request): leave it out of --dim')}`);

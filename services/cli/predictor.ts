@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
-import { profileOnnx, OnnxProfileError } from '../profiler/profile.ts';
+import { OnnxProfileError } from '../profiler/profile.ts';
+import { profileOnce } from '../profiler/profile-worker.ts';
 import { idProblem, printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
@@ -114,7 +115,7 @@ export interface RecommendOptions {
 }
 
 /** Read the model of `recommend`: an ONNX file, a profile JSON, or a model id. */
-function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfile } {
+async function modelOf(opts: RecommendOptions): Promise<{ model?: string; profile?: ModelProfile }> {
   const given = [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --model ID, --onnx FILE and --profile FILE');
   if (opts.batch !== undefined && opts.onnx === undefined) throw new UsageError('--batch applies to --onnx only (a profile carries its batch)');
@@ -123,7 +124,7 @@ function modelOf(opts: RecommendOptions): { model?: string; profile?: ModelProfi
   if (opts.onnx !== undefined) {
     const bytes = readOnnxFile('--onnx', opts.onnx);
     try {
-      return { profile: profileOnnx(bytes, { batch: opts.batch, dims: opts.dim }) };
+      return { profile: await profileOnce(bytes, { batch: opts.batch, dims: opts.dim }) };
     } catch (error) {
       if (error instanceof OnnxProfileError) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: ${error.message}`);
       throw error;
@@ -201,7 +202,7 @@ export async function recommendCommand(warehouse: Warehouse, registry: ModelRegi
     // Each id by the one id rule, as POST /v1/recommend checks its chips.
     const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
     if (bad) throw new UsageError(bad);
-    r = await backend.recommend({ ...modelOf(opts), slo, rps: opts.rps, objective: opts.objective, chips });
+    r = await backend.recommend({ ...(await modelOf(opts)), slo, rps: opts.rps, objective: opts.objective, chips });
   } catch (error) {
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
     throw error;

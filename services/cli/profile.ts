@@ -5,7 +5,8 @@
  */
 import { basename } from 'node:path';
 import { formatProfile } from '../profiler/format.ts';
-import { OnnxProfileError, profileOnnx } from '../profiler/profile.ts';
+import { OnnxProfileError } from '../profiler/profile.ts';
+import { profileOnce } from '../profiler/profile-worker.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
@@ -44,7 +45,7 @@ export async function profileCommand(file: string, opts: ProfileCommandOptions):
   const bytes = readOnnxFile('model file', file);
   let profile: ModelProfile;
   try {
-    profile = profileOnnx(bytes, { batch: opts.batch, modelId: opts.modelId, dims: opts.dim });
+    profile = await profileOnce(bytes, { batch: opts.batch, modelId: opts.modelId, dims: opts.dim });
   } catch (error) {
     if (error instanceof OnnxProfileError) throw new UsageError(`model file ${JSON.stringify(file)}: ${error.message}`, { cause: error });
     throw error;

@@ -143,3 +143,22 @@ function failAll(pending: Map<number, Pending>, error: Error): void {
   pending.clear();
   for (const p of all) p.reject(error);
 }
+
+/**
+ * {@link profileOnnx} of one file on a worker of its own, stopped after `timeoutMs`: what the CLI's `profile`,
+ * `recommend --onnx` and `gate --onnx` run, so a file that takes too long fails with an {@link OnnxProfileError} instead
+ * of holding the command without end (a CI gate given an untrusted model; a security re-test).
+ * @param bytes    The ONNX file.
+ * @param options  As {@link profileOnnx}'s.
+ * @returns        The profile.
+ * @throws as {@link ProfileWorker.profile}.
+ */
+export async function profileOnce(bytes: Uint8Array, options: ProfileOptions = {}, timeoutMs = PROFILE_TIMEOUT_MS): Promise<ModelProfile> {
+  const worker = new ProfileWorker({ timeoutMs });
+  try {
+    return await worker.profile(bytes, options);
+  } finally {
+    await worker.close();
+  }
+}
+

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProfileWorker } from '../../../services/profiler/profile-worker.ts';
+import { profileOnce, ProfileWorker } from '../../../services/profiler/profile-worker.ts';
 import { OnnxProfileError, profileOnnx } from '../../../services/profiler/profile.ts';
 
 const TINY = readFileSync(fileURLToPath(new URL('../../fixtures/onnx/tiny-cnn.onnx', import.meta.url)));
@@ -40,6 +40,13 @@ describe('ProfileWorker', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('profileOnce (the CLI\'s profile, recommend --onnx and gate --onnx): profileOnnx\'s answer on a worker of its own, and a profile past its time limit stopped (a re-test: the CLI had no limit)', async () => {
+    expect(await profileOnce(TINY, { batch: 2 })).toEqual(profileOnnx(TINY, { batch: 2 }));
+    const error = await profileOnce(TINY, {}, 5).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(OnnxProfileError);
+    expect((error as Error).message).toMatch(/^profiling took longer than 0.005 s and was stopped/);
   });
 
   it('rejects with profileOnnx\'s error classes and messages, and serves the next profile', async () => {
