@@ -84,7 +84,7 @@ among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)
       let macs = opts.macs;
       if (opts.onnx !== undefined) {
         const bytes = readOnnxFile('--onnx', opts.onnx);
-        const { OnnxProfileError } = await import('../profiler/profile.ts');
+        const { OnnxProfileError } = await import('../profiler/onnx-values.ts');
         const { profileOnce } = await import('../profiler/profile-worker.ts');
         let uncounted: string[];
         try {

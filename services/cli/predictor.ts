@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
-import { OnnxProfileError } from '../profiler/profile.ts';
+import { OnnxProfileError } from '../profiler/onnx-values.ts';
 import { profileOnce } from '../profiler/profile-worker.ts';
 import { idProblem, printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { formatProfile } from '../profiler/format.ts';
-import { OnnxProfileError } from '../profiler/profile.ts';
+import { OnnxProfileError } from '../profiler/onnx-values.ts';
 import { profileOnce } from '../profiler/profile-worker.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { readOnnxFile } from './common.ts';
