@@ -393,10 +393,15 @@ describe('edgelat CLI', () => {
       for (const [args, signal, mark] of cases) {
         const running = async (): Promise<number> => Number((await server.query<{ n: number }>(`SELECT count() AS n FROM system.processes WHERE query LIKE '%numbers(${mark})%' AND query NOT LIKE '%system.processes%'`))[0]!.n);
         const child = spawn('node', [BIN, ...args], { env: { ...process.env, ...env, EDGELAT_DATA_DIR: own }, stdio: ['ignore', 'pipe', 'pipe'] });
-        const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, sig) => resolve([code, sig])));
-        const deadline = Date.now() + 20_000;
-        while ((await running()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-        expect(await running(), args.join(' ')).toBe(1);
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        let ended: [number | null, NodeJS.Signals | null] | null = null;
+        const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, sig) => resolve(ended = [code, sig])));
+        // Until the query shows, or the command ended without it (then its exit and stderr are the failure's message: a
+        // full-suite run once saw neither within 20 s, and said nothing more).
+        const deadline = Date.now() + 40_000;
+        while (ended === null && (await running()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        expect(await running(), `${args.join(' ')}: exit ${JSON.stringify(ended)}, stderr ${JSON.stringify(stderr)}`).toBe(1);
         child.kill(signal);
         expect(await exited).toEqual([null, signal]);
         const gone = Date.now() + 5000;
@@ -407,7 +412,7 @@ describe('edgelat CLI', () => {
       await server.close();
       await endpoint.stop();
     }
-  }, 90_000);
+  }, 120_000);
 
   it('rejects bad usage with exit code 2 and a reason, and has help', async () => {
     const bad = await edgelat(['demo', '--servers', 'many'], dataDir);
