@@ -45,9 +45,10 @@ export class WarehouseLockedError extends WarehouseError {
    * @param dataDir  The folder.
    * @param pid      The holder's process id, when its pid file named one.
    * @param serving  The ClickHouse HTTP URL of the holder when it is `edgelat serve` (its port answers for the folder).
+   * @param waitedS  Seconds the refused process waited for the folder before it gave up (0: it did not wait).
    */
-  constructor(readonly dataDir: string, cause?: unknown, readonly pid: number | null = null, readonly serving: string | null = null) {
-    super(`another edgelat process${pid === null ? '' : ` (pid ${pid})`} holds the embedded warehouse at ${JSON.stringify(dataDir)}; `
+  constructor(readonly dataDir: string, cause?: unknown, readonly pid: number | null = null, readonly serving: string | null = null, readonly waitedS = 0) {
+    super(`another edgelat process${pid === null ? '' : ` (pid ${pid})`} holds the embedded warehouse at ${JSON.stringify(dataDir)}${waitedS > 0 ? ` (still, after ${waitedS} s of waiting: EDGELAT_LOCK_WAIT_S)` : ''}; `
       + (serving === null ? 'stop it or set EDGELAT_DATA_DIR to another folder'
         : `it is \`edgelat serve\`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serving} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`), 76, { cause });
   }

@@ -18,6 +18,11 @@ export interface EdgelatConfig {
   dataDir: string;
   /** Database of the edgelat tables. @default 'edgelat' */
   database: string;
+  /**
+   * Longest a command waits for another edgelat process to let go of the embedded warehouse's folder, s (0: fail at
+   * once; `edgelat serve` as the holder is never waited for). @default 60
+   */
+  lockWaitS: number;
   /** pino level for the structured log on stderr. @default 'warn' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** True when EDGELAT_LOG_LEVEL was set (commands with their own report may log less by default). */
@@ -164,6 +169,7 @@ const schema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier of at most 63 characters')
     .refine((v) => !RESERVED_DATABASES.has(v.toLowerCase()), 'is reserved by ClickHouse; choose another name')
     .default('edgelat'),
+  EDGELAT_LOCK_WAIT_S: int(0, 24 * 3600).default(60),
   EDGELAT_LOG_LEVEL: anyCase(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   /** Read by bin/edgelat.js before anything else: '1' runs the TypeScript sources through tsx instead of the compiled dist/. */
   EDGELAT_FROM_SOURCE: z.enum(['0', '1']).default('0'),
@@ -353,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
   return {
     dataDir: resolve(e.EDGELAT_DATA_DIR),
     database: e.EDGELAT_DATABASE,
+    lockWaitS: e.EDGELAT_LOCK_WAIT_S,
     logLevel: e.EDGELAT_LOG_LEVEL,
     logLevelSet: env.EDGELAT_LOG_LEVEL !== undefined,
     partitions: e.EDGELAT_PARTITIONS,

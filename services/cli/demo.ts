@@ -8,6 +8,7 @@ import { createLogger } from '../log.ts';
 import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
+import { waitForFolder } from './open-warehouse.ts';
 import { createProgress } from './progress.ts';
 import { checkFleetSize, checkWebhookUrl, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag, type ShadowHandOverFlags } from './common.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
@@ -109,7 +110,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const embeddedOnly = embeddedOnlyNote('demo', config);
   if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
-  const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+  const warehouse = await waitForFolder(config, () => new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database }));
   const progress = createProgress();
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
   const stopListening = endBySignalAfter((signal) => {

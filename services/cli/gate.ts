@@ -19,6 +19,9 @@ export const GATE_USAGE_EXIT = 64;
 /** Exit code of a gate command that could not answer: anything else. */
 export const GATE_ERROR_EXIT = 70;
 
+/** Exit code of any command whose embedded warehouse stayed held by another process (sysexits' EX_TEMPFAIL: try again later). */
+export const LOCKED_EXIT = 75;
+
 interface GateFlags {
   model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string; dim?: Record<string, number>; workers?: number;
   lookbackHours: number; json: boolean; backtest: boolean; seed: number; z: number; details: boolean;
@@ -28,7 +31,7 @@ interface GateFlags {
 export function registerGateCommand(program: Command): void {
   program
     .command('gate')
-    .description('deployment gate: the p99 each target server would have at its observed peak load with the candidate (its own requests replayed through its queue with the candidate\'s service time, from shadow verdicts, fleet measurements, profiles or benchmarks), with an uncertainty band, against the SLO: ALLOW (exit 0), BLOCK (exit 1) or NEED_SHADOW (exit 2: run it as a shadow first); exit 64 on bad usage, 70 on any other error. --backtest simulates a deployment history and replays every rollout through the gate with only the data from before it')
+    .description('deployment gate: the p99 each target server would have at its observed peak load with the candidate (its own requests replayed through its queue with the candidate\'s service time, from shadow verdicts, fleet measurements, profiles or benchmarks), with an uncertainty band, against the SLO: ALLOW (exit 0), BLOCK (exit 1) or NEED_SHADOW (exit 2: run it as a shadow first); exit 64 on bad usage, 70 on any other error, 75 when another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again). --backtest simulates a deployment history and replays every rollout through the gate with only the data from before it')
     .option('--model <id>', 'model to roll out, e.g. resnet50')
     .option('--version <v>', 'version to roll out (the running one to change only the chip)')
     .option('--chip <id>', 'chip to run it on (the running one to change only the version)')
@@ -51,7 +54,8 @@ Examples (after \`npm start\`):
   npx edgelat gate --model resnet50 --version v2 --macs 8e9 --chip jetson-xavier-nx --slo-p99-ms 40 --json
   npx edgelat gate --backtest --seed 7 --json
 
-Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error.
+Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error, 75 the embedded warehouse stayed
+held by another edgelat process for EDGELAT_LOCK_WAIT_S (default 60 s; two gates at once take turns).
 --backtest --json prints {seed, rollouts, rolled_back, need_shadow, blocked, recall, specificity}:
 blocked counts BLOCK and NEED_SHADOW; recall = blocked among the rolled back, specificity = allowed
 among the kept (fractions 0..1). A backtest exits 0 whatever its score.`)

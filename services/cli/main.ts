@@ -11,7 +11,7 @@ import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerWhatIfCommand } from './whatif.ts';
-import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
+import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, LOCKED_EXIT, registerGateCommand } from './gate.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
 import { MAX_INPUT_BYTES } from '../predictor/types.ts';
@@ -85,6 +85,8 @@ Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in
                                    <dir>/chdb; commands that only read refuse a folder without one)
   EDGELAT_DATABASE                 database of the edgelat tables (default edgelat)
+  EDGELAT_LOCK_WAIT_S              longest wait while another edgelat process holds the embedded warehouse, s (default 60;
+                                   0: fail at once; a running serve is not waited for: use its port, EDGELAT_CLICKHOUSE_URL)
   EDGELAT_LOG_LEVEL                structured JSON log level on stderr (default warn)
   EDGELAT_FROM_SOURCE              1: run the TypeScript sources through tsx, not the build in dist/ (default 0; a source
                                    newer than the build runs them anyway)
@@ -123,8 +125,9 @@ Environment:
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (an unknown option of
 it, or a model, chip or server the data does not know), 64 when no command runs (an unknown command, an
-option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`);
-gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure (see \`edgelat gate --help\`).`);
+option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`),
+75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again later);
+gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure, 75 as above (see \`edgelat gate --help\`).`);
 
 /** The usage error for options that took another option's name as their value ({@link optionsTakenAsValue}). */
 const takenText = (taken: readonly string[]): string =>
@@ -656,12 +659,12 @@ try {
       const { missingObject } = await import('../warehouse/missing-object.ts');
       message = missingObject(error)?.replace(/ \(through the ClickHouse port of this server[^)]*\)$/, '') ?? message;
     }
-    const [{ createLogger }, { scrubSecrets }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
+    const [{ createLogger }, { scrubSecrets, WarehouseLockedError }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
     process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
     // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
     const level = process.env.EDGELAT_LOG_LEVEL?.toLowerCase();
     if (level === 'debug' || level === 'trace') createLogger(level).error({ err: scrubbedError(error, scrubSecrets) }, 'command failed');
-    process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : gating ? GATE_ERROR_EXIT : 1;
+    process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : error instanceof WarehouseLockedError ? LOCKED_EXIT : gating ? GATE_ERROR_EXIT : 1;
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported. Not while a chdb
     // call runs: libchdb segfaults then (a trial: a query of recommend failed while its others ran, exit 139).

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../../errors.ts';
 import { chdbDir, loadConfig, modelDir, type EdgelatConfig } from '../config.ts';
 import type { ModelRegistry } from '../model/registry.ts';
-import { ChdbWarehouse, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
+import { ChdbWarehouse, openWhenFree, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 
@@ -75,7 +75,7 @@ async function warnPartialDemo(warehouse: Pick<Warehouse, 'database' | 'query'>)
 export async function configuredWarehouse(config: EdgelatConfig, options: OpenOptions = {}): Promise<Warehouse> {
   if (options.existing) assertWarehouseWritten(config);
   let warehouse: Warehouse;
-  if (!config.clickhouse) warehouse = openWarehouse(config, { readonly: options.readonly ? 1 : undefined });
+  if (!config.clickhouse) warehouse = await waitForFolder(config, () => openWarehouse(config, { readonly: options.readonly ? 1 : undefined }));
   else {
     const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
     warehouse = new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
@@ -85,6 +85,17 @@ export async function configuredWarehouse(config: EdgelatConfig, options: OpenOp
     await warnPartialDemo(warehouse);
   }
   return warehouse;
+}
+
+/**
+ * Open the embedded warehouse of the configured data dir with `open`, waiting up to EDGELAT_LOCK_WAIT_S while another
+ * edgelat process holds it ({@link openWhenFree}), and saying so on stderr when the wait begins.
+ * @throws {WarehouseLockedError} when the folder is still held after the wait (or at once when `edgelat serve` holds it).
+ */
+export async function waitForFolder<T>(config: Pick<EdgelatConfig, 'lockWaitS'>, open: () => T): Promise<T> {
+  return openWhenFree(open, config.lockWaitS, (held) => {
+    process.stderr.write(`edgelat: waiting for ${held.pid === null ? 'another edgelat process' : `pid ${held.pid}`}, which holds the embedded warehouse at ${JSON.stringify(held.dataDir)} (up to ${config.lockWaitS} s: EDGELAT_LOCK_WAIT_S)\n`);
+  });
 }
 
 /** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */

@@ -7,6 +7,7 @@ import { createPredictorApp } from '../predictor/app.ts';
 import { createBackend } from '../predictor/backend.ts';
 import { announceServing, ChdbWarehouse } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
+import { waitForFolder } from '../cli/open-warehouse.ts';
 import { ChdbEngine } from './chdb-engine.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createSqlEndpoint } from './server.ts';
@@ -57,7 +58,7 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const newFolder = !existsSync(chdbDir(config));
   const embeddedOnly = embeddedOnlyNote('serve', config);
   if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
-  const warehouse = new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database });
+  const warehouse = await waitForFolder(config, () => new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database }));
   // A request's Host must name where it listens (on both ports): loopback names, the --host given (on every interface:
   // this machine's name and addresses), and the --allowed-hosts.
   const allowedHosts = allowedHostsFor(options.host, options.allowedHosts ?? [], {

@@ -248,6 +248,36 @@ export function openSession(dataDir: string): Session {
   }
 }
 
+/** Interval between attempts of {@link openWhenFree}, ms. */
+const LOCK_POLL_MS = 250;
+
+/**
+ * Open the embedded warehouse of a folder with `open` (a constructor or {@link openSession} call), and while another
+ * edgelat process holds the folder, try again every 250 ms for up to `waitS` seconds: two commands started together
+ * (a CI job gating several models on one runner, a `sql` beside a running demo) take turns instead of the second
+ * failing (a trial: two `gate` runs at once, one exited 70). `edgelat serve` as the holder is not waited for: it holds
+ * the folder until stopped, and its port answers for it (the refusal says so at once).
+ * @param open    Opens the warehouse; throws {@link WarehouseLockedError} while the folder is held.
+ * @param waitS   Longest wait, s (integer ≥ 0; 0: the first refusal is thrown).
+ * @param onWait  Called once, with the first refusal, when the wait begins (to say so on stderr).
+ * @returns What `open` returned once the folder was free.
+ * @throws {WarehouseLockedError} the last refusal, with the seconds waited ({@link WarehouseLockedError.waitedS}),
+ *   when the folder is still held after `waitS`; any other error of `open` at once.
+ */
+export async function openWhenFree<T>(open: () => T, waitS: number, onWait: (held: WarehouseLockedError) => void = () => undefined): Promise<T> {
+  const deadline = Date.now() + waitS * 1000;
+  for (let first = true; ; first = false) {
+    try {
+      return open();
+    } catch (error) {
+      if (!(error instanceof WarehouseLockedError) || error.serving !== null || waitS <= 0) throw error;
+      if (Date.now() >= deadline) throw new WarehouseLockedError(error.dataDir, error.cause, error.pid, error.serving, waitS);
+      if (first) onWait(error);
+      await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
+  }
+}
+
 /**
  * Open a chdb connection of its own on a data folder, with ClickHouse settings of its own (e.g.
  * `readonly`, `max_execution_time`): queries on one connection run one at a time, and a setting

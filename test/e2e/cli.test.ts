@@ -219,16 +219,34 @@ describe('edgelat CLI', () => {
     expect([code, errLines(stderr)]).toEqual([1, ['edgelat: cannot write the output to stdout: ENOSPC: no space left on device, write']]);
   }, 60_000);
 
-  it('says in one line when another process holds the embedded warehouse', async () => {
-    const holder = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
+  it('says in one line when another process holds the embedded warehouse, after waiting EDGELAT_LOCK_WAIT_S for it (exit 75)', async () => {
+    const path = JSON.stringify(join(dataDir, 'chdb'));
+    const waiting = (s: number) => `edgelat: waiting for pid ${process.pid}, which holds the embedded warehouse at ${path} (up to ${s} s: EDGELAT_LOCK_WAIT_S)`;
+    let holder: ChdbWarehouse | null = new ChdbWarehouse({ dataDir: join(dataDir, 'chdb') });
     try {
-      const sql = await edgelat(['sql', 'SELECT 1'], dataDir);
-      expect(sql.code).toBe(1);
-      expect(sql.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([
-        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`,
-      ]);
-    } finally {
+      // 0: no wait.
+      const sql = await edgelat(['sql', 'SELECT 1'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
+      expect([sql.code, errLines(sql.stderr)]).toEqual([75, [
+        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path}; stop it or set EDGELAT_DATA_DIR to another folder`,
+      ]]);
+      // 1 s: said when the wait begins, and in the refusal; the gate's code is the same.
+      const gate = await edgelat(['gate', '--model', 'm', '--version', 'v', '--chip', 'c', '--slo-p99-ms', '50'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '1' });
+      expect([gate.code, errLines(gate.stderr)]).toEqual([75, [waiting(1),
+        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path} (still, after 1 s of waiting: EDGELAT_LOCK_WAIT_S); stop it or set EDGELAT_DATA_DIR to another folder`,
+      ]]);
+      // The default (60 s): the command runs once the holder lets go (a trial: two gates of one CI job, the second exited 70).
+      const child = spawn('node', [BIN, 'sql', 'SELECT 40 + 2', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let [stdout, stderr] = ['', ''];
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const deadline = Date.now() + 30_000;
+      while (!stderr.includes('waiting for') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await holder.close();
+      holder = null;
+      expect([await exited, stdout, errLines(stderr)]).toEqual([0, '42\n', [waiting(60)]]);
+    } finally {
+      await holder?.close();
     }
   });
 
@@ -245,16 +263,16 @@ describe('edgelat CLI', () => {
       expect([sql.code, sql.stdout.trim(), errLines(sql.stderr)]).toEqual([0, '7', []]);
       // A pid file of the pid alone (an older edgelat's) is still taken as the folder's holder.
       writeFileSync(join(copy, 'chdb', 'edgelat.pid'), `${process.pid}\n`);
-      const old = await edgelat(['sql', 'SELECT 1'], copy);
-      expect([old.code, errLines(old.stderr)[0]]).toEqual([1, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+      const old = await edgelat(['sql', 'SELECT 1'], copy, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
+      expect([old.code, errLines(old.stderr)[0]]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
       // The held folder's pid file edited to look stale (a re-test): the engine's lock names the holder (/proc/locks),
       // and the file is put back as it was, so the next attempt says the same.
       const source = join(dataDir, 'chdb', 'edgelat.pid');
       const held = readFileSync(source, 'utf8');
       writeFileSync(source, '999999999 1:2\n');
       for (let i = 0; i < 2; i++) {
-        const edited = await edgelat(['sql', 'SELECT 1'], dataDir);
-        expect([edited.code, errLines(edited.stderr).at(-1)]).toEqual([1, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+        const edited = await edgelat(['sql', 'SELECT 1'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
+        expect([edited.code, errLines(edited.stderr).at(-1)]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
         expect(readFileSync(source, 'utf8')).toBe('999999999 1:2\n');
       }
       writeFileSync(source, held);

@@ -87,8 +87,11 @@ describe('a command locked out of the folder serve holds', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-serve-held-'));
     const serve = await startServe(dataDir);
     try {
-      const locked = await edgelat(['model', 'list'], dataDir);
-      expect([locked.code, errLines(locked.stderr)]).toEqual([1, [
+      // Not waited for (serve holds the folder until stopped): exit 75 at once, whatever EDGELAT_LOCK_WAIT_S says.
+      const started = Date.now();
+      const locked = await edgelat(['model', 'list'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '600' });
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect([locked.code, errLines(locked.stderr)]).toEqual([75, [
         `edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
         + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`,
       ]]);
@@ -200,7 +203,7 @@ describe('the chip recommender on a demo run', () => {
     expect(metrics.match(/^# TYPE process_cpu_seconds_total counter$/gm)).toHaveLength(1);
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);
-    expect(cli.code).toBe(1);
+    expect(cli.code).toBe(75);
     expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, `
       + `whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`);
     serve.child.kill('SIGTERM');
