@@ -2,7 +2,8 @@ import cliProgress from 'cli-progress';
 
 /** Progress display of long work on stderr: a bar on a terminal, one line per stage otherwise. */
 export interface Progress {
-  stage(name: string, total: number): void;
+  /** Start a stage of `total` items (0: not known), counted in `unit` (default `records`). */
+  stage(name: string, total: number, unit?: string): void;
   update(done: number): void;
   stop(): void;
 }
@@ -18,14 +19,15 @@ export interface Progress {
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, term: string | undefined = process.env.TERM): Progress {
   if (!stream.isTTY || term === 'dumb') {
     return {
-      stage: (name, total) => stream.write(`edgelat: ${name}${total ? ` (${total.toLocaleString('en-US')} records)` : ''}...\n`),
+      stage: (name, total, unit = 'records') => stream.write(`edgelat: ${name}${total ? ` (${total.toLocaleString('en-US')} ${unit})` : ''}...\n`),
       update: () => {},
       stop: () => {},
     };
   }
   // A stage with a total draws a bar; one without (the pipeline's stages, training) counts what it did, or says
   // its name until it has a count (a trial: "0/1 records" beside the minute-long training stage).
-  const formats = { counted: 'edgelat {stage} [{bar}] {value}/{total} records', counting: 'edgelat {stage} {value} records', waiting: 'edgelat {name}...' };
+  // "edgelat: " as on every other line of stderr (a trial: a log filter on `^edgelat: ` missed the terminal's lines).
+  const formats = { counted: 'edgelat: {stage} [{bar}] {value}/{total} {unit}', counting: 'edgelat: {stage} {value} {unit}', waiting: 'edgelat: {name}...' };
   const bar = new cliProgress.SingleBar(
     {
       format: (options, params, payload: { counted?: boolean }) => cliProgress.Format.Formatter(
@@ -36,9 +38,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, term
   );
   let started = false;
   return {
-    stage(name, total) {
+    stage(name, total, unit = 'records') {
       if (started) bar.stop();
-      bar.start(Math.max(total, 1), 0, { stage: name.padEnd(12), name, counted: total > 0 });
+      bar.start(Math.max(total, 1), 0, { stage: name.padEnd(12), name, unit, counted: total > 0 });
       started = true;
     },
     update(done) {

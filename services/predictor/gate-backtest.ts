@@ -25,18 +25,33 @@ const LOOKBACK_DAYS = 3;
 /** Requests below this busy-worker fraction count as unloaded (as in the what-if's chip ratios). */
 const UNLOADED_UTIL = 0.15;
 
-/** One rollout as the gate saw it. */
+/**
+ * One rollout as the gate saw it (a row of `gate --backtest --json --details`): the names of the gate's report
+ * (`version_now`, `chip_now`, `predicted_p99_ms`, `p99_low_ms`, `p99_high_ms`), ms throughout.
+ */
 export interface BacktestRollout {
+  /** Day of the history, from 0. */
   day: number;
   server: string;
   model: string;
+  /** The version and chip the server ran the model on before the rollout. */
+  version_now: string;
+  chip_now: string;
+  /** The version and chip rolled out (one or both differ from the running ones). */
+  version: string;
+  chip: string;
+  /** The same as one line, e.g. `v1→v2 on rk3588` or `v1→v1 on jetson-agx-orin→rk3588`. */
   change: string;
   answer: GateAnswer;
+  /** Whether the p99 measured at the day's peak breached the SLO, so the rollout was rolled back. */
   rolled_back: boolean;
   slo_p99_ms: number;
   predicted_p99_ms: number | null;
-  /** The p99 band, ms: [low, high]; high null where the queue cannot drain at the band's top (unbounded); null without a replay. */
-  band_ms: [number, number | null] | null;
+  /** Bottom of the p99 band; null without a replay. */
+  p99_low_ms: number | null;
+  /** Top of the p99 band; null without a replay, or where the queue cannot drain at the band's top (unbounded). */
+  p99_high_ms: number | null;
+  /** The p99 measured at the day's peak after the rollout. */
   actual_p99_ms: number;
   reason: string;
 }
@@ -247,10 +262,10 @@ export function backtestGate(config: HistoryConfig, opt: GateOptions = GATE_DEFA
     const g = gateRollout(h, r, opt);
     progress?.(k + 1, h.rollouts.length);
     return {
-      day: r.day, server: r.server, model: r.model,
+      day: r.day, server: r.server, model: r.model, version_now: r.fromVersion, chip_now: r.fromChip, version: r.toVersion, chip: r.toChip,
       change: `${r.fromVersion}→${r.toVersion} on ${r.fromChip}${r.toChip !== r.fromChip ? `→${r.toChip}` : ''}`,
       answer: g.answer, rolled_back: r.rolledBack, slo_p99_ms: r.sloP99Ms, predicted_p99_ms: g.predicted_p99_ms,
-      band_ms: g.p99_low_ms !== null ? [g.p99_low_ms, g.p99_high_ms] : null,
+      p99_low_ms: g.p99_low_ms, p99_high_ms: g.p99_low_ms !== null ? g.p99_high_ms : null,
       actual_p99_ms: r.peakP99Ms, reason: g.reason,
     };
   });

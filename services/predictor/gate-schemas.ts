@@ -9,17 +9,23 @@ import type { GateReport, GateRequest } from './gate-evidence.ts';
 const text = z.string().min(1).max(256);
 const ms = z.number().nullable();
 
-/** Body of `POST /v1/gate`. */
+/**
+ * An optional field that may also be null, read as absent (a trial: a pipeline's template, or Python's None, sends
+ * `"servers": null` for "unset", and got 400).
+ */
+const unset = <T extends z.ZodType>(schema: T) => schema.nullable().transform((v) => v ?? undefined).optional();
+
+/** Body of `POST /v1/gate` (the optional fields may be null: absent). */
 export const GateRequestSchema = z.strictObject({
   model: text,
   version: text,
   chip: text,
-  servers: z.array(text).min(1).max(MAX_IDS_PER_LIST).optional(),
+  servers: unset(z.array(text).min(1).max(MAX_IDS_PER_LIST)),
   slo_p99_ms: z.number().positive().max(1e9),
-  macs: z.number().min(1).max(1e18).optional(),
-  macs_now: z.number().min(1).max(1e18).optional(),
-  lookback_hours: z.number().positive().max(24 * 365).optional(),
-  workers: z.int().min(1).max(1024).optional().meta({ description: 'workers of one device of the candidate chip, in place of the largest concurrency the fleet\'s servers of it report (default: that, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
+  macs: unset(z.number().min(1).max(1e18)),
+  macs_now: unset(z.number().min(1).max(1e18)),
+  lookback_hours: unset(z.number().positive().max(24 * 365)),
+  workers: unset(z.int().min(1).max(1024)).meta({ description: 'workers of one device of the candidate chip, in place of the largest concurrency the fleet\'s servers of it report (default: that, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
 });
 
 const FactorSchema = z.object({ compute: z.number(), io: z.number(), io_offset_ms: z.number(), spread: z.number(), log_sd: z.number(), io_uncertain: z.boolean(), sources: z.array(z.string()) });

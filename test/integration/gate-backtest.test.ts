@@ -58,9 +58,15 @@ describe('gate --backtest (F3)', () => {
     expect(r.recall).toBe(bad.filter((d) => d.answer !== 'ALLOW').length / bad.length);
     expect(r.specificity).toBe(good.filter((d) => d.answer === 'ALLOW').length / good.length);
     expect(r.need_shadow).toBe(r.details.filter((d) => d.answer === 'NEED_SHADOW').length);
+    // Each row names what ran and what was rolled out in the gate report's fields, and the change line says the same.
+    for (const d of r.details) {
+      expect(d.version !== d.version_now || d.chip !== d.chip_now, `${d.day} ${d.server}`).toBe(true);
+      expect(d.change).toBe(`${d.version_now}→${d.version} on ${d.chip_now}${d.chip !== d.chip_now ? `→${d.chip}` : ''}`);
+      if (d.predicted_p99_ms !== null) expect(d.p99_low_ms).not.toBeNull();
+    }
     // A band without a top (the queue cannot drain there) keeps its bottom, which a BLOCK's reason quotes (a trial: band_ms null).
-    const topless = r.details.filter((x) => x.band_ms !== null && x.band_ms[1] === null && x.answer === 'BLOCK');
-    for (const d of topless) expect(d.reason, `${d.day} ${d.server}`).toContain(`(at least ${msText(d.band_ms![0])} ms)`);
+    const topless = r.details.filter((x) => x.p99_low_ms !== null && x.p99_high_ms === null && x.answer === 'BLOCK');
+    for (const d of topless) expect(d.reason, `${d.day} ${d.server}`).toContain(`(at least ${msText(d.p99_low_ms!)} ms)`);
     if (seed === 3) expect(topless.length).toBeGreaterThan(0);
   }, 180_000);
 

@@ -70,6 +70,10 @@ describe('gate errors in the CLI\'s words', () => {
     // A model id or message word that merely looks like a field stays as it is.
     expect(inFlagTerms('model: no request of "macs" in edgelat.inference_enriched (models: none)')).toBe('--model: no request of "macs" in edgelat.inference_enriched (models: none)');
     expect(inFlagTerms('warehouse: down')).toBe('warehouse: down');
+    // An item of --servers by its id, not its index in the merged list (a trial: `servers[1]: …` on the CLI).
+    expect(inFlagTerms('servers[1]: expected an id without control characters, got "edge\\t04"', {}, ['edge-04', 'edge\t04']))
+      .toBe('--servers "edge\\t04": expected an id without control characters, got "edge\\t04"');
+    expect(inFlagTerms('servers[5]: expected an id', {}, ['a'])).toBe('servers[5]: expected an id');
   });
 });
 

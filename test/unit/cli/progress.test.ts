@@ -30,10 +30,21 @@ describe('createProgress', () => {
     p.stage('latency models 1/2', 0);
     p.stop();
     const text = t.text();
-    expect(text).toMatch(/edgelat produce {6}\[[^\]]+\] 10\/10 records/);
-    expect(text).toMatch(/edgelat join {9}1234 records/);
-    expect(text).toMatch(/edgelat latency models 1\/2\.\.\./);
+    expect(text).toMatch(/edgelat: produce {6}\[[^\]]+\] 10\/10 records/);
+    expect(text).toMatch(/edgelat: join {9}1234 records/);
+    expect(text).toMatch(/edgelat: latency models 1\/2\.\.\./);
     expect(text).not.toMatch(/\/1 records/);
+    // Another unit (the backtest's rollouts), on the bar and on the plain line.
+    const r = fakeTerminal();
+    const rp = createProgress(r.stream, 'xterm');
+    rp.stage('gating', 102, 'rollouts');
+    rp.update(51);
+    rp.stop();
+    expect(r.text()).toMatch(/edgelat: gating {7}\[[^\]]+\] 51\/102 rollouts/);
+    const plain = fakeTerminal();
+    (plain.stream as { isTTY: boolean }).isTTY = false;
+    createProgress(plain.stream, 'xterm').stage('gating', 102, 'rollouts');
+    expect(plain.text()).toBe('edgelat: gating (102 rollouts)...\n');
   });
 
   it('prints one line a stage where stderr is no terminal, or the terminal is dumb', () => {

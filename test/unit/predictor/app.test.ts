@@ -267,6 +267,18 @@ describe('POST /v1/gate', () => {
     expect(calls).toEqual([{ method: 'gate', args: [GATE_BODY] }]);
   });
 
+  it('reads null in an optional field as absent (a trial: a template\'s or Python\'s None for "unset" got 400)', async () => {
+    const { app, calls } = setup();
+    const nulls = { servers: null, macs: null, macs_now: null, lookback_hours: null, workers: null };
+    const res = await app.inject(postJson('/v1/gate', { ...GATE_BODY, ...nulls }));
+    expect(res.statusCode).toBe(200);
+    const { servers: _s, macs: _m, macs_now: _n, lookback_hours: _l, workers: _w, ...required } = GATE_BODY as Record<string, unknown>;
+    expect(calls).toEqual([{ method: 'gate', args: [required] }]);
+    // Not a required one.
+    const problem = expectProblem(await app.inject(postJson('/v1/gate', { ...GATE_BODY, slo_p99_ms: null })), 400, PROBLEM_TYPES.validation);
+    expect(problem.errors).toContainEqual({ path: '#/slo_p99_ms', message: expect.stringMatching(/expected number, received null/) });
+  });
+
   it.each([
     ['a missing version', { model: 'resnet50', chip: 'x', slo_p99_ms: 40 }, '#/version', /is required/],
     ['an SLO of 0', { ...GATE_BODY, slo_p99_ms: 0 }, '#/slo_p99_ms', /got 0/],
