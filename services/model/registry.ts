@@ -155,6 +155,14 @@ function fromRow(r: ModelRow): RegisteredModel {
 }
 
 /**
+ * File name of a model file: `<version>-<first 12 hex digits of its SHA-256><extension>`, e.g.
+ * `io_ms_p50-20240601T102000Z-0002-8a4682c1d2e3.onnx` (files registered before carry `<version><extension>`).
+ */
+export function modelFileName(version: string, sha256: string, extension = '.onnx'): string {
+  return `${version}-${sha256.slice(0, 12)}${extension}`;
+}
+
+/**
  * Model files and their `latency_models` rows.
  *
  * @see runTrainingCycle in services/model/lifecycle.ts, the one writer in production.
@@ -172,7 +180,10 @@ export class ModelRegistry {
   }
 
   /**
-   * Write a model file as `<modelDir>/<version><extension>` (write to a temporary name, then rename).
+   * Write a model file as `<modelDir>/<version>-<first 12 hex digits of its SHA-256><extension>` (write to a temporary
+   * name, then rename). The digest in the name keeps two registries' files apart: versions are numbered per
+   * warehouse, so a model trained through a ClickHouse server (EDGELAT_CLICKHOUSE_URL) from a folder whose own
+   * registry had the same version overwrote that registry's file (a trial: its champion then failed its SHA-256 check).
    *
    * @param version    The model version; letters, digits, `.`, `_`, `-`.
    * @param bytes      The file contents (an ONNX ModelProto in production).
@@ -183,12 +194,13 @@ export class ModelRegistry {
    */
   async saveFile(version: string, bytes: Uint8Array, extension = '.onnx'): Promise<{ path: string; sha256: string }> {
     if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
-    const path = await this.writeModelFile(`${version}${extension}`, bytes);
-    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const path = await this.writeModelFile(modelFileName(version, sha256, extension), bytes, version);
+    return { path, sha256 };
   }
 
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
-  private async writeModelFile(name: string, bytes: Uint8Array): Promise<string> {
+  private async writeModelFile(name: string, bytes: Uint8Array, version: string): Promise<string> {
     const path = join(this.modelDir, name);
     const tmp = `${path}.tmp-${process.pid}`;
     try {
@@ -199,7 +211,7 @@ export class ModelRegistry {
       // The operating system's words alone named a temporary file (a trial: "EPERM: operation not permitted, open
       // '…/io_ms_p50-…-0002.onnx.tmp-7498'"): say it is the model file, in the data folder's models folder.
       await unlink(tmp).catch(() => undefined);
-      throw new ModelFileError(`cannot write model file ${JSON.stringify(path)} into the models folder ${JSON.stringify(this.modelDir)}: ${(cause as Error).message}`, name.replace(/\.[^.]*$/, ''), { cause });
+      throw new ModelFileError(`cannot write model file ${JSON.stringify(path)} into the models folder ${JSON.stringify(this.modelDir)}: ${(cause as Error).message}`, version, { cause });
     }
     return path;
   }
@@ -223,7 +235,7 @@ export class ModelRegistry {
     }
     if (now !== null && createHash('sha256').update(now).digest('hex') !== model.fileSha256) problem = 'changed';
     if (problem === null) return null;
-    await this.writeModelFile(basename(model.filePath), bytes);
+    await this.writeModelFile(basename(model.filePath), bytes, model.version);
     return problem;
   }
 

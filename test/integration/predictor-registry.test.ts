@@ -73,7 +73,7 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     const error = await predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect((error as ModelFileError).version).toBe(version);
-    expect((error as Error).message).toMatch(new RegExp(`^latency model "${version}" of ${kind} \\(file ".*${version}\\.onnx"\\) is not a latency model the predictor can score: .+; \`edgelat model promote\` another version \\(\`edgelat model list\`\\) or \`edgelat model train\`$`));
+    expect((error as Error).message).toMatch(new RegExp(`^latency model "${version}" of ${kind} \\(file ".*${version}-[0-9a-f]{12}\\.onnx"\\) is not a latency model the predictor can score: .+; \`edgelat model promote\` another version \\(\`edgelat model list\`\\) or \`edgelat model train\`$`));
     await predictor.close();
     // /healthz says so (a re-test: "ok" while every prediction answered 503); without a catalog, not ready.
     const backend = createBackend({ warehouse: w, registry });

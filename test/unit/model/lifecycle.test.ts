@@ -4,6 +4,7 @@
  * toy: rows y = 2x·(1 + 5 % noise) in a test table, the "model file" is the
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { announceAgain, MODEL_LATENCY_TOPIC, unannouncedChampions, runTrainingCycle, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
 import { parseCron, startTrainingSchedule, type ScheduleClock } from '../../../services/model/training-schedule.ts';
-import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, type LatencyModelEvent } from '../../../services/model/registry.ts';
+import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, modelFileName, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
 import { msToDateTime64 } from '../../../services/warehouse/types.ts';
@@ -382,12 +383,27 @@ describe('registry files and cron expressions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-blocked-'));
     const version = 'io_ms_p50-20240601T100000Z-0001';
     // A folder where the file goes: written to its temporary name, the rename onto it fails (EISDIR, as root too).
-    mkdirSync(join(dir, `${version}.onnx`, 'inside'), { recursive: true });
+    const name = modelFileName(version, createHash('sha256').update(new Uint8Array([1, 2, 3])).digest('hex'));
+    expect(name).toBe(`${version}-039058c6f2c0.onnx`);
+    mkdirSync(join(dir, name, 'inside'), { recursive: true });
     const error = await new ModelRegistry(w, dir).saveFile(version, new Uint8Array([1, 2, 3])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect((error as ModelFileError).version).toBe(version);
-    expect((error as Error).message).toMatch(new RegExp(`^cannot write model file "${dir}/${version}\\.onnx" into the models folder "${dir}": E(ISDIR|NOTEMPTY|EXIST)`));
-    expect(readdirSync(dir)).toEqual([`${version}.onnx`]);
+    expect((error as Error).message).toMatch(new RegExp(`^cannot write model file "${dir}/${name}" into the models folder "${dir}": E(ISDIR|NOTEMPTY|EXIST)`));
+    expect(readdirSync(dir)).toEqual([name]);
+  });
+
+  it('keeps apart the files of two registries that number the same version in one models folder (a trial: a model trained through a server\'s port overwrote the local champion\'s file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelat-two-registries-'));
+    const version = 'io_ms_p50-20240601T102000Z-0002';
+    const mine = await new ModelRegistry(w, dir).saveFile(version, new Uint8Array([1, 2, 3]));
+    const theirs = await new ModelRegistry(w, dir).saveFile(version, new Uint8Array([4, 5, 6]));
+    expect(mine.path).not.toBe(theirs.path);
+    expect([...readFileSync(mine.path)]).toEqual([1, 2, 3]);
+    expect([...readFileSync(theirs.path)]).toEqual([4, 5, 6]);
+    // The same bytes again: the same file.
+    expect((await new ModelRegistry(w, dir).saveFile(version, new Uint8Array([1, 2, 3]))).path).toBe(mine.path);
+    expect(readdirSync(dir).sort()).toEqual([basename(mine.path), basename(theirs.path)].sort());
   });
 
   it('refuses a model file whose sha256 differs from the registry, naming the file; the challenger then replaces that champion', async () => {
@@ -412,7 +428,7 @@ describe('registry files and cron expressions', () => {
     await seedRows('moved', T0 - HOUR, T0 + 2 * HOUR);
     await runTrainingCycle({ trainer: slopeTrainer('moved', 'moved', { train: [], score: [] }), registry, nowMs: T0, seed: 1, logger, ...WINDOW });
     const champion = (await registry.champion('moved'))!;
-    const written = join(registry.modelDir, `${champion.version}.json`);
+    const written = join(registry.modelDir, modelFileName(champion.version, champion.fileSha256, '.json'));
     expect(champion.filePath).toBe(written);
     // A copy of the folder: each registry reads its own file (the same bytes: the hash checks on both).
     const copyDir = mkdtempSync(join(tmpdir(), 'edgelat-models-copy-'));
