@@ -39,6 +39,13 @@ export class WarehouseError extends PipelineError {
   }
 }
 
+/** What a process holding a data folder runs: `edgelat demo` for an edgelat command, else its command line (shortened). */
+export interface HolderCommand {
+  /** True for an edgelat command (its `text` is `edgelat <command>`). */
+  edgelat: boolean;
+  text: string;
+}
+
 /** Another process holds the embedded warehouse's data folder (chdb allows one per folder). */
 export class WarehouseLockedError extends WarehouseError {
   /**
@@ -46,9 +53,12 @@ export class WarehouseLockedError extends WarehouseError {
    * @param pid      The holder's process id, when its pid file named one.
    * @param serving  The ClickHouse HTTP URL of the holder when it is `edgelat serve` (its port answers for the folder).
    * @param waitedS  Seconds the refused process waited for the folder before it gave up (0: it did not wait).
+   * @param command  What the holder runs, where the system tells ({@link HolderCommand}); null: not told.
    */
-  constructor(readonly dataDir: string, cause?: unknown, readonly pid: number | null = null, readonly serving: string | null = null, readonly waitedS = 0) {
-    super(`another edgelat process${pid === null ? '' : ` (pid ${pid})`} holds the embedded warehouse at ${JSON.stringify(dataDir)}${waitedS > 0 ? ` (still, after ${waitedS} s of waiting: EDGELAT_LOCK_WAIT_S)` : ''}; `
+  constructor(readonly dataDir: string, cause?: unknown, readonly pid: number | null = null, readonly serving: string | null = null, readonly waitedS = 0,
+    readonly command: HolderCommand | null = null) {
+    super(`${command !== null && !command.edgelat ? `process ${pid} (${command.text}), not edgelat, holds a lock on`
+      : `another edgelat process${pid === null ? '' : ` (pid ${pid}${command !== null ? `: ${command.text}` : ''})`} holds`} the embedded warehouse at ${JSON.stringify(dataDir)}${waitedS > 0 ? ` (still, after ${waitedS} s of waiting: EDGELAT_LOCK_WAIT_S)` : ''}; `
       + (serving === null ? 'stop it or set EDGELAT_DATA_DIR to another folder'
         : `it is \`edgelat serve\`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serving} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`), 76, { cause });
   }

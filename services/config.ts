@@ -159,7 +159,7 @@ const clickhouseUrl = httpUrl
  * `INFO` (a trial: refused).
  */
 function anyCase<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.string().transform((v) => v.toLowerCase()).pipe(z.enum(values));
+  return z.string().trim().transform((v) => v.toLowerCase()).pipe(z.enum(values));
 }
 
 const schema = z.object({

@@ -94,7 +94,7 @@ export async function configuredWarehouse(config: EdgelatConfig, options: OpenOp
  */
 export async function waitForFolder<T>(config: Pick<EdgelatConfig, 'lockWaitS'>, open: () => T): Promise<T> {
   return openWhenFree(open, config.lockWaitS, (held) => {
-    process.stderr.write(`edgelat: waiting for ${held.pid === null ? 'another edgelat process' : `pid ${held.pid}`}, which holds the embedded warehouse at ${JSON.stringify(held.dataDir)} (up to ${config.lockWaitS} s: EDGELAT_LOCK_WAIT_S)\n`);
+    process.stderr.write(`edgelat: waiting for ${held.pid === null ? 'another edgelat process' : `pid ${held.pid}${held.command ? ` (${held.command.text})` : ''}`}, which holds the embedded warehouse at ${JSON.stringify(held.dataDir)} (up to ${config.lockWaitS} s: EDGELAT_LOCK_WAIT_S)\n`);
   });
 }
 

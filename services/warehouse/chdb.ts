@@ -2,7 +2,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
-import { WarehouseError, WarehouseLockedError } from '../../errors.ts';
+import { WarehouseError, WarehouseLockedError, type HolderCommand } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowToJson } from './json.ts';
@@ -29,6 +29,34 @@ export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_
 
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();
+
+/** edgelat's commands that take a subcommand. */
+const COMMAND_GROUPS: ReadonlySet<string> = new Set(['alerts', 'benchmark', 'chips', 'import', 'model', 'pipeline', 'report']);
+
+/**
+ * What process `pid` runs, from /proc/<pid>/cmdline: `edgelat <command>` when it runs edgelat's CLI (bin/edgelat.js,
+ * or npx's node_modules/.bin/edgelat), else its command line cut to 80 characters; null where /proc does not tell, or
+ * for another Node.js process (a library user of edgelat, a test runner: "another edgelat process" as before).
+ * A trial: a lock taken by `flock` was named "another edgelat process", and a demo's by its pid alone.
+ */
+export function holderCommand(pid: number): HolderCommand | null {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return null;
+  }
+  const cli = argv.findIndex((a) => /(^|\/)(bin\/edgelat\.js|\.bin\/edgelat|edgelat)$/.test(a));
+  if (cli >= 0) {
+    // The command, and the subcommand of a group (`model train`); not a flag's value (`demo --duration 2`).
+    const [command, sub] = argv.slice(cli + 1);
+    const words = command === undefined || command.startsWith('-') ? [] : COMMAND_GROUPS.has(command) && sub !== undefined && !sub.startsWith('-') ? [command, sub] : [command];
+    return { edgelat: true, text: ['edgelat', ...words].join(' ') };
+  }
+  if (argv.length === 0 || /(^|\/)node\b/.test(argv[0]!)) return null; // also a retitled one: "node (vitest 1)"
+  const text = argv.join(' ');
+  return { edgelat: false, text: text.length > 80 ? `${text.slice(0, 79)}…` : text };
+}
 
 /** True when a process with this pid is alive and (where /proc tells) is a Node.js process: a reused pid is not a holder. */
 function alive(pid: number): boolean {
@@ -126,7 +154,7 @@ function claim(path: string): string | null {
   const pidFile = join(path, 'edgelat.pid');
   const identity = folderIdentity(path);
   const holder = pidIn(pidFile, identity);
-  if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder, servingUrl(path, holder));
+  if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder, servingUrl(path, holder), 0, holderCommand(holder));
   let before: string | null = null;
   try {
     before = readFileSync(pidFile, 'utf8');
@@ -193,7 +221,7 @@ function engineLockHolder(path: string, cause: unknown): WarehouseError | null {
   if (links > 1) {
     return new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: its ClickHouse lock file "status" is hard-linked with another folder's (a \`cp -al\` copy?), which ${holder.pid === null ? 'a process' : `process ${holder.pid}`} holds open: copy the folder with \`cp -a\` (EDGELAT_DATA_DIR)`, 76, { cause });
   }
-  return new WarehouseLockedError(path, cause, holder.pid, servingUrl(path, holder.pid));
+  return new WarehouseLockedError(path, cause, holder.pid, servingUrl(path, holder.pid), 0, holder.pid === null ? null : holderCommand(holder.pid));
 }
 
 /**
@@ -204,6 +232,22 @@ function engineLockHolder(path: string, cause: unknown): WarehouseError | null {
  */
 function engineTimeZone(): void {
   process.env.TZ = 'UTC';
+}
+
+/**
+ * Why the lock file `<path>/edgelat.pid` could not be written, by the system's error code: a file in the folder's
+ * place, a full disk, a folder in the lock file's place, else a folder that is not writable (a trial: a full disk and
+ * a folder named edgelat.pid had been told to make the folder writable).
+ * @param code  The system's code (`ENOSPC`, …), or the error's message when it has none.
+ * @param path  The data folder (chdb's).
+ */
+export function lockFileProblem(code: string, path: string): string {
+  if (code === 'ENOTDIR') return 'it is a file, not a folder';
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return `cannot write its lock file edgelat.pid (${code}): the disk holding the folder is full${code === 'EDQUOT' ? ' for this user (quota)' : ''}; free some space there (ClickHouse writes to its folder when it opens it, to read it too)`;
+  }
+  if (code === 'EISDIR') return `its lock file edgelat.pid is a folder (EISDIR): remove ${JSON.stringify(join(path, 'edgelat.pid'))}`;
+  return `cannot write its lock file edgelat.pid (${code}); the folder must be writable (a read-only copy: copy it to a writable folder, as ClickHouse writes to its folder when it opens it)`;
 }
 
 /**
@@ -231,8 +275,7 @@ export function openSession(dataDir: string): Session {
     if (error instanceof WarehouseLockedError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     // makeDirs leaves an existing path alone: a file there fails only at the lock file (a trial: <dir>/chdb a file).
-    const why = code === 'ENOTDIR' ? 'it is a file, not a folder' : `cannot write its lock file edgelat.pid (${code}); the folder must be writable (a read-only copy: copy it to a writable folder, as ClickHouse writes to its folder when it opens it)`;
-    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${why} (EDGELAT_DATA_DIR)`, null, { cause: error });
+    throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${lockFileProblem(String(code), path)} (EDGELAT_DATA_DIR)`, null, { cause: error });
   }
   try {
     engineTimeZone();
@@ -271,7 +314,7 @@ export async function openWhenFree<T>(open: () => T, waitS: number, onWait: (hel
       return open();
     } catch (error) {
       if (!(error instanceof WarehouseLockedError) || error.serving !== null || waitS <= 0) throw error;
-      if (Date.now() >= deadline) throw new WarehouseLockedError(error.dataDir, error.cause, error.pid, error.serving, waitS);
+      if (Date.now() >= deadline) throw new WarehouseLockedError(error.dataDir, error.cause, error.pid, error.serving, waitS, error.command);
       if (first) onWait(error);
       await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
     }

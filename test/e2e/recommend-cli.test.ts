@@ -92,12 +92,12 @@ describe('a command locked out of the folder serve holds', () => {
       const locked = await edgelat(['model', 'list'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '600' });
       expect(Date.now() - started).toBeLessThan(30_000);
       expect([locked.code, errLines(locked.stderr)]).toEqual([75, [
-        `edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
+        `edgelat: another edgelat process (pid ${serve.child.pid}: edgelat serve) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
         + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`,
       ]]);
       // demo opens the folder itself: serve's port is no way for it.
       const demo = await edgelat(['demo', '--duration', '1', '--servers', '1'], dataDir);
-      expect(errLines(demo.stderr).at(-1)).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`: stop it, or set EDGELAT_DATA_DIR to another folder`);
+      expect(errLines(demo.stderr).at(-1)).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}: edgelat serve) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`: stop it, or set EDGELAT_DATA_DIR to another folder`);
       const through = await edgelat(['model', 'list'], dataDir, undefined, { EDGELAT_CLICKHOUSE_URL: serve.sql });
       expect([through.code, through.stdout.trim()]).toEqual([0, 'no models registered yet: run `edgelat model train` (or `edgelat demo`)']);
     } finally {
@@ -204,7 +204,7 @@ describe('the chip recommender on a demo run', () => {
     expect(Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths)).toContain('/v1/predict');
     const cli = await edgelat(['chips', 'list'], dataDir);
     expect(cli.code).toBe(75);
-    expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, `
+    expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}: edgelat serve) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, `
       + `whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`);
     serve.child.kill('SIGTERM');
     expect(await new Promise<number | null>((resolve) => serve.child.on('exit', resolve))).toBe(0);

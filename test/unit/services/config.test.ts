@@ -162,6 +162,8 @@ describe('loadConfig', () => {
     // Enum values in any case (a trial: Kafka's own PLAIN, TRUE and INFO were refused).
     const upper = loadConfig({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_SASL_MECHANISM: 'PLAIN', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'p', EDGELAT_KAFKA_TLS: 'TRUE', EDGELAT_LOG_LEVEL: 'INFO', EDGELAT_SHADOWS: 'True', EDGELAT_KAFKA_COMPRESSION: 'GZIP' });
     expect([upper.kafka?.sasl?.mechanism, upper.kafka?.tls, upper.logLevel, upper.shadows.enabled, upper.kafka?.compression]).toEqual(['plain', true, 'info', true, 'gzip']);
+    // Blanks around them as around numbers (a trial: EDGELAT_PARTITIONS=" 4" was taken, EDGELAT_LOG_LEVEL="warn " refused).
+    expect([loadConfig({ EDGELAT_LOG_LEVEL: 'warn ' }).logLevel, loadConfig({ EDGELAT_SHADOWS: ' true' }).shadows.enabled]).toEqual(['warn', true]);
     expect(() => loadConfig({ EDGELAT_KAFKA_TLS: 'yes' })).toThrow('EDGELAT_KAFKA_TLS="yes": Invalid option: expected one of "true"|"false"');
     // The client refused URL parameters with "Unknown URL parameters: database", naming no variable; a login in the URL is refused too, and not shown.
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:8123/?database=foo' })).toThrow('bad configuration: EDGELAT_CLICKHOUSE_URL="http://127.0.0.1:8123/?database=…": must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken');

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDirs } from '../../../services/make-dirs.ts';
-import { openSession } from '../../../services/warehouse/chdb.ts';
+import { holderCommand, lockFileProblem, openSession } from '../../../services/warehouse/chdb.ts';
 import { WarehouseError } from '../../../errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelat-make-dirs-'));
@@ -42,12 +43,37 @@ describe('the embedded warehouse\'s folder', () => {
   it('whose lock file cannot be written says so, not a bare EISDIR/EACCES', () => {
     const dir = join(root, 'locked');
     mkdirSync(join(dir, 'edgelat.pid'), { recursive: true });
-    expect(() => openSession(dir)).toThrow(/cannot write its lock file edgelat\.pid \(EISDIR\); the folder must be writable/);
+    // A folder in its place: remove it (a trial had been told to make the folder writable, as for a full disk).
+    expect(() => openSession(dir)).toThrow(`cannot open the embedded warehouse at ${JSON.stringify(dir)}: its lock file edgelat.pid is a folder (EISDIR): remove ${JSON.stringify(join(dir, 'edgelat.pid'))} (EDGELAT_DATA_DIR)`);
+    expect(lockFileProblem('ENOSPC', dir)).toBe('cannot write its lock file edgelat.pid (ENOSPC): the disk holding the folder is full; free some space there (ClickHouse writes to its folder when it opens it, to read it too)');
+    expect(lockFileProblem('EACCES', dir)).toMatch(/^cannot write its lock file edgelat\.pid \(EACCES\); the folder must be writable/);
   });
 
   it('that is a file says so, not ENOTDIR at its lock file (a trial: <data dir>/chdb a file)', () => {
     const file = join(root, 'chdb-file');
     writeFileSync(file, 'x');
     expect(() => openSession(file)).toThrow(`cannot open the embedded warehouse at ${JSON.stringify(file)}: it is a file, not a folder (EDGELAT_DATA_DIR)`);
+  });
+});
+
+describe('holderCommand', () => {
+  it('names an edgelat command by its command (and a group\'s subcommand), another program by its command line, and leaves other Node.js processes unnamed', async () => {
+    const started = (argv: string[]) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+      return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
+    };
+    const sleeping = started(['sleep', '30']);
+    const training = started([process.execPath, '-e', 'setTimeout(() => {}, 30000)', '/opt/edgelat/bin/edgelat.js', 'model', 'train', '--seed', '3']);
+    const demo = started([process.execPath, '-e', 'setTimeout(() => {}, 30000)', '/x/node_modules/.bin/edgelat', 'demo', '--duration', '2']);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(holderCommand(sleeping.pid)).toEqual({ edgelat: false, text: 'sleep 30' });
+      expect(holderCommand(training.pid)).toEqual({ edgelat: true, text: 'edgelat model train' });
+      expect(holderCommand(demo.pid)).toEqual({ edgelat: true, text: 'edgelat demo' });
+      expect(holderCommand(process.pid)).toBeNull();
+      expect(holderCommand(2 ** 22 + 12345)).toBeNull();
+    } finally {
+      for (const p of [sleeping, training, demo]) p.stop();
+    }
   });
 });
