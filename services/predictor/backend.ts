@@ -12,6 +12,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { exceptionFirstLine, msToDateTime64 } from '../warehouse/types.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
+import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { isHelpModel, knownModels, loadCatalog } from './evidence.ts';
@@ -83,7 +84,9 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         return { ok: chips > 0, details: { warehouse: w.database, champions, chips, predict_unavailable: predictProblem.split('\n')[0]!.replace(/ \(file "[^"]*"\)/, '') } };
       }
       if (champions.length > 0 || chips > 0) {
-        value = { ok: true, details: { warehouse: w.database, champions, chips } };
+        // Ready, but said: the answers cover part of a run (a trial: the CLI warned of a demo cut short, the API did not).
+        const partial = await partialDemoWarning(w);
+        value = { ok: true, details: { warehouse: w.database, champions, chips, ...(partial !== null ? { warning: partial.replace(/^warning: /, '') } : {}) } };
       } else {
         // Telemetry without a catalog or models (an older edgelat's demo, a pipeline's run) is no empty folder (an
         // upgrade trial: "a new, empty EDGELAT_DATA_DIR?" beside 71,582 enriched rows).

@@ -12,6 +12,7 @@ import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { ALERT_CHANGE_KEYS, alertChanges } from '../../services/alerts/alert-change.ts';
 import { readAlertChanges } from '../../services/alerts/alert-log.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
+import { recordDemoRun } from '../../services/pipeline/demo-runs.ts';
 import { createBackend } from '../../services/predictor/backend.ts';
 import { NotFoundError, type CorrelationWindow } from '../../services/predictor/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -97,6 +98,25 @@ describe('backend correlations', () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect(await backend.health()).toEqual({ ok: true, details: { warehouse: w.database, champions: [], chips: 1 } });
   });
+  it('says in /healthz that the newest demo run did not finish, ready still (a trial: the CLI warned of a demo cut short, the API answered from it without a word)', async () => {
+    const d = await createTestDatabase('partialdemo');
+    const b = createBackend({ warehouse: d, registry: new ModelRegistry(d, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
+    try {
+      await d.insert(`${d.database}.chips`, [{ chip: 'c1', kind: 'gpu', vendor: 'V', names: [] }]);
+      expect(await b.health()).toEqual({ ok: true, details: { warehouse: d.database, champions: [], chips: 1 } });
+      await recordDemoRun(d, null);
+      // A ready answer is cached 1 s, and a stale one given while the next is read.
+      await vi.waitFor(async () => expect(await b.health()).toEqual({ ok: true, details: { warehouse: d.database, champions: [], chips: 1,
+        warning: expect.stringMatching(new RegExp(`^the last demo run into database "${d.database}" \\(started \\d{4}-.* UTC\\) did not finish: its tables hold part of that run, and answers from them cover only that part; run the demo again \\(npm start\\) to replace it$`)) } }), { timeout: 5000, interval: 300 });
+      // Finished: no warning.
+      await recordDemoRun(d, 0);
+      await vi.waitFor(async () => expect(await b.health()).toEqual({ ok: true, details: { warehouse: d.database, champions: [], chips: 1 } }), { timeout: 5000, interval: 300 });
+    } finally {
+      await b.close();
+      await d.close();
+    }
+  });
+
   it('alert changes read back from the warehouse are the topic\'s, with the same keys, which ALERT_CHANGE_KEYS lists in full (alerts tail --json prints by it)', async () => {
     // The windows inserted by the first test.
     const fromTopic = alertChanges(alertWindows());
