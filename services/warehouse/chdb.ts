@@ -155,6 +155,11 @@ function claim(path: string): string | null {
   const identity = folderIdentity(path);
   const holder = pidIn(pidFile, identity);
   if (holder !== null && holder !== process.pid && alive(holder)) throw new WarehouseLockedError(path, undefined, holder, servingUrl(path, holder), 0, holderCommand(holder));
+  // The engine's lock held by a process the pid file does not name (another program, a `cp -al` copy's source): refused
+  // before the pid file is written and the engine tried (a re-test: waiters named each other from the pid file they
+  // wrote for a moment, and chdb printed its "Cannot lock file" on stderr at every attempt of the wait).
+  const engineHeld = engineLockHolder(path, undefined);
+  if (engineHeld !== null) throw engineHeld;
   let before: string | null = null;
   try {
     before = readFileSync(pidFile, 'utf8');
@@ -272,7 +277,7 @@ export function openSession(dataDir: string): Session {
   try {
     before = claim(path);
   } catch (error) {
-    if (error instanceof WarehouseLockedError) throw error;
+    if (error instanceof WarehouseError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     // makeDirs leaves an existing path alone: a file there fails only at the lock file (a trial: <dir>/chdb a file).
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${lockFileProblem(String(code), path)} (EDGELAT_DATA_DIR)`, null, { cause: error });
