@@ -122,7 +122,8 @@ export interface ClickHouseConfig {
 }
 
 /** A whole number written in decimal digits (`1e3`, `0x10` or `10.0` would be read as another number than the one meant). */
-const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, 'must be a whole number in decimal digits').pipe(z.coerce.number<string>().min(min).max(max));
+const int = (min: number, max: number) => z.string().trim().regex(/^[+-]?\d+$/, `must be a whole number in decimal digits, ${min} to ${max}`)
+  .pipe(z.coerce.number<string>().min(min, `must be ${min} to ${max}`).max(max, `must be ${min} to ${max}`));
 /** A decimal number (`0.25`, `1e-3`); hexadecimal, binary and octal spellings are refused. */
 const decimal = () => z.string().trim().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a decimal number').pipe(z.coerce.number<string>());
 const HOUR_MS = 3_600_000;

@@ -13,7 +13,7 @@ import { edgelat, errLines } from '../../helpers/edgelat-cli.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-bad-config-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const root = new URL('../../..', import.meta.url).pathname;
-const LINE = 'edgelat: bad configuration: EDGELAT_PARTITIONS="abc": must be a whole number in decimal digits';
+const LINE = 'edgelat: bad configuration: EDGELAT_PARTITIONS="abc": must be a whole number in decimal digits, 1 to 1024';
 
 describe('a bad environment variable', () => {
   it.each([

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     [{ EDGELAT_KAFKA_BROKERS: 'a:9092,b:0' }, /EDGELAT_KAFKA_BROKERS="a:9092,b:0": a port must be 1..65535/],
     // One reason each: a malformed list is not also told about its ports, a huge number not about JavaScript's safe integers.
     [{ EDGELAT_KAFKA_BROKERS: 'h:9092,' }, /EDGELAT_KAFKA_BROKERS="h:9092,": must be host:port\[,host:port...\] \(no spaces; IPv6 addresses are not supported\)$/],
-    [{ EDGELAT_PARTITIONS: '99999999999999999999' }, /EDGELAT_PARTITIONS="99999999999999999999": Too big: expected number to be <=1024$/],
+    [{ EDGELAT_PARTITIONS: '99999999999999999999' }, /EDGELAT_PARTITIONS="99999999999999999999": must be 1 to 1024$/],
     // Decimal settings: hexadecimal and binary spellings are refused.
     [{ EDGELAT_SHADOW_TOLERANCE: '0x5' }, /EDGELAT_SHADOW_TOLERANCE="0x5": must be a decimal number/],
     [{ EDGELAT_ALERT_HYSTERESIS: '0b0' }, /EDGELAT_ALERT_HYSTERESIS="0b0": must be a decimal number/],
