@@ -120,7 +120,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   try {
     const result = await runDemo({
       warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
-      sim, finishLater: true, keepTables: opts.models === false ? ['latency_models'] : [],
+      sim, finishLater: true, keepTables: opts.models === false ? ['latency_models', 'latency_model_files'] : [],
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     }).catch((error: unknown) => {

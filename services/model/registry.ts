@@ -154,6 +154,9 @@ function fromRow(r: ModelRow): RegisteredModel {
   };
 }
 
+/** Table of the model files' bytes by SHA-256 (sql/migrations/0012_latency_model_files.sql). */
+export const MODEL_FILES_TABLE = 'latency_model_files';
+
 /**
  * File name of a model file: `<version>-<first 12 hex digits of its SHA-256><extension>`, e.g.
  * `io_ms_p50-20240601T102000Z-0002-8a4682c1d2e3.onnx` (files registered before carry `<version><extension>`).
@@ -196,7 +199,22 @@ export class ModelRegistry {
     if (!VERSION_RE.test(version)) throw new RangeError(`version: expected letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const path = await this.writeModelFile(modelFileName(version, sha256, extension), bytes, version);
+    // The bytes in the warehouse too (latency_model_files): a folder without the file writes it from there (readFile).
+    await this.warehouse.insert(`${this.warehouse.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: sha256, bytes_base64: Buffer.from(bytes).toString('base64') }],
+      { dedupToken: `${MODEL_FILES_TABLE}:${sha256}` });
     return { path, sha256 };
+  }
+
+  /**
+   * A model file's bytes as the warehouse keeps them ({@link MODEL_FILES_TABLE}), checked against `sha256`; null when
+   * it has none (a model registered before edgelat kept them) or the copy there is not those bytes.
+   */
+  private async storedBytes(sha256: string): Promise<Buffer | null> {
+    const [row] = await this.warehouse.query<{ b: string }>(
+      `SELECT argMax(bytes_base64, saved_at) AS b FROM ${this.warehouse.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {sha:String} GROUP BY file_sha256`, { sha: sha256 });
+    if (row === undefined) return null;
+    const bytes = Buffer.from(row.b, 'base64');
+    return createHash('sha256').update(bytes).digest('hex') === sha256 ? bytes : null;
   }
 
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
@@ -240,14 +258,19 @@ export class ModelRegistry {
   }
 
   /**
-   * Read a registered model's file and check its SHA-256.
+   * Read a registered model's file and check its SHA-256; where the file is missing, unreadable or not those bytes,
+   * take the warehouse's copy ({@link MODEL_FILES_TABLE}) and write it into this data folder's model dir, as the name
+   * registered (a folder on another host or a copy whose source moved gets its models this way; a trial's serve
+   * answered 503 once the folder a model had been trained from was deleted).
    *
    * @returns The file bytes.
-   * @throws {ModelFileError} naming the file when it cannot be read or its hash differs from the registry's, and how
-   *   to mend it (`edgelat model train` writes it back, or replaces it).
+   * @throws {ModelFileError} naming the file when it cannot be read or its hash differs from the registry's, and the
+   *   warehouse holds no copy (a model registered before edgelat kept them), and how to mend it (`edgelat model train`
+   *   writes it back, or replaces it).
    */
   async readFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>): Promise<Uint8Array> {
-    let bytes: Buffer;
+    let problem: ModelFileError | null = null;
+    let bytes: Buffer | null = null;
     const mend = '`edgelat model train` writes it back where it retrains the same model, or trains one to replace it';
     try {
       bytes = await readFile(model.filePath);
@@ -255,17 +278,24 @@ export class ModelRegistry {
       // Where the stored path is another data folder's, this folder's copy was looked for first (absolutePath).
       const here = join(this.modelDir, basename(model.filePath));
       const also = isAbsolute(model.filePath) && here !== model.filePath ? ` (nor this data folder's copy ${JSON.stringify(here)})` : '';
-      throw new ModelFileError(`cannot read model file ${JSON.stringify(model.filePath)}${also} of ${JSON.stringify(model.version)}: ${(cause as Error).message}; ${mend}`, model.version, { cause });
+      problem = new ModelFileError(`cannot read model file ${JSON.stringify(model.filePath)}${also} of ${JSON.stringify(model.version)}: ${(cause as Error).message}; ${mend}`, model.version, { cause });
     }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== model.fileSha256) {
-      throw new ModelFileError(
+    const sha256 = bytes === null ? null : createHash('sha256').update(bytes).digest('hex');
+    if (bytes !== null && sha256 !== model.fileSha256) {
+      problem = new ModelFileError(
         `model file ${JSON.stringify(model.filePath)} of ${JSON.stringify(model.version)} has sha256 ${JSON.stringify(sha256)}, ` +
           `the registry expects ${JSON.stringify(model.fileSha256)}; the file changed after registration: ${mend}`,
         model.version,
       );
     }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (problem !== null) {
+      // The warehouse's copy, written into this folder (best effort: the bytes serve either way).
+      const stored = model.fileSha256 === '' ? null : await this.storedBytes(model.fileSha256).catch(() => null);
+      if (stored === null) throw problem;
+      await this.writeModelFile(basename(model.filePath), stored, model.version).catch(() => undefined);
+      bytes = stored;
+    }
+    return new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength);
   }
 
   /**

@@ -187,12 +187,18 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect(y!.reason).toBe(`identical to ${x!.version} (${x!.status}): the same model file from as many rows (unchanged data; a seed changes this kind's model only where its training samples); not registered again`);
     const after = JSON.parse((await edgelat(['model', 'list', '--json'], dataDir)).stdout) as Registered[];
     expect(after.map((m) => m.version).sort()).toEqual(models.map((m) => m.version).sort());
-    // Its file damaged (one byte): predictions refuse it, and the same retrain writes the registered bytes back (a
-    // trial: retraining said "identical" and left every prediction failing).
+    // Its file damaged (one byte): a prediction writes the registered bytes back from the warehouse's copy
+    // (latency_model_files) and answers.
     const file = after.find((m) => m.version === x!.version)!.file_path;
     const good = readFileSync(file);
     const bad = Buffer.from(good);
     bad[200] = bad[200]! ^ 0xff;
+    writeFileSync(file, bad);
+    expect((await edgelat(['predict', '--model', MODEL, '--chip', CHIP], dataDir)).code).toBe(0);
+    expect(readFileSync(file).equals(good)).toBe(true);
+    // Without that copy (a model registered before the warehouse kept them): predictions refuse it, and the same
+    // retrain writes the registered bytes back (a trial: retraining said "identical" and left every prediction failing).
+    expect((await edgelat(['sql', '--write', 'TRUNCATE TABLE edgelat.latency_model_files'], dataDir)).code).toBe(0);
     writeFileSync(file, bad);
     const refused = await edgelat(['predict', '--model', MODEL, '--chip', CHIP], dataDir);
     expect([refused.code, lines(refused.stderr)[0]]).toEqual([1, expect.stringContaining(`the registry expects "${createHash('sha256').update(good).digest('hex')}"; the file changed after registration`)]);

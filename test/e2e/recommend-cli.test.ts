@@ -78,7 +78,7 @@ describe('serve on an older edgelat\'s folder', () => {
     serve.child.kill('SIGTERM');
     const code = await new Promise((resolve) => serve.child.on('close', resolve));
     expect(code).toBe(0);
-    expect(serve.stderr()).toMatch(/^edgelat: note: applied 2 migration\(s\) the warehouse lacked \(0010_shadows\.sql \(again: shadow_verdicts missing\), 0011_shadow_failed_pairs\.sql \(again\)\): an older edgelat's tables, or one dropped by hand$/m);
+    expect(serve.stderr()).toMatch(/^edgelat: note: applied 3 migration\(s\) the warehouse lacked \(0010_shadows\.sql \(again: shadow_verdicts missing\), 0011_shadow_failed_pairs\.sql \(again\), 0012_latency_model_files\.sql \(again\)\): an older edgelat's tables, or one dropped by hand$/m);
   }, 60_000);
 });
 

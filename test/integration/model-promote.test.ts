@@ -142,6 +142,8 @@ describe('model promote', () => {
   });
 
   it('a running predictor checks a loaded champion\'s file at every refresh (a re-test: a file swapped under serve was served from memory)', async () => {
+    // A model registered before the warehouse kept the files' bytes (with them, the file is written back: lifecycle.test.ts).
+    await w.exec(`TRUNCATE TABLE ${w.database}.latency_model_files`);
     const predictor = new LatencyPredictor(w, registry, 0);
     try {
       expect(await predictor.loadProblem()).toBeNull();
@@ -157,6 +159,8 @@ describe('model promote', () => {
   });
 
   it('stops predictions once a refresh finds a champion\'s file changed, not 6 TTLs later (a trial: served from memory while /healthz said unavailable)', async () => {
+    // A model registered before the warehouse kept the files' bytes (with them, the file is written back: lifecycle.test.ts).
+    await w.exec(`TRUNCATE TABLE ${w.database}.latency_model_files`);
     let clock = Date.UTC(2024, 5, 2);
     const predictor = new LatencyPredictor(w, registry, 1000, () => clock);
     const ask = () => predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
@@ -183,6 +187,8 @@ describe('model promote', () => {
   });
 
   it('refuses a model whose file changed after registration: a champion must load', async () => {
+    // A model registered before the warehouse kept the files' bytes (with them, the file is written back: lifecycle.test.ts).
+    await w.exec(`TRUNCATE TABLE ${w.database}.latency_model_files`);
     const challenger = (await registry.get('total_ms_p50', 'total_ms_p50-20240601T103000Z-0001'))!;
     writeFileSync(challenger.filePath, 'tampered');
     await expect(promoteModel(registry, challenger.version)).rejects.toThrow(/^cannot promote "total_ms_p50-20240601T103000Z-0001": model file .* has sha256 /);

@@ -49,7 +49,7 @@ describe.each(implementations)('warehouse conformance: %s', (_name, open) => {
   it('migrate re-creates a table dropped by hand, re-applying its migration and the ones after it; pendingMigrations says so first without writing', async () => {
     expect(await pendingMigrations(w)).toEqual([]);
     await w.exec(`DROP TABLE ${w.database}.chips`);
-    const planned = ['0008_latency_model.sql (again: chips missing)', '0009_alert_deliveries.sql (again)', '0010_shadows.sql (again)', '0011_shadow_failed_pairs.sql (again)'];
+    const planned = ['0008_latency_model.sql (again: chips missing)', '0009_alert_deliveries.sql (again)', '0010_shadows.sql (again)', '0011_shadow_failed_pairs.sql (again)', '0012_latency_model_files.sql (again)'];
     expect(await pendingMigrations(w)).toEqual(planned);
     expect(await pendingMigrations(w)).toEqual(planned);
     const again = await w.migrate();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { announceAgain, MODEL_LATENCY_TOPIC, unannouncedChampions, runTrainingCycle, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
 import { parseCron, startTrainingSchedule, type ScheduleClock } from '../../../services/model/training-schedule.ts';
-import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, ModelRegistry, modelFileName, type LatencyModelEvent } from '../../../services/model/registry.ts';
+import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, MODEL_FILES_TABLE, ModelRegistry, modelFileName, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
 import { msToDateTime64 } from '../../../services/warehouse/types.ts';
@@ -57,6 +57,8 @@ class FakeClock implements ScheduleClock {
 interface Toy { ts: number; x: number; y: number }
 
 let w: ChdbWarehouse;
+/** Drop the warehouse's copies of the model files: the registry then has the folders' files alone (as before edgelat kept them). */
+const forgetStoredFiles = () => w.exec(`TRUNCATE TABLE ${w.database}.${MODEL_FILES_TABLE}`);
 let registry: ModelRegistry;
 
 beforeAll(async () => {
@@ -410,6 +412,7 @@ describe('registry files and cron expressions', () => {
     await seedRows('tamper', T0 - HOUR, T0 + 2 * HOUR);
     const trainer = slopeTrainer('tamper', 'tamper', { train: [], score: [] });
     await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    await forgetStoredFiles(); // a model registered before the warehouse kept the files' bytes
     const champion = (await registry.champion('tamper'))!;
     const { slope } = JSON.parse(new TextDecoder().decode(await registry.readFile(champion))) as { slope: number };
     expect(slope).toBeCloseTo(2, 1);
@@ -427,6 +430,7 @@ describe('registry files and cron expressions', () => {
   it('reads a model file from its own folder when the data folder was copied or moved, else where it was written (a trial: the copy read the original\'s files)', async () => {
     await seedRows('moved', T0 - HOUR, T0 + 2 * HOUR);
     await runTrainingCycle({ trainer: slopeTrainer('moved', 'moved', { train: [], score: [] }), registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    await forgetStoredFiles(); // a model registered before the warehouse kept the files' bytes: the folders alone
     const champion = (await registry.champion('moved'))!;
     const written = join(registry.modelDir, modelFileName(champion.version, champion.fileSha256, '.json'));
     expect(champion.filePath).toBe(written);
@@ -456,6 +460,36 @@ describe('registry files and cron expressions', () => {
     expect(Buffer.from(await elsewhere.readFile(restored)).equals(bytes)).toBe(true);
     expect(await elsewhere.restoreFile(restored, bytes)).toBeNull();
     renameSync(`${written}.gone`, written);
+  });
+
+  it('writes a model file missing or changed in a folder from the warehouse\'s copy (a trial: serve\'s champion lived in a folder since deleted)', async () => {
+    await seedRows('stored', T0 - HOUR, T0 + 2 * HOUR);
+    await runTrainingCycle({ trainer: slopeTrainer('stored', 'stored', { train: [], score: [] }), registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    const champion = (await registry.champion('stored'))!;
+    const original = readFileSync(champion.filePath);
+    expect(createHash('sha256').update(original).digest('hex')).toBe(champion.fileSha256);
+    // The warehouse's copy is the file's bytes, base64.
+    const [copy] = await w.query<{ b: string }>(`SELECT bytes_base64 AS b FROM ${w.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {s:String}`, { s: champion.fileSha256 });
+    expect(Buffer.from(copy!.b, 'base64').equals(original)).toBe(true);
+    // Another folder, and the folder it was trained in gone: read from the warehouse, written into that folder.
+    const other = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-stored-')));
+    renameSync(champion.filePath, `${champion.filePath}.gone`);
+    const there = (await other.champion('stored'))!;
+    expect(Buffer.from(await other.readFile(there)).equals(original)).toBe(true);
+    const written = join(other.modelDir, basename(champion.filePath));
+    expect(readFileSync(written).equals(original)).toBe(true);
+    expect((await other.champion('stored'))!.filePath).toBe(written);
+    // A changed file in its own folder: the registered bytes again, in place.
+    renameSync(`${champion.filePath}.gone`, champion.filePath);
+    writeFileSync(champion.filePath, '{"slope":99}');
+    expect(Buffer.from(await registry.readFile(champion)).equals(original)).toBe(true);
+    expect(readFileSync(champion.filePath).equals(original)).toBe(true);
+    // A copy that is not those bytes (edited in the warehouse) is not taken: the file's own problem is said.
+    await w.exec(`TRUNCATE TABLE ${w.database}.${MODEL_FILES_TABLE}`);
+    await w.insert(`${w.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: champion.fileSha256, bytes_base64: Buffer.from('{"slope":1}').toString('base64') }]);
+    writeFileSync(champion.filePath, '{"slope":98}');
+    await expect(registry.readFile(champion)).rejects.toThrow(/has sha256 "[0-9a-f]{64}", the registry expects/);
+    writeFileSync(champion.filePath, original);
   });
 
   it.each(['61 * * * *', 'every hour', '* * *', '', '2024-06-01T00:00:00'])('rejects cron %j with a RangeError naming it', (cron) => {
@@ -492,6 +526,7 @@ describe('a champion whose file is damaged', () => {
     const cycle = (n: number) => runTrainingCycle({ trainer, registry, nowMs: T0 + HOUR + n, seed: 1, logger, ...WINDOW });
     const a = await cycle(0);
     const b = await cycle(1);
+    await forgetStoredFiles(); // no copy in the warehouse to write back (models registered before it kept them)
     expect([a.status, b.status]).toEqual(['champion', 'challenger']);
     const champion = (await registry.champion('damaged'))!;
     writeFileSync(champion.filePath, '{"m":"X"}');
