@@ -200,21 +200,49 @@ export class ModelRegistry {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const path = await this.writeModelFile(modelFileName(version, sha256, extension), bytes, version);
     // The bytes in the warehouse too (latency_model_files): a folder without the file writes it from there (readFile).
-    await this.warehouse.insert(`${this.warehouse.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: sha256, bytes_base64: Buffer.from(bytes).toString('base64') }],
-      { dedupToken: `${MODEL_FILES_TABLE}:${sha256}` });
+    await this.store(sha256, bytes);
     return { path, sha256 };
   }
 
+  /** SHA-256 digests whose bytes this process saw in the warehouse, or stored there. */
+  private readonly stored = new Set<string>();
+
+  /** Insert `bytes` (whose SHA-256 is `sha256`) into {@link MODEL_FILES_TABLE}. */
+  private async store(sha256: string, bytes: Uint8Array): Promise<void> {
+    await this.warehouse.insert(`${this.warehouse.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: sha256, bytes_base64: Buffer.from(bytes).toString('base64') }]);
+    this.stored.add(sha256);
+  }
+
   /**
-   * A model file's bytes as the warehouse keeps them ({@link MODEL_FILES_TABLE}), checked against `sha256`; null when
-   * it has none (a model registered before edgelat kept them) or the copy there is not those bytes.
+   * Store a registered model's bytes where the warehouse holds no copy of them that hashes right, once a process per
+   * digest: a model registered before edgelat kept the bytes gets its copy the first time a command with write access
+   * reads its intact file (`serve`, `model train`), and a copy damaged by hand is written again (a re-test: old
+   * models stayed without one, and a retrain that had the bytes mended the file alone). Best effort: a read-only
+   * connection cannot write, and a failure here is no failure of the read.
    */
-  private async storedBytes(sha256: string): Promise<Buffer | null> {
-    const [row] = await this.warehouse.query<{ b: string }>(
-      `SELECT argMax(bytes_base64, saved_at) AS b FROM ${this.warehouse.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {sha:String} GROUP BY file_sha256`, { sha: sha256 });
-    if (row === undefined) return null;
-    const bytes = Buffer.from(row.b, 'base64');
-    return createHash('sha256').update(bytes).digest('hex') === sha256 ? bytes : null;
+  private async ensureStored(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (sha256 === '' || this.stored.has(sha256)) return;
+    try {
+      if ((await this.storedBytes(sha256)).bytes === null) await this.store(sha256, bytes);
+      this.stored.add(sha256);
+    } catch {
+      // read-only, or the table missing: the file serves; the copy waits for a command that can write it
+    }
+  }
+
+  /**
+   * A model file's bytes as the warehouse keeps them ({@link MODEL_FILES_TABLE}): a row whose bytes hash to `sha256`,
+   * or null with why not (`none`: no row of it, as for a model registered before edgelat kept them; `mismatch`: rows
+   * whose bytes are not the file's, written by hand).
+   */
+  private async storedBytes(sha256: string): Promise<{ bytes: Buffer; why?: undefined } | { bytes: null; why: 'none' | 'mismatch' }> {
+    const rows = await this.warehouse.query<{ b: string }>(
+      `SELECT bytes_base64 AS b FROM ${this.warehouse.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {sha:String} ORDER BY saved_at DESC`, { sha: sha256 });
+    for (const row of rows) {
+      const bytes = Buffer.from(row.b, 'base64');
+      if (createHash('sha256').update(bytes).digest('hex') === sha256) return { bytes };
+    }
+    return { bytes: null, why: rows.length === 0 ? 'none' : 'mismatch' };
   }
 
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
@@ -252,6 +280,8 @@ export class ModelRegistry {
       problem = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
     }
     if (now !== null && createHash('sha256').update(now).digest('hex') !== model.fileSha256) problem = 'changed';
+    // The warehouse's copy too, where it has none that hashes right (a re-test: the retrain mended the file alone).
+    await this.ensureStored(model.fileSha256, bytes);
     if (problem === null) return null;
     await this.writeModelFile(basename(model.filePath), bytes, model.version);
     return problem;
@@ -291,10 +321,17 @@ export class ModelRegistry {
     if (problem !== null) {
       // The warehouse's copy, written into this folder (best effort: the bytes serve either way).
       const stored = model.fileSha256 === '' ? null : await this.storedBytes(model.fileSha256).catch(() => null);
-      if (stored === null) throw problem;
-      await this.writeModelFile(basename(model.filePath), stored, model.version).catch(() => undefined);
-      bytes = stored;
-    }
+      if (stored?.bytes == null) {
+        const why = stored === null ? '' : stored.why === 'none' ? `; ${MODEL_FILES_TABLE} holds no copy of it (registered before edgelat kept them)` : `; the copies in ${MODEL_FILES_TABLE} are not its bytes either (edited?)`;
+        // Said before the mend (`…: \`edgelat model train\` writes it back …`).
+        const at = problem.message.indexOf('`edgelat model train`') - 2;
+        if (at > 0) problem.message = `${problem.message.slice(0, at)}${why}${problem.message.slice(at)}`;
+        throw problem;
+      }
+      await this.writeModelFile(basename(model.filePath), stored.bytes, model.version).catch(() => undefined);
+      this.stored.add(model.fileSha256);
+      bytes = stored.bytes;
+    } else await this.ensureStored(model.fileSha256, bytes!);
     return new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength);
   }
 

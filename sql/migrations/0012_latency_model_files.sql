@@ -8,5 +8,7 @@ CREATE TABLE IF NOT EXISTS ${database}.latency_model_files
     bytes_base64  String,
     saved_at      DateTime64(3, 'UTC') DEFAULT now64(3)
 )
+-- One row per distinct content of a digest: a copy written by hand that is not the file's bytes does not replace the
+-- one that is (readers take a row whose bytes hash to the digest); the same bytes stored again collapse on merge.
 ENGINE = ReplacingMergeTree(saved_at)
-ORDER BY file_sha256;
+ORDER BY (file_sha256, sipHash64(bytes_base64));

@@ -446,6 +446,10 @@ describe('registry files and cron expressions', () => {
     // The original moves away: the copy still reads its champion, and its hash checks.
     renameSync(written, `${written}.gone`);
     expect(JSON.parse(new TextDecoder().decode(await copy.readFile((await copy.champion('moved'))!)))).toHaveProperty('slope');
+    // That read stored the intact file's bytes in the warehouse (a model registered before it kept them gets a copy so):
+    const [{ n: copies } = { n: 0 }] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {s:String}`, { s: champion.fileSha256 });
+    expect(Number(copies)).toBe(1);
+    await forgetStoredFiles(); // without it, as before
     await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/cannot read model file/);
     // Neither the stored path nor this folder's copy: both are named (a trial's message named only the other folder's).
     const neither = (await elsewhere.champion('moved'))!;
@@ -484,11 +488,22 @@ describe('registry files and cron expressions', () => {
     writeFileSync(champion.filePath, '{"slope":99}');
     expect(Buffer.from(await registry.readFile(champion)).equals(original)).toBe(true);
     expect(readFileSync(champion.filePath).equals(original)).toBe(true);
-    // A copy that is not those bytes (edited in the warehouse) is not taken: the file's own problem is said.
+    // A newer row that is not those bytes (written by hand) beside the right one: the right one is taken, and a merge
+    // keeps both (a re-test: the newest row alone was read, and a merge dropped the right one).
+    await w.insert(`${w.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: champion.fileSha256, bytes_base64: Buffer.from('{"slope":1}').toString('base64') }]);
+    await w.exec(`OPTIMIZE TABLE ${w.database}.${MODEL_FILES_TABLE} FINAL`);
+    writeFileSync(champion.filePath, '{"slope":97}');
+    expect(Buffer.from(await registry.readFile(champion)).equals(original)).toBe(true);
+    // Only copies that are not those bytes: the file's own problem is said, and that the copies are not its bytes.
     await w.exec(`TRUNCATE TABLE ${w.database}.${MODEL_FILES_TABLE}`);
     await w.insert(`${w.database}.${MODEL_FILES_TABLE}`, [{ file_sha256: champion.fileSha256, bytes_base64: Buffer.from('{"slope":1}').toString('base64') }]);
     writeFileSync(champion.filePath, '{"slope":98}');
-    await expect(registry.readFile(champion)).rejects.toThrow(/has sha256 "[0-9a-f]{64}", the registry expects/);
+    await expect(registry.readFile(champion)).rejects.toThrow(/has sha256 "[0-9a-f]{64}", the registry expects "[0-9a-f]{64}"; the file changed after registration; the copies in latency_model_files are not its bytes either \(edited\?\): `edgelat model train`/);
+    // The registered bytes in hand (a retrain that made the same model): the file and the warehouse's copy are written again.
+    const fresh = new ModelRegistry(w, registry.modelDir);
+    expect(await fresh.restoreFile(champion, original)).toBe('changed');
+    writeFileSync(champion.filePath, '{"slope":96}');
+    expect(Buffer.from(await new ModelRegistry(w, registry.modelDir).readFile(champion)).equals(original)).toBe(true);
     writeFileSync(champion.filePath, original);
   });
 
