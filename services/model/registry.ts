@@ -216,7 +216,7 @@ export class ModelRegistry {
   /**
    * Store a registered model's bytes where the warehouse holds no copy of them that hashes right, once a process per
    * digest: a model registered before edgelat kept the bytes gets its copy the first time a command with write access
-   * reads its intact file (`serve`, `model train`), and a copy damaged by hand is written again (a re-test: old
+   * reads its intact file (`predict` and `serve` on the embedded warehouse, `model train`, `pipeline run`), and a copy damaged by hand is written again (a re-test: old
    * models stayed without one, and a retrain that had the bytes mended the file alone). Best effort: a read-only
    * connection cannot write, and a failure here is no failure of the read.
    */
@@ -322,7 +322,7 @@ export class ModelRegistry {
       // The warehouse's copy, written into this folder (best effort: the bytes serve either way).
       const stored = model.fileSha256 === '' ? null : await this.storedBytes(model.fileSha256).catch(() => null);
       if (stored?.bytes == null) {
-        const why = stored === null ? '' : stored.why === 'none' ? `; ${MODEL_FILES_TABLE} holds no copy of it (registered before edgelat kept them)` : `; the copies in ${MODEL_FILES_TABLE} are not its bytes either (edited?)`;
+        const why = stored === null ? '' : stored.why === 'none' ? `; ${MODEL_FILES_TABLE} holds no copy of it` : `; the copies in ${MODEL_FILES_TABLE} are not its bytes either (edited?)`;
         // Said before the mend (`…: \`edgelat model train\` writes it back …`).
         const at = problem.message.indexOf('`edgelat model train`') - 2;
         if (at > 0) problem.message = `${problem.message.slice(0, at)}${why}${problem.message.slice(at)}`;
