@@ -116,6 +116,8 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, wha
     else if (/received NaN/.test(e.message) && typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
     // A JSON number past the largest double (1e999) parses as Infinity: say that, not "received Infinity, got Infinity" (a trial).
     else if (/received (-)?Infinity/.test(e.message)) e.message = 'expected a finite number: the value given is beyond the largest double (about 1.8e308), which JSON.parse reads as Infinity';
+    // null is said once (a re-test: "expected number, received null, got null").
+    else if (/received null, got null$/.test(e.message)) e.message = e.message.replace(/, got null$/, '');
     // Digits past what a double holds: quote them as sent, not as the number they round to (20 nines read "got 1e20").
     else if (what === 'query string' && typeof raw === 'string' && /^\d+$/.test(raw)) e.message = e.message.replace(`got ${String(Number(raw))}`, `got ${raw}`);
   }
