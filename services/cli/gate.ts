@@ -19,9 +19,6 @@ export const GATE_USAGE_EXIT = 64;
 /** Exit code of a gate command that could not answer: anything else. */
 export const GATE_ERROR_EXIT = 70;
 
-/** Exit code of any command whose embedded warehouse stayed held by another process (sysexits' EX_TEMPFAIL: try again later). */
-export const LOCKED_EXIT = 75;
-
 interface GateFlags {
   model?: string; version?: string; chip?: string; servers?: string[]; sloP99Ms?: number; macs?: number; macsNow?: number; onnx?: string; dim?: Record<string, number>; workers?: number;
   lookbackHours: number; json: boolean; backtest: boolean; seed: number; z: number; details: boolean;

@@ -11,7 +11,7 @@ import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerWhatIfCommand } from './whatif.ts';
-import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, LOCKED_EXIT, registerGateCommand } from './gate.ts';
+import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
 import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
 import { MAX_INPUT_BYTES } from '../predictor/types.ts';
@@ -128,6 +128,9 @@ it, or a model, chip or server the data does not know), 64 when no command runs 
 option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`),
 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again later);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure, 75 as above (see \`edgelat gate --help\`).`);
+
+/** Exit code of any command whose embedded warehouse stayed held by another process (sysexits' EX_TEMPFAIL: try again later). */
+const LOCKED_EXIT = 75;
 
 /** The usage error for options that took another option's name as their value ({@link optionsTakenAsValue}). */
 const takenText = (taken: readonly string[]): string =>
