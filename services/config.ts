@@ -55,6 +55,11 @@ export interface EdgelatConfig {
   retrainCron: string | null;
   /** Event-time window a scheduled retraining reads, ms. @default 604800000 (7 days) */
   retrainWindowMs: number;
+  /**
+   * After each scheduled retraining, the model files (and warehouse copies) of each kind's versions beyond its champions
+   * and this many newest others are pruned (services/model/prune.ts); null: every version keeps its file.
+   */
+  retrainKeep: number | null;
   /** Alert policy of the correlation processor (EDGELAT_ALERT_*; pipelines/alerts/alert-state.ts). */
   alerts: AlertPolicy;
   /** Longest wait for the alert webhook's answer, ms (EDGELAT_ALERTS_TIMEOUT_MS). @default 10000 */
@@ -251,6 +256,7 @@ const schema = z.object({
     })
     .optional(),
   EDGELAT_RETRAIN_WINDOW_MS: int(60_000, 365 * 24 * HOUR_MS).default(7 * 24 * HOUR_MS),
+  EDGELAT_RETRAIN_KEEP: int(0, 1_000_000).optional(),
 });
 
 /** Every environment variable the configuration reads (for --help, docs and the docker-compose check). */
@@ -400,6 +406,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
     schemaRegistryUrl: e.EDGELAT_SCHEMA_REGISTRY_URL ?? null,
     retrainCron: e.EDGELAT_RETRAIN_CRON ?? null,
     retrainWindowMs: e.EDGELAT_RETRAIN_WINDOW_MS,
+    retrainKeep: e.EDGELAT_RETRAIN_KEEP ?? null,
   };
 }
 

@@ -115,6 +115,8 @@ Environment:
   EDGELAT_CLICKHOUSE_URL           ClickHouse server HTTP URL, with EDGELAT_CLICKHOUSE_USER / _PASSWORD (unset: embedded)
   EDGELAT_RETRAIN_CRON             pipeline run: retrain the latency models on this cron schedule, UTC (unset: no schedule; the demo replays every 10 min of event time)
   EDGELAT_RETRAIN_WINDOW_MS        event-time window a scheduled retraining reads, 60000 (1 min) .. 31536000000 (365 days) (default 604800000, 7 days)
+  EDGELAT_RETRAIN_KEEP             pipeline run: after each scheduled retraining, prune the model files of each kind's versions beyond
+                                   its champion and this many newest others, as \`edgelat model prune --keep\` (unset: keep every file)
   EDGELAT_ALERT_THRESHOLD          alert policy: |r| that counts as strong (default 0.5), with EDGELAT_ALERT_HYSTERESIS (0.1),
                                    EDGELAT_ALERT_MIN_N (30), EDGELAT_ALERT_FIRE_AFTER (3), EDGELAT_ALERT_CLEAR_AFTER (3), EDGELAT_ALERT_LOOKBACK (20)
   EDGELAT_ALERTS_TIMEOUT_MS        longest wait for the alert webhook's answer (default 10000)
@@ -419,7 +421,7 @@ const EVALUATE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   mlperf: ['--format', '--runs', '--systems', '--system', '--shots', '--seed', '--draws', '--json'],
 };
 
-const model = program.command('model').description('the latency model: evaluate, train, list, promote');
+const model = program.command('model').description('the latency model: evaluate, train, list, promote, prune');
 
 
 benchmarkFileOptions(model
@@ -539,6 +541,21 @@ model
         else if (r.previous === r.version) process.stdout.write(`${r.version} is the champion of ${r.kind} already: ${r.retired.length ? `retired the other champion(s) beside it, ${r.retired.join(', ')}` : 'nothing changed'}\n`);
         else process.stdout.write(`${r.version} is the champion of ${r.kind}${r.previous ? `; ${r.previous} is retired` : ''} (${log ? 'announced on models.latency.v1' : 'not announced on models.latency.v1: EDGELAT_KAFKA_BROKERS is unset'})\n`);
       });
+    }, { existing: 'tables' });
+  });
+
+model
+  .command('prune')
+  .description('remove the model files of old versions, and their copies in the warehouse (latency_model_files): every champion and the --keep newest other versions of each kind keep theirs; the pruned versions stay listed, retired, without a file')
+  .addOption(new Option('--keep <n>', 'versions of each kind that keep their files beside its champion (the newest by training time)').default(5).argParser(intFlag('--keep', 0, 1_000_000)))
+  .option('--dry-run', 'change nothing: list what would be removed', false)
+  .option('--json', 'print JSON: {pruned: [{version, kind, status, file, file_bytes}], kept, copies_removed, copy_bytes, skipped, dry_run}', false)
+  .addHelpText('after', '\nA retraining schedule registers a version of a kind at each cycle that changes it (~50–210 KB of ONNX, kept twice: in <data dir>/models and as base64 in latency_model_files); nothing else removes them. A pruned version\'s row keeps its metrics and says what it was (its reason); it can no longer be promoted. Files outside this data folder\'s models folder are left in place. A row edited by hand that cannot be written back is skipped and named.\nExample: edgelat model prune --keep 3 --dry-run\nExit codes: 0 pruned (or nothing to prune); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage.')
+  .action(async (opts: { keep: number; dryRun: boolean; json: boolean }) => {
+    const [{ withModelRegistry }, { pruneRegistry }, { snakeCaseKeys, formatPruneResult }] = await Promise.all([warehouses(), import('../model/prune.ts'), import('./model.ts')]);
+    await withModelRegistry(async (warehouse, registry) => {
+      const r = await pruneRegistry(registry, warehouse, opts.keep, { dryRun: opts.dryRun });
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...snakeCaseKeys(r), pruned: r.pruned.map(snakeCaseKeys), dry_run: opts.dryRun })}\n` : formatPruneResult(r, opts.keep, opts.dryRun));
     }, { existing: 'tables' });
   });
 

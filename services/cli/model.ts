@@ -8,6 +8,7 @@ import type { EventLog } from '../eventlog/types.ts';
 import { announcePromotion, MODEL_LATENCY_TOPIC, runTrainingCycle, type TrainingCycleResult } from '../model/lifecycle.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { ModelRegistry, rowProblem, type RegisteredModel } from '../model/registry.ts';
+import type { PruneResult } from '../model/prune.ts';
 import { ModelFileError } from '../../errors.ts';
 import {
   evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
@@ -236,6 +237,30 @@ function finishedKinds(done: readonly TrainingCycleResult[]): string {
 /** Render cycle results as terminal lines. */
 export function formatTrainResults(results: readonly TrainingCycleResult[]): string {
   return `${results.map((r) => `${r.version.padEnd(38)} ${r.status.padEnd(10)} ${r.reason}`).join('\n')}\n`;
+}
+
+/** Bytes as KB or MB (10^3, 10^6), one decimal. */
+function sizeText(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} KB`;
+}
+
+/**
+ * Render what `model prune` did (or would do, `dryRun`) as terminal lines: a summary, a line a pruned version (its
+ * status before, the file removed), the rows skipped.
+ * @param r     The prune's result (`pruneRegistry`).
+ * @param keep  The `--keep` it ran with.
+ */
+export function formatPruneResult(r: PruneResult, keep: number, dryRun: boolean): string {
+  const kept = `${r.kept} version${r.kept === 1 ? '' : 's'} keep${r.kept === 1 ? 's' : ''} ${r.kept === 1 ? 'its file' : 'their files'} (${keep === 0 ? 'the champions alone: --keep 0' : `every champion and the ${keep} newest other${keep === 1 ? '' : 's'} of each kind`})`;
+  const skipped = r.skipped.map((x) => `skipped ${x.version}: its row cannot be written back (${x.problem}); mend or delete it with SQL`);
+  if (r.pruned.length === 0) return `${[`nothing to prune: ${kept}`, ...skipped].join('\n')}\n`;
+  const files = r.pruned.filter((p) => p.file !== null);
+  const bytes = files.reduce((sum, p) => sum + p.fileBytes, 0);
+  const head = `${dryRun ? 'would prune' : 'pruned'} ${r.pruned.length} version${r.pruned.length === 1 ? '' : 's'}: ` +
+    `${files.length} file${files.length === 1 ? '' : 's'} (${sizeText(bytes)}) and ${r.copiesRemoved} cop${r.copiesRemoved === 1 ? 'y' : 'ies'} in latency_model_files (${sizeText(r.copyBytes)} of base64)${dryRun ? ' (--dry-run: nothing changed)' : ''}; ${kept}`;
+  const width = Math.max(36, ...r.pruned.map((p) => p.version.length));
+  const lines = r.pruned.map((p) => `  ${p.version.padEnd(width)} ${p.status.padEnd(10)} ${p.file === null ? '(no file in the models folder)' : `${p.file} (${sizeText(p.fileBytes)})`}`);
+  return `${[head, ...lines, ...skipped].join('\n')}\n`;
 }
 
 /** Render registry rows as a terminal table, with each non-champion's reason (its comparison on one holdout) and a note on the loss column. */

@@ -20,6 +20,7 @@ import { announceAgain, MODEL_LATENCY_TOPIC, unannouncedChampions, type Unannoun
 import { parseCron, startTrainingSchedule, type TrainingSchedule } from '../model/training-schedule.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
+import { pruneAfterRetraining } from '../model/prune.ts';
 import { trainTelemetryModels } from './model.ts';
 import { loadPriors } from '../model/telemetry.ts';
 import { byCodeUnits } from '../names.ts';
@@ -224,6 +225,9 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
             if (error !== stopped) throw error;
             logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
           }
+          // EDGELAT_RETRAIN_KEEP: the versions beyond it lose their files, as `model prune` (a schedule every 10 min
+          // registered files without end). A failure is logged, never the cycle's: the files wait for the next one.
+          if (config.retrainKeep !== null && !stopping) await pruneAfterRetraining(registry, warehouse, config.retrainKeep, logger);
         },
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);

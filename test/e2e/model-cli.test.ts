@@ -10,7 +10,7 @@
  * telemetry` prints the C4 report.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -419,6 +419,33 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const fresh = e.new_server as { p50_mape: number; p99_coverage: number };
     expect(fresh.p50_mape).toBeCloseTo(e.p50_mape as number, 3);
     expect(fresh.p99_coverage).toBeCloseTo(e.p99_coverage as number, 3);
+  });
+
+  it('model prune: a dry run changes nothing; --keep 0 removes every non-champion\'s file and copy, the rows stay retired, predict answers', async () => {
+    const before = JSON.parse((await edgelat(['model', 'list', '--json'], dataDir)).stdout) as Registered[];
+    const others = before.filter((m) => m.status !== 'champion' && m.file_sha256 !== '');
+    expect(others.length).toBeGreaterThan(0);
+    const dry = await edgelat(['model', 'prune', '--keep', '0', '--dry-run', '--json'], dataDir);
+    expect([dry.code, lines(dry.stderr)]).toEqual([0, []]);
+    const planned = JSON.parse(dry.stdout) as { pruned: { version: string; file: string | null; file_bytes: number }[]; kept: number; copies_removed: number; dry_run: boolean };
+    expect(planned.pruned.map((p) => p.version).sort()).toEqual(others.map((m) => m.version).sort());
+    // Each file as model list names it, its size on disk.
+    for (const p of planned.pruned) expect([p.file, p.file_bytes]).toEqual([others.find((m) => m.version === p.version)!.file_path, statSync(p.file!).size]);
+    expect([planned.kept, planned.dry_run]).toEqual([before.filter((m) => m.status === 'champion').length, true]);
+    const bad = await edgelat(['model', 'prune', '--keep', '-1'], dataDir);
+    expect([bad.code, lines(bad.stderr)]).toEqual([2, [`edgelat: option '--keep <n>' argument '-1' is invalid. --keep must be an integer from 0 to 1000000, got "-1"`, '(run with --help for usage)']]);
+    const run = await edgelat(['model', 'prune', '--keep', '0'], dataDir);
+    expect([run.code, lines(run.stderr)]).toEqual([0, []]);
+    expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^pruned ${others.length} versions: ${others.length} files \\([\\d.]+ KB\\) and ${planned.copies_removed} copies in latency_model_files \\([\\d.]+ (KB|MB) of base64\\); `));
+    expect(others.every((m) => !existsSync(m.file_path))).toBe(true);
+    const after = JSON.parse((await edgelat(['model', 'list', '--json'], dataDir)).stdout) as Registered[];
+    expect(after.map((m) => m.version).sort()).toEqual(before.map((m) => m.version).sort());
+    for (const m of after.filter((x) => others.some((o) => o.version === x.version))) {
+      expect([m.status, m.file_path, m.file_sha256, m.reason.startsWith('pruned by edgelat model prune --keep 0: file removed (sha256 ')]).toEqual(['retired', '', '', true]);
+    }
+    expect((await edgelat(['predict', '--model', MODEL, '--chip', CHIP], dataDir)).code).toBe(0);
+    const left = await edgelat(['sql', 'SELECT uniqExact(file_sha256) FROM edgelat.latency_model_files', '--format', 'csv'], dataDir);
+    expect(Number(left.stdout.trim())).toBeLessThanOrEqual(after.filter((m) => m.status === 'champion').length);
   });
 });
 

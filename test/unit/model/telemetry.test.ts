@@ -492,7 +492,11 @@ describe('scheduledRunTimes', () => {
 describe('EDGELAT_RETRAIN_* configuration', () => {
   it('defaults: no schedule, a 7-day window', () => {
     const c = loadConfig({});
-    expect([c.retrainCron, c.retrainWindowMs]).toEqual([null, 7 * 24 * 3_600_000]);
+    expect([c.retrainCron, c.retrainWindowMs, c.retrainKeep]).toEqual([null, 7 * 24 * 3_600_000, null]);
+  });
+
+  it('reads EDGELAT_RETRAIN_KEEP, 0 too (the champions alone keep their files)', () => {
+    expect([loadConfig({ EDGELAT_RETRAIN_KEEP: '5' }).retrainKeep, loadConfig({ EDGELAT_RETRAIN_KEEP: ' 0' }).retrainKeep]).toEqual([5, 0]);
   });
 
   it('reads a cron whose times are all past (the demo replays its schedule in 2024 event time)', () => {
@@ -512,6 +516,8 @@ describe('EDGELAT_RETRAIN_* configuration', () => {
     // valid, and never fires (30 February): refused, as a schedule that never retrains
     [{ EDGELAT_RETRAIN_CRON: '0 0 30 2 *' }, /EDGELAT_RETRAIN_CRON="0 0 30 2 \*": matches no time at all/],
     [{ EDGELAT_RETRAIN_WINDOW_MS: '1000' }, /EDGELAT_RETRAIN_WINDOW_MS="1000"/],
+    [{ EDGELAT_RETRAIN_KEEP: '-1' }, /EDGELAT_RETRAIN_KEEP="-1": must be 0 to 1000000/],
+    [{ EDGELAT_RETRAIN_KEEP: 'all' }, /EDGELAT_RETRAIN_KEEP="all": must be a whole number in decimal digits, 0 to 1000000/],
   ])('rejects %j with a ConfigError naming the variable', (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(pattern);
