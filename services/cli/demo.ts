@@ -5,7 +5,8 @@ import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { chdbDir, embeddedOnlyNote, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { DemoRefusedError, runDemo } from '../pipeline/demo.ts';
+import { DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../pipeline/demo.ts';
+import { prepareStaging, publishStaging, stagingDatabase } from '../pipeline/demo-staging.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { waitForFolder } from './open-warehouse.ts';
@@ -111,16 +112,24 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const embeddedOnly = embeddedOnlyNote('demo', config);
   if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
   const warehouse = await waitForFolder(config, () => new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database }));
+  // The run is built in a staging database and replaces the previous one only when complete (demo-staging.ts).
+  const work = new ChdbWarehouse({ dataDir: chdbDir(config), database: stagingDatabase(config.database) });
   const progress = createProgress();
+  let published = false;
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
   const stopListening = endBySignalAfter((signal) => {
     progress.stop();
-    return `\nedgelat: interrupted (${signal}); database ${config.database} holds a partial demo run (run the demo again to replace it)`;
+    return published
+      ? `\nedgelat: interrupted (${signal}) after the run replaced the previous one in database ${config.database}: its summary was not printed`
+      : `\nedgelat: interrupted (${signal}); database ${config.database} keeps the previous run (this run's partial tables in ${work.database} are dropped by the next demo)`;
   });
   try {
+    const kept = [...KEPT_BY_DEMO, ...(opts.models === false ? ['latency_models', 'latency_model_files'] : [])];
+    // runDemo refuses where the database it replaces holds inference events no demo wrote (staging then dropped, below).
+    await prepareStaging(warehouse, work, kept);
     const result = await runDemo({
-      warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
-      sim, finishLater: true, keepTables: opts.models === false ? ['latency_models', 'latency_model_files'] : [],
+      warehouse: work, replaces: warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
+      sim, finishLater: true, keepTables: kept,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
     }).catch((error: unknown) => {
@@ -130,20 +139,23 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     });
     // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
     // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).
-    await importBenchmarkCut(warehouse);
+    await importBenchmarkCut(work);
     // The shipped catalog adds chips and unknown figures; what a user set with `chips import` stays.
-    await importChips(warehouse, EDGE_CHIPS_CSV, { keepStored: true });
-    const registry = new ModelRegistry(warehouse, modelDir(config));
+    await importChips(work, EDGE_CHIPS_CSV, { keepStored: true });
+    const staged = new ModelRegistry(work, modelDir(config));
     const cron = config.retrainCron ?? DEMO_RETRAIN_CRON;
     const runs = opts.models === false ? [] : scheduledRunTimes(cron, startMs, startMs + opts.duration * 60_000);
     if (runs.length === 0 && opts.models !== false) runs.push(startMs + opts.duration * 60_000);
     let trained: Awaited<ReturnType<typeof trainTelemetryModels>> = [];
     for (const [k, nowMs] of runs.entries()) {
       progress.stage(`latency models ${k + 1}/${runs.length}`, 0);
-      trained = await trainTelemetryModels(warehouse, registry, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
+      trained = await trainTelemetryModels(work, staged, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
     }
-    // Finished once the models are trained: a demo cut short before then is a partial run to the read commands.
-    await result.finish();
+    // Complete once the models are trained: only then does the run replace the previous one.
+    progress.stage('replacing the previous run', 0);
+    await publishStaging(warehouse, work);
+    published = true;
+    const registry = new ModelRegistry(warehouse, modelDir(config));
     const champions = await registry.list();
     const modelPartitions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) ?? 0;
     let promotions = 0;
@@ -218,9 +230,14 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       ...(shadows.gate ? [`  ${run} ${shadows.gate}`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
+  } catch (error) {
+    // Whatever stopped the run, the previous one stays; the staging database goes (best effort: the next demo drops it).
+    if (!published) await work.exec(`DROP DATABASE IF EXISTS ${work.database} SYNC`).catch(() => undefined);
+    throw error;
   } finally {
     stopListening();
     progress.stop();
+    await work.close();
     await warehouse.close();
   }
 }

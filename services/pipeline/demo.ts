@@ -41,6 +41,11 @@ export interface DemoOptions {
    * training left no model, and predict failed). @default none
    */
   keepTables?: readonly string[];
+  /**
+   * The database this run will replace when `warehouse` is its staging database (demo-staging.ts): the check for
+   * inference events no demo wrote ({@link DemoRefusedError}) reads it. @default warehouse
+   */
+  replaces?: Warehouse;
 }
 
 export { DEMO_RUNS_TABLE };
@@ -135,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
   // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
-  const foreign = options.replace ? { events: 0, lastDemo: null, total: 0 } : await foreignEvents(warehouse);
+  const foreign = options.replace ? { events: 0, lastDemo: null, total: 0 } : await foreignEvents(options.replaces ?? warehouse);
   if (foreign.events > 0) {
     // Beside a demo's own events, only those no demo wrote are counted (an upgrade trial: "1688 inference events, none
     // of them a demo's" beside 71,909 of the demo).
@@ -145,7 +150,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       : foreign.total > foreign.events
         ? `${count(foreign.events)} no demo wrote (beside ${(foreign.total - foreign.events).toLocaleString('en-US')} of a demo)`
         : `${count(foreign.events)}, ${foreign.events === 1 ? 'not' : 'none of them'} a demo's`;
-    throw new DemoRefusedError(`database ${db} holds ${whose} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+    throw new DemoRefusedError(`database ${(options.replaces ?? warehouse).database} holds ${whose} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
       + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
   }
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
