@@ -36,6 +36,23 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
 }
 
 /**
+ * The known names like `given`, closest first: those that start with it or hold it, and those within an edit distance
+ * of a third of its length, rounded (at least 1: `modle` is 2 from model), case-insensitive; [] when none is (a mistyped word among a few commands is
+ * answered with the one meant, not a list of all of them: a trial's `help gatee` listed every command as "nearest").
+ * @param known  Every known name.
+ */
+export function similarNames(given: string, known: readonly string[]): string[] {
+  const g = given.toLowerCase();
+  const limit = Math.max(1, Math.round(g.length / 3));
+  return known
+    .map((name, i) => ({ name, i, n: name.toLowerCase() }))
+    .map((x) => ({ ...x, d: distance(g, x.n), t: g !== '' && (x.n.startsWith(g) || x.n.includes(g)) ? 0 : 1 }))
+    .filter((x) => x.t === 0 || x.d <= limit)
+    .sort((a, b) => a.t - b.t || a.d - b.d || a.i - b.i)
+    .map((x) => x.name);
+}
+
+/**
  * Where `given` differs from a known name only in characters outside ASCII, the first of them (a trial: `--model
  * bеrt-99`, its `е` Cyrillic, read "no request of "bеrt-99" (nearest models: bert-99, …)", two names that look alike):
  * e.g. `"bеrt-99" has U+0435 at character 2 where bert-99 has "e"`; null otherwise.

@@ -127,7 +127,8 @@ Environment:
 
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a command (an unknown option of
 it, or a model, chip or server the data does not know), 64 when no command runs (an unknown command, an
-option before any command: \`edgelat --bogus\`, no command, a command group without its subcommand: \`edgelat alerts\`),
+option before any command: \`edgelat --bogus\` or its subcommand: \`edgelat chips --bogus\`, no command, a command group
+without its subcommand: \`edgelat alerts\`),
 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again later);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure, 75 as above (see \`edgelat gate --help\`).`);
 
@@ -636,17 +637,22 @@ const topLevel = first === undefined || first === 'help' || !commandNames.has(fi
 // word is no command (each word a subcommand of the one before), and exit 64 however commander ends (a trial: exit 0
 // after "bogus is unknown"; a re-test: a word after a command without subcommands was not said at all).
 let helpOfUnknown = false;
-if (first === 'help') {
+// `model help bogus` too, a group's own help command (a trial: its help printed, no word of the name, exit 64).
+const group = program.commands.find((c) => c.name() === first && c.commands.length > 0);
+const helpWords = first === 'help' ? process.argv.slice(3) : group !== undefined && process.argv[3] === 'help' ? [first!, ...process.argv.slice(4)] : null;
+if (helpWords !== null) {
   let cmd: Command = program;
   const path: string[] = [];
-  for (const word of process.argv.slice(3).filter((w) => !w.startsWith('-'))) {
+  for (const word of helpWords.filter((w) => !w.startsWith('-'))) {
     // `help help`: the help of the help command is edgelat's own.
     if (cmd === program && word === 'help') break;
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
     if (sub === undefined) {
-      const { nearestNames } = await import('../names.ts');
-      const names = cmd === program ? [...commandNames] : cmd.commands.map((c) => c.name());
-      const near = names.length > 0 ? `nearest: ${nearestNames(word, names)}` : `\`${path.join(' ')}\` has no subcommands`;
+      const { similarNames } = await import('../names.ts');
+      const names = cmd === program ? [...commandNames] : cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+      const like = similarNames(word, names);
+      const near = names.length === 0 ? `\`${path.join(' ')}\` has no subcommands`
+        : like.length > 0 ? `did you mean ${like.slice(0, 3).join(', or ')}?` : `\`edgelat ${[...path, '--help'].join(' ')}\` lists ${path.length === 0 ? 'the commands' : 'its subcommands'}`;
       process.stderr.write(`edgelat: help: unknown command '${[...path, word].join(' ')}' (${near})\n`);
       helpOfUnknown = true;
       break;
@@ -667,7 +673,8 @@ try {
     // commander has already printed its message (and help for --help/--version, which exit 0). An unknown
     // command (also a group's: `model evalute`) or a group without one (`alerts`: its help, exit code 1 from
     // commander) runs nothing and no command's codes apply: 64.
-    const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help';
+    // An unknown option of a command group before its subcommand (`edgelat chips --bogus`) runs no command either.
+    const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help' || (group !== undefined && error.code === 'commander.unknownOption' && process.argv[3]?.startsWith('-') === true);
     process.exitCode = helpOfUnknown ? GATE_USAGE_EXIT : error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
   } else {
     let message = error instanceof Error ? error.message : String(error);

@@ -49,11 +49,17 @@ describe('an unknown command', () => {
 
   it('exits 64 for every usage error before a command runs (an option before it, help of an unknown command, no command, a group without its subcommand); a command\'s own stays 2', async () => {
     // A trial: `edgelat --json gate …` exited 2, which a deploy pipeline reads as NEED_SHADOW. (Run side by side.)
-    const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0]];
+    // A group's option before its subcommand (`chips --bogus`, `model --bogus list`) runs no command either (a trial: exit 2);
+    // `model help lst`, a group's own help command, names the word (a trial: its help alone, exit 64).
+    const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0],
+      [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64]];
     const results = await Promise.all(runs.map(async ([args]) => edgelat(args, dataDir)));
     expect(results.map((r) => r.code)).toEqual(runs.map(([, code]) => code));
     // `help gatee` names what it did not find before the help (it printed the whole help and nothing else).
-    expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (nearest: gate, migrate, serve, model, whatif, demo, sql, chips, … 8 more)");
+    // The command meant, not every command as "nearest" (a trial); none alike: where the commands are listed.
+    expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (did you mean gate?)");
+    expect(results[10]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'model lst' (did you mean list?)");
+    expect(results[11]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'bogus' (`edgelat --help` lists the commands)");
   });
 });
 

@@ -1,7 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { byCodeUnits, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike } from '../../../services/names.ts';
+import { byCodeUnits, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
+
+describe('similarNames', () => {
+  const commands = ['demo', 'sql', 'migrate', 'serve', 'simulate', 'pipeline', 'import', 'model', 'predict', 'profile', 'recommend', 'chips', 'report', 'alerts', 'whatif', 'gate'];
+  it('names the commands alike only: within a third of the word in edits, rounded (at least 1), or holding it; closest first', () => {
+    expect(similarNames('gatee', commands)).toEqual(['gate']);
+    expect(similarNames('GATE', commands)).toEqual(['gate']);
+    // "sim" is held by simulate; "pro" starts profile and is held by none other; edits of 1 for a 3-letter word.
+    expect(similarNames('sim', commands)).toEqual(['simulate']);
+    expect(similarNames('modle', commands)).toEqual(['model']);
+    expect(similarNames('bogus', commands)).toEqual([]);
+    // A 3-letter word: one edit (sqk → sql), not two.
+    expect([similarNames('sqk', commands), similarNames('sxx', commands)]).toEqual([['sql'], []]);
+  });
+});
 
 describe('nearestNames', () => {
   const chips = ['rk3588-mali-g610', 'jetson-xavier-nx', 'jetson-agx-orin', 'rpi4-cortex-a72', 'qualcomm-ai100'];
