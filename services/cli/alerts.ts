@@ -39,13 +39,13 @@ export function registerAlertCommands(program: Command): void {
   const alerts = program.command('alerts').description('alert state changes of the load-versus-latency correlations');
   alerts
     .command('tail')
-    .description('print alert state changes (none → rising → firing → resolved per server, model and metric pair): on Kafka (EDGELAT_KAFKA_BROKERS) follow the correlation topic until Ctrl-C; otherwise read the correlation table of the warehouse and exit')
+    .description('print alert state changes per server, model and metric pair (states none, rising, firing, resolved: none → rising → firing → resolved, and rising back to none when it does not hold): on Kafka (EDGELAT_KAFKA_BROKERS) follow the correlation topic until Ctrl-C; otherwise read the correlation table of the warehouse and exit')
     .option('--firing-only', 'only changes into firing', false)
     .option('--json', 'one JSON object per line (the webhook body: idempotency_key, states, window, r and its CI, null_reason: no_rows when the server and model went quiet)', false)
     .addOption(new Option('--since <time>', 'only windows ending at or after this time (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
     .addOption(new Option('--limit <n>', 'warehouse: only the newest N changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
     .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
-    .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json')
+    .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json\n\nExit codes: 0 printed (none too; on Kafka: stopped by Ctrl-C or SIGTERM); 1 failure (no warehouse in the data folder, Kafka unreachable, a warehouse error); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again) (the warehouse only).')
     .action(async (opts: TailFlags) => {
       const { loadConfig } = await import('../config.ts');
       const config = loadConfig();

@@ -24,7 +24,7 @@ const INTEGER_TEXT = /^\+?\d+(\.\d*)?([eE]\+?\d+)?$/;
  * integer (`--input-bytes 1e6`). @throws {InvalidArgumentError} naming the flag, the bound and the value.
  */
 export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
+  return Object.assign((value: string): number => {
     const n = Number(value);
     const text = INTEGER_TEXT.test(value.trim());
     if (!text || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -34,7 +34,27 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
       throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(value)}`);
     }
     return n;
-  };
+  }, { range: { min, max } });
+}
+
+/**
+ * Say in the help of every option that {@link intFlag} parses the range it takes, where its description does not
+ * already (a --help audit: `--poll-ms`, `--duration`, `--sql-timeout` refused values their help never bounded):
+ * `(whole number MIN to MAX)`, or `(whole number >= MIN)` without a bound.
+ * @param command  The program; its subcommands are walked too.
+ */
+export function stateIntRanges(command: Command): void {
+  for (const option of command.options) {
+    const range = (option.parseArg as { range?: { min: number; max: number } } | undefined)?.range;
+    if (range === undefined) continue;
+    const { min, max } = range;
+    const said = [String(max), max.toLocaleString('en-US'), max.toExponential().replace('e+', 'e')].some((t) => option.description.includes(t));
+    if (max !== Number.MAX_SAFE_INTEGER && said) continue;
+    if (max === Number.MAX_SAFE_INTEGER && new RegExp(`(>=|≥|at least) ?${min}\\b`).test(option.description)) continue;
+    const text = max === Number.MAX_SAFE_INTEGER ? `whole number >= ${min}` : `whole number ${min} to ${max}`;
+    option.description = option.description === '' ? text : `${option.description} (${text})`;
+  }
+  for (const sub of command.commands) stateIntRanges(sub);
 }
 
 /** Largest value `--dim` takes (a sequence length, an image side). */
@@ -439,10 +459,13 @@ const REQUIRED_OPTIONS = new WeakSet<Option>();
  * Mark an option as required, checked by {@link missingRequired} in the program's preAction hook rather than by
  * commander's `makeOptionMandatory`, whose check runs before the unknown-option one: a trial's misspelt
  * `whatif --srever edge-04` was told "required option '--server <id>' not specified", not that `--srever` is unknown.
+ * Its description gets " (required)" unless it says so already.
  * @returns The option, for chaining into `addOption`.
  */
 export function required(option: Option): Option {
   REQUIRED_OPTIONS.add(option);
+  // Said in the help, as commander says it of its own mandatory options' errors only (a --help audit).
+  if (!/\brequired\b/.test(option.description)) option.description = `${option.description} (required)`;
   return option;
 }
 

@@ -13,7 +13,7 @@ import { parseTimeText } from '../calendar-date.ts';
 import { idProblem, printable } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
-import { MAX_ID_CHARS, MAX_IDS_PER_LIST, MAX_INPUT_BYTES, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { MAX_ID_CHARS, MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 /**
  * An id in a request: the one id rule of `POST /v1/gate` and the CLI's flags (names.ts `idProblem`: no blanks around it, no
@@ -33,8 +33,7 @@ const text = z.string().min(1).max(MAX_ID_CHARS).superRefine((value, ctx) => {
 const ownId = text;
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
-/** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
-export const MAX_LOAD = 1e6;
+export { MAX_LOAD };
 /** Largest SLO target, ms (about 11.6 days). */
 export const MAX_SLO_MS = 1e9;
 const load = z.number().min(0).max(MAX_LOAD);

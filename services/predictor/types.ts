@@ -35,6 +35,9 @@ export const MAX_ID_CHARS = 256;
 /** Most ids in one list of a request (`servers` of a gate, `chips` of a recommendation; CLI `--servers`, `--chips`). */
 export const MAX_IDS_PER_LIST = 1024;
 
+/** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
+export const MAX_LOAD = 1e6;
+
 /** Largest input size a prediction takes, bytes: 1 TiB, far beyond any inference request (9e15 gave a 1.5-year i/o). */
 export const MAX_INPUT_BYTES = 2 ** 40;
 
