@@ -55,6 +55,9 @@ export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<St
   return `edgelat: ${processors.filter((p) => soFar.has(p)).map((p) => `${p} ${soFar.get(p)!.toLocaleString('en-US')}`).join(', ')} records read so far\n`;
 }
 
+/** Seconds of a hung broker's silence after which a stopping run ends without finishing its current batch. */
+export const STOP_HANG_S = 15;
+
 /** Longest `/healthz` waits for the cluster's answer to a metadata request, ms (below a probe's usual time-out). */
 const BROKER_PROBE_TIMEOUT_MS = 2000;
 
@@ -77,7 +80,9 @@ export function brokerDetails(broker: BrokerHealth | null): Record<string, strin
  * /healthz and /metrics on `metricsPort`; with EDGELAT_RETRAIN_CRON, the
  * latency models retrain on that schedule (wall clock, UTC) from the
  * warehouse and promotions go to models.latency.v1; SIGTERM or SIGINT
- * finishes the batch, commits and exits 0.
+ * finishes the batch, commits and exits 0; a broker that hangs for
+ * {@link STOP_HANG_S} s after it, or a second signal, ends the run at once
+ * (exit 1, the batch under way not committed).
  */
 export async function pipelineRunCommand(config: EdgelatConfig, opts: { processors?: string; untilEnd: boolean; metricsPort: number; metricsHost: string; alertsWebhook?: string; alertsStates?: Set<string> }): Promise<void> {
   if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
@@ -156,16 +161,44 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   // Every signal is handled, not only the first: a second Ctrl-C or SIGTERM while the batch finishes had killed the
   // run before its stop summary (a trial); SIGKILL still ends it at once.
   let stopping = false;
+  let forced = false;
+  let lastCounts: StreamingCounts = {};
+  /**
+   * End the run at once, its current batch not committed: a broker that hangs (no answer, no error) held a stop for
+   * as long as it hung (a trial: SIGTERM twice, still running 5 min later, until the broker answered again). A restart
+   * reads the batch's records again from the last commit (at least once; the warehouse drops repeated blocks).
+   */
+  const forceStop = (why: string): void => {
+    if (forced) return;
+    forced = true;
+    const line = countsLine(processors, lastCounts);
+    if (line !== '') process.stdout.write(`edgelat pipeline stopped: ${line} (counts up to the last batch; the run ended before its current one finished)\n`);
+    process.stderr.write(`edgelat: ${why}: ending now, the current batch not committed (the processors start from their committed offsets next time, and read its records again)\n`);
+    void import('../warehouse/chdb-activity.ts').then(({ exitWhenChdbIdle }) => exitWhenChdbIdle(1));
+  };
   const onSignal = (sig: string) => {
     if (stopping) {
-      process.stderr.write(`edgelat: ${sig} again: still stopping after the current batch, which is then committed (SIGKILL ends the run at once, and a restart goes on from the last commit)\n`);
+      // Again while the broker answers: the batch ends soon, and its summary with it (a trial: a second Ctrl-C had killed
+      // the run before it). Again while it does not: now (a trial: two SIGTERMs, still running 5 min later).
+      void probe?.check().then((h) => {
+        if (!h.ok && h.error === undefined) forceStop(`${sig} again while the broker does not answer`);
+        else process.stderr.write(`edgelat: ${sig} again: still stopping after the current batch, which is then committed (the broker answers; SIGKILL ends the run at once, and a restart goes on from the last commit)\n`);
+      });
       return;
     }
     stopping = true;
     logger.info({ signal: sig }, 'stopping after the current batch');
     // Said on stderr too: with a broker that does not answer, the batch (and a retraining cycle under way) can take
     // minutes to end, in silence at the default log level (a re-test).
-    process.stderr.write(`edgelat: ${sig}: stopping after the current batch${schedule ? ' and the retraining cycle under way' : ''} (a broker that does not answer can hold this for its time-outs; ${sig} again says so, SIGKILL ends the run at once)\n`);
+    process.stderr.write(`edgelat: ${sig}: stopping after the current batch${schedule ? ' and the retraining cycle under way' : ''} (a broker that does not answer for ${STOP_HANG_S} s ends the run without it, as ${sig} again does while it does not answer)\n`);
+    // While stopping, a broker that neither answers nor fails (hung) ends the run after STOP_HANG_S of silence; one that
+    // refuses is an error the stop itself reports (exit 1 naming it).
+    const watchdog = setInterval(() => {
+      void probe?.check().then((h) => {
+        if (!h.ok && h.error === undefined && h.ms >= STOP_HANG_S * 1000) forceStop(`${sig}: the broker has not answered for ${Math.floor(h.ms / 1000)} s`);
+      });
+    }, 1000);
+    watchdog.unref();
     // A retraining cycle under way ends with the model in training (no other kind starts), and only then do the
     // processors stop and close the log its promotion goes out on (a trial: produced after the close, it was lost).
     void (schedule?.stop() ?? Promise.resolve()).finally(() => stop.abort());
@@ -175,7 +208,6 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   let schedule: TrainingSchedule | null = null;
   /** Per kind, the schedule's newest promotion not announced yet (the log refused it). */
   const pending = new Map<string, UnannouncedPromotion>();
-  let lastCounts: StreamingCounts = {};
   try {
     await warehouse.migrate();
     const retention = await applyRetention(warehouse, config.retentionDays);

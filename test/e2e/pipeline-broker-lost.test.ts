@@ -138,6 +138,39 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
     }
   }, 180_000);
 
+  it('stopped while the broker hangs: ends once the broker has been silent 15 s, or at a second signal while it is, exit 1, the batch not committed (a trial: still running 5 min after two SIGTERMs)', async () => {
+    const silent = await startRun('hang-stop');
+    try {
+      silent.mock.pause();
+      silent.child.kill('SIGTERM');
+      const t0 = Date.now();
+      expect(await silent.exited, silent.out.stderr).toBe(1);
+      // 15 s of silence, counted from the last answer (the pause came just before the signal).
+      expect(Date.now() - t0).toBeGreaterThan(10_000);
+      expect(Date.now() - t0).toBeLessThan(40_000);
+      expect(silent.out.stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: SIGTERM: the broker has not answered for 1\d s: ending now, the current batch not committed \(the processors start from their committed offsets next time, and read its records again\)$/);
+    } finally {
+      silent.mock.resume();
+      if (silent.child.exitCode === null) silent.child.kill('SIGKILL');
+      await silent.mock.stop();
+    }
+    const twice = await startRun('hang-twice');
+    try {
+      twice.mock.pause();
+      twice.child.kill('SIGTERM');
+      await until(() => /SIGTERM: stopping after the current batch/.test(twice.out.stderr), 10_000, 'the stop line');
+      const t1 = Date.now();
+      twice.child.kill('SIGTERM');
+      expect(await twice.exited, twice.out.stderr).toBe(1);
+      expect(Date.now() - t1).toBeLessThan(5_000);
+      expect(twice.out.stderr.trim().split('\n').at(-1)).toBe('edgelat: SIGTERM again while the broker does not answer: ending now, the current batch not committed (the processors start from their committed offsets next time, and read its records again)');
+    } finally {
+      twice.mock.resume();
+      if (twice.child.exitCode === null) twice.child.kill('SIGKILL');
+      await twice.mock.stop();
+    }
+  }, 180_000);
+
   it('stopped while its processors join their groups: exit 0 with the broker there, exit 1 naming it when it is gone (a trial: 0 either way)', async () => {
     const there = await startRun('join-stop');
     try {
