@@ -98,6 +98,11 @@ export function securityHint(message: string, s: { saslMechanism: string | null;
     const missing = ['EDGELAT_KAFKA_TLS=true', ...(s.saslMechanism === null ? ['EDGELAT_KAFKA_SASL_MECHANISM (with _USERNAME and _PASSWORD)'] : [])];
     return `${at} closed the connection: if it is a TLS or SASL listener, set ${missing.join(' or ')}`;
   }
+  // Accepted the connection, then no Kafka answer within the client's request time-out (a trial: an HTTP server's port
+  // gave "Broker not connected" after 30 s, naming nothing).
+  if (/Broker not connected|Request ApiVersions.*timed out|timed out/i.test(message)) {
+    return `${at} accepted the connection but gave no Kafka answer within the client's request time-out (30 s): is that address a Kafka listener, or is the broker hung?`;
+  }
   return null;
 }
 
@@ -135,6 +140,11 @@ const EXPECTED_KAFKAJS_LINES: readonly RegExp[] = [
   // A commit sent with the generation a rebalance just ended (a trial: 5 such lines, with stacks, in a run whose output
   // was exact): the commit is retried or its offsets replayed by the partitions' next owner.
   /Specified group generation id is not valid/,
+  // A member the coordinator expired during a broker stall (a trial: 18 error lines after a 56 s stall, in a run that
+  // recovered by itself): it joins again, and the partitions' next owner replays what was not committed.
+  /The coordinator is not aware of this member/,
+  // A hung broker's requests timing out, a line each retry: the run reports the stall (restart lines, /healthz).
+  /Request \w+\(key: \d+, version: \d+\) timed out/,
   /Connection error|Failed to connect to (seed )?broker|Restarting the consumer|Crash: KafkaJSNumberOfRetriesExceeded|Crash: KafkaJSConnectionError/,
   // The broker closed the connection (it went away; a trial killed it): kafkajs logs the error with its stack.
   /Closed connection|KafkaJSConnectionClosedError/,

@@ -28,6 +28,9 @@ describe('pinoLogCreator', () => {
     // A trial's retention gap: edgelat logs the skipped range; kafkajs's reset lines were errors too.
     log(logLevel.ERROR, 'Offset out of range, resetting to default offset', { topic: 't', partition: 0 });
     log(logLevel.ERROR, 'Response Fetch(key: 1, version: 11)', { error: 'The requested offset is not within the range of offsets maintained by the server' });
+    // A trial's 56 s broker stall, recovered by itself: 18 such error lines.
+    log(logLevel.ERROR, 'Response OffsetCommit(key: 8, version: 5)', { error: 'The coordinator is not aware of this member' });
+    log(logLevel.ERROR, 'Request Produce(key: 0, version: 7) timed out', { retryCount: 0 });
     expect(lines.map((l) => [l.level, l.msg.slice(0, 30), l.kafkajs])).toEqual([
       [30, 'Crash: KafkaJSConnectionClosed', 'Consumer'],
       [30, 'Connection error: connect ECON', 'Consumer'],
@@ -37,6 +40,8 @@ describe('pinoLogCreator', () => {
       [30, 'Response OffsetCommit(key: 8, ', 'Consumer'],
       [30, 'Offset out of range, resetting', 'Consumer'],
       [30, 'Response Fetch(key: 1, version', 'Consumer'],
+      [30, 'Response OffsetCommit(key: 8, ', 'Consumer'],
+      [30, 'Request Produce(key: 0, versio', 'Consumer'],
     ]);
   });
 });
@@ -111,6 +116,9 @@ describe('securityHint', () => {
       .toBe('"127.0.0.1:9092" closed the connection: if it is a TLS or SASL listener, set EDGELAT_KAFKA_TLS=true');
     expect(securityHint('Connection error: self-signed certificate', { saslMechanism: null, tls: true }, at))
       .toBe('EDGELAT_KAFKA_TLS=true checks the brokers\' certificates against Node\'s CA store: for a private CA, add it with NODE_EXTRA_CA_CERTS=/path/ca.pem');
+    // An HTTP server's port, or a listener that never answers (a trial: "Broker not connected" after 30 s, naming nothing).
+    expect(securityHint('Broker not connected', none, at))
+      .toBe('"127.0.0.1:9092" accepted the connection but gave no Kafka answer within the client\'s request time-out (30 s): is that address a Kafka listener, or is the broker hung?');
   });
 
   it('adds nothing to failures that say what they are', () => {
