@@ -70,7 +70,8 @@ function isFloating(t: avro.Type): boolean {
  * none; a `bigint` (an integer beyond 2^53 in the text) in a double field
  * becomes the nearest double; unknown properties are ignored (forward
  * compatibility, like Avro schema resolution). Types are checked afterwards
- * by {@link checkAvroType}.
+ * by {@link checkAvroType}, except where a field is missing: a field before it of the wrong type is named instead
+ * (the first problem in schema order).
  * @param type    A compiled avsc record type.
  * @param parsed  Output of `parseJsonExact`.
  * @returns       The plain record, or a failure with the path of the missing field.
@@ -87,7 +88,15 @@ export function recordFromJson(type: avro.types.RecordType, parsed: unknown): De
       v = obj[field.name];
     } else {
       v = field.defaultValue();
-      if (v === undefined) return fail(field.name, `${field.name}: required field is missing (no default), got undefined`);
+      if (v === undefined) {
+        // A field before it of the wrong type is the first problem in schema order, and named first (a trial: a load
+        // sample's `"cpu_util": "high"` was dead-lettered as "gpu_util: required field is missing").
+        for (const before of type.fields.slice(0, type.fields.indexOf(field))) {
+          const bad = Object.prototype.hasOwnProperty.call(out, before.name) ? checkAvroType(before.type, out[before.name]) : null;
+          if (bad !== null) return fail(bad.path ? `${before.name}.${bad.path}` : before.name, `${before.name}${bad.path ? `.${bad.path}` : ''}: ${bad.reason.replace(/^[^:]*: /, '')}`);
+        }
+        return fail(field.name, `${field.name}: required field is missing (no default), got undefined`);
+      }
     }
     v = unwrapUnionJson(field.type, v);
     out[field.name] = typeof v === 'bigint' && isFloating(field.type) ? Number(v) : v;

@@ -352,6 +352,9 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json wrong type', 'InferenceEvent', json({ ...inference, total_ms: 'fast' }), 'total_ms', ['total_ms: value "fast" is not a double']],
   ['json missing required field', 'InferenceEvent', json(withoutServer), 'edge_server_id', ['edge_server_id: required field is missing']],
   ['json empty object', 'InferenceEvent', Buffer.from('{}'), 'event_id', ['event_id: required field is missing']],
+  // The first problem in schema order: a wrong type before a missing field is named, not the missing one (a trial:
+  // "gpu_util: required field is missing" for a load sample whose cpu_util was "high").
+  ['json wrong type before a missing field', 'LoadSample', Buffer.from('{"edge_server_id":"edge-11","ts":1717236262000,"cpu_util":"high"}'), 'cpu_util', ['cpu_util: value "high" is not a double']],
   // A trial: the error named no field ("object value expected after ':' at position 255").
   ['json NaN (not json)', 'InferenceEvent', Buffer.from(toJsonText(inference).replace('"io_ms":1.5', '"io_ms": NaN')), 'io_ms', ['invalid json in the value of "io_ms": ', 'NaN']],
   // A re-test: an error past the value's first character, or inside a union's branch, named no field.
