@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { chdbDir, embeddedOnlyNote, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../pipeline/demo.ts';
-import { prepareStaging, publishStaging, stagingDatabase } from '../pipeline/demo-staging.ts';
+import { prepareStaging, publishStaging, StagingNameTakenError, stagingDatabase } from '../pipeline/demo-staging.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { waitForFolder } from './open-warehouse.ts';
@@ -116,6 +116,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const work = new ChdbWarehouse({ dataDir: chdbDir(config), database: stagingDatabase(config.database) });
   const progress = createProgress();
   let published = false;
+  /** Whether the staging database is the demo's own (made, or being made): a failure drops it. */
+  let ownStaging = false;
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
   const stopListening = endBySignalAfter((signal) => {
     progress.stop();
@@ -126,7 +128,13 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   try {
     const kept = [...KEPT_BY_DEMO, ...(opts.models === false ? ['latency_models', 'latency_model_files'] : [])];
     // runDemo refuses where the database it replaces holds inference events no demo wrote (staging then dropped, below).
-    await prepareStaging(warehouse, work, kept);
+    // A database of that name that no demo made is refused, dropping nothing.
+    ownStaging = true;
+    await prepareStaging(warehouse, work, kept).catch((error: unknown) => {
+      if (!(error instanceof StagingNameTakenError)) throw error;
+      ownStaging = false;
+      throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
+    });
     const result = await runDemo({
       warehouse: work, replaces: warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
       sim, finishLater: true, keepTables: kept,
@@ -232,7 +240,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     process.stdout.write(`${lines.join('\n')}\n`);
   } catch (error) {
     // Whatever stopped the run, the previous one stays; the staging database goes (best effort: the next demo drops it).
-    if (!published) await work.exec(`DROP DATABASE IF EXISTS ${work.database} SYNC`).catch(() => undefined);
+    if (ownStaging && !published) await work.exec(`DROP DATABASE IF EXISTS ${work.database} SYNC`).catch(() => undefined);
     throw error;
   } finally {
     stopListening();

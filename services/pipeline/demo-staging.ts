@@ -16,6 +16,17 @@ export function stagingDatabase(database: string): string {
   return `${database}${STAGING_SUFFIX}`;
 }
 
+/** Comment a demo gives its staging database: only a database so marked is dropped as one. */
+export const STAGING_COMMENT = 'edgelat demo staging: dropped by the next demo'; // no quote or backslash: written as a literal
+
+/** A database of the staging name that no demo made (no {@link STAGING_COMMENT}): the demo drops nothing of it. */
+export class StagingNameTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StagingNameTakenError';
+  }
+}
+
 /** Tables of `database` by name, with their engines. */
 async function tablesOf(w: Warehouse, database: string): Promise<Map<string, string>> {
   const rows = await w.query<{ name: string; engine: string }>('SELECT name, engine FROM system.tables WHERE database = {db:String}', { db: database });
@@ -31,17 +42,23 @@ async function writableColumns(w: Warehouse, database: string, table: string): P
 }
 
 /**
- * Start a demo's staging database afresh: the one an interrupted demo left is dropped, the migrations create the
- * database and its tables, and each table of `keep` that `target` holds is copied in (the imported benchmarks and
+ * Start a demo's staging database afresh: the one an interrupted demo left is dropped (only a database marked with
+ * {@link STAGING_COMMENT}), the database is created with that mark, the migrations create its tables, and each table of `keep` that `target` holds is copied in (the imported benchmarks and
  * chips the demo keeps, the model registry with `--no-models`), by the columns both have (a `target` of an older
  * edgelat may lack newer ones).
  * @param target   The database the run will replace (read only here).
  * @param staging  The same warehouse on {@link stagingDatabase} of target's database.
  * @param keep     Names of the tables to copy.
+ * @throws {StagingNameTakenError} when a database of the staging name exists without the mark (nothing dropped).
  * @throws {WarehouseError} from the warehouse.
  */
 export async function prepareStaging(target: Warehouse, staging: Warehouse, keep: Iterable<string>): Promise<void> {
+  const [found] = await staging.query<{ comment: string }>('SELECT comment FROM system.databases WHERE name = {db:String}', { db: staging.database });
+  if (found !== undefined && found.comment !== STAGING_COMMENT) {
+    throw new StagingNameTakenError(`database ${staging.database} exists and is not a demo's staging database (no comment ${JSON.stringify(STAGING_COMMENT)}): the demo builds its run there and would drop it; rename that database, or run the demo with another EDGELAT_DATABASE`);
+  }
   await staging.exec(`DROP DATABASE IF EXISTS ${staging.database} SYNC`);
+  await staging.exec(`CREATE DATABASE ${staging.database} COMMENT '${STAGING_COMMENT}'`);
   await staging.migrate();
   const held = await tablesOf(target, target.database);
   for (const name of keep) {

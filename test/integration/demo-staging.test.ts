@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { DEMO_RUNS_TABLE, DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../../services/pipeline/demo.ts';
-import { prepareStaging, publishStaging, stagingDatabase } from '../../services/pipeline/demo-staging.ts';
+import { prepareStaging, publishStaging, STAGING_COMMENT, StagingNameTakenError, stagingDatabase } from '../../services/pipeline/demo-staging.ts';
 import { partialDemoWarning } from '../../services/pipeline/demo-runs.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { managedObjects } from '../../services/warehouse/migrations.ts';
@@ -70,7 +70,7 @@ describe('demo staging', () => {
     await target.exec(`CREATE TABLE ${target.database}.mine (x UInt8) ENGINE = MergeTree ORDER BY x`);
     await target.exec(`INSERT INTO ${target.database}.mine VALUES (7)`);
     // An interrupted demo left a staging database: prepared afresh.
-    await staging.exec(`CREATE DATABASE IF NOT EXISTS ${staging.database}`);
+    await staging.exec(`CREATE DATABASE IF NOT EXISTS ${staging.database} COMMENT '${STAGING_COMMENT}'`);
     await staging.exec(`CREATE TABLE ${staging.database}.leftover (x UInt8) ENGINE = MergeTree ORDER BY x`);
     await prepareStaging(target, staging, KEPT_BY_DEMO);
     expect((await staging.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String} AND name = \'leftover\'', { db: staging.database }))).toEqual([]);
@@ -94,6 +94,23 @@ describe('demo staging', () => {
     // demo_runs: the first run (started, finished), then this one recorded in the target as started and finished.
     const runs = await target.query<{ e: string | null }>(`SELECT inference_events AS e FROM ${target.database}.${DEMO_RUNS_TABLE} ORDER BY at, e IS NOT NULL`);
     expect(runs.map((r) => (r.e === null ? null : Number(r.e)))).toEqual([null, before, null, built]);
+  });
+
+  it('drops nothing of a database of the staging name that no demo made (a user\'s): refused, naming it', async () => {
+    const mine = new ChdbWarehouse({ dataDir: testDataDir(), database: `${target.database}_mine` });
+    const theirs = new ChdbWarehouse({ dataDir: testDataDir(), database: stagingDatabase(mine.database) });
+    try {
+      await theirs.exec(`CREATE DATABASE ${theirs.database}`);
+      await theirs.exec(`CREATE TABLE ${theirs.database}.precious (x UInt8) ENGINE = MergeTree ORDER BY x`);
+      await theirs.exec(`INSERT INTO ${theirs.database}.precious VALUES (1)`);
+      await expect(prepareStaging(mine, theirs, KEPT_BY_DEMO)).rejects.toThrow(StagingNameTakenError);
+      await expect(prepareStaging(mine, theirs, KEPT_BY_DEMO)).rejects.toThrow(`database ${theirs.database} exists and is not a demo's staging database (no comment ${JSON.stringify(STAGING_COMMENT)}): the demo builds its run there and would drop it; rename that database, or run the demo with another EDGELAT_DATABASE`);
+      expect(await count(theirs, 'precious')).toBe(1);
+    } finally {
+      await theirs.exec(`DROP DATABASE IF EXISTS ${theirs.database} SYNC`);
+      await theirs.close();
+      await mine.close();
+    }
   });
 
   it('refuses, reading the database it replaces, where that holds events no demo wrote', async () => {
