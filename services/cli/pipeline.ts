@@ -8,9 +8,9 @@ import { startOpsServer } from '../ops-server.ts';
 import { BrokerProbe, type BrokerHealth } from '../eventlog/broker-probe.ts';
 import { stageTopics, type Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
-import type { EventLog } from '../eventlog/types.ts';
+import type { EventLog, TopicPartition } from '../eventlog/types.ts';
 import type { ConfluentWireEventLog } from '../eventlog/confluent-wire.ts';
-import type { RetentionGap } from '../eventlog/kafka-consumer.ts';
+import type { Reassignment, RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
@@ -53,6 +53,17 @@ export const PROGRESS_EVERY_MS = 5_000;
  */
 export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<Stage, number>): string {
   return `edgelat: ${processors.filter((p) => soFar.has(p)).map((p) => `${p} ${soFar.get(p)!.toLocaleString('en-US')}`).join(', ')} records read so far\n`;
+}
+
+/**
+ * Partitions as a line says them, by topic: `edge.inference.v1 0, 2; edge.load.v1 0, 2`, or `no partition`.
+ * @param tps  Topic partitions, in the order to say them.
+ */
+export function partitionsText(tps: readonly TopicPartition[]): string {
+  if (tps.length === 0) return 'no partition';
+  const byTopic = new Map<string, number[]>();
+  for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+  return [...byTopic].map(([topic, ps]) => `${topic} ${ps.join(', ')}`).join('; ');
 }
 
 /** Seconds of a hung broker's silence after which a stopping run ends without finishing its current batch. */
@@ -118,6 +129,11 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       return { ok: running && broker?.ok === true && registry === null, details: { processors, running, broker: brokerDetails(broker), ...(registry ? { registry: { ...registry, waiting_ms: Math.round(registry.waiting_ms) } } : {}) } };
     },
   });
+  // A rebalance said on stderr: which partitions a processor reads now (a trial: an instance joining or killed beside
+  // this one went unsaid at the default log level).
+  const onReassignment = (r: Reassignment): void => {
+    process.stderr.write(`edgelat: ${r.groupId} reads ${partitionsText(r.owned)} now (was ${partitionsText(r.previous)}): a member of its group joined or left\n`);
+  };
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const { REGISTRY_RETRY, withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
@@ -126,7 +142,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const registryRetry = { ...REGISTRY_RETRY, signal: stop.signal };
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
-  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger }).catch(async (error: unknown) => {
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment }).catch(async (error: unknown) => {
     await ops.close();
     throw error;
   })];
@@ -140,7 +156,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       first = null;
       return log;
     }
-    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger });
+    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment });
     kafkaLogs.push(kafkaLog);
     // Another cluster answers at the brokers' address (one that came back without its data): its committed offsets are
     // not this run's, and resuming from them read every topic again from its start into the warehouse, whose

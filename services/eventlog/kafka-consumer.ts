@@ -27,6 +27,8 @@ export interface KafkaConsumerOptions {
   logger?: Logger;
   /** Called for each range of records retention deleted before this member read them (they are skipped). */
   onRetentionGap?: (gap: RetentionGap) => void;
+  /** Called when a rebalance gives this member other partitions than it had (not at its first assignment). */
+  onReassignment?: (change: Reassignment) => void;
   /**
    * The cluster the log connected to (`describeCluster`), with its bootstrap brokers: after a rejoin the member checks
    * that the same cluster answers, and fails its polls with {@link clusterChangedError} when another does.
@@ -56,6 +58,15 @@ export interface RetentionGap {
   partition: number;
   from: number;
   to: number;
+}
+
+/** A member's partitions changed by a rebalance (another member of its group joined or left). */
+export interface Reassignment {
+  groupId: string;
+  /** The partitions it owns now, by topic then partition. */
+  owned: TopicPartition[];
+  /** The partitions it owned before. */
+  previous: TopicPartition[];
 }
 
 /**
@@ -421,8 +432,12 @@ export class KafkaConsumer implements Consumer {
       const pos = this.positions.get(tpKey(tp));
       if (pos !== undefined) this.c.seek({ topic: tp.topic, partition: tp.partition, offset: String(pos) });
     }
+    const previous = this.owned;
     this.owned = next.sort((a, b) => byCodeUnits(a.topic, b.topic) || a.partition - b.partition);
     this.generation++;
+    if (this.generation > 1 && (previous.length !== this.owned.length || previous.some((p, i) => tpKey(p) !== tpKey(this.owned[i]!)))) {
+      this.options.onReassignment?.({ groupId: this.groupId, owned: [...this.owned], previous });
+    }
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

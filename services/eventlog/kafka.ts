@@ -6,7 +6,7 @@
 import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BrokerUnavailableError, PipelineError } from '../../errors.ts';
-import { KafkaConsumer, type RetentionGap } from './kafka-consumer.ts';
+import { KafkaConsumer, type Reassignment, type RetentionGap } from './kafka-consumer.ts';
 import { PartitionFetcher } from './kafka-fetch.ts';
 import { SealWatcher } from './kafka-seals.ts';
 import { kafkaClientConfig, type KafkaClientSettings, type KafkaCompression, type KafkaSasl } from './kafka-client-config.ts';
@@ -51,6 +51,11 @@ export interface KafkaLogOptions {
   tls?: boolean;
   /** Compression of every produced batch (gzip is built into kafkajs). @default 'none' */
   compression?: KafkaCompression;
+  /**
+   * Told when a consumer of this log is given other partitions than before by a rebalance (a member of its group
+   * joined or left; not its first assignment). @default undefined
+   */
+  onReassignment?: (change: Reassignment) => void;
 }
 
 /**
@@ -92,7 +97,7 @@ export class KafkaEventLog implements EventLog {
     private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal'>> & { signal?: AbortSignal },
+    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal' | 'onReassignment'>> & { signal?: AbortSignal; onReassignment?: (change: Reassignment) => void },
     private readonly send: KafkaClientSettings['send'],
     private readonly logger?: Logger,
     /** A client of the same brokers without retries, for {@link ping} (its cluster's connections are not retried either). */
@@ -122,6 +127,7 @@ export class KafkaEventLog implements EventLog {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 20_000,
       signal: options.signal,
+      onReassignment: options.onReassignment,
       adminWaitMs: options.adminWaitMs ?? 30_000,
       retries: options.retries ?? 5,
     };
@@ -231,7 +237,7 @@ export class KafkaEventLog implements EventLog {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
     return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
       pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs,
-      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g),
+      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g), onReassignment: this.options.onReassignment,
       cluster: { id: this.id, brokers: this.options.brokers },
     });
   }
