@@ -252,7 +252,7 @@ function sizeText(bytes: number): string {
  */
 export function formatPruneResult(r: PruneResult, keep: number, dryRun: boolean): string {
   const kept = `${r.kept} version${r.kept === 1 ? '' : 's'} keep${r.kept === 1 ? 's' : ''} ${r.kept === 1 ? 'its file' : 'their files'} (${keep === 0 ? 'the champions alone: --keep 0' : `every champion and the ${keep} newest other${keep === 1 ? '' : 's'} of each kind`})`;
-  const skipped = r.skipped.map((x) => `skipped ${x.version}: its row cannot be written back (${x.problem}); mend or delete it with SQL`);
+  const skipped = r.skipped.map((x) => `skipped ${x.version}: ${x.problem.startsWith('its file ') ? x.problem : `its row cannot be written back (${x.problem}); mend or delete it with SQL`}`);
   if (r.pruned.length === 0) return `${[`nothing to prune: ${kept}`, ...skipped].join('\n')}\n`;
   const files = r.pruned.filter((p) => p.file !== null);
   const bytes = files.reduce((sum, p) => sum + p.fileBytes, 0);

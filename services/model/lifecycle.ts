@@ -323,7 +323,16 @@ export async function runTrainingCycle<Row>(options: TrainingCycleOptions<Row>):
   // is deterministic) is not registered again: a trial's three `model train` runs made three byte-identical versions.
   const sha256 = createHash('sha256').update(trained.bytes).digest('hex');
   const same = (await registry.list(kind)).find((m) => m.fileSha256 === sha256 && m.rowsTrain === trainRows.length);
-  if (same) {
+  // The same bytes as a version whose file was pruned (`model prune`): not registered again either (a schedule with
+  // EDGELAT_RETRAIN_KEEP=0 had registered and pruned the same challengers at every cycle), unless the champion's own
+  // file cannot be read: then the bytes compete as a new version.
+  const pruned = same !== undefined && same.filePath === '';
+  if (pruned && !(champion && (await registry.readFile(champion).then(() => false, () => true)))) {
+    const reason = `identical to ${same.version} (${same.status}, its file pruned by edgelat model prune): the same model file from as many rows; not registered again`;
+    logger.info({ version: same.version, reason }, 'latency model unchanged');
+    return { version: same.version, status: same.status, promoted: false, reason, challengerLoss: same.holdoutLoss, championLoss: null, championVersion: champion?.version ?? null };
+  }
+  if (same && !pruned) {
     // Its file damaged or gone (the registry's SHA-256 check refuses it at every prediction): these are its bytes, so
     // they are written back (a trial: a champion's file with one byte changed could not be mended by retraining).
     const restored = await registry.restoreFile(same, trained.bytes);

@@ -300,7 +300,7 @@ export class ModelRegistry {
    */
   async readFile(model: Pick<RegisteredModel, 'version' | 'filePath' | 'fileSha256'>): Promise<Uint8Array> {
     // No file registered: a version pruned (`edgelat model prune`) or a training run that made none (rejected).
-    if (model.filePath === '' && model.fileSha256 === '') throw new ModelFileError(`${JSON.stringify(model.version)} has no model file (its reason in latency_models says why: pruned by \`edgelat model prune\`, or a run that made none)`, model.version);
+    if (model.filePath === '') throw new ModelFileError(`${JSON.stringify(model.version)} has no model file (its reason in latency_models says why: pruned by \`edgelat model prune\`, or a run that made none)`, model.version);
     let problem: ModelFileError | null = null;
     let bytes: Buffer | null = null;
     const mend = '`edgelat model train` writes it back where it retrains the same model, or trains one to replace it';

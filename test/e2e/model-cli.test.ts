@@ -441,7 +441,8 @@ describe('edgelat model train | list | evaluate, predict', () => {
     const after = JSON.parse((await edgelat(['model', 'list', '--json'], dataDir)).stdout) as Registered[];
     expect(after.map((m) => m.version).sort()).toEqual(before.map((m) => m.version).sort());
     for (const m of after.filter((x) => others.some((o) => o.version === x.version))) {
-      expect([m.status, m.file_path, m.file_sha256, m.reason.startsWith('pruned by edgelat model prune --keep 0: file removed (sha256 ')]).toEqual(['retired', '', '', true]);
+      const was = others.find((o) => o.version === m.version)!;
+      expect([m.status, m.file_path, m.file_sha256, m.reason]).toEqual(['retired', '', was.file_sha256, `pruned by edgelat model prune --keep 0: file removed; was ${was.status}${was.reason ? `: ${was.reason}` : ''}`]);
     }
     expect((await edgelat(['predict', '--model', MODEL, '--chip', CHIP], dataDir)).code).toBe(0);
     const left = await edgelat(['sql', 'SELECT uniqExact(file_sha256) FROM edgelat.latency_model_files', '--format', 'csv'], dataDir);

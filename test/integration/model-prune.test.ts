@@ -2,7 +2,7 @@
  * `edgelat model prune`: the files of old versions and their copies in latency_model_files go, the rows stay (retired,
  * without a file). A retraining schedule registers versions without end, each kept twice (a file and its base64).
  */
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -82,8 +82,9 @@ describe('model prune', () => {
     const left = await w.query<{ s: string }>(`SELECT DISTINCT file_sha256 AS s FROM ${w.database}.latency_model_files ORDER BY s`);
     expect(left.map((x) => x.s)).toEqual([saved[v(2)]!.sha256, saved[v(4)]!.sha256, saved[v(6)]!.sha256, saved['io_ms_p50-20240601T100000Z-0001']!.sha256].sort());
     const five = (await registry.get(kind, v(5)))!;
-    expect([five.status, five.filePath, five.fileSha256, five.metrics, five.rowsTrain]).toEqual(['retired', '', '', { mape: 0.1 }, 100]);
-    expect(five.reason).toBe(`pruned by edgelat model prune --keep 1: file removed (sha256 ${saved[v(5)]!.sha256}); was challenger: r5`);
+    // Its digest stays in the row: a retrain that makes these bytes again is "identical" to it (registers nothing).
+    expect([five.status, five.filePath, five.fileSha256, five.metrics, five.rowsTrain]).toEqual(['retired', '', saved[v(5)]!.sha256, { mape: 0.1 }, 100]);
+    expect(five.reason).toBe('pruned by edgelat model prune --keep 1: file removed; was challenger: r5');
     // A pruned version cannot be promoted: named as such, nothing changed.
     await expect(promoteModel(registry, v(5))).rejects.toThrow(`cannot promote "${v(5)}": "${v(5)}" has no model file (its reason in latency_models says why: pruned by \`edgelat model prune\`, or a run that made none)`);
     expect((await registry.champion(kind))!.version).toBe(v(4));
@@ -93,16 +94,42 @@ describe('model prune', () => {
     const again = await pruneRegistry(registry, w, 1);
     expect([again.pruned, again.skipped.map((s) => s.version)]).toEqual([[], [v(2)]]);
     expect(formatPruneResult(again, 1, false).split('\n')[0]).toBe('nothing to prune: 5 versions keep their files (every champion and the 1 newest other of each kind)');
+    // A copy left by a prune stopped before its last step (the digest only a pruned row names) goes at the next one.
+    await w.insert(`${w.database}.latency_model_files`, [{ file_sha256: saved[v(5)]!.sha256, bytes_base64: Buffer.from([5, 5, 5, 5, 5]).toString('base64') }]);
+    const swept = await pruneRegistry(registry, w, 1);
+    expect([swept.pruned, swept.copiesRemoved]).toEqual([[], 1]);
+    expect(await copies()).toBe(4);
+  });
+
+  it('leaves a file it cannot read, or that is not the registered bytes, with its row, naming it (a re-test: an edited file was removed as the registered one)', async () => {
+    await add(8, 'challenger', new Uint8Array([8]));
+    await add(9, 'challenger', new Uint8Array([9, 9]));
+    await add(10, 'challenger', new Uint8Array([10]));
+    // 8's file edited by hand; 9's path a folder (cannot be read); 10 is the newest and kept.
+    writeFileSync(saved[v(8)]!.path, 'user data');
+    rmSync(saved[v(9)]!.path);
+    mkdirSync(saved[v(9)]!.path);
+    const r = await pruneRegistry(registry, w, 1, { atMs: T + 150 * 3_600_000 });
+    // 10 is kept; 6, older than 8 and 9, goes: its row and copy, not its file (in another data folder).
+    expect(r.pruned.map((p) => [p.version, p.file])).toEqual([[v(6), null]]);
+    expect(existsSync(saved[v(6)]!.path)).toBe(true);
+    expect(r.skipped.map((x) => x.version).sort()).toEqual([v(2), v(8), v(9)].sort());
+    expect(r.skipped.find((x) => x.version === v(8))!.problem).toBe(`its file ${JSON.stringify(saved[v(8)]!.path)} is not the registered bytes (changed after registration): left with its row`);
+    expect(r.skipped.find((x) => x.version === v(9))!.problem).toMatch(new RegExp(`^its file ${JSON.stringify(saved[v(9)]!.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read \\(EISDIR`));
+    expect([existsSync(saved[v(8)]!.path), (await registry.get(kind, v(8)))!.filePath, (await registry.get(kind, v(9)))!.status]).toEqual([true, saved[v(8)]!.path, 'challenger']);
+    // Mended: the next prune takes them.
+    writeFileSync(saved[v(8)]!.path, new Uint8Array([8]));
+    rmSync(saved[v(9)]!.path, { recursive: true });
+    writeFileSync(saved[v(9)]!.path, new Uint8Array([9, 9]));
   });
 
   it('never removes a file outside the registry\'s models folder, and keeps a copy a kept version shares', async () => {
     const r = await pruneRegistry(registry, w, 0, { atMs: T + 200 * 3_600_000 });
-    // io_ms_p50's older version: its file goes, its copy stays (the champion's bytes). 6 is pruned (row and copy) but
-    // its file, in another data folder, stays.
+    // io_ms_p50's older version: its file goes, its copy stays (the champion's bytes); 10, 9 and 8 go whole.
     const old = 'io_ms_p50-20240601T090000Z-0001';
-    expect(r.pruned.map((p) => [p.version, p.file])).toEqual([[old, saved[old]!.path], [v(6), null]]);
-    expect([existsSync(saved[old]!.path), existsSync(saved[v(6)]!.path)]).toEqual([false, true]);
-    expect(r.copiesRemoved).toBe(1);
+    expect(r.pruned.map((p) => [p.version, p.file])).toEqual([[old, saved[old]!.path], [v(10), saved[v(10)]!.path], [v(9), saved[v(9)]!.path], [v(8), saved[v(8)]!.path]]);
+    expect([existsSync(saved[old]!.path), existsSync(saved[v(10)]!.path), existsSync(saved[v(6)]!.path)]).toEqual([false, false, true]);
+    expect(r.copiesRemoved).toBe(3);
     expect(statSync(saved[v(4)]!.path).size).toBe(4);
     // Left: 2 (skipped), 4 and the io_ms_p50 champion.
     expect(await copies()).toBe(3);

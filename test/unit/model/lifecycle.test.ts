@@ -5,7 +5,7 @@
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -284,6 +284,34 @@ describe('failures never crash the schedule', () => {
     const rows = await registry.list('twice');
     expect(rows.find((m) => m.version === first.version)).toMatchObject({ status: 'retired', reason: `replaced by ${newer.version} (its promotion had stopped before retiring this one)` });
     expect(rows.filter((m) => m.status === 'champion')).toHaveLength(1);
+  });
+
+  it('registers nothing for the bytes of a version whose file was pruned, unless the champion cannot be read (a re-test: EDGELAT_RETRAIN_KEEP=0 registered and pruned the same challengers every cycle)', async () => {
+    await seedRows('pruned', T0 - HOUR, T0 + 3 * HOUR, () => 1);
+    const trainer = slopeTrainer('pruned', 'pruned', { train: [], score: [] });
+    const first = await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    // Another champion (chosen by hand), the first retired, then pruned: its row keeps its digest, without a file.
+    const stale = (await registry.get('pruned', first.version))!;
+    const other = await registry.saveFile('pruned-20240601T003000Z-0001', new TextEncoder().encode(JSON.stringify({ slope: 2 })), '.json');
+    await registry.register({ ...stale, version: 'pruned-20240601T003000Z-0001', trainedAtMs: T0 + 30 * MINUTE, filePath: other.path, fileSha256: other.sha256, status: 'champion', updatedAtMs: T0 + 30 * MINUTE });
+    await registry.setStatus('pruned', first.version, 'retired', 'replaced by hand', T0 + 30 * MINUTE);
+    // As `model prune` leaves it (this file's registry holds other tests' kinds: pruned by hand here).
+    const retired = (await registry.get('pruned', first.version))!;
+    unlinkSync(retired.filePath);
+    await registry.register({ ...retired, filePath: '', reason: 'pruned by edgelat model prune --keep 0: file removed; was retired', updatedAtMs: retired.updatedAtMs + 1 });
+    const rows = (await registry.list('pruned')).length;
+    // The same window again: the same bytes as the pruned version.
+    const again = await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    expect([again.version, again.status, again.promoted, again.reason]).toEqual([first.version, 'retired', false,
+      `identical to ${first.version} (retired, its file pruned by edgelat model prune): the same model file from as many rows; not registered again`]);
+    expect((await registry.list('pruned')).length).toBe(rows);
+    // The champion's file gone with no copy: the bytes compete as a new version (and win: the champion cannot serve).
+    await forgetStoredFiles();
+    renameSync(other.path, `${other.path}.gone`);
+    const mend = await runTrainingCycle({ trainer, registry, nowMs: T0, seed: 1, logger, ...WINDOW });
+    expect(mend.version).not.toBe(first.version);
+    expect((await registry.list('pruned')).length).toBe(rows + 1);
+    renameSync(`${other.path}.gone`, other.path);
   });
 
   it('keeps a promotion the log refuses to announce, and announces it again later (a trial: a schedule promoted twice while its producer was disconnected; neither reached the topic)', async () => {
