@@ -337,17 +337,22 @@ function collects(option: Command['options'][number]): boolean {
  * (the shell's exit status 130 / 143). Both handlers go at the first signal, so a second one before the line is
  * written ends the process by default instead of writing it twice (a review). Re-raising, not process.exit: that
  * waited at times on the embedded engine's teardown (a probe: 1 of 6 SIGTERMs of the demo still alive 30 s later).
- * @param say  The line for the signal received (without the newline); called once.
- * @returns    A function removing both handlers, for when the work ends without a signal.
+ * @param say    The line for the signal received (without the newline); called once.
+ * @param until  Work the signal must not cut (the demo's exchange of its tables): when it returns a promise, the line
+ *               and the signal wait for it to settle (a second signal meanwhile ends the process at once).
+ * @returns      A function removing both handlers, for when the work ends without a signal.
  */
-export function endBySignalAfter(say: (signal: NodeJS.Signals) => string): () => void {
+export function endBySignalAfter(say: (signal: NodeJS.Signals) => string, until?: () => Promise<unknown> | null): () => void {
   const remove = () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
   function onSignal(signal: NodeJS.Signals): void {
     remove();
-    process.stderr.write(`${say(signal)}\n`, () => process.kill(process.pid, signal));
+    const end = (): void => void process.stderr.write(`${say(signal)}\n`, () => process.kill(process.pid, signal));
+    const pending = until?.() ?? null;
+    if (pending === null) end();
+    else void pending.then(end, end);
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -5,7 +5,7 @@ import { UsageError } from './usage-error.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { chdbDir, embeddedOnlyNote, modelDir } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../pipeline/demo.ts';
+import { assertReplaceable, DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../pipeline/demo.ts';
 import { prepareStaging, publishStaging, StagingNameTakenError, stagingDatabase } from '../pipeline/demo-staging.ts';
 import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
@@ -116,6 +116,8 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   const work = new ChdbWarehouse({ dataDir: chdbDir(config), database: stagingDatabase(config.database) });
   const progress = createProgress();
   let published = false;
+  /** The exchange of the tables under way: a signal waits for it (a re-test: a SIGTERM then said the old run was kept). */
+  let publishing: Promise<void> | null = null;
   /** Whether the staging database is the demo's own (made, or being made): a failure drops it. */
   let ownStaging = false;
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
@@ -124,26 +126,29 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     return published
       ? `\nedgelat: interrupted (${signal}) after the run replaced the previous one in database ${config.database}: its summary was not printed`
       : `\nedgelat: interrupted (${signal}); database ${config.database} keeps the previous run (this run's partial tables in ${work.database} are dropped by the next demo)`;
-  });
+  }, () => publishing);
   try {
     const kept = [...KEPT_BY_DEMO, ...(opts.models === false ? ['latency_models', 'latency_model_files'] : [])];
-    // runDemo refuses where the database it replaces holds inference events no demo wrote (staging then dropped, below).
-    // A database of that name that no demo made is refused, dropping nothing.
+    // Both refusals come before anything is made or dropped (a re-test: a refused demo, exit 2 "nothing changed", had
+    // dropped the staging database first): inference events no demo wrote in the database the run replaces, and a
+    // database of the staging name that no demo made.
+    await assertReplaceable(warehouse, opts.replace === true).catch((error: unknown) => {
+      if (!(error instanceof DemoRefusedError)) throw error;
+      progress.stop();
+      throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
+    });
     ownStaging = true;
     await prepareStaging(warehouse, work, kept).catch((error: unknown) => {
       if (!(error instanceof StagingNameTakenError)) throw error;
       ownStaging = false;
       throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
     });
+    // replace: checked above, on the database the run replaces (the staging one holds no events yet).
     const result = await runDemo({
-      warehouse: work, replaces: warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: opts.replace,
+      warehouse: work, replaces: warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: true,
       sim, finishLater: true, keepTables: kept,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),
-    }).catch((error: unknown) => {
-      if (!(error instanceof DemoRefusedError)) throw error;
-      progress.stop();
-      throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
     });
     // The latency model: the simulator's MLPerf cut as the benchmark prior, then the retraining schedule
     // replayed in event time (each cycle reads the data up to its time; a challenger must beat the champion).
@@ -161,8 +166,10 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     }
     // Complete once the models are trained: only then does the run replace the previous one.
     progress.stage('replacing the previous run', 0);
-    await publishStaging(warehouse, work);
-    published = true;
+    publishing = publishStaging(warehouse, work).then(() => {
+      published = true;
+    });
+    await publishing;
     const registry = new ModelRegistry(warehouse, modelDir(config));
     const champions = await registry.list();
     const modelPartitions = (await result.log.partitionCount(MODEL_LATENCY_TOPIC)) ?? 0;

@@ -4,6 +4,7 @@
  * disk) had already dropped the previous complete run, and the model registry with it (a trial); now it leaves the
  * database as it was, and the next demo drops the staging database it left.
  */
+import { createHash } from 'node:crypto';
 import type { Warehouse } from '../warehouse/types.ts';
 import { managedObjects } from '../warehouse/migrations.ts';
 import { recordDemoRun } from './demo-runs.ts';
@@ -11,9 +12,19 @@ import { recordDemoRun } from './demo-runs.ts';
 /** What `stagingDatabase` appends to the database's name. */
 export const STAGING_SUFFIX = '__demo_next';
 
-/** The staging database of a demo run on `database`: `<database>__demo_next`. */
+/** Longest database name edgelat takes (config.ts, EDGELAT_DATABASE). */
+const MAX_DATABASE_CHARS = 63;
+
+/**
+ * The staging database of a demo run on `database`: `<database>__demo_next`; where that is longer than a database name
+ * may be (63), the name cut and 8 hex digits of its SHA-256 put before the suffix, so that two long names keep two
+ * staging databases (a re-test: a 53-character EDGELAT_DATABASE, valid everywhere else, failed the demo).
+ */
 export function stagingDatabase(database: string): string {
-  return `${database}${STAGING_SUFFIX}`;
+  const plain = `${database}${STAGING_SUFFIX}`;
+  if (plain.length <= MAX_DATABASE_CHARS) return plain;
+  const tag = createHash('sha256').update(database).digest('hex').slice(0, 8);
+  return `${database.slice(0, MAX_DATABASE_CHARS - STAGING_SUFFIX.length - tag.length - 1)}_${tag}${STAGING_SUFFIX}`;
 }
 
 /** Comment a demo gives its staging database: only a database so marked is dropped as one. */

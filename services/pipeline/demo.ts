@@ -125,6 +125,30 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
 }
 
 /**
+ * Refuse to replace a database's demo tables where `inference_events` holds events no demo wrote (a pipeline's run, rows
+ * written by hand), unless `replace`.
+ * @param target   The database whose tables a demo run would replace.
+ * @param replace  `--replace`: replace them anyway.
+ * @throws {DemoRefusedError} naming the count and how to go on; nothing is changed.
+ */
+export async function assertReplaceable(target: Warehouse, replace: boolean): Promise<void> {
+  // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
+  const foreign = replace ? { events: 0, lastDemo: null, total: 0 } : await foreignEvents(target);
+  if (foreign.events > 0) {
+    // Beside a demo's own events, only those no demo wrote are counted (an upgrade trial: "1688 inference events, none
+    // of them a demo's" beside 71,909 of the demo).
+    const count = (k: number): string => `${k.toLocaleString('en-US')} inference event${k === 1 ? '' : 's'}`;
+    const whose = foreign.lastDemo !== null
+      ? `${count(foreign.events)}, not the ${foreign.lastDemo.toLocaleString('en-US')} the last demo left`
+      : foreign.total > foreign.events
+        ? `${count(foreign.events)} no demo wrote (beside ${(foreign.total - foreign.events).toLocaleString('en-US')} of a demo)`
+        : `${count(foreign.events)}, ${foreign.events === 1 ? 'not' : 'none of them'} a demo's`;
+    throw new DemoRefusedError(`database ${target.database} holds ${whose} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
+      + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
+  }
+}
+
+/**
  * Run the whole main job embedded: simulate a fleet → produce to the
  * in-process log (arrival order, with jitter; a few undecodable records) →
  * join → rolling correlation → warehouse-sink into chdb; the simulator's
@@ -139,20 +163,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { warehouse, config } = options;
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
-  // Data no demo wrote (a trial: a Kafka pipeline's 2,037 events in the same ./.edgelat, erased without a word).
-  const foreign = options.replace ? { events: 0, lastDemo: null, total: 0 } : await foreignEvents(options.replaces ?? warehouse);
-  if (foreign.events > 0) {
-    // Beside a demo's own events, only those no demo wrote are counted (an upgrade trial: "1688 inference events, none
-    // of them a demo's" beside 71,909 of the demo).
-    const count = (k: number): string => `${k.toLocaleString('en-US')} inference event${k === 1 ? '' : 's'}`;
-    const whose = foreign.lastDemo !== null
-      ? `${count(foreign.events)}, not the ${foreign.lastDemo.toLocaleString('en-US')} the last demo left`
-      : foreign.total > foreign.events
-        ? `${count(foreign.events)} no demo wrote (beside ${(foreign.total - foreign.events).toLocaleString('en-US')} of a demo)`
-        : `${count(foreign.events)}, ${foreign.events === 1 ? 'not' : 'none of them'} a demo's`;
-    throw new DemoRefusedError(`database ${(options.replaces ?? warehouse).database} holds ${whose} (a pipeline's run, or rows written by hand): the demo replaces every table it manages and would erase them; `
-      + 'run the demo in another folder (EDGELAT_DATA_DIR) or database (EDGELAT_DATABASE), or give --replace to replace them');
-  }
+  await assertReplaceable(options.replaces ?? warehouse, options.replace === true);
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
   const kept = new Set([...KEPT_BY_DEMO, ...(options.keepTables ?? [])]);
   for (const name of [...managedObjects(db)].reverse()) {

@@ -2,6 +2,7 @@
  * A demo run built in a staging database replaces the previous run only when complete (services/pipeline/demo-staging.ts).
  * A trial: a demo cut short had already dropped the previous complete run, and the model registry with it.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { DEMO_RUNS_TABLE, DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../../services/pipeline/demo.ts';
@@ -31,6 +32,12 @@ describe('demo staging', () => {
 
   it('names the staging database after the target', () => {
     expect(stagingDatabase('edgelat')).toBe('edgelat__demo_next');
+    // A long name (63 characters at most, as EDGELAT_DATABASE takes): cut, with 8 hex digits of its SHA-256.
+    const long = 'z'.repeat(53);
+    expect(stagingDatabase(long)).toBe(`${'z'.repeat(43)}_${createHash('sha256').update(long).digest('hex').slice(0, 8)}__demo_next`);
+    expect(stagingDatabase(long)).toHaveLength(63);
+    expect(stagingDatabase('z'.repeat(52))).toBe(`${'z'.repeat(52)}__demo_next`);
+    expect(stagingDatabase('y'.repeat(63))).not.toBe(stagingDatabase(`${'y'.repeat(62)}x`));
   });
 
   it('a first run into a database that does not exist yet: the tables are renamed in, the materialized view made, the staging database dropped', async () => {
