@@ -230,10 +230,9 @@ program
       // signal does (exit 130 / 143); a --write read too (a re-test: a SETTINGS read held serve's writer). The embedded
       // engine ends with the process.
       const cancel = (warehouse as { cancelRunning?: () => Promise<number> }).cancelRunning?.bind(warehouse);
-      if (opts.write && !cancel) {
-        const text = await warehouse.queryText(query, params, FORMATS[opts.format]);
-        process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-      } else {
+      // --write on the embedded warehouse streams too (a trial: its result was held whole, 6.6 GB for 100 M rows, then
+      // V8's string limit; `| head` did not stop it); a statement chdb does not stream runs as one query there.
+      {
         // A read is printed as it comes, waiting while stdout is full, so no result is held whole (a trial: an
         // unbounded SELECT grew to 24 GB before the kernel killed it; 20 M rows took 1.2 GB).
         let last = 0x0a;
