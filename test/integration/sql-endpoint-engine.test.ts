@@ -4,6 +4,8 @@
  * `edgelat serve`) nor runs past its time limit.
  */
 import { mkdtempSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +217,22 @@ describe('ChdbEngine', () => {
       expect(answer).toMatch(/^HTTP\/1\.1 413 /);
       expect(answer.toLowerCase()).toContain('x-clickhouse-exception-code: 307');
       expect(answer).toContain('Code: 307. DB::Exception: request body of 70000000 bytes (Content-Length) is larger than 1024 bytes');
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('answers a chunked or gzip body over its limit with 413, code 307, not a reset connection (a trial: curl exit 56 / 52)', async () => {
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), bodyLimitBytes: 1024 });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/?query=${encodeURIComponent('INSERT INTO eng.t FORMAT TSV')}`;
+      // No Content-Length: a stream of 3,000 bytes in chunks.
+      const chunked = await fetch(url, { method: 'POST', body: Readable.toWeb(Readable.from([Buffer.alloc(1500, 0x31), Buffer.alloc(1500, 0x31)])) as ReadableStream, duplex: 'half' } as RequestInit);
+      expect([chunked.status, chunked.headers.get('x-clickhouse-exception-code'), await chunked.text()]).toEqual([413, '307', expect.stringContaining('request body is larger than 1024 bytes: the edgelat endpoint reads a body whole')]);
+      // 600 bytes of gzip that decode to 3,000.
+      const gz = await fetch(url, { method: 'POST', body: gzipSync(Buffer.alloc(3000, 0x31)), headers: { 'content-encoding': 'gzip' } });
+      expect([gz.status, await gz.text()]).toEqual([413, expect.stringContaining('request body is larger than 1024 bytes (gzip-decoded)')]);
     } finally {
       await endpoint.close();
     }
