@@ -36,6 +36,18 @@ export function nearestNames(given: string, known: readonly string[], max = 8): 
 }
 
 /**
+ * Items of a list as message text, JSON-quoted: at most `max`, then how many were left out (`"x1", "x2", … 49,998
+ * more`). A trial's CSV header of 50,000 unknown columns made a 489 KB error line, cut at a pipe's 64 KiB before the
+ * columns that were expected.
+ * @param max  Items shown (≥ 1). @default 8
+ */
+export function someQuoted(items: readonly string[], max = 8): string {
+  const shown = items.slice(0, Math.max(1, max)).map((x) => JSON.stringify(x));
+  const more = items.length - shown.length;
+  return more > 0 ? `${shown.join(', ')}, … ${more.toLocaleString('en-US')} more` : shown.join(', ');
+}
+
+/**
  * The known names like `given`, closest first: those that start with it or hold it, and those within an edit distance
  * of a third of its length, rounded (at least 1: `modle` is 2 from model), case-insensitive; [] when none is (a mistyped word among a few commands is
  * answered with the one meant, not a list of all of them: a trial's `help gatee` listed every command as "nearest").

@@ -656,7 +656,7 @@ if (helpWords !== null) {
       const names = cmd === program ? [...commandNames] : cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
       const like = similarNames(word, names);
       const near = names.length === 0 ? `\`${path.join(' ')}\` has no subcommands`
-        : like.length > 0 ? `did you mean ${like.slice(0, 3).join(', or ')}?` : `\`edgelat ${[...path, '--help'].join(' ')}\` lists ${path.length === 0 ? 'the commands' : 'its subcommands'}`;
+        : like.length > 0 ? `did you mean ${like.slice(0, 3).join(', or ')}?` : `none is named so: ${path.length === 0 ? 'the commands' : `the subcommands of ${path.join(' ')}`} follow`;
       process.stderr.write(`edgelat: help: unknown command '${[...path, word].join(' ')}' (${near})\n`);
       helpOfUnknown = true;
       break;

@@ -16,7 +16,7 @@
 import { assertColumnsOnce, csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
 import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
-import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName } from '../names.ts';
+import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName, someQuoted } from '../names.ts';
 
 const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
 const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
@@ -126,9 +126,9 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
   // Column names are matched ignoring case and surrounding spaces (a trial's spreadsheet header `Chip,Kind` was refused).
   const written = (head?.cells ?? []).map((h) => h.trim());
   const header = written.map((h) => h.toLowerCase());
-  if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${JSON.stringify(written.join(','))}`);
+  if (!header.includes('chip')) throw new RangeError(`${file.file}: the header needs a chip column, got ${written.length > 8 ? `${written.length.toLocaleString('en-US')} columns: ${someQuoted(written)}` : JSON.stringify(written.join(','))}`);
   const unknown = written.filter((_, i) => !(COLUMNS as readonly string[]).includes(header[i]!));
-  if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; expected some of ${COLUMNS.join(', ')}`);
+  if (unknown.length > 0) throw new RangeError(`${file.file}: unknown column(s) ${someQuoted(unknown)}; expected some of ${COLUMNS.join(', ')}`);
   assertColumnsOnce(file.file, header);
   const rows: ChipInfo[] = [];
   const problems: ImportProblem[] = [];

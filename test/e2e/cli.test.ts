@@ -473,7 +473,7 @@ describe('edgelat CLI', () => {
     const trainHelp = await edgelat(['help', 'model', 'train'], dataDir);
     expect([trainHelp.code, trainHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: edgelat model train [options]']);
     const bogusHelp = await edgelat(['help', 'model', 'bogus'], dataDir);
-    expect(errLines(bogusHelp.stderr)[0]).toBe("edgelat: help: unknown command 'model bogus' (`edgelat model --help` lists its subcommands)");
+    expect(errLines(bogusHelp.stderr)[0]).toBe("edgelat: help: unknown command 'model bogus' (none is named so: the subcommands of model follow)");
     // No command's help was asked for: a usage error before any command runs, as `help bogus` (exit 0 before).
     expect(bogusHelp.code).toBe(64);
     // A word after a command without subcommands is said too (a re-test: printed the help, exit 0, the word unsaid).

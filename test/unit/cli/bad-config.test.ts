@@ -59,7 +59,7 @@ describe('an unknown command', () => {
     // The command meant, not every command as "nearest" (a trial); none alike: where the commands are listed.
     expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (did you mean gate?)");
     expect(results[10]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'model lst' (did you mean list?)");
-    expect(results[11]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'bogus' (`edgelat --help` lists the commands)");
+    expect(results[11]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'bogus' (none is named so: the commands follow)");
   });
 });
 

@@ -556,6 +556,10 @@ describe('mergeChipCatalog', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,kind,vendor\nx,gpu,gpu,V\n' }, stored)).toThrow('c.csv: the header names "kind" twice; give each column once');
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'Chip,Kind,KIND\n' }, stored)).toThrow('c.csv: the header names "kind" twice; give each column once');
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'Chip,Tops\n' }, stored)).toThrow(/unknown column\(s\) "Tops"/);
+    // 50,000 unknown columns: the first 8 and a count, then what is expected (a trial: a 489 KB line, cut by a pipe).
+    const wide = ['chip', ...Array.from({ length: 50_000 }, (_, i) => `x${i}`)].join(',');
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: `${wide}\n` }, stored)).toThrow(/^c\.csv: unknown column\(s\) "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", … 49,992 more; expected some of chip, /);
+    expect(() => mergeChipCatalog({ file: 'c.csv', text: `${wide.slice(5)}\n` }, stored)).toThrow(/^c\.csv: the header needs a chip column, got 50,000 columns: "x0", "x1", .* … 49,992 more$/);
   });
 
   it('matches column names ignoring case (a trial: a spreadsheet\'s header Chip,Kind,Vendor was refused as having no chip column)', () => {
