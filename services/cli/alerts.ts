@@ -11,7 +11,7 @@ import { ALERT_CHANGE_KEYS, type AlertChange } from '../alerts/alert-change.ts';
 import type { EdgelatConfig } from '../config.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { backoffDelay } from '../retry.ts';
-import { intFlag, timeFlag } from './common.ts';
+import { intFlag, LOCKED_HELP, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { printable } from '../names.ts';
 
@@ -45,7 +45,7 @@ export function registerAlertCommands(program: Command): void {
     .addOption(new Option('--since <time>', 'only windows ending at or after this time (ISO 8601 UTC or epoch ms)').argParser(timeFlag('--since')))
     .addOption(new Option('--limit <n>', 'warehouse: only the newest N changes (0: all)').default(0).argParser(intFlag('--limit', 0)))
     .addOption(new Option('--poll-ms <ms>', 'Kafka: pause between reads at the end of the topic').default(1000).argParser(intFlag('--poll-ms', 10, 60_000)))
-    .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json\n\nExit codes: 0 printed (none too; on Kafka: stopped by Ctrl-C or SIGTERM); 1 failure (no warehouse in the data folder, Kafka unreachable, a warehouse error); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again) (the warehouse only).')
+    .addHelpText('after', '\nExamples:\n  npx edgelat alerts tail --firing-only          # after `npm start`: from the embedded warehouse\n  EDGELAT_KAFKA_BROKERS=localhost:9092 npx edgelat alerts tail --json\n\nExit codes: 0 printed (none too; on Kafka: stopped by Ctrl-C or SIGTERM); 1 failure (no warehouse in the data folder, Kafka unreachable, a warehouse error); 2 bad usage; ' + LOCKED_HELP + ' (the warehouse only).')
     .action(async (opts: TailFlags) => {
       const { loadConfig } = await import('../config.ts');
       const config = loadConfig();

@@ -19,6 +19,9 @@ export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 /** An integer as a user writes it: decimal digits, or decimal scientific notation (`1e6`, `2.5e3`). */
 const INTEGER_TEXT = /^\+?\d+(\.\d*)?([eE]\+?\d+)?$/;
 
+/** The exit code every command that opens the embedded warehouse has, as its help says it (main.ts sets it). */
+export const LOCKED_HELP = '75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again)';
+
 /**
  * Parse an integer flag within [min, max]: decimal digits, or scientific notation whose value is an
  * integer (`--input-bytes 1e6`). @throws {InvalidArgumentError} naming the flag, the bound and the value.

@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
-import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
+import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -181,7 +181,7 @@ for (const option of shadowHandOverOptions()) demo.addOption(option);
 demo
   .option('--replace', 'replace the tables even where they hold inference events no demo wrote (a pipeline run\'s in the same folder); without it the demo refuses and drops nothing', false)
   .option('--trace <file...>', 'arrival trace files in the Azure LLM inference trace\'s format (columns TIMESTAMP, ContextTokens), merged, in place of the repository\'s cut of the 2023 trace (data/azure-llm-trace)')
-  .addHelpText('after', '\nThe demo builds its run in <EDGELAT_DATABASE>__demo_next and then replaces the tables of the previous demo in EDGELAT_DATABASE with it (other tables there are left alone; a demo cut short leaves the previous run as it was); where they hold events no demo wrote, it refuses unless --replace.\nExit codes: 0 done; 1 failure (a warehouse error, a full disk); 2 bad usage (a flag, a fleet too large, events no demo wrote without --replace: nothing changed); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again); 130 Ctrl-C, 143 SIGTERM (the previous run kept; a signal while the tables are exchanged waits for the exchange, and then says the new run replaced it).')
+  .addHelpText('after', '\nThe demo builds its run in <EDGELAT_DATABASE>__demo_next and then replaces the tables of the previous demo in EDGELAT_DATABASE with it (other tables there are left alone; a demo cut short leaves the previous run as it was); where they hold events no demo wrote, it refuses unless --replace.\nExit codes: 0 done; 1 failure (a warehouse error, a full disk); 2 bad usage (a flag, a fleet too large, events no demo wrote without --replace: nothing changed); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (the previous run kept; a signal while the tables are exchanged waits for the exchange, and then says the new run replaced it).')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] } & ShadowHandOverFlags, command: Command) => {
     const cfg = await config();
     await (await import('./demo.ts')).demoCommand(cfg, { ...opts, alertsWebhook: alertsWebhookOf(opts.alertsWebhook, cfg.alertsWebhookUrl), shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
@@ -198,7 +198,7 @@ program
     return [...prev, v];
   })
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; a SETTINGS clause too), and edgelat refuses table functions that read or write outside the warehouse (file, url, s3, remote, …) and INTO OUTFILE', false)
-  .addHelpText('after', '\nExit codes: 0 answered; 1 failure (an unknown table or column, a query that fails as it runs, no warehouse in the data folder); 2 bad usage (a syntax error, a --param its type cannot read or no placeholder takes, a statement refused without --write, more than one statement); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again); 130 Ctrl-C, 143 SIGTERM (a server\'s query asked to stop first).')
+  .addHelpText('after', '\nExit codes: 0 answered; 1 failure (an unknown table or column, a query that fails as it runs, no warehouse in the data folder); 2 bad usage (a syntax error, a --param its type cannot read or no placeholder takes, a statement refused without --write, more than one statement); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (a server\'s query asked to stop first).')
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
@@ -282,7 +282,7 @@ program
 program
   .command('migrate')
   .description('create or upgrade the edgelat tables (applies sql/migrations/NNNN_*.sql not yet applied, and adds back columns of the edgelat tables dropped by hand; idempotent) in the embedded warehouse, or on the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; exit 1 when a column has another type than the migrations give it')
-  .addHelpText('after', '\nExit codes: 0 up to date (applied, or nothing to apply); 1 a column of another type than the migrations give it (left as it is), or a failure (a warehouse error, a ClickHouse server that refuses); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nExit codes: 0 up to date (applied, or nothing to apply); 1 a column of another type than the migrations give it (left as it is), or a failure (a warehouse error, a ClickHouse server that refuses); ' + LOCKED_HELP + '.')
   .action(async () => {
     const { configuredWarehouse } = await warehouses();
     const warehouse = await configuredWarehouse(await config());
@@ -321,7 +321,7 @@ program
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
   .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name; "any" accepts every Host, which turns off the check against DNS rebinding (a web page on another name that resolves here): list the names instead where you can').argParser(allowedHostsFlag))
-  .addHelpText('after', '\nExit codes: 0 stopped by Ctrl-C or SIGTERM; 1 failure (a port in use, an address not of this machine, a warehouse error); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nExit codes: 0 stopped by Ctrl-C or SIGTERM; 1 failure (a port in use, an address not of this machine, a warehouse error); 2 bad usage; ' + LOCKED_HELP + '.')
   .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number; allowedHosts?: string[] | 'any' }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
@@ -352,7 +352,7 @@ const pipelineCommand = program
 pipelineCommand
   .command('run')
   .description('run join, correlation and warehouse-sink on Kafka (EDGELAT_KAFKA_BROKERS) into ClickHouse (EDGELAT_CLICKHOUSE_URL, else the embedded warehouse); any number of instances share the partitions; SIGTERM or Ctrl-C finishes the batch, commits and exits 0 (1 when it stopped while the broker was gone, naming its error; a broker that hangs for 15 s, or a second signal, ends it at once with 1, the batch under way not committed)')
-  .addHelpText('after', '\nExit codes: 0 stopped cleanly (SIGTERM, Ctrl-C, or --until-end drained), 1 failure (a broker gone or unreachable, a warehouse error, settings that differ from the committed ones), 2 bad usage, 3 --until-end drained but Kafka\'s retention had deleted input records before they were read, 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nExit codes: 0 stopped cleanly (SIGTERM, Ctrl-C, or --until-end drained), 1 failure (a broker gone or unreachable, a warehouse error, settings that differ from the committed ones), 2 bad usage, 3 --until-end drained but Kafka\'s retention had deleted input records before they were read, ' + LOCKED_HELP + '.')
   .option('--processors <list>', 'processors this instance runs (comma-separated: join, correlation, shadow, sink, alerts; default join,correlation,sink, with shadow when EDGELAT_SHADOWS=true, with alerts when --alerts-webhook is given); shadow needs EDGELAT_SHADOWS=true on every instance, alerts needs --alerts-webhook')
   .option('--until-end', 'stop once the inputs are sealed (edgelat simulate --seal) and the whole consumer group of each processor has drained them; works with any number of instances; exits 3 when Kafka\'s retention deleted input records before they were read', false)
   .addOption(new Option('--metrics-port <port>', 'port of /healthz and /metrics (0: any free port)').default(9464).argParser(intFlag('--metrics-port', 0, 65_535)))
@@ -401,7 +401,7 @@ benchmarkFileOptions(program
   .description('load a benchmark table (HELP latency tables, MLPerf Inference results, or SingleStream p50/p90 per run: the priors `model train` needs) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
   .option('--source <name>', 'source label stored with every row (default: help-<folder>, mlperf or mlperf-singlestream, by --format)', idFlag('--source'))
   .option('--json', 'print what was imported as JSON: {source, benchmark_rows, profiles, chips, problems, bad_lines: [{file, line, field, value, message}], skipped, database}', false)
-  .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written); ' + LOCKED_HELP + '.')
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
     const [{ configuredWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./benchmark.ts'), import('./common.ts')]);
     checkBenchmarkFiles(opts);
@@ -447,7 +447,7 @@ MLPerf leave one system out (about 40 s on 2 cores):
 Exit codes: 0 scored (help: bad lines of the tables are listed and left out); 1 failure (telemetry: no warehouse in the
 data folder, a warehouse error); 2 bad usage: a
 missing or unreadable file, a flag the format does not read, an unknown --device or --system, nothing to score (no rows
-of a device or system, or telemetry without the demo's run in the warehouse); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again) (telemetry).`)
+of a device or system, or telemetry without the demo's run in the warehouse); ${LOCKED_HELP} (telemetry).`)
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; device?: string; system?: string; shots?: number; draws?: number; seed: number; json: boolean }, command: Command) => {
     // A flag the format does not read would be ignored without a word (--shots with telemetry ran 40 s as if not given).
     const reads = EVALUATE_FLAGS[opts.format] ?? [];
@@ -471,7 +471,7 @@ model
   .option('--kinds <list>', `model kinds, comma-separated (${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')})`)
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
-  .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
     const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainFailedLine, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
@@ -518,7 +518,7 @@ model
   .description('the registered latency models (latency_models): version, status champion/challenger/retired, holdout metrics')
   .option('--kind <kind>', 'only this kind')
   .option('--json', 'print JSON', false)
-  .addHelpText('after', '\nA row the list cannot read whole (edited by hand: metrics that are not JSON, a status none of champion/challenger/retired) is listed with a warning saying what, as is a kind with two champions (the newest serves).\nExit codes: 0 listed (none registered too); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage (an unknown kind or flag); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nA row the list cannot read whole (edited by hand: metrics that are not JSON, a status none of champion/challenger/retired) is listed with a warning saying what, as is a kind with two champions (the newest serves).\nExit codes: 0 listed (none registered too); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
   .action(async (opts: { kind?: string; json: boolean }) => {
     if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
       throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
@@ -535,7 +535,7 @@ model
   .description('make a registered latency model the champion of its kind by hand (a rollback to an earlier version, or a challenger chosen over the champion); the champion is retired; predict and serve use the new one (serve within its 10 s cache; while serve holds the data folder, run this with EDGELAT_CLICKHOUSE_URL set to its ClickHouse port)')
   .argument('<version>', 'a version of `edgelat model list`, e.g. total_ms_p50-20240601T101000Z-0001')
   .option('--json', 'print JSON: {version, kind, previous, retired, announced}', false)
-  .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing, changed since registration or not a latency model of its kind, a row to write that cannot be written back, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing, changed since registration or not a latency model of its kind, a row to write that cannot be written back, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named); ' + LOCKED_HELP + '.')
   .action(async (version: string, opts: { json: boolean }) => {
     const [{ withModelRegistry }, { promoteModel, withPromotionLog }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry, config) => {
@@ -554,7 +554,7 @@ model
   .addOption(new Option('--keep <n>', 'versions of each kind that keep their files beside its champion (the newest by training time)').default(5).argParser(intFlag('--keep', 0, 1_000_000)))
   .option('--dry-run', 'change nothing: list what would be removed', false)
   .option('--json', 'print JSON: {pruned: [{version, kind, status, file, file_bytes}], kept, copies_removed, copy_bytes, skipped, dry_run}', false)
-  .addHelpText('after', '\nA retraining schedule registers a version of a kind at each cycle that changes it (~50–210 KB of ONNX, kept twice: in <data dir>/models and as base64 in latency_model_files); nothing else removes them. A pruned version\'s row keeps its metrics and says what it was (its reason); it can no longer be promoted. Files outside this data folder\'s models folder are left in place (their rows pruned); a file that cannot be removed or read, or is not the registered bytes, is left with its row and named on stdout, as a row edited by hand that cannot be written back is.\nExample: edgelat model prune --keep 3 --dry-run\nExit codes: 0 pruned (or nothing to prune); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+  .addHelpText('after', '\nA retraining schedule registers a version of a kind at each cycle that changes it (~50–210 KB of ONNX, kept twice: in <data dir>/models and as base64 in latency_model_files); nothing else removes them. A pruned version\'s row keeps its metrics and says what it was (its reason); it can no longer be promoted. Files outside this data folder\'s models folder are left in place (their rows pruned); a file that cannot be removed or read, or is not the registered bytes, is left with its row and named on stdout, as a row edited by hand that cannot be written back is.\nExample: edgelat model prune --keep 3 --dry-run\nExit codes: 0 pruned (or nothing to prune); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage; ' + LOCKED_HELP + '.')
   .action(async (opts: { keep: number; dryRun: boolean; json: boolean }) => {
     const [{ withModelRegistry }, { pruneRegistry }, { snakeCaseKeys, formatPruneResult }] = await Promise.all([warehouses(), import('../model/prune.ts'), import('./model.ts')]);
     await withModelRegistry(async (warehouse, registry) => {
@@ -582,7 +582,7 @@ edge of what they saw (a lower bound).
 
 Exit codes: 0 predicted; 1 the data cannot answer (no champion model yet, a chip in the catalog without
 benchmark p50 and p90), or a failure; 2 bad usage: a flag, an unknown model, chip or server;
-75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).
+${LOCKED_HELP}.
 
 Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {

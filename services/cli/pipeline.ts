@@ -178,6 +178,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   // run before its stop summary (a trial); SIGKILL still ends it at once.
   let stopping = false;
   let forced = false;
+  /** The stopping run's check of a hung broker (cleared when the run ends). */
+  let watchdog: NodeJS.Timeout | undefined;
   let lastCounts: StreamingCounts = {};
   /**
    * End the run at once, its current batch not committed: a broker that hangs (no answer, no error) held a stop for
@@ -209,7 +211,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     process.stderr.write(`edgelat: ${sig}: stopping after the current batch${schedule ? ' and the retraining cycle under way' : ''} (a broker that does not answer for ${STOP_HANG_S} s ends the run without it, as ${sig} again does while it does not answer)\n`);
     // While stopping, a broker that neither answers nor fails (hung) ends the run after STOP_HANG_S of silence; one that
     // refuses is an error the stop itself reports (exit 1 naming it).
-    const watchdog = setInterval(() => {
+    watchdog = setInterval(() => {
       void probe?.check().then((h) => {
         if (!h.ok && h.error === undefined && h.ms >= STOP_HANG_S * 1000) forceStop(`${sig}: the broker has not answered for ${Math.floor(h.ms / 1000)} s`);
       });
@@ -353,6 +355,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     if (line !== '') process.stdout.write(`edgelat pipeline stopped: ${line} (counts of the last run that processed records, up to its last batch; then it failed: see below)\n`);
     throw error;
   } finally {
+    clearInterval(watchdog);
     await schedule?.stop();
     // The registry holds promotions the topic never got: say which, so that its consumers can be told.
     for (const p of pending.values()) {

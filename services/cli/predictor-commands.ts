@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/schemas.ts';
-import { assertReadableFile, dimFlag, idFlag, idListFlag, intFlag, numberFlag } from './common.ts';
+import { assertReadableFile, dimFlag, idFlag, idListFlag, intFlag, LOCKED_HELP, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
@@ -40,7 +40,7 @@ export function registerPredictorCommands(program: Command): void {
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
     .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim (repeatable), e.g. seq=128').argParser(dimFlag))
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
-    .addHelpText('after', '\nExit codes: 0 chips ranked; 1 no chip could be ranked (the answer, every chip skipped with its reason, is printed), or a failure; 2 bad usage: a flag, an unknown model or chip, an unreadable ONNX or profile file; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).\n\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx test/fixtures/onnx/tiny-cnn.onnx --slo-p90-ms 20 --rps 2 --json   # a small CNN in the repository; your own .onnx file')
+    .addHelpText('after', '\nExit codes: 0 chips ranked; 1 no chip could be ranked (the answer, every chip skipped with its reason, is printed), or a failure; 2 bad usage: a flag, an unknown model or chip, an unreadable ONNX or profile file; ' + LOCKED_HELP + '.\n\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx test/fixtures/onnx/tiny-cnn.onnx --slo-p90-ms 20 --rps 2 --json   # a small CNN in the repository; your own .onnx file')
     .action(async (opts: RecommendOptions) => {
       const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {
@@ -53,7 +53,7 @@ export function registerPredictorCommands(program: Command): void {
     .command('list')
     .description('print the chip catalog (a row that breaks the import\'s rules, written with sql --write, is named on stderr instead)')
     .option('--json', 'print JSON', false)
-    .addHelpText('after', '\nExit codes: 0 listed (rows left out are named on stderr); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+    .addHelpText('after', '\nExit codes: 0 listed (rows left out are named on stderr); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage; ' + LOCKED_HELP + '.')
     .action(async (opts: { json: boolean }) => {
       const [{ withModelRegistry }, { formatChips }, { loadCatalog }, { validChips }] = await Promise.all([warehouses(), predictor(), import('../predictor/evidence.ts'), import('../predictor/chip-catalog.ts')]);
       await withModelRegistry(async (warehouse) => {
@@ -69,7 +69,7 @@ export function registerPredictorCommands(program: Command): void {
     .description('merge a catalog CSV into the chips table: columns chip, kind (cpu|gpu|npu|fpga|asic), vendor, names (;-separated), peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour; a blank cell keeps the stored value; the good lines are written and every bad field is reported with file and line')
     .argument('<chips.csv>', 'catalog CSV (see data/chips/edge-chips.csv)')
     .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}], claims: [{line, chip, name, from}]} as JSON (one entry per bad field; claims: names that were another chip\'s id or raw name)', false)
-    .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written); 2 bad usage: a missing file or a bad header (nothing written); 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+    .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written); 2 bad usage: a missing file or a bad header (nothing written); ' + LOCKED_HELP + '.')
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
       assertReadableFile(file, `chips import ${JSON.stringify(file)}`);

@@ -5,7 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { idFlag, numberFlag, required, timeFlag } from './common.ts';
+import { idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
 
@@ -39,7 +39,7 @@ export function registerReportCommands(program: Command): void {
     .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective, ms (> 0, at most 1e9, as every command takes it): adds the SLO knee (lowest load bucket of at least 100 requests whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .option('--quiet', 'do not print the summary', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-nx\n\nThe three files in --out are replaced on every run. When the filters match no request, they are still written (empty tables, the summary says why) and the exit code is 1; an id no request has is bad usage (2) and writes nothing.\nExit codes: 0 written; 1 no request matched (files written), or a failure (no warehouse in the data folder, a folder that cannot be written); 2 bad usage; 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat report load-latency --out report\n  npx edgelat report load-latency --metric gpu_util --chip jetson-xavier-nx --slo-p99-ms 80 --out report-nx\n\nThe three files in --out are replaced on every run. When the filters match no request, they are still written (empty tables, the summary says why) and the exit code is 1; an id no request has is bad usage (2) and writes nothing.\nExit codes: 0 written; 1 no request matched (files written), or a failure (no warehouse in the data folder, a folder that cannot be written); 2 bad usage; ' + LOCKED_HELP + '.\n\nOn a ClickHouse server: set EDGELAT_CLICKHOUSE_URL (and EDGELAT_DATABASE).')
     .action(async (opts: LoadLatencyFlags) => {
       await reportLoadLatencyCommand(opts);
     });

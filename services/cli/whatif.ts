@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { SensitivitySource } from '../predictor/whatif.ts';
-import { idFlag, intFlag, numberFlag, required } from './common.ts';
+import { idFlag, intFlag, LOCKED_HELP, numberFlag, required } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
@@ -22,7 +22,7 @@ export function registerWhatIfCommand(program: Command): void {
     .addOption(new Option('--workers <c>', 'with --chip: its workers per replica (requests served at once), 1..1024; default the largest concurrency its servers in the fleet report, 1 (said to be assumed) when none runs it').argParser(intFlag('--workers', 1, 1024)))
     .addOption(new Option('--lookback-hours <h>', "hours of the server's requests replayed, before its newest one, > 0 up to 8760 (a year); its workers are read over all its telemetry").default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips, too few requests in the lookback, a warehouse error; one line on stderr), 2 bad usage (an unknown server or chip too), 75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again).')
+    .addHelpText('after', '\nExamples (after `npm start`):\n  npx edgelat whatif --server edge-02 --add-replicas 1\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin\n  npx edgelat whatif --server edge-04 --chip jetson-agx-orin --workers 2\n\nExit codes: 0 answered (saturated too), 1 failure (no evidence to compare the chips, too few requests in the lookback, a warehouse error; one line on stderr), 2 bad usage (an unknown server or chip too), ' + LOCKED_HELP + '.')
     .action(async (opts: { server: string; addReplicas?: number; chip?: string; workers?: number; lookbackHours: number; json: boolean }) => {
       if (opts.workers !== undefined && opts.chip === undefined) throw new UsageError(`--workers: only with --chip (the server's own chip has the workers it reports), got --workers ${opts.workers} alone`);
       const add = opts.addReplicas ?? (opts.chip ? 0 : 1);
