@@ -648,15 +648,15 @@ if (helpWords !== null) {
   let cmd: Command = program;
   const path: string[] = [];
   for (const word of helpWords.filter((w) => !w.startsWith('-'))) {
-    // `help help`: the help of the help command is edgelat's own.
-    if (cmd === program && word === 'help') break;
+    // `help help`, `model help help`: the help of the help command is the command's own.
+    if (word === 'help') break;
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
     if (sub === undefined) {
       const { similarNames } = await import('../names.ts');
       const names = cmd === program ? [...commandNames] : cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
       const like = similarNames(word, names);
       const near = names.length === 0 ? `\`${path.join(' ')}\` has no subcommands`
-        : like.length > 0 ? `did you mean ${like.slice(0, 3).join(', or ')}?` : `none is named so: ${path.length === 0 ? 'the commands' : `the subcommands of ${path.join(' ')}`} follow`;
+        : like.length > 0 ? `Did you mean ${like.slice(0, 3).join(', or ')}?` : `none is named so: ${path.length === 0 ? 'the commands' : `the subcommands of ${path.join(' ')}`} follow`;
       process.stderr.write(`edgelat: help: unknown command '${[...path, word].join(' ')}' (${near})\n`);
       helpOfUnknown = true;
       break;
@@ -670,8 +670,10 @@ try {
   checkTakenValues(program);
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
   // `help help`: edgelat's help (commander printed it as an error, exit 64: a re-test).
+  // `model help help`: the group's help (a re-test: exit 64, as for an unknown command).
   const argv = first === 'help' && process.argv[3] === 'help' ? [...process.argv.slice(0, 2), '--help']
-    : first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
+    : group !== undefined && process.argv[3] === 'help' && process.argv[4] === 'help' ? [...process.argv.slice(0, 3), '--help']
+      : first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
   await program.parseAsync(argv);
 } catch (error) {
   if (error instanceof CommanderError) {

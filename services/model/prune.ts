@@ -27,7 +27,7 @@ export interface PrunedModel {
 export interface PruneResult {
   /** The versions pruned, by kind then version. */
   pruned: PrunedModel[];
-  /** Versions that keep their file: every champion, and the `keep` newest others of each kind. */
+  /** Versions that keep their file by the rule: every champion, and the `keep` newest others of each kind (not the skipped). */
   kept: number;
   /** Rows of `latency_model_files` removed: copies no kept version shares. */
   copiesRemoved: number;
@@ -115,7 +115,8 @@ export async function pruneRegistry(registry: ModelRegistry, warehouse: Warehous
   const [copies] = shas.length === 0 ? [{ n: 0, bytes: 0 }] : await warehouse.query<{ n: number | string; bytes: number | string }>(
     `SELECT count() AS n, sum(length(bytes_base64)) AS bytes FROM ${table} WHERE has({shas:Array(String)}, file_sha256)`, { shas });
   if (!options.dryRun && Number(copies!.n) > 0) await warehouse.exec(`ALTER TABLE ${table} DELETE WHERE has({shas:Array(String)}, file_sha256) SETTINGS mutations_sync = 2`, { shas });
-  return { pruned, kept: all.filter((m) => !fileless.has(m.version) && m.filePath !== '').length, copiesRemoved: Number(copies!.n), copyBytes: Number(copies!.bytes), skipped };
+  const left = new Set(skipped.map((x) => x.version));
+  return { pruned, kept: all.filter((m) => !fileless.has(m.version) && m.filePath !== '' && !left.has(m.version)).length, copiesRemoved: Number(copies!.n), copyBytes: Number(copies!.bytes), skipped };
 }
 
 /**

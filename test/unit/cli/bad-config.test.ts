@@ -52,13 +52,13 @@ describe('an unknown command', () => {
     // A group's option before its subcommand (`chips --bogus`, `model --bogus list`) runs no command either (a trial: exit 2);
     // `model help lst`, a group's own help command, names the word (a trial: its help alone, exit 64).
     const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0],
-      [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64]];
+      [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64], [['model', 'help', 'help'], 0]];
     const results = await Promise.all(runs.map(async ([args]) => edgelat(args, dataDir)));
     expect(results.map((r) => r.code)).toEqual(runs.map(([, code]) => code));
     // `help gatee` names what it did not find before the help (it printed the whole help and nothing else).
     // The command meant, not every command as "nearest" (a trial); none alike: where the commands are listed.
-    expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (did you mean gate?)");
-    expect(results[10]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'model lst' (did you mean list?)");
+    expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (Did you mean gate?)");
+    expect(results[10]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'model lst' (Did you mean list?)");
     expect(results[11]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'bogus' (none is named so: the commands follow)");
   });
 });
