@@ -145,10 +145,10 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
       silent.child.kill('SIGTERM');
       const t0 = Date.now();
       expect(await silent.exited, silent.out.stderr).toBe(1);
-      // 15 s of silence, counted from the last answer (the pause came just before the signal).
-      expect(Date.now() - t0).toBeGreaterThan(10_000);
+      // Within 15 s of silence (counted from the last answer) and a probe's seconds, by the watchdog; or sooner, where the
+      // processors were between batches when the broker stopped and the stop asked it itself (3 s): ended either way.
       expect(Date.now() - t0).toBeLessThan(40_000);
-      expect(silent.out.stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: SIGTERM: the broker has not answered for 1\d s: ending now, the current batch not committed \(the processors start from their committed offsets next time, and read its records again\)$/);
+      expect(silent.out.stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: (SIGTERM: the broker has not answered for 1\d s: ending now, the current batch not committed \(the processors start from their committed offsets next time, and read its records again\)|stopped by a signal while the broker did not answer)/);
     } finally {
       silent.mock.resume();
       if (silent.child.exitCode === null) silent.child.kill('SIGKILL');
