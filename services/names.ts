@@ -49,8 +49,9 @@ export function someQuoted(items: readonly string[], max = 8): string {
 
 /**
  * The known names like `given`, closest first: those that start with it or hold it, and those within an edit distance
- * of a third of its length, rounded (at least 1: `modle` is 2 from model), case-insensitive; [] when none is (a mistyped word among a few commands is
- * answered with the one meant, not a list of all of them: a trial's `help gatee` listed every command as "nearest").
+ * of a third of its length, rounded (at least 1: `modle` is 2 from model), case-insensitive; [] when none is (a
+ * mistyped word among a few commands is answered with the one meant, not a list of all of them: a trial's
+ * `help gatee` listed every command as "nearest").
  * @param known  Every known name.
  */
 export function similarNames(given: string, known: readonly string[]): string[] {

@@ -145,7 +145,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     });
     // replace: checked above, on the database the run replaces (the staging one holds no events yet).
     const result = await runDemo({
-      warehouse: work, replaces: warehouse, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: true,
+      warehouse: work, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: true,
       sim, finishLater: true, keepTables: kept,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),

@@ -41,11 +41,6 @@ export interface DemoOptions {
    * training left no model, and predict failed). @default none
    */
   keepTables?: readonly string[];
-  /**
-   * The database this run will replace when `warehouse` is its staging database (demo-staging.ts): the check for
-   * inference events no demo wrote ({@link DemoRefusedError}) reads it. @default warehouse
-   */
-  replaces?: Warehouse;
 }
 
 export { DEMO_RUNS_TABLE };
@@ -163,7 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { warehouse, config } = options;
   const db = warehouse.database;
   const simConfig = normalizeSimConfig(options.sim); // before anything is dropped: a bad setting must not cost the old run
-  await assertReplaceable(options.replaces ?? warehouse, options.replace === true);
+  await assertReplaceable(warehouse, options.replace === true);
   // Replace the previous demo's tables (dropped, not truncated: their insert-deduplication logs must go too).
   const kept = new Set([...KEPT_BY_DEMO, ...(options.keepTables ?? [])]);
   for (const name of [...managedObjects(db)].reverse()) {

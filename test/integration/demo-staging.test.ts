@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
-import { DEMO_RUNS_TABLE, DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../../services/pipeline/demo.ts';
+import { assertReplaceable, DEMO_RUNS_TABLE, DemoRefusedError, KEPT_BY_DEMO, runDemo } from '../../services/pipeline/demo.ts';
 import { prepareStaging, publishStaging, STAGING_COMMENT, StagingNameTakenError, stagingDatabase } from '../../services/pipeline/demo-staging.ts';
 import { partialDemoWarning } from '../../services/pipeline/demo-runs.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -45,7 +45,7 @@ describe('demo staging', () => {
     const next = new ChdbWarehouse({ dataDir: testDataDir(), database: stagingDatabase(fresh.database) });
     try {
       await prepareStaging(fresh, next, KEPT_BY_DEMO);
-      await runDemo({ warehouse: next, replaces: fresh, config, sim: { seed: 3, servers: 1, durationMs: 60_000 }, badRecords: 0 });
+      await runDemo({ warehouse: next, config, sim: { seed: 3, servers: 1, durationMs: 60_000 }, badRecords: 0 });
       const built = await count(next, 'inference_events');
       expect(built).toBeGreaterThan(0);
       expect(await databases()).not.toContain(fresh.database);
@@ -82,7 +82,7 @@ describe('demo staging', () => {
     await prepareStaging(target, staging, KEPT_BY_DEMO);
     expect((await staging.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String} AND name = \'leftover\'', { db: staging.database }))).toEqual([]);
     expect((await staging.query<{ chip: string }>(`SELECT chip FROM ${staging.database}.chips WHERE chip = 'my-npu'`)).map((r) => r.chip)).toEqual(['my-npu']);
-    await runDemo({ warehouse: staging, replaces: target, config, sim: { seed: 4, servers: 2, durationMs: 60_000 }, badRecords: 0 });
+    await runDemo({ warehouse: staging, config, sim: { seed: 4, servers: 2, durationMs: 60_000 }, badRecords: 0 });
     const built = await count(staging, 'inference_events');
     expect(built).not.toBe(before);
     // Cut short here (before publishing): the previous run is whole, and no read command warns.
@@ -124,7 +124,8 @@ describe('demo staging', () => {
     const e = makeInference({ edge_server_id: 'edge-99', event_id: 'from-a-pipeline', ts: Date.UTC(2024, 5, 1, 10) });
     await target.insert(`${target.database}.inference_events`, [{ ...e, ts: msToDateTime64(e.ts) }]);
     await prepareStaging(target, staging, KEPT_BY_DEMO);
-    const refused = runDemo({ warehouse: staging, replaces: target, config, sim: { seed: 4, servers: 2, durationMs: 60_000 }, badRecords: 0 });
+    // The CLI asks this of the database the run replaces before it makes the staging database (demo.ts).
+    const refused = assertReplaceable(target, false);
     await expect(refused).rejects.toThrow(DemoRefusedError);
     await expect(refused).rejects.toThrow(new RegExp(`^database ${target.database} holds \\d+ inference events, not the \\d+ the last demo left`));
   });
