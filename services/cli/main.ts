@@ -671,9 +671,11 @@ try {
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
   // `help help`: edgelat's help (commander printed it as an error, exit 64: a re-test).
   // `model help help`: the group's help (a re-test: exit 64, as for an unknown command).
-  const argv = first === 'help' && process.argv[3] === 'help' ? [...process.argv.slice(0, 2), '--help']
+  // `help --help`, `help model -h`: the same as without the flag (a trial: `help --help` printed edgelat's help as an error, exit 64).
+  const helpOf = first === 'help' ? process.argv.slice(3).filter((w) => w !== '--help' && w !== '-h') : [];
+  const argv = first === 'help' && (helpOf.length === 0 || helpOf[0] === 'help') ? [...process.argv.slice(0, 2), '--help']
     : group !== undefined && process.argv[3] === 'help' && process.argv[4] === 'help' ? [...process.argv.slice(0, 3), '--help']
-      : first === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
+      : first === 'help' ? [...process.argv.slice(0, 2), ...(helpOf.length > 1 ? helpOf : ['help', ...helpOf]), ...(helpOf.length > 1 ? ['--help'] : [])] : process.argv;
   await program.parseAsync(argv);
 } catch (error) {
   if (error instanceof CommanderError) {

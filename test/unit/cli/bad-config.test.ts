@@ -52,7 +52,8 @@ describe('an unknown command', () => {
     // A group's option before its subcommand (`chips --bogus`, `model --bogus list`) runs no command either (a trial: exit 2);
     // `model help lst`, a group's own help command, names the word (a trial: its help alone, exit 64).
     const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0],
-      [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64], [['model', 'help', 'help'], 0]];
+      [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64], [['model', 'help', 'help'], 0],
+      [['help', '--help'], 0], [['help', 'model', 'train', '-h'], 0]];
     const results = await Promise.all(runs.map(async ([args]) => edgelat(args, dataDir)));
     expect(results.map((r) => r.code)).toEqual(runs.map(([, code]) => code));
     // `help gatee` names what it did not find before the help (it printed the whole help and nothing else).
@@ -60,6 +61,9 @@ describe('an unknown command', () => {
     expect(results[1]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'gatee' (Did you mean gate?)");
     expect(results[10]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'model lst' (Did you mean list?)");
     expect(results[11]!.stderr.split('\n')[0]).toBe("edgelat: help: unknown command 'bogus' (none is named so: the commands follow)");
+    // `help --help` is edgelat's help, `help model train -h` train's (a trial: the first printed as an error, exit 64).
+    expect([results[13]!.stdout.split('\n')[0], results[13]!.stderr]).toEqual(['Usage: edgelat [options] [command]', '']);
+    expect(results[14]!.stdout.split('\n')[0]).toBe('Usage: edgelat model train [options]');
   });
 });
 
