@@ -88,14 +88,14 @@ export interface SqlEngine {
    * (a read of any size holds about one block here); statements that return no rows run as one query. A stream that
    * fails frees its query on the engine before its connection serves another call (see `releaseFailedStream`).
    * @param readonly As {@link SqlEngine.query}'s: true on a reader, false on the writer, 'any' where one is free first.
-   * @param onChunk Each chunk's bytes and rows, in order; awaited before the next block is fetched. A throw stops the
-   *                query and is thrown.
+   * @param onChunk Each chunk's bytes and rows (null: not known, an answer made whole in a format that does not tell
+   *                them), in order; awaited before the next block is fetched. A throw stops the query and is thrown.
    * @param signal  Stops the query between blocks (the client went away).
    * @returns       Rows and bytes the engine read where the engine tells them (statements without rows), else null.
    * @throws {WarehouseError} as {@link SqlEngine.query}, whether before the first chunk or after it.
    */
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
-    onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null>;
+    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null>;
   /**
    * Insert a raw payload.
    * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
@@ -412,7 +412,7 @@ export class ChdbEngine implements SqlEngine {
   }
 
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
-    onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return this.on(readonly, (c) => c.run(database, async (session) => {
       // A client that went away while this waited for a connection: never started (chdb's stream started with an aborted

@@ -135,10 +135,14 @@ export async function writeWithin(stream: Writable, chunk: Uint8Array, stallMs: 
   }
 }
 
-/** ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far, and what the engine read where it tells (statements without rows). */
-function readSummary(resultRows: number, resultBytes: number, read: { readRows: number; readBytes: number } | null): string {
+/**
+ * ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far, and what the engine read where it
+ * tells (an answer made whole). `result_rows` is left out where the rows are not known (`resultRows` null: an answer
+ * made whole in a format whose text does not tell them; it had said "0" for a JSON answer of rows: a trial).
+ */
+function readSummary(resultRows: number | null, resultBytes: number, read: { readRows: number; readBytes: number } | null): string {
   const engine = read === null ? {} : { read_rows: String(read.readRows), read_bytes: String(read.readBytes), total_rows_to_read: String(read.readRows) };
-  return JSON.stringify({ ...engine, written_rows: '0', written_bytes: '0', result_rows: String(resultRows), result_bytes: String(resultBytes) });
+  return JSON.stringify({ ...engine, written_rows: '0', written_bytes: '0', ...(resultRows === null ? {} : { result_rows: String(resultRows) }), result_bytes: String(resultBytes) });
 }
 
 /**
@@ -156,7 +160,7 @@ function readSummary(resultRows: number, resultBytes: number, read: { readRows: 
  * @param run      Runs the statement, handing its output to `onChunk` (engine.stream).
  */
 async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number, metrics: SqlEndpointMetrics,
-  run: (onChunk: (chunk: Uint8Array, rows: number) => Promise<void>, signal: AbortSignal) => Promise<{ readRows: number; readBytes: number } | null>): Promise<FastifyReply> {
+  run: (onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void>, signal: AbortSignal) => Promise<{ readRows: number; readBytes: number } | null>): Promise<FastifyReply> {
   const res = reply.raw;
   const gone = new AbortController();
   const onClose = () => {
@@ -167,7 +171,7 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
   // query then ran to the end on a reader).
   if (res.closed || res.destroyed) onClose();
   const held: Uint8Array[] = [];
-  let rows = 0;
+  let rows: number | null = 0;
   let bytes = 0;
   let streaming = false;
   let stalled = false;
@@ -177,7 +181,7 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
   });
   try {
     const read = await run(async (chunk, n) => {
-      rows += n;
+      rows = rows === null || n === null ? null : rows + n;
       bytes += chunk.length;
       if (streaming) return write(chunk);
       held.push(chunk);
@@ -472,7 +476,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const where: boolean | 'any' = !onReader && canonical !== null && /^KILL\b/i.test(codeOf(canonical)) ? 'any' : onReader;
       return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, async (onChunk, signal) => {
         let started = false;
-        const tracked = (chunk: Uint8Array, rows: number) => {
+        const tracked = (chunk: Uint8Array, rows: number | null) => {
           started = true;
           return onChunk(chunk, rows);
         };

@@ -376,6 +376,37 @@ export function releaseSession(dataDir: string): void {
 const BLOCK_FORMATS: ReadonlySet<string> = new Set(['tabseparated', 'tsv', 'tabseparatedraw', 'tsvraw', 'raw', 'csv', 'jsoneachrow', 'jsonlines', 'ndjson',
   'jsoncompacteachrow', 'jsonstringseachrow', 'jsoncompactstringseachrow', 'rowbinary', 'lineasstring', 'native', 'null']);
 
+/** Formats of one line a row, values escaped (no raw newline in one), with the header lines each writes before them (lower-case). */
+const LINE_FORMATS: ReadonlyMap<string, number> = new Map([
+  ...['tabseparated', 'tsv', 'jsoneachrow', 'jsonlines', 'ndjson', 'jsoncompacteachrow', 'jsonstringseachrow', 'jsoncompactstringseachrow'].map((f) => [f, 0] as const),
+  ...['tabseparatedwithnames', 'tsvwithnames', 'jsoncompacteachrowwithnames', 'jsoncompactstringseachrowwithnames'].map((f) => [f, 1] as const),
+  ...['tabseparatedwithnamesandtypes', 'tsvwithnamesandtypes', 'jsoncompacteachrowwithnamesandtypes', 'jsoncompactstringseachrowwithnamesandtypes'].map((f) => [f, 2] as const),
+]);
+
+/**
+ * Rows of a whole answer in `format`, where its text tells them exactly: the lines of a format of one line a row, less
+ * its header lines ({@link LINE_FORMATS}); the `"rows"` count the JSON formats write after the data (JSON, JSONCompact,
+ * JSONStrings, JSONCompactStrings). Null for any other format (CSV's quoted values may hold newlines; Pretty, Parquet, …).
+ * @param format  Output format (as the statement ran it), case-insensitive.
+ * @param body    The whole answer.
+ */
+export function answerRows(format: string, body: Uint8Array): number | null {
+  const f = format.toLowerCase();
+  const header = LINE_FORMATS.get(f);
+  if (header !== undefined) {
+    let lines = 0;
+    for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
+    return Math.max(0, lines - header);
+  }
+  if (['json', 'jsoncompact', 'jsonstrings', 'jsoncompactstrings'].includes(f)) {
+    // The count follows every row: the last `"rows": N` of the text (a value's own quotes are escaped in a string).
+    const tail = Buffer.from(body.subarray(Math.max(0, body.length - 4096))).toString('utf8');
+    const counts = [...tail.matchAll(/"rows":\s*(\d+)/g)];
+    return counts.length > 0 ? Number(counts[counts.length - 1]![1]) : null;
+  }
+  return null;
+}
+
 /** Whether a read in `format` may be streamed block by block ({@link BLOCK_FORMATS}), case-insensitive. */
 export function streamsByBlock(format: string): boolean {
   return BLOCK_FORMATS.has(format.toLowerCase());
@@ -399,14 +430,14 @@ export function bindable(params: Readonly<Record<string, QueryParam>>): Record<s
  * CREATE, …): those run as one query, whose answer (if any) is small, handed over as one chunk.
  * @param params  `{name:Type}` values bound by the engine (never spliced into the text).
  * @param format  Output format (a `FORMAT` clause in `sql` wins).
- * @param onChunk Called with each chunk's bytes and its rows, in order; awaited before the next block is
- *                fetched (backpressure). A throw stops the query.
+ * @param onChunk Called with each chunk's bytes and its rows (null where the answer made whole does not tell them:
+ *                {@link answerRows}), in order; awaited before the next block is fetched (backpressure). A throw stops the query.
  * @param signal  Aborts the query between blocks (chdb's ChdbAbortError).
  * @returns       Rows and bytes the engine read, when known (the one-query path), else null.
  * @throws        chdb's error of the statement, or what `onChunk` throws.
  */
 export async function streamStatement(session: Session, sql: string, given: Readonly<Record<string, QueryParam>>, format: string,
-  onChunk: (chunk: Uint8Array, rows: number) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+  onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
   const params = bindable(given);
   const bind = Object.keys(params).length > 0;
   let started = false;
@@ -430,7 +461,8 @@ export async function streamStatement(session: Session, sql: string, given: Read
   // Not streamable by block, or not a statement that returns rows: one query, its answer whole.
   const result = await chdbCall(() => (bind ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format })));
   const bytes = result.bytes();
-  if (bytes.length > 0) await onChunk(bytes, 0);
+  // The rows where the answer's text tells them (X-ClickHouse-Summary's result_rows); null: not known.
+  if (bytes.length > 0) await onChunk(bytes, answerRows(format, bytes));
   return { readRows: result.rowsRead, readBytes: result.bytesRead };
 }
 

@@ -47,6 +47,22 @@ describe('sql endpoint: reads answered as their output comes', () => {
     expect([commented.text, commented.headers['x-clickhouse-format']]).toEqual(['{"a":1}\n', 'JSONEachRow']);
   });
 
+  it('counts the rows of an answer made whole where its text tells them, and leaves result_rows out where it does not', async () => {
+    // A trial: "result_rows":"0" for FORMAT JSON, CSVWithNames and SHOW TABLES answers that had rows.
+    const summary = async (sql: string) => JSON.parse((await fetchRaw(sql)).headers['x-clickhouse-summary'] as string) as Record<string, string>;
+    const rows = await Promise.all(['SELECT number FROM numbers(3) FORMAT JSON', 'SELECT number FROM numbers(3) FORMAT JSONCompactStrings',
+      'SELECT number FROM numbers(4) FORMAT TSVWithNamesAndTypes', 'SELECT number FROM numbers(2) FORMAT JSONCompactEachRowWithNames',
+      'SELECT toString(number) AS s FROM numbers(3) FORMAT TabSeparatedWithNames', 'SHOW DATABASES'].map(async (sql) => (await summary(sql)).result_rows));
+    const databases = (await fetchRaw('SHOW DATABASES FORMAT JSONEachRow')).text.trim().split('\n').length;
+    expect(rows).toEqual(['3', '3', '4', '2', '3', String(databases)]);
+    // A value holding the count's own words and a newline changes nothing (escaped in both formats).
+    expect((await summary('SELECT \'"rows": 7\n\' AS s FROM numbers(2) FORMAT JSON')).result_rows).toBe('2');
+    expect((await summary('SELECT \'a\nb\' AS s FROM numbers(2) FORMAT TSVWithNames')).result_rows).toBe('2');
+    // Formats whose text does not tell them (CSV's quoted values may hold newlines; Pretty): no count, rather than a wrong one.
+    const csv = await summary('SELECT number FROM numbers(3) FORMAT CSVWithNames');
+    expect(['result_rows' in csv, csv.result_bytes]).toEqual([false, '15']);
+  });
+
   it('sends a read longer than STREAM_AFTER_BYTES chunked, every row once and in order', async () => {
     const n = 600_000; // 4.1 MB of TSV
     expect(numbersTsv(n).length).toBeGreaterThan(3 * STREAM_AFTER_BYTES);
