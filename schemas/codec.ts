@@ -256,7 +256,7 @@ export function readWithWriterSchema(
   body: Buffer,
   readerSchema?: string | object,
 ): DecodeResult<Record<string, unknown>> {
-  let writer: avro.Type;
+  let writer: avro.Type | undefined;
   let reading: Reading | undefined;
   try {
     writer = cachedType(writerSchemaJson);
@@ -266,12 +266,47 @@ export function readWithWriterSchema(
     // avsc fails with a TypeError on some schemas it cannot resolve (a top-level union, a branch naming a type defined
     // elsewhere): its words ("cannot read properties of undefined") read as a crash, so they are said to be avsc's.
     if (err instanceof TypeError) return fail('', `invalid or incompatible schema: the writer's schema could not be resolved to the reader's (avsc: ${message.toLowerCase()})`);
+    // The field the schemas differ on, where one does (a trial: "cannot read "string" as "double"" named none).
+    let field: { path: string; reason: string } | null = null;
+    try {
+      if (readerSchema !== undefined && writer !== undefined) field = incompatibleField(cachedType(readerSchema), writer);
+    } catch {
+      field = null;
+    }
+    if (field !== null) return fail(field.path, `invalid or incompatible schema: field ${field.path}: ${field.reason}`);
     return fail('', `invalid or incompatible schema: ${message.toLowerCase()}`);
   }
-  if (reading === undefined) return decodeBody(writer, body);
+  if (reading === undefined) return decodeBody(writer!, body);
   const read = decodeBody(reading.type, body, reading.resolver);
   if (!read.ok || reading.bridge === null) return read;
   return checkBridgedFields(reading.bridge, read.value) ?? read;
+}
+
+/**
+ * The first field (in the reader's order, dotted through nested records) on which a writer's record cannot be read as
+ * the reader's: a field whose types do not resolve (avsc's reason, e.g. `cannot read "string" as "double"`), or a
+ * reader field without a default that the writer lacks (by name or alias). Null when no single field is to blame
+ * (the records' names, or both not records).
+ */
+export function incompatibleField(reader: avro.Type, writer: avro.Type, prefix = ''): { path: string; reason: string } | null {
+  if (reader.typeName !== 'record' || writer.typeName !== 'record') return null;
+  const writerFields = (writer as avro.types.RecordType).fields;
+  for (const field of (reader as avro.types.RecordType).fields) {
+    const path = `${prefix}${field.name}`;
+    const names = [field.name, ...field.aliases];
+    const written = writerFields.find((w) => names.includes(w.name));
+    if (written === undefined) {
+      if (field.defaultValue() === undefined) return { path, reason: 'the writer\'s schema has no such field and the reader\'s gives it no default' };
+      continue;
+    }
+    try {
+      field.type.createResolver(written.type, { ignoreNamespaces: true });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return incompatibleField(field.type, written.type, `${path}.`) ?? { path, reason: message.charAt(0).toLowerCase() + message.slice(1) };
+    }
+  }
+  return null;
 }
 
 /** Fingerprint hex (wire byte order) -> kind, filled as codecs are created. */

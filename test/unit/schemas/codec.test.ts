@@ -492,6 +492,25 @@ describe('schema resolution (C11 style)', () => {
     expect(readWithWriterSchema(exp.replace('1e18', '9223372036854775808'), Buffer.from([0x54, 0x0e])))
       .toEqual({ ok: false, path: '', reason: 'invalid or incompatible schema: the number 9223372036854775808 in the schema is outside the long range −2^63..2^63−1' });
   });
+
+  it('names the field on which a writer\'s schema cannot be read as the reader\'s (a trial: "cannot read "string" as "double"" named none)', () => {
+    const R = (fields: object[], name = 'E') => ({ type: 'record', name, fields });
+    const reader = R([{ name: 'id', type: 'string' }, { name: 'total_ms', type: 'double' }, { name: 'status', type: 'string' },
+      { name: 'load', type: R([{ name: 'cpu', type: 'double' }], 'L') }]);
+    const cases: [string, object, string, string][] = [
+      ['a string where the reader has a double', R([{ name: 'id', type: 'string' }, { name: 'total_ms', type: 'string' }, { name: 'status', type: 'string' }, { name: 'load', type: R([{ name: 'cpu', type: 'double' }], 'L') }]),
+        'total_ms', 'cannot read "string" as "double"'],
+      ['an enum where the reader has a string', R([{ name: 'id', type: 'string' }, { name: 'total_ms', type: 'double' }, { name: 'status', type: { type: 'enum', name: 'St', symbols: ['OK'] } }, { name: 'load', type: R([{ name: 'cpu', type: 'double' }], 'L') }]),
+        'status', 'cannot read "St" as "string"'],
+      ['a nested record\'s field', R([{ name: 'id', type: 'string' }, { name: 'total_ms', type: 'double' }, { name: 'status', type: 'string' }, { name: 'load', type: R([{ name: 'cpu', type: 'boolean' }], 'L') }]),
+        'load.cpu', 'cannot read "boolean" as "double"'],
+      ['a field the writer lacks, without a default', R([{ name: 'id', type: 'string' }, { name: 'status', type: 'string' }, { name: 'load', type: R([{ name: 'cpu', type: 'double' }], 'L') }]),
+        'total_ms', 'the writer\'s schema has no such field and the reader\'s gives it no default'],
+    ];
+    for (const [label, writer, path, why] of cases) {
+      expect([label, readWithWriterSchema(writer, Buffer.alloc(0), reader)]).toEqual([label, { ok: false, path, reason: `invalid or incompatible schema: field ${path}: ${why}` }]);
+    }
+  });
 });
 
 describe('long promoted to double or float (C10 kind through schema resolution)', () => {

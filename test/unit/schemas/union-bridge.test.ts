@@ -81,7 +81,7 @@ describe('a writer union read into a non-union reader field', () => {
   it('still refuses a writer union of which the reader reads no branch (the schemas cannot be resolved)', () => {
     const w = record([{ name: 'x', type: ['null', 'string'] }]);
     expect(readWithWriterSchema(w, bytesOf(w, { x: 'a' }), record([{ name: 'x', type: 'double' }])))
-      .toEqual({ ok: false, path: '', reason: 'invalid or incompatible schema: cannot read "null" as "double"' });
+      .toEqual({ ok: false, path: 'x', reason: 'invalid or incompatible schema: field x: cannot read "null" as "double"' });
   });
 
   it('decodes LoadSample records of a producer that made cpu_util nullable, through Confluent framing and single-object Avro', async () => {
