@@ -47,7 +47,9 @@ export function formatTopicRedrive(r: TopicRedrive, dryRun: boolean): string {
   const skipped = [
     ...(r.without_bytes > 0 ? [`${r.without_bytes} without their bytes on ${r.dlq} (too large for a Kafka message: the dead_letters table keeps them)`] : []),
     ...(r.empty > 0 ? [`${r.empty} of an empty source record`] : []),
-    ...(r.undecodable > 0 ? [`${r.undecodable} ${r.dlq} record(s) that are not a dead letter`] : []),
+    // Why, in the first one's words (a trial: a schema registry that had lost the .dlq records' own schema id read as
+    // "not a dead letter", which they were).
+    ...(r.undecodable > 0 ? [`${r.undecodable} ${r.dlq} record(s) that could not be read as a dead letter (${r.undecodable === 1 ? '' : 'the first: '}${printable(r.undecodable_reason ?? 'no reason given')})`] : []),
   ];
   const copies = (r.redrive_copies > 0 ? `; ${r.redrive_copies} dead letter(s) of earlier redrives passed over (their origins are picked)` : '')
     + (r.repeated > 0 ? `; ${r.repeated} second cop${r.repeated === 1 ? 'y' : 'ies'} of dead letters passed over (a send the sink's producer retried)` : '');

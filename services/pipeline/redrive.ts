@@ -80,6 +80,8 @@ export interface TopicRedrive {
   empty: number;
   /** `.dlq` records that are not a decodable DeadLetter (skipped). */
   undecodable: number;
+  /** Why the first of them could not be decoded (e.g. a schema registry that no longer knows their writer schema's id); null when none. */
+  undecodable_reason: string | null;
   /** Dead letters of an earlier redrive's records (their origin is picked instead; not counted in `matched`). */
   redrive_copies: number;
   /** `.dlq` records that are second copies of one read before them (the sink's send retried by a producer without idempotence; lanes.ts `LaneRepeats`): passed over, not counted in `matched`. */
@@ -127,7 +129,7 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
   const repeats = new LaneRepeats(new Set(opts.topics.map(dlqTopic)));
   for (const topic of opts.topics) {
     const dlq = dlqTopic(topic);
-    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, redrive_copies: 0, repeated: 0, first_ts: null, last_ts: null, letters: [] };
+    const result: TopicRedrive = { topic, dlq, read: 0, matched: 0, produced: 0, without_bytes: 0, empty: 0, undecodable: 0, undecodable_reason: null, redrive_copies: 0, repeated: 0, first_ts: null, last_ts: null, letters: [] };
     out.push(result);
     const dlqPartitions = (await dlqLog.partitionCount(dlq)) ?? 0;
     const sourcePartitions = opts.dryRun ? 0 : ((await sourceLog.partitionCount(topic)) ?? 0);
@@ -142,11 +144,13 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
             result.repeated++;
             continue;
           }
-          const d = deadLetterOf(r);
-          if (d === null) {
+          const decoded = decodeLogRecord(r);
+          if (!decoded.ok) {
             result.undecodable++;
+            result.undecodable_reason ??= decoded.path !== '' && !decoded.reason.startsWith(decoded.path) ? `${decoded.path}: ${decoded.reason}` : decoded.reason;
             continue;
           }
+          const d = decoded.value as unknown as DeadLetter;
           if (d.error.includes(REDRIVE_ERROR_MARK)) {
             result.redrive_copies++;
             continue;
@@ -184,9 +188,3 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
   return out;
 }
 
-
-/** A `.dlq` record as a DeadLetter, or null when it is not one. */
-function deadLetterOf(r: LogRecord): DeadLetter | null {
-  const decoded = decodeLogRecord(r);
-  return decoded.ok ? (decoded.value as unknown as DeadLetter) : null;
-}
