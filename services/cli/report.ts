@@ -2,7 +2,7 @@
  * `edgelat report load-latency`: the analysts' load-versus-latency report
  * (services/reports/) on the configured warehouse.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
@@ -83,6 +83,10 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       // The files say it too: a reader of summary.md alone learns why it is empty (a trial found only "0 requests").
       const note = `\n**Empty:** ${why}.\n`;
       appendFileSync(files.find((f) => f.endsWith('summary.md'))!, note);
+      // And the page, under its heading (a trial: the page said "0 requests" alone).
+      const page = files.find((f) => f.endsWith('report.html'))!;
+      const { withEmptyNote } = await import('../reports/report-render.ts');
+      writeFileSync(page, withEmptyNote(readFileSync(page, 'utf8'), why));
       printed += note;
     }
     if (!opts.quiet) process.stdout.write(printed);

@@ -9,10 +9,24 @@ import type { CorrelationPoint, IoShareRow, LatencyBucketRow, LineRow, ScatterPo
 /** A Vega-Lite spec with the report's defaults. */
 export type ChartSpec = TopLevelSpec;
 
-const BASE = { background: 'white', config: { font: 'sans-serif', view: { stroke: '#ddd' } } } as const;
+/**
+ * The report's chart defaults. Marks carry no ARIA attributes (a trial: 1,764 labelled points for a screen reader to walk;
+ * the chart is one image named by its description: {@link renderSvg}). Legends show every entry with its whole label (a
+ * trial: "…67 entries" and labels cut at 160 px), their symbols opaque (the rolling r's took its band's 0.18).
+ */
+const BASE = {
+  background: 'white',
+  config: { font: 'sans-serif', view: { stroke: '#ddd' }, mark: { aria: false }, legend: { labelLimit: 400, symbolLimit: 1000, symbolOpacity: 1 } },
+} as const;
+
+/** The SLO rule's colour: dark grey, apart from every series colour (a trial: the red p99 line beside a firebrick rule). */
+const SLO_COLOUR = '#333';
+
+const escAttr = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /**
- * Render a Vega-Lite spec to SVG text.
+ * Render a Vega-Lite spec to SVG text: one image for assistive technology (`role="img"`), named by the spec's
+ * `description` (`aria-label`, and a `<title>` that browsers show on hover).
  * @throws {Error} from vega-lite / vega on an invalid spec (a bug here, not bad data).
  */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
@@ -20,25 +34,40 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    const svg = await view.toSVG();
+    const label = spec.description;
+    if (label === undefined) return svg;
+    return svg.replace(/^<svg\b([^>]*)>/, (_, attrs: string) => `<svg role="img" aria-label="${escAttr(label)}"${attrs}><title>${escAttr(label)}</title>`);
   } finally {
     view.finalize();
   }
 }
 
+/** Ids in a chart's description: the first `max`, then how many more (a description is a sentence, not a table). */
+function someIds(ids: readonly string[], max = 6): string {
+  const distinct = [...new Set(ids)];
+  return distinct.length <= max ? distinct.join(', ') : `${distinct.slice(0, max).join(', ')} and ${distinct.length - max} more`;
+}
+
 /** Fleet p50 / p90 / p99 (ms, log scale) against the largest load seen in each bucket (a decile's upper edge; not a fixed bin's edge), with the SLO as a rule. */
 export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number, scope: string | null = null): ChartSpec {
   const values = fleet.flatMap((r) => (['p50_ms', 'p90_ms', 'p99_ms'] as const).map((p) => ({ load: r.load_high, ms: r[p], percentile: p.replace('_ms', '') })));
+  // Each percentile has its own dash and point shape besides its colour (a trial: colour alone; in a one-request report
+  // the three points fell on one another and only the last showed).
+  const percentile = { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p99'] };
   const layers: object[] = [{
-    mark: { type: 'line', point: true },
+    mark: { type: 'line', point: { filled: false, size: 50 } },
     encoding: {
       x: { field: 'load', type: 'quantitative', title: `${metric} (largest load seen in the bucket)` },
       y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms (nearest rank)' },
-      color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p99'] },
+      color: percentile, shape: percentile, strokeDash: { ...percentile, scale: { range: [[1, 0], [6, 3], [2, 2]] } },
     },
   }];
   if (sloP99Ms !== undefined) layers.push(...sloRule(sloP99Ms));
-  return { ...BASE, title: scope ? `Latency percentiles against load (${scope})` : 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
+  const top = fleet.at(-1);
+  const description = `Line chart of p50, p90 and p99 latency in ms (log scale) against ${metric}, over ${fleet.length} load buckets${scope ? ` (${scope})` : ''}`
+    + `${top ? `; at the highest load, ${Number(top.load_high.toPrecision(3))}, p99 is ${Number(top.p99_ms.toPrecision(3))} ms` : ''}${sloP99Ms !== undefined ? `; the SLO, p99 ${sloP99Ms} ms, is a dashed rule` : ''}. The table "${scope ? `Latency by load (${scope})` : 'Fleet latency by load'}" gives the numbers.`;
+  return { ...BASE, description, title: scope ? `Latency percentiles against load (${scope})` : 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
 }
 
 /**
@@ -47,9 +76,12 @@ export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: str
  * @param sloP99Ms  The SLO, ms.
  */
 function sloRule(sloP99Ms: number): object[] {
+  // One row a chart (a facet's cell too): a layer of the chart's data drew the rule and its label once per row (a trial:
+  // 181 copies, the label bold and blurred).
+  const one = [{ aggregate: [{ op: 'count', as: 'rows' }] }];
   return [
-    { mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { y: { datum: sloP99Ms } } },
-    { mark: { type: 'text', color: 'firebrick', align: 'left', baseline: 'bottom', dx: 3, dy: -2, fontSize: 10 }, encoding: { x: { value: 0 }, y: { datum: sloP99Ms }, text: { value: `SLO p99 ${sloP99Ms} ms` } } },
+    { transform: one, mark: { type: 'rule', color: SLO_COLOUR, strokeDash: [4, 3] }, encoding: { y: { datum: sloP99Ms } } },
+    { transform: one, mark: { type: 'text', color: SLO_COLOUR, align: 'left', baseline: 'bottom', dx: 3, dy: -2, fontSize: 10 }, encoding: { x: { value: 0 }, y: { datum: sloP99Ms }, text: { value: `SLO p99 ${sloP99Ms} ms` } } },
   ];
 }
 
@@ -64,14 +96,18 @@ export function p99PerChip(rows: readonly LatencyBucketRow[], metric: string, sl
   const x = { field: 'load', type: 'quantitative', title: metric };
   const y = { field: 'p99', type: 'quantitative', scale: { type: 'log' }, title: 'p99, ms' };
   const color = { field: 'model', type: 'nominal' };
+  // A shape per model besides its colour: ten colours repeat past ten models, a colour and a shape together past forty.
   const layers: object[] = [
     { mark: { type: 'line' }, encoding: { x, y, color } },
-    { mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y, color, stroke: color, fillOpacity: { condition: { test: 'datum.thin', value: 0 }, value: 1 } } },
+    { mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y, color, shape: color, stroke: color, fillOpacity: { condition: { test: 'datum.thin', value: 0 }, value: 1 } } },
   ];
   if (sloP99Ms !== undefined) layers.push(...sloRule(sloP99Ms));
   const thin = values.filter((v) => v.thin).length;
+  const chips = values.map((v) => v.chip);
   return {
     ...BASE,
+    description: `Small line charts, one per chip (${someIds(chips)}), of each model's p99 latency in ms (log scale) against ${metric}`
+      + `${sloP99Ms !== undefined ? `, with the SLO, p99 ${sloP99Ms} ms, as a dashed rule` : ''}; ${new Set(values.map((v) => v.model)).size} models.${sloP99Ms !== undefined ? ' The table "SLO knee" says where each chip and model first exceeds the SLO.' : ''}`,
     title: thin === 0 ? 'p99 against load, one chart per chip' : { text: 'p99 against load, one chart per chip', subtitle: `hollow points: ${thin} bucket(s) of fewer than ${minRequests} requests (a p99 of so few is little more than the slowest one)` },
     data: { values },
     facet: { field: 'chip', type: 'nominal', title: null }, columns: 3,
@@ -92,11 +128,12 @@ export function scatterWithLines(points: readonly ScatterPoint[], lines: readonl
     .map((x) => ({ chip: l.chip, x, y: l.latency_at_load_min_ms + l.slope_ms_per_unit * (x - l.load_min) }))
     .filter((p) => p.y > 0));
   return {
+    description: `Scatter chart of ${points.length} sampled requests' total latency in ms (log scale) against ${metric}, coloured by chip (${someIds(points.map((p) => p.chip))}), with each chip's least-squares line.`,
     // Said on the chart (a trial read the curves as a nonlinear fit, and a line starting past load_min as cut short).
     ...BASE, title: [`Latency against ${metric}: a sample of requests, least-squares line per chip`, 'each line is straight in ms: curved on this log axis, and drawn where it is above 0 ms'], width: 520, height: 300,
     layer: [
       { data: { values: points.filter((p) => p.total_ms > 0).map((p) => ({ chip: p.chip, x: p.x, y: p.total_ms })) }, mark: { type: 'point', opacity: 0.35, size: 12, filled: true },
-        encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' } } },
+        encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' }, shape: { field: 'chip', type: 'nominal' } } },
       { data: { values: segs }, mark: { type: 'line', strokeWidth: 2 },
         encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal' } } },
     ],
@@ -110,6 +147,7 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
   }));
   const x = { field: 't', type: 'temporal', scale: { type: 'utc' }, title: 'window end (UTC)' };
   return {
+    description: `Line chart of the rolling Pearson r of ${metric} and total latency over time, with its 95 % confidence band, for ${someIds(values.map((v) => v.key))} (server / model).`,
     ...BASE, title: `Rolling r of ${metric} and total latency, with the 95 % CI`, width: 520, height: 260, data: { values },
     layer: [
       { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'Pearson r' }, y2: { field: 'hi' }, color: { field: 'key', type: 'nominal', title: 'server / model' } } },
@@ -122,12 +160,14 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
 export function ioShare(rows: readonly IoShareRow[], metric: string, allLabel = 'fleet'): ChartSpec {
   const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? allLabel : r.chip, load: r.load_high, share: r.io_share }));
   return {
+    description: `Line chart of i/o wait as a share of service time (0 to 100 %) against ${metric}, for ${someIds(values.map((v) => v.chip))} (the ${allLabel} dashed). The table "i/o wait versus compute" gives the lowest and highest load's shares.`,
     ...BASE, title: 'i/o wait as a share of service time (i/o + compute, queue wait left out), by load', width: 520, height: 240, data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'load', type: 'quantitative', title: metric },
       y: { field: 'share', type: 'quantitative', axis: { format: '%' }, scale: { domain: [0, 1] }, title: 'i/o share' },
       color: { field: 'chip', type: 'nominal' },
+      shape: { field: 'chip', type: 'nominal' },
       strokeDash: { condition: { test: `datum.chip === ${JSON.stringify(allLabel)}`, value: [5, 3] }, value: [1, 0] },
     },
   } as ChartSpec;

@@ -174,6 +174,41 @@ export function reportSummary(r: LoadLatencyReport): string {
 const esc = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /**
+ * Text of the report's own (not an id) as HTML: escaped, its Markdown code spans as `<code>` (a trial: the page showed
+ * the backticks of "report.csv gives each bucket's `failed`").
+ */
+export function htmlText(s: string): string {
+  return esc(s).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+/** A table cell that reads as a number (digits, a range or a percentage; '–' for none): right-aligned. */
+const numeric = (c: string): boolean => /^[-–\d.,\s%]+$/.test(c);
+
+/**
+ * One HTML table: a caption (the note), column headers with `scope="col"`, and one alignment per column: left for a
+ * column with any text cell, right for numbers (a trial: text cells under right-aligned headers, and a column of
+ * ranges and sentences aligned both ways). An empty table says so in a row.
+ */
+function htmlTable(s: { note?: string; head: string[]; rows: string[][] }): string {
+  const text = s.head.map((_, j) => j === 0 || s.rows.some((row) => !numeric(row[j] ?? '')));
+  const cls = (j: number) => (text[j] ? ' class="text"' : '');
+  return [
+    `<table>${s.note ? `<caption>${htmlText(s.note)}</caption>` : ''}<thead><tr>${s.head.map((h, j) => `<th scope="col"${cls(j)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
+    ...(s.rows.length === 0 ? [`<tr><td colspan="${s.head.length}" class="text">no rows</td></tr>`] : s.rows.map((row) => `<tr>${row.map((c, j) => `<td${cls(j)}>${esc(c)}</td>`).join('')}</tr>`)),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+/**
+ * report.html with a paragraph under its heading that says why the report is empty (the command's reason).
+ * @param html  A page of {@link reportHtml}.
+ * @param why   The reason, Markdown code spans allowed.
+ */
+export function withEmptyNote(html: string, why: string): string {
+  return html.replace(/(<h1>[^<]*<\/h1>\n)/, `$1<p class="empty"><strong>Empty:</strong> ${htmlText(why)}.</p>\n`);
+}
+
+/**
  * report.html: the summary's tables and up to five charts (those with data; a note when none has), in one file with no external reference.
  * @param r        A built report.
  * @param _summary The summary text (kept for symmetry with the files written).
@@ -190,24 +225,22 @@ export async function reportHtml(r: LoadLatencyReport, _summary?: string): Promi
     r.io.length > 0 && ioShare(r.io, m, allLabel(r)),
   ].filter((spec) => spec !== false);
   const charts = await Promise.all(specs.map((spec) => renderSvg(spec)));
-  const tables = sections(r).map((s) => [
-    `<h2>${esc(s.title)}</h2>`, s.note ? `<p class="note">${esc(s.note)}</p>` : '',
-    `<table><thead><tr>${s.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
-    ...s.rows.map((row) => `<tr>${row.map((c) => `<td${/^[-–\d.,\s%]+$/.test(c) ? '' : ' class="text"'}>${esc(c)}</td>`).join('')}</tr>`),
-    '</tbody></table>',
-  ].join('\n'));
+  const tables = sections(r).map((s) => `<h2>${esc(s.title)}</h2>\n${htmlTable(s)}`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>edgelat: load versus latency (${esc(m)})</title>
 <style>
 body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f4f4f4}td.text,th:first-child{text-align:left}
-.note{color:#555;font-size:.9em}.chart{margin:1em 0}
+th{background:#f4f4f4}.text{text-align:left;overflow-wrap:anywhere}
+caption{caption-side:top;text-align:left;color:#555;font-size:.95em;padding:.3em 0}
+.note{color:#555;font-size:.9em}.chart{margin:1em 0}.chart svg{max-width:100%;height:auto}
+.empty{border-left:4px solid #333;padding:.4em .8em;background:#f4f4f4}
 </style></head><body>
 <h1>Load versus latency: ${esc(m)}</h1>
-<ul>${header(r).map((h) => `<li>${esc(h)}</li>`).join('')}</ul>
-${charts.length > 0 ? charts.map((svg) => `<div class="chart">${svg}</div>`).join('\n') : '<p class="note">No chart: no request matches the filters.</p>'}
+<ul>${header(r).map((h) => `<li>${htmlText(h)}</li>`).join('')}</ul>
+<h2>Charts</h2>
+${charts.length > 0 ? charts.map((svg) => `<figure class="chart">${svg}</figure>`).join('\n') : '<p class="note">No chart: no request matches the filters.</p>'}
 ${tables.join('\n')}
 </body></html>
 `;

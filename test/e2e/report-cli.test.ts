@@ -176,13 +176,17 @@ describe('edgelat report load-latency after a demo run', () => {
       await page.goto(file, { waitUntil: 'load' });
       expect(errors).toEqual([]);
       expect(requests).toEqual([file]); // the document itself, nothing else
-      const charts = await page.locator('div.chart > svg').evaluateAll((svgs) => svgs.map((svg) => ({
+      const charts = await page.locator('figure.chart > svg').evaluateAll((svgs) => svgs.map((svg) => ({
         // Data marks only (lines, points, areas, rules of the data; not axes or legends).
         marks: svg.querySelectorAll('g.role-mark path, g.role-mark line').length,
         // Every title text of the chart (a faceted chart titles each facet first; a subtitle follows the title).
         title: [...svg.querySelectorAll('g.role-title text')].map((t) => t.textContent ?? '').join(' | '),
       })));
       expect(charts.length).toBeGreaterThanOrEqual(4);
+      // Each chart is one image with a name for a screen reader (a trial: none had one).
+      const names = await page.getByRole('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('aria-label') ?? ''));
+      expect(names.length).toBe(charts.length);
+      for (const n of names) expect(n).toMatch(/^(Line|Small line|Scatter) chart.* against |rolling Pearson r/);
       for (const c of charts) expect(c.marks, c.title).toBeGreaterThan(5);
       expect(charts.map((c) => c.title)).toEqual(expect.arrayContaining([expect.stringMatching(/percentiles against load/), expect.stringMatching(/one chart per chip/), expect.stringMatching(/Rolling r/), expect.stringMatching(/i\/o wait/)]));
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -270,6 +274,8 @@ describe('edgelat report load-latency after a demo run', () => {
     const emptyHtml = readFileSync(join(empty, 'report.html'), 'utf8');
     expect(emptyHtml).not.toMatch(/<svg|Infinity|NaN/);
     expect(emptyHtml).toContain('<p class="note">No chart: no request matches the filters.</p>');
+    // The page says why under its heading, as the summary does (a trial: "0 requests" alone).
+    expect(emptyHtml).toMatch(/<\/h1>\n<p class="empty"><strong>Empty:<\/strong> none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. <code>edgelat sql/);
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
     expect([readFileSync(victim, 'utf8'), lstatSync(join(empty, 'summary.md')).isSymbolicLink(), readdirSync(empty).sort()]).toEqual(['keep me', false, ['report.csv', 'report.html', 'summary.md']]);
     // The summary file says why too, not only stderr (a trial found "0 requests" and nothing else in it).

@@ -2,10 +2,10 @@
  * loadFormat: the report's load values keep their usual digits (whole from 10 up, else 3 significant), and get
  * as many more as keep different values apart.
  */
-import { percentileCurves, p99PerChip } from '../../../../services/reports/charts.ts';
+import { percentileCurves, p99PerChip, renderSvg } from '../../../../services/reports/charts.ts';
 import { describe, expect, it } from 'vitest';
 import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
-import { loadFormat, mdCell, reportSummary } from '../../../../services/reports/report-render.ts';
+import { loadFormat, mdCell, reportHtml, reportSummary, withEmptyNote } from '../../../../services/reports/report-render.ts';
 import { reportCsv } from '../../../../services/reports/load-latency.ts';
 
 describe('loadFormat', () => {
@@ -117,6 +117,41 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
     const fleet = percentileCurves([row('*', 0, 500)], 'cpu_util', 37) as unknown as { layer: { mark: { type: string }; encoding: { text?: { value: string } } }[] };
     expect(fleet.layer.map((l) => l.mark.type)).toEqual(['line', 'rule', 'text']);
     expect(fleet.layer[2]!.encoding.text!.value).toBe('SLO p99 37 ms');
+  });
+
+  it('draws the SLO rule and its label once a chart (once a chip), and each chart is one image named in words (two trials)', async () => {
+    // A trial: the rule and the label were drawn once per data row (181 copies); no chart had an accessible name, while
+    // 1,764 points each had one.
+    const rows = [0, 1, 2, 3].flatMap((b) => [row('*', b, 500), row('c', b, 150), row('d', b, 150)]);
+    const perChip = await renderSvg(p99PerChip(rows, 'cpu_util', 50, 100));
+    const fleet = await renderSvg(percentileCurves(rows.filter((x) => x.chip === '*'), 'cpu_util', 37));
+    expect([perChip.split('SLO p99 50 ms</text>').length - 1, fleet.split('SLO p99 37 ms</text>').length - 1]).toEqual([2, 1]);
+    expect(fleet).toMatch(/^<svg role="img" aria-label="Line chart of p50, p90 and p99 latency in ms \(log scale\) against cpu_util, over 4 load buckets; at the highest load, 3\.5, p99 is 3 ms; the SLO, p99 37 ms, is a dashed rule\. The table &quot;Fleet latency by load&quot; gives the numbers\." [^>]*><title>Line chart of p50/);
+    expect(perChip).toMatch(/^<svg role="img" aria-label="Small line charts, one per chip \(c, d\), of each model's p99 latency/);
+    // The data marks carry no ARIA of their own (the image's name says what they show).
+    expect([fleet, perChip].map((svg) => (svg.match(/role="graphics-symbol"[^>]*aria-label="[^"]*ms: /g) ?? []).length)).toEqual([0, 0]);
+  });
+});
+
+describe('report.html: tables for assistive technology and long ids', () => {
+  const base = {
+    options: { metric: 'cpu_util' }, edges: [], latency: [], knees: [], io: [], lines: [], correlation: [], scatter: [], requests: 0, failed: 0,
+  } as unknown as LoadLatencyReport;
+
+  it('gives column headers a scope, the note as caption, one alignment per column, a row that says none, and code spans as code', async () => {
+    const long = `srv-${'ü'.repeat(300)}`;
+    const html = await reportHtml({ ...base, requests: 10, sensitive: [{ edge_server_id: long, model_id: 'm', chip: 'c', pearson_r: 0.5, slope_ms_per_unit: 1.5, n: 10, relative_slope: null, mean_ms: 3 }] } as unknown as LoadLatencyReport);
+    const sensitive = html.slice(html.indexOf('<h2>Most load-sensitive servers</h2>'));
+    expect(sensitive).toContain('<table><caption>Pearson r of cpu_util and total latency over the rows of each (server, model); slope by least squares.</caption><thead><tr><th scope="col" class="text">server</th><th scope="col" class="text">model</th><th scope="col" class="text">chip</th><th scope="col">r</th>');
+    // A long id wraps (class text: overflow-wrap anywhere), not a 3,482 px table (a trial).
+    expect(sensitive).toContain(`<td class="text">${long}</td><td class="text">m</td><td class="text">c</td><td>0.500</td>`);
+    expect(html).toMatch(/\.text\{text-align:left;overflow-wrap:anywhere\}/);
+    // An empty table says so; the summary's `failed` is code, not backticks (a trial saw them on the page).
+    expect(html).toContain('<tr><td colspan="3" class="text">no rows</td></tr>');
+    expect(html).toContain('report.csv gives each bucket\'s <code>failed</code>.');
+    expect(html).not.toContain('`');
+    // The empty report's reason goes under the heading.
+    expect(withEmptyNote(html, 'none matches; `edgelat sql "SELECT 1"` lists <them>')).toContain('</h1>\n<p class="empty"><strong>Empty:</strong> none matches; <code>edgelat sql &quot;SELECT 1&quot;</code> lists &lt;them&gt;.</p>\n');
   });
 });
 
