@@ -277,7 +277,8 @@ export function configDefaults(): Record<string, unknown> {
 
 /**
  * A variable's value as an error message may show it: secrets redacted; a URL (`…_URL`) as its scheme, host and port,
- * each broker of EDGELAT_KAFKA_BROKERS as its host and port, and any other value holding an `@` cut before it
+ * each broker of EDGELAT_KAFKA_BROKERS as its host and port, and any other value holding an `@` cut before it (but a
+ * cron schedule's, whose `@` starts a nickname)
  * (`urlForMessages`: a trial's `bob:secretpw@host:8081`, without its scheme, and a ClickHouse URL's `?password=` were
  * printed whole).
  */
@@ -285,6 +286,8 @@ function shown(name: string, value: string | undefined): string {
   if (value === undefined) return 'undefined';
   if (/PASSWORD|SECRET|TOKEN/.test(name)) return '"[redacted]"';
   if (name === 'EDGELAT_KAFKA_BROKERS') return JSON.stringify(value.split(',').map(urlForMessages).join(','));
+  // A cron schedule's `@` starts a nickname (`@daily`), no credential (a trial: "@every 5m" was shown as "…@every 5m").
+  if (name === 'EDGELAT_RETRAIN_CRON') return JSON.stringify(value);
   if (name.endsWith('_URL') || value.includes('@')) return JSON.stringify(urlForMessages(value));
   return JSON.stringify(value);
 }
@@ -421,14 +424,17 @@ function warnOnce(line: string): void {
 /**
  * Warn of settings that do nothing without another: Kafka's (SASL, TLS, compression, client id, group prefix,
  * timeouts) with no EDGELAT_KAFKA_BROKERS (the in-process log runs), a ClickHouse login with no EDGELAT_CLICKHOUSE_URL
- * (the embedded warehouse takes none). A trial set them and got exit 0 without a word.
+ * (the embedded warehouse takes none), the retraining window or pruning with no EDGELAT_RETRAIN_CRON. A trial set them and got exit 0 without a word.
  */
-function unusedSettingsWarning(given: Readonly<Record<string, string | undefined>>, e: { EDGELAT_KAFKA_BROKERS?: string; EDGELAT_CLICKHOUSE_URL?: string }, warn: (line: string) => void): void {
+function unusedSettingsWarning(given: Readonly<Record<string, string | undefined>>, e: { EDGELAT_KAFKA_BROKERS?: string; EDGELAT_CLICKHOUSE_URL?: string; EDGELAT_RETRAIN_CRON?: string }, warn: (line: string) => void): void {
   const set = (prefix: string, but: string[]) => Object.keys(given).filter((k) => k.startsWith(prefix) && !but.includes(k) && given[k] !== undefined).sort();
   const kafka = e.EDGELAT_KAFKA_BROKERS ? [] : set('EDGELAT_KAFKA_', ['EDGELAT_KAFKA_BROKERS']);
   if (kafka.length > 0) warn(`${kafka.join(', ')} ${kafka.length > 1 ? 'are' : 'is'} set, but EDGELAT_KAFKA_BROKERS is not: ${kafka.length > 1 ? 'they do' : 'it does'} nothing (the in-process log runs)`);
   const clickhouse = e.EDGELAT_CLICKHOUSE_URL ? [] : set('EDGELAT_CLICKHOUSE_', ['EDGELAT_CLICKHOUSE_URL']);
   if (clickhouse.length > 0) warn(`${clickhouse.join(', ')} ${clickhouse.length > 1 ? 'are' : 'is'} set, but EDGELAT_CLICKHOUSE_URL is not: the embedded warehouse takes no login (${clickhouse.length > 1 ? 'they do' : 'it does'} nothing)`);
+  // The window and the pruning are the schedule's (a trial set EDGELAT_RETRAIN_KEEP alone and heard nothing).
+  const retrain = e.EDGELAT_RETRAIN_CRON ? [] : set('EDGELAT_RETRAIN_', ['EDGELAT_RETRAIN_CRON']);
+  if (retrain.length > 0) warn(`${retrain.join(', ')} ${retrain.length > 1 ? 'are' : 'is'} set, but EDGELAT_RETRAIN_CRON is not: ${retrain.length > 1 ? 'they apply' : 'it applies'} to pipeline run's scheduled retraining only (\`edgelat model train\` and \`model prune\` take flags)`);
 }
 
 /**

@@ -120,6 +120,12 @@ describe('loadConfig', () => {
     lines.length = 0;
     loadConfig({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_TLS: 'true', EDGELAT_CLICKHOUSE_URL: 'http://h:8123', EDGELAT_CLICKHOUSE_USER: 'u' }, (l) => lines.push(l));
     expect(lines).toEqual([]);
+    // The retraining window and pruning without a schedule (a trial: EDGELAT_RETRAIN_KEEP alone, not a word).
+    loadConfig({ EDGELAT_RETRAIN_KEEP: '3', EDGELAT_RETRAIN_WINDOW_MS: '3600000' }, (l) => lines.push(l));
+    expect(lines).toEqual(['EDGELAT_RETRAIN_KEEP, EDGELAT_RETRAIN_WINDOW_MS are set, but EDGELAT_RETRAIN_CRON is not: they apply to pipeline run\'s scheduled retraining only (`edgelat model train` and `model prune` take flags)']);
+    lines.length = 0;
+    loadConfig({ EDGELAT_RETRAIN_KEEP: '3', EDGELAT_RETRAIN_CRON: '0 3 * * *' }, (l) => lines.push(l));
+    expect(lines).toEqual([]);
   });
 
   it('reads Kafka and ClickHouse settings, and never shows a secret in an error', () => {
