@@ -66,6 +66,7 @@ export function trainingTargets(kinds: readonly string[] = TELEMETRY_TARGETS.map
  * @throws {UsageError} on an empty or unknown kind.
  * @throws {NoEvidenceError} when the warehouse holds no events to train on, or no benchmark prior for any pair (the data
  *   cannot answer: exit 1, as predict without a champion).
+ * @throws {PipelineError} when the models folder cannot be written (before any training: `ModelRegistry.assertWritable`).
  */
 export async function trainTelemetryModels(warehouse: Warehouse, registry: ModelRegistry, options: TrainOptions): Promise<TrainingCycleResult[]> {
   const targets = trainingTargets(options.kinds);
@@ -84,6 +85,7 @@ export async function trainTelemetryModels(warehouse: Warehouse, registry: Model
     const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? `, … (${xs.length})` : ''}`;
     throw new NoEvidenceError(`no (model, chip) of the fleet's requests has a benchmark prior (SingleStream p50 and p90): the fleet runs ${list(pairs.map((p) => `${p.m} on ${p.c}`))}; the priors are of ${list([...priors.keys()].map((k) => k.replace('|', ' on ')))}`);
   }
+  await registry.assertWritable();
   // Default clock: just after the newest request, and after every registered model (a retrain on unchanged data still sorts last).
   const newest = Math.max(0, ...(await registry.list()).map((m) => m.trainedAtMs + 1));
   const nowMs = options.nowMs ?? Math.max(Number(span.hi) + 1, newest);

@@ -245,6 +245,25 @@ export class ModelRegistry {
     return { bytes: null, why: rows.length === 0 ? 'none' : 'mismatch' };
   }
 
+  /**
+   * Check that model files can be written into {@link modelDir} (created if missing): a file is written there and
+   * removed. Called before a training run, so that a folder this user cannot write fails at once, not after the
+   * training (a trial: 11 s of training, then EACCES).
+   * @throws {PipelineError} naming the folder, the operating system's reason and the way out.
+   */
+  async assertWritable(): Promise<void> {
+    const probe = join(this.modelDir, `.write-check-${process.pid}`);
+    try {
+      makeDirs(this.modelDir);
+      await writeFile(probe, '');
+    } catch (cause) {
+      throw new PipelineError(`the models folder ${JSON.stringify(this.modelDir)} cannot be written (${(cause as Error).message.split('\n')[0]}): `
+        + 'nothing was trained; give this user the right to write it, or set EDGELAT_DATA_DIR to a data folder it can write', { cause });
+    } finally {
+      await unlink(probe).catch(() => undefined);
+    }
+  }
+
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
   private async writeModelFile(name: string, bytes: Uint8Array, version: string): Promise<string> {
     const path = join(this.modelDir, name);

@@ -423,6 +423,19 @@ describe('registry files and cron expressions', () => {
     expect(readdirSync(dir)).toEqual([name]);
   });
 
+  it('says before training that a models folder cannot be written, naming it and the way out, and leaves nothing in a writable one (a trial: 11 s of training, then EACCES)', async () => {
+    // A models folder under a file (ENOTDIR, as root too: permissions do not stop root).
+    const parent = mkdtempSync(join(tmpdir(), 'edgelat-unwritable-'));
+    writeFileSync(join(parent, 'file'), '');
+    const dir = join(parent, 'file', 'models');
+    const error = await new ModelRegistry(w, dir).assertWritable().catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`the models folder "${dir}" cannot be written (cannot create the folder "${dir}": "${join(parent, 'file')}" is a file, not a folder): `
+      + 'nothing was trained; give this user the right to write it, or set EDGELAT_DATA_DIR to a data folder it can write');
+    const fine = mkdtempSync(join(tmpdir(), 'edgelat-writable-'));
+    await new ModelRegistry(w, join(fine, 'models')).assertWritable();
+    expect(readdirSync(join(fine, 'models'))).toEqual([]);
+  });
+
   it('keeps apart the files of two registries that number the same version in one models folder (a trial: a model trained through a server\'s port overwrote the local champion\'s file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-two-registries-'));
     const version = 'io_ms_p50-20240601T102000Z-0002';
