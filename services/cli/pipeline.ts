@@ -17,12 +17,12 @@ import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
 import { ConfigError } from '../../errors.ts';
 import { announceAgain, MODEL_LATENCY_TOPIC, unannouncedChampions, type UnannouncedPromotion } from '../model/lifecycle.ts';
-import { parseCron, startTrainingSchedule, type TrainingSchedule } from '../model/training-schedule.ts';
+import { parseCron, startTrainingSchedule, whenChanged, type TrainingSchedule } from '../model/training-schedule.ts';
 import { applyRetention, retentionLine } from '../warehouse/retention.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { pruneAfterRetraining } from '../model/prune.ts';
 import { trainTelemetryModels } from './model.ts';
-import { loadPriors } from '../model/telemetry.ts';
+import { loadPriors, trainingDataMark } from '../model/telemetry.ts';
 import { byCodeUnits } from '../names.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
@@ -246,38 +246,46 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'could not compare the registry\'s champions with the models topic; unannounced ones stay so');
       }
+      // The cron time only triggers a cycle: its window is the last EDGELAT_RETRAIN_WINDOW_MS of event time, up to
+      // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
+      // A cycle on telemetry and benchmarks unchanged since the last complete one is skipped: it would make the same
+      // models (a trial: a schedule each second retrained five kinds back to back on a quiet fleet).
+      const retrainIfChanged = whenChanged(() => trainingDataMark(warehouse), async () => {
+        const stopped = new Error('stopped by a signal');
+        let kind: string | null = null;
+        try {
+          await trainTelemetryModels(warehouse, registry, {
+            maxWindowMs: config.retrainWindowMs, seed: 1, log, logger,
+            onKindStart: (k) => {
+              if (stopping) throw stopped;
+              kind = k;
+            },
+            onKindDone: (r) => {
+              logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained');
+              // The newest promotion of a kind is the one to announce: one announced now supersedes one left pending.
+              if (r.promoted && kind !== null) {
+                if (r.unannounced) pending.set(kind, r.unannounced);
+                else pending.delete(kind);
+              }
+            },
+          });
+        } catch (error) {
+          if (error !== stopped) throw error;
+          logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
+          return false;
+        }
+        // EDGELAT_RETRAIN_KEEP: the versions beyond it lose their files, as `model prune` (a schedule every 10 min
+        // registered files without end). A failure is logged, never the cycle's: the files wait for the next one.
+        if (config.retrainKeep !== null && !stopping) await pruneAfterRetraining(registry, warehouse, config.retrainKeep, logger);
+        return !stopping;
+      }, () => logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)'));
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,
-        // The cron time only triggers a cycle: its window is the last EDGELAT_RETRAIN_WINDOW_MS of event time, up to
-        // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
         runCycle: async () => {
-          const stopped = new Error('stopped by a signal');
-          // Promotions the log refused (the processors restarting on a new connection) are announced first, in order.
+          // Promotions the log refused (the processors restarting on a new connection) are announced first, in order,
+          // a skipped cycle's too.
           if (!stopping) await announceAgain(pending, log, logger, registry);
-          let kind: string | null = null;
-          try {
-            await trainTelemetryModels(warehouse, registry, {
-              maxWindowMs: config.retrainWindowMs, seed: 1, log, logger,
-              onKindStart: (k) => {
-                if (stopping) throw stopped;
-                kind = k;
-              },
-              onKindDone: (r) => {
-                logger.info({ version: r.version, status: r.status, reason: r.reason }, 'latency model trained');
-                // The newest promotion of a kind is the one to announce: one announced now supersedes one left pending.
-                if (r.promoted && kind !== null) {
-                  if (r.unannounced) pending.set(kind, r.unannounced);
-                  else pending.delete(kind);
-                }
-              },
-            });
-          } catch (error) {
-            if (error !== stopped) throw error;
-            logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
-          }
-          // EDGELAT_RETRAIN_KEEP: the versions beyond it lose their files, as `model prune` (a schedule every 10 min
-          // registered files without end). A failure is logged, never the cycle's: the files wait for the next one.
-          if (config.retrainKeep !== null && !stopping) await pruneAfterRetraining(registry, warehouse, config.retrainKeep, logger);
+          await retrainIfChanged();
         },
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);

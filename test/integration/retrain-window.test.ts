@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTelemetryModels } from '../../services/cli/model.ts';
 import { loadConfig } from '../../services/config.ts';
 import { ModelRegistry } from '../../services/model/registry.ts';
-import { importBenchmarkCut, loadTelemetryRows } from '../../services/model/telemetry.ts';
+import { importBenchmarkCut, loadTelemetryRows, trainingDataMark } from '../../services/model/telemetry.ts';
 import { runDemo } from '../../services/pipeline/demo.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
@@ -76,6 +76,28 @@ describe('retraining window', () => {
     const trained = (await registry.list('total_ms_p90')).find((m) => m.version === r!.version)!;
     expect([trained.windowEndMs, trained.trainedAtMs]).toEqual([Number(span!.hi) + 1, later + 1]);
   }, 120_000);
+
+  it('marks what a retraining reads: the same after a read, another after a request or a benchmark row is added (a cycle on unchanged data is skipped)', async () => {
+    const other = await createTestDatabase('retrain_mark');
+    try {
+      const t0 = Date.UTC(2024, 5, 1, 10);
+      const add = (i: number, status = 'ok') => other.insert(`${other.database}.inference_enriched`, [SINK_ROUTES[TOPICS.enriched]!.toRow(
+        makeEnriched({ edge_server_id: 'edge-01', model_id: 'resnet50', chip: 'jetson-agx-orin', ts: t0 + i * 1000, event_id: `e${i}`, status: status as 'ok' }, makeLoad({ edge_server_id: 'edge-01', ts: t0 + i * 1000 })), 0, i)]);
+      await add(0);
+      const first = await trainingDataMark(other);
+      expect(await trainingDataMark(other)).toBe(first);
+      // A failed request is not read by a retraining: the same mark.
+      await add(1, 'timeout');
+      expect(await trainingDataMark(other)).toBe(first);
+      await add(2);
+      const second = await trainingDataMark(other);
+      expect(second).not.toBe(first);
+      await other.insert(`${other.database}.benchmark_latency`, [{ source: 'hand', model_id: 'resnet50', device: 's', chip: 'jetson-agx-orin', batch: 1, scenario: 'SingleStream', percentile: 0.5, latency_ms: 5, system: 's' }]);
+      expect(await trainingDataMark(other)).not.toBe(second);
+    } finally {
+      await other.close();
+    }
+  });
 
   it('names the pairs when no (model, chip) of the fleet has a prior (a re-test: priors of "ResNet50" on "Jetson AGX Orin" trained nothing, saying only "no training rows")', async () => {
     const other = await createTestDatabase('retrain_no_prior');

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../services/eventlog/memory.ts';
 import { announceAgain, MODEL_LATENCY_TOPIC, unannouncedChampions, runTrainingCycle, type Trainer, type TrainingCycleResult } from '../../../services/model/lifecycle.ts';
-import { parseCron, startTrainingSchedule, type ScheduleClock } from '../../../services/model/training-schedule.ts';
+import { parseCron, startTrainingSchedule, whenChanged, type ScheduleClock } from '../../../services/model/training-schedule.ts';
 import { decodeLatencyModelEvent, encodeLatencyModelEvent, latencyModelEvent, MODEL_FILES_TABLE, ModelRegistry, modelFileName, type LatencyModelEvent } from '../../../services/model/registry.ts';
 import { createRng } from '../../../services/simulator/prng.ts';
 import type { ChdbWarehouse } from '../../../services/warehouse/chdb.ts';
@@ -386,6 +386,46 @@ describe('failures never crash the schedule', () => {
     expect(seen).toEqual([T0 + 15 * MINUTE, T0 + 30 * MINUTE]);
     expect(schedule.nextRunMs()).toBe(T0 + 45 * MINUTE);
     await schedule.stop();
+  });
+});
+
+describe('a cycle that overruns its schedule', () => {
+  it('is said with the time it took and the schedule, and the times missed are skipped (a trial: "overran", no word of why)', async () => {
+    const clock = new FakeClock(T0);
+    const lines: { msg: string; cron: string; tookMs: number }[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as { msg: string; cron: string; tookMs: number }) });
+    const seen: number[] = [];
+    // Each run takes 20 minutes of a schedule every 15: the clock moves on inside it.
+    const schedule = startTrainingSchedule({ cron: '*/15 * * * *', clock, logger: log, runCycle: async (ms) => {
+      seen.push(ms);
+      (clock as unknown as { t: number }).t = ms + 20 * MINUTE;
+    } });
+    await clock.advanceTo(T0 + 16 * MINUTE);
+    expect(seen).toEqual([T0 + 15 * MINUTE]);
+    expect(schedule.nextRunMs()).toBe(T0 + 45 * MINUTE);
+    expect(lines.map((l) => [l.msg, l.cron, l.tookMs])).toEqual([['training cycle took 1200 s, past the next time of its schedule "*/15 * * * *"; the times missed are skipped (a schedule with more time between its runs keeps up)', '*/15 * * * *', 20 * MINUTE]]);
+    await schedule.stop();
+  });
+});
+
+describe('a scheduled cycle on unchanged data', () => {
+  it('runs when the mark changed since the last complete cycle, skips otherwise, and runs again after a cycle cut short (a trial: a quiet fleet retrained every second)', async () => {
+    const marks = ['a', 'a', 'b', 'b', 'b', 'c'];
+    const results = [true, false, true, true];
+    const ran: string[] = [];
+    let skipped = 0;
+    let i = 0;
+    const cycle = whenChanged(async () => marks[i]!, async () => {
+      ran.push(marks[i]!);
+      return results[ran.length - 1]!;
+    }, () => skipped++);
+    for (; i < marks.length; i++) await cycle();
+    // a runs; a again skipped; b runs but is cut short (false); b runs again and completes; b skipped; c runs.
+    expect([ran, skipped]).toEqual([['a', 'b', 'b', 'c'], 2]);
+    // A mark that cannot be read fails the call, and runs nothing.
+    const failing = whenChanged(async () => { throw new Error('warehouse down'); }, async () => { ran.push('never'); return true; }, () => skipped++);
+    await expect(failing()).rejects.toThrow('warehouse down');
+    expect(ran).not.toContain('never');
   });
 });
 
