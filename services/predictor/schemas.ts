@@ -225,7 +225,10 @@ const sinceMs = z.string().transform((value, ctx) => {
 
 /** A count in a query string: decimal digits only (`0x10`, `1e3` and an empty value are refused, not read as 16, 1000 or 0). */
 // Past its bound a count is said once: `int()` would add "not a safe integer" for 20 digits (a trial: two errors, one field).
-const countParam = (min: number, max: number) => z.string().regex(/^[0-9]+$/, { message: 'must be a whole number in decimal digits' }).transform(Number).pipe(z.number().min(min).max(max, { abort: true }).int());
+// Documented as an integer of its range (a trial's generated client typed `offset` as a string, so `next_offset`, a number,
+// could not be passed back).
+const countParam = (min: number, max: number) => z.string().regex(/^[0-9]+$/, { message: 'must be a whole number in decimal digits' }).transform(Number).pipe(z.number().min(min).max(max, { abort: true }).int())
+  .meta({ type: 'integer', minimum: min, maximum: max });
 
 /** Query of `GET /v1/correlations`, parsed into a `CorrelationQuery`. */
 export const CorrelationQuerySchema = z
@@ -284,9 +287,12 @@ export const ProblemSchema = z.object({
   title: z.string(),
   status: z.int(),
   detail: z.string(),
-  instance: z.string(),
+  // Absent where the request could not be read (408, 431, malformed HTTP: no URL to name; a trial's client required it).
+  instance: z.string().optional(),
   request_id: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  // What a 503 of /healthz found (the warehouse, its champions and chips, the reason).
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** Mutual assignability of the inferred and the contract types (compile-time only). */
@@ -373,11 +379,11 @@ export interface RouteSpec {
 
 const JSON_TYPE = 'application/json';
 /**
- * Problems any route may answer (app.ts): 403 a request a browser may have sent for a web page (`browserRefusal`),
- * 405 another method on the route's path, 408 a request not received whole in time, 431 headers over 16 KiB,
- * 500 a failure of the server.
+ * Problems any route may answer (app.ts): 400 malformed HTTP, 403 a request a browser may have sent for a web page
+ * (`browserRefusal`), 405 another method on the route's path, 408 a request not received whole in time, 417 an
+ * `Expect` other than 100-continue, 431 headers over 16 KiB, 500 a failure of the server.
  */
-const EVERY_ROUTE_ERRORS = [403, 405, 408, 431, 500];
+const EVERY_ROUTE_ERRORS = [400, 403, 405, 408, 417, 431, 500];
 const POST_JSON_ERRORS = [400, 404, 413, 415, 503];
 
 /** Every route of the predictor, in document order. `createPredictorApp` registers exactly these. */
@@ -385,9 +391,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'post', path: '/v1/predict', operationId: 'predict', summary: 'Predict end-to-end latency percentiles of a model on a chip under a load.', body: { contentType: JSON_TYPE, schema: PredictRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: PredictResponseSchema, description: 'The prediction.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/recommend', operationId: 'recommend', summary: 'Rank chips for a model (known id or profile) against a latency SLO at a load.', body: { contentType: JSON_TYPE, schema: RecommendRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: RecommendResponseSchema, description: 'Chips, best first.' }, errors: POST_JSON_ERRORS },
   { method: 'post', path: '/v1/gate', operationId: 'gate', summary: 'Deployment gate: ALLOW, BLOCK or NEED_SHADOW for a model version on a chip at the target servers\' observed peak load against a p99 SLO.', body: { contentType: JSON_TYPE, schema: GateRequestSchema }, ok: { status: 200, contentType: JSON_TYPE, schema: GateReportSchema, description: 'The answer, per server and over all.' }, errors: POST_JSON_ERRORS },
-  { method: 'post', path: '/v1/profile', operationId: 'profile', summary: 'Profile an ONNX file sent as the raw request body.', body: { contentType: 'application/octet-stream', schema: null }, query: ProfileQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: ModelProfileSchema, description: 'The model profile.' }, errors: [400, 413, 415] },
-  { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', query: z.strictObject({}), ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [400] },
-  { method: 'get', path: '/v1/correlations', operationId: 'correlations', summary: 'List closed load-versus-latency correlation windows, newest first.', query: CorrelationQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: CorrelationsResponseSchema, description: 'Matching windows.' }, errors: [400, 404] },
+  { method: 'post', path: '/v1/profile', operationId: 'profile', summary: 'Profile an ONNX file sent as the raw request body.', body: { contentType: 'application/octet-stream', schema: null }, query: ProfileQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: ModelProfileSchema, description: 'The model profile.' }, errors: [400, 413, 415, 503] },
+  { method: 'get', path: '/v1/chips', operationId: 'chips', summary: 'List the chip catalog.', query: z.strictObject({}), ok: { status: 200, contentType: JSON_TYPE, schema: ChipsResponseSchema, description: 'Every chip.' }, errors: [400, 503] },
+  { method: 'get', path: '/v1/correlations', operationId: 'correlations', summary: 'List closed load-versus-latency correlation windows, newest first.', query: CorrelationQuerySchema, ok: { status: 200, contentType: JSON_TYPE, schema: CorrelationsResponseSchema, description: 'Matching windows.' }, errors: [400, 404, 503] },
   { method: 'get', path: '/healthz', operationId: 'health', summary: 'Readiness of the backend.', ok: { status: 200, contentType: JSON_TYPE, schema: HealthResponseSchema, description: 'Ready.' }, errors: [503] },
   { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format).', ok: { status: 200, contentType: 'text/plain', schema: null, description: 'Metrics.' }, errors: [] },
   { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This document.', ok: { status: 200, contentType: JSON_TYPE, schema: null, description: 'OpenAPI 3.1 document.' }, errors: [] },
@@ -415,7 +421,9 @@ export function buildOpenApiDocument(version = '0.1.0'): JsonObject {
     const operation: JsonObject = { operationId: route.operationId, summary: route.summary };
     if (route.query) {
       const query = jsonSchema(route.query, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
-      operation.parameters = Object.entries(query.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query.required?.includes(name) ?? false, schema }));
+      // A count is an integer of its range; the digits-only rule it is read by is the server's (`1e3`, `0x10` refused).
+      const shaped = (schema: JsonObject): JsonObject => (schema.type === 'integer' ? Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'pattern')) : schema);
+      operation.parameters = Object.entries(query.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query.required?.includes(name) ?? false, schema: shaped(schema) }));
     }
     if (route.body) {
       const schema = route.body.schema ? jsonSchema(route.body.schema, 'input') : { type: 'string', contentMediaType: route.body.contentType };

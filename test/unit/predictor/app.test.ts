@@ -821,6 +821,37 @@ describe('GET routes', () => {
     expect(() => setup({}, { requestTimeoutMs: 0 })).toThrow('requestTimeoutMs must be a positive integer, got 0');
   });
 
+  it('reads and drops a body over the limit, so that a client that sends it whole gets the 413, not a broken pipe (a trial: Node fetch failed with EPIPE)', async () => {
+    const { app } = setup({});
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      // 2 MB and 20 MB against the 1 MiB JSON limit, five of each, as fetch sends them (no Expect: 100-continue).
+      const statuses: number[] = [];
+      for (const size of [2_000_000, 20_000_000]) {
+        const body = `{"model":"${'x'.repeat(size)}"}`;
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`http://127.0.0.1:${port}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          // The connection is kept (the body read to its end), not closed under the client's writes.
+          statuses.push(res.status);
+          expect([res.headers.get('connection') === 'close', (await res.json() as { type: string }).type]).toEqual([false, PROBLEM_TYPES.bodyTooLarge]);
+        }
+      }
+      expect(statuses).toEqual(Array(10).fill(413));
+      // A body declared over 64 MiB is not read: the 413 closes the connection.
+      const head = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{'));
+        socket.on('data', (d) => { text += d.toString(); });
+        socket.on('end', () => resolve(text.split('\r\n\r\n')[0]!));
+        socket.on('error', reject);
+      });
+      expect([head.split('\r\n')[0], head.toLowerCase().includes('connection: close')]).toEqual(['HTTP/1.1 413 Payload Too Large', true]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('answers 413 to `Expect: 100-continue` with a declared body over the route\'s limit, before it is sent; 100 Continue under it', async () => {
     const { app } = setup({}, { profileBodyLimitBytes: 1024 });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -970,12 +1001,23 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/predict'].post.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     for (const entry of EXPECTED) {
       const [method, url] = entry.split(' ') as [string, string];
-      expect(Object.keys(doc.paths[url][method].responses), entry).toEqual(expect.arrayContaining(['403', '405', '408', '431', '500']));
+      expect(Object.keys(doc.paths[url][method].responses), entry).toEqual(expect.arrayContaining(['400', '403', '405', '408', '417', '431', '500']));
     }
     // The statuses the app answers before any route (a trial: 405, 408 and 431 were not in the document).
     const wrongMethod = await app.inject({ method: 'DELETE', url: '/v1/predict' });
     expect(wrongMethod.statusCode).toBe(405);
-    expect(Object.keys(doc.paths['/v1/predict'].post.responses)).toEqual(['200', '400', '403', '404', '405', '408', '413', '415', '431', '500', '503']);
+    expect(Object.keys(doc.paths['/v1/predict'].post.responses)).toEqual(['200', '400', '403', '404', '405', '408', '413', '415', '417', '431', '500', '503']);
+    // The 503s of profile (busy), chips and correlations (a table dropped), which a trial's client met undocumented.
+    for (const [path, method] of [['/v1/profile', 'post'], ['/v1/chips', 'get'], ['/v1/correlations', 'get']] as const) expect(Object.keys(doc.paths[path][method].responses), path).toContain('503');
+    // A page's offset and size are integers (a trial's generated client typed them as strings: next_offset could not go back).
+    expect(doc.paths['/v1/correlations'].get.parameters.filter((p: { name: string }) => ['limit', 'offset'].includes(p.name)).map((p: { schema: object }) => p.schema)).toEqual([
+      { description: 'windows per page, 1..10000 (default 100)', type: 'integer', minimum: 1, maximum: 10_000 },
+      { description: 'matching windows to skip: the next_offset of the page before (default 0)', type: 'integer', minimum: 0, maximum: 100_000_000 },
+    ]);
+    // A problem without instance (408, 431: no URL read) and /healthz's 503 with its details fit the Problem schema (a trial: both failed it).
+    const ajv = new Ajv2020({ allErrors: true });
+    const problem = ajv.compile(doc.components.schemas.Problem);
+    expect([problem({ type: 'urn:x', title: 'Request Header Fields Too Large', status: 431, detail: 'd', request_id: 'r' }), problem({ type: 'urn:x', title: 'Service Unavailable', status: 503, detail: 'd', instance: '/healthz', details: { chips: 0 } })]).toEqual([true, true]);
     expect(doc.paths['/v1/profile'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['batch', 'model_id', 'dim']);
     // "server": null is described as a request may send it (no server), as the answer sends it.
     expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
