@@ -17,8 +17,8 @@
  * refused (code 497): the endpoint's connections are shared by every request.
  * One statement a request, as ClickHouse's parser reads
  * it (`formatQuery`; two: "Multi-statements are not allowed", code 62).
- * GET and HEAD (and a request with the setting `readonly` = 1 or 2, but a POST read with a
- * SETTINGS clause at 2, which runs where a POST's does) run on the engine's read-only connections, as ClickHouse makes
+ * GET and HEAD (and a request with the setting `readonly` = 1 or 2) run on the
+ * engine's read-only connections, as ClickHouse makes
  * GET read-only: ClickHouse refuses a write, DDL, table function or setting
  * change there (code 164 READONLY, HTTP 403). A POST runs on the writer,
  * except a plain read (`isPlainRead`), which runs on a read-only connection
@@ -422,12 +422,6 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const tooLong = querySizeProblem(sql, canonical, maxQuerySize);
       if (tooLong !== null) return fail(new WarehouseError(tooLong, 62));
       if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(refusedReadonly, 164));
-      // readonly=2 in a POST's URL is ClickHouse's "reads, and setting changes": a read with a SETTINGS clause (not of
-      // readonly itself) runs where a POST's SETTINGS read does, on the writer (a trial: refused, told to leave readonly
-      // out of a POST that changes something). A reader (readonly 1) refuses every setting change.
-      const settingsRead = readonly && request.method === 'POST' && readonlyGiven === '2' && canonical !== null && isPlainRead(canonical)
-        && settingsOf(canonical).length > 0 && !settingsOf(canonical).some((x) => x.name.toLowerCase() === 'readonly');
-      const readsOnly = readonly && !settingsRead;
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
       // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
       if (canonical !== null && !readonly && /^SET\b/i.test(codeOf(canonical))) {
@@ -451,9 +445,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         return fail(new WarehouseError('Code: 62. DB::Exception: Syntax error (Multi-statements are not allowed): a statement follows the INSERT … VALUES data. (SYNTAX_ERROR)', 62));
       }
       // A statement's own max_execution_time may lower the endpoint's limit, not lift it (on the writer a query may change settings).
-      const lifted = canonical !== null && !readsOnly ? executionTimeProblem(canonical, engine.maxExecutionS ?? 0) : null;
+      const lifted = canonical !== null && !readonly ? executionTimeProblem(canonical, engine.maxExecutionS ?? 0) : null;
       if (lifted !== null) return fail(new WarehouseError(lifted, 452));
-      const liftedMemory = canonical !== null && !readsOnly ? memoryProblem(canonical, engine.maxMemoryBytes ?? 0) : null;
+      const liftedMemory = canonical !== null && !readonly ? memoryProblem(canonical, engine.maxMemoryBytes ?? 0) : null;
       if (liftedMemory !== null) return fail(new WarehouseError(liftedMemory, 452));
       if (canonical !== null && writesFile(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: INTO OUTFILE writes a file on the server\'s machine: the edgelat endpoint does not (ClickHouse\'s HTTP interface writes none either). (ACCESS_DENIED)', 497));
@@ -476,7 +470,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // on the one writer a long read held up every other client's reads and inserts. Where the reader refuses it (a
       // SETTINGS clause, a table function: code 164, before any output) it runs on the writer, as any POST did.
       // A SETTINGS clause goes to the writer at once: a reader refuses it, and it had waited for a busy reader first (a re-test: 7.3 s).
-      const onReader = readsOnly || (canonical !== null && isPlainRead(canonical) && settingsOf(canonical).length === 0);
+      const onReader = readonly || (canonical !== null && isPlainRead(canonical) && settingsOf(canonical).length === 0);
       // A KILL runs on whichever connection frees first (ClickHouse's readonly lets it through, a reader runs it): on the
       // writer it queued behind the very query it was sent to stop, when that ran there (a POST with SETTINGS).
       const where: boolean | 'any' = !onReader && canonical !== null && /^KILL\b/i.test(codeOf(canonical)) ? 'any' : onReader;
@@ -490,7 +484,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return await engine.stream(sql, params, format, database, where, settings, tracked, signal);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
-          if (readsOnly) throw new WarehouseError(refusedReadonly, 164);
+          if (readonly) throw new WarehouseError(refusedReadonly, 164);
           if (where === false || started) throw error;
           return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
         }

@@ -293,16 +293,6 @@ describe('sql endpoint over HTTP', () => {
     // A POST that asked readonly in its URL is told that, not to use POST (a trial).
     const asked = await fetch(`${endpoint!.url}/?readonly=1`, { method: 'POST', body: `INSERT INTO ${db}.c VALUES (1)` });
     expect([asked.status, await asked.text()]).toEqual([403, 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2). Leave it out of a POST that changes something. (READONLY) (version edgelat-chdb)\n']);
-    // readonly=2 is ClickHouse's "reads and setting changes": a POST read with SETTINGS runs (a trial: refused as a change);
-    // at 1, or with a table function, or a write, it is still refused.
-    const postAsked = (level: string, sql: string) => fetch(`${endpoint!.url}/?readonly=${level}`, { method: 'POST', body: sql });
-    const settingsRead = await postAsked('2', "SELECT getSetting('max_threads') SETTINGS max_threads = 1");
-    expect([settingsRead.status, await settingsRead.text()]).toEqual([200, '1\n']);
-    for (const [level, sql] of [['1', "SELECT getSetting('max_threads') SETTINGS max_threads = 1"], ['2', "SELECT * FROM file('/etc/hostname', 'LineAsString') SETTINGS max_threads = 1"],
-      ['2', `INSERT INTO ${db}.c SETTINGS max_threads = 1 VALUES (1)`], ['2', 'SELECT 1 SETTINGS readonly = 0']] as const) {
-      const res = await postAsked(level, sql);
-      expect([sql, res.status, res.headers.get('x-clickhouse-exception-code')]).toEqual([sql, 403, '164']);
-    }
     expect(await (await get(`SELECT count() FROM ${db}.c`)).text()).toBe('0\n');
     expect(existsSync(probe)).toBe(false);
     // POST runs a change; reads run over GET, FROM-first and with a nested comment too.
