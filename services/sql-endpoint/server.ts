@@ -50,6 +50,12 @@ import { closeConnectionsOnClose } from '../http-close.ts';
 const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mode. For queries over HTTP, method GET implies readonly. You should use method POST for modifying queries. (READONLY)';
 /** READONLY for a POST that asked readonly=1|2 in its URL (a trial: told to use POST, which it had). */
 const READONLY_ASKED = 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2). Leave it out of a POST that changes something. (READONLY)';
+/**
+ * READONLY for a read with a SETTINGS clause refused because the URL asked readonly (a trial read readonly=2 as
+ * ClickHouse's "reads and settings" level): the endpoint's read-only connections take no setting change, and the
+ * engine's own level 2 would let file() and filesystem() through, so 2 is taken as 1.
+ */
+const READONLY_SETTINGS = 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2), and a SETTINGS clause changes settings, which the edgelat endpoint\'s read-only connections refuse (readonly 2 is taken as 1: the embedded engine at 2 would read files). Leave readonly out of the URL to run it with its SETTINGS over POST. (READONLY)';
 
 /** Options of {@link createSqlEndpoint}. */
 export interface SqlEndpointOptions {
@@ -374,10 +380,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     };
     const database = url.get('database') || header('x-clickhouse-database') || 'default';
     // GET (and HEAD, which Fastify answers with the GET route) is read-only, as in ClickHouse; so is a request asking readonly=1|2.
-    const readonly = request.method !== 'POST' || /^[12]$/.test(url.get('readonly') ?? '');
+    // The last readonly of the URL, as ClickHouse takes a setting given twice (a re-test: `?readonly=0&readonly=2` read the
+    // first, 0, and ran an INSERT).
+    const readonlyGiven = url.getAll('readonly').at(-1) ?? null;
+    const readonly = request.method !== 'POST' || /^[12]$/.test(readonlyGiven ?? '');
     // `readonly` in the URL may only restate what the request runs at, as the other settings (a trial: readonly=0 on a
     // GET was answered as if taken): 1 or 2 on any request, 0 on a POST.
-    const readonlyGiven = url.get('readonly');
     if (readonlyGiven !== null && !(/^[12]$/.test(readonlyGiven) || (readonlyGiven === '0' && !readonly))) {
       return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST' : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
     }
@@ -484,7 +492,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return await engine.stream(sql, params, format, database, where, settings, tracked, signal);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
-          if (readonly) throw new WarehouseError(refusedReadonly, 164);
+          if (readonly) throw new WarehouseError(request.method === 'POST' && canonical !== null && settingsOf(canonical).length > 0 ? READONLY_SETTINGS : refusedReadonly, 164);
           if (where === false || started) throw error;
           return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
         }

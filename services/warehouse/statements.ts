@@ -83,7 +83,10 @@ export function readonlyGap(canonical: string): string | null {
 }
 
 /** A call of a table function that reaches outside the warehouse (files, URLs, object stores, other databases, programs); not a dictionary's SOURCE(…) kind ({@link runsProgram}'s). */
-const EXTERNAL_TABLE_FUNCTION = /(?<!\bSOURCE\s*\(\s*)\b(url|urlCluster|file|fileCluster|s3|s3Cluster|gcs|oss|cosn|azureBlobStorage|azureBlobStorageCluster|hdfs|hdfsCluster|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|jdbc|odbc|mongodb|redis|sqlite|executable|iceberg|icebergS3|icebergAzure|icebergHDFS|deltaLake|hudi|input)\s*\(/i;
+// Every table function of ClickHouse 26.7 (system.table_functions) that reads files, URLs, object stores, other servers or
+// programs; the lake families by prefix (a re-test: filesystem(), icebergLocal(), deltaLakeLocal(), paimonLocal() and
+// ytsaurus() were missing).
+const EXTERNAL_TABLE_FUNCTION = /(?<!\bSOURCE\s*\(\s*)\b(url|urlCluster|file|fileCluster|filesystem|s3|s3Cluster|gcs|oss|cosn|azureBlobStorage|azureBlobStorageCluster|hdfs|hdfsCluster|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|jdbc|odbc|mongodb|redis|sqlite|executable|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*|ytsaurus|arrowstream|eval|prometheusQuery|prometheusQueryRange|input)\s*\(/i;
 
 /**
  * Whether a canonical statement creates a dictionary whose source runs a program (`SOURCE(EXECUTABLE …)`,

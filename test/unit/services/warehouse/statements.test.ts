@@ -95,6 +95,14 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ["desc file('x.csv')", 'file() reads outside the warehouse (a file, a URL, another server)', false],
     ["EXPLAIN SELECT * FROM s3('https://b/x.parquet')", 's3() reads outside the warehouse (a file, a URL, another server)', false],
     ["SELECT 'url(x)' AS u, number AS file FROM numbers(1)", null, false],
+    // A re-test: these read files or reach out too, and were not named.
+    ["SELECT content FROM filesystem('/etc') WHERE name = 'hostname'", 'filesystem() reads outside the warehouse (a file, a URL, another server)', false],
+    ["SELECT * FROM icebergLocal('/data/t')", 'icebergLocal() reads outside the warehouse (a file, a URL, another server)', false],
+    ["DESCRIBE deltaLakeLocal('/data/t')", 'deltaLakeLocal() reads outside the warehouse (a file, a URL, another server)', false],
+    ["SELECT * FROM paimonLocal('/data/t')", 'paimonLocal() reads outside the warehouse (a file, a URL, another server)', false],
+    ["SELECT * FROM ytsaurus('http://127.0.0.1:1', '//x', 'tok', 'x String')", 'ytsaurus() reads outside the warehouse (a file, a URL, another server)', false],
+    // Local table functions and scalar functions of like names are not.
+    ["SELECT URLHierarchy('http://a/b'), count() FROM generateRandom('a UInt8') LIMIT 1", null, false],
   ])('%j: readonlyGap %j, runsProgram %s', async (sql, gap, program) => {
     const text = (await canonical(sql))!;
     expect([readonlyGap(text), runsProgram(text)]).toEqual([gap, program]);
