@@ -82,7 +82,13 @@ export async function redriveCommand(config: EdgelatConfig, flags: RedriveFlags)
   const { withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   const plain: EventLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, logger });
-  const dlqLog = withSchemaRegistry(plain, config.schemaRegistryUrl, logger);
+  // A registry that does not answer is asked again a few times, each said on stderr, then the command fails: a one-shot
+  // command (a re-test: it waited in silence, asking for ever at most 30 s apart).
+  const { RETRY_DEFAULTS } = await import('../retry.ts');
+  const dlqLog = withSchemaRegistry(plain, config.schemaRegistryUrl, logger, {
+    ...RETRY_DEFAULTS,
+    onRetry: (error: unknown, attempt: number, delayMs: number) => process.stderr.write(`edgelat: ${(error as Error).message.split('\n')[0]}; asking again in ${(delayMs / 1000).toFixed(1)} s (try ${attempt} of ${RETRY_DEFAULTS.retries})\n`),
+  });
   let said = 0;
   try {
     const results = await redriveDeadLetters(dlqLog, plain, {
