@@ -12,11 +12,12 @@ export type ChartSpec = TopLevelSpec;
 /**
  * The report's chart defaults. Marks carry no ARIA attributes (a trial: 1,764 labelled points for a screen reader to walk;
  * the chart is one image named by its description: {@link renderSvg}). Legends show every entry with its whole label (a
- * trial: "…67 entries" and labels cut at 160 px), their symbols opaque (the rolling r's took its band's 0.18).
+ * trial: "…67 entries" and labels cut at 160 px; a re-test: a 64-character id cut at 400), their symbols opaque (the
+ * rolling r's took its band's 0.18).
  */
 const BASE = {
   background: 'white',
-  config: { font: 'sans-serif', view: { stroke: '#ddd' }, mark: { aria: false }, legend: { labelLimit: 400, symbolLimit: 1000, symbolOpacity: 1 } },
+  config: { font: 'sans-serif', view: { stroke: '#ddd' }, mark: { aria: false }, legend: { labelLimit: 1000, symbolLimit: 1000, symbolOpacity: 1 } },
 } as const;
 
 /** The SLO rule's colour: dark grey, apart from every series colour (a trial: the red p99 line beside a firebrick rule). */
@@ -134,8 +135,9 @@ export function scatterWithLines(points: readonly ScatterPoint[], lines: readonl
     layer: [
       { data: { values: points.filter((p) => p.total_ms > 0).map((p) => ({ chip: p.chip, x: p.x, y: p.total_ms })) }, mark: { type: 'point', opacity: 0.35, size: 12, filled: true },
         encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' }, shape: { field: 'chip', type: 'nominal' } } },
+      // Each chip's line dashed its own way too (a re-test: told apart by colour alone).
       { data: { values: segs }, mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal' } } },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal' }, strokeDash: { field: 'chip', type: 'nominal' } } },
     ],
   } as ChartSpec;
 }
@@ -151,7 +153,7 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
     ...BASE, title: `Rolling r of ${metric} and total latency, with the 95 % CI`, width: 520, height: 260, data: { values },
     layer: [
       { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'Pearson r' }, y2: { field: 'hi' }, color: { field: 'key', type: 'nominal', title: 'server / model' } } },
-      { mark: { type: 'line' }, encoding: { x, y: { field: 'r', type: 'quantitative' }, color: { field: 'key', type: 'nominal' } } },
+      { mark: { type: 'line' }, encoding: { x, y: { field: 'r', type: 'quantitative' }, color: { field: 'key', type: 'nominal' }, strokeDash: { field: 'key', type: 'nominal', title: 'server / model' } } },
     ],
   } as ChartSpec;
 }

@@ -127,8 +127,9 @@ function busiestKeys(points: readonly CorrelationPoint[], limit: number): Correl
 /**
  * CSV field: numbers as JavaScript prints them (shortest round-trip), null empty, text quoted when needed. Text that
  * starts, after any white space, byte-order mark or other invisible format character, with `=`, `+`, `-`, `@` (or their full-width forms), or with a tab,
- * carriage return or line feed, gets a `'` before it (white space includes the invisible format characters, Unicode Cf: a
- * trial's zero-width space before `=` passed), so a spreadsheet shows it instead of running it as a formula
+ * carriage return or line feed, gets a `'` before it (white space includes every invisible character: control (Cc),
+ * format (Cf), combining and enclosing marks (Mn, Me) and the Hangul fillers; a trial's zero-width space before `=`
+ * passed, a re-test's U+034F, U+FE0F, U+180B, U+3164 and NUL), so a spreadsheet shows it instead of running it as a formula
  * (OWASP "CSV Injection"; a trial's server id `=HYPERLINK(…)` came through telemetry, a re-test's ` =HYPERLINK(…)`).
  */
 function field(v: string | number | null | undefined): string {
@@ -139,7 +140,7 @@ function field(v: string | number | null | undefined): string {
 }
 
 /** Text a spreadsheet may take for a formula (see `field`). */
-const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\p{Cf}]*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
+const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115f\u1160\u3164\uffa0]*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 /** Header of report.csv. */
 export const CSV_COLUMNS = ['table', 'chip', 'model_id', 'edge_server_id', 'bucket', 'window_end', 'metric', 'value'] as const;

