@@ -513,6 +513,8 @@ describe('EDGELAT_RETRAIN_* configuration', () => {
     [{ EDGELAT_RETRAIN_CRON: 'nonsense' }, /EDGELAT_RETRAIN_CRON="nonsense": must be a cron expression/],
     // A nickname's @ is shown as given, not cut as a URL's credentials (a trial: "…@every 5m").
     [{ EDGELAT_RETRAIN_CRON: '@every 5m' }, /EDGELAT_RETRAIN_CRON="@every 5m": must be a cron expression/],
+    // Credentials before an @ are still cut (a re-test: shown whole once the cron's @ was let through).
+    [{ EDGELAT_RETRAIN_CRON: 'u:pw@h.example:9092' }, /EDGELAT_RETRAIN_CRON="…@h\.example:9092": must be a cron expression/],
     // croner's reason, not "5 to 7 fields" (a trial: the expression has 5)
     [{ EDGELAT_RETRAIN_CRON: '61 * * * *' }, /EDGELAT_RETRAIN_CRON="61 \* \* \* \*": must be a cron expression of 5 to 7 fields, e\.g\. "0 \* \* \* \*" \(hourly\): Invalid value for minute: 61$/],
     // valid, and never fires (30 February): refused, as a schedule that never retrains

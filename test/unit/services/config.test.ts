@@ -156,6 +156,8 @@ describe('loadConfig', () => {
     expect(message({ EDGELAT_SCHEMA_REGISTRY_URL: 'ftp://bob:p@ss@host:8081' })).toContain('EDGELAT_SCHEMA_REGISTRY_URL="ftp://…@host:8081"');
     expect(message({ EDGELAT_KAFKA_BROKERS: 'kuser:KPw1@broker:9092,b2:9092' })).toContain('EDGELAT_KAFKA_BROKERS="…@broker:9092,b2:9092"');
     expect(message({ EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123/?database=x&password=qsecret' })).toContain('EDGELAT_CLICKHOUSE_URL="http://localhost:8123/?database=…&password=…"');
+    // A URL given to any other variable is shown as a URL too (a re-test: its path and query were printed whole).
+    expect(message({ EDGELAT_PARTITIONS: 'https://h.example/hooks/T0K3N?key=s3cret' })).toContain('EDGELAT_PARTITIONS="https://h.example/…?key=…"');
     for (const secret of ['secretpw', 'p@ss', 'KPw1', 'qsecret']) {
       expect([message({ EDGELAT_SCHEMA_REGISTRY_URL: 'bob:secretpw@host:8081' }), message({ EDGELAT_SCHEMA_REGISTRY_URL: 'ftp://bob:p@ss@host:8081' }), message({ EDGELAT_KAFKA_BROKERS: 'kuser:KPw1@broker:9092' }), message({ EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123/?password=qsecret' })].join('\n')).not.toContain(secret);
     }
