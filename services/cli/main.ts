@@ -645,6 +645,13 @@ let helpOfUnknown = false;
 const group = program.commands.find((c) => c.name() === first && c.commands.length > 0);
 const helpWords = first === 'help' ? process.argv.slice(3) : group !== undefined && process.argv[3] === 'help' ? [first!, ...process.argv.slice(4)] : null;
 if (helpWords !== null) {
+  // `help` takes command names (and -h, --help); `--` before them is read as nothing. Another option is said (a re-test:
+  // `help --version`, `help -x` printed the whole help as an error, no word of why; `help -- model` named '--help').
+  const option = helpWords.find((w) => w.startsWith('-') && !['-h', '--help', '--'].includes(w));
+  if (option !== undefined) {
+    process.stderr.write(`edgelat: help: unknown option '${option}' (help takes command names: \`edgelat help model train\`; the version: \`edgelat --version\`)\n`);
+    process.exit(GATE_USAGE_EXIT);
+  }
   let cmd: Command = program;
   const path: string[] = [];
   for (const word of helpWords.filter((w) => !w.startsWith('-'))) {
@@ -672,7 +679,7 @@ try {
   // `help help`: edgelat's help (commander printed it as an error, exit 64: a re-test).
   // `model help help`: the group's help (a re-test: exit 64, as for an unknown command).
   // `help --help`, `help model -h`: the same as without the flag (a trial: `help --help` printed edgelat's help as an error, exit 64).
-  const helpOf = first === 'help' ? process.argv.slice(3).filter((w) => w !== '--help' && w !== '-h') : [];
+  const helpOf = first === 'help' ? process.argv.slice(3).filter((w) => w !== '--help' && w !== '-h' && w !== '--') : [];
   const argv = first === 'help' && (helpOf.length === 0 || helpOf[0] === 'help') ? [...process.argv.slice(0, 2), '--help']
     : group !== undefined && process.argv[3] === 'help' && process.argv[4] === 'help' ? [...process.argv.slice(0, 3), '--help']
       : first === 'help' ? [...process.argv.slice(0, 2), ...(helpOf.length > 1 ? helpOf : ['help', ...helpOf]), ...(helpOf.length > 1 ? ['--help'] : [])] : process.argv;

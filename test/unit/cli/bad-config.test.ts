@@ -53,7 +53,7 @@ describe('an unknown command', () => {
     // `model help lst`, a group's own help command, names the word (a trial: its help alone, exit 64).
     const runs: [string[], number][] = [[['--json', 'gate', '--model', 'resnet50'], 64], [['help', 'gatee'], 64], [[], 64], [['model', 'evalute'], 64], [['alerts'], 64], [['sql', '--nope'], 2], [['help', 'gate'], 0],
       [['chips', '--bogus'], 64], [['model', '--bogus', 'list'], 64], [['model', 'list', '--bogus'], 2], [['model', 'help', 'lst'], 64], [['help', 'bogus'], 64], [['model', 'help', 'help'], 0],
-      [['help', '--help'], 0], [['help', 'model', 'train', '-h'], 0]];
+      [['help', '--help'], 0], [['help', 'model', 'train', '-h'], 0], [['help', '--version'], 64], [['help', '--', 'model'], 0]];
     const results = await Promise.all(runs.map(async ([args]) => edgelat(args, dataDir)));
     expect(results.map((r) => r.code)).toEqual(runs.map(([, code]) => code));
     // `help gatee` names what it did not find before the help (it printed the whole help and nothing else).
@@ -64,6 +64,9 @@ describe('an unknown command', () => {
     // `help --help` is edgelat's help, `help model train -h` train's (a trial: the first printed as an error, exit 64).
     expect([results[13]!.stdout.split('\n')[0], results[13]!.stderr]).toEqual(['Usage: edgelat [options] [command]', '']);
     expect(results[14]!.stdout.split('\n')[0]).toBe('Usage: edgelat model train [options]');
+    // Another option of help is said; `--` before the names is read as nothing (a re-test: the help printed as an error, no word of why).
+    expect([results[15]!.stderr, results[15]!.stdout]).toEqual(["edgelat: help: unknown option '--version' (help takes command names: `edgelat help model train`; the version: `edgelat --version`)\n", '']);
+    expect(results[16]!.stdout.split('\n')[0]).toBe('Usage: edgelat model [options] [command]');
   });
 });
 
