@@ -274,7 +274,8 @@ export function readWithWriterSchema(
       field = null;
     }
     if (field !== null) return fail(field.path, `invalid or incompatible schema: field ${field.path}: ${field.reason}`);
-    return fail('', `invalid or incompatible schema: ${message.toLowerCase()}`);
+    // avsc's words as it says them, its first letter lower-cased (a re-test: the whole text was, names too: "edgelat.inferenceeventv2").
+    return fail('', `invalid or incompatible schema: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
   }
   if (reading === undefined) return decodeBody(writer!, body);
   const read = decodeBody(reading.type, body, reading.resolver);

@@ -257,8 +257,11 @@ export class ModelRegistry {
       makeDirs(this.modelDir);
       await writeFile(probe, '');
     } catch (cause) {
-      throw new PipelineError(`the models folder ${JSON.stringify(this.modelDir)} cannot be written (${(cause as Error).message.split('\n')[0]}): `
-        + 'nothing was trained; give this user the right to write it, or set EDGELAT_DATA_DIR to a data folder it can write', { cause });
+      // The way out fits the cause: a file in the way, or a folder this user may not write (a re-test: the second said of the first).
+      const code = (cause as NodeJS.ErrnoException).code;
+      const fileInWay = code === 'ENOTDIR' || code === 'EEXIST' || /is a file, not a folder/.test((cause as Error).message);
+      throw new PipelineError(`the models folder ${JSON.stringify(this.modelDir)} cannot be written (${(cause as Error).message.split('\n')[0]}): nothing was trained; `
+        + `${fileInWay ? 'move the file in its way' : 'give this user the right to write it'}, or set EDGELAT_DATA_DIR to a data folder it can write`, { cause });
     } finally {
       await unlink(probe).catch(() => undefined);
     }

@@ -470,7 +470,7 @@ describe('registry files and cron expressions', () => {
     const dir = join(parent, 'file', 'models');
     const error = await new ModelRegistry(w, dir).assertWritable().catch((e: unknown) => e);
     expect((error as Error).message).toBe(`the models folder "${dir}" cannot be written (cannot create the folder "${dir}": "${join(parent, 'file')}" is a file, not a folder): `
-      + 'nothing was trained; give this user the right to write it, or set EDGELAT_DATA_DIR to a data folder it can write');
+      + 'nothing was trained; move the file in its way, or set EDGELAT_DATA_DIR to a data folder it can write');
     const fine = mkdtempSync(join(tmpdir(), 'edgelat-writable-'));
     await new ModelRegistry(w, join(fine, 'models')).assertWritable();
     expect(readdirSync(join(fine, 'models'))).toEqual([]);
