@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { MAX_IDS_PER_LIST } from './types.ts';
+import { idText } from './id-schema.ts';
 import type { GateReport, GateRequest } from './gate-evidence.ts';
 
-const text = z.string().min(1).max(256);
+// The one id rule of every route (a re-test: a bad id was a bad-request here, a validation-failed on predict).
+const text = idText;
 const ms = z.number().nullable();
 
 /**

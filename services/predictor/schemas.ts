@@ -10,22 +10,13 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { parseTimeText } from '../calendar-date.ts';
-import { idProblem, printable } from '../names.ts';
+import { printable } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
-import { MAX_ID_CHARS, MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { idText } from './id-schema.ts';
+import { MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
-/**
- * An id in a request: the one id rule of `POST /v1/gate` and the CLI's flags (names.ts `idProblem`: no blanks around it, no
- * control characters, bidirectional marks or characters that do not show; a trial: `"resnet50\u202e"` was answered 404
- * with the override echoed, where /v1/gate refused it).
- */
-const text = z.string().min(1).max(MAX_ID_CHARS).superRefine((value, ctx) => {
-  // An empty or too long id is min's and max's error (one error per field).
-  const problem = value.length >= 1 && value.length <= MAX_ID_CHARS ? idProblem('id', value) : null;
-  // The value itself is quoted by `validate` (", got …"), escaped.
-  if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(/^id: /, '').replace(/, got [^]*$/, '') });
-});
+const text = idText;
 /**
  * A model id a request names for itself (a profile's, `?model_id=`), echoed in answers: the one id rule of {@link text}
  * (a re-test: `?model_id=%20x%20` and a zero-width space were taken, and `recommend --profile` refused the profile).

@@ -298,6 +298,15 @@ describe('POST /v1/gate', () => {
     expect(problem.errors).toEqual([{ path: '#/chip', message: 'invalid input: expected string, received array, got []' }]);
   });
 
+  it('refuses a bad id as predict does: validation-failed, the field named (a re-test: bad-request here, validation-failed there)', async () => {
+    const { app } = setup();
+    for (const route of ['/v1/gate', '/v1/predict'] as const) {
+      const body = route === '/v1/gate' ? { ...GATE_BODY, model: 'resnet50\u202e' } : { ...PREDICT_BODY, model: 'resnet50\u202e' };
+      const problem = expectProblem(await app.inject(postJson(route, body)), 400, PROBLEM_TYPES.validation);
+      expect([route, problem.errors!.map((e) => e.path)]).toEqual([route, ['#/model']]);
+    }
+  });
+
   it('answers 400 bad-request with the field in errors[] when the backend refuses a field (as a 404 and a 400 validation have it)', async () => {
     const refuse = (field: string, message: string) => setup({ gate: async () => { throw new BadRequestError(message, field); } }).app;
     const macs = 'macs: "edge-04" runs bert-99 v1 now, so its MACs are the running version\'s (macs_now)';
@@ -1022,7 +1031,8 @@ describe('GET /openapi.json', () => {
     // "server": null is described as a request may send it (no server), as the answer sends it.
     expect(doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema.properties.server).toEqual({
       description: 'edge server whose queueing context to use; null or absent: none (the chip\'s typical server)',
-      anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }],
+      // The id rule said in words (a trial: " resnet50" refused by a rule the document did not state).
+      anyOf: [{ type: 'string', minLength: 1, maxLength: 256, description: 'an id: 1 to 256 characters, no blanks around them, no control characters, bidirectional marks or characters that do not show' }, { type: 'null' }],
     });
     expect(doc.paths['/v1/predict'].post.responses['200'].content['application/json'].schema.properties.server).toEqual({ type: ['string', 'null'] });
   });
