@@ -303,7 +303,7 @@ describe('POST /v1/gate', () => {
     for (const route of ['/v1/gate', '/v1/predict'] as const) {
       const body = route === '/v1/gate' ? { ...GATE_BODY, model: 'resnet50\u202e' } : { ...PREDICT_BODY, model: 'resnet50\u202e' };
       const problem = expectProblem(await app.inject(postJson(route, body)), 400, PROBLEM_TYPES.validation);
-      expect([route, problem.errors!.map((e) => e.path)]).toEqual([route, ['#/model']]);
+      expect([route, problem.errors!.map((e: { path: string }) => e.path)]).toEqual([route, ['#/model']]);
     }
   });
 
