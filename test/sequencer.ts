@@ -3,9 +3,9 @@
  * (vitest's default on a fresh clone, with no results cache, runs larger
  * files first, and a long file started last held the suite ~50 s past the
  * rest). Durations are seconds of one run of the whole suite on the 2-core
- * machine (2026-12-04, `npx vitest run` with a fresh dist/, the CLI run from it); files not listed
- * (under 3 s) follow, larger first. The unit files run apart, in one fork of their
- * own after these (vitest.config.ts), so their order does not balance anything.
+ * machine (2026-12-07, `CI=true bash .ci/run` on a fresh clone: 623 s in all, where files not listed here
+ * had run last and held the suite past the rest); files not listed (under 3 s) follow, larger first. The unit files follow, in both forks,
+ * each without a module reload (vitest.config.ts).
  * Refresh the table when a file's duration changes much.
  */
 import { relative } from 'node:path';
@@ -13,39 +13,51 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per test file, from one run of the whole suite. */
 export const FILE_SECONDS: Readonly<Record<string, number>> = {
-  'test/e2e/cli.test.ts': 60,
-  'test/e2e/recommend-cli.test.ts': 49,
-  'test/e2e/model-cli.test.ts': 46,
-  'test/integration/gate-backtest.test.ts': 42,
-  'test/e2e/pipeline-two-instances.test.ts': 37,
-  'test/e2e/alerts-sigkill.test.ts': 35,
-  'test/integration/whatif.test.ts': 33,
-  'test/e2e/pipeline-sigkill.test.ts': 33,
-  'test/integration/eventlog-conformance.kafka.test.ts': 31,
-  'test/e2e/report-cli.test.ts': 30,
-  'test/e2e/benchmark-cli.test.ts': 28,
-  'test/integration/pipeline-kafka.test.ts': 22,
-  'test/integration/alert-delivery.test.ts': 14,
-  'test/e2e/demo-cli.test.ts': 13,
-  'test/e2e/pipeline-sigterm.test.ts': 13,
-  'test/integration/warehouse-outage.test.ts': 11,
+  'test/e2e/cli.test.ts': 79,
+  'test/e2e/model-cli.test.ts': 74,
+  'test/e2e/recommend-cli.test.ts': 64,
+  'test/integration/gate-backtest.test.ts': 62,
+  'test/e2e/pipeline-broker-lost.test.ts': 59,
+  'test/integration/whatif.test.ts': 52,
+  'test/e2e/demo-cli.test.ts': 43,
+  'test/e2e/pipeline-two-instances.test.ts': 42,
+  'test/e2e/alerts-sigkill.test.ts': 41,
+  'test/e2e/report-cli.test.ts': 40,
+  'test/e2e/pipeline-sigkill.test.ts': 37,
+  'test/integration/eventlog-conformance.kafka.test.ts': 30,
+  'test/integration/rerun-after-end.test.ts': 26,
+  'test/e2e/benchmark-cli.test.ts': 26,
+  'test/integration/pipeline-kafka.test.ts': 25,
+  'test/integration/kafka-retention.test.ts': 18,
+  'test/integration/producer-retry-repeats.test.ts': 16,
+  'test/e2e/pipeline-cluster-change.test.ts': 15,
+  'test/integration/recovery.test.ts': 15,
+  'test/integration/warehouse-outage.test.ts': 13,
+  'test/integration/redrive-kafka.test.ts': 13,
+  'test/e2e/pipeline-sigterm.test.ts': 11,
+  'test/integration/sql-endpoint-engine.test.ts': 11,
+  'test/integration/late-shadow-seal.test.ts': 11,
+  'test/e2e/pipeline-registry-wait.test.ts': 10,
+  'test/integration/shadow-lag.test.ts': 9,
   'test/integration/confluent-wire.test.ts': 9,
-  'test/integration/late-shadow-seal.test.ts': 9,
-  'test/integration/recovery.test.ts': 8,
-  'test/integration/sql-endpoint-engine.test.ts': 8,
-  'test/integration/simulate-kafka.test.ts': 7,
+  'test/integration/kafka-join-timeout.test.ts': 9,
+  'test/integration/simulate-kafka.test.ts': 9,
+  'test/integration/alert-delivery.test.ts': 9,
+  'test/e2e/gate-empty-warehouse.test.ts': 8,
+  'test/integration/rebalance.test.ts': 8,
+  'test/integration/non-utf8-kafka.test.ts': 8,
+  'test/integration/backend-correlations.test.ts': 8,
+  'test/integration/second-job-settings.test.ts': 8,
   'test/integration/sql-endpoint-stream.test.ts': 7,
-  'test/integration/second-job-settings.test.ts': 6,
+  'test/integration/retrain-window.test.ts': 5,
   'test/integration/kafka-security-compression.test.ts': 5,
-  'test/integration/shadow-lag.test.ts': 5,
   'test/integration/warehouse-conformance.test.ts': 5,
-  'test/integration/alerts-tail-kafka.test.ts': 4,
-  'test/integration/kafka-retention.test.ts': 4,
-  'test/integration/rebalance.test.ts': 4,
-  'test/integration/redrive-kafka.test.ts': 4,
-  'test/integration/lane-checkpoint.test.ts': 3,
-  'test/integration/streaming-restart.test.ts': 3,
-
+  'test/integration/correlation-vs-clickhouse.test.ts': 5,
+  'test/integration/streaming-restart.test.ts': 4,
+  'test/integration/demo-replace.test.ts': 4,
+  'test/integration/catalog-candidates.test.ts': 4,
+  'test/integration/demo-staging.test.ts': 3,
+  'test/integration/streaming-metrics.test.ts': 3,
 };
 
 /** Runs the files of {@link FILE_SECONDS} longest first, then the rest in vitest's order. */
