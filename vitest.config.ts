@@ -31,7 +31,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       // The unit files start no brokers and restore what they change (process.env.TZ, spies, registries they
-      // fill with versions of their own): one fork runs them all, first (test/sequencer.ts), without a module reload per
+      // fill with versions of their own): one fork runs them all, after the others, without a module reload per
       // file (whole suite here: 496 s → 454 s; the 63 files take 36 s in it, against a fork start and a module
       // load each before). Their chdb databases share that fork's one data folder (test/helpers/warehouse.ts).
       // (In both forks they made the whole suite slower, 623 s → 650 s: they ran beside the end-to-end files.)

@@ -4,8 +4,8 @@
  * files first, and a long file started last held the suite ~50 s past the
  * rest). Durations are seconds of one run of the whole suite on the 2-core
  * machine (2026-12-07, `CI=true bash .ci/run` on a fresh clone: 623 s in all, where files not listed here
- * had run last and held the suite past the rest); files not listed (under 3 s) follow, larger first. The unit files run first, in one fork of their
- * own (vitest.config.ts), one job beside the longest of these.
+ * had run last and held the suite past the rest); files not listed (under 3 s) follow, larger first. The unit files run apart, in one fork of their
+ * own after these (vitest.config.ts), so their order does not balance anything.
  * Refresh the table when a file's duration changes much.
  */
 import { relative } from 'node:path';
@@ -60,20 +60,11 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = {
   'test/integration/streaming-metrics.test.ts': 3,
 };
 
-/**
- * The unit files go first: they run one after another in one fork of their own (vitest.config.ts), one job of about
- * 90–100 s, so that the other fork runs the longest files beside it (run last, they ran alone at the end of a
- * 623–642-s suite).
- */
-const isUnit = (path: string): boolean => path.startsWith('test/unit/');
-
-/** Runs the unit files first (one fork's job), then the files of {@link FILE_SECONDS} longest first, then the rest in vitest's order. */
+/** Runs the files of {@link FILE_SECONDS} longest first, then the rest in vitest's order. */
 export class LongestFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rest = await super.sort(files);
-    const path = (f: TestSpecification): string => relative(this.ctx.config.root, f.moduleId).split('\\').join('/');
-    const seconds = (f: TestSpecification): number => FILE_SECONDS[path(f)] ?? 0;
-    return rest.map((f, i) => ({ f, i, unit: isUnit(path(f)) }))
-      .sort((a, b) => Number(b.unit) - Number(a.unit) || seconds(b.f) - seconds(a.f) || a.i - b.i).map((x) => x.f);
+    const seconds = (f: TestSpecification): number => FILE_SECONDS[relative(this.ctx.config.root, f.moduleId).split('\\').join('/')] ?? 0;
+    return rest.map((f, i) => ({ f, i })).sort((a, b) => seconds(b.f) - seconds(a.f) || a.i - b.i).map((x) => x.f);
   }
 }
