@@ -1,15 +1,26 @@
 /**
  * The calendar check of ISO 8601 dates that `Date.parse` does not make:
  * V8 reads `2024-02-30` as 1 March and `2023-02-29` as 1 March, instead of
- * refusing a day that does not exist. The calendar rules are zod's
- * (`z.iso.date()`, `z.iso.time()`); this module only says which field failed.
+ * refusing a day that does not exist. The calendar is the proleptic Gregorian one of ECMAScript's Date
+ * (ECMA-262 §21.4.1: a year is a leap year when divisible by 4, except centuries not divisible by 400); the
+ * unit test checks it against zod's `z.iso.date()` and `z.iso.time()` on every day and time of day, which
+ * this module does not load (about 95 modules: every command's start-up reads a time flag through here).
  */
-import { z } from 'zod';
 
 /** `YYYY-MM-DD`, then optionally `T` or a space and `hh:mm[:ss[.fff]]`. */
 const DATE_TIME = /^((\d{4})-(\d{2})-(\d{2}))(?:[T ]((\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?))?/;
-const ISO_DATE = z.iso.date();
-const ISO_TIME = z.iso.time();
+
+/**
+ * Days in a month of the proleptic Gregorian calendar: day 0 of the next month is the last day of this one.
+ * (`setUTCFullYear`, not `Date.UTC`, which reads years 0–99 as 1900–1999.)
+ * @param year   0..9999.
+ * @param month  1..12.
+ */
+function daysInMonth(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 0);
+  return d.getUTCDate();
+}
 
 /**
  * Say why the date and time of day an ISO 8601 text starts with do not exist, if they do not.
@@ -26,17 +37,15 @@ const ISO_TIME = z.iso.time();
 export function calendarDateProblem(text: string): string | null {
   const m = DATE_TIME.exec(text);
   if (!m) return null;
-  const [, date, year, month, day, time, hour, minute, second] = m;
-  if (!ISO_DATE.safeParse(date).success) {
-    if (!(Number(month) >= 1 && Number(month) <= 12)) return `month ${month} does not exist`;
-    // Day 0 of the next month is the last day of this one (Date's own calendar).
-    const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
-    return `day ${day} of ${year}-${month} does not exist (the month has ${days} days)`;
-  }
-  if (time === undefined || ISO_TIME.safeParse(time).success) return null;
+  const [, , year, month, day, time, hour, minute, second] = m;
+  if (!(Number(month) >= 1 && Number(month) <= 12)) return `month ${month} does not exist`;
+  const days = daysInMonth(Number(year), Number(month));
+  if (!(Number(day) >= 1 && Number(day) <= days)) return `day ${day} of ${year}-${month} does not exist (the month has ${days} days)`;
+  if (time === undefined) return null;
   if (Number(hour) > 23) return `hour ${hour} does not exist${hour === '24' ? ' (write 00:00 of the next day)' : ''}`;
   if (Number(minute) > 59) return `minute ${minute} does not exist`;
-  return `second ${second} does not exist`;
+  if (second !== undefined && Number(second) > 59) return `second ${second} does not exist`;
+  return null;
 }
 
 /** Epoch-ms values from here up to {@link SECONDS_LIKE_BELOW_MS} read as epoch seconds of 2001–5138 (ms: 12 days to 3 years after 1970). */

@@ -11,7 +11,8 @@ import { FETCH_BAD_PORTS, isHttpUrl, userinfoProblem, webhookForLogs } from '../
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
-import { normalizeSimConfig, type SimConfig } from '../simulator/index.ts';
+import { normalizeSimConfig } from '../simulator/config.ts';
+import type { SimConfig } from '../simulator/types.ts';
 
 /** A number as a user writes it, in decimal notation (`Number()` also takes `0x10`, `0b1` and `Infinity`, which a user does not mean). */
 export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;

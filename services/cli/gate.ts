@@ -7,7 +7,8 @@
 import { Option, type Command } from 'commander';
 import type { BacktestResult } from '../predictor/gate-backtest.ts';
 import type { GateReport } from '../predictor/gate-evidence.ts';
-import { idProblem, type MeasuredSource, type ServerGate } from '../predictor/gate.ts';
+import type { MeasuredSource, ServerGate } from '../predictor/gate.ts';
+import { idProblem } from '../names.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate-options.ts';
 import { msText } from '../predictor/ms-text.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';

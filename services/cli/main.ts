@@ -12,7 +12,7 @@ import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerWhatIfCommand } from './whatif.ts';
 import { GATE_ERROR_EXIT, GATE_USAGE_EXIT, registerGateCommand } from './gate.ts';
-import { MAX_DRAWS } from '../model/evaluate-mlperf.ts';
+import { MAX_DRAWS } from '../model/draws.ts';
 import { LOAD_FEATURES, TELEMETRY_TARGETS } from '../model/features.ts';
 import { MAX_INPUT_BYTES, MAX_LOAD } from '../predictor/types.ts';
 

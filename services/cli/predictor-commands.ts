@@ -3,7 +3,7 @@
  * import | list` and `profile`.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/schemas.ts';
+import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/types.ts';
 import { assertReadableFile, dimFlag, idFlag, idListFlag, intFlag, LOCKED_HELP, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 

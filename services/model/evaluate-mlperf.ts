@@ -33,6 +33,7 @@
  *   sees the held-out system, so it does not depend on the draw), and reports
  *   every draw and their mean, min and max.
  */
+import { MAX_DRAWS } from './draws.ts';
 import { fitAdditive } from './additive-fit.ts';
 import type { ImportProblem, NamedText } from './help.ts';
 import { parseMlperf, type BenchmarkRow } from './import-mlperf.ts';
@@ -252,8 +253,7 @@ function summarise(draws: readonly DrawMetrics[]): { mean: DrawMetrics; min: Dra
   };
 }
 
-/** Largest `draws` accepted (each draw re-predicts every held-out system). */
-export const MAX_DRAWS = 100;
+export { MAX_DRAWS };
 
 /**
  * Run the leave-one-system-out evaluation.

@@ -14,7 +14,7 @@ import { printable } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { idText } from './id-schema.ts';
-import { MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, MAX_SLO_MS, MIN_RPS, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 const text = idText;
 /**
@@ -24,15 +24,8 @@ const text = idText;
 const ownId = text;
 const fraction = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
-export { MAX_LOAD };
-/** Largest SLO target, ms (about 11.6 days). */
-export const MAX_SLO_MS = 1e9;
+export { MAX_LOAD, MAX_SLO_MS, MIN_RPS };
 const load = z.number().min(0).max(MAX_LOAD);
-/**
- * Smallest expected load of a recommendation other than 0, requests/s (one request in about 11.6 days): below it the
- * cost per million requests overflows to Infinity, shown as "unpriced" (a trial: --rps 1e-320 on a priced chip).
- */
-export const MIN_RPS = 1e-6;
 /** Expected load of `POST /v1/recommend`: 0 (priced at the highest load within the SLO), or MIN_RPS..MAX_LOAD. */
 // A negative load is the bound's error alone (a trial: -1 was reported twice, as below 0 and as "must be 0 or at least").
 const rpsLoad = load.refine((v) => v <= 0 || v >= MIN_RPS, { message: `must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days)` });

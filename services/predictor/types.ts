@@ -38,6 +38,15 @@ export const MAX_IDS_PER_LIST = 1024;
 /** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
 export const MAX_LOAD = 1e6;
 
+/** Largest SLO target, ms (about 11.6 days). */
+export const MAX_SLO_MS = 1e9;
+
+/**
+ * Smallest expected load of a recommendation other than 0, requests/s (one request in about 11.6 days): below it the
+ * cost per million requests overflows to Infinity, shown as "unpriced" (a trial: --rps 1e-320 on a priced chip).
+ */
+export const MIN_RPS = 1e-6;
+
 /** Largest input size a prediction takes, bytes: 1 TiB, far beyond any inference request (9e15 gave a 1.5-year i/o). */
 export const MAX_INPUT_BYTES = 2 ** 40;
 

@@ -4,6 +4,7 @@
  * and text that is not an ISO 8601 date is left to the caller's format check.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { calendarDateProblem, parseTimeText } from '../../../services/calendar-date.ts';
 
 describe('calendarDateProblem', () => {
@@ -25,6 +26,42 @@ describe('calendarDateProblem', () => {
     expect(calendarDateProblem(text)).toBe(problem);
     // Date.parse reads most of these as another day (the flaw this check is for), or refuses them.
     if (text.startsWith('2024-02-30')) expect(new Date(Date.parse(text)).toISOString()).toBe('2024-03-01T00:00:00.000Z');
+  });
+
+  it("agrees with zod's z.iso.date() on every day of years 0000–0003, 1896–1904, 1996–2004, 2096–2104, 2396–2404 and 9996–9999, months 00–13, days 00–32", () => {
+    const isoDate = z.iso.date();
+    const two = (n: number): string => String(n).padStart(2, '0');
+    const nine = (from: number): number[] => Array.from({ length: 9 }, (_, i) => from + i);
+    const years = [0, 1, 2, 3, ...nine(1896), ...nine(1996), ...nine(2096), ...nine(2396), 9996, 9997, 9998, 9999];
+    const disagree: string[] = [];
+    let valid = 0;
+    for (const y of years) {
+      for (let mo = 0; mo <= 13; mo++) {
+        for (let d = 0; d <= 32; d++) {
+          const text = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}`;
+          const ok = isoDate.safeParse(text).success;
+          if (ok) valid++;
+          if ((calendarDateProblem(text) === null) !== ok) disagree.push(text);
+        }
+      }
+    }
+    // 365 or 366 days a year; 12 leap years: 0000, 1896, 1904, 1996, 2000, 2004, 2096, 2104, 2396, 2400, 2404, 9996 (not 1900, 2100).
+    expect([disagree, valid]).toEqual([[], 365 * years.length + 12]);
+  });
+
+  it("agrees with zod's z.iso.time() on every hh:mm from 00:00 to 25:61, alone and with seconds 00, 01, 58–61 and fractions", () => {
+    const isoTime = z.iso.time();
+    const two = (n: number): string => String(n).padStart(2, '0');
+    const disagree: string[] = [];
+    for (let h = 0; h <= 25; h++) {
+      for (let mi = 0; mi <= 61; mi++) {
+        for (const tail of ['', ':00', ':01', ':58', ':59', ':60', ':61', ':59.5', ':60.25', ':00.000001']) {
+          const time = `${two(h)}:${two(mi)}${tail}`;
+          if ((calendarDateProblem(`2024-06-01T${time}Z`) === null) !== isoTime.safeParse(time).success) disagree.push(time);
+        }
+      }
+    }
+    expect(disagree).toEqual([]);
   });
 
   it.each(['2024-02-29T00:00:00Z', '2000-02-29', '2024-12-31T23:59:59.999+02:00', '2024-06-01 10:00', '2024-06-01T23:59:59.5Z', 'yesterday', '1717236000000', ''])(
