@@ -26,7 +26,7 @@ import { runBoundedPipeline } from '../../services/pipeline/embedded.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
 import { sampleRecords } from '../helpers/sample-records.ts';
 import { startSchemaRegistryStub, type SchemaRegistryStub } from '../helpers/schema-registry.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
@@ -237,7 +237,7 @@ describe.skipIf(!haveKafka)('ConfluentWireEventLog over Kafka', () => {
   it('carries 00 + schema id + body through the broker and hands consumers the single-object bytes', async () => {
     const suffix = randomUUID().slice(0, 8);
     const kinds: Record<string, RecordKind> = { [`cw-load-${suffix}`]: 'LoadSample', [`cw-inference-${suffix}`]: 'InferenceEvent' };
-    const inner = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-confluent-wire-test', retries: 3 });
+    const inner = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-confluent-wire-test', retries: 3, ...(external ? {} : MOCK_GROUP_TIMEOUTS) });
     try {
       const log = new ConfluentWireEventLog(inner, { client: new HttpSchemaRegistryClient(stub.url), kindOfTopic: (t) => kinds[t] ?? null });
       const samples = sampleRecords();

@@ -11,14 +11,14 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { brokerSockets, kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { brokerSockets, kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }))('reading past retention (mock cluster)', () => {
   const kafkaMock = useKafkaMock();
 
   it('reads from the oldest stored offset when the head of the partition was deleted', async () => {
-    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-retention-test', adminWaitMs: 10_000 });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-retention-test', adminWaitMs: 10_000, ...MOCK_GROUP_TIMEOUTS });
     try {
       const topic = `edgelat-retention-${randomUUID()}`;
       await log.ensureTopic(topic, 1);
@@ -59,7 +59,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
     const topic = `edgelat-reset-${randomUUID()}`;
     const group = `edgelat-reset-group-${randomUUID()}`;
     const tp = { topic, partition: 0 };
-    const first = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test', adminWaitMs: 10_000 });
+    const first = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test', adminWaitMs: 10_000, ...MOCK_GROUP_TIMEOUTS });
     try {
       await first.ensureTopic(topic, 1);
       for (let i = 0; i < 10; i++) await first.produce(topic, [{ key: 'edge-01', value: Buffer.from(`small-${i}`), partition: 0 }]);
@@ -86,7 +86,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
     // kafkajs's own reset (consumerGroup.recoverFromOffsetOutOfRange → offsetManager.setDefaultOffset), watched.
     const OffsetManager = createRequire(import.meta.url)('kafkajs/src/consumer/offsetManager/index.js') as { prototype: { setDefaultOffset: (tp: { topic: string; partition: number }) => Promise<void> } };
     const reset = vi.spyOn(OffsetManager.prototype, 'setDefaultOffset');
-    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test-2', adminWaitMs: 10_000 });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-reset-test-2', adminWaitMs: 10_000, ...MOCK_GROUP_TIMEOUTS });
     try {
       const c = await log.consumer(group, [topic]);
       try {
@@ -122,7 +122,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka retention test', { mockOnly: true }
   it('reads partitions without a consumer group, several at once, and leaves no connection behind (a read through a throwaway group took 3 s, the broker\'s first-join delay)', async () => {
     const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
     const before = sockets();
-    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-read-test' });
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-read-test', ...MOCK_GROUP_TIMEOUTS });
     const topic = `edgelat-read-${randomUUID()}`;
     // No consumer is created for a read (the mock cluster has no ListGroups to look for groups left behind).
     const consumers = vi.spyOn(kafkajs.Kafka.prototype, 'consumer');

@@ -13,7 +13,7 @@ import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { SIM_TOPICS } from '../../services/pipeline/produce.ts';
 import { runStreaming } from '../../services/pipeline/streaming.ts';
 import { at, makeInference, makeLoad } from '../helpers/factories.ts';
-import { kafkaTestsCanRun } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
@@ -36,7 +36,7 @@ describe.skipIf(!haveKafka)('bytes that are not UTF-8 on Kafka', () => {
     const brokers = kafkaMock().brokers;
     const client = new kafkajs.Kafka({ clientId: 'edgelat-non-utf8-test', brokers, logLevel: kafkajs.logLevel.NOTHING });
     const producer = client.producer();
-    const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-non-utf8-test' });
+    const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-non-utf8-test', ...MOCK_GROUP_TIMEOUTS });
     try {
       const t0 = at('2024-06-01T10:00:00.000Z');
       const inference = codecFor('InferenceEvent');

@@ -13,7 +13,7 @@ import { runStreaming } from '../../services/pipeline/streaming.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { fingerprint } from '../helpers/fingerprint.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 const external = process.env.EDGELAT_TEST_KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -41,7 +41,7 @@ describe.skipIf(!haveKafka)('pipeline on Kafka', () => {
     await produceSimulation(memory, sim, 2);
     await runBoundedPipeline({ log: memory, warehouse: reference, config });
 
-    const log = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-pipeline-test' });
+    const log = await KafkaEventLog.connect({ brokers: external ?? mock!.brokers, clientId: 'edgelat-pipeline-test', ...(external ? {} : MOCK_GROUP_TIMEOUTS) });
     try {
       await produceSimulation(log, sim, 2);
       const counts = await runStreaming({ log, warehouse: onKafka, config, untilEnd: true });

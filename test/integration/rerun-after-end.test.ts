@@ -15,7 +15,7 @@ import { encodeArrival } from '../../services/pipeline/produce.ts';
 import { runStreaming } from '../../services/pipeline/streaming.ts';
 import { normalizeSimConfig, simulateFleet } from '../../services/simulator/index.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
-import { kafkaTestsCanRun, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
+import { kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka re-run test', { mockOnly: true }))('a second --until-end run after a finished one (mock cluster)', () => {
@@ -36,7 +36,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka re-run test', { mockOnly: true }))(
   it('takes records produced after the first run as late, and writes all of the second run\'s output', async () => {
     const count = async (sql: string) => Number((await warehouse.query<{ n: string }>(sql))[0]!.n);
     const db = warehouse.database;
-    const first = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-rerun-test-1' });
+    const first = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-rerun-test-1', ...MOCK_GROUP_TIMEOUTS });
     try {
       await produceSimulation(first, sim, 0);
       await runStreaming({ log: first, warehouse, config, untilEnd: true });
@@ -44,7 +44,7 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka re-run test', { mockOnly: true }))(
       await first.close();
     }
     // Another process: a later producer, then the second run.
-    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-rerun-test-2' });
+    const log = await KafkaEventLog.connect({ brokers: mock.brokers, clientId: 'edgelat-rerun-test-2', ...MOCK_GROUP_TIMEOUTS });
     try {
       const before = await count(`SELECT count() AS n FROM ${db}.inference_events`);
       // After the seal: a copy of the last event half a second before it (within the out-of-orderness bound: the
