@@ -183,26 +183,36 @@ export function formatRecommendation(r: RecommendResponse): string {
 }
 
 /**
- * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
- * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file; {Error} (exit 1) when every chip was skipped.
+ * The usage problems of `recommend`'s flags that need no data: exactly one SLO, exactly one of --model, --onnx and
+ * --profile (both said in one message), and --chips not blank with each id by the one id rule (as POST /v1/recommend
+ * checks its chips). Checked before the warehouse opens, so that bad usage is said at once, even while another
+ * process holds the folder.
+ * @throws {UsageError} naming the flags.
  */
-export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
+export function checkRecommendUsage(opts: Pick<RecommendOptions, 'sloP99Ms' | 'sloP90Ms' | 'model' | 'onnx' | 'profile' | 'chips'>): void {
   // Both usage problems in one message (a trial: `recommend` alone named the SLO, and the model only on the next try).
   const missing = [
     (opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined) ? 'give exactly one of --slo-p99-ms and --slo-p90-ms' : null,
     [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length !== 1 ? 'give exactly one of --model ID, --onnx FILE and --profile FILE' : null,
   ].filter((m): m is string => m !== null);
   if (missing.length > 0) throw new UsageError(missing.join('; '));
+  const chips = opts.chips;
+  if (chips !== undefined && chips.length === 0) throw new UsageError('--chips: expected chip ids separated by commas, got a blank value');
+  const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
+  if (bad) throw new UsageError(bad);
+}
+
+/**
+ * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
+ * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file; {Error} (exit 1) when every chip was skipped.
+ */
+export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
+  checkRecommendUsage(opts);
   const slo = opts.sloP99Ms !== undefined ? { percentile: 0.99 as const, ms: opts.sloP99Ms } : { percentile: 0.9 as const, ms: opts.sloP90Ms! };
   const backend = createBackend({ warehouse, registry, predictBenchmark });
   let r: RecommendResponse;
   try {
-    const chips = opts.chips;
-    if (chips !== undefined && chips.length === 0) throw new UsageError('--chips: expected chip ids separated by commas, got a blank value');
-    // Each id by the one id rule, as POST /v1/recommend checks its chips.
-    const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
-    if (bad) throw new UsageError(bad);
-    r = await backend.recommend({ ...(await modelOf(opts)), slo, rps: opts.rps, objective: opts.objective, chips });
+    r = await backend.recommend({ ...(await modelOf(opts)), slo, rps: opts.rps, objective: opts.objective, chips: opts.chips });
   } catch (error) {
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
     throw error;
