@@ -2,7 +2,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
 /**
- * Test selection by TEST_MODE (STYLE §5): unit | integration | e2e | all (default).
+ * Test selection by TEST_MODE (STYLE §5): unit | integration | e2e | all (default), or a comma-separated list of them
+ * (`npm test` runs TEST_MODE=unit beside TEST_MODE=integration,e2e: scripts/test.mjs).
  * chdb allows one engine per process: the integration and end-to-end files run each in a fork of its own;
  * the unit files share one fork (see the project below).
  */
@@ -11,9 +12,10 @@ const globs: Record<string, string[]> = {
   integration: ['test/integration/**/*.test.ts'],
   e2e: ['test/e2e/**/*.test.ts'],
 };
-const mode = process.env.TEST_MODE ?? 'all';
-if (mode !== 'all' && !(mode in globs)) throw new Error(`unknown TEST_MODE ${JSON.stringify(mode)}: expected one of ${[...Object.keys(globs), 'all'].join(', ')}`);
-const wanted = (kind: string): boolean => mode === 'all' || mode === kind;
+const modes = (process.env.TEST_MODE || 'all').split(',').map((m) => m.trim());
+const unknown = modes.filter((m) => m !== 'all' && !(m in globs));
+if (unknown.length > 0) throw new Error(`unknown TEST_MODE ${JSON.stringify(process.env.TEST_MODE)}: expected one of ${[...Object.keys(globs), 'all'].join(', ')}, or a comma-separated list of them`);
+const wanted = (kind: string): boolean => modes.includes('all') || modes.includes(kind);
 const project = (name: string, extra: TestProjectInlineConfiguration['test'] = {}): TestProjectInlineConfiguration => ({ extends: true, test: { name, include: globs[name], ...extra } });
 
 export default defineConfig({
