@@ -33,10 +33,11 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       // The unit files start no brokers and restore what they change (process.env.TZ, spies, registries they
-      // fill with versions of their own): one fork runs them all, after the others, without a module reload per
-      // file (whole suite here: 496 s → 454 s; the 63 files take 36 s in it, against a fork start and a module
-      // load each before). Their chdb databases share that fork's one data folder (test/helpers/warehouse.ts).
-      // (In both forks they made the whole suite slower, 623 s → 650 s: they ran beside the end-to-end files.)
+      // fill with versions of their own): one fork runs them all without a module reload per file (whole suite
+      // here: 496 s → 454 s, against a fork start and a module load each before). Their chdb databases share that
+      // fork's one data folder (test/helpers/warehouse.ts). vitest runs such a fork after every other project's
+      // files, alone: `npm test` (scripts/test.mjs) runs this project in a vitest run of its own beside the others.
+      // (In both forks, one fork per file, they made the whole suite slower, 623 s → 650 s.)
       ...(wanted('unit') ? [project('unit', { poolOptions: { forks: { isolate: false, singleFork: true } } })] : []),
       ...['integration', 'e2e'].filter(wanted).map((name) => project(name)),
     ],

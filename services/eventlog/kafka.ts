@@ -38,7 +38,8 @@ export interface KafkaLogOptions {
   rebalanceTimeoutMs?: number;
   /**
    * A stop of the whole run (SIGTERM): a group join under way gives up at once (`consumer()` rejects with a
-   * non-retriable BrokerUnavailableError) instead of waiting out `joinTimeoutMs`. @default undefined
+   * non-retriable BrokerUnavailableError) instead of waiting out `joinTimeoutMs`, and so does a wait for a topic
+   * (`ensureTopic()`) instead of waiting out `adminWaitMs`. @default undefined
    */
   signal?: AbortSignal;
   /** Longest `read()` and `ensureTopic()` wait, milliseconds. @default 30000 */
@@ -169,14 +170,25 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  /** Best-effort: createTopics may fail (the mock cluster has no controller); then wait for the topic's metadata (a metadata request auto-creates it where the broker allows). */
+  /**
+   * Best-effort: createTopics may fail (the mock cluster has no controller); then wait for the topic's metadata (a
+   * metadata request auto-creates it where the broker allows), up to `adminWaitMs`.
+   * @throws {BrokerUnavailableError} retriable when the topic did not appear in time; not retriable, at once, when the
+   *   log's `signal` stops the run (a trial: SIGTERM with the broker gone waited the 30 s out while the processors started).
+   */
   async ensureTopic(topic: string, partitions = this.options.defaultPartitions): Promise<void> {
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: expected an integer >= 1, got ${JSON.stringify(partitions)}`);
+    const stopped = (): void => {
+      if (this.options.signal?.aborted) throw new BrokerUnavailableError(`kafka: wait for topic ${JSON.stringify(topic)} given up: the run was stopped`, { retriable: false });
+    };
+    stopped();
     await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => false);
     const deadline = Date.now() + this.options.adminWaitMs;
     for (;;) {
+      stopped();
       const n = await this.fetchCount(topic).catch(() => null);
       if (n !== null) return;
+      stopped();
       if (Date.now() > deadline) throw new BrokerUnavailableError(`kafka: topic ${JSON.stringify(topic)} did not appear within ${this.options.adminWaitMs} ms`, { retriable: true });
       await sleep(200);
     }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
-import { brokerSockets, kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS } from '../helpers/kafka-mock.ts';
+import { brokerSockets, kafkaTestsCanRun, MOCK_GROUP_TIMEOUTS, startKafkaMock } from '../helpers/kafka-mock.ts';
 import { useKafkaMock } from '../helpers/kafka-mock-suite.ts';
 
 describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: true }))('a group join that times out (mock cluster)', () => {
@@ -52,5 +52,25 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: tru
     }
     await new Promise((r) => setTimeout(r, 4000));
     expect(sockets()).toBe(before);
+  }, 30_000);
+
+  it('gives a wait for a topic up at once when the run is stopped, the broker gone (a trial: SIGTERM during the processors\' start waited out the 30 s of adminWaitMs)', async () => {
+    const own = await startKafkaMock();
+    const stop = new AbortController();
+    // A wait limit past this test's own timeout: only the abort can end the wait in time.
+    const log = await KafkaEventLog.connect({ brokers: own.brokers, clientId: 'edgelat-topic-abort-test', adminWaitMs: 120_000, retries: 0, signal: stop.signal, ...MOCK_GROUP_TIMEOUTS });
+    try {
+      await own.stop();
+      const waiting = log.ensureTopic(`edgelat-gone-${randomUUID()}`, 4).catch((e: unknown) => e);
+      setTimeout(() => stop.abort(), 300);
+      const error = await waiting;
+      expect(error).toBeInstanceOf(BrokerUnavailableError);
+      expect([(error as Error).message.replace(/"[^"]*"/, 'T'), (error as BrokerUnavailableError).retriable]).toEqual(['kafka: wait for topic T given up: the run was stopped', false]);
+      // Stopped before it began: refused at once.
+      expect(String(await log.ensureTopic('edgelat-later').catch((e: unknown) => e))).toMatch(/wait for topic "edgelat-later" given up: the run was stopped/);
+    } finally {
+      await log.close().catch(() => undefined);
+      await own.stop();
+    }
   }, 30_000);
 });
