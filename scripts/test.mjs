@@ -11,7 +11,7 @@
  * The integration and end-to-end run prints as it goes; the unit run's output is held and printed whole when it ends
  * (two reporters' lines interleaved could not be read). Exit status: 0 when both runs passed, else the first non-zero
  * status (1 for a run ended by a signal). With arguments (`npm test -- test/unit/x.test.ts`) or TEST_MODE set, it is
- * `vitest run` with them, as before. SIGINT and SIGTERM are passed on to both runs.
+ * `vitest run` with them, as before.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -26,9 +26,24 @@ const args = process.argv.slice(2);
  */
 const UNIT_NICENESS = 19;
 
+/** The run's exit status: its code, or 1 when a signal ended it. */
+const ended = (child) => new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+
+/**
+ * SIGTERM (a CI job's time-out) is passed on to the runs. Ctrl-C reaches them from the terminal already (one process
+ * group): passed on again it would be vitest's second Ctrl-C, which ends a run without its report.
+ */
+function passSignalsTo(children) {
+  process.on('SIGTERM', () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  process.on('SIGINT', () => undefined);
+}
+
 if (args.length > 0 || process.env.TEST_MODE) {
-  const r = spawnSync(process.execPath, [vitest, 'run', ...args], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const only = spawn(process.execPath, [vitest, 'run', ...args], { stdio: 'inherit' });
+  passSignalsTo([only]);
+  process.exit(await ended(only));
 }
 
 // `nice` is in coreutils; where it is missing the unit run goes at the same priority.
@@ -41,14 +56,8 @@ unit.stdout.on('data', (d) => held.push(d));
 unit.stderr.on('data', (d) => held.push(d));
 const rest = spawn(process.execPath, [vitest, 'run'], { env: { ...process.env, TEST_MODE: 'integration,e2e' }, stdio: 'inherit' });
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of [unit, rest]) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  });
-}
+passSignalsTo([unit, rest]);
 
-/** The run's exit status: its code, or 1 when a signal ended it. */
-const ended = (child) => new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 const unitDone = ended(unit).then((code) => {
   process.stdout.write(`\n──── unit files (TEST_MODE=unit${haveNice ? `, nice ${UNIT_NICENESS}` : ''}): ${code === 0 ? 'passed' : `FAILED, exit ${code}`} ────\n`);
   for (const chunk of held) process.stdout.write(chunk);
