@@ -1,4 +1,4 @@
-import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
 /**
@@ -34,7 +34,7 @@ const modes = (process.env.TEST_MODE || 'all').split(',').map((m) => m.trim());
 const unknown = modes.filter((m) => m !== 'all' && !(m in globs));
 if (unknown.length > 0) throw new Error(`unknown TEST_MODE ${JSON.stringify(process.env.TEST_MODE)}: expected one of ${[...Object.keys(globs), 'all'].join(', ')}, or a comma-separated list of them`);
 const wanted = (kind: string): boolean => modes.includes('all') || modes.includes(kind);
-const project = (name: string, extra: TestProjectInlineConfiguration['test'] = {}): TestProjectInlineConfiguration => ({ extends: true, test: { name, include: globs[name], ...(name === 'waiting' || name === 'unit' ? {} : { exclude: WAITING }), ...extra } });
+const project = (name: string, extra: TestProjectInlineConfiguration['test'] = {}): TestProjectInlineConfiguration => ({ extends: true, test: { name, include: globs[name], ...(name === 'waiting' || name === 'unit' ? {} : { exclude: [...configDefaults.exclude, ...WAITING] }), ...extra } });
 
 export default defineConfig({
   test: {
