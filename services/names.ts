@@ -160,12 +160,21 @@ export function idProblem(field: string, value: string): string | null {
   const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
   if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
-  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
+  // Quoted with those characters escaped: raw, the quote reads as the id without them (a trial: "resnet​50").
+  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)))}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
   // One text in two spellings (é, or e and a combining accent) prints alike: ids are in NFC, as ingestion takes them.
   if (value.normalize('NFC') === value) return null;
   const combining = /\p{M}/u.exec(value);
   return `${field}: expected an id in Unicode NFC (composed) form, got ${quoteName(value)}${combining ? ` with the combining mark ${codePoint(combining[0])}` : ''}: its NFC form prints alike and is another id`;
 }
+
+const INVISIBLE_ALL = new RegExp(INVISIBLE_OR_REPLACEMENT.source, 'gu');
+
+/** `\u200b` for a character of the Basic Multilingual Plane, `\u{e0041}` past it (a tag character). */
+const unicodeEscape = (c: string): string => {
+  const cp = c.codePointAt(0)!;
+  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+};
 
 /** Longest value commander's "argument '…' is invalid" quotes whole, characters. */
 const QUOTED_ARGUMENT_MAX = 80;

@@ -198,7 +198,7 @@ program
     return [...prev, v];
   })
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; a SETTINGS clause too), and edgelat refuses table functions that read or write outside the warehouse (file, url, s3, remote, …) and INTO OUTFILE', false)
-  .addHelpText('after', '\nExit codes: 0 answered; 1 failure (an unknown table or column, a query that fails as it runs, no warehouse in the data folder); 2 bad usage (a syntax error, a --param its type cannot read or no placeholder takes, a statement refused without --write, more than one statement); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (a server\'s query asked to stop first).')
+  .addHelpText('after', '\nExit codes: 0 answered (a --param no placeholder takes is run without, with a warning); 1 failure (an unknown table or column, a query that fails as it runs, no warehouse in the data folder); 2 bad usage (a syntax error, a --param its type cannot read or a placeholder without its --param, a statement refused without --write, more than one statement); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (a server\'s query asked to stop first).')
   .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
     if (query.trim() === '') throw new UsageError('the query is empty');
     const params: Record<string, string> = {};
@@ -259,7 +259,12 @@ program
         // ClickHouse's table stops at its row limit with a footer on stdout, exit 0: said where a redirected output would
         // not show it (a trial: 1,000 of 71,582 rows in a file).
         const cut = opts.format === 'table' ? /Showed (\d+) out of (\d+) rows\.\s*$/.exec(tail.toString('utf8')) : null;
-        if (cut && Number(cut[2]) > Number(cut[1])) process.stderr.write(`edgelat: warning: the table shows the first ${Number(cut[1]).toLocaleString('en-US')} of ${Number(cut[2]).toLocaleString('en-US')} rows: --format tsv, csv or json prints them all (or add LIMIT)\n`);
+        // ClickHouse shows the first and the last half of what it shows, a `─ ─ ─` line between (a trial read "the first
+        // 1,000" and took rows 4500+ of 5,000 for those after row 499).
+        if (cut && Number(cut[2]) > Number(cut[1])) {
+          const [shown, all] = [Number(cut[1]), Number(cut[2])];
+          process.stderr.write(`edgelat: warning: the table shows ${shown.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} rows, the first and the last ones: the line ─ ─ ─ stands for the ${(all - shown).toLocaleString('en-US')} between; --format tsv, csv or json prints them all (or add LIMIT)\n`);
+        }
       }
     } catch (error) {
       if (error instanceof MultiStatementError) throw new UsageError(`${error.message}: edgelat sql runs one at a time`);

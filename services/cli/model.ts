@@ -323,7 +323,11 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
       throw new UsageError(`--load ${m[1]}: no value after "=": expected ${what} (${m[1]}=${example})`);
     }
     const v = Number(m[2]);
-    if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected a number ≥ 0, got ${JSON.stringify(m[2])}`);
+    // Pairs joined in one argument (a trial: `gpu_util=0.6,requests_per_s=4`): one --load each.
+    const joined = /^[^,\s]*[,\s]+([a-z_]+)=/.exec(m[2]!);
+    if (joined) throw new UsageError(`--load ${m[1]}: expected one value, got ${JSON.stringify(m[2])}: give each key=value as its own --load (--load ${m[1]}=${m[2]!.split(/[,\s]/)[0]} --load ${joined[1]}=…)`);
+    const range = m[1]!.endsWith('_util') ? 'a fraction 0..1' : 'a number ≥ 0';
+    if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected ${range}, got ${JSON.stringify(m[2])}`);
     if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
     if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
     // Counts of requests, as a load sample carries them (load-sample.v1: int); a trial's concurrency=0.5 was answered.

@@ -317,7 +317,8 @@ function quote(value: unknown): string {
  * Behaviour: every issue becomes one {@link FieldError} with a lower-case
  * message quoting the offending value as JSON; an unknown key gets its own
  * error whose path ends with that key; a missing field says "is required";
- * a value of the wrong type gets that error alone.
+ * a value of the wrong type gets that error alone; errors of the whole input
+ * (path `#`) come first.
  * @param schema  Any of this module's schemas.
  * @param input   Parsed JSON body, query object or backend answer.
  * @returns       `{ ok: true, value }` (the schema's output) or `{ ok: false, errors }` (at least one).
@@ -341,7 +342,9 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): Valida
       errors.push({ path: pointer(issue.path), message: 'input' in issue && issue.path.length > 0 ? `${message}, got ${quote(issue.input)}` : message });
     }
   }
-  return { ok: false, errors };
+  // The body's own errors first (`#`: "exactly one of model and profile" with both given): the problem's detail
+  // names the first, and a trial read 13 errors of an incomplete profile that was not to be sent at all.
+  return { ok: false, errors: [...errors.filter((e) => e.path === '#'), ...errors.filter((e) => e.path !== '#')] };
 }
 
 /** One route of the API as the OpenAPI document describes it. */

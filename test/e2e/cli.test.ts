@@ -422,7 +422,9 @@ describe('edgelat CLI', () => {
       expect([all.code, errLines(all.stderr)]).toEqual([0, []]);
       const table = await edgelat(['sql', 'SELECT number FROM numbers(1500)'], own, undefined, env);
       expect([table.code, table.stdout.trim().split('\n').at(-1), errLines(table.stderr)]).toEqual([0, 'Showed 1000 out of 1500 rows.',
-        ['edgelat: warning: the table shows the first 1,000 of 1,500 rows: --format tsv, csv or json prints them all (or add LIMIT)']]);
+        ['edgelat: warning: the table shows 1,000 of 1,500 rows, the first and the last ones: the line ─ ─ ─ stands for the 500 between; --format tsv, csv or json prints them all (or add LIMIT)']]);
+      // The first 500 and the last 500 (a trial read rows 1000+ as if they came after row 499).
+      expect([table.stdout.includes('\n─ ─ ─'), ...['499', '500', '999', '1000', '1499'].map((x) => new RegExp(`^│ +${x} │$`, 'm').test(table.stdout))]).toEqual([true, true, false, false, true, true]);
       // Ctrl-C: the server is asked to stop the read (a client that goes away does not stop it), then the command ends by
       // the signal; SIGTERM too, and a read run with --write (a SETTINGS clause needs it; a re-test: it held serve's writer).
       const cases: [string[], NodeJS.Signals, string][] = [

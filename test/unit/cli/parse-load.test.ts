@@ -37,5 +37,14 @@ describe('parseLoad', () => {
       expect(() => parseLoad([`requests_per_s=${bad}`])).toThrow(`--load requests_per_s: expected a number ≥ 0, got ${JSON.stringify(bad)}`);
     }
     expect(parseLoad(['requests_per_s=1e2', 'gpu_util=.5', 'cpu_util=+0.25'])).toEqual({ requests_per_s: 100, gpu_util: 0.5, cpu_util: 0.25 });
+    // A utilisation's range is its own (a trial: "≥ 0" was said of gpu_util).
+    expect(() => parseLoad(['gpu_util=-0.1'])).toThrow('--load gpu_util: expected a fraction 0..1, got "-0.1"');
+  });
+
+  it('says that pairs joined in one argument go in one --load each (a trial: gpu_util=0.6,requests_per_s=4)', () => {
+    expect(() => parseLoad(['gpu_util=0.6,requests_per_s=4'])).toThrow('--load gpu_util: expected one value, got "0.6,requests_per_s=4": give each key=value as its own --load (--load gpu_util=0.6 --load requests_per_s=…)');
+    expect(() => parseLoad(['requests_per_s=4 queue_depth=2'])).toThrow('--load requests_per_s: expected one value, got "4 queue_depth=2": give each key=value as its own --load (--load requests_per_s=4 --load queue_depth=…)');
+    // A comma alone is a bad number, not a joined pair.
+    expect(() => parseLoad(['requests_per_s=4,5'])).toThrow('--load requests_per_s: expected a number ≥ 0, got "4,5"');
   });
 });

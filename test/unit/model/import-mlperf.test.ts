@@ -187,7 +187,7 @@ describe('parseMlperf: quotes and repeats', () => {
     const r = parseMlperf([{ file: 'r.csv', text: runs }], [{ file: 's.csv', text: systems }]);
     expect(r.problems.map((p) => [p.file, p.line, p.field, p.message])).toEqual([
       ['s.csv', 3, 'system_id', 'expected an id without bidirectional or line-separator marks, got U+202E in "b\\u202e"'],
-      ['r.csv', 2, 'model', 'expected an id without characters that do not show, got U+200B in "resnet\u200b50"'],
+      ['r.csv', 2, 'model', 'expected an id without characters that do not show, got U+200B in "resnet\\u200b50"'],
     ]);
     expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 3]]);
     expect(() => parseMlperf([{ file: 'r.csv', text: `${RUNS_HEAD},model\n${run('a', 'resnet50', '3')},bert-99` }], [{ file: 's.csv', text: systems }]))

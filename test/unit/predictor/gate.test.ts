@@ -446,7 +446,9 @@ describe('msText', () => {
     expect(idProblem('version', '\u202ev1')).toBe('version: expected an id without bidirectional or line-separator marks, got U+202E in "\\u202ev1"');
     expect(idProblem('chip', 'a\u2028b')).toBe('chip: expected an id without bidirectional or line-separator marks, got U+2028 in "a\\u2028b"');
     // Characters that do not show (a trial: "v1\u200b" was answered as if it were v1), and a byte that is not UTF-8.
-    expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\u200b"');
+    expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\\u200b"');
+    // Escaped in the quote, or it reads as the id without them (a trial); past the BMP in braces (a tag character).
+    expect(idProblem('model', 'a\u2060b\u{e0041}')).toBe('model: expected an id without characters that do not show, got U+2060 in "a\\u2060b\\u{e0041}"');
     expect(idProblem('version', 'v1\ufffd')).toBe('version: expected an id without characters that do not show, got U+FFFD in "v1\ufffd" (a byte that is not UTF-8?)');
     expect(idProblem('model', 'a\u200db')).toBeNull(); // a joiner, as emoji sequences hold
     // A lone surrogate (JSON's "\ud800" over HTTP, a trial: looked up as a server); a pair is one character.
