@@ -399,9 +399,13 @@ export function queueNotes(load: Readonly<Record<string, number>>, ioMs: number,
   const busy = busyWorkers(load, ioMs, computeMs);
   if (busy >= workers && servedBy(load, servedRps)) {
     const bursts = sustainedRps !== null && rps > sustainedRps;
+    // Without gpu_util the percentiles are the lowest decile's queue (the note above): nothing of the rate's data is in
+    // them (a trial read "the answer stands on their data" beside the idle p99 of 115 ms at 50 req/s).
+    const queued = (load.gpu_util ?? 0) > 0;
     notes.push(`requests_per_s=${rps} at ${Number((ioMs + computeMs).toPrecision(3))} ms of i/o and compute per request would keep ${busyText(busy)} busy on average (utilisation law) if every request were this model's; `
-      + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests), so the answer stands on their data, where this model's share of the rate set its queue`
-      + (bursts ? `; but only in bursts: their busiest minute averaged ${Number(sustainedRps.toPrecision(3))} req/s, so these are the percentiles of requests that came in such a burst, and as a sustained rate its queue could not drain` : ''));
+      + `the fleet's servers of the chip served up to ${Number(servedRps!.toPrecision(4))} req/s (a load sample's rate counts every model's requests)`
+      + (queued ? ', so the answer stands on their data, where this model\'s share of the rate set its queue' : '')
+      + (bursts ? `${queued ? '; but' : ','} only in bursts: their busiest minute averaged ${Number(sustainedRps.toPrecision(3))} req/s, ${queued ? 'so these are the percentiles of requests that came in such a burst, and ' : ''}as a sustained rate its queue could not drain` : ''));
   } else if (busy >= workers) {
     // A concurrency above the workers is requests waiting, not workers: said, since it was asked for (a trial read
     // "a device serving fewer requests at once" next to its concurrency=20 as the value ignored without a word).

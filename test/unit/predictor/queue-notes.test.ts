@@ -55,6 +55,13 @@ describe('queueNotes', () => {
       'requests_per_s=3.3 at 310 ms of i/o and compute per request would keep 1.02 workers busy on average (utilisation law) if every request were this model\'s; the fleet\'s servers of the chip served up to 4 req/s (a load sample\'s rate counts every model\'s requests), so the answer stands on their data, where this model\'s share of the rate set its queue; '
       + 'but only in bursts: their busiest minute averaged 2.25 req/s, so these are the percentiles of requests that came in such a burst, and as a sustained rate its queue could not drain',
     ]);
+    // Without gpu_util the percentiles are the lowest decile's (the first note): the rate's data is not claimed for them
+    // (a trial: "stands on their data" beside the idle p99 at 50 req/s).
+    expect(queueNotes({ requests_per_s: 3.3 }, 5, 305, 1, 4, 2.25)[1]).toBe(
+      'requests_per_s=3.3 at 310 ms of i/o and compute per request would keep 1.02 workers busy on average (utilisation law) if every request were this model\'s; the fleet\'s servers of the chip served up to 4 req/s (a load sample\'s rate counts every model\'s requests), '
+      + 'only in bursts: their busiest minute averaged 2.25 req/s, as a sustained rate its queue could not drain');
+    expect(queueNotes({ requests_per_s: 3.3 }, 5, 305, 1, 4)[1]).toBe(
+      'requests_per_s=3.3 at 310 ms of i/o and compute per request would keep 1.02 workers busy on average (utilisation law) if every request were this model\'s; the fleet\'s servers of the chip served up to 4 req/s (a load sample\'s rate counts every model\'s requests)');
     // At or below the busiest minute's rate, nothing more is said.
     expect(queueNotes({ requests_per_s: 3.3, gpu_util: 0.52 }, 5, 305, 1, 4, 3.3)[0]).toMatch(/set its queue$/);
     // Above what they served, the law's verdict holds.
