@@ -15,7 +15,7 @@ import { pendingMigrations } from '../warehouse/migrations.ts';
 import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
-import { isHelpModel, knownModels, loadCatalog } from './evidence.ts';
+import { isHelpModel, knownModels, loadCatalog, rankableChips } from './evidence.ts';
 import { nearestNames } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
@@ -126,13 +126,15 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         throw new NotFoundError(`unknown model ${JSON.stringify(req.model)}: nearest known: ${nearestNames(req.model, known)}; for a new model give its ONNX profile`, 'model');
       }
       if (req.chips) {
-        const catalog = new Set((await loadCatalog(w)).map((c) => c.chip));
-        const unknown = [...new Set(req.chips.filter((c) => !catalog.has(c)))];
-        if (unknown.length > 0 && catalog.size > 0) {
+        // Any chip the default ranking holds: the catalog's, the fleet's, the shadows' and the benchmarks'.
+        const rankable = await rankableChips(w);
+        const known = new Set(rankable);
+        const unknown = [...new Set(req.chips.filter((c) => !known.has(c)))];
+        if (unknown.length > 0 && known.size > 0) {
           // The first few, each with its nearest (a trial: 1,024 unknown ids gave a 633 kB answer).
-          const shown = unknown.slice(0, UNKNOWN_CHIPS_SHOWN).map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, [...catalog].sort(), 4)})`).join(', ');
+          const shown = unknown.slice(0, UNKNOWN_CHIPS_SHOWN).map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, rankable, 4)})`).join(', ');
           const more = unknown.length > UNKNOWN_CHIPS_SHOWN ? ` and ${unknown.length - UNKNOWN_CHIPS_SHOWN} more` : '';
-          throw new NotFoundError(`unknown chip(s) ${shown}${more}: see GET /v1/chips or \`edgelat chips list\``, 'chips');
+          throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know it`, 'chips');
         }
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.

@@ -413,6 +413,19 @@ export async function knownChips(w: Warehouse): Promise<string[]> {
   return rows.map((r) => String(r.chip));
 }
 
+/**
+ * Chip ids `recommend` ranks by default (candidates.ts `gatherCandidates`): the chip catalog's, the fleet's requests',
+ * the shadows' (shadow_verdicts) and the benchmarks' but HELP's devices (scenario `help`: not chips of the catalog),
+ * sorted. `--chips` takes any of them (a trial: a chip only a SingleStream import knew was ranked by default and
+ * refused by name).
+ */
+export async function rankableChips(w: Warehouse): Promise<string[]> {
+  const rows = await w.query<{ chip: string }>(
+    `SELECT DISTINCT chip FROM (SELECT chip FROM ${w.database}.inference_enriched UNION ALL SELECT chip FROM ${w.database}.benchmark_latency WHERE scenario != 'help'
+     UNION ALL SELECT chip FROM ${w.database}.chips UNION ALL SELECT shadow_chip AS chip FROM ${w.database}.shadow_verdicts) ORDER BY chip`);
+  return rows.map((r) => String(r.chip));
+}
+
 /** Model ids the warehouse knows (fleet requests or benchmark rows), sorted. */
 export async function knownModels(w: Warehouse): Promise<string[]> {
   const rows = await w.query<{ m: string }>(

@@ -59,6 +59,12 @@ describe('backend correlations', () => {
     await expect(backend.recommend({ model: 'help-nb201:0', slo, rps: 1 })).rejects.toThrow(new NotFoundError(
       'model "help-nb201:0" has only HELP benchmark rows, measured on HELP\'s devices, which are not chips of the catalog: they serve SQL (benchmark_latency, scenario help) and `edgelat model evaluate --format help`, not a chip ranking; for a network of your own give its ONNX profile', 'model'));
     await expect(backend.recommend({ model: 'help-nb201:2', slo, rps: 1 })).rejects.toThrow('unknown model "help-nb201:2": nearest known: resnet50; for a new model give its ONNX profile');
+    // --chips takes a chip only a benchmark knows, as the default ranking holds it (a trial: refused as unknown, not being
+    // in the catalog); a HELP device is no chip.
+    const named = await backend.recommend({ model: 'resnet50', slo, rps: 1, chips: ['gpu-a'] });
+    expect(named.chips.map((c) => [c.chip, c.evidence.kind])).toEqual([['gpu-a', 'benchmark']]);
+    await expect(backend.recommend({ model: 'resnet50', slo, rps: 1, chips: ['gpu-a', 'raspi4'] })).rejects.toThrow(new NotFoundError(
+      'unknown chip(s) "raspi4" (nearest: gpu-a): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
   });
 
   it('pages: limit and next_offset walk every matching window once, in order; metric filters; an unknown metric is a 404 (a trial: 100 of 19,845 windows, no way past them)', async () => {
