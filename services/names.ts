@@ -160,8 +160,7 @@ export function idProblem(field: string, value: string): string | null {
   const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
   if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
-  // Quoted with those characters escaped: raw, the quote reads as the id without them (a trial: "resnet​50").
-  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)))}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
+  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${visibleQuote(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
   // One text in two spellings (é, or e and a combining accent) prints alike: ids are in NFC, as ingestion takes them.
   if (value.normalize('NFC') === value) return null;
   const combining = /\p{M}/u.exec(value);
@@ -169,6 +168,14 @@ export function idProblem(field: string, value: string): string | null {
 }
 
 const INVISIBLE_ALL = new RegExp(INVISIBLE_OR_REPLACEMENT.source, 'gu');
+
+/**
+ * A name quoted for a message ({@link quoteName}) with the characters that do not show escaped too (U+FFFD, which
+ * shows, kept): raw, the quote reads as the name without them (a trial: "resnet​50" with U+200B read as resnet50).
+ */
+export function visibleQuote(name: string): string {
+  return quoteName(name).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
+}
 
 /** `\u200b` for a character of the Basic Multilingual Plane, `\u{e0041}` past it (a tag character). */
 const unicodeEscape = (c: string): string => {

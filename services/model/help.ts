@@ -12,7 +12,7 @@
  * categorical column with more distinct values) are not features.
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
-import { idProblem } from '../names.ts';
+import { idProblem, visibleQuote } from '../names.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -70,7 +70,8 @@ export const QUOTED_VALUE_MAX_CHARS = 40;
  * Quote a value read from an input file for a message, as JSON, cut when it is long.
  *
  * Behaviour: a value of at most `maxChars` characters (UTF-16 code units) is
- * quoted whole (`"abc"`); a longer one as its first `maxChars` characters, an
+ * quoted whole (`"abc"`, as JSON with what shows nothing or reorders the line escaped too: names.ts
+ * `visibleQuote`); a longer one as its first `maxChars` characters, an
  * ellipsis and its length (`"99999…" (2,000,000 characters)`), so that one bad
  * cell cannot turn an error line into megabytes. A surrogate pair is never cut in two.
  * @param value     The cell, header or row as read.
@@ -79,9 +80,9 @@ export const QUOTED_VALUE_MAX_CHARS = 40;
  * @example see test/unit/model/import-mlperf.test.ts
  */
 export function quoteValue(value: string, maxChars = QUOTED_VALUE_MAX_CHARS): string {
-  if (value.length <= maxChars) return JSON.stringify(value);
+  if (value.length <= maxChars) return visibleQuote(value);
   const head = value.slice(0, /[\uD800-\uDBFF]/.test(value.charAt(maxChars - 1)) ? maxChars - 1 : maxChars);
-  return `${JSON.stringify(`${head}…`)} (${value.length.toLocaleString('en-US')} characters)`;
+  return `${visibleQuote(`${head}…`)} (${value.length.toLocaleString('en-US')} characters)`;
 }
 
 /** A CSV file by name and text. */
@@ -122,9 +123,11 @@ export interface HelpDataset {
  */
 function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProblem[] } {
   assertCsvText(f.file, f.text);
-  const records = parseCsvLines(f.text);
+  // Cells without the blanks around them, as the other imports read them (a trial: " 8" was "not a positive number",
+  // a header "arch_idx " not arch_idx). trim() takes a byte-order mark too.
+  const records = parseCsvLines(f.text).map((r) => ({ ...r, cells: r.cells.map((c) => c.trim()) }));
   if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
-  if (records[0]!.cells[0]?.replace(/^\uFEFF/, '') !== 'arch_idx') {
+  if (records[0]!.cells[0] !== 'arch_idx') {
     throw new RangeError(`${f.file}: the first column of the header must be arch_idx, got ${quoteValue(records[0]!.cells[0] ?? '')}`);
   }
   const last = records[records.length - 1]!;
@@ -242,8 +245,8 @@ export function parseHelp(architectures: NamedText, latencies: readonly NamedTex
   const latency = new Map<string, Float64Array>();
   for (const f of latencies) {
     const { records: rows, unclosed: tail } = recordsOf(f);
-    // Device names without the blanks around them (`arch_idx, raspi4`: a trial's " spaced " was stored as written).
-    const h = rows[0]!.cells.map((cell, c) => (c === 0 ? cell : cell.trim()));
+    // Device names without the blanks around them (recordsOf; `arch_idx, raspi4`: a trial's " spaced " was stored as written).
+    const h = rows[0]!.cells;
     const cols: Float64Array[] = [];
     for (let c = 1; c < h.length; c++) {
       const d = h[c]!;

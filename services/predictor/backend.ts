@@ -134,7 +134,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
           // The first few, each with its nearest (a trial: 1,024 unknown ids gave a 633 kB answer).
           const shown = unknown.slice(0, UNKNOWN_CHIPS_SHOWN).map((c) => `${JSON.stringify(c)} (nearest: ${nearestNames(c, rankable, 4)})`).join(', ');
           const more = unknown.length > UNKNOWN_CHIPS_SHOWN ? ` and ${unknown.length - UNKNOWN_CHIPS_SHOWN} more` : '';
-          throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know it`, 'chips');
+          throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know ${unknown.length === 1 ? 'it' : 'them'}`, 'chips');
         }
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.

@@ -159,6 +159,16 @@ describe('parseHelp on bad input', () => {
     ]);
   });
 
+  it('reads cells and headers without the blanks around them, as the other imports (a trial: " 8" was not a positive number)', () => {
+    const arch = { file: 'a.csv', text: ' arch_idx , op \n 0 , conv \n1,pool\n' };
+    const lat = { file: 'l.csv', text: 'arch_idx , raspi4 \n 0 ,  7  \n1, 8\n' };
+    const padded = parseHelp(arch, [lat]);
+    expect([padded.problems, padded.archIds, padded.devices, Array.from(padded.latency.get('raspi4')!)]).toEqual([[], [0, 1], ['raspi4'], [7, 8]]);
+    // The blanks' values read as the unpadded files' do.
+    const plain = parseHelp({ file: 'a.csv', text: 'arch_idx,op\n0,conv\n1,pool\n' }, [{ file: 'l.csv', text: 'arch_idx,raspi4\n0,7\n1,8\n' }]);
+    expect(padded.X.map((x) => Array.from(x))).toEqual(plain.X.map((x) => Array.from(x)));
+  });
+
   it('keeps the good architectures and the valid cells of partly bad lines', () => {
     expect(d.archIds).toEqual([0, 1, 2, 3, 4]);
     expect(d.devices).toEqual(['gold_6226', 'silver_4114', 'raspi4', 'pixel2']);

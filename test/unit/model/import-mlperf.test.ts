@@ -392,6 +392,9 @@ describe('quoteValue: a bad value in a message is cut to 40 characters and its l
     // 39 characters, then an emoji (a surrogate pair) across the cut: it is left out whole.
     [`${'a'.repeat(39)}😀${'b'.repeat(10)}`, `"${'a'.repeat(39)}…" (51 characters)`],
     ['tab\there"', '"tab\\there\\""'],
+    // What does not show, or reorders the line, escaped (a trial: a cell "\u200b8" quoted as "8").
+    ['\u200b8', '"\\u200b8"'],
+    ['\u202eabc', '"\\u202eabc"'],
   ])('%j', (value, quoted) => expect(quoteValue(value)).toBe(quoted));
 
   it('keeps the whole of a system key up to 120 characters, and cuts a 2 MB latency cell in the value and the message', () => {

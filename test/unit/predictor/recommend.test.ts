@@ -498,6 +498,16 @@ describe('mergeChipCatalog', () => {
     expect(m.rows.map((r) => r.chip)).toEqual(['u2', 'b'.repeat(256)]);
   });
 
+  it('names a character of a chip id outside printable ASCII by its code point, quoted escaped (a trial: U+200B printed raw read as a valid id)', () => {
+    const m = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor\nzz\u200bchip,gpu,V\nNew chip,gpu,V\nnpu\u00e9,gpu,V\n' }, stored);
+    const rule = "expected a chip id of at most 256 lower-case letters, digits, '.', '_', '-' and '+', got";
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'chip', `${rule} U+200B in "zz\\u200bchip"`],
+      [3, 'chip', `${rule} "New chip"`],
+      [4, 'chip', `${rule} U+00E9 in "npu\u00e9"`],
+    ]);
+  });
+
   it('reports every bad field of a line, not the first only (one pass fixes the file)', () => {
     const text = 'chip,kind,vendor,peak_ops_per_s,power_w,price_per_hour\nn1,tpu,,0,-1,abc\nn2,gpu,V,1e12,2,0.5\n';
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
