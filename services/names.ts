@@ -177,11 +177,8 @@ export function visibleQuote(name: string): string {
   return quoteName(name).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
 }
 
-/** `\u200b` for a character of the Basic Multilingual Plane, `\u{e0041}` past it (a tag character). */
-const unicodeEscape = (c: string): string => {
-  const cp = c.codePointAt(0)!;
-  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
-};
+/** A character as JSON escapes it: `\u200b`, or past the Basic Multilingual Plane its surrogate pair (`\udb40\udc41`). */
+const unicodeEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /** Longest value commander's "argument '…' is invalid" quotes whole, characters. */
 const QUOTED_ARGUMENT_MAX = 80;

@@ -15,6 +15,7 @@ import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band, peakWindow } f
 import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity } from '../../../services/predictor/load-sensitivity.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
+import { visibleQuote } from '../../../services/names.ts';
 
 function obs(ts: number[], compute: number[], model: string[] = ts.map(() => 'm'), workers = 1): ServerObservations {
   return {
@@ -447,8 +448,9 @@ describe('msText', () => {
     expect(idProblem('chip', 'a\u2028b')).toBe('chip: expected an id without bidirectional or line-separator marks, got U+2028 in "a\\u2028b"');
     // Characters that do not show (a trial: "v1\u200b" was answered as if it were v1), and a byte that is not UTF-8.
     expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\\u200b"');
-    // Escaped in the quote, or it reads as the id without them (a trial); past the BMP in braces (a tag character).
-    expect(idProblem('model', 'a\u2060b\u{e0041}')).toBe('model: expected an id without characters that do not show, got U+2060 in "a\\u2060b\\u{e0041}"');
+    // Escaped in the quote, or it reads as the id without them (a trial); past the BMP as JSON does, a surrogate pair.
+    expect(idProblem('model', 'a\u2060b\u{e0041}')).toBe('model: expected an id without characters that do not show, got U+2060 in "a\\u2060b\\udb40\\udc41"');
+    expect(JSON.parse(visibleQuote('a\u2060b\u{e0041}'))).toBe('a\u2060b\u{e0041}');
     expect(idProblem('version', 'v1\ufffd')).toBe('version: expected an id without characters that do not show, got U+FFFD in "v1\ufffd" (a byte that is not UTF-8?)');
     expect(idProblem('model', 'a\u200db')).toBeNull(); // a joiner, as emoji sequences hold
     // A lone surrogate (JSON's "\ud800" over HTTP, a trial: looked up as a server); a pair is one character.
