@@ -16,7 +16,7 @@ import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
 import { isHelpModel, knownModels, loadCatalog, rankableChips } from './evidence.ts';
-import { nearestNames } from '../names.ts';
+import { nearestNames, someQuoted } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
 import { gateFromWarehouse, GateRequestError } from './gate-evidence.ts';
@@ -194,6 +194,16 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         unknown('model', 'model', q.model, known?.models);
         unknown('x_metric', 'load metric', q.xMetric, known?.xs);
         unknown('y_metric', 'latency metric', q.yMetric, known?.ys);
+        // Both known, never together: a server and a model mixed up (a trial: edge-01 with bert-99 answered [] as if its
+        // windows were yet to come), said with the server's models.
+        if (q.server && q.model) {
+          const [pair] = await w.query<{ models: string[] }>(
+            `SELECT arraySort(arrayFilter(m -> m != '', groupUniqArray(ifNull(model_id, '')))) AS models FROM ${w.database}.load_latency_correlations WHERE edge_server_id = {server:String}`, { server: q.server });
+          const models = pair?.models ?? [];
+          if (models.length > 0 && !models.includes(q.model)) {
+            throw new NotFoundError(`model: server ${JSON.stringify(q.server)} has no correlation window of model ${JSON.stringify(q.model)} (its models: ${someQuoted(models)})`, 'model');
+          }
+        }
       }
       const windows = rows.slice(0, limit).map((r) => ({ ...r, n: Number(r.n) }) as unknown as CorrelationWindow);
       return { windows, next_offset: rows.length > limit ? offset + limit : null };

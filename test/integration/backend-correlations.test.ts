@@ -49,6 +49,12 @@ describe('backend correlations', () => {
     expect(atNewest).toEqual(edge5.filter((c) => c.window_end === edge5[0]!.window_end));
     await expect(backend.correlations({ server: 'edge-9' })).rejects.toThrow(new NotFoundError('server: no correlation window of server "edge-9" (nearest known: edge-0, edge-1, edge-2, edge-3, edge-4, edge-5)', 'server'));
     await expect(backend.correlations({ model: 'resnt50' })).rejects.toThrow(new NotFoundError('model: no correlation window of model "resnt50" (nearest known: resnet50)', 'model'));
+    // A server and a model both known, never together: a 404 naming the server's models (a trial: 200 with no windows).
+    await w.insert(`${w.database}.load_latency_correlations`, [route.toRow({ ...alertWindows()[0]!, edge_server_id: 'edge-0', model_id: 'bert' }, 0, 0)]);
+    expect((await backend.correlations({ server: 'edge-0', model: 'bert' })).windows.map((c) => [c.edge_server_id, c.model_id])).toEqual([['edge-0', 'bert']]);
+    await expect(backend.correlations({ server: 'edge-1', model: 'bert' })).rejects.toThrow(new NotFoundError('model: server "edge-1" has no correlation window of model "bert" (its models: "resnet50")', 'model'));
+    // Together, but not since: an empty page, as before.
+    expect(await backend.correlations({ server: 'edge-0', model: 'bert', sinceMs: Date.UTC(2030, 0, 1) })).toEqual({ windows: [], next_offset: null });
   });
 
   it('recommend on a model of HELP rows only says it cannot be ranked, and HELP ids are not offered as nearest models (a trial: 55 chips skipped, one line each)', async () => {
