@@ -446,7 +446,7 @@ benchmarkFileOptions(model
 Example (NAS-Bench-201 latency tables shipped in data/help-nasbench201):
   npx edgelat model evaluate --format help --architectures data/help-nasbench201/architectures.csv \\
     --latency data/help-nasbench201/latency_gpu.csv data/help-nasbench201/latency_cpu.csv data/help-nasbench201/latency_edge_mobile.csv --shots 20
-MLPerf leave one system out (about 40 s on 2 cores):
+MLPerf leave one system out (20–40 s on 2 cores):
   npx edgelat model evaluate --format mlperf --runs data/mlperf-inference/runs_v*.csv --systems data/mlperf-inference/systems_v*.csv --json
 
 Exit codes: 0 scored (help: bad lines of the tables are listed and left out); 1 failure (telemetry: no warehouse in the
