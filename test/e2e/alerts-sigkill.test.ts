@@ -103,8 +103,8 @@ describe.skipIf(!haveKafka)('alert delivery across a SIGKILL of pipeline run', (
     const first = posts.filter((p) => p.key === posts[0]!.key);
     expect(first.slice(0, 4).map((p) => p.status)).toEqual([500, 500, 500, 200]);
     const gaps = first.slice(1, 4).map((p, i) => p.at - first[i]!.at);
-    expect(gaps[0]!).toBeGreaterThanOrEqual(0.8 * 300 - 10);
-    expect(gaps[2]!).toBeGreaterThan(gaps[0]! * 2);
+    // Lower bounds only: load can lengthen a gap, never shorten one (a ratio of two gaps failed without a fault under load).
+    expect(gaps.map((g, i) => g >= 0.8 * 300 * 2 ** i - 10), gaps.join(', ')).toEqual([true, true, true]);
     // The delivery position in the warehouse: one row per change.
     const w = new ClickHouseWarehouse({ url: endpoint.url, database: 'alerts_e4' });
     try {

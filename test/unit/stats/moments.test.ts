@@ -40,6 +40,8 @@ function slide(xs: number[], ys: number[], paneSize: number, windowPanes: number
   return out;
 }
 
+// The expected r of each window are the cases' stated exact values (shared/cases/README.md, named in
+// test/fixtures/cases/README.md: computed with Python's fractions, to 18 digits; 0.9 exactly at C01's 10:00:06).
 describe('public failure cases', () => {
   it('C01: large offset (4294967296 + u), window of 5 samples', () => {
     const rows = readCsv('cases/C01.csv');
