@@ -120,7 +120,7 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
       const gone = await health();
       expect(gone.status).toBe(503);
       expect(gone.body.details.broker.error).toMatch(/ECONNREFUSED|Connection error|connect/i);
-      expect(Date.now() - t1).toBeLessThan(2000);
+      expect(Date.now() - t1).toBeLessThan(5000); // the client's retries would hold it 22 s; margin for a loaded machine
       // And so it stays: each later probe is refused at once too, not held by the client's connection retries (a trial:
       // "has not answered a metadata request for 22 s" between refusals).
       const later: string[] = [];
