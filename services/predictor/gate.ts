@@ -19,7 +19,7 @@
  * ×(1 + margin) higher than the one observed.
  * Over servers: BLOCK if any server blocks, else NEED_SHADOW if any needs one, else ALLOW.
  */
-import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band } from './peak-p99.ts';
+import { dayP99, dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band } from './peak-p99.ts';
 import { movedDevice, prepareReplay, replayPrepared, type PeakReplay } from './gate-replay.ts';
 import type { LoadSensitivity } from './load-sensitivity.ts';
 import type { ServerObservations } from './whatif.ts';
@@ -172,7 +172,10 @@ export interface DaySeries {
  * Behaviour: each day is replayed (its own peak window, widened to hold `MIN_PEAK_REQUESTS` of the
  * model's requests: `modelPeakWindow`) as it runs now, with the candidate, with
  * its factor pushed to ×e^{±z·sd} (`FactorEstimate.ioUncertain`) and with the load ×(1 + margin);
- * the model's latencies in the peak windows are pooled over the days. The band is the candidate's
+ * the model's latencies in the peak windows are pooled over the days, and a p99 is the pool read where one day's
+ * nearest-rank p99 over its n requests at the peak lies (`dayP99`: the median level of that order statistic, 0.983
+ * for n = 100, not 0.99; over seeds 1–80 20 fewer false blocks, 4 more misses, all 80 still meeting F3; held-out
+ * seeds 800–958, the even ones: 80 of 80, 79 before). The band is the candidate's
  * p99 times e^{+√(δf₊² + δd² + δx²)} above and e^{−√(δf₋² + δd²)} below (first-order propagation
  * of independent uncertainties, JCGM 100:2008 "GUM" §5.1.2): δf± the log-change of p99 with the
  * factor pushed, δd = z·sd_day·√(1 + 1/m) (the day-to-day log-sd of peak p99 over the m days
@@ -290,7 +293,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     return { replay: out, offered };
   };
   const pooled = (k: number, loadScale: number, now = false): number[] | null => replayed(k, loadScale, now).replay?.total ?? null;
-  const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : p99Band(v, opt.z).p99);
+  // A day's p99 at peak is the nearest rank over its ~100+ requests there, below the pooled sample's 0.99 where the tail
+  // is long: read the replay where such a day's p99 lies (`dayP99`), not at 0.99 of the days pooled.
+  const p99 = (v: number[] | null) => (v === null ? Number.POSITIVE_INFINITY : dayP99(v, v.length / days.length));
   const last = peaks[peaks.length - 1]!;
   const peakOf = (modelRequests: number) => ({ start_ms: last.startMs, end_ms: last.endMs, requests: last.requests, model_requests: modelRequests });
   if ('missing' in est) {

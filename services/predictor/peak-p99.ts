@@ -114,30 +114,76 @@ export function p99Band(values: ArrayLike<number>, z: number): QuantileBand {
   return { p99: at(Math.ceil(0.99 * n)), low: at(Math.floor(0.99 * n - half)), high: at(Math.ceil(0.99 * n + half) + 1), n };
 }
 
+/** Where one day's nearest-rank p99 over n requests lies in the distribution they are drawn from (`dayP99Level`). */
+export interface DayP99Level {
+  /** The median level, fraction 0..1: (k − 1/3) / (n + 1/3). */
+  median: number;
+  /** The mean level, fraction 0..1: k / (n + 1). */
+  mean: number;
+  /** The level's sd: √(mean·(1 − mean) / (n + 2)). */
+  sd: number;
+}
+
+/**
+ * The level (the fraction of the distribution below it) of one day's nearest-rank p99 over `n` requests. That p99
+ * is the k-th order statistic, k = ⌈0.99·n⌉, and the fraction of the distribution below the k-th of n independent
+ * draws is Beta(k, n − k + 1) distributed (David & Nagaraja, Order Statistics, 3rd ed., 2003, §2.1: the uniform's
+ * order statistics): mean k / (n + 1), variance mean·(1 − mean) / (n + 2), median about (k − 1/3) / (n + 1/3)
+ * (J. Kerman, "A closed-form approximation for the median of the beta distribution", 2011, for shapes ≥ 1). Below
+ * 0.99 for the ~100 requests a peak holds: the "p99" of 100 requests is the 99th of them, at 0.980 on average (median
+ * 0.983), and read at 0.99 of a large pooled sample it came out high where the tail is long (a review of the gate's
+ * false blocks: CPU boards whose p99 at peak rests on a hundred requests).
+ * @param n  Requests of the day (≥ 1; a fraction, a mean over days, is rounded).
+ * @throws {RangeError} on n < 0.5 or not finite.
+ */
+export function dayP99Level(n: number): DayP99Level {
+  if (!(n >= 0.5 && Number.isFinite(n))) throw new RangeError(`dayP99Level: n must be ≥ 1, got ${String(n)}`);
+  const m = Math.round(n);
+  const k = Math.ceil(0.99 * m);
+  const mean = k / (m + 1);
+  return { median: (k - 1 / 3) / (m + 1 / 3), mean, sd: Math.sqrt((mean * (1 - mean)) / (m + 2)) };
+}
+
+/** The nearest-rank value of a sorted sample at a level (fraction 0..1, clamped to its ranks). */
+function atLevel(sorted: Float64Array, level: number): number {
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(level * sorted.length))) - 1]!;
+}
+
+/**
+ * One day's nearest-rank p99 over `perDay` requests drawn from the distribution a pooled sample of latencies stands
+ * for: the pooled sample read at the day's median level (`dayP99Level`), by nearest rank. The value a day's p99 at
+ * peak (`modelPeakWindow`, the rollback rule's) is as likely to exceed as to fall below.
+ * @param values  Pooled latencies, ms (any order; not modified).
+ * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
+ * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` < 0.5.
+ */
+export function dayP99(values: ArrayLike<number>, perDay: number): number {
+  if (values.length === 0) throw new RangeError('dayP99: empty sample');
+  assertFiniteSample(values, 'dayP99');
+  return atLevel(Float64Array.from(values).sort(), dayP99Level(perDay).median);
+}
+
 /**
  * The range of one day's nearest-rank p99 over `perDay` requests drawn from the distribution a pooled
- * sample of latencies stands for. That p99 is the ⌈0.99·n⌉-th order statistic of the day's n requests;
- * the fraction of the distribution below it is Beta(k, n − k + 1) distributed, with sd
- * √(0.99·0.01 / n) (David & Nagaraja, Order Statistics, 3rd ed., 2003, ch. 2: the uniform's order
- * statistics), and the pooled sample's own p99 is uncertain in the same way over its N values. So the
- * day's p99 lies at a level 0.99 ± z·√(0.99·0.01·(1/n + 1/N)) of the pooled sample, read there by
- * nearest rank. Where the tail is smooth this is a few per cent; where it jumps (1.5 % of the requests
- * waited behind a slow model, the rest did not), it spans the jump: a trial's resnet50 joining a device
- * that serves retinanet was replayed at p99 6.6 ms, and its day measured 16.6 ms.
+ * sample of latencies stands for: its level (`dayP99Level`, mean μ and sd σ of a Beta order statistic) ± z
+ * sds, where the pooled sample's own reading at a level adds its binomial variance μ(1 − μ)/N over its N values:
+ * μ ± z·√(σ² + μ(1 − μ)/N), read there by nearest rank. Where the tail is smooth this is a few per cent; where it
+ * jumps (1.5 % of the requests waited behind a slow model, the rest did not), it spans the jump: a trial's resnet50
+ * joining a device that serves retinanet was replayed at p99 6.6 ms, and its day measured 16.6 ms.
  * @param values  Pooled latencies, ms (any order; not modified).
  * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
  * @param z       Multiple of the sd on each side.
  * @returns       The level's range read from the pooled sample (low ≤ high), ms.
- * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` ≤ 0.
+ * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` < 0.5.
  */
 export function dayP99Band(values: ArrayLike<number>, perDay: number, z: number): { low: number; high: number } {
   const n = values.length;
   if (n === 0) throw new RangeError('dayP99Band: empty sample');
   if (!(z >= 0 && Number.isFinite(z))) throw new RangeError(`dayP99Band: z must be a finite number ≥ 0, got ${String(z)}`);
   assertFiniteSample(values, 'dayP99Band');
-  if (!(perDay > 0)) throw new RangeError(`dayP99Band: perDay must be > 0, got ${perDay}`);
+  if (!(perDay >= 0.5 && Number.isFinite(perDay))) throw new RangeError(`dayP99Band: perDay must be ≥ 1, got ${perDay}`);
   const s = Float64Array.from(values).sort();
-  const half = z * Math.sqrt(0.99 * 0.01 * (1 / perDay + 1 / n));
-  const at = (level: number): number => s[Math.min(n, Math.max(1, Math.ceil(level * n))) - 1]!;
-  return { low: at(0.99 - half), high: at(0.99 + half) };
+  const level = dayP99Level(perDay);
+  const half = z * Math.sqrt(level.sd ** 2 + (level.mean * (1 - level.mean)) / n);
+  return { low: atLevel(s, level.mean - half), high: atLevel(s, level.mean + half) };
 }

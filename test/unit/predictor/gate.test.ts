@@ -11,7 +11,7 @@ import { GATE_DEFAULTS } from '../../../services/predictor/gate-options.ts';
 import { estimateFactor, ioMapAcrossChips, type CandidateEvidence, type FleetIo } from '../../../services/predictor/gate-factor.ts';
 import { msText, distinctMs } from '../../../services/predictor/ms-text.ts';
 import { benchmarkSpreadRatio, movedDevice, offeredUtilisation, replayPeakLatencies } from '../../../services/predictor/gate-replay.ts';
-import { dayP99Band, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band, peakWindow } from '../../../services/predictor/peak-p99.ts';
+import { dayP99, dayP99Band, dayP99Level, MIN_PEAK_REQUESTS, modelPeakWindow, p99Band, peakWindow } from '../../../services/predictor/peak-p99.ts';
 import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity } from '../../../services/predictor/load-sensitivity.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
@@ -78,15 +78,41 @@ describe('p99Band', () => {
   });
 });
 
-describe('dayP99Band', () => {
-  it('reads the pooled sample at 0.99 ± z·√(0.99·0.01·(1/n_day + 1/N)) by nearest rank', () => {
+describe('dayP99Level, dayP99 and dayP99Band', () => {
+  it('dayP99Level: the Beta(k, n − k + 1) order statistic of the day\'s nearest-rank p99 (scipy.stats.beta as the reference)', () => {
+    // n = 100: k = 99, mean 99/101; scipy.stats.beta(99, 2).std() = 0.013794664277608632, .median() = 0.9832733294542367.
+    const l100 = dayP99Level(100);
+    expect(l100.mean).toBe(99 / 101);
+    expect(l100.sd).toBeCloseTo(0.013794664277608632, 14);
+    expect(Math.abs(l100.median - 0.9832733294542367)).toBeLessThan(2e-4); // Kerman's approximation
+    // n = 250 (k = 248) and 1,000 (k = 990): scipy's medians 0.9893181659604301 and 0.9893350429016141, sds 0.006845615083539638, 0.0032934115302341773.
+    expect([dayP99Level(250).mean, dayP99Level(1000).mean]).toEqual([248 / 251, 990 / 1001]);
+    expect(Math.abs(dayP99Level(250).median - 0.9893181659604301)).toBeLessThan(1e-4);
+    expect(Math.abs(dayP99Level(1000).median - 0.9893350429016141)).toBeLessThan(1e-5);
+    expect([dayP99Level(250).sd, dayP99Level(1000).sd].map((x) => Number(x.toFixed(14)))).toEqual([0.00684561508354, 0.00329341153023]);
+    // A mean over days is rounded; fewer than one request is no day.
+    expect(dayP99Level(100.4)).toEqual(l100);
+    expect(() => dayP99Level(0.2)).toThrow(/n must be ≥ 1, got 0\.2/);
+  });
+
+  it('dayP99 reads the pooled sample at the day\'s median level: over 100 requests below its 0.99', () => {
     const values = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1..1000 reversed
-    // √(0.0099·(1/250 + 1/1000)) = 0.0070356: levels 0.98296 and 0.99704 → ranks ⌈982.96⌉ = 983 and ⌈997.04⌉ = 998.
-    expect(dayP99Band(values, 250, 1)).toEqual({ low: 983, high: 998 });
-    // A day as large as the pool: √(0.0099·2/1000) = 0.0044497 → ranks 986 and 995.
-    expect(dayP99Band(values, 1000, 1)).toEqual({ low: 986, high: 995 });
+    // (99 − 1/3) / (100 + 1/3) = 0.98339 → rank ⌈983.39⌉ = 984; at 0.99 it would be 990.
+    expect([dayP99(values, 100), p99Band(values, 0).p99]).toEqual([984, 990]);
+    // A large day sits near 0.99: (990 − 1/3) / (1000 + 1/3) = 0.98934 → rank 990.
+    expect(dayP99(values, 1000)).toBe(990);
+    expect(() => dayP99([], 100)).toThrow(/empty/);
+  });
+
+  it('dayP99Band reads the pooled sample at mean ± z·√(sd² + mean·(1 − mean)/N) by nearest rank', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1..1000 reversed
+    // n = 250: mean 248/251 = 0.988048, sd 0.0068456, pooled √(0.988048·0.011952/1000) = 0.0034365 → half 0.0076598:
+    // levels 0.980388 and 0.995708 → ranks ⌈980.39⌉ = 981 and ⌈995.71⌉ = 996.
+    expect(dayP99Band(values, 250, 1)).toEqual({ low: 981, high: 996 });
+    // A day as large as the pool: mean 990/1001 = 0.989011, half 0.0046599 → levels 0.984351, 0.993671 → ranks 985 and 994.
+    expect(dayP99Band(values, 1000, 1)).toEqual({ low: 985, high: 994 });
     expect(() => dayP99Band([], 10, 1)).toThrow(/empty/);
-    expect(() => dayP99Band([1], 0, 1)).toThrow(/perDay must be > 0, got 0/);
+    expect(() => dayP99Band([1], 0, 1)).toThrow(/perDay must be ≥ 1, got 0/);
   });
 
   it('spans a jump in the tail that a day of n requests lands on either side of (binomial count of slow requests)', () => {
