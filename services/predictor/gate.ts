@@ -175,7 +175,7 @@ export interface DaySeries {
  * the model's latencies in the peak windows are pooled over the days, and a p99 is the pool read where one day's
  * nearest-rank p99 over its n requests at the peak lies (`dayP99`: the median level of that order statistic, 0.983
  * for n = 100, not 0.99; over seeds 1–80 20 fewer false blocks, 4 more misses, all 80 still meeting F3; held-out
- * seeds 800–958, the even ones: 80 of 80, 79 before). The band is the candidate's
+ * seeds 800–959: 158 of 160, 157 before). The band is the candidate's
  * p99 times e^{+√(δf₊² + δd² + δx²)} above and e^{−√(δf₋² + δd²)} below (first-order propagation
  * of independent uncertainties, JCGM 100:2008 "GUM" §5.1.2): δf± the log-change of p99 with the
  * factor pushed, δd = z·sd_day·√(1 + 1/m) (the day-to-day log-sd of peak p99 over the m days
