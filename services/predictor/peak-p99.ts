@@ -154,7 +154,7 @@ function atLevel(sorted: Float64Array, level: number): number {
  * for: the pooled sample read at the day's median level (`dayP99Level`), by nearest rank. The value a day's p99 at
  * peak (`modelPeakWindow`, the rollback rule's) is as likely to exceed as to fall below.
  * @param values  Pooled latencies, ms (any order; not modified).
- * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
+ * @param perDay  Requests of one day at its peak (≥ 1 once rounded; the pooled count over the days pooled).
  * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` < 0.5.
  */
 export function dayP99(values: ArrayLike<number>, perDay: number): number {
@@ -171,7 +171,7 @@ export function dayP99(values: ArrayLike<number>, perDay: number): number {
  * jumps (1.5 % of the requests waited behind a slow model, the rest did not), it spans the jump: a trial's resnet50
  * joining a device that serves retinanet was replayed at p99 6.6 ms, and its day measured 16.6 ms.
  * @param values  Pooled latencies, ms (any order; not modified).
- * @param perDay  Requests of one day at its peak (> 0; the pooled count over the days pooled).
+ * @param perDay  Requests of one day at its peak (≥ 1 once rounded; the pooled count over the days pooled).
  * @param z       Multiple of the sd on each side.
  * @returns       The level's range read from the pooled sample (low ≤ high), ms.
  * @throws {RangeError} on an empty sample, a value that is not finite or `perDay` < 0.5.
