@@ -115,13 +115,16 @@ const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f]|${BIDI_OR_SEPARATOR.
 export const SAFE_TEXT = new RegExp(`^(?:(?!${UNSAFE.source}).)*$`, 'su');
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
+/** A character as JSON escapes it: `\u200b`, or past the Basic Multilingual Plane its surrogate pair (`\udb40\udc41`). */
+const unicodeEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+
 /**
  * Text from a file or the data made safe for a terminal and a one-line message: the characters of {@link UNSAFE} as
  * `\u` escapes. A trial's graph name held U+202E, a newline and NUL, printed raw (the first reverses the rest of the
  * line on screen).
  */
 export function printable(text: string): string {
-  return text.replace(UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSAFE_ALL, unicodeEscape);
 }
 
 /**
@@ -177,8 +180,6 @@ export function visibleQuote(name: string): string {
   return quoteName(name).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
 }
 
-/** A character as JSON escapes it: `\u200b`, or past the Basic Multilingual Plane its surrogate pair (`\udb40\udc41`). */
-const unicodeEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /** Longest value commander's "argument '…' is invalid" quotes whole, characters. */
 const QUOTED_ARGUMENT_MAX = 80;

@@ -15,7 +15,7 @@ import { pendingMigrations } from '../warehouse/migrations.ts';
 import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
-import { isHelpModel, knownModels, loadCatalog, rankableChips } from './evidence.ts';
+import { isHelpModel, knownChips, knownModels, loadCatalog } from './evidence.ts';
 import { nearestNames, someQuoted } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
@@ -127,7 +127,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       }
       if (req.chips) {
         // Any chip the default ranking holds: the catalog's, the fleet's, the shadows' and the benchmarks'.
-        const rankable = await rankableChips(w);
+        const rankable = await knownChips(w, { rankable: true });
         const known = new Set(rankable);
         const unknown = [...new Set(req.chips.filter((c) => !known.has(c)))];
         if (unknown.length > 0 && known.size > 0) {

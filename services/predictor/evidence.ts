@@ -405,24 +405,17 @@ export function evidenceOnChips(model: string, a: string, b: string, fleetN: (ch
   return `model ${JSON.stringify(model)}: ${one(a)}; ${one(b)} — a ratio needs ≥ ${MIN_MEDIAN_REQUESTS} fleet requests on both or a benchmark percentile on both`;
 }
 
-/** Chip ids the warehouse knows (the fleet's requests, benchmark rows or the chip catalog), sorted. */
-export async function knownChips(w: Warehouse): Promise<string[]> {
-  const rows = await w.query<{ chip: string }>(
-    `SELECT DISTINCT chip FROM (SELECT chip FROM ${w.database}.inference_enriched UNION ALL SELECT chip FROM ${w.database}.benchmark_latency
-     UNION ALL SELECT chip FROM ${w.database}.chips) ORDER BY chip`);
-  return rows.map((r) => String(r.chip));
-}
-
 /**
- * Chip ids `recommend` ranks by default (candidates.ts `gatherCandidates`): the chip catalog's, the fleet's requests',
- * the shadows' (shadow_verdicts) and the benchmarks' but HELP's devices (scenario `help`: not chips of the catalog),
- * sorted. `--chips` takes any of them (a trial: a chip only a SingleStream import knew was ranked by default and
- * refused by name).
+ * Chip ids the warehouse knows (the fleet's requests, benchmark rows or the chip catalog), sorted. `rankable`: the
+ * chips `recommend` ranks by default (candidates.ts `gatherCandidates`) instead: the shadows' too (shadow_verdicts),
+ * and no HELP device (scenario `help`: not chips of the catalog); `--chips` takes any of them (a trial: a chip only a
+ * SingleStream import knew was ranked by default and refused by name).
  */
-export async function rankableChips(w: Warehouse): Promise<string[]> {
+export async function knownChips(w: Warehouse, options: { rankable?: boolean } = {}): Promise<string[]> {
+  const db = w.database;
   const rows = await w.query<{ chip: string }>(
-    `SELECT DISTINCT chip FROM (SELECT chip FROM ${w.database}.inference_enriched UNION ALL SELECT chip FROM ${w.database}.benchmark_latency WHERE scenario != 'help'
-     UNION ALL SELECT chip FROM ${w.database}.chips UNION ALL SELECT shadow_chip AS chip FROM ${w.database}.shadow_verdicts) ORDER BY chip`);
+    `SELECT DISTINCT chip FROM (SELECT chip FROM ${db}.inference_enriched UNION ALL SELECT chip FROM ${db}.benchmark_latency${options.rankable ? ` WHERE scenario != 'help'` : ''}
+     UNION ALL SELECT chip FROM ${db}.chips${options.rankable ? ` UNION ALL SELECT shadow_chip AS chip FROM ${db}.shadow_verdicts` : ''}) ORDER BY chip`);
   return rows.map((r) => String(r.chip));
 }
 

@@ -14,14 +14,8 @@ describe('checkRecommendUsage', () => {
     [{ model: 'resnet50', sloP99Ms: 10, chips: [] }, '--chips: expected chip ids separated by commas, got a blank value'],
     [{ model: 'resnet50', sloP99Ms: 10, chips: ['jetson-agx-orin', 'rk3588\u202e'] }, expect.stringMatching(/^--chips: /)],
   ])('%j: %s', (opts, message) => {
-    let thrown: unknown;
-    try {
-      checkRecommendUsage(opts);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(UsageError);
-    expect((thrown as Error).message).toEqual(message);
+    expect(() => checkRecommendUsage(opts)).toThrow(UsageError);
+    expect(() => checkRecommendUsage(opts)).toThrow(expect.objectContaining({ message }));
   });
 
   it('passes one SLO with one of --model, --onnx and --profile, and good chip ids', () => {
