@@ -12,7 +12,7 @@ import { lowerQuantile } from '../../pipelines/stats/samples.ts';
 import { GATE_DEFAULTS, type GateOptions } from './gate-options.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 import { msText } from './ms-text.ts';
-import { shellWord } from '../names.ts';
+import { lookAlike, shellWord } from '../names.ts';
 
 /** The candidate's unloaded service time over the running one: compute and i/o multipliers and their log-sd. */
 export interface FactorEstimate {
@@ -114,8 +114,11 @@ export function ioMapText(m: IoMap, shadowChips: readonly string[] = []): string
     + `${shadowChips.length ? ` (its i/o on ${shadowChips.join(' and ')} measured by shadows)` : ''}`;
 }
 
-/** The i/o text when nothing tells how it moves to the new chip (gate and what-if). */
-export const IO_UNCHANGED = 'i/o unchanged (never measured on both chips, nor another model)';
+/**
+ * The i/o text when nothing tells how it moves to the new chip: no i/o of this model or another measured on both
+ * chips, within the lookback (the gate, `inLookback`) or in all the telemetry (the what-if).
+ */
+export const ioUnchanged = (inLookback: boolean): string => `i/o unchanged (no i/o of this model or another measured on both chips${inLookback ? ' in the lookback' : ''})`;
 
 /** What is known about the candidate before it ships. */
 export interface CandidateEvidence {
@@ -238,7 +241,9 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
         ...(b ? [] : [`${e.version} (pass --macs or --onnx; macs over HTTP)`]),
         ...(a ? [] : [`the running ${e.versionNow} (pass --macs-now; macs_now over HTTP: ${e.model} has no published MACs)`]),
       ];
-      return { missing: `no measurement of ${e.model} ${e.version} in the fleet and no profile (MACs) of ${lacking.join(' nor of ')}; or run it as a shadow` };
+      // A version that looks like a known one but for a character outside ASCII is said so (a trial: "v１", its digit full-width).
+      const alike = lookAlike(e.version, [...new Set([e.versionNow, ...e.fleet.map((f) => f.version), ...e.macs.keys()])]);
+      return { missing: `no measurement of ${e.model} ${e.version}${alike ? ` (${alike})` : ''} in the fleet and no profile (MACs) of ${lacking.join(' nor of ')}; or run it as a shadow` };
     }
   }
   if (e.chip !== e.chipNow) {
@@ -275,7 +280,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
       variance += opt.benchmarkSd ** 2;
       const s = benchmarkSpreadRatio(e.benchmarkSpread?.get(e.chip) ?? null, e.benchmarkSpread?.get(e.chipNow) ?? null, computeLogSpread(med(e.versionNow, e.chipNow)));
       spread = s.ratio;
-      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : IO_UNCHANGED}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
+      sources.push(`chip: benchmark p${Math.round((e.benchmarkPercentile ?? 0.5) * 100)} ${b} ms on ${e.chip} / ${a} ms on ${e.chipNow}; ${map ? mapText(map) : ioUnchanged(true)}${spread !== 1 ? `; compute spread ×${spread.toFixed(2)} (${s.how})` : ''}`);
     } else {
       const n = (c: string) => e.fleet.filter((f) => f.chip === c).reduce((t, f) => t + f.n, 0);
       const rps = suggest.rps?.();

@@ -201,13 +201,17 @@ export interface DaySeries {
 export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAULTS): ServerGate {
   const g = gateByReplay(input, opt);
   const measured = measuredPeakP99(input.measured ?? [], opt.peakWindowMs);
-  if (measured === null || g.answer === 'BLOCK') return { ...g, measured };
+  if (measured === null) return { ...g, measured };
   const e = input.evidence;
   const when = `(${new Date(measured.start_ms).toISOString()}, ${measured.model_requests} requests)`;
   const [p99Text, sloText] = distinctMs(measured.p99_ms, input.sloP99Ms);
   const what = measured.source === 'shadow'
     ? `a shadow of ${e.model} ${e.version} on ${e.chip} beside this server measured p99 ${p99Text} ms at the server's peak ${when}`
     : `${e.model} ${e.version} on ${e.chip} ${measured.source === 'running' ? 'runs on this server now' : 'already ran on this server'}: its p99 at peak was ${p99Text} ms ${when}`;
+  if (g.answer === 'BLOCK') {
+    // The replay blocks already; a measurement above the SLO is named in the reason too (README: "with the measurement in the reason").
+    return measured.p99_ms > input.sloP99Ms ? { ...g, measured, reason: `${g.reason}; measured too: ${what}, above the SLO ${sloText} ms` } : { ...g, measured };
+  }
   if (measured.p99_ms > input.sloP99Ms) {
     return {
       ...g, measured, answer: 'BLOCK',

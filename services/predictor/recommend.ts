@@ -78,8 +78,32 @@ const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 function shadowNote(sh: Evidence['shadow']): string {
   if (!sh) return '';
   const counts = ([['BETTER', sh.better], ['WORSE', sh.worse], ['EQUIVALENT', sh.equivalent], ['INCONCLUSIVE', sh.inconclusive]] as const).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ');
-  const ratios = sh.against.map((b) => `${b.median_ratio === null ? 'no ratio' : b.median_ratio.toFixed(2)} against ${b.chip} (${b.windows})`);
-  return `; shadow deployments: ${counts} of ${sh.windows} window(s) (${sh.pairs} paired requests), median latency ratio ${ratios.join(', ')}`;
+  const ratios = sh.against.filter((b) => b.median_ratio !== null).map((b) => `${b.median_ratio!.toFixed(2)} against ${b.chip} (${b.windows})`);
+  // A baseline whose windows gave no ratio (INCONCLUSIVE without one) is said as such (a trial read "median latency ratio no ratio against …").
+  const none = sh.against.filter((b) => b.median_ratio === null).map((b) => `${b.chip} (${b.windows})`);
+  return `; shadow deployments: ${counts} of ${sh.windows} window(s) (${sh.pairs} paired requests)`
+    + `${ratios.length ? `, median latency ratio ${ratios.join(', ')}` : ''}${none.length ? `, no latency ratio yet against ${none.join(', ')}` : ''}`;
+}
+
+/**
+ * The clause for a chip whose shadow verdicts point the other way from its rank: ranked below a production chip its
+ * shadows beside it measured faster (median ratio < 1), or above one they measured slower (> 1). Both can hold: the
+ * rank is by the predicted percentile at the requested rate, the verdicts compare medians of the same requests at
+ * those servers' own loads (a trial read a BETTER 8 of 8, ratio 0.69, below the chip it was measured against as a
+ * contradiction). '' when nothing points the other way.
+ * @param rankOf  Chip id → its rank (1 = first) in this answer.
+ * @param input   The request (the percentile, rate and objective the rank is by).
+ */
+function shadowRankNote(row: { chip: string; evidence: Evidence }, rankOf: ReadonlyMap<string, number>, input: RecommendInput): string {
+  const mine = rankOf.get(row.chip)!;
+  const against = (row.evidence.shadow?.against ?? []).filter((b) => {
+    const theirs = rankOf.get(b.chip);
+    return b.median_ratio !== null && theirs !== undefined && ((b.median_ratio < 1 && theirs < mine) || (b.median_ratio > 1 && theirs > mine));
+  });
+  if (against.length === 0) return '';
+  const which = against.map((b) => `${b.median_ratio! < 1 ? 'below' : 'above'} ${b.chip}, though beside its servers this chip's shadows took ${b.median_ratio!.toFixed(2)}× their latency on the same requests (median ratio)`).join('; ');
+  const by = input.objective === 'cost' ? 'the SLO, then the cost' : `the predicted ${input.slo.percentile === 0.9 ? 'p90' : 'p99'} at ${rate(input.rps)} req/s`;
+  return `; ranked ${which}: the rank is by ${by}, the shadows' ratio by the median at those servers' own loads`;
 }
 
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
@@ -360,8 +384,9 @@ export function recommendChips(input: RecommendInput, candidates: readonly ChipC
   const rough = (r: Omit<ChipRecommendation, 'rank'>): number => Number(r.evidence.kind === 'catalog');
   rows.sort((a, b) => Number(b.meets_slo) - Number(a.meets_slo) || rough(a) - rough(b) || order(key(a), key(b)) || order(inf(a.at_load[sloName]), inf(b.at_load[sloName]))
     || b.max_rps_within_slo - a.max_rps_within_slo || b.capacity - a.capacity || byCodeUnits(a.chip, b.chip));
+  const rankOf = new Map(rows.map((r, i) => [r.chip, i + 1]));
   return {
     model: input.model, slo: { ...input.slo }, rps: input.rps, queueing_law: QUEUEING_LAW,
-    chips: rows.map(({ capacity: _capacity, ...r }, i) => ({ rank: i + 1, ...r })), skipped,
+    chips: rows.map(({ capacity: _capacity, ...r }, i) => ({ rank: i + 1, ...r, reason: r.reason + shadowRankNote(r, rankOf, input) })), skipped,
   };
 }

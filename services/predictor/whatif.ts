@@ -30,7 +30,7 @@
 import { busiestUtilisation, traceIdleGapMs, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder } from './gate-replay.ts';
 import { deviceLoadSensitivity, ownLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
 import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
-import { IO_UNCHANGED, ioMapAcrossChips, ioMapText, type FleetIo } from './gate-factor.ts';
+import { ioMapAcrossChips, ioMapText, type FleetIo, ioUnchanged } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoDataYetError, NoEvidenceError } from './types.ts';
 import { byCodeUnits, nearestNames } from '../names.ts';
@@ -308,7 +308,7 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
     ratio.set(m, { io: map?.slope ?? 1, ioOffset: map?.offset ?? 0, compute: cb.b / cb.a, spread });
     // Name every chip whose i/o of the model only shadows measured (the running one too), as the gate does.
     const byShadows = [...(fa && fa.io > 0 ? [] : [o.chip]), chip].filter((c) => ioOf(c)?.source === 'shadow');
-    ioText.set(m, map ? ioMapText(map, byShadows) : IO_UNCHANGED);
+    ioText.set(m, map ? ioMapText(map, byShadows) : ioUnchanged(false));
     evidence.set(m, 'benchmark');
   }
   const reported = cw?.c === null || cw?.c === undefined ? null : Number(cw.c);

@@ -310,6 +310,8 @@ describe('estimateFactor', () => {
     expect(both).toMatchObject({ factor: { compute: 200, io: 1 } });
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
     expect(f({ version: 'v5' })).toEqual({ missing: 'no measurement of resnet50 v5 in the fleet and no profile (MACs) of v5 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
+    // A version like a known one but for a character outside ASCII is said so (a trial: "v１", a full-width digit).
+    expect(f({ version: 'v\uff11' })).toEqual({ missing: 'no measurement of resnet50 v\uff11 ("v\uff11" has U+FF11 at character 2 where v1 has "1") in the fleet and no profile (MACs) of v\uff11 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
     // The one that is missing is named: the running version's (a model without published MACs), or both.
     expect(f({ version: 'v2', macs: new Map([['v2', 8e9]]) })).toEqual({ missing: 'no measurement of resnet50 v2 in the fleet and no profile (MACs) of the running v1 (pass --macs-now; macs_now over HTTP: resnet50 has no published MACs); or run it as a shadow' });
     expect(f({ version: 'v5', macs: new Map() })).toEqual({ missing: expect.stringMatching(/no profile \(MACs\) of v5 \(pass --macs .*\) nor of the running v1 \(pass --macs-now/) });
@@ -678,6 +680,14 @@ describe('gateServer and combineAnswers', () => {
     const breached = gateServer({ ...input, sloP99Ms: 250, measured: [ranBefore] });
     expect(breached).toMatchObject({ answer: 'BLOCK', predicted_p99_ms: 38, p99_high_ms: replayOnly.p99_high_ms, measured: { p99_ms: 297 } });
     expect(breached.reason).toMatch(/^m v2 on orin already ran on this server: its p99 at peak was 297\.0 ms \(2024-06-01T00:01:40\.000Z, 300 requests\), above the SLO 250\.0 ms; .* replay's 38\.0 ms$/);
+    // The replay blocks on its own (an SLO below its band): the measurement above the SLO is named in the reason too
+    // (a trial: the reason gave the replay only, README says "with the measurement in the reason"); one within it is not.
+    const both = gateServer({ ...input, sloP99Ms: 20, measured: [ranBefore] });
+    const alone = gateServer({ ...input, sloP99Ms: 20 });
+    expect([alone.answer, both.answer, both.measured?.p99_ms]).toEqual(['BLOCK', 'BLOCK', 297]);
+    expect(both.reason).toBe(`${alone.reason}; measured too: m v2 on orin already ran on this server: its p99 at peak was 297.0 ms (2024-06-01T00:01:40.000Z, 300 requests), above the SLO 20.0 ms`);
+    const fastBefore = { ...ranBefore, totalMs: ranBefore.totalMs.map((x) => x / 100) };
+    expect(gateServer({ ...input, sloP99Ms: 20, measured: [fastBefore] })).toMatchObject({ answer: 'BLOCK', reason: alone.reason, measured: { p99_ms: 2.97 } });
     // Fewer than 100 of its requests in a peak cannot tell a p99: no measurement.
     expect(gateServer({ ...input, sloP99Ms: 250, measured: [{ ...ranBefore, ts: ranBefore.ts.slice(0, 99), totalMs: ranBefore.totalMs.slice(0, 99) }] })).toMatchObject({ answer: 'ALLOW', measured: null });
     // A shadow of it beside the server (the same requests) and the candidate running now are measurements of it too.

@@ -134,6 +134,25 @@ describe('recommendChips', () => {
     expect(r.chips[0]!.reason).toMatch(/; shadow deployments: BETTER 7, EQUIVALENT 1 of 8 window\(s\) \(5030 paired requests\), median latency ratio 0\.16 against jetson-xavier-nx \(4\), 0\.50 against qualcomm-ai100-dm2e \(4\)$/);
   });
 
+  it('says where a chip\'s shadow verdicts point the other way from its rank, and a baseline without a ratio as such', () => {
+    // A trial: an Orin ranked 2nd by its predicted p99 carried "BETTER 8 of 8 … 0.69 against qualcomm-ai100-dm2e", the 1st.
+    const slower: ServiceTime = { ioMs: 0, computeMedianMs: 6, sigma: 0.1 };
+    const shadow = (ratio: number | null) => ({
+      windows: 5, pairs: 900, better: ratio !== null && ratio < 1 ? 4 : 0, worse: ratio !== null && ratio > 1 ? 4 : 0, equivalent: 0, inconclusive: ratio === null ? 4 : 0,
+      against: [{ chip: 'fast', windows: 4, pairs: 800, median_ratio: ratio }, { chip: 'other', windows: 1, pairs: 100, median_ratio: null }],
+    });
+    const ask = { model: 'm', slo: { percentile: 0.99 as const, ms: 30 }, rps: 10 };
+    const rank = (ratio: number | null, objective?: 'cost') => recommendChips({ ...ask, objective }, [candidate('fast', fast), candidate('slower', slower, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: shadow(ratio) } })]).chips;
+    const below = rank(0.69);
+    expect(below.map((c) => c.chip)).toEqual(['fast', 'slower']);
+    expect(below[1]!.reason).toMatch(/; shadow deployments: BETTER 4 of 5 window\(s\) \(900 paired requests\), median latency ratio 0\.69 against fast \(4\), no latency ratio yet against other \(1\); ranked below fast, though beside its servers this chip's shadows took 0\.69× their latency on the same requests \(median ratio\): the rank is by the predicted p99 at 10 req\/s, the shadows' ratio by the median at those servers' own loads$/);
+    expect(rank(0.69, 'cost')[1]!.reason).toMatch(/: the rank is by the SLO, then the cost, the shadows' ratio by the median at those servers' own loads$/);
+    // Verdicts that agree with the rank (slower, ranked below) or give no ratio add nothing about the rank.
+    expect(rank(1.2)[1]!.reason).toMatch(/median latency ratio 1\.20 against fast \(4\), no latency ratio yet against other \(1\)$/);
+    expect(rank(null)[1]!.reason).toMatch(/\(900 paired requests\), no latency ratio yet against fast \(4\), other \(1\)$/);
+    expect(rank(0.69)[0]!.reason).not.toMatch(/ranked/);
+  });
+
   it('orders SLO-meeting chips by cost with objective cost', () => {
     const cheap = { ...candidate('cheap-slow', { ioMs: 0, computeMedianMs: 10, sigma: 0.1 }), chip: chip('cheap-slow', 0.01) };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.9, ms: 50 }, rps: 2, objective: 'cost' }, [candidate('fast', fast), cheap]);
