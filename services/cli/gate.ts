@@ -176,7 +176,10 @@ export function formatReport(r: GateReport): string {
     // A null top next to a p99: the queue cannot drain at the pushed factor (JSON: null, "unbounded").
     const high = s.p99_high_ms === null ? 'unbounded' : ms(s.p99_high_ms);
     // Every request counts, failed ones too (a time-out at its latency): the SLO is what callers waited; `recommend` reads ok ones.
-    const peak = `peak ${s.peak ? new Date(s.peak.start_ms).toISOString() : '-'} (${s.peak?.model_requests ?? 0} requests of the model, failed ones included)`;
+    // The window itself, and what makes it the peak (a trial read a shorter, slower burst outside it as the day's peak).
+    const peak = s.peak
+      ? `peak ${new Date(s.peak.start_ms).toISOString()} to ${new Date(s.peak.end_ms).toISOString().slice(11)} (the server's busiest window by requests; ${s.peak.model_requests} requests of the model, failed ones included)`
+      : 'peak - (0 requests of the model)';
     const busy = s.offered_utilisation === null ? '' : `; with it the ${workersText(s.target_workers, r.chip)} ${pct(s.offered_utilisation)} busy (the busiest busy period of the days replayed)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);
     else if (s.offered_utilisation !== null && s.offered_utilisation >= 1) {

@@ -29,7 +29,7 @@ describe('gate text report', () => {
 
   it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER], left_out: [] };
-    expect(formatReport(report)).toContain('(500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
+    expect(formatReport(report)).toContain('; peak 2024-06-01T10:07:00.000Z to 10:12:00.000Z (the server\'s busiest window by requests; 500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
     // After a move to a new device: its workers and where the count came from (a trial: an assumed 1 went unsaid).
     const moved = (source: 'fleet' | 'given' | 'assumed') => formatReport({ ...report, servers: [{ ...SERVER, target_workers: { count: source === 'given' ? 2 : 1, source } }] }).split('\n')[2];
     expect(moved('assumed')).toContain('; with it the 1 worker(s) of a new rpi4-cortex-a72 device (assumed: no server of it reports its concurrency, so the band\'s bottom has no queue there; --workers sets it) are 97.0 % busy');
@@ -37,7 +37,7 @@ describe('gate text report', () => {
     expect(moved('fleet')).toContain('; with it the 1 worker(s) of a new rpi4-cortex-a72 device (as its servers report) are 97.0 % busy');
     const saturated = { ...SERVER, predicted_p99_ms: null, p99_low_ms: null, p99_high_ms: null, offered_utilisation: 1.9876 };
     expect(formatReport({ ...report, servers: [saturated] }).split('\n')[2])
-      .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z (500 requests of the model, failed ones included)');
+      .toBe('    p99 at peak now 7.20 ms, with the candidate saturated (its requests need 1.99× the workers\' time); peak 2024-06-01T10:07:00.000Z to 10:12:00.000Z (the server\'s busiest window by requests; 500 requests of the model, failed ones included)');
   });
 
   it('names the servers not gated by default, with their newest request', () => {
