@@ -3,7 +3,6 @@
  * (HELP, MLPerf) into the warehouse, and the latency model's evaluation on
  * them (issue 4 build items 1 and 8).
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
@@ -12,8 +11,9 @@ import { helpBatchOf, HelpCoverageError, parseHelp, quoteValue, QUOTED_VALUE_MAX
 import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { assertReadableFile, unreadable } from './common.ts';
-import { printable } from '../names.ts';
+import { assertReadableFile, readInputText } from './common.ts';
+import { printable, similarNames, visibleQuote } from '../names.ts';
+import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Options shared by the benchmark commands (as commander gives them). */
@@ -28,14 +28,10 @@ export interface BenchmarkFileOptions {
 /**
  * Read a file as a {@link NamedText}.
  * @throws {UsageError} naming the flag and path when it cannot be read, in the words of the other commands
- *   ({@link unreadable}: `--latency x.csv: no such file`, `--latency data/: is a directory`, `permission denied`).
+ *   ({@link readInputText}: `--latency x.csv: no such file`, `--latency data/: is a directory`, `permission denied`, a pipe, too large).
  */
 export function readNamed(flag: string, path: string): NamedText {
-  try {
-    return { file: path, text: readFileSync(path, 'utf8') };
-  } catch (error) {
-    throw new UsageError(`${flag} ${path}: ${unreadable(error)}`);
-  }
+  return { file: path, text: readInputText(path, `${flag} ${path}`) };
 }
 
 /** The file flags of each benchmark format. */
@@ -111,6 +107,11 @@ export interface ImportSummary {
   problems: ImportProblem[];
   /** Lines read but not imported, by reason (not errors: other scenarios, runs MLPerf marked INVALID, repeats); MLPerf only. */
   skipped: { reason: string; count: number }[];
+  /**
+   * What was imported but may be a mistake, one sentence each: a SingleStream chip new to the warehouse whose name is
+   * like a known chip's (a typo makes a chip of its own, which `recommend` ranks). @default []
+   */
+  warnings?: string[];
 }
 
 /**
@@ -192,10 +193,39 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     }
     await warehouse.migrate();
     const source = opts.source ?? 'mlperf-singlestream';
+    const warnings = newChipWarnings(parsed.rows, await knownChips(warehouse));
     await insertChunked(warehouse, 'benchmark_latency', parsed.rows.map((r) => ({ ...r, source })));
-    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: parsed.skipped };
+    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: parsed.skipped, warnings };
   }
   throw new UsageError(`--format: expected help, mlperf or singlestream, got ${JSON.stringify(opts.format)}`);
+}
+
+/**
+ * Warnings for the chips of imported rows that the warehouse did not know (catalog, fleet, benchmarks) and whose names
+ * are like known ones (`similarNames`): a trial's typo "rpi4-cortex-a27" became a chip of its own, with one run's
+ * figures, that `recommend` ranked first. A chip like none is a new board, imported without a word.
+ * @param rows   The rows to import (their `chip` and `model_id`).
+ * @param known  The chips the warehouse knows before the import (`knownChips`).
+ */
+export function newChipWarnings(rows: readonly { chip: string; model_id: string }[], known: readonly string[]): string[] {
+  const knownSet = new Set(known);
+  const fresh = new Map<string, Set<string>>();
+  for (const r of rows) if (!knownSet.has(r.chip)) fresh.set(r.chip, (fresh.get(r.chip) ?? new Set()).add(r.model_id));
+  return [...fresh].flatMap(([chip, models]) => {
+    const like = similarNames(chip, known);
+    return like.length === 0 ? [] : [`chip ${visibleQuote(chip)} (${models.size} model(s)) is new to this warehouse and like the known ${like.slice(0, 3).map(visibleQuote).join(', ')}: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: \`edgelat sql --write\` deletes them)`];
+  });
+}
+
+/**
+ * The count of bad input for the summary line: "N bad line(s)", or where a line has several bad cells "N bad cell(s)
+ * on M line(s)"; a HELP latency line's valid cells (other devices' latencies of the architecture) are imported, and
+ * the line says so (a trial read "7 bad line(s)" and found their other cells stored).
+ */
+export function badText(problems: readonly ImportProblem[], cellsKept: boolean): string {
+  const lines = new Set(problems.map((p) => `${p.file}\u0000${p.line}`)).size;
+  const count = lines === problems.length ? `${lines} bad line(s)` : `${problems.length} bad cell(s) on ${lines} line(s)`;
+  return cellsKept && problems.some((p) => p.field !== '(row)' && p.field !== 'arch_idx') ? `${count} (a line's valid cells, other devices' latencies, are imported)` : count;
 }
 
 /**
@@ -205,6 +235,7 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
 export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<number> {
   const s = await importBenchmark(warehouse, opts);
   reportProblems(s.problems, 20, '--json lists every one in bad_lines');
+  for (const w of s.warnings ?? []) process.stderr.write(`edgelat: warning: ${printable(w)}\n`);
   const { problems, benchmarkRows, source, ...rest } = s;
   if (s.benchmarkRows === 0) process.stderr.write(`edgelat: no latency was imported${problems.length > 0 ? ' (every line was bad or skipped)' : ' (the files hold no usable run)'}\n`);
   if (opts.json) {
@@ -214,7 +245,7 @@ export async function importBenchmarkCommand(warehouse: Warehouse, opts: Benchma
   } else {
     // One reason a line (a re-test: the reasons naming a system that contradicts itself made one line of ~900 characters).
     const skipped = s.skipped.map((k) => `\n  ${k.count.toLocaleString('en-US')} ${k.reason}`).join('');
-    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${problems.length} bad line(s)${skipped ? `; skipped:${skipped}` : ''}\n`);
+    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${badText(problems, opts.format === 'help')}${skipped ? `; skipped:${skipped}` : ''}\n`);
   }
   return problems.length > 0 || s.benchmarkRows === 0 ? 1 : 0;
 }

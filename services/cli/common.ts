@@ -252,16 +252,56 @@ export function readOnnxFile(flag: string, path: string, limitBytes = ONNX_FILE_
 }
 
 /**
- * Check that a file can be opened for reading, before a command opens the warehouse: a mistyped path must not
- * leave an empty warehouse behind.
- * @param path   The path given.
- * @param label  How messages name it, e.g. `--runs runs.csv`.
- * @throws {UsageError} `<label>: no such file | is a directory | permission denied`, as the readers say it.
+ * Largest file an import reads (benchmark runs and systems, HELP tables, chip catalogs, profiles), bytes: 64 MiB, 24×
+ * the largest public file of its kinds (HELP's 2.7 MB architectures.csv); a file is parsed whole in memory.
  */
-export function assertReadableFile(path: string, label: string): void {
+export const IMPORT_FILE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Why a path cannot be an import's input, or null: a directory, not a regular file (a FIFO blocks the read until
+ * a writer comes, with the warehouse held and signals unanswered; /dev/zero never ends: a trial's import grew to
+ * 2.1 GB in 8 s), or larger than `limitBytes`. Errors of `stat` (no such file) are thrown.
+ */
+function notAnInputFile(path: string, limitBytes: number): string | null {
+  const st = statSync(path);
+  if (st.isDirectory()) return 'is a directory';
+  if (!st.isFile()) return 'not a regular file (a pipe or device is not read)';
+  if (st.size > limitBytes) return `${st.size.toLocaleString('en-US')} bytes, more than the limit of ${limitBytes.toLocaleString('en-US')} bytes for an input file`;
+  return null;
+}
+
+/**
+ * Check that a file can be read as an import's input, before a command opens the warehouse: a mistyped path must not
+ * leave an empty warehouse behind, and a pipe must not hold it.
+ * @param path        The path given.
+ * @param label       How messages name it, e.g. `--runs runs.csv`.
+ * @param limitBytes  Largest size, bytes. @default IMPORT_FILE_LIMIT_BYTES
+ * @throws {UsageError} `<label>: no such file | is a directory | permission denied | not a regular file … | N bytes, more
+ *   than the limit …`, as the readers say it.
+ */
+export function assertReadableFile(path: string, label: string, limitBytes = IMPORT_FILE_LIMIT_BYTES): void {
+  let why: string | null;
   try {
-    if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    accessSync(path, constants.R_OK);
+    why = notAnInputFile(path, limitBytes);
+    if (why === null) accessSync(path, constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`${label}: ${unreadable(error)}`);
+  }
+  if (why !== null) throw new UsageError(`${label}: ${why}`);
+}
+
+/**
+ * Read an import's input file as UTF-8 text (a byte-order mark kept: the parsers take it), after the checks of
+ * {@link assertReadableFile}: the file may have changed since.
+ * @param path        The path given.
+ * @param label       How messages name it, e.g. `--runs runs.csv`.
+ * @param limitBytes  Largest size, bytes. @default IMPORT_FILE_LIMIT_BYTES
+ * @throws {UsageError} as {@link assertReadableFile}.
+ */
+export function readInputText(path: string, label: string, limitBytes = IMPORT_FILE_LIMIT_BYTES): string {
+  assertReadableFile(path, label, limitBytes);
+  try {
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new UsageError(`${label}: ${unreadable(error)}`);
   }

@@ -2,7 +2,6 @@
  * CLI commands of the chip recommender and the chip catalog:
  * `edgelat recommend`, `edgelat chips import`, `edgelat chips list`.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
@@ -17,19 +16,16 @@ import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ChipRecommendation, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { readOnnxFile, unreadable } from './common.ts';
+import { readInputText, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
 export const EDGE_CHIPS_CSV = fileURLToPath(new URL('../../data/chips/edge-chips.csv', import.meta.url));
 
 
+/** A file's text without its byte-order mark; @throws {UsageError} as {@link readInputText}. */
 function readText(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (error) {
-    throw new UsageError(`${flag} ${JSON.stringify(path)}: ${unreadable(error)}`);
-  }
+  return readInputText(path, `${flag} ${JSON.stringify(path)}`).replace(/^\uFEFF/, '');
 }
 
 function reportProblems(problems: readonly ImportProblem[]): void {

@@ -220,7 +220,6 @@ function readTable(f: NamedCsv, required: readonly string[], problems: ImportPro
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** Whether a latency cell is a decimal number (no hex, no words), finite and > 0. */
 /** Whether a cell is a decimal number of milliseconds > 0 (finite; exponents allowed, no hex). */
 export const positiveMs = (cell: string): boolean => DECIMAL.test(cell) && Number.isFinite(Number(cell)) && Number(cell) > 0;
 
@@ -247,25 +246,32 @@ const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1
 /**
  * Where a run's primary metric is its 90th percentile latency (SingleStream: `primary_metric` "90th percentile
  * latency (ms)", `primary_unit` ms), whether `p90_latency_ms` says the same: null when it does (within 0.1 %) or
- * the row has no such primary metric; else why not. A file whose latencies are in another unit than the column's name
- * says, or whose two figures disagree, would be stored 1000× off inside the accepted range (a trial: a row in µs).
+ * the row has no such primary metric; else the column at fault and why. A file whose latencies are in another unit than
+ * the column's name says, or whose two figures disagree, would be stored 1000× off inside the accepted range (a trial:
+ * a row in µs); a primary value that is not a number > 0 is `primary_value`'s problem.
  */
-function primaryP90Problem(rec: Readonly<Record<string, string | undefined>>, p90Ms: number): string | null {
+function primaryP90Problem(rec: Readonly<Record<string, string | undefined>>, p90Ms: number): { field: string; reason: string } | null {
   const metric = (rec.primary_metric ?? '').trim();
   if (!/^90th percentile latency\b/i.test(metric)) return null;
   const unit = (rec.primary_unit ?? '').trim();
-  const value = Number((rec.primary_value ?? '').trim());
-  if (unit === '' || !(value > 0)) return null;
+  const valueText = (rec.primary_value ?? '').trim();
+  // A primary value that is there is a number > 0 (a trial's NaN skipped this check and was stored).
+  if (valueText !== '' && !positiveMs(valueText)) return { field: 'primary_value', reason: `the primary metric's value (${quoteValue(metric)}) must be a number > 0, got ${quoteValue(valueText)}` };
+  const value = Number(valueText);
+  if (unit === '' || valueText === '') return null;
   const perUnit = UNIT_MS[unit];
-  if (perUnit === undefined) return `primary_unit ${quoteValue(unit)} of the primary metric (${quoteValue(metric)}) is not a unit of time (ns, us, ms, s)`;
+  if (perUnit === undefined) return { field: 'p90_latency_ms', reason: `primary_unit ${quoteValue(unit)} of the primary metric (${quoteValue(metric)}) is not a unit of time (ns, us, ms, s)` };
   const primaryMs = value * perUnit;
   // Within 0.1 %: the files round each figure on its own (0.818143 against 0.818142), and a unit slip is 1000×.
   if (Math.abs(primaryMs - p90Ms) <= PRIMARY_TOLERANCE * Math.max(primaryMs, p90Ms)) return null;
-  return `p90_latency_ms ${p90Ms} disagrees with the primary metric ${quoteValue(metric)}, ${value} ${unit}${unit === 'ms' ? '' : ` (${Number(primaryMs.toPrecision(12))} ms)`}, by more than 0.1 % (a column in another unit than its name says?)`;
+  return { field: 'p90_latency_ms', reason: `p90_latency_ms ${p90Ms} disagrees with the primary metric ${quoteValue(metric)}, ${value} ${unit}${unit === 'ms' ? '' : ` (${Number(primaryMs.toPrecision(12))} ms)`}, by more than 0.1 % (a column in another unit than its name says?)` };
 }
 
 /** The latency columns of a run, in the order their values cannot decrease (min ≤ p50 ≤ … ≤ max), ms. */
 const ORDERED_LATENCY_COLUMNS = ['min_latency_ms', 'p50_latency_ms', 'p90_latency_ms', 'p95_latency_ms', 'p97_latency_ms', 'p99_latency_ms', 'p999_latency_ms', 'max_latency_ms'] as const;
+
+/** The latency columns but p50 and p90 (checked first, with their own range), each a number > 0 where given, ms. */
+const OTHER_LATENCY_COLUMNS = ORDERED_LATENCY_COLUMNS.filter((c) => c !== 'p50_latency_ms' && c !== 'p90_latency_ms');
 
 /**
  * The first of a run's latency columns (those given as numbers) below the one before it, or null: percentiles of one
@@ -321,7 +327,8 @@ function singleStreamRateProblem(rec: Readonly<Record<string, string | undefined
  * `runsSkipped`; `result_valid` (when the column exists) `INVALID` → counted
  * in `runsSkipped`, other than `VALID` → problem; empty `model` → problem;
  * `p50_latency_ms` (when the column exists and the cell is not empty) or `p90_latency_ms` not a decimal
- * number > 0 → problem; latency columns that decrease from min through the percentiles to max, or a mean latency
+ * number > 0 → problem; so any other latency column's cell (min, p95, p97, p99, p999, max) that is not empty, and
+ * a 90th-percentile primary metric's `primary_value`; latency columns that decrease from min through the percentiles to max, or a mean latency
  * more than 2× off 1000 / qps_without_loadgen_overhead (one query at a time) → problem; a second line of the same (system, model id) →
  * counted in `runsSkipped`. So `runsRead` = benchmark rows + runs problems +
  * skipped runs. Chips are those of all accepted systems.
@@ -461,8 +468,12 @@ export function parseMlperf(runs: readonly NamedCsv[], systems: readonly NamedCs
       const outside = latencyRangeProblem(ms) ?? (p50 !== undefined && p50.trim() !== '' ? latencyRangeProblem(Number(p50)) : null);
       if (outside !== null) { bad(latencyRangeProblem(ms) !== null ? 'p90_latency_ms' : 'p50_latency_ms', outside); continue; }
       const primary = primaryP90Problem(rec, ms);
-      if (primary !== null) { bad('p90_latency_ms', primary); continue; }
+      if (primary !== null) { bad(primary.field, primary.reason); continue; }
       if (p50 !== undefined && p50.trim() !== '' && Number(p50) > ms) { bad('p50_latency_ms', `p50 ${p50.trim()} ms is above p90 ${p90.trim()} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
+      // Every other latency cell that is there is a number > 0 too: a word, NaN or a negative went past the order check
+      // (which compares numbers only) and was stored with the run (a trial: max_latency_ms "abc", p99 -4.9 blamed on p97).
+      const notMs = OTHER_LATENCY_COLUMNS.find((c) => (rec[c] ?? '').trim() !== '' && !positiveMs(rec[c]!.trim()));
+      if (notMs !== undefined) { bad(notMs, `latency must be a number > 0 ms, got ${quoteValue(rec[notMs]!)}`); continue; }
       const unordered = latencyOrderProblem(rec) ?? singleStreamRateProblem(rec);
       if (unordered !== null) { bad(unordered.field, unordered.reason); continue; }
       const rowKey = `${key}\u0000${modelId}`;

@@ -3,7 +3,7 @@
  * re-test: a model's U+202E reordered the line on screen, a U+2028 broke it).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { reportProblems } from '../../../services/cli/benchmark.ts';
+import { badText, newChipWarnings, reportProblems } from '../../../services/cli/benchmark.ts';
 
 describe('reportProblems', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -18,5 +18,31 @@ describe('reportProblems', () => {
       'edgelat: r.csv:2: model = "res\\u202enet50": expected an id without bidirectional or line-separator marks\n',
       'edgelat: r.csv:3: system_id = "a": no system row for "v1/closed/X/a\\u2028b\\u0085"\n',
     ]);
+  });
+
+  it('counts bad lines, or bad cells on fewer lines, and says a HELP line\'s valid cells are imported (a trial read "7 bad line(s)" and found their cells stored)', () => {
+    const p = (line: number, field: string) => ({ file: 'latency_pixel3.csv', line, field, value: 'NaN', message: 'latency must be a positive number of ms' });
+    expect(badText([], true)).toBe('0 bad line(s)');
+    expect(badText([p(2, 'model'), p(3, 'p90_latency_ms')], false)).toBe('2 bad line(s)');
+    expect(badText([p(2, 'pixel3'), p(2, 'raspi4'), p(4, 'pixel3')], true)).toBe('3 bad cell(s) on 2 line(s) (a line\'s valid cells, other devices\' latencies, are imported)');
+    // Lines refused whole (a column count, an unknown architecture) keep nothing.
+    expect(badText([p(2, '(row)'), p(3, 'arch_idx')], true)).toBe('2 bad line(s)');
+    // The same line number in two files is two lines.
+    expect(badText([p(2, 'pixel3'), { ...p(2, 'pixel3'), file: 'latency_raspi4.csv' }], false)).toBe('2 bad line(s)');
+  });
+});
+
+describe('newChipWarnings (SingleStream import)', () => {
+  it('warns of a new chip named like a known one, once, with its models; a chip like none, or known, passes', () => {
+    // A trial: "rpi4-cortex-a27" (a72 mistyped) became a chip of its own that recommend ranked first.
+    const known = ['jetson-agx-orin', 'odroid-n2plus-s922x', 'rpi4-cortex-a72'];
+    const rows = [
+      { chip: 'rpi4-cortex-a27', model_id: 'resnet50' }, { chip: 'rpi4-cortex-a27', model_id: 'bert-99' }, { chip: 'rpi4-cortex-a27', model_id: 'resnet50' },
+      { chip: 'hailo-8l-m2', model_id: 'resnet50' }, { chip: 'jetson-agx-orin', model_id: 'resnet50' },
+    ];
+    expect(newChipWarnings(rows, known)).toEqual([
+      'chip "rpi4-cortex-a27" (2 model(s)) is new to this warehouse and like the known "rpi4-cortex-a72": imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: `edgelat sql --write` deletes them)',
+    ]);
+    expect(newChipWarnings(rows, [])).toEqual([]);
   });
 });

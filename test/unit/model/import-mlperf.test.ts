@@ -381,6 +381,28 @@ describe('parseMlperf: a run whose latencies contradict each other or its rate (
     ]);
     expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['resnet50', 3.2], ['retinanet', 20]]);
   });
+
+  it('refuses a latency cell or primary value that is not a number > 0, naming its column (a trial: max "abc" and NaNs were stored, p99 -4.9 was blamed on p97)', () => {
+    const ok = ['3.0', '3.148', '3.14', '3.2', '3.25', '3.4', '9.1'] as const;
+    const at = (i: number, cell: string) => ok.map((x, j) => (j === i ? cell : x)) as unknown as [string, string, string, string, string, string, string];
+    const runs = [head,
+      row('resnet50', '317.6', at(6, 'abc')), // 2: max
+      row('bert-99', '317.6', at(0, 'NaN')), // 3: min
+      row('rnnt', '317.6', at(5, '-4.9')), // 4: p99
+      row('retinanet', '317.6', at(4, 'Infinity')), // 5: p95
+      `v3.0,closed,V,a,dlrm,SingleStream,90th percentile latency (ms),NaN,ms,317.6,${ok.join(',')}`, // 6: the primary value
+      row('3d-unet-99', '317.6', at(6, '')), // 7: an empty max is not given: kept
+    ].join('\n');
+    const r = parseMlperf([{ file: 'r.csv', text: runs }], systems);
+    expect(r.problems.map((p) => [p.line, p.field, p.value, p.message])).toEqual([
+      [2, 'max_latency_ms', 'abc', 'latency must be a number > 0 ms, got "abc"'],
+      [3, 'min_latency_ms', 'NaN', 'latency must be a number > 0 ms, got "NaN"'],
+      [4, 'p99_latency_ms', '-4.9', 'latency must be a number > 0 ms, got "-4.9"'],
+      [5, 'p95_latency_ms', 'Infinity', 'latency must be a number > 0 ms, got "Infinity"'],
+      [6, 'primary_value', 'NaN', 'the primary metric\'s value ("90th percentile latency (ms)") must be a number > 0, got "NaN"'],
+    ]);
+    expect(r.benchmark.map((b) => [b.model_id, b.latency_ms])).toEqual([['3d-unet-99', 3.2]]);
+  });
 });
 
 describe('quoteValue: a bad value in a message is cut to 40 characters and its length', () => {
