@@ -4,7 +4,7 @@
  * report.html (self-contained, SVG charts), report.csv (every number, long
  * format) and summary.md.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
 import { KNEE_MIN_REQUESTS, ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
@@ -185,10 +185,11 @@ export function reportCsv(r: LoadLatencyReport): string {
  * Make sure the report can be written before any query runs: the folder exists (its missing
  * levels are created one by one, never with a recursive mkdir, which does not return under
  * /proc on Node 20) and a file can be written in it.
+ * @param created  Receives the folders created, outermost first (to remove them if the report then fails).
  * @returns The absolute folder.
  * @throws {RangeError} naming the path and why: empty, a file, not creatable, not writable.
  */
-export function prepareOutDir(outDir: string): string {
+export function prepareOutDir(outDir: string, created: string[] = []): string {
   if (outDir.trim() === '') throw new RangeError('--out: expected a folder, got ""');
   const dir = resolve(outDir);
   const missing: string[] = [];
@@ -201,6 +202,7 @@ export function prepareOutDir(outDir: string): string {
   for (const p of missing) {
     try {
       mkdirSync(p);
+      created.push(p);
     } catch (error) {
       throw new RangeError(`--out: cannot create the folder ${JSON.stringify(p)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
@@ -225,16 +227,33 @@ const REPORT_FILES = ['report.html', 'report.csv', 'summary.md'] as const;
 /**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
  * @returns The report and the summary text.
- * @throws {RangeError} on a bad filter (before the folder is created) or an unusable `outDir` (checked before any query); WarehouseError.
+ * @throws {RangeError} on a bad filter (before the folder is created), an unusable `outDir` (checked before any query), or a
+ *   bucket width too fine for the data (the folders it created removed); WarehouseError.
  */
 export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; files: string[] }> {
   // The filter first (no query runs): a bad one creates no folder.
   new ReportQueries(warehouse, options);
-  const dir = prepareOutDir(outDir);
-  const report = await buildLoadLatencyReport(warehouse, options, onStep);
-  const summary = reportSummary(report);
-  onStep?.('charts');
-  const html = await reportHtml(report, summary);
+  const created: string[] = [];
+  const dir = prepareOutDir(outDir, created);
+  let built: { report: LoadLatencyReport; summary: string; html: string };
+  try {
+    const report = await buildLoadLatencyReport(warehouse, options, onStep);
+    const summary = reportSummary(report);
+    onStep?.('charts');
+    built = { report, summary, html: await reportHtml(report, summary) };
+  } catch (error) {
+    // A report that fails before writing (a --bucket-width the data's range makes too many bins) leaves no empty
+    // folders it made behind (a trial); rmdir removes only empty ones.
+    for (const p of created.reverse()) {
+      try {
+        rmdirSync(p);
+      } catch {
+        break;
+      }
+    }
+    throw error;
+  }
+  const { report, summary, html } = built;
   const files = REPORT_FILES.map((name) => join(dir, name));
   // Each written whole to a temporary name, then all three renamed in: a disk that fills up leaves the earlier report
   // as it was, not a cut-off report.html beside the last run's other files (a trial), and a file name that is a

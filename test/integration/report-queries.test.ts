@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_ROUTES } from '../../pipelines/warehouse-sink.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { leastBucketWidth, ReportQueries } from '../../services/reports/report-queries.ts';
-import { prepareOutDir, sloKnees } from '../../services/reports/load-latency.ts';
+import { prepareOutDir, sloKnees, writeLoadLatencyReport } from '../../services/reports/load-latency.ts';
 import { scatterWithLines } from '../../services/reports/charts.ts';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -103,6 +103,11 @@ describe('report queries, case C18', () => {
     // A trial's 1e-300 printed a count of some 300 digits.
     await expect(new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 1e-300 }).latencyByLoad()).rejects.toThrow(/--bucket-width: 1e-300 gives about 7\.0e\+299 buckets over cpu_util 0.2..0.9; at most 1000/);
     expect((await new ReportQueries(w, { metric: 'cpu_util', bucketWidth: 0.001 }).latencyByLoad()).length).toBeGreaterThan(0);
+    // The whole report with such a width fails before writing, and leaves none of the folders it made (a trial: an
+    // empty --out folder stayed); a folder that was there stays.
+    const base = mkdtempSync(join(tmpdir(), 'edgelat-out-'));
+    await expect(writeLoadLatencyReport(w, { metric: 'cpu_util', bucketWidth: 1e-9 }, join(base, 'new', 'deeper'))).rejects.toThrow(/--bucket-width: 1e-9 gives/);
+    expect([existsSync(join(base, 'new')), existsSync(base)]).toEqual([false, true]);
     // No row: no made-up decile edge.
     expect(await new ReportQueries(w, { metric: 'cpu_util', model: 'nope' }).bucketEdges()).toEqual([]);
   });
