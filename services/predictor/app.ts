@@ -250,6 +250,14 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
       await sendProblem(request, reply, new HttpProblem(405, PROBLEM_TYPES.methodNotAllowed, detail));
       return reply;
     }
+    // A query value whose percent-encoding is malformed (`%ZZ`, or `%FF`: not UTF-8) is kept raw by the parser and
+    // would be looked up as it is (a trial: `?server=%FF` answered 404 "no correlation window of server "%FF"").
+    const malformed = malformedQueryPart(request.url);
+    if (malformed !== null) {
+      const detail = `the query string's ${JSON.stringify(malformed)} is not percent-encoded UTF-8 (RFC 3986 §2.1: "%" then two hex digits, the bytes UTF-8; a literal "%" is %25)`;
+      await sendProblem(request, reply, new HttpProblem(400, PROBLEM_TYPES.malformedRequest, detail));
+      return reply;
+    }
     // A compressed body is not decoded here: said as such (415), not as JSON that does not parse (a gzip body read as text).
     const encoding = request.headers['content-encoding'];
     if (request.method === 'POST' && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
@@ -415,3 +423,23 @@ export type PredictorApp = FastifyInstance & {
    */
   beginStop(): number;
 };
+
+/**
+ * The first `&`-separated part of a URL's query string whose percent-encoding is malformed ("%" not followed by two
+ * hex digits, or escapes that decode to bytes that are not UTF-8: `decodeURIComponent` throws URIError), or null.
+ * `+` is a space there (application/x-www-form-urlencoded) and needs no check.
+ * @param url  The request's URL (path and query), as received.
+ */
+export function malformedQueryPart(url: string): string | null {
+  const q = url.indexOf('?');
+  if (q < 0) return null;
+  for (const part of url.slice(q + 1).split('&')) {
+    if (!part.includes('%')) continue;
+    try {
+      decodeURIComponent(part);
+    } catch {
+      return part.length > 80 ? `${part.slice(0, 80)}…` : part;
+    }
+  }
+  return null;
+}

@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPredictorApp, GATE_PARALLEL, MAX_GATES_WAITING, MAX_PROFILES_WAITING, type PredictorAppOptions } from '../../../services/predictor/app.ts';
+import { createPredictorApp, GATE_PARALLEL, malformedQueryPart, MAX_GATES_WAITING, MAX_PROFILES_WAITING, type PredictorAppOptions } from '../../../services/predictor/app.ts';
 import { MAX_BODY_DEPTH, MAX_PROBLEM_ERRORS, parseJsonBody, PROBLEM_TYPES } from '../../../services/predictor/problems.ts';
 import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
@@ -730,6 +730,18 @@ describe('GET routes', () => {
     expect(calls.map((c) => c.args[0])).toEqual([
       { sinceMs: Date.UTC(2024, 5, 1, 10) }, { sinceMs: Date.UTC(2024, 5, 1, 10, 0, 30) }, { sinceMs: Date.UTC(2024, 5, 1, 10, 0, 0, 250) }, { sinceMs: Date.UTC(2024, 5, 1) },
     ]);
+  });
+
+  it('answers 400 for a query string whose percent-encoding is malformed, before any lookup (a trial: ?server=%FF was a 404 naming "%FF")', async () => {
+    const { app, calls } = setup({});
+    for (const [query, part] of [['server=%FF', 'server=%FF'], ['server=%ZZ&model=m', 'server=%ZZ'], ['model=m&server=edge%2', 'server=edge%2'], ['server=%C3%28', 'server=%C3%28']]) {
+      expect(expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?${query}` }), 400, PROBLEM_TYPES.malformedRequest).detail)
+        .toBe(`the query string's ${JSON.stringify(part)} is not percent-encoded UTF-8 (RFC 3986 §2.1: "%" then two hex digits, the bytes UTF-8; a literal "%" is %25)`);
+    }
+    expect(calls).toEqual([]);
+    // Well-formed escapes, UTF-8 past ASCII and "+" pass.
+    expect(malformedQueryPart('/v1/correlations?server=edge%2D01&model=r%C3%A9snet+50&x=%25')).toBeNull();
+    expect(malformedQueryPart('/v1/chips')).toBeNull();
   });
 
   it('GET /v1/correlations answers 404 for an unknown server (NotFoundError)', async () => {
