@@ -116,12 +116,14 @@ export interface CatalogMerge {
 /**
  * Parse a catalog CSV and merge it onto the stored chips.
  * @param stored  The catalog as stored, by chip id.
- * @throws {RangeError} when the text is UTF-16 or its lines end in CR alone ({@link csvTextProblem}), or the header has
- *   no `chip` column, names an unknown column or one twice.
+ * @throws {RangeError} when the text is UTF-16 or its lines end in CR alone ({@link csvTextProblem}), is empty (blanks or
+ *   a byte-order mark alone), or the header has no `chip` column, names an unknown column or one twice.
  */
 export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, ChipInfo>): CatalogMerge {
   const unreadable = csvTextProblem(file.text);
   if (unreadable) throw new RangeError(`${file.file}: ${unreadable}`);
+  // An empty file (or a byte-order mark alone) is said as such, not as a header without a chip column (a trial).
+  if (file.text.replace(/^\uFEFF/, '').trim() === '') throw new RangeError(`${file.file}: empty file (expected a header with a chip column: ${COLUMNS.join(', ')})`);
   const [head, ...records] = parseCsvLines(file.text.replace(/^\uFEFF/, ''));
   // Column names are matched ignoring case and surrounding spaces (a trial's spreadsheet header `Chip,Kind` was refused).
   const written = (head?.cells ?? []).map((h) => h.trim());
