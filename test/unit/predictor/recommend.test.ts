@@ -580,7 +580,7 @@ describe('mergeChipCatalog', () => {
 
   it('refuses a header without chip or with an unknown column', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'id,kind\n' }, stored)).toThrow(/c\.csv: the header needs a chip column/);
-    // An empty file, or a byte-order mark and blanks alone, is said as such (a trial read "needs a chip column, got ).
+    // An empty file, or a byte-order mark and blanks alone, is said as such (a trial read 'needs a chip column, got ""').
     for (const text of ['', '\uFEFF', ' \n\r\n']) expect(() => mergeChipCatalog({ file: 'c.csv', text }, stored)).toThrow(/^c\.csv: empty file \(expected a header with a chip column: chip, /);
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'chip,tops\n' }, stored)).toThrow(/unknown column\(s\) "tops"/);
     // A trial: chip,kind,kind was reported as a missing vendor on every line.
