@@ -677,7 +677,23 @@ if (helpWords !== null) {
     cmd = sub;
   }
 }
+/**
+ * Commander names a subcommand alone in its errors ("too many arguments for 'import'"), which reads as `import
+ * benchmark` where it was `chips import` (a trial): each nested command's errors name its whole path.
+ */
+function nameNestedInErrors(command: Command, path: readonly string[] = []): void {
+  for (const sub of command.commands) {
+    const full = [...path, sub.name()];
+    if (full.length > 1) {
+      const inherited = sub.configureOutput().outputError!;
+      sub.configureOutput({ outputError: (text, write) => inherited(text.replace(`for '${sub.name()}'`, `for '${full.join(' ')}'`), write) });
+    }
+    nameNestedInErrors(sub, full);
+  }
+}
+
 stateIntRanges(program);
+nameNestedInErrors(program);
 try {
   checkTakenValues(program);
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.

@@ -70,6 +70,14 @@ describe('an unknown command', () => {
   });
 });
 
+describe('a subcommand\'s usage error', () => {
+  it('names its whole path (a trial: `chips import a.csv b.csv` said "too many arguments for \'import\'", read as import benchmark)', async () => {
+    const [chips, list] = await Promise.all([edgelat(['chips', 'import', 'a.csv', 'b.csv'], dataDir), edgelat(['model', 'list', 'extra'], dataDir)]);
+    expect([chips.code, errLines(chips.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'chips import'. Expected 1 argument but got 2."]);
+    expect([list.code, errLines(list.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'model list'. Expected 0 arguments but got 1."]);
+  });
+});
+
 describe('alert policy variables with alerts tail', () => {
   it('says they are not applied: the states were decided when the windows were written (a trial: a threshold of 0.9 showed alerts firing at r = 0.54)', async () => {
     const r = await edgelat(['alerts', 'tail'], dataDir, root, { EDGELAT_ALERT_THRESHOLD: '0.9', EDGELAT_ALERT_MIN_N: '50' });
