@@ -6,6 +6,25 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `pipeline run`: a SIGINT or SIGTERM while it starts is held until its handlers take it (services/cli/early-signals.ts);
+// a second one ends the process now, by the default action.
+if (process.argv[2] === 'pipeline') {
+  const store = { held: [], listener: null };
+  store.listener = (signal) => {
+    store.held.push(signal);
+    if (store.held.length === 1) {
+      process.stderr.write(`edgelat: ${signal} while starting: the run stops as soon as it has started (${signal} again ends it now)\n`);
+      return;
+    }
+    process.off('SIGINT', store.listener);
+    process.off('SIGTERM', store.listener);
+    process.kill(process.pid, signal);
+  };
+  globalThis[Symbol.for('edgelat.held-signals')] = store;
+  process.on('SIGINT', store.listener);
+  process.on('SIGTERM', store.listener);
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**

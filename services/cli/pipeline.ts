@@ -24,6 +24,7 @@ import { pruneAfterRetraining } from '../model/prune.ts';
 import { trainTelemetryModels } from './model.ts';
 import { loadPriors, trainingDataMark } from '../model/telemetry.ts';
 import { byCodeUnits } from '../names.ts';
+import { releaseSignals } from './early-signals.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
@@ -221,9 +222,12 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     // processors stop and close the log its promotion goes out on (a trial: produced after the close, it was lost).
     void (schedule?.stop() ?? Promise.resolve()).finally(() => stop.abort());
   };
+  // A signal that came while the run started (held by bin/edgelat.js: early-signals.ts) stops it now.
+  const early = releaseSignals();
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   let schedule: TrainingSchedule | null = null;
+  for (const sig of early) onSignal(sig);
   /** Per kind, the schedule's newest promotion not announced yet (the log refused it). */
   const pending = new Map<string, UnannouncedPromotion>();
   try {

@@ -1,0 +1,34 @@
+/**
+ * SIGINT and SIGTERM that come while `pipeline run` starts (loading its modules, opening the warehouse, connecting to
+ * Kafka), before it installs its own handlers: bin/edgelat.js holds them from its first line, instead of the default
+ * action ending the process (a trial: interrupted in its first second, the run exited 130 or 143 without a word, where
+ * README says it exits 0 after SIGTERM or Ctrl-C); a second one there ends the process by the default action. The run
+ * takes the held ones when its handlers are in place and stops as for a signal then.
+ *
+ * The entry point is plain JavaScript that loads either the build or the sources, so the two share the held signals
+ * through the global symbol registry (`Symbol.for`), not a module.
+ */
+
+/** What bin/edgelat.js leaves under `Symbol.for('edgelat.held-signals')` while it holds signals. */
+interface HeldSignals {
+  /** The signals held, in order. */
+  held: NodeJS.Signals[];
+  /** The listener on SIGINT and SIGTERM that holds them. */
+  listener: (signal: NodeJS.Signals) => void;
+}
+
+const KEY = Symbol.for('edgelat.held-signals');
+
+/**
+ * Stop holding signals: the caller's handlers take them from now on.
+ * @returns The signals held since the process started, in order (empty when none came, or nothing held them: a
+ *   caller other than bin/edgelat.js's `pipeline`).
+ */
+export function releaseSignals(): NodeJS.Signals[] {
+  const store = (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
+  if (store === undefined) return [];
+  process.off('SIGINT', store.listener);
+  process.off('SIGTERM', store.listener);
+  delete (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
+  return store.held.splice(0);
+}
