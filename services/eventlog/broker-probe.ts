@@ -10,9 +10,10 @@ export interface BrokerHealth {
   /** True when the cluster answered a metadata request within the probe's time-out. */
   ok: boolean;
   /**
-   * ok: ms the answer took. Not ok: ms since the cluster last answered (or since the first request it did not answer),
-   * so it grows through a long outage whatever the client's own time-outs and retries (a re-test: it fell back to 2 s
-   * each time the client's 30 s request time-out started a new request).
+   * ok: ms the answer took. Not ok: ms since the cluster last answered a check (before its first answer: since the
+   * first request it did not answer), so it grows through a long outage whatever the client's own time-outs and
+   * retries (a re-test: it fell back to 2 s each time the client's 30 s request time-out started a new request); the
+   * outage began between that answer and the first check it failed, so it is at most one interval between checks long.
    */
   ms: number;
   /** The client's error (not ok, answered with an error: connection refused, …); absent otherwise. */
@@ -33,6 +34,8 @@ export class BrokerProbe {
   private pending: { since: number; settled: Promise<{ error?: string }>; done: boolean } | null = null;
   /** When the first request since the cluster last answered was made, epoch ms; null after an answer. */
   private unansweredSince: number | null = null;
+  /** When the cluster last answered a check, epoch ms; null before its first answer. */
+  private lastAnswer: number | null = null;
 
   /**
    * @param ask        One request to the cluster (e.g. `KafkaEventLog.ping`); its rejection is the broker's error.
@@ -70,11 +73,14 @@ export class BrokerProbe {
     const outcome = await Promise.race([mine.settled, timedOut]);
     clearTimeout(timer);
     this.unansweredSince ??= mine.since;
-    const waited = this.now() - this.unansweredSince;
+    // Since the last answer where there was one: the first check after an outage began is not the outage's start (a
+    // trial: /healthz said waiting_ms 3 some 20 s after the broker was killed, the checks before it having answered).
+    const waited = this.now() - (this.lastAnswer ?? this.unansweredSince);
     if (outcome === 'timeout') return { ok: false, ms: waited };
     if (this.pending === mine) this.pending = null;
     if (outcome.error !== undefined) return { ok: false, ms: waited, error: outcome.error };
     this.unansweredSince = null;
+    this.lastAnswer = this.now();
     return { ok: true, ms: this.now() - mine.since };
   }
 }

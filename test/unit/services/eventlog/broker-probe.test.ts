@@ -49,6 +49,21 @@ describe('BrokerProbe', () => {
     expect(calls).toBe(3);
   });
 
+  it('counts the wait from the last answer where there was one, not from the first check that failed (a trial: 3 ms some 20 s into an outage)', async () => {
+    let clock = 0;
+    let up = true;
+    const probe = new BrokerProbe(() => (up ? Promise.resolve() : Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9092'))), 50, () => clock);
+    clock = 1000;
+    expect(await probe.check()).toEqual({ ok: true, ms: 0 });
+    up = false;
+    clock = 21_000;
+    expect(await probe.check()).toEqual({ ok: false, ms: 20_000, error: 'connect ECONNREFUSED 127.0.0.1:9092' });
+    clock = 33_000;
+    expect(await probe.check()).toEqual({ ok: false, ms: 32_000, error: 'connect ECONNREFUSED 127.0.0.1:9092' });
+    up = true;
+    expect(await probe.check()).toEqual({ ok: true, ms: 0 });
+  });
+
   it('counts the wait from the first unanswered request through the client\'s own time-outs (a re-test: it fell back to 2 s every 30 s)', async () => {
     let clock = 0;
     const { requests, ask } = manualRequests();
