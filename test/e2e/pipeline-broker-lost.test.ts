@@ -58,7 +58,7 @@ describe.skipIf(!haveKafka)('pipeline run stopped while the broker is gone', () 
       expect(await exited).toBe(1);
       expect(stdout).not.toContain('before the processors were running');
       // How far it got before the broker went (a trial: no summary at all).
-      expect(stdout).toMatch(/^edgelat pipeline stopped: join: [1-9]\d* consumed, \d+ dead, \d+ late; .* \(counts of the last run that processed records, up to its last batch; then it failed: see below\)\n$/);
+      expect(stdout).toMatch(/^edgelat pipeline stopped: join: [1-9]\d* consumed, \d+ dead, \d+ late; .* \(counts of the last run that processed records, up to its last batch; then it failed: the error is the last line on stderr\)\n$/);
       expect(stderr.trim().split('\n').at(-1)).toMatch(/^edgelat: .*(ECONNREFUSED|connect|broker)/i);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -4,7 +4,7 @@
  * level). The first assignment, and one that keeps the same partitions, are not told.
  */
 import { describe, expect, it } from 'vitest';
-import { partitionsText } from '../../../services/cli/pipeline.ts';
+import { partitionsText, sinkSplitWarning } from '../../../services/cli/pipeline.ts';
 import { KafkaConsumer, type Reassignment } from '../../../services/eventlog/kafka-consumer.ts';
 
 interface Internals {
@@ -44,5 +44,21 @@ describe('KafkaConsumer: partitions changed by a rebalance', () => {
   it('says partitions by topic', () => {
     expect(partitionsText([{ topic: 'edge.inference.v1', partition: 0 }, { topic: 'edge.inference.v1', partition: 2 }, { topic: 'edge.load.v1', partition: 1 }])).toBe('edge.inference.v1 0, 2; edge.load.v1 1');
     expect(partitionsText([])).toBe('no partition');
+  });
+});
+
+describe('sinkSplitWarning', () => {
+  const tp = (topic: string, partition: number) => ({ topic, partition });
+  const all = [tp('edge.inference.v1', 0), tp('edge.inference.v1', 1), tp('edge.load.v1', 0), tp('edge.load.v1', 1)];
+  it('warns when another sink took partitions while this one writes to the embedded warehouse (a trial: a second instance on another folder took 1,268 of 3,263 events silently)', () => {
+    const r: Reassignment = { groupId: 'edgelat-warehouse-sink', owned: [all[0]!, all[2]!], previous: all };
+    expect(sinkSplitWarning(r, 'edgelat-warehouse-sink', '/data/chdb')).toBe(
+      'another member of edgelat-warehouse-sink took edge.inference.v1 1; edge.load.v1 1 from this one: with the embedded warehouse their records go to that member\'s own warehouse, not to "/data/chdb"; a second instance needs a ClickHouse server (EDGELAT_CLICKHOUSE_URL for both), or its own EDGELAT_KAFKA_GROUP_PREFIX to read every record into its own folder');
+    // A shared ClickHouse server, another processor's group, or partitions given back: nothing to say.
+    expect(sinkSplitWarning(r, 'edgelat-warehouse-sink', null)).toBeNull();
+    expect(sinkSplitWarning({ ...r, groupId: 'edgelat-join-load-latency' }, 'edgelat-warehouse-sink', '/data/chdb')).toBeNull();
+    expect(sinkSplitWarning({ ...r, owned: all, previous: [all[0]!] }, 'edgelat-warehouse-sink', '/data/chdb')).toBeNull();
+    // Partitions moved, as many as before: some were taken.
+    expect(sinkSplitWarning({ ...r, owned: [all[1]!], previous: [all[0]!] }, 'edgelat-warehouse-sink', '/data/chdb')).toMatch(/^another member of edgelat-warehouse-sink took edge\.inference\.v1 0 from this one/);
   });
 });
