@@ -207,6 +207,32 @@ export function progressStep(done: number, total: number, lastTenth: number): { 
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
+/** Records in each topic: the sum of its partitions' end offsets. */
+async function topicEnds(log: EventLog, topics: readonly string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const topic of topics) {
+    let sum = 0;
+    const partitions = (await log.partitionCount(topic)) ?? 0;
+    for (let p = 0; p < partitions; p++) sum += await log.endOffset({ topic, partition: p });
+    out[topic] = sum;
+  }
+  return out;
+}
+
+/**
+ * The warning when the topics grew by more records than were sent: a producer without idempotence whose send was
+ * retried after a broker stall (past the request time-out) wrote copies, or another producer wrote to them meanwhile.
+ * Null when each grew by what was sent.
+ * @param before  Records per topic before producing (sums of end offsets).
+ * @param after   The same after producing, before any seal marker.
+ * @param sent    Records sent per topic.
+ */
+export function extraRecordsWarning(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>, sent: Readonly<Record<string, number>>): string | null {
+  const extra = Object.keys(sent).map((t) => [t, (after[t] ?? 0) - (before[t] ?? 0) - sent[t]!] as const).filter(([, n]) => n > 0);
+  if (extra.length === 0) return null;
+  return `Kafka took ${extra.map(([t, n]) => `${fmt(n)} more record(s) into ${t}`).join(', ')} than were sent: sends retried after the broker stalled wrote copies (the cluster refused an idempotent producer), or another producer wrote to ${extra.length === 1 ? 'it' : 'them'} meanwhile; the summary counts records sent, and the pipeline keeps and counts the copies (README, Delivery)`;
+}
+
 /** The one-line summary printed on stdout. */
 export function formatSummary(result: SimulateResult): string {
   // The bad records are all in edge.inference.v1: the note follows that topic's count.
@@ -287,6 +313,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
       const perTopic = Object.entries(topicRecords).map(([t, n]) => `${t}=${fmt(n)}`).join(' ');
       return `\nedgelat: simulate interrupted (${signal}) after ${fmt(sent)} of ${fmt(total)} records acknowledged by Kafka (${perTopic})${opts.seal ? '; the topics were not sealed' : ''}`;
     });
+    const startEnds = kafkaLog.idempotent ? null : await topicEnds(log, Object.keys(topicRecords));
     const produceStarted = performance.now();
     for (const chunk of planBatches(records, batchSizeFor(opts.rate))) {
       const wait = pacingDelayMs(sent, opts.rate, performance.now() - produceStarted);
@@ -304,6 +331,12 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
           stderr.write(step.line);
         }
       }
+    }
+    // Without idempotence a send retried after a broker stall may have written copies: the topics' growth tells (a
+    // trial: "produced 21,591" where the topic held 21,615).
+    if (!kafkaLog.idempotent && startEnds !== null) {
+      const copies = extraRecordsWarning(startEnds, await topicEnds(log, Object.keys(topicRecords)), topicRecords);
+      if (copies !== null) stderr.write(`edgelat: warning: ${copies}\n`);
     }
     if (opts.seal) for (const topic of SIM_TOPICS) await log.seal(topic);
     bar?.stop();
