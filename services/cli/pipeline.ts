@@ -12,6 +12,8 @@ import type { EventLog, TopicPartition } from '../eventlog/types.ts';
 import type { ConfluentWireEventLog } from '../eventlog/confluent-wire.ts';
 import type { Reassignment, RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import type { KafkaEventLog as KafkaLog } from '../eventlog/kafka.ts';
 import { checkWebhookUrl } from './common.ts';
 import { configuredWarehouse } from './open-warehouse.ts';
 import { UsageError } from './usage-error.ts';
@@ -54,6 +56,24 @@ export const PROGRESS_EVERY_MS = 5_000;
  */
 export function progressLine(processors: readonly Stage[], soFar: ReadonlyMap<Stage, number>): string {
   return `edgelat: ${processors.filter((p) => soFar.has(p)).map((p) => `${p} ${soFar.get(p)!.toLocaleString('en-US')}`).join(', ')} records read so far\n`;
+}
+
+/**
+ * The warning for a sink that resumes its group's committed offsets into a warehouse holding no inference event: a new
+ * data folder (or database) behind groups an earlier warehouse read through, which gets only the records after those
+ * offsets (a trial: a fresh EDGELAT_DATA_DIR stayed empty, "sink: 0 consumed", without a word); null when the
+ * warehouse holds events or the group has read nothing of edge.inference.v1.
+ * @param warehouse  The run's warehouse (its tables migrated).
+ * @param log        The run's Kafka log.
+ * @param sinkGroup  The warehouse-sink's consumer group.
+ * @throws {BrokerUnavailableError} when the cluster does not answer; warehouse errors as they come.
+ */
+export async function resumedIntoEmptyWarehouse(warehouse: Warehouse, log: Pick<KafkaLog, 'committedRecords'>, sinkGroup: string): Promise<string | null> {
+  const [events] = await warehouse.query<{ n: number | string }>(`SELECT count() AS n FROM ${warehouse.database}.inference_events`);
+  if (Number(events?.n ?? 0) > 0) return null;
+  const read = await log.committedRecords(sinkGroup, TOPICS.inference);
+  if (read === 0) return null;
+  return `${warehouse.database}.inference_events is empty, but consumer group ${sinkGroup} has read ${read.toLocaleString('en-US')} record(s) of ${TOPICS.inference} into another warehouse: this one gets only the records after them; to read the topics from their start into it, set another EDGELAT_KAFKA_GROUP_PREFIX (the processors' groups are <prefix>-join-load-latency, …)`;
 }
 
 /**
@@ -255,6 +275,10 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const pending = new Map<string, UnannouncedPromotion>();
   try {
     await warehouse.migrate();
+    if (processors.includes('sink')) {
+      const resumed = await resumedIntoEmptyWarehouse(warehouse, kafkaLogs[0]!, `${config.kafka.groupPrefix}-warehouse-sink`);
+      if (resumed !== null) process.stderr.write(`edgelat: warning: ${resumed}\n`);
+    }
     const retention = await applyRetention(warehouse, config.retentionDays);
     if (retention.length > 0) process.stderr.write(`edgelat: ${retentionLine(retention)}\n`);
     if (config.retrainCron) {

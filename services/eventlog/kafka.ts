@@ -280,6 +280,18 @@ export class KafkaEventLog implements EventLog {
     return (await this.offsetRange(tp)).high;
   }
 
+  /**
+   * Records a consumer group has read of a topic: the sum over its partitions of the group's committed offset (none
+   * committed: 0), without joining the group (the admin client's OffsetFetch).
+   * @throws {BrokerUnavailableError} when the cluster does not answer.
+   */
+  async committedRecords(groupId: string, topic: string): Promise<number> {
+    return guard(`fetch the offsets of group ${JSON.stringify(groupId)}`, async () => {
+      const [t] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    });
+  }
+
   /** Oldest offset still stored (retention deletes from the head) and the high watermark of a partition. */
   private async offsetRange(tp: TopicPartition): Promise<{ low: number; high: number }> {
     const offsets = await fetchTopicOffsets(this.admin, tp.topic);
