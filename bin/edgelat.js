@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 // `pipeline run`: a SIGINT or SIGTERM while it starts is held until its handlers take it (services/cli/early-signals.ts);
 // a second one ends the process now, by the default action.
-if (process.argv[2] === 'pipeline') {
+if (process.argv[2] === 'pipeline' && process.argv[3] === 'run') {
   const store = { held: [], listener: null };
   store.listener = (signal) => {
     store.held.push(signal);
