@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 // `pipeline run`: a SIGINT or SIGTERM while it starts is held until its handlers take it (services/cli/early-signals.ts);
 // a second one ends the process now, by the default action.
 if (process.argv[2] === 'pipeline' && process.argv[3] === 'run') {
-  const store = { held: [], listener: null };
+  const store = { held: [], listener: null, notify: null };
   store.listener = (signal) => {
     store.held.push(signal);
     if (store.held.length === 1) {
       process.stderr.write(`edgelat: ${signal} while starting: the run stops as soon as it has started (${signal} again ends it now)\n`);
+      store.notify?.(signal);
       return;
     }
     process.off('SIGINT', store.listener);

@@ -15,6 +15,8 @@ interface HeldSignals {
   held: NodeJS.Signals[];
   /** The listener on SIGINT and SIGTERM that holds them. */
   listener: (signal: NodeJS.Signals) => void;
+  /** Called by the listener with each signal it holds (set by {@link onHeldSignal}). */
+  notify: ((signal: NodeJS.Signals) => void) | null;
 }
 
 const KEY = Symbol.for('edgelat.held-signals');
@@ -29,6 +31,19 @@ export function releaseSignals(): NodeJS.Signals[] {
   if (store === undefined) return [];
   process.off('SIGINT', store.listener);
   process.off('SIGTERM', store.listener);
+  store.notify = null;
   delete (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
   return store.held.splice(0);
+}
+
+/**
+ * Call `listener` when a signal is held from now on (at once for one held already): a start that waits (for the
+ * warehouse's folder) stops waiting. Nothing when no signals are held (a caller other than bin/edgelat.js's
+ * `pipeline run`). {@link releaseSignals} ends it.
+ */
+export function onHeldSignal(listener: (signal: NodeJS.Signals) => void): void {
+  const store = (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
+  if (store === undefined) return;
+  store.notify = listener;
+  if (store.held.length > 0) listener(store.held[0]!);
 }

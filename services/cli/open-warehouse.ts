@@ -22,6 +22,8 @@ export interface OpenOptions {
    * Unset: nothing is checked. @default undefined
    */
   existing?: 'folder' | 'tables';
+  /** Ends a wait for the embedded warehouse's folder ({@link waitForFolder}) when aborted. @default none */
+  signal?: AbortSignal;
 }
 
 /**
@@ -75,7 +77,7 @@ async function warnPartialDemo(warehouse: Pick<Warehouse, 'database' | 'query'>)
 export async function configuredWarehouse(config: EdgelatConfig, options: OpenOptions = {}): Promise<Warehouse> {
   if (options.existing) assertWarehouseWritten(config);
   let warehouse: Warehouse;
-  if (!config.clickhouse) warehouse = await waitForFolder(config, () => openWarehouse(config, { readonly: options.readonly ? 1 : undefined }));
+  if (!config.clickhouse) warehouse = await waitForFolder(config, () => openWarehouse(config, { readonly: options.readonly ? 1 : undefined }), options.signal);
   else {
     const { ClickHouseWarehouse } = await import('../warehouse/clickhouse.ts');
     warehouse = new ClickHouseWarehouse({ url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.database, readonly: options.readonly ? 2 : undefined });
@@ -90,12 +92,13 @@ export async function configuredWarehouse(config: EdgelatConfig, options: OpenOp
 /**
  * Open the embedded warehouse of the configured data dir with `open`, waiting up to EDGELAT_LOCK_WAIT_S while another
  * edgelat process holds it ({@link openWhenFree}), and saying so on stderr when the wait begins.
+ * @param signal  Ends the wait when aborted (RetryStoppedError). @default none
  * @throws {WarehouseLockedError} when the folder is still held after the wait (or at once when `edgelat serve` holds it).
  */
-export async function waitForFolder<T>(config: Pick<EdgelatConfig, 'lockWaitS'>, open: () => T): Promise<T> {
+export async function waitForFolder<T>(config: Pick<EdgelatConfig, 'lockWaitS'>, open: () => T, signal?: AbortSignal): Promise<T> {
   return openWhenFree(open, config.lockWaitS, (held) => {
     process.stderr.write(`edgelat: waiting for ${held.pid === null ? 'another edgelat process' : `pid ${held.pid}${held.command ? ` (${held.command.text})` : ''}`}, which holds the embedded warehouse at ${JSON.stringify(held.dataDir)} (up to ${config.lockWaitS} s: EDGELAT_LOCK_WAIT_S)\n`);
-  });
+  }, signal);
 }
 
 /** Open the embedded warehouse of the configured data dir (`readonly`: see {@link ChdbWarehouseOptions}). */

@@ -26,7 +26,7 @@ import { pruneAfterRetraining } from '../model/prune.ts';
 import { trainTelemetryModels } from './model.ts';
 import { loadPriors, trainingDataMark } from '../model/telemetry.ts';
 import { byCodeUnits } from '../names.ts';
-import { releaseSignals } from './early-signals.ts';
+import { onHeldSignal, releaseSignals } from './early-signals.ts';
 
 const STAGES: readonly Stage[] = ['join', 'correlation', 'shadow', 'sink', 'alerts'];
 
@@ -210,14 +210,24 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     log = withSchemaRegistry(kafkaLog, config.schemaRegistryUrl, logger, registryRetry);
     return log;
   };
-  const warehouse = await configuredWarehouse(config).catch(async (error: unknown) => {
+  // A signal held while the folder is waited for ends the wait: a stop as asked for (a trial: Ctrl-C was held through
+  // the whole EDGELAT_LOCK_WAIT_S, then the run exited 75).
+  const starting = new AbortController();
+  onHeldSignal(() => starting.abort());
+  const warehouse = await configuredWarehouse(config, { signal: starting.signal }).catch(async (error: unknown) => {
     await ops.close();
     await first?.close();
+    if (error instanceof RetryStoppedError && starting.signal.aborted) {
+      releaseSignals();
+      process.stdout.write(`edgelat pipeline stopped: by a signal before the processors were running (${error.message}); nothing was read\n`);
+      return null;
+    }
     // "Another folder" for a pipeline means other consumer groups too: in the same groups it splits the records between
     // two warehouses (a trial followed the advice and did).
     if (error instanceof WarehouseLockedError) error.message += `; a pipeline on another folder needs its own EDGELAT_KAFKA_GROUP_PREFIX (in the same consumer groups the two split the records between their warehouses)`;
     throw error;
   });
+  if (warehouse === null) return;
   // Every signal is handled, not only the first: a second Ctrl-C or SIGTERM while the batch finishes had killed the
   // run before its stop summary (a trial); SIGKILL still ends it at once.
   let stopping = false;

@@ -2,7 +2,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
-import { WarehouseError, WarehouseLockedError, type HolderCommand } from '../../errors.ts';
+import { RetryStoppedError, WarehouseError, WarehouseLockedError, type HolderCommand } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowToJson } from './json.ts';
@@ -308,11 +308,13 @@ const LOCK_POLL_MS = 250;
  * @param open    Opens the warehouse; throws {@link WarehouseLockedError} while the folder is held.
  * @param waitS   Longest wait, s (integer ≥ 0; 0: the first refusal is thrown).
  * @param onWait  Called once, with the first refusal, when the wait begins (to say so on stderr).
+ * @param signal  Ends the wait when aborted. @default none
  * @returns What `open` returned once the folder was free.
  * @throws {WarehouseLockedError} the last refusal, with the seconds waited ({@link WarehouseLockedError.waitedS}),
  *   when the folder is still held after `waitS`; any other error of `open` at once.
+ * @throws {RetryStoppedError} when `signal` aborts the wait (its cause the last refusal).
  */
-export async function openWhenFree<T>(open: () => T, waitS: number, onWait: (held: WarehouseLockedError) => void = () => undefined): Promise<T> {
+export async function openWhenFree<T>(open: () => T, waitS: number, onWait: (held: WarehouseLockedError) => void = () => undefined, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + waitS * 1000;
   for (let first = true; ; first = false) {
     try {
@@ -320,8 +322,18 @@ export async function openWhenFree<T>(open: () => T, waitS: number, onWait: (hel
     } catch (error) {
       if (!(error instanceof WarehouseLockedError) || error.serving !== null || waitS <= 0) throw error;
       if (Date.now() >= deadline) throw new WarehouseLockedError(error.dataDir, error.cause, error.pid, error.serving, waitS, error.command);
+      // Stopped while waiting (a trial: Ctrl-C held through pipeline run's whole wait, then exit 75).
+      if (signal?.aborted) throw new RetryStoppedError(`stopped while waiting for the embedded warehouse at ${JSON.stringify(error.dataDir)}, which ${error.pid === null ? 'another process' : `pid ${error.pid}`} holds`, error);
       if (first) onWait(error);
-      await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          r();
+        };
+        const timer = setTimeout(done, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now())));
+        signal?.addEventListener('abort', done, { once: true });
+      });
     }
   }
 }
