@@ -166,6 +166,12 @@ const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFix
 /** What measured the candidate, in the text report. */
 const MEASURED_BY: Readonly<Record<MeasuredSource, string>> = { rollout: 'by an earlier rollout of the candidate', running: 'running now', shadow: 'by a shadow beside the server (the same requests)' };
 
+/** The end of a window after its start: the time of day alone on the same UTC day, else the whole ISO time (across midnight). */
+const untilText = (startMs: number, endMs: number): string => {
+  const [start, end] = [new Date(startMs).toISOString(), new Date(endMs).toISOString()];
+  return start.slice(0, 10) === end.slice(0, 10) ? end.slice(11) : end;
+};
+
 /** The gate's report as text, one block per server (answer, reason, band, measurement, factor); ms values as `msText`. */
 export function formatReport(r: GateReport): string {
   // The SLO as given where the usual digits would round it (a trial: 10.39 read "10.4 ms" above a line saying 10.390).
@@ -178,7 +184,7 @@ export function formatReport(r: GateReport): string {
     // Every request counts, failed ones too (a time-out at its latency): the SLO is what callers waited; `recommend` reads ok ones.
     // The window itself, and what makes it the peak (a trial read a shorter, slower burst outside it as the day's peak).
     const peak = s.peak
-      ? `peak ${new Date(s.peak.start_ms).toISOString()} to ${new Date(s.peak.end_ms).toISOString().slice(11)} (the server's busiest window by requests; ${s.peak.model_requests} requests of the model, failed ones included)`
+      ? `peak ${new Date(s.peak.start_ms).toISOString()} to ${untilText(s.peak.start_ms, s.peak.end_ms)} (the server's busiest window by requests; ${s.peak.model_requests} requests of the model, failed ones included)`
       : 'peak - (0 requests of the model)';
     const busy = s.offered_utilisation === null ? '' : `; with it the ${workersText(s.target_workers, r.chip)} ${pct(s.offered_utilisation)} busy (the busiest busy period of the days replayed)`;
     if (s.predicted_p99_ms !== null) lines.push(`    p99 at peak now ${ms(s.now_p99_ms)}, with the candidate ${ms(s.predicted_p99_ms)} [${ms(s.p99_low_ms)}, ${high}]; ${peak}${busy}`);

@@ -94,7 +94,7 @@ function shadowNote(sh: Evidence['shadow']): string {
  * @param rankOf  Chip id → its rank (1 = first) in this answer.
  * @param input   The request (the percentile, rate and objective the rank is by).
  */
-function shadowRankNote(row: { chip: string; evidence: Evidence }, rankOf: ReadonlyMap<string, number>, input: RecommendInput): string {
+function shadowRankNote(row: { chip: string; evidence: Evidence; meets_slo: boolean }, rankOf: ReadonlyMap<string, number>, input: RecommendInput): string {
   const mine = rankOf.get(row.chip)!;
   const against = (row.evidence.shadow?.against ?? []).filter((b) => {
     const theirs = rankOf.get(b.chip);
@@ -102,7 +102,9 @@ function shadowRankNote(row: { chip: string; evidence: Evidence }, rankOf: Reado
   });
   if (against.length === 0) return '';
   const which = against.map((b) => `${b.median_ratio! < 1 ? 'below' : 'above'} ${b.chip}, though beside its servers this chip's shadows took ${b.median_ratio!.toFixed(2)}× their latency on the same requests (median ratio)`).join('; ');
-  const by = input.objective === 'cost' ? 'the SLO, then the cost' : `the predicted ${input.slo.percentile === 0.9 ? 'p90' : 'p99'} at ${rate(input.rps)} req/s`;
+  // With objective cost, chips that meet the SLO go by cost; those that miss it by the predicted percentile, as without (a re-test).
+  const percentile = `the predicted ${input.slo.percentile === 0.9 ? 'p90' : 'p99'} at ${rate(input.rps)} req/s`;
+  const by = input.objective === 'cost' ? (row.meets_slo ? 'the SLO, then the cost' : `the SLO, then (missing it) ${percentile}`) : percentile;
   return `; ranked ${which}: the rank is by ${by}, the shadows' ratio by the median at those servers' own loads`;
 }
 

@@ -30,6 +30,9 @@ describe('gate text report', () => {
   it('prints the workers\' busy fraction with the candidate, and a saturated candidate next to the p99 of what runs now', () => {
     const report: GateReport = { model: 'resnet50', version: 'v1', chip: 'rpi4-cortex-a72', answer: 'BLOCK', exit_code: 1, slo_p99_ms: 100, servers: [SERVER], left_out: [] };
     expect(formatReport(report)).toContain('; peak 2024-06-01T10:07:00.000Z to 10:12:00.000Z (the server\'s busiest window by requests; 500 requests of the model, failed ones included); with it the workers are 97.0 % busy (the busiest busy period of the days replayed)\n');
+    // A window across midnight (UTC) gives its end's date too.
+    const night = formatReport({ ...report, servers: [{ ...SERVER, peak: { ...SERVER.peak!, start_ms: Date.UTC(2024, 5, 1, 23, 58), end_ms: Date.UTC(2024, 5, 2, 0, 3) } }] });
+    expect(night).toContain('; peak 2024-06-01T23:58:00.000Z to 2024-06-02T00:03:00.000Z (the server\'s busiest window by requests;');
     // After a move to a new device: its workers and where the count came from (a trial: an assumed 1 went unsaid).
     const moved = (source: 'fleet' | 'given' | 'assumed') => formatReport({ ...report, servers: [{ ...SERVER, target_workers: { count: source === 'given' ? 2 : 1, source } }] }).split('\n')[2];
     expect(moved('assumed')).toContain('; with it the 1 worker(s) of a new rpi4-cortex-a72 device (assumed: no server of it reports its concurrency, so the band\'s bottom has no queue there; --workers sets it) are 97.0 % busy');

@@ -147,6 +147,10 @@ describe('recommendChips', () => {
     expect(below.map((c) => c.chip)).toEqual(['fast', 'slower']);
     expect(below[1]!.reason).toMatch(/; shadow deployments: BETTER 4 of 5 window\(s\) \(900 paired requests\), median latency ratio 0\.69 against fast \(4\), no latency ratio yet against other \(1\); ranked below fast, though beside its servers this chip's shadows took 0\.69× their latency on the same requests \(median ratio\): the rank is by the predicted p99 at 10 req\/s, the shadows' ratio by the median at those servers' own loads$/);
     expect(rank(0.69, 'cost')[1]!.reason).toMatch(/: the rank is by the SLO, then the cost, the shadows' ratio by the median at those servers' own loads$/);
+    // Both missing the SLO: ordered by the predicted percentile under objective cost too (a re-test: "then the cost").
+    const missing = recommendChips({ ...ask, slo: { percentile: 0.99, ms: 1 }, objective: 'cost' }, [candidate('fast', fast), candidate('slower', slower, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: shadow(0.69) } })]).chips;
+    expect(missing.map((c) => [c.chip, c.meets_slo])).toEqual([['fast', false], ['slower', false]]);
+    expect(missing[1]!.reason).toMatch(/: the rank is by the SLO, then \(missing it\) the predicted p99 at 10 req\/s, the shadows' ratio by the median at those servers' own loads$/);
     // Verdicts that agree with the rank (slower, ranked below) or give no ratio add nothing about the rank.
     expect(rank(1.2)[1]!.reason).toMatch(/median latency ratio 1\.20 against fast \(4\), no latency ratio yet against other \(1\)$/);
     expect(rank(null)[1]!.reason).toMatch(/\(900 paired requests\), no latency ratio yet against fast \(4\), other \(1\)$/);
