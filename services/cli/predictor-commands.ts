@@ -72,8 +72,9 @@ export function registerPredictorCommands(program: Command): void {
     .option('--json', 'print {written, added, problems, bad_lines: [{file, line, field, value, message}], claims: [{line, chip, name, from}]} as JSON (one entry per bad field; claims: names that were another chip\'s id or raw name)', false)
     .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written); 2 bad usage: a missing file or a bad header (nothing written); ' + LOCKED_HELP + '.')
     .action(async (file: string, opts: { json: boolean }) => {
-      const [{ withModelRegistry }, { chipsImportCommand }] = await Promise.all([warehouses(), predictor()]);
+      const [{ withModelRegistry }, { chipsImportCommand, precheckChipCatalog }] = await Promise.all([warehouses(), predictor()]);
       assertReadableFile(file, `chips import ${JSON.stringify(file)}`);
+      precheckChipCatalog(file);
       await withModelRegistry(async (warehouse) => {
         if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
       });

@@ -35,6 +35,21 @@ function reportProblems(problems: readonly ImportProblem[]): void {
 }
 
 /**
+ * Check a catalog file before any warehouse is opened: readable, and its text and header what {@link mergeChipCatalog}
+ * takes (an empty file, UTF-16, no chip column, an unknown or repeated column), so that a bad file creates no
+ * warehouse in a new data folder (a re-test: an empty file left an empty chdb behind, where a missing one left none).
+ * @throws {UsageError} naming the file and the problem.
+ */
+export function precheckChipCatalog(path: string): void {
+  try {
+    mergeChipCatalog({ file: path, text: readText(path, 'chips import') }, new Map());
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
  * Merge a catalog CSV into table `chips` (see services/predictor/chip-catalog.ts for the format).
  * @param opts  `keepStored`: a figure, kind or vendor the table already has for a chip wins over the file's, and
  *              the names of both are kept (the demo's shipped catalog); default false (the file's non-blank cells win).

@@ -4,7 +4,7 @@
  * `profile`, `gate --backtest` and `model evaluate --format mlperf` ran on
  * and exited 0 with EDGELAT_PARTITIONS=abc (a breaker trial).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,20 @@ describe('a subcommand\'s usage error', () => {
     const [chips, list] = await Promise.all([edgelat(['chips', 'import', 'a.csv', 'b.csv'], dataDir), edgelat(['model', 'list', 'extra'], dataDir)]);
     expect([chips.code, errLines(chips.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'chips import'. Expected 1 argument but got 2."]);
     expect([list.code, errLines(list.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'model list'. Expected 0 arguments but got 1."]);
+  });
+});
+
+describe('chips import of a file it cannot take', () => {
+  it('exits 2 naming it and creates no warehouse in a new data folder (a re-test: an empty file left an empty chdb behind)', async () => {
+    const fresh = join(dataDir, 'never-made');
+    const empty = join(dataDir, 'empty.csv');
+    const noChip = join(dataDir, 'no-chip.csv');
+    writeFileSync(empty, '\uFEFF');
+    writeFileSync(noChip, 'id,kind\nx,npu\n');
+    const [a, b] = await Promise.all([edgelat(['chips', 'import', empty], fresh), edgelat(['chips', 'import', noChip], fresh)]);
+    expect([a.code, errLines(a.stderr)]).toEqual([2, [`edgelat: ${empty}: empty file (expected a header with a chip column: chip, kind, vendor, names, peak_ops_per_s, memory_bw_bytes_s, power_w, price_per_hour)`]]);
+    expect([b.code, errLines(b.stderr)]).toEqual([2, [`edgelat: ${noChip}: the header needs a chip column, got "id,kind"`]]);
+    expect(existsSync(fresh)).toBe(false);
   });
 });
 
