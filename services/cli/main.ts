@@ -679,14 +679,18 @@ if (helpWords !== null) {
 }
 /**
  * Commander names a subcommand alone in its errors ("too many arguments for 'import'"), which reads as `import
- * benchmark` where it was `chips import` (a trial): each nested command's errors name its whole path.
+ * benchmark` where it was `chips import` (a trial), and a group's unknown subcommand without the group ("unknown
+ * command 'bogus'" for `pipeline bogus`): each nested command's errors name its whole path, and a group's unknown
+ * word is named after the group. (Errors that name no command, such as an unknown option, stay as they are.)
  */
 function nameNestedInErrors(command: Command, path: readonly string[] = []): void {
   for (const sub of command.commands) {
     const full = [...path, sub.name()];
-    if (full.length > 1) {
+    if (full.length > 1 || sub.commands.length > 0) {
       const inherited = sub.configureOutput().outputError!;
-      sub.configureOutput({ outputError: (text, write) => inherited(text.replace(`for '${sub.name()}'`, `for '${full.join(' ')}'`), write) });
+      sub.configureOutput({
+        outputError: (text, write) => inherited(text.replace(`for '${sub.name()}'`, `for '${full.join(' ')}'`).replace(/unknown command '(?!')/, `unknown command '${full.join(' ')} `), write),
+      });
     }
     nameNestedInErrors(sub, full);
   }

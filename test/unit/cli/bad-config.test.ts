@@ -72,9 +72,11 @@ describe('an unknown command', () => {
 
 describe('a subcommand\'s usage error', () => {
   it('names its whole path (a trial: `chips import a.csv b.csv` said "too many arguments for \'import\'", read as import benchmark)', async () => {
-    const [chips, list] = await Promise.all([edgelat(['chips', 'import', 'a.csv', 'b.csv'], dataDir), edgelat(['model', 'list', 'extra'], dataDir)]);
+    const [chips, list, group] = await Promise.all([edgelat(['chips', 'import', 'a.csv', 'b.csv'], dataDir), edgelat(['model', 'list', 'extra'], dataDir), edgelat(['pipeline', 'bogus'], dataDir)]);
     expect([chips.code, errLines(chips.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'chips import'. Expected 1 argument but got 2."]);
     expect([list.code, errLines(list.stderr)[0]]).toEqual([2, "edgelat: too many arguments for 'model list'. Expected 0 arguments but got 1."]);
+    // A group's unknown word is named after the group (a re-test: "unknown command 'bogus'" for `pipeline bogus`).
+    expect([group.code, errLines(group.stderr)[0]]).toEqual([64, "edgelat: unknown command 'pipeline bogus'"]);
   });
 });
 
