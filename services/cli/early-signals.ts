@@ -1,6 +1,6 @@
 /**
- * SIGINT and SIGTERM that come while `pipeline run` starts (loading its modules, opening the warehouse, connecting to
- * Kafka), before it installs its own handlers: bin/edgelat.js holds them from its first line, instead of the default
+ * SIGINT and SIGTERM that come while `pipeline run` starts (loading its modules, connecting to Kafka, waiting for and
+ * opening the warehouse), before it installs its own handlers: bin/edgelat.js holds them from its first line, instead of the default
  * action ending the process (a trial: interrupted in its first second, the run exited 130 or 143 without a word, where
  * README says it exits 0 after SIGTERM or Ctrl-C); a second one there ends the process by the default action. The run
  * takes the held ones when its handlers are in place and stops as for a signal then.
@@ -24,7 +24,7 @@ const KEY = Symbol.for('edgelat.held-signals');
 /**
  * Stop holding signals: the caller's handlers take them from now on.
  * @returns The signals held since the process started, in order (empty when none came, or nothing held them: a
- *   caller other than bin/edgelat.js's `pipeline`).
+ *   caller other than bin/edgelat.js's `pipeline run`).
  */
 export function releaseSignals(): NodeJS.Signals[] {
   const store = (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
