@@ -8,7 +8,7 @@ import { startOpsServer } from '../ops-server.ts';
 import { BrokerProbe, type BrokerHealth } from '../eventlog/broker-probe.ts';
 import { stageTopics, type Stage } from '../pipeline/embedded.ts';
 import { runStreamingWithRestarts, type StreamingCounts } from '../pipeline/streaming.ts';
-import type { EventLog, TopicPartition } from '../eventlog/types.ts';
+import { partitionKey, type EventLog, type TopicPartition } from '../eventlog/types.ts';
 import type { ConfluentWireEventLog } from '../eventlog/confluent-wire.ts';
 import type { Reassignment, RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
@@ -88,8 +88,8 @@ export async function resumedIntoEmptyWarehouse(warehouse: Warehouse, log: Pick<
  */
 export function sinkSplitWarning(r: Reassignment, sinkGroup: string, embeddedDir: string | null): string | null {
   if (embeddedDir === null || r.groupId !== sinkGroup) return null;
-  const owned = new Set(r.owned.map((p) => `${p.topic}:${p.partition}`));
-  const taken = r.previous.filter((p) => !owned.has(`${p.topic}:${p.partition}`));
+  const owned = new Set(r.owned.map(partitionKey));
+  const taken = r.previous.filter((p) => !owned.has(partitionKey(p)));
   if (taken.length === 0) return null;
   return `another member of ${sinkGroup} took ${partitionsText(taken)} from this one: with the embedded warehouse their records go to that member's own warehouse, not to ${JSON.stringify(embeddedDir)}; a second instance needs a ClickHouse server (EDGELAT_CLICKHOUSE_URL for both), or its own EDGELAT_KAFKA_GROUP_PREFIX to read every record into its own folder`;
 }

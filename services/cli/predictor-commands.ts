@@ -74,9 +74,9 @@ export function registerPredictorCommands(program: Command): void {
     .action(async (file: string, opts: { json: boolean }) => {
       const [{ withModelRegistry }, { chipsImportCommand, precheckChipCatalog }] = await Promise.all([warehouses(), predictor()]);
       assertReadableFile(file, `chips import ${JSON.stringify(file)}`);
-      precheckChipCatalog(file);
+      const text = precheckChipCatalog(file);
       await withModelRegistry(async (warehouse) => {
-        if ((await chipsImportCommand(warehouse, file, opts)) > 0) process.exitCode = 1;
+        if ((await chipsImportCommand(warehouse, file, { ...opts, text })) > 0) process.exitCode = 1;
       });
     });
 }

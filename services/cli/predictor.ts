@@ -38,11 +38,14 @@ function reportProblems(problems: readonly ImportProblem[]): void {
  * Check a catalog file before any warehouse is opened: readable, and its text and header what {@link mergeChipCatalog}
  * takes (an empty file, UTF-16, no chip column, an unknown or repeated column), so that a bad file creates no
  * warehouse in a new data folder (a re-test: an empty file left an empty chdb behind, where a missing one left none).
+ * @returns The file's text (without a byte-order mark), for {@link importChips} to merge without reading it again.
  * @throws {UsageError} naming the file and the problem.
  */
-export function precheckChipCatalog(path: string): void {
+export function precheckChipCatalog(path: string): string {
+  const text = readText(path, 'chips import');
   try {
-    mergeChipCatalog({ file: path, text: readText(path, 'chips import') }, new Map());
+    mergeChipCatalog({ file: path, text }, new Map());
+    return text;
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
@@ -53,11 +56,12 @@ export function precheckChipCatalog(path: string): void {
  * Merge a catalog CSV into table `chips` (see services/predictor/chip-catalog.ts for the format).
  * @param opts  `keepStored`: a figure, kind or vendor the table already has for a chip wins over the file's, and
  *              the names of both are kept (the demo's shipped catalog); default false (the file's non-blank cells win).
+ *              `text`: the file's text, already read ({@link precheckChipCatalog}); default read from `path`.
  * @returns chips written, added and bad lines.
  * @throws {UsageError} on a missing file or a bad header.
  */
-export async function importChips(warehouse: Warehouse, path: string, opts: { keepStored?: boolean } = {}): Promise<{ written: number; added: number; problems: ImportProblem[]; claims: CatalogMerge['claims'] }> {
-  const text = readText(path, 'chips import');
+export async function importChips(warehouse: Warehouse, path: string, opts: { keepStored?: boolean; text?: string } = {}): Promise<{ written: number; added: number; problems: ImportProblem[]; claims: CatalogMerge['claims'] }> {
+  const text = opts.text ?? readText(path, 'chips import');
   const stored = new Map((await loadCatalog(warehouse)).map((c) => [c.chip, c]));
   let merged;
   try {
@@ -88,8 +92,8 @@ function keepStoredFields(row: ChipInfo, stored: ChipInfo | undefined): ChipInfo
 }
 
 /** `edgelat chips import FILE`: print what was written; bad lines on stderr (a line per bad field). @returns the number of problems (bad fields). */
-export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean }): Promise<number> {
-  const r = await importChips(warehouse, path);
+export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean; text?: string }): Promise<number> {
+  const r = await importChips(warehouse, path, { text: opts.text });
   reportProblems(r.problems);
   for (const c of r.claims) {
     process.stderr.write(`edgelat: note: line ${c.line}: ${c.chip} now claims ${JSON.stringify(c.name)}, ${c.name.toLowerCase() === c.from ? 'a chip of the catalog' : `a name chip ${c.from} listed (taken off it)`}: MLPerf runs of that device are imported under ${c.chip} from now on (rows imported so far stay on ${c.from} until those runs are imported again)\n`);

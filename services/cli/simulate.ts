@@ -296,9 +296,7 @@ export async function simulateCommand(config: EdgelatConfig, opts: SimulateOptio
     } else {
       // Open topics that hold records already: every run starts at the same event time (a trial's second simulate went
       // all late, and the join blamed the servers' clocks).
-      let held = 0;
-      const partitions = (await log.partitionCount(TOPICS.inference)) ?? 0;
-      for (let p = 0; p < partitions; p++) held += await log.endOffset({ topic: TOPICS.inference, partition: p });
+      const held = (await topicEnds(log, [TOPICS.inference]))[TOPICS.inference]!;
       if (held > 0) stderr.write(heldRecordsWarning(held, simConfig.startMs));
     }
     const topicRecords: Record<string, number> = { [TOPICS.inference]: 0, [TOPICS.load]: 0, ...(simConfig.shadows ? { [TOPICS.shadow]: 0 } : {}) };
