@@ -165,18 +165,23 @@ export async function stampedCatalogRows(w: Warehouse, rows: readonly ChipInfo[]
   return rows.map((r) => ({ ...r, updated_at: stamp }));
 }
 
+/** A verdict window with both sides' p99 (a production p99 of 0 ms gives no ratio). */
+const TAILS = 'shadow_p99_ms IS NOT NULL AND production_p99_ms > 0';
+
 /**
  * Shadow verdicts of a model per shadow chip, each against the production chips it was paired with (one
  * ratio per baseline: a ratio against a Xavier and one against an AI100 are not one figure), counting only
  * windows where the shadow ran the production's version and measured a request (a verdict of 0 pairs and 0 failed
- * pairs says the shadow was silent, not how fast it is).
+ * pairs says the shadow was silent, not how fast it is). Per baseline also the median of the windows' p99 ratios
+ * (shadow p99 / production p99) and the largest verdict tolerance.
  * @returns shadow chip → evidence (chips without such windows are absent).
  */
 export async function loadShadowEvidence(w: Warehouse, model: string): Promise<Map<string, ShadowEvidence>> {
-  const rows = await w.query<{ chip: string; against: string; windows: number; pairs: number; better: number; worse: number; equivalent: number; inconclusive: number; ratio: number | null }>(
+  const rows = await w.query<{ chip: string; against: string; windows: number; pairs: number; better: number; worse: number; equivalent: number; inconclusive: number; ratio: number | null; p99: number | null; tolerance: number }>(
     `SELECT shadow_chip AS chip, production_chip AS against, count() AS windows, sum(pairs) AS pairs, countIf(verdict = 'BETTER') AS better,
             countIf(verdict = 'WORSE') AS worse, countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive,
-            if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio
+            if(countIf(ratio IS NOT NULL) = 0, NULL, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL)) AS ratio,
+            if(countIf(${TAILS}) = 0, NULL, quantileExactLowIf(0.5)(shadow_p99_ms / production_p99_ms, ${TAILS})) AS p99, max(tolerance) AS tolerance
      FROM ${w.database}.shadow_verdicts AS v
      WHERE model_id = {m:String} AND production_chip != 'unknown' AND shadow_version = production_version AND v.pairs + v.failed_pairs > 0
      GROUP BY shadow_chip, production_chip ORDER BY shadow_chip, production_chip`, { m: model });
@@ -189,7 +194,10 @@ export async function loadShadowEvidence(w: Warehouse, model: string): Promise<M
     e.worse += Number(r.worse);
     e.equivalent += Number(r.equivalent);
     e.inconclusive += Number(r.inconclusive);
-    e.against.push({ chip: r.against, windows: Number(r.windows), pairs: Number(r.pairs), median_ratio: r.ratio === null ? null : Number(r.ratio) });
+    e.against.push({
+      chip: r.against, windows: Number(r.windows), pairs: Number(r.pairs), median_ratio: r.ratio === null ? null : Number(r.ratio),
+      median_p99_ratio: r.p99 === null ? null : Number(r.p99), tolerance: Number(r.tolerance),
+    });
     out.set(r.chip, e);
   }
   return out;

@@ -31,7 +31,7 @@
  */
 import { MIN_MEASURED_REQUESTS, type MeasuredQuantiles } from './evidence.ts';
 import { latencyQuantile, maxRateWithin, QUEUEING_LAW, serviceMoments, type ServiceTime } from './queueing-law.ts';
-import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse } from './types.ts';
+import type { ChipInfo, ChipRecommendation, Evidence, RecommendResponse, ShadowBaseline } from './types.ts';
 import { byCodeUnits } from '../names.ts';
 
 /** Percentiles every recommendation reports. */
@@ -74,11 +74,22 @@ export interface RecommendInput {
 const fin = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
 
+/**
+ * ", p99 ratio 1.13: a slower tail" where a baseline's median p99 ratio is above 1 + the verdicts' tolerance while its
+ * median ratio is not (the medians equivalent or better, the tail worse: a trial read EQUIVALENT at a ratio of 1.01
+ * beside shadow p99s of 92.6–94.6 ms against 81–83 ms, and an SLO is on the tail); '' otherwise.
+ */
+function slowerTail(b: ShadowBaseline): string {
+  const limit = 1 + b.tolerance;
+  return b.median_p99_ratio !== null && b.median_p99_ratio > limit && b.median_ratio !== null && b.median_ratio <= limit
+    ? `, p99 ratio ${b.median_p99_ratio.toFixed(2)}: a slower tail` : '';
+}
+
 /** The reason line's clause on shadow deployments ('' without any). */
 function shadowNote(sh: Evidence['shadow']): string {
   if (!sh) return '';
   const counts = ([['BETTER', sh.better], ['WORSE', sh.worse], ['EQUIVALENT', sh.equivalent], ['INCONCLUSIVE', sh.inconclusive]] as const).filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ');
-  const ratios = sh.against.filter((b) => b.median_ratio !== null).map((b) => `${b.median_ratio!.toFixed(2)} against ${b.chip} (${b.windows})`);
+  const ratios = sh.against.filter((b) => b.median_ratio !== null).map((b) => `${b.median_ratio!.toFixed(2)} against ${b.chip} (${b.windows}${slowerTail(b)})`);
   // A baseline whose windows gave no ratio (INCONCLUSIVE without one) is said as such (a trial read "median latency ratio no ratio against …").
   const none = sh.against.filter((b) => b.median_ratio === null).map((b) => `${b.chip} (${b.windows})`);
   return `; shadow deployments: ${counts} of ${sh.windows} window(s) (${sh.pairs} paired requests)`

@@ -142,8 +142,8 @@ const ChipRecommendationSchema = z.object({
     }), fleet_requests: count, benchmark_rows: count,
     shadow: z.object({
       windows: count, pairs: count, better: count, worse: count, equivalent: count, inconclusive: count,
-      against: z.array(z.object({ chip: z.string(), windows: count, pairs: count, median_ratio: nullableNumber }))
-        .meta({ description: 'per production chip compared with: its windows, paired requests and the median over them of the shadow / production latency ratio' }),
+      against: z.array(z.object({ chip: z.string(), windows: count, pairs: count, median_ratio: nullableNumber, median_p99_ratio: nullableNumber, tolerance: z.number().nonnegative() }))
+        .meta({ description: 'per production chip compared with: its windows, paired requests, the median over them of the shadow / production latency ratio, the median of their p99 ratios (shadow p99 / production p99) and the verdicts\' tolerance (a fraction: within 1 ± it is EQUIVALENT)' }),
     }).nullable(),
     estimate_log_sd: z.number().nonnegative().optional()
       .meta({ description: 'catalog estimates only: log-sd of the compute estimate; meets_slo is true only if the SLO is also met with the compute e^sd slower' }),

@@ -137,6 +137,14 @@ export interface ShadowBaseline {
   pairs: number;
   /** Median over its windows of the shadow / production latency ratio (Hodges–Lehmann per window), dimensionless; null without one. */
   median_ratio: number | null;
+  /**
+   * Median over its windows of shadow p99 / production p99 (each side's nearest-rank p99 of the window's paired
+   * requests), dimensionless; null where no window has both. A median ratio near 1 can sit beside a slower tail (a
+   * trial: ratio 1.01, shadow p99 92.6–94.6 ms against 81–83 ms), and the SLO is on the tail.
+   */
+  median_p99_ratio: number | null;
+  /** The verdicts' tolerance (fraction 0..10, the largest of its windows'): a ratio within 1 ± it is EQUIVALENT. */
+  tolerance: number;
 }
 
 /** One chip of a recommendation. */

@@ -10,13 +10,14 @@ import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 
 /** One verdict window (the columns the evidence reads; the others at neutral values). */
-function verdict(production_chip: string, shadow_chip: string, ratio: number | null, verdict: string, pairs: number, shadow_version = 'v1', k = 0): Record<string, unknown> {
+function verdict(production_chip: string, shadow_chip: string, ratio: number | null, verdict: string, pairs: number, shadow_version = 'v1', k = 0,
+  p99: [production: number | null, shadow: number | null] = [null, null], tolerance = 0.1): Record<string, unknown> {
   return {
     edge_server_id: 'edge-01', model_id: 'bert-99', production_chip, production_version: 'v1', shadow_chip, shadow_version,
     window_start: `2024-06-01 10:${String(5 * k).padStart(2, '0')}:00.000`, window_end: `2024-06-01 10:${String(5 * k + 5).padStart(2, '0')}:00.000`,
-    pairs, unpaired_production: 0, unpaired_shadow: 0, production_p50_ms: null, production_p90_ms: null, production_p99_ms: null,
-    shadow_p50_ms: null, shadow_p90_ms: null, shadow_p99_ms: null, ratio, ratio_ci_low: null, ratio_ci_high: null, confidence: 0.95,
-    wilcoxon_w_plus: null, wilcoxon_p: null, tolerance: 0.1, verdict, slo_p99_ms: null, shadow_meets_slo: null,
+    pairs, unpaired_production: 0, unpaired_shadow: 0, production_p50_ms: null, production_p90_ms: null, production_p99_ms: p99[0],
+    shadow_p50_ms: null, shadow_p90_ms: null, shadow_p99_ms: p99[1], ratio, ratio_ci_low: null, ratio_ci_high: null, confidence: 0.95,
+    wilcoxon_w_plus: null, wilcoxon_p: null, tolerance, verdict, slo_p99_ms: null, shadow_meets_slo: null,
   };
 }
 
@@ -25,12 +26,13 @@ describe('loadShadowEvidence', () => {
   beforeAll(async () => {
     w = await createTestDatabase('shadowev');
     await w.insert(`${w.database}.shadow_verdicts`, [
-      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.3, 'BETTER', 100, 'v1', 0),
-      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.1, 'BETTER', 110, 'v1', 1),
-      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.2, 'BETTER', 120, 'v1', 2),
-      verdict('jetson-xavier-nx', 'jetson-agx-orin', null, 'INCONCLUSIVE', 3, 'v1', 3),
-      verdict('qualcomm-ai100-dm2e', 'jetson-agx-orin', 0.6, 'BETTER', 200, 'v1', 4),
-      verdict('qualcomm-ai100-dm2e', 'jetson-agx-orin', 0.5, 'EQUIVALENT', 210, 'v1', 5),
+      // p99 ratios 0.5, 1.2, 0.3 (and a production p99 of 0 ms: no ratio): 0.5; against the AI100 1.5 (a window without a shadow p99 left out).
+      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.3, 'BETTER', 100, 'v1', 0, [10, 5]),
+      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.1, 'BETTER', 110, 'v1', 1, [10, 12]),
+      verdict('jetson-xavier-nx', 'jetson-agx-orin', 0.2, 'BETTER', 120, 'v1', 2, [10, 3]),
+      verdict('jetson-xavier-nx', 'jetson-agx-orin', null, 'INCONCLUSIVE', 3, 'v1', 3, [0, 4]),
+      verdict('qualcomm-ai100-dm2e', 'jetson-agx-orin', 0.6, 'BETTER', 200, 'v1', 4, [20, 30]),
+      verdict('qualcomm-ai100-dm2e', 'jetson-agx-orin', 0.5, 'EQUIVALENT', 210, 'v1', 5, [20, null], 0.2),
       // Another version on the shadow: another model's cost, not a chip's. A production chip not known.
       verdict('jetson-xavier-nx', 'jetson-agx-orin', 2.5, 'WORSE', 300, 'v2', 6),
       verdict('unknown', 'jetson-agx-orin', 0.9, 'EQUIVALENT', 400, 'v1', 7),
@@ -48,11 +50,11 @@ describe('loadShadowEvidence', () => {
       windows: 6, pairs: 100 + 110 + 120 + 3 + 200 + 210, better: 4, worse: 0, equivalent: 1, inconclusive: 1,
       against: [
         // 0.1, 0.2, 0.3 (the window without a ratio left out): 0.2. Two windows, 0.5 and 0.6: the lower, 0.5.
-        { chip: 'jetson-xavier-nx', windows: 4, pairs: 333, median_ratio: 0.2 },
-        { chip: 'qualcomm-ai100-dm2e', windows: 2, pairs: 410, median_ratio: 0.5 },
+        { chip: 'jetson-xavier-nx', windows: 4, pairs: 333, median_ratio: 0.2, median_p99_ratio: 0.5, tolerance: 0.1 },
+        { chip: 'qualcomm-ai100-dm2e', windows: 2, pairs: 410, median_ratio: 0.5, median_p99_ratio: 1.5, tolerance: 0.2 },
       ],
     });
-    expect(e.get('rk3588-mali-g610')!.against).toEqual([{ chip: 'jetson-xavier-nx', windows: 1, pairs: 5, median_ratio: null }]);
+    expect(e.get('rk3588-mali-g610')!.against).toEqual([{ chip: 'jetson-xavier-nx', windows: 1, pairs: 5, median_ratio: null, median_p99_ratio: null, tolerance: 0.1 }]);
     expect((await loadShadowEvidence(w, 'resnet50')).size).toBe(0);
   });
 });

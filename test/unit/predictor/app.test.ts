@@ -36,7 +36,7 @@ const RECOMMENDATION: RecommendResponse = {
   model: 'resnet50', slo: { percentile: 0.99, ms: 50 }, rps: 30, queueing_law: 'M/G/1 (Pollaczek-Khinchine)',
   chips: [{
     rank: 1, chip: 'jetson-agx-orin', kind: 'gpu', vendor: 'nvidia', at_load: { p50: 14.2, p90: 21.7, p99: 38.9 }, idle: { p50: 9.6, p90: 11.1, p99: 13 },
-    meets_slo: true, max_rps_within_slo: 41, cost_per_million: 1.37, price_per_hour: 0.2, evidence: { kind: 'fleet', fleet_requests: 120_000, benchmark_rows: 3, shadow: { windows: 4, pairs: 2515, better: 4, worse: 0, equivalent: 0, inconclusive: 0, against: [{ chip: 'jetson-xavier-nx', windows: 4, pairs: 2515, median_ratio: 0.37 }] } },
+    meets_slo: true, max_rps_within_slo: 41, cost_per_million: 1.37, price_per_hour: 0.2, evidence: { kind: 'fleet', fleet_requests: 120_000, benchmark_rows: 3, shadow: { windows: 4, pairs: 2515, better: 4, worse: 0, equivalent: 0, inconclusive: 0, against: [{ chip: 'jetson-xavier-nx', windows: 4, pairs: 2515, median_ratio: 0.37, median_p99_ratio: 0.41, tolerance: 0.1 }] } },
     reason: 'meets p99 50 ms up to 41 req/s; fastest measured in the fleet',
   }],
   skipped: [{ chip: 'hailo-8', reason: 'no fleet, benchmark or prediction for resnet50' }],

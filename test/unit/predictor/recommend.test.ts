@@ -127,11 +127,30 @@ describe('recommendChips', () => {
     // A trial pooled the windows against a Xavier (~0.16) and an AI100 (~0.50) into one "median latency ratio 0.16".
     const shadow = {
       windows: 8, pairs: 5030, better: 7, worse: 0, equivalent: 1, inconclusive: 0,
-      against: [{ chip: 'jetson-xavier-nx', windows: 4, pairs: 2515, median_ratio: 0.156 }, { chip: 'qualcomm-ai100-dm2e', windows: 4, pairs: 2515, median_ratio: 0.5 }],
+      against: [
+        { chip: 'jetson-xavier-nx', windows: 4, pairs: 2515, median_ratio: 0.156, median_p99_ratio: 0.2, tolerance: 0.1 },
+        { chip: 'qualcomm-ai100-dm2e', windows: 4, pairs: 2515, median_ratio: 0.5, median_p99_ratio: 0.55, tolerance: 0.1 },
+      ],
     };
     const r = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [candidate('fast', fast, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow } })]);
     expect(r.chips[0]!.evidence.shadow).toEqual(shadow);
     expect(r.chips[0]!.reason).toMatch(/; shadow deployments: BETTER 7, EQUIVALENT 1 of 8 window\(s\) \(5030 paired requests\), median latency ratio 0\.16 against jetson-xavier-nx \(4\), 0\.50 against qualcomm-ai100-dm2e \(4\)$/);
+  });
+
+  it('names a slower tail beside an equivalent or better median ratio (p99 ratio above 1 + tolerance), and only then', () => {
+    // A trial: EQUIVALENT at a median ratio of 1.01 beside shadow p99s of 92.6–94.6 ms against 81–83 ms (p99 ratio ~1.13).
+    const reason = (median: number | null, p99: number | null, tolerance = 0.1): string => recommendChips({ model: 'm', slo: { percentile: 0.99, ms: 30 }, rps: 10 }, [
+      candidate('fast', fast, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: {
+        windows: 8, pairs: 4000, better: 0, worse: 0, equivalent: 8, inconclusive: 0, against: [{ chip: 'orin', windows: 8, pairs: 4000, median_ratio: median, median_p99_ratio: p99, tolerance }],
+      } } }),
+    ]).chips[0]!.reason;
+    expect(reason(1.01, 1.13)).toMatch(/, median latency ratio 1\.01 against orin \(8, p99 ratio 1\.13: a slower tail\)$/);
+    expect(reason(0.7, 1.5)).toMatch(/, median latency ratio 0\.70 against orin \(8, p99 ratio 1\.50: a slower tail\)$/);
+    // Within the tolerance (1.10 is not above 1 + 0.1), a wider tolerance, or the median already worse: the ratio alone.
+    expect(reason(1.01, 1.1)).toMatch(/, median latency ratio 1\.01 against orin \(8\)$/);
+    expect(reason(1.01, 1.13, 0.2)).toMatch(/, median latency ratio 1\.01 against orin \(8\)$/);
+    expect(reason(1.3, 1.6)).toMatch(/, median latency ratio 1\.30 against orin \(8\)$/);
+    expect(reason(1.01, null)).toMatch(/, median latency ratio 1\.01 against orin \(8\)$/);
   });
 
   it('says where a chip\'s shadow verdicts point the other way from its rank, and a baseline without a ratio as such', () => {
@@ -139,7 +158,7 @@ describe('recommendChips', () => {
     const slower: ServiceTime = { ioMs: 0, computeMedianMs: 6, sigma: 0.1 };
     const shadow = (ratio: number | null) => ({
       windows: 5, pairs: 900, better: ratio !== null && ratio < 1 ? 4 : 0, worse: ratio !== null && ratio > 1 ? 4 : 0, equivalent: 0, inconclusive: ratio === null ? 4 : 0,
-      against: [{ chip: 'fast', windows: 4, pairs: 800, median_ratio: ratio }, { chip: 'other', windows: 1, pairs: 100, median_ratio: null }],
+      against: [{ chip: 'fast', windows: 4, pairs: 800, median_ratio: ratio, median_p99_ratio: ratio, tolerance: 0.1 }, { chip: 'other', windows: 1, pairs: 100, median_ratio: null, median_p99_ratio: null, tolerance: 0.1 }],
     });
     const ask = { model: 'm', slo: { percentile: 0.99 as const, ms: 30 }, rps: 10 };
     const rank = (ratio: number | null, objective?: 'cost') => recommendChips({ ...ask, objective }, [candidate('fast', fast), candidate('slower', slower, { evidence: { kind: 'fleet', fleet_requests: 4000, benchmark_rows: 0, shadow: shadow(ratio) } })]).chips;
