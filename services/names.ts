@@ -18,21 +18,35 @@ export function byCodeUnits(a: string, b: string): number {
  * The known names nearest to `given` as message text: at most `max`, closest
  * first, then how many were left out, e.g. `"jetson-agx-orin, jetson-xavier-nx, … 212 more"`.
  * Closest: names that start with `given`, then names that hold it, then the rest (a trial: `rk3588` listed `my-npu`
- * before `rk3588-mali-g610`, a shorter id at a smaller edit distance); within each, by Levenshtein edit distance;
- * case-insensitive; ties keep the given order.
+ * before `rk3588-mali-g610`, a shorter id at a smaller edit distance); within each, by Levenshtein edit distance to the
+ * name or to its beginning ({@link prefixDistance}); case-insensitive; ties keep the given order.
  * @param known  Every known name. @param max  Names shown (≥ 1). @default 8
  */
 export function nearestNames(given: string, known: readonly string[], max = 8): string {
   const g = given.toLowerCase();
   const tier = (n: string): number => (g === '' ? 2 : n.startsWith(g) ? 0 : n.includes(g) ? 1 : 2);
   const shown = known
-    .map((name, i) => ({ name, i, t: tier(name.toLowerCase()), d: distance(g, name.toLowerCase()) }))
+    .map((name, i) => ({ name, i, t: tier(name.toLowerCase()), d: prefixDistance(g, name.toLowerCase()) }))
     .sort((a, b) => a.t - b.t || a.d - b.d || a.i - b.i)
     .slice(0, Math.max(1, max))
     .map((x) => listedName(x.name));
   const more = known.length - shown.length;
   const alike = lookAlike(given, known);
   return (more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ')) + (alike === null ? '' : `; ${alike}`);
+}
+
+/**
+ * Levenshtein distance of `given` to `name`; where `given` is at most half as long as `name` and a beginning of
+ * `name` (within 2 characters of `given`'s length) is within a third of `given`'s length in edits (at least 1), that
+ * smaller distance: a short id is read as a long one's start (a trial: `raspi4` listed hailo-8, apple-m1 … before
+ * rpi4-cortex-a72, whose start `rpi4` is 2 edits away).
+ */
+function prefixDistance(given: string, name: string): number {
+  const full = distance(given, name);
+  if (given.length === 0 || 2 * given.length > name.length) return full;
+  let d = full;
+  for (let len = Math.max(1, given.length - 2); len <= given.length + 2; len++) d = Math.min(d, distance(given, name.slice(0, len)));
+  return d <= Math.max(1, Math.round(given.length / 3)) ? d : full;
 }
 
 /**
@@ -177,7 +191,15 @@ const INVISIBLE_ALL = new RegExp(INVISIBLE_OR_REPLACEMENT.source, 'gu');
  * shows, kept): raw, the quote reads as the name without them (a trial: "resnet​50" with U+200B read as resnet50).
  */
 export function visibleQuote(name: string): string {
-  return quoteName(name).replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
+  return showInvisible(quoteName(name));
+}
+
+/**
+ * Text with the characters that do not show (zero-width, variation selectors, tags, fillers; not U+FFFD, which shows)
+ * as `\uXXXX` escapes, for a quote in a message (a trial: the API's "got "res​net50"" read as resnet50).
+ */
+export function showInvisible(text: string): string {
+  return text.replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
 }
 
 

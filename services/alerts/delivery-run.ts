@@ -105,6 +105,8 @@ export class AlertDeliveryRun {
   /** Changes posted (or filtered) whose rows are not written yet, in order, and when the first of them was. */
   private unrecorded: { part: PartitionState; offset: number; change: AlertChange; status: DeliveryStatus; row: Record<string, unknown> }[] = [];
   private unrecordedSinceMs = 0;
+  /** Refusals so far per error message (one line per message at error level, then at 10, 100, 1000 … of it). */
+  private readonly refusals = new Map<string, number>();
 
   /** @throws {RangeError} when `webhookUrl` is not an http(s) URL. */
   constructor(private readonly options: AlertDeliveryOptions) {
@@ -258,8 +260,13 @@ export class AlertDeliveryRun {
         if (!(error instanceof WebhookError) || error.retriable) throw error;
         status = 'rejected';
         httpStatus = error.status ?? 0;
-        // The error says why (a redirect names where it points: a trial's log showed only the status).
-        logger?.error({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus, err: error.message }, 'alert webhook refused a change; recorded as rejected');
+        // The error says why (a redirect names where it points: a trial's log showed only the status). The same refusal
+        // again is logged at debug but at 10, 100, 1000 … of it (a trial: a webhook answering 302 to all gave 197 lines).
+        const n = (this.refusals.get(error.message) ?? 0) + 1;
+        this.refusals.set(error.message, n);
+        const level = n === 1 || Number.isInteger(Math.log10(n)) ? 'error' : 'debug';
+        logger?.[level]({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus, err: error.message, refused: n },
+          n === 1 ? 'alert webhook refused a change; recorded as rejected (the same refusal again is logged at 10, 100, 1000 … of it)' : `alert webhook refused ${n} changes so far with this answer; recorded as rejected`);
       }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);

@@ -69,7 +69,8 @@ async function tailWarehouse(config: EdgelatConfig, opts: TailFlags, print: (c: 
   try {
     const changes = await readAlertChanges(warehouse, { sinceMs: opts.since, firingOnly: opts.firingOnly, limit: opts.limit });
     for (const c of changes) print(c);
-    if (changes.length === 0) process.stderr.write(`edgelat: no alert state change in ${warehouse.database}.load_latency_correlations${opts.since === undefined ? '' : ' since then'}${opts.firingOnly ? ' into firing' : ''}\n`);
+    // "no change into firing since 2024-06-01T10:24:00.000Z" (a trial read "… since then into firing").
+    if (changes.length === 0) process.stderr.write(`edgelat: no alert state change${opts.firingOnly ? ' into firing' : ''}${opts.since === undefined ? '' : ` since ${new Date(opts.since).toISOString()}`} in ${warehouse.database}.load_latency_correlations\n`);
   } finally {
     await warehouse.close();
   }

@@ -527,6 +527,20 @@ export function required(option: Option): Option {
   return option;
 }
 
+/**
+ * `option.choices(values)`, but a value in another case is taken as its lower-case choice (`--format CSV`: ClickHouse
+ * spells its formats so; a trial was refused). The help lists the choices as commander's does.
+ * @param values  Lower-case choices.
+ * @throws {InvalidArgumentError} (when parsed) naming the choices, as commander's own does.
+ */
+export function choicesAnyCase(option: Option, values: readonly string[]): Option {
+  return option.choices(values).argParser((value: string) => {
+    const lower = value.toLowerCase();
+    if (!values.includes(lower)) throw new InvalidArgumentError(`Allowed choices are ${values.join(', ')}.`);
+    return lower;
+  });
+}
+
 /** The flags of the first {@link required} option of `command` left unset (e.g. `--server <id>`), or null. */
 export function missingRequired(command: Command): string | null {
   const missing = command.options.find((o) => REQUIRED_OPTIONS.has(o) && command.getOptionValue(o.attributeName()) === undefined);

@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
-import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
+import { alertsWebhookOf, alertStatesFlag, choicesAnyCase, allowedHostsFlag, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';
@@ -191,7 +191,7 @@ program
   .command('sql')
   .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
   .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)")')
-  .addOption(new Option('-f, --format <format>', 'output format (json: one JSON object per line)').choices(Object.keys(FORMATS)).default('table'))
+  .addOption(choicesAnyCase(new Option('-f, --format <format>', 'output format (json: one JSON object per line)'), Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value>', 'bound query parameter, one per --param (repeatable; before or after the query); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => {
     // Checked as it is read: `--param s edge-01` would otherwise end as "too many arguments" for the query.
     if (v.indexOf('=') < 1) throw new InvalidArgumentError(`--param must look like name=value, got ${JSON.stringify(v)}${/^[A-Za-z_]\w*$/.test(v) ? ` (give --param ${v}=VALUE as one argument)` : ''}`);

@@ -14,6 +14,7 @@ import { mergeChipCatalog, withoutClaimedNames, type CatalogMerge } from '../pre
 import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
+import { repeatedKey } from '../predictor/problems.ts';
 import { BadRequestError, NotFoundError, type ChipInfo, type ChipRecommendation, type ModelProfile, type RecommendResponse } from '../predictor/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { readInputText, readOnnxFile } from './common.ts';
@@ -146,8 +147,10 @@ async function modelOf(opts: RecommendOptions): Promise<{ model?: string; profil
     }
   }
   let profile: ModelProfile;
+  let text: string;
   try {
-    profile = JSON.parse(readText(opts.profile!, '--profile')) as ModelProfile;
+    text = readText(opts.profile!, '--profile');
+    profile = JSON.parse(text) as ModelProfile;
   } catch (error) {
     if (error instanceof UsageError) throw error;
     // The parser quotes the text it read: from a binary file (an .onnx given to --profile) that is raw bytes on the terminal.
@@ -160,6 +163,10 @@ async function modelOf(opts: RecommendOptions): Promise<{ model?: string; profil
     const e = checked.errors[0]!;
     throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: expected the JSON of \`edgelat profile --json\`; ${e.path} ${e.message}`);
   }
+  // As POST /v1/recommend refuses it (a trial: "macs": 1, "macs": 295072 was ranked at the last here, refused there).
+  // After the schema: a profile nests 4 levels, within what the full pass reads.
+  const repeated = repeatedKey(text);
+  if (repeated) throw new UsageError(`--profile ${JSON.stringify(opts.profile)}: the key ${JSON.stringify(repeated.key)} is given twice in one object, with two values (at character ${repeated.at}): give each key once`);
   return { profile: checked.value as ModelProfile };
 }
 

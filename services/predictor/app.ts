@@ -350,7 +350,8 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
       if (query.batch !== undefined) profileOptions.batch = query.batch;
       if (query.model_id !== undefined) profileOptions.modelId = query.model_id;
       if (query.dim !== undefined) {
-        const dims: Record<string, number> = {};
+        // No prototype: `dim=__proto__=5` is a dim of that name (refused below, as on the CLI), not the object's prototype.
+        const dims = Object.create(null) as Record<string, number>;
         for (const d of typeof query.dim === 'string' ? [query.dim] : query.dim) {
           const at = d.lastIndexOf('=');
           const name = d.slice(0, at);

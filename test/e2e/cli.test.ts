@@ -87,6 +87,9 @@ describe('edgelat CLI', () => {
     expect([uuid.code, errLines(uuid.stderr)]).toEqual([2, ['edgelat: --param id=zzz: cannot be read as UUID (Cannot parse uuid zzz)']]);
     const wraps = await edgelat(['sql', 'SELECT {x:INT UNSIGNED}', '--param', 'x=5000000000'], dataDir);
     expect([wraps.code, errLines(wraps.stderr)]).toEqual([2, ['edgelat: --param x=5000000000 is outside UInt32 (0 to 4294967295)']]);
+    // Nothing to tail: said with the --since it was given (a trial read "… since then into firing").
+    const none = await edgelat(['alerts', 'tail', '--firing-only', '--since', '2099-01-01T00:00:00Z'], dataDir);
+    expect([none.code, none.stdout, errLines(none.stderr)]).toEqual([0, '', ['edgelat: no alert state change into firing since 2099-01-01T00:00:00.000Z in edgelat.load_latency_correlations']]);
     const written = await edgelat(['sql', 'CREATE TABLE edgelat.scratch (x UInt8) ENGINE = Memory', '--write'], dataDir);
     expect(written.code, written.stderr).toBe(0);
     expect((await edgelat(['sql', 'SELECT count() FROM edgelat.inference_enriched', '--format', 'csv'], dataDir)).stdout.trim()).toBe(String(enriched));

@@ -345,13 +345,20 @@ describe('the chip recommender on a demo run', () => {
       // A profile with no countable MACs scales to no chip: the skipped chips are printed with their reasons (the answer
       // POST /v1/recommend gives with 200), and the exit is 1: nothing could be ranked (it had been 2, bad usage).
       const profile = join(dataDir, 'no-macs.json');
-      writeFileSync(profile, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), macs: 0, flops: 0 }));
+      const tinyProfile = JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout) as Record<string, unknown>;
+      writeFileSync(profile, JSON.stringify({ ...tinyProfile, macs: 0, flops: 0 }));
       // A key the profile does not have is refused, as POST /v1/recommend refuses it (a trial: the CLI had dropped it).
       const extra = join(dataDir, 'extra-key.json');
-      writeFileSync(extra, JSON.stringify({ ...JSON.parse((await edgelat(['profile', TINY, '--json'], dataDir)).stdout), bogus: 1 }));
+      writeFileSync(extra, JSON.stringify({ ...tinyProfile, bogus: 1 }));
       const refused = await edgelat(['recommend', '--profile', extra, '--slo-p99-ms', '10'], dataDir);
       expect(refused.code, refused.stderr).toBe(2);
       expect(errLines(refused.stderr)).toEqual([expect.stringMatching(/^edgelat: --profile ".*extra-key\.json": expected the JSON of `edgelat profile --json`; #\/bogus unknown key/)]);
+      // A key given twice with two values too (a trial: "macs": 1, "macs": 295072 was ranked at the last value).
+      const twice = join(dataDir, 'twice-key.json');
+      const twiceText = JSON.stringify(tinyProfile).replace('"macs":', '"macs":1,"macs":');
+      writeFileSync(twice, twiceText);
+      const dup = await edgelat(['recommend', '--profile', twice, '--slo-p99-ms', '10'], dataDir);
+      expect([dup.code, errLines(dup.stderr)]).toEqual([2, [`edgelat: --profile ${JSON.stringify(twice)}: the key "macs" is given twice in one object, with two values (at character ${twiceText.lastIndexOf('"macs":') + 1}): give each key once`]]);
       const none = await edgelat(['recommend', '--profile', profile, '--slo-p99-ms', '10', '--json'], dataDir);
       expect(none.code, none.stderr).toBe(1);
       const answer = JSON.parse(none.stdout) as { chips: unknown[]; skipped: { chip: string; reason: string }[] };

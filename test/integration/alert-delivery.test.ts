@@ -212,6 +212,24 @@ describe('alert delivery to a webhook', () => {
     expect(said[0]!.msg).toMatch(/^1 alert change\(s\) were refused for good by the webhook in earlier runs \(status rejected in \w+\.alert_deliveries, last at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC\) and are not sent again: /);
   });
 
+  it('logs a webhook that refuses every change once at error level, then at the 10th, 100th … refusal (a trial: 197 lines for 197 changes)', async () => {
+    w = await createTestDatabase('alerts_refuse_all');
+    const log = await logWithWindows();
+    rx.setAnswer(() => 404);
+    const lines: { level: number; msg: string; refused?: number }[] = [];
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: fast, logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) });
+    await run.runToEnd();
+    expect(expected.length).toBeGreaterThan(10);
+    expect(run.deliveries).toEqual({ delivered: 0, rejected: expected.length, filtered: 0 });
+    const refusals = lines.filter((l) => l.refused !== undefined);
+    expect(refusals.map((l) => l.refused)).toEqual(expected.map((_, i) => i + 1));
+    // pino's levels: 50 error, 20 debug.
+    const loud = refusals.filter((l) => l.level === 50).map((l) => l.refused);
+    expect(loud).toEqual([1, 10, 100, 1000].filter((n) => n <= expected.length));
+    expect(refusals.filter((l) => l.level === 20)).toHaveLength(expected.length - loud.length);
+    expect(refusals.find((l) => l.refused === 10)!.msg).toBe('alert webhook refused 10 changes so far with this answer; recorded as rejected');
+  });
+
   it('--alerts-states firing,resolved: only those changes are posted; the others are recorded as filtered, and a crash keeps it exact', async () => {
     w = await createTestDatabase('alerts_states');
     const log = await logWithWindows();

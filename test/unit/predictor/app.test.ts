@@ -146,6 +146,8 @@ describe('POST /v1/predict', () => {
     // The one id rule of /v1/gate and the CLI (a trial: answered 404 with the override echoed).
     ['a bidirectional override in the model', { ...PREDICT_BODY, model: 'resnet50\u202e' }, '#/model', /^expected an id without bidirectional or line-separator marks, got "resnet50\\u202e"$/],
     ['blanks around the chip', { ...PREDICT_BODY, chip: ' jetson-agx-orin' }, '#/chip', /^expected an id without leading or trailing blanks, got " jetson-agx-orin"$/],
+    // Quoted with what does not show escaped, as the CLI quotes it (a trial: "res<U+200B>net50" read as resnet50).
+    ['a zero-width space in the model', { ...PREDICT_BODY, model: 'res\u200bnet50' }, '#/model', /^expected an id without characters that do not show, got "res\\u200bnet50"$/],
     ['not an object', [1, 2], '#', /expected object/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app, calls } = setup();
@@ -343,6 +345,19 @@ describe('POST /v1/gate', () => {
     // The same value twice says nothing else: the body is read as sent.
     const res = await post('{"model":"resnet50","version":"v2","version":"v2","chip":"jetson-xavier-nx","slo_p99_ms":40}');
     expect(res.statusCode).toBe(200);
+    // Text inside a string that looks like a key is not one (`"\"chip\": x"` beside "chip").
+    expect(expectProblem(await post('{"model":"m\\"chip\\":","version":"v1","chip":"x"}'), 400, PROBLEM_TYPES.validation).detail).not.toMatch(/twice/);
+  });
+
+  it('reads a string of 200,000 escaped quotes in one pass (a trial: the duplicate-key check took 52 s on it, the API held)', async () => {
+    const { app } = setup();
+    // Within the test's 5 s, where the check tried again from every quote (time growing with the square of the length).
+    const payload = `{"model":"${'\\"'.repeat(200_000)}","chip":"x"}`;
+    const problem = expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload }), 400, PROBLEM_TYPES.validation);
+    expect(problem.detail).not.toMatch(/twice/);
+    const twice = `{"model":"${'\\"'.repeat(200_000)}","chip":"x","chip":"y"}`;
+    expect(expectProblem(await app.inject({ method: 'POST', url: '/v1/predict', headers: { 'content-type': 'application/json' }, payload: twice }), 400, PROBLEM_TYPES.malformedBody).detail)
+      .toMatch(/^request body has the key "chip" twice in one object/);
   });
 
   it('refuses a body nested deeper than any request (a trial: 50,000 levels overflowed the duplicate-key parser, HTTP 500)', async () => {
@@ -557,6 +572,10 @@ describe('POST /v1/profile', () => {
     await app.inject(postOnnx('/v1/profile?dim=seq=128', onnx));
     await app.inject(postOnnx('/v1/profile?dim=seq=1000000&dim=width=2', onnx));
     expect(calls.slice(1).map((c) => c.args[1])).toEqual([{ dims: { seq: 128 } }, { dims: { seq: 1_000_000, width: 2 } }]);
+    // `__proto__` is a dim's name as any other (the profiler refuses a name no input has, as on the CLI), not the prototype (a trial: 200).
+    await app.inject(postOnnx('/v1/profile?dim=__proto__=5', onnx));
+    const dims = (calls[3]!.args[1] as { dims: Record<string, number> }).dims;
+    expect([Object.keys(dims), Object.getOwnPropertyDescriptor(dims, '__proto__')?.value]).toEqual([['__proto__'], 5]);
   });
 
   it('profiles one at a time; past the waiting limit answers 503 busy with Retry-After (a trial: abandoned 60-MB uploads queued without end)', async () => {
@@ -592,6 +611,7 @@ describe('POST /v1/profile', () => {
     // The one id rule (a re-test: blanks around it and a zero-width space were taken, and /v1/recommend refused the profile).
     ['model_id=%20x%20', '#/model_id'], ['model_id=res%E2%80%8Bnet', '#/model_id'],
     ['dim=seq', '#/dim'], ['dim=seq=0', '#/dim'], ['dim=seq=1000001', '#/dim'], ['dim=seq=2&dim=seq=3', '#/dim'], ['dim==4', '#/dim'],
+    ['dim=__proto__=5&dim=__proto__=6', '#/dim'],
   ])('answers 400 for ?%s', async (query, path) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);

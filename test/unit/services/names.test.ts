@@ -33,6 +33,14 @@ describe('nearestNames', () => {
     expect(nearestNames('RPI4', chips, 1)).toBe('rpi4-cortex-a72, … 4 more');
   });
 
+  it('reads a short id as the start of a long one when that start is a few edits from it (a trial: raspi4 listed hailo-8 first)', () => {
+    // "raspi4" to hailo-8: 5 edits, apple-m1 5; to rpi4-cortex-a72 10, but to its start "rpi4" 2 (delete a, s), within 6 / 3.
+    const catalog = ['hailo-8', 'apple-m1', 'coral-tpu', 'nvidia-l4', ...chips];
+    expect(nearestNames('raspi4', catalog, 2)).toBe('rpi4-cortex-a72, hailo-8, … 7 more');
+    // A start further off than a third of the given text is not read so: "zzzpi4" is 3 from "rpi4" (limit 2).
+    expect(nearestNames('zzzpi4', catalog, 1)).not.toMatch(/^rpi4/);
+  });
+
   it('lists every name when they fit, ties in the given order', () => {
     expect(nearestNames('x', ['ab', 'cd'], 8)).toBe('ab, cd');
     expect(nearestNames('', [], 3)).toBe('');

@@ -55,6 +55,10 @@ describe('summary.md with ids from the data', () => {
     expect(md).toContain('| &lt;b&gt;chip | mod\\|el\\u000ax | 0.2 – 0.9 (misses from the lowest load) | 30.0 | 40 |');
     expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.0 | 40 |');
     expect(md).toContain('(all data, model mod\\|el)');
+    // Two edges from nine deciles: said why (a trial: queue_depth's "edges 0", two buckets, no word); nine edges say nothing more.
+    expect(md).toContain('- Load buckets: deciles of cpu_util (nearest rank; edges 0.2, 0.9; deciles that fall on one value are one edge, so fewer than 10 buckets: --bucket-width gives fixed bins).\n');
+    const nine = reportSummary({ ...report, edges: [1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    expect(nine).toContain('- Load buckets: deciles of cpu_util (nearest rank; edges 1, 2, 3, 4, 5, 6, 7, 8, 9).\n');
     // Filtered to a model, the first table is not the fleet's (a trial: "Fleet latency by load" above one server's rows).
     expect(md).toContain('## Latency by load (model mod\\|el)');
     expect(md).not.toContain('Fleet latency');
@@ -77,7 +81,7 @@ describe('summary.md: one precision for every load value', () => {
 
   it('prints the edges, the fleet ranges and the knee ranges with the digits that tell all of them apart', () => {
     const md = reportSummary(report(600));
-    expect(md).toContain('edges 0.0937, 0.1611)');
+    expect(md).toContain('edges 0.0937, 0.1611;');
     expect(md).toContain('| 1 | 0.0938 – 0.1611 | 200 |');
     expect(md).toContain('| c | m | 0.0938 – 0.1611 | 31.0 | 150 |');
     expect(md).toContain('Data: 600 requests with a load sample');
