@@ -294,6 +294,18 @@ function shown(name: string, value: string | undefined): string {
 }
 
 /**
+ * A zod message in the words of the other checks' (`must be …`): "Too big: expected number to be <=1" is "must be at
+ * most 1", an option list "must be one of …" (a trial read the library's wording beside "must be 0 to 3600000").
+ */
+function plainIssue(message: string): string {
+  const bound = /^Too (?:big|small): expected number to be ([<>]=?)(.+)$/.exec(message);
+  if (bound) return `must be ${({ '<=': 'at most', '<': 'below', '>=': 'at least', '>': 'above' } as Record<string, string>)[bound[1]!]} ${bound[2]}`;
+  const option = /^Invalid option: expected one of (.+)$/.exec(message);
+  if (option) return `must be one of ${option[1]!.split('|').join(', ')}`;
+  return message.charAt(0).toLowerCase() + message.slice(1);
+}
+
+/**
  * Validate the environment and apply defaults; an empty value counts as unset.
  * @param warn  Where a warning goes: settings that do nothing without another (Kafka's without EDGELAT_KAFKA_BROKERS,
  *              a ClickHouse login without EDGELAT_CLICKHOUSE_URL). @default stderr, each line once a process
@@ -318,7 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
     if (r.success) values[k] = r.data;
     else {
       bad.add(k);
-      problems.push(...r.error.issues.map((i) => `${k}=${shown(k, env[k])}: ${i.message}`));
+      problems.push(...r.error.issues.map((i) => `${k}=${shown(k, env[k])}: ${plainIssue(i.message)}`));
     }
   }
   const e = values as Env;

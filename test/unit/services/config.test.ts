@@ -172,7 +172,10 @@ describe('loadConfig', () => {
     expect([upper.kafka?.sasl?.mechanism, upper.kafka?.tls, upper.logLevel, upper.shadows.enabled, upper.kafka?.compression]).toEqual(['plain', true, 'info', true, 'gzip']);
     // Blanks around them as around numbers (a trial: EDGELAT_PARTITIONS=" 4" was taken, EDGELAT_LOG_LEVEL="warn " refused).
     expect([loadConfig({ EDGELAT_LOG_LEVEL: 'warn ' }).logLevel, loadConfig({ EDGELAT_SHADOWS: ' true' }).shadows.enabled]).toEqual(['warn', true]);
-    expect(() => loadConfig({ EDGELAT_KAFKA_TLS: 'yes' })).toThrow('EDGELAT_KAFKA_TLS="yes": Invalid option: expected one of "true"|"false"');
+    expect(() => loadConfig({ EDGELAT_KAFKA_TLS: 'yes' })).toThrow('EDGELAT_KAFKA_TLS="yes": must be one of "true", "false"');
+    // The schema's bounds in the words of the other checks (a trial: "Too big: expected number to be <=1").
+    expect(() => loadConfig({ EDGELAT_ALERT_THRESHOLD: '1.5' })).toThrow(/^bad configuration: EDGELAT_ALERT_THRESHOLD="1\.5": must be at most 1$/);
+    expect(() => loadConfig({ EDGELAT_SHADOW_TOLERANCE: '0' })).toThrow(/^bad configuration: EDGELAT_SHADOW_TOLERANCE="0": must be above 0$/);
     // The client refused URL parameters with "Unknown URL parameters: database", naming no variable; a login in the URL is refused too, and not shown.
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://127.0.0.1:8123/?database=foo' })).toThrow('bad configuration: EDGELAT_CLICKHOUSE_URL="http://127.0.0.1:8123/?database=…": must have no query string (?database=…, ?x=…): the database is EDGELAT_DATABASE, settings are not taken');
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'http://u:s3cret@127.0.0.1:8123' })).toThrow(/^bad configuration: EDGELAT_CLICKHOUSE_URL="[^"]*": must have no user or password in it: give them as EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD$/);
