@@ -188,6 +188,14 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
         res.writeHead(417, { 'content-type': RAW_PROBLEM_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
         countOutside('unmatched', req.method ?? 'unknown', 417);
       });
+      // CONNECT (a proxy's tunnel) never reaches a route: Node closes the connection without a word unless it is
+      // answered here (a trial: 0 bytes, uncounted, where TRACE answers 405).
+      server.on('connect', (req, socket) => {
+        const id = randomUUID();
+        const body = problemText(405, PROBLEM_TYPES.methodNotAllowed, 'method "CONNECT" is not allowed: this server is no proxy', id, req.url ?? '/');
+        socket.end(`HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+        countOutside('unmatched', 'CONNECT', 405);
+      });
       return server;
     },
     genReqId: () => randomUUID(),

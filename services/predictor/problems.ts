@@ -112,7 +112,8 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, wha
   for (const e of result.errors) {
     const raw = sent(e.path);
     // A query parameter given twice arrives as an array of strings.
-    if (Array.isArray(raw) && raw.length > 1 && raw.every((v) => typeof v === 'string') && what === 'query string') e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
+    // (Not a repeatable one's own count: "expected at most 64 dims".)
+    if (Array.isArray(raw) && raw.length > 1 && raw.every((v) => typeof v === 'string') && what === 'query string' && !/^expected at most \d+ /.test(e.message)) e.message = `expected one value, got ${raw.length} (${JSON.stringify(raw)}): give the parameter once`;
     else if (/received NaN/.test(e.message) && typeof raw === 'string') e.message = `expected a number, got ${JSON.stringify(raw)}`;
     // A JSON number past the largest double (1e999) parses as Infinity: say that, not "received Infinity, got Infinity" (a trial).
     else if (/received (-)?Infinity/.test(e.message)) e.message = 'expected a finite number: the value given is beyond the largest double (about 1.8e308), which JSON.parse reads as Infinity';

@@ -165,13 +165,18 @@ export const RecommendResponseSchema = z.object({
   skipped: z.array(z.object({ chip: z.string(), reason: z.string() })),
 });
 
+/** Most `?dim=` parameters of one `POST /v1/profile`. */
+const MAX_PROFILE_DIMS = 64;
 /** `?dim=NAME=N` of `POST /v1/profile`: a named symbolic dim past the batch and its value, 1..1,000,000. */
 const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { message: 'must be NAME=N, N a whole number 1..1000000 (a symbolic dim of the model\'s inputs, e.g. seq=128)' });
 /** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096); `model_id` names the profile; `dim` is one or more NAME=N. */
 export const ProfileQuerySchema = z.strictObject({
   batch: z.coerce.number().int().min(1).max(4096).optional(),
   model_id: ownId.optional(),
-  dim: z.union([dimParam, z.array(dimParam).max(64)]).optional(),
+  // One ?dim= or several, at most 64 (a trial: 65 read "expected one value … give the parameter once").
+  dim: z.union([dimParam, z.array(dimParam)]).superRefine((v, ctx) => {
+    if (Array.isArray(v) && v.length > MAX_PROFILE_DIMS) ctx.addIssue({ code: 'custom', message: `expected at most ${MAX_PROFILE_DIMS} dims (one ?dim=NAME=N each; ${v.length} given)` });
+  }).optional(),
 });
 
 const ChipInfoSchema = z.object({

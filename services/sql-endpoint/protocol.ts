@@ -273,7 +273,8 @@ export function isLoopbackHost(hostname: string): boolean {
  * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only
  * (curl, @clickhouse/client, BI servers: they send no `Origin` and no `Sec-Fetch-Site`).
  * - `Host` must name a loopback host (or one of `allowedHosts`): a web page whose name was made to
- *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there.
+ *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there. A request with no Host, Origin or
+ *   Sec-Fetch-Site (HTTP/1.0) is answered: a browser sends Host always.
  * - `Origin`, when sent, must be the endpoint's own (same port, a loopback name or the Host).
  * - `Sec-Fetch-Site`, when sent, must be `same-origin` or `none` (typed in the address bar).
  * @param headers       The request's headers (Node lower-cases the names).
@@ -281,6 +282,9 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function browserRefusal(headers: Readonly<Record<string, string | string[] | undefined>>, allowedHosts: readonly string[] | 'any' = []): string | null {
   const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(',') : v);
+  // A request without Host (HTTP/1.0: a probe's `GET /healthz HTTP/1.0`) is no browser's: every browser sends one,
+  // so no page made it (a trial: refused as a browser's with "Host:  is not …"). Node refuses HTTP/1.1 without it (400).
+  if (headers.host === undefined && headers.origin === undefined && headers['sec-fetch-site'] === undefined) return null;
   const host = one(headers.host) ?? '';
   let hostUrl: URL | null = null;
   try {

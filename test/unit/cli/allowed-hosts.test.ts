@@ -27,6 +27,12 @@ describe('allowedHostsFor', () => {
     // 'any' turns the DNS-rebinding check off: such a page's Host, Origin and Sec-Fetch-Site look same-origin (the help says so).
     expect(browserRefusal({ host: 'rebind.evil.example:8123', origin: 'http://rebind.evil.example:8123', 'sec-fetch-site': 'same-origin' }, 'any')).toBeNull();
   });
+
+  it('answers a request with no Host (HTTP/1.0: a browser always sends one); with an Origin and no Host it refuses', () => {
+    expect(browserRefusal({}, [])).toBeNull();
+    expect(browserRefusal({ 'user-agent': 'probe' }, [])).toBeNull();
+    expect(browserRefusal({ origin: 'http://evil.example' }, [])).toBe("Host:  is not this machine's loopback name");
+  });
 });
 
 describe('--allowed-hosts', () => {

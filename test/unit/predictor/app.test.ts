@@ -611,12 +611,19 @@ describe('POST /v1/profile', () => {
     // The one id rule (a re-test: blanks around it and a zero-width space were taken, and /v1/recommend refused the profile).
     ['model_id=%20x%20', '#/model_id'], ['model_id=res%E2%80%8Bnet', '#/model_id'],
     ['dim=seq', '#/dim'], ['dim=seq=0', '#/dim'], ['dim=seq=1000001', '#/dim'], ['dim=seq=2&dim=seq=3', '#/dim'], ['dim==4', '#/dim'],
-    ['dim=__proto__=5&dim=__proto__=6', '#/dim'],
+    ['dim=__proto__=5&dim=__proto__=6', '#/dim'], [Array.from({ length: 65 }, (_, i) => `dim=d${i}=1`).join('&'), '#/dim'],
   ])('answers 400 for ?%s', async (query, path) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
     expect(problem.errors.map((e: { path: string }) => e.path)).toEqual([path]);
     expect(calls).toEqual([]);
+  });
+
+  it('says how many dims a profile takes, not "give the parameter once" (a trial: 65 of them)', async () => {
+    const { app } = setup();
+    const query = Array.from({ length: 65 }, (_, i) => `dim=d${i}=1`).join('&');
+    const problem = expectProblem(await app.inject(postOnnx(`/v1/profile?${query}`, onnx)), 400, PROBLEM_TYPES.validation);
+    expect(problem.detail).toMatch(/^invalid query string: #\/dim expected at most 64 dims \(one \?dim=NAME=N each; 65 given\), got \["d0=1",/);
   });
 
   it('quotes a batch that is not a number as sent', async () => {
@@ -810,6 +817,31 @@ describe('GET routes', () => {
     expect(res.body).toContain('edgelat_http_requests_total{route="/v1/predict",method="GET",status="405"} 1');
     expect(res.body).toMatch(/edgelat_http_request_duration_seconds_bucket\{le="0\.5",route="\/v1\/predict",method="POST",status="200"\} 1/);
     expect(res.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers CONNECT with a 405 problem, and an HTTP/1.0 request without Host (no browser\'s) as any other, over a real socket', async () => {
+    const { app } = setup();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const send = (request: string) => new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write(request));
+        socket.on('data', (d) => { text += d.toString(); });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      // A trial: CONNECT closed the connection with 0 bytes.
+      const [head, body] = (await send('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n')).split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+      expect(JSON.parse(body!)).toMatchObject({ type: PROBLEM_TYPES.methodNotAllowed, status: 405, detail: 'method "CONNECT" is not allowed: this server is no proxy' });
+      // A trial: refused as a browser's request, "Host:  is not this machine's loopback name".
+      const plain = await send('GET /v1/chips HTTP/1.0\r\n\r\n');
+      expect(plain).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('edgelat_http_requests_total{route="unmatched",method="CONNECT",status="405"} 1');
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers a URL over the HTTP parser\'s limit with a 431 problem, over a real socket', async () => {
