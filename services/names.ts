@@ -150,9 +150,12 @@ export function listedName(name: string): string {
   return /[",]/.test(name) || UNSAFE.test(name) ? quoteName(name) : name;
 }
 
-/** A name quoted for a message: JSON, with what JSON leaves raw (DEL, C1, bidirectional marks, line separators) escaped too. */
+/**
+ * A name quoted for a message: JSON, with what JSON leaves raw (DEL, C1, bidirectional marks, line separators) and the
+ * characters that do not show ({@link showInvisible}) escaped too (a re-test: an unknown key "mod\u200bel" read as model).
+ */
 export function quoteName(name: string): string {
-  return printable(JSON.stringify(name));
+  return showInvisible(printable(JSON.stringify(name)));
 }
 
 /**
@@ -191,7 +194,7 @@ const INVISIBLE_ALL = new RegExp(INVISIBLE_OR_REPLACEMENT.source, 'gu');
  * shows, kept): raw, the quote reads as the name without them (a trial: "resnet​50" with U+200B read as resnet50).
  */
 export function visibleQuote(name: string): string {
-  return showInvisible(quoteName(name));
+  return quoteName(name);
 }
 
 /**

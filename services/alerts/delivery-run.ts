@@ -105,8 +105,8 @@ export class AlertDeliveryRun {
   /** Changes posted (or filtered) whose rows are not written yet, in order, and when the first of them was. */
   private unrecorded: { part: PartitionState; offset: number; change: AlertChange; status: DeliveryStatus; row: Record<string, unknown> }[] = [];
   private unrecordedSinceMs = 0;
-  /** Refusals so far per error message (one line per message at error level, then at 10, 100, 1000 … of it). */
-  private readonly refusals = new Map<string, number>();
+  /** Refusals so far per HTTP status (one line per status at error level, then at 10, 100, 1000 … of it). */
+  private readonly refusals = new Map<number, number>();
 
   /** @throws {RangeError} when `webhookUrl` is not an http(s) URL. */
   constructor(private readonly options: AlertDeliveryOptions) {
@@ -260,13 +260,14 @@ export class AlertDeliveryRun {
         if (!(error instanceof WebhookError) || error.retriable) throw error;
         status = 'rejected';
         httpStatus = error.status ?? 0;
-        // The error says why (a redirect names where it points: a trial's log showed only the status). The same refusal
-        // again is logged at debug but at 10, 100, 1000 … of it (a trial: a webhook answering 302 to all gave 197 lines).
-        const n = (this.refusals.get(error.message) ?? 0) + 1;
-        this.refusals.set(error.message, n);
+        // The error says why (a redirect names where it points: a trial's log showed only the status). A refusal of the
+        // same status again is logged at debug but at 10, 100, 1000 … of it (a trial: a webhook answering 302 to all gave
+        // 197 lines; by status, not by text: a re-test's redirects to a new host each time were each a first).
+        const n = (this.refusals.get(httpStatus) ?? 0) + 1;
+        this.refusals.set(httpStatus, n);
         const level = n === 1 || Number.isInteger(Math.log10(n)) ? 'error' : 'debug';
         logger?.[level]({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus, err: error.message, refused: n },
-          n === 1 ? 'alert webhook refused a change; recorded as rejected (the same refusal again is logged at 10, 100, 1000 … of it)' : `alert webhook refused ${n} changes so far with this answer; recorded as rejected`);
+          n === 1 ? `alert webhook refused a change (${httpStatus}); recorded as rejected (refusals of this status again are logged at 10, 100, 1000 … of them)` : `alert webhook refused ${n} changes so far with status ${httpStatus}; recorded as rejected`);
       }
     }
     this.options.failPoint?.('after-produce', this.recordsDone);

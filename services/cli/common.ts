@@ -10,7 +10,7 @@ import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl, userinfoProblem, webhookForLogs } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
 import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
-import { BIDI_OR_SEPARATOR, codePoint, idProblem } from '../names.ts';
+import { BIDI_OR_SEPARATOR, codePoint, idProblem, quoteName } from '../names.ts';
 import { normalizeSimConfig } from '../simulator/config.ts';
 import type { SimConfig } from '../simulator/types.ts';
 
@@ -73,7 +73,7 @@ export function dimFlag(value: string, previous: Record<string, number> = {}): R
   const m = /^([^=]+)=(.*)$/.exec(value);
   if (!m || m[1]!.trim() === '') throw new InvalidArgumentError(`--dim must be NAME=N (a symbolic dim of the model's inputs, e.g. seq=128), got ${JSON.stringify(value)}`);
   const name = m[1]!;
-  if (Object.prototype.hasOwnProperty.call(previous, name)) throw new InvalidArgumentError(`--dim ${JSON.stringify(name)} given twice (${previous[name]} and ${JSON.stringify(m[2])})`);
+  if (Object.prototype.hasOwnProperty.call(previous, name)) throw new InvalidArgumentError(`--dim ${quoteName(name)} given twice (${previous[name]} and ${quoteName(m[2]!)})`);
   const n = intFlag(`--dim ${name}`, 1, MAX_DIM)(m[2]!);
   return { ...previous, [name]: n };
 }
@@ -528,16 +528,17 @@ export function required(option: Option): Option {
 }
 
 /**
- * `option.choices(values)`, but a value in another case is taken as its lower-case choice (`--format CSV`: ClickHouse
+ * `option.choices(values)`, but a value in another case is taken as the choice it spells (`--format CSV`: ClickHouse
  * spells its formats so; a trial was refused). The help lists the choices as commander's does.
- * @param values  Lower-case choices.
+ * @param values  The choices, as the option's value gives them (`csvWithNames`), no two alike but for case.
  * @throws {InvalidArgumentError} (when parsed) naming the choices, as commander's own does.
  */
 export function choicesAnyCase(option: Option, values: readonly string[]): Option {
   return option.choices(values).argParser((value: string) => {
-    const lower = value.toLowerCase();
-    if (!values.includes(lower)) throw new InvalidArgumentError(`Allowed choices are ${values.join(', ')}.`);
-    return lower;
+    // A re-test: lower-casing the value alone left csvWithNames, a choice, refused in every spelling.
+    const choice = values.find((v) => v.toLowerCase() === value.toLowerCase());
+    if (choice === undefined) throw new InvalidArgumentError(`Allowed choices are ${values.join(', ')}.`);
+    return choice;
   });
 }
 

@@ -15,7 +15,7 @@ import {
   type TelemetryEvaluation,
 } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { nearestNames } from '../names.ts';
+import { nearestNames, quoteName } from '../names.ts';
 import { UsageError } from './usage-error.ts';
 import { DECIMAL_TEXT } from './common.ts';
 import { LatencyPredictor, openLatencyModel } from '../predictor/latency-predictor.ts';
@@ -314,7 +314,7 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
   for (const p of pairs) {
     const m = /^([a-z_]+)=(.*)$/.exec(p);
     if (!m || !(LOAD_FEATURES as readonly string[]).includes(m[1]!)) {
-      throw new UsageError(`--load ${JSON.stringify(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
+      throw new UsageError(`--load ${quoteName(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
     }
     // A known key without a value: the value is what is missing (a trial: `gpu_util=` was told to use a known key).
     // The example is one the key's own checks take (a re-test: queue_depth was shown 0.6, a count refuses it).

@@ -34,6 +34,7 @@ import {
 import type { PredictorBackend } from './types.ts';
 import { NO_CHIP_KNOWN } from './recommend.ts';
 import { checkAnswer, HttpProblem, parseJsonBody, parseRequest, PROBLEM_TYPES, problemText, RAW_PROBLEM_TYPE, sendProblem, toProblem, utf8Text } from './problems.ts';
+import { quoteName } from '../names.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
@@ -364,7 +365,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
           const at = d.lastIndexOf('=');
           const name = d.slice(0, at);
           if (Object.prototype.hasOwnProperty.call(dims, name)) {
-            const detail = `dim ${JSON.stringify(name)} given twice`;
+            const detail = `dim ${quoteName(name)} given twice`;
             throw new HttpProblem(400, PROBLEM_TYPES.validation, `invalid query string: #/dim ${detail}`, [{ path: '#/dim', message: detail }]);
           }
           dims[name] = Number(d.slice(at + 1));

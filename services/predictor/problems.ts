@@ -11,6 +11,7 @@ import { API_ROUTES, validate, type FieldError } from './schemas.ts';
 import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
+import { quoteName } from '../names.ts';
 
 /** Field errors a 400 problem lists at most (its detail counts them all: a body of 60,000 unknown keys answered 3.3 MB). */
 export const MAX_PROBLEM_ERRORS = 50;
@@ -169,7 +170,7 @@ export function parseJsonBody(text: string): unknown {
     for (const [key, child] of Object.entries(node)) {
       const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
       if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${JSON.stringify(key)} key at ${at}: refused (prototype poisoning)`);
+        throw new HttpProblem(400, PROBLEM_TYPES.malformedBody, `request body has a ${quoteName(key)} key at ${at}: refused (prototype poisoning)`);
       }
       stack.push([child, at, depth + 1]);
     }

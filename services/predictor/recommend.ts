@@ -81,8 +81,12 @@ const inf = (ms: number | null): number => ms ?? Number.POSITIVE_INFINITY;
  */
 function slowerTail(b: ShadowBaseline): string {
   const limit = 1 + b.tolerance;
-  return b.median_p99_ratio !== null && b.median_p99_ratio > limit && b.median_ratio !== null && b.median_ratio <= limit
-    ? `, p99 ratio ${b.median_p99_ratio.toFixed(2)}: a slower tail` : '';
+  const p99 = b.median_p99_ratio;
+  if (p99 === null || !(p99 > limit) || b.median_ratio === null || b.median_ratio > limit) return '';
+  // Digits enough to read above the limit (a re-test: 1.1004 at tolerance 0.1 read "p99 ratio 1.10: a slower tail").
+  let digits = 2;
+  while (digits < 6 && Number(p99.toFixed(digits)) <= limit) digits++;
+  return `, p99 ratio ${p99.toFixed(digits)}: a slower tail`;
 }
 
 /** The reason line's clause on shadow deployments ('' without any). */

@@ -10,7 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { parseTimeText } from '../calendar-date.ts';
-import { printable, showInvisible } from '../names.ts';
+import { printable, quoteName, showInvisible } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { idText } from './id-schema.ts';
@@ -340,7 +340,7 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): Valida
   for (const issue of result.error.issues) {
     if (issue.code !== 'invalid_type' && issue.code !== 'unrecognized_keys' && wrongType.has(pointer(issue.path))) continue;
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ path: pointer([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}` });
+      for (const key of issue.keys) errors.push({ path: pointer([...issue.path, key]), message: `unknown key ${quoteName(key)}` });
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       errors.push({ path: pointer(issue.path), message: `is required (${issue.expected})` });
     } else {

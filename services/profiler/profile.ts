@@ -10,7 +10,7 @@ import { add, dtypeName, dtypeSize, int64, mul, numel, OnnxProfileError, toDim }
 import type { TensorInfo } from './shape-context.ts';
 import type { ModelProfile, ProfileInput } from './types.ts';
 import { unsetDimEntry } from './uncounted.ts';
-import { idProblem } from '../names.ts';
+import { idProblem, quoteName } from '../names.ts';
 
 export { OnnxProfileError } from './onnx-values.ts';
 
@@ -100,8 +100,8 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
   }
   const named = new Set(real.flatMap((vi) => dimsOf(vi).flatMap((d) => (d.dimParam && !(hasDimValue(d) && int64(d.dimValue) > 0) ? [d.dimParam] : []))));
   for (const name of given.keys()) {
-    if (symbols.has(name)) throw new OnnxProfileError(`dim ${JSON.stringify(name)} is the batch dim (the first of an input): set it with the batch, not as a dim`);
-    if (!named.has(name)) throw new OnnxProfileError(`dim ${JSON.stringify(name)}: no input has a symbolic dim of that name${named.size > 0 ? `; its symbolic dims: ${[...named].map((n) => JSON.stringify(n)).join(', ')}` : ' (it has none)'}`);
+    if (symbols.has(name)) throw new OnnxProfileError(`dim ${quoteName(name)} is the batch dim (the first of an input): set it with the batch, not as a dim`);
+    if (!named.has(name)) throw new OnnxProfileError(`dim ${quoteName(name)}: no input has a symbolic dim of that name${named.size > 0 ? `; its symbolic dims: ${[...named].map((n) => quoteName(n)).join(', ')}` : ' (it has none)'}`);
     symbols.set(name, given.get(name)!);
   }
   return real.map((vi) => {

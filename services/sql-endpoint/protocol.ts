@@ -283,8 +283,8 @@ export function isLoopbackHost(hostname: string): boolean {
 export function browserRefusal(headers: Readonly<Record<string, string | string[] | undefined>>, allowedHosts: readonly string[] | 'any' = []): string | null {
   const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(',') : v);
   // A request without Host (HTTP/1.0: a probe's `GET /healthz HTTP/1.0`) is no browser's: every browser sends one,
-  // so no page made it (a trial: refused as a browser's with "Host:  is not …"). Node refuses HTTP/1.1 without it (400).
-  if (headers.host === undefined && headers.origin === undefined && headers['sec-fetch-site'] === undefined) return null;
+  // so no page made it (a trial: refused as a browser's with "Host:  is not …"); its Origin and Sec-Fetch-Site are
+  // still checked (a re-test: an Origin's refusal blamed the missing Host). Node refuses HTTP/1.1 without it (400).
   const host = one(headers.host) ?? '';
   let hostUrl: URL | null = null;
   try {
@@ -292,8 +292,8 @@ export function browserRefusal(headers: Readonly<Record<string, string | string[
   } catch {
     hostUrl = null;
   }
-  if (allowedHosts !== 'any' && (hostUrl === null || !(isLoopbackHost(hostUrl.hostname) || allowedHosts.includes(hostUrl.hostname.replace(/^\[(.*)\]$/, '$1'))))) {
-    return `Host: ${host} is not this machine's loopback name`;
+  if (headers.host !== undefined && allowedHosts !== 'any' && (hostUrl === null || !(isLoopbackHost(hostUrl.hostname) || allowedHosts.includes(hostUrl.hostname.replace(/^\[(.*)\]$/, '$1'))))) {
+    return `Host: ${host === '' ? '(empty)' : host} is not this machine's loopback name`;
   }
   const origin = one(headers.origin);
   if (origin !== undefined) {

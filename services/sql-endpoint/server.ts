@@ -307,6 +307,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   app.setUnavailable = (flag: boolean) => {
     unavailable = flag;
   };
+  // CONNECT (a proxy's tunnel) never reaches a route: Node closed the connection without a word (a re-test).
+  app.server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    const body = exceptionText(36, 'Code: 36. DB::Exception: method CONNECT is not allowed: this endpoint is no proxy. (BAD_ARGUMENTS)');
+    socket.end(`HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: text/plain; charset=UTF-8\r\nX-ClickHouse-Exception-Code: 36\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    metrics.requests.inc({ method: 'CONNECT', status: '405' });
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));

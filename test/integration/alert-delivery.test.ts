@@ -227,7 +227,7 @@ describe('alert delivery to a webhook', () => {
     const loud = refusals.filter((l) => l.level === 50).map((l) => l.refused);
     expect(loud).toEqual([1, 10, 100, 1000].filter((n) => n <= expected.length));
     expect(refusals.filter((l) => l.level === 20)).toHaveLength(expected.length - loud.length);
-    expect(refusals.find((l) => l.refused === 10)!.msg).toBe('alert webhook refused 10 changes so far with this answer; recorded as rejected');
+    expect(refusals.find((l) => l.refused === 10)!.msg).toBe('alert webhook refused 10 changes so far with status 404; recorded as rejected');
   });
 
   it('--alerts-states firing,resolved: only those changes are posted; the others are recorded as filtered, and a crash keeps it exact', async () => {

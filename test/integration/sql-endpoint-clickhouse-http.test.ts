@@ -4,6 +4,7 @@
  * format) is refused rather than ignored, and `max_query_size` in the URL lets a query over 256 KiB run.
  */
 import { mkdtempSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,25 @@ describe('health checks: GET / and /ping', () => {
     expect([params.status, params.code]).toEqual([400, '62']);
     const post = await call('/', { method: 'POST', body: '' });
     expect([post.status, post.code]).toEqual([400, '62']);
+  });
+});
+
+describe('requests no route sees', () => {
+  it('answers CONNECT with a 405 exception (a re-test: the connection closed without a byte), and an HTTP/1.0 GET without Host', async () => {
+    const { port } = endpoint.server.address() as AddressInfo;
+    const send = (request: string) => new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write(request));
+      socket.on('data', (d) => { text += d.toString(); });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = (await send('CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n')).split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(head).toContain('X-ClickHouse-Exception-Code: 36');
+    expect(body).toMatch(/^Code: 36\. DB::Exception: method CONNECT is not allowed: this endpoint is no proxy\. \(BAD_ARGUMENTS\)/);
+    // A probe's HTTP/1.0 request has no Host, as no browser's does: answered (a trial: refused as a browser's).
+    expect(await send('GET /ping HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOk\.\n$/);
   });
 });
 

@@ -28,10 +28,13 @@ describe('allowedHostsFor', () => {
     expect(browserRefusal({ host: 'rebind.evil.example:8123', origin: 'http://rebind.evil.example:8123', 'sec-fetch-site': 'same-origin' }, 'any')).toBeNull();
   });
 
-  it('answers a request with no Host (HTTP/1.0: a browser always sends one); with an Origin and no Host it refuses', () => {
+  it('answers a request with no Host (HTTP/1.0: a browser always sends one); its Origin and Sec-Fetch-Site are still checked, and named', () => {
     expect(browserRefusal({}, [])).toBeNull();
     expect(browserRefusal({ 'user-agent': 'probe' }, [])).toBeNull();
-    expect(browserRefusal({ origin: 'http://evil.example' }, [])).toBe("Host:  is not this machine's loopback name");
+    // A re-test: these were refused as "Host:  is not this machine's loopback name".
+    expect(browserRefusal({ origin: 'http://evil.example' }, [])).toBe('Origin: http://evil.example');
+    expect(browserRefusal({ 'sec-fetch-site': 'cross-site' }, [])).toBe('Sec-Fetch-Site: cross-site');
+    expect(browserRefusal({ host: '' }, [])).toBe("Host: (empty) is not this machine's loopback name");
   });
 });
 

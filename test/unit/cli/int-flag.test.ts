@@ -2,9 +2,9 @@
  * intFlag: integer CLI flags in decimal digits (or scientific notation of an integer) within bounds; the message says
  * the bound that was broken, JavaScript's largest safe integer included.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { idFlag, intFlag, numberFlag } from '../../../services/cli/common.ts';
+import { choicesAnyCase, idFlag, intFlag, numberFlag } from '../../../services/cli/common.ts';
 
 describe('intFlag', () => {
   it('reads decimal digits within the bounds', () => {
@@ -53,5 +53,15 @@ describe('idFlag', () => {
     expect(() => chip('a\nb')).toThrow(new InvalidArgumentError('--chip must not hold control characters (a line break, a tab), got "a\\nb"'));
     // A right-to-left override reorders the message it is echoed in (a re-test: whatif --server "edge-02\u202e").
     expect(() => idFlag('--server')('edge-02\u202e')).toThrow(new InvalidArgumentError('--server must not hold bidirectional or line-separator marks, got U+202E'));
+  });
+});
+
+describe('choicesAnyCase', () => {
+  it('takes a choice in any case as the choice it spells, mixed-case ones too (a re-test: csvWithNames was refused)', () => {
+    const option = choicesAnyCase(new Option('--format <format>'), ['table', 'csv', 'csvWithNames']);
+    const parse = (v: string): unknown => option.parseArg!(v, undefined);
+    expect(['CSV', 'csv', 'Table', 'csvWithNames', 'CSVWITHNAMES', 'csvwithnames'].map(parse)).toEqual(['csv', 'csv', 'table', 'csvWithNames', 'csvWithNames', 'csvWithNames']);
+    expect(() => parse('xml')).toThrow(new InvalidArgumentError('Allowed choices are table, csv, csvWithNames.'));
+    expect(option.argChoices).toEqual(['table', 'csv', 'csvWithNames']);
   });
 });

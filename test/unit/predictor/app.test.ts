@@ -148,6 +148,7 @@ describe('POST /v1/predict', () => {
     ['blanks around the chip', { ...PREDICT_BODY, chip: ' jetson-agx-orin' }, '#/chip', /^expected an id without leading or trailing blanks, got " jetson-agx-orin"$/],
     // Quoted with what does not show escaped, as the CLI quotes it (a trial: "res<U+200B>net50" read as resnet50).
     ['a zero-width space in the model', { ...PREDICT_BODY, model: 'res\u200bnet50' }, '#/model', /^expected an id without characters that do not show, got "res\\u200bnet50"$/],
+    ['an unknown key with a zero-width space', { ...PREDICT_BODY, 'mod\u200bel': 1 }, '#/mod\u200bel', /^unknown key "mod\\u200bel"$/],
     ['not an object', [1, 2], '#', /expected object/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app, calls } = setup();
