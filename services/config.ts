@@ -335,10 +335,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
   }
   const e = values as Env;
   const ok = (...names: (keyof Env)[]): boolean => names.every((n) => !bad.has(n));
+  // Unset, the rebalance timeout follows a longer session timeout (a trial: a session timeout of 30 s alone was refused).
+  if (ok('EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS', 'EDGELAT_KAFKA_SESSION_TIMEOUT_MS') && given.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS === undefined) {
+    e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS = Math.max(e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS);
+  }
   if (ok('EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS', 'EDGELAT_KAFKA_SESSION_TIMEOUT_MS') && e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS < e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS) {
-    const rebalance = given.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS === undefined
-      ? `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS (unset: its default ${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS})`
-      : `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS}`;
+    const rebalance = `EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS}`;
     problems.push(`${rebalance} is less than EDGELAT_KAFKA_SESSION_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS}: a rebalance waits at least one session for a member to rejoin; set EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS=${e.EDGELAT_KAFKA_SESSION_TIMEOUT_MS} or more`);
   }
   if (ok('EDGELAT_KAFKA_SASL_MECHANISM') && e.EDGELAT_KAFKA_SASL_MECHANISM && !(e.EDGELAT_KAFKA_SASL_USERNAME && e.EDGELAT_KAFKA_SASL_PASSWORD)) {
@@ -442,7 +444,7 @@ function warnOnce(line: string): void {
 function unusedSettingsWarning(given: Readonly<Record<string, string | undefined>>, e: { EDGELAT_KAFKA_BROKERS?: string; EDGELAT_CLICKHOUSE_URL?: string; EDGELAT_RETRAIN_CRON?: string }, warn: (line: string) => void): void {
   const set = (prefix: string, but: string[]) => Object.keys(given).filter((k) => k.startsWith(prefix) && !but.includes(k) && given[k] !== undefined).sort();
   const kafka = e.EDGELAT_KAFKA_BROKERS ? [] : set('EDGELAT_KAFKA_', ['EDGELAT_KAFKA_BROKERS']);
-  if (kafka.length > 0) warn(`${kafka.join(', ')} ${kafka.length > 1 ? 'are' : 'is'} set, but EDGELAT_KAFKA_BROKERS is not: ${kafka.length > 1 ? 'they do' : 'it does'} nothing (the in-process log runs)`);
+  if (kafka.length > 0) warn(`${kafka.join(', ')} ${kafka.length > 1 ? 'are' : 'is'} set, but EDGELAT_KAFKA_BROKERS is not: ${kafka.length > 1 ? 'they do' : 'it does'} nothing (a command that uses an event log runs the in-process one)`);
   const clickhouse = e.EDGELAT_CLICKHOUSE_URL ? [] : set('EDGELAT_CLICKHOUSE_', ['EDGELAT_CLICKHOUSE_URL']);
   if (clickhouse.length > 0) warn(`${clickhouse.join(', ')} ${clickhouse.length > 1 ? 'are' : 'is'} set, but EDGELAT_CLICKHOUSE_URL is not: the embedded warehouse takes no login (${clickhouse.length > 1 ? 'they do' : 'it does'} nothing)`);
   // The window and the pruning are the schedule's (a trial set EDGELAT_RETRAIN_KEEP alone and heard nothing).

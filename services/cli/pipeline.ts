@@ -12,6 +12,7 @@ import { partitionKey, type EventLog, type TopicPartition } from '../eventlog/ty
 import type { ConfluentWireEventLog } from '../eventlog/confluent-wire.ts';
 import type { Reassignment, RetentionGap } from '../eventlog/kafka-consumer.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
+import { historyLength } from '../../pipelines/alerts/alert-state.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import type { KafkaEventLog as KafkaLog } from '../eventlog/kafka.ts';
 import { checkWebhookUrl } from './common.ts';
@@ -400,7 +401,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
     const gaps = kafkaLogs.flatMap((l) => l.retentionGaps());
     if (gaps.length > 0) {
       // Not an error of the run, but its output misses input: a bounded job says so with its exit code.
-      process.stderr.write(retentionLossText(gaps, config.kafka.groupPrefix));
+      process.stderr.write(retentionLossText(gaps, config.kafka.groupPrefix, correlationCommitLagMs(config)));
       if (opts.untilEnd) process.exitCode = 3;
     }
   } catch (error) {
@@ -556,9 +557,10 @@ const GROUP_OUTPUT: Readonly<Record<string, string>> = {
  * its reads, had lost records, and every table was whole).
  * @param gaps    Retention gaps met by the run's consumer groups (offsets [from, to)).
  * @param prefix  The groups' prefix (EDGELAT_KAFKA_GROUP_PREFIX).
+ * @param behindMs  Event time the correlation group commits behind its reads, ms ({@link correlationCommitLagMs}).
  * @returns One line ending in a newline.
  */
-export function retentionLossText(gaps: readonly RetentionGap[], prefix: string): string {
+export function retentionLossText(gaps: readonly RetentionGap[], prefix: string, behindMs: number): string {
   const lost = lostRanges(gaps);
   const n = lost.reduce((k, g) => k + g.to - g.from, 0);
   const where = lost.slice(0, 5).map((g) => `${g.topic}:${g.partition} [${g.from}, ${g.to})`).join(', ');
@@ -568,7 +570,16 @@ export function retentionLossText(gaps: readonly RetentionGap[], prefix: string)
     return `${group} lost ${count}${output ? `: ${output}` : ''}`;
   });
   return `edgelat: ${n} input records were deleted by retention before this run read them: ${where}${lost.length > 5 ? ` and ${lost.length - 5} more ranges` : ''}; `
-    + `${groups.join('; ')} (keep the topics' retention longer than the pipeline's longest pause plus the event time the correlation group commits behind its reads, EDGELAT_WINDOW_SIZE_MS + EDGELAT_ALERT_LOOKBACK × EDGELAT_WINDOW_SLIDE_MS, 15 min by default; or run the pipeline closer behind the producers)\n`;
+    + `${groups.join('; ')} (keep the topics' retention longer than the pipeline's longest pause plus the event time the correlation group commits behind its reads, EDGELAT_WINDOW_SIZE_MS + (2 × EDGELAT_ALERT_LOOKBACK + EDGELAT_ALERT_CLEAR_AFTER − 2) × EDGELAT_WINDOW_SLIDE_MS: ${Number((behindMs / 60_000).toFixed(1))} min here; or run the pipeline closer behind the producers)\n`;
+}
+
+/**
+ * Event time the correlation group commits behind its reads, ms: one window and the alert history its states read
+ * (alert-state.ts `historyLength`, 2·lookback + clearAfter − 2 slides): 25.5 min at the defaults (a trial measured
+ * 25.44 min where the text said 15).
+ */
+export function correlationCommitLagMs(config: Pick<EdgelatConfig, 'windowSizeMs' | 'windowSlideMs' | 'alerts'>): number {
+  return config.windowSizeMs + historyLength(config.alerts) * config.windowSlideMs;
 }
 
 /**
