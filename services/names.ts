@@ -50,6 +50,20 @@ function prefixDistance(given: string, name: string): number {
 }
 
 /**
+ * The ids whose other names (the chip catalog's `names`: "BCM2711 4x Cortex-A72 (Raspberry Pi 4)", "Jetson AGX Orin
+ * 64GB") hold `given`, compared in lower case without blanks or punctuation, at least 3 letters or digits of it, or
+ * hold it whole: a chip asked for by its product name (a re-test: "Raspberry Pi 4" and raspberrypi4 suggested apple-m1
+ * first). In the given order; [] when none does.
+ * @param entries  Each id with its other names.
+ */
+export function idsNamed(given: string, entries: readonly { id: string; names: readonly string[] }[]): string[] {
+  const fold = (t: string): string => t.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  const g = fold(given);
+  if (g.length < 3) return [];
+  return entries.filter((e) => e.names.some((n) => fold(n).includes(g))).map((e) => e.id);
+}
+
+/**
  * Items of a list as message text, JSON-quoted: at most `max`, then how many were left out (`"x1", "x2", … 49,998
  * more`). A trial's CSV header of 50,000 unknown columns made a 489 KB error line, cut at a pipe's 64 KiB before the
  * columns that were expected.

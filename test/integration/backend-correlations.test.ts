@@ -71,6 +71,22 @@ describe('backend correlations', () => {
     expect(named.chips.map((c) => [c.chip, c.evidence.kind])).toEqual([['gpu-a', 'benchmark']]);
     await expect(backend.recommend({ model: 'resnet50', slo, rps: 1, chips: ['gpu-a', 'raspi4'] })).rejects.toThrow(new NotFoundError(
       'unknown chip(s) "raspi4" (nearest: gpu-a): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
+    // A chip asked for by a name the catalog gives it is named first, as such (a re-test: "Jetson AGX Orin 64GB" was
+    // unknown with other chips suggested first). Its own database: the catalog of this one is the health test's.
+    const own = await createTestDatabase('aliases');
+    try {
+      await own.insert(`${own.database}.chips`, [
+        { chip: 'abc-board', kind: 'gpu', vendor: 'V', names: ['ABC X1 Module 64GB'] },
+        { chip: 'gpu-b', kind: 'gpu', vendor: 'V', names: ['ABC X1 Module 64GB (Board Y)'] },
+        { chip: 'zz-npu', kind: 'npu', vendor: 'V', names: [] },
+      ]);
+      await own.insert(`${own.database}.benchmark_latency`, [{ source: 'mlperf', model_id: 'resnet50', device: 'd', chip: 'gpu-b', batch: 1, scenario: 'SingleStream', percentile: 0.9, latency_ms: 5, system: 'v4.1/closed/S/a' }]);
+      const aliased = createBackend({ warehouse: own, registry: new ModelRegistry(own, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
+      await expect(aliased.recommend({ model: 'resnet50', slo, rps: 1, chips: ['abc x1 module 64gb'] })).rejects.toThrow(new NotFoundError(
+        'unknown chip(s) "abc x1 module 64gb" (a name of abc-board, gpu-b in the chip catalog; nearest: zz-npu): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
+    } finally {
+      await own.close();
+    }
   });
 
   it('pages: limit and next_offset walk every matching window once, in order; metric filters; an unknown metric is a 404 (a trial: 100 of 19,845 windows, no way past them)', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { byCodeUnits, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
+import { byCodeUnits, idsNamed, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('similarNames', () => {
@@ -39,6 +39,18 @@ describe('nearestNames', () => {
     expect(nearestNames('raspi4', catalog, 2)).toBe('rpi4-cortex-a72, hailo-8, … 7 more');
     // A start further off than a third of the given text is not read so: "zzzpi4" is 3 from "rpi4" (limit 2).
     expect(nearestNames('zzzpi4', catalog, 1)).not.toMatch(/^rpi4/);
+  });
+
+  it('idsNamed: the ids whose other names hold the given text, compared without case, blanks or punctuation (3 or more letters or digits)', () => {
+    const catalog = [
+      { id: 'rpi4-cortex-a72', names: ['BCM2711 4x Cortex-A72 (Raspberry Pi 4)', 'arm-cortex-a72x4'] },
+      { id: 'jetson-agx-orin', names: ['Jetson AGX Orin 64GB'] },
+      { id: 'apple-m1', names: [] },
+    ];
+    expect([idsNamed('Raspberry Pi 4', catalog), idsNamed('raspberrypi4', catalog), idsNamed('raspberry-pi-4', catalog)]).toEqual([['rpi4-cortex-a72'], ['rpi4-cortex-a72'], ['rpi4-cortex-a72']]);
+    expect(idsNamed('jetson agx orin 64gb', catalog)).toEqual(['jetson-agx-orin']);
+    // Too short to tell (a4 is in "a72x4"), or held by none.
+    expect([idsNamed('a4', catalog), idsNamed('xavier', catalog)]).toEqual([[], []]);
   });
 
   it('lists every name when they fit, ties in the given order', () => {
