@@ -13,7 +13,7 @@ import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoChampionError, NoEvidenceError, type PredictResponse } from './types.ts';
-import { nearestNames, shellWord } from '../names.ts';
+import { idsNamed, nearestNames, shellWord } from '../names.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0: the lowest load; the total still carries the waits of the lowest gpu_util decile), input size in bytes. */
 export interface LatencyRequest {
@@ -76,6 +76,8 @@ export class LatencyPredictor {
   /** Per chip: the least-squares slope of i/o against input size over its ok requests, ms per byte (≥ 0). */
   private ioMsPerByte = new Map<string, number>();
   private catalog = new Set<string>();
+  /** The chip catalog's ids with their other names (`chips.names`), for an unknown chip's message. */
+  private catalogNames: { id: string; names: string[] }[] = [];
   private loading: Promise<void> | null = null;
 
   /**
@@ -124,7 +126,8 @@ export class LatencyPredictor {
       // The busiest minute of each server (tumbling minutes by event time), per chip: a rate carried, not a burst.
       const sustained = await this.warehouse.query<{ chip: string; rps: number }>(
         `SELECT chip, max(n) / 60 AS rps FROM (SELECT chip, edge_server_id, toStartOfMinute(ts) AS minute, count() AS n FROM ${this.warehouse.database}.inference_enriched GROUP BY chip, edge_server_id, minute) GROUP BY chip`);
-      const catalog = new Set((await this.warehouse.query<{ c: string }>(`SELECT DISTINCT chip AS c FROM ${this.warehouse.database}.chips`)).map((r) => r.c));
+      const catalogRows = await this.warehouse.query<{ c: string; names: string[] }>(`SELECT chip AS c, names FROM ${this.warehouse.database}.chips FINAL ORDER BY chip`);
+      const catalog = new Set(catalogRows.map((r) => r.c));
       // Everything read: swapped in at once, with no await between.
       const retired = [...this.champions].filter(([kind, old]) => next.get(kind) !== old).map(([, old]) => old.scorer);
       this.champions = next;
@@ -145,6 +148,7 @@ export class LatencyPredictor {
       this.inputBytesMax = new Map(chips.map((r) => [String(r.chip), Number(r.input_bytes_max)]));
       this.ioMsPerByte = new Map(chips.map((r) => [String(r.chip), Number.isFinite(Number(r.io_ms_per_byte)) ? Math.max(Number(r.io_ms_per_byte), 0) : 0]));
       this.catalog = catalog;
+      this.catalogNames = catalogRows.map((r) => ({ id: r.c, names: r.names ?? [] }));
       this.inputBytes.clear();
       this.loadedAtMs = this.now();
       this.refreshError = null;
@@ -254,7 +258,10 @@ export class LatencyPredictor {
       }
       if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');
       if (!allChips.includes(req.chip)) {
-        const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but` : `unknown chip ${JSON.stringify(req.chip)}:`;
+        // A chip asked for by a name the catalog gives it is said to be that chip (a re-test: "Jetson AGX Orin 64GB").
+        const named = idsNamed(req.chip, this.catalogNames).slice(0, 3);
+        const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but`
+          : `unknown chip ${JSON.stringify(req.chip)}${named.length > 0 ? ` (a name of ${named.join(', ')} in the chip catalog)` : ''}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         // And how to give it the prior: MLPerf's runs files hold p50 too, which the SingleStream format imports (a trial
         // built that file by hand to predict on five MLPerf chips).
