@@ -131,7 +131,8 @@ import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../schemas/id-text.
  * "argument 'resnet50<ESC>[31m' is invalid" coloured the terminal red.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE_ALL, (c) => (c === '\n' || c === '\t' ? c : printable(c)));
+  // What does not show too (a re-test: commander's "argument 'res<U+200B>net50' is invalid" read as resnet50).
+  return showInvisible(text.replace(UNSAFE_ALL, (c) => (c === '\n' || c === '\t' ? c : printable(c))));
 }
 
 /** `U+202E` for a character (its code point, 4 hex digits at least). */

@@ -388,7 +388,7 @@ pipelineCommand
 
 const benchmarkFileOptions = (cmd: Command, formats = ['help', 'mlperf', 'singlestream'], what = 'benchmark table format'): Command => {
   cmd
-    .addOption(required(new Option('--format <format>', what).choices(formats)))
+    .addOption(required(choicesAnyCase(new Option('--format <format>', what), formats)))
     .option('--architectures <file>', 'help: architectures.csv (arch_idx, op per edge/layer, op counts)')
     .option('--latency <files...>', 'help: latency_*.csv (arch_idx, one column per device, ms)');
   if (formats.includes('mlperf')) {

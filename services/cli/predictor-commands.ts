@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/types.ts';
-import { assertReadableFile, dimFlag, idFlag, idListFlag, intFlag, LOCKED_HELP, numberFlag } from './common.ts';
+import { assertReadableFile, choicesAnyCase, dimFlag, idFlag, idListFlag, intFlag, LOCKED_HELP, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
 // The actions load what they run (the warehouse, the recommender, the profiler) when they run: start-up loads only the flags.
@@ -36,7 +36,7 @@ export function registerPredictorCommands(program: Command): void {
     .addOption(new Option('--slo-p90-ms <ms>', 'latency objective: p90 at most this, ms (or --slo-p99-ms)').argParser(numberFlag('--slo-p90-ms', 0, false, MAX_SLO_MS)))
     .addOption(new Option('--rps <requests/s>', `expected load of the model, requests/s: 0, or ${MIN_RPS}..${MAX_LOAD} (at 0 the cost is priced at the highest load within the SLO)`).default(1).argParser(rpsFlag))
     .addOption(new Option('--chips <ids>', 'candidate chips, comma-separated (blanks around a comma are ignored), repeatable (default: every chip in the catalog, the fleet or a benchmark)').argParser(idListFlag('--chips', 'chip')))
-    .addOption(new Option('--objective <what>', 'order of the chips that meet the SLO').choices(['latency', 'cost']).default('latency'))
+    .addOption(choicesAnyCase(new Option('--objective <what>', 'order of the chips that meet the SLO'), ['latency', 'cost']).default('latency'))
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
     .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim (repeatable), e.g. seq=128').argParser(dimFlag))
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)

@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
-import { idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
+import { choicesAnyCase, idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
 
@@ -35,7 +35,7 @@ export function registerReportCommands(program: Command): void {
     .option('--server <id>', 'only this edge server', idFlag('--server'))
     .option('--model <id>', 'only this model', idFlag('--model'))
     .option('--chip <id>', 'only this chip', idFlag('--chip'))
-    .addOption(new Option('--metric <column>', 'load metric to bucket by').choices([...LOAD_METRICS]).default('cpu_util'))
+    .addOption(choicesAnyCase(new Option('--metric <column>', 'load metric to bucket by'), [...LOAD_METRICS]).default('cpu_util'))
     .addOption(new Option('--bucket-width <w>', 'fixed load bins of this width instead of deciles (e.g. 0.1 for a utilisation)').argParser(numberFlag('--bucket-width', 0)))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective, ms (> 0, at most 1e9, as every command takes it): adds the SLO knee (lowest load bucket of at least 100 requests whose p99 exceeds it) and a rule on the charts').default(50).argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .option('--quiet', 'do not print the summary', false)

@@ -15,7 +15,7 @@ import { pendingMigrations } from '../warehouse/migrations.ts';
 import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
 import { gatherCandidates, type BenchmarkPredictor } from './candidates.ts';
-import { isHelpModel, knownChips, knownModels, loadCatalog } from './evidence.ts';
+import { catalogNameClause, isHelpModel, knownChips, knownModels, loadCatalog } from './evidence.ts';
 import { idsNamed, nearestNames, quoteName, someQuoted } from '../names.ts';
 import { recommendChips } from './recommend.ts';
 import { cachedBenchmarkPredictor } from './benchmark-predictor.ts';
@@ -135,9 +135,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
           // names hold it first, said so (a re-test: "Raspberry Pi 4" suggested apple-m1 first).
           const catalog = (await loadCatalog(w)).map((c) => ({ id: c.chip, names: c.names }));
           const shown = unknown.slice(0, UNKNOWN_CHIPS_SHOWN).map((c) => {
-            const named = idsNamed(c, catalog).filter((id) => known.has(id)).slice(0, 3);
+            const named = idsNamed(c, catalog).filter((id) => known.has(id));
             const rest = rankable.filter((id) => !named.includes(id));
-            return `${quoteName(c)} (${named.length > 0 ? `a name of ${named.join(', ')} in the chip catalog; ` : ''}nearest: ${nearestNames(c, rest, 4)})`;
+            const clause = catalogNameClause(named);
+            return `${quoteName(c)} (${clause === null ? '' : `${clause}; `}nearest: ${nearestNames(c, rest, 4)})`;
           }).join(', ');
           const more = unknown.length > UNKNOWN_CHIPS_SHOWN ? ` and ${unknown.length - UNKNOWN_CHIPS_SHOWN} more` : '';
           throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know ${unknown.length === 1 ? 'it' : 'them'}`, 'chips');

@@ -20,6 +20,7 @@ import { msToDateTime64, type Warehouse } from '../warehouse/types.ts';
 import type { ChipInfo, ShadowEvidence } from './types.ts';
 import type { FleetIo } from './gate-factor.ts';
 import { currentBenchmarkRow, USABLE_BENCHMARK_ROW } from '../model/benchmark-rows.ts';
+import { idsNamed } from '../names.ts';
 
 export { currentBenchmarkRow, USABLE_BENCHMARK_ROW };
 
@@ -138,6 +139,21 @@ export interface BenchmarkPair {
 
 const num = (v: unknown): number => Number(v);
 const nullable = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * The clause for a chip id nothing knows that the chip catalog's names of a chip hold ({@link idsNamed}), e.g.
+ * `found in the chip catalog's names of jetson-agx-orin`, or null (a re-test: "Jetson AGX Orin 64GB", a name of the
+ * catalog, was an unknown chip with other chips suggested).
+ * @param named  The chip ids whose names hold it (at most 3 are named).
+ */
+export function catalogNameClause(named: readonly string[]): string | null {
+  return named.length === 0 ? null : `found in the chip catalog's names of ${named.slice(0, 3).join(', ')}${named.length > 3 ? ` and ${named.length - 3} more` : ''}`;
+}
+
+/** The chips whose catalog names hold `chip` (names.ts {@link idsNamed}), read from table `chips`. */
+export async function chipsNamed(w: Warehouse, chip: string): Promise<string[]> {
+  return idsNamed(chip, (await loadCatalog(w)).map((c) => ({ id: c.chip, names: c.names })));
+}
 
 /** Read the chip catalog (table `chips`), sorted by id. */
 export async function loadCatalog(w: Warehouse): Promise<ChipInfo[]> {

@@ -42,7 +42,7 @@
  */
 import type { Warehouse } from '../warehouse/types.ts';
 import { REFERENCE_MACS } from './candidates.ts';
-import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
+import { benchmarkPointsSql, benchmarkSpread, catalogNameClause, chipsNamed, commonBenchmark, knownChips, loadIoMedians, type BenchmarkPoint } from './evidence.ts';
 import { combineAnswers, FLEET_SD_DAYS, idProblem, gateServer, type CandidateDay, type DaySeries, type ServerGate, type WorkersOfChip } from './gate.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES, type GateAnswer, type GateOptions } from './gate-options.ts';
 import type { ShadowEvidence, FleetMedian } from './gate-factor.ts';
@@ -158,7 +158,8 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
-    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');
+    const clause = catalogNameClause(await chipsNamed(w, req.chip));
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');
   }
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,

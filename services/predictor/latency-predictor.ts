@@ -14,6 +14,7 @@ import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoChampionError, NoEvidenceError, type PredictResponse } from './types.ts';
 import { idsNamed, nearestNames, shellWord } from '../names.ts';
+import { catalogNameClause } from './evidence.ts';
 
 /** A prediction request: load values by LoadSample field (unset = 0: the lowest load; the total still carries the waits of the lowest gpu_util decile), input size in bytes. */
 export interface LatencyRequest {
@@ -259,9 +260,9 @@ export class LatencyPredictor {
       if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');
       if (!allChips.includes(req.chip)) {
         // A chip asked for by a name the catalog gives it is said to be that chip (a re-test: "Jetson AGX Orin 64GB").
-        const named = idsNamed(req.chip, this.catalogNames).slice(0, 3);
+        const clause = catalogNameClause(idsNamed(req.chip, this.catalogNames));
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but`
-          : `unknown chip ${JSON.stringify(req.chip)}${named.length > 0 ? ` (a name of ${named.join(', ')} in the chip catalog)` : ''}:`;
+          : `unknown chip ${JSON.stringify(req.chip)}${clause === null ? '' : ` (${clause})`}:`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         // And how to give it the prior: MLPerf's runs files hold p50 too, which the SingleStream format imports (a trial
         // built that file by hand to predict on five MLPerf chips).

@@ -29,7 +29,7 @@
  */
 import { busiestUtilisation, traceIdleGapMs, replayWithContention, spreadAboutMedian, benchmarkSpreadRatio, spreadRatio, startedUnder } from './gate-replay.ts';
 import { deviceLoadSensitivity, ownLoadSensitivity, type LoadSensitivity } from './load-sensitivity.ts';
-import { benchmarkPointsSql, benchmarkSpread, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
+import { benchmarkPointsSql, benchmarkSpread, catalogNameClause, chipsNamed, commonBenchmark, evidenceOnChips, knownChips, loadIoMedians, MIN_MEDIAN_REQUESTS, type BenchmarkPoint } from './evidence.ts';
 import { ioMapAcrossChips, ioMapText, type FleetIo, ioUnchanged } from './gate-factor.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoDataYetError, NoEvidenceError } from './types.ts';
@@ -270,7 +270,10 @@ const UNLOADED_UTIL = 0.15;
 export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: string): Promise<ChipSwap> {
   const db = w.database;
   const chips = await knownChips(w);
-  if (!chips.includes(chip)) throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (nearest known: ${nearestNames(chip, chips)}; all: \`edgelat chips list\`)`);
+  if (!chips.includes(chip)) {
+    const clause = catalogNameClause(await chipsNamed(w, chip));
+    throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(chip, chips)}; all: \`edgelat chips list\`)`);
+  }
   const models = [...new Set(o.model)];
   const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number; c90: number }>(
     `SELECT chip, model_id, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS c,

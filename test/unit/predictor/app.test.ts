@@ -156,7 +156,8 @@ describe('POST /v1/predict', () => {
     // One error per field (a trial: input_bytes 1e300 broke two bounds and was reported twice).
     expect(problem.errors.filter((e: { path: string }) => e.path === path)).toHaveLength(1);
     expect(problem.errors).toContainEqual({ path, message: expect.stringMatching(message) });
-    expect(problem.detail).toContain(path);
+    // The detail is for a person: a key's pointer there has what does not show escaped (errors[].path keeps it as sent).
+    expect(problem.detail).toContain(path.replaceAll('\u200b', '\\u200b'));
     expect(calls).toEqual([]);
   });
 
