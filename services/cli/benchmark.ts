@@ -3,6 +3,7 @@
  * (HELP, MLPerf) into the warehouse, and the latency model's evaluation on
  * them (issue 4 build items 1 and 8).
  */
+import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
@@ -11,7 +12,7 @@ import { helpBatchOf, HelpCoverageError, parseHelp, quoteValue, QUOTED_VALUE_MAX
 import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { assertReadableFile, readInputText } from './common.ts';
+import { assertReadableFile, IMPORT_FILE_LIMIT_BYTES, readInputText } from './common.ts';
 import { printable, similarNames, visibleQuote } from '../names.ts';
 import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
@@ -52,12 +53,21 @@ export function refuseOtherFormatFlags(opts: BenchmarkFileOptions): void {
 }
 
 /**
- * Check the files the format's flags name can be read, before `import benchmark` opens the warehouse.
- * @throws {UsageError} `--runs r.csv: no such file` (and the other reasons of {@link assertReadableFile}).
+ * Check the files the format's flags name can be read, and are at most {@link IMPORT_FILE_LIMIT_BYTES} in all, before
+ * `import benchmark` opens the warehouse (a trial: three files of 63 MB each ran out of heap, then hung; one import
+ * holds some 40 bytes of memory a byte of CSV).
+ * @throws {UsageError} `--runs r.csv: no such file` (and the other reasons of {@link assertReadableFile}), or the total.
  */
 export function checkBenchmarkFiles(opts: BenchmarkFileOptions): void {
+  let total = 0;
   for (const key of FORMAT_FLAGS[opts.format] ?? []) {
-    for (const path of [opts[key] ?? []].flat()) assertReadableFile(path, `--${key} ${path}`);
+    for (const path of [opts[key] ?? []].flat()) {
+      assertReadableFile(path, `--${key} ${path}`);
+      total += statSync(path).size;
+    }
+  }
+  if (total > IMPORT_FILE_LIMIT_BYTES) {
+    throw new UsageError(`the files total ${total.toLocaleString('en-US')} bytes, more than the limit of ${IMPORT_FILE_LIMIT_BYTES.toLocaleString('en-US')} (64 MiB) for one import: import them in several runs (an import adds to what is stored)`);
   }
 }
 

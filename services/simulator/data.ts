@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertColumnsOnce, moreCellsHint, parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
+import { assertCsvText, moreCellsHint, parseCsvRecordLines, parseCsvRecords, unclosedQuoteMessage } from './csv.ts';
 import { calendarDateProblem } from '../calendar-date.ts';
 
 /** File names of the trace cut, read in this order and merged. */
@@ -67,6 +67,12 @@ export const MAX_CONTEXT_TOKENS = 2 ** 31 - 1;
 /** Shortest span from a trace's first request to its last, ms: it is looped over the run. */
 export const MIN_TRACE_SPAN_MS = 1000;
 
+/**
+ * Largest total size of the trace files of one run, bytes (32 MiB, some 700,000 requests; the 2023 Azure traces are
+ * 0.3 and 0.7 MB): reading takes some 45 bytes of memory a byte of CSV (a trial: 157 MB ran out of heap, exit 134).
+ */
+export const TRACE_FILES_LIMIT_BYTES = 32 * 1024 * 1024;
+
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/;
 const dayCache = new Map<string, number>();
 
@@ -81,7 +87,9 @@ function parseTraceTimestamp(s: string): number {
   if (problem !== null) throw new RangeError(`bad trace TIMESTAMP ${JSON.stringify(s)}: ${problem}`);
   let dayMs = dayCache.get(day);
   if (dayMs === undefined) {
-    dayMs = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    // setUTCFullYear, not Date.UTC: that reads years 0–99 as 1900–1999 (a trial: 0099-12-31 and 0100-01-01 were
+    // 1,900 years apart).
+    dayMs = new Date(0).setUTCFullYear(+m[1], +m[2] - 1, +m[3]);
     dayCache.set(day, dayMs);
   }
   const frac = m[7] === undefined ? 0 : Number(m[7]) * 1000;
@@ -107,27 +115,53 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   const cached = traceCache.get(key);
   if (cached !== undefined) return cached;
   const rows: { t: number; tokens: number }[] = [];
+  // Each file once (a trial: a file given twice doubled every request, without a word), checked before any is read.
+  if (files?.some((f) => f.trim() === '')) throw new RangeError('trace file "": an empty file name');
+  let total = 0;
+  const seen = new Map<string, string>();
   for (const p of paths) {
     if (!fs.existsSync(p)) throw new RangeError(`trace file missing: ${JSON.stringify(p)}`);
-    if (!fs.statSync(p).isFile()) throw new RangeError(`trace file ${JSON.stringify(p)} is ${fs.statSync(p).isDirectory() ? 'a directory' : 'not a regular file'}: give the trace's CSV files`);
-    const { header, rows: records } = parseCsvRecordLines(fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, ''));
-    if (records.length > 0 && !(header.includes('TIMESTAMP') && header.includes('ContextTokens'))) {
-      throw new RangeError(`${JSON.stringify(p)}: expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${header.map((c) => JSON.stringify(c)).join(', ')}`);
+    const stat = fs.statSync(p);
+    if (!stat.isFile()) throw new RangeError(`trace file ${JSON.stringify(p)} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}: give the trace's CSV files`);
+    const real = fs.realpathSync(p);
+    if (seen.has(real)) throw new RangeError(`trace file ${JSON.stringify(p)} is given twice${seen.get(real) === p ? '' : ` (as ${JSON.stringify(seen.get(real))} too)`}: give each file once (each would add its requests again)`);
+    seen.set(real, p);
+    total += stat.size;
+  }
+  if (total > TRACE_FILES_LIMIT_BYTES) {
+    throw new RangeError(`trace files of ${total.toLocaleString('en-US')} bytes in all, more than the limit of ${TRACE_FILES_LIMIT_BYTES.toLocaleString('en-US')} (32 MiB, some 700,000 requests; the 2023 Azure traces are 0.3 and 0.7 MB): give a cut of the trace (it is looped over the run)`);
+  }
+  for (const p of paths) {
+    const text = fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, '');
+    // What the importers refuse, refused here too (a trial: a file of CR-only line ends read as one header line, and its 100
+    // requests were dropped without a word; UTF-16 and gzip files were quoted as bytes).
+    assertCsvText(JSON.stringify(p), text);
+    const { header, rows: records } = parseCsvRecordLines(text);
+    // The columns in any case, as the catalog import takes them (a trial: `timestamp,contexttokens` was refused).
+    const column = (name: string): string | undefined => header.find((h) => h.toLowerCase() === name.toLowerCase());
+    const [tsColumn, tokensColumn] = [column('TIMESTAMP'), column('ContextTokens')];
+    if (tsColumn === undefined || tokensColumn === undefined) {
+      throw new RangeError(`${JSON.stringify(p)}: ${header.join('') === '' ? 'empty' : `expected the Azure LLM inference trace's columns TIMESTAMP and ContextTokens, got ${header.map((c) => JSON.stringify(c)).join(', ')}`}`);
     }
     // A column named twice: which is the request's? (the later one had silently won; the importers refuse it too)
-    assertColumnsOnce(JSON.stringify(p), header);
+    // In any case too: `TIMESTAMP` and `timestamp` are one column.
+    const lower = header.map((h) => h.toLowerCase());
+    const twice = [...new Set(header.filter((h, i) => h !== '' && lower.indexOf(lower[i]!) !== i))];
+    if (twice.length > 0) throw new RangeError(`${JSON.stringify(p)}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
+    // A file without a request adds nothing: a mistake, said (a trial: a header-only file was merged without a word).
+    if (records.length === 0) throw new RangeError(`${JSON.stringify(p)}: no request (a header only)`);
     for (const r of records) {
       if (r.unclosed) throw new RangeError(`${JSON.stringify(p)}: ${unclosedQuoteMessage(r)}`);
       const where = `${JSON.stringify(p)} line ${r.line}`;
       // A row of another width than the header: `1,234` unquoted is two cells, and the columns after it shift.
       if (r.cells.length !== header.length) throw new RangeError(`${where}: expected ${header.length} cells as the header, got ${r.cells.length}${moreCellsHint(header.length, r.cells.length)}`);
-      const text = r.record.ContextTokens!;
+      const text = r.record[tokensColumn]!;
       const tokens = Number(text);
       // At most 2^31 − 1: the trace holds them as 32-bit integers (a re-test: 3,000,000,000 was read as −1,294,967,296).
       if (!/^\d+$/.test(text) || !(tokens <= MAX_CONTEXT_TOKENS)) throw new RangeError(`${where}: bad ContextTokens ${JSON.stringify(text)} (expected a whole number 0..${MAX_CONTEXT_TOKENS})`);
       let t: number;
       try {
-        t = parseTraceTimestamp(r.record.TIMESTAMP!);
+        t = parseTraceTimestamp(r.record[tsColumn]!);
       } catch (error) {
         throw new RangeError(`${where}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
       }

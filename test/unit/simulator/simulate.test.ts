@@ -352,4 +352,35 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     expect(() => loadArrivalTrace(DATA, [ts])).toThrow(/line 2: bad trace TIMESTAMP "2024-05-10T00:00:01Z" \(expected YYYY-MM-DD hh:mm:ss\[\.fraction\]\)$/);
     expect(() => normalizeSimConfig({ traceFiles: [] })).toThrow(/traceFiles/);
   });
+
+  it('refuses what the importers refuse, and what adds nothing or adds twice (a file-input trial)', () => {
+    const good = write('good.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.1,10\n2023-11-16 18:17:05.1,20\n');
+    // CR-only line ends had read as one header line: its 100 requests dropped without a word beside another file.
+    const cr = write('cr.csv', ['TIMESTAMP,ContextTokens', ...Array.from({ length: 100 }, (_, i) => `2023-11-16 18:17:${String(10 + (i % 40)).padStart(2, '0')}.1,${i}`)].join('\r'));
+    expect(() => loadArrivalTrace(DATA, [good, cr])).toThrow(`${JSON.stringify(cr)}: its lines end in CR alone: save it with LF (or CRLF) line ends`);
+    const utf16 = write('utf16.csv', '');
+    fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.1,10\n', 'utf16le')]));
+    expect(() => loadArrivalTrace(DATA, [utf16])).toThrow(`${JSON.stringify(utf16)}: not UTF-8 text (UTF-16?): save the file as UTF-8`);
+    // A header only, or nothing, beside a good file: said, not merged as nothing.
+    const head = write('head.csv', 'TIMESTAMP,ContextTokens\n');
+    expect(() => loadArrivalTrace(DATA, [good, head])).toThrow(`${JSON.stringify(head)}: no request (a header only)`);
+    const empty = write('empty.csv', '');
+    expect(() => loadArrivalTrace(DATA, [good, empty])).toThrow(`${JSON.stringify(empty)}: empty`);
+    // One file twice (its requests twice over), under two names too; an empty name (read as the current folder).
+    expect(() => loadArrivalTrace(DATA, [good, good])).toThrow(`trace file ${JSON.stringify(good)} is given twice: give each file once (each would add its requests again)`);
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    fs.symlinkSync(good, path.join(dir, 'sub', 'link.csv'));
+    expect(() => loadArrivalTrace(DATA, [good, path.join(dir, 'sub', 'link.csv')])).toThrow(`trace file ${JSON.stringify(path.join(dir, 'sub', 'link.csv'))} is given twice (as ${JSON.stringify(good)} too): give each file once`);
+    expect(() => loadArrivalTrace(DATA, [''])).toThrow('trace file "": an empty file name');
+    // Past 32 MiB in all: refused before anything is read (a trial: 157 MB ran out of heap).
+    const big = write('big.csv', '');
+    fs.truncateSync(big, 32 * 1024 * 1024 + 1);
+    expect(() => loadArrivalTrace(DATA, [big])).toThrow(/^trace files of 33,554,433 bytes in all, more than the limit of 33,554,432 \(32 MiB/);
+    // The columns in any case, as the catalog import takes them.
+    const lower = write('lower.csv', 'timestamp,contexttokens\n2023-11-16 18:17:03.1,10\n2023-11-16 18:17:05.1,20\n');
+    expect(loadArrivalTrace(DATA, [lower]).contextTokens).toEqual(Int32Array.from([10, 20]));
+    // Years 0–99 are those years, not 1900–1999 (a trial: 0099-12-31 and 0100-01-01 were 1,900 years apart).
+    const early = write('early.csv', 'TIMESTAMP,ContextTokens\n0099-12-31 23:59:59,1\n0100-01-01 00:00:00,2\n');
+    expect(Array.from(loadArrivalTrace(DATA, [early]).offsetMs)).toEqual([0, 1000]);
+  });
 });
