@@ -170,7 +170,8 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     // Every bad field of the line is reported, not the first only: one pass fixes the file.
     const before = problems.length;
     const base = stored.get(id);
-    const kind = cell('kind') || base?.kind || '';
+    // In any case, as the column names (a trial: `NPU` was refused).
+    const kind = cell('kind').toLowerCase() || base?.kind || '';
     if (!(KINDS as readonly string[]).includes(kind)) bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
     const vendor = cell('vendor') || base?.vendor || '';
     if (vendor === '') bad('vendor', '', `a new chip needs a vendor`);

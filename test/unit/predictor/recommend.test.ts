@@ -496,6 +496,8 @@ describe('mergeChipCatalog', () => {
     expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [3, 'kind', 'tpu'], [4, 'vendor', ''], [5, 'power_w', '-2'], [7, 'line', 'extra'], [8, 'chip', 'x4']]);
     expect(m.problems[1]!.message).toBe('expected one of cpu, gpu, npu, fpga, asic, got "tpu"');
     expect(m.rows.map((r) => [r.chip, r.power_w])).toEqual([['x4', 100]]);
+    // A kind in another case is that kind (a file-input trial: ` NPU ` was refused).
+    expect(mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor\ny1, NPU ,V\n' }, stored).rows.map((r) => [r.chip, r.kind])).toEqual([['y1', 'npu']]);
   });
 
   it('names a quote left open (a trial: 50 good chips after it were lost as "a truncated line"), and the real line after a multi-line cell', () => {
