@@ -4,12 +4,13 @@
  * format) is refused rather than ignored, and `max_query_size` in the URL lets a query over 256 KiB run.
  */
 import { mkdtempSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
 import { createSqlEndpoint, type SqlEndpoint } from '../../services/sql-endpoint/server.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 
 /** The endpoint's time limit in these tests, s: a KILL that hangs fails on it (TIMEOUT_EXCEEDED), well after the test's own wait. */
 const LIMIT_S = 20;
@@ -101,13 +102,7 @@ describe('health checks: GET / and /ping', () => {
 describe('requests no route sees', () => {
   it('answers CONNECT with a 405 exception (a re-test: the connection closed without a byte), and an HTTP/1.0 GET without Host', async () => {
     const { port } = endpoint.server.address() as AddressInfo;
-    const send = (request: string) => new Promise<string>((resolve, reject) => {
-      let text = '';
-      const socket = connect(port, '127.0.0.1', () => socket.write(request));
-      socket.on('data', (d) => { text += d.toString(); });
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const send = (request: string) => rawRequest(port, request);
     const [head, body] = (await send('CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n')).split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     expect(head).toContain('X-ClickHouse-Exception-Code: 36');

@@ -19,6 +19,7 @@ import { API_ROUTES } from '../../../services/predictor/schemas.ts';
 import type { GateReport } from '../../../services/predictor/gate-evidence.ts';
 import { ModelFileError, WarehouseError } from '../../../errors.ts';
 import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError, type ChipInfo, type CorrelationWindow, type ModelProfile, type PredictorBackend, type PredictResponse, type RecommendResponse } from '../../../services/predictor/types.ts';
+import { rawRequest } from '../../helpers/raw-http.ts';
 
 const PREDICTION: PredictResponse = {
   model: 'resnet50', chip: 'jetson-agx-orin', server: 'edge-eu-1', input_bytes: 602_112,
@@ -826,13 +827,7 @@ describe('GET routes', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const { port } = app.server.address() as AddressInfo;
-      const send = (request: string) => new Promise<string>((resolve, reject) => {
-        let text = '';
-        const socket = connect(port, '127.0.0.1', () => socket.write(request));
-        socket.on('data', (d) => { text += d.toString(); });
-        socket.on('end', () => resolve(text));
-        socket.on('error', reject);
-      });
+      const send = (request: string) => rawRequest(port, request);
       // A trial: CONNECT closed the connection with 0 bytes.
       const [head, body] = (await send('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n')).split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
@@ -851,13 +846,7 @@ describe('GET routes', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const { port } = app.server.address() as AddressInfo;
-      const raw = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        const socket = connect(port, '127.0.0.1', () => socket.write(`GET /v1/chips?x=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
-        socket.on('data', (d) => { text += d.toString(); });
-        socket.on('end', () => resolve(text));
-        socket.on('error', reject);
-      });
+      const raw = await rawRequest(port, `GET /v1/chips?x=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
       const [head, body] = raw.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large/);
       // With its charset, as Fastify's problem answers carry it (a trial: these alone had none).
