@@ -51,8 +51,8 @@ function prefixDistance(given: string, name: string): number {
 
 /**
  * The ids whose other names (the chip catalog's `names`: "BCM2711 4x Cortex-A72 (Raspberry Pi 4)", "Jetson AGX Orin
- * 64GB") hold `given`, compared in lower case without blanks or punctuation, at least 3 letters or digits of it, or
- * hold it whole: a chip asked for by its product name (a re-test: "Raspberry Pi 4" and raspberrypi4 suggested apple-m1
+ * 64GB") hold `given`, compared in lower case without blanks or punctuation (`given` of at least 3 letters or digits
+ * so): a chip asked for by its product name (a re-test: "Jetson AGX Orin 64GB" was unknown, other chips suggested
  * first). In the given order; [] when none does.
  * @param entries  Each id with its other names.
  */

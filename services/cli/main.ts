@@ -6,7 +6,7 @@ import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
 import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
-import { alertsWebhookOf, alertStatesFlag, choicesAnyCase, allowedHostsFlag, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
+import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, choicesAnyCase, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
 import { registerAlertCommands } from './alerts.ts';

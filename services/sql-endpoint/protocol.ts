@@ -273,8 +273,8 @@ export function isLoopbackHost(hostname: string): boolean {
  * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only
  * (curl, @clickhouse/client, BI servers: they send no `Origin` and no `Sec-Fetch-Site`).
  * - `Host` must name a loopback host (or one of `allowedHosts`): a web page whose name was made to
- *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there. A request with no Host, Origin or
- *   Sec-Fetch-Site (HTTP/1.0) is answered: a browser sends Host always.
+ *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there. A request with no Host (HTTP/1.0)
+ *   skips this check (a browser sends Host always); its Origin and Sec-Fetch-Site are checked.
  * - `Origin`, when sent, must be the endpoint's own (same port, a loopback name or the Host).
  * - `Sec-Fetch-Site`, when sent, must be `same-origin` or `none` (typed in the address bar).
  * @param headers       The request's headers (Node lower-cases the names).
