@@ -148,12 +148,12 @@ const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 const unicodeEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /**
- * Text from a file or the data made safe for a terminal and a one-line message: the characters of {@link UNSAFE} as
- * `\u` escapes. A trial's graph name held U+202E, a newline and NUL, printed raw (the first reverses the rest of the
- * line on screen).
+ * Text from a file or the data made safe for a terminal and a one-line message: the characters of {@link UNSAFE}, and
+ * those that do not show ({@link showInvisible}), as `\u` escapes. A trial's graph name held U+202E, a newline and NUL,
+ * printed raw (the first reverses the rest of the line on screen); a re-test's chips import quoted "npu<U+200B>" raw.
  */
 export function printable(text: string): string {
-  return text.replace(UNSAFE_ALL, unicodeEscape);
+  return showInvisible(text.replace(UNSAFE_ALL, unicodeEscape));
 }
 
 /**

@@ -528,7 +528,7 @@ export function required(option: Option): Option {
 }
 
 /**
- * `option.choices(values)`, but a value in another case is taken as the choice it spells (`--format CSV`: ClickHouse
+ * `option.choices(values)`, but a value in another case, or with blanks around it, is taken as the choice it spells (`--format CSV`: ClickHouse
  * spells its formats so; a trial was refused). The help lists the choices as commander's does.
  * @param values  The choices, as the option's value gives them (`csvWithNames`), no two alike but for case.
  * @throws {InvalidArgumentError} (when parsed) naming the choices, as commander's own does.
@@ -536,7 +536,7 @@ export function required(option: Option): Option {
 export function choicesAnyCase(option: Option, values: readonly string[]): Option {
   return option.choices(values).argParser((value: string) => {
     // A re-test: lower-casing the value alone left csvWithNames, a choice, refused in every spelling.
-    const choice = values.find((v) => v.toLowerCase() === value.toLowerCase());
+    const choice = values.find((v) => v.toLowerCase() === value.trim().toLowerCase());
     if (choice === undefined) throw new InvalidArgumentError(`Allowed choices are ${values.join(', ')}.`);
     return choice;
   });

@@ -159,7 +159,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
     const clause = catalogNameClause(await chipsNamed(w, req.chip));
-    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');
+    throw new NotFoundError(`chip: unknown chip ${JSON.stringify(req.chip)}: neither the fleet, the benchmarks nor the chip catalog know it${clause === null ? '' : ' as an id'} (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(req.chip, chips)}; all: \`edgelat chips list\`)`, 'chip');
   }
   const fleet = await w.query<FleetMedian>(
     `SELECT model_version AS version, chip, count() AS n, quantileExactLow(0.5)(io_ms) AS io, quantileExactLow(0.5)(compute_ms) AS compute,

@@ -272,7 +272,7 @@ export async function loadChipSwap(w: Warehouse, o: ServerObservations, chip: st
   const chips = await knownChips(w);
   if (!chips.includes(chip)) {
     const clause = catalogNameClause(await chipsNamed(w, chip));
-    throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(chip, chips)}; all: \`edgelat chips list\`)`);
+    throw new RangeError(`--chip: unknown chip ${JSON.stringify(chip)}: neither the fleet, the benchmarks nor the chip catalog know it${clause === null ? '' : ' as an id'} (${clause === null ? '' : `${clause}; `}nearest known: ${nearestNames(chip, chips)}; all: \`edgelat chips list\`)`);
   }
   const models = [...new Set(o.model)];
   const med = await w.query<{ chip: string; model_id: string; n: number; io: number; c: number; c90: number }>(

@@ -99,13 +99,15 @@ export function unclosedQuoteMessage(r: CsvRecord): string {
 }
 
 /**
- * Why a file's decoded text is not CSV an importer can read, or null: UTF-16 (NUL bytes between the letters, the
+ * Why a file's decoded text is not CSV an importer can read, or null: gzip, UTF-16 (NUL bytes between the letters, the
  * byte-order mark read as U+FFFD), or line ends of CR alone (classic Mac), which read as one long line whose header
  * ran into the first row (a trial: `unknown column(s) "price_per_hourzz-cr"`).
  * @param text  The file decoded as UTF-8.
  */
 export function csvTextProblem(text: string): string | null {
   const head = text.slice(0, 4096);
+  // gzip's magic bytes 1f 8b (0x8b is no UTF-8: U+FFFD): named, not read as CR-only or UTF-16 by chance (a re-test).
+  if (head.startsWith('\u001f\uFFFD')) return 'a gzip file: decompress it first (gunzip)';
   if (/^\uFFFD\uFFFD/.test(head) || (head.match(/\u0000/g)?.length ?? 0) > head.length / 4) return 'not UTF-8 text (UTF-16?): save the file as UTF-8';
   if (text.includes('\r') && !text.includes('\n')) return 'its lines end in CR alone: save it with LF (or CRLF) line ends';
   return null;

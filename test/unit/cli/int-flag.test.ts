@@ -60,7 +60,7 @@ describe('choicesAnyCase', () => {
   it('takes a choice in any case as the choice it spells, mixed-case ones too (a re-test: csvWithNames was refused)', () => {
     const option = choicesAnyCase(new Option('--format <format>'), ['table', 'csv', 'csvWithNames']);
     const parse = (v: string): unknown => option.parseArg!(v, undefined);
-    expect(['CSV', 'csv', 'Table', 'csvWithNames', 'CSVWITHNAMES', 'csvwithnames'].map(parse)).toEqual(['csv', 'csv', 'table', 'csvWithNames', 'csvWithNames', 'csvWithNames']);
+    expect(['CSV', 'csv', 'Table', 'csvWithNames', 'CSVWITHNAMES', 'csvwithnames', ' Csv '].map(parse)).toEqual(['csv', 'csv', 'table', 'csvWithNames', 'csvWithNames', 'csvWithNames', 'csv']);
     expect(() => parse('xml')).toThrow(new InvalidArgumentError('Allowed choices are table, csv, csvWithNames.'));
     expect(option.argChoices).toEqual(['table', 'csv', 'csvWithNames']);
   });

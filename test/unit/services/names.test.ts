@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { byCodeUnits, idsNamed, listedName, nearestNames, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
+import { byCodeUnits, idsNamed, listedName, nearestNames, printable, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('similarNames', () => {
@@ -141,5 +141,13 @@ describe('byCodeUnits', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LANG: 'da_DK.UTF-8', LC_ALL: 'da_DK.UTF-8' }, encoding: 'utf8' });
     // Danish collation puts "aa" (å) after "z": the locale took effect in the child, and byCodeUnits ignored it.
     expect(JSON.parse(out)).toEqual([['zz-npu', 'aa-npu'], ['aa-npu', 'zz-npu']]);
+  });
+});
+
+describe('printable', () => {
+  it('escapes what reorders a line and what does not show, and leaves other text as it is (a re-test: chips import quoted "npu<U+200B>" raw)', () => {
+    expect(printable('npu\u200b')).toBe('npu\\u200b');
+    expect(printable('a\u202eb\nc\u0000')).toBe('a\\u202eb\\u000ac\\u0000');
+    expect(printable('Jetson AGX Orin 64GB × 2 ≤ 5 ms é')).toBe('Jetson AGX Orin 64GB × 2 ≤ 5 ms é');
   });
 });

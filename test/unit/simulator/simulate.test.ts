@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceEvent, LoadSample } from '../../../schemas/types.ts';
@@ -361,6 +362,10 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     const utf16 = write('utf16.csv', '');
     fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.1,10\n', 'utf16le')]));
     expect(() => loadArrivalTrace(DATA, [utf16])).toThrow(`${JSON.stringify(utf16)}: not UTF-8 text (UTF-16?): save the file as UTF-8`);
+    // gzip named as such (a re-test: its bytes read as CR-only line ends or UTF-16, by chance).
+    const gz = write('gz.csv', '');
+    fs.writeFileSync(gz, zlib.gzipSync('TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.1,10\n2023-11-16 18:17:05.1,20\n'));
+    expect(() => loadArrivalTrace(DATA, [gz])).toThrow(`${JSON.stringify(gz)}: a gzip file: decompress it first (gunzip)`);
     // A header only, or nothing, beside a good file: said, not merged as nothing.
     const head = write('head.csv', 'TIMESTAMP,ContextTokens\n');
     expect(() => loadArrivalTrace(DATA, [good, head])).toThrow(`${JSON.stringify(head)}: no request (a header only)`);
