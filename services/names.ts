@@ -167,10 +167,11 @@ export function listedName(name: string): string {
 
 /**
  * A name quoted for a message: JSON, with what JSON leaves raw (DEL, C1, bidirectional marks, line separators) and the
- * characters that do not show ({@link showInvisible}) escaped too (a re-test: an unknown key "mod\u200bel" read as model).
+ * characters that do not show escaped too ({@link printable}; a re-test: an unknown key "mod\u200bel" read as model;
+ * a trial: "resnet<U+200B>50" read as resnet50).
  */
 export function quoteName(name: string): string {
-  return showInvisible(printable(JSON.stringify(name)));
+  return printable(JSON.stringify(name));
 }
 
 /**
@@ -195,7 +196,7 @@ export function idProblem(field: string, value: string): string | null {
   const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
   if (lone) return `${field}: expected an id of whole characters, got a lone UTF-16 surrogate ${codePoint(lone[0])} in ${JSON.stringify(value)}`;
   const hidden = INVISIBLE_OR_REPLACEMENT.exec(value);
-  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${visibleQuote(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
+  if (hidden) return `${field}: expected an id without characters that do not show, got ${codePoint(hidden[0])} in ${quoteName(value)}${hidden[0] === '\ufffd' ? ' (a byte that is not UTF-8?)' : ''}`;
   // One text in two spellings (é, or e and a combining accent) prints alike: ids are in NFC, as ingestion takes them.
   if (value.normalize('NFC') === value) return null;
   const combining = /\p{M}/u.exec(value);
@@ -205,18 +206,10 @@ export function idProblem(field: string, value: string): string | null {
 const INVISIBLE_ALL = new RegExp(INVISIBLE_OR_REPLACEMENT.source, 'gu');
 
 /**
- * A name quoted for a message ({@link quoteName}) with the characters that do not show escaped too (U+FFFD, which
- * shows, kept): raw, the quote reads as the name without them (a trial: "resnet​50" with U+200B read as resnet50).
- */
-export function visibleQuote(name: string): string {
-  return quoteName(name);
-}
-
-/**
  * Text with the characters that do not show (zero-width, variation selectors, tags, fillers; not U+FFFD, which shows)
  * as `\uXXXX` escapes, for a quote in a message (a trial: the API's "got "res​net50"" read as resnet50).
  */
-export function showInvisible(text: string): string {
+function showInvisible(text: string): string {
   return text.replace(INVISIBLE_ALL, (c) => (c === '\ufffd' ? c : unicodeEscape(c)));
 }
 

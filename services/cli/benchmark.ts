@@ -13,7 +13,7 @@ import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, IMPORT_FILE_LIMIT_BYTES, readInputText } from './common.ts';
-import { printable, similarNames, visibleQuote } from '../names.ts';
+import { printable, quoteName, similarNames } from '../names.ts';
 import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -223,7 +223,7 @@ export function newChipWarnings(rows: readonly { chip: string; model_id: string 
   for (const r of rows) if (!knownSet.has(r.chip)) fresh.set(r.chip, (fresh.get(r.chip) ?? new Set()).add(r.model_id));
   return [...fresh].flatMap(([chip, models]) => {
     const like = similarNames(chip, known);
-    return like.length === 0 ? [] : [`chip ${visibleQuote(chip)} (${models.size} model(s)) is new to this warehouse and like the known ${like.slice(0, 3).map(visibleQuote).join(', ')}: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: \`edgelat sql --write\` deletes them)`];
+    return like.length === 0 ? [] : [`chip ${quoteName(chip)} (${models.size} model(s)) is new to this warehouse and like the known ${like.slice(0, 3).map((c) => quoteName(c)).join(', ')}: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: \`edgelat sql --write\` deletes them)`];
   });
 }
 

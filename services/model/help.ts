@@ -12,7 +12,7 @@
  * categorical column with more distinct values) are not features.
  */
 import { assertCsvText, parseCsvLines, unclosedQuoteMessage, type CsvRecord } from '../simulator/csv.ts';
-import { idProblem, visibleQuote } from '../names.ts';
+import { idProblem, quoteName } from '../names.ts';
 
 /** Most distinct values of a categorical column that is one-hot encoded. */
 export const MAX_CATEGORIES = 64;
@@ -71,7 +71,7 @@ export const QUOTED_VALUE_MAX_CHARS = 40;
  *
  * Behaviour: a value of at most `maxChars` characters (UTF-16 code units) is
  * quoted whole (`"abc"`, as JSON with what shows nothing or reorders the line escaped too: names.ts
- * `visibleQuote`); a longer one as its first `maxChars` characters, an
+ * `quoteName`); a longer one as its first `maxChars` characters, an
  * ellipsis and its length (`"99999…" (2,000,000 characters)`), so that one bad
  * cell cannot turn an error line into megabytes. A surrogate pair is never cut in two.
  * @param value     The cell, header or row as read.
@@ -80,9 +80,9 @@ export const QUOTED_VALUE_MAX_CHARS = 40;
  * @example see test/unit/model/import-mlperf.test.ts
  */
 export function quoteValue(value: string, maxChars = QUOTED_VALUE_MAX_CHARS): string {
-  if (value.length <= maxChars) return visibleQuote(value);
+  if (value.length <= maxChars) return quoteName(value);
   const head = value.slice(0, /[\uD800-\uDBFF]/.test(value.charAt(maxChars - 1)) ? maxChars - 1 : maxChars);
-  return `${visibleQuote(`${head}…`)} (${value.length.toLocaleString('en-US')} characters)`;
+  return `${quoteName(`${head}…`)} (${value.length.toLocaleString('en-US')} characters)`;
 }
 
 /** A CSV file by name and text. */

@@ -16,7 +16,7 @@
 import { assertColumnsOnce, csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
 import type { ImportProblem, NamedText } from '../model/help.ts';
 import { MAX_ID_CHARS, type ChipInfo } from './types.ts';
-import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName, someQuoted, visibleQuote } from '../names.ts';
+import { BIDI_OR_SEPARATOR, codePoint, INVISIBLE_OR_REPLACEMENT, quoteName, someQuoted } from '../names.ts';
 
 const KINDS = ['cpu', 'gpu', 'npu', 'fpga', 'asic'] as const;
 const NUMERIC = ['peak_ops_per_s', 'memory_bw_bytes_s', 'power_w', 'price_per_hour'] as const;
@@ -164,7 +164,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       // A character outside printable ASCII is named by its code point, the id quoted with it escaped (a trial: U+200B
       // printed raw, "zz​chip", read as a valid id).
       const odd = [...id].find((c) => !/[\x20-\x7e]/.test(c));
-      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of ${CHIP_ID_RULE}, got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : `${odd === undefined ? '' : `${codePoint(odd)} in `}${visibleQuote(id)}`}`);
+      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of ${CHIP_ID_RULE}, got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : `${odd === undefined ? '' : `${codePoint(odd)} in `}${quoteName(id)}`}`);
     }
     if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
     // Every bad field of the line is reported, not the first only: one pass fixes the file.

@@ -11,7 +11,7 @@ import { API_ROUTES, validate, type FieldError } from './schemas.ts';
 import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError } from './types.ts';
 import { ModelFileError } from '../../errors.ts';
 import { missingObject } from '../warehouse/missing-object.ts';
-import { printable, quoteName, showInvisible } from '../names.ts';
+import { printable, quoteName } from '../names.ts';
 
 /** Field errors a 400 problem lists at most (its detail counts them all: a body of 60,000 unknown keys answered 3.3 MB). */
 export const MAX_PROBLEM_ERRORS = 50;
@@ -85,15 +85,9 @@ export function utf8Text(body: Buffer): string {
  * the answer carries it as `X-Request-Id` too).
  */
 export function problemText(status: number, type: string, detail: string, requestId: string, instance?: string): string {
-  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail: readable(detail), ...(instance === undefined ? {} : { instance }), request_id: requestId });
+  return JSON.stringify({ type, title: STATUS_CODES[status] ?? 'Error', status, detail: printable(detail), ...(instance === undefined ? {} : { instance }), request_id: requestId });
 }
 
-/**
- * A problem's text for a person: what reorders a line or does not show (bidirectional marks, controls, zero-width
- * characters) as `\uXXXX`, wherever a message quotes a request's text (a re-test: a key's JSON pointer and a repeated
- * key were quoted raw, "mo​del" reading as model). `errors[].path` stays a pointer to the key as sent.
- */
-const readable = (text: string): string => showInvisible(printable(text));
 
 /** Send a problem answer: the RFC 9457 body with the request's URL as `instance`, its request id and field errors. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
@@ -101,10 +95,12 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     type: problem.type,
     title: STATUS_CODES[problem.status] ?? 'Error',
     status: problem.status,
-    detail: readable(problem.message),
+    // For a person: what reorders a line or does not show as `\uXXXX` (a re-test: a key's JSON pointer and a repeated
+    // key were quoted raw, "mo<U+200B>del" reading as model); `errors[].path` stays a pointer to the key as sent.
+    detail: printable(problem.message),
     instance: request.url,
     request_id: request.id,
-    ...(problem.errors ? { errors: problem.errors.map((e) => ({ ...e, message: readable(e.message) })) } : {}),
+    ...(problem.errors ? { errors: problem.errors.map((e) => ({ ...e, message: printable(e.message) })) } : {}),
     ...problem.extra,
   };
   if (problem.headers) reply.headers(problem.headers);

@@ -10,7 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { parseTimeText } from '../calendar-date.ts';
-import { printable, quoteName, showInvisible } from '../names.ts';
+import { printable, quoteName } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { idText } from './id-schema.ts';
@@ -311,9 +311,8 @@ const pointer = (path: readonly PropertyKey[]): string => `#${path.map((p) => `/
 
 function quote(value: unknown): string {
   // JSON has no Infinity or NaN (a body's 1e999 parses to Infinity): say what it is, not "null".
-  // What JSON leaves raw (bidirectional marks, line separators, C1 controls) escaped too: it reorders the message.
-  // Characters that do not show too (a trial: "res\u200bnet50" read as resnet50).
-  const json = typeof value === 'number' && !Number.isFinite(value) ? String(value) : showInvisible(printable(JSON.stringify(value) ?? String(value)));
+  // What JSON leaves raw (bidirectional marks, line separators, C1 controls, what does not show) escaped too (printable).
+  const json = typeof value === 'number' && !Number.isFinite(value) ? String(value) : printable(JSON.stringify(value) ?? String(value));
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 

@@ -15,7 +15,7 @@ import { dayP99, dayP99Band, dayP99Level, MIN_PEAK_REQUESTS, modelPeakWindow, p9
 import { deviceLoadSensitivity, fitLoadSensitivity, fleetLoadSensitivity } from '../../../services/predictor/load-sensitivity.ts';
 import type { ServerObservations } from '../../../services/predictor/whatif.ts';
 import { commonBenchmark } from '../../../services/predictor/evidence.ts';
-import { visibleQuote } from '../../../services/names.ts';
+import { quoteName } from '../../../services/names.ts';
 
 function obs(ts: number[], compute: number[], model: string[] = ts.map(() => 'm'), workers = 1): ServerObservations {
   return {
@@ -478,7 +478,7 @@ describe('msText', () => {
     expect(idProblem('version', 'v1\u200b')).toBe('version: expected an id without characters that do not show, got U+200B in "v1\\u200b"');
     // Escaped in the quote, or it reads as the id without them (a trial); past the BMP as JSON does, a surrogate pair.
     expect(idProblem('model', 'a\u2060b\u{e0041}')).toBe('model: expected an id without characters that do not show, got U+2060 in "a\\u2060b\\udb40\\udc41"');
-    expect(JSON.parse(visibleQuote('a\u2060b\u{e0041}'))).toBe('a\u2060b\u{e0041}');
+    expect(JSON.parse(quoteName('a\u2060b\u{e0041}'))).toBe('a\u2060b\u{e0041}');
     expect(idProblem('version', 'v1\ufffd')).toBe('version: expected an id without characters that do not show, got U+FFFD in "v1\ufffd" (a byte that is not UTF-8?)');
     expect(idProblem('model', 'a\u200db')).toBeNull(); // a joiner, as emoji sequences hold
     // A lone surrogate (JSON's "\ud800" over HTTP, a trial: looked up as a server); a pair is one character.
