@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, urlForMessages } from '../errors.ts';
-import { nearestNames } from './names.ts';
+import { nearestNames, printable } from './names.ts';
 import { userinfoProblem } from './alerts/webhook.ts';
 import { parseCron } from './model/training-schedule.ts';
 import { alertPolicy, type AlertPolicy } from '../pipelines/alerts/alert-state.ts';
@@ -428,12 +428,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: st
   };
 }
 
-/** Each warning once a process (the commands load the configuration more than once). */
+/** Each warning once a process (the commands load the configuration more than once); what does not show is escaped (names.ts `printable`). */
 const warned = new Set<string>();
 function warnOnce(line: string): void {
   if (warned.has(line)) return;
   warned.add(line);
-  process.stderr.write(`edgelat: warning: ${line}\n`);
+  process.stderr.write(`edgelat: warning: ${printable(line)}\n`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from './usage-error.ts';
 import { FETCH_BAD_PORTS, isHttpUrl, userinfoProblem, webhookForLogs } from '../alerts/webhook.ts';
 import { parseTimeText } from '../calendar-date.ts';
-import { MAX_ID_CHARS, MAX_IDS_PER_LIST } from '../predictor/types.ts';
+import { MAX_DIM, MAX_ID_CHARS, MAX_IDS_PER_LIST, MAX_PROFILE_DIMS } from '../predictor/types.ts';
 import { BIDI_OR_SEPARATOR, codePoint, idProblem, quoteName } from '../names.ts';
 import { normalizeSimConfig } from '../simulator/config.ts';
 import type { SimConfig } from '../simulator/types.ts';
@@ -61,12 +61,10 @@ export function stateIntRanges(command: Command): void {
   for (const sub of command.commands) stateIntRanges(sub);
 }
 
-/** Largest value `--dim` takes (a sequence length, an image side). */
-export const MAX_DIM = 1_000_000;
-
 /**
  * Parse a repeatable `--dim NAME=N` (a named symbolic dim of an ONNX model's inputs, other than the batch) into the
- * dims gathered so far: NAME non-empty, N an integer 1..{@link MAX_DIM}; a name given twice is refused.
+ * dims gathered so far: NAME non-empty, N an integer 1..{@link MAX_DIM}; a name given twice is refused, and so is
+ * a dim past the {@link MAX_PROFILE_DIMS}th (as `POST /v1/profile` refuses a 65th `?dim=`).
  * @throws {InvalidArgumentError} naming the flag and the value.
  */
 export function dimFlag(value: string, previous: Record<string, number> = {}): Record<string, number> {
@@ -75,6 +73,8 @@ export function dimFlag(value: string, previous: Record<string, number> = {}): R
   const name = m[1]!;
   if (Object.prototype.hasOwnProperty.call(previous, name)) throw new InvalidArgumentError(`--dim ${quoteName(name)} given twice (${previous[name]} and ${quoteName(m[2]!)})`);
   const n = intFlag(`--dim ${name}`, 1, MAX_DIM)(m[2]!);
+  const given = Object.keys(previous).length + 1;
+  if (given > MAX_PROFILE_DIMS) throw new InvalidArgumentError(`--dim takes at most ${MAX_PROFILE_DIMS} dims (one --dim NAME=N each; ${quoteName(name)} is the ${given}th)`);
   return { ...previous, [name]: n };
 }
 

@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { shortArgument, shortQuoted, terminalSafe } from '../names.ts';
+import { printable, shortArgument, shortQuoted, terminalSafe } from '../names.ts';
 import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, choicesAnyCase, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
@@ -211,7 +211,7 @@ program
     const misfit = paramProblem(query, params);
     if (misfit !== null) throw new UsageError(misfit);
     // ClickHouse ignores a value no placeholder takes: a misspelt name would pass unnoticed.
-    for (const name of unusedParams(query, params)) process.stderr.write(`edgelat: warning: --param ${name} is not used: the query has no {${name}:Type}\n`);
+    for (const name of unusedParams(query, params)) process.stderr.write(`edgelat: warning: --param ${printable(name)} is not used: the query has no {${printable(name)}:Type}\n`);
     const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query).catch((e: unknown) => {

@@ -14,7 +14,7 @@ import { printable, quoteName } from '../names.ts';
 import type { ModelProfile } from '../profiler/types.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
 import { idText } from './id-schema.ts';
-import { MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_LOAD, MAX_SLO_MS, MIN_RPS, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
+import { MAX_DIM, MAX_IDS_PER_LIST, MAX_INPUT_BYTES, MAX_PROFILE_DIMS, MAX_LOAD, MAX_SLO_MS, MIN_RPS, type ChipInfo, type CorrelationQuery, type CorrelationWindow, type PredictRequest, type PredictResponse, type RecommendRequest, type RecommendResponse } from './types.ts';
 
 const text = idText;
 /**
@@ -165,10 +165,8 @@ export const RecommendResponseSchema = z.object({
   skipped: z.array(z.object({ chip: z.string(), reason: z.string() })),
 });
 
-/** Most `?dim=` parameters of one `POST /v1/profile`. */
-const MAX_PROFILE_DIMS = 64;
 /** `?dim=NAME=N` of `POST /v1/profile`: a named symbolic dim past the batch and its value, 1..1,000,000. */
-const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { message: 'must be NAME=N, N a whole number 1..1000000 (a symbolic dim of the model\'s inputs, e.g. seq=128)' });
+const dimParam = z.string().regex(/^[^=]+=[1-9][0-9]{0,5}$|^[^=]+=1000000$/, { message: `must be NAME=N, N a whole number 1..${MAX_DIM} (a symbolic dim of the model's inputs, e.g. seq=128)` });
 /** Query of `POST /v1/profile`: `batch` replaces a symbolic batch dimension (integer 1..4096); `model_id` names the profile; `dim` is one or more NAME=N. */
 export const ProfileQuerySchema = z.strictObject({
   batch: z.coerce.number().int().min(1).max(4096).optional(),

@@ -35,6 +35,12 @@ export const MAX_ID_CHARS = 256;
 /** Most ids in one list of a request (`servers` of a gate, `chips` of a recommendation; CLI `--servers`, `--chips`). */
 export const MAX_IDS_PER_LIST = 1024;
 
+/** Largest value of a named symbolic dim (`--dim NAME=N`, `?dim=NAME=N`): a sequence length, an image side. */
+export const MAX_DIM = 1_000_000;
+
+/** Most named dims of one profile (`?dim=` parameters of `POST /v1/profile`, `--dim` flags of the CLI). */
+export const MAX_PROFILE_DIMS = 64;
+
 /** Largest request rate, queue or concurrency a request may state (a fleet server at a million requests/s is a typo). */
 export const MAX_LOAD = 1e6;
 

@@ -145,6 +145,10 @@ describe('formatProfile', () => {
       ['seq=1.5', '--dim seq must be an integer from 1 to 1000000, got "1.5"'],
     ] as const) expect(() => dimFlag(bad)).toThrow(new InvalidArgumentError(message));
     expect(() => dimFlag('seq=3', { seq: 2 })).toThrow(new InvalidArgumentError('--dim "seq" given twice (2 and "3")'));
+    // At most 64, as POST /v1/profile takes (a trial: the CLI took any number).
+    const sixtyFour = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`d${i}`, 1]));
+    expect(Object.keys(dimFlag('d63=2', Object.fromEntries(Object.entries(sixtyFour).slice(0, 63))))).toHaveLength(64);
+    expect(() => dimFlag('extra=2', sixtyFour)).toThrow(new InvalidArgumentError('--dim takes at most 64 dims (one --dim NAME=N each; "extra" is the 65th)'));
   });
 
   it('names an input of unknown rank as such, not as a scalar [], and its input bytes a lower bound (a trial read [] and 0.00 MiB)', () => {
