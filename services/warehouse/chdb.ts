@@ -445,7 +445,8 @@ export function bindable(params: Readonly<Record<string, QueryParam>>): Record<s
  * @param onChunk Called with each chunk's bytes and its rows (null where the answer made whole does not tell them:
  *                {@link answerRows}), in order; awaited before the next block is fetched (backpressure). A throw stops the query.
  * @param signal  Aborts the query between blocks (chdb's ChdbAbortError).
- * @returns       Rows and bytes the engine read, when known (the one-query path), else null.
+ * @returns       chdb's rowsRead and bytesRead of the one-query path (those of the result, not of the tables read:
+ *                 count() over 100,000 rows gives 1), else null.
  * @throws        chdb's error of the statement, or what `onChunk` throws.
  */
 export async function streamStatement(session: Session, sql: string, given: Readonly<Record<string, QueryParam>>, format: string,
