@@ -33,6 +33,8 @@ describe('benchmark rows of the workload a model has now', () => {
       row('rnn', 'c', 'v1.1', 10), row('rnn', 'c', 'v3.0', 15.7), row('rnn', 'd', 'v1.1', 10), row('rnn', 'd', 'v3.0', 32.1),
       // nov: a round written without its "v" (4.1) is a round too: ×4 on chip a into v5.0.
       row('nov', 'a', '4.1', 10), row('nov', 'o', '4.1', 30), row('nov', 'a', 'v5.0', 40),
+      // 3d-unet-99: MLCommons's documented change at v2.0 with no chip on both sides (a trial's slice): t4 on v1.1 only, l4 on v3.0 only.
+      row('3d-unet-99', 't4', 'v1.1', 158), row('3d-unet-99', 'l4', 'v3.0', 725), row('3d-unet-99', 'l4', 'v1.0', 30),
       // p50 rows ride along with their round (loadPriors pairs p50 with p90).
       row('unet', 'a', 'v1.1', 18, 0, 0.5), row('unet', 'a', 'v2.0', 450, 0, 0.5),
     ]);
@@ -55,8 +57,21 @@ describe('benchmark rows of the workload a model has now', () => {
     await w.insert(`${w.database}.chips`, ['a', 'b', 't'].map((chip) => ({ chip, kind: 'gpu', vendor: 'V', names: [], peak_ops_per_s: null, memory_bw_bytes_s: null, power_w: null, price_per_hour: null })));
     const { skipped } = await gatherCandidates(w, { model: 'unet', rps: 1 });
     expect(skipped).toEqual([{ chip: 't', reason: 'no fleet requests or benchmark rows of "unet" on this chip (its rows of MLPerf v1.1 are of a workload the benchmark has since changed, and left out); nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' }]);
+    // The documented change leaves out the rounds before it though no chip ran both (t4's v1.1, l4's v1.0).
+    expect(await pairs('3d-unet-99')).toEqual([['l4', 1, 725]]);
+    expect(await supersededBenchmarkRounds(w, '3d-unet-99')).toEqual(new Map([['l4', ['v1.0']], ['t4', ['v1.1']]]));
     const priors = await loadPriors(w);
     // v1.1's p50 (18) left out with its round; v2.0 is the one system with both percentiles (v10.0 has p90 only).
     expect(priors.get('unet|a')).toEqual({ p50: 450, p90: 500 });
+  });
+
+  it('keeps a documented model\'s rounds before its change where it has no row of the new workload', async () => {
+    const old = await createTestDatabase('rounds_old');
+    try {
+      await old.insert(`${old.database}.benchmark_latency`, [row('3d-unet-99', 't4', 'v1.1', 158), row('3d-unet-99', 'a100', 'v1.0', 26)]);
+      expect((await loadBenchmarkPairs(old, '3d-unet-99')).map((p) => [p.chip, p.p90Ms])).toEqual([['a100', 26], ['t4', 158]]);
+    } finally {
+      await old.close();
+    }
   });
 });
