@@ -94,6 +94,26 @@ export function similarNames(given: string, known: readonly string[]): string[] 
 }
 
 /**
+ * The known names `given` could be a typo of, closest first: within an edit distance of 2 and of a fifth of its length
+ * (at least 1), case-insensitive, or the same but for case and the separators `-`, `_`, `.` and blanks (`nvidia-t-4`,
+ * `nvidia-t4`); never `given` itself. Tighter than {@link similarNames}, which answers a mistyped word with the names
+ * meant: a new board's id is often near a known one's (a trial: `jetson-orin-nx` was taken for a typo of
+ * `jetson-xavier-nx`, a third of its length away).
+ * @param known  Every known name.
+ */
+export function typoNames(given: string, known: readonly string[]): string[] {
+  const bare = (name: string) => name.toLowerCase().replace(/[-_.\s]/g, '');
+  const g = given.toLowerCase();
+  const limit = Math.min(2, Math.max(1, Math.floor(g.length / 5)));
+  return known
+    .filter((name) => name !== given)
+    .map((name, i) => ({ name, i, d: distance(g, name.toLowerCase()), same: bare(name) === bare(given) }))
+    .filter((x) => x.same || x.d <= limit)
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((x) => x.name);
+}
+
+/**
  * Where `given` differs from a known name only in characters outside ASCII, the first of them (a trial: `--model
  * bеrt-99`, its `е` Cyrillic, read "no request of "bеrt-99" (nearest models: bert-99, …)", two names that look alike):
  * e.g. `"bеrt-99" has U+0435 at character 2 where bert-99 has "e"`; null otherwise.

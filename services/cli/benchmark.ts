@@ -13,7 +13,7 @@ import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { assertReadableFile, IMPORT_FILE_LIMIT_BYTES, readInputText } from './common.ts';
-import { printable, quoteName, similarNames } from '../names.ts';
+import { printable, quoteName, typoNames } from '../names.ts';
 import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -212,8 +212,9 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
 
 /**
  * Warnings for the chips of imported rows that the warehouse did not know (catalog, fleet, benchmarks) and whose names
- * are like known ones (`similarNames`): a trial's typo "rpi4-cortex-a27" became a chip of its own, with one run's
- * figures, that `recommend` ranked first. A chip like none is a new board, imported without a word.
+ * could be typos of known ones or of another new one of the same import (`typoNames`): a trial's typo "rpi4-cortex-a27"
+ * became a chip of its own, with one run's figures, that `recommend` ranked first, and a re-test's `nvidia-t4` and
+ * `nvidia-t-4`, both new, passed without a word. A chip like none is a new board, imported without a word.
  * @param rows   The rows to import (their `chip` and `model_id`).
  * @param known  The chips the warehouse knows before the import (`knownChips`).
  */
@@ -221,9 +222,13 @@ export function newChipWarnings(rows: readonly { chip: string; model_id: string 
   const knownSet = new Set(known);
   const fresh = new Map<string, Set<string>>();
   for (const r of rows) if (!knownSet.has(r.chip)) fresh.set(r.chip, (fresh.get(r.chip) ?? new Set()).add(r.model_id));
+  const earlier: string[] = [];
   return [...fresh].flatMap(([chip, models]) => {
-    const like = similarNames(chip, known);
-    return like.length === 0 ? [] : [`chip ${quoteName(chip)} (${models.size} model(s)) is new to this warehouse and like the known ${like.slice(0, 3).map((c) => quoteName(c)).join(', ')}: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: \`edgelat sql --write\` deletes them)`];
+    const like = typoNames(chip, known).map((c) => `the known ${quoteName(c)}`);
+    const alsoNew = typoNames(chip, earlier).map((c) => `${quoteName(c)}, new in this import too`);
+    earlier.push(chip);
+    const all = [...like, ...alsoNew];
+    return all.length === 0 ? [] : [`chip ${quoteName(chip)} (${models.size} model(s)) is new to this warehouse and like ${all.slice(0, 3).join(', ')}: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: \`edgelat sql --write\` deletes them)`];
   });
 }
 

@@ -403,7 +403,7 @@ benchmarkFileOptions(program
   .command('import')
   .description('load external data into the warehouse')
   .command('benchmark')
-  .description('load a benchmark table (HELP latency tables, MLPerf Inference results, or SingleStream p50/p90 per run: the priors `model train` needs) into benchmark_latency, model_profiles and chips; bad lines are reported with file and line'))
+  .description('load a benchmark table (HELP latency tables, MLPerf Inference results, or SingleStream p50/p90 per run: the priors `model train` needs) into benchmark_latency; HELP tables also into model_profiles, MLPerf results also into chips (a SingleStream file adds no chip to the catalog: `chips import` does; recommend ranks its chips all the same); bad lines are reported with file and line'))
   .option('--source <name>', 'source label stored with every row (default: help-<folder>, mlperf or mlperf-singlestream, by --format)', idFlag('--source'))
   .option('--json', 'print what was imported as JSON: {source, benchmark_rows, profiles, chips, problems, bad_lines: [{file, line, field, value, message}], skipped, database}', false)
   .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written); ' + LOCKED_HELP + '.')

@@ -44,5 +44,12 @@ describe('newChipWarnings (SingleStream import)', () => {
       'chip "rpi4-cortex-a27" (2 model(s)) is new to this warehouse and like the known "rpi4-cortex-a72": imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: `edgelat sql --write` deletes them)',
     ]);
     expect(newChipWarnings(rows, [])).toEqual([]);
+    // A new board near a known one is no typo (a trial: jetson-orin-nx, 5 edits from jetson-xavier-nx, was warned of); two new
+    // chips alike in one import are (a trial: nvidia-t4 and nvidia-t-4 passed without a word), as are separators and case.
+    const fresh = [{ chip: 'jetson-orin-nx', model_id: 'resnet50' }, { chip: 'nvidia-t4', model_id: 'resnet50' }, { chip: 'nvidia-t-4', model_id: 'bert-99' }, { chip: 'Jetson_AGX_Orin', model_id: 'resnet50' }];
+    expect(newChipWarnings(fresh, ['jetson-xavier-nx', 'jetson-agx-orin'])).toEqual([
+      'chip "nvidia-t-4" (1 model(s)) is new to this warehouse and like "nvidia-t4", new in this import too: imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: `edgelat sql --write` deletes them)',
+      'chip "Jetson_AGX_Orin" (1 model(s)) is new to this warehouse and like the known "jetson-agx-orin": imported as a chip of its own; if it is a typo, fix the file and import it again (rows of a chip stay until replaced: `edgelat sql --write` deletes them)',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { byCodeUnits, idsNamed, listedName, nearestNames, printable, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames } from '../../../services/names.ts';
+import { byCodeUnits, idsNamed, listedName, nearestNames, printable, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames, typoNames } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('similarNames', () => {
@@ -14,6 +14,18 @@ describe('similarNames', () => {
     expect(similarNames('bogus', commands)).toEqual([]);
     // A 3-letter word: one edit (sqk → sql), not two.
     expect([similarNames('sqk', commands), similarNames('sxx', commands)]).toEqual([['sql'], []]);
+  });
+});
+
+describe('typoNames', () => {
+  const chips = ['rpi4-cortex-a72', 'jetson-xavier-nx', 'jetson-agx-orin', 'nvidia-t4', 'hailo-8'];
+  it('names the chips a new id could be a typo of: 2 edits and a fifth of its length at most, or the same but for case and separators', () => {
+    expect(typoNames('rpi4-cortex-a27', chips)).toEqual(['rpi4-cortex-a72']); // 2 edits of 15 characters
+    expect(typoNames('jetson-orin-nx', chips)).toEqual([]); // a new board, 5 edits away
+    expect(typoNames('nvidia-t-4', chips)).toEqual(['nvidia-t4']);
+    expect(typoNames('JETSON.AGX.ORIN', chips)).toEqual(['jetson-agx-orin']); // 3 edits, the same but for case and separators
+    expect([typoNames('hailo-9', chips), typoNames('hailo8', chips), typoNames('hailo-8', chips)]).toEqual([['hailo-8'], ['hailo-8'], []]);
+    expect(typoNames('nvidia-a2', chips)).toEqual([]); // 9 characters: 1 edit at most, and t4 → a2 is 2
   });
 });
 
