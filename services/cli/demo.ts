@@ -67,11 +67,20 @@ export const DEMO_SHADOW_SERVERS = 3;
  */
 export const DEMO_MAX_SERVER_MINUTES = 2_400;
 
+/**
+ * The unpaired requests of a deployment's line, '' when none: shown where a sample or a lag left requests without their
+ * other side (a trial: `--shadow-sample 0.6` left 1,309 production requests unpaired, and the line said nothing).
+ */
+function unpairedText(production: number, shadow: number): string {
+  if (production === 0 && shadow === 0) return '';
+  return `; unpaired: ${fmt(production)} production request(s)${shadow > 0 ? `, ${fmt(shadow)} shadow result(s)` : ''}`;
+}
+
 /** One line per shadow deployment (verdict counts over its windows and the median ratio), and a gate command for the first. */
 async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[]; gate: string | null }> {
-  const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; failed: number; ratio: number | null; empty: number }>(
+  const rows = await warehouse.query<{ s: string; m: string; v: string; pc: string; sc: string; windows: number; better: number; worse: number; equivalent: number; inconclusive: number; pairs: number; failed: number; unpaired: number; unpairedShadow: number; ratio: number | null; empty: number }>(
     `SELECT edge_server_id AS s, model_id AS m, any(shadow_version) AS v, production_chip AS pc, shadow_chip AS sc, count() AS windows, countIf(verdict = 'BETTER') AS better, countIf(verdict = 'WORSE') AS worse,
-            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, sum(failed_pairs) AS failed, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio,
+            countIf(verdict = 'EQUIVALENT') AS equivalent, countIf(verdict = 'INCONCLUSIVE') AS inconclusive, sum(pairs) AS pairs, sum(failed_pairs) AS failed, sum(unpaired_production) AS unpaired, sum(unpaired_shadow) AS unpairedShadow, quantileExactLowIf(0.5)(ratio, ratio IS NOT NULL) AS ratio,
             countIf(sv.pairs + sv.failed_pairs = 0) AS empty
      FROM ${warehouse.database}.shadow_verdicts AS sv WHERE production_chip != 'unknown' GROUP BY s, m, pc, sc ORDER BY s, m`);
   if (rows.length === 0) return { lines: [], gate: null };
@@ -79,7 +88,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
   const empty = rows.reduce((a, r) => a + Number(r.empty), 0);
   const lines = [
     `shadow verdicts       ${fmt(rows.reduce((a, r) => a + Number(r.windows), 0))} windows (shadow / production latency, same request; ratio: the lower median of a deployment's windows' Hodges–Lehmann ratios${empty > 0 ? `; ${fmt(empty)} without a measured request: the shadow silent, late or skewed there` : ''}; table ${warehouse.database}.shadow_verdicts)`,
-    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
+    ...rows.map((r) => `  ${r.s} ${r.m.padEnd(18)} ${r.pc} → ${r.sc}: ratio ${r.ratio === null ? '-' : Number(r.ratio).toFixed(2)}, ${fmt(Number(r.pairs))} pairs (+${fmt(Number(r.failed))} failed${unpairedText(Number(r.unpaired), Number(r.unpairedShadow))}); BETTER ${r.better}, WORSE ${r.worse}, EQUIVALENT ${r.equivalent}, INCONCLUSIVE ${r.inconclusive}`),
   ];
   return { lines, gate: `gate --model ${first.m} --version ${first.v} --chip ${first.sc} --servers ${first.s} --slo-p99-ms ${DEMO_SLO_P99_MS}` };
 }

@@ -12,7 +12,7 @@ import { lowerQuantile } from '../../pipelines/stats/samples.ts';
 import { GATE_DEFAULTS, type GateOptions } from './gate-options.ts';
 import { MIN_MEDIAN_REQUESTS } from './evidence.ts';
 import { msText } from './ms-text.ts';
-import { lookAlike, shellWord } from '../names.ts';
+import { lookAlike, quoteName, shellWord } from '../names.ts';
 
 /** The candidate's unloaded service time over the running one: compute and i/o multipliers and their log-sd. */
 export interface FactorEstimate {
@@ -242,7 +242,10 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
         ...(a ? [] : [`the running ${e.versionNow} (pass --macs-now; macs_now over HTTP: ${e.model} has no published MACs)`]),
       ];
       // A version that looks like a known one but for a character outside ASCII is said so (a trial: "v１", its digit full-width).
-      const alike = lookAlike(e.version, [...new Set([e.versionNow, ...e.fleet.map((f) => f.version), ...e.macs.keys()])]);
+      const known = [...new Set([e.versionNow, ...e.fleet.map((f) => f.version), ...e.macs.keys()])];
+      // And one that differs from a known one in case alone (a trial: `--version V1` where the fleet runs v1 read as a new version to shadow).
+      const cased = known.find((k) => k !== e.version && k.toLowerCase() === e.version.toLowerCase());
+      const alike = lookAlike(e.version, known) ?? (cased === undefined ? null : `the fleet knows ${quoteName(cased)}, which differs from it in case alone: versions are told apart by case`);
       return { missing: `no measurement of ${e.model} ${e.version}${alike ? ` (${alike})` : ''} in the fleet and no profile (MACs) of ${lacking.join(' nor of ')}; or run it as a shadow` };
     }
   }

@@ -393,7 +393,9 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     : answer === 'BLOCK' && low > slo ? against('at least', low, 'breaches')
     : answer === 'BLOCK' ? `what runs now measured p99 ${distinctMs(now99, slo)[0]} ms at its peaks, above the SLO ${distinctMs(now99, slo)[1]} ms, and the candidate is no faster on this device (compute ×${f.compute.toPrecision(3)}, at least ×${(f.compute * Math.exp(-opt.z * f.logSd)).toPrecision(3)}): on the same arrivals its p99 cannot be lower than now's (replayed at the peak: ${bandMs(mid99)}; the band [${bandMs(low)}, ${bandMs(high)}] is how other days' peaks may differ)`
       // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
-      : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`;
+      : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`
+        // What runs now breaching already is the first fact for its reader (a trial: said only on the detail line).
+        + (Number.isFinite(now99) && now99 > slo ? `; what runs now (${e.versionNow} on ${e.chipNow}) already breaches it: p99 ${distinctMs(now99, slo)[0]} ms at its peaks` : '');
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,

@@ -39,16 +39,19 @@ describe('edgelat demo: the shadow hand-over flags', () => {
 
   it('F1 from the command line: lags up to 5 s with 10 % reordering give the verdicts and ratios of no lag; 60 s and sampling show', async () => {
     // A trial: lag and reordering were settable only through the simulator's config, not from the CLI.
+    let summary = '';
     const verdicts = async (...flags: string[]) => {
       const dataDir = fresh();
       const demo = await edgelat(['demo', '--servers', '3', '--duration', '6', '--seed', '5', '--no-models', '--shadows', '2', '--bad-records', '0', ...flags], dataDir);
       expect(demo.code, demo.stderr).toBe(0);
+      summary = demo.stdout;
       const q = await edgelat(['sql', 'SELECT edge_server_id, shadow_chip, toString(window_end) AS w, pairs, unpaired_production, unpaired_shadow, ratio, ratio_ci_low, ratio_ci_high, wilcoxon_w_plus, wilcoxon_p, verdict FROM edgelat.shadow_verdicts ORDER BY edge_server_id, shadow_chip, w', '--format', 'json'], dataDir);
       expect(q.code, q.stderr).toBe(0);
       return q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { pairs: number; unpaired_production: number; verdict: string });
     };
     const none = await verdicts('--shadow-max-lag-ms', '0', '--shadow-reorder', '0');
     expect(none.length).toBe(10);
+    expect(summary).not.toMatch(/unpaired/);
     expect(none.reduce((n, v) => n + v.unpaired_production, 0)).toBe(0);
     expect(await verdicts('--shadow-max-lag-ms', '5000', '--shadow-reorder', '0.1', '--shadow-reorder-ms', '1500')).toEqual(none);
     // Beyond the lag tolerance some results miss their window: counted unpaired, not lost.
@@ -60,6 +63,10 @@ describe('edgelat demo: the shadow hand-over flags', () => {
     const pairs = half.reduce((n, v) => n + v.pairs, 0);
     expect(pairs / none.reduce((n, v) => n + v.pairs, 0)).toBeGreaterThan(0.4);
     expect(pairs / none.reduce((n, v) => n + v.pairs, 0)).toBeLessThan(0.6);
+    // The summary's line of each deployment says how many were left unpaired (a trial: it said nothing of them).
+    const unpaired = [...summary.matchAll(/unpaired: ([\d,]+) production request\(s\)/g)].reduce((n, m) => n + Number(m[1]!.replace(/,/g, '')), 0);
+    expect(unpaired).toBe(half.reduce((n, v) => n + v.unpaired_production, 0));
+    expect(unpaired).toBeGreaterThan(0);
   }, 120_000);
 });
 

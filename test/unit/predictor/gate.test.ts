@@ -311,6 +311,8 @@ describe('estimateFactor', () => {
     expect('factor' in both && both.factor.logSd).toBeCloseTo(Math.hypot(GATE_DEFAULTS.profileSd, GATE_DEFAULTS.benchmarkSd), 12);
     expect(f({ version: 'v5' })).toEqual({ missing: 'no measurement of resnet50 v5 in the fleet and no profile (MACs) of v5 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
     // A version like a known one but for a character outside ASCII is said so (a trial: "v１", a full-width digit).
+    // One that differs from a known one in case alone too (a trial: V1 for v1 read as a new version to shadow).
+    expect(f({ version: 'V1' })).toEqual({ missing: 'no measurement of resnet50 V1 (the fleet knows "v1", which differs from it in case alone: versions are told apart by case) in the fleet and no profile (MACs) of V1 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
     expect(f({ version: 'v\uff11' })).toEqual({ missing: 'no measurement of resnet50 v\uff11 ("v\uff11" has U+FF11 at character 2 where v1 has "1") in the fleet and no profile (MACs) of v\uff11 (pass --macs or --onnx; macs over HTTP); or run it as a shadow' });
     // The one that is missing is named: the running version's (a model without published MACs), or both.
     expect(f({ version: 'v2', macs: new Map([['v2', 8e9]]) })).toEqual({ missing: 'no measurement of resnet50 v2 in the fleet and no profile (MACs) of the running v1 (pass --macs-now; macs_now over HTTP: resnet50 has no published MACs); or run it as a shadow' });
@@ -704,6 +706,14 @@ describe('gateServer and combineAnswers', () => {
     const unsure = gateServer({ ...input, sloP99Ms: slo });
     expect(unsure.answer).toBe('NEED_SHADOW');
     expect(unsure.reason).toMatch(/: measure it as a shadow first$/);
+    // A candidate faster than what runs now, the SLO inside its band and below now's p99: the reason says now breaches
+    // already (a trial read it on the detail line only).
+    const faster = { ...input, evidence: { ...input.evidence, macs: new Map([['v1', 2e9], ['v2', 1e9]]) } };
+    const probe = gateServer({ ...faster, sloP99Ms: 1000 });
+    const below = gateServer({ ...faster, sloP99Ms: (probe.p99_low_ms! + probe.p99_high_ms!) / 2 });
+    expect([below.answer, below.now_p99_ms! > below.slo_p99_ms]).toEqual(['NEED_SHADOW', true]);
+    expect(below.reason).toMatch(new RegExp(`: measure it as a shadow first; what runs now \\(v1 on orin\\) already breaches it: p99 ${below.now_p99_ms!.toFixed(1).replace('.', '\\.')} ms at its peaks$`));
+    expect(unsure.now_p99_ms! < slo).toBe(true);
     const fast = { ...ranBefore, totalMs: ranBefore.totalMs.map((x) => x / 100), source: 'shadow' as const };
     const shadowed = gateServer({ ...input, sloP99Ms: slo, measured: [fast] });
     expect(shadowed).toMatchObject({ answer: 'NEED_SHADOW', measured: { p99_ms: 2.97, source: 'shadow' } });
