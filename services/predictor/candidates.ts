@@ -19,7 +19,8 @@
  *    references' MACs are published figures (data/model-profiles/reference-macs.csv).
  *    Its i/o is the median of the references' fleet i/o medians on the chip
  *    (where no reference ran there in the fleet: the median over every fleet chip; 0 with no fleet data).
- *    Below the smallest reference's MACs the line is held there (fixed costs dominate).
+ *    Below the smallest reference's MACs the line is held there (fixed costs dominate); above the largest it grows in
+ *    proportion to the MACs from there; never below the chip's catalog peak's bound ({@link peakOpsFloorMs}).
  * 5. catalog: nothing measured on the chip, but its catalog peak ops/s (`chips import`): the model's
  *    median compute on the chips it was measured (or scaled) on and that have a peak, moved by the
  *    peaks ({@link scaleByPeakOps}); the model's i/o added as for a benchmark. A rough estimate (left out in turn, each of
@@ -129,20 +130,36 @@ function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | und
 /**
  * Predict a profiled model's median compute on a chip by MACs scaling (module doc). Below the smallest
  * reference's MACs the line is held at that reference's MACs: a model that small is dominated by fixed
- * costs (kernel launches, copies) the line does not see, and extrapolating it down gave microseconds.
+ * costs (kernel launches, copies) the line does not see, and extrapolating it down gave microseconds. Above the
+ * largest reference's MACs the latency grows in proportion to the MACs from the line's value there (where the line
+ * is flatter): the fixed costs that make the line flatter than proportional among the references are spent, and
+ * more work runs at no better than the largest reference's rate (a trial: 30× bert-99's MACs came out at 5× its
+ * latency, faster than the chip's peak ops/s allows).
  * @param refs  (MACs, median ms) of reference models measured on the chip.
  * @returns ms, or null without references or MACs.
  */
 export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: number }[]): number | null {
   if (!(macs > 0) || !Number.isFinite(macs) || refs.length === 0) return null;
-  macs = Math.max(macs, Math.min(...refs.map((r) => r.macs)));
+  const largest = Math.max(...refs.map((r) => r.macs));
+  const at = Math.min(Math.max(macs, Math.min(...refs.map((r) => r.macs))), largest);
   const xs = refs.map((r) => Math.log(r.macs));
   const ys = refs.map((r) => Math.log(r.ms));
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
   const my = ys.reduce((a, b) => a + b, 0) / ys.length;
   const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   const slope = sxx > 1e-9 ? Math.min(1.2, Math.max(0.3, xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx)) : 1;
-  return Math.exp(my + slope * (Math.log(macs) - mx));
+  const beyond = macs > largest ? Math.log(macs / largest) * Math.max(1, slope) : 0;
+  return Math.exp(my + slope * (Math.log(at) - mx) + beyond);
+}
+
+/**
+ * The least median compute a chip's catalog peak allows, ms: 2 operations a multiply-add at the peak ops/s
+ * (a roofline's compute bound, Williams, Waterman, Patterson, CACM 52(4), 2009); null without a peak.
+ * @param macs     The model's MACs a request.
+ * @param peakOps  The chip's peak ops/s from the catalog, or null.
+ */
+export function peakOpsFloorMs(macs: number, peakOps: number | null): number | null {
+  return peakOps !== null && peakOps > 0 && Number.isFinite(peakOps) && macs > 0 ? (2 * macs / peakOps) * 1000 : null;
 }
 
 /**
@@ -295,7 +312,10 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       candidates.push({ chip, service: withModelIo(p50, predicted.p90Ms), workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `the MLPerf system predictor (${predicted.rows} benchmark rows of the model on other chips; the chip's rows of other models as shots${predicted.logSd === undefined ? '' : `; ×${Math.exp(predicted.logSd).toFixed(2)} at one sd`})${inServiceText}; ${modelIoText}` });
       continue;
     }
-    const scaled = ownMacs !== undefined ? scaleByMacs(ownMacs, refs.get(id) ?? []) : null;
+    const line = ownMacs !== undefined ? scaleByMacs(ownMacs, refs.get(id) ?? []) : null;
+    // Never faster than the chip's peak ops/s allows (a trial: 3.7e12 MACs met 100 ms at 74.5 ms on a chip of 70e12 ops/s, ≥ 105 ms).
+    const floor = line !== null ? peakOpsFloorMs(ownMacs!, chip.peak_ops_per_s) : null;
+    const scaled = line !== null && floor !== null && floor > line ? floor : line;
     if (scaled !== null && scaled > MAX_SERVICE_MS) {
       skipped.push({ chip: id, reason: `MACs scaling predicts ${scaled.toPrecision(3)} ms per request, beyond ${MAX_SERVICE_MS} ms` });
       continue;
@@ -309,8 +329,11 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
         : fleetIo.length ? `; i/o ${ioMs.toPrecision(3)} ms, the median of the reference models' i/o on the ${fleetIoChips} fleet chip(s) (none ran on this chip)`
           : '; i/o unknown (no reference model ran in the fleet), taken as 0';
       const smallest = Math.min(...refs.get(id)!.map((r) => r.macs));
+      const largest = Math.max(...refs.get(id)!.map((r) => r.macs));
       const held = ownMacs! < smallest ? `; its ${ownMacs!.toPrecision(3)} MACs are below the smallest reference's ${smallest.toPrecision(3)}, so its compute is held at that reference's (fixed costs dominate there; an upper bound)` : '';
-      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling${known ? ` (its published ${ownMacs!.toPrecision(3)} MACs)` : ''} from ${refs.get(id)!.length} ${known ? 'other ' : ''}reference model(s) measured on the chip${held}${ioBasis}`, upperBound: held !== '' });
+      const above = ownMacs! > largest ? `; its ${ownMacs!.toPrecision(3)} MACs are ${(ownMacs! / largest).toPrecision(3)}× the largest reference's ${largest.toPrecision(3)}: scaled in proportion from there` : '';
+      const roof = scaled === floor && floor !== null ? `; held at the chip's peak, 2·MACs / ${chip.peak_ops_per_s!.toPrecision(3)} ops/s = ${floor.toPrecision(3)} ms (the catalog's; the line gave ${line!.toPrecision(3)} ms)` : '';
+      candidates.push({ chip, service: { ioMs, computeMedianMs: scaled, sigma: DEFAULT_SIGMA }, workers: c, evidence: { kind: 'predicted', ...evidence }, calibration: one, measured: null, curve: [], basis: `MACs scaling${known ? ` (its published ${ownMacs!.toPrecision(3)} MACs)` : ''} from ${refs.get(id)!.length} ${known ? 'other ' : ''}reference model(s) measured on the chip${held}${above}${roof}${ioBasis}`, upperBound: held !== '' });
       continue;
     }
     // Nothing measured on the chip: its catalog peak against the chips the model was measured (or scaled) on.

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatherCandidates } from '../../services/predictor/candidates.ts';
 import { recommendChips } from '../../services/predictor/recommend.ts';
 import { Z90 } from '../../services/predictor/queueing-law.ts';
+import type { ModelProfile } from '../../services/profiler/types.ts';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
 import { createTestDatabase } from '../helpers/warehouse.ts';
 import { at, makeEnriched } from '../helpers/factories.ts';
@@ -154,9 +155,24 @@ describe('a known model on a chip where only other reference models were measure
     const { candidates } = await gatherCandidates(w, { model: 'resnet50', rps: 1, chips: ['npu-z'] });
     const z = candidates.find((c) => c.chip.chip === 'npu-z')!;
     expect(z.evidence.kind).toBe('predicted');
-    // The log-log line through (3e8, 2) and (1.235e9, 5) (slope ln 2.5 / ln(1.235e9/3e8) = 0.648, inside [0.3, 1.2]), at 3.9e9.
-    const slope = Math.log(5 / 2) / Math.log(1.235e9 / 3e8);
-    expect(z.service.computeMedianMs).toBeCloseTo(5 * (3.9e9 / 1.235e9) ** slope, 9);
-    expect(z.basis).toBe('MACs scaling (its published 3.90e+9 MACs) from 2 other reference model(s) measured on the chip; i/o unknown (no reference model ran in the fleet), taken as 0');
+    // The log-log line through (3e8, 2) and (1.235e9, 5) (slope ln 2.5 / ln(1.235e9/3e8) = 0.648, inside [0.3, 1.2]); 3.9e9 is above
+    // the largest reference: in proportion from its 5 ms.
+    expect(z.service.computeMedianMs).toBeCloseTo(5 * (3.9e9 / 1.235e9), 9);
+    expect(z.basis).toBe('MACs scaling (its published 3.90e+9 MACs) from 2 other reference model(s) measured on the chip; its 3.90e+9 MACs are 3.16× the largest reference\'s 1.24e+9: scaled in proportion from there; i/o unknown (no reference model ran in the fleet), taken as 0');
+  });
+
+  it('never predicts a profile faster than the chip\'s catalog peak allows: 2 ops a MAC at its peak ops/s', async () => {
+    // A trial: 3.69e12 MACs met p99 100 ms at 74.5 ms on a chip of 70e12 ops/s (at least 105 ms). Here npu-z's references
+    // are held to a peak read low (1e10 ops/s, as a wrong catalog row would): the line's 2 ms for 3e8 MACs is under the
+    // 60 ms that peak allows, so the compute is 60 ms, said in the basis.
+    const profile: ModelProfile = {
+      model_id: 'mine', model_version: '1', params: 1, macs: 3e8, flops: 6e8, element_ops: 0, weight_bytes: 4, precision: 'float32', op_histogram: { Conv: 1 },
+      inputs: [{ name: 'x', shape: [1, 3, 8, 8], dtype: 'float32', symbolic: [null, null, null, null] }], input_bytes: 768, batch: 1, unknown_shape_nodes: [],
+    };
+    await w.insert(`${w.database}.chips`, [chipRow('npu-z', 'npu', 1e10)]);
+    const { candidates } = await gatherCandidates(w, { model: 'mine', profile, rps: 1, chips: ['npu-z'] });
+    const z = candidates.find((c) => c.chip.chip === 'npu-z')!;
+    expect(z.service.computeMedianMs).toBeCloseTo((2 * 3e8 / 1e10) * 1000, 9);
+    expect(z.basis).toBe('MACs scaling from 2 reference model(s) measured on the chip; held at the chip\'s peak, 2·MACs / 1.00e+10 ops/s = 60.0 ms (the catalog\'s; the line gave 2.00 ms); i/o unknown (no reference model ran in the fleet), taken as 0');
   });
 });

@@ -5,7 +5,7 @@
  * price/(3600·λ)·10⁶; and the chip catalog's CSV merge.
  */
 import { describe, expect, it } from 'vitest';
-import { inServiceCorrection, PEAK_OPS_LOG_SD, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
+import { inServiceCorrection, PEAK_OPS_LOG_SD, peakOpsFloorMs, scaleByMacs, scaleByPeakOps } from '../../../services/predictor/candidates.ts';
 import { mergeChipCatalog, withoutClaimedNames } from '../../../services/predictor/chip-catalog.ts';
 import { latencyQuantile, Z90, type ServiceTime } from '../../../services/predictor/queueing-law.ts';
 import { calibrate, effectiveRate, floorSignificant, isotonic, rateAtEffective, recommendChips, type ChipCandidate } from '../../../services/predictor/recommend.ts';
@@ -649,9 +649,11 @@ describe('scaleByMacs', () => {
   it('follows the line of ln ms on ln MACs through the references (closed forms), slope clamped to [0.3, 1.2], held below the smallest reference', () => {
     const one = [{ macs: 1e9, ms: 10 }];
     expect(scaleByMacs(2e9, one)).toBeCloseTo(20, 12); // one reference: proportional
-    // Two references: the line through both, slope ln 2 / ln 4 = 0.5.
+    // Two references: the line through both, slope ln 2 / ln 4 = 0.5, between them; above the largest, in proportion from
+    // it (a trial: 30× bert-99's MACs came out at 5× its latency, faster than the chip's peak allows).
     const two = [{ macs: 1e9, ms: 10 }, { macs: 4e9, ms: 20 }];
-    expect(scaleByMacs(16e9, two)).toBeCloseTo(40, 10);
+    expect(scaleByMacs(2e9, two)).toBeCloseTo(10 * Math.SQRT2, 10);
+    expect(scaleByMacs(16e9, two)).toBeCloseTo(80, 10);
     // A trial: 295,000 MACs came out at microseconds on big accelerators; below the smallest reference the line is held there.
     expect(scaleByMacs(295_000, one)).toBeCloseTo(10, 12);
     expect(scaleByMacs(1e8, two)).toBeCloseTo(10, 12);
@@ -659,6 +661,9 @@ describe('scaleByMacs', () => {
     const steep = [{ macs: 1e9, ms: 10 }, { macs: 2e9, ms: 100 }];
     expect(scaleByMacs(4e9, steep)).toBeCloseTo(Math.sqrt(1000) * (4e9 / Math.sqrt(2e18)) ** 1.2, 9);
     expect([scaleByMacs(0, one), scaleByMacs(1e9, [])]).toEqual([null, null]);
+    // The roofline's bound: 2 ops a MAC at the peak (3.69e12 MACs at 70e12 ops/s: 105.4 ms); none without a peak.
+    expect(peakOpsFloorMs(3.69e12, 70e12)).toBeCloseTo(105.428571, 5);
+    expect([peakOpsFloorMs(1e9, null), peakOpsFloorMs(1e9, 0)]).toEqual([null, null]);
   });
 });
 
