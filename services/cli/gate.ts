@@ -12,6 +12,7 @@ import { idProblem } from '../names.ts';
 import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate-options.ts';
 import { msText } from '../predictor/ms-text.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
+import { MAC_OPERATORS_TEXT } from '../profiler/types.ts';
 import { dimFlag, idListFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -106,7 +107,7 @@ predicted_p99_ms, p99_low_ms, p99_high_ms, actual_p99_ms, reason} (ms; the gate 
           const { uncountedSummary } = await import('../profiler/uncounted.ts');
           throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: its ${macs} MACs are a lower bound (${uncountedSummary(uncounted)}), so its cost would read low: give --macs with the whole count, or run it as a shadow`);
         }
-        if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (no Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM or Einsum), so its service time cannot be scaled: give --macs or run it as a shadow`);
+        if (!(macs! >= 1)) throw new UsageError(`--onnx ${JSON.stringify(opts.onnx)}: no countable MACs (none of ${MAC_OPERATORS_TEXT}), so its service time cannot be scaled: give --macs or run it as a shadow`);
       }
       // Loaded when a gate runs, not at the CLI's start-up.
       const [{ loadConfig }, { configuredWarehouse }, { gateFromWarehouse }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../predictor/gate-evidence.ts')]);

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MAX_LOAD, MAX_SLO_MS, MIN_RPS } from '../predictor/types.ts';
+import { MAC_OPERATORS_TEXT } from '../profiler/types.ts';
 import { assertReadableFile, choicesAnyCase, dimFlag, idFlag, idListFlag, intFlag, LOCKED_HELP, numberFlag } from './common.ts';
 import type { RecommendOptions } from './predictor.ts';
 
@@ -15,7 +16,7 @@ const predictor = () => import('./predictor.ts');
 export function registerPredictorCommands(program: Command): void {
   program
     .command('profile')
-    .description('profile an ONNX model: parameters, MACs (Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM, Einsum), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision')
+    .description(`profile an ONNX model: parameters, MACs (${MAC_OPERATORS_TEXT}), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision`)
     .argument('<model.onnx>', 'ONNX file')
     .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension, 1..4096').default(1).argParser(intFlag('--batch', 1, 4096)))
     .addOption(new Option('--dim <name=n>', 'value of another named symbolic dim of the inputs (repeatable), e.g. seq=128; one left unset counts as 1 and is listed under unknown shape (the MACs are then a lower bound)').argParser(dimFlag))

@@ -358,7 +358,7 @@ export async function gatherCandidates(w: Warehouse, req: CandidateRequest): Pro
       continue;
     }
     const why = !byChip.has(id) && !f && !b ? `unknown chip ${JSON.stringify(id)}`
-      : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${req.profile.unknown_shape_nodes?.length ?? 0} node(s) of unknown shape), so nothing scales`
+      : req.profile && !(req.profile.macs > 0) ? `the profile has no countable MACs (${(req.profile.unknown_shape_nodes?.length ?? 0) > 0 ? `${req.profile.unknown_shape_nodes!.length} node(s) of unknown shape` : 'none of its nodes multiplies-and-adds: no Conv, Gemm, MatMul, RNN or Einsum'}), so nothing scales`
         : req.profile ? `no reference model (${[...REFERENCE_MACS.keys()].join(', ')}) was measured on this chip`
           : `no fleet requests or benchmark rows of ${JSON.stringify(req.model)} on this chip${superseded.has(id) ? ` (its rows of MLPerf ${superseded.get(id)!.join(', ')} are of a workload the benchmark has since changed, and left out)` : ''}${req.predictBenchmark ? `, and the MLPerf system predictor cannot link it to the chip's benchmarked models (no common system, or a one-sd factor above ×${Math.exp(MAX_PREDICTION_LOG_SD).toFixed(1)})` : ''}`
             + (byChip.has(id) && !(chip.peak_ops_per_s && chip.peak_ops_per_s > 0) ? '; nor a peak_ops_per_s in the chip catalog to estimate it from (`edgelat chips import`)' : '');

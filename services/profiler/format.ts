@@ -15,10 +15,15 @@ export function siCount(n: number): string {
   return unit ? `${(n / unit[0]).toFixed(2)} ${unit[1]}` : String(n);
 }
 
-/** Bytes in MiB with two decimals (KiB below 1 MiB, bytes below 1 KiB), e.g. `97.69 MiB`, `6.29 KiB`, `64 bytes`. */
+/**
+ * Bytes in the largest binary unit they reach, with two decimals: `97.69 MiB`, `6.29 KiB`, `2.27 TiB`, `64 bytes`
+ * (a trial read "2441406.25 MiB" for 2.3 TiB).
+ */
 export function mebibytes(bytes: number): string {
   if (bytes < 2 ** 10) return `${bytes} bytes`;
-  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 2 ** 10).toFixed(2)} KiB`;
+  const units: [number, string][] = [[2 ** 50, 'PiB'], [2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
+  const [size, name] = units.find(([u]) => bytes >= u)!;
+  return `${(bytes / size).toFixed(2)} ${name}`;
 }
 
 /** `image float32 [N=1, 3, 224, 224]`: symbolic dims shown with their name. */

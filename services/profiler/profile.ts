@@ -78,7 +78,9 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
     const wire = /invalid wire type (\d+) at offset (\d+)/.exec(message);
     if (range && looksOnnx) throw new OnnxProfileError(`truncated file: protobuf decode needs ${range[2]} more byte(s) at byte ${range[1]} but the file ends at byte ${range[3]}`);
     const at = range ? `at byte ${range[1]} (a field needs ${range[2]} byte(s), the file has ${range[3]})` : wire ? `at byte ${wire[2]} (invalid wire type ${wire[1]})` : `(${message})`;
-    throw new OnnxProfileError(`not an ONNX model: protobuf decode failed ${at}`, { cause: error });
+    // JSON text (a profile's, given where the model's file goes: a trial got the decode failure alone).
+    const json = /^(\uFEFF)?\s*[{[]/.test(new TextDecoder().decode(bytes.subarray(0, 64))) ? '; it starts as JSON text does (a profile\'s JSON? recommend takes it as --profile, POST /v1/recommend as "profile")' : '';
+    throw new OnnxProfileError(`not an ONNX model: protobuf decode failed ${at}${json}`, { cause: error });
   }
   const { graph } = proto;
   if (!graph) throw new OnnxProfileError(`not an ONNX model: no graph in ${bytes.length} bytes${looksOnnx ? ' (truncated file?)' : ''}`);
@@ -144,8 +146,14 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
   const inputs = readInputs(graph, new Set(env.keys()), batch, dims, symbols, unset);
   // A batch with nothing to set would profile batch 1 under the batch asked for (a trial: `--batch 8` on a fixed [1,16]).
   if (batch !== 1 && !inputs.some((input) => input.symbolic[0] !== undefined && input.symbolic[0] !== null)) {
-    const fixed = inputs.map((input) => (input.rank_unknown ? `${input.name} (rank unknown)` : `${input.name} [${input.shape.join(', ')}]`)).join(', ');
-    throw new OnnxProfileError(`batch ${batch}: no input of the model has a batch dim to set (a symbolic or unknown first dim): ${fixed || 'it has no inputs'}; leave the batch out, or export the model with a dynamic batch dim`);
+    // Symbolic dims by their names (a trial: a time-major LSTM's [seq, N, input] read "x [20, 1, 32]", its batch N hidden).
+    const shown = (input: (typeof inputs)[number]) => input.shape.map((d, k) => (typeof input.symbolic[k] === 'string' ? input.symbolic[k] : d)).join(', ');
+    const fixed = inputs.map((input) => (input.rank_unknown ? `${input.name} (rank unknown)` : `${input.name} [${shown(input)}]`)).join(', ');
+    const named = inputs.flatMap((input) => input.symbolic.filter((s, k): s is string => k > 0 && typeof s === 'string'))[0];
+    const instead = named !== undefined
+      ? `a batch that is not the first dim (a time-major RNN's [seq, batch, …]) is set by its name: --dim ${named}=${batch} (?dim=${named}=${batch} over HTTP)`
+      : 'export the model with a dynamic batch dim';
+    throw new OnnxProfileError(`batch ${batch}: no input of the model has a batch dim to set (a symbolic or unknown first dim): ${fixed || 'it has no inputs'}; leave the batch out, or ${instead}`);
   }
   let inputBytes = 0;
   const declaredInputs = new Map((graph.input ?? []).map((x) => [x.name, x] as const).reverse()); // the first of a name, as find() gave

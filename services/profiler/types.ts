@@ -35,7 +35,7 @@ export interface ModelProfile {
   model_version: string;
   /** Element count of all initializers. */
   params: number;
-  /** Multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul, RNN / GRU / LSTM and Einsum, subgraphs included. */
+  /** Multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul, RNN / GRU / LSTM, Einsum and their quantized forms ({@link MAC_OPERATORS_TEXT}), subgraphs included. */
   macs: number;
   /** 2 · macs. */
   flops: number;
@@ -61,8 +61,11 @@ export interface ModelProfile {
    * (not the default one, not ai.onnx.ml) whose output shape value_info declares is listed as
    * `node: domain.Op of a custom domain not counted` (its work is unknown; the nodes after it are counted).
    * First come the input dims past the batch that were counted as 1, one line each: a named one not set
-   * (`input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)`) and an unknown one
+   * (`input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=<n>, or ?dim=seq=<n> over HTTP)`) and an unknown one
    * (`input "x" dim 2: unknown (no value or name), counted as 1 (a lower bound)`).
    */
   unknown_shape_nodes: string[];
 }
+
+/** The operators whose MACs are counted, as help and messages name them (shape-compute.ts `MAC_OPS`, the recurrent ones and Einsum). */
+export const MAC_OPERATORS_TEXT = 'Conv, ConvTranspose, Gemm, MatMul, RNN/GRU/LSTM, Einsum, and the quantized ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul';

@@ -16,7 +16,7 @@ const DIM_COUNTED_AS_1 = /^input ".*" dim \d+( ".*")?: .*counted as 1 \(a lower 
  * @param value     Its `dim_value` when the file gives one ≤ 0, else null. @default null
  */
 export function unsetDimEntry(input: string, index: number, dimParam: string | null, value: number | null = null): string {
-  if (dimParam) return `input ${JSON.stringify(input)} dim ${index} ${JSON.stringify(dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${dimParam}=N)`;
+  if (dimParam) return `input ${JSON.stringify(input)} dim ${index} ${JSON.stringify(dimParam)}: not set, counted as 1 (a lower bound; set it: --dim ${dimParam}=<n>, or ?dim=${dimParam}=<n> over HTTP)`;
   // A value that is there but no size is said as such (a trial: dim_value -5 was reported as "no value").
   return value !== null
     ? `input ${JSON.stringify(input)} dim ${index}: dim_value ${value} is not a size (converters write -1 or 0 for an unknown dim), counted as 1 (a lower bound)`

@@ -48,7 +48,7 @@ describe('gate on an empty warehouse', () => {
     writeFileSync(file, g.build());
     const r = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5', '--onnx', file], dir);
     expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([64, '', [
-      `edgelat: --onnx ${JSON.stringify(file)}: its 2048 MACs are a lower bound (1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)), so its cost would read low: give --macs with the whole count, or run it as a shadow`,
+      `edgelat: --onnx ${JSON.stringify(file)}: its 2048 MACs are a lower bound (1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=<n>, or ?dim=seq=<n> over HTTP)), so its cost would read low: give --macs with the whole count, or run it as a shadow`,
     ]]);
     // The batch dim given as --dim: the gate counts it as 1 and has no --batch to point to (a trial).
     const batch = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5', '--onnx', file, '--dim', 'N=4'], dir);

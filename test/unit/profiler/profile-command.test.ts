@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it, vi } from 'vitest';
 import { profileCommand } from '../../../services/cli/profile.ts';
 import { UsageError } from '../../../services/cli/usage-error.ts';
-import { formatProfile } from '../../../services/profiler/format.ts';
+import { formatProfile, mebibytes } from '../../../services/profiler/format.ts';
 import { uncountedText } from '../../../services/profiler/uncounted.ts';
 import { dimFlag } from '../../../services/cli/common.ts';
 import { InvalidArgumentError } from 'commander';
@@ -131,7 +131,7 @@ describe('formatProfile', () => {
     const file = join(dir, 'seq.onnx');
     writeFileSync(file, g.build());
     const unset = await captured(() => profileCommand(file, { json: false }));
-    expect(unset.out).toContain('unknown shape 1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)');
+    expect(unset.out).toContain('unknown shape 1 dim(s) counted as 1: input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=<n>, or ?dim=seq=<n> over HTTP)');
     const set = await captured(() => profileCommand(file, { json: true, dim: dimFlag('seq=128') }));
     expect([set.result.macs, set.result.unknown_shape_nodes]).toEqual([128 * 64 * 32, []]);
     await expect(profileCommand(file, { json: true, dim: { sequence: 2 } })).rejects.toThrow(new UsageError(`model file ${JSON.stringify(file)}: dim "sequence": no input has a symbolic dim of that name; its symbolic dims: "N", "seq"`));
@@ -145,6 +145,8 @@ describe('formatProfile', () => {
       ['seq=1.5', '--dim seq must be an integer from 1 to 1000000, got "1.5"'],
     ] as const) expect(() => dimFlag(bad)).toThrow(new InvalidArgumentError(message));
     expect(() => dimFlag('seq=3', { seq: 2 })).toThrow(new InvalidArgumentError('--dim "seq" given twice (2 and "3")'));
+    // Bytes in the largest binary unit reached (a trial: "2441406.25 MiB per request" for 2.33 TiB).
+    expect([mebibytes(64), mebibytes(6_441), mebibytes(102_435_840), mebibytes(2_560_000_000_000), mebibytes(2 ** 30)]).toEqual(['64 bytes', '6.29 KiB', '97.69 MiB', '2.33 TiB', '1.00 GiB']);
     // At most 64, as POST /v1/profile takes (a trial: the CLI took any number).
     const sixtyFour = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`d${i}`, 1]));
     expect(Object.keys(dimFlag('d63=2', Object.fromEntries(Object.entries(sixtyFour).slice(0, 63))))).toHaveLength(64);

@@ -94,6 +94,12 @@ describe('profileOnnx: MLP and MatMul', () => {
     // A batch with no batch dim to set is refused, not a batch-1 profile labelled batch 8 (a trial); batch 1 is the profile.
     expect(() => profileOnnx(mlp(1), { batch: 8 })).toThrow(new OnnxProfileError('batch 8: no input of the model has a batch dim to set (a symbolic or unknown first dim): x [1, 784]; leave the batch out, or export the model with a dynamic batch dim'));
     expect(profileOnnx(mlp(1), { batch: 1 })).toMatchObject({ macs: MLP.macs, batch: 1 });
+    // A time-major input [seq, N, 64] (an LSTM's default layout): its symbolic dims shown by name, and --dim offered for the batch.
+    const g = new OnnxGraphBuilder('tm', { inlineLimit: Infinity });
+    g.output(g.node('MatMul', [g.input('x', [20, 'N', 64]), g.weight('w', [64, 32])]));
+    const timeMajor = g.build();
+    expect(() => profileOnnx(timeMajor, { batch: 4 })).toThrow(new OnnxProfileError('batch 4: no input of the model has a batch dim to set (a symbolic or unknown first dim): x [20, N, 64]; leave the batch out, or a batch that is not the first dim (a time-major RNN\'s [seq, batch, …]) is set by its name: --dim N=4 (?dim=N=4 over HTTP)'));
+    expect(profileOnnx(timeMajor, { dims: { N: 4 } }).macs).toBe(20 * 4 * 64 * 32);
   });
 
   it('sets named symbolic dims past the batch ({dims}); one left unset, or unknown, counts as 1 and is listed (the MACs are a lower bound)', async () => {
@@ -108,7 +114,7 @@ describe('profileOnnx: MLP and MatMul', () => {
     // onnxruntime runs it at N = 2, seq = 128: the product is [2, 128, 32].
     expect(await ortShapes(bytes, { x: [2, 128, 64] })).toEqual({ matmul_0_out: [2, 128, 32] });
     const unset = profileOnnx(bytes);
-    expect([unset.macs, unset.inputs[0]!.shape, unset.unknown_shape_nodes]).toEqual([64 * 32, [1, 1, 64], ['input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=N)']]);
+    expect([unset.macs, unset.inputs[0]!.shape, unset.unknown_shape_nodes]).toEqual([64 * 32, [1, 1, 64], ['input "x" dim 1 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=<n>, or ?dim=seq=<n> over HTTP)']]);
     const set = profileOnnx(bytes, { batch: 2, dims: { seq: 128 } });
     expect([set.macs, set.inputs[0]!.shape, set.input_bytes, set.unknown_shape_nodes]).toEqual([2 * 128 * 64 * 32, [2, 128, 64], 2 * 128 * 64 * 4, []]);
     // An unknown dim (no value, no name) past the batch is listed too; a negative dim_value is as unknown.
@@ -353,7 +359,8 @@ describe('profileOnnx: malformed models', () => {
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 300; i++) failure(Uint8Array.from({ length: 1 + Math.floor(random() * 3000) }, () => Math.floor(random() * 256)));
-    expect(failure(Buffer.from('{"not": "onnx"}')).message).toMatch(/^not an ONNX model: /);
+    // JSON text (a profile's, given as the model file: a trial) is named so.
+    expect(failure(Buffer.from('{"not": "onnx"}')).message).toBe('not an ONNX model: protobuf decode failed at byte 3 (a field needs 110 byte(s), the file has 15); it starts as JSON text does (a profile\'s JSON? recommend takes it as --profile, POST /v1/recommend as "profile")');
     expect(failure(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])).message).toMatch(/^not an ONNX model: /);
   });
 
