@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createLogger } from '../log.ts';
-import { browserRefusal } from '../sql-endpoint/protocol.ts';
+import { browserRefusal, missingHostProblem } from '../sql-endpoint/protocol.ts';
 import { createPredictorMetrics } from './metrics.ts';
 import { validChips } from './chip-catalog.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
@@ -162,7 +162,8 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
     // requests are checked (Node's default, 30 s, would let a short timeout run long; a quarter of the timeout let a
     // trial's 60-s one answer 408 after 69 s: now at most 1 s late), and `checkContinue`.
     serverFactory: (handler) => {
-      const server = createServer({ requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))) }, handler);
+      // requireHostHeader off: an HTTP/1.1 request without Host is answered 400 with a problem by the onRequest hook (Node's own was a bare 400).
+      const server = createServer({ requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false }, handler);
       server.keepAliveTimeout = FASTIFY_KEEP_ALIVE_TIMEOUT_MS; // what Fastify sets on a server it creates (Node's is 5 s)
       // `Expect: 100-continue` (curl sends it above 1 MiB) on a POST route: refuse a declared body over the route's limit
       // before it is sent. Node otherwise answers 100 Continue at once, and a trial's client then saw "100" and no
@@ -244,6 +245,12 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // HTTP/1.1 requires Host (RFC 9112 §3.2: a server answers 400 without it); HTTP/1.0 does not.
+    const hostless = missingHostProblem(request.raw);
+    if (hostless !== null) {
+      await sendProblem(request, reply, new HttpProblem(400, PROBLEM_TYPES.malformedRequest, hostless));
+      return reply;
+    }
     // No authentication: what a web page may have sent (a DNS-rebinding name, another site) is refused before anything runs.
     const browser = browserRefusal(request.headers, allowedHosts);
     if (browser !== null) {

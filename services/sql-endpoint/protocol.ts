@@ -268,6 +268,17 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
+ * Why an HTTP/1.1 request without a Host header is refused (RFC 9112 §3.2: a client must send Host in HTTP/1.1, and a
+ * server answers 400 to a request without it), or null (HTTP/1.0 has no Host to require). Node's own check answered
+ * a bare 400 with no body; the servers turn it off and answer with their error's body instead.
+ * @param request  The request's `httpVersion` and headers (Node lower-cases the names).
+ */
+export function missingHostProblem(request: { httpVersion: string; headers: Readonly<Record<string, string | string[] | undefined>> }): string | null {
+  if (request.httpVersion === '1.0' || request.headers.host !== undefined) return null;
+  return `an HTTP/${request.httpVersion} request must carry a Host header (RFC 9112 §3.2), and this one has none: send Host: 127.0.0.1:<port> (curl and every HTTP client do), or speak HTTP/1.0`;
+}
+
+/**
  * Why a request may have been sent by a browser for a web page (and is refused), or null.
  *
  * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only

@@ -41,7 +41,7 @@ import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, memoryProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
-import { browserRefusal, canonicalFormat, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
+import { browserRefusal, canonicalFormat, missingHostProblem, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
@@ -304,7 +304,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
   const metrics = createSqlEndpointMetrics(options.registry);
   let unavailable = options.unavailable ?? false;
-  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError, http: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES } }) as unknown as SqlEndpoint;
+  // requireHostHeader off: an HTTP/1.1 request without Host is answered 400 with an exception by the onRequest hook (Node's own was a bare 400).
+  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError, http: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES, requireHostHeader: false } }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
     unavailable = flag;
   };
@@ -329,6 +330,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): refused on every
   // path and method before its body is read, so that no answer (/ping's "Ok.", a 404's text) tells the page edgelat runs here.
   app.addHook('onRequest', async (request, reply) => {
+    const hostless = missingHostProblem(request.raw);
+    if (hostless !== null) {
+      return reply.status(400).header('X-ClickHouse-Exception-Code', '36').type('text/plain; charset=UTF-8').send(exceptionText(36, `Code: 36. DB::Exception: ${hostless}. (BAD_ARGUMENTS)`));
+    }
     const browser = browserRefusal(request.headers, allowedHosts);
     if (browser === null) return;
     const message = `Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`;

@@ -109,6 +109,10 @@ describe('requests no route sees', () => {
     expect(body).toMatch(/^Code: 36\. DB::Exception: method CONNECT is not allowed: this endpoint is no proxy\. \(BAD_ARGUMENTS\)/);
     // A probe's HTTP/1.0 request has no Host, as no browser's does: answered (a trial: refused as a browser's).
     expect(await send('GET /ping HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOk\.\n$/);
+    // HTTP/1.1 without Host: 400 with an exception that says so (Node's own answer was a bare 400).
+    const [noHostHead, noHostBody] = (await send('GET /ping HTTP/1.1\r\nConnection: close\r\n\r\n')).split('\r\n\r\n');
+    expect(noHostHead).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(noHostBody).toMatch(/^Code: 36\. DB::Exception: an HTTP\/1\.1 request must carry a Host header \(RFC 9112 §3\.2\), and this one has none: .*\. \(BAD_ARGUMENTS\)/);
   });
 });
 

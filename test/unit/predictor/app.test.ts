@@ -835,6 +835,10 @@ describe('GET routes', () => {
       // A trial: refused as a browser's request, "Host:  is not this machine's loopback name".
       const plain = await send('GET /v1/chips HTTP/1.0\r\n\r\n');
       expect(plain).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      // HTTP/1.1 without Host: 400 with a problem that says so (a trial: Node's bare 400, no body).
+      const [noHostHead, noHostBody] = (await send('GET /v1/chips HTTP/1.1\r\nConnection: close\r\n\r\n')).split('\r\n\r\n');
+      expect(noHostHead).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(noHostBody!)).toMatchObject({ type: PROBLEM_TYPES.malformedRequest, status: 400, detail: 'an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2), and this one has none: send Host: 127.0.0.1:<port> (curl and every HTTP client do), or speak HTTP/1.0' });
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('edgelat_http_requests_total{route="unmatched",method="CONNECT",status="405"} 1');
     } finally {
       await app.close();
