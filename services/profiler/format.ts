@@ -16,7 +16,7 @@ export function siCount(n: number): string {
 }
 
 /**
- * Bytes in the largest binary unit they reach, with two decimals: `97.69 MiB`, `6.29 KiB`, `2.27 TiB`, `64 bytes`
+ * Bytes in the largest binary unit they reach, with two decimals: `97.69 MiB`, `6.29 KiB`, `2.33 TiB`, `64 bytes`
  * (a trial read "2441406.25 MiB" for 2.3 TiB).
  */
 export function mebibytes(bytes: number): string {

@@ -149,7 +149,7 @@ function profileModel(proto: IModelProto & { graph: IGraphProto }, batch: number
     // Symbolic dims by their names (a trial: a time-major LSTM's [seq, N, input] read "x [20, 1, 32]", its batch N hidden).
     const shown = (input: (typeof inputs)[number]) => input.shape.map((d, k) => (typeof input.symbolic[k] === 'string' ? input.symbolic[k] : d)).join(', ');
     const fixed = inputs.map((input) => (input.rank_unknown ? `${input.name} (rank unknown)` : `${input.name} [${shown(input)}]`)).join(', ');
-    const named = inputs.flatMap((input) => input.symbolic.filter((s, k): s is string => k > 0 && typeof s === 'string'))[0];
+    const named = inputs.flatMap((input) => input.symbolic.filter((s, k): s is string => k > 0 && typeof s === 'string' && s !== '?'))[0]; // '?': a dim with no name
     const instead = named !== undefined
       ? `a batch that is not the first dim (a time-major RNN's [seq, batch, …]) is set by its name: --dim ${named}=${batch} (?dim=${named}=${batch} over HTTP)`
       : 'export the model with a dynamic batch dim';
