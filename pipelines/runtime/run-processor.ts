@@ -7,7 +7,7 @@ import { partitionKey as tpKey, type CommittedOffset, type Consumer, type EventL
 import { compareSeq, type Emit, type Processor, type Seq } from '../processor.ts';
 import { kindOfTopic, OUTPUT_TOPICS, TOPICS } from '../topics.ts';
 import { runToEnd, type PartitionPosition } from './run-to-end.ts';
-import { decodeLogRecord, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
+import { decodeLogRecord, fastClockJump, misplacedKey, watermarkTime, type RecordChecks } from './decode.ts';
 import { LANE_HEADER, LaneRepeats, SEQ_HEADER, SETTINGS_HEADER, SkippedCopies, scanLanes } from './lanes.ts';
 import { LateShareWatch } from './late-watch.ts';
 import { checkpointFloors, checkpointMetadata, parseCheckpoint, settingsDiff, type Checkpoint, type CheckpointText } from './checkpoint.ts';
@@ -519,6 +519,18 @@ export class ProcessorRun<S> {
   private readonly misplacedWarned = new Set<string>();
 
   /** Warn, once per topic, partition and key, of a record that is not where murmur2 puts its key (`misplacedKey`). */
+  /** Partitions (topic:partition) whose watermark jump by a fast-clock record was said ({@link fastClockJump}): once a run. */
+  private readonly jumpWarned = new Set<string>();
+
+  private warnIfFastClockJump(r: LogRecord, server: string, ts: number, previousMaxMs: number): void {
+    const id = `${r.topic}:${r.partition}`;
+    if (this.jumpWarned.has(id)) return;
+    const text = fastClockJump(ts, r.timestampMs, previousMaxMs);
+    if (text === null) return;
+    this.jumpWarned.add(id);
+    this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, server, offset: r.offset }, text);
+  }
+
   private warnIfMisplaced(r: LogRecord): void {
     if (!this.options.partitions) return;
     const id = `${r.topic}:${r.partition}:${r.key}`;
@@ -579,6 +591,7 @@ export class ProcessorRun<S> {
     this.watchLateness(r, value.edge_server_id, null);
     const at = watermarkTime(ts, r.timestampMs);
     if (at > stream.maxTs) {
+      this.warnIfFastClockJump(r, value.edge_server_id, ts, stream.maxTs);
       stream.maxTs = at;
       // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).
       const wm = at - processor.maxOutOfOrdernessMs;

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { joinLoadLatency } from '../../pipelines/join-load-latency.ts';
 import { ProcessorRun } from '../../pipelines/runtime/run-processor.ts';
-import { watermarkTime } from '../../pipelines/runtime/decode.ts';
+import { fastClockJump, watermarkTime } from '../../pipelines/runtime/decode.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { codecFor } from '../../schemas/index.ts';
 import type { EnrichedInference } from '../../schemas/types.ts';
@@ -85,5 +85,30 @@ describe('watermark and a device clock ahead of the log time', () => {
     for (const w of warnings) {
       expect(w.msg).toMatch(/^20 of the (2\d) edge\.(load|inference)\.v1 records of server "edge-03" so far are late \(up to 1\.0 s behind the watermark of partition 0, which the newest event time of its servers sets\): its clock likely runs behind theirs by more than EDGELAT_MAX_OUT_OF_ORDERNESS_MS \(2000 ms\); sync its clock \(NTP\) or raise the bound\. Its late records are in late_events$/);
     }
+  });
+
+  it('a backlog produced after its event times: one record 30 min fast moves the watermark to its log time, and the jump is said once', async () => {
+    // A trial: events of 25 min ago produced now, one of them stamped now + 30 min: the partition's watermark jumped to
+    // the log time and the 60 records after it were late, with no word of why.
+    const log = new MemoryEventLog({ defaultPartitions: 1 });
+    const producedAt = t0 + 25 * 60_000;
+    for (let s = 0; s < 20; s++) {
+      await log.produce(TOPICS.load, [{ key: 'edge-01', value: codecFor('LoadSample').encode(makeLoad({ edge_server_id: 'edge-01', ts: t0 + s * 1000 })), timestampMs: producedAt + s }]);
+      await log.produce(TOPICS.inference, [{ key: 'edge-01', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: t0 + s * 1000 + 500, event_id: `e-${s}` })), timestampMs: producedAt + s }]);
+      if (s === 9) await log.produce(TOPICS.inference, [{ key: 'edge-01', value: codecFor('InferenceEvent').encode(makeInference({ edge_server_id: 'edge-01', ts: producedAt + AHEAD_MS, event_id: 'fast' })), timestampMs: producedAt + s }]);
+    }
+    await log.seal(TOPICS.load);
+    await log.seal(TOPICS.inference);
+    const warnings: { msg: string; topic?: string; partition?: number; offset?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
+    const counts = await new ProcessorRun({ log, processor: joinLoadLatency({ toleranceMs: 5000, maxOutOfOrdernessMs: 2000 }), logger }).runToEnd();
+    // The ten events after the fast one (s = 10..19) are late: their event times are 25 min behind its log time.
+    expect(counts[TOPICS.inference]).toMatchObject({ consumed: 21, late: 10 });
+    const jumps = warnings.filter((w) => /its clock runs fast/.test(w.msg));
+    expect(jumps.map((w) => [w.topic, w.partition, w.offset])).toEqual([[TOPICS.inference, 0, 10]]);
+    expect(jumps[0]!.msg).toBe(fastClockJump(producedAt + AHEAD_MS, producedAt + 9, t0 + 9500));
+    expect(jumps[0]!.msg).toMatch(/^event time \S+ is 30\.0 min past the record's log time \(its clock runs fast\), which moved the partition's watermark 24\.8 min ahead at once, /);
+    // Live (log times at the event times), the same fast record moves the watermark no further than now: nothing is said.
+    expect(fastClockJump(t0 + AHEAD_MS, t0 + 1100, t0 + 1000)).toBeNull();
   });
 });
