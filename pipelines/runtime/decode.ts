@@ -84,19 +84,23 @@ export const WATERMARK_JUMP_WARN_MS = 5 * 60_000;
 
 /**
  * What to say when one record whose event time is ahead of its log time (a device clock running fast) moves its
- * partition's watermark ahead by at least {@link WATERMARK_JUMP_WARN_MS} at once: capped at its log time
- * ({@link watermarkTime}), that is harmless live, but in a backlog produced after the fact (log times far past the event
- * times) the partition's records behind the new watermark are then late (a trial: one record 30 min fast made 60 of its
- * own server's 243 records late, and closed its alert as if it had stopped, without a word). null otherwise.
+ * partition's watermark ahead by at least {@link WATERMARK_JUMP_WARN_MS} at once, while the log time moved less than
+ * half as far since the partition's previous record: capped at its log time ({@link watermarkTime}), that is harmless
+ * live, but in a backlog produced after the fact (log times far past the event times) the partition's records behind
+ * the new watermark are then late (a trial: one record 30 min fast made 60 of its own server's 243 records late, and
+ * closed its alert as if it had stopped, without a word). A partition that resumes after a pause moves its log time as
+ * far as its watermark: not said. null otherwise.
  * @param ts              The record's event time, epoch ms.
  * @param logTimestampMs  Its log timestamp, epoch ms.
  * @param previousMaxMs   The partition's newest watermark time before it, epoch ms (-Infinity: none yet).
+ * @param previousLogMs   The log timestamp of the partition's previous record, epoch ms (-Infinity: none this run).
  */
-export function fastClockJump(ts: number, logTimestampMs: number, previousMaxMs: number): string | null {
+export function fastClockJump(ts: number, logTimestampMs: number, previousMaxMs: number, previousLogMs: number): string | null {
   const at = watermarkTime(ts, logTimestampMs);
-  if (!(ts > at) || !Number.isFinite(previousMaxMs) || at - previousMaxMs < WATERMARK_JUMP_WARN_MS) return null;
+  const jump = at - previousMaxMs;
+  if (!(ts > at) || !Number.isFinite(jump) || jump < WATERMARK_JUMP_WARN_MS || !(logTimestampMs - previousLogMs < jump / 2)) return null;
   const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
-  return `event time ${new Date(ts).toISOString()} is ${min(ts - logTimestampMs)} past the record's log time (its clock runs fast), which moved the partition's watermark ${min(at - previousMaxMs)} ahead at once, `
+  return `event time ${new Date(ts).toISOString()} is ${min(ts - logTimestampMs)} past the record's log time (its clock runs fast), which moved the partition's watermark ${min(jump)} ahead at once, `
     + `to that log time less the out-of-orderness bound: the partition's records behind it go to late_events (a backlog produced after its event times reads as late behind one fast record; produce telemetry as it happens, or fix the clock)`;
 }
 

@@ -89,6 +89,8 @@ interface Stream {
   checkpointAt: number;
   /** Whether a committed checkpoint says this stream reached end of input ({@link Checkpoint.ended}). */
   endCommitted: boolean;
+  /** Log timestamp of the stream's last record this run, ms (-Infinity before one). */
+  lastLogMs: number;
 }
 
 /** Records produced since a stream's last checkpoint after which it is committed again (same offset, fresh checkpoint). */
@@ -220,7 +222,7 @@ export class ProcessorRun<S> {
         this.consumer!.seek(tp, offset);
         // The repeats of an input are told apart by the records before the offset, as in the run that committed it.
         await this.repeats.seed(log, tp, offset);
-        task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal(), endCommitted: false });
+        task.streams.set(tp.topic, { maxTs, next: offset, history: [], committed: offset, lastRecordAtMs: this.now(), checkpointAt: this.producedTotal(), endCommitted: false, lastLogMs: -Infinity });
         task.watermarks[tp.topic] = maxTs - processor.maxOutOfOrdernessMs;
         this.options.logger?.info({ pipeline: processor.name, topic: tp.topic, partition, offset, maxTs: Number.isFinite(maxTs) ? maxTs : null }, 'partition assigned; resuming from committed offset');
       }
@@ -522,10 +524,10 @@ export class ProcessorRun<S> {
   /** Partitions (topic:partition) whose watermark jump by a fast-clock record was said ({@link fastClockJump}): once a run. */
   private readonly jumpWarned = new Set<string>();
 
-  private warnIfFastClockJump(r: LogRecord, server: string, ts: number, previousMaxMs: number): void {
+  private warnIfFastClockJump(r: LogRecord, server: string, ts: number, previousMaxMs: number, previousLogMs: number): void {
     const id = `${r.topic}:${r.partition}`;
     if (this.jumpWarned.has(id)) return;
-    const text = fastClockJump(ts, r.timestampMs, previousMaxMs);
+    const text = fastClockJump(ts, r.timestampMs, previousMaxMs, previousLogMs);
     if (text === null) return;
     this.jumpWarned.add(id);
     this.options.logger?.warn({ pipeline: this.options.processor.name, topic: r.topic, partition: r.partition, server, offset: r.offset }, text);
@@ -590,8 +592,10 @@ export class ProcessorRun<S> {
     counts.processed++;
     this.watchLateness(r, value.edge_server_id, null);
     const at = watermarkTime(ts, r.timestampMs);
+    const previousLogMs = stream.lastLogMs;
+    stream.lastLogMs = r.timestampMs;
     if (at > stream.maxTs) {
-      this.warnIfFastClockJump(r, value.edge_server_id, ts, stream.maxTs);
+      this.warnIfFastClockJump(r, value.edge_server_id, ts, stream.maxTs, previousLogMs);
       stream.maxTs = at;
       // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).
       const wm = at - processor.maxOutOfOrdernessMs;

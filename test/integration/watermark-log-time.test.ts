@@ -106,9 +106,13 @@ describe('watermark and a device clock ahead of the log time', () => {
     expect(counts[TOPICS.inference]).toMatchObject({ consumed: 21, late: 10 });
     const jumps = warnings.filter((w) => /its clock runs fast/.test(w.msg));
     expect(jumps.map((w) => [w.topic, w.partition, w.offset])).toEqual([[TOPICS.inference, 0, 10]]);
-    expect(jumps[0]!.msg).toBe(fastClockJump(producedAt + AHEAD_MS, producedAt + 9, t0 + 9500));
+    expect(jumps[0]!.msg).toBe(fastClockJump(producedAt + AHEAD_MS, producedAt + 9, t0 + 9500, producedAt + 9));
     expect(jumps[0]!.msg).toMatch(/^event time \S+ is 30\.0 min past the record's log time \(its clock runs fast\), which moved the partition's watermark 24\.8 min ahead at once, /);
     // Live (log times at the event times), the same fast record moves the watermark no further than now: nothing is said.
-    expect(fastClockJump(t0 + AHEAD_MS, t0 + 1100, t0 + 1000)).toBeNull();
+    expect(fastClockJump(t0 + AHEAD_MS, t0 + 1100, t0 + 1000, t0 + 1050)).toBeNull();
+    // A partition that resumes after a 10-min pause with a record 2 s fast: its log time moved as far as its watermark.
+    expect(fastClockJump(t0 + 600_000 + 2000, t0 + 600_000, t0, t0 + 100)).toBeNull();
+    // The same jump within a backlog (the previous record logged 1 s before): said.
+    expect(fastClockJump(t0 + 600_000 + 2000, t0 + 600_000, t0, t0 + 599_000)).toMatch(/moved the partition's watermark 10\.0 min ahead at once/);
   });
 });
