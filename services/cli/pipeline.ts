@@ -178,13 +178,17 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   };
   const { KafkaEventLog } = await import('../eventlog/kafka.ts');
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
+  // A first join that waits is said (a trial: a restart right after kill -9 read nothing for 12 s without a word).
+  const onJoinWait = (groupId: string, waitedMs: number): void => {
+    process.stderr.write(`edgelat: ${groupId} has waited ${waitedMs / 1000} s to join its consumer group: a member that stopped without leaving (killed) keeps its partitions until its session times out (EDGELAT_KAFKA_SESSION_TIMEOUT_MS, ${sessionTimeoutMs} ms), then the group rebalances (up to EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, ${rebalanceTimeoutMs} ms)\n`);
+  };
   const { REGISTRY_RETRY, withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // A registry that does not answer is waited for until it does, or until a signal stops the run (a trial: SIGTERM and
   // Ctrl-C were ignored while the registry's retries went on, for 10 minutes until SIGKILL).
   const registryRetry = { ...REGISTRY_RETRY, signal: stop.signal };
   // The first connection is made here, so that a broker that cannot be reached at all ends the command at once;
   // after a run started, a lost broker restarts the processors on a new connection (runStreamingWithRestarts).
-  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment }).catch(async (error: unknown) => {
+  const kafkaLogs = [await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment, onJoinWait }).catch(async (error: unknown) => {
     await ops.close();
     throw error;
   })];
@@ -198,7 +202,7 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       first = null;
       return log;
     }
-    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment });
+    const kafkaLog = await KafkaEventLog.connect({ brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs, signal: stop.signal, logger, onReassignment, onJoinWait });
     kafkaLogs.push(kafkaLog);
     // Another cluster answers at the brokers' address (one that came back without its data): its committed offsets are
     // not this run's, and resuming from them read every topic again from its start into the warehouse, whose

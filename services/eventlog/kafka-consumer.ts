@@ -11,6 +11,9 @@ import type { SealWatcher } from './kafka-seals.ts';
 import type { CommittedOffset, Consumer, LogRecord, PollResult, TopicPartition } from './types.ts';
 import { byCodeUnits } from '../names.ts';
 
+/** How long a first group join waits before {@link KafkaConsumerOptions.onJoinWait} is told, ms. */
+export const JOIN_WAIT_NOTICE_MS = 5000;
+
 /** Tuning of a Kafka consumer member. */
 export interface KafkaConsumerOptions {
   /** Longest a `poll` waits for records before returning an empty result, milliseconds. */
@@ -29,6 +32,14 @@ export interface KafkaConsumerOptions {
   onRetentionGap?: (gap: RetentionGap) => void;
   /** Called when a rebalance gives this member other partitions than it had (not at its first assignment). */
   onReassignment?: (change: Reassignment) => void;
+  /**
+   * Called once when the first join of the group has waited {@link JOIN_WAIT_NOTICE_MS} (ms waited, the group): a member
+   * that died without leaving holds its partitions until its session times out, and the join waits for the rebalance
+   * (a trial: a restart right after kill -9 sat silent for 12 s and looked hung).
+   */
+  onJoinWait?: (groupId: string, waitedMs: number) => void;
+  /** How long a first join waits before `onJoinWait` is told, ms. @default {@link JOIN_WAIT_NOTICE_MS} */
+  joinWaitNoticeMs?: number;
   /**
    * The cluster the log connected to (`describeCluster`), with its bootstrap brokers: after a rejoin the member checks
    * that the same cluster answers, and fails its polls with {@link clusterChangedError} when another does.
@@ -173,6 +184,10 @@ export class KafkaConsumer implements Consumer {
       if (!e.payload.restart) void member.restartAfterCrash(e.payload.error);
     });
     c.on(c.events.COMMIT_OFFSETS, (e) => member.onCommitted(e.payload.topics));
+    // A join that takes long is said once (the dead member's session, then the rebalance, are waited for).
+    const noticeMs = options.joinWaitNoticeMs ?? JOIN_WAIT_NOTICE_MS;
+    const waitNotice = options.onJoinWait ? setTimeout(() => { if (!member!.settled && !member!.closed) options.onJoinWait!(groupId, noticeMs); }, noticeMs) : undefined;
+    member.joined.then(() => clearTimeout(waitNotice), () => clearTimeout(waitNotice));
     // The time limit covers the whole start: kafkajs's run() itself waits for the first join (and retries it).
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
@@ -191,6 +206,7 @@ export class KafkaConsumer implements Consumer {
     try {
       await Promise.race([started, timeout, aborted]).finally(() => {
         clearTimeout(timer);
+        clearTimeout(waitNotice);
         if (onAbort) options.signal?.removeEventListener('abort', onAbort);
       });
     } catch (e) {

@@ -57,6 +57,10 @@ export interface KafkaLogOptions {
    * joined or left; not its first assignment). @default undefined
    */
   onReassignment?: (change: Reassignment) => void;
+  /** Told once a consumer's first group join has waited 5 s (kafka-consumer.ts `onJoinWait`). @default undefined */
+  onJoinWait?: (groupId: string, waitedMs: number) => void;
+  /** How long a consumer's first join waits before `onJoinWait` is told, ms. @default 5000 */
+  joinWaitNoticeMs?: number;
 }
 
 /**
@@ -98,7 +102,7 @@ export class KafkaEventLog implements EventLog {
     private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal' | 'onReassignment'>> & { signal?: AbortSignal; onReassignment?: (change: Reassignment) => void },
+    private readonly options: Required<Omit<KafkaLogOptions, 'logger' | 'sasl' | 'tls' | 'compression' | 'signal' | 'onReassignment' | 'onJoinWait' | 'joinWaitNoticeMs'>> & { signal?: AbortSignal; onReassignment?: (change: Reassignment) => void; onJoinWait?: (groupId: string, waitedMs: number) => void; joinWaitNoticeMs?: number },
     private readonly send: KafkaClientSettings['send'],
     private readonly logger?: Logger,
     /** A client of the same brokers without retries, for {@link ping} (its cluster's connections are not retried either). */
@@ -129,6 +133,8 @@ export class KafkaEventLog implements EventLog {
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 20_000,
       signal: options.signal,
       onReassignment: options.onReassignment,
+      onJoinWait: options.onJoinWait,
+      joinWaitNoticeMs: options.joinWaitNoticeMs,
       adminWaitMs: options.adminWaitMs ?? 30_000,
       retries: options.retries ?? 5,
     };
@@ -249,7 +255,7 @@ export class KafkaEventLog implements EventLog {
     for (const t of topics) if (!this.counts.has(t)) await guard(`fetch metadata of ${JSON.stringify(t)}`, () => this.fetchCount(t));
     return KafkaConsumer.join(this.kafka, this.admin, this.seals, groupId, topics, {
       pollWaitMs: this.options.pollWaitMs, joinTimeoutMs: this.options.joinTimeoutMs,
-      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g), onReassignment: this.options.onReassignment,
+      sessionTimeoutMs: this.options.sessionTimeoutMs, rebalanceTimeoutMs: this.options.rebalanceTimeoutMs, signal: this.options.signal, logger: this.logger, onRetentionGap: (g) => this.gaps.push(g), onReassignment: this.options.onReassignment, onJoinWait: this.options.onJoinWait, joinWaitNoticeMs: this.options.joinWaitNoticeMs,
       cluster: { id: this.id, brokers: this.options.brokers },
     });
   }

@@ -31,6 +31,26 @@ describe.skipIf(!kafkaTestsCanRun('the Kafka join timeout test', { mockOnly: tru
     await new Promise((r) => setTimeout(r, 4000));
     expect(sockets()).toBe(before);
   }, 30_000);
+  it('says once that a first join waits (a trial: a restart right after kill -9 sat silent for 12 s), and not for a join that is quick', async () => {
+    // The mock delays a new group's first join by 3 s: past a notice at 1 s, before one at 5 s.
+    const told: [string, number][] = [];
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-join-wait-test', joinWaitNoticeMs: 1000, onJoinWait: (g, ms) => void told.push([g, ms]), ...MOCK_GROUP_TIMEOUTS });
+    const quiet = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-join-wait-test', onJoinWait: (g, ms) => void told.push([g, ms]), ...MOCK_GROUP_TIMEOUTS });
+    const topic = `edgelat-join-${randomUUID()}`;
+    const group = `edgelat-join-${randomUUID()}`;
+    try {
+      await log.ensureTopic(topic, 4);
+      const consumer = await log.consumer(group, [topic]);
+      expect(told).toEqual([[group, 1000]]);
+      await consumer.close();
+      const other = await quiet.consumer(`edgelat-join-${randomUUID()}`, [topic]);
+      expect(told).toHaveLength(1);
+      await other.close();
+    } finally {
+      await log.close();
+      await quiet.close();
+    }
+  }, 30_000);
   it('gives the join up at once when the run is stopped (its signal aborts), and leaves no member behind (a trial: SIGTERM during a join ended the process 25 s later)', async () => {
     const sockets = () => brokerSockets(kafkaMock().brokers[0]!);
     const before = sockets();
