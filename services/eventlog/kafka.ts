@@ -386,7 +386,9 @@ async function connectProducer(kafka: Kafka, logger?: Logger): Promise<{ produce
     await idempotent?.disconnect().catch(() => undefined);
     // A warning, as this function's doc says (a trial: at info it was invisible at the default level, and a broker stall
     // past the request timeout then duplicated enriched rows and correlation windows downstream).
-    logger?.warn({ err: (e as Error).message }, 'kafka: the cluster refused an idempotent producer; producing without idempotence (a send retried after a broker stall longer than the request timeout may write records of the output topics twice: edgelat\'s own readers skip the repeats, other consumers of those topics see both)');
+    // The error is kafkajs's of the idempotent producer's InitProducerId request (the mock: "Broker 0 not found in the
+    // cached metadata", the transaction coordinator it names): named as such, not as a metadata fault (a trial).
+    logger?.warn({ init_producer_id_error: (e as Error).message }, 'kafka: the cluster refused an idempotent producer (its InitProducerId request failed: init_producer_id_error); producing without idempotence (a send retried after a broker stall longer than the request timeout may write records of the output topics twice: edgelat\'s own readers skip the repeats, other consumers of those topics see both)');
   }
   const plain = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   await plain.connect();

@@ -23,6 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import kafkajs from 'kafkajs';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../errors.ts';
 import { pipelineRunCommand } from '../../services/cli/pipeline.ts';
@@ -168,10 +169,17 @@ if (!kafkaTestsCanRun('the Kafka security/compression tests')) {
     }, 60_000);
 
     it('uses an idempotent producer where the cluster grants a producer id, else a plain one that still produces', async () => {
-      const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-idempotence-test', retries: 3 });
+      const warnings: { msg: string; init_producer_id_error?: string }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
+      const log = await KafkaEventLog.connect({ brokers, clientId: 'edgelat-idempotence-test', retries: 3, logger });
       try {
         // librdkafka's mock cluster names a controller kafkajs cannot find, so InitProducerId fails there; a real Kafka grants it.
         expect(log.idempotent).toBe(external !== undefined);
+        // Said as the InitProducerId failure it is, kafkajs's text under that name (a trial read "Broker 0 not found in the
+        // cached metadata" as a metadata fault).
+        const refused = warnings.filter((w) => w.msg.startsWith('kafka: the cluster refused an idempotent producer'));
+        expect(refused.map((w) => [/^kafka: the cluster refused an idempotent producer \(its InitProducerId request failed: init_producer_id_error\); producing without idempotence/.test(w.msg), typeof w.init_producer_id_error]))
+          .toEqual(external !== undefined ? [] : [[true, 'string']]);
         const topic = `edgelat-idem-${randomUUID()}`;
         await log.ensureTopic(topic);
         const at = await log.produce(topic, [{ key: 'edge-1', value: Buffer.from('a') }, { key: 'edge-1', value: Buffer.from('b') }]);
