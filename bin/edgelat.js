@@ -6,24 +6,23 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// `pipeline run`: a SIGINT or SIGTERM while it starts is held until its handlers take it (services/cli/early-signals.ts);
-// a second one ends the process now, by the default action.
-if (process.argv[2] === 'pipeline' && process.argv[3] === 'run') {
-  const store = { held: [], listener: null, notify: null };
+// `pipeline run` and `serve`: a SIGINT, SIGTERM or SIGHUP while it starts is held until its handlers take it
+// (services/cli/early-signals.ts); a second one ends the process now, by the default action.
+const HELD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+if ((process.argv[2] === 'pipeline' && process.argv[3] === 'run') || process.argv[2] === 'serve') {
+  const store = { held: [], listener: null, notify: null, signals: HELD_SIGNALS };
   store.listener = (signal) => {
     store.held.push(signal);
     if (store.held.length === 1) {
-      process.stderr.write(`edgelat: ${signal} while starting: the run stops as soon as it has started (${signal} again ends it now)\n`);
+      process.stderr.write(`edgelat: ${signal} while starting: it stops as soon as it has started (${signal} again ends it now)\n`);
       store.notify?.(signal);
       return;
     }
-    process.off('SIGINT', store.listener);
-    process.off('SIGTERM', store.listener);
+    for (const s of HELD_SIGNALS) process.off(s, store.listener);
     process.kill(process.pid, signal);
   };
   globalThis[Symbol.for('edgelat.held-signals')] = store;
-  process.on('SIGINT', store.listener);
-  process.on('SIGTERM', store.listener);
+  for (const s of HELD_SIGNALS) process.on(s, store.listener);
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

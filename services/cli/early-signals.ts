@@ -1,5 +1,5 @@
 /**
- * SIGINT and SIGTERM that come while `pipeline run` starts (loading its modules, connecting to Kafka, waiting for and
+ * SIGINT, SIGTERM and SIGHUP that come while `pipeline run` or `serve` starts (loading its modules, connecting to Kafka, waiting for and
  * opening the warehouse), before it installs its own handlers: bin/edgelat.js holds them from its first line, instead of the default
  * action ending the process (a trial: interrupted in its first second, the run exited 130 or 143 without a word, where
  * README says it exits 0 after SIGTERM or Ctrl-C); a second one there ends the process by the default action. The run
@@ -13,8 +13,10 @@
 interface HeldSignals {
   /** The signals held, in order. */
   held: NodeJS.Signals[];
-  /** The listener on SIGINT and SIGTERM that holds them. */
+  /** The listener on {@link HeldSignals.signals} that holds them. */
   listener: (signal: NodeJS.Signals) => void;
+  /** The signals held (SIGINT, SIGTERM, SIGHUP). */
+  signals?: NodeJS.Signals[];
   /** Called by the listener with each signal it holds (set by {@link onHeldSignal}). */
   notify: ((signal: NodeJS.Signals) => void) | null;
 }
@@ -29,8 +31,7 @@ const KEY = Symbol.for('edgelat.held-signals');
 export function releaseSignals(): NodeJS.Signals[] {
   const store = (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
   if (store === undefined) return [];
-  process.off('SIGINT', store.listener);
-  process.off('SIGTERM', store.listener);
+  for (const s of store.signals ?? ['SIGINT', 'SIGTERM']) process.off(s, store.listener);
   store.notify = null;
   delete (globalThis as Record<symbol, HeldSignals | undefined>)[KEY];
   return store.held.splice(0);

@@ -284,6 +284,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const early = releaseSignals();
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // A closed terminal or ssh session (SIGHUP) stops the run as SIGTERM does (a trial: it had ended at once, 129, its batch not committed).
+  process.on('SIGHUP', () => onSignal('SIGHUP'));
   let schedule: TrainingSchedule | null = null;
   for (const sig of early) onSignal(sig);
   /** Per kind, the schedule's newest promotion not announced yet (the log refused it). */

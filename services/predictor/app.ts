@@ -419,9 +419,9 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
   app.get('/openapi.json', async () => (openApi ??= buildOpenApiDocument()));
 
   return Object.assign(app, {
-    beginStop: (): number => {
+    beginStop: (): { running: number; waiting: number } => {
       stopping = true;
-      return gates.activeCount + gates.pendingCount;
+      return { running: gates.activeCount, waiting: gates.pendingCount };
     },
   });
 }
@@ -436,9 +436,10 @@ export type PredictorApp = FastifyInstance & {
   /**
    * From now on a `POST /v1/gate` still waiting for its turn is answered 503 (Retry-After 5), and one whose warehouse
    * query a stop cancels too (a re-test: SIGTERM to serve waited for 12 queued gates, 13 s, saying nothing).
-   * @returns The gate requests being answered or waiting when it was called.
+   * @returns The gate requests being answered (`running`: each ends with its answer, or 503 where the stop cancelled its
+   *   warehouse query) and waiting (each answered 503) when it was called.
    */
-  beginStop(): number;
+  beginStop(): { running: number; waiting: number };
 };
 
 /**

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { RetryStoppedError } from '../../errors.ts';
+import { releaseSignals } from '../cli/early-signals.ts';
 import { hostname, networkInterfaces } from 'node:os';
 import { chdbDir, embeddedOnlyNote, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
@@ -44,21 +46,58 @@ export function allowedHostsFor(host: string, extra: readonly string[] | 'any', 
   return [...new Set([...own, ...extra].map((h) => h.toLowerCase()))];
 }
 
+/** Signals that stop `serve` as Ctrl-C does: SIGHUP is a closed terminal or ssh session (it had ended the process at once, 129, its lock file left). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * Serve the embedded warehouse of the configured data dir until SIGINT or
- * SIGTERM: the predictor API and ClickHouse's HTTP interface, over two
+ * How long a stop waits for the requests still being answered before it closes their connections, ms (a trial: a
+ * client that stalled mid-body kept `serve` running 150 s after SIGTERM, until the client went away).
+ */
+export const STOP_GRACE_MS = 10_000;
+
+/**
+ * Serve the embedded warehouse of the configured data dir until SIGINT, SIGTERM or
+ * SIGHUP: the predictor API and ClickHouse's HTTP interface, over two
  * connections of the process's chdb engine (a long SQL query does not hold up
- * the API); then close cleanly. This process holds the data
+ * the API); then close cleanly: the requests still being answered get {@link STOP_GRACE_MS} (a second signal: none),
+ * then their connections are closed. A signal during the start stops it there, as cleanly. This process holds the data
  * folder meanwhile (other edgelat commands on it fail with a clear line).
  * @throws {WarehouseLockedError} when another process holds the data folder.
  */
 export async function serveCommand(config: EdgelatConfig, options: ServeOptions): Promise<void> {
+  // The signals are taken from the first step: one during the start stops it cleanly (a trial: SIGTERM 0.35–1.4 s in
+  // ended the process at once, 143, its lock file left behind).
+  const stop = new AbortController();
+  let signals = 0;
+  let forceClose: () => void = () => undefined;
+  const onSignal = (): void => {
+    signals++;
+    if (signals === 1) stop.abort();
+    else forceClose();
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  // One that came while the modules loaded (held by bin/edgelat.js: early-signals.ts) stops the start now.
+  for (const _ of releaseSignals()) onSignal();
+  try {
+    await serveUntilStopped(config, options, stop.signal, (f) => (forceClose = f));
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+  }
+}
+
+async function serveUntilStopped(config: EdgelatConfig, options: ServeOptions, stopped: AbortSignal, onForce: (force: () => void) => void): Promise<void> {
   const logger = createLogger(config.logLevel);
   // A server may start empty, but a mistyped EDGELAT_DATA_DIR or EDGELAT_DATABASE would look the same: say which it is.
   const newFolder = !existsSync(chdbDir(config));
   const embeddedOnly = embeddedOnlyNote('serve', config);
   if (embeddedOnly !== null) process.stderr.write(`${embeddedOnly}\n`);
-  const warehouse = await waitForFolder(config, () => new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database }));
+  let warehouse: ChdbWarehouse;
+  try {
+    warehouse = await waitForFolder(config, () => new ChdbWarehouse({ dataDir: chdbDir(config), database: config.database }), stopped);
+  } catch (error) {
+    if (error instanceof RetryStoppedError && stopped.aborted) return;
+    throw error;
+  }
   // A request's Host must name where it listens (on both ports): loopback names, the --host given (on every interface:
   // this machine's name and addresses), and the --allowed-hosts.
   const allowedHosts = allowedHostsFor(options.host, options.allowedHosts ?? [], {
@@ -77,31 +116,59 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   const endpoint = createSqlEndpoint({ engine, logger, allowedHosts, registry });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
-  const close = async (stopped = false): Promise<void> => {
+  // Connections still open once the grace has passed (or at a second signal) are closed: a client stalled mid-request
+  // would otherwise hold the stop for as long as it stays.
+  let graceTimer: NodeJS.Timeout | undefined;
+  let forced = false;
+  const closeConnections = (): void => {
+    if (forced) return;
+    forced = true;
+    clearTimeout(graceTimer);
+    process.stderr.write(`edgelat: stopping: closed the connections still open (${STOP_GRACE_MS / 1000} s after the signal, or at a second one)\n`);
+    for (const a of [api, endpoint]) a.server.closeAllConnections();
+  };
+  onForce(closeConnections);
+  const close = async (bySignal = false): Promise<void> => {
     announceServing(chdbDir(config), null);
     // Stopped by a signal: the queries still running are cancelled, not waited for (up to --sql-timeout), and the
     // gates still waiting are answered 503 (the API first: a gate that starts after the KILL would run to its end).
-    if (stopped) {
+    if (bySignal) {
       const gates = api.beginStop();
       const sql = await engine.cancelRunning();
-      const what = [sql > 0 ? `${sql} SQL ${sql === 1 ? 'query' : 'queries'} on the ClickHouse port` : '', gates > 0 ? `${gates} gate ${gates === 1 ? 'request' : 'requests'}` : ''].filter(Boolean);
-      if (what.length > 0) process.stderr.write(`edgelat: stopping: cancelled ${what.join(' and ')} (running or waiting)\n`);
+      const what = [
+        sql > 0 ? `cancelled ${sql} SQL ${sql === 1 ? 'query' : 'queries'} on the ClickHouse port` : '',
+        gates.waiting > 0 ? `answered ${gates.waiting} waiting gate ${gates.waiting === 1 ? 'request' : 'requests'} 503 (retry later)` : '',
+        // A running gate ends with its answer, or 503 where its warehouse query was among those cancelled (a trial read "cancelled" beside a 200).
+        gates.running > 0 ? `${gates.running} running gate ${gates.running === 1 ? 'request ends' : 'requests end'} with its answer, or 503 where its query was cancelled` : '',
+      ].filter(Boolean);
+      if (what.length > 0) process.stderr.write(`edgelat: stopping: ${what.join('; ')}\n`);
+      graceTimer = setTimeout(closeConnections, STOP_GRACE_MS);
     }
-    await api.close();
-    await backend.close();
-    await endpoint.close();
-    await warehouse.close();
+    try {
+      await api.close();
+      await backend.close();
+      await endpoint.close();
+      await warehouse.close();
+    } finally {
+      clearTimeout(graceTimer);
+    }
   };
   let newDatabase = false;
   let applied: string[] = [];
   try {
     newDatabase = !newFolder && (await pendingMigrations(warehouse)) === null;
     applied = await warehouse.migrate();
-    await endpoint.listen({ port: options.sqlPort, host: options.host });
-    await api.listen({ port: options.port, host: options.host });
+    if (!stopped.aborted) await endpoint.listen({ port: options.sqlPort, host: options.host });
+    if (!stopped.aborted) await api.listen({ port: options.port, host: options.host });
   } catch (error) {
     await close();
     throw error;
+  }
+  if (stopped.aborted) {
+    // Stopped while it started: nothing was served; the warehouse closes as after a run.
+    process.stderr.write('edgelat: stopped before serving (a signal during the start)\n');
+    await close();
+    return;
   }
   const port = (s: { server: { address(): unknown } }): number => (s.server.address() as { port: number }).port;
   // An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2): http://[::1]:8080.
@@ -117,18 +184,13 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
     process.stderr.write(`edgelat: note: applied ${applied.length} migration(s) the warehouse lacked (${applied.slice(0, 3).join(', ')}${applied.length > 3 ? ', …' : ''}): an older edgelat's tables, or one dropped by hand\n`);
   }
   await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    // Ready only once the signals are handled: a SIGTERM sent on this line had ended the process at once, without the
-    // graceful stop (a CI run's test lost the migration note written after it that way).
+    stopped.addEventListener('abort', () => resolve(), { once: true });
+    // Ready only once the signals are handled (they are, from the start): a SIGTERM sent on this line had ended the
+    // process at once, without the graceful stop (a CI run's test lost the migration note written after it that way).
     announceServing(chdbDir(config), `http://${local}:${port(endpoint)}`);
     process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
       + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
+    if (stopped.aborted) resolve();
   });
   await close(true);
 }

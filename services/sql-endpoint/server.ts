@@ -76,6 +76,8 @@ export interface SqlEndpointOptions {
   clientStallMs?: number;
   /** Where its metrics are registered (`serve`: the predictor API's, whose `GET /metrics` exports them). @default a new Registry */
   registry?: Registry;
+  /** Longest wait for the next byte of a request body, ms (positive integer). @default RECEIVE_TIMEOUT_MS (30,000) */
+  receiveTimeoutMs?: number;
 }
 
 /** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
@@ -251,7 +253,10 @@ const DRAIN_FACTOR = 4;
  * read to its end and dropped, then refused (413, code 307), unless it goes past {@link DRAIN_FACTOR} times the limit:
  * then its connection is cut.
  */
-async function readBody(request: FastifyRequest, payload: Readable, limit: number): Promise<Buffer> {
+/** Longest wait for the next byte of a request body on the SQL port, ms (ClickHouse's http_receive_timeout, 30 s). */
+export const RECEIVE_TIMEOUT_MS = 30_000;
+
+async function readBody(request: FastifyRequest, payload: Readable, limit: number, receiveTimeoutMs: number): Promise<Buffer> {
   const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
   let source: Readable = payload;
   if (encoding === 'gzip' || encoding === 'x-gzip') source = payload.pipe(createGunzip());
@@ -261,8 +266,20 @@ async function readBody(request: FastifyRequest, payload: Readable, limit: numbe
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  // No byte of the body for receiveTimeoutMs: the client stalled (ClickHouse's http_receive_timeout). Answered 408 and
+  // the connection closed after it (a trial: a partial body held its connection, unanswered, for 170 s and more, and
+  // kept `serve` from stopping on SIGTERM).
+  let idle: NodeJS.Timeout | undefined;
+  const iterator = source[Symbol.asyncIterator]();
   try {
-    for await (const chunk of source) {
+    for (;;) {
+      // Each wait for the next chunk has its own time limit.
+      const stalled = new Promise<never>((_, reject) => {
+        idle = setTimeout(() => reject(Object.assign(new Error(`Code: 209. DB::Exception: no byte of the request body came for ${receiveTimeoutMs / 1000} s (${size} byte(s) read): the client stalled; send the body at once, or in several requests. (SOCKET_TIMEOUT)`), { statusCode: 408, stalled: true })), receiveTimeoutMs);
+      });
+      const next = await Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(idle));
+      if (next.done) break;
+      const chunk = next.value as Buffer;
       size += (chunk as Buffer).length;
       // Past the limit the rest is read and dropped, so that the client gets the 413 (a trial: a chunked or gzip body
       // over it saw the connection reset); past DRAIN_FACTOR times the limit (a gzip bomb) the connection is cut.
@@ -278,6 +295,10 @@ async function readBody(request: FastifyRequest, payload: Readable, limit: numbe
       throw Object.assign(new Error(`Code: 307. DB::Exception: request body is larger than ${limit} bytes${source === payload ? '' : ` (${encoding}-decoded)`}: the edgelat endpoint reads a body whole; send the rows in several requests. (TOO_MANY_BYTES)`), { statusCode: 413 });
     }
   } catch (error) {
+    if ((error as { stalled?: boolean }).stalled) {
+      // The rest of the body is not waited for: the answer goes out and the connection closes after it.
+      (request as unknown as { closeAfterAnswer?: boolean }).closeAfterAnswer = true;
+    }
     // A body that is not what its Content-Encoding says is the client's mistake: 400 naming it, not a 500 of code 1001
     // with zlib's words alone (a trial: `-H 'Content-Encoding: gzip' -d notgzip`).
     const zlibCode = (error as NodeJS.ErrnoException).code;
@@ -317,7 +338,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit));
+  app.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: FastifyRequest, payload: IncomingMessage) => readBody(request, payload, limit, options.receiveTimeoutMs ?? RECEIVE_TIMEOUT_MS));
   app.addHook('onClose', async () => engine.close());
   closeConnectionsOnClose(app);
   app.addHook('onResponse', async (request, reply) => {
@@ -533,8 +554,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     return [exceptionFirstLine(first!), ...rest].join('\n');
   }
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
+    // A body that stalled is not read to its end: the connection is not kept for another request.
+    if ((request as unknown as { closeAfterAnswer?: boolean }).closeAfterAnswer) reply.header('Connection', 'close');
     const code = Number(/^Code: (\d+)/.exec(error.message)?.[1] ?? (status === 413 ? 307 : 1001));
     reply.status(status).header('X-ClickHouse-Exception-Code', String(code)).type('text/plain; charset=UTF-8').send(exceptionText(code, error.message));
   });

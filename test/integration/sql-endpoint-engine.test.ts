@@ -222,6 +222,29 @@ describe('ChdbEngine', () => {
     }
   });
 
+  it('answers a body that stalls 408, code 209, and closes the connection (a trial: a partial body held its connection unanswered for minutes, and serve\'s stop)', async () => {
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), receiveTimeoutMs: 300 });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const port = (endpoint.server.address() as { port: number }).port;
+      const started = Date.now();
+      // 4 of the 100 bytes declared, then nothing: answered once 300 ms pass without a byte, and the connection ends.
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /?query=INSERT%20INTO%20eng.t%20FORMAT%20TSV HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n1\n2\n'));
+        socket.on('data', (d) => { text += d.toString(); });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(answer).toContain('Code: 209. DB::Exception: no byte of the request body came for 0.3 s (4 byte(s) read): the client stalled');
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('answers a chunked or gzip body over its limit with 413, code 307, not a reset connection (a trial: curl exit 56 / 52)', async () => {
     const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), bodyLimitBytes: 1024 });
     try {
