@@ -14,7 +14,7 @@ if ((process.argv[2] === 'pipeline' && process.argv[3] === 'run') || process.arg
   store.listener = (signal) => {
     store.held.push(signal);
     if (store.held.length === 1) {
-      process.stderr.write(`edgelat: ${signal} while starting: it stops as soon as it has started (${signal} again ends it now)\n`);
+      process.stderr.write(`edgelat: ${signal} while starting: the ${process.argv[2] === 'serve' ? 'server' : 'run'} stops as soon as it has started (${signal} again ends it now)\n`);
       store.notify?.(signal);
       return;
     }
