@@ -28,6 +28,12 @@ export const METRIC_NAMES = {
   batchWrite: 'edgelat_batch_write_seconds',
   /** Counter {status}: alert state changes the webhook acknowledged (`delivered`), refused for good (`rejected`, a 4xx: not sent again), or not sent (`filtered`). */
   alertDeliveries: 'edgelat_alert_deliveries_total',
+  /** Counter {outcome}: scheduled retraining cycles (EDGELAT_RETRAIN_CRON) by outcome: trained, skipped (no new data), stopped (a signal), failed. */
+  retrainCycles: 'edgelat_retrain_cycles_total',
+  /** Gauge: when the last retraining cycle that trained every kind ended, Unix seconds (absent before one). */
+  retrainLastSuccess: 'edgelat_retrain_last_success_timestamp_seconds',
+  /** Gauge: how long the last retraining cycle took, seconds (any outcome). */
+  retrainLastDuration: 'edgelat_retrain_last_cycle_seconds',
 } as const;
 
 /** Buckets of {@link METRIC_NAMES.batchWrite}, seconds (5 ms … 30 s). */
@@ -60,6 +66,12 @@ export interface Metrics {
   readonly batchWrite: Histogram<'table'>;
   /** `edgelat_alert_deliveries_total{status}`: alert changes delivered, rejected (4xx, for good) or filtered. */
   readonly alertDeliveries: Counter<'status'>;
+  /** `edgelat_retrain_cycles_total{outcome}`: scheduled retraining cycles, outcome trained | skipped | stopped | failed. */
+  readonly retrainCycles: Counter<'outcome'>;
+  /** `edgelat_retrain_last_success_timestamp_seconds`: end of the last cycle that trained every kind, Unix seconds. */
+  readonly retrainLastSuccess: Gauge;
+  /** `edgelat_retrain_last_cycle_seconds`: duration of the last cycle, seconds. */
+  readonly retrainLastDuration: Gauge;
 }
 
 /** Options of {@link createMetrics}. */
@@ -105,6 +117,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       buckets: [...BATCH_WRITE_BUCKETS_SECONDS],
       registers,
     }),
+    // Watched by an operator (a trial: a cycle that overran its schedule showed only as a warn log line).
+    retrainCycles: new Counter({ name: METRIC_NAMES.retrainCycles, help: 'Scheduled retraining cycles (EDGELAT_RETRAIN_CRON) by outcome: trained (every kind), skipped (no new telemetry or benchmarks), stopped (by a signal), failed.', labelNames: ['outcome'], registers }),
+    retrainLastSuccess: new Gauge({ name: METRIC_NAMES.retrainLastSuccess, help: 'When the last retraining cycle that trained every kind ended, Unix seconds.', registers }),
+    retrainLastDuration: new Gauge({ name: METRIC_NAMES.retrainLastDuration, help: 'How long the last retraining cycle took (any outcome), seconds.', registers }),
     alertDeliveries: new Counter({ name: METRIC_NAMES.alertDeliveries, help: 'Alert state changes posted to the webhook, by outcome: delivered (2xx), rejected (4xx: refused for good, not sent again; a trial found them silent), filtered (not sent).', labelNames: ['status'], registers }),
   };
 }
@@ -190,4 +206,28 @@ export function observePartitions(metrics: Metrics, gauge: 'consumerLag' | 'wate
     metrics[gauge].remove({ pipeline, topic, partition });
   }
   byGauge.set(key, now);
+}
+
+/** How a scheduled retraining cycle ended: `edgelat_retrain_cycles_total`'s `outcome`. */
+export type RetrainOutcome = 'trained' | 'skipped' | 'stopped' | 'failed';
+
+/**
+ * Run one scheduled retraining cycle and record it: `edgelat_retrain_cycles_total{outcome}` (a throw counts as
+ * `failed` and is rethrown), `edgelat_retrain_last_cycle_seconds`, and for `trained`
+ * `edgelat_retrain_last_success_timestamp_seconds`.
+ * @param cycle  The cycle; resolves with its outcome.
+ * @param now    Clock, ms. @default Date.now
+ * @throws what `cycle` throws.
+ */
+export async function observeRetrainCycle(metrics: Metrics, cycle: () => Promise<RetrainOutcome>, now: () => number = Date.now): Promise<RetrainOutcome> {
+  const started = now();
+  let outcome: RetrainOutcome = 'failed';
+  try {
+    outcome = await cycle();
+    return outcome;
+  } finally {
+    metrics.retrainCycles.inc({ outcome });
+    metrics.retrainLastDuration.set((now() - started) / 1000);
+    if (outcome === 'trained') metrics.retrainLastSuccess.set(now() / 1000);
+  }
 }

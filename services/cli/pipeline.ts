@@ -3,7 +3,7 @@ import { SchemaRegistryError } from '../../schemas/registry.ts';
 import { clusterChangedError } from '../eventlog/kafka-consumer.ts';
 import { chdbDir, modelDir, type EdgelatConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
+import { createMetrics, observeRetrainCycle, type RetrainOutcome } from '../metrics.ts';
 import { startOpsServer } from '../ops-server.ts';
 import { BrokerProbe, type BrokerHealth } from '../eventlog/broker-probe.ts';
 import { stageTopics, type Stage } from '../pipeline/embedded.ts';
@@ -322,6 +322,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
       // A cycle on telemetry and benchmarks unchanged since the last complete one is skipped: it would make the same
       // models (a trial: a schedule each second retrained five kinds back to back on a quiet fleet).
+      /** The running cycle's outcome, for the metrics (failed until it says otherwise). */
+      const cycle: { outcome: RetrainOutcome } = { outcome: 'failed' };
       const retrainIfChanged = whenChanged(() => trainingDataMark(warehouse), async () => {
         const stopped = new Error('stopped by a signal');
         let kind: string | null = null;
@@ -344,25 +346,33 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         } catch (error) {
           if (error !== stopped) throw error;
           logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
+          cycle.outcome = 'stopped';
           return false;
         }
+        cycle.outcome = stopping ? 'stopped' : 'trained';
         // EDGELAT_RETRAIN_KEEP: the versions beyond it lose their files, as `model prune` (a schedule every 10 min
         // registered files without end). A failure is logged, never the cycle's: the files wait for the next one.
         if (config.retrainKeep !== null && !stopping) await pruneAfterRetraining(registry, warehouse, config.retrainKeep, logger);
         return !stopping;
-      }, () => logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)'));
+      }, () => {
+        cycle.outcome = 'skipped';
+        logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)');
+      });
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,
-        runCycle: async () => {
+        runCycle: () => observeRetrainCycle(metrics, async () => {
+          cycle.outcome = 'failed';
           // Promotions the log refused (the processors restarting on a new connection) are announced first, in order,
           // a skipped cycle's too.
           if (!stopping) await announceAgain(pending, log, logger, registry);
           await retrainIfChanged();
-        },
+          // Set by the cycle's callbacks meanwhile (a read TypeScript does not narrow).
+          return readOutcome(cycle);
+        }),
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
     }
-    process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? urlForMessages(config.clickhouse.url) : chdbDir(config)}; metrics ${ops.url}/metrics\n`);
+    process.stderr.write(`edgelat: pipeline (${processors.join(', ')}) on ${config.kafka.brokers.join(',')} → ${config.clickhouse ? urlForMessages(config.clickhouse.url) : chdbDir(config)}; metrics ${ops.url}/metrics${['0.0.0.0', '::'].includes(opts.metricsHost) ? ` (on every interface, --metrics-host ${opts.metricsHost}: --metrics-host 127.0.0.1 keeps it to this machine)` : ''}\n`);
     // A bounded run says how far each processor got, every PROGRESS_EVERY_MS (a trial sat 12 s in silence over 40k records).
     // Only when a count moved (a run waiting on unsealed topics prints nothing); counts are the current run's (they
     // start over after a restart, which pipeline run says in its own line).
@@ -477,6 +487,9 @@ export async function brokerSilence(open: () => Promise<Pick<EventLog, 'endOffse
     void opened.then((log) => log.close()).catch(() => undefined);
   }
 }
+
+/** The outcome the cycle's callbacks left (a read TypeScript does not narrow). */
+const readOutcome = (cycle: { outcome: RetrainOutcome }): RetrainOutcome => cycle.outcome;
 
 /** An error and its causes, outermost first (at most 10: a cycle ends there). */
 function causes(error: unknown): unknown[] {

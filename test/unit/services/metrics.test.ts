@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, METRIC_NAMES, observeCounts, observeDeliveries, observePartitions } from '../../../services/metrics.ts';
+import { createMetrics, METRIC_NAMES, observeCounts, observeDeliveries, observePartitions, observeRetrainCycle } from '../../../services/metrics.ts';
 import { startOpsServer, type OpsServer } from '../../../services/ops-server.ts';
 
 const counts = (consumed: number, processed: number, late: number, dead: number, repeated?: number) => ({ consumed, processed, late, dead, ...(repeated !== undefined ? { repeated } : {}) });
@@ -8,6 +8,22 @@ async function value(metrics: ReturnType<typeof createMetrics>, name: string, la
   const m = await metrics.registry.getSingleMetric(name)!.get();
   return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
 }
+
+describe('observeRetrainCycle', () => {
+  it('counts each cycle by outcome, a throw as failed (rethrown), and times it; the last success only for a cycle that trained', async () => {
+    // A trial: retraining could not be watched from Prometheus (a cycle overrunning its schedule showed as a log line only).
+    const m = createMetrics({ defaultMetrics: false });
+    let t = 1_000_000;
+    const clock = () => t;
+    const value = async (name: string, labels: Record<string, string> = {}) => (await m.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    expect(await observeRetrainCycle(m, async () => { t += 22_000; return 'trained'; }, clock)).toBe('trained');
+    expect([await value(METRIC_NAMES.retrainLastDuration), await value(METRIC_NAMES.retrainLastSuccess)]).toEqual([22, 1022]);
+    await observeRetrainCycle(m, async () => { t += 1000; return 'skipped'; }, clock);
+    await expect(observeRetrainCycle(m, async () => { t += 500; throw new Error('warehouse down'); }, clock)).rejects.toThrow('warehouse down');
+    expect([await value(METRIC_NAMES.retrainLastDuration), await value(METRIC_NAMES.retrainLastSuccess)]).toEqual([0.5, 1022]);
+    expect(await Promise.all(['trained', 'skipped', 'stopped', 'failed'].map((outcome) => value(METRIC_NAMES.retrainCycles, { outcome })))).toEqual([1, 1, undefined, 1]);
+  });
+});
 
 describe('observeCounts', () => {
   it('adds only the delta since the previous call, per pipeline and topic', async () => {
