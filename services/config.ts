@@ -136,14 +136,21 @@ const HOUR_MS = 3_600_000;
 const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 const RESERVED_DATABASES = new Set(['system', 'information_schema', 'default']);
 
-/** An absolute http(s) URL (one message for any other value). */
-const httpUrl = z.string().refine((v) => {
+/**
+ * An absolute http(s) URL; a port beyond 65535 is named (a trial: `http://bob:pw@host:99999/x` read only "must be an
+ * http(s) URL").
+ */
+const httpUrl = z.string().superRefine((v, ctx) => {
+  let ok = false;
   try {
-    return ['http:', 'https:'].includes(new URL(v).protocol);
+    ok = ['http:', 'https:'].includes(new URL(v).protocol);
   } catch {
-    return false;
+    ok = false;
   }
-}, 'must be an http(s) URL');
+  if (ok) return;
+  const port = /^https?:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/i.exec(v)?.[1];
+  ctx.addIssue({ code: 'custom', message: port !== undefined && Number(port) > 65535 ? `must be an http(s) URL: its port ${port} is beyond 65535` : 'must be an http(s) URL' });
+});
 
 /**
  * An http(s) URL whose `user:password@` is read when a request is made (the schema registry, the alert webhook): a `%`
@@ -438,12 +445,13 @@ function warnOnce(line: string): void {
 
 /**
  * Warn of settings that do nothing without another: Kafka's (SASL, TLS, compression, client id, group prefix,
- * timeouts) with no EDGELAT_KAFKA_BROKERS (the in-process log runs), a ClickHouse login with no EDGELAT_CLICKHOUSE_URL
+ * timeouts, and the schema registry) with no EDGELAT_KAFKA_BROKERS (the in-process log runs), a ClickHouse login with no EDGELAT_CLICKHOUSE_URL
  * (the embedded warehouse takes none), the retraining window or pruning with no EDGELAT_RETRAIN_CRON. A trial set them and got exit 0 without a word.
  */
 function unusedSettingsWarning(given: Readonly<Record<string, string | undefined>>, e: { EDGELAT_KAFKA_BROKERS?: string; EDGELAT_CLICKHOUSE_URL?: string; EDGELAT_RETRAIN_CRON?: string }, warn: (line: string) => void): void {
   const set = (prefix: string, but: string[]) => Object.keys(given).filter((k) => k.startsWith(prefix) && !but.includes(k) && given[k] !== undefined).sort();
-  const kafka = e.EDGELAT_KAFKA_BROKERS ? [] : set('EDGELAT_KAFKA_', ['EDGELAT_KAFKA_BROKERS']);
+  // The schema registry is read only by the Kafka paths (a trial set it alone and heard nothing).
+  const kafka = e.EDGELAT_KAFKA_BROKERS ? [] : [...set('EDGELAT_KAFKA_', ['EDGELAT_KAFKA_BROKERS']), ...set('EDGELAT_SCHEMA_REGISTRY_', [])].sort();
   if (kafka.length > 0) warn(`${kafka.join(', ')} ${kafka.length > 1 ? 'are' : 'is'} set, but EDGELAT_KAFKA_BROKERS is not: ${kafka.length > 1 ? 'they do' : 'it does'} nothing (a command that uses an event log runs the in-process one)`);
   const clickhouse = e.EDGELAT_CLICKHOUSE_URL ? [] : set('EDGELAT_CLICKHOUSE_', ['EDGELAT_CLICKHOUSE_URL']);
   if (clickhouse.length > 0) warn(`${clickhouse.join(', ')} ${clickhouse.length > 1 ? 'are' : 'is'} set, but EDGELAT_CLICKHOUSE_URL is not: the embedded warehouse takes no login (${clickhouse.length > 1 ? 'they do' : 'it does'} nothing)`);

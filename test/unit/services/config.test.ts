@@ -104,6 +104,9 @@ describe('loadConfig', () => {
     // 86,400 slides: a multiple, too many of them.
     expect(message({ EDGELAT_WINDOW_SIZE_MS: '86400000', EDGELAT_WINDOW_SLIDE_MS: '1000' }))
       .toBe('bad configuration: EDGELAT_WINDOW_SIZE_MS=86400000 over EDGELAT_WINDOW_SLIDE_MS=1000 is 86400 slides a window: at most 1000 (each record is in every window it slides through)');
+    // A port past 65535 is named (a trial: only "must be an http(s) URL"); the login stays redacted.
+    expect(message({ EDGELAT_ALERTS_WEBHOOK_URL: 'http://bob:pw@host:99999/x' })).toBe('bad configuration: EDGELAT_ALERTS_WEBHOOK_URL="http://…@host:99999/…": must be an http(s) URL: its port 99999 is beyond 65535');
+    expect(message({ EDGELAT_ALERTS_WEBHOOK_URL: 'ftp://x' })).toBe('bad configuration: EDGELAT_ALERTS_WEBHOOK_URL="ftp://x": must be an http(s) URL');
     // A login without a mechanism would connect with none.
     expect(message({ EDGELAT_KAFKA_BROKERS: 'k:9092', EDGELAT_KAFKA_SASL_USERNAME: 'u', EDGELAT_KAFKA_SASL_PASSWORD: 'secret-x' }))
       .toBe('bad configuration: EDGELAT_KAFKA_SASL_USERNAME and EDGELAT_KAFKA_SASL_PASSWORD are set without EDGELAT_KAFKA_SASL_MECHANISM: set it (plain, scram-sha-256 or scram-sha-512), or unset them (the connection would have no login)');
@@ -126,6 +129,9 @@ describe('loadConfig', () => {
     lines.length = 0;
     loadConfig({ EDGELAT_RETRAIN_KEEP: '3', EDGELAT_RETRAIN_CRON: '0 3 * * *' }, (l) => lines.push(l));
     expect(lines).toEqual([]);
+    // The schema registry is read by the Kafka paths only (a trial set it alone and heard nothing).
+    loadConfig({ EDGELAT_SCHEMA_REGISTRY_URL: 'http://r:8081' }, (l) => lines.push(l));
+    expect(lines).toEqual(['EDGELAT_SCHEMA_REGISTRY_URL is set, but EDGELAT_KAFKA_BROKERS is not: it does nothing (a command that uses an event log runs the in-process one)']);
   });
 
   it('reads Kafka and ClickHouse settings, and never shows a secret in an error', () => {
