@@ -15,6 +15,7 @@ import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
 import { SQL_METRIC_NAMES } from '../../services/sql-endpoint/metrics.ts';
 import { createSqlEndpoint, STREAM_AFTER_BYTES } from '../../services/sql-endpoint/server.ts';
 import { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 
 /** 4 rows of 0.5 s each: a query that runs 2 s (one row a block, so the limit is checked between rows). */
 const SLOW = 'SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(4) SETTINGS max_block_size = 1';
@@ -229,13 +230,7 @@ describe('ChdbEngine', () => {
       const port = (endpoint.server.address() as { port: number }).port;
       const started = Date.now();
       // 4 of the 100 bytes declared, then nothing: answered once 300 ms pass without a byte, and the connection ends.
-      const answer = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        const socket = connect(port, '127.0.0.1', () => socket.write('POST /?query=INSERT%20INTO%20eng.t%20FORMAT%20TSV HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n1\n2\n'));
-        socket.on('data', (d) => { text += d.toString(); });
-        socket.on('end', () => resolve(text));
-        socket.on('error', reject);
-      });
+      const answer = await rawRequest(port, 'POST /?query=INSERT%20INTO%20eng.t%20FORMAT%20TSV HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n1\n2\n');
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       expect(answer.toLowerCase()).toContain('connection: close');
