@@ -10,7 +10,8 @@
  * (as itself) and the writer's other branches (read as written), and the value is checked against the reader's
  * type after the read ({@link checkBridgedFields}). The check is by value: a value the reader's type holds is taken
  * whichever branch wrote it (a writer's long 5 read as an int is 5; a long beyond the int range fails, naming the
- * field), where the specification would refuse the long branch outright.
+ * field), where the specification would refuse the long branch outright. A writer's union read into a reader's union
+ * that lacks some of its branches is widened by them the same way ({@link widenUnion}).
  */
 import type avro from 'avsc';
 import { quoteValue, toJsonText } from './json.ts';
@@ -110,13 +111,59 @@ function bridgeType(reader: unknown, writer: unknown, at: BridgeStep[], out: Bri
   return reader;
 }
 
-/** A value's reader type against the writer's: a writer union into a non-union widened, anything else followed in. */
+/**
+ * A value's reader type against the writer's: a writer union into a non-union widened, a writer union with branches
+ * the reader's union does not read widened by them ({@link widenUnion}), anything else followed in.
+ */
 function bridgeValue(reader: unknown, writer: unknown, at: BridgeStep[], out: BridgedField[], compile: Compile): unknown {
   if (Array.isArray(writer) && !Array.isArray(reader)) {
     const widened = widen(reader, writer, at, out, compile);
     return widened ?? reader;
   }
+  if (Array.isArray(writer) && Array.isArray(reader)) {
+    const followed = bridgeType(reader, writer, at, out, compile) as unknown[];
+    return widenUnion(followed, reader, writer, at, out, compile) ?? followed;
+  }
   return bridgeType(reader, writer, at, out, compile);
+}
+
+/**
+ * A reader's union widened by the writer's branches it reads none of (as written), recorded in `out` against the
+ * reader's own union: the specification resolves a writer's union branch by branch ("the first schema in the reader's
+ * union that matches the selected writer's union schema is recursively resolved against it. If none match, an error is
+ * signalled"), so only a datum of such a branch fails (a trial: `temperature_c` widened to
+ * `["null","float","double","string"]` and `deployment_id` to `["null","string","long"]` had every record of those
+ * writers dead-lettered). null when the reader reads every branch, or none, or the widened union is not a valid one
+ * (two named types of one name): left to avsc.
+ * @param union     The reader's union, its record branches already followed ({@link bridgeType}).
+ * @param original  The reader's union as given (the type values are checked against).
+ */
+function widenUnion(union: unknown[], original: unknown[], writerBranches: unknown[], at: BridgeStep[], out: BridgedField[], compile: Compile): unknown[] | null {
+  let readerType: avro.Type;
+  let unionType: avro.Type;
+  try {
+    readerType = compile(original as object);
+    unionType = compile(union as object);
+  } catch {
+    return null; // a reference to a named type of the enclosing schema: left to avsc
+  }
+  const unread = writerBranches.filter((branch) => {
+    try {
+      unionType.createResolver(compile(asObject(branch)), { ignoreNamespaces: true });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (unread.length === 0 || unread.length === writerBranches.length) return null;
+  const branches = [...union, ...unread];
+  try {
+    compile(branches as object);
+  } catch {
+    return null;
+  }
+  out.push({ path: at, readerType, writerUnion: writerBranches });
+  return branches;
 }
 
 /**
@@ -224,7 +271,14 @@ function asObject(schema: unknown): object {
   return typeof schema === 'string' ? { type: schema } : (schema as object);
 }
 
+function typeName(type: avro.Type): string {
+  return type.typeName === 'abstract:long' ? 'long' : type.typeName.replace(/^logical:/, '');
+}
+
 function describe(type: avro.Type): string {
-  const name = type.typeName === 'abstract:long' ? 'long' : type.typeName.replace(/^logical:/, '');
+  // A reader's union: its branches (a trial's "an union:unwrapped").
+  const branches = (type as unknown as { types?: avro.Type[] }).types;
+  if (type.typeName.startsWith('union') && Array.isArray(branches)) return `one of ${branches.map((b) => b.name ?? typeName(b)).join(', ')}`;
+  const name = typeName(type);
   return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
 }

@@ -41,6 +41,26 @@ describe('a writer union read into a non-union reader field', () => {
     expect(readWithWriterSchema(w, Buffer.from([0x02, 0x02, 0x61, 0x00, 0x0a]), r)).toMatchObject({ ok: false, path: 'x', reason: expect.stringContaining('value "a"') });
   });
 
+  it('reads a writer union with branches the reader\'s union lacks branch by branch (a trial: every record of such a writer was dead-lettered)', () => {
+    // temperature_c ["null","float","double","string"] into ["null","double"]; deployment_id ["null","string","long"] into ["null","string"].
+    const w = record([{ name: 't', type: ['null', 'float', 'double', 'string'] }, { name: 'd', type: ['null', 'string', 'long'] }]);
+    const r = record([{ name: 't', type: ['null', 'double'], default: null }, { name: 'd', type: ['null', 'string'], default: null }]);
+    // Bytes by hand: union index then value (zig-zag varint; float 4 bytes, double 8 bytes little-endian).
+    const f32 = Buffer.alloc(4);
+    f32.writeFloatLE(41.5);
+    const f64 = Buffer.alloc(8);
+    f64.writeDoubleLE(63.125);
+    const str = (x: string) => Buffer.concat([Buffer.from([x.length * 2]), Buffer.from(x)]);
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x02]), f32, Buffer.from([0x02]), str('dep-7')]), r)).toEqual({ ok: true, value: { t: 41.5, d: 'dep-7' } });
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x04]), f64, Buffer.from([0x00])]), r)).toEqual({ ok: true, value: { t: 63.125, d: null } });
+    // The branches the reader reads none of fail the record that chose them, naming the field and the value.
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x00, 0x04]), Buffer.from([0x0a])]), r))
+      .toEqual({ ok: false, path: 'd', reason: 'd: value 5, written as a branch of ["null","string","long"], is not one of null, string as the reader\'s schema has it (avro schema resolution: a writer\'s union branch the reader cannot read)' });
+    expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x06]), str('hot'), Buffer.from([0x00])]), r)).toMatchObject({ ok: false, path: 't', reason: expect.stringContaining('value "hot"') });
+    // A writer union the reader reads whole, or none of, is avsc's as before: read, or refused.
+    expect(readWithWriterSchema(record([{ name: 't', type: ['null', 'float'] }, { name: 'd', type: ['null', 'string'] }]), Buffer.from([0x00, 0x00]), r)).toEqual({ ok: true, value: { t: null, d: null } });
+  });
+
   it('follows records nested in records', () => {
     const inner = (t: unknown) => ({ name: 'load', type: { type: 'record', name: 'L', fields: [{ name: 'u', type: t }] } });
     const w = record([inner(['null', 'float'])]);
