@@ -131,10 +131,10 @@ function measuredMedian(fleet: FleetPair | undefined, bench: BenchmarkPair | und
  * Predict a profiled model's median compute on a chip by MACs scaling (module doc). Below the smallest
  * reference's MACs the line is held at that reference's MACs: a model that small is dominated by fixed
  * costs (kernel launches, copies) the line does not see, and extrapolating it down gave microseconds. Above the
- * largest reference's MACs the latency grows in proportion to the MACs from the line's value there (where the line
- * is flatter): the fixed costs that make the line flatter than proportional among the references are spent, and
- * more work runs at no better than the largest reference's rate (a trial: 30× bert-99's MACs came out at 5× its
- * latency, faster than the chip's peak ops/s allows).
+ * largest reference's MACs the latency grows in proportion to the MACs from the line's value there: the fixed costs
+ * that make the line flatter than proportional among the references are spent, and more work runs at the largest
+ * reference's rate (a trial: 30× bert-99's MACs came out at 5× its latency, faster than the chip's peak ops/s allows;
+ * a re-test: a line steeper than proportional, slope up to 1.2, had grown 12× a decade where the reason said "in proportion").
  * @param refs  (MACs, median ms) of reference models measured on the chip.
  * @returns ms, or null without references or MACs.
  */
@@ -148,7 +148,7 @@ export function scaleByMacs(macs: number, refs: readonly { macs: number; ms: num
   const my = ys.reduce((a, b) => a + b, 0) / ys.length;
   const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   const slope = sxx > 1e-9 ? Math.min(1.2, Math.max(0.3, xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx)) : 1;
-  const beyond = macs > largest ? Math.log(macs / largest) * Math.max(1, slope) : 0;
+  const beyond = macs > largest ? Math.log(macs / largest) : 0;
   return Math.exp(my + slope * (Math.log(at) - mx) + beyond);
 }
 

@@ -213,6 +213,17 @@ export function estimateFactor(e: CandidateEvidence, opt: GateOptions = GATE_DEF
 /** What the command a missing factor's reason suggests is given: the SLO, ms, and the model's rate at its peak, req/s (undefined: unknown). */
 export interface FactorSuggest { sloP99Ms?: number; rps?: () => number | undefined }
 
+/**
+ * A note when the candidate's version differs from a version the evidence knows (running, measured in the fleet, or
+ * profiled) in case alone, e.g. `the fleet knows "v1", which differs from it in case alone: versions are told apart by
+ * case` (a trial: `--version V1` where the fleet runs v1 read as a new version to shadow); null otherwise.
+ */
+export function caseOnlyVersionNote(e: Pick<CandidateEvidence, 'version' | 'versionNow' | 'fleet' | 'macs'>): string | null {
+  const known = [...new Set([e.versionNow, ...e.fleet.map((f) => f.version), ...e.macs.keys()])];
+  const cased = known.find((k) => k !== e.version && k.toLowerCase() === e.version.toLowerCase());
+  return cased === undefined ? null : `the fleet knows ${quoteName(cased)}, which differs from it in case alone: versions are told apart by case`;
+}
+
 function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: FactorSuggest): { factor: FactorEstimate } | { missing: string } {
   const med = (v: string, c: string) => e.fleet.find((f) => f.version === v && f.chip === c && f.n >= MIN_MEDIAN_REQUESTS && f.compute > 0 && f.io > 0);
   let compute = 1;
@@ -243,9 +254,7 @@ function estimateWithoutShadow(e: CandidateEvidence, opt: GateOptions, suggest: 
       ];
       // A version that looks like a known one but for a character outside ASCII is said so (a trial: "v１", its digit full-width).
       const known = [...new Set([e.versionNow, ...e.fleet.map((f) => f.version), ...e.macs.keys()])];
-      // And one that differs from a known one in case alone (a trial: `--version V1` where the fleet runs v1 read as a new version to shadow).
-      const cased = known.find((k) => k !== e.version && k.toLowerCase() === e.version.toLowerCase());
-      const alike = lookAlike(e.version, known) ?? (cased === undefined ? null : `the fleet knows ${quoteName(cased)}, which differs from it in case alone: versions are told apart by case`);
+      const alike = lookAlike(e.version, known) ?? caseOnlyVersionNote(e);
       return { missing: `no measurement of ${e.model} ${e.version}${alike ? ` (${alike})` : ''} in the fleet and no profile (MACs) of ${lacking.join(' nor of ')}; or run it as a shadow` };
     }
   }

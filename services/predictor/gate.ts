@@ -24,7 +24,7 @@ import { movedDevice, prepareReplay, replayPrepared, type PeakReplay } from './g
 import type { LoadSensitivity } from './load-sensitivity.ts';
 import type { ServerObservations } from './whatif.ts';
 import { GATE_DEFAULTS, type GateAnswer, type GateOptions } from './gate-options.ts';
-import { estimateFactor, gateFactor, shadowUnusable, type CandidateEvidence, type FactorEstimate, type GateFactor } from './gate-factor.ts';
+import { caseOnlyVersionNote, estimateFactor, gateFactor, shadowUnusable, type CandidateEvidence, type FactorEstimate, type GateFactor } from './gate-factor.ts';
 import { distinctMs, msText } from './ms-text.ts';
 
 export { idProblem } from '../names.ts';
@@ -199,7 +199,11 @@ export interface DaySeries {
  * @throws {RangeError} when no day holds a request of the model.
  */
 export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAULTS): ServerGate {
-  const g = gateByReplay(input, opt);
+  const replayed = gateByReplay(input, opt);
+  // A version that differs from a known one in case alone is named whatever the answer (a re-test: with --macs given the
+  // reason never said so); the "no measurement" reason names it already.
+  const cased = caseOnlyVersionNote(input.evidence);
+  const g = cased !== null && !replayed.reason.includes(cased) ? { ...replayed, reason: `${replayed.reason}; note: ${input.evidence.version}: ${cased}` } : replayed;
   const measured = measuredPeakP99(input.measured ?? [], opt.peakWindowMs);
   if (measured === null) return { ...g, measured };
   const e = input.evidence;
@@ -227,6 +231,15 @@ export function gateServer(input: ServerGateInput, opt: GateOptions = GATE_DEFAU
     return { ...g, measured, reason: `${sloInBand(input.sloP99Ms, g.p99_low_ms, g.p99_high_ms ?? Number.POSITIVE_INFINITY)}; ${what}, within the SLO: ${next}` };
   }
   return { ...g, measured };
+}
+
+/**
+ * The clause a NEED_SHADOW's reason ends with when what runs now breaches the SLO already, '' otherwise: the first fact
+ * for its reader (a trial: said only on the detail line), e.g. `; what runs now (v1 on orin) already breaches it: p99 266.4 ms at its peaks`.
+ * @param nowP99Ms  What runs now, replayed at its peaks, ms (Infinity: its queue cannot drain).
+ */
+function nowBreachesClause(e: { versionNow: string; chipNow: string }, nowP99Ms: number, sloMs: number): string {
+  return Number.isFinite(nowP99Ms) && nowP99Ms > sloMs ? `; what runs now (${e.versionNow} on ${e.chipNow}) already breaches it: p99 ${distinctMs(nowP99Ms, sloMs)[0]} ms at its peaks` : '';
 }
 
 /** The factor of no change: what runs now, replayed where nothing tells the candidate's cost. */
@@ -305,7 +318,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
   if ('missing' in est) {
     const now = pooled(1, 1, true);
     const enough = now !== null && now.length >= MIN_PEAK_REQUESTS && Number.isFinite(p99(now));
-    return { ...head, answer: 'NEED_SHADOW', reason: est.missing, ...none, now_p99_ms: enough ? p99(now) : null, peak: now ? peakOf(now.length) : null, factor: null, measured: null };
+    return { ...head, answer: 'NEED_SHADOW', reason: est.missing + (enough ? nowBreachesClause(e, p99(now), slo) : ''), ...none, now_p99_ms: enough ? p99(now) : null, peak: now ? peakOf(now.length) : null, factor: null, measured: null };
   }
   const { replay: midReplay, offered } = replayed(1, 1, false, true);
   const mid = midReplay?.total ?? null;
@@ -394,8 +407,7 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     : answer === 'BLOCK' ? `what runs now measured p99 ${distinctMs(now99, slo)[0]} ms at its peaks, above the SLO ${distinctMs(now99, slo)[1]} ms, and the candidate is no faster on this device (compute ×${f.compute.toPrecision(3)}, at least ×${(f.compute * Math.exp(-opt.z * f.logSd)).toPrecision(3)}): on the same arrivals its p99 cannot be lower than now's (replayed at the peak: ${bandMs(mid99)}; the band [${bandMs(low)}, ${bandMs(high)}] is how other days' peaks may differ)`
       // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
       : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`
-        // What runs now breaching already is the first fact for its reader (a trial: said only on the detail line).
-        + (Number.isFinite(now99) && now99 > slo ? `; what runs now (${e.versionNow} on ${e.chipNow}) already breaches it: p99 ${distinctMs(now99, slo)[0]} ms at its peaks` : '');
+        + nowBreachesClause(e, now99, slo);
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,

@@ -439,7 +439,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         const { settings } = splitParams(url, statement);
         delete settings.max_query_size;
         const result = await engine.insert({ table: insert.table, columns: insert.columns, format: insert.format, body: whole.subarray(insert.dataOffset), settings, database });
-        const summary = { read_rows: '0', read_bytes: '0', written_rows: String(result.writtenRows), written_bytes: String(result.writtenBytes), total_rows_to_read: '0', result_rows: '0', result_bytes: '0' };
+        // No read_rows, read_bytes or total_rows_to_read: as a read's summary (readSummary), not figures chdb does not tell.
+        const summary = { written_rows: String(result.writtenRows), written_bytes: String(result.writtenBytes), result_rows: '0', result_bytes: '0' };
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
       }
       const sql = whole.toString('utf8');

@@ -449,6 +449,8 @@ describe('sql endpoint over HTTP', () => {
     expect((await post(`CREATE TABLE ${db}.t (a UInt32, b String) ENGINE = MergeTree ORDER BY a`)).status).toBe(200);
     const res = await fetch(`${endpoint!.url}/?query=${encodeURIComponent(`INSERT INTO ${db}.t (a, b) FORMAT TSV`)}`, { method: 'POST', body: gzipSync('1\tx\n2\ty\n'), headers: { 'Content-Encoding': 'gzip' } });
     expect(res.status).toBe(200);
+    // No read_rows, read_bytes or total_rows_to_read, as a read's summary (a re-test: an INSERT's said "0" for each).
+    expect(Object.keys(JSON.parse(res.headers.get('x-clickhouse-summary')!) as object)).toEqual(['written_rows', 'written_bytes', 'result_rows', 'result_bytes']);
     expect(JSON.parse(res.headers.get('x-clickhouse-summary')!)).toMatchObject({ written_rows: '2' });
     expect(await (await get(`SELECT count() FROM ${db}.t`)).text()).toBe('2\n');
     // A body that is not what its Content-Encoding says: 400 naming it (a trial: 500, code 1001, zlib's words alone).

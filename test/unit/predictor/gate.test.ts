@@ -714,6 +714,13 @@ describe('gateServer and combineAnswers', () => {
     expect([below.answer, below.now_p99_ms! > below.slo_p99_ms]).toEqual(['NEED_SHADOW', true]);
     expect(below.reason).toMatch(new RegExp(`: measure it as a shadow first; what runs now \\(v1 on orin\\) already breaches it: p99 ${below.now_p99_ms!.toFixed(1).replace('.', '\\.')} ms at its peaks$`));
     expect(unsure.now_p99_ms! < slo).toBe(true);
+    // So does the NEED_SHADOW of a candidate nothing tells the cost of (a re-test: said on the band's reason only).
+    const unknown = gateServer({ ...input, evidence: { ...input.evidence, version: 'v7' }, sloP99Ms: 10 });
+    expect([unknown.answer, unknown.now_p99_ms]).toEqual(['NEED_SHADOW', 19]);
+    expect(unknown.reason).toMatch(/; or run it as a shadow; what runs now \(v1 on orin\) already breaches it: p99 19\.0 ms at its peaks$/);
+    // A version that differs from a known one in case alone is named whatever the answer (a re-test: with MACs given, never).
+    const cased = gateServer({ ...input, evidence: { ...input.evidence, version: 'V1', macs: new Map([['v1', 1e9], ['V1', 1e9]]) }, sloP99Ms: 1000 });
+    expect(cased.reason).toMatch(/; note: V1: the fleet knows "v1", which differs from it in case alone: versions are told apart by case$/);
     const fast = { ...ranBefore, totalMs: ranBefore.totalMs.map((x) => x / 100), source: 'shadow' as const };
     const shadowed = gateServer({ ...input, sloP99Ms: slo, measured: [fast] });
     expect(shadowed).toMatchObject({ answer: 'NEED_SHADOW', measured: { p99_ms: 2.97, source: 'shadow' } });

@@ -659,7 +659,9 @@ describe('scaleByMacs', () => {
     expect(scaleByMacs(1e8, two)).toBeCloseTo(10, 12);
     // Slope ln 10 / ln 2 = 3.3 is clamped to 1.2, through the means of ln MACs and ln ms.
     const steep = [{ macs: 1e9, ms: 10 }, { macs: 2e9, ms: 100 }];
-    expect(scaleByMacs(4e9, steep)).toBeCloseTo(Math.sqrt(1000) * (4e9 / Math.sqrt(2e18)) ** 1.2, 9);
+    expect(scaleByMacs(1.5e9, steep)).toBeCloseTo(Math.sqrt(1000) * (1.5e9 / Math.sqrt(2e18)) ** 1.2, 9);
+    // Above the largest reference, in proportion from the line's value there, a steep line too (a re-test: 12× a decade).
+    expect(scaleByMacs(4e9, steep)).toBeCloseTo(Math.sqrt(1000) * (2e9 / Math.sqrt(2e18)) ** 1.2 * 2, 9);
     expect([scaleByMacs(0, one), scaleByMacs(1e9, [])]).toEqual([null, null]);
     // The roofline's bound: 2 ops a MAC at the peak (3.69e12 MACs at 70e12 ops/s: 105.4 ms); none without a peak.
     expect(peakOpsFloorMs(3.69e12, 70e12)).toBeCloseTo(105.428571, 5);
