@@ -89,6 +89,9 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
   return proto as IModelProto & { graph: IGraphProto };
 }
 
+/** A symbolic dim name that reads as a batch (`N`, `B`, `bs`, `batch`, `batch_size`). */
+const BATCH_LIKE = /^(n|b|bs|batch|batch_?size|nbatch)$/i;
+
 /**
  * Read the graph inputs (initializers excluded), resolving symbolic dims; fills `symbols` with dim_param → value, and
  * `unset` with a line per dim past the batch that is counted as 1 (named but not in `given`, or unknown).
@@ -96,9 +99,25 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
 function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, given: ReadonlyMap<string, number>, symbols: Map<string, number>, unset: string[]): ProfileInput[] {
   const real = (graph.input ?? []).filter((vi) => vi.name && !skip.has(vi.name));
   const dimsOf = (vi: IValueInfoProto) => vi.type?.tensorType?.shape?.dim ?? [];
+  // A time-major input ([seq, batch, …], an RNN's default layout) whose first dim is named, and not as a batch, while a
+  // later one is: --batch would set the sequence (a re-test: `--batch 8` on [seq, N, 16] profiled seq 8, N 1).
+  if (batch !== 1) {
+    for (const vi of real) {
+      const dims = dimsOf(vi);
+      const first = dims[0]?.dimParam && !hasDimValue(dims[0]) ? dims[0].dimParam : null;
+      const later = dims.slice(1).find((d) => d.dimParam && !hasDimValue(d) && BATCH_LIKE.test(d.dimParam))?.dimParam;
+      if (first && later && !BATCH_LIKE.test(first)) {
+        throw new OnnxProfileError(`batch ${batch}: the first dim of input ${quoteName(vi.name!)} is named ${quoteName(first)}, and a later one ${quoteName(later)} reads as the batch (a time-major input, [seq, batch, …]): `
+          + `set both by name without the batch, --dim ${later}=${batch} --dim ${first}=<n> (?dim=${later}=${batch}&dim=${first}=<n> over HTTP)`);
+      }
+    }
+  }
+  const firstByName = (name: string): boolean => batch === 1 && given.has(name) && !BATCH_LIKE.test(name);
   for (const vi of real) {
     const d0 = dimsOf(vi)[0];
-    if (d0?.dimParam && !hasDimValue(d0)) symbols.set(d0.dimParam, batch);
+    // A first dim named not as a batch (a time-major input's `seq`) may be set by its name (--dim, no batch given);
+    // else it is the batch.
+    if (d0?.dimParam && !hasDimValue(d0) && !firstByName(d0.dimParam)) symbols.set(d0.dimParam, batch);
   }
   const named = new Set(real.flatMap((vi) => dimsOf(vi).flatMap((d) => (d.dimParam && !(hasDimValue(d) && int64(d.dimValue) > 0) ? [d.dimParam] : []))));
   for (const name of given.keys()) {
@@ -124,7 +143,7 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
         unset.push(unsetDimEntry(vi.name!, i, d.dimParam || null, hasDimValue(d) ? Number(int64(d.dimValue)) : null));
       }
       if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
-      shape.push(i === 0 ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
+      shape.push(i === 0 && !(d.dimParam && firstByName(d.dimParam)) ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
       symbolic.push(name);
     });
     const input: ProfileInput = { name: vi.name!, shape, dtype: tt ? dtypeName(tt.elemType) : 'unknown', symbolic };
