@@ -38,7 +38,7 @@ export function registerGateCommand(program: Command): void {
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms (> 0, at most 1e9) (required without --backtest)').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
     .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled at batch 1, per request (instead of --macs)')
-    .addOption(new Option('--dim <name=n>', 'with --onnx: value of another named symbolic dim of its inputs (repeatable), e.g. seq=128; one left unset makes the MACs a lower bound, which the gate refuses').argParser(dimFlag))
+    .addOption(new Option('--dim <name=n>', 'with --onnx: value of a named symbolic dim of its inputs past the batch (repeatable, at most 64), e.g. seq=128, or of a first dim not named as a batch (a time-major [seq, N, …]); one left unset makes the MACs a lower bound, which the gate refuses').argParser(dimFlag))
     .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model, > 0 up to 8760 (a year)').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, in place of the largest concurrency the fleet\'s servers of it report (default: that; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))

@@ -273,7 +273,10 @@ export function isLoopbackHost(hostname: string): boolean {
  * a bare 400 with no body; the servers turn it off and answer with their error's body instead.
  * @param request  The request's `httpVersion` and headers (Node lower-cases the names).
  */
-export function missingHostProblem(request: { httpVersion: string; headers: Readonly<Record<string, string | string[] | undefined>> }): string | null {
+export function missingHostProblem(request: { httpVersion: string; headers: Readonly<Record<string, string | string[] | undefined>>; rawHeaders?: readonly string[] }): string | null {
+  // More than one Host is answered 400 too (RFC 9112 §3.2; a re-test: Node keeps the first, and the request was answered).
+  const hosts = (request.rawHeaders ?? []).filter((_, i, all) => i % 2 === 0 && all[i]!.toLowerCase() === 'host').length;
+  if (hosts > 1) return `a request must carry one Host header (RFC 9112 §3.2), and this one has ${hosts}`;
   if (request.httpVersion === '1.0' || request.headers.host !== undefined) return null;
   return `an HTTP/${request.httpVersion} request must carry a Host header (RFC 9112 §3.2), and this one has none: send Host: 127.0.0.1:<port> (curl and every HTTP client do), or speak HTTP/1.0`;
 }
@@ -284,8 +287,9 @@ export function missingHostProblem(request: { httpVersion: string; headers: Read
  * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only
  * (curl, @clickhouse/client, BI servers: they send no `Origin` and no `Sec-Fetch-Site`).
  * - `Host` must name a loopback host (or one of `allowedHosts`): a web page whose name was made to
- *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there. A request with no Host (HTTP/1.0)
- *   skips this check (a browser sends Host always); its Origin and Sec-Fetch-Site are checked.
+ *   resolve to 127.0.0.1 (DNS rebinding) sends its own name there. A request with no Host (HTTP/1.0), or an
+ *   empty one (RFC 9112 §3.2: a target without an authority), skips this check (a browser sends its page's host
+ *   always); its Origin and Sec-Fetch-Site are checked.
  * - `Origin`, when sent, must be the endpoint's own (same port, a loopback name or the Host).
  * - `Sec-Fetch-Site`, when sent, must be `same-origin` or `none` (typed in the address bar).
  * @param headers       The request's headers (Node lower-cases the names).
@@ -303,8 +307,8 @@ export function browserRefusal(headers: Readonly<Record<string, string | string[
   } catch {
     hostUrl = null;
   }
-  if (headers.host !== undefined && allowedHosts !== 'any' && (hostUrl === null || !(isLoopbackHost(hostUrl.hostname) || allowedHosts.includes(hostUrl.hostname.replace(/^\[(.*)\]$/, '$1'))))) {
-    return `Host: ${host === '' ? '(empty)' : host} is not this machine's loopback name`;
+  if (headers.host !== undefined && host !== '' && allowedHosts !== 'any' && (hostUrl === null || !(isLoopbackHost(hostUrl.hostname) || allowedHosts.includes(hostUrl.hostname.replace(/^\[(.*)\]$/, '$1'))))) {
+    return `Host: ${host} is not this machine's loopback name`;
   }
   const origin = one(headers.origin);
   if (origin !== undefined) {

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { allowedHostsFlag } from '../../../services/cli/common.ts';
 import { allowedHostsFor } from '../../../services/sql-endpoint/serve-command.ts';
-import { browserRefusal } from '../../../services/sql-endpoint/protocol.ts';
+import { browserRefusal, missingHostProblem } from '../../../services/sql-endpoint/protocol.ts';
 
 const machine = { hostname: 'Edge-Gw', addresses: ['127.0.0.1', '10.0.0.5', 'fe80::1'] };
 
@@ -34,7 +34,13 @@ describe('allowedHostsFor', () => {
     // A re-test: these were refused as "Host:  is not this machine's loopback name".
     expect(browserRefusal({ origin: 'http://evil.example' }, [])).toBe('Origin: http://evil.example');
     expect(browserRefusal({ 'sec-fetch-site': 'cross-site' }, [])).toBe('Sec-Fetch-Site: cross-site');
-    expect(browserRefusal({ host: '' }, [])).toBe("Host: (empty) is not this machine's loopback name");
+    // An empty Host (RFC 9112 §3.2: a target without an authority) is no browser's either (a re-test: "Host: (empty)" read as one).
+    expect(browserRefusal({ host: '' }, [])).toBeNull();
+    expect(browserRefusal({ host: '', origin: 'http://evil.example' }, [])).toBe('Origin: http://evil.example');
+    // More than one Host: 400 (RFC 9112 §3.2; a re-test: Node kept the first and the request was answered).
+    expect(missingHostProblem({ httpVersion: '1.1', headers: { host: 'localhost' }, rawHeaders: ['Host', 'localhost', 'host', 'evil.com'] })).toBe('a request must carry one Host header (RFC 9112 §3.2), and this one has 2');
+    expect(missingHostProblem({ httpVersion: '1.1', headers: { host: 'localhost' }, rawHeaders: ['Host', 'localhost', 'Accept', '*/*'] })).toBeNull();
+    expect(missingHostProblem({ httpVersion: '1.0', headers: {}, rawHeaders: [] })).toBeNull();
   });
 });
 
