@@ -358,6 +358,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         cycle.outcome = 'skipped';
         logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)');
       });
+      // Every outcome's series from the start, at 0 (a re-test: only the outcomes that had happened showed).
+      for (const outcome of ['trained', 'skipped', 'stopped', 'failed'] as const) metrics.retrainCycles.inc({ outcome }, 0);
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,
         runCycle: () => observeRetrainCycle(metrics, async () => {

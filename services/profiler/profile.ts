@@ -79,7 +79,7 @@ function decodeModel(bytes: Uint8Array): IModelProto & { graph: IGraphProto } {
     if (range && looksOnnx) throw new OnnxProfileError(`truncated file: protobuf decode needs ${range[2]} more byte(s) at byte ${range[1]} but the file ends at byte ${range[3]}`);
     const at = range ? `at byte ${range[1]} (a field needs ${range[2]} byte(s), the file has ${range[3]})` : wire ? `at byte ${wire[2]} (invalid wire type ${wire[1]})` : `(${message})`;
     // JSON text (a profile's, given where the model's file goes: a trial got the decode failure alone).
-    const json = /^(\uFEFF)?\s*[{[]/.test(new TextDecoder().decode(bytes.subarray(0, 64))) ? '; it starts as JSON text does (a profile\'s JSON? recommend takes it as --profile, POST /v1/recommend as "profile")' : '';
+    const json = /^(\uFEFF)?\s*[{[]/.test(new TextDecoder().decode(bytes.subarray(0, 4096))) ? '; it starts as JSON text does (a profile\'s JSON? recommend takes it as --profile, POST /v1/recommend as "profile")' : '';
     throw new OnnxProfileError(`not an ONNX model: protobuf decode failed ${at}${json}`, { cause: error });
   }
   const { graph } = proto;
