@@ -28,6 +28,12 @@ export interface BridgedField {
   readonly readerType: avro.Type;
   /** The writer's union of the value, as schema JSON (for messages). */
   readonly writerUnion: unknown;
+  /**
+   * Whether avsc reads the widened union wrapped (`{"int": 3}`: its branches are ambiguous in JavaScript), so that a
+   * value is unwrapped before the check; a one-key record or map of an unwrapped union is a value as it is (a re-test:
+   * a record branch `{a: 1}` was taken for a wrapped 1 and kept).
+   */
+  readonly wrapped: boolean;
 }
 
 /** A reader schema whose non-union values that a writer wrote as unions are widened, and which values they are. */
@@ -162,7 +168,7 @@ function widenUnion(union: unknown[], original: unknown[], writerBranches: unkno
   } catch {
     return null;
   }
-  out.push({ path: at, readerType, writerUnion: writerBranches });
+  out.push({ path: at, readerType, writerUnion: writerBranches, wrapped: isWrapped(branches, compile) });
   return branches;
 }
 
@@ -205,7 +211,7 @@ function widen(readerSchema: unknown, writerBranches: unknown[], at: BridgeStep[
     const t = as[i] ?? branch;
     if (!branches.includes(t)) branches.push(t);
   });
-  out.push(...inner, { path: at, readerType, writerUnion: writerBranches });
+  out.push(...inner, { path: at, readerType, writerUnion: writerBranches, wrapped: isWrapped(branches, compile) });
   return branches;
 }
 
@@ -238,7 +244,7 @@ function visit(holder: Record<string, unknown> | unknown[], key: string | number
   const value = (holder as Record<string | number, unknown>)[key];
   if (i === field.path.length) {
     if (field.readerType.isValid(value)) return null;
-    const inner = isPlainObject(value) && Object.keys(value).length === 1 ? Object.values(value)[0] : undefined;
+    const inner = field.wrapped && isPlainObject(value) && Object.keys(value).length === 1 ? Object.values(value)[0] : undefined;
     if (inner !== undefined && field.readerType.isValid(inner)) {
       (holder as Record<string | number, unknown>)[key] = inner;
       return null;
@@ -264,6 +270,15 @@ function visit(holder: Record<string, unknown> | unknown[], key: string | number
   }
   if (!isPlainObject(value)) return null;
   return visit(value, step.field, field, i + 1, shown === '' ? step.field : `${shown}.${step.field}`);
+}
+
+/** Whether avsc reads the union of `branches` wrapped; true where it cannot compile it alone (a named type's reference). */
+function isWrapped(branches: unknown[], compile: Compile): boolean {
+  try {
+    return compile(branches as object).typeName === 'union:wrapped';
+  } catch {
+    return true;
+  }
 }
 
 /** A type's schema as an object: `"double"` as `{"type": "double"}` (a compiler of JSON text reads a string as text). */

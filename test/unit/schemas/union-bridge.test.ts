@@ -57,6 +57,15 @@ describe('a writer union read into a non-union reader field', () => {
     expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x00, 0x04]), Buffer.from([0x0a])]), r))
       .toEqual({ ok: false, path: 'd', reason: 'd: value 5, written as a branch of ["null","string","long"], is not one of null, string as the reader\'s schema has it (avro schema resolution: a writer\'s union branch the reader cannot read)' });
     expect(readWithWriterSchema(w, Buffer.concat([Buffer.from([0x06]), str('hot'), Buffer.from([0x00])]), r)).toMatchObject({ ok: false, path: 't', reason: expect.stringContaining('value "hot"') });
+    // A record branch of one field the reader lacks is no wrapped value (a re-test: {a: 1} was kept as 1), into a union
+    // or a non-union alike; a map branch of one key too.
+    const L = { type: 'record', name: 'L', fields: [{ name: 'a', type: 'int' }] };
+    const wr = record([{ name: 'v', type: ['null', 'double', L] }]);
+    expect(readWithWriterSchema(wr, bytesOf(wr, { v: { a: 1 } }), record([{ name: 'v', type: ['null', 'double'] }]))).toMatchObject({ ok: false, path: 'v' });
+    expect(readWithWriterSchema(record([{ name: 'v', type: ['double', L] }]), bytesOf(record([{ name: 'v', type: ['double', L] }]), { v: { a: 1 } }), record([{ name: 'v', type: 'double' }]))).toMatchObject({ ok: false, path: 'v' });
+    const wm = record([{ name: 'v', type: ['null', 'double', { type: 'map', values: 'int' }] }]);
+    expect(readWithWriterSchema(wm, bytesOf(wm, { v: { a: 1 } }), record([{ name: 'v', type: ['null', 'double'] }]))).toMatchObject({ ok: false, path: 'v' });
+    expect(readWithWriterSchema(wr, bytesOf(wr, { v: 2.5 }), record([{ name: 'v', type: ['null', 'double'] }]))).toEqual({ ok: true, value: { v: 2.5 } });
     // A writer union the reader reads whole, or none of, is avsc's as before: read, or refused.
     expect(readWithWriterSchema(record([{ name: 't', type: ['null', 'float'] }, { name: 'd', type: ['null', 'string'] }]), Buffer.from([0x00, 0x00]), r)).toEqual({ ok: true, value: { t: null, d: null } });
   });
