@@ -19,7 +19,7 @@ export function registerPredictorCommands(program: Command): void {
     .description(`profile an ONNX model: parameters, MACs (${MAC_OPERATORS_TEXT}), FLOPs = 2·MACs, element operations of the other operators, operator histogram, weight bytes, inputs, precision`)
     .argument('<model.onnx>', 'ONNX file')
     .addOption(new Option('--batch <n>', 'value of a symbolic batch dimension, 1..4096').default(1).argParser(intFlag('--batch', 1, 4096)))
-    .addOption(new Option('--dim <name=n>', 'value of a named symbolic dim of the inputs past the batch (repeatable, at most 64), e.g. seq=128, or of a first dim not named as a batch (a time-major [seq, N, …]: --dim seq=20 --dim N=8); one left unset counts as 1 and is listed under unknown shape (the MACs are then a lower bound)').argParser(dimFlag))
+    .addOption(new Option('--dim <name=n>', 'value of a named symbolic dim of the inputs past the batch (repeatable, at most 64), e.g. seq=128, or the first dim of a time-major input ([seq, N, …]: --batch 8 --dim seq=20); one left unset counts as 1 and is listed under unknown shape (the MACs are then a lower bound)').argParser(dimFlag))
     .option('--model-id <id>', 'model id to report (default: the graph name or file name)')
     .option('--json', 'print the ModelProfile as JSON (input of `recommend --profile`)', false)
     .addHelpText('after', '\nExit codes: 0 profiled; 1 a failure; 2 bad usage: a missing or unreadable file, one that is not an ONNX model, a bad --batch or --dim.')
@@ -39,7 +39,7 @@ export function registerPredictorCommands(program: Command): void {
     .addOption(new Option('--chips <ids>', 'candidate chips, comma-separated (blanks around a comma are ignored), repeatable (default: every chip in the catalog, the fleet or a benchmark)').argParser(idListFlag('--chips', 'chip')))
     .addOption(choicesAnyCase(new Option('--objective <what>', 'order of the chips that meet the SLO'), ['latency', 'cost']).default('latency'))
     .addOption(new Option('--batch <n>', 'with --onnx: value of a symbolic batch dimension').argParser(intFlag('--batch', 1, 4096)))
-    .addOption(new Option('--dim <name=n>', 'with --onnx: value of a named symbolic dim past the batch (repeatable, at most 64), e.g. seq=128, or of a first dim not named as a batch').argParser(dimFlag))
+    .addOption(new Option('--dim <name=n>', 'with --onnx: value of a named symbolic dim past the batch (repeatable, at most 64), e.g. seq=128, or the first dim of a time-major input ([seq, N, …])').argParser(dimFlag))
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
     .addHelpText('after', '\nExit codes: 0 chips ranked; 1 no chip could be ranked (the answer, every chip skipped with its reason, is printed), or a failure; 2 bad usage: a flag, an unknown model or chip, an unreadable ONNX or profile file; ' + LOCKED_HELP + '.\n\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx test/fixtures/onnx/tiny-cnn.onnx --slo-p90-ms 20 --rps 2 --json   # a small CNN in the repository; your own .onnx file')
     .action(async (opts: RecommendOptions) => {

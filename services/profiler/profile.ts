@@ -99,29 +99,21 @@ const BATCH_LIKE = /^(n|b|bs|batch|batch_?size|nbatch)$/i;
 function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number, given: ReadonlyMap<string, number>, symbols: Map<string, number>, unset: string[]): ProfileInput[] {
   const real = (graph.input ?? []).filter((vi) => vi.name && !skip.has(vi.name));
   const dimsOf = (vi: IValueInfoProto) => vi.type?.tensorType?.shape?.dim ?? [];
-  // A time-major input ([seq, batch, …], an RNN's default layout) whose first dim is named, and not as a batch, while a
-  // later one is: --batch would set the sequence (a re-test: `--batch 8` on [seq, N, 16] profiled seq 8, N 1).
-  if (batch !== 1) {
-    for (const vi of real) {
-      const dims = dimsOf(vi);
-      const first = dims[0]?.dimParam && !hasDimValue(dims[0]) ? dims[0].dimParam : null;
-      const later = dims.slice(1).find((d) => d.dimParam && !hasDimValue(d) && BATCH_LIKE.test(d.dimParam))?.dimParam;
-      if (first && later && !BATCH_LIKE.test(first)) {
-        throw new OnnxProfileError(`batch ${batch}: the first dim of input ${quoteName(vi.name!)} is named ${quoteName(first)}, and a later one ${quoteName(later)} reads as the batch (a time-major input, [seq, batch, …]): `
-          + `set both by name without the batch, --dim ${later}=${batch} --dim ${first}=<n> (?dim=${later}=${batch}&dim=${first}=<n> over HTTP)`);
-      }
-    }
-  }
-  const firstByName = (name: string): boolean => batch === 1 && given.has(name) && !BATCH_LIKE.test(name);
-  for (const vi of real) {
-    const d0 = dimsOf(vi)[0];
-    // A first dim named not as a batch (a time-major input's `seq`) may be set by its name (--dim, no batch given);
-    // else it is the batch.
-    if (d0?.dimParam && !hasDimValue(d0) && !firstByName(d0.dimParam)) symbols.set(d0.dimParam, batch);
-  }
+  const symbolicName = (d: ReturnType<typeof dimsOf>[number] | undefined): string | null =>
+    d?.dimParam && !(hasDimValue(d) && int64(d.dimValue) > 0) ? d.dimParam : null;
+  // The batch: the symbolic first dims, unless some dim's name reads as a batch (`N`, `batch`, …); then the first dims
+  // so named, or where none is, those so named past the first dim of a time-major input ([seq, N, …], an RNN's default
+  // layout), whose `seq` is then a dim like the others (a re-test: `--batch 8` on [seq, N, 16] profiled seq 8, N 1, and
+  // with a second input [N, 16] no spelling set N).
+  const firstNames = real.map((vi) => symbolicName(dimsOf(vi)[0])).filter((n): n is string => n !== null);
+  const firstLike = firstNames.filter((n) => BATCH_LIKE.test(n));
+  const laterLike = firstLike.length > 0 ? [] : real.flatMap((vi) => (symbolicName(dimsOf(vi)[0]) === null ? []
+    : dimsOf(vi).slice(1).map(symbolicName).filter((n): n is string => n !== null && BATCH_LIKE.test(n))));
+  const batchNames = new Set(firstLike.length + laterLike.length > 0 ? [...firstLike, ...laterLike] : firstNames);
+  for (const name of batchNames) symbols.set(name, batch);
   const named = new Set(real.flatMap((vi) => dimsOf(vi).flatMap((d) => (d.dimParam && !(hasDimValue(d) && int64(d.dimValue) > 0) ? [d.dimParam] : []))));
   for (const name of given.keys()) {
-    if (symbols.has(name)) throw new OnnxProfileError(`dim ${quoteName(name)} is the batch dim (the first of an input): set it with the batch, not as a dim`);
+    if (batchNames.has(name)) throw new OnnxProfileError(`dim ${quoteName(name)} is the batch dim (${firstNames.includes(name) ? 'the first of an input' : 'of a time-major input, [seq, N, …]'}): set it with the batch, not as a dim`);
     if (!named.has(name)) throw new OnnxProfileError(`dim ${quoteName(name)}: no input has a symbolic dim of that name${named.size > 0 ? `; its symbolic dims: ${[...named].map((n) => quoteName(n)).join(', ')}` : ' (it has none)'}`);
     symbols.set(name, given.get(name)!);
   }
@@ -138,12 +130,13 @@ function readInputs(graph: IGraphProto, skip: ReadonlySet<string>, batch: number
         return;
       }
       const name = d.dimParam || '?';
-      if (i > 0 && !(d.dimParam && symbols.has(d.dimParam))) {
+      const isBatch = d.dimParam ? batchNames.has(d.dimParam) : i === 0;
+      if (!isBatch && !(d.dimParam && symbols.has(d.dimParam))) {
         // Counted as 1: the MACs that grow with it are a lower bound (a trial: [N, seq, 64] profiled at seq 1 without a word).
         unset.push(unsetDimEntry(vi.name!, i, d.dimParam || null, hasDimValue(d) ? Number(int64(d.dimValue)) : null));
       }
       if (d.dimParam && !symbols.has(d.dimParam)) symbols.set(d.dimParam, 1);
-      shape.push(i === 0 && !(d.dimParam && firstByName(d.dimParam)) ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
+      shape.push(isBatch ? batch : (d.dimParam ? symbols.get(d.dimParam)! : 1));
       symbolic.push(name);
     });
     const input: ProfileInput = { name: vi.name!, shape, dtype: tt ? dtypeName(tt.elemType) : 'unknown', symbolic };

@@ -100,13 +100,18 @@ describe('profileOnnx: MLP and MatMul', () => {
     const timeMajor = g.build();
     expect(() => profileOnnx(timeMajor, { batch: 4 })).toThrow(new OnnxProfileError('batch 4: no input of the model has a batch dim to set (a symbolic or unknown first dim): x [20, N, 64]; leave the batch out, or a batch that is not the first dim (a time-major RNN\'s [seq, batch, …]) is set by its name: --dim N=4 (?dim=N=4 over HTTP)'));
     expect(profileOnnx(timeMajor, { dims: { N: 4 } }).macs).toBe(20 * 4 * 64 * 32);
-    // Its first dim symbolic too, [seq, N, 64]: --batch would set seq (a re-test: "batch 8" profiled seq 8, N 1), so it is
-    // refused naming both; the two set by name, seq as the first dim, are taken.
+    // Its first dim symbolic too, [seq, N, 64]: the batch is N, and seq a dim like the others (a re-test: "batch 8" profiled
+    // seq 8, N 1); so with a second input [N, 64] (a re-test: no spelling set N there).
     const g2 = new OnnxGraphBuilder('tm2', { inlineLimit: Infinity });
     g2.output(g2.node('MatMul', [g2.input('x', ['seq', 'N', 64]), g2.weight('w', [64, 32])]));
     const both = g2.build();
-    expect(() => profileOnnx(both, { batch: 8 })).toThrow(new OnnxProfileError('batch 8: the first dim of input "x" is named "seq", and a later one "N" reads as the batch (a time-major input, [seq, batch, …]): set both by name without the batch, --dim N=8 --dim seq=<n> (?dim=N=8&dim=seq=<n> over HTTP)'));
-    expect(profileOnnx(both, { dims: { seq: 20, N: 8 } })).toMatchObject({ macs: 20 * 8 * 64 * 32, batch: 1, inputs: [{ shape: [20, 8, 64] }] });
+    expect(profileOnnx(both, { batch: 8, dims: { seq: 20 } })).toMatchObject({ macs: 20 * 8 * 64 * 32, batch: 8, inputs: [{ shape: [20, 8, 64] }], unknown_shape_nodes: [] });
+    expect(profileOnnx(both, { batch: 8 })).toMatchObject({ macs: 8 * 64 * 32, inputs: [{ shape: [1, 8, 64] }], unknown_shape_nodes: ['input "x" dim 0 "seq": not set, counted as 1 (a lower bound; set it: --dim seq=<n>, or ?dim=seq=<n> over HTTP)'] });
+    expect(() => profileOnnx(both, { dims: { N: 8 } })).toThrow(/^dim "N" is the batch dim/);
+    const g3 = new OnnxGraphBuilder('tm3', { inlineLimit: Infinity });
+    g3.output(g3.node('MatMul', [g3.input('x', ['seq', 'N', 64]), g3.weight('w', [64, 32])]));
+    g3.output(g3.node('MatMul', [g3.input('y', ['N', 64]), g3.weight('v', [64, 16])]));
+    expect(profileOnnx(g3.build(), { batch: 8, dims: { seq: 20 } })).toMatchObject({ macs: 20 * 8 * 64 * 32 + 8 * 64 * 16, inputs: [{ shape: [20, 8, 64] }, { shape: [8, 64] }] });
     // A first dim named as a batch stays the batch's (set with it, not by name).
     expect(() => profileOnnx(mlp(), { dims: { N: 4 } })).toThrow(/is the batch dim/);
   });
