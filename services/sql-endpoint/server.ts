@@ -144,14 +144,17 @@ export async function writeWithin(stream: Writable, chunk: Uint8Array, stallMs: 
 }
 
 /**
- * ClickHouse's X-ClickHouse-Summary of a read: rows and bytes of the output so far. `result_rows` is left out where the
+ * ClickHouse's X-ClickHouse-Summary of a statement answered as a read (its body inserted nothing): rows and bytes of the
+ * output so far. `result_rows` is left out where the
  * rows are not known (`resultRows` null: an answer made whole in a format whose text does not tell them; it had said "0"
  * for a JSON answer of rows: a trial). `read_rows`, `read_bytes` and `total_rows_to_read` are left out: chdb's
  * rowsRead and bytesRead are those of the result, not of the tables read (count() over 100,000 rows: 1), and a trial's
  * client read "12 rows read" off a query over 71,582.
  */
-function readSummary(resultRows: number | null, resultBytes: number): string {
-  return JSON.stringify({ written_rows: '0', written_bytes: '0', ...(resultRows === null ? {} : { result_rows: String(resultRows) }), result_bytes: String(resultBytes) });
+function readSummary(resultRows: number | null, resultBytes: number, readsOnly: boolean): string {
+  // written_rows 0 for a read only: a statement that may write (INSERT … VALUES, INSERT … SELECT, DDL) has none, as chdb
+  // does not tell how much (a re-test: "written_rows":"0" beside the 2 rows an INSERT … VALUES stored).
+  return JSON.stringify({ ...(readsOnly ? { written_rows: '0', written_bytes: '0' } : {}), ...(resultRows === null ? {} : { result_rows: String(resultRows) }), result_bytes: String(resultBytes) });
 }
 
 /**
@@ -166,9 +169,10 @@ function readSummary(resultRows: number | null, resultBytes: number): string {
  * @param queryId  The request's query id, for the log.
  * @param stallMs  Longest wait for the client to take more, ms.
  * @param metrics  Counts the answer's bytes, and a streamed answer cut short (the endpoint's onResponse hook counts the others).
+ * @param readsOnly  Whether the statement only reads (its summary then says written_rows 0).
  * @param run      Runs the statement, handing its output to `onChunk` (engine.stream).
  */
-async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number, metrics: SqlEndpointMetrics,
+async function answerRead(reply: FastifyReply, headers: Record<string, string>, fail: (error: unknown) => FastifyReply, logger: Logger | undefined, queryId: string, stallMs: number, metrics: SqlEndpointMetrics, readsOnly: boolean,
   run: (onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void>, signal: AbortSignal) => Promise<unknown>): Promise<FastifyReply> {
   const res = reply.raw;
   const gone = new AbortController();
@@ -197,12 +201,12 @@ async function answerRead(reply: FastifyReply, headers: Record<string, string>, 
       if (bytes < STREAM_AFTER_BYTES) return;
       streaming = true;
       reply.hijack();
-      res.writeHead(200, { ...reply.getHeaders(), ...headers, 'X-ClickHouse-Summary': readSummary(rows, bytes) } as Record<string, string>);
+      res.writeHead(200, { ...reply.getHeaders(), ...headers, 'X-ClickHouse-Summary': readSummary(rows, bytes, readsOnly) } as Record<string, string>);
       for (const c of held.splice(0)) await write(c);
     }, gone.signal);
     if (!streaming) {
       metrics.resultBytes.inc({ method: reply.request.method }, bytes);
-      return reply.header('X-ClickHouse-Summary', readSummary(rows, bytes)).headers(headers).send(Buffer.concat(held));
+      return reply.header('X-ClickHouse-Summary', readSummary(rows, bytes, readsOnly)).headers(headers).send(Buffer.concat(held));
     }
     res.end();
   } catch (error) {
@@ -516,7 +520,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // A KILL runs on whichever connection frees first (ClickHouse's readonly lets it through, a reader runs it): on the
       // writer it queued behind the very query it was sent to stop, when that ran there (a POST with SETTINGS).
       const where: boolean | 'any' = !onReader && canonical !== null && /^KILL\b/i.test(codeOf(canonical)) ? 'any' : onReader;
-      return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, async (onChunk, signal) => {
+      const readsOnly = readonly || (canonical !== null && isPlainRead(canonical));
+      return await answerRead(reply, headers, fail, logger, queryId, stallMs, metrics, readsOnly, async (onChunk, signal) => {
         let started = false;
         const tracked = (chunk: Uint8Array, rows: number | null) => {
           started = true;
