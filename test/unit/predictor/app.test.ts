@@ -473,6 +473,10 @@ describe('POST /v1/gate: one gate computed at a time', () => {
     // As many waiting requests as may wait, behind the first, and each client goes: none of them counts any more (a
     // re-test: abandoned requests kept live ones out with 503 busy until their turn came).
     await Promise.all(Array.from({ length: MAX_GATES_WAITING }, () => send(true)));
+    // Until the server has seen them go (a loaded CI run sent the next one first, which was then refused busy): only the
+    // first's connection left.
+    const connections = () => new Promise<number>((resolve, reject) => app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    for (let waited = 0; (await connections()) > 1 && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
     const third = send(false); // not busy: computed once the first is done
     await new Promise((r) => setTimeout(r, 200)); // its request in the queue before the first is released
     await held.releaseOne();
