@@ -595,7 +595,8 @@ export class ProcessorRun<S> {
     const previousLogMs = stream.lastLogMs;
     stream.lastLogMs = r.timestampMs;
     if (at > stream.maxTs) {
-      this.warnIfFastClockJump(r, value.edge_server_id, ts, stream.maxTs, previousLogMs);
+      // Per record on the hot path: looked into only where the record's clock runs ahead of its log time (at < ts).
+      if (ts > at) this.warnIfFastClockJump(r, value.edge_server_id, ts, stream.maxTs, previousLogMs);
       stream.maxTs = at;
       // Never lower: an idle stream's watermark may have been raised past its own records (advanceIdleStreams).
       const wm = at - processor.maxOutOfOrdernessMs;
