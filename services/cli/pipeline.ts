@@ -322,8 +322,6 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
       // the newest request (a trial: a window on the wall clock over replayed telemetry of 2024 never trained).
       // A cycle on telemetry and benchmarks unchanged since the last complete one is skipped: it would make the same
       // models (a trial: a schedule each second retrained five kinds back to back on a quiet fleet).
-      /** The running cycle's outcome, for the metrics (failed until it says otherwise). */
-      const cycle: { outcome: RetrainOutcome } = { outcome: 'failed' };
       const retrainIfChanged = whenChanged(() => trainingDataMark(warehouse), async () => {
         const stopped = new Error('stopped by a signal');
         let kind: string | null = null;
@@ -346,30 +344,23 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
         } catch (error) {
           if (error !== stopped) throw error;
           logger.info('retraining cycle stopped by a signal; the kinds not trained yet train at the next scheduled run');
-          cycle.outcome = 'stopped';
           return false;
         }
-        cycle.outcome = stopping ? 'stopped' : 'trained';
         // EDGELAT_RETRAIN_KEEP: the versions beyond it lose their files, as `model prune` (a schedule every 10 min
         // registered files without end). A failure is logged, never the cycle's: the files wait for the next one.
         if (config.retrainKeep !== null && !stopping) await pruneAfterRetraining(registry, warehouse, config.retrainKeep, logger);
         return !stopping;
-      }, () => {
-        cycle.outcome = 'skipped';
-        logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)');
-      });
+      }, () => logger.info('no new telemetry or benchmarks since the last retraining: this scheduled run is skipped (it would make the same models)'));
       // Every outcome's series from the start, at 0 (a re-test: only the outcomes that had happened showed).
       for (const outcome of ['trained', 'skipped', 'stopped', 'failed'] as const) metrics.retrainCycles.inc({ outcome }, 0);
       schedule = startTrainingSchedule({
         cron: config.retrainCron, logger,
-        runCycle: () => observeRetrainCycle(metrics, async () => {
-          cycle.outcome = 'failed';
+        runCycle: () => observeRetrainCycle(metrics, async (): Promise<RetrainOutcome> => {
           // Promotions the log refused (the processors restarting on a new connection) are announced first, in order,
           // a skipped cycle's too.
           if (!stopping) await announceAgain(pending, log, logger, registry);
-          await retrainIfChanged();
-          // Set by the cycle's callbacks meanwhile (a read TypeScript does not narrow).
-          return readOutcome(cycle);
+          const ran = await retrainIfChanged();
+          return ran === 'skipped' ? 'skipped' : ran ? 'trained' : 'stopped';
         }),
       });
       process.stderr.write(`edgelat: latency models retrain on "${config.retrainCron}" (UTC) over the last ${config.retrainWindowMs / 3_600_000} h of event time; next ${new Date(schedule.nextRunMs() ?? 0).toISOString()}\n`);
@@ -489,9 +480,6 @@ export async function brokerSilence(open: () => Promise<Pick<EventLog, 'endOffse
     void opened.then((log) => log.close()).catch(() => undefined);
   }
 }
-
-/** The outcome the cycle's callbacks left (a read TypeScript does not narrow). */
-const readOutcome = (cycle: { outcome: RetrainOutcome }): RetrainOutcome => cycle.outcome;
 
 /** An error and its causes, outermost first (at most 10: a cycle ends there). */
 function causes(error: unknown): unknown[] {

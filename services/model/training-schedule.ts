@@ -152,15 +152,18 @@ export function startTrainingSchedule(options: TrainingScheduleOptions): Trainin
  * @param cycle  The cycle; resolves true when it completed (every kind trained), false when cut short (its mark is not
  *               kept: the next call runs it).
  * @param onSkip Called for a skipped call.
+ * @returns A call that resolves `'skipped'`, or the cycle's own result (true: completed; false: cut short).
  */
-export function whenChanged(mark: () => Promise<string>, cycle: () => Promise<boolean>, onSkip: () => void): () => Promise<void> {
+export function whenChanged(mark: () => Promise<string>, cycle: () => Promise<boolean>, onSkip: () => void): () => Promise<'skipped' | boolean> {
   let last: string | null = null;
   return async () => {
     const now = await mark();
     if (now === last) {
       onSkip();
-      return;
+      return 'skipped';
     }
-    if (await cycle()) last = now;
+    const completed = await cycle();
+    if (completed) last = now;
+    return completed;
   };
 }

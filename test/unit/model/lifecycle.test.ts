@@ -419,9 +419,12 @@ describe('a scheduled cycle on unchanged data', () => {
       ran.push(marks[i]!);
       return results[ran.length - 1]!;
     }, () => skipped++);
-    for (; i < marks.length; i++) await cycle();
+    const answers: ('skipped' | boolean)[] = [];
+    for (; i < marks.length; i++) answers.push(await cycle());
     // a runs; a again skipped; b runs but is cut short (false); b runs again and completes; b skipped; c runs.
     expect([ran, skipped]).toEqual([['a', 'b', 'b', 'c'], 2]);
+    // Each call says how it went (pipeline run's retraining metrics count them).
+    expect(answers).toEqual([true, 'skipped', false, true, 'skipped', true]);
     // A mark that cannot be read fails the call, and runs nothing.
     const failing = whenChanged(async () => { throw new Error('warehouse down'); }, async () => { ran.push('never'); return true; }, () => skipped++);
     await expect(failing()).rejects.toThrow('warehouse down');
