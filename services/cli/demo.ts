@@ -11,7 +11,8 @@ import { readSummary } from '../pipeline/summary.ts';
 import { ChdbWarehouse } from '../warehouse/chdb.ts';
 import { waitForFolder } from './open-warehouse.ts';
 import { createProgress } from './progress.ts';
-import { checkFleetSize, checkWebhookUrl, endBySignalAfter, shadowSimConfig, simConfigFromFlags, traceFilesFlag, type ShadowHandOverFlags } from './common.ts';
+import { endBySignalAfter, type ShadowHandOverFlags } from './common.ts';
+import { DEMO_MAX_SERVER_MINUTES, DEMO_SHADOW_SERVERS, demoSimulation } from './usage-checks.ts';
 import { readAlertChanges } from '../alerts/alert-log.ts';
 import { TOPICS } from '../../pipelines/topics.ts';
 import { MODEL_LATENCY_TOPIC } from '../model/lifecycle.ts';
@@ -57,15 +58,7 @@ export function suggestionPrefix(env: Readonly<Record<string, string | undefined
   return `${embedded}${set.join('')}${inside ? 'npx edgelat' : `node ${quote(join(root, 'bin', 'edgelat.js'))}`}`;
 }
 
-/** Production servers of the demo with a shadow deployment beside them. */
-export const DEMO_SHADOW_SERVERS = 3;
-
-/**
- * Most server-minutes (`--servers` × `--duration`) the embedded demo runs: it holds every record in memory (the
- * in-process log and chdb). Measured: 120 servers × 20 min (0.85 M records) ran in 9 min at 3.8 GB resident under
- * a 2 GiB JS heap limit; 1,000 servers × 20 min ran out of heap after about 2 min (a trial). 10× the default fleet.
- */
-export const DEMO_MAX_SERVER_MINUTES = 2_400;
+export { DEMO_MAX_SERVER_MINUTES, DEMO_SHADOW_SERVERS };
 
 /**
  * The unpaired requests of a deployment's line, '' when none: shown where a sample or a lag left requests without their
@@ -104,18 +97,7 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
  *   (named by its flag).
  */
 export async function demoCommand(config: EdgelatConfig, opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models?: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows?: number; shadowsGiven?: boolean; replace?: boolean; trace?: string[] } & ShadowHandOverFlags): Promise<void> {
-  if (opts.alertsWebhook !== undefined) checkWebhookUrl(opts.alertsWebhook);
-  if (opts.alertsStates !== undefined && opts.alertsWebhook === undefined) throw new UsageError('--alerts-states filters what --alerts-webhook posts: give --alerts-webhook too');
-  if (opts.shadows !== undefined && opts.shadows > opts.servers && (opts.shadowsGiven ?? true)) {
-    throw new UsageError(`--shadows ${opts.shadows} is more than --servers ${opts.servers}: each shadow deployment runs beside one production server; give --shadows ${opts.servers} or less, or more --servers`);
-  }
-  checkFleetSize(opts.servers, opts.duration, DEMO_MAX_SERVER_MINUTES, 'the embedded demo');
-  const traceFiles = await traceFilesFlag(opts.trace);
-  const sim = {
-    seed: opts.seed, servers: opts.servers, durationMs: opts.duration * 60_000, maxJitterMs: opts.jitter,
-    shadows: shadowSimConfig(Math.min(opts.shadows ?? DEMO_SHADOW_SERVERS, opts.servers), opts), ...(traceFiles ? { traceFiles } : {}),
-  };
-  const { startMs } = simConfigFromFlags(sim);
+  const { sim, traceFiles, startMs } = await demoSimulation(opts);
   // The summary reports dead letters and late events; unless asked, log only errors so stderr keeps the progress.
   const logger = createLogger(config.logLevelSet ? config.logLevel : 'error');
   const embeddedOnly = embeddedOnlyNote('demo', config);

@@ -22,6 +22,8 @@ let loaded: EdgelatConfig | null = null;
 /** The configuration, read once (the preAction hook below reads it before every action). */
 const config = async (): Promise<EdgelatConfig> => (loaded ??= (await import('../config.ts')).loadConfig());
 const warehouses = () => import('./open-warehouse.ts');
+/** Checks of flags that need no data: a light module, loaded before the heavy ones so that bad usage is said at once. */
+const usageChecks = () => import('./usage-checks.ts');
 
 
 
@@ -184,7 +186,9 @@ demo
   .addHelpText('after', '\nThe demo builds its run in <EDGELAT_DATABASE>__demo_next and then replaces the tables of the previous demo in EDGELAT_DATABASE with it (other tables there are left alone; a demo cut short leaves the previous run as it was); where they hold events no demo wrote, it refuses unless --replace.\nExit codes: 0 done; 1 failure (a warehouse error, a full disk); 2 bad usage (a flag, a fleet too large, events no demo wrote without --replace: nothing changed); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (the previous run kept; a signal while the tables are exchanged waits for the exchange, and then says the new run replaced it).')
   .action(async (opts: { duration: number; servers: number; seed: number; jitter: number; badRecords: number; models: boolean; alertsWebhook?: string; alertsStates?: Set<string>; shadows: number; replace: boolean; trace?: string[] } & ShadowHandOverFlags, command: Command) => {
     const cfg = await config();
-    await (await import('./demo.ts')).demoCommand(cfg, { ...opts, alertsWebhook: alertsWebhookOf(opts.alertsWebhook, cfg.alertsWebhookUrl), shadowsGiven: command.getOptionValueSource('shadows') === 'cli' });
+    const flags = { ...opts, alertsWebhook: alertsWebhookOf(opts.alertsWebhook, cfg.alertsWebhookUrl), shadowsGiven: command.getOptionValueSource('shadows') === 'cli' };
+    await (await usageChecks()).demoSimulation(flags); // bad usage said before the demo's modules are loaded
+    await (await import('./demo.ts')).demoCommand(cfg, flags);
   });
 
 program
@@ -478,9 +482,9 @@ model
   .option('--json', 'print the cycle results as JSON', false)
   .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainFailedLine, trainingTargets, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
-    trainingTargets(kinds); // --kinds is checked before the warehouse is opened
+    (await usageChecks()).trainingTargets(kinds); // --kinds is checked before the warehouse is loaded and opened
+    const [{ withModelRegistry }, { formatTrainResults, snakeCaseKeys, trainFailedLine, trainTelemetryModels, trainStoppedLine, withPromotionLog }, { createLogger }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./model.ts'), import('../log.ts'), import('./common.ts')]);
     // It trains on what the pipeline wrote: a data dir without a warehouse, a database that does not exist or a
     // missing table is refused (a migration here would create an empty one and answer "no requests").
     await withModelRegistry(async (warehouse, registry, config) => {
@@ -591,8 +595,8 @@ ${LOCKED_HELP}.
 
 Example: npx edgelat predict --model resnet50 --chip rk3588-mali-g610 --load gpu_util=0.6 --load requests_per_s=4`)
   .action(async (opts: { model: string; chip: string; server?: string; load?: string[]; inputBytes?: number; json: boolean }) => {
-    const [{ withModelRegistry }, { formatPrediction, parseLoad, predictLatency }] = await Promise.all([warehouses(), import('./model.ts')]);
-    const load = parseLoad(opts.load ?? []);
+    const load = (await usageChecks()).parseLoad(opts.load ?? []);
+    const [{ withModelRegistry }, { formatPrediction, predictLatency }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (warehouse, registry) => {
       const p = await predictLatency(warehouse, registry, { model: opts.model, chip: opts.chip, server: opts.server, load, inputBytes: opts.inputBytes });
       process.stdout.write(opts.json ? `${JSON.stringify(p)}\n` : formatPrediction(p));

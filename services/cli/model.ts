@@ -11,16 +11,17 @@ import { ModelRegistry, rowProblem, type RegisteredModel } from '../model/regist
 import type { PruneResult } from '../model/prune.ts';
 import { ModelFileError } from '../../errors.ts';
 import {
-  evaluateTelemetry, TelemetryRowCache, LOAD_FEATURES, loadPriors, TELEMETRY_TARGETS, telemetryTrainer,
+  evaluateTelemetry, TelemetryRowCache, loadPriors, telemetryTrainer,
   type TelemetryEvaluation,
 } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
-import { nearestNames, quoteName } from '../names.ts';
+import { nearestNames } from '../names.ts';
 import { UsageError } from './usage-error.ts';
-import { DECIMAL_TEXT } from './common.ts';
+import { parseLoad, trainingTargets } from './usage-checks.ts';
+
+export { parseLoad, trainingTargets };
 import { LatencyPredictor, openLatencyModel } from '../predictor/latency-predictor.ts';
 import { NoEvidenceError, type PredictResponse } from '../predictor/types.ts';
-import { MAX_LOAD } from '../predictor/schemas.ts';
 
 
 /** Options of {@link trainTelemetryModels}. */
@@ -43,21 +44,6 @@ export interface TrainOptions {
   onKindStart?: (kind: string, index: number, total: number) => void;
   /** Called after each kind's cycle with its outcome (registered, or not, by then). */
   onKindDone?: (result: TrainingCycleResult) => void;
-}
-
-/**
- * The telemetry targets `--kinds` names (default all five); a kind named twice (`--kinds a,a`) trains once.
- * @throws {UsageError} naming --kinds on an empty list (`--kinds ","`, `""` or `" "`: training nothing and exiting 0
- *   would look like success) or an unknown kind, listing the kinds.
- */
-export function trainingTargets(kinds: readonly string[] = TELEMETRY_TARGETS.map((t) => t.kind)): typeof TELEMETRY_TARGETS {
-  const unique = [...new Set(kinds)];
-  if (unique.length === 0) throw new UsageError(`--kinds: expected at least one model kind, comma-separated; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
-  return unique.map((k) => {
-    const t = TELEMETRY_TARGETS.find((x) => x.kind === k);
-    if (!t) throw new UsageError(`--kinds: unknown model kind ${JSON.stringify(k)}; kinds are ${TELEMETRY_TARGETS.map((x) => x.kind).join(', ')}`);
-    return t;
-  });
 }
 
 /**
@@ -305,38 +291,6 @@ export function registryWarnings(models: readonly RegisteredModel[]): string[] {
 /** A prediction of one model on one chip at one load (the `POST /v1/predict` answer). Latencies in ms. */
 export type LatencyPrediction = PredictResponse;
 
-/**
- * Parse `--load k=v` pairs into load values (unset ones are 0, idle).
- * @throws {UsageError} naming the pair on an unknown key or a value that is not a decimal number ≥ 0 (`0x1` is refused).
- */
-export function parseLoad(pairs: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of pairs) {
-    const m = /^([a-z_]+)=(.*)$/.exec(p);
-    if (!m || !(LOAD_FEATURES as readonly string[]).includes(m[1]!)) {
-      throw new UsageError(`--load ${quoteName(p)}: expected key=value with key one of ${LOAD_FEATURES.join(', ')}`);
-    }
-    // A known key without a value: the value is what is missing (a trial: `gpu_util=` was told to use a known key).
-    // The example is one the key's own checks take (a re-test: queue_depth was shown 0.6, a count refuses it).
-    if (m[2] === '') {
-      const [what, example] = m[1]!.endsWith('_util') ? ['a fraction 0..1', '0.6'] : m[1] === 'requests_per_s' ? ['a number ≥ 0', '4'] : ['a whole number ≥ 0', '2'];
-      throw new UsageError(`--load ${m[1]}: no value after "=": expected ${what} (${m[1]}=${example})`);
-    }
-    const v = Number(m[2]);
-    // Pairs joined in one argument (a trial: `gpu_util=0.6,requests_per_s=4`): one --load each.
-    const joined = /^[^,\s]*[,\s]+([a-z_]+)=/.exec(m[2]!);
-    if (joined) throw new UsageError(`--load ${m[1]}: expected one value, got ${JSON.stringify(m[2])}: give each key=value as its own --load (--load ${m[1]}=${m[2]!.split(/[,\s]/)[0]} --load ${joined[1]}=…)`);
-    const range = m[1]!.endsWith('_util') ? 'a fraction 0..1' : 'a number ≥ 0';
-    if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected ${range}, got ${JSON.stringify(m[2])}`);
-    if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}`);
-    if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
-    // Counts of requests, as a load sample carries them (load-sample.v1: int); a trial's concurrency=0.5 was answered.
-    if ((m[1] === 'queue_depth' || m[1] === 'concurrency') && !Number.isInteger(v)) throw new UsageError(`--load ${m[1]}: a count of requests is a whole number, got ${m[2]}`);
-    if (m[1]! in out) throw new UsageError(`--load ${m[1]} is given twice (${out[m[1]!]} and ${m[2]}): give it once`);
-    out[m[1]!] = v;
-  }
-  return out;
-}
 
 /**
  * Predict a model's latency on a chip under a load with the champion of every telemetry kind (one-shot:

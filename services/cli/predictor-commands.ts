@@ -43,8 +43,9 @@ export function registerPredictorCommands(program: Command): void {
     .option('--json', 'print the recommendation as JSON (the POST /v1/recommend answer)', false)
     .addHelpText('after', '\nExit codes: 0 chips ranked; 1 no chip could be ranked (the answer, every chip skipped with its reason, is printed), or a failure; 2 bad usage: a flag, an unknown model or chip, an unreadable ONNX or profile file; ' + LOCKED_HELP + '.\n\nExamples (after `npm start`):\n  npx edgelat recommend --model resnet50 --slo-p99-ms 50 --rps 6\n  npx edgelat recommend --onnx test/fixtures/onnx/tiny-cnn.onnx --slo-p90-ms 20 --rps 2 --json   # a small CNN in the repository; your own .onnx file')
     .action(async (opts: RecommendOptions) => {
-      const [{ withModelRegistry }, { checkRecommendUsage, recommendCommand }] = await Promise.all([warehouses(), predictor()]);
-      checkRecommendUsage(opts);
+      // Usage first, from a light module: said at once, before chdb and the predictor are loaded.
+      (await import('./usage-checks.ts')).checkRecommendUsage(opts);
+      const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
       await withModelRegistry(async (warehouse, registry) => {
         await recommendCommand(warehouse, registry, opts);
       }, { existing: 'tables' });

@@ -7,7 +7,7 @@ import type { ImportProblem } from '../model/help.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { OnnxProfileError } from '../profiler/onnx-values.ts';
 import { profileOnce } from '../profiler/profile-worker.ts';
-import { idProblem, printable } from '../names.ts';
+import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog, withoutClaimedNames, type CatalogMerge } from '../predictor/chip-catalog.ts';
@@ -19,6 +19,9 @@ import { BadRequestError, NotFoundError, type ChipInfo, type ChipRecommendation,
 import type { Warehouse } from '../warehouse/types.ts';
 import { readInputText, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
+import { checkRecommendUsage } from './usage-checks.ts';
+
+export { checkRecommendUsage };
 
 /** The demo fleet's chip catalog shipped with edgelat (data/chips/edge-chips.csv). */
 export const EDGE_CHIPS_CSV = fileURLToPath(new URL('../../data/chips/edge-chips.csv', import.meta.url));
@@ -204,25 +207,6 @@ export function formatRecommendation(r: RecommendResponse): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * The usage problems of `recommend`'s flags that need no data: exactly one SLO, exactly one of --model, --onnx and
- * --profile (both said in one message), and --chips not blank with each id by the one id rule (as POST /v1/recommend
- * checks its chips). Checked before the warehouse opens, so that bad usage is said at once, even while another
- * process holds the folder.
- * @throws {UsageError} naming the flags.
- */
-export function checkRecommendUsage(opts: Pick<RecommendOptions, 'sloP99Ms' | 'sloP90Ms' | 'model' | 'onnx' | 'profile' | 'chips'>): void {
-  // Both usage problems in one message (a trial: `recommend` alone named the SLO, and the model only on the next try).
-  const missing = [
-    (opts.sloP99Ms === undefined) === (opts.sloP90Ms === undefined) ? 'give exactly one of --slo-p99-ms and --slo-p90-ms' : null,
-    [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length !== 1 ? 'give exactly one of --model ID, --onnx FILE and --profile FILE' : null,
-  ].filter((m): m is string => m !== null);
-  if (missing.length > 0) throw new UsageError(missing.join('; '));
-  const chips = opts.chips;
-  if (chips !== undefined && chips.length === 0) throw new UsageError('--chips: expected chip ids separated by commas, got a blank value');
-  const bad = chips?.map((c) => idProblem('--chips', c)).find((p) => p !== null);
-  if (bad) throw new UsageError(bad);
-}
 
 /**
  * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
