@@ -4,7 +4,7 @@
  * report.html (self-contained, SVG charts), report.csv (every number, long
  * format) and summary.md.
  */
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
 import { KNEE_MIN_REQUESTS, ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
@@ -156,7 +156,8 @@ function isoUtc(chText: string): string {
  * (blank where a column does not apply; a null value is blank). The first rows, table `parameters`, say what the
  * numbers are of (text values): `load_metric` (the unit of every `load_low`/`load_high`, bucket edge and slope per
  * unit), `since`/`until` (ISO 8601 UTC, blank for all data), the `server`/`model`/`chip` filters (blank for all),
- * `bucket_width` (blank for deciles) and `slo_p99_ms` (ms). `window_end` is ISO 8601 UTC (`…Z`).
+ * `bucket_width` (blank for deciles) and `slo_p99_ms` (ms). Table `slo_knee`'s `status` is text too (`knee`,
+ * `misses_from_lowest`, `meets`, `too_few_requests`). `window_end` is ISO 8601 UTC (`…Z`).
  */
 export function reportCsv(r: LoadLatencyReport): string {
   const out: string[] = [CSV_COLUMNS.join(',')];
@@ -173,7 +174,9 @@ export function reportCsv(r: LoadLatencyReport): string {
   });
   r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
   for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: x.mean_ms });
-  for (const k of r.knees) put('slo_knee', k, { slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
+  // `status` (text) tells the blank rows apart: `meets` the SLO in every counted bucket, or `too_few_requests` (no bucket of
+  // KNEE_MIN_REQUESTS), which the summary said and the file did not (a trial); `knee` and `misses_from_lowest` have a bucket.
+  for (const k of r.knees) put('slo_knee', k, { status: k.status, slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
   for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: x.io_ms_sum, compute_ms_sum: x.compute_ms_sum, io_share: x.io_share, compute_share: x.compute_share });
   for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: x.pearson_r, slope_ms_per_unit: x.slope_ms_per_unit, relative_slope: x.relative_slope, mean_ms: x.mean_ms });
   for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: x.slope_ms_per_unit, intercept_ms: x.intercept_ms, pearson_r: x.pearson_r, load_min: x.load_min, load_max: x.load_max, latency_at_load_min_ms: x.latency_at_load_min_ms });
@@ -267,9 +270,56 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
         throw new Error(`cannot write ${files[i]}: ${(e as Error).message}`, { cause: e });
       }
     });
-    files.forEach((f, i) => renameSync(temps[i]!, f));
+    replaceAllOrNone(files, temps);
   } finally {
     for (const t of temps) rmSync(t, { force: true });
   }
   return { report, summary, files };
+}
+
+/**
+ * Rename each of `temps` onto its file of `files`, all or none: each file there before is copied aside first, and when
+ * a rename fails (a file made immutable, a folder's permissions changed mid-run) the files renamed before it are put
+ * back (or removed, where there was none), so the folder never holds one run's report.html beside another's report.csv
+ * (a trial: an EPERM on report.csv left a new report.html beside the old CSV and summary).
+ * @throws {Error} naming the file that could not be replaced and saying the earlier files are as they were (or, if
+ *   putting one back failed too, which files are new).
+ */
+export function replaceAllOrNone(files: readonly string[], temps: readonly string[]): void {
+  const asides = files.map((f) => `${f}.${process.pid}.old`);
+  // lstat: a symbolic link there (a dangling one too) is the file to keep, as it is.
+  const existed = files.map((f) => lstatSync(f, { throwIfNoEntry: false }) !== undefined);
+  try {
+    files.forEach((f, i) => {
+      if (!existed[i]) return;
+      try {
+        // A hard link keeps the file as it is (a symbolic link too, not its target); a copy where links cannot be made.
+        try {
+          linkSync(f, asides[i]!);
+        } catch {
+          copyFileSync(f, asides[i]!, constants.COPYFILE_FICLONE);
+        }
+      } catch (e) {
+        throw new Error(`cannot replace ${f}: ${(e as Error).message}; no file of the report was changed`, { cause: e });
+      }
+    });
+    let done = 0;
+    try {
+      for (; done < files.length; done += 1) renameSync(temps[done]!, files[done]!);
+    } catch (e) {
+      const failed: string[] = [];
+      for (let j = done - 1; j >= 0; j -= 1) {
+        try {
+          if (existed[j]) renameSync(asides[j]!, files[j]!);
+          else unlinkSync(files[j]!);
+        } catch {
+          failed.push(files[j]!);
+        }
+      }
+      const state = failed.length === 0 ? 'no file of the report was changed' : `${failed.join(', ')} could not be put back and hold${failed.length === 1 ? 's' : ''} this run's report`;
+      throw new Error(`cannot replace ${files[done]}: ${(e as Error).message}; ${state}`, { cause: e });
+    }
+  } finally {
+    for (const a of asides) rmSync(a, { force: true });
+  }
 }

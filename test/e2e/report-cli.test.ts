@@ -115,6 +115,9 @@ describe('edgelat report load-latency after a demo run', () => {
       const buckets = [...groups.keys()].filter((k) => k.startsWith(`${c.chip}|${c.model_id}|`) && groups.get(k)!.length >= 100).map((k) => Number(k.split('|')[2])).sort((a, b) => a - b);
       const knee = buckets.find((b) => nearestRank(groups.get(`${c.chip}|${c.model_id}|${b}`)!.map((r) => r.total_ms).sort((a, b2) => a - b2), 99) > 50);
       expect(c.bucket === '' ? undefined : Number(c.bucket), `${c.chip} ${c.model_id}`).toBe(knee);
+      // Its status says why a row has no bucket: every counted bucket meets the SLO, or none has 100 requests.
+      const status = csv.find((x) => x.table === 'slo_knee' && x.metric === 'status' && x.chip === c.chip && x.model_id === c.model_id)?.value;
+      expect(status, `${c.chip} ${c.model_id}`).toBe(buckets.length === 0 ? 'too_few_requests' : knee === undefined ? 'meets' : knee === buckets[0] ? 'misses_from_lowest' : 'knee');
     }
   });
 

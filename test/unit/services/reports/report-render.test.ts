@@ -55,6 +55,9 @@ describe('summary.md with ids from the data', () => {
     expect(md).toContain('| &lt;b&gt;chip | mod\\|el\\u000ax | 0.2 – 0.9 (misses from the lowest load) | 30.0 | 40 |');
     expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.0 | 40 |');
     expect(md).toContain('(all data, model mod\\|el)');
+    // A slope below 1 keeps 3 significant digits (a trial: 0.0146 ms per request/s read 0.0 beside its r).
+    const small = (slope: number) => reportSummary({ ...report, sensitive: [{ ...report.sensitive[0]!, slope_ms_per_unit: slope }] });
+    expect([small(0.014_63), small(-0.000_123_4), small(0), small(12.34)].map((m) => /\| 0\.500 \| (\S+) \| 40 \|/.exec(m)?.[1])).toEqual(['0.0146', '-0.000123', '0.0', '12.3']);
     // Two edges from nine deciles: said why (a trial: queue_depth's "edges 0", two buckets, no word); nine edges say nothing more.
     expect(md).toContain('- Load buckets: deciles of cpu_util (nearest rank; edges 0.2, 0.9; deciles that fall on one value are one edge, so fewer than 10 buckets: --bucket-width gives fixed bins).\n');
     const nine = reportSummary({ ...report, edges: [1, 2, 3, 4, 5, 6, 7, 8, 9] });
