@@ -39,12 +39,12 @@ import { currentBenchmarkRow } from './benchmark-rows.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { byCodeUnits } from '../names.ts';
 import {
-  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, type TelemetryTarget, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
+  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, GPU_UTIL, fitEncoding, featureRow, featureRowFor, type TelemetryTarget, type TelemetryRow, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
 
 /** The feature code moved to features.ts; its names stay importable from here. */
 export {
-  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow, expectedIoMs,
+  TELEMETRY_TARGETS, TELEMETRY_FEATURES, LOAD_FEATURES, MONOTONE, FLOOR_MS, ln, MIN_BUCKET_ROWS, fitEncoding, loadImpliedServiceMs, unloadedQuantileFactor, benchSigma, featureRow, featureRowFor, expectedIoMs,
   type TelemetryTarget, type LoadVector, type TelemetryRow, type ChipStats, type ServerStats, type TelemetryEncoding, type BenchmarkPrior,
 } from './features.ts';
 
@@ -242,7 +242,7 @@ export function* trainTelemetryModelRounds(target: TelemetryTarget, rows: readon
   if (rows.length < 100) throw new RangeError(`${target.kind}: ${rows.length} training rows; need at least 100 successful, load-matched requests with a benchmark prior`);
   const enc = encoding ?? fitEncoding(rows);
   const t = thin(rows, MAX_TRAIN_ROWS);
-  const X = yield* mapRounds(t, (r) => featureRow(enc, r)); // ~75 µs a row (the queueing prior)
+  const X = yield* mapRounds(t, (r) => featureRowFor(enc, r, target)); // ~75 µs a row (the queueing prior)
   const off = offsetFeature(target);
   const y = t.map((r, i) => ln(r[target.column]) - X[i]![off]!);
   const gbt = yield* trainPairValidatedRounds(X, y, t.map((r) => `${r.modelId}|${r.chip}`), { ...telemetryGbtOptions(target), loss: { kind: 'quantile', alpha: target.alpha }, seed });
@@ -381,7 +381,7 @@ export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget, 
       const { encoding } = telemetryEncodingOf(bytes);
       const scorer = await OnnxScorer.load(bytes);
       try {
-        const X = await runRoundsYielding(mapRounds(rows, (r) => featureRow(encoding, r)));
+        const X = await runRoundsYielding(mapRounds(rows, (r) => featureRowFor(encoding, r, target)));
         const out = await scorer.predict(X);
         const off = offsetFeature(target);
         return telemetryMetrics(target, X.map((x, i) => x[off]! + out[i]!), rows);

@@ -9,7 +9,7 @@ import { UnknownNameError, UsageError } from '../cli/usage-error.ts';
 import { ModelFileError } from '../../errors.ts';
 import { OnnxScorer } from '../model/onnx.ts';
 import type { ModelRegistry, RegisteredModel } from '../model/registry.ts';
-import { featureRow, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
+import { featureRow, featureRowFor, LOAD_FEATURES, loadPriors, offsetFeature, TELEMETRY_TARGETS, telemetryEncodingOf } from '../model/telemetry.ts';
 import type { BenchmarkPrior, TelemetryEncoding } from '../model/telemetry.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { NoChampionError, NoEvidenceError, type PredictResponse } from './types.ts';
@@ -291,7 +291,7 @@ export class LatencyPredictor {
     const versions: Record<string, string> = {};
     for (const target of TELEMETRY_TARGETS) {
       const c = this.champions.get(target.kind)!;
-      const x = featureRow(c.encoding, { chip: req.chip, server: req.server, prior, input_bytes: seenBytes, batch_size: 1, load });
+      const x = featureRowFor(c.encoding, { chip: req.chip, server: req.server, modelId: req.model, prior, input_bytes: seenBytes, batch_size: 1, load }, target);
       const out = await c.scorer.predictOne(x);
       predictions[target.kind] = Math.exp(x[offsetFeature(target)]! + out);
       versions[target.kind] = c.model.version;
@@ -306,7 +306,7 @@ export class LatencyPredictor {
     if (servers.length > 0) {
       const p99Model = this.champions.get('total_ms_p99')!;
       const p99Target = TELEMETRY_TARGETS.find((t) => t.kind === 'total_ms_p99')!;
-      const rows = servers.map((server) => featureRow(p99Model.encoding, { chip: req.chip, server, prior, input_bytes: seenBytes, batch_size: 1, load }));
+      const rows = servers.map((server) => featureRow(p99Model.encoding, { chip: req.chip, server, modelId: req.model, prior, input_bytes: seenBytes, batch_size: 1, load }));
       const out = await p99Model.scorer.predict(rows);
       servers.forEach((server, i) => byServer.push({ server, p99: Math.exp(rows[i]![offsetFeature(p99Target)]! + out[i]!) + extraIo }));
     }

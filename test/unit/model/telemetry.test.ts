@@ -19,7 +19,7 @@ import { isotonicRising } from '../../../services/model/features.ts';
 import { monotoneQuantiles } from '../../../services/predictor/latency-predictor.ts';
 import {
   TOTAL_MS_TREES,
-  BENCHMARK_CUT, expectedIoMs, exportTelemetryModel, featureRow, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
+  BENCHMARK_CUT, expectedIoMs, exportTelemetryModel, featureRow, featureRowFor, fitEncoding, importBenchmarkCut, LOAD_FEATURES, loadPriors, MONOTONE, offsetFeature, predictTelemetryLn,
   TELEMETRY_FEATURES, TELEMETRY_TARGETS, telemetryEncodingOf, telemetryTrainer, trainTelemetryModel, trainTelemetryModelRounds, unloadedQuantileFactor,
   type BenchmarkPrior, type TelemetryEncoding, type TelemetryRow, type TelemetryTarget,
 } from '../../../services/model/telemetry.ts';
@@ -283,9 +283,57 @@ describe('fitEncoding', () => {
     close({ ...enc.servers.b1! }, { serviceMs: 64 / 3, rows: 3 });
   });
 
+  it('fits each pair\'s compute factor over its chip\'s ratio, shrunk toward 1 by n / (n + 30), worked by hand', () => {
+    // Idle rows: one decile, pooled (fewer than MIN_BUCKET_ROWS); chip A's ratio is the lower median of compute / p50
+    // over its rows, {1.2, 0.8, 1.5, 1.0, 0.5} → 1.0, chip B's {0.5, 0.7, 3.0} → 0.7. Per pair, the lower median of
+    // compute / (p50 × chip ratio): A|m1 {1.2, 0.8} → 0.8, A|m2 {1.5}, A|m3 {1.0, 0.5} → 0.5, B|m1 {0.714, 1, 4.29} → 1.
+    const enc = fitEncoding(rows);
+    expect(Object.keys(enc.pairs!).sort()).toEqual(['m1|A', 'm1|B', 'm2|A', 'm3|A']);
+    const want = { 'm1|A': 0.8 ** (2 / 32), 'm2|A': 1.5 ** (1 / 31), 'm3|A': 0.5 ** (2 / 32), 'm1|B': 1 };
+    for (const [k, v] of Object.entries(want)) expect(enc.pairs![k], k).toBeCloseTo(v, 12);
+    // No pair has 30 rows: no spread measured.
+    expect(enc.pairSigma).toBe(0);
+  });
+
   it('does not depend on the order of the rows, and refuses no rows', () => {
     expect(fitEncoding([...rows].reverse())).toEqual(fitEncoding(rows));
     expect(() => fitEncoding([])).toThrow(RangeError);
+  });
+});
+
+describe('a pair whose compute runs above its chip\'s other models (a trial: retinanet on jetson-agx-orin)', () => {
+  // m2 on chip-a computes 1.3× what its benchmark and chip-a's ratio say; m1 as they say.
+  const rows = synthRows(1200, 21).map((r) => (r.modelId === 'm2' && r.chip === 'chip-a' ? { ...r, compute_ms: r.compute_ms * 1.3, total_ms: r.total_ms + 0.3 * r.compute_ms } : r));
+  const enc = fitEncoding(rows);
+  const count = (m: string) => rows.filter((r) => r.modelId === m && r.chip === 'chip-a').length;
+
+  it('gives it a factor 1.3 over its chip-mate\'s (lognormal noise: within 6 %), and a spread over pairs', () => {
+    const [f1, f2] = [enc.pairs!['m1|chip-a']!, enc.pairs!['m2|chip-a']!];
+    // Unshrunk: ln f × (n + 30) / n.
+    const raw = (f: number, n: number) => Math.exp((Math.log(f) * (n + 30)) / n);
+    expect(raw(f2, count('m2')) / raw(f1, count('m1'))).toBeGreaterThan(1.3 / 1.06);
+    expect(raw(f2, count('m2')) / raw(f1, count('m1'))).toBeLessThan(1.3 * 1.06);
+    const lnRaw = Object.entries(enc.pairs!).map(([k, f]) => Math.log(raw(f, rows.filter((r) => `${r.modelId}|${r.chip}` === k).length)));
+    expect(enc.pairSigma).toBeCloseTo(Math.sqrt(lnRaw.reduce((t, x) => t + x * x, 0) / lnRaw.length), 12);
+  });
+
+  it('raises the total\'s queueing prior of that pair only; the i/o and compute models\' rows are as without a model id', () => {
+    const req = { chip: 'chip-a', server: 'a1', prior: { p50: 40, p90: 60 }, input_bytes: 49 * 1024, batch_size: 1, load: [0.3, 0.3, 0.2, 1, 2, 5] };
+    const q = TELEMETRY_FEATURES.indexOf('ln_queued_total_p50_ms');
+    const plain = featureRow(enc, req);
+    const own = featureRowFor(enc, { ...req, modelId: 'm2' }, target('total_ms_p50'));
+    const mate = featureRowFor(enc, { ...req, modelId: 'm1' }, target('total_ms_p50'));
+    // The median total is i/o + compute at this idle-ish load (no wait at queue depth 1 on a1's lowest decile): the
+    // factor moves it by about the compute's share.
+    expect(own[q]!).toBeGreaterThan(mate[q]! + Math.log(1.15));
+    // Only the three quantile features change.
+    const changed = [...own.keys()].filter((i) => own[i] !== plain[i]).map((i) => TELEMETRY_FEATURES[i]);
+    expect(changed).toEqual(['ln_queued_total_p50_ms', 'ln_queued_total_p90_ms', 'ln_queued_total_p99_ms']);
+    for (const kind of ['io_ms_p50', 'compute_ms_p50']) expect([...featureRowFor(enc, { ...req, modelId: 'm2' }, target(kind))]).toEqual([...plain]);
+    // A pair the rows lack: its median as without a model id, its tail wider by the spread over pairs.
+    const unseen = featureRowFor(enc, { ...req, modelId: 'm9' }, target('total_ms_p99'));
+    expect(unseen[q]).toBe(plain[q]);
+    for (const f of ['ln_queued_total_p90_ms', 'ln_queued_total_p99_ms']) expect(unseen[TELEMETRY_FEATURES.indexOf(f)]!, f).toBeGreaterThan(plain[TELEMETRY_FEATURES.indexOf(f)]!);
   });
 });
 
