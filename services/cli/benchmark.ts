@@ -37,6 +37,8 @@ export function readNamed(flag: string, path: string): NamedText {
 
 /** The file flags of each benchmark format. */
 const FORMAT_FLAGS: Readonly<Record<string, readonly (keyof BenchmarkFileOptions)[]>> = { help: ['architectures', 'latency'], mlperf: ['runs', 'systems'], singlestream: ['runs'] };
+/** What each file flag takes, for the message of a missing one. */
+const REQUIRED_EXAMPLE: Readonly<Record<string, string>> = { architectures: 'A.csv', latency: 'L1.csv [L2.csv ...]', runs: 'R.csv [R2.csv ...]', systems: 'S.csv [S2.csv ...]' };
 
 /**
  * Refuse file flags of the other format (they would be ignored without a word).
@@ -56,9 +58,15 @@ export function refuseOtherFormatFlags(opts: BenchmarkFileOptions): void {
  * Check the files the format's flags name can be read, and are at most {@link IMPORT_FILE_LIMIT_BYTES} in all, before
  * `import benchmark` opens the warehouse (a trial: three files of 63 MB each ran out of heap, then hung; one import
  * holds some 40 bytes of memory a byte of CSV).
- * @throws {UsageError} `--runs r.csv: no such file` (and the other reasons of {@link assertReadableFile}), or the total.
+ * @throws {UsageError} a flag of the other formats, a missing one of the format's own, `--runs r.csv: no such file` (and
+ *   the other reasons of {@link assertReadableFile}), or the total.
  */
 export function checkBenchmarkFiles(opts: BenchmarkFileOptions): void {
+  // The format's flags first, as each format's import checks them (a trial: `--format help` without --architectures
+  // waited for a warehouse another process held, then exited 75).
+  if (FORMAT_FLAGS[opts.format] !== undefined) refuseOtherFormatFlags(opts);
+  const missing = (FORMAT_FLAGS[opts.format] ?? []).find((key) => [opts[key] ?? []].flat().length === 0);
+  if (missing !== undefined) throw new UsageError(`--format ${opts.format} needs --${missing} ${opts.format === 'singlestream' ? 'S.csv [S2.csv ...] (e.g. data/mlperf-singlestream/base-latency.csv)' : REQUIRED_EXAMPLE[missing]}`);
   let total = 0;
   for (const key of FORMAT_FLAGS[opts.format] ?? []) {
     for (const path of [opts[key] ?? []].flat()) {

@@ -13,8 +13,24 @@ import { GATE_DEFAULTS, GATE_EXIT_CODES } from '../predictor/gate-options.ts';
 import { msText } from '../predictor/ms-text.ts';
 import { NoEvidenceError, NotFoundError } from '../predictor/types.ts';
 import { MAC_OPERATORS_TEXT } from '../profiler/types.ts';
+import { InvalidArgumentError } from 'commander';
 import { dimFlag, idListFlag, intFlag, numberFlag, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
+
+
+/**
+ * A MAC count flag: a whole number 1..1e18, plain or in scientific notation (`4.1e9`); a fraction is no count (a
+ * trial's `--macs 1.5` was gated as 1.500e+0 MACs).
+ * @throws {InvalidArgumentError} naming the flag and value.
+ */
+function countFlag(name: string): (value: string) => number {
+  const number = numberFlag(name, 1, true, 1e18);
+  return (value) => {
+    const n = number(value);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number of multiply-accumulates, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
 
 /** Exit code of a gate command that could not answer: bad usage. */
 export const GATE_USAGE_EXIT = 64;
@@ -36,10 +52,10 @@ export function registerGateCommand(program: Command): void {
     .option('--chip <id>', 'chip to run it on (the running one to change only the version) (required without --backtest)')
     .addOption(new Option('--servers <ids>', 'comma-separated target servers (blanks around a comma are ignored), repeatable (default: every server running the model)').argParser(serverList))
     .addOption(new Option('--slo-p99-ms <ms>', 'p99 objective at peak load, ms (> 0, at most 1e9) (required without --backtest)').argParser(numberFlag('--slo-p99-ms', 0, false, 1e9)))
-    .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(numberFlag('--macs', 1, true, 1e18)))
+    .addOption(new Option('--macs <n>', 'multiply-accumulates per inference of the new version (its profile), 1..1e18').argParser(countFlag('--macs')))
     .option('--onnx <file>', 'ONNX file of the new version: its MACs are profiled at batch 1, per request (instead of --macs)')
     .addOption(new Option('--dim <name=n>', 'with --onnx: value of a named symbolic dim of its inputs past the batch (repeatable, at most 64), e.g. seq=128, or the first dim of a time-major input ([seq, N, …], whose batch is N); one left unset makes the MACs a lower bound, which the gate refuses').argParser(dimFlag))
-    .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(numberFlag('--macs-now', 1, true, 1e18)))
+    .addOption(new Option('--macs-now <n>', 'MACs of the running version, 1..1e18 (default: the model\'s published MACs)').argParser(countFlag('--macs-now')))
     .addOption(new Option('--lookback-hours <h>', 'hours of telemetry before each server\'s newest request of the model, > 0 up to 8760 (a year)').default(24).argParser(numberFlag('--lookback-hours', 0, false, 24 * 365)))
     .addOption(new Option('--workers <n>', 'workers of one device of --chip, 1..1024, in place of the largest concurrency the fleet\'s servers of it report (default: that; none reported: 1 assumed, and the band\'s bottom has no queue there)').argParser(intFlag('--workers', 1, 1024)))
     .option('--backtest', 'simulate a deployment history and score the gate on it (recall, specificity)', false)
@@ -87,6 +103,8 @@ predicted_p99_ms, p99_low_ms, p99_high_ms, actual_p99_ms, reason} (ms; the gate 
         const problem = typeof value === 'string' ? idProblem(flag, value) : null;
         if (problem !== null) throw new UsageError(problem);
       }
+      // A blank --servers is no list of servers (a trial: it waited for the warehouse, then failed there).
+      if (opts.servers !== undefined && opts.servers.length === 0) throw new UsageError('--servers: expected server ids separated by commas, got a blank value (leave --servers out for every server running the model)');
       if (opts.onnx !== undefined && opts.macs !== undefined) throw new UsageError('give --macs or --onnx, not both');
       if (opts.dim !== undefined && opts.onnx === undefined) throw new UsageError('--dim sets a dim of the inputs of --onnx: give --onnx too');
       let macs = opts.macs;

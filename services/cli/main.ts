@@ -412,8 +412,9 @@ benchmarkFileOptions(program
   .option('--json', 'print what was imported as JSON: {source, benchmark_rows, profiles, chips, problems, bad_lines: [{file, line, field, value, message}], skipped, database}', false)
   .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written); ' + LOCKED_HELP + '.')
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
-    const [{ configuredWarehouse }, { checkBenchmarkFiles, importBenchmarkCommand }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./benchmark.ts'), import('./common.ts')]);
-    checkBenchmarkFiles(opts);
+    const { checkBenchmarkFiles, importBenchmarkCommand } = await import('./benchmark.ts');
+    checkBenchmarkFiles(opts); // before the warehouse is loaded and opened
+    const [{ configuredWarehouse }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./common.ts')]);
     // Into the configured warehouse: EDGELAT_CLICKHOUSE_URL's server when set (a trial's import went to the embedded one).
     const warehouse = await configuredWarehouse(await config());
     // A trial's Ctrl-C left 50,000 of 375,000 latencies in the table, silently: say so (the same import again completes
@@ -546,6 +547,7 @@ model
   .option('--json', 'print JSON: {version, kind, previous, retired, announced}', false)
   .addHelpText('after', '\nEvery other champion of the kind is retired. With EDGELAT_KAFKA_BROKERS set, the new champion is announced on models.latency.v1 (the brokers are reached first: unreachable, nothing changes).\nExit codes: 0 promoted (or the champion already); 1 failure (its model file is missing, changed since registration or not a latency model of its kind, a row to write that cannot be written back, Kafka unreachable, a warehouse error); 2 bad usage (a version no model has: the nearest are named); ' + LOCKED_HELP + '.')
   .action(async (version: string, opts: { json: boolean }) => {
+    (await usageChecks()).checkVersionArgument(version); // before the registry is loaded and opened
     const [{ withModelRegistry }, { promoteModel, withPromotionLog }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry, config) => {
       await withPromotionLog(config, async (log) => {

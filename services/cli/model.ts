@@ -17,7 +17,7 @@ import {
 import type { Warehouse } from '../warehouse/types.ts';
 import { nearestNames } from '../names.ts';
 import { UsageError } from './usage-error.ts';
-import { parseLoad, trainingTargets } from './usage-checks.ts';
+import { checkVersionArgument, parseLoad, trainingTargets } from './usage-checks.ts';
 
 export { parseLoad, trainingTargets };
 import { LatencyPredictor, openLatencyModel } from '../predictor/latency-predictor.ts';
@@ -145,8 +145,7 @@ export interface PromotionByHand {
  * @throws {ModelFileError} when its file cannot be read or changed after registration (a champion must be loadable).
  */
 export async function promoteModel(registry: ModelRegistry, version: string, atMs = Date.now(), log?: EventLog): Promise<PromotionByHand> {
-  // An empty argument (an unset shell variable) is no version to look up among the registered ones (a trial).
-  if (version.trim() === '') throw new UsageError(`model promote: expected a version (\`edgelat model list\` lists them), got ${JSON.stringify(version)}`);
+  checkVersionArgument(version);
   const all = await registry.list();
   // A blank around it (a paste) is not part of any version: said with the version meant, never promoted unasked (a re-test).
   if (version !== version.trim() && all.some((m) => m.version === version.trim())) {

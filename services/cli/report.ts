@@ -4,7 +4,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
+import { checkReportFilter, LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { choicesAnyCase, idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
@@ -52,7 +52,17 @@ export function registerReportCommands(program: Command): void {
  */
 async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
   // Loaded here, not at start-up: the warehouse and the report's charts are the heavy part of the CLI.
-  const [{ loadConfig }, { configuredWarehouse }, { writeLoadLatencyReport }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts'), import('../reports/load-latency.ts')]);
+  const { checkOutDir, writeLoadLatencyReport } = await import('../reports/load-latency.ts');
+  // What needs no data is checked before the warehouse is loaded and opened (a trial: an empty --out waited for the
+  // warehouse lock another process held, then exited 75, "try again").
+  try {
+    checkReportFilter({ metric: opts.metric, bucketWidth: opts.bucketWidth, sinceMs: opts.since, untilMs: opts.until });
+    checkOutDir(opts.out);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  const [{ loadConfig }, { configuredWarehouse }] = await Promise.all([import('../config.ts'), import('./open-warehouse.ts')]);
   const config = loadConfig();
   const warehouse = await configuredWarehouse(config, { existing: 'tables' });
   const started = Date.now();

@@ -140,3 +140,12 @@ export async function demoSimulation(opts: DemoFlags): Promise<{ sim: Parameters
   const { startMs } = simConfigFromFlags(sim);
   return { sim, traceFiles, startMs };
 }
+
+/**
+ * `model promote`'s argument: an empty one (an unset shell variable) is no version to look up among the registered
+ * ones (a trial), said before the registry is opened.
+ * @throws {UsageError} naming the command and the value.
+ */
+export function checkVersionArgument(version: string): void {
+  if (version.trim() === '') throw new UsageError(`model promote: expected a version (\`edgelat model list\` lists them), got ${JSON.stringify(version)}`);
+}

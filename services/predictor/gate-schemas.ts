@@ -24,8 +24,9 @@ export const GateRequestSchema = z.strictObject({
   chip: text,
   servers: unset(z.array(text).min(1).max(MAX_IDS_PER_LIST)),
   slo_p99_ms: z.number().positive().max(1e9),
-  macs: unset(z.number().min(1).max(1e18)),
-  macs_now: unset(z.number().min(1).max(1e18)),
+  // Counts: whole numbers (z.int() stops at 2^53, below 1e18).
+  macs: unset(z.number().min(1).max(1e18).refine(Number.isInteger, 'expected a whole number of multiply-accumulates')),
+  macs_now: unset(z.number().min(1).max(1e18).refine(Number.isInteger, 'expected a whole number of multiply-accumulates')),
   lookback_hours: unset(z.number().positive().max(24 * 365)),
   workers: unset(z.int().min(1).max(1024)).meta({ description: 'workers of one device of the candidate chip, in place of the largest concurrency the fleet\'s servers of it report (default: that, else unknown: 1 assumed, and the band\'s bottom has no queue there)' }),
 });

@@ -193,15 +193,7 @@ export function reportCsv(r: LoadLatencyReport): string {
  * @throws {RangeError} naming the path and why: empty, a file, not creatable, not writable.
  */
 export function prepareOutDir(outDir: string, created: string[] = []): string {
-  if (outDir.trim() === '') throw new RangeError('--out: expected a folder, got ""');
-  const dir = resolve(outDir);
-  const missing: string[] = [];
-  for (let p = dir; !existsSync(p); p = dirname(p)) {
-    missing.unshift(p);
-    if (dirname(p) === p) break;
-  }
-  const first = missing.length ? dirname(missing[0]!) : dir;
-  if (!statSync(first).isDirectory()) throw new RangeError(`--out: ${JSON.stringify(first)} is a file, not a folder`);
+  const { dir, missing } = checkOutDir(outDir);
   for (const p of missing) {
     try {
       mkdirSync(p);
@@ -217,11 +209,31 @@ export function prepareOutDir(outDir: string, created: string[] = []): string {
   } catch (error) {
     throw new RangeError(`--out: cannot write in ${JSON.stringify(dir)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  for (const name of REPORT_FILES) {
+  return dir;
+}
+
+/**
+ * The checks of {@link prepareOutDir} that change nothing (`report` runs them before it opens the warehouse, so that a
+ * bad --out is said at once, not after waiting for a warehouse another process holds): not empty, its nearest existing
+ * folder a folder, no report file's name taken by something other than a file.
+ * @returns The absolute folder and its levels that do not exist yet, outermost first.
+ * @throws {RangeError} naming --out and the path.
+ */
+export function checkOutDir(outDir: string): { dir: string; missing: string[] } {
+  if (outDir.trim() === '') throw new RangeError('--out: expected a folder, got ""');
+  const dir = resolve(outDir);
+  const missing: string[] = [];
+  for (let p = dir; !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  const first = missing.length ? dirname(missing[0]!) : dir;
+  if (!statSync(first).isDirectory()) throw new RangeError(`--out: ${JSON.stringify(first)} is a file, not a folder`);
+  for (const name of missing.length > 0 ? [] : REPORT_FILES) {
     const target = join(dir, name);
     if (existsSync(target) && !statSync(target).isFile()) throw new RangeError(`--out: ${JSON.stringify(target)} exists and is not a file: move it or pick another --out`);
   }
-  return dir;
+  return { dir, missing };
 }
 
 /** The files a report writes into its folder. */

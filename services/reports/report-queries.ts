@@ -154,6 +154,24 @@ const ALL_FROM = '1900-01-01 00:00:00.000';
 const ALL_UNTIL = '2299-12-31 23:59:59.999';
 
 /**
+ * The checks of a report's filter that need no data (the {@link ReportQueries} constructor's, also run by `report`
+ * before it opens the warehouse).
+ * @throws {RangeError} on a metric outside {@link LOAD_METRICS}, a non-positive bucket width, or since ≥ until
+ *   (messages name the flag and value).
+ */
+export function checkReportFilter(filter: ReportFilter): void {
+  if (!(LOAD_METRICS as readonly string[]).includes(filter.metric)) {
+    throw new RangeError(`--metric: expected one of ${LOAD_METRICS.join(', ')}, got ${JSON.stringify(filter.metric)}`);
+  }
+  if (filter.bucketWidth !== undefined && !(filter.bucketWidth > 0 && Number.isFinite(filter.bucketWidth))) {
+    throw new RangeError(`--bucket-width: expected a number > 0, got ${JSON.stringify(filter.bucketWidth)}`);
+  }
+  if (filter.sinceMs !== undefined && filter.untilMs !== undefined && !(filter.sinceMs < filter.untilMs)) {
+    throw new RangeError(`--since must be before --until, got ${new Date(filter.sinceMs).toISOString()} and ${new Date(filter.untilMs).toISOString()}`);
+  }
+}
+
+/**
  * Runs the report SQL files on a warehouse.
  * @throws {RangeError} from the constructor on a metric outside {@link LOAD_METRICS}, a
  *         non-positive bucket width, or since ≥ until (messages name the flag and value).
@@ -163,15 +181,7 @@ export class ReportQueries {
   private edges: number[] | null = null;
 
   constructor(private readonly warehouse: Warehouse, readonly filter: ReportFilter) {
-    if (!(LOAD_METRICS as readonly string[]).includes(filter.metric)) {
-      throw new RangeError(`--metric: expected one of ${LOAD_METRICS.join(', ')}, got ${JSON.stringify(filter.metric)}`);
-    }
-    if (filter.bucketWidth !== undefined && !(filter.bucketWidth > 0 && Number.isFinite(filter.bucketWidth))) {
-      throw new RangeError(`--bucket-width: expected a number > 0, got ${JSON.stringify(filter.bucketWidth)}`);
-    }
-    if (filter.sinceMs !== undefined && filter.untilMs !== undefined && !(filter.sinceMs < filter.untilMs)) {
-      throw new RangeError(`--since must be before --until, got ${new Date(filter.sinceMs).toISOString()} and ${new Date(filter.untilMs).toISOString()}`);
-    }
+    checkReportFilter(filter);
     this.base = {
       since: filter.sinceMs === undefined ? ALL_FROM : msToDateTime64(filter.sinceMs),
       until: filter.untilMs === undefined ? ALL_UNTIL : msToDateTime64(filter.untilMs),

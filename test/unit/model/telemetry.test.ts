@@ -333,7 +333,7 @@ describe('a pair whose compute runs above its chip\'s other models (a trial: ret
     // A pair the rows lack: its median as without a model id, its tail wider by the spread over pairs.
     const unseen = featureRowFor(enc, { ...req, modelId: 'm9' }, target('total_ms_p99'));
     expect(unseen[q]).toBe(plain[q]);
-    for (const f of ['ln_queued_total_p90_ms', 'ln_queued_total_p99_ms']) expect(unseen[TELEMETRY_FEATURES.indexOf(f)]!, f).toBeGreaterThan(plain[TELEMETRY_FEATURES.indexOf(f)]!);
+    for (const f of ['ln_queued_total_p90_ms', 'ln_queued_total_p99_ms'] as const) expect(unseen[TELEMETRY_FEATURES.indexOf(f)]!, f).toBeGreaterThan(plain[TELEMETRY_FEATURES.indexOf(f)]!);
   });
 });
 

@@ -290,6 +290,7 @@ describe('POST /v1/gate', () => {
     ['negative MACs', { ...GATE_BODY, macs: -1 }, '#/macs', /got -1/],
     ['MACs below 1 (an infinite ratio)', { ...GATE_BODY, macs_now: 1e-300 }, '#/macs_now', /got 1e-300/],
     ['an empty server list', { ...GATE_BODY, servers: [] }, '#/servers', /got \[\]/],
+    ['a fraction of a MAC (a trial: gated as 1.500e+0 MACs)', { ...GATE_BODY, macs: 1.5 }, '#/macs', /whole number of multiply-accumulates, got 1\.5/],
     ['an unknown key', { ...GATE_BODY, canary: true }, '#/canary', /unknown key "canary"/],
   ])('answers 400 for %s', async (_name, body, path, message) => {
     const { app } = setup();
