@@ -81,7 +81,9 @@ const program = new Command('edgelat')
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   // One prefix for every error line, commander's usage errors and the commands' own alike.
-  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: '))))) })
+  // A line break or tab inside commander's quoted argument or option is shown escaped, as the rest of the line shows
+  // it (a trial: `--model $'resnet50\n'` split "argument 'resnet50⏎' is invalid" over two lines).
+  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: ').replace(/'[^']*'/g, (quoted) => quoted.replace(/[\n\t]/g, printable)))))) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in

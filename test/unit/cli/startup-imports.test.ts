@@ -70,6 +70,8 @@ describe('CLI start-up', () => {
     [['demo', '--servers', '1000'], '--servers 1000 × --duration 20 is 20,000 server-minutes'],
     [['demo', '--shadows', '0', '--shadow-sample', '0.5'], '--shadow-sample: no shadow deployment to apply it to'],
     [['model', 'promote', ''], 'model promote: expected a version'],
+    // commander's own line, its quoted argument escaped: one line (a trial: the line break split it).
+    [['predict', '--model', 'resnet50\n', '--chip', 'x'], "edgelat: option '--model <id>' argument 'resnet50\\u000a' is invalid. --model must not hold control characters"],
     [['import', 'benchmark', '--format', 'help', '--latency', 'l.csv'], '--format help needs --architectures A.csv'],
     [['report', 'load-latency', '--out', ''], '--out: expected a folder, got ""'],
     [['report', 'load-latency', '--out', 'r', '--since', '2024-06-02', '--until', '2024-06-01'], '--since must be before --until'],
