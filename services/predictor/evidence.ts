@@ -142,12 +142,14 @@ const nullable = (v: unknown): number | null => (v === null || v === undefined ?
 
 /**
  * The clause for a chip id nothing knows that the chip catalog's names of a chip hold ({@link idsNamed}), e.g.
- * `found in the chip catalog's names of jetson-agx-orin`, or null (a re-test: "Jetson AGX Orin 64GB", a name of the
+ * `a name the chip catalog gives jetson-agx-orin: ask for it by its id`, or null (a re-test: "Jetson AGX Orin 64GB", a name of the
  * catalog, was an unknown chip with other chips suggested).
  * @param named  The chip ids whose names hold it (at most 3 are named).
  */
 export function catalogNameClause(named: readonly string[]): string | null {
-  return named.length === 0 ? null : `found in the chip catalog's names of ${named.slice(0, 3).join(', ')}${named.length > 3 ? ` and ${named.length - 3} more` : ''}`;
+  // Said as what to do (a trial: "found in the chip catalog's names of rk3588-mali-g610" beside "unknown chip" read as
+  // a contradiction).
+  return named.length === 0 ? null : `a name the chip catalog gives ${named.slice(0, 3).join(', ')}${named.length > 3 ? ` and ${named.length - 3} more` : ''}: ask for ${named.length === 1 ? 'it' : 'one of them'} by its id`;
 }
 
 /** The chips whose catalog names hold `chip` (names.ts {@link idsNamed}), read from table `chips`. */

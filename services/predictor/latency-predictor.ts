@@ -262,12 +262,13 @@ export class LatencyPredictor {
         // A chip asked for by a name the catalog gives it is said to be that chip (a re-test: "Jetson AGX Orin 64GB").
         const clause = catalogNameClause(idsNamed(req.chip, this.catalogNames));
         const what = this.catalog.has(req.chip) ? `chip ${JSON.stringify(req.chip)} is in the chip catalog, but`
-          : `unknown chip ${JSON.stringify(req.chip)}${clause === null ? '' : ` (${clause})`}:`;
+          : `unknown chip ${JSON.stringify(req.chip)}${clause === null ? ':' : ` (${clause});`}`;
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         // And how to give it the prior: MLPerf's runs files hold p50 too, which the SingleStream format imports (a trial
         // built that file by hand to predict on five MLPerf chips).
         const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog; for predict, import p50 and p90 per run of it with \`edgelat import benchmark --format singlestream --runs FILE\` (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms)` : '';
-        const message = `${what} no model has benchmark p50 and p90 latencies on it; chips of ${JSON.stringify(req.model)} with both, nearest first: ${nearestNames(req.chip, chips, chips.length)}${hint}`;
+        const both = clause === null || this.catalog.has(req.chip);
+        const message = `${what}${both ? ' no model has benchmark p50 and p90 latencies on it;' : ''} chips of ${JSON.stringify(req.model)} with ${both ? 'both' : 'benchmark p50 and p90'}, nearest first: ${nearestNames(req.chip, chips, chips.length)}${hint}`;
         // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
         if (this.catalog.has(req.chip)) throw new NoEvidenceError(message);
         throw new UnknownNameError(message, 'chip');

@@ -395,7 +395,7 @@ describe('edgelat model train | list | evaluate, predict', () => {
     expect((await edgelat(['chips', 'import', csv], dataDir)).code).toBe(0);
     // Asked for by the name the catalog gives it: said to be that chip (a re-test: "Jetson AGX Orin 64GB" was only unknown).
     const byName = await edgelat(['predict', '--model', MODEL, '--chip', 'NPU Board 9000'], dataDir);
-    expect([byName.code, lines(byName.stderr)[0]]).toEqual([2, expect.stringMatching(/^edgelat: unknown chip "NPU Board 9000" \(found in the chip catalog's names of catalog-npu\): no model has benchmark p50 and p90 latencies on it; /)]);
+    expect([byName.code, lines(byName.stderr)[0]]).toEqual([2, expect.stringMatching(/^edgelat: unknown chip "NPU Board 9000" \(a name the chip catalog gives catalog-npu: ask for it by its id\); chips of "resnet50" with benchmark p50 and p90, nearest first: /)]);
     const listed = await edgelat(['predict', '--model', MODEL, '--chip', 'catalog-npu'], dataDir);
     expect([listed.code, lines(listed.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: chip "catalog-npu" is in the chip catalog, but no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: [^;]+; `edgelat recommend --model resnet50 --chips catalog-npu` reads a p90-only benchmark \(MLPerf imports\) and the catalog; for predict, import p50 and p90 per run of it with `edgelat import benchmark --format singlestream --runs FILE` \(columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v\*\.csv hold them as p50_latency_ms and p90_latency_ms\)$/)]]);
     // A model benchmarked at p90 only (an MLPerf import) is not "unknown" (a trial): the data cannot answer, saying why.

@@ -83,7 +83,7 @@ describe('backend correlations', () => {
       await own.insert(`${own.database}.benchmark_latency`, [{ source: 'mlperf', model_id: 'resnet50', device: 'd', chip: 'gpu-b', batch: 1, scenario: 'SingleStream', percentile: 0.9, latency_ms: 5, system: 'v4.1/closed/S/a' }]);
       const aliased = createBackend({ warehouse: own, registry: new ModelRegistry(own, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
       await expect(aliased.recommend({ model: 'resnet50', slo, rps: 1, chips: ['abc x1 module 64gb'] })).rejects.toThrow(new NotFoundError(
-        'unknown chip(s) "abc x1 module 64gb" (found in the chip catalog\'s names of abc-board, gpu-b; nearest: zz-npu): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
+        'unknown chip(s) "abc x1 module 64gb" (a name the chip catalog gives abc-board, gpu-b: ask for one of them by its id; nearest: zz-npu): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
     } finally {
       await own.close();
     }

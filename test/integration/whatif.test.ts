@@ -142,7 +142,7 @@ describe('capacity what-if against the simulator (F4)', () => {
     const s = loose.servers[0]!;
     // A chip asked for by a name the catalog gives it: said so, here as in whatif (a re-test: only "unknown").
     await w.exec(`INSERT INTO ${w.database}.chips (chip, kind, vendor, names) VALUES ('named-npu', 'npu', 'X', ['Acme Named NPU 9 (Board Z)'])`);
-    const byName = /unknown chip "acme named npu 9": neither the fleet, the benchmarks nor the chip catalog know it as an id \(found in the chip catalog's names of named-npu; nearest known: /;
+    const byName = /unknown chip "acme named npu 9": neither the fleet, the benchmarks nor the chip catalog know it as an id \(a name the chip catalog gives named-npu: ask for it by its id; nearest known: /;
     await expect(gateFromWarehouse(w, { ...req, chip: 'acme named npu 9', slo_p99_ms: 50 })).rejects.toThrow(byName);
     await expect(loadChipSwap(w, await loadServerObservations(w, d!.s), 'acme named npu 9')).rejects.toThrow(byName);
     expect(s.chip_now).toBe(d!.prod);
