@@ -203,7 +203,10 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
       const giga = v * 1e9;
       const units = positive && v > 0 && v < LEAST && figureInRange(name, giga)
         ? ` (${text} ${UNITS[name]} looks like a figure in G${UNITS[name]}: write ${Number(giga.toPrecision(12)).toExponential().replace('e+', 'e')})` : '';
-      if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}${units}`);
+      // A figure too small for a double reads as 0 (a trial: price 1e-400 stored as 0, free): refused, not rounded.
+      const underflow = v === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''));
+      if (underflow) bad(name, text, `${JSON.stringify(text)} is below the smallest number stored (about 5e-324) and would be stored as 0: write 0, or a figure in its unit (${UNITS[name]})`);
+      else if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}${units}`);
       numbers[name] = v;
     }
     const names = cell('names') === '' ? [...(base?.names ?? [])] : [...new Set(cell('names').split(';').map((n) => n.trim()).filter(Boolean))].sort();

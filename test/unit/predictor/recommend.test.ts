@@ -605,6 +605,16 @@ describe('mergeChipCatalog', () => {
     expect(mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,peak_ops_per_s,memory_bw_bytes_s\ng1,cpu,V,4.8e10,2.56e10\n' }, stored).problems).toEqual([]);
   });
 
+  it('refuses a figure too small to store, which would read as 0 (a trial: a price of 1e-400 stored as 0, free)', () => {
+    const text = 'chip,kind,vendor,price_per_hour,power_w\nu1,cpu,V,1e-400,\nu2,cpu,V,0e5,0.0\nu3,cpu,V,,0.00000e-999\n';
+    const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
+    expect(m.problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'price_per_hour', '"1e-400" is below the smallest number stored (about 5e-324) and would be stored as 0: write 0, or a figure in its unit (per hour)'],
+    ]);
+    // Zeros written as zeros are zeros.
+    expect(m.rows.map((r) => [r.chip, r.price_per_hour, r.power_w])).toEqual([['u2', 0, 0], ['u3', null, 0]]);
+  });
+
   it('refuses a header without chip or with an unknown column', () => {
     expect(() => mergeChipCatalog({ file: 'c.csv', text: 'id,kind\n' }, stored)).toThrow(/c\.csv: the header needs a chip column/);
     // An empty file, or a byte-order mark and blanks alone, is said as such (a trial read 'needs a chip column, got ""').
