@@ -375,7 +375,8 @@ export function telemetryTrainer(warehouse: Warehouse, target: TelemetryTarget, 
     train: async (rows, seed) => {
       // A tree at a time, the event loop served between: this runs inside `pipeline run` on its schedule.
       const model = await runRoundsYielding(trainTelemetryModelRounds(target, rows, seed));
-      return { bytes: exportTelemetryModel(model), metrics: { trees: model.gbt.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS) } };
+      // The seed too (`train_seed` in the registry): versions of other seeds are told apart and can be made again (a trial).
+      return { bytes: exportTelemetryModel(model), metrics: { trees: model.gbt.trees.length, train_rows: Math.min(rows.length, MAX_TRAIN_ROWS), seed } };
     },
     score: async (bytes, rows) => {
       const { encoding } = telemetryEncodingOf(bytes);

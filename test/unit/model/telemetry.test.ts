@@ -408,6 +408,12 @@ describe('telemetry warehouse contracts', () => {
     await w?.close();
   });
 
+  it('train() gives its trees, rows and seed as metrics (the registry\'s train_trees, train_train_rows, train_seed)', async () => {
+    const { metrics } = await telemetryTrainer(w, target('compute_ms_p50')).train(synthRows(300, 5), 7);
+    expect(metrics).toEqual({ trees: expect.any(Number), train_rows: 300, seed: 7 });
+    expect(metrics.trees).toBeGreaterThan(0);
+  });
+
   /*
    * A model without trees predicts offset + base exactly (base 0.5 is exact in float32), so the
    * prediction of each request is known; the truths are that prediction × f. Then r = ln(truth) − pred = ln f,
