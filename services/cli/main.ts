@@ -483,7 +483,7 @@ model
   .option('--kinds <list>', `model kinds, comma-separated (${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')})`)
   .addOption(new Option('--seed <n>', 'seed of the learner').default(1).argParser(intFlag('--seed', 0)))
   .option('--json', 'print the cycle results as JSON', false)
-  .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
+  .addHelpText('after', '\nExit codes: 0 every kind trained (each line says whether its challenger was promoted, kept as challenger, rejected or skipped); 1 failure: no requests or benchmark priors to train on, a warehouse error, Kafka unreachable with EDGELAT_KAFKA_BROKERS set, or a promotion the topic did not take (named on stderr; the registry keeps it); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (stderr says which kinds were registered before it).')
   .action(async (opts: { kinds?: string; seed: number; json: boolean }) => {
     const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
     (await usageChecks()).trainingTargets(kinds); // --kinds is checked before the warehouse is loaded and opened
