@@ -202,54 +202,79 @@ const BOUND_SLACK = 1e-9;
 
 /** Check one non-null field value against the rules its name implies; returns a reason or null. */
 function checkField(name: string, v: unknown): string | null {
-  const q = { toString: () => quoteValue(v) }; // quoted only when a message is built (hot path)
   if (TIME_FIELDS.has(name)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${q} is not an epoch-milliseconds safe integer`;
-    if (v < MIN_TIME_MS || v >= MAX_TIME_MS) return `value ${q} is outside the accepted event-time range [2000-01-01, 2106-02-07T06:28:16Z) (epoch ms; a clock reset or a unit other than ms?)`;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `value ${quoteValue(v)} is not an epoch-milliseconds safe integer`;
+    if (v < MIN_TIME_MS || v >= MAX_TIME_MS) return `value ${quoteValue(v)} is outside the accepted event-time range [2000-01-01, 2106-02-07T06:28:16Z) (epoch ms; a clock reset or a unit other than ms?)`;
     return null;
   }
   if (name in INTEGER_MINIMUM) {
     const min = INTEGER_MINIMUM[name]!;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) return `value ${q} is not a safe integer >= ${min}`;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) return `value ${quoteValue(v)} is not a safe integer >= ${min}`;
     return null;
   }
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return `value ${q} is not a finite number`;
-    if (name.endsWith('_util') && (v < 0 || v > 1)) return `value ${q} is outside [0, 1] (a utilisation fraction)`;
-    if (name.endsWith('_ms') && v < 0) return `value ${q} is not a duration >= 0 ms`;
-    if (name.endsWith('_ms') && v > MAX_DURATION_MS) return `value ${q} is above one day (${MAX_DURATION_MS} ms): not a request's duration (a unit other than ms?)`;
-    if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${q} is not >= 0`;
-    if (name === 'temperature_c' && v < ABSOLUTE_ZERO_C) return `value ${q} is below absolute zero (${ABSOLUTE_ZERO_C} °C)`;
-    if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${q} is above ${MAX_REQUESTS_PER_S} requests per second`;
-    if (CORRELATION_FIELDS.has(name) && Math.abs(v) > 1 + BOUND_SLACK) return `value ${q} is outside [-1, 1] (a correlation coefficient)`;
-    if (name === 'p_value' && (v < -BOUND_SLACK || v > 1 + BOUND_SLACK)) return `value ${q} is outside [0, 1] (a probability)`;
+    if (!Number.isFinite(v)) return `value ${quoteValue(v)} is not a finite number`;
+    if (name.endsWith('_util') && (v < 0 || v > 1)) return `value ${quoteValue(v)} is outside [0, 1] (a utilisation fraction)`;
+    if (name.endsWith('_ms') && v < 0) return `value ${quoteValue(v)} is not a duration >= 0 ms`;
+    if (name.endsWith('_ms') && v > MAX_DURATION_MS) return `value ${quoteValue(v)} is above one day (${MAX_DURATION_MS} ms): not a request's duration (a unit other than ms?)`;
+    if (NON_NEGATIVE_DOUBLES.has(name) && v < 0) return `value ${quoteValue(v)} is not >= 0`;
+    if (name === 'temperature_c' && v < ABSOLUTE_ZERO_C) return `value ${quoteValue(v)} is below absolute zero (${ABSOLUTE_ZERO_C} °C)`;
+    if (name === 'requests_per_s' && v > MAX_REQUESTS_PER_S) return `value ${quoteValue(v)} is above ${MAX_REQUESTS_PER_S} requests per second`;
+    if (CORRELATION_FIELDS.has(name) && Math.abs(v) > 1 + BOUND_SLACK) return `value ${quoteValue(v)} is outside [-1, 1] (a correlation coefficient)`;
+    if (name === 'p_value' && (v < -BOUND_SLACK || v > 1 + BOUND_SLACK)) return `value ${quoteValue(v)} is outside [0, 1] (a probability)`;
     if (v !== 0 && Math.abs(v) < MIN_MAGNITUDE && (name.endsWith('_ms') || name.endsWith('_util') || name === 'requests_per_s')) {
-      return `value ${q} is not 0 and below ${MIN_MAGNITUDE} in magnitude: not a reading (a unit slip?), and too small for the window statistics`;
+      return `value ${quoteValue(v)} is not 0 and below ${MIN_MAGNITUDE} in magnitude: not a reading (a unit slip?), and too small for the window statistics`;
     }
     return null;
   }
   if (typeof v === 'string') {
-    if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${q} is empty; a non-empty string is required`;
-    if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${q} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
+    // A fleet's ids repeat on every record (servers, models, chips): one that passed the id rule passes again.
+    if (SOUND_IDS.has(v) && REPEATED_ID_FIELDS.has(name)) return null;
+    const reason = checkString(name, v);
+    // Not "": it is a sound device_id but not a sound model_id (NON_EMPTY_FIELDS); past that the id fields share one rule.
+    if (reason === null && v !== '' && REPEATED_ID_FIELDS.has(name)) {
+      if (SOUND_IDS.size >= MAX_SOUND_IDS) SOUND_IDS.clear();
+      SOUND_IDS.add(v);
+    }
+    return reason;
+  }
+  return null;
+}
+
+/**
+ * Id fields whose values repeat from record to record (not `event_id` or `request_id`, one per request): those that
+ * passed are kept in {@link SOUND_IDS}. None of them has {@link ALLOWED_VALUES}.
+ */
+const REPEATED_ID_FIELDS: ReadonlySet<string> = new Set([...ID_FIELDS].filter((f) => f !== 'event_id' && f !== 'request_id'));
+/** Ids of {@link REPEATED_ID_FIELDS} that passed {@link checkString}; emptied when it reaches {@link MAX_SOUND_IDS}. */
+const SOUND_IDS = new Set<string>();
+/** Most ids kept in {@link SOUND_IDS} (a fleet has tens to thousands; each is at most {@link MAX_ID_CHARS} characters). */
+const MAX_SOUND_IDS = 10_000;
+
+/** {@link checkField} of a string value. */
+function checkString(name: string, v: string): string | null {
+  {
+    if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${quoteValue(v)} is empty; a non-empty string is required`;
+    if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${quoteValue(v)} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
     // A control character makes another id that prints as this one (a trial: model_id "bert\u0000-99" beside bert-99),
     // which no command can name (the CLI and the API refuse such ids).
     const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
-    if (control) return `value ${q} holds the control character ${codePoint(control[0])}: not an id`;
+    if (control) return `value ${quoteValue(v)} holds the control character ${codePoint(control[0])}: not an id`;
     // The rest of the id rule the commands and the API apply (services/names.ts idProblem): an id stored here must be one
     // they can name (a re-test: "bert-99 ", "bert-99\u200b" and "\u202ebert-99" were stored beside bert-99).
-    if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${q} has blanks around it: not an id`;
+    if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${quoteValue(v)} has blanks around it: not an id`;
     const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
-    if (odd) return `value ${q} holds ${codePoint(odd[0])}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
-    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${q} is not well-formed unicode (a lone surrogate)`;
+    if (odd) return `value ${quoteValue(v)} holds ${codePoint(odd[0])}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${quoteValue(v)} is not well-formed unicode (a lone surrogate)`;
     // Two spellings of one text (é as one character, or e and a combining accent) print alike and are two ids (a trial:
     // two servers "édge"): an id is taken in Unicode NFC, the composed form most writers produce, as the commands take it.
     // ASCII is always NFC: normalize() (a copy) only for the rest, on the hot path of every record.
     if (ID_FIELDS.has(name) && NON_ASCII.test(v) && v.normalize('NFC') !== v) {
       const mark = /\p{M}/u.exec(v);
-      return `value ${q} is not in Unicode NFC (composed) form${mark ? ` (the combining mark ${codePoint(mark[0])})` : ''}: its NFC form prints alike and is another id`;
+      return `value ${quoteValue(v)} is not in Unicode NFC (composed) form${mark ? ` (the combining mark ${codePoint(mark[0])})` : ''}: its NFC form prints alike and is another id`;
     }
     const allowed = ALLOWED_VALUES[name];
-    if (allowed && !allowed.includes(v)) return `value ${q} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+    if (allowed && !allowed.includes(v)) return `value ${quoteValue(v)} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
   }
   return null;
 }
@@ -277,8 +302,10 @@ function checkField(name: string, v: unknown): string | null {
 export function checkSemantics(record: Record<string, unknown>): DecodeFailure | null {
   // Every bad field, in field order (a trial's load sample with a bad cpu_util and a bad queue_depth named only the
   // first); `path` is the first of them.
+  // Hot path (every record of every processor): no entries array, and a message quoted only when one is built.
   const bad: [string, string][] = [];
-  for (const [name, v] of Object.entries(record)) {
+  for (const name in record) {
+    const v = record[name];
     if (v === null || v === undefined) continue;
     const reason = checkField(name, v);
     if (reason !== null) bad.push([name, `${name}: ${reason}`]);

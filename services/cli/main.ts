@@ -81,9 +81,11 @@ const program = new Command('edgelat')
   .description('Inference telemetry from edge fleets → load-versus-latency answers (embedded by default: no Kafka, no ClickHouse server).')
   .showHelpAfterError('(run with --help for usage)')
   // One prefix for every error line, commander's usage errors and the commands' own alike.
-  // A line break or tab inside commander's quoted argument or option is shown escaped, as the rest of the line shows
-  // it (a trial: `--model $'resnet50\n'` split "argument 'resnet50⏎' is invalid" over two lines).
-  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: ').replace(/'[^']*'/g, (quoted) => quoted.replace(/[\n\t]/g, printable)))))) })
+  // A line break or tab in commander's message is a value's (an argument, an option, a command name), shown escaped as
+  // JSON does, as the rest of the line shows it: only its last line break and the one before its "(Did you mean …?)"
+  // are its own (a trial: `--model $'resnet50\n'` split "argument 'resnet50⏎' is invalid" over two lines; a re-test:
+  // a value with an apostrophe too).
+  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: ').replace(/\t|\n(?!\(Did you mean |$)/g, (c) => (c === '\n' ? '\\n' : '\\t')))))) })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in

@@ -45,9 +45,13 @@ export function registerPredictorCommands(program: Command): void {
     .action(async (opts: RecommendOptions) => {
       // Usage first, from a light module: said at once, before chdb and the predictor are loaded.
       (await import('./usage-checks.ts')).checkRecommendUsage(opts);
-      const [{ withModelRegistry }, { recommendCommand }] = await Promise.all([warehouses(), predictor()]);
+      // The model, an ONNX file profiled or a profile read, before the warehouse is loaded and opened: a file that cannot
+      // be read is bad usage said at once (a re-test: it waited for a warehouse another process held, then exit 75).
+      const { modelOf, recommendCommand } = await predictor();
+      const model = await modelOf(opts);
+      const { withModelRegistry } = await warehouses();
       await withModelRegistry(async (warehouse, registry) => {
-        await recommendCommand(warehouse, registry, opts);
+        await recommendCommand(warehouse, registry, opts, undefined, model);
       }, { existing: 'tables' });
     });
 

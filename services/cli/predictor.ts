@@ -133,8 +133,13 @@ export interface RecommendOptions {
   json: boolean;
 }
 
-/** Read the model of `recommend`: an ONNX file, a profile JSON, or a model id. */
-async function modelOf(opts: RecommendOptions): Promise<{ model?: string; profile?: ModelProfile }> {
+/**
+ * Read the model of `recommend`: an ONNX file (profiled), a profile JSON, or a model id. Needs no warehouse: the
+ * command runs it before it opens one.
+ * @throws {UsageError} naming the flag: not exactly one of them, --batch or --dim without --onnx, a file that cannot
+ *   be read, an ONNX file that cannot be profiled, a profile that is not `edgelat profile --json`'s.
+ */
+export async function modelOf(opts: RecommendOptions): Promise<{ model?: string; profile?: ModelProfile }> {
   const given = [opts.model, opts.onnx, opts.profile].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --model ID, --onnx FILE and --profile FILE');
   if (opts.batch !== undefined && opts.onnx === undefined) throw new UsageError('--batch applies to --onnx only (a profile carries its batch)');
@@ -210,15 +215,16 @@ export function formatRecommendation(r: RecommendResponse): string {
 
 /**
  * `edgelat recommend`: rank chips for a model (the answer is printed even when no chip could be ranked).
+ * @param model  The model as {@link modelOf} read it already; read here when absent.
  * @throws {UsageError} on bad flags, an unknown model or chip, a malformed ONNX file; {Error} (exit 1) when every chip was skipped.
  */
-export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor): Promise<RecommendResponse> {
+export async function recommendCommand(warehouse: Warehouse, registry: ModelRegistry, opts: RecommendOptions, predictBenchmark?: BenchmarkPredictor, model?: Awaited<ReturnType<typeof modelOf>>): Promise<RecommendResponse> {
   checkRecommendUsage(opts);
   const slo = opts.sloP99Ms !== undefined ? { percentile: 0.99 as const, ms: opts.sloP99Ms } : { percentile: 0.9 as const, ms: opts.sloP90Ms! };
   const backend = createBackend({ warehouse, registry, predictBenchmark });
   let r: RecommendResponse;
   try {
-    r = await backend.recommend({ ...(await modelOf(opts)), slo, rps: opts.rps, objective: opts.objective, chips: opts.chips });
+    r = await backend.recommend({ ...(model ?? (await modelOf(opts))), slo, rps: opts.rps, objective: opts.objective, chips: opts.chips });
   } catch (error) {
     if (error instanceof BadRequestError || error instanceof NotFoundError) throw new UsageError(error.message);
     throw error;

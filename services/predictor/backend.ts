@@ -141,7 +141,7 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
             return `${quoteName(c)} (${clause === null ? '' : `${clause}; `}nearest: ${nearestNames(c, rest, 4)})`;
           }).join(', ');
           const more = unknown.length > UNKNOWN_CHIPS_SHOWN ? ` and ${unknown.length - UNKNOWN_CHIPS_SHOWN} more` : '';
-          throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know ${unknown.length === 1 ? 'it' : 'them'}`, 'chips');
+          throw new NotFoundError(`unknown chip(s) ${shown}${more}: neither the chip catalog (GET /v1/chips, \`edgelat chips list\`), the fleet, its shadows nor the benchmarks know ${unknown.length === 1 ? 'it' : 'them'} as an id`, 'chips');
         }
       }
       // A known model on a chip nobody measured it on: the MLPerf system predictor over the warehouse's benchmarks.

@@ -205,7 +205,7 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
         ? ` (${text} ${UNITS[name]} looks like a figure in G${UNITS[name]}: write ${Number(giga.toPrecision(12)).toExponential().replace('e+', 'e')})` : '';
       // A figure too small for a double reads as 0 (a trial: price 1e-400 stored as 0, free): refused, not rounded.
       const underflow = v === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''));
-      if (underflow) bad(name, text, `${JSON.stringify(text)} is below the smallest number stored (about 5e-324) and would be stored as 0: write 0, or a figure in its unit (${UNITS[name]})`);
+      if (underflow) bad(name, text, `${JSON.stringify(text)} is below the smallest number stored (about 5e-324) and would be stored as 0: ${positive ? 'leave the cell blank when unknown' : 'write 0'}, or a figure in its unit (${UNITS[name]})`);
       else if (!figureInRange(name, v)) bad(name, text, `expected a decimal number in ${figureRange(name)}${positive ? ' (leave the cell blank when unknown)' : ''}, got ${JSON.stringify(text)}${units}`);
       numbers[name] = v;
     }

@@ -213,9 +213,10 @@ export function prepareOutDir(outDir: string, created: string[] = []): string {
 }
 
 /**
- * The checks of {@link prepareOutDir} that change nothing (`report` runs them before it opens the warehouse, so that a
+ * The checks of {@link prepareOutDir}, undoing what they try (`report` runs them before it opens the warehouse, so that a
  * bad --out is said at once, not after waiting for a warehouse another process holds): not empty, its nearest existing
- * folder a folder, no report file's name taken by something other than a file.
+ * folder a folder, its first missing level one that can be made (made and removed again) or the folder one a file can
+ * be written in (written and removed), no report file's name taken by something other than a file.
  * @returns The absolute folder and its levels that do not exist yet, outermost first.
  * @throws {RangeError} naming --out and the path.
  */
@@ -229,6 +230,21 @@ export function checkOutDir(outDir: string): { dir: string; missing: string[] } 
   }
   const first = missing.length ? dirname(missing[0]!) : dir;
   if (!statSync(first).isDirectory()) throw new RangeError(`--out: ${JSON.stringify(first)} is a file, not a folder`);
+  // Whether it can be made, or written in: tried and undone (a re-test: /proc/x and an immutable folder were said
+  // only after the warehouse, which another process held).
+  const probe = missing.length > 0 ? missing[0]! : join(dir, `.edgelat-write-test-${process.pid}`);
+  try {
+    if (missing.length > 0) {
+      mkdirSync(probe);
+      rmdirSync(probe);
+    } else {
+      writeFileSync(probe, '');
+      unlinkSync(probe);
+    }
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new RangeError(missing.length > 0 ? `--out: cannot create the folder ${JSON.stringify(probe)} (${why})` : `--out: cannot write in ${JSON.stringify(dir)} (${why})`);
+  }
   for (const name of missing.length > 0 ? [] : REPORT_FILES) {
     const target = join(dir, name);
     if (existsSync(target) && !statSync(target).isFile()) throw new RangeError(`--out: ${JSON.stringify(target)} exists and is not a file: move it or pick another --out`);

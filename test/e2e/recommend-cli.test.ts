@@ -308,11 +308,11 @@ describe('the chip recommender on a demo run', () => {
       for (const [args, message] of [
         [['recommend', '--model', 'nope', '--slo-p99-ms', '10'], /^edgelat: unknown model "nope": nearest known: [^;]+; for a new model give its ONNX profile$/],
         [['recommend', '--onnx', truncated, '--slo-p99-ms', '10'], /^edgelat: --onnx ".*truncated\.onnx": /],
-        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-xavier-nz'], /^edgelat: unknown chip\(s\) "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\): neither the chip catalog \(GET \/v1\/chips, `edgelat chips list`\), the fleet, its shadows nor the benchmarks know it$/],
+        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-xavier-nz'], /^edgelat: unknown chip\(s\) "jetson-xavier-nz" \(nearest: jetson-xavier-nx, [^)]+\): neither the chip catalog \(GET \/v1\/chips, `edgelat chips list`\), the fleet, its shadows nor the benchmarks know it as an id$/],
         // A chip id with a bidirectional override: refused by the one id rule, escaped (POST /v1/recommend refuses it too).
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', 'jetson-agx-orin,rk3588\u202e'], /^edgelat: --chips: expected an id without bidirectional or line-separator marks, got U\+202E in "rk3588\\u202e"$/],
         // Many unknown chips: five named, the rest counted (a trial: 1,024 unknown ids gave a 633 kB answer).
-        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', Array.from({ length: 12 }, (_, i) => `nope-${i}`).join(',')], /^edgelat: unknown chip\(s\) "nope-0" \([^)]+\), "nope-1" \([^)]+\), "nope-2" \([^)]+\), "nope-3" \([^)]+\), "nope-4" \([^)]+\) and 7 more: neither the chip catalog \(GET \/v1\/chips, `edgelat chips list`\), the fleet, its shadows nor the benchmarks know them$/],
+        [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', Array.from({ length: 12 }, (_, i) => `nope-${i}`).join(',')], /^edgelat: unknown chip\(s\) "nope-0" \([^)]+\), "nope-1" \([^)]+\), "nope-2" \([^)]+\), "nope-3" \([^)]+\), "nope-4" \([^)]+\) and 7 more: neither the chip catalog \(GET \/v1\/chips, `edgelat chips list`\), the fleet, its shadows nor the benchmarks know them as an id$/],
         // A blank value names itself.
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--chips', ' '], /^edgelat: --chips: expected chip ids separated by commas, got a blank value$/],
         [['recommend', '--model', 'resnet50', '--slo-p99-ms', '10', '--slo-p90-ms', '5'], /^edgelat: give exactly one of --slo-p99-ms and --slo-p90-ms$/],

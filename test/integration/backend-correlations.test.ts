@@ -70,7 +70,7 @@ describe('backend correlations', () => {
     const named = await backend.recommend({ model: 'resnet50', slo, rps: 1, chips: ['gpu-a'] });
     expect(named.chips.map((c) => [c.chip, c.evidence.kind])).toEqual([['gpu-a', 'benchmark']]);
     await expect(backend.recommend({ model: 'resnet50', slo, rps: 1, chips: ['gpu-a', 'raspi4'] })).rejects.toThrow(new NotFoundError(
-      'unknown chip(s) "raspi4" (nearest: gpu-a): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
+      'unknown chip(s) "raspi4" (nearest: gpu-a): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it as an id', 'chips'));
     // A chip asked for by a name the catalog gives it is named first, as such (a re-test: "Jetson AGX Orin 64GB" was
     // unknown with other chips suggested first). Its own database: the catalog of this one is the health test's.
     const own = await createTestDatabase('aliases');
@@ -83,7 +83,7 @@ describe('backend correlations', () => {
       await own.insert(`${own.database}.benchmark_latency`, [{ source: 'mlperf', model_id: 'resnet50', device: 'd', chip: 'gpu-b', batch: 1, scenario: 'SingleStream', percentile: 0.9, latency_ms: 5, system: 'v4.1/closed/S/a' }]);
       const aliased = createBackend({ warehouse: own, registry: new ModelRegistry(own, mkdtempSync(join(tmpdir(), 'edgelat-models-'))) });
       await expect(aliased.recommend({ model: 'resnet50', slo, rps: 1, chips: ['abc x1 module 64gb'] })).rejects.toThrow(new NotFoundError(
-        'unknown chip(s) "abc x1 module 64gb" (a name the chip catalog gives abc-board, gpu-b: ask for one of them by its id; nearest: zz-npu): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it', 'chips'));
+        'unknown chip(s) "abc x1 module 64gb" (a name the chip catalog gives abc-board, gpu-b: ask for one of them by its id; nearest: zz-npu): neither the chip catalog (GET /v1/chips, `edgelat chips list`), the fleet, its shadows nor the benchmarks know it as an id', 'chips'));
     } finally {
       await own.close();
     }

@@ -70,8 +70,10 @@ describe('CLI start-up', () => {
     [['demo', '--servers', '1000'], '--servers 1000 × --duration 20 is 20,000 server-minutes'],
     [['demo', '--shadows', '0', '--shadow-sample', '0.5'], '--shadow-sample: no shadow deployment to apply it to'],
     [['model', 'promote', ''], 'model promote: expected a version'],
+    [['report', 'load-latency', '--out', '/proc/edgelat-report'], '--out: cannot create the folder "/proc/edgelat-report"'],
     // commander's own line, its quoted argument escaped: one line (a trial: the line break split it).
-    [['predict', '--model', 'resnet50\n', '--chip', 'x'], "edgelat: option '--model <id>' argument 'resnet50\\u000a' is invalid. --model must not hold control characters"],
+    [['predict', '--model', 'resnet50\n', '--chip', 'x'], "edgelat: option '--model <id>' argument 'resnet50\\n' is invalid. --model must not hold control characters"],
+    [['predict', '--model', "it's\nbad", '--chip', 'x'], "edgelat: option '--model <id>' argument 'it's\\nbad' is invalid. --model must not hold control characters"],
     [['import', 'benchmark', '--format', 'help', '--latency', 'l.csv'], '--format help needs --architectures A.csv'],
     [['report', 'load-latency', '--out', ''], '--out: expected a folder, got ""'],
     [['report', 'load-latency', '--out', 'r', '--since', '2024-06-02', '--until', '2024-06-01'], '--since must be before --until'],
@@ -82,5 +84,12 @@ describe('CLI start-up', () => {
     const r = await loaded(args);
     expect([r.code, r.stderr]).toEqual([code, expect.stringContaining(message)]);
     for (const p of [...HEAVY, 'chdb', 'onnx-proto', 'avsc']) expect(r.packages, p).not.toContain(p);
+  });
+
+  it('recommend reads its model file before it loads the warehouse: one it cannot read is bad usage, said at once', async () => {
+    // A re-test: `--onnx` of a missing file waited for a warehouse another process held, then exited 75.
+    const r = await loaded(['recommend', '--onnx', '/nonexistent/model.onnx', '--slo-p99-ms', '50']);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--onnx "/nonexistent/model.onnx": no such file')]);
+    expect(r.packages).not.toContain('chdb');
   });
 });

@@ -19,6 +19,7 @@ import {
   type RecordKind,
 } from '../../../schemas/index.ts';
 import { readZigZagVarint, writeZigZagVarint } from '../../../schemas/long.ts';
+import { checkSemantics } from '../../../schemas/validate.ts';
 
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0, 123); // 1717243200123
 
@@ -635,5 +636,20 @@ describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded c
     expect([Object.keys(m), m['__proto__'], Object.getPrototypeOf(m) === Object.prototype]).toEqual([['__proto__'], 2, true]);
     // A truncated map body is reported as truncated, not read as a shorter map.
     expect(readWithWriterSchema(schema, Buffer.from('02780002125f5f70726f746f5f5f0000', 'hex'))).toMatchObject({ ok: false, path: 'm', reason: expect.stringMatching(/^m \(from byte 3\): truncated avro body/) });
+  });
+});
+
+describe('checkSemantics: the ids that passed are not checked again (hot path), and each field keeps its own rule', () => {
+  it('a sound device_id "" does not make an empty model_id sound; an id refused in one record is refused in the next', () => {
+    const rec = (over: Record<string, unknown>) => ({ edge_server_id: 'edge-01', model_id: 'resnet50', chip: 'c', device_id: 'cam-1', ...over });
+    expect(checkSemantics(rec({ device_id: '' }))).toBeNull();
+    expect(checkSemantics(rec({ model_id: '' }))?.reason).toBe('model_id: value "" is empty; a non-empty string is required');
+    for (let i = 0; i < 2; i++) {
+      expect(checkSemantics(rec({ chip: 'rk3588 ' }))?.reason).toBe('chip: value "rk3588 " has blanks around it: not an id');
+      expect(checkSemantics(rec({}))).toBeNull();
+    }
+    // A sound id of one field is sound in another (the same rule), and a bad one stays bad there.
+    expect(checkSemantics(rec({ model_id: 'edge-01' }))).toBeNull();
+    expect(checkSemantics(rec({ device_id: 'bert\u0000-99' }))?.reason).toBe('device_id: value "bert\\u0000-99" holds the control character U+0000: not an id');
   });
 });
