@@ -253,29 +253,27 @@ const MAX_SOUND_IDS = 10_000;
 
 /** {@link checkField} of a string value. */
 function checkString(name: string, v: string): string | null {
-  {
-    if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${quoteValue(v)} is empty; a non-empty string is required`;
-    if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${quoteValue(v)} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
-    // A control character makes another id that prints as this one (a trial: model_id "bert\u0000-99" beside bert-99),
-    // which no command can name (the CLI and the API refuse such ids).
-    const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
-    if (control) return `value ${quoteValue(v)} holds the control character ${codePoint(control[0])}: not an id`;
-    // The rest of the id rule the commands and the API apply (services/names.ts idProblem): an id stored here must be one
-    // they can name (a re-test: "bert-99 ", "bert-99\u200b" and "\u202ebert-99" were stored beside bert-99).
-    if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${quoteValue(v)} has blanks around it: not an id`;
-    const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
-    if (odd) return `value ${quoteValue(v)} holds ${codePoint(odd[0])}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
-    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${quoteValue(v)} is not well-formed unicode (a lone surrogate)`;
-    // Two spellings of one text (é as one character, or e and a combining accent) print alike and are two ids (a trial:
-    // two servers "édge"): an id is taken in Unicode NFC, the composed form most writers produce, as the commands take it.
-    // ASCII is always NFC: normalize() (a copy) only for the rest, on the hot path of every record.
-    if (ID_FIELDS.has(name) && NON_ASCII.test(v) && v.normalize('NFC') !== v) {
-      const mark = /\p{M}/u.exec(v);
-      return `value ${quoteValue(v)} is not in Unicode NFC (composed) form${mark ? ` (the combining mark ${codePoint(mark[0])})` : ''}: its NFC form prints alike and is another id`;
-    }
-    const allowed = ALLOWED_VALUES[name];
-    if (allowed && !allowed.includes(v)) return `value ${quoteValue(v)} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+  if (NON_EMPTY_FIELDS.has(name) && v.length === 0) return `value ${quoteValue(v)} is empty; a non-empty string is required`;
+  if (ID_FIELDS.has(name) && v.length > MAX_ID_CHARS) return `value ${quoteValue(v)} has ${v.length} characters, more than ${MAX_ID_CHARS}: not an id`;
+  // A control character makes another id that prints as this one (a trial: model_id "bert\u0000-99" beside bert-99),
+  // which no command can name (the CLI and the API refuse such ids).
+  const control = ID_FIELDS.has(name) ? /[\u0000-\u001f\u007f-\u009f]/.exec(v) : null;
+  if (control) return `value ${quoteValue(v)} holds the control character ${codePoint(control[0])}: not an id`;
+  // The rest of the id rule the commands and the API apply (services/names.ts idProblem): an id stored here must be one
+  // they can name (a re-test: "bert-99 ", "bert-99\u200b" and "\u202ebert-99" were stored beside bert-99).
+  if (ID_FIELDS.has(name) && v.trim() !== v) return `value ${quoteValue(v)} has blanks around it: not an id`;
+  const odd = ID_FIELDS.has(name) ? (BIDI_OR_SEPARATOR.exec(v) ?? INVISIBLE_OR_REPLACEMENT.exec(v)) : null;
+  if (odd) return `value ${quoteValue(v)} holds ${codePoint(odd[0])}, ${BIDI_OR_SEPARATOR.test(odd[0]) ? 'a bidirectional or line-separator mark' : 'a character that does not show'}: not an id`;
+  if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `value ${quoteValue(v)} is not well-formed unicode (a lone surrogate)`;
+  // Two spellings of one text (é as one character, or e and a combining accent) print alike and are two ids (a trial:
+  // two servers "édge"): an id is taken in Unicode NFC, the composed form most writers produce, as the commands take it.
+  // ASCII is always NFC: normalize() (a copy) only for the rest, on the hot path of every record.
+  if (ID_FIELDS.has(name) && NON_ASCII.test(v) && v.normalize('NFC') !== v) {
+    const mark = /\p{M}/u.exec(v);
+    return `value ${quoteValue(v)} is not in Unicode NFC (composed) form${mark ? ` (the combining mark ${codePoint(mark[0])})` : ''}: its NFC form prints alike and is another id`;
   }
+  const allowed = ALLOWED_VALUES[name];
+  if (allowed && !allowed.includes(v)) return `value ${quoteValue(v)} is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
   return null;
 }
 

@@ -409,7 +409,8 @@ function queuedQuantiles(enc: TelemetryEncoding, key: string, wait: readonly num
  * chip's, else the fleet's, decile wait per unit of service × that service),
  * and the p50/p90/p99 of wait + i/o + compute ({@link sumQuantile}; compute
  * lognormal with σ² = σ_bench² + sigmaExtra², its median the expected compute × the pair's compute factor where the
- * training rows had the (model, chip), else with pairSigma² added to σ²: {@link pairComputeFactors}), given
+ * training rows had the (model, chip), else with pairSigma² added to σ² for the p90 and p99 (the p50 is as before:
+ * widened, it moved held-out pairs' MAPE up by up to 0.003): {@link pairComputeFactors}), given
  * `req.modelId`. The factor reaches those three quantiles only, the offsets of the models of the total (which have no
  * trees); the i/o and compute models' rows leave the model id out ({@link featureRowFor}), so their trees see the
  * features they saw before the factor (a trial of them with it: the i/o model's holdout loss 0.0043 → 0.0047).
