@@ -132,6 +132,35 @@ export interface ImportSummary {
   warnings?: string[];
 }
 
+/** A benchmark's files read and parsed by {@link parseBenchmarkFiles}: what {@link importBenchmark} writes. */
+export type ParsedBenchmark =
+  | { format: 'help'; help: HelpDataset }
+  | { format: 'mlperf'; runs: NamedText[]; systems: NamedText[]; mlperf: ReturnType<typeof parseMlperf> }
+  | { format: 'singlestream'; singlestream: ReturnType<typeof parseSingleStream> };
+
+/**
+ * Read and parse the files of an import, before any warehouse is opened (a trial: a SingleStream file with a bad
+ * header waited EDGELAT_LOCK_WAIT_S for a held warehouse, then exited 75 instead of naming the header).
+ * @throws {UsageError} on bad flags or files: a flag of another format, a missing or unreadable file, a file that is
+ *   not the format's (a header without its columns), or an unknown --format.
+ */
+export function parseBenchmarkFiles(opts: BenchmarkFileOptions): ParsedBenchmark {
+  if (opts.format === 'help') return { format: 'help', help: loadHelpFiles(opts) };
+  if (opts.format !== 'mlperf' && opts.format !== 'singlestream') throw new UsageError(`--format: expected help, mlperf or singlestream, got ${JSON.stringify(opts.format)}`);
+  refuseOtherFormatFlags(opts);
+  if (!opts.runs?.length) throw new UsageError(`--format ${opts.format} needs --runs ${opts.format === 'singlestream' ? 'S.csv [S2.csv ...] (e.g. data/mlperf-singlestream/base-latency.csv)' : 'R.csv [R2.csv ...]'}`);
+  if (opts.format === 'mlperf' && !opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
+  const runs = opts.runs.map((p) => readNamed('--runs', p));
+  try {
+    if (opts.format === 'singlestream') return { format: 'singlestream', singlestream: parseSingleStream(runs) };
+    const systems = opts.systems!.map((p) => readNamed('--systems', p));
+    return { format: 'mlperf', runs, systems, mlperf: parseMlperf(runs, systems) };
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /**
  * Import a benchmark into `benchmark_latency`, `model_profiles` and (MLPerf) `chips`.
  *
@@ -143,11 +172,12 @@ export interface ImportSummary {
  * telemetry model): services/model/import-singlestream.ts.
  *
  * @param source  Source label; default `help-<folder of the architectures file>` or `mlperf`.
+ * @param files   The files already parsed ({@link parseBenchmarkFiles}); @default parsed here.
  * @throws {UsageError} on bad flags or files; warehouse errors as they come.
  */
-export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string }): Promise<ImportSummary> {
-  if (opts.format === 'help') {
-    const d = loadHelpFiles(opts);
+export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string }, files: ParsedBenchmark = parseBenchmarkFiles(opts)): Promise<ImportSummary> {
+  if (files.format === 'help') {
+    const d = files.help;
     await warehouse.migrate();
     // The folder's own name, also when the files are in the current folder (a trial: `help-.`).
     const source = opts.source ?? `help-${basename(dirname(resolve(opts.architectures!))).replace(/^help-(latency-)?/, '') || 'dataset'}`;
@@ -169,19 +199,9 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await insertChunked(warehouse, 'model_profiles', profiles);
     return { source, benchmarkRows: rows.length, profiles: profiles.length, chips: 0, problems: d.problems, skipped: [] };
   }
-  if (opts.format === 'mlperf') {
-    refuseOtherFormatFlags(opts);
-    if (!opts.runs?.length) throw new UsageError('--format mlperf needs --runs R.csv [R2.csv ...]');
-    if (!opts.systems?.length) throw new UsageError('--format mlperf needs --systems S.csv [S2.csv ...]');
-    const runs = opts.runs.map((p) => readNamed('--runs', p));
-    const systems = opts.systems.map((p) => readNamed('--systems', p));
-    let m: ReturnType<typeof parseMlperf>;
-    try {
-      m = parseMlperf(runs, systems);
-    } catch (error) {
-      if (error instanceof RangeError) throw new UsageError(error.message);
-      throw error;
-    }
+  if (files.format === 'mlperf') {
+    const { runs, systems } = files;
+    let m = files.mlperf;
     await warehouse.migrate();
     // Parsed again where the catalog lists raw names: they place a system on the chip the catalog calls it
     // (parseMlperf's `known`). The first parse checked the files before anything was created.
@@ -199,23 +219,12 @@ export async function importBenchmark(warehouse: Warehouse, opts: BenchmarkFileO
     await insertChunked(warehouse, 'chips', await stampedCatalogRows(warehouse, mergeFoundChips(chips, stored)));
     return { source, benchmarkRows: m.benchmark.length, profiles: 0, chips: chips.length, problems: m.problems, skipped: m.runsSkipped };
   }
-  if (opts.format === 'singlestream') {
-    refuseOtherFormatFlags(opts);
-    if (!opts.runs?.length) throw new UsageError('--format singlestream needs --runs S.csv [S2.csv ...] (e.g. data/mlperf-singlestream/base-latency.csv)');
-    let parsed: ReturnType<typeof parseSingleStream>;
-    try {
-      parsed = parseSingleStream(opts.runs.map((p) => readNamed('--runs', p)));
-    } catch (error) {
-      if (error instanceof RangeError) throw new UsageError(error.message);
-      throw error;
-    }
-    await warehouse.migrate();
-    const source = opts.source ?? 'mlperf-singlestream';
-    const warnings = newChipWarnings(parsed.rows, await knownChips(warehouse));
-    await insertChunked(warehouse, 'benchmark_latency', parsed.rows.map((r) => ({ ...r, source })));
-    return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: parsed.skipped, warnings };
-  }
-  throw new UsageError(`--format: expected help, mlperf or singlestream, got ${JSON.stringify(opts.format)}`);
+  const parsed = files.singlestream;
+  await warehouse.migrate();
+  const source = opts.source ?? 'mlperf-singlestream';
+  const warnings = newChipWarnings(parsed.rows, await knownChips(warehouse));
+  await insertChunked(warehouse, 'benchmark_latency', parsed.rows.map((r) => ({ ...r, source })));
+  return { source, benchmarkRows: parsed.rows.length, profiles: 0, chips: 0, problems: parsed.problems, skipped: parsed.skipped, warnings };
 }
 
 /**
@@ -253,10 +262,11 @@ export function badText(problems: readonly ImportProblem[], cellsKept: boolean):
 
 /**
  * `edgelat import benchmark`: import, report bad lines on stderr, print what was written and what was skipped.
+ * @param files  The files already parsed ({@link parseBenchmarkFiles}: before the warehouse is opened); @default parsed here.
  * @returns The exit code: 1 when a line was bad or no latency was imported (as `chips import`), else 0.
  */
-export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }): Promise<number> {
-  const s = await importBenchmark(warehouse, opts);
+export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }, files?: ParsedBenchmark): Promise<number> {
+  const s = await importBenchmark(warehouse, opts, files);
   reportProblems(s.problems, 20, '--json lists every one in bad_lines');
   for (const w of s.warnings ?? []) process.stderr.write(`edgelat: warning: ${printable(w)}\n`);
   const { problems, benchmarkRows, source, ...rest } = s;

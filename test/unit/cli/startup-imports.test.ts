@@ -5,7 +5,7 @@
  * A structural check of the modules loaded, not a timing.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-startup-'));
 // A warehouse folder (chdb's own tmp folder in it): sql and report refuse a data dir without one, or an empty one (cli.test.ts).
 mkdirSync(join(dataDir, 'chdb', 'tmp'), { recursive: true });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+/** A CSV that is no benchmark file of any format (its header has none of their columns). */
+const NOT_A_BENCHMARK = join(dataDir, 'not-a-benchmark.csv');
+writeFileSync(NOT_A_BENCHMARK, 'a,b\n1,2\n');
 
 /** Packages loaded by `edgelat <args>`, its exit code and stderr. */
 async function loaded(args: string[]): Promise<{ code: number; packages: string[]; stderr: string }> {
@@ -75,6 +78,10 @@ describe('CLI start-up', () => {
     [['predict', '--model', 'resnet50\n', '--chip', 'x'], "edgelat: option '--model <id>' argument 'resnet50\\n' is invalid. --model must not hold control characters"],
     [['predict', '--model', "it's\nbad", '--chip', 'x'], "edgelat: option '--model <id>' argument 'it's\\nbad' is invalid. --model must not hold control characters"],
     [['import', 'benchmark', '--format', 'help', '--latency', 'l.csv'], '--format help needs --architectures A.csv'],
+    // A file that is not the format's: parsed before the warehouse too (a trial: exit 75 after the wait).
+    [['import', 'benchmark', '--format', 'singlestream', '--runs', NOT_A_BENCHMARK], `${NOT_A_BENCHMARK}: the header has no `],
+    [['import', 'benchmark', '--format', 'mlperf', '--runs', NOT_A_BENCHMARK, '--systems', NOT_A_BENCHMARK], `${NOT_A_BENCHMARK}`],
+    [['import', 'benchmark', '--format', 'help', '--architectures', NOT_A_BENCHMARK, '--latency', NOT_A_BENCHMARK], `${NOT_A_BENCHMARK}`],
     [['report', 'load-latency', '--out', ''], '--out: expected a folder, got ""'],
     [['report', 'load-latency', '--out', 'r', '--since', '2024-06-02', '--until', '2024-06-01'], '--since must be before --until'],
     [['gate', '--model', 'm', '--version', 'v', '--chip', 'c', '--slo-p99-ms', '50', '--servers', ''], '--servers: expected server ids separated by commas, got a blank value', 64],
