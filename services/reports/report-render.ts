@@ -11,8 +11,16 @@ import type { LoadMetric } from '../../schemas/types.ts';
 import { printable } from '../names.ts';
 
 const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-/** A slope, ms per unit of load: one decimal from 1 up, else 3 significant digits (a trial: 0.0146 ms per request/s read 0.0). */
-const slopeText = (x: number | null | undefined): string => (x === null || x === undefined || x === 0 || Math.abs(x) >= 1 ? num(x) : Number(x.toPrecision(3)).toString());
+/**
+ * A slope, ms per unit of load, to 3 significant digits below 10 (two decimals from 1, as 1.46; 0.0146 below), one
+ * decimal from 10 up (a trial: 0.0146 ms per request/s read 0.0, and 1.46 read 1.5).
+ */
+const slopeText = (x: number | null | undefined): string => {
+  if (x === null || x === undefined || x === 0 || Math.abs(Number(x.toPrecision(3))) >= 10) return num(x);
+  return Math.abs(x) >= 1 ? num(x, 2) : Number(x.toPrecision(3)).toString();
+};
+/** A Pearson r with 3 decimals; one that rounds to zero reads 0.000, not −0.000 (a trial: r = −0.00013). */
+const rText = (r: number): string => (Math.abs(r) < 0.0005 ? '0.000' : r.toFixed(3));
 /** A load value: whole from 10 up, else 3 significant digits; `extra` more digits either way. */
 const loadText = (x: number, extra = 0): string => (Math.abs(x) >= 10 ? x.toFixed(extra) : Number(x.toPrecision(3 + extra)).toString());
 
@@ -138,7 +146,7 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
     note: `Pearson r of ${m} and total latency over the rows of each (server, model); slope by least squares.`
       + (r.requests > 0 && r.sensitive.length === 0 ? ` None here: no (server, model) has ${SENSITIVE_MIN_REQUESTS} requests in the range with a varying ${m} and latency.` : ''),
     head: ['server', 'model', 'chip', 'r', `ms per unit of ${m}`, 'requests'],
-    rows: r.sensitive.map((s) => [s.edge_server_id, s.model_id, s.chip, s.pearson_r.toFixed(3), slopeText(s.slope_ms_per_unit), s.n.toLocaleString('en-US')]),
+    rows: r.sensitive.map((s) => [s.edge_server_id, s.model_id, s.chip, rText(s.pearson_r), slopeText(s.slope_ms_per_unit), s.n.toLocaleString('en-US')]),
   });
   return out;
 }

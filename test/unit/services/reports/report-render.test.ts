@@ -53,11 +53,15 @@ describe('summary.md with ids from the data', () => {
     const cells = (l: string) => l.split(/(?<!\\)\|/).length - 2;
     expect(tables.map(cells)).toEqual([6, 6, 6, 5, 5, 5, 3, 3, 6, 6, 6]);
     expect(md).toContain('| &lt;b&gt;chip | mod\\|el\\u000ax | 0.2 – 0.9 (misses from the lowest load) | 30.0 | 40 |');
-    expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.0 | 40 |');
+    expect(md).toContain('| edge\\|1 | mod\\|el\\u000ax | &lt;b&gt;chip | 0.500 | 3.00 | 40 |');
     expect(md).toContain('(all data, model mod\\|el)');
-    // A slope below 1 keeps 3 significant digits (a trial: 0.0146 ms per request/s read 0.0 beside its r).
+    // A slope below 10 keeps 3 significant digits (a trial: 0.0146 ms per request/s read 0.0 beside its r, 1.46 read 1.5).
     const small = (slope: number) => reportSummary({ ...report, sensitive: [{ ...report.sensitive[0]!, slope_ms_per_unit: slope }] });
-    expect([small(0.014_63), small(-0.000_123_4), small(0), small(12.34)].map((m) => /\| 0\.500 \| (\S+) \| 40 \|/.exec(m)?.[1])).toEqual(['0.0146', '-0.000123', '0.0', '12.3']);
+    expect([small(0.014_63), small(-0.000_123_4), small(0), small(1.463), small(-9.996), small(12.34), small(1234.5)].map((m) => /\| 0\.500 \| (\S+) \| 40 \|/.exec(m)?.[1]))
+      .toEqual(['0.0146', '-0.000123', '0.0', '1.46', '-10.0', '12.3', '1,234.5']);
+    // An r that rounds to zero has no sign (a trial: −0.00013 read -0.000).
+    const r = (pearson: number) => /\| \S+ \| \S+ \| \S+ \| (\S+) \| 3\.00 \| 40 \|/.exec(reportSummary({ ...report, sensitive: [{ ...report.sensitive[0]!, pearson_r: pearson }] }))?.[1];
+    expect([r(-0.000_13), r(0.000_4), r(-0.0006), r(0.5)]).toEqual(['0.000', '0.000', '-0.001', '0.500']);
     // Two edges from nine deciles: said why (a trial: queue_depth's "edges 0", two buckets, no word); nine edges say nothing more.
     expect(md).toContain('- Load buckets: deciles of cpu_util (nearest rank; edges 0.2, 0.9; deciles that fall on one value are one edge, so fewer than 10 buckets: --bucket-width gives fixed bins).\n');
     const nine = reportSummary({ ...report, edges: [1, 2, 3, 4, 5, 6, 7, 8, 9] });
