@@ -211,8 +211,8 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Bytes a record adds to a record batch, estimated from above: key, value, headers, plus 64 for its varints and attributes (Kafka record format v2). */
-export function recordBytes(r: Pick<ProduceRecord, 'key' | 'value' | 'headers'>): number {
-  let n = 64 + r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key));
+export function recordBytes(r: Pick<ProduceRecord, 'key' | 'wireKey' | 'value' | 'headers'>): number {
+  let n = 64 + r.value.length + (r.wireKey?.length ?? (r.key === null ? 0 : Buffer.byteLength(r.key)));
   for (const [k, v] of Object.entries(r.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(String(v));
   return n;
 }

@@ -226,7 +226,7 @@ export class KafkaEventLog implements EventLog {
       return c % count;
     });
     const messages: Message[] = records.map((r, i) => ({
-      key: r.key,
+      key: r.wireKey ?? r.key,
       value: r.value,
       partition: placed[i]!,
       headers: { ...(r.headers ?? {}) },

@@ -100,7 +100,9 @@ export class MemoryEventLog implements EventLog {
       }
       const log = t.partitions[partition]!;
       const offset = t.ends[partition]!++;
-      log.push({ topic, partition, offset, key: r.key, value: r.value, headers: r.headers ?? {}, timestampMs: r.timestampMs ?? this.now() });
+      // A key of bytes that are not UTF-8 reads as a Kafka consumer's does (kafka-support.ts `toLogRecord`): text with U+FFFD, its bytes in wireKey.
+      const key = r.wireKey === undefined ? r.key : r.wireKey.toString('utf8');
+      log.push({ topic, partition, offset, key, value: r.value, headers: r.headers ?? {}, timestampMs: r.timestampMs ?? this.now(), ...(r.wireKey === undefined ? {} : { wireKey: r.wireKey }) });
       return { partition, offset };
     });
   }

@@ -12,6 +12,12 @@ export type Headers = Record<string, string>;
 export interface ProduceRecord {
   /** Partitioning key (edge_server_id); null spreads records round-robin. */
   key: string | null;
+  /**
+   * The key's bytes when they are not UTF-8 text (a dead letter's `key_b64` produced again by `pipeline redrive`):
+   * written as the record's key in place of `key`, which is then null; give `partition` with it (the key partitioner
+   * hashes text keys only). Absent for a text key or none.
+   */
+  wireKey?: Buffer;
   value: Buffer;
   /** Explicit partition; overrides the key partitioner. */
   partition?: number;

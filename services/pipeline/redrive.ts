@@ -168,8 +168,11 @@ export async function redriveDeadLetters(dlqLog: EventLog, sourceLog: EventLog, 
             continue;
           }
           const key = sourceKeyText(d.key_b64);
+          // A key that is not UTF-8 text goes back as its bytes (a trial: produced without a key, the record then failed
+          // with "record key null" instead of its own error), to its partition (key === null below).
+          const wireKey = key === null && d.key_b64 !== null ? Buffer.from(d.key_b64, 'base64') : undefined;
           batch.push({
-            key, value: raw, timestampMs: d.ts,
+            key, ...(wireKey === undefined ? {} : { wireKey }), value: raw, timestampMs: d.ts,
             ...(d.partition < sourcePartitions || key === null ? { partition: d.partition % Math.max(sourcePartitions, 1) } : {}),
             headers: { [REDRIVE_HEADER]: `${dlq}:${r.partition}:${r.offset}` },
           });

@@ -13,7 +13,7 @@ import { codecFor } from '../../schemas/index.ts';
 import { withSchemaRegistry } from '../../services/eventlog/confluent-wire.ts';
 import { KafkaEventLog } from '../../services/eventlog/kafka.ts';
 import { SIM_TOPICS } from '../../services/pipeline/produce.ts';
-import { REDRIVE_HEADER } from '../../services/pipeline/redrive.ts';
+import { redriveDeadLetters, REDRIVE_HEADER } from '../../services/pipeline/redrive.ts';
 import { runPipelineProcess } from '../helpers/cli-process.ts';
 import { edgelat, errLines } from '../helpers/edgelat-cli.ts';
 import { kafkaTestsCanRun, MOCK_GROUP_ENV } from '../helpers/kafka-mock.ts';
@@ -73,6 +73,25 @@ describe.skipIf(!haveKafka)('pipeline redrive on Kafka', () => {
     } finally {
       await framed.close();
       await registry.close();
+    }
+  });
+
+  it('a dead letter whose key is not UTF-8 text goes back with those key bytes, to its partition (a trial: produced without a key, it then failed as "record key null")', async () => {
+    const log = await KafkaEventLog.connect({ brokers: kafkaMock().brokers, clientId: 'edgelat-redrive-key-test' });
+    const key = Buffer.from([0x65, 0xff]);
+    const raw = Buffer.from('the source value');
+    try {
+      await log.produce(dlqTopic(TOPICS.load), [{
+        key: null, partition: 1, timestampMs: Date.UTC(2026, 11, 4, 9, 31),
+        value: codecFor('DeadLetter').encode({ topic: TOPICS.load, partition: 1, offset: 7, key_b64: key.toString('base64'), raw_b64: raw.toString('base64'), error: 'key: record key bytes "65ff" are not utf-8 text', path: 'key', consumer_group: 'edgelat-sink', ts: Date.UTC(2026, 11, 4, 9, 30) }),
+      }]);
+      const before = await log.endOffset({ topic: TOPICS.load, partition: 1 });
+      const [done] = await redriveDeadLetters(log, log, { topics: [TOPICS.load] });
+      expect(done).toMatchObject({ topic: TOPICS.load, matched: 1, produced: 1 });
+      const back = await log.read({ topic: TOPICS.load, partition: 1 }, before, before + 1);
+      expect(back.map((r) => [r.key, r.wireKey?.toString('hex'), r.value.toString(), r.headers[REDRIVE_HEADER]])).toEqual([['e\uFFFD', '65ff', 'the source value', `${dlqTopic(TOPICS.load)}:1:0`]]);
+    } finally {
+      await log.close();
     }
   });
 });

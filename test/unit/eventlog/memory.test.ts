@@ -33,6 +33,13 @@ describe('MemoryEventLog', () => {
     expect(placed[2]!.partition).toBe(partitionForKey('edge-02', 4));
   });
 
+  it('a key of bytes that are not UTF-8 (wireKey) reads back as a Kafka consumer reads it: text with U+FFFD, the bytes in wireKey', async () => {
+    const log = new MemoryEventLog({ defaultPartitions: 2 });
+    await log.produce('t', [{ key: null, wireKey: Buffer.from([0x65, 0xff]), partition: 1, value: v('a') }, { key: 'edge-01', partition: 1, value: v('b') }]);
+    const [bytes, text] = await log.read({ topic: 't', partition: 1 }, 0, 2);
+    expect([bytes!.key, bytes!.wireKey?.toString('hex'), text!.key, text!.wireKey]).toEqual(['e\uFFFD', '65ff', 'edge-01', undefined]);
+  });
+
   it('a group resumes from its committed offset and sees end of input only when sealed and drained', async () => {
     const log = new MemoryEventLog({ defaultPartitions: 1 });
     await log.produce('t', [0, 1, 2, 3, 4].map((i) => ({ key: null, value: v(String(i)) })));
