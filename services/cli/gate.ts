@@ -70,7 +70,9 @@ Examples (after \`npm start\`):
   npx edgelat gate --backtest --seed 7 --json
 
 Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error, 75 the embedded warehouse stayed
-held by another edgelat process for EDGELAT_LOCK_WAIT_S (default 60 s; two gates at once take turns).
+held by another edgelat process for EDGELAT_LOCK_WAIT_S (default 60 s; two gates at once take turns), or at
+once when the holder is \`edgelat serve\`, which holds it until stopped: a retry cannot succeed then; run the
+gate with EDGELAT_CLICKHOUSE_URL set to serve's ClickHouse port (the line names it), or POST /v1/gate to serve.
 --backtest --json prints {seed, rollouts, rolled_back, need_shadow, blocked, recall, specificity}:
 blocked counts BLOCK and NEED_SHADOW; recall = blocked among the rolled back, specificity = allowed
 among the kept (fractions 0..1). A backtest exits 0 whatever its score. --details adds details: a row a

@@ -135,7 +135,9 @@ Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage of a c
 it, or a model, chip or server the data does not know), 64 when no command runs (an unknown command, an
 option before any command: \`edgelat --bogus\` or its subcommand: \`edgelat chips --bogus\`, no command, a command group
 without its subcommand: \`edgelat alerts\`),
-75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again later);
+75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again later), or at once
+when the holder is \`edgelat serve\`, which holds it until stopped (the line names its ClickHouse port: set
+EDGELAT_CLICKHOUSE_URL to it);
 gate: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 failure, 75 as above (see \`edgelat gate --help\`).`);
 
 /** Exit code of any command whose embedded warehouse stayed held by another process (sysexits' EX_TEMPFAIL: try again later). */

@@ -154,7 +154,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const without = servers.filter((s) => !newest.some((r) => r.s === s));
   if (without.length > 0) {
     const shown = without.slice(0, 5).map((s) => JSON.stringify(s)).join(', ') + (without.length > 5 ? ` and ${without.length - 5} more` : '');
-    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
+    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it, nearest first: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
   }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {
@@ -250,8 +250,11 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   if (req.workers !== undefined && results.every((r) => r.target_workers === null)) {
     throw new GateRequestError('workers', `workers: ${req.workers} given, but no target server moves ${req.model} to a new device of ${req.chip} (${results.map((r) => `${r.server} runs it on ${r.chip_now}`).join(', ')}): the workers of a device the fleet runs are its own; workers is for a chip the server does not have`);
   }
-  const answer = combineAnswers(results);
-  return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: results, left_out: leftOut };
+  // …and said on each server that does not use them, when others do (a trial: ignored there without a word).
+  const told = req.workers === undefined ? results : results.map((r) => (r.target_workers !== null ? r
+    : { ...r, reason: `${r.reason}; note: workers ${req.workers} not used here: ${r.server} ${r.chip_now === req.chip ? `runs ${req.model} on ${req.chip} already` : `has a device of ${req.chip} already`}, whose workers are its own` }));
+  const answer = combineAnswers(told);
+  return { model: req.model, version: req.version, chip: req.chip, answer, exit_code: GATE_EXIT_CODES[answer], slo_p99_ms: req.slo_p99_ms, servers: told, left_out: leftOut };
 }
 
 /**

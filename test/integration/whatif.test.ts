@@ -196,6 +196,12 @@ describe('capacity what-if against the simulator (F4)', () => {
     const [running] = await w.query<{ n: number }>(`SELECT uniqExact(edge_server_id) AS n FROM ${w.database}.inference_enriched WHERE model_id = {m:String}`, { m: d!.m });
     expect(all.servers).toHaveLength(Number(running!.n));
     expect(all.left_out).toEqual([]);
+    // Workers given: used by the servers that move the model to a new device of the chip; said on the others (a trial:
+    // ignored there without a word), whose devices' workers are their own.
+    const given = await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6, workers: 3 });
+    expect(given.servers.map((x) => [x.server, x.target_workers === null ? 'own' : x.target_workers.count, x.reason.includes(`; note: workers 3 not used here: ${x.server} runs ${d!.m} on ${d!.prod} already, whose workers are its own`)]))
+      .toEqual(all.servers.map((x) => [x.server, x.chip_now === d!.prod ? 'own' : 3, x.chip_now === d!.prod]));
+    expect(new Set(all.servers.map((x) => x.chip_now === d!.prod)).size).toBe(2); // both kinds of server
     // Servers whose newest request is older than the lookback before the fleet's newest are said, not dropped silently.
     const newest = await w.query<{ s: string; t: number }>(`SELECT edge_server_id AS s, toUnixTimestamp64Milli(max(ts)) AS t FROM ${w.database}.inference_enriched WHERE model_id = {m:String} GROUP BY s ORDER BY s`, { m: d!.m });
     const end = Math.max(...newest.map((r) => Number(r.t)));
