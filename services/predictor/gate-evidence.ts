@@ -392,8 +392,8 @@ async function shadowParts(w: Warehouse, server: string, req: GateRequest, chipN
  * window; null without any window, ratio 0 when none gave a ratio (`shadowUnusable` in gate-factor.ts says why).
  */
 async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chipNow: string, fromMs: number): Promise<ShadowEvidence | null> {
-  const all = await w.query<{ ratio: number | null; lo: number | null; hi: number | null; pairs: number; failed: number; start: number | string }>(
-    `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs, failed_pairs AS failed, toUnixTimestamp64Milli(window_start) AS start FROM ${w.database}.shadow_verdicts
+  const all = await w.query<{ ratio: number | null; lo: number | null; hi: number | null; pairs: number; failed: number; start: number | string; p99: number | null }>(
+    `SELECT ratio, ratio_ci_low AS lo, ratio_ci_high AS hi, pairs, failed_pairs AS failed, toUnixTimestamp64Milli(window_start) AS start, shadow_p99_ms AS p99 FROM ${w.database}.shadow_verdicts
      WHERE edge_server_id = {s:String} AND model_id = {m:String} AND production_chip = {p:String} AND shadow_chip = {c:String} AND shadow_version = {v:String}
        AND window_end > fromUnixTimestamp64Milli({from:Int64}) AND pairs + failed_pairs > 0`,
     { s: server, m: req.model, p: chipNow, c: req.chip, v: req.version, from: fromMs });
@@ -403,8 +403,10 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
   // against the pairs of the same windows (a trial: 445 time-outs beside 25 pairs went unsaid).
   const failed = all.reduce((t, r) => t + Number(r.failed), 0);
   const pairs = all.reduce((t, r) => t + Number(r.pairs), 0);
-  const rows = all.filter((r): r is { ratio: number; lo: number; hi: number; pairs: number; failed: number; start: number | string } => r.ratio !== null && Number(r.lo) > 0 && Number(r.hi) > 0);
-  if (rows.length === 0) return { ratio: 0, low: 0, high: 0, windows: all.length, pairs, failed, ratioWindows: 0, parts: null };
+  const p99s = all.map((r) => r.p99).filter((x): x is number => x !== null && Number.isFinite(Number(x))).map(Number);
+  const p99Ms = p99s.length === 0 ? null : { low: Math.min(...p99s), high: Math.max(...p99s), windows: p99s.length };
+  const rows = all.filter((r): r is { ratio: number; lo: number; hi: number; pairs: number; failed: number; start: number | string; p99: number | null } => r.ratio !== null && Number(r.lo) > 0 && Number(r.hi) > 0);
+  if (rows.length === 0) return { ratio: 0, low: 0, high: 0, windows: all.length, pairs, failed, ratioWindows: 0, parts: null, p99Ms };
   let wsum = 0;
   let mean = 0;
   let precision = 0;
@@ -416,7 +418,7 @@ async function pooledShadow(w: Warehouse, server: string, req: GateRequest, chip
   }
   const center = mean / wsum;
   const se = 1 / Math.sqrt(precision);
-  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: all.length, pairs, failed, ratioWindows: rows.length,
+  return { ratio: Math.exp(center), low: Math.exp(center - 1.96 * se), high: Math.exp(center + 1.96 * se), windows: all.length, pairs, failed, ratioWindows: rows.length, p99Ms,
     // The parts over the requests of the same windows (from the first one's start): from the lookback's start alone, a
     // short lookback took them from 21 requests beside a ratio and interval of the window's 446 (a trial).
     parts: await shadowParts(w, server, req, chipNow, Math.min(fromMs, ...all.map((r) => Number(r.start)))) };

@@ -167,6 +167,12 @@ export interface ShadowEvidence {
   /** Requests measured on both sides but not ok on one or both (time-outs, errors), over the same windows: not in the ratio. @default 0 */
   failed?: number;
   parts?: { compute: number; io: number; spread: number; pairs: number } | null;
+  /**
+   * The shadow's own p99 in its verdict windows, ms: the lowest and highest of the windows that have one. Measured on
+   * its device with whatever else that device served, over each window's requests (not at the server's peak), so it
+   * is told beside the answer, not used for it. @default not told
+   */
+  p99Ms?: { low: number; high: number; windows: number } | null;
 }
 
 /**

@@ -24,7 +24,7 @@ import { movedDevice, prepareReplay, replayPrepared, type PeakReplay } from './g
 import type { LoadSensitivity } from './load-sensitivity.ts';
 import type { ServerObservations } from './whatif.ts';
 import { GATE_DEFAULTS, type GateAnswer, type GateOptions } from './gate-options.ts';
-import { caseOnlyVersionNote, estimateFactor, gateFactor, shadowUnusable, type CandidateEvidence, type FactorEstimate, type GateFactor } from './gate-factor.ts';
+import { caseOnlyVersionNote, estimateFactor, gateFactor, shadowUnusable, type CandidateEvidence, type FactorEstimate, type GateFactor, type ShadowEvidence } from './gate-factor.ts';
 import { distinctMs, msText } from './ms-text.ts';
 
 export { idProblem } from '../names.ts';
@@ -406,12 +406,25 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
     : answer === 'BLOCK' && low > slo ? against('at least', low, 'breaches')
     : answer === 'BLOCK' ? `what runs now measured p99 ${distinctMs(now99, slo)[0]} ms at its peaks, above the SLO ${distinctMs(now99, slo)[1]} ms, and the candidate is no faster on this device (compute ×${f.compute.toPrecision(3)}, at least ×${(f.compute * Math.exp(-opt.z * f.logSd)).toPrecision(3)}): on the same arrivals its p99 cannot be lower than now's (replayed at the peak: ${bandMs(mid99)}; the band [${bandMs(low)}, ${bandMs(high)}] is how other days' peaks may differ)`
       // A shadow of it beside the server gave the factor: the advice is to let it run over more peaks, not to start one.
-      : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? 'keep the shadow of it beside this server running over more peaks (its verdicts gave the factor)' : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`
+      : `${sloInBand(slo, low, high)}: ${e.shadow && shadowUnusable(e.shadow) === null ? `keep the shadow of it beside this server running over more peaks (its verdicts gave the factor${shadowP99Clause(e.shadow, slo)})` : e.shadow ? 'its shadow beside this server gives no factor yet (the evidence says why)' : 'measure it as a shadow first'}`
         + nowBreachesClause(e, now99, slo);
   return {
     ...head, answer, reason, now_p99_ms: Number.isFinite(now99) ? now99 : null, predicted_p99_ms: mid99, p99_low_ms: low, p99_high_ms: Number.isFinite(high) ? high : null,
     peak: peakOf(mid.length), offered_utilisation: offered, factor: gateFactor(f), measured: null,
   };
+}
+
+/**
+ * The shadow's own p99s in its verdict windows against the SLO, for a NEED_SHADOW's reason (a trial: a shadow above
+ * the SLO in each of its four windows was told only to keep running): `; its own p99 in its 4 verdict windows was
+ * 92.6–94.6 ms, every one above the SLO 85.0 ms, on a device it may share: …`. Empty when not told.
+ */
+function shadowP99Clause(shadow: ShadowEvidence, slo: number): string {
+  const p = shadow.p99Ms;
+  if (!p) return '';
+  const range = p.low === p.high ? bandMs(p.low) : `${msText(p.low)}–${msText(p.high)} ms`;
+  const side = p.low > slo ? `${p.windows === 1 ? 'above' : 'every one above'}` : p.high <= slo ? `${p.windows === 1 ? 'within' : 'every one within'}` : 'some above';
+  return `; its own p99 in its ${p.windows === 1 ? 'verdict window' : `${p.windows} verdict windows`} was ${range}, ${side} the SLO ${bandMs(slo)}, over each window's requests rather than at the server's peak, and with whatever else its device served`;
 }
 
 /**

@@ -733,6 +733,14 @@ describe('gateServer and combineAnswers', () => {
     const bandSlo = (byShadow.p99_low_ms! + byShadow.p99_high_ms!) / 2;
     const inBand = gateServer({ ...input, evidence: verdicts, sloP99Ms: bandSlo });
     expect([inBand.answer, inBand.reason]).toEqual(['NEED_SHADOW', expect.stringMatching(/ is inside the p99 band \[.*\]: keep the shadow of it beside this server running over more peaks \(its verdicts gave the factor\)$/)]);
+    // …with the shadow's own p99s told where its verdicts have them (a trial: a shadow above the SLO in each of its four
+    // windows was told only to keep running).
+    const told = (low: number, high: number, windows: number) => gateServer({ ...input, evidence: { ...verdicts, shadow: { ...verdicts.shadow, p99Ms: { low, high, windows } } }, sloP99Ms: bandSlo }).reason;
+    const sloText = `${bandSlo.toFixed(1)} ms`;
+    expect([told(bandSlo + 1, bandSlo + 3, 4), told(bandSlo - 3, bandSlo + 3, 2), told(bandSlo - 3, bandSlo - 3, 1)].map((r) => r.slice(r.indexOf('(its verdicts'))))
+      .toEqual([`(its verdicts gave the factor; its own p99 in its 4 verdict windows was ${(bandSlo + 1).toFixed(1)}–${(bandSlo + 3).toFixed(1)} ms, every one above the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`,
+        `(its verdicts gave the factor; its own p99 in its 2 verdict windows was ${(bandSlo - 3).toFixed(1)}–${(bandSlo + 3).toFixed(1)} ms, some above the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`,
+        `(its verdicts gave the factor; its own p99 in its verdict window was ${(bandSlo - 3).toFixed(1)} ms, within the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`]);
   });
 
   it('reads a measured day at the server\'s peak while the candidate ran, the highest day of several', () => {
