@@ -180,7 +180,8 @@ export async function pipelineRunCommand(config: EdgelatConfig, opts: { processo
   const { brokers, clientId, sasl, tls, compression, sessionTimeoutMs, rebalanceTimeoutMs } = config.kafka;
   // A first join that waits is said (a trial: a restart right after kill -9 read nothing for 12 s without a word).
   const onJoinWait = (groupId: string, waitedMs: number): void => {
-    process.stderr.write(`edgelat: ${groupId} has waited ${waitedMs / 1000} s to join its consumer group: a member that stopped without leaving (killed) keeps its partitions until its session times out (EDGELAT_KAFKA_SESSION_TIMEOUT_MS, ${sessionTimeoutMs} ms), then the group rebalances (up to EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, ${rebalanceTimeoutMs} ms)\n`);
+    // Either cause said (a trial: two instances started together read "killed" where none had been).
+    process.stderr.write(`edgelat: ${groupId} has waited ${waitedMs / 1000} s to join its consumer group: the group is rebalancing (members joining at once take turns, up to EDGELAT_KAFKA_REBALANCE_TIMEOUT_MS, ${rebalanceTimeoutMs} ms), or a member that stopped without leaving (killed) keeps its partitions until its session times out (EDGELAT_KAFKA_SESSION_TIMEOUT_MS, ${sessionTimeoutMs} ms)\n`);
   };
   const { REGISTRY_RETRY, withSchemaRegistry } = await import('../eventlog/confluent-wire.ts');
   // A registry that does not answer is waited for until it does, or until a signal stops the run (a trial: SIGTERM and
