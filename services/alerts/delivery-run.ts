@@ -63,6 +63,15 @@ export interface AlertDeliveryOptions {
   states?: ReadonlySet<string>;
   /** Called after each change is recorded. */
   onDelivered?: (change: AlertChange, status: DeliveryStatus) => void;
+  /**
+   * Called when a POST first fails and delivery pauses to retry it, with the error (its message names the webhook,
+   * secrets redacted, and why); not again until a change is delivered or refused. The logger says each retry, at warn
+   * level for the first two: a command that logs errors only (the demo) says the pause this way (a trial: an
+   * unreachable webhook left the demo silent after "sink...").
+   */
+  onPause?: (error: Error) => void;
+  /** Called when the webhook answers again after {@link onPause} (the change delivered, or refused for good). */
+  onResume?: () => void;
   /** Test hook: 'after-produce' right after a POST was acknowledged, before it is recorded. */
   failPoint?: (point: FailPoint, recordsDone: number) => void;
   /**
@@ -92,6 +101,8 @@ interface PartitionState {
 
 /** The run; same shape as the processor and sink runs (start, runBatch, close, groupDrained, positions). */
 export class AlertDeliveryRun {
+  /** Whether the pause of a delivery that failed was said ({@link AlertDeliveryOptions.onPause}); reset by an answer. */
+  private pauseSaid = false;
   readonly counts: Record<string, TopicCounts> = {};
   /** Changes delivered (2xx) and refused (4xx) by this run. */
   readonly deliveries: Record<DeliveryStatus, number> = { delivered: 0, rejected: 0, filtered: 0 };
@@ -241,8 +252,11 @@ export class AlertDeliveryRun {
     const retry = {
       retries: Number.POSITIVE_INFINITY, maxRetryTimeMs: 30_000, signal: this.options.signal, ...this.options.retry,
       // From the 3rd failure on at error level: delivery is paused until the webhook answers (a typo in the URL shows).
-      onRetry: (error: unknown, attempt: number, delayMs: number) =>
-        logger?.[attempt >= 3 ? 'error' : 'warn']({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; delivery paused, retrying'),
+      onRetry: (error: unknown, attempt: number, delayMs: number) => {
+        logger?.[attempt >= 3 ? 'error' : 'warn']({ pipeline: 'alert-delivery', key: change.idempotency_key, attempt, delayMs: Math.round(delayMs), err: (error as Error).message }, 'alert delivery failed; delivery paused, retrying');
+        if (!this.pauseSaid) this.options.onPause?.(error as Error);
+        this.pauseSaid = true;
+      },
     };
     let attempts = 0;
     let status: DeliveryStatus = 'delivered';
@@ -269,6 +283,10 @@ export class AlertDeliveryRun {
         logger?.[level]({ pipeline: 'alert-delivery', key: change.idempotency_key, status: httpStatus, err: error.message, refused: n },
           n === 1 ? `alert webhook refused a change (${httpStatus}); recorded as rejected (refusals of this status again are logged at 10, 100, 1000 … of them)` : `alert webhook refused ${n} changes so far with status ${httpStatus}; recorded as rejected`);
       }
+    }
+    if (status !== 'filtered' && this.pauseSaid) {
+      this.pauseSaid = false;
+      this.options.onResume?.();
     }
     this.options.failPoint?.('after-produce', this.recordsDone);
     const row = {

@@ -24,6 +24,7 @@ import { fleetMedianRate } from '../predictor/evidence.ts';
 import { EDGE_CHIPS_CSV, importChips } from './predictor.ts';
 
 import { trainTelemetryModels } from './model.ts';
+import { printable } from '../names.ts';
 
 /** Model and SLO of the demo's chip recommendation line. */
 const DEMO_RECOMMEND_MODEL = 'resnet50';
@@ -137,6 +138,10 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
     // replace: checked above, on the database the run replaces (the staging one holds no events yet).
     const result = await runDemo({
       warehouse: work, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: true,
+      // Said whatever the log level (the demo logs errors only, and the first two failures are warnings: a trial's demo
+      // stayed silent after "sink..." while the webhook was down); the error's message has the URL's secrets redacted.
+      onAlertsPause: (error) => progress.note(`${printable(error.message)}; delivery paused, retrying until the webhook answers (each change is posted once, in order; Ctrl-C stops the demo, the previous run kept)`),
+      onAlertsResume: () => progress.note('alert webhook: it answers again; delivery goes on'),
       sim, finishLater: true, keepTables: kept,
       onStage: (stage, total) => progress.stage(stage, total),
       onProgress: (_stage, done) => progress.update(done),

@@ -6,6 +6,8 @@ export interface Progress {
   stage(name: string, total: number, unit?: string): void;
   update(done: number): void;
   stop(): void;
+  /** Say a line (`edgelat: <line>`) between the stage lines, or above the bar on a terminal, which then goes on. */
+  note(line: string): void;
 }
 
 /**
@@ -22,6 +24,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, term
       stage: (name, total, unit = 'records') => stream.write(`edgelat: ${name}${total ? ` (${total.toLocaleString('en-US')} ${unit})` : ''}...\n`),
       update: () => {},
       stop: () => {},
+      note: (line) => stream.write(`edgelat: ${line}\n`),
     };
   }
   // A stage with a total draws a bar; one without (the pipeline's stages, training) counts what it did, or says
@@ -37,15 +40,27 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, term
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  let payload: { stage: string; name: string; unit: string; counted: boolean } | null = null;
+  let value = 0;
   return {
     stage(name, total, unit = 'records') {
       if (started) bar.stop();
-      bar.start(Math.max(total, 1), 0, { stage: name.padEnd(12), name, unit, counted: total > 0 });
+      payload = { stage: name.padEnd(12), name, unit, counted: total > 0 };
+      value = 0;
+      bar.start(Math.max(total, 1), 0, payload);
       started = true;
     },
     update(done) {
       if (done > bar.getTotal()) bar.setTotal(done);
       bar.update(done);
+      value = done;
+    },
+    note(line) {
+      // The bar's line is left as it was, the note below it, and the bar drawn again below the note.
+      const total = bar.getTotal();
+      if (started) bar.stop();
+      stream.write(`edgelat: ${line}\n`);
+      if (started && payload) bar.start(total, value, payload);
     },
     stop() {
       if (started) bar.stop();

@@ -25,6 +25,9 @@ export interface DemoOptions {
   alertsWebhook?: string;
   /** Only changes into these states are posted. @default all */
   alertsStates?: ReadonlySet<string>;
+  /** When alert delivery pauses on a failing webhook, and when it resumes (embedded.ts `onAlertsPause`, `onAlertsResume`). */
+  onAlertsPause?: (error: Error) => void;
+  onAlertsResume?: () => void;
   onStage?: (stage: Stage | 'simulate' | 'produce' | 'ground-truth', total: number) => void;
   /** Records done in the current stage (of the total {@link onStage} gave; `produce` and `ground-truth` included). */
   onProgress?: (stage: Stage | 'produce' | 'ground-truth', done: number) => void;
@@ -187,6 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let current: Stage | null = null;
   const counts = await runBoundedPipeline({
     log, warehouse, config, logger: options.logger, alertsWebhook: options.alertsWebhook, alertsStates: options.alertsStates, shadows: true,
+    onAlertsPause: options.onAlertsPause, onAlertsResume: options.onAlertsResume,
     onProgress: (stage, done) => {
       if (stage !== current) {
         current = stage;

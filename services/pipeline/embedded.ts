@@ -28,6 +28,9 @@ export interface PipelineRunOptions {
   alertsWebhook?: string;
   /** Only changes into these states are posted (the others are recorded as filtered). @default all */
   alertsStates?: ReadonlySet<string>;
+  /** When alert delivery pauses on a failing webhook, and when it resumes (services/alerts/delivery-run.ts `onPause`, `onResume`). */
+  onAlertsPause?: (error: Error) => void;
+  onAlertsResume?: () => void;
   logger?: Logger;
   /** Called after each batch: stage and records consumed so far by it. */
   onProgress?: (stage: Stage, consumed: number) => void;
@@ -128,7 +131,8 @@ export async function runBoundedPipeline(options: PipelineRunOptions): Promise<P
     onProgress: (c) => options.onProgress?.('sink', consumed(c)),
   }).runToEnd();
   const alerts = options.alertsWebhook
-    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, states: options.alertsStates, failPoint: fail('alerts'), webhook: { timeoutMs: config.alertsTimeoutMs } }).runToEnd()
+    ? await new AlertDeliveryRun({ log, warehouse, logger, checks, webhookUrl: options.alertsWebhook, states: options.alertsStates, failPoint: fail('alerts'), webhook: { timeoutMs: config.alertsTimeoutMs },
+      onPause: options.onAlertsPause, onResume: options.onAlertsResume }).runToEnd()
     : undefined;
   return { join, correlation, sink, ...(shadow ? { shadow } : {}), ...(alerts ? { alerts } : {}) };
 }

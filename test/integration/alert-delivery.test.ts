@@ -185,8 +185,13 @@ describe('alert delivery to a webhook', () => {
     rx.setAnswer((n, key) => (n < 4 ? 500 : key === refused ? 422 : 200));
     const errors: { msg: string; status: number; err: string }[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
-    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 40, maxRetryTimeMs: 1000, factor: 0 }, logger });
+    // The pause is said once, at the first failure, and the resumption once, at the answer after it (the demo says them
+    // whatever its log level: a trial's demo was silent while the webhook was down).
+    const pauses: string[] = [];
+    const run = new AlertDeliveryRun({ log, warehouse: w, webhookUrl: rx.url(), retry: { initialRetryTimeMs: 40, maxRetryTimeMs: 1000, factor: 0 }, logger,
+      onPause: (e) => pauses.push(`pause: ${e.message}`), onResume: () => pauses.push(`resume after ${rx.posts.length} posts`) });
     await run.runToEnd();
+    expect(pauses).toEqual([`pause: alert webhook ${new URL(rx.url()).origin}/… answered 500`, 'resume after 5 posts']);
     // The refusal's log line says why, with the URL as scheme, host and port (a trial's showed the status alone).
     const refusal = errors.filter((e) => e.msg.startsWith('alert webhook refused'));
     expect(refusal.map((e) => [e.status, e.err])).toEqual([[422, `alert webhook ${new URL(rx.url()).origin}/… answered 422 (not retried: the receiver refuses this change)`]]);

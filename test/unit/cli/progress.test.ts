@@ -59,4 +59,24 @@ describe('createProgress', () => {
       expect(t.text()).toBe('edgelat: produce (102,043 records)...\nedgelat: join...\n');
     }
   });
+
+  it('a note goes between the stage lines, or below the bar, which is drawn again below it where it was', () => {
+    const plain = fakeTerminal();
+    (plain.stream as { isTTY: boolean }).isTTY = false;
+    const p = createProgress(plain.stream, 'xterm');
+    p.stage('alerts', 0);
+    p.note('alerts: delivery paused');
+    expect(plain.text()).toBe('edgelat: alerts...\nedgelat: alerts: delivery paused\n');
+    const t = fakeTerminal();
+    const bar = createProgress(t.stream, 'xterm');
+    bar.stage('produce', 10);
+    bar.update(4);
+    bar.note('something happened');
+    bar.update(6);
+    bar.stop();
+    const text = t.text();
+    const [before, after] = [text.indexOf('something happened'), text.lastIndexOf('6/10 records')];
+    expect([before > text.indexOf('4/10 records'), after > before, text.indexOf('6/10 records') > before]).toEqual([true, true, true]);
+    expect(text).toContain('edgelat: something happened\n');
+  });
 });
