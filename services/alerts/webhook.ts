@@ -106,18 +106,55 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 /** Read at most {@link MAX_ANSWER_BYTES} of an answer's body, then cancel the rest (a trial: a 200 MB answer took 1.5 s and 1 GB a delivery). */
-async function drainAnswer(res: Response): Promise<void> {
+async function drainAnswer(res: Response): Promise<Buffer> {
   const reader = res.body?.getReader();
-  if (!reader) return;
+  const head: Uint8Array[] = [];
+  let kept = 0;
+  if (!reader) return Buffer.alloc(0);
   try {
     for (let read = 0; read <= MAX_ANSWER_BYTES;) {
       const { done, value } = await reader.read();
-      if (done) return;
+      if (done) return Buffer.concat(head);
       read += value.byteLength;
+      if (kept < ANSWER_HEAD_BYTES) {
+        head.push(value.subarray(0, ANSWER_HEAD_BYTES - kept));
+        kept += Math.min(value.byteLength, ANSWER_HEAD_BYTES - kept);
+      }
     }
     await reader.cancel();
   } catch {
     // An answer cut short changes nothing: its status is what counts.
+  }
+  return Buffer.concat(head);
+}
+
+/** Bytes of a refusal's answer kept for its message ({@link refusalText}). */
+const ANSWER_HEAD_BYTES = 400;
+
+/**
+ * What a receiver's refusal says, for its message (a trial: a 400 logged without the body that said why): the answer's
+ * first bytes as one line of printable text, at most 200 characters, with every secret of the URL (its user, password,
+ * path and query values, which {@link webhookForLogs} hides) replaced by `[redacted]` in case the answer echoes them;
+ * '' for an empty answer.
+ */
+export function refusalText(answer: Buffer, url: string): string {
+  let text = answer.toString('utf8').replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').trim();
+  if (text === '') return '';
+  const secrets = new Set<string>();
+  if (URL.canParse(url)) {
+    const u = new URL(url);
+    for (const s of [u.username, u.password, decodeSafely(u.username), decodeSafely(u.password), u.pathname.length > 1 ? u.pathname : '', u.search.slice(1), ...[...u.searchParams.values()]]) if (s.length >= 3) secrets.add(s);
+  }
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) text = text.replaceAll(s, '[redacted]');
+  return `: the receiver said ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`;
+}
+
+/** decodeURIComponent, or the text itself where it is no valid escape sequence. */
+function decodeSafely(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
@@ -163,11 +200,11 @@ export async function postAlert(url: string, change: AlertChange, options: Webho
     const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : options.signal?.aborted ? 'stopped while waiting for its answer' : `no answer: ${cause}`;
     throw new WebhookError(`alert webhook ${shown}: ${why}`, null, { retriable: true, cause: error });
   }
-  await drainAnswer(res); // so the connection is reused
+  const answer = await drainAnswer(res); // read, so the connection is reused
   if (res.status >= 200 && res.status < 300) return res.status;
   if (res.status >= 300 && res.status < 400) {
     throw new WebhookError(`alert webhook ${shown} answered ${res.status}, a redirect${redirectTarget(res.headers.get('location'), target.url)}: not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`, res.status, { retriable: false });
   }
   const retriable = res.status >= 500 || RETRY_4XX.has(res.status);
-  throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ' (not retried: the receiver refuses this change)'}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });
+  throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ` (not retried: the receiver refuses this change)${refusalText(answer, url)}`}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });
 }

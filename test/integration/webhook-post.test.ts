@@ -80,6 +80,20 @@ describe('postAlert', () => {
     expect(webhookForLogs('https://hooks.example/')).toBe('https://hooks.example');
   });
 
+  it('a refusal names what the receiver said, on one line, cut to 200 characters, without the URL\'s secrets it echoes (a trial: a 400 without its "why")', async () => {
+    const url = `http://alice:pw-1@127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/SECRET?token=SECRET2`;
+    const refused = async () => ((await postAlert(url, change).catch((e: unknown) => e)) as Error).message;
+    const head = `alert webhook http://127.0.0.1:${(server.address() as AddressInfo).port}/… answered 400 (not retried: the receiver refuses this change)`;
+    answer = () => ({ status: 400, body: '{"error":\n  "missing field \\"team\\""}\n' });
+    expect(await refused()).toBe(`${head}: the receiver said ${JSON.stringify('{"error": "missing field \\"team\\""}')}`);
+    answer = () => ({ status: 400, body: `bad request to /services/T0/SECRET?token=SECRET2 by alice (password pw-1): ${'x'.repeat(500)}` });
+    const echoed = await refused();
+    const said = 'bad request to [redacted]?[redacted] by [redacted] (password [redacted]): ';
+    expect(echoed).toBe(`${head}: the receiver said ${JSON.stringify(`${said}${'x'.repeat(200 - said.length)}…`)}`);
+    answer = () => ({ status: 403 });
+    expect(await refused()).toBe(head.replace('400', '403'));
+  });
+
   it('waits out a 429\'s Retry-After, longer than its own back-off (a trial: 4 tries in 2.1 s after "Retry-After: 4")', async () => {
     seen.length = 0;
     answer = (n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 });
