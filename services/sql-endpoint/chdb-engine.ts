@@ -340,11 +340,13 @@ export class ChdbEngine implements SqlEngine {
     // Every connection parses queries up to the endpoint's ceiling; the endpoint holds each request to its own
     // max_query_size (protocol.ts querySizeProblem): the engine changes no setting per request.
     // The writer too: a POST with SETTINGS runs there (a re-test: 400 M numbers in one array took serve to 6.5 GB).
-    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, max_memory_usage: memory });
+    // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits
+    // too, on the writer as well, where a POST's url() runs (a trial: a refused port held the writer 125 s; the tries
+    // are bounded by CHDB_CONNECTION_ARGS).
+    const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
+    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, max_memory_usage: memory, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
     const opened: Connection[] = [];
     try {
-      // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits too.
-      const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
       for (let i = 0; i < readers; i++) {
         const r = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, readonly: 1, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http, max_memory_usage: memory });
         opened.push(new Connection(r.session, r.release));

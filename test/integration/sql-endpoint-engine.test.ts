@@ -148,6 +148,20 @@ describe('ChdbEngine', () => {
     expect(() => new ChdbEngine(dataDir, { maxExecutionS: -1 })).toThrow('ChdbEngine: maxExecutionS must be a number of seconds ≥ 0, got -1');
   });
 
+  it('a url() read of a refused port fails after 3 tries, at most 1 s apart, and frees the writer (a trial: it held the writer 125 s, ClickHouse\'s 10 tries)', async () => {
+    const engine = new ChdbEngine(dataDir, { maxExecutionS: 2 });
+    try {
+      // Every connection's HTTP settings (the writer runs a POST's url(); readers refuse table functions).
+      const settings = "SELECT getSetting('http_max_tries'), getSetting('http_retry_max_backoff_ms'), getSetting('http_connection_timeout')";
+      const expected = '3\t1000\t2\n';
+      expect([Buffer.from((await engine.query(settings, {}, 'TSV')).body).toString(), Buffer.from((await engine.query(settings, {}, 'TSV', 'default', true)).body).toString()]).toEqual([expected, expected]);
+      await expect(engine.query("SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString', 'x String')", {}, 'TSV')).rejects.toMatchObject({ message: expect.stringContaining('Connection refused') });
+      expect(Buffer.from((await engine.query("INSERT INTO eng.chips (chip) VALUES ('after-url')", {}, 'TSV')).body).toString()).toBe('');
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
   it('runs a POST that only reads on a read-only connection (@clickhouse/client posts every query): an insert does not wait behind a long POST read; a read the readers refuse runs on the writer', async () => {
     const engine = new ChdbEngine(dataDir);
     const endpoint = createSqlEndpoint({ engine });
