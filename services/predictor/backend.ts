@@ -167,7 +167,8 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         // answered, and posting that profile to /v1/recommend was refused).
         return profile.model_id === '' ? { ...profile, model_id: UNNAMED_MODEL_ID } : profile;
       } catch (error) {
-        if (error instanceof OnnxProfileError || error instanceof RangeError) throw new BadRequestError(error.message);
+        // A `dim` or `batch` of the query string at fault is named as the field (a trial: `?dim=N=4` had no `errors` entry).
+        if (error instanceof OnnxProfileError || error instanceof RangeError) throw new BadRequestError(error.message, /^(dim|batch) /.exec(error.message)?.[1]);
         throw error;
       }
     },

@@ -28,7 +28,9 @@ export { MAX_LOAD, MAX_SLO_MS, MIN_RPS };
 const load = z.number().min(0).max(MAX_LOAD);
 /** Expected load of `POST /v1/recommend`: 0 (priced at the highest load within the SLO), or MIN_RPS..MAX_LOAD. */
 // A negative load is the bound's error alone (a trial: -1 was reported twice, as below 0 and as "must be 0 or at least").
-const rpsLoad = load.refine((v) => v <= 0 || v >= MIN_RPS, { message: `must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days)` });
+// Said in the OpenAPI document too, which the refinement does not reach (a trial: it read `minimum: 0` alone).
+const rpsLoad = load.refine((v) => v <= 0 || v >= MIN_RPS, { message: `must be 0 or at least ${MIN_RPS} requests/s (one request in about 11.6 days)` })
+  .meta({ description: `expected load, requests/s: 0 (priced at the highest load within the SLO) or ${MIN_RPS}..${MAX_LOAD}; a value between 0 and ${MIN_RPS} is refused (400)` });
 const count = z.int().min(0);
 const nullableNumber = z.number().nullable();
 /** Latency percentiles of a recommendation; null = unbounded (the load exceeds the chip's capacity). */
@@ -206,7 +208,9 @@ export const ChipsResponseSchema = z.object({
 const sinceMs = z.string().transform((value, ctx) => {
   const t = parseTimeText(value.trim()); // blanks around it, as the CLI's --since
   if ('ms' in t) return t.ms;
-  ctx.addIssue({ code: 'custom', message: t.problem, input: value });
+  // A `+` of a zone offset arrives as a space (a query string's `+` is one: a trial's `+02:00`): said how to send it.
+  const plus = /\d \d{2}(:?\d{2})?$/.test(value.trim()) ? ' (a "+" in a query string reads as a space: send a zone offset\'s "+" as %2B)' : '';
+  ctx.addIssue({ code: 'custom', message: `${t.problem}${plus}`, input: value });
   return z.NEVER;
 });
 

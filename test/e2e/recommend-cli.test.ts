@@ -181,7 +181,9 @@ describe('the chip recommender on a demo run', () => {
     expect(((await good.json()) as { macs: number }).macs).toBe(2 * TINY_CNN.macs);
     // A dim the model does not have: the profiler's error (from its worker thread), a 400 naming it.
     const noDim = await fetch(`${url}/v1/profile?dim=seq=4`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(TINY) });
-    expect([noDim.status, ((await noDim.json()) as { detail: string }).detail]).toEqual([400, expect.stringMatching(/^dim "seq": no input has a symbolic dim of that name; its symbolic dims: "N"$/)]);
+    // …with the field in `errors` (a trial: none there).
+    const noDimBody = (await noDim.json()) as { detail: string; errors?: { path: string; message: string }[] };
+    expect([noDim.status, noDimBody.detail, noDimBody.errors]).toEqual([400, expect.stringMatching(/^dim "seq": no input has a symbolic dim of that name; its symbolic dims: "N"$/), [{ path: '#/dim', message: noDimBody.detail }]]);
     // A graph whose name is no id: profiled as "model", which POST /v1/recommend takes (a re-test: "" was answered, then refused).
     const odd = new OnnxGraphBuilder('bad\u0007name\u202e');
     odd.output(odd.node('Relu', [odd.input('x', [1, 4])]));

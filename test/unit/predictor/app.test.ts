@@ -725,6 +725,14 @@ describe('GET routes', () => {
     expect(calls).toEqual([]);
   });
 
+  it('GET /v1/correlations: a zone offset\'s "+" sent as is (a space in a query string) is said how to send (a trial)', async () => {
+    const { app, calls } = setup();
+    const plus = expectProblem(await app.inject({ method: 'GET', url: '/v1/correlations?since=2024-06-01T10:20:00+02:00' }), 400, PROBLEM_TYPES.validation);
+    expect(plus.errors).toEqual([{ path: '#/since', message: expect.stringMatching(/ \(a "\+" in a query string reads as a space: send a zone offset's "\+" as %2B\), got "2024-06-01T10:20:00 02:00"$/) }]);
+    const sent = await app.inject({ method: 'GET', url: '/v1/correlations?since=2024-06-01T10:20:00%2B02:00' });
+    expect([sent.statusCode, calls]).toEqual([200, [{ method: 'correlations', args: [{ sinceMs: Date.UTC(2024, 5, 1, 8, 20) }] }]]);
+  });
+
   it.each(['999999999999999', '2300-01-01', '9999-12-31T00:00:00Z'])('GET /v1/correlations answers 400 for ?since=%s, 2300 or later (it answered 500)', async (since) => {
     const { app, calls } = setup();
     const problem = expectProblem(await app.inject({ method: 'GET', url: `/v1/correlations?since=${since}` }), 400, PROBLEM_TYPES.validation);
