@@ -17,6 +17,20 @@ export function missingObject(error: unknown): string | null {
   if (!(error instanceof WarehouseError) || (error.code !== 60 && error.code !== 81)) return null;
   const table = /Unknown table expression identifier '([^']+)'|Table (\S+) does not exist/.exec(error.message);
   const database = /Database (\S+) does not exist/.exec(error.message);
-  const what = table ? `table ${table[1] ?? table[2]}` : database ? `database ${database[1]}` : 'a table';
-  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then the pipeline or the demo to fill them (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`;
+  const name = table ? (table[1] ?? table[2])! : null;
+  const what = name !== null ? `table ${name}` : database ? `database ${database[1]}` : 'a table';
+  return `the warehouse has no ${what} (dropped, or never created): run \`edgelat migrate\` to create the tables again, then ${fillOf(name)} (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)`;
+}
+
+/**
+ * The command that fills a table again after `edgelat migrate` made it anew (a trial: a dropped chip catalog was told
+ * "the pipeline or the demo", where `chips import` fills it).
+ * @param table  The table's name, `db.table` or `table`; null when the error names none.
+ */
+function fillOf(table: string | null): string {
+  const bare = table?.split('.').at(-1)?.replaceAll('`', '') ?? '';
+  if (bare === 'chips') return '`edgelat chips import data/chips/edge-chips.csv` (or the demo) to fill it';
+  if (bare === 'benchmark_latency' || bare === 'model_profiles') return '`edgelat import benchmark` (or the demo) to fill it';
+  if (bare === 'latency_models' || bare === 'latency_model_files') return '`edgelat model train` (or the demo) to fill it';
+  return 'the pipeline or the demo to fill them';
 }

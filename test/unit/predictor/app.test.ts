@@ -808,6 +808,13 @@ describe('GET routes', () => {
     expect(problem.detail).toBe('the warehouse has no table edgelat.load_latency_correlations (dropped, or never created): run `edgelat migrate` to create the tables again, then the pipeline or the demo to fill them (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)');
   });
 
+  it('answers 503 naming the command that fills a dropped table again: chips import for the chip catalog (a trial: "the pipeline or the demo")', async () => {
+    const dropped = new WarehouseError("query failed: Code: 60. DB::Exception: Table edgelat.chips does not exist. (UNKNOWN_TABLE)", 60);
+    const { app } = setup({ chips: async () => { throw dropped; } });
+    const problem = expectProblem(await app.inject({ method: 'GET', url: '/v1/chips' }), 503, PROBLEM_TYPES.unavailable);
+    expect(problem.detail).toMatch(/^the warehouse has no table edgelat\.chips \(dropped, or never created\): run `edgelat migrate` to create the tables again, then `edgelat chips import data\/chips\/edge-chips\.csv` \(or the demo\) to fill it \(through /);
+  });
+
   it('GET /healthz answers 200 when ready, 503 problems when not ready or throwing', async () => {
     const ok = await setup().app.inject({ method: 'GET', url: '/healthz' });
     expect(ok.statusCode).toBe(200);
