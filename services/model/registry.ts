@@ -325,7 +325,8 @@ export class ModelRegistry {
     if (model.filePath === '') throw new ModelFileError(`${JSON.stringify(model.version)} has no model file (its reason in latency_models says why: pruned by \`edgelat model prune\`, or a run that made none)`, model.version);
     let problem: ModelFileError | null = null;
     let bytes: Buffer | null = null;
-    const mend = '`edgelat model train` writes it back where it retrains the same model, or trains one to replace it';
+    // A rollback too, the quickest mend (a trial: serve's 503 said it, the CLI's error did not).
+    const mend = '`edgelat model train` writes it back where it retrains the same model, or trains one to replace it, or `edgelat model promote` another version';
     try {
       bytes = await readFile(model.filePath);
     } catch (cause) {

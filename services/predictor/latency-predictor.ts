@@ -105,7 +105,8 @@ export class LatencyPredictor {
       for (const target of TELEMETRY_TARGETS) {
         // As `ModelRegistry.champion`: the newest champion; the kind's versions are kept for the message without one.
         const rows = await this.registry.list(target.kind);
-        registered.set(target.kind, rows.map((m) => m.version));
+        // Those with a file: a pruned version cannot be promoted (a trial was offered one in the message below).
+        registered.set(target.kind, rows.filter((m) => m.filePath !== '').map((m) => m.version));
         const model = rows.filter((m) => m.status === 'champion').at(-1);
         if (!model) continue;
         // The file is read and its hash checked at every refresh, also for a champion already loaded: a file swapped or
@@ -225,7 +226,7 @@ export class LatencyPredictor {
         const n = versions.length;
         const newest = versions.slice(-3).reverse().join(', ');
         throw new NoChampionError(`no champion model of kind ${target.kind}${n > 0
-          ? ` among its ${n} registered version(s) (newest: ${newest}${n > 3 ? ', …' : ''}): \`edgelat model list --kind ${target.kind}\` lists them, \`edgelat model promote VERSION\` serves one`
+          ? ` among its ${n} registered version(s) with a model file (newest: ${newest}${n > 3 ? ', …' : ''}): \`edgelat model list --kind ${target.kind}\` lists them, \`edgelat model promote VERSION\` serves one`
           : ': run `edgelat demo` or `edgelat model train` first'}`);
       }
     }

@@ -34,11 +34,15 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
   });
   afterAll(async () => w?.close());
 
-  it('says how many versions a kind without a champion has, and how to serve one', async () => {
+  it('says how many versions a kind without a champion has, and how to serve one; a pruned version is not offered (a trial: promote refused it)', async () => {
+    await registry.register({
+      version: `${kind}-20240601T100000Z-0002`, kind, trainedAtMs: T + 1, windowStartMs: T - 600_000, windowEndMs: T, holdoutStartMs: T - 120_000, rowsTrain: 100, rowsHoldout: 20,
+      metrics: {}, holdoutLoss: 0.1, filePath: '', fileSha256: '', status: 'retired', reason: 'pruned by edgelat model prune', updatedAtMs: T + 1,
+    });
     const predictor = new LatencyPredictor(w, registry, 0);
     const error = await predictor.predict({ model: 'resnet50', chip: 'rk3588-mali-g610', load: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoChampionError);
-    expect((error as Error).message).toBe(`no champion model of kind ${kind} among its 1 registered version(s) (newest: ${version}): \`edgelat model list --kind ${kind}\` lists them, \`edgelat model promote VERSION\` serves one`);
+    expect((error as Error).message).toBe(`no champion model of kind ${kind} among its 1 registered version(s) with a model file (newest: ${version}): \`edgelat model list --kind ${kind}\` lists them, \`edgelat model promote VERSION\` serves one`);
     await predictor.close();
   });
 

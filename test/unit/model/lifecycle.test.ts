@@ -534,7 +534,7 @@ describe('registry files and cron expressions', () => {
     const [{ n: copies } = { n: 0 }] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {s:String}`, { s: champion.fileSha256 });
     expect(Number(copies)).toBe(1);
     await forgetStoredFiles(); // without it, as before
-    await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/^cannot read model file .*: ENOENT[^;]*; latency_model_files holds no copy of it; `edgelat model train` writes it back/);
+    await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/^cannot read model file .*: ENOENT[^;]*; latency_model_files holds no copy of it; `edgelat model train` writes it back where it retrains the same model, or trains one to replace it, or `edgelat model promote` another version$/);
     // Neither the stored path nor this folder's copy: both are named (a trial's message named only the other folder's).
     const neither = (await elsewhere.champion('moved'))!;
     await expect(elsewhere.readFile(neither)).rejects.toThrow(`cannot read model file ${JSON.stringify(written)} (nor this data folder's copy ${JSON.stringify(join(elsewhere.modelDir, basename(written)))}) of ${JSON.stringify(champion.version)}: `);
