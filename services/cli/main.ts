@@ -535,7 +535,7 @@ model
   .description('the registered latency models (latency_models): version, status champion/challenger/retired, holdout metrics')
   .option('--kind <kind>', 'only this kind')
   .option('--json', 'print JSON', false)
-  .addHelpText('after', '\nA row the list cannot read whole (edited by hand: metrics that are not JSON, a status none of champion/challenger/retired) is listed with a warning saying what, as is a kind with two champions (the newest serves).\nExit codes: 0 listed (none registered too); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
+  .addHelpText('after', '\nA row the list cannot read whole (edited by hand: metrics that are not JSON, a status none of champion/challenger/retired) is listed with a warning saying what, as is a kind with two champions (the newest serves), and a champion no file serves (its file missing or changed, and no copy in latency_model_files).\nExit codes: 0 listed (none registered too); 1 failure (no warehouse in the data folder, a warehouse error); 2 bad usage (an unknown kind or flag); ' + LOCKED_HELP + '.')
   .action(async (opts: { kind?: string; json: boolean }) => {
     if (opts.kind !== undefined && !TELEMETRY_TARGETS.some((t) => t.kind === opts.kind)) {
       throw new UsageError(`--kind: unknown model kind ${JSON.stringify(opts.kind)}; kinds are ${TELEMETRY_TARGETS.map((t) => t.kind).join(', ')}`);
@@ -543,7 +543,9 @@ model
     const [{ withModelRegistry }, { formatModelList, snakeCaseKeys }] = await Promise.all([warehouses(), import('./model.ts')]);
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
-      process.stdout.write(opts.json ? `${JSON.stringify(models.map(snakeCaseKeys))}\n` : formatModelList(models));
+      const lost: string[] = [];
+      for (const m of models) if (m.status === 'champion' && (await registry.fileStatus(m)) === 'lost') lost.push(m.version);
+      process.stdout.write(opts.json ? `${JSON.stringify(models.map(snakeCaseKeys))}\n` : formatModelList(models, lost));
     }, { existing: 'tables' });
   });
 

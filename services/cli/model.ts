@@ -250,8 +250,12 @@ export function formatPruneResult(r: PruneResult, keep: number, dryRun: boolean)
   return `${[head, ...lines, ...skipped].join('\n')}\n`;
 }
 
-/** Render registry rows as a terminal table, with each non-champion's reason (its comparison on one holdout) and a note on the loss column. */
-export function formatModelList(models: readonly RegisteredModel[]): string {
+/**
+ * Render registry rows as a terminal table, with each non-champion's reason (its comparison on one holdout), a note on
+ * the loss column, and warnings ({@link registryWarnings}, and the champions no file serves).
+ * @param lostChampions  Versions of champions whose file is missing or changed with no copy in the warehouse (`ModelRegistry.fileStatus` 'lost').
+ */
+export function formatModelList(models: readonly RegisteredModel[], lostChampions: readonly string[] = []): string {
   if (models.length === 0) return 'no models registered yet: run `edgelat model train` (or `edgelat demo`)\n';
   const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
   // Widths from the rows: a second cycle at the same event time is registered 1 ms later (10:20:00.001Z), which a
@@ -266,7 +270,9 @@ export function formatModelList(models: readonly RegisteredModel[]): string {
     return `${m.version.padEnd(versionWidth)} ${m.status.padEnd(10)} ${iso(m.trainedAtMs).padEnd(timeWidth)} ${String(m.rowsTrain).padStart(7)} ${String(m.rowsHoldout).padStart(7)} ${m.holdoutLoss.toPrecision(4).padStart(9)}  ${metrics}${why}`;
   });
   const note = 'loss: on the model\'s own holdout (the newest rows when it was trained), so losses of models trained at different times are not comparable; a challenger\'s comparison with the champion on the same rows is in parentheses';
-  return `${[head, ...lines, note, ...registryWarnings(models)].join('\n')}\n`;
+  // A champion no file serves (a trial: listed as healthy while predict failed on it).
+  const lost = lostChampions.map((v) => `warning: champion ${v} cannot serve: its model file is missing or not the registered bytes, and latency_model_files holds no copy: \`edgelat model promote VERSION\` serves another version, or \`edgelat model train\` trains one`);
+  return `${[head, ...lines, note, ...registryWarnings(models), ...lost].join('\n')}\n`;
 }
 
 /**

@@ -405,6 +405,20 @@ export class ModelRegistry {
   }
 
   /**
+   * Whether a version's file can serve, without writing anything (for `model list`): `ok` (the file has the registered
+   * SHA-256), `copy` (missing or changed, and the warehouse holds its bytes: the next use writes it back) or `lost`
+   * (neither: promote another version, or retrain); `none` for a version without a file (pruned).
+   * @throws {WarehouseError} from the warehouse.
+   */
+  async fileStatus(model: Pick<RegisteredModel, 'filePath' | 'fileSha256'>): Promise<'ok' | 'copy' | 'lost' | 'none'> {
+    if (model.filePath === '') return 'none';
+    const bytes = await readFile(model.filePath).catch(() => null);
+    if (bytes !== null && createHash('sha256').update(bytes).digest('hex') === model.fileSha256) return 'ok';
+    if (model.fileSha256 === '') return 'lost';
+    return (await this.storedBytes(model.fileSha256)).bytes === null ? 'lost' : 'copy';
+  }
+
+  /**
    * A stored `file_path` as the file to read: this folder's file of that name when it has one (the data folder was
    * copied or moved: a trial's copy read the original's files, and once the original moved, could not read its
    * champion), else the path as stored (another data folder sharing one ClickHouse warehouse, on this host); a

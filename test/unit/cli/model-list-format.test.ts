@@ -17,4 +17,11 @@ describe('formatModelList', () => {
     expect(new Set(rowsAt).size).toBe(1);
     expect(lines[2]).toContain('2024-06-01T10:20:00.001Z');
   });
+
+  it('warns of a champion no file serves, last (a trial: listed as healthy while predict failed on it)', () => {
+    const t = Date.UTC(2024, 5, 1, 10, 20);
+    const lines = formatModelList([model('total_ms_p50-20240601T102000Z-0001', t)], ['total_ms_p50-20240601T102000Z-0001']).trimEnd().split('\n');
+    expect(lines.at(-1)).toBe('warning: champion total_ms_p50-20240601T102000Z-0001 cannot serve: its model file is missing or not the registered bytes, and latency_model_files holds no copy: `edgelat model promote VERSION` serves another version, or `edgelat model train` trains one');
+    expect(formatModelList([model('total_ms_p50-20240601T102000Z-0001', t)]).includes('warning')).toBe(false);
+  });
 });

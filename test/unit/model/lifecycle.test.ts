@@ -5,7 +5,7 @@
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -533,7 +533,12 @@ describe('registry files and cron expressions', () => {
     // That read stored the intact file's bytes in the warehouse (a model registered before it kept them gets a copy so):
     const [{ n: copies } = { n: 0 }] = await w.query<{ n: number }>(`SELECT count() AS n FROM ${w.database}.${MODEL_FILES_TABLE} WHERE file_sha256 = {s:String}`, { s: champion.fileSha256 });
     expect(Number(copies)).toBe(1);
+    // fileStatus, for `model list`, writes nothing: the copy's file serves, the moved one has a copy in the warehouse…
+    const status = async () => [await copy.fileStatus((await copy.champion('moved'))!), await registry.fileStatus((await registry.champion('moved'))!), await registry.fileStatus({ filePath: '', fileSha256: '' })];
+    expect(await status()).toEqual(['ok', 'copy', 'none']);
     await forgetStoredFiles(); // without it, as before
+    expect(await status()).toEqual(['ok', 'lost', 'none']); // …and then none (a trial: listed as healthy while predict failed)
+    expect(existsSync(written)).toBe(false);
     await expect(registry.readFile((await registry.champion('moved'))!)).rejects.toThrow(/^cannot read model file .*: ENOENT[^;]*; latency_model_files holds no copy of it; `edgelat model train` writes it back where it retrains the same model, or trains one to replace it, or `edgelat model promote` another version$/);
     // Neither the stored path nor this folder's copy: both are named (a trial's message named only the other folder's).
     const neither = (await elsewhere.champion('moved'))!;
