@@ -106,30 +106,27 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 /** Read at most {@link MAX_ANSWER_BYTES} of an answer's body, then cancel the rest (a trial: a 200 MB answer took 1.5 s and 1 GB a delivery). */
-async function drainAnswer(res: Response): Promise<Buffer> {
+async function drainAnswer(res: Response): Promise<{ head: Buffer; cut: boolean }> {
   const reader = res.body?.getReader();
   const head: Uint8Array[] = [];
-  let kept = 0;
-  if (!reader) return Buffer.alloc(0);
+  let read = 0;
+  if (!reader) return { head: Buffer.alloc(0), cut: false };
   try {
-    for (let read = 0; read <= MAX_ANSWER_BYTES;) {
+    while (read <= MAX_ANSWER_BYTES) {
       const { done, value } = await reader.read();
-      if (done) return Buffer.concat(head);
+      if (done) break;
+      if (read < ANSWER_HEAD_BYTES) head.push(value.subarray(0, ANSWER_HEAD_BYTES - read));
       read += value.byteLength;
-      if (kept < ANSWER_HEAD_BYTES) {
-        head.push(value.subarray(0, ANSWER_HEAD_BYTES - kept));
-        kept += Math.min(value.byteLength, ANSWER_HEAD_BYTES - kept);
-      }
     }
-    await reader.cancel();
+    if (read > MAX_ANSWER_BYTES) await reader.cancel();
   } catch {
     // An answer cut short changes nothing: its status is what counts.
   }
-  return Buffer.concat(head);
+  return { head: Buffer.concat(head), cut: read > ANSWER_HEAD_BYTES };
 }
 
 /** Bytes of a refusal's answer kept for its message ({@link refusalText}). */
-const ANSWER_HEAD_BYTES = 400;
+const ANSWER_HEAD_BYTES = 4096;
 
 /**
  * What a receiver's refusal says, for its message (a trial: a 400 logged without the body that said why): the answer's
@@ -137,16 +134,40 @@ const ANSWER_HEAD_BYTES = 400;
  * path and query values, which {@link webhookForLogs} hides) replaced by `[redacted]` in case the answer echoes them;
  * '' for an empty answer.
  */
-export function refusalText(answer: Buffer, url: string): string {
-  let text = answer.toString('utf8').replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').trim();
+export function refusalText(answer: Buffer, url: string, cut = false): string {
+  const oneLine = (t: string): string => t.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ');
+  let text = oneLine(answer.toString('utf8')).trim();
   if (text === '') return '';
+  const secrets = [...urlSecrets(url)].map(oneLine).filter((s) => s.trim().length >= 3).sort((a, b) => b.length - a.length);
+  // An answer longer than the bytes kept may end inside a secret, whose start would not match it: the last characters,
+  // as many as the longest secret has, are left out (a re-test: "token=Abc%2FDef" of a longer token).
+  if (cut && secrets.length > 0) text = text.slice(0, Math.max(0, text.length - secrets[0]!.length));
+  for (const s of secrets) text = text.replaceAll(s, '[redacted]');
+  return `: the receiver said ${JSON.stringify(text.length > 200 || cut ? `${text.slice(0, 200)}…` : text)}`;
+}
+
+/**
+ * Every form of a URL's secrets an answer may echo: the user and password as written and decoded, `user:password`
+ * and its Basic token (the Authorization header edgelat sends), the path and each of its segments, the query and each
+ * of its values, as written and decoded (a re-test: an echoed Authorization header and a raw `%2F` token passed).
+ */
+function urlSecrets(url: string): Set<string> {
   const secrets = new Set<string>();
-  if (URL.canParse(url)) {
-    const u = new URL(url);
-    for (const s of [u.username, u.password, decodeSafely(u.username), decodeSafely(u.password), u.pathname.length > 1 ? u.pathname : '', u.search.slice(1), ...[...u.searchParams.values()]]) if (s.length >= 3) secrets.add(s);
+  if (!URL.canParse(url)) return secrets;
+  const u = new URL(url);
+  const both = (s: string): string[] => [s, decodeSafely(s)];
+  if (u.username !== '' || u.password !== '') {
+    const credentials = `${decodeSafely(u.username)}:${decodeSafely(u.password)}`;
+    for (const s of [...both(u.username), ...both(u.password), credentials, Buffer.from(credentials).toString('base64')]) secrets.add(s);
   }
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) text = text.replaceAll(s, '[redacted]');
-  return `: the receiver said ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`;
+  if (u.pathname.length > 1) for (const s of [u.pathname, ...u.pathname.split('/')]) for (const f of both(s)) secrets.add(f);
+  const query = u.search.slice(1);
+  if (query !== '') {
+    for (const s of both(query)) secrets.add(s);
+    for (const pair of query.split('&')) for (const s of both(pair.slice(pair.indexOf('=') + 1))) secrets.add(s);
+    for (const s of u.searchParams.values()) secrets.add(s);
+  }
+  return secrets;
 }
 
 /** decodeURIComponent, or the text itself where it is no valid escape sequence. */
@@ -200,11 +221,11 @@ export async function postAlert(url: string, change: AlertChange, options: Webho
     const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000} ms (EDGELAT_ALERTS_TIMEOUT_MS)` : options.signal?.aborted ? 'stopped while waiting for its answer' : `no answer: ${cause}`;
     throw new WebhookError(`alert webhook ${shown}: ${why}`, null, { retriable: true, cause: error });
   }
-  const answer = await drainAnswer(res); // read, so the connection is reused
+  const answer = await drainAnswer(res); // read, so the connection is reused; its start kept for a refusal's message
   if (res.status >= 200 && res.status < 300) return res.status;
   if (res.status >= 300 && res.status < 400) {
     throw new WebhookError(`alert webhook ${shown} answered ${res.status}, a redirect${redirectTarget(res.headers.get('location'), target.url)}: not followed (a redirected POST may arrive as a GET without its body); not retried: give the URL it redirects to`, res.status, { retriable: false });
   }
   const retriable = res.status >= 500 || RETRY_4XX.has(res.status);
-  throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ` (not retried: the receiver refuses this change)${refusalText(answer, url)}`}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });
+  throw new WebhookError(`alert webhook ${shown} answered ${res.status}${retriable ? '' : ` (not retried: the receiver refuses this change)${refusalText(answer.head, url, answer.cut)}`}`, res.status, { retriable, retryAfterMs: retriable ? retryAfterMs(res.headers.get('retry-after')) : undefined });
 }

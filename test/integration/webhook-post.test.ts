@@ -92,6 +92,14 @@ describe('postAlert', () => {
     expect(echoed).toBe(`${head}: the receiver said ${JSON.stringify(`${said}${'x'.repeat(200 - said.length)}…`)}`);
     answer = () => ({ status: 403 });
     expect(await refused()).toBe(head.replace('400', '403'));
+    // Echoed as sent: the Authorization header's Basic token, a query value as written (%2F), each path segment; and an
+    // answer longer than the bytes kept, whose end falls inside a secret (a re-test: each of these passed).
+    const raw = `http://alice:pw-1@127.0.0.1:${(server.address() as AddressInfo).port}/hook/SEGMENT42?x=1&token=Abc%2FDef%2BGhi%3DJkl`;
+    const rawRefused = async () => ((await postAlert(raw, change).catch((e: unknown) => e)) as Error).message;
+    answer = () => ({ status: 400, body: `auth: Basic ${Buffer.from('alice:pw-1').toString('base64')} token Abc%2FDef%2BGhi%3DJkl path SEGMENT42` });
+    expect(await rawRefused()).toBe(`${head}: the receiver said "auth: Basic [redacted] token [redacted] path [redacted]"`);
+    answer = () => ({ status: 400, body: `${'\n'.repeat(4085)}token=Abc%2FDef%2BGhi%3DJkl and more` });
+    expect(await rawRefused()).toBe(`${head}: the receiver said "…"`);
   });
 
   it('waits out a 429\'s Retry-After, longer than its own back-off (a trial: 4 tries in 2.1 s after "Retry-After: 4")', async () => {
