@@ -265,6 +265,12 @@ class ReaderPool {
   }
 }
 
+/**
+ * Longest the writer's HTTP read (a POST's `url()`) waits to connect, send or receive, s, tried once: the inserts and
+ * other writes queue behind it.
+ */
+export const WRITER_HTTP_TIMEOUT_S = 10;
+
 /** Shortest `max_execution_time` a query may set, s: ClickHouse rounds a smaller one down to 0 µs, which is no limit. */
 export const MIN_QUERY_EXECUTION_S = 0.001;
 
@@ -341,10 +347,14 @@ export class ChdbEngine implements SqlEngine {
     // max_query_size (protocol.ts querySizeProblem): the engine changes no setting per request.
     // The writer too: a POST with SETTINGS runs there (a re-test: 400 M numbers in one array took serve to 6.5 GB).
     // A read that blocks on the network (url(), DESCRIBE url()) is not stopped by max_execution_time: bound its HTTP waits
-    // too, on the writer as well, where a POST's url() runs (a trial: a refused port held the writer 125 s; the tries
-    // are bounded by CHDB_CONNECTION_ARGS).
+    // too. On the writer, where a POST's url() runs and every insert waits behind it, one try of at most
+    // WRITER_HTTP_TIMEOUT_S a wait (a trial: a refused port held it 125 s; a re-test: a port that never answered, 90 s).
     const http = Math.max(1, Math.min(limit === 0 ? 30 : limit, 30));
-    const w = openConnection(path, { max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, max_memory_usage: memory, http_connection_timeout: http, http_send_timeout: http, http_receive_timeout: http });
+    const writerHttp = Math.min(http, WRITER_HTTP_TIMEOUT_S);
+    const w = openConnection(path, {
+      max_execution_time: limit, max_query_size: MAX_QUERY_SIZE_CEILING_BYTES, max_memory_usage: memory,
+      http_connection_timeout: writerHttp, http_send_timeout: writerHttp, http_receive_timeout: writerHttp, http_max_tries: 1,
+    });
     const opened: Connection[] = [];
     try {
       for (let i = 0; i < readers; i++) {
