@@ -154,7 +154,7 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   const without = servers.filter((s) => !newest.some((r) => r.s === s));
   if (without.length > 0) {
     const shown = without.slice(0, 5).map((s) => JSON.stringify(s)).join(', ') + (without.length > 5 ? ` and ${without.length - 5} more` : '');
-    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it, nearest first: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
+    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it, the names closest to it first: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
   }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {

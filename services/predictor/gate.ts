@@ -422,9 +422,13 @@ function gateByReplay(input: ServerGateInput, opt: GateOptions): ServerGate {
 function shadowP99Clause(shadow: ShadowEvidence, slo: number): string {
   const p = shadow.p99Ms;
   if (!p) return '';
-  const range = p.low === p.high ? bandMs(p.low) : `${msText(p.low)}–${msText(p.high)} ms`;
+  // Each figure with the digits that tell it from the SLO, the SLO with the most of them (a re-test: SLO 92.55 read 92.5).
+  const [lowText, sloByLow] = distinctMs(p.low, slo);
+  const [highText, sloByHigh] = distinctMs(p.high, slo);
+  const sloText = [sloByLow, sloByHigh].reduce((a, b) => (b.length > a.length ? b : a));
+  const range = p.low === p.high ? `${lowText} ms` : `${lowText}–${highText} ms`;
   const side = p.low > slo ? `${p.windows === 1 ? 'above' : 'every one above'}` : p.high <= slo ? `${p.windows === 1 ? 'within' : 'every one within'}` : 'some above';
-  return `; its own p99 in its ${p.windows === 1 ? 'verdict window' : `${p.windows} verdict windows`} was ${range}, ${side} the SLO ${bandMs(slo)}, over each window's requests rather than at the server's peak, and with whatever else its device served`;
+  return `; its own p99 in its ${p.windows === 1 ? 'verdict window' : `${p.windows} verdict windows`} was ${range}, ${side} the SLO ${sloText} ms, over each window's requests rather than at the server's peak, and with whatever else its device served`;
 }
 
 /**

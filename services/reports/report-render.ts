@@ -16,8 +16,11 @@ const num = (x: number | null | undefined, digits = 1): string => (x === null ||
  * decimal from 10 up (a trial: 0.0146 ms per request/s read 0.0, and 1.46 read 1.5).
  */
 const slopeText = (x: number | null | undefined): string => {
-  if (x === null || x === undefined || x === 0 || Math.abs(Number(x.toPrecision(3))) >= 10) return num(x);
-  return Math.abs(x) >= 1 ? num(x, 2) : Number(x.toPrecision(3)).toString();
+  if (x === null || x === undefined || x === 0) return num(x);
+  const r3 = Math.abs(Number(x.toPrecision(3)));
+  if (r3 >= 10) return num(x);
+  // By the rounded value: 0.9996 is 1.00, not "1" (a re-test).
+  return r3 >= 1 ? num(x, 2) : Number(x.toPrecision(3)).toString();
 };
 /** A Pearson r with 3 decimals; one that rounds to zero reads 0.000, not −0.000 (a trial: r = −0.00013). */
 const rText = (r: number): string => (Math.abs(r) < 0.0005 ? '0.000' : r.toFixed(3));

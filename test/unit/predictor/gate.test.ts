@@ -741,6 +741,9 @@ describe('gateServer and combineAnswers', () => {
       .toEqual([`(its verdicts gave the factor; its own p99 in its 4 verdict windows was ${(bandSlo + 1).toFixed(1)}–${(bandSlo + 3).toFixed(1)} ms, every one above the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`,
         `(its verdicts gave the factor; its own p99 in its 2 verdict windows was ${(bandSlo - 3).toFixed(1)}–${(bandSlo + 3).toFixed(1)} ms, some above the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`,
         `(its verdicts gave the factor; its own p99 in its verdict window was ${(bandSlo - 3).toFixed(1)} ms, within the SLO ${sloText}, over each window's requests rather than at the server's peak, and with whatever else its device served)`]);
+    // A p99 that rounds like the SLO is told apart from it, with more digits (a re-test: SLO 92.55 read 92.5 beside 92.6).
+    const close = /was ([\d.]+) ms, above the SLO ([\d.]+) ms/.exec(told(bandSlo + 0.004, bandSlo + 0.004, 1));
+    expect([close![1] === close![2], Number(close![1]) > Number(close![2])]).toEqual([false, true]);
   });
 
   it('reads a measured day at the server\'s peak while the candidate ran, the highest day of several', () => {

@@ -57,8 +57,8 @@ describe('summary.md with ids from the data', () => {
     expect(md).toContain('(all data, model mod\\|el)');
     // A slope below 10 keeps 3 significant digits (a trial: 0.0146 ms per request/s read 0.0 beside its r, 1.46 read 1.5).
     const small = (slope: number) => reportSummary({ ...report, sensitive: [{ ...report.sensitive[0]!, slope_ms_per_unit: slope }] });
-    expect([small(0.014_63), small(-0.000_123_4), small(0), small(1.463), small(-9.996), small(12.34), small(1234.5)].map((m) => /\| 0\.500 \| (\S+) \| 40 \|/.exec(m)?.[1]))
-      .toEqual(['0.0146', '-0.000123', '0.0', '1.46', '-10.0', '12.3', '1,234.5']);
+    expect([small(0.014_63), small(-0.000_123_4), small(0), small(1.463), small(0.9996), small(-9.996), small(12.34), small(1234.5)].map((m) => /\| 0\.500 \| (\S+) \| 40 \|/.exec(m)?.[1]))
+      .toEqual(['0.0146', '-0.000123', '0.0', '1.46', '1.00', '-10.0', '12.3', '1,234.5']);
     // An r that rounds to zero has no sign (a trial: −0.00013 read -0.000).
     const r = (pearson: number) => /\| \S+ \| \S+ \| \S+ \| (\S+) \| 3\.00 \| 40 \|/.exec(reportSummary({ ...report, sensitive: [{ ...report.sensitive[0]!, pearson_r: pearson }] }))?.[1];
     expect([r(-0.000_13), r(0.000_4), r(-0.0006), r(0.5)]).toEqual(['0.000', '0.000', '-0.001', '0.500']);
