@@ -105,7 +105,11 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
-/** Read at most {@link MAX_ANSWER_BYTES} of an answer's body, then cancel the rest (a trial: a 200 MB answer took 1.5 s and 1 GB a delivery). */
+/**
+ * Read at most {@link MAX_ANSWER_BYTES} of an answer's body, then cancel the rest (a trial: a 200 MB answer took 1.5 s
+ * and 1 GB a delivery).
+ * @returns Its first {@link ANSWER_HEAD_BYTES} bytes, and whether it went on past them (`cut`).
+ */
 async function drainAnswer(res: Response): Promise<{ head: Buffer; cut: boolean }> {
   const reader = res.body?.getReader();
   const head: Uint8Array[] = [];
@@ -130,9 +134,12 @@ const ANSWER_HEAD_BYTES = 4096;
 
 /**
  * What a receiver's refusal says, for its message (a trial: a 400 logged without the body that said why): the answer's
- * first bytes as one line of printable text, at most 200 characters, with every secret of the URL (its user, password,
- * path and query values, which {@link webhookForLogs} hides) replaced by `[redacted]` in case the answer echoes them;
+ * first bytes as one line of printable text, at most 200 characters, with every secret of the URL ({@link urlSecrets},
+ * which {@link webhookForLogs} hides) of 3 characters or more replaced by `[redacted]` in case the answer echoes them;
  * '' for an empty answer.
+ * @param answer  The answer's first bytes.
+ * @param url     The webhook URL as given (with its credentials).
+ * @param cut     Whether the answer went on past `answer` (its end may fall inside a secret). @default false
  */
 export function refusalText(answer: Buffer, url: string, cut = false): string {
   const oneLine = (t: string): string => t.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ');

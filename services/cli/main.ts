@@ -544,7 +544,7 @@ model
     await withModelRegistry(async (_warehouse, registry) => {
       const models = await registry.list(opts.kind);
       const lost: string[] = [];
-      for (const m of models) if (m.status === 'champion' && (await registry.fileStatus(m)) === 'lost') lost.push(m.version);
+      if (!opts.json) for (const m of models) if (m.status === 'champion' && (await registry.fileStatus(m)) === 'lost') lost.push(m.version);
       process.stdout.write(opts.json ? `${JSON.stringify(models.map(snakeCaseKeys))}\n` : formatModelList(models, lost));
     }, { existing: 'tables' });
   });
