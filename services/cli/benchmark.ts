@@ -266,7 +266,29 @@ export function badText(problems: readonly ImportProblem[], cellsKept: boolean):
  * @returns The exit code: 1 when a line was bad or no latency was imported (as `chips import`), else 0.
  */
 export async function importBenchmarkCommand(warehouse: Warehouse, opts: BenchmarkFileOptions & { source?: string; json: boolean }, files?: ParsedBenchmark): Promise<number> {
-  const s = await importBenchmark(warehouse, opts, files);
+  return printImportSummary(await importBenchmark(warehouse, opts, files), opts, warehouse.database);
+}
+
+/**
+ * What a SingleStream import of files that hold no latency to import would say, known from the files alone, or null
+ * when they hold some, or for another format (HELP's architectures are imported as profiles either way; MLPerf's runs
+ * are placed on chips again with the warehouse's catalog, which may place more): the command says it without opening
+ * the warehouse (a re-test: a header without rows waited for a held warehouse, then exited 75; free, it made a
+ * warehouse to import nothing).
+ */
+export function emptyImportSummary(opts: BenchmarkFileOptions & { source?: string }, files: ParsedBenchmark): ImportSummary | null {
+  if (files.format === 'singlestream' && files.singlestream.rows.length === 0) {
+    return { source: opts.source ?? 'mlperf-singlestream', benchmarkRows: 0, profiles: 0, chips: 0, problems: files.singlestream.problems, skipped: files.singlestream.skipped, warnings: [] };
+  }
+  return null;
+}
+
+/**
+ * Print an import's summary: bad lines and warnings on stderr, what was imported on stdout (JSON with `--json`).
+ * @param database  The database imported into (named in the summary).
+ * @returns The exit code: 1 when a line was bad or no latency was imported, else 0.
+ */
+export function printImportSummary(s: ImportSummary, opts: BenchmarkFileOptions & { json: boolean }, database: string): number {
   reportProblems(s.problems, 20, '--json lists every one in bad_lines');
   for (const w of s.warnings ?? []) process.stderr.write(`edgelat: warning: ${printable(w)}\n`);
   const { problems, benchmarkRows, source, ...rest } = s;
@@ -274,11 +296,11 @@ export async function importBenchmarkCommand(warehouse: Warehouse, opts: Benchma
   if (opts.json) {
     // Every bad line, as `chips import --json` gives them (stderr names the first 20: a trial could not get the rest).
     // snake_case as every other --json answer (a trial: benchmarkRows beside bad_lines).
-    process.stdout.write(`${JSON.stringify({ source, benchmark_rows: benchmarkRows, ...rest, problems: problems.length, bad_lines: problems, database: warehouse.database })}\n`);
+    process.stdout.write(`${JSON.stringify({ source, benchmark_rows: benchmarkRows, ...rest, problems: problems.length, bad_lines: problems, database })}\n`);
   } else {
     // One reason a line (a re-test: the reasons naming a system that contradicts itself made one line of ~900 characters).
     const skipped = s.skipped.map((k) => `\n  ${k.count.toLocaleString('en-US')} ${k.reason}`).join('');
-    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${warehouse.database}; ${badText(problems, opts.format === 'help')}${skipped ? `; skipped:${skipped}` : ''}\n`);
+    process.stdout.write(`imported ${s.benchmarkRows.toLocaleString('en-US')} latencies, ${s.profiles.toLocaleString('en-US')} model profiles, ${s.chips} chips (source ${s.source}) into ${database}; ${badText(problems, opts.format === 'help')}${skipped ? `; skipped:${skipped}` : ''}\n`);
   }
   return problems.length > 0 || s.benchmarkRows === 0 ? 1 : 0;
 }

@@ -418,9 +418,15 @@ benchmarkFileOptions(program
   .option('--json', 'print what was imported as JSON: {source, benchmark_rows, profiles, chips, problems, bad_lines: [{file, line, field, value, message}], skipped, database}', false)
   .addHelpText('after', '\nExit codes: 0 every line imported; 1 some lines were bad (the good ones are written) or no latency was imported; 2 bad usage: a missing file, a directory, an empty file, a bad header, bytes that are not UTF-8, options of the other format (nothing written); ' + LOCKED_HELP + '.')
   .action(async (opts: { format: string; architectures?: string; latency?: string[]; runs?: string[]; systems?: string[]; source?: string; json: boolean }) => {
-    const { checkBenchmarkFiles, importBenchmarkCommand, parseBenchmarkFiles } = await import('./benchmark.ts');
+    const { checkBenchmarkFiles, emptyImportSummary, importBenchmarkCommand, parseBenchmarkFiles, printImportSummary } = await import('./benchmark.ts');
     checkBenchmarkFiles(opts); // before the warehouse is loaded and opened
     const files = parseBenchmarkFiles(opts); // a file that is not the format's is bad usage, said before the warehouse too
+    // Files with nothing to import: said as the import would, without the warehouse.
+    const empty = emptyImportSummary(opts, files);
+    if (empty !== null) {
+      process.exitCode = printImportSummary(empty, opts, (await config()).database);
+      return;
+    }
     const [{ configuredWarehouse }, { endBySignalAfter }] = await Promise.all([warehouses(), import('./common.ts')]);
     // Into the configured warehouse: EDGELAT_CLICKHOUSE_URL's server when set (a trial's import went to the embedded one).
     const warehouse = await configuredWarehouse(await config());

@@ -93,6 +93,14 @@ describe('CLI start-up', () => {
     for (const p of [...HEAVY, 'chdb', 'onnx-proto', 'avsc']) expect(r.packages, p).not.toContain(p);
   });
 
+  it('import benchmark of SingleStream files with no run says so without the warehouse: exit 1, nothing created (a re-test: it waited for a held one)', async () => {
+    const header = join(dataDir, 'header-only.csv');
+    writeFileSync(header, 'model,chip,mlperf_version,division,submitter,system_id,p50_ms,p90_ms\n');
+    const r = await loaded(['import', 'benchmark', '--format', 'singlestream', '--runs', header, '--json']);
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, 'edgelat: no latency was imported (the files hold no usable run)']);
+    expect(r.packages).not.toContain('chdb');
+  });
+
   it('recommend reads its model file before it loads the warehouse: one it cannot read is bad usage, said at once', async () => {
     // A re-test: `--onnx` of a missing file waited for a warehouse another process held, then exited 75.
     const r = await loaded(['recommend', '--onnx', '/nonexistent/model.onnx', '--slo-p99-ms', '50']);
