@@ -73,7 +73,10 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
         return value;
       }
       // Each kind once (a kind left with two champions by a hand edit was listed twice).
-      const champions = [...new Set((await registry.list()).filter((m) => m.status === 'champion').map((m) => m.kind))].sort();
+      const championRows = (await registry.list()).filter((m) => m.status === 'champion');
+      const champions = [...new Set(championRows.map((m) => m.kind))].sort();
+      // The version each kind serves, its newest champion (a trial: neither /healthz nor /metrics named them).
+      const served = champions.length === 0 ? {} : { champion_versions: Object.fromEntries(champions.map((k) => [k, championRows.filter((m) => m.kind === k).at(-1)!.version])) };
       // One per chip: a catalog import replaces rows by chip (ReplacingMergeTree), and unmerged versions are not chips (a trial read 67 of 55).
       const [catalog] = await w.query<{ n: number | string }>(`SELECT uniqExact(chip) AS n FROM ${w.database}.chips`);
       const chips = Number(catalog?.n ?? 0);
@@ -81,12 +84,12 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
       // answered, said here; ready still when the catalog answers recommend.
       const predictProblem = champions.length > 0 ? await predictor.loadProblem() : null;
       if (predictProblem !== null) {
-        return { ok: chips > 0, details: { warehouse: w.database, champions, chips, predict_unavailable: predictProblem.split('\n')[0]!.replace(/ \(file "[^"]*"\)/, '') } };
+        return { ok: chips > 0, details: { warehouse: w.database, champions, ...served, chips, predict_unavailable: predictProblem.split('\n')[0]!.replace(/ \(file "[^"]*"\)/, '') } };
       }
       if (champions.length > 0 || chips > 0) {
         // Ready, but said: the answers cover part of a run (a trial: the CLI warned of a demo cut short, the API did not).
         const partial = await partialDemoWarning(w);
-        value = { ok: true, details: { warehouse: w.database, champions, chips, ...(partial !== null ? { warning: partial.replace(/^warning: /, '') } : {}) } };
+        value = { ok: true, details: { warehouse: w.database, champions, ...served, chips, ...(partial !== null ? { warning: partial.replace(/^warning: /, '') } : {}) } };
       } else {
         // Telemetry without a catalog or models (an older edgelat's demo, a pipeline's run) is no empty folder (an
         // upgrade trial: "a new, empty EDGELAT_DATA_DIR?" beside 71,582 enriched rows).

@@ -82,7 +82,7 @@ describe('LatencyPredictor over a registry without a servable champion', () => {
     // /healthz says so (a re-test: "ok" while every prediction answered 503); without a catalog, not ready.
     const backend = createBackend({ warehouse: w, registry });
     try {
-      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [kind], chips: 0,
+      expect(await backend.health()).toEqual({ ok: false, details: { warehouse: w.database, champions: [kind], champion_versions: { [kind]: version }, chips: 0,
         predict_unavailable: expect.stringMatching(new RegExp(`^latency model "${version}" of ${kind} is not a latency model the predictor can score: `)) } });
     } finally {
       await backend.close();
