@@ -159,20 +159,30 @@ export function scrubSecrets(text: string): string {
     .replace(/\b(password|passwd|token|secret)=[^&\s"']*/gi, '$1=[redacted]');
 }
 
+/** A login sent beside a URL (ClickHouse's EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD). */
+export interface Login {
+  user?: string;
+  password?: string;
+}
+
 /**
  * Cut from a text (a server's answer quoted in a message) what a URL keeps out of messages ({@link urlForMessages}):
  * its path, when more than `/`, and its query values, raw or percent-decoded, each as `…`. A proxy that echoes the
  * request (`{"path": "/ch-7f3a…", "status": 404}`) had put a secret path prefix into the message (a security trial).
- * @param text  Any text.
- * @param url   The URL whose parts to cut (unparsable: the text as it is).
+ * The password of the URL (`user:password@`) or of `login`, as written and decoded, `user:password` and its Basic token
+ * become `[redacted]` (a security trial: a registry's 4xx and a proxy's 401 echoed the decoded login back).
+ * @param text   Any text.
+ * @param url    The URL whose parts to cut (unparsable: the text as it is).
+ * @param login  A login sent beside the URL. @default none
  */
-export function withoutUrlParts(text: string, url: string): string {
+export function withoutUrlParts(text: string, url: string, login: Login = {}): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return text;
   }
+  text = withoutLogins(text, [{ user: parsed.username, password: parsed.password }, login]);
   const raw = new Set<string>();
   const path = parsed.pathname.replace(/\/+$/, '');
   if (path.length > 1) {
@@ -212,15 +222,38 @@ export function withoutUrlParts(text: string, url: string): string {
 }
 
 /**
+ * A text with each login's password (as written and percent-decoded), `user:password` and that pair's Basic token
+ * replaced by `[redacted]`; a password shorter than 3 characters is left (it would garble the text, and tells little).
+ */
+function withoutLogins(text: string, logins: readonly Login[]): string {
+  const secrets = new Set<string>();
+  const decoded = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  for (const { user = '', password = '' } of logins) {
+    if (password.length < 3) continue;
+    const plain = `${decoded(user)}:${decoded(password)}`;
+    for (const s of [password, decoded(password), plain, Buffer.from(plain).toString('base64')]) secrets.add(s);
+  }
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[redacted]');
+  return out;
+}
+
+/**
  * A copy of an error with {@link withoutUrlParts} applied to its message and stack (its name and `code` kept), for
  * the `cause` of an error that is logged: a debug log's `err.cause` had the raw message with the secret path (a re-test).
  * @returns The error itself when it is no Error.
  */
-export function errorWithoutUrlParts(error: unknown, url: string): unknown {
+export function errorWithoutUrlParts(error: unknown, url: string, login: Login = {}): unknown {
   if (!(error instanceof Error)) return error;
-  const copy = new Error(withoutUrlParts(error.message, url));
+  const copy = new Error(withoutUrlParts(error.message, url, login));
   copy.name = error.name;
-  copy.stack = error.stack === undefined ? undefined : withoutUrlParts(error.stack, url);
+  copy.stack = error.stack === undefined ? undefined : withoutUrlParts(error.stack, url, login);
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) Object.assign(copy, { code });
   return copy;

@@ -12,7 +12,7 @@
  * hands back types compiled with its own avsc, which would lose the exact long of
  * schemas/long.ts (case C10).
  */
-import { scrubSecrets, urlForMessages } from '../errors.ts';
+import { scrubSecrets, urlForMessages, withoutUrlParts } from '../errors.ts';
 import { parseSchemaText } from './codec.ts';
 import { quoteValue, toJsonText } from './json.ts';
 import { SchemaRegistryError, UnknownSchemaIdError, type SchemaRegistryClient } from './registry.ts';
@@ -47,6 +47,8 @@ export interface HttpSchemaRegistryOptions {
  */
 export class HttpSchemaRegistryClient implements SchemaRegistryClient {
   readonly #base: string;
+  /** The URL as given, with its login: its secrets are cut from the answers quoted in errors. */
+  readonly #given: string;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
@@ -59,6 +61,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
    */
   constructor(url: string, options: HttpSchemaRegistryOptions = {}) {
     const parsed = new URL(url);
+    this.#given = url;
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new TypeError(`schema registry url ${quoteValue(urlForMessages(url))} is not http(s), e.g. "http://localhost:8081"`);
     }
@@ -105,7 +108,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
       else if (res.ok) throw new SyntaxError('not a json object');
     } catch {
-      if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(scrubSecrets(text.slice(0, 200)))}`, res.status);
+      if (res.ok) throw new SchemaRegistryError(`schema registry ${method} ${path} returned non-json ${quoteValue(scrubSecrets(withoutUrlParts(text, this.#given).slice(0, 200)))}`, res.status);
     }
     return { status: res.status, json, text };
   }
@@ -118,7 +121,9 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     const plain = text.replace(/\s+/g, ' ').trim();
     const detail = typeof json.message === 'string' ? json.message : Object.keys(json).length > 0 || plain === '' ? JSON.stringify(json) : plain.slice(0, 200);
     // A registry (or a proxy before it) may echo the request's Authorization back (a trial: printed at the default level).
-    return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(scrubSecrets(detail))}`, status, { retriable: status >= 500 || status === 429 });
+    // …and its URL's path, query and login (a security trial: a 4xx quoted the decoded `user:password` and the path's
+    // token, which a pipeline's /healthz then showed).
+    return new SchemaRegistryError(`schema registry ${method} ${path} returned http ${status}: ${quoteValue(scrubSecrets(withoutUrlParts(detail, this.#given)))}`, status, { retriable: status >= 500 || status === 429 });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, ClickHouseLogLevel, type DataFormat } from '@clickhouse/client';
-import { errorWithoutUrlParts, scrubSecrets, urlForMessages, WarehouseError, withoutUrlParts } from '../../errors.ts';
+import { errorWithoutUrlParts, type Login, scrubSecrets, urlForMessages, WarehouseError, withoutUrlParts } from '../../errors.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowsToJsonCompact, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
@@ -64,15 +64,17 @@ const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
  * when known; `retriable` for network errors, timeouts, a gateway's 502/503/504 ({@link GATEWAY}) and {@link RETRIABLE_CODES}.
  * @param server  The server's URL (EDGELAT_CLICKHOUSE_URL): a failure to connect names it and the
  *                setting, not the statement (a trial read "statement failed: connect ECONNREFUSED" as a bad query).
+ * @param sentLogin  The login sent with it (EDGELAT_CLICKHOUSE_USER/PASSWORD): a proxy's answer that echoes it is
+ *                redacted ({@link withoutUrlParts}). @default none
  */
-export function toWarehouseError(error: unknown, what: string, serverUrl?: string): WarehouseError {
+export function toWarehouseError(error: unknown, what: string, serverUrl?: string, sentLogin: Login = {}): WarehouseError {
   // Shown as every other URL: scheme, host and port; a path (a proxy's prefix may be a secret) as "…" (a trial).
   const server = serverUrl === undefined ? undefined : urlForMessages(serverUrl);
   if (error instanceof WarehouseError) return error;
   const e = error as { message?: unknown; code?: unknown };
   // A proxy's answer may echo the request: the URL's path and query (secrets) are cut from it first.
-  const message = serverUrl === undefined ? String(e?.message ?? error) : withoutUrlParts(String(e?.message ?? error), serverUrl);
-  const cause = serverUrl === undefined ? error : errorWithoutUrlParts(error, serverUrl);
+  const message = serverUrl === undefined ? String(e?.message ?? error) : withoutUrlParts(String(e?.message ?? error), serverUrl, sentLogin);
+  const cause = serverUrl === undefined ? error : errorWithoutUrlParts(error, serverUrl, sentLogin);
   let code: number | null = null;
   if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) code = Number(e.code);
   else if (/Code: (\d+)/.test(message)) code = Number(/Code: (\d+)/.exec(message)![1]);
@@ -203,6 +205,8 @@ export class ClickHouseWarehouse implements Warehouse {
   private identified = false;
   /** Markers of the streamed reads under way (each read's text carries its own: {@link cancelRunning} kills by it). */
   private readonly running = new Set<string>();
+  /** The login sent to the server, redacted from its answers quoted in errors. */
+  private readonly login: Login;
 
   /** @throws {RangeError} if `database` is not a plain identifier or `insertFormat` is not an {@link InsertFormat}. */
   constructor(options: ClickHouseWarehouseOptions) {
@@ -210,6 +214,7 @@ export class ClickHouseWarehouse implements Warehouse {
     this.migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
     this.insertFormat = options.insertFormat ?? 'JSONCompactEachRow';
     this.url = options.url;
+    this.login = { user: options.username ?? 'default', password: options.password ?? '' };
     if (this.insertFormat !== 'JSONCompactEachRow' && this.insertFormat !== 'JSONEachRow') {
       throw new RangeError(`insertFormat: expected 'JSONCompactEachRow' or 'JSONEachRow', got ${JSON.stringify(this.insertFormat)}`);
     }
@@ -279,7 +284,7 @@ export class ClickHouseWarehouse implements Warehouse {
       }
       this.assertClickHouse(result.response_headers);
     } catch (error) {
-      throw toWarehouseError(error, `insert into ${table}`, this.url);
+      throw toWarehouseError(error, `insert into ${table}`, this.url, this.login);
     }
   }
 
@@ -348,7 +353,7 @@ export class ClickHouseWarehouse implements Warehouse {
       }
       if (held.length > 0) await onChunk(held);
     } catch (error) {
-      throw error instanceof WarehouseError ? error : toWarehouseError(error, 'query', this.url);
+      throw error instanceof WarehouseError ? error : toWarehouseError(error, 'query', this.url, this.login);
     } finally {
       if (running !== null) this.running.delete(running);
     }
@@ -386,7 +391,7 @@ export class ClickHouseWarehouse implements Warehouse {
       const result = await this.client.command({ query: sql, query_params: params as Record<string, unknown> });
       this.assertClickHouse(result.response_headers);
     } catch (error) {
-      throw toWarehouseError(error, 'statement', this.url);
+      throw toWarehouseError(error, 'statement', this.url, this.login);
     }
   }
 

@@ -83,6 +83,16 @@ describe('HttpSchemaRegistryClient', () => {
     expect((json as Error).message).toBe('schema registry POST /subjects/s/versions returned http 500: "{\\"error_code\\":50001}"');
   });
 
+  it('cuts the URL\'s login, path and query from an answer that echoes them (a security trial: a 4xx quoted user:password and the path\'s token)', async () => {
+    const url = 'http://sruser:SRPASS_x9@localhost:8081/SRPATHTOK?key=QKEY123';
+    const token = Buffer.from('sruser:SRPASS_x9').toString('base64');
+    const echo = `denied for sruser:SRPASS_x9 (Basic ${token}) pw SRPASS_x9 at /SRPATHTOK/subjects?key=QKEY123`;
+    const err = await new HttpSchemaRegistryClient(url, { fetch: fakeFetch({ status: 401, body: echo }).fetch }).register('s', {}).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('schema registry POST /subjects/s/versions returned http 401: "denied for [redacted] (Basic [redacted]) pw [redacted] at …/subjects?key=…"');
+    const json = await new HttpSchemaRegistryClient(url, { fetch: fakeFetch({ status: 503, body: { message: `overloaded; request from sruser:SRPASS_x9 for /SRPATHTOK/schemas/ids/7` } }).fetch }).getSchema(7).catch((e: unknown) => e);
+    expect((json as Error).message).toBe('schema registry GET /schemas/ids/7 returned http 503: "overloaded; request from [redacted] for …/schemas/ids/7"');
+  });
+
   it('maps 404 / 40403 to UnknownSchemaIdError and returns the parsed schema otherwise', async () => {
     await expect(new HttpSchemaRegistryClient('http://localhost:8081', { fetch: fakeFetch({ status: 404, body: { error_code: 40403 } }).fetch }).getSchema(9)).rejects.toBeInstanceOf(UnknownSchemaIdError);
     const schema = { type: 'record', name: 'R', fields: [] };

@@ -13,6 +13,13 @@ describe('toWarehouseError', () => {
     expect(toWarehouseError(new Error('connect ECONNREFUSED 127.0.0.1:8123'), 'ping').retriable).toBe(true);
   });
 
+  it('cuts the login sent beside the URL from an answer that echoes it (a security trial: a proxy\'s 401 quoted chuser:CHPASS_z7)', () => {
+    const echo = Object.assign(new Error(`chuser:CHPASS_z7 ${Buffer.from('chuser:CHPASS_z7').toString('base64')} : Authentication failed at /CHPATHTOK/`), { code: undefined });
+    const e = toWarehouseError(echo, 'query', 'http://127.0.0.1:19001/CHPATHTOK/', { user: 'chuser', password: 'CHPASS_z7' });
+    expect(e.message).toMatch(/^query failed: the server's answer is not ClickHouse's \("\[redacted\] \[redacted\] : Authentication failed at …\/"\)/);
+    expect([e.message.includes('CHPASS'), String((e.cause as Error).stack).includes('CHPASS'), (e.cause as Error).message.includes('CHPASS')]).toEqual([false, false, false]);
+  });
+
   it('names EDGELAT_CLICKHOUSE_URL and its value when nothing answers there (a trial read "statement failed: connect ECONNREFUSED" as a bad query)', async () => {
     const refused = toWarehouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'statement', 'http://127.0.0.1:1');
     expect([refused.message, refused.code, refused.retriable]).toEqual(['EDGELAT_CLICKHOUSE_URL: no ClickHouse server answers at "http://127.0.0.1:1" (connect ECONNREFUSED 127.0.0.1:1)', null, true]);
