@@ -159,6 +159,15 @@ export function scrubSecrets(text: string): string {
     .replace(/\b(password|passwd|token|secret)=[^&\s"']*/gi, '$1=[redacted]');
 }
 
+/** `decodeURIComponent` of a text, or the text itself where it holds no valid escape sequence (`50%off`). */
+export function decodeSafely(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** A login sent beside a URL (ClickHouse's EDGELAT_CLICKHOUSE_USER and EDGELAT_CLICKHOUSE_PASSWORD). */
 export interface Login {
   user?: string;
@@ -194,14 +203,7 @@ export function withoutUrlParts(text: string, url: string, login: Login = {}): s
   }
   for (const [, value] of parsed.searchParams) if (value.length >= 3) raw.add(value);
   const decoded = new Set<string>();
-  for (const p of raw) {
-    decoded.add(p);
-    try {
-      decoded.add(decodeURIComponent(p));
-    } catch {
-      // not percent-encoded text
-    }
-  }
+  for (const p of raw) decoded.add(p).add(decodeSafely(p));
   const exact = new Set<string>();
   const encoded = new Set<string>();
   for (const p of decoded) {
@@ -227,17 +229,10 @@ export function withoutUrlParts(text: string, url: string, login: Login = {}): s
  */
 function withoutLogins(text: string, logins: readonly Login[]): string {
   const secrets = new Set<string>();
-  const decoded = (s: string): string => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
   for (const { user = '', password = '' } of logins) {
     if (password.length < 3) continue;
-    const plain = `${decoded(user)}:${decoded(password)}`;
-    for (const s of [password, decoded(password), plain, Buffer.from(plain).toString('base64')]) secrets.add(s);
+    const plain = `${decodeSafely(user)}:${decodeSafely(password)}`;
+    for (const s of [password, decodeSafely(password), plain, Buffer.from(plain).toString('base64')]) secrets.add(s);
   }
   let out = text;
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[redacted]');

@@ -2,7 +2,7 @@
  * POST of one alert state change to a webhook (JSON body, `Idempotency-Key`
  * header as in the IETF httpapi draft, so a receiver can drop a repeat).
  */
-import { urlForMessages, WebhookError } from '../../errors.ts';
+import { decodeSafely, urlForMessages, WebhookError } from '../../errors.ts';
 import type { AlertChange } from './alert-change.ts';
 
 /** Options of {@link postAlert}. */
@@ -175,15 +175,6 @@ function urlSecrets(url: string): Set<string> {
     for (const s of u.searchParams.values()) secrets.add(s);
   }
   return secrets;
-}
-
-/** decodeURIComponent, or the text itself where it is no valid escape sequence. */
-function decodeSafely(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /**
