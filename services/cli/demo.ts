@@ -88,6 +88,16 @@ async function shadowSummary(warehouse: ChdbWarehouse): Promise<{ lines: string[
 }
 
 /**
+ * Whether a database holds a run: its `inference_events` has rows (a database `migrate` made, or none, holds none).
+ * @throws {WarehouseError} from the warehouse.
+ */
+async function holdsRun(warehouse: ChdbWarehouse): Promise<boolean> {
+  const [row] = await warehouse.query<{ n: number | string }>(
+    "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'inference_events' AND total_rows > 0", { db: warehouse.database });
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
  * `edgelat demo`: run the embedded main job and print its summary on stdout
  * (progress and logs on stderr).
  * @param opts.shadows       Production servers with a shadow deployment; more than `servers` is refused when typed,
@@ -112,12 +122,14 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
   let publishing: Promise<void> | null = null;
   /** Whether the staging database is the demo's own (made, or being made): a failure drops it. */
   let ownStaging = false;
+  /** Whether the database held a run before this one (a first run replaces nothing: a trial read "replacing the previous run"). */
+  let hadRun = true;
   // Ctrl-C or SIGTERM (a webhook that stays down makes the demo wait for it: delivery pauses, never drops a change).
   const stopListening = endBySignalAfter((signal) => {
     progress.stop();
     return published
-      ? `\nedgelat: interrupted (${signal}) after the run replaced the previous one in database ${config.database}: its summary was not printed`
-      : `\nedgelat: interrupted (${signal}); database ${config.database} keeps the previous run (this run's partial tables in ${work.database} are dropped by the next demo)`;
+      ? `\nedgelat: interrupted (${signal}) after the run ${hadRun ? 'replaced the previous one in' : 'was published to'} database ${config.database}: its summary was not printed`
+      : `\nedgelat: interrupted (${signal}); database ${config.database} ${hadRun ? 'keeps the previous run' : 'is as it was (it held no run)'} (this run's partial tables in ${work.database} are dropped by the next demo)`;
   }, () => publishing);
   try {
     const kept = [...KEPT_BY_DEMO, ...(opts.models === false ? ['latency_models', 'latency_model_files'] : [])];
@@ -129,6 +141,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       progress.stop();
       throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
     });
+    hadRun = await holdsRun(warehouse);
     ownStaging = true;
     await prepareStaging(warehouse, work, kept).catch((error: unknown) => {
       if (!(error instanceof StagingNameTakenError)) throw error;
@@ -140,7 +153,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       warehouse: work, config, logger, badRecords: opts.badRecords, alertsWebhook: opts.alertsWebhook, alertsStates: opts.alertsStates, replace: true,
       // Said whatever the log level (the demo logs errors only, and the first two failures are warnings: a trial's demo
       // stayed silent after "sink..." while the webhook was down); the error's message has the URL's secrets redacted.
-      onAlertsPause: (error) => progress.note(`${printable(error.message)}; delivery paused, retrying until the webhook answers (each change is posted once, in order; Ctrl-C stops the demo, the previous run kept)`),
+      onAlertsPause: (error) => progress.note(`${printable(error.message)}; delivery paused, retrying until the webhook answers (each change is posted once, in order; Ctrl-C stops the demo, ${hadRun ? 'the previous run kept' : 'nothing published'})`),
       onAlertsResume: () => progress.note('alert webhook: it answers again; delivery goes on'),
       sim, finishLater: true, keepTables: kept,
       onStage: (stage, total) => progress.stage(stage, total),
@@ -161,7 +174,7 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       trained = await trainTelemetryModels(work, staged, { seed: 1, log: result.log, logger, nowMs, windowMs: nowMs - startMs });
     }
     // Complete once the models are trained: only then does the run replace the previous one.
-    progress.stage('replacing the previous run', 0);
+    progress.stage(hadRun ? 'replacing the previous run' : 'publishing the run', 0);
     publishing = publishStaging(warehouse, work).then(() => {
       published = true;
     });

@@ -219,9 +219,10 @@ export class ClickHouseWarehouse implements Warehouse {
       throw new RangeError(`insertFormat: expected 'JSONCompactEachRow' or 'JSONEachRow', got ${JSON.stringify(this.insertFormat)}`);
     }
     // A path is a proxy's prefix, sent as the path (the client would read it as the database and send none: a trial's
-    // /system queried the system database, with the client's warning on stderr; the database is EDGELAT_DATABASE).
+    // /system queried the system database, with the client's warning on stderr; the database is EDGELAT_DATABASE),
+    // as given: a trailing `/` stays (a proxy that routes /ch/ alone; a trial's /proxy/ch/ was sent as /proxy/ch).
     const parsed = new URL(options.url);
-    const pathname = parsed.pathname.replace(/\/+$/, '');
+    const pathname = parsed.pathname === '/' ? '' : parsed.pathname;
     this.client = createClient({
       url: pathname === '' ? options.url : parsed.origin,
       ...(pathname === '' ? {} : { pathname }),

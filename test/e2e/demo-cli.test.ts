@@ -89,6 +89,8 @@ describe('edgelat demo: the "try:" list', () => {
     const demo = await edgelat(['demo', '--servers', '1', '--duration', '1', '--seed', '3', '--no-models'], dataDir);
     expect([demo.code, errLines(demo.stderr).filter((l) => /shadows/.test(l))], demo.stderr).toEqual([0, []]);
     expect(demo.stdout).toMatch(/^latency models: skipped \(--no-models: none registered; `edgelat model train` trains them\)$/m);
+    // A first run replaces nothing (a trial: "replacing the previous run"); the next one does.
+    expect([demo.stderr.includes('publishing the run'), demo.stderr.includes('replacing the previous run')]).toEqual([true, false]);
     const list = suggestions(demo.stdout);
     expect(list.map((a) => a[0])).toEqual(['sql', 'sql', 'recommend', 'gate']);
     // Pasted as shown, each reads this run's folder (the helper sets EDGELAT_DATA_DIR; a trial's paste read ./.edgelat).
@@ -105,6 +107,7 @@ describe('edgelat demo: the "try:" list', () => {
     expect(train.code, train.stderr).toBe(0);
     const again = await edgelat(['demo', '--servers', '1', '--duration', '1', '--seed', '3', '--no-models'], dataDir);
     expect(again.code, again.stderr).toBe(0);
+    expect([again.stderr.includes('publishing the run'), again.stderr.includes('replacing the previous run')]).toEqual([false, true]);
     expect(again.stdout).toMatch(/^latency models: skipped \(--no-models: the [1-9]\d* registered versions kept, trained on the data before this run; `edgelat model train` trains them\)$/m);
     expect(suggestions(again.stdout).map((a) => a[0])).toEqual(['sql', 'sql', 'predict', 'recommend', 'gate']);
     const kept = await edgelat(['predict', '--model', 'resnet50', '--chip', 'rk3588-mali-g610', '--json'], dataDir);
