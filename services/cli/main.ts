@@ -265,7 +265,8 @@ program
           tail = Buffer.concat([tail, chunk]).subarray(-256);
           if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
         }, { cancellable: true });
-        if (last !== 0x0a) process.stdout.write('\n');
+        // A text ends on a line of its own; a binary format's bytes (Parquet, RowBinary, …) are written as they came.
+        if (last !== 0x0a && !(own !== null && (await import('../sql-endpoint/protocol.ts')).isBinaryFormat(own))) process.stdout.write('\n');
         // ClickHouse's table stops at its row limit with a footer on stdout, exit 0: said where a redirected output would
         // not show it (a trial: 1,000 of 71,582 rows in a file).
         const cut = opts.format === 'table' ? /Showed (\d+) out of (\d+) rows\.\s*$/.exec(tail.toString('utf8')) : null;

@@ -219,6 +219,14 @@ export function canonicalFormat(format: string): string {
  */
 const BINARY_FORMATS = /^(Native|RowBinary\w*|Parquet|Arrow|ArrowStream|ORC|Avro|MsgPack|Protobuf\w*|CapnProto|RawBLOB|BSONEachRow|Npy)$/i;
 
+/**
+ * Whether `format` (any case, an alias too) is a binary output format, whose bytes are a file's: nothing may be added
+ * to them (a trial: `edgelat sql "… FORMAT Parquet" > day.parquet` ended with a newline, and the file did not read back).
+ */
+export function isBinaryFormat(format: string): boolean {
+  return BINARY_FORMATS.test(canonicalFormat(format));
+}
+
 /** `Content-Type` of a response in `format` (ClickHouse's for the same format; text/plain for Pretty and the rest). */
 export function contentType(format: string): string {
   const f = canonicalFormat(format);

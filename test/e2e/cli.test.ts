@@ -212,6 +212,24 @@ describe('edgelat CLI', () => {
     expect(code).toBe(0);
   });
 
+  it('writes a binary format\'s bytes as they came, with no newline added (a trial: a Parquet export ended in "\\n" and did not read back)', async () => {
+    const run = (query: string) => new Promise<Buffer>((resolve, reject) => {
+      const child = spawn('node', [BIN, 'sql', query], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`exit ${code}`))));
+    });
+    // RowBinary of one UInt8 is that one byte; a Parquet file ends with its magic, "PAR1".
+    const rowBinary = await run('SELECT toUInt8(7) FORMAT RowBinary');
+    const parquet = await run('SELECT number FROM numbers(3) FORMAT Parquet');
+    const text = await run('SELECT 1 FORMAT Values');
+    expect([...rowBinary]).toEqual([7]);
+    expect(parquet.subarray(-4).toString('latin1')).toBe('PAR1');
+    // A text format still ends on a line of its own.
+    expect(text.toString()).toBe('(1)\n');
+  });
+
   it('with --write too: an endless result streams, and a reader that stops ends it (a trial: held whole, 6.6 GB, then V8\'s string limit)', async () => {
     const child = spawn('node', [BIN, 'sql', '--write', 'SELECT number, toString(number) AS s FROM numbers(10000000000)', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
     let stderr = '';
