@@ -11,8 +11,8 @@ import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from
 import { parseJsonExact, quoteValue, toJsonText } from './json.ts';
 import { doubleType, floatType, isAvroLong, longType } from './long.ts';
 import { bridgeUnionFields, checkBridgedFields, type UnionBridge } from './union-bridge.ts';
-import { Utf8KeyMapType, utf8StringType } from './utf8.ts';
-import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeResult } from './validate.ts';
+import { firstInvalidUtf8, Utf8KeyMapType, utf8StringType } from './utf8.ts';
+import { checkSemantics, fail, recordFromJson, toPlainRecord, validateRecord, type DecodeFailure, type DecodeResult } from './validate.ts';
 
 /** avsc's opaque schema resolver (not exported by name from its typings). */
 type Resolver = ReturnType<avro.Type['createResolver']>;
@@ -122,6 +122,41 @@ function forSchema(parsed: unknown, primitives: Record<string, avro.Type>): avro
 function isIntField(t: avro.Type): boolean {
   const branches = (t as { types?: avro.Type[] }).types;
   return Array.isArray(branches) ? branches.some((b) => b.typeName === 'int') : t.typeName === 'int';
+}
+
+/** Bytes of a JSON string that is not UTF-8 quoted in its error, at most (as an Avro string's: utf8.ts). */
+const QUOTED_JSON_BYTES = 32;
+
+/**
+ * The failure of JSON text whose bytes are not UTF-8: the field whose string value holds the first bad byte, with that
+ * string's bytes in hex and where it starts (a trial: "invalid utf-8 in json text" quoted the record's first bytes,
+ * `{"event_id": …`, and named no field, where an Avro record's named its field and bytes). A bad byte outside a value
+ * string (in a key, between tokens) is quoted with the bytes around it, no field named.
+ * @param bytes  The record's bytes; `start` its first non-blank byte.
+ */
+function jsonUtf8Failure(bytes: Buffer, start: number): DecodeFailure {
+  const bad = firstInvalidUtf8(bytes, start);
+  const at = bad < 0 ? start : bad;
+  // The text before the bad byte is UTF-8: does it end inside a string value of a key ("key": "…)?
+  const before = bytes.subarray(start, at).toString('utf8');
+  const m = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)$/.exec(before);
+  let field: string | null = null;
+  if (m) {
+    try {
+      field = JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      field = null;
+    }
+  }
+  if (field === null) {
+    return fail('', `invalid utf-8 in json text at byte ${at}: ${quoteValue(bytes.subarray(Math.max(start, at - 8), at + 8).toString('hex'))} (from byte ${Math.max(start, at - 8)})`);
+  }
+  const from = at - Buffer.byteLength(m![2]!, 'utf8');
+  let end = at;
+  while (end < bytes.length && bytes[end] !== 0x22) end += bytes[end] === 0x5c ? 2 : 1;
+  end = Math.min(end, bytes.length);
+  const hex = bytes.subarray(from, Math.min(end, from + QUOTED_JSON_BYTES)).toString('hex') + (end - from > QUOTED_JSON_BYTES ? '...' : '');
+  return fail(field, `${field}: string of ${end - from} bytes at byte ${from} is not utf-8 (hex ${hex}); json text is utf-8`);
 }
 
 /** Hex of up to `max` bytes, for quoting binary input in a message. */
@@ -377,7 +412,7 @@ export function createCodec<T>(kind: RecordKind, schema: object): Codec<T> {
     try {
       text = utf8.decode(bytes.subarray(start));
     } catch {
-      return fail('', `invalid utf-8 in json text; first bytes ${quoteValue(hexHead(bytes))}`);
+      return jsonUtf8Failure(bytes, start);
     }
     const parsed = parseJsonExact(text);
     if (!parsed.ok) return fail(parsed.field, parsed.reason);

@@ -52,6 +52,33 @@ export function readUtf8String(tap: Tap): string | undefined {
   return bytes.toString('utf8');
 }
 
+/**
+ * Offset of the first byte of `bytes` (from `from`) that does not begin or continue a well-formed UTF-8 sequence, or
+ * -1 when all of them do. A sequence cut by the end of the buffer is ill-formed at its first byte.
+ * Source: The Unicode Standard 15.0, §3.9, Table 3-7 "Well-Formed UTF-8 Byte Sequences" (no overlong forms, no
+ * surrogates D800–DFFF, nothing above U+10FFFF).
+ */
+export function firstInvalidUtf8(bytes: Uint8Array, from = 0): number {
+  let i = from;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Length of the sequence and the range of its second byte (Table 3-7); the rest are 80..BF.
+    const [n, lo, hi] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf]
+      : b === 0xe0 ? [3, 0xa0, 0xbf] : (b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef ? [3, 0x80, 0xbf] : b === 0xed ? [3, 0x80, 0x9f]
+        : b === 0xf0 ? [4, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (n === 0 || i + n > bytes.length) return i;
+    const second = bytes[i + 1]!;
+    if (second < lo || second > hi) return i;
+    for (let k = 2; k < n; k++) if (bytes[i + k]! < 0x80 || bytes[i + k]! > 0xbf) return i;
+    i += n;
+  }
+  return -1;
+}
+
 /** avsc's string and map types as classes (their typings do not expose the internal read method). */
 type StringBase = new () => { _read(tap: Tap): unknown };
 type MapBase = new (schema: unknown, opts: unknown) => { valuesType: { _read(tap: Tap): unknown }; _read(tap: Tap): unknown };

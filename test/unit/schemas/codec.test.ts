@@ -20,6 +20,8 @@ import {
 } from '../../../schemas/index.ts';
 import { readZigZagVarint, writeZigZagVarint } from '../../../schemas/long.ts';
 import { checkSemantics } from '../../../schemas/validate.ts';
+import { firstInvalidUtf8 } from '../../../schemas/utf8.ts';
+import { isUtf8 } from 'node:buffer';
 
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0, 123); // 1717243200123
 
@@ -427,7 +429,7 @@ const invalid: Array<[string, RecordKind, Buffer, string, string[]]> = [
   ['json scope not allowed', 'CorrelationUpdate', json({ ...correlation, scope: 'galaxy' }), 'scope', ['scope: value "galaxy" is not one of "server", "server×model", "server×model×chip"']],
   ['json negative offset', 'DeadLetter', json({ ...deadLetter, offset: -1 }), 'offset', ['offset: value -1']],
   ['json watermark beyond 2^53', 'LateEvent', Buffer.from(toJsonText({ ...lateEvent, watermark: 9007199254740993n })), 'watermark', ['9007199254740993']],
-  ['invalid utf-8 json', 'InferenceEvent', Buffer.from([0x7b, 0xff, 0x7d]), '', ['invalid utf-8']],
+  ['invalid utf-8 json', 'InferenceEvent', Buffer.from([0x7b, 0xff, 0x7d]), '', ['invalid utf-8 in json text at byte 1: "7bff7d" (from byte 0)']],
 ];
 
 describe('invalid input yields a value, never a throw', () => {
@@ -636,6 +638,44 @@ describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded c
     expect([Object.keys(m), m['__proto__'], Object.getPrototypeOf(m) === Object.prototype]).toEqual([['__proto__'], 2, true]);
     // A truncated map body is reported as truncated, not read as a shorter map.
     expect(readWithWriterSchema(schema, Buffer.from('02780002125f5f70726f746f5f5f0000', 'hex'))).toMatchObject({ ok: false, path: 'm', reason: expect.stringMatching(/^m \(from byte 3\): truncated avro body/) });
+  });
+
+  it('a JSON record\'s string that is not UTF-8 is named by its field, with its bytes and where it starts (a trial: only "invalid utf-8 in json text" and the record\'s first bytes)', () => {
+    const text = Buffer.from(toJsonText({ ...inference, model_id: 'resXnet50' }));
+    const at = text.indexOf('resXnet50');
+    const bytes = Buffer.from(text);
+    bytes[at + 3] = 0xff;
+    const r = codecFor('InferenceEvent').decode(bytes);
+    expect(r).toEqual({ ok: false, path: 'model_id', reason: `model_id: string of 9 bytes at byte ${at} is not utf-8 (hex 726573ff6e65743530); json text is utf-8` });
+    // Outside a value (in a key): the bytes around it, no field.
+    const key = Buffer.from(text);
+    key[key.indexOf('"model_id"') + 1] = 0xc0;
+    const k = codecFor('InferenceEvent').decode(key);
+    expect(k.ok ? '' : [k.path, k.reason]).toEqual(['', expect.stringMatching(/^invalid utf-8 in json text at byte \d+: "[0-9a-f]*c06f64656c5f6964[0-9a-f]*" \(from byte \d+\)$/)]);
+  });
+
+  it('firstInvalidUtf8 agrees with Node\'s own UTF-8 check (buffer.isUtf8) on random bytes: all before it valid, none with it', () => {
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // Mostly text with some multi-byte characters, then random bytes dropped in (lead bytes, continuations, F5..FF).
+    const base = Buffer.from('edge-é-🚀-\u0800-\uFFFD-\u{10FFFF}-ok');
+    let bad = 0;
+    for (let k = 0; k < 3000; k++) {
+      const b = Buffer.from(base);
+      for (let j = 0; j < 1 + (k % 3); j++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      const cut = b.subarray(0, Math.floor(rand() * (b.length + 1)));
+      const i = firstInvalidUtf8(cut);
+      if (i === -1) {
+        expect(isUtf8(cut), cut.toString('hex')).toBe(true);
+        continue;
+      }
+      bad++;
+      expect([isUtf8(cut.subarray(0, i)), isUtf8(cut.subarray(0, i + 1)), isUtf8(cut)], `${cut.toString('hex')} at ${i}`).toEqual([true, false, false]);
+    }
+    expect(bad).toBeGreaterThan(1000);
+    // Table 3-7's edges: overlong E0 80..9F, surrogates ED A0..BF, above U+10FFFF (F4 90), C0/C1 and F5 leads.
+    for (const hex of ['e08080', 'eda080', 'f4908080', 'c0af', 'c1bf', 'f5808080']) expect(firstInvalidUtf8(Buffer.from(`61${hex}`, 'hex')), hex).toBe(1);
+    for (const hex of ['e0a080', 'ed9fbf', 'f48fbfbf', 'c280', 'f0908080']) expect(firstInvalidUtf8(Buffer.from(`61${hex}`, 'hex')), hex).toBe(-1);
   });
 });
 
