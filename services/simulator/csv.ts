@@ -187,12 +187,11 @@ export function csvField(value: string | number): string {
  * Refuse a header that names a column twice: which of the two cells is the row's? (A later one had silently won in the
  * MLPerf import, the first in the SingleStream import.) Blank names are not compared.
  * @param file    The file's name for the message (as the caller names files).
- * @param header  The header's names, as the reader matches them.
- * @param only    Compare only these names (the columns the reader uses). @default every name
+ * @param header  The header's names, as the reader matches them (every one compared, read or not).
  * @throws {RangeError} `file: the header names "x" twice; give each column once`.
  */
-export function assertColumnsOnce(file: string, header: readonly string[], only?: readonly string[]): void {
-  const twice = [...new Set(header.filter((h, i) => h !== '' && header.indexOf(h) !== i && (only === undefined || only.includes(h))))];
+export function assertColumnsOnce(file: string, header: readonly string[]): void {
+  const twice = [...new Set(header.filter((h, i) => h !== '' && header.indexOf(h) !== i))];
   if (twice.length > 0) throw new RangeError(`${file}: the header names ${twice.map((h) => JSON.stringify(h)).join(', ')} twice; give each column once`);
 }
 

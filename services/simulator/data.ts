@@ -68,6 +68,23 @@ export const MAX_CONTEXT_TOKENS = 2 ** 31 - 1;
 export const MIN_TRACE_SPAN_MS = 1000;
 
 /**
+ * A gap between consecutive requests of a trace (in time order) is refused when it holds more than this share of the
+ * trace's span… (the trace is compressed into the run: a typo'd year put every request but one into a burst at the
+ * run's start, 568 of 595 requests timing out, without a word: a trial).
+ */
+export const MAX_TRACE_GAP_SHARE = 0.5;
+
+/** …and is more than this many times the trace's median gap (a trace of a few requests may have uneven gaps). */
+export const MAX_TRACE_GAP_OVER_MEDIAN = 1000;
+
+/** A duration for a message: seconds below 2 minutes, hours below 2 days, else days. */
+function durationText(ms: number): string {
+  if (ms < 120_000) return `${(ms / 1000).toPrecision(3)} s`;
+  if (ms < 172_800_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${Math.round(ms / 86_400_000).toLocaleString('en-US')} days`;
+}
+
+/**
  * Largest total size of the trace files of one run, bytes (32 MiB, some 700,000 requests; the 2023 Azure traces are
  * 0.3 and 0.7 MB): reading takes some 45 bytes of memory a byte of CSV (a trial: 157 MB ran out of heap, exit 134).
  */
@@ -114,7 +131,8 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   const key = paths.join('\n');
   const cached = traceCache.get(key);
   if (cached !== undefined) return cached;
-  const rows: { t: number; tokens: number }[] = [];
+  /** Each request: its time, tokens, and where it was read (file and line, and its TIMESTAMP as written) for messages. */
+  const rows: { t: number; tokens: number; where: string; written: string }[] = [];
   // Each file once (a trial: a file given twice doubled every request, without a word), checked before any is read.
   if (files?.some((f) => f.trim() === '')) throw new RangeError('trace file "": an empty file name');
   let total = 0;
@@ -165,7 +183,7 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
       } catch (error) {
         throw new RangeError(`${where}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
       }
-      rows.push({ t, tokens });
+      rows.push({ t, tokens, where, written: r.record[tsColumn]! });
     }
   }
   if (rows.length < 2) throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} has fewer than 2 requests`);
@@ -176,6 +194,22 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   const spanMs = rows[rows.length - 1]!.t - t0;
   if (!(spanMs >= MIN_TRACE_SPAN_MS)) {
     throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} spans ${spanMs} ms from its first TIMESTAMP to its last: at least ${MIN_TRACE_SPAN_MS} ms needed (it is looped over the run)`);
+  }
+  // One gap holding most of the span, far beyond the trace's typical gap: a TIMESTAMP typo (another year) or files of
+  // other days; compressed into the run, the requests on one side of it would arrive in one burst.
+  let widest = 0;
+  const gaps: number[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    gaps.push(rows[i]!.t - rows[i - 1]!.t);
+    if (gaps[i - 1]! > gaps[widest]!) widest = i - 1;
+  }
+  const gapMs = gaps[widest]!;
+  const typicalMs = median(gaps);
+  if (gapMs > MAX_TRACE_GAP_SHARE * spanMs && gapMs > MAX_TRACE_GAP_OVER_MEDIAN * typicalMs) {
+    const [a, b] = [rows[widest]!, rows[widest + 1]!];
+    throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')}: a gap of ${durationText(gapMs)} between ${a.where} (TIMESTAMP ${JSON.stringify(a.written)}) and ${b.where} (${JSON.stringify(b.written)}) is ${(100 * gapMs / spanMs).toFixed(1)} % of the trace's span, `
+      + `${typicalMs > 0 ? `${Math.round(gapMs / typicalMs).toLocaleString('en-US')}×` : 'far above'} its median gap between requests (${durationText(typicalMs)}): a TIMESTAMP typo, or files of other days? `
+      + 'The trace is compressed into the run, and the requests on either side of the gap would arrive in a burst; give the requests of one stretch of time');
   }
   const offsetMs = new Float64Array(rows.length);
   const contextTokens = new Int32Array(rows.length);

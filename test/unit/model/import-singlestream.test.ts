@@ -86,6 +86,8 @@ describe('parseSingleStream', () => {
     const again = parseSingleStream([{ file: 'a.csv', text: `${head}\nm,c,v1.0,closed,X,id,1,2\n` }, { file: 'b.csv', text: `${head}\nm,c,v1.0,closed,X,id,1,2\n` }]);
     expect([again.rows.length, again.problems, again.skipped.map((k) => k.count)]).toEqual([2, [], [1]]);
     expect(() => parseSingleStream([{ file: 'd.csv', text: `${head},p90_ms\nm,c,v1.0,closed,X,id,1,2,2000\n` }])).toThrow('d.csv: the header names "p90_ms" twice; give each column once');
+    // A column the import does not read, too (a trial: source_file twice imported).
+    expect(() => parseSingleStream([{ file: 'd.csv', text: `${head},note,note\nm,c,v1.0,closed,X,id,1,2,a,b\n` }])).toThrow('d.csv: the header names "note" twice; give each column once');
   });
 
   it('reads rounds and chips as the MLPerf import does: an unreadable round and a placeholder chip are bad lines (a re-test: v1.1-final escaped the workload rule, and chips -, N/A, TBD were ranked)', () => {

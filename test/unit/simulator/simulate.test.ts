@@ -338,6 +338,16 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     const instant = write('instant.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.97996,4808\n2023-11-16 18:17:03.97996,3180\n');
     expect(() => loadArrivalTrace(DATA, [instant])).toThrow(`trace ${JSON.stringify(instant)} spans 0 ms from its first TIMESTAMP to its last: at least 1000 ms needed (it is looped over the run)`);
     expect(() => loadArrivalTrace(DATA, [dir])).toThrow(`trace file ${JSON.stringify(dir)} is a directory: give the trace's CSV files`);
+    // One TIMESTAMP's year mistyped in the real trace's code file (a trial: 2033 for 2023 on one of 8,819 lines compressed
+    // every other request into a burst at the run's start, 568 of 595 timing out, without a word): the gap is named.
+    const code = fs.readFileSync(path.join(DATA, 'azure-llm-trace', 'AzureLLMInferenceTrace_code.csv'), 'utf8').split('\n');
+    const typo = write('typo.csv', code.map((l, i) => (i === 5 ? l.replace(/^2023/, '2033') : l)).join('\n'));
+    const last = code.filter((l) => l !== '').length;
+    expect(() => loadArrivalTrace(DATA, [typo])).toThrow(new RegExp(`^trace ${JSON.stringify(typo)}: a gap of 3,6\\d\\d days between ${JSON.stringify(typo)} line ${last} \\(TIMESTAMP "2023-11-16 [\\d:.]+"\\) and ${JSON.stringify(typo)} line 6 \\("2033-11-16 18:17:0[\\d.]+"\\) is 100\\.0 % of the trace's span, [\\d,]+× its median gap between requests \\([\\d.]+ s\\): a TIMESTAMP typo, or files of other days\\? `));
+    // The real trace's two files, and a few requests with uneven gaps (20 s after 1 s), are not refused.
+    expect(loadArrivalTrace(DATA).offsetMs.length).toBeGreaterThan(8000);
+    const uneven = write('uneven.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:00,1\n2024-05-10 00:00:01,2\n2024-05-10 00:00:21,3\n');
+    expect(loadArrivalTrace(DATA, [uneven]).offsetMs[2]).toBe(21_000);
     for (const [bad, why] of [['2023-11-16 99:59:59.0', 'hour 99 does not exist'], ['2023-02-31 18:17:05.97', 'day 31 of 2023-02 does not exist (the month has 28 days)'], ['2023-11-16 18:60:00', 'minute 60 does not exist']]) {
       const f = write('nowhen.csv', `TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.9799600,4808\n${bad},3\n`);
       expect(() => loadArrivalTrace(DATA, [f]), bad).toThrow(`${JSON.stringify(f)} line 3: bad trace TIMESTAMP ${JSON.stringify(bad)}: ${why} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
