@@ -3,7 +3,9 @@
 -- (covarSampStable / varSampStable, ms per unit of load) and the slope
 -- relative to the mean latency. Pairs with fewer than min_rows rows or a constant
 -- load or latency are left out (r undefined). Ordered by |r|, strongest first
--- (a strong negative correlation is as load-sensitive as a positive one).
+-- (a strong negative correlation is as load-sensitive as a positive one), to 12
+-- decimals: pairs of equal r (the same rows) then by server and model, not by
+-- the last bits of a parallel sum, which vary from run to run (a trial).
 -- Load and latency are centred on the pair's means first (dx, dy), as in
 -- least_squares.sql: raw values with a large offset lost digits of r.
 -- Parameters: those of _rows.sql, limit UInt32 and min_rows UInt32 (SENSITIVE_MIN_REQUESTS).
@@ -24,5 +26,5 @@ FROM (
 )
 GROUP BY edge_server_id, model_id
 HAVING n >= {min_rows:UInt32} AND varSampStable(dx) > 0 AND varSampStable(dy) > 0
-ORDER BY abs(pearson_r) DESC, edge_server_id, model_id
+ORDER BY round(abs(pearson_r), 12) DESC, edge_server_id, model_id
 LIMIT {limit:UInt32}

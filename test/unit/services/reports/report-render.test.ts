@@ -191,4 +191,21 @@ describe('reportCsv', () => {
       expect(afterModel.startsWith(/[",\n\r]/.test(want) ? `"${want.replaceAll('"', '""')}",` : `${want},`), JSON.stringify(id)).toBe(true);
     }
   });
+
+  it('writes sums\' statistics to 12 significant digits (the last bits of a parallel sum vary between runs: a trial), data values and the stream\'s r exactly', () => {
+    const report = {
+      options: { metric: 'cpu_util' }, edges: [0.1234567890123456], knees: [],
+      latency: [{ chip: '*', model_id: '*', bucket: 0, load_low: 0.01, load_high: 0.1234567890123456, n: 7, failed: 0, p50_ms: 1.0000000000000002, p90_ms: 2, p99_ms: 3, mean_ms: 1.2345678901234567 }],
+      io: [{ chip: '*', bucket: 0, load_low: 0.01, load_high: 0.5, n: 7, io_ms_sum: 12345.678901234567, compute_ms_sum: 1, io_share: 0.9999190097, compute_share: 0.000080990301234567 }],
+      sensitive: [{ chip: 'c', model_id: 'm', edge_server_id: 'e', n: 600, pearson_r: 0.12243932510321194, slope_ms_per_unit: -1.25, relative_slope: null, mean_ms: 9.8 }],
+      lines: [{ chip: 'c', n: 9, slope_ms_per_unit: 3.3333333333333335, intercept_ms: -0.1, pearson_r: 1, load_min: 0.1234567890123456, load_max: 0.9, latency_at_load_min_ms: 2.7182818284590455 }],
+      correlation: [{ edge_server_id: 'e', model_id: 'm', window_end: '2024-06-01 10:05:00.000', n: 40, pearson_r: 0.30000000000000004, ci_low: 0.1, ci_high: 0.5 }],
+    } as unknown as Parameters<typeof reportCsv>[0];
+    const value = (table: string, metric: string): string => reportCsv(report).split('\n').find((l) => l.startsWith(`${table},`) && l.includes(`,${metric},`))!.split(',').at(-1)!;
+    expect([value('latency_by_load', 'mean_ms'), value('io_compute_share', 'io_ms_sum'), value('io_compute_share', 'compute_share'), value('load_sensitive_servers', 'pearson_r'), value('least_squares', 'slope_ms_per_unit'), value('least_squares', 'latency_at_load_min_ms')])
+      .toEqual(['1.23456789012', '12345.6789012', '0.0000809903012346', '0.122439325103', '3.33333333333', '2.71828182846']);
+    // Order statistics, loads and counts are values of the data; the rolling r was computed once, by the stream.
+    expect([value('bucket_edges', 'edge'), value('latency_by_load', 'load_high'), value('latency_by_load', 'p50_ms'), value('least_squares', 'load_min'), value('correlation_over_time', 'pearson_r')])
+      .toEqual(['0.1234567890123456', '0.1234567890123456', '1.0000000000000002', '0.1234567890123456', '0.30000000000000004']);
+  });
 });
