@@ -20,6 +20,28 @@ const BASE = {
   config: { font: 'sans-serif', view: { stroke: '#ddd' }, mark: { aria: false }, legend: { labelLimit: 1000, symbolLimit: 1000, symbolOpacity: 1 } },
 } as const;
 
+/** Vega's default categorical palette (tableau10), in its order. */
+const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'] as const;
+
+/** The fleet's line in the i/o chart: grey, apart from every chip's colour. */
+const FLEET_COLOUR = '#7f7f7f';
+
+/**
+ * Colour and shape scales that give each chip the same colour and shape in every chart of a report: the chips in id
+ * order, each the palette's next colour (a trial: the i/o chart's "fleet" took the first colour, and every chip moved
+ * one along from the scatter's). Past 10 chips the colours repeat (the shapes and dashes still differ).
+ * @param chips  Every chip of the report (repeats ignored).
+ * @param extra  A series after the chips with a colour of its own (the i/o chart's fleet line).
+ */
+function chipScales(chips: readonly string[], extra?: { name: string; colour: string }): { color: { domain: string[]; range: string[] }; shape: { domain: string[] } } {
+  const sorted = [...new Set(chips)].sort();
+  const domain = extra ? [...sorted, extra.name] : sorted;
+  return { color: { domain, range: [...sorted.map((_, i) => PALETTE[i % PALETTE.length]!), ...(extra ? [extra.colour] : [])] }, shape: { domain } };
+}
+
+/** A legend whose entries are strokes long enough to show their dash. */
+const STROKE_LEGEND = { symbolType: 'stroke', symbolSize: 400, symbolStrokeWidth: 2 } as const;
+
 /** The SLO rule's colour: dark grey, apart from every series colour (a trial: the red p99 line beside a firebrick rule). */
 const SLO_COLOUR = '#333';
 
@@ -50,8 +72,20 @@ function someIds(ids: readonly string[], max = 6): string {
   return distinct.length <= max ? distinct.join(', ') : `${distinct.slice(0, max).join(', ')} and ${distinct.length - max} more`;
 }
 
-/** Fleet p50 / p90 / p99 (ms, log scale) against the largest load seen in each bucket (a decile's upper edge; not a fixed bin's edge), with the SLO as a rule. */
-export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number, scope: string | null = null): ChartSpec {
+/** How a chart's description writes a load and a latency: as the table beside it does (a trial: "p99 is 5070 ms" beside 5,073.0). */
+export interface DescriptionFormat {
+  load(x: number): string;
+  ms(x: number): string;
+}
+
+/** 3 significant digits, for a chart drawn without its table. */
+const PLAIN_FORMAT: DescriptionFormat = { load: (x) => String(Number(x.toPrecision(3))), ms: (x) => String(Number(x.toPrecision(3))) };
+
+/**
+ * Fleet p50 / p90 / p99 (ms, log scale) against the largest load seen in each bucket (a decile's upper edge; not a fixed bin's edge), with the SLO as a rule.
+ * @param format  How the description writes the highest load and its p99 (the report's table formats). @default 3 significant digits
+ */
+export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: string, sloP99Ms?: number, scope: string | null = null, format: DescriptionFormat = PLAIN_FORMAT): ChartSpec {
   const values = fleet.flatMap((r) => (['p50_ms', 'p90_ms', 'p99_ms'] as const).map((p) => ({ load: r.load_high, ms: r[p], percentile: p.replace('_ms', '') })));
   // Each percentile has its own dash and point shape besides its colour (a trial: colour alone; in a one-request report
   // the three points fell on one another and only the last showed).
@@ -67,7 +101,7 @@ export function percentileCurves(fleet: readonly LatencyBucketRow[], metric: str
   if (sloP99Ms !== undefined) layers.push(...sloRule(sloP99Ms));
   const top = fleet.at(-1);
   const description = `Line chart of p50, p90 and p99 latency in ms (log scale) against ${metric}, over ${fleet.length} load buckets${scope ? ` (${scope})` : ''}`
-    + `${top ? `; at the highest load, ${Number(top.load_high.toPrecision(3))}, p99 is ${Number(top.p99_ms.toPrecision(3))} ms` : ''}${sloP99Ms !== undefined ? `; the SLO, p99 ${sloP99Ms} ms, is a dashed rule` : ''}. The table "${scope ? `Latency by load (${scope})` : 'Fleet latency by load'}" gives the numbers.`;
+    + `${top ? `; at the highest load, ${format.load(top.load_high)}, p99 is ${format.ms(top.p99_ms)} ms` : ''}${sloP99Ms !== undefined ? `; the SLO, p99 ${sloP99Ms} ms, is a dashed rule` : ''}. The table "${scope ? `Latency by load (${scope})` : 'Fleet latency by load'}" gives the numbers.`;
   return { ...BASE, description, title: scope ? `Latency percentiles against load (${scope})` : 'Fleet latency percentiles against load', width: 520, height: 260, data: { values }, layer: layers } as ChartSpec;
 }
 
@@ -122,7 +156,8 @@ export function p99PerChip(rows: readonly LatencyBucketRow[], metric: string, sl
  * least-squares line fitted on all rows (drawn through 24 points of its load range, so it
  * shows as the curve a straight line is on a log axis; the part at or below 0 ms is left out).
  */
-export function scatterWithLines(points: readonly ScatterPoint[], lines: readonly LineRow[], metric: string): ChartSpec {
+export function scatterWithLines(points: readonly ScatterPoint[], lines: readonly LineRow[], metric: string, chips: readonly string[] = [...points.map((p) => p.chip), ...lines.map((l) => l.chip)]): ChartSpec {
+  const scales = chipScales(chips);
   const segs = lines.flatMap((l) => Array.from({ length: 24 }, (_, i) => l.load_min + ((l.load_max - l.load_min) * i) / 23)
     // From the line's value at load_min: intercept + slope·x cancels digits where loads sit far from 0 (a re-test: rates
     // near 1e9, 70 ms off).
@@ -134,10 +169,10 @@ export function scatterWithLines(points: readonly ScatterPoint[], lines: readonl
     ...BASE, title: [`Latency against ${metric}: a sample of requests, least-squares line per chip`, 'each line is straight in ms: curved on this log axis, and drawn where it is above 0 ms'], width: 520, height: 300,
     layer: [
       { data: { values: points.filter((p) => p.total_ms > 0).map((p) => ({ chip: p.chip, x: p.x, y: p.total_ms })) }, mark: { type: 'point', opacity: 0.35, size: 12, filled: true },
-        encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal' }, shape: { field: 'chip', type: 'nominal' } } },
+        encoding: { x: { field: 'x', type: 'quantitative', title: metric }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'total latency, ms (log)' }, color: { field: 'chip', type: 'nominal', scale: scales.color }, shape: { field: 'chip', type: 'nominal', scale: scales.shape } } },
       // Each chip's line dashed its own way too (a re-test: told apart by colour alone).
       { data: { values: segs }, mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal' }, strokeDash: { field: 'chip', type: 'nominal' } } },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'chip', type: 'nominal', scale: scales.color }, strokeDash: { field: 'chip', type: 'nominal', scale: { domain: scales.shape.domain } } } },
     ],
   } as ChartSpec;
 }
@@ -152,24 +187,28 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
     description: `Line chart of the rolling Pearson r of ${metric} and total latency over time, with its 95 % confidence band, for ${someIds(values.map((v) => v.key))} (server / model).`,
     ...BASE, title: `Rolling r of ${metric} and total latency, with the 95 % CI`, width: 520, height: 260, data: { values },
     layer: [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'Pearson r' }, y2: { field: 'hi' }, color: { field: 'key', type: 'nominal', title: 'server / model' } } },
-      { mark: { type: 'line' }, encoding: { x, y: { field: 'r', type: 'quantitative' }, color: { field: 'key', type: 'nominal' }, strokeDash: { field: 'key', type: 'nominal', title: 'server / model' } } },
+      // The legend is the lines' alone, each entry a stroke in its colour and dash (a trial: the band's filled circles hid
+      // the dashes, so the key told the series apart by colour alone); the band's fill takes the same colours (one domain,
+      // one palette) in the same legend, whose strokes show no fill.
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'Pearson r' }, y2: { field: 'hi' }, fill: { field: 'key', type: 'nominal', title: 'server / model', legend: STROKE_LEGEND } } },
+      { mark: { type: 'line' }, encoding: { x, y: { field: 'r', type: 'quantitative' }, color: { field: 'key', type: 'nominal', title: 'server / model', legend: STROKE_LEGEND }, strokeDash: { field: 'key', type: 'nominal', title: 'server / model', legend: STROKE_LEGEND } } },
     ],
   } as ChartSpec;
 }
 
 /** Share of i/o wait in service time, i/o / (i/o + compute) (fraction 0..1; queue wait left out), against load, one line per chip and the fleet. */
-export function ioShare(rows: readonly IoShareRow[], metric: string, allLabel = 'fleet'): ChartSpec {
+export function ioShare(rows: readonly IoShareRow[], metric: string, allLabel = 'fleet', chips: readonly string[] = rows.filter((r) => r.chip !== '*').map((r) => r.chip)): ChartSpec {
   const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? allLabel : r.chip, load: r.load_high, share: r.io_share }));
+  const scales = chipScales(chips.filter((c) => c !== allLabel), { name: allLabel, colour: FLEET_COLOUR });
   return {
-    description: `Line chart of i/o wait as a share of service time (0 to 100 %) against ${metric}, for ${someIds(values.map((v) => v.chip))} (the ${allLabel} dashed). The table "i/o wait versus compute" gives the lowest and highest load's shares.`,
+    description: `Line chart of i/o wait as a share of service time (0 to 100 %) against ${metric}, for ${someIds(values.map((v) => v.chip))}${values.some((v) => v.chip === allLabel) ? ` (the ${allLabel} line dashed)` : ''}. The table "i/o wait versus compute" gives the lowest and highest load's shares.`,
     ...BASE, title: 'i/o wait as a share of service time (i/o + compute, queue wait left out), by load', width: 520, height: 240, data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'load', type: 'quantitative', title: metric },
       y: { field: 'share', type: 'quantitative', axis: { format: '%' }, scale: { domain: [0, 1] }, title: 'i/o share' },
-      color: { field: 'chip', type: 'nominal' },
-      shape: { field: 'chip', type: 'nominal' },
+      color: { field: 'chip', type: 'nominal', scale: scales.color },
+      shape: { field: 'chip', type: 'nominal', scale: scales.shape },
       strokeDash: { condition: { test: `datum.chip === ${JSON.stringify(allLabel)}`, value: [5, 3] }, value: [1, 0] },
     },
   } as ChartSpec;

@@ -59,7 +59,16 @@ function filterScope(r: LoadLatencyReport): string | null {
 }
 
 /** The label of the rows of every chip together: `fleet`, or `all` where the report is filtered. */
-const allLabel = (r: LoadLatencyReport): string => (filterScope(r) ? 'all' : 'fleet');
+const allLabel = (r: LoadLatencyReport): string => (filterScope(r) ? `all (${filterScope(r)})` : 'fleet');
+
+/**
+ * The i/o rows the table and the chart show: without the rows of all chips (`*`) when one chip has rows, whose they
+ * repeat exactly (a trial: `--chip X` showed an "all" row equal to X's, and the chart said "for all, X").
+ */
+function ioShown(r: LoadLatencyReport): LoadLatencyReport['io'] {
+  const chips = new Set(r.io.filter((x) => x.chip !== '*').map((x) => x.chip));
+  return chips.size === 1 ? r.io.filter((x) => x.chip !== '*') : r.io;
+}
 
 /** The filter in words. */
 function scope(r: LoadLatencyReport): string {
@@ -134,13 +143,14 @@ function sections(r: LoadLatencyReport): { title: string; note?: string; head: s
       ]),
     });
   }
-  const chips = [...new Set(r.io.map((x) => x.chip))];
+  const io = ioShown(r);
+  const chips = [...new Set(io.map((x) => x.chip))];
   out.push({
     title: 'i/o wait versus compute',
     note: 'Share of i/o wait in the summed service time (i/o + compute; queue wait left out) of the lowest and the highest load bucket; the rest of the service time is compute.',
     head: ['chip', 'lowest load', 'highest load'],
     rows: chips.map((c) => {
-      const rows = r.io.filter((x) => x.chip === c).sort((a, b) => a.bucket - b.bucket);
+      const rows = io.filter((x) => x.chip === c).sort((a, b) => a.bucket - b.bucket);
       return [c === '*' ? allLabel(r) : c, pct(rows[0]?.io_share ?? null), pct(rows.at(-1)?.io_share ?? null)];
     }),
   });
@@ -173,7 +183,8 @@ function header(r: LoadLatencyReport): string[] {
     'Percentiles are exact, nearest rank: the value at rank ⌈p·N⌉ of the sorted latencies of the bucket.',
     // Said, as the demo's chip table says its percentiles are of status ok (a trial: a bucket's p99 5,073 ms with its
     // timeouts, 2,478 ms without, and no word of which).
-    `Every request counts, whatever its status: ${r.failed.toLocaleString('en-US')} of the ${r.requests.toLocaleString('en-US')} failed (timeout or error) and are in the percentiles at the latency they took (a timeout: the time until it timed out); report.csv gives each bucket's \`failed\`.`,
+    // Of no request, nothing to say (a trial: "0 of the 0 failed … and are in the percentiles").
+    ...(r.requests > 0 ? [`Every request counts, whatever its status: ${r.failed.toLocaleString('en-US')} of the ${r.requests.toLocaleString('en-US')} failed (timeout or error) and are in the percentiles at the latency they took (a timeout: the time until it timed out); report.csv gives each bucket's \`failed\`.`] : []),
     ...(r.requests > 0 && r.correlation.length === 0 ? [CORRELATED_METRICS.includes(m as LoadMetric)
       ? `No rolling correlation of ${m}: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).`
       : `No rolling correlation of ${m}: the correlation processor correlates ${CORRELATED_METRICS.join(', ')}.`] : []),
@@ -235,13 +246,15 @@ export function withEmptyNote(html: string, why: string): string {
 export async function reportHtml(r: LoadLatencyReport, _summary?: string): Promise<string> {
   const m = r.options.metric;
   const fleet = r.latency.filter((x) => x.chip === '*');
+  // Each chip one colour and shape in every chart (charts.ts chipScales), from the chips of all of them.
+  const chips = [...r.scatter.map((p) => p.chip), ...r.lines.map((l) => l.chip), ...r.io.filter((x) => x.chip !== '*').map((x) => x.chip)];
   // A chart of no data has no scale (Vega labels its axis "values from Infinity to NaN"): drawn only with data.
   const specs = [
-    fleet.length > 0 && percentileCurves(fleet, m, r.options.sloP99Ms, filterScope(r)),
+    fleet.length > 0 && percentileCurves(fleet, m, r.options.sloP99Ms, filterScope(r), { load: reportLoadFormat(r), ms: (x) => num(x) }),
     r.latency.length > 0 && p99PerChip(r.latency, m, r.options.sloP99Ms, KNEE_MIN_REQUESTS),
-    r.scatter.length > 0 && scatterWithLines(r.scatter, r.lines, m),
+    r.scatter.length > 0 && scatterWithLines(r.scatter, r.lines, m, chips),
     r.correlation.length > 0 && rollingR(r.correlation, m),
-    r.io.length > 0 && ioShare(r.io, m, allLabel(r)),
+    r.io.length > 0 && ioShare(ioShown(r), m, allLabel(r), chips),
   ].filter((spec) => spec !== false);
   const charts = await Promise.all(specs.map((spec) => renderSvg(spec)));
   const tables = sections(r).map((s) => `<h2>${esc(s.title)}</h2>\n${htmlTable(s)}`);

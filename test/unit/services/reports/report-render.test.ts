@@ -2,7 +2,7 @@
  * loadFormat: the report's load values keep their usual digits (whole from 10 up, else 3 significant), and get
  * as many more as keep different values apart.
  */
-import { percentileCurves, p99PerChip, renderSvg, rollingR, scatterWithLines } from '../../../../services/reports/charts.ts';
+import { ioShare, percentileCurves, p99PerChip, renderSvg, rollingR, scatterWithLines } from '../../../../services/reports/charts.ts';
 import { describe, expect, it } from 'vitest';
 import type { LoadLatencyReport } from '../../../../services/reports/load-latency.ts';
 import { loadFormat, mdCell, reportHtml, reportSummary, withEmptyNote } from '../../../../services/reports/report-render.ts';
@@ -108,8 +108,29 @@ describe('summary.md: one precision for every load value', () => {
     expect(reportSummary({ ...r, knees: [meets] })).toContain('| c | m | meets the SLO at every observed load | – | – |');
   });
 
-  it('says "1 request" of one', () => {
+  it('says "1 request" of one, and nothing of failures among none', () => {
     expect(reportSummary(report(1))).toContain('Data: 1 request with a load sample (all data).');
+    expect(reportSummary({ ...report(0), failed: 0 })).not.toContain('Every request counts');
+  });
+
+  it('leaves out the i/o row of all chips where one chip has rows (it repeats it: a trial), and names what "all" is under a filter', async () => {
+    const io = (chip: string, share: number) => [0, 1].map((bucket) => ({ chip, bucket, load_low: bucket, load_high: bucket + 0.5, n: 100, io_ms_sum: share, compute_ms_sum: 1 - share, io_share: share, compute_share: 1 - share }));
+    const one = { ...report(600), options: { ...report(600).options, chip: 'c' }, io: [...io('*', 0.25), ...io('c', 0.25)] };
+    const md = reportSummary(one);
+    expect(md).toContain('| c | 25.0 % | 25.0 % |');
+    expect(md).not.toMatch(/\| all/);
+    expect(await reportHtml(one)).toMatch(/aria-label="Line chart of i\/o wait as a share of service time \(0 to 100 %\) against cpu_util, for c\. /);
+    const two = { ...report(600), options: { ...report(600).options, server: 'e1' }, io: [...io('*', 0.3), ...io('c', 0.2), ...io('d', 0.4)] };
+    expect(reportSummary(two)).toContain('| all (server e1) | 30.0 % | 30.0 % |');
+    expect(await reportHtml(two)).toContain('for all (server e1), c, d (the all (server e1) line dashed).');
+  });
+
+  it('the fleet chart\'s description writes the highest load and its p99 as the table does (a trial: "p99 is 5070 ms" beside 5,073.0)', async () => {
+    const r = report(600);
+    const top = { ...r.latency[2]!, p99_ms: 5073.04 };
+    const html = await reportHtml({ ...r, latency: [r.latency[0]!, r.latency[1]!, top, ...r.latency.slice(3)] });
+    expect(html).toContain('aria-label="Line chart of p50, p90 and p99 latency in ms (log scale) against cpu_util, over 3 load buckets; at the highest load, 0.34, p99 is 5,073.0 ms;');
+    expect(html).toContain('<tr><td class="text">2</td><td>0.1612 – 0.34</td><td>200</td><td>10.0</td><td>20.0</td><td>5,073.0</td></tr>');
   });
 });
 
@@ -145,6 +166,29 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
     const r = rollingR([{ edge_server_id: 'e1', model_id: 'm', window_end: '2024-06-01 10:00:00.000', pearson_r: 0.5, ci_low: 0.4, ci_high: 0.6 }] as never, 'cpu_util') as unknown as { layer: { encoding: { strokeDash?: { field: string } } }[] };
     const lines = scatterWithLines([], [{ chip: 'c', load_min: 0, load_max: 1, latency_at_load_min_ms: 1, slope_ms_per_unit: 1 }] as never, 'cpu_util') as unknown as { layer: { encoding: { strokeDash?: { field: string } } }[] };
     expect([r.layer[1]!.encoding.strokeDash?.field, lines.layer[1]!.encoding.strokeDash?.field]).toEqual(['key', 'chip']);
+  });
+
+  it('the rolling r\'s legend shows each series as a stroke in its colour and dash (a trial: filled circles, the dashes hidden)', async () => {
+    const points = ['e1', 'e2', 'e3'].flatMap((e, j) => [0, 1, 2].map((i) => ({ edge_server_id: e, model_id: 'm', window_end: `2024-06-01 10:0${i}:00.000`, pearson_r: 0.1 * (i + j), ci_low: -0.2, ci_high: 0.6, n: 40 })));
+    const svg = await renderSvg(rollingR(points as never, 'cpu_util'));
+    const legend = svg.slice(svg.indexOf('role-legend'));
+    const symbols = [...legend.matchAll(/class="mark-symbol role-legend-symbol"[^>]*><path [^>]*d="M-10,0L10,0" fill="#[0-9a-f]{6}" stroke="(#[0-9a-f]{6})" stroke-width="2" stroke-dasharray="([\d,]+)"/g)].map((m) => [m[1], m[2]]);
+    expect(symbols).toHaveLength(3);
+    expect(new Set(symbols.map((x) => x[0])).size).toBe(3);
+    expect(new Set(symbols.map((x) => x[1])).size).toBe(3);
+    // One legend, not one for the band and one for the lines.
+    expect(svg.split('aria-roledescription="legend"').length - 1).toBe(1);
+  });
+
+  it('gives a chip one colour and shape in the scatter and the i/o chart, and the fleet a grey of its own (a trial: every chip moved one colour along)', () => {
+    type Enc = { color: { scale: { domain: string[]; range: string[] } }; shape: { scale: { domain: string[] } } };
+    const chips = ['orin', 'xavier', 'pi4'];
+    const scatter = scatterWithLines([{ chip: 'xavier', x: 0.1, total_ms: 5 }] as never, [], 'cpu_util', chips) as unknown as { layer: { encoding: Enc }[] };
+    const io = ioShare([{ chip: '*', load_high: 0.5, io_share: 0.2 }, { chip: 'orin', load_high: 0.5, io_share: 0.3 }] as never, 'cpu_util', 'fleet', chips) as unknown as { encoding: Enc };
+    const colourOf = (e: Enc) => Object.fromEntries(e.color.scale.domain.map((d, i) => [d, e.color.scale.range[i]]));
+    expect(colourOf(scatter.layer[0]!.encoding)).toEqual({ orin: '#4c78a8', pi4: '#f58518', xavier: '#e45756' });
+    expect(colourOf(io.encoding)).toEqual({ orin: '#4c78a8', pi4: '#f58518', xavier: '#e45756', fleet: '#7f7f7f' });
+    expect([scatter.layer[0]!.encoding.shape.scale.domain, io.encoding.shape.scale.domain]).toEqual([['orin', 'pi4', 'xavier'], ['orin', 'pi4', 'xavier', 'fleet']]);
   });
 });
 
