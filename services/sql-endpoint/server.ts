@@ -403,6 +403,14 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     if (badId) return fail(new WarehouseError(`Code: 36. DB::Exception: query_id ${JSON.stringify(givenId).slice(0, 80)} holds a character an HTTP header cannot carry (a control character such as CR or LF, or one beyond Latin-1): use printable ASCII. (BAD_ARGUMENTS)`, 36));
     const blockFormat = compressedBlockFormat(url);
     if (blockFormat !== null) return fail(new WarehouseError(blockFormat, 36));
+    // The endpoint keeps no session: each request runs on its own. A client that checks its session is told so, as
+    // ClickHouse tells it of a session it does not hold (a trial: session_check=1 of a session never opened answered 200).
+    const sessionId = url.get('session_id');
+    if (sessionId !== null && /^(1|true)$/i.test(url.get('session_check') ?? '')) {
+      return fail(Object.assign(new WarehouseError(`Code: 372. DB::Exception: Session ${JSON.stringify(sessionId).slice(0, 80)} not found: the edgelat endpoint keeps no session (each request runs on its own; session_id is taken and has no effect). (SESSION_NOT_FOUND)`, 372), { statusCode: 404 }));
+    }
+    /** What a SET or a temporary table is told of the session it was sent with (none is kept). */
+    const noSession = sessionId !== null ? '; the endpoint keeps no session, so session_id does not keep it either' : '';
     if (unavailable) return reply.status(503).header('X-ClickHouse-Exception-Code', '210').type('text/plain; charset=UTF-8').send(`${UNAVAILABLE}\n`);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const queryParam = url.get('query') ?? '';
@@ -471,12 +479,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
       // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
       if (canonical !== null && !readonly && /^SET\b/i.test(codeOf(canonical))) {
-        return fail(new WarehouseError('Code: 497. DB::Exception: a SET statement would change the edgelat endpoint\'s shared connection for every later request (over HTTP without a session it lasts one request): put SETTINGS name = value in the query instead. (ACCESS_DENIED)', 497));
+        return fail(new WarehouseError(`Code: 497. DB::Exception: a SET statement would change the edgelat endpoint's shared connection for every later request (over HTTP without a session it lasts one request${noSession}): put SETTINGS name = value in the query instead. (ACCESS_DENIED)`, 497));
       }
       // A temporary table outlives its request the same way (over HTTP without a session it lasts one request): here it
       // stayed on the writer, seen by the POST reads that run there and not by those on a reader (a re-test).
       if (canonical !== null && !readonly && /^(?:CREATE(?:\s+OR\s+REPLACE)?|REPLACE|ATTACH)\s+TEMPORARY\b/i.test(codeOf(canonical))) {
-        return fail(new WarehouseError('Code: 497. DB::Exception: a temporary table would stay on the edgelat endpoint\'s shared connection for every later request (over HTTP without a session it lasts one request): create a table in a database, and drop it when done. (ACCESS_DENIED)', 497));
+        return fail(new WarehouseError(`Code: 497. DB::Exception: a temporary table would stay on the edgelat endpoint's shared connection for every later request (over HTTP without a session it lasts one request${noSession}): create a table in a database, and drop it when done. (ACCESS_DENIED)`, 497));
       }
       // Anyone who reaches the port could stop the process, the predictor API with it (a trial: SYSTEM SHUTDOWN over POST).
       if (canonical !== null && /^SYSTEM\s+(?:SHUTDOWN|KILL)\b/i.test(codeOf(canonical))) {

@@ -347,6 +347,14 @@ describe('sql endpoint over HTTP', () => {
       expect([sql, res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()]).toEqual([sql, 403, '497', expect.stringMatching(/^Code: 497\. DB::Exception: a SET statement would change the edgelat endpoint's shared connection/)]);
     }
     expect(await (await post("SELECT getSetting('max_threads'), getSetting('max_query_size'), getSetting('max_execution_time')")).text()).toBe(before);
+    // No session is kept (a trial: session_id was taken without a word, and session_check=1 of a session never opened
+    // answered 200): a check is told the session is not found, as ClickHouse answers one it does not hold; a SET sent
+    // with a session is told the session does not keep it.
+    const checked = await postWith('SELECT 1', 'session_id=abc&session_check=1');
+    expect([checked.status, checked.headers.get('x-clickhouse-exception-code'), await checked.text()]).toEqual([404, '372', expect.stringMatching(/^Code: 372\. DB::Exception: Session "abc" not found: the edgelat endpoint keeps no session/)]);
+    const inSession = await postWith('SET max_threads = 1', 'session_id=abc');
+    expect([inSession.status, await inSession.text()]).toEqual([403, expect.stringMatching(/without a session it lasts one request; the endpoint keeps no session, so session_id does not keep it either\): put SETTINGS/)]);
+    expect(await (await postWith('SELECT 2', 'session_id=abc')).text()).toBe('2\n');
   });
 
   it('runs one statement a request, as ClickHouse\'s parser reads it (a second one never runs)', async () => {
