@@ -8,7 +8,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { EdgelatConfig } from '../config.ts';
 import { evaluateFewShot, evaluateSplit, type EvaluationReport } from '../model/evaluate.ts';
 import { evaluateMlperf, type DrawMetrics, type DrawSummary, type MlperfEvaluation } from '../model/evaluate-mlperf.ts';
-import { helpBatchOf, HelpCoverageError, parseHelp, quoteValue, QUOTED_VALUE_MAX_CHARS, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
+import { helpBatchOf, HelpCoverageError, parseHelp, type HelpDataset, type ImportProblem, type NamedText } from '../model/help.ts';
 import { parseMlperf } from '../model/import-mlperf.ts';
 import { parseSingleStream } from '../model/import-singlestream.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -16,6 +16,9 @@ import { assertReadableFile, IMPORT_FILE_LIMIT_BYTES, readInputText } from './co
 import { printable, quoteName, typoNames } from '../names.ts';
 import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
+import { reportProblems } from './import-problems.ts';
+
+export { reportProblems };
 
 /** Options shared by the benchmark commands (as commander gives them). */
 export interface BenchmarkFileOptions {
@@ -94,20 +97,6 @@ export function loadHelpFiles(opts: BenchmarkFileOptions): HelpDataset {
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
-}
-
-/**
- * Print at most `limit` problems (`file:line: field = "value": message`) to stderr, and how many more there were.
- * Values (and a field named by a long header cell) are cut to their first {@link QUOTED_VALUE_MAX_CHARS}
- * characters plus their length ({@link quoteValue}): a 2 MB cell makes a line of about 100 characters.
- */
-export function reportProblems(problems: readonly ImportProblem[], limit = 20, rest = ''): void {
-  for (const p of problems.slice(0, limit)) {
-    const field = p.field.length > QUOTED_VALUE_MAX_CHARS ? quoteValue(p.field) : p.field;
-    // Escaped for the terminal (a re-test: a model's U+202E from the file reordered the line on screen).
-    process.stderr.write(`${printable(`edgelat: ${p.file}:${p.line}: ${field} = ${quoteValue(p.value)}: ${p.message}`)}\n`);
-  }
-  if (problems.length > limit) process.stderr.write(`edgelat: ... and ${problems.length - limit} more bad lines${rest ? ` (${rest})` : ''}\n`);
 }
 
 const CHUNK = 50_000;

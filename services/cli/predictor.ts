@@ -20,6 +20,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { readInputText, readOnnxFile } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { checkRecommendUsage } from './usage-checks.ts';
+import { reportProblems } from './import-problems.ts';
 
 export { checkRecommendUsage };
 
@@ -32,11 +33,6 @@ function readText(path: string, flag: string): string {
   return readInputText(path, `${flag} ${JSON.stringify(path)}`).replace(/^\uFEFF/, '');
 }
 
-function reportProblems(problems: readonly ImportProblem[]): void {
-  // Escaped for the terminal: a bidirectional override or line separator from the file would reorder or break the line.
-  for (const p of problems.slice(0, 20)) process.stderr.write(`${printable(`${p.file}:${p.line}: ${p.field}: ${p.message}`)}\n`);
-  if (problems.length > 20) process.stderr.write(`... and ${problems.length - 20} more problem(s) (bad fields; --json lists every one in bad_lines)\n`);
-}
 
 /**
  * Check a catalog file before any warehouse is opened: readable, and its text and header what {@link mergeChipCatalog}
@@ -98,7 +94,8 @@ function keepStoredFields(row: ChipInfo, stored: ChipInfo | undefined): ChipInfo
 /** `edgelat chips import FILE`: print what was written; bad lines on stderr (a line per bad field). @returns the number of problems (bad fields). */
 export async function chipsImportCommand(warehouse: Warehouse, path: string, opts: { json: boolean; text?: string }): Promise<number> {
   const r = await importChips(warehouse, path, { text: opts.text });
-  reportProblems(r.problems);
+  // As `import benchmark` writes them (a trial: these lines alone had no `edgelat:` and no value).
+  reportProblems(r.problems, 20, '--json lists every one in bad_lines');
   for (const c of r.claims) {
     process.stderr.write(`edgelat: note: line ${c.line}: ${c.chip} now claims ${JSON.stringify(c.name)}, ${c.name.toLowerCase() === c.from ? 'a chip of the catalog' : `a name chip ${c.from} listed (taken off it)`}: MLPerf runs of that device are imported under ${c.chip} from now on (rows imported so far stay on ${c.from} until those runs are imported again)\n`);
   }

@@ -193,7 +193,9 @@ type Rec = Record<string, string>;
 function readTable(f: NamedCsv, required: readonly string[], problems: ImportProblem[]): { line: number; rec: Rec }[] {
   assertCsvText(f.file, f.text);
   const [head, ...body] = readRecords(f.text);
-  const header = (head?.cells ?? []).map((h) => h.trim());
+  // Nothing but blanks or a byte-order mark (a trial: "header lacks required column").
+  if (head === undefined) throw new RangeError(`${f.file}: empty file (expected a header with ${required.join(', ')})`);
+  const header = head.cells.map((h) => h.trim());
   for (const c of required) {
     if (!header.includes(c)) throw new RangeError(`${f.file}: header lacks required column ${JSON.stringify(c)}`);
   }

@@ -53,7 +53,8 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
   const seen = new Map<string, { model: string; p50: number; p90: number; file: string; line: number }>();
   for (const f of files) {
     assertCsvText(f.file, f.text);
-    const records = parseCsvLines(f.text).filter((r) => !(r.cells.length === 1 && r.cells[0] === ''));
+    // A byte-order mark alone is an empty file too (a trial: "the header has no model, chip, … columns").
+    const records = parseCsvLines(f.text.replace(/^\uFEFF/, '')).filter((r) => !(r.cells.length === 1 && r.cells[0]!.trim() === ''));
     if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with ${SINGLESTREAM_COLUMNS.join(', ')})`);
     const header = records[0]!.cells.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
     const missing = SINGLESTREAM_COLUMNS.filter((c) => !header.includes(c));

@@ -286,7 +286,7 @@ describe('the chip recommender on a demo run', () => {
       writeFileSync(csv, 'chip,kind,vendor,price_per_hour\njetson-agx-orin,,,0.5\nnew chip,gpu,X,1\nhailo-8,npu,Hailo,\n');
       const r = await edgelat(['chips', 'import', csv, '--json'], dataDir);
       expect(r.code).toBe(1);
-      expect(errLines(r.stderr)).toEqual([`${csv}:3: chip: expected a chip id of at most 256 lower-case letters, digits, '.', '_', '-' and '+', got "new chip"`]);
+      expect(errLines(r.stderr)).toEqual([`edgelat: ${csv}:3: chip = "new chip": expected a chip id of at most 256 lower-case letters, digits, '.', '_', '-' and '+', got "new chip"`]);
       expect(JSON.parse(r.stdout)).toEqual({
         written: 2, added: 1, problems: 1,
         bad_lines: [{ file: csv, line: 3, field: 'chip', value: 'new chip', message: 'expected a chip id of at most 256 lower-case letters, digits, \'.\', \'_\', \'-\' and \'+\', got "new chip"' }],

@@ -187,6 +187,8 @@ describe('parseHelp on bad input', () => {
       `${BAD}latency_duplicate_device.csv: device "pixel2" also appears in an earlier latency file`],
     ['an empty architectures file', () => parseHelp({ file: 'empty.csv', text: '' }, []),
       'empty.csv: empty file (expected a header with arch_idx)'],
+    ['a latency file of a byte-order mark alone', () => parseHelp(read(`${BAD}architectures.csv`), [{ file: 'bom.csv', text: '\uFEFF\r\n' }]),
+      'bom.csv: empty file (expected a header with arch_idx)'],
     ['a header-only architectures file', () => parseHelp({ file: 'header.csv', text: 'arch_idx,e_1_0\r\n' }, []),
       'header.csv: no architectures'],
     ['the two files swapped', () => parseHelp(read(`${SUBSET}latency_gpu.csv`), [read(`${SUBSET}architectures.csv`)]),

@@ -97,6 +97,8 @@ describe('parseMlperf on fixtures', () => {
       .toThrow('runs_missing_p90.csv: header lacks required column "p90_latency_ms"');
     expect(() => parseMlperf([], [{ file: 'systems_x.csv', text: 'mlperf_version,division,submitter,system_id\n' }]))
       .toThrow('systems_x.csv: header lacks required column "compute_device"');
+    // A byte-order mark alone, or blank lines, is an empty file (a trial: "header lacks required column").
+    expect(() => parseMlperf([], [{ file: 'bom.csv', text: '\uFEFF\n\n' }])).toThrow('bom.csv: empty file (expected a header with mlperf_version, division, submitter, system_id, compute_device)');
   });
 });
 

@@ -49,6 +49,8 @@ describe('parseSingleStream', () => {
 
   it('refuses a file that is not one: empty, or a header without the columns, naming them', () => {
     expect(() => parseSingleStream([{ file: 'e.csv', text: '' }])).toThrow('e.csv: empty file');
+    // A byte-order mark alone too (a trial: "the header has no model, chip, … columns").
+    expect(() => parseSingleStream([{ file: 'b.csv', text: '\uFEFF' }])).toThrow('b.csv: empty file (expected a header with model, chip,');
     expect(() => parseSingleStream([{ file: 'r.csv', text: 'mlperf_version,division,model,p90_latency_ms\nv1.0,closed,resnet50,3\n' }]))
       .toThrow('r.csv: the header has no chip, submitter, system_id, p50_ms, p90_ms columns');
     // A byte-order mark before the header is read past.
