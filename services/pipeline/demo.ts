@@ -100,7 +100,8 @@ export const KEPT_BY_DEMO: ReadonlySet<string> = new Set(['benchmark_latency', '
 /**
  * Produce a simulation's arrivals to the log in arrival order (record
  * timestamp = arrival time), inject `badRecords` undecodable records into
- * edge.inference.v1 at evenly spaced points, and seal both input topics.
+ * edge.inference.v1 at evenly spaced points (those no inference event reached after the last one), and seal both
+ * input topics; all of them unless the run has no inference event.
  * @param onProgress  Told the arrivals produced so far, every 5,000 and at the end.
  * @returns the number of bad records injected.
  */
@@ -108,14 +109,22 @@ export async function produceSimulation(log: EventLog, sim: SimResult, badRecord
   for (const topic of SIM_TOPICS) await log.ensureTopic(topic);
   const every = Math.max(1, Math.floor(sim.arrivals.length / (badRecords + 1)));
   let injected = 0;
+  let lastInference: (typeof sim.arrivals)[number] | undefined;
   for (let i = 0; i < sim.arrivals.length; i++) {
     const a = sim.arrivals[i]!;
     await log.produce(a.topic, [{ key: a.key, value: encodeArrival(a), timestampMs: a.arrivalMs }]);
+    if (a.topic === TOPICS.inference) lastInference = a;
     if (injected < badRecords && a.topic === TOPICS.inference && i >= every * (injected + 1)) {
       await log.produce(TOPICS.inference, [{ key: a.key, value: badRecordValue(injected, a.value as InferenceEvent), timestampMs: a.arrivalMs }]);
       injected++;
     }
     if ((i + 1) % 5000 === 0) onProgress?.(i + 1);
+  }
+  // Where no inference event came after a slot's point (the run's last arrivals all load samples), the rest go after
+  // the last one (a trial: --bad-records 3 injected 2, without a word).
+  while (injected < badRecords && lastInference !== undefined) {
+    await log.produce(TOPICS.inference, [{ key: lastInference.key, value: badRecordValue(injected, lastInference.value as InferenceEvent), timestampMs: lastInference.arrivalMs }]);
+    injected++;
   }
   onProgress?.(sim.arrivals.length);
   for (const topic of SIM_TOPICS) await log.seal(topic);
