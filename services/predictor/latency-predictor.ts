@@ -255,7 +255,7 @@ export class LatencyPredictor {
           if (!allChips.includes(req.chip) && !this.catalog.has(req.chip)) {
             throw new UnknownNameError(`unknown chip ${JSON.stringify(req.chip)}: ${allChips.length ? `nearest chips with benchmark p50 and p90 latencies: ${nearestNames(req.chip, allChips)}` : 'no chip has benchmark p50 and p90 latencies'}`, 'chip');
           }
-          throw new NoEvidenceError(`model ${JSON.stringify(req.model)} has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model's prior needs p50 and p90 per run, which \`edgelat import benchmark --format singlestream --runs FILE\` imports (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms; MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms); \`edgelat recommend --model ${shellWord(req.model)}\` reads p90-only benchmarks`);
+          throw new NoEvidenceError(`model ${JSON.stringify(req.model)} has SingleStream benchmark latencies at p90 only (an MLPerf import): the latency model's prior needs p50 and p90 per run, which \`edgelat import benchmark --format singlestream --runs FILE\` imports (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms; MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms); \`edgelat recommend --model ${shellWord(req.model)} --slo-p99-ms MS\` (MS: your p99 objective, ms) reads p90-only benchmarks`);
         }
       }
       if (!models.includes(req.model)) throw new UnknownNameError(`unknown model ${JSON.stringify(req.model)}: ${models.length ? `nearest models with benchmark p50 and p90 latencies: ${nearestNames(req.model, models)}` : 'no model has benchmark p50 and p90 latencies (import a benchmark or run the demo)'}`, 'model');
@@ -267,7 +267,7 @@ export class LatencyPredictor {
         // The latency model needs both percentiles as its prior; a p90 alone (MLPerf imports) is what recommend and gate read.
         // And how to give it the prior: MLPerf's runs files hold p50 too, which the SingleStream format imports (a trial
         // built that file by hand to predict on five MLPerf chips).
-        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` reads a p90-only benchmark (MLPerf imports) and the catalog; for predict, import p50 and p90 per run of it with \`edgelat import benchmark --format singlestream --runs FILE\` (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms)` : '';
+        const hint = this.catalog.has(req.chip) ? `; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)} --slo-p99-ms MS\` (MS: your p99 objective, ms) reads a p90-only benchmark (MLPerf imports) and the catalog; for predict, import p50 and p90 per run of it with \`edgelat import benchmark --format singlestream --runs FILE\` (columns model, chip, mlperf_version, division, submitter, system_id, p50_ms, p90_ms: MLPerf's runs_v*.csv hold them as p50_latency_ms and p90_latency_ms)` : '';
         const both = clause === null || this.catalog.has(req.chip);
         const message = `${what}${both ? ' no model has benchmark p50 and p90 latencies on it;' : ''} chips of ${JSON.stringify(req.model)} with ${both ? 'both' : 'benchmark p50 and p90'}, nearest first: ${nearestNames(req.chip, chips, chips.length)}${hint}`;
         // A catalogued chip is known: the data cannot answer (exit 1, as for a pair without a benchmark), not bad usage.
@@ -277,7 +277,7 @@ export class LatencyPredictor {
       // Both are known, the pair is not: the data cannot answer (exit 1, 404), which is not bad usage.
       throw new NoEvidenceError(`no benchmark p50 and p90 latency for model ${JSON.stringify(req.model)} on chip ${JSON.stringify(req.chip)}${chips.length
         ? `; benchmarked chips of this model: ${chips.join(', ')}`
-        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)}\` predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
+        : `; nearest models with both: ${nearestNames(req.model, models)} (MLPerf imports carry p90 only so far)`}; \`edgelat recommend --model ${shellWord(req.model)} --chips ${shellWord(req.chip)} --slo-p99-ms MS\` (MS: your p99 objective, ms) predicts the pair from other chips' benchmarks (the MLPerf system predictor)`);
     }
     const sizes = req.inputBytes === undefined ? await this.inputSizes(req.model) : null;
     const inputBytes = req.inputBytes ?? sizes?.median ?? null;

@@ -123,6 +123,22 @@ function shadowRankNote(row: { chip: string; evidence: Evidence; meets_slo: bool
   return `; ranked ${which}: the rank is by ${by}, the shadows' ratio by the median at those servers' own loads`;
 }
 
+/** The rate asked about: as {@link rate} where that reads its value, else as given (rounded, 3.86 read "3.9": a trial). */
+const askedRate = (r: number): string => (Number(rate(r)) === r ? rate(r) : String(Number(r.toPrecision(9))));
+
+/** The SLO: as {@link fmt} where that reads its value, else as given (rounded, 49.96 read "50.0" beside a p99 of 50.0: a trial). */
+const sloText = (ms: number): string => (Number(fmt(ms)) === ms ? fmt(ms) : String(Number(ms.toPrecision(9))));
+
+/**
+ * A latency beside the SLO it is judged against, ms: as {@link fmt}, with more digits where fewer would put it on the
+ * other side of the SLO (49.95 against 49.96 read "50.0").
+ */
+function levelText(ms: number, sloMs: number): string {
+  let text = fmt(ms);
+  for (let digits = 3; Number.isFinite(ms) && (ms <= sloMs) !== (Number(text) <= sloMs) && digits <= 17; digits++) text = String(Number(ms.toPrecision(digits)));
+  return text;
+}
+
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
 const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));
 
@@ -342,12 +358,12 @@ function rankOne(c: ChipCandidate, input: RecommendInput): Omit<ChipRecommendati
   const failed = useMeasured && c.measured!.failed > 0 ? `, ${c.measured!.failed} of them failed (timeout or error) and count at the latency they took` : '';
   const how = useMeasured ? `measured in the fleet (${c.measured!.n} requests at this load${c.measured!.dedicated ? ' on servers running only this model' : ', other models\' traffic included'}${failed})` : `${rps === 0 ? 'idle, ' : ''}predicted from ${c.basis}`;
   const curveTraffic = dedicatedCurve ? 'on servers running only this model' : "its server's other traffic included";
-  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${fmt(atLoad[sloName])} ms` : (curve.knots.length === 0 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : ownLimit
+  const level = Number.isFinite(atLoad[sloName]) ? `${sloName} ${levelText(atLoad[sloName], slo.ms)} ms` : (curve.knots.length === 0 ? `the load exceeds the chip's capacity of ${rate(capacity)} req/s` : ownLimit
     ? `the load exceeds the ${rate(capacity)} req/s a chip dedicated to the model carries (${c.workers} worker(s), ${fmt(serviceMoments(c.service).meanMs)} ms a request on average; the fleet's loads of it are its servers', other models' traffic included)`
     : `the load exceeds the ${rate(capacity)} req/s the chip carries ${dedicatedCurve ? "by the curve through the fleet's measured loads" : "under the fleet's traffic"}`);
   // From an upper bound a miss is not shown, only possible.
   const verdict = meets ? 'meets' : c.upperBound || outvoted || unsure ? 'may miss' : 'misses';
-  const reason = `${verdict} ${sloName} ${fmt(slo.ms)} ms at ${rate(rps)} req/s: ${level}, ${how}; `
+  const reason = `${verdict} ${sloName} ${sloText(slo.ms)} ms at ${askedRate(rps)} req/s: ${level}, ${how}; `
     + (maxRps > 0 ? `meets it up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)} req/s by the law${points > 0 ? ` fitted to the fleet's ${points} measured load(s) (${curveTraffic})` : ''}` : `even one request alone exceeds it by the law${c.upperBound ? ' at this upper bound' : ''}`)
     + (outvoted ? (ownMax
       ? `; the measurement at this load (its servers' traffic) meets the SLO, but a chip dedicated to the model, queueing its own ${rate(rps)} req/s, meets it only up to ${floorSignificant(maxRps, MAX_RPS_DIGITS)}: counted as a miss`

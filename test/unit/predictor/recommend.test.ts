@@ -91,6 +91,16 @@ describe('recommendChips', () => {
     expect(latencyQuantile(fast, f.max_rps_within_slo, 1, 0.99)).toBeLessThanOrEqual(30);
     expect(f.reason).toMatch(/^meets p99 30\.0 ms at 10 req\/s: p99 [\d.]+ ms, predicted from benchmarks \(2 systems\)/);
     expect(r.chips[1]!.reason).toMatch(/^misses p99/);
+    // The SLO and the rate as given where rounding would change them, and a p99 with the digits that put it on its side
+    // of the SLO (a trial: "misses p99 50.0 ms at 3.9 req/s: p99 50.0 ms" for an SLO of 49.96 at 3.86 req/s).
+    const p = latencyQuantile(fast, 3.86, 1, 0.99);
+    // An SLO between the p99 and the p99 at the table's digits (fixed: 2 decimals below 10 ms, 1 below 100).
+    const shown = Number(p >= 100 ? p.toFixed(0) : p >= 10 ? p.toFixed(1) : p.toFixed(2));
+    const slo = (shown + p) / 2;
+    const near = recommendChips({ model: 'm', slo: { percentile: 0.99, ms: slo }, rps: 3.86 }, [candidate('fast', fast)]).chips[0]!;
+    const m = /^(\w+) p99 ([\d.]+) ms at ([\d.]+) req\/s: p99 ([\d.]+) ms, /.exec(near.reason)!;
+    expect([m[1], Number(m[2]), m[3]]).toEqual([p <= slo ? 'meets' : 'misses', Number(slo.toPrecision(9)), '3.86']);
+    expect([Number(m[4]) <= Number(m[2]), Number(m[4]) === shown]).toEqual([p <= slo, false]);
   });
 
   it('uses the fleet\'s measured quantiles at the load when there are at least 100 requests', () => {
