@@ -128,35 +128,66 @@ function isIntField(t: avro.Type): boolean {
 const QUOTED_JSON_BYTES = 32;
 
 /**
- * The failure of JSON text whose bytes are not UTF-8: the field whose string value holds the first bad byte, with that
- * string's bytes in hex and where it starts (a trial: "invalid utf-8 in json text" quoted the record's first bytes,
- * `{"event_id": …`, and named no field, where an Avro record's named its field and bytes). A bad byte outside a value
- * string (in a key, between tokens) is quoted with the bytes around it, no field named.
+ * Where a prefix of JSON text ends inside an unclosed string value: the keys (and array indices) from the top to it, and
+ * the character index where the string's content starts; null when it ends elsewhere (in a key, between tokens).
+ * A scan of the tokens' nesting, not a parser: the text before a bad byte is what it has.
+ */
+function openStringValue(text: string): { path: string[]; from: number } | null {
+  const stack: { object: boolean; key: string | null; expectKey: boolean; index: number }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    const top = stack[stack.length - 1];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (j >= text.length) {
+        if (top === undefined || (top.object && top.expectKey)) return null;
+        return { path: stack.map((f) => (f.object ? f.key ?? '' : String(f.index))), from: i + 1 };
+      }
+      if (top?.object && top.expectKey) {
+        try {
+          top.key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          top.key = text.slice(i + 1, j);
+        }
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{' || ch === '[') stack.push({ object: ch === '{', key: null, expectKey: ch === '{', index: 0 });
+    else if (ch === '}' || ch === ']') stack.pop();
+    else if (ch === ',' && top !== undefined) {
+      if (top.object) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  return null;
+}
+
+/**
+ * The failure of JSON text whose bytes are not UTF-8: the record's field whose string value holds the first bad byte
+ * (its whole path too where it is nested, such as a union's `{"string": …}`), with that string's bytes in hex and where
+ * it starts (a trial: "invalid utf-8 in json text" quoted the record's first bytes, `{"event_id": …`, and named no field,
+ * where an Avro record's named its field and bytes). A bad byte outside a value string (in a key, between tokens) is
+ * quoted with the bytes around it, no field named.
  * @param bytes  The record's bytes; `start` its first non-blank byte.
  */
 function jsonUtf8Failure(bytes: Buffer, start: number): DecodeFailure {
   const bad = firstInvalidUtf8(bytes, start);
   const at = bad < 0 ? start : bad;
-  // The text before the bad byte is UTF-8: does it end inside a string value of a key ("key": "…)?
+  // The text before the bad byte is UTF-8: does it end inside a string value?
   const before = bytes.subarray(start, at).toString('utf8');
-  const m = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)$/.exec(before);
-  let field: string | null = null;
-  if (m) {
-    try {
-      field = JSON.parse(`"${m[1]}"`) as string;
-    } catch {
-      field = null;
-    }
-  }
-  if (field === null) {
+  const open = openStringValue(before);
+  if (open === null || open.path.length === 0) {
     return fail('', `invalid utf-8 in json text at byte ${at}: ${quoteValue(bytes.subarray(Math.max(start, at - 8), at + 8).toString('hex'))} (from byte ${Math.max(start, at - 8)})`);
   }
-  const from = at - Buffer.byteLength(m![2]!, 'utf8');
+  const field = open.path[0]!;
+  const from = start + Buffer.byteLength(before.slice(0, open.from), 'utf8');
   let end = at;
   while (end < bytes.length && bytes[end] !== 0x22) end += bytes[end] === 0x5c ? 2 : 1;
   end = Math.min(end, bytes.length);
   const hex = bytes.subarray(from, Math.min(end, from + QUOTED_JSON_BYTES)).toString('hex') + (end - from > QUOTED_JSON_BYTES ? '...' : '');
-  return fail(field, `${field}: string of ${end - from} bytes at byte ${from} is not utf-8 (hex ${hex}); json text is utf-8`);
+  const where = open.path.length > 1 ? ` (at ${open.path.join('.')})` : '';
+  return fail(field, `${field}: string of ${end - from} bytes at byte ${from}${where} is not utf-8 (hex ${hex}); json text is utf-8`);
 }
 
 /** Hex of up to `max` bytes, for quoting binary input in a message. */

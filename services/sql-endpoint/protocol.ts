@@ -214,10 +214,11 @@ export function canonicalFormat(format: string): string {
 
 /**
  * Binary output formats, answered as `application/octet-stream` as ClickHouse's HTTP interface does (the
- * getContentType of their output formats in src/Processors/Formats/Impl): a client or proxy that reads text/plain as
- * UTF-8 would mangle Parquet or RowBinary bytes.
+ * getContentType of their output formats in src/Processors/Formats/Impl; `system.formats.content_type` without a charset):
+ * a client or proxy that reads text/plain as UTF-8 would mangle Parquet or RowBinary bytes. RawBLOB too: its bytes are a
+ * column's, whatever they are (ClickHouse labels it text/plain). A re-test found PNG, Buffers and the wire formats missing.
  */
-const BINARY_FORMATS = /^(Native|RowBinary\w*|Parquet|Arrow|ArrowStream|ORC|Avro|MsgPack|Protobuf\w*|CapnProto|RawBLOB|BSONEachRow|Npy)$/i;
+const BINARY_FORMATS = /^(Native|RowBinary\w*|Parquet|Arrow|ArrowStream|ORC|Avro|AvroConfluent|MsgPack|Protobuf\w*|CapnProto|RawBLOB|BSONEachRow|Npy|Buffers|PNG|MySQLWire|ODBCDriver2|PostgreSQLWire)$/i;
 
 /**
  * Whether `format` (any case, an alias too) is a binary output format, whose bytes are a file's: nothing may be added
@@ -234,6 +235,7 @@ export function contentType(format: string): string {
   if (/^JSON/i.test(f) || /^(NDJSON|JSONL)$/i.test(f)) return 'application/json; charset=UTF-8';
   if (/^CSV/i.test(f)) return 'text/csv; charset=UTF-8';
   if (/^XML$/i.test(f)) return 'application/xml; charset=UTF-8';
+  if (/^PNG$/i.test(f)) return 'image/png';
   if (BINARY_FORMATS.test(f)) return 'application/octet-stream';
   return 'text/plain; charset=UTF-8';
 }

@@ -647,6 +647,14 @@ describe('strings are UTF-8 (Avro "Binary Encoding": a string is UTF-8 encoded c
     bytes[at + 3] = 0xff;
     const r = codecFor('InferenceEvent').decode(bytes);
     expect(r).toEqual({ ok: false, path: 'model_id', reason: `model_id: string of 9 bytes at byte ${at} is not utf-8 (hex 726573ff6e65743530); json text is utf-8` });
+    // Nested (a union in Avro's JSON encoding, an array): the record's field, and the whole path (a re-test: "string").
+    const union = Buffer.from(`${toJsonText(inference).slice(0, -1)},"deployment_id":{"string":"dep-X"}}`);
+    const u = union.lastIndexOf('dep-X');
+    union[u + 4] = 0xff;
+    expect(codecFor('InferenceEvent').decode(union)).toEqual({ ok: false, path: 'deployment_id', reason: `deployment_id: string of 5 bytes at byte ${u} (at deployment_id.string) is not utf-8 (hex 6465702dff); json text is utf-8` });
+    const listed = Buffer.from(`{"tags":["a,\\"]}",{"k":"vX"}]}`);
+    listed[listed.indexOf('vX') + 1] = 0xfe;
+    expect(codecFor('InferenceEvent').decode(listed)).toMatchObject({ ok: false, path: 'tags', reason: expect.stringMatching(/^tags: string of 2 bytes at byte \d+ \(at tags\.1\.k\) is not utf-8 \(hex 76fe\)/) });
     // Outside a value (in a key): the bytes around it, no field.
     const key = Buffer.from(text);
     key[key.indexOf('"model_id"') + 1] = 0xc0;
