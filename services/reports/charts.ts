@@ -33,11 +33,21 @@ const FLEET_COLOUR = '#7f7f7f';
  * @param chips  Every chip of the report (repeats ignored).
  * @param extra  A series after the chips with a colour of its own (the i/o chart's fleet line).
  */
-function chipScales(chips: readonly string[], extra?: { name: string; colour: string }): { color: { domain: string[]; range: string[] }; shape: { domain: string[] } } {
+function chipScales(chips: readonly string[], extra?: { name: string; colour: string }): { color: { domain: string[]; range: string[] }; shape: { domain: string[]; range: string[] } } {
   const sorted = [...new Set(chips)].sort();
   const domain = extra ? [...sorted, extra.name] : sorted;
-  return { color: { domain, range: [...sorted.map((_, i) => PALETTE[i % PALETTE.length]!), ...(extra ? [extra.colour] : [])] }, shape: { domain } };
+  return {
+    color: { domain, range: [...sorted.map((_, i) => PALETTE[i % PALETTE.length]!), ...(extra ? [extra.colour] : [])] },
+    // The extra series' shape is its own in every report (a re-test: the fleet's was the shape after the last chip's).
+    shape: { domain, range: [...sorted.map((_, i) => CHIP_SHAPES[i % CHIP_SHAPES.length]!), ...(extra ? [EXTRA_SHAPE] : [])] },
+  };
 }
+
+/** Point shapes of the chips, in order (Vega's symbol shapes but the extra series'). */
+const CHIP_SHAPES = ['circle', 'square', 'triangle-up', 'cross', 'diamond', 'triangle-right', 'triangle-left'] as const;
+
+/** The point shape of a series after the chips (the i/o chart's fleet line). */
+const EXTRA_SHAPE = 'triangle-down';
 
 /** A legend whose entries are strokes long enough to show their dash. */
 const STROKE_LEGEND = { symbolType: 'stroke', symbolSize: 400, symbolStrokeWidth: 2 } as const;
@@ -199,7 +209,8 @@ export function rollingR(points: readonly CorrelationPoint[], metric: string): C
 /** Share of i/o wait in service time, i/o / (i/o + compute) (fraction 0..1; queue wait left out), against load, one line per chip and the fleet. */
 export function ioShare(rows: readonly IoShareRow[], metric: string, allLabel = 'fleet', chips: readonly string[] = rows.filter((r) => r.chip !== '*').map((r) => r.chip)): ChartSpec {
   const values = rows.filter((r) => r.io_share !== null).map((r) => ({ chip: r.chip === '*' ? allLabel : r.chip, load: r.load_high, share: r.io_share }));
-  const scales = chipScales(chips.filter((c) => c !== allLabel), { name: allLabel, colour: FLEET_COLOUR });
+  // The fleet (or "all") series only where it is drawn (a re-test: its legend entry stayed when the report left it out).
+  const scales = chipScales(chips.filter((c) => c !== allLabel), values.some((v) => v.chip === allLabel) ? { name: allLabel, colour: FLEET_COLOUR } : undefined);
   return {
     description: `Line chart of i/o wait as a share of service time (0 to 100 %) against ${metric}, for ${someIds(values.map((v) => v.chip))}${values.some((v) => v.chip === allLabel) ? ` (the ${allLabel} line dashed)` : ''}. The table "i/o wait versus compute" gives the lowest and highest load's shares.`,
     ...BASE, title: 'i/o wait as a share of service time (i/o + compute, queue wait left out), by load', width: 520, height: 240, data: { values },

@@ -143,13 +143,14 @@ function field(v: string | number | null | undefined): string {
 const FORMULA_LIKE = /^(?:[\t\r\n]|[\s\p{Cc}\p{Cf}\p{Mn}\p{Me}\u115f\u1160\u3164\uffa0]*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 /**
- * A sum-based statistic (mean, sum, share, r, slope, intercept) to 12 significant digits for report.csv: ClickHouse
+ * A sum-based statistic (mean, sum, share, r, slope, intercept) to 10 significant digits for report.csv: ClickHouse
  * sums in parallel, in an order that varies from run to run, so the last bits did (a trial: 118 lines of two reports of
- * the same data differed, `0.12243932510321194` against `…141`). Order statistics (edges, percentiles, loads) and counts
+ * the same data differed, `0.12243932510321194` against `…141`; at 12 digits a re-test still found one line in six runs
+ * apart, a value at a load whose intercept and slope cancel digits). Order statistics (edges, percentiles, loads) and counts
  * are data values and stay exact; so do the stream's rolling r (computed once, stored).
  */
-function sig12(v: number | null): number | null {
-  return v === null || !Number.isFinite(v) ? v : Number(v.toPrecision(12));
+function sig10(v: number | null): number | null {
+  return v === null || !Number.isFinite(v) ? v : Number(v.toPrecision(10));
 }
 
 /** Header of report.csv. */
@@ -183,13 +184,13 @@ export function reportCsv(r: LoadLatencyReport): string {
     bucket_width: o.bucketWidth ?? null, slo_p99_ms: o.sloP99Ms ?? null,
   });
   r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
-  for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: sig12(x.mean_ms) });
+  for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: sig10(x.mean_ms) });
   // `status` (text) tells the blank rows apart: `meets` the SLO in every counted bucket, or `too_few_requests` (no bucket of
   // KNEE_MIN_REQUESTS), which the summary said and the file did not (a trial); `knee` and `misses_from_lowest` have a bucket.
   for (const k of r.knees) put('slo_knee', k, { status: k.status, slo_p99_ms: k.slo_p99_ms, load_low: k.load_low, load_high: k.load_high, p99_ms: k.p99_ms, n: k.n });
-  for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: sig12(x.io_ms_sum), compute_ms_sum: sig12(x.compute_ms_sum), io_share: sig12(x.io_share), compute_share: sig12(x.compute_share) });
-  for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: sig12(x.pearson_r), slope_ms_per_unit: sig12(x.slope_ms_per_unit), relative_slope: sig12(x.relative_slope), mean_ms: sig12(x.mean_ms) });
-  for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: sig12(x.slope_ms_per_unit), intercept_ms: sig12(x.intercept_ms), pearson_r: sig12(x.pearson_r), load_min: x.load_min, load_max: x.load_max, latency_at_load_min_ms: sig12(x.latency_at_load_min_ms) });
+  for (const x of r.io) put('io_compute_share', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, io_ms_sum: sig10(x.io_ms_sum), compute_ms_sum: sig10(x.compute_ms_sum), io_share: sig10(x.io_share), compute_share: sig10(x.compute_share) });
+  for (const x of r.sensitive) put('load_sensitive_servers', x, { n: x.n, pearson_r: sig10(x.pearson_r), slope_ms_per_unit: sig10(x.slope_ms_per_unit), relative_slope: sig10(x.relative_slope), mean_ms: sig10(x.mean_ms) });
+  for (const x of r.lines) put('least_squares', x, { n: x.n, slope_ms_per_unit: sig10(x.slope_ms_per_unit), intercept_ms: sig10(x.intercept_ms), pearson_r: sig10(x.pearson_r), load_min: x.load_min, load_max: x.load_max, latency_at_load_min_ms: sig10(x.latency_at_load_min_ms) });
   for (const x of r.correlation) put('correlation_over_time', x, { n: x.n, pearson_r: x.pearson_r, ci_low: x.ci_low, ci_high: x.ci_high });
   return `${out.join('\n')}\n`;
 }

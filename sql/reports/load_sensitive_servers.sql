@@ -3,7 +3,7 @@
 -- (covarSampStable / varSampStable, ms per unit of load) and the slope
 -- relative to the mean latency. Pairs with fewer than min_rows rows or a constant
 -- load or latency are left out (r undefined). Ordered by |r|, strongest first
--- (a strong negative correlation is as load-sensitive as a positive one), to 12
+-- (a strong negative correlation is as load-sensitive as a positive one), to 10
 -- decimals: pairs of equal r (the same rows) then by server and model, not by
 -- the last bits of a parallel sum, which vary from run to run (a trial).
 -- Load and latency are centred on the pair's means first (dx, dy), as in
@@ -26,5 +26,5 @@ FROM (
 )
 GROUP BY edge_server_id, model_id
 HAVING n >= {min_rows:UInt32} AND varSampStable(dx) > 0 AND varSampStable(dy) > 0
-ORDER BY round(abs(pearson_r), 12) DESC, edge_server_id, model_id
+ORDER BY round(abs(pearson_r), 10) DESC, edge_server_id, model_id
 LIMIT {limit:UInt32}

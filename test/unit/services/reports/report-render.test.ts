@@ -181,7 +181,7 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
   });
 
   it('gives a chip one colour and shape in the scatter and the i/o chart, and the fleet a grey of its own (a trial: every chip moved one colour along)', () => {
-    type Enc = { color: { scale: { domain: string[]; range: string[] } }; shape: { scale: { domain: string[] } } };
+    type Enc = { color: { scale: { domain: string[]; range: string[] } }; shape: { scale: { domain: string[]; range: string[] } } };
     const chips = ['orin', 'xavier', 'pi4'];
     const scatter = scatterWithLines([{ chip: 'xavier', x: 0.1, total_ms: 5 }] as never, [], 'cpu_util', chips) as unknown as { layer: { encoding: Enc }[] };
     const io = ioShare([{ chip: '*', load_high: 0.5, io_share: 0.2 }, { chip: 'orin', load_high: 0.5, io_share: 0.3 }] as never, 'cpu_util', 'fleet', chips) as unknown as { encoding: Enc };
@@ -189,6 +189,10 @@ describe('charts: the SLO labelled, thin buckets hollow in the per-chip p99 (two
     expect(colourOf(scatter.layer[0]!.encoding)).toEqual({ orin: '#4c78a8', pi4: '#f58518', xavier: '#e45756' });
     expect(colourOf(io.encoding)).toEqual({ orin: '#4c78a8', pi4: '#f58518', xavier: '#e45756', fleet: '#7f7f7f' });
     expect([scatter.layer[0]!.encoding.shape.scale.domain, io.encoding.shape.scale.domain]).toEqual([['orin', 'pi4', 'xavier'], ['orin', 'pi4', 'xavier', 'fleet']]);
+    expect(io.encoding.shape.scale.range).toEqual(['circle', 'square', 'triangle-up', 'triangle-down']);
+    // Without the fleet's rows (one chip: the report leaves the repeat out), no fleet entry in the legend.
+    const alone = ioShare([{ chip: 'orin', load_high: 0.5, io_share: 0.3 }] as never, 'cpu_util', 'all (chip orin)', ['orin']) as unknown as { encoding: Enc };
+    expect([alone.encoding.color.scale.domain, alone.encoding.shape.scale.range]).toEqual([['orin'], ['circle']]);
   });
 });
 
@@ -236,7 +240,7 @@ describe('reportCsv', () => {
     }
   });
 
-  it('writes sums\' statistics to 12 significant digits (the last bits of a parallel sum vary between runs: a trial), data values and the stream\'s r exactly', () => {
+  it('writes sums\' statistics to 10 significant digits (the last bits of a parallel sum vary between runs: a trial), data values and the stream\'s r exactly', () => {
     const report = {
       options: { metric: 'cpu_util' }, edges: [0.1234567890123456], knees: [],
       latency: [{ chip: '*', model_id: '*', bucket: 0, load_low: 0.01, load_high: 0.1234567890123456, n: 7, failed: 0, p50_ms: 1.0000000000000002, p90_ms: 2, p99_ms: 3, mean_ms: 1.2345678901234567 }],
@@ -247,7 +251,7 @@ describe('reportCsv', () => {
     } as unknown as Parameters<typeof reportCsv>[0];
     const value = (table: string, metric: string): string => reportCsv(report).split('\n').find((l) => l.startsWith(`${table},`) && l.includes(`,${metric},`))!.split(',').at(-1)!;
     expect([value('latency_by_load', 'mean_ms'), value('io_compute_share', 'io_ms_sum'), value('io_compute_share', 'compute_share'), value('load_sensitive_servers', 'pearson_r'), value('least_squares', 'slope_ms_per_unit'), value('least_squares', 'latency_at_load_min_ms')])
-      .toEqual(['1.23456789012', '12345.6789012', '0.0000809903012346', '0.122439325103', '3.33333333333', '2.71828182846']);
+      .toEqual(['1.23456789', '12345.6789', '0.00008099030123', '0.1224393251', '3.333333333', '2.718281828']);
     // Order statistics, loads and counts are values of the data; the rolling r was computed once, by the stream.
     expect([value('bucket_edges', 'edge'), value('latency_by_load', 'load_high'), value('latency_by_load', 'p50_ms'), value('least_squares', 'load_min'), value('correlation_over_time', 'pearson_r')])
       .toEqual(['0.1234567890123456', '0.1234567890123456', '1.0000000000000002', '0.1234567890123456', '0.30000000000000004']);
