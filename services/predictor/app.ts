@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createLogger } from '../log.ts';
-import { browserRefusal, missingHostProblem } from '../sql-endpoint/protocol.ts';
+import { browserRefusal, hostHint, missingHostProblem } from '../sql-endpoint/protocol.ts';
 import { createPredictorMetrics } from './metrics.ts';
 import { validChips } from './chip-catalog.ts';
 import { GateReportSchema, GateRequestSchema } from './gate-schemas.ts';
@@ -38,6 +38,20 @@ import { quoteName } from '../names.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
 
 /** Default limit of an ONNX body on `POST /v1/profile`, bytes (64 MiB). */
+
+/** How long a connection answered outside the routes (408, 400, 431, CONNECT) is kept after its answer, ms, for the client to read it. */
+const CLOSE_LINGER_MS = 2000;
+
+/**
+ * Write a raw answer and close the connection: ended at once, and destroyed {@link CLOSE_LINGER_MS} later whatever the
+ * client does (a trial: after a 408 the server's end stayed open in FIN-WAIT-2 as long as the client kept its own, so a
+ * stalled client held a descriptor, and a SIGTERM waited 10 s for it).
+ */
+function answerAndClose(socket: { end(text: string): unknown; destroy(): unknown }, text: string): void {
+  socket.end(text);
+  setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+}
+
 export const DEFAULT_PROFILE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Default of {@link PredictorAppOptions.requestTimeoutMs}, ms. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -195,7 +209,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
       server.on('connect', (req, socket) => {
         const id = randomUUID();
         const body = problemText(405, PROBLEM_TYPES.methodNotAllowed, 'method "CONNECT" is not allowed: this server is no proxy', id, req.url ?? '/');
-        socket.end(`HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+        answerAndClose(socket, `HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
         countOutside('unmatched', 'CONNECT', 405);
       });
       return server;
@@ -212,7 +226,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
         status === 431 ? 'the request line and headers exceed the server\'s limit (16 KiB): shorten the URL or the headers'
           : status === 408 ? `the request was not received whole within ${requestTimeout} ms (a body shorter than its Content-Length?)`
             : `malformed HTTP request (${code ?? error.message})`, id);
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+      answerAndClose(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
       countOutside('unmatched', 'unknown', status);
     },
   });
@@ -254,7 +268,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
     // No authentication: what a web page may have sent (a DNS-rebinding name, another site) is refused before anything runs.
     const browser = browserRefusal(request.headers, allowedHosts);
     if (browser !== null) {
-      const detail = `a request a browser may have sent for a web page (${browser}): the edgelat API has no authentication, so it answers clients outside a browser only`;
+      const detail = `a request a browser may have sent for a web page (${browser}): the edgelat API has no authentication, so it answers clients outside a browser only${hostHint(browser)}`;
       await sendProblem(request, reply, new HttpProblem(403, PROBLEM_TYPES.forbidden, detail));
       return reply;
     }
@@ -289,7 +303,8 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
     const labels = { route, method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
-    request.log.debug({ ...labels, ms: reply.elapsedTime }, 'request completed');
+    // The status a number in every log line, as in the problem lines (a trial: "200" here and 400 there clash in a log store).
+    request.log.debug({ ...labels, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -302,7 +317,7 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
       reply.removeHeader('connection');
     }
     if (problem) {
-      request.log[problem.status >= 500 ? 'warn' : 'debug']({ status: problem.status, detail: problem.message }, 'request answered with a problem');
+      request.log[problem.status >= 500 ? 'warn' : 'debug']({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: problem.status, detail: problem.message }, 'request answered with a problem');
       return sendProblem(request, reply, problem);
     }
     request.log.error({ err: error, method: request.method, url: request.url }, 'request failed with an unexpected error');

@@ -292,6 +292,14 @@ export function missingHostProblem(request: { httpVersion: string; headers: Read
 }
 
 /**
+ * What a refusal of {@link browserRefusal} adds for a Host it did not know: how to name the host a proxy or a load
+ * balancer sends (a trial: `Host: edgelat.internal` was refused without a word of `--allowed-hosts`); '' for another.
+ */
+export function hostHint(refusal: string): string {
+  return refusal.startsWith('Host: ') ? '; a name of this server that clients use (a load balancer\'s, a proxy\'s) is answered once given to `edgelat serve --allowed-hosts NAME`' : '';
+}
+
+/**
  * Why a request may have been sent by a browser for a web page (and is refused), or null.
  *
  * Behaviour: the endpoint has no authentication, so it answers clients outside a browser only

@@ -41,7 +41,7 @@ import { WarehouseError } from '../../errors.ts';
 import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, memoryProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
-import { browserRefusal, canonicalFormat, missingHostProblem, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
+import { browserRefusal, canonicalFormat, hostHint, missingHostProblem, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
 import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
@@ -349,7 +349,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     const labels = { method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
-    logger?.debug({ queryId: reply.getHeader('X-ClickHouse-Query-Id'), ...labels, ms: Math.round(reply.elapsedTime) }, 'sql endpoint request');
+    logger?.debug({ queryId: reply.getHeader('X-ClickHouse-Query-Id'), ...labels, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'sql endpoint request');
   });
 
   // A web page may make the browser send a request here (a GET by an <img>, a POST by a form): refused on every
@@ -361,7 +361,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     }
     const browser = browserRefusal(request.headers, allowedHosts);
     if (browser === null) return;
-    const message = `Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only. (ACCESS_DENIED)`;
+    const message = `Code: 497. DB::Exception: a request a browser may have sent for a web page (${browser}): the edgelat endpoint has no authentication, so it answers clients outside a browser only${hostHint(browser)}. (ACCESS_DENIED)`;
     return reply.status(403).header('X-ClickHouse-Exception-Code', '497').type('text/plain; charset=UTF-8').send(exceptionText(497, message));
   });
 
@@ -405,7 +405,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     if (blockFormat !== null) return fail(new WarehouseError(blockFormat, 36));
     // The endpoint keeps no session: each request runs on its own. A client that checks its session is told so, as
     // ClickHouse tells it of a session it does not hold (a trial: session_check=1 of a session never opened answered 200).
-    const sessionId = url.get('session_id');
+    // An empty session_id is none, as in ClickHouse (a re-test: "Session \"\" not found").
+    const sessionId = url.get('session_id') || null;
     if (sessionId !== null && /^(1|true)$/i.test(url.get('session_check') ?? '')) {
       return fail(Object.assign(new WarehouseError(`Code: 372. DB::Exception: Session ${JSON.stringify(sessionId).slice(0, 80)} not found: the edgelat endpoint keeps no session (each request runs on its own; session_id is taken and has no effect). (SESSION_NOT_FOUND)`, 372), { statusCode: 404 }));
     }

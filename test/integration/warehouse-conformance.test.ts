@@ -355,6 +355,7 @@ describe('sql endpoint over HTTP', () => {
     const inSession = await postWith('SET max_threads = 1', 'session_id=abc');
     expect([inSession.status, await inSession.text()]).toEqual([403, expect.stringMatching(/without a session it lasts one request; the endpoint keeps no session, so session_id does not keep it either\): put SETTINGS/)]);
     expect(await (await postWith('SELECT 2', 'session_id=abc')).text()).toBe('2\n');
+    expect(await (await postWith('SELECT 3', 'session_id=&session_check=1')).text()).toBe('3\n');
   });
 
   it('runs one statement a request, as ClickHouse\'s parser reads it (a second one never runs)', async () => {
@@ -426,6 +427,8 @@ describe('sql endpoint over HTTP', () => {
     for (const path of ['/ping', '/nowhere']) {
       const refused = await raw({ host: `evil.example:${port}` }, 'GET', path);
       expect([path, refused.status, refused.code, refused.body.split(': the edgelat')[0]]).toEqual([path, 403, '497', `Code: 497. DB::Exception: a request a browser may have sent for a web page (Host: evil.example:${port} is not this machine's loopback name)`]);
+      // How to name a host of one's own (a trial: a load balancer's name was refused without a word of --allowed-hosts).
+      expect(refused.body).toContain('answers clients outside a browser only; a name of this server that clients use (a load balancer\'s, a proxy\'s) is answered once given to `edgelat serve --allowed-hosts NAME`. (ACCESS_DENIED)');
     }
     expect(await raw({}, 'GET', '/ping')).toEqual({ status: 200, code: undefined, body: 'Ok.\n' });
   });

@@ -254,6 +254,15 @@ describe('POST /v1/predict', () => {
     expect(logged).toMatchObject({ request_id: problem.request_id, err: { type: 'TypeError', message: expect.stringContaining('trees') } });
   });
 
+  it('logs every answer\'s status as a number, and a problem with its route and method (a trial: "200" beside 400 in one log store)', async () => {
+    const { app, logs } = setup({});
+    expect((await app.inject(postJson('/v1/predict', PREDICT_BODY))).statusCode).toBe(200);
+    expect((await app.inject(postJson('/v1/predict', { ...PREDICT_BODY, model: '' }))).statusCode).toBe(400);
+    const lines = logs.filter((l) => l.msg === 'request completed' || l.msg === 'request answered with a problem');
+    expect(lines.map((l) => [l.msg, l.status])).toEqual([['request completed', 200], ['request answered with a problem', 400], ['request completed', 400]]);
+    expect(lines[1]).toMatchObject({ route: '/v1/predict', method: 'POST' });
+  });
+
   it('answers 500, never the body, when the backend answer is malformed', async () => {
     const { app, logs } = setup({ predict: async () => ({ ...PREDICTION, total_ms: { p50: 'fast' } }) as unknown as PredictResponse });
     const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
@@ -892,14 +901,24 @@ describe('GET routes', () => {
     try {
       const { port } = app.server.address() as AddressInfo;
       const started = Date.now();
+      // The client keeps its own end open (half-open), as a stalled one does.
+      let client: ReturnType<typeof connect> | undefined;
       const raw = await new Promise<string>((resolve, reject) => {
         let text = '';
-        const socket = connect(port, '127.0.0.1', () => socket.write('POST /v1/gate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'));
+        const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => socket.write('POST /v1/gate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'));
+        client = socket;
         socket.on('data', (d) => { text += d.toString(); });
         socket.on('end', () => resolve(text));
         socket.on('error', reject);
       });
       expect(Date.now() - started).toBeLessThan(5_000);
+      // The server lets the connection go within a few seconds whatever the client does (a trial: it stayed open in
+      // FIN-WAIT-2 as long as the client kept its end, and a SIGTERM waited 10 s for it).
+      const open = () => new Promise<number>((resolve) => app.server.getConnections((_, n) => resolve(n)));
+      expect(await open()).toBe(1);
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await open()).toBe(0);
+      client?.destroy();
       const [head, body] = raw.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
       expect(JSON.parse(body!)).toEqual({ type: PROBLEM_TYPES.requestTimeout, title: 'Request Timeout', status: 408,
@@ -1049,6 +1068,8 @@ describe('requests a browser may have sent for a web page', () => {
     const res = await app.inject({ ...postJson('/v1/gate', GATE_BODY), headers: { 'content-type': 'application/json', ...headers } });
     const problem = expectProblem(res, 403, PROBLEM_TYPES.forbidden);
     expect(problem.detail).toMatch(/^a request a browser may have sent for a web page \((Host|Origin|Sec-Fetch-Site): .+\): the edgelat API has no authentication/);
+    // A Host it does not know says how to name one (a trial: a load balancer's name, and no word of --allowed-hosts).
+    expect(problem.detail.endsWith('; a name of this server that clients use (a load balancer\'s, a proxy\'s) is answered once given to `edgelat serve --allowed-hosts NAME`')).toBe('host' in headers);
     expect(calls).toEqual([]);
     const get = await app.inject({ method: 'GET', url: '/healthz', headers });
     expect(get.statusCode).toBe(403);
