@@ -26,8 +26,12 @@ import {
 
 /** How long a readiness answer is reused, ms. */
 export const HEALTH_TTL_MS = 1000;
-/** Age up to which a cached "ready" is given while the next answer is read in the background, ms. */
-export const HEALTH_STALE_MS = 10_000;
+/**
+ * Age up to which a cached "ready" is given while the next answer is read in the background, ms: longer than a load
+ * balancer's probe interval (a trial: probes 10 s or more apart each waited for the read, 1.6–3 s under load), so a
+ * change is seen by the probe after the one that started its read.
+ */
+export const HEALTH_STALE_MS = 60_000;
 
 /** Options of {@link createBackend}. */
 export interface BackendOptions {
