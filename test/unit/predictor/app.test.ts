@@ -244,6 +244,19 @@ describe('POST /v1/predict', () => {
     expect(expectProblem(await noData.app.inject(postJson('/v1/recommend', RECOMMEND_BODY)), 503, PROBLEM_TYPES.unavailable).detail).toMatch(/^model "resnet50": no model is known yet/);
   });
 
+  it('answers 503 where the warehouse cannot read its own files, naming no path (a trial: a data folder made unreadable answered 500 on every route)', async () => {
+    const cause = new WarehouseError('Code: 76. DB::Exception: Cannot open file /srv/edgelat/chdb/store/abc/data.bin, errno: 13, strerror: Permission denied. (CANNOT_OPEN_FILE)', 76);
+    const { app, logs } = setup({ predict: async () => { throw cause; } });
+    const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
+    const problem = expectProblem(res, 503, PROBLEM_TYPES.unavailable);
+    expect(problem.detail).toBe('the warehouse cannot read or write its own files (the server\'s log names the file and why): check the data folder\'s permissions for the user serve runs as, and the disk\'s free space');
+    expect(res.body).not.toContain('/srv/edgelat');
+    expect(logs.find((l) => l.msg === 'the warehouse cannot read or write its own files')).toMatchObject({ err: { message: expect.stringContaining('Permission denied') } });
+    // Another warehouse error is still unexpected (500).
+    const other = setup({ predict: async () => { throw new WarehouseError('Code: 43. DB::Exception: Illegal type String of argument of function sqrt. (ILLEGAL_TYPE_OF_ARGUMENT)', 43); } });
+    expect((await other.app.inject(postJson('/v1/predict', PREDICT_BODY))).statusCode).toBe(500);
+  });
+
   it('answers 500 with a generic detail for an unexpected error, and logs it', async () => {
     const { app, logs } = setup({ predict: async () => { throw new TypeError('cannot read properties of undefined (reading "trees")'); } });
     const res = await app.inject(postJson('/v1/predict', PREDICT_BODY));
