@@ -18,8 +18,6 @@ import { knownChips } from '../predictor/evidence.ts';
 import { UsageError } from './usage-error.ts';
 import { reportProblems } from './import-problems.ts';
 
-export { reportProblems };
-
 /** Options shared by the benchmark commands (as commander gives them). */
 export interface BenchmarkFileOptions {
   format: string;

@@ -125,7 +125,7 @@ function recordsOf(f: NamedText): { records: CsvRecord[]; unclosed: ImportProble
   assertCsvText(f.file, f.text);
   // Cells without the blanks around them, as the other imports read them (a trial: " 8" was "not a positive number",
   // a header "arch_idx " not arch_idx). trim() takes a byte-order mark too.
-  // Blank lines are no rows, and a byte-order mark alone is an empty file (a trial: "must be arch_idx, got ).
+  // Blank lines are no rows, and a byte-order mark alone is an empty file (a trial: 'must be arch_idx, got ""').
   const records = parseCsvLines(f.text).map((r) => ({ ...r, cells: r.cells.map((c) => c.trim()) })).filter((r) => !(r.cells.length === 1 && r.cells[0] === '' && !r.unclosed));
   if (records.length === 0) throw new RangeError(`${f.file}: empty file (expected a header with arch_idx)`);
   if (records[0]!.cells[0] !== 'arch_idx') {

@@ -131,8 +131,8 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   const key = paths.join('\n');
   const cached = traceCache.get(key);
   if (cached !== undefined) return cached;
-  /** Each request: its time, tokens, and where it was read (file and line, and its TIMESTAMP as written) for messages. */
-  const rows: { t: number; tokens: number; where: string; written: string }[] = [];
+  /** Each request: its time, tokens, and where it was read (file and line) for messages. */
+  const rows: { t: number; tokens: number; file: string; line: number }[] = [];
   // Each file once (a trial: a file given twice doubled every request, without a word), checked before any is read.
   if (files?.some((f) => f.trim() === '')) throw new RangeError('trace file "": an empty file name');
   let total = 0;
@@ -183,7 +183,7 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
       } catch (error) {
         throw new RangeError(`${where}: ${(error as Error).message} (expected YYYY-MM-DD hh:mm:ss[.fraction])`);
       }
-      rows.push({ t, tokens, where, written: r.record[tsColumn]! });
+      rows.push({ t, tokens, file: p, line: r.line });
     }
   }
   if (rows.length < 2) throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')} has fewer than 2 requests`);
@@ -208,9 +208,11 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   if (outsizedMs > MAX_TRACE_GAP_SHARE * spanMs) {
     const widest = outsized[0]!;
     const [a, b] = [rows[widest.at]!, rows[widest.at + 1]!];
+    const at = (x: { file: string; line: number }) => `${JSON.stringify(x.file)} line ${x.line}`;
+    const when = (t: number) => JSON.stringify(new Date(t).toISOString().replace('T', ' ').replace('Z', ''));
     // The others named are those of a tenth of the span or more (a trace's quiet minutes are no typo).
     const others = outsized.filter((g) => g.ms >= 0.1 * spanMs).length - 1;
-    throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')}: a gap of ${durationText(widest.ms)} between ${a.where} (TIMESTAMP ${JSON.stringify(a.written)}) and ${b.where} (${JSON.stringify(b.written)})`
+    throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')}: a gap of ${durationText(widest.ms)} between ${at(a)} (TIMESTAMP ${when(a.t)}) and ${at(b)} (${when(b.t)})`
       + `${others > 0 ? ` and ${others} more of a tenth of the span or more` : ''}: gaps over ${MAX_TRACE_GAP_OVER_MEDIAN.toLocaleString('en-US')}× the median gap between requests (${durationText(typicalMs)}) make ${(100 * outsizedMs / spanMs).toFixed(1)} % of the trace's span `
       + `(the widest ${Math.round(widest.ms / typicalMs).toLocaleString('en-US')}×): a TIMESTAMP typo, or files of other days? `
       + 'The trace is compressed into the run, and the requests between the gaps would arrive in bursts; give the requests of one stretch of time');

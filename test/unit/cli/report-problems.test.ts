@@ -3,7 +3,8 @@
  * re-test: a model's U+202E reordered the line on screen, a U+2028 broke it).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { badText, newChipWarnings, reportProblems } from '../../../services/cli/benchmark.ts';
+import { badText, newChipWarnings } from '../../../services/cli/benchmark.ts';
+import { reportProblems } from '../../../services/cli/import-problems.ts';
 
 describe('reportProblems', () => {
   afterEach(() => vi.restoreAllMocks());
