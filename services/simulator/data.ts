@@ -74,8 +74,11 @@ export const MIN_TRACE_SPAN_MS = 1000;
  */
 export const MAX_TRACE_GAP_SHARE = 0.5;
 
-/** …counting the gaps of more than this many times the trace's median gap (a trace of a few requests may have uneven gaps). */
-export const MAX_TRACE_GAP_OVER_MEDIAN = 1000;
+/** …counting the gaps of more than this many times the trace's typical gap (the mean of its gaps but the widest 1 %)… */
+export const MAX_TRACE_GAP_OVER_TYPICAL = 1000;
+
+/** …and of more than an hour, ms (a trace of a few requests may have uneven gaps of minutes). */
+export const MIN_TRACE_GAP_MS = 3_600_000;
 
 /** A duration for a message: seconds below 2 minutes, hours below 2 days, else days. */
 function durationText(ms: number): string {
@@ -197,13 +200,16 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
   }
   // Gaps far beyond the trace's typical one that hold most of its span together: a TIMESTAMP typo (another year; two
   // of them), or files of other days (three files of three days had passed a test of the widest gap alone: a re-test);
-  // compressed into the run, the requests between them would arrive in bursts. The typical gap is the lower median of
-  // the gaps between distinct times: a trace of whole seconds has many gaps of 0, and a median of 2 gaps is their mean.
+  // compressed into the run, the requests between them would arrive in bursts. The typical gap is the mean of the gaps
+  // but the widest 1 % (at least one): a median was 0 for requests that share timestamps, a microsecond for bursts of
+  // microsecond stamps (both re-tests), and one typo among three requests was its own median. A gap counts only above
+  // an hour too: a short trace's quiet minutes are a trace's.
   const gaps: { ms: number; at: number }[] = [];
   for (let i = 1; i < rows.length; i++) gaps.push({ ms: rows[i]!.t - rows[i - 1]!.t, at: i - 1 });
-  const distinct = gaps.map((g) => g.ms).filter((ms) => ms > 0).sort((a, b) => a - b);
-  const typicalMs = distinct[Math.floor((distinct.length - 1) / 2)]!;
-  const outsized = gaps.filter((g) => g.ms > MAX_TRACE_GAP_OVER_MEDIAN * typicalMs).sort((a, b) => b.ms - a.ms);
+  const byWidth = [...gaps].sort((a, b) => b.ms - a.ms);
+  const rest = byWidth.slice(Math.max(1, Math.ceil(gaps.length / 100)));
+  const typicalMs = rest.length === 0 ? 0 : rest.reduce((sum, g) => sum + g.ms, 0) / rest.length;
+  const outsized = byWidth.filter((g) => g.ms > Math.max(MAX_TRACE_GAP_OVER_TYPICAL * typicalMs, MIN_TRACE_GAP_MS));
   const outsizedMs = outsized.reduce((sum, g) => sum + g.ms, 0);
   if (outsizedMs > MAX_TRACE_GAP_SHARE * spanMs) {
     const widest = outsized[0]!;
@@ -213,8 +219,8 @@ export function loadArrivalTrace(dataDir: string, files?: readonly string[]): Ar
     // The others named are those of a tenth of the span or more (a trace's quiet minutes are no typo).
     const others = outsized.filter((g) => g.ms >= 0.1 * spanMs).length - 1;
     throw new RangeError(`trace ${paths.map((p) => JSON.stringify(p)).join(', ')}: a gap of ${durationText(widest.ms)} between ${at(a)} (TIMESTAMP ${when(a.t)}) and ${at(b)} (${when(b.t)})`
-      + `${others > 0 ? ` and ${others} more of a tenth of the span or more` : ''}: gaps over ${MAX_TRACE_GAP_OVER_MEDIAN.toLocaleString('en-US')}× the median gap between requests (${durationText(typicalMs)}) make ${(100 * outsizedMs / spanMs).toFixed(1)} % of the trace's span `
-      + `(the widest ${Math.round(widest.ms / typicalMs).toLocaleString('en-US')}×): a TIMESTAMP typo, or files of other days? `
+      + `${others > 0 ? ` and ${others} more of a tenth of the span or more` : ''}: gaps of over an hour and over ${MAX_TRACE_GAP_OVER_TYPICAL.toLocaleString('en-US')}× the typical gap between requests (${durationText(typicalMs)}, the mean but the widest 1 %) make ${(100 * outsizedMs / spanMs).toFixed(1)} % of the trace's span: `
+      + 'a TIMESTAMP typo, or files of other days? '
       + 'The trace is compressed into the run, and the requests between the gaps would arrive in bursts; give the requests of one stretch of time');
   }
   const offsetMs = new Float64Array(rows.length);

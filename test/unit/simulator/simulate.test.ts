@@ -343,19 +343,27 @@ describe('another arrival trace (--trace): the Azure LLM trace format, merged, i
     const code = fs.readFileSync(path.join(DATA, 'azure-llm-trace', 'AzureLLMInferenceTrace_code.csv'), 'utf8').split('\n');
     const typo = write('typo.csv', code.map((l, i) => (i === 5 ? l.replace(/^2023/, '2033') : l)).join('\n'));
     const last = code.filter((l) => l !== '').length;
-    expect(() => loadArrivalTrace(DATA, [typo])).toThrow(new RegExp(`^trace ${JSON.stringify(typo)}: a gap of 3,6\\d\\d days between ${JSON.stringify(typo)} line ${last} \\(TIMESTAMP "2023-11-16 [\\d:.]+"\\) and ${JSON.stringify(typo)} line 6 \\("2033-11-16 18:17:0[\\d.]+"\\): gaps over 1,000× the median gap between requests \\([\\d.]+ s\\) make 100\\.0 % of the trace's span \\(the widest [\\d,]+×\\): a TIMESTAMP typo, or files of other days\\? `));
+    expect(() => loadArrivalTrace(DATA, [typo])).toThrow(new RegExp(`^trace ${JSON.stringify(typo)}: a gap of 3,6\\d\\d days between ${JSON.stringify(typo)} line ${last} \\(TIMESTAMP "2023-11-16 [\\d:.]+"\\) and ${JSON.stringify(typo)} line 6 \\("2033-11-16 18:17:0[\\d.]+"\\): gaps of over an hour and over 1,000× the typical gap between requests \\([\\d.]+ s, the mean but the widest 1 %\\) make 100\\.0 % of the trace's span: a TIMESTAMP typo, or files of other days\\? `));
     // Two mistyped years, each gap under half the span (a re-test: only the widest gap had been weighed).
     const two = write('two.csv', code.map((l, i) => (i === 5 ? l.replace(/^2023/, '2013') : i === 9 ? l.replace(/^2023/, '2033') : l)).join('\n'));
-    expect(() => loadArrivalTrace(DATA, [two])).toThrow(/: a gap of 3,65\d days between .* and 1 more of a tenth of the span or more: gaps over 1,000× the median gap between requests \([\d.]+ s\) make 100\.0 % of the trace's span/);
+    expect(() => loadArrivalTrace(DATA, [two])).toThrow(/: a gap of 3,65\d days between .* and 1 more of a tenth of the span or more: gaps of over an hour and over 1,000× the typical gap between requests \([\d.]+ s, the mean but the widest 1 %\) make 100\.0 % of the trace's span/);
     // Three files of three days, 5 minutes of requests each (a re-test: two gaps of 24 h passed).
     const day = (d: number) => write(`day${d}.csv`, ['TIMESTAMP,ContextTokens', ...Array.from({ length: 300 }, (_, k) => `2023-11-${d} 18:${String(Math.floor(k / 60)).padStart(2, '0')}:${String(k % 60).padStart(2, '0')}.5,100`)].join('\n'));
-    expect(() => loadArrivalTrace(DATA, [day(14), day(15), day(16)])).toThrow(/: a gap of 23\.9 h between .*day14\.csv" line 301 .* and 1 more of a tenth of the span or more: gaps over 1,000× the median gap between requests \(1\.00 s\) make 99\.\d % of the trace's span/);
-    // Three requests, the last a year off (a re-test: the median of two gaps is their mean, and this passed).
-    const three = write('three.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:00:00,1\n2023-11-16 18:00:01,1\n2033-11-16 18:00:02,1\n');
-    expect(() => loadArrivalTrace(DATA, [three])).toThrow(/: a gap of 3,65\d days between .*line 3 .* and .*line 4 /);
-    // Whole seconds (many gaps of 0) with a quiet minute are a trace, not a typo (a re-test: the median gap was 0).
+    expect(() => loadArrivalTrace(DATA, [day(14), day(15), day(16)])).toThrow(/: a gap of 23\.9 h between .*day14\.csv" line 301 .* and 1 more of a tenth of the span or more: gaps of over an hour .* make 99\.\d % of the trace's span/);
+    // Three requests, the last a year off, the others at one instant or a second apart (re-tests: a median gap of 0, or
+    // the typo its own median, let them pass).
+    for (const second of ['18:00:00', '18:00:01']) {
+      const three = write('three.csv', `TIMESTAMP,ContextTokens\n2023-11-16 18:00:00,1\n2023-11-16 ${second},1\n2033-11-16 18:00:02,1\n`);
+      expect(() => loadArrivalTrace(DATA, [three]), second).toThrow(/: a gap of 3,65\d days between .*line 3 .* and .*line 4 /);
+    }
+    // Whole seconds (many gaps of 0) with a quiet minute, bursts of microsecond stamps once a second, and three requests
+    // with a quiet 23 minutes are traces, not typos (re-tests: the median gap was 0, 1 µs, or one of two).
     const seconds = write('seconds.csv', ['TIMESTAMP,ContextTokens', ...Array.from({ length: 200 }, (_, k) => `2023-11-16 18:${String(Math.floor(k / 4 / 60) + (k >= 100 ? 1 : 0)).padStart(2, '0')}:${String(Math.floor(k / 4) % 60).padStart(2, '0')},5`)].join('\n'));
     expect(loadArrivalTrace(DATA, [seconds]).offsetMs.length).toBe(200);
+    const bursts = write('bursts.csv', ['TIMESTAMP,ContextTokens', ...Array.from({ length: 3000 }, (_, k) => `2023-11-16 18:00:${String(Math.floor(k / 50)).padStart(2, '0')}.${String(k % 50).padStart(6, '0')},5`)].join('\n'));
+    expect(loadArrivalTrace(DATA, [bursts]).offsetMs.length).toBe(3000);
+    const quiet = write('quiet.csv', 'TIMESTAMP,ContextTokens\n2023-11-16 18:17:03,1\n2023-11-16 18:17:04,1\n2023-11-16 18:40:00,1\n');
+    expect(loadArrivalTrace(DATA, [quiet]).offsetMs.length).toBe(3);
     // The real trace's two files, and a few requests with uneven gaps (20 s after 1 s), are not refused.
     expect(loadArrivalTrace(DATA).offsetMs.length).toBeGreaterThan(8000);
     const uneven = write('uneven.csv', 'TIMESTAMP,ContextTokens\n2024-05-10 00:00:00,1\n2024-05-10 00:00:01,2\n2024-05-10 00:00:21,3\n');
