@@ -228,16 +228,28 @@ export function isBinaryFormat(format: string): boolean {
   return BINARY_FORMATS.test(canonicalFormat(format));
 }
 
-/** `Content-Type` of a response in `format` (ClickHouse's for the same format; text/plain for Pretty and the rest). */
+/**
+ * `Content-Type` of a response in `format`: ClickHouse's own for each output format (`system.formats.content_type` of
+ * ClickHouse 26: the getContentType of each output format in src/Processors/Formats/Impl), checked against it for every
+ * output format (test/unit/sql-endpoint/binary-formats.test.ts); RawBLOB, a column's bytes, as octet-stream.
+ * A re-test: JSONEachRow was labelled application/json (ClickHouse: application/x-ndjson), CSV had no `header=`.
+ */
 export function contentType(format: string): string {
   const f = canonicalFormat(format);
-  if (/^TabSeparated/i.test(f)) return 'text/tab-separated-values; charset=UTF-8';
-  if (/^JSON/i.test(f) || /^(NDJSON|JSONL)$/i.test(f)) return 'application/json; charset=UTF-8';
-  if (/^CSV/i.test(f)) return 'text/csv; charset=UTF-8';
-  if (/^XML$/i.test(f)) return 'application/xml; charset=UTF-8';
+  const utf8 = (type: string) => `${type}; charset=UTF-8`;
   if (/^PNG$/i.test(f)) return 'image/png';
   if (BINARY_FORMATS.test(f)) return 'application/octet-stream';
-  return 'text/plain; charset=UTF-8';
+  if (/^CSV$/i.test(f)) return 'text/csv; charset=UTF-8; header=absent';
+  if (/^CSVWith/i.test(f)) return 'text/csv; charset=UTF-8; header=present';
+  if (/^Prometheus$/i.test(f)) return 'text/plain; version=0.0.4; charset=UTF-8';
+  if (/^GeoJSON$/i.test(f)) return utf8('application/geo+json');
+  if (/^XML$/i.test(f)) return utf8('application/xml');
+  if (/^(TabSeparated|TSV|TSKV|Raw(?!BLOB)|LineAsString)/i.test(f)) return utf8('text/tab-separated-values');
+  if (/WithProgress$/i.test(f)) return utf8('application/json');
+  if (/^(JSONEachRow|JSONStringsEachRow|JSONL|JSONLines|NDJSON|PrettyJSONEachRow|PrettyJSONLines|PrettyNDJSON)$/i.test(f)) return utf8('application/x-ndjson');
+  if (/^JSONCompact(Strings)?EachRow/i.test(f)) return utf8('text/plain');
+  if (/^JSON/i.test(f)) return utf8('application/json');
+  return utf8('text/plain');
 }
 
 /**

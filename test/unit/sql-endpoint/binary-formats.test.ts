@@ -22,8 +22,11 @@ describe('binary output formats, against ClickHouse\'s system.formats', () => {
     const wrong = formats.filter((f) => f.name !== 'RawBLOB' && isBinaryFormat(f.name) === /charset=/i.test(f.content_type)).map((f) => `${f.name}: ${f.content_type}`);
     expect(wrong).toEqual([]);
     expect(isBinaryFormat('RawBLOB')).toBe(true);
-    // The binary ones are labelled as ClickHouse labels them (a re-test: PNG and Buffers came as text/plain).
-    const labels = formats.filter((f) => !/charset=/i.test(f.content_type)).map((f) => [f.name, contentType(f.name)]);
-    expect(labels).toEqual(formats.filter((f) => !/charset=/i.test(f.content_type)).map((f) => [f.name, f.content_type]));
+    // Every one labelled as ClickHouse labels it (re-tests: PNG and Buffers came as text/plain, JSONEachRow as
+    // application/json, CSV without header=), RawBLOB (a column's bytes) as octet-stream.
+    const expected = formats.map((f) => [f.name, f.name === 'RawBLOB' ? 'application/octet-stream' : f.content_type]);
+    expect(formats.map((f) => [f.name, contentType(f.name)])).toEqual(expected);
+    // Names in another case, and the aliases ClickHouse takes, get the same.
+    expect([contentType('jsoneachrow'), contentType('tsv'), contentType('csvwithnames')]).toEqual(['application/x-ndjson; charset=UTF-8', 'text/tab-separated-values; charset=UTF-8', 'text/csv; charset=UTF-8; header=present']);
   });
 });

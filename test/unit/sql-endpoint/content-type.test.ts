@@ -7,8 +7,8 @@ describe('contentType', () => {
     const cases: [string, string][] = [
       ['TSV', 'text/tab-separated-values; charset=UTF-8'],
       ['TabSeparatedWithNames', 'text/tab-separated-values; charset=UTF-8'],
-      ['CSVWithNames', 'text/csv; charset=UTF-8'],
-      ['JSONEachRow', 'application/json; charset=UTF-8'],
+      ['CSVWithNames', 'text/csv; charset=UTF-8; header=present'],
+      ['JSONEachRow', 'application/x-ndjson; charset=UTF-8'],
       ['JSONCompact', 'application/json; charset=UTF-8'],
       ['XML', 'application/xml; charset=UTF-8'],
       ['Parquet', 'application/octet-stream'],
