@@ -10,7 +10,7 @@ import { OnnxProfileError } from '../profiler/profile.ts';
 import { ProfileWorker } from '../profiler/profile-worker.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { exceptionFirstLine, msToDateTime64 } from '../warehouse/types.ts';
-import { missingObject } from '../warehouse/missing-object.ts';
+import { missingObject, UNREADABLE_FILES, warehouseFilesUnreadable } from '../warehouse/missing-object.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import { partialDemoWarning } from '../pipeline/demo-runs.ts';
 import { LatencyPredictor } from './latency-predictor.ts';
@@ -72,6 +72,12 @@ export function createBackend(options: BackendOptions): PredictorBackend & { clo
     try {
       // A table dropped by hand (or a database gone) fails the routes that read it: not ready, naming the mend.
       const pending = await pendingMigrations(w);
+      // A database ClickHouse cannot read is not listed either: a read of one of its tables tells the two apart (a
+      // re-test: a data folder made unreadable was reported as "no database: run edgelat migrate").
+      const unreadable = pending === null ? await w.query(`SELECT 1 FROM ${w.database}.chips LIMIT 1`).then(() => false, (error: unknown) => warehouseFilesUnreadable(error)) : false;
+      if (unreadable) {
+        return { ok: false, details: { warehouse: w.database, reason: UNREADABLE_FILES } };
+      }
       if (pending === null || pending.length > 0) {
         value = { ok: false, details: { warehouse: w.database, reason: pending === null ? `the warehouse has no database ${w.database}: run \`edgelat migrate\` (or the demo, or the pipeline) first` : `the warehouse lacks ${pending.length} migration(s) (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}), a table dropped or never created: run \`edgelat migrate\` (through the ClickHouse port of this server, EDGELAT_CLICKHOUSE_URL=http://HOST:SQL_PORT, where it holds the embedded warehouse, which one process at a time opens; or with it stopped)` } };
         return value;

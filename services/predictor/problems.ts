@@ -9,8 +9,8 @@ import { parse as parseLossless } from 'lossless-json';
 import { z } from 'zod';
 import { API_ROUTES, validate, type FieldError } from './schemas.ts';
 import { BadRequestError, NoChampionError, NoDataYetError, NoEvidenceError, NotFoundError } from './types.ts';
-import { ModelFileError, WarehouseError } from '../../errors.ts';
-import { missingObject } from '../warehouse/missing-object.ts';
+import { ModelFileError } from '../../errors.ts';
+import { missingObject, UNREADABLE_FILES, warehouseFilesUnreadable } from '../warehouse/missing-object.ts';
 import { printable, quoteName } from '../names.ts';
 
 /** Field errors a 400 problem lists at most (its detail counts them all: a body of 60,000 unknown keys answered 3.3 MB). */
@@ -229,20 +229,6 @@ function keyTextRepeats(text: string): boolean {
   return false;
 }
 
-/**
- * ClickHouse codes of a warehouse that cannot read or write its own files: CANNOT_READ_FROM_FILE_DESCRIPTOR (74),
- * CANNOT_WRITE_TO_FILE_DESCRIPTOR (75), CANNOT_OPEN_FILE (76), FILE_DOESNT_EXIST (107), NOT_ENOUGH_SPACE (243)
- * (ClickHouse src/Common/ErrorCodes.cpp).
- */
-const WAREHOUSE_FILE_CODES = new Set([74, 75, 76, 107, 243]);
-
-/** Whether an error is the warehouse failing on its own files (a permission, a file gone, a full disk): the server's state, a 503, not a bug. */
-export function warehouseFilesUnreadable(error: unknown): boolean {
-  if (!(error instanceof WarehouseError)) return false;
-  const code = error.code ?? Number(/\bCode: (\d+)\./.exec(error.message)?.[1] ?? NaN);
-  return WAREHOUSE_FILE_CODES.has(code) || /\bPermission denied\b/.test(error.message);
-}
-
 /** Map a thrown error to a problem; null means unexpected (500). */
 export function toProblem(error: unknown, request: FastifyRequest, jsonLimit: number): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
@@ -261,7 +247,7 @@ export function toProblem(error: unknown, request: FastifyRequest, jsonLimit: nu
   if (warehouseFilesUnreadable(error)) {
     // The paths stay in the log, as a model file's do (a trial: a data folder made unreadable answered every route 500).
     request.log.error({ err: error }, 'the warehouse cannot read or write its own files');
-    return new HttpProblem(503, PROBLEM_TYPES.unavailable, 'the warehouse cannot read or write its own files (the server\'s log names the file and why): check the data folder\'s permissions for the user serve runs as, and the disk\'s free space');
+    return new HttpProblem(503, PROBLEM_TYPES.unavailable, UNREADABLE_FILES);
   }
   // The server's paths stay in its log (the error handler logs the cause); a trial's damaged champion answered a bare 500.
   if (error instanceof ModelFileError) {

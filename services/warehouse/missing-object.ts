@@ -34,3 +34,20 @@ function fillOf(table: string | null): string {
   if (bare === 'latency_models' || bare === 'latency_model_files') return '`edgelat model train` (or the demo) to fill it';
   return 'the pipeline or the demo to fill them';
 }
+
+/**
+ * ClickHouse codes of a warehouse that cannot read or write its own files: CANNOT_READ_FROM_FILE_DESCRIPTOR (74),
+ * CANNOT_WRITE_TO_FILE_DESCRIPTOR (75), CANNOT_OPEN_FILE (76), FILE_DOESNT_EXIST (107), NOT_ENOUGH_SPACE (243)
+ * (ClickHouse src/Common/ErrorCodes.cpp).
+ */
+const WAREHOUSE_FILE_CODES = new Set([74, 75, 76, 107, 243]);
+
+/** Whether an error is the warehouse failing on its own files (a permission, a file gone, a full disk): the server's state, a 503, not a bug. */
+export function warehouseFilesUnreadable(error: unknown): boolean {
+  if (!(error instanceof WarehouseError)) return false;
+  const code = error.code ?? Number(/\bCode: (\d+)\./.exec(error.message)?.[1] ?? NaN);
+  return WAREHOUSE_FILE_CODES.has(code) || /\bPermission denied\b/.test(error.message);
+}
+
+/** What a server answers (and /healthz says) where {@link warehouseFilesUnreadable}; the paths stay in its log. */
+export const UNREADABLE_FILES = 'the warehouse cannot read or write its own files (the server\'s log names the file and why): check the data folder\'s permissions for the user serve runs as, and the disk\'s free space';
