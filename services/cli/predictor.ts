@@ -11,7 +11,7 @@ import { printable } from '../names.ts';
 import { createBackend } from '../predictor/backend.ts';
 import type { BenchmarkPredictor } from '../predictor/candidates.ts';
 import { mergeChipCatalog, withoutClaimedNames, type CatalogMerge } from '../predictor/chip-catalog.ts';
-import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN } from '../predictor/recommend.ts';
+import { floorSignificant, MAX_RPS_DIGITS, NO_CHIP_KNOWN, onItsSide } from '../predictor/recommend.ts';
 import { loadCatalog, stampedCatalogRows } from '../predictor/evidence.ts';
 import { ModelProfileInputSchema, validate } from '../predictor/schemas.ts';
 import { repeatedKey } from '../predictor/problems.ts';
@@ -202,7 +202,9 @@ export function formatRecommendation(r: RecommendResponse): string {
     const rough = c.evidence.kind === 'catalog' ? '~' : '';
     // Figures only: '∞', '-' and 'unpriced' are no estimates (a re-test: '~unpriced', '~∞').
     const cell = (text: string, width: number): string => `${/^\d/.test(text) ? rough : ''}${text}`.padStart(width);
-    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${cell(f(c.at_load.p50), 7)} ${cell(f(c.at_load.p90), 7)} ${cell(f(c.at_load.p99), 7)} ${cell(f(c.idle[name]), 8)} ${cell(String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)), 8)} ${cell(costCell(c, name, r.rps), 8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
+    // The SLO's percentile with the digits that keep it on its side of the SLO (a re-test: 52.7 shown for 52.667 "meets" 52.67).
+    const q = (key: 'p50' | 'p90' | 'p99', ms: number | null): string => (key === name && ms !== null ? onItsSide(f(ms), ms, r.slo.ms) : f(ms));
+    lines.push(`${String(c.rank).padStart(2)} ${c.chip.padEnd(26)} ${cell(q('p50', c.at_load.p50), 7)} ${cell(q('p90', c.at_load.p90), 7)} ${cell(q('p99', c.at_load.p99), 7)} ${cell(q(name, c.idle[name]), 8)} ${cell(String(floorSignificant(c.max_rps_within_slo, MAX_RPS_DIGITS)), 8)} ${cell(costCell(c, name, r.rps), 8)} ${c.evidence.kind.padEnd(10)} ${c.reason}`);
   }
   for (const s of r.skipped) lines.push(`   ${s.chip}: skipped, ${s.reason}`);
   lines.push(`latency in ms at the requested load; $/1M: the catalog's price_per_hour (its currency) per million inferences at the load (at 0 req/s, at max rps), 'unpriced' where the catalog has none, '-' where the chip cannot carry the load (at 0 req/s: where no load meets the SLO)${r.chips.some((c) => c.evidence.kind === 'catalog') ? "; '~': a rough estimate from the catalog's peak ops/s, nothing measured on the chip (its reason says how rough)" : ''}; law: ${r.queueing_law}`);

@@ -228,6 +228,8 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
             : `malformed HTTP request (${code ?? error.message})`, id);
       answerAndClose(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${RAW_PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
       countOutside('unmatched', 'unknown', status);
+      // Logged too (a re-test: counted in /metrics only, even at debug).
+      options.logger?.debug({ request_id: id, status, code: code ?? null }, 'connection answered outside the routes');
     },
   });
 

@@ -130,14 +130,16 @@ const askedRate = (r: number): string => (Number(rate(r)) === r ? rate(r) : Stri
 const sloText = (ms: number): string => (Number(fmt(ms)) === ms ? fmt(ms) : String(Number(ms.toPrecision(9))));
 
 /**
- * A latency beside the SLO it is judged against, ms: as {@link fmt}, with more digits where fewer would put it on the
- * other side of the SLO (49.95 against 49.96 read "50.0").
+ * A latency printed as `text` beside the SLO it is judged against, ms: `text` where it reads on the latency's side of the
+ * SLO, else the latency with as many significant digits as put it there (49.95 against 49.96 read "50.0": a trial).
  */
-function levelText(ms: number, sloMs: number): string {
-  let text = fmt(ms);
+export function onItsSide(text: string, ms: number, sloMs: number): string {
   for (let digits = 3; Number.isFinite(ms) && (ms <= sloMs) !== (Number(text) <= sloMs) && digits <= 17; digits++) text = String(Number(ms.toPrecision(digits)));
   return text;
 }
+
+/** A latency beside the SLO it is judged against, ms: as {@link fmt}, on its side ({@link onItsSide}). */
+const levelText = (ms: number, sloMs: number): string => onItsSide(fmt(ms), ms, sloMs);
 
 /** A rate for a reason line: 3 significant digits, no exponent below 10^15. */
 const rate = (r: number): string => (Number.isInteger(r) && r < 1e15 ? String(r) : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : String(Number(r.toPrecision(3))));

@@ -285,7 +285,8 @@ export function exceptionText(code: number | null, message: string): string {
 
 /** Whether a host name is this machine's loopback (`localhost`, 127.0.0.0/8, ::1). */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  // A fully qualified name's trailing dot is the same name (a re-test: `localhost.` refused where `127.0.0.1.` passed).
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
   return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
 }
 

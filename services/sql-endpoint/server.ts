@@ -330,7 +330,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   const metrics = createSqlEndpointMetrics(options.registry);
   let unavailable = options.unavailable ?? false;
   // requireHostHeader off: an HTTP/1.1 request without Host is answered 400 with an exception by the onRequest hook (Node's own was a bare 400).
-  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: clickhouseClientError, http: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES, requireHostHeader: false } }) as unknown as SqlEndpoint;
+  const app = Fastify({ logger: false, bodyLimit: limit, clientErrorHandler: (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
+    // Logged too (a re-test: counted in /metrics only, even at debug).
+    logger?.debug({ code: error.code ?? null }, 'sql endpoint connection answered outside the routes');
+    clickhouseClientError(error, socket);
+  }, http: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES, requireHostHeader: false } }) as unknown as SqlEndpoint;
   app.setUnavailable = (flag: boolean) => {
     unavailable = flag;
   };

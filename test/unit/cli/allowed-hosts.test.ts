@@ -30,6 +30,8 @@ describe('allowedHostsFor', () => {
 
   it('answers a request with no Host (HTTP/1.0: a browser always sends one); its Origin and Sec-Fetch-Site are still checked, and named', () => {
     expect(browserRefusal({}, [])).toBeNull();
+    // A trailing dot (a fully qualified name) is the same name (a re-test: localhost. refused, 127.0.0.1. answered).
+    expect([browserRefusal({ host: 'localhost.:8123' }, []), browserRefusal({ host: '127.0.0.1.:8123' }, [])]).toEqual([null, null]);
     expect(browserRefusal({ 'user-agent': 'probe' }, [])).toBeNull();
     // A re-test: these were refused as "Host:  is not this machine's loopback name".
     expect(browserRefusal({ origin: 'http://evil.example' }, [])).toBe('Origin: http://evil.example');

@@ -909,7 +909,7 @@ describe('GET routes', () => {
   });
 
   it('answers 408 to a client that declared a body and stalled (a trial held a connection open over 5 minutes), over a real socket', async () => {
-    const { app } = setup({}, { requestTimeoutMs: 400 });
+    const { app, logs } = setup({}, { requestTimeoutMs: 400 });
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const { port } = app.server.address() as AddressInfo;
@@ -932,6 +932,8 @@ describe('GET routes', () => {
       await new Promise((r) => setTimeout(r, 2_500));
       expect(await open()).toBe(0);
       client?.destroy();
+      // Logged, with its status (a re-test: counted in /metrics only).
+      expect(logs.filter((l) => l.msg === 'connection answered outside the routes').map((l) => [l.status, l.code])).toEqual([[408, 'ERR_HTTP_REQUEST_TIMEOUT']]);
       const [head, body] = raw.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
       expect(JSON.parse(body!)).toEqual({ type: PROBLEM_TYPES.requestTimeout, title: 'Request Timeout', status: 408,
