@@ -396,8 +396,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const status = (error as { statusCode?: number })?.statusCode ?? statusOf(e.code);
       const code = e.code ?? Number(/^Code: (\d+)/.exec(e.message)?.[1] ?? 1001);
       // A client's mistake (400s) at info, the endpoint's failures at warn: both name the ClickHouse code.
-      if (status >= 500) logger?.warn({ queryId, code, status }, 'sql endpoint request failed');
-      else logger?.info({ queryId, code, status }, 'sql endpoint request refused');
+      if (status >= 500) logger?.warn({ queryId, method: request.method, code, status }, 'sql endpoint request failed');
+      else logger?.info({ queryId, method: request.method, code, status }, 'sql endpoint request refused');
       return reply
         .status(status)
         .header('X-ClickHouse-Exception-Code', String(code))

@@ -10,6 +10,7 @@ import { connect, createServer as createNetServer, type AddressInfo } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ChdbEngine } from '../../services/sql-endpoint/chdb-engine.ts';
 import { SQL_METRIC_NAMES } from '../../services/sql-endpoint/metrics.ts';
@@ -281,9 +282,11 @@ describe('ChdbEngine', () => {
     }
   });
 
-  it('counts its requests by method and status, a streamed read once when it ends, and the bytes of read answers (a trial: the SQL port could not be monitored)', async () => {
+  it('counts its requests by method and status, a streamed read once when it ends, and the bytes of read answers (a trial: the SQL port could not be monitored); its problem lines name the method', async () => {
     const registry = new Registry();
-    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), registry });
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), registry, logger });
     try {
       await endpoint.listen({ host: '127.0.0.1', port: 0 });
       const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
@@ -296,6 +299,9 @@ describe('ChdbEngine', () => {
       expect([status, long > STREAM_AFTER_BYTES]).toEqual([200, true]);
       expect((await get('SELECT * FROM eng.no_such_table'))[0]).toBe(404);
       expect((await fetch(url, { method: 'POST', body: 'SELECT 2 FORMAT TSV' })).status).toBe(200);
+      expect((await fetch(url, { method: 'POST', body: 'SELEC 2' })).status).toBe(400);
+      // A re-test: the SQL port's problem lines carried no method (the API's carry route and method).
+      expect(logs.filter((l) => l.msg === 'sql endpoint request refused').map((l) => [l.method, l.status, l.code])).toEqual([['GET', 404, 60], ['POST', 400, 62]]);
       // A failure after the answer started cuts it short: counted as "cut", not as a 200. The failing row is
       // about 26 blocks past the first streamed byte (the engine runs at most a few blocks ahead of its reader;
       // at 4 blocks past it, a loaded machine once failed before the answer started, a 500).
