@@ -9,8 +9,9 @@
  * chip needs kind and vendor. A line with more cells than the header, or a chip
  * already on an earlier line, is a problem (the earlier line is kept). Within one file a name is one chip's only
  * (matched whole, ignoring case, as the MLPerf import matches device names) and is no other line's chip id. Bad lines are returned as problems naming the
- * file, line, field and value (STYLE §2), one per bad field of the line (a bad chip id or cell count stops
- * at that); the good lines are imported. A quote left open takes in the rest of the file: that is one problem
+ * file, line, field and value (STYLE §2), one per bad field of the line (a bad cell count stops at that; beside
+ * a bad chip id the other cells are checked but a blank kind or vendor, which may keep a stored chip's); the good
+ * lines are imported. A quote left open takes in the rest of the file: that is one problem
  * naming the lines; a cell that is not valid UTF-8 (U+FFFD after decoding) is one too.
  */
 import { assertColumnsOnce, csvTextProblem, parseCsvLines, unclosedQuoteMessage } from '../simulator/csv.ts';
@@ -160,21 +161,23 @@ export function mergeChipCatalog(file: NamedText, stored: ReadonlyMap<string, Ch
     // A short line is a truncated one, not blank cells (which keep the stored values: write them as empty cells, a,,).
     if (cells.length < header.length) return bad('line', cells.join(','), `expected ${header.length} cells as in the header, got ${cells.length} (a truncated line? a blank cell keeps the stored value: write it as an empty cell)${spans}`);
     const id = cell('chip');
-    if (!isChipId(id)) {
+    // Every bad field of the line is reported, not the first only: one pass fixes the file.
+    const before = problems.length;
+    const idOk = isChipId(id);
+    if (!idOk) {
       // A character outside printable ASCII is named by its code point, the id quoted with it escaped (a trial: U+200B
       // printed raw, "zz​chip", read as a valid id).
       const odd = [...id].find((c) => !/[\x20-\x7e]/.test(c));
-      return bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of ${CHIP_ID_RULE}, got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : `${odd === undefined ? '' : `${codePoint(odd)} in `}${quoteName(id)}`}`);
-    }
-    if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
-    // Every bad field of the line is reported, not the first only: one pass fixes the file.
-    const before = problems.length;
-    const base = stored.get(id);
+      bad('chip', id.length > MAX_ID_CHARS ? `${id.slice(0, 40)}…` : id, `expected a chip id of ${CHIP_ID_RULE}, got ${id.length > MAX_ID_CHARS ? `${id.length} characters` : `${odd === undefined ? '' : `${codePoint(odd)} in `}${quoteName(id)}`}`);
+    } else if (seen.has(id)) return bad('chip', id, `chip ${JSON.stringify(id)} is already on an earlier line of this file; that line is kept`);
+    // With a bad id the line's other cells are still checked (a trial: a bad id hid a bad kind on the same line), but
+    // not against a stored chip: whether a blank kind or vendor keeps a stored value cannot be told.
+    const base = idOk ? stored.get(id) : undefined;
     // In any case, as the column names (a trial: `NPU` was refused).
     const kind = cell('kind').toLowerCase() || base?.kind || '';
-    if (!(KINDS as readonly string[]).includes(kind)) bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
+    if (!(KINDS as readonly string[]).includes(kind) && (idOk || kind !== '')) bad('kind', kind, `expected one of ${KINDS.join(', ')}${kind === '' ? ' for a new chip' : ''}, got ${JSON.stringify(kind)}`);
     const vendor = cell('vendor') || base?.vendor || '';
-    if (vendor === '') bad('vendor', '', `a new chip needs a vendor`);
+    if (vendor === '' && idOk) bad('vendor', '', `a new chip needs a vendor`);
     for (const name of ['vendor', 'names']) {
       const hidden = BIDI_OR_SEPARATOR.exec(cell(name)) ?? INVISIBLE_OR_REPLACEMENT.exec(cell(name));
       if (CONTROL.test(cell(name))) bad(name, cell(name), `control characters (a line break, NUL, a tab) are not allowed in ${name}, got ${JSON.stringify(cell(name))}`);

@@ -572,6 +572,11 @@ describe('mergeChipCatalog', () => {
     const m = mergeChipCatalog({ file: 'c.csv', text }, stored);
     expect(m.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'kind', 'tpu'], [2, 'vendor', ''], [2, 'peak_ops_per_s', '0'], [2, 'power_w', '-1'], [2, 'price_per_hour', 'abc']]);
     expect(m.rows.map((r) => r.chip)).toEqual(['n2']);
+    // Beside a bad chip id too (it hid the line's other bad cells); a blank kind or vendor is not one there (it may
+    // keep a stored chip's), and a name of that line is not the line's own id.
+    const badId = mergeChipCatalog({ file: 'c.csv', text: 'chip,kind,vendor,names,power_w\nBad Id,tpu,,x;x,-1\nAlso Bad,,,y,\nn3,gpu,V,bad id,1\n' }, stored);
+    expect(badId.problems.map((p) => [p.line, p.field, p.value])).toEqual([[2, 'chip', 'Bad Id'], [2, 'kind', 'tpu'], [2, 'power_w', '-1'], [3, 'chip', 'Also Bad']]);
+    expect(badId.rows.map((r) => r.chip)).toEqual(['n3']);
   });
 
   it('takes plain decimals up to a sane limit: not hex, binary, Infinity or a price of 1e308', () => {
