@@ -219,7 +219,7 @@ function signedRankCdf(n: number): Float64Array {
  * κ4 = −Σr⁴/8 and κ6 = Σr⁶/4, with Σr⁴ = n(n+1)(2n+1)(3n²+3n−1)/30 and Σr⁶ = n(n+1)(2n+1)(3n⁴+6n³−3n+1)/42.
  * Source: M. G. Kendall & A. Stuart, The Advanced Theory of Statistics, vol. 1, §6.14–6.18 (the Edgeworth series).
  * Checked against the exact distribution (tests; a review over n 51–1000): the k of the CI equals the exact one at
- * confidences 0.5–0.9995 but in about 1 case in 400, one off either way where the exact tail is within 3 % of alpha
+ * confidences 0.5–0.9995 but in a few cases in a thousand, one off either way where the exact tail is within 3 % of alpha
  * (the first-order series was one above in 95 of 8,550, a trial).
  * @param n  Ranks (> 0).
  * @param w  Value of W+.

@@ -15,7 +15,7 @@ const SOURCE_TEXT: Readonly<Record<SensitivitySource, string>> = {
 export function registerWhatIfCommand(program: Command): void {
   program
     .command('whatif')
-    .description("capacity what-if: a server's p50/p99 under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip at the same quantile of each model's unloaded time there (ratios of medians and of p90/p50 spreads in the fleet, or of benchmarks), and to the new utilisation by the load sensitivity fitted on its data, or the fleet's where it never ran loaded)")
+    .description("capacity what-if: a server's p50/p99 (nearest rank, measured and predicted) under its own observed load with K more replicas of its chip, or on another chip (its measured requests replayed through an FCFS queue; service times moved to the new chip at the same quantile of each model's unloaded time there (ratios of medians and of p90/p50 spreads in the fleet, or of benchmarks), and to the new utilisation by the load sensitivity fitted on its data, or the fleet's where it never ran loaded)")
     .addOption(required(new Option('--server <id>', 'edge server, e.g. edge-02').argParser(idFlag('--server'))))
     .addOption(new Option('--add-replicas <k>', 'replicas to add (of the server\'s chip, or of --chip), 0..64; default 1, or 0 with --chip').argParser(intFlag('--add-replicas', 0, 64)))
     .addOption(new Option('--chip <id>', 'run the server on this chip instead (e.g. jetson-agx-orin), with the workers per replica its servers in the fleet report (largest concurrency)').argParser(idFlag('--chip')))
