@@ -153,7 +153,11 @@ export interface DeadLetter {
   offset: number;
   /** The record's key bytes, base64, or null. */
   key_b64: string | null;
-  /** The record's raw value bytes, base64. */
+  /**
+   * The record's raw value bytes, base64. '' for an empty value, a null value (a tombstone) and, on the `.dlq` topic
+   * only, bytes too large for a Kafka message (run-sink.ts `dlqValue`: the error names their size; the `dead_letters`
+   * row keeps them): the error tells which.
+   */
   raw_b64: string;
   /** Lower-case reason naming the field and value. */
   error: string;
@@ -161,7 +165,7 @@ export interface DeadLetter {
   path: string;
   /** The consumer group that found it. */
   consumer_group: string;
-  /** Event time of the failure (the log's record timestamp), epoch ms UTC. */
+  /** The source record's log timestamp (set by its producer or broker, not when it failed), epoch ms UTC. */
   ts: number;
 }
 

@@ -457,7 +457,7 @@ export function dlqValue(d: DeadLetter): Buffer {
   const withoutRaw = codec.encode({
     ...d,
     raw_b64: '',
-    error: `${d.error} [raw bytes left out of this record: ${rawBytes} bytes, ${whole.length} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
+    error: `${d.error} [raw bytes left out of this record: ${rawBytes} bytes; the dead letter with them, ${whole.length} bytes encoded, is above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
   });
   if (withoutRaw.length <= MAX_DEAD_LETTER_BYTES || d.key_b64 === null) return withoutRaw;
   // A huge source key too (a trial: 700 KB): left out as the raw bytes are.
@@ -466,7 +466,7 @@ export function dlqValue(d: DeadLetter): Buffer {
     ...d,
     raw_b64: '',
     key_b64: null,
-    error: `${d.error} [raw bytes and key left out of this record: ${rawBytes} and ${keyBytes} bytes, ${whole.length} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
+    error: `${d.error} [raw bytes and key left out of this record: ${rawBytes} and ${keyBytes} bytes; the dead letter with them, ${whole.length} bytes encoded, is above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]`,
   });
 }
 

@@ -25,7 +25,7 @@ describe('a dead letter on its .dlq topic', () => {
     const whole = codecFor('DeadLetter').encode(d).length;
     expect(decoded).toEqual({
       ok: true,
-      value: { ...d, raw_b64: '', error: `invalid json: unexpected token [raw bytes left out of this record: 900000 bytes, ${whole} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
+      value: { ...d, raw_b64: '', error: `invalid json: unexpected token [raw bytes left out of this record: 900000 bytes; the dead letter with them, ${whole} bytes encoded, is above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
     });
     expect(whole).toBeGreaterThan(1_200_000);
   });
@@ -37,7 +37,7 @@ describe('a dead letter on its .dlq topic', () => {
     const whole = codecFor('DeadLetter').encode(d).length;
     expect(codecFor('DeadLetter').decode(value)).toEqual({
       ok: true,
-      value: { ...d, raw_b64: '', key_b64: null, error: `invalid json: unexpected token [raw bytes and key left out of this record: 117 and 700000 bytes, ${whole} encoded, above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
+      value: { ...d, raw_b64: '', key_b64: null, error: `invalid json: unexpected token [raw bytes and key left out of this record: 117 and 700000 bytes; the dead letter with them, ${whole} bytes encoded, is above ${MAX_DEAD_LETTER_BYTES} for a Kafka message; the dead_letters row of this topic, partition and offset keeps them]` },
     });
   });
 });
