@@ -720,6 +720,16 @@ function nameNestedInErrors(command: Command, path: readonly string[] = []): voi
 
 stateIntRanges(program);
 nameNestedInErrors(program);
+
+/**
+ * With `--json` a failed command also prints its error on stdout, one line `{"error": text, "exit_code": n}` (the
+ * text as on stderr, without "edgelat: "): a pipeline that parses stdout (`jq -r .answer` after a gate) reads why,
+ * not a parse error of nothing (a trial). Words after `--` are not options.
+ */
+const asJson = ((end) => process.argv.slice(2, end < 0 ? undefined : end).includes('--json'))(process.argv.indexOf('--'));
+function jsonError(text: string, code: number): void {
+  if (asJson && code !== 0) process.stdout.write(`${JSON.stringify({ error: text, exit_code: code })}\n`);
+}
 try {
   checkTakenValues(program);
   // `help model train`: commander's help command goes one level down (it printed model's help); read it as `model train --help`.
@@ -739,6 +749,7 @@ try {
     // An unknown option of a command group before its subcommand (`edgelat chips --bogus`) runs no command either.
     const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help' || (group !== undefined && error.code === 'commander.unknownOption' && process.argv[3]?.startsWith('-') === true);
     process.exitCode = helpOfUnknown ? GATE_USAGE_EXIT : error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
+    if (error.code !== 'commander.help' && error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version') jsonError(error.message.replace(/^error: /, ''), process.exitCode);
   } else {
     let message = error instanceof Error ? error.message : String(error);
     // demo and serve open the folder themselves: serve's port is no way for them (a re-test read the advice on demo).
@@ -750,11 +761,13 @@ try {
       message = missingObject(error)?.replace(/ \(through the ClickHouse port of this server[^)]*\)$/, '') ?? message;
     }
     const [{ createLogger }, { scrubSecrets, WarehouseLockedError }] = await Promise.all([import('../log.ts'), import('../../errors.ts')]);
-    process.stderr.write(`edgelat: ${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}\n`);
+    const line = `${terminalSafe(shortQuoted(scrubSecrets(message.split('\n')[0]!)))}${hint(message)}`;
+    process.stderr.write(`edgelat: ${line}\n`);
     // The whole error at debug and trace, with what a server may have echoed of the request scrubbed.
     const level = process.env.EDGELAT_LOG_LEVEL?.toLowerCase();
     if (level === 'debug' || level === 'trace') createLogger(level).error({ err: scrubbedError(error, scrubSecrets) }, 'command failed');
     process.exitCode = error instanceof UsageError ? (gating ? GATE_USAGE_EXIT : 2) : error instanceof WarehouseLockedError ? LOCKED_EXIT : gating ? GATE_ERROR_EXIT : 1;
+    jsonError(line, process.exitCode);
     // The command has closed what it opened; a client library may still hold a socket or a timer (kafkajs
     // reconnecting to a broker that is gone): exit rather than hang after the error is reported. Not while a chdb
     // call runs: libchdb segfaults then (a trial: a query of recommend failed while its others ran, exit 139).

@@ -272,12 +272,12 @@ describe('edgelat CLI', () => {
       // 0: no wait.
       const sql = await edgelat(['sql', 'SELECT 1'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
       expect([sql.code, errLines(sql.stderr)]).toEqual([75, [
-        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path}; stop it or set EDGELAT_DATA_DIR to another folder`,
+        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path}; try again once it ends, stop it or set EDGELAT_DATA_DIR to another folder`,
       ]]);
       // 1 s: said when the wait begins, and in the refusal; the gate's code is the same.
       const gate = await edgelat(['gate', '--model', 'm', '--version', 'v', '--chip', 'c', '--slo-p99-ms', '50'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '1' });
       expect([gate.code, errLines(gate.stderr)]).toEqual([75, [waiting(1),
-        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path} (still, after 1 s of waiting: EDGELAT_LOCK_WAIT_S); stop it or set EDGELAT_DATA_DIR to another folder`,
+        `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${path} (still, after 1 s of waiting: EDGELAT_LOCK_WAIT_S); try again once it ends, stop it or set EDGELAT_DATA_DIR to another folder`,
       ]]);
       // The default (60 s): the command runs once the holder lets go (a trial: two gates of one CI job, the second exited 70).
       const child = spawn('node', [BIN, 'sql', 'SELECT 40 + 2', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -309,7 +309,7 @@ describe('edgelat CLI', () => {
       // A pid file of the pid alone (an older edgelat's) is still taken as the folder's holder.
       writeFileSync(join(copy, 'chdb', 'edgelat.pid'), `${process.pid}\n`);
       const old = await edgelat(['sql', 'SELECT 1'], copy, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
-      expect([old.code, errLines(old.stderr)[0]]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+      expect([old.code, errLines(old.stderr)[0]]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(copy, 'chdb'))}; try again once it ends, stop it or set EDGELAT_DATA_DIR to another folder`]);
       // The held folder's pid file edited to look stale (a re-test): the engine's lock names the holder (/proc/locks),
       // and the file is put back as it was, so the next attempt says the same.
       const source = join(dataDir, 'chdb', 'edgelat.pid');
@@ -317,7 +317,7 @@ describe('edgelat CLI', () => {
       writeFileSync(source, '999999999 1:2\n');
       for (let i = 0; i < 2; i++) {
         const edited = await edgelat(['sql', 'SELECT 1'], dataDir, undefined, { EDGELAT_LOCK_WAIT_S: '0' });
-        expect([edited.code, errLines(edited.stderr).at(-1)]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; stop it or set EDGELAT_DATA_DIR to another folder`]);
+        expect([edited.code, errLines(edited.stderr).at(-1)]).toEqual([75, `edgelat: another edgelat process (pid ${process.pid}) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; try again once it ends, stop it or set EDGELAT_DATA_DIR to another folder`]);
         expect(readFileSync(source, 'utf8')).toBe('999999999 1:2\n');
       }
       writeFileSync(source, held);

@@ -17,12 +17,24 @@ describe('gate on an empty warehouse', () => {
     expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([70, '', [
       'edgelat: --model: no request of "resnet50" in edgelat.inference_enriched (it holds no telemetry yet: run `edgelat demo` (npm start) or the pipeline first)',
     ]]);
+    // With --json the error is on stdout too, as JSON (a trial: a pipeline's `jq -r .answer` read nothing), for a
+    // failure and for a usage error commander finds; not for --help.
+    const json = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5', '--json'], dir);
+    expect([json.code, JSON.parse(json.stdout), errLines(json.stderr).length]).toEqual([70, {
+      error: '--model: no request of "resnet50" in edgelat.inference_enriched (it holds no telemetry yet: run `edgelat demo` (npm start) or the pipeline first)', exit_code: 70,
+    }, 1]);
+    const usage = await edgelat(['gate', '--backtest', '--seed', '-1', '--json'], dir);
+    expect([usage.code, JSON.parse(usage.stdout)]).toEqual([64, { error: 'option \'--seed <n>\' argument \'-1\' is invalid. --seed must be an integer >= 0, got "-1"', exit_code: 64 }]);
+    const help = await edgelat(['gate', '--json', '--help'], dir);
+    expect([help.code, help.stdout.startsWith('Usage: edgelat gate')]).toEqual([0, true]);
   }, 60_000);
 
   it('refuses an option whose value is another option\'s name, before the warehouse opens (trials: `--version --json` read the version "--json", exit 2 with text; `--model --version v1` read "too many arguments")', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-taken-'));
     const empty = await edgelat(['gate', '--model', 'bert-99', '--version', '--json', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50'], dir);
-    expect([empty.code, empty.stdout, errLines(empty.stderr)]).toEqual([64, '', ['edgelat: --version "--json": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
+    const taken = '--version "--json": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value';
+    // The --json meant for the output still asks for JSON: the error is on stdout too.
+    expect([empty.code, JSON.parse(empty.stdout), errLines(empty.stderr)]).toEqual([64, { error: taken, exit_code: 64 }, [`edgelat: ${taken}`]]);
     const shifted = await edgelat(['gate', '--model', '--version', 'v1', '--chip', 'jetson-agx-orin', '--slo-p99-ms', '50'], dir);
     expect([shifted.code, errLines(shifted.stderr)]).toEqual([64, ['edgelat: --model "--version": an option\'s name taken as its value (an empty shell variable leaves an option none): give it a value']]);
     // Another command: exit 2, as its usage errors.

@@ -344,9 +344,10 @@ describe('edgelat model train | list | evaluate, predict', () => {
       edgelat(['predict', '--model', MODEL, '--chip', 'tpu-v9', '--json'], dataDir),
     ]);
     expect(noChampion.code).toBe(1); // nothing trained yet is not bad usage (2): the warehouse cannot answer
-    expect(noChampion.stdout).toBe('');
     expect(lines(noChampion.stderr)).toHaveLength(1);
     expect(lines(noChampion.stderr)[0]).toBe('edgelat: no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first');
+    // Asked for JSON, the error is on stdout too (what a script parses).
+    expect(JSON.parse(noChampion.stdout)).toEqual({ error: 'no champion model of kind total_ms_p50: run `edgelat demo` or `edgelat model train` first', exit_code: 1 });
 
     expect(loadKey.code).toBe(2);
     expect(lines(loadKey.stderr)).toEqual([`edgelat: --load "foo=1": expected key=value with key one of ${LOAD_KEYS.join(', ')}`]);
@@ -357,9 +358,9 @@ describe('edgelat model train | list | evaluate, predict', () => {
 
     // An unknown chip: named, with the chips the cut benchmarks this model on.
     expect(chip.code).toBe(2);
-    expect(chip.stdout).toBe('');
     expect(lines(chip.stderr)).toHaveLength(1);
     const line = lines(chip.stderr)[0]!;
+    expect(JSON.parse(chip.stdout)).toEqual({ error: line.replace(/^edgelat: /, ''), exit_code: 2 });
     const m = /^edgelat: unknown chip "tpu-v9": no model has benchmark p50 and p90 latencies on it; chips of "resnet50" with both, nearest first: (.+)$/.exec(line);
     expect(m, line).not.toBeNull();
     expect(m![1]!.split(', ').sort()).toEqual([...cutOf(MODEL).keys()].sort());
@@ -469,6 +470,8 @@ describe('edgelat model train --kinds that names no kind', () => {
   it.each([',', '', ' '])('--kinds %j exits 2 naming --kinds and the kinds, and trains nothing', async (value) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'edgelat-model-kinds-'));
     const r = await edgelat(['model', 'train', '--kinds', value, '--json'], dataDir);
-    expect([r.code, r.stdout, lines(r.stderr)]).toEqual([2, '', [`edgelat: --kinds: expected at least one model kind, comma-separated; kinds are ${KINDS.join(', ')}`]]);
+    const text = `--kinds: expected at least one model kind, comma-separated; kinds are ${KINDS.join(', ')}`;
+    // --json: the error on stdout too, as JSON.
+    expect([r.code, JSON.parse(r.stdout), lines(r.stderr)]).toEqual([2, { error: text, exit_code: 2 }, [`edgelat: ${text}`]]);
   });
 });

@@ -21,7 +21,7 @@ describe('openWhenFree', () => {
   });
 
   it('throws the refusal at once with no wait, and with the seconds waited after it', async () => {
-    await expect(openWhenFree(() => { throw held(); }, 0)).rejects.toThrow(/^another edgelat process \(pid 42\) holds the embedded warehouse at "\/data\/chdb"; stop it/);
+    await expect(openWhenFree(() => { throw held(); }, 0)).rejects.toThrow(/^another edgelat process \(pid 42\) holds the embedded warehouse at "\/data\/chdb"; try again once it ends, stop it/);
     await expect(openWhenFree(() => { throw held(); }, 1)).rejects.toMatchObject({ waitedS: 1 });
   });
 
