@@ -283,7 +283,8 @@ export function configDefaults(): Record<string, unknown> {
 }
 
 /**
- * A variable's value as an error message may show it: secrets redacted; a URL (`…_URL`) as its scheme, host and port,
+ * A variable's value as an error message may show it: secrets redacted; a URL (`…_URL`) as its scheme, host and port (one
+ * without a scheme by its length alone: it may be a token pasted alone),
  * each broker of EDGELAT_KAFKA_BROKERS as its host and port, any other value holding an `@` cut before it (but a cron
  * nickname, which starts with it) and any other value that is a URL (`scheme://…`) as a URL
  * (`urlForMessages`: a trial's `bob:secretpw@host:8081`, without its scheme, and a ClickHouse URL's `?password=` were
@@ -295,6 +296,9 @@ function shown(name: string, value: string | undefined): string {
   if (name === 'EDGELAT_KAFKA_BROKERS') return JSON.stringify(value.split(',').map(urlForMessages).join(','));
   // A cron nickname's `@` starts it (`@daily`): no credential before it (a trial: "@every 5m" was shown as "…@every 5m").
   if (name === 'EDGELAT_RETRAIN_CRON' && value.trim().startsWith('@')) return JSON.stringify(value);
+  // A URL variable's value without a scheme may be a token pasted alone (a security trial:
+  // EDGELAT_ALERTS_WEBHOOK_URL="WTOKEN…" was printed whole): its length, not its characters.
+  if (name.endsWith('_URL') && !value.includes('@') && !/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(value)) return `[${[...value].length} characters, not shown: no scheme such as http:// before them]`;
   // A URL in any variable (a re-test: EDGELAT_PARTITIONS="https://h/hooks/T0K3N?key=s3cret" was shown whole).
   if (name.endsWith('_URL') || value.includes('@') || /^\s*[a-z][a-z0-9+.-]*:\/\//i.test(value)) return JSON.stringify(urlForMessages(value));
   return JSON.stringify(value);

@@ -2,7 +2,6 @@
  * `edgelat report load-latency`: the analysts' load-versus-latency report
  * (services/reports/) on the configured warehouse.
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { checkReportFilter, LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
 import { choicesAnyCase, idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
@@ -75,7 +74,7 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
         throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${quoteName(value)} (nearest: ${nearestNames(value, ids)})`);
       }
     }
-    const { report, summary, files } = await writeLoadLatencyReport(warehouse, {
+    const { report, summary, html, files } = await writeLoadLatencyReport(warehouse, {
       sinceMs: opts.since, untilMs: opts.until, server: opts.server, model: opts.model, chip: opts.chip,
       metric: opts.metric, bucketWidth: opts.bucketWidth, sloP99Ms: opts.sloP99Ms,
     }, opts.out, (step) => process.stderr.write(`edgelat: ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)).catch((error: unknown) => {
@@ -92,11 +91,10 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
       process.stderr.write(`edgelat: ${why}\n`);
       // The files say it too: a reader of summary.md alone learns why it is empty (a trial found only "0 requests").
       const note = `\n**Empty:** ${why}.\n`;
-      appendFileSync(files.find((f) => f.endsWith('summary.md'))!, note);
-      // And the page, under its heading (a trial: the page said "0 requests" alone).
-      const page = files.find((f) => f.endsWith('report.html'))!;
-      const { withEmptyNote } = await import('../reports/report-render.ts');
-      writeFileSync(page, withEmptyNote(readFileSync(page, 'utf8'), why));
+      // And the page, under its heading (a trial: the page said "0 requests" alone). Both replaced as they were written
+      // (not appended to: a name another user swapped for a symbolic link meanwhile would be followed).
+      const [{ withEmptyNote }, { replaceFilesWith }] = await Promise.all([import('../reports/report-render.ts'), import('../reports/load-latency.ts')]);
+      replaceFilesWith([files.find((f) => f.endsWith('summary.md'))!, files.find((f) => f.endsWith('report.html'))!], [summary + note, withEmptyNote(html, why)]);
       printed += note;
     }
     if (!opts.quiet) process.stdout.write(printed);

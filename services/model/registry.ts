@@ -13,11 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import avro from 'avsc';
 import { ModelFileError, PipelineError } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
+import { tempPath, writeNewFile } from '../temp-file.ts';
 import { rabinFingerprint, SINGLE_OBJECT_HEADER_BYTES, singleObjectHeader } from '../../schemas/fingerprint.ts';
 import { createLongAwareType } from '../../schemas/codec.ts';
 import type { DecodeResult } from '../../schemas/validate.ts';
@@ -252,10 +253,10 @@ export class ModelRegistry {
    * @throws {PipelineError} naming the folder, the operating system's reason and the way out.
    */
   async assertWritable(): Promise<void> {
-    const probe = join(this.modelDir, `.write-check-${process.pid}`);
+    const probe = tempPath(join(this.modelDir, '.write-check'));
     try {
       makeDirs(this.modelDir);
-      await writeFile(probe, '');
+      await writeNewFile(probe, '');
     } catch (cause) {
       // The way out fits the cause: a file in the way, or a folder this user may not write (a re-test: the second said of the first).
       const code = (cause as NodeJS.ErrnoException).code;
@@ -270,10 +271,10 @@ export class ModelRegistry {
   /** Write `bytes` as `name` in the model dir (created), whole or not at all (a temporary file renamed). @returns Its path. */
   private async writeModelFile(name: string, bytes: Uint8Array, version: string): Promise<string> {
     const path = join(this.modelDir, name);
-    const tmp = `${path}.tmp-${process.pid}`;
+    const tmp = tempPath(path);
     try {
       makeDirs(this.modelDir);
-      await writeFile(tmp, bytes);
+      await writeNewFile(tmp, bytes);
       await rename(tmp, path);
     } catch (cause) {
       // The operating system's words alone named a temporary file (a trial: "EPERM: operation not permitted, open

@@ -4,7 +4,8 @@
  * report.html (self-contained, SVG charts), report.csv (every number, long
  * format) and summary.md.
  */
-import { constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tempPath, writeNewFileSync } from '../temp-file.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { Warehouse } from '../warehouse/types.ts';
 import { KNEE_MIN_REQUESTS, ReportQueries, type CorrelationPoint, type IoShareRow, type LatencyBucketRow, type LineRow, type ReportFilter, type ScatterPoint, type SensitivityRow } from './report-queries.ts';
@@ -213,9 +214,9 @@ export function prepareOutDir(outDir: string, created: string[] = []): string {
       throw new RangeError(`--out: cannot create the folder ${JSON.stringify(p)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
   }
-  const probe = join(dir, `.edgelat-write-test-${process.pid}`);
+  const probe = tempPath(join(dir, '.edgelat-write-test'));
   try {
-    writeFileSync(probe, '');
+    writeNewFileSync(probe, '');
     unlinkSync(probe);
   } catch (error) {
     throw new RangeError(`--out: cannot write in ${JSON.stringify(dir)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
@@ -243,13 +244,13 @@ export function checkOutDir(outDir: string): { dir: string; missing: string[] } 
   if (!statSync(first).isDirectory()) throw new RangeError(`--out: ${JSON.stringify(first)} is a file, not a folder`);
   // Whether it can be made, or written in: tried and undone (a re-test: /proc/x and an immutable folder were said
   // only after the warehouse, which another process held).
-  const probe = missing.length > 0 ? missing[0]! : join(dir, `.edgelat-write-test-${process.pid}`);
+  const probe = missing.length > 0 ? missing[0]! : tempPath(join(dir, '.edgelat-write-test'));
   try {
     if (missing.length > 0) {
       mkdirSync(probe);
       rmdirSync(probe);
     } else {
-      writeFileSync(probe, '');
+      writeNewFileSync(probe, '');
       unlinkSync(probe);
     }
   } catch (error) {
@@ -268,11 +269,11 @@ const REPORT_FILES = ['report.html', 'report.csv', 'summary.md'] as const;
 
 /**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
- * @returns The report and the summary text.
+ * @returns The report, the summary text, the page (HTML) and the three files written.
  * @throws {RangeError} on a bad filter (before the folder is created), an unusable `outDir` (checked before any query), or a
  *   bucket width too fine for the data (the folders it created removed); WarehouseError.
  */
-export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; files: string[] }> {
+export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; html: string; files: string[] }> {
   // The filter first (no query runs): a bad one creates no folder.
   new ReportQueries(warehouse, options);
   const created: string[] = [];
@@ -297,14 +298,24 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
   }
   const { report, summary, html } = built;
   const files = REPORT_FILES.map((name) => join(dir, name));
-  // Each written whole to a temporary name, then all three renamed in: a disk that fills up leaves the earlier report
-  // as it was, not a cut-off report.html beside the last run's other files (a trial), and a file name that is a
-  // symbolic link is replaced, not followed out of the folder (a trial overwrote the link's target).
-  const temps = files.map((f) => `${f}.${process.pid}.tmp`);
+  replaceFilesWith(files, [html, reportCsv(report), summary]);
+  return { report, summary, html, files };
+}
+
+/**
+ * Write each of `texts` as its file of `files`, all or none: each written whole to a new random name beside it
+ * (temp-file.ts: a symbolic link planted at a name is refused, not followed), then all renamed in
+ * ({@link replaceAllOrNone}): a disk that fills up leaves the earlier files as they were, not a cut-off report.html
+ * beside the last run's other files (a trial), and a file name that is a symbolic link is replaced, not followed out
+ * of the folder (a trial overwrote the link's target).
+ * @throws {Error} naming the file that could not be written or replaced.
+ */
+export function replaceFilesWith(files: readonly string[], texts: readonly string[]): void {
+  const temps = files.map((f) => tempPath(f));
   try {
-    [html, reportCsv(report), summary].forEach((text, i) => {
+    texts.forEach((text, i) => {
       try {
-        writeFileSync(temps[i]!, text);
+        writeNewFileSync(temps[i]!, text);
       } catch (e) {
         throw new Error(`cannot write ${files[i]}: ${(e as Error).message}`, { cause: e });
       }
@@ -313,7 +324,6 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
   } finally {
     for (const t of temps) rmSync(t, { force: true });
   }
-  return { report, summary, files };
 }
 
 /**
@@ -325,7 +335,7 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
  *   putting one back failed too, which files are new).
  */
 export function replaceAllOrNone(files: readonly string[], temps: readonly string[]): void {
-  const asides = files.map((f) => `${f}.${process.pid}.old`);
+  const asides = files.map((f) => tempPath(f, 'old'));
   // lstat: a symbolic link there (a dangling one too) is the file to keep, as it is.
   const existed = files.map((f) => lstatSync(f, { throwIfNoEntry: false }) !== undefined);
   try {
@@ -336,7 +346,7 @@ export function replaceAllOrNone(files: readonly string[], temps: readonly strin
         try {
           linkSync(f, asides[i]!);
         } catch {
-          copyFileSync(f, asides[i]!, constants.COPYFILE_FICLONE);
+          copyFileSync(f, asides[i]!, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
         }
       } catch (e) {
         throw new Error(`cannot replace ${f}: ${(e as Error).message}; no file of the report was changed`, { cause: e });

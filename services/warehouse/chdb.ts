@@ -1,9 +1,10 @@
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
 import { RetryStoppedError, WarehouseError, WarehouseLockedError, type HolderCommand } from '../../errors.ts';
 import { makeDirs } from '../make-dirs.ts';
+import { replaceFileSync } from '../temp-file.ts';
 import { applyMigrations, assertIdentifier, MIGRATIONS_DIR } from './migrations.ts';
 import { parseTypedRows, TYPED_ROWS_FORMAT, rowToJson } from './json.ts';
 import { exceptionFirstLine, type InsertOptions, type QueryParam, type Warehouse } from './types.ts';
@@ -102,20 +103,11 @@ function pidIn(pidFile: string, identity: string): number | null {
 }
 
 /**
- * Write a file by replacing it (a new file renamed over the old): a pid file hard-linked with another folder's
- * (`cp -al`) is then this folder's alone, not rewritten in both (a re-test: a failed open of a hard-linked copy put its
- * pid in the source's file).
+ * Write a file by replacing it (a new file renamed over the old, temp-file.ts `replaceFileSync`): a pid file hard-linked
+ * with another folder's (`cp -al`) is then this folder's alone, not rewritten in both (a re-test: a failed open of a
+ * hard-linked copy put its pid in the source's file).
  */
-function replaceFile(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  try {
-    renameSync(tmp, file);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
+const replaceFile = replaceFileSync;
 
 /** File in a data folder naming the ClickHouse HTTP port of the `edgelat serve` that holds it (written by serve). */
 export const SERVE_FILE = 'edgelat-serve.json';
@@ -132,7 +124,7 @@ export function announceServing(path: string, url: string | null): void {
     // Removed only where this process wrote it (a serve that could not open the folder leaves its holder's).
     if (url === null) {
       if (servingUrl(path, process.pid) !== null) rmSync(join(path, SERVE_FILE), { force: true });
-    } else writeFileSync(join(path, SERVE_FILE), `${JSON.stringify({ pid: process.pid, clickhouse_url: url })}\n`);
+    } else replaceFile(join(path, SERVE_FILE), `${JSON.stringify({ pid: process.pid, clickhouse_url: url })}\n`);
   } catch {
     // a note for other processes' messages, nothing more
   }

@@ -25,7 +25,8 @@ describe('a bad environment variable', () => {
     const r = await edgelat([...args], dataDir, root, { EDGELAT_PARTITIONS: 'abc' });
     expect(errLines(r.stderr)).toEqual([LINE]);
     expect(r.code).toBe(code);
-    expect(r.stdout).toBe('');
+    // With --json the error is on stdout too, as JSON; else stdout is empty.
+    expect(r.stdout).toBe(args.includes('--json') ? `${JSON.stringify({ error: LINE.replace(/^edgelat: /, ''), exit_code: code })}\n` : '');
   });
 
   it('does not stop --help (nothing runs)', async () => {

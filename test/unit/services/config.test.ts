@@ -169,6 +169,8 @@ describe('loadConfig', () => {
       expect([message({ EDGELAT_SCHEMA_REGISTRY_URL: 'bob:secretpw@host:8081' }), message({ EDGELAT_SCHEMA_REGISTRY_URL: 'ftp://bob:p@ss@host:8081' }), message({ EDGELAT_KAFKA_BROKERS: 'kuser:KPw1@broker:9092' }), message({ EDGELAT_CLICKHOUSE_URL: 'http://localhost:8123/?password=qsecret' })].join('\n')).not.toContain(secret);
     }
     expect(() => loadConfig({ EDGELAT_CLICKHOUSE_URL: 'ftp://admin:s3cret@host' })).not.toThrow(/s3cret/);
+    // A URL variable holding no scheme may be a token pasted alone: its length only (a security trial saw it whole).
+    expect(message({ EDGELAT_ALERTS_WEBHOOK_URL: 'WTOKENnotaurl' })).toBe('bad configuration: EDGELAT_ALERTS_WEBHOOK_URL=[13 characters, not shown: no scheme such as http:// before them]: must be an http(s) URL');
     // A "%" that starts no escape in the registry's login: refused here, not "URI malformed" after a Kafka connection (a trial).
     expect(message({ EDGELAT_SCHEMA_REGISTRY_URL: 'http://u:50%off@127.0.0.1:18082/' })).toContain('EDGELAT_SCHEMA_REGISTRY_URL="http://…@127.0.0.1:18082/": its password has a "%" that starts no percent-escape (%XX): write a "%" of it as %25');
     expect(message({ EDGELAT_SCHEMA_REGISTRY_URL: 'http://u:50%off@127.0.0.1:18082/' })).not.toContain('50%off');
