@@ -26,7 +26,7 @@ describe('a bad environment variable', () => {
     expect(errLines(r.stderr)).toEqual([LINE]);
     expect(r.code).toBe(code);
     // With --json the error is on stdout too, as JSON; else stdout is empty.
-    expect(r.stdout).toBe(args.includes('--json') ? `${JSON.stringify({ error: LINE.replace(/^edgelat: /, ''), exit_code: code })}\n` : '');
+    expect(r.stdout).toBe((args as readonly string[]).includes('--json') ? `${JSON.stringify({ error: LINE.replace(/^edgelat: /, ''), exit_code: code })}\n` : '');
   });
 
   it('does not stop --help (nothing runs)', async () => {
