@@ -333,7 +333,7 @@ program
   .description('serve the embedded warehouse until Ctrl-C: the predictor HTTP API (predict, recommend, gate, profile, chips, correlations, /healthz, /metrics, /openapi.json) and ClickHouse\'s HTTP interface (for @clickhouse/client, curl, BI tools)')
   .addOption(new Option('--port <port>', 'TCP port of the predictor API (0 = any free port)').default(8080).argParser(intFlag('--port', 0, 65_535)))
   .addOption(new Option('--sql-port <port>', 'TCP port of the ClickHouse HTTP interface (0 = any free port)').default(8123).argParser(intFlag('--sql-port', 0, 65_535)))
-  .addOption(new Option('--host <host>', 'interface to listen on (no authentication: keep it local)').default('127.0.0.1').argParser(hostFlag('--host')))
+  .addOption(new Option('--host <host>', 'interface to listen on (no login on either port: keep it local; a loopback port is open to every user of this machine)').default('127.0.0.1').argParser(hostFlag('--host')))
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
   .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name; "any" accepts every Host, which turns off the check against DNS rebinding (a web page on another name that resolves here): list the names instead where you can').argParser(allowedHostsFlag))

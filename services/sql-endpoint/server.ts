@@ -26,9 +26,9 @@
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
  * (`browserRefusal`: a Host that is not loopback, an Origin of another site,
  * Sec-Fetch-Site cross-site) is refused (code 497, ACCESS_DENIED, HTTP 403).
- * No authentication: whoever reaches the port may do over POST what the
- * process may (chdb is ClickHouse's local mode: files, programs); bind it to
- * 127.0.0.1.
+ * No authentication: whoever reaches the port may change the warehouse over POST, but nothing outside it
+ * (`reachesOutside`: files, URLs, programs, other servers, which chdb, ClickHouse's local mode, would reach with the
+ * process's rights: code 497); bind it to 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, validateHeaderValue, type IncomingMessage } from 'node:http';
@@ -42,7 +42,7 @@ import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, memoryProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, hostHint, missingHostProblem, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, reachesOutside, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
 
@@ -497,6 +497,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       }
       if (canonical !== null && runsProgram(canonical)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a dictionary whose source runs a program (EXECUTABLE) would run it on every read, GET included: the edgelat endpoint does not create one. (ACCESS_DENIED)', 497));
+      }
+      // No login, and the process's rights: whoever reaches the port would read and write its files (a security trial
+      // read /etc/passwd, wrote a file as root, and made a File table that every GET then read). A GET cannot (readonly).
+      const beyond = canonical !== null && !readonly ? reachesOutside(canonical) : null;
+      if (beyond !== null) {
+        return fail(new WarehouseError(`Code: 497. DB::Exception: ${beyond}: the edgelat endpoint has no login and runs with its process's rights, so it does nothing outside its warehouse; send a file's rows in the POST body (INSERT INTO t FORMAT CSV), or run the statement on this machine as yourself with \`edgelat sql --write\` while serve is stopped. (ACCESS_DENIED)`, 497));
       }
       // chdb runs a statement after an INSERT … VALUES list's data (`edgelat sql` refuses it the same way): past every
       // check here, and a SETTINGS max_execution_time = 0 there lifted the limit (a re-test).

@@ -1,5 +1,5 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
 import { RetryStoppedError, WarehouseError, WarehouseLockedError, type HolderCommand } from '../../errors.ts';
@@ -266,8 +266,12 @@ export function openSession(dataDir: string): Session {
     open.users++;
     return open.session;
   }
+  // The data folder and its chdb folder, where this creates them, are the user's alone (0700): the telemetry, the
+  // models and the lock are no other local user's to read or change (a security trial found them 0755 / 0644).
+  const created = [dirname(path), path].filter((p) => !existsSync(p));
   try {
     makeDirs(path);
+    for (const p of created) chmodSync(p, 0o700);
   } catch (error) {
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
   }

@@ -89,6 +89,50 @@ export function readonlyGap(canonical: string): string | null {
 const EXTERNAL_TABLE_FUNCTION = /(?<!\bSOURCE\s*\(\s*)\b(url|urlCluster|file|fileCluster|filesystem|s3|s3Cluster|gcs|oss|cosn|azureBlobStorage|azureBlobStorageCluster|hdfs|hdfsCluster|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|jdbc|odbc|mongodb|redis|sqlite|executable|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*|ytsaurus|arrowstream|eval|prometheusQuery|prometheusQueryRange|input)\s*\(/i;
 
 /**
+ * Table and database engines that keep their data in the warehouse (or in none): any other (`File`, `URL`,
+ * `Executable`, `S3`, `Kafka`, `MySQL`, a `Filesystem` database, …) reads or writes outside it.
+ */
+const LOCAL_ENGINE = /^(?:\w*MergeTree|Log|TinyLog|StripeLog|Memory|Null|Set|Join|Buffer|Merge|Dictionary|GenerateRandom|EmbeddedRocksDB|View|MaterializedView|Loop|Atomic|Ordinary|Lazy)$/i;
+
+/** {@link EXTERNAL_TABLE_FUNCTION} and `disk()` (a MergeTree's data anywhere). */
+const REACHES_OUT = new RegExp(EXTERNAL_TABLE_FUNCTION.source.replace('|input)', '|input|disk)'), 'i');
+
+/**
+ * Why a canonical statement ({@link canonicalStatement}) would read or write outside the warehouse, or null: a table
+ * function or `file()` that reads files, URLs, object stores, other servers or programs, or `input()` (the process's
+ * standard input in chdb, not the request's body); a table or database engine that keeps its data elsewhere ({@link LOCAL_ENGINE}); a
+ * MergeTree on a `disk()` of its own; a dictionary whose source is not this warehouse's (`SOURCE(CLICKHOUSE(…))`
+ * without `HOST`, or `NULL`), or whose query does any of these; `BACKUP` and `RESTORE` (to and from files);
+ * `FROM INFILE`; `ATTACH … FROM '<path>'`. The SQL endpoint has no login and runs with the serving process's rights:
+ * whoever reaches its port would read and write that process's files (a security trial read /etc/passwd and wrote a
+ * file as root). `INTO OUTFILE` is {@link writesFile}'s.
+ */
+export function reachesOutside(canonical: string): string | null {
+  const code = codeOf(canonical);
+  const kind = /^\s*([A-Za-z]+)/.exec(code)?.[1]?.toUpperCase();
+  if (kind === 'BACKUP' || kind === 'RESTORE') return `${kind} writes or reads files outside the warehouse`;
+  if (/\bFROM\s+INFILE\b/i.test(code)) return 'FROM INFILE reads a file outside the warehouse';
+  // The path is a string, which codeOf blanks: looked for in the canonical text after the FROM.
+  const from = kind === 'ATTACH' ? /\bFROM\s/i.exec(code) : null;
+  if (from !== null && /^\s*'/.test(canonical.slice(from.index + 4))) return 'ATTACH … FROM a path reads files outside the warehouse';
+  const dictionary = /^\s*(?:CREATE|ATTACH|REPLACE)\s+(?:OR\s+REPLACE\s+)?DICTIONARY\b/i.test(code);
+  // A dictionary's QUERY is a string that its reads run: searched as written.
+  for (const [, engine] of code.matchAll(/\bENGINE\s*=\s*([A-Za-z_]\w*)/g)) {
+    if (!LOCAL_ENGINE.test(engine!)) return `the ${engine} engine keeps its data outside the warehouse (files, URLs, programs or other servers)`;
+  }
+  const fn = REACHES_OUT.exec(dictionary ? canonical : code)?.[1];
+  // chdb, ClickHouse's local mode, reads input() from the process's standard input, not from a request's body: a
+  // serve started in a terminal waited for it there, the endpoint's writer held until Ctrl-D.
+  if (fn?.toLowerCase() === 'input') return "input() reads the serving process's standard input (chdb is ClickHouse's local mode), not the request's body";
+  if (fn !== undefined) return `${fn}() reaches outside the warehouse (files, URLs, programs or other servers)`;
+  const source = /\bSOURCE\s*\(\s*([A-Za-z_]\w*)\s*\(([^)]*)\)/i.exec(code);
+  if (source !== null && !(/^NULL$/i.test(source[1]!) || (/^CLICKHOUSE$/i.test(source[1]!) && !/\b(?:HOST|PORT)\b/i.test(source[2]!)))) {
+    return `a dictionary whose source is ${source[1]!.toUpperCase()}${/^CLICKHOUSE$/i.test(source[1]!) ? ' on another server' : ''} reads outside the warehouse`;
+  }
+  return null;
+}
+
+/**
  * Whether a canonical statement creates a dictionary whose source runs a program (`SOURCE(EXECUTABLE …)`,
  * `EXECUTABLE_POOL`): every later read of it, read-only or not, would run that program.
  */

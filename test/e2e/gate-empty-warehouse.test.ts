@@ -2,7 +2,7 @@
  * `edgelat gate` on a migrated warehouse that holds no telemetry yet: exit 70 (a failure, not bad usage), one
  * line naming the flag as usage errors do (a trial read "model: no request of …" where they say "--model: …").
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import { OnnxGraphBuilder } from '../helpers/onnx-graph.ts';
 describe('gate on an empty warehouse', () => {
   it('exits 70 with one line in the flags\' words, pointing at the demo or the pipeline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgelat-gate-empty-'));
+    expect((await edgelat(['migrate'], join(dir, 'new', 'data'))).code).toBe(0);
+    // The data folder and its warehouse folder, made by edgelat, are the user's alone (a security trial found 0755);
+    // a folder above them that it made too is left as any other (only the data folder was asked for).
+    expect(['new', 'new/data', 'new/data/chdb'].map((p) => (statSync(join(dir, p)).mode & 0o777).toString(8))).toEqual([(0o777 & ~process.umask()).toString(8), '700', '700']);
     expect((await edgelat(['migrate'], dir)).code).toBe(0);
     const r = await edgelat(['gate', '--model', 'resnet50', '--version', 'v2', '--chip', 'rpi4-cortex-a72', '--slo-p99-ms', '5'], dir);
     expect([r.code, r.stdout, errLines(r.stderr)]).toEqual([70, '', [

@@ -3,7 +3,7 @@
  * analyst query neither holds up the warehouse's queries (the predictor API of
  * `edgelat serve`) nor runs past its time limit.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -216,6 +216,18 @@ describe('ChdbEngine', () => {
       // SYSTEM SHUTDOWN would stop the process, the predictor API with it (a trial: one POST did).
       const stop = await fetch(url, { method: 'POST', body: 'SYSTEM SHUTDOWN' });
       expect([stop.status, stop.headers.get('x-clickhouse-exception-code')]).toEqual([403, '497']);
+      // Nothing outside the warehouse over POST: no login, the process's rights (a security trial read /etc/passwd, wrote a
+      // file as root, and made a File table that every GET then read).
+      const probe = join(tmpdir(), `edgelat-outside-${process.pid}`);
+      for (const body of ["SELECT * FROM file('/etc/hostname', 'LineAsString')", `INSERT INTO FUNCTION file('${probe}', 'LineAsString', 'x String') VALUES ('x')`,
+        "CREATE TABLE eng.ff (x String) ENGINE = File(LineAsString, '/etc/hostname')", "CREATE DATABASE fsdb ENGINE = Filesystem('/etc')"]) {
+        const refused = await fetch(url, { method: 'POST', body });
+        expect([body, refused.status, refused.headers.get('x-clickhouse-exception-code'), (await refused.text()).includes('the edgelat endpoint has no login and runs with its process\'s rights')]).toEqual([body, 403, '497', true]);
+      }
+      expect([existsSync(probe), (await post("SELECT count() FROM system.tables WHERE database = 'eng' AND name = 'ff' FORMAT TSV"))[1]]).toEqual([false, '0\n']);
+      // input() reads the process's standard input in chdb, not the body: the writer waited on it (here, on vitest's).
+      const viaInput = await fetch(`${url}?query=${encodeURIComponent("INSERT INTO eng.chips (chip) SELECT c FROM input('c String') FORMAT CSV")}`, { method: 'POST', body: 'x\n', signal: AbortSignal.timeout(10_000) });
+      expect([viaInput.status, (await viaInput.text()).startsWith("Code: 497. DB::Exception: input() reads the serving process's standard input")]).toEqual([403, true]);
       expect(await post('SELECT 1 FORMAT TSV')).toEqual([200, '1\n']);
       // A DESCRIBE of a table function runs it, fetching a URL: refused over GET as the SELECT is (a trial: it answered the fields).
       const described = await fetch(`${url}?query=${encodeURIComponent(`DESCRIBE url('${url}?query=SELECT+42+AS+secret_col+FORMAT+TSVWithNames', 'TSVWithNames')`)}`);

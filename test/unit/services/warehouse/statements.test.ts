@@ -5,8 +5,11 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile } from '../../../../services/warehouse/statements.ts';
+import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, reachesOutside, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS_DIR, splitStatements } from '../../../../services/warehouse/migrations.ts';
 import { createTestDatabase, testDataDir } from '../../../helpers/warehouse.ts';
 
 describe('canonicalStatement, writesFile and a read-only connection', () => {
@@ -106,6 +109,46 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
   ])('%j: readonlyGap %j, runsProgram %s', async (sql, gap, program) => {
     const text = (await canonical(sql))!;
     expect([readonlyGap(text), runsProgram(text)]).toEqual([gap, program]);
+  });
+
+  // The SQL endpoint's POSTs (no login, the process's rights): a security trial read /etc/passwd, wrote a file as
+  // root, and made a File table every GET then read.
+  const beyond = (what: string) => `${what}() reaches outside the warehouse (files, URLs, programs or other servers)`;
+  it.each([
+    ["SELECT * FROM file('/etc/passwd', 'LineAsString')", beyond('file')],
+    ["SELECT `file`('/etc/passwd')", beyond('file')],
+    ["INSERT INTO FUNCTION file('/tmp/x', 'TSV', 'x String') VALUES ('a')", beyond('file')],
+    ["CREATE TABLE d.t ENGINE = MergeTree ORDER BY x AS SELECT * FROM url('http://127.0.0.1:1/', 'TSV', 'x String')", beyond('url')],
+    ["CREATE VIEW d.v AS SELECT * FROM s3('https://b/x.parquet')", beyond('s3')],
+    ["CREATE TABLE d.t (x String) ENGINE = MergeTree ORDER BY x SETTINGS disk = disk(type = local, path = '/tmp/x/')", beyond('disk')],
+    ["CREATE TABLE d.ff (x String) ENGINE = File(LineAsString, '/etc/passwd')", 'the File engine keeps its data outside the warehouse (files, URLs, programs or other servers)'],
+    ["CREATE TABLE d.ex (x String) ENGINE = Executable('id', TSV)", 'the Executable engine keeps its data outside the warehouse (files, URLs, programs or other servers)'],
+    ["CREATE TABLE d.k (x String) ENGINE = Kafka SETTINGS kafka_broker_list = 'h:9092'", 'the Kafka engine keeps its data outside the warehouse (files, URLs, programs or other servers)'],
+    ["CREATE DATABASE fs ENGINE = Filesystem('/etc')", 'the Filesystem engine keeps its data outside the warehouse (files, URLs, programs or other servers)'],
+    ["CREATE DICTIONARY d.x (k UInt64, v String) PRIMARY KEY k SOURCE(FILE(PATH '/etc/passwd' FORMAT 'TSV')) LAYOUT(FLAT())", 'a dictionary whose source is FILE reads outside the warehouse'],
+    ["CREATE DICTIONARY d.x (k UInt64, v String) PRIMARY KEY k SOURCE(CLICKHOUSE(HOST 'h' TABLE 't')) LAYOUT(FLAT())", 'a dictionary whose source is CLICKHOUSE on another server reads outside the warehouse'],
+    ["CREATE DICTIONARY d.x (k UInt64, v String) PRIMARY KEY k SOURCE(CLICKHOUSE(QUERY 'SELECT * FROM file(1)')) LAYOUT(FLAT())", beyond('file')],
+    ["BACKUP TABLE d.t TO File('/tmp/x')", 'BACKUP writes or reads files outside the warehouse'],
+    ["RESTORE TABLE d.t FROM File('/tmp/x')", 'RESTORE writes or reads files outside the warehouse'],
+    ["INSERT INTO d.t FROM INFILE '/etc/passwd' FORMAT LineAsString", 'FROM INFILE reads a file outside the warehouse'],
+    ["ATTACH TABLE d.t FROM '/var/x' (x String) ENGINE = MergeTree ORDER BY x", 'ATTACH … FROM a path reads files outside the warehouse'],
+    // Within the warehouse: local engines, a dictionary of its own tables, names in strings.
+    ["CREATE DICTIONARY d.x (k UInt64, v String) PRIMARY KEY k SOURCE(CLICKHOUSE(TABLE 't' DB 'd')) LAYOUT(FLAT())", null],
+    ["CREATE TABLE d.t (x String) ENGINE = ReplacingMergeTree ORDER BY x", null],
+    ['CREATE MATERIALIZED VIEW d.mv ENGINE = SummingMergeTree ORDER BY x AS SELECT 1 AS x', null],
+    ['CREATE TABLE d.m (x UInt8) ENGINE = Memory', null],
+    ["INSERT INTO d.t SELECT * FROM input('x String') FORMAT CSV", "input() reads the serving process's standard input (chdb is ClickHouse's local mode), not the request's body"],
+    ["SELECT 'file(x)' AS `url(`, URLHierarchy('http://a/b')", null],
+    ['DROP TABLE d.t', null],
+  ])('%j reaches outside: %j', async (sql, why) => {
+    expect(reachesOutside((await canonical(sql))!)).toBe(why);
+  });
+
+  it('finds nothing outside the warehouse in edgelat\'s own migrations', async () => {
+    const statements = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).flatMap((f) => splitStatements(readFileSync(join(MIGRATIONS_DIR, f), 'utf8').replaceAll('${database}', 'edgelat')));
+    expect(statements.length).toBeGreaterThanOrEqual(20);
+    const found = await Promise.all(statements.map(async (sql) => [sql.slice(0, 60), reachesOutside((await canonical(sql))!)]));
+    expect(found.filter(([, why]) => why !== null)).toEqual([]);
   });
 
   it.each([
