@@ -722,13 +722,22 @@ stateIntRanges(program);
 nameNestedInErrors(program);
 
 /**
- * With `--json` a failed command also prints its error on stdout, one line `{"error": text, "exit_code": n}` (the
- * text as on stderr, without "edgelat: "): a pipeline that parses stdout (`jq -r .answer` after a gate) reads why,
+ * With `--json` a failed command that printed nothing on stdout prints its error there, one line `{"error": text,
+ * "exit_code": n}` (the text as on stderr, without "edgelat: "): a pipeline that parses stdout (`jq -r .answer` after a gate) reads why,
  * not a parse error of nothing (a trial). Words after `--` are not options.
  */
 const asJson = ((end) => process.argv.slice(2, end < 0 ? undefined : end).includes('--json'))(process.argv.indexOf('--'));
+/** Whether the command printed on stdout: its JSON answer then stands (`recommend` prints one where no chip is ranked, exit 1). */
+let printed = false;
+if (asJson) {
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (chunk.length > 0) printed = true;
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+}
 function jsonError(text: string, code: number): void {
-  if (asJson && code !== 0) process.stdout.write(`${JSON.stringify({ error: text, exit_code: code })}\n`);
+  if (asJson && code !== 0 && !printed) process.stdout.write(`${JSON.stringify({ error: text, exit_code: code })}\n`);
 }
 try {
   checkTakenValues(program);

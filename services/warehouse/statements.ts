@@ -116,16 +116,20 @@ export function reachesOutside(canonical: string): string | null {
   const from = kind === 'ATTACH' ? /\bFROM\s/i.exec(code) : null;
   if (from !== null && /^\s*'/.test(canonical.slice(from.index + 4))) return 'ATTACH … FROM a path reads files outside the warehouse';
   const dictionary = /^\s*(?:CREATE|ATTACH|REPLACE)\s+(?:OR\s+REPLACE\s+)?DICTIONARY\b/i.test(code);
-  // A dictionary's QUERY is a string that its reads run: searched as written.
-  for (const [, engine] of code.matchAll(/\bENGINE\s*=\s*([A-Za-z_]\w*)/g)) {
-    if (!LOCAL_ENGINE.test(engine!)) return `the ${engine} engine keeps its data outside the warehouse (files, URLs, programs or other servers)`;
+  // Engines of the statements that make tables and databases; a match that spans a blanked string is a comparison
+  // (`WHERE engine = 'File'` in a view's query), not an engine.
+  const ddl = kind === 'CREATE' || kind === 'ATTACH' || kind === 'REPLACE';
+  for (const m of ddl ? code.matchAll(/\bENGINE\s*=\s*([A-Za-z_]\w*)/gi) : []) {
+    if (canonical.slice(m.index, m.index + m[0].length) !== m[0]) continue;
+    if (!LOCAL_ENGINE.test(m[1]!)) return `the ${m[1]} engine keeps its data outside the warehouse (files, URLs, programs or other servers)`;
   }
+  // A dictionary's QUERY is a string that its reads run: searched as written.
   const fn = REACHES_OUT.exec(dictionary ? canonical : code)?.[1];
   // chdb, ClickHouse's local mode, reads input() from the process's standard input, not from a request's body: a
   // serve started in a terminal waited for it there, the endpoint's writer held until Ctrl-D.
   if (fn?.toLowerCase() === 'input') return "input() reads the serving process's standard input (chdb is ClickHouse's local mode), not the request's body";
   if (fn !== undefined) return `${fn}() reaches outside the warehouse (files, URLs, programs or other servers)`;
-  const source = /\bSOURCE\s*\(\s*([A-Za-z_]\w*)\s*\(([^)]*)\)/i.exec(code);
+  const source = dictionary ? /\bSOURCE\s*\(\s*([A-Za-z_]\w*)\s*\(([^)]*)\)/i.exec(code) : null;
   if (source !== null && !(/^NULL$/i.test(source[1]!) || (/^CLICKHOUSE$/i.test(source[1]!) && !/\b(?:HOST|PORT)\b/i.test(source[2]!)))) {
     return `a dictionary whose source is ${source[1]!.toUpperCase()}${/^CLICKHOUSE$/i.test(source[1]!) ? ' on another server' : ''} reads outside the warehouse`;
   }

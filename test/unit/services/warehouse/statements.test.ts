@@ -140,6 +140,10 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ["INSERT INTO d.t SELECT * FROM input('x String') FORMAT CSV", "input() reads the serving process's standard input (chdb is ClickHouse's local mode), not the request's body"],
     ["SELECT 'file(x)' AS `url(`, URLHierarchy('http://a/b')", null],
     ['DROP TABLE d.t', null],
+    // A comparison with an engine's name is not an engine (in a read, or in a view's query).
+    ["SELECT name FROM system.tables WHERE engine = 'File'", null],
+    ["CREATE VIEW d.v AS SELECT name FROM system.tables WHERE engine = 'URL' AND database = 'd'", null],
+    ["SELECT 'ENGINE = File(x)' AS e", null],
   ])('%j reaches outside: %j', async (sql, why) => {
     expect(reachesOutside((await canonical(sql))!)).toBe(why);
   });
