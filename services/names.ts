@@ -2,6 +2,7 @@
  * Lists of known names for "unknown X" messages: a catalog can hold hundreds
  * of chips (every MLPerf system), too many for one line.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { distance } from 'fastest-levenshtein';
 import { MAX_ID_CHARS } from './predictor/types.ts';
 
@@ -153,6 +154,18 @@ import { BIDI_OR_SEPARATOR, INVISIBLE_OR_REPLACEMENT } from '../schemas/id-text.
 export function terminalSafe(text: string): string {
   // What does not show too (a re-test: commander's "argument 'res<U+200B>net50' is invalid" read as resnet50).
   return showInvisible(text.replace(UNSAFE_ALL, (c) => (c === '\n' || c === '\t' ? c : printable(c))));
+}
+
+/**
+ * {@link terminalSafe} over a stream of UTF-8 chunks (a character split between two chunks is joined first): what
+ * `edgelat sql` prints on a terminal, where a value holding an ESC sequence (a free-text column: a dead letter's
+ * error, a deployment's reason) would otherwise be a terminal command (a security trial's `char(27)` retitled and
+ * coloured the terminal).
+ * @returns `write(chunk)` and `end()`, each the text to print.
+ */
+export function terminalSafeStream(): { write(chunk: Uint8Array): string; end(): string } {
+  const decoder = new StringDecoder('utf8');
+  return { write: (chunk) => terminalSafe(decoder.write(chunk as Buffer)), end: () => terminalSafe(decoder.end()) };
 }
 
 /** `U+202E` for a character (its code point, 4 hex digits at least). */

@@ -5,7 +5,7 @@ import { exitWhenChdbIdle } from '../warehouse/chdb-activity.ts';
 import type { EdgelatConfig } from '../config.ts';
 import { DEFAULT_MAX_EXECUTION_S } from '../sql-endpoint/protocol.ts';
 import { UsageError } from './usage-error.ts';
-import { printable, shortArgument, shortQuoted, terminalSafe } from '../names.ts';
+import { printable, shortArgument, shortQuoted, terminalSafe, terminalSafeStream } from '../names.ts';
 import { alertsWebhookOf, alertStatesFlag, allowedHostsFlag, choicesAnyCase, hostFlag, idFlag, intFlag, LOCKED_HELP, missingRequired, optionsTakenAsValue, repeatedOptions, required, shadowHandOverOptions, stateIntRanges, timeFlag, type ShadowHandOverFlags } from './common.ts';
 import { registerPredictorCommands } from './predictor-commands.ts';
 import { registerReportCommands } from './report.ts';
@@ -247,6 +247,10 @@ program
         // unbounded SELECT grew to 24 GB before the kernel killed it; 20 M rows took 1.2 GB).
         let last = 0x0a;
         let tail = Buffer.alloc(0);
+        // On a terminal, a text's control characters are printed as escapes (terminalSafeStream); a binary format's
+        // bytes, asked for by the query, and any output to a file or pipe as they came.
+        const { isBinaryFormat } = await import('../sql-endpoint/protocol.ts');
+        const screen = process.stdout.isTTY === true && !(own !== null && isBinaryFormat(own)) ? terminalSafeStream() : null;
         const onSignal = (sig: NodeJS.Signals): void => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -263,10 +267,11 @@ program
           if (chunk.length === 0) return;
           last = chunk[chunk.length - 1]!;
           tail = Buffer.concat([tail, chunk]).subarray(-256);
-          if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+          if (!process.stdout.write(screen === null ? chunk : screen.write(chunk))) await once(process.stdout, 'drain');
         }, { cancellable: true });
+        if (screen !== null) process.stdout.write(screen.end());
         // A text ends on a line of its own; a binary format's bytes (Parquet, RowBinary, …) are written as they came.
-        if (last !== 0x0a && !(own !== null && (await import('../sql-endpoint/protocol.ts')).isBinaryFormat(own))) process.stdout.write('\n');
+        if (last !== 0x0a && !(own !== null && isBinaryFormat(own))) process.stdout.write('\n');
         // ClickHouse's table stops at its row limit with a footer on stdout, exit 0: said where a redirected output would
         // not show it (a trial: 1,000 of 71,582 rows in a file).
         const cut = opts.format === 'table' ? /Showed (\d+) out of (\d+) rows\.\s*$/.exec(tail.toString('utf8')) : null;

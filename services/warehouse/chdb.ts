@@ -27,12 +27,13 @@ export interface ChdbWarehouseOptions {
 
 /**
  * Settings of every chdb connection: plain tables for people, no row-number column in Pretty formats (ClickHouse 26 adds
- * one by default), UTC for times without a zone whatever the process's TZ (the SQL port says X-ClickHouse-Timezone:
+ * one by default) and no colour (chdb coloured them where the process's stdout was a terminal: serve's SQL port sent
+ * ESC sequences to HTTP clients, and `edgelat sql` prints a terminal's text with its control characters escaped), UTC for times without a zone whatever the process's TZ (the SQL port says X-ClickHouse-Timezone:
  * UTC), and an HTTP read (`url()`, `sql --write` or the SQL port's writer) tried 3 times with at most 1 s between tries:
  * ClickHouse's 10 tries backing off to 10 s took 131 s to fail on a refused port, which a trial's `url()` held the SQL
  * port's writer for (3 tries: 1.3 s).
  */
-export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_row_numbers=0', '--session_timezone=UTC', '--http_max_tries=3', '--http_retry_max_backoff_ms=1000'];
+export const CHDB_CONNECTION_ARGS: readonly string[] = ['--output_format_pretty_row_numbers=0', '--output_format_pretty_color=0', '--session_timezone=UTC', '--http_max_tries=3', '--http_retry_max_backoff_ms=1000'];
 
 /** One engine per data folder per process (a chdb rule): shared and reference-counted. */
 const sessions = new Map<string, { session: Session; users: number }>();

@@ -230,6 +230,18 @@ describe('edgelat CLI', () => {
     expect(text.toString()).toBe('(1)\n');
   });
 
+  // `script` (util-linux) gives the command a terminal; without it, there is no terminal to test on.
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal, prints a text\'s control characters as escapes, and a file gets them as they are (a security trial: char(27) retitled and coloured the terminal)', () => {
+    const query = "SELECT concat('A', char(27), ']0;T', char(7), 'é€') AS x FORMAT TSV";
+    const env = { ...process.env, EDGELAT_DATA_DIR: dataDir };
+    const onTerminal = spawnSync('script', ['-qec', `node ${BIN} sql "${query}"`, '/dev/null'], { env, encoding: 'utf8' });
+    const toPipe = spawnSync('node', [BIN, 'sql', query], { env, encoding: 'utf8' });
+    expect([onTerminal.status, onTerminal.stdout.replaceAll('\r\n', '\n'), toPipe.stdout]).toEqual([0, 'A\\u001b]0;T\\u0007é€\n', 'A\u001b]0;T\u0007é€\n']);
+    // The table, on a terminal: ClickHouse's colour is off too (chdb coloured Pretty formats where stdout was a terminal).
+    const table = spawnSync('script', ['-qec', `node ${BIN} sql "SELECT 1 AS x"`, '/dev/null'], { env, encoding: 'utf8' });
+    expect(table.stdout.replaceAll('\r\n', '\n')).toBe('┌─x─┐\n│ 1 │\n└───┘\n');
+  });
+
   it('with --write too: an endless result streams, and a reader that stops ends it (a trial: held whole, 6.6 GB, then V8\'s string limit)', async () => {
     const child = spawn('node', [BIN, 'sql', '--write', 'SELECT number, toString(number) AS s FROM numbers(10000000000)', '--format', 'csv'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
     let stderr = '';

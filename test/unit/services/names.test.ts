@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { byCodeUnits, idsNamed, listedName, nearestNames, printable, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames, typoNames } from '../../../services/names.ts';
+import { byCodeUnits, idsNamed, listedName, nearestNames, printable, quoteName, shellWord, shortArgument, shortQuoted, lookAlike, similarNames, terminalSafeStream, typoNames } from '../../../services/names.ts';
 import { formatChange } from '../../../services/cli/alerts.ts';
 
 describe('similarNames', () => {
@@ -161,5 +161,18 @@ describe('printable', () => {
     expect(printable('npu\u200b')).toBe('npu\\u200b');
     expect(printable('a\u202eb\nc\u0000')).toBe('a\\u202eb\\u000ac\\u0000');
     expect(printable('Jetson AGX Orin 64GB × 2 ≤ 5 ms é')).toBe('Jetson AGX Orin 64GB × 2 ≤ 5 ms é');
+  });
+});
+
+describe('terminalSafeStream (edgelat sql on a terminal: a security trial\'s char(27) in a value retitled and coloured it)', () => {
+  it('escapes C0 and C1 controls but the line break and the tab, across chunks that split a character', () => {
+    const euro = Buffer.from('€'); // 3 bytes
+    const csi = Buffer.from('\u009b'); // C1 CSI, 2 bytes
+    const chunks = [Buffer.from('a\u001b[31m'), euro.subarray(0, 1), Buffer.concat([euro.subarray(1), csi.subarray(0, 1)]), Buffer.concat([csi.subarray(1), Buffer.from('\t1\u0007\n')])];
+    const s = terminalSafeStream();
+    expect(chunks.map((c) => s.write(c)).join('') + s.end()).toBe('a\\u001b[31m€\\u009b\t1\\u0007\n');
+    // A character cut at the stream's end is written as the replacement character, not held back.
+    const cut = terminalSafeStream();
+    expect(cut.write(euro.subarray(0, 2)) + cut.end()).toBe('\ufffd');
   });
 });
