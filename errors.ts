@@ -60,7 +60,7 @@ export class WarehouseLockedError extends WarehouseError {
     super(`${command !== null && !command.edgelat ? `process ${pid} (${command.text}), not edgelat, holds a lock on`
       : `another edgelat process${pid === null ? '' : ` (pid ${pid}${command !== null ? `: ${command.text}` : ''})`} holds`} the embedded warehouse at ${JSON.stringify(dataDir)}${waitedS > 0 ? ` (still, after ${waitedS} s of waiting: EDGELAT_LOCK_WAIT_S)` : ''}; `
       + (serving === null ? `${command === null || command.edgelat ? 'try again once it ends, ' : ''}stop it or set EDGELAT_DATA_DIR to another folder`
-        : `it is \`edgelat serve\`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serving} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`), 76, { cause });
+        : `it is \`edgelat serve\`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serving} (all but demo and serve; one that writes only where serve runs with --sql-write), or stop it, or set EDGELAT_DATA_DIR to another folder`), 76, { cause });
   }
 }
 

@@ -21,7 +21,7 @@ export const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INTEGER_TEXT = /^\+?\d+(\.\d*)?([eE]\+?\d+)?$/;
 
 /** The exit code every command that opens the embedded warehouse has, as its help says it (main.ts sets it). */
-export const LOCKED_HELP = '75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again), or at once when the holder is `edgelat serve`, which holds it until stopped (the line names its ClickHouse port: run the command with EDGELAT_CLICKHOUSE_URL set to it)';
+export const LOCKED_HELP = '75 another edgelat process still held the embedded warehouse after EDGELAT_LOCK_WAIT_S (try again), or at once when the holder is `edgelat serve`, which holds it until stopped (the line names its ClickHouse port: run the command with EDGELAT_CLICKHOUSE_URL set to it; a command that writes needs serve --sql-write)';
 
 /**
  * Parse an integer flag within [min, max]: decimal digits, or scientific notation whose value is an

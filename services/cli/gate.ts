@@ -73,7 +73,8 @@ Exit codes: 0 ALLOW, 1 BLOCK, 2 NEED_SHADOW, 64 bad usage, 70 error, 75 the embe
 held by another edgelat process for EDGELAT_LOCK_WAIT_S (default 60 s; two gates at once take turns), or at
 once when the holder is \`edgelat serve\`, which holds it until stopped: a retry cannot succeed then; run the
 gate with EDGELAT_CLICKHOUSE_URL set to serve's ClickHouse port (the line names it), or POST /v1/gate to serve.
-With --json, an exit of 64, 70 or 75 prints {"error": text, "exit_code": n} on stdout too.
+With --json, an exit of 64, 70 or 75 prints {"error": text, "exit_code": n} on stdout too. Stopped by Ctrl-C
+or SIGTERM (a CI step's time-out), it ends as the signal does, 130 or 143, with nothing on stdout.
 --backtest --json prints {seed, rollouts, rolled_back, need_shadow, blocked, recall, specificity}:
 blocked counts BLOCK and NEED_SHADOW; recall = blocked among the rolled back, specificity = allowed
 among the kept (fractions 0..1). A backtest exits 0 whatever its score. --details adds details: a row a

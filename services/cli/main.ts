@@ -71,6 +71,8 @@ commanderPrototype.unknownOption = function unknownOption(this: Command, flag: s
   return commanderUnknownOption.call(this, flag);
 };
 
+/** Commander's error line as written on stderr (without "edgelat: "), for `--json`'s error on stdout. */
+let commanderLine: string | null = null;
 const program = new Command('edgelat')
   .version(version)
   // Program options only before a subcommand: `gate --version v2` names a model version, not edgelat's;
@@ -85,7 +87,14 @@ const program = new Command('edgelat')
   // JSON does, as the rest of the line shows it: only its last line break and the one before its "(Did you mean …?)"
   // are its own (a trial: `--model $'resnet50\n'` split "argument 'resnet50⏎' is invalid" over two lines; a re-test:
   // a value with an apostrophe too).
-  .configureOutput({ outputError: (text, write) => write(terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: ').replace(/\t|\n(?!\(Did you mean |$)/g, (c) => (c === '\n' ? '\\n' : '\\t')))))) })
+  .configureOutput({
+    outputError: (text, write) => {
+      const line = terminalSafe(shortQuoted(shortArgument(text.replace(/^error: /, 'edgelat: ').replace(/\t|\n(?!\(Did you mean |$)/g, (c) => (c === '\n' ? '\\n' : '\\t')))));
+      // The first error line, as written (a nested command's with its whole path), for `--json`'s error on stdout.
+      if (commanderLine === null && line.startsWith('edgelat: ')) commanderLine = line.slice('edgelat: '.length).replace(/\n$/, '');
+      write(line);
+    },
+  })
   .addHelpText('after', `
 Environment:
   EDGELAT_DATA_DIR                 runtime data folder (default ./.edgelat, relative to the current folder; embedded warehouse in
@@ -341,9 +350,10 @@ program
   .addOption(new Option('--host <host>', 'interface to listen on (no login on either port: keep it local; a loopback port is open to every user of this machine)').default('127.0.0.1').argParser(hostFlag('--host')))
   .addOption(new Option('--profile-limit-mb <MiB>', 'largest ONNX upload of POST /v1/profile, MiB').default(64).argParser(intFlag('--profile-limit-mb', 1, 4096)))
   .addOption(new Option('--sql-timeout <s>', 'longest a query on the ClickHouse HTTP interface runs, s, before it fails with TIMEOUT_EXCEEDED (0 = no limit)').default(DEFAULT_MAX_EXECUTION_S).argParser(intFlag('--sql-timeout', 0, 86_400)))
+  .option('--sql-write', 'let a POST on the ClickHouse port change the warehouse (commands run through it that write: model train, promote, imports, migrate): it then runs with this process\'s rights over its files, and the port has no login, so only where everyone who can reach it is trusted; without it the port is read-only, as ClickHouse\'s readonly = 1 keeps it (no change, table function, file() or SETTINGS clause)', false)
   .addOption(new Option('--allowed-hosts <names>', 'comma-separated host names requests may be sent to besides loopback ones and --host (with --host 0.0.0.0: this machine\'s name and addresses), e.g. a DNS name; "any" accepts every Host, which turns off the check against DNS rebinding (a web page on another name that resolves here): list the names instead where you can').argParser(allowedHostsFlag))
   .addHelpText('after', '\nStopping: Ctrl-C, SIGTERM or SIGHUP (also during the start) cancels the SQL queries running, answers the gates waiting 503, and gives the requests still being answered 10 s before their connections are closed (a second signal: at once).\nExit codes: 0 stopped by Ctrl-C, SIGTERM or SIGHUP; 1 failure (a port in use, an address not of this machine, a warehouse error); 2 bad usage; ' + LOCKED_HELP + '.')
-  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number; allowedHosts?: string[] | 'any' }) => {
+  .action(async (opts: { port: number; sqlPort: number; host: string; profileLimitMb: number; sqlTimeout: number; sqlWrite: boolean; allowedHosts?: string[] | 'any' }) => {
     if (opts.port !== 0 && opts.port === opts.sqlPort) throw new UsageError(`--port and --sql-port are both ${opts.port}: the API and the ClickHouse interface need a port each (0 = any free port)`);
     await (await import('../sql-endpoint/serve-command.ts')).serveCommand(await config(), { ...opts, profileLimitBytes: opts.profileLimitMb * 1024 * 1024 });
   });
@@ -679,7 +689,7 @@ const helpWords = first === 'help' ? process.argv.slice(3) : group !== undefined
 if (helpWords !== null) {
   // `help` takes command names (and -h, --help); `--` before them is read as nothing. Another option is said (a re-test:
   // `help --version`, `help -x` printed the whole help as an error, no word of why; `help -- model` named '--help').
-  const option = helpWords.find((w) => w.startsWith('-') && !['-h', '--help', '--'].includes(w));
+  const option = helpWords.find((w) => w.startsWith('-') && !['-h', '--help', '--', '--json'].includes(w));
   if (option !== undefined) {
     process.stderr.write(`edgelat: help: unknown option '${option}' (help takes command names: \`edgelat help model train\`; the version: \`edgelat --version\`)\n`);
     process.exit(GATE_USAGE_EXIT);
@@ -696,7 +706,8 @@ if (helpWords !== null) {
       const like = similarNames(word, names);
       const near = names.length === 0 ? `\`${path.join(' ')}\` has no subcommands`
         : like.length > 0 ? `Did you mean ${like.slice(0, 3).join(', or ')}?` : `none is named so: ${path.length === 0 ? 'the commands' : `the subcommands of ${path.join(' ')}`} follow`;
-      process.stderr.write(`edgelat: help: unknown command '${[...path, word].join(' ')}' (${near})\n`);
+      commanderLine = `help: unknown command '${[...path, word].join(' ')}' (${near})`;
+      process.stderr.write(`edgelat: ${commanderLine}\n`);
       helpOfUnknown = true;
       break;
     }
@@ -750,7 +761,7 @@ try {
   // `help help`: edgelat's help (commander printed it as an error, exit 64: a re-test).
   // `model help help`: the group's help (a re-test: exit 64, as for an unknown command).
   // `help --help`, `help model -h`: the same as without the flag (a trial: `help --help` printed edgelat's help as an error, exit 64).
-  const helpOf = first === 'help' ? process.argv.slice(3).filter((w) => w !== '--help' && w !== '-h' && w !== '--') : [];
+  const helpOf = first === 'help' ? process.argv.slice(3).filter((w) => w !== '--help' && w !== '-h' && w !== '--' && w !== '--json') : [];
   const argv = first === 'help' && (helpOf.length === 0 || helpOf[0] === 'help') ? [...process.argv.slice(0, 2), '--help']
     : group !== undefined && process.argv[3] === 'help' && process.argv[4] === 'help' ? [...process.argv.slice(0, 3), '--help']
       : first === 'help' ? [...process.argv.slice(0, 2), ...(helpOf.length > 1 ? helpOf : ['help', ...helpOf]), ...(helpOf.length > 1 ? ['--help'] : [])] : process.argv;
@@ -763,11 +774,11 @@ try {
     // An unknown option of a command group before its subcommand (`edgelat chips --bogus`) runs no command either.
     const noCommand = error.code === 'commander.unknownCommand' || error.code === 'commander.help' || (group !== undefined && error.code === 'commander.unknownOption' && process.argv[3]?.startsWith('-') === true);
     process.exitCode = helpOfUnknown ? GATE_USAGE_EXIT : error.exitCode === 0 ? 0 : gating || topLevel || noCommand ? GATE_USAGE_EXIT : 2;
-    if (error.code !== 'commander.help' && error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version') jsonError(error.message.replace(/^error: /, ''), process.exitCode);
+    if (helpOfUnknown || (error.code !== 'commander.help' && error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version')) jsonError(commanderLine ?? error.message.replace(/^error: /, ''), process.exitCode);
   } else {
     let message = error instanceof Error ? error.message : String(error);
     // demo and serve open the folder themselves: serve's port is no way for them (a re-test read the advice on demo).
-    if (first === 'demo' || first === 'serve') message = message.replace(/; it is `edgelat serve`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=\S+ \(all but demo and serve\), or stop it,/, '; it is `edgelat serve`: stop it,');
+    if (first === 'demo' || first === 'serve') message = message.replace(/; it is `edgelat serve`, whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=\S+ \(all but demo and serve[^)]*\), or stop it,/, '; it is `edgelat serve`: stop it,');
     // A column of an edgelat table dropped by hand: the mend in one line, not ClickHouse's exception and the whole query
     // (a trial: report, alerts and recommend printed both). `sql` runs the user's own query: its error is theirs.
     if (first !== 'sql' && /Code: (47|16)\./.test(message)) {

@@ -29,6 +29,8 @@ export interface ServeOptions {
   sqlTimeout?: number;
   /** Host names a request's Host may name besides {@link allowedHostsFor}'s ('any': every one). @default [] */
   allowedHosts?: readonly string[] | 'any';
+  /** Whether a POST on the ClickHouse port may change the warehouse (server.ts `writes`). @default false */
+  sqlWrite?: boolean;
 }
 
 /**
@@ -104,7 +106,7 @@ async function serveUntilStopped(config: EdgelatConfig, options: ServeOptions, s
     hostname: hostname(), addresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)),
   });
   if (!isLoopbackHost(options.host)) {
-    process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can do over POST what this process can; `
+    process.stderr.write(`edgelat: warning: --host ${options.host} is not a loopback address: neither endpoint has authentication, and whoever reaches the ClickHouse port can read the warehouse${options.sqlWrite ? ', and with --sql-write do over POST what this process can' : ''}; `
       + (allowedHosts === 'any'
         ? 'and --allowed-hosts any answers every Host: a web page on another name that resolves to this machine (DNS rebinding) can query both ports; list the names instead\n'
         : `requests are answered when their Host names a loopback name or one of ${allowedHosts.join(', ')} (--allowed-hosts adds names)\n`));
@@ -113,7 +115,7 @@ async function serveUntilStopped(config: EdgelatConfig, options: ServeOptions, s
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const engine = new ChdbEngine(chdbDir(config), { maxExecutionS: options.sqlTimeout });
-  const endpoint = createSqlEndpoint({ engine, logger, allowedHosts, registry });
+  const endpoint = createSqlEndpoint({ engine, logger, allowedHosts, registry, writes: options.sqlWrite ?? false });
   const backend = createBackend({ warehouse, registry: new ModelRegistry(warehouse, modelDir(config)) });
   const api = createPredictorApp({ backend, logger, profileBodyLimitBytes: options.profileLimitBytes, allowedHosts, registry });
   // Connections still open once the grace has passed (or at a second signal) are closed: a client stalled mid-request
@@ -189,7 +191,7 @@ async function serveUntilStopped(config: EdgelatConfig, options: ServeOptions, s
     // process at once, without the graceful stop (a CI run's test lost the migration note written after it that way).
     announceServing(chdbDir(config), `http://${local}:${port(endpoint)}`);
     process.stderr.write(`edgelat: serving ${chdbDir(config)} (database ${config.database}): predictor API on http://${host}:${port(api)} `
-      + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)}; Ctrl-C stops\n`);
+      + `(/v1/predict, /v1/recommend, /v1/gate, /v1/profile, /v1/chips, /v1/correlations, /healthz, /metrics, /openapi.json), ClickHouse HTTP on http://${host}:${port(endpoint)} (${options.sqlWrite ? 'POSTs may change the warehouse: --sql-write' : 'read-only: --sql-write lets POSTs change the warehouse'}); Ctrl-C stops\n`);
     if (stopped.aborted) resolve();
   });
   await close(true);

@@ -51,6 +51,10 @@ const READONLY = 'Code: 164. DB::Exception: Cannot execute query in readonly mod
 /** READONLY for a POST that asked readonly=1|2 in its URL (a trial: told to use POST, which it had). */
 const READONLY_ASKED = 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the URL sets readonly (1 or 2). Leave it out of a POST that changes something. (READONLY)';
 /**
+ * READONLY for a POST to a port that takes no changes (`writes` off): what would lift it, and at what cost.
+ */
+const READONLY_PORT = 'Code: 164. DB::Exception: Cannot execute query in readonly mode: the ClickHouse port of edgelat serve is read-only (no table function, file() or SETTINGS clause either). Start serve with --sql-write to let a POST change the warehouse, with the serving process\'s rights over its files: only where everyone who can reach the port is trusted (a loopback port is open to every user of the machine); or stop serve and run the command on the folder itself. (READONLY)';
+/**
  * READONLY for a read with a SETTINGS clause refused because the URL asked readonly (a trial read readonly=2 as
  * ClickHouse's "reads and settings" level): the endpoint's read-only connections take no setting change, and the
  * engine's own level 2 would let file() and filesystem() through, so 2 is taken as 1.
@@ -78,6 +82,14 @@ export interface SqlEndpointOptions {
   registry?: Registry;
   /** Longest wait for the next byte of a request body, ms (positive integer). @default RECEIVE_TIMEOUT_MS (30,000) */
   receiveTimeoutMs?: number;
+  /**
+   * Whether a POST may change the warehouse (`serve --sql-write`). Off, every request runs on a read-only connection,
+   * where ClickHouse itself refuses a change, a table function, `file()` and a setting change (code 164): the port has
+   * no login, and a POST on the writer runs with the process's rights, which no check of a statement's text closes
+   * (a security re-test read files through a quoted path taken as a table, functions in INSERT … VALUES data, format()
+   * strings and settings that hold SQL or paths). @default true (serve passes its flag, off by default)
+   */
+  writes?: boolean;
 }
 
 /** A fastify instance serving the ClickHouse HTTP interface, plus a fault switch for outage tests. */
@@ -324,6 +336,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   const limit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`bodyLimitBytes: expected a positive integer, got ${JSON.stringify(limit)}`);
   const { engine, logger } = options;
+  const writes = options.writes ?? true;
   const allowedHosts = options.allowedHosts ?? [];
   const stallMs = options.clientStallMs ?? CLIENT_STALL_MS;
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
@@ -433,11 +446,11 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
     // The last readonly of the URL, as ClickHouse takes a setting given twice (a re-test: `?readonly=0&readonly=2` read the
     // first, 0, and ran an INSERT).
     const readonlyGiven = url.getAll('readonly').at(-1) ?? null;
-    const readonly = request.method !== 'POST' || /^[12]$/.test(readonlyGiven ?? '');
+    const readonly = !writes || request.method !== 'POST' || /^[12]$/.test(readonlyGiven ?? '');
     // `readonly` in the URL may only restate what the request runs at, as the other settings (a trial: readonly=0 on a
     // GET was answered as if taken): 1 or 2 on any request, 0 on a POST.
     if (readonlyGiven !== null && !(/^[12]$/.test(readonlyGiven) || (readonlyGiven === '0' && !readonly))) {
-      return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST' : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
+      return fail(new WarehouseError(`Code: 452. DB::Exception: setting readonly = '${readonlyGiven.replace(/[\\']/g, '\\$&')}' in the URL: ${readonly ? (request.method === 'POST' ? 'the port is read-only (readonly 1; serve --sql-write lets a POST change the warehouse)' : 'a GET is read-only (readonly 1; 2 is taken as 1): send a change with POST') : 'readonly takes 0 (a POST that may write), 1 or 2 (read-only)'}. (SETTING_CONSTRAINT_VIOLATION)`, 452));
     }
     // The query's size limit is the endpoint's to keep (its connections parse up to the ceiling): the URL may set it, as
     // in ClickHouse (a trial: a 300 KB query could not run, and ?max_query_size=2000000 was refused as a setting change).
@@ -448,7 +461,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       return fail(new WarehouseError((error as Error).message, 36));
     }
     const insert = parseRawInsert(whole.toString('latin1', 0, Math.min(whole.length, 65_536)));
-    const refusedReadonly = request.method === 'POST' ? READONLY_ASKED : READONLY;
+    const refusedReadonly = request.method !== 'POST' ? READONLY : writes ? READONLY_ASKED : READONLY_PORT;
     try {
       if (insert && readonly) return fail(new WarehouseError(refusedReadonly, 164));
       if (insert) {
@@ -550,7 +563,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return await engine.stream(sql, params, format, database, where, settings, tracked, signal);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
-          if (readonly) throw new WarehouseError(request.method === 'POST' && canonical !== null && settingsOf(canonical).length > 0 ? READONLY_SETTINGS : refusedReadonly, 164);
+          if (readonly) throw new WarehouseError(request.method === 'POST' && writes && canonical !== null && settingsOf(canonical).length > 0 ? READONLY_SETTINGS : refusedReadonly, 164);
           if (where === false || started) throw error;
           return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
         }

@@ -94,8 +94,11 @@ const EXTERNAL_TABLE_FUNCTION = /(?<!\bSOURCE\s*\(\s*)\b(url|urlCluster|file|fil
  */
 const LOCAL_ENGINE = /^(?:\w*MergeTree|Log|TinyLog|StripeLog|Memory|Null|Set|Join|Buffer|Merge|Dictionary|GenerateRandom|EmbeddedRocksDB|View|MaterializedView|Loop|Atomic|Ordinary|Lazy)$/i;
 
-/** {@link EXTERNAL_TABLE_FUNCTION} and `disk()` (a MergeTree's data anywhere). */
-const REACHES_OUT = new RegExp(EXTERNAL_TABLE_FUNCTION.source.replace('|input)', '|input|disk)'), 'i');
+/**
+ * {@link EXTERNAL_TABLE_FUNCTION} and `disk()` (a MergeTree's data anywhere), but not a table's own name before its
+ * column list (`CREATE TABLE db.input (…)`, `INSERT INTO cluster (…)`: a re-test's tables named so were refused).
+ */
+const REACHES_OUT = new RegExp(`(?<!\\.|\\b(?:TABLE|VIEW|DICTIONARY|DATABASE|EXISTS|INTO)\\s+)${EXTERNAL_TABLE_FUNCTION.source.replace('|input)', '|input|disk)')}`, 'i');
 
 /**
  * Why a canonical statement ({@link canonicalStatement}) would read or write outside the warehouse, or null: a table
@@ -103,9 +106,12 @@ const REACHES_OUT = new RegExp(EXTERNAL_TABLE_FUNCTION.source.replace('|input)',
  * standard input in chdb, not the request's body); a table or database engine that keeps its data elsewhere ({@link LOCAL_ENGINE}); a
  * MergeTree on a `disk()` of its own; a dictionary whose source is not this warehouse's (`SOURCE(CLICKHOUSE(…))`
  * without `HOST`, or `NULL`), or whose query does any of these; `BACKUP` and `RESTORE` (to and from files);
- * `FROM INFILE`; `ATTACH … FROM '<path>'`. The SQL endpoint has no login and runs with the serving process's rights:
- * whoever reaches its port would read and write that process's files (a security trial read /etc/passwd and wrote a
- * file as root). `INTO OUTFILE` is {@link writesFile}'s.
+ * `FROM INFILE`; `ATTACH … FROM '<path>'`; a table named by a path (chdb's default database reads the file); a named
+ * collection. These are the plain routes only: ClickHouse's local mode has no access control, and a statement's text
+ * cannot tell everything it will evaluate (a re-test reached files through functions in INSERT … VALUES data, in
+ * format() strings, and in settings that hold SQL or paths). So the SQL endpoint is read-only (ClickHouse's readonly,
+ * which closes them all) unless `serve --sql-write` is given, where this check is a second line. `INTO OUTFILE` is
+ * {@link writesFile}'s.
  */
 export function reachesOutside(canonical: string): string | null {
   const code = codeOf(canonical);
@@ -116,13 +122,19 @@ export function reachesOutside(canonical: string): string | null {
   const from = kind === 'ATTACH' ? /\bFROM\s/i.exec(code) : null;
   if (from !== null && /^\s*'/.test(canonical.slice(from.index + 4))) return 'ATTACH … FROM a path reads files outside the warehouse';
   const dictionary = /^\s*(?:CREATE|ATTACH|REPLACE)\s+(?:OR\s+REPLACE\s+)?DICTIONARY\b/i.test(code);
-  // Engines of the statements that make tables and databases; a match that spans a blanked string is a comparison
-  // (`WHERE engine = 'File'` in a view's query), not an engine.
+  // A named collection holds another server's or store's address and login, for a source to use (a re-test's
+  // dictionary reached a listener through one).
+  if (/^\s*(?:CREATE|ALTER)\s+NAMED\s+COLLECTION\b/i.test(code)) return 'a named collection points a source outside the warehouse';
+  // Engines of the statements that make tables and databases. ClickHouse's canonical text puts an engine clause at the start of a line of its own (`ENGINE = File(…)`), a
+  // condition never (a re-test: `ON t.engine = e.name` in a view read as the engine "e").
   const ddl = kind === 'CREATE' || kind === 'ATTACH' || kind === 'REPLACE';
-  for (const m of ddl ? code.matchAll(/\bENGINE\s*=\s*([A-Za-z_]\w*)/gi) : []) {
-    if (canonical.slice(m.index, m.index + m[0].length) !== m[0]) continue;
+  for (const m of ddl ? code.matchAll(/^ENGINE = ([A-Za-z_]\w*)/gm) : []) {
     if (!LOCAL_ENGINE.test(m[1]!)) return `the ${m[1]} engine keeps its data outside the warehouse (files, URLs, programs or other servers)`;
+    // EmbeddedRocksDB's second argument is a folder of its own (a re-test wrote one under /tmp).
+    if (/^EmbeddedRocksDB$/i.test(m[1]!) && /^\s*\(\s*[^,)]+,/.test(code.slice(m.index + m[0].length))) return 'an EmbeddedRocksDB table with a path of its own keeps its data outside the warehouse';
   }
+  // chdb's default database reads a file named as a table (`SELECT * FROM "/etc/hostname"`: a re-test).
+  if (/\b(?:FROM|JOIN|TABLE|INTO|EXISTS)\s+(?:(?:`[^`]*`|\w+)\s*\.\s*)?`[^`]*\/[^`]*`/i.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) return 'a table named by a path reads a file outside the warehouse';
   // A dictionary's QUERY is a string that its reads run: searched as written.
   const fn = REACHES_OUT.exec(dictionary ? canonical : code)?.[1];
   // chdb, ClickHouse's local mode, reads input() from the process's standard input, not from a request's body: a
@@ -130,7 +142,7 @@ export function reachesOutside(canonical: string): string | null {
   if (fn?.toLowerCase() === 'input') return "input() reads the serving process's standard input (chdb is ClickHouse's local mode), not the request's body";
   if (fn !== undefined) return `${fn}() reaches outside the warehouse (files, URLs, programs or other servers)`;
   const source = dictionary ? /\bSOURCE\s*\(\s*([A-Za-z_]\w*)\s*\(([^)]*)\)/i.exec(code) : null;
-  if (source !== null && !(/^NULL$/i.test(source[1]!) || (/^CLICKHOUSE$/i.test(source[1]!) && !/\b(?:HOST|PORT)\b/i.test(source[2]!)))) {
+  if (source !== null && !(/^NULL$/i.test(source[1]!) || (/^CLICKHOUSE$/i.test(source[1]!) && !/\b(?:HOST|PORT|NAME)\b/i.test(source[2]!)))) {
     return `a dictionary whose source is ${source[1]!.toUpperCase()}${/^CLICKHOUSE$/i.test(source[1]!) ? ' on another server' : ''} reads outside the warehouse`;
   }
   return null;

@@ -93,7 +93,7 @@ describe('a command locked out of the folder serve holds', () => {
       expect(Date.now() - started).toBeLessThan(30_000);
       expect([locked.code, errLines(locked.stderr)]).toEqual([75, [
         `edgelat: another edgelat process (pid ${serve.child.pid}: edgelat serve) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, whose ClickHouse port answers for the folder: `
-        + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`,
+        + `run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve; one that writes only where serve runs with --sql-write), or stop it, or set EDGELAT_DATA_DIR to another folder`,
       ]]);
       // demo opens the folder itself: serve's port is no way for it.
       const demo = await edgelat(['demo', '--duration', '1', '--servers', '1'], dataDir);
@@ -207,7 +207,7 @@ describe('the chip recommender on a demo run', () => {
     const cli = await edgelat(['chips', 'list'], dataDir);
     expect(cli.code).toBe(75);
     expect(errLines(cli.stderr)[0]).toBe(`edgelat: another edgelat process (pid ${serve.child.pid}: edgelat serve) holds the embedded warehouse at ${JSON.stringify(join(dataDir, 'chdb'))}; it is \`edgelat serve\`, `
-      + `whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve), or stop it, or set EDGELAT_DATA_DIR to another folder`);
+      + `whose ClickHouse port answers for the folder: run the command with EDGELAT_CLICKHOUSE_URL=${serve.sql} (all but demo and serve; one that writes only where serve runs with --sql-write), or stop it, or set EDGELAT_DATA_DIR to another folder`);
     serve.child.kill('SIGTERM');
     expect(await new Promise<number | null>((resolve) => serve.child.on('exit', resolve))).toBe(0);
   }, 60_000);

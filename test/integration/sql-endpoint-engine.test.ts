@@ -294,6 +294,33 @@ describe('ChdbEngine', () => {
     }
   });
 
+  it('serve\'s port, read-only by default (writes off): a POST reads, and ClickHouse refuses every change, table function, path read as a table and SETTINGS clause (a security re-test reached files past every check of the text on the writer)', async () => {
+    const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), writes: false });
+    try {
+      await endpoint.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}/`;
+      const post = async (body: string) => {
+        const res = await fetch(url, { method: 'POST', body });
+        return [res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()] as const;
+      };
+      expect(await post('SELECT count() FROM eng.chips WHERE chip = \'ro-probe\' FORMAT TSV')).toEqual([200, null, '0\n']);
+      for (const body of ["INSERT INTO eng.chips (chip) VALUES ('ro-probe')", "INSERT INTO eng.chips (chip) VALUES (file('/etc/hostname'))", 'SELECT * FROM "/etc/hostname"',
+        "SELECT * FROM format(Values, 's String', '(file(''/etc/hostname''))')", "SELECT 1 AS x FORMAT Protobuf SETTINGS output_format_schema = '/tmp/edgelat-ro.proto'",
+        'CREATE TABLE eng.ro (x UInt8) ENGINE = Memory', 'TRUNCATE TABLE eng.chips']) {
+        const [status, code, text] = await post(body);
+        expect([body, status, code, text.includes('the ClickHouse port of edgelat serve is read-only') || text.includes('Code: 164')]).toEqual([body, 403, '164', true]);
+      }
+      const insert = await post("INSERT INTO eng.chips (chip) VALUES ('ro-probe')");
+      expect(insert[2]).toMatch(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode: the ClickHouse port of edgelat serve is read-only .*Start serve with --sql-write/);
+      // A raw insert (INSERT … FORMAT with the rows in the body) too.
+      const raw = await fetch(`${url}?query=${encodeURIComponent('INSERT INTO eng.chips (chip) FORMAT CSV')}`, { method: 'POST', body: 'ro-probe\n' });
+      expect([raw.status, raw.headers.get('x-clickhouse-exception-code')]).toEqual([403, '164']);
+      expect([existsSync('/tmp/edgelat-ro.proto'), await post("SELECT count() FROM eng.chips WHERE chip = 'ro-probe' FORMAT TSV")]).toEqual([false, [200, null, '0\n']]);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('counts its requests by method and status, a streamed read once when it ends, and the bytes of read answers (a trial: the SQL port could not be monitored); its problem lines name the method', async () => {
     const registry = new Registry();
     const logs: Record<string, unknown>[] = [];

@@ -144,6 +144,20 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ["SELECT name FROM system.tables WHERE engine = 'File'", null],
     ["CREATE VIEW d.v AS SELECT name FROM system.tables WHERE engine = 'URL' AND database = 'd'", null],
     ["SELECT 'ENGINE = File(x)' AS e", null],
+    // A re-test: a join on an engine's name, and tables named like table functions, were refused.
+    ['CREATE VIEW d.v AS SELECT t.name FROM system.tables AS t INNER JOIN system.table_engines AS e ON t.engine = e.name', null],
+    ['CREATE VIEW d.v2 AS SELECT name FROM system.tables WHERE engine = upper(engine)', null],
+    ['CREATE TABLE d.input (id UInt64) ENGINE = MergeTree ORDER BY id', null],
+    ['CREATE TABLE cluster (node String) ENGINE = Memory', null],
+    ['INSERT INTO d.url (x) VALUES (1)', null],
+    ["SELECT 1 AS `a/b`", null],
+    // …and these reached outside.
+    ['SELECT * FROM "/etc/hostname"', 'a table named by a path reads a file outside the warehouse'],
+    ['CREATE VIEW d.v3 AS SELECT * FROM default.`/etc/hostname`', 'a table named by a path reads a file outside the warehouse'],
+    ["CREATE TABLE d.r (k String, v String) ENGINE = EmbeddedRocksDB(0, '/tmp/rdb') PRIMARY KEY k", 'an EmbeddedRocksDB table with a path of its own keeps its data outside the warehouse'],
+    ['CREATE TABLE d.r2 (k String, v String) ENGINE = EmbeddedRocksDB PRIMARY KEY k', null],
+    ["CREATE NAMED COLLECTION nc AS host = '127.0.0.1', port = 9000", 'a named collection points a source outside the warehouse'],
+    ['CREATE DICTIONARY d.x (id UInt64, s String) PRIMARY KEY id SOURCE(CLICKHOUSE(NAME nc)) LAYOUT(FLAT()) LIFETIME(0)', 'a dictionary whose source is CLICKHOUSE on another server reads outside the warehouse'],
   ])('%j reaches outside: %j', async (sql, why) => {
     expect(reachesOutside((await canonical(sql))!)).toBe(why);
   });
