@@ -36,6 +36,17 @@ describe('a bad environment variable', () => {
   });
 });
 
+describe('--json on a usage error', () => {
+  it('prints stderr\'s text as JSON on stdout, a nested command\'s whole path too (a re-test: "unknown command \'evalute\'"), and help takes --json as --help', async () => {
+    const nested = await edgelat(['model', 'evalute', '--json'], dataDir);
+    expect([nested.code, JSON.parse(nested.stdout), errLines(nested.stderr)[0]]).toEqual([64, { error: "unknown command 'model evalute'\n(Did you mean evaluate?)", exit_code: 64 }, "edgelat: unknown command 'model evalute'"]);
+    const args = await edgelat(['chips', 'list', 'extra', '--json'], dataDir);
+    expect([args.code, JSON.parse(args.stdout)]).toEqual([2, { error: "too many arguments for 'chips list'. Expected 0 arguments but got 1.", exit_code: 2 }]);
+    const help = await edgelat(['help', 'gate', '--json'], dataDir);
+    expect([help.code, help.stdout.startsWith('Usage: edgelat gate')]).toEqual([0, true]);
+  });
+});
+
 describe('an unknown command', () => {
   // Other commands' bad usage exits 2, which `gate` answers for NEED_SHADOW: a deploy pipeline calling a
   // mistyped `gate` must not read as one. Before, its `--version v2` was taken for edgelat's own option
