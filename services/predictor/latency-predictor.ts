@@ -338,6 +338,9 @@ export class LatencyPredictor {
       notes: [
         // A chip no server of the fleet runs has no typical server of its own (a re-test: "the chip's typical server's queue" on one).
         ...(req.server === undefined && !this.loadMax.has(req.chip) ? [`no server of the fleet runs ${req.chip}: the queue is the fleet's typical server's, not one measured on this chip${impliedServiceText(req.load, workers, io + predictions.compute_ms_p50!)}`] : []),
+        // A fleet chip that never ran this model: its compute is read from the other models' (an ML engineer's trial:
+        // retinanet on rpi4-cortex-a72 answered with no word of it, where a new chip is named).
+        ...(this.loadMax.has(req.chip) && !this.modelServers.has(`${req.chip}|${req.model}`) ? [`no server of the fleet ran ${req.model} on ${req.chip}: its compute is its benchmark's times the chip's ratio for the models that ran there, and its p90 and p99 are widened by the spread of that ratio between (model, chip) pairs`] : []),
         ...loadNotes(req.chip, req.load, this.loadMax.get(req.chip) ?? LOAD_FEATURES.map(() => null)).filter((n) => drains || !n.startsWith('requests_per_s=')), ...queueNotes(req.load, io, predictions.compute_ms_p50!, workers, servedRps, this.sustainedRps.get(req.chip) ?? null), ...inputBytesNotes(req.chip, inputBytes, bytesMax, this.ioMsPerByte.get(req.chip) ?? 0), ...inputSpreadNotes(req.model, sizes), ...(drains ? serverSpreadNotes(req.model, req.chip, p99, byServer) : [])],
     };
   }

@@ -10,7 +10,7 @@
  * telemetry` prints the C4 report.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -383,6 +383,18 @@ describe('edgelat model train | list | evaluate, predict', () => {
     // an H100 at gpu_util 0.2 and 2 req/s got p99 47 ms from 100 ms of implied service, against its 2.9 ms).
     const loaded = await edgelat(['predict', '--model', MODEL, '--chip', other, '--load', 'gpu_util=0.5', '--load', 'requests_per_s=0.5', '--json'], dataDir);
     expect([loaded.code, JSON.parse(loaded.stdout).notes[0]]).toEqual([0, expect.stringMatching(new RegExp(`^no server of the fleet runs ${other}: the queue is the fleet's typical server's, not one measured on this chip; gpu_util=0\\.5 at requests_per_s=0\\.5 implies 1000 ms of service per request \\(utilisation law\\), [\\d.]+× this model's [\\d.]+ ms on the chip, and the waits are scaled to it`))]);
+    // A fleet chip that never ran the model (a prior imported for the pair, in a copy of the folder): said, as a chip
+    // without fleet data is (an ML engineer's trial: retinanet on rpi4-cortex-a72 answered with no word of it).
+    const copy = mkdtempSync(join(tmpdir(), 'edgelat-model-cli-pair-'));
+    cpSync(dataDir, copy, { recursive: true });
+    const prior = join(copy, 'prior.csv');
+    writeFileSync(prior, `model,chip,mlperf_version,division,submitter,system_id,p50_ms,p90_ms\nbert-99,${CHIP},v4.0,closed,trial,trial_1,900,1000\n`);
+    expect((await edgelat(['import', 'benchmark', '--format', 'singlestream', '--runs', prior], copy)).code).toBe(0);
+    // (bert-99 has no request in this one-server fleet: its input size is given.)
+    const unrun = await edgelat(['predict', '--model', 'bert-99', '--chip', CHIP, '--input-bytes', '5000', '--json'], copy);
+    expect([unrun.code, (JSON.parse(unrun.stdout) as { notes: string[] }).notes[0]]).toEqual([0, `no server of the fleet ran bert-99 on ${CHIP}: its compute is its benchmark's times the chip's ratio for the models that ran there, and its p90 and p99 are widened by the spread of that ratio between (model, chip) pairs`]);
+    const ran = await edgelat(['predict', '--model', MODEL, '--chip', CHIP, '--json'], copy);
+    expect((JSON.parse(ran.stdout) as { notes: string[] }).notes.filter((n) => n.startsWith('no server of the fleet'))).toEqual([]);
     // A known model on a known chip with no benchmark of the pair: the data cannot answer (exit 1), and recommend can.
     const gap = await edgelat(['predict', '--model', 'bert-99', '--chip', 'rpi4-cortex-a72'], dataDir);
     expect([gap.code, lines(gap.stderr)]).toEqual([1, [expect.stringMatching(/^edgelat: no benchmark p50 and p90 latency for model "bert-99" on chip "rpi4-cortex-a72"; .*; `edgelat recommend --model bert-99 --chips rpi4-cortex-a72 --slo-p99-ms MS` \(MS: your p99 objective, ms\) predicts the pair from other chips' benchmarks \(the MLPerf system predictor\)$/)]]);
