@@ -231,16 +231,20 @@ program
     if (misfit !== null) throw new UsageError(misfit);
     // ClickHouse ignores a value no placeholder takes: a misspelt name would pass unnoticed.
     for (const name of unusedParams(query, params)) process.stderr.write(`edgelat: warning: --param ${printable(name)} is not used: the query has no {${printable(name)}:Type}\n`);
-    const warehouse = await configuredWarehouse(await config(), { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
+    const settings = await config();
+    // Through a server, --write may not be enough: serve's port takes changes only with --sql-write (a new user's trial
+    // added --write and met a second refusal).
+    const addWrite = `add --write to run it${settings.clickhouse !== null ? ' (through edgelat serve\'s ClickHouse port, serve must run with --sql-write too)' : ''}`;
+    const warehouse = await configuredWarehouse(settings, { readonly: !opts.write, existing: opts.write ? undefined : 'folder' });
     try {
       const canonical = await canonicalStatement((sql, p) => warehouse.query(sql, p), query).catch((e: unknown) => {
         throw e instanceof EmptyQueryError ? new UsageError(e.message) : e;
       });
       if (canonical !== null && valuesRest(query, canonical) !== null) throw new MultiStatementError();
       // INTO OUTFILE is written by chdb's client side, which `readonly` does not stop.
-      if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError('INTO OUTFILE writes a file: add --write to run it');
+      if (!opts.write && canonical !== null && writesFile(canonical)) throw new UsageError(`INTO OUTFILE writes a file: ${addWrite}`);
       const gap = !opts.write && canonical !== null ? readonlyGap(canonical) : null;
-      if (gap !== null) throw new UsageError(`${gap}: add --write to run it`);
+      if (gap !== null) throw new UsageError(`${gap}: ${addWrite}`);
       // ClickHouse prints the query's own FORMAT, whatever --format says: both given is a conflict, not a choice.
       const own = canonical !== null ? formatClause(canonical) : null;
       if (own !== null && command.getOptionValueSource('format') === 'cli') throw new UsageError(`the query has FORMAT ${own} and --format ${opts.format} is given: keep one`);
@@ -302,7 +306,7 @@ program
       if (syntax !== null) throw new UsageError(syntax);
       // A --param value its type cannot parse (457 BAD_QUERY_PARAMETER, CANNOT_PARSE_*, …) is bad usage, as a missing one is.
       if (isBadQueryParameter(error)) throw new UsageError(badParameterText(error, params));
-      if (!opts.write && isReadonlyRefusal(error)) throw new UsageError('the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it');
+      if (!opts.write && isReadonlyRefusal(error)) throw new UsageError(`the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): ${addWrite}`);
       throw error;
     } finally {
       await warehouse.close();

@@ -337,6 +337,9 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`bodyLimitBytes: expected a positive integer, got ${JSON.stringify(limit)}`);
   const { engine, logger } = options;
   const writes = options.writes ?? true;
+  /** The engine's advice to POST a SETTINGS clause, on a read-only port: that needs --sql-write (a new user's trial followed it into a 403). */
+  const readOnlyAdvice = (message: string): string => (writes ? message
+    : message.replace('and send it with POST (GET is read-only: no setting changes)', 'and send it with POST to a serve started with --sql-write (this port is read-only: no setting changes)'));
   const allowedHosts = options.allowedHosts ?? [];
   const stallMs = options.clientStallMs ?? CLIENT_STALL_MS;
   if (!Number.isSafeInteger(stallMs) || stallMs <= 0) throw new RangeError(`clientStallMs: expected a positive integer of ms, got ${JSON.stringify(stallMs)}`);
@@ -415,7 +418,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         .status(status)
         .header('X-ClickHouse-Exception-Code', String(code))
         .type('text/plain; charset=UTF-8')
-        .send(exceptionText(code, undoNested(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `))));
+        .send(exceptionText(code, undoNested(readOnlyAdvice(e.message.replace(/^Code: \d+\. DB::Exception: /, `Code: ${code}. DB::Exception: `)))));
     };
     if (badId) return fail(new WarehouseError(`Code: 36. DB::Exception: query_id ${JSON.stringify(givenId).slice(0, 80)} holds a character an HTTP header cannot carry (a control character such as CR or LF, or one beyond Latin-1): use printable ASCII. (BAD_ARGUMENTS)`, 36));
     const blockFormat = compressedBlockFormat(url);

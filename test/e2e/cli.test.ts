@@ -416,7 +416,8 @@ describe('edgelat CLI', () => {
       expect(await server.query('SELECT o FROM srv.probe ORDER BY o')).toEqual([{ o: 7 }, { o: 9 }]);
       // Without --write the server runs it read-only (readonly = 2 on the request): refused, the table unchanged.
       const unwritten = await edgelat(['sql', 'INSERT INTO srv.probe VALUES (8)'], own, undefined, env);
-      expect([unwritten.code, errLines(unwritten.stderr)]).toEqual([2, ['edgelat: the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it']]);
+      // Through a server, the hint says serve's port needs --sql-write too (a new user's trial added --write and met a second refusal).
+      expect([unwritten.code, errLines(unwritten.stderr)]).toEqual([2, ['edgelat: the statement changes the warehouse, a setting or a file, or uses a table function (ClickHouse refused it read-only: READONLY): add --write to run it (through edgelat serve\'s ClickHouse port, serve must run with --sql-write too)']]);
       expect(await server.query('SELECT count() AS n FROM srv.probe')).toEqual([{ n: 2 }]);
       const read = await edgelat(['sql', 'SELECT count() FROM srv.probe WHERE o = {o:UInt64}', '--format', 'csv', '--param', 'o=7'], own, undefined, env);
       expect([read.code, read.stdout]).toEqual([0, '1\n']);

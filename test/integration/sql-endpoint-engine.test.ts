@@ -310,6 +310,9 @@ describe('ChdbEngine', () => {
         const [status, code, text] = await post(body);
         expect([body, status, code, text.includes('the ClickHouse port of edgelat serve is read-only') || text.includes('Code: 164')]).toEqual([body, 403, '164', true]);
       }
+      // The advice to move a URL setting into the query names --sql-write here (a new user's trial followed it into a 403).
+      const urlSetting = await fetch(`${url}?query=${encodeURIComponent('SELECT 1')}&max_execution_time=5`);
+      expect([urlSetting.status, (await urlSetting.text()).includes('send it with POST to a serve started with --sql-write (this port is read-only')]).toEqual([400, true]);
       const insert = await post("INSERT INTO eng.chips (chip) VALUES ('ro-probe')");
       expect(insert[2]).toMatch(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode: the ClickHouse port of edgelat serve is read-only .*Start serve with --sql-write/);
       // A raw insert (INSERT … FORMAT with the rows in the body) too.
