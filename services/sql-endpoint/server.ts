@@ -42,7 +42,7 @@ import type { Registry } from 'prom-client';
 import { engineError, executionTimeProblem, memoryProblem, type SqlEngine } from './chdb-engine.ts';
 import { createSqlEndpointMetrics, type SqlEndpointMetrics } from './metrics.ts';
 import { browserRefusal, canonicalFormat, hostHint, missingHostProblem, compressedBlockFormat, contentType, exceptionText, formatClause, maxQuerySizeOf, parseRawInsert, querySizeProblem, splitParams, statusOf } from './protocol.ts';
-import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, outOfRangeParam, reachesOutside, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
+import { canonicalStatement, codeOf, EmptyQueryError, formatClause as statementFormat, isPlainRead, isReadonlyRefusal, MultiStatementError, namesPath, outOfRangeParam, reachesOutside, readonlyGap, runsProgram, settingsOf, valuesRest, writesFile } from '../warehouse/statements.ts';
 import { exceptionFirstLine } from '../warehouse/types.ts';
 import { closeConnectionsOnClose } from '../http-close.ts';
 
@@ -497,6 +497,14 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const tooLong = querySizeProblem(sql, canonical, maxQuerySize);
       if (tooLong !== null) return fail(new WarehouseError(tooLong, 62));
       if (canonical !== null && readonly && readonlyGap(canonical) !== null) return fail(new WarehouseError(refusedReadonly, 164));
+      // An INSERT on a read-only request is refused here, not by chdb, which reads an INSERT's data from the process's
+      // stdin where the statement carries none (a security re-test: a GET `INSERT … VALUES (1)` read all of serve's).
+      if (canonical !== null && readonly && /\bINSERT\s+INTO\b/i.test(codeOf(canonical))) return fail(new WarehouseError(refusedReadonly, 164));
+      // A table named by a path is the file to chdb: not read, and not even probed (EXISTS answered whether /etc/shadow
+      // exists over GET), on any request.
+      if (canonical !== null && namesPath(canonical, splitParams(url, sql).params)) {
+        return fail(new WarehouseError('Code: 497. DB::Exception: a table named by a path (or an Identifier parameter bound to one) is a file to chdb, ClickHouse\'s local mode: the edgelat endpoint reads no file. (ACCESS_DENIED)', 497));
+      }
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
       // change the endpoint's shared connection for every later request (a trial: `SET max_query_size = 5` broke them all).
       if (canonical !== null && !readonly && /^SET\b/i.test(codeOf(canonical))) {

@@ -101,6 +101,18 @@ const LOCAL_ENGINE = /^(?:\w*MergeTree|Log|TinyLog|StripeLog|Memory|Null|Set|Joi
 const REACHES_OUT = new RegExp(`(?<!\\.|\\b(?:TABLE|VIEW|DICTIONARY|DATABASE|EXISTS|INTO)\\s+)${EXTERNAL_TABLE_FUNCTION.source.replace('|input)', '|input|disk)')}`, 'i');
 
 /**
+ * Whether a canonical statement names a table by a path (`SELECT * FROM "/etc/hostname"`, `EXISTS TABLE "/etc/shadow"`,
+ * `{t:Identifier}` bound to a path): chdb's default database (ClickHouse's local mode) reads such a name as the file,
+ * and says whether it exists even where it may not read it (a security re-test probed paths with EXISTS over GET).
+ * @param params  The request's bound values by name (`param_t` as `t`).
+ */
+export function namesPath(canonical: string, params: Readonly<Record<string, string | null>>): boolean {
+  if (/\b(?:FROM|JOIN|TABLE|INTO|EXISTS)\s+(?:(?:`[^`]*`|\w+)\s*\.\s*)?`[^`]*\/[^`]*`/i.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) return true;
+  for (const [, name] of canonical.matchAll(/\{\s*(\w+)\s*:\s*Identifier\s*\}/gi)) if ((params[name!] ?? '').includes('/')) return true;
+  return false;
+}
+
+/**
  * Why a canonical statement ({@link canonicalStatement}) would read or write outside the warehouse, or null: a table
  * function or `file()` that reads files, URLs, object stores, other servers or programs, or `input()` (the process's
  * standard input in chdb, not the request's body); a table or database engine that keeps its data elsewhere ({@link LOCAL_ENGINE}); a
@@ -133,8 +145,7 @@ export function reachesOutside(canonical: string): string | null {
     // EmbeddedRocksDB's second argument is a folder of its own (a re-test wrote one under /tmp).
     if (/^EmbeddedRocksDB$/i.test(m[1]!) && /^\s*\(\s*[^,)]+,/.test(code.slice(m.index + m[0].length))) return 'an EmbeddedRocksDB table with a path of its own keeps its data outside the warehouse';
   }
-  // chdb's default database reads a file named as a table (`SELECT * FROM "/etc/hostname"`: a re-test).
-  if (/\b(?:FROM|JOIN|TABLE|INTO|EXISTS)\s+(?:(?:`[^`]*`|\w+)\s*\.\s*)?`[^`]*\/[^`]*`/i.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) return 'a table named by a path reads a file outside the warehouse';
+  if (namesPath(canonical, {})) return 'a table named by a path reads a file outside the warehouse';
   // A dictionary's QUERY is a string that its reads run: searched as written.
   const fn = REACHES_OUT.exec(dictionary ? canonical : code)?.[1];
   // chdb, ClickHouse's local mode, reads input() from the process's standard input, not from a request's body: a

@@ -294,7 +294,7 @@ describe('ChdbEngine', () => {
     }
   });
 
-  it('serve\'s port, read-only by default (writes off): a POST reads, and ClickHouse refuses every change, table function, path read as a table and SETTINGS clause (a security re-test reached files past every check of the text on the writer)', async () => {
+  it('serve\'s port, read-only by default (writes off): a POST reads, and ClickHouse refuses every change, table function and SETTINGS clause, the endpoint a path named as a table (a security re-test reached files past every check of the text on the writer)', async () => {
     const endpoint = createSqlEndpoint({ engine: new ChdbEngine(dataDir), writes: false });
     try {
       await endpoint.listen({ host: '127.0.0.1', port: 0 });
@@ -304,12 +304,21 @@ describe('ChdbEngine', () => {
         return [res.status, res.headers.get('x-clickhouse-exception-code'), await res.text()] as const;
       };
       expect(await post('SELECT count() FROM eng.chips WHERE chip = \'ro-probe\' FORMAT TSV')).toEqual([200, null, '0\n']);
-      for (const body of ["INSERT INTO eng.chips (chip) VALUES ('ro-probe')", "INSERT INTO eng.chips (chip) VALUES (file('/etc/hostname'))", 'SELECT * FROM "/etc/hostname"',
+      for (const body of ["INSERT INTO eng.chips (chip) VALUES ('ro-probe')", "INSERT INTO eng.chips (chip) VALUES (file('/etc/hostname'))",
         "SELECT * FROM format(Values, 's String', '(file(''/etc/hostname''))')", "SELECT 1 AS x FORMAT Protobuf SETTINGS output_format_schema = '/tmp/edgelat-ro.proto'",
         'CREATE TABLE eng.ro (x UInt8) ENGINE = Memory', 'TRUNCATE TABLE eng.chips']) {
         const [status, code, text] = await post(body);
         expect([body, status, code, text.includes('the ClickHouse port of edgelat serve is read-only') || text.includes('Code: 164')]).toEqual([body, 403, '164', true]);
       }
+      // A table named by a path is a file to chdb: not even probed, on any request (a re-test: EXISTS told whether
+      // /etc/shadow exists); an INSERT is refused before chdb, which reads a data-less INSERT's rows from stdin.
+      const read = await post('SELECT * FROM "/etc/hostname"');
+      expect([read[0], read[1]]).toEqual([403, '497']);
+      const probed = await fetch(`${url}?query=${encodeURIComponent('EXISTS TABLE "/etc/hostname"')}`);
+      const bound = await fetch(`${url}?param_t=${encodeURIComponent('/etc/hostname')}`, { method: 'POST', body: 'EXISTS TABLE {t:Identifier}' });
+      const getInsert = await fetch(`${url}?query=${encodeURIComponent("INSERT INTO eng.chips (chip) VALUES ('ro-probe')")}`);
+      expect([probed.status, probed.headers.get('x-clickhouse-exception-code'), bound.status, bound.headers.get('x-clickhouse-exception-code'), getInsert.status, getInsert.headers.get('x-clickhouse-exception-code')])
+        .toEqual([403, '497', 403, '497', 403, '164']);
       // The advice to move a URL setting into the query names --sql-write here (a new user's trial followed it into a 403).
       const urlSetting = await fetch(`${url}?query=${encodeURIComponent('SELECT 1')}&max_execution_time=5`);
       expect([urlSetting.status, (await urlSetting.text()).includes('send it with POST to a serve started with --sql-write (this port is read-only')]).toEqual([400, true]);

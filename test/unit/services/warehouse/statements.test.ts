@@ -5,7 +5,7 @@
  * lexer this replaced (`x$$` names, nested comments, WITH … INSERT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, paramProblem, reachesOutside, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile } from '../../../../services/warehouse/statements.ts';
+import { badParameterText, canonicalStatement, codeOf, formatClause, isReadonlyRefusal, isBadQueryParameter, MultiStatementError, namesPath, paramProblem, reachesOutside, readonlyGap, runsProgram, syntaxErrorSummary, unusedParams, valuesRest, writesFile } from '../../../../services/warehouse/statements.ts';
 import { ChdbWarehouse } from '../../../../services/warehouse/chdb.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -160,6 +160,12 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ['CREATE DICTIONARY d.x (id UInt64, s String) PRIMARY KEY id SOURCE(CLICKHOUSE(NAME nc)) LAYOUT(FLAT()) LIFETIME(0)', 'a dictionary whose source is CLICKHOUSE on another server reads outside the warehouse'],
   ])('%j reaches outside: %j', async (sql, why) => {
     expect(reachesOutside((await canonical(sql))!)).toBe(why);
+  });
+
+  it('finds a table named by a path, quoted or bound to an Identifier parameter, and not a path in a string', async () => {
+    const named = async (sql: string, params: Record<string, string> = {}) => namesPath((await canonical(sql))!, params);
+    expect([await named('EXISTS TABLE "/etc/shadow"'), await named('SELECT * FROM default.`/etc/hostname`'), await named('SELECT * FROM {t:Identifier}', { t: '/etc/hostname' })]).toEqual([true, true, true]);
+    expect([await named("SELECT '/etc/hostname' AS p FROM system.one"), await named('SELECT * FROM {t:Identifier}', { t: 'edgelat.chips' }), await named('SELECT 1 AS `a/b`')]).toEqual([false, false, false]);
   });
 
   it('finds nothing outside the warehouse in edgelat\'s own migrations', async () => {
