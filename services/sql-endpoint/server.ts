@@ -502,7 +502,8 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       if (canonical !== null && readonly && /\bINSERT\s+INTO\b/i.test(codeOf(canonical))) return fail(new WarehouseError(refusedReadonly, 164));
       // A table named by a path is the file to chdb: not read, and not even probed (EXISTS answered whether /etc/shadow
       // exists over GET), on any request.
-      if (canonical !== null && namesPath(canonical, splitParams(url, sql).params)) {
+      const { params, settings } = splitParams(url, sql);
+      if (canonical !== null && namesPath(canonical, params)) {
         return fail(new WarehouseError('Code: 497. DB::Exception: a table named by a path (or an Identifier parameter bound to one) is a file to chdb, ClickHouse\'s local mode: the edgelat endpoint reads no file. (ACCESS_DENIED)', 497));
       }
       // Over ClickHouse's HTTP interface without a session a SET lasts its request, so it changes nothing; here it would
@@ -544,7 +545,6 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // The parsed statement's own FORMAT first: the raw text's last words miss one followed by SETTINGS or a comment (a trial:
       // `FORMAT JSONEachRow SETTINGS max_threads=1` was labelled TabSeparated).
       const format = canonicalFormat((canonical !== null ? statementFormat(canonical) : null) ?? formatClause(sql) ?? url.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated');
-      const { params, settings } = splitParams(url, sql);
       // ClickHouse would wrap an integer outside its type ({x:UInt8} = 300 gives 44): refused, as `edgelat sql` does.
       const outside = outOfRangeParam(sql, params);
       if (outside !== null) {

@@ -103,13 +103,6 @@ function pidIn(pidFile: string, identity: string): number | null {
   }
 }
 
-/**
- * Write a file by replacing it (a new file renamed over the old, temp-file.ts `replaceFileSync`): a pid file hard-linked
- * with another folder's (`cp -al`) is then this folder's alone, not rewritten in both (a re-test: a failed open of a
- * hard-linked copy put its pid in the source's file).
- */
-const replaceFile = replaceFileSync;
-
 /** File in a data folder naming the ClickHouse HTTP port of the `edgelat serve` that holds it (written by serve). */
 export const SERVE_FILE = 'edgelat-serve.json';
 
@@ -125,7 +118,7 @@ export function announceServing(path: string, url: string | null): void {
     // Removed only where this process wrote it (a serve that could not open the folder leaves its holder's).
     if (url === null) {
       if (servingUrl(path, process.pid) !== null) rmSync(join(path, SERVE_FILE), { force: true });
-    } else replaceFile(join(path, SERVE_FILE), `${JSON.stringify({ pid: process.pid, clickhouse_url: url })}\n`);
+    } else replaceFileSync(join(path, SERVE_FILE), `${JSON.stringify({ pid: process.pid, clickhouse_url: url })}\n`);
   } catch {
     // a note for other processes' messages, nothing more
   }
@@ -165,7 +158,9 @@ function claim(path: string): string | null {
   } catch {
     // none (or unreadable: replaced)
   }
-  replaceFile(pidFile, `${process.pid} ${identity}\n`);
+  // Replaced, not rewritten (temp-file.ts): a pid file hard-linked with another folder's (`cp -al`) is then this
+  // folder's alone, not rewritten in both (a re-test: a failed open of a hard-linked copy put its pid in the source's file).
+  replaceFileSync(pidFile, `${process.pid} ${identity}\n`);
   return before;
 }
 
@@ -178,7 +173,7 @@ function unclaim(path: string, before: string | null): void {
   const pidFile = join(path, 'edgelat.pid');
   try {
     if (before === null) rmSync(pidFile, { force: true });
-    else replaceFile(pidFile, before);
+    else replaceFileSync(pidFile, before);
   } catch {
     // best effort: the engine's own lock still guards the folder
   }
