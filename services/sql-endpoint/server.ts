@@ -26,9 +26,11 @@
  * (`INTO OUTFILE`: code 497). A request a browser may have sent for a web page
  * (`browserRefusal`: a Host that is not loopback, an Origin of another site,
  * Sec-Fetch-Site cross-site) is refused (code 497, ACCESS_DENIED, HTTP 403).
- * No authentication: whoever reaches the port may change the warehouse over POST, but nothing outside it
- * (`reachesOutside`: files, URLs, programs, other servers, which chdb, ClickHouse's local mode, would reach with the
- * process's rights: code 497); bind it to 127.0.0.1.
+ * No authentication: unless `writes` is on (`serve --sql-write`), every request runs read-only, POST too (ClickHouse's
+ * readonly = 1: code 164); with it, whoever reaches the port may change the warehouse over POST, and the plain ways
+ * out of it are refused (`reachesOutside`: files, URLs, programs, other servers, which chdb, ClickHouse's local mode,
+ * would reach with the process's rights: code 497), not every way (values ClickHouse evaluates after any check of the
+ * text). On every request a table named by a path is refused (`namesPath`). Bind it to 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, validateHeaderValue, type IncomingMessage } from 'node:http';
@@ -527,7 +529,7 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       // read /etc/passwd, wrote a file as root, and made a File table that every GET then read). A GET cannot (readonly).
       const beyond = canonical !== null && !readonly ? reachesOutside(canonical) : null;
       if (beyond !== null) {
-        return fail(new WarehouseError(`Code: 497. DB::Exception: ${beyond}: the edgelat endpoint has no login and runs with its process's rights, so it does nothing outside its warehouse; send a file's rows in the POST body (INSERT INTO t FORMAT CSV), or run the statement on this machine as yourself with \`edgelat sql --write\` while serve is stopped. (ACCESS_DENIED)`, 497));
+        return fail(new WarehouseError(`Code: 497. DB::Exception: ${beyond}: the edgelat endpoint has no login and runs with its process's rights, so it refuses this; send a file's rows in the POST body (INSERT INTO t FORMAT CSV), or run the statement on this machine as yourself with \`edgelat sql --write\` while serve is stopped. (ACCESS_DENIED)`, 497));
       }
       // chdb runs a statement after an INSERT … VALUES list's data (`edgelat sql` refuses it the same way): past every
       // check here, and a SETTINGS max_execution_time = 0 there lifted the limit (a re-test).
