@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { checkReportFilter, LOAD_METRICS, ReportQueries, type ReportMetric } from '../reports/report-queries.ts';
+import type { LoadLatencyReport } from '../reports/load-latency.ts';
 import { choicesAnyCase, idFlag, LOCKED_HELP, numberFlag, required, timeFlag } from './common.ts';
 import { UsageError } from './usage-error.ts';
 import { nearestNames, quoteName } from '../names.ts';
@@ -74,29 +75,29 @@ async function reportLoadLatencyCommand(opts: LoadLatencyFlags): Promise<void> {
         throw new UsageError(`${flag}: no request with a load sample in ${warehouse.database}.inference_enriched has ${flag.slice(2)} ${quoteName(value)} (nearest: ${nearestNames(value, ids)})`);
       }
     }
-    const { report, summary, html, files } = await writeLoadLatencyReport(warehouse, {
+    // An empty report says why, in the files too (a reader of summary.md alone learned only "0 requests"; a trial), and
+    // on stderr: the reason needs a query, asked before the files are written (each is written once).
+    let empty: string | null = null;
+    const annotate = async (built: { report: LoadLatencyReport; summary: string; html: string }) => {
+      if (built.report.requests > 0) return null;
+      const all = await new ReportQueries(warehouse, { metric: opts.metric }).allRequests();
+      const filters = [opts.server && `server ${opts.server}`, opts.model && `model ${opts.model}`, opts.chip && `chip ${opts.chip}`, opts.since !== undefined && `since ${new Date(opts.since).toISOString()}`, opts.until !== undefined && `until ${new Date(opts.until).toISOString()}`].filter(Boolean).join(', ');
+      empty = all === 0
+        ? `${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables`
+        : `none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is`;
+      const { withEmptyNote } = await import('../reports/report-render.ts');
+      // Under the page's heading too (a trial: the page said "0 requests" alone).
+      return { summary: `${built.summary}\n**Empty:** ${empty}.\n`, html: withEmptyNote(built.html, empty) };
+    };
+    const { report, summary, files } = await writeLoadLatencyReport(warehouse, {
       sinceMs: opts.since, untilMs: opts.until, server: opts.server, model: opts.model, chip: opts.chip,
       metric: opts.metric, bucketWidth: opts.bucketWidth, sloP99Ms: opts.sloP99Ms,
-    }, opts.out, (step) => process.stderr.write(`edgelat: ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)).catch((error: unknown) => {
+    }, opts.out, (step) => process.stderr.write(`edgelat: ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`), annotate).catch((error: unknown) => {
       if (error instanceof RangeError) throw new UsageError(error.message);
       throw error;
     });
-    let printed = summary;
-    if (report.requests === 0) {
-      const all = await new ReportQueries(warehouse, { metric: opts.metric }).allRequests();
-      const filters = [opts.server && `server ${opts.server}`, opts.model && `model ${opts.model}`, opts.chip && `chip ${opts.chip}`, opts.since !== undefined && `since ${new Date(opts.since).toISOString()}`, opts.until !== undefined && `until ${new Date(opts.until).toISOString()}`].filter(Boolean).join(', ');
-      const why = all === 0
-        ? `${warehouse.database}.inference_enriched holds no request with a load sample (run \`npm start\` first); the files hold empty tables`
-        : `none of the ${all.toLocaleString('en-US')} requests with a load sample in ${warehouse.database}.inference_enriched matches ${filters || `the filter`} with a value of ${opts.metric}; the files hold empty tables. \`edgelat sql "SELECT edge_server_id, chip, model_id, min(ts), max(ts) FROM ${warehouse.database}.inference_enriched GROUP BY ALL"\` lists what there is`;
-      process.stderr.write(`edgelat: ${why}\n`);
-      // The files say it too: a reader of summary.md alone learns why it is empty (a trial found only "0 requests").
-      const note = `\n**Empty:** ${why}.\n`;
-      // And the page, under its heading (a trial: the page said "0 requests" alone). Both replaced as they were written
-      // (not appended to: a name another user swapped for a symbolic link meanwhile would be followed).
-      const [{ withEmptyNote }, { replaceFilesWith }] = await Promise.all([import('../reports/report-render.ts'), import('../reports/load-latency.ts')]);
-      replaceFilesWith([files.find((f) => f.endsWith('summary.md'))!, files.find((f) => f.endsWith('report.html'))!], [summary + note, withEmptyNote(html, why)]);
-      printed += note;
-    }
+    if (empty !== null) process.stderr.write(`edgelat: ${empty}\n`);
+    const printed = summary;
     if (!opts.quiet) process.stdout.write(printed);
     process.stderr.write(`edgelat: wrote ${files.join(', ')}\n`);
     // An empty report is written (a script may expect the files) but is not a success.

@@ -205,7 +205,9 @@ export function reportCsv(r: LoadLatencyReport): string {
  * @throws {RangeError} naming the path and why: empty, a file, not creatable, not writable.
  */
 export function prepareOutDir(outDir: string, created: string[] = []): string {
+  // checkOutDir has written in the folder where it exists; a folder made here is probed once it is made.
   const { dir, missing } = checkOutDir(outDir);
+  if (missing.length === 0) return dir;
   for (const p of missing) {
     try {
       mkdirSync(p);
@@ -269,11 +271,17 @@ const REPORT_FILES = ['report.html', 'report.csv', 'summary.md'] as const;
 
 /**
  * Build the report and write `outDir/report.html`, `report.csv` and `summary.md` (the folder is created).
+ * @param onStep    Called with each step's name as it starts (progress).
+ * @param annotate  Called with the built report before any file is written: a summary and page to write in place of
+ *                  the built ones (the CLI's note on an empty report), or null to write them as built.
  * @returns The report, the summary text, the page (HTML) and the three files written.
  * @throws {RangeError} on a bad filter (before the folder is created), an unusable `outDir` (checked before any query), or a
  *   bucket width too fine for the data (the folders it created removed); WarehouseError.
  */
-export async function writeLoadLatencyReport(warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void): Promise<{ report: LoadLatencyReport; summary: string; html: string; files: string[] }> {
+export async function writeLoadLatencyReport(
+  warehouse: Warehouse, options: LoadLatencyOptions, outDir: string, onStep?: (what: string) => void,
+  annotate?: (built: { report: LoadLatencyReport; summary: string; html: string }) => Promise<{ summary: string; html: string } | null>,
+): Promise<{ report: LoadLatencyReport; summary: string; html: string; files: string[] }> {
   // The filter first (no query runs): a bad one creates no folder.
   new ReportQueries(warehouse, options);
   const created: string[] = [];
@@ -284,6 +292,7 @@ export async function writeLoadLatencyReport(warehouse: Warehouse, options: Load
     const summary = reportSummary(report);
     onStep?.('charts');
     built = { report, summary, html: await reportHtml(report, summary) };
+    built = { ...built, ...(await annotate?.(built)) };
   } catch (error) {
     // A report that fails before writing (a --bucket-width the data's range makes too many bins) leaves no empty
     // folders it made behind (a trial); rmdir removes only empty ones.

@@ -10,7 +10,7 @@ import { TOPICS } from '../../pipelines/topics.ts';
 import { leastBucketWidth, ReportQueries } from '../../services/reports/report-queries.ts';
 import { prepareOutDir, sloKnees, writeLoadLatencyReport } from '../../services/reports/load-latency.ts';
 import { scatterWithLines } from '../../services/reports/charts.ts';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChdbWarehouse } from '../../services/warehouse/chdb.ts';
@@ -108,6 +108,17 @@ describe('report queries, case C18', () => {
     const base = mkdtempSync(join(tmpdir(), 'edgelat-out-'));
     await expect(writeLoadLatencyReport(w, { metric: 'cpu_util', bucketWidth: 1e-9 }, join(base, 'new', 'deeper'))).rejects.toThrow(/--bucket-width: 1e-9 gives/);
     expect([existsSync(join(base, 'new')), existsSync(base)]).toEqual([false, true]);
+    // The annotation (the CLI's note on an empty report) is written in place of the built text, each file once; one that
+    // fails leaves no file and none of the folders made.
+    const noted = await writeLoadLatencyReport(w, { metric: 'cpu_util', model: 'nope' }, join(base, 'empty'), undefined,
+      async (b) => ({ summary: `${b.summary}NOTE ${b.report.requests}\n`, html: `${b.html}<!-- NOTE -->` }));
+    expect(readFileSync(join(base, 'empty', 'summary.md'), 'utf8')).toBe(`${noted.summary}`);
+    expect(noted.summary.endsWith('NOTE 0\n')).toBe(true);
+    expect(readFileSync(join(base, 'empty', 'report.html'), 'utf8').endsWith('<!-- NOTE -->')).toBe(true);
+    expect(readdirSync(join(base, 'empty')).sort()).toEqual(['report.csv', 'report.html', 'summary.md']);
+    await expect(writeLoadLatencyReport(w, { metric: 'cpu_util' }, join(base, 'failed', 'deeper'), undefined, () => Promise.reject(new Error('query failed'))))
+      .rejects.toThrow('query failed');
+    expect(existsSync(join(base, 'failed'))).toBe(false);
     // No row: no made-up decile edge.
     expect(await new ReportQueries(w, { metric: 'cpu_util', model: 'nope' }).bucketEdges()).toEqual([]);
   });
