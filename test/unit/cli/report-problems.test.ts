@@ -21,6 +21,24 @@ describe('reportProblems', () => {
     ]);
   });
 
+  it('says how many more problems (bad fields) and on how many more lines (a trial read "30 more bad lines" of a 25-line file)', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    // 25 lines of 2 bad fields each: the first 20 problems are lines 1–10; 30 more on 15 more lines.
+    const problems = Array.from({ length: 25 }, (_, i) => [
+      { file: 'c.csv', line: i + 1, field: 'peak_ops_per_s', value: 'x', message: 'expected a number' },
+      { file: 'c.csv', line: i + 1, field: 'power_w', value: 'y', message: 'expected a number' },
+    ]).flat();
+    reportProblems(problems, 20, '--json lists every one');
+    expect(write.mock.calls.at(-1)?.[0]).toBe('edgelat: ... and 30 more problems on 15 more lines (--json lists every one)\n');
+    // The 21st problem on a line already shown: no more lines.
+    write.mockClear();
+    reportProblems(problems.slice(0, 21).map((x) => ({ ...x, line: 1 })), 20);
+    expect(write.mock.calls.at(-1)?.[0]).toBe('edgelat: ... and 1 more problem\n');
+    write.mockClear();
+    reportProblems(problems.slice(0, 20), 20);
+    expect(write.mock.calls).toHaveLength(20);
+  });
+
   it('counts bad lines, or bad cells on fewer lines, and says a HELP line\'s valid cells are imported (a trial read "7 bad line(s)" and found their cells stored)', () => {
     const p = (line: number, field: string) => ({ file: 'latency_pixel3.csv', line, field, value: 'NaN', message: 'latency must be a positive number of ms' });
     expect(badText([], true)).toBe('0 bad line(s)');
