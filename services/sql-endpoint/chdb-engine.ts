@@ -26,6 +26,7 @@
  *   always be put back), and the endpoint refuses `SET` statements.
  * Each switches its default database with `USE`.
  */
+import { randomUUID } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Session } from 'chdb';
@@ -138,6 +139,9 @@ const sqlString = (text: string): string => `'${text.replace(/\\/g, '\\\\').repl
 async function releaseFailedStream(session: Session): Promise<void> {
   await chdbCall(() => session.queryAsync('SELECT 1', { format: 'TSV' })).catch(() => undefined);
 }
+
+/** Start of the comment each streamed statement is run with, then a random UUID: what a cancellation kills it by. */
+export const QUERY_MARK = 'edgelat-endpoint-query ';
 
 /** Options of {@link ChdbEngine}. */
 export interface ChdbEngineOptions {
@@ -430,13 +434,39 @@ export class ChdbEngine implements SqlEngine {
       // A client that went away while this waited for a connection: never started (chdb's stream started with an aborted
       // signal cancelled on the main thread, which waited for the whole query: a trial's serve froze 8 s, /ping too).
       if (signal?.aborted) throw new WarehouseError('the client went away before its query started: not run', null);
+      // chdb checks the signal between blocks only: a query that makes no block for long (an aggregation over a large
+      // table) ran on after its client left, holding a reader until its time limit (a trial: two interrupted `edgelat
+      // sql` reads through a read-only port, whose KILL it refuses, blocked every read). Marked, it is killed by the mark.
+      const mark = `${QUERY_MARK}${randomUUID()}`;
+      const kill = () => void this.killMarked(mark);
+      signal?.addEventListener('abort', kill, { once: true });
       try {
-        return await streamStatement(session, sql, params, format, onChunk, signal);
+        return await streamStatement(session, `/* ${mark} */\n${sql}`, params, format, onChunk, signal);
       } catch (error) {
         await releaseFailedStream(session);
         throw error;
+      } finally {
+        signal?.removeEventListener('abort', kill);
       }
     }, settings));
+  }
+
+  /**
+   * Cancel the query whose text carries `mark` (`KILL QUERY … ASYNC` from a connection of its own: the query's
+   * connection is busy with it). Best effort: a failure is ignored (the query then ends at its time limit).
+   */
+  private async killMarked(mark: string): Promise<void> {
+    if (this.closed) return;
+    let killer: { session: Session; release(): void } | null = null;
+    try {
+      killer = openConnection(this.path, {});
+      const session = killer.session;
+      await chdbCall(() => session.queryBindAsync('KILL QUERY WHERE position(query, {mark:String}) > 0 AND query_id != queryID() ASYNC', { mark }, { format: 'TSV' }));
+    } catch {
+      // Nothing more to do.
+    } finally {
+      killer?.release();
+    }
   }
 
   insert(request: EngineInsert): Promise<EngineInsertResult> {

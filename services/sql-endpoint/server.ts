@@ -413,8 +413,10 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
       const e = engineError(error);
       const status = (error as { statusCode?: number })?.statusCode ?? statusOf(e.code);
       const code = e.code ?? Number(/^Code: (\d+)/.exec(e.message)?.[1] ?? 1001);
-      // A client's mistake (400s) at info, the endpoint's failures at warn: both name the ClickHouse code.
-      if (status >= 500) logger?.warn({ queryId, method: request.method, code, status }, 'sql endpoint request failed');
+      // A client's mistake (400s) at info, the endpoint's failures at warn: both name the ClickHouse code. A query stopped
+      // because its client left (code 394 from the kill) is no failure of the endpoint's.
+      if (request.raw.socket?.destroyed) logger?.info({ queryId, method: request.method, code }, 'sql endpoint: the client closed the connection before the answer; its query was stopped');
+      else if (status >= 500) logger?.warn({ queryId, method: request.method, code, status }, 'sql endpoint request failed');
       else logger?.info({ queryId, method: request.method, code, status }, 'sql endpoint request refused');
       return reply
         .status(status)

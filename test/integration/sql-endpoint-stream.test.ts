@@ -141,6 +141,24 @@ describe('sql endpoint: reads answered as their output comes', () => {
     expect(next).toMatchObject({ status: 200, text: '42\n' });
   });
 
+  it('a client that goes away before any output stops its query (an aggregation makes no block until its end; a trial: it ran on, holding a reader)', async () => {
+    const running = async () => (await fetchRaw("SELECT count() FROM system.processes WHERE position(query, 'numbers(100000000000)') > 0 AND position(query, 'system.processes') = 0 FORMAT TSV")).text;
+    const until = async (want: string, ms: number): Promise<number> => {
+      const t0 = Date.now();
+      while ((await running()) !== want) {
+        if (Date.now() - t0 > ms) throw new Error(`system.processes did not show ${want} such query within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return Date.now() - t0;
+    };
+    const req = get(url('SELECT sum(number) FROM numbers(100000000000) FORMAT TSV')).on('error', () => undefined);
+    await until('1\n', 10_000);
+    req.destroy();
+    // Without the kill it runs for a minute or more (until max_execution_time, 300 s by default).
+    expect(await until('0\n', 5_000)).toBeLessThan(5_000);
+    expect(await fetchRaw('SELECT 41 + 1 FORMAT TSV')).toMatchObject({ status: 200, text: '42\n' });
+  });
+
   it('a client that stops reading is cut off after clientStallMs, and the next read is answered', async () => {
     let stalled: IncomingMessage | undefined;
     let resumed = false;
