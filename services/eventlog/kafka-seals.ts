@@ -4,12 +4,36 @@
  * Behaviour: a question about a topic reads the one control partition its name hashes to, from where the last
  * read of that partition ended up to the high watermark at the time of the question (kafka-fetch.ts: no
  * consumer group), and caches the keys (sealed topic names). A topic is "not sealed" only once that partition
- * has been read up to that high watermark.
+ * has been read up to that high watermark. A marker seals the topic its key names only when its value is the JSON object
+ * `{"sealed": <that topic>, …}` (`sealMarkerProblem`): any other record there is passed over, once, to `onRefused` (a
+ * trial: a line `edge.inference.v1:sealed` typed into kcat sealed the topic for good, without a word).
  */
 import type { Admin } from 'kafkajs';
 import type { PartitionFetcher } from './kafka-fetch.ts';
 import { partitionForKey } from './murmur2.ts';
 import { guard, SEALS_TOPIC } from './kafka-support.ts';
+
+/**
+ * Why a record of the control topic is not a seal, or null when it is one: its key names the topic, and its value is a
+ * JSON object whose `sealed` is that name (`KafkaEventLog.seal` writes `{"sealed": topic, "atMs": epoch ms}`; README
+ * gives the line for kcat).
+ * @param key    The record's key (UTF-8), null when it has none.
+ * @param value  The record's value, null when it has none.
+ */
+export function sealMarkerProblem(key: string | null, value: Buffer | null): string | null {
+  if (key === null || key === '') return 'it has no key (the key names the topic to seal)';
+  const expected = `expected ${JSON.stringify({ sealed: key })}`;
+  if (value === null || value.length === 0) return `its value is empty: ${expected}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return `its value ${JSON.stringify(value.toString('utf8').slice(0, 80))} is not JSON: ${expected}`;
+  }
+  const sealed = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { sealed?: unknown }).sealed : undefined;
+  if (sealed !== key) return `its value's "sealed" is ${sealed === undefined ? 'missing' : JSON.stringify(sealed)}, not its key: ${expected}`;
+  return null;
+}
 
 /** Cache of sealed topic names read from the control topic. */
 export class SealWatcher {
@@ -20,8 +44,13 @@ export class SealWatcher {
   /**
    * @param fetcher    Range reads of the control topic's partitions (its waitMs bounds a question's read).
    * @param admin      Connected admin client (high watermarks).
+   * @param onRefused  Told of each record of the control topic that is not a seal (`sealMarkerProblem`): its key (null
+   *                   without one), its offset and why.
    */
-  constructor(private readonly fetcher: PartitionFetcher, private readonly admin: Admin) {}
+  constructor(
+    private readonly fetcher: PartitionFetcher, private readonly admin: Admin,
+    private readonly onRefused?: (refused: { key: string | null; partition: number; offset: string; problem: string }) => void,
+  ) {}
 
   /** Remember a seal made by this process (no need to read the control topic). */
   markSealed(topic: string): void {
@@ -41,7 +70,12 @@ export class SealWatcher {
     const from = Math.max(this.positions.get(p) ?? 0, Number(o?.low ?? 0));
     if (from < high) {
       const markers = await guard(`read ${SEALS_TOPIC}:${p}`, () => this.fetcher.read({ topic: SEALS_TOPIC, partition: p }, from, high));
-      for (const m of markers) if (m.key) this.sealed.add(m.key.toString('utf8'));
+      for (const m of markers) {
+        const key = m.key ? m.key.toString('utf8') : null;
+        const problem = sealMarkerProblem(key, m.value);
+        if (problem === null) this.sealed.add(key!);
+        else this.onRefused?.({ key, partition: p, offset: m.offset, problem });
+      }
       if (high > (this.positions.get(p) ?? 0)) this.positions.set(p, high);
     }
     return this.sealed.has(topic);

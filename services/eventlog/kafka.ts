@@ -109,7 +109,9 @@ export class KafkaEventLog implements EventLog {
     private readonly probeKafka: Kafka = kafka,
   ) {
     this.fetcher = new PartitionFetcher(kafka, options.adminWaitMs);
-    this.seals = new SealWatcher(this.fetcher, admin);
+    this.seals = new SealWatcher(this.fetcher, admin, ({ key, partition, offset, problem }) => {
+      logger?.warn({ topic: SEALS_TOPIC, key, partition, offset, problem }, `a record of ${SEALS_TOPIC} is not a seal, and seals nothing: ${problem}`);
+    });
   }
 
   /**

@@ -376,7 +376,8 @@ export class ClickHouseWarehouse implements Warehouse {
         clickhouse_settings: settings,
       });
       // ClickHouse runs KILL QUERY whatever readonly says; `edgelat serve`'s port refuses it under readonly=1, which this
-      // warehouse's reads send: asked again without it there.
+      // warehouse's reads send: asked again without it there (a read-only port refuses that too, and stops the query
+      // itself once this process's connection closes).
       const refusedReadonly = (error: unknown): boolean => {
         const e = error as { code?: unknown; type?: unknown; message?: unknown } | null;
         return String(e?.code) === '164' || e?.type === 'READONLY' || /\bREADONLY\b|Code: 164\b/.test(String(e?.message));
