@@ -153,8 +153,19 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
   // Every server without the model named at once (a trial: `--servers edge-04,nope1,nope2` named nope1 only).
   const without = servers.filter((s) => !newest.some((r) => r.s === s));
   if (without.length > 0) {
-    const shown = without.slice(0, 5).map((s) => JSON.stringify(s)).join(', ') + (without.length > 5 ? ` and ${without.length - 5} more` : '');
-    throw new NotFoundError(`servers: ${shown} ${without.length === 1 ? 'has' : 'have'} no request of ${JSON.stringify(req.model)} (servers running it, the names closest to it first: ${nearestNames(without[0]!, newest.map((r) => r.s))})`, `servers/${req.servers?.indexOf(without[0]!) ?? 0}`);
+    // A server the fleet does not know (a typo) apart from one that does not run the model yet (a trial: both were told
+    // "has no request of", and neither what to do).
+    const fleet = new Set((await w.query<{ s: string }>(`SELECT DISTINCT edge_server_id AS s FROM ${db}.inference_enriched WHERE edge_server_id IN {ids:Array(String)}`, { ids: without })).map((r) => r.s));
+    const unknown = without.filter((s) => !fleet.has(s));
+    const list = (v: string[]) => v.slice(0, 5).map((s) => JSON.stringify(s)).join(', ') + (v.length > 5 ? ` and ${v.length - 5} more` : '');
+    const first = unknown[0] ?? without[0]!;
+    const running = `servers running ${JSON.stringify(req.model)}, the names closest first: ${nearestNames(first, newest.map((r) => r.s))}`;
+    const idle = without.filter((s) => fleet.has(s));
+    const parts = [
+      ...(unknown.length > 0 ? [`${list(unknown)} ${unknown.length === 1 ? 'is no server' : 'are no servers'} of the fleet (no request in ${db}.inference_enriched)`] : []),
+      ...(idle.length > 0 ? [`${list(idle)} ${idle.length === 1 ? 'does' : 'do'} not run ${JSON.stringify(req.model)}: a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat whatif --server ${idle[0]} --chip ${req.chip}\` and \`edgelat recommend --model ${req.model}\` answer for the chip`] : []),
+    ];
+    throw new NotFoundError(`servers: ${parts.join('; ')} (${running})`, `servers/${req.servers?.indexOf(first) ?? 0}`);
   }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {

@@ -212,9 +212,18 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect((await gateFromWarehouse(w, { model: d!.m, version: 'v1', chip: d!.prod, slo_p99_ms: 1e6, lookback_hours: 0.0001, servers: [d!.s] })).left_out).toEqual([]);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(NotFoundError);
     await expect(gateFromWarehouse(w, { ...req, model: 'nope', slo_p99_ms: 1 })).rejects.toThrow(new RegExp(`no request of "nope" in .*\\(nearest models: .*${d!.m}`));
-    await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(/"edge-99" has no request of/);
-    // Every such server at once, the field at the first (a trial: only the first was named).
-    await expect(gateFromWarehouse(w, { ...req, servers: [d!.s, 'edge-98', 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/1', message: expect.stringMatching(/^servers: "edge-98", "edge-99" have no request of /) });
+    await expect(gateFromWarehouse(w, { ...req, servers: ['edge-99'], slo_p99_ms: 1 })).rejects.toThrow(`servers: "edge-99" is no server of the fleet (no request in ${w.database}.inference_enriched) (servers running ${JSON.stringify(d!.m)}, the names closest first: `);
+    // Every such server at once, the field at the first (a trial: only the first was named); a server of the fleet that
+    // does not run the model apart from one the fleet does not know (a trial: both "had no request of" it).
+    const t = `${w.database}.inference_enriched`;
+    const [pair] = await w.query<{ m: string; s: string }>(`SELECT m, s FROM (SELECT DISTINCT model_id AS m FROM ${t}) AS ms CROSS JOIN (SELECT DISTINCT edge_server_id AS s FROM ${t}) AS ss
+      WHERE (m, s) NOT IN (SELECT model_id, edge_server_id FROM ${t}) ORDER BY m, s LIMIT 1`);
+    expect(pair).toBeDefined();
+    const { m: other, s: idle } = pair!;
+    await expect(gateFromWarehouse(w, { ...req, model: other, servers: ['edge-98', idle, 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/0', message: expect.stringMatching(
+      new RegExp(`^servers: "edge-98", "edge-99" are no servers of the fleet \\(no request in \\w+\\.inference_enriched\\); "${idle}" does not run "${other}": a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat whatif --server ${idle} --chip ${req.chip}\` and \`edgelat recommend --model ${other}\` answer for the chip \\(servers running`)) });
+    await expect(gateFromWarehouse(w, { ...req, model: other, servers: [idle], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/0', message: expect.stringMatching(new RegExp(`^servers: "${idle}" does not run "${other}"`)) });
+    await expect(gateFromWarehouse(w, { ...req, servers: [d!.s, 'edge-98', 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/1', message: expect.stringMatching(/^servers: "edge-98", "edge-99" are no servers of the fleet/) });
     // Each names its request field (the API's errors[].path).
     const named: [Partial<typeof req>, string][] = [[{ model: 'nope' }, 'model'], [{ servers: [d!.s, 'edge-99'] }, 'servers/1'], [{ chip: 'nochip' }, 'chip']];
     for (const [bad, field] of named) {
