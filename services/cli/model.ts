@@ -338,7 +338,9 @@ export function formatPrediction(p: LatencyPrediction): string {
 export async function evaluateTelemetryCommand(warehouse: Warehouse, opts: { seed: number; json: boolean }): Promise<TelemetryEvaluation> {
   let r: TelemetryEvaluation;
   try {
-    r = await evaluateTelemetry(warehouse, { seed: opts.seed });
+    // About a minute: each step said as it starts (a trial waited 52 s in silence).
+    const started = Date.now();
+    r = await evaluateTelemetry(warehouse, { seed: opts.seed, onStep: (step) => process.stderr.write(`edgelat: ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`) });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;

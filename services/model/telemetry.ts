@@ -427,9 +427,11 @@ export interface TelemetryEvaluation {
  * estimates the median at an observed load, so groups are formed on what it
  * observes, not on the simulator's hidden per-second utilisation).
  * `groupDetails` lists every group (also those under 30 requests) for diagnosis.
+ * @param options  seed; heldOutShare (fraction 0..1 of the pairs held out, 0.25); onStep, called with each step as it starts (progress).
  * @throws {RangeError} when there is no ground truth or too few pairs (< 2).
  */
-export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: number; heldOutShare?: number }): Promise<TelemetryEvaluation> {
+export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: number; heldOutShare?: number; onStep?: (what: string) => void }): Promise<TelemetryEvaluation> {
+  options.onStep?.('reading the telemetry and the simulator\'s ground truth');
   const { rows } = await loadTelemetryRows(warehouse, 0, Date.UTC(2299, 0, 1));
   const truthRows = await warehouse.query<{ event_id: string; true_total: number; util: number }>(
     `SELECT event_id, true_queue_ms + true_io_ms + true_compute_ms AS true_total, server_util AS util FROM ${warehouse.database}.sim_ground_truth`,
@@ -443,7 +445,12 @@ export async function evaluateTelemetry(warehouse: Warehouse, options: { seed: n
   const train = rows.filter((r) => !held.has(`${r.modelId}|${r.chip}`));
   const test = rows.filter((r) => held.has(`${r.modelId}|${r.chip}`) && truth.has(r.eventId));
   const enc = fitEncoding(train);
-  const models = new Map(TELEMETRY_TARGETS.filter((t) => t.column === 'total_ms').map((t) => [t.alpha, trainTelemetryModel(t, train, options.seed, enc)]));
+  const targets = TELEMETRY_TARGETS.filter((t) => t.column === 'total_ms');
+  const models = new Map(targets.map((t, i) => {
+    options.onStep?.(`training ${t.kind} on ${train.length.toLocaleString('en-US')} requests (${i + 1} of ${targets.length})`);
+    return [t.alpha, trainTelemetryModel(t, train, options.seed, enc)] as const;
+  }));
+  options.onStep?.(`scoring ${test.length.toLocaleString('en-US')} held-out requests`);
   const features = new Map(test.map((r) => [r.eventId, featureRow(enc, r)]));
   const newServer = new Map(test.map((r) => [r.eventId, featureRow(enc, { ...r, server: undefined })]));
   const predict = (alpha: number, r: TelemetryRow, rows = features): number => Math.exp(predictTelemetryLn(models.get(alpha)!, rows.get(r.eventId)!));

@@ -423,7 +423,14 @@ describe('edgelat model train | list | evaluate, predict', () => {
 
   it('model evaluate --format telemetry --json prints the C4 report', async () => {
     const r = await edgelat(['model', 'evaluate', '--format', 'telemetry', '--seed', '1', '--json'], dataDir);
-    expect(lines(r.stderr)).toEqual([]);
+    // Each step on stderr as it starts (a trial waited 52 s in silence); nothing else.
+    expect(lines(r.stderr).map((l) => l.replace(/[\d,]+ (?=(held-out )?requests)/, 'N ').replace(/\(\d+\.\d s\)$/, '(t)'))).toEqual([
+      'edgelat: reading the telemetry and the simulator\'s ground truth (t)',
+      'edgelat: training total_ms_p50 on N requests (1 of 3) (t)',
+      'edgelat: training total_ms_p90 on N requests (2 of 3) (t)',
+      'edgelat: training total_ms_p99 on N requests (3 of 3) (t)',
+      'edgelat: scoring N held-out requests (t)',
+    ]);
     expect(r.code).toBe(0);
     const e = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(e).sort()).toEqual(['group_details', 'groups', 'held_out_pairs', 'new_server', 'p50_mape', 'p50_mape_requests', 'p90_coverage', 'p99_coverage', 'test_rows', 'train_rows']);
