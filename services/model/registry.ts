@@ -357,7 +357,13 @@ export class ModelRegistry {
       await this.writeModelFile(basename(model.filePath), stored.bytes, model.version).catch(() => undefined);
       this.stored.add(model.fileSha256);
       bytes = stored.bytes;
-    } else await this.ensureStored(model.fileSha256, bytes!);
+    } else {
+      await this.ensureStored(model.fileSha256, bytes!);
+      // Read from another data folder's path (this one's copy missing: a trial deleted it in a copied folder, which then
+      // read the original's file in silence, depending on it): this folder gets its own copy (best effort, as above).
+      const here = join(this.modelDir, basename(model.filePath));
+      if (isAbsolute(model.filePath) && here !== model.filePath && !existsSync(here)) await this.writeModelFile(basename(model.filePath), bytes!, model.version).catch(() => undefined);
+    }
     return new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength);
   }
 

@@ -527,6 +527,12 @@ describe('registry files and cron expressions', () => {
     // A folder without the file (another data folder sharing this warehouse, on this host): the path as written.
     const elsewhere = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-other-')));
     expect((await elsewhere.champion('moved'))!.filePath).toBe(written);
+    // Read there, the file is copied into that folder, which then reads its own (a trial: a copied folder without its
+    // file read the original's in silence, depending on it).
+    const reader = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-reader-')));
+    await reader.readFile((await reader.champion('moved'))!);
+    expect((await reader.champion('moved'))!.filePath).toBe(join(reader.modelDir, basename(written)));
+    expect(readFileSync(join(reader.modelDir, basename(written)))).toEqual(readFileSync(written));
     // The original moves away: the copy still reads its champion, and its hash checks.
     renameSync(written, `${written}.gone`);
     expect(JSON.parse(new TextDecoder().decode(await copy.readFile((await copy.champion('moved'))!)))).toHaveProperty('slope');
