@@ -59,7 +59,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 /**
  * An unknown long option that begins a known one of its command (`alerts tail --firing` for `--firing-only`) is named
- * with it: commander suggests by edit distance only, and a cut-off name is too far from the whole for it.
+ * with it: commander suggests by edit distance only, and a cut-off name is too far from the whole for it. A command's
+ * option given before the command (`edgelat --json gate`) is said to go after its name.
  */
 const commanderPrototype = Command.prototype as unknown as { unknownOption(this: Command, flag: string): never }; // commander's own, untyped
 const commanderUnknownOption = commanderPrototype.unknownOption;
@@ -68,6 +69,31 @@ commanderPrototype.unknownOption = function unknownOption(this: Command, flag: s
   const longs = this.options.flatMap((o) => (o.long && !o.hidden ? [o.long] : []));
   const begun = name.startsWith('--') && name.length > 3 ? longs.filter((l) => l.startsWith(name)) : [];
   if (begun.length > 0) this.error(`error: unknown option '${flag}'\n(Did you mean ${begun.join(' or ')}?)`, { code: 'commander.unknownOption' });
+  // A command's option before the command's name (`edgelat --json gate …`): said where it goes (a trial read only
+  // "unknown option '--json'").
+  if (this.parent === null) {
+    // The command the words name (`alerts tail`), as deep as they go.
+    const path: Command[] = [];
+    for (const word of process.argv.slice(2).filter((w) => !w.startsWith('-'))) {
+      const next = (path.at(-1) ?? this).commands.find((c) => c.name() === word || c.aliases().includes(word));
+      if (!next) break;
+      path.push(next);
+    }
+    // The first command under it that takes the option itself (`alerts` → `alerts tail`).
+    const taker = (c: Command, above: Command[]): Command[] | null => {
+      if (c.options.some((o) => o.long === name || o.short === name)) return [...above, c];
+      for (const sub of c.commands) {
+        const found = taker(sub, [...above, c]);
+        if (found) return found;
+      }
+      return null;
+    };
+    const full = path.length > 0 ? taker(path.at(-1)!, path.slice(0, -1)) : null;
+    if (full !== null || (path.length === 0 && this.commands.some((c) => taker(c, []) !== null))) {
+      const where = full ? `, \`edgelat ${full.map((c) => c.name()).join(' ')} ${name} …\`` : '';
+      this.error(`error: unknown option '${flag}' (edgelat takes only --version and --help before a command: put ${name} after the command's name${where})`, { code: 'commander.unknownOption' });
+    }
+  }
   return commanderUnknownOption.call(this, flag);
 };
 

@@ -514,6 +514,14 @@ describe('edgelat CLI', () => {
     // A cut-off name is named with the option it begins (commander suggests by edit distance only: a trial's --firing).
     const cut = await edgelat(['alerts', 'tail', '--firing'], dataDir);
     expect([cut.code, errLines(cut.stderr).slice(0, 2)]).toEqual([2, ["edgelat: unknown option '--firing'", '(Did you mean --firing-only?)']]);
+    // A command's option before the command is said to go after its name, the subcommand's too (a trial: `edgelat --json
+    // gate …` read only "unknown option '--json'"); one no command takes is not.
+    const before = await Promise.all([['--json', 'gate', '--model', 'x'], ['--firing-only', 'alerts'], ['--bogus', 'gate']].map((a) => edgelat(a, dataDir)));
+    expect(before.map((r) => [r.code, errLines(r.stderr)[0]])).toEqual([
+      [64, "edgelat: unknown option '--json' (edgelat takes only --version and --help before a command: put --json after the command's name, `edgelat gate --json …`)"],
+      [64, "edgelat: unknown option '--firing-only' (edgelat takes only --version and --help before a command: put --firing-only after the command's name, `edgelat alerts tail --firing-only …`)"],
+      [64, "edgelat: unknown option '--bogus'"],
+    ]);
     // `help model train` is train's help (commander's help command went one level down: model's).
     const trainHelp = await edgelat(['help', 'model', 'train'], dataDir);
     expect([trainHelp.code, trainHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: edgelat model train [options]']);
