@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -202,7 +202,10 @@ export function createPredictorApp(options: PredictorAppOptions): PredictorApp {
         const id = randomUUID();
         const body = problemText(417, PROBLEM_TYPES.malformedRequest, `Expect: ${JSON.stringify(String(req.headers.expect ?? ''))} is not an expectation this server meets (only 100-continue)`, id, req.url ?? '/');
         res.writeHead(417, { 'content-type': RAW_PROBLEM_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' }).end(body);
-        countOutside('unmatched', req.method ?? 'unknown', 417);
+        // Under its route where it names one (a trial: a 417 on POST /v1/predict was counted as "unmatched").
+        const path = (req.url ?? '/').split('?')[0]!;
+        const method = req.method ?? 'unknown';
+        countOutside(app.hasRoute({ method: method as HTTPMethods, url: path }) ? path : 'unmatched', method, 417);
       });
       // CONNECT (a proxy's tunnel) never reaches a route: Node closes the connection without a word unless it is
       // answered here (a trial: 0 bytes, uncounted, where TRACE answers 405).

@@ -1022,7 +1022,11 @@ describe('GET routes', () => {
       const oddProblem = JSON.parse(oddBody!);
       expect(oddProblem).toMatchObject({ status: 417, detail: 'Expect: "foo" is not an expectation this server meets (only 100-continue)', instance: '/v1/predict' });
       expect(oddHead!.toLowerCase()).toContain(`x-request-id: ${oddProblem.request_id}`);
-      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('edgelat_http_requests_total{route="unmatched",method="POST",status="417"} 1');
+      // Under its route (a trial: counted as "unmatched" while its problem named /v1/predict); a path no route has stays unmatched.
+      await firstAnswer('POST /v2/nope HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nExpect: foo\r\nConnection: close\r\n\r\n');
+      const metricsText = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metricsText).toContain('edgelat_http_requests_total{route="/v1/predict",method="POST",status="417"} 1');
+      expect(metricsText).toContain('edgelat_http_requests_total{route="unmatched",method="POST",status="417"} 1');
       expect(app.server.keepAliveTimeout).toBe(72_000); // Fastify's own, kept with the server factory
     } finally {
       await app.close();
