@@ -60,6 +60,8 @@ export interface EngineInsert {
   settings: Record<string, string>;
   /** Default database for an unqualified table. @default 'default' */
   database?: string;
+  /** The client went away: an insert still waiting for the writer is not run (its client, without an answer, may send it again). */
+  signal?: AbortSignal;
 }
 
 /** Result of one insert. */
@@ -91,12 +93,16 @@ export interface SqlEngine {
    * @param readonly As {@link SqlEngine.query}'s: true on a reader, false on the writer, 'any' where one is free first.
    * @param onChunk Each chunk's bytes and rows (null: not known, an answer made whole in a format that does not tell
    *                them), in order; awaited before the next block is fetched. A throw stops the query and is thrown.
-   * @param signal  Stops the query between blocks (the client went away).
+   * @param signal  The client went away: a statement still waiting for a connection is not run, and a read stops.
+   * @param stopRunning Whether a statement already running is killed when `signal` aborts: for reads; a change runs to its
+   *                end, as ClickHouse's HTTP interface cancels only read-only queries when the client goes
+   *                (cancel_http_readonly_queries_on_client_close): an INSERT … SELECT cut off leaves part of its rows.
+   *                @default true
    * @returns       Rows and bytes the engine read where the engine tells them (statements without rows), else null.
    * @throws {WarehouseError} as {@link SqlEngine.query}, whether before the first chunk or after it.
    */
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
-    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null>;
+    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal, stopRunning?: boolean): Promise<{ readRows: number; readBytes: number } | null>;
   /**
    * Insert a raw payload.
    * @throws {WarehouseError} with the ClickHouse code (73 for a format outside {@link INSERT_FORMATS}).
@@ -428,7 +434,7 @@ export class ChdbEngine implements SqlEngine {
   }
 
   stream(sql: string, params: Record<string, string | null>, format: string, database: string, readonly: boolean | 'any', settings: Record<string, string>,
-    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal): Promise<{ readRows: number; readBytes: number } | null> {
+    onChunk: (chunk: Uint8Array, rows: number | null) => Promise<void> | void, signal?: AbortSignal, stopRunning = true): Promise<{ readRows: number; readBytes: number } | null> {
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return this.on(readonly, (c) => c.run(database, async (session) => {
       // A client that went away while this waited for a connection: never started (chdb's stream started with an aborted
@@ -439,9 +445,9 @@ export class ChdbEngine implements SqlEngine {
       // sql` reads through a read-only port, whose KILL it refuses, blocked every read). Marked, it is killed by the mark.
       const mark = `${QUERY_MARK}${randomUUID()}`;
       const kill = () => void this.killMarked(mark);
-      signal?.addEventListener('abort', kill, { once: true });
+      if (stopRunning) signal?.addEventListener('abort', kill, { once: true });
       try {
-        return await streamStatement(session, `/* ${mark} */\n${sql}`, params, format, onChunk, signal);
+        return await streamStatement(session, `/* ${mark} */\n${sql}`, params, format, onChunk, stopRunning ? signal : undefined);
       } catch (error) {
         await releaseFailedStream(session);
         throw error;
@@ -476,6 +482,7 @@ export class ChdbEngine implements SqlEngine {
     }
     if (this.closed) return Promise.reject(new WarehouseError('the endpoint engine is closed', null));
     return this.writer.run(request.database ?? 'default', async (session) => {
+      if (request.signal?.aborted) throw new WarehouseError('the client went away before its insert started: not run', null);
       const summary = await chdbCall(() => session.insert({ table: request.table, values: request.body, format, columns: request.columns, settings: request.settings }));
       return { writtenRows: summary.rowsWritten, writtenBytes: summary.bytesWritten };
     });

@@ -475,7 +475,20 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
         const statement = whole.toString('utf8', 0, insert.dataOffset);
         const { settings } = splitParams(url, statement);
         delete settings.max_query_size;
-        const result = await engine.insert({ table: insert.table, columns: insert.columns, format: insert.format, body: whole.subarray(insert.dataOffset), settings, database });
+        // A client gone while its insert waited for the writer (a re-test: curl's time-out, then the rows were written
+        // once the writer was free, so a retry would have written them twice): not run.
+        const gone = new AbortController();
+        const onClose = () => {
+          if (!reply.raw.writableFinished) gone.abort();
+        };
+        reply.raw.on('close', onClose);
+        if (reply.raw.closed || reply.raw.destroyed) onClose();
+        let result: Awaited<ReturnType<SqlEngine['insert']>>;
+        try {
+          result = await engine.insert({ table: insert.table, columns: insert.columns, format: insert.format, body: whole.subarray(insert.dataOffset), settings, database, signal: gone.signal });
+        } finally {
+          reply.raw.off('close', onClose);
+        }
         // No read_rows, read_bytes or total_rows_to_read: as a read's summary (readSummary), not figures chdb does not tell.
         const summary = { written_rows: String(result.writtenRows), written_bytes: String(result.writtenBytes), result_rows: '0', result_bytes: '0' };
         return reply.header('X-ClickHouse-Summary', JSON.stringify(summary)).header('X-ClickHouse-Format', canonicalFormat(insert.format)).type('text/plain; charset=UTF-8').send('');
@@ -575,12 +588,12 @@ export function createSqlEndpoint(options: SqlEndpointOptions): SqlEndpoint {
           return onChunk(chunk, rows);
         };
         try {
-          return await engine.stream(sql, params, format, database, where, settings, tracked, signal);
+          return await engine.stream(sql, params, format, database, where, settings, tracked, signal, readsOnly);
         } catch (error) {
           if (!isReadonlyRefusal(error)) throw error;
           if (readonly) throw new WarehouseError(request.method === 'POST' && writes && canonical !== null && settingsOf(canonical).length > 0 ? READONLY_SETTINGS : refusedReadonly, 164);
           if (where === false || started) throw error;
-          return engine.stream(sql, params, format, database, false, settings, onChunk, signal);
+          return engine.stream(sql, params, format, database, false, settings, onChunk, signal, readsOnly);
         }
       });
     } catch (error) {
