@@ -163,9 +163,13 @@ export async function gateFromWarehouse(w: Warehouse, req: GateRequest, opt: Gat
     const idle = without.filter((s) => fleet.has(s));
     const parts = [
       ...(unknown.length > 0 ? [`${list(unknown)} ${unknown.length === 1 ? 'is no server' : 'are no servers'} of the fleet (no request in ${db}.inference_enriched)`] : []),
-      ...(idle.length > 0 ? [`${list(idle)} ${idle.length === 1 ? 'does' : 'do'} not run ${JSON.stringify(req.model)}: a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat whatif --server ${idle[0]} --chip ${req.chip}\` and \`edgelat recommend --model ${req.model}\` answer for the chip`] : []),
+      ...(idle.length > 0 ? [`${list(idle)} ${idle.length === 1 ? 'does' : 'do'} not run ${JSON.stringify(req.model)}: a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat recommend --model ${req.model} --slo-p99-ms ${req.slo_p99_ms} --rps <its rate>\` predicts the model's latency on each chip at a load`] : []),
     ];
-    throw new NotFoundError(`servers: ${parts.join('; ')} (${running})`, `servers/${req.servers?.indexOf(first) ?? 0}`);
+    // Over HTTP, an entry of errors[] per bad server, at its own index (a re-test: one entry, at the first).
+    const each = (req.servers ?? []).flatMap((s, i) => (!without.includes(s) ? [] : [{
+      field: `servers/${i}`, message: fleet.has(s) ? `${JSON.stringify(s)} does not run ${JSON.stringify(req.model)}` : `${JSON.stringify(s)} is no server of the fleet (no request in ${db}.inference_enriched)`,
+    }]));
+    throw new NotFoundError(`servers: ${parts.join('; ')} (${running})`, `servers/${req.servers?.indexOf(first) ?? 0}`, each);
   }
   const chips = await knownChips(w);
   if (!chips.includes(req.chip)) {

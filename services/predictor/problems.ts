@@ -236,6 +236,7 @@ export function toProblem(error: unknown, request: FastifyRequest, jsonLimit: nu
   const fieldErrors = (e: { message: string; field?: string }): FieldError[] | undefined =>
     e.field ? [{ path: `#/${e.field}`, message: e.message.replace(new RegExp(`^${e.field.split('/')[0]}(\\[\\d+\\])?: `), '') }] : undefined;
   if (error instanceof BadRequestError) return new HttpProblem(400, PROBLEM_TYPES.badRequest, error.message, fieldErrors(error));
+  if (error instanceof NotFoundError && error.errors?.length) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, error.errors.map((e) => ({ path: `#/${e.field}`, message: e.message })));
   if (error instanceof NotFoundError && error.field) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message, fieldErrors(error));
   if (error instanceof NoChampionError || error instanceof NoDataYetError) return new HttpProblem(503, PROBLEM_TYPES.unavailable, error.message);
   if (error instanceof NotFoundError || error instanceof NoEvidenceError) return new HttpProblem(404, PROBLEM_TYPES.notFound, error.message);

@@ -267,8 +267,12 @@ export class BadRequestError extends Error {
 /** A named thing (model, chip, server) does not exist: HTTP 404. */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
-  /** @param field  The request field that names it (`model`, `chip`, `servers/1`, …): the problem's `errors[].path` is `#/<field>`. */
-  constructor(message: string, readonly field?: string) {
+  /**
+   * @param field   The request field that names it (`model`, `chip`, `servers/1`, …): the problem's `errors[].path` is `#/<field>`.
+   * @param errors  One entry per field where several name what is not found (each server of a list): the problem's
+   *                `errors[]` then holds these, each with its own path and message, in place of the one of `field`.
+   */
+  constructor(message: string, readonly field?: string, readonly errors?: readonly { field: string; message: string }[]) {
     super(message);
   }
 }

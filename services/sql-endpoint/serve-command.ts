@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { RetryStoppedError } from '../../errors.ts';
 import { releaseSignals } from '../cli/early-signals.ts';
 import { hostname, networkInterfaces } from 'node:os';
@@ -7,7 +7,7 @@ import { createLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { createPredictorApp } from '../predictor/app.ts';
 import { createBackend } from '../predictor/backend.ts';
-import { announceServing, ChdbWarehouse } from '../warehouse/chdb.ts';
+import { announceServing, ChdbWarehouse, detachStdin } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
 import { waitForFolder } from '../cli/open-warehouse.ts';
 import { ChdbEngine } from './chdb-engine.ts';
@@ -80,28 +80,12 @@ export async function serveCommand(config: EdgelatConfig, options: ServeOptions)
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   // One that came while the modules loaded (held by bin/edgelat.js: early-signals.ts) stops the start now.
   for (const _ of releaseSignals()) onSignal();
+  // chdb must not read serve's stdin (an INSERT … VALUES over GET read it all): warehouse/chdb.ts detachStdin.
   detachStdin();
   try {
     await serveUntilStopped(config, options, stop.signal, (f) => (forceClose = f));
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
-  }
-}
-
-/**
- * Put /dev/null in place of the process's standard input: chdb, ClickHouse's local mode, reads an INSERT's data from
- * fd 0 where a statement carries none (a security re-test: a GET `INSERT … VALUES (1)` on the read-only port read all
- * of serve's stdin, and with --sql-write an error quoted it; an import through the port failed while stdin held
- * bytes). serve reads nothing from it: it stops on signals. Best effort: where it cannot be replaced, it stays.
- */
-function detachStdin(): void {
-  try {
-    closeSync(0);
-    // The lowest free descriptor: 0 again.
-    const fd = openSync('/dev/null', 'r');
-    if (fd !== 0) closeSync(fd);
-  } catch {
-    // no /dev/null (not this platform's case): stdin as it was
   }
 }
 

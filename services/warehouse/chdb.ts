@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { chdbCall } from './chdb-activity.ts';
 import { Session } from 'chdb';
@@ -282,6 +282,7 @@ export function openSession(dataDir: string): Session {
   }
   try {
     engineTimeZone();
+    detachStdin();
     const session = new Session(path, { connectionArgs: [...CHDB_CONNECTION_ARGS] });
     sessions.set(path, { session, users: 1 });
     return session;
@@ -291,6 +292,29 @@ export function openSession(dataDir: string): Session {
     if (held) throw held;
     if (/Cannot lock file|already running/i.test(String((error as Error).message))) throw new WarehouseLockedError(path, error); // its holder is no edgelat process with a pid file (claim wrote ours there)
     throw new WarehouseError(`cannot open the embedded warehouse at ${JSON.stringify(path)}: ${(error as Error).message}`, null, { cause: error });
+  }
+}
+
+let stdinDetached = false;
+
+/**
+ * Put /dev/null in place of the process's standard input, once, before the first chdb session: chdb, ClickHouse's
+ * local mode, takes bytes on fd 0 as an INSERT's data where a statement carries none. A trial: with anything piped in
+ * (`echo x | edgelat demo`, a `while read … done < file` loop), every command that writes failed ("Processing async
+ * inserts with both inlined and external data (from stdin or infile) is not supported") and ate the rest of the
+ * loop's file; a security re-test: a GET `INSERT … VALUES (1)` on serve's port read all of serve's stdin. No edgelat
+ * command reads its standard input. Best effort: where it cannot be replaced, it stays.
+ */
+export function detachStdin(): void {
+  if (stdinDetached) return;
+  stdinDetached = true;
+  try {
+    closeSync(0);
+    // The lowest free descriptor: 0 again.
+    const fd = openSync('/dev/null', 'r');
+    if (fd !== 0) closeSync(fd);
+  } catch {
+    // no /dev/null (not this platform's case): stdin as it was
   }
 }
 

@@ -377,6 +377,17 @@ describe('edgelat CLI', () => {
     expect([r.status, r.stdout, r.stderr]).toEqual([1, '', 'edgelat: ENOENT: no such file or directory, uv_cwd (the current folder no longer exists: it was deleted or moved; cd to a folder that exists)\n']);
   });
 
+  it('ignores bytes on its standard input: a write works, and a shell loop reading a file goes on (a trial: chdb took them as the INSERT\'s data and failed, eating the loop\'s file)', () => {
+    const env = { ...process.env, EDGELAT_DATA_DIR: dataDir };
+    const sh = (script: string, input?: string) => spawnSync('sh', ['-c', script, 'sh', BIN], { encoding: 'utf8', env, input });
+    expect(sh('exec node "$1" sql --write "CREATE TABLE edgelat.stdin_probe (n UInt8) ENGINE = MergeTree ORDER BY n"').status).toBe(0);
+    const loop = sh('while read n; do node "$1" sql --write "INSERT INTO edgelat.stdin_probe VALUES ($n)" || exit 9; done', '1\n2\n3\n');
+    expect([loop.status, loop.stderr]).toEqual([0, '']);
+    const rows = sh('exec node "$1" sql "SELECT groupArray(n) FROM (SELECT n FROM edgelat.stdin_probe ORDER BY n)" --format csv', 'junk\n');
+    expect([rows.status, rows.stdout]).toEqual([0, '"[1,2,3]"\n']);
+    expect(sh('exec node "$1" sql --write "DROP TABLE edgelat.stdin_probe"').status).toBe(0);
+  });
+
   it('runs from the sources when the temporary folder cannot be written (a trial: tsx\'s cache failed every command with a stack trace)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-tmpfile-')), 'a-file');
     writeFileSync(file, '');

@@ -221,7 +221,13 @@ describe('capacity what-if against the simulator (F4)', () => {
     expect(pair).toBeDefined();
     const { m: other, s: idle } = pair!;
     await expect(gateFromWarehouse(w, { ...req, model: other, servers: ['edge-98', idle, 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/0', message: expect.stringMatching(
-      new RegExp(`^servers: "edge-98", "edge-99" are no servers of the fleet \\(no request in \\w+\\.inference_enriched\\); "${idle}" does not run "${other}": a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat whatif --server ${idle} --chip ${req.chip}\` and \`edgelat recommend --model ${other}\` answer for the chip \\(servers running`)) });
+      new RegExp(`^servers: "edge-98", "edge-99" are no servers of the fleet \\(no request in \\w+\\.inference_enriched\\); "${idle}" does not run "${other}": a server is gated on its own requests of the model, replayed; for one that does not run it yet, \`edgelat recommend --model ${other} --slo-p99-ms 1 --rps <its rate>\` predicts the model's latency on each chip at a load \\(servers running`)) });
+    // Over HTTP, one errors[] entry per bad server at its own index (a re-test: one entry, at the first).
+    await expect(gateFromWarehouse(w, { ...req, model: other, servers: ['edge-98', idle, 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ errors: [
+      { field: 'servers/0', message: `"edge-98" is no server of the fleet (no request in ${w.database}.inference_enriched)` },
+      { field: 'servers/1', message: `"${idle}" does not run "${other}"` },
+      { field: 'servers/2', message: `"edge-99" is no server of the fleet (no request in ${w.database}.inference_enriched)` },
+    ] });
     await expect(gateFromWarehouse(w, { ...req, model: other, servers: [idle], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/0', message: expect.stringMatching(new RegExp(`^servers: "${idle}" does not run "${other}"`)) });
     await expect(gateFromWarehouse(w, { ...req, servers: [d!.s, 'edge-98', 'edge-99'], slo_p99_ms: 1 })).rejects.toMatchObject({ field: 'servers/1', message: expect.stringMatching(/^servers: "edge-98", "edge-99" are no servers of the fleet/) });
     // Each names its request field (the API's errors[].path).

@@ -408,6 +408,9 @@ describe('POST /v1/gate', () => {
     // An entry of a list: the path points at it.
     const { app: list } = setup({ gate: async () => { throw new NotFoundError('servers: "edge-99" has no request of "m"', 'servers/1'); } });
     expect(expectProblem(await list.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toEqual([{ path: '#/servers/1', message: '"edge-99" has no request of "m"' }]);
+    // Several bad servers: an entry each, at its own index.
+    const { app: several } = setup({ gate: async () => { throw new NotFoundError('servers: "a" and "b"', 'servers/0', [{ field: 'servers/0', message: '"a" is no server' }, { field: 'servers/2', message: '"b" does not run "m"' }]); } });
+    expect(expectProblem(await several.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toEqual([{ path: '#/servers/0', message: '"a" is no server' }, { path: '#/servers/2', message: '"b" does not run "m"' }]);
     // Without a field (a message naming no request field): the detail alone.
     const { app: bare } = setup({ gate: async () => { throw new NotFoundError('no such thing'); } });
     expect(expectProblem(await bare.inject(postJson('/v1/gate', GATE_BODY)), 404, PROBLEM_TYPES.notFound).errors).toBeUndefined();
