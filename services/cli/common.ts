@@ -377,8 +377,8 @@ function collects(option: Command['options'][number]): boolean {
 }
 
 /**
- * End the process on its first Ctrl-C or SIGTERM by saying why in one line on stderr, then re-raising that signal
- * (the shell's exit status 130 / 143). Both handlers go at the first signal, so a second one before the line is
+ * End the process on its first Ctrl-C, SIGTERM or SIGHUP by saying why in one line on stderr, then re-raising that signal
+ * (the shell's exit status 130 / 143 / 129). Both handlers go at the first signal, so a second one before the line is
  * written ends the process by default instead of writing it twice (a review). Re-raising, not process.exit: that
  * waited at times on the embedded engine's teardown (a probe: 1 of 6 SIGTERMs of the demo still alive 30 s later).
  * @param say    The line for the signal received (without the newline); called once.
@@ -390,8 +390,7 @@ function collects(option: Command['options'][number]): boolean {
 export function endBySignalAfter(say: (signal: NodeJS.Signals) => string, until?: () => Promise<unknown> | null): () => void {
   let waiting = false;
   const remove = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of ENDING_SIGNALS) process.off(s, onSignal);
   };
   function onSignal(signal: NodeJS.Signals): void {
     const pending = until?.() ?? null;
@@ -407,10 +406,15 @@ export function endBySignalAfter(say: (signal: NodeJS.Signals) => string, until?
       void pending.then(end, end);
     }
   }
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of ENDING_SIGNALS) process.on(s, onSignal);
   return remove;
 }
+
+/**
+ * The signals {@link endBySignalAfter} ends a command on: Ctrl-C, SIGTERM, and SIGHUP (a closed terminal or ssh
+ * session; a trial: a demo hung up in its exchange ended at once, 129, its run recorded as not finished).
+ */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * Refuse a simulated fleet too large to hold in memory: `--servers` × `--duration` above `max` server-minutes (the

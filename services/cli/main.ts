@@ -293,12 +293,14 @@ program
         const onSignal = (sig: NodeJS.Signals): void => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          process.off('SIGHUP', onSignal);
           const bounded = new Promise((r) => setTimeout(r, 3000).unref());
           void Promise.race([cancel!().catch(() => 0), bounded]).finally(() => process.kill(process.pid, sig));
         };
         if (cancel) {
           process.once('SIGINT', onSignal);
           process.once('SIGTERM', onSignal);
+          process.once('SIGHUP', onSignal);
         }
         await warehouse.streamText(query, params, FORMATS[opts.format], async (chunk) => {
           // The reader is gone: end the stream (the EPIPE handler exits once the chdb call has settled).

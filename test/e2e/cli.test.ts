@@ -137,7 +137,7 @@ describe('edgelat CLI', () => {
     expect(errLines(stderr)).toEqual([expect.stringMatching(/^edgelat: kafka: connect to "127\.0\.0\.1:1" failed: .*ECONNREFUSED/)]);
   }, 60_000);
 
-  it('a demo ended by SIGTERM (waiting for a webhook that is down) says so in one line and ends by the signal (exit status 143)', async () => {
+  it('a demo ended by SIGTERM or SIGHUP (waiting for a webhook that is down) says so in one line and ends by the signal (exit status 143, 129)', async () => {
     // A trial: it died with 143 and no word. The webhook port is closed: the demo waits, retrying, once its alerts start.
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -149,18 +149,21 @@ describe('edgelat CLI', () => {
     const counts = ['inference_events', 'inference_enriched', 'load_latency_correlations', 'sim_ground_truth', 'latency_1m'].map((t) => `(SELECT count() FROM edgelat.${t})`).join(', ');
     const before = await edgelat(['sql', `SELECT ${counts}`, '--format', 'csv'], own);
     expect(before.code).toBe(0);
-    const child = spawn('node', [BIN, 'demo', '--servers', '2', '--duration', '2', '--no-models', '--alerts-webhook', `http://127.0.0.1:${port}/hook?token=s3cret`], { env: { ...process.env, EDGELAT_DATA_DIR: own } });
-    let stderr = '';
-    // The pause is said at the first failure, whatever the log level (a trial: silent after "sink..." until Ctrl-C).
-    const paused = `edgelat: alert webhook http://127.0.0.1:${port}/…: no answer: ECONNREFUSED; delivery paused, retrying until the webhook answers (each change is posted once, in order; Ctrl-C stops the demo, the previous run kept)`;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!child.killed && stderr.includes(paused)) child.kill('SIGTERM'); // once: a second SIGTERM is the default one
-    });
-    // It ends by the signal itself (a shell reports 143), not by process.exit, which at times waited on the engine's teardown.
-    const ended = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
-    expect([ended, errLines(stderr).at(-1), errLines(stderr).filter((l) => l.startsWith('edgelat: ') && l.includes('delivery paused')), stderr.includes('s3cret')])
-      .toEqual([[null, 'SIGTERM'], 'edgelat: interrupted (SIGTERM); database edgelat keeps the previous run (this run\'s partial tables in edgelat__demo_next are dropped by the next demo)', [paused], false]);
+    // SIGHUP (a closed terminal or ssh session) as SIGTERM (a trial: a hung-up demo ended at once, 129, without a word).
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+      const child = spawn('node', [BIN, 'demo', '--servers', '2', '--duration', '2', '--no-models', '--alerts-webhook', `http://127.0.0.1:${port}/hook?token=s3cret`], { env: { ...process.env, EDGELAT_DATA_DIR: own } });
+      let stderr = '';
+      // The pause is said at the first failure, whatever the log level (a trial: silent after "sink..." until Ctrl-C).
+      const paused = `edgelat: alert webhook http://127.0.0.1:${port}/…: no answer: ECONNREFUSED; delivery paused, retrying until the webhook answers (each change is posted once, in order; Ctrl-C stops the demo, the previous run kept)`;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!child.killed && stderr.includes(paused)) child.kill(sig); // once: a second signal is the default one
+      });
+      // It ends by the signal itself (a shell reports 143 / 129), not by process.exit, which at times waited on the engine's teardown.
+      const ended = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+      expect([ended, errLines(stderr).at(-1), errLines(stderr).filter((l) => l.startsWith('edgelat: ') && l.includes('delivery paused')), stderr.includes('s3cret')])
+        .toEqual([[null, sig], `edgelat: interrupted (${sig}); database edgelat keeps the previous run (this run's partial tables in edgelat__demo_next are dropped by the next demo)`, [paused], false]);
+    }
     // The previous run whole, and no read command warns of a partial one.
     const after = await edgelat(['sql', `SELECT ${counts}`, '--format', 'csv'], own);
     expect([after.code, after.stdout, errLines(after.stderr)]).toEqual([0, before.stdout, []]);
