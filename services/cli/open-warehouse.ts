@@ -3,9 +3,11 @@
  * embedded one, and the model registry beside it. Loaded by the commands'
  * actions (it loads chdb and the ClickHouse client), not at start-up.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { chdbDir, loadConfig, modelDir, type EdgelatConfig } from '../config.ts';
+import { otherOwnerNote } from '../make-dirs.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { ChdbWarehouse, openWhenFree, type ChdbWarehouseOptions } from '../warehouse/chdb.ts';
 import { pendingMigrations } from '../warehouse/migrations.ts';
@@ -36,7 +38,20 @@ export interface OpenOptions {
 export function assertWarehouseWritten(config: Pick<EdgelatConfig, 'dataDir' | 'clickhouse'>): void {
   // An empty chdb folder holds no warehouse either: opening it would create chdb's files there (a trial: a gate on
   // an empty folder left chdb/tmp behind).
-  if (config.clickhouse || (existsSync(chdbDir(config)) && readdirSync(chdbDir(config)).length > 0)) return;
+  if (config.clickhouse) return;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(chdbDir(config));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      // Not "nothing has been written there" (a trial: a folder made by another user, mode 0700): the folder that shuts
+      // this user out is named, with its owner.
+      const shut = [chdbDir(config), dirname(chdbDir(config))].find((p) => { try { statSync(p); return true; } catch { return false; } }) ?? dirname(chdbDir(config));
+      throw new ConfigError(`EDGELAT_DATA_DIR: the embedded warehouse in ${JSON.stringify(config.dataDir)} cannot be read by this user: permission denied (${code})${otherOwnerNote(shut)}`);
+    }
+  }
+  if (entries.length > 0) return;
   throw new ConfigError(`EDGELAT_DATA_DIR: no embedded warehouse in ${JSON.stringify(config.dataDir)} (nothing has been written there): run \`edgelat demo\` (npm start) or \`edgelat pipeline run\` first, or set EDGELAT_DATA_DIR to the folder they wrote (default ./.edgelat, relative to the current folder)`);
 }
 

@@ -159,6 +159,13 @@ function fromRow(r: ModelRow): RegisteredModel {
 export const MODEL_FILES_TABLE = 'latency_model_files';
 
 /**
+ * Permissions of the folders the registry creates (the models folder, the data folder above it where a command through
+ * a ClickHouse server creates that too): the user's alone, as the embedded warehouse's (README "Configuration"; a
+ * re-test: `predict` through a server made both 0755).
+ */
+const PRIVATE_FOLDER = 0o700;
+
+/**
  * File name of a model file: `<version>-<first 12 hex digits of its SHA-256><extension>`, e.g.
  * `io_ms_p50-20240601T102000Z-0002-8a4682c1d2e3.onnx` (files registered before carry `<version><extension>`).
  */
@@ -255,7 +262,7 @@ export class ModelRegistry {
   async assertWritable(): Promise<void> {
     const probe = tempPath(join(this.modelDir, '.write-check'));
     try {
-      makeDirs(this.modelDir);
+      makeDirs(this.modelDir, PRIVATE_FOLDER);
       await writeNewFile(probe, '');
     } catch (cause) {
       // The way out fits the cause: a file in the way, or a folder this user may not write (a re-test: the second said of the first).
@@ -273,7 +280,7 @@ export class ModelRegistry {
     const path = join(this.modelDir, name);
     const tmp = tempPath(path);
     try {
-      makeDirs(this.modelDir);
+      makeDirs(this.modelDir, PRIVATE_FOLDER);
       await writeNewFile(tmp, bytes);
       await rename(tmp, path);
     } catch (cause) {

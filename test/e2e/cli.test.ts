@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -389,6 +389,24 @@ describe('edgelat CLI', () => {
     const rows = sh('exec node "$1" sql "SELECT groupArray(n) FROM (SELECT n FROM edgelat.stdin_probe ORDER BY n)" --format csv', 'junk\n');
     expect([rows.status, rows.stdout]).toEqual([0, '"[1,2,3]"\n']);
     expect(sh('exec node "$1" sql --write "DROP TABLE edgelat.stdin_probe"').status).toBe(0);
+  });
+
+  // Needs root, to run as another user (setpriv, util-linux); skipped elsewhere.
+  const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  it.skipIf(!asNobody)('names a data folder that belongs to another user, with its owner and mode (a trial: "nothing has been written there", then "cannot create" the folder that exists)', () => {
+    const dir = mkdtempSync('/tmp/edgelat-owner-'); // /tmp: a folder every user can reach, unlike the run's TMPDIR (0700)
+    try {
+      mkdirSync(join(dir, 'd', 'chdb'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'd', 'chdb', 'placeholder'), '');
+      spawnSync('chmod', ['755', dir]);
+      const run = (...args: string[]) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'node', BIN, ...args], { encoding: 'utf8', env: { ...process.env, EDGELAT_DATA_DIR: join(dir, 'd') } });
+      const read = run('sql', 'SELECT 1');
+      expect([read.status, errLines(read.stderr)]).toEqual([1, [`edgelat: EDGELAT_DATA_DIR: the embedded warehouse in "${join(dir, 'd')}" cannot be read by this user: permission denied (EACCES) ("${join(dir, 'd')}" belongs to user id 0, mode 0700: run edgelat as that user, or give this one access)`]]);
+      const write = run('demo', '--servers', '1', '--duration', '1', '--no-models');
+      expect([write.status, errLines(write.stderr).at(-1)]).toEqual([1, `edgelat: cannot open the embedded warehouse at "${join(dir, 'd', 'chdb')}": cannot create the folder "${join(dir, 'd', 'chdb')}": permission denied (EACCES) ("${join(dir, 'd')}" belongs to user id 0, mode 0700: run edgelat as that user, or give this one access)`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs from the sources when the temporary folder cannot be written (a trial: tsx\'s cache failed every command with a stack trace)', async () => {

@@ -5,7 +5,7 @@
  * JSON of a least-squares slope through the origin, loss = MAPE on the holdout.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -529,10 +529,14 @@ describe('registry files and cron expressions', () => {
     expect((await elsewhere.champion('moved'))!.filePath).toBe(written);
     // Read there, the file is copied into that folder, which then reads its own (a trial: a copied folder without its
     // file read the original's in silence, depending on it).
-    const reader = new ModelRegistry(w, mkdtempSync(join(tmpdir(), 'edgelat-models-reader-')));
+    // The folders it creates for that (a data folder through a ClickHouse server: none yet) are the user's alone (a
+    // re-test: 0755).
+    const readerData = join(mkdtempSync(join(tmpdir(), 'edgelat-models-reader-')), 'data');
+    const reader = new ModelRegistry(w, join(readerData, 'models'));
     await reader.readFile((await reader.champion('moved'))!);
     expect((await reader.champion('moved'))!.filePath).toBe(join(reader.modelDir, basename(written)));
     expect(readFileSync(join(reader.modelDir, basename(written)))).toEqual(readFileSync(written));
+    expect([statSync(readerData).mode & 0o777, statSync(reader.modelDir).mode & 0o777]).toEqual([0o700, 0o700]);
     // The original moves away: the copy still reads its champion, and its hash checks.
     renameSync(written, `${written}.gone`);
     expect(JSON.parse(new TextDecoder().decode(await copy.readFile((await copy.champion('moved'))!)))).toHaveProperty('slope');
