@@ -141,6 +141,9 @@ export async function demoCommand(config: EdgelatConfig, opts: { duration: numbe
       progress.stop();
       throw new UsageError(`${error.message} (folder ${JSON.stringify(config.dataDir)})`);
     });
+    // Model files can be written, checked before the run (a trial: a models/ this user cannot write failed the demo only
+    // after its whole pipeline, 15–65 s).
+    if (opts.models !== false) await new ModelRegistry(warehouse, modelDir(config)).assertWritable(`the demo did not start (database ${config.database} is as it was; --no-models runs it without models)`);
     hadRun = await holdsRun(warehouse);
     ownStaging = true;
     await prepareStaging(warehouse, work, kept).catch((error: unknown) => {

@@ -257,9 +257,10 @@ export class ModelRegistry {
    * Check that model files can be written into {@link modelDir} (created if missing): a file is written there and
    * removed. Called before a training run, so that a folder this user cannot write fails at once, not after the
    * training (a trial: 11 s of training, then EACCES).
+   * @param outcome  What did not happen, for the message. @default 'nothing was trained'
    * @throws {PipelineError} naming the folder, the operating system's reason and the way out.
    */
-  async assertWritable(): Promise<void> {
+  async assertWritable(outcome = 'nothing was trained'): Promise<void> {
     const probe = tempPath(join(this.modelDir, '.write-check'));
     try {
       makeDirs(this.modelDir, PRIVATE_FOLDER);
@@ -268,7 +269,7 @@ export class ModelRegistry {
       // The way out fits the cause: a file in the way, or a folder this user may not write (a re-test: the second said of the first).
       const code = (cause as NodeJS.ErrnoException).code;
       const fileInWay = code === 'ENOTDIR' || code === 'EEXIST' || /is a file, not a folder/.test((cause as Error).message);
-      throw new PipelineError(`the models folder ${JSON.stringify(this.modelDir)} cannot be written (${(cause as Error).message.split('\n')[0]}): nothing was trained; `
+      throw new PipelineError(`the models folder ${JSON.stringify(this.modelDir)} cannot be written (${(cause as Error).message.split('\n')[0]}): ${outcome}; `
         + `${fileInWay ? 'move the file in its way' : 'give this user the right to write it'}, or set EDGELAT_DATA_DIR to a data folder it can write`, { cause });
     } finally {
       await unlink(probe).catch(() => undefined);

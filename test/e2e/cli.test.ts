@@ -391,6 +391,14 @@ describe('edgelat CLI', () => {
     expect(sh('exec node "$1" sql --write "DROP TABLE edgelat.stdin_probe"').status).toBe(0);
   });
 
+  it('a demo whose models folder cannot be written stops before its run (a trial: it failed after the whole pipeline)', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'edgelat-cli-models-'));
+    writeFileSync(join(own, 'models'), 'a file in the way');
+    const r = await edgelat(['demo', '--servers', '1', '--duration', '1'], own);
+    expect([r.code, r.stdout, errLines(r.stderr).at(-1)]).toEqual([1, '', expect.stringMatching(new RegExp(`^edgelat: the models folder "${join(own, 'models')}" cannot be written \\(ENOTDIR: .*\\): the demo did not start \\(database edgelat is as it was; --no-models runs it without models\\); move the file in its way, or set EDGELAT_DATA_DIR to a data folder it can write$`))]);
+    expect(errLines(r.stderr).some((l) => /sink|join|correlation/.test(l))).toBe(false);
+  });
+
   // Needs root, to run as another user (setpriv, util-linux); skipped elsewhere.
   const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
   it.skipIf(!asNobody)('names a data folder that belongs to another user, with its owner and mode (a trial: "nothing has been written there", then "cannot create" the folder that exists)', () => {
