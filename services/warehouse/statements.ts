@@ -51,8 +51,17 @@ export async function canonicalStatement(read: ReadQuery, sql: string): Promise<
     // Only comments or `;` (a trial: exit 1 quoting this pre-parse, where blank text got "the query is empty", exit 2).
     if (/Code: 62\. .*Empty query/s.test(message)) throw new EmptyQueryError();
     if (/Unknown function formatQuery|UNKNOWN_FUNCTION.*formatQuery|formatQuery.*UNKNOWN_FUNCTION/s.test(message)) return null;
+    // The parser's message names the formatQuery call the check wraps the statement in, which the user never wrote, and
+    // repeats the statement whole in it (a trial: "AST is too deep … In scope SELECT formatQuery('…')", 80 KB on stderr
+    // for an 80 KB query): said without it.
+    if (error instanceof Error) error.message = withoutWrapper(error.message);
     throw error;
   }
+}
+
+/** A parser message without its `In scope SELECT formatQuery(…) AS f` part ({@link canonicalStatement}). */
+export function withoutWrapper(message: string): string {
+  return message.replace(/:? In scope SELECT formatQuery\(.*\) AS f\.?(?=\s*\(\w+\)\s*$|\s*$)/s, '.');
 }
 
 /**
@@ -315,7 +324,7 @@ const EXPECTED_SHOWN = 8;
  */
 export function syntaxErrorSummary(message: string, sql: string): string | null {
   if (!/\bCode: 62\b/.test(message) || !/Syntax error|is not closed/i.test(message)) return null;
-  const body = message.replace(/:? In scope SELECT formatQuery\(.*$/s, '').replace(/\s*\(SYNTAX_ERROR\)\s*$/, '');
+  const body = message.replace(/:? In scope SELECT formatQuery\(.*$/s, '').replace(/\s*\(SYNTAX_ERROR\)\s*$/, '').replace(/\.$/, '');
   const pos = Number(/failed at position (\d+)/.exec(body)?.[1] ?? NaN);
   // ClickHouse counts bytes of the UTF-8 text.
   const rest = Number.isInteger(pos) && pos >= 1 ? Buffer.from(sql, 'utf8').subarray(pos - 1).toString('utf8') : '';

@@ -65,13 +65,22 @@ describe('canonicalStatement, writesFile and a read-only connection', () => {
     ['SELECT 1 /* x', 'syntax error at position 10 ("/* x"): multiline comment is not closed'],
   ])('summarises the syntax error of %j in one line: %j', async (sql, summary) => {
     const error = await canonical(sql).then(() => null, (e: unknown) => e as Error);
-    expect(error?.message).toMatch(/Code: 62\. DB::Exception: .*In scope SELECT formatQuery\(/s);
+    // Without the formatQuery call the check wraps the statement in, which the user never wrote (nor the statement again).
+    expect(error?.message).toMatch(/Code: 62\. DB::Exception: .*\. \(SYNTAX_ERROR\)$/s);
+    expect(error?.message).not.toMatch(/formatQuery|In scope/);
     const line = syntaxErrorSummary(error!.message, sql)!;
     expect(line).not.toMatch(/formatQuery|\n/);
     // The list is cut to 8 items; "N more" is the rest of ClickHouse's own list.
-    const listed = /Expected one of: (.*?): In scope/s.exec(error!.message)?.[1]?.split(', ').length ?? 0;
+    const listed = /Expected one of: (.*?)\. \(SYNTAX_ERROR\)/s.exec(error!.message)?.[1]?.split(', ').length ?? 0;
     expect(listed === 0 || listed > 8).toBe(true);
     expect(line).toBe(summary.replace('N more', `${listed - 8} more`));
+  });
+
+  it('says a parser limit without the formatQuery wrapper or the statement again (a trial: 80 KB on stderr for an 80 KB query)', async () => {
+    const deep = `SELECT ${Array.from({ length: 600 }, () => '1').join('+')}`;
+    const error = await canonical(deep).then(() => null, (e: unknown) => e as Error);
+    expect(error?.message).toMatch(/Code: 167\. DB::Exception: AST is too deep\. Maximum: \d+\. \(TOO_DEEP_AST\)$/);
+    expect(error!.message.length).toBeLessThan(200);
   });
 
   it('is no syntax error summary for other errors', () => {
