@@ -88,9 +88,12 @@ commanderPrototype.unknownOption = function unknownOption(this: Command, flag: s
       }
       return null;
     };
-    const full = path.length > 0 ? taker(path.at(-1)!, path.slice(0, -1)) : null;
+    const last = path.at(-1);
+    // Under a group whose several commands take it (`model` → list, train, …): `model <command>`, not one of them.
+    const several = last !== undefined && !last.options.some((o) => o.long === name || o.short === name) && last.commands.filter((c) => taker(c, []) !== null).length > 1;
+    const full = last === undefined ? null : several ? [...path.map((c) => c.name()), '<command>'] : taker(last, path.slice(0, -1))?.map((c) => c.name()) ?? null;
     if (full !== null || (path.length === 0 && this.commands.some((c) => taker(c, []) !== null))) {
-      const where = full ? `, \`edgelat ${full.map((c) => c.name()).join(' ')} ${name} …\`` : '';
+      const where = full ? `, \`edgelat ${full.join(' ')} ${name} …\`` : '';
       this.error(`error: unknown option '${flag}' (edgelat takes only --version and --help before a command: put ${name} after the command's name${where})`, { code: 'commander.unknownOption' });
     }
   }

@@ -68,9 +68,12 @@ export function parseLoad(pairs: readonly string[]): Record<string, number> {
     const joined = /^[^,\s]*[,\s]+([a-z_]+)=/.exec(m[2]!);
     if (joined) throw new UsageError(`--load ${m[1]}: expected one value, got ${JSON.stringify(m[2])}: give each key=value as its own --load (--load ${m[1]}=${m[2]!.split(/[,\s]/)[0]} --load ${joined[1]}=…)`);
     const range = m[1]!.endsWith('_util') ? 'a fraction 0..1' : 'a number ≥ 0';
+    // A percentage with its sign (a re-test: gpu_util=60% had no hint).
+    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(m[2]!);
+    if (m[1]!.endsWith('_util') && percent && Number(percent[1]) <= 100) throw new UsageError(`--load ${m[1]}: expected a fraction 0..1, got ${JSON.stringify(m[2])}: ${m[2]} is ${m[1]}=${Number((Number(percent[1]) / 100).toPrecision(12))}`);
     if (!DECIMAL_TEXT.test(m[2]!) || !Number.isFinite(v) || v < 0) throw new UsageError(`--load ${m[1]}: expected ${range}, got ${JSON.stringify(m[2])}`);
-    // A percentage (a trial's gpu_util=60) is named as one.
-    if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}${v <= 100 ? ` (a percentage? ${m[2]} % is ${m[1]}=${Number((v / 100).toPrecision(12))})` : ''}`);
+    // A percentage (a trial's gpu_util=60) is named as one; from 2 up (1.5 is likelier a slip than 1.5 %).
+    if (m[1]!.endsWith('_util') && v > 1) throw new UsageError(`--load ${m[1]}: a utilisation is a fraction 0..1, got ${m[2]}${v >= 2 && v <= 100 ? ` (a percentage? ${m[2]} % is ${m[1]}=${Number((v / 100).toPrecision(12))})` : ''}`);
     if (v > MAX_LOAD) throw new UsageError(`--load ${m[1]}: expected at most ${MAX_LOAD}, got ${m[2]}`);
     // Counts of requests, as a load sample carries them (load-sample.v1: int); a trial's concurrency=0.5 was answered.
     if ((m[1] === 'queue_depth' || m[1] === 'concurrency') && !Number.isInteger(v)) throw new UsageError(`--load ${m[1]}: a count of requests is a whole number, got ${m[2]}`);

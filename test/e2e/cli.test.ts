@@ -556,9 +556,10 @@ describe('edgelat CLI', () => {
     expect([cut.code, errLines(cut.stderr).slice(0, 2)]).toEqual([2, ["edgelat: unknown option '--firing'", '(Did you mean --firing-only?)']]);
     // A command's option before the command is said to go after its name, the subcommand's too (a trial: `edgelat --json
     // gate …` read only "unknown option '--json'"); one no command takes is not.
-    const before = await Promise.all([['--json', 'gate', '--model', 'x'], ['--firing-only', 'alerts'], ['--bogus', 'gate']].map((a) => edgelat(a, dataDir)));
+    const before = await Promise.all([['--json', 'gate', '--model', 'x'], ['--json', 'model'], ['--firing-only', 'alerts'], ['--bogus', 'gate']].map((a) => edgelat(a, dataDir)));
     expect(before.map((r) => [r.code, errLines(r.stderr)[0]])).toEqual([
       [64, "edgelat: unknown option '--json' (edgelat takes only --version and --help before a command: put --json after the command's name, `edgelat gate --json …`)"],
+      [64, "edgelat: unknown option '--json' (edgelat takes only --version and --help before a command: put --json after the command's name, `edgelat model <command> --json …`)"],
       [64, "edgelat: unknown option '--firing-only' (edgelat takes only --version and --help before a command: put --firing-only after the command's name, `edgelat alerts tail --firing-only …`)"],
       [64, "edgelat: unknown option '--bogus'"],
     ]);

@@ -14,10 +14,12 @@ describe('parseLoad', () => {
 
   it('refuses an unknown key and a utilisation above 1', () => {
     expect(() => parseLoad(['foo=1'])).toThrow(/^--load "foo=1": expected key=value with key one of /);
-    expect(() => parseLoad(['gpu_util=1.5'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 1.5 (a percentage? 1.5 % is gpu_util=0.015)');
+    expect(() => parseLoad(['gpu_util=1.5'])).toThrow(/^--load gpu_util: a utilisation is a fraction 0\.\.1, got 1\.5$/);
     // A percentage is named as one (a trial: gpu_util=60); beyond 100 it cannot be one.
     expect(() => parseLoad(['gpu_util=60'])).toThrow('--load gpu_util: a utilisation is a fraction 0..1, got 60 (a percentage? 60 % is gpu_util=0.6)');
     expect(() => parseLoad(['cpu_util=101'])).toThrow(/^--load cpu_util: a utilisation is a fraction 0\.\.1, got 101$/);
+    // With its sign too (a re-test).
+    expect(() => parseLoad(['gpu_util=60%'])).toThrow('--load gpu_util: expected a fraction 0..1, got "60%": 60% is gpu_util=0.6');
     expect(() => parseLoad(['gpu_util'])).toThrow(/^--load "gpu_util": expected key=value with key one of /);
   });
 
