@@ -168,7 +168,7 @@ function isoUtc(chText: string): string {
  * (blank where a column does not apply; a null value is blank). The first rows, table `parameters`, say what the
  * numbers are of (text values): `load_metric` (the unit of every `load_low`/`load_high`, bucket edge and slope per
  * unit), `since`/`until` (ISO 8601 UTC, blank for all data), the `server`/`model`/`chip` filters (blank for all),
- * `bucket_width` (blank for deciles) and `slo_p99_ms` (ms). Table `slo_knee`'s `status` is text too (`knee`,
+ * `bucket_width` (blank for deciles), `slo_p99_ms` (ms) and `requests` (the requests the report is over; 0: an empty report). Table `slo_knee`'s `status` is text too (`knee`,
  * `misses_from_lowest`, `meets`, `too_few_requests`). `window_end` is ISO 8601 UTC (`…Z`).
  */
 export function reportCsv(r: LoadLatencyReport): string {
@@ -183,6 +183,8 @@ export function reportCsv(r: LoadLatencyReport): string {
   put('parameters', {}, {
     load_metric: o.metric, since: iso(o.sinceMs), until: iso(o.untilMs), server: o.server ?? null, model: o.model ?? null, chip: o.chip ?? null,
     bucket_width: o.bucketWidth ?? null, slo_p99_ms: o.sloP99Ms ?? null,
+    // How many requests the numbers are over: 0 tells an empty report from a failed export (a re-test: the CSV alone could not).
+    requests: r.requests,
   });
   r.edges.forEach((e, i) => put('bucket_edges', { bucket: i }, { edge: e }));
   for (const x of r.latency) put('latency_by_load', x, { load_low: x.load_low, load_high: x.load_high, n: x.n, failed: x.failed, p50_ms: x.p50_ms, p90_ms: x.p90_ms, p99_ms: x.p99_ms, mean_ms: sig10(x.mean_ms) });

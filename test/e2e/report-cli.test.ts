@@ -281,6 +281,8 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(emptyHtml).toMatch(/<\/h1>\n<p class="empty"><strong>Empty:<\/strong> none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. <code>edgelat sql/);
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/^- Load buckets: deciles of cpu_util \(none: no request to cut\)\.$/m);
     expect([readFileSync(victim, 'utf8'), lstatSync(join(empty, 'summary.md')).isSymbolicLink(), readdirSync(empty).sort()]).toEqual(['keep me', false, ['report.csv', 'report.html', 'summary.md']]);
+    // The CSV alone tells it is empty (a re-test: its parameters rows alone could be a failed export).
+    expect(readFileSync(join(empty, 'report.csv'), 'utf8')).toContain('\nparameters,,,,,,requests,0\n');
     // The summary file says why too, not only stderr (a trial found "0 requests" and nothing else in it).
     expect(readFileSync(join(empty, 'summary.md'), 'utf8')).toMatch(/\n\*\*Empty:\*\* none of the [\d,]+ requests with a load sample in edgelat\.inference_enriched matches server edge-01, since 2099-01-01T00:00:00\.000Z with a value of cpu_util; the files hold empty tables\. .* lists what there is\.\n$/);
     // A trial: a mistyped --chip got the empty report and exit 1, as if the chip had no request in the range.
@@ -310,7 +312,11 @@ describe('edgelat report load-latency after a demo run', () => {
     expect([...ends].every((e) => e! > '2024-06-01T10:11:45.000Z' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e!))).toBe(true);
     // What the numbers are of: the load metric (the unit of every load_low/load_high), the range and the filters.
     const params = readFileSync(join(quiet, 'report.csv'), 'utf8').split('\n').filter((l) => l.startsWith('parameters,')).map((l) => l.split(',').slice(6).join('='));
-    expect(params).toEqual(['load_metric=cpu_util', 'since=2024-06-01T10:11:45.000Z', 'until=', 'server=edge-02', 'model=mobilenet-v2-int8', 'chip=', 'bucket_width=', 'slo_p99_ms=50']);
+    expect(params.slice(0, -1)).toEqual(['load_metric=cpu_util', 'since=2024-06-01T10:11:45.000Z', 'until=', 'server=edge-02', 'model=mobilenet-v2-int8', 'chip=', 'bucket_width=', 'slo_p99_ms=50']);
+    // And how many requests they are over: those the summary counts.
+    const over = /^- Data: ([\d,]+) requests/m.exec(readFileSync(join(quiet, 'summary.md'), 'utf8'))?.[1]?.replaceAll(',', '');
+    expect(params.at(-1)).toBe(`requests=${over}`);
+    expect(Number(over)).toBeGreaterThan(0);
     expect(ends.size).toBeGreaterThanOrEqual(8);
     expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).not.toContain('No rolling correlation');
     expect(readFileSync(join(quiet, 'summary.md'), 'utf8')).toContain('slope by least squares. None here: no (server, model) has 30 requests in the range with a varying cpu_util and latency.');
