@@ -30,8 +30,10 @@ export function sealMarkerProblem(key: string | null, value: Buffer | null): str
   } catch {
     return `its value ${JSON.stringify(value.toString('utf8').slice(0, 80))} is not JSON: ${expected}`;
   }
-  const sealed = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { sealed?: unknown }).sealed : undefined;
-  if (sealed !== key) return `its value's "sealed" is ${sealed === undefined ? 'missing' : JSON.stringify(sealed)}, not its key: ${expected}`;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `its value ${JSON.stringify(value.toString('utf8').slice(0, 80))} is not a JSON object: ${expected}`;
+  const sealed = (parsed as { sealed?: unknown }).sealed;
+  if (sealed === undefined) return `its value has no "sealed": ${expected}`;
+  if (sealed !== key) return `its value's "sealed" is ${JSON.stringify(sealed)}, not its key: ${expected}`;
   return null;
 }
 

@@ -26,8 +26,8 @@ describe('sealMarkerProblem', () => {
     ]).toEqual([
       'its value "sealed" is not JSON: expected {"sealed":"edge.load.v1"}',
       'its value\'s "sealed" is "edge.load.v2", not its key: expected {"sealed":"edge.load.v1"}',
-      'its value\'s "sealed" is missing, not its key: expected {"sealed":"edge.load.v1"}',
-      'its value\'s "sealed" is missing, not its key: expected {"sealed":"edge.load.v1"}',
+      'its value has no "sealed": expected {"sealed":"edge.load.v1"}',
+      'its value "[\\"edge.load.v1\\"]" is not a JSON object: expected {"sealed":"edge.load.v1"}',
       'its value is empty: expected {"sealed":"edge.load.v1"}',
       'it has no key (the key names the topic to seal)',
     ]);
