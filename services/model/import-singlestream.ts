@@ -76,21 +76,25 @@ export function parseSingleStream(files: readonly NamedText[]): { rows: SingleSt
       }
       const cell = (c: (typeof SINGLESTREAM_COLUMNS)[number]): string => r.cells[at[c]]!.trim();
       // The ids' one rule (names.ts idProblem: not empty, at most 256 characters, no control, bidirectional or invisible ones).
-      const named = SINGLESTREAM_COLUMNS.slice(0, 6).map((c) => [c, idProblem(c, cell(c))] as const).find(([, problem]) => problem !== null);
-      if (named !== undefined) { bad(named[0], cell(named[0]), named[1]!.slice(named[0].length + 2)); continue; }
+      // Every bad field of the line is named, as `chips import` and the HELP import name them (a re-test: p50_ms and
+      // p90_ms both bad counted as one problem).
+      const before = problems.length;
+      for (const [c, problem] of SINGLESTREAM_COLUMNS.slice(0, 6).map((c) => [c, idProblem(c, cell(c))] as const)) {
+        if (problem !== null) bad(c, cell(c), problem.slice(c.length + 2));
+      }
       // The round and the chip as the MLPerf import reads them (a re-test: round `v1.1-final` escaped the workload rule,
       // and chips `-`, `N/A`, `TBD` were ranked by recommend).
-      if (mlperfRound(cell('mlperf_version')) === null) { bad('mlperf_version', cell('mlperf_version'), `expected a round as vX.Y or X.Y (v4.1, 3.0), got ${quoteValue(cell('mlperf_version'))}`); continue; }
-      if (placeholderName(cell('chip'))) { bad('chip', cell('chip'), `expected a chip name, got the placeholder ${quoteValue(cell('chip'))}`); continue; }
+      if (idProblem('mlperf_version', cell('mlperf_version')) === null && mlperfRound(cell('mlperf_version')) === null) bad('mlperf_version', cell('mlperf_version'), `expected a round as vX.Y or X.Y (v4.1, 3.0), got ${quoteValue(cell('mlperf_version'))}`);
+      if (idProblem('chip', cell('chip')) === null && placeholderName(cell('chip'))) bad('chip', cell('chip'), `expected a chip name, got the placeholder ${quoteValue(cell('chip'))}`);
       const ms: Partial<Record<'p50_ms' | 'p90_ms', number>> = {};
       for (const c of ['p50_ms', 'p90_ms'] as const) {
         const v = cell(c);
-        if (!positiveMs(v)) { bad(c, v, `latency must be a number > 0 ms, got ${quoteValue(v)}`); break; }
+        if (!positiveMs(v)) { bad(c, v, `latency must be a number > 0 ms, got ${quoteValue(v)}`); continue; }
         const outside = latencyRangeProblem(Number(v));
-        if (outside !== null) { bad(c, v, outside); break; }
+        if (outside !== null) { bad(c, v, outside); continue; }
         ms[c] = Number(v);
       }
-      if (ms.p50_ms === undefined || ms.p90_ms === undefined) continue;
+      if (problems.length > before || ms.p50_ms === undefined || ms.p90_ms === undefined) continue;
       if (ms.p50_ms > ms.p90_ms) { bad('p50_ms', cell('p50_ms'), `p50 ${cell('p50_ms')} ms is above p90 ${cell('p90_ms')} ms: a median cannot exceed the 90th percentile (columns swapped?)`); continue; }
       const system = systemKey({ mlperf_version: cell('mlperf_version'), division: cell('division'), submitter: cell('submitter'), system_id: cell('system_id') });
       // Ids as the telemetry and the MLPerf import spell them (a re-test: "ResNet50" on "Jetson AGX Orin" matched no

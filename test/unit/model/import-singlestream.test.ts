@@ -18,6 +18,7 @@ describe('parseSingleStream', () => {
       'bert-99,rpi4,Pi,v1.1,open,X,pi,0x10,40,0', // not a decimal
       'bert-99,rpi4,Pi,v1.1,open,X,pi,0.0000001,40,0', // below 1 µs
       'bert-99,rpi4,Pi,v1.1,open,X',
+      'bert-99,,Pi,v1.1,open,X,pi,abc,-1,0', // three bad fields: each named (a re-test: only the first)
       '',
     ].join('\n');
     const { rows, problems } = parseSingleStream([{ file: 's.csv', text }]);
@@ -25,7 +26,8 @@ describe('parseSingleStream', () => {
     expect(rows).toEqual([0.5, 0.9].map((percentile) => ({
       model_id: 'resnet50', device: `${system}/jetson-agx-orin`, chip: 'jetson-agx-orin', batch: 1, scenario: 'SingleStream', percentile, latency_ms: percentile === 0.5 ? 1.5 : 1.75, system,
     })));
-    expect(problems.map((p) => [p.line, p.field, p.value])).toEqual([[3, 'p50_ms', '300'], [4, 'chip', ''], [5, 'p50_ms', '0x10'], [6, 'p50_ms', '0.0000001'], [7, '(row)', 'bert-99,rpi4,Pi,v1.1,open,X']]);
+    expect(problems.map((p) => [p.line, p.field, p.value])).toEqual([[3, 'p50_ms', '300'], [4, 'chip', ''], [5, 'p50_ms', '0x10'], [6, 'p50_ms', '0.0000001'], [7, '(row)', 'bert-99,rpi4,Pi,v1.1,open,X'],
+      [8, 'chip', ''], [8, 'p50_ms', 'abc'], [8, 'p90_ms', '-1']]);
     expect(problems[0]!.message).toBe('p50 300 ms is above p90 290 ms: a median cannot exceed the 90th percentile (columns swapped?)');
     expect(problems[3]!.message).toMatch(/below 1 µs/);
   });
