@@ -238,7 +238,8 @@ demo
 program
   .command('sql')
   .description('query the warehouse (ClickHouse SQL): the embedded one, or the ClickHouse server at EDGELAT_CLICKHOUSE_URL when set; bind values with --param name=value and {name:Type} in the query')
-  .argument('<query>', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)")')
+  .argument('[query]', 'SQL text, e.g. "SELECT count() FROM edgelat.inference_enriched" (text that starts with "-", such as a -- comment, goes after --: edgelat sql -- "$(cat q.sql)"; a longer one than the system takes as one argument, 128 KiB, with --file)')
+  .option('--file <path>', 'read the query from this file instead ("-": standard input), for one too long for an argument')
   .addOption(choicesAnyCase(new Option('-f, --format <format>', 'output format (json: one JSON object per line)'), Object.keys(FORMATS)).default('table'))
   .option('-p, --param <name=value>', 'bound query parameter, one per --param (repeatable; before or after the query); the value is bound as written: no escape sequences, and \\N is the two characters, not NULL', (v: string, prev: string[] = []) => {
     // Checked as it is read: `--param s edge-01` would otherwise end as "too many arguments" for the query.
@@ -247,8 +248,18 @@ program
   })
   .option('--write', 'also run statements that change data, tables, settings or files; without it the query runs where ClickHouse itself refuses them (readonly = 1: code 164 READONLY; a SETTINGS clause too), and edgelat refuses table functions that read or write outside the warehouse (file, url, s3, remote, …) and INTO OUTFILE', false)
   .addHelpText('after', '\nExit codes: 0 answered (a --param no placeholder takes is run without, with a warning); 1 failure (an unknown table or column, a query that fails as it runs, no warehouse in the data folder); 2 bad usage (a syntax error, a --param its type cannot read or a placeholder without its --param, a statement refused without --write, more than one statement); ' + LOCKED_HELP + '; 130 Ctrl-C, 143 SIGTERM (a server\'s query asked to stop first).')
-  .action(async (query: string, opts: { format: string; param?: string[]; write: boolean }, command: Command) => {
-    if (query.trim() === '') throw new UsageError('the query is empty');
+  .action(async (given: string | undefined, opts: { format: string; param?: string[]; write: boolean; file?: string }, command: Command) => {
+    if ((given === undefined) === (opts.file === undefined)) throw new UsageError(given === undefined ? 'give the query, as an argument or with --file' : 'give the query as an argument or with --file, not both');
+    let query = given ?? '';
+    if (opts.file !== undefined) {
+      // Read before the warehouse opens: the embedded one puts /dev/null in place of standard input (chdb would read it).
+      try {
+        query = readFileSync(opts.file === '-' ? 0 : opts.file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`--file: cannot read ${opts.file === '-' ? 'standard input' : JSON.stringify(opts.file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+    }
+    if (query.trim() === '') throw new UsageError(opts.file === undefined ? 'the query is empty' : `the query is empty (--file ${JSON.stringify(opts.file)})`);
     const params: Record<string, string> = {};
     for (const p of opts.param ?? []) {
       const eq = p.indexOf('=');

@@ -389,6 +389,18 @@ describe('edgelat CLI', () => {
     const rows = sh('exec node "$1" sql "SELECT groupArray(n) FROM (SELECT n FROM edgelat.stdin_probe ORDER BY n)" --format csv', 'junk\n');
     expect([rows.status, rows.stdout]).toEqual([0, '"[1,2,3]"\n']);
     expect(sh('exec node "$1" sql --write "DROP TABLE edgelat.stdin_probe"').status).toBe(0);
+    // The query from a file, or from standard input with --file - (a trial: one over the system's 128 KiB an argument
+    // could not be run at all).
+    const piped = sh('exec node "$1" sql --file - --format csv', 'SELECT 40 + 2');
+    expect([piped.status, piped.stdout, piped.stderr]).toEqual([0, '42\n', '']);
+    const big = join(mkdtempSync(join(tmpdir(), 'edgelat-cli-file-')), 'q.sql');
+    writeFileSync(big, `SELECT length('${'x'.repeat(200_000)}') AS n`);
+    const long = sh(`exec node "$1" sql --file '${big}' --format csv`);
+    expect([long.status, long.stdout]).toEqual([0, '200000\n']);
+    const [neither, both, missing] = [sh('exec node "$1" sql'), sh(`exec node "$1" sql "SELECT 1" --file '${big}'`), sh('exec node "$1" sql --file /nonexistent/q.sql')];
+    expect([neither, both, missing].map((r) => [r.status, errLines(r.stderr)[0]])).toEqual([
+      [2, 'edgelat: give the query, as an argument or with --file'], [2, 'edgelat: give the query as an argument or with --file, not both'], [2, 'edgelat: --file: cannot read "/nonexistent/q.sql" (ENOENT)'],
+    ]);
   });
 
   it('a demo whose models folder cannot be written stops before its run (a trial: it failed after the whole pipeline)', async () => {
