@@ -333,6 +333,22 @@ describe('edgelat report load-latency after a demo run', () => {
     expect(readFileSync(join(short, 'summary.md'), 'utf8')).toContain('\n- No rolling correlation of cpu_util: no correlation window of these requests ends in the range (the rolling r takes the windows whose end is after --since and at or before --until).\n');
   }, 60_000);
 
+  it('ended by SIGTERM before its files are written, says so in one line and leaves the files as they were (a trial: 143 without a word)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const dir = join(mkdtempSync(join(tmpdir(), 'edgelat-report-term-')), 'r');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'summary.md'), 'the last run');
+    const child = spawn('node', [fileURLToPath(new URL('../../bin/edgelat.js', import.meta.url)), 'report', 'load-latency', '--out', dir, '--quiet'], { env: { ...process.env, EDGELAT_DATA_DIR: dataDir } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!child.killed && stderr.includes('edgelat: load buckets')) child.kill('SIGTERM'); // at its first step
+    });
+    const ended = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    expect([ended, errLines(stderr).at(-1), readFileSync(join(dir, 'summary.md'), 'utf8'), readdirSync(dir)]).toEqual(['SIGTERM', `edgelat: report interrupted (SIGTERM): the files in ${JSON.stringify(dir)} are as they were`, 'the last run', ['summary.md']]);
+  });
+
   it('a knee from a pair\'s lowest counted bucket names the buckets below it that have too few requests to count', () => {
     // A trial read "0.0938 – 0.158 (misses from the lowest load)" as "meets it below 0.094", where 7 lower buckets had
     // fewer than 100 requests each (and p99s far above the SLO).
